@@ -1,0 +1,64 @@
+"""The small HTTP server every worker runs: `GET /health` and `GET /metrics`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from common.logging import get_logger
+from common.metrics import render_metrics
+
+log = get_logger(__name__)
+
+HealthCheck = Callable[[], Awaitable[dict[str, object]]]
+"""Returns details; raises when the thing it checks is down."""
+
+
+class HealthServer:
+    def __init__(self, service: str, host: str, port: int) -> None:
+        self.service = service
+        self.host = host
+        self.port = port
+        self._checks: dict[str, HealthCheck] = {}
+        self._started = time.monotonic()
+        self._runner: web.AppRunner | None = None
+        self.app = web.Application()
+        self.app.router.add_get("/health", self._health)
+        self.app.router.add_get("/metrics", self._metrics)
+
+    def add_check(self, name: str, check: HealthCheck) -> None:
+        self._checks[name] = check
+
+    async def _health(self, _request: web.Request) -> web.Response:
+        checks: dict[str, object] = {}
+        healthy = True
+        for name, check in self._checks.items():
+            try:
+                checks[name] = {"ok": True, **await check()}
+            except Exception as exc:
+                healthy = False
+                checks[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        body = {
+            "status": "ok" if healthy else "degraded",
+            "service": self.service,
+            "uptime_s": round(time.monotonic() - self._started, 1),
+            "checks": checks,
+        }
+        return web.json_response(body, status=200 if healthy else 503)
+
+    async def _metrics(self, _request: web.Request) -> web.Response:
+        payload, content_type = render_metrics()
+        return web.Response(body=payload, headers={"Content-Type": content_type})
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        log.info("http_listening", host=self.host, port=self.port)
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()

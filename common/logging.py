@@ -1,0 +1,84 @@
+"""Structured logging: JSON or console lines, one `correlation_id` through a message's journey."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import structlog
+
+from common.settings import ServiceSettings
+
+_SHARED_PROCESSORS: list[structlog.typing.Processor] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+    structlog.processors.StackInfoRenderer(),
+]
+
+#: Libraries whose INFO lines are noise next to ours.
+_QUIET_LOGGERS = ("httpx", "httpcore", "uvicorn.access", "aiohttp.access", "apscheduler")
+
+
+def _formatter(json_lines: bool) -> logging.Formatter:
+    renderer: structlog.typing.Processor = (
+        structlog.processors.JSONRenderer()
+        if json_lines
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=_SHARED_PROCESSORS,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+    )
+
+
+def configure_logging(settings: ServiceSettings, service: str) -> None:
+    """Route structlog and stdlib logging through one set of handlers."""
+    json_lines = settings.log_format == "json" if settings.log_format else not sys.stderr.isatty()
+    root = logging.getLogger()
+    root.handlers.clear()
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(_formatter(json_lines))
+    root.addHandler(console)
+    if settings.log_file:
+        rotating = logging.handlers.RotatingFileHandler(
+            settings.log_file, maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8"
+        )
+        rotating.setFormatter(_formatter(json_lines=True))
+        root.addHandler(rotating)
+    root.setLevel(settings.log_level)
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+
+    structlog.configure(
+        processors=[
+            *_SHARED_PROCESSORS,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    structlog.contextvars.bind_contextvars(service=service)
+
+
+def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:
+    return structlog.stdlib.get_logger(name)
+
+
+@contextmanager
+def correlation(correlation_id: str, **extra: object) -> Iterator[None]:
+    """Bind `correlation_id` (and any extra keys) to every log line in this context."""
+    tokens = structlog.contextvars.bind_contextvars(correlation_id=correlation_id, **extra)
+    try:
+        yield
+    finally:
+        structlog.contextvars.reset_contextvars(**tokens)

@@ -1,0 +1,101 @@
+"""The queue message models (ARCHITECTURE.md "Message models") and their derived ids."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from common.names import TO_TELEGRAM
+
+#: Namespace of every derived id, so redeliveries map to the same UUID on every machine.
+ID_NAMESPACE = uuid.UUID("5b0c7f4e-6f43-4d57-9d0e-3a1c2b7e9a10")
+
+
+def incoming_message_id(bot_id: int | str, update_id: int) -> uuid.UUID:
+    """The id of the message queued for a Telegram update."""
+    return uuid.uuid5(ID_NAMESPACE, f"telegram-update:{bot_id}:{update_id}")
+
+
+def answer_message_id(incoming_id: uuid.UUID | str) -> uuid.UUID:
+    """The id of the answer to an incoming message (the nth part when split)."""
+    return uuid.uuid5(ID_NAMESPACE, f"answer:{incoming_id}")
+
+
+def fire_message_id(job_id: uuid.UUID | int | str, scheduled_for: datetime) -> uuid.UUID:
+    """The id of one fire of a scheduled job: same job, same scheduled instant, same id."""
+    if scheduled_for.tzinfo is None:
+        raise ValueError("scheduled_for must be timezone-aware")
+    instant = scheduled_for.astimezone(UTC).isoformat(timespec="seconds")
+    return uuid.uuid5(ID_NAMESPACE, f"fire:{job_id}:{instant}")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Source(StrEnum):
+    TELEGRAM = "telegram"
+    CLI = "cli"
+    CRON = "cron"
+
+
+class ChatType(StrEnum):
+    PRIVATE = "private"
+    GROUP = "group"
+    SUPERGROUP = "supergroup"
+
+
+class OutgoingKind(StrEnum):
+    REPLY = "reply"
+    NOTIFICATION = "notification"
+    ERROR = "error"
+
+
+class _QueueMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    v: Literal[1] = 1
+    message_id: uuid.UUID
+    chat_id: int
+
+    def to_json(self) -> str:
+        return self.model_dump_json()
+
+
+class IncomingMessage(_QueueMessage):
+    """A message for the assistant (stream `queue:to_secretary`)."""
+
+    source: Source = Source.TELEGRAM
+    reply_stream: str = TO_TELEGRAM
+    chat_type: ChatType = ChatType.PRIVATE
+    user_id: uuid.UUID
+    telegram_user_id: int | None = None
+    username: str | None = None
+    first_name: str | None = None
+    language_code: str | None = None
+    text: str
+    telegram_message_id: int | None = None
+    sent_at: AwareDatetime = Field(default_factory=utcnow)
+
+    @property
+    def is_group(self) -> bool:
+        return self.chat_type != ChatType.PRIVATE
+
+    @property
+    def conversation_key(self) -> str:
+        """Private chats are the user's own conversation; a group has its own."""
+        return f"chat:{self.chat_id}" if self.is_group else str(self.user_id)
+
+
+class OutgoingMessage(_QueueMessage):
+    """A message for a chat (stream `queue:to_telegram` or an incoming `reply_stream`)."""
+
+    text: str
+    kind: OutgoingKind = OutgoingKind.REPLY
+    correlation_id: str | None = None
+    reply_to_telegram_message_id: int | None = None
+    created_at: AwareDatetime = Field(default_factory=utcnow)

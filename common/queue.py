@@ -1,0 +1,505 @@
+"""The reliable stream queue of ARCHITECTURE.md "Queues".
+
+At-least-once delivery over a Redis consumer group, answered once:
+
+* An entry is read and registered in its chat's backlog (a sorted set ordered by entry id) in
+  one Lua call, so no reader can slip a later entry of a chat ahead of an earlier one.
+* Whoever holds the chat's lock (a Redis key with a heartbeat) drains that backlog in order,
+  so one chat is handled one message at a time across processes, while other chats proceed
+  concurrently up to a bound.
+* A handled entry is recorded `done:<stream>:<message_id>`, acked and deleted in one
+  transaction; a redelivered message with a `done:` record is dropped.
+* An entry left pending by a dead consumer is claimed (XAUTOCLAIM) and driven again.
+* A payload that does not parse goes to `<stream>:dead` at once; a handler that keeps failing
+  goes there after `max_deliveries` attempts, with the last error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import redis.asyncio as aioredis
+from prometheus_client import Counter, Histogram
+from pydantic import BaseModel, ValidationError
+
+from common.errors import RetryLater
+from common.logging import correlation, get_logger
+from common.messages import utcnow
+from common.names import Names
+
+log = get_logger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+Handler = Callable[[M], Awaitable[None]]
+
+HANDLED = Counter(
+    "queue_entries_total", "Stream entries finished, by outcome", ["stream", "outcome"]
+)
+HANDLE_SECONDS = Histogram(
+    "queue_handle_seconds",
+    "Time to handle one stream entry",
+    ["stream"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+
+# Reads (or claims) entries and registers each in its chat's backlog, atomically, so the
+# backlog order is the stream order. Returns {entry_id, chat} pairs.
+_REGISTER = """
+local function pad(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return string.rep('0', 20 - #ms) .. ms .. '-' .. string.rep('0', 20 - #seq) .. seq
+end
+local function register(entries, backlog_prefix, chat_field)
+  local out = {}
+  for _, e in ipairs(entries) do
+    local id, fields = e[1], e[2]
+    local chat = '!' .. id
+    if type(fields) == 'table' then
+      for j = 1, #fields, 2 do
+        if fields[j] == 'data' then
+          local ok, obj = pcall(cjson.decode, fields[j + 1])
+          if ok and type(obj) == 'table' then
+            local v = obj[chat_field]
+            if type(v) == 'number' or type(v) == 'string' then chat = tostring(v) end
+          end
+        end
+      end
+      redis.call('ZADD', backlog_prefix .. chat, 0, pad(id))
+      out[#out + 1] = {id, chat}
+    end
+  end
+  return out
+end
+"""
+
+_READ = (
+    _REGISTER
+    + """
+local res = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[3],
+                       'STREAMS', KEYS[1], '>')
+if res and res[1] and #res[1][2] > 0 then
+  return {'', register(res[1][2], ARGV[4], ARGV[5])}
+end
+local info = redis.call('XINFO', 'STREAM', KEYS[1])
+for i = 1, #info, 2 do
+  if info[i] == 'last-generated-id' then return {info[i + 1], {}} end
+end
+return {'0-0', {}}
+"""
+)
+
+_CLAIM = (
+    _REGISTER
+    + """
+local res = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[6],
+                       'COUNT', ARGV[7])
+return {res[1], register(res[2], ARGV[4], ARGV[5])}
+"""
+)
+
+# Releases the chat lock only when the backlog is empty and the lock is still ours.
+_RELEASE_IF_EMPTY = """
+if redis.call('ZCARD', KEYS[2]) > 0 then return 0 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+"""
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+_EXTEND = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+
+
+def _pad(entry_id: str) -> str:
+    ms, seq = entry_id.split("-")
+    return f"{ms.zfill(20)}-{seq.zfill(20)}"
+
+
+def _unpad(member: str) -> str:
+    ms, seq = member.split("-")
+    return f"{int(ms)}-{int(seq)}"
+
+
+def consumer_name(service: str) -> str:
+    """Unique per process, so a restarted process never inherits a dead one's pending list."""
+    return f"{service}-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+@dataclass(frozen=True)
+class ConsumerConfig:
+    max_deliveries: int = 5
+    claim_idle_ms: int = 30_000
+    claim_interval_s: float = 5.0
+    concurrency: int = 16
+    read_count: int = 64
+    block_ms: int = 1_000
+    lock_ttl_ms: int = 15_000
+    done_ttl_s: int = 7 * 24 * 3600
+    retry_base_s: float = 0.2
+    retry_max_s: float = 10.0
+
+
+class StreamPublisher:
+    """Adds message models to streams as `{"data": <json>}` entries."""
+
+    def __init__(self, redis: aioredis.Redis, names: Names) -> None:
+        self._redis = redis
+        self._names = names
+
+    async def publish(self, stream: str, message: BaseModel) -> str:
+        """`stream` is the logical (unprefixed) name; returns the entry id."""
+        entry_id = await self._redis.xadd(
+            self._names.stream(stream), {"data": message.model_dump_json()}
+        )
+        return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+
+    async def publish_raw(self, stream: str, fields: dict[str, str]) -> str:
+        entry_id = await self._redis.xadd(self._names.stream(stream), fields)
+        return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+
+
+class StreamConsumer(Generic[M]):
+    """Consumes one stream in one consumer group; see the module docstring."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        names: Names,
+        stream: str,
+        group: str,
+        model: type[M],
+        handler: Handler[M],
+        *,
+        consumer: str | None = None,
+        config: ConsumerConfig | None = None,
+        chat_field: str = "chat_id",
+    ) -> None:
+        self._redis = redis
+        self._names = names
+        self.stream = stream
+        self._key = names.stream(stream)
+        self.group = group
+        self._model = model
+        self._handler = handler
+        self.consumer = consumer or consumer_name(group)
+        self.config = config or ConsumerConfig()
+        self._chat_field = chat_field
+        self._backlog_prefix = names.chat_backlog(stream, "")
+        self._read = redis.register_script(_READ)
+        self._claim = redis.register_script(_CLAIM)
+        self._release_if_empty = redis.register_script(_RELEASE_IF_EMPTY)
+        self._release = redis.register_script(_RELEASE)
+        self._extend = redis.register_script(_EXTEND)
+        self._drives: dict[str, asyncio.Task[None]] = {}
+        self._kick: set[str] = set()
+        self._slots = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def ensure_group(self) -> None:
+        try:
+            await self._redis.xgroup_create(self._key, self.group, id="0", mkstream=True)
+        except aioredis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    def stop(self) -> None:
+        """Stop reading; in-flight chats finish their current entry and release."""
+        self._stopping.set()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._drives)
+
+    async def run(self) -> None:
+        """Read and handle until `stop()`; then finish or release within the grace period."""
+        await self.ensure_group()
+        claimer = asyncio.create_task(self._claim_loop())
+        try:
+            await self._read_loop()
+        finally:
+            claimer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await claimer
+
+    async def drain(self, grace_s: float) -> None:
+        """Wait for in-flight chats; cancel (and so release) what is left after `grace_s`."""
+        tasks = list(self._drives.values())
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=grace_s)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    async def _read_loop(self) -> None:
+        cfg = self.config
+        while not self._stopping.is_set():
+            free = cfg.concurrency - len(self._drives)
+            if free <= 0:
+                self._slots.clear()
+                await self._wait_for(self._slots, cfg.block_ms / 1000)
+                continue
+            try:
+                last_id, entries = await self._read(
+                    keys=[self._key],
+                    args=[
+                        self.group,
+                        self.consumer,
+                        min(free, cfg.read_count),
+                        self._backlog_prefix,
+                        self._chat_field,
+                    ],
+                )
+            except (aioredis.ConnectionError, aioredis.TimeoutError) as exc:
+                log.warning("queue_read_failed", stream=self.stream, error=str(exc))
+                await self._wait_for(self._stopping, 1.0)
+                continue
+            except aioredis.ResponseError as exc:
+                if "NOGROUP" not in str(exc) and "no such key" not in str(exc):
+                    raise
+                await self.ensure_group()
+                continue
+            if entries:
+                for _entry_id, chat in entries:
+                    self._schedule(_text(chat))
+                continue
+            await self._wait_for_new_entries(_text(last_id))
+
+    async def _wait_for_new_entries(self, last_id: str) -> None:
+        try:
+            await self._redis.xread({self._key: last_id}, count=1, block=self.config.block_ms)
+        except (aioredis.ConnectionError, aioredis.TimeoutError):
+            await self._wait_for(self._stopping, 1.0)
+
+    async def _claim_loop(self) -> None:
+        cfg = self.config
+        while not self._stopping.is_set():
+            await self._wait_for(self._stopping, cfg.claim_interval_s)
+            if self._stopping.is_set():
+                return
+            try:
+                await self.claim_stale()
+            except (aioredis.ConnectionError, aioredis.TimeoutError) as exc:
+                log.warning("queue_claim_failed", stream=self.stream, error=str(exc))
+
+    async def claim_stale(self) -> int:
+        """Claim entries idle longer than `claim_idle_ms` (their consumer died) and drive
+        their chats. Returns how many were claimed."""
+        start, claimed = "0-0", 0
+        while True:
+            start, entries = await self._claim(
+                keys=[self._key],
+                args=[
+                    self.group,
+                    self.consumer,
+                    self.config.claim_idle_ms,
+                    self._backlog_prefix,
+                    self._chat_field,
+                    start,
+                    100,
+                ],
+            )
+            for entry_id, chat in entries:
+                log.info("queue_entry_claimed", stream=self.stream, entry_id=_text(entry_id))
+                self._schedule(_text(chat))
+            claimed += len(entries)
+            if _text(start) == "0-0" or not entries:
+                return claimed
+
+    def _schedule(self, chat: str) -> None:
+        if chat in self._drives:
+            self._kick.add(chat)
+            return
+        task = asyncio.create_task(self._drive(chat))
+        self._drives[chat] = task
+        task.add_done_callback(lambda _t, c=chat: self._drive_done(c))
+
+    def _drive_done(self, chat: str) -> None:
+        self._drives.pop(chat, None)
+        self._slots.set()
+
+    # -- one chat at a time ------------------------------------------------------------------
+
+    async def _drive(self, chat: str) -> None:
+        """Drain the chat's backlog in order while holding its lock; another process that
+        holds the lock drains it instead."""
+        lock = self._names.chat_lock(self.stream, chat)
+        backlog = self._backlog_prefix + chat
+        while True:
+            self._kick.discard(chat)
+            token = uuid.uuid4().hex
+            acquired = await self._redis.set(lock, token, nx=True, px=self.config.lock_ttl_ms)
+            if acquired:
+                heartbeat = asyncio.create_task(self._heartbeat(lock, token))
+                try:
+                    await self._drain_backlog(lock, backlog, token)
+                finally:
+                    heartbeat.cancel()
+                    await self._release(keys=[lock], args=[token])
+            if chat not in self._kick or self._stopping.is_set():
+                return
+
+    async def _drain_backlog(self, lock: str, backlog: str, token: str) -> None:
+        while not self._stopping.is_set():
+            members = await self._redis.zrange(backlog, 0, 0)
+            if not members:
+                if await self._release_if_empty(keys=[lock, backlog], args=[token]):
+                    return
+                continue
+            member = _text(members[0])
+            await self._handle_entry(_unpad(member), backlog, member)
+
+    async def _heartbeat(self, lock: str, token: str) -> None:
+        ttl = self.config.lock_ttl_ms
+        while True:
+            await asyncio.sleep(ttl / 3000)
+            with contextlib.suppress(aioredis.RedisError):
+                await self._extend(keys=[lock], args=[token, ttl])
+
+    # -- one entry ---------------------------------------------------------------------------
+
+    async def _handle_entry(self, entry_id: str, backlog: str, member: str) -> None:
+        found = await self._redis.xrange(self._key, entry_id, entry_id)
+        if not found:
+            await self._finish(entry_id, backlog, member, done_key=None)
+            return
+        fields = {_text(k): _text(v) for k, v in found[0][1].items()}
+        raw = fields.get("data", "")
+        try:
+            message = self._model.model_validate_json(raw)
+        except ValidationError as exc:
+            await self._dead_letter(entry_id, backlog, member, raw, f"malformed: {_brief(exc)}", 0)
+            return
+        message_id = str(getattr(message, "message_id", entry_id))
+        done_key = self._names.done(self.stream, message_id)
+        with correlation(message_id, stream=self.stream):
+            if await self._redis.exists(done_key):
+                log.info("queue_duplicate_dropped", entry_id=entry_id)
+                HANDLED.labels(self.stream, "duplicate").inc()
+                await self._finish(entry_id, backlog, member, done_key=None)
+                return
+            await self._attempt_until_settled(message, entry_id, backlog, member, raw, done_key)
+
+    async def _attempt_until_settled(
+        self, message: M, entry_id: str, backlog: str, member: str, raw: str, done_key: str
+    ) -> None:
+        cfg = self.config
+        attempts_key = self._names.attempts(self.stream, entry_id)
+        error_key = self._names.last_error(self.stream, entry_id)
+        while True:
+            attempts = await self._redis.incr(attempts_key)
+            await self._redis.expire(attempts_key, cfg.done_ttl_s)
+            if attempts > cfg.max_deliveries:
+                reason = _text(await self._redis.get(error_key) or b"delivery limit reached")
+                await self._dead_letter(entry_id, backlog, member, raw, reason, attempts - 1)
+                return
+            started = time.perf_counter()
+            try:
+                await self._handler(message)
+            except RetryLater as retry:
+                await self._redis.decr(attempts_key)
+                log.info("queue_retry_later", entry_id=entry_id, reason=retry.reason)
+                await self._wait_for(self._stopping, retry.delay)
+                if self._stopping.is_set():
+                    return
+                continue
+            except Exception as exc:
+                await self._redis.set(error_key, _brief(exc), ex=cfg.done_ttl_s)
+                log.warning(
+                    "queue_handler_failed",
+                    entry_id=entry_id,
+                    attempt=attempts,
+                    error=_brief(exc),
+                    exc_info=True,
+                )
+                await self._wait_for(
+                    self._stopping, min(cfg.retry_max_s, cfg.retry_base_s * 2 ** (attempts - 1))
+                )
+                if self._stopping.is_set():
+                    return
+                continue
+            HANDLE_SECONDS.labels(self.stream).observe(time.perf_counter() - started)
+            await self._finish(entry_id, backlog, member, done_key=done_key)
+            HANDLED.labels(self.stream, "handled").inc()
+            return
+
+    async def _finish(self, entry_id: str, backlog: str, member: str, done_key: str | None) -> None:
+        async with self._redis.pipeline(transaction=True) as tx:
+            if done_key:
+                tx.set(done_key, "1", ex=self.config.done_ttl_s)
+            tx.xack(self._key, self.group, entry_id)
+            tx.xdel(self._key, entry_id)
+            tx.zrem(backlog, member)
+            tx.delete(self._names.attempts(self.stream, entry_id))
+            tx.delete(self._names.last_error(self.stream, entry_id))
+            await tx.execute()
+
+    async def _dead_letter(
+        self, entry_id: str, backlog: str, member: str, raw: str, reason: str, attempts: int
+    ) -> None:
+        log.error("queue_dead_lettered", stream=self.stream, entry_id=entry_id, reason=reason)
+        HANDLED.labels(self.stream, "dead").inc()
+        async with self._redis.pipeline(transaction=True) as tx:
+            tx.xadd(
+                self._names.dead(self.stream),
+                {
+                    "data": raw,
+                    "error": reason,
+                    "stream": self.stream,
+                    "group": self.group,
+                    "entry_id": entry_id,
+                    "attempts": str(attempts),
+                    "failed_at": utcnow().isoformat(),
+                },
+            )
+            tx.xack(self._key, self.group, entry_id)
+            tx.xdel(self._key, entry_id)
+            tx.zrem(backlog, member)
+            tx.delete(self._names.attempts(self.stream, entry_id))
+            tx.delete(self._names.last_error(self.stream, entry_id))
+            await tx.execute()
+
+    @staticmethod
+    async def _wait_for(event: asyncio.Event, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _brief(exc: BaseException) -> str:
+    if isinstance(exc, ValidationError):
+        errors = [
+            f"{'.'.join(str(p) for p in e['loc']) or 'payload'}: {e['msg']}" for e in exc.errors()
+        ]
+        return "; ".join(errors)[:1000]
+    return f"{type(exc).__name__}: {exc}"[:1000]
+
+
+def dead_entry_summary(fields: dict[bytes | str, bytes | str]) -> dict[str, str]:
+    """A dead-letter entry as text, with the payload's message id when it parses."""
+    out = {_text(k): _text(v) for k, v in fields.items()}
+    with contextlib.suppress(ValueError, TypeError, AttributeError):
+        out["message_id"] = str(json.loads(out.get("data", ""))["message_id"])
+    return out

@@ -1,0 +1,51 @@
+"""What every asyncio worker does around its own work: logging, Redis, /health, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+from common.http import HealthServer
+from common.logging import configure_logging, get_logger
+from common.metrics import SERVICE_STARTS
+from common.names import Names
+from common.redis_connection import create_redis, redis_health
+from common.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+
+@dataclass
+class WorkerContext:
+    service: str
+    settings: ServiceSettings
+    redis: aioredis.Redis
+    names: Names
+    health: HealthServer
+    stop: asyncio.Event
+
+
+@asynccontextmanager
+async def worker_context(
+    service: str, settings: ServiceSettings, stop: asyncio.Event
+) -> AsyncIterator[WorkerContext]:
+    """Opens Redis and the health server; closes both on the way out."""
+    configure_logging(settings, service)
+    redis = create_redis(settings.redis_url)
+    health = HealthServer(service, settings.http_host, settings.port)
+    health.add_check("redis", lambda: redis_health(redis))
+    await health.start()
+    SERVICE_STARTS.labels(service).inc()
+    log.info("service_started", port=settings.port)
+    try:
+        yield WorkerContext(
+            service, settings, redis, Names(settings.redis_key_prefix), health, stop
+        )
+    finally:
+        await health.stop()
+        await redis.aclose()
+        log.info("service_stopped")

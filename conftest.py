@@ -1,0 +1,3 @@
+"""Loads the shared test harness for every service's tests."""
+
+pytest_plugins = ["tests.harness"]

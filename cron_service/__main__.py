@@ -1,0 +1,7 @@
+"""`python -m cron_service`."""
+
+from common.runner import run_worker
+from cron_service.app.main import main
+
+if __name__ == "__main__":
+    run_worker(main)

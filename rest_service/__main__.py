@@ -1,0 +1,8 @@
+"""`python -m rest_service`: serve the API with uvicorn."""
+
+from common.serve import serve_asgi
+from common.settings import load_settings
+from rest_service.app.config import Settings
+
+if __name__ == "__main__":
+    serve_asgi("rest_service.app.main:app", load_settings(Settings))

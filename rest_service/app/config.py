@@ -1,0 +1,31 @@
+"""rest_service settings."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+
+from common.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    required_secrets: ClassVar[tuple[str, ...]] = (
+        "admin_api_token",
+        "service_api_token",
+        "llm_model_decrypt_key",
+    )
+    default_port: ClassVar[int] = 8000
+
+    async_database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/smart_assistant"
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=20, ge=0)
+    db_echo: bool = False
+
+    admin_api_token: str = ""
+    llm_model_decrypt_key: str = ""
+
+    openai_api_key: str = ""
+    openai_base_url: str = "https://api.openai.com/v1"
+    default_model: str = "gpt-4o-mini"
+    fallback_model: str = "gpt-4o"

@@ -1,0 +1,7 @@
+"""`python -m tg_bot`."""
+
+from common.runner import run_worker
+from tg_bot.src.main import main
+
+if __name__ == "__main__":
+    run_worker(main)
