@@ -32,8 +32,14 @@ ALEMBIC_INI = ROOT / "rest_service" / "alembic.ini"
 
 #: Settings that would let a developer's .env or shell leak into a test run.
 _ISOLATED = (
-    "TELEGRAM_TOKEN", "TELEGRAM_API_BASE", "ALLOWED_TELEGRAM_IDS", "OPENAI_API_KEY",
-    "OPENAI_BASE_URL", "GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET", "LOG_FILE",
+    "TELEGRAM_TOKEN",
+    "TELEGRAM_API_BASE",
+    "ALLOWED_TELEGRAM_IDS",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "GOOGLE_CLIENT_ID",
+    "GOOGLE_CLIENT_SECRET",
+    "LOG_FILE",
 )
 
 
@@ -48,7 +54,10 @@ def migrate(database_url: str, *args: str) -> None:
     env = {**os.environ, "ASYNC_DATABASE_URL": database_url}
     subprocess.run(
         [sys.executable, "-m", "alembic", "-c", str(ALEMBIC_INI), *(args or ("upgrade", "head"))],
-        check=True, cwd=ROOT, env=env, capture_output=True,
+        check=True,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
     )
 
 
@@ -166,9 +175,7 @@ def service_env(
 
 
 @pytest.fixture
-def settings_env(
-    monkeypatch: pytest.MonkeyPatch, service_env: dict[str, str]
-) -> dict[str, str]:
+def settings_env(monkeypatch: pytest.MonkeyPatch, service_env: dict[str, str]) -> dict[str, str]:
     """Puts `service_env` into os.environ for settings built in this process."""
     for name in _ISOLATED:
         monkeypatch.delenv(name, raising=False)
@@ -199,14 +206,19 @@ class ServiceProcess:
         return self.proc is not None and self.proc.poll() is None
 
     def logs(self, last: int | None = None) -> str:
-        lines = self.log_path.read_text(errors="replace").splitlines() if self.log_path.exists() else []
+        if not self.log_path.exists():
+            return ""
+        lines = self.log_path.read_text(errors="replace").splitlines()
         return "\n".join(lines[-last:] if last else lines)
 
     def start(self, cwd: Path, timeout: float = 30.0) -> None:
         log_file = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", self.service],
-            cwd=cwd, env=self.env, stdout=log_file, stderr=subprocess.STDOUT,
+            cwd=cwd,
+            env=self.env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
         )
         log_file.close()
         self.wait_healthy(timeout)
@@ -256,7 +268,11 @@ class Stack:
     processes: dict[str, ServiceProcess] = field(default_factory=dict)
 
     def start(
-        self, service: str, *, name: str | None = None, env: dict[str, str] | None = None,
+        self,
+        service: str,
+        *,
+        name: str | None = None,
+        env: dict[str, str] | None = None,
         timeout: float = 30.0,
     ) -> ServiceProcess:
         name = name or service
