@@ -44,7 +44,7 @@ def configure_logging(settings: ServiceSettings, service: str) -> None:
     """Route structlog and stdlib logging through one set of handlers."""
     json_lines = settings.log_format == "json" if settings.log_format else not sys.stderr.isatty()
     root = logging.getLogger()
-    root.handlers.clear()
+    reset_logging()
     console = logging.StreamHandler(sys.stderr)
     console.setFormatter(_formatter(json_lines))
     root.addHandler(console)
@@ -68,6 +68,14 @@ def configure_logging(settings: ServiceSettings, service: str) -> None:
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.bind_contextvars(service=service)
+
+
+def reset_logging() -> None:
+    """Close and remove every root handler (a reconfiguration, or the end of a test)."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        handler.close()
+        root.removeHandler(handler)
 
 
 def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:

@@ -1,0 +1,42 @@
+"""Structured logging carries the correlation id of a message through every line."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from common.logging import configure_logging, correlation, get_logger, reset_logging
+from common.settings import ServiceSettings
+
+
+def test_json_lines_carry_service_and_correlation_id(tmp_path) -> None:
+    log_file = tmp_path / "svc.log"
+    settings = ServiceSettings(
+        environment="test", log_format="json", log_level="DEBUG", log_file=str(log_file)
+    )
+    configure_logging(settings, "unit")
+    log = get_logger("unit")
+    with correlation("msg-1", chat_id=5):
+        log.info("handling", step=1)
+        logging.getLogger("stdlib").warning("from the standard library")
+    log.debug("after")
+    reset_logging()
+    lines = [json.loads(line) for line in log_file.read_text().splitlines()]
+    assert lines[0] | {"timestamp": None} == {
+        "event": "handling", "step": 1, "correlation_id": "msg-1", "chat_id": 5,
+        "service": "unit", "level": "info", "logger": "unit", "timestamp": None,
+    }
+    assert lines[1]["correlation_id"] == "msg-1" and lines[1]["level"] == "warning"
+    assert "correlation_id" not in lines[2]
+
+
+def test_info_level_hides_debug_details(tmp_path) -> None:
+    log_file = tmp_path / "svc.log"
+    configure_logging(
+        ServiceSettings(environment="test", log_level="INFO", log_file=str(log_file)), "unit"
+    )
+    get_logger("unit").debug("detail")
+    get_logger("unit").info("key_event")
+    reset_logging()
+    events = [json.loads(line)["event"] for line in log_file.read_text().splitlines()]
+    assert events == ["key_event"]

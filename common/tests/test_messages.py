@@ -1,0 +1,85 @@
+"""Message models and their derived ids."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from pydantic import ValidationError
+
+from common.messages import (
+    IncomingMessage,
+    OutgoingMessage,
+    answer_message_id,
+    fire_message_id,
+    incoming_message_id,
+)
+
+
+def test_incoming_id_is_stable_and_depends_on_bot_and_update() -> None:
+    assert incoming_message_id(123, 7) == incoming_message_id(123, 7)
+    assert incoming_message_id(123, 7) != incoming_message_id(123, 8)
+    assert incoming_message_id(123, 7) != incoming_message_id(124, 7)
+    assert incoming_message_id(123, 7).version == 5
+
+
+def test_derived_ids_are_the_same_on_every_machine() -> None:
+    # Fixed values: a change of namespace or format would make redeliveries look new.
+    assert str(incoming_message_id(123, 7)) == str(incoming_message_id("123", 7))
+    assert str(answer_message_id("00000000-0000-0000-0000-000000000001")) == str(
+        answer_message_id(uuid.UUID(int=1))
+    )
+
+
+def test_answer_id_derives_from_incoming_id() -> None:
+    incoming = uuid.uuid4()
+    assert answer_message_id(incoming) == answer_message_id(str(incoming))
+    assert answer_message_id(incoming) != answer_message_id(uuid.uuid4())
+
+
+def test_fire_id_is_the_same_instant_in_any_timezone() -> None:
+    utc = datetime(2026, 3, 29, 7, 0, tzinfo=UTC)
+    berlin = utc.astimezone(timezone(timedelta(hours=2)))
+    assert fire_message_id("job-1", utc) == fire_message_id("job-1", berlin)
+    assert fire_message_id("job-1", utc) != fire_message_id("job-1", utc + timedelta(days=1))
+    with pytest.raises(ValueError):
+        fire_message_id("job-1", datetime(2026, 1, 1))
+
+
+def test_incoming_message_has_the_contract_fields() -> None:
+    assert set(IncomingMessage.model_fields) == {
+        "v", "message_id", "source", "reply_stream", "chat_id", "chat_type", "user_id",
+        "telegram_user_id", "username", "first_name", "language_code", "text",
+        "telegram_message_id", "sent_at",
+    }
+    msg = IncomingMessage(message_id=uuid.uuid4(), chat_id=1, user_id=uuid.uuid4(), text="hi")
+    assert (msg.v, msg.source, msg.reply_stream, msg.chat_type) == (
+        1, "telegram", "queue:to_telegram", "private"
+    )
+
+
+def test_outgoing_message_has_the_contract_fields() -> None:
+    assert set(OutgoingMessage.model_fields) == {
+        "v", "message_id", "chat_id", "text", "kind", "correlation_id",
+        "reply_to_telegram_message_id", "created_at",
+    }
+
+
+def test_conversation_key_separates_groups_from_private_chats() -> None:
+    user = uuid.uuid4()
+    private = IncomingMessage(message_id=uuid.uuid4(), chat_id=5, user_id=user, text="x")
+    group = private.model_copy(update={"chat_id": -100, "chat_type": "group"})
+    assert private.conversation_key == str(user)
+    assert group.conversation_key == "chat:-100"
+
+
+def test_round_trip_through_json() -> None:
+    msg = OutgoingMessage(message_id=uuid.uuid4(), chat_id=1, text="hi", kind="notification")
+    assert OutgoingMessage.model_validate_json(msg.to_json()) == msg
+
+
+def test_unknown_version_is_rejected() -> None:
+    with pytest.raises(ValidationError):
+        OutgoingMessage.model_validate({"v": 2, "message_id": str(uuid.uuid4()), "chat_id": 1,
+                                        "text": "x"})

@@ -1,0 +1,268 @@
+"""The reliable stream queue against real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import pytest
+import redis.asyncio as aioredis
+
+from common.messages import OutgoingMessage
+from common.names import Names
+from common.queue import ConsumerConfig, StreamConsumer, StreamPublisher
+from tests.harness import ROOT
+
+STREAM = "queue:test"
+FAST = ConsumerConfig(
+    max_deliveries=3, claim_idle_ms=300, claim_interval_s=0.1, lock_ttl_ms=1_000,
+    block_ms=100, retry_base_s=0.01, concurrency=8,
+)
+
+
+def message(chat: int, text: str, message_id: uuid.UUID | None = None) -> OutgoingMessage:
+    return OutgoingMessage(message_id=message_id or uuid.uuid4(), chat_id=chat, text=text)
+
+
+async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+@asynccontextmanager
+async def running(consumer: StreamConsumer[OutgoingMessage]) -> AsyncIterator[None]:
+    await consumer.ensure_group()
+    task = asyncio.create_task(consumer.run())
+    try:
+        yield
+    finally:
+        consumer.stop()
+        await task
+        await consumer.drain(2.0)
+
+
+def in_process(
+    redis: aioredis.Redis, names: Names, handler: Callable[[OutgoingMessage], Awaitable[None]],
+    config: ConsumerConfig = FAST,
+) -> StreamConsumer[OutgoingMessage]:
+    return StreamConsumer(redis, names, STREAM, "g", OutgoingMessage, handler, config=config)
+
+
+async def dead_letters(redis: aioredis.Redis, names: Names) -> list[dict[str, str]]:
+    entries = await redis.xrange(names.dead(STREAM))
+    return [{k.decode(): v.decode() for k, v in fields.items()} for _id, fields in entries]
+
+
+def start_worker(redis_url: str, names: Names, *extra: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "common.tests.queue_worker", "--redis-url", redis_url,
+         "--prefix", names.prefix, "--stream", STREAM, *extra],
+        cwd=ROOT,
+    )
+
+
+async def records(redis: aioredis.Redis, names: Names, kind: str) -> list[dict[str, object]]:
+    return [json.loads(raw) for raw in await redis.lrange(names.key(kind), 0, -1)]
+
+
+async def test_entry_is_handled_acked_and_recorded_done(redis, names) -> None:
+    seen: list[str] = []
+
+    async def handle(msg: OutgoingMessage) -> None:
+        seen.append(msg.text)
+
+    consumer = in_process(redis, names, handle)
+    msg = message(1, "hello")
+    async with running(consumer):
+        await StreamPublisher(redis, names).publish(STREAM, msg)
+        await wait_until(lambda: _true(seen))
+    assert seen == ["hello"]
+    assert await redis.exists(names.done(STREAM, str(msg.message_id)))
+    assert (await redis.xpending(names.stream(STREAM), "g"))["pending"] == 0
+
+
+async def test_redelivered_message_with_done_record_is_dropped(redis, names) -> None:
+    seen: list[str] = []
+
+    async def handle(msg: OutgoingMessage) -> None:
+        seen.append(msg.text)
+
+    publisher = StreamPublisher(redis, names)
+    same_id = uuid.uuid4()
+    async with running(in_process(redis, names, handle)):
+        await publisher.publish(STREAM, message(1, "first", same_id))
+        await wait_until(lambda: _true(seen))
+        await publisher.publish(STREAM, message(1, "again", same_id))
+        await publisher.publish(STREAM, message(1, "next"))
+        await wait_until(lambda: _true(len(seen) == 2))
+    assert seen == ["first", "next"]
+
+
+async def test_malformed_payload_goes_to_dead_letter_and_consumer_goes_on(redis, names) -> None:
+    seen: list[str] = []
+
+    async def handle(msg: OutgoingMessage) -> None:
+        seen.append(msg.text)
+
+    publisher = StreamPublisher(redis, names)
+    async with running(in_process(redis, names, handle)):
+        await publisher.publish_raw(STREAM, {"data": "{not json"})
+        await publisher.publish_raw(STREAM, {"other": "field"})
+        await publisher.publish_raw(STREAM, {"data": json.dumps({"chat_id": 5})})
+        await publisher.publish(STREAM, message(5, "valid"))
+        await wait_until(lambda: _true(seen))
+        await wait_until(lambda: _len_is(dead_letters(redis, names), 3))
+    dead = {d["data"]: d["error"] for d in await dead_letters(redis, names)}
+    assert dead["{not json"].startswith("malformed: payload: Invalid JSON")
+    assert dead[""].startswith("malformed")
+    assert dead['{"chat_id": 5}'] == "malformed: message_id: Field required; text: Field required"
+    assert seen == ["valid"]
+
+
+async def test_handler_that_keeps_failing_is_dead_lettered_after_the_limit(redis, names) -> None:
+    calls: list[str] = []
+
+    async def handle(msg: OutgoingMessage) -> None:
+        calls.append(msg.text)
+        if msg.text == "poison":
+            raise ValueError("boom")
+
+    publisher = StreamPublisher(redis, names)
+    async with running(in_process(redis, names, handle)):
+        await publisher.publish(STREAM, message(7, "poison"))
+        await publisher.publish(STREAM, message(7, "after"))
+        await wait_until(lambda: _true("after" in calls))
+    assert calls == ["poison"] * FAST.max_deliveries + ["after"]
+    [dead] = await dead_letters(redis, names)
+    assert dead["error"] == "ValueError: boom"
+    assert dead["attempts"] == str(FAST.max_deliveries)
+    assert json.loads(dead["data"])["text"] == "poison"
+
+
+async def test_chats_are_handled_concurrently_each_in_order(redis, names) -> None:
+    active, peak, order = 0, 0, {c: [] for c in range(6)}
+
+    async def handle(msg: OutgoingMessage) -> None:
+        nonlocal active, peak
+        active += 1
+        peak = max(peak, active)
+        await asyncio.sleep(0.02)
+        order[msg.chat_id].append(int(msg.text))
+        active -= 1
+
+    publisher = StreamPublisher(redis, names)
+    for seq in range(10):
+        for chat in order:
+            await publisher.publish(STREAM, message(chat, str(seq)))
+    async with running(in_process(redis, names, handle)):
+        await wait_until(lambda: _true(all(len(v) == 10 for v in order.values())))
+    assert all(v == list(range(10)) for v in order.values())
+    assert peak > 1
+
+
+async def test_shutdown_finishes_in_flight_work_within_the_grace(redis, names) -> None:
+    started, finished = asyncio.Event(), []
+
+    async def handle(msg: OutgoingMessage) -> None:
+        started.set()
+        await asyncio.sleep(0.3)
+        finished.append(msg.text)
+
+    consumer = in_process(redis, names, handle)
+    async with running(consumer):
+        await StreamPublisher(redis, names).publish(STREAM, message(3, "slow"))
+        await started.wait()
+    assert finished == ["slow"]
+    assert (await redis.xpending(names.stream(STREAM), "g"))["pending"] == 0
+
+
+async def test_shutdown_past_the_grace_releases_the_chat_and_leaves_the_entry_pending(
+    redis, names
+) -> None:
+    started = asyncio.Event()
+
+    async def handle(msg: OutgoingMessage) -> None:
+        started.set()
+        await asyncio.sleep(30)
+
+    consumer = in_process(redis, names, handle)
+    await consumer.ensure_group()
+    task = asyncio.create_task(consumer.run())
+    await StreamPublisher(redis, names).publish(STREAM, message(3, "stuck"))
+    await started.wait()
+    consumer.stop()
+    await task
+    await consumer.drain(0.1)
+    assert not await redis.exists(names.chat_lock(STREAM, "3"))
+    assert (await redis.xpending(names.stream(STREAM), "g"))["pending"] == 1
+
+
+async def test_entry_of_a_killed_consumer_is_handled_by_another_exactly_once(
+    redis, names, redis_url
+) -> None:
+    doomed = start_worker(redis_url, names, "--delay", "30")
+    survivor = None
+    try:
+        await wait_until(lambda: _len_is(redis.lrange(names.key("ready"), 0, -1), 1))
+        msg = message(42, "important")
+        await StreamPublisher(redis, names).publish(STREAM, msg)
+        await wait_until(lambda: _len_is(records(redis, names, "started"), 1))
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait()
+        survivor = start_worker(redis_url, names, "--delay", "0")
+        await wait_until(lambda: _len_is(records(redis, names, "handled"), 1), timeout=15)
+        await asyncio.sleep(1.0)  # a second claim round must not handle it again
+        handled = await records(redis, names, "handled")
+        assert [h["id"] for h in handled] == [str(msg.message_id)]
+        assert handled[0]["consumer"] != (await records(redis, names, "started"))[0]["consumer"]
+    finally:
+        for proc in (doomed, survivor):
+            if proc and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(10)
+
+
+async def test_two_consumer_processes_keep_each_chat_in_order(redis, names, redis_url) -> None:
+    workers = [
+        start_worker(redis_url, names, "--delay", "0.002", "--jitter", "0.01") for _ in range(2)
+    ]
+    try:
+        await wait_until(lambda: _len_is(redis.lrange(names.key("ready"), 0, -1), 2))
+        publisher = StreamPublisher(redis, names)
+        chats, per_chat = range(24), 12
+        for seq in range(per_chat):
+            for chat in chats:
+                await publisher.publish(STREAM, message(chat, str(seq)))
+        total = len(chats) * per_chat
+        await wait_until(lambda: _len_is(records(redis, names, "handled"), total), timeout=60)
+        handled = await records(redis, names, "handled")
+        assert len({h["id"] for h in handled}) == total
+        for chat in chats:
+            assert [int(h["text"]) for h in handled if h["chat"] == chat] == list(range(per_chat))
+        assert len({h["consumer"] for h in handled}) == 2
+    finally:
+        for proc in workers:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(10) == 0
+
+
+async def _true(value: object) -> bool:
+    return bool(value)
+
+
+async def _len_is(items: Awaitable[list[object]], n: int) -> bool:
+    return len(await items) == n
+
+
+@pytest.fixture(autouse=True)
+def _isolated(names: Names) -> Names:
+    return names

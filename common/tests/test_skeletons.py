@@ -1,0 +1,28 @@
+"""Every service starts with `python -m`, answers /health and /metrics, stops on SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import httpx
+import pytest
+
+SERVICES = ["rest_service", "google_calendar_service", "assistant", "cron_service", "tg_bot"]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_service_starts_answers_health_and_stops_on_sigterm(stack, service: str) -> None:
+    process = stack.start(service)
+    health = httpx.get(f"{process.url}/health").json()
+    assert health["status"] == "ok"
+    assert health["service"] == service
+    metrics = httpx.get(f"{process.url}/metrics")
+    assert metrics.status_code == 200
+    assert "service_starts_total" in metrics.text
+    started = time.monotonic()
+    code = process.stop(signal.SIGTERM, timeout=5)
+    assert time.monotonic() - started < 1.0
+    # uvicorn re-raises the signal once it has shut down cleanly; the workers exit 0.
+    assert code in (0, -signal.SIGTERM)
+    assert "service_stopped" in process.logs()

