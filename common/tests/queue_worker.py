@@ -43,19 +43,31 @@ def main() -> None:
         redis = aioredis.Redis.from_url(args.redis_url)
 
         async def handle(message: OutgoingMessage) -> None:
-            record = {"id": str(message.message_id), "chat": message.chat_id,
-                      "text": message.text, "consumer": consumer_id}
+            record = {
+                "id": str(message.message_id),
+                "chat": message.chat_id,
+                "text": message.text,
+                "consumer": consumer_id,
+            }
             await redis.rpush(names.key("started"), json.dumps(record))
             await asyncio.sleep(args.delay + random.random() * args.jitter)
             record["finished"] = time.time()
             await redis.rpush(names.key("handled"), json.dumps(record))
 
         consumer = StreamConsumer(
-            redis, names, args.stream, args.group, OutgoingMessage, handle,
+            redis,
+            names,
+            args.stream,
+            args.group,
+            OutgoingMessage,
+            handle,
             consumer=consumer_id,
             config=ConsumerConfig(
-                claim_idle_ms=args.claim_idle_ms, claim_interval_s=0.2,
-                lock_ttl_ms=args.lock_ttl_ms, concurrency=args.concurrency, block_ms=200,
+                claim_idle_ms=args.claim_idle_ms,
+                claim_interval_s=0.2,
+                lock_ttl_ms=args.lock_ttl_ms,
+                concurrency=args.concurrency,
+                block_ms=200,
             ),
         )
         await consumer.ensure_group()

@@ -23,8 +23,14 @@ def test_json_lines_carry_service_and_correlation_id(tmp_path) -> None:
     reset_logging()
     lines = [json.loads(line) for line in log_file.read_text().splitlines()]
     assert lines[0] | {"timestamp": None} == {
-        "event": "handling", "step": 1, "correlation_id": "msg-1", "chat_id": 5,
-        "service": "unit", "level": "info", "logger": "unit", "timestamp": None,
+        "event": "handling",
+        "step": 1,
+        "correlation_id": "msg-1",
+        "chat_id": 5,
+        "service": "unit",
+        "level": "info",
+        "logger": "unit",
+        "timestamp": None,
     }
     assert lines[1]["correlation_id"] == "msg-1" and lines[1]["level"] == "warning"
     assert "correlation_id" not in lines[2]

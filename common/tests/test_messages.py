@@ -49,20 +49,40 @@ def test_fire_id_is_the_same_instant_in_any_timezone() -> None:
 
 def test_incoming_message_has_the_contract_fields() -> None:
     assert set(IncomingMessage.model_fields) == {
-        "v", "message_id", "source", "reply_stream", "chat_id", "chat_type", "user_id",
-        "telegram_user_id", "username", "first_name", "language_code", "text",
-        "telegram_message_id", "sent_at",
+        "v",
+        "message_id",
+        "source",
+        "reply_stream",
+        "chat_id",
+        "chat_type",
+        "user_id",
+        "telegram_user_id",
+        "username",
+        "first_name",
+        "language_code",
+        "text",
+        "telegram_message_id",
+        "sent_at",
     }
     msg = IncomingMessage(message_id=uuid.uuid4(), chat_id=1, user_id=uuid.uuid4(), text="hi")
     assert (msg.v, msg.source, msg.reply_stream, msg.chat_type) == (
-        1, "telegram", "queue:to_telegram", "private"
+        1,
+        "telegram",
+        "queue:to_telegram",
+        "private",
     )
 
 
 def test_outgoing_message_has_the_contract_fields() -> None:
     assert set(OutgoingMessage.model_fields) == {
-        "v", "message_id", "chat_id", "text", "kind", "correlation_id",
-        "reply_to_telegram_message_id", "created_at",
+        "v",
+        "message_id",
+        "chat_id",
+        "text",
+        "kind",
+        "correlation_id",
+        "reply_to_telegram_message_id",
+        "created_at",
     }
 
 
@@ -81,5 +101,6 @@ def test_round_trip_through_json() -> None:
 
 def test_unknown_version_is_rejected() -> None:
     with pytest.raises(ValidationError):
-        OutgoingMessage.model_validate({"v": 2, "message_id": str(uuid.uuid4()), "chat_id": 1,
-                                        "text": "x"})
+        OutgoingMessage.model_validate(
+            {"v": 2, "message_id": str(uuid.uuid4()), "chat_id": 1, "text": "x"}
+        )

@@ -21,8 +21,13 @@ from tests.harness import ROOT
 
 STREAM = "queue:test"
 FAST = ConsumerConfig(
-    max_deliveries=3, claim_idle_ms=300, claim_interval_s=0.1, lock_ttl_ms=1_000,
-    block_ms=100, retry_base_s=0.01, concurrency=8,
+    max_deliveries=3,
+    claim_idle_ms=300,
+    claim_interval_s=0.1,
+    lock_ttl_ms=1_000,
+    block_ms=100,
+    retry_base_s=0.01,
+    concurrency=8,
 )
 
 
@@ -51,7 +56,9 @@ async def running(consumer: StreamConsumer[OutgoingMessage]) -> AsyncIterator[No
 
 
 def in_process(
-    redis: aioredis.Redis, names: Names, handler: Callable[[OutgoingMessage], Awaitable[None]],
+    redis: aioredis.Redis,
+    names: Names,
+    handler: Callable[[OutgoingMessage], Awaitable[None]],
     config: ConsumerConfig = FAST,
 ) -> StreamConsumer[OutgoingMessage]:
     return StreamConsumer(redis, names, STREAM, "g", OutgoingMessage, handler, config=config)
@@ -64,8 +71,18 @@ async def dead_letters(redis: aioredis.Redis, names: Names) -> list[dict[str, st
 
 def start_worker(redis_url: str, names: Names, *extra: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "common.tests.queue_worker", "--redis-url", redis_url,
-         "--prefix", names.prefix, "--stream", STREAM, *extra],
+        [
+            sys.executable,
+            "-m",
+            "common.tests.queue_worker",
+            "--redis-url",
+            redis_url,
+            "--prefix",
+            names.prefix,
+            "--stream",
+            STREAM,
+            *extra,
+        ],
         cwd=ROOT,
     )
 

@@ -70,8 +70,14 @@ async def test_error_bodies_become_typed_errors(server) -> None:
     scripted, url = server
     scripted.replies = [
         (404, {"error": "not_found", "detail": "user 1 not found", "fields": []}),
-        (422, {"error": "validation_error", "detail": "invalid",
-               "fields": [{"field": "timezone", "reason": "unknown zone"}]}),
+        (
+            422,
+            {
+                "error": "validation_error",
+                "detail": "invalid",
+                "fields": [{"field": "timezone", "reason": "unknown zone"}],
+            },
+        ),
     ]
     async with RestClient(url, "tok") as client:
         with pytest.raises(NotFoundError, match="user 1 not found"):
