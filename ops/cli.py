@@ -256,6 +256,11 @@ def cmd_test(ctx: Context, args: argparse.Namespace) -> int:
     return subprocess.run(command, cwd=ROOT).returncode
 
 
+def cmd_bench(ctx: Context, args: argparse.Namespace) -> int:
+    command = [sys.executable, "-m", "bench.pipeline", *args.pytest_args]
+    return subprocess.run(command, cwd=ROOT).returncode
+
+
 def cmd_migrate(ctx: Context, args: argparse.Namespace) -> int:
     env = service_env(ctx, resolve_infra(ctx, args.embedded))
     upgrade(env)
@@ -456,6 +461,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="only this service's tests (repeatable)",
     )
     test.set_defaults(func=cmd_test)
+    bench = sub.add_parser(
+        "bench",
+        help="the whole-pipeline benchmark (not a test)",
+        description="Run bench/pipeline.py; extra arguments go to it (--scenario NAME, ...).",
+    )
+    bench.set_defaults(func=cmd_bench)
     migrate = command(
         "migrate", cmd_migrate, "make a new Alembic revision (autogenerate)", embedded=True
     )
@@ -485,7 +496,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if args.command == "test":
+    if args.command in ("test", "bench"):
         args.pytest_args = extra
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")

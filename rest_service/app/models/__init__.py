@@ -1,0 +1,26 @@
+"""The tables (one SQLModel metadata for Alembic) and the API models of each entity."""
+
+from rest_service.app.models.assistant import Assistant, AssistantToolLink, Tool
+from rest_service.app.models.calendar import CalendarCredential
+from rest_service.app.models.config_state import ConfigState
+from rest_service.app.models.cron import CronJob, CronJobRun
+from rest_service.app.models.invocation import ToolInvocation
+from rest_service.app.models.llm import LLMModel, LLMProvider
+from rest_service.app.models.thread import ChatMessage, UserAssistantThread
+from rest_service.app.models.user import User
+
+__all__ = [
+    "Assistant",
+    "AssistantToolLink",
+    "CalendarCredential",
+    "ChatMessage",
+    "ConfigState",
+    "CronJob",
+    "CronJobRun",
+    "LLMModel",
+    "LLMProvider",
+    "Tool",
+    "ToolInvocation",
+    "User",
+    "UserAssistantThread",
+]

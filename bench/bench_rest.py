@@ -1,0 +1,159 @@
+"""Benchmark (not a test): rest_service's two hottest paths, through one uvicorn worker.
+
+Starts `python -m rest_service` (one process, one worker) on a database and Redis prefix of
+its own (the local servers, or TEST_DATABASE_URL / TEST_REDIS_URL), imports the seed
+configuration, then measures, with `--concurrency` clients on keep-alive connections:
+
+* `GET /api/config` served from the cache (the version is still checked in Postgres);
+* `POST /api/threads/{thread_id}/messages` appending one message (with a dedup key, as the
+  assistant does);
+
+and prints requests per second and p50 / p99 latency of each.
+
+    .venv/bin/python bench/bench_rest.py [--requests 3000] [--concurrency 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import httpx
+import redis as syncredis
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from common.crypto import generate_key
+from common.infra import find_postgres, find_redis
+from tests.harness import Stack, TestDatabase, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def measure(
+    name: str, total: int, concurrency: int, call: Callable[[int], Awaitable[httpx.Response]]
+) -> None:
+    latencies: list[float] = []
+    counter = iter(range(total))
+
+    async def worker() -> None:
+        for i in counter:
+            started = time.perf_counter()
+            response = await call(i)
+            latencies.append(time.perf_counter() - started)
+            assert response.status_code in (200, 201), response.text
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    cuts = statistics.quantiles(latencies, n=100)
+    print(
+        f"{name:<42} {total / elapsed:8.0f} req/s   "
+        f"p50 {cuts[49] * 1000:6.2f} ms   p99 {cuts[98] * 1000:6.2f} ms"
+    )
+
+
+async def run(url: str, service: str, total: int, concurrency: int) -> None:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as http:
+        as_service = {"Authorization": f"Bearer {service}"}
+        config = (await http.get("/api/config", headers=as_service)).json()
+        secretary = config["secretary"]["id"]
+        user = (
+            await http.post("/api/users/", json={"telegram_id": 777}, headers=as_service)
+        ).json()
+        thread = await http.post(
+            "/api/threads/",
+            json={"user_id": user["id"], "assistant_id": secretary},
+            headers=as_service,
+        )
+        path = f"/api/threads/{thread.json()['thread_id']}/messages"
+        for _ in range(200):  # warm up: connections, caches, prepared statements
+            await http.get("/api/config", headers=as_service)
+        run_id = uuid.uuid4().hex[:8]
+        await measure(
+            "GET /api/config (cached)",
+            total,
+            concurrency,
+            lambda _i: http.get("/api/config", headers=as_service),
+        )
+        await measure(
+            "POST /api/threads/{id}/messages (one)",
+            total,
+            concurrency,
+            lambda i: http.post(
+                path,
+                json={
+                    "role": "user",
+                    "content": f"message {i}: remind me to buy milk",
+                    "dedup_key": f"bench-{run_id}-{i}",
+                    "user_id": user["id"],
+                },
+                headers=as_service,
+            ),
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+
+    postgres = find_postgres(os.environ.get("TEST_DATABASE_URL"))
+    redis = find_redis(os.environ.get("TEST_REDIS_URL"))
+    if postgres is None or redis is None:
+        raise SystemExit("needs Postgres and Redis (local, or TEST_DATABASE_URL / TEST_REDIS_URL)")
+    server = TestDatabase(postgres.url)
+    database_url = server.create()
+    prefix = f"bench:{uuid.uuid4().hex[:8]}:"
+    admin, service = f"admin-{uuid.uuid4().hex}", f"service-{uuid.uuid4().hex}"
+    env = {
+        "ENVIRONMENT": "test",
+        "ASYNC_DATABASE_URL": database_url,
+        "REDIS_URL": redis.url,
+        "REDIS_KEY_PREFIX": prefix,
+        "ADMIN_API_TOKEN": admin,
+        "SERVICE_API_TOKEN": service,
+        "LLM_MODEL_DECRYPT_KEY": generate_key(),
+        "LOG_LEVEL": "WARNING",
+        "LOG_FORMAT": "json",
+    }
+    with tempfile.TemporaryDirectory() as workdir:
+        stack = Stack(env, Path(workdir))
+        try:
+            migrate(database_url)
+            seed_env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
+            subprocess.run(
+                [sys.executable, "-m", "rest_service.seed"],
+                env=seed_env,
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+            )
+            process = stack.start("rest_service")
+            print(
+                f"rest_service: one uvicorn worker, {args.concurrency} concurrent clients, "
+                f"{args.requests} requests each, on {os.cpu_count()} CPUs"
+            )
+            asyncio.run(run(process.url, service, args.requests, args.concurrency))
+        finally:
+            stack.stop_all()
+            server.drop(database_url)
+            client = syncredis.Redis.from_url(redis.url)
+            for key in client.scan_iter(match=f"{prefix}*"):
+                client.delete(key)
+            client.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""Reminders and scheduled assistant prompts, and the record of each time one fired."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, DateTime, Identity, Index, UniqueConstraint
+from sqlalchemy import Text as SAText
+from sqlmodel import Field, SQLModel
+
+from rest_service.app.models.base import (
+    BIGINT_MAX,
+    AwareDatetime,
+    CreatedMixin,
+    Name,
+    Text,
+    TimestampMixin,
+)
+from rest_service.app.models.enums import CronJobStatus, CronJobType, RunOutcome, varchar_enum
+
+MAX_TEXT = 10_000
+CHAT_ID_MIN = -BIGINT_MAX
+
+
+class CronJobBase(SQLModel):
+    name: Name = Field(max_length=255)
+    type: CronJobType = Field(default=CronJobType.reminder, sa_type=varchar_enum(CronJobType, 32))
+    user_id: uuid.UUID | None = Field(
+        default=None, foreign_key="users.id", ondelete="CASCADE", index=True
+    )
+    chat_id: int = Field(ge=CHAT_ID_MIN, le=BIGINT_MAX, sa_type=BigInteger)
+    #: What a reminder says.
+    text: Text | None = Field(default=None, max_length=MAX_TEXT, sa_type=SAText)
+    #: What an assistant_prompt job asks the assistant.
+    prompt: Text | None = Field(default=None, max_length=MAX_TEXT, sa_type=SAText)
+    #: One-off jobs: when (aware).
+    run_at: AwareDatetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    #: Recurring jobs: 5 fields, standard cron weekdays (0 or 7 = Sunday), in `timezone`.
+    cron_expression: Text | None = Field(default=None, max_length=255)
+
+
+class CronJob(CronJobBase, TimestampMixin, table=True):
+    __tablename__ = "cron_jobs"
+    __table_args__ = (
+        UniqueConstraint("idempotency_key", name="uq_cron_jobs_idempotency_key"),
+        Index("ix_cron_jobs_due", "status", "next_run_at"),
+    )
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    timezone: str = Field(max_length=64)
+    status: CronJobStatus = Field(
+        default=CronJobStatus.active, sa_type=varchar_enum(CronJobStatus, 16)
+    )
+    last_run_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    next_run_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    idempotency_key: str | None = Field(default=None, max_length=255)
+
+
+class CronJobCreate(CronJobBase):
+    #: IANA name; default: the user's timezone, else DEFAULT_TIMEZONE.
+    timezone: Text | None = Field(default=None, max_length=64)
+    status: CronJobStatus = CronJobStatus.active
+    idempotency_key: Text | None = Field(default=None, max_length=255)
+
+
+class CronJobUpdate(SQLModel):
+    name: Text | None = Field(default=None, min_length=1, max_length=255)
+    type: CronJobType | None = None
+    chat_id: int | None = Field(default=None, ge=CHAT_ID_MIN, le=BIGINT_MAX)
+    text: Text | None = Field(default=None, max_length=MAX_TEXT)
+    prompt: Text | None = Field(default=None, max_length=MAX_TEXT)
+    run_at: AwareDatetime | None = None
+    cron_expression: Text | None = Field(default=None, max_length=255)
+    timezone: Text | None = Field(default=None, max_length=64)
+    status: CronJobStatus | None = None
+    last_run_at: AwareDatetime | None = None
+    next_run_at: AwareDatetime | None = None
+
+
+class CronJobPublic(CronJobBase):
+    id: uuid.UUID
+    timezone: str
+    status: CronJobStatus
+    last_run_at: datetime | None
+    next_run_at: datetime | None
+    idempotency_key: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CronJobRunBase(SQLModel):
+    scheduled_for: AwareDatetime = Field(sa_type=DateTime(timezone=True))
+    delivered_at: AwareDatetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    outcome: RunOutcome = Field(sa_type=varchar_enum(RunOutcome, 16))
+    error: Text | None = Field(default=None, max_length=MAX_TEXT, sa_type=SAText)
+    #: The OutgoingMessage id the fire produced.
+    message_id: Text | None = Field(default=None, max_length=64)
+
+
+class CronJobRun(CronJobRunBase, CreatedMixin, table=True):
+    __tablename__ = "cron_job_runs"
+    __table_args__ = (
+        UniqueConstraint("job_id", "scheduled_for", name="uq_cron_job_runs_job_scheduled"),
+        Index("ix_cron_job_runs_scheduled_for", "scheduled_for"),
+    )
+    id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, Identity(always=False), primary_key=True)
+    )
+    job_id: uuid.UUID = Field(foreign_key="cron_jobs.id", ondelete="CASCADE")
+
+
+class CronJobRunCreate(CronJobRunBase):
+    pass
+
+
+class CronJobRunPublic(CronJobRunBase):
+    id: int
+    job_id: uuid.UUID
+    created_at: datetime

@@ -1,0 +1,140 @@
+"""Conversation threads and their messages (chat completions history, design note 003)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import model_validator
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Computed,
+    DateTime,
+    Identity,
+    Index,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy import Text as SAText
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+from sqlmodel import Field, SQLModel
+
+from rest_service.app.models.base import (
+    CreatedMixin,
+    JsonList,
+    SmallCount,
+    Text,
+    TimestampMixin,
+    utcnow,
+)
+from rest_service.app.models.enums import MessageRole, varchar_enum
+
+MAX_CONTENT = 100_000
+#: The conversation key: a user id for a private chat, `chat:<chat_id>` for a group.
+ConversationKey = Text
+#: One text-search configuration for Russian and English alike: `russian` stems Cyrillic
+#: words with the Russian Snowball stemmer and Latin ones with the English stemmer.
+SEARCH_CONFIG = "russian"
+SEARCH_VECTOR_SQL = "to_tsvector('russian'::regconfig, COALESCE(content, ''::text))"
+
+
+class ThreadBase(SQLModel):
+    user_id: ConversationKey = Field(min_length=1, max_length=255)
+    assistant_id: uuid.UUID = Field(foreign_key="assistants.id")
+
+
+class UserAssistantThread(ThreadBase, TimestampMixin, table=True):
+    __tablename__ = "user_assistant_threads"
+    __table_args__ = (
+        UniqueConstraint("user_id", "assistant_id", name="uq_user_assistant_threads_pair"),
+        UniqueConstraint("thread_id", name="uq_user_assistant_threads_thread_id"),
+    )
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    thread_id: str = Field(max_length=64)
+    last_used: datetime = Field(
+        default_factory=utcnow,
+        sa_type=DateTime(timezone=True),
+        sa_column_kwargs={"server_default": func.now(), "nullable": False},
+    )
+
+
+class ThreadCreate(ThreadBase):
+    pass
+
+
+class ThreadReset(SQLModel):
+    user_id: ConversationKey = Field(min_length=1, max_length=255)
+    assistant_id: uuid.UUID | None = None
+
+
+class ThreadPublic(ThreadBase):
+    id: uuid.UUID
+    thread_id: str
+    last_used: datetime
+    created_at: datetime
+    updated_at: datetime
+
+
+class MessageBase(SQLModel):
+    role: MessageRole = Field(sa_type=varchar_enum(MessageRole, 16))
+    #: Who said it, in a group chat (a display name or @username).
+    author: Text | None = Field(default=None, max_length=255)
+    #: The rest_service user who wrote it, so /forget finds their words in group threads.
+    user_id: uuid.UUID | None = Field(default=None, foreign_key="users.id", ondelete="CASCADE")
+    content: Text | None = Field(default=None, max_length=MAX_CONTENT, sa_type=SAText)
+    tool_calls: JsonList | None = Field(default=None, sa_type=JSONB)
+    tool_call_id: Text | None = Field(default=None, max_length=255)
+    name: Text | None = Field(default=None, max_length=255)
+    model: Text | None = Field(default=None, max_length=255)
+    tokens_in: SmallCount | None = None
+    tokens_out: SmallCount | None = None
+    latency_ms: SmallCount | None = None
+    #: A stored key is never stored twice (redelivered queue messages).
+    dedup_key: Text | None = Field(default=None, max_length=255)
+
+
+class ChatMessage(MessageBase, CreatedMixin, table=True):
+    __tablename__ = "chat_messages"
+    __table_args__ = (
+        UniqueConstraint("dedup_key", name="uq_chat_messages_dedup_key"),
+        Index("ix_chat_messages_thread_recent", "thread_id", "id"),
+        Index("ix_chat_messages_conversation", "conversation_key", "id"),
+        Index("ix_chat_messages_created_at", "created_at"),
+        Index("ix_chat_messages_user_id", "user_id"),
+        Index("ix_chat_messages_search", "search_vector", postgresql_using="gin"),
+    )
+    id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, Identity(always=False), primary_key=True)
+    )
+    thread_id: str = Field(max_length=64)
+    conversation_key: str = Field(max_length=255)
+    search_vector: Any = Field(
+        default=None,
+        sa_column=Column(TSVECTOR, Computed(SEARCH_VECTOR_SQL, persisted=True)),
+        exclude=True,
+    )
+
+
+class MessageCreate(MessageBase):
+    @model_validator(mode="after")
+    def _has_something(self) -> MessageCreate:
+        if self.content is None and not self.tool_calls:
+            raise ValueError("a message needs `content` or `tool_calls`")
+        return self
+
+
+class MessageBatch(SQLModel):
+    messages: list[MessageCreate] = Field(min_length=1, max_length=100)
+
+
+class MessagePublic(MessageBase):
+    id: int
+    thread_id: str
+    conversation_key: str
+    created_at: datetime
+
+
+class SearchHit(MessagePublic):
+    rank: float

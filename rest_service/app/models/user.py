@@ -1,0 +1,49 @@
+"""Telegram users and their settings."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger
+from sqlmodel import Field, SQLModel
+
+from rest_service.app.models.base import BIGINT_MAX, Text, TimestampMixin
+
+
+class UserBase(SQLModel):
+    username: Text | None = Field(default=None, max_length=255)
+    first_name: Text | None = Field(default=None, max_length=255)
+    language: Text | None = Field(default=None, max_length=16)
+    #: An IANA zone name (`Europe/Moscow`); None: DEFAULT_TIMEZONE applies.
+    timezone: Text | None = Field(default=None, max_length=64)
+    #: An `llm_models` name the user chose with /model.
+    preferred_model: Text | None = Field(default=None, max_length=255)
+
+
+class User(UserBase, TimestampMixin, table=True):
+    __tablename__ = "users"
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    telegram_id: int = Field(unique=True, index=True, sa_type=BigInteger)
+    blocked: bool = False
+
+
+class UserCreate(UserBase):
+    telegram_id: int = Field(gt=0, le=BIGINT_MAX)
+
+
+class UserUpdate(SQLModel):
+    username: Text | None = Field(default=None, max_length=255)
+    first_name: Text | None = Field(default=None, max_length=255)
+    language: Text | None = Field(default=None, max_length=16)
+    timezone: Text | None = Field(default=None, max_length=64)
+    preferred_model: Text | None = Field(default=None, max_length=255)
+    blocked: bool | None = None
+
+
+class UserPublic(UserBase):
+    id: uuid.UUID
+    telegram_id: int
+    blocked: bool
+    created_at: datetime
+    updated_at: datetime

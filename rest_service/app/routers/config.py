@@ -1,0 +1,52 @@
+"""/api/config: the live snapshot, its version, and import/export; /api/stats."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from rest_service.app.auth import admin_only, any_token
+from rest_service.app.deps import CtxDep
+from rest_service.app.models.config_state import ConfigVersion
+from rest_service.app.models.snapshot import ConfigDocument, ConfigSnapshot, ImportResult
+from rest_service.app.models.stats import Stats
+from rest_service.app.routers.common import ERRORS
+from rest_service.app.services import config, stats, transfer
+from rest_service.app.services.version import current_version
+
+router = APIRouter(tags=["config"], responses=ERRORS)
+
+
+@router.get("/api/config", response_model=ConfigSnapshot, dependencies=[any_token])
+async def get_config(ctx: CtxDep) -> Response:
+    """The snapshot the assistant runs on: version, secretary, active assistants with their
+    active tools and schemas, active models with their provider (never a key). Cached in
+    Redis by version; the version is always checked against Postgres."""
+    return Response(await config.config_payload(ctx), media_type="application/json")
+
+
+@router.get("/api/config/version", response_model=ConfigVersion, dependencies=[any_token])
+async def get_config_version(ctx: CtxDep) -> object:
+    """The cheap poll behind the live reload (a lost `config:updated` is caught by it)."""
+    return ConfigVersion(version=await current_version(ctx.session))
+
+
+@router.get("/api/config/export", response_model=ConfigDocument, dependencies=[admin_only])
+async def export_config(ctx: CtxDep) -> object:
+    """Assistants, tools (with schemas), links, providers (no keys), models, by name."""
+    return await transfer.export_config(ctx)
+
+
+@router.post("/api/config/import", response_model=ImportResult, dependencies=[admin_only])
+async def import_config(ctx: CtxDep, doc: ConfigDocument) -> object:
+    """Idempotent by name: creates what is missing, updates what differs, deletes nothing.
+    One transaction and one version bump; a bad item is a 422 naming it."""
+    return await transfer.import_config(ctx, doc)
+
+
+@router.get("/api/stats", response_model=Stats, dependencies=[admin_only])
+async def get_stats(ctx: CtxDep, days: Annotated[int, Query(ge=1, le=3650)] = 30) -> object:
+    """Messages per day, active users, tool calls and failure rates, tokens and latency per
+    model, reminders on time / late / missed, over the last `days`."""
+    return await stats.collect(ctx, days)

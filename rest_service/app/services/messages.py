@@ -1,0 +1,168 @@
+"""A thread's messages: appended (deduplicated), read as a page or as the recent window,
+and searched in full text within one conversation (long-term memory)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, literal_column, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+
+from rest_service.app.deps import Page
+from rest_service.app.errors import not_found
+from rest_service.app.models.enums import MessageRole
+from rest_service.app.models.thread import (
+    ChatMessage,
+    MessageCreate,
+    MessagePublic,
+    SearchHit,
+    UserAssistantThread,
+)
+from rest_service.app.services.common import is_foreign_key_violation, paged
+from rest_service.app.services.context import Ctx
+
+#: Words of a query that count (a sentence of long-term memory is enough).
+MAX_QUERY_WORDS = 32
+_WORD = re.compile(r"\w+")
+_CONFIG = literal_column("'russian'::regconfig")
+
+
+async def conversation_of(ctx: Ctx, thread_id: str) -> str:
+    """The conversation key of a current thread, or of an older one (before a /reset)."""
+    key = await ctx.session.scalar(
+        select(UserAssistantThread.user_id).where(UserAssistantThread.thread_id == thread_id)
+    )
+    if key is None:
+        key = await ctx.session.scalar(
+            select(ChatMessage.conversation_key).where(ChatMessage.thread_id == thread_id).limit(1)
+        )
+    if key is None:
+        raise not_found("thread", thread_id)
+    return key
+
+
+async def append_messages(
+    ctx: Ctx, thread_id: str, items: list[MessageCreate]
+) -> tuple[list[ChatMessage], bool]:
+    """In order, in one transaction. True when at least one was new (201, else 200)."""
+    key = await conversation_of(ctx, thread_id)
+    stored: list[ChatMessage] = []
+    any_new = False
+    try:
+        for item in items:
+            message, new = await _append_one(ctx, thread_id, key, item)
+            stored.append(message)
+            any_new = any_new or new
+    except IntegrityError as exc:
+        if is_foreign_key_violation(exc):
+            raise not_found("user", "given as user_id") from exc
+        raise
+    await ctx.session.commit()
+    return stored, any_new
+
+
+async def _append_one(
+    ctx: Ctx, thread_id: str, key: str, item: MessageCreate
+) -> tuple[ChatMessage, bool]:
+    values = {**item.model_dump(), "thread_id": thread_id, "conversation_key": key}
+    stmt = (
+        insert(ChatMessage)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=[ChatMessage.dedup_key])
+        .returning(ChatMessage)
+    )
+    made = await ctx.session.scalar(stmt)
+    if made is not None:
+        return made, True
+    stored = await ctx.session.scalar(
+        select(ChatMessage).where(ChatMessage.dedup_key == item.dedup_key)
+    )
+    assert stored is not None
+    return stored, False
+
+
+async def list_messages(ctx: Ctx, thread_id: str, page: Page) -> tuple[list[ChatMessage], int]:
+    await conversation_of(ctx, thread_id)
+    stmt = select(ChatMessage).where(ChatMessage.thread_id == thread_id).order_by(ChatMessage.id)
+    return await paged(ctx.session, stmt, page)
+
+
+async def recent_messages(
+    ctx: Ctx, thread_id: str, limit: int, max_chars: int | None
+) -> list[ChatMessage]:
+    """The newest messages within `limit` and `max_chars`, oldest first. A window never
+    starts with tool results whose call was cut off (chat completions refuse that)."""
+    await conversation_of(ctx, thread_id)
+    newest = (
+        await ctx.session.scalars(
+            select(ChatMessage)
+            .where(ChatMessage.thread_id == thread_id)
+            .order_by(ChatMessage.id.desc())
+            .limit(limit)
+        )
+    ).all()
+    window: list[ChatMessage] = []
+    used = 0
+    for message in newest:
+        used += _size(message)
+        if max_chars is not None and used > max_chars:
+            break
+        window.append(message)
+    window.reverse()
+    while window and window[0].role == MessageRole.tool:
+        window.pop(0)
+    return window
+
+
+async def search_messages(
+    ctx: Ctx,
+    conversation_key: str,
+    query: str,
+    limit: int,
+    before: datetime | None,
+    before_id: int | None,
+    match_all: bool,
+) -> list[SearchHit]:
+    """Ranked full-text hits from one conversation's threads, old threads included."""
+    tsquery = _tsquery(query, match_all)
+    if tsquery is None:
+        return []
+    rank = func.ts_rank_cd(ChatMessage.search_vector, tsquery).label("rank")
+    stmt = (
+        select(ChatMessage, rank)
+        .where(
+            ChatMessage.conversation_key == conversation_key,
+            ChatMessage.search_vector.op("@@")(tsquery),
+        )
+        .order_by(rank.desc(), ChatMessage.id.desc())
+        .limit(limit)
+    )
+    if before is not None:
+        stmt = stmt.where(ChatMessage.created_at < before)
+    if before_id is not None:
+        stmt = stmt.where(ChatMessage.id < before_id)
+    rows = (await ctx.session.execute(stmt)).all()
+    return [
+        SearchHit.model_validate({**MessagePublic.model_validate(m).model_dump(), "rank": r})
+        for m, r in rows
+    ]
+
+
+def _tsquery(query: str, match_all: bool) -> ColumnElement[Any] | None:
+    words = _WORD.findall(query)[:MAX_QUERY_WORDS]
+    if not words:
+        return None
+    if match_all:
+        return func.websearch_to_tsquery(_CONFIG, query)
+    combined: ColumnElement[Any] = func.plainto_tsquery(_CONFIG, words[0])
+    for word in words[1:]:
+        combined = combined.op("||")(func.plainto_tsquery(_CONFIG, word))
+    return combined
+
+
+def _size(message: ChatMessage) -> int:
+    calls = len(str(message.tool_calls)) if message.tool_calls else 0
+    return len(message.content or "") + calls

@@ -1,0 +1,140 @@
+"""rest_service test fixtures: the app in-process (httpx + its lifespan) on the session's
+migrated database and this test's Redis prefix, the two tokens, and a small API helper
+that makes rows through the public endpoints."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from rest_service.app.config import Settings
+from rest_service.app.main import create_app
+
+
+@pytest.fixture
+def settings(settings_env: dict[str, str]) -> Settings:
+    return Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def shared_app() -> FastAPI:
+    """One app object for the session: FastAPI builds its routes on the first request,
+    which costs more than most tests; each test still runs its own lifespan."""
+    return create_app()
+
+
+@pytest.fixture
+async def app(shared_app: FastAPI, settings_env: dict[str, str]) -> AsyncIterator[FastAPI]:
+    """The app with fresh state (engine, Redis, caches) built from this test's settings."""
+    async with shared_app.router.lifespan_context(shared_app):
+        yield shared_app
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://rest") as http:
+        yield http
+
+
+@pytest.fixture
+def admin(secrets: dict[str, str]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secrets['ADMIN_API_TOKEN']}"}
+
+
+@pytest.fixture
+def service(secrets: dict[str, str]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secrets['SERVICE_API_TOKEN']}"}
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+def telegram_id() -> int:
+    return uuid.uuid4().int % 10**12 + 1
+
+
+OBJECT_SCHEMA = {"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}
+
+
+class Api:
+    """Makes rows through the API (asserting it worked) so each test states only its point."""
+
+    def __init__(self, http: httpx.AsyncClient, admin: dict[str, str], service: dict[str, str]):
+        self.http = http
+        self.admin = admin
+        self.service = service
+
+    async def ok(self, method: str, path: str, headers: dict[str, str], **kw: Any) -> Any:
+        response = await self.http.request(method, path, headers=headers, **kw)
+        assert response.status_code in (200, 201), response.text
+        return response.json()
+
+    async def provider(self, **fields: Any) -> dict[str, Any]:
+        body = {"name": unique("provider"), "base_url": "http://llm.test/v1", **fields}
+        return await self.ok("POST", "/api/llm-providers/", self.admin, json=body)
+
+    async def model(self, provider_id: str | None = None, **fields: Any) -> dict[str, Any]:
+        provider_id = provider_id or (await self.provider())["id"]
+        body = {"provider_id": provider_id, "provider_model_name": unique("model"), **fields}
+        return await self.ok("POST", "/api/llm-models/", self.admin, json=body)
+
+    async def assistant(self, **fields: Any) -> dict[str, Any]:
+        body = {"name": unique("assistant"), "instructions": "Be brief.", **fields}
+        return await self.ok("POST", "/api/assistants/", self.admin, json=body)
+
+    async def tool(self, **fields: Any) -> dict[str, Any]:
+        body = {"name": unique("tool"), "tool_type": "time", "input_schema": OBJECT_SCHEMA}
+        return await self.ok("POST", "/api/tools/", self.admin, json={**body, **fields})
+
+    async def link(self, assistant_id: str, tool_id: str) -> dict[str, Any]:
+        path = f"/api/assistants/{assistant_id}/tools/{tool_id}"
+        return await self.ok("POST", path, self.admin)
+
+    async def user(self, **fields: Any) -> dict[str, Any]:
+        body = {"telegram_id": telegram_id(), "username": "ann", **fields}
+        return await self.ok("POST", "/api/users/", self.service, json=body)
+
+    async def thread(self, conversation: str, assistant_id: str | None = None) -> dict[str, Any]:
+        assistant_id = assistant_id or (await self.assistant())["id"]
+        body = {"user_id": conversation, "assistant_id": assistant_id}
+        return await self.ok("POST", "/api/threads/", self.service, json=body)
+
+    async def say(self, thread_id: str, content: str, role: str = "user", **kw: Any) -> Any:
+        body = {"role": role, "content": content, **kw}
+        path = f"/api/threads/{thread_id}/messages"
+        return await self.ok("POST", path, self.service, json=body)
+
+    async def job(self, **fields: Any) -> dict[str, Any]:
+        body = {
+            "name": "water",
+            "chat_id": 42,
+            "text": "drink water",
+            "cron_expression": "0 9 * * *",
+        }
+        return await self.ok("POST", "/api/cron-jobs/", self.service, json={**body, **fields})
+
+    async def version(self) -> int:
+        return (await self.ok("GET", "/api/config/version", self.service))["version"]
+
+
+@pytest.fixture
+def api(client: httpx.AsyncClient, admin: dict[str, str], service: dict[str, str]) -> Api:
+    return Api(client, admin, service)
+
+
+def assert_error(response: httpx.Response, status: int, error: str | None = None) -> dict:
+    """Every error has our shape; `error` checks its type."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error", "detail", "fields"}, body
+    assert isinstance(body["detail"], str) and body["detail"]
+    if error is not None:
+        assert body["error"] == error, body
+    return body

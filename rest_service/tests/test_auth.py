@@ -1,0 +1,160 @@
+"""Every /api route: 401 without a token or with an unknown one, 403 for the wrong role.
+The table below is the "who" column of docs/rest_api.md; a route missing from it fails."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+
+from rest_service.app.auth import role_for
+from rest_service.app.config import Settings
+from rest_service.app.main import create_app
+from rest_service.tests.conftest import assert_error
+
+A, S, S_ONLY = "admin", "either", "service only"
+
+WHO = {
+    ("GET", "/api/assistants/"): S,
+    ("POST", "/api/assistants/"): A,
+    ("GET", "/api/assistants/{assistant_id}"): S,
+    ("PUT", "/api/assistants/{assistant_id}"): A,
+    ("DELETE", "/api/assistants/{assistant_id}"): A,
+    ("GET", "/api/assistants/{assistant_id}/tools"): S,
+    ("POST", "/api/assistants/{assistant_id}/tools/{tool_id}"): A,
+    ("DELETE", "/api/assistants/{assistant_id}/tools/{tool_id}"): A,
+    ("GET", "/api/tools/"): S,
+    ("POST", "/api/tools/"): A,
+    ("GET", "/api/tools/{tool_id}"): S,
+    ("PUT", "/api/tools/{tool_id}"): A,
+    ("DELETE", "/api/tools/{tool_id}"): A,
+    ("GET", "/api/assistant-tools/"): A,
+    ("POST", "/api/assistant-tools/"): A,
+    ("DELETE", "/api/assistant-tools/{link_id}"): A,
+    ("GET", "/api/users/"): S,
+    ("POST", "/api/users/"): S,
+    ("GET", "/api/users/by-telegram/{telegram_id}"): S,
+    ("GET", "/api/users/{user_id}"): S,
+    ("PUT", "/api/users/{user_id}"): S,
+    ("DELETE", "/api/users/{user_id}"): S,
+    ("GET", "/api/users/{user_id}/calendar-credentials"): S_ONLY,
+    ("PUT", "/api/users/{user_id}/calendar-credentials"): S_ONLY,
+    ("DELETE", "/api/users/{user_id}/calendar-credentials"): S_ONLY,
+    ("POST", "/api/threads/"): S,
+    ("GET", "/api/threads/"): S,
+    ("POST", "/api/threads/reset"): S,
+    ("GET", "/api/threads/{thread}"): S,
+    ("POST", "/api/threads/{thread_id}/messages"): S,
+    ("GET", "/api/threads/{thread_id}/messages"): S,
+    ("GET", "/api/threads/{thread_id}/messages/recent"): S,
+    ("GET", "/api/messages/search"): S,
+    ("GET", "/api/llm-providers/"): A,
+    ("POST", "/api/llm-providers/"): A,
+    ("GET", "/api/llm-providers/{provider_id}"): A,
+    ("PUT", "/api/llm-providers/{provider_id}"): A,
+    ("DELETE", "/api/llm-providers/{provider_id}"): A,
+    ("GET", "/api/llm-providers/{provider_id}/api-key"): S_ONLY,
+    ("GET", "/api/llm-models/"): S,
+    ("POST", "/api/llm-models/"): A,
+    ("GET", "/api/llm-models/{model_id}"): S,
+    ("PUT", "/api/llm-models/{model_id}"): A,
+    ("DELETE", "/api/llm-models/{model_id}"): A,
+    ("GET", "/api/cron-jobs/"): S,
+    ("POST", "/api/cron-jobs/"): S,
+    ("GET", "/api/cron-jobs/{job_id}"): S,
+    ("PUT", "/api/cron-jobs/{job_id}"): S,
+    ("DELETE", "/api/cron-jobs/{job_id}"): S,
+    ("GET", "/api/cron-jobs/{job_id}/runs"): S,
+    ("POST", "/api/cron-jobs/{job_id}/runs"): S,
+    ("GET", "/api/cron-job-runs/"): S,
+    ("POST", "/api/tool-invocations/"): S,
+    ("GET", "/api/tool-invocations/"): A,
+    ("GET", "/api/config"): S,
+    ("GET", "/api/config/version"): S,
+    ("GET", "/api/config/export"): A,
+    ("POST", "/api/config/import"): A,
+    ("GET", "/api/stats"): A,
+}
+
+
+def _routes() -> list[tuple[str, str]]:
+    """From the OpenAPI document: what a client (and schemathesis) can see."""
+    paths = create_app().openapi()["paths"]
+    return sorted(
+        (method.upper(), path)
+        for path, operations in paths.items()
+        if path.startswith("/api")
+        for method in operations
+    )
+
+
+def _url(path: str) -> str:
+    """The path with placeholder ids (the role check comes before the lookup)."""
+    return (
+        path.replace("{telegram_id}", "1")
+        .replace("{thread}", "thread_0")
+        .replace("{thread_id}", "thread_0")
+        .format_map(
+            {
+                k: uuid.uuid4()
+                for k in (
+                    "assistant_id",
+                    "tool_id",
+                    "link_id",
+                    "user_id",
+                    "provider_id",
+                    "model_id",
+                    "job_id",
+                )
+            }
+        )
+    )
+
+
+ROUTES = _routes()
+
+
+def test_the_table_names_every_api_route() -> None:
+    assert set(ROUTES) == set(WHO)
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTES)
+async def test_no_token_and_unknown_token_are_401(
+    client: httpx.AsyncClient, method: str, path: str
+) -> None:
+    for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic abc"}):
+        response = await client.request(method, _url(path), headers=headers)
+        assert_error(response, 401, "unauthorized")
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize(("method", "path"), [r for r in ROUTES if WHO.get(r) != S])
+async def test_a_valid_token_without_the_right_is_403(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    service: dict[str, str],
+    method: str,
+    path: str,
+) -> None:
+    wrong = service if WHO[(method, path)] == A else admin
+    response = await client.request(method, _url(path), headers=wrong)
+    assert_error(response, 403, "forbidden")
+
+
+def test_tokens_are_matched_exactly() -> None:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        environment="test",
+        admin_api_token="adm-token",
+        service_api_token="svc-token",
+    )
+    assert role_for("Bearer adm-token", settings) == "admin"
+    assert role_for("bearer svc-token", settings) == "service"
+    for header in ("Bearer adm-toke", "Bearer adm-token2", "Bearer ", "adm-token", None, ""):
+        assert role_for(header, settings) is None
+
+
+async def test_health_docs_and_openapi_are_open(client: httpx.AsyncClient) -> None:
+    for path in ("/health", "/docs", "/openapi.json"):
+        assert (await client.get(path)).status_code == 200

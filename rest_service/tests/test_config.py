@@ -1,0 +1,260 @@
+"""The live config: snapshot contents, version bumps, `config:updated` after every write,
+the Redis cache (shared by instances, never stale), import/export and the seed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+
+from common.names import Names
+from rest_service.app.config import Settings
+from rest_service.seed import DEFAULT_CONFIG, load_document, seed
+from rest_service.tests.conftest import OBJECT_SCHEMA, Api, assert_error, unique
+
+ARCHITECTURE_TOOL_ARGUMENTS = {
+    "time": ({"action", "timezone", "time", "to_timezone", "phrase"}, set()),
+    "weather": ({"location", "days"}, {"location"}),
+    "calendar": (
+        {"action", "time_min", "time_max", "summary", "start", "end", "description", "location"},
+        {"action"},
+    ),
+    "reminder": ({"action", "text", "when", "recurrence", "reminder_id", "minutes"}, {"action"}),
+    "sub_assistant": ({"query"}, {"query"}),
+}
+
+
+async def next_message(pubsub: aioredis.client.PubSub, timeout: float = 3.0) -> str:
+    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=timeout)
+    assert message is not None, "nothing published"
+    return message["data"].decode()
+
+
+class TestSnapshot:
+    async def test_holds_active_assistants_with_active_tools_and_models(self, api: Api) -> None:
+        model = await api.model(is_default=True)
+        secretary = await api.assistant(is_secretary=True, model=model["name"])
+        helper = await api.assistant()
+        hidden = await api.assistant(is_active=False)
+        sub_tool = await api.tool(tool_type="sub_assistant", assistant_id=helper["id"])
+        plain, inactive = await api.tool(), await api.tool(is_active=False)
+        for tool in (sub_tool, plain, inactive):
+            await api.link(secretary["id"], tool["id"])
+        snapshot = await api.ok("GET", "/api/config", api.service)
+        assert snapshot["version"] == await api.version()
+        assert snapshot["secretary"]["id"] == secretary["id"]
+        names = {a["name"] for a in snapshot["assistants"]}
+        assert {secretary["name"], helper["name"]} <= names and hidden["name"] not in names
+        tools = {t["name"]: t for t in snapshot["secretary"]["tools"]}
+        assert set(tools) == {sub_tool["name"], plain["name"]}
+        assert tools[plain["name"]]["input_schema"] == OBJECT_SCHEMA
+        assert tools[sub_tool["name"]]["sub_assistant_id"] == helper["id"]
+        listed = {m["name"]: m for m in snapshot["models"]}
+        assert listed[model["name"]]["provider"]["id"] == model["provider"]["id"]
+        assert listed[model["name"]]["is_default"] is True
+
+    async def test_reads_are_served_from_the_cache_and_never_stale(
+        self, api: Api, redis: aioredis.Redis, names: Names
+    ) -> None:
+        first = await api.ok("GET", "/api/config", api.service)
+        cached_version, cached = await redis.mget(names.config_version, names.config_snapshot)
+        assert int(cached_version) == first["version"] and json.loads(cached) == first
+        await redis.set(names.config_version, -1)  # another instance's stale write
+        await api.assistant()
+        after = await api.ok("GET", "/api/config", api.service)
+        assert after["version"] == first["version"] + 1
+
+
+class TestLiveReload:
+    async def test_every_config_write_bumps_the_version_and_publishes_it(
+        self, api: Api, client: httpx.AsyncClient, redis: aioredis.Redis, names: Names
+    ) -> None:
+        pubsub = redis.pubsub()
+        await pubsub.subscribe(names.config_updated)
+        await pubsub.get_message(timeout=1)
+        start = await api.version()
+        provider = await api.provider()
+        model = await api.model(provider["id"])
+        assistant = await api.assistant()
+        tool = await api.tool()
+        link = await api.link(assistant["id"], tool["id"])
+        await api.ok("PUT", f"/api/tools/{tool['id']}", api.admin, json={"description": "new"})
+        await client.delete(f"/api/assistant-tools/{link['id']}", headers=api.admin)
+        await client.delete(f"/api/llm-models/{model['id']}", headers=api.admin)
+        published = [int(await next_message(pubsub)) for _ in range(8)]
+        await pubsub.aclose()
+        assert published == list(range(start + 1, start + 9))
+        snapshot = await api.ok("GET", "/api/config", api.service)
+        assert snapshot["version"] == published[-1]
+        assert tool["name"] not in {t["name"] for a in snapshot["assistants"] for t in a["tools"]}
+
+    async def test_a_refused_write_changes_nothing(self, api: Api, client) -> None:
+        start = await api.version()
+        bad = {"name": unique("t"), "tool_type": "time", "input_schema": {"type": 5}}
+        assert_error(await client.post("/api/tools/", json=bad, headers=api.admin), 422)
+        assert await api.version() == start
+
+    async def test_concurrent_writes_get_distinct_versions(self, api: Api) -> None:
+        start = await api.version()
+        await asyncio.gather(*(api.assistant() for _ in range(5)))
+        assert await api.version() == start + 5
+
+
+class TestImportExport:
+    def document(self, suffix: str) -> dict:
+        return {
+            "providers": [
+                {
+                    "name": f"p{suffix}",
+                    "base_url": "http://llm.test/v1",
+                    "api_key": "sk-import-secret-1",
+                }
+            ],
+            "models": [
+                {"provider": f"p{suffix}", "provider_model_name": f"m{suffix}", "display_name": "M"}
+            ],
+            "assistants": [
+                {"name": f"boss{suffix}", "instructions": "lead", "model": f"m{suffix}"},
+                {"name": f"helper{suffix}", "instructions": "help"},
+            ],
+            "tools": [
+                {
+                    "name": f"ask{suffix}",
+                    "tool_type": "sub_assistant",
+                    "sub_assistant": f"helper{suffix}",
+                    "input_schema": {"type": "object", "properties": {"query": {"type": "string"}}},
+                },
+            ],
+            "links": [{"assistant": f"boss{suffix}", "tool": f"ask{suffix}"}],
+        }
+
+    async def test_import_is_idempotent_by_name_and_export_round_trips(
+        self, api: Api, client
+    ) -> None:
+        suffix = unique("")
+        doc = self.document(suffix)
+        first = await api.ok("POST", "/api/config/import", api.admin, json=doc)
+        assert [
+            first[k]["created"] for k in ("providers", "models", "assistants", "tools", "links")
+        ] == [1, 1, 2, 1, 1]
+        again = await api.ok("POST", "/api/config/import", api.admin, json=doc)
+        assert all(
+            again[k] == {"created": 0, "updated": 0}
+            for k in ("providers", "models", "assistants", "tools", "links")
+        )
+        assert again["version"] == first["version"]
+        doc["assistants"][1]["instructions"] = "help more"
+        third = await api.ok("POST", "/api/config/import", api.admin, json=doc)
+        assert (
+            third["assistants"] == {"created": 0, "updated": 1}
+            and third["version"] == first["version"] + 1
+        )
+        exported = await client.get("/api/config/export", headers=api.admin)
+        assert "sk-import-secret-1" not in exported.text
+        body = exported.json()
+        assert {"name": f"p{suffix}", "base_url": "http://llm.test/v1", "is_active": True} in body[
+            "providers"
+        ]
+        tool = next(t for t in body["tools"] if t["name"] == f"ask{suffix}")
+        assert tool["sub_assistant"] == f"helper{suffix}"
+        reimport = await api.ok("POST", "/api/config/import", api.admin, json=body)
+        assert all(
+            reimport[k]["created"] == 0 and reimport[k]["updated"] == 0
+            for k in ("providers", "tools", "links")
+        )
+
+    @pytest.mark.parametrize(
+        ("mutate", "field"),
+        [
+            (
+                lambda d: d["tools"][0].update(input_schema={"type": "object", "properties": []}),
+                "tools[0].input_schema",
+            ),
+            (lambda d: d["links"][0].update(tool="nope"), "links[0].tool"),
+            (lambda d: d["models"][0].update(provider="nope"), "models[0].provider"),
+            (lambda d: d["assistants"][0].update(model="nope"), "assistants[0].model"),
+            (lambda d: d["tools"][0].update(sub_assistant="nope"), "tools[0].sub_assistant"),
+        ],
+    )
+    async def test_a_bad_item_is_422_naming_it_and_nothing_is_imported(
+        self, api: Api, client, mutate, field: str
+    ) -> None:
+        suffix = unique("")
+        doc = self.document(suffix)
+        mutate(doc)
+        response = await client.post("/api/config/import", json=doc, headers=api.admin)
+        assert assert_error(response, 422)["fields"][0]["field"] == field
+        providers = await api.ok("GET", "/api/llm-providers/", api.admin, params={"limit": 1000})
+        assert f"p{suffix}" not in {p["name"] for p in providers}
+
+
+class TestSeed:
+    @pytest.fixture
+    def seed_settings(self, settings: Settings) -> Settings:
+        return settings.model_copy(
+            update={
+                "openai_base_url": "http://llm.seed.test/v1",
+                "openai_api_key": "sk-seed-key-5678",
+                "default_model": unique("default"),
+                "fallback_model": unique("fallback"),
+            }
+        )
+
+    async def test_seed_makes_the_secretary_and_running_it_again_changes_nothing(
+        self, api: Api, client, seed_settings: Settings
+    ) -> None:
+        await seed(seed_settings)
+        snapshot = await api.ok("GET", "/api/config", api.service)
+        secretary = snapshot["secretary"]
+        assert secretary["name"] == "secretary"
+        tools = {t["name"]: t for t in secretary["tools"]}
+        assert set(tools) == set(ARCHITECTURE_TOOL_ARGUMENTS)
+        for name, (arguments, required) in ARCHITECTURE_TOOL_ARGUMENTS.items():
+            schema = tools[name]["input_schema"]
+            assert arguments <= set(schema["properties"]), name
+            assert set(schema.get("required", [])) == required, name
+        writer = next(a for a in snapshot["assistants"] if a["name"] == "writer")
+        assert tools["sub_assistant"]["sub_assistant_id"] == writer["id"]
+        models = {m["name"]: m for m in snapshot["models"]}
+        assert models[seed_settings.default_model]["is_default"] is True
+        assert models[seed_settings.fallback_model]["is_fallback"] is True
+        provider = models[seed_settings.default_model]["provider"]
+        assert provider["base_url"] == "http://llm.seed.test/v1"
+        key = await api.ok("GET", f"/api/llm-providers/{provider['id']}/api-key", api.service)
+        assert key == {"api_key": "sk-seed-key-5678"}
+        again = await seed(seed_settings)
+        assert all(
+            getattr(again, k).created == 0
+            for k in ("providers", "models", "assistants", "tools", "links")
+        )
+
+    async def test_the_seed_restores_edited_built_in_schemas(
+        self, api: Api, seed_settings: Settings
+    ) -> None:
+        await seed(seed_settings)
+        tools = await api.ok("GET", "/api/tools/", api.admin, params={"limit": 1000})
+        weather = next(t for t in tools if t["name"] == "weather")
+        await api.ok(
+            "PUT",
+            f"/api/tools/{weather['id']}",
+            api.admin,
+            json={"input_schema": {"type": "object"}},
+        )
+        result = await seed(seed_settings)
+        assert result.tools.updated == 1
+        restored = await api.ok("GET", f"/api/tools/{weather['id']}", api.admin)
+        assert restored["input_schema"]["required"] == ["location"]
+
+    def test_one_model_when_default_and_fallback_are_the_same(self, settings: Settings) -> None:
+        same = settings.model_copy(update={"default_model": "m", "fallback_model": "m"})
+        doc = load_document(same)
+        assert [(m.provider_model_name, m.is_default, m.is_fallback) for m in doc.models] == [
+            ("m", True, True)
+        ]
+
+    def test_seed_file_is_valid_json(self) -> None:
+        assert json.loads(Path(DEFAULT_CONFIG).read_text(encoding="utf-8"))["assistants"]
