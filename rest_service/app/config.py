@@ -23,6 +23,12 @@ class Settings(ServiceSettings):
     db_echo: bool = False
 
     admin_api_token: str = ""
+    #: The web admin at /admin: log in with these, or with any name and ADMIN_API_TOKEN.
+    admin_username: str = ""
+    admin_password: str = ""
+    #: Mark the admin session cookie `Secure` (serve /admin over HTTPS when this is on).
+    admin_cookie_secure: bool = False
+    admin_session_hours: int = Field(default=8, ge=1, le=24 * 30)
     llm_model_decrypt_key: str = ""
 
     openai_api_key: str = ""

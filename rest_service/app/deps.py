@@ -19,10 +19,14 @@ async def app_state(request: Request) -> AppState:
     return request.app.state.app_state
 
 
-async def ctx(state: Annotated[AppState, Depends(app_state)]) -> AsyncIterator[Ctx]:
+async def ctx(
+    request: Request, state: Annotated[AppState, Depends(app_state)]
+) -> AsyncIterator[Ctx]:
     """One session per request; services commit, anything uncommitted rolls back on close."""
+    role = getattr(request.state, "role", None)
+    actor = f"{role}-token" if role else "api"
     async with state.sessions() as session:
-        yield Ctx(session, state.settings, state.box, state.cache)
+        yield Ctx(session, state.settings, state.box, state.cache, actor)
 
 
 #: Dependencies are `async def`: a plain `def` would cost a thread hop per request.

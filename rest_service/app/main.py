@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request, Response
 
 from common.logging import configure_logging, get_logger
 from common.metrics import SERVICE_STARTS, render_metrics
+from rest_service.app.admin import bind_admin, mount_admin
 from rest_service.app.auth import BearerAuthMiddleware
 from rest_service.app.config import Settings
 from rest_service.app.database import database_ok
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = resolved
         configure_logging(resolved, "rest_service")
         app.state.app_state = AppState.create(resolved)
+        bind_admin(app, app.state.app_state.engine)
         SERVICE_STARTS.labels("rest_service").inc()
         log.info("service_started", port=resolved.port)
         try:
@@ -68,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    mount_admin(app)
 
     @app.get("/health", tags=["ops"])
     async def health(request: Request) -> dict[str, object]:

@@ -39,7 +39,7 @@ async def seed(settings: Settings, path: Path = DEFAULT_CONFIG) -> ImportResult:
     state = AppState.create(settings)
     try:
         async with state.sessions() as session:
-            ctx = Ctx(session, settings, state.box, state.cache)
+            ctx = Ctx(session, settings, state.box, state.cache, "seed")
             return await import_config(ctx, document)
     finally:
         await state.close()

@@ -74,6 +74,8 @@ WHO = {
     ("GET", "/api/config/version"): S,
     ("GET", "/api/config/export"): A,
     ("POST", "/api/config/import"): A,
+    ("GET", "/api/config/changes"): A,
+    ("POST", "/api/config/changes/{change_id}/revert"): A,
     ("GET", "/api/stats"): A,
 }
 
@@ -95,6 +97,7 @@ def _url(path: str) -> str:
         path.replace("{telegram_id}", "1")
         .replace("{thread}", "thread_0")
         .replace("{thread_id}", "thread_0")
+        .replace("{change_id}", "1")
         .format_map(
             {
                 k: uuid.uuid4()

@@ -4,6 +4,7 @@ from rest_service.app.models.assistant import Assistant, AssistantToolLink, Tool
 from rest_service.app.models.calendar import CalendarCredential
 from rest_service.app.models.config_state import ConfigState
 from rest_service.app.models.cron import CronJob, CronJobRun
+from rest_service.app.models.history import ConfigChange
 from rest_service.app.models.invocation import ToolInvocation
 from rest_service.app.models.llm import LLMModel, LLMProvider
 from rest_service.app.models.thread import ChatMessage, UserAssistantThread
@@ -14,6 +15,7 @@ __all__ = [
     "AssistantToolLink",
     "CalendarCredential",
     "ChatMessage",
+    "ConfigChange",
     "ConfigState",
     "CronJob",
     "CronJobRun",

@@ -1,18 +1,22 @@
-"""/api/config: the live snapshot, its version, and import/export; /api/stats."""
+"""/api/config: the live snapshot, its version, import/export and the change history;
+/api/stats."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import uuid
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from rest_service.app.auth import admin_only, any_token
-from rest_service.app.deps import CtxDep
+from rest_service.app.deps import CtxDep, PageDep, set_total
+from rest_service.app.models.base import BIGINT_MAX
 from rest_service.app.models.config_state import ConfigVersion
+from rest_service.app.models.history import ConfigChangePublic
 from rest_service.app.models.snapshot import ConfigDocument, ConfigSnapshot, ImportResult
 from rest_service.app.models.stats import Stats
 from rest_service.app.routers.common import ERRORS
-from rest_service.app.services import config, stats, transfer
+from rest_service.app.services import config, history, revert, stats, transfer
 from rest_service.app.services.version import current_version
 
 router = APIRouter(tags=["config"], responses=ERRORS)
@@ -50,3 +54,36 @@ async def get_stats(ctx: CtxDep, days: Annotated[int, Query(ge=1, le=3650)] = 30
     """Messages per day, active users, tool calls and failure rates, tokens and latency per
     model, reminders on time / late / missed, over the last `days`."""
     return await stats.collect(ctx, days)
+
+
+Entity = Literal["assistant", "tool", "link", "provider", "model"]
+
+
+@router.get(
+    "/api/config/changes", response_model=list[ConfigChangePublic], dependencies=[admin_only]
+)
+async def list_config_changes(
+    ctx: CtxDep,
+    page: PageDep,
+    response: Response,
+    entity: Entity | None = None,
+    entity_id: uuid.UUID | None = None,
+) -> object:
+    """The change history of assistants, tools, links, providers and models, newest first:
+    who (`actor`), when, the version it made, and the row before and after (never a key)."""
+    rows, total = await history.list_changes(ctx.session, page, entity, entity_id)
+    set_total(response, total)
+    return rows
+
+
+@router.post(
+    "/api/config/changes/{change_id}/revert",
+    response_model=ConfigChangePublic,
+    dependencies=[admin_only],
+)
+async def revert_config_change(
+    ctx: CtxDep, change_id: Annotated[int, Path(ge=1, le=BIGINT_MAX)]
+) -> object:
+    """Put the object back as this entry recorded it (after the change; for a deletion, as it
+    was before). Goes through the usual checks; bumps the version, publishes, is recorded."""
+    return await revert.revert_to(ctx, change_id)

@@ -7,6 +7,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from common.logging import get_logger
 from rest_service.app.models.snapshot import ConfigSnapshot
+from rest_service.app.services import history
 from rest_service.app.services.common import flush_or_conflict
 from rest_service.app.services.context import Ctx
 from rest_service.app.services.snapshot import build_snapshot
@@ -16,9 +17,11 @@ log = get_logger(__name__)
 
 
 async def commit_config(ctx: Ctx) -> int:
-    """Flush (a unique clash is a 409), bump the version, commit, then republish."""
+    """Flush (a unique clash is a 409), bump the version, record the change history in the
+    same transaction, commit, then republish."""
     await flush_or_conflict(ctx.session)
     version = await bump_version(ctx.session)
+    history.record(ctx.session, history.take_pending(ctx.session), ctx.actor, version)
     await ctx.session.commit()
     await republish(ctx)
     return version

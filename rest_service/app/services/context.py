@@ -17,3 +17,5 @@ class Ctx:
     settings: Settings
     box: SecretBox
     cache: ConfigCache
+    #: Who is writing, for the change history (`admin-token`, `admin:<username>`, `seed`, …).
+    actor: str = "api"

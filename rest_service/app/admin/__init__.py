@@ -1,0 +1,38 @@
+"""The web admin at /admin (sqladmin): tables, change history, analytics, conversations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from sqladmin import Admin
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from rest_service.app.admin.auth import AdminAuth
+from rest_service.app.admin.pages import PAGES
+from rest_service.app.admin.views import VIEWS
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def mount_admin(app: FastAPI) -> Admin:
+    """Mount the admin; its sessions are bound to the engine in the lifespan (`bind_admin`)."""
+    sessions = async_sessionmaker(class_=AsyncSession, expire_on_commit=False, autoflush=False)
+    admin = Admin(
+        app,
+        session_maker=sessions,
+        base_url="/admin",
+        title="Smart Assistant admin",
+        templates_dir=str(TEMPLATES),
+        authentication_backend=AdminAuth(app),
+    )
+    for view in VIEWS:
+        admin.add_view(view)
+    for page in PAGES:
+        admin.add_base_view(page)
+    app.state.admin = admin
+    return admin
+
+
+def bind_admin(app: FastAPI, engine: AsyncEngine) -> None:
+    app.state.admin.session_maker.configure(bind=engine)

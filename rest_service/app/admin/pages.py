@@ -1,0 +1,239 @@
+"""The admin's own pages: change history (per object, with "revert to this version"),
+analytics (the data of `GET /api/stats`, drawn with the vendored Chart.js) and the
+conversation viewer. Every route is behind the login (sqladmin's `expose` checks it)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from sqladmin import BaseView, expose
+from sqlalchemy import or_, select
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+
+from rest_service.app.admin.context import AdminFormError, admin_ctx
+from rest_service.app.deps import Page
+from rest_service.app.models.thread import ChatMessage, UserAssistantThread
+from rest_service.app.models.user import User
+from rest_service.app.services import history, revert, stats
+from rest_service.app.services.history import ENTITIES
+
+STATIC = Path(__file__).parent / "static"
+HISTORY_PAGE = Page(limit=100, offset=0)
+THREADS_PAGE = Page(limit=50, offset=0)
+MESSAGES_PAGE = Page(limit=500, offset=0)
+MAX_DAYS = 3650
+
+
+def script_json(value: Any) -> str:
+    """JSON safe to put inside a <script> element."""
+    return json.dumps(value, default=str).replace("</", "<\\/")
+
+
+def changed_fields(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[dict]:
+    """Rows of (field, before, after) for the fields that differ (all of them on create or
+    delete), without bookkeeping timestamps."""
+    keys = sorted(set(before or {}) | set(after or {}))
+    rows = []
+    for key in keys:
+        old, new = (before or {}).get(key), (after or {}).get(key)
+        if key in ("updated_at", "created_at") or (before and after and old == new):
+            continue
+        rows.append({"field": key, "before": old, "after": new})
+    return rows
+
+
+class HistoryView(BaseView):
+    name = "Change history"
+    icon = "fa-solid fa-clock-rotate-left"
+
+    @expose("/history", methods=["GET"], identity="history")
+    async def history_page(self, request: Request) -> Response:
+        entity = request.query_params.get("entity") or None
+        entity_id = _uuid(request.query_params.get("entity_id"))
+        if entity not in ENTITIES:
+            entity = None
+        async with admin_ctx(self, request) as ctx:
+            rows, total = await history.list_changes(ctx.session, HISTORY_PAGE, entity, entity_id)
+        changes = [{"change": row, "fields": changed_fields(row.before, row.after)} for row in rows]
+        context = {
+            "changes": changes,
+            "total": total,
+            "entity": entity,
+            "entity_id": entity_id,
+            "entities": list(ENTITIES),
+            "error": request.query_params.get("error"),
+            "reverted": request.query_params.get("reverted"),
+        }
+        return await self.templates.TemplateResponse(request, "admin_history.html", context)
+
+
+class HistoryRevertView(BaseView):
+    """The "revert to this version" button's target (a POST; not a menu entry)."""
+
+    name = "Revert"
+
+    def is_visible(self, request: Request) -> bool:
+        return False
+
+    @expose("/history/{change_id:int}/revert", methods=["POST"], identity="history-revert")
+    async def revert(self, request: Request) -> Response:
+        change_id = int(request.path_params["change_id"])
+        url = request.url_for("admin:view-history")
+        try:
+            async with admin_ctx(self, request) as ctx:
+                change = await revert.revert_to(ctx, change_id)
+        except AdminFormError as exc:
+            target = url.include_query_params(error=f"revert of change {change_id}: {exc}")
+            return RedirectResponse(str(target), status_code=303)
+        target = url.include_query_params(
+            entity=change.entity, entity_id=str(change.entity_id), reverted=str(change_id)
+        )
+        return RedirectResponse(str(target), status_code=303)
+
+
+class AnalyticsView(BaseView):
+    name = "Analytics"
+    icon = "fa-solid fa-chart-line"
+
+    @expose("/analytics", methods=["GET"], identity="analytics")
+    async def analytics_page(self, request: Request) -> Response:
+        days = _int(request.query_params.get("days"), 30, 1, MAX_DAYS)
+        async with admin_ctx(self, request) as ctx:
+            data = await stats.collect(ctx, days)
+        context = {"days": days, "stats": data, "stats_json": script_json(data.model_dump())}
+        return await self.templates.TemplateResponse(request, "admin_analytics.html", context)
+
+
+class ChartJsView(BaseView):
+    """Chart.js for the analytics page, behind the login like every admin route."""
+
+    name = "Chart.js"
+
+    def is_visible(self, request: Request) -> bool:
+        return False
+
+    @expose("/analytics/chart.js", methods=["GET"], identity="analytics-chartjs")
+    async def chart_js(self, request: Request) -> Response:
+        """Chart.js (MIT), vendored from its npm package: no CDN."""
+        return FileResponse(
+            STATIC / "chart.umd.min.js",
+            media_type="text/javascript",
+            headers={"Cache-Control": "private, max-age=86400"},
+        )
+
+
+class ConversationsView(BaseView):
+    """A user's threads (private ones and their groups') with every message and tool call,
+    for support and audit."""
+
+    name = "Conversations"
+    icon = "fa-solid fa-comments"
+
+    @expose("/conversations", methods=["GET"], identity="conversations")
+    async def conversations_page(self, request: Request) -> Response:
+        query = (request.query_params.get("user") or "").strip()
+        thread_id = (request.query_params.get("thread") or "").strip()
+        context: dict[str, Any] = {"query": query, "thread_id": thread_id}
+        async with admin_ctx(self, request) as ctx:
+            user = await _find_user(ctx.session, query) if query else None
+            keys = await _conversation_keys(ctx.session, user, query)
+            context["user"] = user
+            context["threads"] = await _threads(ctx.session, keys) if keys else []
+            context["messages"] = await _messages(ctx.session, thread_id) if thread_id else []
+        return await self.templates.TemplateResponse(request, "admin_conversations.html", context)
+
+
+async def _find_user(session: Any, query: str) -> User | None:
+    as_uuid = _uuid(query)
+    if as_uuid is not None:
+        return await session.get(User, as_uuid)
+    if query.isdigit() and len(query) < 19:
+        return await session.scalar(select(User).where(User.telegram_id == int(query)))
+    return await session.scalar(select(User).where(User.username == query.lstrip("@")))
+
+
+async def _conversation_keys(session: Any, user: User | None, query: str) -> list[str]:
+    """The user's private conversation and every group they wrote in (or a raw key)."""
+    if user is None:
+        return [query] if query.startswith("chat:") else []
+    groups = await session.scalars(
+        select(ChatMessage.conversation_key)
+        .where(ChatMessage.user_id == user.id)
+        .distinct()
+        .limit(THREADS_PAGE.limit)
+    )
+    return [str(user.id), *[k for k in groups.all() if k != str(user.id)]]
+
+
+async def _threads(session: Any, keys: list[str]) -> list[UserAssistantThread]:
+    """Current threads and, from the messages, older ones (a `/reset` starts a new one)."""
+    current = (
+        await session.scalars(
+            select(UserAssistantThread)
+            .where(UserAssistantThread.user_id.in_(keys))
+            .order_by(UserAssistantThread.last_used.desc())
+            .limit(THREADS_PAGE.limit)
+        )
+    ).all()
+    known = {t.thread_id for t in current}
+    older = (
+        await session.execute(
+            select(ChatMessage.thread_id, ChatMessage.conversation_key)
+            .where(or_(*[ChatMessage.conversation_key == k for k in keys]))
+            .distinct()
+            .limit(THREADS_PAGE.limit)
+        )
+    ).all()
+    extra = [
+        {"thread_id": t, "user_id": k, "assistant_id": None, "last_used": None}
+        for t, k in older
+        if t not in known
+    ]
+    return [*current, *extra]
+
+
+async def _messages(session: Any, thread_id: str) -> list[dict[str, Any]]:
+    rows = (
+        await session.scalars(
+            select(ChatMessage)
+            .where(ChatMessage.thread_id == thread_id)
+            .order_by(ChatMessage.id)
+            .limit(MESSAGES_PAGE.limit)
+        )
+    ).all()
+    return [
+        {
+            "message": m,
+            "tool_calls": json.dumps(m.tool_calls, ensure_ascii=False, indent=2)
+            if m.tool_calls
+            else None,
+        }
+        for m in rows
+    ]
+
+
+def _uuid(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
+
+
+def _int(value: str | None, default: int, low: int, high: int) -> int:
+    try:
+        return min(max(int(value or default), low), high)
+    except ValueError:
+        return default
+
+
+PAGES: tuple[type[BaseView], ...] = (
+    HistoryView,
+    HistoryRevertView,
+    AnalyticsView,
+    ChartJsView,
+    ConversationsView,
+)

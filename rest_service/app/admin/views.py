@@ -1,0 +1,459 @@
+"""The admin's tables. Lists, search and filters read through sqladmin; every create, edit
+and delete goes through rest_service's service layer (the functions the API calls), so the
+same checks run, the config version bumps, the change history records it, and
+`config:updated` / `cron:updated` are published exactly as for the API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqladmin import ModelView, action
+from sqladmin.filters import BooleanFilter
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from wtforms import Form, PasswordField, StringField
+
+from rest_service.app.admin.context import admin_ctx
+from rest_service.app.models.assistant import (
+    Assistant,
+    AssistantCreate,
+    AssistantToolLink,
+    AssistantToolLinkCreate,
+    AssistantUpdate,
+    Tool,
+    ToolCreate,
+    ToolUpdate,
+)
+from rest_service.app.models.cron import CronJob, CronJobRun, CronJobUpdate
+from rest_service.app.models.llm import (
+    LLMModel,
+    LLMModelCreate,
+    LLMModelUpdate,
+    LLMProvider,
+    ProviderCreate,
+    ProviderUpdate,
+)
+from rest_service.app.models.user import User, UserUpdate
+from rest_service.app.services import (
+    assistants,
+    config,
+    cron_jobs,
+    links,
+    llm_models,
+    providers,
+    tools,
+    users,
+)
+
+LIST_PAGE_SIZE = 50
+
+
+def _blank_to_none(data: dict[str, Any], *names: str) -> dict[str, Any]:
+    """A form sends "" for an empty optional field; the services mean null."""
+    cleaned = dict(data)
+    for name in names:
+        if name in cleaned and (cleaned[name] is None or str(cleaned[name]).strip() == ""):
+            cleaned[name] = None
+    return cleaned
+
+
+def _uuid_or_none(value: Any) -> uuid.UUID | None:
+    if value is None or str(value).strip() == "":
+        return None
+    return uuid.UUID(str(value).strip())
+
+
+def _with_fields(form: type[Form], **fields: Any) -> type[Form]:
+    """Foreign keys are left out of sqladmin's forms (we have no ORM relationships): add
+    them as plain id fields."""
+    return type(f"{form.__name__}WithIds", (form,), fields)
+
+
+def _id_field(label: str, required: bool = False) -> StringField:
+    hint = "an id (UUID)" + ("" if required else "; empty for none")
+    return StringField(label, description=hint)
+
+
+class _ServiceView(ModelView):
+    """Defaults every table shares."""
+
+    page_size = LIST_PAGE_SIZE
+    can_export = False
+    column_default_sort: ClassVar[Any] = ("updated_at", True)
+
+
+class _TrackedView(_ServiceView):
+    """Tables whose changes the history records: a "Change history" button per object."""
+
+    history_entity: ClassVar[str] = ""
+
+    @action(name="history", label="Change history", add_in_list=False, add_in_detail=True)
+    async def show_history(self, request: Request) -> Response:
+        pk = request.query_params.get("pks", "").split(",")[0]
+        url = request.url_for("admin:view-history").include_query_params(
+            entity=self.history_entity, entity_id=pk
+        )
+        return RedirectResponse(str(url), status_code=303)
+
+
+class AssistantAdmin(_TrackedView, model=Assistant):
+    name = "Assistant"
+    history_entity = "assistant"
+    name_plural = "Assistants"
+    icon = "fa-solid fa-user-tie"
+    column_list: ClassVar[Any] = [
+        Assistant.name,
+        Assistant.is_secretary,
+        Assistant.model,
+        Assistant.assistant_type,
+        Assistant.is_active,
+        Assistant.updated_at,
+    ]
+    column_searchable_list: ClassVar[Any] = [Assistant.name, Assistant.instructions]
+    column_filters: ClassVar[Any] = [
+        BooleanFilter(Assistant.is_active),
+        BooleanFilter(Assistant.is_secretary),
+    ]
+    form_columns: ClassVar[Any] = [
+        Assistant.name,
+        Assistant.is_secretary,
+        Assistant.model,
+        Assistant.instructions,
+        Assistant.assistant_type,
+        Assistant.openai_assistant_id,
+        Assistant.is_active,
+    ]
+    form_widget_args: ClassVar[Any] = {
+        "instructions": {"rows": 24, "style": "font-family: monospace"}
+    }
+
+    def _clean(self, data: dict[str, Any]) -> dict[str, Any]:
+        return _blank_to_none(data, "model", "openai_assistant_id")
+
+    async def insert_model(self, request: Request, data: dict[str, Any]) -> Any:
+        async with admin_ctx(self, request) as ctx:
+            return await assistants.create_assistant(
+                ctx, AssistantCreate.model_validate(self._clean(data))
+            )
+
+    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
+        async with admin_ctx(self, request) as ctx:
+            update = AssistantUpdate.model_validate(self._clean(data))
+            return await assistants.update_assistant(ctx, uuid.UUID(pk), update)
+
+    async def delete_model(self, request: Request, pk: Any) -> None:
+        async with admin_ctx(self, request) as ctx:
+            await assistants.delete_assistant(ctx, uuid.UUID(str(pk)), cascade=False)
+
+
+class ToolAdmin(_TrackedView, model=Tool):
+    name = "Tool"
+    history_entity = "tool"
+    name_plural = "Tools"
+    icon = "fa-solid fa-screwdriver-wrench"
+    column_list: ClassVar[Any] = [
+        Tool.name,
+        Tool.tool_type,
+        Tool.description,
+        Tool.is_active,
+        Tool.updated_at,
+    ]
+    column_searchable_list: ClassVar[Any] = [Tool.name, Tool.description]
+    column_filters: ClassVar[Any] = [BooleanFilter(Tool.is_active)]
+    form_columns: ClassVar[Any] = [
+        Tool.name,
+        Tool.tool_type,
+        Tool.description,
+        Tool.input_schema,
+        Tool.is_active,
+    ]
+    form_widget_args: ClassVar[Any] = {
+        "input_schema": {"rows": 16, "style": "font-family: monospace"}
+    }
+
+    async def scaffold_form(self, rules: list[str] | None = None) -> type[Form]:
+        form = await super().scaffold_form(rules)
+        return _with_fields(form, assistant_id=_id_field("Sub-assistant (sub_assistant tools)"))
+
+    def _clean(self, data: dict[str, Any]) -> dict[str, Any]:
+        cleaned = dict(data)
+        cleaned["assistant_id"] = _uuid_or_none(data.get("assistant_id"))
+        return cleaned
+
+    async def insert_model(self, request: Request, data: dict[str, Any]) -> Any:
+        async with admin_ctx(self, request) as ctx:
+            return await tools.create_tool(ctx, ToolCreate.model_validate(self._clean(data)))
+
+    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
+        async with admin_ctx(self, request) as ctx:
+            update = ToolUpdate.model_validate(self._clean(data))
+            return await tools.update_tool(ctx, uuid.UUID(pk), update)
+
+    async def delete_model(self, request: Request, pk: Any) -> None:
+        async with admin_ctx(self, request) as ctx:
+            await tools.delete_tool(ctx, uuid.UUID(str(pk)), cascade=False)
+
+
+class LinkAdmin(_TrackedView, model=AssistantToolLink):
+    name = "Assistant tool"
+    history_entity = "link"
+    name_plural = "Assistant tools"
+    icon = "fa-solid fa-link"
+    column_list: ClassVar[Any] = [
+        AssistantToolLink.assistant_id,
+        AssistantToolLink.tool_id,
+        AssistantToolLink.sub_assistant_id,
+        AssistantToolLink.is_active,
+        AssistantToolLink.updated_at,
+    ]
+    column_filters: ClassVar[Any] = [BooleanFilter(AssistantToolLink.is_active)]
+    form_columns: ClassVar[Any] = [AssistantToolLink.is_active]
+
+    async def scaffold_form(self, rules: list[str] | None = None) -> type[Form]:
+        form = await super().scaffold_form(rules)
+        return _with_fields(
+            form,
+            assistant_id=_id_field("Assistant", required=True),
+            tool_id=_id_field("Tool", required=True),
+            sub_assistant_id=_id_field("Sub-assistant that answers (sub_assistant tools)"),
+        )
+
+    async def insert_model(self, request: Request, data: dict[str, Any]) -> Any:
+        fields = {
+            **data,
+            "assistant_id": _uuid_or_none(data.get("assistant_id")),
+            "tool_id": _uuid_or_none(data.get("tool_id")),
+            "sub_assistant_id": _uuid_or_none(data.get("sub_assistant_id")),
+        }
+        async with admin_ctx(self, request) as ctx:
+            return await links.create_link(ctx, AssistantToolLinkCreate.model_validate(fields))
+
+    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
+        """A link's pair is fixed (delete it and make another); its state and answerer change."""
+        async with admin_ctx(self, request) as ctx:
+            link = await links.get_or_404(ctx.session, AssistantToolLink, uuid.UUID(pk), "link")
+            link.is_active = bool(data.get("is_active"))
+            link.sub_assistant_id = _uuid_or_none(data.get("sub_assistant_id"))
+            if link.sub_assistant_id is not None:
+                await links.get_or_404(
+                    ctx.session, Assistant, link.sub_assistant_id, "sub-assistant"
+                )
+            await config.commit_config(ctx)
+            return link
+
+    async def delete_model(self, request: Request, pk: Any) -> None:
+        async with admin_ctx(self, request) as ctx:
+            await links.delete_link(ctx, uuid.UUID(str(pk)))
+
+
+class ProviderAdmin(_TrackedView, model=LLMProvider):
+    name = "LLM provider"
+    history_entity = "provider"
+    name_plural = "LLM providers"
+    icon = "fa-solid fa-server"
+    column_list: ClassVar[Any] = [
+        LLMProvider.name,
+        LLMProvider.base_url,
+        LLMProvider.api_key_masked,
+        LLMProvider.is_active,
+        LLMProvider.updated_at,
+    ]
+    column_details_exclude_list: ClassVar[Any] = [LLMProvider.api_key_encrypted]
+    column_searchable_list: ClassVar[Any] = [LLMProvider.name, LLMProvider.base_url]
+    column_filters: ClassVar[Any] = [BooleanFilter(LLMProvider.is_active)]
+    column_labels: ClassVar[Any] = {LLMProvider.api_key_masked: "API key"}
+    form_columns: ClassVar[Any] = [LLMProvider.name, LLMProvider.base_url, LLMProvider.is_active]
+
+    async def scaffold_form(self, rules: list[str] | None = None) -> type[Form]:
+        form = await super().scaffold_form(rules)
+        key = PasswordField("API key", description="write-only: empty keeps the stored key")
+        return _with_fields(form, api_key=key)
+
+    def _clean(self, data: dict[str, Any]) -> dict[str, Any]:
+        cleaned = dict(data)
+        if not cleaned.get("api_key"):
+            cleaned.pop("api_key", None)  # write-only: empty keeps the stored key
+        return cleaned
+
+    async def insert_model(self, request: Request, data: dict[str, Any]) -> Any:
+        async with admin_ctx(self, request) as ctx:
+            create = ProviderCreate.model_validate(self._clean(data))
+            return await providers.create_provider(ctx, create)
+
+    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
+        async with admin_ctx(self, request) as ctx:
+            update = ProviderUpdate.model_validate(self._clean(data))
+            return await providers.update_provider(ctx, uuid.UUID(pk), update)
+
+    async def delete_model(self, request: Request, pk: Any) -> None:
+        async with admin_ctx(self, request) as ctx:
+            await providers.delete_provider(ctx, uuid.UUID(str(pk)), cascade=False)
+
+
+class ModelAdmin(_TrackedView, model=LLMModel):
+    name = "LLM model"
+    history_entity = "model"
+    name_plural = "LLM models"
+    icon = "fa-solid fa-brain"
+    column_list: ClassVar[Any] = [
+        LLMModel.provider_model_name,
+        LLMModel.display_name,
+        LLMModel.provider_id,
+        LLMModel.is_default,
+        LLMModel.is_fallback,
+        LLMModel.is_active,
+    ]
+    column_searchable_list: ClassVar[Any] = [LLMModel.provider_model_name, LLMModel.display_name]
+    column_filters: ClassVar[Any] = [
+        BooleanFilter(LLMModel.is_active),
+        BooleanFilter(LLMModel.is_default),
+    ]
+    form_columns: ClassVar[Any] = [
+        LLMModel.provider_model_name,
+        LLMModel.display_name,
+        LLMModel.is_default,
+        LLMModel.is_fallback,
+        LLMModel.is_active,
+    ]
+
+    async def scaffold_form(self, rules: list[str] | None = None) -> type[Form]:
+        form = await super().scaffold_form(rules)
+        return _with_fields(form, provider_id=_id_field("Provider", required=True))
+
+    def _clean(self, data: dict[str, Any]) -> dict[str, Any]:
+        cleaned = _blank_to_none(data, "display_name")
+        cleaned["provider_id"] = _uuid_or_none(data.get("provider_id"))
+        return cleaned
+
+    async def insert_model(self, request: Request, data: dict[str, Any]) -> Any:
+        async with admin_ctx(self, request) as ctx:
+            create = LLMModelCreate.model_validate(self._clean(data))
+            return await llm_models.create_model(ctx, create)
+
+    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
+        async with admin_ctx(self, request) as ctx:
+            update = LLMModelUpdate.model_validate(self._clean(data))
+            return await llm_models.update_model(ctx, uuid.UUID(pk), update)
+
+    async def delete_model(self, request: Request, pk: Any) -> None:
+        async with admin_ctx(self, request) as ctx:
+            await llm_models.delete_model(ctx, uuid.UUID(str(pk)), cascade=False)
+
+
+class UserAdmin(_ServiceView, model=User):
+    """Users come from Telegram; the admin sets their timezone and model, or blocks them.
+    Deleting one is `/forget` (their data goes with them)."""
+
+    name = "User"
+    name_plural = "Users"
+    icon = "fa-solid fa-users"
+    can_create = False
+    column_list: ClassVar[Any] = [
+        User.telegram_id,
+        User.username,
+        User.first_name,
+        User.timezone,
+        User.preferred_model,
+        User.blocked,
+        User.created_at,
+    ]
+    column_searchable_list: ClassVar[Any] = [User.username, User.first_name]
+    column_filters: ClassVar[Any] = [BooleanFilter(User.blocked)]
+    form_columns: ClassVar[Any] = [
+        User.username,
+        User.first_name,
+        User.language,
+        User.timezone,
+        User.preferred_model,
+        User.blocked,
+    ]
+
+    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
+        cleaned = _blank_to_none(data, "username", "first_name", "language", "timezone")
+        cleaned = _blank_to_none(cleaned, "preferred_model")
+        async with admin_ctx(self, request) as ctx:
+            return await users.update_user(ctx, uuid.UUID(pk), UserUpdate.model_validate(cleaned))
+
+    async def delete_model(self, request: Request, pk: Any) -> None:
+        async with admin_ctx(self, request) as ctx:
+            await users.forget_user(ctx, uuid.UUID(str(pk)))
+
+
+class CronJobAdmin(_ServiceView, model=CronJob):
+    """Reminders are made in chat; the admin pauses, edits or cancels them."""
+
+    name = "Cron job"
+    name_plural = "Cron jobs"
+    icon = "fa-solid fa-clock"
+    can_create = False
+    column_list: ClassVar[Any] = [
+        CronJob.name,
+        CronJob.type,
+        CronJob.user_id,
+        CronJob.cron_expression,
+        CronJob.run_at,
+        CronJob.timezone,
+        CronJob.status,
+        CronJob.next_run_at,
+    ]
+    column_searchable_list: ClassVar[Any] = [CronJob.name, CronJob.text]
+    column_default_sort: ClassVar[Any] = ("next_run_at", False)
+    form_columns: ClassVar[Any] = [
+        CronJob.name,
+        CronJob.text,
+        CronJob.prompt,
+        CronJob.cron_expression,
+        CronJob.run_at,
+        CronJob.timezone,
+        CronJob.status,
+    ]
+
+    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
+        cleaned = _blank_to_none(data, "text", "prompt", "cron_expression", "timezone")
+        if isinstance(cleaned.get("run_at"), datetime) and cleaned["run_at"].tzinfo is None:
+            cleaned["run_at"] = cleaned["run_at"].replace(tzinfo=UTC)  # the form shows UTC
+        async with admin_ctx(self, request) as ctx:
+            job_id = uuid.UUID(pk)
+            current = await cron_jobs.get_job(ctx, job_id)
+            changes = {k: v for k, v in cleaned.items() if getattr(current, k, None) != v}
+            return await cron_jobs.update_job(ctx, job_id, CronJobUpdate.model_validate(changes))
+
+    async def delete_model(self, request: Request, pk: Any) -> None:
+        async with admin_ctx(self, request) as ctx:
+            await cron_jobs.delete_job(ctx, uuid.UUID(str(pk)))
+
+
+class CronJobRunAdmin(ModelView, model=CronJobRun):
+    """What happened to each fire: read-only (cron_service writes them)."""
+
+    name = "Cron job run"
+    name_plural = "Cron job runs"
+    icon = "fa-solid fa-list-check"
+    can_create = False
+    can_edit = False
+    can_delete = False
+    can_export = False
+    page_size = LIST_PAGE_SIZE
+    column_list: ClassVar[Any] = [
+        CronJobRun.job_id,
+        CronJobRun.scheduled_for,
+        CronJobRun.delivered_at,
+        CronJobRun.outcome,
+        CronJobRun.error,
+    ]
+    column_default_sort: ClassVar[Any] = ("scheduled_for", True)
+    column_searchable_list: ClassVar[Any] = [CronJobRun.error]
+
+
+VIEWS: tuple[type[ModelView], ...] = (
+    AssistantAdmin,
+    ToolAdmin,
+    LinkAdmin,
+    ProviderAdmin,
+    ModelAdmin,
+    UserAdmin,
+    CronJobAdmin,
+    CronJobRunAdmin,
+)
