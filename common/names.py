@@ -53,6 +53,26 @@ class Names:
     def telegram_offset(self) -> str:
         return self.key("tg_bot:offset")
 
+    def telegram_sent_part(self, part_id: str) -> str:
+        """Marks one part of an answer as accepted by Telegram, so a redelivery skips it."""
+        return self.key(f"tg_bot:sent:{part_id}")
+
+    def telegram_send_limit(self, scope: str) -> str:
+        """The send log of one rate limit: `all`, `chat:<id>` or `group:<id>`."""
+        return self.key(f"tg_bot:limit:{scope}")
+
+    def telegram_typing(self, chat_id: int | str) -> str:
+        """Incoming messages of a chat still waiting for their answer ("typing…")."""
+        return self.key(f"tg_bot:typing:{chat_id}")
+
+    def telegram_forget_pending(self, telegram_user_id: int | str) -> str:
+        """A /forget asked for and not yet confirmed."""
+        return self.key(f"tg_bot:forget:{telegram_user_id}")
+
+    def assistant_answered(self, message_id: str) -> str:
+        """Set with the answer's XADD, so a redelivered message is never answered twice."""
+        return self.key(f"assistant:answered:{message_id}")
+
     # The helpers below take the logical (unprefixed) stream name.
 
     def dead(self, stream: str) -> str:
@@ -75,6 +95,15 @@ class Names:
 
     def fire_claim(self, job_id: str, scheduled_for: str) -> str:
         return self.key(f"cron:fired:{job_id}:{scheduled_for}")
+
+    @property
+    def cron_unrecorded(self) -> str:
+        """Hash of fires published and not yet recorded in rest_service (cron_service)."""
+        return self.key("cron:unrecorded")
+
+    def cron_recording(self, fire_key: str) -> str:
+        """Held by the cron_service instance recording this fire, so others leave it."""
+        return self.key(f"cron:recording:{fire_key}")
 
     def oauth_state(self, state: str) -> str:
         return self.key(f"gcal:oauth_state:{state}")

@@ -146,7 +146,7 @@ class ConsumerConfig:
     claim_interval_s: float = 5.0
     concurrency: int = 16
     read_count: int = 64
-    block_ms: int = 1_000
+    block_ms: int = 250  # also bounds how long stop() waits for a blocked read
     lock_ttl_ms: int = 15_000
     done_ttl_s: int = 7 * 24 * 3600
     retry_base_s: float = 0.2
@@ -326,15 +326,19 @@ class StreamConsumer(Generic[M]):
                 return claimed
 
     def _schedule(self, chat: str) -> None:
-        if chat in self._drives:
+        # A drive that has returned but whose done-callback has not run yet no longer looks
+        # at `_kick`: a kick for it would be lost, so start a new drive instead.
+        running = self._drives.get(chat)
+        if running is not None and not running.done():
             self._kick.add(chat)
             return
         task = asyncio.create_task(self._drive(chat))
         self._drives[chat] = task
-        task.add_done_callback(lambda _t, c=chat: self._drive_done(c))
+        task.add_done_callback(lambda t, c=chat: self._drive_done(c, t))
 
-    def _drive_done(self, chat: str) -> None:
-        self._drives.pop(chat, None)
+    def _drive_done(self, chat: str, task: asyncio.Task[None]) -> None:
+        if self._drives.get(chat) is task:
+            del self._drives[chat]
         self._slots.set()
 
     # -- one chat at a time ------------------------------------------------------------------

@@ -13,6 +13,11 @@ def create_redis(url: str) -> aioredis.Redis:
     """A pooled client that reconnects by itself after a Redis restart."""
     return aioredis.Redis.from_url(
         url,
+        # redis-py 8 defaults to a 5 s socket timeout, which sends every command through
+        # asyncio.wait_for; on Python 3.11 that can swallow a task's cancellation (a
+        # cancelled worker task then keeps running). No timeout, as before redis-py 8;
+        # keepalive and the health check find dead connections.
+        socket_timeout=None,
         health_check_interval=15,
         socket_connect_timeout=5,
         socket_keepalive=True,

@@ -1,14 +1,120 @@
-"""The assistant worker: consumes `queue:to_secretary` (filled in by the assistant issue)."""
+"""The assistant worker: consumes `queue:to_secretary`, answers to each message's
+`reply_stream`. On SIGTERM it stops reading and finishes (or releases) what is in flight."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
+import aiohttp
+
+from assistant.src.assistants.llm_chat import AssistantDeps
 from assistant.src.config import Settings
+from assistant.src.config.snapshot import ConfigSnapshot
+from assistant.src.config.watcher import ConfigWatcher
+from assistant.src.orchestrator import Orchestrator
+from assistant.src.services.llm import LlmGateway
+from assistant.src.tools import tool_classes
+from assistant.src.tools.base import ToolServices
+from assistant.src.tools.time_tool import warm_up
+from common.logging import get_logger
+from common.messages import IncomingMessage
+from common.names import ASSISTANT_GROUP, TO_SECRETARY
+from common.queue import ConsumerConfig, StreamConsumer
+from common.rest_client import RestClient
 from common.settings import load_settings
-from common.worker import worker_context
+from common.worker import WorkerContext, worker_context
+
+log = get_logger(__name__)
+
+
+@dataclass
+class Runtime:
+    """The long-lived clients of one process."""
+
+    rest: RestClient
+    http: aiohttp.ClientSession
+    llm: LlmGateway
+    config: ConfigWatcher
+    orchestrator: Orchestrator
+
+
+@asynccontextmanager
+async def runtime(ctx: WorkerContext, settings: Settings) -> AsyncIterator[Runtime]:
+    """Opens the clients the orchestrator needs and closes them on the way out."""
+    async with (
+        RestClient(settings.rest_service_url, settings.service_api_token) as rest,
+        aiohttp.ClientSession() as http,
+    ):
+        llm = LlmGateway(settings, rest.get_provider_api_key)
+
+        def on_change(_snapshot: ConfigSnapshot) -> None:
+            llm.forget_keys()
+
+        config = ConfigWatcher(
+            rest,
+            ctx.redis,
+            ctx.names,
+            poll_seconds=settings.config_poll_seconds,
+            on_change=on_change,
+        )
+        services = ToolServices(settings, ctx.redis, ctx.names, rest, http)
+        orchestrator = Orchestrator(
+            settings=settings,
+            redis=ctx.redis,
+            names=ctx.names,
+            deps=AssistantDeps(settings, rest, llm),
+            services=services,
+            config=config,
+        )
+        try:
+            yield Runtime(rest, http, llm, config, orchestrator)
+        finally:
+            await llm.aclose()
+
+
+def consumer_config(settings: Settings) -> ConsumerConfig:
+    return ConsumerConfig(
+        concurrency=settings.assistant_concurrency,
+        claim_idle_ms=settings.queue_claim_idle_ms,
+        claim_interval_s=settings.queue_claim_interval_seconds,
+        lock_ttl_ms=settings.queue_lock_ttl_ms,
+        max_deliveries=settings.queue_max_deliveries,
+    )
 
 
 async def main(stop: asyncio.Event) -> None:
-    async with worker_context("assistant", load_settings(Settings), stop):
+    settings = load_settings(Settings)
+    async with worker_context("assistant", settings, stop) as ctx, runtime(ctx, settings) as rt:
+        ctx.health.add_check("config", lambda: _config_health(rt.config))
+        tool_classes()
+        await rt.llm.warm_up()
+        await asyncio.to_thread(warm_up)
+        if not await rt.config.load(stop):
+            return
+        consumer = StreamConsumer(
+            ctx.redis,
+            ctx.names,
+            TO_SECRETARY,
+            ASSISTANT_GROUP,
+            IncomingMessage,
+            rt.orchestrator.handle,
+            config=consumer_config(settings),
+        )
+        watching = asyncio.create_task(rt.config.run(stop))
+        consuming = asyncio.create_task(consumer.run())
         await stop.wait()
+        consumer.stop()
+        await consuming
+        await consumer.drain(settings.shutdown_grace_seconds)
+        watching.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watching
+
+
+async def _config_health(config: ConfigWatcher) -> dict[str, object]:
+    """Not healthy until the first snapshot is in: nothing can be answered before."""
+    return {"version": config.current.version}

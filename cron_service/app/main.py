@@ -1,14 +1,188 @@
-"""The cron_service worker (filled in by the cron issue)."""
+"""The cron_service worker: sync, fire, record, recover; `/health` and `/metrics`.
+
+Four loops share one process: the sync (at start, on `cron:updated`, and every
+CRON_RESYNC_INTERVAL, so a lost message heals), the `cron:updated` listener, the recorder
+pool, and the recovery sweep that finishes recording fires a crash left behind.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import time
+from datetime import timedelta
 
+from redis.exceptions import RedisError
+
+from common.logging import get_logger
+from common.rest_client import RestClient
 from common.settings import load_settings
-from common.worker import worker_context
+from common.worker import WorkerContext, worker_context
+from cron_service.app.clock import Clock
 from cron_service.app.config import Settings
+from cron_service.app.fires import FireLedger, FireRules
+from cron_service.app.metrics import SYNCS
+from cron_service.app.recorder import Recorder
+from cron_service.app.scheduler import ReminderScheduler
+
+log = get_logger(__name__)
+
+#: A sync that failed is tried again this soon (or at the resync interval, if sooner).
+_SYNC_RETRY_S = 2.0
+#: More jobs named by `cron:updated` than this in one window: one full resync instead.
+_MAX_TARGETED = 50
+
+
+class SchedulerUnhealthy(Exception):
+    """The scheduler is not running, or has not synced with rest_service for too long."""
+
+
+class CronService:
+    def __init__(self, ctx: WorkerContext, settings: Settings, rest: RestClient) -> None:
+        self._ctx = ctx
+        self._settings = settings
+        self._clock = Clock.starting_at(settings.cron_test_clock_start)
+        ledger = FireLedger(ctx.redis, ctx.names, settings.cron_fire_claim_ttl)
+        self.recorder = Recorder(rest, ledger, settings.cron_record_concurrency, self._clock)
+        self.scheduler = ReminderScheduler(
+            rest,
+            ledger,
+            self.recorder,
+            FireRules(settings.reminder_late_after, settings.reminder_misfire_grace),
+            default_timezone=settings.default_timezone,
+            clock=self._clock,
+        )
+        self._wanted = asyncio.Event()
+        #: What `cron:updated` named since the last sync; `_full` when it was anything else.
+        self._changed: set[str] = set()
+        self._full = False
+        self._started = time.monotonic()
+
+    async def run(self) -> None:
+        """Runs until the worker's stop event; then stops firing and finishes recording."""
+        self._ctx.health.add_check("scheduler", self.health)
+        self.scheduler.start()
+        try:
+            async with asyncio.TaskGroup() as group:
+                loops = [
+                    group.create_task(loop())
+                    for loop in (self.recorder.run, self._sync_loop, self._listen, self._recover)
+                ]
+                await self._ctx.stop.wait()
+                self.scheduler.shutdown()
+                await self.recorder.drain(self._settings.shutdown_grace_seconds)
+                for task in loops:
+                    task.cancel()
+        finally:
+            self.scheduler.shutdown()
+
+    async def health(self) -> dict[str, object]:
+        if not self.scheduler.running:
+            raise SchedulerUnhealthy("the scheduler is not running")
+        last = self.scheduler.last_sync_at
+        age = (self._clock.now() - last).total_seconds() if last else None
+        limit = 3 * self._settings.cron_resync_interval.total_seconds()
+        waited = age if age is not None else time.monotonic() - self._started
+        if waited > limit:
+            when = last.isoformat() if last else "never"
+            raise SchedulerUnhealthy(f"no sync with rest_service for {waited:.0f}s (last: {when})")
+        return {
+            "running": True,
+            "jobs": self.scheduler.job_count,
+            "last_sync_at": last.isoformat() if last else None,
+            "last_sync_age_s": round(age, 1) if age is not None else None,
+        }
+
+    async def _sync_loop(self) -> None:
+        """A full resync at start and every CRON_RESYNC_INTERVAL, whatever else happens; soon
+        after `cron:updated` (bursts coalesced), a reload of the jobs it named."""
+        interval = self._settings.cron_resync_interval.total_seconds()
+        debounce = self._settings.cron_update_debounce.total_seconds()
+        changed: set[str] | None = None
+        next_full = 0.0
+        while True:
+            ok = await self._sync_once(changed)
+            if changed is None or not ok:  # a failed sync is retried soon, in full
+                next_full = time.monotonic() + (interval if ok else min(interval, _SYNC_RETRY_S))
+            changed = None
+            try:
+                await asyncio.wait_for(self._wanted.wait(), max(0.0, next_full - time.monotonic()))
+            except TimeoutError:
+                continue
+            await asyncio.sleep(debounce)
+            self._wanted.clear()
+            targeted = not self._full and len(self._changed) <= _MAX_TARGETED
+            if targeted and time.monotonic() < next_full:
+                changed = self._changed
+            self._changed, self._full = set(), False
+
+    async def _sync_once(self, changed: set[str] | None) -> bool:
+        """`changed` None: everything."""
+        started = time.monotonic()
+        try:
+            if changed is None:
+                await self.scheduler.resync()
+            else:
+                await self.scheduler.refresh(changed)
+        except Exception as exc:  # rest_service down or answering nonsense: keep the old plan
+            SYNCS.labels("failed").inc()
+            log.warning("sync_failed", error=str(exc), error_type=type(exc).__name__)
+            return False
+        SYNCS.labels("ok" if changed is None else "targeted").inc()
+        log.debug("synced", jobs=self.scheduler.job_count, took_s=time.monotonic() - started)
+        return True
+
+    async def _listen(self) -> None:
+        """`cron:updated` asks for a reload; (re)subscribing asks for a full one, as messages
+        sent while not subscribed are lost."""
+        while True:
+            pubsub = self._ctx.redis.pubsub()
+            try:
+                await pubsub.subscribe(self._ctx.names.cron_updated)
+                self._full = True
+                self._wanted.set()
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        self._heard(message.get("data"))
+            except (RedisError, OSError) as exc:
+                log.warning("cron_updates_lost", error=str(exc))
+                await asyncio.sleep(1.0)
+            finally:
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()
+
+    def _heard(self, data: object) -> None:
+        """rest_service says `{"job_id": ..., "change": ...}`; anything else means all."""
+        try:
+            job_id = str(json.loads(data)["job_id"])  # type: ignore[arg-type]
+        except (TypeError, ValueError, KeyError):
+            self._full = True
+        else:
+            if self.recorder.wrote_recently(job_id):
+                return
+            self._changed.add(job_id)
+        self._wanted.set()
+
+    async def _recover(self) -> None:
+        """At start, every fire left unrecorded; afterwards, those unrecorded for a while."""
+        min_age = timedelta(0)
+        while True:
+            try:
+                found = await self.recorder.sweep(min_age)
+            except (RedisError, OSError) as exc:
+                log.warning("recovery_failed", error=str(exc))
+            else:
+                if found:
+                    log.info("unrecorded_fires_found", count=found)
+                min_age = self._settings.cron_recovery_min_age
+            await asyncio.sleep(self._settings.cron_recovery_interval.total_seconds())
 
 
 async def main(stop: asyncio.Event) -> None:
-    async with worker_context("cron_service", load_settings(Settings), stop):
-        await stop.wait()
+    settings = load_settings(Settings)
+    async with (
+        worker_context("cron_service", settings, stop) as ctx,
+        RestClient(settings.rest_service_url, settings.service_api_token) as rest,
+    ):
+        await CronService(ctx, settings, rest).run()

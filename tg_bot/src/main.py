@@ -1,14 +1,144 @@
-"""The tg_bot worker (filled in by the tg_bot issue)."""
+"""The tg_bot worker: receives Telegram updates into `queue:to_secretary` and delivers
+`queue:to_telegram` to Telegram. Wiring only; the work lives in handlers/ and services/."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
+from common.logging import get_logger
+from common.rest_client import RestClient
 from common.settings import load_settings
-from common.worker import worker_context
+from common.worker import WorkerContext, worker_context
+from tg_bot.src.client.errors import TelegramError
+from tg_bot.src.client.telegram import TelegramClient
 from tg_bot.src.config.settings import Settings
+from tg_bot.src.handlers import calendar, forget, model, reminders, reset, start, timezone
+from tg_bot.src.handlers import help as help_command
+from tg_bot.src.handlers.commands import CommandRegistry
+from tg_bot.src.handlers.context import BotIdentity, Services
+from tg_bot.src.handlers.updates import UpdateRouter
+from tg_bot.src.services.rate_limiter import Limit, SendLimiter, SendLimits
+from tg_bot.src.services.receiver import UpdatePoller
+from tg_bot.src.services.response_handler import ResponseHandler
+from tg_bot.src.services.typing import TypingIndicator
+from tg_bot.src.services.users import UserDirectory
+
+log = get_logger(__name__)
+
+
+def default_commands() -> CommandRegistry:
+    """The commands of this issue; /calendar and /reminders register theirs here."""
+    return CommandRegistry(
+        [start.COMMAND, help_command.COMMAND, model.COMMAND, reset.COMMAND, timezone.COMMAND,
+         forget.COMMAND, reminders.COMMAND, calendar.COMMAND]
+    )  # fmt: skip
+
+
+@dataclass
+class Bot:
+    """Everything the worker runs, built from one context."""
+
+    settings: Settings
+    telegram: TelegramClient
+    services: Services
+    typing: TypingIndicator
+    poller: UpdatePoller
+    sender: ResponseHandler
+    started: float
 
 
 async def main(stop: asyncio.Event) -> None:
-    async with worker_context("tg_bot", load_settings(Settings), stop):
+    settings = load_settings(Settings)
+    async with worker_context("tg_bot", settings, stop) as ctx, _bot(ctx, settings) as bot:
+        ctx.health.add_check("telegram", lambda: _telegram_health(bot))
+        consumer = bot.sender.consumer()
+        sending = asyncio.create_task(consumer.run())
+        receiving = asyncio.create_task(_receive(bot, stop))
         await stop.wait()
+        consumer.stop()
+        await _finish(receiving, settings.shutdown_grace_seconds)
+        await sending
+        await consumer.drain(settings.shutdown_grace_seconds)
+        await bot.typing.close()
+
+
+@contextlib.asynccontextmanager
+async def _bot(ctx: WorkerContext, settings: Settings) -> AsyncIterator[Bot]:
+    telegram = TelegramClient(
+        settings.telegram_api_base,
+        settings.telegram_token,
+        request_timeout=settings.telegram_request_timeout_seconds,
+        retries=settings.send_retries,
+        retry_backoff_s=settings.send_retry_backoff_seconds,
+    )
+    rest = RestClient(settings.rest_service_url, settings.service_api_token)
+    async with telegram, rest:
+        users = UserDirectory(rest, settings.user_cache_seconds)
+        services = Services(settings, rest, users, ctx.redis, ctx.names, default_commands())
+        typing = TypingIndicator(
+            telegram, ctx.redis, ctx.names,
+            interval_s=settings.typing_interval_seconds, max_s=settings.typing_max_seconds,
+        )  # fmt: skip
+        limiter = SendLimiter(ctx.redis, ctx.names, _limits(settings))
+        yield Bot(
+            settings=settings,
+            telegram=telegram,
+            services=services,
+            typing=typing,
+            poller=UpdatePoller(telegram, ctx.redis, ctx.names, typing, settings),
+            sender=ResponseHandler(
+                telegram, limiter, ctx.redis, ctx.names, users, typing, settings
+            ),
+            started=time.monotonic(),
+        )
+
+
+async def _finish(task: asyncio.Task[None], grace_s: float) -> None:
+    """Wait for `task` to stop by itself (it watches the stop event); cancel it after that."""
+    done, _ = await asyncio.wait({task}, timeout=grace_s)
+    if not done:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    elif task.exception() is not None:
+        log.error("receiver_failed", error=str(task.exception()))
+
+
+def _limits(settings: Settings) -> SendLimits:
+    return SendLimits(
+        overall=Limit.per_second(settings.send_limit_overall_per_second),
+        chat=Limit.per_second(settings.send_limit_chat_per_second),
+        group=Limit.per_minute(settings.send_limit_group_per_minute),
+    )
+
+
+async def _receive(bot: Bot, stop: asyncio.Event) -> None:
+    """getMe, register the commands, then poll until stopped."""
+    me = await bot.poller.identify(stop)
+    if me is None:
+        return
+    identity = BotIdentity(me.id, me.username or "")
+    await _register_commands(bot)
+    router = UpdateRouter(bot.services, bot.services.commands, identity)
+    await bot.poller.run(router.route, stop)
+
+
+async def _register_commands(bot: Bot) -> None:
+    for language, commands in bot.services.commands.menus().items():
+        try:
+            await bot.telegram.set_my_commands(commands, language)
+        except TelegramError as exc:
+            log.warning("set_my_commands_failed", language=language, error=str(exc))
+
+
+async def _telegram_health(bot: Bot) -> dict[str, object]:
+    """Degraded when Telegram has not answered for too long (a bad token, no network)."""
+    last = bot.poller.last_contact
+    since = time.monotonic() - (last if last is not None else bot.started)
+    if since > bot.settings.telegram_unhealthy_after_seconds:
+        raise RuntimeError(f"no answer from Telegram for {since:.0f}s")
+    return {"last_contact_s": None if last is None else round(since, 1)}

@@ -27,3 +27,31 @@ class Settings(ServiceSettings):
     long_term_memory_length: int = Field(default=2_000, ge=0)
 
     assistant_concurrency: int = Field(default=16, ge=1)
+
+    #: One LLM request; the SDK's own retries are off, `llm_max_attempts` is ours per model.
+    llm_timeout_seconds: float = Field(default=60.0, gt=0)
+    llm_max_attempts: int = Field(default=3, ge=1)
+    llm_retry_base_seconds: float = Field(default=0.5, ge=0)
+    llm_retry_max_seconds: float = Field(default=10.0, ge=0)
+
+    #: Rounds of tool calls in one turn before the model must answer with what it has.
+    max_tool_iterations: int = Field(default=5, ge=1)
+    tool_timeout_seconds: float = Field(default=20.0, gt=0)
+    #: How deep sub-assistants may call sub-assistants (the secretary is depth 0).
+    sub_assistant_max_depth: int = Field(default=2, ge=0)
+    sub_assistant_timeout_seconds: float = Field(default=120.0, gt=0)
+
+    weather_cache_seconds: int = Field(default=600, ge=0)
+    weather_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    #: The config version poll, the safety net under `config:updated`.
+    config_poll_seconds: float = Field(default=5.0, gt=0)
+    #: While rest_service is down, how long a message waits before it is tried again.
+    rest_retry_seconds: float = Field(default=2.0, gt=0)
+
+    #: The stream queue: a message idle this long is claimed from a dead consumer; it must
+    #: exceed the slowest turn, which the chat lock's heartbeat makes safe to undercut.
+    queue_claim_idle_ms: int = Field(default=30_000, ge=100)
+    queue_claim_interval_seconds: float = Field(default=5.0, gt=0)
+    queue_lock_ttl_ms: int = Field(default=15_000, ge=100)
+    queue_max_deliveries: int = Field(default=5, ge=1)

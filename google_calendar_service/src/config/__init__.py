@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import Field
+
 from common.settings import ServiceSettings
+
+#: The design notes' scopes (ARCHITECTURE.md "Google Calendar").
+SCOPES = (
+    "https://www.googleapis.com/auth/calendar",
+    "https://www.googleapis.com/auth/calendar.readonly",
+    "https://www.googleapis.com/auth/calendar.events",
+)
 
 
 class Settings(ServiceSettings):
@@ -15,4 +24,18 @@ class Settings(ServiceSettings):
     google_redirect_uri: str = "http://127.0.0.1:8001/auth/callback"
     google_auth_uri: str = "https://accounts.google.com/o/oauth2/auth"
     google_token_uri: str = "https://oauth2.googleapis.com/token"
+    google_revoke_uri: str = "https://oauth2.googleapis.com/revoke"
     google_api_base_url: str = "https://www.googleapis.com/calendar/v3/"
+
+    #: How long a connect link works; its state is single-use within that time.
+    oauth_state_ttl_seconds: int = Field(default=600, gt=0)
+    #: Calls to Google that are rate limited (403/429) or fail (5xx, network) are retried
+    #: with exponential backoff and jitter: base * 2**attempt, at most max, this many times.
+    google_max_retries: int = Field(default=5, ge=0)
+    google_retry_base_seconds: float = Field(default=0.5, ge=0)
+    google_retry_max_seconds: float = Field(default=8.0, gt=0)
+    google_timeout_seconds: float = Field(default=20.0, gt=0)
+    #: events.list page size (Google's default; at most 2500).
+    google_page_size: int = Field(default=250, ge=1, le=2500)
+    #: The widest range GET /events answers, so one request cannot page a calendar forever.
+    max_range_days: int = Field(default=366, gt=0)

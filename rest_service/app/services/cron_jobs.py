@@ -71,7 +71,9 @@ async def list_jobs(
     type: CronJobType | None,
     due_before: datetime | None,
 ) -> tuple[list[CronJob], int]:
-    stmt = select(CronJob).order_by(CronJob.next_run_at.asc().nulls_last(), CronJob.created_at)
+    stmt = select(CronJob).order_by(
+        CronJob.next_run_at.asc().nulls_last(), CronJob.created_at, CronJob.id
+    )
     if user_id is not None:
         stmt = stmt.where(CronJob.user_id == user_id)
     if status is not None:

@@ -1,8 +1,11 @@
-"""tg_bot settings."""
+"""tg_bot settings: Telegram, who may talk to the bot, receiving, sending and its limits."""
 
 from __future__ import annotations
 
+import functools
 from typing import ClassVar
+
+from pydantic import Field, field_validator
 
 from common.settings import ServiceSettings
 
@@ -13,4 +16,47 @@ class Settings(ServiceSettings):
 
     telegram_token: str = ""
     telegram_api_base: str = "https://api.telegram.org"
+    #: Comma-separated Telegram user ids; empty lets everyone in.
     allowed_telegram_ids: str = ""
+
+    # receiving
+    poll_timeout_seconds: int = Field(default=25, ge=0, le=50)
+    poll_limit: int = Field(default=100, ge=1, le=100)
+    poll_backoff_initial_seconds: float = Field(default=0.5, gt=0)
+    poll_backoff_max_seconds: float = Field(default=30.0, gt=0)
+    telegram_request_timeout_seconds: float = Field(default=10.0, gt=0)
+    #: /health turns degraded after this long without a successful Telegram call.
+    telegram_unhealthy_after_seconds: float = Field(default=180.0, gt=0)
+
+    # sending (Telegram's limits are the defaults; tests and the benchmark raise or lower them)
+    send_limit_overall_per_second: float = Field(default=30.0, gt=0)
+    send_limit_chat_per_second: float = Field(default=1.0, gt=0)
+    send_limit_group_per_minute: int = Field(default=20, gt=0)
+    send_concurrency: int = Field(default=64, ge=1, description="chats answered at once")
+    send_retries: int = Field(default=2, ge=0, description="quick retries of a network/5xx")
+    send_retry_backoff_seconds: float = Field(default=0.5, gt=0)
+    #: After the quick retries, how long a chat waits before its answer is tried again.
+    send_outage_retry_seconds: float = Field(default=5.0, gt=0)
+    max_message_length: int = Field(default=4096, ge=256, le=4096)
+    sent_part_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
+
+    # the conversation around the messages
+    typing_interval_seconds: float = Field(default=4.0, gt=0)
+    typing_max_seconds: float = Field(default=120.0, gt=0)
+    user_cache_seconds: float = Field(default=30.0, ge=0)
+    forget_confirm_seconds: int = Field(default=300, gt=0)
+
+    @field_validator("allowed_telegram_ids")
+    @classmethod
+    def _ids_are_numbers(cls, value: str) -> str:
+        for item in value.replace(";", ",").split(","):
+            if item.strip() and not item.strip().lstrip("-").isdigit():
+                raise ValueError(f"not a Telegram user id: {item.strip()!r}")
+        return value
+
+    @functools.cached_property
+    def allowed_ids(self) -> frozenset[int]:
+        return frozenset(
+            int(item) for item in self.allowed_telegram_ids.replace(";", ",").split(",")
+            if item.strip()
+        )  # fmt: skip

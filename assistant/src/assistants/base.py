@@ -1,0 +1,44 @@
+"""What every assistant is: something that answers one turn of a conversation."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from assistant.src.tools.base import Actor
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One request to an assistant: the user's message, or a sub-assistant's query."""
+
+    text: str
+    actor: Actor
+    message_id: str
+    depth: int = 0
+    #: The calling tool call's position ("" for the secretary), so keys stay unique and
+    #: repeat exactly on a redelivery.
+    position: str = ""
+
+    @property
+    def key(self) -> str:
+        """The prefix of this turn's history `dedup_key`s."""
+        return f"{self.message_id}/{self.position}" if self.position else self.message_id
+
+    def call_position(self, index: int) -> str:
+        return f"{self.position}/{index}" if self.position else str(index)
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    #: None when no model answered (after retries and the fallback).
+    text: str | None
+    model: str | None = None
+    #: True when a redelivered message found its answer already in the history.
+    replayed: bool = False
+
+
+class BaseAssistant(ABC):
+    @abstractmethod
+    async def answer(self, turn: Turn) -> TurnResult:
+        """Answer `turn`, storing it in the history; never raises for an LLM outage."""

@@ -1,0 +1,120 @@
+"""Short- and long-term memory as chat messages.
+
+Short-term: the thread's newest messages within MAX_CONTEXT_MESSAGES and
+MAX_CONTEXT_LENGTH, and only whole tool exchanges (an assistant message with `tool_calls`
+followed by a result for every call): a window that would cut one drops it whole, since the
+protocol rejects a tool result without its call. Long-term: older messages found by search,
+within LONG_TERM_MEMORY_LENGTH, as one system message.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+StoredMessage = Mapping[str, Any]
+
+MEMORY_HEADER = "Earlier messages of this conversation that may be relevant (long-term memory):"
+
+
+def message_size(message: StoredMessage) -> int:
+    """What a message costs against MAX_CONTEXT_LENGTH: its text and its calls' arguments."""
+    size = len(message.get("content") or "")
+    if message.get("tool_calls"):
+        size += len(json.dumps(message["tool_calls"], ensure_ascii=False))
+    return size
+
+
+def window(
+    messages: Sequence[StoredMessage], max_messages: int, max_chars: int
+) -> list[StoredMessage]:
+    """The newest messages (given oldest first) within both limits, whole exchanges only."""
+    kept: list[StoredMessage] = []
+    total = 0
+    for message in reversed(messages):
+        size = message_size(message)
+        if len(kept) >= max_messages or total + size > max_chars:
+            break
+        kept.append(message)
+        total += size
+    kept.reverse()
+    return whole_tool_exchanges(kept)
+
+
+def whole_tool_exchanges(messages: Sequence[StoredMessage]) -> list[StoredMessage]:
+    """Drop tool results without their call, and calls without all their results."""
+    out: list[StoredMessage] = []
+    i = 0
+    while i < len(messages):
+        message = messages[i]
+        if message.get("role") == "tool":
+            i += 1
+            continue
+        if message.get("role") == "assistant" and message.get("tool_calls"):
+            results, i = _results_after(messages, i + 1)
+            wanted = {call.get("id") for call in message["tool_calls"]}
+            answered = {r.get("tool_call_id") for r in results}
+            if wanted <= answered:
+                out.append(message)
+                out.extend(r for r in results if r.get("tool_call_id") in wanted)
+            continue
+        out.append(message)
+        i += 1
+    return out
+
+
+def _results_after(
+    messages: Sequence[StoredMessage], start: int
+) -> tuple[list[StoredMessage], int]:
+    end = start
+    while end < len(messages) and messages[end].get("role") == "tool":
+        end += 1
+    return list(messages[start:end]), end
+
+
+def to_openai(message: StoredMessage, *, group: bool) -> dict[str, Any]:
+    """A stored message as the chat-completions protocol takes it; in groups, user messages
+    say who wrote them."""
+    role = message.get("role")
+    content = message.get("content") or ""
+    if role == "tool":
+        return {"role": "tool", "tool_call_id": message.get("tool_call_id"), "content": content}
+    if role == "assistant":
+        out: dict[str, Any] = {"role": "assistant", "content": message.get("content")}
+        if message.get("tool_calls"):
+            out["tool_calls"] = message["tool_calls"]
+        elif out["content"] is None:
+            out["content"] = ""
+        return out
+    if role == "user" and group and message.get("author"):
+        return {"role": "user", "content": f"{message['author']}: {content}"}
+    return {"role": role or "user", "content": content}
+
+
+def memory_message(
+    hits: Sequence[StoredMessage], max_chars: int, *, group: bool
+) -> dict[str, Any] | None:
+    """The best search hits as one system message, within `max_chars` of quoted text."""
+    lines: list[str] = []
+    total = 0
+    for hit in hits:
+        if hit.get("role") not in {"user", "assistant"} or not hit.get("content"):
+            continue
+        line = f"- [{str(hit.get('created_at', ''))[:10]}] {_speaker(hit, group)}: {hit['content']}"
+        if total + len(line) > max_chars:
+            room = max_chars - total
+            if room > 40:
+                lines.append(line[: room - 1] + "…")
+            break
+        lines.append(line)
+        total += len(line)
+    if not lines:
+        return None
+    return {"role": "system", "content": "\n".join([MEMORY_HEADER, *lines])}
+
+
+def _speaker(hit: StoredMessage, group: bool) -> str:
+    if hit.get("role") == "assistant":
+        return "assistant"
+    return str(hit.get("author")) if group and hit.get("author") else "user"

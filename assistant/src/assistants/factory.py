@@ -1,0 +1,89 @@
+"""Builds assistants and their tools from one config snapshot (the one a message started
+with), and runs sub-assistants for the `sub_assistant` tool."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TypeVar
+
+from assistant.src.assistants.base import Turn
+from assistant.src.assistants.llm_chat import AssistantDeps, LlmChatAssistant
+from assistant.src.assistants.model_order import model_routes
+from assistant.src.assistants.secretary import Secretary
+from assistant.src.assistants.sub_assistant import SubAssistant
+from assistant.src.config.snapshot import AssistantSpec, ConfigSnapshot
+from assistant.src.tools import tool_classes
+from assistant.src.tools.base import BaseTool, SubAssistantRequest, ToolError, ToolServices
+from assistant.src.tools.toolbox import Toolbox
+from common.logging import get_logger
+
+log = get_logger(__name__)
+
+#: Both run on chat completions; `openai_api` threads are emulated from our own history
+#: (the Assistants API is gone).
+ASSISTANT_TYPES = frozenset({"llm", "openai_api"})
+
+A = TypeVar("A", bound=LlmChatAssistant)
+
+
+class AssistantFactory:
+    def __init__(
+        self,
+        deps: AssistantDeps,
+        services: ToolServices,
+        snapshot: ConfigSnapshot,
+        *,
+        preferred_model: str | None = None,
+    ) -> None:
+        self.deps = deps
+        self.snapshot = snapshot
+        self.preferred_model = preferred_model
+        self.services = dataclasses.replace(services, delegate=self.run_sub_assistant)
+
+    def secretary(self) -> Secretary | None:
+        spec = self.snapshot.secretary
+        if spec is None or not spec.is_active:
+            return None
+        return self._build(Secretary, spec, preferred=self.preferred_model)
+
+    def sub_assistant(self, assistant_id: str) -> SubAssistant | None:
+        spec = self.snapshot.assistant(assistant_id)
+        return self._build(SubAssistant, spec, preferred=None) if spec else None
+
+    async def run_sub_assistant(self, request: SubAssistantRequest) -> str:
+        """The `sub_assistant` tool's work: the other assistant answers on this user's
+        thread with it, one level deeper."""
+        assistant = self.sub_assistant(request.assistant_id)
+        if assistant is None:
+            raise ToolError("the linked assistant does not exist or is not active")
+        call = request.call
+        turn = Turn(
+            text=request.query,
+            actor=call.actor,
+            message_id=call.message_id,
+            depth=call.depth + 1,
+            position=call.position,
+        )
+        result = await assistant.answer(turn)
+        if result.text is None:
+            raise ToolError(f"{assistant.spec.name} could not answer: its model is unavailable")
+        return result.text
+
+    def _build(self, cls: type[A], spec: AssistantSpec, *, preferred: str | None) -> A:
+        if spec.assistant_type not in ASSISTANT_TYPES:
+            log.warning("unknown_assistant_type", assistant=spec.name, type=spec.assistant_type)
+        routes = model_routes(
+            self.snapshot, self.deps.settings, preferred=preferred, assistant_model=spec.model
+        )
+        return cls(spec, self.deps, self.toolbox(spec), routes)
+
+    def toolbox(self, spec: AssistantSpec) -> Toolbox:
+        classes = tool_classes()
+        tools: list[BaseTool] = []
+        for tool in spec.tools:
+            cls = classes.get(tool.tool_type)
+            if cls is None:
+                log.warning("tool_type_not_available", tool=tool.name, tool_type=tool.tool_type)
+                continue
+            tools.append(cls(tool, self.services))
+        return Toolbox(tools, self.deps.rest)

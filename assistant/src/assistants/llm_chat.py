@@ -1,0 +1,255 @@
+"""An assistant on chat completions with its history in rest_service (threads emulated from
+`chat_messages`, so `assistant_type = openai_api` runs the same way).
+
+One turn: the thread's window, the system messages, the user's message; then the model and
+its tool calls in rounds, up to MAX_TOOL_ITERATIONS, then one answer without tools. The turn
+is stored at the end in one batch whose `dedup_key`s derive from the message id, so a
+redelivery never doubles the history and finds a stored answer instead of asking again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from assistant.src.assistants import context
+from assistant.src.assistants.base import BaseAssistant, Turn, TurnResult
+from assistant.src.assistants.phrases import OUT_OF_STEPS, say
+from assistant.src.assistants.prompt import system_prompt
+from assistant.src.config import Settings
+from assistant.src.config.snapshot import AssistantSpec
+from assistant.src.services.llm import Completion, LlmGateway, LlmUnavailable, ModelRoute
+from assistant.src.tools.base import ToolCallContext
+from assistant.src.tools.toolbox import Toolbox, ToolOutcome
+from common.logging import get_logger
+from common.rest_client import MessageIn, RestClient, Thread
+
+log = get_logger(__name__)
+
+BUDGET_SPENT = (
+    "You have used every round of tool calls allowed for one message. Do not call tools now: "
+    "answer the user with what you have, and say plainly what you could not finish."
+)
+
+
+#: rest_service's limits on one message's content and on one batch.
+MAX_STORED_CONTENT = 100_000
+MAX_BATCH = 100
+
+
+@dataclass(frozen=True)
+class AssistantDeps:
+    settings: Settings
+    rest: RestClient
+    llm: LlmGateway
+
+
+@dataclass
+class _Exchange:
+    """The messages of one turn: as sent to the model, and as they will be stored."""
+
+    messages: list[dict[str, Any]]
+    records: list[MessageIn]
+    turn: Turn
+
+    def add(self, message: dict[str, Any], record: MessageIn) -> None:
+        self.messages.append(message)
+        record["dedup_key"] = f"{self.turn.key}:{len(self.records)}"
+        self.records.append(record)
+
+
+class LlmChatAssistant(BaseAssistant):
+    def __init__(
+        self,
+        spec: AssistantSpec,
+        deps: AssistantDeps,
+        toolbox: Toolbox,
+        routes: list[ModelRoute],
+    ) -> None:
+        self.spec = spec
+        self.deps = deps
+        self.toolbox = toolbox
+        self.routes = routes
+
+    @property
+    def settings(self) -> Settings:
+        return self.deps.settings
+
+    async def answer(self, turn: Turn) -> TurnResult:
+        thread = await self.deps.rest.get_or_create_thread(
+            turn.actor.conversation_key, self.spec.id
+        )
+        history = await self._recent(thread)
+        stored = _stored_answer(history, turn)
+        if stored is not None:
+            log.info("turn_replayed", assistant=self.spec.name)
+            return TurnResult(stored.get("content") or "", stored.get("model"), replayed=True)
+        history = _without_turn(history, turn)
+        exchange = _Exchange(
+            messages=[
+                *await self.system_messages(turn, history),
+                *(context.to_openai(m, group=turn.actor.is_group) for m in history),
+            ],
+            records=[],
+            turn=turn,
+        )
+        exchange.add(self._user_message(turn), self._user_record(turn))
+        try:
+            text, model = await self._rounds(exchange)
+        except LlmUnavailable as exc:
+            log.error("llm_unavailable", assistant=self.spec.name, error=str(exc))
+            await self._store(thread, exchange.records)
+            return TurnResult(None)
+        await self._store(thread, exchange.records)
+        return TurnResult(text, model)
+
+    async def system_messages(
+        self, turn: Turn, history: list[context.StoredMessage]
+    ) -> list[dict[str, Any]]:
+        now = datetime.now(ZoneInfo(turn.actor.timezone))
+        prompt = system_prompt(
+            self.spec.instructions,
+            turn.actor,
+            now,
+            group_authors=self.user_author(turn) is not None,
+        )
+        return [{"role": "system", "content": prompt}]
+
+    def user_author(self, turn: Turn) -> str | None:
+        return turn.actor.label
+
+    # -- the model and its tools -------------------------------------------------------------
+
+    async def _rounds(self, exchange: _Exchange) -> tuple[str, str]:
+        tools = self.toolbox.definitions() or None
+        calls_made = 0
+        for _ in range(self.settings.max_tool_iterations):
+            completion = await self.deps.llm.complete(self.routes, exchange.messages, tools)
+            if not completion.tool_calls:
+                return self._final(exchange, completion), completion.model
+            outcomes = await self._run_tools(exchange, completion, calls_made)
+            calls_made += len(outcomes)
+        return await self._out_of_rounds(exchange, tools)
+
+    async def _run_tools(
+        self, exchange: _Exchange, completion: Completion, first_position: int
+    ) -> list[ToolOutcome]:
+        calls = [c.to_openai() for c in completion.tool_calls]
+        message = {"role": "assistant", "content": completion.content, "tool_calls": calls}
+        exchange.add(message, _assistant_record(completion, calls))
+        turn = exchange.turn
+        contexts = [
+            ToolCallContext(
+                actor=turn.actor,
+                message_id=turn.message_id,
+                assistant_id=self.spec.id,
+                position=turn.call_position(first_position + i),
+                depth=turn.depth,
+            )
+            for i in range(len(completion.tool_calls))
+        ]
+        outcomes = await self.toolbox.run_all(completion.tool_calls, contexts)
+        for outcome in outcomes:
+            exchange.add(outcome.to_openai(), _tool_record(outcome))
+        return outcomes
+
+    async def _out_of_rounds(
+        self, exchange: _Exchange, tools: list[dict[str, Any]] | None
+    ) -> tuple[str, str]:
+        """The tool budget is spent: one more answer, tools off; an honest one if none."""
+        log.warning("tool_rounds_exhausted", assistant=self.spec.name)
+        messages = [*exchange.messages, {"role": "system", "content": BUDGET_SPENT}]
+        completion = await self.deps.llm.complete(self.routes, messages, tools, tool_choice="none")
+        if completion.tool_calls or not (completion.content or "").strip():
+            completion = Completion(
+                say(OUT_OF_STEPS, exchange.turn.actor.language),
+                (),
+                completion.model,
+                completion.tokens_in,
+                completion.tokens_out,
+                completion.latency_ms,
+            )
+        return self._final(exchange, completion), completion.model
+
+    def _final(self, exchange: _Exchange, completion: Completion) -> str:
+        text = (completion.content or "").strip() or say(OUT_OF_STEPS, exchange.turn.actor.language)
+        record = _assistant_record(completion, None)
+        record["content"] = text
+        exchange.add({"role": "assistant", "content": text}, record)
+        exchange.records[-1]["dedup_key"] = f"{exchange.turn.key}:answer"
+        return text
+
+    # -- history -----------------------------------------------------------------------------
+
+    async def _recent(self, thread: Thread) -> list[context.StoredMessage]:
+        """One bounded query, then the same limits and whole exchanges enforced here."""
+        settings = self.settings
+        recent = await self.deps.rest.recent_messages(
+            thread["thread_id"],
+            limit=settings.max_context_messages,
+            max_chars=settings.max_context_length,
+        )
+        return context.window(recent, settings.max_context_messages, settings.max_context_length)
+
+    async def _store(self, thread: Thread, records: list[MessageIn]) -> None:
+        """In one batch (one transaction) unless the turn is longer than a batch may be."""
+        for record in records:
+            if record.get("content") and len(record["content"]) > MAX_STORED_CONTENT:
+                record["content"] = record["content"][: MAX_STORED_CONTENT - 1] + "…"
+        for start in range(0, len(records), MAX_BATCH):
+            await self.deps.rest.append_messages(
+                thread["thread_id"], records[start : start + MAX_BATCH]
+            )
+
+    def _user_message(self, turn: Turn) -> dict[str, Any]:
+        author = self.user_author(turn)
+        if turn.actor.is_group and author:
+            return {"role": "user", "content": f"{author}: {turn.text}"}
+        return {"role": "user", "content": turn.text}
+
+    def _user_record(self, turn: Turn) -> MessageIn:
+        author = self.user_author(turn)
+        return {
+            "role": "user",
+            "content": turn.text,
+            "author": author,
+            "user_id": turn.actor.stored_user_id if author else None,
+        }
+
+
+def _stored_answer(
+    history: list[context.StoredMessage], turn: Turn
+) -> context.StoredMessage | None:
+    key = f"{turn.key}:answer"
+    return next((m for m in reversed(history) if m.get("dedup_key") == key), None)
+
+
+def _without_turn(history: list[context.StoredMessage], turn: Turn) -> list[context.StoredMessage]:
+    """What an interrupted earlier try of this turn stored is not context for it."""
+    prefix = f"{turn.key}:"
+    kept = [m for m in history if not str(m.get("dedup_key") or "").startswith(prefix)]
+    return kept if len(kept) == len(history) else context.whole_tool_exchanges(kept)
+
+
+def _assistant_record(completion: Completion, calls: list[dict[str, Any]] | None) -> MessageIn:
+    return {
+        "role": "assistant",
+        "content": completion.content,
+        "tool_calls": calls,
+        "model": completion.model,
+        "tokens_in": completion.tokens_in,
+        "tokens_out": completion.tokens_out,
+        "latency_ms": completion.latency_ms,
+    }
+
+
+def _tool_record(outcome: ToolOutcome) -> MessageIn:
+    return {
+        "role": "tool",
+        "content": outcome.content,
+        "tool_call_id": outcome.call.id,
+        "name": outcome.call.name,
+        "latency_ms": outcome.duration_ms,
+    }

@@ -1,0 +1,48 @@
+"""The system prompt: the assistant's instructions, the user's local date, time, weekday and
+timezone (so "tomorrow" means the user's tomorrow), and who is talking."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from assistant.src.tools.base import Actor
+
+
+def local_time_line(actor: Actor, now: datetime) -> str:
+    offset = now.strftime("%z")
+    return (
+        f"The user's local date and time: {now:%A, %d %B %Y, %H:%M} "
+        f"({actor.timezone}, UTC{offset[:3]}:{offset[3:]})."
+    )
+
+
+def profile_line(actor: Actor) -> str:
+    parts = [f"The user is {actor.name}" if actor.name else "The user"]
+    if actor.username:
+        parts.append(f"(@{actor.username})")
+    if actor.language:
+        parts.append(f"and writes in language '{actor.language}'")
+    return " ".join(parts) + "."
+
+
+def group_line(actor: Actor) -> str:
+    return (
+        "This is a group chat: each user message starts with its author's name. "
+        f"You are answering {actor.label}."
+    )
+
+
+def system_prompt(
+    instructions: str | None, actor: Actor, now: datetime, *, group_authors: bool
+) -> str:
+    """`group_authors`: the user messages of this context carry their authors' names."""
+    lines = [
+        (instructions or "You are a helpful assistant.").strip(),
+        "",
+        local_time_line(actor, now),
+        profile_line(actor),
+    ]
+    if actor.is_group and group_authors:
+        lines.append(group_line(actor))
+    lines.append("Answer in the user's language.")
+    return "\n".join(lines)

@@ -1,0 +1,160 @@
+"""The tool base: one class per `tool_type`, registered by subclassing.
+
+A tool sees the stored `input_schema` (what the model sees too), gets arguments already
+validated against it, and acts for the envelope's user (`ToolCallContext.actor`), never for
+a user named in its arguments. It raises `ToolError` for anything the model should read.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import aiohttp
+import jsonschema
+import redis.asyncio as aioredis
+from jsonschema.exceptions import SchemaError
+
+from assistant.src.config import Settings
+from assistant.src.config.snapshot import ToolSpec
+from common.names import Names
+from common.rest_client import RestClient
+
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator
+
+#: Every tool class by `tool_type`; filled as the modules of this package are imported.
+TOOL_TYPES: dict[str, type[BaseTool]] = {}
+
+_MAX_REPORTED_ERRORS = 5
+
+
+class ToolError(Exception):
+    """What went wrong, in words the model can act on; it becomes the tool's result."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who a message is from and where: the only user a tool may act for."""
+
+    user_id: str
+    conversation_key: str
+    chat_id: int
+    timezone: str
+    language: str | None = None
+    name: str | None = None
+    username: str | None = None
+    is_group: bool = False
+    #: rest_service knows the user (rows may reference `user_id`).
+    registered: bool = True
+
+    @property
+    def stored_user_id(self) -> str | None:
+        return self.user_id if self.registered else None
+
+    @property
+    def label(self) -> str:
+        return self.name or (f"@{self.username}" if self.username else "user")
+
+
+@dataclass(frozen=True)
+class ToolCallContext:
+    actor: Actor
+    message_id: str
+    assistant_id: str
+    #: The call's position in the turn ("2"; "2/0" inside a sub-assistant), so a redelivered
+    #: message repeats the same keys.
+    position: str
+    depth: int
+
+    @property
+    def idempotency_key(self) -> str:
+        """What a tool that writes passes along, so a redelivery writes nothing twice."""
+        return f"{self.message_id}:{self.position}"
+
+
+@dataclass(frozen=True)
+class SubAssistantRequest:
+    assistant_id: str
+    query: str
+    call: ToolCallContext
+
+
+SubAssistantRunner = Callable[[SubAssistantRequest], Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class ToolServices:
+    """What tools may use; `delegate` runs another assistant on the message's config."""
+
+    settings: Settings
+    redis: aioredis.Redis
+    names: Names
+    rest: RestClient
+    http: aiohttp.ClientSession
+    delegate: SubAssistantRunner | None = None
+
+
+class BaseTool(ABC):
+    tool_type: ClassVar[str]
+
+    def __init_subclass__(cls, tool_type: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if tool_type:
+            cls.tool_type = tool_type
+            TOOL_TYPES[tool_type] = cls
+
+    def __init__(self, spec: ToolSpec, services: ToolServices) -> None:
+        self.spec = spec
+        self.services = services
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def timeout(self) -> float:
+        return self.services.settings.tool_timeout_seconds
+
+    def definition(self) -> dict[str, Any]:
+        """The function the model sees: the stored name, description and schema."""
+        return {
+            "type": "function",
+            "function": {
+                "name": self.spec.name,
+                "description": self.spec.description or self.spec.name,
+                "parameters": self.spec.input_schema,
+            },
+        }
+
+    def validate(self, arguments: Any) -> None:
+        """Raise `ToolError` naming every way `arguments` break the stored schema."""
+        try:
+            validator = _validator(json.dumps(self.spec.input_schema, sort_keys=True))
+        except SchemaError as exc:
+            raise ToolError(f"the tool's stored input_schema is invalid: {exc.message}") from exc
+        errors = sorted(validator.iter_errors(arguments), key=lambda e: list(e.absolute_path))
+        if errors:
+            described = [_describe(e) for e in errors[:_MAX_REPORTED_ERRORS]]
+            raise ToolError("invalid arguments: " + "; ".join(described))
+
+    @abstractmethod
+    async def run(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
+        """The result, JSON-serializable; `ToolError` for what the model should read."""
+
+
+@lru_cache(maxsize=256)
+def _validator(schema_json: str) -> Validator:
+    schema = json.loads(schema_json)
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    where = "/".join(str(p) for p in error.absolute_path)
+    return f"{where}: {error.message}" if where else error.message

@@ -1,0 +1,128 @@
+"""The tools of one assistant on one config, and how a call of the model is run: arguments
+parsed and validated, a timeout, errors turned into results the model reads, the calls of one
+turn run concurrently, a `tool_invocations` row per call."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client import Counter, Histogram
+
+from assistant.src.services.llm import ToolCall
+from assistant.src.tools.base import BaseTool, ToolCallContext, ToolError
+from common.errors import AppError
+from common.logging import get_logger
+from common.rest_client import RestClient, RestServiceUnavailable
+
+log = get_logger(__name__)
+
+TOOL_CALLS = Counter("tool_calls_total", "Tool calls, by tool and outcome", ["tool", "outcome"])
+TOOL_SECONDS = Histogram(
+    "tool_call_seconds",
+    "Tool call duration",
+    ["tool"],
+    buckets=(0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 120),
+)
+
+
+@dataclass(frozen=True)
+class ToolOutcome:
+    call: ToolCall
+    content: str
+    ok: bool
+    error: str | None
+    duration_ms: int
+
+    def to_openai(self) -> dict[str, Any]:
+        return {"role": "tool", "tool_call_id": self.call.id, "content": self.content}
+
+
+class Toolbox:
+    def __init__(self, tools: Iterable[BaseTool], rest: RestClient) -> None:
+        self._tools = {tool.name: tool for tool in tools}
+        self._rest = rest
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    def definitions(self) -> list[dict[str, Any]]:
+        return [tool.definition() for tool in self._tools.values()]
+
+    async def run_all(
+        self, calls: Sequence[ToolCall], contexts: Sequence[ToolCallContext]
+    ) -> list[ToolOutcome]:
+        """The calls of one turn are independent: run them at once, results in call order."""
+        return list(
+            await asyncio.gather(*(self.run(c, x) for c, x in zip(calls, contexts, strict=True)))
+        )
+
+    async def run(self, call: ToolCall, context: ToolCallContext) -> ToolOutcome:
+        started = time.perf_counter()
+        tool = self._tools.get(call.name)
+        try:
+            result = await self._execute(tool, call, context)
+            outcome = _ok(call, result, started)
+        except ToolError as exc:
+            outcome = _failed(call, str(exc), started)
+        except TimeoutError:
+            timeout = tool.timeout if tool else 0
+            outcome = _failed(call, f"the tool did not answer within {timeout:g} s", started)
+        except (RestServiceUnavailable, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            log.exception("tool_crashed", tool=call.name)
+            outcome = _failed(call, f"internal error in the tool ({type(exc).__name__})", started)
+        TOOL_CALLS.labels(call.name, "ok" if outcome.ok else "error").inc()
+        TOOL_SECONDS.labels(call.name).observe(outcome.duration_ms / 1000)
+        await self._record(tool, outcome, context)
+        return outcome
+
+    @staticmethod
+    async def _execute(tool: BaseTool | None, call: ToolCall, context: ToolCallContext) -> Any:
+        if tool is None:
+            raise ToolError(f"there is no tool named {call.name!r}")
+        try:
+            arguments = json.loads(call.arguments or "{}")
+        except json.JSONDecodeError as exc:
+            raise ToolError(f"arguments are not valid JSON: {exc.msg}") from exc
+        tool.validate(arguments)
+        async with asyncio.timeout(tool.timeout):
+            return await tool.run(arguments, context)
+
+    async def _record(
+        self, tool: BaseTool | None, outcome: ToolOutcome, context: ToolCallContext
+    ) -> None:
+        try:
+            await self._rest.append_tool_invocation(
+                outcome.call.name[:64],
+                ok=outcome.ok,
+                duration_ms=outcome.duration_ms,
+                tool_id=tool.spec.id if tool else None,
+                assistant_id=context.assistant_id,
+                user_id=context.actor.stored_user_id,
+                message_id=context.message_id,
+                error=outcome.error[:10_000] if outcome.error else None,
+            )
+        except RestServiceUnavailable:
+            raise
+        except AppError as exc:
+            log.warning("tool_invocation_not_recorded", tool=outcome.call.name, error=str(exc))
+
+
+def _elapsed_ms(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)
+
+
+def _ok(call: ToolCall, result: Any, started: float) -> ToolOutcome:
+    content = result if isinstance(result, str) else json.dumps(result, ensure_ascii=False)
+    return ToolOutcome(call, content, True, None, _elapsed_ms(started))
+
+
+def _failed(call: ToolCall, error: str, started: float) -> ToolOutcome:
+    content = json.dumps({"error": error}, ensure_ascii=False)
+    return ToolOutcome(call, content, False, error, _elapsed_ms(started))

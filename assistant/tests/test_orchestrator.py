@@ -1,0 +1,134 @@
+"""The assistant process end to end: queue in, answer out, history in rest_service.
+
+Real processes (rest_service, assistant), real Redis and Postgres, the real `openai` SDK
+against the chat-completions stand-in. The tests share one assistant (`platform`).
+"""
+
+from __future__ import annotations
+
+import time
+
+from assistant.tests.support import Deployment
+from common.messages import OutgoingKind, answer_message_id
+
+
+async def test_a_message_in_gets_an_answer_out(deployment: Deployment) -> None:
+    await deployment.assistant()
+    alice = await deployment.user("Alice", timezone="Europe/Moscow")
+    deployment.llm.reply("Hello Alice!")
+
+    message = await deployment.send(alice, "hello")
+    answer = await deployment.answer_to(message)
+
+    assert answer.text == "Hello Alice!"
+    assert answer.kind == OutgoingKind.REPLY
+    assert answer.message_id == answer_message_id(message.message_id)
+    assert answer.chat_id == message.chat_id
+    assert answer.correlation_id == str(message.message_id)
+    (request,) = deployment.llm.requests
+    assert request.model == deployment.config.primary
+    assert request.api_key == "sk-sandbox"  # the provider's key, from rest_service
+    assert "You are a test secretary." in request.system_text
+    assert "Europe/Moscow" in request.system_text and "Alice" in request.system_text
+    assert request.messages[-1] == {"role": "user", "content": "hello"}
+    stored = await deployment.thread_messages(alice["id"])
+    assert [(m["role"], m["content"]) for m in stored] == [
+        ("user", "hello"),
+        ("assistant", "Hello Alice!"),
+    ]
+    assert stored[1]["model"] == deployment.config.primary
+    assert stored[1]["tokens_in"] and stored[1]["latency_ms"] is not None
+
+
+async def test_an_answer_goes_to_the_reply_stream_and_not_to_telegram(
+    deployment: Deployment,
+) -> None:
+    await deployment.assistant()
+    bob = await deployment.user("Bob")
+    deployment.llm.reply("to the cli")
+
+    message = await deployment.send(bob, "hi from the cli", reply_stream="cli:replies:bob")
+    answer = await deployment.answer_to(message, stream="cli:replies:bob")
+
+    assert answer.text == "to the cli"
+    assert await deployment.redis.xlen(deployment.names.to_telegram) == 0
+
+
+async def test_a_malformed_entry_is_dead_lettered_and_the_next_is_answered(
+    deployment: Deployment,
+) -> None:
+    await deployment.assistant()
+    carol = await deployment.user("Carol")
+    marker = f'{{"not": "a message", "from": "{deployment.replies}"}}'
+    await deployment.redis.xadd(deployment.names.to_secretary, {"data": marker})
+
+    await deployment.ask(carol, "still there?")
+
+    dead = await deployment.redis.xrange(deployment.names.dead("queue:to_secretary"))
+    (entry,) = [fields for _id, fields in dead if fields[b"data"] == marker.encode()]
+    assert entry[b"error"].startswith(b"malformed")
+
+
+async def test_llm_down_after_retries_and_fallback_is_an_apology_in_the_users_language(
+    deployment: Deployment,
+) -> None:
+    await deployment.assistant()
+    ivan = await deployment.user("Ivan", language="ru")
+    deployment.llm.fail(500, times=None)
+
+    answer = await deployment.ask(ivan, "привет")
+
+    assert answer.kind == OutgoingKind.ERROR
+    assert answer.text.startswith("Извините")
+    config = deployment.config
+    assert [r.model for r in deployment.llm.requests] == [config.primary] * 3 + [
+        config.fallback
+    ] * 3
+    pending = await deployment.redis.xpending(deployment.names.to_secretary, "assistant")
+    assert pending["pending"] == 0
+
+
+async def test_the_fallback_model_answers_when_the_primary_fails(deployment: Deployment) -> None:
+    await deployment.assistant()
+    dora = await deployment.user("Dora")
+    deployment.llm.fail(503, model=deployment.config.primary, times=None)
+    deployment.llm.reply("fallback here", model=deployment.config.fallback)
+
+    answer = await deployment.ask(dora, "anyone?")
+
+    assert answer.text == "fallback here" and answer.kind == OutgoingKind.REPLY
+    stored = await deployment.thread_messages(dora["id"])
+    assert stored[-1]["model"] == deployment.config.fallback
+
+
+async def test_the_users_chosen_model_comes_first(deployment: Deployment) -> None:
+    await deployment.assistant()
+    gina = await deployment.user("Gina")
+    await deployment.rest.update_user(gina["id"], preferred_model=deployment.config.fallback)
+
+    await deployment.ask(gina, "which model?")
+
+    assert [r.model for r in deployment.llm.requests] == [deployment.config.fallback]
+
+
+async def test_new_instructions_reach_the_next_message_within_a_second_without_restart(
+    deployment: Deployment,
+) -> None:
+    assistant = await deployment.assistant()
+    erin = await deployment.user("Erin")
+    await deployment.ask(erin, "before")
+    secretary = f"/api/assistants/{await deployment.assistant_id(deployment.config.secretary)}"
+    old = (await deployment.admin.get_json(secretary))["instructions"]
+
+    try:
+        changed_at = time.time()
+        await deployment.admin.put_json(secretary, {"instructions": "Talk like a pirate."})
+        await deployment.ask(erin, "after")
+    finally:
+        await deployment.admin.put_json(secretary, {"instructions": old})
+
+    request = deployment.llm.requests[-1]
+    assert request.messages[-1]["content"] == "after"
+    assert "Talk like a pirate." in request.system_text
+    assert request.received_at - changed_at < 1.0
+    assert assistant.running and assistant.proc is not None

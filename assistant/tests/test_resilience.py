@@ -1,0 +1,104 @@
+"""Failures around the assistant process: rest_service down, SIGTERM and SIGKILL mid-message,
+two processes on one consumer group."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+
+from assistant.tests.support import Deployment, wait_for
+from sandbox.llm_server import Step
+
+
+def handled_by(deployment: Deployment, name: str) -> int:
+    lines = deployment.stack[name].logs().splitlines()
+    return sum(1 for line in lines if '"message_handled"' in line)
+
+
+async def test_rest_service_down_keeps_the_message_pending_until_it_returns(
+    deployment: Deployment,
+) -> None:
+    await deployment.assistant()
+    fred = await deployment.user("Fred")
+    await asyncio.to_thread(deployment.stack["rest_service"].stop)
+
+    message = await deployment.send(fred, "are you there?")
+    await asyncio.sleep(3)
+    assert await deployment.answers() == []
+    pending = await deployment.redis.xpending(deployment.names.to_secretary, "assistant")
+    assert pending["pending"] == 1
+
+    await asyncio.to_thread(deployment.stack.restart, "rest_service")
+    answer = await deployment.answer_to(message)
+    assert answer.text == "You said: are you there?"
+    assert len(await deployment.answers()) == 1
+
+
+async def test_sigterm_finishes_the_message_in_flight(deployment: Deployment) -> None:
+    assistant = await deployment.assistant()
+    gus = await deployment.user("Gus")
+    deployment.llm.script(Step(text="finished in time", delay=1.0))
+
+    message = await deployment.send(gus, "take your time")
+    await wait_for(lambda: _requests(deployment, 1), 20, "the model was not asked")
+    code = await asyncio.to_thread(assistant.stop)
+
+    assert code == 0
+    answer = await deployment.answer_to(message, timeout=2)
+    assert answer.text == "finished in time"
+
+
+async def test_sigkill_mid_message_is_answered_exactly_once_after_restart(
+    deployment: Deployment,
+) -> None:
+    assistant = await deployment.assistant()
+    uma = await deployment.user("Uma")
+    deployment.llm.script(Step(text="never delivered", delay=30.0))
+
+    message = await deployment.send(uma, "the slow one")
+    await wait_for(lambda: _requests(deployment, 1), 20, "the model was not asked")
+    assistant.kill()
+    await deployment.assistant()
+
+    answer = await deployment.answer_to(message)
+    await asyncio.sleep(1.0)
+    assert [a.text for a in await deployment.answers()] == ["You said: the slow one"]
+    assert answer.correlation_id == str(message.message_id)
+    stored = await deployment.thread_messages(uma["id"])
+    assert [m["content"] for m in stored] == ["the slow one", "You said: the slow one"]
+
+
+async def test_two_assistants_answer_every_message_once_and_each_chat_in_order(
+    deployment: Deployment,
+) -> None:
+    await deployment.assistant()
+    await deployment.another_assistant("assistant-b")
+    deployment.llm.default_delay = 0.05
+    users = [await deployment.user(f"User{i}") for i in range(4)]
+    rounds = 6
+
+    for n in range(rounds):
+        for user in users:
+            await deployment.send(user, f"{user['first_name']} #{n}")
+            await asyncio.sleep(0.01)
+
+    async def all_answered() -> bool:
+        return len(await deployment.answers()) >= rounds * len(users)
+
+    await wait_for(all_answered, 60, "not every message was answered")
+    await asyncio.sleep(0.5)
+    answers = await deployment.answers()
+    assert len(answers) == rounds * len(users)
+    assert len({a.correlation_id for a in answers}) == len(answers)
+    per_chat: dict[int, list[str]] = defaultdict(list)
+    for answer in answers:
+        per_chat[answer.chat_id].append(answer.text)
+    for user in users:
+        expected = [f"You said: {user['first_name']} #{n}" for n in range(rounds)]
+        assert per_chat[int(user["telegram_id"])] == expected
+    first, second = handled_by(deployment, "assistant"), handled_by(deployment, "assistant-b")
+    assert first and second
+
+
+async def _requests(deployment: Deployment, count: int) -> bool:
+    return len(deployment.llm.requests) >= count

@@ -1,0 +1,53 @@
+"""The `weather` tool against the Open-Meteo stand-in, cached in real Redis."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.src.config.snapshot import ToolSpec
+from assistant.src.tools.base import ToolError, ToolServices
+from assistant.src.tools.weather_tool import WeatherTool
+from assistant.tests.support import call_context
+
+SPEC = ToolSpec(id="w", name="weather", tool_type="weather")
+
+
+@pytest.fixture
+def weather(services: ToolServices) -> WeatherTool:
+    return WeatherTool(SPEC, services)
+
+
+async def test_current_weather_and_a_few_days_for_a_city(weather) -> None:
+    result = await weather.run({"location": "Berlin", "days": 3}, call_context())
+    assert result["place"] == "Berlin, Land Berlin, Germany"
+    assert result["timezone"] == "Europe/Berlin"
+    assert isinstance(result["current"]["temperature_c"], float)
+    assert result["current"]["conditions"]
+    assert len(result["daily"]) == 3 and result["daily"][0]["max_c"] is not None
+
+
+async def test_a_repeated_question_is_answered_from_the_cache(
+    weather, open_meteo, redis, names
+) -> None:
+    first = await weather.run({"location": "Paris"}, call_context())
+    hits = dict(open_meteo.hits)
+    second = await weather.run({"location": "paris"}, call_context())
+    assert second == first and dict(open_meteo.hits) == hits
+    ttl = await redis.ttl(names.weather_cache("Paris", 3))
+    assert 0 < ttl <= weather.services.settings.weather_cache_seconds
+
+
+async def test_an_unknown_place_is_a_clear_tool_error(weather) -> None:
+    with pytest.raises(ToolError, match="unknown place 'Atlantis'"):
+        await weather.run({"location": "Atlantis"}, call_context())
+
+
+async def test_the_weather_service_down_is_a_tool_error(services) -> None:
+    broken = services.settings.model_copy(
+        update={"geocoding_api_url": "http://127.0.0.1:9/v1/search"}
+    )
+    tool = WeatherTool(
+        SPEC, ToolServices(broken, services.redis, services.names, services.rest, services.http)
+    )
+    with pytest.raises(ToolError, match="weather service unreachable"):
+        await tool.run({"location": "London"}, call_context())

@@ -1,0 +1,236 @@
+"""One fire of a job: what it sends, and the Redis ledger that makes it happen once.
+
+The order is claim → publish → record. The claim (`SET NX` on the fire's key, with a long TTL)
+and the publish (`XADD`) happen in one Lua call (for a batch of fires), together with an entry
+in the hash of unrecorded fires; so there is no moment at which a fire is claimed but not
+sent, and a second instance or a restart that reaches the same fire finds it claimed.
+Recording in rest_service comes after and is idempotent (a run per job and scheduled time,
+messages by dedup key); a crash before it leaves the fire in the unrecorded hash, which every
+instance sweeps.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
+from datetime import datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+import redis.asyncio as aioredis
+from pydantic import BaseModel
+
+from common.logging import get_logger
+from common.messages import (
+    ChatType,
+    IncomingMessage,
+    OutgoingKind,
+    OutgoingMessage,
+    Source,
+    fire_message_id,
+)
+from common.names import TO_SECRETARY, TO_TELEGRAM, Names
+from cron_service.app import texts
+from cron_service.app.jobs import ASSISTANT_PROMPT, Job
+
+log = get_logger(__name__)
+
+# Claims and publishes a batch of fires, each only if its claim is new. KEYS: the unrecorded
+# hash, then a claim key and a stream per fire. ARGV: the claim TTL (s), then per fire its
+# message id, payload, key in the hash and record. Returns 1 (sent) or 0 (already claimed) each.
+_CLAIM_AND_PUBLISH = """
+local out = {}
+for i = 1, (#KEYS - 1) / 2 do
+  local a = 2 + (i - 1) * 4
+  if redis.call('SET', KEYS[2 * i], ARGV[a], 'NX', 'EX', ARGV[1]) then
+    redis.call('XADD', KEYS[2 * i + 1], '*', 'data', ARGV[a + 1])
+    redis.call('HSET', KEYS[1], ARGV[a + 2], ARGV[a + 3])
+    out[i] = 1
+  else
+    out[i] = 0
+  end
+end
+return out
+"""
+
+
+class Outcome(StrEnum):
+    ON_TIME = "on_time"
+    LATE = "late"
+    MISSED = "missed"
+    FAILED = "failed"
+
+
+def classify(lateness: timedelta, late_after: timedelta, grace: timedelta) -> Outcome:
+    if lateness > grace:
+        return Outcome.MISSED
+    return Outcome.LATE if lateness > late_after else Outcome.ON_TIME
+
+
+def instant_key(instant: datetime) -> str:
+    """The scheduled time as it appears in claim keys: UTC, to the second."""
+    return instant.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Fire:
+    """A published fire, kept in Redis until rest_service has recorded it."""
+
+    job_id: str
+    job_type: str
+    scheduled_for: datetime
+    published_at: datetime
+    outcome: Outcome
+    message_id: str
+    user_id: str | None
+    chat_id: int
+    one_off: bool
+    next_run_at: datetime | None
+    #: What the user was sent, for their conversation; None when the assistant answers.
+    sent_text: str | None
+
+    @property
+    def key(self) -> str:
+        return f"{self.job_id}:{instant_key(self.scheduled_for)}"
+
+    @property
+    def lateness(self) -> timedelta:
+        return self.published_at - self.scheduled_for
+
+    def to_json(self) -> str:
+        fields = {f.name: getattr(self, f.name) for f in dataclass_fields(self)}
+        return json.dumps(fields, default=_encode)
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Fire:
+        data = json.loads(raw)
+        for name in ("scheduled_for", "published_at", "next_run_at"):
+            if data.get(name):
+                data[name] = datetime.fromisoformat(data[name])
+        data["outcome"] = Outcome(data["outcome"])
+        return cls(**data)
+
+
+def _encode(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+@dataclass(frozen=True)
+class FireRules:
+    late_after: timedelta
+    grace: timedelta
+
+
+#: A fire ready to go: the stream, the message, the record.
+Composed = tuple[str, BaseModel, Fire]
+
+
+def compose(job: Job, scheduled_for: datetime, now: datetime, rules: FireRules) -> Composed:
+    """The stream, the message and the fire record of one occurrence of `job`."""
+    outcome = classify(now - scheduled_for, rules.late_after, rules.grace)
+    message_id = fire_message_id(job.id, scheduled_for)
+    due = texts.local_time(scheduled_for, job.tz, now)
+    stream, message, sent = _message(job, outcome, str(message_id), due)
+    fire = Fire(
+        job_id=job.id,
+        job_type=job.type,
+        scheduled_for=scheduled_for,
+        published_at=now,
+        outcome=outcome,
+        message_id=str(message_id),
+        user_id=job.user_id,
+        chat_id=job.chat_id,
+        one_off=job.one_off,
+        next_run_at=job.following(scheduled_for),
+        sent_text=sent,
+    )
+    return stream, message, fire
+
+
+def _message(
+    job: Job, outcome: Outcome, message_id: str, due: str
+) -> tuple[str, BaseModel, str | None]:
+    if job.type == ASSISTANT_PROMPT and outcome != Outcome.MISSED:
+        return TO_SECRETARY, _prompt(job, message_id), None
+    if outcome == Outcome.MISSED:
+        key = "missed_prompt" if job.type == ASSISTANT_PROMPT else "missed_reminder"
+    else:
+        key = "late" if outcome == Outcome.LATE else "reminder"
+    text = texts.render(key, job.text, due)
+    notification = OutgoingMessage(
+        message_id=message_id,
+        chat_id=job.chat_id,
+        text=text,
+        kind=OutgoingKind.NOTIFICATION,
+        correlation_id=job.id,
+    )
+    return TO_TELEGRAM, notification, text
+
+
+def _prompt(job: Job, message_id: str) -> IncomingMessage:
+    """The stored prompt, sent on the user's behalf so the secretary answers with fresh data."""
+    if job.user_id is None:
+        raise ValueError("an assistant_prompt job needs a user_id")
+    return IncomingMessage(
+        message_id=message_id,
+        source=Source.CRON,
+        chat_id=job.chat_id,
+        chat_type=ChatType.GROUP if job.chat_id < 0 else ChatType.PRIVATE,
+        user_id=job.user_id,
+        text=job.text,
+    )
+
+
+class FireLedger:
+    """Claims and publishes fires in one step; tracks the ones not yet recorded."""
+
+    def __init__(self, redis: aioredis.Redis, names: Names, claim_ttl: timedelta) -> None:
+        self._redis = redis
+        self._names = names
+        self._ttl = max(1, int(claim_ttl.total_seconds()))
+        self._script = redis.register_script(_CLAIM_AND_PUBLISH)
+
+    async def claim_and_publish(self, stream: str, message: BaseModel, fire: Fire) -> bool:
+        """False when the fire was already claimed (by us earlier, or by another instance)."""
+        [claimed] = await self.claim_and_publish_many([(stream, message, fire)])
+        return claimed
+
+    async def claim_and_publish_many(self, fires: list[Composed]) -> list[bool]:
+        """Many fires in one call; each is claimed and sent, or skipped, atomically."""
+        keys = [self._names.cron_unrecorded]
+        args: list[str | int] = [self._ttl]
+        for stream, message, fire in fires:
+            keys += [
+                self._names.fire_claim(fire.job_id, instant_key(fire.scheduled_for)),
+                self._names.stream(stream),
+            ]
+            args += [fire.message_id, message.model_dump_json(), fire.key, fire.to_json()]
+        return [bool(sent) for sent in await self._script(keys=keys, args=args)]
+
+    async def unrecorded(self) -> list[Fire]:
+        """The fires not yet recorded; an entry that does not parse is logged and dropped."""
+        fires = []
+        async for key, raw in self._redis.hscan_iter(self._names.cron_unrecorded, count=500):
+            try:
+                fires.append(Fire.from_json(raw))
+            except (ValueError, TypeError, KeyError) as exc:
+                log.error("unrecorded_fire_unreadable", key=str(key), error=str(exc))
+                await self._redis.hdel(self._names.cron_unrecorded, key)
+        return fires
+
+    async def count_unrecorded(self) -> int:
+        return int(await self._redis.hlen(self._names.cron_unrecorded))
+
+    async def take_recording(self, fire: Fire, lease: timedelta) -> bool:
+        """True when this instance may record the fire now (no other instance is at it)."""
+        key = self._names.cron_recording(fire.key)
+        return bool(await self._redis.set(key, "1", nx=True, px=int(lease.total_seconds() * 1000)))
+
+    async def mark_recorded(self, fire: Fire) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(self._names.cron_unrecorded, fire.key)
+            pipe.delete(self._names.cron_recording(fire.key))
+            await pipe.execute()

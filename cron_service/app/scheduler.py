@@ -1,0 +1,298 @@
+"""The scheduler: active jobs from rest_service, their fires timed by APScheduler 3.
+
+APScheduler only keeps time here. Each active job is planned for one occurrence (its next, or
+an overdue one not yet fired); jobs planned for the same instant share one APScheduler job (a
+`DateTrigger`, id `at:<instant>`), because reminders cluster on round minutes and 10 000
+APScheduler jobs due at 09:00 cost far more than one. Recurrence is computed by
+`schedule.py` in the job's timezone; when a fire is done the job's following occurrence is
+planned. A resync that plans what is already planned changes nothing (plans are keyed by job
+id). The job store is the default in-memory one, never shared: jobs live in rest_service and
+reach every instance by sync. APScheduler's misfire handling is off
+(`misfire_grace_time=None`: run however late), and `max_instances` is high (a bucket may be
+re-made while its previous run is still firing), because lateness, grace and the "(late)"
+mark are decided by `fires.compose`, and a fire happens once because of its claim in Redis,
+not because of anything APScheduler remembers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from redis.exceptions import RedisError
+
+from common.errors import NotFoundError
+from common.logging import correlation, get_logger
+from common.rest_client import CronJob, RestClient
+from cron_service.app import metrics
+from cron_service.app.clock import Clock
+from cron_service.app.fires import Composed, Fire, FireLedger, FireRules, Outcome, compose
+from cron_service.app.jobs import ACTIVE, Job, job_from_rest
+from cron_service.app.recorder import Recorder
+from cron_service.app.schedule import InvalidSchedule
+
+log = get_logger(__name__)
+
+#: How soon fires that failed to reach Redis are tried again.
+_RETRY_AFTER = timedelta(seconds=5)
+#: `next_run_at` corrections written at once after a sync.
+_SAVE_BATCH = 8
+#: Fires claimed and published in one Redis round trip.
+_FIRE_BATCH = 250
+
+
+@dataclass(frozen=True)
+class _Planned:
+    #: The occurrence.
+    scheduled_for: datetime
+    #: When to fire it: the occurrence, or a retry after a failure.
+    run_at: datetime
+
+
+def bucket_id(run_at: datetime) -> str:
+    return f"at:{run_at.isoformat()}"
+
+
+class ReminderScheduler:
+    def __init__(
+        self,
+        rest: RestClient,
+        ledger: FireLedger,
+        recorder: Recorder,
+        rules: FireRules,
+        *,
+        default_timezone: str = "UTC",
+        clock: Clock | None = None,
+    ) -> None:
+        self._clock = clock or Clock()
+        self._rest = rest
+        self._ledger = ledger
+        self._recorder = recorder
+        self._rules = rules
+        self._default_timezone = default_timezone
+        self._aps = AsyncIOScheduler(
+            timezone=UTC,
+            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1000},
+        )
+        self._jobs: dict[str, Job] = {}
+        self._planned: dict[str, _Planned] = {}
+        #: Job ids by the instant they fire at; one APScheduler job per instant.
+        self._buckets: dict[datetime, set[str]] = {}
+        #: The last occurrence this process fired (or found claimed), per job.
+        self._fired: dict[str, datetime] = {}
+        #: `next_run_at` values this process has written, so it never argues with rest_service.
+        self._next_saved: dict[str, datetime] = {}
+        self._sync_lock = asyncio.Lock()
+        self._stopping = False
+        self.last_sync_at: datetime | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._aps.start()
+
+    def shutdown(self) -> None:
+        """Stops firing (APScheduler finishes stopping on the loop's next turn)."""
+        if self._aps.running and not self._stopping:
+            self._stopping = True
+            self._aps.shutdown(wait=False)
+
+    @property
+    def running(self) -> bool:
+        return bool(self._aps.running) and not self._stopping
+
+    @property
+    def job_count(self) -> int:
+        return len(self._jobs)
+
+    # --- sync --------------------------------------------------------------------------------
+
+    async def resync(self) -> None:
+        """Loads every active job and makes the scheduler match: new and changed jobs are
+        (re)planned, jobs no longer active leave."""
+        async with self._sync_lock:
+            jobs = await self._load_active()
+            now = self._clock.now()
+            for job_id in self._jobs.keys() - jobs.keys():
+                self._drop(job_id)
+            stale = [job for job in jobs.values() if self._plan(job, now)]
+            self.last_sync_at = now
+            metrics.SCHEDULED.set(len(self._jobs))
+            metrics.LAST_SYNC.set(now.timestamp())
+        await self._save_next_runs(stale)
+
+    async def refresh(self, job_ids: set[str]) -> None:
+        """Reloads only these jobs (the ones `cron:updated` named)."""
+        async with self._sync_lock:
+            stale = []
+            for job_id in job_ids:
+                try:
+                    job = self._parse(await self._rest.get_cron_job(job_id))
+                except NotFoundError:
+                    job = None
+                if job is None:
+                    self._drop(job_id)
+                elif self._plan(job, self._clock.now()):
+                    stale.append(job)
+            metrics.SCHEDULED.set(len(self._jobs))
+        await self._save_next_runs(stale)
+
+    async def _load_active(self) -> dict[str, Job]:
+        jobs: dict[str, Job] = {}
+        async for data in self._rest.iter_cron_jobs(status=ACTIVE):
+            job = self._parse(data)
+            if job is not None:
+                jobs[job.id] = job
+        return jobs
+
+    def _parse(self, data: CronJob) -> Job | None:
+        """The job if it is active and can be scheduled; a broken one is logged and left."""
+        if data.get("status") != ACTIVE:
+            return None
+        try:
+            return job_from_rest(data, self._default_timezone)
+        except (InvalidSchedule, KeyError, ValueError) as exc:
+            log.warning("job_unschedulable", job_id=data.get("id"), reason=str(exc))
+            return None
+
+    def _plan(self, job: Job, now: datetime) -> bool:
+        """Schedules the job's next fire; True when its stored `next_run_at` disagrees."""
+        previous = self._jobs.get(job.id)
+        self._jobs[job.id] = job
+        if previous is not None and previous.fingerprint != job.fingerprint:
+            self._fired.pop(job.id, None)
+        elif previous is not None and job.id in self._planned:
+            return False
+        fire_at = job.next_fire(now)
+        if fire_at is None:
+            return False
+        self._schedule(job.id, fire_at)
+        return (
+            fire_at > now and job.next_run_at != fire_at and self._next_saved.get(job.id) != fire_at
+        )
+
+    async def _save_next_runs(self, jobs: list[Job]) -> None:
+        """Writes the planned next run where rest_service has another (a few at a time)."""
+        writes = []
+        for job in jobs:
+            planned = self._planned.get(job.id)
+            if planned is not None:
+                self._next_saved[job.id] = planned.scheduled_for
+                writes.append((job.id, planned.scheduled_for))
+        for start in range(0, len(writes), _SAVE_BATCH):
+            batch = writes[start : start + _SAVE_BATCH]
+            await asyncio.gather(*(self._recorder.set_next_run(*write) for write in batch))
+
+    def _schedule(
+        self, job_id: str, scheduled_for: datetime, run_at: datetime | None = None
+    ) -> None:
+        plan = _Planned(scheduled_for, run_at or scheduled_for)
+        if self._planned.get(job_id) == plan:
+            return
+        self._unschedule(job_id)
+        if self._fired.get(job_id) == scheduled_for:
+            return
+        self._planned[job_id] = plan
+        bucket = self._buckets.get(plan.run_at)
+        if bucket is None:
+            bucket = self._buckets[plan.run_at] = set()
+            self._aps.add_job(
+                self._fire_bucket,
+                trigger=DateTrigger(run_date=self._clock.real(plan.run_at)),
+                id=bucket_id(plan.run_at),
+                args=[plan.run_at],
+                replace_existing=True,
+            )
+        bucket.add(job_id)
+
+    def _unschedule(self, job_id: str) -> None:
+        current = self._planned.pop(job_id, None)
+        bucket = self._buckets.get(current.run_at) if current else None
+        if current is None or bucket is None:
+            return
+        bucket.discard(job_id)
+        if not bucket:
+            del self._buckets[current.run_at]
+            # JobLookupError: it is firing right now.
+            with contextlib.suppress(JobLookupError):
+                self._aps.remove_job(bucket_id(current.run_at))
+
+    def _drop(self, job_id: str) -> None:
+        self._unschedule(job_id)
+        self._jobs.pop(job_id, None)
+        self._fired.pop(job_id, None)
+        self._next_saved.pop(job_id, None)
+
+    # --- fire --------------------------------------------------------------------------------
+
+    async def _fire_bucket(self, run_at: datetime) -> None:
+        """APScheduler calls this at the instant (or at once, when overdue): every job planned
+        for it fires, a batch per Redis call; the next batch is composed while one is sent."""
+        due: list[tuple[Job, datetime]] = []
+        for job_id in self._buckets.pop(run_at, set()):
+            plan = self._planned.pop(job_id, None)
+            job = self._jobs.get(job_id)
+            if plan is not None and job is not None:
+                due.append((job, plan.scheduled_for))
+        with self._recorder.held():
+            await self._fire_all(due)
+
+    async def _fire_all(self, due: list[tuple[Job, datetime]]) -> None:
+        sending: asyncio.Task[None] | None = None
+        for start in range(0, len(due), _FIRE_BATCH):
+            batch = due[start : start + _FIRE_BATCH]
+            now = self._clock.now()
+            composed = [
+                compose(job, scheduled_for, now, self._rules) for job, scheduled_for in batch
+            ]
+            if sending is not None:
+                await sending
+            sending = asyncio.create_task(self._send(batch, composed))
+            await asyncio.sleep(0)  # let it write its request before composing the next
+        if sending is not None:
+            await sending
+
+    async def _send(self, due: list[tuple[Job, datetime]], composed: list[Composed]) -> None:
+        try:
+            claimed = await self._ledger.claim_and_publish_many(composed)
+        except (RedisError, OSError) as exc:  # try again soon: the claim keeps it once
+            log.warning("fires_failed", count=len(due), error=str(exc))
+            retry_at = self._clock.now() + _RETRY_AFTER
+            for job, scheduled_for in due:
+                self._schedule(job.id, scheduled_for, retry_at)
+            return
+        sent = 0
+        for (job, scheduled_for), (_, _, fire), ok in zip(due, composed, claimed, strict=True):
+            self._fired[job.id] = scheduled_for
+            following = job.following(scheduled_for)
+            if following is not None and job.id not in self._planned and job.id in self._jobs:
+                self._schedule(job.id, following)
+            with correlation(fire.message_id, job_id=job.id):
+                _count(fire, ok)
+            if ok:
+                sent += 1
+                self._recorder.submit(fire)
+        late = max(fire.lateness.total_seconds() for _, _, fire in composed)
+        log.info(
+            "fired", count=sent, already_claimed=len(due) - sent, max_lateness_s=round(late, 3)
+        )
+
+
+def _count(fire: Fire, claimed: bool) -> None:
+    """Metrics for every fire; a log line for the unusual ones (the batch has one too)."""
+    if not claimed:
+        metrics.ALREADY_FIRED.inc()
+        log.debug("fire_already_claimed", scheduled_for=fire.scheduled_for.isoformat())
+        return
+    lateness = fire.lateness.total_seconds()
+    metrics.FIRES.labels(fire.job_type, fire.outcome.value).inc()
+    metrics.LATENESS.observe(max(0.0, lateness))
+    if fire.outcome == Outcome.MISSED:
+        metrics.MISSES.labels(fire.job_type).inc()
+    if fire.outcome != Outcome.ON_TIME:
+        log.info("fired_" + fire.outcome.value, lateness_s=round(lateness, 3))

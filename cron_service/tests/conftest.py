@@ -1,0 +1,221 @@
+"""cron_service against real Redis, Postgres and rest_service (`tests/harness.py`'s pieces).
+
+Jobs are created due a few seconds ahead; where a test needs another day (a DST change, a
+Monday) cron_service starts with CRON_TEST_CLOCK_START. What it sends is read straight from the
+`queue:to_telegram` stream (no tg_bot runs here), with the time each entry was added.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import pytest
+import redis as syncredis
+import redis.asyncio as aioredis
+
+from common.infra import sync_url
+from common.messages import OutgoingMessage
+from common.names import TO_TELEGRAM, Names
+from common.rest_client import CronJob, CronJobRun, RestClient, User
+from tests.harness import ServiceProcess, Stack, TestDatabase, migrate
+
+#: Settings every cron_service of these tests gets; a test adds or overrides.
+CRON_ENV = {
+    "CRON_RESYNC_INTERVAL": "60",
+    "REMINDER_LATE_AFTER": "2",
+    "CRON_RECOVERY_INTERVAL": "1",
+    "CRON_RECOVERY_MIN_AGE": "2",
+    "CRON_UPDATE_DEBOUNCE": "0.05",
+}
+
+
+def start_cron(stack: Stack, name: str = "cron_service", **settings: str) -> ServiceProcess:
+    return stack.start("cron_service", name=name, env={**CRON_ENV, **settings})
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One entry of `queue:to_telegram`, and when it was added."""
+
+    message: OutgoingMessage
+    added_at: datetime
+
+
+class Outbox:
+    """What cron_service put on `queue:to_telegram`."""
+
+    def __init__(self, redis: aioredis.Redis, names: Names) -> None:
+        self._redis = redis
+        self._key = names.stream(TO_TELEGRAM)
+
+    async def all(self) -> list[Sent]:
+        entries = await self._redis.xrange(self._key)
+        return [_sent(entry_id, fields) for entry_id, fields in entries]
+
+    async def wait_for(self, count: int, timeout: float = 15.0) -> list[Sent]:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = await self.all()
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            await asyncio.sleep(0.05)
+
+    async def for_job(self, job_id: str) -> list[Sent]:
+        return [sent for sent in await self.all() if sent.message.correlation_id == job_id]
+
+
+def _sent(entry_id: bytes, fields: dict[bytes, bytes]) -> Sent:
+    millis = int(entry_id.decode().split("-")[0])
+    return Sent(
+        OutgoingMessage.model_validate_json(fields[b"data"]),
+        datetime.fromtimestamp(millis / 1000, UTC),
+    )
+
+
+@pytest.fixture(scope="package")
+def backend(
+    postgres_server: TestDatabase,
+    redis_url: str,
+    session_prefix: str,
+    secrets: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Stack]:
+    """One rest_service on a database of these tests' own: other services' tests leave jobs
+    behind that a cron_service here would fire (and record)."""
+    database = postgres_server.create()
+    migrate(database)
+    env = {
+        "ENVIRONMENT": "test",
+        "ASYNC_DATABASE_URL": database,
+        "REDIS_URL": redis_url,
+        "REDIS_KEY_PREFIX": f"{session_prefix}cron-{uuid.uuid4().hex[:6]}:",
+        "LOG_FORMAT": "json",
+        "LOG_LEVEL": "DEBUG",
+        **secrets,
+    }
+    running = Stack(env, tmp_path_factory.mktemp("cron-backend"))
+    try:
+        running.start("rest_service")
+        yield running
+    finally:
+        running.stop_all()
+        postgres_server.drop(database)
+
+
+@pytest.fixture
+def stack(backend: Stack, tmp_path: Path) -> Iterator[Stack]:
+    """This test's processes next to the module's rest_service, on a clean slate: no jobs,
+    nothing under the Redis prefix (the rest_service left running by an earlier test)."""
+    rest_process = backend["rest_service"]
+    if not rest_process.running:
+        rest_process.start(backend.workdir)
+    _forget_everything(backend)
+    env = {**backend.env, "REST_SERVICE_URL": rest_process.url}
+    running = Stack(env, tmp_path)
+    running.processes["rest_service"] = rest_process
+    try:
+        yield running
+    finally:
+        for name, process in running.processes.items():
+            if name != "rest_service":
+                process.stop()
+
+
+def _forget_everything(backend: Stack) -> None:
+    conn = psycopg2.connect(sync_url(backend.env["ASYNC_DATABASE_URL"]).replace("+psycopg2", ""))
+    with conn, conn.cursor() as cur:
+        cur.execute("DELETE FROM cron_jobs")
+    conn.close()
+    client = syncredis.Redis.from_url(backend.env["REDIS_URL"])
+    for key in client.scan_iter(match=f"{backend.env['REDIS_KEY_PREFIX']}*", count=1000):
+        client.delete(key)
+    client.close()
+
+
+@pytest.fixture
+def names(backend: Stack) -> Names:
+    return Names(backend.env["REDIS_KEY_PREFIX"])
+
+
+@pytest.fixture
+async def rest(backend: Stack, secrets: dict[str, str]) -> AsyncIterator[RestClient]:
+    async with RestClient(backend.url("rest_service"), secrets["SERVICE_API_TOKEN"]) as client:
+        yield client
+
+
+@pytest.fixture
+async def admin(backend: Stack, secrets: dict[str, str]) -> AsyncIterator[RestClient]:
+    async with RestClient(backend.url("rest_service"), secrets["ADMIN_API_TOKEN"]) as client:
+        yield client
+
+
+@pytest.fixture
+async def secretary(admin: RestClient) -> str:
+    """The secretary, whose thread with the user a delivered reminder joins."""
+    for assistant in await admin.get_json("/api/assistants/"):
+        if assistant["is_secretary"]:
+            return str(assistant["id"])
+    body = {"name": "secretary", "is_secretary": True, "instructions": "A helpful secretary."}
+    return str((await admin.post_json("/api/assistants/", body))["id"])
+
+
+@pytest.fixture
+async def user(rest: RestClient) -> User:
+    made, _ = await rest.get_or_create_user(random.randint(10**8, 10**9), first_name="Ann")
+    return await rest.update_user(made["id"], timezone="Europe/Berlin")
+
+
+@pytest.fixture
+def outbox(redis: aioredis.Redis, names: Names) -> Outbox:
+    return Outbox(redis, names)
+
+
+MakeReminder = Callable[..., Any]
+
+
+@pytest.fixture
+def make_reminder(rest: RestClient, user: User) -> MakeReminder:
+    async def make(text: str, due_in: float | None = None, **fields: Any) -> CronJob:
+        if due_in is not None:
+            fields["run_at"] = whole_second(datetime.now(UTC) + timedelta(seconds=due_in))
+        return await rest.create_cron_job(
+            name=text, chat_id=user["telegram_id"], user_id=user["id"], text=text, **fields
+        )
+
+    return make
+
+
+def whole_second(moment: datetime) -> datetime:
+    return moment.replace(microsecond=0) + timedelta(seconds=1)
+
+
+async def runs_of(
+    rest: RestClient, job_id: str, count: int = 1, timeout: float = 10.0
+) -> list[CronJobRun]:
+    """The job's recorded runs, once there are `count` (or the timeout passes)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        runs = await rest.list_cron_job_runs(job_id)
+        if len(runs) >= count or time.monotonic() > deadline:
+            return runs
+        await asyncio.sleep(0.1)
+
+
+async def job_when(
+    rest: RestClient, job_id: str, check: Callable[[CronJob], bool], timeout: float = 10.0
+) -> CronJob:
+    deadline = time.monotonic() + timeout
+    while True:
+        job = await rest.get_cron_job(job_id)
+        if check(job) or time.monotonic() > deadline:
+            return job
+        await asyncio.sleep(0.1)

@@ -1,0 +1,183 @@
+"""Reminders arrive on time, once: the running service, real Redis, Postgres and rest_service."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import redis.asyncio as aioredis
+
+from common.messages import OutgoingKind, fire_message_id
+from common.names import Names
+from common.rest_client import RestClient, User
+from cron_service.app.fires import FireLedger, FireRules, compose
+from cron_service.app.jobs import job_from_rest
+from cron_service.tests.conftest import MakeReminder, Outbox, job_when, runs_of, start_cron
+from tests.harness import Stack
+
+
+async def test_one_off_reminder_fires_once_at_its_time(
+    stack: Stack,
+    rest: RestClient,
+    user: User,
+    secretary: str,
+    outbox: Outbox,
+    make_reminder: MakeReminder,
+) -> None:
+    cron = start_cron(stack)
+    job = await make_reminder("call Anna", due_in=2)
+    due = datetime.fromisoformat(job["run_at"])
+
+    sent = await outbox.wait_for(1)
+    await asyncio.sleep(1.0)  # a second fire would have come by now
+    assert [s.message.text for s in await outbox.all()] == ["⏰ call Anna"]
+    message = sent[0].message
+    assert message.kind == OutgoingKind.NOTIFICATION
+    assert message.chat_id == user["telegram_id"]
+    assert message.message_id == fire_message_id(job["id"], due)
+    assert timedelta(0) <= sent[0].added_at - due < timedelta(seconds=1)
+
+    [run] = await runs_of(rest, job["id"])
+    assert run["outcome"] == "on_time"
+    assert datetime.fromisoformat(run["scheduled_for"]) == due
+    assert run["message_id"] == str(message.message_id)
+    done = await job_when(rest, job["id"], lambda j: j["status"] == "done")
+    assert done["status"] == "done"
+    assert datetime.fromisoformat(done["last_run_at"]) == due
+
+    thread = await rest.get_or_create_thread(user["id"], secretary)
+    contents = [m["content"] for m in await rest.list_messages(thread["thread_id"])]
+    assert contents == ["⏰ call Anna"], "the reminder is part of the conversation"
+
+    async with httpx.AsyncClient(base_url=cron.url) as http:
+        health = (await http.get("/health")).json()
+        metrics = (await http.get("/metrics")).text
+    assert health["checks"]["scheduler"]["running"] is True
+    assert health["checks"]["scheduler"]["last_sync_at"]
+    assert 'cron_fires_total{outcome="on_time",type="reminder"} 1.0' in metrics
+    assert "cron_fire_lateness_seconds_bucket" in metrics
+
+
+async def test_reminders_added_edited_and_deleted_over_rest_are_picked_up_without_restart(
+    stack: Stack, rest: RestClient, outbox: Outbox, make_reminder: MakeReminder
+) -> None:
+    start_cron(stack, CRON_RESYNC_INTERVAL="3600")  # only cron:updated can tell it
+    await asyncio.sleep(0.5)
+    added = await make_reminder("added", due_in=2)
+    edited = await make_reminder("before the edit", due_in=30)
+    deleted = await make_reminder("deleted", due_in=2)
+    cancelled = await make_reminder("cancelled", due_in=2)
+    new_time = datetime.fromisoformat(added["run_at"]) + timedelta(seconds=1)
+    await rest.update_cron_job(edited["id"], text="after the edit", run_at=new_time)
+    await rest.delete_cron_job(deleted["id"])
+    await rest.update_cron_job(cancelled["id"], status="cancelled")
+
+    await outbox.wait_for(2)
+    await asyncio.sleep(1.5)
+    texts = sorted(s.message.text for s in await outbox.all())
+    assert texts == ["⏰ added", "⏰ after the edit"]
+    [sent] = await outbox.for_job(edited["id"])
+    assert sent.added_at >= new_time
+
+
+async def test_a_lost_cron_updated_is_healed_by_the_resync(
+    stack: Stack, redis: aioredis.Redis, make_reminder: MakeReminder
+) -> None:
+    """This cron_service listens under another prefix: it never hears rest_service."""
+    deaf = stack.env["REDIS_KEY_PREFIX"] + "deaf:"
+    start_cron(stack, CRON_RESYNC_INTERVAL="1", REDIS_KEY_PREFIX=deaf)
+    outbox = Outbox(redis, Names(deaf))
+    await asyncio.sleep(0.5)
+
+    job = await make_reminder("heard by the resync", due_in=3)
+    [sent] = await outbox.wait_for(1)
+    assert sent.message.correlation_id == job["id"]
+    assert sent.added_at - datetime.fromisoformat(job["run_at"]) < timedelta(seconds=1)
+
+
+async def test_sigkill_across_a_due_time_delivers_it_late_once_on_restart(
+    stack: Stack, rest: RestClient, outbox: Outbox, make_reminder: MakeReminder
+) -> None:
+    cron = start_cron(stack)
+    job = await make_reminder("water the plants", due_in=1)
+    cron.kill()
+    await asyncio.sleep(4.5)  # the due time passes while it is down
+    assert await outbox.all() == []
+
+    stack.restart("cron_service")
+    sent = await outbox.wait_for(1)
+    await asyncio.sleep(1.0)
+    assert len(await outbox.all()) == 1
+    assert sent[0].message.text.startswith("⏰ (late) water the plants")
+    [run] = await runs_of(rest, job["id"])
+    assert run["outcome"] == "late"
+
+
+async def test_beyond_the_grace_a_reminder_is_missed_and_the_user_told_once(
+    stack: Stack, rest: RestClient, outbox: Outbox, make_reminder: MakeReminder
+) -> None:
+    cron = start_cron(stack, REMINDER_MISFIRE_GRACE="2")
+    job = await make_reminder("pay the rent", due_in=1)
+    cron.kill()
+    await asyncio.sleep(4.5)
+
+    cron.env["CRON_RESYNC_INTERVAL"] = "0.5"  # resyncs after the notice must not repeat it
+    stack.restart("cron_service")
+    await outbox.wait_for(1)
+    await asyncio.sleep(2.0)
+    [sent] = await outbox.all()
+    assert sent.message.text.startswith("Missed reminder (due ")
+    assert sent.message.text.endswith("): pay the rent")
+    [run] = await runs_of(rest, job["id"])
+    assert run["outcome"] == "missed"
+    assert run["delivered_at"] is None
+    gone = await job_when(rest, job["id"], lambda j: j["status"] == "missed")
+    assert gone["status"] == "missed"
+
+
+async def test_two_instances_deliver_each_reminder_exactly_once(
+    stack: Stack, rest: RestClient, outbox: Outbox, make_reminder: MakeReminder
+) -> None:
+    await asyncio.gather(
+        asyncio.to_thread(start_cron, stack, "cron_a"),
+        asyncio.to_thread(start_cron, stack, "cron_b"),
+    )
+    jobs = [await make_reminder(f"reminder {n}", due_in=3) for n in range(20)]
+
+    await outbox.wait_for(20)
+    await asyncio.sleep(1.5)
+    sent = await outbox.all()
+    assert sorted(s.message.correlation_id for s in sent) == sorted(j["id"] for j in jobs)
+    for job in jobs:
+        assert len(await runs_of(rest, job["id"])) == 1
+    assert "fire_already_claimed" in stack["cron_a"].logs() + stack["cron_b"].logs()
+
+
+async def test_a_crash_between_fire_and_record_neither_loses_nor_doubles_it(
+    stack: Stack,
+    rest: RestClient,
+    redis: aioredis.Redis,
+    names: Names,
+    outbox: Outbox,
+    make_reminder: MakeReminder,
+) -> None:
+    """An instance claimed and published a fire, then died before recording it (done here
+    with the service's own ledger). The next instance records it and sends nothing more."""
+    job = await make_reminder("stretch", due_in=1)
+    due = datetime.fromisoformat(job["run_at"])
+    await asyncio.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()))
+    ledger = FireLedger(redis, names, timedelta(days=1))
+    rules = FireRules(late_after=timedelta(seconds=2), grace=timedelta(hours=6))
+    stream, message, fire = compose(job_from_rest(job, "UTC"), due, datetime.now(UTC), rules)
+    assert await ledger.claim_and_publish(stream, message, fire)
+
+    start_cron(stack)
+    [run] = await runs_of(rest, job["id"])
+    assert run["outcome"] == "on_time"
+    assert run["message_id"] == str(message.message_id)
+    done = await job_when(rest, job["id"], lambda j: j["status"] == "done")
+    assert done["status"] == "done"
+    await asyncio.sleep(1.0)
+    assert len(await outbox.all()) == 1
+    assert await ledger.unrecorded() == []

@@ -1,0 +1,134 @@
+"""What a fire is and says, decided without Redis or rest_service: which occurrence is due,
+on time / late / missed, the "(late)" mark, the message that goes out and its derived id."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from common.messages import IncomingMessage, OutgoingKind, OutgoingMessage, Source, fire_message_id
+from common.names import TO_SECRETARY, TO_TELEGRAM
+from cron_service.app.fires import Fire, FireRules, Outcome, classify, compose
+from cron_service.app.jobs import job_from_rest
+from cron_service.app.schedule import InvalidSchedule
+
+RULES = FireRules(late_after=timedelta(seconds=60), grace=timedelta(hours=6))
+NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # Monday, 09:00 in Berlin
+
+
+def job_data(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "name": "reminder",
+        "type": "reminder",
+        "user_id": str(uuid.uuid4()),
+        "chat_id": 4242,
+        "text": "call Anna",
+        "prompt": None,
+        "run_at": None,
+        "cron_expression": "0 9 * * 1",
+        "timezone": "Europe/Berlin",
+        "status": "active",
+        "last_run_at": None,
+        "next_run_at": None,
+        "created_at": "2026-02-01T10:00:00+00:00",
+        "updated_at": "2026-02-01T10:00:00+00:00",
+    }
+    return data | overrides
+
+
+@pytest.mark.parametrize(
+    ("lateness", "outcome"),
+    [(0, Outcome.ON_TIME), (60, Outcome.ON_TIME), (61, Outcome.LATE), (6 * 3600 + 1, "missed")],
+)
+def test_classify(lateness: int, outcome: str) -> None:
+    assert classify(timedelta(seconds=lateness), RULES.late_after, RULES.grace) == outcome
+
+
+def test_recurring_job_plans_its_next_occurrence() -> None:
+    job = job_from_rest(job_data(last_run_at="2026-02-23T08:00:00+00:00"), "UTC")
+    assert job.next_fire(NOW - timedelta(minutes=1)) == NOW
+    assert job.next_fire(NOW) == NOW, "due now and not yet run"
+    ran = job_from_rest(job_data(last_run_at=NOW.isoformat()), "UTC")
+    assert ran.next_fire(NOW) == NOW + timedelta(days=7)
+
+
+def test_an_occurrence_missed_while_down_is_planned_at_once() -> None:
+    job = job_from_rest(job_data(last_run_at="2026-02-23T08:00:00+00:00"), "UTC")
+    assert job.next_fire(NOW + timedelta(hours=2)) == NOW
+
+
+def test_a_job_changed_after_its_occurrence_does_not_catch_up() -> None:
+    """Created, edited or resumed at 10:00: the 09:00 of that day is not owed."""
+    job = job_from_rest(job_data(updated_at="2026-03-02T09:00:00+00:00"), "UTC")
+    assert job.next_fire(NOW + timedelta(hours=2)) == NOW + timedelta(days=7)
+
+
+def test_one_off_fires_at_run_at_however_late() -> None:
+    job = job_from_rest(job_data(cron_expression=None, run_at="2026-03-02T08:00:00Z"), "UTC")
+    assert job.one_off
+    assert job.next_fire(NOW + timedelta(days=3)) == NOW
+    assert job.following(NOW) is None
+
+
+def test_reminder_on_time() -> None:
+    job = job_from_rest(job_data(), "UTC")
+    stream, message, fire = compose(job, NOW, NOW + timedelta(seconds=1), RULES)
+    assert stream == TO_TELEGRAM
+    assert isinstance(message, OutgoingMessage)
+    assert message.kind == OutgoingKind.NOTIFICATION
+    assert message.text == "⏰ call Anna"
+    assert message.message_id == fire_message_id(job.id, NOW)
+    assert fire.outcome == Outcome.ON_TIME
+    assert fire.next_run_at == NOW + timedelta(days=7)
+    assert fire.sent_text == message.text
+
+
+def test_late_reminder_is_marked_late_with_its_local_due_time() -> None:
+    job = job_from_rest(job_data(), "UTC")
+    _, message, fire = compose(job, NOW, NOW + timedelta(minutes=30), RULES)
+    assert fire.outcome == Outcome.LATE
+    assert message.text == "⏰ (late) call Anna\n(it was due at 09:00)"
+
+
+def test_missed_reminder_tells_the_user_briefly_in_their_language() -> None:
+    job = job_from_rest(job_data(text="позвонить Анне"), "UTC")
+    _, message, fire = compose(job, NOW, NOW + timedelta(days=1), RULES)
+    assert fire.outcome == Outcome.MISSED
+    assert message.text == "Пропущенное напоминание (на 02.03 09:00): позвонить Анне"
+
+
+def test_assistant_prompt_goes_to_the_secretary_as_the_user() -> None:
+    data = job_data(type="assistant_prompt", text=None, prompt="today's calendar and weather")
+    job = job_from_rest(data, "UTC")
+    stream, message, fire = compose(job, NOW, NOW, RULES)
+    assert stream == TO_SECRETARY
+    assert isinstance(message, IncomingMessage)
+    assert message.source == Source.CRON
+    assert str(message.user_id) == data["user_id"]
+    assert message.text == "today's calendar and weather"
+    assert fire.sent_text is None
+
+
+def test_fire_survives_its_json() -> None:
+    job = job_from_rest(job_data(), "UTC")
+    _, _, fire = compose(job, NOW, NOW, RULES)
+    assert Fire.from_json(fire.to_json()) == fire
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"cron_expression": "0 9 * *"},
+        {"cron_expression": None, "run_at": None},
+        {"timezone": "Nowhere/Land"},
+        {"text": "  "},
+        {"type": "assistant_prompt", "prompt": "brief", "user_id": None},
+    ],
+)
+def test_unschedulable_jobs_are_refused(overrides: dict[str, Any]) -> None:
+    with pytest.raises(InvalidSchedule):
+        job_from_rest(job_data(**overrides), "UTC")

@@ -1,0 +1,73 @@
+"""Recurring reminders fire at their local time on the right days, through the running
+service: its clock starts at a chosen moment (CRON_TEST_CLOCK_START), a few seconds before
+an occurrence, and a restart moves it to the next day."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from common.rest_client import RestClient
+from cron_service.tests.conftest import MakeReminder, Outbox, job_when, runs_of, start_cron
+from tests.harness import Stack
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def berlin(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=BERLIN)  # type: ignore[misc]
+
+
+async def test_daily_reminder_fires_at_nine_local_on_both_sides_of_a_dst_change(
+    stack: Stack, rest: RestClient, outbox: Outbox, make_reminder: MakeReminder
+) -> None:
+    """Europe/Berlin moves from CET to CEST on Sunday 28 March 2027."""
+    job = await make_reminder("standup", cron_expression="0 9 * * *", timezone="Europe/Berlin")
+    await rest.update_cron_job(
+        job["id"], last_run_at=berlin(2027, 3, 26, 9), next_run_at=berlin(2027, 3, 27, 9)
+    )
+
+    cron = start_cron(stack, CRON_TEST_CLOCK_START=berlin(2027, 3, 27, 8, 59, 57).isoformat())
+    await outbox.wait_for(1)
+    saturday = await job_when(
+        rest, job["id"], lambda j: j["last_run_at"] is not None and "2027-03-27" in j["last_run_at"]
+    )
+    assert datetime.fromisoformat(saturday["next_run_at"]) == berlin(2027, 3, 28, 9)
+    cron.stop()
+
+    cron.env["CRON_TEST_CLOCK_START"] = berlin(2027, 3, 28, 8, 59, 57).isoformat()
+    stack.restart("cron_service")
+    await outbox.wait_for(2)
+    await asyncio.sleep(1.0)
+
+    runs = sorted(
+        datetime.fromisoformat(r["scheduled_for"]) for r in await runs_of(rest, job["id"], 2)
+    )
+    assert [r.astimezone(BERLIN).strftime("%a %d %H:%M %Z") for r in runs] == [
+        "Sat 27 09:00 CET",
+        "Sun 28 09:00 CEST",
+    ]
+    assert [r.astimezone(UTC).hour for r in runs] == [8, 7]
+    assert [s.message.text for s in await outbox.all()] == ["⏰ standup", "⏰ standup"]
+
+
+async def test_every_monday_at_nine_fires_on_monday(
+    stack: Stack, rest: RestClient, outbox: Outbox, make_reminder: MakeReminder
+) -> None:
+    job = await make_reminder(
+        "weekly report", cron_expression="0 9 * * 1", timezone="Europe/Berlin"
+    )
+    await rest.update_cron_job(
+        job["id"], last_run_at=berlin(2027, 3, 22, 9), next_run_at=berlin(2027, 3, 29, 9)
+    )
+
+    start_cron(stack, CRON_TEST_CLOCK_START=berlin(2027, 3, 29, 8, 59, 57).isoformat())
+    await outbox.wait_for(1)
+    [run] = await runs_of(rest, job["id"])
+    monday = datetime.fromisoformat(run["scheduled_for"]).astimezone(BERLIN)
+    assert monday.strftime("%A %H:%M") == "Monday 09:00"
+    after = await job_when(rest, job["id"], lambda j: "2027-03-29" in (j["last_run_at"] or ""))
+    next_run = datetime.fromisoformat(after["next_run_at"]).astimezone(BERLIN)
+    assert next_run.strftime("%A %d %B %H:%M") == "Monday 05 April 09:00"
+    assert [s.message.text for s in await outbox.all()] == ["⏰ weekly report"]

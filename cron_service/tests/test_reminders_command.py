@@ -1,0 +1,65 @@
+"""/reminders in tg_bot: the user's upcoming reminders with their local times, and how to
+cancel one (the real tg_bot process, the Telegram stand-in, rest_service)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from common.rest_client import RestClient, User
+from cron_service.tests.conftest import MakeReminder
+from sandbox import telegram_updates as build
+from sandbox.telegram_api import TelegramStandIn
+from tests.harness import Stack
+
+BOT_ENV = {
+    "POLL_TIMEOUT_SECONDS": "1",
+    "POLL_BACKOFF_INITIAL_SECONDS": "0.05",
+    "SEND_LIMIT_CHAT_PER_SECOND": "100",
+    "SEND_RETRY_BACKOFF_SECONDS": "0.05",
+    "USER_CACHE_SECONDS": "0",
+    "SHUTDOWN_GRACE_SECONDS": "1",
+}
+
+
+@pytest.fixture
+async def telegram(stack: Stack, secrets: dict[str, str]) -> AsyncIterator[TelegramStandIn]:
+    async with TelegramStandIn(secrets["TELEGRAM_TOKEN"]).running() as api:
+        env = {**BOT_ENV, "TELEGRAM_API_BASE": api.url}
+        await asyncio.to_thread(stack.start, "tg_bot", env=env)
+        yield api
+
+
+async def ask(telegram: TelegramStandIn, user: User, text: str) -> str:
+    sender = build.user(user["telegram_id"], "Ann", language_code="en")
+    before = len(telegram.sent_to(user["telegram_id"]))
+    telegram.inject(build.private_text(sender, text))
+    sent = await telegram.wait_sent(before + 1, user["telegram_id"], timeout=15)
+    return sent[-1].text
+
+
+async def test_reminders_lists_local_times_and_cancels_one(
+    telegram: TelegramStandIn, rest: RestClient, user: User, make_reminder: MakeReminder
+) -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    now = datetime.now(berlin)
+    soon = (now + timedelta(minutes=30)).replace(second=0, microsecond=0)
+    later = now + timedelta(hours=2)  # the standup comes after the dentist, whatever the day
+    await make_reminder("dentist", run_at=soon)
+    standup = await make_reminder("standup", cron_expression=f"{later.minute} {later.hour} * * 1-5")
+
+    listing = await ask(telegram, user, "/reminders")
+    day = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][soon.weekday()]
+    assert "Your reminders (Europe/Berlin time):" in listing
+    assert f"1. {day} {soon:%d.%m %H:%M} — dentist" in listing
+    assert f"— standup (on weekdays at {later:%H:%M})" in listing
+    assert "/reminders cancel NUMBER" in listing
+
+    cancelled = await ask(telegram, user, "/reminders cancel 2")
+    assert cancelled == "Cancelled the reminder: standup"
+    assert (await rest.get_cron_job(standup["id"]))["status"] == "cancelled"
+    assert "standup" not in await ask(telegram, user, "/reminders")

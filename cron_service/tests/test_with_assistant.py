@@ -1,0 +1,155 @@
+"""Reminders and the assistant together: real assistant and cron_service processes, the LLM
+stand-in scripted per test, the seed's `reminder` schema."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from common.messages import IncomingMessage, fire_message_id
+from common.names import Names
+from common.rest_client import RestClient, User
+from cron_service.tests.conftest import Outbox, runs_of, start_cron, whole_second
+from sandbox.llm_server import LlmStandIn, Step, ToolCallStep
+from tests.harness import ROOT, ServiceProcess, Stack
+
+SEED = ROOT / "rest_service" / "seed" / "default_config.json"
+ASSISTANT_ENV = {
+    "OPENAI_API_KEY": "sk-test",
+    "LLM_RETRY_BASE_SECONDS": "0.01",
+    "QUEUE_CLAIM_IDLE_MS": "1500",
+    "QUEUE_CLAIM_INTERVAL_SECONDS": "0.3",
+    "QUEUE_LOCK_TTL_MS": "1500",
+    "SHUTDOWN_GRACE_SECONDS": "1",
+}
+
+
+def seed_tool(name: str, path: Path = SEED) -> dict[str, Any]:
+    return next(t for t in json.loads(path.read_text())["tools"] if t["name"] == name)
+
+
+@pytest.fixture(scope="module")
+def llm() -> Iterator[LlmStandIn]:
+    server = LlmStandIn().start_in_thread()
+    try:
+        yield server
+    finally:
+        server.stop_thread()
+
+
+@pytest.fixture
+async def secretary_with_reminders(
+    llm: LlmStandIn, admin: RestClient, secretary: str
+) -> AsyncIterator[LlmStandIn]:
+    """The secretary on the stand-in's model, with the seed's reminder tool."""
+    document = {
+        "providers": [{"name": "sandbox", "base_url": llm.base_url, "api_key": "sk-sandbox"}],
+        "models": [
+            {"provider": "sandbox", "provider_model_name": "sandbox-default", "is_default": True}
+        ],
+        "assistants": [{"name": "secretary", "is_secretary": True, "instructions": "Be brief."}],
+        "tools": [seed_tool("reminder")],
+        "links": [{"assistant": "secretary", "tool": "reminder"}],
+    }
+    await admin.post_json("/api/config/import", document)
+    llm.reset()
+    yield llm
+    llm.reset()
+
+
+def start_assistant(stack: Stack, llm: LlmStandIn) -> ServiceProcess:
+    return stack.start("assistant", env={**ASSISTANT_ENV, "OPENAI_BASE_URL": llm.base_url})
+
+
+async def until(check: Any, timeout: float = 20.0) -> Any:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not (found := await check()):
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.1)
+    return found
+
+
+async def test_a_redelivered_message_creates_one_reminder(
+    stack: Stack,
+    rest: RestClient,
+    user: User,
+    redis: aioredis.Redis,
+    names: Names,
+    outbox: Outbox,
+    secretary_with_reminders: LlmStandIn,
+) -> None:
+    """The assistant dies after the tool made the reminder and before it answered; the
+    restarted one handles the same message again, tool call included."""
+    llm = secretary_with_reminders
+    create = ToolCallStep(
+        "reminder", {"action": "create", "text": "call the bank", "when": "in 2 hours"}
+    )
+    llm.script(
+        Step(tool_calls=[create], contains="remind me"),
+        Step(text="never seen: the assistant dies first", delay=5),
+        Step(tool_calls=[create], contains="remind me"),
+        Step(text="Done: I'll remind you in 2 hours."),
+    )
+    assistant = start_assistant(stack, llm)
+    message = IncomingMessage(
+        message_id=uuid.uuid4(),
+        chat_id=user["telegram_id"],
+        user_id=user["id"],
+        text="remind me to call the bank in 2 hours",
+    )
+    await redis.xadd(names.to_secretary, {"data": message.to_json()})
+
+    await until(lambda: rest.list_cron_jobs(user_id=user["id"]))
+    await asyncio.sleep(0.3)
+    assistant.kill()
+    await asyncio.to_thread(stack.restart, "assistant")
+
+    [answer] = await until(outbox.all)
+    assert answer.message.text == "Done: I'll remind you in 2 hours."
+    assert answer.message.correlation_id == str(message.message_id)
+    [job] = await rest.list_cron_jobs(user_id=user["id"])
+    assert job["text"] == "call the bank"
+    assert job["idempotency_key"] == f"{message.message_id}:0"
+    assert llm.pending_steps() == 0, "the redelivery did call the tool again"
+
+
+async def test_an_assistant_prompt_jobs_answer_reaches_telegram(
+    stack: Stack,
+    rest: RestClient,
+    user: User,
+    outbox: Outbox,
+    secretary_with_reminders: LlmStandIn,
+) -> None:
+    llm = secretary_with_reminders
+    llm.script(Step(text="Good morning! Your day is free; 12°C and sunny.", contains="calendar"))
+    await asyncio.gather(
+        asyncio.to_thread(start_assistant, stack, llm), asyncio.to_thread(start_cron, stack)
+    )
+    run_at = whole_second(datetime.now(UTC) + timedelta(seconds=2))
+    job = await rest.create_cron_job(
+        name="morning brief",
+        type="assistant_prompt",
+        chat_id=user["telegram_id"],
+        user_id=user["id"],
+        prompt="today's calendar and the weather in my city",
+        run_at=run_at,
+    )
+
+    [answer] = await until(outbox.all)
+    assert answer.message.text == "Good morning! Your day is free; 12°C and sunny."
+    assert answer.message.correlation_id == str(fire_message_id(job["id"], run_at))
+    [run] = await runs_of(rest, job["id"])
+    assert run["outcome"] == "on_time"
+    [request] = llm.requests
+    assert request.last("user") == {
+        "role": "user",
+        "content": "today's calendar and the weather in my city",
+    }

@@ -1,0 +1,72 @@
+"""The HTTP API (ARCHITECTURE.md "Google Calendar"). All but the callback need the service
+token; the callback is protected by its single-use state instead."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Depends, Response
+from fastapi.responses import HTMLResponse
+
+from common.errors import AppError
+from google_calendar_service.src.api.deps import CalendarDep, require_service_token
+from google_calendar_service.src.api.pages import connected_page, rejected_page
+from google_calendar_service.src.schemas.auth import AuthStatusOut, AuthUrlOut, DisconnectOut
+from google_calendar_service.src.schemas.events import EventCreatedOut, EventCreateIn, EventsOut
+
+public = APIRouter(tags=["oauth"])
+router = APIRouter(dependencies=[Depends(require_service_token)])
+
+
+@public.get("/auth/callback", response_class=HTMLResponse)
+async def auth_callback(
+    calendar: CalendarDep,
+    code: str | None = None,
+    state: str | None = None,
+    error: str | None = None,
+) -> HTMLResponse:
+    """Where Google sends the browser back; answers a page, never JSON."""
+    try:
+        account = await calendar.handle_callback(code, state, error)
+    except AppError as exc:
+        if exc.status_code >= 500:
+            return rejected_page("Something went wrong on our side or at Google.", 503)
+        return rejected_page(exc.detail, 400)
+    return connected_page(account)
+
+
+@router.get("/auth/url/{user_id}", response_model=AuthUrlOut, tags=["oauth"])
+async def auth_url(user_id: uuid.UUID, calendar: CalendarDep) -> AuthUrlOut:
+    return await calendar.get_auth_url(str(user_id))
+
+
+@router.get("/auth/status/{user_id}", response_model=AuthStatusOut, tags=["oauth"])
+async def auth_status(user_id: uuid.UUID, calendar: CalendarDep) -> AuthStatusOut:
+    return await calendar.status(str(user_id))
+
+
+@router.delete("/auth/{user_id}", response_model=DisconnectOut, tags=["oauth"])
+async def disconnect(user_id: uuid.UUID, calendar: CalendarDep) -> DisconnectOut:
+    return await calendar.disconnect(str(user_id))
+
+
+@router.get("/events/{user_id}", response_model=EventsOut, tags=["events"])
+async def list_events(
+    user_id: uuid.UUID,
+    calendar: CalendarDep,
+    time_min: str | None = None,
+    time_max: str | None = None,
+) -> EventsOut:
+    """Events overlapping [time_min, time_max), in the user's time zone. Times without an
+    offset and plain dates are the user's local time; the default is the next 7 days."""
+    return await calendar.get_events(str(user_id), time_min, time_max)
+
+
+@router.post("/events/{user_id}", response_model=EventCreatedOut, tags=["events"])
+async def create_event(
+    user_id: uuid.UUID, body: EventCreateIn, calendar: CalendarDep, response: Response
+) -> EventCreatedOut:
+    """201 when made now, 200 when the idempotency key had made it already."""
+    created = await calendar.create_event(str(user_id), body)
+    response.status_code = 201 if created.created else 200
+    return created

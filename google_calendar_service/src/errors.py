@@ -1,0 +1,63 @@
+"""The service's own errors. One handler (main.py) renders every AppError as JSON."""
+
+from __future__ import annotations
+
+from common.errors import AppError, BadRequestError, DependencyUnavailableError
+
+
+class CalendarAccessError(AppError):
+    """The user must (re)connect their calendar; the body carries the link to do it."""
+
+    status_code = 409
+
+    def __init__(self, detail: str, auth_url: str) -> None:
+        super().__init__(detail)
+        self.auth_url = auth_url
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "auth_url": self.auth_url}
+
+
+class CalendarNotConnectedError(CalendarAccessError):
+    error = "calendar_not_connected"
+
+
+class CalendarReconnectRequiredError(CalendarAccessError):
+    error = "calendar_reconnect_required"
+
+
+class GoogleRejectedError(BadRequestError):
+    """Google answered 400: retrying the same request cannot help."""
+
+    error = "google_rejected"
+
+
+class GoogleUnavailableError(DependencyUnavailableError):
+    """Google kept failing or rate limiting after the retries."""
+
+    error = "google_unavailable"
+
+
+class OAuthCallbackError(AppError):
+    """A callback that must not connect anything; rendered as a 400 page, not JSON."""
+
+    status_code, error = 400, "oauth_callback_rejected"
+
+
+class AuthorizationDeniedError(OAuthCallbackError):
+    error = "oauth_denied"
+
+
+# Raised below the service layer and turned into the errors above there.
+
+
+class InvalidGrantError(Exception):
+    """Google no longer accepts the refresh token (revoked, expired): reconnect needed."""
+
+
+class GoogleAuthRejectedError(Exception):
+    """Google kept answering 401/403 for these credentials after a refresh."""
+
+
+class DuplicateEventError(Exception):
+    """events.insert answered 409: an event with this id exists already."""

@@ -1,0 +1,241 @@
+"""GoogleCalendarService: connect a user's calendar, read and write their events.
+
+It joins the parts: connect links (services/oauth.py), the credentials kept by
+rest_service (services/credentials.py), Calendar v3 calls (services/google_client.py) and
+the translation of events into the user's time zone (services/events.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from common.errors import AppError
+from common.logging import get_logger
+from common.messages import ID_NAMESPACE, OutgoingKind, OutgoingMessage
+from common.names import TO_TELEGRAM
+from common.queue import StreamPublisher
+from common.rest_client import RestClient, User
+from google_calendar_service.src.config import SCOPES, Settings
+from google_calendar_service.src.errors import (
+    AuthorizationDeniedError,
+    CalendarNotConnectedError,
+    CalendarReconnectRequiredError,
+    DuplicateEventError,
+    GoogleAuthRejectedError,
+    InvalidGrantError,
+    OAuthCallbackError,
+)
+from google_calendar_service.src.schemas.auth import AuthStatusOut, AuthUrlOut, DisconnectOut
+from google_calendar_service.src.schemas.events import EventCreatedOut, EventCreateIn, EventsOut
+from google_calendar_service.src.services.credentials import CredentialStore, StoredCredentials
+from google_calendar_service.src.services.events import (
+    event_body,
+    event_id_for,
+    resolve_range,
+    to_event_out,
+)
+from google_calendar_service.src.services.google_client import (
+    CalendarSession,
+    GoogleCalendarClient,
+)
+from google_calendar_service.src.services.oauth import OAuthClient, OAuthStates
+
+log = get_logger(__name__)
+
+_CONNECTED_TEXT = {
+    "en": "✅ Google Calendar connected{account}. Ask me what's on your calendar.",
+    "ru": "✅ Google Календарь подключён{account}. Спросите меня, что у вас в календаре.",
+}
+
+
+class GoogleCalendarService:
+    SCOPES = SCOPES
+
+    def __init__(
+        self,
+        settings: Settings,
+        rest: RestClient,
+        publisher: StreamPublisher,
+        states: OAuthStates,
+        oauth: OAuthClient,
+        google: GoogleCalendarClient,
+    ) -> None:
+        self._settings = settings
+        self._rest = rest
+        self._publisher = publisher
+        self._states = states
+        self._oauth = oauth
+        self._google = google
+        self._store = CredentialStore(rest, settings)
+
+    # -- connecting ----------------------------------------------------------------------------
+
+    async def get_auth_url(self, user_id: str) -> AuthUrlOut:
+        """A fresh connect link for an existing user."""
+        await self._rest.get_user(user_id)
+        link = await self._new_link(user_id)
+        return AuthUrlOut(auth_url=link, expires_in=self._states.ttl_seconds)
+
+    async def _new_link(self, user_id: str) -> str:
+        state = self._states.new_state()
+        url, code_verifier = self._oauth.authorization_url(state)
+        await self._states.remember(state, user_id, code_verifier)
+        return url
+
+    async def handle_callback(self, code: str | None, state: str | None, error: str | None) -> str:
+        """Finish a connect link: exchange the code, store the tokens, tell the user.
+
+        Returns the account's address (or "") for the page. The state is consumed first,
+        so a replayed or forged callback never reaches Google.
+        """
+        pending = await self._states.consume(state)
+        if pending is None:
+            raise OAuthCallbackError("This link has expired or was already used.")
+        if error:
+            log.info("calendar_connect_denied", user_id=pending.user_id, error=error)
+            raise AuthorizationDeniedError("Access to the calendar was not granted.")
+        if not code:
+            raise OAuthCallbackError("Google sent no authorization code.")
+        credentials = await self._oauth.exchange(code, pending.code_verifier)
+        session = await self._google.open(credentials)
+        account = await self._account_of(session)
+        await self._store.save(pending.user_id, credentials, account)
+        log.info("calendar_connected", user_id=pending.user_id)
+        await self._notify_connected(pending.user_id, account, state or "")
+        return account or ""
+
+    async def _account_of(self, session: CalendarSession) -> str | None:
+        """Best effort: the connection works without knowing the address."""
+        try:
+            return await self._google.primary_calendar_id(session)
+        except (AppError, GoogleAuthRejectedError, InvalidGrantError) as exc:
+            log.warning("calendar_account_unknown", error=type(exc).__name__)
+            return None
+
+    async def _notify_connected(self, user_id: str, account: str | None, state: str) -> None:
+        user = await self._rest.get_user(user_id)
+        language = "ru" if (user.get("language") or "").startswith("ru") else "en"
+        text = _CONNECTED_TEXT[language].format(account=f" ({account})" if account else "")
+        message = OutgoingMessage(
+            message_id=uuid.uuid5(ID_NAMESPACE, f"calendar-connected:{user_id}:{state}"),
+            chat_id=user["telegram_id"],
+            text=text,
+            kind=OutgoingKind.NOTIFICATION,
+            correlation_id=f"calendar-connect:{user_id}",
+        )
+        await self._publisher.publish(TO_TELEGRAM, message)
+
+    async def status(self, user_id: str) -> AuthStatusOut:
+        await self._rest.get_user(user_id)
+        stored = await self._store.load(user_id)
+        if stored is None:
+            return AuthStatusOut(connected=False, valid=False)
+        return AuthStatusOut(
+            connected=True,
+            valid=stored.valid,
+            account=stored.account,
+            connected_at=stored.connected_at,
+        )
+
+    async def disconnect(self, user_id: str) -> DisconnectOut:
+        """Revoke at Google where it still works, then forget the credentials."""
+        stored = await self._store.load(user_id)
+        if stored is None:
+            return DisconnectOut(disconnected=False, revoked=False)
+        token = stored.credentials.refresh_token or stored.credentials.token
+        revoked = await self._oauth.revoke(token) if token else False
+        await self._store.delete(user_id)
+        log.info("calendar_disconnected", user_id=user_id, revoked=revoked)
+        return DisconnectOut(disconnected=True, revoked=revoked)
+
+    # -- events --------------------------------------------------------------------------------
+
+    async def get_events(
+        self, user_id: str, time_min: str | None, time_max: str | None
+    ) -> EventsOut:
+        async with self._connected(user_id) as (session, user):
+            tz = _timezone(user, self._settings.default_timezone)
+            start, end = resolve_range(
+                time_min,
+                time_max,
+                tz,
+                now=datetime.now(UTC),
+                max_days=self._settings.max_range_days,
+            )
+            items = await self._google.list_events(session, start, end, tz.key)
+        events = [to_event_out(item, tz) for item in items if item.get("status") != "cancelled"]
+        log.info("calendar_events_listed", user_id=user_id, count=len(events))
+        return EventsOut(
+            timezone=tz.key, time_min=start, time_max=end, count=len(events), events=events
+        )
+
+    async def create_event(self, user_id: str, data: EventCreateIn) -> EventCreatedOut:
+        """Create once: the id comes from the idempotency key (random without one), so a
+        repeat finds the event it made instead of making another."""
+        async with self._connected(user_id) as (session, user):
+            tz = _timezone(user, self._settings.default_timezone)
+            key = data.idempotency_key
+            event_id = event_id_for(user_id, key) if key else uuid.uuid4().hex
+            body = event_body(data, data.timezone or tz.key, event_id)
+            try:
+                item, created = await self._google.insert_event(session, body), True
+            except DuplicateEventError:
+                item, created = await self._google.get_event(session, event_id, tz.key), False
+        log.info("calendar_event_created", user_id=user_id, created=created)
+        return EventCreatedOut(**to_event_out(item, tz).model_dump(), created=created)
+
+    @asynccontextmanager
+    async def _connected(self, user_id: str) -> AsyncIterator[tuple[CalendarSession, User]]:
+        """The user's Calendar session; refreshed tokens are written back, a dead grant is
+        marked invalid, and a user who must (re)connect gets the link in the error."""
+        user = await self._rest.get_user(user_id)
+        stored = await self._store.load(user_id)
+        if stored is None:
+            raise CalendarNotConnectedError(
+                "Google Calendar is not connected. Open the link to connect it.",
+                await self._new_link(user_id),
+            )
+        if not stored.valid:
+            raise await self._reconnect(user_id)
+        session = await self._google.open(stored.credentials)
+        try:
+            yield session, user
+        except InvalidGrantError:
+            await self._store.mark_invalid(user_id, stored)
+            raise await self._reconnect(user_id) from None
+        except GoogleAuthRejectedError:
+            raise await self._reconnect(user_id) from None
+        finally:
+            await self._write_back(user_id, stored)
+
+    async def _reconnect(self, user_id: str) -> CalendarReconnectRequiredError:
+        log.info("calendar_reconnect_required", user_id=user_id)
+        return CalendarReconnectRequiredError(
+            "Google no longer accepts this calendar connection. Open the link to reconnect.",
+            await self._new_link(user_id),
+        )
+
+    async def _write_back(self, user_id: str, stored: StoredCredentials) -> None:
+        if not stored.refreshed or not stored.valid:
+            return
+        try:
+            await self._store.save(user_id, stored.credentials, stored.account)
+        except AppError as exc:  # the call itself worked; the next one refreshes again
+            log.warning("calendar_token_not_saved", user_id=user_id, error=type(exc).__name__)
+            return
+        stored.stored_token = stored.credentials.token
+        log.info("calendar_token_refreshed", user_id=user_id)
+
+
+def _timezone(user: User, default: str) -> ZoneInfo:
+    for name in (user.get("timezone"), default, "UTC"):
+        if name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return ZoneInfo("UTC")

@@ -1,0 +1,199 @@
+"""google_calendar_service against real processes: rest_service (Postgres, Redis), the service
+itself and the Google stand-in (its own thread; tests arrange consent, events and faults on
+`google.state` directly).
+
+Starting processes is what costs time on a busy machine, so rest_service and the calendar
+service are started once per test session and shared; every test has users and a Google
+account of its own, and the stand-in forgets queued faults and seen requests between tests.
+A test that needs other settings starts a service of its own (`start_calendar`).
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+
+from common.messages import OutgoingMessage
+from common.names import Names
+from common.rest_client import RestClient, User
+from sandbox.google_api import GoogleStandIn, serving_in_thread
+from tests.harness import ServiceProcess, Stack
+
+#: The callback's public address as registered with Google; the test's browser reaches it
+#: on whatever port the service got (`Browser.open`).
+PUBLIC_URL = "http://calendar.test"
+REDIRECT_URI = f"{PUBLIC_URL}/auth/callback"
+
+#: Backoff fast enough for tests, still exponential with jitter.
+FAST_RETRIES = {
+    "GOOGLE_RETRY_BASE_SECONDS": "0.05",
+    "GOOGLE_RETRY_MAX_SECONDS": "0.4",
+    "GOOGLE_MAX_RETRIES": "4",
+}
+
+
+@pytest.fixture(scope="session")
+def google_server() -> Iterator[GoogleStandIn]:
+    with serving_in_thread() as stand_in:
+        yield stand_in
+
+
+@pytest.fixture
+def google(google_server: GoogleStandIn) -> GoogleStandIn:
+    google_server.state.reset_activity()
+    return google_server
+
+
+@pytest.fixture(scope="session")
+def shared_prefix(session_prefix: str) -> str:
+    return f"{session_prefix}gcal:"
+
+
+@pytest.fixture(scope="session")
+def shared_stack(
+    database_url: str,
+    redis_url: str,
+    shared_prefix: str,
+    secrets: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Stack]:
+    """The harness's `stack`, once per session (the same environment `service_env` gives)."""
+    env = {
+        "ENVIRONMENT": "test",
+        "ASYNC_DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "REDIS_KEY_PREFIX": shared_prefix,
+        "LOG_FORMAT": "json",
+        "LOG_LEVEL": "DEBUG",
+        **secrets,
+    }
+    stack = Stack(env, Path(tmp_path_factory.mktemp("gcal_stack")))
+    try:
+        yield stack
+    finally:
+        stack.stop_all()
+
+
+def calendar_env(google: GoogleStandIn, **settings: str) -> dict[str, str]:
+    return {**google.settings(), **FAST_RETRIES, "GOOGLE_REDIRECT_URI": REDIRECT_URI, **settings}
+
+
+@pytest.fixture(scope="session")
+def rest_process(shared_stack: Stack) -> ServiceProcess:
+    return shared_stack.start("rest_service")
+
+
+@pytest.fixture(scope="session")
+def calendar_process(
+    shared_stack: Stack, rest_process: ServiceProcess, google_server: GoogleStandIn
+) -> ServiceProcess:
+    return shared_stack.start("google_calendar_service", env=calendar_env(google_server))
+
+
+@pytest.fixture
+def shared_names(shared_prefix: str) -> Names:
+    """The Redis names the shared services use."""
+    return Names(shared_prefix)
+
+
+@pytest.fixture
+async def rest(rest_process: ServiceProcess, secrets: dict[str, str]) -> AsyncIterator[RestClient]:
+    async with RestClient(rest_process.url, secrets["SERVICE_API_TOKEN"]) as client:
+        yield client
+
+
+def service_client(url: str, secrets: dict[str, str]) -> httpx.AsyncClient:
+    """The service's API as our services call it (with the service token)."""
+    headers = {"Authorization": f"Bearer {secrets['SERVICE_API_TOKEN']}"}
+    return httpx.AsyncClient(base_url=url, headers=headers, timeout=30)
+
+
+@pytest.fixture
+async def api(
+    calendar_process: ServiceProcess, secrets: dict[str, str]
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with service_client(calendar_process.url, secrets) as client:
+        yield client
+
+
+async def make_user(rest: RestClient, timezone: str = "Europe/Berlin") -> User:
+    user, _ = await rest.get_or_create_user(
+        random.randint(10**8, 10**10), first_name="Ann", language="en"
+    )
+    return await rest.update_user(user["id"], timezone=timezone)
+
+
+@pytest.fixture
+async def user(rest: RestClient) -> User:
+    return await make_user(rest)
+
+
+@dataclass
+class Browser:
+    """The user's browser: follows the connect link to the stand-in and back. It signs in
+    to Google as this test's own account."""
+
+    google: GoogleStandIn
+    email: str
+    service_url: str
+
+    async def consent_redirect(self, auth_url: str, *, grant: bool = True) -> str:
+        """Open the link; the stand-in's consent screen answers with the callback URL."""
+        self.google.state.queue_consent(grant, self.email)
+        async with httpx.AsyncClient() as http:
+            answer = await http.get(auth_url)
+        assert answer.status_code == 302, answer.text
+        return answer.headers["location"]
+
+    async def open(self, url: str) -> httpx.Response:
+        async with httpx.AsyncClient(timeout=30) as http:
+            return await http.get(url.replace(PUBLIC_URL, self.service_url, 1))
+
+
+@pytest.fixture
+def browser(google: GoogleStandIn, calendar_process: ServiceProcess) -> Browser:
+    return Browser(google, f"{uuid.uuid4().hex[:10]}@example.com", calendar_process.url)
+
+
+StartCalendar = Callable[..., ServiceProcess]
+
+
+@pytest.fixture
+def start_calendar(
+    stack: Stack, google: GoogleStandIn, rest_process: ServiceProcess, browser: Browser
+) -> StartCalendar:
+    """A calendar service of this test's own (its `names`), other settings as keywords."""
+
+    def start(**settings: str) -> ServiceProcess:
+        env = calendar_env(google, REST_SERVICE_URL=rest_process.url, **settings)
+        process = stack.start("google_calendar_service", env=env)
+        browser.service_url = process.url
+        return process
+
+    return start
+
+
+async def connect(api: httpx.AsyncClient, browser: Browser, user_id: str) -> httpx.Response:
+    """The whole connect flow for `user_id`; the callback page's response."""
+    link = await api.get(f"/auth/url/{user_id}")
+    assert link.status_code == 200, link.text
+    return await browser.open(await browser.consent_redirect(link.json()["auth_url"]))
+
+
+def query_of(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+async def sent_to(redis: aioredis.Redis, names: Names, chat_id: int) -> list[OutgoingMessage]:
+    """What was queued for one chat on `queue:to_telegram`."""
+    entries = await redis.xrange(names.to_telegram)
+    messages = [OutgoingMessage.model_validate_json(fields[b"data"]) for _, fields in entries]
+    return [m for m in messages if m.chat_id == chat_id]

@@ -1,0 +1,110 @@
+"""/calendar in Telegram: the real tg_bot process against the Telegram stand-in, asking the
+calendar service for the link, then "connected as …", then `/calendar disconnect`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import re
+import threading
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from google_calendar_service.tests.conftest import Browser
+from sandbox import telegram_updates as build
+from sandbox.telegram_api import SentMessage, TelegramStandIn
+from tests.harness import ServiceProcess, Stack
+
+_LINK = re.compile(r'href="([^"]+)"')
+
+
+@contextlib.contextmanager
+def telegram_in_thread() -> Iterator[tuple[TelegramStandIn, asyncio.AbstractEventLoop]]:
+    """The stand-in on a loop of its own: `stack.start` blocks while the bot calls getMe."""
+    loop = asyncio.new_event_loop()
+    stand_in = TelegramStandIn()
+    thread = threading.Thread(target=loop.run_forever, name="telegram-stand-in", daemon=True)
+    thread.start()
+    try:
+        asyncio.run_coroutine_threadsafe(stand_in.start(), loop).result(10)
+        yield stand_in, loop
+    finally:
+        asyncio.run_coroutine_threadsafe(stand_in.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+class Telegram:
+    def __init__(self, stand_in: TelegramStandIn, loop: asyncio.AbstractEventLoop) -> None:
+        self.stand_in, self.loop = stand_in, loop
+
+    async def send(self, update: dict, chat_id: int) -> SentMessage:
+        """Inject an update (on the stand-in's loop) and wait for the bot's next message."""
+        before = len(self.stand_in.sent_to(chat_id))
+        self.loop.call_soon_threadsafe(self.stand_in.inject, update)
+        for _ in range(300):
+            sent = self.stand_in.sent_to(chat_id)
+            if len(sent) > before:
+                return sent[before]
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"the bot sent nothing to {chat_id}")
+
+
+@pytest.fixture
+def telegram(
+    stack: Stack,
+    secrets: dict[str, str],
+    rest_process: ServiceProcess,
+    calendar_process: ServiceProcess,
+) -> Iterator[Telegram]:
+    with telegram_in_thread() as (stand_in, loop):
+        stack.start(
+            "tg_bot",
+            env={
+                "TELEGRAM_TOKEN": stand_in.token,
+                "TELEGRAM_API_BASE": stand_in.url,
+                "REST_SERVICE_URL": rest_process.url,
+                "GOOGLE_CALENDAR_SERVICE_URL": calendar_process.url,
+                "POLL_TIMEOUT_SECONDS": "1",
+                "SEND_LIMIT_CHAT_PER_SECOND": "1000",
+                "USER_CACHE_SECONDS": "0",
+                "SHUTDOWN_GRACE_SECONDS": "1",
+            },
+        )
+        yield Telegram(stand_in, loop)
+        stack["tg_bot"].stop()
+
+
+async def test_calendar_gives_the_link_then_who_is_connected_then_disconnects(
+    telegram: Telegram, browser: Browser
+) -> None:
+    ann = build.user(uuid.uuid4().int % 10**9, "Ann")
+    chat = build.private_chat(ann)
+
+    first = await telegram.send(build.command(chat, ann, "calendar"), ann["id"])
+
+    assert "connect Google Calendar" in first.text
+    [link] = [html.unescape(url) for url in _LINK.findall(first.html)]
+    page = await browser.open(await browser.consent_redirect(link))
+    assert page.status_code == 200
+    connected = await telegram.send(build.command(chat, ann, "calendar"), ann["id"])
+    assert f"connected as {browser.email}" in connected.text
+    assert "/calendar disconnect" in connected.text
+    gone = await telegram.send(build.command(chat, ann, "calendar", "disconnect"), ann["id"])
+    assert "disconnected" in gone.text
+    again = await telegram.send(build.command(chat, ann, "calendar"), ann["id"])
+    assert "connect Google Calendar" in again.text
+
+
+async def test_calendar_in_a_group_sends_no_link(telegram: Telegram) -> None:
+    ann = build.user(uuid.uuid4().int % 10**9, "Ann")
+    group = build.group_chat(-1000000000000 - uuid.uuid4().int % 10**9)
+    command = build.command(group, ann, "calendar", bot_username=telegram.stand_in.bot_username)
+
+    answer = await telegram.send(command, group["id"])
+
+    assert "private chat" in answer.text and "href" not in answer.html

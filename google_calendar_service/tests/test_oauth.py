@@ -1,0 +1,174 @@
+"""Connecting a calendar: the OAuth web flow through google-auth-oauthlib against the stand-in,
+and every way a callback must be refused."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import redis.asyncio as aioredis
+
+from common.messages import OutgoingKind
+from common.names import Names
+from common.rest_client import RestClient, User
+from google_calendar_service.src.config import SCOPES
+from google_calendar_service.tests.conftest import (
+    Browser,
+    StartCalendar,
+    connect,
+    query_of,
+    sent_to,
+    service_client,
+)
+from sandbox.google_api import GoogleStandIn
+
+
+async def _nothing_connected(
+    rest: RestClient, user: User, google: GoogleStandIn, redis: aioredis.Redis, names: Names
+) -> None:
+    assert await rest.get_calendar_credentials(user["id"]) is None
+    assert "authorization_code" not in google.state.token_grants
+    assert await sent_to(redis, names, user["telegram_id"]) == []
+
+
+async def test_the_full_round_trip_stores_tokens_and_tells_the_user(
+    api: httpx.AsyncClient,
+    browser: Browser,
+    google: GoogleStandIn,
+    rest: RestClient,
+    user: User,
+    redis: aioredis.Redis,
+    shared_names: Names,
+) -> None:
+    link = (await api.get(f"/auth/url/{user['id']}")).json()
+    asked = query_of(link["auth_url"])
+    assert link["expires_in"] == 600
+    assert set(asked["scope"].split()) == set(SCOPES)
+    assert (asked["access_type"], asked["prompt"]) == ("offline", "consent")
+    assert asked["code_challenge_method"] == "S256" and len(asked["state"]) >= 40
+
+    page = await browser.open(await browser.consent_redirect(link["auth_url"]))
+
+    assert page.status_code == 200 and "connected" in page.text
+    stored = await rest.get_calendar_credentials(user["id"])
+    assert stored is not None and stored["valid"]
+    assert stored["credentials"]["refresh_token"] and stored["credentials"]["token"]
+    assert stored["credentials"]["account"] == browser.email
+    assert google.state.token_grants == ["authorization_code"]  # the PKCE check passed
+    [told] = await sent_to(redis, shared_names, user["telegram_id"])
+    assert told.chat_id == user["telegram_id"] and told.kind == OutgoingKind.NOTIFICATION
+    assert "connected" in told.text
+    status = (await api.get(f"/auth/status/{user['id']}")).json()
+    assert status == status | {"connected": True, "valid": True, "account": browser.email}
+
+
+async def test_a_reused_state_is_rejected(
+    api: httpx.AsyncClient, browser: Browser, google: GoogleStandIn, user: User
+) -> None:
+    link = (await api.get(f"/auth/url/{user['id']}")).json()["auth_url"]
+    callback = await browser.consent_redirect(link)
+    assert (await browser.open(callback)).status_code == 200
+
+    replay = await browser.open(callback)
+
+    assert replay.status_code == 400 and "already used" in replay.text
+    assert google.state.token_grants == ["authorization_code"]
+
+
+async def test_a_tampered_state_is_rejected(
+    api: httpx.AsyncClient,
+    browser: Browser,
+    google: GoogleStandIn,
+    rest: RestClient,
+    user: User,
+    redis: aioredis.Redis,
+    shared_names: Names,
+) -> None:
+    link = (await api.get(f"/auth/url/{user['id']}")).json()["auth_url"]
+    callback = await browser.consent_redirect(link)
+    state = query_of(callback)["state"]
+    forged = callback.replace(state, state[:-1] + ("A" if state[-1] != "A" else "B"))
+
+    page = await browser.open(forged)
+
+    assert page.status_code == 400 and "expired" in page.text
+    assert (await browser.open(callback.split("&state=")[0])).status_code == 400
+    await _nothing_connected(rest, user, google, redis, shared_names)
+
+
+async def test_a_denied_consent_is_rejected(
+    api: httpx.AsyncClient,
+    browser: Browser,
+    google: GoogleStandIn,
+    rest: RestClient,
+    user: User,
+    redis: aioredis.Redis,
+    shared_names: Names,
+) -> None:
+    link = (await api.get(f"/auth/url/{user['id']}")).json()["auth_url"]
+    callback = await browser.consent_redirect(link, grant=False)
+    assert query_of(callback)["error"] == "access_denied"
+
+    page = await browser.open(callback)
+
+    assert page.status_code == 400 and "not granted" in page.text
+    await _nothing_connected(rest, user, google, redis, shared_names)
+
+
+async def test_an_expired_state_is_rejected(
+    start_calendar: StartCalendar,
+    browser: Browser,
+    google: GoogleStandIn,
+    rest: RestClient,
+    user: User,
+    redis: aioredis.Redis,
+    names: Names,
+    secrets: dict[str, str],
+) -> None:
+    service = start_calendar(OAUTH_STATE_TTL_SECONDS="1")
+    async with service_client(service.url, secrets) as api:
+        link = (await api.get(f"/auth/url/{user['id']}")).json()["auth_url"]
+    callback = await browser.consent_redirect(link)
+    await asyncio.sleep(1.3)
+
+    page = await browser.open(callback)
+
+    assert page.status_code == 400 and "expired" in page.text
+    await _nothing_connected(rest, user, google, redis, names)
+
+
+async def test_disconnect_revokes_at_google_and_forgets_the_tokens(
+    api: httpx.AsyncClient, browser: Browser, google: GoogleStandIn, rest: RestClient, user: User
+) -> None:
+    assert (await connect(api, browser, user["id"])).status_code == 200
+
+    gone = await api.delete(f"/auth/{user['id']}")
+
+    assert gone.json() == {"disconnected": True, "revoked": True}
+    grants = [g for g in google.state.grants.values() if g.email == browser.email]
+    assert grants and all(grant.revoked for grant in grants)
+    assert await rest.get_calendar_credentials(user["id"]) is None
+    events = await api.get(f"/events/{user['id']}")
+    assert events.status_code == 409 and events.json()["error"] == "calendar_not_connected"
+    again = await api.delete(f"/auth/{user['id']}")
+    assert again.json() == {"disconnected": False, "revoked": False}
+
+
+async def test_everything_but_the_callback_needs_the_service_token(
+    api: httpx.AsyncClient, user: User
+) -> None:
+    for token in (None, "wrong"):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with httpx.AsyncClient(base_url=str(api.base_url), headers=headers) as anonymous:
+            for method, path in [
+                ("GET", f"/auth/url/{user['id']}"),
+                ("GET", f"/auth/status/{user['id']}"),
+                ("DELETE", f"/auth/{user['id']}"),
+                ("GET", f"/events/{user['id']}"),
+                ("POST", f"/events/{user['id']}"),
+            ]:
+                answer = await anonymous.request(method, path)
+                assert answer.status_code == 401, (method, path, answer.text)
+                assert answer.json()["error"] == "unauthorized"
+            callback = await anonymous.get("/auth/callback")
+            assert callback.status_code == 400  # reachable, refused for want of a state

@@ -1,0 +1,498 @@
+"""An OpenAI-compatible chat-completions stand-in: `/v1/chat/completions` and `/v1/models`.
+
+Replies are scripted per test (text, tool calls, errors, delays, 429 with `retry-after`);
+without a script a rule-based default answers well enough for the demo (asks for the time →
+calls `time`, weather in X → calls `weather`, otherwise a helpful echo). Like OpenAI it
+rejects with 400 a `tool` message that answers no call, and an assistant `tool_calls`
+message whose calls are not all answered. Every request is recorded.
+
+Standalone: `python -m sandbox.llm_server --port 8090`; the control API is under `/control`
+(`POST /control/script`, `POST /control/reset`, `GET /control/requests`). In-process:
+`LlmStandIn().start_in_thread()` serves on a free port from a thread of its own, so tests
+may block (the harness's `stack.start`) without stalling it; `.base_url` is what
+`OPENAI_BASE_URL` takes, `.requests` what it received.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import random
+import re
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+_TIME_WORDS = re.compile(
+    r"\b(what time|time is it|current time|the time)\b|который час|сколько времени|время",
+    re.IGNORECASE,
+)
+_WEATHER = re.compile(
+    r"(?:weather|forecast)\s+(?:in|for|at)\s+(?P<en>[^?.!,]+)|погод\w*\s+в\s+(?P<ru>[^?.!,]+)",
+    re.IGNORECASE,
+)
+
+
+class ScriptError(ValueError):
+    """A scripted step that cannot be served."""
+
+
+@dataclass
+class ToolCallStep:
+    name: str
+    arguments: dict[str, Any] | str = field(default_factory=dict)
+    id: str | None = None
+
+
+@dataclass
+class Step:
+    """One scripted reply. `model` / `contains` restrict which requests it answers;
+    `times` is how many it answers (None: every one)."""
+
+    text: str | None = None
+    tool_calls: list[ToolCallStep] = field(default_factory=list)
+    error_status: int | None = None
+    error_message: str = "scripted failure"
+    retry_after: float | None = None
+    delay: float = 0.0
+    model: str | None = None
+    contains: str | None = None
+    times: int | None = 1
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Step:
+        calls = [
+            ToolCallStep(c["name"], c.get("arguments", {}), c.get("id"))
+            for c in raw.get("tool_calls", [])
+        ]
+        error = raw.get("error") or {}
+        return cls(
+            text=raw.get("text"),
+            tool_calls=calls,
+            error_status=error.get("status"),
+            error_message=error.get("message", "scripted failure"),
+            retry_after=error.get("retry_after"),
+            delay=float(raw.get("delay", 0.0)),
+            model=raw.get("model"),
+            contains=raw.get("contains"),
+            times=raw.get("times", 1),
+        )
+
+    def matches(self, model: str, last_text: str) -> bool:
+        if self.times is not None and self.times <= 0:
+            return False
+        if self.model is not None and self.model != model:
+            return False
+        return self.contains is None or self.contains in last_text
+
+
+@dataclass
+class RecordedRequest:
+    model: str
+    messages: list[dict[str, Any]]
+    tools: list[dict[str, Any]] | None
+    tool_choice: Any
+    received_at: float
+    status: int = 200
+    #: The bearer token the client sent (which provider key it used).
+    api_key: str | None = None
+
+    @property
+    def system_text(self) -> str:
+        return "\n".join(m.get("content") or "" for m in self.messages if m["role"] == "system")
+
+    @property
+    def tool_names(self) -> list[str]:
+        return [t["function"]["name"] for t in self.tools or []]
+
+    def last(self, role: str) -> dict[str, Any] | None:
+        return next((m for m in reversed(self.messages) if m["role"] == role), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "messages": self.messages,
+            "tools": self.tools,
+            "tool_choice": self.tool_choice,
+            "received_at": self.received_at,
+            "status": self.status,
+            "api_key": self.api_key,
+        }
+
+
+class InvalidRequest(Exception):
+    """What OpenAI answers 400 `invalid_request_error` to."""
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
+
+
+class LlmStandIn:
+    """The server's state: script, recorded requests, and the aiohttp app around them."""
+
+    def __init__(
+        self,
+        *,
+        known_models: Iterable[str] | None = None,
+        default_delay: float = 0.0,
+        record: bool = True,
+    ) -> None:
+        self.record = record
+        self.known_models = set(known_models) if known_models else None
+        #: Seconds the default (unscripted) replies take; random up to this value.
+        self.default_delay = default_delay
+        self.requests: list[RecordedRequest] = []
+        self._steps: list[Step] = []
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self.port: int | None = None
+        self._runner: web.AppRunner | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- scripting ---------------------------------------------------------------------------
+
+    def script(self, *steps: Step) -> None:
+        """Queue replies; they answer matching requests before the default rules."""
+        with self._lock:
+            self._steps.extend(steps)
+
+    def reply(self, text: str, **match: Any) -> None:
+        self.script(Step(text=text, **match))
+
+    def call(self, name: str, arguments: dict[str, Any] | str, **match: Any) -> None:
+        self.script(Step(tool_calls=[ToolCallStep(name, arguments)], **match))
+
+    def fail(self, status: int = 500, **options: Any) -> None:
+        self.script(Step(error_status=status, **options))
+
+    def reset(self) -> None:
+        with self._lock:
+            self._steps.clear()
+            self.requests.clear()
+
+    def pending_steps(self) -> int:
+        with self._lock:
+            return sum(1 for s in self._steps if s.times is None or s.times > 0)
+
+    def _take_step(self, model: str, last_text: str) -> Step | None:
+        with self._lock:
+            for step in self._steps:
+                if step.matches(model, last_text):
+                    if step.times is not None:
+                        step.times -= 1
+                    return step
+        return None
+
+    # -- serving -----------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The server's root; the control API is under `/control`."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """What an OpenAI client takes as its base URL (`OPENAI_BASE_URL`)."""
+        return f"{self.url}/v1"
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post("/v1/chat/completions", self._completions)
+        app.router.add_get("/v1/models", self._models)
+        app.router.add_post("/control/script", self._control_script)
+        app.router.add_post("/control/reset", self._control_reset)
+        app.router.add_get("/control/requests", self._control_requests)
+        app.router.add_get("/health", self._health)
+        return app
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._runner = web.AppRunner(
+            self.app(), access_log=None, shutdown_timeout=1.0, handler_cancellation=True
+        )
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        server = site._server
+        assert server is not None and server.sockets
+        self.port = server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def start_in_thread(self) -> LlmStandIn:
+        """Serve from a thread with its own event loop; `stop_thread()` ends it."""
+        started = threading.Event()
+
+        def run() -> None:
+            self._loop = asyncio.new_event_loop()
+            self._loop.run_until_complete(self.start())
+            started.set()
+            self._loop.run_forever()
+            self._loop.run_until_complete(self.stop())
+            self._loop.run_until_complete(_cancel_leftovers())
+            self._loop.close()
+
+        self._thread = threading.Thread(target=run, name="llm-stand-in", daemon=True)
+        self._thread.start()
+        if not started.wait(10):
+            raise RuntimeError("llm stand-in did not start")
+        return self
+
+    def stop_thread(self) -> None:
+        if self._loop and self._thread:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+
+    # -- handlers ----------------------------------------------------------------------------
+
+    async def _health(self, _request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def _models(self, _request: web.Request) -> web.Response:
+        names = sorted(self.known_models or {"sandbox-default", "sandbox-fallback"})
+        data = [{"id": n, "object": "model", "created": 0, "owned_by": "sandbox"} for n in names]
+        return web.json_response({"object": "list", "data": data})
+
+    async def _completions(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error(400, "We could not parse the JSON body of your request.")
+        if not isinstance(body, dict):
+            return _error(400, "The request body must be a JSON object.")
+        messages = body.get("messages")
+        record = RecordedRequest(
+            model=str(body.get("model")),
+            messages=messages if isinstance(messages, list) else [],
+            tools=body.get("tools"),
+            tool_choice=body.get("tool_choice"),
+            received_at=time.time(),
+            api_key=request.headers.get("Authorization", "").removeprefix("Bearer ") or None,
+        )
+        if self.record:
+            with self._lock:
+                self.requests.append(record)
+        try:
+            _validate(body, self.known_models)
+        except InvalidRequest as exc:
+            record.status = 404 if "does not exist" in str(exc) else 400
+            return _error(record.status, str(exc), exc.param)
+        step = self._take_step(record.model, _last_text(record.messages))
+        if step is not None and step.delay:
+            await asyncio.sleep(step.delay)
+        elif step is None and self.default_delay:
+            await asyncio.sleep(random.random() * self.default_delay)
+        if step is not None and step.error_status:
+            record.status = step.error_status
+            return _error(step.error_status, step.error_message, retry_after=step.retry_after)
+        reply = _step_reply(step) if step else _default_reply(record)
+        return web.json_response(self._completion(record, reply))
+
+    def _completion(self, record: RecordedRequest, message: dict[str, Any]) -> dict[str, Any]:
+        prompt_tokens = sum(len(str(m.get("content") or "")) for m in record.messages) // 4 + 1
+        completion_tokens = len(str(message.get("content") or "")) // 4 + 1
+        return {
+            "id": f"chatcmpl-sandbox-{next(self._ids)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": record.model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": message,
+                    "logprobs": None,
+                    "finish_reason": "tool_calls" if message.get("tool_calls") else "stop",
+                }
+            ],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
+        }
+
+    async def _control_script(self, request: web.Request) -> web.Response:
+        raw = await request.json()
+        steps = raw.get("steps", [raw]) if isinstance(raw, dict) else raw
+        self.script(*(Step.from_json(s) for s in steps))
+        return web.json_response({"queued": len(steps)})
+
+    async def _control_reset(self, _request: web.Request) -> web.Response:
+        self.reset()
+        return web.json_response({"ok": True})
+
+    async def _control_requests(self, _request: web.Request) -> web.Response:
+        with self._lock:
+            recorded = [r.to_json() for r in self.requests]
+        return web.json_response(recorded)
+
+
+# -- validation, as OpenAI does it --------------------------------------------------------------
+
+
+def _validate(body: dict[str, Any], known_models: set[str] | None) -> None:
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise InvalidRequest("you must provide a model parameter", "model")
+    if known_models is not None and model not in known_models:
+        raise InvalidRequest(f"The model `{model}` does not exist or you do not have access to it.")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise InvalidRequest("'messages' must be a non-empty array", "messages")
+    _validate_tools(body.get("tools"))
+    _validate_messages(messages)
+
+
+def _validate_tools(tools: Any) -> None:
+    if tools is None:
+        return
+    if not isinstance(tools, list):
+        raise InvalidRequest("'tools' must be an array", "tools")
+    for i, tool in enumerate(tools):
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if not isinstance(function, dict) or tool.get("type") != "function":
+            raise InvalidRequest(f"Invalid 'tools[{i}]': expected a function tool", f"tools[{i}]")
+        if not re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", str(function.get("name", ""))):
+            raise InvalidRequest(f"Invalid 'tools[{i}].function.name'", f"tools[{i}].function.name")
+
+
+def _validate_messages(messages: list[Any]) -> None:
+    open_calls: set[str] = set()
+    for i, message in enumerate(messages):
+        role = message.get("role") if isinstance(message, dict) else None
+        if role not in {"system", "developer", "user", "assistant", "tool"}:
+            raise InvalidRequest(f"Invalid value for 'messages[{i}].role'", f"messages.[{i}].role")
+        if role == "tool":
+            call_id = message.get("tool_call_id")
+            if call_id not in open_calls:
+                raise InvalidRequest(
+                    "Invalid parameter: messages with role 'tool' must be a response to a "
+                    "preceeding message with 'tool_calls'.",
+                    f"messages.[{i}].role",
+                )
+            open_calls.discard(call_id)
+            continue
+        if open_calls:
+            raise InvalidRequest(
+                "An assistant message with 'tool_calls' must be followed by tool messages "
+                "responding to each 'tool_call_id'. The following tool_call_ids did not have "
+                f"response messages: {', '.join(sorted(open_calls))}",
+                f"messages.[{i}].role",
+            )
+        if role == "assistant":
+            open_calls = {c["id"] for c in message.get("tool_calls") or []}
+        elif not isinstance(message.get("content"), str | list):
+            raise InvalidRequest(
+                f"Invalid type for 'messages[{i}].content'", f"messages.[{i}].content"
+            )
+    if open_calls:
+        raise InvalidRequest(
+            "An assistant message with 'tool_calls' must be followed by tool messages "
+            f"responding to each 'tool_call_id': {', '.join(sorted(open_calls))}",
+            "messages",
+        )
+
+
+def _error(
+    status: int, message: str, param: str | None = None, *, retry_after: float | None = None
+) -> web.Response:
+    kind = {
+        400: "invalid_request_error",
+        401: "authentication_error",
+        404: "invalid_request_error",
+        429: "rate_limit_exceeded",
+    }.get(status, "server_error")
+    body = {"error": {"message": message, "type": kind, "param": param, "code": None}}
+    headers = {"retry-after": f"{retry_after:g}"} if retry_after is not None else None
+    return web.json_response(body, status=status, headers=headers)
+
+
+# -- replies -----------------------------------------------------------------------------------
+
+
+def _call_json(name: str, arguments: dict[str, Any] | str, call_id: str | None) -> dict[str, Any]:
+    args = arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)
+    return {
+        "id": call_id or f"call_{uuid.uuid4().hex[:24]}",
+        "type": "function",
+        "function": {"name": name, "arguments": args},
+    }
+
+
+def _step_reply(step: Step) -> dict[str, Any]:
+    if step.tool_calls:
+        calls = [_call_json(c.name, c.arguments, c.id) for c in step.tool_calls]
+        return {"role": "assistant", "content": step.text, "tool_calls": calls}
+    return {"role": "assistant", "content": step.text or ""}
+
+
+def _last_text(messages: list[dict[str, Any]]) -> str:
+    for message in reversed(messages):
+        if message.get("role") == "user" and isinstance(message.get("content"), str):
+            return message["content"]
+    return ""
+
+
+def _default_reply(record: RecordedRequest) -> dict[str, Any]:
+    """The demo's rules: summarize tool results, else call a tool the text asks for, else echo."""
+    last = record.messages[-1] if record.messages else {}
+    if last.get("role") == "tool":
+        return {"role": "assistant", "content": _summarize_tool_results(record.messages)}
+    text = _last_text(record.messages)
+    offered = set(record.tool_names) if record.tool_choice != "none" else set()
+    if "time" in offered and _TIME_WORDS.search(text):
+        return {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [_call_json("time", {"action": "now"}, None)],
+        }
+    weather = _WEATHER.search(text)
+    if "weather" in offered and weather:
+        place = (weather.group("en") or weather.group("ru")).strip()
+        call = _call_json("weather", {"location": place}, None)
+        return {"role": "assistant", "content": None, "tool_calls": [call]}
+    return {"role": "assistant", "content": f"You said: {text}" if text else "How can I help?"}
+
+
+def _summarize_tool_results(messages: list[dict[str, Any]]) -> str:
+    results: list[str] = []
+    for message in reversed(messages):
+        if message.get("role") != "tool":
+            break
+        results.append(str(message.get("content")))
+    return "Here is what I found: " + " | ".join(reversed(results))
+
+
+async def _cancel_leftovers() -> None:
+    """Requests still waiting (a scripted delay whose client died) end with the loop."""
+    leftovers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in leftovers:
+        task.cancel()
+    await asyncio.gather(*leftovers, return_exceptions=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8090)
+    parser.add_argument("--models", default="", help="comma-separated; empty: accept any")
+    parser.add_argument("--no-record", action="store_true", help="keep no request log")
+    args = parser.parse_args()
+    models = [m for m in args.models.split(",") if m] or None
+    stand_in = LlmStandIn(known_models=models, record=not args.no_record)
+    web.run_app(stand_in.app(), host=args.host, port=args.port, access_log=None)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""/calendar: the link that connects the user's Google Calendar, or who it is connected as;
+`/calendar disconnect` revokes and forgets the connection.
+
+Only in a private chat: a connect link is bound to the user it was made for, so whoever
+clicked it in a group would connect their own Google account to someone else's profile.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from common.logging import get_logger
+from tg_bot.src.handlers.commands import Command
+from tg_bot.src.handlers.context import Services, Turn
+from tg_bot.src.i18n import Markdown
+
+log = get_logger(__name__)
+
+DISCONNECT_WORDS = {"disconnect", "off", "remove", "отключить", "отключи"}
+
+
+class CalendarServiceError(Exception):
+    """google_calendar_service did not answer usefully."""
+
+
+class CalendarServiceClient:
+    """The few google_calendar_service routes the bot needs (service token)."""
+
+    def __init__(self, services: Services) -> None:
+        settings = services.settings
+        self._http = httpx.AsyncClient(
+            base_url=settings.google_calendar_service_url.rstrip("/"),
+            headers={"Authorization": f"Bearer {settings.service_api_token}"},
+            timeout=10.0,
+        )
+
+    async def __aenter__(self) -> CalendarServiceClient:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self._http.aclose()
+
+    async def call(self, method: str, path: str) -> dict[str, Any]:
+        try:
+            response = await self._http.request(method, path)
+        except httpx.HTTPError as exc:
+            raise CalendarServiceError(type(exc).__name__) from exc
+        if response.status_code != 200:
+            raise CalendarServiceError(f"{method} {path} answered {response.status_code}")
+        return response.json()
+
+
+async def calendar(turn: Turn, args: str, services: Services) -> str:
+    if turn.is_group:
+        return turn.t("calendar.private_only")
+    if turn.user is None:
+        return turn.t("calendar.unavailable")
+    user_id = str(turn.user["id"])
+    try:
+        async with CalendarServiceClient(services) as client:
+            if args.strip().casefold() in DISCONNECT_WORDS:
+                return await _disconnect(turn, client, user_id)
+            return await _status_or_link(turn, client, user_id)
+    except CalendarServiceError as exc:
+        log.warning("calendar_service_unavailable", error=str(exc))
+        return turn.t("calendar.unavailable")
+
+
+async def _status_or_link(turn: Turn, client: CalendarServiceClient, user_id: str) -> str:
+    status = await client.call("GET", f"/auth/status/{user_id}")
+    if status["connected"] and status["valid"]:
+        if status.get("account"):
+            return turn.t("calendar.connected", account=status["account"])
+        return turn.t("calendar.connected_unknown")
+    link = await client.call("GET", f"/auth/url/{user_id}")
+    key = "calendar.reconnect" if status["connected"] else "calendar.connect"
+    minutes = max(1, int(link.get("expires_in", 600)) // 60)
+    return turn.t(key, url=Markdown(link["auth_url"]), minutes=minutes)
+
+
+async def _disconnect(turn: Turn, client: CalendarServiceClient, user_id: str) -> str:
+    result = await client.call("DELETE", f"/auth/{user_id}")
+    return turn.t("calendar.disconnected" if result["disconnected"] else "calendar.not_connected")
+
+
+COMMAND = Command("calendar", calendar)

@@ -1,0 +1,22 @@
+"""The bot's own membership: in a private chat `kicked` means the user blocked the bot and
+`member` that they unblocked (or restarted) it; the user's `blocked` flag follows."""
+
+from __future__ import annotations
+
+from common.logging import get_logger
+from tg_bot.src.client.types import TgChatMemberUpdated
+from tg_bot.src.handlers.context import Services
+
+log = get_logger(__name__)
+
+
+async def membership_changed(change: TgChatMemberUpdated, services: Services) -> str:
+    status = change.new_chat_member.status
+    if change.chat.type != "private":
+        log.info("bot_membership_changed", chat_id=change.chat.id, status=status)
+        return "membership"
+    if status == "kicked":
+        await services.users.set_blocked(change.sender.id, True)
+    elif status == "member":
+        await services.users.set_blocked(change.sender.id, False)
+    return "membership"

@@ -1,0 +1,112 @@
+"""/reminders: the user's upcoming reminders with their local times; `/reminders cancel N`
+cancels the Nth (the list's numbering, soonest first)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from common.rest_client import CronJob
+from tg_bot.src.handlers.commands import Command
+from tg_bot.src.handlers.context import Services, Turn
+from tg_bot.src.i18n import Markdown
+
+_CANCEL = re.compile(r"^(?:cancel|delete|отменить|отмена|удалить)\s+#?(\d+)$", re.IGNORECASE)
+_SIMPLE_CRON = re.compile(r"^(\d{1,2}) (\d{1,2}) (\*|\d{1,2}) \* (\*|[0-7](?:[,-][0-7])*)$")
+_LIMIT = 50
+
+
+async def reminders(turn: Turn, args: str, services: Services) -> str:
+    if turn.user is None:
+        return turn.t("reminders.none")
+    upcoming = await _upcoming(turn, services)
+    wanted = _CANCEL.match(args.strip())
+    if wanted:
+        return await _cancel(turn, services, upcoming, int(wanted[1]))
+    if not upcoming:
+        return turn.t("reminders.none")
+    zone = _user_zone(turn, services)
+    lines = [_line(turn, number, job, zone) for number, job in enumerate(upcoming, 1)]
+    return turn.t("reminders.list", zone=zone.key, items=Markdown("\n".join(lines)))
+
+
+async def _upcoming(turn: Turn, services: Services) -> list[CronJob]:
+    """The user's active reminders, soonest first."""
+    assert turn.user is not None
+    jobs = await services.rest.list_cron_jobs(
+        user_id=str(turn.user["id"]), status="active", type="reminder", limit=_LIMIT
+    )
+    return sorted(jobs, key=lambda job: _next(job) or datetime.max.replace(tzinfo=ZoneInfo("UTC")))
+
+
+async def _cancel(turn: Turn, services: Services, upcoming: list[CronJob], number: int) -> str:
+    if not 1 <= number <= len(upcoming):
+        return turn.t("reminders.no_such", number=number)
+    job = upcoming[number - 1]
+    await services.rest.update_cron_job(job["id"], status="cancelled")
+    return turn.t("reminders.cancelled", text=job.get("text") or job["name"])
+
+
+def _line(turn: Turn, number: int, job: CronJob, user_zone: ZoneInfo) -> str:
+    zone = _zone(job.get("timezone"), user_zone)
+    moment = _next(job)
+    when = _when(turn, moment.astimezone(zone)) if moment else "—"
+    if zone.key != user_zone.key:
+        when = f"{when} ({zone.key})"
+    values = {"number": number, "when": when, "text": job.get("text") or job["name"]}
+    if job.get("cron_expression"):
+        rule = _rule(turn, job["cron_expression"] or "")
+        return turn.t("reminders.item_repeating", rule=rule, **values)
+    return turn.t("reminders.item", **values)
+
+
+def _next(job: CronJob) -> datetime | None:
+    value = job.get("next_run_at") or job.get("run_at")
+    return datetime.fromisoformat(value) if value else None
+
+
+def _when(turn: Turn, moment: datetime) -> str:
+    day = turn.t("reminders.weekdays").split(",")[moment.weekday()]
+    return f"{day} {moment:%d.%m %H:%M}"
+
+
+def _rule(turn: Turn, expression: str) -> str:
+    """The everyday forms in words (daily, weekdays, some weekdays, a day of the month)."""
+    found = _SIMPLE_CRON.match(expression.strip())
+    if found is None:
+        return turn.t("reminders.rule_cron", cron=expression)
+    minute, hour, day, weekdays = found.groups()
+    at = f"{int(hour):02d}:{int(minute):02d}"
+    if day != "*":
+        return turn.t("reminders.rule_monthly", day=day, time=at) if weekdays == "*" else expression
+    if weekdays == "*":
+        return turn.t("reminders.rule_daily", time=at)
+    if weekdays in {"1-5", "1,2,3,4,5"}:
+        return turn.t("reminders.rule_weekdays", time=at)
+    names = turn.t("reminders.weekdays").split(",")  # Monday first
+    days = [names[(int(d) + 6) % 7] for d in _expand(weekdays)]
+    return turn.t("reminders.rule_weekly", days=", ".join(days), time=at)
+
+
+def _expand(field: str) -> list[int]:
+    days: list[int] = []
+    for part in field.split(","):
+        first, _, last = part.partition("-")
+        days.extend(range(int(first), int(last or first) + 1))
+    return sorted(dict.fromkeys(d % 7 for d in days), key=lambda d: (d + 6) % 7)
+
+
+def _user_zone(turn: Turn, services: Services) -> ZoneInfo:
+    name = turn.user.get("timezone") if turn.user else None
+    return _zone(name, _zone(services.settings.default_timezone, ZoneInfo("UTC")))
+
+
+def _zone(name: str | None, fallback: ZoneInfo) -> ZoneInfo:
+    try:
+        return ZoneInfo(name) if name else fallback
+    except (ZoneInfoNotFoundError, ValueError):
+        return fallback
+
+
+COMMAND = Command("reminders", reminders)

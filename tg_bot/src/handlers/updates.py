@@ -1,0 +1,119 @@
+"""One update in, one `Outcome` out: who is talking, whether the bot is addressed, and
+whether it is a command, text for the assistant, or something the bot cannot read."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from redis.exceptions import RedisError
+
+from common.errors import DependencyUnavailableError
+from common.logging import get_logger
+from common.messages import OutgoingKind, OutgoingMessage, incoming_message_id
+from tg_bot.src.client.types import TgMessage, TgUpdate
+from tg_bot.src.handlers.addressing import addressed_text, parse_command
+from tg_bot.src.handlers.commands import CommandRegistry
+from tg_bot.src.handlers.context import BotIdentity, Outcome, Services, Turn
+from tg_bot.src.handlers.membership import membership_changed
+from tg_bot.src.i18n import Catalogue
+
+log = get_logger(__name__)
+
+_CHAT_TYPES = ("private", "group", "supergroup")
+#: Media with an answer of their own; anything else gets the general one.
+_NAMED_MEDIA = {"voice", "audio", "video", "video_note", "photo", "animation", "sticker",
+                "document"}  # fmt: skip
+_MEDIA_ANSWER = {"video_note": "video", "animation": "video"}
+
+
+class UpdateRouter:
+    def __init__(self, services: Services, commands: CommandRegistry, bot: BotIdentity) -> None:
+        self._services = services
+        self._commands = commands
+        self._bot = bot
+
+    async def route(self, update: TgUpdate) -> Outcome:
+        """Transient failures (rest_service or Redis down) propagate, so the update is tried again;
+        anything else is logged and answered with an apology instead of silence."""
+        try:
+            return await self._route(update)
+        except (DependencyUnavailableError, RedisError):
+            raise
+        except Exception:
+            log.exception("update_failed", update_id=update.update_id)
+            return self._apology(update)
+
+    async def _route(self, update: TgUpdate) -> Outcome:
+        if update.my_chat_member is not None:
+            kind = await membership_changed(update.my_chat_member, self._services)
+            return Outcome(update.update_id, kind)
+        message = update.message
+        if message is None or message.sender is None or message.sender.is_bot:
+            return Outcome(update.update_id)
+        if message.chat.type not in _CHAT_TYPES:
+            return Outcome(update.update_id)
+        text = message.body
+        if message.chat.is_group:
+            found = addressed_text(message, self._bot.id, self._bot.username)
+            if found is None:
+                return Outcome(update.update_id)
+            text = found
+        return await self._addressed(update.update_id, message, text)
+
+    async def _addressed(self, update_id: int, message: TgMessage, text: str) -> Outcome:
+        sender = message.sender
+        assert sender is not None
+        turn = Turn(
+            update_id=update_id,
+            message=message,
+            sender=sender,
+            text=text,
+            incoming_id=incoming_message_id(self._bot.id, update_id),
+            catalogue=Catalogue.for_code(sender.language_code),
+        )
+        if not self._services.allowed(sender.id):
+            log.info("sender_refused", telegram_id=sender.id, chat_id=turn.chat_id)
+            return Outcome(update_id, "refused", replies=[self._refusal(turn)])
+        user, created = await self._services.users.identify(sender)
+        if user.get("blocked"):
+            log.info("blocked_user_ignored", user_id=user["id"])
+            return Outcome(update_id, "blocked")
+        language = sender.language_code or user.get("language")
+        turn = replace(turn, user=user, created=created, catalogue=Catalogue.for_code(language))
+        return await self._answer(turn)
+
+    async def _answer(self, turn: Turn) -> Outcome:
+        command = parse_command(turn.text)
+        if command is not None:
+            answer = await self._commands.run(command, turn, self._services)
+            log.info("command_handled", command=command.name, chat_id=turn.chat_id)
+            return Outcome(turn.update_id, "command", replies=[turn.reply(answer)])
+        media = turn.message.media_kind
+        if turn.message.text is None and media is not None:
+            key = _MEDIA_ANSWER.get(media, media) if media in _NAMED_MEDIA else "other"
+            return Outcome(
+                turn.update_id, "nontext", replies=[turn.reply(turn.t(f"nontext.{key}"))]
+            )
+        if not turn.text.strip():
+            return Outcome(
+                turn.update_id, "empty", replies=[turn.reply(turn.t("group.empty_mention"))]
+            )
+        return Outcome(turn.update_id, "queued", incoming=turn.incoming())
+
+    def _refusal(self, turn: Turn) -> OutgoingMessage:
+        return turn.reply(turn.t("refusal.not_allowed", telegram_id=turn.sender.id))
+
+    def _apology(self, update: TgUpdate) -> Outcome:
+        message = update.message
+        if message is None or message.sender is None:
+            return Outcome(update.update_id, "error")
+        turn = Turn(
+            update_id=update.update_id,
+            message=message,
+            sender=message.sender,
+            text="",
+            incoming_id=incoming_message_id(self._bot.id, update.update_id),
+            catalogue=Catalogue.for_code(message.sender.language_code),
+        )
+        apology = turn.reply(turn.t("error.generic"), kind=OutgoingKind.ERROR)
+        return Outcome(update.update_id, "error", replies=[apology])

@@ -1,0 +1,114 @@
+"""The bot's own words in English (the default). Markdown; `{name}`s are filled in escaped."""
+
+MESSAGES: dict[str, str] = {
+    # what the commands menu shows (plain text, at most 256 characters each)
+    "command.start": "Start, or see what I can do",
+    "command.help": "What I can do and how to ask",
+    "command.model": "Show the AI models, or choose one: /model NAME",
+    "command.reset": "Start a fresh conversation",
+    "command.timezone": "Show or set your time zone: /timezone Europe/Berlin",
+    "command.forget": "Delete everything I know about you",
+    "command.reminders": "Your upcoming reminders; cancel one: /reminders cancel N",
+    "command.calendar": "Connect your Google Calendar, or disconnect: /calendar disconnect",
+    # greetings and help
+    "start.new": (
+        "Hello, {name}! I'm your personal secretary.\n\n"
+        "Just write to me in plain words: I can tell the time and the weather anywhere, "
+        "keep your calendar, and remind you of things on time.\n\n"
+        "Send /help to see the commands."
+    ),
+    "start.returning": "Welcome back, {name}! What can I do for you?",
+    "help.text": (
+        "Write to me as you would to a person, for example:\n"
+        "• _What's the weather in Berlin tomorrow?_\n"
+        "• _Remind me to call Anna at 6 pm_\n"
+        "• _What's on my calendar this week?_\n\n"
+        "In a group, mention me or reply to my message.\n\n"
+        "**Commands**\n{commands}"
+    ),
+    "help.command": "/{command} — {description}",
+    # allow-list, errors, what the bot cannot read
+    "refusal.not_allowed": (
+        "Sorry, this is a private assistant and I can't talk to you. "
+        "Ask its owner to add your Telegram id ({telegram_id})."
+    ),
+    "error.generic": "Sorry, something went wrong on my side. Please try again in a minute.",
+    "unknown_command": "I don't know the command /{command}. Send /help to see what I can do.",
+    "group.empty_mention": "Yes? Write your question together with the mention, or reply to me.",
+    "nontext.voice": "I can't listen to voice messages yet — I only read text. Please type it.",
+    "nontext.audio": "I can't listen to audio yet — I only read text. Please type your question.",
+    "nontext.video": "I can't watch videos yet — I only read text. Please describe it in words.",
+    "nontext.photo": "I can't see pictures yet — I only read text. Please describe it in words.",
+    "nontext.sticker": "Nice sticker! I only read text for now, so please write in words.",
+    "nontext.document": "I can't open files yet — I only read text. Please paste the text.",
+    "nontext.other": "I can only read text messages for now. Please write in words.",
+    # /model
+    "model.current": "You talk to **{model}**.\n\n{models}\n\nChoose another with /model NAME.",
+    "model.default": "You talk to the default model.\n\n{models}\n\nChoose one with /model NAME.",
+    "model.list": "Available models:\n{items}",
+    "model.item": "• **{name}** — {display}",
+    "model.item_default": "• **{name}** — {display} (default)",
+    "model.set": "Done: I'll answer you with **{model}** from now on.",
+    "model.unknown": "I don't know the model **{name}**.\n\n{models}",
+    "model.none": "No AI models are set up yet. Please ask the administrator.",
+    # /reset
+    "reset.done": "Fresh start: I've set our previous conversation aside. What's next?",
+    # /timezone
+    "timezone.current": "Your time zone is **{zone}**; it's {time} there now.",
+    "timezone.unset": (
+        "You haven't set a time zone, so I use **{zone}**. "
+        "Set yours like this: /timezone Europe/Berlin"
+    ),
+    "timezone.set": "Time zone set to **{zone}**; it's {time} there now.",
+    "timezone.invalid": (
+        "I don't know the time zone **{zone}**. Use a name like Europe/Berlin, "
+        "America/New\\_York or Asia/Tokyo."
+    ),
+    # /forget
+    "forget.confirm": (
+        "This deletes everything I keep about you: your settings, our conversations, "
+        "your reminders and your calendar connection. It can't be undone.\n\n"
+        "To go ahead, send `/forget confirm` within {minutes} minutes."
+    ),
+    "forget.done": "Done: I've forgotten everything about you. Send /start to begin again.",
+    # /reminders
+    "reminders.none": (
+        "You have no upcoming reminders. Just ask me, e.g. _remind me to call Anna at 6 pm_."
+    ),
+    "reminders.list": (
+        "**Your reminders** ({zone} time):\n{items}\n\n"
+        "To cancel one, send `/reminders cancel NUMBER`, or just tell me which."
+    ),
+    "reminders.item": "{number}. {when} — {text}",
+    "reminders.item_repeating": "{number}. {when} — {text} ({rule})",
+    "reminders.weekdays": "Mon,Tue,Wed,Thu,Fri,Sat,Sun",
+    "reminders.rule_daily": "every day at {time}",
+    "reminders.rule_weekdays": "on weekdays at {time}",
+    "reminders.rule_weekly": "every {days} at {time}",
+    "reminders.rule_monthly": "on day {day} of every month at {time}",
+    "reminders.rule_cron": "on the schedule {cron}",
+    "reminders.cancelled": "Cancelled the reminder: {text}",
+    "reminders.no_such": "There is no reminder number {number}. Send /reminders to see the list.",
+    # /calendar
+    "calendar.connect": (
+        "Connect your Google Calendar, and I'll tell you what's planned and add events: "
+        "[connect Google Calendar]({url})\n\n"
+        "The link works once, for {minutes} minutes."
+    ),
+    "calendar.reconnect": (
+        "Google no longer accepts the connection to your calendar. Connect it again: "
+        "[reconnect Google Calendar]({url})\n\n"
+        "The link works once, for {minutes} minutes."
+    ),
+    "calendar.connected": (
+        "Your Google Calendar is connected as **{account}**.\n\n"
+        "To disconnect it, send /calendar disconnect."
+    ),
+    "calendar.connected_unknown": (
+        "Your Google Calendar is connected.\n\nTo disconnect it, send /calendar disconnect."
+    ),
+    "calendar.disconnected": "Done: your Google Calendar is disconnected and my access revoked.",
+    "calendar.not_connected": "Your Google Calendar isn't connected. Send /calendar to connect it.",
+    "calendar.private_only": "Calendars are private: send me /calendar in a private chat.",
+    "calendar.unavailable": "The calendar service isn't answering. Try again in a minute.",
+}

@@ -1,0 +1,161 @@
+"""The model's Markdown as Telegram HTML: bold, italic, strikethrough, code, pre, links, lists,
+quotes and headings become the tags Telegram knows; everything else is escaped text.
+
+markdown-it-py parses (CommonMark, raw HTML off, so `<b>` in a reply is shown, not obeyed);
+this module only walks its syntax tree. Unclosed `**` and other broken Markdown stay as the
+characters they are, so a reply always parses and nothing of it is lost.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from markdown_it import MarkdownIt
+from markdown_it.tree import SyntaxTreeNode
+
+_SAFE_SCHEMES = ("http://", "https://", "tg://", "mailto:")
+_LANGUAGE = re.compile(r"[^A-Za-z0-9_+#.-]")
+_BULLETS = ("•", "◦", "▪")
+_RULE = "———"
+_MARKDOWN_SPECIAL = re.compile(r"[\\`*_{}\[\]()<>#+\-.!|~]")
+
+
+def escape(text: str) -> str:
+    """Text as Telegram HTML: only `<`, `>` and `&` need entities."""
+    return html.escape(text, quote=False)
+
+
+def escape_markdown(text: str) -> str:
+    """A value placed into Markdown (a user's name) that must not become markup."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\g<0>", text)
+
+
+class MarkdownRenderer:
+    def __init__(self) -> None:
+        # Raw HTML and HTML entities off: "&amp;" in a reply is shown as written.
+        self._md = (
+            MarkdownIt("commonmark", {"html": False})
+            .enable(["strikethrough", "table"])
+            .disable("entity")
+        )
+
+    def render(self, markdown: str) -> str:
+        root = SyntaxTreeNode(self._md.parse(markdown.replace("\r\n", "\n")))
+        return self._blocks(root.children, quoted=False, depth=0).strip()
+
+    # -- blocks ------------------------------------------------------------------------------
+
+    def _blocks(
+        self, nodes: list[SyntaxTreeNode], *, quoted: bool, depth: int, tight: bool = False
+    ) -> str:
+        rendered = (self._block(node, quoted=quoted, depth=depth) for node in nodes)
+        return ("\n" if tight else "\n\n").join(part for part in rendered if part)
+
+    def _block(self, node: SyntaxTreeNode, *, quoted: bool, depth: int) -> str:
+        kind = node.type
+        if kind == "paragraph":
+            return self._inline_children(node)
+        if kind == "heading":
+            return f"<b>{self._inline_children(node)}</b>"
+        if kind in ("bullet_list", "ordered_list"):
+            return self._list(node, quoted=quoted, depth=depth)
+        if kind == "blockquote":
+            inner = self._blocks(node.children, quoted=True, depth=depth)
+            # Telegram does not nest quotes: an inner quote is plain text in the outer one.
+            return inner if quoted else f"<blockquote>{inner}</blockquote>"
+        if kind in ("fence", "code_block"):
+            return self._code_block(node, quoted=quoted)
+        if kind == "hr":
+            return _RULE
+        if kind == "table":
+            return self._table(node)
+        return escape(node.content)
+
+    def _list(self, node: SyntaxTreeNode, *, quoted: bool, depth: int) -> str:
+        ordered = node.type == "ordered_list"
+        start = int(node.attrs.get("start", 1) or 1) if ordered else 1
+        tight = all(
+            child.hidden for item in node.children for child in item.children
+            if child.type == "paragraph"
+        )  # fmt: skip
+        items = []
+        for index, item in enumerate(node.children):
+            marker = f"{item.info or start + index}." if ordered else _BULLETS[depth % 3]
+            body = self._blocks(item.children, quoted=quoted, depth=depth + 1, tight=True)
+            lines = body.split("\n")
+            pad = " " * (len(marker) + 1)
+            rest = [f"{pad}{line}" if line else line for line in lines[1:]]
+            items.append("\n".join([f"{marker} {lines[0]}", *rest]))
+        return ("\n" if tight else "\n\n").join(items)
+
+    def _code_block(self, node: SyntaxTreeNode, *, quoted: bool) -> str:
+        code = escape(node.content.rstrip("\n"))
+        if not code.strip():
+            return ""
+        if quoted:
+            return f"<code>{code}</code>"
+        language = _LANGUAGE.sub("", (node.info or "").split(maxsplit=1)[0] if node.info else "")
+        if language:
+            return f'<pre><code class="language-{language}">{code}</code></pre>'
+        return f"<pre>{code}</pre>"
+
+    def _table(self, node: SyntaxTreeNode) -> str:
+        rows = [
+            [_plain(cell) for cell in row.children]
+            for section in node.children
+            for row in section.children
+        ]
+        if not rows:
+            return ""
+        widths = [
+            max(len(row[i]) if i < len(row) else 0 for row in rows) for i in range(len(rows[0]))
+        ]
+        lines = [
+            " | ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows
+        ]
+        lines.insert(1, "-+-".join("-" * width for width in widths))
+        return f"<pre>{escape(chr(10).join(lines))}</pre>"
+
+    # -- inline ------------------------------------------------------------------------------
+
+    def _inline_children(self, node: SyntaxTreeNode) -> str:
+        return "".join(self._inline(child) for child in node.children)
+
+    def _inline(self, node: SyntaxTreeNode) -> str:
+        kind = node.type
+        if kind in ("text", "html_inline", "html_block"):
+            return escape(node.content)
+        if kind in ("softbreak", "hardbreak"):
+            return "\n"
+        if kind == "code_inline":
+            return f"<code>{escape(node.content)}</code>"
+        if kind == "strong":
+            return f"<b>{self._inline_children(node)}</b>"
+        if kind == "em":
+            return f"<i>{self._inline_children(node)}</i>"
+        if kind == "s":
+            return f"<s>{self._inline_children(node)}</s>"
+        if kind == "link":
+            return _link(str(node.attrs.get("href", "")), self._inline_children(node))
+        if kind == "image":
+            alt = escape(_plain(node)) or "image"
+            return _link(str(node.attrs.get("src", "")), alt)
+        return self._inline_children(node) if node.children else escape(node.content)
+
+
+def _link(href: str, inner: str) -> str:
+    if not inner:
+        inner = escape(href)
+    if not href.lower().startswith(_SAFE_SCHEMES):
+        return inner
+    return f'<a href="{html.escape(href, quote=True)}">{inner}</a>'
+
+
+def _plain(node: SyntaxTreeNode) -> str:
+    """The text of a node without markup (table cells, image alt text)."""
+    if node.type in ("text", "code_inline", "html_inline"):
+        return node.content
+    if node.type in ("softbreak", "hardbreak"):
+        return " "
+    return "".join(_plain(child) for child in node.children)

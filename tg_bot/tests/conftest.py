@@ -1,0 +1,162 @@
+"""tg_bot test fixtures: the Telegram stand-in on a free port, the bot run in-process (the
+real `main`, settings from the environment), a rest_service process, stream readers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from common.infra import free_port
+from common.logging import reset_logging
+from common.messages import IncomingMessage, OutgoingMessage
+from common.names import TO_SECRETARY, TO_TELEGRAM, Names
+from sandbox.telegram_api import TelegramStandIn
+from tests.harness import ServiceProcess, Stack
+from tg_bot.src.main import main
+
+#: Limits high enough not to matter, unless a test sets its own.
+FAST_BOT = {
+    "POLL_TIMEOUT_SECONDS": "2",
+    "POLL_BACKOFF_INITIAL_SECONDS": "0.05",
+    "POLL_BACKOFF_MAX_SECONDS": "0.5",
+    "SEND_LIMIT_OVERALL_PER_SECOND": "10000",
+    "SEND_LIMIT_CHAT_PER_SECOND": "10000",
+    "SEND_LIMIT_GROUP_PER_MINUTE": "100000",
+    "SEND_RETRY_BACKOFF_SECONDS": "0.05",
+    "SEND_OUTAGE_RETRY_SECONDS": "0.2",
+    "TELEGRAM_REQUEST_TIMEOUT_SECONDS": "2",
+    "TYPING_INTERVAL_SECONDS": "0.3",
+    "USER_CACHE_SECONDS": "0",
+    "LOG_LEVEL": "INFO",
+    "SHUTDOWN_GRACE_SECONDS": "1",
+}
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[TelegramStandIn]:
+    async with TelegramStandIn("123456:TEST-token").running() as api:
+        yield api
+
+
+@pytest.fixture
+def bot_env(
+    settings_env: dict[str, str], telegram: TelegramStandIn, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    """The bot's environment, pointed at the stand-in; tests add to it before starting."""
+    env = {
+        **FAST_BOT,
+        "TELEGRAM_TOKEN": telegram.token,
+        "TELEGRAM_API_BASE": telegram.url,
+        "HTTP_PORT": str(free_port()),
+        "REST_SERVICE_URL": "http://127.0.0.1:9",  # nothing: a test that needs it starts one
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return {**settings_env, **env}
+
+
+@pytest.fixture(scope="session")
+def rest_service(
+    tmp_path_factory: pytest.TempPathFactory,
+    database_url: str,
+    redis_url: str,
+    session_prefix: str,
+    secrets: dict[str, str],
+) -> Iterator[ServiceProcess]:
+    """One real rest_service process for the tg_bot tests (starting one takes seconds);
+    tests keep apart by using Telegram ids of their own."""
+    env = {
+        "ENVIRONMENT": "test",
+        "ASYNC_DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "REDIS_KEY_PREFIX": f"{session_prefix}tg-rest:",
+        "LOG_FORMAT": "json",
+        "LOG_LEVEL": "INFO",
+        **secrets,
+    }
+    stack = Stack(env, tmp_path_factory.mktemp("tg_bot_rest"))
+    try:
+        yield stack.start("rest_service")
+    finally:
+        stack.stop_all()
+
+
+@pytest.fixture
+def rest_url(
+    rest_service: ServiceProcess, bot_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """The bot of this test talks to the shared rest_service."""
+    monkeypatch.setenv("REST_SERVICE_URL", rest_service.url)
+    bot_env["REST_SERVICE_URL"] = rest_service.url
+    return rest_service.url
+
+
+RunBot = Callable[..., contextlib.AbstractAsyncContextManager[None]]
+
+
+@pytest.fixture
+def run_bot(bot_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> RunBot:
+    """`async with run_bot(SEND_LIMIT_CHAT_PER_SECOND="5"):` runs tg_bot's real `main`
+    in this event loop with these settings, and stops it on the way out."""
+
+    @contextlib.asynccontextmanager
+    async def running(**settings: str) -> AsyncIterator[None]:
+        for name, value in settings.items():
+            monkeypatch.setenv(name, value)
+        stop = asyncio.Event()
+        task = asyncio.create_task(main(stop))
+        try:
+            await _wait_until_polling(task)
+            yield
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 15)
+            reset_logging()
+
+    return running
+
+
+async def _wait_until_polling(task: asyncio.Task[None]) -> None:
+    await asyncio.sleep(0.05)
+    if task.done():
+        task.result()
+
+
+async def wait_for(
+    check: Callable[[], Awaitable[Any]], timeout: float = 10.0, interval: float = 0.02
+) -> Any:
+    """Poll `check` until it returns something truthy; that value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = await check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met in {timeout}s")
+        await asyncio.sleep(interval)
+
+
+async def stream_messages(
+    redis: aioredis.Redis, names: Names, stream: str, model: type[Any]
+) -> list[Any]:
+    entries = await redis.xrange(names.stream(stream))
+    return [model.model_validate_json(fields[b"data"]) for _id, fields in entries]
+
+
+async def incoming(redis: aioredis.Redis, names: Names) -> list[IncomingMessage]:
+    return await stream_messages(redis, names, TO_SECRETARY, IncomingMessage)
+
+
+async def outgoing(redis: aioredis.Redis, names: Names) -> list[OutgoingMessage]:
+    return await stream_messages(redis, names, TO_TELEGRAM, OutgoingMessage)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)

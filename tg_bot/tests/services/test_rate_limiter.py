@@ -1,0 +1,46 @@
+"""The send limits hold across limiter instances (processes) sharing one Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+
+from tg_bot.src.services.rate_limiter import Limit, SendLimiter, SendLimits
+
+RELAXED = Limit.per_second(10_000)
+
+
+async def timed_acquires(limiter: SendLimiter, chat_id: int, count: int) -> list[float]:
+    times = []
+    for _ in range(count):
+        await limiter.acquire(chat_id)
+        times.append(time.monotonic())
+    return times
+
+
+async def test_a_chat_limit_is_shared_by_two_senders(redis, names) -> None:
+    limits = SendLimits(overall=RELAXED, chat=Limit.per_second(5), group=Limit.per_minute(1000))
+    first, second = SendLimiter(redis, names, limits), SendLimiter(redis, names, limits)
+    started = time.monotonic()
+    both = await asyncio.gather(timed_acquires(first, 7, 5), timed_acquires(second, 7, 5))
+    times = sorted(both[0] + both[1])
+    assert times[-1] - started >= 9 * 0.2 - 0.02
+    assert all(b - a >= 0.2 - 0.02 for a, b in itertools.pairwise(times))
+
+
+async def test_other_chats_are_not_held_up_by_a_busy_one(redis, names) -> None:
+    limits = SendLimits(overall=RELAXED, chat=Limit.per_second(1), group=Limit.per_minute(1000))
+    limiter = SendLimiter(redis, names, limits)
+    await limiter.acquire(1)
+    started = time.monotonic()
+    await asyncio.gather(*(limiter.acquire(chat) for chat in range(2, 40)))
+    assert time.monotonic() - started < 0.5
+
+
+async def test_a_group_is_held_to_its_per_minute_limit(redis, names) -> None:
+    limits = SendLimits(overall=RELAXED, chat=RELAXED, group=Limit.per_minute(3))
+    limiter = SendLimiter(redis, names, limits)
+    assert [await limiter.try_acquire(-100) for _ in range(3)] == [0, 0, 0]
+    assert 59 < await limiter.try_acquire(-100) <= 60
+    assert await limiter.try_acquire(200) == 0  # a private chat is not the group

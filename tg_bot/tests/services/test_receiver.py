@@ -1,0 +1,284 @@
+"""Receiving: updates from the stand-in become queued messages for the assistant, or the
+bot's own answers; groups only when the bot is addressed; strangers refused; the offset
+moves only once the update is queued."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+import uuid
+
+import pytest
+
+from common.errors import NotFoundError
+from common.messages import OutgoingMessage, incoming_message_id
+from common.names import TO_SECRETARY, TO_TELEGRAM
+from common.queue import StreamPublisher
+from common.rest_client import RestClient
+from sandbox import telegram_updates as build
+from tg_bot.tests.conftest import incoming, wait_for
+
+
+def someone(language: str = "en", name: str = "Anna") -> dict:
+    return build.user(random.randint(10**8, 10**9), name, username=f"u{uuid.uuid4().hex[:8]}",
+                      language_code=language)  # fmt: skip
+
+
+def a_group() -> dict:
+    return build.group_chat(-random.randint(10**12, 10**13), "Team")
+
+
+@pytest.fixture
+async def rest(rest_url: str, secrets: dict[str, str]):
+    async with RestClient(rest_url, secrets["SERVICE_API_TOKEN"]) as client:
+        yield client
+
+
+async def queued(redis, names, count: int = 1, timeout: float = 10.0):
+    async def enough():
+        found = await incoming(redis, names)
+        return found if len(found) >= count else None
+
+    return await wait_for(enough, timeout)
+
+
+async def test_a_private_message_is_queued_as_an_incoming_message(
+    run_bot, telegram, redis, names, rest
+) -> None:
+    anna = someone()
+    async with run_bot():
+        update_id = telegram.inject(build.private_text(anna, "What's the weather in Berlin?"))
+        [message] = await queued(redis, names)
+        await wait_for(lambda: redis.get(names.telegram_offset))
+        offset = int(await redis.get(names.telegram_offset))
+    user = await rest.get_user_by_telegram(anna["id"])
+    assert message.message_id == incoming_message_id(telegram.bot_id, update_id)
+    assert (message.chat_id, message.chat_type, message.text) == (
+        anna["id"],
+        "private",
+        "What's the weather in Berlin?",
+    )
+    assert str(message.user_id) == user["id"]
+    assert (message.telegram_user_id, message.username, message.first_name) == (
+        anna["id"],
+        anna["username"],
+        "Anna",
+    )
+    assert message.language_code == "en" and message.telegram_message_id == 1
+    assert message.conversation_key == user["id"]
+    assert offset == update_id + 1
+    assert telegram.sent == []
+
+
+async def test_a_failed_queueing_writes_nothing_and_keeps_the_offset(
+    run_bot, telegram, redis, names, rest
+) -> None:
+    anna, boris = someone(), someone()
+    await redis.set(names.stream(TO_SECRETARY), "not a stream")  # every XADD there fails
+    async with run_bot():
+        first = telegram.inject(build.private_text(anna, "one"))
+        telegram.inject(build.command(build.private_chat(boris), boris, "help"))
+
+        async def retried() -> bool:
+            return sum(1 for poll in telegram.polls if first in poll.returned) >= 2
+
+        await wait_for(retried)
+        assert await redis.get(names.telegram_offset) is None
+        assert await redis.xlen(names.stream(TO_TELEGRAM)) == 0  # /help's answer waits too
+        assert telegram.sent == []
+        await redis.delete(names.stream(TO_SECRETARY))
+        [message] = await queued(redis, names)
+        await telegram.wait_sent(1, boris["id"])
+    assert message.text == "one"
+    assert len(telegram.sent_to(boris["id"])) == 1
+
+
+async def test_typing_is_shown_until_the_answer_went_out(
+    run_bot, telegram, redis, names, rest
+) -> None:
+    anna = someone()
+    telegram.latency = 0.4  # longer than the 0.3 s renewal: shows one call in flight at most
+    async with run_bot():
+        telegram.inject(build.private_text(anna, "think hard"))
+        [message] = await queued(redis, names)
+        await asyncio.sleep(1.5)
+        actions = telegram.actions_in(anna["id"])
+        reply = OutgoingMessage(
+            message_id=uuid.uuid4(), chat_id=anna["id"], text="Done",
+            correlation_id=str(message.message_id),
+        )  # fmt: skip
+        await StreamPublisher(redis, names).publish(TO_TELEGRAM, reply)
+        [answer] = await telegram.wait_sent(1, anna["id"])
+        await asyncio.sleep(1.0)
+    assert len(actions) >= 2 and {a.action for a in actions} == {"typing"}
+    times = [a.at for a in telegram.actions_in(anna["id"])]
+    assert all(b - a >= 0.4 - 0.01 for a, b in itertools.pairwise(times))
+    assert all(t <= answer.at + 0.45 for t in times)  # nothing started after the answer
+    assert not await redis.exists(names.telegram_typing(anna["id"]))
+
+
+async def test_a_group_message_without_mention_is_ignored(run_bot, telegram, redis, names) -> None:
+    group, anna = a_group(), someone()
+    async with run_bot():
+        update_id = telegram.inject(build.group_text(group, anna, "lunch at noon, anyone?"))
+
+        async def confirmed() -> bool:
+            return await redis.get(names.telegram_offset) == str(update_id + 1).encode()
+
+        await wait_for(confirmed)
+    assert await incoming(redis, names) == []
+    assert telegram.sent == [] and telegram.actions == []
+
+
+async def test_mention_reply_and_command_in_a_group_reach_the_bot(
+    run_bot, telegram, redis, names, rest
+) -> None:
+    group, anna, boris = a_group(), someone(), someone(name="Boris")
+    async with run_bot():
+        telegram.inject(
+            build.mention(group, anna, telegram.bot_username, after=", what's the time?")
+        )
+        [mentioned] = await queued(redis, names)
+        answer = OutgoingMessage(
+            message_id=uuid.uuid4(), chat_id=group["id"], text="It's 5 pm",
+            reply_to_telegram_message_id=mentioned.telegram_message_id,
+        )  # fmt: skip
+        await StreamPublisher(redis, names).publish(TO_TELEGRAM, answer)
+        [sent] = await telegram.wait_sent(1, group["id"])
+        telegram.inject(build.reply(group, boris, "and in Tokyo?", sent.as_message(telegram.bot)))
+        telegram.inject(build.command(group, boris, "help", bot_username=telegram.bot_username))
+        _, replied = await queued(redis, names, 2)
+        help_answer = (await telegram.wait_sent(2, group["id"]))[1]
+    assert (mentioned.text, mentioned.chat_type, mentioned.first_name) == (
+        "what's the time?",
+        "supergroup",
+        "Anna",
+    )
+    assert mentioned.conversation_key == f"chat:{group['id']}"
+    assert sent.reply_to_message_id == mentioned.telegram_message_id
+    assert (replied.text, replied.first_name, replied.username) == (
+        "and in Tokyo?",
+        "Boris",
+        boris["username"],
+    )
+    assert "/help" in help_answer.text and help_answer.reply_to_message_id is not None
+    assert len(await incoming(redis, names)) == 2  # the command went to nobody else
+
+
+@pytest.mark.parametrize(
+    ("language", "kind", "expected"),
+    [("en", "voice", "voice messages"), ("ru", "voice", "Голосовые"),
+     ("en", "photo", "pictures"), ("ru", "sticker", "стикер"), ("en", "document", "files")],
+)  # fmt: skip
+async def test_what_the_bot_cannot_read_gets_a_polite_answer_in_the_users_language(
+    run_bot, telegram, redis, names, rest, language, kind, expected
+) -> None:
+    anna = someone(language)
+    chat = build.private_chat(anna)
+    update = getattr(build, kind)(chat, anna)
+    async with run_bot():
+        telegram.inject(update)
+        [answer] = await telegram.wait_sent(1, anna["id"])
+    assert expected in answer.text
+    assert await incoming(redis, names) == []
+
+
+async def test_someone_outside_the_allow_list_is_refused_politely(
+    run_bot, telegram, redis, names
+) -> None:
+    friend, stranger = someone(), someone("ru")
+    async with run_bot(ALLOWED_TELEGRAM_IDS=f"{friend['id']}, 5"):
+        telegram.inject(build.private_text(stranger, "привет"))
+        [refusal] = await telegram.wait_sent(1, stranger["id"])
+    assert "частный ассистент" in refusal.text and str(stranger["id"]) in refusal.text
+    assert await incoming(redis, names) == []
+
+
+async def test_a_user_who_blocked_the_bot_is_ignored_until_they_unblock_it(
+    run_bot, telegram, redis, names, rest
+) -> None:
+    anna = someone()
+    async with run_bot():
+        telegram.inject(build.private_text(anna, "first"))
+        await queued(redis, names)
+        telegram.inject(build.bot_membership(anna, telegram.bot, blocked=True))
+        await wait_for(lambda: _blocked(rest, anna["id"]))
+        telegram.inject(build.private_text(anna, "while blocked"))
+        telegram.inject(build.bot_membership(anna, telegram.bot, blocked=False))
+        telegram.inject(build.private_text(anna, "back again"))
+        messages = await queued(redis, names, 2)
+    assert [m.text for m in messages] == ["first", "back again"]
+    assert not (await rest.get_user_by_telegram(anna["id"]))["blocked"]
+
+
+async def test_a_403_marks_the_user_blocked_and_drops_the_answer(
+    run_bot, telegram, redis, names, rest
+) -> None:
+    anna = someone()
+    async with run_bot():
+        telegram.inject(build.private_text(anna, "hello"))
+        await queued(redis, names)
+        telegram.blocked_chats.add(anna["id"])
+        answer = OutgoingMessage(message_id=uuid.uuid4(), chat_id=anna["id"], text="hi")
+        await StreamPublisher(redis, names).publish(TO_TELEGRAM, answer)
+        await wait_for(lambda: _blocked(rest, anna["id"]))
+
+        async def acked() -> bool:
+            return await redis.xlen(names.stream(TO_TELEGRAM)) == 0
+
+        await wait_for(acked)
+    assert [r.status for r in telegram.rejected if r.method == "sendMessage"] == [403]
+    assert await redis.xlen(names.dead(TO_TELEGRAM)) == 0
+
+
+async def test_get_updates_failures_are_retried_with_backoff(
+    run_bot, telegram, redis, names
+) -> None:
+    telegram.fail("getUpdates", status=502, times=3)
+    stranger = someone()
+    async with run_bot(ALLOWED_TELEGRAM_IDS="5"):
+        telegram.inject(build.private_text(stranger, "hello?"))
+        await telegram.wait_sent(1, stranger["id"])
+    failed = [r.at for r in telegram.rejected if r.method == "getUpdates"]
+    assert len(failed) == 3
+    assert failed[2] - failed[1] > failed[1] - failed[0] > 0  # waits grow
+
+
+async def test_an_unreadable_update_is_skipped_and_the_next_one_handled(
+    run_bot, telegram, redis, names
+) -> None:
+    stranger = someone()
+    broken = build.private_text(stranger, "from the future")
+    broken["message"]["date"] = "tomorrow"  # not a Bot API date
+    async with run_bot(ALLOWED_TELEGRAM_IDS="5"):
+        telegram.inject(broken)
+        last = telegram.inject(build.private_text(stranger, "hello?"))
+        [refusal] = await telegram.wait_sent(1, stranger["id"])
+
+        async def moved_on() -> bool:
+            return await redis.get(names.telegram_offset) == str(last + 1).encode()
+
+        await wait_for(moved_on)
+    assert str(stranger["id"]) in refusal.text
+
+
+async def test_the_commands_are_registered_in_both_languages(run_bot, telegram) -> None:
+    async with run_bot():
+
+        async def registered() -> bool:
+            return set(telegram.commands) == {"", "ru"}
+
+        await wait_for(registered)
+    english = {c["command"]: c["description"] for c in telegram.commands[""]}
+    russian = {c["command"]: c["description"] for c in telegram.commands["ru"]}
+    assert set(english) == set(russian)
+    assert set(english) >= {"start", "help", "model", "reset", "timezone", "forget"}
+    assert english["reset"] != russian["reset"]
+
+
+async def _blocked(rest: RestClient, telegram_id: int) -> bool:
+    try:
+        return bool((await rest.get_user_by_telegram(telegram_id))["blocked"])
+    except NotFoundError:
+        return False

@@ -1,0 +1,183 @@
+"""Sending: answers published to `queue:to_telegram` reach the stand-in whole, in order,
+within the limits that are set, past 429s, 5xx and timeouts, and exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+
+from common.messages import OutgoingMessage
+from common.names import TO_TELEGRAM
+from common.queue import StreamPublisher
+from sandbox.telegram_html import parse_html, utf16_len
+from tg_bot.src.services.formatting import MarkdownRenderer
+from tg_bot.tests.conftest import wait_for
+from tg_bot.tests.services.test_splitting import long_markdown
+
+PRIVATE, OTHER, GROUP = 1001, 1002, -100777
+JITTER = 0.1  # how far a send's arrival at the stand-in may drift from its slot (a busy CI)
+
+
+def fastest_run(times: list[float], spacing: float) -> float:
+    """The largest shortfall of any run of sends against `spacing` per send (≤ 0 is fine)."""
+    return max(
+        (j - i) * spacing - (times[j] - times[i])
+        for i in range(len(times))
+        for j in range(i + 1, len(times))
+    )
+
+
+def answer(chat_id: int, text: str, message_id: uuid.UUID | None = None) -> OutgoingMessage:
+    return OutgoingMessage(message_id=message_id or uuid.uuid4(), chat_id=chat_id, text=text)
+
+
+async def publish(redis, names, *messages: OutgoingMessage) -> None:
+    publisher = StreamPublisher(redis, names)
+    for message in messages:
+        await publisher.publish(TO_TELEGRAM, message)
+
+
+async def stream_empty(redis, names) -> bool:
+    return await redis.xlen(names.stream(TO_TELEGRAM)) == 0
+
+
+async def test_a_10000_character_answer_arrives_as_ordered_parts_that_all_parse(
+    run_bot, telegram, redis, names
+) -> None:
+    markdown = long_markdown(10_000)
+    async with run_bot():
+        await publish(redis, names, answer(PRIVATE, markdown))
+        await wait_for(lambda: stream_empty(redis, names))
+    parts = telegram.sent_to(PRIVATE)
+    assert len(parts) >= 3
+    assert all(utf16_len(p.html) <= 4096 and p.parse_mode == "HTML" for p in parts)
+    assert [p.message_id for p in parts] == sorted(p.message_id for p in parts)
+    whole = re.sub(r"\s", "", "".join(p.text for p in parts))
+    assert whole == re.sub(r"\s", "", parse_html(MarkdownRenderer().render(markdown)).text)
+    assert not telegram.rejected
+
+
+async def test_angle_brackets_ampersands_and_broken_markdown_arrive_intact(
+    run_bot, telegram, redis, names
+) -> None:
+    text = "Compare a < b && c > d, AT&T & <b>tags</b> &amp; **unclosed and `open code"
+    async with run_bot():
+        await publish(redis, names, answer(PRIVATE, text))
+        [sent] = await telegram.wait_sent(1, PRIVATE)
+    assert sent.text == text
+    assert not telegram.rejected
+
+
+async def test_markdown_arrives_as_formatting_without_raw_markers(
+    run_bot, telegram, redis, names
+) -> None:
+    async with run_bot():
+        await publish(redis, names, answer(PRIVATE, "**Done**: meeting at *5 pm*, see `notes`"))
+        [sent] = await telegram.wait_sent(1, PRIVATE)
+    assert sent.text == "Done: meeting at 5 pm, see notes"
+    assert [e["type"] for e in sent.entities] == ["bold", "italic", "code"]
+
+
+async def test_a_429_delays_that_chat_by_retry_after_while_another_chat_is_served(
+    run_bot, telegram, redis, names
+) -> None:
+    telegram.fail("sendMessage", status=429, retry_after=2, chat_id=PRIVATE)
+    async with run_bot():
+        await publish(redis, names, answer(PRIVATE, "held back"))
+
+        async def any_refused() -> bool:
+            return bool(telegram.rejected)
+
+        await wait_for(any_refused)
+        await publish(redis, names, *(answer(OTHER, f"meanwhile {i}") for i in range(3)))
+        [late] = await telegram.wait_sent(1, PRIVATE, timeout=10)
+    [refused] = telegram.rejected
+    assert refused.status == 429 and refused.chat_id == PRIVATE
+    assert late.at - refused.at >= 2.0
+    others = telegram.sent_to(OTHER)
+    assert len(others) == 3 and all(m.at < late.at for m in others)
+
+
+async def test_with_the_chat_limit_at_5_a_second_30_answers_are_never_faster(
+    run_bot, telegram, redis, names
+) -> None:
+    async with run_bot(SEND_LIMIT_CHAT_PER_SECOND="5"):
+        await publish(redis, names, *(answer(PRIVATE, f"answer {i}") for i in range(30)))
+        sent = await telegram.wait_sent(30, PRIVATE, timeout=20)
+    assert [m.text for m in sent] == [f"answer {i}" for i in range(30)]
+    times = [m.at for m in sent]
+    # Any run of k answers takes at least k × 0.2 s, less the jitter at its two ends.
+    assert fastest_run(times, 0.2) <= JITTER, times
+
+
+async def test_the_overall_and_group_limits_hold_as_set(run_bot, telegram, redis, names) -> None:
+    async with run_bot(SEND_LIMIT_OVERALL_PER_SECOND="10", SEND_LIMIT_GROUP_PER_MINUTE="3"):
+        await publish(redis, names, *(answer(2000 + i, "hi") for i in range(12)))
+        await publish(redis, names, *(answer(GROUP, f"group {i}") for i in range(4)))
+        await telegram.wait_sent(15, timeout=10)
+        await asyncio.sleep(1.0)
+    private = sorted(m.at for m in telegram.sent if m.chat_id > 0)
+    everything = sorted(m.at for m in telegram.sent)
+    assert len(private) == 12
+    assert fastest_run(everything, 0.1) <= JITTER, everything
+    assert [m.text for m in telegram.sent_to(GROUP)] == ["group 0", "group 1", "group 2"]
+
+
+async def test_answers_to_50_chats_go_out_in_parallel(run_bot, telegram, redis, names) -> None:
+    telegram.latency = 0.3
+    async with run_bot(SEND_LIMIT_CHAT_PER_SECOND="1", SEND_LIMIT_OVERALL_PER_SECOND="1000"):
+        await publish(redis, names, *(answer(3000 + i, f"to chat {i}") for i in range(50)))
+        sent = await telegram.wait_sent(50, timeout=10)
+    assert {m.chat_id for m in sent} == {3000 + i for i in range(50)}
+    span = max(m.at for m in sent) - min(m.at for m in sent)
+    assert span < 2.0  # one after another would take 50 × 0.3 s = 15 s
+
+
+async def test_5xx_and_timeouts_are_retried_and_the_answer_arrives_once(
+    run_bot, telegram, redis, names
+) -> None:
+    telegram.fail("sendMessage", status=500, chat_id=PRIVATE, times=4)
+    telegram.fail("sendMessage", status=504, delay=2.5, chat_id=OTHER, times=1)
+    async with run_bot():
+        await publish(redis, names, answer(PRIVATE, "eventually"), answer(OTHER, "after a timeout"))
+        await telegram.wait_sent(1, PRIVATE, timeout=15)
+        await telegram.wait_sent(1, OTHER, timeout=15)
+        await wait_for(lambda: stream_empty(redis, names))
+    assert [m.text for m in telegram.sent_to(PRIVATE)] == ["eventually"]
+    assert [m.text for m in telegram.sent_to(OTHER)] == ["after a timeout"]
+    assert not await redis.xlen(names.dead(TO_TELEGRAM))
+
+
+async def test_a_redelivered_answer_is_not_sent_again(run_bot, telegram, redis, names) -> None:
+    same = uuid.uuid4()
+    async with run_bot():
+        await publish(redis, names, answer(PRIVATE, "once", same))
+        await telegram.wait_sent(1, PRIVATE)
+        await publish(redis, names, answer(PRIVATE, "once", same), answer(PRIVATE, "next"))
+        await telegram.wait_sent(2, PRIVATE)
+        await wait_for(lambda: stream_empty(redis, names))
+    assert [m.text for m in telegram.sent_to(PRIVATE)] == ["once", "next"]
+
+
+async def test_parts_already_accepted_are_not_sent_again_after_a_failure(
+    run_bot, telegram, redis, names
+) -> None:
+    long = "\n\n".join(f"Paragraph {i}. " + "word " * 700 for i in range(3))
+    telegram.fail("sendMessage", status=500, chat_id=PRIVATE, times=3, after=1)
+    async with run_bot(SEND_RETRIES="0"):
+        await publish(redis, names, answer(PRIVATE, long))
+        await wait_for(lambda: stream_empty(redis, names), timeout=15)
+    texts = [m.text.split(".")[0] for m in telegram.sent_to(PRIVATE)]
+    assert texts == ["Paragraph 0", "Paragraph 1", "Paragraph 2"]
+
+
+async def test_html_telegram_refuses_is_sent_as_plain_text(run_bot, telegram, redis, names) -> None:
+    telegram.fail(
+        "sendMessage", status=400, chat_id=PRIVATE,
+        description="Bad Request: can't parse entities: Unsupported start tag",
+    )  # fmt: skip
+    async with run_bot():
+        await publish(redis, names, answer(PRIVATE, "**still** readable"))
+        [sent] = await telegram.wait_sent(1, PRIVATE)
+    assert (sent.text, sent.parse_mode) == ("still readable", None)
