@@ -65,6 +65,15 @@ def wait_for_line(path: Path, pattern: str, proc: subprocess.Popen, timeout: flo
 def test_up_embedded_from_nothing_runs_every_service_and_stops_on_sigint(tmp_path) -> None:
     env_file, data_dir, out = tmp_path / ".env", tmp_path / "data", tmp_path / "up.log"
     base = free_base_port()
+    telegram_port = free_base_port()
+    telegram = subprocess.Popen(
+        [sys.executable, "-m", "sandbox.telegram_api", "--port", str(telegram_port)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    env = bare_env(
+        TELEGRAM_TOKEN="123456:TEST-token",
+        TELEGRAM_API_BASE=f"http://127.0.0.1:{telegram_port}",
+    )
     with out.open("w") as log:
         proc = subprocess.Popen(
             [
@@ -78,7 +87,7 @@ def test_up_embedded_from_nothing_runs_every_service_and_stops_on_sigint(tmp_pat
                 "up",
                 "--embedded",
             ],
-            env=bare_env(),
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=ROOT,
@@ -88,17 +97,29 @@ def test_up_embedded_from_nothing_runs_every_service_and_stops_on_sigint(tmp_pat
         text = out.read_text()
         assert "Postgres: embedded" in text and "Redis: embedded" in text
         assert f"wrote {env_file}" in text
-        for offset in range(4):  # tg_bot waits for a TELEGRAM_TOKEN
+        for offset in range(5):
             assert httpx.get(f"http://127.0.0.1:{base + offset}/health").status_code == 200
-        assert "tg_bot not started: TELEGRAM_TOKEN is empty" in text
         proc.send_signal(signal.SIGINT)
         assert proc.wait(60) == 0
     finally:
         if proc.poll() is None:
             proc.kill()
+        telegram.terminate()
+        telegram.wait(10)
     assert "manage.py: stopped" in out.read_text()
     assert not any(port_answers("127.0.0.1", base + i) for i in range(5))
     assert not (data_dir / "postgres" / "postmaster.pid").exists()
+
+
+def test_tg_bot_is_left_out_with_a_reason_while_there_is_no_token(capsys) -> None:
+    from ops.cli import runnable
+    from ops.processes import specs
+
+    chosen = runnable(specs(None), {"TELEGRAM_TOKEN": ""})
+    assert [s.name for s in chosen] == [
+        "rest_service", "google_calendar_service", "assistant", "cron_service",
+    ]  # fmt: skip
+    assert "tg_bot not started: TELEGRAM_TOKEN is empty" in capsys.readouterr().err
 
 
 def test_env_file_is_written_once_with_fresh_secrets(tmp_path) -> None:
