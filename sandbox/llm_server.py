@@ -30,6 +30,8 @@ from typing import Any
 
 from aiohttp import web
 
+from sandbox.server import StandInServer
+
 _TIME_WORDS = re.compile(
     r"\b(what time|time is it|current time|the time)\b|который час|сколько времени|время",
     re.IGNORECASE,
@@ -135,8 +137,10 @@ class InvalidRequest(Exception):
         self.param = param
 
 
-class LlmStandIn:
+class LlmStandIn(StandInServer):
     """The server's state: script, recorded requests, and the aiohttp app around them."""
+
+    thread_name = "llm-stand-in"
 
     def __init__(
         self,
@@ -153,10 +157,7 @@ class LlmStandIn:
         self._steps: list[Step] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self.port: int | None = None
-        self._runner: web.AppRunner | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__()
 
     # -- scripting ---------------------------------------------------------------------------
 
@@ -213,46 +214,6 @@ class LlmStandIn:
         app.router.add_get("/control/requests", self._control_requests)
         app.router.add_get("/health", self._health)
         return app
-
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._runner = web.AppRunner(
-            self.app(), access_log=None, shutdown_timeout=1.0, handler_cancellation=True
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        server = site._server
-        assert server is not None and server.sockets
-        self.port = server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        if self._runner:
-            await self._runner.cleanup()
-            self._runner = None
-
-    def start_in_thread(self) -> LlmStandIn:
-        """Serve from a thread with its own event loop; `stop_thread()` ends it."""
-        started = threading.Event()
-
-        def run() -> None:
-            self._loop = asyncio.new_event_loop()
-            self._loop.run_until_complete(self.start())
-            started.set()
-            self._loop.run_forever()
-            self._loop.run_until_complete(self.stop())
-            self._loop.run_until_complete(_cancel_leftovers())
-            self._loop.close()
-
-        self._thread = threading.Thread(target=run, name="llm-stand-in", daemon=True)
-        self._thread.start()
-        if not started.wait(10):
-            raise RuntimeError("llm stand-in did not start")
-        return self
-
-    def stop_thread(self) -> None:
-        if self._loop and self._thread:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
 
     # -- handlers ----------------------------------------------------------------------------
 
@@ -472,14 +433,6 @@ def _summarize_tool_results(messages: list[dict[str, Any]]) -> str:
             break
         results.append(str(message.get("content")))
     return "Here is what I found: " + " | ".join(reversed(results))
-
-
-async def _cancel_leftovers() -> None:
-    """Requests still waiting (a scripted delay whose client died) end with the loop."""
-    leftovers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-    for task in leftovers:
-        task.cancel()
-    await asyncio.gather(*leftovers, return_exceptions=True)
 
 
 def main() -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
-import threading
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +20,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+
+from sandbox.server import StandInServer
 
 
 @dataclass(frozen=True)
@@ -194,14 +195,13 @@ def forecast(query: dict[str, str]) -> dict[str, Any]:
     return body
 
 
-class OpenMeteoStandIn:
+class OpenMeteoStandIn(StandInServer):
+    thread_name = "open-meteo-stand-in"
+
     def __init__(self) -> None:
         self.hits: Counter[str] = Counter()
         self.delay = 0.0
-        self.port: int | None = None
-        self._runner: web.AppRunner | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__()
 
     @property
     def geocoding_url(self) -> str:
@@ -235,53 +235,6 @@ class OpenMeteoStandIn:
             return web.json_response(forecast(dict(request.query)))
         except (BadParameter, ValueError) as exc:
             return web.json_response({"error": True, "reason": str(exc)}, status=400)
-
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._runner = web.AppRunner(
-            self.app(), access_log=None, shutdown_timeout=1.0, handler_cancellation=True
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        server = site._server
-        assert server is not None and server.sockets
-        self.port = server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        if self._runner:
-            await self._runner.cleanup()
-            self._runner = None
-
-    def start_in_thread(self) -> OpenMeteoStandIn:
-        started = threading.Event()
-
-        def run() -> None:
-            self._loop = asyncio.new_event_loop()
-            self._loop.run_until_complete(self.start())
-            started.set()
-            self._loop.run_forever()
-            self._loop.run_until_complete(self.stop())
-            self._loop.run_until_complete(_cancel_leftovers())
-            self._loop.close()
-
-        self._thread = threading.Thread(target=run, name="open-meteo-stand-in", daemon=True)
-        self._thread.start()
-        if not started.wait(10):
-            raise RuntimeError("open-meteo stand-in did not start")
-        return self
-
-    def stop_thread(self) -> None:
-        if self._loop and self._thread:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
-
-
-async def _cancel_leftovers() -> None:
-    """Requests still waiting (a scripted delay whose client died) end with the loop."""
-    leftovers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-    for task in leftovers:
-        task.cancel()
-    await asyncio.gather(*leftovers, return_exceptions=True)
 
 
 def main() -> None:
