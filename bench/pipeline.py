@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
+import itertools
 import json
 import os
 import platform
@@ -47,7 +49,7 @@ class Scenario:
     users: int
     text: str
     rate: float | None = None  # messages per second; None = a backlog all at once
-    real_limits: bool = False
+    real_limits: bool = False  # Telegram's send limits instead of raised ones
 
 
 SCENARIOS = {
@@ -55,7 +57,20 @@ SCENARIOS = {
     "backlog_tool": Scenario("backlog_tool", 2000, 200, "what time is it?"),
     "steady": Scenario("steady", 600, 200, "hello there", rate=20.0),
     "real_limits": Scenario("real_limits", 120, 20, "hello there", real_limits=True),
+    "soak_10k": Scenario("soak_10k", 10_000, 200, "hello there"),
+    "tiny": Scenario("tiny", 20, 5, "hello there"),
 }
+#: What `python -m bench.pipeline` runs without `--scenario` (soak_10k takes minutes).
+DEFAULT_SCENARIOS = ["backlog", "backlog_tool", "steady", "real_limits"]
+
+#: Telegram's limits (ARCHITECTURE.md "Telegram"); the sender must hold them.
+TELEGRAM_OVERALL_PER_S = 30
+TELEGRAM_CHAT_PER_S = 1
+#: Sends are stamped when the stand-in accepts them: delivery jitter can bring two sends
+#: that left 1 s apart a little closer, so the windows below are this much shorter.
+JITTER_S = 0.02
+
+SERVICES = ("rest_service", "assistant", "tg_bot")
 
 
 @dataclass
@@ -70,10 +85,12 @@ class Result:
     cpu_ms_per_message: float
     cpu_seconds: dict[str, float]
     peak_rss_mb: dict[str, float]
+    rss_mb: dict[str, float]
     stages_ms: dict[str, float]
     telegram_429s: int
     max_sends_per_second: float
     max_sends_per_chat_second: float
+    limit_violations: int | None  # only with Telegram's real limits
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -82,9 +99,10 @@ def _proc_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
 
 
-def _proc_peak_rss_mb(pid: int) -> float:
+def _proc_rss_mb(pid: int, field_name: str = "VmHWM") -> float:
+    """Peak (VmHWM) or current (VmRSS) resident memory of a process."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field_name}:"):
             return int(line.split()[1]) / 1024
     return 0.0
 
@@ -103,20 +121,28 @@ def _percentiles(values: list[float]) -> dict[str, float]:
     }  # fmt: skip
 
 
-async def _histogram_means(url: str) -> dict[str, float]:
-    """Mean handling time per stream from a service's /metrics (queue_handle_seconds)."""
+#: Histograms whose mean is a stage of the pipeline, per service.
+_STAGES = {
+    "queue_handle_seconds": "handles {stream}",
+    "assistant_turn_seconds": "turn (context, LLM, store, queue)",
+    "llm_request_seconds": "LLM request",
+}
+
+
+async def _stage_means(url: str) -> dict[str, float]:
+    """Mean milliseconds of each stage histogram a service's /metrics exposes."""
     sums: dict[str, float] = {}
     counts: dict[str, float] = {}
     async with httpx.AsyncClient() as client:
         text = (await client.get(f"{url}/metrics")).text
     for line in text.splitlines():
-        if line.startswith("queue_handle_seconds_sum"):
-            stream = line.split('stream="')[1].split('"')[0]
-            sums[stream] = float(line.rsplit(" ", 1)[1])
-        elif line.startswith("queue_handle_seconds_count"):
-            stream = line.split('stream="')[1].split('"')[0]
-            counts[stream] = float(line.rsplit(" ", 1)[1])
-    return {s: round(1000 * sums[s] / counts[s], 2) for s in sums if counts.get(s)}
+        for metric, label in _STAGES.items():
+            for suffix, into in (("_sum", sums), ("_count", counts)):
+                if line.startswith(metric + suffix):
+                    stream = line.split('stream="')[1].split('"')[0] if "stream=" in line else ""
+                    key = label.format(stream=stream)
+                    into[key] = into.get(key, 0.0) + float(line.rsplit(" ", 1)[1])
+    return {k: round(1000 * sums[k] / counts[k], 2) for k in sums if counts.get(k)}
 
 
 class Pipeline:
@@ -126,6 +152,7 @@ class Pipeline:
         self.workdir = workdir
         self.telegram = TelegramStandIn(TOKEN, bot_username="bench_bot")
         self.llm = LlmStandIn(record=False)
+        self.env: dict[str, str] = {}
         self.stack: Stack | None = None
         self._db: TestDatabase | None = None
         self._db_url = ""
@@ -161,6 +188,7 @@ class Pipeline:
             "POLL_TIMEOUT_SECONDS": "5",
             **limits,
         }
+        self.env = env
         self.stack = Stack(env, self.workdir)
         await asyncio.to_thread(self._start_services, env)
 
@@ -195,15 +223,8 @@ class Pipeline:
         users = [7_000_000 + i for i in range(scenario.users)]
         cpu_before = {n: _proc_cpu_seconds(p) for n, p in self.pids().items()}
         injected: dict[int, list[float]] = {u: [] for u in users}
-        started = time.monotonic()
-        if scenario.rate:
-            for i in range(scenario.messages):
-                due = started + i / scenario.rate
-                await asyncio.sleep(max(0.0, due - time.monotonic()))
-                self._inject(users[i % len(users)], scenario.text, injected)
-        else:
-            for i in range(scenario.messages):
-                self._inject(users[i % len(users)], scenario.text, injected)
+        self.telegram.sent.clear()
+        await self._send(scenario, users, injected)
         with contextlib.suppress(AssertionError):  # a shortfall is reported, not raised
             await self.telegram.wait_sent(
                 scenario.messages, timeout=max(120.0, scenario.messages / 5)
@@ -212,13 +233,8 @@ class Pipeline:
         last = max((m.at for m in self.telegram.sent), default=first)
         seconds = last - first
         cpu = {n: round(_proc_cpu_seconds(p) - cpu_before[n], 2) for n, p in self.pids().items()}
-        latencies = self._latencies(injected)
-        stages = {}
-        assert self.stack is not None
-        for name in ("assistant", "tg_bot"):
-            for stream, ms in (await _histogram_means(self.stack.url(name))).items():
-                stages[f"{name} handles {stream}"] = ms
         answered = len(self.telegram.sent)
+        chat_rate, violations = self._chat_limits(users)
         return Result(
             scenario=scenario.name,
             messages=scenario.messages,
@@ -226,15 +242,78 @@ class Pipeline:
             answered=answered,
             seconds=round(seconds, 2),
             throughput=round(answered / seconds, 1) if seconds else 0.0,
-            latency_ms=_percentiles(latencies),
+            latency_ms=_percentiles(self._latencies(injected)),
             cpu_ms_per_message=round(1000 * sum(cpu.values()) / max(1, answered), 2),
             cpu_seconds=cpu,
-            peak_rss_mb={n: round(_proc_peak_rss_mb(p), 1) for n, p in self.pids().items()},
-            stages_ms=stages,
+            peak_rss_mb={n: round(_proc_rss_mb(p), 1) for n, p in self.pids().items()},
+            rss_mb={n: round(_proc_rss_mb(p, "VmRSS"), 1) for n, p in self.pids().items()},
+            stages_ms=await self._stages(),
             telegram_429s=sum(1 for r in self.telegram.rejected if r.status == 429),
-            max_sends_per_second=self._max_rate(None),
-            max_sends_per_chat_second=max((self._max_rate(u) for u in users[:20]), default=0),
+            max_sends_per_second=self._max_in_window(sorted(m.at for m in self.telegram.sent)),
+            max_sends_per_chat_second=chat_rate,
+            limit_violations=(
+                violations + self._overall_violations() if scenario.real_limits else None
+            ),
         )
+
+    async def _send(
+        self, scenario: Scenario, users: list[int], injected: dict[int, list[float]]
+    ) -> None:
+        started = time.monotonic()
+        for i in range(scenario.messages):
+            if scenario.rate:
+                due = started + i / scenario.rate
+                await asyncio.sleep(max(0.0, due - time.monotonic()))
+            self._inject(users[i % len(users)], scenario.text, injected)
+
+    async def _stages(self) -> dict[str, float]:
+        assert self.stack is not None
+        stages: dict[str, float] = {}
+        for name in ("assistant", "tg_bot"):
+            for stage, ms in (await _stage_means(self.stack.url(name))).items():
+                stages[f"{name}: {stage}"] = ms
+        return stages
+
+    async def config_change_latency(
+        self, changes: int = 5, rate: float = 20.0
+    ) -> dict[str, object]:
+        """PUT the secretary's instructions while messages flow at `rate`; how long until
+        the LLM stand-in first sees the new system prompt (the contract: within 1 s)."""
+        assert self.stack is not None
+        rest = self.stack.url("rest_service")
+        headers = {"Authorization": f"Bearer {self.env['ADMIN_API_TOKEN']}"}
+        users = [7_500_000 + i for i in range(20)]
+        injected: dict[int, list[float]] = {u: [] for u in users}
+        self.llm.record = True
+        delays: list[float] = []
+        async with httpx.AsyncClient(base_url=rest, headers=headers, timeout=10) as client:
+            secretary = (await client.get("/api/config")).json()["secretary"]
+            for n in range(changes):
+                marker = f"bench-marker-{uuid.uuid4().hex}"
+                changed_at = time.time()
+                response = await client.put(
+                    f"/api/assistants/{secretary['id']}",
+                    json={"instructions": f"{secretary['instructions']}\n{marker}"},
+                )
+                response.raise_for_status()
+                seen = await self._first_prompt_with(marker, users, injected, n, rate)
+                delays.append(round(1000 * (seen - changed_at), 1) if seen else float("inf"))
+        self.llm.record = False
+        return {"changes": changes, "rate": rate, "delays_ms": delays, "max_ms": max(delays)}
+
+    async def _first_prompt_with(
+        self, marker: str, users: list[int], injected: dict[int, list[float]], n: int, rate: float
+    ) -> float | None:
+        deadline = time.monotonic() + 10.0
+        i = 0
+        while time.monotonic() < deadline:
+            self._inject(users[(n * 7 + i) % len(users)], "hello there", injected)
+            i += 1
+            await asyncio.sleep(1 / rate)
+            hits = [r.received_at for r in list(self.llm.requests) if marker in r.system_text]
+            if hits:
+                return min(hits)
+        return None
 
     def _inject(self, user: int, text: str, injected: dict[int, list[float]]) -> None:
         injected[user].append(time.monotonic())
@@ -248,12 +327,31 @@ class Pipeline:
                 out.append(1000 * (msg.at - sent_at))
         return out
 
-    def _max_rate(self, chat: int | None) -> float:
-        sent = self.telegram.sent if chat is None else self.telegram.sent_to(chat)
-        stamps = sorted(m.at for m in sent)
+    def _chat_limits(self, users: list[int]) -> tuple[float, int]:
+        """The most sends to one chat within a second, and how many sends came sooner than
+        1 s after the chat's previous one."""
+        worst, early = 0.0, 0
+        for chat in users:
+            stamps = sorted(m.at for m in self.telegram.sent_to(chat))
+            worst = max(worst, self._max_in_window(stamps))
+            early += sum(1 for a, b in itertools.pairwise(stamps) if b - a < 1 - JITTER_S)
+        return worst, early
+
+    def _overall_violations(self) -> int:
+        stamps = sorted(m.at for m in self.telegram.sent)
+        over, j = 0, 0
+        for i, t in enumerate(stamps):
+            while stamps[j] <= t - (1 - JITTER_S):
+                j += 1
+            over += i - j + 1 > TELEGRAM_OVERALL_PER_S
+        return over
+
+    @staticmethod
+    def _max_in_window(stamps: list[float]) -> float:
+        """The most stamps within any window of 1 s (less the jitter allowance)."""
         best, j = 0, 0
         for i, t in enumerate(stamps):
-            while stamps[j] < t - 1.0:
+            while stamps[j] <= t - (1 - JITTER_S):
                 j += 1
             best = max(best, i - j + 1)
         return float(best)
@@ -298,50 +396,160 @@ async def baseline(messages: int) -> dict[str, float]:
     }
 
 
-async def run_scenarios(names: list[str]) -> list[Result]:
-    results = []
-    for name in names:
-        scenario = SCENARIOS[name]
-        with tempfile.TemporaryDirectory() as tmp:
-            pipeline = Pipeline(Path(tmp))
-            try:
-                await pipeline.start(scenario)
-                result = await pipeline.run(scenario)
-            finally:
-                await pipeline.stop()
-        results.append(result)
-        print(json.dumps(asdict(result), indent=2), flush=True)
-    return results
+async def run_scenario(scenario: Scenario, *, config_changes: int = 0) -> Result:
+    """One scenario on a fresh stack and database (and, if asked, the config-change probe
+    on the same stack afterwards, in `extra`)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        pipeline = Pipeline(Path(tmp))
+        try:
+            await pipeline.start(scenario)
+            result = await pipeline.run(scenario)
+            if config_changes:
+                probe = await pipeline.config_change_latency(config_changes)
+                result.extra["config_change"] = probe
+        finally:
+            await pipeline.stop()
+    return result
+
+
+#: Targets of the performance issue: (scenario, what, limit, higher is better).
+TARGETS: list[tuple[str, str, float, bool]] = [
+    ("backlog", "throughput", 116.0, True),
+    ("backlog", "cpu_ms_per_message", 15.0, False),
+    ("backlog_tool", "throughput", 60.0, True),
+    ("steady", "p50", 15.0, False),
+    ("steady", "p99", 40.0, False),
+    ("real_limits", "max_sends_per_second", 30.0, False),
+    ("real_limits", "max_sends_per_chat_second", 1.0, False),
+    ("real_limits", "telegram_429s", 0.0, False),
+    ("real_limits", "limit_violations", 0.0, False),
+    ("soak_10k", "max_peak_rss_mb", 150.0, False),
+]
+
+
+def _figure(result: Result, what: str) -> float | None:
+    if what in ("p50", "p95", "p99"):
+        return result.latency_ms.get(what)
+    if what == "max_peak_rss_mb":
+        return max(result.peak_rss_mb.values(), default=None)
+    value = getattr(result, what)
+    return None if value is None else float(value)
+
+
+def table(results: list[Result], extras: dict[str, object]) -> str:
+    """A compact Markdown table to paste into docs/benchmarks.md."""
+    lines = [
+        "| scenario | answered | msg/s | p50 ms | p95 ms | p99 ms | CPU ms/msg "
+        "(rest/asst/tg) | peak RSS MB (rest/asst/tg) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        per = "/".join(
+            f"{1000 * r.cpu_seconds.get(n, 0) / max(1, r.answered):.1f}" for n in SERVICES
+        )
+        rss = "/".join(f"{r.peak_rss_mb.get(n, 0):.0f}" for n in SERVICES)
+        lat = r.latency_ms
+        lines.append(
+            f"| {r.scenario} | {r.answered}/{r.messages} | {r.throughput} | {lat.get('p50')} "
+            f"| {lat.get('p95')} | {lat.get('p99')} | {r.cpu_ms_per_message} ({per}) | {rss} |"
+        )
+    lines += ["", "| target | measured | met |", "|---|---|---|"]
+    by_name = {r.scenario: r for r in results}
+    for scenario, what, limit, higher in TARGETS:
+        if scenario not in by_name:
+            continue
+        value = _figure(by_name[scenario], what)
+        met = value is not None and (value >= limit if higher else value <= limit)
+        sign = "≥" if higher else "≤"
+        lines.append(
+            f"| {scenario} {what} {sign} {limit:g} | {value} | {'met' if met else 'MISSED'} |"
+        )
+    for name, value in extras.items():
+        lines.append(f"| {name} | {json.dumps(value)} | |")
+    return "\n".join(lines)
 
 
 def machine() -> dict[str, str]:
+    load = os.getloadavg()
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": _cpu_model(),
         "cores": str(os.cpu_count()),
         "python": platform.python_version(),
+        "load_at_start": " ".join(f"{x:.2f}" for x in load),
     }
+
+
+def _cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+async def run_all(args: argparse.Namespace) -> tuple[list[Result], dict[str, object]]:
+    names = args.scenario or DEFAULT_SCENARIOS
+    results: list[Result] = []
+    for name in names:
+        scenario = SCENARIOS[name]
+        if args.messages:
+            scenario = dataclasses.replace(scenario, messages=args.messages)
+        probe = 5 if args.config_probe and name == names[0] else 0
+        results.append(await run_scenario(scenario, config_changes=probe))
+        print(json.dumps(asdict(results[-1])), flush=True)
+    extras: dict[str, object] = {}
+    for r in results:
+        if "config_change" in r.extra:
+            extras["config change → LLM sees it, max ms (≤ 1000)"] = r.extra["config_change"][
+                "max_ms"
+            ]
+    if args.baseline_messages:
+        base = await baseline(args.baseline_messages)
+        extras["in-process baseline msg/s"] = base["throughput"]
+        if "backlog" in {r.scenario for r in results}:
+            backlog = next(r for r in results if r.scenario == "backlog")
+            extras["backlog / baseline throughput"] = round(
+                backlog.throughput / base["throughput"], 3
+            )
+        extras["baseline"] = base
+    if args.context_1m:
+        from bench.context_1m import measure
+
+        found = await measure()
+        extras["context build, 1M messages, p50/p95 ms (≤ 10)"] = [
+            found["typical_conversation_ms"]["p50"],
+            found["typical_conversation_ms"]["p95"],
+        ]
+        extras["context_1m"] = found
+    return results, extras
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--scenario", action="append", choices=sorted(SCENARIOS), help="repeatable; default all"
+        "--scenario",
+        action="append",
+        choices=sorted(SCENARIOS),
+        help=f"repeatable; default {' '.join(DEFAULT_SCENARIOS)}",
     )
-    parser.add_argument("--baseline-messages", type=int, default=1000)
+    parser.add_argument("--messages", type=int, help="override the scenarios' message count")
+    parser.add_argument("--baseline-messages", type=int, default=1000, help="0: skip")
+    parser.add_argument("--no-config-probe", dest="config_probe", action="store_false")
+    parser.add_argument("--no-context-1m", dest="context_1m", action="store_false")
     args = parser.parse_args(argv)
-    names = args.scenario or list(SCENARIOS)
-    results = asyncio.run(run_scenarios(names))
-    base = asyncio.run(baseline(args.baseline_messages))
-    print(json.dumps({"baseline": base}, indent=2))
+    started = machine()
+    results, extras = asyncio.run(run_all(args))
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M")
-    out = RESULTS / f"pipeline-{stamp}.json"
-    out.write_text(json.dumps(
-        {"machine": machine(), "results": [asdict(r) for r in results], "baseline": base},
-        indent=2,
-    ))  # fmt: skip
-    print(f"wrote {out}")
+    out = RESULTS / f"pipeline-{stamp}-{'-'.join(r.scenario for r in results)}.json"
+    document = {"machine": started, "results": [asdict(r) for r in results], "extras": extras}
+    out.write_text(json.dumps(document, indent=2))
+    print()
+    print(f"{started['cpu']}, {started['cores']} cores, Python {started['python']}, "
+          f"{started['date']}, load {started['load_at_start']}")  # fmt: skip
+    print(table(results, {k: v for k, v in extras.items() if k not in ("baseline", "context_1m")}))
+    print(f"\nwrote {out.relative_to(ROOT)}")
     return 0
 
 

@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import redis.asyncio as aioredis
 from prometheus_client import Counter, Histogram
@@ -105,6 +105,16 @@ local res = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[6]
 return {res[1], register(res[2], ARGV[4], ARGV[5])}
 """
 )
+
+# The chat's next backlog member and its stream entry (none if the entry is gone), in one
+# round trip: {} when the backlog is empty, else {member, entries}.
+_NEXT = """
+local members = redis.call('ZRANGE', KEYS[2], 0, 0)
+if #members == 0 then return {} end
+local ms, seq = string.match(members[1], '^0*(%d+)-0*(%d+)$')
+local id = ms .. '-' .. seq
+return {members[1], redis.call('XRANGE', KEYS[1], id, id)}
+"""
 
 # Releases the chat lock only when the backlog is empty and the lock is still ours.
 _RELEASE_IF_EMPTY = """
@@ -201,6 +211,7 @@ class StreamConsumer(Generic[M]):
         self._backlog_prefix = names.chat_backlog(stream, "")
         self._read = redis.register_script(_READ)
         self._claim = redis.register_script(_CLAIM)
+        self._next = redis.register_script(_NEXT)
         self._release_if_empty = redis.register_script(_RELEASE_IF_EMPTY)
         self._release = redis.register_script(_RELEASE)
         self._extend = redis.register_script(_EXTEND)
@@ -354,23 +365,27 @@ class StreamConsumer(Generic[M]):
             acquired = await self._redis.set(lock, token, nx=True, px=self.config.lock_ttl_ms)
             if acquired:
                 heartbeat = asyncio.create_task(self._heartbeat(lock, token))
+                released = False
                 try:
-                    await self._drain_backlog(lock, backlog, token)
+                    released = await self._drain_backlog(lock, backlog, token)
                 finally:
                     heartbeat.cancel()
-                    await self._release(keys=[lock], args=[token])
+                    if not released:
+                        await self._release(keys=[lock], args=[token])
             if chat not in self._kick or self._stopping.is_set():
                 return
 
-    async def _drain_backlog(self, lock: str, backlog: str, token: str) -> None:
+    async def _drain_backlog(self, lock: str, backlog: str, token: str) -> bool:
+        """True when the backlog ran dry and the lock was released with it."""
         while not self._stopping.is_set():
-            members = await self._redis.zrange(backlog, 0, 0)
-            if not members:
+            found = await self._next(keys=[self._key, backlog])
+            if not found:
                 if await self._release_if_empty(keys=[lock, backlog], args=[token]):
-                    return
+                    return True
                 continue
-            member = _text(members[0])
-            await self._handle_entry(_unpad(member), backlog, member)
+            member, entries = _text(found[0]), found[1]
+            await self._handle_entry(_unpad(member), backlog, member, entries)
+        return False
 
     async def _heartbeat(self, lock: str, token: str) -> None:
         ttl = self.config.lock_ttl_ms
@@ -381,12 +396,15 @@ class StreamConsumer(Generic[M]):
 
     # -- one entry ---------------------------------------------------------------------------
 
-    async def _handle_entry(self, entry_id: str, backlog: str, member: str) -> None:
-        found = await self._redis.xrange(self._key, entry_id, entry_id)
+    async def _handle_entry(
+        self, entry_id: str, backlog: str, member: str, found: list[Any]
+    ) -> None:
+        """`found`: XRANGE's answer for the entry, a flat field list per entry (from Lua)."""
         if not found:
             await self._finish(entry_id, backlog, member, done_key=None)
             return
-        fields = {_text(k): _text(v) for k, v in found[0][1].items()}
+        flat = found[0][1]
+        fields = {_text(flat[i]): _text(flat[i + 1]) for i in range(0, len(flat), 2)}
         raw = fields.get("data", "")
         try:
             message = self._model.model_validate_json(raw)
@@ -410,8 +428,10 @@ class StreamConsumer(Generic[M]):
         attempts_key = self._names.attempts(self.stream, entry_id)
         error_key = self._names.last_error(self.stream, entry_id)
         while True:
-            attempts = await self._redis.incr(attempts_key)
-            await self._redis.expire(attempts_key, cfg.done_ttl_s)
+            async with self._redis.pipeline(transaction=False) as counting:
+                counting.incr(attempts_key)
+                counting.expire(attempts_key, cfg.done_ttl_s)
+                attempts, _ = await counting.execute()
             if attempts > cfg.max_deliveries:
                 reason = _text(await self._redis.get(error_key) or b"delivery limit reached")
                 await self._dead_letter(entry_id, backlog, member, raw, reason, attempts - 1)

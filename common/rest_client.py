@@ -129,6 +129,16 @@ class SearchHit(Message):
     rank: float
 
 
+class TurnContext(TypedDict):
+    """A turn's starting point in one request (`turn_context`); no thread for a blocked
+    profile."""
+
+    thread: Thread | None
+    profile: User | None
+    recent: list[Message]
+    memory: list[SearchHit]
+
+
 class ProviderRef(TypedDict):
     id: str
     name: str
@@ -426,6 +436,32 @@ class RestClient:
         return await self.get_json(
             f"/api/threads/{thread_id}/messages/recent", limit=limit, max_chars=max_chars
         )
+
+    async def turn_context(
+        self,
+        conversation_key: str,
+        assistant_id: str,
+        *,
+        profile_id: str | None = None,
+        limit: int = 20,
+        max_chars: int | None = None,
+        memory_query: str | None = None,
+        memory_limit: int = 5,
+        match: Literal["any", "all"] = "any",
+    ) -> TurnContext:
+        """`get_or_create_thread`, `get_user(profile_id)` (None when missing),
+        `recent_messages` and, given `memory_query`, `search_messages` before that window:
+        one request instead of four."""
+        body: dict[str, Any] = {
+            "user_id": conversation_key,
+            "assistant_id": assistant_id,
+            "profile_id": profile_id,
+            "limit": limit,
+            "max_chars": max_chars,
+        }
+        if memory_query is not None:
+            body["memory"] = {"q": memory_query, "limit": memory_limit, "match": match}
+        return await self.post_json("/api/threads/context", body)
 
     async def search_messages(
         self,

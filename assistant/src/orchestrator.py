@@ -17,16 +17,18 @@ from prometheus_client import Histogram
 
 from assistant.src.assistants.base import Turn
 from assistant.src.assistants.factory import AssistantFactory
-from assistant.src.assistants.llm_chat import AssistantDeps
+from assistant.src.assistants.llm_chat import AssistantDeps, fetch_context
 from assistant.src.assistants.phrases import APOLOGY, NOT_CONFIGURED, say
+from assistant.src.assistants.secretary import secretary_memory_query
 from assistant.src.config import Settings
+from assistant.src.config.snapshot import AssistantSpec
 from assistant.src.config.watcher import ConfigWatcher
 from assistant.src.tools.base import Actor, ToolServices
 from common.errors import NotFoundError, RetryLater
 from common.logging import get_logger
 from common.messages import IncomingMessage, OutgoingKind, OutgoingMessage, answer_message_id
 from common.names import Names
-from common.rest_client import RestServiceUnavailable, User
+from common.rest_client import RestServiceUnavailable, TurnContext, User
 
 log = get_logger(__name__)
 
@@ -95,7 +97,8 @@ class Orchestrator:
     async def answer(self, message: IncomingMessage) -> Answer | None:
         """The answer to `message`; None for a blocked user."""
         snapshot = await self.config.settled()
-        user = await self._user(message)
+        start = await self._turn_context(message, snapshot.secretary)
+        user = start["profile"] if start is not None else await self._user(message)
         if user is not None and user.get("blocked"):
             log.info("message_from_blocked_user")
             return None
@@ -110,7 +113,8 @@ class Orchestrator:
         if secretary is None:
             log.error("no_secretary_configured", config_version=snapshot.version)
             return Answer(say(NOT_CONFIGURED, actor.language), OutgoingKind.ERROR)
-        result = await secretary.answer(Turn(message.text, actor, str(message.message_id)))
+        turn = Turn(message.text, actor, str(message.message_id))
+        result = await secretary.answer(turn, start)
         if result.text is None:
             return Answer(say(APOLOGY, actor.language), OutgoingKind.ERROR)
         log.info("message_answered", model=result.model, replayed=result.replayed)
@@ -129,6 +133,21 @@ class Orchestrator:
         keys = [answered, self.names.stream(message.reply_stream)]
         if not await self._publish_once(keys=keys, args=[ANSWERED_TTL_S, outgoing.to_json()]):
             log.warning("answer_already_queued")
+
+    async def _turn_context(
+        self, message: IncomingMessage, secretary: AssistantSpec | None
+    ) -> TurnContext | None:
+        """The sender's profile with the secretary's thread, window and memory, in one
+        request (None when no secretary would answer)."""
+        if secretary is None or not secretary.is_active:
+            return None
+        return await fetch_context(
+            self.deps,
+            secretary.id,
+            message.conversation_key,
+            secretary_memory_query(self.settings, message.text),
+            profile_id=str(message.user_id),
+        )
 
     async def _user(self, message: IncomingMessage) -> User | None:
         try:

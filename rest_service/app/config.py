@@ -18,8 +18,10 @@ class Settings(ServiceSettings):
     default_port: ClassVar[int] = 8000
 
     async_database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/smart_assistant"
-    db_pool_size: int = Field(default=10, ge=1)
-    db_max_overflow: int = Field(default=20, ge=0)
+    #: Kept connections: the workers' concurrent requests (the assistant handles 16 chats
+    #: at once), so a busy minute does not open and close overflow connections.
+    db_pool_size: int = Field(default=20, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
     db_echo: bool = False
 
     admin_api_token: str = ""

@@ -44,6 +44,7 @@ WHO = {
     ("POST", "/api/threads/"): S,
     ("GET", "/api/threads/"): S,
     ("POST", "/api/threads/reset"): S,
+    ("POST", "/api/threads/context"): S,
     ("GET", "/api/threads/{thread}"): S,
     ("POST", "/api/threads/{thread_id}/messages"): S,
     ("GET", "/api/threads/{thread_id}/messages"): S,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import httpx
 import pytest
@@ -146,6 +147,24 @@ class TestMessages:
         assert (first.status_code, again.status_code) == (201, 200)
         assert {m["id"] for m in again.json()} == {first.json()["id"]}
         assert len(await api.ok("GET", path, api.service)) == 1
+
+    async def test_a_batch_mixing_new_repeated_and_unkeyed_messages_keeps_its_order(
+        self, api: Api, client
+    ) -> None:
+        thread = await api.thread(unique("u"))
+        path = f"/api/threads/{thread['thread_id']}/messages"
+        stored = {"role": "user", "content": "stored", "dedup_key": unique("k")}
+        first = (await client.post(path, json=stored, headers=api.service)).json()
+        fresh = {"role": "assistant", "content": "fresh", "dedup_key": unique("k")}
+        plain = {"role": "user", "content": "plain"}
+        batch = {"messages": [plain, stored, fresh, fresh, {**plain, "content": "plain 2"}]}
+        answer = await client.post(path, json=batch, headers=api.service)
+        assert answer.status_code == 201
+        got = answer.json()
+        assert [m["content"] for m in got] == ["plain", "stored", "fresh", "fresh", "plain 2"]
+        assert got[1]["id"] == first["id"] and got[2]["id"] == got[3]["id"]
+        assert got[0]["id"] < got[2]["id"] < got[4]["id"]
+        assert len(await api.ok("GET", path, api.service)) == 4
 
     async def test_recent_keeps_the_newest_within_count_and_characters(
         self, api: Api, client
@@ -307,3 +326,59 @@ class TestSearch:
             assert_error(
                 await client.get("/api/messages/search", params=params, headers=service), 422
             )
+
+
+class TestTurnContext:
+    """`POST /api/threads/context`: thread, profile, window and memory in one request."""
+
+    async def context(self, api: Api, **body: Any) -> dict[str, Any]:
+        return await api.ok("POST", "/api/threads/context", api.service, json=body)
+
+    async def test_matches_the_separate_calls(self, api: Api) -> None:
+        user = await api.user()
+        assistant = await api.assistant()
+        conversation = user["id"]
+        thread = await api.thread(conversation, assistant["id"])
+        old = await api.say(thread["thread_id"], "my cat is called Tigger")
+        for i in range(4):
+            await api.say(thread["thread_id"], f"chatter {i}", role="assistant")
+        found = await self.context(
+            api,
+            user_id=conversation,
+            assistant_id=assistant["id"],
+            profile_id=user["id"],
+            limit=3,
+            memory={"q": "what is my cat called"},
+        )
+        recent = await api.ok(
+            "GET",
+            f"/api/threads/{thread['thread_id']}/messages/recent",
+            api.service,
+            params={"limit": 3},
+        )
+        assert found["thread"]["thread_id"] == thread["thread_id"]
+        assert found["profile"] == user
+        assert found["recent"] == recent
+        assert [hit["id"] for hit in found["memory"]] == [old["id"]]
+
+    async def test_makes_the_thread_and_leaves_out_memory_unless_asked(self, api: Api) -> None:
+        assistant = await api.assistant()
+        found = await self.context(api, user_id=unique("u"), assistant_id=assistant["id"])
+        assert found["thread"]["thread_id"].startswith("thread_")
+        assert (found["profile"], found["recent"], found["memory"]) == (None, [], [])
+
+    async def test_a_blocked_profile_gets_no_thread(self, api: Api) -> None:
+        user = await api.user()
+        await api.ok("PUT", f"/api/users/{user['id']}", api.service, json={"blocked": True})
+        assistant = await api.assistant()
+        found = await self.context(
+            api, user_id=user["id"], assistant_id=assistant["id"], profile_id=user["id"]
+        )
+        assert found["thread"] is None and found["profile"]["blocked"] is True
+        listed = await api.ok("GET", "/api/threads/", api.service, params={"user_id": user["id"]})
+        assert listed == []
+
+    async def test_a_missing_assistant_is_404(self, client, service) -> None:
+        body = {"user_id": "u", "assistant_id": MISSING}
+        response = await client.post("/api/threads/context", json=body, headers=service)
+        assert "assistant" in assert_error(response, 404)["detail"]

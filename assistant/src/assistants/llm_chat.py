@@ -24,7 +24,7 @@ from assistant.src.services.llm import Completion, LlmGateway, LlmUnavailable, M
 from assistant.src.tools.base import ToolCallContext
 from assistant.src.tools.toolbox import Toolbox, ToolOutcome
 from common.logging import get_logger
-from common.rest_client import MessageIn, RestClient, Thread
+from common.rest_client import MessageIn, RestClient, SearchHit, Thread, TurnContext
 
 log = get_logger(__name__)
 
@@ -72,16 +72,25 @@ class LlmChatAssistant(BaseAssistant):
         self.deps = deps
         self.toolbox = toolbox
         self.routes = routes
+        #: Long-term memory found with this turn's context (the secretary's).
+        self.memory_hits: list[SearchHit] = []
 
     @property
     def settings(self) -> Settings:
         return self.deps.settings
 
-    async def answer(self, turn: Turn) -> TurnResult:
-        thread = await self.deps.rest.get_or_create_thread(
-            turn.actor.conversation_key, self.spec.id
+    async def answer(self, turn: Turn, prefetched: TurnContext | None = None) -> TurnResult:
+        """`prefetched`: this turn's context when the caller fetched it already."""
+        start = prefetched or await fetch_context(
+            self.deps, self.spec.id, turn.actor.conversation_key, self.memory_query(turn.text)
         )
-        history = await self._recent(thread)
+        thread = start["thread"]
+        assert thread is not None  # only a blocked profile has none, and it is not answered
+        settings = self.settings
+        history = context.window(
+            start["recent"], settings.max_context_messages, settings.max_context_length
+        )
+        self.memory_hits = start["memory"]
         stored = _stored_answer(history, turn)
         if stored is not None:
             log.info("turn_replayed", assistant=self.spec.name)
@@ -104,6 +113,10 @@ class LlmChatAssistant(BaseAssistant):
             return TurnResult(None)
         await self._store(thread, exchange.records)
         return TurnResult(text, model)
+
+    def memory_query(self, text: str) -> str | None:
+        """What to search long-term memory for (None: this assistant has none)."""
+        return None
 
     async def system_messages(
         self, turn: Turn, history: list[context.StoredMessage]
@@ -183,16 +196,6 @@ class LlmChatAssistant(BaseAssistant):
 
     # -- history -----------------------------------------------------------------------------
 
-    async def _recent(self, thread: Thread) -> list[context.StoredMessage]:
-        """One bounded query, then the same limits and whole exchanges enforced here."""
-        settings = self.settings
-        recent = await self.deps.rest.recent_messages(
-            thread["thread_id"],
-            limit=settings.max_context_messages,
-            max_chars=settings.max_context_length,
-        )
-        return context.window(recent, settings.max_context_messages, settings.max_context_length)
-
     async def _store(self, thread: Thread, records: list[MessageIn]) -> None:
         """In one batch (one transaction) unless the turn is longer than a batch may be."""
         for record in records:
@@ -217,6 +220,28 @@ class LlmChatAssistant(BaseAssistant):
             "author": author,
             "user_id": turn.actor.stored_user_id if author else None,
         }
+
+
+async def fetch_context(
+    deps: AssistantDeps,
+    assistant_id: str,
+    conversation_key: str,
+    memory_query: str | None,
+    *,
+    profile_id: str | None = None,
+) -> TurnContext:
+    """The thread, the recent window (one bounded query; the same limits and whole
+    exchanges are enforced again here), memory hits and the sender's profile: one request."""
+    settings = deps.settings
+    return await deps.rest.turn_context(
+        conversation_key,
+        assistant_id,
+        profile_id=profile_id,
+        limit=settings.max_context_messages,
+        max_chars=settings.max_context_length,
+        memory_query=memory_query,
+        memory_limit=max(1, settings.max_long_term_results),
+    )
 
 
 def _stored_answer(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import model_validator
 from sqlalchemy import (
@@ -30,6 +30,7 @@ from rest_service.app.models.base import (
     utcnow,
 )
 from rest_service.app.models.enums import MessageRole, varchar_enum
+from rest_service.app.models.user import UserPublic
 
 MAX_CONTENT = 100_000
 #: The conversation key: a user id for a private chat, `chat:<chat_id>` for a group.
@@ -138,3 +139,29 @@ class MessagePublic(MessageBase):
 
 class SearchHit(MessagePublic):
     rank: float
+
+
+class MemoryQuery(SQLModel):
+    """Long-term memory wanted with a turn's context: full-text hits older than the window."""
+
+    q: Text = Field(max_length=2000)
+    limit: int = Field(default=5, ge=1, le=100)
+    match: Literal["any", "all"] = "any"
+
+
+class TurnContextQuery(SQLModel):
+    """What the assistant needs before a turn, asked for in one request."""
+
+    user_id: ConversationKey = Field(min_length=1, max_length=255)
+    assistant_id: uuid.UUID
+    profile_id: uuid.UUID | None = None
+    limit: int = Field(default=20, ge=1, le=1000)
+    max_chars: int | None = Field(default=None, ge=0, le=10_000_000)
+    memory: MemoryQuery | None = None
+
+
+class TurnContext(SQLModel):
+    thread: ThreadPublic | None
+    profile: UserPublic | None
+    recent: list[MessagePublic]
+    memory: list[SearchHit]

@@ -18,9 +18,11 @@ from rest_service.app.models.thread import (
     ThreadCreate,
     ThreadPublic,
     ThreadReset,
+    TurnContext,
+    TurnContextQuery,
 )
 from rest_service.app.routers.common import ERRORS
-from rest_service.app.services import messages, threads
+from rest_service.app.services import messages, threads, turn_context
 
 router = APIRouter(tags=["threads"], responses=ERRORS, dependencies=[any_token])
 
@@ -39,6 +41,17 @@ async def get_or_create_thread(ctx: CtxDep, data: ThreadCreate, response: Respon
     thread, made = await threads.get_or_create_thread(ctx, data)
     response.status_code = 201 if made else 200
     return thread
+
+
+@router.post("/api/threads/context", response_model=TurnContext)
+async def get_turn_context(ctx: CtxDep, data: TurnContextQuery) -> object:
+    """Everything a turn starts from, in one request: the conversation's thread (as
+    `POST /api/threads/`), the sender's `profile` (`profile_id`, a user id; null when
+    unknown), the `recent` window (as `.../messages/recent`) and, when `memory` is given,
+    the long-term memory hits older than that window (as `/api/messages/search`)."""
+    found = await turn_context.turn_context(ctx, data)
+    # Validated when it was built: serialised once, not dumped and validated again.
+    return Response(found.model_dump_json(), media_type="application/json")
 
 
 @router.get("/api/threads/", response_model=list[ThreadPublic])

@@ -4,6 +4,7 @@ and searched in full text within one conversation (long-term memory)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -47,41 +48,44 @@ async def conversation_of(ctx: Ctx, thread_id: str) -> str:
 async def append_messages(
     ctx: Ctx, thread_id: str, items: list[MessageCreate]
 ) -> tuple[list[ChatMessage], bool]:
-    """In order, in one transaction. True when at least one was new (201, else 200)."""
+    """In order, in one transaction and one INSERT. True when at least one was new (201,
+    else 200)."""
     key = await conversation_of(ctx, thread_id)
-    stored: list[ChatMessage] = []
-    any_new = False
-    try:
-        for item in items:
-            message, new = await _append_one(ctx, thread_id, key, item)
-            stored.append(message)
-            any_new = any_new or new
-    except IntegrityError as exc:
-        if is_foreign_key_violation(exc):
-            raise not_found("user", "given as user_id") from exc
-        raise
-    await ctx.session.commit()
-    return stored, any_new
-
-
-async def _append_one(
-    ctx: Ctx, thread_id: str, key: str, item: MessageCreate
-) -> tuple[ChatMessage, bool]:
-    values = {**item.model_dump(), "thread_id": thread_id, "conversation_key": key}
+    values = [
+        {**item.model_dump(), "thread_id": thread_id, "conversation_key": key} for item in items
+    ]
     stmt = (
         insert(ChatMessage)
         .values(values)
         .on_conflict_do_nothing(index_elements=[ChatMessage.dedup_key])
         .returning(ChatMessage)
     )
-    made = await ctx.session.scalar(stmt)
-    if made is not None:
-        return made, True
-    stored = await ctx.session.scalar(
-        select(ChatMessage).where(ChatMessage.dedup_key == item.dedup_key)
-    )
-    assert stored is not None
-    return stored, False
+    try:
+        made = (await ctx.session.scalars(stmt)).all()
+    except IntegrityError as exc:
+        if is_foreign_key_violation(exc):
+            raise not_found("user", "given as user_id") from exc
+        raise
+    stored = await _in_item_order(ctx, items, made)
+    await ctx.session.commit()
+    return stored, bool(made)
+
+
+async def _in_item_order(
+    ctx: Ctx, items: list[MessageCreate], made: Sequence[ChatMessage]
+) -> list[ChatMessage]:
+    """The stored message of each item: its new row (ids follow the VALUES order), or the
+    one stored under its `dedup_key` (earlier, or by an item before it in this batch)."""
+    new_rows = sorted(made, key=lambda m: m.id or 0)
+    by_key = {m.dedup_key: m for m in new_rows if m.dedup_key is not None}
+    missing = [i.dedup_key for i in items if i.dedup_key is not None and i.dedup_key not in by_key]
+    if missing:
+        rows = await ctx.session.scalars(
+            select(ChatMessage).where(ChatMessage.dedup_key.in_(missing))
+        )
+        by_key.update({m.dedup_key: m for m in rows if m.dedup_key is not None})
+    unkeyed = iter(m for m in new_rows if m.dedup_key is None)
+    return [by_key[i.dedup_key] if i.dedup_key is not None else next(unkeyed) for i in items]
 
 
 async def list_messages(ctx: Ctx, thread_id: str, page: Page) -> tuple[list[ChatMessage], int]:
@@ -96,6 +100,13 @@ async def recent_messages(
     """The newest messages within `limit` and `max_chars`, oldest first. A window never
     starts with tool results whose call was cut off (chat completions refuse that)."""
     await conversation_of(ctx, thread_id)
+    return await recent_window(ctx, thread_id, limit, max_chars)
+
+
+async def recent_window(
+    ctx: Ctx, thread_id: str, limit: int, max_chars: int | None
+) -> list[ChatMessage]:
+    """`recent_messages` of a thread known to exist."""
     newest = (
         await ctx.session.scalars(
             select(ChatMessage)

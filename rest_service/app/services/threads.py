@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import func, literal_column, or_, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import Insert, insert
 
 from rest_service.app.deps import Page
 from rest_service.app.errors import not_found
@@ -24,21 +24,28 @@ def new_thread_id() -> str:
     return f"thread_{uuid.uuid4().hex}"
 
 
-async def get_or_create_thread(ctx: Ctx, data: ThreadCreate) -> tuple[UserAssistantThread, bool]:
-    """One row per pair even under concurrent calls; `last_used` is touched every time."""
-    await get_or_404(ctx.session, Assistant, data.assistant_id, "assistant")
-    stmt = (
+def upsert_thread(user_id: str, assistant_id: uuid.UUID) -> Insert:
+    """Get-or-create the pair's row in one statement, touching `last_used`; the caller
+    chooses what it returns."""
+    return (
         insert(UserAssistantThread)
         .values(
             id=uuid.uuid4(),
-            user_id=data.user_id,
-            assistant_id=data.assistant_id,
+            user_id=user_id,
+            assistant_id=assistant_id,
             thread_id=new_thread_id(),
         )
         .on_conflict_do_update(
             constraint="uq_user_assistant_threads_pair", set_={"last_used": func.now()}
         )
-        .returning(UserAssistantThread.id, literal_column("xmax = 0").label("made"))
+    )
+
+
+async def get_or_create_thread(ctx: Ctx, data: ThreadCreate) -> tuple[UserAssistantThread, bool]:
+    """One row per pair even under concurrent calls; `last_used` is touched every time."""
+    await get_or_404(ctx.session, Assistant, data.assistant_id, "assistant")
+    stmt = upsert_thread(data.user_id, data.assistant_id).returning(
+        UserAssistantThread.id, literal_column("xmax = 0").label("made")
     )
     row = (await ctx.session.execute(stmt)).one()
     await ctx.session.commit()

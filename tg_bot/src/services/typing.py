@@ -99,5 +99,8 @@ class TypingIndicator:
 
     async def _pending(self, chat_id: int) -> bool:
         key = self._names.telegram_typing(chat_id)
-        await self._redis.zremrangebyscore(key, "-inf", time.time() - self._max_s)
-        return bool(await self._redis.zcard(key))
+        async with self._redis.pipeline(transaction=False) as pipe:  # one round trip
+            pipe.zremrangebyscore(key, "-inf", time.time() - self._max_s)
+            pipe.zcard(key)
+            _, waiting = await pipe.execute()
+        return bool(waiting)
