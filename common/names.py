@@ -53,6 +53,11 @@ class Names:
     def telegram_offset(self) -> str:
         return self.key("tg_bot:offset")
 
+    @property
+    def telegram_poller_lease(self) -> str:
+        """Held by the one tg_bot process that polls getUpdates."""
+        return self.key("tg_bot:poller")
+
     def telegram_sent_part(self, part_id: str) -> str:
         """Marks one part of an answer as accepted by Telegram, so a redelivery skips it."""
         return self.key(f"tg_bot:sent:{part_id}")

@@ -21,6 +21,7 @@ from tg_bot.src.handlers import help as help_command
 from tg_bot.src.handlers.commands import CommandRegistry
 from tg_bot.src.handlers.context import BotIdentity, Services
 from tg_bot.src.handlers.updates import UpdateRouter
+from tg_bot.src.services.poller_lease import PollerLease
 from tg_bot.src.services.rate_limiter import Limit, SendLimiter, SendLimits
 from tg_bot.src.services.receiver import UpdatePoller
 from tg_bot.src.services.response_handler import ResponseHandler
@@ -47,6 +48,7 @@ class Bot:
     services: Services
     typing: TypingIndicator
     poller: UpdatePoller
+    lease: PollerLease
     sender: ResponseHandler
     started: float
 
@@ -90,6 +92,7 @@ async def _bot(ctx: WorkerContext, settings: Settings) -> AsyncIterator[Bot]:
             services=services,
             typing=typing,
             poller=UpdatePoller(telegram, ctx.redis, ctx.names, typing, settings),
+            lease=PollerLease(ctx.redis, ctx.names, settings.poller_lease_seconds),
             sender=ResponseHandler(
                 telegram, limiter, ctx.redis, ctx.names, users, typing, settings
             ),
@@ -117,14 +120,15 @@ def _limits(settings: Settings) -> SendLimits:
 
 
 async def _receive(bot: Bot, stop: asyncio.Event) -> None:
-    """getMe, register the commands, then poll until stopped."""
+    """getMe, register the commands, then poll until stopped, whenever this process holds
+    the poller lease (another tg_bot process may be the one polling)."""
     me = await bot.poller.identify(stop)
     if me is None:
         return
     identity = BotIdentity(me.id, me.username or "")
     await _register_commands(bot)
     router = UpdateRouter(bot.services, bot.services.commands, identity)
-    await bot.poller.run(router.route, stop)
+    await bot.lease.run_while_held(lambda until: bot.poller.run(router.route, until), stop)
 
 
 async def _register_commands(bot: Bot) -> None:
@@ -136,9 +140,13 @@ async def _register_commands(bot: Bot) -> None:
 
 
 async def _telegram_health(bot: Bot) -> dict[str, object]:
-    """Degraded when Telegram has not answered for too long (a bad token, no network)."""
+    """Degraded when Telegram has not answered the poller for too long (a bad token, no
+    network). A process that only sends does not poll, so it has nothing to judge by."""
+    held_since = bot.lease.held_since
+    if held_since is None:
+        return {"role": "sender"}
     last = bot.poller.last_contact
-    since = time.monotonic() - (last if last is not None else bot.started)
+    since = time.monotonic() - max(last if last is not None else bot.started, held_since)
     if since > bot.settings.telegram_unhealthy_after_seconds:
         raise RuntimeError(f"no answer from Telegram for {since:.0f}s")
-    return {"last_contact_s": None if last is None else round(since, 1)}
+    return {"role": "poller", "last_contact_s": None if last is None else round(since, 1)}

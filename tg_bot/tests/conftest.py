@@ -32,6 +32,8 @@ FAST_BOT = {
     "SEND_RETRY_BACKOFF_SECONDS": "0.05",
     "SEND_OUTAGE_RETRY_SECONDS": "0.2",
     "TELEGRAM_REQUEST_TIMEOUT_SECONDS": "2",
+    # A SIGKILLed poller's lease lapses soon, so the process started after it polls soon.
+    "POLLER_LEASE_SECONDS": "2",
     "TYPING_INTERVAL_SECONDS": "0.3",
     "USER_CACHE_SECONDS": "0",
     "LOG_LEVEL": "INFO",

@@ -27,6 +27,8 @@ class Settings(ServiceSettings):
     telegram_request_timeout_seconds: float = Field(default=10.0, gt=0)
     #: /health turns degraded after this long without a successful Telegram call.
     telegram_unhealthy_after_seconds: float = Field(default=180.0, gt=0)
+    #: One process polls; another takes over this long after it stopped renewing.
+    poller_lease_seconds: float = Field(default=10.0, gt=0)
 
     # sending (Telegram's limits are the defaults; tests and the benchmark raise or lower them)
     send_limit_overall_per_second: float = Field(default=30.0, gt=0)
@@ -39,6 +41,11 @@ class Settings(ServiceSettings):
     send_outage_retry_seconds: float = Field(default=5.0, gt=0)
     max_message_length: int = Field(default=4096, ge=256, le=4096)
     sent_part_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
+    #: The `queue:to_telegram` consumer: an answer idle this long is claimed from a dead
+    #: process, whose chat locks expire after the lock TTL (see common/queue.py).
+    queue_claim_idle_ms: int = Field(default=30_000, ge=100)
+    queue_claim_interval_seconds: float = Field(default=5.0, gt=0)
+    queue_lock_ttl_ms: int = Field(default=15_000, ge=100)
 
     # the conversation around the messages
     typing_interval_seconds: float = Field(default=4.0, gt=0)

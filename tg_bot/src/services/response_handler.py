@@ -80,7 +80,14 @@ class ResponseHandler:
         self._renderer = MarkdownRenderer()
 
     def consumer(self, config: ConsumerConfig | None = None) -> StreamConsumer[OutgoingMessage]:
-        config = config or ConsumerConfig(concurrency=self._settings.send_concurrency, block_ms=100)
+        settings = self._settings
+        config = config or ConsumerConfig(
+            concurrency=settings.send_concurrency,
+            block_ms=100,
+            claim_idle_ms=settings.queue_claim_idle_ms,
+            claim_interval_s=settings.queue_claim_interval_seconds,
+            lock_ttl_ms=settings.queue_lock_ttl_ms,
+        )
         return StreamConsumer(
             self._redis, self._names, TO_TELEGRAM, TG_BOT_GROUP, OutgoingMessage, self.handle,
             config=config,
