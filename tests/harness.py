@@ -158,11 +158,10 @@ def secrets() -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def service_env(
+def base_env(
     database_url: str, redis_url: str, key_prefix: str, secrets: dict[str, str]
 ) -> dict[str, str]:
-    """The environment a service of this test runs with."""
+    """What every service a test starts runs with: its database, its Redis prefix, JSON logs."""
     return {
         "ENVIRONMENT": "test",
         "ASYNC_DATABASE_URL": database_url,
@@ -172,6 +171,14 @@ def service_env(
         "LOG_LEVEL": "DEBUG",
         **secrets,
     }
+
+
+@pytest.fixture
+def service_env(
+    database_url: str, redis_url: str, key_prefix: str, secrets: dict[str, str]
+) -> dict[str, str]:
+    """The environment a service of this test runs with."""
+    return base_env(database_url, redis_url, key_prefix, secrets)
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ user's timezone; `recurrence` ("every weekday at 9", "каждый понеде�
 cron expression) becomes a cron expression evaluated in that timezone by cron_service. The
 result carries the resolved local time for the answer to confirm, and says when the timezone
 was assumed because the user never set one. Writes pass the call's idempotency key, so a
-redelivered message makes one reminder; every action is for the envelope's user only.
+redelivered message makes one reminder; every action is for the envelope's user only, and in
+a group only on reminders set in that group (what was set in private stays private there).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from assistant.src.tools.base import BaseTool, ToolCallContext, ToolError
+from assistant.src.tools.base import Actor, BaseTool, ToolCallContext, ToolError
 from assistant.src.tools.time_tool import resolve_phrase, zone
 from common.errors import ConflictError, NotFoundError, ValidationFailedError
 from common.rest_client import CronJob
@@ -322,17 +323,26 @@ class ReminderTool(BaseTool, tool_type="reminder"):
             job = await self.services.rest.get_cron_job(reminder_id)
         except (NotFoundError, ValidationFailedError):
             job = None
-        if job is None or job.get("user_id") != call.actor.user_id or job["type"] != "reminder":
+        if job is None or not _visible(job, call.actor) or job["type"] != "reminder":
             raise ToolError(f"the user has no reminder {reminder_id!r} (action 'list' shows them)")
         return job
 
     async def _reminders(self, call: ToolCallContext, *, status: str | None) -> list[CronJob]:
-        return await self.services.rest.list_cron_jobs(
+        jobs = await self.services.rest.list_cron_jobs(
             user_id=call.actor.user_id,
             type="reminder",
             status=status,  # type: ignore[arg-type]
             limit=1000,
         )
+        return [job for job in jobs if _visible(job, call.actor)]
+
+
+def _visible(job: CronJob, actor: Actor) -> bool:
+    """The actor's own reminder, and in a group one set in that group: a member's injected
+    instruction must not bring reminders set in private into the group, nor cancel them."""
+    return job.get("user_id") == actor.user_id and (
+        not actor.is_group or job.get("chat_id") == actor.chat_id
+    )
 
 
 def _parse(value: str | None, tz: Any) -> datetime | None:

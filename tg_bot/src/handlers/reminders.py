@@ -1,5 +1,6 @@
 """/reminders: the user's upcoming reminders with their local times; `/reminders cancel N`
-cancels the Nth (the list's numbering, soonest first)."""
+cancels the Nth (the list's numbering, soonest first). In a group only the reminders set in
+that group: a member's private reminders are not for the other members to read."""
 
 from __future__ import annotations
 
@@ -32,11 +33,13 @@ async def reminders(turn: Turn, args: str, services: Services) -> str:
 
 
 async def _upcoming(turn: Turn, services: Services) -> list[CronJob]:
-    """The user's active reminders, soonest first."""
+    """The user's active reminders (in a group, those set there), soonest first."""
     assert turn.user is not None
     jobs = await services.rest.list_cron_jobs(
         user_id=str(turn.user["id"]), status="active", type="reminder", limit=_LIMIT
     )
+    if turn.is_group:
+        jobs = [job for job in jobs if job.get("chat_id") == turn.chat_id]
     return sorted(jobs, key=lambda job: _next(job) or datetime.max.replace(tzinfo=ZoneInfo("UTC")))
 
 

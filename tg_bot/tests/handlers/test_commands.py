@@ -6,6 +6,7 @@ import random
 import re
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -153,3 +154,31 @@ async def test_reset_in_a_group_is_the_groups_and_answers_there(run_bot, telegra
         [answer] = await telegram.wait_sent(1, group["id"])
     assert answer.text == shown("ru", "reset.done")
     assert answer.reply_to_message_id is not None
+
+
+async def test_reminders_in_a_group_lists_only_those_set_in_that_group(
+    run_bot, telegram, rest
+) -> None:
+    group = build.group_chat(-random.randint(10**12, 10**13))
+    anna = build.user(random.randint(10**8, 10**9), "Anna")
+    chat = Chat(telegram, anna)
+    soon = datetime.now(UTC) + timedelta(hours=2)
+    async with run_bot():
+        await chat.say("/start")
+        user_id = str((await rest.get_user_by_telegram(anna["id"]))["id"])
+        for chat_id, text in ((anna["id"], "call the dentist"), (group["id"], "book the room")):
+            await rest.create_cron_job(
+                name=text, chat_id=chat_id, user_id=user_id, text=text, run_at=soon
+            )
+
+        telegram.inject(build.command(group, anna, "reminders", bot_username=telegram.bot_username))
+        [in_group] = await telegram.wait_sent(1, group["id"])
+        telegram.inject(
+            build.command(group, anna, "reminders", "cancel 2", bot_username=telegram.bot_username)
+        )
+        [_, no_second] = await telegram.wait_sent(2, group["id"])
+        in_private = await chat.text("/reminders")
+
+    assert "book the room" in in_group.text and "dentist" not in in_group.text
+    assert no_second.text == shown("en", "reminders.no_such", number=2)
+    assert "book the room" in in_private and "call the dentist" in in_private

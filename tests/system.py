@@ -1,0 +1,390 @@
+"""The whole system for end-to-end tests: every service a real process, the outside world
+the sandbox stand-ins, driven the way a user drives it, through Telegram.
+
+`running_system()` makes a database of its own (migrated), starts rest_service, imports the
+shipped `rest_service/seed/default_config.json` through the config import (its provider
+pointed at the LLM stand-in), starts google_calendar_service, cron_service, assistant and
+tg_bot, and yields a
+`System`: the stand-ins (to script the LLM, arrange Google, read what Telegram got) and
+helpers to say something in a chat and await the bot's answer there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg2
+
+from common.infra import sync_url
+from common.names import Names
+from sandbox import telegram_updates as build
+from sandbox.google_api import GoogleStandIn, serving_in_thread
+from sandbox.llm_server import LlmStandIn, RecordedRequest
+from sandbox.open_meteo import OpenMeteoStandIn
+from sandbox.telegram_api import SentMessage, TelegramStandIn
+from tests.harness import ROOT, Stack, TestDatabase, base_env, migrate
+
+Json = dict[str, Any]
+
+#: The models the seed creates from DEFAULT_MODEL and FALLBACK_MODEL.
+DEFAULT_MODEL = "sandbox-default"
+FALLBACK_MODEL = "sandbox-fallback"
+
+#: The calendar callback's address as registered with Google; the test's browser reaches
+#: it on whatever port the service got.
+PUBLIC_CALENDAR_URL = "http://calendar.test"
+
+#: Fast retries and polls, limits high enough not to matter: the tests wait on events,
+#: and a busy machine must not make them wait on backoffs.
+ASSISTANT_ENV = {
+    "LLM_RETRY_BASE_SECONDS": "0.01",
+    "LLM_TIMEOUT_SECONDS": "15",
+    "CONFIG_POLL_SECONDS": "1",
+    "REST_RETRY_SECONDS": "0.5",
+    "SHUTDOWN_GRACE_SECONDS": "2",
+}
+BOT_ENV = {
+    "POLL_TIMEOUT_SECONDS": "2",
+    "POLL_BACKOFF_INITIAL_SECONDS": "0.05",
+    "POLL_BACKOFF_MAX_SECONDS": "0.5",
+    "SEND_LIMIT_OVERALL_PER_SECOND": "10000",
+    "SEND_LIMIT_CHAT_PER_SECOND": "10000",
+    "SEND_LIMIT_GROUP_PER_MINUTE": "100000",
+    "SEND_RETRY_BACKOFF_SECONDS": "0.05",
+    "TYPING_INTERVAL_SECONDS": "0.5",
+    "USER_CACHE_SECONDS": "0",
+    "SHUTDOWN_GRACE_SECONDS": "1",
+}
+CRON_ENV = {
+    "CRON_UPDATE_DEBOUNCE": "0.05",
+    "CRON_RECOVERY_INTERVAL": "1",
+    "CRON_RECOVERY_MIN_AGE": "2",
+}
+CALENDAR_ENV = {
+    "GOOGLE_REDIRECT_URI": f"{PUBLIC_CALENDAR_URL}/auth/callback",
+    "GOOGLE_RETRY_BASE_SECONDS": "0.05",
+    "GOOGLE_RETRY_MAX_SECONDS": "0.4",
+}
+
+_URL = re.compile(r"https?://[^\s\"'<>)\]]+")
+
+
+class TelegramThread:
+    """The Telegram stand-in on an event loop of its own thread: it keeps answering the bot
+    while a test blocks, and it outlives each test's event loop (module-scoped systems)."""
+
+    def __init__(self, token: str) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="telegram-stand-in", daemon=True
+        )
+        self._thread.start()
+        self.api = self._run(self._start(token))
+
+    async def _start(self, token: str) -> TelegramStandIn:
+        api = TelegramStandIn(token)
+        await api.start()
+        return api
+
+    def _run(self, coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(10)
+
+    async def _inject(self, update: Json) -> int:
+        return self.api.inject(update)
+
+    def inject(self, update: Json) -> int:
+        """Queue an update for the bot's getUpdates (on the stand-in's own loop)."""
+        return self._run(self._inject(update))
+
+    def sent_to(self, chat_id: int) -> list[SentMessage]:
+        return [m for m in list(self.api.sent) if m.chat_id == chat_id]
+
+    def stop(self) -> None:
+        self._run(self.api.stop())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+
+@dataclass
+class Person:
+    """Someone who talks to the bot in Telegram."""
+
+    telegram: Json
+
+    @classmethod
+    def new(cls, first_name: str, *, language: str = "en") -> Person:
+        """Someone new: a Telegram id and a username of their own."""
+        telegram_id = 7_000_000_000 + uuid.uuid4().int % 900_000_000
+        username = f"{first_name.lower()}_{uuid.uuid4().hex[:8]}"
+        return cls(build.user(telegram_id, first_name, username=username, language_code=language))
+
+    @property
+    def id(self) -> int:
+        return int(self.telegram["id"])
+
+    @property
+    def username(self) -> str:
+        return str(self.telegram["username"])
+
+
+@dataclass
+class System:
+    """The running system and the stand-ins around it, with what a test does to them."""
+
+    stack: Stack
+    telegram: TelegramThread
+    llm: LlmStandIn
+    google: GoogleStandIn
+    open_meteo: OpenMeteoStandIn
+    secrets: dict[str, str]
+    names: Names
+    database_url: str
+
+    # -- Telegram ----------------------------------------------------------------------------
+
+    @property
+    def bot_username(self) -> str:
+        return self.telegram.api.bot_username
+
+    def sent_to(self, chat_id: int) -> list[SentMessage]:
+        return self.telegram.sent_to(chat_id)
+
+    async def say(
+        self, person: Person, text: str, *, group: Json | None = None, timeout: float = 30
+    ) -> SentMessage:
+        """`person` writes `text` (in their private chat, or in `group`); the bot's next
+        message in that chat."""
+        chat = group or build.private_chat(person.telegram)
+        before = len(self.sent_to(chat["id"]))
+        self.telegram.inject(build.message(chat, person.telegram, text=text))
+        return await self.next_message(chat["id"], after=before, timeout=timeout)
+
+    async def mention(
+        self, person: Person, group: Json, text: str, timeout: float = 30
+    ) -> SentMessage:
+        """`@bot text` in a group."""
+        return await self.say(person, f"@{self.bot_username} {text}", group=group, timeout=timeout)
+
+    async def next_message(
+        self, chat_id: int, *, after: int, containing: str = "", timeout: float = 30
+    ) -> SentMessage:
+        """The first message to `chat_id` past the first `after` that contains `containing`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [m for m in self.sent_to(chat_id)[after:] if containing in m.text]
+            if found:
+                return found[0]
+            if time.monotonic() > deadline:
+                seen = [m.text for m in self.sent_to(chat_id)]
+                raise AssertionError(f"no {containing!r} in chat {chat_id} in {timeout}s: {seen}")
+            await asyncio.sleep(0.05)
+
+    def link_to(self, message: SentMessage, prefix: str) -> str:
+        """The link in `message` (a text link or a URL in the text) that starts with `prefix`."""
+        links = [e["url"] for e in message.entities if e.get("type") == "text_link"]
+        links += _URL.findall(message.text)
+        found = [link for link in links if link.startswith(prefix)]
+        assert found, f"no link to {prefix} in {message.text!r}"
+        return found[0]
+
+    # -- the model -----------------------------------------------------------------------------
+
+    def requests_about(self, text: str) -> list[RecordedRequest]:
+        """The completion requests whose latest user message contains `text`."""
+        return [
+            r for r in list(self.llm.requests) if text in str((r.last("user") or {}).get("content"))
+        ]
+
+    def request_about(self, text: str) -> RecordedRequest:
+        """The first request of the first turn about `text` (what the model was first told)."""
+        found = self.requests_about(text)
+        assert found, f"the model was never asked about {text!r}"
+        return found[0]
+
+    def tool_results(self, text: str) -> list[Any]:
+        """What the tools gave back to the model in the latest turn about `text`."""
+        found = self.requests_about(text)
+        assert found, f"the model was never asked about {text!r}"
+        messages = found[-1].messages
+        last_user = max(i for i, m in enumerate(messages) if m["role"] == "user")
+        return [json.loads(m["content"]) for m in messages[last_user:] if m["role"] == "tool"]
+
+    # -- Google ------------------------------------------------------------------------------
+
+    async def consent(self, auth_url: str, email: str) -> httpx.Response:
+        """The user's browser: the consent screen at the Google stand-in (signed in as
+        `email`, granting access), then the redirect back to the calendar service."""
+        self.google.state.queue_consent(True, email)
+        async with httpx.AsyncClient(timeout=30) as http:
+            screen = await http.get(auth_url)
+            assert screen.status_code == 302, screen.text
+            callback = screen.headers["location"]
+            service = self.stack.url("google_calendar_service")
+            return await http.get(callback.replace(PUBLIC_CALENDAR_URL, service, 1))
+
+    # -- rest_service ------------------------------------------------------------------------
+
+    def admin(self) -> httpx.AsyncClient:
+        """The REST API as an administrator."""
+        return httpx.AsyncClient(
+            base_url=self.stack.url("rest_service"),
+            headers={"Authorization": f"Bearer {self.secrets['ADMIN_API_TOKEN']}"},
+            timeout=30,
+        )
+
+    async def assistant_has_latest_config(self, timeout: float = 10) -> int:
+        """Wait until the running assistant reports the config version rest_service has
+        (it hears `config:updated`, or polls); that version."""
+        async with self.admin() as admin, httpx.AsyncClient(timeout=5) as http:
+            latest = (await admin.get("/api/config/version")).json()["version"]
+            deadline = time.monotonic() + timeout
+            while True:
+                health = (await http.get(f"{self.stack.url('assistant')}/health")).json()
+                if health["checks"]["config"]["version"] >= latest:
+                    return int(latest)
+                assert time.monotonic() < deadline, f"the assistant never saw version {latest}"
+                await asyncio.sleep(0.02)
+
+    def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        """Raw SQL on the system's database."""
+        dsn = sync_url(self.database_url).replace("postgresql+psycopg2://", "postgresql://", 1)
+        with contextlib.closing(psycopg2.connect(dsn)) as conn, conn.cursor() as cur:
+            cur.execute(sql, params)
+            return list(cur.fetchall())
+
+    def user_row(self, person: Person) -> Json | None:
+        rows = self.query(
+            "SELECT id, timezone, preferred_model FROM users WHERE telegram_id = %s", person.id
+        )
+        if not rows:
+            return None
+        user_id, timezone, model = rows[0]
+        return {"id": str(user_id), "timezone": timezone, "preferred_model": model}
+
+    def reminder_runs(self, person: Person) -> list[str]:
+        """The outcomes of the fires of `person`'s jobs, in the order they were due."""
+        rows = self.query(
+            "SELECT r.outcome FROM cron_job_runs r JOIN cron_jobs j ON j.id = r.job_id "
+            "JOIN users u ON u.id = j.user_id WHERE u.telegram_id = %s ORDER BY r.scheduled_for",
+            person.id,
+        )
+        return [outcome for (outcome,) in rows]
+
+
+async def until(check: Callable[[], Any], timeout: float = 20.0) -> Any:
+    """Poll `check` until it returns something truthy; that value."""
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        assert time.monotonic() < deadline, f"not true in {timeout}s"
+        await asyncio.sleep(0.1)
+    return found
+
+
+def seed_document(env: dict[str, str]) -> Json:
+    """The shipped default configuration with its placeholders filled from `env`, as the
+    seed fills them on a fresh install: its provider is the LLM stand-in."""
+    raw = (ROOT / "rest_service" / "seed" / "default_config.json").read_text(encoding="utf-8")
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "DEFAULT_MODEL", "FALLBACK_MODEL"):
+        raw = raw.replace(f"${{{name}}}", env[name])
+    return json.loads(raw)
+
+
+def _import_seed(stack: Stack) -> None:
+    answer = httpx.post(
+        f"{stack.url('rest_service')}/api/config/import",
+        json=seed_document(stack.env),
+        headers={"Authorization": f"Bearer {stack.env['ADMIN_API_TOKEN']}"},
+        timeout=60,
+    )
+    answer.raise_for_status()
+
+
+def _start_services(stack: Stack, settings: dict[str, dict[str, str]]) -> None:
+    """rest_service first (everyone is told its URL); the calendar service beside
+    cron_service while the config is imported; then the two that are told the calendar
+    service's URL (the assistant loads the imported config as it starts)."""
+    stack.start("rest_service")
+    with ThreadPoolExecutor(3) as pool:
+        waves = (
+            (
+                lambda: _import_seed(stack),
+                lambda: stack.start(
+                    "google_calendar_service", env=settings["google_calendar_service"]
+                ),
+                lambda: stack.start("cron_service", env=settings["cron_service"]),
+            ),
+            (
+                lambda: stack.start("assistant", env=settings["assistant"]),
+                lambda: stack.start("tg_bot", env=settings["tg_bot"]),
+            ),
+        )
+        for wave in waves:
+            for future in [pool.submit(start) for start in wave]:
+                future.result()
+
+
+def _stop_services(stack: Stack) -> None:
+    """All at once: each takes a moment to finish what it holds."""
+    with ThreadPoolExecutor(len(stack.processes) or 1) as pool:
+        list(pool.map(lambda process: process.stop(), stack.processes.values()))
+
+
+@contextlib.contextmanager
+def running_system(
+    postgres: TestDatabase,
+    redis_url: str,
+    key_prefix: str,
+    secrets: dict[str, str],
+    workdir: Path,
+) -> Iterator[System]:
+    database_url = postgres.create()
+    llm = LlmStandIn().start_in_thread()
+    open_meteo = OpenMeteoStandIn().start_in_thread()
+    telegram = TelegramThread(secrets["TELEGRAM_TOKEN"])
+    stack: Stack | None = None
+    try:
+        with serving_in_thread() as google:
+            migrate(database_url)
+            env = {
+                **base_env(database_url, redis_url, key_prefix, secrets),
+                "OPENAI_BASE_URL": llm.base_url,
+                "OPENAI_API_KEY": "sk-sandbox",
+                "DEFAULT_MODEL": DEFAULT_MODEL,
+                "FALLBACK_MODEL": FALLBACK_MODEL,
+                "TELEGRAM_API_BASE": telegram.api.url,
+            }
+            stack = Stack(env, workdir)
+            settings = {
+                "google_calendar_service": {**google.settings(), **CALENDAR_ENV},
+                "assistant": {
+                    **ASSISTANT_ENV,
+                    "GEOCODING_API_URL": open_meteo.geocoding_url,
+                    "WEATHER_API_URL": open_meteo.forecast_url,
+                },
+                "cron_service": CRON_ENV,
+                "tg_bot": BOT_ENV,
+            }
+            _start_services(stack, settings)
+            yield System(
+                stack, telegram, llm, google, open_meteo, secrets, Names(key_prefix), database_url
+            )
+    finally:
+        if stack is not None:
+            _stop_services(stack)
+        telegram.stop()
+        llm.stop_thread()
+        open_meteo.stop_thread()
+        postgres.drop(database_url)

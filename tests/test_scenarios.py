@@ -1,0 +1,297 @@
+"""The design's scenarios end to end: a user's update goes into the Telegram stand-in, the
+bot's sendMessage comes out, and in between every service is a real process (one system
+shared by the module; each test has people and chats of its own). The LLM stand-in is
+scripted per test where the model must call a tool; its default rules answer the rest
+(an echo, or the tool results put in words).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from sandbox import telegram_updates as build
+from tests import harness
+from tests.system import DEFAULT_MODEL, Person, System, running_system, until
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+#: The events `seed_tomorrow` puts in a calendar.
+SEEDED = ("Berlin standup", "Dentist", "Day off", "Masha")
+
+
+@pytest.fixture(scope="module")
+def running(
+    postgres_server: harness.TestDatabase,
+    redis_url: str,
+    session_prefix: str,
+    secrets: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[System]:
+    prefix = f"{session_prefix}e2e-{uuid.uuid4().hex[:6]}:"
+    workdir = tmp_path_factory.mktemp("system")
+    with running_system(postgres_server, redis_url, prefix, secrets, workdir) as system:
+        yield system
+
+
+@pytest.fixture
+def system(running: System) -> Iterator[System]:
+    """The module's system, the model's script and records fresh for this test."""
+    running.llm.reset()
+    yield running
+    running.llm.reset()
+
+
+def seed_tomorrow(system: System, email: str) -> str:
+    """Tomorrow (Tokyo's): a meeting written in Berlin time, one in Tokyo's, an all-day
+    event and a birthday (the kinds of event the design names)."""
+    day = datetime.now(TOKYO).date() + timedelta(days=1)
+    iso, next_day = day.isoformat(), (day + timedelta(days=1)).isoformat()
+    born = day.replace(year=1990).isoformat()  # never 29 February: Tokyo's tomorrow is known
+    system.google.state.seed(
+        email,
+        [
+            {
+                "summary": "Berlin standup",
+                "start": {"dateTime": f"{iso}T09:00:00", "timeZone": "Europe/Berlin"},
+                "end": {"dateTime": f"{iso}T09:30:00", "timeZone": "Europe/Berlin"},
+            },
+            {
+                "summary": "Dentist",
+                "start": {"dateTime": f"{iso}T11:00:00+09:00"},
+                "end": {"dateTime": f"{iso}T12:00:00+09:00"},
+            },
+            {"summary": "Day off", "start": {"date": iso}, "end": {"date": next_day}},
+            {
+                "summary": "Masha",
+                "eventType": "birthday",
+                "start": {"date": born},
+                "end": {"date": (day.replace(year=1990) + timedelta(days=1)).isoformat()},
+                "recurrence": ["RRULE:FREQ=YEARLY"],
+            },
+        ],
+    )
+    return iso
+
+
+async def connect_calendar(system: System, person: Person, email: str) -> None:
+    """/calendar in the private chat, the link, consent at Google, "connected" in Telegram."""
+    offer = await system.say(person, "/calendar")
+    link = system.link_to(offer, system.google.url)
+    before = len(system.sent_to(person.id))
+    assert (await system.consent(link, email)).status_code == 200
+    await system.next_message(person.id, after=before, containing="Google Calendar connected")
+
+
+async def test_scenario_1_calendar_link_consent_connected_then_events_in_users_zone(
+    system: System,
+) -> None:
+    """The design notes' scenario 1, as its log shows it: in Russian."""
+    kenji, email = Person.new("Kenji", language="ru"), f"kenji-{uuid.uuid4().hex[:6]}@example.com"
+    assert "Asia/Tokyo" in (await system.say(kenji, "/timezone Asia/Tokyo")).text
+    question = "Хай, что у меня запланировано в календаре?"
+    system.llm.call("calendar", {"action": "list"}, contains="запланировано")
+
+    offer = await system.say(kenji, question)
+
+    link = system.link_to(offer, system.google.url)
+    before = len(system.sent_to(kenji.id))
+    assert (await system.consent(link, email)).status_code == 200
+    connected = await system.next_message(kenji.id, after=before, containing="подключён")
+    assert email in connected.text
+
+    day = seed_tomorrow(system, email)
+    system.llm.call("calendar", {"action": "list"}, contains="запланировано")
+    answer = await system.say(kenji, question)
+
+    [listed] = system.tool_results(question)
+    assert listed["timezone"] == "Asia/Tokyo"
+    events = {e["summary"]: e for e in listed["events"]}
+    assert events["Dentist"]["start"] == f"{day}T11:00:00+09:00"
+    # 09:00 in Berlin is 17:00 in Tokyo in winter, 16:00 in summer.
+    standup = events["Berlin standup"]["start"]
+    assert standup in (f"{day}T17:00:00+09:00", f"{day}T16:00:00+09:00")
+    assert (events["Day off"]["kind"], events["Masha"]["kind"]) == ("all_day", "birthday")
+    assert sorted(events) == sorted(SEEDED)
+    assert [event for event in SEEDED if event in answer.text] == list(SEEDED)
+    assert "11:00" in answer.text and standup[11:16] in answer.text
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(150)  # the shortest snooze is a minute
+async def test_scenario_2_reminder_arrives_on_time_and_snooze_brings_it_back(
+    system: System,
+) -> None:
+    mira = Person.new("Mira")
+    due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=6)
+    create = {"action": "create", "text": "stretch your legs", "when": due.isoformat()}
+    system.llm.call("reminder", create, contains="remind me")
+
+    confirmation = await system.say(mira, "remind me to stretch your legs in a few seconds")
+
+    assert "Reminder set" in confirmation.text and confirmation.wall < due.timestamp()
+    fired = await system.next_message(
+        mira.id, after=len(system.sent_to(mira.id)), containing="⏰ stretch your legs"
+    )
+    assert due.timestamp() - 0.5 <= fired.wall <= due.timestamp() + 5
+    assert await until(lambda: system.reminder_runs(mira)) == ["on_time"]
+
+    system.llm.call("reminder", {"action": "snooze", "minutes": 1}, contains="snooze it")
+    snoozed = await system.say(mira, "snooze it")
+
+    [result] = system.tool_results("snooze it")
+    assert result["status"] == "snoozed" and "remind you again" in snoozed.text
+    again = await system.next_message(
+        mira.id, after=len(system.sent_to(mira.id)), containing="⏰ stretch your legs", timeout=90
+    )
+    assert again.wall >= snoozed.wall + 55  # a minute after the snooze (to whole seconds)
+    assert await until(lambda: len(system.reminder_runs(mira)) == 2)
+    assert system.reminder_runs(mira) == ["on_time", "on_time"]
+
+
+async def test_scenario_3_new_instructions_reach_the_next_message_without_a_restart(
+    system: System,
+) -> None:
+    otto, assistant = Person.new("Otto"), system.stack["assistant"].proc
+    assert assistant is not None
+    await system.say(otto, "hello before the change")
+    before = system.request_about("hello before the change").system_text
+    assert "personal secretary in Telegram" in before and "Jeeves" not in before
+
+    async with system.admin() as admin:
+        [secretary] = [a for a in (await admin.get("/api/assistants/")).json() if a["is_secretary"]]
+        changed = secretary["instructions"] + "\n\nSign every answer as Jeeves."
+        path = f"/api/assistants/{secretary['id']}"
+        assert (await admin.put(path, json={"instructions": changed})).status_code == 200
+        try:
+            await system.assistant_has_latest_config()  # live, from config:updated
+            system.llm.reply("At your service. — Jeeves", contains="who are you")
+            answer = await system.say(otto, "who are you?")
+        finally:
+            await admin.put(path, json={"instructions": secretary["instructions"]})
+
+    assert answer.text == "At your service. — Jeeves"
+    assert "Sign every answer as Jeeves." in system.request_about("who are you").system_text
+    assert assistant.poll() is None and system.stack["assistant"].proc is assistant
+
+
+async def test_scenario_4_a_group_talks_to_the_bot_and_never_sees_a_members_calendar(
+    system: System,
+) -> None:
+    anna, boris = Person.new("Anna"), Person.new("Boris")
+    email = f"anna-{uuid.uuid4().hex[:6]}@example.com"
+    await connect_calendar(system, anna, email)
+    seed_tomorrow(system, email)
+    group = build.group_chat(-1_000_000_000_000 - anna.id % 1_000_000, "Team")
+    lists_before = len(system.google.state.operations("events.list"))
+
+    weather = await system.mention(boris, group, "what's the weather in Berlin?")
+    assert weather.reply_to_message_id is not None and "Berlin" in weather.text
+    assert system.open_meteo.hits["forecast"] >= 1
+    system.llm.call("calendar", {"action": "list"}, contains="my calendar")
+    calendar = await system.mention(anna, group, "what's on my calendar this week?")
+    refusal = await system.say(anna, "/calendar", group=group)
+
+    said = system.request_about("what's on my calendar").messages
+    assert {"role": "user", "content": "Boris: what's the weather in Berlin?"} in said
+    assert {"role": "user", "content": "Anna: what's on my calendar this week?"} in said
+    assert [r["status"] for r in system.tool_results("on my calendar")] == ["private_chat_required"]
+    assert "Calendars are private" in calendar.text
+    assert "Calendars are private" in refusal.text
+    for message in system.sent_to(group["id"]):
+        assert not [event for event in SEEDED if event in message.text]
+        urls = [e.get("url", "") for e in message.entities]
+        assert not [u for u in [message.text, *urls] if system.google.url in u]
+    assert len(system.google.state.operations("events.list")) == lists_before
+
+    system.llm.call("calendar", {"action": "list"}, contains="my calendar")
+    private = await system.say(anna, "what's on my calendar this week?")
+    assert "Dentist" in private.text  # connected all along: the group was the reason
+
+
+async def test_scenario_5_model_command_switches_the_model_the_llm_is_asked_for(
+    system: System,
+) -> None:
+    lena = Person.new("Lena")
+    async with system.admin() as admin:
+        [provider] = (await admin.get("/api/llm-providers/")).json()
+        created = await admin.post(
+            "/api/llm-models/",
+            json={
+                "provider_id": provider["id"],
+                "provider_model_name": "sandbox-smart",
+                "display_name": "Sandbox Smart",
+            },
+        )
+        assert created.status_code == 201, created.text
+    await system.say(lena, "hello on the default model")
+    assert system.request_about("hello on the default model").model == DEFAULT_MODEL
+
+    listing = await system.say(lena, "/model")
+    chosen = await system.say(lena, "/model sandbox-smart")
+    system.llm.reply("Smart answer.", contains="which model", model="sandbox-smart")
+    answer = await system.say(lena, "which model are you?")
+
+    assert "sandbox-smart" in listing.text and DEFAULT_MODEL in listing.text
+    assert "Sandbox Smart" in chosen.text
+    assert answer.text == "Smart answer."
+    assert system.request_about("which model are you?").model == "sandbox-smart"
+    assert (system.user_row(lena) or {}).get("preferred_model") == "sandbox-smart"
+
+
+def rows_mentioning(system: System, needles: list[str]) -> dict[str, int]:
+    """Per table of the schema, how many rows mention any of `needles` anywhere."""
+    tables = [
+        t for (t,) in system.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    ]
+    found: dict[str, int] = {}
+    for table in tables:
+        clauses = " OR ".join("t::text LIKE %s" for _ in needles)
+        [(count,)] = system.query(
+            f'SELECT count(*) FROM "{table}" t WHERE {clauses}', *(f"%{n}%" for n in needles)
+        )
+        if count:
+            found[table] = count
+    return found
+
+
+async def test_scenario_6_forget_leaves_nothing_of_the_user_in_postgres(system: System) -> None:
+    fiona, email = Person.new("Fiona"), f"fiona-{uuid.uuid4().hex[:6]}@example.com"
+    group = build.group_chat(-1_000_000_000_000 - fiona.id % 1_000_000, "Friends")
+    await system.say(fiona, "what time is it?")  # a tool call: tool_invocations
+    system.llm.reply("Hello, all!", contains="hello everyone")
+    await system.mention(fiona, group, "hello everyone")  # her words in a group
+    await connect_calendar(system, fiona, email)
+    due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=4)
+    create = {"action": "create", "text": "water the plants", "when": due.isoformat()}
+    system.llm.call("reminder", create, contains="remind me")
+    await system.say(fiona, "remind me to water the plants")
+    await system.next_message(fiona.id, after=0, containing="⏰ water the plants")
+    await until(lambda: system.reminder_runs(fiona))  # the fire is recorded
+    user = system.user_row(fiona)
+    assert user is not None
+    jobs = system.query("SELECT id FROM cron_jobs WHERE user_id = %s", user["id"])
+    threads = system.query(
+        "SELECT thread_id FROM user_assistant_threads WHERE user_id = %s", user["id"]
+    )
+    # The ids her rows are found by, and what identifies her.
+    records = [user["id"], *(str(row[0]) for row in [*jobs, *threads])]
+    needles = [*records, str(fiona.id), fiona.username]
+    held = rows_mentioning(system, needles)
+    for table in ("users", "chat_messages", "user_assistant_threads", "cron_jobs",
+                  "cron_job_runs", "calendar_credentials", "tool_invocations"):  # fmt: skip
+        assert held.get(table), f"nothing of the user in {table} before /forget: {held}"
+
+    assert "/forget confirm" in (await system.say(fiona, "/forget")).text
+    done = await system.say(fiona, "/forget confirm")
+
+    assert "forgotten everything" in done.text
+    assert rows_mentioning(system, needles) == {}
+
+    again = await system.say(fiona, "hello again")  # a stranger now, welcome as any
+    assert "hello again" in again.text
+    assert (system.user_row(fiona) or {}).get("id") not in (None, user["id"])
+    assert rows_mentioning(system, records) == {}  # nothing old came back with her
