@@ -108,9 +108,10 @@ async def run_chat(
                 print(part.text)
             return 0
         print("Chatting with the assistant through the queues. /quit to leave.", file=sys.stderr)
+        prompt = "you> " if sys.stdin.isatty() else ""  # lines from a pipe need no prompt
         while True:
             try:
-                text = await asyncio.to_thread(input, "you> ")
+                text = await asyncio.to_thread(input, prompt)
             except EOFError:
                 return 0
             if text.strip() in ("/quit", "/exit"):

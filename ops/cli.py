@@ -359,6 +359,29 @@ def cmd_chat(ctx: Context, args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from exc
 
 
+def cmd_demo(ctx: Context, args: argparse.Namespace) -> int:
+    from ops.demo import DEMO_DATABASE, DEMO_PREFIX, DemoError, DemoOptions, run_demo, script_lines
+
+    lines = None
+    if args.script or args.message:
+        lines = [*(script_lines(args.script) if args.script else []), *(args.message or [])]
+    options = DemoOptions(
+        data_dir=ctx.data_dir / "demo",
+        base_port=ctx.base_port,
+        embedded=args.embedded,
+        database=args.db_name or DEMO_DATABASE,
+        prefix=args.key_prefix if args.key_prefix is not None else DEMO_PREFIX,
+        lines=lines,
+        timeout=args.timeout,
+        reply_timeout=args.reply_timeout,
+        env_file=ctx.env_file,
+    )
+    try:
+        return run_demo(options)
+    except DemoError as exc:
+        raise CommandError(str(exc)) from exc
+
+
 # -- parser --------------------------------------------------------------------------------
 
 
@@ -490,6 +513,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     chat.add_argument("--name", default="Admin", help="the terminal user's first name")
     chat.add_argument("--language", default=None, help="language code, e.g. en or ru")
+    demo = command(
+        "demo",
+        cmd_demo,
+        "the whole stack against the sandbox stand-ins; chat with the bot from the terminal",
+        embedded=True,
+        timeout=90,
+    )
+    demo.add_argument("--script", help="run the lines of FILE ('-': stdin), print, exit")
+    demo.add_argument(
+        "-m", "--message", action="append", help="send this line (repeatable), print, exit"
+    )
+    demo.add_argument(
+        "--reply-timeout", type=float, default=60, help="seconds to wait for each answer"
+    )
+    demo.add_argument("--db-name", help="the demo's database (default smart_assistant_demo)")
+    demo.add_argument("--key-prefix", help="the demo's REDIS_KEY_PREFIX (default demo:)")
     return parser
 
 

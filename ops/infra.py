@@ -50,15 +50,19 @@ def _safe(url: str) -> str:
     return url
 
 
-def resolve(configured: dict[str, str], data_dir: Path, embedded: bool) -> Infra:
-    """Find or start Postgres and Redis; the application database exists afterwards."""
+def resolve(
+    configured: dict[str, str], data_dir: Path, embedded: bool, database: str = APP_DATABASE
+) -> Infra:
+    """Find or start Postgres and Redis; the application database (`database` on a local or
+    embedded server) exists afterwards."""
     pg = None if embedded else find_postgres(configured.get("ASYNC_DATABASE_URL"))
     rd = None if embedded else find_redis(configured.get("REDIS_URL"))
     if pg is None:
         pg_data, pg_origin = str(data_dir / "postgres"), "embedded"
-        database_url = start_embedded_postgres(Path(pg_data))
+        database_url = start_embedded_postgres(Path(pg_data), database)
     else:
-        database_url = LOCAL_APP_URL if pg.origin == "local" else pg.url
+        local = LOCAL_APP_URL.rsplit("/", 1)[0] + f"/{database}"
+        database_url = local if pg.origin == "local" else pg.url
         pg_data, pg_origin = None, pg.origin
     ensure_database(database_url)
     if rd is None:

@@ -1,8 +1,10 @@
 """An OpenAI-compatible chat-completions stand-in: `/v1/chat/completions` and `/v1/models`.
 
 Replies are scripted per test (text, tool calls, errors, delays, 429 with `retry-after`);
-without a script a rule-based default answers well enough for the demo (asks for the time →
-calls `time`, weather in X → calls `weather`, otherwise a helpful echo). Like OpenAI it
+without a script a rule-based default answers well enough for the demo (the time in a place →
+`time` with its IANA zone, weather in X → `weather`, "remind me in 5 minutes to …" →
+`reminder`, the calendar → `calendar`, otherwise an echo), and puts the results of those
+tools in plain words. Like OpenAI it
 rejects with 400 a `tool` message that answers no call, and an assistant `tool_calls`
 message whose calls are not all answered. Every request is recorded.
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import itertools
 import json
 import random
@@ -24,7 +27,8 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+import zoneinfo
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,10 +40,20 @@ _TIME_WORDS = re.compile(
     r"\b(what time|time is it|current time|the time)\b|который час|сколько времени|время",
     re.IGNORECASE,
 )
+_TIME_PLACE = re.compile(r"\btime\b.*?\b(?:in|at)\s+(?P<place>[^\W\d][\w .'-]*)", re.IGNORECASE)
 _WEATHER = re.compile(
     r"(?:weather|forecast)\s+(?:in|for|at)\s+(?P<en>[^?.!,]+)|погод\w*\s+в\s+(?P<ru>[^?.!,]+)",
     re.IGNORECASE,
 )
+_REMINDER = re.compile(r"\bremind(?:\s+me)?\b|напомни\w*", re.IGNORECASE)
+_WHEN = re.compile(
+    r"\b(?:in|через)\s+(?:\d+|an?|one)?\s*(?:sec\w*|min\w*|hours?|days?|weeks?|секунд\w*"
+    r"|минут\w*|час\w*|дн\w*|день)"
+    r"|\b(?:today|tomorrow|tonight|завтра|сегодня)(?:\s+(?:at|в)\s+\d{1,2}(?::\d{2})?\s*(?:am|pm)?)?"
+    r"|\b(?:at|в)\s+\d{1,2}(?::\d{2})?\s*(?:am|pm)?",
+    re.IGNORECASE,
+)
+_CALENDAR = re.compile(r"\bcalendar\b|\bschedule\b|\bagenda\b|календар\w*", re.IGNORECASE)
 
 
 class ScriptError(ValueError):
@@ -406,33 +420,145 @@ def _last_text(messages: list[dict[str, Any]]) -> str:
 
 
 def _default_reply(record: RecordedRequest) -> dict[str, Any]:
-    """The demo's rules: summarize tool results, else call a tool the text asks for, else echo."""
+    """The demo's rules: summarize tool results, else call a tool the text asks for (a
+    reminder, the calendar, the weather, the time), else echo."""
     last = record.messages[-1] if record.messages else {}
     if last.get("role") == "tool":
         return {"role": "assistant", "content": _summarize_tool_results(record.messages)}
     text = _last_text(record.messages)
     offered = set(record.tool_names) if record.tool_choice != "none" else set()
-    if "time" in offered and _TIME_WORDS.search(text):
-        return {
-            "role": "assistant",
-            "content": None,
-            "tool_calls": [_call_json("time", {"action": "now"}, None)],
-        }
-    weather = _WEATHER.search(text)
-    if "weather" in offered and weather:
-        place = (weather.group("en") or weather.group("ru")).strip()
-        call = _call_json("weather", {"location": place}, None)
-        return {"role": "assistant", "content": None, "tool_calls": [call]}
+    call = _tool_call_for(text, offered)
+    if call is not None:
+        return {"role": "assistant", "content": None, "tool_calls": [_call_json(*call, None)]}
     return {"role": "assistant", "content": f"You said: {text}" if text else "How can I help?"}
 
 
+def _tool_call_for(text: str, offered: set[str]) -> tuple[str, dict[str, Any]] | None:
+    """The tool (and its arguments) a person asking `text` wants, among those offered."""
+    if "reminder" in offered and _REMINDER.search(text) and (when := _WHEN.search(text)):
+        return "reminder", {
+            "action": "create",
+            "when": when.group(0).strip(),
+            "text": _what(text, when),
+        }
+    if "calendar" in offered and _CALENDAR.search(text):
+        return "calendar", {"action": "list"}
+    weather = _WEATHER.search(text)
+    if "weather" in offered and weather:
+        return "weather", {"location": (weather.group("en") or weather.group("ru")).strip()}
+    if "time" in offered and _TIME_WORDS.search(text):
+        place = _TIME_PLACE.search(text)
+        found = _timezone_of(place.group("place")) if place else None
+        return "time", {"action": "now", **({"timezone": found} if found else {})}
+    return None
+
+
+def _what(text: str, when: re.Match[str]) -> str:
+    """What to remind about: the text without "remind me", the time and the glue words."""
+    rest = text[: when.start()] + " " + text[when.end() :]
+    rest = _REMINDER.sub(" ", rest)
+    rest = rest.strip(" :;,.!?-–—")
+    rest = re.sub(r"^(?:to|about|that|of|please|о|об|что)\b", " ", rest, flags=re.IGNORECASE)
+    return rest.strip(" :;,.!?-–—") or text.strip()
+
+
+@functools.cache
+def _zones_by_city() -> dict[str, str]:
+    """'tokyo' -> 'Asia/Tokyo', 'new york' -> 'America/New_York' (what a model knows)."""
+    found: dict[str, str] = {}
+    for name in sorted(zoneinfo.available_timezones()):
+        if "/" in name and not name.startswith(("Etc/", "SystemV/", "US/")):
+            found.setdefault(name.rsplit("/", 1)[1].replace("_", " ").lower(), name)
+    return found
+
+
+def _timezone_of(place: str) -> str | None:
+    words = re.sub(r"[^\w ]", " ", place).lower().split()
+    zones = _zones_by_city()
+    for size in range(len(words), 0, -1):  # "new york right now" -> "new york"
+        if (name := " ".join(words[:size])) in zones:
+            return zones[name]
+    return None
+
+
 def _summarize_tool_results(messages: list[dict[str, Any]]) -> str:
+    """Tool results the demo knows read as a person would put them; others as they came."""
     results: list[str] = []
     for message in reversed(messages):
         if message.get("role") != "tool":
             break
         results.append(str(message.get("content")))
+    readable = [_readable(r) for r in reversed(results)]
+    if all(readable):
+        return "\n\n".join(r for r in readable if r)
     return "Here is what I found: " + " | ".join(reversed(results))
+
+
+def _readable(content: str) -> str | None:
+    try:
+        result = json.loads(content)
+    except ValueError:
+        return None
+    if not isinstance(result, dict):
+        return None
+    for keys, render in _RENDERERS:
+        if keys <= result.keys():
+            return render(result)
+    return None
+
+
+def _time_text(r: dict[str, Any]) -> str:
+    return (
+        f"It is **{r['time']}** on {r['weekday']}, {r['date']} in {r['timezone']} "
+        f"(UTC{r.get('utc_offset', '')})."
+    )
+
+
+def _weather_text(r: dict[str, Any]) -> str:
+    now = r.get("current") or {}
+    lines = [
+        f"Weather in **{r['place']}**: {now.get('conditions') or 'n/a'}, "
+        f"{now.get('temperature_c')}°C (feels like {now.get('feels_like_c')}°C), "
+        f"wind {now.get('wind_kmh')} km/h."
+    ]
+    for day in (r.get("daily") or [])[:2]:
+        lines.append(
+            f"• {day['date']}: {day.get('conditions') or 'n/a'}, "
+            f"{day.get('min_c')}–{day.get('max_c')}°C"
+        )
+    return "\n".join(lines)
+
+
+def _reminder_text(r: dict[str, Any]) -> str:
+    note = " I assumed your timezone: /timezone sets it." if r.get("timezone_note") else ""
+    return f"Done. {r['confirmation']}.{note}"
+
+
+def _calendar_text(r: dict[str, Any]) -> str:
+    if r.get("connect_url"):
+        return f"Your Google Calendar is not connected yet. Connect it here: {r['connect_url']}"
+    if r.get("status") == "private_chat_required":
+        return str(r.get("message"))
+    if not r.get("events"):
+        return "Nothing on your calendar in that time."
+    lines = [f"On your calendar ({r.get('count', len(r['events']))}):"]
+    lines += [f"• {e['start'][:16].replace('T', ' ')}: {e['summary']}" for e in r["events"]]
+    return "\n".join(lines)
+
+
+def _error_text(r: dict[str, Any]) -> str:
+    return f"Sorry, that did not work: {r['error']}"
+
+
+_RENDERERS: list[tuple[set[str], Callable[[dict[str, Any]], str]]] = [
+    ({"datetime", "time", "weekday", "timezone"}, _time_text),
+    ({"place", "current"}, _weather_text),
+    ({"confirmation"}, _reminder_text),
+    ({"connect_url"}, _calendar_text),
+    ({"status", "message"}, _calendar_text),
+    ({"events", "count"}, _calendar_text),
+    ({"error"}, _error_text),
+]
 
 
 def main() -> None:

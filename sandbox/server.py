@@ -66,6 +66,13 @@ class StandInServer(ABC):
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
 
+    def __enter__(self) -> Self:
+        """`with LlmStandIn() as llm:` serves from a thread for the block."""
+        return self.start_in_thread()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop_thread()
+
 
 async def _cancel_leftovers() -> None:
     """Requests still waiting (a scripted delay whose client died) end with the loop."""

@@ -23,20 +23,14 @@ from tests.harness import Stack
 
 @pytest.fixture
 def llm() -> Iterator[LlmStandIn]:
-    server = LlmStandIn().start_in_thread()
-    try:
+    with LlmStandIn() as server:
         yield server
-    finally:
-        server.stop_thread()
 
 
 @pytest.fixture
 def open_meteo() -> Iterator[OpenMeteoStandIn]:
-    server = OpenMeteoStandIn().start_in_thread()
-    try:
+    with OpenMeteoStandIn() as server:
         yield server
-    finally:
-        server.stop_thread()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from sandbox.llm_server import LlmStandIn
 
 TOOLS = [
     {"type": "function", "function": {"name": n, "parameters": {"type": "object"}}}
-    for n in ("time", "weather")
+    for n in ("time", "weather", "reminder", "calendar")
 ]
 
 
@@ -35,7 +35,40 @@ async def test_asking_the_time_calls_the_time_tool(client) -> None:
     choice = await ask(client, {"role": "user", "content": "What time is it in Tokyo?"})
     (call,) = choice.message.tool_calls
     assert choice.finish_reason == "tool_calls"
-    assert call.function.name == "time" and json.loads(call.function.arguments) == {"action": "now"}
+    assert call.function.name == "time"
+    assert json.loads(call.function.arguments) == {"action": "now", "timezone": "Asia/Tokyo"}
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "arguments"),
+    [
+        ("what time is it?", "time", {"action": "now"}),
+        ("remind me in 1 minute to stretch", "reminder",
+         {"action": "create", "when": "in 1 minute", "text": "stretch"}),
+        ("Remind me to drink water in 5 seconds!", "reminder",
+         {"action": "create", "when": "in 5 seconds", "text": "drink water"}),
+        ("what's on my calendar", "calendar", {"action": "list"}),
+        ("weather in Paris", "weather", {"location": "Paris"}),
+    ],
+)  # fmt: skip
+async def test_the_demo_phrases_call_their_tools(client, text, name, arguments) -> None:
+    choice = await ask(client, {"role": "user", "content": text})
+    (call,) = choice.message.tool_calls
+    assert (call.function.name, json.loads(call.function.arguments)) == (name, arguments)
+
+
+async def test_known_tool_results_are_put_in_plain_words(client) -> None:
+    call = {"id": "c1", "type": "function", "function": {"name": "calendar", "arguments": "{}"}}
+    result = {"status": "not_connected", "connect_url": "http://g.test/auth", "message": "..."}
+    summary = await ask(
+        client,
+        {"role": "user", "content": "what's on my calendar"},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "c1", "content": json.dumps(result)},
+    )
+    assert summary.message.content == (
+        "Your Google Calendar is not connected yet. Connect it here: http://g.test/auth"
+    )
 
 
 async def test_weather_in_a_place_calls_the_weather_tool(client) -> None:

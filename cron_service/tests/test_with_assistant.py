@@ -38,11 +38,8 @@ def seed_tool(name: str, path: Path = SEED) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def llm() -> Iterator[LlmStandIn]:
-    server = LlmStandIn().start_in_thread()
-    try:
+    with LlmStandIn() as server:
         yield server
-    finally:
-        server.stop_thread()
 
 
 @pytest.fixture

@@ -38,11 +38,8 @@ def _seed_tool(name: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def llm() -> Iterator[LlmStandIn]:
-    server = LlmStandIn().start_in_thread()
-    try:
+    with LlmStandIn() as server:
         yield server
-    finally:
-        server.stop_thread()
 
 
 @pytest.fixture(scope="module")

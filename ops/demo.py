@@ -1,0 +1,691 @@
+"""`./manage.py demo`: the whole stack with the outside world played by the sandbox stand-ins
+(Telegram, the LLM, Google, Open-Meteo), and the terminal as a Telegram chat with the bot.
+
+The five services run as real processes, started as `up` starts them; only the URLs of the
+outside world point at stand-ins served from this process. The demo keeps to its own
+database, Redis key prefix and data folder, and starts from a clean slate each time, so it
+never touches a real installation's data or `.env`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg2
+import redis
+from psycopg2 import sql
+
+from common.crypto import generate_key
+from common.infra import port_answers, with_database
+from ops import infra
+from ops.processes import Foreground, ServiceSpec, check_ports_free, specs
+from sandbox import telegram_updates as tg
+from sandbox.google_api import GoogleStandIn
+from sandbox.google_state import DEFAULT_EMAIL
+from sandbox.llm_server import LlmStandIn
+from sandbox.open_meteo import OpenMeteoStandIn
+from sandbox.telegram_api import SentMessage, TelegramStandIn
+
+ROOT = Path(__file__).resolve().parent.parent
+ALEMBIC_INI = ROOT / "rest_service" / "alembic.ini"
+DEMO_DATABASE = "smart_assistant_demo"
+DEMO_PREFIX = "demo:"
+BOT_TOKEN = "424242:DEMO-token"
+BOT_USERNAME = "smart_assistant_demo_bot"
+YOU = tg.user(1001, "You", username="you")
+MEMBER = tg.user(1002, "Bob", username="bob")
+GROUP = tg.group_chat(-1001000, "Team")
+#: Settings a developer's `.env` or shell may hold; the demo sets each of them itself.
+_ISOLATED = (
+    "ADMIN_API_TOKEN", "SERVICE_API_TOKEN", "LLM_MODEL_DECRYPT_KEY", "ADMIN_USERNAME",
+    "ADMIN_PASSWORD", "TELEGRAM_TOKEN", "TELEGRAM_API_BASE", "ALLOWED_TELEGRAM_IDS",
+    "OPENAI_API_KEY", "OPENAI_BASE_URL", "DEFAULT_MODEL", "FALLBACK_MODEL", "GOOGLE_CLIENT_ID",
+    "GOOGLE_CLIENT_SECRET", "GOOGLE_REDIRECT_URI", "GOOGLE_AUTH_URI", "GOOGLE_TOKEN_URI",
+    "GOOGLE_REVOKE_URI", "GOOGLE_API_BASE_URL", "WEATHER_API_URL", "GEOCODING_API_URL",
+    "ASYNC_DATABASE_URL", "REDIS_URL", "REDIS_KEY_PREFIX", "REST_SERVICE_URL",
+    "GOOGLE_CALENDAR_SERVICE_URL", "HTTP_PORT", "LOG_FILE", "LOG_FORMAT",
+)  # fmt: skip
+HELP = """Demo commands (anything else goes to the bot as your Telegram message):
+  /help              this list
+  /click [N]         open link N from the bot's messages (default: the latest) in a
+                     "browser"; the Google stand-in says yes on the consent screen
+  /group TEXT        Bob says TEXT in the group "Team", mentioning the bot
+  /wait TEXT [SEC]   wait until a bot message containing TEXT arrives (for scripts)
+  /quit              stop everything (so do Ctrl-C and Ctrl-D)
+Try: what time is it in Tokyo | weather in Paris | remind me in 1 minute to stretch |
+     what's on my calendar (then /click) | /group what's the weather in Berlin?
+The bot's own commands work too: /start, /calendar, /reminders, /timezone Europe/Paris"""
+
+
+class DemoError(RuntimeError):
+    pass
+
+
+def say(message: str) -> None:
+    print(f"demo: {message}", file=sys.stderr, flush=True)
+
+
+# -- the outside world ---------------------------------------------------------------------
+
+
+class LoopThread:
+    """An event loop on a thread of its own, for the stand-ins that serve from a loop."""
+
+    def __init__(self, name: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
+        self._thread.start()
+
+    def run(self, work: Any, timeout: float = 10) -> Any:
+        """Run a coroutine, or a plain callable, on the loop and return its result."""
+        if not asyncio.iscoroutine(work):
+            func = work
+
+            async def call() -> Any:
+                return func()
+
+            work = call()
+        return asyncio.run_coroutine_threadsafe(work, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+        self.loop.close()
+
+
+class World:
+    """Telegram, the LLM, Google and Open-Meteo, served from this process."""
+
+    def __init__(self) -> None:
+        self.loop = LoopThread("demo-stand-ins")
+        self.telegram = TelegramStandIn(BOT_TOKEN, bot_username=BOT_USERNAME)
+        self.google = GoogleStandIn()
+        self.llm = LlmStandIn(record=False)
+        self.weather = OpenMeteoStandIn()
+        self._started: list[Callable[[], None]] = []
+
+    def start(self) -> None:
+        self.loop.run(self.telegram.start())
+        self._started.append(lambda: self.loop.run(self.telegram.stop()))
+        self.loop.run(self.google.start())
+        self._started.append(lambda: self.loop.run(self.google.stop()))
+        self.llm.start_in_thread()
+        self._started.append(self.llm.stop_thread)
+        self.weather.start_in_thread()
+        self._started.append(self.weather.stop_thread)
+        self._seed_calendar()
+
+    def stop(self) -> None:
+        for stop in reversed(self._started):
+            with contextlib.suppress(Exception):
+                stop()
+        self.loop.stop()
+
+    def _seed_calendar(self) -> None:
+        """A few events, so the connected calendar has something to show."""
+        now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        events = [("Team stand-up", 2, 0.5), ("Lunch with Anna", 4, 1), ("Dentist", 26, 1)]
+        self.google.state.seed(
+            DEFAULT_EMAIL,
+            [
+                {
+                    "summary": title,
+                    "start": {"dateTime": (now + timedelta(hours=h)).isoformat()},
+                    "end": {"dateTime": (now + timedelta(hours=h + length)).isoformat()},
+                }
+                for title, h, length in events
+            ],
+        )
+
+    def env(self, calendar_url: str) -> dict[str, str]:
+        return {
+            "TELEGRAM_TOKEN": BOT_TOKEN,
+            "TELEGRAM_API_BASE": self.telegram.url,
+            "OPENAI_API_KEY": "sk-demo",
+            "OPENAI_BASE_URL": self.llm.base_url,
+            "DEFAULT_MODEL": "sandbox-default",
+            "FALLBACK_MODEL": "sandbox-fallback",
+            **self.google.settings(),
+            "GOOGLE_REDIRECT_URI": f"{calendar_url}/auth/callback",
+            "WEATHER_API_URL": self.weather.forecast_url,
+            "GEOCODING_API_URL": self.weather.geocoding_url,
+        }
+
+    def inject(self, update: dict[str, Any]) -> int | None:
+        """Queue an update for the bot; returns the message's id in its chat."""
+
+        def inject() -> int | None:
+            update_id = self.telegram.inject(update)
+            queued = next((u for u in self.telegram.updates if u["update_id"] == update_id), None)
+            return queued["message"]["message_id"] if queued else None
+
+        return self.loop.run(inject)
+
+
+# -- the data the demo keeps apart -----------------------------------------------------------
+
+
+@dataclass
+class Isolation:
+    data_dir: Path
+    database: str
+    prefix: str
+
+    def secrets(self) -> dict[str, str]:
+        """Made on the first run and kept: encrypted rows must stay readable."""
+        path = self.data_dir / "secrets.json"
+        if path.exists():
+            return json.loads(path.read_text())
+        import secrets
+
+        made = {
+            "ADMIN_API_TOKEN": secrets.token_urlsafe(32),
+            "SERVICE_API_TOKEN": secrets.token_urlsafe(32),
+            "LLM_MODEL_DECRYPT_KEY": generate_key(),
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(made))
+        path.chmod(0o600)
+        return made
+
+    def infra(self, configured: dict[str, str], embedded: bool) -> infra.Infra:
+        """Local (or configured) servers, else embedded ones, with the demo's own database."""
+        configured = dict(configured)
+        if configured.get("ASYNC_DATABASE_URL"):
+            configured["ASYNC_DATABASE_URL"] = with_database(
+                configured["ASYNC_DATABASE_URL"], self.database
+            )
+        return infra.resolve(configured, self.data_dir, embedded, database=self.database)
+
+    def wipe(self, found: infra.Infra) -> None:
+        """A clean slate: the demo's database anew, its Redis keys gone (nothing else)."""
+        if "demo" not in self.database:
+            raise DemoError(f"refusing to reset {self.database!r}: not a demo database")
+        conn = psycopg2.connect(infra.admin_dsn(found.database_url, "postgres"))
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(self.database)
+                )
+            )
+        conn.close()
+        infra.ensure_database(found.database_url)
+        client = redis.Redis.from_url(found.redis_url)
+        try:
+            keys = list(client.scan_iter(match=f"{_glob_escape(self.prefix)}*", count=1000))
+            for start in range(0, len(keys), 500):
+                client.delete(*keys[start : start + 500])
+        finally:
+            client.close()
+
+
+def _glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[\]\\])", r"\\\1", text)
+
+
+# -- the services --------------------------------------------------------------------------
+
+
+class QuietForeground(Foreground):
+    """`up`'s runner, with each service's output in a log file instead of the terminal."""
+
+    def __init__(self, env: dict[str, str], cwd: Path, log_dir: Path, pid_file: Path) -> None:
+        super().__init__(env, cwd)
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir = log_dir
+        self.pid_file = pid_file
+        self._started: dict[str, int] = {}
+        self._record_lock = threading.Lock()
+
+    def _pump(self, name: str, proc: subprocess.Popen[bytes], color: str) -> None:
+        assert proc.stdout is not None
+        self._record(name, proc.pid)  # runs as soon as the process exists
+        with (self.log_dir / f"{name}.log").open("ab") as log:
+            for raw in iter(proc.stdout.readline, b""):
+                log.write(raw)
+                log.flush()
+                tail = self._tails[name]
+                tail.append(raw.decode(errors="replace").rstrip())
+                del tail[:-50]
+
+    def _record(self, name: str, pid: int) -> None:
+        """Noted on disk, so a demo killed outright has its services stopped by the next."""
+        with self._record_lock:
+            self._started[name] = pid
+            self.pid_file.parent.mkdir(parents=True, exist_ok=True)
+            self.pid_file.write_text(json.dumps(self._started))
+
+    def stop_all(self, timeout: float = 10.0) -> None:
+        super().stop_all(timeout)
+        self.pid_file.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie waiting for its parent."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def stop_leftovers(pid_file: Path, timeout: float = 10.0) -> None:
+    """Services a previous demo left running (it was killed outright): they would read the
+    demo's queues, so they go first."""
+    if not pid_file.exists():
+        return
+    alive = []
+    for name, pid in json.loads(pid_file.read_text()).items():
+        with contextlib.suppress(OSError):
+            if f"-m\0{name}".encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                os.kill(pid, signal.SIGTERM)
+                alive.append(pid)
+    deadline = time.monotonic() + timeout
+    while alive and time.monotonic() < deadline:
+        alive = [pid for pid in alive if _running(pid)]
+        time.sleep(0.1)
+    for pid in alive:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    pid_file.unlink()
+    say("stopped the services a previous demo left running")
+
+
+def free_base_port(start: int = 8100) -> int:
+    """The first N..N+4 (N = 8100, 8110, ...) where nothing listens."""
+    for base in range(start, 60_000, 10):
+        if not any(port_answers("127.0.0.1", base + i) for i in range(5)):
+            return base
+    raise DemoError("no five free ports in a row")
+
+
+def run_python(args: list[str], env: dict[str, str], cwd: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise DemoError(f"`python {' '.join(args)}` failed:\n{result.stderr[-3000:]}")
+
+
+def start_services(runner: QuietForeground, chosen: list[ServiceSpec], timeout: float) -> None:
+    """rest_service first (the others read their config from it), then the rest at once."""
+    first, rest = chosen[0], chosen[1:]
+    runner.start(first, timeout)
+    with ThreadPoolExecutor(len(rest)) as pool:
+        for done in [pool.submit(runner.start, spec, timeout) for spec in rest]:
+            done.result()
+
+
+# -- the terminal as a Telegram chat -----------------------------------------------------------
+
+
+_URL = re.compile(r"https?://[^\s<>\"')\]]+")
+
+
+def links_of(message: SentMessage) -> list[str]:
+    """The URLs a person could click in the message: written out, or behind a text link."""
+    found = [e["url"] for e in message.entities if e.get("type") == "text_link" and e.get("url")]
+    found += _URL.findall(message.text)
+    return list(dict.fromkeys(found))
+
+
+@dataclass
+class Transcript:
+    """What the bot sent, printed as it arrives; the links in it, numbered for /click."""
+
+    world: World
+    out: Callable[[str], None]
+    links: list[str] = field(default_factory=list)
+    shown: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def render(self, message: SentMessage) -> str:
+        where = "bot" if message.chat_id > 0 else f"bot in {GROUP['title']}"
+        text = html.unescape(message.text).strip()
+        links = links_of(message)
+        for url in links:
+            self.links.append(url)
+            shown = f"{_short(url)} [link {len(self.links)}]"
+            text = text.replace(url, shown) if url in text else f"{text}\n{shown}"
+        if links:
+            text += f"\n(/click {len(self.links)} opens the link)"
+        lines = text.splitlines() or [""]
+        return "\n".join([f"{where}> {lines[0]}", *(f"     {line}" for line in lines[1:])])
+
+    def flush(self) -> None:
+        """Print what arrived since the last call."""
+        with self.lock:
+            sent = self.world.telegram.sent
+            while self.shown < len(sent):
+                self.out(self.render(sent[self.shown]))
+                self.shown += 1
+
+    def wait(
+        self, found: Callable[[SentMessage], bool], since: int, timeout: float
+    ) -> SentMessage | None:
+        """Wait for a message (index >= since) that `found` accepts, printing as they come."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.flush()
+            sent = self.world.telegram.sent
+            for index in range(since, len(sent)):
+                if found(sent[index]):
+                    self._settle()
+                    return sent[index]
+            time.sleep(0.05)
+        return None
+
+    def _settle(self, quiet: float = 0.3) -> None:
+        """The rest of a multi-part answer arrives within moments."""
+        count = -1
+        while count != len(self.world.telegram.sent):
+            count = len(self.world.telegram.sent)
+            time.sleep(quiet)
+        self.flush()
+
+
+class Console:
+    """Where the transcript goes: plain lines, or (at a terminal) above the prompt."""
+
+    def __init__(self, interactive: bool) -> None:
+        self.interactive = interactive
+        self.prompt = "you> "
+        self.reading = False
+        self._readline: Any = None
+        if interactive:
+            with contextlib.suppress(ImportError):
+                import readline
+
+                self._readline = readline
+
+    def print(self, text: str) -> None:
+        if self.interactive and self.reading:
+            typed = self._readline.get_line_buffer() if self._readline else ""
+            sys.stdout.write(f"\r\033[K{text}\n{self.prompt}{typed}")
+            sys.stdout.flush()
+        else:
+            print(text, flush=True)
+
+    def read(self) -> str:
+        self.reading = True
+        try:
+            return input(self.prompt)
+        finally:
+            self.reading = False
+
+
+class Demo:
+    """One person in a private chat with the bot, and Bob in the group "Team"."""
+
+    def __init__(self, world: World, console: Console, reply_timeout: float) -> None:
+        self.world = world
+        self.console = console
+        self.reply_timeout = reply_timeout
+        self.transcript = Transcript(world, console.print)
+        self._answered = 0  # messages before this index were answers already waited for
+        self._stop = threading.Event()
+        self._watcher = threading.Thread(target=self._watch, name="demo-watcher", daemon=True)
+
+    def __enter__(self) -> Demo:
+        self._watcher.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._watcher.join(2)
+        self.transcript.flush()
+
+    def _watch(self) -> None:
+        """Reminders and notifications show up even while the prompt waits."""
+        while not self._stop.wait(0.1):
+            self.transcript.flush()
+
+    # -- one line -------------------------------------------------------------------------
+
+    def handle(self, line: str) -> bool:
+        """Act on one line; False once the person wants to stop."""
+        line = line.strip()
+        if not line:
+            return True
+        command, _, rest = line.partition(" ")
+        command = command.lower()
+        if command in ("/quit", "/exit", "quit", "exit"):
+            return False
+        if command == "/help":
+            self.console.print(HELP)
+        elif command in ("/click", "/open") or (
+            command in ("click", "open") and re.fullmatch(r"\d*", rest.strip())
+        ):
+            self.click(rest.strip())
+        elif command == "/group":
+            self.group(rest.strip())
+        elif command == "/wait":
+            self.wait_for(rest.strip())
+        else:
+            self.private(line)
+        return True
+
+    def private(self, text: str) -> None:
+        since = len(self.world.telegram.sent)
+        self.world.inject(tg.private_text(YOU, text))
+        self._await_answer(lambda m: m.chat_id == YOU["id"], since)
+
+    def group(self, text: str) -> None:
+        if not text:
+            self.console.print("usage: /group TEXT (Bob says it in the group, to the bot)")
+            return
+        if f"@{BOT_USERNAME}" not in text:
+            text = f"@{BOT_USERNAME} {text}"
+        self.console.print(f"Bob in {GROUP['title']}> {text}")
+        since = len(self.world.telegram.sent)
+        message_id = self.world.inject(tg.group_text(GROUP, MEMBER, text))
+        self._await_answer(
+            lambda m: m.chat_id == GROUP["id"] and m.reply_to_message_id == message_id, since
+        )
+
+    def click(self, which: str) -> None:
+        self.transcript.flush()
+        links = self.transcript.links
+        if not links:
+            self.console.print('(no link to click yet: ask "what\'s on my calendar" first)')
+            return
+        try:
+            url = links[int(which) - 1] if which else links[-1]
+        except (ValueError, IndexError):
+            self.console.print(f"(no link {which}: there are {len(links)})")
+            return
+        since = len(self.world.telegram.sent)
+        self.console.print(f"browser> opening {_short(url)}")
+        try:
+            page = httpx.get(url, follow_redirects=True, timeout=30)
+        except httpx.HTTPError as exc:
+            self.console.print(f"browser> could not open it: {exc}")
+            return
+        self.console.print(f"browser> {page_text(page.text)}")
+        if url.startswith(self.world.google.url):  # the consent: the bot will say so
+            self._await_answer(lambda m: m.chat_id == YOU["id"], since)
+
+    def wait_for(self, args: str) -> None:
+        """`/wait TEXT [SECONDS]`: a message not yet waited for that contains TEXT."""
+        match = re.fullmatch(r"(.*?)\s*(\d+(?:\.\d+)?)?", args)
+        assert match is not None
+        text, seconds = match.group(1), float(match.group(2) or 120)
+        found = self.transcript.wait(
+            lambda m: text.lower() in m.text.lower(), self._answered, seconds
+        )
+        if found is None:
+            self.console.print(f"(nothing with {text!r} in {seconds:g} s)")
+        else:
+            self._answered = self.world.telegram.sent.index(found) + 1
+
+    def _await_answer(self, found: Callable[[SentMessage], bool], since: int) -> None:
+        answer = self.transcript.wait(found, since, self.reply_timeout)
+        if answer is None:
+            self.console.print(f"(no answer in {self.reply_timeout:g} s; see the logs)")
+            return
+        self._answered = max(self._answered, self.world.telegram.sent.index(answer) + 1)
+
+
+def _short(url: str, keep: int = 48) -> str:
+    return url if len(url) <= keep else url[:keep] + "…"
+
+
+def page_text(page: str) -> str:
+    """A web page as a line of text: its title and paragraphs."""
+    page = re.sub(r"(?is)<(script|style)\b.*?</\1>", " ", page)
+    title = re.search(r"(?is)<title>(.*?)</title>", page)
+    body = re.sub(r"(?is)<title>.*?</title>|<[^>]+>", " ", page)
+    text = " ".join(html.unescape(body).split())
+    head = html.unescape(title.group(1)).strip() if title else ""
+    return f"{head}: {text.removeprefix(head).strip()}" if head else text
+
+
+# -- the command -------------------------------------------------------------------------------
+
+
+@dataclass
+class DemoOptions:
+    data_dir: Path
+    base_port: int | None
+    embedded: bool
+    database: str
+    prefix: str
+    lines: list[str] | None  # None: interactive (or lines from a pipe)
+    timeout: float
+    reply_timeout: float
+    env_file: Path
+
+
+def script_lines(path: str) -> list[str]:
+    text = sys.stdin.read() if path == "-" else Path(path).read_text()
+    return [
+        line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")
+    ]
+
+
+def run_demo(options: DemoOptions) -> int:
+    from ops.envfile import read_env_file
+
+    options.data_dir.mkdir(parents=True, exist_ok=True)
+    isolation = Isolation(options.data_dir, options.database, options.prefix)
+    pid_file = options.data_dir / "run" / "services.json"
+    stop_leftovers(pid_file)
+    configured = {**read_env_file(options.env_file), **os.environ}
+    found = isolation.infra(configured, options.embedded)
+    say(found.describe())
+    world = World()
+    runner: QuietForeground | None = None
+    signal.signal(signal.SIGINT, _raise_interrupt)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        isolation.wipe(found)
+        world.start()
+        base = options.base_port or free_base_port()
+        chosen = specs(base)
+        check_ports_free(chosen)
+        calendar = next(s for s in chosen if s.name == "google_calendar_service")
+        env = service_env(isolation, found, world, chosen, calendar.url)
+        say("preparing the demo database")
+        run_python(
+            ["-m", "alembic", "-c", str(ALEMBIC_INI), "upgrade", "head"], env, options.data_dir
+        )
+        run_python(["-m", "rest_service.seed"], env, options.data_dir)
+        runner = QuietForeground(env, options.data_dir, options.data_dir / "logs", pid_file)
+        say(f"starting the five services on ports {base}..{base + 4}")
+        start_services(runner, chosen, options.timeout)
+        say(f"ready; service logs in {options.data_dir / 'logs'}")
+        return converse(world, options)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut cleanup
+        say("stopping")
+        if runner is not None:
+            runner.stop_all()
+        world.stop()
+        infra.stop_embedded(found)
+        say("stopped")
+
+
+def converse(world: World, options: DemoOptions) -> int:
+    interactive = options.lines is None and sys.stdin.isatty()
+    console = Console(interactive)
+    with Demo(world, console, options.reply_timeout) as demo:
+        if interactive:
+            console.print("You are a Telegram user chatting with the bot. /help lists the demo")
+            console.print("commands; Ctrl-C or Ctrl-D stops the demo.")
+        for line in _lines(options, console):
+            if not interactive:
+                console.print(f"you> {line}")
+            if not demo.handle(line):
+                break
+    return 0
+
+
+def _lines(options: DemoOptions, console: Console) -> Iterator[str]:
+    if options.lines is not None:
+        yield from options.lines
+        return
+    if not console.interactive:
+        yield from (line.rstrip("\n") for line in sys.stdin if line.strip())
+        return
+    while True:
+        try:
+            yield console.read()
+        except EOFError:
+            print()
+            return
+
+
+def service_env(
+    isolation: Isolation,
+    found: infra.Infra,
+    world: World,
+    chosen: Iterable[ServiceSpec],
+    calendar_url: str,
+) -> dict[str, str]:
+    by_name = {s.name: s.url for s in chosen}
+    private = {*_ISOLATED, *_documented_settings()}
+    base = {k: v for k, v in os.environ.items() if k not in private}
+    return {
+        **base,
+        **isolation.secrets(),
+        **world.env(calendar_url),
+        "ASYNC_DATABASE_URL": found.database_url,
+        "REDIS_URL": found.redis_url,
+        "REDIS_KEY_PREFIX": isolation.prefix,
+        "REST_SERVICE_URL": by_name["rest_service"],
+        "GOOGLE_CALENDAR_SERVICE_URL": by_name["google_calendar_service"],
+        "HTTP_HOST": "127.0.0.1",
+        "LOG_FORMAT": "console",
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def _documented_settings() -> set[str]:
+    """Every setting `.env.example` names (set or commented out)."""
+    example = ROOT / ".env.example"
+    text = example.read_text() if example.exists() else ""
+    return set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", text, re.MULTILINE))
+
+
+def _raise_interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt

@@ -1,0 +1,125 @@
+"""`./manage.py chat`: an admin talks to the configured assistant from the terminal, through
+the queues and a reply stream of the session's own (no Telegram). rest_service and the
+assistant run as real processes; the LLM is the stand-in, reached as a configured provider."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sandbox.llm_server import LlmStandIn
+from sandbox.open_meteo import OpenMeteoStandIn
+from tests.harness import ROOT, Stack
+from tests.test_manage import MANAGE, bare_env
+
+SEED = ROOT / "rest_service" / "seed" / "default_config.json"
+
+
+@pytest.fixture
+def llm() -> Iterator[LlmStandIn]:
+    with LlmStandIn() as server:
+        yield server
+
+
+@pytest.fixture
+def weather() -> Iterator[OpenMeteoStandIn]:
+    with OpenMeteoStandIn() as server:
+        yield server
+
+
+@pytest.fixture
+def assistant_stack(
+    stack: Stack, llm: LlmStandIn, weather: OpenMeteoStandIn, secrets: dict[str, str]
+) -> Stack:
+    """rest_service with a secretary on the stand-in (the seed's time and weather tools)."""
+    rest = stack.start("rest_service")
+    suffix = uuid.uuid4().hex[:8]
+    tools = [t for t in json.loads(SEED.read_text())["tools"] if t["name"] in ("time", "weather")]
+    provider, secretary = f"chat-sandbox-{suffix}", f"chat-secretary-{suffix}"
+    document = {
+        "providers": [{"name": provider, "base_url": llm.base_url, "api_key": "sk-configured"}],
+        "models": [{"provider": provider, "provider_model_name": "chat-model", "is_default": True}],
+        "assistants": [{"name": secretary, "is_secretary": True, "instructions": "Be brief."}],
+        "tools": tools,
+        "links": [{"assistant": secretary, "tool": t["name"]} for t in tools],
+    }
+    answer = httpx.post(
+        f"{rest.url}/api/config/import",
+        json=document,
+        headers={"Authorization": f"Bearer {secrets['ADMIN_API_TOKEN']}"},
+        timeout=30,
+    )
+    answer.raise_for_status()
+    # No default provider key: the answer can only come through the configured provider.
+    outside = {
+        "OPENAI_API_KEY": "",
+        "OPENAI_BASE_URL": llm.base_url,
+        "WEATHER_API_URL": weather.forecast_url,
+        "GEOCODING_API_URL": weather.geocoding_url,
+    }
+    stack.start("assistant", env=outside)
+    return stack
+
+
+def chat(
+    stack: Stack, tmp_path: Path, *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = bare_env(
+        REDIS_URL=stack.env["REDIS_URL"],
+        REDIS_KEY_PREFIX=stack.env["REDIS_KEY_PREFIX"],
+        REST_SERVICE_URL=stack.url("rest_service"),
+        SERVICE_API_TOKEN=stack.env["SERVICE_API_TOKEN"],
+    )
+    command = [*MANAGE, "--env-file", str(tmp_path / "no.env"), "chat", "--timeout", "60", *args]
+    return subprocess.run(
+        command, env=env, input=stdin, capture_output=True, text=True, timeout=90, cwd=ROOT
+    )
+
+
+@pytest.mark.timeout(150)
+def test_one_message_gets_the_assistants_answer_through_the_configured_provider(
+    assistant_stack: Stack, llm: LlmStandIn, tmp_path: Path
+) -> None:
+    result = chat(assistant_stack, tmp_path, "-m", "what time is it in Tokyo?")
+
+    assert result.returncode == 0, result.stderr
+    assert "Asia/Tokyo (UTC+09:00)" in result.stdout
+    assert {r.api_key for r in llm.requests} == {"sk-configured"}
+    assert sorted(llm.requests[0].tool_names) == ["time", "weather"]
+
+
+@pytest.mark.timeout(150)
+def test_a_session_keeps_talking_until_quit(assistant_stack: Stack, tmp_path: Path) -> None:
+    result = chat(
+        assistant_stack,
+        tmp_path,
+        "--telegram-id",
+        "77",
+        stdin="weather in Paris\nhello there\n/quit\nnever sent\n",
+    )
+
+    assert result.returncode == 0, result.stderr
+    answers = [line for line in result.stdout.splitlines() if line.startswith("assistant> ")]
+    assert answers[0].startswith("assistant> Weather in **Paris")
+    assert answers[1] == "assistant> You said: hello there"
+    assert "never sent" not in result.stdout
+
+
+def test_without_a_service_token_chat_says_what_to_do(tmp_path: Path) -> None:
+    env = bare_env()
+    result = subprocess.run(
+        [*MANAGE, "--env-file", str(tmp_path / "no.env"), "chat", "-m", "hi"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert result.returncode == 1
+    assert "SERVICE_API_TOKEN is not set" in result.stderr
