@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from rest_service.app.services.messages import SEARCH_DEPTH
 from rest_service.tests.conftest import Api, assert_error, unique
 
 MISSING = str(uuid.uuid4())
@@ -308,6 +309,22 @@ class TestSearch:
         assert [h["id"] for h in hits] == [both["id"], one["id"]]
         hits = await self.search(api, conversation, "red pears", match="all")
         assert [h["id"] for h in hits] == [both["id"]]
+
+    async def test_ranks_only_the_newest_matches_of_a_long_conversation(self, api: Api) -> None:
+        conversation, thread_id = await self._conversation(api)
+        oldest = await api.say(thread_id, "red apples and green pears")
+        for first in range(0, SEARCH_DEPTH, 100):
+            batch = [{"role": "user", "content": f"red car {first + i}"} for i in range(100)]
+            await api.ok(
+                "POST",
+                f"/api/threads/{thread_id}/messages",
+                api.service,
+                json={"messages": batch},
+            )
+        newest = await api.say(thread_id, "green pears again")
+        hits = await self.search(api, conversation, "red pears", limit=5)
+        assert hits[0]["id"] == newest["id"]
+        assert oldest["id"] not in {h["id"] for h in hits}  # beyond the newest 1000 matches
 
     @pytest.mark.parametrize("q", ["", "!!!", "the of and", "a & b | c ! ( :*"])
     async def test_queries_without_words_or_with_operators_are_safe(self, api: Api, q: str) -> None:
