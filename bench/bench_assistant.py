@@ -189,12 +189,7 @@ def main() -> None:
         migrate(database_url)
         stack.start("rest_service")
         rest_url = stack.url("rest_service")
-        httpx.post(
-            f"{rest_url}/api/config/import",
-            json=config_document(f"http://127.0.0.1:{llm_port}/v1"),
-            headers={"Authorization": f"Bearer {secrets['ADMIN_API_TOKEN']}"},
-            timeout=30,
-        ).raise_for_status()
+        stack.import_config(config_document(f"http://127.0.0.1:{llm_port}/v1"))
         chats = users(rest_url, secrets["SERVICE_API_TOKEN"], args.chats)
         assistant = stack.start(
             "assistant",

@@ -588,6 +588,7 @@ class RestClient:
         self,
         *,
         user_id: str | None = None,
+        chat_id: int | None = None,
         status: CronJobStatus | None = None,
         type: CronJobType | None = None,
         due_before: datetime | None = None,
@@ -597,6 +598,7 @@ class RestClient:
         return await self.get_json(
             "/api/cron-jobs/",
             user_id=user_id,
+            chat_id=chat_id,
             status=status,
             type=type,
             due_before=_iso(due_before),

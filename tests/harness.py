@@ -16,6 +16,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg2
@@ -260,6 +261,25 @@ class ServiceProcess:
         self.stop(signal.SIGKILL)
 
 
+def secretary_config(
+    *,
+    provider: str,
+    base_url: str,
+    api_key: str,
+    model: str,
+    secretary: str,
+    tools: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """A config document: one provider and its default model, a brief secretary with `tools`."""
+    return {
+        "providers": [{"name": provider, "base_url": base_url, "api_key": api_key}],
+        "models": [{"provider": provider, "provider_model_name": model, "is_default": True}],
+        "assistants": [{"name": secretary, "is_secretary": True, "instructions": "Be brief."}],
+        "tools": tools,
+        "links": [{"assistant": secretary, "tool": tool["name"]} for tool in tools],
+    }
+
+
 _URL_SETTINGS = {
     "rest_service": "REST_SERVICE_URL",
     "google_calendar_service": "GOOGLE_CALENDAR_SERVICE_URL",
@@ -312,6 +332,17 @@ class Stack:
 
     def url(self, name: str) -> str:
         return self.processes[name].url
+
+    def import_config(self, document: dict[str, Any]) -> dict[str, Any]:
+        """`POST /api/config/import` to this stack's rest_service, as the admin."""
+        response = httpx.post(
+            f"{self.url('rest_service')}/api/config/import",
+            json=document,
+            headers={"Authorization": f"Bearer {self.env['ADMIN_API_TOKEN']}"},
+            timeout=60,
+        )
+        response.raise_for_status()
+        return response.json()
 
     def _peer_urls(self) -> dict[str, str]:
         return {

@@ -35,6 +35,7 @@ from sandbox.llm_server import LlmStandIn, RecordedRequest
 from sandbox.open_meteo import OpenMeteoStandIn
 from sandbox.telegram_api import SentMessage, TelegramStandIn
 from tests.harness import ROOT, Stack, TestDatabase, base_env, migrate
+from tg_bot.tests.conftest import FAST_BOT
 
 Json = dict[str, Any]
 
@@ -55,18 +56,7 @@ ASSISTANT_ENV = {
     "REST_RETRY_SECONDS": "0.5",
     "SHUTDOWN_GRACE_SECONDS": "2",
 }
-BOT_ENV = {
-    "POLL_TIMEOUT_SECONDS": "2",
-    "POLL_BACKOFF_INITIAL_SECONDS": "0.05",
-    "POLL_BACKOFF_MAX_SECONDS": "0.5",
-    "SEND_LIMIT_OVERALL_PER_SECOND": "10000",
-    "SEND_LIMIT_CHAT_PER_SECOND": "10000",
-    "SEND_LIMIT_GROUP_PER_MINUTE": "100000",
-    "SEND_RETRY_BACKOFF_SECONDS": "0.05",
-    "TYPING_INTERVAL_SECONDS": "0.5",
-    "USER_CACHE_SECONDS": "0",
-    "SHUTDOWN_GRACE_SECONDS": "1",
-}
+BOT_ENV = {**FAST_BOT, "TYPING_INTERVAL_SECONDS": "0.5", "LOG_LEVEL": "DEBUG"}
 CRON_ENV = {
     "CRON_UPDATE_DEBOUNCE": "0.05",
     "CRON_RECOVERY_INTERVAL": "1",
@@ -303,13 +293,7 @@ def seed_document(env: dict[str, str]) -> Json:
 
 
 def _import_seed(stack: Stack) -> None:
-    answer = httpx.post(
-        f"{stack.url('rest_service')}/api/config/import",
-        json=seed_document(stack.env),
-        headers={"Authorization": f"Bearer {stack.env['ADMIN_API_TOKEN']}"},
-        timeout=60,
-    )
-    answer.raise_for_status()
+    stack.import_config(seed_document(stack.env))
 
 
 def _start_services(stack: Stack, settings: dict[str, dict[str, str]]) -> None:

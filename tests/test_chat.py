@@ -10,12 +10,11 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from sandbox.llm_server import LlmStandIn
 from sandbox.open_meteo import OpenMeteoStandIn
-from tests.harness import ROOT, Stack
+from tests.harness import ROOT, Stack, secretary_config
 from tests.test_manage import MANAGE, bare_env
 
 SEED = ROOT / "rest_service" / "seed" / "default_config.json"
@@ -34,28 +33,21 @@ def weather() -> Iterator[OpenMeteoStandIn]:
 
 
 @pytest.fixture
-def assistant_stack(
-    stack: Stack, llm: LlmStandIn, weather: OpenMeteoStandIn, secrets: dict[str, str]
-) -> Stack:
+def assistant_stack(stack: Stack, llm: LlmStandIn, weather: OpenMeteoStandIn) -> Stack:
     """rest_service with a secretary on the stand-in (the seed's time and weather tools)."""
-    rest = stack.start("rest_service")
+    stack.start("rest_service")
     suffix = uuid.uuid4().hex[:8]
     tools = [t for t in json.loads(SEED.read_text())["tools"] if t["name"] in ("time", "weather")]
-    provider, secretary = f"chat-sandbox-{suffix}", f"chat-secretary-{suffix}"
-    document = {
-        "providers": [{"name": provider, "base_url": llm.base_url, "api_key": "sk-configured"}],
-        "models": [{"provider": provider, "provider_model_name": "chat-model", "is_default": True}],
-        "assistants": [{"name": secretary, "is_secretary": True, "instructions": "Be brief."}],
-        "tools": tools,
-        "links": [{"assistant": secretary, "tool": t["name"]} for t in tools],
-    }
-    answer = httpx.post(
-        f"{rest.url}/api/config/import",
-        json=document,
-        headers={"Authorization": f"Bearer {secrets['ADMIN_API_TOKEN']}"},
-        timeout=30,
+    stack.import_config(
+        secretary_config(
+            provider=f"chat-sandbox-{suffix}",
+            base_url=llm.base_url,
+            api_key="sk-configured",
+            model="chat-model",
+            secretary=f"chat-secretary-{suffix}",
+            tools=tools,
+        )
     )
-    answer.raise_for_status()
     # No default provider key: the answer can only come through the configured provider.
     outside = {
         "OPENAI_API_KEY": "",

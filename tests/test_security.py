@@ -27,12 +27,12 @@ from starlette.routing import Mount, Route
 
 from common.messages import ChatType, IncomingMessage, OutgoingMessage
 from common.names import Names
-from common.rest_client import RestClient, User
+from common.rest_client import CronJob, RestClient, User
 from google_calendar_service.tests.conftest import Browser, calendar_env, connect, sent_to
 from rest_service.app.main import create_app
 from sandbox.google_api import GoogleStandIn, serving_in_thread
 from sandbox.llm_server import LlmStandIn, Step, ToolCallStep
-from tests.harness import ROOT, ServiceProcess, Stack
+from tests.harness import ROOT, ServiceProcess, Stack, base_env, secretary_config
 from tests.secret_scan import scan_file, scan_repository, scan_text
 
 # -- 1. no secret in the repository ---------------------------------------------------------
@@ -112,15 +112,7 @@ def deployment(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Deployment]:
     prefix = f"{session_prefix}security{uuid.uuid4().hex[:6]}:"
-    env = {
-        "ENVIRONMENT": "test",
-        "ASYNC_DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "REDIS_KEY_PREFIX": prefix,
-        "LOG_FORMAT": "json",
-        "LOG_LEVEL": "DEBUG",
-        **secrets,
-    }
+    env = base_env(database_url, redis_url, prefix, secrets)
     stack = Stack(env, tmp_path_factory.mktemp("security"))
     try:
         stack.start("rest_service")
@@ -474,25 +466,16 @@ def assistant(deployment: Deployment, google: GoogleStandIn, llm: LlmStandIn) ->
     secretary, provider = f"sec-secretary-{suffix}", f"sec-sandbox-{suffix}"
     reminder, calendar = f"reminder_{suffix}", f"calendar_{suffix}"
     provider_key = f"sk-sandbox-{uuid.uuid4().hex}"
-    document = {
-        "providers": [{"name": provider, "base_url": llm.base_url, "api_key": provider_key}],
-        "models": [
-            {"provider": provider, "provider_model_name": f"m-{suffix}", "is_default": True}
-        ],
-        "assistants": [{"name": secretary, "is_secretary": True, "instructions": "Be brief."}],
-        "tools": [_permissive("reminder", reminder), _permissive("calendar", calendar)],
-        "links": [
-            {"assistant": secretary, "tool": reminder},
-            {"assistant": secretary, "tool": calendar},
-        ],
-    }
-    imported = httpx.post(
-        f"{deployment.rest_url}/api/config/import",
-        json=document,
-        headers=deployment.headers("ADMIN_API_TOKEN"),
-        timeout=30,
+    deployment.stack.import_config(
+        secretary_config(
+            provider=provider,
+            base_url=llm.base_url,
+            api_key=provider_key,
+            model=f"m-{suffix}",
+            secretary=secretary,
+            tools=[_permissive("reminder", reminder), _permissive("calendar", calendar)],
+        )
     )
-    imported.raise_for_status()
     calendar_process = deployment.stack.start("google_calendar_service", env=calendar_env(google))
     env = {
         "OPENAI_API_KEY": "sk-default",
@@ -517,6 +500,18 @@ class Person:
     @property
     def chat_id(self) -> int:
         return int(self.user["telegram_id"])
+
+
+async def _private_reminder(rest: RestClient, person: Person, name: str) -> CronJob:
+    """A reminder `person` set in their private chat, two days ahead, carrying their marker."""
+    return await rest.create_cron_job(
+        name=f"{name.lower()}'s reminder",
+        user_id=person.id,
+        chat_id=person.chat_id,
+        text=f"{name}'s private reminder {person.marker}",
+        run_at=datetime.now(UTC) + timedelta(days=2),
+        timezone="Europe/Berlin",
+    )
 
 
 async def _person(rest: RestClient, name: str, marker: str) -> Person:
@@ -628,14 +623,7 @@ async def test_prompt_injection_reaches_no_other_users_data(
         bob = await _person(rest, "Bob", uuid.uuid4().hex[:10])
         for person in (ann, bob):
             await _connect_calendar(person, google, assistant, deployment.secrets)
-        bob_job = await rest.create_cron_job(
-            name="bob's reminder",
-            user_id=bob.id,
-            chat_id=bob.chat_id,
-            text=f"Bob's private reminder {bob.marker}",
-            run_at=datetime.now(UTC) + timedelta(days=2),
-            timezone="Europe/Berlin",
-        )
+        bob_job = await _private_reminder(rest, bob, "Bob")
         told_bob = await sent_to(redis, deployment.names, bob.chat_id)  # "calendar connected"
         llm.script(*_injection_script(assistant, bob, bob_job["id"]))
 
@@ -692,14 +680,7 @@ async def test_an_injection_in_a_group_does_not_bring_a_members_private_reminder
     async with RestClient(deployment.rest_url, deployment.secrets["SERVICE_API_TOKEN"]) as rest:
         ann = await _person(rest, "Ann", uuid.uuid4().hex[:10])
         mallory = await _person(rest, "Mallory", uuid.uuid4().hex[:10])
-        private = await rest.create_cron_job(
-            name="ann's reminder",
-            user_id=ann.id,
-            chat_id=ann.chat_id,
-            text=f"Ann's private reminder {ann.marker}",
-            run_at=datetime.now(UTC) + timedelta(days=2),
-            timezone="Europe/Berlin",
-        )
+        private = await _private_reminder(rest, ann, "Ann")
         reminder = assistant.reminder_tool
         llm.script(
             Step(

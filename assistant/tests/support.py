@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 import redis.asyncio as aioredis
 
 from assistant.src.tools.base import Actor, ToolCallContext
@@ -160,14 +159,7 @@ class Platform:
         return self.stack.url("rest_service")
 
     def import_config(self, document: dict[str, Any] | None = None) -> dict[str, Any]:
-        response = httpx.post(
-            f"{self.rest_url}/api/config/import",
-            json=document or self.config.document(self.llm.base_url),
-            headers={"Authorization": f"Bearer {self.secrets['ADMIN_API_TOKEN']}"},
-            timeout=30,
-        )
-        response.raise_for_status()
-        return response.json()
+        return self.stack.import_config(document or self.config.document(self.llm.base_url))
 
     def start_assistant(self, name: str = SHARED, **env: str) -> ServiceProcess:
         full = {

@@ -25,7 +25,7 @@ from common.messages import OutgoingMessage
 from common.names import Names
 from common.rest_client import RestClient, User
 from sandbox.google_api import GoogleStandIn, serving_in_thread
-from tests.harness import ServiceProcess, Stack
+from tests.harness import ServiceProcess, Stack, base_env
 
 #: The callback's public address as registered with Google; the test's browser reaches it
 #: on whatever port the service got (`Browser.open`).
@@ -66,15 +66,7 @@ def shared_stack(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
     """The harness's `stack`, once per session (the same environment `service_env` gives)."""
-    env = {
-        "ENVIRONMENT": "test",
-        "ASYNC_DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "REDIS_KEY_PREFIX": shared_prefix,
-        "LOG_FORMAT": "json",
-        "LOG_LEVEL": "DEBUG",
-        **secrets,
-    }
+    env = base_env(database_url, redis_url, shared_prefix, secrets)
     stack = Stack(env, Path(tmp_path_factory.mktemp("gcal_stack")))
     try:
         yield stack

@@ -24,7 +24,7 @@ from common.rest_client import RestClient, User
 from google_calendar_service.tests.conftest import Browser, connect, make_user, sent_to
 from sandbox.google_api import GoogleStandIn
 from sandbox.llm_server import LlmStandIn
-from tests.harness import ROOT, ServiceProcess, Stack
+from tests.harness import ROOT, ServiceProcess, Stack, secretary_config
 
 SEED = ROOT / "rest_service" / "seed" / "default_config.json"
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -48,26 +48,18 @@ def assistant_process(
     rest_process: ServiceProcess,
     calendar_process: ServiceProcess,
     llm: LlmStandIn,
-    secrets: dict[str, str],
 ) -> Iterator[ServiceProcess]:
     suffix = uuid.uuid4().hex[:8]
-    secretary, provider = f"gcal-secretary-{suffix}", f"gcal-sandbox-{suffix}"
-    document = {
-        "providers": [{"name": provider, "base_url": llm.base_url, "api_key": "sk-sandbox"}],
-        "models": [
-            {"provider": provider, "provider_model_name": f"gcal-{suffix}", "is_default": True}
-        ],
-        "assistants": [{"name": secretary, "is_secretary": True, "instructions": "Be brief."}],
-        "tools": [_seed_tool("calendar")],
-        "links": [{"assistant": secretary, "tool": "calendar"}],
-    }
-    imported = httpx.post(
-        f"{rest_process.url}/api/config/import",
-        json=document,
-        headers={"Authorization": f"Bearer {secrets['ADMIN_API_TOKEN']}"},
-        timeout=30,
+    shared_stack.import_config(
+        secretary_config(
+            provider=f"gcal-sandbox-{suffix}",
+            base_url=llm.base_url,
+            api_key="sk-sandbox",
+            model=f"gcal-{suffix}",
+            secretary=f"gcal-secretary-{suffix}",
+            tools=[_seed_tool("calendar")],
+        )
     )
-    imported.raise_for_status()
     env = {
         "OPENAI_API_KEY": "sk-default",
         "OPENAI_BASE_URL": llm.base_url,

@@ -18,7 +18,7 @@ import pytest
 import redis as syncredis
 
 from common.names import Names
-from tests.harness import ROOT, Stack
+from tests.harness import ROOT, Stack, base_env
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -54,15 +54,7 @@ def server(
 ) -> Iterator[dict[str, Any]]:
     """One rest_service process for the module (a browser test is slow enough as it is)."""
     prefix = f"{session_prefix}admin{uuid.uuid4().hex[:6]}:"
-    env = {
-        "ENVIRONMENT": "test",
-        "ASYNC_DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "REDIS_KEY_PREFIX": prefix,
-        "LOG_FORMAT": "json",
-        "LOG_LEVEL": "INFO",
-        **secrets,
-    }
+    env = {**base_env(database_url, redis_url, prefix, secrets), "LOG_LEVEL": "INFO"}
     stack = Stack(env, tmp_path_factory.mktemp("admin-stack"))
     try:
         process = stack.start("rest_service")

@@ -189,6 +189,7 @@ class TestJob:
             prompt="sum up",
             run_at=in_hours(72),
             cron_expression=None,
+            chat_id=-100,
         )
         await api.ok("PUT", f"/api/cron-jobs/{later['id']}", api.service, json={"status": "paused"})
         params = {"user_id": user["id"]}
@@ -213,6 +214,10 @@ class TestJob:
             "GET", "/api/cron-jobs/", api.service, params={**params, "type": "assistant_prompt"}
         )
         assert ids(prompts) == [prompt["id"]]
+        in_group = await api.ok(
+            "GET", "/api/cron-jobs/", api.service, params={**params, "chat_id": -100}
+        )
+        assert ids(in_group) == [prompt["id"]]
 
     async def test_every_write_is_announced_on_cron_updated(
         self, api: Api, redis: aioredis.Redis, names: Names

@@ -330,6 +330,7 @@ class ReminderTool(BaseTool, tool_type="reminder"):
     async def _reminders(self, call: ToolCallContext, *, status: str | None) -> list[CronJob]:
         jobs = await self.services.rest.list_cron_jobs(
             user_id=call.actor.user_id,
+            chat_id=call.actor.chat_id if call.actor.is_group else None,
             type="reminder",
             status=status,  # type: ignore[arg-type]
             limit=1000,

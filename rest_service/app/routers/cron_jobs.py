@@ -30,6 +30,7 @@ async def list_jobs(
     page: PageDep,
     response: Response,
     user_id: uuid.UUID | None = None,
+    chat_id: Annotated[int | None, Query(description="set in this chat")] = None,
     status: CronJobStatus | None = None,
     type: CronJobType | None = None,
     due_before: Annotated[
@@ -38,7 +39,13 @@ async def list_jobs(
 ) -> object:
     """Soonest first."""
     rows, total = await cron_jobs.list_jobs(
-        ctx, page, user_id=user_id, status=status, type=type, due_before=due_before
+        ctx,
+        page,
+        user_id=user_id,
+        chat_id=chat_id,
+        status=status,
+        type=type,
+        due_before=due_before,
     )
     set_total(response, total)
     return rows

@@ -67,6 +67,7 @@ async def list_jobs(
     page: Page,
     *,
     user_id: uuid.UUID | None,
+    chat_id: int | None,
     status: CronJobStatus | None,
     type: CronJobType | None,
     due_before: datetime | None,
@@ -76,6 +77,8 @@ async def list_jobs(
     )
     if user_id is not None:
         stmt = stmt.where(CronJob.user_id == user_id)
+    if chat_id is not None:
+        stmt = stmt.where(CronJob.chat_id == chat_id)
     if status is not None:
         stmt = stmt.where(CronJob.status == status)
     if type is not None:

@@ -36,10 +36,12 @@ async def _upcoming(turn: Turn, services: Services) -> list[CronJob]:
     """The user's active reminders (in a group, those set there), soonest first."""
     assert turn.user is not None
     jobs = await services.rest.list_cron_jobs(
-        user_id=str(turn.user["id"]), status="active", type="reminder", limit=_LIMIT
+        user_id=str(turn.user["id"]),
+        chat_id=turn.chat_id if turn.is_group else None,
+        status="active",
+        type="reminder",
+        limit=_LIMIT,
     )
-    if turn.is_group:
-        jobs = [job for job in jobs if job.get("chat_id") == turn.chat_id]
     return sorted(jobs, key=lambda job: _next(job) or datetime.max.replace(tzinfo=ZoneInfo("UTC")))
 
 
