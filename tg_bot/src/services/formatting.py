@@ -3,7 +3,10 @@ quotes and headings become the tags Telegram knows; everything else is escaped t
 
 markdown-it-py parses (CommonMark, raw HTML off, so `<b>` in a reply is shown, not obeyed);
 this module only walks its syntax tree. Unclosed `**` and other broken Markdown stay as the
-characters they are, so a reply always parses and nothing of it is lost.
+characters they are, so a reply always parses and nothing of it is lost: a code fence a model
+opens mid-line (`Here: ```python`) or closes with text after it is moved to a line of its own
+first, link reference definitions are off (they would swallow a line), and a link Telegram
+cannot open keeps its address as text.
 """
 
 from __future__ import annotations
@@ -15,10 +18,13 @@ from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
 _SAFE_SCHEMES = ("http://", "https://", "tg://", "mailto:")
-_LANGUAGE = re.compile(r"[^A-Za-z0-9_+#.-]")
 _BULLETS = ("•", "◦", "▪")
 _RULE = "———"
 _MARKDOWN_SPECIAL = re.compile(r"[\\`*_{}\[\]()<>#+\-.!|~]")
+_FENCE_LINE = re.compile(r"^( {0,3})(`{3,})(.*)$")
+_FENCE_RUN = re.compile(r"`{3,}")
+_LANGUAGE_WORD = re.compile(r"^[A-Za-z0-9_+#.-]+$")
+_MD_TEXT = MarkdownIt("commonmark")  # only for normalizeLinkText
 
 
 def escape(text: str) -> str:
@@ -31,17 +37,76 @@ def escape_markdown(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\g<0>", text)
 
 
+def fences_on_own_lines(markdown: str) -> str:
+    """Markdown whose code fences each have a line of their own.
+
+    Models open fences mid-line (`Here: ```python`) and write on after the closing one
+    (```` ``` and then ````); CommonMark reads the first as paragraph text and the second as
+    code that runs to the end, so the code and the text after it would be lost or garbled.
+    """
+    lines = markdown.split("\n")
+    out: list[str] = []
+    fence = ""  # the backticks of the open fence, "" outside one
+    i = 0
+    while i < len(lines):
+        head, tail = _split_fence(lines[i], fence, lines[i + 1 :])
+        i += 1
+        if tail is not None:
+            lines.insert(i, tail)
+        out.append(head)
+        fence = _fence_after(head, fence)
+    return "\n".join(out)
+
+
+def _split_fence(line: str, fence: str, later: list[str]) -> tuple[str, str | None]:
+    """The line up to a fence that should start or end a line, and what follows it."""
+    found = _FENCE_LINE.match(line)
+    if fence:
+        if found and _closes(found, len(fence)) and found[3].strip():
+            return line[: found.end(2)], found[3].strip()
+        return line, None
+    if found:
+        return line, None
+    runs = list(_FENCE_RUN.finditer(line))
+    if not runs:
+        return line, None
+    last = runs[-1]
+    alone = sum(len(run[0]) == len(last[0]) for run in runs) == 1
+    has_closer = any(
+        (closer := _FENCE_LINE.match(text)) and _closes(closer, len(last[0])) for text in later
+    )
+    if alone and "`" not in line[last.end() :] and line[: last.start()].strip() and has_closer:
+        return line[: last.start()].rstrip(), line[last.start() :]
+    return line, None
+
+
+def _closes(found: re.Match[str], length: int) -> bool:
+    """A fence line that ends a fence of `length` (text after it is split off first)."""
+    rest = found[3]
+    return len(found[2]) >= length and (not rest.strip() or rest[0].isspace())
+
+
+def _fence_after(line: str, fence: str) -> str:
+    found = _FENCE_LINE.match(line)
+    if not found:
+        return fence
+    if fence:
+        return "" if _closes(found, len(fence)) else fence
+    return "" if "`" in found[3] else found[2]
+
+
 class MarkdownRenderer:
     def __init__(self) -> None:
         # Raw HTML and HTML entities off: "&amp;" in a reply is shown as written.
         self._md = (
             MarkdownIt("commonmark", {"html": False})
             .enable(["strikethrough", "table"])
-            .disable("entity")
+            .disable(["entity", "reference"])
         )
 
     def render(self, markdown: str) -> str:
-        root = SyntaxTreeNode(self._md.parse(markdown.replace("\r\n", "\n")))
+        source = fences_on_own_lines(markdown.replace("\r\n", "\n"))
+        root = SyntaxTreeNode(self._md.parse(source))
         return self._blocks(root.children, quoted=False, depth=0).strip()
 
     # -- blocks ------------------------------------------------------------------------------
@@ -91,14 +156,15 @@ class MarkdownRenderer:
 
     def _code_block(self, node: SyntaxTreeNode, *, quoted: bool) -> str:
         code = escape(node.content.rstrip("\n"))
+        language, words = _info(node.info or "")
+        label = f"{escape(words)}\n" if words else ""
         if not code.strip():
-            return ""
+            return escape(" ".join(filter(None, (language, words))))
         if quoted:
-            return f"<code>{code}</code>"
-        language = _LANGUAGE.sub("", (node.info or "").split(maxsplit=1)[0] if node.info else "")
+            return f"{label}<code>{code}</code>"
         if language:
-            return f'<pre><code class="language-{language}">{code}</code></pre>'
-        return f"<pre>{code}</pre>"
+            return f'{label}<pre><code class="language-{language}">{code}</code></pre>'
+        return f"{label}<pre>{code}</pre>"
 
     def _table(self, node: SyntaxTreeNode) -> str:
         rows = [
@@ -144,12 +210,28 @@ class MarkdownRenderer:
         return self._inline_children(node) if node.children else escape(node.content)
 
 
+def _info(info: str) -> tuple[str, str]:
+    """A fence's language (Telegram shows it on the block) and any other words of its line,
+    which are the model's text and are shown before the code."""
+    first, _, rest = info.strip().partition(" ")
+    if _LANGUAGE_WORD.match(first):
+        return first, rest.strip()
+    return "", info.strip()
+
+
 def _link(href: str, inner: str) -> str:
     if not inner:
         inner = escape(href)
     if not href.lower().startswith(_SAFE_SCHEMES):
-        return inner
+        # Telegram cannot open it (a relative path, no scheme): the address stays readable.
+        shown = escape(_readable(href))
+        return inner if not shown or shown == inner else f"{inner} ({shown})"
     return f'<a href="{html.escape(href, quote=True)}">{inner}</a>'
+
+
+def _readable(href: str) -> str:
+    """A link address as the model wrote it (markdown-it percent-encodes it)."""
+    return _MD_TEXT.normalizeLinkText(href)
 
 
 def _plain(node: SyntaxTreeNode) -> str:
@@ -158,4 +240,6 @@ def _plain(node: SyntaxTreeNode) -> str:
         return node.content
     if node.type in ("softbreak", "hardbreak"):
         return " "
-    return "".join(_plain(child) for child in node.children)
+    inner = "".join(_plain(child) for child in node.children)
+    href = str(node.attrs.get("href", "")) if node.type == "link" else ""
+    return f"{inner} ({_readable(href)})" if href and _readable(href) != inner else inner

@@ -74,3 +74,22 @@ def test_tables_become_aligned_monospace(render) -> None:
 def test_values_escaped_for_markdown_render_as_themselves(render) -> None:
     name = "*Bob_the [builder](x) <3*"
     assert shown(render.render(f"Hello, {escape_markdown(name)}!")) == f"Hello, {name}!"
+
+
+@pytest.mark.parametrize(
+    ("markdown", "expected"),
+    [
+        (
+            "Here is the code: ```python\nprint(1)\n```\nThat prints 1.",
+            "Here is the code:\n\nprint(1)\n\nThat prints 1.",
+        ),
+        ("Run ```\nls -la\n``` and look at the output", "Run\n\nls -la\n\nand look at the output"),
+        ("```python\nx = 1\n``` then more text after", "x = 1\n\nthen more text after"),
+    ],
+)
+def test_a_code_fence_opened_mid_line_keeps_the_text_around_it(
+    render, markdown: str, expected: str
+) -> None:
+    markup = render.render(markdown)
+    assert shown(markup) == expected
+    assert "<pre" in markup
