@@ -48,7 +48,17 @@ _CATALOGUE = """
 2988507|Paris|48.85341|2.3488|42|FR|France|Île-de-France|Europe/Paris|2138551|париж,париже
 5128581|New York|40.71427|-74.00597|10|US|United States|New York|America/New_York|8804190|nyc
 1850147|Tokyo|35.6895|139.69171|44|JP|Japan|Tokyo|Asia/Tokyo|8336599|токио
-498817|Saint Petersburg|59.93863|30.31413|11|RU|Russia|St.-Petersburg|Europe/Moscow|5351935|спб
+498817|Saint Petersburg|59.94|30.3|11|RU|Russia|St.-Petersburg|Europe/Moscow|5351935|санкт-петербург
+1816670|Beijing|39.9075|116.39723|49|CN|China|Beijing|Asia/Shanghai|18960744|пекин
+1496747|Novosibirsk|55.0415|82.9346|162|RU|Russia|Novosibirsk|Asia/Novosibirsk|1419007|новосибирск
+2013348|Vladivostok|43.10562|131.87353|49|RU|Russia|Primorye|Asia/Vladivostok|604901|владивосток
+703448|Kyiv|50.45466|30.5238|187|UA|Ukraine|Kyiv City|Europe/Kyiv|2797553|киев,київ,kiev
+1275004|Kolkata|22.56263|88.36304|11|IN|India|West Bengal|Asia/Kolkata|4631392|калькутта,calcutta
+4717560|Paris|33.66094|-95.55551|183|US|United States|Texas|America/Chicago|24171|
+5601538|Moscow|46.73239|-117.00017|786|US|United States|Idaho|America/Los_Angeles|25146|
+4409896|Springfield|37.21533|-93.29824|397|US|United States|Missouri|America/Chicago|169176|
+4951788|Springfield|42.10148|-72.58981|21|US|United States|Massachusetts|America/New_York|155929|
+4250542|Springfield|39.80172|-89.64371|181|US|United States|Illinois|America/Chicago|116565|
 """
 
 
@@ -91,7 +101,8 @@ class BadParameter(ValueError):
 def find_places(name: str, count: int) -> list[Place]:
     wanted = name.strip().casefold()
     found = [p for p in PLACES if p.name.casefold().startswith(wanted) or wanted in p.aliases]
-    return found[:count]
+    # Open-Meteo ranks by relevance, which for a name is mostly population.
+    return sorted(found, key=lambda p: -p.population)[:count]
 
 
 def _geo_json(place: Place) -> dict[str, Any]:

@@ -1,0 +1,213 @@
+"""The time zone resolver: IANA names in any case, cities, offsets, places in English and
+Russian through the Open-Meteo stand-in, and a clear refusal for anything else."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from common.geocoding import OpenMeteoGeocoder
+from common.timezones import (
+    _FRACTIONAL_ZONES,
+    AmbiguousTimezone,
+    ResolvedZone,
+    TimezoneError,
+    TimezoneLookupUnavailable,
+    UnknownTimezone,
+    UnsupportedOffset,
+    format_offset,
+    resolve_timezone,
+)
+from sandbox.open_meteo import OpenMeteoStandIn
+
+
+@pytest.fixture(scope="module")
+def open_meteo() -> Iterator[OpenMeteoStandIn]:
+    with OpenMeteoStandIn() as server:
+        yield server
+
+
+@pytest.fixture
+async def places(open_meteo: OpenMeteoStandIn) -> AsyncIterator[OpenMeteoGeocoder]:
+    async with httpx.AsyncClient(timeout=5) as http:
+        yield OpenMeteoGeocoder(http, open_meteo.geocoding_url, open_meteo.forecast_url)
+
+
+@pytest.mark.parametrize(
+    ("typed", "zone"),
+    [
+        ("Europe/Berlin", "Europe/Berlin"),
+        ("europe/berlin", "Europe/Berlin"),
+        ("EUROPE/BERLIN", "Europe/Berlin"),
+        ("america/new york", "America/New_York"),
+        ("  Asia/Tokyo \n", "Asia/Tokyo"),
+        ("UTC", "UTC"),
+        ("gmt", "UTC"),
+        ("Etc/GMT-3", "Etc/GMT-3"),
+    ],
+)
+async def test_iana_names_in_any_case(typed: str, zone: str) -> None:
+    assert await resolve_timezone(typed) == ResolvedZone(zone, "iana")
+
+
+@pytest.mark.parametrize(
+    ("typed", "zone"),
+    [
+        ("Berlin", "Europe/Berlin"),
+        ("berlin", "Europe/Berlin"),
+        ("new york", "America/New_York"),
+        ("New_York", "America/New_York"),
+        ("buenos aires", "America/Argentina/Buenos_Aires"),
+        ("Istanbul", "Europe/Istanbul"),
+        ("kolkata", "Asia/Kolkata"),
+    ],
+)
+async def test_the_city_part_of_a_zone_name(typed: str, zone: str) -> None:
+    """No lookup needed: the zone database names the city (a canonical zone, not a link)."""
+    assert await resolve_timezone(typed) == ResolvedZone(zone, "iana")
+
+
+@pytest.mark.parametrize(
+    ("typed", "zone", "offset"),
+    [
+        ("UTC+3", "Etc/GMT-3", "UTC+03:00"),
+        ("utc+3", "Etc/GMT-3", "UTC+03:00"),
+        ("GMT-5", "Etc/GMT+5", "UTC-05:00"),
+        ("UTC−5", "Etc/GMT+5", "UTC-05:00"),  # a typographic minus
+        ("+3", "Etc/GMT-3", "UTC+03:00"),
+        ("UTC +03:00", "Etc/GMT-3", "UTC+03:00"),
+        ("UTC+14", "Etc/GMT-14", "UTC+14:00"),
+        ("UTC-12", "Etc/GMT+12", "UTC-12:00"),
+        ("UTC+0", "UTC", "UTC+00:00"),
+        ("+05:30", "Asia/Kolkata", "UTC+05:30"),
+        ("+0530", "Asia/Kolkata", "UTC+05:30"),
+        ("UTC+5:45", "Asia/Kathmandu", "UTC+05:45"),
+        ("GMT+3:30", "Asia/Tehran", "UTC+03:30"),
+        ("-9:30", "Pacific/Marquesas", "UTC-09:30"),
+    ],
+)
+async def test_offsets_become_a_zone_with_that_offset(typed: str, zone: str, offset: str) -> None:
+    found = await resolve_timezone(typed)
+    assert found.name == zone
+    assert format_offset(found.now().utcoffset()) == offset
+
+
+@pytest.mark.parametrize("typed", ["UTC+15", "GMT-13", "+05:20", "UTC-03:30", "+3:75"])
+async def test_offsets_no_zone_keeps_all_year_are_refused(typed: str) -> None:
+    with pytest.raises(UnsupportedOffset):
+        await resolve_timezone(typed)
+
+
+def test_fractional_offsets_map_to_zones_that_keep_them_all_year() -> None:
+    start = datetime.now(UTC)
+    for minutes, name in _FRACTIONAL_ZONES.items():
+        for day in range(0, 730, 7):
+            at = (start + timedelta(days=day)).astimezone(ZoneInfo(name))
+            assert at.utcoffset() == timedelta(minutes=minutes), (name, at)
+
+
+@pytest.mark.parametrize(
+    ("typed", "zone", "place"),
+    [
+        ("Москва", "Europe/Moscow", "Moscow, Russia"),
+        ("москва", "Europe/Moscow", "Moscow, Russia"),
+        ("Токио", "Asia/Tokyo", "Tokyo, Japan"),
+        ("Новосибирск", "Asia/Novosibirsk", "Novosibirsk, Russia"),
+        ("Санкт-Петербург", "Europe/Moscow", "Saint Petersburg, St.-Petersburg, Russia"),
+        ("Beijing", "Asia/Shanghai", "Beijing, China"),
+        ("Moscow", "Europe/Moscow", None),  # the zone database's own city, no lookup
+        ("Paris", "Europe/Paris", None),
+    ],
+)
+async def test_places_in_english_and_russian_through_geocoding(
+    places: OpenMeteoGeocoder, typed: str, zone: str, place: str | None
+) -> None:
+    found = await resolve_timezone(typed, places, "ru")
+    assert (found.name, found.place) == (zone, place)
+
+
+async def test_a_place_far_larger_than_its_namesakes_wins(
+    places: OpenMeteoGeocoder, open_meteo: OpenMeteoStandIn
+) -> None:
+    """Paris, Texas and Moscow, Idaho exist; asked by the Russian name, Moscow is Moscow."""
+    found = await resolve_timezone("Moskva", places)
+    assert found.name == "Europe/Moscow"
+
+
+async def test_several_places_with_other_zones_get_a_question(places: OpenMeteoGeocoder) -> None:
+    with pytest.raises(AmbiguousTimezone) as raised:
+        await resolve_timezone("Springfield", places)
+    zones = [p.timezone for p in raised.value.candidates]
+    assert zones == ["America/Chicago", "America/New_York"]
+    assert "Massachusetts" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "typed", ["", "   ", "Mars/Olympus", "Atlantis", "12345", "🙂", "x" * 500, "\x00"]
+)
+async def test_unknown_input_is_refused(places: OpenMeteoGeocoder, typed: str) -> None:
+    with pytest.raises(UnknownTimezone):
+        await resolve_timezone(typed, places)
+
+
+async def test_a_zone_path_never_goes_to_the_lookup(
+    places: OpenMeteoGeocoder, open_meteo: OpenMeteoStandIn
+) -> None:
+    before = open_meteo.hits["search"]
+    with pytest.raises(UnknownTimezone):
+        await resolve_timezone("Mars/Olympus", places)
+    assert open_meteo.hits["search"] == before
+
+
+async def test_a_lookup_that_is_down_says_so() -> None:
+    async with httpx.AsyncClient(timeout=2) as http:
+        down = OpenMeteoGeocoder(http, "http://127.0.0.1:9/v1/search", "http://127.0.0.1:9/")
+        with pytest.raises(TimezoneLookupUnavailable):
+            await resolve_timezone("Москва", down)
+        assert (await resolve_timezone("UTC+3", down)).name == "Etc/GMT-3"
+
+
+async def test_coordinates_give_the_zone_there(places: OpenMeteoGeocoder) -> None:
+    assert await places.zone_at(52.52, 13.40) == "Europe/Berlin"
+    assert await places.zone_at(35.68, 139.69) == "Asia/Tokyo"
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(text=st.text(max_size=120))
+async def test_any_text_is_a_zone_or_a_clear_refusal(places: OpenMeteoGeocoder, text: str) -> None:
+    try:
+        found = await resolve_timezone(text, places, "en")
+    except TimezoneError as refused:
+        assert str(refused)
+        return
+    assert ZoneInfo(found.name).key == found.name
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    sign=st.sampled_from(["+", "-"]),
+    hours=st.integers(0, 14),
+    prefix=st.sampled_from(["", "UTC", "GMT", "utc ", "Gmt"]),
+    colon=st.booleans(),
+)
+async def test_every_whole_hour_offset_has_its_offset(
+    sign: str, hours: int, prefix: str, colon: bool
+) -> None:
+    text = f"{prefix}{sign}{hours}{':00' if colon else ''}"
+    wanted = hours * (1 if sign == "+" else -1)
+    if not -12 <= wanted <= 14:
+        with pytest.raises(UnsupportedOffset):
+            await resolve_timezone(text)
+        return
+    found = await resolve_timezone(text)
+    assert found.now().utcoffset() == timedelta(hours=wanted)
