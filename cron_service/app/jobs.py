@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from common.rest_client import CronJob
-from cron_service.app.schedule import InvalidSchedule, OneOff, Schedule, schedule_of, zone
+from common.schedule import InvalidSchedule, OneOff, Schedule, schedule_of, zone
 
 REMINDER = "reminder"
 ASSISTANT_PROMPT = "assistant_prompt"

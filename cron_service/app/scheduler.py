@@ -29,12 +29,12 @@ from redis.exceptions import RedisError
 from common.errors import NotFoundError
 from common.logging import correlation, get_logger
 from common.rest_client import CronJob, RestClient
+from common.schedule import InvalidSchedule
 from cron_service.app import metrics
 from cron_service.app.clock import Clock
 from cron_service.app.fires import Composed, Fire, FireLedger, FireRules, Outcome, compose
 from cron_service.app.jobs import ACTIVE, Job, job_from_rest
 from cron_service.app.recorder import Recorder
-from cron_service.app.schedule import InvalidSchedule
 
 log = get_logger(__name__)
 

@@ -11,9 +11,9 @@ import pytest
 
 from common.messages import IncomingMessage, OutgoingKind, OutgoingMessage, Source, fire_message_id
 from common.names import TO_SECRETARY, TO_TELEGRAM
+from common.schedule import InvalidSchedule
 from cron_service.app.fires import Fire, FireRules, Outcome, classify, compose
 from cron_service.app.jobs import job_from_rest
-from cron_service.app.schedule import InvalidSchedule
 
 RULES = FireRules(late_after=timedelta(seconds=60), grace=timedelta(hours=6))
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # Monday, 09:00 in Berlin

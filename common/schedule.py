@@ -1,0 +1,472 @@
+"""When a job fires: standard 5-field cron (and its `@daily`-style macros) and one-off instants,
+on the wall clock of the job's IANA zone. The one evaluator every service uses: rest_service to
+validate and to compute `next_run_at`, cron_service to fire, the assistant's reminder tool and
+tg_bot's /reminders to confirm and show a schedule (`describe`).
+
+The rules:
+
+* weekdays as in crontab(5): 0 or 7 is Sunday, 1 is Monday; names `sun`..`sat`, `jan`..`dec`;
+  when both day-of-month and day-of-week are restricted, either may match (Vixie cron);
+* a local time that happens twice (autumn change) fires once, at its first occurrence
+  (`30 1 * * *` in New York fires at 05:30Z on 2025-11-02, not again at 06:30Z);
+* a local time that does not exist (spring change) fires once, at the first valid instant after
+  the gap (02:30 on a night when 02:00 jumps to 03:00 fires at 03:00), never silently skipped.
+
+Both follow from one definition: a wall-clock time `w` fires at the first instant whose local
+time is at or past `w`. That map is monotonic, so the fires of a schedule come in the order of
+their wall times and a search can stop at the first hit.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+#: How far ahead or back an occurrence is looked for (covers Feb 29 on a given weekday).
+_SEARCH_DAYS = 366 * 28
+#: More than any backward change of a zone's UTC offset since 1970 (the largest in tzdata is
+#: Antarctica/Vostok's 7 hours in 1994; autumn changes are an hour).
+_MAX_SHIFT = timedelta(hours=8)
+
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+#: The longest each month can be (February in a leap year).
+_MONTH_LENGTHS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+MACROS = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+
+
+class InvalidSchedule(ValueError):
+    """A cron expression, instant or timezone that cannot be scheduled; says why."""
+
+
+def zone(name: str | None, default: str = "UTC") -> ZoneInfo:
+    """The job's IANA zone; an unknown name is an error, not a silent UTC."""
+    try:
+        return ZoneInfo(name or default)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidSchedule(f"unknown timezone {name!r}") from exc
+
+
+@dataclass(frozen=True)
+class _Field:
+    name: str
+    low: int
+    high: int
+    names: tuple[str, ...] = ()
+    #: The value `names[0]` stands for.
+    names_start: int = 0
+
+    def parse(self, text: str) -> frozenset[int]:
+        values: set[int] = set()
+        for part in text.lower().split(","):
+            values |= self._parse_part(part, text)
+        return frozenset(values)
+
+    def _parse_part(self, part: str, whole: str) -> set[int]:
+        base, _, step_text = part.partition("/")
+        step = self._number(step_text, whole) if step_text else 1
+        if step < 1:
+            raise InvalidSchedule(f"the {self.name} field {whole!r} has a bad step {step_text!r}")
+        if base == "*":
+            low, high = self.low, self.high
+        elif "-" in base:
+            first, _, last = base.partition("-")
+            low, high = self._value(first, whole), self._value(last, whole)
+        else:
+            low = self._value(base, whole)
+            high = self.high if step_text else low
+        if low > high:
+            raise InvalidSchedule(f"the {self.name} field {whole!r} runs backwards")
+        return set(range(low, high + 1, step))
+
+    def _value(self, text: str, whole: str) -> int:
+        if text in self.names:
+            return self.names.index(text) + self.names_start
+        value = self._number(text, whole)
+        if not self.low <= value <= self.high:
+            raise InvalidSchedule(
+                f"the {self.name} field {whole!r} is out of range ({self.low}-{self.high})"
+            )
+        return value
+
+    def _number(self, text: str, whole: str) -> int:
+        if not (text.isascii() and text.isdigit()):
+            raise InvalidSchedule(f"the {self.name} field {whole!r} is not standard cron")
+        return int(text)
+
+
+_FIELDS = (
+    _Field("minute", 0, 59),
+    _Field("hour", 0, 23),
+    _Field("day of month", 1, 31),
+    _Field("month", 1, 12, _MONTHS, 1),
+    _Field("day of week", 0, 7, _WEEKDAYS, 0),
+)
+
+
+def normalize(expression: str) -> str:
+    """The 5 fields separated by single spaces; a macro becomes the fields it stands for."""
+    text = " ".join(expression.split())
+    return MACROS.get(text.lower(), text)
+
+
+@dataclass(frozen=True)
+class CronSchedule:
+    """A standard crontab expression evaluated on the wall clock of `tz`."""
+
+    expression: str
+    tz: ZoneInfo
+    minutes: frozenset[int]
+    hours: frozenset[int]
+    days: frozenset[int]
+    months: frozenset[int]
+    #: 0 = Sunday .. 6 = Saturday (7 folded into 0).
+    weekdays: frozenset[int]
+    days_restricted: bool
+    weekdays_restricted: bool
+    #: Minutes of the day (hour * 60 + minute) it fires at, ascending.
+    times: tuple[int, ...]
+
+    @classmethod
+    def parse(cls, expression: str, tz: ZoneInfo | None = None) -> CronSchedule:
+        """Raises `InvalidSchedule` saying which field is wrong, or that it never fires."""
+        text = normalize(expression)
+        parts = text.split(" ") if text else []
+        if len(parts) != 5:
+            raise InvalidSchedule(
+                "needs 5 fields (minute hour day-of-month month day-of-week), "
+                f"got {len(parts)} in {expression!r}"
+            )
+        minute, hour, day, month, weekday = (
+            f.parse(p) for f, p in zip(_FIELDS, parts, strict=True)
+        )
+        schedule = cls(
+            expression=text,
+            tz=tz or ZoneInfo("UTC"),
+            minutes=minute,
+            hours=hour,
+            days=day,
+            months=month,
+            weekdays=frozenset(d % 7 for d in weekday),
+            days_restricted=not parts[2].startswith("*"),
+            weekdays_restricted=not parts[4].startswith("*"),
+            times=tuple(sorted(h * 60 + m for h in hour for m in minute)),
+        )
+        if not schedule._can_fire():
+            raise InvalidSchedule(f"{text!r} never fires (no month has that day)")
+        return schedule
+
+    def _can_fire(self) -> bool:
+        if self.days_restricted and self.weekdays_restricted:
+            return True  # either may match, and every weekday comes round
+        return any(day <= _MONTH_LENGTHS[m - 1] for m in self.months for day in self.days)
+
+    def next_after(self, instant: datetime) -> datetime:
+        """The first fire strictly after `instant` (aware), in UTC.
+
+        Walls before `instant`'s own local time fire at or before it (the map is monotonic),
+        so the search starts there and the first wall that fires later is the answer."""
+        for wall in self._walls(self._local(instant), 1):
+            fire = wall_to_instant(wall, self.tz)
+            if fire > instant:
+                return fire
+        raise InvalidSchedule(f"{self.expression!r} never fires")
+
+    def last_at_or_before(self, instant: datetime) -> datetime | None:
+        """The latest fire at or before `instant` (aware), in UTC, or None if there is none.
+
+        After an autumn change a later wall time may already have fired (in the first pass
+        of the repeated hour), so the search starts `_MAX_SHIFT` ahead of the local time."""
+        for wall in self._walls(self._local(instant) + _MAX_SHIFT, -1):
+            fire = wall_to_instant(wall, self.tz)
+            if fire <= instant:
+                return fire
+        return None
+
+    def _local(self, instant: datetime) -> datetime:
+        if instant.tzinfo is None:
+            raise InvalidSchedule("an instant needs its UTC offset")
+        return instant.astimezone(self.tz).replace(tzinfo=None, second=0, microsecond=0)
+
+    def _walls(self, start: datetime, step: int) -> Iterator[datetime]:
+        """Matching wall-clock times from `start` on (step 1) or back (step -1), in order."""
+        first = start.hour * 60 + start.minute
+        for offset in range(_SEARCH_DAYS):
+            day = start.date() + timedelta(days=offset * step)
+            if not self.matches_day(day):
+                continue
+            times = self.times
+            if offset == 0:
+                cut = bisect_left(times, first + (0 if step > 0 else 1))
+                times = times[cut:] if step > 0 else times[:cut]
+            for minute_of_day in times if step > 0 else reversed(times):
+                yield datetime.combine(day, time(*divmod(minute_of_day, 60)))
+
+    def matches_day(self, day: date) -> bool:
+        if day.month not in self.months:
+            return False
+        in_month = day.day in self.days
+        in_week = (day.weekday() + 1) % 7 in self.weekdays
+        if self.days_restricted and self.weekdays_restricted:
+            return in_month or in_week
+        return in_month and in_week
+
+    def matches_wall(self, wall: datetime) -> bool:
+        """Whether a wall-clock minute is one of the schedule's (ignoring the clock's changes)."""
+        return wall.minute in self.minutes and wall.hour in self.hours and self.matches_day(wall)
+
+
+def wall_to_instant(wall: datetime, tz: ZoneInfo) -> datetime:
+    """The first instant whose local time in `tz` is at or past `wall` (naive), in UTC: the
+    first of a repeated time, or the end of the gap for a time a spring change skips."""
+    wall = wall.replace(tzinfo=None)
+    before = wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    if before.astimezone(tz).replace(tzinfo=None) == wall:
+        return before  # fold=0 is the first occurrence of a repeated time
+    # In a gap: fold=1 reads it with the offset after the change, an instant before the
+    # change; fold=0 with the offset before it, an instant after. The change lies between.
+    low = int(wall.replace(tzinfo=tz, fold=1).astimezone(UTC).timestamp())
+    high = int(before.timestamp())
+    while low + 1 < high:
+        middle = (low + high) // 2
+        if datetime.fromtimestamp(middle, tz).replace(tzinfo=None) >= wall:
+            high = middle
+        else:
+            low = middle
+    return datetime.fromtimestamp(high, UTC)
+
+
+@dataclass(frozen=True)
+class OneOff:
+    """A job that fires once, at `run_at`."""
+
+    run_at: datetime
+
+    def next_after(self, instant: datetime) -> datetime | None:
+        return self.run_at if self.run_at > instant else None
+
+    def last_at_or_before(self, instant: datetime) -> datetime | None:
+        return self.run_at if self.run_at <= instant else None
+
+
+Schedule = CronSchedule | OneOff
+
+
+def schedule_of(
+    cron_expression: str | None, run_at: datetime | None, timezone: str | None
+) -> Schedule:
+    """A job's schedule: its cron expression in its timezone, else its one-off instant (a naive
+    `run_at` is a wall time in the timezone, read by the same gap and repeat rules)."""
+    if cron_expression:
+        return CronSchedule.parse(cron_expression, zone(timezone))
+    if run_at is None:
+        raise InvalidSchedule("a job needs a cron_expression or a run_at")
+    if run_at.tzinfo is None:
+        return OneOff(wall_to_instant(run_at, zone(timezone)))
+    return OneOff(run_at.astimezone(UTC))
+
+
+def next_fire(expression: str, timezone: str, after: datetime) -> datetime:
+    """The first fire of a cron expression in an IANA zone strictly after `after`, in UTC."""
+    return CronSchedule.parse(expression, zone(timezone)).next_after(after)
+
+
+# --- in words ------------------------------------------------------------------------------
+
+_EN_DAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
+_EN_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+#: "каждый понедельник": the accusative after каждый/каждую/каждое.
+_RU_EVERY_DAY = (
+    "каждое воскресенье",
+    "каждый понедельник",
+    "каждый вторник",
+    "каждую среду",
+    "каждый четверг",
+    "каждую пятницу",
+    "каждую субботу",
+)
+#: "по понедельникам": the dative plural after по.
+_RU_ON_DAYS = (
+    "воскресеньям",
+    "понедельникам",
+    "вторникам",
+    "средам",
+    "четвергам",
+    "пятницам",
+    "субботам",
+)
+_RU_MONTHS = (
+    "января",
+    "февраля",
+    "марта",
+    "апреля",
+    "мая",
+    "июня",
+    "июля",
+    "августа",
+    "сентября",
+    "октября",
+    "ноября",
+    "декабря",
+)
+_WORKWEEK = frozenset(range(1, 6))
+_WEEKEND = frozenset({0, 6})
+_ALL_DAYS = frozenset(range(0, 7))
+#: At most this many fixed times of day are named ("at 09:00, 13:00 and 18:00").
+_MAX_TIMES = 4
+
+
+def describe(expression: str, language: str = "en") -> str:
+    """The schedule in English or Russian words ("every weekday at 09:00", "по будням в
+    09:00"); a form it has no words for is given as the expression itself, in backticks."""
+    russian = language.lower().startswith("ru")
+    try:
+        schedule = CronSchedule.parse(expression)
+    except InvalidSchedule:
+        return _fallback(expression, russian)
+    words = _ru(schedule) if russian else _en(schedule)
+    return words or _fallback(schedule.expression, russian)
+
+
+def _fallback(expression: str, russian: bool) -> str:
+    code = f"`{expression.strip()}`"
+    return f"по расписанию cron {code}" if russian else f"on the cron schedule {code}"
+
+
+def _fixed_times(s: CronSchedule) -> list[str] | None:
+    if len(s.times) > _MAX_TIMES:
+        return None
+    return [f"{t // 60:02d}:{t % 60:02d}" for t in s.times]
+
+
+def _every_minutes(s: CronSchedule) -> int | None:
+    """N for `*/N * ...` with N dividing the hour (so it is a true "every N minutes")."""
+    if s.hours != frozenset(range(24)) or not s.minutes or min(s.minutes) != 0:
+        return None
+    step = 60 if len(s.minutes) == 1 else sorted(s.minutes)[1]
+    if 60 % step or s.minutes != frozenset(range(0, 60, step)):
+        return None
+    return step
+
+
+def _day_kind(s: CronSchedule) -> str | None:
+    """Which everyday form the days are: daily, weekdays, monthly, yearly (or None)."""
+    all_months = s.months == frozenset(range(1, 13))
+    if s.days_restricted and s.weekdays_restricted:
+        return None
+    if not s.days_restricted and all_months:
+        return "daily" if s.weekdays == _ALL_DAYS else "weekdays"
+    if s.days_restricted and not s.weekdays_restricted:
+        if all_months and len(s.days) <= _MAX_TIMES:
+            return "monthly"
+        if len(s.months) == 1 and len(s.days) == 1:
+            return "yearly"
+    return None
+
+
+def _join(items: list[str], word: str) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {word} {items[-1]}"
+
+
+def _sorted_weekdays(days: frozenset[int]) -> list[int]:
+    return sorted(days, key=lambda d: (d + 6) % 7)  # Monday first
+
+
+def _en_ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _en(s: CronSchedule) -> str | None:
+    kind = _day_kind(s)
+    step = _every_minutes(s)
+    if step is not None and kind == "daily":
+        if step == 1:
+            return "every minute"
+        if step == 60:
+            return "every hour" if min(s.minutes) == 0 else None
+        return f"every {step} minutes"
+    if s.hours == frozenset(range(24)) and len(s.minutes) == 1 and kind == "daily":
+        return f"every hour at :{min(s.minutes):02d}"
+    times = _fixed_times(s)
+    if times is None or kind is None:
+        return None
+    at = f"at {_join(times, 'and')}"
+    if kind == "daily":
+        return f"every day {at}"
+    if kind == "weekdays":
+        if s.weekdays == _WORKWEEK:
+            return f"every weekday {at}"
+        if s.weekdays == _WEEKEND:
+            return f"on weekends {at}"
+        days = [_EN_DAYS[d] for d in _sorted_weekdays(s.weekdays)]
+        return f"every {_join(days, 'and')} {at}"
+    if kind == "monthly":
+        days = [_en_ordinal(d) for d in sorted(s.days)]
+        return f"on the {_join(days, 'and')} of every month {at}"
+    (day,), (month,) = s.days, s.months
+    return f"every year on {day} {_EN_MONTHS[month - 1]} {at}"
+
+
+def _ru_minutes(n: int) -> str:
+    if n % 10 in (2, 3, 4) and n % 100 not in (12, 13, 14):
+        return f"каждые {n} минуты"
+    return f"каждые {n} минут"
+
+
+def _ru(s: CronSchedule) -> str | None:
+    kind = _day_kind(s)
+    step = _every_minutes(s)
+    if step is not None and kind == "daily":
+        if step == 1:
+            return "каждую минуту"
+        if step == 60:
+            return "каждый час" if min(s.minutes) == 0 else None
+        return _ru_minutes(step)
+    if s.hours == frozenset(range(24)) and len(s.minutes) == 1 and kind == "daily":
+        return f"каждый час в :{min(s.minutes):02d}"
+    times = _fixed_times(s)
+    if times is None or kind is None:
+        return None
+    at = f"в {_join(times, 'и')}"
+    if kind == "daily":
+        return f"каждый день {at}"
+    if kind == "weekdays":
+        if s.weekdays == _WORKWEEK:
+            return f"по будням {at}"
+        if s.weekdays == _WEEKEND:
+            return f"по выходным {at}"
+        order = _sorted_weekdays(s.weekdays)
+        if len(order) == 1:
+            return f"{_RU_EVERY_DAY[order[0]]} {at}"
+        return f"по {_join([_RU_ON_DAYS[d] for d in order], 'и')} {at}"
+    if kind == "monthly":
+        days = [f"{d}-го" for d in sorted(s.days)]
+        return f"каждый месяц {_join(days, 'и')} числа {at}"
+    (day,), (month,) = s.days, s.months
+    return f"каждый год {day} {_RU_MONTHS[month - 1]} {at}"
