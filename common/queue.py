@@ -10,13 +10,18 @@ At-least-once delivery over a Redis consumer group, answered once:
 * A handled entry is recorded `done:<stream>:<message_id>`, acked and deleted in one
   transaction; a redelivered message with a `done:` record is dropped.
 * An entry left pending by a dead consumer is claimed (XAUTOCLAIM) and driven again.
-* A payload that does not parse goes to `<stream>:dead` at once; a handler that keeps failing
-  goes there after `max_deliveries` attempts, with the last error.
+* A payload that does not parse, or an entry with a field that is not UTF-8, goes to
+  `<stream>:dead` at once (undecodable bytes kept as base64); a handler that keeps failing goes
+  there after `max_deliveries` attempts, with the last error. An `on_dead` hook runs first, so
+  a service can tell the user (a message is never only a dead letter).
+* Nothing an entry does can kill its chat's worker: an unexpected error dead-letters the entry,
+  a failure of the drive itself is logged, the lock released, and the chat driven again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import os
@@ -40,6 +45,55 @@ log = get_logger(__name__)
 
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[M], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class DeadLetter(Generic[M]):
+    """An entry about to be dead-lettered, for the `on_dead` hook."""
+
+    stream: str
+    entry_id: str
+    reason: str
+    attempts: int
+    data: str  # the `data` field as text (undecodable bytes escaped)
+    message: M | None  # None when the payload did not parse
+
+
+DeadHook = Callable[[DeadLetter[M]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class EntryFields:
+    """A stream entry's fields as text; `unreadable` names the fields that were not UTF-8."""
+
+    fields: dict[str, str]
+    unreadable: list[str]
+    raw_b64: dict[str, str]  # every field's exact bytes (base64), kept when one was unreadable
+
+
+def read_fields(flat: list[Any]) -> EntryFields:
+    """Decode a flat [name, value, ...] list without ever raising on bad bytes."""
+    fields: dict[str, str] = {}
+    unreadable: list[str] = []
+    raw: dict[str, str] = {}
+    for i in range(0, len(flat) - 1, 2):
+        name_bytes, value_bytes = _bytes(flat[i]), _bytes(flat[i + 1])
+        name = name_bytes.decode("utf-8", "backslashreplace")
+        raw[name] = base64.b64encode(value_bytes).decode("ascii")
+        try:
+            name_bytes.decode("utf-8")
+            fields[name] = value_bytes.decode("utf-8")
+        except UnicodeDecodeError:
+            unreadable.append(name)
+            fields[name] = value_bytes.decode("utf-8", "backslashreplace")
+    return EntryFields(fields, unreadable, raw if unreadable else {})
+
+
+QUEUE_FAILURES = Counter(
+    "queue_failures_total",
+    "Unexpected errors kept from killing a chat's worker",
+    ["stream", "where"],
+)
 
 HANDLED = Counter(
     "queue_entries_total", "Stream entries finished, by outcome", ["stream", "outcome"]
@@ -69,7 +123,11 @@ local function register(entries, backlog_prefix, chat_field)
           local ok, obj = pcall(cjson.decode, fields[j + 1])
           if ok and type(obj) == 'table' then
             local v = obj[chat_field]
-            if type(v) == 'number' or type(v) == 'string' then chat = tostring(v) end
+            if type(v) == 'number' and v == v and v > -1e18 and v < 1e18 then
+              chat = string.format('%d', v)
+            elseif type(v) == 'string' and #v <= 64 and string.match(v, '^[%w_:.-]+$') then
+              chat = v
+            end
           end
         end
       end
@@ -197,6 +255,7 @@ class StreamConsumer(Generic[M]):
         consumer: str | None = None,
         config: ConsumerConfig | None = None,
         chat_field: str = "chat_id",
+        on_dead: DeadHook[M] | None = None,
     ) -> None:
         self._redis = redis
         self._names = names
@@ -208,6 +267,7 @@ class StreamConsumer(Generic[M]):
         self.consumer = consumer or consumer_name(group)
         self.config = config or ConsumerConfig()
         self._chat_field = chat_field
+        self._on_dead = on_dead
         self._backlog_prefix = names.chat_backlog(stream, "")
         self._read = redis.register_script(_READ)
         self._claim = redis.register_script(_CLAIM)
@@ -355,6 +415,20 @@ class StreamConsumer(Generic[M]):
     # -- one chat at a time ------------------------------------------------------------------
 
     async def _drive(self, chat: str) -> None:
+        """Drive the chat until its backlog is drained; an unexpected error (Redis gone, a
+        bug) is logged and the chat driven again after a pause, so no chat is left stuck."""
+        while True:
+            try:
+                await self._drive_chat(chat)
+                return
+            except Exception:
+                QUEUE_FAILURES.labels(self.stream, "drive").inc()
+                log.exception("queue_chat_drive_failed", stream=self.stream, chat=chat)
+                await self._wait_for(self._stopping, 1.0)
+                if self._stopping.is_set():
+                    return
+
+    async def _drive_chat(self, chat: str) -> None:
         """Drain the chat's backlog in order while holding its lock; another process that
         holds the lock drains it instead."""
         lock = self._names.chat_lock(self.stream, chat)
@@ -384,8 +458,26 @@ class StreamConsumer(Generic[M]):
                     return True
                 continue
             member, entries = _text(found[0]), found[1]
-            await self._handle_entry(_unpad(member), backlog, member, entries)
+            await self._guarded_entry(_unpad(member), backlog, member, entries)
         return False
+
+    async def _guarded_entry(
+        self, entry_id: str, backlog: str, member: str, found: list[Any]
+    ) -> None:
+        """Handle one entry; an error outside the handler's own retries dead-letters it
+        (Redis unreachable: retried), so the entries after it still get their turn."""
+        try:
+            await self._handle_entry(entry_id, backlog, member, found)
+        except (aioredis.ConnectionError, aioredis.TimeoutError) as exc:
+            log.warning("queue_redis_unavailable", stream=self.stream, error=str(exc))
+            await self._wait_for(self._stopping, 1.0)
+        except Exception as exc:
+            QUEUE_FAILURES.labels(self.stream, "entry").inc()
+            log.exception("queue_entry_failed", stream=self.stream, entry_id=entry_id)
+            entry = read_fields(found[0][1] if found else [])
+            await self._dead_letter(
+                entry_id, backlog, member, entry, f"unhandled: {_brief(exc)}", 0, None
+            )
 
     async def _heartbeat(self, lock: str, token: str) -> None:
         ttl = self.config.lock_ttl_ms
@@ -403,13 +495,17 @@ class StreamConsumer(Generic[M]):
         if not found:
             await self._finish(entry_id, backlog, member, done_key=None)
             return
-        flat = found[0][1]
-        fields = {_text(flat[i]): _text(flat[i + 1]) for i in range(0, len(flat), 2)}
-        raw = fields.get("data", "")
+        entry = read_fields(found[0][1])
+        if entry.unreadable:
+            reason = f"unreadable: not UTF-8 in {', '.join(entry.unreadable)}"[:1000]
+            await self._dead_letter(entry_id, backlog, member, entry, reason, 0, None)
+            return
+        raw = entry.fields.get("data", "")
         try:
             message = self._model.model_validate_json(raw)
         except ValidationError as exc:
-            await self._dead_letter(entry_id, backlog, member, raw, f"malformed: {_brief(exc)}", 0)
+            reason = f"malformed: {_brief(exc)}"
+            await self._dead_letter(entry_id, backlog, member, entry, reason, 0, None)
             return
         message_id = str(getattr(message, "message_id", entry_id))
         done_key = self._names.done(self.stream, message_id)
@@ -419,10 +515,16 @@ class StreamConsumer(Generic[M]):
                 HANDLED.labels(self.stream, "duplicate").inc()
                 await self._finish(entry_id, backlog, member, done_key=None)
                 return
-            await self._attempt_until_settled(message, entry_id, backlog, member, raw, done_key)
+            await self._attempt_until_settled(message, entry_id, backlog, member, entry, done_key)
 
     async def _attempt_until_settled(
-        self, message: M, entry_id: str, backlog: str, member: str, raw: str, done_key: str
+        self,
+        message: M,
+        entry_id: str,
+        backlog: str,
+        member: str,
+        entry: EntryFields,
+        done_key: str,
     ) -> None:
         cfg = self.config
         attempts_key = self._names.attempts(self.stream, entry_id)
@@ -434,7 +536,9 @@ class StreamConsumer(Generic[M]):
                 attempts, _ = await counting.execute()
             if attempts > cfg.max_deliveries:
                 reason = _text(await self._redis.get(error_key) or b"delivery limit reached")
-                await self._dead_letter(entry_id, backlog, member, raw, reason, attempts - 1)
+                await self._dead_letter(
+                    entry_id, backlog, member, entry, reason, attempts - 1, message
+                )
                 return
             started = time.perf_counter()
             try:
@@ -478,29 +582,54 @@ class StreamConsumer(Generic[M]):
             await tx.execute()
 
     async def _dead_letter(
-        self, entry_id: str, backlog: str, member: str, raw: str, reason: str, attempts: int
+        self,
+        entry_id: str,
+        backlog: str,
+        member: str,
+        entry: EntryFields,
+        reason: str,
+        attempts: int,
+        message: M | None,
     ) -> None:
         log.error("queue_dead_lettered", stream=self.stream, entry_id=entry_id, reason=reason)
         HANDLED.labels(self.stream, "dead").inc()
+        data = entry.fields.get("data", "")
+        dead = {
+            "data": data,
+            "error": reason,
+            "stream": self.stream,
+            "group": self.group,
+            "entry_id": entry_id,
+            "attempts": str(attempts),
+            "failed_at": utcnow().isoformat(),
+        }
+        if entry.raw_b64:
+            dead["raw_b64"] = json.dumps(entry.raw_b64)
+        hook_error = await self._run_dead_hook(
+            DeadLetter(self.stream, entry_id, reason, attempts, data, message)
+        )
+        if hook_error:
+            dead["on_dead_error"] = hook_error
         async with self._redis.pipeline(transaction=True) as tx:
-            tx.xadd(
-                self._names.dead(self.stream),
-                {
-                    "data": raw,
-                    "error": reason,
-                    "stream": self.stream,
-                    "group": self.group,
-                    "entry_id": entry_id,
-                    "attempts": str(attempts),
-                    "failed_at": utcnow().isoformat(),
-                },
-            )
+            tx.xadd(self._names.dead(self.stream), dead)
             tx.xack(self._key, self.group, entry_id)
             tx.xdel(self._key, entry_id)
             tx.zrem(backlog, member)
             tx.delete(self._names.attempts(self.stream, entry_id))
             tx.delete(self._names.last_error(self.stream, entry_id))
             await tx.execute()
+
+    async def _run_dead_hook(self, dead: DeadLetter[M]) -> str | None:
+        """The hook's error, if it failed: the entry is dead-lettered all the same."""
+        if self._on_dead is None:
+            return None
+        try:
+            await self._on_dead(dead)
+        except Exception as exc:
+            QUEUE_FAILURES.labels(self.stream, "on_dead").inc()
+            log.exception("queue_on_dead_failed", stream=self.stream, entry_id=dead.entry_id)
+            return _brief(exc)
+        return None
 
     @staticmethod
     async def _wait_for(event: asyncio.Event, timeout: float) -> None:
@@ -509,7 +638,13 @@ class StreamConsumer(Generic[M]):
 
 
 def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+    return value.decode("utf-8", "backslashreplace") if isinstance(value, bytes) else value
+
+
+def _bytes(value: Any) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    return str(value).encode("utf-8", "surrogatepass")
 
 
 def _brief(exc: BaseException) -> str:
@@ -522,7 +657,8 @@ def _brief(exc: BaseException) -> str:
 
 
 def dead_entry_summary(fields: dict[bytes | str, bytes | str]) -> dict[str, str]:
-    """A dead-letter entry as text, with the payload's message id when it parses."""
+    """A dead-letter entry as text (bytes that are not UTF-8 escaped), with the payload's
+    message id when it parses."""
     out = {_text(k): _text(v) for k, v in fields.items()}
     with contextlib.suppress(ValueError, TypeError, AttributeError):
         out["message_id"] = str(json.loads(out.get("data", ""))["message_id"])

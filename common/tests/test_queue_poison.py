@@ -1,0 +1,202 @@
+"""Poison entries against real Redis: whatever bytes an entry holds, it is handled or
+dead-lettered, its chat's worker never dies, and the chat's later messages are handled."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import uuid
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from common.messages import OutgoingMessage
+from common.queue import DeadLetter, StreamConsumer, StreamPublisher
+from common.tests.test_queue import FAST, STREAM, message, running, wait_until
+
+PROPERTY = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+class Recorder:
+    """A handler and an `on_dead` hook that record what reached them."""
+
+    def __init__(self) -> None:
+        self.seen: list[OutgoingMessage] = []
+        self.dead: list[DeadLetter[OutgoingMessage]] = []
+
+    async def handle(self, msg: OutgoingMessage) -> None:
+        self.seen.append(msg)
+
+    async def on_dead(self, dead: DeadLetter[OutgoingMessage]) -> None:
+        self.dead.append(dead)
+
+    def texts(self, chat: int) -> list[str]:
+        return [m.text for m in self.seen if m.chat_id == chat]
+
+
+def consumer(redis, names, recorder: Recorder) -> StreamConsumer[OutgoingMessage]:
+    return StreamConsumer(
+        redis, names, STREAM, "g", OutgoingMessage, recorder.handle,
+        config=FAST, on_dead=recorder.on_dead,
+    )  # fmt: skip
+
+
+async def raw_dead(redis, names) -> list[dict[bytes, bytes]]:
+    return [fields for _id, fields in await redis.xrange(names.dead(STREAM))]
+
+
+async def settled(redis, names) -> bool:
+    """Nothing pending and nothing left in the stream."""
+    pending = (await redis.xpending(names.stream(STREAM), "g"))["pending"]
+    return pending == 0 and await redis.xlen(names.stream(STREAM)) == 0
+
+
+async def test_a_field_that_is_not_utf8_is_dead_lettered_and_the_chat_goes_on(redis, names) -> None:
+    recorder = Recorder()
+    poison = message(7, "poison")
+    async with running(consumer(redis, names, recorder)):
+        await redis.xadd(names.stream(STREAM), {"data": poison.to_json(), "junk": b"\xff\xfe"})
+        await StreamPublisher(redis, names).publish(STREAM, message(7, "after"))
+        await wait_until(lambda: _true(recorder.texts(7) == ["after"]))
+        await wait_until(lambda: settled(redis, names))
+    [dead] = await raw_dead(redis, names)
+    assert dead[b"error"] == b"unreadable: not UTF-8 in junk"
+    assert json.loads(dead[b"data"])["text"] == "poison"
+    raw = json.loads(dead[b"raw_b64"])
+    assert base64.b64decode(raw["junk"]) == b"\xff\xfe"
+    assert base64.b64decode(raw["data"]) == poison.to_json().encode()
+    assert [d.reason for d in recorder.dead] == ["unreadable: not UTF-8 in junk"]
+
+
+async def test_data_that_is_not_utf8_is_dead_lettered_with_its_bytes(redis, names) -> None:
+    recorder = Recorder()
+    payload = b'{"chat_id": 8, "text": "\xc3\x28"}'
+    async with running(consumer(redis, names, recorder)):
+        await redis.xadd(names.stream(STREAM), {"data": payload})
+        await StreamPublisher(redis, names).publish(STREAM, message(8, "after"))
+        await wait_until(lambda: _true(recorder.texts(8) == ["after"]))
+        await wait_until(lambda: settled(redis, names))
+    [dead] = await raw_dead(redis, names)
+    assert base64.b64decode(json.loads(dead[b"raw_b64"])["data"]) == payload
+    assert b"\\xc3" in dead[b"data"]  # readable, escaped
+
+
+async def test_an_odd_chat_id_does_not_stop_the_reader(redis, names) -> None:
+    recorder = Recorder()
+    odd = [
+        {"chat_id": "\udcff"},  # a lone surrogate escape, JSON-valid
+        {"chat_id": "x" * 500},
+        {"chat_id": 1e400},
+        {"chat_id": [1, 2]},
+    ]
+    async with running(consumer(redis, names, recorder)):
+        for fields in odd:
+            await redis.xadd(names.stream(STREAM), {"data": json.dumps(fields)})
+        await redis.xadd(names.stream(STREAM), {"data": b'{"chat_id": "\xff"}'})
+        await StreamPublisher(redis, names).publish(STREAM, message(9, "after"))
+        await wait_until(lambda: _true(recorder.texts(9) == ["after"]))
+        await wait_until(lambda: _len_is(raw_dead(redis, names), 5))
+
+
+async def test_an_error_outside_the_handler_dead_letters_the_entry_not_the_chat(
+    redis, names
+) -> None:
+    """The hook failing is recorded in the dead entry; the chat's next message is handled."""
+    recorder = Recorder()
+
+    async def failing_hook(dead: DeadLetter[OutgoingMessage]) -> None:
+        raise RuntimeError("hook down")
+
+    worker = StreamConsumer(
+        redis, names, STREAM, "g", OutgoingMessage, recorder.handle,
+        config=FAST, on_dead=failing_hook,
+    )  # fmt: skip
+    async with running(worker):
+        await StreamPublisher(redis, names).publish_raw(STREAM, {"data": "{broken"})
+        await StreamPublisher(redis, names).publish(STREAM, message(10, "after"))
+        await wait_until(lambda: _true(recorder.texts(10) == ["after"]))
+    [dead] = await raw_dead(redis, names)
+    assert dead[b"on_dead_error"] == b"RuntimeError: hook down"
+
+
+async def test_the_hook_gets_the_message_that_kept_failing(redis, names) -> None:
+    recorder = Recorder()
+
+    async def handle(msg: OutgoingMessage) -> None:
+        if msg.text == "poison":
+            raise ValueError("boom")
+        recorder.seen.append(msg)
+
+    worker = StreamConsumer(
+        redis, names, STREAM, "g", OutgoingMessage, handle, config=FAST,
+        on_dead=recorder.on_dead,
+    )  # fmt: skip
+    async with running(worker):
+        await StreamPublisher(redis, names).publish(STREAM, message(11, "poison"))
+        await StreamPublisher(redis, names).publish(STREAM, message(11, "after"))
+        await wait_until(lambda: _true(recorder.texts(11) == ["after"]))
+    [dead] = recorder.dead
+    assert dead.message is not None and dead.message.text == "poison"
+    assert dead.reason == "ValueError: boom" and dead.attempts == FAST.max_deliveries
+
+
+_FIELD_NAMES = st.one_of(st.sampled_from(["data", "junk", "chat_id", ""]), st.binary(max_size=8))
+_VALUES = st.one_of(
+    st.binary(max_size=64),
+    st.text(max_size=64).map(lambda t: t.encode("utf-8", "surrogatepass")),
+    st.builds(
+        lambda chat, text: json.dumps(
+            {"message_id": str(uuid.uuid4()), "chat_id": chat, "text": text}
+        ).encode(),
+        st.one_of(st.integers(), st.text(max_size=8), st.floats()),
+        st.text(max_size=32),
+    ),
+)
+
+
+@PROPERTY
+@given(entry=st.lists(st.tuples(_FIELD_NAMES, _VALUES), min_size=1, max_size=4))
+async def test_any_entry_is_handled_or_dead_lettered_and_the_chat_goes_on(
+    redis, names, entry: list[tuple[bytes | str, bytes]]
+) -> None:
+    """Any bytes in any field, fields missing or extra: afterwards the chat's next message
+    is handled and nothing is left pending."""
+    recorder = Recorder()
+    chat = 12
+    await redis.delete(names.stream(STREAM), names.dead(STREAM))
+    async with running(consumer(redis, names, recorder)):
+        fields: dict[bytes | str, bytes] = dict(entry)
+        await redis.xadd(names.stream(STREAM), fields)  # type: ignore[arg-type]
+        after = message(chat, f"after {uuid.uuid4()}")
+        await StreamPublisher(redis, names).publish(STREAM, after)
+        await wait_until(lambda: _true(after.text in recorder.texts(chat)))
+        await wait_until(lambda: settled(redis, names))
+    handled = len(recorder.seen) - 1
+    assert handled + len(await raw_dead(redis, names)) == 1
+
+
+async def test_a_chat_with_many_poison_entries_keeps_its_order(redis, names) -> None:
+    recorder = Recorder()
+    publisher = StreamPublisher(redis, names)
+    async with running(consumer(redis, names, recorder)):
+        for seq in range(5):
+            await redis.xadd(names.stream(STREAM), {"data": message(13, "x").to_json(),
+                                                    "junk": b"\xff"})  # fmt: skip
+            await publisher.publish(STREAM, message(13, str(seq)))
+        await wait_until(lambda: _true(len(recorder.texts(13)) == 5))
+        await asyncio.sleep(0.1)
+    assert recorder.texts(13) == ["0", "1", "2", "3", "4"]
+    assert len(await raw_dead(redis, names)) == 5
+
+
+async def _true(value: object) -> bool:
+    return bool(value)
+
+
+async def _len_is(items, n: int) -> bool:
+    return len(await items) == n
