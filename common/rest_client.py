@@ -206,6 +206,7 @@ class CronJob(TypedDict):
     run_at: str | None
     cron_expression: str | None
     timezone: str
+    timezone_assumed: bool  # the user had set no zone: setting one offers to move the job
     status: CronJobStatus
     last_run_at: str | None
     next_run_at: str | None
@@ -532,6 +533,7 @@ class RestClient:
         cron_expression: str | None = None,
         timezone: str | None = None,
         idempotency_key: str | None = None,
+        timezone_assumed: bool | None = None,
     ) -> CronJob:
         """One-off (`run_at`, aware) or recurring (`cron_expression`, 5 fields); a stored
         `idempotency_key` returns the stored job."""
@@ -546,6 +548,7 @@ class RestClient:
             "cron_expression": cron_expression,
             "timezone": timezone,
             "idempotency_key": idempotency_key,
+            "timezone_assumed": timezone_assumed,
         }
         return await self.post_json(
             "/api/cron-jobs/", {k: v for k, v in body.items() if v is not None}
@@ -564,6 +567,7 @@ class RestClient:
         run_at: datetime | None = UNSET,
         cron_expression: str | None = UNSET,
         timezone: str = UNSET,
+        timezone_assumed: bool = UNSET,
         status: CronJobStatus = UNSET,
         last_run_at: datetime | None = UNSET,
         next_run_at: datetime | None = UNSET,
@@ -575,6 +579,7 @@ class RestClient:
             run_at=_iso(run_at),
             cron_expression=cron_expression,
             timezone=timezone,
+            timezone_assumed=timezone_assumed,
             status=status,
             last_run_at=_iso(last_run_at),
             next_run_at=_iso(next_run_at),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, Identity, Index, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, Identity, Index, UniqueConstraint, false
 from sqlalchemy import Text as SAText
 from sqlmodel import Field, SQLModel
 
@@ -48,6 +48,8 @@ class CronJob(CronJobBase, TimestampMixin, table=True):
     )
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     timezone: str = Field(max_length=64)
+    #: The zone was assumed (the user had set none): setting one offers to move the job.
+    timezone_assumed: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     status: CronJobStatus = Field(
         default=CronJobStatus.active, sa_type=varchar_enum(CronJobStatus, 16)
     )
@@ -59,6 +61,8 @@ class CronJob(CronJobBase, TimestampMixin, table=True):
 class CronJobCreate(CronJobBase):
     #: IANA name; default: the user's timezone, else DEFAULT_TIMEZONE.
     timezone: Text | None = Field(default=None, max_length=64)
+    #: Default: the user has no zone and the job takes DEFAULT_TIMEZONE.
+    timezone_assumed: bool | None = None
     status: CronJobStatus = CronJobStatus.active
     idempotency_key: Text | None = Field(default=None, max_length=255)
 
@@ -72,6 +76,8 @@ class CronJobUpdate(SQLModel):
     run_at: AwareDatetime | None = None
     cron_expression: Text | None = Field(default=None, max_length=255)
     timezone: Text | None = Field(default=None, max_length=64)
+    #: Default on a change of `timezone`: False (the zone is now a chosen one).
+    timezone_assumed: bool | None = None
     status: CronJobStatus | None = None
     last_run_at: AwareDatetime | None = None
     next_run_at: AwareDatetime | None = None
@@ -80,6 +86,7 @@ class CronJobUpdate(SQLModel):
 class CronJobPublic(CronJobBase):
     id: uuid.UUID
     timezone: str
+    timezone_assumed: bool
     status: CronJobStatus
     last_run_at: datetime | None
     next_run_at: datetime | None

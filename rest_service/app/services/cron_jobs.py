@@ -44,6 +44,8 @@ async def create_job(ctx: Ctx, data: CronJobCreate) -> tuple[CronJob, bool]:
     fields["timezone"] = (
         data.timezone or (user.timezone if user else None) or ctx.settings.default_timezone
     )
+    if data.timezone_assumed is None:
+        fields["timezone_assumed"] = _assumed(user, fields["timezone"], ctx.settings)
     _check_job(fields, now=datetime.now(UTC), new_run_at=True)
     fields["next_run_at"] = _next_run(fields, datetime.now(UTC))
     job = CronJob.model_validate(fields)
@@ -100,6 +102,8 @@ async def update_job(ctx: Ctx, job_id: uuid.UUID, data: CronJobUpdate) -> CronJo
     _check_job(merged, now=now, new_run_at="run_at" in changes)
     if "cron_expression" in changes:
         changes["cron_expression"] = merged["cron_expression"]
+    if "timezone" in changes and "timezone_assumed" not in changes:
+        changes["timezone_assumed"] = False
     if "next_run_at" not in changes and _SCHEDULE_FIELDS & changes.keys():
         changes["next_run_at"] = _next_run(merged, now)
     apply_update(job, changes)
@@ -182,6 +186,11 @@ def _next_run(fields: dict[str, Any], now: datetime) -> datetime | None:
         return next_cron_time(fields["cron_expression"], fields["timezone"], after)
     run_at: datetime = fields["run_at"]
     return None if last is not None and last >= run_at else run_at
+
+
+def _assumed(user: User | None, zone: str, settings: Any) -> bool:
+    """A user's job made while they had no zone, in the default one: the zone was a guess."""
+    return user is not None and not user.timezone and zone == settings.default_timezone
 
 
 def _refuse(field: str, reason: str) -> None:
