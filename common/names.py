@@ -78,6 +78,14 @@ class Names:
         """Set with the answer's XADD, so a redelivered message is never answered twice."""
         return self.key(f"assistant:answered:{message_id}")
 
+    def llm_breaker(self, model: str, part: str) -> str:
+        """A model's circuit breaker (assistant): `failures`, `open`, `tripped`, `probe`."""
+        return self.key(f"assistant:llm_breaker:{model}:{part}")
+
+    def recent_language(self, chat_id: int | str, telegram_user_id: int | str) -> str:
+        """The language a user last wrote in, in a chat (tg_bot; its texts follow it)."""
+        return self.key(f"tg_bot:language:{chat_id}:{telegram_user_id}")
+
     # The helpers below take the logical (unprefixed) stream name.
 
     def dead(self, stream: str) -> str:

@@ -17,6 +17,7 @@ from assistant.src.config.snapshot import ConfigSnapshot
 from assistant.src.config.watcher import ConfigWatcher
 from assistant.src.orchestrator import Orchestrator
 from assistant.src.services.llm import LlmGateway
+from assistant.src.services.llm_breaker import circuit_breaker
 from assistant.src.tools import tool_classes
 from assistant.src.tools.base import ToolServices
 from assistant.src.tools.time_tool import warm_up
@@ -49,7 +50,8 @@ async def runtime(ctx: WorkerContext, settings: Settings) -> AsyncIterator[Runti
         RestClient(settings.rest_service_url, settings.service_api_token) as rest,
         aiohttp.ClientSession() as http,
     ):
-        llm = LlmGateway(settings, rest.get_provider_api_key)
+        breaker = circuit_breaker(settings, ctx.redis, ctx.names)
+        llm = LlmGateway(settings, rest.get_provider_api_key, breaker)
 
         def on_change(_snapshot: ConfigSnapshot) -> None:
             llm.forget_keys()

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
+import redis.asyncio as aioredis
+from prometheus_client import REGISTRY
+from structlog.testing import capture_logs
 
 from assistant.src.config import Settings
-from assistant.src.services.llm import LlmGateway, LlmUnavailable, ModelRoute
+from assistant.src.services.llm import BREAKER_OPEN, LlmGateway, LlmUnavailable, ModelRoute
+from assistant.src.services.llm_breaker import circuit_breaker
+from common.names import Names
 from sandbox.llm_server import LlmStandIn, Step, ToolCallStep
 
 HELLO = [{"role": "user", "content": "hello"}]
@@ -103,3 +109,165 @@ async def test_the_stand_in_rejects_a_tool_message_that_answers_no_call(llm, gat
         await gateway.complete(routes(llm, "primary"), orphan)
     assert "400" in caught.value.attempts[0].errors[0]
     assert llm.requests[0].status == 400
+
+
+# -- the circuit breaker -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def breaker_settings(settings: Settings) -> Settings:
+    return settings.model_copy(
+        update={
+            "llm_breaker_failures": 5,
+            "llm_breaker_window_seconds": 60.0,
+            "llm_breaker_cooldown_seconds": 30.0,
+        }
+    )
+
+
+def breaker_gateway(settings: Settings, redis: aioredis.Redis, names: Names) -> LlmGateway:
+    return LlmGateway(settings, no_key, circuit_breaker(settings, redis, names))
+
+
+def requested(llm: LlmStandIn) -> list[str]:
+    return [r.model for r in llm.requests]
+
+
+async def test_a_dead_model_is_skipped_once_its_breaker_opens(
+    llm, breaker_settings, redis, names
+) -> None:
+    gateway = breaker_gateway(breaker_settings, redis, names)
+    llm.fail(503, model="primary", times=None)
+    try:
+        with capture_logs() as logs:
+            for _ in range(2):  # 3 + 2 failed attempts: the fifth opens the breaker
+                completion = await gateway.complete(routes(llm, "primary", "fallback"), HELLO)
+                assert completion.model == "fallback"
+            assert requested(llm) == ["primary"] * 3 + ["fallback"] + ["primary"] * 2 + ["fallback"]
+            llm.requests.clear()
+            started = time.monotonic()
+            for _ in range(5):
+                completion = await gateway.complete(routes(llm, "primary", "fallback"), HELLO)
+                assert completion.model == "fallback"
+            elapsed = time.monotonic() - started
+    finally:
+        await gateway.aclose()
+    assert requested(llm) == ["fallback"] * 5
+    assert elapsed < 1.0
+    assert [e["event"] for e in logs].count("llm_breaker_opened") == 1
+    assert REGISTRY.get_sample_value("llm_breaker_open", {"model": "primary"}) == 1
+
+
+async def test_the_breaker_is_shared_by_every_process(llm, breaker_settings, redis, names) -> None:
+    """Another gateway (another assistant process) on the same Redis skips the model too."""
+    first = breaker_gateway(breaker_settings, redis, names)
+    second = breaker_gateway(breaker_settings, redis, names)
+    llm.fail(503, model="primary", times=None)
+    try:
+        for _ in range(2):
+            await first.complete(routes(llm, "primary", "fallback"), HELLO)
+        llm.requests.clear()
+        completion = await second.complete(routes(llm, "primary", "fallback"), HELLO)
+    finally:
+        await first.aclose()
+        await second.aclose()
+    assert completion.model == "fallback"
+    assert requested(llm) == ["fallback"]
+
+
+async def test_after_the_cool_down_one_call_tries_the_model_and_closes_the_breaker(
+    llm, breaker_settings, redis, names
+) -> None:
+    fast = breaker_settings.model_copy(
+        update={"llm_breaker_failures": 2, "llm_breaker_cooldown_seconds": 0.3}
+    )
+    gateway = breaker_gateway(fast, redis, names)
+    llm.fail(503, model="primary", times=2)
+    try:
+        await gateway.complete(routes(llm, "primary", "fallback"), HELLO)
+        await asyncio.sleep(0.4)
+        llm.requests.clear()
+        with capture_logs() as logs:
+            probed = await gateway.complete(routes(llm, "primary", "fallback"), HELLO)
+            again = await gateway.complete(routes(llm, "primary", "fallback"), HELLO)
+    finally:
+        await gateway.aclose()
+    assert probed.model == "primary" and again.model == "primary"
+    assert requested(llm) == ["primary", "primary"]
+    assert [e["event"] for e in logs].count("llm_breaker_closed") == 1
+    assert REGISTRY.get_sample_value("llm_breaker_open", {"model": "primary"}) == 0
+
+
+async def test_a_failed_probe_is_one_request_and_opens_the_breaker_again(
+    llm, breaker_settings, redis, names
+) -> None:
+    fast = breaker_settings.model_copy(
+        update={"llm_breaker_failures": 2, "llm_breaker_cooldown_seconds": 0.3}
+    )
+    gateway = breaker_gateway(fast, redis, names)
+    llm.fail(503, model="primary", times=None)
+    try:
+        await gateway.complete(routes(llm, "primary", "fallback"), HELLO)
+        await asyncio.sleep(0.4)
+        llm.requests.clear()
+        probed = await gateway.complete(routes(llm, "primary", "fallback"), HELLO)
+        skipped = await gateway.complete(routes(llm, "primary", "fallback"), HELLO)
+    finally:
+        await gateway.aclose()
+    assert probed.model == skipped.model == "fallback"
+    assert requested(llm) == ["primary", "fallback", "fallback"]
+
+
+async def test_every_breaker_open_is_llm_unavailable_without_a_request(
+    llm, breaker_settings, redis, names
+) -> None:
+    gateway = breaker_gateway(
+        breaker_settings.model_copy(update={"llm_breaker_failures": 3}), redis, names
+    )
+    llm.fail(500, times=None)
+    try:
+        with pytest.raises(LlmUnavailable):
+            await gateway.complete(routes(llm, "primary", "fallback"), HELLO)
+        llm.requests.clear()
+        started = time.monotonic()
+        with pytest.raises(LlmUnavailable) as caught:
+            await gateway.complete(routes(llm, "primary", "fallback"), HELLO)
+    finally:
+        await gateway.aclose()
+    assert time.monotonic() - started < 0.5
+    assert llm.requests == []
+    assert [a.errors for a in caught.value.attempts] == [[BREAKER_OPEN], [BREAKER_OPEN]]
+
+
+async def test_bad_requests_and_successes_do_not_open_the_breaker(
+    llm, breaker_settings, redis, names
+) -> None:
+    """A 400 is the request's fault, and a success between failures resets the count."""
+    gateway = breaker_gateway(
+        breaker_settings.model_copy(update={"llm_breaker_failures": 3}), redis, names
+    )
+    try:
+        for _ in range(4):
+            llm.fail(400, model="primary")
+            await gateway.complete(routes(llm, "primary", "fallback"), HELLO)
+        for _ in range(3):
+            llm.fail(503, model="primary", times=2)
+            await gateway.complete(routes(llm, "primary", "fallback"), HELLO)
+        llm.requests.clear()
+        completion = await gateway.complete(routes(llm, "primary", "fallback"), HELLO)
+    finally:
+        await gateway.aclose()
+    assert completion.model == "primary"
+    assert requested(llm) == ["primary"]
+
+
+async def test_with_redis_unreachable_the_breaker_lets_calls_through(llm, breaker_settings) -> None:
+    dead = aioredis.Redis.from_url("redis://127.0.0.1:9/0", socket_connect_timeout=0.2)
+    gateway = LlmGateway(breaker_settings, no_key, circuit_breaker(breaker_settings, dead, Names()))
+    llm.reply("still here")
+    try:
+        completion = await gateway.complete(routes(llm, "primary", "fallback"), HELLO)
+    finally:
+        await gateway.aclose()
+        await dead.aclose()
+    assert completion.content == "still here"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
+from assistant.src.assistants.phrases import APOLOGY
 from assistant.tests.support import Deployment, wait_for
 from sandbox.llm_server import Step
 
@@ -102,3 +103,56 @@ async def test_two_assistants_answer_every_message_once_and_each_chat_in_order(
 
 async def _requests(deployment: Deployment, count: int) -> bool:
     return len(deployment.llm.requests) >= count
+
+
+async def _close_breakers(deployment: Deployment) -> None:
+    """The platform's Redis prefix is shared by this module's tests: leave no breaker open."""
+    pattern = deployment.names.key("assistant:llm_breaker:*")
+    keys = [key async for key in deployment.redis.scan_iter(match=pattern)]
+    if keys:
+        await deployment.redis.delete(*keys)
+
+
+async def test_a_dead_default_model_is_skipped_and_the_fallback_answers_at_once(
+    deployment: Deployment,
+) -> None:
+    await deployment.assistant()
+    vic = await deployment.user("Vic")
+    primary, fallback = deployment.config.primary, deployment.config.fallback
+    deployment.llm.fail(503, model=primary, times=None)
+    try:
+        for n in range(2):  # 3 + 2 failed attempts open the breaker (LLM_BREAKER_FAILURES=5)
+            await deployment.ask(vic, f"warming up {n}")
+        deployment.llm.requests.clear()
+        started = asyncio.get_running_loop().time()
+        answer = await deployment.ask(vic, "is anyone there?")
+        elapsed = asyncio.get_running_loop().time() - started
+    finally:
+        await _close_breakers(deployment)
+    assert answer.text == "You said: is anyone there?"
+    assert [r.model for r in deployment.llm.requests] == [fallback]
+    assert elapsed < 1.5
+    stored = await deployment.thread_messages(vic["id"])
+    assert stored[-1]["model"] == fallback
+    opened = deployment.stack["assistant"].logs().count('"llm_breaker_opened"')
+    assert opened >= 1
+
+
+async def test_every_model_dead_gets_the_apology_without_asking_a_model(
+    deployment: Deployment,
+) -> None:
+    await deployment.assistant()
+    wes = await deployment.user("Wes")
+    deployment.llm.fail(503, times=None)
+    try:
+        for n in range(2):
+            await deployment.ask(wes, f"hello {n}")
+        deployment.llm.requests.clear()
+        started = asyncio.get_running_loop().time()
+        answer = await deployment.ask(wes, "anyone?")
+        elapsed = asyncio.get_running_loop().time() - started
+    finally:
+        await _close_breakers(deployment)
+    assert answer.kind == "error" and answer.text == APOLOGY["en"]
+    assert deployment.llm.requests == []
+    assert elapsed < 1.5

@@ -33,6 +33,11 @@ class Settings(ServiceSettings):
     llm_max_attempts: int = Field(default=3, ge=1)
     llm_retry_base_seconds: float = Field(default=0.5, ge=0)
     llm_retry_max_seconds: float = Field(default=10.0, ge=0)
+    #: The circuit breaker (services/llm_breaker.py): after this many failed attempts in a row
+    #: within the window a model is skipped for the cool-down, then tried by one call. 0: off.
+    llm_breaker_failures: int = Field(default=5, ge=0)
+    llm_breaker_window_seconds: float = Field(default=60.0, gt=0)
+    llm_breaker_cooldown_seconds: float = Field(default=30.0, gt=0)
 
     #: Rounds of tool calls in one turn before the model must answer with what it has.
     max_tool_iterations: int = Field(default=5, ge=1)

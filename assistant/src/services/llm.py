@@ -2,7 +2,9 @@
 
 A client per (base URL, key), the SDK's own retries off: one retry loop here, with a timeout
 on every call, `retry-after` honoured on 429, and the next model in the order tried when a
-model keeps failing. Tokens and latency come back with every completion.
+model keeps failing. A model whose circuit breaker is open (`llm_breaker.py`) is skipped
+without a request, and a half-open one is tried once. Tokens and latency come back with every
+completion.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from openai.types.chat import ChatCompletion
 from prometheus_client import Counter, Histogram
 
 from assistant.src.config import Settings
+from assistant.src.services.llm_breaker import Admission, CircuitBreaker
 from common.logging import get_logger
 
 log = get_logger(__name__)
@@ -39,6 +42,8 @@ LLM_TOKENS = Counter(
 
 #: Statuses worth trying again on the same model; the rest go straight to the next model.
 _RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504}
+#: Statuses that say this request is wrong, not the model: they do not count for the breaker.
+_REQUEST_FAULT_STATUS = {400, 413, 422}
 
 _SAMPLE_COMPLETION = {
     "id": "warm-up",
@@ -124,10 +129,17 @@ class _GiveUpOnModel(Exception):
     """This model will not answer this request (bad request, auth, unknown model)."""
 
 
+#: Why a model was not asked (its breaker is open), in `Attempt.errors`.
+BREAKER_OPEN = "breaker open: skipped"
+
+
 class LlmGateway:
-    def __init__(self, settings: Settings, keys: KeySource) -> None:
+    def __init__(
+        self, settings: Settings, keys: KeySource, breaker: CircuitBreaker | None = None
+    ) -> None:
         self._settings = settings
         self._keys = keys
+        self._breaker = breaker
         self._key_cache: dict[str, str | None] = {}
         self._clients: dict[tuple[str, str], openai.AsyncOpenAI] = {}
 
@@ -161,11 +173,22 @@ class LlmGateway:
         for route in routes:
             attempt = Attempt(route.model)
             attempts.append(attempt)
+            admission = await self._admit(route.model)
+            if admission is Admission.OPEN:
+                attempt.errors.append(BREAKER_OPEN)
+                continue
             try:
-                return await self._with_retries(route, messages, tools, tool_choice, attempt)
+                return await self._with_retries(
+                    route, messages, tools, tool_choice, attempt, admission
+                )
             except _GiveUpOnModel:
                 log.warning("llm_model_failed", model=route.model, errors=attempt.errors)
         raise LlmUnavailable(attempts)
+
+    async def _admit(self, model: str) -> Admission:
+        if self._breaker is None:
+            return Admission.CLOSED
+        return await self._breaker.admit(model)
 
     async def _with_retries(
         self,
@@ -174,23 +197,47 @@ class LlmGateway:
         tools: list[dict[str, Any]] | None,
         tool_choice: str | None,
         attempt: Attempt,
+        admission: Admission,
     ) -> Completion:
+        """A half-open model (`Admission.PROBE`) gets one attempt, no retries."""
         settings = self._settings
-        for number in range(1, settings.llm_max_attempts + 1):
+        tries = 1 if admission is Admission.PROBE else settings.llm_max_attempts
+        for number in range(1, tries + 1):
             try:
-                return await self._once(route, messages, tools, tool_choice)
+                completion = await self._once(route, messages, tools, tool_choice)
             except openai.APIStatusError as exc:
                 attempt.errors.append(f"{exc.status_code}: {_brief(exc)}")
+                if exc.status_code in _REQUEST_FAULT_STATUS:
+                    await self._release(route.model, admission)
+                    raise _GiveUpOnModel from exc
+                if await self._failed(route.model, admission):
+                    raise _GiveUpOnModel from exc
                 if exc.status_code not in _RETRYABLE_STATUS:
                     raise _GiveUpOnModel from exc
                 delay = _retry_after(exc) or self._backoff(number)
             except (openai.APIConnectionError, TimeoutError, EmptyCompletion) as exc:
                 attempt.errors.append(f"{type(exc).__name__}: {exc}")
+                if await self._failed(route.model, admission):
+                    raise _GiveUpOnModel from exc
                 delay = self._backoff(number)
-            if number < settings.llm_max_attempts:
+            else:
+                if self._breaker is not None:
+                    await self._breaker.succeeded(route.model, admission)
+                return completion
+            if number < tries:
                 log.info("llm_retry", model=route.model, attempt=number, delay_s=round(delay, 2))
                 await asyncio.sleep(min(delay, settings.llm_retry_max_seconds))
         raise _GiveUpOnModel
+
+    async def _failed(self, model: str, admission: Admission) -> bool:
+        """Counts a failed attempt; True when the breaker says stop trying this model."""
+        if self._breaker is None:
+            return False
+        return await self._breaker.failed(model, admission)
+
+    async def _release(self, model: str, admission: Admission) -> None:
+        if self._breaker is not None:
+            await self._breaker.release(model, admission)
 
     def _backoff(self, attempt: int) -> float:
         base = self._settings.llm_retry_base_seconds * 2 ** (attempt - 1)
