@@ -30,6 +30,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=True,
         pool_timeout=CONNECT_TIMEOUT_S,
+        # A failed statement's message never carries the client's values into a log.
+        hide_parameters=True,
         connect_args={
             "timeout": CONNECT_TIMEOUT_S,
             "command_timeout": 30,
@@ -42,12 +44,21 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+#: Postgres refusing the connection itself: a database that does not exist (dropped, or a
+#: wrong name), a refused login, no free connection slot. To a client these are "down" too.
+_REFUSED_CONNECTION = (
+    asyncpg.InvalidCatalogNameError,
+    asyncpg.InvalidAuthorizationSpecificationError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
 def is_database_down(exc: BaseException) -> bool:
     """Connection-level failures (refused, reset, timed out), not errors of one statement."""
     if isinstance(exc, OperationalError | InterfaceError | PoolTimeoutError):
         return True
     if isinstance(exc, DBAPIError):
-        return bool(exc.connection_invalidated)
+        return bool(exc.connection_invalidated) or _refused(exc)
     return isinstance(
         exc,
         OSError
@@ -56,6 +67,15 @@ def is_database_down(exc: BaseException) -> bool:
         | asyncpg.InterfaceError
         | asyncpg.CannotConnectNowError,
     )
+
+
+def _refused(exc: BaseException) -> bool:
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, _REFUSED_CONNECTION):
+            return True
+        cause = cause.__cause__
+    return False
 
 
 async def database_ok(engine: AsyncEngine, timeout: float = 2.0) -> bool:

@@ -64,7 +64,9 @@ def body(error: str, detail: str, fields: list[dict[str, str]] | None = None) ->
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc]
+    # Pydantic names the member of a union it tried (`function-after[_no_nul(), str]`):
+    # the client needs the field, not our validator.
+    parts = [str(p) for p in loc if "[" not in str(p)]
     if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
         parts = parts[1:]
     return ".".join(parts) or "body"
@@ -78,10 +80,11 @@ async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _request_invalid(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    fields = [
-        {"field": _field_name(tuple(e.get("loc", ()))), "reason": str(e.get("msg", "invalid"))}
-        for e in exc.errors()
-    ]
+    fields: list[dict[str, str]] = []
+    for e in exc.errors():
+        found = {"field": _field_name(tuple(e.get("loc", ()))), "reason": str(e.get("msg", ""))}
+        if not any(f["field"] == found["field"] for f in fields):
+            fields.append(found)
     first = fields[0] if fields else {"field": "body", "reason": "invalid"}
     detail = f"invalid request: {first['field']}: {first['reason']}"
     return JSONResponse(body("validation_error", detail, fields), status_code=422)
@@ -120,8 +123,25 @@ async def _secret_unreadable(request: Request, exc: Exception) -> JSONResponse:
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     if is_database_down(exc):
         return await _database_error(request, exc)
+    if _caused_by(exc, UnicodeError):
+        # Text a validator let through that is not Unicode (a lone surrogate): bad input,
+        # logged by its type only, never its content.
+        log.warning("unstorable_text", path=request.url.path, error=type(exc).__name__)
+        detail = "invalid value: text that is not valid Unicode (a lone surrogate?)"
+        return JSONResponse(body("validation_error", detail), status_code=422)
     log.error("unhandled_error", path=request.url.path, exc_info=exc)
     return JSONResponse(body("internal_error", "internal error"), status_code=500)
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(20):  # a chain can loop back on itself
+        if seen is None:
+            return False
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _first_line(exc: DBAPIError) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -22,6 +23,7 @@ SQLModel.metadata.naming_convention = {
 #: Postgres BIGINT bounds: larger integers are a 422, never a driver error.
 BIGINT_MAX = 2**63 - 1
 INT_MAX = 2**31 - 1
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def utcnow() -> datetime:
@@ -29,10 +31,13 @@ def utcnow() -> datetime:
 
 
 def _no_nul(value: Any) -> Any:
-    """Postgres text and JSONB cannot hold NUL; reject it as input instead of failing later."""
+    """Postgres text and JSONB cannot hold NUL or a lone surrogate (JSON `"\\ud800"`, not
+    UTF-8); reject them as input instead of failing later."""
     if isinstance(value, str):
         if "\x00" in value:
             raise ValueError("must not contain NUL characters")
+        if _SURROGATE.search(value):
+            raise ValueError("must not contain lone surrogates (not valid Unicode text)")
     elif isinstance(value, dict):
         for key, item in value.items():
             _no_nul(key)
