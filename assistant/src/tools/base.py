@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 TOOL_TYPES: dict[str, type[BaseTool]] = {}
 
 _MAX_REPORTED_ERRORS = 5
+_MAX_ERROR_CHARS = 300
 
 
 class ToolError(Exception):
@@ -137,9 +138,12 @@ class BaseTool(ABC):
             validator = _validator(json.dumps(self.spec.input_schema, sort_keys=True))
         except SchemaError as exc:
             raise ToolError(f"the tool's stored input_schema is invalid: {exc.message}") from exc
-        errors = sorted(validator.iter_errors(arguments), key=lambda e: list(e.absolute_path))
-        if errors:
+        try:
+            errors = sorted(validator.iter_errors(arguments), key=lambda e: list(e.absolute_path))
             described = [_describe(e) for e in errors[:_MAX_REPORTED_ERRORS]]
+        except RecursionError as exc:
+            raise ToolError("invalid arguments: nested too deeply") from exc
+        if errors:
             raise ToolError("invalid arguments: " + "; ".join(described))
 
     @abstractmethod
@@ -156,5 +160,9 @@ def _validator(schema_json: str) -> Validator:
 
 
 def _describe(error: jsonschema.ValidationError) -> str:
-    where = "/".join(str(p) for p in error.absolute_path)
-    return f"{where}: {error.message}" if where else error.message
+    """The validator's message, cut short: it quotes the offending value, which may be huge."""
+    where = "/".join(str(p) for p in error.absolute_path)[:_MAX_ERROR_CHARS]
+    message = error.message
+    if len(message) > _MAX_ERROR_CHARS:
+        message = f"{message[: _MAX_ERROR_CHARS // 2]} … {message[-_MAX_ERROR_CHARS // 2 :]}"
+    return f"{where}: {message}" if where else message

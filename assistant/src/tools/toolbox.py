@@ -1,6 +1,7 @@
 """The tools of one assistant on one config, and how a call of the model is run: arguments
-parsed and validated, a timeout, errors turned into results the model reads, the calls of one
-turn run concurrently, a `tool_invocations` row per call."""
+parsed, fitted to the schema (`arguments.py`) and validated, a timeout, errors turned into
+results the model reads, the calls of one turn run concurrently, a `tool_invocations` row
+per call."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 from prometheus_client import Counter, Histogram
 
 from assistant.src.services.llm import ToolCall
+from assistant.src.tools.arguments import fit, parse
 from assistant.src.tools.base import BaseTool, ToolCallContext, ToolError
 from common.errors import AppError
 from common.logging import get_logger
@@ -86,13 +88,13 @@ class Toolbox:
     async def _execute(tool: BaseTool | None, call: ToolCall, context: ToolCallContext) -> Any:
         if tool is None:
             raise ToolError(f"there is no tool named {call.name!r}")
-        try:
-            arguments = json.loads(call.arguments or "{}")
-        except json.JSONDecodeError as exc:
-            raise ToolError(f"arguments are not valid JSON: {exc.msg}") from exc
-        tool.validate(arguments)
+        arguments = fit(parse(call.arguments), tool.spec.input_schema)
+        tool.validate(arguments.values)
         async with asyncio.timeout(tool.timeout):
-            return await tool.run(arguments, context)
+            result = await tool.run(arguments.values, context)
+        if arguments.ignored and isinstance(result, dict):
+            return {**result, "ignored_arguments": list(arguments.ignored)}
+        return result
 
     async def _record(
         self, tool: BaseTool | None, outcome: ToolOutcome, context: ToolCallContext
