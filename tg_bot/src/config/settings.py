@@ -53,6 +53,11 @@ class Settings(ServiceSettings):
     user_cache_seconds: float = Field(default=30.0, ge=0)
     forget_confirm_seconds: int = Field(default=300, gt=0)
 
+    # /timezone and a shared location: places and coordinates to zones (Open-Meteo)
+    geocoding_api_url: str = "https://geocoding-api.open-meteo.com/v1/search"
+    weather_api_url: str = "https://api.open-meteo.com/v1/forecast"
+    geocoding_timeout_seconds: float = Field(default=5.0, gt=0)
+
     @field_validator("allowed_telegram_ids")
     @classmethod
     def _ids_are_numbers(cls, value: str) -> str:

@@ -1,13 +1,40 @@
-"""/timezone: show the user's IANA time zone, or set it (`/timezone Europe/Berlin`)."""
+"""/timezone: show the user's time zone, or set it from what they type (`/timezone Berlin`,
+`Москва`, `UTC+3`, `Europe/Berlin`; common/timezones.py) or from a location they share in a
+private chat. Setting one lists the reminders made under the assumed zone and offers
+`/timezone move` (same clock time in the new zone) or `/timezone keep`."""
 
 from __future__ import annotations
 
-import functools
-import zoneinfo
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
+import httpx
+
+from common.geocoding import GeocodingUnavailable, OpenMeteoGeocoder
+from common.logging import get_logger
+from common.rest_client import CronJob
+from common.timezones import (
+    AmbiguousTimezone,
+    ResolvedZone,
+    TimezoneError,
+    TimezoneLookupUnavailable,
+    UnsupportedOffset,
+    format_offset,
+    is_zone,
+    resolve_timezone,
+)
+from common.zone_moves import assumed_reminders, keep_reminders, local_next_run, move_reminders
 from tg_bot.src.handlers.commands import Command
 from tg_bot.src.handlers.context import Services, Turn
+from tg_bot.src.i18n import Markdown
+
+log = get_logger(__name__)
+
+MOVE_WORDS = {"move", "yes", "перенести", "перенеси", "да"}
+KEEP_WORDS = {"keep", "no", "оставить", "оставь", "нет"}
 
 
 async def set_timezone(turn: Turn, args: str, services: Services) -> str:
@@ -15,27 +42,121 @@ async def set_timezone(turn: Turn, args: str, services: Services) -> str:
     current = turn.user.get("timezone") if turn.user else None
     if not wanted:
         if current:
-            return turn.t("timezone.current", zone=current, time=local_time(current))
+            return turn.t("timezone.current", **_shown(current))
         return turn.t("timezone.unset", zone=services.settings.default_timezone)
-    zone = canonical_zone(wanted)
-    if zone is None or turn.user is None:
+    if turn.user is None:
         return turn.t("timezone.invalid", zone=wanted)
-    await services.users.update(turn.user, timezone=zone)
-    return turn.t("timezone.set", zone=zone, time=local_time(zone))
+    if wanted.casefold() in MOVE_WORDS | KEEP_WORDS:
+        return await _answer_offer(turn, services, move=wanted.casefold() in MOVE_WORDS)
+    try:
+        async with _places(services) as places:
+            found = await resolve_timezone(wanted, places, turn.catalogue.language)
+    except TimezoneError as refused:
+        return _refusal(turn, wanted, refused)
+    return await _apply(turn, services, found)
 
 
-def canonical_zone(name: str) -> str | None:
-    """The IANA name for `name`, matched without regard to case (`europe/berlin`)."""
-    return _zones().get(name.strip().replace(" ", "_").casefold())
+async def set_from_location(turn: Turn, services: Services) -> str:
+    """A location shared in a private chat: the zone Open-Meteo names for its coordinates."""
+    where = turn.message.location
+    zone = None
+    with contextlib.suppress(GeocodingUnavailable, KeyError, TypeError, ValueError):
+        async with _places(services) as places:
+            zone = await places.zone_at(float(where["latitude"]), float(where["longitude"]))
+    if turn.user is None or zone is None or not is_zone(zone):
+        return turn.t("timezone.location_failed")
+    return await _apply(turn, services, ResolvedZone(zone, "location"))
 
 
-@functools.cache
-def _zones() -> dict[str, str]:
-    return {zone.casefold(): zone for zone in zoneinfo.available_timezones()}
+async def _apply(turn: Turn, services: Services, found: ResolvedZone) -> str:
+    assert turn.user is not None
+    await services.users.update(turn.user, timezone=found.name)
+    log.info("timezone_set", user_id=turn.user["id"], zone=found.name, source=found.source)
+    parts = [turn.t("timezone.set", **_shown(found.name))]
+    if found.place:
+        parts.append(turn.t("timezone.found_place", place=found.place))
+    offer = await _offer(turn, services, found.name)
+    if offer:
+        parts.append(offer)
+    return "\n\n".join(parts)
 
 
-def local_time(zone: str) -> str:
-    return datetime.now(zoneinfo.ZoneInfo(zone)).strftime("%H:%M")
+async def _offer(turn: Turn, services: Services, zone: str) -> str | None:
+    jobs = await _assumed(turn, services, zone)
+    if not jobs:
+        return None
+    return turn.t(
+        "timezone.move_offer",
+        count=len(jobs),
+        old=jobs[0]["timezone"],
+        zone=zone,
+        reminders=Markdown(_listed(turn, jobs)),
+    )
+
+
+async def _answer_offer(turn: Turn, services: Services, *, move: bool) -> str:
+    assert turn.user is not None
+    zone = turn.user.get("timezone")
+    if not zone:
+        return turn.t("timezone.move_needs_zone")
+    jobs = await _assumed(turn, services, zone)
+    if not jobs:
+        return turn.t("timezone.nothing_to_move")
+    if not move:
+        await keep_reminders(services.rest, jobs)
+        return turn.t("timezone.kept", count=len(jobs))
+    report = await move_reminders(services.rest, jobs, zone)
+    parts = []
+    if report.moved:
+        listed = Markdown(_listed(turn, report.moved))
+        parts.append(turn.t("timezone.moved", count=len(report.moved), zone=zone, reminders=listed))
+    if report.passed:
+        listed = Markdown(_listed(turn, report.passed))
+        parts.append(turn.t("timezone.move_passed", zone=zone, reminders=listed))
+    return "\n\n".join(parts)
+
+
+async def _assumed(turn: Turn, services: Services, zone: str) -> list[CronJob]:
+    assert turn.user is not None
+    group = turn.chat_id if turn.is_group else None
+    return await assumed_reminders(services.rest, str(turn.user["id"]), zone, group)
+
+
+def _listed(turn: Turn, jobs: list[CronJob]) -> str:
+    lines = []
+    for job in jobs:
+        moment = local_next_run(job)
+        day = turn.t("reminders.weekdays").split(",")[moment.weekday()] if moment else ""
+        when = f"{day} {moment:%d.%m %H:%M}" if moment else "—"
+        text = job.get("text") or job["name"]
+        lines.append(turn.t("timezone.reminder_item", when=when, text=text))
+    return "\n".join(lines)
+
+
+def _refusal(turn: Turn, wanted: str, refused: TimezoneError) -> str:
+    if isinstance(refused, AmbiguousTimezone):
+        lines = [
+            turn.t("timezone.candidate", place=p.label, zone=p.timezone) for p in refused.candidates
+        ]
+        return turn.t("timezone.ambiguous", text=wanted, places=Markdown("\n".join(lines)))
+    if isinstance(refused, UnsupportedOffset):
+        return turn.t("timezone.offset_unsupported", offset=refused.offset)
+    if isinstance(refused, TimezoneLookupUnavailable):
+        return turn.t("timezone.lookup_down")
+    return turn.t("timezone.invalid", zone=wanted)
+
+
+def _shown(zone: str) -> dict[str, Any]:
+    now = datetime.now(ZoneInfo(zone))
+    return {"zone": zone, "offset": format_offset(now.utcoffset()), "time": now.strftime("%H:%M")}
+
+
+@contextlib.asynccontextmanager
+async def _places(services: Services) -> AsyncIterator[OpenMeteoGeocoder]:
+    """A client per lookup: setting a zone is rare, and the bot keeps no idle connection."""
+    settings = services.settings
+    async with httpx.AsyncClient(timeout=settings.geocoding_timeout_seconds) as http:
+        yield OpenMeteoGeocoder(http, settings.geocoding_api_url, settings.weather_api_url)
 
 
 COMMAND = Command("timezone", set_timezone)

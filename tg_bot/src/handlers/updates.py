@@ -15,6 +15,7 @@ from tg_bot.src.handlers.addressing import addressed_text, parse_command
 from tg_bot.src.handlers.commands import CommandRegistry
 from tg_bot.src.handlers.context import BotIdentity, Outcome, Services, Turn
 from tg_bot.src.handlers.membership import membership_changed
+from tg_bot.src.handlers.timezone import set_from_location
 from tg_bot.src.i18n import Catalogue
 
 log = get_logger(__name__)
@@ -88,6 +89,9 @@ class UpdateRouter:
             answer = await self._commands.run(command, turn, self._services)
             log.info("command_handled", command=command.name, chat_id=turn.chat_id)
             return Outcome(turn.update_id, "command", replies=[turn.reply(answer)])
+        if turn.message.location is not None and not turn.is_group:
+            answer = await set_from_location(turn, self._services)
+            return Outcome(turn.update_id, "location", replies=[turn.reply(answer)])
         media = turn.message.media_kind
         if turn.message.text is None and media is not None:
             key = _MEDIA_ANSWER.get(media, media) if media in _NAMED_MEDIA else "other"

@@ -6,7 +6,7 @@ MESSAGES: dict[str, str] = {
     "command.help": "What I can do and how to ask",
     "command.model": "Show the AI models, or choose one: /model NAME",
     "command.reset": "Start a fresh conversation",
-    "command.timezone": "Show or set your time zone: /timezone Europe/Berlin",
+    "command.timezone": "Show or set your time zone: /timezone Berlin, or UTC+3",
     "command.forget": "Delete everything I know about you",
     "command.reminders": "Your upcoming reminders; cancel one: /reminders cancel N",
     "command.calendar": "Connect your Google Calendar, or disconnect: /calendar disconnect",
@@ -54,16 +54,46 @@ MESSAGES: dict[str, str] = {
     # /reset
     "reset.done": "Fresh start: I've set our previous conversation aside. What's next?",
     # /timezone
-    "timezone.current": "Your time zone is **{zone}**; it's {time} there now.",
+    "timezone.current": "Your time zone is **{zone}** ({offset}); it's {time} there now.",
     "timezone.unset": (
         "You haven't set a time zone, so I use **{zone}**. "
         "Set yours like this: /timezone Europe/Berlin"
     ),
-    "timezone.set": "Time zone set to **{zone}**; it's {time} there now.",
+    "timezone.set": "Your time zone is now **{zone}** ({offset}); it's {time} there now.",
     "timezone.invalid": (
-        "I don't know the time zone **{zone}**. Use a name like Europe/Berlin, "
-        "America/New\\_York or Asia/Tokyo."
+        "I don't know the time zone **{zone}**. Send your city (/timezone Berlin), "
+        "a UTC offset (/timezone UTC+3) or a name like America/New\\_York — "
+        "or share your location with me."
     ),
+    "timezone.found_place": "Found by the place: {place}.",
+    "timezone.candidate": "• {place} — /timezone {zone}",
+    "timezone.ambiguous": (
+        "**{text}** could be several places with different time zones:\n{places}\n\n"
+        "Send the one you mean."
+    ),
+    "timezone.offset_unsupported": (
+        "No time zone keeps {offset} all year, so I can't keep your clock right with it. "
+        "Send your city instead, for example /timezone St. John's."
+    ),
+    "timezone.lookup_down": (
+        "I can't look places up right now. Send a zone name (/timezone Europe/Berlin) "
+        "or a UTC offset (/timezone UTC+3), or try again in a minute."
+    ),
+    "timezone.location_failed": (
+        "I couldn't tell the time zone of that place. Send /timezone with your city instead."
+    ),
+    "timezone.reminder_item": "• {when} — {text}",
+    "timezone.move_offer": (
+        "{count} of your reminders were set in **{old}**, because you hadn't set a time zone:\n"
+        "{reminders}\n\n"
+        "Send /timezone move to keep their clock time in {zone}, "
+        "or /timezone keep to leave them as they are."
+    ),
+    "timezone.moved": "Moved {count} to {zone}, same clock time:\n{reminders}",
+    "timezone.move_passed": "Not moved (that time has already passed in {zone}):\n{reminders}",
+    "timezone.kept": "Done: {count} left as they were.",
+    "timezone.nothing_to_move": "There are no reminders to move.",
+    "timezone.move_needs_zone": "Set your time zone first, for example /timezone Berlin.",
     # /forget
     "forget.confirm": (
         "This deletes everything I keep about you: your settings, our conversations, "

@@ -6,7 +6,7 @@ MESSAGES: dict[str, str] = {
     "command.help": "Что я умею и как меня спросить",
     "command.model": "Показать модели ИИ или выбрать: /model ИМЯ",
     "command.reset": "Начать разговор заново",
-    "command.timezone": "Показать или задать часовой пояс: /timezone Europe/Moscow",
+    "command.timezone": "Показать или задать часовой пояс: /timezone Москва или UTC+3",
     "command.forget": "Удалить всё, что я о вас знаю",
     "command.reminders": "Ваши напоминания; отменить: /reminders cancel N",
     "command.calendar": "Подключить Google Календарь или отключить: /calendar disconnect",
@@ -54,16 +54,46 @@ MESSAGES: dict[str, str] = {
     # /reset
     "reset.done": "Начнём с чистого листа: прежний разговор я отложил. Что дальше?",
     # /timezone
-    "timezone.current": "Ваш часовой пояс — **{zone}**, там сейчас {time}.",
+    "timezone.current": "Ваш часовой пояс — **{zone}** ({offset}), там сейчас {time}.",
     "timezone.unset": (
         "Вы не задали часовой пояс, поэтому я использую **{zone}**. "
         "Задайте свой так: /timezone Europe/Moscow"
     ),
-    "timezone.set": "Часовой пояс — **{zone}**, там сейчас {time}.",
+    "timezone.set": "Теперь ваш часовой пояс — **{zone}** ({offset}), там сейчас {time}.",
     "timezone.invalid": (
-        "Я не знаю часовой пояс **{zone}**. Укажите название вроде Europe/Moscow, "
-        "Asia/Yekaterinburg или America/New\\_York."
+        "Я не знаю часовой пояс **{zone}**. Напишите город (/timezone Москва), "
+        "смещение от UTC (/timezone UTC+3) или название вроде Europe/Moscow — "
+        "или отправьте мне свою геопозицию."
     ),
+    "timezone.found_place": "Нашёл по месту: {place}.",
+    "timezone.candidate": "• {place} — /timezone {zone}",
+    "timezone.ambiguous": (
+        "**{text}** — так называются разные места с разными часовыми поясами:\n{places}\n\n"
+        "Отправьте то, что имеете в виду."
+    ),
+    "timezone.offset_unsupported": (
+        "Ни один часовой пояс не держит {offset} круглый год, так что по смещению "
+        "я не смогу верно вести ваше время. Напишите лучше город."
+    ),
+    "timezone.lookup_down": (
+        "Сейчас я не могу искать места. Укажите пояс (/timezone Europe/Moscow) "
+        "или смещение (/timezone UTC+3) или попробуйте через минуту."
+    ),
+    "timezone.location_failed": (
+        "Не удалось определить часовой пояс этого места. Напишите /timezone и ваш город."
+    ),
+    "timezone.reminder_item": "• {when} — {text}",
+    "timezone.move_offer": (
+        "Напоминания ({count}) были поставлены по поясу **{old}**, потому что вы его "
+        "не задали:\n{reminders}\n\n"
+        "Отправьте /timezone move, чтобы они сработали в то же время по часам {zone}, "
+        "или /timezone keep, чтобы оставить как есть."
+    ),
+    "timezone.moved": "Перенёс ({count}) в {zone}, то же время по часам:\n{reminders}",
+    "timezone.move_passed": "Не перенёс (в {zone} это время уже прошло):\n{reminders}",
+    "timezone.kept": "Готово: оставил как есть ({count}).",
+    "timezone.nothing_to_move": "Переносить нечего.",
+    "timezone.move_needs_zone": "Сначала задайте часовой пояс, например /timezone Москва.",
     # /forget
     "forget.confirm": (
         "Я удалю всё, что храню о вас: настройки, наши разговоры, напоминания "

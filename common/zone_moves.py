@@ -1,0 +1,76 @@
+"""Reminders made under an assumed zone (`timezone_assumed`: the user had set none), and
+moving them to the zone the user has now set at the same local clock time. tg_bot's
+`/timezone` offers and does the move; the assistant's `time` tool offers it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from common.errors import ConflictError, ValidationFailedError
+from common.rest_client import CronJob, RestClient
+
+
+@dataclass
+class MoveReport:
+    moved: list[CronJob] = field(default_factory=list)
+    #: One-offs whose clock time has already passed in the new zone: left as they were.
+    passed: list[CronJob] = field(default_factory=list)
+
+
+async def assumed_reminders(
+    rest: RestClient, user_id: str, zone: str, group_chat_id: int | None = None
+) -> list[CronJob]:
+    """The user's active reminders whose zone was assumed and differs from `zone`; in a group
+    only those set in that group (a member's private reminders never show there)."""
+    found = [
+        job
+        async for job in rest.iter_cron_jobs(
+            user_id=user_id, chat_id=group_chat_id, status="active", type="reminder"
+        )
+    ]
+    return [job for job in found if job.get("timezone_assumed") and job["timezone"] != zone]
+
+
+async def move_reminders(rest: RestClient, jobs: list[CronJob], zone: str) -> MoveReport:
+    """Each job to `zone` keeping its local clock time; rest_service recomputes the next run."""
+    report = MoveReport()
+    now = datetime.now(UTC)
+    for job in jobs:
+        run_at = same_clock_time(job, zone)
+        if run_at is not None and run_at <= now:
+            report.passed.append(job)
+            continue
+        try:
+            moved = await rest.update_cron_job(
+                job["id"], timezone=zone, **({"run_at": run_at} if run_at else {})
+            )
+        except (ValidationFailedError, ConflictError):
+            report.passed.append(job)
+            continue
+        report.moved.append(moved)
+    return report
+
+
+async def keep_reminders(rest: RestClient, jobs: list[CronJob]) -> None:
+    """The user keeps them as they are: they are no longer offered for a move."""
+    for job in jobs:
+        await rest.update_cron_job(job["id"], timezone_assumed=False)
+
+
+def same_clock_time(job: CronJob, zone: str) -> datetime | None:
+    """A one-off's `run_at` at the same wall-clock time in `zone`; None for a recurring job
+    (its cron expression is already local). A time in a DST gap keeps the offset before it."""
+    if not job.get("run_at"):
+        return None
+    local = datetime.fromisoformat(str(job["run_at"])).astimezone(ZoneInfo(job["timezone"]))
+    return local.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+def local_next_run(job: CronJob) -> datetime | None:
+    """When the job fires next, on its own zone's clock."""
+    upcoming = job.get("next_run_at") or job.get("run_at")
+    if not upcoming:
+        return None
+    return datetime.fromisoformat(str(upcoming)).astimezone(ZoneInfo(job["timezone"]))
