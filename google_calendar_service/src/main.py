@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -11,13 +12,14 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.asyncio import Redis
 
 from common.errors import AppError, FieldError, ValidationFailedError
 from common.logging import configure_logging, get_logger
 from common.metrics import SERVICE_STARTS, render_metrics
 from common.names import Names
 from common.queue import StreamPublisher
-from common.redis_connection import create_redis
+from common.redis_connection import create_redis, redis_health
 from common.rest_client import RestClient
 from google_calendar_service.src.api.routes import public, router
 from google_calendar_service.src.config import Settings
@@ -39,6 +41,7 @@ _TOKEN_LEAKING_LOGGERS = (
     "urllib3",
 )
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+HEALTH_TIMEOUT_S = 2.0
 
 
 def _quiet_token_loggers() -> None:
@@ -91,6 +94,14 @@ def _add_error_handlers(app: FastAPI) -> None:
         return JSONResponse(body, status_code=500)
 
 
+async def _redis_check(redis: Redis) -> dict[str, object]:
+    try:
+        async with asyncio.timeout(HEALTH_TIMEOUT_S):
+            return {"ok": True, **await redis_health(redis)}
+    except Exception as exc:  # health reports a failure, it never raises one
+        return {"ok": False, "error": type(exc).__name__}
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -119,8 +130,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(router)
 
     @app.get("/health", tags=["ops"])
-    async def health() -> dict[str, object]:
-        return {"status": "ok", "service": "google_calendar_service"}
+    async def health(request: Request) -> JSONResponse:
+        """503 when Redis is down: OAuth states and the "connected" message live there."""
+        redis = await _redis_check(request.app.state.redis)
+        healthy = bool(redis["ok"])
+        body = {
+            "status": "ok" if healthy else "degraded",
+            "service": "google_calendar_service",
+            "checks": {"redis": redis},
+        }
+        return JSONResponse(body, status_code=200 if healthy else 503)
 
     @app.get("/metrics", tags=["ops"], include_in_schema=False)
     async def metrics() -> Response:
