@@ -1,6 +1,7 @@
 """The message catalogue: the bot's own words by key, in English and Russian.
 
-The language comes from Telegram's `language_code` (English when unknown). Entries are
+The language is the one the user writes in (`handlers/language.py`), else Telegram's
+`language_code`; English when we have no catalogue for it. Entries are
 Markdown, rendered like the assistant's answers; values filled into them are escaped, so a
 user called `*Bob*` stays `*Bob*`. A value that is itself catalogue Markdown (a list built
 from other entries) is passed as `Markdown(...)` and goes in as it is.
