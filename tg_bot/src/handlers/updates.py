@@ -14,6 +14,7 @@ from tg_bot.src.client.types import TgMessage, TgUpdate
 from tg_bot.src.handlers.addressing import addressed_text, parse_command
 from tg_bot.src.handlers.commands import CommandRegistry
 from tg_bot.src.handlers.context import BotIdentity, Outcome, Services, Turn
+from tg_bot.src.handlers.language import user_language, written_language
 from tg_bot.src.handlers.membership import membership_changed
 from tg_bot.src.handlers.timezone import set_from_location
 from tg_bot.src.i18n import Catalogue
@@ -70,7 +71,7 @@ class UpdateRouter:
             sender=sender,
             text=text,
             incoming_id=incoming_message_id(self._bot.id, update_id),
-            catalogue=Catalogue.for_code(sender.language_code),
+            catalogue=Catalogue.for_code(written_language(text, sender.language_code)),
         )
         if not self._services.allowed(sender.id):
             log.info("sender_refused", telegram_id=sender.id, chat_id=turn.chat_id)
@@ -79,8 +80,9 @@ class UpdateRouter:
         if user.get("blocked"):
             log.info("blocked_user_ignored", user_id=user["id"])
             return Outcome(update_id, "blocked")
-        language = sender.language_code or user.get("language")
-        turn = replace(turn, user=user, created=created, catalogue=Catalogue.for_code(language))
+        turn = replace(turn, user=user, created=created)
+        language = await user_language(turn, self._services)
+        turn = replace(turn, catalogue=Catalogue.for_code(language))
         return await self._answer(turn)
 
     async def _answer(self, turn: Turn) -> Outcome:
@@ -117,7 +119,9 @@ class UpdateRouter:
             sender=message.sender,
             text="",
             incoming_id=incoming_message_id(self._bot.id, update.update_id),
-            catalogue=Catalogue.for_code(message.sender.language_code),
+            catalogue=Catalogue.for_code(
+                written_language(message.body, message.sender.language_code)
+            ),
         )
         apology = turn.reply(turn.t("error.generic"), kind=OutgoingKind.ERROR)
         return Outcome(update.update_id, "error", replies=[apology])
