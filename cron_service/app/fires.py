@@ -86,7 +86,6 @@ class Fire:
     user_id: str | None
     chat_id: int
     one_off: bool
-    next_run_at: datetime | None
     #: What the user was sent, for their conversation; None when the assistant answers.
     sent_text: str | None
 
@@ -105,9 +104,9 @@ class Fire:
     @classmethod
     def from_json(cls, raw: str | bytes) -> Fire:
         data = json.loads(raw)
-        for name in ("scheduled_for", "published_at", "next_run_at"):
-            if data.get(name):
-                data[name] = datetime.fromisoformat(data[name])
+        data.pop("next_run_at", None)  # written by versions that wrote it back themselves
+        for name in ("scheduled_for", "published_at"):
+            data[name] = datetime.fromisoformat(data[name])
         data["outcome"] = Outcome(data["outcome"])
         return cls(**data)
 
@@ -144,7 +143,6 @@ def compose(job: Job, scheduled_for: datetime, now: datetime, rules: FireRules) 
         user_id=job.user_id,
         chat_id=job.chat_id,
         one_off=job.one_off,
-        next_run_at=job.following(scheduled_for),
         sent_text=sent,
     )
     return stream, message, fire

@@ -26,7 +26,6 @@ class Job:
     text: str
     tz: ZoneInfo
     schedule: Schedule
-    next_run_at: datetime | None
     #: Occurrences at or before this are not fired (the last run, or the last change:
     #: a job created, edited or resumed does not catch up on what came before).
     anchor: datetime | None
@@ -76,7 +75,6 @@ def job_from_rest(data: CronJob, default_timezone: str) -> Job:
         text=text,
         tz=zone(timezone),
         schedule=schedule,
-        next_run_at=parse_time(data.get("next_run_at")),
         anchor=max(known) if known else None,
         fingerprint=(
             data["type"],

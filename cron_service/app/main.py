@@ -159,8 +159,6 @@ class CronService:
         except (TypeError, ValueError, KeyError):
             self._full = True
         else:
-            if self.recorder.wrote_recently(job_id):
-                return
             self._changed.add(job_id)
         self._wanted.set()
 

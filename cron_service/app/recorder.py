@@ -1,11 +1,11 @@
 """Writes what happened back to rest_service, after the fire is out.
 
 For each published fire, side by side: a `cron_job_runs` row (one per job and scheduled
-time, so a repeat is harmless), the job's last and next run (a one-off becomes `done`, or
-`missed`), and a reminder the user was sent appended to their conversation (by dedup key,
-once) so the secretary knows what "snooze it" refers to. Every step is idempotent, so a fire
-whose recording was cut short (a crash, rest_service down) is simply recorded again by the
-next sweep, by any instance.
+time, so a repeat is harmless), the job's last run (rest_service moves its next run from it;
+a one-off becomes `done`, or `missed`), and a reminder the user was sent appended to their
+conversation (by dedup key, once) so the secretary knows what "snooze it" refers to. Every
+step is idempotent, so a fire whose recording was cut short (a crash, rest_service down) is
+simply recorded again by the next sweep, by any instance.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from common.errors import AppError, NotFoundError
@@ -29,8 +29,6 @@ log = get_logger(__name__)
 
 #: How long the secretary's id (whose thread a reminder joins) is trusted.
 _SECRETARY_TTL_S = 300.0
-#: How long a job this process wrote is "ours": its `cron:updated` needs no reload here.
-_OWN_WRITE_S = 10.0
 #: How long one instance has a fire to itself to record it (a dead one's lease runs out).
 _RECORDING_LEASE = timedelta(seconds=60)
 
@@ -53,19 +51,6 @@ class Recorder:
         self._open.set()
         self._holds = 0
         self._secretary: tuple[str | None, float] = (None, 0.0)
-        self._written: dict[str, float] = {}
-
-    def wrote_recently(self, job_id: str) -> bool:
-        """True for a job this process has just written (its own `cron:updated` echo)."""
-        now = time.monotonic()
-        if len(self._written) > 10_000:
-            self._written = {k: t for k, t in self._written.items() if now - t < _OWN_WRITE_S}
-        written = self._written.get(job_id)
-        return written is not None and now - written < _OWN_WRITE_S
-
-    async def _update(self, job_id: str, **changes: Any) -> None:
-        self._written[job_id] = time.monotonic()
-        await self._rest.update_cron_job(job_id, **changes)
 
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
@@ -152,18 +137,17 @@ class Recorder:
         )
 
     async def _update_job(self, fire: Fire) -> None:
-        """Moves last/next run forward; a one-off that still has this run time ends."""
+        """Moves the last run forward (rest_service computes the next one from it, with the same
+        `common.schedule`); a one-off that still has this run time ends."""
         job = await self._rest.get_cron_job(fire.job_id)
         last = parse_time(job.get("last_run_at"))
         if last is not None and last >= fire.scheduled_for:
             return
         changes: dict[str, Any] = {"last_run_at": fire.scheduled_for}
-        if not fire.one_off:
-            changes["next_run_at"] = fire.next_run_at
-        elif parse_time(job.get("run_at")) == fire.scheduled_for and job["status"] == ACTIVE:
+        still_due = parse_time(job.get("run_at")) == fire.scheduled_for
+        if fire.one_off and still_due and job["status"] == ACTIVE:
             changes["status"] = "missed" if fire.outcome == Outcome.MISSED else "done"
-            changes["next_run_at"] = None
-        await self._update(fire.job_id, **changes)
+        await self._rest.update_cron_job(fire.job_id, **changes)
 
     async def _append_to_conversation(self, fire: Fire) -> None:
         key = f"chat:{fire.chat_id}" if fire.chat_id < 0 else fire.user_id
@@ -185,10 +169,3 @@ class Recorder:
         secretary = (await self._rest.get_config()).get("secretary")
         self._secretary = (secretary["id"] if secretary else None, time.monotonic())
         return self._secretary[0]
-
-    async def set_next_run(self, job_id: str, next_run_at: datetime) -> None:
-        """Keeps `next_run_at` what the scheduler will do (for /reminders and the admin)."""
-        try:
-            await self._update(job_id, next_run_at=next_run_at)
-        except AppError as exc:
-            log.info("next_run_not_saved", job_id=job_id, error=str(exc))

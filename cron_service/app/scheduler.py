@@ -4,7 +4,7 @@ APScheduler only keeps time here. Each active job is planned for one occurrence 
 an overdue one not yet fired); jobs planned for the same instant share one APScheduler job (a
 `DateTrigger`, id `at:<instant>`), because reminders cluster on round minutes and 10 000
 APScheduler jobs due at 09:00 cost far more than one. Recurrence is computed by
-`schedule.py` in the job's timezone; when a fire is done the job's following occurrence is
+`common/schedule.py` in the job's timezone; when a fire is done the job's following occurrence is
 planned. A resync that plans what is already planned changes nothing (plans are keyed by job
 id). The job store is the default in-memory one, never shared: jobs live in rest_service and
 reach every instance by sync. APScheduler's misfire handling is off
@@ -40,8 +40,6 @@ log = get_logger(__name__)
 
 #: How soon fires that failed to reach Redis are tried again.
 _RETRY_AFTER = timedelta(seconds=5)
-#: `next_run_at` corrections written at once after a sync.
-_SAVE_BATCH = 8
 #: Fires claimed and published in one Redis round trip.
 _FIRE_BATCH = 250
 
@@ -85,8 +83,6 @@ class ReminderScheduler:
         self._buckets: dict[datetime, set[str]] = {}
         #: The last occurrence this process fired (or found claimed), per job.
         self._fired: dict[str, datetime] = {}
-        #: `next_run_at` values this process has written, so it never argues with rest_service.
-        self._next_saved: dict[str, datetime] = {}
         self._sync_lock = asyncio.Lock()
         self._stopping = False
         self.last_sync_at: datetime | None = None
@@ -120,16 +116,15 @@ class ReminderScheduler:
             now = self._clock.now()
             for job_id in self._jobs.keys() - jobs.keys():
                 self._drop(job_id)
-            stale = [job for job in jobs.values() if self._plan(job, now)]
+            for job in jobs.values():
+                self._plan(job, now)
             self.last_sync_at = now
             metrics.SCHEDULED.set(len(self._jobs))
             metrics.LAST_SYNC.set(now.timestamp())
-        await self._save_next_runs(stale)
 
     async def refresh(self, job_ids: set[str]) -> None:
         """Reloads only these jobs (the ones `cron:updated` named)."""
         async with self._sync_lock:
-            stale = []
             for job_id in job_ids:
                 try:
                     job = self._parse(await self._rest.get_cron_job(job_id))
@@ -137,10 +132,9 @@ class ReminderScheduler:
                     job = None
                 if job is None:
                     self._drop(job_id)
-                elif self._plan(job, self._clock.now()):
-                    stale.append(job)
+                else:
+                    self._plan(job, self._clock.now())
             metrics.SCHEDULED.set(len(self._jobs))
-        await self._save_next_runs(stale)
 
     async def _load_active(self) -> dict[str, Job]:
         jobs: dict[str, Job] = {}
@@ -160,33 +154,18 @@ class ReminderScheduler:
             log.warning("job_unschedulable", job_id=data.get("id"), reason=str(exc))
             return None
 
-    def _plan(self, job: Job, now: datetime) -> bool:
-        """Schedules the job's next fire; True when its stored `next_run_at` disagrees."""
+    def _plan(self, job: Job, now: datetime) -> None:
+        """Schedules the job's next fire (rest_service's `next_run_at` for it is the same:
+        both come from `common.schedule`, so nothing is written back)."""
         previous = self._jobs.get(job.id)
         self._jobs[job.id] = job
         if previous is not None and previous.fingerprint != job.fingerprint:
             self._fired.pop(job.id, None)
         elif previous is not None and job.id in self._planned:
-            return False
+            return
         fire_at = job.next_fire(now)
-        if fire_at is None:
-            return False
-        self._schedule(job.id, fire_at)
-        return (
-            fire_at > now and job.next_run_at != fire_at and self._next_saved.get(job.id) != fire_at
-        )
-
-    async def _save_next_runs(self, jobs: list[Job]) -> None:
-        """Writes the planned next run where rest_service has another (a few at a time)."""
-        writes = []
-        for job in jobs:
-            planned = self._planned.get(job.id)
-            if planned is not None:
-                self._next_saved[job.id] = planned.scheduled_for
-                writes.append((job.id, planned.scheduled_for))
-        for start in range(0, len(writes), _SAVE_BATCH):
-            batch = writes[start : start + _SAVE_BATCH]
-            await asyncio.gather(*(self._recorder.set_next_run(*write) for write in batch))
+        if fire_at is not None:
+            self._schedule(job.id, fire_at)
 
     def _schedule(
         self, job_id: str, scheduled_for: datetime, run_at: datetime | None = None
@@ -226,7 +205,6 @@ class ReminderScheduler:
         self._unschedule(job_id)
         self._jobs.pop(job_id, None)
         self._fired.pop(job_id, None)
-        self._next_saved.pop(job_id, None)
 
     # --- fire --------------------------------------------------------------------------------
 

@@ -13,7 +13,14 @@ from common.names import Names
 from common.rest_client import RestClient, User
 from cron_service.app.fires import FireLedger, FireRules, compose
 from cron_service.app.jobs import job_from_rest
-from cron_service.tests.conftest import MakeReminder, Outbox, job_when, runs_of, start_cron
+from cron_service.tests.conftest import (
+    MakeReminder,
+    Outbox,
+    job_when,
+    runs_of,
+    start_cron,
+    whole_second,
+)
 from tests.harness import Stack
 
 
@@ -79,6 +86,24 @@ async def test_reminders_added_edited_and_deleted_over_rest_are_picked_up_withou
     assert texts == ["⏰ added", "⏰ after the edit"]
     [sent] = await outbox.for_job(edited["id"])
     assert sent.added_at >= new_time
+
+
+async def test_a_reminder_snoozed_right_after_it_fired_fires_again_on_time(
+    stack: Stack, rest: RestClient, outbox: Outbox, make_reminder: MakeReminder
+) -> None:
+    """The snooze is a write to the job cron_service has just recorded: its `cron:updated`
+    must not be taken for an echo of cron_service's own write and ignored."""
+    start_cron(stack, CRON_RESYNC_INTERVAL="3600")  # only cron:updated can tell it
+    await asyncio.sleep(0.5)
+    job = await make_reminder("stretch", due_in=1)
+    await outbox.wait_for(1)
+    await job_when(rest, job["id"], lambda j: j["status"] == "done")
+
+    again = whole_second(datetime.now(UTC) + timedelta(seconds=2))
+    await rest.update_cron_job(job["id"], run_at=again, status="active")
+    sent = await outbox.wait_for(2, timeout=8)
+    assert [s.message.text for s in sent] == ["⏰ stretch", "⏰ stretch"]
+    assert timedelta(0) <= sent[1].added_at - again < timedelta(seconds=1)
 
 
 async def test_a_lost_cron_updated_is_healed_by_the_resync(

@@ -88,7 +88,11 @@ class TestCreate:
             ),
             ({"cron_expression": "0 9 L * *"}, "cron_expression", "not standard cron"),
             ({"cron_expression": "0 0 31 2 *"}, "cron_expression", "never fires"),
-            ({"cron_expression": "@daily"}, "cron_expression", "5 fields"),
+            ({"cron_expression": "0 9 * * mon#2"}, "cron_expression", "not standard cron"),
+            ({"cron_expression": "0 9 * * ٣"}, "cron_expression", "not standard cron"),
+            ({"cron_expression": "0 9 * * fri-mon"}, "cron_expression", "runs backwards"),
+            ({"cron_expression": "*/0 9 * * *"}, "cron_expression", "bad step"),
+            ({"cron_expression": "@fortnightly"}, "cron_expression", "5 fields"),
             ({"timezone": "Moscow"}, "timezone", "IANA"),
             ({"cron_expression": None}, "run_at", "exactly one"),
             ({"run_at": in_hours(1)}, "run_at", "exactly one"),
@@ -119,6 +123,40 @@ class TestCreate:
             "user_id": MISSING,
         }
         assert_error(await client.post("/api/cron-jobs/", json=body, headers=api.service), 404)
+
+
+class TestSchedule:
+    """`next_run_at` by `common.schedule`, the rule cron_service fires by, across DST."""
+
+    async def after_a_run(self, api: Api, expression: str, zone: str, last: str) -> datetime:
+        job = await api.job(cron_expression=expression, timezone=zone)
+        path = f"/api/cron-jobs/{job['id']}"
+        moved = await api.ok("PUT", path, api.service, json={"last_run_at": last})
+        return datetime.fromisoformat(moved["next_run_at"]).astimezone(UTC)
+
+    async def test_a_time_skipped_by_spring_forward_is_next_at_the_end_of_the_gap(
+        self, api: Api
+    ) -> None:
+        # New York, Sunday 14 March 2027: 02:00 EST jumps to 03:00 EDT (07:00Z).
+        after = await self.after_a_run(api, "30 2 * * *", "America/New_York", "2027-03-13T07:30Z")
+        assert after == datetime(2027, 3, 14, 7, 0, tzinfo=UTC)
+
+    async def test_a_time_repeated_by_fall_back_is_next_the_following_day(self, api: Api) -> None:
+        # New York, Sunday 7 November 2027: 01:30 EDT (05:30Z), then 01:30 EST (06:30Z).
+        after = await self.after_a_run(api, "30 1 * * *", "America/New_York", "2027-11-07T05:30Z")
+        assert after == datetime(2027, 11, 8, 6, 30, tzinfo=UTC)
+
+    @pytest.mark.parametrize(
+        ("macro", "stored"), [("@daily", "0 0 * * *"), ("@Weekly", "0 0 * * 0")]
+    )
+    async def test_a_macro_is_stored_as_its_five_fields(
+        self, api: Api, macro: str, stored: str
+    ) -> None:
+        assert (await api.job(cron_expression=macro))["cron_expression"] == stored
+
+    async def test_spacing_is_normalized(self, api: Api) -> None:
+        job = await api.job(cron_expression="  0   9 * *\t1-5 ")
+        assert job["cron_expression"] == "0 9 * * 1-5"
 
 
 class TestJob:
