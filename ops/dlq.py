@@ -18,15 +18,26 @@ def list_dead(client: redis.Redis, names: Names) -> list[dict[str, str]]:
     rows = []
     for stream in STREAMS:
         for entry_id, fields in client.xrange(names.dead(stream)):
-            rows.append({"id": entry_id.decode(), **dead_entry_summary(fields)})
+            rows.append({"id": entry_id.decode(), **summary(fields)})
     return rows
+
+
+def summary(fields: dict[bytes, bytes]) -> dict[str, str]:
+    """The entry as text, whatever its payload: one nested too deep for `json` to read
+    (RecursionError) is shown as it is, without a message id, instead of crashing the list."""
+    try:
+        return dead_entry_summary(fields)  # type: ignore[arg-type]
+    except RecursionError:
+        rest = {key: value for key, value in fields.items() if key not in (b"data", "data")}
+        data = fields.get(b"data", b"")
+        return {**dead_entry_summary(rest), "data": data.decode("utf-8", "backslashreplace")}  # type: ignore[arg-type]
 
 
 def find_dead(client: redis.Redis, names: Names, entry_id: str) -> tuple[str, dict[str, str]]:
     for stream in STREAMS:
         found = client.xrange(names.dead(stream), entry_id, entry_id)
         if found:
-            return stream, {"id": entry_id, **dead_entry_summary(found[0][1])}
+            return stream, {"id": entry_id, **summary(found[0][1])}
     raise DeadLetterNotFound(f"no dead letter {entry_id} in {', '.join(STREAMS)}")
 
 

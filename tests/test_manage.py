@@ -251,3 +251,25 @@ async def test_dlq_lists_shows_and_replays_a_dead_entry_which_is_then_handled(
     assert handled == ["second chance"]
     assert manage(*common, "dlq", "purge", env=env).returncode == 1  # needs --yes
     client.close()
+
+
+def test_dlq_lists_and_shows_a_dead_entry_nested_too_deep_to_parse(
+    tmp_path, service_env, names: Names
+) -> None:
+    client = syncredis.Redis.from_url(service_env["REDIS_URL"])
+    deep = '{"message_id": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    dead_id = client.xadd(
+        names.dead("queue:to_secretary"),
+        {"data": deep, "error": "malformed: too deep", "stream": "queue:to_secretary"},
+    ).decode()
+    env = bare_env(**service_env)
+    common = ["--data-dir", str(tmp_path / "data"), "--env-file", str(tmp_path / ".env")]
+    listed = manage(*common, "dlq", "list", env=env)
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    assert dead_id in listed.stdout and "malformed: too deep" in listed.stdout
+    shown = manage(*common, "dlq", "show", dead_id, env=env)
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    entry = json.loads(shown.stdout)
+    assert entry["error"] == "malformed: too deep" and entry["data"].startswith('{"message_id"')
+    client.delete(names.dead("queue:to_secretary"))
+    client.close()
