@@ -8,8 +8,19 @@ tools in plain words. Like OpenAI it
 rejects with 400 a `tool` message that answers no call, and an assistant `tool_calls`
 message whose calls are not all answered. Every request is recorded.
 
+Argument styles: `exact` (the default) writes a tool call's arguments as the rule or the
+script gave them. `realistic` writes them the way real models do (`model_arguments.py`):
+`"Create"` for `create`, `"minutes": "15"`, `null` for optional fields, a field the schema
+lacks, ISO times with or without an offset or `Z`, or a phrase in the user's language
+("in 6 seconds", "завтра в 9"), trailing whitespace; seeded by the last user message, so a
+test sees the same arguments at every run. Scripted arguments given as a JSON string are
+sent verbatim in either style. Choose it with `LlmStandIn(argument_style="realistic")`, the
+attribute `argument_style`, `POST /control/arguments {"style": "realistic"}`,
+`--arguments realistic`, or per request with the header `X-Sandbox-Arguments`.
+
 Standalone: `python -m sandbox.llm_server --port 8090`; the control API is under `/control`
-(`POST /control/script`, `POST /control/reset`, `GET /control/requests`). In-process:
+(`POST /control/script`, `POST /control/reset`, `GET /control/requests`,
+`POST /control/arguments`). In-process:
 `LlmStandIn().start_in_thread()` serves on a free port from a thread of its own, so tests
 may block (the harness's `stack.start`) without stalling it; `.base_url` is what
 `OPENAI_BASE_URL` takes, `.requests` what it received.
@@ -34,7 +45,13 @@ from typing import Any
 
 from aiohttp import web
 
+from sandbox.model_arguments import Conversation, realistic, seed_of
 from sandbox.server import StandInServer
+
+#: How tool-call arguments are written; see the module docstring.
+ARGUMENT_STYLES = ("exact", "realistic")
+#: The request header that chooses the style for one request.
+STYLE_HEADER = "X-Sandbox-Arguments"
 
 _TIME_WORDS = re.compile(
     r"\b(what time|time is it|current time|the time)\b|который час|сколько времени|время",
@@ -162,8 +179,11 @@ class LlmStandIn(StandInServer):
         known_models: Iterable[str] | None = None,
         default_delay: float = 0.0,
         record: bool = True,
+        argument_style: str = "exact",
     ) -> None:
         self.record = record
+        #: "exact" or "realistic": how tool-call arguments are written.
+        self.argument_style = _style(argument_style)
         self.known_models = set(known_models) if known_models else None
         #: Seconds the default (unscripted) replies take; random up to this value.
         self.default_delay = default_delay
@@ -226,6 +246,7 @@ class LlmStandIn(StandInServer):
         app.router.add_post("/control/script", self._control_script)
         app.router.add_post("/control/reset", self._control_reset)
         app.router.add_get("/control/requests", self._control_requests)
+        app.router.add_post("/control/arguments", self._control_arguments)
         app.router.add_get("/health", self._health)
         return app
 
@@ -271,7 +292,12 @@ class LlmStandIn(StandInServer):
         if step is not None and step.error_status:
             record.status = step.error_status
             return _error(step.error_status, step.error_message, retry_after=step.retry_after)
-        reply = _step_reply(step) if step else _default_reply(record)
+        try:
+            style = _style(request.headers.get(STYLE_HEADER) or self.argument_style)
+        except ScriptError as exc:
+            return _error(400, str(exc))
+        write = _writer(record, style)
+        reply = _step_reply(step, write) if step else _default_reply(record, write)
         return web.json_response(self._completion(record, reply))
 
     def _completion(self, record: RecordedRequest, message: dict[str, Any]) -> dict[str, Any]:
@@ -306,6 +332,14 @@ class LlmStandIn(StandInServer):
     async def _control_reset(self, _request: web.Request) -> web.Response:
         self.reset()
         return web.json_response({"ok": True})
+
+    async def _control_arguments(self, request: web.Request) -> web.Response:
+        raw = await request.json()
+        try:
+            self.argument_style = _style(raw.get("style") if isinstance(raw, dict) else raw)
+        except ScriptError as exc:
+            return _error(400, str(exc))
+        return web.json_response({"style": self.argument_style})
 
     async def _control_requests(self, _request: web.Request) -> web.Response:
         with self._lock:
@@ -395,19 +429,48 @@ def _error(
 
 # -- replies -----------------------------------------------------------------------------------
 
+#: Writes a call's arguments: (tool name, arguments, position in the reply) -> JSON text.
+ArgumentWriter = Callable[[str, dict[str, Any], int], str]
 
-def _call_json(name: str, arguments: dict[str, Any] | str, call_id: str | None) -> dict[str, Any]:
-    args = arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)
+
+def _style(style: Any) -> str:
+    if style not in ARGUMENT_STYLES:
+        raise ScriptError(f"argument style must be one of {', '.join(ARGUMENT_STYLES)}")
+    return str(style)
+
+
+def _writer(record: RecordedRequest, style: str) -> ArgumentWriter:
+    if style == "exact":
+        return lambda _name, arguments, _index: json.dumps(arguments, ensure_ascii=False)
+    last_text = _last_text(record.messages)
+    talk = Conversation.of(record.system_text, last_text)
+    schemas = {t["function"]["name"]: t["function"].get("parameters") for t in record.tools or []}
+    return lambda name, arguments, index: realistic(
+        arguments, schemas.get(name), talk, seed_of(name, str(index), last_text)
+    )
+
+
+def _call_json(
+    name: str, arguments: dict[str, Any] | str, call_id: str | None, text: str
+) -> dict[str, Any]:
     return {
         "id": call_id or f"call_{uuid.uuid4().hex[:24]}",
         "type": "function",
-        "function": {"name": name, "arguments": args},
+        "function": {"name": name, "arguments": arguments if isinstance(arguments, str) else text},
     }
 
 
-def _step_reply(step: Step) -> dict[str, Any]:
+def _step_reply(step: Step, write: ArgumentWriter) -> dict[str, Any]:
     if step.tool_calls:
-        calls = [_call_json(c.name, c.arguments, c.id) for c in step.tool_calls]
+        calls = [
+            _call_json(
+                c.name,
+                c.arguments,
+                c.id,
+                "" if isinstance(c.arguments, str) else write(c.name, c.arguments, i),
+            )
+            for i, c in enumerate(step.tool_calls)
+        ]
         return {"role": "assistant", "content": step.text, "tool_calls": calls}
     return {"role": "assistant", "content": step.text or ""}
 
@@ -419,7 +482,7 @@ def _last_text(messages: list[dict[str, Any]]) -> str:
     return ""
 
 
-def _default_reply(record: RecordedRequest) -> dict[str, Any]:
+def _default_reply(record: RecordedRequest, write: ArgumentWriter) -> dict[str, Any]:
     """The demo's rules: summarize tool results, else call a tool the text asks for (a
     reminder, the calendar, the weather, the time), else echo."""
     last = record.messages[-1] if record.messages else {}
@@ -429,7 +492,9 @@ def _default_reply(record: RecordedRequest) -> dict[str, Any]:
     offered = set(record.tool_names) if record.tool_choice != "none" else set()
     call = _tool_call_for(text, offered)
     if call is not None:
-        return {"role": "assistant", "content": None, "tool_calls": [_call_json(*call, None)]}
+        name, arguments = call
+        reply = _call_json(name, arguments, None, write(name, arguments, 0))
+        return {"role": "assistant", "content": None, "tool_calls": [reply]}
     return {"role": "assistant", "content": f"You said: {text}" if text else "How can I help?"}
 
 
@@ -567,9 +632,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8090)
     parser.add_argument("--models", default="", help="comma-separated; empty: accept any")
     parser.add_argument("--no-record", action="store_true", help="keep no request log")
+    parser.add_argument("--arguments", choices=ARGUMENT_STYLES, default="exact")
     args = parser.parse_args()
     models = [m for m in args.models.split(",") if m] or None
-    stand_in = LlmStandIn(known_models=models, record=not args.no_record)
+    stand_in = LlmStandIn(
+        known_models=models, record=not args.no_record, argument_style=args.arguments
+    )
     web.run_app(stand_in.app(), host=args.host, port=args.port, access_log=None)
 
 

@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import openai
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from assistant.src.tools.arguments import fit, parse
 from sandbox.llm_server import LlmStandIn
+from sandbox.model_arguments import Conversation, realistic
+from tests.harness import ROOT
 
 TOOLS = [
     {"type": "function", "function": {"name": n, "parameters": {"type": "object"}}}
@@ -117,3 +124,156 @@ async def test_the_control_api_scripts_replies_and_a_429_with_retry_after(client
     assert [r["status"] for r in recorded] == [429, 200]
     assert recorded[0]["messages"] == [{"role": "user", "content": "hi"}]
     assert recorded[0]["tools"] == TOOLS
+
+
+# -- the realistic argument style ---------------------------------------------------------------
+
+#: The built-in tools as the secretary offers them (the shipped schemas).
+BUILT_IN_TOOLS = [
+    {
+        "type": "function",
+        "function": {"name": t["name"], "parameters": t["input_schema"]},
+    }
+    for t in json.loads((ROOT / "rest_service/seed/default_config.json").read_text())["tools"]
+]
+MOSCOW_PROMPT = (
+    "You are a secretary.\n"
+    "The user's local date and time: Monday, 23 November 2026, 11:00 (Europe/Moscow, UTC+03:00)."
+)
+
+
+async def realistic_call(
+    client: openai.AsyncOpenAI, text: str, *, system: str = MOSCOW_PROMPT, **options: object
+) -> tuple[str, str]:
+    completion = await client.chat.completions.create(
+        model="demo",
+        messages=[{"role": "system", "content": system}, {"role": "user", "content": text}],
+        tools=BUILT_IN_TOOLS,
+        extra_headers={"X-Sandbox-Arguments": "realistic"},
+        **options,  # type: ignore[arg-type]
+    )
+    (call,) = completion.choices[0].message.tool_calls or []
+    return call.function.name, call.function.arguments
+
+
+def scripted_corpus(llm: LlmStandIn, due: datetime) -> list[str]:
+    """Calls as tests script them, each answered to a message of its own."""
+    calls = [
+        ("reminder", {"action": "create", "text": "stretch", "when": due.isoformat()}),
+        ("reminder", {"action": "snooze", "minutes": 15}),
+        ("calendar", {"action": "list"}),
+        ("weather", {"location": "Berlin", "days": 3}),
+        ("time", {"action": "now"}),
+    ]
+    texts = []
+    for n in range(12):
+        for name, arguments in calls:
+            text = f"scripted {name} {n}"
+            llm.call(name, arguments, contains=text)
+            texts.append(text)
+    return texts
+
+
+async def test_realistic_arguments_are_spelt_as_real_models_spell_them(client, llm) -> None:
+    due = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=3)
+    said = [
+        *scripted_corpus(llm, due),
+        *(f"remind me in {n} minutes to stretch" for n in range(1, 13)),
+        *(f"напомни через {n} минут позвонить маме" for n in range(1, 13)),
+        "remind me tomorrow at 9 to call mum",
+        "напомни завтра в 9 позвонить маме",
+        "погода в Казани",
+    ]
+    written = [await realistic_call(client, text) for text in said]
+
+    raw = [arguments for _name, arguments in written]
+    parsed = [json.loads(arguments) for arguments in raw]
+    values = [v for p in parsed for v in p.values()]
+    assert all(text != text.rstrip() for text in raw)  # trailing whitespace
+    assert {"Create", "CREATE", "List", "LIST", "Snooze", "SNOOZE"} & set(values)
+    assert "15" in values and "3" in values  # numbers as strings
+    assert None in values  # null for optional fields
+    assert any("user_id" in p or "priority" in p or "confirm" in p for p in parsed)
+    assert {"action": "now"} not in parsed and any("action" not in p for p in parsed)
+    times = [str(v) for v in values if isinstance(v, str) and v[:4].isdigit()]
+    assert any(t.endswith("Z") for t in times) and any(t.endswith("+03:00") for t in times)
+    assert any(len(t) == 19 for t in times)  # local, no offset
+    assert any(str(v).startswith("in ") for v in values)
+    assert any(str(v).startswith("через ") for v in values)
+    assert "tomorrow at 9" in values and "завтра в 9" in values
+
+
+async def test_realistic_arguments_are_the_same_at_every_run(client) -> None:
+    first = await realistic_call(client, "remind me in 5 minutes to stretch")
+    again = await realistic_call(client, "remind me in 5 minutes to stretch")
+    other = await realistic_call(client, "remind me in 6 minutes to stretch")
+    assert first == again and first != other
+
+
+async def test_realistic_times_name_the_moment_the_script_meant(client, llm) -> None:
+    due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=40)
+    moscow = ZoneInfo("Europe/Moscow")
+    seen = set()
+    for n in range(16):
+        llm.call("reminder", {"action": "create", "text": "x", "when": due.isoformat()})
+        _name, raw = await realistic_call(client, f"remind me {n}")
+        when = json.loads(raw)["when"]
+        if when.startswith("in "):
+            seen.add("phrase")
+            seconds = int(when.split()[1])
+            assert 0 <= seconds - (due - datetime.now(UTC)).total_seconds() <= 2
+            continue
+        moment = datetime.fromisoformat(when.replace("Z", "+00:00"))
+        seen.add(when[19:] or "local")
+        assert (moment if moment.tzinfo else moment.replace(tzinfo=moscow)) == due
+    assert seen == {"phrase", "Z", "+03:00", "local"}
+
+
+async def test_the_style_is_chosen_per_stand_in_per_request_and_by_the_control_api(
+    client, llm
+) -> None:
+    assert await ask(client, {"role": "user", "content": "weather in Paris"})
+    exact = llm.requests[-1]
+    llm.argument_style = "realistic"
+    choice = await ask(client, {"role": "user", "content": "weather in Paris"})
+    async with httpx.AsyncClient(base_url=llm.url) as http:
+        refused = await http.post("/control/arguments", json={"style": "sloppy"})
+        back = await http.post("/control/arguments", json={"style": "exact"})
+    (call,) = choice.message.tool_calls
+    assert exact.status == 200 and call.function.arguments.endswith(("\n", " "))
+    assert refused.status_code == 400 and back.json() == {"style": "exact"}
+    assert llm.argument_style == "exact"
+
+
+_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "action": {"type": "string", "enum": ["create", "list"]},
+        "minutes": {"type": "integer"},
+        "text": {"type": "string"},
+        "note": {"type": "string"},
+    },
+    "required": ["action"],
+    "additionalProperties": False,
+}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    arguments=st.fixed_dictionaries(
+        {"action": st.sampled_from(["create", "list"])},
+        optional={
+            "minutes": st.integers(-(10**12), 10**12),
+            "text": st.text(st.characters(exclude_characters="\x00"), max_size=30),
+        },
+    ),
+    seed=st.integers(0, 2**64),
+    russian=st.booleans(),
+)
+def test_realistic_spelling_read_by_the_toolbox_means_what_was_meant(
+    arguments: dict[str, object], seed: int, russian: bool
+) -> None:
+    talk = Conversation(ZoneInfo("Asia/Tokyo"), russian, datetime.now(UTC))
+    written = realistic(arguments, _SCHEMA, talk, seed)
+    read = fit(parse(written), _SCHEMA)
+    assert read.values == arguments
