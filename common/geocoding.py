@@ -5,6 +5,8 @@ resolver (`common/timezones.py`) in tg_bot and the assistant."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +67,15 @@ class OpenMeteoGeocoder:
         if response.status_code >= 400 or not isinstance(body, dict) or body.get("error"):
             raise GeocodingUnavailable(f"Open-Meteo answered {response.status_code}")
         return body
+
+
+@contextlib.asynccontextmanager
+async def open_meteo_geocoder(
+    search_url: str, forecast_url: str, timeout: float
+) -> AsyncIterator[OpenMeteoGeocoder]:
+    """A geocoder with a client of its own: setting a zone is rare, so nothing stays open."""
+    async with httpx.AsyncClient(timeout=timeout) as http:
+        yield OpenMeteoGeocoder(http, search_url, forecast_url)
 
 
 def _place(raw: Any) -> GeoPlace | None:

@@ -22,7 +22,7 @@ from tests.harness import ServiceProcess, Stack
 TIME_SCHEMA = {
     "type": "object",
     "properties": {
-        "action": {"type": "string", "enum": ["now", "convert", "resolve"]},
+        "action": {"type": "string", "enum": ["now", "convert", "resolve", "set_timezone"]},
         "timezone": {"type": "string"},
         "time": {"type": "string"},
         "to_timezone": {"type": "string"},

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import dateparser
 
 from assistant.src.tools.base import BaseTool, ToolCallContext, ToolError
+from assistant.src.tools.timezone_setting import set_user_timezone
 
 _FALLBACK_LANGUAGES = ("en", "ru")
 
@@ -81,6 +82,8 @@ def warm_up() -> None:
 class TimeTool(BaseTool, tool_type="time"):
     async def run(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
         action = arguments.get("action", "now")
+        if action == "set_timezone":
+            return await self._set_timezone(arguments, call)
         here = zone(arguments.get("timezone") or call.actor.timezone)
         now = datetime.now(here)
         if action == "now":
@@ -93,7 +96,11 @@ class TimeTool(BaseTool, tool_type="time"):
                 raise ToolError("action 'resolve' needs 'phrase'")
             moment = await asyncio.to_thread(resolve_phrase, phrase, here, now, call.actor.language)
             return {"phrase": phrase, **describe(moment)}
-        raise ToolError(f"unknown action {action!r}: use now, convert or resolve")
+        raise ToolError(f"unknown action {action!r}: use now, convert, resolve or set_timezone")
+
+    async def _set_timezone(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
+        """The speaking user's own zone (docs/architecture.md, "Time zones")."""
+        return await set_user_timezone(self.services, arguments.get("timezone"), call.actor)
 
     @staticmethod
     async def _convert(

@@ -6,14 +6,11 @@ private chat. Setting one lists the reminders made under the assumed zone and of
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
-
-from common.geocoding import GeocodingUnavailable, OpenMeteoGeocoder
+from common.geocoding import GeocodingUnavailable, OpenMeteoGeocoder, open_meteo_geocoder
 from common.logging import get_logger
 from common.rest_client import CronJob
 from common.timezones import (
@@ -96,7 +93,8 @@ async def _offer(turn: Turn, services: Services, zone: str) -> str | None:
 
 async def _answer_offer(turn: Turn, services: Services, *, move: bool) -> str:
     assert turn.user is not None
-    zone = turn.user.get("timezone")
+    # Fresh, not the cached user: the secretary may have set the zone a moment ago.
+    zone = (await services.rest.get_user(str(turn.user["id"])))["timezone"]
     if not zone:
         return turn.t("timezone.move_needs_zone")
     jobs = await _assumed(turn, services, zone)
@@ -151,12 +149,11 @@ def _shown(zone: str) -> dict[str, Any]:
     return {"zone": zone, "offset": format_offset(now.utcoffset()), "time": now.strftime("%H:%M")}
 
 
-@contextlib.asynccontextmanager
-async def _places(services: Services) -> AsyncIterator[OpenMeteoGeocoder]:
-    """A client per lookup: setting a zone is rare, and the bot keeps no idle connection."""
+def _places(services: Services) -> contextlib.AbstractAsyncContextManager[OpenMeteoGeocoder]:
     settings = services.settings
-    async with httpx.AsyncClient(timeout=settings.geocoding_timeout_seconds) as http:
-        yield OpenMeteoGeocoder(http, settings.geocoding_api_url, settings.weather_api_url)
+    return open_meteo_geocoder(
+        settings.geocoding_api_url, settings.weather_api_url, settings.geocoding_timeout_seconds
+    )
 
 
 COMMAND = Command("timezone", set_timezone)
