@@ -40,6 +40,7 @@ from common.errors import RetryLater
 from common.logging import correlation, get_logger
 from common.messages import utcnow
 from common.names import Names
+from common.text import clean_tree
 
 log = get_logger(__name__)
 
@@ -498,11 +499,12 @@ class StreamConsumer(Generic[M]):
         entry = read_fields(found[0][1])
         if entry.unreadable:
             reason = f"unreadable: not UTF-8 in {', '.join(entry.unreadable)}"[:1000]
-            await self._dead_letter(entry_id, backlog, member, entry, reason, 0, None)
+            message = None if "data" in entry.unreadable else self._parsed(entry)
+            await self._dead_letter(entry_id, backlog, member, entry, reason, 0, message)
             return
         raw = entry.fields.get("data", "")
         try:
-            message = self._model.model_validate_json(raw)
+            message = self._validate(raw)
         except ValidationError as exc:
             reason = f"malformed: {_brief(exc)}"
             await self._dead_letter(entry_id, backlog, member, entry, reason, 0, None)
@@ -516,6 +518,24 @@ class StreamConsumer(Generic[M]):
                 await self._finish(entry_id, backlog, member, done_key=None)
                 return
             await self._attempt_until_settled(message, entry_id, backlog, member, entry, done_key)
+
+    def _validate(self, raw: str) -> M:
+        """The message in `raw`. JSON may escape a lone surrogate ("\\ud800"), which the
+        fast parser refuses: such text is read leniently and cleaned (U+FFFD) instead."""
+        try:
+            return self._model.model_validate_json(raw)
+        except ValidationError as exc:
+            try:
+                return self._model.model_validate(clean_tree(json.loads(raw)))
+            except (ValueError, RecursionError):
+                raise exc from None
+
+    def _parsed(self, entry: EntryFields) -> M | None:
+        """The message in a readable `data`, so the dead-letter hook can answer its sender."""
+        try:
+            return self._validate(entry.fields.get("data", ""))
+        except ValidationError:
+            return None
 
     async def _attempt_until_settled(
         self,

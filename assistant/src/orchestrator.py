@@ -4,31 +4,47 @@ The stream queue calls `handle` once per message, one at a time per chat. The an
 queued together with an `assistant:answered` mark in one transaction, so a message that is
 redelivered after its answer went out is not answered again. rest_service down means
 `RetryLater`: the message stays pending and is answered when it is back.
+
+A failure that retrying cannot fix (rest_service refusing the turn with a 4xx) is answered at
+once with a short apology; one that outlasts the queue's retries reaches `dead_lettered`
+(the queue's hook), which apologises before the entry is dead-lettered. Either way the user
+hears back and the failure is logged and counted: a message is never only a dead letter.
 """
 
 from __future__ import annotations
 
+import json
 import time
+import uuid
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import redis.asyncio as aioredis
-from prometheus_client import Histogram
+from prometheus_client import Counter, Histogram
 
 from assistant.src.assistants.base import Turn
 from assistant.src.assistants.factory import AssistantFactory
+from assistant.src.assistants.language import turn_language
 from assistant.src.assistants.llm_chat import AssistantDeps, fetch_context
-from assistant.src.assistants.phrases import APOLOGY, NOT_CONFIGURED, say
+from assistant.src.assistants.phrases import APOLOGY, NOT_CONFIGURED, TURN_FAILED, say
 from assistant.src.assistants.secretary import secretary_memory_query
 from assistant.src.config import Settings
 from assistant.src.config.snapshot import AssistantSpec
 from assistant.src.config.watcher import ConfigWatcher
 from assistant.src.tools.base import Actor, ToolServices
-from common.errors import NotFoundError, RetryLater
-from common.logging import get_logger
-from common.messages import IncomingMessage, OutgoingKind, OutgoingMessage, answer_message_id
-from common.names import Names
+from common.errors import AppError, NotFoundError, RetryLater
+from common.logging import correlation, get_logger
+from common.messages import (
+    ID_NAMESPACE,
+    IncomingMessage,
+    OutgoingKind,
+    OutgoingMessage,
+    answer_message_id,
+)
+from common.names import TO_TELEGRAM, Names
+from common.queue import DeadLetter
 from common.rest_client import RestServiceUnavailable, TurnContext, User
+from common.text import clean_text
 
 log = get_logger(__name__)
 
@@ -36,6 +52,11 @@ TURN_SECONDS = Histogram(
     "assistant_turn_seconds",
     "Time from taking a message to queueing its answer",
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+)
+TURN_FAILURES = Counter(
+    "assistant_turn_failures_total",
+    "Turns that failed for good and were answered with an apology",
+    ["reason"],
 )
 
 #: How long the "answered" mark outlives the message (the queue's `done:` TTL).
@@ -83,11 +104,16 @@ class Orchestrator:
             log.info("message_already_answered")
             return
         started = time.perf_counter()
+        message = readable(message)
         try:
             answer = await self.answer(message)
         except RestServiceUnavailable as exc:
             log.warning("rest_service_unavailable", error=str(exc))
             raise RetryLater(self.settings.rest_retry_seconds, "rest_service unavailable") from exc
+        except AppError as exc:
+            if not 400 <= exc.status_code < 500:
+                raise
+            answer = self._failed("refused", exc, message.language_code)
         if answer is not None:
             await self.publish(message, answer, answered)
         elapsed = time.perf_counter() - started
@@ -102,7 +128,7 @@ class Orchestrator:
         if user is not None and user.get("blocked"):
             log.info("message_from_blocked_user")
             return None
-        actor = self._actor(message, user)
+        actor = self._actor(message, user, start)
         factory = AssistantFactory(
             self.deps,
             self.services,
@@ -119,6 +145,24 @@ class Orchestrator:
             return Answer(say(APOLOGY, actor.language), OutgoingKind.ERROR)
         log.info("message_answered", model=result.model, replayed=result.replayed)
         return Answer(result.text, OutgoingKind.REPLY)
+
+    async def dead_lettered(self, dead: DeadLetter[IncomingMessage]) -> None:
+        """The queue's hook: the sender of a message that failed for good gets an apology
+        (unless it was answered after all)."""
+        message = dead.message or salvage(dead.data)
+        if message is None:
+            log.error("dead_letter_without_sender", entry_id=dead.entry_id, reason=dead.reason)
+            TURN_FAILURES.labels("unanswerable").inc()
+            return
+        with correlation(str(message.message_id)):
+            answer = self._failed("dead_letter", RuntimeError(dead.reason), message.language_code)
+            answered = self.names.assistant_answered(str(message.message_id))
+            await self.publish(message, answer, answered)
+
+    def _failed(self, reason: str, exc: BaseException, language: str | None) -> Answer:
+        log.error("turn_failed_apologised", reason=reason, error=str(exc)[:500])
+        TURN_FAILURES.labels(reason).inc()
+        return Answer(say(TURN_FAILED, language), OutgoingKind.ERROR)
 
     async def publish(self, message: IncomingMessage, answer: Answer, answered: str) -> None:
         """Queue the answer and mark the message answered, in one step, once."""
@@ -155,14 +199,16 @@ class Orchestrator:
         except NotFoundError:
             return None
 
-    def _actor(self, message: IncomingMessage, user: User | None) -> Actor:
+    def _actor(
+        self, message: IncomingMessage, user: User | None, start: TurnContext | None = None
+    ) -> Actor:
         profile = user or {}
         return Actor(
             user_id=str(message.user_id),
             conversation_key=message.conversation_key,
             chat_id=message.chat_id,
             timezone=_valid_zone(profile.get("timezone"), self.settings.default_timezone),
-            language=profile.get("language") or message.language_code,
+            language=turn_language(message, user, start),
             name=message.first_name or profile.get("first_name"),
             username=message.username or profile.get("username"),
             is_group=message.is_group,
@@ -179,3 +225,38 @@ def _valid_zone(name: str | None, default: str) -> str:
             except (ZoneInfoNotFoundError, ValueError):
                 continue
     return "UTC"
+
+
+def readable(message: IncomingMessage) -> IncomingMessage:
+    """The message with NUL and lone surrogates replaced in its free text, which rest_service
+    (Postgres) and JSON encoders refuse."""
+    fields = {"text": message.text, "first_name": message.first_name, "username": message.username}
+    cleaned = {k: clean_text(v) for k, v in fields.items() if v is not None}
+    if all(cleaned[k] == fields[k] for k in cleaned):
+        return message
+    return message.model_copy(update=cleaned)
+
+
+def salvage(data: str) -> IncomingMessage | None:
+    """Enough of a payload that did not parse to apologise to its chat: the chat id, and what
+    else is readable (the reply stream, the language, the message id)."""
+    try:
+        raw = json.loads(data)
+        chat_id = int(raw["chat_id"])
+    except (ValueError, TypeError, KeyError, OverflowError, RecursionError):
+        return None
+    if not isinstance(raw, dict) or isinstance(raw["chat_id"], bool):
+        return None
+    fields: dict[str, object] = {"chat_id": chat_id, "text": "", "user_id": uuid.UUID(int=0)}
+    fields["message_id"] = uuid.uuid5(ID_NAMESPACE, f"salvaged:{data}")
+    for name in ("message_id", "reply_stream", "language_code", "telegram_message_id"):
+        value = raw.get(name)
+        candidate = {**fields, name: value}
+        try:
+            IncomingMessage.model_validate(candidate)
+        except ValueError:
+            continue
+        fields[name] = value
+    if str(fields.get("reply_stream", TO_TELEGRAM)).startswith(("queue:to_secretary", "done:")):
+        fields["reply_stream"] = TO_TELEGRAM
+    return IncomingMessage.model_validate(fields)

@@ -13,9 +13,21 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from common.text import clean_text, trim
+
 StoredMessage = Mapping[str, Any]
 
+#: rest_service's limit on a memory query (`MemoryQuery.q`); a longer one is a 422.
+MEMORY_QUERY_MAX_CHARS = 2000
+
 MEMORY_HEADER = "Earlier messages of this conversation that may be relevant (long-term memory):"
+
+
+def memory_query(text: str) -> str | None:
+    """The user's words as a search rest_service accepts: no NUL or lone surrogates, at most
+    MEMORY_QUERY_MAX_CHARS (the start of a long message says what it is about)."""
+    query = trim(clean_text(text).replace("\ufffd", " "), MEMORY_QUERY_MAX_CHARS).strip()
+    return query or None
 
 
 def message_size(message: StoredMessage) -> int:
