@@ -24,6 +24,17 @@ OUT_OF_STEPS = {
     "als ich pro Nachricht machen darf. Magst du es kleiner oder genauer fragen?",
 }
 
+TURN_FAILED = {
+    "en": "Sorry, something went wrong with this message and I couldn't answer it. "
+    "Please try again, or say it differently.",
+    "ru": "Извините, с этим сообщением что-то пошло не так, и я не смог на него ответить. "
+    "Попробуйте, пожалуйста, ещё раз или сформулируйте иначе.",
+    "uk": "Вибачте, з цим повідомленням щось пішло не так, і я не зміг на нього відповісти. "
+    "Спробуйте, будь ласка, ще раз або сформулюйте інакше.",
+    "de": "Entschuldigung, bei dieser Nachricht ist etwas schiefgegangen, ich konnte nicht "
+    "antworten. Bitte versuche es noch einmal oder formuliere es anders.",
+}
+
 NOT_CONFIGURED = {
     "en": "Sorry, I'm not set up yet: no secretary assistant is configured.",
     "ru": "Извините, я ещё не настроен: не задан ассистент-секретарь.",

@@ -39,4 +39,4 @@ def secretary_memory_query(settings: Settings, text: str) -> str | None:
     """The secretary searches its long-term memory for the user's words, when enabled."""
     if not settings.long_term_memory_enabled or not settings.max_long_term_results:
         return None
-    return text if text.strip() else None
+    return context.memory_query(text)
