@@ -105,6 +105,7 @@ async def main(stop: asyncio.Event) -> None:
             IncomingMessage,
             rt.orchestrator.handle,
             config=consumer_config(settings),
+            on_dead=rt.orchestrator.dead_lettered,
         )
         watching = asyncio.create_task(rt.config.run(stop))
         consuming = asyncio.create_task(consumer.run())
