@@ -156,3 +156,21 @@ async def test_every_model_dead_gets_the_apology_without_asking_a_model(
     assert answer.kind == "error" and answer.text == APOLOGY["en"]
     assert deployment.llm.requests == []
     assert elapsed < 1.5
+
+
+async def test_the_apology_is_in_the_language_the_user_writes_not_the_apps(
+    deployment: Deployment,
+) -> None:
+    """An English Telegram app (`language_code` en) and a user who writes Russian."""
+    await deployment.assistant()
+    yan = await deployment.user("Yan", language="en")
+    deployment.llm.fail(503, times=None)
+    try:
+        russian = await deployment.ask(yan, "Привет, ты тут?")
+        still = await deployment.ask(yan, "ok")  # no signal: the recent history decides
+        english = await deployment.ask(yan, "are you there at all?")
+    finally:
+        await _close_breakers(deployment)
+    assert russian.text == APOLOGY["ru"]
+    assert still.text == APOLOGY["ru"]
+    assert english.text == APOLOGY["en"]

@@ -1,0 +1,30 @@
+"""The language of a turn: the one the user writes in (this message, else their recent
+messages in the thread), else the profile's, else Telegram's `language_code`. The assistant's
+own sentences (`phrases.py`), the prompt's hint and the tools' phrase parsing follow it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from itertools import chain
+
+from common.language import recent_language
+from common.messages import IncomingMessage
+from common.rest_client import Message, TurnContext, User
+
+
+def turn_language(
+    message: IncomingMessage, profile: User | None, start: TurnContext | None
+) -> str | None:
+    history = _own_texts(message, start["recent"] if start else [])
+    written = recent_language(chain([message.text], history))
+    return written or (profile or {}).get("language") or message.language_code
+
+
+def _own_texts(message: IncomingMessage, recent: Sequence[Message]) -> Iterator[str]:
+    """The sender's earlier messages, newest first (in a group, only theirs)."""
+    for stored in reversed(recent):
+        if stored.get("role") != "user" or not stored.get("content"):
+            continue
+        if message.is_group and str(stored.get("user_id")) != str(message.user_id):
+            continue
+        yield str(stored["content"])
