@@ -1,14 +1,21 @@
 """When jobs fire, computed over real calendar dates: weekdays as in crontab, wall-clock times
-kept across daylight-saving changes, and the two kinds of clock change."""
+kept across daylight-saving changes, and the two kinds of clock change; then properties over
+real zones and dates, against a minute-by-minute reference."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import functools
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from common.schedule import CronSchedule, InvalidSchedule, OneOff, schedule_of
+from common.schedule import CronSchedule, InvalidSchedule, OneOff, next_fire, schedule_of
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -137,3 +144,230 @@ def test_one_off() -> None:
     assert schedule == OneOff(at)
     assert schedule.next_after(at - timedelta(seconds=1)) == at
     assert schedule.next_after(at) is None
+
+
+# --- the two cases of issue 16 -----------------------------------------------------------------
+
+NEW_YORK_SPRING = datetime(2025, 3, 9, tzinfo=UTC)  # 02:00 EST jumps to 03:00 EDT at 07:00Z
+NEW_YORK_FALL = datetime(2025, 11, 2, tzinfo=UTC)  # 01:59 EDT falls back to 01:00 EST at 06:00Z
+
+
+def test_a_skipped_two_thirty_fires_at_three_when_the_gap_ends() -> None:
+    fire = CronSchedule.parse("30 2 * * *", NEW_YORK).next_after(NEW_YORK_SPRING)
+    assert fire == datetime(2025, 3, 9, 7, 0, tzinfo=UTC)
+    assert f"{fire.astimezone(NEW_YORK):%H:%M %Z}" == "03:00 EDT"
+
+
+def test_a_repeated_one_thirty_fires_once_then_the_next_day() -> None:
+    schedule = CronSchedule.parse("30 1 * * *", NEW_YORK)
+    first = schedule.next_after(NEW_YORK_FALL)
+    assert first == datetime(2025, 11, 2, 5, 30, tzinfo=UTC), "01:30 EDT, the first one"
+    assert schedule.next_after(first) == datetime(2025, 11, 3, 6, 30, tzinfo=UTC)
+
+
+def test_next_fire_in_a_named_zone() -> None:
+    assert next_fire("30 2 * * *", "America/New_York", NEW_YORK_SPRING) == datetime(
+        2025, 3, 9, 7, 0, tzinfo=UTC
+    )
+
+
+def test_a_naive_one_off_in_a_gap_is_read_by_the_same_rule() -> None:
+    schedule = schedule_of(None, datetime(2025, 3, 9, 2, 30), "America/New_York")
+    assert schedule == OneOff(datetime(2025, 3, 9, 7, 0, tzinfo=UTC))
+
+
+def test_an_instant_without_an_offset_is_refused() -> None:
+    with pytest.raises(InvalidSchedule, match="offset"):
+        CronSchedule.parse("0 9 * * *", BERLIN).next_after(datetime(2026, 1, 1))
+
+
+# --- properties over real zones and dates ---------------------------------------------------
+
+#: Real zones: northern and southern DST, half- and quarter-hour offsets, a 30-minute DST
+#: (Lord Howe), changes at midnight (Santiago, Havana), negative DST (Dublin), a DST that
+#: moves with Ramadan (Casablanca), DST abandoned in the range (Sao Paulo, Tehran), none.
+ZONES = [
+    "UTC",
+    "Europe/Berlin",
+    "Europe/London",
+    "Europe/Dublin",
+    "America/New_York",
+    "America/St_Johns",
+    "America/Santiago",
+    "America/Havana",
+    "America/Sao_Paulo",
+    "Australia/Sydney",
+    "Australia/Adelaide",
+    "Australia/Lord_Howe",
+    "Pacific/Auckland",
+    "Pacific/Chatham",
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
+    "Asia/Tehran",
+    "Africa/Casablanca",
+]
+_FIRST, _LAST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2037, 12, 31, tzinfo=UTC)
+
+
+@functools.cache
+def transitions(name: str) -> tuple[datetime, ...]:
+    """The instants the zone's UTC offset changes, 2000-2037 (a daily scan, then bisection)."""
+    tz = ZoneInfo(name)
+    found = []
+    day, offset = _FIRST, _FIRST.astimezone(tz).utcoffset()
+    while day < _LAST:
+        following = day + timedelta(days=1)
+        if following.astimezone(tz).utcoffset() != offset:
+            low, high = day, following
+            while high - low > timedelta(seconds=1):
+                middle = low + (high - low) / 2
+                if middle.astimezone(tz).utcoffset() == offset:
+                    low = middle
+                else:
+                    high = middle
+            found.append(high.replace(microsecond=0))
+            offset = following.astimezone(tz).utcoffset()
+        day = following
+    return tuple(found)
+
+
+@dataclass(frozen=True)
+class Case:
+    tz: ZoneInfo
+    instant: datetime
+    #: A wall time of interest: near a clock change when the instant is.
+    wall: time
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> Case:
+    """Mostly the day and a half before a clock change, with a wall time within an hour or two
+    of it (where the rules matter); else any instant and any time of day."""
+    name = draw(st.sampled_from(ZONES))
+    tz, changes = ZoneInfo(name), transitions(name)
+    if changes and draw(st.integers(0, 3)):
+        change = draw(st.sampled_from(changes))
+        instant = change - timedelta(seconds=draw(st.integers(0, 36 * 3600)))
+        near = local(change - timedelta(seconds=1), tz).replace(second=0)
+        near += timedelta(minutes=draw(st.integers(-90, 150)))
+        return Case(tz, instant, near.time())
+    seconds = draw(st.integers(0, int((_LAST - _FIRST).total_seconds())))
+    wall = time(draw(st.integers(0, 23)), draw(st.sampled_from([0, 1, 15, 30, 45, 59])))
+    return Case(tz, _FIRST + timedelta(seconds=seconds), wall)
+
+
+def local(instant: datetime, tz: ZoneInfo) -> datetime:
+    return instant.astimezone(tz).replace(tzinfo=None)
+
+
+def exists(wall: datetime, tz: ZoneInfo) -> bool:
+    return local(wall.replace(tzinfo=tz).astimezone(UTC), tz) == wall
+
+
+PROPERTY = settings(max_examples=150, deadline=None)
+
+
+@PROPERTY
+@given(cases())
+def test_a_daily_time_fires_at_that_wall_time_or_where_its_gap_ends(case: Case) -> None:
+    tz, instant, at = case.tz, case.instant, case.wall
+    fire = CronSchedule.parse(f"{at.minute} {at.hour} * * *", tz).next_after(instant)
+    assert fire > instant
+    wall = datetime.combine(local(fire, tz).date(), at)
+    if exists(wall, tz):
+        assert local(fire, tz) == wall
+        earlier = [u for u in (fire - timedelta(hours=h) for h in (1, 0.5)) if local(u, tz) == wall]
+        assert not earlier, "a repeated time fires at its first occurrence"
+    else:
+        assert local(fire - timedelta(seconds=1), tz) < wall < local(fire, tz)
+        assert (
+            fire.astimezone(tz).utcoffset()
+            != (fire - timedelta(seconds=1)).astimezone(tz).utcoffset()
+        ), "the first valid instant after the gap is the change itself"
+
+
+@PROPERTY
+@given(cases())
+def test_a_fixed_time_fires_once_a_local_day(case: Case) -> None:
+    tz, at = case.tz, case.wall
+    schedule = CronSchedule.parse(f"{at.minute} {at.hour} * * *", tz)
+    fires_ = [schedule.next_after(case.instant)]
+    for _ in range(3):
+        fires_.append(schedule.next_after(fires_[-1]))
+    days = [local(f, tz).date() for f in fires_]
+    assert days == sorted(set(days)), f"two fires on one day: {fires_}"
+    assert all(b - a == timedelta(days=1) for a, b in itertools.pairwise(days))
+
+
+@st.composite
+def cron_fields(draw: st.DrawFn, near: time) -> tuple[str, Callable[[datetime], bool]]:
+    """A cron expression and a plain matcher of wall times built from the same sets, mostly
+    including the wall time `near`."""
+    include = draw(st.booleans())
+    minute = draw(st.frozensets(st.integers(0, 59), min_size=1, max_size=4))
+    minute |= {near.minute} if include else set()
+    hour = draw(st.one_of(st.none(), st.frozensets(st.integers(0, 23), min_size=1, max_size=4)))
+    if hour is not None and include:
+        hour |= {near.hour}
+    dom = draw(st.one_of(st.none(), st.frozensets(st.integers(1, 31), min_size=1, max_size=5)))
+    dow = draw(st.one_of(st.none(), st.frozensets(st.integers(0, 6), min_size=1, max_size=4)))
+    if dom is not None and dow is None:
+        dom = dom | {1}  # every month has a 1st: it fires
+    field = lambda values: "*" if values is None else ",".join(map(str, sorted(values)))  # noqa: E731
+
+    def matches(wall: datetime) -> bool:
+        if wall.minute not in minute or (hour is not None and wall.hour not in hour):
+            return False
+        in_month = dom is None or wall.day in dom
+        in_week = dow is None or (wall.weekday() + 1) % 7 in dow
+        return in_month or in_week if dom and dow else in_month and in_week
+
+    return f"{field(minute)} {field(hour)} {field(dom)} * {field(dow)}", matches
+
+
+def brute_force_next(
+    matches: Callable[[datetime], bool], tz: ZoneInfo, instant: datetime, window: timedelta
+) -> datetime | None:
+    """Minute by minute: a wall time fires at the first minute the local clock reaches or
+    passes it, i.e. when it lies in (the highest reading so far, the reading now]."""
+    step = timedelta(minutes=1)
+    now = instant.replace(second=0, microsecond=0) - timedelta(hours=9)
+    highest = local(now, tz)
+    while now < instant + window:
+        now += step
+        reading = local(now, tz)
+        wall = highest + step
+        while wall <= reading:
+            if matches(wall) and now > instant:
+                return now
+            wall += step
+        highest = max(highest, reading)
+    return None
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_agrees_with_a_minute_by_minute_reference(data: st.DataObject) -> None:
+    case = data.draw(cases())
+    tz, instant = case.tz, case.instant
+    expression, matches = data.draw(cron_fields(case.wall))
+    window = timedelta(hours=30)
+    expected = brute_force_next(matches, tz, instant, window)
+    fire = CronSchedule.parse(expression, tz).next_after(instant)
+    if expected is None:
+        assert fire >= instant + window, expression
+    else:
+        assert fire == expected, expression
+
+
+@PROPERTY
+@given(st.data())
+def test_the_last_fire_and_the_next_bracket_an_instant(data: st.DataObject) -> None:
+    case = data.draw(cases())
+    tz, instant = case.tz, case.instant
+    schedule = CronSchedule.parse(data.draw(cron_fields(case.wall))[0], tz)
+    following = schedule.next_after(instant)
+    last = schedule.last_at_or_before(instant)
+    assert schedule.last_at_or_before(following) == following
+    assert last is not None and last <= instant < following
+    assert schedule.next_after(last) == following
