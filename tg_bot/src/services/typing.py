@@ -4,7 +4,9 @@ Which incoming messages of a chat still wait for an answer lives in Redis (a sor
 chat, written by the receiver in the same step that queues the message), so the sender in
 any process can say "answered". In the receiving process one loop per chat renews the chat
 action every few seconds (Telegram shows it for about five) while anything is waiting, with
-at most one sendChatAction in flight per chat.
+at most one sendChatAction in flight per chat. A loop outlives Redis errors (a pool
+exhausted under load, a restart): it logs them, tries again, and gives up only after `max_s` of
+failures; whatever still ends a loop is logged by its done callback, never left unretrieved.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import contextlib
 import time
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from common.logging import get_logger
 from common.messages import OutgoingKind, OutgoingMessage
@@ -50,7 +53,7 @@ class TypingIndicator:
         self._wake[chat_id] = asyncio.Event()
         task = asyncio.create_task(self._loop(chat_id))
         self._loops[chat_id] = task
-        task.add_done_callback(lambda _t, c=chat_id: self._forget(c))
+        task.add_done_callback(lambda done, c=chat_id: self._finished(c, done))
 
     async def answered(self, message: OutgoingMessage) -> None:
         """An answer went out: its question no longer waits (any answer, if it names none)."""
@@ -80,22 +83,48 @@ class TypingIndicator:
         if busy:
             await asyncio.wait(busy)
 
-    def _forget(self, chat_id: int) -> None:
+    def _finished(self, chat_id: int, task: asyncio.Task[None]) -> None:
         self._loops.pop(chat_id, None)
         self._wake.pop(chat_id, None)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("typing_loop_failed", chat_id=chat_id, error=f"{type(exc).__name__}: {exc}")
 
     async def _loop(self, chat_id: int) -> None:
         wake = self._wake[chat_id]
-        while not self._closing and await self._pending(chat_id):
-            wake.clear()
+        failing_since: float | None = None
+        while not self._closing:
             try:
-                await self._telegram.send_chat_action(chat_id, "typing")
-            except TelegramForbidden:
-                return  # the user blocked the bot: nobody to show it to
-            except TelegramError as exc:
-                log.debug("typing_failed", chat_id=chat_id, error=str(exc))
+                if not await self._pending(chat_id):
+                    return
+            except RedisError as exc:
+                failing_since = self._redis_failed(chat_id, exc, failing_since)
+                if time.monotonic() - failing_since > self._max_s:
+                    return
+            else:
+                failing_since = None
+                wake.clear()
+                if not await self._send(chat_id):
+                    return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), self._interval_s)
+
+    @staticmethod
+    def _redis_failed(chat_id: int, exc: RedisError, since: float | None) -> float:
+        """When the current run of failures began; the first of a run is logged."""
+        if since is None:
+            log.warning("typing_redis_failed", chat_id=chat_id, error=type(exc).__name__)
+            return time.monotonic()
+        return since
+
+    async def _send(self, chat_id: int) -> bool:
+        """False when nobody can be shown "typing…" (the user blocked the bot)."""
+        try:
+            await self._telegram.send_chat_action(chat_id, "typing")
+        except TelegramForbidden:
+            return False
+        except TelegramError as exc:
+            log.debug("typing_failed", chat_id=chat_id, error=str(exc))
+        return True
 
     async def _pending(self, chat_id: int) -> bool:
         key = self._names.telegram_typing(chat_id)
