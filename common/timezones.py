@@ -2,10 +2,10 @@
 
 Tried in this order (docs/architecture.md, "Time zones"):
 1. an IANA name in any case, spaces for underscores: `europe/berlin`, `America/New York`;
-2. a UTC/GMT offset: `UTC+3`, `GMT-5`, `+05:30`, `UTC+5:45`. Whole hours become `Etc/GMT∓N`
-   (the zone database inverts the sign: UTC+3 is `Etc/GMT-3`); other offsets become the zone
-   that keeps that offset all year (`+05:30` → Asia/Kolkata), and an offset no zone keeps
-   all year (`-03:30`, Newfoundland's winter) is refused with a request for the city;
+2. a UTC/GMT offset: `UTC+3`, `GMT-5`, `+05:30`, `UTC+5:45`, or Moscow's (`МСК+2`). Whole
+   hours become `Etc/GMT∓N` (the zone database inverts the sign: UTC+3 is `Etc/GMT-3`); others
+   become the zone that keeps that offset all year (`+05:30` → Asia/Kolkata), and an offset
+   no zone keeps all year (`-03:30`, Newfoundland's winter) is refused, asking for the city;
 3. the city part of an IANA name: `Berlin`, `new york`, `buenos aires`;
 4. a place name in any language through Open-Meteo's geocoding (`Москва`, `Токио`): one
    zone among the results, or one place ten times larger than every other with another
@@ -49,6 +49,9 @@ _FRACTIONAL_ZONES = {
 _AREAS = ("Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe",
           "Indian", "Pacific")  # fmt: skip
 _UTC_WORDS = {"utc", "gmt", "z", "zulu", "utc+0", "utc-0", "gmt+0", "gmt-0", "utc0", "gmt0"}
+#: Russian usage: МСК is Moscow time, МСК+2 is two hours ahead of it (Moscow keeps UTC+3).
+_MOSCOW = re.compile(r"(?:msk|мск)\s*(?:([+\-−–])\s*(\d{1,2}))?", re.IGNORECASE)
+_MOSCOW_OFFSET = 3
 _OFFSET = re.compile(
     r"(?:utc|gmt)?\s*([+\-−–])\s*(\d{1,2})(?:\s*(?:[:.h]\s*)?(\d{2}))?\s*(?:h|hours?)?",
     re.IGNORECASE,
@@ -107,7 +110,7 @@ async def resolve_timezone(
     cleaned = _clean(text)
     if not cleaned:
         raise UnknownTimezone(text)
-    found = zone_from_name(cleaned) or zone_from_offset(cleaned)
+    found = zone_from_name(cleaned) or zone_from_offset(cleaned) or zone_from_moscow(cleaned)
     if found is not None:
         return found
     city = zone_from_city(cleaned)
@@ -142,6 +145,17 @@ def zone_from_offset(text: str) -> ResolvedZone | None:
     if total in _FRACTIONAL_ZONES:
         return ResolvedZone(_FRACTIONAL_ZONES[total], "offset")
     raise UnsupportedOffset(text, shown)
+
+
+def zone_from_moscow(text: str) -> ResolvedZone | None:
+    """`МСК` → Europe/Moscow; `МСК+2` → UTC+5 (Etc/GMT-5)."""
+    match = _MOSCOW.fullmatch(text)
+    if match is None:
+        return None
+    if match[1] is None:
+        return ResolvedZone("Europe/Moscow", "offset")
+    hours = _MOSCOW_OFFSET + (1 if match[1] == "+" else -1) * int(match[2])
+    return zone_from_offset(f"UTC{hours:+d}")
 
 
 def zone_from_city(text: str) -> str | None:

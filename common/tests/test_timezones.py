@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -211,3 +212,27 @@ async def test_every_whole_hour_offset_has_its_offset(
         return
     found = await resolve_timezone(text)
     assert found.now().utcoffset() == timedelta(hours=wanted)
+
+
+def _corpus() -> list[tuple[str, str]]:
+    path = Path(__file__).parent / "data" / "timezone_inputs.tsv"
+    rows = (line.split("\t") for line in path.read_text("utf-8").splitlines())
+    return [(row[0], row[1]) for row in rows if len(row) == 2 and not row[0].startswith("#")]
+
+
+_REFUSALS = {
+    "!unknown": UnknownTimezone,
+    "!ambiguous": AmbiguousTimezone,
+    "!offset": UnsupportedOffset,
+}
+
+
+@pytest.mark.parametrize(("typed", "expected"), _corpus())
+async def test_the_corpus_of_what_people_type(
+    places: OpenMeteoGeocoder, typed: str, expected: str
+) -> None:
+    if expected in _REFUSALS:
+        with pytest.raises(_REFUSALS[expected]):
+            await resolve_timezone(typed, places, "ru")
+        return
+    assert (await resolve_timezone(typed, places, "ru")).name == expected
