@@ -339,6 +339,8 @@ _WEEKEND = frozenset({0, 6})
 _ALL_DAYS = frozenset(range(0, 7))
 #: At most this many fixed times of day are named ("at 09:00, 13:00 and 18:00").
 _MAX_TIMES = 4
+#: A fallback shows at most this much of the expression.
+_MAX_SHOWN = 100
 
 
 def describe(expression: str, language: str = "en") -> str:
@@ -354,7 +356,9 @@ def describe(expression: str, language: str = "en") -> str:
 
 
 def _fallback(expression: str, russian: bool) -> str:
-    code = f"`{expression.strip()}`"
+    """One line, one code span, whatever the expression held."""
+    text = " ".join(expression.split()).replace("`", "'")
+    code = f"`{text[:_MAX_SHOWN]}{'…' if len(text) > _MAX_SHOWN else ''}`"
     return f"по расписанию cron {code}" if russian else f"on the cron schedule {code}"
 
 

@@ -15,7 +15,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.schedule import CronSchedule, InvalidSchedule, OneOff, next_fire, schedule_of
+from common.schedule import (
+    CronSchedule,
+    InvalidSchedule,
+    OneOff,
+    describe,
+    next_fire,
+    schedule_of,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -371,3 +378,67 @@ def test_the_last_fire_and_the_next_bracket_an_instant(data: st.DataObject) -> N
     assert schedule.last_at_or_before(following) == following
     assert last is not None and last <= instant < following
     assert schedule.next_after(last) == following
+
+
+# --- in words --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("expression", "english", "russian"),
+    [
+        ("0 9 * * *", "every day at 09:00", "каждый день в 09:00"),
+        ("0 9 * * 1-5", "every weekday at 09:00", "по будням в 09:00"),
+        ("0 9 * * mon-fri", "every weekday at 09:00", "по будням в 09:00"),
+        ("0 10 * * 6,0", "on weekends at 10:00", "по выходным в 10:00"),
+        ("0 10 * * 1", "every Monday at 10:00", "каждый понедельник в 10:00"),
+        ("0 10 * * 3", "every Wednesday at 10:00", "каждую среду в 10:00"),
+        ("0 10 * * 7", "every Sunday at 10:00", "каждое воскресенье в 10:00"),
+        (
+            "30 7 * * 1,3,5",
+            "every Monday, Wednesday and Friday at 07:30",
+            "по понедельникам, средам и пятницам в 07:30",
+        ),
+        ("0 9,18 * * *", "every day at 09:00 and 18:00", "каждый день в 09:00 и 18:00"),
+        ("0 9 1 * *", "on the 1st of every month at 09:00", "каждый месяц 1-го числа в 09:00"),
+        (
+            "0 9 2,22 * *",
+            "on the 2nd and 22nd of every month at 09:00",
+            "каждый месяц 2-го и 22-го числа в 09:00",
+        ),
+        ("0 9 13 * *", "on the 13th of every month at 09:00", "каждый месяц 13-го числа в 09:00"),
+        ("0 8 8 3 *", "every year on 8 March at 08:00", "каждый год 8 марта в 08:00"),
+        ("@yearly", "every year on 1 January at 00:00", "каждый год 1 января в 00:00"),
+        ("@daily", "every day at 00:00", "каждый день в 00:00"),
+        ("@hourly", "every hour", "каждый час"),
+        ("15 * * * *", "every hour at :15", "каждый час в :15"),
+        ("*/15 * * * *", "every 15 minutes", "каждые 15 минут"),
+        ("*/2 * * * *", "every 2 minutes", "каждые 2 минуты"),
+        ("* * * * *", "every minute", "каждую минуту"),
+        ("0 9 1-7 * 1", "on the cron schedule `0 9 1-7 * 1`", "по расписанию cron `0 9 1-7 * 1`"),
+        ("*/7 * * * *", "on the cron schedule `*/7 * * * *`", "по расписанию cron `*/7 * * * *`"),
+        ("0 9 * 6 *", "on the cron schedule `0 9 * 6 *`", "по расписанию cron `0 9 * 6 *`"),
+        ("not cron", "on the cron schedule `not cron`", "по расписанию cron `not cron`"),
+    ],
+)
+def test_describe_in_english_and_russian(expression: str, english: str, russian: str) -> None:
+    assert describe(expression) == english
+    assert describe(expression, "en-GB") == english
+    assert describe(expression, "ru") == russian
+    assert describe(expression, "ru-RU") == russian
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=80), st.sampled_from(["en", "ru", "de", ""]))
+def test_describe_answers_anything_it_is_given(expression: str, language: str) -> None:
+    words = describe(expression, language)
+    assert words and "\n" not in words and "\r" not in words
+    assert words.count("`") in (0, 2) and len(words) < 150
+
+
+@PROPERTY
+@given(st.data())
+def test_describe_is_words_or_the_expression(data: st.DataObject) -> None:
+    expression, _ = data.draw(cron_fields(time(9, 0)))
+    for language, fallback in (("en", "on the cron schedule"), ("ru", "по расписанию cron")):
+        words = describe(expression, language)
+        assert expression in words if words.startswith(fallback) else "`" not in words

@@ -34,8 +34,8 @@ async def telegram(stack: Stack, secrets: dict[str, str]) -> AsyncIterator[Teleg
         yield api
 
 
-async def ask(telegram: TelegramStandIn, user: User, text: str) -> str:
-    sender = build.user(user["telegram_id"], "Ann", language_code="en")
+async def ask(telegram: TelegramStandIn, user: User, text: str, language: str = "en") -> str:
+    sender = build.user(user["telegram_id"], "Ann", language_code=language)
     before = len(telegram.sent_to(user["telegram_id"]))
     telegram.inject(build.private_text(sender, text))
     sent = await telegram.wait_sent(before + 1, user["telegram_id"], timeout=15)
@@ -56,10 +56,27 @@ async def test_reminders_lists_local_times_and_cancels_one(
     day = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][soon.weekday()]
     assert "Your reminders (Europe/Berlin time):" in listing
     assert f"1. {day} {soon:%d.%m %H:%M} — dentist" in listing
-    assert f"— standup (on weekdays at {later:%H:%M})" in listing
+    assert f"— standup (every weekday at {later:%H:%M})" in listing
     assert "/reminders cancel NUMBER" in listing
 
     cancelled = await ask(telegram, user, "/reminders cancel 2")
     assert cancelled == "Cancelled the reminder: standup"
     assert (await rest.get_cron_job(standup["id"]))["status"] == "cancelled"
     assert "standup" not in await ask(telegram, user, "/reminders")
+
+
+async def test_repeating_reminders_are_described_in_the_users_language(
+    telegram: TelegramStandIn, make_reminder: MakeReminder, user: User
+) -> None:
+    """`common.schedule.describe`, the words the assistant confirms with; an unusual schedule
+    is shown as its cron expression, as code."""
+    await make_reminder("планёрка", cron_expression="0 9 * * 1-5")
+    await make_reminder("бассейн", cron_expression="30 7 * * 1,3")
+    await make_reminder("отчёт", cron_expression="0 10 1 * *")
+    await make_reminder("odd", cron_expression="0 9 1-7 * 1")
+
+    listing = await ask(telegram, user, "/reminders", language="ru")
+    assert "планёрка (по будням в 09:00)" in listing
+    assert "бассейн (по понедельникам и средам в 07:30)" in listing
+    assert "отчёт (каждый месяц 1-го числа в 10:00)" in listing
+    assert "odd (по расписанию cron 0 9 1-7 * 1)" in listing

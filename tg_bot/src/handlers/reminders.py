@@ -9,12 +9,12 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from common.rest_client import CronJob
+from common.schedule import describe
 from tg_bot.src.handlers.commands import Command
 from tg_bot.src.handlers.context import Services, Turn
 from tg_bot.src.i18n import Markdown
 
 _CANCEL = re.compile(r"^(?:cancel|delete|отменить|отмена|удалить)\s+#?(\d+)$", re.IGNORECASE)
-_SIMPLE_CRON = re.compile(r"^(\d{1,2}) (\d{1,2}) (\*|\d{1,2}) \* (\*|[0-7](?:[,-][0-7])*)$")
 _LIMIT = 50
 
 
@@ -61,7 +61,8 @@ def _line(turn: Turn, number: int, job: CronJob, user_zone: ZoneInfo) -> str:
         when = f"{when} ({zone.key})"
     values = {"number": number, "when": when, "text": job.get("text") or job["name"]}
     if job.get("cron_expression"):
-        rule = _rule(turn, job["cron_expression"] or "")
+        # The same words the assistant confirms with; a cron fallback is Markdown code.
+        rule = Markdown(describe(job["cron_expression"] or "", turn.catalogue.language))
         return turn.t("reminders.item_repeating", rule=rule, **values)
     return turn.t("reminders.item", **values)
 
@@ -74,32 +75,6 @@ def _next(job: CronJob) -> datetime | None:
 def _when(turn: Turn, moment: datetime) -> str:
     day = turn.t("reminders.weekdays").split(",")[moment.weekday()]
     return f"{day} {moment:%d.%m %H:%M}"
-
-
-def _rule(turn: Turn, expression: str) -> str:
-    """The everyday forms in words (daily, weekdays, some weekdays, a day of the month)."""
-    found = _SIMPLE_CRON.match(expression.strip())
-    if found is None:
-        return turn.t("reminders.rule_cron", cron=expression)
-    minute, hour, day, weekdays = found.groups()
-    at = f"{int(hour):02d}:{int(minute):02d}"
-    if day != "*":
-        return turn.t("reminders.rule_monthly", day=day, time=at) if weekdays == "*" else expression
-    if weekdays == "*":
-        return turn.t("reminders.rule_daily", time=at)
-    if weekdays in {"1-5", "1,2,3,4,5"}:
-        return turn.t("reminders.rule_weekdays", time=at)
-    names = turn.t("reminders.weekdays").split(",")  # Monday first
-    days = [names[(int(d) + 6) % 7] for d in _expand(weekdays)]
-    return turn.t("reminders.rule_weekly", days=", ".join(days), time=at)
-
-
-def _expand(field: str) -> list[int]:
-    days: list[int] = []
-    for part in field.split(","):
-        first, _, last = part.partition("-")
-        days.extend(range(int(first), int(last or first) + 1))
-    return sorted(dict.fromkeys(d % 7 for d in days), key=lambda d: (d + 6) % 7)
 
 
 def _user_zone(turn: Turn, services: Services) -> ZoneInfo:
