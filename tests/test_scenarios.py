@@ -3,6 +3,11 @@ bot's sendMessage comes out, and in between every service is a real process (one
 shared by the module; each test has people and chats of its own). The LLM stand-in is
 scripted per test where the model must call a tool; its default rules answer the rest
 (an echo, or the tool results put in words).
+
+Each scenario where a tool is called runs twice: with the arguments as scripted (`exact`),
+and as real models write them (`realistic`: `"action": "List"`, `"minutes": "1"`, nulls,
+unknown fields, the time as local ISO, with an offset, `Z`, or "in 6 seconds"; see
+`sandbox/model_arguments.py`). Both must give the user the same result.
 """
 
 from __future__ import annotations
@@ -38,11 +43,23 @@ def running(
 
 
 @pytest.fixture
-def system(running: System) -> Iterator[System]:
+def style() -> str:
+    """How the model writes tool arguments; `WITH_REAL_ARGUMENTS` runs both styles."""
+    return "exact"
+
+
+#: Run a scenario with the arguments as scripted and as real models write them.
+WITH_REAL_ARGUMENTS = pytest.mark.parametrize("style", ["exact", "realistic"])
+
+
+@pytest.fixture
+def system(running: System, style: str) -> Iterator[System]:
     """The module's system, the model's script and records fresh for this test."""
     running.llm.reset()
+    running.llm.argument_style = style
     yield running
     running.llm.reset()
+    running.llm.argument_style = "exact"
 
 
 def seed_tomorrow(system: System, email: str) -> str:
@@ -86,6 +103,7 @@ async def connect_calendar(system: System, person: Person, email: str) -> None:
     await system.next_message(person.id, after=before, containing="Google Calendar connected")
 
 
+@WITH_REAL_ARGUMENTS
 async def test_scenario_1_calendar_link_consent_connected_then_events_in_users_zone(
     system: System,
 ) -> None:
@@ -120,6 +138,7 @@ async def test_scenario_1_calendar_link_consent_connected_then_events_in_users_z
     assert "11:00" in answer.text and standup[11:16] in answer.text
 
 
+@WITH_REAL_ARGUMENTS
 @pytest.mark.slow
 @pytest.mark.timeout(150)  # the shortest snooze is a minute
 async def test_scenario_2_reminder_arrives_on_time_and_snooze_brings_it_back(
@@ -178,6 +197,7 @@ async def test_scenario_3_new_instructions_reach_the_next_message_without_a_rest
     assert assistant.poll() is None and system.stack["assistant"].proc is assistant
 
 
+@WITH_REAL_ARGUMENTS
 async def test_scenario_4_a_group_talks_to_the_bot_and_never_sees_a_members_calendar(
     system: System,
 ) -> None:
@@ -258,6 +278,7 @@ def rows_mentioning(system: System, needles: list[str]) -> dict[str, int]:
     return found
 
 
+@WITH_REAL_ARGUMENTS
 async def test_scenario_6_forget_leaves_nothing_of_the_user_in_postgres(system: System) -> None:
     fiona, email = Person.new("Fiona"), f"fiona-{uuid.uuid4().hex[:6]}@example.com"
     group = build.group_chat(-1_000_000_000_000 - fiona.id % 1_000_000, "Friends")
