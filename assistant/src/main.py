@@ -20,7 +20,6 @@ from assistant.src.services.llm import LlmGateway
 from assistant.src.services.llm_breaker import circuit_breaker
 from assistant.src.tools import tool_classes
 from assistant.src.tools.base import ToolServices
-from assistant.src.tools.time_tool import warm_up
 from common.logging import get_logger
 from common.messages import IncomingMessage
 from common.names import ASSISTANT_GROUP, TO_SECRETARY
@@ -94,7 +93,6 @@ async def main(stop: asyncio.Event) -> None:
         ctx.health.add_check("config", lambda: _config_health(rt.config))
         tool_classes()
         await rt.llm.warm_up()
-        await asyncio.to_thread(warm_up)
         if not await rt.config.load(stop):
             return
         consumer = StreamConsumer(

@@ -1,4 +1,5 @@
-"""The `time` tool: now, convert, resolve."""
+"""The `time` tool: now, convert, resolve, in a user's zone that is not UTC. Each of issue 16's
+wrong readings has a case here (they failed with the dateparser-based resolver)."""
 
 from __future__ import annotations
 
@@ -10,48 +11,84 @@ import pytest
 
 from assistant.src.config.snapshot import ToolSpec
 from assistant.src.tools.base import ToolError, ToolServices
-from assistant.src.tools.time_tool import TimeTool, resolve_phrase
+from assistant.src.tools.time_tool import TimeTool
 from assistant.tests.support import call_context
 
-MOSCOW = ZoneInfo("Europe/Moscow")
-# A Sunday, so "next Friday" is unambiguous.
-NOW = datetime(2024, 11, 24, 10, 0, tzinfo=MOSCOW)
-
-
-def test_next_friday_at_3pm() -> None:
-    moment = resolve_phrase("next Friday at 3pm", MOSCOW, NOW, "en")
-    assert (moment.date().isoformat(), moment.hour, moment.minute) == ("2024-11-29", 15, 0)
-    assert moment.utcoffset() == timedelta(hours=3)
-
-
-def test_in_two_hours_in_russian() -> None:
-    moment = resolve_phrase("через 2 часа", MOSCOW, NOW, "ru")
-    assert moment == NOW + timedelta(hours=2)
-
-
-def test_tomorrow_at_ten_in_the_morning_in_russian() -> None:
-    moment = resolve_phrase("завтра в 10 утра", MOSCOW, NOW, "ru")
-    assert (moment.day, moment.hour) == (25, 10)
-
-
-def test_seven_in_the_evening_in_russian() -> None:
-    moment = resolve_phrase("сегодня в 7 вечера", MOSCOW, NOW, "ru")
-    assert (moment.day, moment.hour) == (24, 19)
-
-
-def test_nonsense_is_a_tool_error() -> None:
-    with pytest.raises(ToolError, match="could not understand"):
-        resolve_phrase("purple elephants", MOSCOW, NOW, "en")
+TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 @pytest.fixture
 def run_time(services: ToolServices):
     tool = TimeTool(ToolSpec(id="t", name="time", tool_type="time"), services)
 
-    async def run(arguments: dict[str, Any], timezone: str = "Europe/Moscow") -> Any:
+    async def run(arguments: dict[str, Any], timezone: str = "Asia/Tokyo") -> Any:
         return await tool.run(arguments, call_context(timezone))
 
     return run
+
+
+async def resolved(run_time, phrase: str) -> datetime:
+    result = await run_time({"action": "resolve", "phrase": phrase})
+    return datetime.fromisoformat(result["datetime"])
+
+
+def next_local(clock: datetime) -> datetime:
+    """`clock`'s time of day, today if still ahead, else tomorrow."""
+    return clock if clock >= datetime.now(TOKYO).replace(microsecond=0) else clock + timedelta(1)
+
+
+async def test_tomorrow_at_9_is_nine_oclock_tomorrow(run_time) -> None:
+    tomorrow = datetime.now(TOKYO).date() + timedelta(days=1)
+    assert await resolved(run_time, "tomorrow at 9") == datetime(
+        tomorrow.year, tomorrow.month, tomorrow.day, 9, tzinfo=TOKYO
+    )
+    assert (await resolved(run_time, "tomorrow at 18")).hour == 18
+    assert (await resolved(run_time, "завтра в 18")).strftime("%d %H:%M") == (
+        f"{tomorrow:%d} 18:00"
+    )
+
+
+async def test_at_9_is_the_next_nine_oclock_not_september(run_time) -> None:
+    today = datetime.now(TOKYO).replace(hour=9, minute=0, second=0, microsecond=0)
+    assert await resolved(run_time, "at 9") == next_local(today)
+
+
+async def test_tonight_at_8_is_eight_in_the_evening_or_a_question(run_time) -> None:
+    eight = datetime.now(TOKYO).replace(hour=20, minute=0, second=0, microsecond=0)
+    if eight < datetime.now(TOKYO):
+        with pytest.raises(ToolError, match="already passed"):
+            await resolved(run_time, "tonight at 8")
+    else:
+        assert await resolved(run_time, "tonight at 8") == eight
+
+
+async def test_on_friday_is_friday_at_nine_and_says_no_time_was_given(run_time) -> None:
+    result = await run_time({"action": "resolve", "phrase": "on friday"})
+    moment = datetime.fromisoformat(result["datetime"])
+    assert (result["weekday"], result["time"], result["all_day"]) == ("Friday", "09:00", True)
+    assert timedelta(0) < moment - datetime.now(TOKYO) <= timedelta(days=7)
+
+
+async def test_in_half_an_hour(run_time) -> None:
+    before = datetime.now(TOKYO)
+    moment = await resolved(run_time, "in half an hour")
+    assert timedelta(minutes=29) < moment - before < timedelta(minutes=31)
+    assert moment.utcoffset() == timedelta(hours=9)
+
+
+async def test_an_iso_local_time_is_taken_as_is(run_time) -> None:
+    result = await run_time({"action": "resolve", "phrase": "2030-05-17T09:30"})
+    assert result["datetime"] == "2030-05-17T09:30:00+09:00"
+
+
+async def test_an_ambiguous_hour_is_a_question(run_time) -> None:
+    with pytest.raises(ToolError, match=r"ask the user: .*03:00|3:00 in the morning or 15:00"):
+        await run_time({"action": "resolve", "phrase": "at 3"})
+
+
+async def test_nonsense_is_a_question(run_time) -> None:
+    with pytest.raises(ToolError, match="ask the user"):
+        await run_time({"action": "resolve", "phrase": "purple elephants"})
 
 
 async def test_now_is_in_the_users_zone(run_time) -> None:
@@ -69,6 +106,14 @@ async def test_convert_between_zones(run_time) -> None:
         }
     )
     assert result["from"]["time"] == "15:00" and result["to"]["time"] == "09:00"
+
+
+async def test_convert_a_clock_time_is_todays(run_time) -> None:
+    result = await run_time(
+        {"action": "convert", "time": "15:00", "timezone": "UTC", "to_timezone": "Asia/Tokyo"}
+    )
+    assert result["from"]["date"] == datetime.now(ZoneInfo("UTC")).date().isoformat()
+    assert result["to"]["time"] == "00:00"
 
 
 async def test_an_unknown_zone_is_a_tool_error(run_time) -> None:

@@ -16,6 +16,9 @@ from assistant.src.config import Settings
 from assistant.src.config.snapshot import ToolSpec
 from assistant.src.tools.base import Actor, ToolCallContext, ToolError, ToolServices
 from assistant.src.tools.reminder_tool import ReminderTool
+from assistant.src.tools.when import UnclearTime, local
+from assistant.tests import time_phrase_rules
+from assistant.tests.time_phrase_rules import REFUSED, Rule
 from common.names import Names
 from common.rest_client import RestClient, User
 
@@ -81,7 +84,8 @@ async def test_every_monday_at_9_for_a_user_in_new_york(
     assert job["run_at"] is None
     first = datetime.fromisoformat(job["next_run_at"]).astimezone(NEW_YORK)
     assert f"{first:%A %H:%M}" == "Monday 09:00"
-    assert result["first_time"] == f"{first:%A %d %B %Y, %H:%M}"
+    assert result["first_time"] == local(first)
+    assert datetime.fromisoformat(result["first_time_iso"]) == first
     assert "every Monday at 09:00" in result["confirmation"]
 
 
@@ -150,3 +154,120 @@ async def test_list_snooze_and_delete_act_only_for_the_envelopes_user(
 
     await tool.run({"action": "delete", "text": "water"}, call(new_yorker, "America/New_York"))
     assert (await rest.get_cron_job(created["reminder_id"]))["status"] == "cancelled"
+
+
+# -- time phrases end to end (issue 16) ------------------------------------------------------
+
+
+async def create_at(
+    tool: ReminderTool, rest: RestClient, who: User, zone_name: str, phrase: str, rule: Rule
+) -> None:
+    """`phrase` through the create path: stored and confirmed as the rule's moment at the real
+    now (taken before and after, so a minute turning over in between is no failure), or
+    refused with a question and nothing stored."""
+    tz = ZoneInfo(zone_name)
+    before = rule(datetime.now(tz).replace(microsecond=0))
+    try:
+        result = await tool.run(
+            {"action": "create", "text": f"about {phrase}", "when": phrase}, call(who, zone_name)
+        )
+    except UnclearTime:
+        after = rule(datetime.now(tz).replace(microsecond=0))
+        assert REFUSED in (before, after), f"{phrase!r} was refused"
+        return
+    after = rule(datetime.now(tz).replace(microsecond=0))
+    assert before != REFUSED or after != REFUSED, f"{phrase!r} must be refused"
+    stored = datetime.fromisoformat((await rest.get_cron_job(result["reminder_id"]))["run_at"])
+    confirmed = datetime.fromisoformat(result["first_time_iso"])
+    assert stored == confirmed, phrase
+    expected = [m for m in (before, after) if m != REFUSED]
+    assert min(expected) <= confirmed <= max(expected), (phrase, confirmed, expected)  # type: ignore[type-var]
+    at = confirmed.astimezone(tz)
+    for part in (f"{at:%A %d %B %Y}", f"{at:%H:%M}", zone_name):
+        assert part in result["confirmation"], (phrase, part, result["confirmation"])
+
+
+ISSUE_PHRASES = ["tomorrow at 9", "tomorrow at 18", "at 9", "tonight at 8", "on friday",
+                 "in half an hour", "завтра в 9", "в 9", "через полчаса", "в пятницу"]  # fmt: skip
+RULES = dict(time_phrase_rules.EN + time_phrase_rules.RU + time_phrase_rules.ISO)
+
+
+@pytest.mark.parametrize("zone_name", ["America/New_York", "Asia/Tokyo"])
+async def test_issue_16_phrases_are_stored_and_confirmed_at_the_meant_local_time(
+    tool: ReminderTool, rest: RestClient, user: User, zone_name: str
+) -> None:
+    """Each of these was stored at another time than it means (or refused) before."""
+    who = await rest.update_user(user["id"], timezone=zone_name)
+    for phrase in ISSUE_PHRASES:
+        await create_at(tool, rest, who, zone_name, phrase, RULES[phrase])
+
+
+@pytest.mark.parametrize(
+    ("zone_name", "language", "start"),
+    [("America/Los_Angeles", "en", 0), ("Asia/Tokyo", "ru", 1), ("Europe/Berlin", "en", 2),
+     ("America/New_York", "ru", 3), ("Europe/Moscow", "iso", 0)],
+)  # fmt: skip
+async def test_a_sample_of_the_corpus_end_to_end(
+    tool: ReminderTool, rest: RestClient, user: User, zone_name: str, language: str, start: int
+) -> None:
+    """Every fourth phrase of a language (the resolver test runs them all at fixed nows)."""
+    who = await rest.update_user(user["id"], timezone=zone_name)
+    family = {"en": time_phrase_rules.EN, "ru": time_phrase_rules.RU}.get(
+        language, time_phrase_rules.ISO
+    )
+    step = 1 if language == "iso" else 4
+    for phrase, rule in family[start::step]:
+        await create_at(tool, rest, who, zone_name, phrase, rule)
+
+
+async def test_a_refused_phrase_stores_nothing_and_asks(
+    tool: ReminderTool, rest: RestClient, new_yorker: User
+) -> None:
+    for phrase in ("at 3", "next week", "завтра в 2 ночи", "12/05"):
+        with pytest.raises(UnclearTime, match=r"ask the user"):
+            await tool.run(
+                {"action": "create", "text": "x", "when": phrase},
+                call(new_yorker, "America/New_York"),
+            )
+    assert await rest.list_cron_jobs(user_id=new_yorker["id"]) == []
+
+
+@pytest.mark.parametrize(
+    ("recurrence", "cron"),
+    [("every weekday at 9", "0 9 * * 1-5"), ("каждый понедельник в 10", "0 10 * * 1"),
+     ("every month on the 1st", "0 9 1 * *"), ("every day at 8", "0 8 * * *"),
+     ("ежедневно в 9", "0 9 * * *"), ("по выходным в 11 утра", "0 11 * * 0,6")],
+)  # fmt: skip
+async def test_a_recurrence_confirms_the_first_time_rest_service_stores(
+    tool: ReminderTool, rest: RestClient, new_yorker: User, recurrence: str, cron: str
+) -> None:
+    result = await tool.run(
+        {"action": "create", "text": "repeat", "recurrence": recurrence},
+        call(new_yorker, "America/New_York"),
+    )
+    job = await rest.get_cron_job(result["reminder_id"])
+    assert job["cron_expression"] == cron
+    first = datetime.fromisoformat(result["first_time_iso"])
+    assert datetime.fromisoformat(job["next_run_at"]) == first
+    assert first > datetime.now(UTC)
+    assert local(first.astimezone(NEW_YORK)) in result["confirmation"]
+    assert ("time_note" in result) == (recurrence == "every month on the 1st")
+
+
+async def test_snooze_until_a_phrase(
+    tool: ReminderTool, rest: RestClient, new_yorker: User
+) -> None:
+    created = await tool.run(
+        {"action": "create", "text": "call back", "when": "in 1 hour"},
+        call(new_yorker, "America/New_York"),
+    )
+    snoozed = await tool.run(
+        {"action": "snooze", "reminder_id": created["reminder_id"], "when": "tomorrow at 10am"},
+        call(new_yorker, "America/New_York"),
+    )
+    run_at = datetime.fromisoformat((await rest.get_cron_job(created["reminder_id"]))["run_at"])
+    tomorrow = datetime.now(NEW_YORK).date() + timedelta(days=1)
+    assert run_at.astimezone(NEW_YORK).replace(tzinfo=None) == datetime.combine(
+        tomorrow, datetime.min.time()
+    ).replace(hour=10)
+    assert local(run_at.astimezone(NEW_YORK)) in snoozed["confirmation"]

@@ -14,14 +14,17 @@ NOW = datetime(2025, 6, 1, 14, 30, 5, tzinfo=TOKYO)
 
 
 def test_iso_dates_and_times_are_taken_as_given() -> None:
-    assert _day_or_moment("2025-06-03", TOKYO, NOW, "en") == date(2025, 6, 3)
-    assert _day_or_moment("2025-06-03T09:00", TOKYO, NOW, "en") == datetime(2025, 6, 3, 9)
+    assert _day_or_moment("2025-06-03", TOKYO, NOW) == date(2025, 6, 3)
+    assert _day_or_moment("2025-06-03T09:00", TOKYO, NOW) == datetime(2025, 6, 3, 9, tzinfo=TOKYO)
+    assert _day_or_moment("2025-06-03T09:00Z", TOKYO, NOW) == datetime(2025, 6, 3, 18, tzinfo=TOKYO)
 
 
 def test_a_day_phrase_is_a_whole_day_and_a_time_phrase_a_moment() -> None:
-    assert _day_or_moment("tomorrow", TOKYO, NOW, "en") == date(2025, 6, 2)
-    assert _day_or_moment("завтра", TOKYO, NOW, "ru") == date(2025, 6, 2)
-    moment = _day_or_moment("tomorrow at 3pm", TOKYO, NOW, "en")
+    assert _day_or_moment("tomorrow", TOKYO, NOW) == date(2025, 6, 2)
+    assert _day_or_moment("завтра", TOKYO, NOW) == date(2025, 6, 2)
+    assert _day_or_moment("today", TOKYO, NOW) == date(2025, 6, 1)
+    assert _day_or_moment("this morning", TOKYO, NOW).hour == 9  # a range may start earlier
+    moment = _day_or_moment("tomorrow at 3pm", TOKYO, NOW)
     assert isinstance(moment, datetime) and moment.isoformat() == "2025-06-02T15:00:00+09:00"
 
 

@@ -3,7 +3,7 @@ timezone (so "tomorrow" means the user's tomorrow), and who is talking."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from assistant.src.tools.base import Actor
 
@@ -13,6 +13,18 @@ def local_time_line(actor: Actor, now: datetime) -> str:
     return (
         f"The user's local date and time: {now:%A, %d %B %Y, %H:%M} "
         f"({actor.timezone}, UTC{offset[:3]}:{offset[3:]})."
+    )
+
+
+def time_arguments_line(now: datetime) -> str:
+    """Tools read ISO local date-times exactly; words are a fallback that may come back as a
+    question. The example is tomorrow 09:00, so the model sees the form with today's date."""
+    example = (now + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+    return (
+        "In tool arguments give times as ISO 8601 local date-times of the user's zone, without "
+        f"an offset (e.g. {example:%Y-%m-%dT%H:%M} for tomorrow at 09:00), worked out from the "
+        "local time above. If the user's time is unclear (which day? 3 am or 3 pm?), ask them "
+        "instead of guessing; when a tool answers with a question, ask the user that question."
     )
 
 
@@ -40,6 +52,7 @@ def system_prompt(
         (instructions or "You are a helpful assistant.").strip(),
         "",
         local_time_line(actor, now),
+        time_arguments_line(now),
         profile_line(actor),
     ]
     if actor.is_group and group_authors:

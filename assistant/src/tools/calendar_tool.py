@@ -8,7 +8,6 @@ it was made for); it asks the member to talk to the bot in a private chat instea
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,7 +15,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 
 from assistant.src.tools.base import Actor, BaseTool, ToolCallContext, ToolError
-from assistant.src.tools.time_tool import resolve_phrase, zone
+from assistant.src.tools.when import resolve, zone
 
 #: At most this many events go back to the model; the count says how many there were.
 MAX_EVENTS = 60
@@ -54,19 +53,13 @@ class CalendarServiceClient:
             ) from exc
 
 
-def _day_or_moment(text: str, tz: ZoneInfo, now: datetime, language: str | None) -> date | datetime:
-    """ISO as given (a date, or a date-time; without an offset it is the user's local time),
-    else a phrase ("tomorrow", "next Friday at 3pm") resolved in the user's zone. A phrase
-    that names no time of day ("tomorrow") is a whole day."""
-    text = text.strip()
-    try:
-        return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
-    except ValueError:
-        pass
-    moment = resolve_phrase(text, tz, now, language)
-    if (moment.hour, moment.minute, moment.second) == (now.hour, now.minute, now.second):
-        return moment.date()
-    return moment
+def _day_or_moment(text: str, tz: ZoneInfo, now: datetime) -> date | datetime:
+    """ISO 8601 (a date, or a date-time; without an offset it is the user's local time), else
+    a phrase ("tomorrow", "next Friday at 3pm") resolved in the user's zone by `when.resolve`
+    (past moments allowed: a range may start today). A phrase, or an ISO date, that names no
+    time of day is a whole day."""
+    found = resolve(text, tz, now, future=False)
+    return found.at.date() if found.all_day else found.at
 
 
 def _iso(value: date | datetime) -> str:
@@ -146,7 +139,7 @@ class CalendarTool(BaseTool, tool_type="calendar"):
     async def _resolve(self, text: str, actor: Actor) -> date | datetime:
         tz = zone(actor.timezone)
         now = datetime.now(tz)
-        return await asyncio.to_thread(_day_or_moment, text, tz, now, actor.language)
+        return _day_or_moment(text, tz, now)
 
     async def _list(self, arguments: dict[str, Any], actor: Actor) -> dict[str, Any]:
         params = await self._range(arguments.get("time_min"), arguments.get("time_max"), actor)

@@ -1,26 +1,27 @@
 """`reminder`: create, list, cancel and snooze the user's reminders.
 
-A reminder is a cron job in rest_service that cron_service fires. `when` is a moment ("at 18:00",
-"tomorrow at 9", "in 20 minutes", "через час"), resolved like the time tool does, in the
-user's timezone; `recurrence` ("every weekday at 9", "каждый понедельник в 9", or a 5-field
-cron expression) becomes a cron expression evaluated in that timezone by cron_service. The
-result carries the resolved local time for the answer to confirm, and says when the timezone
-was assumed because the user never set one. Writes pass the call's idempotency key, so a
+A reminder is a cron job in rest_service that cron_service fires. `when` is a moment (an ISO
+8601 local date-time, preferred, or words: "tomorrow at 9", "in 20 minutes", "через час"),
+resolved by `when.resolve_moment` in the user's timezone; `recurrence` ("every weekday at 9",
+"каждый понедельник в 9", or a 5-field cron expression) becomes a cron expression
+(`recurrence.py`) that `common.schedule` evaluates in that timezone, here for the first time
+shown and in rest_service and cron_service for the stored and fired ones. A phrase that is
+unclear is a question back, never a guess. The result names the stored moment (weekday, date,
+HH:MM, zone) for the answer to confirm, and says when the timezone was assumed because the
+user never set one. Writes pass the call's idempotency key, so a
 redelivered message makes one reminder; every action is for the envelope's user only, and in
 a group only on reminders set in that group (what was set in private stays private there).
 """
 
 from __future__ import annotations
 
-import asyncio
-import re
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from assistant.src.tools.base import Actor, BaseTool, ToolCallContext, ToolError
-from assistant.src.tools.time_tool import resolve_phrase, zone
+from assistant.src.tools.recurrence import parse_recurrence
+from assistant.src.tools.when import local, resolve_moment, zone
 from common.errors import ConflictError, NotFoundError, ValidationFailedError
 from common.rest_client import CronJob
 
@@ -28,168 +29,6 @@ DEFAULT_SNOOZE_MINUTES = 10
 MAX_SNOOZE_MINUTES = 7 * 24 * 60
 _NAME_LENGTH = 60
 _ACTIVE = "active"
-
-_CRON = re.compile(r"^\s*(\S+\s+){4}\S+\s*$")
-_CRON_FIELD = re.compile(r"^[\d*/,\-a-z]+$")
-_WEEKDAYS = (  # cron numbers: 0 = Sunday
-    (0, r"sun(day)?s?|воскресень\w*"),
-    (1, r"mon(day)?s?|понедельник\w*"),
-    (2, r"tue(s|sday)?s?|вторник\w*"),
-    (3, r"wed(nesday)?s?|сред[ауы]\w*"),
-    (4, r"thu(r|rs|rsday)?s?|четверг\w*"),
-    (5, r"fri(day)?s?|пятниц\w*"),
-    (6, r"sat(urday)?s?|суббот\w*"),
-)
-_WORKDAYS = re.compile(r"\b(week ?days?|work ?days?|business days?|будн\w*|рабоч\w*)\b")
-_WEEKENDS = re.compile(r"\b(weekends?|выходн\w*)\b")
-_DAILY = re.compile(
-    r"\b(every ?day|daily|each day|every morning|every evening|кажд\w* день|ежедневно)\b"
-)
-_MONTH_DAY = re.compile(
-    r"\b(\d{1,2})(?:st|nd|rd|th)?(?: day)? of (?:every|each|the) month\b"
-    r"|\bevery month on the (\d{1,2})(?:st|nd|rd|th)?\b"
-    r"|\bmonthly on the (\d{1,2})(?:st|nd|rd|th)?\b"
-    r"|\b(\d{1,2})[- ]?(?:го|е)? числа\b"
-    r"|\bкаждое (\d{1,2})[- ]?(?:е)? число\b"
-)
-_CLOCK = re.compile(r"\b(\d{1,2})[:.](\d{2})\s*(am|pm|утра|дня|вечера|ночи)?")
-_HOUR = re.compile(r"\b(?:at|в|к)\s+(\d{1,2})\s*(am|pm|утра|дня|вечера|ночи)?(?![\d:.])")
-_BARE_HOUR = re.compile(r"\b(\d{1,2})\s*(am|pm)\b")
-_WORD_TIMES = {r"\b(noon|midday|полдень|в полдень)\b": (12, 0), r"\b(midnight|полночь)\b": (0, 0)}
-
-
-@dataclass(frozen=True)
-class Recurrence:
-    """A repeating reminder: a cron expression, and (for the forms we read) what it means."""
-
-    cron: str
-    hour: int | None = None
-    minute: int | None = None
-    weekdays: frozenset[int] | None = None
-    month_day: int | None = None
-
-    def next_after(self, now: datetime) -> datetime | None:
-        """The first time at or after `now` (aware, in the reminder's zone), if we can tell."""
-        if self.hour is None or self.minute is None:
-            return None
-        for offset in range(0, 400):
-            day = now.date() + timedelta(days=offset)
-            if self._matches(day):
-                moment = datetime.combine(day, time(self.hour, self.minute), tzinfo=now.tzinfo)
-                if moment > now:
-                    return moment
-        return None
-
-    def _matches(self, day: date) -> bool:
-        if self.month_day is not None and day.day != self.month_day:
-            return False
-        return self.weekdays is None or (day.weekday() + 1) % 7 in self.weekdays
-
-    def describe(self) -> str:
-        if self.hour is None or self.minute is None:
-            return f"on the cron schedule {self.cron!r}"
-        at = f"at {self.hour:02d}:{self.minute:02d}"
-        if self.month_day is not None:
-            return f"every month on day {self.month_day} {at}"
-        if self.weekdays is None:
-            return f"every day {at}"
-        if self.weekdays == frozenset(range(1, 6)):
-            return f"every weekday (Monday to Friday) {at}"
-        names = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
-        days = sorted(self.weekdays, key=lambda d: (d + 6) % 7)
-        return f"every {', '.join(names[d] for d in days)} {at}"
-
-
-def parse_recurrence(recurrence: str, when: str | None = None) -> Recurrence:
-    """`recurrence` in words (English or Russian) or as a cron expression; the time of day may
-    come from `when` ("every Monday" + "9:00")."""
-    text = " ".join(recurrence.lower().split())
-    if _CRON.match(text) and all(_CRON_FIELD.match(f) for f in text.split()):
-        return Recurrence(cron=text)
-    month_day, text = _month_day(text)
-    found = _time_of_day(text) or (_time_of_day(when) if when else None)
-    if found is None:
-        raise ToolError(
-            f"at what time of day should {recurrence!r} repeat? Say e.g. 'every Monday at 9'"
-        )
-    hour, minute = found
-    weekdays = _weekdays(text)
-    if month_day is None and weekdays is None and not (_DAILY.search(text) or _repeats(text)):
-        raise ToolError(
-            f"could not read {recurrence!r} as a repetition: say e.g. 'every day at 8', "
-            "'every weekday at 9', 'every Monday at 9', or give a cron expression"
-        )
-    day_field = str(month_day) if month_day is not None else "*"
-    weekday_field = ",".join(str(d) for d in sorted(weekdays)) if weekdays else "*"
-    if weekdays == frozenset(range(1, 6)):
-        weekday_field = "1-5"
-    return Recurrence(
-        cron=f"{minute} {hour} {day_field} * {weekday_field}",
-        hour=hour,
-        minute=minute,
-        weekdays=weekdays,
-        month_day=month_day,
-    )
-
-
-def _repeats(text: str) -> bool:
-    return bool(re.search(r"\b(every|each|кажд\w*|по)\b", text))
-
-
-def _month_day(text: str) -> tuple[int | None, str]:
-    match = _MONTH_DAY.search(text)
-    if match is None:
-        return None, text
-    day = int(next(g for g in match.groups() if g))
-    if not 1 <= day <= 31:
-        raise ToolError(f"there is no day {day} in a month")
-    return day, text[: match.start()] + " " + text[match.end() :]
-
-
-def _weekdays(text: str) -> frozenset[int] | None:
-    if _WORKDAYS.search(text):
-        return frozenset(range(1, 6))
-    if _WEEKENDS.search(text):
-        return frozenset({0, 6})
-    days = {number for number, pattern in _WEEKDAYS if re.search(rf"\b({pattern})\b", text)}
-    return frozenset(days) or None
-
-
-def _iso(text: str, tz: ZoneInfo) -> datetime | None:
-    """An ISO 8601 date-time; without an offset it is the user's local time."""
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment.astimezone(tz)
-
-
-def _time_of_day(text: str) -> tuple[int, int] | None:
-    text = text.lower()
-    iso = _iso(text, ZoneInfo("UTC")) if "t" in text else None
-    if iso is not None:
-        return iso.hour, iso.minute
-    for pattern, value in _WORD_TIMES.items():
-        if re.search(pattern, text):
-            return value
-    match = _CLOCK.search(text) or _HOUR.search(text) or _BARE_HOUR.search(text)
-    if match is None:
-        return None
-    groups = match.groups()
-    hour = int(groups[0])
-    minute = int(groups[1]) if match.re is _CLOCK else 0
-    part = groups[-1]
-    if part in {"pm", "дня", "вечера"} and hour < 12:
-        hour += 12
-    elif part in {"am", "ночи"} and hour == 12:
-        hour = 0
-    if hour > 23 or minute > 59:
-        raise ToolError(f"{hour:02d}:{minute:02d} is not a time of day")
-    return hour, minute
-
-
-def local(moment: datetime) -> str:
-    return f"{moment:%A %d %B %Y, %H:%M}"
 
 
 class ReminderTool(BaseTool, tool_type="reminder"):
@@ -215,31 +54,21 @@ class ReminderTool(BaseTool, tool_type="reminder"):
         if not text:
             raise ToolError("action 'create' needs 'text': what to remind about")
         zone_name, assumed = await self._user_zone(call)
-        now = datetime.now(zone(zone_name))
+        tz = zone(zone_name)
+        now = datetime.now(tz)
         if arguments.get("recurrence"):
             rule = parse_recurrence(arguments["recurrence"], arguments.get("when"))
+            first = rule.first_after(now)
             job = await self._new_job(call, text, zone_name, cron_expression=rule.cron)
-            first = rule.next_after(now) or _parse(job.get("next_run_at"), now.tzinfo)
-            return _created(job, first, zone_name, assumed, rule.describe())
+            result = _created(job, first, zone_name, assumed, rule.describe())
+            if rule.time_assumed:
+                result["time_note"] = "No time of day was said, so 09:00 was taken: say so."
+            return result
         if not arguments.get("when"):
-            raise ToolError("say when: 'when' (e.g. 'at 18:00', 'in 20 minutes') or 'recurrence'")
-        at = await self._moment(arguments["when"], now, call)
+            raise ToolError("say when: 'when' (e.g. '2025-06-11T09:00' or 'in 20 minutes')")
+        at = resolve_moment(str(arguments["when"]), tz, now)
         job = await self._new_job(call, text, zone_name, run_at=at)
         return _created(job, at, zone_name, assumed, None)
-
-    async def _moment(self, phrase: str, now: datetime, call: ToolCallContext) -> datetime:
-        """The phrase (ISO 8601, or words) as a future moment; a time of day already past
-        today means tomorrow."""
-        tz = now.tzinfo
-        assert isinstance(tz, ZoneInfo)
-        at = _iso(phrase, tz) or await asyncio.to_thread(
-            resolve_phrase, phrase, tz, now, call.actor.language
-        )
-        if at <= now and now - at < timedelta(days=1):
-            at += timedelta(days=1)
-        if at <= now:
-            raise ToolError(f"{phrase!r} is {local(at)}, which has passed: ask for a future time")
-        return at
 
     async def _new_job(
         self, call: ToolCallContext, text: str, zone_name: str, **when: Any
@@ -277,12 +106,9 @@ class ReminderTool(BaseTool, tool_type="reminder"):
         return {"status": "cancelled", "reminder_id": job["id"], "text": job.get("text")}
 
     async def _snooze(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
-        minutes = int(arguments.get("minutes") or DEFAULT_SNOOZE_MINUTES)
-        if not 1 <= minutes <= MAX_SNOOZE_MINUTES:
-            raise ToolError(f"minutes must be between 1 and {MAX_SNOOZE_MINUTES}")
         job = await self._own(arguments, call, latest_fired=True)
         tz = zone(job.get("timezone") or call.actor.timezone)
-        at = datetime.now(tz).replace(microsecond=0) + timedelta(minutes=minutes)
+        at = _snoozed_until(arguments, datetime.now(tz).replace(microsecond=0))
         if job.get("cron_expression"):
             # A repeating reminder keeps its schedule; the snooze is a one-off of its own.
             job = await self._new_job(call, job.get("text") or "", str(tz), run_at=at)
@@ -293,8 +119,9 @@ class ReminderTool(BaseTool, tool_type="reminder"):
             "reminder_id": job["id"],
             "text": job.get("text"),
             "at": local(at),
+            "at_iso": at.isoformat(),
             "timezone": str(tz),
-            "confirmation": f"I'll remind you again on {local(at)} ({tz}).",
+            "confirmation": f"I'll remind you again on {local(at)}.",
         }
 
     async def _own(
@@ -350,18 +177,32 @@ def _parse(value: str | None, tz: Any) -> datetime | None:
     return datetime.fromisoformat(value).astimezone(tz) if value else None
 
 
+def _snoozed_until(arguments: dict[str, Any], now: datetime) -> datetime:
+    """`when` (a moment, like create's) or `minutes` from now."""
+    if arguments.get("when"):
+        tz = now.tzinfo
+        assert isinstance(tz, ZoneInfo)
+        return resolve_moment(str(arguments["when"]), tz, now)
+    minutes = int(arguments.get("minutes") or DEFAULT_SNOOZE_MINUTES)
+    if not 1 <= minutes <= MAX_SNOOZE_MINUTES:
+        raise ToolError(f"minutes must be between 1 and {MAX_SNOOZE_MINUTES}")
+    return now + timedelta(minutes=minutes)
+
+
 def _created(
-    job: CronJob, first: datetime | None, zone_name: str, assumed: bool, repeats: str | None
+    job: CronJob, first: datetime, zone_name: str, assumed: bool, repeats: str | None
 ) -> dict[str, Any]:
-    when = local(first) if first else "at its next scheduled time"
-    what = f"every time {repeats}, first on {when}" if repeats else f"on {when}"
+    """The confirmation names the stored moment: weekday, date, HH:MM, zone and offset."""
+    when = local(first)
+    what = f"{repeats}, first on {when}" if repeats else f"for {when}"
     result: dict[str, Any] = {
         "status": "created",
         "reminder_id": job["id"],
         "text": job.get("text"),
         "first_time": when,
+        "first_time_iso": first.isoformat(),
         "timezone": zone_name,
-        "confirmation": f"Reminder set {what} ({zone_name} time): {job.get('text')}",
+        "confirmation": f"Reminder set {what}: {job.get('text')}",
     }
     if repeats:
         result["repeats"] = repeats

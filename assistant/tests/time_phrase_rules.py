@@ -1,0 +1,568 @@
+"""Writes `time_phrases.json`: phrases in English and Russian with the moment each must
+resolve to at several fixed "now"s, or "refused".
+
+The expectations are computed here by plain date arithmetic, one small rule per family of
+phrases, apart from the resolver (`assistant/src/tools/when.py`), so the two must agree; the
+rules are the documented defaults (docs/architecture.md, "Time phrases"). Run it after
+changing a rule: `.venv/bin/python -m assistant.tests.time_phrase_rules`. The reminder tool's
+end-to-end tests use the same rules at the real current time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+NOWS = {
+    # west of UTC, late evening
+    "la_late": ("America/Los_Angeles", "2025-06-10T23:30"),
+    # east of UTC, month end
+    "tokyo_month_end": ("Asia/Tokyo", "2025-01-31T09:15"),
+    # year end, late evening
+    "berlin_year_end": ("Europe/Berlin", "2025-12-31T23:30"),
+    # spring change: 02:00 EST becomes 03:00 EDT this night
+    "ny_spring": ("America/New_York", "2025-03-09T01:30"),
+    # autumn change: 01:00-02:00 happens twice this night
+    "ny_autumn": ("America/New_York", "2025-11-02T00:30"),
+    # spring change: 02:00 CET becomes 03:00 CEST this night
+    "berlin_spring": ("Europe/Berlin", "2025-03-30T01:15"),
+    # the evening before the autumn change (03:00 CEST becomes 02:00 CET)
+    "berlin_autumn": ("Europe/Berlin", "2025-10-25T20:00"),
+    # month end in February, midday
+    "moscow_feb": ("Europe/Moscow", "2025-02-28T12:00"),
+}
+
+Refused = str
+REFUSED: Refused = "refused"
+Rule = Callable[[datetime], datetime | Refused]
+
+
+def wall(day: date, clock: time, tz: ZoneInfo) -> datetime | Refused:
+    """A local wall time; one skipped by a DST change is refused, a repeated one is its first."""
+    moment = datetime.combine(day, clock, tzinfo=tz)
+    if moment.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != moment.replace(tzinfo=None):
+        return REFUSED
+    return moment
+
+
+def future(moment: datetime | Refused, now: datetime) -> datetime | Refused:
+    if moment == REFUSED:
+        return REFUSED
+    assert isinstance(moment, datetime)
+    return moment if moment >= now else REFUSED
+
+
+def after(delta: timedelta) -> Rule:
+    return lambda now: (now.astimezone(UTC) + delta).astimezone(now.tzinfo)
+
+
+def days_later(days: int, clock: time | None = None) -> Rule:
+    def rule(now: datetime) -> datetime | Refused:
+        day = now.date() + timedelta(days=days)
+        return wall(day, clock or now.time().replace(microsecond=0), now.tzinfo)  # type: ignore[arg-type]
+
+    return rule
+
+
+def on_day(offset: int, clock: time) -> Rule:
+    return lambda now: future(wall(now.date() + timedelta(days=offset), clock, now.tzinfo), now)  # type: ignore[arg-type]
+
+
+def next_clock(clock: time) -> Rule:
+    def rule(now: datetime) -> datetime | Refused:
+        today = wall(now.date(), clock, now.tzinfo)  # type: ignore[arg-type]
+        if today != REFUSED and today >= now:  # type: ignore[operator]
+            return today
+        if today == REFUSED and datetime.combine(now.date(), clock) >= now.replace(tzinfo=None):
+            return REFUSED
+        return wall(now.date() + timedelta(days=1), clock, now.tzinfo)  # type: ignore[arg-type]
+
+    return rule
+
+
+def tonight_small_hours(clock: time) -> Rule:
+    return lambda now: future(wall(now.date() + timedelta(days=1), clock, now.tzinfo), now)  # type: ignore[arg-type]
+
+
+def weekday(number: int, clock: time | None, kind: str = "") -> Rule:
+    """Monday = 0. Plain: the coming one; asked about on that very day while its time is
+    ahead. "next": asked about while the coming one is in this week. "this": may be today."""
+    at = clock or time(9)
+
+    def rule(now: datetime) -> datetime | Refused:
+        tz = now.tzinfo
+        today = now.date()
+        ahead = (number - today.weekday()) % 7
+        day = today + timedelta(days=ahead)
+        if ahead == 0:
+            today_at = wall(today, at, tz)  # type: ignore[arg-type]
+            still = today_at != REFUSED and today_at > now  # type: ignore[operator]
+            if kind == "" and still:
+                return REFUSED
+            if kind == "this" and not still:
+                return REFUSED
+            if kind != "this":
+                day = today + timedelta(days=7)
+        if kind == "next" and day < today - timedelta(days=today.weekday()) + timedelta(days=7):
+            return REFUSED
+        return wall(day, at, tz)  # type: ignore[arg-type]
+
+    return rule
+
+
+def on_date(month: int, day: int, clock: time | None, year: int | None = None) -> Rule:
+    at = clock or time(9)
+
+    def rule(now: datetime) -> datetime | Refused:
+        years = [year] if year else list(range(now.year, now.year + 9))
+        for candidate_year in years:
+            try:
+                candidate = date(candidate_year, month, day)
+            except ValueError:
+                continue
+            if year is None and candidate < now.date():
+                continue
+            return future(wall(candidate, at, now.tzinfo), now)  # type: ignore[arg-type]
+        return REFUSED
+
+    return rule
+
+
+def on_month_day(day: int, clock: time | None) -> Rule:
+    at = clock or time(9)
+
+    def rule(now: datetime) -> datetime | Refused:
+        year, month = now.year, now.month
+        for _ in range(13):
+            try:
+                candidate = date(year, month, day)
+            except ValueError:
+                candidate = None
+            if candidate is not None and candidate >= now.date():
+                return future(wall(candidate, at, now.tzinfo), now)  # type: ignore[arg-type]
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return REFUSED
+
+    return rule
+
+
+def iso(text: str) -> Rule:
+    def rule(now: datetime) -> datetime | Refused:
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is None:
+            clock = time(9) if len(text) == 10 else moment.time()
+            return future(wall(moment.date(), clock, now.tzinfo), now)  # type: ignore[arg-type]
+        return future(moment.astimezone(now.tzinfo), now)
+
+    return rule
+
+
+def refused(_now: datetime) -> Refused:
+    return REFUSED
+
+
+def t(hour: int, minute: int = 0) -> time:
+    return time(hour, minute)
+
+
+M = timedelta(minutes=1)
+H = timedelta(hours=1)
+
+EN: list[tuple[str, Rule]] = [
+    # relative, exact
+    *[(f"in {n} minutes", after(n * M)) for n in (2, 5, 10, 15, 20, 25, 30, 45, 90, 120)],
+    ("in 1 minute", after(M)),
+    ("in a minute", after(M)),
+    ("in five minutes", after(5 * M)),
+    ("in ten minutes", after(10 * M)),
+    ("in 10 mins", after(10 * M)),
+    ("in 15 min", after(15 * M)),
+    ("in half an hour", after(30 * M)),
+    ("in an hour", after(H)),
+    ("in one hour", after(H)),
+    ("in an hour and a half", after(90 * M)),
+    ("in 1.5 hours", after(90 * M)),
+    *[(f"in {n} hours", after(n * H)) for n in (2, 3, 4, 5, 8, 12, 24, 48)],
+    ("in two hours", after(2 * H)),
+    ("in 2 hours 30 minutes", after(150 * M)),
+    ("in 1 hour and 15 minutes", after(75 * M)),
+    ("30 minutes from now", after(30 * M)),
+    ("2 hours from now", after(2 * H)),
+    ("in 30 seconds", after(timedelta(seconds=30))),
+    ("now", after(timedelta())),
+    ("right now", after(timedelta())),
+    # relative days
+    ("in 2 days", days_later(2)),
+    ("in 3 days", days_later(3)),
+    ("in a week", days_later(7)),
+    ("in 2 weeks", days_later(14)),
+    ("in 2 days at 10", days_later(2, t(10))),
+    ("in 3 days at 6pm", days_later(3, t(18))),
+    ("in a week at 9:30", days_later(7, t(9, 30))),
+    # tomorrow and after
+    ("tomorrow at 9", on_day(1, t(9))),
+    ("tomorrow at 18", on_day(1, t(18))),
+    ("tomorrow at 9am", on_day(1, t(9))),
+    ("tomorrow at 9 am", on_day(1, t(9))),
+    ("tomorrow at 7:30", on_day(1, t(7, 30))),
+    ("tomorrow at 07:30", on_day(1, t(7, 30))),
+    ("tomorrow at 6pm", on_day(1, t(18))),
+    ("tomorrow at 6 p.m.", on_day(1, t(18))),
+    ("tomorrow at 10:15 pm", on_day(1, t(22, 15))),
+    ("tomorrow at 12pm", on_day(1, t(12))),
+    ("tomorrow at 2:30 am", on_day(1, t(2, 30))),
+    ("tomorrow at 02:30", on_day(1, t(2, 30))),
+    ("tomorrow at noon", on_day(1, t(12))),
+    ("tomorrow noon", on_day(1, t(12))),
+    ("tomorrow", on_day(1, t(9))),
+    ("tomorrow morning", on_day(1, t(9))),
+    ("tomorrow afternoon", on_day(1, t(15))),
+    ("tomorrow evening", on_day(1, t(19))),
+    ("tomorrow night", on_day(1, t(22))),
+    ("tomorrow morning at 8", on_day(1, t(8))),
+    ("tomorrow evening at 8", on_day(1, t(20))),
+    ("tomorrow at 8 in the evening", on_day(1, t(20))),
+    ("Tomorrow at 9.", on_day(1, t(9))),
+    ("the day after tomorrow", on_day(2, t(9))),
+    ("day after tomorrow at 10", on_day(2, t(10))),
+    ("the day after tomorrow at 5pm", on_day(2, t(17))),
+    # clock times
+    ("at 9", next_clock(t(9))),
+    ("at 9:00", next_clock(t(9))),
+    ("at 8am", next_clock(t(8))),
+    ("at 11 am", next_clock(t(11))),
+    ("at 8pm", next_clock(t(20))),
+    ("at 21:00", next_clock(t(21))),
+    ("at 23:45", next_clock(t(23, 45))),
+    ("at 7:45", next_clock(t(7, 45))),
+    ("at 10.30", next_clock(t(10, 30))),
+    ("at 12", next_clock(t(12))),
+    ("at noon", next_clock(t(12))),
+    ("noon", next_clock(t(12))),
+    ("at midday", next_clock(t(12))),
+    ("at midnight", next_clock(t(0))),
+    ("at 00:15", next_clock(t(0, 15))),
+    ("at 02:30", next_clock(t(2, 30))),
+    ("at 1:30 am", next_clock(t(1, 30))),
+    ("9pm", next_clock(t(21))),
+    ("7:15am", next_clock(t(7, 15))),
+    ("at half past 8", next_clock(t(8, 30))),
+    ("at quarter past 9", next_clock(t(9, 15))),
+    ("at quarter to 10", next_clock(t(9, 45))),
+    ("at 9 o'clock", next_clock(t(9))),
+    # parts of the day
+    ("in the morning", next_clock(t(9))),
+    ("in the afternoon", next_clock(t(15))),
+    ("in the evening", next_clock(t(19))),
+    ("at night", next_clock(t(22))),
+    ("tonight", on_day(0, t(20))),
+    ("tonight at 8", on_day(0, t(20))),
+    ("tonight at 11", on_day(0, t(23))),
+    ("tonight at 11:59 pm", on_day(0, t(23, 59))),
+    ("tonight at 1", tonight_small_hours(t(1))),
+    ("this evening", on_day(0, t(19))),
+    ("this evening at 7", on_day(0, t(19))),
+    ("this afternoon", on_day(0, t(15))),
+    ("this morning", on_day(0, t(9))),
+    ("today at 23:45", on_day(0, t(23, 45))),
+    ("today at 13:00", on_day(0, t(13))),
+    ("today at 5pm", on_day(0, t(17))),
+    ("evening at 7", next_clock(t(19))),
+    # weekdays
+    ("on friday", weekday(4, None)),
+    ("friday", weekday(4, None)),
+    ("on Friday at 10", weekday(4, t(10))),
+    ("friday at 5pm", weekday(4, t(17))),
+    ("on monday at 9am", weekday(0, t(9))),
+    ("monday morning", weekday(0, t(9))),
+    ("on sunday at 10:30", weekday(6, t(10, 30))),
+    ("saturday evening", weekday(5, t(19))),
+    ("on Wednesday at noon", weekday(2, t(12))),
+    ("on tuesday at 18:00", weekday(1, t(18))),
+    ("thursday at 7pm", weekday(3, t(19))),
+    ("next monday at 3pm", weekday(0, t(15), "next")),
+    ("next friday", weekday(4, None, "next")),
+    ("next sunday at 9", weekday(6, t(9), "next")),
+    ("this saturday at noon", weekday(5, t(12), "this")),
+    ("this sunday", weekday(6, None, "this")),
+    ("this friday at 8pm", weekday(4, t(20), "this")),
+    # dates
+    ("on 5 March", on_date(3, 5, None)),
+    ("5 March at 10", on_date(3, 5, t(10))),
+    ("March 5 at 10am", on_date(3, 5, t(10))),
+    ("March 5th", on_date(3, 5, None)),
+    ("on the 5th of March", on_date(3, 5, None)),
+    ("on 1 January", on_date(1, 1, None)),
+    ("January 1 at 00:00", on_date(1, 1, t(0))),
+    ("on 31 December at 23:59", on_date(12, 31, t(23, 59))),
+    ("December 25 at 8am", on_date(12, 25, t(8))),
+    ("on 14 February at 19:00", on_date(2, 14, t(19))),
+    ("on 29 February", on_date(2, 29, None)),
+    ("on 9 March at 2:30 am", on_date(3, 9, t(2, 30))),
+    ("on 30 March at 02:30", on_date(3, 30, t(2, 30))),
+    ("on 2 November at 1:30 am", on_date(11, 2, t(1, 30))),
+    ("on 1 June 2026 at 10", on_date(6, 1, t(10), 2026)),
+    ("12/25", on_date(12, 25, None)),
+    ("12/25 at 9pm", on_date(12, 25, t(21))),
+    ("on the 1st", on_month_day(1, None)),
+    ("on the 15th at 10", on_month_day(15, t(10))),
+    ("on the 28th at 6pm", on_month_day(28, t(18))),
+    # refused
+    ("purple elephants", refused),
+    ("sometime", refused),
+    ("later", refused),
+    ("soon", refused),
+    ("next week", refused),
+    ("this weekend", refused),
+    ("at 3", refused),
+    ("tomorrow at 5", refused),
+    ("at 4:30", refused),
+    ("03/04", refused),
+    ("tomorrow at midnight", refused),
+    ("in 2 hours at 10", refused),
+    ("yesterday", refused),
+    ("yesterday at 9", refused),
+    ("last friday", refused),
+    ("on 31 February", refused),
+    ("at 25:00", refused),
+    ("at 13pm", refused),
+    ("", refused),
+    ("when I get home", refused),
+    ("morning at 8pm", refused),
+    ("tomorrow at 9 or 10", refused),
+    ("on friday or saturday", refused),
+    ("in a few minutes", refused),
+    ("after lunch", refused),
+    ("tomorrow friday", refused),
+]
+
+RU: list[tuple[str, Rule]] = [
+    # relative, exact
+    ("через 1 минуту", after(M)),
+    ("через минуту", after(M)),
+    ("через 2 минуты", after(2 * M)),
+    ("через 3 минуты", after(3 * M)),
+    *[(f"через {n} минут", after(n * M)) for n in (5, 10, 15, 20, 25, 30, 40, 45, 90)],
+    ("через пять минут", after(5 * M)),
+    ("через десять минут", after(10 * M)),
+    ("через пятнадцать минут", after(15 * M)),
+    ("через 10 мин", after(10 * M)),
+    ("через 10 мин.", after(10 * M)),
+    ("через полчаса", after(30 * M)),
+    ("через час", after(H)),
+    ("через один час", after(H)),
+    ("через полтора часа", after(90 * M)),
+    ("через 1,5 часа", after(90 * M)),
+    ("через 2 часа", after(2 * H)),
+    ("через 3 часа", after(3 * H)),
+    ("через 4 часа", after(4 * H)),
+    ("через 5 часов", after(5 * H)),
+    ("через 8 часов", after(8 * H)),
+    ("через 12 часов", after(12 * H)),
+    ("через 24 часа", after(24 * H)),
+    ("через два часа", after(2 * H)),
+    ("через пару часов", after(2 * H)),
+    ("через 2 часа 30 минут", after(150 * M)),
+    ("через 1 час 15 минут", after(75 * M)),
+    ("через 30 секунд", after(timedelta(seconds=30))),
+    ("сейчас", after(timedelta())),
+    ("прямо сейчас", after(timedelta())),
+    # relative days
+    ("через 2 дня", days_later(2)),
+    ("через 3 дня", days_later(3)),
+    ("через день", days_later(1)),
+    ("через неделю", days_later(7)),
+    ("через 2 недели", days_later(14)),
+    ("через 2 дня в 10", days_later(2, t(10))),
+    ("через 3 дня в 18:00", days_later(3, t(18))),
+    ("через неделю в 9:30", days_later(7, t(9, 30))),
+    # tomorrow and after
+    ("завтра в 9", on_day(1, t(9))),
+    ("завтра в 18", on_day(1, t(18))),
+    ("завтра в 9 утра", on_day(1, t(9))),
+    ("завтра в 7:30", on_day(1, t(7, 30))),
+    ("завтра в 07:30", on_day(1, t(7, 30))),
+    ("завтра в 6 вечера", on_day(1, t(18))),
+    ("завтра в 10 вечера", on_day(1, t(22))),
+    ("завтра в 3 часа дня", on_day(1, t(15))),
+    ("завтра в 12 дня", on_day(1, t(12))),
+    ("завтра в 2:30 ночи", refused),
+    ("завтра в 02:30", on_day(1, t(2, 30))),
+    ("завтра в полдень", on_day(1, t(12))),
+    ("завтра", on_day(1, t(9))),
+    ("Завтра в 9.", on_day(1, t(9))),
+    ("завтра утром", on_day(1, t(9))),
+    ("завтра днем", on_day(1, t(15))),
+    ("завтра днём", on_day(1, t(15))),
+    ("завтра вечером", on_day(1, t(19))),
+    ("завтра ночью", on_day(1, t(22))),
+    ("завтра утром в 8", on_day(1, t(8))),
+    ("завтра вечером в 8", on_day(1, t(20))),
+    ("завтра в 8 часов вечера", on_day(1, t(20))),
+    ("завтра в 9 часов", on_day(1, t(9))),
+    ("на завтра в 10", on_day(1, t(10))),
+    ("послезавтра", on_day(2, t(9))),
+    ("послезавтра в 10", on_day(2, t(10))),
+    ("послезавтра в 5 вечера", on_day(2, t(17))),
+    # clock times
+    ("в 9", next_clock(t(9))),
+    ("в 9:00", next_clock(t(9))),
+    ("в 8 утра", next_clock(t(8))),
+    ("в 11 утра", next_clock(t(11))),
+    ("в 8 вечера", next_clock(t(20))),
+    ("в 21:00", next_clock(t(21))),
+    ("в 23:45", next_clock(t(23, 45))),
+    ("в 7:45", next_clock(t(7, 45))),
+    ("в 10.30", next_clock(t(10, 30))),
+    ("в 12", next_clock(t(12))),
+    ("в полдень", next_clock(t(12))),
+    ("в полночь", next_clock(t(0))),
+    ("в 00:15", next_clock(t(0, 15))),
+    ("в 02:30", next_clock(t(2, 30))),
+    ("в 2 ночи", next_clock(t(2))),
+    ("в 1:30 ночи", next_clock(t(1, 30))),
+    ("в 11 вечера", next_clock(t(23))),
+    ("в 3 часа дня", next_clock(t(15))),
+    ("в 1 дня", next_clock(t(13))),
+    ("к 10", next_clock(t(10))),
+    ("к 18:00", next_clock(t(18))),
+    ("в 9 часов", next_clock(t(9))),
+    # parts of the day
+    ("утром", next_clock(t(9))),
+    ("днем", next_clock(t(15))),
+    ("вечером", next_clock(t(19))),
+    ("ночью", next_clock(t(22))),
+    ("вечером в 8", next_clock(t(20))),
+    ("сегодня вечером", on_day(0, t(19))),
+    ("сегодня в 8 вечера", on_day(0, t(20))),
+    ("сегодня вечером в 11", on_day(0, t(23))),
+    ("сегодня в 23:45", on_day(0, t(23, 45))),
+    ("сегодня в 13:00", on_day(0, t(13))),
+    ("сегодня утром", on_day(0, t(9))),
+    ("сегодня днем", on_day(0, t(15))),
+    ("сегодня", on_day(0, t(9))),
+    # weekdays
+    ("в пятницу", weekday(4, None)),
+    ("пятница", weekday(4, None)),
+    ("в пятницу в 10", weekday(4, t(10))),
+    ("в пятницу в 5 вечера", weekday(4, t(17))),
+    ("в понедельник в 9 утра", weekday(0, t(9))),
+    ("в понедельник утром", weekday(0, t(9))),
+    ("в воскресенье в 10:30", weekday(6, t(10, 30))),
+    ("в субботу вечером", weekday(5, t(19))),
+    ("в среду в полдень", weekday(2, t(12))),
+    ("во вторник в 18:00", weekday(1, t(18))),
+    ("в четверг в 7 вечера", weekday(3, t(19))),
+    ("в следующий понедельник в 15:00", weekday(0, t(15), "next")),
+    ("в следующую пятницу", weekday(4, None, "next")),
+    ("в следующее воскресенье в 9", weekday(6, t(9), "next")),
+    ("в эту субботу в полдень", weekday(5, t(12), "this")),
+    ("в это воскресенье", weekday(6, None, "this")),
+    ("в эту пятницу в 8 вечера", weekday(4, t(20), "this")),
+    # dates
+    ("5 марта", on_date(3, 5, None)),
+    ("5 марта в 9", on_date(3, 5, t(9))),
+    ("5-го марта в 10 утра", on_date(3, 5, t(10))),
+    ("1 января", on_date(1, 1, None)),
+    ("1 января в 0:00", on_date(1, 1, t(0))),
+    ("31 декабря в 23:59", on_date(12, 31, t(23, 59))),
+    ("25 декабря в 8 утра", on_date(12, 25, t(8))),
+    ("14 февраля в 19:00", on_date(2, 14, t(19))),
+    ("29 февраля", on_date(2, 29, None)),
+    ("9 марта в 02:30", on_date(3, 9, t(2, 30))),
+    ("30 марта в 02:30", on_date(3, 30, t(2, 30))),
+    ("2 ноября в 01:30", on_date(11, 2, t(1, 30))),
+    ("1 июня 2026 года в 10", on_date(6, 1, t(10), 2026)),
+    ("25.12", on_date(12, 25, None)),
+    ("25.12 в 21:00", on_date(12, 25, t(21))),
+    ("05.03", on_date(3, 5, None)),
+    ("01.06.2026 в 10:00", on_date(6, 1, t(10), 2026)),
+    ("1-го числа", on_month_day(1, None)),
+    ("15-го в 10", on_month_day(15, t(10))),
+    ("28 числа в 18:00", on_month_day(28, t(18))),
+    # refused
+    ("фиолетовые слоны", refused),
+    ("как-нибудь", refused),
+    ("позже", refused),
+    ("скоро", refused),
+    ("на следующей неделе", refused),
+    ("на выходных", refused),
+    ("в 3", refused),
+    ("завтра в 5", refused),
+    ("в 4:30", refused),
+    ("завтра в полночь", refused),
+    ("завтра в 2 ночи", refused),
+    ("через 2 часа в 10", refused),
+    ("вчера", refused),
+    ("вчера в 9", refused),
+    ("в прошлую пятницу", refused),
+    ("31.02", refused),
+    ("в 25:00", refused),
+    ("в 13 вечера", refused),
+    ("когда приду домой", refused),
+    ("утром в 8 вечера", refused),
+    ("завтра в 9 или в 10", refused),
+    ("в пятницу или субботу", refused),
+    ("через несколько минут", refused),
+    ("после обеда", refused),
+    ("в 12 утра", refused),
+]
+
+ISO: list[tuple[str, Rule]] = [
+    (text, iso(text))
+    for text in (
+        "2026-01-15T10:00",
+        "2026-01-15T10:00:00",
+        "2026-01-15 10:00",
+        "2026-01-15T10:00Z",
+        "2026-01-15T10:00:00+09:00",
+        "2026-01-15T10:00-05:00",
+        "2026-01-15",
+        "2025-06-11T09:00",
+        "2025-03-09T03:00",
+        "2025-11-02T01:30",
+        "2025-10-26T02:30",
+        "2025-03-30T03:30",
+        "2026-03-08T02:30",
+        "2024-01-01T09:00",
+    )
+] + [("2025-03-09T02:30", iso("2025-03-09T02:30")), ("2026-02-30T10:00", refused)]
+
+
+def expected(rule: Rule, now_id: str) -> str:
+    zone_name, text = NOWS[now_id]
+    tz = ZoneInfo(zone_name)
+    now = datetime.fromisoformat(text).replace(tzinfo=tz)
+    found = rule(now)
+    if found == REFUSED:
+        return REFUSED
+    assert isinstance(found, datetime)
+    if found > now + timedelta(days=5 * 366):
+        return REFUSED
+    return found.isoformat(timespec="seconds")
+
+
+def document() -> dict[str, object]:
+    phrases = [
+        {"phrase": phrase, "language": language, "expected": {n: expected(rule, n) for n in NOWS}}
+        for language, family in (("en", EN), ("ru", RU), ("iso", ISO))
+        for phrase, rule in family
+    ]
+    return {
+        "about": (
+            "Time phrases and the moment each resolves to (local ISO with offset) at each "
+            "fixed now, or 'refused' (the resolver asks the user). Written by "
+            "assistant/tests/time_phrase_rules.py; read by assistant/tests/test_time_phrases.py."
+        ),
+        "nows": {n: {"timezone": z, "now": t} for n, (z, t) in NOWS.items()},
+        "phrases": phrases,
+    }
+
+
+if __name__ == "__main__":
+    target = Path(__file__).parent / "data" / "time_phrases.json"
+    target.write_text(json.dumps(document(), ensure_ascii=False, indent=1) + "\n", "utf-8")
+    print(f"{target}: {len(EN)} English, {len(RU)} Russian, {len(ISO)} ISO phrases")
