@@ -1,8 +1,9 @@
 """The tool base: one class per `tool_type`, registered by subclassing.
 
 A tool sees the stored `input_schema` (what the model sees too), gets arguments already
-fitted to it (`arguments.py`) and validated, and acts for the envelope's user (`ToolCallContext.actor`), never for
-a user named in its arguments. It raises `ToolError` for anything the model should read.
+fitted to it (`arguments.py`) and validated, and acts for the envelope's user
+(`ToolCallContext.actor`), never for a user named in its arguments. It raises `ToolError`
+for anything the model should read.
 """
 
 from __future__ import annotations
