@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from common.geocoding import OpenMeteoGeocoder
+from common.geocoding import GeocodingUnavailable, OpenMeteoGeocoder
 from common.timezones import (
     _FRACTIONAL_ZONES,
     AmbiguousTimezone,
@@ -236,3 +236,20 @@ async def test_the_corpus_of_what_people_type(
             await resolve_timezone(typed, places, "ru")
         return
     assert (await resolve_timezone(typed, places, "ru")).name == expected
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(latitude=st.floats(allow_nan=True), longitude=st.floats(allow_infinity=True))
+async def test_any_coordinates_give_a_zone_or_a_clear_failure(
+    places: OpenMeteoGeocoder, latitude: float, longitude: float
+) -> None:
+    """What a shared location may carry: the zone there, or `GeocodingUnavailable`."""
+    try:
+        found = await places.zone_at(latitude, longitude)
+    except GeocodingUnavailable:
+        return
+    assert found is None or ZoneInfo(found if found != "GMT" else "UTC")
