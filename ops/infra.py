@@ -10,17 +10,21 @@ import os
 import subprocess
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg2
+import redis
 from psycopg2 import sql
 
 from common.infra import LOCAL_REDIS_URL, find_postgres, find_redis, free_port, port_answers
 
 APP_DATABASE = "smart_assistant"
 LOCAL_APP_URL = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{APP_DATABASE}"
+#: A busy machine (CI with other suites) can take seconds to daemonize redis-server.
+REDIS_START_TIMEOUT_S = 30.0
 
 
 class InfraError(RuntimeError):
@@ -57,19 +61,30 @@ def resolve(
     embedded server) exists afterwards."""
     pg = None if embedded else find_postgres(configured.get("ASYNC_DATABASE_URL"))
     rd = None if embedded else find_redis(configured.get("REDIS_URL"))
-    if pg is None:
-        pg_data, pg_origin = str(data_dir / "postgres"), "embedded"
-        database_url = start_embedded_postgres(Path(pg_data), database)
-    else:
-        local = LOCAL_APP_URL.rsplit("/", 1)[0] + f"/{database}"
-        database_url = local if pg.origin == "local" else pg.url
-        pg_data, pg_origin = None, pg.origin
-    ensure_database(database_url)
-    if rd is None:
-        redis_url, redis_pid = start_embedded_redis(data_dir)
-        rd_origin = "embedded"
-    else:
-        redis_url, redis_pid, rd_origin = rd.url, None, rd.origin
+    started: list[Callable[[], None]] = []  # how to stop what this call started
+    try:
+        if pg is None:
+            pg_data, pg_origin = str(data_dir / "postgres"), "embedded"
+            if not postgres_running(Path(pg_data)):
+                started.append(lambda: stop_embedded_postgres(pg_data))
+            database_url = start_embedded_postgres(Path(pg_data), database)
+        else:
+            local = LOCAL_APP_URL.rsplit("/", 1)[0] + f"/{database}"
+            database_url = local if pg.origin == "local" else pg.url
+            pg_data, pg_origin = None, pg.origin
+        ensure_database(database_url)
+        if rd is None:
+            redis_url, redis_pid = start_embedded_redis(data_dir)
+            rd_origin = "embedded"
+        else:
+            redis_url, redis_pid, rd_origin = rd.url, None, rd.origin
+    except BaseException:
+        # A failed start leaves nothing running that it started (a server found running
+        # before is someone else's and stays).
+        for stop in reversed(started):
+            with contextlib.suppress(Exception):
+                stop()
+        raise
     return Infra(database_url, redis_url, pg_origin, rd_origin, redis_pid, pg_data)
 
 
@@ -171,14 +186,47 @@ def start_embedded_redis(data_dir: Path) -> tuple[str, int]:
         ],
         check=True,
     )
-    deadline = time.monotonic() + 10
-    while not (pidfile.exists() and port_answers("127.0.0.1", port)):
-        if time.monotonic() > deadline:
-            raise InfraError(f"embedded Redis did not start; see {redis_dir / 'redis.log'}")
-        time.sleep(0.05)
-    pid = int(pidfile.read_text().strip())
+    try:
+        pid = wait_for_pid(pidfile, port, timeout=REDIS_START_TIMEOUT_S)
+    except InfraError:
+        _shutdown_redis(port)  # it may be running without having written its pid
+        raise InfraError(f"embedded Redis did not start; see {redis_dir / 'redis.log'}") from None
     state.write_text(json.dumps({"pid": pid, "port": port}))
     return f"redis://127.0.0.1:{port}/0", pid
+
+
+def wait_for_pid(pidfile: Path, port: int, timeout: float) -> int:
+    """The pid a daemonized server wrote, once it also answers on `port`. The file may exist
+    empty or half-written for a moment (Redis creates it, then writes): that is waiting, not
+    an error."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pid = _read_pid(pidfile)
+        if pid is not None and port_answers("127.0.0.1", port):
+            return pid
+        if time.monotonic() > deadline:
+            raise InfraError(f"no pid in {pidfile} and port {port} within {timeout:.0f}s")
+        time.sleep(0.05)
+
+
+def _read_pid(path: Path) -> int | None:
+    """The pid on the first line of a pid file; None while it is missing or not yet written."""
+    try:
+        first = path.read_text().split("\n", 1)[0].strip()
+    except OSError:
+        return None
+    return int(first) if first.isdigit() else None
+
+
+def _shutdown_redis(port: int) -> None:
+    with contextlib.suppress(Exception):
+        redis.Redis(port=port, socket_connect_timeout=1, socket_timeout=5).shutdown(nosave=True)
+
+
+def postgres_running(pg_dir: Path) -> bool:
+    """An embedded Postgres is already running in `pg_dir` (its postmaster is alive)."""
+    pid = _read_pid(pg_dir / "postmaster.pid")
+    return pid is not None and _pid_alive(pid)
 
 
 def stop_embedded(infra: Infra) -> None:
