@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 TO_SECRETARY = "queue:to_secretary"
 TO_TELEGRAM = "queue:to_telegram"
+#: Telegram updates tg_bot could not queue; their dead letters go to `tg_bot:updates:dead`.
+TELEGRAM_UPDATES = "tg_bot:updates"
 ASSISTANT_GROUP = "assistant"
 TG_BOT_GROUP = "tg_bot"
 CONFIG_UPDATED = "config:updated"
@@ -51,7 +53,17 @@ class Names:
 
     @property
     def telegram_offset(self) -> str:
+        """The first key of ARCHITECTURE.md; no longer written (see `telegram_bot_offset`)."""
         return self.key("tg_bot:offset")
+
+    def telegram_bot_offset(self, bot_id: int | str) -> str:
+        """The offset after the last queued batch of this bot (a new token, a new bot id)."""
+        return self.key(f"tg_bot:offset:{bot_id}")
+
+    def telegram_bot_offset_floor(self, bot_id: int | str) -> str:
+        """The lowest update_id of the last queued batch: ids from it up to the offset are
+        replays; ids below it, a restarted update_id sequence."""
+        return self.key(f"tg_bot:offset:{bot_id}:floor")
 
     @property
     def telegram_poller_lease(self) -> str:

@@ -8,7 +8,11 @@ markup is a 400), `sendChatAction`, `setMyCommands`, `getMyCommands`.
 Control API (`/control/...`, JSON) and the same operations in-process on `TelegramStandIn`:
 inject updates (raw, or built by `sandbox.telegram_updates`), read what the bot sent and
 the chat actions it showed (with timestamps), force errors (429 with retry_after, 5xx, 403,
-timeouts) for a method and optionally one chat, block a chat (403 until unblocked).
+timeouts) for a method and optionally one chat, block a chat (403 until unblocked), restart
+the update_id sequence (as Telegram does after a week without updates, or for a new token).
+
+Updates are served as Telegram serves them: JSON with non-ASCII escaped, so text with a lone
+surrogate (which JSON can carry as "\\ud800" and UTF-8 cannot) reaches the bot as it would.
 
     python -m sandbox.telegram_api --port 8081 --token 123456:TEST-token
 """
@@ -193,6 +197,11 @@ class TelegramStandIn:
         self._wake()
         return self._next_update_id
 
+    def restart_update_ids(self, next_id: int) -> None:
+        """The next update gets `next_id` (lower than before, say), as when Telegram picks
+        the next id at random after a week without updates."""
+        self._next_update_id = next_id - 1
+
     def sent_to(self, chat_id: int) -> list[SentMessage]:
         return [m for m in self.sent if m.chat_id == chat_id]
 
@@ -269,6 +278,7 @@ class TelegramStandIn:
         app.router.add_post("/control/errors", self._control_errors)
         app.router.add_post("/control/blocked", self._control_blocked)
         app.router.add_post("/control/reset", self._control_reset)
+        app.router.add_post("/control/update_ids", self._control_update_ids)
         return app
 
     async def _bot_api(self, request: web.Request) -> web.Response:
@@ -527,6 +537,12 @@ class TelegramStandIn:
         else:
             self.blocked_chats.discard(chat_id)
         return web.json_response({"blocked": sorted(self.blocked_chats)})
+
+    async def _control_update_ids(self, request: web.Request) -> web.Response:
+        """`{"next": 5}`: restart the update_id sequence at 5."""
+        body = await request.json()
+        self.restart_update_ids(int(body["next"]))
+        return web.json_response({"next": int(body["next"])})
 
     async def _control_reset(self, _request: web.Request) -> web.Response:
         self.reset()

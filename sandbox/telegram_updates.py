@@ -19,7 +19,8 @@ _MENTION = re.compile(r"(?<!\w)@[a-zA-Z0-9_]{2,32}(?!\w)")
 
 
 def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+    """Telegram's length: UTF-16 code units (a lone surrogate, as JSON can carry one, is one)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def user(

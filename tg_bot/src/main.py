@@ -141,7 +141,8 @@ async def _register_commands(bot: Bot) -> None:
 
 async def _telegram_health(bot: Bot) -> dict[str, object]:
     """Degraded when Telegram has not answered the poller for too long (a bad token, no
-    network). A process that only sends does not poll, so it has nothing to judge by."""
+    network), or when updates it handed out have waited unqueued as long (Redis or
+    rest_service down, a bug). A process that only sends does not poll: nothing to judge."""
     held_since = bot.lease.held_since
     if held_since is None:
         return {"role": "sender"}
@@ -149,4 +150,8 @@ async def _telegram_health(bot: Bot) -> dict[str, object]:
     since = time.monotonic() - max(last if last is not None else bot.started, held_since)
     if since > bot.settings.telegram_unhealthy_after_seconds:
         raise RuntimeError(f"no answer from Telegram for {since:.0f}s")
+    stalled = bot.poller.stalled_for()
+    if stalled is not None and stalled[0] > bot.settings.telegram_unhealthy_after_seconds:
+        # Telegram answers, but what it hands out is not getting queued: nobody is heard.
+        raise RuntimeError(f"updates pending, not queued for {stalled[0]:.0f}s: {stalled[1]}")
     return {"role": "poller", "last_contact_s": None if last is None else round(since, 1)}

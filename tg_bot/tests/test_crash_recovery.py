@@ -44,7 +44,7 @@ async def test_sigkill_between_get_updates_and_queueing_loses_and_doubles_nothin
 
     await wait_for(handed_out_twice, timeout=30)
     assert await incoming(redis, names) == []
-    assert await redis.get(names.telegram_offset) is None
+    assert await redis.get(names.telegram_bot_offset(telegram.bot_id)) is None
     await asyncio.to_thread(bot.kill)  # SIGKILL, holding updates it could not queue
 
     second = [
@@ -65,7 +65,7 @@ async def test_sigkill_between_get_updates_and_queueing_loses_and_doubles_nothin
     ]
     assert [m.text for m in messages][:6] == [f"before the crash {i}" for i in range(6)]
     assert messages[6].text == "hi" and messages[6].chat_id == group["id"]
-    assert int(await redis.get(names.telegram_offset)) == max(expected) + 1
+    assert int(await redis.get(names.telegram_bot_offset(telegram.bot_id))) == max(expected) + 1
 
 
 async def test_sigkill_in_the_middle_of_a_busy_stream_loses_and_doubles_nothing(

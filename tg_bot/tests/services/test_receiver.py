@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import random
 import uuid
 
+import aiohttp
 import pytest
 
 from common.errors import NotFoundError
@@ -50,8 +52,8 @@ async def test_a_private_message_is_queued_as_an_incoming_message(
     async with run_bot():
         update_id = telegram.inject(build.private_text(anna, "What's the weather in Berlin?"))
         [message] = await queued(redis, names)
-        await wait_for(lambda: redis.get(names.telegram_offset))
-        offset = int(await redis.get(names.telegram_offset))
+        await wait_for(lambda: redis.get(names.telegram_bot_offset(telegram.bot_id)))
+        offset = int(await redis.get(names.telegram_bot_offset(telegram.bot_id)))
     user = await rest.get_user_by_telegram(anna["id"])
     assert message.message_id == incoming_message_id(telegram.bot_id, update_id)
     assert (message.chat_id, message.chat_type, message.text) == (
@@ -84,7 +86,7 @@ async def test_a_failed_queueing_writes_nothing_and_keeps_the_offset(
             return sum(1 for poll in telegram.polls if first in poll.returned) >= 2
 
         await wait_for(retried)
-        assert await redis.get(names.telegram_offset) is None
+        assert await redis.get(names.telegram_bot_offset(telegram.bot_id)) is None
         assert await redis.xlen(names.stream(TO_TELEGRAM)) == 0  # /help's answer waits too
         assert telegram.sent == []
         await redis.delete(names.stream(TO_SECRETARY))
@@ -124,7 +126,10 @@ async def test_a_group_message_without_mention_is_ignored(run_bot, telegram, red
         update_id = telegram.inject(build.group_text(group, anna, "lunch at noon, anyone?"))
 
         async def confirmed() -> bool:
-            return await redis.get(names.telegram_offset) == str(update_id + 1).encode()
+            return (
+                await redis.get(names.telegram_bot_offset(telegram.bot_id))
+                == str(update_id + 1).encode()
+            )
 
         await wait_for(confirmed)
     assert await incoming(redis, names) == []
@@ -257,7 +262,10 @@ async def test_an_unreadable_update_is_skipped_and_the_next_one_handled(
         [refusal] = await telegram.wait_sent(1, stranger["id"])
 
         async def moved_on() -> bool:
-            return await redis.get(names.telegram_offset) == str(last + 1).encode()
+            return (
+                await redis.get(names.telegram_bot_offset(telegram.bot_id))
+                == str(last + 1).encode()
+            )
 
         await wait_for(moved_on)
     assert str(stranger["id"]) in refusal.text
@@ -282,3 +290,117 @@ async def _blocked(rest: RestClient, telegram_id: int) -> bool:
         return bool((await rest.get_user_by_telegram(telegram_id))["blocked"])
     except NotFoundError:
         return False
+
+
+async def test_a_lone_surrogate_is_cleaned_and_no_chat_stops_receiving(
+    run_bot, telegram, redis, names, rest
+) -> None:
+    """Telegram's JSON can carry "\\ud800"; UTF-8 cannot. The update is queued with U+FFFD
+    in its place, and the chats after it are received as usual."""
+    anna, boris = someone(), someone()
+    async with run_bot():
+        telegram.inject(build.private_text(anna, "hi \ud800 there \U0001f600"))
+        telegram.inject(build.private_text(boris, "and me"))
+        first, second = await queued(redis, names, 2)
+        telegram.inject(build.private_text(anna, "still here"))
+        *_, third = await queued(redis, names, 3)
+    assert first.text == "hi \ufffd there \U0001f600" and first.chat_id == anna["id"]
+    assert (second.text, third.text) == ("and me", "still here")
+
+
+async def test_a_stored_offset_ahead_of_telegram_is_not_trusted(
+    run_bot, telegram, redis, names, rest
+) -> None:
+    """A stale offset (another sequence, another token) must not confirm new updates away."""
+    for key in (names.telegram_offset, names.telegram_bot_offset(telegram.bot_id)):
+        await redis.set(key, 10**9)
+    anna = someone()
+    async with run_bot():
+        telegram.inject(build.private_text(anna, "am I heard?"))
+        [message] = await queued(redis, names)
+    assert message.text == "am I heard?"
+
+
+async def test_a_restarted_update_id_sequence_is_followed(
+    run_bot, telegram, redis, names, rest
+) -> None:
+    anna = someone()
+    offset_key = names.telegram_bot_offset(telegram.bot_id)
+    async with run_bot():
+        before = telegram.inject(build.private_text(anna, "before"))
+        await queued(redis, names)
+
+        async def confirmed() -> bool:  # the batch's offset went to Telegram
+            return any(p.offset == before + 1 for p in telegram.polls)
+
+        await wait_for(confirmed)
+        telegram.restart_update_ids(7)
+        restarted = telegram.inject(build.private_text(anna, "after the restart"))
+        telegram.inject(build.private_text(anna, "and again"))
+        messages = await queued(redis, names, 3)
+
+        async def followed() -> bool:
+            return await redis.get(offset_key) == str(restarted + 2).encode()
+
+        await wait_for(followed)
+    assert restarted == 7
+    assert [m.text for m in messages] == ["before", "after the restart", "and again"]
+
+
+async def test_a_restart_while_the_bot_was_down_is_followed(
+    run_bot, telegram, redis, names, rest
+) -> None:
+    anna = someone()
+    async with run_bot():
+        telegram.inject(build.private_text(anna, "before"))
+        await queued(redis, names)
+    telegram.restart_update_ids(3)
+    telegram.inject(build.private_text(anna, "after"))
+    async with run_bot():
+        messages = await queued(redis, names, 2)
+    assert [m.text for m in messages] == ["before", "after"]
+
+
+async def test_a_replayed_batch_is_not_queued_twice(run_bot, telegram, redis, names, rest) -> None:
+    """Queued, then the process stopped before the offset reached Telegram: the next start
+    gets the batch again and recognises it."""
+    anna = someone()
+    telegram.fail("getUpdates", status=0, delay=0.0, after=1, times=1)  # count the polls
+    async with run_bot():
+        update_id = telegram.inject(build.private_text(anna, "once"))
+        await queued(redis, names)
+    telegram.updates.insert(0, {**build.private_text(anna, "once"), "update_id": update_id})
+    telegram.updates[0]["message"].update(message_id=1, date=0)
+    async with run_bot():
+
+        async def replayed() -> bool:
+            return any(update_id in p.returned for p in telegram.polls[-3:])
+
+        await wait_for(replayed)
+        await asyncio.sleep(0.3)
+    assert [m.text for m in await incoming(redis, names)] == ["once"]
+
+
+async def test_health_reports_updates_that_wait_unqueued(
+    run_bot, telegram, redis, names, rest, bot_env
+) -> None:
+    await redis.set(names.stream(TO_SECRETARY), "not a stream")  # every XADD there fails
+    url = f"http://127.0.0.1:{bot_env['HTTP_PORT']}/health"
+    async with run_bot(TELEGRAM_UNHEALTHY_AFTER_SECONDS="0.5"), aiohttp.ClientSession() as http:
+        telegram.inject(build.private_text(someone(), "anyone?"))
+
+        async def degraded() -> dict | None:
+            async with http.get(url) as response:
+                body = await response.json()
+                return body if response.status == 503 else None
+
+        body = await wait_for(degraded)
+        await redis.delete(names.stream(TO_SECRETARY))
+        await queued(redis, names)
+
+        async def healthy() -> bool:
+            async with http.get(url) as response:
+                return response.status == 200
+
+        await wait_for(healthy)
+    assert "not queued" in json.dumps(body)
