@@ -1,0 +1,146 @@
+"""Recurrences in English and Russian become the cron expression they mean; what is unclear is
+a question; any text is a valid schedule or a `ToolError`, never another exception."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from assistant.src.tools.base import ToolError
+from assistant.src.tools.recurrence import parse_recurrence
+from assistant.src.tools.when import UnclearTime
+from common.schedule import CronSchedule
+
+EXPECTED = [
+    ("every weekday at 9", "0 9 * * 1-5"),
+    ("every weekday at 9am", "0 9 * * 1-5"),
+    ("weekdays at 7:30", "30 7 * * 1-5"),
+    ("every business day at 18:00", "0 18 * * 1-5"),
+    ("every Monday at 9", "0 9 * * 1"),
+    ("every monday and wednesday at 6pm", "0 18 * * 1,3"),
+    ("every friday at 17:30", "30 17 * * 5"),
+    ("every sunday evening", "0 19 * * 0"),
+    ("mondays at 10", "0 10 * * 1"),
+    ("every day at 8", "0 8 * * *"),
+    ("daily at noon", "0 12 * * *"),
+    ("every day at 10pm", "0 22 * * *"),
+    ("every morning", "0 9 * * *"),
+    ("every evening at 8", "0 20 * * *"),
+    ("every weekend at 10", "0 10 * * 0,6"),
+    ("every month on the 1st", "0 9 1 * *"),
+    ("every month on the 15th at 10", "0 10 15 * *"),
+    ("monthly on the 5th at 8am", "0 8 5 * *"),
+    ("on the 1st of every month at 9", "0 9 1 * *"),
+    ("every year on 5 March at 10", "0 10 5 3 *"),
+    ("every 15 minutes", "*/15 * * * *"),
+    ("every hour", "0 * * * *"),
+    ("every 2 hours", "0 */2 * * *"),
+    ("0 9 * * 1-5", "0 9 * * 1-5"),
+    ("@daily", "0 0 * * *"),
+    ("каждый понедельник в 10", "0 10 * * 1"),
+    ("каждую пятницу в 17:30", "30 17 * * 5"),
+    ("каждую среду в 8 вечера", "0 20 * * 3"),
+    ("по понедельникам и средам в 18:00", "0 18 * * 1,3"),
+    ("по будням в 7 утра", "0 7 * * 1-5"),
+    ("в будни в 9", "0 9 * * 1-5"),
+    ("каждый будний день в 8:15", "15 8 * * 1-5"),
+    ("по выходным в 11", "0 11 * * 0,6"),
+    ("ежедневно в 9", "0 9 * * *"),
+    ("каждый день в 21:00", "0 21 * * *"),
+    ("каждое утро", "0 9 * * *"),
+    ("каждое утро в 8", "0 8 * * *"),
+    ("каждый вечер", "0 19 * * *"),
+    ("каждый месяц 1-го числа в 10", "0 10 1 * *"),
+    ("1-го числа каждого месяца в 9", "0 9 1 * *"),
+    ("каждое 15 число в 12", "0 12 15 * *"),
+    ("ежемесячно 5 числа", "0 9 5 * *"),
+    ("каждый год 8 марта в 8 утра", "0 8 8 3 *"),
+    ("каждые 10 минут", "*/10 * * * *"),
+    ("каждый час", "0 * * * *"),
+    ("каждые 3 часа", "0 */3 * * *"),
+]
+
+REFUSED = [
+    "every day at 3",  # 03:00 or 15:00?
+    "каждый день в 5",
+    "monday at 9",  # every week, or once?
+    "every fortnight",
+    "каждые две недели",
+    "every 7 minutes",
+    "every 5 hours",
+    "sometimes",
+    "иногда",
+    "every day at 9 or 10",
+    "every month on the 32nd",
+    "61 9 * * *",
+    "every day at 25:00",
+]
+
+
+@pytest.mark.parametrize(("text", "cron"), EXPECTED)
+def test_a_recurrence_becomes_its_cron_expression(text: str, cron: str) -> None:
+    assert parse_recurrence(text).cron == cron
+
+
+@pytest.mark.parametrize("text", REFUSED)
+def test_an_unclear_recurrence_is_refused(text: str) -> None:
+    with pytest.raises(ToolError):
+        parse_recurrence(text)
+
+
+def test_an_unclear_time_of_day_is_a_question() -> None:
+    with pytest.raises(UnclearTime, match=r"ask the user: .*15:00"):
+        parse_recurrence("every day at 3")
+
+
+def test_the_time_may_come_from_when() -> None:
+    assert parse_recurrence("every Monday", "09:30").cron == "30 9 * * 1"
+    assert parse_recurrence("каждый понедельник", "2030-01-07T18:00").cron == "0 18 * * 1"
+
+
+def test_no_time_of_day_takes_nine_and_says_so() -> None:
+    rule = parse_recurrence("every month on the 1st")
+    assert (rule.cron, rule.time_assumed) == ("0 9 1 * *", True)
+    assert not parse_recurrence("every day at 8").time_assumed
+
+
+def test_the_first_fire_is_common_schedules() -> None:
+    tz = ZoneInfo("America/New_York")
+    # The night of the spring change: 02:30 does not exist, the fire is when the gap ends.
+    first = parse_recurrence("30 2 * * *").first_after(datetime(2025, 3, 9, 1, tzinfo=tz))
+    assert first.isoformat() == "2025-03-09T03:00:00-04:00"
+    weekly = parse_recurrence("every weekday at 9").first_after(datetime(2025, 6, 14, tzinfo=tz))
+    assert weekly.isoformat() == "2025-06-16T09:00:00-04:00"  # Saturday -> Monday
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_any_text_is_a_valid_schedule_or_a_tool_error(text: str) -> None:
+    valid_or_tool_error(text)
+
+
+def valid_or_tool_error(text: str) -> None:
+    try:
+        rule = parse_recurrence(text)
+    except ToolError:
+        return
+    CronSchedule.parse(rule.cron)
+
+
+WORDS = st.sampled_from(
+    ["every", "day", "at", "9", "monday", "and", "friday", "каждый", "понедельник", "в", "10",
+     "утра", "вечера", "по", "будням", "month", "on", "the", "1st", "числа", "15", "minutes",
+     "hours", "ежедневно", "weekday", "выходным", "pm", "noon", "*", "1-5", "morning"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(WORDS, min_size=1, max_size=7))
+def test_any_mix_of_recurrence_words_is_a_valid_schedule_or_a_tool_error(
+    words: list[str],
+) -> None:
+    valid_or_tool_error(" ".join(words))
