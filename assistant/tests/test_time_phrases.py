@@ -5,7 +5,7 @@ all either resolves to a moment at or after now in the user's zone or is a `Tool
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assistant.src.tools.base import ToolError
-from assistant.src.tools.when import UnclearTime, resolve
+from assistant.src.tools.when import UnclearTime, local, resolve
 
 CORPUS: dict[str, Any] = json.loads(
     (Path(__file__).parent / "data" / "time_phrases.json").read_text(encoding="utf-8")
@@ -51,6 +51,14 @@ def test_the_corpus_is_large_and_half_english_half_russian() -> None:
 @pytest.mark.parametrize(("phrase", "now_id", "expected"), CASES)
 def test_phrase_resolves_as_expected(phrase: str, now_id: str, expected: str) -> None:
     assert outcome(phrase, NOWS[now_id]) == expected
+    if expected != "refused":
+        # What a reminder confirms names this very moment: weekday, date, time, zone, offset.
+        moment = datetime.fromisoformat(expected)
+        zone_name = CORPUS["nows"][now_id]["timezone"]
+        offset = moment.strftime("%z")
+        assert local(moment.astimezone(ZoneInfo(zone_name))) == (
+            f"{moment:%A %d %B %Y, %H:%M} ({zone_name}, UTC{offset[:3]}:{offset[3:]})"
+        )
 
 
 def test_a_refusal_is_a_question_for_the_user() -> None:
@@ -81,8 +89,8 @@ def check(phrase: str, zone_name: str, naive_now: datetime) -> None:
         found = resolve(phrase, tz, now)
     except ToolError:
         return
-    assert found.at >= now.replace(microsecond=0) - timedelta(microseconds=0)
-    assert found.at.tzinfo == tz or found.at.utcoffset() == found.at.astimezone(tz).utcoffset()
+    assert found.at >= now.replace(microsecond=0)
+    assert found.at.tzinfo == tz
 
 
 @settings(max_examples=300, deadline=None)
@@ -91,6 +99,20 @@ def test_any_text_is_a_moment_from_now_on_or_a_tool_error(
     phrase: str, zone_name: str, now: datetime
 ) -> None:
     check(phrase, zone_name, now)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=60), ZONES, NOW_VALUES)
+def test_any_text_for_a_calendar_range_is_a_moment_or_a_tool_error(
+    phrase: str, zone_name: str, now: datetime
+) -> None:
+    """The calendar reads with `future=False`: past moments are allowed, nothing else is."""
+    tz = ZoneInfo(zone_name)
+    try:
+        found = resolve(phrase, tz, now.replace(tzinfo=tz), future=False)
+    except ToolError:
+        return
+    assert found.at.tzinfo is not None
 
 
 @settings(max_examples=300, deadline=None)

@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from assistant.src.tools.base import ToolError
@@ -49,6 +50,9 @@ _PART_HOURS: dict[str, range] = {
 DAY_DEFAULT = time(9)
 #: How far ahead a phrase may point.
 MAX_AHEAD = timedelta(days=5 * 366)
+
+
+_Day = TypeVar("_Day", date, datetime)
 
 
 class UnclearTime(ToolError):
@@ -411,7 +415,7 @@ class _Phrase:
             self.parts.month_day = int(match["d"] or match["d2"] or match["d3"])
 
     def _is_clock_context(self, match: re.Match[str]) -> bool:
-        """ "в 10.30" / "at 10.30" is a clock time, not 10 October... or 30th of month 10."""
+        """After "в", "at", "к" a dotted "10.30" is a clock time, not a date."""
         before = self.rest[: match.start()].split()[-1:]
         return bool(before and before[0] in {"at", "в", "во", "к", "by"}) and match["y"] is None
 
@@ -623,7 +627,7 @@ class _Phrase:
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
         raise self._ask("which date is meant?")
 
-    def _shift(self, start, wall: dict[str, int]):  # type: ignore[no-untyped-def]
+    def _shift(self, start: _Day, wall: dict[str, int]) -> _Day:
         months = wall.get("months", 0) + 12 * wall.get("years", 0)
         if months:
             total = start.month - 1 + months
