@@ -15,8 +15,10 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from starlette.requests import Request
 from structlog.testing import capture_logs
 
+from rest_service.app import errors
 from rest_service.app.config import Settings
 from rest_service.app.main import create_app
 from rest_service.tests.conftest import assert_error, telegram_id, unique
@@ -106,3 +108,22 @@ async def test_a_missing_database_is_503_like_a_down_server(settings: Settings, 
                 assert "database unavailable" in detail
             health = (await http.get("/health")).json()
             assert health["status"] == "degraded" and health["postgres"] == "down"
+
+
+async def test_text_a_validator_let_through_is_a_422_logged_without_its_content() -> None:
+    """The last line of defence, for a field some future model forgets to type as `Text`:
+    the driver's failure to encode it is bad input, and its message (which quotes the
+    value) stays out of the log."""
+    try:
+        try:
+            "secret-\ud800".encode()
+        except UnicodeEncodeError as exc:
+            raise ValueError("invalid input for query argument $1: 'secret-\\ud800'") from exc
+    except ValueError as failure:
+        error = failure
+    request = Request({"type": "http", "method": "POST", "path": "/api/x", "headers": []})
+    with capture_logs() as logs:
+        response = await errors._unexpected(request, error)
+    assert response.status_code == 422
+    assert json.loads(response.body)["error"] == "validation_error"
+    assert "secret-" not in repr(logs)
