@@ -12,6 +12,7 @@ unknown fields, the time as local ISO, with an offset, `Z`, or "in 6 seconds"; s
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -316,3 +317,58 @@ async def test_scenario_6_forget_leaves_nothing_of_the_user_in_postgres(system: 
     assert "hello again" in again.text
     assert (system.user_row(fiona) or {}).get("id") not in (None, user["id"])
     assert rows_mentioning(system, records) == {}  # nothing old came back with her
+
+
+#: In the realistic style these come as UTC (`Z`), `+03:00`, the phrase and local ISO.
+RUSSIAN_REMINDERS = [
+    ("3 минуты", "полить цветы"),
+    ("7 минут", "позвонить маме"),
+    ("25 минут", "выключить духовку"),
+    ("45 минут", "забрать детей"),
+]
+
+
+@WITH_REAL_ARGUMENTS
+async def test_a_reminder_asked_for_in_russian_is_set_for_the_moment_meant(
+    system: System, style: str
+) -> None:
+    """A user in Moscow, the stand-in's own rules (no script): whatever way the model spells
+    the time (the phrase, local ISO, `+03:00`, `Z`), the stored moment and the one the
+    answer names are the moment meant."""
+    olga = Person.new("Olga", language="ru")
+    assert "Europe/Moscow" in (await system.say(olga, "/timezone Europe/Moscow")).text
+    moscow = ZoneInfo("Europe/Moscow")
+    asked = {}
+    for minutes, what in RUSSIAN_REMINDERS:
+        sent = datetime.now(UTC)
+        answer = await system.say(olga, f"напомни через {minutes} {what}")
+        minutes = int(minutes.split()[0])
+        asked[what] = (sent + timedelta(minutes=minutes), answer.text)
+
+    rows = system.query(
+        "SELECT j.text, j.run_at FROM cron_jobs j JOIN users u ON u.id = j.user_id "
+        "WHERE u.telegram_id = %s",
+        olga.id,
+    )
+    stored = {text: run_at for text, run_at in rows}
+    assert sorted(stored) == sorted(asked)
+    for what, (meant, answer) in asked.items():
+        assert abs((stored[what] - meant).total_seconds()) < 10, (what, stored[what], meant)
+        assert f"{stored[what].astimezone(moscow):%H:%M}" in answer, answer
+    spelt = written_calls(system)
+    assert len(spelt) == len(asked)
+    if style == "realistic":
+        whens = [json.loads(arguments)["when"] for arguments in spelt]
+        forms = {"phrase" if w.startswith("через") else w[19:] or "local" for w in whens}
+        assert forms == {"phrase", "Z", "+03:00", "local"}, whens
+
+
+def written_calls(system: System) -> list[str]:
+    """The arguments of every tool call the model wrote (as the requests after it show)."""
+    calls = {
+        call["id"]: call["function"]["arguments"]
+        for request in list(system.llm.requests)
+        for message in request.messages
+        for call in message.get("tool_calls") or []
+    }
+    return list(calls.values())
