@@ -160,6 +160,18 @@ def iso(text: str) -> Rule:
     return rule
 
 
+def checked(rule: Rule, named_weekday: int) -> Rule:
+    """A day with a weekday beside it ("Friday, 13 June"): refused unless they agree."""
+
+    def check(now: datetime) -> datetime | Refused:
+        found = rule(now)
+        if isinstance(found, datetime) and found.weekday() != named_weekday:
+            return REFUSED
+        return found
+
+    return check
+
+
 def refused(_now: datetime) -> Refused:
     return REFUSED
 
@@ -336,7 +348,12 @@ EN: list[tuple[str, Rule]] = [
     ("on friday or saturday", refused),
     ("in a few minutes", refused),
     ("after lunch", refused),
-    ("tomorrow friday", refused),
+    ("tomorrow friday", checked(on_day(1, t(9)), 4)),
+    ("tomorrow (Saturday) at 10", checked(on_day(1, t(10)), 5)),
+    ("Friday, 13 June at 10am", checked(on_date(6, 13, t(10)), 4)),
+    ("Saturday, 1 February 2025 at 9:00", checked(on_date(2, 1, t(9), 2025), 5)),
+    ("Tuesday the 1st at noon", checked(on_month_day(1, t(12)), 1)),
+    ("in 2 days on friday", refused),
 ]
 
 RU: list[tuple[str, Rule]] = [
@@ -508,6 +525,12 @@ RU: list[tuple[str, Rule]] = [
     ("в пятницу или субботу", refused),
     ("через несколько минут", refused),
     ("после обеда", refused),
+    ("завтра, в субботу", checked(on_day(1, t(9)), 5)),
+    ("завтра, в пятницу", checked(on_day(1, t(9)), 4)),
+    ("завтра (в субботу) в 10", checked(on_day(1, t(10)), 5)),
+    ("в пятницу, 13 июня, в 10", checked(on_date(6, 13, t(10)), 4)),
+    ("суббота, 1 февраля 2025 в 9:00", checked(on_date(2, 1, t(9), 2025), 5)),
+    ("через 2 дня в пятницу", refused),
     ("в 12 утра", refused),
 ]
 

@@ -288,6 +288,8 @@ class _Parts:
     clock: tuple[int, int] | None = None
     suffix: str | None = None
     explicit_24h: bool = False
+    #: A weekday named beside a date, which must be that date's weekday.
+    weekday_check: int | None = None
 
 
 class _Phrase:
@@ -427,8 +429,12 @@ class _Phrase:
         mod = match["mod"] or ""
         kind = "next" if mod in {"next"} or mod.startswith("следующ") else "this" if mod else ""
         self._cut(match)
+        p = self.parts
+        if not kind and (p.day or p.month_date or p.month_day is not None):
+            p.weekday_check = number  # "Friday, 13 June": must agree with the date
+            return
         self._claim_day()
-        self.parts.weekday = (number, kind)
+        p.weekday = (number, kind)
 
     def _read_named_times(self) -> None:
         match = _NAMED_TIMES.search(self.rest)
@@ -494,7 +500,19 @@ class _Phrase:
     # -- combining --------------------------------------------------------------------------
 
     def _combine(self) -> Resolved:
+        result = self._moment()
+        named = self.parts.weekday_check
+        if named is not None and result.at.weekday() != named:
+            day_name = date(2024, 1, 1 + named).strftime("%A")  # 2024-01-01 was a Monday
+            raise self._ask(
+                f"{result.at:%d %B %Y} is a {result.at:%A}, not a {day_name}: which day is meant?"
+            )
+        return result
+
+    def _moment(self) -> Resolved:
         p = self.parts
+        if p.wall and (p.day or p.weekday or p.month_date or p.month_day is not None):
+            raise self._ask("a delay and a day are both named: which one is meant?")
         if p.relative is not None:
             if self._has_day() or p.clock or p.part:
                 raise self._ask("a delay and a day or time are both named: which one is meant?")
