@@ -103,7 +103,9 @@ async def make_pipeline(
     llm.default_delay = 0.0
     stacks: list[Stack] = []
 
-    async def make(*services: str, **servers: str) -> Pipeline:
+    async def make(
+        *services: str, env_overrides: dict[str, str] | None = None, **servers: str
+    ) -> Pipeline:
         env = pipeline_env(
             database_url=servers.get("database_url", drill_database),
             redis_url=servers.get("redis_url", redis_url),
@@ -111,7 +113,7 @@ async def make_pipeline(
             secrets=secrets,
             telegram=telegram,
             llm=llm,
-        )
+        ) | (env_overrides or {})
         workdir = tmp_path / f"stack{len(stacks)}"
         workdir.mkdir()
         stacks.append(Stack(env, workdir))
@@ -325,7 +327,9 @@ def _answered_between(traffic: Traffic, start: float, end: float) -> int:
 async def test_llm_500s_are_retried_then_the_fallback_answers_and_only_total_failure_apologises(
     make_pipeline: MakePipeline, llm: LlmStandIn
 ) -> None:
-    pipeline = await make_pipeline(*WORKERS)
+    # Each message's own retries and fallback, so the circuit breaker is off here: it would
+    # skip the failing primary for every chat (assistant/tests/test_resilience.py tests it).
+    pipeline = await make_pipeline(*WORKERS, env_overrides={"LLM_BREAKER_FAILURES": "0"})
     traffic = Traffic(pipeline.telegram, chats=20)
     retried = [f"c{i:02d} m001" for i in range(10)]  # the primary fails twice, then answers
     fell_back = [f"c{i:02d} m002" for i in range(10)]  # the primary keeps failing

@@ -106,6 +106,10 @@ async def deployment(platform: Platform, redis: aioredis.Redis) -> AsyncIterator
     platform.llm.default_delay = 0.0
     platform.open_meteo.hits.clear()
     platform.open_meteo.delay = 0.0
+    # A model's circuit breaker opened by an earlier test's failures is not this test's.
+    breakers = [k async for k in redis.scan_iter(match=platform.names.llm_breaker("*", "*"))]
+    if breakers:
+        await redis.delete(*breakers)
     headers = platform.secrets
     async with (
         RestClient(platform.rest_url, headers["ADMIN_API_TOKEN"]) as admin,
