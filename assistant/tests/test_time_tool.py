@@ -119,3 +119,17 @@ async def test_convert_a_clock_time_is_todays(run_time) -> None:
 async def test_an_unknown_zone_is_a_tool_error(run_time) -> None:
     with pytest.raises(ToolError, match="unknown timezone"):
         await run_time({"action": "now", "timezone": "Mars/Olympus"})
+
+
+async def test_a_city_or_an_offset_is_a_zone_as_the_schema_promises(run_time) -> None:
+    result = await run_time(
+        {
+            "action": "convert",
+            "time": "2030-01-10T12:00",
+            "timezone": "berlin",
+            "to_timezone": "Tokyo",
+        }
+    )
+    assert (result["from"]["timezone"], result["to"]["time"]) == ("Europe/Berlin", "20:00")
+    result = await run_time({"action": "now", "timezone": "UTC+3"})
+    assert result["utc_offset"] == "+03:00"

@@ -28,6 +28,13 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from assistant.src.tools.base import ToolError
+from common.timezones import (
+    TimezoneError,
+    zone_from_city,
+    zone_from_moscow,
+    zone_from_name,
+    zone_from_offset,
+)
 
 #: Times of a part of the day named without a clock time.
 PART_DEFAULTS: dict[str, time] = {
@@ -71,10 +78,23 @@ class Resolved:
 
 
 def zone(name: str) -> ZoneInfo:
+    """An IANA name, or what `common.timezones` reads without a lookup: any case, a city
+    under a zone's name ("Tokyo"), an offset ("UTC+3"), "МСК+2"."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ToolError(f"unknown timezone {name!r}: use an IANA name like Europe/Berlin") from exc
+    except (ZoneInfoNotFoundError, ValueError):
+        pass
+    try:
+        found = zone_from_name(name) or zone_from_offset(name) or zone_from_moscow(name)
+        city = None if found else zone_from_city(name)
+    except TimezoneError as exc:
+        raise ToolError(f"timezone {name!r}: {exc}") from exc
+    if found is None and city is None:
+        raise ToolError(
+            f"unknown timezone {name!r}: use an IANA name like Europe/Berlin, a big city like "
+            "Tokyo, or an offset like UTC+3"
+        )
+    return ZoneInfo(found.name if found else city)
 
 
 def local(moment: datetime) -> str:
