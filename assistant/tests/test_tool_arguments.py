@@ -232,6 +232,7 @@ async def test_arguments_encoded_twice_or_with_trailing_whitespace_are_read(worl
         ("weather", {"location": None}, "invalid arguments: location: None is not of type"),
         ("weather", {"location": "Berlin", "days": "three"}, "days: 'three' is not of type"),
         ("weather", {"location": "Berlin", "days": "99"}, "days: 99 is greater than"),
+        ("weather", {"location": 42}, "location: 42 is not of type 'string'"),
         ("reminder", {"action": "remind"}, "action: 'remind' is not one of"),
         ("reminder", {"action": "create", "text": True}, "text: True is not of type"),
         ("weather", {"location": "я" * (MAX_STRING_CHARS + 1)}, "location: 20001 characters"),

@@ -7,7 +7,6 @@ and nothing else:
 
 - a string holding an integer (`"3"`, `" 15 "`, `"3.0"`) or a whole float (`3.0`) where
   the schema says `integer`; a numeric string where it says `number`;
-- a number where the schema says `string` (`12` → `"12"`);
 - `null` for a property that is not required: as if it were absent;
 - an enum string matched ignoring case and surrounding spaces: the schema's spelling;
 - a key the schema does not know, when the schema forbids other keys: dropped, and named
@@ -16,7 +15,8 @@ and nothing else:
 - NUL characters are removed and lone surrogates become U+FFFD (neither can be stored or
   sent on); strings longer than `MAX_STRING_CHARS` are refused.
 
-Anything else is left as written, and the validator names what breaks the schema: a
+Anything else is left as written (a number where the schema says `string` too: `"location":
+42` is more likely a mistake than a place), and the validator names what breaks the schema: a
 `ToolError` the model reads (and asks the user about), never an exception to the user.
 """
 
@@ -93,8 +93,6 @@ def _fit_value(key: str, value: Any, spec: dict[str, Any]) -> Any:
         return value
     if isinstance(value, float) and kind == "integer" and value.is_integer() and abs(value) < 1e15:
         return int(value)
-    if isinstance(value, int | float) and kind == "string":
-        return str(value)
     return value
 
 
