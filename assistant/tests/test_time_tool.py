@@ -133,3 +133,18 @@ async def test_a_city_or_an_offset_is_a_zone_as_the_schema_promises(run_time) ->
     assert (result["from"]["timezone"], result["to"]["time"]) == ("Europe/Berlin", "20:00")
     result = await run_time({"action": "now", "timezone": "UTC+3"})
     assert result["utc_offset"] == "+03:00"
+
+
+async def test_an_iso_time_a_minute_ago_is_now_not_a_refusal(run_time) -> None:
+    """The model works from the prompt's HH:MM; by the time the tool runs it may have passed."""
+    just_now = datetime.now(TOKYO).replace(microsecond=0) - timedelta(seconds=50)
+    result = await run_time({"action": "resolve", "phrase": just_now.isoformat()})
+    assert (
+        timedelta(0)
+        <= datetime.fromisoformat(result["datetime"]) - just_now
+        < timedelta(seconds=60)
+    )
+    with pytest.raises(ToolError, match="already passed"):
+        await run_time(
+            {"action": "resolve", "phrase": (just_now - timedelta(minutes=5)).isoformat()}
+        )

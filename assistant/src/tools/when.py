@@ -55,6 +55,8 @@ _PART_HOURS: dict[str, range] = {
 }
 #: The time given to a day named without a time of day.
 DAY_DEFAULT = time(9)
+#: A moment this little in the past is now: the model's clock (the prompt's HH:MM) lags.
+JUST_PASSED = timedelta(minutes=2)
 #: How far ahead a phrase may point.
 MAX_AHEAD = timedelta(days=5 * 366)
 
@@ -111,6 +113,8 @@ def resolve(phrase: str, tz: ZoneInfo, now: datetime, *, future: bool = True) ->
     if not text:
         raise UnclearTime("when exactly? (no time was given)")
     result = _iso(text, tz) or _Phrase(phrase, text, tz, now, future).resolve()
+    if future and now - JUST_PASSED <= result.at < now:
+        return Resolved(now)  # the model worked it out from a clock that has moved on since
     if future and result.at < now:
         raise UnclearTime(
             f"{phrase!r} is {local(result.at)}, which has already passed (it is now "
