@@ -178,10 +178,13 @@ class CronSchedule:
 
         Walls before `instant`'s own local time fire at or before it (the map is monotonic),
         so the search starts there and the first wall that fires later is the answer."""
-        for wall in self._walls(self._local(instant), 1):
-            fire = wall_to_instant(wall, self.tz)
-            if fire > instant:
-                return fire
+        try:
+            for wall in self._walls(self._local(instant), 1):
+                fire = wall_to_instant(wall, self.tz)
+                if fire > instant:
+                    return fire
+        except OverflowError as exc:
+            raise InvalidSchedule(f"no fire after {instant.isoformat()} before year 10000") from exc
         raise InvalidSchedule(f"{self.expression!r} never fires")
 
     def last_at_or_before(self, instant: datetime) -> datetime | None:
@@ -189,10 +192,13 @@ class CronSchedule:
 
         After an autumn change a later wall time may already have fired (in the first pass
         of the repeated hour), so the search starts `_MAX_SHIFT` ahead of the local time."""
-        for wall in self._walls(self._local(instant) + _MAX_SHIFT, -1):
-            fire = wall_to_instant(wall, self.tz)
-            if fire <= instant:
-                return fire
+        try:
+            for wall in self._walls(self._local(instant) + _MAX_SHIFT, -1):
+                fire = wall_to_instant(wall, self.tz)
+                if fire <= instant:
+                    return fire
+        except OverflowError:
+            pass  # the calendar ends (year 1 or 9999) before a fire
         return None
 
     def _local(self, instant: datetime) -> datetime:

@@ -380,6 +380,25 @@ def test_the_last_fire_and_the_next_bracket_an_instant(data: st.DataObject) -> N
     assert schedule.next_after(last) == following
 
 
+@settings(max_examples=100, deadline=None)
+@given(
+    st.datetimes(timezones=st.just(UTC)),
+    st.sampled_from(ZONES),
+    st.sampled_from(["0 9 * * *", "*/5 * * * *", "0 0 29 2 *", "30 2 * * 0"]),
+)
+def test_any_instant_of_the_calendar_gets_a_fire_or_a_reason(
+    instant: datetime, name: str, expression: str
+) -> None:
+    """Years 1 to 9999 (a last run stored by anyone): never an OverflowError."""
+    schedule = CronSchedule.parse(expression, ZoneInfo(name))
+    try:
+        assert schedule.next_after(instant) > instant
+    except InvalidSchedule as exc:
+        assert "year 10000" in str(exc)
+    last = schedule.last_at_or_before(instant)
+    assert last is None or last <= instant
+
+
 # --- in words --------------------------------------------------------------------------------
 
 

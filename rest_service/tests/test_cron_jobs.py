@@ -146,6 +146,16 @@ class TestSchedule:
         after = await self.after_a_run(api, "30 1 * * *", "America/New_York", "2027-11-07T05:30Z")
         assert after == datetime(2027, 11, 8, 6, 30, tzinfo=UTC)
 
+    @pytest.mark.parametrize("last", ["9999-12-31T23:59:00Z", "9999-12-31T00:00:00-12:00"])
+    async def test_a_last_run_at_the_end_of_the_calendar_is_422_not_500(
+        self, api: Api, client: httpx.AsyncClient, last: str
+    ) -> None:
+        job = await api.job(cron_expression="0 9 * * *", timezone="Asia/Tokyo")
+        response = await client.put(
+            f"/api/cron-jobs/{job['id']}", json={"last_run_at": last}, headers=api.service
+        )
+        assert assert_error(response, 422)["fields"][0]["field"] == "last_run_at"
+
     @pytest.mark.parametrize(
         ("macro", "stored"), [("@daily", "0 0 * * *"), ("@Weekly", "0 0 * * 0")]
     )

@@ -56,5 +56,9 @@ def check_timezone(name: str, field: str = "timezone") -> str:
 
 
 def next_cron_time(expression: str, timezone: str, after: datetime) -> datetime:
-    """The next fire of a recurring job in its own zone: the same rule cron_service fires by."""
-    return next_fire(expression, timezone, after)
+    """The next fire of a recurring job in its own zone: the same rule cron_service fires by.
+    Only a last run at the end of the calendar leaves none."""
+    try:
+        return next_fire(expression, timezone, after)
+    except InvalidSchedule as exc:
+        raise invalid("last_run_at", str(exc)) from exc
