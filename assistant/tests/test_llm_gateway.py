@@ -271,3 +271,25 @@ async def test_with_redis_unreachable_the_breaker_lets_calls_through(llm, breake
         await gateway.aclose()
         await dead.aclose()
     assert completion.content == "still here"
+
+
+async def test_while_one_call_probes_the_others_skip_the_model(
+    llm, breaker_settings, redis, names
+) -> None:
+    fast = breaker_settings.model_copy(
+        update={"llm_breaker_failures": 2, "llm_breaker_cooldown_seconds": 0.3}
+    )
+    gateway = breaker_gateway(fast, redis, names)
+    llm.fail(503, model="primary", times=2)
+    try:
+        await gateway.complete(routes(llm, "primary", "fallback"), HELLO)
+        await asyncio.sleep(0.4)
+        llm.requests.clear()
+        llm.script(Step(text="slow but back", delay=0.5, model="primary"))
+        completions = await asyncio.gather(
+            *(gateway.complete(routes(llm, "primary", "fallback"), HELLO) for _ in range(5))
+        )
+    finally:
+        await gateway.aclose()
+    assert sorted(c.model for c in completions) == ["fallback"] * 4 + ["primary"]
+    assert requested(llm).count("primary") == 1
