@@ -204,6 +204,9 @@ EN: list[tuple[str, Rule]] = [
     ("30 minutes from now", after(30 * M)),
     ("2 hours from now", after(2 * H)),
     ("in 30 seconds", after(timedelta(seconds=30))),
+    ("20 minutes", after(20 * M)),
+    ("2 hours", after(2 * H)),
+    ("1 hour 30 minutes", after(90 * M)),
     ("now", after(timedelta())),
     ("right now", after(timedelta())),
     # relative days
@@ -385,6 +388,9 @@ RU: list[tuple[str, Rule]] = [
     ("через 2 часа 30 минут", after(150 * M)),
     ("через 1 час 15 минут", after(75 * M)),
     ("через 30 секунд", after(timedelta(seconds=30))),
+    ("10 минут", after(10 * M)),
+    ("2 часа", after(2 * H)),
+    ("1 час 30 минут", after(90 * M)),
     ("сейчас", after(timedelta())),
     ("прямо сейчас", after(timedelta())),
     # relative days
@@ -534,25 +540,33 @@ RU: list[tuple[str, Rule]] = [
     ("в 12 утра", refused),
 ]
 
-ISO: list[tuple[str, Rule]] = [
-    (text, iso(text))
-    for text in (
-        "2026-01-15T10:00",
-        "2026-01-15T10:00:00",
-        "2026-01-15 10:00",
-        "2026-01-15T10:00Z",
-        "2026-01-15T10:00:00+09:00",
-        "2026-01-15T10:00-05:00",
-        "2026-01-15",
-        "2025-06-11T09:00",
-        "2025-03-09T03:00",
-        "2025-11-02T01:30",
-        "2025-10-26T02:30",
-        "2025-03-30T03:30",
-        "2026-03-08T02:30",
-        "2024-01-01T09:00",
-    )
-] + [("2025-03-09T02:30", iso("2025-03-09T02:30")), ("2026-02-30T10:00", refused)]
+ISO: list[tuple[str, Rule]] = (
+    [
+        (text, iso(text))
+        for text in (
+            "2026-01-15T10:00",
+            "2026-01-15T10:00:00",
+            "2026-01-15 10:00",
+            "2026-01-15T10:00Z",
+            "2026-01-15T10:00:00+09:00",
+            "2026-01-15T10:00-05:00",
+            "2026-01-15",
+            "2025-06-11T09:00",
+            "2025-03-09T03:00",
+            "2025-11-02T01:30",
+            "2025-10-26T02:30",
+            "2025-03-30T03:30",
+            "2026-03-08T02:30",
+            "2024-01-01T09:00",
+        )
+    ]
+    + [
+        ("PT20M", after(20 * M)),
+        ("PT1H30M", after(90 * M)),
+        ("P1DT2H", after(26 * H)),
+    ]
+    + [("2025-03-09T02:30", iso("2025-03-09T02:30")), ("2026-02-30T10:00", refused)]
+)
 
 
 def expected(rule: Rule, now_id: str) -> str:

@@ -216,6 +216,15 @@ _RELATIVE = re.compile(
     r"|(?P<body2>(?:[0-9]{1,4}\s*(?:" + _UNIT.replace("?P<", "?P<x_") + r")\s*)+)"
     r"\s*(?:from now|later|спустя)\b"
 )
+#: A whole phrase that is only a duration ("20 minutes", "10 минут"): from now, as `when`.
+_DURATION_ONLY = re.compile(
+    rf"^(?:[0-9]{{1,4}}(?:[.,][0-9])?\s*(?:{_UNIT.replace('?P<', '?P<y_')})\s*(?:and\s+|и\s+)?)+$"
+)
+#: An ISO 8601 duration ("PT20M", "P1DT2H"), as some models write a delay.
+_ISO_DURATION = re.compile(
+    r"^p(?:(?P<days>[0-9]{1,4})d)?(?:t(?:(?P<hours>[0-9]{1,4})h)?(?:(?P<minutes>[0-9]{1,5})m)?"
+    r"(?:(?P<seconds>[0-9]{1,6})s)?)?$"
+)
 
 WEEKDAY_NAMES: tuple[tuple[int, str], ...] = (  # date.weekday(): 0 = Monday
     (0, r"mondays?|mon|понедельник\w*"),
@@ -356,6 +365,14 @@ class _Phrase:
     # -- readers ----------------------------------------------------------------------------
 
     def _read_relative(self) -> None:
+        iso = _ISO_DURATION.match(self.rest)
+        if iso and self.rest != "p" and not self.rest.endswith("t"):
+            self.rest = ""
+            amounts = {k: float(v) for k, v in iso.groupdict().items() if v}
+            self.parts.relative = timedelta(**amounts)  # an exact span, days of 24 hours
+            return
+        if _DURATION_ONLY.match(self.rest):
+            self.rest = f"in {self.rest}"
         for pattern, minutes in ((_HOUR_AND_HALF, 90), (_HALF_HOUR, 30)):
             match = pattern.search(self.rest)
             if match:
