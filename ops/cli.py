@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -191,7 +192,35 @@ def _raise_interrupt(_signum: int, _frame: object) -> None:
 
 def cmd_start(ctx: Context, args: argparse.Namespace) -> int:
     ensure_env_file(ctx)
+    before = infra.running_embedded(ctx.data_dir)
     found = resolve_infra(ctx, args.embedded)
+    launched: list[str] = []
+    try:
+        _start_services(ctx, args, found, launched)
+    except BaseException:
+        _undo_start(ctx, found, before, launched, args.timeout)
+        raise
+    return 0
+
+
+def _undo_start(
+    ctx: Context, found: infra.Infra, before: set[str], launched: list[str], timeout: float
+) -> None:
+    """A failed start stops what it started: the services it launched, then the embedded
+    servers that did not run before it (and forgets them, so no later `stop` signals a pid
+    that may belong to another process by then)."""
+    for name in reversed(launched):
+        with contextlib.suppress(Exception):
+            ctx.background.stop(name, timeout=timeout)
+    with contextlib.suppress(Exception):
+        if infra.stop_started(found, before):
+            (ctx.run_dir / "infra.json").unlink(missing_ok=True)
+            say("stopped the embedded servers this start had started")
+
+
+def _start_services(
+    ctx: Context, args: argparse.Namespace, found: infra.Infra, launched: list[str]
+) -> None:
     infra.save(found, ctx.run_dir / "infra.json")
     (ctx.run_dir / "ports.json").write_text(
         json.dumps({s.name: s.port for s in specs(ctx.base_port)})
@@ -206,9 +235,9 @@ def cmd_start(ctx: Context, args: argparse.Namespace) -> int:
         if bg.pid(spec.name):
             say(f"{spec.name} already running (pid {bg.pid(spec.name)})")
             continue
+        launched.append(spec.name)  # before: one that starts but never gets healthy runs too
         pid = bg.start(spec, env, ROOT, args.timeout)
         say(f"{spec.name} started: pid {pid}, {spec.url}, log {bg.log_file(spec.name)}")
-    return 0
 
 
 def _known_specs(ctx: Context, only: list[str] | None) -> list[ServiceSpec]:

