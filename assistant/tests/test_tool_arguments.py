@@ -25,8 +25,8 @@ from assistant.src.config import Settings
 from assistant.src.config.snapshot import ToolSpec
 from assistant.src.services.llm import ToolCall
 from assistant.src.tools import tool_classes
-from assistant.src.tools.arguments import MAX_STRING_CHARS
-from assistant.src.tools.base import Actor, ToolCallContext, ToolServices
+from assistant.src.tools.arguments import MAX_STRING_CHARS, fit, parse
+from assistant.src.tools.base import Actor, ToolCallContext, ToolError, ToolServices
 from assistant.src.tools.toolbox import Toolbox, ToolOutcome
 from assistant.tests.support import Platform
 from common.rest_client import RestClient, User
@@ -254,6 +254,31 @@ async def test_odd_characters_are_cleaned_before_they_are_stored(world: World) -
     raw = json.dumps({"action": "create", "text": "tea\x00 time \ud800", "when": soon()})
     created = json.loads((await world.call("reminder", raw)).content)
     assert created["text"] == "tea time \ufffd"
+
+
+# -- a corpus of what models send ------------------------------------------------------------
+
+#: Arguments as models were seen to write them, with what the tool gets or the error.
+CORPUS = json.loads((ROOT / "assistant/tests/data/tool_arguments.json").read_text("utf-8"))
+
+
+@pytest.mark.parametrize(
+    "case", CORPUS, ids=[f"{c['tool']}-{i}-{c.get('note', '')}" for i, c in enumerate(CORPUS)]
+)
+def test_what_models_send_is_read_as_meant_or_refused_with_a_reason(case: dict[str, Any]) -> None:
+    shipped = BUILT_IN[case["tool"]]
+    spec = ToolSpec(id="corpus", name=shipped["name"], tool_type=case["tool"],
+                    input_schema=shipped["input_schema"])  # fmt: skip
+    tool = tool_classes()[case["tool"]](spec, services=None)  # type: ignore[arg-type]
+    try:
+        read = fit(parse(case["arguments"]), spec.input_schema)
+        tool.validate(read.values)
+    except ToolError as exc:
+        assert "error" in case, f"refused: {exc}"
+        assert case["error"] in str(exc)
+        return
+    assert "error" not in case, f"read as {read}"
+    assert (read.values, list(read.ignored)) == (case["values"], case["ignored"])
 
 
 # -- any arguments at all ---------------------------------------------------------------------

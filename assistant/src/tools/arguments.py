@@ -11,7 +11,9 @@ and nothing else:
 - an enum string matched ignoring case and surrounding spaces: the schema's spelling;
 - a key the schema does not know, when the schema forbids other keys: dropped, and named
   back to the model (`ignored_arguments` in the result) so it can tell the user;
-- a JSON string that holds a JSON object: that object;
+- a JSON string that holds a JSON object: that object; the object in a Markdown code fence
+  (```json … ```): that object; an object whose only key is a wrapper the schema does not
+  have (`{"arguments": {...}}`, `parameters`, `input`, `args`, `params`): the inner object;
 - NUL characters are removed and lone surrogates become U+FFFD (neither can be stored or
   sent on); strings longer than `MAX_STRING_CHARS` are refused.
 
@@ -35,6 +37,8 @@ MAX_STRING_CHARS = 20_000
 _INTEGER = re.compile(r"\s*[+-]?\d{1,15}(?:\.0*)?\s*")
 _NUMBER = re.compile(r"\s*[+-]?(?:\d{1,15}(?:\.\d{0,15})?|\.\d{1,15})\s*")
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_FENCE = re.compile(r"^```[a-zA-Z]*\s*(?P<body>.*?)\s*```$", re.DOTALL)
+_WRAPPERS = frozenset({"arguments", "parameters", "input", "args", "params"})
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,8 @@ class Arguments:
 def parse(raw: str | None) -> Any:
     """The JSON the model wrote; an object encoded twice is read once more."""
     text = (raw or "").strip() or "{}"
+    if fenced := _FENCE.match(text):
+        text = fenced["body"] or "{}"
     try:
         value = json.loads(text)
         if isinstance(value, str) and value.strip().startswith("{"):
@@ -64,6 +70,10 @@ def fit(value: Any, schema: dict[str, Any]) -> Arguments:
     if not isinstance(value, dict):
         return Arguments(value)
     properties = schema.get("properties") or {}
+    if len(value) == 1 and not properties.keys() & value.keys():
+        [(key, inner)] = value.items()
+        if key in _WRAPPERS and isinstance(inner, dict):
+            value = inner
     required = set(schema.get("required") or [])
     closed = schema.get("additionalProperties") is False
     values: dict[str, Any] = {}
