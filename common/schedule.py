@@ -384,6 +384,14 @@ def _every_minutes(s: CronSchedule) -> int | None:
     return step
 
 
+def _every_hours(s: CronSchedule) -> int | None:
+    """N for `0 */N * * *` with N > 1 dividing the day."""
+    if s.minutes != frozenset({0}) or len(s.hours) < 2 or min(s.hours) != 0:
+        return None
+    step = sorted(s.hours)[1]
+    return step if not 24 % step and s.hours == frozenset(range(0, 24, step)) else None
+
+
 def _day_kind(s: CronSchedule) -> str | None:
     """Which everyday form the days are: daily, weekdays, monthly, yearly (or None)."""
     all_months = s.months == frozenset(range(1, 13))
@@ -423,6 +431,8 @@ def _en(s: CronSchedule) -> str | None:
         return f"every {step} minutes"
     if s.hours == frozenset(range(24)) and len(s.minutes) == 1 and kind == "daily":
         return f"every hour at :{min(s.minutes):02d}"
+    if (hours := _every_hours(s)) and kind == "daily":
+        return f"every {hours} hours"
     times = _fixed_times(s)
     if times is None or kind is None:
         return None
@@ -460,6 +470,8 @@ def _ru(s: CronSchedule) -> str | None:
         return _ru_minutes(step)
     if s.hours == frozenset(range(24)) and len(s.minutes) == 1 and kind == "daily":
         return f"каждый час в :{min(s.minutes):02d}"
+    if (hours := _every_hours(s)) and kind == "daily":
+        return f"каждые {hours} {'часа' if hours in (2, 3, 4) else 'часов'}"
     times = _fixed_times(s)
     if times is None or kind is None:
         return None

@@ -399,6 +399,62 @@ def test_any_instant_of_the_calendar_gets_a_fire_or_a_reason(
     assert last is None or last <= instant
 
 
+#: Cron as admins and language models write it: (expression, stored form or None if refused,
+#: English words). Quartz and AWS forms (seconds, `?`, `L`, `#`, a year) are refused, not
+#: guessed at.
+CORPUS = [
+    ("0 9 * * *", "0 9 * * *", "every day at 09:00"),
+    ("0 9 * * 1-5", "0 9 * * 1-5", "every weekday at 09:00"),
+    ("0 9 * * MON-FRI", "0 9 * * MON-FRI", "every weekday at 09:00"),
+    ("0 9 * * Mon-Fri", "0 9 * * Mon-Fri", "every weekday at 09:00"),
+    ("0 9 * * 1,2,3,4,5", "0 9 * * 1,2,3,4,5", "every weekday at 09:00"),
+    ("00 09 * * *", "00 09 * * *", "every day at 09:00"),
+    ("30 18 * * 5", "30 18 * * 5", "every Friday at 18:30"),
+    ("0 10 * * SUN", "0 10 * * SUN", "every Sunday at 10:00"),
+    ("0 10 * * 0,6", "0 10 * * 0,6", "on weekends at 10:00"),
+    ("0 10 * * 6-7", "0 10 * * 6-7", "on weekends at 10:00"),
+    ("0 8,20 * * *", "0 8,20 * * *", "every day at 08:00 and 20:00"),
+    ("0 9 1 * *", "0 9 1 * *", "on the 1st of every month at 09:00"),
+    ("0 9 15 * *", "0 9 15 * *", "on the 15th of every month at 09:00"),
+    ("0 12 25 12 *", "0 12 25 12 *", "every year on 25 December at 12:00"),
+    ("0 12 25 DEC *", "0 12 25 DEC *", "every year on 25 December at 12:00"),
+    ("*/30 * * * *", "*/30 * * * *", "every 30 minutes"),
+    ("0 */2 * * *", "0 */2 * * *", "every 2 hours"),
+    ("0 */5 * * *", "0 */5 * * *", "on the cron schedule `0 */5 * * *`"),
+    ("0 * * * *", "0 * * * *", "every hour"),
+    ("@daily", "0 0 * * *", "every day at 00:00"),
+    ("@weekly", "0 0 * * 0", "every Sunday at 00:00"),
+    ("@monthly", "0 0 1 * *", "on the 1st of every month at 00:00"),
+    ("  0  9 * *  1-5 ", "0 9 * * 1-5", "every weekday at 09:00"),
+    ("0 0 9 * * *", None, ""),  # Quartz: seconds first
+    ("0 0 9 ? * MON-FRI", None, ""),
+    ("0 9 ? * MON", None, ""),
+    ("0 9 L * *", None, ""),
+    ("0 9 * * 1#2", None, ""),
+    ("0 9 * * 5L", None, ""),
+    ("cron(0 9 * * ? *)", None, ""),  # AWS EventBridge
+    ("0 9 * * * 2027", None, ""),
+    ("every day at 9", None, ""),
+    ("9:00", None, ""),
+    ("0 25 * * *", None, ""),
+    ("0 9 31 2 *", None, ""),
+    ("0 9 * * MON-SUN", None, ""),  # sun is 0: a backwards range
+    ("", None, ""),
+]
+
+
+@pytest.mark.parametrize(("expression", "stored", "english"), CORPUS)
+def test_corpus_of_real_expressions(expression: str, stored: str | None, english: str) -> None:
+    if stored is None:
+        with pytest.raises(InvalidSchedule):
+            CronSchedule.parse(expression, BERLIN)
+        return
+    schedule = CronSchedule.parse(expression, BERLIN)
+    assert schedule.expression == stored
+    assert describe(expression) == english
+    assert schedule.next_after(datetime(2026, 3, 1, tzinfo=UTC)) > datetime(2026, 3, 1, tzinfo=UTC)
+
+
 # --- in words --------------------------------------------------------------------------------
 
 
@@ -433,6 +489,8 @@ def test_any_instant_of_the_calendar_gets_a_fire_or_a_reason(
         ("*/15 * * * *", "every 15 minutes", "каждые 15 минут"),
         ("*/2 * * * *", "every 2 minutes", "каждые 2 минуты"),
         ("* * * * *", "every minute", "каждую минуту"),
+        ("0 */3 * * *", "every 3 hours", "каждые 3 часа"),
+        ("0 */6 * * *", "every 6 hours", "каждые 6 часов"),
         ("0 9 1-7 * 1", "on the cron schedule `0 9 1-7 * 1`", "по расписанию cron `0 9 1-7 * 1`"),
         ("*/7 * * * *", "on the cron schedule `*/7 * * * *`", "по расписанию cron `*/7 * * * *`"),
         ("0 9 * 6 *", "on the cron schedule `0 9 * 6 *`", "по расписанию cron `0 9 * 6 *`"),
