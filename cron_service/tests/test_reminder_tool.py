@@ -171,7 +171,7 @@ async def create_at(
         result = await tool.run(
             {"action": "create", "text": f"about {phrase}", "when": phrase}, call(who, zone_name)
         )
-    except UnclearTime:
+    except ToolError:  # a question for the user (UnclearTime), or "say when" for nothing
         after = rule(datetime.now(tz).replace(microsecond=0))
         assert REFUSED in (before, after), f"{phrase!r} was refused"
         return
