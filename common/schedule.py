@@ -75,8 +75,8 @@ class _Field:
         return frozenset(values)
 
     def _parse_part(self, part: str, whole: str) -> set[int]:
-        base, _, step_text = part.partition("/")
-        step = self._number(step_text, whole) if step_text else 1
+        base, slash, step_text = part.partition("/")
+        step = self._number(step_text, whole) if slash else 1
         if step < 1:
             raise InvalidSchedule(f"the {self.name} field {whole!r} has a bad step {step_text!r}")
         if base == "*":

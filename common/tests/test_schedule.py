@@ -439,8 +439,28 @@ CORPUS = [
     ("0 25 * * *", None, ""),
     ("0 9 31 2 *", None, ""),
     ("0 9 * * MON-SUN", None, ""),  # sun is 0: a backwards range
+    ("*/ 9 * * *", None, ""),
     ("", None, ""),
 ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=60),
+        st.lists(st.text("0123456789*/-,abcdefjlmnorstuvwy?#L", max_size=8), max_size=6).map(
+            " ".join
+        ),
+    )
+)
+def test_any_text_is_a_schedule_or_a_reason(expression: str) -> None:
+    try:
+        schedule = CronSchedule.parse(expression, BERLIN)
+    except InvalidSchedule as exc:
+        assert str(exc)
+    else:
+        assert schedule.expression.count(" ") == 4
+        assert schedule.next_after(datetime(2026, 1, 1, tzinfo=UTC))
 
 
 @pytest.mark.parametrize(("expression", "stored", "english"), CORPUS)
