@@ -3,6 +3,7 @@ on time / late / missed, the "(late)" mark, the message that goes out and its de
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -117,6 +118,14 @@ def test_fire_survives_its_json() -> None:
     job = job_from_rest(job_data(), "UTC")
     _, _, fire = compose(job, NOW, NOW, RULES)
     assert Fire.from_json(fire.to_json()) == fire
+
+
+def test_a_fire_left_unrecorded_by_the_previous_version_still_loads() -> None:
+    """It wrote `next_run_at` into the ledger; rest_service computes that now."""
+    job = job_from_rest(job_data(), "UTC")
+    _, _, fire = compose(job, NOW, NOW, RULES)
+    old = json.loads(fire.to_json()) | {"next_run_at": (NOW + timedelta(days=7)).isoformat()}
+    assert Fire.from_json(json.dumps(old)) == fire
 
 
 @pytest.mark.parametrize(
