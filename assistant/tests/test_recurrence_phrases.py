@@ -98,8 +98,14 @@ def test_an_unclear_time_of_day_is_a_question() -> None:
 
 
 def test_the_time_may_come_from_when() -> None:
+    tokyo = ZoneInfo("Asia/Tokyo")
     assert parse_recurrence("every Monday", "09:30").cron == "30 9 * * 1"
     assert parse_recurrence("каждый понедельник", "2030-01-07T18:00").cron == "0 18 * * 1"
+    assert parse_recurrence("every day", "tomorrow at 9am", tokyo).cron == "0 9 * * *"
+    # An instant with an offset is the user's local time of day, not UTC's.
+    assert parse_recurrence("every day", "2030-01-07T00:30:00Z", tokyo).cron == "30 9 * * *"
+    assert parse_recurrence("every day", "tomorrow", tokyo).time_assumed
+    assert parse_recurrence("every day", "2020-01-07T07:15", tokyo).cron == "15 7 * * *"
 
 
 def test_no_time_of_day_takes_nine_and_says_so() -> None:

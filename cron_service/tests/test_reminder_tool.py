@@ -271,3 +271,19 @@ async def test_snooze_until_a_phrase(
         tomorrow, datetime.min.time()
     ).replace(hour=10)
     assert local(run_at.astimezone(NEW_YORK)) in snoozed["confirmation"]
+
+
+async def test_a_recurrence_takes_its_local_time_from_an_iso_when_with_an_offset(
+    tool: ReminderTool, rest: RestClient, new_yorker: User
+) -> None:
+    """14:00Z on a January day is 09:00 in New York: the cron is local, so 9, not 14."""
+    result = await tool.run(
+        {"action": "create", "text": "standup", "recurrence": "every weekday",
+         "when": "2030-01-07T14:00:00Z"},
+        call(new_yorker, "America/New_York"),
+    )  # fmt: skip
+    job = await rest.get_cron_job(result["reminder_id"])
+    assert job["cron_expression"] == "0 9 * * 1-5"
+    assert datetime.fromisoformat(job["next_run_at"]) == datetime.fromisoformat(
+        result["first_time_iso"]
+    )

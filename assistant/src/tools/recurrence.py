@@ -18,6 +18,7 @@ from assistant.src.tools.when import (
     MONTH_NAMES,
     WEEKDAY_NAMES,
     UnclearTime,
+    resolve,
     time_of_day,
 )
 from common.schedule import CronSchedule, InvalidSchedule, describe
@@ -75,9 +76,12 @@ class Recurrence:
         return describe(self.cron, language)
 
 
-def parse_recurrence(recurrence: str, when: str | None = None) -> Recurrence:
+def parse_recurrence(
+    recurrence: str, when: str | None = None, tz: ZoneInfo | None = None
+) -> Recurrence:
     """`recurrence` in words (English or Russian) or as a cron expression; the time of day may
-    come from `when` ("every Monday" + "9:00", or an ISO date-time whose time is taken)."""
+    come from `when` ("every Monday" + "9:00", "tomorrow at 9", or an ISO date-time), read in
+    `tz` (the user's zone; UTC when not given)."""
     text = " ".join(recurrence.lower().replace("ё", "е").split()).strip(" .!?")
     if text.startswith("@") or (
         _CRON_FIELDS.match(text) and all(_CRON_FIELD.match(f) for f in text.split())
@@ -87,7 +91,7 @@ def parse_recurrence(recurrence: str, when: str | None = None) -> Recurrence:
     if cron is not None:
         return _cron(cron)
     day_field, month_field, weekday_field, rest = _days(text)
-    clock = _clock(rest, when)
+    clock = _clock(rest, when, tz or ZoneInfo("UTC"))
     fields = f"{day_field} {month_field} {weekday_field}"
     if clock is None:
         return _cron(f"{DAY_DEFAULT.minute} {DAY_DEFAULT.hour} {fields}", time_assumed=True)
@@ -153,20 +157,22 @@ def _days(text: str) -> tuple[str, str, str, str]:
     )
 
 
-def _clock(rest: str, when: str | None) -> time | None:
+def _clock(rest: str, when: str | None, tz: ZoneInfo) -> time | None:
     rest = " ".join(_EVERY.sub(" ", rest).split())
     clock = time_of_day(rest) if rest else None
     if clock is None and when:
-        clock = _clock_of_when(when)
+        clock = _clock_of_when(when, tz)
     return clock
 
 
-def _clock_of_when(when: str) -> time | None:
+def _clock_of_when(when: str, tz: ZoneInfo) -> time | None:
+    """The local time of day `when` names: a clock time, or a moment ("tomorrow at 9", an
+    ISO date-time, converted to `tz` when it has an offset)."""
     try:
-        moment = datetime.fromisoformat(when.strip())
-    except ValueError:
         return time_of_day(when)
-    return moment.time().replace(second=0, microsecond=0)
+    except UnclearTime:
+        found = resolve(when, tz, datetime.now(tz), future=False)  # only its time counts
+    return None if found.all_day else found.at.time().replace(second=0, microsecond=0)
 
 
 def _cut(text: str, match: re.Match[str]) -> str:

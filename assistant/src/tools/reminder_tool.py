@@ -57,7 +57,7 @@ class ReminderTool(BaseTool, tool_type="reminder"):
         tz = zone(zone_name)
         now = datetime.now(tz)
         if arguments.get("recurrence"):
-            rule = parse_recurrence(arguments["recurrence"], arguments.get("when"))
+            rule = parse_recurrence(arguments["recurrence"], arguments.get("when"), tz)
             first = rule.first_after(now)
             job = await self._new_job(call, text, zone_name, cron_expression=rule.cron)
             result = _created(job, first, zone_name, assumed, rule.describe())
