@@ -1,0 +1,120 @@
+"""Property: whatever update Telegram hands out (any Unicode text, lone surrogates included,
+up to 4 096 UTF-16 units, odd entities, edited messages, fields the bot does not know), the
+receiver moves on past it, a private text message gets a queued message or a reply, and the
+next chat's message is queued as usual.
+
+One bot runs for all examples; hypothesis runs in a worker thread and drives the stand-in
+and Redis on the test's event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from common.tests.strategies import any_text
+from sandbox import telegram_updates as build
+from tg_bot.tests.conftest import incoming, outgoing, wait_for
+
+MAX_UNITS = 4096
+KNOWN = {"message_id", "date", "chat", "from", "text", "entities", "update_id"}
+
+
+def within_telegram_length(text: str) -> str:
+    while build.utf16_len(text) > MAX_UNITS:
+        text = text[: -max(1, (build.utf16_len(text) - MAX_UNITS) // 2)]
+    return text
+
+
+TEXTS = st.one_of(
+    any_text(80),
+    st.builds(lambda piece, times: piece * times, any_text(12), st.integers(50, 700)),
+).map(within_telegram_length)
+ENTITIES = st.lists(
+    st.fixed_dictionaries(
+        {
+            "type": st.sampled_from(
+                ["bold", "mention", "bot_command", "url", "text_link", "custom_emoji", "new_kind"]
+            ),
+            "offset": st.integers(0, 5000),
+            "length": st.integers(0, 5000),
+        },
+        optional={"url": any_text(20), "language": any_text(5), "user": st.just({"id": 1})},
+    ),
+    max_size=4,
+)
+EXTRA = st.dictionaries(
+    st.text("abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=12).filter(
+        lambda k: k not in KNOWN and k not in build_kinds()
+    ),
+    st.one_of(st.none(), st.integers(), any_text(10), st.lists(st.integers(), max_size=3)),
+    max_size=3,
+)
+
+
+def build_kinds() -> set[str]:
+    return {"message", "edited_message", "my_chat_member", "voice", "photo", "sticker"}
+
+
+UPDATES = st.fixed_dictionaries(
+    {
+        "kind": st.sampled_from(["message", "message", "edited_message"]),
+        "text": TEXTS,
+        "entities": st.one_of(st.none(), ENTITIES),
+        "first_name": any_text(20),
+        "extra_update": EXTRA,
+        "extra_message": EXTRA,
+    }
+)
+
+
+def as_update(spec: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    sender = build.user(random.randint(10**8, 10**10), spec["first_name"] or "x")
+    update = build.message(
+        build.private_chat(sender), sender, text=spec["text"], entities=spec["entities"]
+    )
+    body = update.pop("message")
+    body.update(spec["extra_message"])
+    return {spec["kind"]: body, **spec["extra_update"]}, sender["id"]
+
+
+async def test_any_update_is_received_and_the_next_chat_goes_on(
+    run_bot, telegram, redis, names, rest_url
+) -> None:
+    loop = asyncio.get_running_loop()
+    marker_sender = build.user(random.randint(10**8, 10**10), "Marker")
+
+    async def one(spec: dict[str, Any]) -> None:
+        update, chat_id = as_update(spec)
+        telegram.inject(update, unfiltered=True)
+        marker = f"marker {uuid.uuid4()}"
+        telegram.inject(build.private_text(marker_sender, marker))
+
+        async def marker_queued() -> bool:
+            return any(m.text == marker for m in await incoming(redis, names))
+
+        await wait_for(marker_queued, timeout=15)
+        if spec["kind"] == "message" and spec["text"].strip():
+
+            async def heard_or_answered() -> list[Any]:
+                heard = [m for m in await incoming(redis, names) if m.chat_id == chat_id]
+                queued = [m for m in await outgoing(redis, names) if m.chat_id == chat_id]
+                return heard + queued + telegram.sent_to(chat_id)
+
+            assert await wait_for(heard_or_answered), f"no answer to {spec['text']!r}"
+
+    @settings(
+        max_examples=40,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(spec=UPDATES)
+    def check(spec: dict[str, Any]) -> None:
+        asyncio.run_coroutine_threadsafe(one(spec), loop).result(timeout=30)
+
+    async with run_bot():
+        await asyncio.to_thread(check)
