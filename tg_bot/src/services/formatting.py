@@ -156,10 +156,13 @@ class MarkdownRenderer:
 
     def _code_block(self, node: SyntaxTreeNode, *, quoted: bool) -> str:
         code = escape(node.content.rstrip("\n"))
-        language, words = _info(node.info or "")
-        label = f"{escape(words)}\n" if words else ""
+        info = (node.info or "").strip()
+        language = _language(info)
         if not code.strip():
-            return escape(" ".join(filter(None, (language, words))))
+            return escape(info)
+        # Telegram shows a bare language on the block; any other words of the fence's line
+        # (or any language in a quote, where code has no label) are shown as written above it.
+        label = f"{escape(info)}\n" if info and (quoted or info != language) else ""
         if quoted:
             return f"{label}<code>{code}</code>"
         if language:
@@ -210,13 +213,10 @@ class MarkdownRenderer:
         return self._inline_children(node) if node.children else escape(node.content)
 
 
-def _info(info: str) -> tuple[str, str]:
-    """A fence's language (Telegram shows it on the block) and any other words of its line,
-    which are the model's text and are shown before the code."""
-    first, _, rest = info.strip().partition(" ")
-    if _LANGUAGE_WORD.match(first):
-        return first, rest.strip()
-    return "", info.strip()
+def _language(info: str) -> str:
+    """A fence's language: the first word of its line, when it looks like one."""
+    first = info.split(maxsplit=1)[0] if info else ""
+    return first if _LANGUAGE_WORD.match(first) else ""
 
 
 def _link(href: str, inner: str) -> str:

@@ -93,3 +93,15 @@ def test_a_code_fence_opened_mid_line_keeps_the_text_around_it(
     markup = render.render(markdown)
     assert shown(markup) == expected
     assert "<pre" in markup
+
+
+def test_words_after_a_fence_language_and_links_telegram_cannot_open_stay_readable(
+    render,
+) -> None:
+    fence = '```python title="a.py"\nx = 1\n```'
+    assert shown(render.render(fence)) == 'python title="a.py"\nx = 1'
+    assert shown(render.render("> ```js\n> x\n> ```")) == "js\nx"
+    assert shown(render.render("[docs](/docs) and [site](www.example.com)")) == (
+        "docs (/docs) and site (www.example.com)"
+    )
+    assert shown(render.render("[1]: https://example.com")) == "[1]: https://example.com"
