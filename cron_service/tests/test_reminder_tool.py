@@ -3,6 +3,7 @@ a non-UTC zone, what it confirms, and that it acts only for the envelope's user.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -125,6 +126,19 @@ async def test_the_same_call_again_makes_no_second_reminder(
     again = await tool.run(arguments, call(new_yorker, "America/New_York", message_id="m-1"))
     assert again["reminder_id"] == first["reminder_id"]
     assert len(await rest.list_cron_jobs(user_id=new_yorker["id"])) == 1
+
+
+async def test_a_redelivered_create_confirms_the_time_stored_the_first_time(
+    tool: ReminderTool, rest: RestClient, new_yorker: User
+) -> None:
+    """ "in 30 minutes" read again a second later is another moment; the stored one counts."""
+    arguments = {"action": "create", "text": "once", "when": "in 30 minutes"}
+    first = await tool.run(arguments, call(new_yorker, "America/New_York", message_id="m-2"))
+    await asyncio.sleep(1.1)
+    again = await tool.run(arguments, call(new_yorker, "America/New_York", message_id="m-2"))
+    stored = datetime.fromisoformat((await rest.get_cron_job(first["reminder_id"]))["run_at"])
+    assert datetime.fromisoformat(again["first_time_iso"]) == stored
+    assert again["confirmation"] == first["confirmation"]
 
 
 async def test_list_snooze_and_delete_act_only_for_the_envelopes_user(

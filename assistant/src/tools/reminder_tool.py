@@ -55,7 +55,7 @@ class ReminderTool(BaseTool, tool_type="reminder"):
             raise ToolError("action 'create' needs 'text': what to remind about")
         zone_name, assumed = await self._user_zone(call)
         tz = zone(zone_name)
-        now = datetime.now(tz)
+        zone_name, now = str(tz), datetime.now(tz)
         if arguments.get("recurrence"):
             rule = parse_recurrence(arguments["recurrence"], arguments.get("when"), tz)
             first = rule.first_after(now)
@@ -68,7 +68,9 @@ class ReminderTool(BaseTool, tool_type="reminder"):
             raise ToolError("say when: 'when' (e.g. '2025-06-11T09:00' or 'in 20 minutes')")
         at = resolve_moment(str(arguments["when"]), tz, now)
         job = await self._new_job(call, text, zone_name, run_at=at)
-        return _created(job, at, zone_name, assumed, None)
+        # A redelivered message gets the job made the first time: confirm what is stored.
+        stored = _parse(job.get("run_at"), tz) or at
+        return _created(job, stored, zone_name, assumed, None)
 
     async def _new_job(
         self, call: ToolCallContext, text: str, zone_name: str, **when: Any
