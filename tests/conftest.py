@@ -18,5 +18,6 @@ def embedded_data_dir() -> Iterator[Path]:
     (others' tests on a shared machine) makes that root private again (0700), after which
     Postgres can neither start nor be stopped there."""
     folder = Path(tempfile.mkdtemp(prefix="sa-embedded-"))
+    folder.chmod(0o755)
     yield folder / "data"
     shutil.rmtree(folder, ignore_errors=True)
