@@ -286,6 +286,15 @@ EN: list[tuple[str, Rule]] = [
     ("today at 13:00", on_day(0, t(13))),
     ("today at 5pm", on_day(0, t(17))),
     ("evening at 7", next_clock(t(19))),
+    # as models write them
+    ("tomorrow 9:00", on_day(1, t(9))),
+    ("tomorrow at 09:00 AM", on_day(1, t(9))),
+    ("today 18:00", on_day(0, t(18))),
+    ("18:00", next_clock(t(18))),
+    ("9:30 PM", next_clock(t(21, 30))),
+    ("January 15, 2026 at 9:00 AM", on_date(1, 15, t(9), 2026)),
+    ("Thursday, January 15, 2026 at 9:00 AM", checked(on_date(1, 15, t(9), 2026), 3)),
+    ("15 Jan 2026 10:00", on_date(1, 15, t(10), 2026)),
     # weekdays
     ("on friday", weekday(4, None)),
     ("friday", weekday(4, None)),
@@ -467,6 +476,15 @@ RU: list[tuple[str, Rule]] = [
     ("сегодня утром", on_day(0, t(9))),
     ("сегодня днем", on_day(0, t(15))),
     ("сегодня", on_day(0, t(9))),
+    # as models write them
+    ("завтра 9:00", on_day(1, t(9))),
+    ("завтра в 09:00", on_day(1, t(9))),
+    ("сегодня 18:00", on_day(0, t(18))),
+    ("21:30", next_clock(t(21, 30))),
+    ("15 января 2026 в 9:00", on_date(1, 15, t(9), 2026)),
+    ("четверг, 15 января 2026 года, 9:00", checked(on_date(1, 15, t(9), 2026), 3)),
+    ("15.01.2026 10:00", on_date(1, 15, t(10), 2026)),
+    ("в 9 часов утра", next_clock(t(9))),
     # weekdays
     ("в пятницу", weekday(4, None)),
     ("пятница", weekday(4, None)),
