@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from common.errors import ConflictError, ValidationFailedError
 from common.rest_client import CronJob, RestClient
+from common.schedule import wall_to_instant
 
 
 @dataclass
@@ -61,11 +62,11 @@ async def keep_reminders(rest: RestClient, jobs: list[CronJob]) -> None:
 
 def same_clock_time(job: CronJob, zone: str) -> datetime | None:
     """A one-off's `run_at` at the same wall-clock time in `zone`; None for a recurring job
-    (its cron expression is already local). A time in a DST gap keeps the offset before it."""
+    (its cron expression is already local). Gaps and repeats follow `common.schedule`'s rules."""
     if not job.get("run_at"):
         return None
     local = datetime.fromisoformat(str(job["run_at"])).astimezone(ZoneInfo(job["timezone"]))
-    return local.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    return wall_to_instant(local.replace(tzinfo=None), ZoneInfo(zone))
 
 
 def local_next_run(job: CronJob) -> datetime | None:

@@ -1,0 +1,32 @@
+"""Moving a one-off reminder to another zone keeps its wall-clock time, by the schedule's rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from common.rest_client import CronJob
+from common.zone_moves import same_clock_time
+
+
+def _one_off(run_at: str, zone: str) -> CronJob:
+    return CronJob(id="j", run_at=run_at, timezone=zone)  # type: ignore[typeddict-item]
+
+
+def test_a_one_off_keeps_its_clock_time_in_the_new_zone() -> None:
+    job = _one_off("2025-06-10T09:00:00+00:00", "UTC")
+    assert same_clock_time(job, "Asia/Tokyo") == datetime(2025, 6, 10, 0, 0, tzinfo=UTC)
+
+
+def test_a_time_the_spring_change_skips_moves_to_the_end_of_the_gap() -> None:
+    # 02:30 does not exist in New York on 2025-03-09: like a schedule, it becomes 03:00 EDT.
+    job = _one_off("2025-03-09T02:30:00+00:00", "UTC")
+    assert same_clock_time(job, "America/New_York") == datetime(2025, 3, 9, 7, 0, tzinfo=UTC)
+
+
+def test_a_repeated_autumn_time_moves_to_its_first_occurrence() -> None:
+    job = _one_off("2025-11-02T01:30:00+00:00", "UTC")
+    assert same_clock_time(job, "America/New_York") == datetime(2025, 11, 2, 5, 30, tzinfo=UTC)
+
+
+def test_a_recurring_job_has_no_instant_to_move() -> None:
+    assert same_clock_time(CronJob(id="j", timezone="UTC"), "Asia/Tokyo") is None  # type: ignore[typeddict-item]
