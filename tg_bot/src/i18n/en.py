@@ -112,11 +112,6 @@ MESSAGES: dict[str, str] = {
     "reminders.item": "{number}. {when} — {text}",
     "reminders.item_repeating": "{number}. {when} — {text} ({rule})",
     "reminders.weekdays": "Mon,Tue,Wed,Thu,Fri,Sat,Sun",
-    "reminders.rule_daily": "every day at {time}",
-    "reminders.rule_weekdays": "on weekdays at {time}",
-    "reminders.rule_weekly": "every {days} at {time}",
-    "reminders.rule_monthly": "on day {day} of every month at {time}",
-    "reminders.rule_cron": "on the schedule {cron}",
     "reminders.cancelled": "Cancelled the reminder: {text}",
     "reminders.no_such": "There is no reminder number {number}. Send /reminders to see the list.",
     # /calendar

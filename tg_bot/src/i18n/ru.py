@@ -113,11 +113,6 @@ MESSAGES: dict[str, str] = {
     "reminders.item": "{number}. {when} — {text}",
     "reminders.item_repeating": "{number}. {when} — {text} ({rule})",
     "reminders.weekdays": "пн,вт,ср,чт,пт,сб,вс",
-    "reminders.rule_daily": "каждый день в {time}",
-    "reminders.rule_weekdays": "по будням в {time}",
-    "reminders.rule_weekly": "по дням: {days}, в {time}",
-    "reminders.rule_monthly": "{day}-го числа каждого месяца в {time}",
-    "reminders.rule_cron": "по расписанию {cron}",
     "reminders.cancelled": "Напоминание отменено: {text}",
     "reminders.no_such": (
         "Напоминания с номером {number} нет. Отправьте /reminders, чтобы увидеть список."
