@@ -295,6 +295,10 @@ EN: list[tuple[str, Rule]] = [
     ("January 15, 2026 at 9:00 AM", on_date(1, 15, t(9), 2026)),
     ("Thursday, January 15, 2026 at 9:00 AM", checked(on_date(1, 15, t(9), 2026), 3)),
     ("15 Jan 2026 10:00", on_date(1, 15, t(10), 2026)),
+    ("tomorrow 9", on_day(1, t(9))),
+    ("9 tonight", on_day(0, t(21))),
+    ("friday 18", weekday(4, t(18))),
+    ("tomorrow 3", refused),
     # weekdays
     ("on friday", weekday(4, None)),
     ("friday", weekday(4, None)),
@@ -485,6 +489,10 @@ RU: list[tuple[str, Rule]] = [
     ("четверг, 15 января 2026 года, 9:00", checked(on_date(1, 15, t(9), 2026), 3)),
     ("15.01.2026 10:00", on_date(1, 15, t(10), 2026)),
     ("в 9 часов утра", next_clock(t(9))),
+    ("завтра 10", on_day(1, t(10))),
+    ("в пятницу 18", weekday(4, t(18))),
+    ("вечером 9", next_clock(t(21))),
+    ("завтра 4", refused),
     # weekdays
     ("в пятницу", weekday(4, None)),
     ("пятница", weekday(4, None)),

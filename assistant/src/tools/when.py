@@ -298,6 +298,7 @@ _CLOCK = re.compile(
     r"(?:час(?:а|ов)?\s*)?(?P<suffix>" + _SUFFIX + r")?(?![0-9:./])"
     r"(?:\s*(?:час(?:а|ов)?))?"
 )
+_LONE_HOUR = re.compile(r"([0-9]{1,2})")
 _HALF_PAST = re.compile(
     r"\b(?:at\s+)?(?P<kind>half past|quarter past|quarter to)\s+(?P<h>[0-9]{1,2})"
     r"(?:\s*(?P<suffix>am|pm))?\b"
@@ -504,6 +505,11 @@ class _Phrase:
                 minute = int(match["m"]) if match["m"] else 0
                 self._set_clock((int(match["h"]), minute), match["suffix"], explicit=explicit)
                 return
+        lone = _LONE_HOUR.fullmatch(" ".join(_FILLER.sub(" ", self.rest).split()))
+        if lone and (self._has_day() or self.parts.part):
+            # "tomorrow 9", "9 tonight": with a day or a part of the day, a lone number is the hour.
+            self.rest = ""
+            self._set_clock((int(lone[1]), 0), None, explicit=len(lone[1]) == 2)
 
     # -- setters ----------------------------------------------------------------------------
 
