@@ -712,6 +712,10 @@ def time_of_day(text: str) -> time | None:
     reader = _Phrase(text, _normalize(text), ZoneInfo("UTC"), datetime.now(UTC), True)
     for read in (reader._read_parts, reader._read_named_times, reader._read_clock):
         read()
+    lone = _LONE_HOUR.fullmatch(reader.rest.strip())
+    if lone and reader.parts.clock is None:  # "every day 9": the day is named around it
+        reader.rest = ""
+        reader._set_clock((int(lone[1]), 0), None, explicit=len(lone[1]) == 2)
     leftover = " ".join(_FILLER.sub(" ", reader.rest).split())
     if leftover:
         raise UnclearTime(f"I could not read {text!r} (not understood: {leftover!r})")
