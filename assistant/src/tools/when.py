@@ -39,7 +39,6 @@ from common.timezones import (
 #: Times of a part of the day named without a clock time.
 PART_DEFAULTS: dict[str, time] = {
     "morning": time(9),
-    "noon": time(12),
     "afternoon": time(15),
     "evening": time(19),
     "tonight": time(20),
@@ -278,10 +277,9 @@ _MONTH_DAY_ONLY = re.compile(
 
 _PARTS: tuple[tuple[str, str, int], ...] = (  # (part, pattern, day offset meant)
     ("tonight", r"tonight|tonite", 0),
-    ("morning", r"this morning|сегодня утром", 0),
-    ("afternoon", r"this afternoon|сегодня днем", 0),
-    ("evening", r"this evening|сегодня вечером", 0),
-    ("night", r"сегодня ночью", 0),
+    ("morning", r"this morning", 0),
+    ("afternoon", r"this afternoon", 0),
+    ("evening", r"this evening", 0),
     ("morning", r"(?:in the )?morning|утром|с утра|утро", -1),
     ("afternoon", r"(?:in the )?afternoon|днем", -1),
     ("evening", r"(?:in the )?evening|вечером|вечер", -1),
@@ -728,7 +726,7 @@ def _in_part(hour: int, part: str, ask: Callable[[str], UnclearTime]) -> int:
         if hour == 12:
             raise ask("12 in the morning: noon or midnight?")
         return hour
-    if part in {"afternoon", "noon"}:
+    if part == "afternoon":
         if hour == 12 or 1 <= hour <= 7:
             return hour % 12 + 12
         raise ask(f"{hour} in the afternoon? which time is meant?")
