@@ -129,10 +129,16 @@ def start_embedded_postgres(pg_dir: Path, database: str = APP_DATABASE) -> str:
     return f"postgresql+asyncpg://postgres@/{database}?host={socket_dir}"
 
 
+def _pg_ctl() -> Callable[..., object]:
+    with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        warnings.simplefilter("ignore")
+        from pgserver._commands import pg_ctl
+    return pg_ctl
+
+
 def restart_embedded_postgres(pg_dir: Path) -> None:
     """Start a stopped embedded Postgres again, as pgserver started it (socket only)."""
-    from pgserver._commands import pg_ctl
-
+    pg_ctl = _pg_ctl()
     user = "pgserver" if os.geteuid() == 0 else None
     pg_ctl(
         ["-w", "-o", f'-h "" -k {pg_dir}', "-l", str(pg_dir / "log"), "start"],
@@ -142,8 +148,7 @@ def restart_embedded_postgres(pg_dir: Path) -> None:
 
 
 def stop_embedded_postgres(pg_data: str) -> None:
-    from pgserver._commands import pg_ctl
-
+    pg_ctl = _pg_ctl()
     user = "pgserver" if os.geteuid() == 0 else None
     with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=Path(pg_data), user=user)
