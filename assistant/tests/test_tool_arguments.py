@@ -375,9 +375,13 @@ def _arguments(schema: dict[str, Any], ids: list[str]) -> st.SearchStrategy[str]
         st.booleans(),
         st.sampled_from(["", " ", "\n\n", "\t "]),
     )
-    return st.integers(0, 19).flatmap(
-        lambda n: encoded if n > 1 else (encoded.map(json.dumps) if n == 1 else _ODD_TEXT)
+    broken = st.one_of(
+        _ODD_TEXT,
+        encoded.map(json.dumps),
+        st.integers(500, 50_000).map(lambda n: "[" * n + "]" * n),  # nested past the stack
+        st.integers(4_400, 6_000).map(lambda n: '{"days": ' + "9" * n + "}"),  # past int's limit
     )
+    return st.integers(0, 9).flatmap(lambda n: broken if n == 0 else encoded)
 
 
 @pytest.fixture(scope="module")
