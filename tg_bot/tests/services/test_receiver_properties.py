@@ -9,8 +9,10 @@ and Redis on the test's event loop."""
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import uuid
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -118,3 +120,41 @@ async def test_any_update_is_received_and_the_next_chat_goes_on(
 
     async with run_bot():
         await asyncio.to_thread(check)
+
+
+CORPUS = json.loads((Path(__file__).parent / "update_corpus.json").read_text(encoding="utf-8"))
+
+
+def with_sender(update: dict[str, Any], telegram_id: int) -> dict[str, Any]:
+    """The corpus update from someone new (its 0 ids replaced)."""
+    raw = json.dumps(update).replace('"id": 0', f'"id": {telegram_id}')
+    return json.loads(raw)
+
+
+async def test_a_corpus_of_real_updates_is_received_and_answered(
+    run_bot, telegram, redis, names, rest_url
+) -> None:
+    """What real clients send (emoji sequences, RTL, bidi controls, 4 096 units, lone
+    surrogates, NUL, entity types the bot does not know, forwarded and edited messages)."""
+    marker_sender = build.user(random.randint(10**8, 10**10), "Marker")
+    async with run_bot():
+        for case in CORPUS:
+            chat_id = random.randint(10**8, 10**10)
+            update = with_sender(case["update"], chat_id)
+            telegram.inject(update, unfiltered=True)
+            marker = f"marker {uuid.uuid4()}"
+            telegram.inject(build.private_text(marker_sender, marker))
+
+            async def marker_queued(marker: str = marker) -> bool:
+                return any(m.text == marker for m in await incoming(redis, names))
+
+            await wait_for(marker_queued, timeout=15)
+            if "message" not in update:
+                continue
+
+            async def heard_or_answered(chat_id: int = chat_id) -> list[Any]:
+                heard = [m for m in await incoming(redis, names) if m.chat_id == chat_id]
+                queued = [m for m in await outgoing(redis, names) if m.chat_id == chat_id]
+                return heard + queued + telegram.sent_to(chat_id)
+
+            assert await wait_for(heard_or_answered), case["name"]
