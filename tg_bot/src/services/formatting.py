@@ -208,7 +208,7 @@ class MarkdownRenderer:
         if kind == "link":
             return _link(str(node.attrs.get("href", "")), self._inline_children(node))
         if kind == "image":
-            alt = escape(_plain(node)) or "image"
+            alt = escape("".join(_plain(child) for child in node.children)) or "image"
             return _link(str(node.attrs.get("src", "")), alt)
         return self._inline_children(node) if node.children else escape(node.content)
 
@@ -241,5 +241,6 @@ def _plain(node: SyntaxTreeNode) -> str:
     if node.type in ("softbreak", "hardbreak"):
         return " "
     inner = "".join(_plain(child) for child in node.children)
-    href = str(node.attrs.get("href", "")) if node.type == "link" else ""
+    address = {"link": "href", "image": "src"}.get(node.type)
+    href = str(node.attrs.get(address, "")) if address else ""
     return f"{inner} ({_readable(href)})" if href and _readable(href) != inner else inner
