@@ -420,3 +420,10 @@ def test_any_arguments_are_a_result_or_an_error_for_the_model_never_a_crash(
         runner.run(world.my_chat_has_only_my_reminders())
     finally:
         runner.run(stack.aclose())
+
+
+async def test_dropped_keys_are_named_back_briefly_and_cleanly(world: World) -> None:
+    arguments = {"action": "now", **{f"k{i}\ud800{'x' * 100}": i for i in range(20)}}
+    result = await world.result("time", json.dumps(arguments))
+    assert len(result["ignored_arguments"]) == 10
+    assert all(len(k) <= 64 and "\ud800" not in k for k in result["ignored_arguments"])

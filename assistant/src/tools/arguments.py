@@ -39,6 +39,9 @@ _NUMBER = re.compile(r"\s*[+-]?(?:\d{1,15}(?:\.\d{0,15})?|\.\d{1,15})\s*")
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*(?P<body>.*?)\s*```$", re.DOTALL)
 _WRAPPERS = frozenset({"arguments", "parameters", "input", "args", "params"})
+#: How many dropped keys, and how much of each, the result names back to the model.
+_IGNORED_KEYS = 10
+_IGNORED_KEY_CHARS = 64
 
 
 @dataclass(frozen=True)
@@ -81,10 +84,10 @@ def fit(value: Any, schema: dict[str, Any]) -> Arguments:
     for key, item in value.items():
         spec = properties.get(key)
         if spec is None and closed:
-            ignored.append(key)
+            ignored.append(_clean(key)[:_IGNORED_KEY_CHARS])
         elif item is not None or key in required:
             values[key] = _fit_value(key, _clean(item), spec if isinstance(spec, dict) else {})
-    return Arguments(values, tuple(ignored))
+    return Arguments(values, tuple(ignored[:_IGNORED_KEYS]))
 
 
 def _clean(value: Any) -> Any:
