@@ -8,6 +8,7 @@ import base64
 import json
 import uuid
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -200,3 +201,47 @@ async def _true(value: object) -> bool:
 
 async def _len_is(items, n: int) -> bool:
     return len(await items) == n
+
+
+def _valid(chat: int, text: str) -> dict[str, object]:
+    return {"message_id": str(uuid.uuid4()), "chat_id": chat, "text": text}
+
+
+#: What producers really write: old and future versions, hand-made entries (`redis-cli
+#: XADD`), double-encoded JSON, a BOM, escapes JSON allows and UTF-8 does not.
+ENTRY_CORPUS: list[tuple[str, dict[str, bytes | str], str]] = [
+    ("extra fields", {"data": json.dumps(_valid(20, "x")), "trace": "abc", "v": "2"}, "handled"),
+    ("unknown payload keys", {"data": json.dumps({**_valid(20, "x"), "new": [1]})}, "handled"),
+    ("future version", {"data": json.dumps({**_valid(20, "x"), "v": 2})}, "dead"),
+    ("no data field", {"payload": json.dumps(_valid(20, "x"))}, "dead"),
+    ("empty data", {"data": ""}, "dead"),
+    ("double-encoded", {"data": json.dumps(json.dumps(_valid(20, "x")))}, "dead"),
+    ("utf-8 bom", {"data": b"\xef\xbb\xbf" + json.dumps(_valid(20, "x")).encode()}, "dead"),
+    ("lone surrogate escape", {"data": json.dumps(_valid(20, "a\ud800b"))}, "handled"),
+    ("nul escape", {"data": json.dumps(_valid(20, "a\u0000b"))}, "handled"),
+    ("latin-1 bytes", {"data": json.dumps(_valid(20, "x")), "note": b"caf\xe9"}, "dead"),
+    ("chat id as string", {"data": json.dumps({**_valid(20, "x"), "chat_id": "20"})}, "handled"),
+    ("chat id huge", {"data": json.dumps({**_valid(20, "x"), "chat_id": 10**30})}, "handled"),
+    ("deeply nested", {"data": "[" * 5000 + "]" * 5000}, "dead"),
+    ("not json at all", {"data": "hello"}, "dead"),
+]
+
+
+@pytest.mark.parametrize(
+    ("fields", "outcome"),
+    [(f, o) for _n, f, o in ENTRY_CORPUS],
+    ids=[n for n, _f, _o in ENTRY_CORPUS],
+)
+async def test_a_corpus_of_real_entries_is_handled_or_dead_lettered(
+    redis, names, fields: dict[str, bytes | str], outcome: str
+) -> None:
+    recorder = Recorder()
+    async with running(consumer(redis, names, recorder)):
+        await redis.xadd(names.stream(STREAM), fields)  # type: ignore[arg-type]
+        await StreamPublisher(redis, names).publish(STREAM, message(20, "after"))
+        await wait_until(lambda: _true("after" in recorder.texts(20)))
+        await wait_until(lambda: settled(redis, names))
+    dead = await raw_dead(redis, names)
+    assert (len(recorder.seen), len(dead)) == ((2, 0) if outcome == "handled" else (1, 1))
+    for message_seen in recorder.seen:
+        message_seen.model_dump_json()  # what was handled can be written on
