@@ -45,20 +45,32 @@ def fences_on_own_lines(markdown: str) -> str:
     code that runs to the end, so the code and the text after it would be lost or garbled.
     """
     lines = markdown.split("\n")
+    closers = _longest_closer_after(lines)
     out: list[str] = []
     fence = ""  # the backticks of the open fence, "" outside one
-    i = 0
-    while i < len(lines):
-        head, tail = _split_fence(lines[i], fence, lines[i + 1 :])
-        i += 1
-        if tail is not None:
-            lines.insert(i, tail)
-        out.append(head)
-        fence = _fence_after(head, fence)
+    for line, closer in zip(lines, closers, strict=True):
+        pending: str | None = line
+        while pending is not None:
+            head, pending = _split_fence(pending, fence, closer)
+            out.append(head)
+            fence = _fence_after(head, fence)
     return "\n".join(out)
 
 
-def _split_fence(line: str, fence: str, later: list[str]) -> tuple[str, str | None]:
+def _longest_closer_after(lines: list[str]) -> list[int]:
+    """For each line, the longest fence on a later line that could close one (0: none), so
+    each line is looked at a fixed number of times however many fences a reply has."""
+    longest = [0] * len(lines)
+    best = 0
+    for i in range(len(lines) - 1, -1, -1):
+        longest[i] = best
+        found = _FENCE_LINE.match(lines[i])
+        if found and _closes(found, 0):
+            best = max(best, len(found[2]))
+    return longest
+
+
+def _split_fence(line: str, fence: str, closer_after: int) -> tuple[str, str | None]:
     """The line up to a fence that should start or end a line, and what follows it."""
     found = _FENCE_LINE.match(line)
     if fence:
@@ -72,10 +84,8 @@ def _split_fence(line: str, fence: str, later: list[str]) -> tuple[str, str | No
         return line, None
     last = runs[-1]
     alone = sum(len(run[0]) == len(last[0]) for run in runs) == 1
-    has_closer = any(
-        (closer := _FENCE_LINE.match(text)) and _closes(closer, len(last[0])) for text in later
-    )
-    if alone and "`" not in line[last.end() :] and line[: last.start()].strip() and has_closer:
+    opens = alone and "`" not in line[last.end() :] and line[: last.start()].strip()
+    if opens and closer_after >= len(last[0]):
         return line[: last.start()].rstrip(), line[last.start() :]
     return line, None
 
