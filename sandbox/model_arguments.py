@@ -152,7 +152,9 @@ def _phrase(here: datetime, talk: Conversation) -> str | None:
         return _in(int(ahead) + 1, "second", talk.russian)  # never before the moment meant
     tomorrow = (now + timedelta(days=1)).date()
     if here.date() == tomorrow and (here.minute, here.second) == (0, 0):
-        return f"завтра в {here.hour}" if talk.russian else f"tomorrow at {here.hour}"
+        # A bare hour 1-6 is ambiguous (03:00 or 15:00?): models that mean it write the clock.
+        clock = f"{here.hour}" if here.hour > 6 else f"{here:%H:%M}"
+        return f"завтра в {clock}" if talk.russian else f"tomorrow at {clock}"
     return None
 
 
