@@ -13,7 +13,6 @@ people, models and Telegram send must never leave a user without an answer or a 
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import Iterator
 
@@ -104,8 +103,7 @@ async def test_a_poison_entry_on_each_queue_is_dead_lettered_and_the_chat_goes_o
     assert "poison out" not in [m.text for m in system.sent_to(dora.id)]
     for stream, poison in ((TO_SECRETARY, poison_in), (TO_TELEGRAM, poison_out)):
         entries = await dead_entries(system, stream)
-        ids = [json.loads(e[b"data"])["message_id"] for e in entries]
-        assert str(poison.message_id) in ids, stream
+        assert any(str(poison.message_id).encode() in e[b"data"] for e in entries), stream
 
 
 async def test_after_an_update_id_restart_new_messages_are_answered(system: System) -> None:
