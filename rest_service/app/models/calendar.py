@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from sqlalchemy import CheckConstraint, DateTime, UniqueConstraint
 from sqlalchemy import Text as SAText
-from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from rest_service.app.models.base import JsonObject, TimestampMixin
@@ -14,13 +14,23 @@ from rest_service.app.models.base import JsonObject, TimestampMixin
 
 class CalendarCredential(TimestampMixin, table=True):
     __tablename__ = "calendar_credentials"
-    __table_args__ = (UniqueConstraint("user_id", name="uq_calendar_credentials_user_id"),)
+    #: One active and at most one pending row per user: a stranger's consent never replaces the
+    #: owner's working connection.
+    __table_args__ = (
+        UniqueConstraint("user_id", "status", name="uq_calendar_credentials_user_id_status"),
+        CheckConstraint("status IN ('pending', 'active')", name="status"),
+    )
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     user_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE")
     #: Fernet token of the credentials' JSON (LLM_MODEL_DECRYPT_KEY).
     credentials_encrypted: str = Field(sa_type=SAText)
     #: False once a refresh failed: the user must connect again.
     valid: bool = True
+    #: "pending" until the Telegram user confirms the Google account in their own chat.
+    status: str = Field(
+        default="active", max_length=16, sa_column_kwargs={"server_default": "active"}
+    )
+    pending_since: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
 
 class CalendarCredentialsPut(SQLModel):

@@ -41,7 +41,7 @@ async def put_credentials(
         id=uuid.uuid4(), user_id=user_id, credentials_encrypted=encrypted, valid=data.valid
     )
     stmt = stmt.on_conflict_do_update(
-        constraint="uq_calendar_credentials_user_id",
+        constraint="uq_calendar_credentials_user_id_status",
         set_={
             "credentials_encrypted": stmt.excluded.credentials_encrypted,
             "valid": stmt.excluded.valid,
