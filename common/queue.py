@@ -346,9 +346,12 @@ class StreamConsumer(Generic[M]):
                 await self._wait_for(self._stopping, 1.0)
                 continue
             except aioredis.ResponseError as exc:
-                if "NOGROUP" not in str(exc) and "no such key" not in str(exc):
-                    raise
-                await self.ensure_group()
+                if "NOGROUP" in str(exc) or "no such key" in str(exc):
+                    await self.ensure_group()
+                else:  # e.g. a key of the wrong type: reading must outlive it
+                    QUEUE_FAILURES.labels(self.stream, "read").inc()
+                    log.error("queue_read_refused", stream=self.stream, error=str(exc)[:300])
+                    await self._wait_for(self._stopping, 1.0)
                 continue
             if entries:
                 for _entry_id, chat in entries:
@@ -372,6 +375,9 @@ class StreamConsumer(Generic[M]):
                 await self.claim_stale()
             except (aioredis.ConnectionError, aioredis.TimeoutError) as exc:
                 log.warning("queue_claim_failed", stream=self.stream, error=str(exc))
+            except Exception:  # claiming must outlive anything one round runs into
+                QUEUE_FAILURES.labels(self.stream, "claim").inc()
+                log.exception("queue_claim_failed", stream=self.stream)
 
     async def claim_stale(self) -> int:
         """Claim entries idle longer than `claim_idle_ms` (their consumer died) and drive

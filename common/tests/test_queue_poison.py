@@ -245,3 +245,18 @@ async def test_a_corpus_of_real_entries_is_handled_or_dead_lettered(
     assert (len(recorder.seen), len(dead)) == ((2, 0) if outcome == "handled" else (1, 1))
     for message_seen in recorder.seen:
         message_seen.model_dump_json()  # what was handled can be written on
+
+
+async def test_a_redis_key_of_the_wrong_type_does_not_stop_reading_for_good(redis, names) -> None:
+    """A chat's backlog overwritten with a string makes every read fail; once it is gone,
+    reading goes on (it used to end the consumer for good)."""
+    recorder = Recorder()
+    backlog = names.chat_backlog(STREAM, "31")
+    async with running(consumer(redis, names, recorder)):
+        await redis.set(backlog, "not a sorted set")
+        await StreamPublisher(redis, names).publish(STREAM, message(31, "blocked"))
+        await asyncio.sleep(0.5)
+        await redis.delete(backlog)
+        await StreamPublisher(redis, names).publish(STREAM, message(32, "after"))
+        await wait_until(lambda: _true(recorder.texts(32) == ["after"]))
+        await wait_until(lambda: _true(recorder.texts(31) == ["blocked"]))
