@@ -94,6 +94,38 @@ class Names:
         """A model's circuit breaker (assistant): `failures`, `open`, `tripped`, `probe`."""
         return self.key(f"assistant:llm_breaker:{model}:{part}")
 
+    def user_message_window(self, telegram_user_id: int | str) -> str:
+        """A user's recent messages (sorted set by time): the per-minute limit (tg_bot)."""
+        return self.key(f"limits:messages:{telegram_user_id}")
+
+    def user_flood_notice(self, telegram_user_id: int | str) -> str:
+        """Set while a user has been told to slow down, so they are told once (tg_bot)."""
+        return self.key(f"limits:flood_notice:{telegram_user_id}")
+
+    def user_messages_today(self, telegram_user_id: int | str, day: str) -> str:
+        """How many messages a user sent on a UTC day (`YYYY-MM-DD`), for /usage."""
+        return self.key(f"limits:messages_today:{telegram_user_id}:{day}")
+
+    def user_tokens_today(self, user_id: str, day: str) -> str:
+        """LLM tokens (prompt + completion) a user's turns used on a UTC day (assistant)."""
+        return self.key(f"limits:tokens:{user_id}:{day}")
+
+    def admin_session(self, token_digest: str) -> str:
+        """One web-admin session, by the SHA-256 of its cookie token (rest_service)."""
+        return self.key(f"admin:session:{token_digest}")
+
+    def admin_sessions_of(self, admin: str) -> str:
+        """The set of an admin's session digests, so a password change ends them all."""
+        return self.key(f"admin:sessions_of:{admin}")
+
+    def admin_login_failures(self, scope: str) -> str:
+        """Failed admin logins of `account:<digest>` or `address:<ip>` (rest_service)."""
+        return self.key(f"admin:login_failures:{scope}")
+
+    def admin_login_lock(self, scope: str) -> str:
+        """Set while `scope` must wait before its next admin login attempt."""
+        return self.key(f"admin:login_lock:{scope}")
+
     def recent_language(self, chat_id: int | str, telegram_user_id: int | str) -> str:
         """The language a user last wrote in, in a chat (tg_bot; its texts follow it)."""
         return self.key(f"tg_bot:language:{chat_id}:{telegram_user_id}")

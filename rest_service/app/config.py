@@ -24,6 +24,11 @@ class Settings(ServiceSettings):
     db_max_overflow: int = Field(default=10, ge=0)
     db_echo: bool = False
 
+    #: Per-user limits on cron jobs (reminders and assistant prompts): active jobs at once,
+    #: and the shortest gap between two fires of a recurring one (0: no limit).
+    max_active_reminders: int = Field(default=50, ge=0)
+    min_recurrence_minutes: int = Field(default=5, ge=0)
+
     admin_api_token: str = ""
     #: The web admin at /admin: log in with these, or with any name and ADMIN_API_TOKEN.
     admin_username: str = ""

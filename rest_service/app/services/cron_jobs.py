@@ -8,11 +8,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from common.errors import FieldError, ValidationFailedError
+from common.limits import LIMIT_REFUSALS
 from rest_service.app.deps import Page
+from rest_service.app.errors import conflict
 from rest_service.app.models.cron import (
     CronJob,
     CronJobCreate,
@@ -24,7 +26,12 @@ from rest_service.app.models.enums import CronJobStatus, CronJobType, RunOutcome
 from rest_service.app.models.user import User
 from rest_service.app.services.common import apply_update, get_or_404, non_null, paged
 from rest_service.app.services.context import Ctx
-from rest_service.app.services.validation import check_cron, check_timezone, next_cron_time
+from rest_service.app.services.validation import (
+    check_cron,
+    check_recurrence,
+    check_timezone,
+    next_cron_time,
+)
 
 KIND = "cron job"
 #: A one-off time this far in the past is a mistake, not a late reminder.
@@ -47,6 +54,8 @@ async def create_job(ctx: Ctx, data: CronJobCreate) -> tuple[CronJob, bool]:
     if data.timezone_assumed is None:
         fields["timezone_assumed"] = _assumed(user, fields["timezone"], ctx.settings)
     _check_job(fields, now=datetime.now(UTC), new_run_at=True)
+    _check_recurrence(ctx, fields, changed=True)
+    await _check_active_limit(ctx, fields, was_active=False)
     fields["next_run_at"] = _next_run(fields, datetime.now(UTC))
     job = CronJob.model_validate(fields)
     stmt = (
@@ -100,6 +109,8 @@ async def update_job(ctx: Ctx, job_id: uuid.UUID, data: CronJobUpdate) -> CronJo
     merged = {**job.model_dump(), **changes}
     now = datetime.now(UTC)
     _check_job(merged, now=now, new_run_at="run_at" in changes)
+    _check_recurrence(ctx, merged, changed=bool({"cron_expression", "timezone"} & changes.keys()))
+    await _check_active_limit(ctx, merged, was_active=job.status == CronJobStatus.active)
     if "cron_expression" in changes:
         changes["cron_expression"] = merged["cron_expression"]
     if "timezone" in changes and "timezone_assumed" not in changes:
@@ -173,6 +184,42 @@ def _check_job(fields: dict[str, Any], now: datetime, new_run_at: bool) -> None:
     needed = "text" if fields["type"] == CronJobType.reminder else "prompt"
     if not (fields.get(needed) or "").strip():
         _refuse(needed, f"a {fields['type']} job needs {needed}")
+
+
+def _check_recurrence(ctx: Ctx, fields: dict[str, Any], *, changed: bool) -> None:
+    """MIN_RECURRENCE_MINUTES, checked when the schedule is set (an old job keeps its own)."""
+    expression = fields.get("cron_expression")
+    if not changed or expression is None:
+        return
+    try:
+        check_recurrence(
+            expression, fields["timezone"], ctx.settings.min_recurrence_minutes, datetime.now(UTC)
+        )
+    except ValidationFailedError:
+        LIMIT_REFUSALS.labels("recurrence_interval").inc()
+        raise
+
+
+async def _check_active_limit(ctx: Ctx, fields: dict[str, Any], *, was_active: bool) -> None:
+    """MAX_ACTIVE_REMINDERS per user, when a job becomes active. The user's row is locked
+    first, so concurrent creates (one turn's parallel tool calls) are counted one by one."""
+    limit, user_id = ctx.settings.max_active_reminders, fields.get("user_id")
+    active = fields.get("status", CronJobStatus.active) == CronJobStatus.active
+    if limit <= 0 or user_id is None or was_active or not active:
+        return
+    await ctx.session.execute(select(User.id).where(User.id == user_id).with_for_update())
+    count = await ctx.session.scalar(
+        select(func.count())
+        .select_from(CronJob)
+        .where(CronJob.user_id == user_id, CronJob.status == CronJobStatus.active)
+    )
+    if (count or 0) >= limit:
+        LIMIT_REFUSALS.labels("active_reminders").inc()
+        reason = (
+            f"the user already has {count} active reminders, the most allowed is {limit}; "
+            "delete or finish some first"
+        )
+        raise conflict(reason, [FieldError("user_id", reason)])
 
 
 def _next_run(fields: dict[str, Any], now: datetime) -> datetime | None:

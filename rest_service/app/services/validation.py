@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import zoneinfo
 from datetime import datetime
@@ -10,7 +11,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, SchemaError, validators
 
-from common.schedule import CronSchedule, InvalidSchedule, next_fire
+from common.schedule import CronSchedule, InvalidSchedule, next_fire, zone
 from rest_service.app.errors import invalid
 
 
@@ -62,3 +63,32 @@ def next_cron_time(expression: str, timezone: str, after: datetime) -> datetime:
         return next_fire(expression, timezone, after)
     except InvalidSchedule as exc:
         raise invalid("last_run_at", str(exc)) from exc
+
+
+#: Minutes in a day: a schedule firing more often than this allows has a shorter gap.
+_DAY_MINUTES = 24 * 60
+
+
+def shortest_gap_minutes(expression: str, timezone: str, after: datetime) -> float:
+    """The smallest gap between consecutive fires over a day's worth of the next fires (a
+    cron repeats its times of day), measured by the one evaluator cron_service fires by."""
+    schedule = CronSchedule.parse(expression, zone(timezone))
+    fires = [schedule.next_after(after)]
+    for _ in range(len(schedule.times)):
+        fires.append(schedule.next_after(fires[-1]))
+    return min((b - a).total_seconds() / 60 for a, b in itertools.pairwise(fires))
+
+
+def check_recurrence(expression: str, timezone: str, minimum: int, after: datetime) -> None:
+    """A recurring job may not fire more often than every `minimum` minutes (0: any)."""
+    if minimum <= 0:
+        return
+    schedule = CronSchedule.parse(expression, zone(timezone))
+    crowded = len(schedule.times) > _DAY_MINUTES // minimum
+    gap = 0.0 if crowded else shortest_gap_minutes(expression, timezone, after)
+    if crowded or gap < minimum:
+        how = f"{len(schedule.times)} times a day" if crowded else f"{gap:g} min apart"
+        raise invalid(
+            "cron_expression",
+            f"fires too often ({how}); reminders may repeat at most every {minimum} minutes",
+        )
