@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, select, update
 
-from common.errors import FieldError, ValidationFailedError
+from common.errors import ConflictError, FieldError, ValidationFailedError
 from rest_service.app.deps import Page
 from rest_service.app.errors import not_found
 from rest_service.app.models.assistant import Assistant
@@ -62,7 +62,7 @@ async def create_model(ctx: Ctx, data: LLMModelCreate) -> LLMModelPublic:
 
 
 async def update_model(ctx: Ctx, model_id: uuid.UUID, data: LLMModelUpdate) -> LLMModelPublic:
-    model = await get_or_404(ctx.session, LLMModel, model_id, KIND)
+    model = await _locked(ctx, model_id)
     changes = non_null(LLMModel, data.model_dump(exclude_unset=True))
     if "provider_id" in changes:
         await _provider_exists(ctx, changes["provider_id"])
@@ -78,13 +78,12 @@ async def update_model(ctx: Ctx, model_id: uuid.UUID, data: LLMModelUpdate) -> L
 
 async def delete_model(ctx: Ctx, model_id: uuid.UUID, cascade: bool) -> None:
     """Under `cascade`, assistants and users that chose it fall back to the default model."""
-    await get_or_404(ctx.session, LLMModel, model_id, KIND)
     await delete_rows(ctx, model_id, cascade=cascade)
     await config.commit_config(ctx)
 
 
 async def delete_rows(ctx: Ctx, model_id: uuid.UUID, cascade: bool = True) -> None:
-    model = await get_or_404(ctx.session, LLMModel, model_id, KIND)
+    model = await _locked(ctx, model_id)
     name = model.provider_model_name
     assistants = await _count(ctx, select(Assistant.id).where(Assistant.model == name))
     users = await _count(ctx, select(User.id).where(User.preferred_model == name))
@@ -105,10 +104,23 @@ async def model_exists(ctx: Ctx, name: str) -> bool:
 
 
 async def require_model(ctx: Ctx, name: str | None, field: str) -> None:
-    """A model named by an assistant or a user must be one of `llm_models`."""
-    if name is not None and not await model_exists(ctx, name):
+    """A model named by an assistant or a user must be one of `llm_models`, and stays so
+    until this transaction ends: the names are plain strings, so the row is locked here as
+    a foreign key would lock it (FOR KEY SHARE); a delete or rename (FOR UPDATE) waits, or,
+    had it locked first, this request finds the row gone and is refused with 409."""
+    if name is None:
+        return
+    if not await model_exists(ctx, name):
         reason = f"no model named {name!r} (see GET /api/llm-models/)"
         raise ValidationFailedError(f"{field}: {reason}", [FieldError(field, reason)])
+    held = await ctx.session.scalar(
+        select(LLMModel.id)
+        .where(LLMModel.provider_model_name == name)
+        .with_for_update(key_share=True)
+    )
+    if held is None:
+        reason = f"model {name!r} was deleted or renamed while this request ran"
+        raise ConflictError(f"{field}: {reason}", [FieldError(field, reason)])
 
 
 async def _make_unique_flags(ctx: Ctx, model: LLMModel) -> None:
@@ -126,6 +138,15 @@ async def _rename_references(ctx: Ctx, old: str, new: str | None) -> None:
     await ctx.session.execute(
         update(User).where(User.preferred_model == old).values(preferred_model=new)
     )
+
+
+async def _locked(ctx: Ctx, model_id: uuid.UUID) -> LLMModel:
+    """The model row under FOR UPDATE: references made meanwhile wait (see `require_model`),
+    so the counts and renames that follow see every one committed before."""
+    model = await ctx.session.get(LLMModel, model_id, with_for_update=True, populate_existing=True)
+    if model is None:
+        raise not_found(KIND, model_id)
+    return model
 
 
 async def _provider_exists(ctx: Ctx, provider_id: uuid.UUID) -> None:
