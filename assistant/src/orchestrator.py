@@ -44,7 +44,7 @@ from common.messages import (
 from common.names import TO_TELEGRAM, Names
 from common.queue import DeadLetter
 from common.rest_client import RestServiceUnavailable, TurnContext, User
-from common.text import clean_text
+from common.text import clean_text, clean_tree
 
 log = get_logger(__name__)
 
@@ -241,7 +241,7 @@ def salvage(data: str) -> IncomingMessage | None:
     """Enough of a payload that did not parse to apologise to its chat: the chat id, and what
     else is readable (the reply stream, the language, the message id)."""
     try:
-        raw = json.loads(data)
+        raw = clean_tree(json.loads(data))
         chat_id = int(raw["chat_id"])
     except (ValueError, TypeError, KeyError, OverflowError, RecursionError):
         return None
