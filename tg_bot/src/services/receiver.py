@@ -184,9 +184,12 @@ class UpdatePoller:
                 await self._pause(stop)
 
     async def _handle(self, updates: list[TgUpdate], route: Route) -> int:
-        updates = [readable(u) for u in updates]
-        outcomes = await self._route_all(updates, route)
         new_offset = max(u.update_id for u in updates) + 1
+        updates = await self._not_replayed([readable(u) for u in updates])
+        if not updates:  # all queued before: only confirm them
+            log.info("updates_replayed_skipped", offset=new_offset)
+            return new_offset
+        outcomes = await self._route_all(updates, route)
         await self._queue(outcomes, new_offset, min(u.update_id for u in updates), updates)
         for outcome in outcomes:
             UPDATES.labels(outcome.kind).inc()
@@ -195,6 +198,20 @@ class UpdatePoller:
                     log.info("message_queued", chat_id=outcome.incoming.chat_id)
                 self._typing.show(outcome.incoming.chat_id)
         return new_offset
+
+    async def _not_replayed(self, updates: list[TgUpdate]) -> list[TgUpdate]:
+        """Without the updates of the last queued batch that Telegram hands out again (it
+        had not heard the offset), so a command's side effects do not run twice. The commit
+        checks the same again, atomically."""
+        bot = self._bot_id or 0
+        offset, floor = await self._redis.mget(
+            self._names.telegram_bot_offset(bot), self._names.telegram_bot_offset_floor(bot)
+        )
+        if offset is None:
+            return updates
+        high = int(offset)
+        low = int(floor) if floor is not None else high
+        return [u for u in updates if not low <= u.update_id < high]
 
     async def _route_all(self, updates: list[TgUpdate], route: Route) -> list[Outcome]:
         """Chats concurrently, each chat's updates in order; results in update order."""
