@@ -152,6 +152,7 @@ class UpdatePoller:
         if self._bot_id is None:
             raise RuntimeError("identify() first: the offset is kept per bot id")
         offset: int | None = None
+        self._pending_since = None  # a poll of an earlier lease does not count
         while not stop.is_set():
             try:
                 updates = await _until_stopped(
