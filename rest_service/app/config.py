@@ -23,6 +23,15 @@ class Settings(ServiceSettings):
     db_pool_size: int = Field(default=20, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     db_echo: bool = False
+    #: Largest request body read (bytes); a larger one is a 413 before anything is parsed.
+    max_request_body_bytes: int = Field(default=1_048_576, ge=1024)
+    #: POST /api/config/import takes a whole configuration (instructions of up to 100 000
+    #: characters per assistant), so it has a larger limit of its own.
+    max_import_body_bytes: int = Field(default=16 * 1_048_576, ge=1024)
+    #: Chat messages older than this many days are deleted once a day; 0 keeps them all.
+    history_retention_days: int = Field(default=0, ge=0)
+    #: How often the deletion runs (one replica per period, claimed in Redis).
+    history_retention_interval_seconds: float = Field(default=86_400.0, ge=1.0)
 
     #: Per-user limits on cron jobs (reminders and assistant prompts): active jobs at once,
     #: and the shortest gap between two fires of a recurring one (0: no limit).

@@ -12,6 +12,7 @@ from common.logging import configure_logging, get_logger
 from common.metrics import SERVICE_STARTS, render_metrics
 from rest_service.app.admin import bind_admin, mount_admin
 from rest_service.app.auth import BearerAuthMiddleware
+from rest_service.app.body_limit import BodyLimitMiddleware
 from rest_service.app.config import Settings
 from rest_service.app.database import database_ok
 from rest_service.app.errors import install_error_handlers
@@ -67,6 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.add_middleware(BearerAuthMiddleware)
+    # Outermost: no body over the limit is read, whoever sends it.
+    app.add_middleware(BodyLimitMiddleware)
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
