@@ -27,6 +27,9 @@ _ADMIT = """
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZSCORE', KEYS[1], ARGV[5]) then
+  return {1, 0, 0}
+end
 if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
   redis.call('ZADD', KEYS[1], now, ARGV[5])
   redis.call('PEXPIRE', KEYS[1], window)
@@ -71,7 +74,7 @@ class MessageRateLimit:
         self._admit = redis.register_script(_ADMIT)
 
     async def admit(self, telegram_user_id: int, member: str) -> Admission:
-        """`member`: the message's id, so each message counts once in the window."""
+        """`member`: the message's id, so a replayed update counts once and passes again."""
         now = datetime.now(UTC)
         if self.per_minute <= 0:
             await self.count_only(telegram_user_id, now)

@@ -16,7 +16,16 @@ from common.worker import WorkerContext, worker_context
 from tg_bot.src.client.errors import TelegramError
 from tg_bot.src.client.telegram import TelegramClient
 from tg_bot.src.config.settings import Settings
-from tg_bot.src.handlers import calendar, forget, model, reminders, reset, start, timezone
+from tg_bot.src.handlers import (
+    calendar,
+    forget,
+    model,
+    reminders,
+    reset,
+    start,
+    timezone,
+    usage,
+)
 from tg_bot.src.handlers import help as help_command
 from tg_bot.src.handlers.commands import CommandRegistry
 from tg_bot.src.handlers.context import BotIdentity, Services
@@ -35,7 +44,7 @@ def default_commands() -> CommandRegistry:
     """The commands of this issue; /calendar and /reminders register theirs here."""
     return CommandRegistry(
         [start.COMMAND, help_command.COMMAND, model.COMMAND, reset.COMMAND, timezone.COMMAND,
-         forget.COMMAND, reminders.COMMAND, calendar.COMMAND]
+         forget.COMMAND, reminders.COMMAND, calendar.COMMAND, usage.COMMAND]
     )  # fmt: skip
 
 

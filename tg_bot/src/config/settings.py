@@ -53,6 +53,11 @@ class Settings(ServiceSettings):
     user_cache_seconds: float = Field(default=30.0, ge=0)
     forget_confirm_seconds: int = Field(default=300, gt=0)
 
+    # per-user limits (common/limits.py): messages for the assistant per minute (0: none);
+    # the assistant's LLM token budget per UTC day, which /usage shows (0: none)
+    rate_limit_messages_per_minute: int = Field(default=20, ge=0)
+    llm_daily_token_budget: int = Field(default=200_000, ge=0)
+
     # /timezone and a shared location: places and coordinates to zones (Open-Meteo)
     geocoding_api_url: str = "https://geocoding-api.open-meteo.com/v1/search"
     weather_api_url: str = "https://api.open-meteo.com/v1/forecast"

@@ -3,6 +3,7 @@ gives back (`Outcome`: the message for the assistant and/or the bot's own replie
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import redis.asyncio as aioredis
 
+from common.limits import MessageRateLimit, TokenBudget
 from common.messages import (
     ChatType,
     IncomingMessage,
@@ -44,6 +46,16 @@ class Services:
     redis: aioredis.Redis
     names: Names
     commands: CommandRegistry
+
+    @functools.cached_property
+    def message_limit(self) -> MessageRateLimit:
+        return MessageRateLimit(
+            self.redis, self.names, self.settings.rate_limit_messages_per_minute
+        )
+
+    @functools.cached_property
+    def token_budget(self) -> TokenBudget:
+        return TokenBudget(self.redis, self.names, self.settings.llm_daily_token_budget)
 
     def allowed(self, telegram_id: int) -> bool:
         allowed = self.settings.allowed_ids

@@ -14,6 +14,7 @@ from tg_bot.src.client.types import TgMessage, TgUpdate
 from tg_bot.src.handlers.addressing import addressed_text, parse_command
 from tg_bot.src.handlers.commands import CommandRegistry
 from tg_bot.src.handlers.context import BotIdentity, Outcome, Services, Turn
+from tg_bot.src.handlers.flood import over_limit
 from tg_bot.src.handlers.language import user_language, written_language
 from tg_bot.src.handlers.membership import membership_changed
 from tg_bot.src.handlers.timezone import set_from_location
@@ -104,6 +105,9 @@ class UpdateRouter:
             return Outcome(
                 turn.update_id, "empty", replies=[turn.reply(turn.t("group.empty_mention"))]
             )
+        limited = await over_limit(turn, self._services)
+        if limited is not None:
+            return limited
         return Outcome(turn.update_id, "queued", incoming=turn.incoming())
 
     def _refusal(self, turn: Turn) -> OutgoingMessage:

@@ -10,6 +10,7 @@ MESSAGES: dict[str, str] = {
     "command.forget": "Delete everything I know about you",
     "command.reminders": "Your upcoming reminders; cancel one: /reminders cancel N",
     "command.calendar": "Connect your Google Calendar, or disconnect: /calendar disconnect",
+    "command.usage": "What you used today: AI tokens, messages, reminders",
     # greetings and help
     "start.new": (
         "Hello, {name}! I'm your personal secretary.\n\n"
@@ -34,6 +35,20 @@ MESSAGES: dict[str, str] = {
     ),
     "error.generic": "Sorry, something went wrong on my side. Please try again in a minute.",
     "unknown_command": "I don't know the command /{command}. Send /help to see what I can do.",
+    # per-user limits and /usage
+    "limit.flood": (
+        "You're sending messages faster than I can read them; please wait {seconds} seconds "
+        "and send your question again."
+    ),
+    "usage.text": (
+        "**Today** (UTC; counts start again in {hours} h {minutes} min):\n"
+        "• AI tokens used: {tokens}{allowance}\n"
+        "• Messages to me: {messages}\n"
+        "• Active reminders: {reminders}"
+    ),
+    "usage.budget": " of {budget} ({left} left)",
+    "usage.no_budget": " (no daily limit)",
+    "usage.private_only": "Your usage is yours: send me /usage in a private chat.",
     "group.empty_mention": "Yes? Write your question together with the mention, or reply to me.",
     "nontext.voice": "I can't listen to voice messages yet — I only read text. Please type it.",
     "nontext.audio": "I can't listen to audio yet — I only read text. Please type your question.",

@@ -1,0 +1,48 @@
+"""/usage: the sender's own figures for today (UTC): LLM tokens against the daily budget,
+messages sent, active reminders. In a group it points to the private chat: one member's
+usage is not the group's business."""
+
+from __future__ import annotations
+
+from common.limits import seconds_until_reset
+from tg_bot.src.handlers.commands import Command
+from tg_bot.src.handlers.context import Services, Turn
+from tg_bot.src.i18n import Markdown
+
+#: rest_service's largest page; far above MAX_ACTIVE_REMINDERS' default.
+_PAGE = 1000
+
+
+async def show_usage(turn: Turn, _args: str, services: Services) -> str:
+    if turn.is_group:
+        return turn.t("usage.private_only")
+    if turn.user is None:
+        return turn.t("error.generic")
+    user_id = str(turn.user["id"])
+    budget = services.token_budget
+    tokens = await budget.used_today(user_id)
+    messages = await services.message_limit.messages_today(turn.sender.id)
+    jobs = await services.rest.list_cron_jobs(user_id=user_id, status="active", limit=_PAGE)
+    hours, rest = divmod(seconds_until_reset(), 3600)
+    allowance = (
+        turn.t("usage.budget", budget=_grouped(budget.daily), left=_grouped(budget.daily - tokens))
+        if budget.daily > 0
+        else turn.t("usage.no_budget")
+    )
+    return turn.t(
+        "usage.text",
+        tokens=_grouped(tokens),
+        allowance=Markdown(allowance),
+        messages=messages,
+        reminders=len(jobs),
+        hours=hours,
+        minutes=rest // 60,
+    )
+
+
+def _grouped(number: int) -> str:
+    """12 345: digits grouped by a space, which reads right in English and Russian."""
+    return f"{max(0, number):,}".replace(",", " ")
+
+
+COMMAND = Command("usage", show_usage)
