@@ -8,7 +8,19 @@ from typing import ClassVar, Literal, TypeVar
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from common import service_tokens
 from common.crypto import is_valid_fernet_key
+
+#: Shorter tokens are refused outside tests (`./manage.py up` makes 43 characters).
+MIN_TOKEN_LENGTH = 32
+#: Shorter admin passwords are refused outside tests.
+MIN_ADMIN_PASSWORD_LENGTH = 12
+#: Every bearer token a service may hold; two equal ones would share their rights.
+TOKEN_SETTINGS = (
+    "admin_api_token",
+    "service_api_token",
+    *(service_tokens.setting_name(s) for s in service_tokens.SCOPES),
+)
 
 
 class InsecureSettingsError(ValueError):
@@ -26,6 +38,8 @@ class ServiceSettings(BaseSettings):
     required_secrets: ClassVar[tuple[str, ...]] = ("service_api_token",)
     #: The service's default port (ARCHITECTURE.md "Services").
     default_port: ClassVar[int] = 8000
+    #: The package name; picks the service's own scoped token (`SERVICE_TOKEN_<SERVICE>`).
+    service_name: ClassVar[str] = ""
 
     environment: Literal["development", "production", "test"] = "development"
     http_host: str = "127.0.0.1"
@@ -37,6 +51,11 @@ class ServiceSettings(BaseSettings):
     rest_service_url: str = "http://127.0.0.1:8000"
     google_calendar_service_url: str = "http://127.0.0.1:8001"
     service_api_token: str = ""
+    #: Scoped service tokens (common/service_tokens.py); each service is given its own.
+    service_token_tg_bot: str = ""
+    service_token_assistant: str = ""
+    service_token_google_calendar_service: str = ""
+    service_token_cron_service: str = ""
 
     default_timezone: str = "UTC"
 
@@ -54,22 +73,61 @@ class ServiceSettings(BaseSettings):
     def is_test(self) -> bool:
         return self.environment == "test"
 
+    @property
+    def own_service_token(self) -> str:
+        """The token this service sends: its scoped one when set, else SERVICE_API_TOKEN."""
+        if self.service_name in service_tokens.SCOPES:
+            scoped = getattr(self, service_tokens.setting_name(self.service_name))
+            if scoped:
+                return scoped
+        return self.service_api_token
+
+    def has_secret(self, name: str) -> bool:
+        """A required secret is set; a service's own scoped token stands for the shared one."""
+        if name == "service_api_token":
+            return bool(self.own_service_token)
+        return bool(getattr(self, name, ""))
+
     @model_validator(mode="after")
     def _refuse_insecure_secrets(self) -> ServiceSettings:
         if self.is_test:
             return self
-        empty = [name.upper() for name in self.required_secrets if not getattr(self, name, "")]
+        empty = [name.upper() for name in self.required_secrets if not self.has_secret(name)]
         if empty:
             raise InsecureSettingsError(
                 f"{', '.join(empty)} must be set (in the environment or .env); "
                 "./manage.py up writes fresh values on first run"
             )
-        key = getattr(self, "llm_model_decrypt_key", None)
-        if key is not None and not is_valid_fernet_key(key):
-            raise InsecureSettingsError(
-                "LLM_MODEL_DECRYPT_KEY is not a Fernet key (32 url-safe base64-encoded bytes)"
-            )
+        problems = weak_secrets(self)
+        if problems:
+            raise InsecureSettingsError("\n".join(problems))
         return self
+
+
+def weak_secrets(settings: BaseSettings) -> list[str]:
+    """One line per weak secret: short or shared tokens, a short admin password, a bad key."""
+    tokens = {n: v for n in TOKEN_SETTINGS if (v := getattr(settings, n, ""))}
+    problems = [
+        f"{n.upper()} is shorter than {MIN_TOKEN_LENGTH} characters"
+        for n, v in tokens.items()
+        if len(v) < MIN_TOKEN_LENGTH
+    ]
+    names = list(tokens)
+    problems += [
+        f"{a.upper()} and {b.upper()} are the same token; each must be its own"
+        for i, a in enumerate(names)
+        for b in names[i + 1 :]
+        if tokens[a] == tokens[b]
+    ]
+    password = getattr(settings, "admin_password", "")
+    if password and len(password) < MIN_ADMIN_PASSWORD_LENGTH:
+        problems.append(f"ADMIN_PASSWORD is shorter than {MIN_ADMIN_PASSWORD_LENGTH} characters")
+    key = getattr(settings, "llm_model_decrypt_key", None)
+    if key is not None and not is_valid_fernet_key(key):
+        problems.append(
+            "LLM_MODEL_DECRYPT_KEY is not a Fernet key (32 url-safe base64-encoded bytes)"
+        )
+    return problems
 
 
 S = TypeVar("S", bound=ServiceSettings)
@@ -80,10 +138,16 @@ def load_settings(cls: type[S]) -> S:
     try:
         return cls()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']).upper() or 'settings'}: "
-            f"{str(e['msg']).removeprefix('Value error, ')}"
-            for e in exc.errors()
-        )
-        print(f"invalid settings: {problems}", file=sys.stderr)
+        for problem in settings_problems(exc):
+            print(f"invalid settings: {problem}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def settings_problems(exc: ValidationError) -> list[str]:
+    """One line per problem (a weak-secrets error holds several, one per line)."""
+    lines = []
+    for e in exc.errors():
+        where = ".".join(str(p) for p in e["loc"]).upper()
+        for line in str(e["msg"]).removeprefix("Value error, ").splitlines():
+            lines.append(f"{where}: {line}" if where else line)
+    return lines

@@ -30,27 +30,30 @@ def test_rest_service_names_every_missing_secret() -> None:
 
 def test_malformed_master_key_is_refused() -> None:
     with pytest.raises(ValidationError, match="LLM_MODEL_DECRYPT_KEY is not a Fernet key"):
-        RestSettings(admin_api_token="a", service_api_token="s", llm_model_decrypt_key="short")
+        RestSettings(
+            admin_api_token="a" * 32, service_api_token="s" * 32, llm_model_decrypt_key="short"
+        )
 
 
 def test_complete_secrets_are_accepted() -> None:
     settings = RestSettings(
-        admin_api_token="a", service_api_token="s", llm_model_decrypt_key=generate_key()
+        admin_api_token="a" * 32, service_api_token="s" * 32, llm_model_decrypt_key=generate_key()
     )
     assert settings.port == 8000
 
 
 def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SERVICE_API_TOKEN", "from-env")
+    monkeypatch.setenv("SERVICE_API_TOKEN", "from-env-" + "e" * 32)
     monkeypatch.setenv("HTTP_PORT", "9999")
     settings = ServiceSettings()
-    assert (settings.service_api_token, settings.port) == ("from-env", 9999)
+    assert (settings.service_api_token, settings.port) == ("from-env-" + "e" * 32, 9999)
 
 
 def test_dotenv_file_is_read(tmp_path) -> None:
-    (tmp_path / ".env").write_text("SERVICE_API_TOKEN=from-file\nREDIS_KEY_PREFIX=x:\n")
+    token = "from-file-" + "f" * 32
+    (tmp_path / ".env").write_text(f"SERVICE_API_TOKEN={token}\nREDIS_KEY_PREFIX=x:\n")
     settings = ServiceSettings()
-    assert (settings.service_api_token, settings.redis_key_prefix) == ("from-file", "x:")
+    assert (settings.service_api_token, settings.redis_key_prefix) == (token, "x:")
 
 
 def test_tests_may_run_without_secrets() -> None:

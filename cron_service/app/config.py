@@ -38,6 +38,7 @@ PositiveDuration = Annotated[timedelta, BeforeValidator(_duration), Field(gt=tim
 
 class Settings(ServiceSettings):
     default_port: ClassVar[int] = 8003
+    service_name: ClassVar[str] = "cron_service"
 
     #: A fire later than this is still delivered, marked "(late)"; beyond it, recorded missed
     #: and the user told once.

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import hmac
 import json
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from common import service_tokens
 from common.errors import ForbiddenError
+from common.service_tokens import Right
 from rest_service.app.config import Settings
 
 #: Paths that need no token (besides /health, /docs, /openapi.json outside /api).
@@ -24,12 +27,24 @@ class Role(StrEnum):
     service = "service"
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who a token is: its role, its scope (`shared`, `tg_bot`, …) and the secrets it reads."""
+
+    role: Role
+    scope: str
+    rights: frozenset[Right]
+
+
+ADMIN = Caller(Role.admin, "admin", frozenset())
+
+
 def _matches(given: bytes, expected: str) -> bool:
     return bool(expected) and hmac.compare_digest(given, expected.encode())
 
 
-def role_for(authorization: str | None, settings: Settings) -> Role | None:
-    """The role a bearer token grants; both tokens are always compared (no timing hint)."""
+def caller_for(authorization: str | None, settings: Settings) -> Caller | None:
+    """The caller a bearer token names; every token is compared (no timing hint)."""
     if not authorization:
         return None
     scheme, _, token = authorization.partition(" ")
@@ -37,10 +52,17 @@ def role_for(authorization: str | None, settings: Settings) -> Role | None:
         return None
     given = token.strip().encode()
     is_admin = _matches(given, settings.admin_api_token)
-    is_service = _matches(given, settings.service_api_token)
+    scopes = [scope for value, scope in settings.service_token_scopes() if _matches(given, value)]
     if is_admin:
-        return Role.admin
-    return Role.service if is_service else None
+        return ADMIN
+    if not scopes:
+        return None
+    return Caller(Role.service, scopes[0], service_tokens.rights_of(scopes[0]))
+
+
+def role_for(authorization: str | None, settings: Settings) -> Role | None:
+    caller = caller_for(authorization, settings)
+    return caller.role if caller else None
 
 
 class BearerAuthMiddleware:
@@ -55,11 +77,12 @@ class BearerAuthMiddleware:
             return
         settings: Settings = scope["app"].state.settings
         header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
-        role = role_for(header or None, settings)
-        if role is None:
+        caller = caller_for(header or None, settings)
+        if caller is None:
             await _unauthorized(send, "missing bearer token" if not header else "unknown token")
             return
-        scope.setdefault("state", {})["role"] = role
+        state = scope.setdefault("state", {})
+        state["role"], state["caller"] = caller.role, caller
         await self.app(scope, receive, send)
 
 
@@ -99,16 +122,31 @@ async def _admin_only(role: Role = Depends(_caller)) -> Role:
     return role
 
 
-async def _service_only(role: Role = Depends(_caller)) -> Role:
-    if role is not Role.service:
-        raise ForbiddenError("this route is for the service token only (it returns a secret)")
-    return role
+def _reads(right: Right, secret: str) -> Any:
+    """A route that returns or takes one decrypted secret: a service token with that right."""
+
+    async def check(request: Request, role: Role = Depends(_caller)) -> Role:
+        if role is not Role.service:
+            raise ForbiddenError("this route is for the service token only (it returns a secret)")
+        caller: Caller = request.state.caller
+        if right not in caller.rights:
+            raise ForbiddenError(f"the {caller.scope} service token may not read {secret}")
+        return role
+
+    return check
+
+
+_provider_keys = _reads(Right.provider_keys, "provider keys")
+_calendar_credentials = _reads(Right.calendar_credentials, "calendar credentials")
 
 
 #: Either token: what services need (ARCHITECTURE.md "Auth").
 AnyToken = Annotated[Role, Depends(_any_token)]
 AdminOnly = Annotated[Role, Depends(_admin_only)]
-ServiceOnly = Annotated[Role, Depends(_service_only)]
 any_token = Depends(_any_token)
 admin_only = Depends(_admin_only)
-service_only = Depends(_service_only)
+#: The secret routes: the shared service token, or the one scoped token whose service needs it.
+provider_keys_only = Depends(_provider_keys)
+calendar_credentials_only = Depends(_calendar_credentials)
+#: Kept for routes written before scopes: calendar credentials (google_calendar_service's).
+service_only = calendar_credentials_only

@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
+from common import service_tokens
 from common.settings import ServiceSettings
 
 
@@ -16,6 +17,7 @@ class Settings(ServiceSettings):
         "llm_model_decrypt_key",
     )
     default_port: ClassVar[int] = 8000
+    service_name: ClassVar[str] = "rest_service"
 
     async_database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/smart_assistant"
     #: Kept connections: the workers' concurrent requests (the assistant handles 16 chats
@@ -45,9 +47,32 @@ class Settings(ServiceSettings):
     #: Mark the admin session cookie `Secure` (serve /admin over HTTPS when this is on).
     admin_cookie_secure: bool = False
     admin_session_hours: int = Field(default=8, ge=1, le=24 * 30)
+    #: Admin login limits: failures allowed per account name and per client address before
+    #: each further attempt waits (doubling from the base delay up to the maximum, 429).
+    admin_login_free_failures: int = Field(default=5, ge=1)
+    admin_login_free_failures_per_address: int = Field(default=20, ge=1)
+    admin_login_base_delay_seconds: float = Field(default=1.0, gt=0)
+    admin_login_max_delay_seconds: float = Field(default=900.0, gt=0)
+    #: Failures are forgotten after this long without another one.
+    admin_login_failure_window_seconds: int = Field(default=3600, ge=1)
     llm_model_decrypt_key: str = ""
 
     openai_api_key: str = ""
     openai_base_url: str = "https://api.openai.com/v1"
     default_model: str = "gpt-4o-mini"
     fallback_model: str = "gpt-4o"
+
+    def has_secret(self, name: str) -> bool:
+        """rest_service needs some service token: the shared one or any scoped one."""
+        if name == "service_api_token":
+            return any(token for token, _scope in self.service_token_scopes())
+        return super().has_secret(name)
+
+    def service_token_scopes(self) -> list[tuple[str, str]]:
+        """(token, scope) for every service token set: the shared one and the scoped ones."""
+        scoped = [
+            (getattr(self, service_tokens.setting_name(name)), name)
+            for name in service_tokens.SCOPES
+        ]
+        pairs = [(self.service_api_token, service_tokens.SHARED), *scoped]
+        return [(token, scope) for token, scope in pairs if token]

@@ -51,8 +51,8 @@ class TestProviders:
     async def test_put_replaces_or_removes_the_key(self, api: Api, client) -> None:
         provider = await api.provider(api_key=KEY)
         path = f"/api/llm-providers/{provider['id']}"
-        kept = await api.ok("PUT", path, api.admin, json={"base_url": "https://other.test/v1"})
-        assert kept["api_key_masked"] == "sk-…WXYZ" and kept["base_url"] == "https://other.test/v1"
+        kept = await api.ok("PUT", path, api.admin, json={"is_active": False})
+        assert kept["api_key_masked"] == "sk-…WXYZ" and kept["is_active"] is False
         replaced = await api.ok("PUT", path, api.admin, json={"api_key": "sk-new-key-00001111"})
         assert replaced["api_key_masked"] == "sk-…1111"
         removed = await api.ok("PUT", path, api.admin, json={"api_key": None})

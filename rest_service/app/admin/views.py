@@ -268,7 +268,10 @@ class ProviderAdmin(_TrackedView, model=LLMProvider):
 
     async def scaffold_form(self, rules: list[str] | None = None) -> type[Form]:
         form = await super().scaffold_form(rules)
-        key = PasswordField("API key", description="write-only: empty keeps the stored key")
+        key = PasswordField(
+            "API key",
+            description="write-only: empty keeps the stored key (needed to change the base URL)",
+        )
         return _with_fields(form, api_key=key)
 
     def _clean(self, data: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter, Response
 
-from rest_service.app.auth import admin_only, any_token, service_only
+from rest_service.app.auth import admin_only, any_token, provider_keys_only
 from rest_service.app.deps import CtxDep, PageDep, set_total
 from rest_service.app.models.llm import (
     LLMModelCreate,
@@ -62,7 +62,7 @@ async def delete_provider(ctx: CtxDep, provider_id: uuid.UUID, cascade: Cascade 
 @router.get(
     "/api/llm-providers/{provider_id}/api-key",
     response_model=ProviderApiKey,
-    dependencies=[service_only],
+    dependencies=[provider_keys_only],
 )
 async def get_provider_api_key(ctx: CtxDep, provider_id: uuid.UUID) -> object:
     """The decrypted key, for the assistant: the service token only (admin gets a 403)."""

@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy import func, select
 
 from common.crypto import mask_secret
+from common.errors import FieldError, ValidationFailedError
 from rest_service.app.deps import Page
 from rest_service.app.models.llm import (
     LLMModel,
@@ -34,6 +35,22 @@ def set_api_key(ctx: Ctx, provider: LLMProvider, api_key: str | None) -> None:
     provider.api_key_masked = mask_secret(api_key)
 
 
+class KeyRequiredError(ValidationFailedError):
+    """A new base_url for a provider with a stored key: the key must come with it, or the
+    stored key (and every conversation) would be sent wherever the URL points."""
+
+
+def require_key_for_new_url(
+    provider: LLMProvider, base_url: str | None, key_given: bool, field: str = "api_key"
+) -> None:
+    if base_url is None or base_url == provider.base_url or key_given:
+        return
+    if provider.api_key_encrypted is None:
+        return
+    reason = "required when base_url changes (the stored key is not sent to a new URL)"
+    raise KeyRequiredError(f"{field} {reason}", [FieldError(field, reason)])
+
+
 async def list_providers(ctx: Ctx, page: Page) -> tuple[list[ProviderPublic], int]:
     rows, total = await paged(ctx.session, select(LLMProvider).order_by(LLMProvider.name), page)
     return [public(p) for p in rows], total
@@ -55,6 +72,7 @@ async def create_provider(ctx: Ctx, data: ProviderCreate) -> LLMProvider:
 async def update_provider(ctx: Ctx, provider_id: uuid.UUID, data: ProviderUpdate) -> LLMProvider:
     provider = await get_provider(ctx, provider_id)
     changes = data.model_dump(exclude_unset=True)
+    require_key_for_new_url(provider, changes.get("base_url"), "api_key" in changes)
     if "name" in changes and changes["name"] != provider.name:
         await _name_free(ctx, changes["name"])
     if "api_key" in changes:

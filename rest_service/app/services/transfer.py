@@ -30,7 +30,7 @@ from rest_service.app.models.snapshot import (
 from rest_service.app.services import config
 from rest_service.app.services.common import flush_or_conflict
 from rest_service.app.services.context import Ctx
-from rest_service.app.services.providers import set_api_key
+from rest_service.app.services.providers import require_key_for_new_url, set_api_key
 from rest_service.app.services.snapshot import parse_schema
 from rest_service.app.services.validation import check_json_schema
 from rest_service.app.services.version import current_version
@@ -70,8 +70,8 @@ async def import_config(ctx: Ctx, doc: ConfigDocument) -> ImportResult:
     422 naming it (`tools[2].input_schema`)."""
     known = await _Known.load(ctx)
     counts = {name: ImportCounts() for name in _SECTIONS}
-    for item in doc.providers:
-        _import_provider(ctx, known, item, counts["providers"])
+    for i, item in enumerate(doc.providers):
+        _import_provider(ctx, known, i, item, counts["providers"])
     await flush_or_conflict(ctx.session)  # rows before the rows that refer to them
     for i, model in enumerate(doc.models):
         _import_model(ctx, known, i, model, counts["models"])
@@ -133,8 +133,13 @@ async def export_config(ctx: Ctx) -> ConfigDocument:
     )
 
 
-def _import_provider(ctx: Ctx, known: _Known, item: ProviderDoc, counts: ImportCounts) -> None:
+def _import_provider(
+    ctx: Ctx, known: _Known, i: int, item: ProviderDoc, counts: ImportCounts
+) -> None:
     existing, counted = known.providers.get(item.name), counts.updated
+    if existing is not None:
+        field = f"providers[{i}].api_key"
+        require_key_for_new_url(existing, item.base_url, bool(item.api_key), field)
     values = item.model_dump(exclude={"api_key"})
     row = _upsert(ctx, existing, LLMProvider, values, counts)
     known.providers[item.name] = row

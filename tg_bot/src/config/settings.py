@@ -13,6 +13,7 @@ from common.settings import ServiceSettings
 class Settings(ServiceSettings):
     required_secrets: ClassVar[tuple[str, ...]] = ("service_api_token", "telegram_token")
     default_port: ClassVar[int] = 8004
+    service_name: ClassVar[str] = "tg_bot"
 
     telegram_token: str = ""
     telegram_api_base: str = "https://api.telegram.org"
