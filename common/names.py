@@ -126,6 +126,11 @@ class Names:
         """Set while `scope` must wait before its next admin login attempt."""
         return self.key(f"admin:login_lock:{scope}")
 
+    @property
+    def history_retention_claim(self) -> str:
+        """Held by the rest_service replica that deletes old chat messages this period."""
+        return self.key("rest_service:history_retention")
+
     def recent_language(self, chat_id: int | str, telegram_user_id: int | str) -> str:
         """The language a user last wrote in, in a chat (tg_bot; its texts follow it)."""
         return self.key(f"tg_bot:language:{chat_id}:{telegram_user_id}")

@@ -16,6 +16,7 @@ from rest_service.app.body_limit import BodyLimitMiddleware
 from rest_service.app.config import Settings
 from rest_service.app.database import database_ok
 from rest_service.app.errors import install_error_handlers
+from rest_service.app.retention import start_retention, stop_retention
 from rest_service.app.routers import (
     assistant_tools,
     assistants,
@@ -54,9 +55,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         bind_admin(app, app.state.app_state.engine)
         SERVICE_STARTS.labels("rest_service").inc()
         log.info("service_started", port=resolved.port)
+        retention = start_retention(app.state.app_state)
         try:
             yield
         finally:
+            await stop_retention(retention)
             await app.state.app_state.close()
             log.info("service_stopped")
 

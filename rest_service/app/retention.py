@@ -1,0 +1,116 @@
+"""History retention: chat messages older than `HISTORY_RETENTION_DAYS` are deleted once a
+period (`HISTORY_RETENTION_INTERVAL_SECONDS`, a day) by one rest_service replica.
+
+It runs here, in rest_service's lifespan, because rest_service owns `chat_messages`: a
+cron_service job would need an endpoint that deletes history in bulk and a token right to
+call it, for a task that needs neither. Replicas claim each period in Redis (`SET NX` with
+the period as its lifetime), so one of them runs it. Deletes go in batches by primary key,
+each its own short transaction, so a large table is never locked for long and the
+assistant's writes go on meanwhile. `/forget` is untouched: it deletes a user's history
+at once, whatever its age."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import suppress
+from datetime import datetime, timedelta
+
+from prometheus_client import Counter
+from redis.exceptions import RedisError
+from sqlalchemy import delete, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from common.logging import get_logger
+from common.names import Names
+from rest_service.app.models.base import utcnow
+from rest_service.app.models.thread import ChatMessage
+from rest_service.app.state import AppState
+
+log = get_logger(__name__)
+
+#: Rows per delete statement: milliseconds each, so no request waits behind one.
+BATCH = 5_000
+
+DELETED = Counter(
+    "history_retention_deleted_total",
+    "Chat messages deleted for being older than HISTORY_RETENTION_DAYS",
+)
+
+
+async def delete_older_than(
+    sessions: async_sessionmaker[AsyncSession], cutoff: datetime, batch: int = BATCH
+) -> int:
+    """Deletes every message created before `cutoff`, `batch` rows per transaction."""
+    total = 0
+    while True:
+        oldest = (
+            select(ChatMessage.id)
+            .where(ChatMessage.created_at < cutoff)
+            .order_by(ChatMessage.id)
+            .limit(batch)
+        )
+        async with sessions() as session:
+            result = await session.execute(
+                delete(ChatMessage).where(ChatMessage.id.in_(oldest.scalar_subquery()))
+            )
+            await session.commit()
+        deleted = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        total += deleted
+        if deleted < batch:
+            return total
+        await asyncio.sleep(0)
+
+
+async def claim_period(state: AppState) -> bool:
+    """True for the one replica that runs retention in the current period."""
+    names = Names(state.settings.redis_key_prefix)
+    period_ms = int(state.settings.history_retention_interval_seconds * 1000)
+    return bool(await state.redis.set(names.history_retention_claim, "1", nx=True, px=period_ms))
+
+
+async def release_period(state: AppState) -> None:
+    """After a failed run, so another try (of any replica) need not wait a whole period."""
+    with suppress(RedisError):
+        await state.redis.delete(Names(state.settings.redis_key_prefix).history_retention_claim)
+
+
+async def run_once(state: AppState, now: datetime | None = None) -> int | None:
+    """Messages deleted, or None when retention is off or another replica has the period."""
+    days = state.settings.history_retention_days
+    if days <= 0 or not await claim_period(state):
+        return None
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    try:
+        deleted = await delete_older_than(state.sessions, cutoff)
+    except BaseException:
+        await release_period(state)
+        raise
+    DELETED.inc(deleted)
+    log.info("history_retention_ran", deleted=deleted, days=days, cutoff=cutoff.isoformat())
+    return deleted
+
+
+async def retention_loop(state: AppState) -> None:
+    """Tries 24 times a period, so a lapsed claim is taken up within the hour."""
+    pause = max(1.0, state.settings.history_retention_interval_seconds / 24)
+    while True:
+        try:
+            await run_once(state)
+        except (RedisError, SQLAlchemyError, OSError) as exc:
+            log.warning("history_retention_failed", error=type(exc).__name__)
+        await asyncio.sleep(pause)
+
+
+def start_retention(state: AppState) -> asyncio.Task[None] | None:
+    if state.settings.history_retention_days <= 0:
+        return None
+    return asyncio.create_task(retention_loop(state), name="history_retention")
+
+
+async def stop_retention(task: asyncio.Task[None] | None) -> None:
+    if task is None:
+        return
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task

@@ -1,0 +1,127 @@
+"""History retention (issue 17, item 6): messages older than `HISTORY_RETENTION_DAYS` go,
+newer ones stay, nothing goes while it is off (the default), and of two replicas one runs
+it per period: in-process against real Postgres and Redis, and as two real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+
+from rest_service.app.config import Settings
+from rest_service.app.models.base import utcnow
+from rest_service.app.models.thread import ChatMessage
+from rest_service.app.retention import delete_older_than, run_once, start_retention
+from rest_service.app.state import AppState
+from rest_service.tests.conftest import Api
+from tests.harness import Stack
+
+
+@pytest.fixture
+async def states(settings: Settings) -> AsyncIterator[list[AppState]]:
+    """Two replicas' state (each its own engine and Redis client), retention at 30 days."""
+    on = settings.model_copy(update={"history_retention_days": 30})
+    made = [AppState.create(on), AppState.create(on)]
+    try:
+        yield made
+    finally:
+        for state in made:
+            await state.close()
+
+
+async def _thread_with_ages(api: Api, ages_in_days: list[int]) -> tuple[str, list[int]]:
+    """A thread whose messages were written `ages_in_days` ago; returns their ids."""
+    thread = await api.thread(f"chat:{time.monotonic_ns()}")
+    ids = []
+    for age in ages_in_days:
+        message = await api.say(thread["thread_id"], f"{age} days ago")
+        ids.append(message["id"])
+    return thread["thread_id"], ids
+
+
+async def _age(state: AppState, ids: list[int], ages_in_days: list[int]) -> None:
+    async with state.sessions() as session:
+        for message_id, age in zip(ids, ages_in_days, strict=True):
+            when = utcnow() - timedelta(days=age)
+            await session.execute(
+                update(ChatMessage).where(ChatMessage.id == message_id).values(created_at=when)
+            )
+        await session.commit()
+
+
+async def _left(state: AppState, ids: list[int]) -> set[int]:
+    async with state.sessions() as session:
+        rows = await session.scalars(select(ChatMessage.id).where(ChatMessage.id.in_(ids)))
+        return set(rows)
+
+
+async def test_messages_older_than_the_limit_go_and_newer_stay(
+    api: Api, states: list[AppState]
+) -> None:
+    ages = [400, 31, 29, 1, 0]
+    _thread, ids = await _thread_with_ages(api, ages)
+    await _age(states[0], ids, ages)
+    deleted = await run_once(states[0])
+    assert deleted is not None and deleted >= 2  # other tests' aged rows may go too
+    assert await _left(states[0], ids) == set(ids[2:])
+
+
+async def test_a_large_backlog_goes_in_batches(api: Api, states: list[AppState]) -> None:
+    ages = [60] * 7 + [0]
+    _thread, ids = await _thread_with_ages(api, ages)
+    await _age(states[0], ids, ages)
+    assert await delete_older_than(states[0].sessions, utcnow() - timedelta(days=30), 3) >= 7
+    assert await _left(states[0], ids) == {ids[-1]}
+
+
+async def test_retention_is_off_by_default(api: Api, settings: Settings) -> None:
+    assert settings.history_retention_days == 0
+    state = AppState.create(settings)
+    try:
+        ages = [4000]
+        _thread, ids = await _thread_with_ages(api, ages)
+        await _age(state, ids, ages)
+        assert start_retention(state) is None
+        assert await run_once(state) is None
+        assert await _left(state, ids) == set(ids)
+    finally:
+        await state.close()
+
+
+async def test_of_two_replicas_one_runs_it_per_period(api: Api, states: list[AppState]) -> None:
+    ages = [90, 90]
+    _thread, ids = await _thread_with_ages(api, ages)
+    await _age(states[0], ids, ages)
+    results = await asyncio.gather(*(run_once(s) for s in states))
+    ran = [r for r in results if r is not None]
+    assert len(ran) == 1 and ran[0] >= 2, results
+    assert await run_once(states[0]) is None  # the period is taken until it ends
+    assert await _left(states[0], ids) == set()
+
+
+async def test_two_rest_service_processes_delete_old_history_once(
+    stack: Stack, api: Api, states: list[AppState]
+) -> None:
+    ages = [45, 45, 45, 2]
+    _thread, ids = await _thread_with_ages(api, ages)
+    await _age(states[0], ids, ages)
+    env = {"HISTORY_RETENTION_DAYS": "30"}
+    first = stack.start("rest_service", env=env)
+    second = stack.start("rest_service", name="rest_service_2", env=env)
+    deadline = time.monotonic() + 20
+    while await _left(states[0], ids) != {ids[-1]}:
+        assert time.monotonic() < deadline, "old messages were not deleted"
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(1.5)  # the other replica has tried by now
+    runs = [p.logs().count('"history_retention_ran"') for p in (first, second)]
+    assert sorted(runs) == [0, 1], runs
+    async with httpx.AsyncClient(base_url=first.url) as http:
+        metrics = (await http.get("/metrics")).text + (await http.get(f"{second.url}/metrics")).text
+    counted = re.findall(r"^history_retention_deleted_total (\S+)$", metrics, re.M)
+    assert sorted(float(c) for c in counted)[-1] >= 3, counted
