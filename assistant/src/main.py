@@ -20,6 +20,7 @@ from assistant.src.services.llm import LlmGateway
 from assistant.src.services.llm_breaker import circuit_breaker
 from assistant.src.tools import tool_classes
 from assistant.src.tools.base import ToolServices
+from common.limits import TokenBudget
 from common.logging import get_logger
 from common.messages import IncomingMessage
 from common.names import ASSISTANT_GROUP, TO_SECRETARY
@@ -63,11 +64,12 @@ async def runtime(ctx: WorkerContext, settings: Settings) -> AsyncIterator[Runti
             on_change=on_change,
         )
         services = ToolServices(settings, ctx.redis, ctx.names, rest, http)
+        budget = TokenBudget(ctx.redis, ctx.names, settings.llm_daily_token_budget)
         orchestrator = Orchestrator(
             settings=settings,
             redis=ctx.redis,
             names=ctx.names,
-            deps=AssistantDeps(settings, rest, llm),
+            deps=AssistantDeps(settings, rest, llm, budget),
             services=services,
             config=config,
         )

@@ -9,6 +9,7 @@ redelivery never doubles the history and finds a stored answer instead of asking
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,13 +17,20 @@ from zoneinfo import ZoneInfo
 
 from assistant.src.assistants import context
 from assistant.src.assistants.base import BaseAssistant, Turn, TurnResult
-from assistant.src.assistants.phrases import OUT_OF_STEPS, say
+from assistant.src.assistants.phrases import OUT_OF_STEPS, TOKEN_BUDGET_SPENT, say
 from assistant.src.assistants.prompt import system_prompt
 from assistant.src.config import Settings
 from assistant.src.config.snapshot import AssistantSpec
-from assistant.src.services.llm import Completion, LlmGateway, LlmUnavailable, ModelRoute
+from assistant.src.services.llm import (
+    Completion,
+    LlmGateway,
+    LlmUnavailable,
+    ModelRoute,
+    ToolCall,
+)
 from assistant.src.tools.base import ToolCallContext
 from assistant.src.tools.toolbox import Toolbox, ToolOutcome
+from common.limits import LIMIT_REFUSALS, TokenBudget, seconds_until_reset
 from common.logging import get_logger
 from common.rest_client import MessageIn, RestClient, SearchHit, Thread, TurnContext
 
@@ -44,6 +52,8 @@ class AssistantDeps:
     settings: Settings
     rest: RestClient
     llm: LlmGateway
+    #: Tokens per user per day; None: not counted (in-process tests).
+    budget: TokenBudget | None = None
 
 
 @dataclass
@@ -86,6 +96,8 @@ class LlmChatAssistant(BaseAssistant):
         )
         thread = start["thread"]
         assert thread is not None  # only a blocked profile has none, and it is not answered
+        if await self._budget_spent(turn):
+            return TurnResult(_budget_refusal(turn.actor.language))
         settings = self.settings
         history = context.window(
             start["recent"], settings.max_context_messages, settings.max_context_length
@@ -139,7 +151,7 @@ class LlmChatAssistant(BaseAssistant):
         tools = self.toolbox.definitions() or None
         calls_made = 0
         for _ in range(self.settings.max_tool_iterations):
-            completion = await self.deps.llm.complete(self.routes, exchange.messages, tools)
+            completion = await self._complete(exchange, exchange.messages, tools)
             if not completion.tool_calls:
                 return self._final(exchange, completion), completion.model
             outcomes = await self._run_tools(exchange, completion, calls_made)
@@ -163,10 +175,34 @@ class LlmChatAssistant(BaseAssistant):
             )
             for i in range(len(completion.tool_calls))
         ]
-        outcomes = await self.toolbox.run_all(completion.tool_calls, contexts)
+        allowed = max(0, self.settings.max_tool_calls_per_turn - first_position)
+        outcomes = await self.toolbox.run_all(completion.tool_calls[:allowed], contexts[:allowed])
+        outcomes += [_over_cap(call, self.settings) for call in completion.tool_calls[allowed:]]
         for outcome in outcomes:
             exchange.add(outcome.to_openai(), _tool_record(outcome))
         return outcomes
+
+    async def _complete(
+        self,
+        exchange: _Exchange,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None,
+        **options: Any,
+    ) -> Completion:
+        """One LLM call, its reported tokens counted against the user's daily budget."""
+        completion = await self.deps.llm.complete(self.routes, messages, tools, **options)
+        if self.deps.budget is not None:
+            used = (completion.tokens_in or 0) + (completion.tokens_out or 0)
+            await self.deps.budget.add(exchange.turn.actor.user_id, used)
+        return completion
+
+    async def _budget_spent(self, turn: Turn) -> bool:
+        budget = self.deps.budget
+        if budget is None or not await budget.spent(turn.actor.user_id):
+            return False
+        log.info("token_budget_spent", assistant=self.spec.name, budget=budget.daily)
+        LIMIT_REFUSALS.labels("daily_tokens").inc()
+        return True
 
     async def _out_of_rounds(
         self, exchange: _Exchange, tools: list[dict[str, Any]] | None
@@ -174,7 +210,7 @@ class LlmChatAssistant(BaseAssistant):
         """The tool budget is spent: one more answer, tools off; an honest one if none."""
         log.warning("tool_rounds_exhausted", assistant=self.spec.name)
         messages = [*exchange.messages, {"role": "system", "content": BUDGET_SPENT}]
-        completion = await self.deps.llm.complete(self.routes, messages, tools, tool_choice="none")
+        completion = await self._complete(exchange, messages, tools, tool_choice="none")
         if completion.tool_calls or not (completion.content or "").strip():
             completion = Completion(
                 say(OUT_OF_STEPS, exchange.turn.actor.language),
@@ -256,6 +292,23 @@ def _without_turn(history: list[context.StoredMessage], turn: Turn) -> list[cont
     prefix = f"{turn.key}:"
     kept = [m for m in history if not str(m.get("dedup_key") or "").startswith(prefix)]
     return kept if len(kept) == len(history) else context.whole_tool_exchanges(kept)
+
+
+def _budget_refusal(language: str | None) -> str:
+    hours, seconds = divmod(seconds_until_reset(), 3600)
+    return say(TOKEN_BUDGET_SPENT, language).format(hours=hours, minutes=seconds // 60)
+
+
+def _over_cap(call: ToolCall, settings: Settings) -> ToolOutcome:
+    """A call past MAX_TOOL_CALLS_PER_TURN: not run; the model reads why and answers."""
+    LIMIT_REFUSALS.labels("tool_calls_per_turn").inc()
+    log.warning("tool_call_over_cap", tool=call.name[:64], cap=settings.max_tool_calls_per_turn)
+    error = (
+        f"not run: at most {settings.max_tool_calls_per_turn} tool calls are allowed for one "
+        "message. Do not retry; tell the user what was done and what was not."
+    )
+    content = json.dumps({"error": error})
+    return ToolOutcome(call, content, False, error, 0)
 
 
 def _assistant_record(completion: Completion, calls: list[dict[str, Any]] | None) -> MessageIn:

@@ -45,3 +45,16 @@ def say(catalogue: dict[str, str], language: str | None) -> str:
     """The sentence in `language` ("ru", "ru-RU"), else in English."""
     code = (language or "en").split("-")[0].lower()
     return catalogue.get(code, catalogue["en"])
+
+
+#: `{hours}` and `{minutes}`: the time left until the budget resets (00:00 UTC).
+TOKEN_BUDGET_SPENT = {
+    "en": "Sorry, you've used today's allowance of my language model. It resets at 00:00 UTC, "
+    "in {hours} h {minutes} min; /usage shows your figures.",
+    "ru": "Извините, на сегодня ваш лимит языковой модели исчерпан. Он обновится в 00:00 UTC, "
+    "через {hours} ч {minutes} мин; /usage покажет ваши цифры.",
+    "uk": "Вибачте, на сьогодні ваш ліміт мовної моделі вичерпано. Він оновиться о 00:00 UTC, "
+    "через {hours} год {minutes} хв; /usage покаже ваші цифри.",
+    "de": "Entschuldigung, dein heutiges Kontingent für mein Sprachmodell ist aufgebraucht. Es "
+    "wird um 00:00 UTC zurückgesetzt, in {hours} Std. {minutes} Min.; /usage zeigt deine Zahlen.",
+}

@@ -41,6 +41,10 @@ class Settings(ServiceSettings):
 
     #: Rounds of tool calls in one turn before the model must answer with what it has.
     max_tool_iterations: int = Field(default=5, ge=1)
+    #: Tool calls one turn may run in all; calls beyond are refused to the model, not run.
+    max_tool_calls_per_turn: int = Field(default=10, ge=1)
+    #: LLM tokens (prompt + completion, as the provider reports) per user per UTC day; 0: off.
+    llm_daily_token_budget: int = Field(default=200_000, ge=0)
     tool_timeout_seconds: float = Field(default=20.0, gt=0)
     #: How deep sub-assistants may call sub-assistants (the secretary is depth 0).
     sub_assistant_max_depth: int = Field(default=2, ge=0)

@@ -30,6 +30,9 @@ TOOL_SECONDS = Histogram(
     ["tool"],
     buckets=(0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 120),
 )
+#: The one label of every name the model invents: labels come from the config, never from
+#: the model, so `/metrics` cannot grow a series per made-up name.
+UNKNOWN_TOOL = "unknown"
 
 
 @dataclass(frozen=True)
@@ -79,8 +82,9 @@ class Toolbox:
         except Exception as exc:
             log.exception("tool_crashed", tool=call.name)
             outcome = _failed(call, f"internal error in the tool ({type(exc).__name__})", started)
-        TOOL_CALLS.labels(call.name, "ok" if outcome.ok else "error").inc()
-        TOOL_SECONDS.labels(call.name).observe(outcome.duration_ms / 1000)
+        label = call.name if tool is not None else UNKNOWN_TOOL
+        TOOL_CALLS.labels(label, "ok" if outcome.ok else "error").inc()
+        TOOL_SECONDS.labels(label).observe(outcome.duration_ms / 1000)
         await self._record(tool, outcome, context)
         return outcome
 
