@@ -388,6 +388,18 @@ def cmd_chat(ctx: Context, args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from exc
 
 
+def cmd_admin(ctx: Context, args: argparse.Namespace) -> int:
+    """Named web-admin accounts (rest_service/admin_cli.py; the password is asked there)."""
+    env = service_env(ctx, resolve_infra(ctx, args.embedded))
+    upgrade(env)
+    extra = ["--password-stdin"] if args.password_stdin else []
+    run_python(
+        ["-m", "rest_service.admin_cli", args.action, *([args.name] if args.name else []), *extra],
+        env,
+    )
+    return 0
+
+
 def cmd_demo(ctx: Context, args: argparse.Namespace) -> int:
     from ops.demo import DEMO_DATABASE, DEMO_PREFIX, DemoError, DemoOptions, run_demo, script_lines
 
@@ -526,6 +538,17 @@ def build_parser() -> argparse.ArgumentParser:
     command("upgrade", cmd_upgrade, "apply migrations up to head", embedded=True)
     command("seed", cmd_seed, "import the default configuration (idempotent)", embedded=True)
     command("rebuild", cmd_rebuild, "docker compose build", services=True)
+    admin = command(
+        "admin",
+        cmd_admin,
+        "web admin accounts: create NAME | passwd NAME | delete NAME | list",
+        embedded=True,
+    )
+    admin.add_argument("action", choices=["create", "passwd", "delete", "list"])
+    admin.add_argument("name", nargs="?", help="the admin's name (create, passwd, delete)")
+    admin.add_argument(
+        "--password-stdin", action="store_true", help="read the password as one line of stdin"
+    )
     dead = command("dlq", cmd_dlq, "dead letters: list | show ID | replay ID | purge --yes")
     dead.add_argument("action", choices=["list", "show", "replay", "purge"])
     dead.add_argument("id", nargs="?", help="a dead-letter entry id (show, replay)")

@@ -115,7 +115,7 @@ class TestWrites:
         snapshot = await api.ok("GET", "/api/config", api.service)
         assert snapshot["version"] == before + 1
         changes = await api.ok("GET", f"/api/config/changes?entity_id={assistant['id']}", api.admin)
-        assert changes[0]["actor"] == "admin:ops"
+        assert changes[0]["actor"] == "api-token"  # the token login, whatever name is typed
         assert changes[0]["before"]["instructions"] == "Be brief."
         assert changes[0]["after"]["instructions"] == "Answer in haiku."
 

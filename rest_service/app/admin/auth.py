@@ -1,6 +1,9 @@
-"""Who may use /admin: a login form (ADMIN_USERNAME / ADMIN_PASSWORD, or any name with
-ADMIN_API_TOKEN as the password), a signed HttpOnly SameSite=Strict session cookie, logout,
-and a same-origin check on every form post (CSRF)."""
+"""Who may use /admin: named admins (argon2id hashes in `admin_accounts`), the bootstrap
+admin of ADMIN_USERNAME / ADMIN_PASSWORD while no account has that name, and ADMIN_API_TOKEN
+as the password for scripts (recorded as `api-token` whatever name is typed). Logins are
+limited per name and per address; sessions live in Redis (see `sessions`); the signed
+HttpOnly SameSite=Strict cookie carries only the session token; every form post must come
+from this site (CSRF); every response carries the security headers."""
 
 from __future__ import annotations
 
@@ -8,38 +11,61 @@ import hashlib
 import hmac
 
 from fastapi import FastAPI
+from redis.exceptions import RedisError
 from sqladmin.authentication import AuthenticationBackend
 from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
+from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from common.logging import get_logger
+from common.names import Names
+from rest_service.app.admin.headers import SecurityHeadersMiddleware
+from rest_service.app.admin.login_limit import LoginLimiter, LoginPolicy, LoginThrottled
+from rest_service.app.admin.sessions import API_TOKEN_ADMIN, AdminSession, AdminSessions
 from rest_service.app.config import Settings
+from rest_service.app.services import admin_accounts
+from rest_service.app.state import AppState
 
 log = get_logger(__name__)
 
 SESSION_COOKIE = "smart_assistant_admin"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_SESSION_STATE = "admin_session"
+
+
+class NotLoggedIn(RuntimeError):
+    """An admin action ran without a session (a route missing its login check)."""
 
 
 def _same(given: str, expected: str) -> bool:
     return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
 
 
-def check_credentials(settings: Settings, username: str, password: str) -> str | None:
-    """The name to act as, or None. Both checks always run (no timing hint)."""
-    by_password = _same(username, settings.admin_username) & _same(
-        password, settings.admin_password
-    )
-    by_token = _same(password, settings.admin_api_token)
-    if by_password:
-        return username
-    if by_token:
-        return username.strip() or "admin"
+def _is_bootstrap(settings: Settings, name: str, password: str) -> bool:
+    configured = settings.admin_username.strip().lower()
+    return _same(name, configured) & _same(password, settings.admin_password)
+
+
+async def identify(state: AppState, username: str, password: str) -> str | None:
+    """The admin these credentials log in as (an account name or `api-token`), or None."""
+    if _same(password, state.settings.admin_api_token):
+        return API_TOKEN_ADMIN
+    name = username.strip().lower()[:64]
+    async with state.sessions() as session:
+        account = await admin_accounts.verify(session, name, password)
+        if account is not None:
+            return account.name
+        if _is_bootstrap(state.settings, name, password):
+            return name if await admin_accounts.find(session, name) is None else None
     return None
+
+
+def admin_sessions(settings: Settings, redis: object) -> AdminSessions:
+    names = Names(settings.redis_key_prefix)
+    return AdminSessions(redis, names, settings.admin_session_hours * 3600)  # type: ignore[arg-type]
 
 
 def session_secret(settings: Settings) -> str:
@@ -47,37 +73,103 @@ def session_secret(settings: Settings) -> str:
     return hashlib.sha256(b"admin-session:" + settings.admin_api_token.encode()).hexdigest()
 
 
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 class AdminAuth(AuthenticationBackend):
     def __init__(self, parent: FastAPI) -> None:
         # No secret here: settings are known only in the lifespan (see LazySessionMiddleware).
         self.middlewares = [
+            Middleware(SecurityHeadersMiddleware),
             Middleware(SameOriginMiddleware),
             Middleware(LazySessionMiddleware, parent=parent),
         ]
         self.parent = parent
 
-    async def login(self, request: Request) -> bool:
+    @property
+    def _state(self) -> AppState:
+        return self.parent.state.app_state
+
+    def _sessions(self) -> AdminSessions:
+        return admin_sessions(self._state.settings, self._state.redis)
+
+    async def login(self, request: Request) -> Response | bool:
         form = await request.form()
         username, password = str(form.get("username", "")), str(form.get("password", ""))
-        who = check_credentials(self.parent.state.settings, username, password)
-        if who is None:
-            log.warning("admin_login_refused", username=username[:64])
-            return False
+        address, state = _address(request), self._state
+        limiter = LoginLimiter(
+            state.redis,
+            Names(state.settings.redis_key_prefix),
+            LoginPolicy.from_settings(state.settings),
+        )
+        try:
+            await limiter.reserve(username, address)
+            who = await identify(state, username, password)
+            if who is None:
+                log.warning("admin_login_refused", username=username[:64], address=address)
+                return False
+            await limiter.succeeded(username, address)
+            token = await self._sessions().open(who)
+        except LoginThrottled as exc:
+            log.warning(
+                "admin_login_throttled",
+                username=username[:64],
+                address=address,
+                retry_after=exc.retry_after,
+            )
+            return await self._login_page(request, str(exc), 429, exc.retry_after)
+        except RedisError as exc:
+            log.error("admin_login_unavailable", error=str(exc))
+            return await self._login_page(request, "login unavailable: Redis is down", 503)
         request.session.clear()
-        request.session.update({"user_id": who})
-        log.info("admin_login", username=who)
+        request.session["token"] = token
+        log.info("admin_login", admin=who, address=address)
         return True
+
+    async def _login_page(
+        self, request: Request, error: str, status: int, retry_after: int | None = None
+    ) -> Response:
+        response = await self.parent.state.admin.templates.TemplateResponse(
+            request, "sqladmin/login.html", {"error": error}, status_code=status
+        )
+        if retry_after:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     async def logout(self, request: Request) -> bool:
+        token = str(request.session.get("token", ""))
         request.session.clear()
-        return True
+        try:
+            await self._sessions().close(token)
+        except RedisError as exc:
+            log.error("admin_logout_failed", error=str(exc))
+        return False  # sqladmin then sends the browser to the login page
 
     async def authenticate(self, request: Request) -> bool:
-        return bool(request.session.get("user_id"))
+        token = str(request.session.get("token", ""))
+        try:
+            found = await self._sessions().find(token) if token else None
+        except RedisError as exc:
+            log.error("admin_session_unavailable", error=str(exc))
+            found = None
+        if found is None:
+            request.session.pop("token", None)
+            return False
+        setattr(request.state, _SESSION_STATE, found)
+        return True
+
+    async def get_user_id(self, request: Request) -> str | None:
+        found = getattr(request.state, _SESSION_STATE, None)
+        return found.admin if found is not None else None
 
 
-def admin_name(request: Request) -> str:
-    return str(request.session.get("user_id", "admin"))
+def current_admin(request: Request) -> AdminSession:
+    """The session `authenticate` found for this request."""
+    found = getattr(request.state, _SESSION_STATE, None)
+    if found is None:
+        raise NotLoggedIn("no admin session on this request")
+    return found
 
 
 class LazySessionMiddleware:

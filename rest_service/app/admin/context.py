@@ -1,5 +1,6 @@
 """A service-layer `Ctx` for an admin request: the same sessions, settings, key box and
-config cache as the API, with the logged-in admin as the change history's actor."""
+config cache as the API, with the logged-in admin as the change history's actor
+(`admin:<name>`, or `api-token` for the token login)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pydantic import ValidationError
 from starlette.requests import Request
 
 from common.errors import AppError
-from rest_service.app.admin.auth import admin_name
+from rest_service.app.admin.auth import current_admin
 from rest_service.app.services.context import Ctx
 from rest_service.app.state import AppState
 
@@ -28,7 +29,7 @@ def app_state(view: Any) -> AppState:
 async def admin_ctx(view: Any, request: Request) -> AsyncIterator[Ctx]:
     """A session for one admin action; our errors become a readable message on the page."""
     state = app_state(view)
-    actor = f"admin:{admin_name(request)}"
+    actor = current_admin(request).actor
     async with state.sessions() as session:
         try:
             yield Ctx(session, state.settings, state.box, state.cache, actor)

@@ -1,5 +1,6 @@
 """The tables (one SQLModel metadata for Alembic) and the API models of each entity."""
 
+from rest_service.app.models.admin_account import AdminAccount
 from rest_service.app.models.assistant import Assistant, AssistantToolLink, Tool
 from rest_service.app.models.calendar import CalendarCredential
 from rest_service.app.models.config_state import ConfigState
@@ -11,6 +12,7 @@ from rest_service.app.models.thread import ChatMessage, UserAssistantThread
 from rest_service.app.models.user import User
 
 __all__ = [
+    "AdminAccount",
     "Assistant",
     "AssistantToolLink",
     "CalendarCredential",
