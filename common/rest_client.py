@@ -191,6 +191,9 @@ class CalendarCredentials(TypedDict):
     user_id: str
     credentials: dict[str, Any]
     valid: bool
+    #: "active" (what the calendar reads) or "pending" (waits for the owner's confirmation).
+    status: str
+    pending_since: str | None
     created_at: str
     updated_at: str
 
@@ -517,6 +520,48 @@ class RestClient:
 
     async def delete_calendar_credentials(self, user_id: str) -> None:
         await self.delete(f"/api/users/{user_id}/calendar-credentials")
+
+    # A new Google account is pending (unusable) until its Telegram user confirms it.
+
+    async def get_pending_calendar_credentials(self, user_id: str) -> CalendarCredentials | None:
+        try:
+            return await self.get_json(f"/api/users/{user_id}/calendar-credentials/pending")
+        except NotFoundError:
+            return None
+
+    async def put_pending_calendar_credentials(
+        self, user_id: str, credentials: Mapping[str, Any]
+    ) -> CalendarCredentials:
+        body = {"credentials": dict(credentials), "valid": True}
+        return await self.put_json(f"/api/users/{user_id}/calendar-credentials/pending", body)
+
+    async def delete_pending_calendar_credentials(self, user_id: str) -> bool:
+        """False when there was nothing pending."""
+        try:
+            await self.delete(f"/api/users/{user_id}/calendar-credentials/pending")
+        except NotFoundError:
+            return False
+        return True
+
+    async def confirm_pending_calendar_credentials(
+        self, user_id: str, *, max_age_seconds: int
+    ) -> CalendarCredentials | None:
+        """The pending connection made active; `None` when none was pending or it expired."""
+        try:
+            return await self.post_json(
+                f"/api/users/{user_id}/calendar-credentials/pending/confirm",
+                {"max_age_seconds": max_age_seconds},
+            )
+        except NotFoundError:
+            return None
+
+    async def expire_pending_calendar_credentials(
+        self, *, max_age_seconds: int
+    ) -> list[CalendarCredentials]:
+        """Drops pending connections older than `max_age_seconds`; answers the dropped ones."""
+        return await self.post_json(
+            "/api/users/calendar-credentials/pending/expire", {"max_age_seconds": max_age_seconds}
+        )
 
     # --- cron jobs and runs ---------------------------------------------------------------------
 

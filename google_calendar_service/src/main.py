@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -61,7 +62,7 @@ def _configure_oauthlib(settings: Settings) -> None:
 
 def _build_calendar(settings: Settings, app: FastAPI) -> GoogleCalendarService:
     app.state.redis = create_redis(settings.redis_url)
-    app.state.rest = RestClient(settings.rest_service_url, settings.service_api_token)
+    app.state.rest = RestClient(settings.rest_service_url, settings.own_service_token)
     names = Names(settings.redis_key_prefix)
     return GoogleCalendarService(
         settings,
@@ -71,6 +72,17 @@ def _build_calendar(settings: Settings, app: FastAPI) -> GoogleCalendarService:
         OAuthClient(settings),
         GoogleCalendarClient(settings),
     )
+
+
+async def _expire_pending_forever(calendar: GoogleCalendarService, interval: float) -> None:
+    """Unanswered connect requests are dropped (and revoked) once they expire."""
+    while True:
+        try:
+            await calendar.expire_pending()
+        except Exception as exc:  # e.g. rest_service down: the loop must outlive it
+
+            log.warning("calendar_expiry_failed", error=type(exc).__name__)
+        await asyncio.sleep(interval)
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -112,9 +124,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.calendar = _build_calendar(app.state.settings, app)
         SERVICE_STARTS.labels("google_calendar_service").inc()
         log.info("service_started", port=app.state.settings.port)
+        expiry = asyncio.create_task(
+            _expire_pending_forever(
+                app.state.calendar, app.state.settings.calendar_expiry_interval_seconds
+            )
+        )
         try:
             yield
         finally:
+            expiry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await expiry
             await app.state.rest.aclose()
             await app.state.redis.aclose()
             log.info("service_stopped")

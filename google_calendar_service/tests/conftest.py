@@ -173,11 +173,22 @@ def start_calendar(
     return start
 
 
-async def connect(api: httpx.AsyncClient, browser: Browser, user_id: str) -> httpx.Response:
-    """The whole connect flow for `user_id`; the callback page's response."""
+async def consent(api: httpx.AsyncClient, browser: Browser, user_id: str) -> httpx.Response:
+    """`user_id`'s link opened in `browser` and consented: the callback page's response (the
+    account is then pending, waiting for the user's confirmation)."""
     link = await api.get(f"/auth/url/{user_id}")
     assert link.status_code == 200, link.text
     return await browser.open(await browser.consent_redirect(link.json()["auth_url"]))
+
+
+async def connect(api: httpx.AsyncClient, browser: Browser, user_id: str) -> httpx.Response:
+    """The whole connect flow for `user_id`, the owner's `/calendar confirm` included; the
+    callback page's response."""
+    page = await consent(api, browser, user_id)
+    if page.status_code == 200:
+        confirmed = await api.post(f"/auth/confirm/{user_id}")
+        assert confirmed.json()["confirmed"], confirmed.text
+    return page
 
 
 def query_of(url: str) -> dict[str, str]:

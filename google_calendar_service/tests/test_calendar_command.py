@@ -1,5 +1,6 @@
 """/calendar in Telegram: the real tg_bot process against the Telegram stand-in, asking the
-calendar service for the link, then "connected as …", then `/calendar disconnect`."""
+calendar service for the link, then the pending account to confirm or decline, then
+"connected as …", then `/calendar disconnect`."""
 
 from __future__ import annotations
 
@@ -91,11 +92,33 @@ async def test_calendar_gives_the_link_then_who_is_connected_then_disconnects(
     [link] = [html.unescape(url) for url in _LINK.findall(first.html)]
     page = await browser.open(await browser.consent_redirect(link))
     assert page.status_code == 200
+    pending = await telegram.send(build.command(chat, ann, "calendar"), ann["id"])
+    assert browser.email in pending.text and "/calendar confirm" in pending.text
+    confirmed = await telegram.send(build.command(chat, ann, "calendar", "confirm"), ann["id"])
+    assert f"connected as {browser.email}" in confirmed.text
     connected = await telegram.send(build.command(chat, ann, "calendar"), ann["id"])
     assert f"connected as {browser.email}" in connected.text
     assert "/calendar disconnect" in connected.text
     gone = await telegram.send(build.command(chat, ann, "calendar", "disconnect"), ann["id"])
     assert "disconnected" in gone.text
+    again = await telegram.send(build.command(chat, ann, "calendar"), ann["id"])
+    assert "connect Google Calendar" in again.text
+
+
+async def test_calendar_decline_drops_the_pending_account(
+    telegram: Telegram, browser: Browser
+) -> None:
+    ann = build.user(uuid.uuid4().int % 10**9, "Ann")
+    chat = build.private_chat(ann)
+    first = await telegram.send(build.command(chat, ann, "calendar"), ann["id"])
+    [link] = [html.unescape(url) for url in _LINK.findall(first.html)]
+    assert (await browser.open(await browser.consent_redirect(link))).status_code == 200
+
+    declined = await telegram.send(build.command(chat, ann, "calendar", "decline"), ann["id"])
+
+    assert "Declined" in declined.text
+    late = await telegram.send(build.command(chat, ann, "calendar", "confirm"), ann["id"])
+    assert "No Google account is waiting" in late.text
     again = await telegram.send(build.command(chat, ann, "calendar"), ann["id"])
     assert "connect Google Calendar" in again.text
 

@@ -1,7 +1,7 @@
 """The calendar from a chat: an IncomingMessage on `queue:to_secretary`, the real assistant
 process with a scripted LLM calling the `calendar` tool (the seed's schema), the calendar
 service and the Google stand-in, the answer on `queue:to_telegram`. The design notes'
-scenario 1: not connected → the link → connected → the events."""
+scenario 1: not connected → the link → the owner confirms the account → the events."""
 
 from __future__ import annotations
 
@@ -162,7 +162,9 @@ async def test_scenario_1_not_connected_then_the_link_then_the_events(
     page = await browser.open(await browser.consent_redirect(link))
     assert page.status_code == 200
     told = [m.text for m in await sent_to(redis, shared_names, user["telegram_id"])]
-    assert any("Google Calendar connected" in text for text in told)
+    assert any(browser.email in text and "/calendar confirm" in text for text in told)
+    confirmed = await api.post(f"/auth/confirm/{user['id']}")  # tg_bot's /calendar confirm
+    assert confirmed.json() == {"confirmed": True, "account": browser.email}
 
     _seed_tomorrow(google, browser.email)
     llm.reset()

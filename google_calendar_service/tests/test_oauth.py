@@ -31,7 +31,7 @@ async def _nothing_connected(
     assert await sent_to(redis, names, user["telegram_id"]) == []
 
 
-async def test_the_full_round_trip_stores_tokens_and_tells_the_user(
+async def test_the_full_round_trip_keeps_tokens_pending_and_asks_the_user(
     api: httpx.AsyncClient,
     browser: Browser,
     google: GoogleStandIn,
@@ -49,17 +49,31 @@ async def test_the_full_round_trip_stores_tokens_and_tells_the_user(
 
     page = await browser.open(await browser.consent_redirect(link["auth_url"]))
 
-    assert page.status_code == 200 and "connected" in page.text
-    stored = await rest.get_calendar_credentials(user["id"])
-    assert stored is not None and stored["valid"]
-    assert stored["credentials"]["refresh_token"] and stored["credentials"]["token"]
-    assert stored["credentials"]["account"] == browser.email
+    assert page.status_code == 200 and "confirm" in page.text
+    assert "connected" not in page.text  # whoever opened the link is not its owner
+    assert await rest.get_calendar_credentials(user["id"]) is None
+    pending = await rest.get_pending_calendar_credentials(user["id"])
+    assert pending is not None and pending["status"] == "pending" and pending["pending_since"]
+    assert pending["credentials"]["refresh_token"] and pending["credentials"]["token"]
+    assert pending["credentials"]["account"] == browser.email
     assert google.state.token_grants == ["authorization_code"]  # the PKCE check passed
     [told] = await sent_to(redis, shared_names, user["telegram_id"])
     assert told.chat_id == user["telegram_id"] and told.kind == OutgoingKind.NOTIFICATION
-    assert "connected" in told.text
+    assert browser.email in told.text and "/calendar confirm" in told.text
+    assert "/calendar decline" in told.text and "connected" not in told.text
+    status = (await api.get(f"/auth/status/{user['id']}")).json()
+    assert status == status | {"connected": False, "pending": True}
+    assert status["pending_account"] == browser.email
+
+    confirmed = await api.post(f"/auth/confirm/{user['id']}")
+
+    assert confirmed.json() == {"confirmed": True, "account": browser.email}
+    stored = await rest.get_calendar_credentials(user["id"])
+    assert stored is not None and stored["valid"] and stored["status"] == "active"
+    assert await rest.get_pending_calendar_credentials(user["id"]) is None
     status = (await api.get(f"/auth/status/{user['id']}")).json()
     assert status == status | {"connected": True, "valid": True, "account": browser.email}
+    assert status["pending"] is False
 
 
 async def test_a_reused_state_is_rejected(
@@ -164,6 +178,8 @@ async def test_everything_but_the_callback_needs_the_service_token(
                 ("GET", f"/auth/url/{user['id']}"),
                 ("GET", f"/auth/status/{user['id']}"),
                 ("DELETE", f"/auth/{user['id']}"),
+                ("POST", f"/auth/confirm/{user['id']}"),
+                ("POST", f"/auth/decline/{user['id']}"),
                 ("GET", f"/events/{user['id']}"),
                 ("POST", f"/events/{user['id']}"),
             ]:

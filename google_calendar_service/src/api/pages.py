@@ -23,11 +23,15 @@ def page(title: str, text: str, status_code: int = 200) -> HTMLResponse:
     )
 
 
-def connected_page(account: str) -> HTMLResponse:
-    who = f" as {account}" if account else ""
+def confirm_in_telegram_page(account: str) -> HTMLResponse:
+    """Never "connected": whoever opened the link may not be the link's owner, so the
+    connection waits for the owner's confirmation in their own Telegram chat."""
+    who = f" {account}" if account else " this Google account"
     return page(
-        "Calendar connected",
-        f"Google Calendar is connected{who}. You can close this window and go back to Telegram.",
+        "Confirm in Telegram",
+        f"One more step: the assistant's owner must confirm{who} in Telegram, where the "
+        "bot has asked them (the answer is /calendar confirm). Until then the assistant "
+        "cannot use this calendar. You can close this window.",
     )
 
 

@@ -10,8 +10,14 @@ from fastapi.responses import HTMLResponse
 
 from common.errors import AppError
 from google_calendar_service.src.api.deps import CalendarDep, require_service_token
-from google_calendar_service.src.api.pages import connected_page, rejected_page
-from google_calendar_service.src.schemas.auth import AuthStatusOut, AuthUrlOut, DisconnectOut
+from google_calendar_service.src.api.pages import confirm_in_telegram_page, rejected_page
+from google_calendar_service.src.schemas.auth import (
+    AuthStatusOut,
+    AuthUrlOut,
+    ConfirmOut,
+    DeclineOut,
+    DisconnectOut,
+)
 from google_calendar_service.src.schemas.events import EventCreatedOut, EventCreateIn, EventsOut
 
 public = APIRouter(tags=["oauth"])
@@ -32,7 +38,7 @@ async def auth_callback(
         if exc.status_code >= 500:
             return rejected_page("Something went wrong on our side or at Google.", 503)
         return rejected_page(exc.detail, 400)
-    return connected_page(account)
+    return confirm_in_telegram_page(account)
 
 
 @router.get("/auth/url/{user_id}", response_model=AuthUrlOut, tags=["oauth"])
@@ -43,6 +49,18 @@ async def auth_url(user_id: uuid.UUID, calendar: CalendarDep) -> AuthUrlOut:
 @router.get("/auth/status/{user_id}", response_model=AuthStatusOut, tags=["oauth"])
 async def auth_status(user_id: uuid.UUID, calendar: CalendarDep) -> AuthStatusOut:
     return await calendar.status(str(user_id))
+
+
+@router.post("/auth/confirm/{user_id}", response_model=ConfirmOut, tags=["oauth"])
+async def confirm(user_id: uuid.UUID, calendar: CalendarDep) -> ConfirmOut:
+    """The user's `/calendar confirm`: their pending Google account becomes the calendar."""
+    return await calendar.confirm(str(user_id))
+
+
+@router.post("/auth/decline/{user_id}", response_model=DeclineOut, tags=["oauth"])
+async def decline(user_id: uuid.UUID, calendar: CalendarDep) -> DeclineOut:
+    """The user's `/calendar decline`: the pending account is revoked and forgotten."""
+    return await calendar.decline(str(user_id))
 
 
 @router.delete("/auth/{user_id}", response_model=DisconnectOut, tags=["oauth"])

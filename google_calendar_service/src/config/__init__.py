@@ -18,6 +18,7 @@ SCOPES = (
 
 class Settings(ServiceSettings):
     default_port: ClassVar[int] = 8001
+    service_name: ClassVar[str] = "google_calendar_service"
 
     google_client_id: str = ""
     google_client_secret: str = ""
@@ -29,6 +30,11 @@ class Settings(ServiceSettings):
 
     #: How long a connect link works; its state is single-use within that time.
     oauth_state_ttl_seconds: int = Field(default=600, gt=0)
+    #: How long a consented Google account waits (pending, unusable) for its Telegram user's
+    #: `/calendar confirm`; then it is dropped and its grant revoked.
+    calendar_confirm_ttl_seconds: int = Field(default=900, gt=0, le=86_400)
+    #: How often the pending connections are checked for expiry.
+    calendar_expiry_interval_seconds: float = Field(default=60.0, gt=0)
     #: Calls to Google that are rate limited (403/429) or fail (5xx, network) are retried
     #: with exponential backoff and jitter: base * 2**attempt, at most max, this many times.
     google_max_retries: int = Field(default=5, ge=0)

@@ -17,6 +17,21 @@ class AuthStatusOut(BaseModel):
     valid: bool
     account: str | None = None
     connected_at: str | None = None
+    #: A consented account waits for the user's `/calendar confirm` (not a connection yet).
+    pending: bool = False
+    pending_account: str | None = None
+
+
+class ConfirmOut(BaseModel):
+    """`confirmed` false: nothing was pending, or the request expired."""
+
+    confirmed: bool
+    account: str | None = None
+
+
+class DeclineOut(BaseModel):
+    declined: bool
+    account: str | None = None
 
 
 class DisconnectOut(BaseModel):

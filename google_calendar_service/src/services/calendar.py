@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from common.errors import AppError
@@ -29,7 +30,13 @@ from google_calendar_service.src.errors import (
     InvalidGrantError,
     OAuthCallbackError,
 )
-from google_calendar_service.src.schemas.auth import AuthStatusOut, AuthUrlOut, DisconnectOut
+from google_calendar_service.src.schemas.auth import (
+    AuthStatusOut,
+    AuthUrlOut,
+    ConfirmOut,
+    DeclineOut,
+    DisconnectOut,
+)
 from google_calendar_service.src.schemas.events import EventCreatedOut, EventCreateIn, EventsOut
 from google_calendar_service.src.services.credentials import CredentialStore, StoredCredentials
 from google_calendar_service.src.services.events import (
@@ -46,10 +53,21 @@ from google_calendar_service.src.services.oauth import OAuthClient, OAuthStates
 
 log = get_logger(__name__)
 
-_CONNECTED_TEXT = {
-    "en": "✅ Google Calendar connected{account}. Ask me what's on your calendar.",
-    "ru": "✅ Google Календарь подключён{account}. Спросите меня, что у вас в календаре.",
+#: Sent to the link's owner after a consent: the account is theirs only once they say so, so a
+#: link opened by someone else can at most produce a request the owner declines.
+_CONFIRM_TEXT = {
+    "en": (
+        "Connect the Google account {account} to your assistant?\n"
+        "Send /calendar confirm to connect it, or /calendar decline if it is not yours. "
+        "The request expires in {minutes} min."
+    ),
+    "ru": (
+        "Подключить аккаунт Google {account} к вашему ассистенту?\n"
+        "Отправьте /calendar confirm, чтобы подключить, или /calendar decline, если он не ваш. "
+        "Запрос действует {minutes} мин."
+    ),
 }
+_UNKNOWN_ACCOUNT = {"en": "(address unknown)", "ru": "(адрес неизвестен)"}
 
 
 class GoogleCalendarService:
@@ -87,10 +105,12 @@ class GoogleCalendarService:
         return url
 
     async def handle_callback(self, code: str | None, state: str | None, error: str | None) -> str:
-        """Finish a connect link: exchange the code, store the tokens, tell the user.
+        """Finish a connect link: exchange the code, keep the tokens *pending*, ask the owner.
 
-        Returns the account's address (or "") for the page. The state is consumed first,
-        so a replayed or forged callback never reaches Google.
+        Whoever holds the link may open it, so nothing is connected here: the link's user is
+        asked in their own chat to confirm the account. Returns the account's address (or
+        "") for the page. The state is consumed first, so a replayed or forged callback
+        never reaches Google.
         """
         pending = await self._states.consume(state)
         if pending is None:
@@ -103,9 +123,9 @@ class GoogleCalendarService:
         credentials = await self._oauth.exchange(code, pending.code_verifier)
         session = await self._google.open(credentials)
         account = await self._account_of(session)
-        await self._store.save(pending.user_id, credentials, account)
-        log.info("calendar_connected", user_id=pending.user_id)
-        await self._notify_connected(pending.user_id, account, state or "")
+        await self._store.save_pending(pending.user_id, credentials, account)
+        log.info("calendar_connect_pending", user_id=pending.user_id)
+        await self._ask_owner(pending.user_id, account, state or "")
         return account or ""
 
     async def _account_of(self, session: CalendarSession) -> str | None:
@@ -116,12 +136,16 @@ class GoogleCalendarService:
             log.warning("calendar_account_unknown", error=type(exc).__name__)
             return None
 
-    async def _notify_connected(self, user_id: str, account: str | None, state: str) -> None:
+    async def _ask_owner(self, user_id: str, account: str | None, state: str) -> None:
+        """To the user's own private chat (its id is the Telegram user id), never a group."""
         user = await self._rest.get_user(user_id)
         language = "ru" if (user.get("language") or "").startswith("ru") else "en"
-        text = _CONNECTED_TEXT[language].format(account=f" ({account})" if account else "")
+        text = _CONFIRM_TEXT[language].format(
+            account=account or _UNKNOWN_ACCOUNT[language],
+            minutes=max(1, self._settings.calendar_confirm_ttl_seconds // 60),
+        )
         message = OutgoingMessage(
-            message_id=uuid.uuid5(ID_NAMESPACE, f"calendar-connected:{user_id}:{state}"),
+            message_id=uuid.uuid5(ID_NAMESPACE, f"calendar-confirm:{user_id}:{state}"),
             chat_id=user["telegram_id"],
             text=text,
             kind=OutgoingKind.NOTIFICATION,
@@ -129,16 +153,71 @@ class GoogleCalendarService:
         )
         await self._publisher.publish(TO_TELEGRAM, message)
 
+    async def confirm(self, user_id: str) -> ConfirmOut:
+        """The owner's yes (`/calendar confirm`): the pending account becomes the calendar.
+        An older connection it replaces is revoked at Google."""
+        await self._rest.get_user(user_id)
+        previous = await self._store.load(user_id)
+        row = await self._rest.confirm_pending_calendar_credentials(
+            user_id, max_age_seconds=self._settings.calendar_confirm_ttl_seconds
+        )
+        if row is None:
+            return ConfirmOut(confirmed=False)
+        account = row["credentials"].get("account")
+        if previous is not None and previous.account != account:
+            await self._revoke(previous.credentials.refresh_token or previous.credentials.token)
+        log.info("calendar_connected", user_id=user_id)
+        return ConfirmOut(confirmed=True, account=account)
+
+    async def decline(self, user_id: str) -> DeclineOut:
+        """The owner's no (`/calendar decline`): the grant is revoked and forgotten."""
+        await self._rest.get_user(user_id)
+        row = await self._rest.get_pending_calendar_credentials(user_id)
+        if row is None:
+            return DeclineOut(declined=False)
+        await self._rest.delete_pending_calendar_credentials(user_id)
+        record = row["credentials"]
+        await self._revoke_unless_active(user_id, record)
+        log.info("calendar_connect_declined", user_id=user_id)
+        return DeclineOut(declined=True, account=record.get("account"))
+
+    async def expire_pending(self) -> int:
+        """Drop the requests nobody answered in time and revoke their grants."""
+        rows = await self._rest.expire_pending_calendar_credentials(
+            max_age_seconds=self._settings.calendar_confirm_ttl_seconds
+        )
+        for row in rows:
+            await self._revoke_unless_active(row["user_id"], row["credentials"])
+            log.info("calendar_connect_expired", user_id=row["user_id"])
+        return len(rows)
+
+    async def _revoke(self, token: str | None) -> bool:
+        return await self._oauth.revoke(token) if token else False
+
+    async def _revoke_unless_active(self, user_id: str, record: dict[str, Any]) -> None:
+        """Revoking at Google ends the whole grant of that account, so an account that is
+        also the user's active connection is only forgotten, not revoked."""
+        active = await self._store.load(user_id)
+        if active is not None and active.account == record.get("account"):
+            return
+        await self._revoke(record.get("refresh_token") or record.get("token"))
+
     async def status(self, user_id: str) -> AuthStatusOut:
         await self._rest.get_user(user_id)
         stored = await self._store.load(user_id)
+        pending = await self._store.load_pending(user_id)
+        waiting = pending is not None and not _expired(
+            pending.connected_at, self._settings.calendar_confirm_ttl_seconds
+        )
+        extra = {"pending": True, "pending_account": pending.account} if waiting and pending else {}
         if stored is None:
-            return AuthStatusOut(connected=False, valid=False)
+            return AuthStatusOut(connected=False, valid=False, **extra)
         return AuthStatusOut(
             connected=True,
             valid=stored.valid,
             account=stored.account,
             connected_at=stored.connected_at,
+            **extra,
         )
 
     async def disconnect(self, user_id: str) -> DisconnectOut:
@@ -146,8 +225,7 @@ class GoogleCalendarService:
         stored = await self._store.load(user_id)
         if stored is None:
             return DisconnectOut(disconnected=False, revoked=False)
-        token = stored.credentials.refresh_token or stored.credentials.token
-        revoked = await self._oauth.revoke(token) if token else False
+        revoked = await self._revoke(stored.credentials.refresh_token or stored.credentials.token)
         await self._store.delete(user_id)
         log.info("calendar_disconnected", user_id=user_id, revoked=revoked)
         return DisconnectOut(disconnected=True, revoked=revoked)
@@ -229,6 +307,12 @@ class GoogleCalendarService:
             return
         stored.stored_token = stored.credentials.token
         log.info("calendar_token_refreshed", user_id=user_id)
+
+
+def _expired(since: str | None, ttl_seconds: int) -> bool:
+    if not since:
+        return True
+    return (datetime.now(UTC) - datetime.fromisoformat(since)).total_seconds() > ttl_seconds
 
 
 def _timezone(user: User, default: str) -> ZoneInfo:

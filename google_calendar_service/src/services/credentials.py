@@ -72,15 +72,26 @@ class CredentialStore:
         )
 
     async def load(self, user_id: str) -> StoredCredentials | None:
+        """The active connection only: a pending one is not a connection."""
         row = await self._rest.get_calendar_credentials(user_id)
+        if row is None or row.get("status", "active") != "active":
+            return None
+        return self._stored(row["credentials"], bool(row.get("valid", True)), row["created_at"])
+
+    async def load_pending(self, user_id: str) -> StoredCredentials | None:
+        """A consented account awaiting its owner's confirmation; `connected_at` is when it
+        began waiting."""
+        row = await self._rest.get_pending_calendar_credentials(user_id)
         if row is None:
             return None
-        record = row["credentials"]
+        return self._stored(row["credentials"], False, row.get("pending_since"))
+
+    def _stored(self, record: dict[str, Any], valid: bool, since: str | None) -> StoredCredentials:
         return StoredCredentials(
             credentials=self.from_record(record),
             account=record.get("account"),
-            valid=bool(row.get("valid", True)),
-            connected_at=row.get("created_at"),
+            valid=valid,
+            connected_at=since,
             stored_token=record.get("token"),
         )
 
@@ -89,6 +100,13 @@ class CredentialStore:
     ) -> None:
         record = self.to_record(credentials, account)
         await self._rest.put_calendar_credentials(user_id, record, valid=valid)
+
+    async def save_pending(
+        self, user_id: str, credentials: Credentials, account: str | None
+    ) -> None:
+        await self._rest.put_pending_calendar_credentials(
+            user_id, self.to_record(credentials, account)
+        )
 
     async def mark_invalid(self, user_id: str, stored: StoredCredentials) -> None:
         """Keep the row (so /calendar can say "reconnect"), flagged as no longer working."""

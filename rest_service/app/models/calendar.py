@@ -38,11 +38,19 @@ class CalendarCredentialsPut(SQLModel):
     valid: bool = True
 
 
+class CalendarPendingConfirm(SQLModel):
+    """A pending connection older than this is expired: dropped instead of made active."""
+
+    max_age_seconds: int = Field(default=900, ge=1, le=86_400)
+
+
 class CalendarCredentialsPublic(SQLModel):
     """Only ever sent to the service token, one user at a time."""
 
     user_id: uuid.UUID
     credentials: dict[str, object]
     valid: bool
+    status: str = "active"
+    pending_since: datetime | None = None
     created_at: datetime
     updated_at: datetime

@@ -10,7 +10,11 @@ from fastapi import APIRouter, Path, Response
 from rest_service.app.auth import any_token, service_only
 from rest_service.app.deps import CtxDep, PageDep, set_total
 from rest_service.app.models.base import BIGINT_MAX
-from rest_service.app.models.calendar import CalendarCredentialsPublic, CalendarCredentialsPut
+from rest_service.app.models.calendar import (
+    CalendarCredentialsPublic,
+    CalendarCredentialsPut,
+    CalendarPendingConfirm,
+)
 from rest_service.app.models.user import UserCreate, UserPublic, UserUpdate
 from rest_service.app.routers.common import ERRORS
 from rest_service.app.services import calendar, users
@@ -95,3 +99,56 @@ async def put_calendar_credentials(
 @router.delete("/{user_id}/calendar-credentials", status_code=204, dependencies=[service_only])
 async def delete_calendar_credentials(ctx: CtxDep, user_id: uuid.UUID) -> None:
     await calendar.delete_credentials(ctx, user_id)
+
+
+# A consented Google account waits here, unusable, until the Telegram user confirms it.
+
+
+@router.get(
+    "/{user_id}/calendar-credentials/pending",
+    response_model=CalendarCredentialsPublic,
+    dependencies=[service_only],
+)
+async def get_pending_calendar_credentials(ctx: CtxDep, user_id: uuid.UUID) -> object:
+    return await calendar.get_credentials(ctx, user_id, calendar.PENDING)
+
+
+@router.put(
+    "/{user_id}/calendar-credentials/pending",
+    response_model=CalendarCredentialsPublic,
+    dependencies=[service_only],
+)
+async def put_pending_calendar_credentials(
+    ctx: CtxDep, user_id: uuid.UUID, data: CalendarCredentialsPut
+) -> object:
+    return await calendar.put_credentials(ctx, user_id, data, calendar.PENDING)
+
+
+@router.delete(
+    "/{user_id}/calendar-credentials/pending", status_code=204, dependencies=[service_only]
+)
+async def delete_pending_calendar_credentials(ctx: CtxDep, user_id: uuid.UUID) -> None:
+    await calendar.delete_credentials(ctx, user_id, calendar.PENDING)
+
+
+@router.post(
+    "/{user_id}/calendar-credentials/pending/confirm",
+    response_model=CalendarCredentialsPublic,
+    dependencies=[service_only],
+)
+async def confirm_pending_calendar_credentials(
+    ctx: CtxDep, user_id: uuid.UUID, data: CalendarPendingConfirm
+) -> object:
+    """The owner's yes: the pending connection becomes the active one (404 when none or
+    expired)."""
+    return await calendar.confirm_pending(ctx, user_id, data)
+
+
+@router.post(
+    "/calendar-credentials/pending/expire",
+    response_model=list[CalendarCredentialsPublic],
+    dependencies=[service_only],
+)
+async def expire_pending_calendar_credentials(ctx: CtxDep, data: CalendarPendingConfirm) -> object:
+    """Drops pending connections older than `max_age_seconds` and answers them (to revoke)."""
+    return await calendar.expire_pending(ctx, data)

@@ -1,5 +1,7 @@
 """/calendar: the link that connects the user's Google Calendar, or who it is connected as;
-`/calendar disconnect` revokes and forgets the connection.
+`/calendar confirm` / `/calendar decline` answer the question the calendar service asks after
+a Google consent (the account is connected only on the owner's yes); `/calendar disconnect`
+revokes and forgets the connection.
 
 Only in a private chat: a connect link is bound to the user it was made for, so whoever
 clicked it in a group would connect their own Google account to someone else's profile.
@@ -19,6 +21,8 @@ from tg_bot.src.i18n import Markdown
 log = get_logger(__name__)
 
 DISCONNECT_WORDS = {"disconnect", "off", "remove", "отключить", "отключи"}
+CONFIRM_WORDS = {"confirm", "yes", "да", "подтвердить", "подтверждаю"}
+DECLINE_WORDS = {"decline", "no", "нет", "отклонить", "отклоняю"}
 
 
 class CalendarServiceError(Exception):
@@ -32,7 +36,7 @@ class CalendarServiceClient:
         settings = services.settings
         self._http = httpx.AsyncClient(
             base_url=settings.google_calendar_service_url.rstrip("/"),
-            headers={"Authorization": f"Bearer {settings.service_api_token}"},
+            headers={"Authorization": f"Bearer {settings.own_service_token}"},
             timeout=10.0,
         )
 
@@ -43,6 +47,7 @@ class CalendarServiceClient:
         await self._http.aclose()
 
     async def call(self, method: str, path: str) -> dict[str, Any]:
+        """The JSON of a 200; anything else is a CalendarServiceError."""
         try:
             response = await self._http.request(method, path)
         except httpx.HTTPError as exc:
@@ -60,8 +65,13 @@ async def calendar(turn: Turn, args: str, services: Services) -> str:
     user_id = str(turn.user["id"])
     try:
         async with CalendarServiceClient(services) as client:
-            if args.strip().casefold() in DISCONNECT_WORDS:
+            word = args.strip().casefold()
+            if word in DISCONNECT_WORDS:
                 return await _disconnect(turn, client, user_id)
+            if word in CONFIRM_WORDS:
+                return await _confirm(turn, client, user_id)
+            if word in DECLINE_WORDS:
+                return await _decline(turn, client, user_id)
             return await _status_or_link(turn, client, user_id)
     except CalendarServiceError as exc:
         log.warning("calendar_service_unavailable", error=str(exc))
@@ -70,6 +80,8 @@ async def calendar(turn: Turn, args: str, services: Services) -> str:
 
 async def _status_or_link(turn: Turn, client: CalendarServiceClient, user_id: str) -> str:
     status = await client.call("GET", f"/auth/status/{user_id}")
+    if status.get("pending"):
+        return turn.t("calendar.pending", account=status.get("pending_account") or "?")
     if status["connected"] and status["valid"]:
         if status.get("account"):
             return turn.t("calendar.connected", account=status["account"])
@@ -83,6 +95,20 @@ async def _status_or_link(turn: Turn, client: CalendarServiceClient, user_id: st
 async def _disconnect(turn: Turn, client: CalendarServiceClient, user_id: str) -> str:
     result = await client.call("DELETE", f"/auth/{user_id}")
     return turn.t("calendar.disconnected" if result["disconnected"] else "calendar.not_connected")
+
+
+async def _confirm(turn: Turn, client: CalendarServiceClient, user_id: str) -> str:
+    result = await client.call("POST", f"/auth/confirm/{user_id}")
+    if not result["confirmed"]:
+        return turn.t("calendar.nothing_pending")
+    if result.get("account"):
+        return turn.t("calendar.confirmed", account=result["account"])
+    return turn.t("calendar.confirmed_unknown")
+
+
+async def _decline(turn: Turn, client: CalendarServiceClient, user_id: str) -> str:
+    result = await client.call("POST", f"/auth/decline/{user_id}")
+    return turn.t("calendar.declined" if result["declined"] else "calendar.nothing_pending")
 
 
 COMMAND = Command("calendar", calendar)

@@ -151,4 +151,19 @@ MESSAGES: dict[str, str] = {
     "calendar.not_connected": "Your Google Calendar isn't connected. Send /calendar to connect it.",
     "calendar.private_only": "Calendars are private: send me /calendar in a private chat.",
     "calendar.unavailable": "The calendar service isn't answering. Try again in a minute.",
+    "calendar.pending": (
+        "A Google account waits for your confirmation: **{account}**.\n\n"
+        "Send `/calendar confirm` to connect it, or `/calendar decline` if it isn't yours."
+    ),
+    "calendar.confirmed": (
+        "✅ Google Calendar connected as **{account}**. Ask me what's on your calendar."
+    ),
+    "calendar.confirmed_unknown": "✅ Google Calendar connected. Ask me what's on your calendar.",
+    "calendar.nothing_pending": (
+        "No Google account is waiting for your confirmation (a request expires after a while). "
+        "Send /calendar for a new link."
+    ),
+    "calendar.declined": (
+        "Declined: that Google account is not connected, and its access is revoked."
+    ),
 }

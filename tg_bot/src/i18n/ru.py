@@ -154,4 +154,20 @@ MESSAGES: dict[str, str] = {
     "calendar.not_connected": "Календарь не подключён. Отправьте /calendar, чтобы подключить.",
     "calendar.private_only": "Календари — личное дело: отправьте мне /calendar в личном чате.",
     "calendar.unavailable": "Сервис календаря сейчас не отвечает. Попробуйте через минуту.",
+    "calendar.pending": (
+        "Аккаунт Google ждёт вашего подтверждения: **{account}**.\n\n"
+        "Отправьте `/calendar confirm`, чтобы подключить его, или `/calendar decline`, "
+        "если он не ваш."
+    ),
+    "calendar.confirmed": (
+        "✅ Google Календарь подключён: **{account}**. Спросите меня, что у вас в календаре."
+    ),
+    "calendar.confirmed_unknown": (
+        "✅ Google Календарь подключён. Спросите меня, что у вас в календаре."
+    ),
+    "calendar.nothing_pending": (
+        "Ни один аккаунт Google не ждёт подтверждения (запрос действует недолго). "
+        "Отправьте /calendar, чтобы получить новую ссылку."
+    ),
+    "calendar.declined": "Отклонено: этот аккаунт Google не подключён, его доступ отозван.",
 }
