@@ -6,6 +6,7 @@ its scope with these tables; each service sends its own token when it has one.""
 
 from __future__ import annotations
 
+import hmac
 from enum import StrEnum
 
 
@@ -40,3 +41,21 @@ def env_name(service: str) -> str:
 
 def rights_of(scope: str) -> frozenset[Right]:
     return ALL_RIGHTS if scope == SHARED else SCOPES[scope]
+
+
+#: The services that call google_calendar_service (tg_bot's /calendar, the assistant's tool).
+CALENDAR_CALLERS = ("tg_bot", "assistant")
+
+
+def calendar_caller_tokens(settings: object) -> list[str]:
+    """The tokens google_calendar_service accepts: the shared one and its callers' own."""
+    names = ["service_api_token", *(setting_name(s) for s in CALENDAR_CALLERS)]
+    return [token for name in names if (token := getattr(settings, name, ""))]
+
+
+def matches_any(given: str, tokens: list[str]) -> bool:
+    """Constant time per token, and every token is compared (no hint which one matched)."""
+    found = False
+    for token in tokens:
+        found |= hmac.compare_digest(given.encode(), token.encode())
+    return found

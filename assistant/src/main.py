@@ -47,7 +47,7 @@ class Runtime:
 async def runtime(ctx: WorkerContext, settings: Settings) -> AsyncIterator[Runtime]:
     """Opens the clients the orchestrator needs and closes them on the way out."""
     async with (
-        RestClient(settings.rest_service_url, settings.service_api_token) as rest,
+        RestClient(settings.rest_service_url, settings.own_service_token) as rest,
         aiohttp.ClientSession() as http,
     ):
         breaker = circuit_breaker(settings, ctx.redis, ctx.names)

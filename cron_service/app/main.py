@@ -181,6 +181,6 @@ async def main(stop: asyncio.Event) -> None:
     settings = load_settings(Settings)
     async with (
         worker_context("cron_service", settings, stop) as ctx,
-        RestClient(settings.rest_service_url, settings.service_api_token) as rest,
+        RestClient(settings.rest_service_url, settings.own_service_token) as rest,
     ):
         await CronService(ctx, settings, rest).run()

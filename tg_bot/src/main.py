@@ -86,7 +86,7 @@ async def _bot(ctx: WorkerContext, settings: Settings) -> AsyncIterator[Bot]:
         retries=settings.send_retries,
         retry_backoff_s=settings.send_retry_backoff_seconds,
     )
-    rest = RestClient(settings.rest_service_url, settings.service_api_token)
+    rest = RestClient(settings.rest_service_url, settings.own_service_token)
     async with telegram, rest:
         users = UserDirectory(rest, settings.user_cache_seconds)
         services = Services(settings, rest, users, ctx.redis, ctx.names, default_commands())

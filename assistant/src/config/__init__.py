@@ -11,6 +11,7 @@ from common.settings import ServiceSettings
 
 class Settings(ServiceSettings):
     default_port: ClassVar[int] = 8002
+    service_name: ClassVar[str] = "assistant"
 
     openai_api_key: str = ""
     openai_base_url: str = "https://api.openai.com/v1"

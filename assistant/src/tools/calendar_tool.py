@@ -122,7 +122,7 @@ class CalendarTool(BaseTool, tool_type="calendar"):
         return CalendarServiceClient(
             self.services.http,
             settings.google_calendar_service_url,
-            settings.service_api_token,
+            settings.own_service_token,
             self.timeout,
         )
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from common.errors import UnauthorizedError
+from common.service_tokens import calendar_caller_tokens, matches_any
 from google_calendar_service.src.services.calendar import GoogleCalendarService
 
 _bearer = HTTPBearer(auto_error=False)
@@ -18,10 +18,11 @@ async def require_service_token(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
-    """Everything but the OAuth callback is for our services only (SERVICE_API_TOKEN)."""
-    expected = request.app.state.settings.service_api_token
+    """Everything but the OAuth callback is for our services only: SERVICE_API_TOKEN, or
+    the scoped token of a service that calls this one (tg_bot, the assistant)."""
+    accepted = calendar_caller_tokens(request.app.state.settings)
     given = credentials.credentials if credentials else ""
-    if not expected or not secrets.compare_digest(given.encode(), expected.encode()):
+    if not accepted or not matches_any(given, accepted):
         raise UnauthorizedError("a valid service token is required")
 
 
