@@ -96,8 +96,6 @@ class LlmChatAssistant(BaseAssistant):
         )
         thread = start["thread"]
         assert thread is not None  # only a blocked profile has none, and it is not answered
-        if await self._budget_spent(turn):
-            return TurnResult(_budget_refusal(turn.actor.language))
         settings = self.settings
         history = context.window(
             start["recent"], settings.max_context_messages, settings.max_context_length
@@ -107,6 +105,8 @@ class LlmChatAssistant(BaseAssistant):
         if stored is not None:
             log.info("turn_replayed", assistant=self.spec.name)
             return TurnResult(stored.get("content") or "", stored.get("model"), replayed=True)
+        if await self._budget_spent(turn):
+            return TurnResult(_budget_refusal(turn.actor.language))
         history = _without_turn(history, turn)
         exchange = _Exchange(
             messages=[

@@ -109,7 +109,7 @@ async def update_job(ctx: Ctx, job_id: uuid.UUID, data: CronJobUpdate) -> CronJo
     merged = {**job.model_dump(), **changes}
     now = datetime.now(UTC)
     _check_job(merged, now=now, new_run_at="run_at" in changes)
-    _check_recurrence(ctx, merged, changed=bool({"cron_expression", "timezone"} & changes.keys()))
+    _check_recurrence(ctx, merged, changed="cron_expression" in changes)
     await _check_active_limit(ctx, merged, was_active=job.status == CronJobStatus.active)
     if "cron_expression" in changes:
         changes["cron_expression"] = merged["cron_expression"]
