@@ -34,6 +34,8 @@ from sandbox.google_api import GoogleStandIn, serving_in_thread
 from sandbox.llm_server import LlmStandIn, Step, ToolCallStep
 from tests.harness import ROOT, ServiceProcess, Stack, base_env, secretary_config
 from tests.secret_scan import scan_file, scan_repository, scan_text
+from tests.system import BOT_ENV, System, TelegramThread
+from tests.system import Person as TgPerson
 
 # -- 1. no secret in the repository ---------------------------------------------------------
 
@@ -761,3 +763,79 @@ async def test_no_service_logs_a_secret_even_at_debug(
         logs = process.logs()
         leaked = [secret[:12] + "…" for secret in secrets if secret in logs]
         assert not leaked, f"{process.name} logs {leaked}"
+
+
+# -- 5. a calendar connection is bound to its owner (issue 17, attack 1) ----------------------
+
+
+@pytest.fixture(scope="module")
+def bot(
+    deployment: Deployment, assistant: Assistant, google: GoogleStandIn, llm: LlmStandIn
+) -> Iterator[System]:
+    """tg_bot and the Telegram stand-in beside this module's services: the whole path a
+    user's chat takes. (No weather tool here, so no Open-Meteo stand-in.)"""
+    telegram = TelegramThread(deployment.secrets["TELEGRAM_TOKEN"])
+    try:
+        deployment.stack.start("tg_bot", env={**BOT_ENV, "TELEGRAM_API_BASE": telegram.api.url})
+        yield System(
+            deployment.stack,
+            telegram,
+            llm,
+            google,
+            None,  # type: ignore[arg-type]
+            deployment.secrets,
+            deployment.names,
+            deployment.database_url,
+        )
+    finally:
+        deployment.stack["tg_bot"].stop()
+        telegram.stop()
+
+
+@pytest.mark.timeout(120)
+async def test_a_connect_link_opened_by_someone_else_connects_nothing_the_owner_declines(
+    bot: System, assistant: Assistant, google: GoogleStandIn, llm: LlmStandIn
+) -> None:
+    """A's link, opened by V who consents with V's own Google account: A's chat gets a
+    question, not "connected"; A cannot read V's events; A declines and V's grant is
+    revoked. (Before the fix the callback connected V's account to A at once.)"""
+    llm.reset()
+    ann, marker = TgPerson.new("Ann"), uuid.uuid4().hex[:10]
+    v_email = f"v-{marker}@example.com"
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    google.state.seed(
+        v_email,
+        [
+            {
+                "summary": f"V private appointment {marker}",
+                "start": {"dateTime": start.isoformat()},
+                "end": {"dateTime": (start + timedelta(hours=1)).isoformat()},
+            }
+        ],
+    )
+    offer = await bot.say(ann, "/calendar")
+    link = bot.link_to(offer, google.url)
+    before = len(bot.sent_to(ann.id))
+
+    page = await bot.consent(link, v_email)  # V's browser, V's account
+
+    assert page.status_code == 200 and "connected" not in page.text
+    asked = await bot.next_message(ann.id, after=before, containing="/calendar confirm")
+    assert v_email in asked.text and "/calendar decline" in asked.text
+    assert "connected" not in asked.text
+    llm.call(assistant.calendar_tool, {"action": "list"}, contains="on my calendar")
+    answer = await bot.say(ann, "what's on my calendar?")
+    [result] = bot.tool_results("on my calendar")
+    assert result["status"] == "not_connected" and "events" not in result
+    assert marker not in answer.text
+
+    declined = await bot.say(ann, "/calendar decline")
+
+    assert "Declined" in declined.text
+    assert [g.revoked for g in google.state.grants.values() if g.email == v_email] == [True]
+    late = await bot.say(ann, "/calendar confirm")
+    assert "No Google account is waiting" in late.text
+    async with RestClient(bot.stack.url("rest_service"), bot.secrets["SERVICE_API_TOKEN"]) as rest:
+        user, _ = await rest.get_or_create_user(ann.id)
+        assert await rest.get_calendar_credentials(user["id"]) is None
+        assert await rest.get_pending_calendar_credentials(user["id"]) is None
