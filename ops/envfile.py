@@ -6,11 +6,19 @@ import re
 import secrets
 from pathlib import Path
 
+from common import service_tokens
 from common.crypto import generate_key
 
+
+def _token() -> str:
+    """43 characters: past the 32 the settings demand (common/settings.py)."""
+    return secrets.token_urlsafe(32)
+
+
 _GENERATED = {
-    "ADMIN_API_TOKEN": lambda: secrets.token_urlsafe(32),
-    "SERVICE_API_TOKEN": lambda: secrets.token_urlsafe(32),
+    "ADMIN_API_TOKEN": _token,
+    "SERVICE_API_TOKEN": _token,
+    **{service_tokens.env_name(name): _token for name in service_tokens.SCOPES},
     "LLM_MODEL_DECRYPT_KEY": generate_key,
 }
 
