@@ -192,6 +192,22 @@ class TestSessions:
         await client.aclose()
 
 
+class TestRedisDown:
+    async def test_login_is_a_503_and_a_session_is_refused_never_a_500(
+        self, app: FastAPI, monkeypatch: pytest.MonkeyPatch, secrets: dict[str, str]
+    ) -> None:
+        """Sessions and limits live in Redis: without it the admin fails closed."""
+        client = await logged_in_as(app, "ops", secrets["ADMIN_API_TOKEN"])
+        dead = aioredis.Redis.from_url("redis://127.0.0.1:1", socket_connect_timeout=0.5)
+        monkeypatch.setattr(app.state.app_state, "redis", dead)
+        assert (await client.get("/admin/assistant/list")).status_code == 302
+        async with new_client(app) as fresh:
+            response = await post_login(fresh, "ops", secrets["ADMIN_API_TOKEN"])
+        assert response.status_code == 503 and "Redis" in response.text
+        await dead.aclose()
+        await client.aclose()
+
+
 class TestHistoryNamesTheAdmin:
     async def test_a_named_admin_is_recorded_by_name(self, app: FastAPI, api: Api) -> None:
         name = await make_admin(app, unique_name())
