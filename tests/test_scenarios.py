@@ -96,12 +96,15 @@ def seed_tomorrow(system: System, email: str) -> str:
 
 
 async def connect_calendar(system: System, person: Person, email: str) -> None:
-    """/calendar in the private chat, the link, consent at Google, "connected" in Telegram."""
+    """/calendar in the private chat, the link, consent at Google, the bot's question, the
+    owner's `/calendar confirm`, "connected" in Telegram."""
     offer = await system.say(person, "/calendar")
     link = system.link_to(offer, system.google.url)
     before = len(system.sent_to(person.id))
     assert (await system.consent(link, email)).status_code == 200
-    await system.next_message(person.id, after=before, containing="Google Calendar connected")
+    await system.next_message(person.id, after=before, containing="/calendar confirm")
+    confirmed = await system.say(person, "/calendar confirm")
+    assert "Google Calendar connected" in confirmed.text, confirmed.text
 
 
 @WITH_REAL_ARGUMENTS
@@ -119,8 +122,10 @@ async def test_scenario_1_calendar_link_consent_connected_then_events_in_users_z
     link = system.link_to(offer, system.google.url)
     before = len(system.sent_to(kenji.id))
     assert (await system.consent(link, email)).status_code == 200
-    connected = await system.next_message(kenji.id, after=before, containing="подключён")
-    assert email in connected.text
+    asked = await system.next_message(kenji.id, after=before, containing="/calendar confirm")
+    assert email in asked.text and "Подключить" in asked.text  # the owner is asked first
+    connected = await system.say(kenji, "/calendar confirm")
+    assert email in connected.text and "подключён" in connected.text
 
     day = seed_tomorrow(system, email)
     system.llm.call("calendar", {"action": "list"}, contains="запланировано")
