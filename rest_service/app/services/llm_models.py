@@ -62,8 +62,11 @@ async def create_model(ctx: Ctx, data: LLMModelCreate) -> LLMModelPublic:
 
 
 async def update_model(ctx: Ctx, model_id: uuid.UUID, data: LLMModelUpdate) -> LLMModelPublic:
-    model = await _locked(ctx, model_id)
     changes = non_null(LLMModel, data.model_dump(exclude_unset=True))
+    if "provider_model_name" in changes:  # a rename holds the row as a delete does
+        model = await _locked(ctx, model_id)
+    else:
+        model = await get_or_404(ctx.session, LLMModel, model_id, KIND)
     if "provider_id" in changes:
         await _provider_exists(ctx, changes["provider_id"])
     old_name = model.provider_model_name
