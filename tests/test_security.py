@@ -611,6 +611,44 @@ def _injection_script(assistant: Assistant, victim: Person, victim_job: str) -> 
     ]
 
 
+@pytest.mark.timeout(120)
+async def test_a_redirected_base_url_never_carries_the_stored_key_to_the_attacker(
+    deployment: Deployment,
+    assistant: Assistant,
+    llm: LlmStandIn,
+    http: httpx.AsyncClient,
+    redis: aioredis.Redis,
+) -> None:
+    """Issue 17, attack 2: PUT a provider's base_url alone used to keep its key, and the next
+    message sent the key (and the conversation) to the new URL."""
+    admin = deployment.headers("ADMIN_API_TOKEN")
+    listed = (await http.get("/api/llm-providers/?limit=1000", headers=admin)).json()
+    [provider] = [
+        p
+        for p in listed
+        if p["base_url"] == llm.base_url
+        and p["api_key_masked"].endswith(assistant.provider_key[-4:])
+    ]
+    path = f"/api/llm-providers/{provider['id']}"
+    with LlmStandIn() as attacker:
+        moved = await http.put(path, json={"base_url": attacker.base_url}, headers=admin)
+        try:
+            await asyncio.sleep(2.5)  # the assistant polls the config version every second
+            async with RestClient(
+                deployment.rest_url, deployment.secrets["SERVICE_API_TOKEN"]
+            ) as rest:
+                victim = await _person(rest, "Val", uuid.uuid4().hex[:10])
+            await _ask(redis, deployment.names, victim, "what time is it?")
+            stolen = [r for r in attacker.requests if r.api_key == assistant.provider_key]
+            assert stolen == [] and attacker.requests == [], "the key went to the attacker"
+            assert moved.status_code == 422, moved.text
+            assert [f["field"] for f in moved.json()["fields"]] == ["api_key"]
+        finally:
+            if moved.status_code == 200:  # the old code: put it back for the other tests
+                body = {"base_url": llm.base_url, "api_key": assistant.provider_key}
+                await http.put(path, json=body, headers=admin)
+
+
 @pytest.mark.timeout(180)
 async def test_prompt_injection_reaches_no_other_users_data(
     deployment: Deployment,
