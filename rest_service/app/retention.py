@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from prometheus_client import Counter
 from redis.exceptions import RedisError
 from sqlalchemy import delete, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from common.logging import get_logger
@@ -97,7 +96,7 @@ async def retention_loop(state: AppState) -> None:
     while True:
         try:
             await run_once(state)
-        except (RedisError, SQLAlchemyError, OSError) as exc:
+        except Exception as exc:  # a background loop must outlive any one failure
             log.warning("history_retention_failed", error=type(exc).__name__)
         await asyncio.sleep(pause)
 
