@@ -54,7 +54,7 @@ async def delete_older_than(
                 delete(ChatMessage).where(ChatMessage.id.in_(oldest.scalar_subquery()))
             )
             await session.commit()
-        deleted = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        deleted = int(result.rowcount or 0)
         total += deleted
         if deleted < batch:
             return total
