@@ -65,13 +65,18 @@ _ISOLATED = (
 HELP = """Demo commands (anything else goes to the bot as your Telegram message):
   /help              this list
   /click [N]         open link N from the bot's messages (default: the latest) in a
-                     "browser"; the Google stand-in says yes on the consent screen
+                     "browser"; the Google stand-in says yes on the consent screen, and
+                     the demo answers the bot's question with /calendar confirm for you
   /group TEXT        Bob says TEXT in the group "Team", mentioning the bot
   /wait TEXT [SEC]   wait until a bot message containing TEXT arrives (for scripts)
   /quit              stop everything (so do Ctrl-C and Ctrl-D)
 Try: what time is it in Tokyo | weather in Paris | remind me in 1 minute to stretch |
      what's on my calendar (then /click) | /group what's the weather in Berlin?
 The bot's own commands work too: /start, /calendar, /reminders, /timezone Europe/Paris"""
+
+
+#: The owner's answer to "Connect user@example.com to your assistant?" after a consent.
+CONFIRM = "/calendar confirm"
 
 
 class DemoError(RuntimeError):
@@ -519,8 +524,12 @@ class Demo:
             self.console.print(f"browser> could not open it: {exc}")
             return
         self.console.print(f"browser> {page_text(page.text)}")
-        if url.startswith(self.world.google.url):  # the consent: the bot will say so
-            self._await_answer(lambda m: m.chat_id == YOU["id"], since)
+        if url.startswith(self.world.google.url):  # the consent: the bot asks you to confirm
+            asked = self._await_answer(lambda m: m.chat_id == YOU["id"], since)
+            if asked is not None and CONFIRM in asked.text:
+                # The account is yours: answer the bot's question, as you would in Telegram.
+                self.console.print(f"you> {CONFIRM}")
+                self.private(CONFIRM)
 
     def wait_for(self, args: str) -> None:
         """`/wait TEXT [SECONDS]`: a message not yet waited for that contains TEXT."""
@@ -535,12 +544,13 @@ class Demo:
         else:
             self._answered = self.world.telegram.sent.index(found) + 1
 
-    def _await_answer(self, found: Callable[[SentMessage], bool], since: int) -> None:
+    def _await_answer(self, found: Callable[[SentMessage], bool], since: int) -> SentMessage | None:
         answer = self.transcript.wait(found, since, self.reply_timeout)
         if answer is None:
             self.console.print(f"(no answer in {self.reply_timeout:g} s; see the logs)")
-            return
+            return None
         self._answered = max(self._answered, self.world.telegram.sent.index(answer) + 1)
+        return answer
 
 
 def _short(url: str, keep: int = 48) -> str:

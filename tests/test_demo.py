@@ -119,8 +119,10 @@ def test_the_scripted_tour_shows_time_weather_reminder_calendar_and_group(
     assert re.search(r"bot> Weather in Paris, .*°C", out)
     assert "bot> Done. Reminder set on " in out and "bot> ⏰ stretch" in out
     assert "Connect it here: http://127.0.0.1:" in out and "(/click 1 opens the link)" in out
-    assert "browser> Calendar connected" in out
-    assert "bot> ✅ Google Calendar connected (user@example.com)" in out
+    assert "browser> Confirm in Telegram" in out and "browser> Calendar connected" not in out
+    assert "bot> Connect the Google account user@example.com to your assistant?" in out
+    assert "you> /calendar confirm" in out
+    assert "bot> ✅ Google Calendar connected as user@example.com" in out
     assert "bot> On your calendar (3):" in out and "Team stand-up" in out
     assert "Bob in Team> @smart_assistant_demo_bot what's the weather in Berlin?" in out
     assert re.search(r"bot in Team> Weather in Berlin, .*°C", out)
