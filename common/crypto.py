@@ -1,11 +1,15 @@
-"""Fernet helpers for secrets at rest. Only rest_service holds the master key."""
+"""Fernet helpers for secrets at rest. Only rest_service holds the master key.
+
+`LLM_MODEL_DECRYPT_KEY` may list several keys, comma-separated, newest first: secrets decrypt
+under any of them and are encrypted under the newest (MultiFernet), so a key is rotated by
+putting a new one in front, running `./manage.py rotate-key`, then dropping the old one."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 
 class SecretDecryptionError(Exception):
@@ -23,11 +27,38 @@ def is_valid_fernet_key(key: str) -> bool:
         return False
 
 
+def master_keys(value: str) -> list[str]:
+    """The keys of `LLM_MODEL_DECRYPT_KEY`, newest first."""
+    return [key.strip() for key in value.split(",") if key.strip()]
+
+
+def is_valid_master_key(value: str) -> bool:
+    keys = master_keys(value)
+    return bool(keys) and all(is_valid_fernet_key(key) for key in keys)
+
+
 class SecretBox:
-    """Encrypts and decrypts text secrets under one master key."""
+    """Encrypts text secrets under the newest master key; decrypts under any of them."""
 
     def __init__(self, master_key: str) -> None:
-        self._fernet = Fernet(master_key.encode())
+        fernets = [Fernet(key.encode()) for key in master_keys(master_key)]
+        self._newest = fernets[0]
+        self._fernet = MultiFernet(fernets)
+
+    def is_current(self, token: str) -> bool:
+        """Encrypted under the newest key already (a rotation leaves it alone)."""
+        try:
+            self._newest.decrypt(token.encode())
+        except InvalidToken:
+            return False
+        return True
+
+    def rotate(self, token: str) -> str:
+        """The same secret encrypted under the newest key."""
+        try:
+            return self._fernet.rotate(token.encode()).decode()
+        except InvalidToken as exc:
+            raise SecretDecryptionError("secret does not decrypt under any master key") from exc
 
     def encrypt(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode()).decode()

@@ -9,7 +9,7 @@ from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from common import service_tokens
-from common.crypto import is_valid_fernet_key
+from common.crypto import is_valid_master_key
 
 #: Shorter tokens are refused outside tests (`./manage.py up` makes 43 characters).
 MIN_TOKEN_LENGTH = 32
@@ -123,9 +123,10 @@ def weak_secrets(settings: BaseSettings) -> list[str]:
     if password and len(password) < MIN_ADMIN_PASSWORD_LENGTH:
         problems.append(f"ADMIN_PASSWORD is shorter than {MIN_ADMIN_PASSWORD_LENGTH} characters")
     key = getattr(settings, "llm_model_decrypt_key", None)
-    if key is not None and not is_valid_fernet_key(key):
+    if key is not None and not is_valid_master_key(key):
         problems.append(
-            "LLM_MODEL_DECRYPT_KEY is not a Fernet key (32 url-safe base64-encoded bytes)"
+            "LLM_MODEL_DECRYPT_KEY is not a Fernet key (32 url-safe base64-encoded bytes; "
+            "several, newest first, separated by commas)"
         )
     return problems
 

@@ -388,6 +388,14 @@ def cmd_chat(ctx: Context, args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from exc
 
 
+def cmd_rotate_key(ctx: Context, args: argparse.Namespace) -> int:
+    """Re-encrypt every secret under the newest LLM_MODEL_DECRYPT_KEY (docs/security.md)."""
+    env = service_env(ctx, resolve_infra(ctx, args.embedded))
+    upgrade(env)
+    run_python(["-m", "rest_service.rotate_key"], env)
+    return 0
+
+
 def cmd_admin(ctx: Context, args: argparse.Namespace) -> int:
     """Named web-admin accounts (rest_service/admin_cli.py; the password is asked there)."""
     env = service_env(ctx, resolve_infra(ctx, args.embedded))
@@ -513,6 +521,12 @@ def build_parser() -> argparse.ArgumentParser:
         timeout=60,
     )
     command("status", cmd_status, "each service: running or not, pid, port, health", services=True)
+    command(
+        "rotate-key",
+        cmd_rotate_key,
+        "re-encrypt every secret under the newest LLM_MODEL_DECRYPT_KEY (newest first)",
+        embedded=True,
+    )
     test = sub.add_parser(
         "test",
         help="run the test suite against real Postgres and Redis",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from common.crypto import SecretBox, generate_key, is_valid_fernet_key
+from common.crypto import SecretBox, generate_key, is_valid_master_key
 from common.logging import get_logger
 from common.names import Names
 from rest_service.app.cache import ConfigCache, create_cache_redis
@@ -46,7 +46,7 @@ class AppState:
 
 def _master_key(settings: Settings) -> str:
     """Settings refuse a bad key outside tests; a test run without one gets a throwaway key."""
-    if is_valid_fernet_key(settings.llm_model_decrypt_key):
+    if is_valid_master_key(settings.llm_model_decrypt_key):
         return settings.llm_model_decrypt_key
     log.warning("ephemeral_master_key", reason="LLM_MODEL_DECRYPT_KEY unset in a test run")
     return generate_key()

@@ -1,0 +1,49 @@
+"""Several master keys, newest first: encrypt under the newest, decrypt under any, rotate."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from common.crypto import (
+    SecretBox,
+    SecretDecryptionError,
+    generate_key,
+    is_valid_master_key,
+)
+
+KEYS = [generate_key() for _ in range(3)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(secret=st.text(max_size=200), older=st.integers(1, 2))
+def test_a_secret_of_an_older_key_rotates_to_the_newest(secret: str, older: int) -> None:
+    token = SecretBox(KEYS[older]).encrypt(secret)
+    ring = SecretBox(",".join(KEYS))
+    assert ring.decrypt(token) == secret and not ring.is_current(token)
+    rotated = ring.rotate(token)
+    assert ring.is_current(rotated)
+    assert SecretBox(KEYS[0]).decrypt(rotated) == secret
+    assert SecretBox(KEYS[0]).decrypt(ring.encrypt(secret)) == secret
+
+
+def test_a_secret_no_key_opens_is_an_error() -> None:
+    token = SecretBox(generate_key()).encrypt("x")
+    with pytest.raises(SecretDecryptionError):
+        SecretBox(",".join(KEYS)).rotate(token)
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        (KEYS[0], True),
+        (f"{KEYS[0]},{KEYS[1]}", True),
+        (f" {KEYS[0]} , {KEYS[1]} ", True),
+        (f"{KEYS[0]},short", False),
+        ("", False),
+        (",", False),
+    ],
+)
+def test_a_master_key_setting_is_one_or_more_fernet_keys(value: str, valid: bool) -> None:
+    assert is_valid_master_key(value) is valid
