@@ -13,6 +13,8 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from google_calendar_service.tests.conftest import Browser
 from sandbox import telegram_updates as build
@@ -131,3 +133,30 @@ async def test_calendar_in_a_group_sends_no_link(telegram: Telegram) -> None:
     answer = await telegram.send(command, group["id"])
 
     assert "private chat" in answer.text and "href" not in answer.html
+
+
+#: Every answer `/calendar …` may give to someone with nothing connected or pending.
+_ANSWERS = ("connect Google Calendar", "No Google account is waiting", "isn't connected")
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    args=st.one_of(
+        st.sampled_from(["confirm", "CONFIRM ", "decline", "yes", "да", "нет", "disconnect"]),
+        st.text(min_size=1, max_size=40).filter(lambda t: "\x00" not in t),
+    )
+)
+def test_any_calendar_argument_gets_an_answer_and_connects_nothing(
+    telegram: Telegram, args: str
+) -> None:
+    """Whatever follows /calendar (the owner's answer words in any case, or noise), the
+    user gets one of the bot's answers, and nothing is ever connected by words alone."""
+    ann = build.user(uuid.uuid4().int % 10**9, "Ann")
+    chat = build.private_chat(ann)
+
+    answer = asyncio.run(telegram.send(build.command(chat, ann, "calendar", args), ann["id"]))
+
+    assert any(text in answer.text for text in _ANSWERS), answer.text
+    assert "connected as" not in answer.text
