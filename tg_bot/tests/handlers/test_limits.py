@@ -58,6 +58,14 @@ async def test_usage_shows_the_senders_own_figures(
     assert "Messages to me: 1" in usage.text and "Active reminders: 0" in usage.text
 
 
+async def test_usage_in_a_group_points_to_the_private_chat(run_bot, telegram, rest_url) -> None:
+    flo, group = someone(), build.group_chat(-random.randint(10**12, 10**13))
+    async with run_bot():
+        telegram.inject(build.command(group, flo, "usage"))
+        [answer] = await telegram.wait_sent(1, group["id"])
+    assert "private chat" in answer.text and "tokens" not in answer.text
+
+
 async def test_usage_and_help_list_the_command(run_bot, telegram, rest_url) -> None:
     flo = someone("ru")
     async with run_bot():
