@@ -103,7 +103,9 @@ async def _unauthorized(send: Send, detail: str) -> None:
 
 
 #: Declares the scheme in OpenAPI (/docs "Authorize"); the middleware does the checking.
-_bearer = HTTPBearer(auto_error=False, description="ADMIN_API_TOKEN or SERVICE_API_TOKEN")
+_bearer = HTTPBearer(
+    auto_error=False, description="ADMIN_API_TOKEN, SERVICE_API_TOKEN or a SERVICE_TOKEN_<SERVICE>"
+)
 
 
 async def _caller(
