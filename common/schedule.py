@@ -55,7 +55,7 @@ def zone(name: str | None, default: str = "UTC") -> ZoneInfo:
     """The job's IANA zone; an unknown name is an error, not a silent UTC."""
     try:
         return ZoneInfo(name or default)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise InvalidSchedule(f"unknown timezone {name!r}") from exc
 
 

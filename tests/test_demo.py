@@ -117,7 +117,7 @@ def test_the_scripted_tour_shows_time_weather_reminder_calendar_and_group(
 
     assert re.search(r"bot> It is \d\d:\d\d on \w+, [\d-]+ in Asia/Tokyo \(UTC\+09:00\)", out)
     assert re.search(r"bot> Weather in Paris, .*°C", out)
-    assert "bot> Done. Reminder set on " in out and "bot> ⏰ stretch" in out
+    assert "bot> Done. Reminder set for " in out and "bot> ⏰ stretch" in out
     assert "Connect it here: http://127.0.0.1:" in out and "(/click 1 opens the link)" in out
     assert "browser> Confirm in Telegram" in out and "browser> Calendar connected" not in out
     assert "bot> Connect the Google account user@example.com to your assistant?" in out

@@ -222,7 +222,7 @@ def _valid_zone(name: str | None, default: str) -> str:
             try:
                 ZoneInfo(candidate)
                 return candidate
-            except (ZoneInfoNotFoundError, ValueError):
+            except (ZoneInfoNotFoundError, ValueError, OSError):
                 continue
     return "UTC"
 

@@ -83,7 +83,7 @@ def zone(name: str) -> ZoneInfo:
     under a zone's name ("Tokyo"), an offset ("UTC+3"), "МСК+2"."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         pass
     try:
         found = zone_from_name(name) or zone_from_offset(name) or zone_from_moscow(name)

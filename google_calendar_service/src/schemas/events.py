@@ -26,7 +26,7 @@ def check_timezone(name: str | None) -> str | None:
         return None
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise ValueError(f"{name!r} is not an IANA time zone") from exc
     return name
 

@@ -320,6 +320,6 @@ def _timezone(user: User, default: str) -> ZoneInfo:
         if name:
             try:
                 return ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
+            except (ZoneInfoNotFoundError, ValueError, OSError):
                 continue
     return ZoneInfo("UTC")

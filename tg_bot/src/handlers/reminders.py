@@ -85,7 +85,7 @@ def _user_zone(turn: Turn, services: Services) -> ZoneInfo:
 def _zone(name: str | None, fallback: ZoneInfo) -> ZoneInfo:
     try:
         return ZoneInfo(name) if name else fallback
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         return fallback
 
 
