@@ -1,0 +1,149 @@
+"""Pending calendar credentials (issue 17, attack 1): a consented Google account waits beside
+the active connection until its owner confirms it; nothing reads it as a connection, a
+confirm is one transaction, and an old one expires."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from common.rest_client import RestClient
+from rest_service.tests.conftest import Api
+
+MINE = {"token": "a-token", "refresh_token": "a-refresh", "account": "a@example.com"}
+THEIRS = {"token": "v-token", "refresh_token": "v-refresh", "account": "v@example.com"}
+
+
+@pytest.fixture
+async def rest(app: FastAPI, secrets: dict[str, str]) -> AsyncIterator[RestClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with RestClient(
+        "http://rest", secrets["SERVICE_API_TOKEN"], transport=transport
+    ) as client:
+        yield client
+
+
+async def test_a_pending_account_waits_beside_the_active_one_unread(
+    rest: RestClient, api: Api
+) -> None:
+    user = await api.user()
+    await rest.put_calendar_credentials(user["id"], MINE)
+
+    pending = await rest.put_pending_calendar_credentials(user["id"], THEIRS)
+
+    assert pending["status"] == "pending" and pending["pending_since"]
+    active = await rest.get_calendar_credentials(user["id"])
+    assert active is not None and active["credentials"] == MINE and active["status"] == "active"
+    assert (await rest.get_pending_calendar_credentials(user["id"]))["credentials"] == THEIRS
+
+
+async def test_a_user_with_only_a_pending_account_is_not_connected(
+    rest: RestClient, api: Api
+) -> None:
+    user = await api.user()
+
+    await rest.put_pending_calendar_credentials(user["id"], THEIRS)
+
+    assert await rest.get_calendar_credentials(user["id"]) is None
+
+
+async def test_confirm_makes_the_pending_account_the_active_one(rest: RestClient, api: Api) -> None:
+    user = await api.user()
+    await rest.put_calendar_credentials(user["id"], MINE)
+    await rest.put_pending_calendar_credentials(user["id"], THEIRS)
+
+    confirmed = await rest.confirm_pending_calendar_credentials(user["id"], max_age_seconds=900)
+
+    assert confirmed is not None and confirmed["credentials"] == THEIRS
+    assert (confirmed["status"], confirmed["pending_since"]) == ("active", None)
+    assert (await rest.get_calendar_credentials(user["id"]))["credentials"] == THEIRS
+    assert await rest.get_pending_calendar_credentials(user["id"]) is None
+    assert await rest.confirm_pending_calendar_credentials(user["id"], max_age_seconds=900) is None
+
+
+async def test_two_confirms_at_once_make_one_active_row(rest: RestClient, api: Api) -> None:
+    user = await api.user()
+    await rest.put_calendar_credentials(user["id"], MINE)
+    await rest.put_pending_calendar_credentials(user["id"], THEIRS)
+
+    results = await asyncio.gather(
+        *(rest.confirm_pending_calendar_credentials(user["id"], max_age_seconds=900) for _ in "ab")
+    )
+
+    assert sorted(r is None for r in results) == [False, True]
+    assert (await rest.get_calendar_credentials(user["id"]))["credentials"] == THEIRS
+
+
+async def test_an_old_pending_account_cannot_be_confirmed_and_is_dropped(
+    rest: RestClient, api: Api
+) -> None:
+    user = await api.user()
+    await rest.put_pending_calendar_credentials(user["id"], THEIRS)
+    await asyncio.sleep(1.1)
+
+    assert await rest.confirm_pending_calendar_credentials(user["id"], max_age_seconds=1) is None
+
+    assert await rest.get_pending_calendar_credentials(user["id"]) is None
+    assert await rest.get_calendar_credentials(user["id"]) is None
+
+
+async def test_expire_drops_old_pending_accounts_and_answers_them(
+    rest: RestClient, api: Api
+) -> None:
+    old, fresh = await api.user(), await api.user()
+    await rest.put_calendar_credentials(old["id"], MINE)
+    await rest.put_pending_calendar_credentials(old["id"], THEIRS)
+    await asyncio.sleep(1.1)
+    await rest.put_pending_calendar_credentials(fresh["id"], THEIRS)
+
+    dropped = await rest.expire_pending_calendar_credentials(max_age_seconds=1)
+
+    assert old["id"] in [row["user_id"] for row in dropped]
+    assert fresh["id"] not in [row["user_id"] for row in dropped]
+    assert await rest.get_pending_calendar_credentials(old["id"]) is None
+    assert await rest.get_calendar_credentials(old["id"]) is not None  # the active one stays
+    assert await rest.get_pending_calendar_credentials(fresh["id"]) is not None
+
+
+async def test_decline_deletes_only_the_pending_account(rest: RestClient, api: Api) -> None:
+    user = await api.user()
+    await rest.put_calendar_credentials(user["id"], MINE)
+    await rest.put_pending_calendar_credentials(user["id"], THEIRS)
+
+    assert await rest.delete_pending_calendar_credentials(user["id"]) is True
+
+    assert await rest.delete_pending_calendar_credentials(user["id"]) is False
+    assert (await rest.get_calendar_credentials(user["id"]))["credentials"] == MINE
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.one_of(
+        st.none(),
+        st.dictionaries(
+            st.sampled_from(["max_age_seconds", "x"]),
+            st.one_of(st.integers(), st.text(max_size=5), st.floats(allow_nan=True), st.none()),
+            max_size=2,
+        ),
+    )
+)
+async def test_any_confirm_body_is_answered_without_a_server_error(
+    client: httpx.AsyncClient, service: dict[str, str], body: object
+) -> None:
+    user = (
+        await client.post("/api/users/", headers=service, json={"telegram_id": 4242424242})
+    ).json()
+    for path in (
+        f"/api/users/{user['id']}/calendar-credentials/pending/confirm",
+        "/api/users/calendar-credentials/pending/expire",
+    ):
+        response = await client.post(path, headers=service, json=body)
+        assert response.status_code in (200, 404, 422), (body, response.text)
