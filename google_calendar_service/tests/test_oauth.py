@@ -7,6 +7,8 @@ import asyncio
 
 import httpx
 import redis.asyncio as aioredis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from common.messages import OutgoingKind
 from common.names import Names
@@ -21,6 +23,7 @@ from google_calendar_service.tests.conftest import (
     service_client,
 )
 from sandbox.google_api import GoogleStandIn
+from tests.harness import ServiceProcess
 
 
 async def _nothing_connected(
@@ -188,3 +191,25 @@ async def test_everything_but_the_callback_needs_the_service_token(
                 assert answer.json()["error"] == "unauthorized"
             callback = await anonymous.get("/auth/callback")
             assert callback.status_code == 400  # reachable, refused for want of a state
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    params=st.dictionaries(
+        st.sampled_from(["code", "state", "error", "scope"]),
+        st.text(max_size=200),
+        max_size=4,
+    )
+)
+def test_any_callback_without_a_live_state_is_a_400_page_and_stores_nothing(
+    calendar_process: ServiceProcess, google: GoogleStandIn, params: dict[str, str]
+) -> None:
+    """Whatever a browser (or an attacker) sends to the open callback: a page, never a 500,
+    and no code reaches Google without a state this service issued."""
+    page = httpx.get(f"{calendar_process.url}/auth/callback", params=params, timeout=30)
+
+    assert page.status_code == 400 and page.headers["content-type"].startswith("text/html")
+    assert "<h1>Calendar not connected</h1>" in page.text and "Nothing was connected" in page.text
+    assert "authorization_code" not in google.state.token_grants
