@@ -104,12 +104,13 @@ class TestBruteForce:
     async def test_after_the_wait_the_right_password_logs_in_and_the_count_starts_afresh(
         self, client: httpx.AsyncClient, app: FastAPI, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr(app.state.settings, "admin_login_base_delay_seconds", 0.3)
+        monkeypatch.setattr(app.state.settings, "admin_login_base_delay_seconds", 1.5)
         name = await make_admin(app, unique_name())
-        for i in range(6):
+        for i in range(5):
             await post_login(client, name, f"wrong-{i}")
-        assert (await post_login(client, name, PASSWORD)).status_code == 429
-        await asyncio.sleep(0.4)
+        waiting = await post_login(client, name, PASSWORD)
+        assert waiting.status_code == 429
+        await asyncio.sleep(float(waiting.headers["retry-after"]))
         assert (await post_login(client, name, PASSWORD)).status_code == 302
         assert (await post_login(client, name, "wrong again")).status_code == 400
 
@@ -194,18 +195,22 @@ class TestSessions:
 
 class TestRedisDown:
     async def test_login_is_a_503_and_a_session_is_refused_never_a_500(
-        self, app: FastAPI, monkeypatch: pytest.MonkeyPatch, secrets: dict[str, str]
+        self, app: FastAPI, secrets: dict[str, str]
     ) -> None:
         """Sessions and limits live in Redis: without it the admin fails closed."""
         client = await logged_in_as(app, "ops", secrets["ADMIN_API_TOKEN"])
-        dead = aioredis.Redis.from_url("redis://127.0.0.1:1", socket_connect_timeout=0.5)
-        monkeypatch.setattr(app.state.app_state, "redis", dead)
-        assert (await client.get("/admin/assistant/list")).status_code == 302
-        async with new_client(app) as fresh:
-            response = await post_login(fresh, "ops", secrets["ADMIN_API_TOKEN"])
+        state = app.state.app_state
+        live, dead = state.redis, aioredis.Redis.from_url("redis://127.0.0.1:1")
+        state.redis = dead  # restored before the lifespan closes the live client
+        try:
+            assert (await client.get("/admin/assistant/list")).status_code == 302
+            async with new_client(app) as fresh:
+                response = await post_login(fresh, "ops", secrets["ADMIN_API_TOKEN"])
+        finally:
+            state.redis = live
+            await dead.aclose()
+            await client.aclose()
         assert response.status_code == 503 and "Redis" in response.text
-        await dead.aclose()
-        await client.aclose()
 
 
 class TestHistoryNamesTheAdmin:
@@ -241,7 +246,7 @@ class TestBootstrapAdmin:
         name = unique_name()
         monkeypatch.setattr(app.state.settings, "admin_username", name.upper())
         monkeypatch.setattr(app.state.settings, "admin_password", "bootstrap-password")
-        (await logged_in_as(app, name, "bootstrap-password")).cookies.clear()
+        await (await logged_in_as(app, name, "bootstrap-password")).aclose()
         await make_admin(app, name)
         async with new_client(app) as client:
             assert (await post_login(client, name, "bootstrap-password")).status_code == 400
