@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+import redis.asyncio as aioredis
 from fastapi import FastAPI
 from redis.exceptions import RedisError
 from sqladmin.authentication import AuthenticationBackend
@@ -63,9 +64,9 @@ async def identify(state: AppState, username: str, password: str) -> str | None:
     return None
 
 
-def admin_sessions(settings: Settings, redis: object) -> AdminSessions:
+def admin_sessions(settings: Settings, redis: aioredis.Redis) -> AdminSessions:
     names = Names(settings.redis_key_prefix)
-    return AdminSessions(redis, names, settings.admin_session_hours * 3600)  # type: ignore[arg-type]
+    return AdminSessions(redis, names, settings.admin_session_hours * 3600)
 
 
 def session_secret(settings: Settings) -> str:
@@ -97,20 +98,9 @@ class AdminAuth(AuthenticationBackend):
     async def login(self, request: Request) -> Response | bool:
         form = await request.form()
         username, password = str(form.get("username", "")), str(form.get("password", ""))
-        address, state = _address(request), self._state
-        limiter = LoginLimiter(
-            state.redis,
-            Names(state.settings.redis_key_prefix),
-            LoginPolicy.from_settings(state.settings),
-        )
+        address = _address(request)
         try:
-            await limiter.reserve(username, address)
-            who = await identify(state, username, password)
-            if who is None:
-                log.warning("admin_login_refused", username=username[:64], address=address)
-                return False
-            await limiter.succeeded(username, address)
-            token = await self._sessions().open(who)
+            token = await self._attempt(username, password, address)
         except LoginThrottled as exc:
             log.warning(
                 "admin_login_throttled",
@@ -122,10 +112,25 @@ class AdminAuth(AuthenticationBackend):
         except RedisError as exc:
             log.error("admin_login_unavailable", error=str(exc))
             return await self._login_page(request, "login unavailable: Redis is down", 503)
+        if token is None:
+            return False
         request.session.clear()
         request.session["token"] = token
-        log.info("admin_login", admin=who, address=address)
         return True
+
+    async def _attempt(self, username: str, password: str, address: str) -> str | None:
+        """A new session's token for these credentials, or None; the limiter counts it."""
+        state = self._state
+        policy = LoginPolicy.from_settings(state.settings)
+        limiter = LoginLimiter(state.redis, Names(state.settings.redis_key_prefix), policy)
+        await limiter.reserve(username, address)
+        who = await identify(state, username, password)
+        if who is None:
+            log.warning("admin_login_refused", username=username[:64], address=address)
+            return None
+        await limiter.succeeded(username, address)
+        log.info("admin_login", admin=who, address=address)
+        return await self._sessions().open(who)
 
     async def _login_page(
         self, request: Request, error: str, status: int, retry_after: int | None = None
