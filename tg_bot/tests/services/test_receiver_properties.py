@@ -78,6 +78,11 @@ UPDATES = st.fixed_dictionaries(
 )
 
 
+async def polling(telegram: Any) -> bool:
+    """The bot is up and long-polling (a busy machine must not count its start-up)."""
+    return telegram.calls.get("getUpdates", 0) > 0
+
+
 def as_update(spec: dict[str, Any]) -> tuple[dict[str, Any], int]:
     sender = build.user(random.randint(10**8, 10**10), spec["first_name"] or "x")
     update = build.message(
@@ -103,7 +108,7 @@ async def test_any_update_is_received_and_the_next_chat_goes_on(
         async def marker_queued() -> bool:
             return any(m.text == marker for m in await incoming(redis, names))
 
-        await wait_for(marker_queued, timeout=15)
+        await wait_for(marker_queued, timeout=30)
         if spec["kind"] == "message" and spec["text"].strip():
 
             async def heard_or_answered() -> list[Any]:
@@ -123,6 +128,7 @@ async def test_any_update_is_received_and_the_next_chat_goes_on(
         asyncio.run_coroutine_threadsafe(one(spec), loop).result(timeout=30)
 
     async with run_bot(RATE_LIMIT_MESSAGES_PER_MINUTE=UNLIMITED):
+        await wait_for(lambda: polling(telegram), timeout=30)
         await asyncio.to_thread(check)
 
 
@@ -142,6 +148,7 @@ async def test_a_corpus_of_real_updates_is_received_and_answered(
     surrogates, NUL, entity types the bot does not know, forwarded and edited messages)."""
     marker_sender = build.user(random.randint(10**8, 10**10), "Marker")
     async with run_bot(RATE_LIMIT_MESSAGES_PER_MINUTE=UNLIMITED):
+        await wait_for(lambda: polling(telegram), timeout=30)
         for case in CORPUS:
             chat_id = random.randint(10**8, 10**10)
             update = with_sender(case["update"], chat_id)
@@ -152,7 +159,7 @@ async def test_a_corpus_of_real_updates_is_received_and_answered(
             async def marker_queued(marker: str = marker) -> bool:
                 return any(m.text == marker for m in await incoming(redis, names))
 
-            await wait_for(marker_queued, timeout=15)
+            await wait_for(marker_queued, timeout=30)
             if "message" not in update:
                 continue
 
