@@ -164,3 +164,16 @@ async def test_a_late_confirmation_is_refused_even_before_the_sweep(
         assert confirmed.json()["confirmed"] is False
         assert await rest.get_calendar_credentials(user["id"]) is None
         assert await rest.get_pending_calendar_credentials(user["id"]) is None
+
+
+async def test_disconnect_also_drops_a_waiting_request(
+    api: httpx.AsyncClient, browser: Browser, google: GoogleStandIn, rest: RestClient, user: User
+) -> None:
+    v = stranger(google, browser)
+    assert (await consent(api, v, user["id"])).status_code == 200
+
+    gone = await api.delete(f"/auth/{user['id']}")
+
+    assert gone.json() == {"disconnected": False, "revoked": False}
+    assert await rest.get_pending_calendar_credentials(user["id"]) is None
+    assert _grants_of(google, v.email) == [True]

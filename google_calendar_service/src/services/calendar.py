@@ -221,7 +221,9 @@ class GoogleCalendarService:
         )
 
     async def disconnect(self, user_id: str) -> DisconnectOut:
-        """Revoke at Google where it still works, then forget the credentials."""
+        """Revoke at Google where it still works, then forget the credentials; a request
+        waiting for confirmation goes too (declined)."""
+        await self.decline(user_id)
         stored = await self._store.load(user_id)
         if stored is None:
             return DisconnectOut(disconnected=False, revoked=False)
