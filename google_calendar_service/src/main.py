@@ -80,7 +80,6 @@ async def _expire_pending_forever(calendar: GoogleCalendarService, interval: flo
         try:
             await calendar.expire_pending()
         except Exception as exc:  # e.g. rest_service down: the loop must outlive it
-
             log.warning("calendar_expiry_failed", error=type(exc).__name__)
         await asyncio.sleep(interval)
 
