@@ -85,7 +85,8 @@ def _connect_answer(body: dict[str, Any]) -> dict[str, Any]:
             "The user's Google Calendar is not connected"
             + (" any more" if status else "")
             + ". Give them connect_url (it works for 10 minutes, once); after they allow "
-            "access they can ask again."
+            "access, the bot asks them in their private chat to confirm the Google account "
+            "with /calendar confirm, and then they can ask again."
         ),
     }
 
