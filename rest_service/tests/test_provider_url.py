@@ -7,6 +7,7 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rest_service.app.main import create_app
 from rest_service.tests.conftest import Api, assert_error, unique
 from rest_service.tests.test_admin import ORIGIN, login
 
@@ -106,14 +107,21 @@ class TestOtherWays:
         assert (await _stored(api, provider["id"]))["base_url"] == ATTACKER
 
     async def test_the_admin_form_refuses_a_new_url_without_the_key(
-        self, client: httpx.AsyncClient, api: Api, secrets: dict[str, str]
+        self, api: Api, secrets: dict[str, str], settings_env: dict[str, str]
     ) -> None:
         provider = await api.provider(api_key=KEY)
-        await login(client, secrets["ADMIN_API_TOKEN"])
-        form = {"name": provider["name"], "base_url": ATTACKER, "is_active": "y", "api_key": ""}
-        response = await client.post(
-            f"/admin/llm-provider/edit/{provider['id']}", data=form, headers=ORIGIN
-        )
+        # An app of its own: sqladmin's views remember the last app made (another test's).
+        app = create_app()
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://rest") as client:
+                await login(client, secrets["ADMIN_API_TOKEN"])
+                form = {"name": provider["name"], "base_url": ATTACKER, "is_active": "y"}
+                response = await client.post(
+                    f"/admin/llm-provider/edit/{provider['id']}",
+                    data={**form, "api_key": ""},
+                    headers=ORIGIN,
+                )
         assert response.status_code == 400, response.status_code
         assert "api_key" in response.text
         assert (await _stored(api, provider["id"]))["base_url"] == "http://llm.test/v1"
