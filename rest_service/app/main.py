@@ -66,7 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Smart Assistant REST API",
         description="Assistants, tools, users, threads, reminders and the live config. "
-        "Every /api route needs `Authorization: Bearer <ADMIN_API_TOKEN or SERVICE_API_TOKEN>`.",
+        "Every /api route needs `Authorization: Bearer <ADMIN_API_TOKEN or SERVICE_API_TOKEN>` "
+        "(or a service's own `SERVICE_TOKEN_<SERVICE>`).",
         version="1.0.0",
         lifespan=lifespan,
     )
