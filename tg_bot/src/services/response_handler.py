@@ -24,8 +24,9 @@ from common.errors import RetryLater
 from common.logging import get_logger
 from common.messages import ID_NAMESPACE, OutgoingMessage
 from common.names import TG_BOT_GROUP, TO_TELEGRAM, Names
-from common.queue import ConsumerConfig, StreamConsumer
+from common.queue import ConsumerConfig, DeadLetter, StreamConsumer
 from tg_bot.src.client.errors import (
+    TelegramError,
     TelegramForbidden,
     TelegramMigrateChat,
     TelegramNetworkError,
@@ -35,6 +36,7 @@ from tg_bot.src.client.errors import (
 )
 from tg_bot.src.client.telegram import TelegramClient
 from tg_bot.src.config.settings import Settings
+from tg_bot.src.i18n import Catalogue
 from tg_bot.src.metrics import ANSWER_SECONDS, PARTS_SENT, SEND_ERRORS
 from tg_bot.src.services.formatting import MarkdownRenderer
 from tg_bot.src.services.rate_limiter import SendLimiter
@@ -90,7 +92,7 @@ class ResponseHandler:
         )
         return StreamConsumer(
             self._redis, self._names, TO_TELEGRAM, TG_BOT_GROUP, OutgoingMessage, self.handle,
-            config=config,
+            config=config, on_dead=self.dead_lettered,
         )  # fmt: skip
 
     async def handle(self, message: OutgoingMessage) -> None:
@@ -108,6 +110,31 @@ class ResponseHandler:
             ANSWER_SECONDS.observe(time.perf_counter() - started)
             log.info("answer_sent", chat_id=message.chat_id, parts=len(parts), kind=message.kind)
         await self._typing.answered(message)
+
+    async def dead_lettered(self, dead: DeadLetter[OutgoingMessage]) -> None:
+        """An answer that could not be delivered: the chat gets a short plain-text apology
+        instead of silence (an error answer itself gets none, so nothing loops)."""
+        message = dead.message
+        if message is None or message.kind == "error":
+            return
+        catalogue = Catalogue.for_code(await self._chat_language(message.chat_id))
+        apology = plain_text(self._renderer.render(catalogue.text("error.generic")))
+        try:
+            await self._limiter.acquire(message.chat_id)
+            await self._telegram.send_message(message.chat_id, apology, parse_mode=None)
+        except TelegramError as exc:
+            log.warning(
+                "undelivered_answer_apology_failed", chat_id=message.chat_id, error=str(exc)
+            )
+            return
+        log.info("undelivered_answer_apologised", chat_id=message.chat_id, reason=dead.reason)
+
+    async def _chat_language(self, chat_id: int) -> str | None:
+        """A private chat's id is its user's: the language they last wrote in there."""
+        if chat_id <= 0:
+            return None
+        recent = await self._redis.get(self._names.recent_language(chat_id, chat_id))
+        return recent.decode() if isinstance(recent, bytes) else recent
 
     async def _deliver(self, message: OutgoingMessage, chat_id: int, index: int, part: str) -> int:
         """Send one part unless it already went out; returns the chat id it went to."""

@@ -181,3 +181,22 @@ async def test_html_telegram_refuses_is_sent_as_plain_text(run_bot, telegram, re
         await publish(redis, names, answer(PRIVATE, "**still** readable"))
         [sent] = await telegram.wait_sent(1, PRIVATE)
     assert (sent.text, sent.parse_mode) == ("still readable", None)
+
+
+async def test_an_answer_telegram_keeps_refusing_is_dead_lettered_with_an_apology_to_the_chat(
+    run_bot, telegram, redis, names
+) -> None:
+    telegram.fail(
+        "sendMessage", status=400, description="Bad Request: odd", chat_id=PRIVATE, times=5
+    )
+    await redis.set(names.recent_language(PRIVATE, PRIVATE), "ru")
+    async with run_bot():
+        await publish(redis, names, answer(PRIVATE, "**Here** is your answer"))
+        [apology] = await telegram.wait_sent(1, PRIVATE, timeout=30)
+        await wait_for(lambda: dead_count(redis, names))
+    assert apology.parse_mode is None and apology.text.startswith("Извините")
+    assert len(telegram.sent_to(PRIVATE)) == 1
+
+
+async def dead_count(redis, names) -> bool:
+    return await redis.xlen(names.dead(TO_TELEGRAM)) == 1
