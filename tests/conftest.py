@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests import harness
+from tests.system import System, running_system
 
 
 @pytest.fixture
@@ -21,3 +25,21 @@ def embedded_data_dir() -> Iterator[Path]:
     folder.chmod(0o755)
     yield folder / "data"
     shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def whole_system(
+    request: pytest.FixtureRequest,
+    postgres_server: harness.TestDatabase,
+    redis_url: str,
+    session_prefix: str,
+    secrets: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[System]:
+    """Every service as a real process, with the stand-ins, shared by one test module under a
+    Redis prefix of its own."""
+    label = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+    prefix = f"{session_prefix}{label}-{uuid.uuid4().hex[:6]}:"
+    workdir = tmp_path_factory.mktemp(label)
+    with running_system(postgres_server, redis_url, prefix, secrets, workdir) as system:
+        yield system

@@ -18,32 +18,17 @@ import redis.asyncio as aioredis
 from common.limits import TokenBudget
 from sandbox import telegram_updates as build
 from sandbox.llm_server import Step, ToolCallStep
-from tests import harness
-from tests.system import Person, System, running_system, until
+from tests.system import Person, System, until
 
 #: The shipped defaults the system runs with.
 PER_MINUTE, TOOL_CALLS, DAILY_TOKENS = 20, 10, 200_000
 
 
-@pytest.fixture(scope="module")
-def running(
-    postgres_server: harness.TestDatabase,
-    redis_url: str,
-    session_prefix: str,
-    secrets: dict[str, str],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[System]:
-    prefix = f"{session_prefix}limits-{uuid.uuid4().hex[:6]}:"
-    workdir = tmp_path_factory.mktemp("limits")
-    with running_system(postgres_server, redis_url, prefix, secrets, workdir) as system:
-        yield system
-
-
 @pytest.fixture
-def system(running: System) -> Iterator[System]:
-    running.llm.reset()
-    yield running
-    running.llm.reset()
+def system(whole_system: System) -> Iterator[System]:
+    whole_system.llm.reset()
+    yield whole_system
+    whole_system.llm.reset()
 
 
 def calls(name: str, arguments: dict, count: int, about: str) -> Step:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 
 import pytest
 import redis.asyncio as aioredis
@@ -23,24 +22,14 @@ from assistant.src.assistants.phrases import TURN_FAILED, say
 from common.messages import IncomingMessage, OutgoingMessage
 from common.names import TO_SECRETARY, TO_TELEGRAM
 from sandbox import telegram_updates as build
-from tests import harness
-from tests.system import Person, System, running_system, until
+from tests.system import Person, System, until
 
 LONG = ("Plan my week: " + "standup, review, dentist, gym and a call with Masha. " * 90)[:4096]
 
 
 @pytest.fixture(scope="module")
-def system(
-    postgres_server: harness.TestDatabase,
-    redis_url: str,
-    session_prefix: str,
-    secrets: dict[str, str],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[System]:
-    prefix = f"{session_prefix}real-{uuid.uuid4().hex[:6]}:"
-    workdir = tmp_path_factory.mktemp("real_input")
-    with running_system(postgres_server, redis_url, prefix, secrets, workdir) as running:
-        yield running
+def system(whole_system: System) -> System:
+    return whole_system
 
 
 async def dead_entries(system: System, stream: str) -> list[dict[bytes, bytes]]:

@@ -21,26 +21,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sandbox import telegram_updates as build
-from tests import harness
-from tests.system import DEFAULT_MODEL, Person, System, running_system, until
+from tests.system import DEFAULT_MODEL, Person, System, until
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 #: The events `seed_tomorrow` puts in a calendar.
 SEEDED = ("Berlin standup", "Dentist", "Day off", "Masha")
-
-
-@pytest.fixture(scope="module")
-def running(
-    postgres_server: harness.TestDatabase,
-    redis_url: str,
-    session_prefix: str,
-    secrets: dict[str, str],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[System]:
-    prefix = f"{session_prefix}e2e-{uuid.uuid4().hex[:6]}:"
-    workdir = tmp_path_factory.mktemp("system")
-    with running_system(postgres_server, redis_url, prefix, secrets, workdir) as system:
-        yield system
 
 
 @pytest.fixture
@@ -54,13 +39,13 @@ WITH_REAL_ARGUMENTS = pytest.mark.parametrize("style", ["exact", "realistic"])
 
 
 @pytest.fixture
-def system(running: System, style: str) -> Iterator[System]:
+def system(whole_system: System, style: str) -> Iterator[System]:
     """The module's system, the model's script and records fresh for this test."""
-    running.llm.reset()
-    running.llm.argument_style = style
-    yield running
-    running.llm.reset()
-    running.llm.argument_style = "exact"
+    whole_system.llm.reset()
+    whole_system.llm.argument_style = style
+    yield whole_system
+    whole_system.llm.reset()
+    whole_system.llm.argument_style = "exact"
 
 
 def seed_tomorrow(system: System, email: str) -> str:

@@ -5,31 +5,19 @@ zone."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests import harness
-from tests.system import Person, System, running_system
+from tests.system import Person, System
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 @pytest.fixture(scope="module")
-def system(
-    postgres_server: harness.TestDatabase,
-    redis_url: str,
-    session_prefix: str,
-    secrets: dict[str, str],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[System]:
-    prefix = f"{session_prefix}tz-{uuid.uuid4().hex[:6]}:"
-    workdir = tmp_path_factory.mktemp("system")
-    with running_system(postgres_server, redis_url, prefix, secrets, workdir) as running:
-        yield running
+def system(whole_system: System) -> System:
+    return whole_system
 
 
 async def test_a_reminder_made_under_the_assumed_zone_moves_to_the_zone_set_in_chat(
