@@ -252,10 +252,13 @@ _WEEKDAY = "|".join(f"(?P<wd{n}>{p})" for n, p in WEEKDAY_NAMES)
 _MONTH = "|".join(f"(?P<mo{n}>{p})" for n, p in MONTH_NAMES)
 _ORD = r"(?:st|nd|rd|th|-?го|-?е|-?ое)?"
 
-_DAY_WORDS: tuple[tuple[str, int], ...] = (
-    (r"(?:the )?day after tomorrow|послезавтра", 2),
-    (r"tomorrow|tmrw|tmr|завтра", 1),
-    (r"today|сегодня", 0),
+_DAY_WORDS: tuple[tuple[re.Pattern[str], int], ...] = tuple(
+    (re.compile(rf"\b(?:{pattern})\b"), offset)
+    for pattern, offset in (
+        (r"(?:the )?day after tomorrow|послезавтра", 2),
+        (r"tomorrow|tmrw|tmr|завтра", 1),
+        (r"today|сегодня", 0),
+    )
 )
 _WEEKDAY_PHRASE = re.compile(
     rf"\b(?:(?:on|в|во)\s+)?(?P<mod>next|this|coming|следующ\w*|эт\w*|ближайш\w*)?\s*"
@@ -275,15 +278,18 @@ _MONTH_DAY_ONLY = re.compile(
     r"|\b(?P<d3>[0-9]{1,2})\s+числа\b"
 )
 
-_PARTS: tuple[tuple[str, str, int], ...] = (  # (part, pattern, day offset meant)
-    ("tonight", r"tonight|tonite", 0),
-    ("morning", r"this morning", 0),
-    ("afternoon", r"this afternoon", 0),
-    ("evening", r"this evening", 0),
-    ("morning", r"(?:in the )?morning|утром|с утра|утро", -1),
-    ("afternoon", r"(?:in the )?afternoon|днем", -1),
-    ("evening", r"(?:in the )?evening|вечером|вечер", -1),
-    ("night", r"at night|(?:in the )?night|ночью", -1),
+_PARTS: tuple[tuple[str, re.Pattern[str], int], ...] = tuple(  # (part, pattern, day offset meant)
+    (part, re.compile(rf"\b(?:{pattern})\b"), offset)
+    for part, pattern, offset in (
+        ("tonight", r"tonight|tonite", 0),
+        ("morning", r"this morning", 0),
+        ("afternoon", r"this afternoon", 0),
+        ("evening", r"this evening", 0),
+        ("morning", r"(?:in the )?morning|утром|с утра|утро", -1),
+        ("afternoon", r"(?:in the )?afternoon|днем", -1),
+        ("evening", r"(?:in the )?evening|вечером|вечер", -1),
+        ("night", r"at night|(?:in the )?night|ночью", -1),
+    )
 )
 _NAMED_TIMES = re.compile(
     r"\b(?:at |в |к )?(?P<noon>noon|midday|полдень|полудню)\b"
@@ -408,7 +414,7 @@ class _Phrase:
 
     def _read_day_words(self) -> None:
         for pattern, offset in _DAY_WORDS:
-            match = re.search(rf"\b(?:{pattern})\b", self.rest)
+            match = pattern.search(self.rest)
             if match:
                 self._cut(match)
                 self._set_day(self.now.date() + timedelta(days=offset))
@@ -416,7 +422,7 @@ class _Phrase:
 
     def _read_parts(self) -> None:
         for part, pattern, offset in _PARTS:
-            match = re.search(rf"\b(?:{pattern})\b", self.rest)
+            match = pattern.search(self.rest)
             if match:
                 self._cut(match)
                 self.parts.part = part
