@@ -448,9 +448,11 @@ def _en(s: CronSchedule) -> str | None:
         return f"every {_join(days, 'and')} {at}"
     if kind == "monthly":
         days = [_en_ordinal(d) for d in sorted(s.days)]
-        return f"on the {_join(days, 'and')} of every month {at}"
+        skipped = " (months without that day are skipped)" if max(s.days) > 28 else ""
+        return f"on the {_join(days, 'and')} of every month {at}{skipped}"
     (day,), (month,) = s.days, s.months
-    return f"every year on {day} {_EN_MONTHS[month - 1]} {at}"
+    leap = " (only in leap years)" if (day, month) == (29, 2) else ""
+    return f"every year on {day} {_EN_MONTHS[month - 1]} {at}{leap}"
 
 
 def _ru_minutes(n: int) -> str:
@@ -489,6 +491,8 @@ def _ru(s: CronSchedule) -> str | None:
         return f"по {_join([_RU_ON_DAYS[d] for d in order], 'и')} {at}"
     if kind == "monthly":
         days = [f"{d}-го" for d in sorted(s.days)]
-        return f"каждый месяц {_join(days, 'и')} числа {at}"
+        skipped = " (месяцы без такого числа пропускаются)" if max(s.days) > 28 else ""
+        return f"каждый месяц {_join(days, 'и')} числа {at}{skipped}"
     (day,), (month,) = s.days, s.months
-    return f"каждый год {day} {_RU_MONTHS[month - 1]} {at}"
+    leap = " (только в високосные годы)" if (day, month) == (29, 2) else ""
+    return f"каждый год {day} {_RU_MONTHS[month - 1]} {at}{leap}"

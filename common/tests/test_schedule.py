@@ -539,3 +539,22 @@ def test_describe_is_words_or_the_expression(data: st.DataObject) -> None:
     for language, fallback in (("en", "on the cron schedule"), ("ru", "по расписанию cron")):
         words = describe(expression, language)
         assert expression in words if words.startswith(fallback) else "`" not in words
+
+
+@pytest.mark.parametrize(
+    ("expression", "language", "note"),
+    [
+        ("0 9 31 * *", "en", "(months without that day are skipped)"),
+        ("0 9 30 * *", "ru", "(месяцы без такого числа пропускаются)"),
+        ("0 9 29 2 *", "en", "(only in leap years)"),
+        ("0 9 29 2 *", "ru", "(только в високосные годы)"),
+    ],
+)
+def test_a_schedule_that_skips_months_or_years_says_so(
+    expression: str, language: str, note: str
+) -> None:
+    assert describe(expression, language).endswith(note)
+
+
+def test_a_day_every_month_has_no_such_note() -> None:
+    assert describe("0 9 28 * *", "en") == "on the 28th of every month at 09:00"
