@@ -150,5 +150,3 @@ admin_only = Depends(_admin_only)
 #: The secret routes: the shared service token, or the one scoped token whose service needs it.
 provider_keys_only = Depends(_provider_keys)
 calendar_credentials_only = Depends(_calendar_credentials)
-#: Kept for routes written before scopes: calendar credentials (google_calendar_service's).
-service_only = calendar_credentials_only

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from rest_service.app.auth import any_token, service_only
+from rest_service.app.auth import any_token, calendar_credentials_only
 from rest_service.app.deps import CtxDep, PageDep, set_total
 from rest_service.app.models.base import BIGINT_MAX
 from rest_service.app.models.calendar import (
@@ -78,7 +78,7 @@ async def forget_user(ctx: CtxDep, user_id: uuid.UUID) -> None:
 @router.get(
     "/{user_id}/calendar-credentials",
     response_model=CalendarCredentialsPublic,
-    dependencies=[service_only],
+    dependencies=[calendar_credentials_only],
 )
 async def get_calendar_credentials(ctx: CtxDep, user_id: uuid.UUID) -> object:
     """Decrypted, for google_calendar_service only (the admin token gets a 403)."""
@@ -88,7 +88,7 @@ async def get_calendar_credentials(ctx: CtxDep, user_id: uuid.UUID) -> object:
 @router.put(
     "/{user_id}/calendar-credentials",
     response_model=CalendarCredentialsPublic,
-    dependencies=[service_only],
+    dependencies=[calendar_credentials_only],
 )
 async def put_calendar_credentials(
     ctx: CtxDep, user_id: uuid.UUID, data: CalendarCredentialsPut
@@ -96,7 +96,9 @@ async def put_calendar_credentials(
     return await calendar.put_credentials(ctx, user_id, data)
 
 
-@router.delete("/{user_id}/calendar-credentials", status_code=204, dependencies=[service_only])
+@router.delete(
+    "/{user_id}/calendar-credentials", status_code=204, dependencies=[calendar_credentials_only]
+)
 async def delete_calendar_credentials(ctx: CtxDep, user_id: uuid.UUID) -> None:
     await calendar.delete_credentials(ctx, user_id)
 
@@ -107,7 +109,7 @@ async def delete_calendar_credentials(ctx: CtxDep, user_id: uuid.UUID) -> None:
 @router.get(
     "/{user_id}/calendar-credentials/pending",
     response_model=CalendarCredentialsPublic,
-    dependencies=[service_only],
+    dependencies=[calendar_credentials_only],
 )
 async def get_pending_calendar_credentials(ctx: CtxDep, user_id: uuid.UUID) -> object:
     return await calendar.get_credentials(ctx, user_id, calendar.PENDING)
@@ -116,7 +118,7 @@ async def get_pending_calendar_credentials(ctx: CtxDep, user_id: uuid.UUID) -> o
 @router.put(
     "/{user_id}/calendar-credentials/pending",
     response_model=CalendarCredentialsPublic,
-    dependencies=[service_only],
+    dependencies=[calendar_credentials_only],
 )
 async def put_pending_calendar_credentials(
     ctx: CtxDep, user_id: uuid.UUID, data: CalendarCredentialsPut
@@ -125,7 +127,9 @@ async def put_pending_calendar_credentials(
 
 
 @router.delete(
-    "/{user_id}/calendar-credentials/pending", status_code=204, dependencies=[service_only]
+    "/{user_id}/calendar-credentials/pending",
+    status_code=204,
+    dependencies=[calendar_credentials_only],
 )
 async def delete_pending_calendar_credentials(ctx: CtxDep, user_id: uuid.UUID) -> None:
     await calendar.delete_credentials(ctx, user_id, calendar.PENDING)
@@ -134,7 +138,7 @@ async def delete_pending_calendar_credentials(ctx: CtxDep, user_id: uuid.UUID) -
 @router.post(
     "/{user_id}/calendar-credentials/pending/confirm",
     response_model=CalendarCredentialsPublic,
-    dependencies=[service_only],
+    dependencies=[calendar_credentials_only],
 )
 async def confirm_pending_calendar_credentials(
     ctx: CtxDep, user_id: uuid.UUID, data: CalendarPendingConfirm
@@ -147,7 +151,7 @@ async def confirm_pending_calendar_credentials(
 @router.post(
     "/calendar-credentials/pending/expire",
     response_model=list[CalendarCredentialsPublic],
-    dependencies=[service_only],
+    dependencies=[calendar_credentials_only],
 )
 async def expire_pending_calendar_credentials(ctx: CtxDep, data: CalendarPendingConfirm) -> object:
     """Drops pending connections older than `max_age_seconds` and answers them (to revoke)."""
