@@ -60,11 +60,6 @@ def caller_for(authorization: str | None, settings: Settings) -> Caller | None:
     return Caller(Role.service, scopes[0], service_tokens.rights_of(scopes[0]))
 
 
-def role_for(authorization: str | None, settings: Settings) -> Role | None:
-    caller = caller_for(authorization, settings)
-    return caller.role if caller else None
-
-
 class BearerAuthMiddleware:
     """401 before routing for any /api request without a known token."""
 

@@ -8,7 +8,7 @@ import uuid
 import httpx
 import pytest
 
-from rest_service.app.auth import role_for
+from rest_service.app.auth import caller_for
 from rest_service.app.config import Settings
 from rest_service.app.main import create_app
 from rest_service.tests.conftest import assert_error
@@ -158,10 +158,14 @@ def test_tokens_are_matched_exactly() -> None:
         admin_api_token="adm-token",
         service_api_token="svc-token",
     )
-    assert role_for("Bearer adm-token", settings) == "admin"
-    assert role_for("bearer svc-token", settings) == "service"
+    admin, service = (
+        caller_for("Bearer adm-token", settings),
+        caller_for("bearer svc-token", settings),
+    )
+    assert admin is not None and admin.role == "admin"
+    assert service is not None and service.role == "service"
     for header in ("Bearer adm-toke", "Bearer adm-token2", "Bearer ", "adm-token", None, ""):
-        assert role_for(header, settings) is None
+        assert caller_for(header, settings) is None
 
 
 async def test_health_docs_and_openapi_are_open(client: httpx.AsyncClient) -> None:
