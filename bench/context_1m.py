@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psycopg2
 
-from assistant.src.assistants import context
+from assistant.src.assistants import memory
 from common.crypto import generate_key
 from common.infra import find_postgres, find_redis
 from common.rest_client import RestClient
@@ -140,9 +140,9 @@ async def _time_context(
             memory_query=f"what about the {_TOPICS[i % len(_TOPICS)]} on {_DAYS[i % 7]}",
             memory_limit=5,
         )
-        window = context.window(start["recent"], 20, 8000)
-        [context.to_openai(m, group=False) for m in window]
-        context.memory_message(start["memory"], 2000, group=False)
+        window = memory.window(start["recent"], 20, 8000)
+        [memory.to_openai(m, group=False) for m in window]
+        memory.memory_message(start["memory"], 2000, group=False)
         timings.append(1000 * (time.perf_counter() - started))
     timings.sort()
     return {

@@ -2,7 +2,7 @@
 
 from common.serve import serve_asgi
 from common.settings import load_settings
-from google_calendar_service.src.config import Settings
+from google_calendar_service.src.settings import Settings
 
 if __name__ == "__main__":
     serve_asgi("google_calendar_service.src.main:app", load_settings(Settings))

@@ -2,7 +2,7 @@
 
 from common.serve import serve_asgi
 from common.settings import load_settings
-from rest_service.app.config import Settings
+from rest_service.app.settings import Settings
 
 if __name__ == "__main__":
     serve_asgi("rest_service.app.main:app", load_settings(Settings))

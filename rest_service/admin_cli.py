@@ -15,9 +15,9 @@ import redis.asyncio as aioredis
 from common.errors import AppError
 from common.settings import load_settings
 from rest_service.app.admin.auth import admin_sessions
-from rest_service.app.config import Settings
 from rest_service.app.database import create_engine, create_sessionmaker
-from rest_service.app.services import admin_accounts
+from rest_service.app.domain import admin_accounts
+from rest_service.app.settings import Settings
 
 
 class PasswordEntryError(RuntimeError):

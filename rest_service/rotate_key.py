@@ -8,9 +8,9 @@ import sys
 
 from common.crypto import SecretBox, SecretDecryptionError, is_valid_master_key
 from common.settings import load_settings
-from rest_service.app.config import Settings
 from rest_service.app.database import create_engine, create_sessionmaker
-from rest_service.app.services.key_rotation import RotationCounts, rotate_secrets
+from rest_service.app.domain.key_rotation import RotationCounts, rotate_secrets
+from rest_service.app.settings import Settings
 
 
 async def rotate(settings: Settings) -> RotationCounts:

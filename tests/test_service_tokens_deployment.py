@@ -12,7 +12,7 @@ import pytest
 from common import service_tokens
 from common.settings import MIN_TOKEN_LENGTH, TOKEN_SETTINGS
 from ops.envfile import read_env_file, write_env_file
-from rest_service.app.config import Settings as RestSettings
+from rest_service.app.settings import Settings as RestSettings
 from tests.harness import ROOT
 from tests.test_containers import rendered
 

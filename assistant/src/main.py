@@ -12,12 +12,12 @@ from dataclasses import dataclass
 import aiohttp
 
 from assistant.src.assistants.llm_chat import AssistantDeps
-from assistant.src.config import Settings
-from assistant.src.config.snapshot import ConfigSnapshot
-from assistant.src.config.watcher import ConfigWatcher
+from assistant.src.clients.llm import LlmGateway
+from assistant.src.clients.llm_breaker import circuit_breaker
+from assistant.src.live_config.snapshot import ConfigSnapshot
+from assistant.src.live_config.watcher import ConfigWatcher
 from assistant.src.orchestrator import Orchestrator
-from assistant.src.services.llm import LlmGateway
-from assistant.src.services.llm_breaker import circuit_breaker
+from assistant.src.settings import Settings
 from assistant.src.tools import tool_classes
 from assistant.src.tools.base import ToolServices
 from common.limits import TokenBudget

@@ -28,9 +28,9 @@ from assistant.src.assistants.language import turn_language
 from assistant.src.assistants.llm_chat import AssistantDeps, fetch_context
 from assistant.src.assistants.phrases import APOLOGY, NOT_CONFIGURED, TURN_FAILED, say
 from assistant.src.assistants.secretary import secretary_memory_query
-from assistant.src.config import Settings
-from assistant.src.config.snapshot import AssistantSpec
-from assistant.src.config.watcher import ConfigWatcher
+from assistant.src.live_config.snapshot import AssistantSpec
+from assistant.src.live_config.watcher import ConfigWatcher
+from assistant.src.settings import Settings
 from assistant.src.tools.base import Actor, ToolServices
 from common.errors import AppError, NotFoundError, RetryLater
 from common.logging import correlation, get_logger

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 import redis.asyncio as aioredis
 
-from assistant.src.config import Settings
+from assistant.src.settings import Settings
 from assistant.src.tools.base import ToolServices
 from assistant.tests.support import Deployment, Platform
 from common.names import Names

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistant.src.assistants.context import (
+from assistant.src.assistants.memory import (
     memory_message,
     to_openai,
     whole_tool_exchanges,

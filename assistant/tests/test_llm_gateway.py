@@ -10,9 +10,9 @@ import redis.asyncio as aioredis
 from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
-from assistant.src.config import Settings
-from assistant.src.services.llm import BREAKER_OPEN, LlmGateway, LlmUnavailable, ModelRoute
-from assistant.src.services.llm_breaker import circuit_breaker
+from assistant.src.clients.llm import BREAKER_OPEN, LlmGateway, LlmUnavailable, ModelRoute
+from assistant.src.clients.llm_breaker import circuit_breaker
+from assistant.src.settings import Settings
 from common.names import Names
 from sandbox.llm_server import LlmStandIn, Step, ToolCallStep
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import psycopg2
 
-from assistant.src.assistants.context import MEMORY_HEADER, message_size
-from assistant.src.config import Settings
+from assistant.src.assistants.memory import MEMORY_HEADER, message_size
+from assistant.src.settings import Settings
 from assistant.tests.support import Deployment
 from common.rest_client import MessageIn, User
 from sandbox.llm_server import RecordedRequest

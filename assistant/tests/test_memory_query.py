@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 
-from assistant.src.assistants.context import MEMORY_QUERY_MAX_CHARS, memory_query
+from assistant.src.assistants.memory import MEMORY_QUERY_MAX_CHARS, memory_query
 from common.tests.strategies import any_text
 
 

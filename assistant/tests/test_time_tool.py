@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from assistant.src.config.snapshot import ToolSpec
+from assistant.src.live_config.snapshot import ToolSpec
 from assistant.src.tools.base import ToolError, ToolServices
 from assistant.src.tools.time_tool import TimeTool
 from assistant.tests.support import call_context

@@ -21,9 +21,9 @@ import redis.asyncio as aioredis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.src.config import Settings
-from assistant.src.config.snapshot import ToolSpec
-from assistant.src.services.llm import ToolCall
+from assistant.src.clients.llm import ToolCall
+from assistant.src.live_config.snapshot import ToolSpec
+from assistant.src.settings import Settings
 from assistant.src.tools import tool_classes
 from assistant.src.tools.arguments import MAX_STRING_CHARS, fit, parse
 from assistant.src.tools.base import Actor, ToolCallContext, ToolError, ToolServices

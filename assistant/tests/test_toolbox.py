@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from assistant.src.config.snapshot import ToolSpec
-from assistant.src.services.llm import ToolCall
+from assistant.src.clients.llm import ToolCall
+from assistant.src.live_config.snapshot import ToolSpec
 from assistant.src.tools.base import Actor, ToolCallContext, ToolServices
 from assistant.src.tools.time_tool import TimeTool
 from assistant.src.tools.toolbox import Toolbox

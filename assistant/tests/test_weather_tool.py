@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.src.config.snapshot import ToolSpec
+from assistant.src.live_config.snapshot import ToolSpec
 from assistant.src.tools.base import ToolError, ToolServices
 from assistant.src.tools.weather_tool import WeatherTool
 from assistant.tests.support import call_context

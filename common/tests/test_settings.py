@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from common.crypto import generate_key
 from common.settings import ServiceSettings
-from rest_service.app.config import Settings as RestSettings
+from rest_service.app.settings import Settings as RestSettings
 
 
 @pytest.fixture(autouse=True)

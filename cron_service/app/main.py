@@ -20,11 +20,11 @@ from common.rest_client import RestClient
 from common.settings import load_settings
 from common.worker import WorkerContext, worker_context
 from cron_service.app.clock import Clock
-from cron_service.app.config import Settings
 from cron_service.app.fires import FireLedger, FireRules
 from cron_service.app.metrics import SYNCS
 from cron_service.app.recorder import Recorder
 from cron_service.app.scheduler import ReminderScheduler
+from cron_service.app.settings import Settings
 
 log = get_logger(__name__)
 

@@ -13,8 +13,8 @@ import aiohttp
 import pytest
 import redis.asyncio as aioredis
 
-from assistant.src.config import Settings
-from assistant.src.config.snapshot import ToolSpec
+from assistant.src.live_config.snapshot import ToolSpec
+from assistant.src.settings import Settings
 from assistant.src.tools.base import Actor, ToolCallContext, ToolError, ToolServices
 from assistant.src.tools.reminder_tool import ReminderTool
 from assistant.src.tools.when import UnclearTime, local

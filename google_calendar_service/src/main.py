@@ -23,10 +23,10 @@ from common.queue import StreamPublisher
 from common.redis_connection import create_redis, redis_health
 from common.rest_client import RestClient
 from google_calendar_service.src.api.routes import public, router
-from google_calendar_service.src.config import Settings
-from google_calendar_service.src.services.calendar import GoogleCalendarService
-from google_calendar_service.src.services.google_client import GoogleCalendarClient
-from google_calendar_service.src.services.oauth import OAuthClient, OAuthStates
+from google_calendar_service.src.clients.google import GoogleCalendarClient
+from google_calendar_service.src.domain.calendar import GoogleCalendarService
+from google_calendar_service.src.domain.oauth import OAuthClient, OAuthStates
+from google_calendar_service.src.settings import Settings
 
 log = get_logger(__name__)
 

@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from common.errors import ValidationFailedError
-from google_calendar_service.src.schemas.events import EventCreateIn
-from google_calendar_service.src.services.events import (
+from google_calendar_service.src.domain.events import (
     event_body,
     event_id_for,
     resolve_range,
     to_event_out,
 )
+from google_calendar_service.src.schemas.events import EventCreateIn
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 
 from common.infra import free_port
-from google_calendar_service.src.config import Settings
 from google_calendar_service.src.main import create_app
+from google_calendar_service.src.settings import Settings
 
 
 async def _health(settings: Settings) -> httpx.Response:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from common.messages import OutgoingKind
 from common.names import Names
 from common.rest_client import RestClient, User
-from google_calendar_service.src.config import SCOPES
+from google_calendar_service.src.settings import SCOPES
 from google_calendar_service.tests.conftest import (
     Browser,
     StartCalendar,

@@ -12,7 +12,7 @@ from sqlmodel import SQLModel
 
 from common.infra import sync_url
 from rest_service.app import models  # noqa: F401  (registers every table on the metadata)
-from rest_service.app.config import Settings
+from rest_service.app.settings import Settings
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from common import service_tokens
 from common.errors import ForbiddenError
 from common.service_tokens import Right
-from rest_service.app.config import Settings
+from rest_service.app.settings import Settings
 
 #: Paths that need no token (besides /health, /docs, /openapi.json outside /api).
 PROTECTED_PREFIX = "/api"

@@ -15,8 +15,8 @@ from prometheus_client import Counter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.logging import get_logger
-from rest_service.app.config import Settings
 from rest_service.app.errors import body
+from rest_service.app.settings import Settings
 
 log = get_logger(__name__)
 

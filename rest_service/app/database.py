@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from rest_service.app.config import Settings
+from rest_service.app.settings import Settings
 
 #: How long a request waits for a connection before answering 503.
 CONNECT_TIMEOUT_S = 5.0

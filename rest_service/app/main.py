@@ -11,23 +11,23 @@ from fastapi import FastAPI, Request, Response
 from common.logging import configure_logging, get_logger
 from common.metrics import SERVICE_STARTS, render_metrics
 from rest_service.app.admin import bind_admin, mount_admin
-from rest_service.app.auth import BearerAuthMiddleware
-from rest_service.app.body_limit import BodyLimitMiddleware
-from rest_service.app.config import Settings
-from rest_service.app.database import database_ok
-from rest_service.app.errors import install_error_handlers
-from rest_service.app.retention import start_retention, stop_retention
-from rest_service.app.routers import (
+from rest_service.app.api import (
     assistant_tools,
     assistants,
-    config,
     cron_jobs,
+    live_config,
     llm,
     threads,
     tool_invocations,
     tools,
     users,
 )
+from rest_service.app.auth import BearerAuthMiddleware
+from rest_service.app.body_limit import BodyLimitMiddleware
+from rest_service.app.database import database_ok
+from rest_service.app.errors import install_error_handlers
+from rest_service.app.retention import start_retention, stop_retention
+from rest_service.app.settings import Settings
 from rest_service.app.state import AppState
 
 log = get_logger(__name__)
@@ -41,7 +41,7 @@ ROUTERS = (
     llm.router,
     cron_jobs.router,
     tool_invocations.router,
-    config.router,
+    live_config.router,
 )
 
 

@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from common.crypto import SecretBox, generate_key, is_valid_master_key
 from common.logging import get_logger
 from common.names import Names
-from rest_service.app.cache import ConfigCache, create_cache_redis
-from rest_service.app.config import Settings
 from rest_service.app.database import create_engine, create_sessionmaker
+from rest_service.app.live_config_cache import ConfigCache, create_cache_redis
+from rest_service.app.settings import Settings
 
 log = get_logger(__name__)
 

@@ -9,10 +9,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from rest_service.app.config import Settings
+from rest_service.app.domain.transfer import import_config
+from rest_service.app.domain.unit_of_work import Ctx
 from rest_service.app.models.snapshot import ConfigDocument, ImportResult
-from rest_service.app.services.context import Ctx
-from rest_service.app.services.transfer import import_config
+from rest_service.app.settings import Settings
 from rest_service.app.state import AppState
 
 DEFAULT_CONFIG = Path(__file__).with_name("default_config.json")

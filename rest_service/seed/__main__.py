@@ -8,7 +8,7 @@ from pathlib import Path
 
 from common.logging import configure_logging
 from common.settings import load_settings
-from rest_service.app.config import Settings
+from rest_service.app.settings import Settings
 from rest_service.seed import DEFAULT_CONFIG, seed
 
 

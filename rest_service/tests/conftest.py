@@ -12,8 +12,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from rest_service.app.config import Settings
 from rest_service.app.main import create_app
+from rest_service.app.settings import Settings
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from rest_service.app.admin.login_limit import (
     LoginThrottled,
     account_scope,
 )
-from rest_service.app.services import admin_accounts
+from rest_service.app.domain import admin_accounts
 from rest_service.tests.conftest import Api
 from rest_service.tests.test_admin import ORIGIN, assistant_form
 from tests.test_manage import MANAGE, bare_env

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from rest_service.app.auth import caller_for
-from rest_service.app.config import Settings
 from rest_service.app.main import create_app
+from rest_service.app.settings import Settings
 from rest_service.tests.conftest import assert_error
 
 A, S, S_ONLY = "admin", "either", "service only"

@@ -12,7 +12,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from common.names import Names
-from rest_service.app.config import Settings
+from rest_service.app.settings import Settings
 from rest_service.seed import DEFAULT_CONFIG, load_document, seed
 from rest_service.tests.conftest import OBJECT_SCHEMA, Api, assert_error, unique
 

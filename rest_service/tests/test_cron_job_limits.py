@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from common.errors import ValidationFailedError
 from common.schedule import CronSchedule
-from rest_service.app.services.validation import check_recurrence
+from rest_service.app.domain.validation import check_recurrence
 from rest_service.tests.conftest import Api, assert_error
 
 LIMIT = 3

@@ -19,8 +19,8 @@ from starlette.requests import Request
 from structlog.testing import capture_logs
 
 from rest_service.app import errors
-from rest_service.app.config import Settings
 from rest_service.app.main import create_app
+from rest_service.app.settings import Settings
 from rest_service.tests.conftest import assert_error, telegram_id, unique
 
 HOSTILE = ("\x00", "\ud800", "\udfff", "\udc80")

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from rest_service.app.services.messages import SEARCH_DEPTH
+from rest_service.app.domain.messages import SEARCH_DEPTH
 from rest_service.tests.conftest import Api, assert_error, unique
 
 MISSING = str(uuid.uuid4())

@@ -13,9 +13,11 @@ from common.logging import get_logger
 from common.rest_client import RestClient
 from common.settings import load_settings
 from common.worker import WorkerContext, worker_context
-from tg_bot.src.client.errors import TelegramError
-from tg_bot.src.client.telegram import TelegramClient
-from tg_bot.src.config.settings import Settings
+from tg_bot.src.clients.errors import TelegramError
+from tg_bot.src.clients.telegram import TelegramClient
+from tg_bot.src.domain.poller_lease import PollerLease
+from tg_bot.src.domain.rate_limiter import Limit, SendLimiter, SendLimits
+from tg_bot.src.domain.users import UserDirectory
 from tg_bot.src.handlers import (
     calendar,
     forget,
@@ -27,15 +29,13 @@ from tg_bot.src.handlers import (
     usage,
 )
 from tg_bot.src.handlers import help as help_command
+from tg_bot.src.handlers.base import BotIdentity, Services
 from tg_bot.src.handlers.commands import CommandRegistry
-from tg_bot.src.handlers.context import BotIdentity, Services
 from tg_bot.src.handlers.updates import UpdateRouter
-from tg_bot.src.services.poller_lease import PollerLease
-from tg_bot.src.services.rate_limiter import Limit, SendLimiter, SendLimits
-from tg_bot.src.services.receiver import UpdatePoller
-from tg_bot.src.services.response_handler import ResponseHandler
-from tg_bot.src.services.typing import TypingIndicator
-from tg_bot.src.services.users import UserDirectory
+from tg_bot.src.settings import Settings
+from tg_bot.src.workers.receiver import UpdatePoller
+from tg_bot.src.workers.response_handler import ResponseHandler
+from tg_bot.src.workers.typing import TypingIndicator
 
 log = get_logger(__name__)
 

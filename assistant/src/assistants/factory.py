@@ -11,7 +11,7 @@ from assistant.src.assistants.llm_chat import AssistantDeps, LlmChatAssistant
 from assistant.src.assistants.model_order import model_routes
 from assistant.src.assistants.secretary import Secretary
 from assistant.src.assistants.sub_assistant import SubAssistant
-from assistant.src.config.snapshot import AssistantSpec, ConfigSnapshot
+from assistant.src.live_config.snapshot import AssistantSpec, ConfigSnapshot
 from assistant.src.tools import tool_classes
 from assistant.src.tools.base import BaseTool, SubAssistantRequest, ToolError, ToolServices
 from assistant.src.tools.toolbox import Toolbox

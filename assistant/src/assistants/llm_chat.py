@@ -15,19 +15,19 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from assistant.src.assistants import context
+from assistant.src.assistants import memory
 from assistant.src.assistants.base import BaseAssistant, Turn, TurnResult
 from assistant.src.assistants.phrases import OUT_OF_STEPS, TOKEN_BUDGET_SPENT, say
 from assistant.src.assistants.prompt import system_prompt
-from assistant.src.config import Settings
-from assistant.src.config.snapshot import AssistantSpec
-from assistant.src.services.llm import (
+from assistant.src.clients.llm import (
     Completion,
     LlmGateway,
     LlmUnavailable,
     ModelRoute,
     ToolCall,
 )
+from assistant.src.live_config.snapshot import AssistantSpec
+from assistant.src.settings import Settings
 from assistant.src.tools.base import ToolCallContext
 from assistant.src.tools.toolbox import Toolbox, ToolOutcome
 from common.limits import LIMIT_REFUSALS, TokenBudget, seconds_until_reset
@@ -97,7 +97,7 @@ class LlmChatAssistant(BaseAssistant):
         thread = start["thread"]
         assert thread is not None  # only a blocked profile has none, and it is not answered
         settings = self.settings
-        history = context.window(
+        history = memory.window(
             start["recent"], settings.max_context_messages, settings.max_context_length
         )
         self.memory_hits = start["memory"]
@@ -111,7 +111,7 @@ class LlmChatAssistant(BaseAssistant):
         exchange = _Exchange(
             messages=[
                 *await self.system_messages(turn, history),
-                *(context.to_openai(m, group=turn.actor.is_group) for m in history),
+                *(memory.to_openai(m, group=turn.actor.is_group) for m in history),
             ],
             records=[],
             turn=turn,
@@ -131,7 +131,7 @@ class LlmChatAssistant(BaseAssistant):
         return None
 
     async def system_messages(
-        self, turn: Turn, history: list[context.StoredMessage]
+        self, turn: Turn, history: list[memory.StoredMessage]
     ) -> list[dict[str, Any]]:
         now = datetime.now(ZoneInfo(turn.actor.timezone))
         prompt = system_prompt(
@@ -280,18 +280,16 @@ async def fetch_context(
     )
 
 
-def _stored_answer(
-    history: list[context.StoredMessage], turn: Turn
-) -> context.StoredMessage | None:
+def _stored_answer(history: list[memory.StoredMessage], turn: Turn) -> memory.StoredMessage | None:
     key = f"{turn.key}:answer"
     return next((m for m in reversed(history) if m.get("dedup_key") == key), None)
 
 
-def _without_turn(history: list[context.StoredMessage], turn: Turn) -> list[context.StoredMessage]:
+def _without_turn(history: list[memory.StoredMessage], turn: Turn) -> list[memory.StoredMessage]:
     """What an interrupted earlier try of this turn stored is not context for it."""
     prefix = f"{turn.key}:"
     kept = [m for m in history if not str(m.get("dedup_key") or "").startswith(prefix)]
-    return kept if len(kept) == len(history) else context.whole_tool_exchanges(kept)
+    return kept if len(kept) == len(history) else memory.whole_tool_exchanges(kept)
 
 
 def _budget_refusal(language: str | None) -> str:

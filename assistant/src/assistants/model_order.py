@@ -3,9 +3,9 @@ default model; then the fallback. Each name is routed to its provider from the s
 
 from __future__ import annotations
 
-from assistant.src.config import Settings
-from assistant.src.config.snapshot import ConfigSnapshot
-from assistant.src.services.llm import ModelRoute
+from assistant.src.clients.llm import ModelRoute
+from assistant.src.live_config.snapshot import ConfigSnapshot
+from assistant.src.settings import Settings
 
 
 def model_routes(

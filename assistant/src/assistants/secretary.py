@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistant.src.assistants import context
+from assistant.src.assistants import memory
 from assistant.src.assistants.base import Turn
 from assistant.src.assistants.llm_chat import LlmChatAssistant
-from assistant.src.config import Settings
+from assistant.src.settings import Settings
 from common.logging import get_logger
 
 log = get_logger(__name__)
@@ -19,7 +19,7 @@ class Secretary(LlmChatAssistant):
         return secretary_memory_query(self.settings, text)
 
     async def system_messages(
-        self, turn: Turn, history: list[context.StoredMessage]
+        self, turn: Turn, history: list[memory.StoredMessage]
     ) -> list[dict[str, Any]]:
         messages = await super().system_messages(turn, history)
         memory = self._long_term_memory(turn)
@@ -30,7 +30,7 @@ class Secretary(LlmChatAssistant):
         chat never see each other), fetched with the turn's context."""
         if self.memory_query(turn.text) is None:
             return None
-        return context.memory_message(
+        return memory.memory_message(
             self.memory_hits, self.settings.long_term_memory_length, group=turn.actor.is_group
         )
 
@@ -39,4 +39,4 @@ def secretary_memory_query(settings: Settings, text: str) -> str | None:
     """The secretary searches its long-term memory for the user's words, when enabled."""
     if not settings.long_term_memory_enabled or not settings.max_long_term_results:
         return None
-    return context.memory_query(text)
+    return memory.memory_query(text)

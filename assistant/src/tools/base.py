@@ -20,8 +20,8 @@ import jsonschema
 import redis.asyncio as aioredis
 from jsonschema.exceptions import SchemaError
 
-from assistant.src.config import Settings
-from assistant.src.config.snapshot import ToolSpec
+from assistant.src.live_config.snapshot import ToolSpec
+from assistant.src.settings import Settings
 from common.names import Names
 from common.rest_client import RestClient
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from prometheus_client import Counter, Histogram
 
-from assistant.src.services.llm import ToolCall
+from assistant.src.clients.llm import ToolCall
 from assistant.src.tools.arguments import fit, parse
 from assistant.src.tools.base import BaseTool, ToolCallContext, ToolError
 from common.errors import AppError

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from assistant.src.services.open_meteo import OpenMeteoClient, WeatherServiceError
+from assistant.src.clients.open_meteo import OpenMeteoClient, WeatherServiceError
 from assistant.src.tools.base import BaseTool, ToolCallContext, ToolError
 
 DEFAULT_DAYS = 3

@@ -9,7 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from common.errors import UnauthorizedError
 from common.service_tokens import calendar_caller_tokens, matches_any
-from google_calendar_service.src.services.calendar import GoogleCalendarService
+from google_calendar_service.src.domain.calendar import GoogleCalendarService
 
 _bearer = HTTPBearer(auto_error=False)
 

@@ -26,8 +26,8 @@ from common.names import Names
 from rest_service.app.admin.headers import SecurityHeadersMiddleware
 from rest_service.app.admin.login_limit import LoginLimiter, LoginPolicy, LoginThrottled
 from rest_service.app.admin.sessions import API_TOKEN_ADMIN, AdminSession, AdminSessions
-from rest_service.app.config import Settings
-from rest_service.app.services import admin_accounts
+from rest_service.app.domain import admin_accounts
+from rest_service.app.settings import Settings
 from rest_service.app.state import AppState
 
 log = get_logger(__name__)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 
 from common.names import Names
-from rest_service.app.config import Settings
+from rest_service.app.settings import Settings
 
 #: KEYS: account failures, account lock, address failures, address lock.
 #: ARGV: account free failures, address free failures, base delay ms, max delay ms, window s.

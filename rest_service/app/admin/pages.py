@@ -14,12 +14,12 @@ from sqlalchemy import or_, select
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
-from rest_service.app.admin.context import AdminFormError, admin_ctx
-from rest_service.app.deps import Page
+from rest_service.app.admin.request_ctx import AdminFormError, admin_ctx
+from rest_service.app.api.deps import Page
+from rest_service.app.domain import history, revert, stats
+from rest_service.app.domain.history import ENTITIES
 from rest_service.app.models.thread import ChatMessage, UserAssistantThread
 from rest_service.app.models.user import User
-from rest_service.app.services import history, revert, stats
-from rest_service.app.services.history import ENTITIES
 
 STATIC = Path(__file__).parent / "static"
 HISTORY_PAGE = Page(limit=100, offset=0)

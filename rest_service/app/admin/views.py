@@ -15,7 +15,17 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from wtforms import Form, PasswordField, StringField
 
-from rest_service.app.admin.context import admin_ctx
+from rest_service.app.admin.request_ctx import admin_ctx
+from rest_service.app.domain import (
+    assistants,
+    cron_jobs,
+    links,
+    live_config,
+    llm_models,
+    providers,
+    tools,
+    users,
+)
 from rest_service.app.models.assistant import (
     Assistant,
     AssistantCreate,
@@ -36,16 +46,6 @@ from rest_service.app.models.llm import (
     ProviderUpdate,
 )
 from rest_service.app.models.user import User, UserUpdate
-from rest_service.app.services import (
-    assistants,
-    config,
-    cron_jobs,
-    links,
-    llm_models,
-    providers,
-    tools,
-    users,
-)
 
 LIST_PAGE_SIZE = 50
 
@@ -240,7 +240,7 @@ class LinkAdmin(_TrackedView, model=AssistantToolLink):
                 await links.get_or_404(
                     ctx.session, Assistant, link.sub_assistant_id, "sub-assistant"
                 )
-            await config.commit_config(ctx)
+            await live_config.commit_config(ctx)
             return link
 
     async def delete_model(self, request: Request, pk: Any) -> None:

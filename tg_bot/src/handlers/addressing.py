@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tg_bot.src.client.types import TgEntity, TgMessage
+from tg_bot.src.clients.types import TgEntity, TgMessage
 
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,64})(?:@([A-Za-z0-9_]{3,32}))?(?:\s+(.*))?$", re.DOTALL)
 _LEADING = " \t\n,:;—-"

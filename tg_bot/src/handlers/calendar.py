@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 
 from common.logging import get_logger
+from tg_bot.src.handlers.base import Addressed, Services
 from tg_bot.src.handlers.commands import Command
-from tg_bot.src.handlers.context import Services, Turn
 from tg_bot.src.i18n import Markdown
 
 log = get_logger(__name__)
@@ -57,7 +57,7 @@ class CalendarServiceClient:
         return response.json()
 
 
-async def calendar(turn: Turn, args: str, services: Services) -> str:
+async def calendar(turn: Addressed, args: str, services: Services) -> str:
     if turn.is_group:
         return turn.t("calendar.private_only")
     if turn.user is None:
@@ -78,7 +78,7 @@ async def calendar(turn: Turn, args: str, services: Services) -> str:
         return turn.t("calendar.unavailable")
 
 
-async def _status_or_link(turn: Turn, client: CalendarServiceClient, user_id: str) -> str:
+async def _status_or_link(turn: Addressed, client: CalendarServiceClient, user_id: str) -> str:
     status = await client.call("GET", f"/auth/status/{user_id}")
     if status.get("pending"):
         return turn.t("calendar.pending", account=status.get("pending_account") or "?")
@@ -92,12 +92,12 @@ async def _status_or_link(turn: Turn, client: CalendarServiceClient, user_id: st
     return turn.t(key, url=Markdown(link["auth_url"]), minutes=minutes)
 
 
-async def _disconnect(turn: Turn, client: CalendarServiceClient, user_id: str) -> str:
+async def _disconnect(turn: Addressed, client: CalendarServiceClient, user_id: str) -> str:
     result = await client.call("DELETE", f"/auth/{user_id}")
     return turn.t("calendar.disconnected" if result["disconnected"] else "calendar.not_connected")
 
 
-async def _confirm(turn: Turn, client: CalendarServiceClient, user_id: str) -> str:
+async def _confirm(turn: Addressed, client: CalendarServiceClient, user_id: str) -> str:
     result = await client.call("POST", f"/auth/confirm/{user_id}")
     if not result["confirmed"]:
         return turn.t("calendar.nothing_pending")
@@ -106,7 +106,7 @@ async def _confirm(turn: Turn, client: CalendarServiceClient, user_id: str) -> s
     return turn.t("calendar.confirmed_unknown")
 
 
-async def _decline(turn: Turn, client: CalendarServiceClient, user_id: str) -> str:
+async def _decline(turn: Addressed, client: CalendarServiceClient, user_id: str) -> str:
     result = await client.call("POST", f"/auth/decline/{user_id}")
     return turn.t("calendar.declined" if result["declined"] else "calendar.nothing_pending")
 

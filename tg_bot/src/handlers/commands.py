@@ -12,10 +12,10 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from tg_bot.src.handlers.addressing import CommandCall
-from tg_bot.src.handlers.context import Services, Turn
+from tg_bot.src.handlers.base import Addressed, Services
 from tg_bot.src.i18n import CATALOGUES, DEFAULT_LANGUAGE, Catalogue
 
-CommandHandler = Callable[[Turn, str, Services], Awaitable[str]]
+CommandHandler = Callable[[Addressed, str, Services], Awaitable[str]]
 """(the message, the text after the command, the bot's services) → the answer, Markdown."""
 
 
@@ -47,7 +47,7 @@ class CommandRegistry:
     def __iter__(self) -> Iterator[Command]:
         return iter(self._commands.values())
 
-    async def run(self, call: CommandCall, turn: Turn, services: Services) -> str:
+    async def run(self, call: CommandCall, turn: Addressed, services: Services) -> str:
         command = self.get(call.name)
         if command is None:
             return turn.t("unknown_command", command=call.name)

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from common.limits import LIMIT_REFUSALS
 from common.logging import get_logger
-from tg_bot.src.handlers.context import Outcome, Services, Turn
+from tg_bot.src.handlers.base import Addressed, Outcome, Services
 
 log = get_logger(__name__)
 
 
-async def over_limit(turn: Turn, services: Services) -> Outcome | None:
+async def over_limit(turn: Addressed, services: Services) -> Outcome | None:
     """None when the message may go to the assistant; else what to do instead."""
     admission = await services.message_limit.admit(turn.sender.id, str(turn.incoming_id))
     if admission.admitted:

@@ -3,13 +3,13 @@ the system holds about the user through rest_service."""
 
 from __future__ import annotations
 
+from tg_bot.src.handlers.base import Addressed, Services
 from tg_bot.src.handlers.commands import Command
-from tg_bot.src.handlers.context import Services, Turn
 
 CONFIRM_WORDS = {"confirm", "yes", "да", "подтверждаю"}
 
 
-async def forget(turn: Turn, args: str, services: Services) -> str:
+async def forget(turn: Addressed, args: str, services: Services) -> str:
     pending = services.names.telegram_forget_pending(turn.sender.id)
     confirmed = args.strip().casefold() in CONFIRM_WORDS
     if confirmed and turn.user is not None and await services.redis.delete(pending):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from tg_bot.src.handlers.base import Addressed, Services
 from tg_bot.src.handlers.commands import Command
-from tg_bot.src.handlers.context import Services, Turn
 from tg_bot.src.i18n import Markdown
 
 
-async def show_help(turn: Turn, _args: str, services: Services) -> str:
+async def show_help(turn: Addressed, _args: str, services: Services) -> str:
     lines = [
         turn.t("help.command", command=item["command"], description=item["description"])
         for item in services.commands.menu(turn.catalogue)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from common.language import detect_language
 from common.logging import get_logger
 from tg_bot.src.handlers.addressing import parse_command
-from tg_bot.src.handlers.context import Services, Turn
+from tg_bot.src.handlers.base import Addressed, Services
 
 log = get_logger(__name__)
 
@@ -20,7 +20,7 @@ log = get_logger(__name__)
 RECENT_LANGUAGE_TTL_S = 30 * 24 * 3600
 
 
-async def user_language(turn: Turn, services: Services) -> str | None:
+async def user_language(turn: Addressed, services: Services) -> str | None:
     """The language for the bot's replies to this turn; None: the catalogue's default."""
     key = services.names.recent_language(turn.chat_id, turn.sender.id)
     written = None if parse_command(turn.text) else detect_language(turn.text)

@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 from common.logging import get_logger
-from tg_bot.src.client.types import TgChatMemberUpdated
-from tg_bot.src.handlers.context import Services
+from tg_bot.src.clients.types import TgChatMemberUpdated
+from tg_bot.src.handlers.base import Services
 
 log = get_logger(__name__)
 

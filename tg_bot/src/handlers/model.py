@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from common.rest_client import LLMModel
+from tg_bot.src.handlers.base import Addressed, Services
 from tg_bot.src.handlers.commands import Command
-from tg_bot.src.handlers.context import Services, Turn
 from tg_bot.src.i18n import Markdown
 
 
-async def choose_model(turn: Turn, args: str, services: Services) -> str:
+async def choose_model(turn: Addressed, args: str, services: Services) -> str:
     models = await services.rest.list_models()
     if not models:
         return turn.t("model.none")
@@ -36,7 +36,7 @@ def find_model(models: list[LLMModel], wanted: str) -> LLMModel | None:
     return None
 
 
-def _listing(turn: Turn, models: list[LLMModel]) -> Markdown:
+def _listing(turn: Addressed, models: list[LLMModel]) -> Markdown:
     items = [
         turn.t(
             "model.item_default" if model.get("is_default") else "model.item",

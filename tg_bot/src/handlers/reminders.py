@@ -10,15 +10,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from common.rest_client import CronJob
 from common.schedule import describe
+from tg_bot.src.handlers.base import Addressed, Services
 from tg_bot.src.handlers.commands import Command
-from tg_bot.src.handlers.context import Services, Turn
 from tg_bot.src.i18n import Markdown
 
 _CANCEL = re.compile(r"^(?:cancel|delete|отменить|отмена|удалить)\s+#?(\d+)$", re.IGNORECASE)
 _LIMIT = 50
 
 
-async def reminders(turn: Turn, args: str, services: Services) -> str:
+async def reminders(turn: Addressed, args: str, services: Services) -> str:
     if turn.user is None:
         return turn.t("reminders.none")
     upcoming = await _upcoming(turn, services)
@@ -32,7 +32,7 @@ async def reminders(turn: Turn, args: str, services: Services) -> str:
     return turn.t("reminders.list", zone=zone.key, items=Markdown("\n".join(lines)))
 
 
-async def _upcoming(turn: Turn, services: Services) -> list[CronJob]:
+async def _upcoming(turn: Addressed, services: Services) -> list[CronJob]:
     """The user's active reminders (in a group, those set there), soonest first."""
     assert turn.user is not None
     jobs = await services.rest.list_cron_jobs(
@@ -45,7 +45,7 @@ async def _upcoming(turn: Turn, services: Services) -> list[CronJob]:
     return sorted(jobs, key=lambda job: _next(job) or datetime.max.replace(tzinfo=ZoneInfo("UTC")))
 
 
-async def _cancel(turn: Turn, services: Services, upcoming: list[CronJob], number: int) -> str:
+async def _cancel(turn: Addressed, services: Services, upcoming: list[CronJob], number: int) -> str:
     if not 1 <= number <= len(upcoming):
         return turn.t("reminders.no_such", number=number)
     job = upcoming[number - 1]
@@ -53,7 +53,7 @@ async def _cancel(turn: Turn, services: Services, upcoming: list[CronJob], numbe
     return turn.t("reminders.cancelled", text=job.get("text") or job["name"])
 
 
-def _line(turn: Turn, number: int, job: CronJob, user_zone: ZoneInfo) -> str:
+def _line(turn: Addressed, number: int, job: CronJob, user_zone: ZoneInfo) -> str:
     zone = _zone(job.get("timezone"), user_zone)
     moment = _next(job)
     when = _when(turn, moment.astimezone(zone)) if moment else "—"
@@ -72,12 +72,12 @@ def _next(job: CronJob) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def _when(turn: Turn, moment: datetime) -> str:
+def _when(turn: Addressed, moment: datetime) -> str:
     day = turn.t("reminders.weekdays").split(",")[moment.weekday()]
     return f"{day} {moment:%d.%m %H:%M}"
 
 
-def _user_zone(turn: Turn, services: Services) -> ZoneInfo:
+def _user_zone(turn: Addressed, services: Services) -> ZoneInfo:
     name = turn.user.get("timezone") if turn.user else None
     return _zone(name, _zone(services.settings.default_timezone, ZoneInfo("UTC")))
 

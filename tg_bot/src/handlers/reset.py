@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from tg_bot.src.handlers.base import Addressed, Services
 from tg_bot.src.handlers.commands import Command
-from tg_bot.src.handlers.context import Services, Turn
 
 
-async def reset(turn: Turn, _args: str, services: Services) -> str:
+async def reset(turn: Addressed, _args: str, services: Services) -> str:
     await services.rest.reset_threads(turn.conversation_key)
     return turn.t("reset.done")
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from tg_bot.src.handlers.base import Addressed, Services
 from tg_bot.src.handlers.commands import Command
-from tg_bot.src.handlers.context import Services, Turn
 
 
-async def start(turn: Turn, _args: str, _services: Services) -> str:
+async def start(turn: Addressed, _args: str, _services: Services) -> str:
     return turn.t("start.new" if turn.created else "start.returning", name=turn.display_name)
 
 

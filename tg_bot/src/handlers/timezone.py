@@ -24,8 +24,8 @@ from common.timezones import (
     resolve_timezone,
 )
 from common.zone_moves import assumed_reminders, keep_reminders, local_next_run, move_reminders
+from tg_bot.src.handlers.base import Addressed, Services
 from tg_bot.src.handlers.commands import Command
-from tg_bot.src.handlers.context import Services, Turn
 from tg_bot.src.i18n import Markdown
 
 log = get_logger(__name__)
@@ -34,7 +34,7 @@ MOVE_WORDS = {"move", "yes", "перенести", "перенеси", "да"}
 KEEP_WORDS = {"keep", "no", "оставить", "оставь", "нет"}
 
 
-async def set_timezone(turn: Turn, args: str, services: Services) -> str:
+async def set_timezone(turn: Addressed, args: str, services: Services) -> str:
     wanted = args.strip()
     current = turn.user.get("timezone") if turn.user else None
     if not wanted:
@@ -53,7 +53,7 @@ async def set_timezone(turn: Turn, args: str, services: Services) -> str:
     return await _apply(turn, services, found)
 
 
-async def set_from_location(turn: Turn, services: Services) -> str:
+async def set_from_location(turn: Addressed, services: Services) -> str:
     """A location shared in a private chat: the zone Open-Meteo names for its coordinates."""
     where = turn.message.location
     zone = None
@@ -65,7 +65,7 @@ async def set_from_location(turn: Turn, services: Services) -> str:
     return await _apply(turn, services, ResolvedZone(zone, "location"))
 
 
-async def _apply(turn: Turn, services: Services, found: ResolvedZone) -> str:
+async def _apply(turn: Addressed, services: Services, found: ResolvedZone) -> str:
     assert turn.user is not None
     await services.users.update(turn.user, timezone=found.name)
     log.info("timezone_set", user_id=turn.user["id"], zone=found.name, source=found.source)
@@ -78,7 +78,7 @@ async def _apply(turn: Turn, services: Services, found: ResolvedZone) -> str:
     return "\n\n".join(parts)
 
 
-async def _offer(turn: Turn, services: Services, zone: str) -> str | None:
+async def _offer(turn: Addressed, services: Services, zone: str) -> str | None:
     jobs = await _assumed(turn, services, zone)
     if not jobs:
         return None
@@ -91,7 +91,7 @@ async def _offer(turn: Turn, services: Services, zone: str) -> str | None:
     )
 
 
-async def _answer_offer(turn: Turn, services: Services, *, move: bool) -> str:
+async def _answer_offer(turn: Addressed, services: Services, *, move: bool) -> str:
     assert turn.user is not None
     # Fresh, not the cached user: the secretary may have set the zone a moment ago.
     zone = (await services.rest.get_user(str(turn.user["id"])))["timezone"]
@@ -114,13 +114,13 @@ async def _answer_offer(turn: Turn, services: Services, *, move: bool) -> str:
     return "\n\n".join(parts)
 
 
-async def _assumed(turn: Turn, services: Services, zone: str) -> list[CronJob]:
+async def _assumed(turn: Addressed, services: Services, zone: str) -> list[CronJob]:
     assert turn.user is not None
     group = turn.chat_id if turn.is_group else None
     return await assumed_reminders(services.rest, str(turn.user["id"]), zone, group)
 
 
-def _listed(turn: Turn, jobs: list[CronJob]) -> str:
+def _listed(turn: Addressed, jobs: list[CronJob]) -> str:
     lines = []
     for job in jobs:
         moment = local_next_run(job)
@@ -131,7 +131,7 @@ def _listed(turn: Turn, jobs: list[CronJob]) -> str:
     return "\n".join(lines)
 
 
-def _refusal(turn: Turn, wanted: str, refused: TimezoneError) -> str:
+def _refusal(turn: Addressed, wanted: str, refused: TimezoneError) -> str:
     if isinstance(refused, AmbiguousTimezone):
         lines = [
             turn.t("timezone.candidate", place=p.label, zone=p.timezone) for p in refused.candidates

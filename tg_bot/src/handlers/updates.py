@@ -10,10 +10,10 @@ from redis.exceptions import RedisError
 from common.errors import DependencyUnavailableError
 from common.logging import get_logger
 from common.messages import OutgoingKind, OutgoingMessage, incoming_message_id
-from tg_bot.src.client.types import TgMessage, TgUpdate
+from tg_bot.src.clients.types import TgMessage, TgUpdate
 from tg_bot.src.handlers.addressing import addressed_text, parse_command
+from tg_bot.src.handlers.base import Addressed, BotIdentity, Outcome, Services
 from tg_bot.src.handlers.commands import CommandRegistry
-from tg_bot.src.handlers.context import BotIdentity, Outcome, Services, Turn
 from tg_bot.src.handlers.flood import over_limit
 from tg_bot.src.handlers.language import user_language, written_language
 from tg_bot.src.handlers.membership import membership_changed
@@ -66,7 +66,7 @@ class UpdateRouter:
     async def _addressed(self, update_id: int, message: TgMessage, text: str) -> Outcome:
         sender = message.sender
         assert sender is not None
-        turn = Turn(
+        turn = Addressed(
             update_id=update_id,
             message=message,
             sender=sender,
@@ -86,7 +86,7 @@ class UpdateRouter:
         turn = replace(turn, catalogue=Catalogue.for_code(language))
         return await self._answer(turn)
 
-    async def _answer(self, turn: Turn) -> Outcome:
+    async def _answer(self, turn: Addressed) -> Outcome:
         command = parse_command(turn.text)
         if command is not None:
             answer = await self._commands.run(command, turn, self._services)
@@ -110,14 +110,14 @@ class UpdateRouter:
             return limited
         return Outcome(turn.update_id, "queued", incoming=turn.incoming())
 
-    def _refusal(self, turn: Turn) -> OutgoingMessage:
+    def _refusal(self, turn: Addressed) -> OutgoingMessage:
         return turn.reply(turn.t("refusal.not_allowed", telegram_id=turn.sender.id))
 
     def _apology(self, update: TgUpdate) -> Outcome:
         message = update.message
         if message is None or message.sender is None:
             return Outcome(update.update_id, "error")
-        turn = Turn(
+        turn = Addressed(
             update_id=update.update_id,
             message=message,
             sender=message.sender,

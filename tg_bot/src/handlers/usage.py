@@ -5,15 +5,15 @@ usage is not the group's business."""
 from __future__ import annotations
 
 from common.limits import seconds_until_reset
+from tg_bot.src.handlers.base import Addressed, Services
 from tg_bot.src.handlers.commands import Command
-from tg_bot.src.handlers.context import Services, Turn
 from tg_bot.src.i18n import Markdown
 
 #: rest_service's largest page; far above MAX_ACTIVE_REMINDERS' default.
 _PAGE = 1000
 
 
-async def show_usage(turn: Turn, _args: str, services: Services) -> str:
+async def show_usage(turn: Addressed, _args: str, services: Services) -> str:
     if turn.is_group:
         return turn.t("usage.private_only")
     if turn.user is None:

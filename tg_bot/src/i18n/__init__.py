@@ -9,8 +9,8 @@ from other entries) is passed as `Markdown(...)` and goes in as it is.
 
 from __future__ import annotations
 
+from tg_bot.src.domain.formatting import escape_markdown
 from tg_bot.src.i18n import en, ru
-from tg_bot.src.services.formatting import escape_markdown
 
 DEFAULT_LANGUAGE = "en"
 CATALOGUES: dict[str, dict[str, str]] = {"en": en.MESSAGES, "ru": ru.MESSAGES}

@@ -15,7 +15,7 @@ from common.infra import free_port
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
 from tests.harness import ROOT
-from tg_bot.src.client.errors import (
+from tg_bot.src.clients.errors import (
     TelegramConflict,
     TelegramForbidden,
     TelegramNetworkError,
@@ -24,7 +24,7 @@ from tg_bot.src.client.errors import (
     TelegramServerError,
     TelegramUnauthorized,
 )
-from tg_bot.src.client.telegram import TelegramClient
+from tg_bot.src.clients.telegram import TelegramClient
 
 ANNA = build.user(42, "Anna")
 

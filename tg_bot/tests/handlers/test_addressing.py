@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox import telegram_updates as build
-from tg_bot.src.client.types import TgMessage
+from tg_bot.src.clients.types import TgMessage
 from tg_bot.src.handlers.addressing import addressed_text, parse_command
 
 BOT_ID, BOT = 777, "helper_bot"

@@ -15,8 +15,8 @@ from common.rest_client import RestClient
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import SentMessage, TelegramStandIn
 from sandbox.telegram_html import parse_html
+from tg_bot.src.domain.formatting import MarkdownRenderer
 from tg_bot.src.i18n import Catalogue, Markdown
-from tg_bot.src.services.formatting import MarkdownRenderer
 from tg_bot.tests.conftest import incoming
 
 RENDER = MarkdownRenderer()

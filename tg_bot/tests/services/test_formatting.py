@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox.telegram_html import parse_html
-from tg_bot.src.services.formatting import MarkdownRenderer, escape_markdown
+from tg_bot.src.domain.formatting import MarkdownRenderer, escape_markdown
 
 
 @pytest.fixture(scope="module")

@@ -25,8 +25,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sandbox.telegram_html import parse_html, utf16_len
-from tg_bot.src.services.formatting import MarkdownRenderer
-from tg_bot.src.services.splitting import split_html
+from tg_bot.src.domain.formatting import MarkdownRenderer
+from tg_bot.src.domain.splitting import split_html
 
 RENDER = MarkdownRenderer()
 _TAG = re.compile(r"<(/?)([a-z-]+)[^>]*>")

@@ -9,7 +9,7 @@ from collections.abc import Awaitable
 import redis.asyncio as aioredis
 
 from common.names import Names
-from tg_bot.src.services.poller_lease import PollerLease
+from tg_bot.src.domain.poller_lease import PollerLease
 
 TTL_S = 0.6
 

@@ -6,7 +6,7 @@ import asyncio
 import itertools
 import time
 
-from tg_bot.src.services.rate_limiter import Limit, SendLimiter, SendLimits
+from tg_bot.src.domain.rate_limiter import Limit, SendLimiter, SendLimits
 
 RELAXED = Limit.per_second(10_000)
 

@@ -11,7 +11,7 @@ from common.messages import OutgoingMessage
 from common.names import TO_TELEGRAM
 from common.queue import StreamPublisher
 from sandbox.telegram_html import parse_html, utf16_len
-from tg_bot.src.services.formatting import MarkdownRenderer
+from tg_bot.src.domain.formatting import MarkdownRenderer
 from tg_bot.tests.conftest import wait_for
 from tg_bot.tests.services.test_splitting import long_markdown
 

@@ -6,8 +6,8 @@ import random
 import re
 
 from sandbox.telegram_html import parse_html, utf16_len
-from tg_bot.src.services.formatting import MarkdownRenderer
-from tg_bot.src.services.splitting import split_html
+from tg_bot.src.domain.formatting import MarkdownRenderer
+from tg_bot.src.domain.splitting import split_html
 
 
 def long_markdown(size: int = 10_000, seed: int = 7) -> str:

@@ -17,8 +17,8 @@ from redis.exceptions import MaxConnectionsError
 from common.messages import OutgoingMessage
 from common.names import Names
 from sandbox.telegram_api import TelegramStandIn
-from tg_bot.src.client.telegram import TelegramClient
-from tg_bot.src.services.typing import TypingIndicator
+from tg_bot.src.clients.telegram import TelegramClient
+from tg_bot.src.workers.typing import TypingIndicator
 
 CHATS = range(701, 706)
 

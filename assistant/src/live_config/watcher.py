@@ -1,0 +1,164 @@
+"""Keeps the config snapshot current: loaded at start, swapped in atomically when
+`config:updated` is heard, and the version polled as the safety net under a lost message.
+A message holds the snapshot it started with, so a swap never changes it mid-turn."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+
+import redis.asyncio as aioredis
+
+from assistant.src.live_config.snapshot import ConfigSnapshot
+from common.errors import AppError
+from common.logging import get_logger
+from common.names import Names
+from common.rest_client import RestClient
+
+log = get_logger(__name__)
+
+#: How long a message waits for a refresh already under way (one `GET /api/config`).
+_SETTLE_TIMEOUT_S = 2.0
+
+
+class ConfigNotLoaded(RuntimeError):
+    """No snapshot yet: rest_service has not answered since the start."""
+
+
+class ConfigWatcher:
+    def __init__(
+        self,
+        rest: RestClient,
+        redis: aioredis.Redis,
+        names: Names,
+        *,
+        poll_seconds: float,
+        on_change: Callable[[ConfigSnapshot], None] | None = None,
+    ) -> None:
+        self._rest = rest
+        self._redis = redis
+        self._names = names
+        self._poll_seconds = poll_seconds
+        self._on_change = on_change
+        self._snapshot: ConfigSnapshot | None = None
+        self._lock = asyncio.Lock()
+        self._refreshing: asyncio.Task[ConfigSnapshot] | None = None
+        self._again = False
+
+    @property
+    def current(self) -> ConfigSnapshot:
+        if self._snapshot is None:
+            raise ConfigNotLoaded("the config snapshot is not loaded yet")
+        return self._snapshot
+
+    @property
+    def loaded(self) -> bool:
+        return self._snapshot is not None
+
+    async def load(self, stop: asyncio.Event) -> bool:
+        """Retry until rest_service gives a snapshot (True) or `stop` is set (False)."""
+        delay = 0.2
+        while not stop.is_set():
+            try:
+                await self.refresh()
+                return True
+            except (AppError, ValueError) as exc:
+                log.warning("config_load_failed", error=str(exc), retry_in_s=delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(delay * 2, 5.0)
+        return False
+
+    async def refresh(self) -> ConfigSnapshot:
+        """Fetch the snapshot and swap it in unless we already hold a newer one."""
+        async with self._lock:
+            fresh = ConfigSnapshot.model_validate(await self._rest.get_config())
+            current = self._snapshot
+            if current is None or fresh.version >= current.version:
+                self._snapshot = fresh
+                if current is None or fresh.version != current.version:
+                    log.info("config_loaded", version=fresh.version)
+                    if self._on_change:
+                        self._on_change(fresh)
+            return self._snapshot
+
+    async def settled(self) -> ConfigSnapshot:
+        """The snapshot for a message starting now. rest_service keeps the version in Redis
+        before it answers a config write: one GET here means the message right after a
+        change sees it, even before `config:updated` arrives."""
+        if await self._stored_version() > self.current.version:
+            self.trigger_refresh()
+        task = self._refreshing
+        if task is not None and not task.done():
+            with contextlib.suppress(TimeoutError, AppError, ValueError):
+                await asyncio.wait_for(asyncio.shield(task), _SETTLE_TIMEOUT_S)
+        return self.current
+
+    async def _stored_version(self) -> int:
+        try:
+            raw = await self._redis.get(self._names.config_version)
+            return int(raw) if raw is not None else -1
+        except (aioredis.RedisError, ValueError):
+            return -1
+
+    def trigger_refresh(self) -> None:
+        """Refresh in the background; a trigger during a refresh runs one more after it,
+        since that refresh may have read the config before the change."""
+        if self._refreshing is None or self._refreshing.done():
+            self._again = False
+            self._refreshing = asyncio.create_task(self._refresh_until_quiet())
+            self._refreshing.add_done_callback(_log_failure)
+        else:
+            self._again = True
+
+    async def _refresh_until_quiet(self) -> ConfigSnapshot:
+        snapshot = await self.refresh()
+        while self._again:
+            self._again = False
+            snapshot = await self.refresh()
+        return snapshot
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Listen and poll until `stop`."""
+        await asyncio.gather(self._listen(stop), self._poll(stop))
+
+    async def _listen(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self._names.config_updated)
+                # A change published while we were not subscribed would be lost.
+                self.trigger_refresh()
+                while not stop.is_set():
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                    if message and message.get("type") == "message":
+                        log.debug("config_updated_heard", data=str(message.get("data")))
+                        self.trigger_refresh()
+            except (aioredis.ConnectionError, aioredis.TimeoutError) as exc:
+                log.warning("config_subscription_lost", error=str(exc))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 1.0)
+            finally:
+                with contextlib.suppress(aioredis.RedisError):
+                    await pubsub.aclose()
+
+    async def _poll(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self._poll_seconds)
+            if stop.is_set():
+                return
+            try:
+                version = await self._rest.get_config_version()
+            except AppError as exc:
+                log.warning("config_poll_failed", error=str(exc))
+                continue
+            if self._snapshot is None or version != self._snapshot.version:
+                log.info("config_version_changed", version=version)
+                self.trigger_refresh()
+
+
+def _log_failure(task: asyncio.Task[ConfigSnapshot]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("config_refresh_failed", error=str(task.exception()))

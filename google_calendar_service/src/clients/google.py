@@ -1,0 +1,254 @@
+"""Calendar v3 through google-api-python-client: static discovery, blocking calls run in a
+worker thread, and Google's failures sorted into what to retry and what to report.
+
+- 401: the authorized transport refreshes the access token once and repeats the call; a
+  second 401 means the grant no longer works.
+- 403 rateLimitExceeded / userRateLimitExceeded, 429, 5xx and network errors: bounded
+  exponential backoff with jitter (Retry-After honoured within the bound).
+- 400: Google's message, no retry. `invalid_grant` on refresh: reconnect needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httplib2
+from google.auth.exceptions import RefreshError, TransportError
+from google.oauth2.credentials import Credentials
+from google_auth_httplib2 import AuthorizedHttp
+from googleapiclient.discovery import Resource, build
+from googleapiclient.errors import HttpError
+from googleapiclient.http import HttpRequest
+from prometheus_client import Counter
+
+from common.errors import NotFoundError
+from common.logging import get_logger
+from google_calendar_service.src.errors import (
+    DuplicateEventError,
+    GoogleAuthRejectedError,
+    GoogleRejectedError,
+    GoogleUnavailableError,
+    InvalidGrantError,
+)
+from google_calendar_service.src.settings import Settings
+
+log = get_logger(__name__)
+
+GOOGLE_CALLS = Counter(
+    "google_calendar_calls_total", "Calendar v3 calls by method and outcome", ["method", "outcome"]
+)
+_RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
+
+MakeRequest = Callable[[Resource], HttpRequest]
+
+
+@dataclass
+class CalendarSession:
+    """One user's Calendar client for one operation; its calls run one at a time."""
+
+    credentials: Credentials
+    service: Resource
+
+
+@dataclass(frozen=True)
+class _Failure:
+    status: int
+    reason: str
+    message: str
+    retry_after: float | None
+
+    @classmethod
+    def of(cls, exc: HttpError) -> _Failure:
+        reason, message = "", exc.reason or ""
+        try:
+            error = json.loads(exc.content.decode("utf-8"))["error"]
+            message = error.get("message", message)
+            reason = (error.get("errors") or [{}])[0].get("reason", "")
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+            pass
+        retry_after = exc.resp.get("retry-after")
+        seconds = float(retry_after) if retry_after and retry_after.isdigit() else None
+        return cls(exc.status_code, reason, message, seconds)
+
+    @property
+    def retryable(self) -> bool:
+        if self.status == 403:
+            return self.reason in _RATE_LIMIT_REASONS
+        return self.status == 429 or self.status >= 500
+
+
+def is_invalid_grant(exc: RefreshError) -> bool:
+    details = exc.args[1] if len(exc.args) > 1 else None
+    if isinstance(details, dict):
+        return details.get("error") == "invalid_grant"
+    return "invalid_grant" in str(exc.args[0] if exc.args else "")
+
+
+class GoogleCalendarClient:
+    """Runs Calendar v3 calls for a CalendarSession with the retry rules above."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def _build(self, credentials: Credentials) -> Resource:
+        http = AuthorizedHttp(
+            credentials,
+            http=httplib2.Http(timeout=self._settings.google_timeout_seconds),
+            max_refresh_attempts=1,
+        )
+        return build(
+            "calendar",
+            "v3",
+            http=http,
+            static_discovery=True,
+            cache_discovery=False,
+            client_options={"api_endpoint": self._settings.google_api_base_url},
+        )
+
+    async def open(self, credentials: Credentials) -> CalendarSession:
+        service = await asyncio.to_thread(self._build, credentials)
+        return CalendarSession(credentials, service)
+
+    async def execute(self, session: CalendarSession, method: str, make: MakeRequest) -> Any:
+        """Run one call; retry what Google says may succeed later, within the bound."""
+        attempts = self._settings.google_max_retries + 1
+        for attempt in range(attempts):
+            try:
+                result = await asyncio.to_thread(_run, session, make)
+            except HttpError as exc:
+                delay = self._on_http_error(method, _Failure.of(exc), attempt, attempts)
+            except RefreshError as exc:
+                delay = self._on_refresh_error(method, exc, attempt, attempts)
+            except (OSError, httplib2.HttpLib2Error, TransportError) as exc:
+                delay = self._on_network_error(method, exc, attempt, attempts)
+            else:
+                GOOGLE_CALLS.labels(method, "ok").inc()
+                return result
+            await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _on_http_error(self, method: str, failure: _Failure, attempt: int, attempts: int) -> float:
+        GOOGLE_CALLS.labels(method, str(failure.status)).inc()
+        if failure.retryable and attempt + 1 < attempts:
+            delay = self._delay(attempt, failure.retry_after)
+            log.warning(
+                "google_call_retry",
+                method=method,
+                status=failure.status,
+                reason=failure.reason,
+                attempt=attempt + 1,
+                delay_s=round(delay, 3),
+            )
+            return delay
+        raise _error_for(failure)
+
+    def _on_refresh_error(
+        self, method: str, exc: RefreshError, attempt: int, attempts: int
+    ) -> float:
+        GOOGLE_CALLS.labels(method, "refresh_error").inc()
+        if is_invalid_grant(exc):
+            raise InvalidGrantError("the refresh token was revoked or expired") from exc
+        if getattr(exc, "retryable", False) and attempt + 1 < attempts:
+            return self._delay(attempt, None)
+        raise GoogleAuthRejectedError("Google refused to refresh the access token") from exc
+
+    def _on_network_error(self, method: str, exc: Exception, attempt: int, attempts: int) -> float:
+        GOOGLE_CALLS.labels(method, "network").inc()
+        if attempt + 1 < attempts:
+            log.warning("google_call_retry", method=method, error=type(exc).__name__)
+            return self._delay(attempt, None)
+        raise GoogleUnavailableError("Google Calendar could not be reached; try again.") from exc
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        """Exponential with "equal jitter": half fixed, half random, never above the cap."""
+        cap = self._settings.google_retry_max_seconds
+        ceiling = min(cap, self._settings.google_retry_base_seconds * 2**attempt)
+        delay = ceiling / 2 + random.uniform(0, ceiling / 2)
+        return min(cap, max(delay, retry_after or 0.0))
+
+    # -- the calls the service makes -----------------------------------------------------------
+
+    async def list_events(
+        self, session: CalendarSession, time_min: datetime, time_max: datetime, time_zone: str
+    ) -> list[dict[str, Any]]:
+        """Every page of single events in start order (a repeated page token ends it)."""
+        items: list[dict[str, Any]] = []
+        token: str | None = None
+        seen: set[str] = set()
+        page_size = self._settings.google_page_size
+        while True:
+            request = _list_request(time_min, time_max, time_zone, page_size, token)
+            page = await self.execute(session, "events.list", request)
+            items.extend(page.get("items", []))
+            token = page.get("nextPageToken")
+            if not token or token in seen:
+                return items
+            seen.add(token)
+
+    async def insert_event(self, session: CalendarSession, body: dict[str, Any]) -> dict:
+        return await self.execute(
+            session,
+            "events.insert",
+            lambda service: service.events().insert(calendarId="primary", body=body),
+        )
+
+    async def get_event(self, session: CalendarSession, event_id: str, time_zone: str) -> dict:
+        return await self.execute(
+            session,
+            "events.get",
+            lambda service: service.events().get(
+                calendarId="primary", eventId=event_id, timeZone=time_zone
+            ),
+        )
+
+    async def primary_calendar_id(self, session: CalendarSession) -> str | None:
+        """The primary calendar's id, which is the account's email address."""
+        calendar = await self.execute(
+            session, "calendars.get", lambda service: service.calendars().get(calendarId="primary")
+        )
+        return calendar.get("id")
+
+
+def _run(session: CalendarSession, make: MakeRequest) -> Any:
+    return make(session.service).execute(num_retries=0)
+
+
+def _list_request(
+    time_min: datetime, time_max: datetime, time_zone: str, page_size: int, token: str | None
+) -> MakeRequest:
+    def make(service: Resource) -> HttpRequest:
+        return service.events().list(
+            calendarId="primary",
+            timeMin=time_min.isoformat(),
+            timeMax=time_max.isoformat(),
+            timeZone=time_zone,
+            singleEvents=True,
+            orderBy="startTime",
+            maxResults=page_size,
+            pageToken=token,
+        )
+
+    return make
+
+
+def _error_for(failure: _Failure) -> Exception:
+    if failure.status in (401, 403) and failure.reason not in _RATE_LIMIT_REASONS:
+        return GoogleAuthRejectedError(f"Google answered {failure.status}: {failure.message}")
+    if failure.status == 400:
+        return GoogleRejectedError(f"Google Calendar rejected the request: {failure.message}")
+    if failure.status == 404:
+        return NotFoundError("no such event in the calendar")
+    if failure.status == 409:
+        return DuplicateEventError(failure.message)
+    if failure.retryable:
+        return GoogleUnavailableError(
+            f"Google Calendar is busy ({failure.status} {failure.reason or 'error'}); "
+            "try again in a minute."
+        )
+    return GoogleUnavailableError(f"Google Calendar answered {failure.status}: {failure.message}")

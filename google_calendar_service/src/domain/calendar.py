@@ -1,0 +1,327 @@
+"""GoogleCalendarService: connect a user's calendar, read and write their events.
+
+It joins the parts: connect links (services/oauth.py), the credentials kept by
+rest_service (services/credentials.py), Calendar v3 calls (services/google_client.py) and
+the translation of events into the user's time zone (services/events.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from common.errors import AppError
+from common.logging import get_logger
+from common.messages import ID_NAMESPACE, OutgoingKind, OutgoingMessage
+from common.names import TO_TELEGRAM
+from common.queue import StreamPublisher
+from common.rest_client import RestClient, User
+from google_calendar_service.src.clients.google import (
+    CalendarSession,
+    GoogleCalendarClient,
+)
+from google_calendar_service.src.domain.credentials import CredentialStore, StoredCredentials
+from google_calendar_service.src.domain.events import (
+    event_body,
+    event_id_for,
+    resolve_range,
+    to_event_out,
+)
+from google_calendar_service.src.domain.oauth import OAuthClient, OAuthStates
+from google_calendar_service.src.errors import (
+    AuthorizationDeniedError,
+    CalendarNotConnectedError,
+    CalendarReconnectRequiredError,
+    DuplicateEventError,
+    GoogleAuthRejectedError,
+    InvalidGrantError,
+    OAuthCallbackError,
+)
+from google_calendar_service.src.schemas.auth import (
+    AuthStatusOut,
+    AuthUrlOut,
+    ConfirmOut,
+    DeclineOut,
+    DisconnectOut,
+)
+from google_calendar_service.src.schemas.events import EventCreatedOut, EventCreateIn, EventsOut
+from google_calendar_service.src.settings import SCOPES, Settings
+
+log = get_logger(__name__)
+
+#: Sent to the link's owner after a consent: the account is theirs only once they say so, so a
+#: link opened by someone else can at most produce a request the owner declines.
+_CONFIRM_TEXT = {
+    "en": (
+        "Connect the Google account {account} to your assistant?\n"
+        "Send /calendar confirm to connect it, or /calendar decline if it is not yours. "
+        "The request expires in {minutes} min."
+    ),
+    "ru": (
+        "Подключить аккаунт Google {account} к вашему ассистенту?\n"
+        "Отправьте /calendar confirm, чтобы подключить, или /calendar decline, если он не ваш. "
+        "Запрос действует {minutes} мин."
+    ),
+}
+_UNKNOWN_ACCOUNT = {"en": "(address unknown)", "ru": "(адрес неизвестен)"}
+
+
+class GoogleCalendarService:
+    SCOPES = SCOPES
+
+    def __init__(
+        self,
+        settings: Settings,
+        rest: RestClient,
+        publisher: StreamPublisher,
+        states: OAuthStates,
+        oauth: OAuthClient,
+        google: GoogleCalendarClient,
+    ) -> None:
+        self._settings = settings
+        self._rest = rest
+        self._publisher = publisher
+        self._states = states
+        self._oauth = oauth
+        self._google = google
+        self._store = CredentialStore(rest, settings)
+
+    # -- connecting ----------------------------------------------------------------------------
+
+    async def get_auth_url(self, user_id: str) -> AuthUrlOut:
+        """A fresh connect link for an existing user."""
+        await self._rest.get_user(user_id)
+        link = await self._new_link(user_id)
+        return AuthUrlOut(auth_url=link, expires_in=self._states.ttl_seconds)
+
+    async def _new_link(self, user_id: str) -> str:
+        state = self._states.new_state()
+        url, code_verifier = self._oauth.authorization_url(state)
+        await self._states.remember(state, user_id, code_verifier)
+        return url
+
+    async def handle_callback(self, code: str | None, state: str | None, error: str | None) -> str:
+        """Finish a connect link: exchange the code, keep the tokens *pending*, ask the owner.
+
+        Whoever holds the link may open it, so nothing is connected here: the link's user is
+        asked in their own chat to confirm the account. Returns the account's address (or
+        "") for the page. The state is consumed first, so a replayed or forged callback
+        never reaches Google.
+        """
+        pending = await self._states.consume(state)
+        if pending is None:
+            raise OAuthCallbackError("This link has expired or was already used.")
+        if error:
+            log.info("calendar_connect_denied", user_id=pending.user_id, error=error)
+            raise AuthorizationDeniedError("Access to the calendar was not granted.")
+        if not code:
+            raise OAuthCallbackError("Google sent no authorization code.")
+        credentials = await self._oauth.exchange(code, pending.code_verifier)
+        session = await self._google.open(credentials)
+        account = await self._account_of(session)
+        await self._store.save_pending(pending.user_id, credentials, account)
+        log.info("calendar_connect_pending", user_id=pending.user_id)
+        await self._ask_owner(pending.user_id, account, state or "")
+        return account or ""
+
+    async def _account_of(self, session: CalendarSession) -> str | None:
+        """Best effort: the connection works without knowing the address."""
+        try:
+            return await self._google.primary_calendar_id(session)
+        except (AppError, GoogleAuthRejectedError, InvalidGrantError) as exc:
+            log.warning("calendar_account_unknown", error=type(exc).__name__)
+            return None
+
+    async def _ask_owner(self, user_id: str, account: str | None, state: str) -> None:
+        """To the user's own private chat (its id is the Telegram user id), never a group."""
+        user = await self._rest.get_user(user_id)
+        language = "ru" if (user.get("language") or "").startswith("ru") else "en"
+        text = _CONFIRM_TEXT[language].format(
+            account=account or _UNKNOWN_ACCOUNT[language],
+            minutes=max(1, self._settings.calendar_confirm_ttl_seconds // 60),
+        )
+        message = OutgoingMessage(
+            message_id=uuid.uuid5(ID_NAMESPACE, f"calendar-confirm:{user_id}:{state}"),
+            chat_id=user["telegram_id"],
+            text=text,
+            kind=OutgoingKind.NOTIFICATION,
+            correlation_id=f"calendar-connect:{user_id}",
+        )
+        await self._publisher.publish(TO_TELEGRAM, message)
+
+    async def confirm(self, user_id: str) -> ConfirmOut:
+        """The owner's yes (`/calendar confirm`): the pending account becomes the calendar.
+        An older connection it replaces is revoked at Google."""
+        await self._rest.get_user(user_id)
+        previous = await self._store.load(user_id)
+        row = await self._rest.confirm_pending_calendar_credentials(
+            user_id, max_age_seconds=self._settings.calendar_confirm_ttl_seconds
+        )
+        if row is None:
+            return ConfirmOut(confirmed=False)
+        account = row["credentials"].get("account")
+        if previous is not None and previous.account != account:
+            await self._revoke(previous.credentials.refresh_token or previous.credentials.token)
+        log.info("calendar_connected", user_id=user_id)
+        return ConfirmOut(confirmed=True, account=account)
+
+    async def decline(self, user_id: str) -> DeclineOut:
+        """The owner's no (`/calendar decline`): the grant is revoked and forgotten."""
+        await self._rest.get_user(user_id)
+        row = await self._rest.get_pending_calendar_credentials(user_id)
+        if row is None:
+            return DeclineOut(declined=False)
+        await self._rest.delete_pending_calendar_credentials(user_id)
+        record = row["credentials"]
+        await self._revoke_unless_active(user_id, record)
+        log.info("calendar_connect_declined", user_id=user_id)
+        return DeclineOut(declined=True, account=record.get("account"))
+
+    async def expire_pending(self) -> int:
+        """Drop the requests nobody answered in time and revoke their grants."""
+        rows = await self._rest.expire_pending_calendar_credentials(
+            max_age_seconds=self._settings.calendar_confirm_ttl_seconds
+        )
+        for row in rows:
+            await self._revoke_unless_active(row["user_id"], row["credentials"])
+            log.info("calendar_connect_expired", user_id=row["user_id"])
+        return len(rows)
+
+    async def _revoke(self, token: str | None) -> bool:
+        return await self._oauth.revoke(token) if token else False
+
+    async def _revoke_unless_active(self, user_id: str, record: dict[str, Any]) -> None:
+        """Revoking at Google ends the whole grant of that account, so an account that is
+        also the user's active connection is only forgotten, not revoked."""
+        active = await self._store.load(user_id)
+        if active is not None and active.account == record.get("account"):
+            return
+        await self._revoke(record.get("refresh_token") or record.get("token"))
+
+    async def status(self, user_id: str) -> AuthStatusOut:
+        await self._rest.get_user(user_id)
+        stored = await self._store.load(user_id)
+        pending = await self._store.load_pending(user_id)
+        waiting = pending is not None and not _expired(
+            pending.connected_at, self._settings.calendar_confirm_ttl_seconds
+        )
+        extra = {"pending": True, "pending_account": pending.account} if waiting and pending else {}
+        if stored is None:
+            return AuthStatusOut(connected=False, valid=False, **extra)
+        return AuthStatusOut(
+            connected=True,
+            valid=stored.valid,
+            account=stored.account,
+            connected_at=stored.connected_at,
+            **extra,
+        )
+
+    async def disconnect(self, user_id: str) -> DisconnectOut:
+        """Revoke at Google where it still works, then forget the credentials; a request
+        waiting for confirmation goes too (declined)."""
+        await self.decline(user_id)
+        stored = await self._store.load(user_id)
+        if stored is None:
+            return DisconnectOut(disconnected=False, revoked=False)
+        revoked = await self._revoke(stored.credentials.refresh_token or stored.credentials.token)
+        await self._store.delete(user_id)
+        log.info("calendar_disconnected", user_id=user_id, revoked=revoked)
+        return DisconnectOut(disconnected=True, revoked=revoked)
+
+    # -- events --------------------------------------------------------------------------------
+
+    async def get_events(
+        self, user_id: str, time_min: str | None, time_max: str | None
+    ) -> EventsOut:
+        async with self._connected(user_id) as (session, user):
+            tz = _timezone(user, self._settings.default_timezone)
+            start, end = resolve_range(
+                time_min,
+                time_max,
+                tz,
+                now=datetime.now(UTC),
+                max_days=self._settings.max_range_days,
+            )
+            items = await self._google.list_events(session, start, end, tz.key)
+        events = [to_event_out(item, tz) for item in items if item.get("status") != "cancelled"]
+        log.info("calendar_events_listed", user_id=user_id, count=len(events))
+        return EventsOut(
+            timezone=tz.key, time_min=start, time_max=end, count=len(events), events=events
+        )
+
+    async def create_event(self, user_id: str, data: EventCreateIn) -> EventCreatedOut:
+        """Create once: the id comes from the idempotency key (random without one), so a
+        repeat finds the event it made instead of making another."""
+        async with self._connected(user_id) as (session, user):
+            tz = _timezone(user, self._settings.default_timezone)
+            key = data.idempotency_key
+            event_id = event_id_for(user_id, key) if key else uuid.uuid4().hex
+            body = event_body(data, data.timezone or tz.key, event_id)
+            try:
+                item, created = await self._google.insert_event(session, body), True
+            except DuplicateEventError:
+                item, created = await self._google.get_event(session, event_id, tz.key), False
+        log.info("calendar_event_created", user_id=user_id, created=created)
+        return EventCreatedOut(**to_event_out(item, tz).model_dump(), created=created)
+
+    @asynccontextmanager
+    async def _connected(self, user_id: str) -> AsyncIterator[tuple[CalendarSession, User]]:
+        """The user's Calendar session; refreshed tokens are written back, a dead grant is
+        marked invalid, and a user who must (re)connect gets the link in the error."""
+        user = await self._rest.get_user(user_id)
+        stored = await self._store.load(user_id)
+        if stored is None:
+            raise CalendarNotConnectedError(
+                "Google Calendar is not connected. Open the link to connect it.",
+                await self._new_link(user_id),
+            )
+        if not stored.valid:
+            raise await self._reconnect(user_id)
+        session = await self._google.open(stored.credentials)
+        try:
+            yield session, user
+        except InvalidGrantError:
+            await self._store.mark_invalid(user_id, stored)
+            raise await self._reconnect(user_id) from None
+        except GoogleAuthRejectedError:
+            raise await self._reconnect(user_id) from None
+        finally:
+            await self._write_back(user_id, stored)
+
+    async def _reconnect(self, user_id: str) -> CalendarReconnectRequiredError:
+        log.info("calendar_reconnect_required", user_id=user_id)
+        return CalendarReconnectRequiredError(
+            "Google no longer accepts this calendar connection. Open the link to reconnect.",
+            await self._new_link(user_id),
+        )
+
+    async def _write_back(self, user_id: str, stored: StoredCredentials) -> None:
+        if not stored.refreshed or not stored.valid:
+            return
+        try:
+            await self._store.save(user_id, stored.credentials, stored.account)
+        except AppError as exc:  # the call itself worked; the next one refreshes again
+            log.warning("calendar_token_not_saved", user_id=user_id, error=type(exc).__name__)
+            return
+        stored.stored_token = stored.credentials.token
+        log.info("calendar_token_refreshed", user_id=user_id)
+
+
+def _expired(since: str | None, ttl_seconds: int) -> bool:
+    if not since:
+        return True
+    return (datetime.now(UTC) - datetime.fromisoformat(since)).total_seconds() > ttl_seconds
+
+
+def _timezone(user: User, default: str) -> ZoneInfo:
+    for name in (user.get("timezone"), default, "UTC"):
+        if name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError, OSError):
+                continue
+    return ZoneInfo("UTC")

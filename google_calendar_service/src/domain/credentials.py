@@ -1,0 +1,121 @@
+"""A user's Google credentials, kept by rest_service (encrypted there), never here.
+
+Only what is needed to act for the user is stored: the tokens, their expiry, the granted
+scopes and the account's address. The OAuth client id and secret and the token endpoint
+come from this service's settings, so pointing the service at another Google (the
+stand-in) needs no data migration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from google.oauth2.credentials import Credentials
+
+from common.errors import NotFoundError
+from common.rest_client import RestClient
+from google_calendar_service.src.settings import Settings
+
+
+@dataclass
+class StoredCredentials:
+    credentials: Credentials
+    account: str | None
+    valid: bool
+    connected_at: str | None
+    #: The access token as stored, to notice a refresh that must be written back.
+    stored_token: str | None
+
+    @property
+    def refreshed(self) -> bool:
+        return self.credentials.token != self.stored_token
+
+
+def _expiry_text(credentials: Credentials) -> str | None:
+    # google-auth keeps expiry as a naive UTC datetime
+    expiry = credentials.expiry
+    return expiry.replace(tzinfo=UTC).isoformat() if expiry else None
+
+
+def _expiry_value(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    return datetime.fromisoformat(text).astimezone(UTC).replace(tzinfo=None)
+
+
+class CredentialStore:
+    def __init__(self, rest: RestClient, settings: Settings) -> None:
+        self._rest = rest
+        self._settings = settings
+
+    def to_record(self, credentials: Credentials, account: str | None) -> dict[str, Any]:
+        scopes = credentials.granted_scopes or credentials.scopes or []
+        return {
+            "token": credentials.token,
+            "refresh_token": credentials.refresh_token,
+            "expiry": _expiry_text(credentials),
+            "scopes": list(scopes),
+            "account": account,
+        }
+
+    def from_record(self, record: dict[str, Any]) -> Credentials:
+        return Credentials(
+            token=record.get("token"),
+            refresh_token=record.get("refresh_token"),
+            token_uri=self._settings.google_token_uri,
+            client_id=self._settings.google_client_id,
+            client_secret=self._settings.google_client_secret,
+            scopes=record.get("scopes") or None,
+            expiry=_expiry_value(record.get("expiry")),
+        )
+
+    async def load(self, user_id: str) -> StoredCredentials | None:
+        """The active connection only: a pending one is not a connection."""
+        row = await self._rest.get_calendar_credentials(user_id)
+        if row is None or row.get("status", "active") != "active":
+            return None
+        return self._stored(row["credentials"], bool(row.get("valid", True)), row["created_at"])
+
+    async def load_pending(self, user_id: str) -> StoredCredentials | None:
+        """A consented account awaiting its owner's confirmation; `connected_at` is when it
+        began waiting."""
+        row = await self._rest.get_pending_calendar_credentials(user_id)
+        if row is None:
+            return None
+        return self._stored(row["credentials"], False, row.get("pending_since"))
+
+    def _stored(self, record: dict[str, Any], valid: bool, since: str | None) -> StoredCredentials:
+        return StoredCredentials(
+            credentials=self.from_record(record),
+            account=record.get("account"),
+            valid=valid,
+            connected_at=since,
+            stored_token=record.get("token"),
+        )
+
+    async def save(
+        self, user_id: str, credentials: Credentials, account: str | None, *, valid: bool = True
+    ) -> None:
+        record = self.to_record(credentials, account)
+        await self._rest.put_calendar_credentials(user_id, record, valid=valid)
+
+    async def save_pending(
+        self, user_id: str, credentials: Credentials, account: str | None
+    ) -> None:
+        await self._rest.put_pending_calendar_credentials(
+            user_id, self.to_record(credentials, account)
+        )
+
+    async def mark_invalid(self, user_id: str, stored: StoredCredentials) -> None:
+        """Keep the row (so /calendar can say "reconnect"), flagged as no longer working."""
+        await self.save(user_id, stored.credentials, stored.account, valid=False)
+        stored.valid = False
+
+    async def delete(self, user_id: str) -> bool:
+        try:
+            await self._rest.delete_calendar_credentials(user_id)
+        except NotFoundError:
+            return False
+        return True

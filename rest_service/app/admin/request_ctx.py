@@ -1,0 +1,50 @@
+"""A service-layer `Ctx` for an admin request: the same sessions, settings, key box and
+config cache as the API, with the logged-in admin as the change history's actor
+(`admin:<name>`, or `api-token` for the token login)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.requests import Request
+
+from common.errors import AppError
+from rest_service.app.admin.auth import current_admin
+from rest_service.app.domain.unit_of_work import Ctx
+from rest_service.app.state import AppState
+
+
+class AdminFormError(Exception):
+    """What the admin page shows above the form (sqladmin renders `str(exc)`)."""
+
+
+def app_state(view: Any) -> AppState:
+    return view._admin_ref.app.state.app_state
+
+
+@asynccontextmanager
+async def admin_ctx(view: Any, request: Request) -> AsyncIterator[Ctx]:
+    """A session for one admin action; our errors become a readable message on the page."""
+    state = app_state(view)
+    actor = current_admin(request).actor
+    async with state.sessions() as session:
+        try:
+            yield Ctx(session, state.settings, state.box, state.cache, actor)
+        except AppError as exc:
+            raise AdminFormError(_describe(exc)) from exc
+        except ValidationError as exc:
+            raise AdminFormError(_describe_validation(exc)) from exc
+
+
+def _describe(exc: AppError) -> str:
+    reasons = "; ".join(f"{f.field}: {f.reason}" for f in exc.fields if f.field)
+    return exc.detail if not reasons or reasons in exc.detail else f"{exc.detail} ({reasons})"
+
+
+def _describe_validation(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or 'value'}: {err['msg']}" for err in exc.errors()
+    )

@@ -1,0 +1,158 @@
+"""/api/users: get-or-create by Telegram id, settings, `/forget`, calendar credentials."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+
+from rest_service.app.api.common import ERRORS
+from rest_service.app.api.deps import CtxDep, PageDep, set_total
+from rest_service.app.auth import any_token, calendar_credentials_only
+from rest_service.app.domain import calendar, users
+from rest_service.app.models.base import BIGINT_MAX
+from rest_service.app.models.calendar import (
+    CalendarCredentialsPublic,
+    CalendarCredentialsPut,
+    CalendarPendingConfirm,
+)
+from rest_service.app.models.user import UserCreate, UserPublic, UserUpdate
+
+router = APIRouter(prefix="/api/users", tags=["users"], responses=ERRORS)
+
+TelegramId = Annotated[int, Path(gt=0, le=BIGINT_MAX)]
+
+
+@router.get("/", response_model=list[UserPublic], dependencies=[any_token])
+async def list_users(
+    ctx: CtxDep,
+    page: PageDep,
+    response: Response,
+    blocked: bool | None = None,
+) -> object:
+    rows, total = await users.list_users(ctx, page, blocked, None)
+    set_total(response, total)
+    return rows
+
+
+@router.post(
+    "/",
+    response_model=UserPublic,
+    status_code=201,
+    responses={200: {"model": UserPublic, "description": "the user existed"}},
+    dependencies=[any_token],
+)
+async def get_or_create_user(ctx: CtxDep, data: UserCreate, response: Response) -> object:
+    """Get-or-create by `telegram_id`: 201 when made, 200 with the stored user otherwise;
+    concurrent calls make one row."""
+    user, made = await users.get_or_create_user(ctx, data)
+    response.status_code = 201 if made else 200
+    return user
+
+
+@router.get("/by-telegram/{telegram_id}", response_model=UserPublic, dependencies=[any_token])
+async def get_user_by_telegram(ctx: CtxDep, telegram_id: TelegramId) -> object:
+    return await users.get_by_telegram(ctx, telegram_id)
+
+
+@router.get("/{user_id}", response_model=UserPublic, dependencies=[any_token])
+async def get_user(ctx: CtxDep, user_id: uuid.UUID) -> object:
+    return await users.get_user(ctx, user_id)
+
+
+@router.put("/{user_id}", response_model=UserPublic, dependencies=[any_token])
+async def update_user(ctx: CtxDep, user_id: uuid.UUID, data: UserUpdate) -> object:
+    """Settings and `blocked`. `timezone` must be an IANA name and `preferred_model` one of
+    /api/llm-models/ (422 otherwise); null clears either."""
+    return await users.update_user(ctx, user_id, data)
+
+
+@router.delete("/{user_id}", status_code=204, dependencies=[any_token])
+async def forget_user(ctx: CtxDep, user_id: uuid.UUID) -> None:
+    """`/forget`: the user and everything of theirs (messages, threads, jobs and runs,
+    calendar credentials, tool calls)."""
+    await users.forget_user(ctx, user_id)
+
+
+@router.get(
+    "/{user_id}/calendar-credentials",
+    response_model=CalendarCredentialsPublic,
+    dependencies=[calendar_credentials_only],
+)
+async def get_calendar_credentials(ctx: CtxDep, user_id: uuid.UUID) -> object:
+    """Decrypted, for google_calendar_service only (the admin token gets a 403)."""
+    return await calendar.get_credentials(ctx, user_id)
+
+
+@router.put(
+    "/{user_id}/calendar-credentials",
+    response_model=CalendarCredentialsPublic,
+    dependencies=[calendar_credentials_only],
+)
+async def put_calendar_credentials(
+    ctx: CtxDep, user_id: uuid.UUID, data: CalendarCredentialsPut
+) -> object:
+    return await calendar.put_credentials(ctx, user_id, data)
+
+
+@router.delete(
+    "/{user_id}/calendar-credentials", status_code=204, dependencies=[calendar_credentials_only]
+)
+async def delete_calendar_credentials(ctx: CtxDep, user_id: uuid.UUID) -> None:
+    await calendar.delete_credentials(ctx, user_id)
+
+
+# A consented Google account waits here, unusable, until the Telegram user confirms it.
+
+
+@router.get(
+    "/{user_id}/calendar-credentials/pending",
+    response_model=CalendarCredentialsPublic,
+    dependencies=[calendar_credentials_only],
+)
+async def get_pending_calendar_credentials(ctx: CtxDep, user_id: uuid.UUID) -> object:
+    return await calendar.get_credentials(ctx, user_id, calendar.PENDING)
+
+
+@router.put(
+    "/{user_id}/calendar-credentials/pending",
+    response_model=CalendarCredentialsPublic,
+    dependencies=[calendar_credentials_only],
+)
+async def put_pending_calendar_credentials(
+    ctx: CtxDep, user_id: uuid.UUID, data: CalendarCredentialsPut
+) -> object:
+    return await calendar.put_credentials(ctx, user_id, data, calendar.PENDING)
+
+
+@router.delete(
+    "/{user_id}/calendar-credentials/pending",
+    status_code=204,
+    dependencies=[calendar_credentials_only],
+)
+async def delete_pending_calendar_credentials(ctx: CtxDep, user_id: uuid.UUID) -> None:
+    await calendar.delete_credentials(ctx, user_id, calendar.PENDING)
+
+
+@router.post(
+    "/{user_id}/calendar-credentials/pending/confirm",
+    response_model=CalendarCredentialsPublic,
+    dependencies=[calendar_credentials_only],
+)
+async def confirm_pending_calendar_credentials(
+    ctx: CtxDep, user_id: uuid.UUID, data: CalendarPendingConfirm
+) -> object:
+    """The owner's yes: the pending connection becomes the active one (404 when none or
+    expired)."""
+    return await calendar.confirm_pending(ctx, user_id, data)
+
+
+@router.post(
+    "/calendar-credentials/pending/expire",
+    response_model=list[CalendarCredentialsPublic],
+    dependencies=[calendar_credentials_only],
+)
+async def expire_pending_calendar_credentials(ctx: CtxDep, data: CalendarPendingConfirm) -> object:
+    """Drops pending connections older than `max_age_seconds` and answers them (to revoke)."""
+    return await calendar.expire_pending(ctx, data)

@@ -1,0 +1,254 @@
+"""Reminders and scheduled prompts (one-off `run_at` or recurring cron), and their runs.
+Every write tells cron_service on `cron:updated`."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+
+from common.errors import FieldError, ValidationFailedError
+from common.limits import LIMIT_REFUSALS
+from rest_service.app.api.deps import Page
+from rest_service.app.domain.common import apply_update, get_or_404, non_null, paged
+from rest_service.app.domain.unit_of_work import Ctx
+from rest_service.app.domain.validation import (
+    check_cron,
+    check_recurrence,
+    check_timezone,
+    next_cron_time,
+)
+from rest_service.app.errors import conflict
+from rest_service.app.models.cron import (
+    CronJob,
+    CronJobCreate,
+    CronJobRun,
+    CronJobRunCreate,
+    CronJobUpdate,
+)
+from rest_service.app.models.enums import CronJobStatus, CronJobType, RunOutcome
+from rest_service.app.models.user import User
+
+KIND = "cron job"
+#: A one-off time this far in the past is a mistake, not a late reminder.
+PAST_TOLERANCE = timedelta(minutes=1)
+#: Fields whose change moves the next run.
+_SCHEDULE_FIELDS = frozenset({"run_at", "cron_expression", "timezone", "status", "last_run_at"})
+
+
+async def create_job(ctx: Ctx, data: CronJobCreate) -> tuple[CronJob, bool]:
+    """A stored `idempotency_key` returns the stored job (False: not made now)."""
+    if data.idempotency_key is not None:
+        existing = await _by_key(ctx, data.idempotency_key)
+        if existing is not None:
+            return existing, False
+    user = await get_or_404(ctx.session, User, data.user_id, "user") if data.user_id else None
+    fields = data.model_dump()
+    fields["timezone"] = (
+        data.timezone or (user.timezone if user else None) or ctx.settings.default_timezone
+    )
+    if data.timezone_assumed is None:
+        fields["timezone_assumed"] = _assumed(user, fields["timezone"], ctx.settings)
+    _check_job(fields, now=datetime.now(UTC), new_run_at=True)
+    _check_recurrence(ctx, fields, changed=True)
+    await _check_active_limit(ctx, fields, was_active=False)
+    fields["next_run_at"] = _next_run(fields, datetime.now(UTC))
+    job = CronJob.model_validate(fields)
+    stmt = (
+        insert(CronJob)
+        .values(job.model_dump())
+        .on_conflict_do_nothing(index_elements=[CronJob.idempotency_key])
+        .returning(CronJob.id)
+    )
+    made = await ctx.session.scalar(stmt)
+    await ctx.session.commit()
+    stored = await _by_key(ctx, data.idempotency_key) if made is None else None
+    job_id = made or (stored.id if stored else job.id)
+    if made is not None:
+        await _announce(ctx, job_id, "created")
+    return await get_or_404(ctx.session, CronJob, job_id, KIND), made is not None
+
+
+async def list_jobs(
+    ctx: Ctx,
+    page: Page,
+    *,
+    user_id: uuid.UUID | None,
+    chat_id: int | None,
+    status: CronJobStatus | None,
+    type: CronJobType | None,
+    due_before: datetime | None,
+) -> tuple[list[CronJob], int]:
+    stmt = select(CronJob).order_by(
+        CronJob.next_run_at.asc().nulls_last(), CronJob.created_at, CronJob.id
+    )
+    if user_id is not None:
+        stmt = stmt.where(CronJob.user_id == user_id)
+    if chat_id is not None:
+        stmt = stmt.where(CronJob.chat_id == chat_id)
+    if status is not None:
+        stmt = stmt.where(CronJob.status == status)
+    if type is not None:
+        stmt = stmt.where(CronJob.type == type)
+    if due_before is not None:
+        stmt = stmt.where(CronJob.next_run_at <= due_before)
+    return await paged(ctx.session, stmt, page)
+
+
+async def get_job(ctx: Ctx, job_id: uuid.UUID) -> CronJob:
+    return await get_or_404(ctx.session, CronJob, job_id, KIND)
+
+
+async def update_job(ctx: Ctx, job_id: uuid.UUID, data: CronJobUpdate) -> CronJob:
+    job = await get_job(ctx, job_id)
+    changes = non_null(CronJob, data.model_dump(exclude_unset=True))
+    merged = {**job.model_dump(), **changes}
+    now = datetime.now(UTC)
+    _check_job(merged, now=now, new_run_at="run_at" in changes)
+    _check_recurrence(ctx, merged, changed="cron_expression" in changes)
+    await _check_active_limit(ctx, merged, was_active=job.status == CronJobStatus.active)
+    if "cron_expression" in changes:
+        changes["cron_expression"] = merged["cron_expression"]
+    if "timezone" in changes and "timezone_assumed" not in changes:
+        changes["timezone_assumed"] = False
+    if "next_run_at" not in changes and _SCHEDULE_FIELDS & changes.keys():
+        changes["next_run_at"] = _next_run(merged, now)
+    apply_update(job, changes)
+    await ctx.session.commit()
+    await _announce(ctx, job.id, "updated")
+    return job
+
+
+async def delete_job(ctx: Ctx, job_id: uuid.UUID) -> None:
+    """Its runs go with it: they are the job's own record, not references to it."""
+    job = await get_job(ctx, job_id)
+    await ctx.session.delete(job)
+    await ctx.session.commit()
+    await _announce(ctx, job_id, "deleted")
+
+
+async def append_run(
+    ctx: Ctx, job_id: uuid.UUID, data: CronJobRunCreate
+) -> tuple[CronJobRun, bool]:
+    """One run per (job, scheduled time): a repeat returns the stored one."""
+    await get_job(ctx, job_id)
+    stmt = (
+        insert(CronJobRun)
+        .values(job_id=job_id, **data.model_dump())
+        .on_conflict_do_nothing(constraint="uq_cron_job_runs_job_scheduled")
+        .returning(CronJobRun.id)
+    )
+    made = await ctx.session.scalar(stmt)
+    await ctx.session.commit()
+    run = await ctx.session.scalar(
+        select(CronJobRun).where(
+            CronJobRun.job_id == job_id, CronJobRun.scheduled_for == data.scheduled_for
+        )
+    )
+    assert run is not None
+    return run, made is not None
+
+
+async def list_runs(
+    ctx: Ctx,
+    page: Page,
+    *,
+    job_id: uuid.UUID | None,
+    outcome: RunOutcome | None,
+    since: datetime | None,
+) -> tuple[list[CronJobRun], int]:
+    stmt = select(CronJobRun).order_by(CronJobRun.scheduled_for.desc(), CronJobRun.id.desc())
+    if job_id is not None:
+        stmt = stmt.where(CronJobRun.job_id == job_id)
+    if outcome is not None:
+        stmt = stmt.where(CronJobRun.outcome == outcome)
+    if since is not None:
+        stmt = stmt.where(CronJobRun.scheduled_for >= since)
+    return await paged(ctx.session, stmt, page)
+
+
+def _check_job(fields: dict[str, Any], now: datetime, new_run_at: bool) -> None:
+    """One-off xor recurring; the text its type needs; a real zone; a cron that fires."""
+    run_at, expression = fields.get("run_at"), fields.get("cron_expression")
+    if (run_at is None) == (expression is None):
+        _refuse("run_at", "give exactly one of run_at (one-off) and cron_expression (recurring)")
+    if expression is not None:
+        fields["cron_expression"] = check_cron(expression)
+    elif new_run_at and run_at < now - PAST_TOLERANCE:
+        _refuse("run_at", f"{run_at.isoformat()} is in the past")
+    check_timezone(fields["timezone"])
+    needed = "text" if fields["type"] == CronJobType.reminder else "prompt"
+    if not (fields.get(needed) or "").strip():
+        _refuse(needed, f"a {fields['type']} job needs {needed}")
+
+
+def _check_recurrence(ctx: Ctx, fields: dict[str, Any], *, changed: bool) -> None:
+    """MIN_RECURRENCE_MINUTES, checked when the schedule is set (an old job keeps its own)."""
+    expression = fields.get("cron_expression")
+    if not changed or expression is None:
+        return
+    try:
+        check_recurrence(
+            expression, fields["timezone"], ctx.settings.min_recurrence_minutes, datetime.now(UTC)
+        )
+    except ValidationFailedError:
+        LIMIT_REFUSALS.labels("recurrence_interval").inc()
+        raise
+
+
+async def _check_active_limit(ctx: Ctx, fields: dict[str, Any], *, was_active: bool) -> None:
+    """MAX_ACTIVE_REMINDERS per user, when a job becomes active. The user's row is locked
+    first, so concurrent creates (one turn's parallel tool calls) are counted one by one."""
+    limit, user_id = ctx.settings.max_active_reminders, fields.get("user_id")
+    active = fields.get("status", CronJobStatus.active) == CronJobStatus.active
+    if limit <= 0 or user_id is None or was_active or not active:
+        return
+    await ctx.session.execute(select(User.id).where(User.id == user_id).with_for_update())
+    count = await ctx.session.scalar(
+        select(func.count())
+        .select_from(CronJob)
+        .where(CronJob.user_id == user_id, CronJob.status == CronJobStatus.active)
+    )
+    if (count or 0) >= limit:
+        LIMIT_REFUSALS.labels("active_reminders").inc()
+        reason = (
+            f"the user already has {count} active reminders, the most allowed is {limit}; "
+            "delete or finish some first"
+        )
+        raise conflict(reason, [FieldError("user_id", reason)])
+
+
+def _next_run(fields: dict[str, Any], now: datetime) -> datetime | None:
+    """None unless active; recurring: the next fire after now (and after the last run);
+    one-off: `run_at` until a run at or after it is recorded."""
+    if fields.get("status", CronJobStatus.active) != CronJobStatus.active:
+        return None
+    last = fields.get("last_run_at")
+    if fields.get("cron_expression"):
+        after = max(now, last) if last else now
+        return next_cron_time(fields["cron_expression"], fields["timezone"], after)
+    run_at: datetime = fields["run_at"]
+    return None if last is not None and last >= run_at else run_at
+
+
+def _assumed(user: User | None, zone: str, settings: Any) -> bool:
+    """A user's job made while they had no zone, in the default one: the zone was a guess."""
+    return user is not None and not user.timezone and zone == settings.default_timezone
+
+
+def _refuse(field: str, reason: str) -> None:
+    raise ValidationFailedError(f"{field}: {reason}", [FieldError(field, reason)])
+
+
+async def _by_key(ctx: Ctx, key: str | None) -> CronJob | None:
+    if key is None:
+        return None
+    return await ctx.session.scalar(select(CronJob).where(CronJob.idempotency_key == key))
+
+
+async def _announce(ctx: Ctx, job_id: uuid.UUID, change: str) -> None:
+    await ctx.cache.publish_cron(json.dumps({"job_id": str(job_id), "change": change}))

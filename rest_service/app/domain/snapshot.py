@@ -1,0 +1,68 @@
+"""The live config snapshot, built from Postgres: what the assistant runs on."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rest_service.app.domain.model_views import public_models
+from rest_service.app.domain.version import current_version
+from rest_service.app.models.assistant import Assistant, AssistantToolLink, Tool
+from rest_service.app.models.snapshot import ConfigSnapshot, SnapshotAssistant, SnapshotTool
+
+EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
+
+
+async def build_snapshot(session: AsyncSession) -> ConfigSnapshot:
+    """Version first: data read after it is at least that new, so a label never lies."""
+    version = await current_version(session)
+    assistants = (
+        await session.scalars(select(Assistant).where(Assistant.is_active).order_by(Assistant.name))
+    ).all()
+    tools_by_assistant = await _active_tools(session)
+    entries = [
+        SnapshotAssistant.model_validate(
+            {**assistant.model_dump(), "tools": tools_by_assistant.get(assistant.id, [])}
+        )
+        for assistant in assistants
+    ]
+    secretary = next((a for a in entries if a.is_secretary), None)
+    models = await public_models(session, active_only=True)
+    return ConfigSnapshot(version=version, secretary=secretary, assistants=entries, models=models)
+
+
+async def _active_tools(session: AsyncSession) -> dict[uuid.UUID, list[SnapshotTool]]:
+    rows = (
+        await session.execute(
+            select(AssistantToolLink, Tool)
+            .join(Tool, Tool.id == AssistantToolLink.tool_id)
+            .where(AssistantToolLink.is_active, Tool.is_active)
+            .order_by(Tool.name)
+        )
+    ).all()
+    by_assistant: dict[uuid.UUID, list[SnapshotTool]] = {}
+    for link, tool in rows:
+        by_assistant.setdefault(link.assistant_id, []).append(
+            SnapshotTool(
+                id=tool.id,
+                name=tool.name,
+                tool_type=tool.tool_type,
+                description=tool.description,
+                input_schema=parse_schema(tool.input_schema),
+                sub_assistant_id=link.sub_assistant_id or tool.assistant_id,
+            )
+        )
+    return by_assistant
+
+
+def parse_schema(text: str) -> dict[str, Any]:
+    """Stored schemas were checked on write; a hand-edited broken one reads as empty."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return dict(EMPTY_SCHEMA)
+    return value if isinstance(value, dict) else dict(EMPTY_SCHEMA)

@@ -1,0 +1,134 @@
+"""Usage statistics over a window of days, computed in Postgres."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Date, case, cast, distinct, func, select
+from sqlalchemy.types import Text as SAText
+
+from rest_service.app.domain.unit_of_work import Ctx
+from rest_service.app.models.cron import CronJobRun
+from rest_service.app.models.enums import MessageRole
+from rest_service.app.models.invocation import ToolInvocation
+from rest_service.app.models.stats import (
+    ActiveUsers,
+    DayCount,
+    ModelStats,
+    ReminderStats,
+    Stats,
+    ToolStats,
+)
+from rest_service.app.models.thread import ChatMessage
+from rest_service.app.models.user import User
+
+
+async def collect(ctx: Ctx, days: int) -> Stats:
+    now = datetime.now(UTC)
+    since = now - timedelta(days=days)
+    return Stats(
+        since=since,
+        days=days,
+        messages_per_day=await _messages_per_day(ctx, since),
+        active_users=await _active_users(ctx, now, since),
+        tool_calls=await _tool_calls(ctx, since),
+        models=await _models(ctx, since),
+        reminders=await _reminders(ctx, since),
+    )
+
+
+async def _messages_per_day(ctx: Ctx, since: datetime) -> list[DayCount]:
+    day = cast(func.timezone("UTC", ChatMessage.created_at), Date).label("day")
+    rows = await ctx.session.execute(
+        select(day, func.count()).where(ChatMessage.created_at >= since).group_by(day).order_by(day)
+    )
+    return [DayCount(day=d, messages=n) for d, n in rows.all()]
+
+
+async def _active_users(ctx: Ctx, now: datetime, since: datetime) -> ActiveUsers:
+    who = func.coalesce(cast(ChatMessage.user_id, SAText), ChatMessage.conversation_key)
+
+    def active_since(start: datetime) -> Any:
+        return func.count(distinct(case((ChatMessage.created_at >= start, who))))
+
+    row = (
+        await ctx.session.execute(
+            select(
+                active_since(now - timedelta(days=1)),
+                active_since(now - timedelta(days=7)),
+                active_since(since),
+            ).where(
+                ChatMessage.role == MessageRole.user,
+                ChatMessage.created_at >= min(since, now - timedelta(days=7)),
+            )
+        )
+    ).one()
+    total = await ctx.session.scalar(select(func.count()).select_from(User))
+    return ActiveUsers(last_day=row[0], last_week=row[1], period=row[2], users_total=total or 0)
+
+
+async def _tool_calls(ctx: Ctx, since: datetime) -> list[ToolStats]:
+    failures = func.count().filter(~ToolInvocation.ok)
+    rows = await ctx.session.execute(
+        select(
+            ToolInvocation.tool_name,
+            func.count(),
+            failures,
+            func.avg(ToolInvocation.duration_ms),
+        )
+        .where(ToolInvocation.created_at >= since)
+        .group_by(ToolInvocation.tool_name)
+        .order_by(ToolInvocation.tool_name)
+    )
+    return [
+        ToolStats(
+            tool_name=name,
+            calls=calls,
+            failures=failed,
+            failure_rate=round(failed / calls, 4) if calls else 0.0,
+            avg_duration_ms=float(avg) if avg is not None else None,
+        )
+        for name, calls, failed, avg in rows.all()
+    ]
+
+
+async def _models(ctx: Ctx, since: datetime) -> list[ModelStats]:
+    latency = ChatMessage.latency_ms
+    rows = await ctx.session.execute(
+        select(
+            ChatMessage.model,
+            func.count(),
+            func.coalesce(func.sum(ChatMessage.tokens_in), 0),
+            func.coalesce(func.sum(ChatMessage.tokens_out), 0),
+            func.avg(latency),
+            func.percentile_cont(0.95).within_group(latency),
+        )
+        .where(
+            ChatMessage.created_at >= since,
+            ChatMessage.model.is_not(None),
+            ChatMessage.role == MessageRole.assistant,
+        )
+        .group_by(ChatMessage.model)
+        .order_by(ChatMessage.model)
+    )
+    return [
+        ModelStats(
+            model=model,
+            answers=answers,
+            tokens_in=int(t_in),
+            tokens_out=int(t_out),
+            avg_latency_ms=float(avg) if avg is not None else None,
+            p95_latency_ms=float(p95) if p95 is not None else None,
+        )
+        for model, answers, t_in, t_out, avg, p95 in rows.all()
+    ]
+
+
+async def _reminders(ctx: Ctx, since: datetime) -> ReminderStats:
+    rows = await ctx.session.execute(
+        select(CronJobRun.outcome, func.count())
+        .where(CronJobRun.scheduled_for >= since)
+        .group_by(CronJobRun.outcome)
+    )
+    return ReminderStats(**{str(outcome): n for outcome, n in rows.all()})

@@ -1,0 +1,103 @@
+"""Telegram users: get-or-create by Telegram id, settings, and `/forget`."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.dialects.postgresql import insert
+
+from rest_service.app.api.deps import Page
+from rest_service.app.domain.common import apply_update, count, get_or_404, non_null, paged
+from rest_service.app.domain.llm_models import require_model
+from rest_service.app.domain.unit_of_work import Ctx
+from rest_service.app.domain.validation import check_timezone
+from rest_service.app.errors import not_found
+from rest_service.app.models.calendar import CalendarCredential
+from rest_service.app.models.cron import CronJob
+from rest_service.app.models.invocation import ToolInvocation
+from rest_service.app.models.thread import ChatMessage, UserAssistantThread
+from rest_service.app.models.user import User, UserCreate, UserUpdate
+
+KIND = "user"
+
+
+async def get_or_create_user(ctx: Ctx, data: UserCreate) -> tuple[User, bool]:
+    """One row per Telegram id even under concurrent calls (INSERT … ON CONFLICT)."""
+    await _check_settings(ctx, data.model_dump(exclude_unset=True))
+    values = User.model_validate(data).model_dump()
+    stmt = (
+        insert(User)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=[User.telegram_id])
+        .returning(User.id)
+    )
+    made = await ctx.session.scalar(stmt)
+    await ctx.session.commit()
+    user = await ctx.session.scalar(select(User).where(User.telegram_id == data.telegram_id))
+    assert user is not None
+    return user, made is not None
+
+
+async def list_users(
+    ctx: Ctx, page: Page, blocked: bool | None, telegram_id: int | None
+) -> tuple[list[User], int]:
+    stmt = select(User).order_by(User.created_at, User.id)
+    if blocked is not None:
+        stmt = stmt.where(User.blocked == blocked)
+    if telegram_id is not None:
+        stmt = stmt.where(User.telegram_id == telegram_id)
+    return await paged(ctx.session, stmt, page)
+
+
+async def get_user(ctx: Ctx, user_id: uuid.UUID) -> User:
+    return await get_or_404(ctx.session, User, user_id, KIND)
+
+
+async def get_by_telegram(ctx: Ctx, telegram_id: int) -> User:
+    user = await ctx.session.scalar(select(User).where(User.telegram_id == telegram_id))
+    if user is None:
+        raise not_found("user with Telegram id", telegram_id)
+    return user
+
+
+async def update_user(ctx: Ctx, user_id: uuid.UUID, data: UserUpdate) -> User:
+    user = await get_user(ctx, user_id)
+    changes = non_null(User, data.model_dump(exclude_unset=True))
+    await _check_settings(ctx, changes)
+    apply_update(user, changes)
+    await ctx.session.commit()
+    return user
+
+
+async def forget_user(ctx: Ctx, user_id: uuid.UUID) -> None:
+    """`/forget`: the user's private conversation, their words in groups, their jobs, runs,
+    calendar credentials and tool calls, then the user."""
+    await get_user(ctx, user_id)
+    key = str(user_id)
+    had_jobs = await count(ctx.session, CronJob.user_id == user_id)
+    await ctx.session.execute(
+        delete(ChatMessage).where(
+            or_(ChatMessage.conversation_key == key, ChatMessage.user_id == user_id)
+        )
+    )
+    await ctx.session.execute(delete(UserAssistantThread).where(UserAssistantThread.user_id == key))
+    await ctx.session.execute(delete(CronJob).where(CronJob.user_id == user_id))
+    await ctx.session.execute(
+        delete(CalendarCredential).where(CalendarCredential.user_id == user_id)
+    )
+    await ctx.session.execute(delete(ToolInvocation).where(ToolInvocation.user_id == user_id))
+    await ctx.session.execute(delete(User).where(User.id == user_id))
+    await ctx.session.commit()
+    if had_jobs:
+        await ctx.cache.publish_cron(json.dumps({"user_id": key, "change": "deleted"}))
+
+
+async def _check_settings(ctx: Ctx, changes: dict[str, object]) -> None:
+    timezone = changes.get("timezone")
+    if isinstance(timezone, str):
+        check_timezone(timezone)
+    model = changes.get("preferred_model")
+    if isinstance(model, str):
+        await require_model(ctx, model, "preferred_model")

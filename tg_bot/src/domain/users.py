@@ -1,0 +1,76 @@
+"""Telegram users as rest_service users: got-or-created on every message (briefly cached, so a
+busy chat does not cost a request per message), updated, forgotten, marked blocked."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+from common.errors import NotFoundError
+from common.logging import get_logger
+from common.rest_client import RestClient, User
+from tg_bot.src.clients.types import TgUser
+
+log = get_logger(__name__)
+
+
+class UserDirectory:
+    def __init__(self, rest: RestClient, cache_s: float = 30.0) -> None:
+        self._rest = rest
+        self._cache_s = cache_s
+        self._cache: dict[int, tuple[float, User]] = {}
+
+    async def identify(self, sender: TgUser) -> tuple[User, bool]:
+        """The sender's user, made if missing (`True` then); name and language kept current."""
+        cached = self._cache.get(sender.id)
+        if cached and time.monotonic() - cached[0] < self._cache_s:
+            return cached[1], False
+        user, created = await self._rest.get_or_create_user(
+            sender.id,
+            username=sender.username,
+            first_name=sender.first_name or None,
+            language=sender.language_code,
+        )
+        if not created:
+            user = await self._refresh_profile(user, sender)
+        else:
+            log.info("user_created", user_id=user["id"], telegram_id=sender.id)
+        self._remember(user)
+        return user, created
+
+    async def update(self, user: User, **fields: object) -> User:
+        updated = await self._rest.update_user(str(user["id"]), **fields)  # type: ignore[arg-type]
+        self._remember(updated)
+        return updated
+
+    async def forget(self, user: User) -> None:
+        """Delete the user and everything rest_service holds about them."""
+        with contextlib.suppress(NotFoundError):
+            await self._rest.delete_user(str(user["id"]))
+        self._cache.pop(int(user["telegram_id"]), None)
+        log.info("user_forgotten", user_id=user["id"])
+
+    async def set_blocked(self, telegram_id: int, blocked: bool) -> None:
+        """The user blocked (or unblocked) the bot; an unknown user is left alone."""
+        self._cache.pop(telegram_id, None)
+        try:
+            user = await self._rest.get_user_by_telegram(telegram_id)
+        except NotFoundError:
+            return
+        if bool(user.get("blocked")) != blocked:
+            await self._rest.update_user(str(user["id"]), blocked=blocked)
+            log.info("user_blocked" if blocked else "user_unblocked", user_id=user["id"])
+
+    async def _refresh_profile(self, user: User, sender: TgUser) -> User:
+        wanted = {
+            "username": sender.username,
+            "first_name": sender.first_name or None,
+            "language": sender.language_code,
+        }
+        changed = {k: v for k, v in wanted.items() if v is not None and user.get(k) != v}
+        if not changed:
+            return user
+        return await self._rest.update_user(str(user["id"]), **changed)  # type: ignore[arg-type]
+
+    def _remember(self, user: User) -> None:
+        self._cache[int(user["telegram_id"])] = (time.monotonic(), user)

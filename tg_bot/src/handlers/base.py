@@ -1,0 +1,141 @@
+"""What a handler gets (one addressed message, `Addressed`, and the bot's `Services`) and what it
+gives back (`Outcome`: the message for the assistant and/or the bot's own replies)."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import redis.asyncio as aioredis
+
+from common.limits import MessageRateLimit, TokenBudget
+from common.messages import (
+    ChatType,
+    IncomingMessage,
+    OutgoingKind,
+    OutgoingMessage,
+    answer_message_id,
+)
+from common.names import Names
+from common.rest_client import RestClient, User
+from tg_bot.src.clients.types import TgMessage, TgUser
+from tg_bot.src.domain.users import UserDirectory
+from tg_bot.src.i18n import Catalogue
+from tg_bot.src.settings import Settings
+
+if TYPE_CHECKING:
+    from tg_bot.src.handlers.commands import CommandRegistry
+
+
+@dataclass(frozen=True)
+class BotIdentity:
+    """Who the bot is (from getMe): its id derives message ids, its username mentions."""
+
+    id: int
+    username: str
+
+
+@dataclass
+class Services:
+    settings: Settings
+    rest: RestClient
+    users: UserDirectory
+    redis: aioredis.Redis
+    names: Names
+    commands: CommandRegistry
+
+    @functools.cached_property
+    def message_limit(self) -> MessageRateLimit:
+        return MessageRateLimit(
+            self.redis, self.names, self.settings.rate_limit_messages_per_minute
+        )
+
+    @functools.cached_property
+    def token_budget(self) -> TokenBudget:
+        return TokenBudget(self.redis, self.names, self.settings.llm_daily_token_budget)
+
+    def allowed(self, telegram_id: int) -> bool:
+        allowed = self.settings.allowed_ids
+        return not allowed or telegram_id in allowed
+
+
+@dataclass(frozen=True)
+class Addressed:
+    """One message the bot was addressed with, and who sent it."""
+
+    update_id: int
+    message: TgMessage
+    sender: TgUser
+    text: str  # what the sender said to the bot (a group mention stripped)
+    incoming_id: uuid.UUID
+    catalogue: Catalogue
+    user: User | None = None  # None only for a sender outside the allow-list
+    created: bool = False  # the user was made just now
+
+    @property
+    def chat_id(self) -> int:
+        return self.message.chat.id
+
+    @property
+    def chat_type(self) -> ChatType:
+        return ChatType(self.message.chat.type)
+
+    @property
+    def is_group(self) -> bool:
+        return self.message.chat.is_group
+
+    @property
+    def conversation_key(self) -> str:
+        """A group's conversation is the group's; a private one is the user's."""
+        if self.is_group:
+            return f"chat:{self.chat_id}"
+        return str(self.user["id"]) if self.user else ""
+
+    @property
+    def display_name(self) -> str:
+        return self.sender.first_name or self.sender.username or str(self.sender.id)
+
+    def t(self, key: str, **values: object) -> str:
+        return self.catalogue.text(key, **values)
+
+    def reply(self, text: str, kind: OutgoingKind = OutgoingKind.REPLY) -> OutgoingMessage:
+        """The bot's own answer to this message (its id derived, so a redelivery is one)."""
+        return OutgoingMessage(
+            message_id=answer_message_id(self.incoming_id),
+            chat_id=self.chat_id,
+            text=text,
+            kind=kind,
+            correlation_id=str(self.incoming_id),
+            reply_to_telegram_message_id=self.message.message_id if self.is_group else None,
+        )
+
+    def incoming(self) -> IncomingMessage:
+        """The message for the assistant."""
+        if self.user is None:
+            raise ValueError("a message for the assistant needs a known user")
+        return IncomingMessage(
+            message_id=self.incoming_id,
+            chat_id=self.chat_id,
+            chat_type=self.chat_type,
+            user_id=uuid.UUID(str(self.user["id"])),
+            telegram_user_id=self.sender.id,
+            username=self.sender.username,
+            first_name=self.sender.first_name or None,
+            language_code=self.sender.language_code or self.user.get("language"),
+            text=self.text,
+            telegram_message_id=self.message.message_id,
+            sent_at=datetime.fromtimestamp(self.message.date, UTC),
+        )
+
+
+@dataclass
+class Outcome:
+    """What one update leads to; the poller queues all of it in one step with the offset."""
+
+    update_id: int
+    kind: str = "ignored"  # for metrics and logs: queued, command, refused, nontext, ...
+    incoming: IncomingMessage | None = None
+    replies: list[OutgoingMessage] = field(default_factory=list)

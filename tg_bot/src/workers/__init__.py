@@ -1,0 +1,1 @@
+"""Long-running loops: receiving updates, sending answers, showing typing."""

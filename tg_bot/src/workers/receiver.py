@@ -1,0 +1,357 @@
+"""Long polling: getUpdates, route each update, queue what it leads to, move the offset.
+
+What a batch of updates leads to (messages for the assistant, the bot's own replies, the
+"typing…" marks) is written to Redis in one Lua call together with the new offset. So the
+offset moves only once everything is queued, and nothing is queued twice: a crash before
+that call leaves the offset where it was and Telegram hands the same updates out again
+(their derived message ids make any redelivery downstream harmless too); a crash after it
+has nothing left to redo. A second poller that raced ahead is refused by the same call.
+
+The stored offset is not trusted blindly. It is kept per bot id (a new token is a new bot),
+and it is never sent to Telegram: the first poll after a start asks for what Telegram still
+holds unconfirmed, and later polls send the offset only once, to confirm the batch just
+queued. The commit tells replays (ids of the last queued batch) from new updates, and a
+batch entirely below the last one from a restarted update_id sequence (after a week without
+updates Telegram picks the next id at random), which it follows instead of confirming the
+new updates away unseen.
+
+An update that cannot be queued does not stop the others: text Telegram's JSON can carry but
+UTF-8 cannot (a lone surrogate "\\ud800", NUL) is cleaned first; an update that still fails
+to serialise is skipped with a log line, a metric and a dead letter in `tg_bot:updates:dead`,
+and its sender gets an apology. `stalled_for` tells /health when updates wait unqueued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import redis.asyncio as aioredis
+
+from common.errors import DependencyUnavailableError
+from common.logging import correlation, get_logger
+from common.messages import OutgoingKind, OutgoingMessage, answer_message_id, utcnow
+from common.names import TELEGRAM_UPDATES, TO_SECRETARY, TO_TELEGRAM, Names
+from common.text import clean_tree
+from tg_bot.src.clients.errors import (
+    TelegramConflict,
+    TelegramError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramUnauthorized,
+)
+from tg_bot.src.clients.telegram import TelegramClient
+from tg_bot.src.clients.types import TgUpdate, TgUser
+from tg_bot.src.handlers.base import Outcome
+from tg_bot.src.i18n import Catalogue
+from tg_bot.src.metrics import POLL_ERRORS, UPDATES
+from tg_bot.src.settings import Settings
+from tg_bot.src.workers.typing import TypingIndicator
+
+log = get_logger(__name__)
+
+ALLOWED_UPDATES = ["message", "my_chat_member"]
+
+# KEYS[1], KEYS[2]: the bot's offset and floor (lowest update_id of the last queued batch);
+# KEYS[3], KEYS[4]: the streams to the assistant and to Telegram; KEYS[5..]: typing sets.
+# ARGV[1]: the new offset; ARGV[2]: typing TTL (s); ARGV[3]: the batch's lowest update_id;
+# ARGV[4..]: (update_id, key index, value) triples: XADD data=value to a stream, or ZADD
+# value to a typing set. Ids in [floor, offset) were queued already (a replay); a batch wholly
+# below the floor (no floor: the offset) is a restarted sequence and is queued whole. Types
+# are checked before anything is written, so a failure writes nothing (no Lua rollback).
+# Returns 0 (already queued), 1 (queued) or 2 (queued, the update_id sequence restarted).
+_COMMIT = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local floor = tonumber(redis.call('GET', KEYS[2]) or current)
+local new_offset = tonumber(ARGV[1])
+local restarted = new_offset <= floor
+if new_offset <= current and not restarted then return 0 end
+for i = 3, #KEYS do
+  local kind = redis.call('TYPE', KEYS[i])['ok']
+  local want = i <= 4 and 'stream' or 'zset'
+  if kind ~= 'none' and kind ~= want then
+    return redis.error_reply('WRONGTYPE ' .. KEYS[i] .. ' holds a ' .. kind)
+  end
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+for j = 4, #ARGV, 3 do
+  local id = tonumber(ARGV[j])
+  if restarted or id >= current or id < floor then
+    local index = tonumber(ARGV[j + 1])
+    if index <= 4 then
+      redis.call('XADD', KEYS[index], '*', 'data', ARGV[j + 2])
+    else
+      redis.call('ZADD', KEYS[index], now, ARGV[j + 2])
+      redis.call('EXPIRE', KEYS[index], ARGV[2])
+    end
+  end
+end
+redis.call('SET', KEYS[1], new_offset)
+redis.call('SET', KEYS[2], ARGV[3])
+if restarted then return 2 end
+return 1
+"""
+
+Route = Callable[[TgUpdate], Awaitable[Outcome]]
+T = TypeVar("T")
+
+
+class UpdatePoller:
+    def __init__(
+        self,
+        telegram: TelegramClient,
+        redis: aioredis.Redis,
+        names: Names,
+        typing: TypingIndicator,
+        settings: Settings,
+    ) -> None:
+        self._telegram = telegram
+        self._redis = redis
+        self._names = names
+        self._typing = typing
+        self._settings = settings
+        self._commit = redis.register_script(_COMMIT)
+        self._backoff = settings.poll_backoff_initial_seconds
+        self._bot_id: int | None = None
+        self.last_contact: float | None = None  # monotonic time of the last answer from Telegram
+        self._pending_since: float | None = None  # updates received and not yet queued
+        self._last_error = ""
+
+    async def identify(self, stop: asyncio.Event) -> TgUser | None:
+        """getMe until it answers (None if asked to stop first)."""
+        while not stop.is_set():
+            try:
+                me = await _until_stopped(self._telegram.get_me(), stop)
+            except TelegramError as exc:
+                self._note_failure("get_me", exc)
+                await self._pause(stop)
+                continue
+            if me is None:
+                return None
+            self._contact()
+            self._bot_id = me.id
+            log.info("telegram_bot_identified", bot_id=me.id, username=me.username)
+            return me
+        return None
+
+    def stalled_for(self) -> tuple[float, str] | None:
+        """How long updates have waited unqueued, and the last error, if they do."""
+        if self._pending_since is None:
+            return None
+        return time.monotonic() - self._pending_since, self._last_error
+
+    async def run(self, route: Route, stop: asyncio.Event) -> None:
+        """Poll until `stop`. A long poll in progress is cut short; a batch being handled is
+        finished first, so no Redis call is ever cancelled halfway. `offset` is sent only to
+        confirm a batch just queued (see the module docstring)."""
+        if self._bot_id is None:
+            raise RuntimeError("identify() first: the offset is kept per bot id")
+        offset: int | None = None
+        self._pending_since = None  # a poll of an earlier lease does not count
+        while not stop.is_set():
+            try:
+                updates = await _until_stopped(
+                    self._telegram.get_updates(
+                        offset,
+                        self._settings.poll_timeout_seconds,
+                        self._settings.poll_limit,
+                        ALLOWED_UPDATES,
+                    ),
+                    stop,
+                )
+                if updates is None:
+                    return
+                self._contact()
+                offset = None  # this call confirmed it
+                if updates:
+                    self._pending_since = self._pending_since or time.monotonic()
+                    offset = await self._handle(updates, route)
+                    self._pending_since = None
+                self._backoff = self._settings.poll_backoff_initial_seconds
+            except TelegramRetryAfter as exc:
+                self._note_failure("get_updates", exc)
+                await self._pause(stop, exc.retry_after)
+            except (TelegramError, DependencyUnavailableError, aioredis.RedisError) as exc:
+                self._note_failure("get_updates", exc)
+                await self._pause(stop)
+            except Exception as exc:  # a bug must not stop the bot from receiving for good
+                self._last_error = f"{type(exc).__name__}: {exc}"[:300]
+                log.exception("update_batch_failed")
+                await self._pause(stop)
+
+    async def _handle(self, updates: list[TgUpdate], route: Route) -> int:
+        new_offset = max(u.update_id for u in updates) + 1
+        updates = await self._not_replayed([readable(u) for u in updates])
+        if not updates:  # all queued before: only confirm them
+            log.info("updates_replayed_skipped", offset=new_offset)
+            return new_offset
+        outcomes = await self._route_all(updates, route)
+        await self._queue(outcomes, new_offset, min(u.update_id for u in updates), updates)
+        for outcome in outcomes:
+            UPDATES.labels(outcome.kind).inc()
+            if outcome.incoming is not None:
+                with correlation(str(outcome.incoming.message_id)):
+                    log.info("message_queued", chat_id=outcome.incoming.chat_id)
+                self._typing.show(outcome.incoming.chat_id)
+        return new_offset
+
+    async def _not_replayed(self, updates: list[TgUpdate]) -> list[TgUpdate]:
+        """Without the updates of the last queued batch that Telegram hands out again (it
+        had not heard the offset), so a command's side effects do not run twice. The commit
+        checks the same again, atomically."""
+        bot = self._bot_id or 0
+        offset, floor = await self._redis.mget(
+            self._names.telegram_bot_offset(bot), self._names.telegram_bot_offset_floor(bot)
+        )
+        if offset is None:
+            return updates
+        high = int(offset)
+        low = int(floor) if floor is not None else high
+        return [u for u in updates if not low <= u.update_id < high]
+
+    async def _route_all(self, updates: list[TgUpdate], route: Route) -> list[Outcome]:
+        """Chats concurrently, each chat's updates in order; results in update order."""
+        by_chat: dict[object, list[TgUpdate]] = {}
+        for update in updates:
+            by_chat.setdefault(_chat_of(update), []).append(update)
+
+        async def one_chat(batch: list[TgUpdate]) -> list[Outcome]:
+            return [await route(update) for update in batch]
+
+        routed = await asyncio.gather(
+            *(one_chat(batch) for batch in by_chat.values()), return_exceptions=True
+        )
+        failed = next((r for r in routed if isinstance(r, BaseException)), None)
+        if failed is not None:  # raised only once every chat is done: nothing runs on
+            raise failed
+        outcomes = [outcome for batch in routed for outcome in batch]  # type: ignore[union-attr]
+        return sorted(outcomes, key=lambda o: o.update_id)
+
+    async def _queue(
+        self, outcomes: list[Outcome], new_offset: int, lowest: int, updates: list[TgUpdate]
+    ) -> None:
+        keys = [
+            self._names.telegram_bot_offset(self._bot_id or 0),
+            self._names.telegram_bot_offset_floor(self._bot_id or 0),
+            self._names.stream(TO_SECRETARY),
+            self._names.stream(TO_TELEGRAM),
+        ]
+        args: list[str | int] = [new_offset, int(self._settings.typing_max_seconds), lowest]
+        by_id = {u.update_id: u for u in updates}
+        for outcome in outcomes:
+            try:
+                args += self._entries(outcome, keys)
+            except ValueError as exc:  # pydantic's serialisation errors are ValueErrors
+                args += await self._skip(outcome, by_id.get(outcome.update_id), exc)
+        committed = await self._commit(keys=keys, args=args)
+        if committed == 0:
+            log.warning("updates_already_queued", offset=new_offset)
+        elif committed == 2:
+            log.warning("update_id_sequence_restarted", offset=new_offset, lowest=lowest)
+
+    def _entries(self, outcome: Outcome, keys: list[str]) -> list[str | int]:
+        """The commit's triples for one outcome; raises if any of it cannot be serialised."""
+        found: list[str | int] = []
+        if outcome.incoming is not None:
+            typing_key = self._names.telegram_typing(outcome.incoming.chat_id)
+            if typing_key not in keys:
+                keys.append(typing_key)
+            found += [outcome.update_id, 3, outcome.incoming.to_json()]
+            found += [
+                outcome.update_id,
+                keys.index(typing_key) + 1,
+                str(outcome.incoming.message_id),
+            ]
+        for reply in outcome.replies:
+            found += [outcome.update_id, 4, reply.to_json()]
+        return found
+
+    async def _skip(
+        self, outcome: Outcome, update: TgUpdate | None, exc: Exception
+    ) -> list[str | int]:
+        """Record an outcome that cannot be queued (log, metric, dead letter); its sender
+        gets an apology instead, when one can be addressed."""
+        UPDATES.labels("skipped").inc()
+        log.error("update_skipped", update_id=outcome.update_id, error=str(exc)[:300])
+        raw = update.model_dump(mode="python", by_alias=True) if update else {}
+        await self._redis.xadd(
+            self._names.dead(TELEGRAM_UPDATES),
+            {
+                "data": json.dumps(raw, ensure_ascii=True, default=str),
+                "error": f"unqueueable: {type(exc).__name__}: {exc}"[:1000],
+                "stream": TELEGRAM_UPDATES,
+                "update_id": str(outcome.update_id),
+                "failed_at": utcnow().isoformat(),
+            },
+        )
+        if outcome.incoming is None:
+            return []
+        incoming = outcome.incoming
+        apology = OutgoingMessage(
+            message_id=answer_message_id(incoming.message_id),
+            chat_id=incoming.chat_id,
+            text=Catalogue.for_code(incoming.language_code).text("error.generic"),
+            kind=OutgoingKind.ERROR,
+            correlation_id=str(incoming.message_id),
+        )
+        return [outcome.update_id, 4, apology.to_json()]
+
+    def _contact(self) -> None:
+        self.last_contact = time.monotonic()
+
+    def _note_failure(self, call: str, exc: BaseException) -> None:
+        kind = type(exc).__name__
+        POLL_ERRORS.labels(kind).inc()
+        self._last_error = f"{call}: {kind}: {exc}"[:300]
+        fatal = isinstance(exc, TelegramUnauthorized | TelegramNotFound)
+        level = log.error if fatal else log.warning
+        if isinstance(exc, TelegramConflict):
+            level = log.error  # another instance polls with this token
+        level("telegram_poll_failed", call=call, error=str(exc), retry_in=self._backoff)
+
+    async def _pause(self, stop: asyncio.Event, at_least: float = 0.0) -> None:
+        delay = max(self._backoff, at_least)
+        self._backoff = min(self._backoff * 2, self._settings.poll_backoff_max_seconds)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+
+
+async def _until_stopped(call: Awaitable[T], stop: asyncio.Event) -> T | None:
+    """`call`'s result, or None (and `call` cancelled) if `stop` is set first."""
+    task = asyncio.ensure_future(call)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        done, _ = await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    if task in done:
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, TelegramError):
+        await task
+    return None
+
+
+def _chat_of(update: TgUpdate) -> object:
+    if update.message is not None:
+        return update.message.chat.id
+    if update.my_chat_member is not None:
+        return update.my_chat_member.chat.id
+    return ("update", update.update_id)
+
+
+def readable(update: TgUpdate) -> TgUpdate:
+    """The update with lone surrogates and NUL in its text replaced (U+FFFD, so entity
+    offsets still hold): Telegram's JSON can carry them, UTF-8 and Postgres cannot."""
+    raw = update.model_dump(mode="python", by_alias=True, exclude_unset=True)
+    cleaned = clean_tree(raw)
+    if cleaned == raw:
+        return update
+    log.warning("update_text_cleaned", update_id=update.update_id)
+    UPDATES.labels("cleaned").inc()
+    return TgUpdate.model_validate(cleaned)

@@ -1,0 +1,183 @@
+"""Sending: answers from `queue:to_telegram` delivered to Telegram, each exactly as a reader
+should see it and within Telegram's limits.
+
+The stream consumer (common.queue) gives at-least-once delivery, one chat at a time and many
+chats at once, and drops a message it has already handled. Here each message is rendered
+from Markdown to Telegram HTML, split into parts that fit, and every part is sent through
+the limiter; a part Telegram accepted is recorded under an id derived from the message id
+and its position, so a redelivered message never sends a part twice. The entry is acked
+only when every part went out (the handler returns). A 429 makes this chat wait
+`retry_after` while other chats go on; network errors and 5xx are retried; a 403 (the user
+blocked the bot) marks the user blocked and drops the message.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+import uuid
+
+import redis.asyncio as aioredis
+
+from common.errors import RetryLater
+from common.logging import get_logger
+from common.messages import ID_NAMESPACE, OutgoingMessage
+from common.names import TG_BOT_GROUP, TO_TELEGRAM, Names
+from common.queue import ConsumerConfig, DeadLetter, StreamConsumer
+from tg_bot.src.clients.errors import (
+    TelegramError,
+    TelegramForbidden,
+    TelegramMigrateChat,
+    TelegramNetworkError,
+    TelegramParseError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from tg_bot.src.clients.telegram import TelegramClient
+from tg_bot.src.domain.formatting import MarkdownRenderer
+from tg_bot.src.domain.rate_limiter import SendLimiter
+from tg_bot.src.domain.splitting import split_html
+from tg_bot.src.domain.users import UserDirectory
+from tg_bot.src.i18n import Catalogue
+from tg_bot.src.metrics import ANSWER_SECONDS, PARTS_SENT, SEND_ERRORS
+from tg_bot.src.settings import Settings
+from tg_bot.src.workers.typing import TypingIndicator
+
+log = get_logger(__name__)
+
+
+def part_id(message_id: uuid.UUID | str, index: int) -> uuid.UUID:
+    """The id of the `index`th part of a message: the same on every redelivery."""
+    return uuid.uuid5(ID_NAMESPACE, f"part:{message_id}:{index}")
+
+
+def plain_text(markup: str) -> str:
+    """What a reader would see of `markup`, for the fallback without parse_mode."""
+    return html.unescape(re.sub(r"<[^>]*>", "", markup))
+
+
+class MessageDropped(Exception):
+    """The message cannot be delivered and must not be retried (the chat blocked the bot)."""
+
+
+class ResponseHandler:
+    def __init__(
+        self,
+        telegram: TelegramClient,
+        limiter: SendLimiter,
+        redis: aioredis.Redis,
+        names: Names,
+        users: UserDirectory,
+        typing: TypingIndicator,
+        settings: Settings,
+    ) -> None:
+        self._telegram = telegram
+        self._limiter = limiter
+        self._redis = redis
+        self._names = names
+        self._users = users
+        self._typing = typing
+        self._settings = settings
+        self._renderer = MarkdownRenderer()
+
+    def consumer(self, config: ConsumerConfig | None = None) -> StreamConsumer[OutgoingMessage]:
+        settings = self._settings
+        config = config or ConsumerConfig(
+            concurrency=settings.send_concurrency,
+            block_ms=100,
+            claim_idle_ms=settings.queue_claim_idle_ms,
+            claim_interval_s=settings.queue_claim_interval_seconds,
+            lock_ttl_ms=settings.queue_lock_ttl_ms,
+        )
+        return StreamConsumer(
+            self._redis, self._names, TO_TELEGRAM, TG_BOT_GROUP, OutgoingMessage, self.handle,
+            config=config, on_dead=self.dead_lettered,
+        )  # fmt: skip
+
+    async def handle(self, message: OutgoingMessage) -> None:
+        started = time.perf_counter()
+        parts = split_html(self._renderer.render(message.text), self._settings.max_message_length)
+        if not parts:
+            log.warning("empty_answer_dropped", chat_id=message.chat_id)
+        try:
+            chat_id = message.chat_id
+            for index, part in enumerate(parts):
+                chat_id = await self._deliver(message, chat_id, index, part)
+        except MessageDropped:
+            pass
+        else:
+            ANSWER_SECONDS.observe(time.perf_counter() - started)
+            log.info("answer_sent", chat_id=message.chat_id, parts=len(parts), kind=message.kind)
+        await self._typing.answered(message)
+
+    async def dead_lettered(self, dead: DeadLetter[OutgoingMessage]) -> None:
+        """An answer that could not be delivered: the chat gets a short plain-text apology
+        instead of silence (an error answer itself gets none, so nothing loops)."""
+        message = dead.message
+        if message is None or message.kind == "error":
+            return
+        catalogue = Catalogue.for_code(await self._chat_language(message.chat_id))
+        apology = plain_text(self._renderer.render(catalogue.text("error.generic")))
+        try:
+            await self._limiter.acquire(message.chat_id)
+            await self._telegram.send_message(message.chat_id, apology, parse_mode=None)
+        except TelegramError as exc:
+            log.warning(
+                "undelivered_answer_apology_failed", chat_id=message.chat_id, error=str(exc)
+            )
+            return
+        log.info("undelivered_answer_apologised", chat_id=message.chat_id, reason=dead.reason)
+
+    async def _chat_language(self, chat_id: int) -> str | None:
+        """A private chat's id is its user's: the language they last wrote in there."""
+        if chat_id <= 0:
+            return None
+        recent = await self._redis.get(self._names.recent_language(chat_id, chat_id))
+        return recent.decode() if isinstance(recent, bytes) else recent
+
+    async def _deliver(self, message: OutgoingMessage, chat_id: int, index: int, part: str) -> int:
+        """Send one part unless it already went out; returns the chat id it went to."""
+        sent_key = self._names.telegram_sent_part(str(part_id(message.message_id, index)))
+        if await self._redis.exists(sent_key):
+            return chat_id
+        reply_to = message.reply_to_telegram_message_id if index == 0 else None
+        while True:
+            await self._limiter.acquire(chat_id)
+            try:
+                await self._send(chat_id, part, reply_to)
+            except TelegramMigrateChat as exc:
+                log.info("group_migrated", chat_id=chat_id, new_chat_id=exc.new_chat_id)
+                chat_id = exc.new_chat_id
+                continue
+            except TelegramRetryAfter as exc:
+                SEND_ERRORS.labels("retry_after").inc()
+                log.warning("telegram_rate_limited", chat_id=chat_id, retry_after=exc.retry_after)
+                raise RetryLater(exc.retry_after, f"429 for chat {chat_id}") from None
+            except (TelegramNetworkError, TelegramServerError) as exc:
+                SEND_ERRORS.labels("unavailable").inc()
+                log.warning("telegram_unavailable", chat_id=chat_id, error=str(exc))
+                raise RetryLater(self._settings.send_outage_retry_seconds, str(exc)) from None
+            except TelegramForbidden as exc:
+                await self._blocked(chat_id, exc)
+                raise MessageDropped from None
+            break
+        PARTS_SENT.inc()
+        await self._redis.set(sent_key, "1", ex=self._settings.sent_part_ttl_seconds)
+        return chat_id
+
+    async def _send(self, chat_id: int, part: str, reply_to: int | None) -> None:
+        try:
+            await self._telegram.send_message(chat_id, part, reply_to_message_id=reply_to)
+        except TelegramParseError as exc:
+            SEND_ERRORS.labels("parse").inc()
+            log.error("html_refused_sent_as_text", chat_id=chat_id, error=str(exc))
+            await self._telegram.send_message(
+                chat_id, plain_text(part), parse_mode=None, reply_to_message_id=reply_to
+            )
+
+    async def _blocked(self, chat_id: int, exc: TelegramForbidden) -> None:
+        SEND_ERRORS.labels("forbidden").inc()
+        log.warning("message_dropped_bot_blocked", chat_id=chat_id, error=exc.description)
+        if chat_id > 0:  # a private chat's id is the user's Telegram id
+            await self._users.set_blocked(chat_id, True)

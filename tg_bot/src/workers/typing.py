@@ -1,0 +1,135 @@
+""" "typing…" in a chat from the moment its message is queued until its answer went out.
+
+Which incoming messages of a chat still wait for an answer lives in Redis (a sorted set per
+chat, written by the receiver in the same step that queues the message), so the sender in
+any process can say "answered". In the receiving process one loop per chat renews the chat
+action every few seconds (Telegram shows it for about five) while anything is waiting, with
+at most one sendChatAction in flight per chat. A loop outlives Redis errors (a pool
+exhausted under load, a restart): it logs them, tries again, and gives up only after `max_s` of
+failures; whatever still ends a loop is logged by its done callback, never left unretrieved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from common.logging import get_logger
+from common.messages import OutgoingKind, OutgoingMessage
+from common.names import Names
+from tg_bot.src.clients.errors import TelegramError, TelegramForbidden
+from tg_bot.src.clients.telegram import TelegramClient
+
+log = get_logger(__name__)
+
+
+class TypingIndicator:
+    def __init__(
+        self,
+        telegram: TelegramClient,
+        redis: aioredis.Redis,
+        names: Names,
+        *,
+        interval_s: float = 4.0,
+        max_s: float = 120.0,
+    ) -> None:
+        self._telegram = telegram
+        self._redis = redis
+        self._names = names
+        self._interval_s = interval_s
+        self._max_s = max_s
+        self._loops: dict[int, asyncio.Task[None]] = {}
+        self._wake: dict[int, asyncio.Event] = {}
+        self._closing = False
+
+    def show(self, chat_id: int) -> None:
+        """Keep "typing…" in the chat while answers are pending (already recorded)."""
+        if chat_id in self._loops or self._closing:
+            return
+        self._wake[chat_id] = asyncio.Event()
+        task = asyncio.create_task(self._loop(chat_id))
+        self._loops[chat_id] = task
+        task.add_done_callback(lambda done, c=chat_id: self._finished(c, done))
+
+    async def answered(self, message: OutgoingMessage) -> None:
+        """An answer went out: its question no longer waits (any answer, if it names none)."""
+        if message.kind == OutgoingKind.NOTIFICATION:
+            return
+        key = self._names.telegram_typing(message.chat_id)
+        removed = 0
+        if message.correlation_id:
+            removed = await self._redis.zrem(key, message.correlation_id)
+        if not removed:
+            await self._redis.delete(key)
+        wake = self._wake.get(message.chat_id)
+        if wake is not None:
+            wake.set()
+
+    async def close(self, grace_s: float = 2.0) -> None:
+        """Let the loops see they should stop; cancel what is still busy after `grace_s`."""
+        self._closing = True
+        for wake in self._wake.values():
+            wake.set()
+        loops = list(self._loops.values())
+        if not loops:
+            return
+        _, busy = await asyncio.wait(loops, timeout=grace_s)
+        for task in busy:
+            task.cancel()
+        if busy:
+            await asyncio.wait(busy)
+
+    def _finished(self, chat_id: int, task: asyncio.Task[None]) -> None:
+        self._loops.pop(chat_id, None)
+        self._wake.pop(chat_id, None)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("typing_loop_failed", chat_id=chat_id, error=f"{type(exc).__name__}: {exc}")
+
+    async def _loop(self, chat_id: int) -> None:
+        wake = self._wake[chat_id]
+        failing_since: float | None = None
+        while not self._closing:
+            try:
+                if not await self._pending(chat_id):
+                    return
+            except RedisError as exc:
+                failing_since = self._redis_failed(chat_id, exc, failing_since)
+                if time.monotonic() - failing_since > self._max_s:
+                    return
+            else:
+                failing_since = None
+                wake.clear()
+                if not await self._send(chat_id):
+                    return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), self._interval_s)
+
+    @staticmethod
+    def _redis_failed(chat_id: int, exc: RedisError, since: float | None) -> float:
+        """When the current run of failures began; the first of a run is logged."""
+        if since is None:
+            log.warning("typing_redis_failed", chat_id=chat_id, error=type(exc).__name__)
+            return time.monotonic()
+        return since
+
+    async def _send(self, chat_id: int) -> bool:
+        """False when nobody can be shown "typing…" (the user blocked the bot)."""
+        try:
+            await self._telegram.send_chat_action(chat_id, "typing")
+        except TelegramForbidden:
+            return False
+        except TelegramError as exc:
+            log.debug("typing_failed", chat_id=chat_id, error=str(exc))
+        return True
+
+    async def _pending(self, chat_id: int) -> bool:
+        key = self._names.telegram_typing(chat_id)
+        async with self._redis.pipeline(transaction=False) as pipe:  # one round trip
+            pipe.zremrangebyscore(key, "-inf", time.time() - self._max_s)
+            pipe.zcard(key)
+            _, waiting = await pipe.execute()
+        return bool(waiting)
