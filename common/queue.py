@@ -40,6 +40,7 @@ from common.errors import RetryLater
 from common.logging import correlation, get_logger
 from common.messages import utcnow
 from common.names import Names
+from common.redis_lock import RedisLock
 from common.text import clean_tree
 
 log = get_logger(__name__)
@@ -182,16 +183,6 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1
 """
 
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
-_EXTEND = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
-"""
-
 
 def _pad(entry_id: str) -> str:
     ms, seq = entry_id.split("-")
@@ -274,8 +265,6 @@ class StreamConsumer(Generic[M]):
         self._claim = redis.register_script(_CLAIM)
         self._next = redis.register_script(_NEXT)
         self._release_if_empty = redis.register_script(_RELEASE_IF_EMPTY)
-        self._release = redis.register_script(_RELEASE)
-        self._extend = redis.register_script(_EXTEND)
         self._drives: dict[str, asyncio.Task[None]] = {}
         self._kick: set[str] = set()
         self._slots = asyncio.Event()
@@ -438,30 +427,29 @@ class StreamConsumer(Generic[M]):
     async def _drive_chat(self, chat: str) -> None:
         """Drain the chat's backlog in order while holding its lock; another process that
         holds the lock drains it instead."""
-        lock = self._names.chat_lock(self.stream, chat)
+        key = self._names.chat_lock(self.stream, chat)
         backlog = self._backlog_prefix + chat
         while True:
             self._kick.discard(chat)
-            token = uuid.uuid4().hex
-            acquired = await self._redis.set(lock, token, nx=True, px=self.config.lock_ttl_ms)
-            if acquired:
-                heartbeat = asyncio.create_task(self._heartbeat(lock, token))
+            lock = RedisLock(self._redis, key, self.config.lock_ttl_ms)
+            if await lock.acquire():
+                heartbeat = asyncio.create_task(self._heartbeat(lock))
                 released = False
                 try:
-                    released = await self._drain_backlog(lock, backlog, token)
+                    released = await self._drain_backlog(lock, backlog)
                 finally:
                     heartbeat.cancel()
                     if not released:
-                        await self._release(keys=[lock], args=[token])
+                        await lock.release()
             if chat not in self._kick or self._stopping.is_set():
                 return
 
-    async def _drain_backlog(self, lock: str, backlog: str, token: str) -> bool:
+    async def _drain_backlog(self, lock: RedisLock, backlog: str) -> bool:
         """True when the backlog ran dry and the lock was released with it."""
         while not self._stopping.is_set():
             found = await self._next(keys=[self._key, backlog])
             if not found:
-                if await self._release_if_empty(keys=[lock, backlog], args=[token]):
+                if await self._release_if_empty(keys=[lock.key, backlog], args=[lock.token]):
                     return True
                 continue
             member, entries = _text(found[0]), found[1]
@@ -486,12 +474,11 @@ class StreamConsumer(Generic[M]):
                 entry_id, backlog, member, entry, f"unhandled: {_brief(exc)}", 0, None
             )
 
-    async def _heartbeat(self, lock: str, token: str) -> None:
-        ttl = self.config.lock_ttl_ms
+    async def _heartbeat(self, lock: RedisLock) -> None:
         while True:
-            await asyncio.sleep(ttl / 3000)
+            await asyncio.sleep(lock.ttl_ms / 3000)
             with contextlib.suppress(aioredis.RedisError):
-                await self._extend(keys=[lock], args=[token, ttl])
+                await lock.extend()
 
     # -- one entry ---------------------------------------------------------------------------
 

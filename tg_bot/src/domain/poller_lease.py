@@ -13,37 +13,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
 
 from common.logging import get_logger
 from common.names import Names
+from common.redis_lock import RedisLock
 
 log = get_logger(__name__)
-
-_EXTEND = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
-"""
-
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
 
 Work = Callable[[asyncio.Event], Awaitable[None]]
 
 
 class PollerLease:
     def __init__(self, redis: aioredis.Redis, names: Names, ttl_s: float) -> None:
-        self._redis = redis
-        self._key = names.telegram_poller_lease
-        self._ttl_ms = max(int(ttl_s * 1000), 1)
-        self._token = uuid.uuid4().hex
-        self._extend = redis.register_script(_EXTEND)
-        self._release = redis.register_script(_RELEASE)
+        self._lock = RedisLock(redis, names.telegram_poller_lease, int(ttl_s * 1000))
         #: monotonic time the lease was taken; None while another process polls
         self.held_since: float | None = None
 
@@ -53,7 +38,7 @@ class PollerLease:
 
     @property
     def _renew_every_s(self) -> float:
-        return self._ttl_ms / 3000
+        return self._lock.ttl_ms / 3000
 
     async def run_while_held(self, work: Work, stop: asyncio.Event) -> None:
         """Until `stop`: wait for the lease, then run `work(until)` while holding it. `until`
@@ -66,7 +51,7 @@ class PollerLease:
 
     async def _acquire(self) -> bool:
         try:
-            return bool(await self._redis.set(self._key, self._token, nx=True, px=self._ttl_ms))
+            return await self._lock.acquire()
         except aioredis.RedisError as exc:
             log.warning("poller_lease_unavailable", error=str(exc))
             return False
@@ -84,7 +69,7 @@ class PollerLease:
                 await keeper
             self.held_since = None
             with contextlib.suppress(aioredis.RedisError):
-                await self._release(keys=[self._key], args=[self._token])
+                await self._lock.release()
 
     async def _keep(self, until: asyncio.Event, stop: asyncio.Event) -> None:
         """Renew the lease; set `until` on `stop` or when the lease turns out lost. While
@@ -95,7 +80,7 @@ class PollerLease:
                 until.set()
                 return
             try:
-                renewed = await self._extend(keys=[self._key], args=[self._token, self._ttl_ms])
+                renewed = await self._lock.extend()
             except aioredis.RedisError as exc:
                 log.warning("poller_lease_renewal_failed", error=str(exc))
                 continue
