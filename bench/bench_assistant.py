@@ -36,9 +36,9 @@ import redis.asyncio as aioredis
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common.crypto import generate_key
-from common.infra import find_postgres, find_redis, free_port
 from common.messages import IncomingMessage
 from common.names import Names
+from ops.infra import find_postgres, find_redis, free_port
 from tests.harness import ROOT, ServiceProcess, Stack, TestDatabase, migrate
 
 REPLIES = "bench:replies"

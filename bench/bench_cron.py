@@ -39,9 +39,10 @@ from psycopg2.extras import execute_values
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common.crypto import generate_key
-from common.infra import find_postgres, find_redis, sync_url
 from common.names import Names
+from common.postgres_url import sync_url
 from common.rest_client import RestClient, User
+from ops.infra import find_postgres, find_redis
 from tests.harness import ServiceProcess, Stack, TestDatabase, migrate
 
 

@@ -33,7 +33,7 @@ import redis as syncredis
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common.crypto import generate_key
-from common.infra import find_postgres, find_redis
+from ops.infra import find_postgres, find_redis
 from tests.harness import Stack, TestDatabase, migrate
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -36,9 +36,9 @@ import redis.asyncio as aioredis
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common.crypto import generate_key
-from common.infra import find_postgres, find_redis
 from common.messages import OutgoingMessage
 from common.names import TO_SECRETARY, TO_TELEGRAM, Names
+from ops.infra import find_postgres, find_redis
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
 from tests.harness import ServiceProcess, Stack, TestDatabase, migrate

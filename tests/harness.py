@@ -25,8 +25,9 @@ import redis as syncredis
 import redis.asyncio as aioredis
 
 from common.crypto import generate_key
-from common.infra import find_postgres, find_redis, free_port, sync_url, with_database
 from common.names import Names
+from common.postgres_url import sync_url
+from ops.infra import find_postgres, find_redis, free_port, with_database
 
 ROOT = Path(__file__).resolve().parent.parent
 ALEMBIC_INI = ROOT / "rest_service" / "alembic.ini"

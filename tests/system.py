@@ -27,8 +27,8 @@ from typing import Any
 import httpx
 import psycopg2
 
-from common.infra import sync_url
 from common.names import Names
+from common.postgres_url import sync_url
 from sandbox import telegram_updates as build
 from sandbox.google_api import GoogleStandIn, serving_in_thread
 from sandbox.llm_server import LlmStandIn, RecordedRequest

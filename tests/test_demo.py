@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from common.infra import with_database
+from ops.infra import with_database
 from tests import harness
 from tests.harness import ROOT
 from tests.test_manage import MANAGE, bare_env, free_base_port

@@ -18,10 +18,10 @@ import httpx
 import pytest
 import redis as syncredis
 
-from common.infra import port_answers
 from common.messages import OutgoingMessage
 from common.names import Names
 from common.queue import ConsumerConfig, StreamConsumer
+from ops.infra import port_answers
 from tests.harness import ROOT
 
 MANAGE = [sys.executable, str(ROOT / "manage.py")]

@@ -8,8 +8,8 @@ import pytest
 from aiohttp import web
 
 from common.errors import NotFoundError, ValidationFailedError
-from common.infra import free_port
 from common.rest_client import RestClient, RestServiceUnavailable
+from ops.infra import free_port
 
 
 class ScriptedServer:

@@ -22,9 +22,9 @@ import pytest
 import redis as syncredis
 import redis.asyncio as aioredis
 
-from common.infra import sync_url
 from common.messages import OutgoingMessage
 from common.names import TO_TELEGRAM, Names
+from common.postgres_url import sync_url
 from common.rest_client import CronJob, CronJobRun, RestClient, User
 from tests.harness import ServiceProcess, Stack, TestDatabase, migrate
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 
-from common.infra import free_port
 from google_calendar_service.src.main import create_app
 from google_calendar_service.src.settings import Settings
+from ops.infra import free_port
 
 
 async def _health(settings: Settings) -> httpx.Response:

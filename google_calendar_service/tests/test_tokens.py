@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import psycopg2
 
-from common.infra import sync_url
+from common.postgres_url import sync_url
 from common.rest_client import RestClient, User
 from google_calendar_service.tests.conftest import Browser, connect
 from sandbox.google_api import GoogleStandIn

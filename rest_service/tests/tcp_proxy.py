@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from common.infra import free_port
+from ops.infra import free_port
 
 
 class TcpProxy:

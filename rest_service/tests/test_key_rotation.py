@@ -15,7 +15,7 @@ import psycopg2
 import pytest
 
 from common.crypto import SecretBox, generate_key
-from common.infra import sync_url
+from common.postgres_url import sync_url
 from tests import harness
 from tests.harness import ROOT, Stack, base_env, migrate
 

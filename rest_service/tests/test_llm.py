@@ -8,7 +8,7 @@ import psycopg2
 import pytest
 
 from common.crypto import SecretBox
-from common.infra import sync_url
+from common.postgres_url import sync_url
 from rest_service.tests.conftest import Api, assert_error, unique
 
 MISSING = str(uuid.uuid4())

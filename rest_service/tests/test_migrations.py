@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-from common.infra import sync_url
+from common.postgres_url import sync_url
 from rest_service.app import models  # noqa: F401  (registers the tables)
 from tests.harness import migrate
 

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from common.infra import free_port
 from common.logging import reset_logging
 from common.messages import IncomingMessage, OutgoingMessage
 from common.names import TO_SECRETARY, TO_TELEGRAM, Names
+from ops.infra import free_port
 from sandbox.telegram_api import TelegramStandIn
 from tests.harness import ServiceProcess, Stack
 from tg_bot.src.main import main

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import random
 
-from common.infra import free_port
 from common.messages import incoming_message_id
+from ops.infra import free_port
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
 from tests.harness import ServiceProcess, Stack

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from common.infra import free_port
+from ops.infra import free_port
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
 from tests.harness import ROOT
