@@ -15,8 +15,6 @@ ISO strings. Keyword arguments left out of an update are not sent (a partial `PU
 
 from __future__ import annotations
 
-import asyncio
-import random
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import Any, Literal, TypedDict
@@ -34,6 +32,7 @@ from common.errors import (
     ValidationFailedError,
 )
 from common.logging import get_logger
+from common.retry import RetryPolicy, http_status, is_connect_error
 
 log = get_logger(__name__)
 
@@ -260,8 +259,7 @@ class RestClient:
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
             transport=transport,
         )
-        self._retries = retries
-        self._backoff_s = backoff_s
+        self._retry = RetryPolicy(retries, backoff_s)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -282,17 +280,16 @@ class RestClient:
     ) -> httpx.Response:
         """Send with retries on connection errors and 503; raise typed errors on 4xx/5xx."""
         params = {k: v for k, v in (params or {}).items() if v is not None}
-        for attempt in range(self._retries + 1):
-            try:
-                response = await self._http.request(method, path, json=json, params=params)
-            except (httpx.TransportError, httpx.TimeoutException) as exc:
-                if attempt == self._retries:
-                    raise RestServiceUnavailable(f"rest_service unreachable: {exc}") from exc
-            else:
-                if response.status_code != 503 or attempt == self._retries:
-                    return _raise_for_error(response)
-            await asyncio.sleep(self._backoff_s * 2**attempt * (0.5 + random.random()))
-        raise AssertionError("unreachable")
+        try:
+            response = await self._retry.run(
+                lambda: self._http.request(method, path, json=json, params=params),
+                retry_exception=is_connect_error,
+                retry_result=http_status(503),
+                name=f"rest_service {method} {path}",
+            )
+        except httpx.TransportError as exc:
+            raise RestServiceUnavailable(f"rest_service unreachable: {exc}") from exc
+        return _raise_for_error(response)
 
     async def get_json(self, path: str, **params: Any) -> Any:
         return (await self.request("GET", path, params=params)).json()
