@@ -1,20 +1,21 @@
-"""An asynchronous Bot API client over aiohttp: `{base}/bot{token}/{method}`, JSON in and out.
+"""An asynchronous Bot API client over httpx: `{base}/bot{token}/{method}`, JSON in and out.
 
-Every failure becomes a type from `errors`; network errors and 5xx are retried a few times
-with backoff before they are raised. The token never appears in an error or a log line.
+Every failure becomes a type from `errors`; network errors and 5xx are retried under the
+one retry policy (`common.retry`) before they are raised. The token never appears in an
+error or a log line.
 """
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
 import json
-import random
 from typing import Any
 
-import aiohttp
+import httpx
 from pydantic import ValidationError
 
 from common.logging import get_logger
+from common.retry import RetryPolicy
 from tg_bot.src.clients.errors import (
     TelegramBadRequest,
     TelegramConflict,
@@ -55,22 +56,20 @@ class TelegramClient:
         self._url = f"{api_base.rstrip('/')}/bot{token}/"
         self._token = token
         self._timeout = request_timeout
-        self._retries = retries
-        self._backoff_s = retry_backoff_s
-        self._max_connections = max_connections
-        self._session: aiohttp.ClientSession | None = None
+        self._retry = RetryPolicy(retries, retry_backoff_s)
+        self._limits = httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        )
+        self._http: httpx.AsyncClient | None = None
 
     async def __aenter__(self) -> TelegramClient:
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=self._max_connections),
-            json_serialize=_dumps,
-        )
+        self._http = httpx.AsyncClient(limits=self._limits)
         return self
 
     async def __aexit__(self, *_exc: object) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
 
     # -- the methods the bot uses ------------------------------------------------------------
 
@@ -113,7 +112,8 @@ class TelegramClient:
                 "message_id": reply_to_message_id,
                 "allow_sending_without_reply": True,
             }
-        return await self.call("sendMessage", params)
+        sent: dict[str, Any] = await self.call("sendMessage", params)
+        return sent
 
     async def send_chat_action(self, chat_id: int, action: str = "typing") -> None:
         await self.call("sendChatAction", {"chat_id": chat_id, "action": action}, retries=0)
@@ -133,38 +133,41 @@ class TelegramClient:
         timeout: float | None = None,
         retries: int | None = None,
     ) -> Any:
-        """Call `method`; retry network errors and 5xx with backoff; raise typed errors."""
-        retries = self._retries if retries is None else retries
-        for attempt in range(retries + 1):
-            try:
-                return await self._call_once(method, params or {}, timeout or self._timeout)
-            except (TelegramNetworkError, TelegramServerError) as exc:
-                if attempt == retries:
-                    raise
-                delay = self._backoff_s * 2**attempt * (0.5 + random.random())
-                log.info("telegram_call_retry", method=method, error=str(exc), delay=delay)
-                await asyncio.sleep(delay)
-        raise AssertionError("unreachable")
+        """Call `method`; retry network errors and 5xx; raise typed errors."""
+        policy = (
+            self._retry if retries is None else dataclasses.replace(self._retry, retries=retries)
+        )
+        return await policy.run(
+            lambda: self._call_once(method, params or {}, timeout or self._timeout),
+            retry_exception=_worth_retrying,
+            name=f"telegram {method}",
+        )
 
     async def _call_once(self, method: str, params: dict[str, Any], timeout: float) -> Any:
-        if self._session is None:
+        if self._http is None:
             raise RuntimeError("TelegramClient used outside `async with`")
         body = {k: v for k, v in params.items() if v is not None}
         try:
-            async with self._session.post(
-                self._url + method, json=body, timeout=aiohttp.ClientTimeout(total=timeout)
-            ) as response:
-                status = response.status
-                try:
-                    payload = await response.json(content_type=None)
-                except ValueError:
-                    payload = None
-        except (aiohttp.ClientError, TimeoutError) as exc:
+            response = await self._http.post(
+                self._url + method,
+                content=_dumps(body).encode(),
+                headers={"Content-Type": "application/json"},
+                timeout=timeout,
+            )
+        except httpx.HTTPError as exc:
             raise TelegramNetworkError(method, self._scrub(exc)) from None
-        return _result_or_raise(method, status, payload)
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        return _result_or_raise(method, response.status_code, payload)
 
     def _scrub(self, exc: BaseException) -> str:
         return f"{type(exc).__name__}: {exc}".replace(self._token, "***")
+
+
+def _worth_retrying(ending: object) -> bool:
+    return isinstance(ending, TelegramNetworkError | TelegramServerError)
 
 
 def _update(raw: dict[str, Any]) -> TgUpdate:
