@@ -8,7 +8,6 @@ pool, and the recovery sweep that finishes recording fires a crash left behind.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 from datetime import timedelta
@@ -16,6 +15,7 @@ from datetime import timedelta
 from redis.exceptions import RedisError
 
 from common.logging import get_logger
+from common.pubsub import listen
 from common.rest_client import RestClient
 from common.settings import load_settings
 from common.worker import WorkerContext, worker_context
@@ -136,26 +136,16 @@ class CronService:
     async def _listen(self) -> None:
         """`cron:updated` asks for a reload; (re)subscribing asks for a full one, as messages
         sent while not subscribed are lost."""
-        while True:
-            pubsub = self._ctx.redis.pubsub()
-            try:
-                await pubsub.subscribe(self._ctx.names.cron_updated)
-                self._full = True
-                self._wanted.set()
-                async for message in pubsub.listen():
-                    if message.get("type") == "message":
-                        self._heard(message.get("data"))
-            except (RedisError, OSError) as exc:
-                log.warning("cron_updates_lost", error=str(exc))
-                await asyncio.sleep(1.0)
-            finally:
-                with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()
+        await listen(self._ctx.redis, self._ctx.names.cron_updated, self._heard, self._want_all)
 
-    def _heard(self, data: object) -> None:
+    def _want_all(self) -> None:
+        self._full = True
+        self._wanted.set()
+
+    def _heard(self, data: str) -> None:
         """rest_service says `{"job_id": ..., "change": ...}`; anything else means all."""
         try:
-            job_id = str(json.loads(data)["job_id"])  # type: ignore[arg-type]
+            job_id = str(json.loads(data)["job_id"])
         except (TypeError, ValueError, KeyError):
             self._full = True
         else:

@@ -14,6 +14,7 @@ from assistant.src.live_config.snapshot import ConfigSnapshot
 from common.errors import AppError
 from common.logging import get_logger
 from common.names import Names
+from common.pubsub import listen
 from common.rest_client import RestClient
 
 log = get_logger(__name__)
@@ -124,24 +125,14 @@ class ConfigWatcher:
         await asyncio.gather(self._listen(stop), self._poll(stop))
 
     async def _listen(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-            try:
-                await pubsub.subscribe(self._names.config_updated)
-                # A change published while we were not subscribed would be lost.
-                self.trigger_refresh()
-                while not stop.is_set():
-                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                    if message and message.get("type") == "message":
-                        log.debug("config_updated_heard", data=str(message.get("data")))
-                        self.trigger_refresh()
-            except (aioredis.ConnectionError, aioredis.TimeoutError) as exc:
-                log.warning("config_subscription_lost", error=str(exc))
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), 1.0)
-            finally:
-                with contextlib.suppress(aioredis.RedisError):
-                    await pubsub.aclose()
+        """Each (re)subscription refreshes: a change published meanwhile was not heard."""
+        await listen(
+            self._redis, self._names.config_updated, self._heard, self.trigger_refresh, stop
+        )
+
+    def _heard(self, data: str) -> None:
+        log.debug("config_updated_heard", data=data)
+        self.trigger_refresh()
 
     async def _poll(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
