@@ -1,4 +1,5 @@
-"""The base error every service's own errors derive from."""
+"""The base error every service's own errors derive from, and the factories the domain
+layers raise them with (no HTTP here: the web plumbing renders them)."""
 
 from __future__ import annotations
 
@@ -61,6 +62,24 @@ class DependencyUnavailableError(AppError):
     status_code, error = 503, "service_unavailable"
 
 
+class SecretUnreadableError(AppError):
+    """A stored secret does not decrypt under the master key (was the key changed?)."""
+
+    status_code, error = 500, "secret_unreadable"
+
+
+def not_found(kind: str, key: object) -> NotFoundError:
+    return NotFoundError(f"{kind} {key} not found")
+
+
+def invalid(field: str, reason: str) -> ValidationFailedError:
+    return ValidationFailedError(f"{field}: {reason}", [FieldError(field, reason)])
+
+
+def conflict(detail: str, fields: list[FieldError] | None = None) -> ConflictError:
+    return ConflictError(detail, fields)
+
+
 class RetryLater(Exception):
     """Raised by a queue handler when a dependency is down: the entry is retried after
     `delay` seconds and the attempt does not count towards the delivery limit."""
@@ -69,3 +88,35 @@ class RetryLater(Exception):
         super().__init__(reason or f"retry in {delay}s")
         self.delay = delay
         self.reason = reason
+
+
+ERRORS_BY_STATUS: dict[int, type[AppError]] = {
+    cls.status_code: cls
+    for cls in (
+        BadRequestError,
+        UnauthorizedError,
+        ForbiddenError,
+        NotFoundError,
+        ConflictError,
+        ValidationFailedError,
+        DependencyUnavailableError,
+    )
+}
+
+
+def error_from_body(status: int, body: object, fallback: str) -> AppError:
+    """Our error body (`{"error", "detail", "fields"}`) as its type again, on the calling side;
+    `fallback` is the detail when the body has none."""
+    found = body if isinstance(body, dict) else {}
+    fields = [
+        FieldError(str(f.get("field")), str(f.get("reason")))
+        for f in found.get("fields") or []
+        if isinstance(f, dict)
+    ]
+    detail = str(found.get("detail") or fallback)
+    cls = ERRORS_BY_STATUS.get(status)
+    if cls is not None:
+        return cls(detail, fields)
+    error = AppError(detail, fields)
+    error.status_code = status
+    return error

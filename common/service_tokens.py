@@ -1,33 +1,40 @@
-"""Scoped service tokens: which secret each service may read from rest_service.
+"""Bearer tokens and their scopes: who a token is and what it may do.
 
-`SERVICE_API_TOKEN` is the shared token of old (every service right). `SERVICE_TOKEN_<SERVICE>`
-is one service's own, with the least rights that service needs. rest_service maps a token to
-its scope with these tables; each service sends its own token when it has one."""
+`ADMIN_API_TOKEN` may do everything. `SERVICE_API_TOKEN` is the shared service token of old
+(every service right). `SERVICE_TOKEN_<SERVICE>` is one service's own, with the least rights
+that service needs. The FastAPI services map a token to its caller with `TokenTable`; each
+service sends its own token when it has one. No FastAPI here: the settings import this."""
 
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
 from enum import StrEnum
 
 
 class Right(StrEnum):
-    """A secret a service token may read (or write) beyond what every service token does."""
+    """What a service token may do beyond what every service token does."""
 
     provider_keys = "provider_keys"
     calendar_credentials = "calendar_credentials"
+    #: Call google_calendar_service (tg_bot's /calendar, the assistant's calendar tool).
+    calendar_api = "calendar_api"
 
 
 #: The shared SERVICE_API_TOKEN's scope name, and its rights: everything, as before.
 SHARED = "shared"
 ALL_RIGHTS: frozenset[Right] = frozenset(Right)
 
-#: Each service's least rights. tg_bot and cron_service read no secret at all.
+#: Each service's least rights. cron_service reads no secret and calls no other service.
 SCOPES: dict[str, frozenset[Right]] = {
-    "tg_bot": frozenset(),
-    "assistant": frozenset({Right.provider_keys}),
+    "tg_bot": frozenset({Right.calendar_api}),
+    "assistant": frozenset({Right.provider_keys, Right.calendar_api}),
     "google_calendar_service": frozenset({Right.calendar_credentials}),
     "cron_service": frozenset(),
 }
+
+#: The services that call google_calendar_service.
+CALENDAR_CALLERS = tuple(s for s, rights in SCOPES.items() if Right.calendar_api in rights)
 
 
 def setting_name(service: str) -> str:
@@ -43,19 +50,59 @@ def rights_of(scope: str) -> frozenset[Right]:
     return ALL_RIGHTS if scope == SHARED else SCOPES[scope]
 
 
-#: The services that call google_calendar_service (tg_bot's /calendar, the assistant's tool).
-CALENDAR_CALLERS = ("tg_bot", "assistant")
+def scoped_tokens(settings: object) -> list[tuple[str, str]]:
+    """(token, scope) for every service token the settings hold: the shared one and the
+    scoped ones that are set."""
+    names = [("service_api_token", SHARED), *((setting_name(s), s) for s in SCOPES)]
+    return [(token, scope) for name, scope in names if (token := getattr(settings, name, ""))]
 
 
-def calendar_caller_tokens(settings: object) -> list[str]:
-    """The tokens google_calendar_service accepts: the shared one and its callers' own."""
-    names = ["service_api_token", *(setting_name(s) for s in CALENDAR_CALLERS)]
-    return [token for name in names if (token := getattr(settings, name, ""))]
+class Role(StrEnum):
+    admin = "admin"
+    service = "service"
 
 
-def matches_any(given: str, tokens: list[str]) -> bool:
-    """Constant time per token, and every token is compared (no hint which one matched)."""
-    found = False
-    for token in tokens:
-        found |= hmac.compare_digest(given.encode(), token.encode())
-    return found
+@dataclass(frozen=True)
+class Caller:
+    """Who a token is: its role, its scope (`shared`, `tg_bot`, …) and what it may do."""
+
+    role: Role
+    scope: str
+    rights: frozenset[Right]
+
+
+ADMIN = Caller(Role.admin, "admin", frozenset())
+
+
+def _matches(given: bytes, expected: str) -> bool:
+    return bool(expected) and hmac.compare_digest(given, expected.encode())
+
+
+@dataclass(frozen=True)
+class TokenTable:
+    """The tokens one service accepts: the admin token (empty where there is none) and the
+    service tokens with their scopes."""
+
+    admin: str
+    services: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def from_settings(cls, settings: object) -> TokenTable:
+        return cls(getattr(settings, "admin_api_token", ""), tuple(scoped_tokens(settings)))
+
+    def caller_for(self, authorization: str | None) -> Caller | None:
+        """The caller an `Authorization: Bearer` header names. Every token is compared, in
+        constant time, so the answer's timing gives no hint which one matched."""
+        if not authorization:
+            return None
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        given = token.strip().encode()
+        is_admin = _matches(given, self.admin)
+        scopes = [scope for value, scope in self.services if _matches(given, value)]
+        if is_admin:
+            return ADMIN
+        if not scopes:
+            return None
+        return Caller(Role.service, scopes[0], rights_of(scopes[0]))

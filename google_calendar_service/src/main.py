@@ -10,19 +10,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
-from fastapi import FastAPI, Request, Response
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
+from starlette.applications import Starlette
 
-from common.errors import AppError, FieldError, ValidationFailedError
+from common import web
 from common.logging import configure_logging, get_logger
-from common.metrics import SERVICE_STARTS, render_metrics
+from common.metrics import SERVICE_STARTS
 from common.names import Names
 from common.queue import StreamPublisher
 from common.redis_connection import create_redis, redis_health
 from common.rest_client import RestClient
+from common.service_tokens import TokenTable
 from google_calendar_service.src.api.routes import public, router
+from google_calendar_service.src.api.state import STATE, CalendarState
 from google_calendar_service.src.clients.google import GoogleCalendarClient
 from google_calendar_service.src.domain.calendar import GoogleCalendarService
 from google_calendar_service.src.domain.oauth import OAuthClient, OAuthStates
@@ -43,6 +45,19 @@ _TOKEN_LEAKING_LOGGERS = (
 )
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 HEALTH_TIMEOUT_S = 2.0
+#: Paths open without a token: the OAuth callback (its single-use state protects it), the
+#: health and metrics probes and the API docs.
+OPEN_PATHS = frozenset(
+    {
+        "/auth/callback",
+        "/health",
+        "/metrics",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+        "/openapi.json",
+    }
+)
 
 
 def _quiet_token_loggers() -> None:
@@ -60,18 +75,19 @@ def _configure_oauthlib(settings: Settings) -> None:
     os.environ["OAUTHLIB_RELAX_TOKEN_SCOPE"] = "1"
 
 
-def _build_calendar(settings: Settings, app: FastAPI) -> GoogleCalendarService:
-    app.state.redis = create_redis(settings.redis_url)
-    app.state.rest = RestClient(settings.rest_service_url, settings.own_service_token)
+def _open_state(settings: Settings) -> CalendarState:
+    redis = create_redis(settings.redis_url)
+    rest = RestClient(settings.rest_service_url, settings.own_service_token)
     names = Names(settings.redis_key_prefix)
-    return GoogleCalendarService(
+    calendar = GoogleCalendarService(
         settings,
-        app.state.rest,
-        StreamPublisher(app.state.redis, names),
-        OAuthStates(app.state.redis, names, settings.oauth_state_ttl_seconds),
+        rest,
+        StreamPublisher(redis, names),
+        OAuthStates(redis, names, settings.oauth_state_ttl_seconds),
         OAuthClient(settings),
         GoogleCalendarClient(settings),
     )
+    return CalendarState(settings, redis, rest, calendar)
 
 
 async def _expire_pending_forever(calendar: GoogleCalendarService, interval: float) -> None:
@@ -84,27 +100,6 @@ async def _expire_pending_forever(calendar: GoogleCalendarService, interval: flo
         await asyncio.sleep(interval)
 
 
-def _add_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(AppError)
-    async def app_error(_request: Request, exc: AppError) -> JSONResponse:
-        return JSONResponse(exc.to_dict(), status_code=exc.status_code)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid_input(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        fields = [
-            FieldError(".".join(str(p) for p in e["loc"] if p != "body"), e["msg"])
-            for e in exc.errors()
-        ]
-        error = ValidationFailedError("the request is not valid", fields)
-        return JSONResponse(error.to_dict(), status_code=422)
-
-    @app.exception_handler(Exception)
-    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        log.error("unhandled_error", error=type(exc).__name__)
-        body = AppError("internal error; see the service log").to_dict()
-        return JSONResponse(body, status_code=500)
-
-
 async def _redis_check(redis: Redis) -> dict[str, object]:
     try:
         async with asyncio.timeout(HEALTH_TIMEOUT_S):
@@ -113,58 +108,61 @@ async def _redis_check(redis: Redis) -> dict[str, object]:
         return {"ok": False, "error": type(exc).__name__}
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.settings = settings or Settings()
-        configure_logging(app.state.settings, "google_calendar_service")
-        _quiet_token_loggers()
-        _configure_oauthlib(app.state.settings)
-        app.state.calendar = _build_calendar(app.state.settings, app)
-        SERVICE_STARTS.labels("google_calendar_service").inc()
-        log.info("service_started", port=app.state.settings.port)
-        expiry = asyncio.create_task(
-            _expire_pending_forever(
-                app.state.calendar, app.state.settings.calendar_expiry_interval_seconds
-            )
-        )
-        try:
-            yield
-        finally:
-            expiry.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await expiry
-            await app.state.rest.aclose()
-            await app.state.redis.aclose()
-            log.info("service_stopped")
+@asynccontextmanager
+async def _running(settings: Settings) -> AsyncIterator[CalendarState]:
+    configure_logging(settings, "google_calendar_service")
+    _quiet_token_loggers()
+    _configure_oauthlib(settings)
+    state = _open_state(settings)
+    SERVICE_STARTS.labels("google_calendar_service").inc()
+    log.info("service_started", port=settings.port)
+    expiry = asyncio.create_task(
+        _expire_pending_forever(state.calendar, settings.calendar_expiry_interval_seconds)
+    )
+    try:
+        yield state
+    finally:
+        expiry.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await expiry
+        await state.close()
+        log.info("service_stopped")
 
+
+async def health(request: Request) -> JSONResponse:
+    """503 when Redis is down: OAuth states and the "connected" message live there."""
+    redis = await _redis_check(STATE.of_app(request.app).redis)
+    healthy = bool(redis["ok"])
+    body = {
+        "status": "ok" if healthy else "degraded",
+        "service": "google_calendar_service",
+        "checks": {"redis": redis},
+    }
+    return JSONResponse(body, status_code=200 if healthy else 503)
+
+
+def _tokens(app: Starlette) -> TokenTable:
+    return STATE.of_app(app).tokens
+
+
+def _protected(path: str) -> bool:
+    return path not in OPEN_PATHS
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Google Calendar Service",
-        description="Service for working with Google Calendar",
+        description="Service for working with Google Calendar. Every route but the OAuth "
+        "callback needs `Authorization: Bearer <SERVICE_API_TOKEN>` (or the calling "
+        "service's own `SERVICE_TOKEN_<SERVICE>`).",
         version="1.0.0",
-        lifespan=lifespan,
+        lifespan=STATE.lifespan(lambda _app: _running(settings or Settings())),
     )
-    _add_error_handlers(app)
+    web.install_bearer_auth(app, _tokens, _protected)
+    web.install_error_handlers(app)
     app.include_router(public)
     app.include_router(router)
-
-    @app.get("/health", tags=["ops"])
-    async def health(request: Request) -> JSONResponse:
-        """503 when Redis is down: OAuth states and the "connected" message live there."""
-        redis = await _redis_check(request.app.state.redis)
-        healthy = bool(redis["ok"])
-        body = {
-            "status": "ok" if healthy else "degraded",
-            "service": "google_calendar_service",
-            "checks": {"redis": redis},
-        }
-        return JSONResponse(body, status_code=200 if healthy else 503)
-
-    @app.get("/metrics", tags=["ops"], include_in_schema=False)
-    async def metrics() -> Response:
-        payload, content_type = render_metrics()
-        return Response(payload, media_type=content_type)
-
+    web.add_ops_routes(app, health)
     return app
 
 

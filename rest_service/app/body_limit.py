@@ -9,14 +9,13 @@ connection instead would reset it under the client before it reads the 413."""
 
 from __future__ import annotations
 
-import json
-
 from prometheus_client import Counter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.logging import get_logger
-from rest_service.app.errors import body
+from common.web import send_error
 from rest_service.app.settings import Settings
+from rest_service.app.state import STATE
 
 log = get_logger(__name__)
 
@@ -83,7 +82,7 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = limit_for(scope["path"], scope["app"].state.settings)
+        limit = limit_for(scope["path"], STATE.of_app(scope["app"]).settings)
         declared = declared_length(scope)
         if declared is not None and declared > limit:
             await _too_large(send, scope["path"], limit)
@@ -102,15 +101,4 @@ async def _too_large(send: Send, path: str, limit: int) -> None:
     BODIES_REFUSED.inc()
     log.warning("request_body_too_large", path=path, limit=limit)
     detail = f"request body over the limit of {limit} bytes"
-    payload = json.dumps(body("payload_too_large", detail)).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(payload)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload})
+    await send_error(send, 413, "payload_too_large", detail)

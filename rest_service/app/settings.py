@@ -65,14 +65,5 @@ class Settings(ServiceSettings):
     def has_secret(self, name: str) -> bool:
         """rest_service needs some service token: the shared one or any scoped one."""
         if name == "service_api_token":
-            return any(token for token, _scope in self.service_token_scopes())
+            return bool(service_tokens.scoped_tokens(self))
         return super().has_secret(name)
-
-    def service_token_scopes(self) -> list[tuple[str, str]]:
-        """(token, scope) for every service token set: the shared one and the scoped ones."""
-        scoped = [
-            (getattr(self, service_tokens.setting_name(name)), name)
-            for name in service_tokens.SCOPES
-        ]
-        pairs = [(self.service_api_token, service_tokens.SHARED), *scoped]
-        return [(token, scope) for token, scope in pairs if token]

@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from common.crypto import SecretBox, generate_key, is_valid_master_key
 from common.logging import get_logger
 from common.names import Names
+from common.service_tokens import TokenTable
+from common.web import StateSlot
 from rest_service.app.database import create_engine, create_sessionmaker
 from rest_service.app.live_config_cache import ConfigCache, create_cache_redis
 from rest_service.app.settings import Settings
@@ -39,9 +41,18 @@ class AppState:
             box=SecretBox(_master_key(settings)),
         )
 
+    @property
+    def tokens(self) -> TokenTable:
+        """The tokens the settings hold, as the auth middleware reads them."""
+        return TokenTable.from_settings(self.settings)
+
     async def close(self) -> None:
         await self.engine.dispose()
         await self.redis.aclose()
+
+
+#: The app's state, stored by the lifespan (`main.py`), read by dependencies and the admin.
+STATE = StateSlot(AppState, "app_state")
 
 
 def _master_key(settings: Settings) -> str:

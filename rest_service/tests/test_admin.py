@@ -48,8 +48,8 @@ class TestLogin:
     async def test_username_and_password_settings_log_in(
         self, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, app
     ) -> None:
-        monkeypatch.setattr(app.state.settings, "admin_username", "boss")
-        monkeypatch.setattr(app.state.settings, "admin_password", "s3cret-pass")
+        monkeypatch.setattr(app.state.app_state.settings, "admin_username", "boss")
+        monkeypatch.setattr(app.state.app_state.settings, "admin_password", "s3cret-pass")
         await login(client, "s3cret-pass", username="boss")
         assert (await client.get("/admin/assistant/list")).status_code == 200
 

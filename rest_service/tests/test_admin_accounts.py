@@ -104,7 +104,7 @@ class TestBruteForce:
     async def test_after_the_wait_the_right_password_logs_in_and_the_count_starts_afresh(
         self, client: httpx.AsyncClient, app: FastAPI, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr(app.state.settings, "admin_login_base_delay_seconds", 1.5)
+        monkeypatch.setattr(app.state.app_state.settings, "admin_login_base_delay_seconds", 1.5)
         name = await make_admin(app, unique_name())
         for i in range(5):
             await post_login(client, name, f"wrong-{i}")
@@ -174,7 +174,7 @@ class TestSessions:
         first, second = await logged_in_as(app, name), await logged_in_as(app, name)
         bystander = await logged_in_as(app, other)
         args = build_parser().parse_args(["passwd", name])
-        said = await run(app.state.settings, args, "a brand new passphrase")
+        said = await run(app.state.app_state.settings, args, "a brand new passphrase")
         assert "2 open session(s) ended" in said
         assert not await sees_admin(first) and not await sees_admin(second)
         assert await sees_admin(bystander)
@@ -244,8 +244,8 @@ class TestBootstrapAdmin:
         self, app: FastAPI, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         name = unique_name()
-        monkeypatch.setattr(app.state.settings, "admin_username", name.upper())
-        monkeypatch.setattr(app.state.settings, "admin_password", "bootstrap-password")
+        monkeypatch.setattr(app.state.app_state.settings, "admin_username", name.upper())
+        monkeypatch.setattr(app.state.app_state.settings, "admin_password", "bootstrap-password")
         await (await logged_in_as(app, name, "bootstrap-password")).aclose()
         await make_admin(app, name)
         async with new_client(app) as client:

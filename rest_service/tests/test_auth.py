@@ -8,7 +8,7 @@ import uuid
 import httpx
 import pytest
 
-from rest_service.app.auth import caller_for
+from common.service_tokens import TokenTable
 from rest_service.app.main import create_app
 from rest_service.app.settings import Settings
 from rest_service.tests.conftest import assert_error
@@ -159,13 +159,13 @@ def test_tokens_are_matched_exactly() -> None:
         service_api_token="svc-token",
     )
     admin, service = (
-        caller_for("Bearer adm-token", settings),
-        caller_for("bearer svc-token", settings),
+        TokenTable.from_settings(settings).caller_for("Bearer adm-token"),
+        TokenTable.from_settings(settings).caller_for("bearer svc-token"),
     )
     assert admin is not None and admin.role == "admin"
     assert service is not None and service.role == "service"
     for header in ("Bearer adm-toke", "Bearer adm-token2", "Bearer ", "adm-token", None, ""):
-        assert caller_for(header, settings) is None
+        assert TokenTable.from_settings(settings).caller_for(header) is None
 
 
 async def test_health_docs_and_openapi_are_open(client: httpx.AsyncClient) -> None:

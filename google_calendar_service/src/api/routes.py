@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse
 
 from common.errors import AppError
-from google_calendar_service.src.api.deps import CalendarDep, require_service_token
+from google_calendar_service.src.api.deps import CalendarDep, calendar_callers_only
 from google_calendar_service.src.api.pages import confirm_in_telegram_page, rejected_page
 from google_calendar_service.src.schemas.auth import (
     AuthStatusOut,
@@ -21,7 +21,7 @@ from google_calendar_service.src.schemas.auth import (
 from google_calendar_service.src.schemas.events import EventCreatedOut, EventCreateIn, EventsOut
 
 public = APIRouter(tags=["oauth"])
-router = APIRouter(dependencies=[Depends(require_service_token)])
+router = APIRouter(dependencies=[calendar_callers_only])
 
 
 @public.get("/auth/callback", response_class=HTMLResponse)

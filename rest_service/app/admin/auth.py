@@ -28,7 +28,7 @@ from rest_service.app.admin.login_limit import LoginLimiter, LoginPolicy, LoginT
 from rest_service.app.admin.sessions import API_TOKEN_ADMIN, AdminSession, AdminSessions
 from rest_service.app.domain import admin_accounts
 from rest_service.app.settings import Settings
-from rest_service.app.state import AppState
+from rest_service.app.state import STATE, AppState
 
 log = get_logger(__name__)
 
@@ -90,7 +90,7 @@ class AdminAuth(AuthenticationBackend):
 
     @property
     def _state(self) -> AppState:
-        return self.parent.state.app_state
+        return STATE.of_app(self.parent)
 
     def _sessions(self) -> AdminSessions:
         return admin_sessions(self._state.settings, self._state.redis)
@@ -187,7 +187,7 @@ class LazySessionMiddleware:
         self._inner: tuple[str, SessionMiddleware] | None = None
 
     def _middleware(self) -> SessionMiddleware:
-        settings: Settings = self.parent.state.settings
+        settings = STATE.of_app(self.parent).settings
         secret = session_secret(settings)
         if self._inner is None or self._inner[0] != secret:
             inner = SessionMiddleware(

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from common.errors import AppError
 from rest_service.app.admin.auth import current_admin
 from rest_service.app.domain.unit_of_work import Ctx
-from rest_service.app.state import AppState
+from rest_service.app.state import STATE, AppState
 
 
 class AdminFormError(Exception):
@@ -22,7 +22,7 @@ class AdminFormError(Exception):
 
 
 def app_state(view: Any) -> AppState:
-    return view._admin_ref.app.state.app_state
+    return STATE.of_app(view._admin_ref.app)
 
 
 @asynccontextmanager

@@ -8,23 +8,20 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request, Response
 
+from common.web import caller_of
 from rest_service.app.domain.unit_of_work import Ctx
-from rest_service.app.state import AppState
+from rest_service.app.state import STATE, AppState
 
 MAX_LIMIT = 1000
 MAX_OFFSET = 2**31 - 1
 
 
-async def app_state(request: Request) -> AppState:
-    return request.app.state.app_state
-
-
 async def ctx(
-    request: Request, state: Annotated[AppState, Depends(app_state)]
+    request: Request, state: Annotated[AppState, Depends(STATE.of)]
 ) -> AsyncIterator[Ctx]:
     """One session per request; services commit, anything uncommitted rolls back on close."""
-    role = getattr(request.state, "role", None)
-    actor = f"{role}-token" if role else "api"
+    caller = caller_of(request)
+    actor = f"{caller.role}-token" if caller else "api"
     async with state.sessions() as session:
         yield Ctx(session, state.settings, state.box, state.cache, actor)
 
@@ -51,4 +48,3 @@ def set_total(response: Response, total: int) -> None:
 
 CtxDep = Annotated[Ctx, Depends(ctx)]
 PageDep = Annotated[Page, Depends(page)]
-StateDep = Annotated[AppState, Depends(app_state)]

@@ -15,9 +15,9 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 
+from common.errors import not_found
 from rest_service.app.domain.common import get_or_404
 from rest_service.app.domain.unit_of_work import Ctx
-from rest_service.app.errors import not_found
 from rest_service.app.models.base import utcnow
 from rest_service.app.models.calendar import (
     CalendarCredential,

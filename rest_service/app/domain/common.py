@@ -11,9 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
-from common.errors import ConflictError, FieldError, ValidationFailedError
+from common.errors import ConflictError, FieldError, ValidationFailedError, not_found
 from rest_service.app.api.deps import Page
-from rest_service.app.errors import not_found
 
 M = TypeVar("M", bound=SQLModel)
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
-from common.errors import FieldError, ValidationFailedError
+from common.errors import FieldError, ValidationFailedError, conflict
 from common.limits import LIMIT_REFUSALS
 from rest_service.app.api.deps import Page
 from rest_service.app.domain.common import apply_update, get_or_404, non_null, paged
@@ -22,7 +22,6 @@ from rest_service.app.domain.validation import (
     check_timezone,
     next_cron_time,
 )
-from rest_service.app.errors import conflict
 from rest_service.app.models.cron import (
     CronJob,
     CronJobCreate,

@@ -20,10 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
-from common.errors import ValidationFailedError
+from common.errors import ValidationFailedError, not_found
 from rest_service.app.api.deps import Page
 from rest_service.app.domain.common import paged
-from rest_service.app.errors import not_found
 from rest_service.app.models.assistant import Assistant, AssistantToolLink, Tool
 from rest_service.app.models.history import ConfigChange
 from rest_service.app.models.llm import LLMModel, LLMProvider

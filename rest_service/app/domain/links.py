@@ -6,13 +6,12 @@ import uuid
 
 from sqlalchemy import select
 
-from common.errors import ConflictError, FieldError
+from common.errors import ConflictError, FieldError, not_found
 from rest_service.app.api.deps import Page
 from rest_service.app.domain import live_config
 from rest_service.app.domain.common import get_or_404, paged, paged_rows
 from rest_service.app.domain.tools import public as tool_public
 from rest_service.app.domain.unit_of_work import Ctx
-from rest_service.app.errors import not_found
 from rest_service.app.models.assistant import (
     Assistant,
     AssistantToolLink,

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, select, update
 
-from common.errors import ConflictError, FieldError, ValidationFailedError
+from common.errors import ConflictError, FieldError, ValidationFailedError, not_found
 from rest_service.app.api.deps import Page
 from rest_service.app.domain import live_config
 from rest_service.app.domain.common import (
@@ -20,7 +20,6 @@ from rest_service.app.domain.common import (
 from rest_service.app.domain.model_views import model_public, models_query, one_public
 from rest_service.app.domain.references import Reference, refuse_if_referenced
 from rest_service.app.domain.unit_of_work import Ctx
-from rest_service.app.errors import not_found
 from rest_service.app.models.assistant import Assistant
 from rest_service.app.models.llm import (
     LLMModel,

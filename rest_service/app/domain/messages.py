@@ -12,10 +12,10 @@ from sqlalchemy import ColumnElement, func, literal_column, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
+from common.errors import not_found
 from rest_service.app.api.deps import Page
 from rest_service.app.domain.common import is_foreign_key_violation, paged
 from rest_service.app.domain.unit_of_work import Ctx
-from rest_service.app.errors import not_found
 from rest_service.app.models.enums import MessageRole
 from rest_service.app.models.thread import (
     ChatMessage,

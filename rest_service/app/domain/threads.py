@@ -8,10 +8,10 @@ import uuid
 from sqlalchemy import func, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import Insert, insert
 
+from common.errors import not_found
 from rest_service.app.api.deps import Page
 from rest_service.app.domain.common import get_or_404, paged
 from rest_service.app.domain.unit_of_work import Ctx
-from rest_service.app.errors import not_found
 from rest_service.app.models.assistant import Assistant
 from rest_service.app.models.thread import ThreadCreate, ThreadReset, UserAssistantThread
 

@@ -8,11 +8,11 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from common.errors import not_found
 from rest_service.app.domain import messages
 from rest_service.app.domain.common import is_foreign_key_violation
 from rest_service.app.domain.threads import upsert_thread
 from rest_service.app.domain.unit_of_work import Ctx
-from rest_service.app.errors import not_found
 from rest_service.app.models.thread import (
     TurnContext,
     TurnContextQuery,

@@ -8,12 +8,12 @@ import uuid
 from sqlalchemy import delete, or_, select
 from sqlalchemy.dialects.postgresql import insert
 
+from common.errors import not_found
 from rest_service.app.api.deps import Page
 from rest_service.app.domain.common import apply_update, count, get_or_404, non_null, paged
 from rest_service.app.domain.llm_models import require_model
 from rest_service.app.domain.unit_of_work import Ctx
 from rest_service.app.domain.validation import check_timezone
-from rest_service.app.errors import not_found
 from rest_service.app.models.calendar import CalendarCredential
 from rest_service.app.models.cron import CronJob
 from rest_service.app.models.invocation import ToolInvocation

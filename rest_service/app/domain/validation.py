@@ -11,8 +11,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, SchemaError, validators
 
+from common.errors import invalid
 from common.schedule import CronSchedule, InvalidSchedule, next_fire, zone
-from rest_service.app.errors import invalid
 
 
 def check_json_schema(value: Any, field: str = "input_schema") -> dict[str, Any]:
