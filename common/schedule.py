@@ -23,7 +23,9 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
+
+from common.timezones import known_zone
 
 #: How far ahead or back an occurrence is looked for (covers Feb 29 on a given weekday).
 _SEARCH_DAYS = 366 * 28
@@ -53,10 +55,10 @@ class InvalidSchedule(ValueError):
 
 def zone(name: str | None, default: str = "UTC") -> ZoneInfo:
     """The job's IANA zone; an unknown name is an error, not a silent UTC."""
-    try:
-        return ZoneInfo(name or default)
-    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
-        raise InvalidSchedule(f"unknown timezone {name!r}") from exc
+    found = known_zone(name or default)
+    if found is None:
+        raise InvalidSchedule(f"unknown timezone {name!r}")
+    return found
 
 
 @dataclass(frozen=True)

@@ -163,6 +163,23 @@ def zone_from_city(text: str) -> str | None:
     return _cities().get(text.replace(" ", "_").casefold())
 
 
+def known_zone(name: str | None) -> zoneinfo.ZoneInfo | None:
+    """The zone named exactly `name` (an IANA key), or None: ZoneInfo refuses a bad name with
+    three different exceptions, caught here once."""
+    if not name:
+        return None
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
+def zone_or_default(name: str | None, default: str | None) -> zoneinfo.ZoneInfo:
+    """A user's zone, else the service's default, else UTC: a stored name that no longer
+    exists must not stop a reply."""
+    return known_zone(name) or known_zone(default) or zoneinfo.ZoneInfo("UTC")
+
+
 def format_offset(offset: timedelta | None) -> str:
     minutes = int((offset or timedelta()).total_seconds() // 60)
     sign = "-" if minutes < 0 else "+"

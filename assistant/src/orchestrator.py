@@ -17,7 +17,6 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import redis.asyncio as aioredis
 from prometheus_client import Counter, Histogram
@@ -45,6 +44,7 @@ from common.names import TO_TELEGRAM, Names
 from common.queue import DeadLetter
 from common.rest_client import RestServiceUnavailable, TurnContext, User
 from common.text import clean_text, clean_tree
+from common.timezones import zone_or_default
 
 log = get_logger(__name__)
 
@@ -207,24 +207,13 @@ class Orchestrator:
             user_id=str(message.user_id),
             conversation_key=message.conversation_key,
             chat_id=message.chat_id,
-            timezone=_valid_zone(profile.get("timezone"), self.settings.default_timezone),
+            timezone=zone_or_default(profile.get("timezone"), self.settings.default_timezone).key,
             language=turn_language(message, user, start),
             name=message.first_name or profile.get("first_name"),
             username=message.username or profile.get("username"),
             is_group=message.is_group,
             registered=user is not None,
         )
-
-
-def _valid_zone(name: str | None, default: str) -> str:
-    for candidate in (name, default):
-        if candidate:
-            try:
-                ZoneInfo(candidate)
-                return candidate
-            except (ZoneInfoNotFoundError, ValueError, OSError):
-                continue
-    return "UTC"
 
 
 def readable(message: IncomingMessage) -> IncomingMessage:

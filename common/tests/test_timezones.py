@@ -23,7 +23,9 @@ from common.timezones import (
     UnknownTimezone,
     UnsupportedOffset,
     format_offset,
+    known_zone,
     resolve_timezone,
+    zone_or_default,
 )
 from sandbox.open_meteo import OpenMeteoStandIn
 
@@ -253,3 +255,14 @@ async def test_any_coordinates_give_a_zone_or_a_clear_failure(
     except GeocodingUnavailable:
         return
     assert found is None or ZoneInfo(found if found != "GMT" else "UTC")
+
+
+@pytest.mark.parametrize("name", [None, "", "Mars/Olympus", "../etc/passwd", "Europe/Berlin\0"])
+def test_a_name_that_is_no_zone_is_none(name: str | None) -> None:
+    assert known_zone(name) is None
+
+
+def test_a_users_zone_falls_back_to_the_default_then_utc() -> None:
+    assert zone_or_default("Asia/Tokyo", "Europe/Berlin") == ZoneInfo("Asia/Tokyo")
+    assert zone_or_default("Mars/Olympus", "Europe/Berlin") == ZoneInfo("Europe/Berlin")
+    assert zone_or_default(None, "nowhere") == ZoneInfo("UTC")

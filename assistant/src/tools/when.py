@@ -25,11 +25,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from assistant.src.tools.base import ToolError
 from common.timezones import (
     TimezoneError,
+    known_zone,
     zone_from_city,
     zone_from_moscow,
     zone_from_name,
@@ -81,10 +82,9 @@ class Resolved:
 def zone(name: str) -> ZoneInfo:
     """An IANA name, or what `common.timezones` reads without a lookup: any case, a city
     under a zone's name ("Tokyo"), an offset ("UTC+3"), "МСК+2"."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        pass
+    exact = known_zone(name)
+    if exact is not None:
+        return exact
     try:
         found = zone_from_name(name) or zone_from_offset(name) or zone_from_moscow(name)
         city = None if found else zone_from_city(name)

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from common.errors import AppError
 from common.logging import get_logger
@@ -20,6 +20,7 @@ from common.messages import ID_NAMESPACE, OutgoingKind, OutgoingMessage
 from common.names import TO_TELEGRAM
 from common.queue import StreamPublisher
 from common.rest_client import RestClient, User
+from common.timezones import zone_or_default
 from google_calendar_service.src.clients.google import (
     CalendarSession,
     GoogleCalendarClient,
@@ -318,10 +319,4 @@ def _expired(since: str | None, ttl_seconds: int) -> bool:
 
 
 def _timezone(user: User, default: str) -> ZoneInfo:
-    for name in (user.get("timezone"), default, "UTC"):
-        if name:
-            try:
-                return ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError, OSError):
-                continue
-    return ZoneInfo("UTC")
+    return zone_or_default(user.get("timezone"), default)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, field_validator, model_validator
+
+from common.timezones import known_zone
 
 #: How an event is told apart when it is read out: a birthday, an event spanning days,
 #: a whole-day event, or one with times.
@@ -24,10 +25,8 @@ def parse_when(text: str) -> date | datetime:
 def check_timezone(name: str | None) -> str | None:
     if name is None:
         return None
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
-        raise ValueError(f"{name!r} is not an IANA time zone") from exc
+    if known_zone(name) is None:
+        raise ValueError(f"{name!r} is not an IANA time zone")
     return name
 
 

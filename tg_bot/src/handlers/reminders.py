@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from common.rest_client import CronJob
 from common.schedule import describe
+from common.timezones import known_zone, zone_or_default
 from tg_bot.src.handlers.base import Addressed, Services
 from tg_bot.src.handlers.commands import Command
 from tg_bot.src.i18n import Markdown
@@ -54,7 +55,7 @@ async def _cancel(turn: Addressed, services: Services, upcoming: list[CronJob], 
 
 
 def _line(turn: Addressed, number: int, job: CronJob, user_zone: ZoneInfo) -> str:
-    zone = _zone(job.get("timezone"), user_zone)
+    zone = known_zone(job.get("timezone")) or user_zone
     moment = _next(job)
     when = _when(turn, moment.astimezone(zone)) if moment else "—"
     if zone.key != user_zone.key:
@@ -79,14 +80,7 @@ def _when(turn: Addressed, moment: datetime) -> str:
 
 def _user_zone(turn: Addressed, services: Services) -> ZoneInfo:
     name = turn.user.get("timezone") if turn.user else None
-    return _zone(name, _zone(services.settings.default_timezone, ZoneInfo("UTC")))
-
-
-def _zone(name: str | None, fallback: ZoneInfo) -> ZoneInfo:
-    try:
-        return ZoneInfo(name) if name else fallback
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        return fallback
+    return zone_or_default(name, services.settings.default_timezone)
 
 
 COMMAND = Command("reminders", reminders)
