@@ -38,8 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from common.crypto import generate_key
 from common.messages import IncomingMessage
 from common.names import Names
-from ops.infra import find_postgres, find_redis, free_port
-from tests.harness import ROOT, ServiceProcess, Stack, TestDatabase, migrate
+from ops.infra import DatabaseServer, find_postgres, find_redis, free_port, migrate
+from ops.processes import ServiceProcess, Stack
+from ops.services import ROOT
 
 REPLIES = "bench:replies"
 MODEL = "bench-model"
@@ -165,7 +166,7 @@ def main() -> None:
     postgres, redis_found = find_postgres(), find_redis()
     if postgres is None or redis_found is None:
         raise SystemExit("needs Postgres and Redis (TEST_DATABASE_URL / TEST_REDIS_URL)")
-    database = TestDatabase(postgres.url)
+    database = DatabaseServer(postgres.url)
     database_url = database.create(f"sa_bench_{uuid.uuid4().hex[:8]}")
     prefix = f"bench:{uuid.uuid4().hex[:8]}:"
     secrets = {

@@ -42,8 +42,8 @@ from common.crypto import generate_key
 from common.names import Names
 from common.postgres_url import sync_url
 from common.rest_client import RestClient, User
-from ops.infra import find_postgres, find_redis
-from tests.harness import ServiceProcess, Stack, TestDatabase, migrate
+from ops.infra import DatabaseServer, find_postgres, find_redis, migrate
+from ops.processes import ServiceProcess, Stack
 
 
 def memory_mb(process: ServiceProcess) -> dict[str, float]:
@@ -189,7 +189,7 @@ def main() -> None:
     redis_found = find_redis(os.environ.get("TEST_REDIS_URL"))
     if postgres is None or redis_found is None:
         raise SystemExit("needs Postgres and Redis (TEST_DATABASE_URL, TEST_REDIS_URL)")
-    databases = TestDatabase(postgres.url)
+    databases = DatabaseServer(postgres.url)
     database = databases.create(f"bench_cron_{uuid.uuid4().hex[:8]}")
     prefix = f"bench:{uuid.uuid4().hex[:8]}:"
     env = {

@@ -33,10 +33,9 @@ import redis as syncredis
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common.crypto import generate_key
-from ops.infra import find_postgres, find_redis
-from tests.harness import Stack, TestDatabase, migrate
-
-ROOT = Path(__file__).resolve().parent.parent
+from ops.infra import DatabaseServer, find_postgres, find_redis, migrate
+from ops.processes import Stack
+from ops.services import ROOT
 
 
 async def measure(
@@ -113,7 +112,7 @@ def main() -> None:
     redis = find_redis(os.environ.get("TEST_REDIS_URL"))
     if postgres is None or redis is None:
         raise SystemExit("needs Postgres and Redis (local, or TEST_DATABASE_URL / TEST_REDIS_URL)")
-    server = TestDatabase(postgres.url)
+    server = DatabaseServer(postgres.url)
     database_url = server.create()
     prefix = f"bench:{uuid.uuid4().hex[:8]}:"
     admin, service = f"admin-{uuid.uuid4().hex}", f"service-{uuid.uuid4().hex}"

@@ -38,10 +38,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from common.crypto import generate_key
 from common.messages import OutgoingMessage
 from common.names import TO_SECRETARY, TO_TELEGRAM, Names
-from ops.infra import find_postgres, find_redis
+from ops.infra import DatabaseServer, find_postgres, find_redis, migrate
+from ops.processes import ServiceProcess, Stack
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
-from tests.harness import ServiceProcess, Stack, TestDatabase, migrate
 
 ANSWER = (
     "**Tomorrow in Berlin**: mostly sunny, *up to 21 °C*.\n\n"
@@ -170,7 +170,7 @@ def main() -> None:
     redis_found = find_redis(os.environ.get("TEST_REDIS_URL"))
     if postgres is None or redis_found is None:
         raise SystemExit("needs Postgres and Redis (TEST_DATABASE_URL, TEST_REDIS_URL)")
-    databases = TestDatabase(postgres.url)
+    databases = DatabaseServer(postgres.url)
     database = databases.create(f"bench_tg_{uuid.uuid4().hex[:8]}")
     prefix = f"bench:{uuid.uuid4().hex[:8]}:"
     env = {

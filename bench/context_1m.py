@@ -22,8 +22,9 @@ import psycopg2
 from assistant.src.assistants import memory
 from common.crypto import generate_key
 from common.rest_client import RestClient
-from ops.infra import find_postgres, find_redis
-from tests.harness import ROOT, Stack, TestDatabase, _admin_dsn, migrate
+from ops.infra import DatabaseServer, admin_dsn, find_postgres, find_redis, migrate
+from ops.processes import Stack
+from ops.services import ROOT
 
 ROWS = 1_000_000
 BIG = 100_000  # messages of the largest conversation
@@ -101,7 +102,7 @@ ANALYZE;
 
 def _fill(database_url: str) -> float:
     started = time.perf_counter()
-    conn = psycopg2.connect(_admin_dsn(database_url))
+    conn = psycopg2.connect(admin_dsn(database_url))
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute(_FILL)
@@ -156,7 +157,7 @@ async def measure(rounds: int = 200) -> dict[str, object]:
     pg, rd = find_postgres(), find_redis()
     if pg is None or rd is None:
         raise SystemExit("the benchmark needs Postgres and Redis (see ./manage.py up)")
-    db = TestDatabase(pg.url)
+    db = DatabaseServer(pg.url)
     url = db.create(f"sa_bench_ctx_{uuid.uuid4().hex[:8]}")
     env = {
         "ENVIRONMENT": "test",

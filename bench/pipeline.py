@@ -30,12 +30,13 @@ from aiohttp import ClientSession
 from openai import AsyncOpenAI
 
 from common.crypto import generate_key
-from ops.infra import find_postgres, find_redis
+from ops.infra import DatabaseServer, find_postgres, find_redis, migrate
+from ops.processes import Stack
+from ops.services import ROOT
 from sandbox.llm_server import LlmStandIn
 from sandbox.telegram_api import TelegramStandIn
 from sandbox.telegram_updates import private_text
 from sandbox.telegram_updates import user as tg_user
-from tests.harness import ROOT, Stack, TestDatabase, migrate
 
 RESULTS = ROOT / "bench" / "results"
 TOKEN = "424242:BENCH-token"
@@ -154,7 +155,7 @@ class Pipeline:
         self.llm = LlmStandIn(record=False)
         self.env: dict[str, str] = {}
         self.stack: Stack | None = None
-        self._db: TestDatabase | None = None
+        self._db: DatabaseServer | None = None
         self._db_url = ""
 
     async def start(self, scenario: Scenario) -> None:
@@ -163,7 +164,7 @@ class Pipeline:
         pg, rd = find_postgres(), find_redis()
         if pg is None or rd is None:
             raise SystemExit("the benchmark needs Postgres and Redis (see ./manage.py up)")
-        self._db = TestDatabase(pg.url)
+        self._db = DatabaseServer(pg.url)
         self._db_url = self._db.create(f"sa_bench_{uuid.uuid4().hex[:8]}")
         migrate(self._db_url)
         limits = {} if scenario.real_limits else {

@@ -19,8 +19,8 @@ import redis
 from common.names import Names
 from ops import dlq, infra
 from ops.envfile import read_env_file, write_env_file
+from ops.infra import ALEMBIC_INI
 from ops.processes import (
-    SERVICES,
     Background,
     Foreground,
     ServiceError,
@@ -30,12 +30,11 @@ from ops.processes import (
     peer_urls,
     specs,
 )
+from ops.services import NAMES, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-ALEMBIC_INI = ROOT / "rest_service" / "alembic.ini"
 TEST_PATHS = {
     "common": "common/tests",
-    **{s: f"{s}/tests" for s in SERVICES},
+    **{s: f"{s}/tests" for s in NAMES},
     "e2e": "tests",
 }
 
@@ -105,7 +104,7 @@ def service_env(ctx: Context, found: infra.Infra) -> dict[str, str]:
         **ctx.configured(),
         "ASYNC_DATABASE_URL": found.database_url,
         "REDIS_URL": found.redis_url,
-        **peer_urls(all_specs),
+        **peer_urls({s.name: s.url for s in all_specs}),
         "PYTHONUNBUFFERED": "1",
     }
 
@@ -244,9 +243,7 @@ def _known_specs(ctx: Context, only: list[str] | None) -> list[ServiceSpec]:
     ports_file = ctx.run_dir / "ports.json"
     if ports_file.exists() and ctx.base_port is None:
         ports = json.loads(ports_file.read_text())
-        return [
-            ServiceSpec(n, ports[n]) for n in SERVICES if n in ports and (not only or n in only)
-        ]
+        return [ServiceSpec(n, ports[n]) for n in NAMES if n in ports and (not only or n in only)]
     return specs(ctx.base_port, only)
 
 
@@ -274,7 +271,7 @@ def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
     for spec in _known_specs(ctx, args.service):
         pid = bg.pid(spec.name)
         state = "running" if pid else "stopped"
-        health = ("ok" if healthy(spec) else "unhealthy") if pid else "-"
+        health = ("ok" if healthy(spec.url) else "unhealthy") if pid else "-"
         print(f"{spec.name:<26}{state:<10}{pid or '-':<9}{spec.port:<7}{health}")
     return 0
 
@@ -364,9 +361,7 @@ def cmd_chat(ctx: Context, args: argparse.Namespace) -> int:
     configured = ctx.configured()
     saved = infra.load(ctx.run_dir / "infra.json")
     redis_url = configured.get("REDIS_URL") or (saved.redis_url if saved else infra.LOCAL_REDIS_URL)
-    rest_url = (
-        configured.get("REST_SERVICE_URL") or peer_urls(specs(ctx.base_port))["REST_SERVICE_URL"]
-    )
+    rest_url = configured.get("REST_SERVICE_URL") or specs(ctx.base_port, ["rest_service"])[0].url
     token = configured.get("SERVICE_API_TOKEN", "")
     if not token:
         raise CommandError("SERVICE_API_TOKEN is not set (run ./manage.py up once to make .env)")
@@ -470,7 +465,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument(
                 "--service",
                 action="append",
-                choices=SERVICES,
+                choices=NAMES,
                 help="only this service (repeatable); default all",
             )
         if embedded:

@@ -34,8 +34,9 @@ from psycopg2 import sql
 
 from common.crypto import generate_key
 from ops import infra
-from ops.infra import port_answers, with_database
-from ops.processes import Foreground, ServiceSpec, check_ports_free, specs
+from ops.infra import ALEMBIC_INI, port_answers, with_database
+from ops.processes import Foreground, ServiceSpec, check_ports_free, peer_urls, specs
+from ops.services import ROOT
 from sandbox import telegram_updates as tg
 from sandbox.google_api import GoogleStandIn
 from sandbox.google_state import DEFAULT_EMAIL
@@ -43,8 +44,6 @@ from sandbox.llm_server import LlmStandIn
 from sandbox.open_meteo import OpenMeteoStandIn
 from sandbox.telegram_api import SentMessage, TelegramStandIn
 
-ROOT = Path(__file__).resolve().parent.parent
-ALEMBIC_INI = ROOT / "rest_service" / "alembic.ini"
 DEMO_DATABASE = "smart_assistant_demo"
 DEMO_PREFIX = "demo:"
 BOT_TOKEN = "424242:DEMO-token"
@@ -671,7 +670,6 @@ def service_env(
     chosen: Iterable[ServiceSpec],
     calendar_url: str,
 ) -> dict[str, str]:
-    by_name = {s.name: s.url for s in chosen}
     private = {*_ISOLATED, *_documented_settings()}
     base = {k: v for k, v in os.environ.items() if k not in private}
     return {
@@ -681,8 +679,7 @@ def service_env(
         "ASYNC_DATABASE_URL": found.database_url,
         "REDIS_URL": found.redis_url,
         "REDIS_KEY_PREFIX": isolation.prefix,
-        "REST_SERVICE_URL": by_name["rest_service"],
-        "GOOGLE_CALENDAR_SERVICE_URL": by_name["google_calendar_service"],
+        **peer_urls({s.name: s.url for s in chosen}),
         "HTTP_HOST": "127.0.0.1",
         "LOG_FORMAT": "console",
         "PYTHONPATH": str(ROOT),

@@ -10,7 +10,9 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import time
+import uuid
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -21,8 +23,11 @@ import psycopg2
 import redis
 from psycopg2 import sql
 
+from ops.services import ROOT
+
 LOCAL_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
+ALEMBIC_INI = ROOT / "rest_service" / "alembic.ini"
 APP_DATABASE = "smart_assistant"
 LOCAL_APP_URL = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{APP_DATABASE}"
 #: A busy machine (CI with other suites) can take seconds to daemonize redis-server.
@@ -138,6 +143,44 @@ def admin_dsn(database_url: str, database: str | None = None) -> str:
     url = database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
     url = url.replace("postgresql+psycopg2://", "postgresql://", 1)
     return with_database(url, database) if database else url
+
+
+@dataclass
+class DatabaseServer:
+    """A Postgres server on which each test session or benchmark makes a database of its own
+    and drops it afterwards, so runs sharing the server never see each other's rows."""
+
+    server_url: str
+
+    def create(self, name: str | None = None) -> str:
+        name = name or f"sa_test_{uuid.uuid4().hex[:10]}"
+        self._run(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return with_database(self.server_url, name)
+
+    def drop(self, url: str) -> None:
+        name = url.rsplit("/", 1)[1]
+        self._run(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+    def _run(self, statement: sql.Composed) -> None:
+        conn = psycopg2.connect(admin_dsn(self.server_url))
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(statement)
+        conn.close()
+
+
+def migrate(database_url: str, *args: str) -> None:
+    """Run Alembic against `database_url` (default: upgrade head), its output captured."""
+    if not ALEMBIC_INI.exists():
+        return
+    env = {**os.environ, "ASYNC_DATABASE_URL": database_url}
+    subprocess.run(
+        [sys.executable, "-m", "alembic", "-c", str(ALEMBIC_INI), *(args or ("upgrade", "head"))],
+        check=True,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+    )
 
 
 def ensure_database(database_url: str) -> None:

@@ -1,5 +1,7 @@
-"""The five services as processes: in the foreground with prefixed logs (`up`), or in the
-background with pid and log files (`start`, `stop`, `status`)."""
+"""The one supervisor: each service as a child process (`python -m <service>`) with its own
+environment and log, waited for until `/health` answers, stopped with SIGTERM and, after a
+grace time, SIGKILL. `manage.py` runs the five in the foreground (`up`) or detached (`start`,
+`stop`, `status`); the test harness and the benchmarks run a `Stack` on free ports."""
 
 from __future__ import annotations
 
@@ -12,14 +14,18 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Any
 
-from ops.infra import port_answers
+import httpx
 
-SERVICES = ("rest_service", "google_calendar_service", "assistant", "cron_service", "tg_bot")
-DEFAULT_PORTS = dict(zip(SERVICES, range(8000, 8005), strict=True))
+from ops.infra import free_port, port_answers
+from ops.services import BY_NAME, HTTP_SERVICES, NAMES, ROOT
+
 _COLORS = ("36", "35", "32", "33", "34")
+#: How often a starting service's `/health` is asked.
+_HEALTH_POLL_S = 0.05
 
 
 class ServiceError(RuntimeError):
@@ -37,29 +43,26 @@ class ServiceSpec:
 
 
 def specs(base_port: int | None, only: Iterable[str] | None = None) -> list[ServiceSpec]:
-    chosen = set(only or SERVICES)
-    unknown = chosen - set(SERVICES)
+    chosen = set(only or NAMES)
+    unknown = chosen - set(NAMES)
     if unknown:
-        raise ServiceError(f"unknown service {', '.join(sorted(unknown))}; one of {SERVICES}")
+        raise ServiceError(f"unknown service {', '.join(sorted(unknown))}; one of {NAMES}")
     return [
-        ServiceSpec(name, (base_port + i) if base_port else DEFAULT_PORTS[name])
-        for i, name in enumerate(SERVICES)
+        ServiceSpec(name, (base_port + i) if base_port else BY_NAME[name].default_port)
+        for i, name in enumerate(NAMES)
         if name in chosen
     ]
 
 
-def peer_urls(all_specs: list[ServiceSpec]) -> dict[str, str]:
-    by_name = {s.name: s for s in all_specs}
-    return {
-        "REST_SERVICE_URL": by_name["rest_service"].url,
-        "GOOGLE_CALENDAR_SERVICE_URL": by_name["google_calendar_service"].url,
-    }
+def peer_urls(urls: dict[str, str]) -> dict[str, str]:
+    """The settings by which services find the HTTP services among `urls` (name -> URL)."""
+    return {BY_NAME[name].url_setting: urls[name] for name in HTTP_SERVICES if name in urls}
 
 
-def healthy(spec: ServiceSpec, timeout: float = 1.0) -> bool:
+def healthy(url: str, timeout: float = 1.0) -> bool:
     try:
-        with urllib.request.urlopen(f"{spec.url}/health", timeout=timeout) as response:
-            return response.status == 200
+        with urllib.request.urlopen(f"{url}/health", timeout=timeout) as response:
+            return bool(response.status == 200)
     except OSError:
         return False
 
@@ -73,21 +76,157 @@ def check_ports_free(chosen: list[ServiceSpec]) -> None:
         )
 
 
-def _command(spec: ServiceSpec) -> list[str]:
-    return [sys.executable, "-m", spec.name]
+def spawn(
+    service: str, env: dict[str, str], cwd: Path, output: IO[bytes] | int, *, detached: bool
+) -> subprocess.Popen[bytes]:
+    """`python -m <service>`; `detached` puts it in a session of its own (no terminal
+    signal reaches it)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", service],
+        cwd=cwd,
+        env=env,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        start_new_session=detached,
+    )
 
 
-def _wait_healthy(
-    spec: ServiceSpec, proc: subprocess.Popen[bytes], log_tail: Callable[[], str], timeout: float
+def wait_healthy(
+    name: str,
+    url: str,
+    proc: subprocess.Popen[bytes],
+    log_tail: Callable[[], str],
+    timeout: float,
 ) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise ServiceError(f"{spec.name} exited with {proc.returncode}:\n{log_tail()}")
-        if healthy(spec):
+            raise ServiceError(f"{name} exited with {proc.returncode}:\n{log_tail()}")
+        if healthy(url):
             return
-        time.sleep(0.1)
-    raise ServiceError(f"{spec.name} did not become healthy in {timeout:.0f}s:\n{log_tail()}")
+        time.sleep(_HEALTH_POLL_S)
+    raise ServiceError(f"{name} did not become healthy in {timeout:.0f}s:\n{log_tail()}")
+
+
+def _wait_or_kill(proc: subprocess.Popen[bytes], timeout: float) -> None:
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@dataclass
+class ServiceProcess:
+    """One service as a child process, logging to `log_path`; it can be stopped, killed and
+    started again on the same port and settings."""
+
+    name: str
+    service: str
+    port: int
+    env: dict[str, str]
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def logs(self, last: int | None = None) -> str:
+        if not self.log_path.exists():
+            return ""
+        lines = self.log_path.read_text(errors="replace").splitlines()
+        return "\n".join(lines[-last:] if last else lines)
+
+    def start(self, cwd: Path, timeout: float = 30.0) -> None:
+        with self.log_path.open("ab") as log:
+            self.proc = spawn(self.service, self.env, cwd, log, detached=False)
+        self.wait_healthy(timeout)
+
+    def wait_healthy(self, timeout: float = 30.0) -> None:
+        assert self.proc is not None, f"{self.name} was never started"
+        wait_healthy(self.name, self.url, self.proc, lambda: self.logs(40), timeout)
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 10.0) -> int | None:
+        """Signal the process and wait; SIGKILL after `timeout`. Returns the exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            _wait_or_kill(self.proc, timeout)
+        return self.proc.returncode
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+
+@dataclass
+class Stack:
+    """Services of one test or benchmark run on free ports, each told where the HTTP services
+    started before it are: `stack.start("rest_service")`."""
+
+    env: dict[str, str]
+    workdir: Path
+    processes: dict[str, ServiceProcess] = field(default_factory=dict)
+
+    def start(
+        self,
+        service: str,
+        *,
+        name: str | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float = 30.0,
+    ) -> ServiceProcess:
+        name = name or service
+        if name in self.processes and self.processes[name].running:
+            raise RuntimeError(f"{name} is already running")
+        port = free_port()
+        full_env = {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": str(ROOT),
+            "PYTHONUNBUFFERED": "1",
+            **self.env,
+            **peer_urls({n: p.url for n, p in self.processes.items()}),
+            "HTTP_PORT": str(port),
+            **(env or {}),
+        }
+        process = ServiceProcess(name, service, port, full_env, self.workdir / f"{name}.log")
+        self.processes[name] = process
+        process.start(self.workdir, timeout)
+        return process
+
+    def restart(self, name: str, timeout: float = 30.0) -> ServiceProcess:
+        """Start a stopped (or killed) process again, on the same port and settings."""
+        process = self.processes[name]
+        process.stop()
+        process.start(self.workdir, timeout)
+        return process
+
+    def __getitem__(self, name: str) -> ServiceProcess:
+        return self.processes[name]
+
+    def url(self, name: str) -> str:
+        return self.processes[name].url
+
+    def import_config(self, document: dict[str, Any]) -> dict[str, Any]:
+        """`POST /api/config/import` to this stack's rest_service, as the admin."""
+        response = httpx.post(
+            f"{self.url('rest_service')}/api/config/import",
+            json=document,
+            headers={"Authorization": f"Bearer {self.env['ADMIN_API_TOKEN']}"},
+            timeout=60,
+        )
+        response.raise_for_status()
+        imported: dict[str, Any] = response.json()
+        return imported
+
+    def stop_all(self) -> None:
+        for process in reversed(list(self.processes.values())):
+            process.stop()
 
 
 class Foreground:
@@ -101,19 +240,14 @@ class Foreground:
         self._lock = threading.Lock()
 
     def start(self, spec: ServiceSpec, timeout: float = 60.0) -> None:
-        proc = subprocess.Popen(
-            _command(spec),
-            cwd=self._cwd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env={**self._env, "HTTP_PORT": str(spec.port)},
-            start_new_session=True,
-        )
+        env = {**self._env, "HTTP_PORT": str(spec.port)}
+        proc = spawn(spec.name, env, self._cwd, subprocess.PIPE, detached=True)
         self._procs[spec.name] = proc
         self._tails[spec.name] = []
-        color = _COLORS[SERVICES.index(spec.name) % len(_COLORS)]
+        color = _COLORS[NAMES.index(spec.name) % len(_COLORS)]
         threading.Thread(target=self._pump, args=(spec.name, proc, color), daemon=True).start()
-        _wait_healthy(spec, proc, lambda: "\n".join(self._tails[spec.name][-20:]), timeout)
+        tail = self._tails[spec.name]
+        wait_healthy(spec.name, spec.url, proc, lambda: "\n".join(tail[-20:]), timeout)
 
     def _pump(self, name: str, proc: subprocess.Popen[bytes], color: str) -> None:
         assert proc.stdout is not None
@@ -141,12 +275,7 @@ class Foreground:
                 proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + timeout
         for proc in self._procs.values():
-            remaining = max(0.1, deadline - time.monotonic())
-            try:
-                proc.wait(remaining)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            _wait_or_kill(proc, max(0.1, deadline - time.monotonic()))
 
 
 class Background:
@@ -181,16 +310,9 @@ class Background:
             raise ServiceError(f"{spec.name} is already running (pid {self.pid(spec.name)})")
         check_ports_free([spec])
         with self.log_file(spec.name).open("ab") as log:
-            proc = subprocess.Popen(
-                _command(spec),
-                cwd=cwd,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env={**env, "HTTP_PORT": str(spec.port)},
-                start_new_session=True,
-            )
+            proc = spawn(spec.name, {**env, "HTTP_PORT": str(spec.port)}, cwd, log, detached=True)
         self.pid_file(spec.name).write_text(str(proc.pid))
-        _wait_healthy(spec, proc, lambda: self.tail(spec.name), timeout)
+        wait_healthy(spec.name, spec.url, proc, lambda: self.tail(spec.name), timeout)
         return proc.pid
 
     def stop(self, name: str, timeout: float = 10.0) -> bool:

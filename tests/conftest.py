@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import harness
+from ops.infra import DatabaseServer
 from tests.system import System, running_system
 
 
@@ -30,7 +30,7 @@ def embedded_data_dir() -> Iterator[Path]:
 @pytest.fixture(scope="module")
 def whole_system(
     request: pytest.FixtureRequest,
-    postgres_server: harness.TestDatabase,
+    postgres_server: DatabaseServer,
     redis_url: str,
     session_prefix: str,
     secrets: dict[str, str],

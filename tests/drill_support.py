@@ -20,10 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from assistant.src.assistants import phrases
+from ops.processes import ServiceProcess, Stack
+from ops.services import ROOT
 from sandbox import telegram_updates as build
 from sandbox.llm_server import LlmStandIn
 from sandbox.telegram_api import TelegramStandIn
-from tests.harness import ROOT, ServiceProcess, Stack
 
 PRIMARY = "drill-primary"
 FALLBACK = "drill-fallback"

@@ -29,12 +29,15 @@ import psycopg2
 
 from common.names import Names
 from common.postgres_url import sync_url
+from ops.infra import DatabaseServer, migrate
+from ops.processes import Stack
+from ops.services import ROOT
 from sandbox import telegram_updates as build
 from sandbox.google_api import GoogleStandIn, serving_in_thread
 from sandbox.llm_server import LlmStandIn, RecordedRequest
 from sandbox.open_meteo import OpenMeteoStandIn
 from sandbox.telegram_api import SentMessage, TelegramStandIn
-from tests.harness import ROOT, Stack, TestDatabase, base_env, migrate
+from tests.harness import base_env
 from tg_bot.tests.conftest import FAST_BOT
 
 Json = dict[str, Any]
@@ -328,7 +331,7 @@ def _stop_services(stack: Stack) -> None:
 
 @contextlib.contextmanager
 def running_system(
-    postgres: TestDatabase,
+    postgres: DatabaseServer,
     redis_url: str,
     key_prefix: str,
     secrets: dict[str, str],

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from ops.processes import Stack
+from ops.services import ROOT
 from sandbox.llm_server import LlmStandIn
 from sandbox.open_meteo import OpenMeteoStandIn
-from tests.harness import ROOT, Stack, secretary_config
+from tests.harness import secretary_config
 from tests.test_manage import MANAGE, bare_env
 
 SEED = ROOT / "rest_service" / "seed" / "default_config.json"

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.harness import ROOT
+from ops.services import ROOT
 
 SERVICES = ("rest_service", "google_calendar_service", "assistant", "cron_service", "tg_bot")
 PORTS = dict(zip(SERVICES, range(8000, 8005), strict=True))

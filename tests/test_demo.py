@@ -23,9 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from ops.infra import with_database
-from tests import harness
-from tests.harness import ROOT
+from ops.infra import DatabaseServer, with_database
+from ops.services import ROOT
 from tests.test_manage import MANAGE, bare_env, free_base_port
 
 SCRIPT = """\
@@ -85,7 +84,7 @@ class DemoRun:
 
 @pytest.fixture
 def demo(
-    tmp_path: Path, postgres_server: harness.TestDatabase, redis_url: str, key_prefix: str
+    tmp_path: Path, postgres_server: DatabaseServer, redis_url: str, key_prefix: str
 ) -> Iterator[DemoRun]:
     database = f"smart_assistant_demo_{uuid.uuid4().hex[:8]}"
     env = bare_env(ASYNC_DATABASE_URL=postgres_server.server_url, REDIS_URL=redis_url)

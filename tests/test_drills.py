@@ -27,9 +27,10 @@ import httpx
 import pytest
 
 from common.rest_client import RestClient
+from ops.infra import DatabaseServer, migrate
+from ops.processes import Stack
 from sandbox.llm_server import LlmStandIn, Step
 from sandbox.telegram_api import TelegramStandIn
-from tests import harness
 from tests.drill_support import (
     APOLOGY,
     FALLBACK,
@@ -42,7 +43,6 @@ from tests.drill_support import (
     seed,
     until,
 )
-from tests.harness import Stack, migrate
 from tests.private_servers import PrivatePostgres, PrivateRedis
 
 MakePipeline = Callable[..., Awaitable[Pipeline]]
@@ -56,7 +56,7 @@ def llm() -> Iterator[LlmStandIn]:
 
 @pytest.fixture(scope="module")
 def drill_database(
-    postgres_server: harness.TestDatabase, llm: LlmStandIn, secrets: dict[str, str]
+    postgres_server: DatabaseServer, llm: LlmStandIn, secrets: dict[str, str]
 ) -> Iterator[str]:
     """A database of the drills' own (on the shared server), migrated and seeded with a
     secretary whose models live on the LLM stand-in."""

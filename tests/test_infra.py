@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ops import infra
-from tests.harness import ROOT
+from ops.services import ROOT
 
 
 def test_a_pid_file_created_empty_is_waited_for_until_it_holds_the_pid(tmp_path) -> None:

@@ -22,7 +22,7 @@ from common.messages import OutgoingMessage
 from common.names import Names
 from common.queue import ConsumerConfig, StreamConsumer
 from ops.infra import port_answers
-from tests.harness import ROOT
+from ops.services import ROOT
 
 MANAGE = [sys.executable, str(ROOT / "manage.py")]
 

@@ -31,9 +31,9 @@ from assistant.tests.support import Platform
 from common.messages import IncomingMessage, OutgoingKind, OutgoingMessage
 from common.names import ASSISTANT_GROUP, TO_TELEGRAM, Names
 from common.rest_client import RestClient, User
+from ops.processes import ServiceProcess, Stack
 from sandbox.llm_server import LlmStandIn, Step
 from sandbox.open_meteo import OpenMeteoStandIn
-from tests.harness import ServiceProcess, Stack
 
 MODEL_DELAY_S = 0.3
 ROUNDS = 2

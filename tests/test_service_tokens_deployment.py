@@ -12,8 +12,8 @@ import pytest
 from common import service_tokens
 from common.settings import MIN_TOKEN_LENGTH, TOKEN_SETTINGS
 from ops.envfile import read_env_file, write_env_file
+from ops.services import ROOT
 from rest_service.app.settings import Settings as RestSettings
-from tests.harness import ROOT
 from tests.test_containers import rendered
 
 WORKERS = ("tg_bot", "assistant", "cron_service", "google_calendar_service")

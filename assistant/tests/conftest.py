@@ -16,9 +16,9 @@ from assistant.src.tools.base import ToolServices
 from assistant.tests.support import Deployment, Platform
 from common.names import Names
 from common.rest_client import RestClient
+from ops.processes import Stack
 from sandbox.llm_server import LlmStandIn
 from sandbox.open_meteo import OpenMeteoStandIn
-from tests.harness import Stack
 
 
 @pytest.fixture

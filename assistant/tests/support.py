@@ -15,9 +15,9 @@ from assistant.src.tools.base import Actor, ToolCallContext
 from common.messages import ChatType, IncomingMessage, OutgoingMessage
 from common.names import Names
 from common.rest_client import RestClient, User
+from ops.processes import ServiceProcess, Stack
 from sandbox.llm_server import LlmStandIn
 from sandbox.open_meteo import OpenMeteoStandIn
-from tests.harness import ServiceProcess, Stack
 
 TIME_SCHEMA = {
     "type": "object",

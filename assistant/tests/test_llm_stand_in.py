@@ -15,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assistant.src.tools.arguments import fit, parse
+from ops.services import ROOT
 from sandbox.llm_server import LlmStandIn
 from sandbox.model_arguments import Conversation, realistic
-from tests.harness import ROOT
 
 TOOLS = [
     {"type": "function", "function": {"name": n, "parameters": {"type": "object"}}}

@@ -30,7 +30,7 @@ from assistant.src.tools.base import Actor, ToolCallContext, ToolError, ToolServ
 from assistant.src.tools.toolbox import Toolbox, ToolOutcome
 from assistant.tests.support import Platform
 from common.rest_client import RestClient, User
-from tests.harness import ROOT
+from ops.services import ROOT
 
 #: The built-in tools' schemas as shipped: what a real model sees.
 BUILT_IN = {

@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 from common.messages import OutgoingMessage
 from common.names import Names
 from common.queue import ConsumerConfig, StreamConsumer, StreamPublisher
-from tests.harness import ROOT
+from ops.services import ROOT
 
 STREAM = "queue:test"
 FAST = ConsumerConfig(

@@ -16,8 +16,8 @@ from pydantic import ValidationError
 from common import service_tokens
 from common.crypto import generate_key
 from common.settings import TOKEN_SETTINGS, ServiceSettings, settings_problems
+from ops.services import ROOT
 from rest_service.app.settings import Settings as RestSettings
-from tests.harness import ROOT
 
 STRONG = {name: f"{name}-" + "x" * 32 for name in TOKEN_SETTINGS}
 KEY = generate_key()

@@ -26,7 +26,8 @@ from common.messages import OutgoingMessage
 from common.names import TO_TELEGRAM, Names
 from common.postgres_url import sync_url
 from common.rest_client import CronJob, CronJobRun, RestClient, User
-from tests.harness import ServiceProcess, Stack, TestDatabase, migrate
+from ops.infra import DatabaseServer, migrate
+from ops.processes import ServiceProcess, Stack
 
 #: Settings every cron_service of these tests gets; a test adds or overrides.
 CRON_ENV = {
@@ -83,7 +84,7 @@ def _sent(entry_id: bytes, fields: dict[bytes, bytes]) -> Sent:
 
 @pytest.fixture(scope="package")
 def backend(
-    postgres_server: TestDatabase,
+    postgres_server: DatabaseServer,
     redis_url: str,
     session_prefix: str,
     secrets: dict[str, str],

@@ -21,7 +21,7 @@ from cron_service.tests.conftest import (
     start_cron,
     whole_second,
 )
-from tests.harness import Stack
+from ops.processes import Stack
 
 
 async def test_one_off_reminder_fires_once_at_its_time(

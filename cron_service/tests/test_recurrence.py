@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from common.rest_client import RestClient
 from cron_service.tests.conftest import MakeReminder, Outbox, job_when, runs_of, start_cron
-from tests.harness import Stack
+from ops.processes import Stack
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

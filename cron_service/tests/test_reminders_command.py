@@ -12,9 +12,9 @@ import pytest
 
 from common.rest_client import RestClient, User
 from cron_service.tests.conftest import MakeReminder
+from ops.processes import Stack
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
-from tests.harness import Stack
 
 BOT_ENV = {
     "POLL_TIMEOUT_SECONDS": "1",

@@ -18,8 +18,9 @@ from common.messages import IncomingMessage, fire_message_id
 from common.names import Names
 from common.rest_client import RestClient, User
 from cron_service.tests.conftest import Outbox, runs_of, start_cron, whole_second
+from ops.processes import ServiceProcess, Stack
+from ops.services import ROOT
 from sandbox.llm_server import LlmStandIn, Step, ToolCallStep
-from tests.harness import ROOT, ServiceProcess, Stack
 
 SEED = ROOT / "rest_service" / "seed" / "default_config.json"
 ASSISTANT_ENV = {

@@ -24,8 +24,9 @@ import redis.asyncio as aioredis
 from common.messages import OutgoingMessage
 from common.names import Names
 from common.rest_client import RestClient, User
+from ops.processes import ServiceProcess, Stack
 from sandbox.google_api import GoogleStandIn, serving_in_thread
-from tests.harness import ServiceProcess, Stack, base_env
+from tests.harness import base_env
 
 #: The callback's public address as registered with Google; the test's browser reaches it
 #: on whatever port the service got (`Browser.open`).

@@ -22,9 +22,11 @@ from common.messages import ChatType, IncomingMessage, OutgoingMessage
 from common.names import Names
 from common.rest_client import RestClient, User
 from google_calendar_service.tests.conftest import Browser, connect, make_user, sent_to
+from ops.processes import ServiceProcess, Stack
+from ops.services import ROOT
 from sandbox.google_api import GoogleStandIn
 from sandbox.llm_server import LlmStandIn
-from tests.harness import ROOT, ServiceProcess, Stack, secretary_config
+from tests.harness import secretary_config
 
 SEED = ROOT / "rest_service" / "seed" / "default_config.json"
 TOKYO = ZoneInfo("Asia/Tokyo")

@@ -22,8 +22,8 @@ from google_calendar_service.tests.conftest import (
     sent_to,
     service_client,
 )
+from ops.processes import ServiceProcess
 from sandbox.google_api import GoogleStandIn
-from tests.harness import ServiceProcess
 
 
 async def _nothing_connected(

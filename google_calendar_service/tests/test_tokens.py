@@ -9,8 +9,8 @@ import psycopg2
 from common.postgres_url import sync_url
 from common.rest_client import RestClient, User
 from google_calendar_service.tests.conftest import Browser, connect
+from ops.processes import ServiceProcess
 from sandbox.google_api import GoogleStandIn
-from tests.harness import ServiceProcess
 
 
 async def _stored_token(rest: RestClient, user: User) -> str:

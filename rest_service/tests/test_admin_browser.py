@@ -18,7 +18,9 @@ import pytest
 import redis as syncredis
 
 from common.names import Names
-from tests.harness import ROOT, Stack, base_env
+from ops.processes import Stack
+from ops.services import ROOT
+from tests.harness import base_env
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

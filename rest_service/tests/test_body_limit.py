@@ -14,8 +14,8 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ops.processes import Stack
 from rest_service.tests.conftest import assert_error, unique
-from tests.harness import Stack
 
 MB = 1024 * 1024
 PROPERTY = settings(

@@ -16,8 +16,10 @@ import pytest
 
 from common.crypto import SecretBox, generate_key
 from common.postgres_url import sync_url
-from tests import harness
-from tests.harness import ROOT, Stack, base_env, migrate
+from ops.infra import DatabaseServer, migrate
+from ops.processes import Stack
+from ops.services import ROOT
+from tests.harness import base_env
 
 OLD, NEW = generate_key(), generate_key()
 PROVIDER_KEY = f"sk-rotate-{uuid.uuid4().hex}"
@@ -25,7 +27,7 @@ CREDENTIALS = {"token": f"ya29.{uuid.uuid4().hex}", "refresh_token": "1//r"}
 
 
 @pytest.fixture
-def own_database(postgres_server: harness.TestDatabase) -> Iterator[str]:
+def own_database(postgres_server: DatabaseServer) -> Iterator[str]:
     """A database of this test's own: a rotation rewrites every row it holds."""
     url = postgres_server.create()
     try:

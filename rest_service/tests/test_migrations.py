@@ -9,8 +9,8 @@ from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
 from common.postgres_url import sync_url
+from ops.infra import migrate
 from rest_service.app import models  # noqa: F401  (registers the tables)
-from tests.harness import migrate
 
 
 def _tables(url: str) -> set[str]:

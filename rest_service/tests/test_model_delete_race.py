@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 
+from ops.processes import Stack
 from rest_service.tests.conftest import telegram_id, unique
-from tests.harness import Stack
 
 ROUNDS = 16
 WRITERS = 3

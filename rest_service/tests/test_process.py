@@ -7,8 +7,8 @@ import httpx
 import redis.asyncio as aioredis
 
 from common.names import Names
+from ops.processes import Stack
 from rest_service.tests.conftest import unique
-from tests.harness import Stack
 
 
 async def test_a_write_is_published_and_every_instance_serves_it(

@@ -14,13 +14,13 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
+from ops.processes import Stack
 from rest_service.app.models.base import utcnow
 from rest_service.app.models.thread import ChatMessage
 from rest_service.app.retention import delete_older_than, run_once, start_retention
 from rest_service.app.settings import Settings
 from rest_service.app.state import AppState
 from rest_service.tests.conftest import Api
-from tests.harness import Stack
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.harness import Stack
+from ops.processes import Stack
 
 #: Bounded so the run takes about a minute on a 2-core machine; fixed for reproducible CI.
 MAX_EXAMPLES = "6"

@@ -17,8 +17,8 @@ from common.logging import reset_logging
 from common.messages import IncomingMessage, OutgoingMessage
 from common.names import TO_SECRETARY, TO_TELEGRAM, Names
 from ops.infra import free_port
+from ops.processes import ServiceProcess, Stack
 from sandbox.telegram_api import TelegramStandIn
-from tests.harness import ServiceProcess, Stack
 from tg_bot.src.main import main
 
 #: Limits high enough not to matter, unless a test sets its own.

@@ -8,9 +8,9 @@ import random
 
 from common.messages import incoming_message_id
 from ops.infra import free_port
+from ops.processes import ServiceProcess, Stack
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
-from tests.harness import ServiceProcess, Stack
 from tg_bot.tests.conftest import incoming, wait_for
 
 

@@ -11,9 +11,9 @@ import uuid
 import httpx
 
 from common.messages import OutgoingMessage, incoming_message_id
+from ops.processes import ServiceProcess, Stack
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
-from tests.harness import ServiceProcess, Stack
 from tg_bot.tests.conftest import incoming, wait_for
 
 LEASE_SECONDS = 1.0

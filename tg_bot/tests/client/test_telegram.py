@@ -12,9 +12,9 @@ import aiohttp
 import pytest
 
 from ops.infra import free_port
+from ops.services import ROOT
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
-from tests.harness import ROOT
 from tg_bot.src.clients.errors import (
     TelegramConflict,
     TelegramForbidden,
