@@ -6,7 +6,7 @@ tells them apart is the alphabet. Cyrillic with Ukrainian letters is `uk`, other
 `ru`; Latin with German words (or letters and a word) is `de`, other Latin `en` unless it has
 letters English does not use (é, ñ, ü…: a language we cannot name, or a name: no signal).
 Too few letters ("ok", "/help", emoji, a link) give no signal either: None, and the caller
-keeps what it knew.
+keeps what it knew (`choose_language`: what the user wrote last, their profile, their app).
 """
 
 from __future__ import annotations
@@ -65,6 +65,19 @@ def detect_language(text: str) -> str | None:
     if latin < MIN_LATIN_LETTERS or german or foreign:
         return None  # too short, or a Latin language we have no name for (or a name: Müller)
     return "en"
+
+
+def choose_language(
+    *,
+    written: str | None = None,
+    recent: str | None = None,
+    stored: str | None = None,
+    app: str | None = None,
+) -> str | None:
+    """The one rule for the language of a service's own words: the language of the text
+    being answered, else the one the user wrote in last, else their profile's, else their
+    Telegram app's (`language_code`). None: no signal, and the catalogue's default applies."""
+    return written or recent or stored or app
 
 
 def recent_language(texts: Iterable[str]) -> str | None:

@@ -29,7 +29,7 @@ from sandbox.telegram_api import TelegramStandIn
 PRIMARY = "drill-primary"
 FALLBACK = "drill-fallback"
 #: What the assistant says when no model answers.
-APOLOGY = phrases.APOLOGY["en"]
+APOLOGY = phrases.CATALOGUE.text("en", "apology")
 
 #: Timeouts shortened so a drill recovers in seconds: claims after 2 s idle, chat locks of a
 #: dead process gone after 5 s, quick LLM and rest_service retries, a 2 s poller lease.

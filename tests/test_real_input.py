@@ -18,15 +18,15 @@ import uuid
 import pytest
 import redis.asyncio as aioredis
 
-from assistant.src.assistants.phrases import TURN_FAILED, say
+from assistant.src.assistants.phrases import CATALOGUE as PHRASES
 from common.messages import IncomingMessage, OutgoingMessage
 from common.names import TO_SECRETARY, TO_TELEGRAM
 from sandbox import telegram_updates as build
 from tests.system import Person, System, until
-from tg_bot.src.i18n import CATALOGUES, Catalogue
+from tg_bot.src.i18n import CATALOGUE as BOT_TEXTS
 
 #: tg_bot's apology for an answer it could not deliver, in any language it has.
-UNDELIVERED = {Catalogue(language).text("error.generic") for language in CATALOGUES}
+UNDELIVERED = {BOT_TEXTS.text(language, "error.generic") for language in BOT_TEXTS.languages}
 
 LONG = ("Plan my week: " + "standup, review, dentist, gym and a call with Masha. " * 90)[:4096]
 
@@ -91,14 +91,14 @@ async def test_a_poison_entry_on_each_queue_is_dead_lettered_and_the_chat_goes_o
     # Two apologies, in either order: the assistant's for the turn it could not read, and
     # tg_bot's for the answer it could not deliver.
     apology = await system.next_message(
-        dora.id, after=before, containing=say(TURN_FAILED, "ru"), timeout=60
+        dora.id, after=before, containing=PHRASES.text("ru", "turn_failed"), timeout=60
     )
     undelivered = await until(
         lambda: any(m.text in UNDELIVERED for m in system.sent_to(dora.id)[before:]), timeout=60
     )
     after = await system.say(dora, "are you still there?", timeout=60)
 
-    assert apology.text == say(TURN_FAILED, "ru") and undelivered
+    assert apology.text == PHRASES.text("ru", "turn_failed") and undelivered
     assert after.text == "You said: are you still there?"
     assert "poison out" not in [m.text for m in system.sent_to(dora.id)]
     for stream, poison in ((TO_SECRETARY, poison_in), (TO_TELEGRAM, poison_out)):

@@ -25,7 +25,7 @@ from assistant.src.assistants.base import Turn
 from assistant.src.assistants.factory import AssistantFactory
 from assistant.src.assistants.language import turn_language
 from assistant.src.assistants.llm_chat import AssistantDeps, fetch_context
-from assistant.src.assistants.phrases import APOLOGY, NOT_CONFIGURED, TURN_FAILED, say
+from assistant.src.assistants.phrases import CATALOGUE
 from assistant.src.assistants.secretary import secretary_memory_query
 from assistant.src.live_config.snapshot import AssistantSpec
 from assistant.src.live_config.watcher import ConfigWatcher
@@ -138,11 +138,11 @@ class Orchestrator:
         secretary = factory.secretary()
         if secretary is None:
             log.error("no_secretary_configured", config_version=snapshot.version)
-            return Answer(say(NOT_CONFIGURED, actor.language), OutgoingKind.ERROR)
+            return Answer(CATALOGUE.text(actor.language, "not_configured"), OutgoingKind.ERROR)
         turn = Turn(message.text, actor, str(message.message_id))
         result = await secretary.answer(turn, start)
         if result.text is None:
-            return Answer(say(APOLOGY, actor.language), OutgoingKind.ERROR)
+            return Answer(CATALOGUE.text(actor.language, "apology"), OutgoingKind.ERROR)
         log.info("message_answered", model=result.model, replayed=result.replayed)
         return Answer(result.text, OutgoingKind.REPLY)
 
@@ -162,7 +162,7 @@ class Orchestrator:
     def _failed(self, reason: str, exc: BaseException, language: str | None) -> Answer:
         log.error("turn_failed_apologised", reason=reason, error=str(exc)[:500])
         TURN_FAILURES.labels(reason).inc()
-        return Answer(say(TURN_FAILED, language), OutgoingKind.ERROR)
+        return Answer(CATALOGUE.text(language, "turn_failed"), OutgoingKind.ERROR)
 
     async def publish(self, message: IncomingMessage, answer: Answer, answered: str) -> None:
         """Queue the answer and mark the message answered, in one step, once."""

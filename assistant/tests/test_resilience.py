@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
-from assistant.src.assistants.phrases import APOLOGY
+from assistant.src.assistants.phrases import CATALOGUE
 from assistant.tests.support import Deployment, wait_for
 from sandbox.llm_server import Step
 
@@ -148,7 +148,7 @@ async def test_every_model_dead_gets_the_apology_without_asking_a_model(
     answer = await deployment.ask(wes, "anyone?")
     elapsed = asyncio.get_running_loop().time() - started
 
-    assert answer.kind == "error" and answer.text == APOLOGY["en"]
+    assert answer.kind == "error" and answer.text == CATALOGUE.text("en", "apology")
     assert deployment.llm.requests == []
     assert elapsed < 1.5
     assert breakers_opened(deployment) - opened_before == 2
@@ -166,6 +166,6 @@ async def test_the_apology_is_in_the_language_the_user_writes_not_the_apps(
     still = await deployment.ask(yan, "ok")  # no signal: the recent history decides
     english = await deployment.ask(yan, "are you there at all?")
 
-    assert russian.text == APOLOGY["ru"]
-    assert still.text == APOLOGY["ru"]
-    assert english.text == APOLOGY["en"]
+    assert russian.text == CATALOGUE.text("ru", "apology")
+    assert still.text == CATALOGUE.text("ru", "apology")
+    assert english.text == CATALOGUE.text("en", "apology")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from assistant.src.assistants.phrases import TURN_FAILED, say
+from assistant.src.assistants.phrases import CATALOGUE
 from assistant.tests.support import Deployment, wait_for
 from common.messages import OutgoingKind
 
@@ -68,7 +68,8 @@ async def test_a_poison_entry_gets_an_apology_and_the_chat_goes_on(
     deployment.llm.reply("still here")
     after = await deployment.ask(ivan, "are you there?")
 
-    assert apology.kind == OutgoingKind.ERROR and apology.text == say(TURN_FAILED, "ru")
+    assert apology.kind == OutgoingKind.ERROR
+    assert apology.text == CATALOGUE.text("ru", "turn_failed")
     assert after.text == "still here"
     dead = await deployment.redis.xrange(deployment.names.dead("queue:to_secretary"))
     [entry] = [f for _id, f in dead if str(twin.message_id).encode() in f[b"data"]]
@@ -88,4 +89,4 @@ async def test_a_payload_that_does_not_parse_but_names_its_chat_gets_an_apology(
         return found[0] if found else None
 
     answer = await wait_for(apology)
-    assert answer.kind == OutgoingKind.ERROR and answer.text == say(TURN_FAILED, "en")
+    assert answer.kind == OutgoingKind.ERROR and answer.text == CATALOGUE.text("en", "turn_failed")

@@ -1,31 +1,41 @@
-"""What a fire says to the user, in English or Russian (a reminder's own words decide)."""
+"""What a fire says to the user: in the language of the reminder's own words."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+from common.catalogue import Catalogue
+from common.language import choose_language, detect_language
 
-_TEXTS = {
-    "en": {
-        "reminder": "⏰ {text}",
-        "late": "⏰ (late) {text}\n(it was due at {due})",
-        "missed_reminder": "Missed reminder (due {due}): {text}",
-        "missed_prompt": "Missed scheduled request (due {due}): {text}",
-    },
-    "ru": {
-        "reminder": "⏰ {text}",
-        "late": "⏰ (с опозданием) {text}\n(должно было прийти в {due})",
-        "missed_reminder": "Пропущенное напоминание (на {due}): {text}",
-        "missed_prompt": "Пропущенный запрос по расписанию (на {due}): {text}",
-    },
-}
-
-
-def language_of(text: str) -> str:
-    return "ru" if _CYRILLIC.search(text) else "en"
+CATALOGUE = Catalogue(
+    {
+        "en": {
+            "reminder": "⏰ {text}",
+            "late": "⏰ (late) {text}\n(it was due at {due})",
+            "missed_reminder": "Missed reminder (due {due}): {text}",
+            "missed_prompt": "Missed scheduled request (due {due}): {text}",
+        },
+        "ru": {
+            "reminder": "⏰ {text}",
+            "late": "⏰ (с опозданием) {text}\n(должно было прийти в {due})",
+            "missed_reminder": "Пропущенное напоминание (на {due}): {text}",
+            "missed_prompt": "Пропущенный запрос по расписанию (на {due}): {text}",
+        },
+        "uk": {
+            "reminder": "⏰ {text}",
+            "late": "⏰ (із запізненням) {text}\n(мало прийти о {due})",
+            "missed_reminder": "Пропущене нагадування (на {due}): {text}",
+            "missed_prompt": "Пропущений запит за розкладом (на {due}): {text}",
+        },
+        "de": {
+            "reminder": "⏰ {text}",
+            "late": "⏰ (verspätet) {text}\n(fällig war es um {due})",
+            "missed_reminder": "Verpasste Erinnerung (fällig {due}): {text}",
+            "missed_prompt": "Verpasste geplante Anfrage (fällig {due}): {text}",
+        },
+    }
+)
 
 
 def local_time(instant: datetime, tz: ZoneInfo, now: datetime) -> str:
@@ -36,4 +46,6 @@ def local_time(instant: datetime, tz: ZoneInfo, now: datetime) -> str:
 
 
 def render(key: str, text: str, due: str) -> str:
-    return _TEXTS[language_of(text)][key].format(text=text, due=due)
+    """A fire knows nothing of its user but the reminder's words: they choose the language."""
+    language = choose_language(written=detect_language(text))
+    return CATALOGUE.text(language, key, text=text, due=due)

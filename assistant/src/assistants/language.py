@@ -1,13 +1,13 @@
-"""The language of a turn: the one the user writes in (this message, else their recent
-messages in the thread), else the profile's, else Telegram's `language_code`. The assistant's
-own sentences (`phrases.py`), the prompt's hint and the tools' phrase parsing follow it."""
+"""The language of a turn, by the one rule (`common.language.choose_language`): the one the
+user writes in (this message, else their recent messages in the thread), else the profile's,
+else Telegram's `language_code`. The assistant's own sentences (`phrases.py`), the prompt's
+hint and the tools' phrase parsing follow it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from itertools import chain
 
-from common.language import recent_language
+from common.language import choose_language, detect_language, recent_language
 from common.messages import IncomingMessage
 from common.rest_client import Message, TurnContext, User
 
@@ -16,8 +16,12 @@ def turn_language(
     message: IncomingMessage, profile: User | None, start: TurnContext | None
 ) -> str | None:
     history = _own_texts(message, start["recent"] if start else [])
-    written = recent_language(chain([message.text], history))
-    return written or (profile or {}).get("language") or message.language_code
+    return choose_language(
+        written=detect_language(message.text),
+        recent=recent_language(history),
+        stored=(profile or {}).get("language"),
+        app=message.language_code,
+    )
 
 
 def _own_texts(message: IncomingMessage, recent: Sequence[Message]) -> Iterator[str]:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from assistant.src.assistants import memory
 from assistant.src.assistants.base import BaseAssistant, Turn, TurnResult
-from assistant.src.assistants.phrases import OUT_OF_STEPS, TOKEN_BUDGET_SPENT, say
+from assistant.src.assistants.phrases import CATALOGUE
 from assistant.src.assistants.prompt import system_prompt
 from assistant.src.clients.llm import (
     Completion,
@@ -213,7 +213,7 @@ class LlmChatAssistant(BaseAssistant):
         completion = await self._complete(exchange, messages, tools, tool_choice="none")
         if completion.tool_calls or not (completion.content or "").strip():
             completion = Completion(
-                say(OUT_OF_STEPS, exchange.turn.actor.language),
+                CATALOGUE.text(exchange.turn.actor.language, "out_of_steps"),
                 (),
                 completion.model,
                 completion.tokens_in,
@@ -223,7 +223,9 @@ class LlmChatAssistant(BaseAssistant):
         return self._final(exchange, completion), completion.model
 
     def _final(self, exchange: _Exchange, completion: Completion) -> str:
-        text = (completion.content or "").strip() or say(OUT_OF_STEPS, exchange.turn.actor.language)
+        text = (completion.content or "").strip() or CATALOGUE.text(
+            exchange.turn.actor.language, "out_of_steps"
+        )
         record = _assistant_record(completion, None)
         record["content"] = text
         exchange.add({"role": "assistant", "content": text}, record)
@@ -294,7 +296,7 @@ def _without_turn(history: list[memory.StoredMessage], turn: Turn) -> list[memor
 
 def _budget_refusal(language: str | None) -> str:
     hours, seconds = divmod(seconds_until_reset(), 3600)
-    return say(TOKEN_BUDGET_SPENT, language).format(hours=hours, minutes=seconds // 60)
+    return CATALOGUE.text(language, "token_budget_spent", hours=hours, minutes=seconds // 60)
 
 
 def _over_cap(call: ToolCall, settings: Settings) -> ToolOutcome:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import redis.asyncio as aioredis
 
+from common.catalogue import Texts
 from common.limits import MessageRateLimit, TokenBudget
 from common.messages import (
     ChatType,
@@ -23,7 +24,6 @@ from common.names import Names
 from common.rest_client import RestClient, User
 from tg_bot.src.clients.types import TgMessage, TgUser
 from tg_bot.src.domain.users import UserDirectory
-from tg_bot.src.i18n import Catalogue
 from tg_bot.src.settings import Settings
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ class Addressed:
     sender: TgUser
     text: str  # what the sender said to the bot (a group mention stripped)
     incoming_id: uuid.UUID
-    catalogue: Catalogue
+    catalogue: Texts
     user: User | None = None  # None only for a sender outside the allow-list
     created: bool = False  # the user was made just now
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from common.catalogue import DEFAULT_LANGUAGE, Texts
 from tg_bot.src.handlers.addressing import CommandCall
 from tg_bot.src.handlers.base import Addressed, Services
-from tg_bot.src.i18n import CATALOGUES, DEFAULT_LANGUAGE, Catalogue
+from tg_bot.src.i18n import CATALOGUE
 
 CommandHandler = Callable[[Addressed, str, Services], Awaitable[str]]
 """(the message, the text after the command, the bot's services) → the answer, Markdown."""
@@ -53,7 +54,7 @@ class CommandRegistry:
             return turn.t("unknown_command", command=call.name)
         return await command.handler(turn, call.args, services)
 
-    def menu(self, catalogue: Catalogue) -> list[dict[str, str]]:
+    def menu(self, catalogue: Texts) -> list[dict[str, str]]:
         """The `setMyCommands` list in the catalogue's language."""
         return [
             {"command": c.name, "description": catalogue.text(c.description_key)}
@@ -64,9 +65,9 @@ class CommandRegistry:
     def menus(self) -> dict[str | None, list[dict[str, str]]]:
         """One menu per language; the default language's is also the one for everyone else."""
         found: dict[str | None, list[dict[str, str]]] = {
-            None: self.menu(Catalogue(DEFAULT_LANGUAGE))
+            None: self.menu(CATALOGUE.speaking(DEFAULT_LANGUAGE))
         }
-        for language in CATALOGUES:
+        for language in CATALOGUE.languages:
             if language != DEFAULT_LANGUAGE:
-                found[language] = self.menu(Catalogue(language))
+                found[language] = self.menu(CATALOGUE.speaking(language))
         return found

@@ -8,6 +8,7 @@ from dataclasses import replace
 from redis.exceptions import RedisError
 
 from common.errors import DependencyUnavailableError
+from common.language import choose_language
 from common.logging import get_logger
 from common.messages import OutgoingKind, OutgoingMessage, incoming_message_id
 from tg_bot.src.clients.types import TgMessage, TgUpdate
@@ -18,7 +19,7 @@ from tg_bot.src.handlers.flood import over_limit
 from tg_bot.src.handlers.language import user_language, written_language
 from tg_bot.src.handlers.membership import membership_changed
 from tg_bot.src.handlers.timezone import set_from_location
-from tg_bot.src.i18n import Catalogue
+from tg_bot.src.i18n import CATALOGUE
 
 log = get_logger(__name__)
 
@@ -66,13 +67,16 @@ class UpdateRouter:
     async def _addressed(self, update_id: int, message: TgMessage, text: str) -> Outcome:
         sender = message.sender
         assert sender is not None
+        written = written_language(text)
         turn = Addressed(
             update_id=update_id,
             message=message,
             sender=sender,
             text=text,
             incoming_id=incoming_message_id(self._bot.id, update_id),
-            catalogue=Catalogue.for_code(written_language(text, sender.language_code)),
+            catalogue=CATALOGUE.speaking(
+                choose_language(written=written, app=sender.language_code)
+            ),
         )
         if not self._services.allowed(sender.id):
             log.info("sender_refused", telegram_id=sender.id, chat_id=turn.chat_id)
@@ -82,8 +86,8 @@ class UpdateRouter:
             log.info("blocked_user_ignored", user_id=user["id"])
             return Outcome(update_id, "blocked")
         turn = replace(turn, user=user, created=created)
-        language = await user_language(turn, self._services)
-        turn = replace(turn, catalogue=Catalogue.for_code(language))
+        language = await user_language(turn, self._services, written)
+        turn = replace(turn, catalogue=CATALOGUE.speaking(language))
         return await self._answer(turn)
 
     async def _answer(self, turn: Addressed) -> Outcome:
@@ -123,8 +127,10 @@ class UpdateRouter:
             sender=message.sender,
             text="",
             incoming_id=incoming_message_id(self._bot.id, update.update_id),
-            catalogue=Catalogue.for_code(
-                written_language(message.body, message.sender.language_code)
+            catalogue=CATALOGUE.speaking(
+                choose_language(
+                    written=written_language(message.body), app=message.sender.language_code
+                )
             ),
         )
         apology = turn.reply(turn.t("error.generic"), kind=OutgoingKind.ERROR)

@@ -47,7 +47,7 @@ from tg_bot.src.clients.errors import (
 from tg_bot.src.clients.telegram import TelegramClient
 from tg_bot.src.clients.types import TgUpdate, TgUser
 from tg_bot.src.handlers.base import Outcome
-from tg_bot.src.i18n import Catalogue
+from tg_bot.src.i18n import CATALOGUE
 from tg_bot.src.metrics import POLL_ERRORS, UPDATES
 from tg_bot.src.settings import Settings
 from tg_bot.src.workers.typing import TypingIndicator
@@ -295,7 +295,7 @@ class UpdatePoller:
         apology = OutgoingMessage(
             message_id=answer_message_id(incoming.message_id),
             chat_id=incoming.chat_id,
-            text=Catalogue.for_code(incoming.language_code).text("error.generic"),
+            text=CATALOGUE.text(incoming.language_code, "error.generic"),
             kind=OutgoingKind.ERROR,
             correlation_id=str(incoming.message_id),
         )

@@ -39,7 +39,7 @@ from tg_bot.src.domain.formatting import MarkdownRenderer
 from tg_bot.src.domain.rate_limiter import SendLimiter
 from tg_bot.src.domain.splitting import split_html
 from tg_bot.src.domain.users import UserDirectory
-from tg_bot.src.i18n import Catalogue
+from tg_bot.src.i18n import CATALOGUE
 from tg_bot.src.metrics import ANSWER_SECONDS, PARTS_SENT, SEND_ERRORS
 from tg_bot.src.settings import Settings
 from tg_bot.src.workers.typing import TypingIndicator
@@ -117,8 +117,8 @@ class ResponseHandler:
         message = dead.message
         if message is None or message.kind == "error":
             return
-        catalogue = Catalogue.for_code(await self._chat_language(message.chat_id))
-        apology = plain_text(self._renderer.render(catalogue.text("error.generic")))
+        language = await self._chat_language(message.chat_id)
+        apology = plain_text(self._renderer.render(CATALOGUE.text(language, "error.generic")))
         try:
             await self._limiter.acquire(message.chat_id)
             await self._telegram.send_message(message.chat_id, apology, parse_mode=None)

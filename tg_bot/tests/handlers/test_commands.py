@@ -16,7 +16,7 @@ from sandbox import telegram_updates as build
 from sandbox.telegram_api import SentMessage, TelegramStandIn
 from sandbox.telegram_html import parse_html
 from tg_bot.src.domain.formatting import MarkdownRenderer
-from tg_bot.src.i18n import Catalogue, Markdown
+from tg_bot.src.i18n import CATALOGUE, Markdown
 from tg_bot.tests.conftest import incoming
 
 RENDER = MarkdownRenderer()
@@ -29,7 +29,7 @@ def first_line(text: str) -> str:
 
 def shown(language: str, key: str, **values: object) -> str:
     """What the user reads for a catalogue entry."""
-    return parse_html(RENDER.render(Catalogue(language).text(key, **values))).text
+    return parse_html(RENDER.render(CATALOGUE.text(language, key, **values))).text
 
 
 class Chat:
@@ -89,7 +89,7 @@ async def test_every_command_answers_in_the_users_language(
 
         help_text = await chat.text("/help")
         for command in ("start", "help", "model", "reset", "timezone", "forget"):
-            description = Catalogue(language).text(f"command.{command}")
+            description = CATALOGUE.text(language, f"command.{command}")
             assert f"/{command} — {description}" in help_text
 
         listing = await chat.text("/model")
