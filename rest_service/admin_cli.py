@@ -10,14 +10,13 @@ import asyncio
 import getpass
 import sys
 
-import redis.asyncio as aioredis
-
 from common.errors import AppError
 from common.settings import load_settings
 from rest_service.app.admin.auth import admin_sessions
-from rest_service.app.database import create_engine, create_sessionmaker
 from rest_service.app.domain import admin_accounts
+from rest_service.app.domain.unit_of_work import unit_of_work
 from rest_service.app.settings import Settings
+from rest_service.app.state import AppState
 
 
 class PasswordEntryError(RuntimeError):
@@ -37,27 +36,25 @@ def read_password(from_stdin: bool) -> str:
 
 async def run(settings: Settings, args: argparse.Namespace, password: str | None) -> str:
     """Does the command; returns what to print."""
-    engine = create_engine(settings)
-    redis = aioredis.Redis.from_url(settings.redis_url)
+    state = AppState.create(settings)
     try:
-        async with create_sessionmaker(engine)() as session:
+        async with unit_of_work(state, "admin_cli") as ctx:
             if args.action == "list":
-                rows = await admin_accounts.list_accounts(session)
+                rows = await admin_accounts.list_accounts(ctx.session)
                 lines = [
                     f"{a.name}\tpassword set {a.password_changed_at:%Y-%m-%d %H:%M}" for a in rows
                 ]
                 return "\n".join([*lines, f"{len(rows)} admin(s)"])
             if args.action == "create":
-                account = await admin_accounts.create(session, args.name, password or "")
+                account = await admin_accounts.create(ctx.session, args.name, password or "")
             elif args.action == "passwd":
-                account = await admin_accounts.set_password(session, args.name, password or "")
+                account = await admin_accounts.set_password(ctx.session, args.name, password or "")
             else:
-                account = await admin_accounts.delete(session, args.name)
-        ended = await admin_sessions(settings, redis).revoke_all(account.name)
+                account = await admin_accounts.delete(ctx.session, args.name)
+        ended = await admin_sessions(settings, state.redis).revoke_all(account.name)
         return f"admin {account.name}: {args.action} done; {ended} open session(s) ended"
     finally:
-        await redis.aclose()
-        await engine.dispose()
+        await state.close()
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,18 +8,19 @@ import sys
 
 from common.crypto import SecretBox, SecretDecryptionError, is_valid_master_key
 from common.settings import load_settings
-from rest_service.app.database import create_engine, create_sessionmaker
 from rest_service.app.domain.key_rotation import RotationCounts, rotate_secrets
+from rest_service.app.domain.unit_of_work import unit_of_work
 from rest_service.app.settings import Settings
+from rest_service.app.state import AppState
 
 
 async def rotate(settings: Settings) -> RotationCounts:
-    engine = create_engine(settings)
+    state = AppState.create(settings)
     try:
-        async with create_sessionmaker(engine)() as session:
-            return await rotate_secrets(session, SecretBox(settings.llm_model_decrypt_key))
+        async with unit_of_work(state, "rotate_key") as ctx:
+            return await rotate_secrets(ctx.session, SecretBox(settings.llm_model_decrypt_key))
     finally:
-        await engine.dispose()
+        await state.close()
 
 
 def main() -> int:

@@ -18,10 +18,10 @@ from datetime import datetime, timedelta
 from prometheus_client import Counter
 from redis.exceptions import RedisError
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from common.logging import get_logger
 from common.names import Names
+from rest_service.app.domain.unit_of_work import Resources, unit_of_work
 from rest_service.app.models.base import utcnow
 from rest_service.app.models.thread import ChatMessage
 from rest_service.app.state import AppState
@@ -37,10 +37,8 @@ DELETED = Counter(
 )
 
 
-async def delete_older_than(
-    sessions: async_sessionmaker[AsyncSession], cutoff: datetime, batch: int = BATCH
-) -> int:
-    """Deletes every message created before `cutoff`, `batch` rows per transaction."""
+async def delete_older_than(resources: Resources, cutoff: datetime, batch: int = BATCH) -> int:
+    """Deletes every message created before `cutoff`, `batch` rows per unit of work."""
     total = 0
     while True:
         oldest = (
@@ -49,11 +47,10 @@ async def delete_older_than(
             .order_by(ChatMessage.id)
             .limit(batch)
         )
-        async with sessions() as session:
-            result = await session.execute(
+        async with unit_of_work(resources, "retention") as ctx:
+            result = await ctx.session.execute(
                 delete(ChatMessage).where(ChatMessage.id.in_(oldest.scalar_subquery()))
             )
-            await session.commit()
         deleted = int(result.rowcount or 0)
         total += deleted
         if deleted < batch:
@@ -81,7 +78,7 @@ async def run_once(state: AppState, now: datetime | None = None) -> int | None:
         return None
     cutoff = (now or utcnow()) - timedelta(days=days)
     try:
-        deleted = await delete_older_than(state.sessions, cutoff)
+        deleted = await delete_older_than(state, cutoff)
     except BaseException:
         await release_period(state)
         raise

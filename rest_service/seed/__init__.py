@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rest_service.app.domain.transfer import import_config
-from rest_service.app.domain.unit_of_work import Ctx
+from rest_service.app.domain.unit_of_work import unit_of_work
 from rest_service.app.models.snapshot import ConfigDocument, ImportResult
 from rest_service.app.settings import Settings
 from rest_service.app.state import AppState
@@ -38,8 +38,7 @@ async def seed(settings: Settings, path: Path = DEFAULT_CONFIG) -> ImportResult:
     document = load_document(settings, path)
     state = AppState.create(settings)
     try:
-        async with state.sessions() as session:
-            ctx = Ctx(session, settings, state.box, state.cache, "seed")
+        async with unit_of_work(state, "seed") as ctx:
             return await import_config(ctx, document)
     finally:
         await state.close()

@@ -6,14 +6,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import SQLModel
 
 from rest_service.app.main import create_app
 from rest_service.app.settings import Settings
+from rest_service.app.state import AppState
 
 
 @pytest.fixture
@@ -28,11 +33,54 @@ def shared_app() -> FastAPI:
     return create_app()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "commits: the test needs real commits (concurrent requests, or another process reads "
+        "what it wrote), so it runs outside the rolled-back transaction",
+    )
+
+
 @pytest.fixture
-async def app(shared_app: FastAPI, settings_env: dict[str, str]) -> AsyncIterator[FastAPI]:
-    """The app with fresh state (engine, Redis, caches) built from this test's settings."""
+async def app(
+    shared_app: FastAPI, settings_env: dict[str, str], request: pytest.FixtureRequest
+) -> AsyncIterator[FastAPI]:
+    """The app with fresh state (engine, Redis, caches) built from this test's settings. Its
+    units of work (and the admin's reads) join one transaction rolled back after the test,
+    as savepoints, so each test sees only its own rows and counts exactly."""
     async with shared_app.router.lifespan_context(shared_app):
-        yield shared_app
+        if request.node.get_closest_marker("commits"):
+            yield shared_app
+            return
+        async with rolled_back(shared_app):
+            yield shared_app
+
+
+@asynccontextmanager
+async def rolled_back(app: FastAPI) -> AsyncIterator[None]:
+    """Starts from empty tables (the TRUNCATE is rolled back too), so rows other tests
+    committed, or processes started on the session's database, never count."""
+    state: AppState = app.state.app_state
+    async with state.engine.connect() as connection:
+        outer = await connection.begin()
+        await connection.execute(text(f"TRUNCATE {_tables()} CASCADE"))
+        state.sessions = async_sessionmaker(
+            connection,
+            expire_on_commit=False,
+            autoflush=False,
+            join_transaction_mode="create_savepoint",
+        )
+        app.state.admin.session_maker.configure(
+            bind=connection, join_transaction_mode="create_savepoint"
+        )
+        try:
+            yield
+        finally:
+            await outer.rollback()
+
+
+def _tables() -> str:
+    return ", ".join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables)
 
 
 @pytest.fixture

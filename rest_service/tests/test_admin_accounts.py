@@ -27,6 +27,7 @@ from rest_service.app.admin.login_limit import (
     account_scope,
 )
 from rest_service.app.domain import admin_accounts
+from rest_service.app.domain.unit_of_work import unit_of_work
 from rest_service.tests.conftest import Api
 from rest_service.tests.test_admin import ORIGIN, assistant_form
 from tests.test_manage import MANAGE, bare_env
@@ -46,8 +47,8 @@ async def post_login(client: httpx.AsyncClient, username: str, password: str) ->
 
 
 async def make_admin(app: FastAPI, name: str, password: str = PASSWORD) -> str:
-    async with app.state.app_state.sessions() as session:
-        return (await admin_accounts.create(session, name, password)).name
+    async with unit_of_work(app.state.app_state) as ctx:
+        return (await admin_accounts.create(ctx.session, name, password)).name
 
 
 def new_client(app: FastAPI, cookies: httpx.Cookies | None = None) -> httpx.AsyncClient:
@@ -94,6 +95,7 @@ class TestBruteForce:
         response = await post_login(client, "someone-new", secrets["ADMIN_API_TOKEN"])
         assert response.status_code == 429 and response.headers["retry-after"]
 
+    @pytest.mark.commits
     async def test_parallel_guesses_cannot_slip_past_the_count(self, client: httpx.AsyncClient):
         responses = await asyncio.gather(
             *[post_login(client, "ops", f"guess-{i}") for i in range(30)]
@@ -167,6 +169,7 @@ class TestSessions:
             assert not await sees_admin(thief)
         await client.aclose()
 
+    @pytest.mark.commits  # the CLI's run() works through an engine of its own
     async def test_a_password_change_ends_every_session_of_that_admin(self, app: FastAPI) -> None:
         from rest_service.admin_cli import build_parser, run
 
@@ -307,6 +310,7 @@ def test_an_admin_name_is_clean_or_a_422_naming_the_field(raw: str) -> None:
     assert admin_accounts.NAME_PATTERN.fullmatch(name) and name not in ("api-token",)
 
 
+@pytest.mark.commits  # the CLI is another process on the session's database
 class TestManageAdmin:
     @pytest.mark.timeout(180)
     async def test_admin_create_list_passwd_delete(

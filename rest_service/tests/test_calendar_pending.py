@@ -68,6 +68,7 @@ async def test_confirm_makes_the_pending_account_the_active_one(rest: RestClient
     assert await rest.confirm_pending_calendar_credentials(user["id"], max_age_seconds=900) is None
 
 
+@pytest.mark.commits
 async def test_two_confirms_at_once_make_one_active_row(rest: RestClient, api: Api) -> None:
     user = await api.user()
     await rest.put_calendar_credentials(user["id"], MINE)

@@ -68,6 +68,7 @@ class TestActiveReminders:
         other = await api.user()
         assert (await create(client, api, user_id=other["id"])).status_code == 201
 
+    @pytest.mark.commits
     async def test_concurrent_creates_stop_at_the_limit(self, api: Api, client) -> None:
         user = await api.user()
         responses = await asyncio.gather(

@@ -58,6 +58,7 @@ class TestCreate:
         assert (first.status_code, again.status_code) == (201, 200)
         assert again.json() == first.json()
 
+    @pytest.mark.commits
     async def test_concurrent_creates_with_one_key_make_one_job(self, api: Api, client) -> None:
         body = {
             "name": "n",

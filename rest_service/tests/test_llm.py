@@ -25,6 +25,7 @@ def raw_row(database_url: str, sql: str, *args: object) -> tuple:
 
 
 class TestProviders:
+    @pytest.mark.commits
     async def test_key_is_encrypted_at_rest_and_shown_masked(
         self, api: Api, database_url: str, secrets: dict[str, str]
     ) -> None:

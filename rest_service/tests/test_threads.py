@@ -17,6 +17,7 @@ MISSING = str(uuid.uuid4())
 
 
 class TestThreads:
+    @pytest.mark.commits  # Postgres' now() stands still within one transaction
     async def test_get_or_create_is_201_then_200(self, api: Api, client) -> None:
         assistant = await api.assistant()
         body = {"user_id": unique("u"), "assistant_id": assistant["id"]}
@@ -27,6 +28,7 @@ class TestThreads:
         assert first.json()["thread_id"].startswith("thread_")
         assert again.json()["last_used"] >= first.json()["last_used"]
 
+    @pytest.mark.commits
     async def test_concurrent_get_or_create_makes_one_row(self, api: Api, client) -> None:
         assistant = await api.assistant()
         body = {"user_id": unique("u"), "assistant_id": assistant["id"]}

@@ -28,6 +28,7 @@ class TestGetOrCreate:
         assert again.json() == first.json()
         assert first.json()["blocked"] is False and first.json()["timezone"] is None
 
+    @pytest.mark.commits
     async def test_concurrent_calls_make_one_row(self, client, service, database_url: str) -> None:
         body = {"telegram_id": telegram_id()}
         responses = await asyncio.gather(
@@ -111,10 +112,11 @@ class TestUser:
         response = await client.get(
             "/api/users/", params={"limit": 2, "offset": 1}, headers=api.service
         )
-        assert len(response.json()) == 2 and int(response.headers["X-Total-Count"]) >= 3
+        assert len(response.json()) == 2 and response.headers["X-Total-Count"] == "3"
 
 
 class TestForget:
+    @pytest.mark.commits
     async def test_removes_everything_of_the_user(
         self, api: Api, client: httpx.AsyncClient, database_url: str
     ) -> None:
@@ -175,6 +177,7 @@ class TestForget:
 
 
 class TestCalendarCredentials:
+    @pytest.mark.commits
     async def test_put_get_replace_delete(self, api: Api, client, database_url: str) -> None:
         user = await api.user()
         path = f"/api/users/{user['id']}/calendar-credentials"

@@ -15,9 +15,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
 from rest_service.app.admin.request_ctx import AdminFormError, admin_ctx
-from rest_service.app.api.deps import Page
 from rest_service.app.domain import history, revert, stats
 from rest_service.app.domain.history import ENTITIES
+from rest_service.app.domain.paging import Page
 from rest_service.app.models.thread import ChatMessage, UserAssistantThread
 from rest_service.app.models.user import User
 

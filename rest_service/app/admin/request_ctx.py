@@ -1,6 +1,5 @@
-"""A service-layer `Ctx` for an admin request: the same sessions, settings, key box and
-config cache as the API, with the logged-in admin as the change history's actor
-(`admin:<name>`, or `api-token` for the token login)."""
+"""An admin action's unit of work: the same as an API request's, with the logged-in admin as
+the change history's actor (`admin:<name>`, or `api-token` for the token login)."""
 
 from __future__ import annotations
 
@@ -13,7 +12,7 @@ from starlette.requests import Request
 
 from common.errors import AppError
 from rest_service.app.admin.auth import current_admin
-from rest_service.app.domain.unit_of_work import Ctx
+from rest_service.app.domain.unit_of_work import Ctx, unit_of_work
 from rest_service.app.state import STATE, AppState
 
 
@@ -27,16 +26,15 @@ def app_state(view: Any) -> AppState:
 
 @asynccontextmanager
 async def admin_ctx(view: Any, request: Request) -> AsyncIterator[Ctx]:
-    """A session for one admin action; our errors become a readable message on the page."""
-    state = app_state(view)
-    actor = current_admin(request).actor
-    async with state.sessions() as session:
-        try:
-            yield Ctx(session, state.settings, state.box, state.cache, actor)
-        except AppError as exc:
-            raise AdminFormError(_describe(exc)) from exc
-        except ValidationError as exc:
-            raise AdminFormError(_describe_validation(exc)) from exc
+    """One admin action; our errors (after the rollback) become a readable message on the
+    page."""
+    try:
+        async with unit_of_work(app_state(view), current_admin(request).actor) as ctx:
+            yield ctx
+    except AppError as exc:
+        raise AdminFormError(_describe(exc)) from exc
+    except ValidationError as exc:
+        raise AdminFormError(_describe_validation(exc)) from exc
 
 
 def _describe(exc: AppError) -> str:

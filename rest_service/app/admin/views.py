@@ -20,7 +20,6 @@ from rest_service.app.domain import (
     assistants,
     cron_jobs,
     links,
-    live_config,
     llm_models,
     providers,
     tools,
@@ -233,15 +232,12 @@ class LinkAdmin(_TrackedView, model=AssistantToolLink):
     async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
         """A link's pair is fixed (delete it and make another); its state and answerer change."""
         async with admin_ctx(self, request) as ctx:
-            link = await links.get_or_404(ctx.session, AssistantToolLink, uuid.UUID(pk), "link")
-            link.is_active = bool(data.get("is_active"))
-            link.sub_assistant_id = _uuid_or_none(data.get("sub_assistant_id"))
-            if link.sub_assistant_id is not None:
-                await links.get_or_404(
-                    ctx.session, Assistant, link.sub_assistant_id, "sub-assistant"
-                )
-            await live_config.commit_config(ctx)
-            return link
+            return await links.update_link(
+                ctx,
+                uuid.UUID(pk),
+                is_active=bool(data.get("is_active")),
+                sub_assistant_id=_uuid_or_none(data.get("sub_assistant_id")),
+            )
 
     async def delete_model(self, request: Request, pk: Any) -> None:
         async with admin_ctx(self, request) as ctx:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query, Request, Response
 
 from common.web import caller_of
-from rest_service.app.domain.unit_of_work import Ctx
+from rest_service.app.domain.paging import Page
+from rest_service.app.domain.unit_of_work import Ctx, unit_of_work
 from rest_service.app.state import STATE, AppState
 
 MAX_LIMIT = 1000
@@ -19,20 +19,13 @@ MAX_OFFSET = 2**31 - 1
 async def ctx(
     request: Request, state: Annotated[AppState, Depends(STATE.of)]
 ) -> AsyncIterator[Ctx]:
-    """One session per request; services commit, anything uncommitted rolls back on close."""
+    """One unit of work per request, the caller's role as the history's actor."""
     caller = caller_of(request)
-    actor = f"{caller.role}-token" if caller else "api"
-    async with state.sessions() as session:
-        yield Ctx(session, state.settings, state.box, state.cache, actor)
+    async with unit_of_work(state, f"{caller.role}-token" if caller else "api") as unit:
+        yield unit
 
 
 #: Dependencies are `async def`: a plain `def` would cost a thread hop per request.
-
-
-@dataclass(frozen=True)
-class Page:
-    limit: int
-    offset: int
 
 
 async def page(
@@ -46,5 +39,7 @@ def set_total(response: Response, total: int) -> None:
     response.headers["X-Total-Count"] = str(total)
 
 
-CtxDep = Annotated[Ctx, Depends(ctx)]
+#: `scope="function"`: the commit (and a 409 it may raise) happens before the response is
+#: sent, so a client that got its 201 reads its write.
+CtxDep = Annotated[Ctx, Depends(ctx, scope="function")]
 PageDep = Annotated[Page, Depends(page)]

@@ -79,9 +79,8 @@ async def create(session: AsyncSession, name: str, password: str) -> AdminAccoun
     account = AdminAccount(name=clean_name(name), password_hash=await hash_password(password))
     session.add(account)
     try:
-        await session.commit()
+        await session.flush()
     except IntegrityError as exc:
-        await session.rollback()
         raise ConflictError(f"admin {account.name!r} already exists") from exc
     return account
 
@@ -90,14 +89,14 @@ async def set_password(session: AsyncSession, name: str, password: str) -> Admin
     account = await _existing(session, name)
     account.password_hash = await hash_password(password)
     account.password_changed_at = utcnow()
-    await session.commit()
+    await session.flush()
     return account
 
 
 async def delete(session: AsyncSession, name: str) -> AdminAccount:
     account = await _existing(session, name)
     await session.delete(account)
-    await session.commit()
+    await session.flush()
     return account
 
 

@@ -6,7 +6,6 @@ import uuid
 
 from sqlalchemy import delete, func, or_, select, update
 
-from rest_service.app.api.deps import Page
 from rest_service.app.domain import live_config
 from rest_service.app.domain.common import (
     apply_update,
@@ -17,6 +16,7 @@ from rest_service.app.domain.common import (
     paged,
 )
 from rest_service.app.domain.llm_models import require_model
+from rest_service.app.domain.paging import Page
 from rest_service.app.domain.references import Reference, refuse_if_referenced
 from rest_service.app.domain.unit_of_work import Ctx
 from rest_service.app.models.assistant import (
@@ -53,7 +53,7 @@ async def create_assistant(ctx: Ctx, data: AssistantCreate) -> Assistant:
     if assistant.is_secretary:
         await _demote_secretary(ctx, assistant.id)
     ctx.session.add(assistant)
-    await live_config.commit_config(ctx)
+    await live_config.config_changed(ctx)
     return assistant
 
 
@@ -67,7 +67,7 @@ async def update_assistant(ctx: Ctx, assistant_id: uuid.UUID, data: AssistantUpd
     if changes.get("is_secretary"):
         await _demote_secretary(ctx, assistant.id)
     apply_update(assistant, changes)
-    await live_config.commit_config(ctx)
+    await live_config.config_changed(ctx)
     return assistant
 
 
@@ -95,7 +95,7 @@ async def delete_assistant(ctx: Ctx, assistant_id: uuid.UUID, cascade: bool) -> 
     await ctx.session.execute(delete(Tool).where(calls_it))
     await ctx.session.execute(delete(UserAssistantThread).where(threads))
     await ctx.session.delete(assistant)
-    await live_config.commit_config(ctx)
+    await live_config.config_changed(ctx)
 
 
 async def _demote_secretary(ctx: Ctx, keep: uuid.UUID) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from common.errors import not_found
 from rest_service.app.domain.common import get_or_404
-from rest_service.app.domain.unit_of_work import Ctx
+from rest_service.app.domain.unit_of_work import CommitThenRaise, Ctx
 from rest_service.app.models.base import utcnow
 from rest_service.app.models.calendar import (
     CalendarCredential,
@@ -67,7 +67,6 @@ async def put_credentials(
         },
     )
     await ctx.session.execute(stmt)
-    await ctx.session.commit()
     return await get_credentials(ctx, user_id, status)
 
 
@@ -80,7 +79,6 @@ async def delete_credentials(ctx: Ctx, user_id: uuid.UUID, status: str = ACTIVE)
     )
     if not result.rowcount:  # type: ignore[attr-defined]
         raise not_found(f"{_kind(status)} of user", user_id)
-    await ctx.session.commit()
 
 
 async def confirm_pending(
@@ -96,8 +94,8 @@ async def confirm_pending(
         seconds=data.max_age_seconds
     ):
         await ctx.session.delete(row)
-        await ctx.session.commit()
-        raise not_found("pending calendar connection of user", user_id)
+        await ctx.session.flush()
+        raise CommitThenRaise(not_found("pending calendar connection of user", user_id))
     await ctx.session.execute(
         delete(CalendarCredential).where(
             CalendarCredential.user_id == user_id, CalendarCredential.status == ACTIVE
@@ -105,7 +103,7 @@ async def confirm_pending(
     )
     await ctx.session.flush()
     row.status, row.pending_since, row.updated_at = ACTIVE, None, utcnow()
-    await ctx.session.commit()
+    await ctx.session.flush()
     return await get_credentials(ctx, user_id, ACTIVE)
 
 
@@ -123,7 +121,6 @@ async def expire_pending(ctx: Ctx, data: CalendarPendingConfirm) -> list[Calenda
             .returning(CalendarCredential)
         )
     ).all()
-    await ctx.session.commit()
     return [_public(ctx, row) for row in rows]
 
 

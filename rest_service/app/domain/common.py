@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
 from common.errors import ConflictError, FieldError, ValidationFailedError, not_found
-from rest_service.app.api.deps import Page
+from rest_service.app.domain.paging import Page
 
 M = TypeVar("M", bound=SQLModel)
 

@@ -13,9 +13,10 @@ from sqlalchemy.dialects.postgresql import insert
 
 from common.errors import FieldError, ValidationFailedError, conflict
 from common.limits import LIMIT_REFUSALS
-from rest_service.app.api.deps import Page
+from rest_service.app.models.enums import CronJobStatus, CronJobType, RunOutcome
 from rest_service.app.domain.common import apply_update, get_or_404, non_null, paged
-from rest_service.app.domain.unit_of_work import Ctx
+from rest_service.app.domain.paging import Page
+from rest_service.app.domain.unit_of_work import AfterCommit, Ctx
 from rest_service.app.domain.validation import (
     check_cron,
     check_recurrence,
@@ -29,7 +30,6 @@ from rest_service.app.models.cron import (
     CronJobRunCreate,
     CronJobUpdate,
 )
-from rest_service.app.models.enums import CronJobStatus, CronJobType, RunOutcome
 from rest_service.app.models.user import User
 
 KIND = "cron job"
@@ -64,11 +64,10 @@ async def create_job(ctx: Ctx, data: CronJobCreate) -> tuple[CronJob, bool]:
         .returning(CronJob.id)
     )
     made = await ctx.session.scalar(stmt)
-    await ctx.session.commit()
     stored = await _by_key(ctx, data.idempotency_key) if made is None else None
     job_id = made or (stored.id if stored else job.id)
     if made is not None:
-        await _announce(ctx, job_id, "created")
+        _announce(ctx, job_id, "created")
     return await get_or_404(ctx.session, CronJob, job_id, KIND), made is not None
 
 
@@ -117,8 +116,8 @@ async def update_job(ctx: Ctx, job_id: uuid.UUID, data: CronJobUpdate) -> CronJo
     if "next_run_at" not in changes and _SCHEDULE_FIELDS & changes.keys():
         changes["next_run_at"] = _next_run(merged, now)
     apply_update(job, changes)
-    await ctx.session.commit()
-    await _announce(ctx, job.id, "updated")
+    await ctx.session.flush()
+    _announce(ctx, job.id, "updated")
     return job
 
 
@@ -126,8 +125,8 @@ async def delete_job(ctx: Ctx, job_id: uuid.UUID) -> None:
     """Its runs go with it: they are the job's own record, not references to it."""
     job = await get_job(ctx, job_id)
     await ctx.session.delete(job)
-    await ctx.session.commit()
-    await _announce(ctx, job_id, "deleted")
+    await ctx.session.flush()
+    _announce(ctx, job_id, "deleted")
 
 
 async def append_run(
@@ -142,7 +141,6 @@ async def append_run(
         .returning(CronJobRun.id)
     )
     made = await ctx.session.scalar(stmt)
-    await ctx.session.commit()
     run = await ctx.session.scalar(
         select(CronJobRun).where(
             CronJobRun.job_id == job_id, CronJobRun.scheduled_for == data.scheduled_for
@@ -249,5 +247,15 @@ async def _by_key(ctx: Ctx, key: str | None) -> CronJob | None:
     return await ctx.session.scalar(select(CronJob).where(CronJob.idempotency_key == key))
 
 
-async def _announce(ctx: Ctx, job_id: uuid.UUID, change: str) -> None:
-    await ctx.cache.publish_cron(json.dumps({"job_id": str(job_id), "change": change}))
+def _announce(ctx: Ctx, job_id: uuid.UUID, change: str) -> None:
+    ctx.after_commit(f"cron:{job_id}", announce_cron({"job_id": str(job_id), "change": change}))
+
+
+def announce_cron(message: dict[str, str]) -> AfterCommit:
+    """Tell cron_service on `cron:updated`, once the change is committed (it reads the job
+    back as soon as it hears)."""
+
+    async def announce(ctx: Ctx) -> None:
+        await ctx.cache.publish_cron(json.dumps(message))
+
+    return announce

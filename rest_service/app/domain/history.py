@@ -1,7 +1,7 @@
 """The change history of assistants, tools, links, providers and models.
 
 Every flush notes what it writes to the tracked tables (a `before_flush` listener, so writes
-flushed early, as the import does, count too); `commit_config`, the one step every config
+flushed early, as the import does, count too); `config_changed`, the one step every config
 write ends with, takes those notes and stores them in the same transaction. So the API, the
 web admin, the import and the seed are all recorded the same way: who, when, the version the
 change made, and each row before and after. Secrets are never
@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
 from common.errors import ValidationFailedError, not_found
-from rest_service.app.api.deps import Page
 from rest_service.app.domain.common import paged
+from rest_service.app.domain.paging import Page
 from rest_service.app.models.assistant import Assistant, AssistantToolLink, Tool
 from rest_service.app.models.history import ConfigChange
 from rest_service.app.models.llm import LLMModel, LLMProvider
@@ -42,7 +42,7 @@ SECRET_COLUMNS = frozenset({"api_key_encrypted"})
 IGNORED_COLUMNS = frozenset({"updated_at"})
 
 
-#: Where a session keeps the changes it flushed until `commit_config` records them.
+#: Where a session keeps the changes it flushed until `config_changed` records them.
 PENDING_KEY = "config_changes_pending"
 
 

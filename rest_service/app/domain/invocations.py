@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from rest_service.app.api.deps import Page
 from rest_service.app.domain.common import get_or_404, paged
+from rest_service.app.domain.paging import Page
 from rest_service.app.domain.unit_of_work import Ctx
 from rest_service.app.models.assistant import Assistant, Tool
 from rest_service.app.models.invocation import ToolInvocation, ToolInvocationCreate
@@ -25,7 +25,7 @@ async def append_invocation(ctx: Ctx, data: ToolInvocationCreate) -> ToolInvocat
         await get_or_404(ctx.session, User, data.user_id, "user")
     invocation = ToolInvocation.model_validate(data)
     ctx.session.add(invocation)
-    await ctx.session.commit()
+    await ctx.session.flush()
     return invocation
 
 

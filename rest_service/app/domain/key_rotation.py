@@ -33,8 +33,8 @@ class RotationCounts:
 
 
 async def rotate_secrets(session: AsyncSession, box: SecretBox) -> RotationCounts:
-    """Rows are locked while they are rewritten; a secret no key opens fails the whole run
-    (nothing is committed), so the old key is never dropped while it is still needed."""
+    """Rows are locked while they are rewritten; a secret no key opens fails the whole unit
+    of work (nothing is committed), so the old key is never dropped while it is still needed."""
     counts = RotationCounts()
     for name, model, column in SECRETS:
         attribute = getattr(model, column)
@@ -50,5 +50,4 @@ async def rotate_secrets(session: AsyncSession, box: SecretBox) -> RotationCount
             await session.execute(update(model).where(model.id == row_id).values({column: new}))
             rotated += 1
         counts.rotated[name], counts.current[name] = rotated, current
-    await session.commit()
     return counts

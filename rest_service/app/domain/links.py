@@ -7,9 +7,9 @@ import uuid
 from sqlalchemy import select
 
 from common.errors import ConflictError, FieldError, not_found
-from rest_service.app.api.deps import Page
 from rest_service.app.domain import live_config
 from rest_service.app.domain.common import get_or_404, paged, paged_rows
+from rest_service.app.domain.paging import Page
 from rest_service.app.domain.tools import public as tool_public
 from rest_service.app.domain.unit_of_work import Ctx
 from rest_service.app.models.assistant import (
@@ -66,7 +66,7 @@ async def attach_tool(
         return await _add(ctx, data), True
     if not existing.is_active:
         existing.is_active = True
-        await live_config.commit_config(ctx)
+        await live_config.config_changed(ctx)
     return existing, False
 
 
@@ -77,13 +77,25 @@ async def detach_tool(ctx: Ctx, assistant_id: uuid.UUID, tool_id: uuid.UUID) -> 
     if link is None:
         raise not_found("link of tool", f"{tool_id} to assistant {assistant_id}")
     await ctx.session.delete(link)
-    await live_config.commit_config(ctx)
+    await live_config.config_changed(ctx)
+
+
+async def update_link(
+    ctx: Ctx, link_id: uuid.UUID, *, is_active: bool, sub_assistant_id: uuid.UUID | None
+) -> AssistantToolLink:
+    """A link's pair is fixed (delete it and make another); its state and answerer change."""
+    link = await get_or_404(ctx.session, AssistantToolLink, link_id, KIND)
+    if sub_assistant_id is not None:
+        await get_or_404(ctx.session, Assistant, sub_assistant_id, "sub-assistant")
+    link.is_active, link.sub_assistant_id = is_active, sub_assistant_id
+    await live_config.config_changed(ctx)
+    return link
 
 
 async def delete_link(ctx: Ctx, link_id: uuid.UUID) -> None:
     link = await get_or_404(ctx.session, AssistantToolLink, link_id, KIND)
     await ctx.session.delete(link)
-    await live_config.commit_config(ctx)
+    await live_config.config_changed(ctx)
 
 
 async def _add(ctx: Ctx, data: AssistantToolLinkCreate) -> AssistantToolLink:
@@ -93,7 +105,7 @@ async def _add(ctx: Ctx, data: AssistantToolLinkCreate) -> AssistantToolLink:
         await get_or_404(ctx.session, Assistant, data.sub_assistant_id, "sub-assistant")
     link = AssistantToolLink.model_validate(data)
     ctx.session.add(link)
-    await live_config.commit_config(ctx)
+    await live_config.config_changed(ctx)
     return link
 
 

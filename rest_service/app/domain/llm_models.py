@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import Select, func, select, update
 
 from common.errors import ConflictError, FieldError, ValidationFailedError, not_found
-from rest_service.app.api.deps import Page
 from rest_service.app.domain import live_config
 from rest_service.app.domain.common import (
     apply_update,
@@ -18,6 +17,7 @@ from rest_service.app.domain.common import (
     paged_rows,
 )
 from rest_service.app.domain.model_views import model_public, models_query, one_public
+from rest_service.app.domain.paging import Page
 from rest_service.app.domain.references import Reference, refuse_if_referenced
 from rest_service.app.domain.unit_of_work import Ctx
 from rest_service.app.models.assistant import Assistant
@@ -56,7 +56,7 @@ async def create_model(ctx: Ctx, data: LLMModelCreate) -> LLMModelPublic:
     model = LLMModel.model_validate(data)
     await _make_unique_flags(ctx, model)
     ctx.session.add(model)
-    await live_config.commit_config(ctx)
+    await live_config.config_changed(ctx)
     return await get_model(ctx, model.id)
 
 
@@ -74,14 +74,14 @@ async def update_model(ctx: Ctx, model_id: uuid.UUID, data: LLMModelUpdate) -> L
         await _rename_references(ctx, old_name, changes["provider_model_name"])
     apply_update(model, changes)
     await _make_unique_flags(ctx, model)
-    await live_config.commit_config(ctx)
+    await live_config.config_changed(ctx)
     return await get_model(ctx, model.id)
 
 
 async def delete_model(ctx: Ctx, model_id: uuid.UUID, cascade: bool) -> None:
     """Under `cascade`, assistants and users that chose it fall back to the default model."""
     await delete_rows(ctx, model_id, cascade=cascade)
-    await live_config.commit_config(ctx)
+    await live_config.config_changed(ctx)
 
 
 async def delete_rows(ctx: Ctx, model_id: uuid.UUID, cascade: bool = True) -> None:

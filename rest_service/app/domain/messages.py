@@ -13,10 +13,10 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
 from common.errors import not_found
-from rest_service.app.api.deps import Page
-from rest_service.app.domain.common import is_foreign_key_violation, paged
-from rest_service.app.domain.unit_of_work import Ctx
 from rest_service.app.models.enums import MessageRole
+from rest_service.app.domain.common import is_foreign_key_violation, paged
+from rest_service.app.domain.paging import Page
+from rest_service.app.domain.unit_of_work import Ctx
 from rest_service.app.models.thread import (
     ChatMessage,
     MessageCreate,
@@ -69,7 +69,6 @@ async def append_messages(
             raise not_found("user", "given as user_id") from exc
         raise
     stored = await _in_item_order(ctx, items, made)
-    await ctx.session.commit()
     return stored, bool(made)
 
 

@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 
 from common.crypto import mask_secret
 from common.errors import FieldError, ValidationFailedError
-from rest_service.app.api.deps import Page
 from rest_service.app.domain import live_config, llm_models
 from rest_service.app.domain.common import apply_update, get_or_404, name_taken, non_null, paged
+from rest_service.app.domain.paging import Page
 from rest_service.app.domain.references import Reference, refuse_if_referenced
 from rest_service.app.domain.unit_of_work import Ctx
 from rest_service.app.models.llm import (
@@ -65,7 +65,7 @@ async def create_provider(ctx: Ctx, data: ProviderCreate) -> LLMProvider:
     provider = LLMProvider.model_validate(data.model_dump(exclude={"api_key"}))
     set_api_key(ctx, provider, data.api_key)
     ctx.session.add(provider)
-    await live_config.commit_config(ctx)
+    await live_config.config_changed(ctx)
     return provider
 
 
@@ -78,7 +78,7 @@ async def update_provider(ctx: Ctx, provider_id: uuid.UUID, data: ProviderUpdate
     if "api_key" in changes:
         set_api_key(ctx, provider, changes.pop("api_key"))
     apply_update(provider, non_null(LLMProvider, changes))
-    await live_config.commit_config(ctx)
+    await live_config.config_changed(ctx)
     return provider
 
 
@@ -93,7 +93,7 @@ async def delete_provider(ctx: Ctx, provider_id: uuid.UUID, cascade: bool) -> No
     for model_id in model_ids:
         await llm_models.delete_rows(ctx, model_id)
     await ctx.session.delete(provider)
-    await live_config.commit_config(ctx)
+    await live_config.config_changed(ctx)
 
 
 async def decrypted_key(ctx: Ctx, provider_id: uuid.UUID) -> str | None:

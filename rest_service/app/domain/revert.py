@@ -14,7 +14,6 @@ from rest_service.app.domain import (
     assistants,
     history,
     links,
-    live_config,
     llm_models,
     providers,
     tools,
@@ -22,7 +21,6 @@ from rest_service.app.domain import (
 from rest_service.app.domain.unit_of_work import Ctx
 from rest_service.app.models.assistant import (
     AssistantCreate,
-    AssistantToolLink,
     AssistantToolLinkCreate,
     AssistantUpdate,
     ToolCreate,
@@ -72,12 +70,13 @@ async def _link(ctx: Ctx, key: uuid.UUID, state: dict[str, Any], exists: bool) -
     if not exists:
         await links.create_link(ctx, AssistantToolLinkCreate.model_validate(state))
         return
-    link = await ctx.session.get(AssistantToolLink, key)
-    assert link is not None
-    link.is_active = bool(state.get("is_active", True))
     sub = state.get("sub_assistant_id")
-    link.sub_assistant_id = uuid.UUID(sub) if sub else None
-    await live_config.commit_config(ctx)
+    await links.update_link(
+        ctx,
+        key,
+        is_active=bool(state.get("is_active", True)),
+        sub_assistant_id=uuid.UUID(sub) if sub else None,
+    )
 
 
 async def _provider(ctx: Ctx, key: uuid.UUID, state: dict[str, Any], exists: bool) -> None:

@@ -9,8 +9,8 @@ from sqlalchemy import func, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import Insert, insert
 
 from common.errors import not_found
-from rest_service.app.api.deps import Page
 from rest_service.app.domain.common import get_or_404, paged
+from rest_service.app.domain.paging import Page
 from rest_service.app.domain.unit_of_work import Ctx
 from rest_service.app.models.assistant import Assistant
 from rest_service.app.models.thread import ThreadCreate, ThreadReset, UserAssistantThread
@@ -48,7 +48,6 @@ async def get_or_create_thread(ctx: Ctx, data: ThreadCreate) -> tuple[UserAssist
         UserAssistantThread.id, literal_column("xmax = 0").label("made")
     )
     row = (await ctx.session.execute(stmt)).one()
-    await ctx.session.commit()
     thread = await ctx.session.get(UserAssistantThread, row.id, populate_existing=True)
     assert thread is not None
     return thread, bool(row.made)
@@ -91,7 +90,6 @@ async def reset_threads(ctx: Ctx, data: ThreadReset) -> list[UserAssistantThread
         .execution_options(synchronize_session=False)
     )
     ids = (await ctx.session.scalars(stmt)).all()
-    await ctx.session.commit()
     rows = await ctx.session.scalars(
         select(UserAssistantThread)
         .where(UserAssistantThread.id.in_(ids))

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 
 from common.errors import FieldError, ValidationFailedError
-from rest_service.app.api.deps import Page
+from rest_service.app.models.enums import ToolType
 from rest_service.app.domain import live_config
 from rest_service.app.domain.common import (
     apply_update,
@@ -19,6 +19,7 @@ from rest_service.app.domain.common import (
     non_null,
     paged,
 )
+from rest_service.app.domain.paging import Page
 from rest_service.app.domain.references import Reference, refuse_if_referenced
 from rest_service.app.domain.snapshot import parse_schema
 from rest_service.app.domain.unit_of_work import Ctx
@@ -31,7 +32,6 @@ from rest_service.app.models.assistant import (
     ToolPublic,
     ToolUpdate,
 )
-from rest_service.app.models.enums import ToolType
 
 KIND = "tool"
 
@@ -64,7 +64,7 @@ async def create_tool(ctx: Ctx, data: ToolCreate) -> Tool:
     await _check_sub_assistant(ctx, data.tool_type, data.assistant_id)
     tool = Tool.model_validate({**data.model_dump(), "input_schema": _schema_text(schema)})
     ctx.session.add(tool)
-    await live_config.commit_config(ctx)
+    await live_config.config_changed(ctx)
     return tool
 
 
@@ -81,7 +81,7 @@ async def update_tool(ctx: Ctx, tool_id: uuid.UUID, data: ToolUpdate) -> Tool:
         changes.get("assistant_id", tool.assistant_id),
     )
     apply_update(tool, changes)
-    await live_config.commit_config(ctx)
+    await live_config.config_changed(ctx)
     return tool
 
 
@@ -95,7 +95,7 @@ async def delete_tool(ctx: Ctx, tool_id: uuid.UUID, cascade: bool) -> None:
     refuse_if_referenced(KIND, tool_id, refs, cascade)
     await ctx.session.execute(delete(AssistantToolLink).where(links))
     await ctx.session.delete(tool)
-    await live_config.commit_config(ctx)
+    await live_config.config_changed(ctx)
 
 
 async def _check_sub_assistant(

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlmodel import SQLModel
 
 from common.errors import FieldError, ValidationFailedError
+from rest_service.app.models.enums import ToolType
 from rest_service.app.domain import live_config
 from rest_service.app.domain.common import flush_or_conflict
 from rest_service.app.domain.providers import require_key_for_new_url, set_api_key
@@ -22,7 +23,6 @@ from rest_service.app.domain.unit_of_work import Ctx
 from rest_service.app.domain.validation import check_json_schema
 from rest_service.app.domain.version import current_version
 from rest_service.app.models.assistant import Assistant, AssistantToolLink, Tool
-from rest_service.app.models.enums import ToolType
 from rest_service.app.models.llm import LLMModel, LLMProvider
 from rest_service.app.models.snapshot import (
     AssistantDoc,
@@ -84,9 +84,8 @@ async def import_config(ctx: Ctx, doc: ConfigDocument) -> ImportResult:
     for i, link in enumerate(doc.links):
         _import_link(ctx, known, i, link, counts["links"])
     if any(c.created or c.updated for c in counts.values()):
-        version = await live_config.commit_config(ctx)
+        version = await live_config.config_changed(ctx)
     else:
-        await ctx.session.rollback()
         version = await current_version(ctx.session)
     return ImportResult(version=version, **counts)
 

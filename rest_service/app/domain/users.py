@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.dialects.postgresql import insert
 
 from common.errors import not_found
-from rest_service.app.api.deps import Page
 from rest_service.app.domain.common import apply_update, count, get_or_404, non_null, paged
+from rest_service.app.domain.cron_jobs import announce_cron
 from rest_service.app.domain.llm_models import require_model
+from rest_service.app.domain.paging import Page
 from rest_service.app.domain.unit_of_work import Ctx
 from rest_service.app.domain.validation import check_timezone
 from rest_service.app.models.calendar import CalendarCredential
@@ -34,7 +34,6 @@ async def get_or_create_user(ctx: Ctx, data: UserCreate) -> tuple[User, bool]:
         .returning(User.id)
     )
     made = await ctx.session.scalar(stmt)
-    await ctx.session.commit()
     user = await ctx.session.scalar(select(User).where(User.telegram_id == data.telegram_id))
     assert user is not None
     return user, made is not None
@@ -67,7 +66,7 @@ async def update_user(ctx: Ctx, user_id: uuid.UUID, data: UserUpdate) -> User:
     changes = non_null(User, data.model_dump(exclude_unset=True))
     await _check_settings(ctx, changes)
     apply_update(user, changes)
-    await ctx.session.commit()
+    await ctx.session.flush()
     return user
 
 
@@ -89,9 +88,8 @@ async def forget_user(ctx: Ctx, user_id: uuid.UUID) -> None:
     )
     await ctx.session.execute(delete(ToolInvocation).where(ToolInvocation.user_id == user_id))
     await ctx.session.execute(delete(User).where(User.id == user_id))
-    await ctx.session.commit()
     if had_jobs:
-        await ctx.cache.publish_cron(json.dumps({"user_id": key, "change": "deleted"}))
+        ctx.after_commit(f"cron:user:{key}", announce_cron({"user_id": key, "change": "deleted"}))
 
 
 async def _check_settings(ctx: Ctx, changes: dict[str, object]) -> None:
