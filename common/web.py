@@ -147,7 +147,7 @@ class StateSlot(Generic[S]):
     def of_app(self, app: Starlette) -> S:
         value = getattr(app.state, self.name, None)
         if not isinstance(value, self.kind):
-            raise RuntimeError(f"{self.kind.__name__} is read outside the app's lifespan")
+            raise RuntimeError(f"{self.kind.__name__} is read before the app's lifespan made it")
         return value
 
     async def of(self, request: Request) -> S:
@@ -163,10 +163,7 @@ class StateSlot(Generic[S]):
         async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             async with open_state(app) as state:
                 setattr(app.state, self.name, state)
-                try:
-                    yield
-                finally:
-                    delattr(app.state, self.name)
+                yield
 
         return lifespan
 
