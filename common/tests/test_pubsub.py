@@ -11,14 +11,7 @@ import redis.asyncio as aioredis
 
 from common.names import Names
 from common.pubsub import listen
-
-
-async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
+from common.tests.test_queue import wait_until
 
 
 class Heard:
