@@ -1,4 +1,4 @@
-"""The service's own errors. One handler (main.py) renders every AppError as JSON."""
+"""The service's own errors. The shared handlers (common/web.py) render every AppError as JSON."""
 
 from __future__ import annotations
 
