@@ -10,9 +10,15 @@ from assistant.src.assistants.phrases import CATALOGUE as ASSISTANT_PHRASES
 from common.catalogue import DEFAULT_LANGUAGE, Catalogue
 from common.language import choose_language
 from cron_service.app.texts import CATALOGUE as FIRE_TEXTS
+from google_calendar_service.src.domain.calendar import CATALOGUE as CALENDAR_TEXTS
 from tg_bot.src.i18n import CATALOGUE as BOT_TEXTS
 
-CATALOGUES = {"tg_bot": BOT_TEXTS, "cron_service": FIRE_TEXTS, "assistant": ASSISTANT_PHRASES}
+CATALOGUES = {
+    "tg_bot": BOT_TEXTS,
+    "cron_service": FIRE_TEXTS,
+    "assistant": ASSISTANT_PHRASES,
+    "google_calendar_service": CALENDAR_TEXTS,
+}
 
 
 def placeholders(template: str) -> set[str]:

@@ -14,7 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from common.catalogue import Catalogue
 from common.errors import AppError
+from common.language import choose_language
 from common.logging import get_logger
 from common.messages import ID_NAMESPACE, OutgoingKind, OutgoingMessage
 from common.names import TO_TELEGRAM
@@ -56,19 +58,22 @@ log = get_logger(__name__)
 
 #: Sent to the link's owner after a consent: the account is theirs only once they say so, so a
 #: link opened by someone else can at most produce a request the owner declines.
-_CONFIRM_TEXT = {
-    "en": (
-        "Connect the Google account {account} to your assistant?\n"
-        "Send /calendar confirm to connect it, or /calendar decline if it is not yours. "
-        "The request expires in {minutes} min."
-    ),
-    "ru": (
-        "Подключить аккаунт Google {account} к вашему ассистенту?\n"
-        "Отправьте /calendar confirm, чтобы подключить, или /calendar decline, если он не ваш. "
-        "Запрос действует {minutes} мин."
-    ),
-}
-_UNKNOWN_ACCOUNT = {"en": "(address unknown)", "ru": "(адрес неизвестен)"}
+CATALOGUE = Catalogue(
+    {
+        "en": {
+            "confirm": "Connect the Google account {account} to your assistant?\n"
+            "Send /calendar confirm to connect it, or /calendar decline if it is not yours. "
+            "The request expires in {minutes} min.",
+            "unknown_account": "(address unknown)",
+        },
+        "ru": {
+            "confirm": "Подключить аккаунт Google {account} к вашему ассистенту?\n"
+            "Отправьте /calendar confirm, чтобы подключить, или /calendar decline, если он не "
+            "ваш. Запрос действует {minutes} мин.",
+            "unknown_account": "(адрес неизвестен)",
+        },
+    }
+)
 
 
 class GoogleCalendarService:
@@ -140,9 +145,10 @@ class GoogleCalendarService:
     async def _ask_owner(self, user_id: str, account: str | None, state: str) -> None:
         """To the user's own private chat (its id is the Telegram user id), never a group."""
         user = await self._rest.get_user(user_id)
-        language = "ru" if (user.get("language") or "").startswith("ru") else "en"
-        text = _CONFIRM_TEXT[language].format(
-            account=account or _UNKNOWN_ACCOUNT[language],
+        texts = CATALOGUE.speaking(choose_language(stored=user.get("language")))
+        text = texts.text(
+            "confirm",
+            account=account or texts.text("unknown_account"),
             minutes=max(1, self._settings.calendar_confirm_ttl_seconds // 60),
         )
         message = OutgoingMessage(
