@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-import aiohttp
+import httpx
 
 from assistant.src.assistants.llm_chat import AssistantDeps
 from assistant.src.clients.llm import LlmGateway
@@ -37,7 +37,7 @@ class Runtime:
     """The long-lived clients of one process."""
 
     rest: RestClient
-    http: aiohttp.ClientSession
+    http: httpx.AsyncClient
     llm: LlmGateway
     config: ConfigWatcher
     orchestrator: Orchestrator
@@ -48,7 +48,7 @@ async def runtime(ctx: WorkerContext, settings: Settings) -> AsyncIterator[Runti
     """Opens the clients the orchestrator needs and closes them on the way out."""
     async with (
         RestClient(settings.rest_service_url, settings.own_service_token) as rest,
-        aiohttp.ClientSession() as http,
+        httpx.AsyncClient() as http,
     ):
         breaker = circuit_breaker(settings, ctx.redis, ctx.names)
         llm = LlmGateway(settings, rest.get_provider_api_key, breaker)

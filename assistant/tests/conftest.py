@@ -8,7 +8,7 @@ import random
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
-import aiohttp
+import httpx
 import pytest
 import redis.asyncio as aioredis
 
@@ -60,7 +60,7 @@ async def services(settings: Settings, redis, names) -> AsyncIterator[ToolServic
     """What tools use; rest_service is not running for the in-process tool tests."""
     async with (
         RestClient("http://127.0.0.1:9", "unused", retries=0) as rest,
-        aiohttp.ClientSession() as http,
+        httpx.AsyncClient() as http,
     ):
         yield ToolServices(settings, redis, names, rest, http)
 

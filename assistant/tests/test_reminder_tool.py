@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import aiohttp
+import httpx
 import pytest
 import redis.asyncio as aioredis
 
@@ -32,7 +32,7 @@ async def tool(
 ) -> AsyncIterator[ReminderTool]:
     settings = Settings(environment="test", redis_url=redis_url, default_timezone="Europe/Moscow")
     spec = ToolSpec(id=str(uuid.uuid4()), name="reminder", tool_type="reminder")
-    async with aiohttp.ClientSession() as http:
+    async with httpx.AsyncClient() as http:
         yield ReminderTool(spec, ToolServices(settings, redis, names, rest, http))
 
 

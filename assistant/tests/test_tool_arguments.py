@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import aiohttp
+import httpx
 import pytest
 import redis.asyncio as aioredis
 from hypothesis import HealthCheck, given, settings
@@ -111,7 +111,7 @@ async def open_world(platform: Platform, redis_url: str, stack: AsyncExitStack) 
     admin = await stack.enter_async_context(
         RestClient(platform.rest_url, tokens["ADMIN_API_TOKEN"])
     )
-    http = await stack.enter_async_context(aiohttp.ClientSession())
+    http = await stack.enter_async_context(httpx.AsyncClient())
     redis = aioredis.Redis.from_url(redis_url)
     stack.push_async_callback(redis.aclose)
     settings_ = Settings(

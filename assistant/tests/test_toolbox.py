@@ -7,7 +7,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 
-import aiohttp
+import httpx
 import pytest
 
 from assistant.src.clients.llm import ToolCall
@@ -30,7 +30,7 @@ async def toolbox(deployment: Deployment, settings) -> AsyncIterator[Toolbox]:
             "weather_api_url": deployment.open_meteo.forecast_url,
         }
     )
-    async with aiohttp.ClientSession() as http:
+    async with httpx.AsyncClient() as http:
         services = ToolServices(quick, deployment.redis, deployment.names, deployment.rest, http)
         tools = [
             TimeTool(

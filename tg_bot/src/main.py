@@ -9,6 +9,8 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import httpx
+
 from common.logging import get_logger
 from common.rest_client import RestClient
 from common.settings import load_settings
@@ -87,9 +89,9 @@ async def _bot(ctx: WorkerContext, settings: Settings) -> AsyncIterator[Bot]:
         retry_backoff_s=settings.send_retry_backoff_seconds,
     )
     rest = RestClient(settings.rest_service_url, settings.own_service_token)
-    async with telegram, rest:
+    async with telegram, rest, httpx.AsyncClient() as http:
         users = UserDirectory(rest, settings.user_cache_seconds)
-        services = Services(settings, rest, users, ctx.redis, ctx.names, default_commands())
+        services = Services(settings, rest, users, ctx.redis, ctx.names, default_commands(), http)
         typing = TypingIndicator(
             telegram, ctx.redis, ctx.names,
             interval_s=settings.typing_interval_seconds, max_s=settings.typing_max_seconds,

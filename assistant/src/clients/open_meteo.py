@@ -1,4 +1,4 @@
-"""Open-Meteo over aiohttp: geocoding a place name, then current weather and a daily
+"""Open-Meteo over httpx: geocoding a place name, then current weather and a daily
 forecast for its coordinates. No key; both URLs are settings."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
+import httpx
 
 CURRENT = "temperature_2m,apparent_temperature,relative_humidity_2m,weather_code,wind_speed_10m"
 DAILY = (
@@ -36,12 +36,12 @@ class Place:
 
 class OpenMeteoClient:
     def __init__(
-        self, http: aiohttp.ClientSession, geocoding_url: str, forecast_url: str, timeout: float
+        self, http: httpx.AsyncClient, geocoding_url: str, forecast_url: str, timeout: float
     ) -> None:
         self._http = http
         self._geocoding_url = geocoding_url
         self._forecast_url = forecast_url
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._timeout = timeout
 
     async def geocode(self, name: str, language: str | None = None) -> Place | None:
         """The best match for a place name; None when Open-Meteo knows no such place."""
@@ -73,13 +73,14 @@ class OpenMeteoClient:
 
     async def _get(self, url: str, params: dict[str, str]) -> dict[str, Any]:
         try:
-            async with self._http.get(url, params=params, timeout=self._timeout) as response:
-                body = await response.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            response = await self._http.get(url, params=params, timeout=self._timeout)
+            body = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
             raise WeatherServiceError(
                 f"weather service unreachable ({type(exc).__name__})"
             ) from exc
-        if response.status >= 400 or not isinstance(body, dict) or body.get("error"):
+        status = response.status_code
+        if status >= 400 or not isinstance(body, dict) or body.get("error"):
             reason = body.get("reason") if isinstance(body, dict) else None
-            raise WeatherServiceError(f"weather service error {response.status}: {reason or body}")
+            raise WeatherServiceError(f"weather service error {status}: {reason or body}")
         return body

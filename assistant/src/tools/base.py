@@ -12,16 +12,17 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import aiohttp
+import httpx
 import jsonschema
 import redis.asyncio as aioredis
 from jsonschema.exceptions import SchemaError
 
 from assistant.src.live_config.snapshot import ToolSpec
 from assistant.src.settings import Settings
+from common.calendar_client import CalendarClient
 from common.names import Names
 from common.rest_client import RestClient
 
@@ -91,14 +92,25 @@ SubAssistantRunner = Callable[[SubAssistantRequest], Awaitable[str]]
 
 @dataclass(frozen=True)
 class ToolServices:
-    """What tools may use; `delegate` runs another assistant on the message's config."""
+    """What tools may use; `delegate` runs another assistant on the message's config.
+    `http` is the process's one client for outside HTTP APIs."""
 
     settings: Settings
     redis: aioredis.Redis
     names: Names
     rest: RestClient
-    http: aiohttp.ClientSession
+    http: httpx.AsyncClient
     delegate: SubAssistantRunner | None = None
+
+    @cached_property
+    def calendar(self) -> CalendarClient:
+        settings = self.settings
+        return CalendarClient(
+            self.http,
+            settings.google_calendar_service_url,
+            settings.own_service_token,
+            settings.tool_timeout_seconds,
+        )
 
 
 class BaseTool(ABC):

@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+import httpx
 import redis.asyncio as aioredis
 
+from common.calendar_client import CalendarClient
 from common.catalogue import Texts
 from common.limits import MessageRateLimit, TokenBudget
 from common.messages import (
@@ -46,6 +48,17 @@ class Services:
     redis: aioredis.Redis
     names: Names
     commands: CommandRegistry
+    #: The process's one client for the other HTTP services (not Telegram: its client has its own).
+    http: httpx.AsyncClient
+
+    @functools.cached_property
+    def calendar(self) -> CalendarClient:
+        return CalendarClient(
+            self.http,
+            self.settings.google_calendar_service_url,
+            self.settings.own_service_token,
+            timeout=10.0,
+        )
 
     @functools.cached_property
     def message_limit(self) -> MessageRateLimit:

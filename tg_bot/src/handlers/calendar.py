@@ -9,10 +9,8 @@ clicked it in a group would connect their own Google account to someone else's p
 
 from __future__ import annotations
 
-from typing import Any
-
-import httpx
-
+from common.calendar_client import CalendarClient
+from common.errors import AppError
 from common.logging import get_logger
 from tg_bot.src.handlers.base import Addressed, Services
 from tg_bot.src.handlers.commands import Command
@@ -25,90 +23,58 @@ CONFIRM_WORDS = {"confirm", "yes", "да", "подтвердить", "подтв
 DECLINE_WORDS = {"decline", "no", "нет", "отклонить", "отклоняю"}
 
 
-class CalendarServiceError(Exception):
-    """google_calendar_service did not answer usefully."""
-
-
-class CalendarServiceClient:
-    """The few google_calendar_service routes the bot needs (service token)."""
-
-    def __init__(self, services: Services) -> None:
-        settings = services.settings
-        self._http = httpx.AsyncClient(
-            base_url=settings.google_calendar_service_url.rstrip("/"),
-            headers={"Authorization": f"Bearer {settings.own_service_token}"},
-            timeout=10.0,
-        )
-
-    async def __aenter__(self) -> CalendarServiceClient:
-        return self
-
-    async def __aexit__(self, *_exc: object) -> None:
-        await self._http.aclose()
-
-    async def call(self, method: str, path: str) -> dict[str, Any]:
-        """The JSON of a 200; anything else is a CalendarServiceError."""
-        try:
-            response = await self._http.request(method, path)
-        except httpx.HTTPError as exc:
-            raise CalendarServiceError(type(exc).__name__) from exc
-        if response.status_code != 200:
-            raise CalendarServiceError(f"{method} {path} answered {response.status_code}")
-        return response.json()
-
-
 async def calendar(turn: Addressed, args: str, services: Services) -> str:
     if turn.is_group:
         return turn.t("calendar.private_only")
     if turn.user is None:
         return turn.t("calendar.unavailable")
     user_id = str(turn.user["id"])
+    client = services.calendar
+    word = args.strip().casefold()
     try:
-        async with CalendarServiceClient(services) as client:
-            word = args.strip().casefold()
-            if word in DISCONNECT_WORDS:
-                return await _disconnect(turn, client, user_id)
-            if word in CONFIRM_WORDS:
-                return await _confirm(turn, client, user_id)
-            if word in DECLINE_WORDS:
-                return await _decline(turn, client, user_id)
-            return await _status_or_link(turn, client, user_id)
-    except CalendarServiceError as exc:
+        if word in DISCONNECT_WORDS:
+            return await _disconnect(turn, client, user_id)
+        if word in CONFIRM_WORDS:
+            return await _confirm(turn, client, user_id)
+        if word in DECLINE_WORDS:
+            return await _decline(turn, client, user_id)
+        return await _status_or_link(turn, client, user_id)
+    except AppError as exc:
         log.warning("calendar_service_unavailable", error=str(exc))
         return turn.t("calendar.unavailable")
 
 
-async def _status_or_link(turn: Addressed, client: CalendarServiceClient, user_id: str) -> str:
-    status = await client.call("GET", f"/auth/status/{user_id}")
-    if status.get("pending"):
-        return turn.t("calendar.pending", account=status.get("pending_account") or "?")
-    if status["connected"] and status["valid"]:
-        if status.get("account"):
-            return turn.t("calendar.connected", account=status["account"])
+async def _status_or_link(turn: Addressed, client: CalendarClient, user_id: str) -> str:
+    status = await client.status(user_id)
+    if status.pending:
+        return turn.t("calendar.pending", account=status.pending_account or "?")
+    if status.connected and status.valid:
+        if status.account:
+            return turn.t("calendar.connected", account=status.account)
         return turn.t("calendar.connected_unknown")
-    link = await client.call("GET", f"/auth/url/{user_id}")
-    key = "calendar.reconnect" if status["connected"] else "calendar.connect"
-    minutes = max(1, int(link.get("expires_in", 600)) // 60)
-    return turn.t(key, url=Markdown(link["auth_url"]), minutes=minutes)
+    link = await client.auth_url(user_id)
+    key = "calendar.reconnect" if status.connected else "calendar.connect"
+    minutes = max(1, link.expires_in // 60)
+    return turn.t(key, url=Markdown(link.auth_url), minutes=minutes)
 
 
-async def _disconnect(turn: Addressed, client: CalendarServiceClient, user_id: str) -> str:
-    result = await client.call("DELETE", f"/auth/{user_id}")
-    return turn.t("calendar.disconnected" if result["disconnected"] else "calendar.not_connected")
+async def _disconnect(turn: Addressed, client: CalendarClient, user_id: str) -> str:
+    result = await client.disconnect(user_id)
+    return turn.t("calendar.disconnected" if result.disconnected else "calendar.not_connected")
 
 
-async def _confirm(turn: Addressed, client: CalendarServiceClient, user_id: str) -> str:
-    result = await client.call("POST", f"/auth/confirm/{user_id}")
-    if not result["confirmed"]:
+async def _confirm(turn: Addressed, client: CalendarClient, user_id: str) -> str:
+    result = await client.confirm(user_id)
+    if not result.confirmed:
         return turn.t("calendar.nothing_pending")
-    if result.get("account"):
-        return turn.t("calendar.confirmed", account=result["account"])
+    if result.account:
+        return turn.t("calendar.confirmed", account=result.account)
     return turn.t("calendar.confirmed_unknown")
 
 
-async def _decline(turn: Addressed, client: CalendarServiceClient, user_id: str) -> str:
-    result = await client.call("POST", f"/auth/decline/{user_id}")
-    return turn.t("calendar.declined" if result["declined"] else "calendar.nothing_pending")
+async def _decline(turn: Addressed, client: CalendarClient, user_id: str) -> str:
+    result = await client.decline(user_id)
+    return turn.t("calendar.declined" if result.declined else "calendar.nothing_pending")
 
 
 COMMAND = Command("calendar", calendar)

@@ -1,0 +1,135 @@
+"""The calendar client against the real google_calendar_service (and its Google stand-in):
+typed answers for every route the tool and /calendar use, and refusals as typed errors."""
+
+from __future__ import annotations
+
+import random
+import socket
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from common.calendar_client import (
+    CalendarClient,
+    CalendarNotConnected,
+    CalendarServiceUnavailable,
+)
+from common.errors import UnauthorizedError, ValidationFailedError
+from google_calendar_service.tests import conftest as gcal
+from google_calendar_service.tests.conftest import Browser, ServiceProcess, consent
+from sandbox.google_api import GoogleStandIn
+
+# The calendar service's own test fixtures: the service, rest_service and Google's stand-in.
+api = gcal.api
+browser = gcal.browser
+calendar_process = gcal.calendar_process
+rest_process = gcal.rest_process
+google = gcal.google
+google_server = gcal.google_server
+shared_stack = gcal.shared_stack
+shared_prefix = gcal.shared_prefix
+
+RANGE = ("2030-01-01", "2030-01-05")
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient() as client:
+        yield client
+
+
+@pytest.fixture
+def calendar(
+    http: httpx.AsyncClient, calendar_process: ServiceProcess, secrets: dict[str, str]
+) -> CalendarClient:
+    return CalendarClient(http, calendar_process.url, secrets["SERVICE_API_TOKEN"], timeout=30)
+
+
+@pytest.fixture
+async def user_id(rest_process: ServiceProcess, secrets: dict[str, str]) -> str:
+    """A new rest_service user in Berlin, made over plain HTTP."""
+    headers = {"Authorization": f"Bearer {secrets['SERVICE_API_TOKEN']}"}
+    async with httpx.AsyncClient(base_url=rest_process.url, headers=headers) as rest:
+        made = await rest.post("/api/users/", json={"telegram_id": random.randint(10**8, 10**10)})
+        found = str(made.json()["id"])
+        await rest.put(f"/api/users/{found}", json={"timezone": "Europe/Berlin"})
+    return found
+
+
+async def test_a_user_never_connected_gets_the_link_as_an_error(
+    calendar: CalendarClient, google: GoogleStandIn, user_id: str
+) -> None:
+    status = await calendar.status(user_id)
+    assert (status.connected, status.valid, status.pending) == (False, False, False)
+    with pytest.raises(CalendarNotConnected) as caught:
+        await calendar.list_events(user_id, *RANGE)
+    assert caught.value.reconnect is False and caught.value.status_code == 409
+    assert (caught.value.auth_url or "").startswith(f"{google.url}/o/oauth2/auth?")
+    link = await calendar.auth_url(user_id)
+    assert link.auth_url.startswith(f"{google.url}/o/oauth2/auth?") and link.expires_in > 0
+
+
+async def test_connect_confirm_create_list_disconnect(
+    calendar: CalendarClient, api: httpx.AsyncClient, browser: Browser, user_id: str
+) -> None:
+    assert (await consent(api, browser, user_id)).status_code == 200
+    pending = await calendar.status(user_id)
+    assert pending.pending and pending.pending_account == browser.email
+
+    confirmed = await calendar.confirm(user_id)
+    assert confirmed.confirmed and confirmed.account == browser.email
+    assert (await calendar.decline(user_id)).declined is False  # nothing pending any more
+
+    made = await calendar.create_event(
+        user_id,
+        summary="Dentist",
+        start="2030-01-02T09:00",
+        end="2030-01-02T10:00",
+        idempotency_key="message-1:0",
+    )
+    again = await calendar.create_event(
+        user_id,
+        summary="Dentist",
+        start="2030-01-02T09:00",
+        end="2030-01-02T10:00",
+        idempotency_key="message-1:0",
+    )
+    assert (made.created, again.created, again.id) == (True, False, made.id)
+    assert made.start == "2030-01-02T09:00:00+01:00" and made.kind == "timed"
+
+    found = await calendar.list_events(user_id, *RANGE)
+    assert found.timezone == "Europe/Berlin" and found.count == 1
+    assert [e.summary for e in found.events] == ["Dentist"]
+    assert found.time_min.isoformat() == "2030-01-01T00:00:00+01:00"
+
+    gone = await calendar.disconnect(user_id)
+    assert (gone.disconnected, gone.revoked) == (True, True)
+    assert (await calendar.status(user_id)).connected is False
+
+
+async def test_invalid_input_is_a_validation_error_with_its_fields(
+    calendar: CalendarClient, api: httpx.AsyncClient, browser: Browser, user_id: str
+) -> None:
+    assert (await consent(api, browser, user_id)).status_code == 200
+    assert (await calendar.confirm(user_id)).confirmed
+    with pytest.raises(ValidationFailedError) as caught:
+        await calendar.create_event(user_id, summary="x", start="someday", end="2030-01-02")
+    assert any("start" in f.field for f in caught.value.fields)
+
+
+async def test_a_wrong_token_is_unauthorized(
+    http: httpx.AsyncClient, calendar_process: ServiceProcess, user_id: str
+) -> None:
+    wrong = CalendarClient(http, calendar_process.url, "not-a-token", timeout=30)
+    with pytest.raises(UnauthorizedError):
+        await wrong.status(user_id)
+
+
+async def test_no_service_is_unavailable(http: httpx.AsyncClient) -> None:
+    with socket.socket() as sock:  # a port nothing listens on once it is closed
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    nobody = CalendarClient(http, f"http://127.0.0.1:{port}", "token", timeout=2)
+    with pytest.raises(CalendarServiceUnavailable):
+        await nobody.status("00000000-0000-0000-0000-000000000000")
