@@ -8,10 +8,10 @@ import time
 import httpx
 import pytest
 
-SERVICES = ["rest_service", "google_calendar_service", "assistant", "cron_service", "tg_bot"]
+from ops.services import NAMES
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", NAMES)
 def test_service_starts_answers_health_and_stops_on_sigterm(stack, service: str) -> None:
     if service != "rest_service":
         stack.start("rest_service")  # the workers load their config and users from it
