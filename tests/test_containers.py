@@ -95,7 +95,8 @@ def compose(compose_file: str, project: Path, *args: str) -> subprocess.Complete
 def rendered(compose_file: str, project: Path) -> dict[str, Any]:
     result = compose(compose_file, project, "config", "--format", "json")
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    document: dict[str, Any] = json.loads(result.stdout)
+    return document
 
 
 @pytest.fixture(scope="module")

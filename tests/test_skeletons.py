@@ -8,11 +8,12 @@ import time
 import httpx
 import pytest
 
+from ops.processes import Stack
 from ops.services import NAMES
 
 
 @pytest.mark.parametrize("service", NAMES)
-def test_service_starts_answers_health_and_stops_on_sigterm(stack, service: str) -> None:
+def test_service_starts_answers_health_and_stops_on_sigterm(stack: Stack, service: str) -> None:
     if service != "rest_service":
         stack.start("rest_service")  # the workers load their config and users from it
     process = stack.start(service)
