@@ -1,12 +1,11 @@
 """Places and their time zones from Open-Meteo: the geocoding search (`GEOCODING_API_URL`),
 whose results carry the place's IANA zone, and the forecast API (`WEATHER_API_URL`) asked
 with `timezone=auto`, which names the zone at a pair of coordinates. Used by the time zone
-resolver (`common/timezones.py`) in tg_bot and the assistant."""
+resolver (`common/timezones.py`) in tg_bot and the assistant, over the caller's one httpx
+client."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,10 +34,13 @@ class GeoPlace:
 class OpenMeteoGeocoder:
     """The two Open-Meteo calls the resolver needs, over a caller-owned httpx client."""
 
-    def __init__(self, http: httpx.AsyncClient, search_url: str, forecast_url: str) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, search_url: str, forecast_url: str, timeout: float
+    ) -> None:
         self._http = http
         self._search_url = search_url
         self._forecast_url = forecast_url
+        self._timeout = timeout
 
     async def search(self, name: str, language: str | None = None) -> list[GeoPlace]:
         """Places called `name` (in any language), most relevant first; only those with a zone."""
@@ -60,22 +62,13 @@ class OpenMeteoGeocoder:
 
     async def _get(self, url: str, params: dict[str, str]) -> dict[str, Any]:
         try:
-            response = await self._http.get(url, params=params)
+            response = await self._http.get(url, params=params, timeout=self._timeout)
             body = response.json()
         except (httpx.HTTPError, ValueError) as exc:
             raise GeocodingUnavailable(f"Open-Meteo unreachable ({type(exc).__name__})") from exc
         if response.status_code >= 400 or not isinstance(body, dict) or body.get("error"):
             raise GeocodingUnavailable(f"Open-Meteo answered {response.status_code}")
         return body
-
-
-@contextlib.asynccontextmanager
-async def open_meteo_geocoder(
-    search_url: str, forecast_url: str, timeout: float
-) -> AsyncIterator[OpenMeteoGeocoder]:
-    """A geocoder with a client of its own: setting a zone is rare, so nothing stays open."""
-    async with httpx.AsyncClient(timeout=timeout) as http:
-        yield OpenMeteoGeocoder(http, search_url, forecast_url)
 
 
 def _place(raw: Any) -> GeoPlace | None:

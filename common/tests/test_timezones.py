@@ -38,8 +38,8 @@ def open_meteo() -> Iterator[OpenMeteoStandIn]:
 
 @pytest.fixture
 async def places(open_meteo: OpenMeteoStandIn) -> AsyncIterator[OpenMeteoGeocoder]:
-    async with httpx.AsyncClient(timeout=5) as http:
-        yield OpenMeteoGeocoder(http, open_meteo.geocoding_url, open_meteo.forecast_url)
+    async with httpx.AsyncClient() as http:
+        yield OpenMeteoGeocoder(http, open_meteo.geocoding_url, open_meteo.forecast_url, 5)
 
 
 @pytest.mark.parametrize(
@@ -169,8 +169,8 @@ async def test_a_zone_path_never_goes_to_the_lookup(
 
 
 async def test_a_lookup_that_is_down_says_so() -> None:
-    async with httpx.AsyncClient(timeout=2) as http:
-        down = OpenMeteoGeocoder(http, "http://127.0.0.1:9/v1/search", "http://127.0.0.1:9/")
+    async with httpx.AsyncClient() as http:
+        down = OpenMeteoGeocoder(http, "http://127.0.0.1:9/v1/search", "http://127.0.0.1:9/", 2)
         with pytest.raises(TimezoneLookupUnavailable):
             await resolve_timezone("Москва", down)
         assert (await resolve_timezone("UTC+3", down)).name == "Etc/GMT-3"

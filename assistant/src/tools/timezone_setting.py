@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from assistant.src.tools.base import Actor, ToolError, ToolServices
-from common.geocoding import open_meteo_geocoder
+from common.geocoding import OpenMeteoGeocoder
 from common.timezones import AmbiguousTimezone, TimezoneError, format_offset, resolve_timezone
 from common.zone_moves import assumed_reminders, local_next_run
 
@@ -22,11 +22,11 @@ async def set_user_timezone(services: ToolServices, wanted: Any, actor: Actor) -
     if not actor.registered:
         raise ToolError("this user is not registered, so no zone can be stored for them")
     settings = services.settings
+    places = OpenMeteoGeocoder(
+        services.http, settings.geocoding_api_url, settings.weather_api_url, _GEOCODING_TIMEOUT
+    )
     try:
-        async with open_meteo_geocoder(
-            settings.geocoding_api_url, settings.weather_api_url, _GEOCODING_TIMEOUT
-        ) as places:
-            found = await resolve_timezone(wanted, places, actor.language)
+        found = await resolve_timezone(wanted, places, actor.language)
     except AmbiguousTimezone as exc:
         raise ToolError(f"{exc}. Ask the user which one they mean; set nothing yet.") from exc
     except TimezoneError as exc:

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from common.geocoding import GeocodingUnavailable, OpenMeteoGeocoder, open_meteo_geocoder
+from common.geocoding import GeocodingUnavailable, OpenMeteoGeocoder
 from common.logging import get_logger
 from common.rest_client import CronJob
 from common.timezones import (
@@ -46,8 +46,7 @@ async def set_timezone(turn: Addressed, args: str, services: Services) -> str:
     if wanted.casefold() in MOVE_WORDS | KEEP_WORDS:
         return await _answer_offer(turn, services, move=wanted.casefold() in MOVE_WORDS)
     try:
-        async with _places(services) as places:
-            found = await resolve_timezone(wanted, places, turn.catalogue.language)
+        found = await resolve_timezone(wanted, _places(services), turn.catalogue.language)
     except TimezoneError as refused:
         return _refusal(turn, wanted, refused)
     return await _apply(turn, services, found)
@@ -58,8 +57,7 @@ async def set_from_location(turn: Addressed, services: Services) -> str:
     where = turn.message.location
     zone = None
     with contextlib.suppress(GeocodingUnavailable, KeyError, TypeError, ValueError):
-        async with _places(services) as places:
-            zone = await places.zone_at(float(where["latitude"]), float(where["longitude"]))
+        zone = await _places(services).zone_at(float(where["latitude"]), float(where["longitude"]))
     if turn.user is None or zone is None or not is_zone(zone):
         return turn.t("timezone.location_failed")
     return await _apply(turn, services, ResolvedZone(zone, "location"))
@@ -149,10 +147,13 @@ def _shown(zone: str) -> dict[str, Any]:
     return {"zone": zone, "offset": format_offset(now.utcoffset()), "time": now.strftime("%H:%M")}
 
 
-def _places(services: Services) -> contextlib.AbstractAsyncContextManager[OpenMeteoGeocoder]:
+def _places(services: Services) -> OpenMeteoGeocoder:
     settings = services.settings
-    return open_meteo_geocoder(
-        settings.geocoding_api_url, settings.weather_api_url, settings.geocoding_timeout_seconds
+    return OpenMeteoGeocoder(
+        services.http,
+        settings.geocoding_api_url,
+        settings.weather_api_url,
+        settings.geocoding_timeout_seconds,
     )
 
 
