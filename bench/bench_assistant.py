@@ -39,7 +39,7 @@ from common.crypto import generate_key
 from common.messages import IncomingMessage
 from common.names import Names
 from ops.infra import DatabaseServer, find_postgres, find_redis, free_port, migrate
-from ops.processes import ServiceProcess, Stack
+from ops.processes import ServiceProcess, Stack, spawn, wait_healthy
 from ops.services import ROOT
 
 REPLIES = "bench:replies"
@@ -74,20 +74,16 @@ def config_document(llm_base_url: str) -> dict[str, object]:
 
 
 def start_llm(port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox.llm_server", "--port", str(port), "--no-record"],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    process = spawn(
+        "sandbox.llm_server",
+        dict(os.environ),
+        ROOT,
+        subprocess.DEVNULL,
+        detached=False,
+        args=("--port", str(port), "--no-record"),
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError("the LLM stand-in did not start")
+    wait_healthy("the LLM stand-in", f"http://127.0.0.1:{port}", process, lambda: "", 30)
+    return process
 
 
 def users(rest_url: str, token: str, count: int) -> list[dict[str, object]]:

@@ -77,12 +77,18 @@ def check_ports_free(chosen: list[ServiceSpec]) -> None:
 
 
 def spawn(
-    service: str, env: dict[str, str], cwd: Path, output: IO[bytes] | int, *, detached: bool
+    module: str,
+    env: dict[str, str],
+    cwd: Path,
+    output: IO[bytes] | int,
+    *,
+    detached: bool,
+    args: tuple[str, ...] = (),
 ) -> subprocess.Popen[bytes]:
-    """`python -m <service>`; `detached` puts it in a session of its own (no terminal
-    signal reaches it)."""
+    """`python -m <module> <args>` (a service, or a stand-in); `detached` puts it in a session
+    of its own (no terminal signal reaches it)."""
     return subprocess.Popen(
-        [sys.executable, "-m", service],
+        [sys.executable, "-m", module, *args],
         cwd=cwd,
         env=env,
         stdout=output,
