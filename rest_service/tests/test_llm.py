@@ -143,7 +143,7 @@ class TestModels:
             "GET", "/api/llm-models/", api.service, params={"active": False, "limit": 1000}
         )
         assert model["id"] not in [m["id"] for m in active]
-        assert model["id"] in [m["id"] for m in inactive]
+        assert [m["id"] for m in inactive] == [model["id"]]
 
     async def test_provider_must_exist(self, client, admin) -> None:
         body = {"provider_id": MISSING, "provider_model_name": unique("m")}

@@ -4,6 +4,7 @@ the same request (issue 17, attack 2), through the API, the import, a revert and
 from __future__ import annotations
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -106,6 +107,7 @@ class TestOtherWays:
         await api.ok("POST", "/api/config/import", api.admin, json=with_key)
         assert (await _stored(api, provider["id"]))["base_url"] == ATTACKER
 
+    @pytest.mark.commits  # a second app, with an engine of its own, edits the provider
     async def test_the_admin_form_refuses_a_new_url_without_the_key(
         self, api: Api, secrets: dict[str, str], settings_env: dict[str, str]
     ) -> None:

@@ -88,7 +88,7 @@ class TestUser:
         blocked = await api.ok(
             "GET", "/api/users/", api.service, params={"blocked": True, "limit": 1000}
         )
-        assert user["id"] in [u["id"] for u in blocked]
+        assert [u["id"] for u in blocked] == [user["id"]]
 
     @pytest.mark.parametrize(
         ("body", "field", "reason"),

@@ -12,6 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from common.errors import ConflictError, FieldError, NotFoundError, ValidationFailedError
 from rest_service.app.models.admin_account import AdminAccount
@@ -63,7 +64,7 @@ async def find(session: AsyncSession, name: str) -> AdminAccount | None:
     """The account of a stored-form name; any other text (NUL included) names none."""
     if not NAME_PATTERN.fullmatch(name):
         return None
-    return await session.scalar(select(AdminAccount).where(AdminAccount.name == name))
+    return await session.scalar(select(AdminAccount).where(col(AdminAccount.name) == name))
 
 
 async def verify(session: AsyncSession, name: str, password: str) -> AdminAccount | None:
