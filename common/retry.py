@@ -1,14 +1,16 @@
 """The one retry policy for calls to other systems, on tenacity.
 
 A bounded number of retries; between them exponential backoff with full jitter (a uniform
-wait up to the exponential ceiling, so clients failing together do not retry together);
-never less than what the other side asked for (Retry-After), within the cap. Each caller
+wait up to the exponential ceiling, so clients failing together do not retry together), or
+with a fixed share of each ceiling (`floor`) for a side that wants clients to wait; never
+less than what the other side asked for (Retry-After), within the cap. Each caller
 says which failures are worth another try. The queue's redelivery and the LLM model
 fallback are other mechanisms and do not use this.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,7 +24,6 @@ from tenacity import (
     retry_if_exception,
     retry_if_result,
     stop_after_attempt,
-    wait_random_exponential,
 )
 
 from common.logging import get_logger
@@ -43,11 +44,12 @@ def _never(_ending: object) -> bool:
 @dataclass(frozen=True)
 class RetryPolicy:
     """`retries` more tries after the first; the n-th waits up to `base_s * 2**(n-1)`, at
-    most `max_s`."""
+    most `max_s`, and at least `floor` of that (0: full jitter; 0.5: "equal jitter")."""
 
     retries: int = 3
     base_s: float = 0.2
     max_s: float = 30.0
+    floor: float = 0.0
 
     async def run(
         self,
@@ -75,10 +77,9 @@ class RetryPolicy:
         return result
 
     def _wait(self, hint: WaitHint | None) -> Callable[[RetryCallState], float]:
-        jitter = wait_random_exponential(multiplier=self.base_s, max=self.max_s)
-
         def wait(state: RetryCallState) -> float:
-            delay = float(jitter(state))
+            ceiling = min(self.max_s, self.base_s * 2.0 ** (state.attempt_number - 1))
+            delay = ceiling * self.floor + random.uniform(0, ceiling * (1 - self.floor))
             asked = hint(_ending(state)) if hint is not None else None
             return max(delay, min(asked, self.max_s)) if asked else delay
 

@@ -137,3 +137,15 @@ def test_retry_after_reads_seconds_and_dates() -> None:
     assert retry_after(answer("soon")) is None
     assert retry_after(httpx.Response(429)) is None
     assert retry_after(ValueError("no response")) is None
+
+
+async def test_a_floor_keeps_that_share_of_every_wait() -> None:
+    async def fail() -> None:
+        raise httpx.ConnectError("refused")
+
+    policy = RetryPolicy(retries=3, base_s=0.1, max_s=0.15, floor=0.5)
+    started = time.monotonic()
+    with pytest.raises(httpx.ConnectError):
+        await policy.run(fail, retry_exception=is_connect_error)
+    # Ceilings 0.1, 0.15 (capped), 0.15: at least half of each.
+    assert time.monotonic() - started >= (0.1 + 0.15 + 0.15) / 2

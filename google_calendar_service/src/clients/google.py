@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +28,7 @@ from prometheus_client import Counter
 
 from common.errors import NotFoundError
 from common.logging import get_logger
+from common.retry import RetryPolicy
 from google_calendar_service.src.errors import (
     DuplicateEventError,
     GoogleAuthRejectedError,
@@ -44,6 +44,7 @@ GOOGLE_CALLS = Counter(
     "google_calendar_calls_total", "Calendar v3 calls by method and outcome", ["method", "outcome"]
 )
 _RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
+_NETWORK_ERRORS = (OSError, httplib2.HttpLib2Error, TransportError)
 
 MakeRequest = Callable[[Resource], HttpRequest]
 
@@ -95,6 +96,13 @@ class GoogleCalendarClient:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
+        # Equal jitter (half of each wait fixed): Google asks clients to back off.
+        self._retry = RetryPolicy(
+            settings.google_max_retries,
+            settings.google_retry_base_seconds,
+            settings.google_retry_max_seconds,
+            floor=0.5,
+        )
 
     def _build(self, credentials: Credentials) -> Resource:
         http = AuthorizedHttp(
@@ -117,60 +125,23 @@ class GoogleCalendarClient:
 
     async def execute(self, session: CalendarSession, method: str, make: MakeRequest) -> Any:
         """Run one call; retry what Google says may succeed later, within the bound."""
-        attempts = self._settings.google_max_retries + 1
-        for attempt in range(attempts):
-            try:
-                result = await asyncio.to_thread(_run, session, make)
-            except HttpError as exc:
-                delay = self._on_http_error(method, _Failure.of(exc), attempt, attempts)
-            except RefreshError as exc:
-                delay = self._on_refresh_error(method, exc, attempt, attempts)
-            except (OSError, httplib2.HttpLib2Error, TransportError) as exc:
-                delay = self._on_network_error(method, exc, attempt, attempts)
-            else:
-                GOOGLE_CALLS.labels(method, "ok").inc()
-                return result
-            await asyncio.sleep(delay)
-        raise AssertionError("unreachable")
-
-    def _on_http_error(self, method: str, failure: _Failure, attempt: int, attempts: int) -> float:
-        GOOGLE_CALLS.labels(method, str(failure.status)).inc()
-        if failure.retryable and attempt + 1 < attempts:
-            delay = self._delay(attempt, failure.retry_after)
-            log.warning(
-                "google_call_retry",
-                method=method,
-                status=failure.status,
-                reason=failure.reason,
-                attempt=attempt + 1,
-                delay_s=round(delay, 3),
+        try:
+            return await self._retry.run(
+                lambda: _attempt(session, method, make),
+                retry_exception=_worth_retrying,
+                wait_hint=_asked_wait,
+                name=f"google {method}",
             )
-            return delay
-        raise _error_for(failure)
-
-    def _on_refresh_error(
-        self, method: str, exc: RefreshError, attempt: int, attempts: int
-    ) -> float:
-        GOOGLE_CALLS.labels(method, "refresh_error").inc()
-        if is_invalid_grant(exc):
-            raise InvalidGrantError("the refresh token was revoked or expired") from exc
-        if getattr(exc, "retryable", False) and attempt + 1 < attempts:
-            return self._delay(attempt, None)
-        raise GoogleAuthRejectedError("Google refused to refresh the access token") from exc
-
-    def _on_network_error(self, method: str, exc: Exception, attempt: int, attempts: int) -> float:
-        GOOGLE_CALLS.labels(method, "network").inc()
-        if attempt + 1 < attempts:
-            log.warning("google_call_retry", method=method, error=type(exc).__name__)
-            return self._delay(attempt, None)
-        raise GoogleUnavailableError("Google Calendar could not be reached; try again.") from exc
-
-    def _delay(self, attempt: int, retry_after: float | None) -> float:
-        """Exponential with "equal jitter": half fixed, half random, never above the cap."""
-        cap = self._settings.google_retry_max_seconds
-        ceiling = min(cap, self._settings.google_retry_base_seconds * 2**attempt)
-        delay = ceiling / 2 + random.uniform(0, ceiling / 2)
-        return min(cap, max(delay, retry_after or 0.0))
+        except HttpError as exc:
+            raise _error_for(_Failure.of(exc)) from exc
+        except RefreshError as exc:
+            if is_invalid_grant(exc):
+                raise InvalidGrantError("the refresh token was revoked or expired") from exc
+            raise GoogleAuthRejectedError("Google refused to refresh the access token") from exc
+        except _NETWORK_ERRORS as exc:
+            raise GoogleUnavailableError(
+                "Google Calendar could not be reached; try again."
+            ) from exc
 
     # -- the calls the service makes -----------------------------------------------------------
 
@@ -191,28 +162,63 @@ class GoogleCalendarClient:
                 return items
             seen.add(token)
 
-    async def insert_event(self, session: CalendarSession, body: dict[str, Any]) -> dict:
-        return await self.execute(
+    async def insert_event(self, session: CalendarSession, body: dict[str, Any]) -> dict[str, Any]:
+        made: dict[str, Any] = await self.execute(
             session,
             "events.insert",
             lambda service: service.events().insert(calendarId="primary", body=body),
         )
+        return made
 
-    async def get_event(self, session: CalendarSession, event_id: str, time_zone: str) -> dict:
-        return await self.execute(
+    async def get_event(
+        self, session: CalendarSession, event_id: str, time_zone: str
+    ) -> dict[str, Any]:
+        found: dict[str, Any] = await self.execute(
             session,
             "events.get",
             lambda service: service.events().get(
                 calendarId="primary", eventId=event_id, timeZone=time_zone
             ),
         )
+        return found
 
     async def primary_calendar_id(self, session: CalendarSession) -> str | None:
         """The primary calendar's id, which is the account's email address."""
         calendar = await self.execute(
             session, "calendars.get", lambda service: service.calendars().get(calendarId="primary")
         )
-        return calendar.get("id")
+        found = calendar.get("id")
+        return found if isinstance(found, str) else None
+
+
+async def _attempt(session: CalendarSession, method: str, make: MakeRequest) -> Any:
+    """One call, counted by its outcome."""
+    try:
+        result = await asyncio.to_thread(_run, session, make)
+    except HttpError as exc:
+        GOOGLE_CALLS.labels(method, str(exc.status_code)).inc()
+        raise
+    except RefreshError:
+        GOOGLE_CALLS.labels(method, "refresh_error").inc()
+        raise
+    except _NETWORK_ERRORS:
+        GOOGLE_CALLS.labels(method, "network").inc()
+        raise
+    GOOGLE_CALLS.labels(method, "ok").inc()
+    return result
+
+
+def _worth_retrying(ending: object) -> bool:
+    if isinstance(ending, HttpError):
+        return _Failure.of(ending).retryable
+    if isinstance(ending, RefreshError):
+        return not is_invalid_grant(ending) and bool(getattr(ending, "retryable", False))
+    return isinstance(ending, _NETWORK_ERRORS)
+
+
+def _asked_wait(ending: object) -> float | None:
+    """Google's Retry-After, honoured within the cap."""
+    return _Failure.of(ending).retry_after if isinstance(ending, HttpError) else None
 
 
 def _run(session: CalendarSession, make: MakeRequest) -> Any:
