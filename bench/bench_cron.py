@@ -41,7 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from common.crypto import generate_key
 from common.names import Names
 from common.postgres_url import sync_url
-from common.rest_client import RestClient, User
+from common.rest_client import RestClient
+from common.wire import User
 from ops.infra import DatabaseServer, find_postgres, find_redis, migrate
 from ops.processes import ServiceProcess, Stack
 
@@ -71,8 +72,8 @@ async def make_users(rest: RestClient, count: int) -> list[User]:
 def insert_reminders(database: str, users: list[User], count: int, due: datetime) -> float:
     """N active one-off reminders, as rest_service would store them, in one statement."""
     rows = [
-        (str(uuid.uuid4()), f"bench {n}", "reminder", users[n % len(users)]["id"],
-         users[n % len(users)]["telegram_id"], f"bench reminder {n}", due, "Europe/Berlin",
+        (str(uuid.uuid4()), f"bench {n}", "reminder", str(users[n % len(users)].id),
+         users[n % len(users)].telegram_id, f"bench reminder {n}", due, "Europe/Berlin",
          "active", due, n)
         for n in range(count)
     ]  # fmt: skip

@@ -141,9 +141,9 @@ async def _time_context(
             memory_query=f"what about the {_TOPICS[i % len(_TOPICS)]} on {_DAYS[i % 7]}",
             memory_limit=5,
         )
-        window = memory.window(start["recent"], 20, 8000)
+        window = memory.window(start.recent, 20, 8000)
         [memory.to_openai(m, group=False) for m in window]
-        memory.memory_message(start["memory"], 2000, group=False)
+        memory.memory_message(start.memory, 2000, group=False)
         timings.append(1000 * (time.perf_counter() - started))
     timings.sort()
     return {
@@ -176,11 +176,12 @@ async def measure(rounds: int = 200) -> dict[str, object]:
             try:
                 await asyncio.to_thread(stack.start, "rest_service")
                 rest = RestClient(stack.url("rest_service"), env["SERVICE_API_TOKEN"])
-                secretary = (await rest.get_config())["secretary"]
+                secretary = (await rest.get_config()).secretary
                 assert secretary is not None
-                await _time_context(rest, secretary["id"], "conv_1", 20)  # warm the caches
-                typical = await _time_context(rest, secretary["id"], "conv_1", rounds)
-                largest = await _time_context(rest, secretary["id"], "conv_0", max(5, rounds // 10))
+                own = str(secretary.id)
+                await _time_context(rest, own, "conv_1", 20)  # warm the caches
+                typical = await _time_context(rest, own, "conv_1", rounds)
+                largest = await _time_context(rest, own, "conv_0", max(5, rounds // 10))
                 await rest.aclose()
             finally:
                 await asyncio.to_thread(stack.stop_all)

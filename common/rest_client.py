@@ -4,12 +4,11 @@ httpx with keep-alive, the bearer token, timeouts, bounded retries with backoff 
 connection errors and 503, and rest_service's error bodies turned into typed exceptions
 (`NotFoundError`, `ConflictError`, `ValidationFailedError`, `RestServiceUnavailable`, ...).
 
-Typed methods cover every endpoint the services use (docs/rest_api.md). They return plain
-JSON dicts typed as `TypedDict`s below (`User`, `Thread`, `Message`, `CronJob`, ...): at run
-time they are ordinary dicts, so a field rest_service adds later never breaks a caller, and
-a type checker still knows the keys. Ids are strings (UUIDs) except a message's, a run's
-and a tool invocation's, which are integers. Datetimes go out as ISO 8601 and come back as
-ISO strings. Keyword arguments left out of an update are not sent (a partial `PUT`); pass
+Typed methods cover every endpoint the services use (docs/rest_api.md). Each answer is
+parsed once, here, into the frozen wire models of `common.wire` (`User`, `Thread`,
+`Message`, `CronJob`, ...): real `UUID`, `datetime` and enum values, and a field
+rest_service adds later is ignored. Ids go in as a `UUID` or its text. Datetimes go out as
+ISO 8601. Keyword arguments left out of an update are not sent (a partial `PUT`); pass
 `None` to clear a nullable field. Method names are stable.
 """
 
@@ -17,7 +16,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, TypeVar
+from uuid import UUID
 
 import httpx
 
@@ -33,6 +33,25 @@ from common.errors import (
 )
 from common.logging import get_logger
 from common.retry import RetryPolicy, http_status, is_connect_error
+from common.wire import (
+    CalendarCredentials,
+    ConfigSnapshot,
+    CronJob,
+    CronJobRun,
+    CronJobStatus,
+    CronJobType,
+    LLMModel,
+    Message,
+    MessageIn,
+    MessageRole,
+    RunOutcome,
+    SearchHit,
+    Thread,
+    ToolInvocation,
+    TurnContext,
+    User,
+    WireModel,
+)
 
 log = get_logger(__name__)
 
@@ -59,186 +78,9 @@ class _Unset:
 
 UNSET: Any = _Unset()
 
-MessageRole = Literal["system", "user", "assistant", "tool"]
-CronJobType = Literal["reminder", "assistant_prompt"]
-CronJobStatus = Literal["active", "paused", "done", "cancelled", "missed"]
-RunOutcome = Literal["on_time", "late", "missed", "failed"]
-
-
-class User(TypedDict):
-    id: str
-    telegram_id: int
-    username: str | None
-    first_name: str | None
-    language: str | None
-    timezone: str | None
-    preferred_model: str | None
-    blocked: bool
-    created_at: str
-    updated_at: str
-
-
-class Thread(TypedDict):
-    id: str
-    user_id: str  # the conversation key: a user id, or "chat:<chat_id>" for a group
-    assistant_id: str
-    thread_id: str
-    last_used: str
-    created_at: str
-    updated_at: str
-
-
-class MessageIn(TypedDict, total=False):
-    """One message to append; only `role` is required."""
-
-    role: MessageRole
-    content: str | None
-    author: str | None
-    user_id: str | None
-    tool_calls: list[dict[str, Any]] | None
-    tool_call_id: str | None
-    name: str | None
-    model: str | None
-    tokens_in: int | None
-    tokens_out: int | None
-    latency_ms: int | None
-    dedup_key: str | None
-
-
-class Message(TypedDict):
-    id: int
-    thread_id: str
-    conversation_key: str
-    role: MessageRole
-    author: str | None
-    user_id: str | None
-    content: str | None
-    tool_calls: list[dict[str, Any]] | None
-    tool_call_id: str | None
-    name: str | None
-    model: str | None
-    tokens_in: int | None
-    tokens_out: int | None
-    latency_ms: int | None
-    dedup_key: str | None
-    created_at: str
-
-
-class SearchHit(Message):
-    rank: float
-
-
-class TurnContext(TypedDict):
-    """A turn's starting point in one request (`turn_context`); no thread for a blocked
-    profile."""
-
-    thread: Thread | None
-    profile: User | None
-    recent: list[Message]
-    memory: list[SearchHit]
-
-
-class ProviderRef(TypedDict):
-    id: str
-    name: str
-    base_url: str
-
-
-class LLMModel(TypedDict):
-    id: str
-    name: str  # the provider's model name, what goes into a chat completion request
-    provider_model_name: str
-    display_name: str | None
-    provider_id: str
-    provider: ProviderRef
-    is_default: bool
-    is_fallback: bool
-    is_active: bool
-    created_at: str
-    updated_at: str
-
-
-class SnapshotTool(TypedDict):
-    id: str
-    name: str
-    tool_type: str
-    description: str | None
-    input_schema: dict[str, Any]
-    sub_assistant_id: str | None
-
-
-class SnapshotAssistant(TypedDict):
-    id: str
-    name: str
-    is_secretary: bool
-    model: str | None
-    instructions: str | None
-    assistant_type: str
-    openai_assistant_id: str | None
-    is_active: bool
-    tools: list[SnapshotTool]
-
-
-class ConfigSnapshot(TypedDict):
-    version: int
-    secretary: SnapshotAssistant | None
-    assistants: list[SnapshotAssistant]
-    models: list[LLMModel]
-
-
-class CalendarCredentials(TypedDict):
-    user_id: str
-    credentials: dict[str, Any]
-    valid: bool
-    #: "active" (what the calendar reads) or "pending" (waits for the owner's confirmation).
-    status: str
-    pending_since: str | None
-    created_at: str
-    updated_at: str
-
-
-class CronJob(TypedDict):
-    id: str
-    name: str
-    type: CronJobType
-    user_id: str | None
-    chat_id: int
-    text: str | None
-    prompt: str | None
-    run_at: str | None
-    cron_expression: str | None
-    timezone: str
-    timezone_assumed: bool  # the user had set no zone: setting one offers to move the job
-    status: CronJobStatus
-    last_run_at: str | None
-    next_run_at: str | None
-    idempotency_key: str | None
-    created_at: str
-    updated_at: str
-
-
-class CronJobRun(TypedDict):
-    id: int
-    job_id: str
-    scheduled_for: str
-    delivered_at: str | None
-    outcome: RunOutcome
-    error: str | None
-    message_id: str | None
-    created_at: str
-
-
-class ToolInvocation(TypedDict):
-    id: int
-    tool_name: str
-    tool_id: str | None
-    assistant_id: str | None
-    user_id: str | None
-    message_id: str | None
-    duration_ms: int
-    ok: bool
-    error: str | None
-    created_at: str
+#: An id as a caller holds it: a wire model's `UUID` or its text.
+Id = UUID | str
+W = TypeVar("W", bound=WireModel)
 
 
 class RestClient:
@@ -305,7 +147,8 @@ class RestClient:
         await self.request("DELETE", path, params=params)
 
     async def health(self) -> dict[str, Any]:
-        return (await self._http.get("/health")).json()
+        body: dict[str, Any] = (await self._http.get("/health")).json()
+        return body
 
     # --- users -------------------------------------------------------------------------------
 
@@ -325,23 +168,24 @@ class RestClient:
             "language": language,
         }
         response = await self.request("POST", "/api/users/", json=body)
-        return response.json(), response.status_code == 201
+        return User.model_validate(response.json()), response.status_code == 201
 
-    async def get_user(self, user_id: str) -> User:
-        return await self.get_json(f"/api/users/{user_id}")
+    async def get_user(self, user_id: Id) -> User:
+        return User.model_validate(await self.get_json(f"/api/users/{user_id}"))
 
     async def get_user_by_telegram(self, telegram_id: int) -> User:
         """Raises `NotFoundError` when no user has this Telegram id."""
-        return await self.get_json(f"/api/users/by-telegram/{telegram_id}")
+        return User.model_validate(await self.get_json(f"/api/users/by-telegram/{telegram_id}"))
 
     async def list_users(
         self, *, blocked: bool | None = None, limit: int = 100, offset: int = 0
     ) -> list[User]:
-        return await self.get_json("/api/users/", blocked=blocked, limit=limit, offset=offset)
+        page = await self.get_json("/api/users/", blocked=blocked, limit=limit, offset=offset)
+        return _many(User, page)
 
     async def update_user(
         self,
-        user_id: str,
+        user_id: Id,
         *,
         username: str | None = UNSET,
         first_name: str | None = UNSET,
@@ -360,53 +204,54 @@ class RestClient:
             preferred_model=preferred_model,
             blocked=blocked,
         )
-        return await self.put_json(f"/api/users/{user_id}", body)
+        return User.model_validate(await self.put_json(f"/api/users/{user_id}", body))
 
-    async def delete_user(self, user_id: str) -> None:
+    async def delete_user(self, user_id: Id) -> None:
         """`/forget`: the user, their messages, threads, jobs and credentials."""
         await self.delete(f"/api/users/{user_id}")
 
     # --- config ------------------------------------------------------------------------------
 
     async def get_config(self) -> ConfigSnapshot:
-        return await self.get_json("/api/config")
+        return ConfigSnapshot.model_validate(await self.get_json("/api/config"))
 
     async def get_config_version(self) -> int:
         return int((await self.get_json("/api/config/version"))["version"])
 
     # --- threads and messages -----------------------------------------------------------------
 
-    async def get_or_create_thread(self, conversation_key: str, assistant_id: str) -> Thread:
+    async def get_or_create_thread(self, conversation_key: str, assistant_id: Id) -> Thread:
         """The conversation's thread with this assistant (a user id, or `chat:<chat_id>`)."""
-        body = {"user_id": conversation_key, "assistant_id": assistant_id}
-        return await self.post_json("/api/threads/", body)
+        body = {"user_id": conversation_key, "assistant_id": str(assistant_id)}
+        return Thread.model_validate(await self.post_json("/api/threads/", body))
 
-    async def get_thread(self, thread: str) -> Thread:
+    async def get_thread(self, thread: Id) -> Thread:
         """By the row's id or by its `thread_id`."""
-        return await self.get_json(f"/api/threads/{thread}")
+        return Thread.model_validate(await self.get_json(f"/api/threads/{thread}"))
 
     async def list_threads(
         self,
         *,
         conversation_key: str | None = None,
-        assistant_id: str | None = None,
+        assistant_id: Id | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> list[Thread]:
-        return await self.get_json(
+        page = await self.get_json(
             "/api/threads/",
             user_id=conversation_key,
-            assistant_id=assistant_id,
+            assistant_id=_str(assistant_id),
             limit=limit,
             offset=offset,
         )
+        return _many(Thread, page)
 
     async def reset_threads(
-        self, conversation_key: str, assistant_id: str | None = None
+        self, conversation_key: str, assistant_id: Id | None = None
     ) -> list[Thread]:
         """`/reset`: new `thread_id`s; older messages stay under their old threads."""
-        body = {"user_id": conversation_key, "assistant_id": assistant_id}
-        return await self.post_json("/api/threads/reset", body)
+        body = {"user_id": conversation_key, "assistant_id": _str(assistant_id)}
+        return _many(Thread, await self.post_json("/api/threads/reset", body))
 
     async def append_message(
         self,
@@ -416,34 +261,36 @@ class RestClient:
         **fields: Any,
     ) -> Message:
         """One message (fields as in `MessageIn`); a stored `dedup_key` returns the stored one."""
-        body = {"role": role, "content": content, **fields}
-        return await self.post_json(f"/api/threads/{thread_id}/messages", body)
+        body = _body(MessageIn(role=role, content=content, **fields))
+        return Message.model_validate(
+            await self.post_json(f"/api/threads/{thread_id}/messages", body)
+        )
 
     async def append_messages(self, thread_id: str, messages: list[MessageIn]) -> list[Message]:
         """A batch in one transaction, in order."""
-        body = {"messages": messages}
-        return await self.post_json(f"/api/threads/{thread_id}/messages", body)
+        body = {"messages": [_body(message) for message in messages]}
+        return _many(Message, await self.post_json(f"/api/threads/{thread_id}/messages", body))
 
     async def list_messages(
         self, thread_id: str, *, limit: int = 100, offset: int = 0
     ) -> list[Message]:
         """A page of the thread, oldest first."""
-        return await self.get_json(f"/api/threads/{thread_id}/messages", limit=limit, offset=offset)
+        path = f"/api/threads/{thread_id}/messages"
+        return _many(Message, await self.get_json(path, limit=limit, offset=offset))
 
     async def recent_messages(
         self, thread_id: str, *, limit: int = 20, max_chars: int | None = None
     ) -> list[Message]:
         """The newest messages within `limit` and `max_chars`, oldest first."""
-        return await self.get_json(
-            f"/api/threads/{thread_id}/messages/recent", limit=limit, max_chars=max_chars
-        )
+        path = f"/api/threads/{thread_id}/messages/recent"
+        return _many(Message, await self.get_json(path, limit=limit, max_chars=max_chars))
 
     async def turn_context(
         self,
         conversation_key: str,
-        assistant_id: str,
+        assistant_id: Id,
         *,
-        profile_id: str | None = None,
+        profile_id: Id | None = None,
         limit: int = 20,
         max_chars: int | None = None,
         memory_query: str | None = None,
@@ -455,14 +302,14 @@ class RestClient:
         one request instead of four."""
         body: dict[str, Any] = {
             "user_id": conversation_key,
-            "assistant_id": assistant_id,
-            "profile_id": profile_id,
+            "assistant_id": str(assistant_id),
+            "profile_id": _str(profile_id),
             "limit": limit,
             "max_chars": max_chars,
         }
         if memory_query is not None:
             body["memory"] = {"q": memory_query, "limit": memory_limit, "match": match}
-        return await self.post_json("/api/threads/context", body)
+        return TurnContext.model_validate(await self.post_json("/api/threads/context", body))
 
     async def search_messages(
         self,
@@ -476,7 +323,7 @@ class RestClient:
     ) -> list[SearchHit]:
         """Full-text hits, best first, from this conversation's threads only (long-term
         memory); `before`/`before_id` leave out the recent window."""
-        return await self.get_json(
+        hits = await self.get_json(
             "/api/messages/search",
             user_id=conversation_key,
             q=query,
@@ -485,54 +332,63 @@ class RestClient:
             before_id=before_id,
             match=match,
         )
+        return _many(SearchHit, hits)
 
     # --- LLM providers and models ---------------------------------------------------------------
 
-    async def get_provider_api_key(self, provider_id: str) -> str | None:
+    async def get_provider_api_key(self, provider_id: Id) -> str | None:
         """The decrypted key (service token only); `None` when the provider has none."""
-        return (await self.get_json(f"/api/llm-providers/{provider_id}/api-key"))["api_key"]
+        key: str | None = (await self.get_json(f"/api/llm-providers/{provider_id}/api-key"))[
+            "api_key"
+        ]
+        return key
 
     async def list_models(
         self, *, active: bool | None = True, limit: int = 1000, offset: int = 0
     ) -> list[LLMModel]:
-        return await self.get_json("/api/llm-models/", active=active, limit=limit, offset=offset)
+        page = await self.get_json("/api/llm-models/", active=active, limit=limit, offset=offset)
+        return _many(LLMModel, page)
 
-    async def get_model(self, model_id: str) -> LLMModel:
-        return await self.get_json(f"/api/llm-models/{model_id}")
+    async def get_model(self, model_id: Id) -> LLMModel:
+        return LLMModel.model_validate(await self.get_json(f"/api/llm-models/{model_id}"))
 
     # --- calendar credentials -------------------------------------------------------------------
 
-    async def get_calendar_credentials(self, user_id: str) -> CalendarCredentials | None:
+    async def get_calendar_credentials(self, user_id: Id) -> CalendarCredentials | None:
         """`None` when the user has not connected a calendar."""
         try:
-            return await self.get_json(f"/api/users/{user_id}/calendar-credentials")
+            body = await self.get_json(f"/api/users/{user_id}/calendar-credentials")
         except NotFoundError:
             return None
+        return CalendarCredentials.model_validate(body)
 
     async def put_calendar_credentials(
-        self, user_id: str, credentials: Mapping[str, Any], *, valid: bool = True
+        self, user_id: Id, credentials: Mapping[str, Any], *, valid: bool = True
     ) -> CalendarCredentials:
         body = {"credentials": dict(credentials), "valid": valid}
-        return await self.put_json(f"/api/users/{user_id}/calendar-credentials", body)
+        path = f"/api/users/{user_id}/calendar-credentials"
+        return CalendarCredentials.model_validate(await self.put_json(path, body))
 
-    async def delete_calendar_credentials(self, user_id: str) -> None:
+    async def delete_calendar_credentials(self, user_id: Id) -> None:
         await self.delete(f"/api/users/{user_id}/calendar-credentials")
 
     # A new Google account is pending (unusable) until its Telegram user confirms it.
 
-    async def get_pending_calendar_credentials(self, user_id: str) -> CalendarCredentials | None:
+    async def get_pending_calendar_credentials(self, user_id: Id) -> CalendarCredentials | None:
         try:
-            return await self.get_json(f"/api/users/{user_id}/calendar-credentials/pending")
+            body = await self.get_json(f"/api/users/{user_id}/calendar-credentials/pending")
         except NotFoundError:
             return None
+        return CalendarCredentials.model_validate(body)
 
     async def put_pending_calendar_credentials(
-        self, user_id: str, credentials: Mapping[str, Any]
+        self, user_id: Id, credentials: Mapping[str, Any]
     ) -> CalendarCredentials:
         body = {"credentials": dict(credentials), "valid": True}
-        return await self.put_json(f"/api/users/{user_id}/calendar-credentials/pending", body)
+        path = f"/api/users/{user_id}/calendar-credentials/pending"
+        return CalendarCredentials.model_validate(await self.put_json(path, body))
 
-    async def delete_pending_calendar_credentials(self, user_id: str) -> bool:
+    async def delete_pending_calendar_credentials(self, user_id: Id) -> bool:
         """False when there was nothing pending."""
         try:
             await self.delete(f"/api/users/{user_id}/calendar-credentials/pending")
@@ -541,24 +397,26 @@ class RestClient:
         return True
 
     async def confirm_pending_calendar_credentials(
-        self, user_id: str, *, max_age_seconds: int
+        self, user_id: Id, *, max_age_seconds: int
     ) -> CalendarCredentials | None:
         """The pending connection made active; `None` when none was pending or it expired."""
         try:
-            return await self.post_json(
+            body = await self.post_json(
                 f"/api/users/{user_id}/calendar-credentials/pending/confirm",
                 {"max_age_seconds": max_age_seconds},
             )
         except NotFoundError:
             return None
+        return CalendarCredentials.model_validate(body)
 
     async def expire_pending_calendar_credentials(
         self, *, max_age_seconds: int
     ) -> list[CalendarCredentials]:
         """Drops pending connections older than `max_age_seconds`; answers the dropped ones."""
-        return await self.post_json(
+        dropped = await self.post_json(
             "/api/users/calendar-credentials/pending/expire", {"max_age_seconds": max_age_seconds}
         )
+        return _many(CalendarCredentials, dropped)
 
     # --- cron jobs and runs ---------------------------------------------------------------------
 
@@ -567,8 +425,8 @@ class RestClient:
         *,
         name: str,
         chat_id: int,
-        user_id: str | None = None,
-        type: CronJobType = "reminder",
+        user_id: Id | None = None,
+        type: CronJobType = CronJobType.reminder,
         text: str | None = None,
         prompt: str | None = None,
         run_at: datetime | None = None,
@@ -582,7 +440,7 @@ class RestClient:
         body = {
             "name": name,
             "type": type,
-            "user_id": user_id,
+            "user_id": _str(user_id),
             "chat_id": chat_id,
             "text": text,
             "prompt": prompt,
@@ -592,16 +450,15 @@ class RestClient:
             "idempotency_key": idempotency_key,
             "timezone_assumed": timezone_assumed,
         }
-        return await self.post_json(
-            "/api/cron-jobs/", {k: v for k, v in body.items() if v is not None}
-        )
+        given = {k: v for k, v in body.items() if v is not None}
+        return CronJob.model_validate(await self.post_json("/api/cron-jobs/", given))
 
-    async def get_cron_job(self, job_id: str) -> CronJob:
-        return await self.get_json(f"/api/cron-jobs/{job_id}")
+    async def get_cron_job(self, job_id: Id) -> CronJob:
+        return CronJob.model_validate(await self.get_json(f"/api/cron-jobs/{job_id}"))
 
     async def update_cron_job(
         self,
-        job_id: str,
+        job_id: Id,
         *,
         name: str = UNSET,
         text: str | None = UNSET,
@@ -626,15 +483,15 @@ class RestClient:
             last_run_at=_iso(last_run_at),
             next_run_at=_iso(next_run_at),
         )
-        return await self.put_json(f"/api/cron-jobs/{job_id}", body)
+        return CronJob.model_validate(await self.put_json(f"/api/cron-jobs/{job_id}", body))
 
-    async def delete_cron_job(self, job_id: str) -> None:
+    async def delete_cron_job(self, job_id: Id) -> None:
         await self.delete(f"/api/cron-jobs/{job_id}")
 
     async def list_cron_jobs(
         self,
         *,
-        user_id: str | None = None,
+        user_id: Id | None = None,
         chat_id: int | None = None,
         status: CronJobStatus | None = None,
         type: CronJobType | None = None,
@@ -642,9 +499,9 @@ class RestClient:
         limit: int = 100,
         offset: int = 0,
     ) -> list[CronJob]:
-        return await self.get_json(
+        page = await self.get_json(
             "/api/cron-jobs/",
-            user_id=user_id,
+            user_id=_str(user_id),
             chat_id=chat_id,
             status=status,
             type=type,
@@ -652,6 +509,7 @@ class RestClient:
             limit=limit,
             offset=offset,
         )
+        return _many(CronJob, page)
 
     async def iter_cron_jobs(self, **filters: Any) -> AsyncIterator[CronJob]:
         """Every job matching `list_cron_jobs`' filters, page by page."""
@@ -666,7 +524,7 @@ class RestClient:
 
     async def append_cron_job_run(
         self,
-        job_id: str,
+        job_id: Id,
         *,
         scheduled_for: datetime,
         outcome: RunOutcome,
@@ -682,30 +540,34 @@ class RestClient:
             "error": error,
             "message_id": message_id,
         }
-        return await self.post_json(f"/api/cron-jobs/{job_id}/runs", body)
+        return CronJobRun.model_validate(
+            await self.post_json(f"/api/cron-jobs/{job_id}/runs", body)
+        )
 
     async def list_cron_job_runs(
-        self, job_id: str, *, limit: int = 100, offset: int = 0
+        self, job_id: Id, *, limit: int = 100, offset: int = 0
     ) -> list[CronJobRun]:
-        return await self.get_json(f"/api/cron-jobs/{job_id}/runs", limit=limit, offset=offset)
+        path = f"/api/cron-jobs/{job_id}/runs"
+        return _many(CronJobRun, await self.get_json(path, limit=limit, offset=offset))
 
     async def list_runs(
         self,
         *,
         outcome: RunOutcome | None = None,
         since: datetime | None = None,
-        job_id: str | None = None,
+        job_id: Id | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> list[CronJobRun]:
-        return await self.get_json(
+        page = await self.get_json(
             "/api/cron-job-runs/",
             outcome=outcome,
             since=_iso(since),
-            job_id=job_id,
+            job_id=_str(job_id),
             limit=limit,
             offset=offset,
         )
+        return _many(CronJobRun, page)
 
     # --- tool invocations -----------------------------------------------------------------------
 
@@ -715,9 +577,9 @@ class RestClient:
         *,
         ok: bool,
         duration_ms: int,
-        tool_id: str | None = None,
-        assistant_id: str | None = None,
-        user_id: str | None = None,
+        tool_id: Id | None = None,
+        assistant_id: Id | None = None,
+        user_id: Id | None = None,
         message_id: str | None = None,
         error: str | None = None,
     ) -> ToolInvocation:
@@ -725,13 +587,27 @@ class RestClient:
             "tool_name": tool_name,
             "ok": ok,
             "duration_ms": duration_ms,
-            "tool_id": tool_id,
-            "assistant_id": assistant_id,
-            "user_id": user_id,
+            "tool_id": _str(tool_id),
+            "assistant_id": _str(assistant_id),
+            "user_id": _str(user_id),
             "message_id": message_id,
             "error": error,
         }
-        return await self.post_json("/api/tool-invocations/", body)
+        return ToolInvocation.model_validate(await self.post_json("/api/tool-invocations/", body))
+
+
+def _many(model: type[W], items: list[Any]) -> list[W]:
+    """A JSON array parsed into wire models (parse once, here at the client)."""
+    return [model.model_validate(item) for item in items]
+
+
+def _body(message: MessageIn) -> dict[str, Any]:
+    """The fields a caller set, as JSON: left-out ones keep the server's defaults."""
+    return message.model_dump(mode="json", exclude_unset=True)
+
+
+def _str(value: Id | None) -> str | None:
+    return None if value is None else str(value)
 
 
 def _given(**fields: Any) -> dict[str, Any]:

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from common.errors import ConflictError, ValidationFailedError
-from common.rest_client import CronJob, RestClient
+from common.rest_client import UNSET, Id, RestClient
 from common.schedule import wall_to_instant
+from common.wire import CronJob, CronJobStatus, CronJobType
 
 
 @dataclass
@@ -21,17 +22,20 @@ class MoveReport:
 
 
 async def assumed_reminders(
-    rest: RestClient, user_id: str, zone: str, group_chat_id: int | None = None
+    rest: RestClient, user_id: Id, zone: str, group_chat_id: int | None = None
 ) -> list[CronJob]:
     """The user's active reminders whose zone was assumed and differs from `zone`; in a group
     only those set in that group (a member's private reminders never show there)."""
     found = [
         job
         async for job in rest.iter_cron_jobs(
-            user_id=user_id, chat_id=group_chat_id, status="active", type="reminder"
+            user_id=user_id,
+            chat_id=group_chat_id,
+            status=CronJobStatus.active,
+            type=CronJobType.reminder,
         )
     ]
-    return [job for job in found if job.get("timezone_assumed") and job["timezone"] != zone]
+    return [job for job in found if job.timezone_assumed and job.timezone != zone]
 
 
 async def move_reminders(rest: RestClient, jobs: list[CronJob], zone: str) -> MoveReport:
@@ -44,9 +48,7 @@ async def move_reminders(rest: RestClient, jobs: list[CronJob], zone: str) -> Mo
             report.passed.append(job)
             continue
         try:
-            moved = await rest.update_cron_job(
-                job["id"], timezone=zone, **({"run_at": run_at} if run_at else {})
-            )
+            moved = await rest.update_cron_job(job.id, timezone=zone, run_at=run_at or UNSET)
         except (ValidationFailedError, ConflictError):
             report.passed.append(job)
             continue
@@ -57,21 +59,19 @@ async def move_reminders(rest: RestClient, jobs: list[CronJob], zone: str) -> Mo
 async def keep_reminders(rest: RestClient, jobs: list[CronJob]) -> None:
     """The user keeps them as they are: they are no longer offered for a move."""
     for job in jobs:
-        await rest.update_cron_job(job["id"], timezone_assumed=False)
+        await rest.update_cron_job(job.id, timezone_assumed=False)
 
 
 def same_clock_time(job: CronJob, zone: str) -> datetime | None:
     """A one-off's `run_at` at the same wall-clock time in `zone`; None for a recurring job
     (its cron expression is already local). Gaps and repeats follow `common.schedule`'s rules."""
-    if not job.get("run_at"):
+    if job.run_at is None:
         return None
-    local = datetime.fromisoformat(str(job["run_at"])).astimezone(ZoneInfo(job["timezone"]))
+    local = job.run_at.astimezone(ZoneInfo(job.timezone))
     return wall_to_instant(local.replace(tzinfo=None), ZoneInfo(zone))
 
 
 def local_next_run(job: CronJob) -> datetime | None:
     """When the job fires next, on its own zone's clock."""
-    upcoming = job.get("next_run_at") or job.get("run_at")
-    if not upcoming:
-        return None
-    return datetime.fromisoformat(str(upcoming)).astimezone(ZoneInfo(job["timezone"]))
+    upcoming = job.next_run_at or job.run_at
+    return upcoming.astimezone(ZoneInfo(job.timezone)) if upcoming else None

@@ -48,7 +48,7 @@ class ChatSession:
             first_name=self.name,
             language=self.language,
         )
-        self._user_id = user["id"]
+        self._user_id = str(user.id)
 
     async def close(self) -> None:
         await self._redis.delete(self._names.stream(self.reply_stream))

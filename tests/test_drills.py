@@ -208,7 +208,7 @@ async def test_sigkill_cron_service_fires_each_reminder_due_meanwhile_once_after
 async def _reminder(rest: RestClient, telegram_id: int, name: str, run_at: datetime) -> None:
     user, _made = await rest.get_or_create_user(telegram_id, first_name="Drill")
     await rest.create_cron_job(
-        name=name, chat_id=telegram_id, user_id=user["id"], text=f"reminder {name}", run_at=run_at
+        name=name, chat_id=telegram_id, user_id=user.id, text=f"reminder {name}", run_at=run_at
     )
 
 

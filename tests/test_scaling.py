@@ -30,7 +30,8 @@ import redis.asyncio as aioredis
 from assistant.tests.support import Platform
 from common.messages import IncomingMessage, OutgoingKind, OutgoingMessage
 from common.names import ASSISTANT_GROUP, TO_TELEGRAM, Names
-from common.rest_client import RestClient, User
+from common.rest_client import RestClient
+from common.wire import User
 from ops.processes import ServiceProcess, Stack
 from sandbox.llm_server import LlmStandIn, Step
 from sandbox.open_meteo import OpenMeteoStandIn
@@ -96,10 +97,10 @@ async def rest(platform: Platform) -> AsyncIterator[RestClient]:
 def incoming(user: User, text: str) -> IncomingMessage:
     return IncomingMessage(
         message_id=uuid.uuid4(),
-        chat_id=int(user["telegram_id"]),
-        user_id=uuid.UUID(user["id"]),
-        telegram_user_id=user["telegram_id"],
-        first_name=user["first_name"],
+        chat_id=int(user.telegram_id),
+        user_id=user.id,
+        telegram_user_id=user.telegram_id,
+        first_name=user.first_name,
         language_code="en",
         text=text,
         reply_stream=TO_TELEGRAM,
@@ -171,7 +172,7 @@ async def run_batch(
     chat follows its first at once, so processes race for the same chat."""
     names = platform.names
     users = await new_users(rest, chats)
-    sent = [incoming(u, f"{u['first_name']} #{n}") for u in users for n in range(MESSAGES_PER_CHAT)]
+    sent = [incoming(u, f"{u.first_name} #{n}") for u in users for n in range(MESSAGES_PER_CHAT)]
     after = await last_answer_id(redis, names)
     cpu_before = cpu_seconds(platform)
     started_ms = await publish(redis, names, sent)

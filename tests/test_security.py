@@ -27,7 +27,8 @@ from starlette.routing import Mount, Route
 
 from common.messages import ChatType, IncomingMessage, OutgoingMessage
 from common.names import Names
-from common.rest_client import CronJob, RestClient, User
+from common.rest_client import RestClient
+from common.wire import CronJob, User
 from google_calendar_service.tests.conftest import Browser, calendar_env, connect, sent_to
 from ops.processes import ServiceProcess, Stack
 from ops.services import ROOT
@@ -499,11 +500,11 @@ class Person:
 
     @property
     def id(self) -> str:
-        return self.user["id"]
+        return str(self.user.id)
 
     @property
     def chat_id(self) -> int:
-        return int(self.user["telegram_id"])
+        return int(self.user.telegram_id)
 
 
 async def _private_reminder(rest: RestClient, person: Person, name: str) -> CronJob:
@@ -522,7 +523,7 @@ async def _person(rest: RestClient, name: str, marker: str) -> Person:
     user, _ = await rest.get_or_create_user(
         uuid.uuid4().int % 10**11 + 10**9, username=f"{name}_{marker}", first_name=name
     )
-    user = await rest.update_user(user["id"], timezone="Europe/Berlin")
+    user = await rest.update_user(user.id, timezone="Europe/Berlin")
     return Person(user, marker, f"{name.lower()}-{marker}@example.com")
 
 
@@ -535,7 +536,7 @@ async def _connect_calendar(
         assert (await connect(api, browser, person.id)).status_code == 200
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
     event = {
-        "summary": f"{person.user['first_name']} private appointment {person.marker}",
+        "summary": f"{person.user.first_name} private appointment {person.marker}",
         "start": {"dateTime": start.isoformat()},
         "end": {"dateTime": (start + timedelta(hours=1)).isoformat()},
     }
@@ -552,8 +553,8 @@ async def _ask(
         chat_type=ChatType.GROUP if group else ChatType.PRIVATE,
         user_id=uuid.UUID(person.id),
         telegram_user_id=person.chat_id,
-        username=person.user["username"],
-        first_name=person.user["first_name"],
+        username=person.user.username,
+        first_name=person.user.first_name,
         language_code="en",
         text=text,
     )
@@ -667,7 +668,7 @@ async def test_prompt_injection_reaches_no_other_users_data(
             await _connect_calendar(person, google, assistant, deployment.secrets)
         bob_job = await _private_reminder(rest, bob, "Bob")
         told_bob = await sent_to(redis, deployment.names, bob.chat_id)  # "calendar connected"
-        llm.script(*_injection_script(assistant, bob, bob_job["id"]))
+        llm.script(*_injection_script(assistant, bob, str(bob_job.id)))
 
         answers = [
             await _ask(redis, deployment.names, ann, text)
@@ -680,7 +681,7 @@ async def test_prompt_injection_reaches_no_other_users_data(
 
         assert llm.pending_steps() == 0  # the model did make every injected call
         seen_by_model = json.dumps([r.messages for r in llm.requests])
-        assert bob.marker not in seen_by_model and bob.user["username"] not in seen_by_model
+        assert bob.marker not in seen_by_model and bob.user.username not in seen_by_model
         assert ann.marker in seen_by_model  # the tools did answer, for Ann
         results = {
             m["tool_call_id"]: m["content"]
@@ -688,18 +689,18 @@ async def test_prompt_injection_reaches_no_other_users_data(
             for m in r.messages
             if m["role"] == "tool"
         }
-        refused = f"the user has no reminder '{bob_job['id']}'"
+        refused = f"the user has no reminder '{bob_job.id}'"
         assert len([c for c in results.values() if refused in c]) == 2  # delete and snooze
         for answer in answers:
             assert bob.marker not in answer.text and "Bob" not in answer.text, answer.text
         assert await sent_to(redis, deployment.names, bob.chat_id) == told_bob
 
         bob_jobs = await rest.list_cron_jobs(user_id=bob.id, limit=1000)
-        assert [(j["id"], j["status"], j["run_at"]) for j in bob_jobs] == [
-            (bob_job["id"], "active", bob_job["run_at"])
+        assert [(j.id, j.status, j.run_at) for j in bob_jobs] == [
+            (bob_job.id, "active", bob_job.run_at)
         ]
         ann_jobs = await rest.list_cron_jobs(user_id=ann.id, limit=1000)
-        assert ann_jobs and {(j["user_id"], j["chat_id"]) for j in ann_jobs} == {
+        assert ann_jobs and {(str(j.user_id), j.chat_id) for j in ann_jobs} == {
             (ann.id, ann.chat_id)
         }
     bob_events = [e["summary"] for e in google.state.calendar(bob.email).events.values()]
@@ -729,7 +730,7 @@ async def test_an_injection_in_a_group_does_not_bring_a_members_private_reminder
                 contains="good morning",
                 tool_calls=[
                     ToolCallStep(reminder, {"action": "list"}),
-                    ToolCallStep(reminder, {"action": "delete", "reminder_id": private["id"]}),
+                    ToolCallStep(reminder, {"action": "delete", "reminder_id": str(private.id)}),
                     ToolCallStep(reminder, {"action": "snooze", "text": "private reminder"}),
                 ],
             )
@@ -745,10 +746,10 @@ async def test_an_injection_in_a_group_does_not_bring_a_members_private_reminder
         answer = await _ask(redis, deployment.names, ann, "@bot good morning", group=group)
 
         assert llm.pending_steps() == 0
-        assert private["text"] not in answer.text, answer.text
-        assert private["text"] not in json.dumps([r.messages for r in llm.requests])
+        assert private.text not in answer.text, answer.text
+        assert private.text not in json.dumps([r.messages for r in llm.requests])
         [kept] = await rest.list_cron_jobs(user_id=ann.id, limit=1000)
-        assert (kept["status"], kept["run_at"]) == ("active", private["run_at"])
+        assert (kept.status, kept.run_at) == ("active", private.run_at)
 
 
 async def test_the_calendar_service_refuses_callers_without_the_service_token(
@@ -793,9 +794,9 @@ async def test_no_service_logs_a_secret_even_at_debug(
         stored = await rest.get_calendar_credentials(cleo.id)
     assert stored is not None
     oauth = [
-        stored["credentials"][k] for k in ("token", "refresh_token") if stored["credentials"].get(k)
+        stored.credentials[k] for k in ("token", "refresh_token") if stored.credentials.get(k)
     ]
-    assert oauth, stored["credentials"].keys()
+    assert oauth, stored.credentials.keys()
     assert {r.api_key for r in llm.requests} == {assistant.provider_key}
     secrets = [*oauth, assistant.provider_key, *deployment.secrets.values()]
     assert "message_answered" in deployment.stack["assistant"].logs()  # logs cover the turn
@@ -877,5 +878,5 @@ async def test_a_connect_link_opened_by_someone_else_connects_nothing_the_owner_
     assert "No Google account is waiting" in late.text
     async with RestClient(bot.stack.url("rest_service"), bot.secrets["SERVICE_API_TOKEN"]) as rest:
         user, _ = await rest.get_or_create_user(ann.id)
-        assert await rest.get_calendar_credentials(user["id"]) is None
-        assert await rest.get_pending_calendar_credentials(user["id"]) is None
+        assert await rest.get_calendar_credentials(user.id) is None
+        assert await rest.get_pending_calendar_credentials(user.id) is None

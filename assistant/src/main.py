@@ -14,7 +14,6 @@ import httpx
 from assistant.src.assistants.llm_chat import AssistantDeps
 from assistant.src.clients.llm import LlmGateway
 from assistant.src.clients.llm_breaker import circuit_breaker
-from assistant.src.live_config.snapshot import ConfigSnapshot
 from assistant.src.live_config.watcher import ConfigWatcher
 from assistant.src.orchestrator import Orchestrator
 from assistant.src.settings import Settings
@@ -27,6 +26,7 @@ from common.names import ASSISTANT_GROUP, TO_SECRETARY
 from common.queue import ConsumerConfig, StreamConsumer
 from common.rest_client import RestClient
 from common.settings import load_settings
+from common.wire import ConfigSnapshot
 from common.worker import WorkerContext, worker_context
 
 log = get_logger(__name__)

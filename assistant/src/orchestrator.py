@@ -27,7 +27,6 @@ from assistant.src.assistants.language import turn_language
 from assistant.src.assistants.llm_chat import AssistantDeps, fetch_context
 from assistant.src.assistants.phrases import CATALOGUE
 from assistant.src.assistants.secretary import secretary_memory_query
-from assistant.src.live_config.snapshot import AssistantSpec
 from assistant.src.live_config.watcher import ConfigWatcher
 from assistant.src.settings import Settings
 from assistant.src.tools.base import Actor, ToolServices
@@ -42,9 +41,10 @@ from common.messages import (
 )
 from common.names import TO_TELEGRAM, Names
 from common.queue import DeadLetter
-from common.rest_client import RestServiceUnavailable, TurnContext, User
+from common.rest_client import RestServiceUnavailable
 from common.text import clean_text, clean_tree
 from common.timezones import zone_or_default
+from common.wire import SnapshotAssistant, TurnContext, User
 
 log = get_logger(__name__)
 
@@ -124,8 +124,8 @@ class Orchestrator:
         """The answer to `message`; None for a blocked user."""
         snapshot = await self.config.settled()
         start = await self._turn_context(message, snapshot.secretary)
-        user = start["profile"] if start is not None else await self._user(message)
-        if user is not None and user.get("blocked"):
+        user = start.profile if start is not None else await self._user(message)
+        if user is not None and user.blocked:
             log.info("message_from_blocked_user")
             return None
         actor = self._actor(message, user, start)
@@ -133,7 +133,7 @@ class Orchestrator:
             self.deps,
             self.services,
             snapshot,
-            preferred_model=user.get("preferred_model") if user else None,
+            preferred_model=user.preferred_model if user else None,
         )
         secretary = factory.secretary()
         if secretary is None:
@@ -179,7 +179,7 @@ class Orchestrator:
             log.warning("answer_already_queued")
 
     async def _turn_context(
-        self, message: IncomingMessage, secretary: AssistantSpec | None
+        self, message: IncomingMessage, secretary: SnapshotAssistant | None
     ) -> TurnContext | None:
         """The sender's profile with the secretary's thread, window and memory, in one
         request (None when no secretary would answer)."""
@@ -202,15 +202,16 @@ class Orchestrator:
     def _actor(
         self, message: IncomingMessage, user: User | None, start: TurnContext | None = None
     ) -> Actor:
-        profile = user or {}
         return Actor(
             user_id=str(message.user_id),
             conversation_key=message.conversation_key,
             chat_id=message.chat_id,
-            timezone=zone_or_default(profile.get("timezone"), self.settings.default_timezone).key,
+            timezone=zone_or_default(
+                user.timezone if user else None, self.settings.default_timezone
+            ).key,
             language=turn_language(message, user, start),
-            name=message.first_name or profile.get("first_name"),
-            username=message.username or profile.get("username"),
+            name=message.first_name or (user.first_name if user else None),
+            username=message.username or (user.username if user else None),
             is_group=message.is_group,
             registered=user is not None,
         )

@@ -16,7 +16,8 @@ from assistant.src.settings import Settings
 from assistant.src.tools.base import ToolServices
 from assistant.tests.support import Deployment, Platform
 from common.names import Names
-from common.rest_client import RestClient, User
+from common.rest_client import RestClient
+from common.wire import User
 from ops.processes import Stack
 from sandbox.llm_server import LlmStandIn
 from sandbox.open_meteo import OpenMeteoStandIn
@@ -111,7 +112,7 @@ async def rest(platform: Platform) -> AsyncIterator[RestClient]:
 async def user(rest: RestClient) -> User:
     """A user of this test's own, in a zone other than UTC."""
     made, _ = await rest.get_or_create_user(random.randint(10**8, 10**9), first_name="Ann")
-    return await rest.update_user(made["id"], timezone="Europe/Berlin")
+    return await rest.update_user(made.id, timezone="Europe/Berlin")
 
 
 @pytest.fixture

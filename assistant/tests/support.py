@@ -14,7 +14,8 @@ import redis.asyncio as aioredis
 from assistant.src.tools.base import Actor, ToolCallContext
 from common.messages import ChatType, IncomingMessage, OutgoingMessage
 from common.names import Names
-from common.rest_client import RestClient, User
+from common.rest_client import RestClient
+from common.wire import Message, SnapshotTool, ToolType, User
 from ops.processes import ServiceProcess, Stack
 from sandbox.llm_server import LlmStandIn
 from sandbox.open_meteo import OpenMeteoStandIn
@@ -47,7 +48,28 @@ QUERY_SCHEMA = {
 
 def call_context(timezone: str = "Europe/Moscow", user_id: str = "u1") -> ToolCallContext:
     actor = Actor(user_id=user_id, conversation_key=user_id, chat_id=1, timezone=timezone)
-    return ToolCallContext(actor, "m1", "a1", "0", 0)
+    return ToolCallContext(actor, "m1", uuid.UUID(int=1), "0", 0)
+
+
+def tool_spec(
+    tool_type: str,
+    *,
+    name: str | None = None,
+    input_schema: dict[str, Any] | None = None,
+    tool_id: uuid.UUID | str | None = None,
+    sub_assistant_id: uuid.UUID | str | None = None,
+) -> SnapshotTool:
+    """A tool as the config snapshot carries it."""
+    return SnapshotTool.model_validate(
+        {
+            "id": tool_id or uuid.uuid4(),
+            "name": name or tool_type,
+            "tool_type": ToolType(tool_type),
+            "description": "",
+            "input_schema": input_schema or {"type": "object", "properties": {}},
+            "sub_assistant_id": sub_assistant_id,
+        }
+    )
 
 
 @dataclass
@@ -229,7 +251,7 @@ class Deployment:
             telegram_id, username=first_name.lower(), first_name=first_name, language=language
         )
         if timezone:
-            user = await self.rest.update_user(user["id"], timezone=timezone)
+            user = await self.rest.update_user(user.id, timezone=timezone)
         return user
 
     async def send(
@@ -243,13 +265,13 @@ class Deployment:
     ) -> IncomingMessage:
         message = IncomingMessage(
             message_id=uuid.uuid4(),
-            chat_id=chat_id if chat_id is not None else int(user["telegram_id"]),
+            chat_id=chat_id if chat_id is not None else int(user.telegram_id),
             chat_type=ChatType.GROUP if group else ChatType.PRIVATE,
-            user_id=uuid.UUID(user["id"]),
-            telegram_user_id=user["telegram_id"],
-            username=user["username"],
-            first_name=user["first_name"],
-            language_code=user["language"],
+            user_id=user.id,
+            telegram_user_id=user.telegram_id,
+            username=user.username,
+            first_name=user.first_name,
+            language_code=user.language,
             text=text,
             reply_stream=reply_stream or self.replies,
         )
@@ -274,7 +296,7 @@ class Deployment:
 
     async def thread_messages(
         self, conversation_key: str, assistant_name: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[Message]:
         """Every stored message of the conversation's thread with that assistant."""
         assistant_id = await self.assistant_id(assistant_name or self.config.secretary)
         threads = await self.rest.list_threads(
@@ -282,7 +304,7 @@ class Deployment:
         )
         if not threads:
             return []
-        return await self.rest.list_messages(threads[0]["thread_id"], limit=1000)
+        return await self.rest.list_messages(threads[0].thread_id, limit=1000)
 
     async def assistant_id(self, name: str) -> str:
         assistants = await self.admin.get_json("/api/assistants/", limit=1000)

@@ -10,30 +10,37 @@ from assistant.src.assistants.memory import (
     whole_tool_exchanges,
     window,
 )
+from common.wire import Message, SearchHit
 
 
-def user(text: str, **extra: Any) -> dict[str, Any]:
-    return {"role": "user", "content": text, **extra}
+def stored(**fields: Any) -> Message:
+    """A message as rest_service answers it (the fields a test does not care about empty)."""
+    ids = {"id": 1, "thread_id": "t", "conversation_key": "c", "created_at": "2024-01-02T10:00:00"}
+    return Message.model_validate(dict.fromkeys(Message.model_fields) | ids | fields)
 
 
-def answer(text: str) -> dict[str, Any]:
-    return {"role": "assistant", "content": text}
+def user(text: str, **extra: Any) -> Message:
+    return stored(role="user", content=text, **extra)
 
 
-def call(*ids: str) -> dict[str, Any]:
+def answer(text: str) -> Message:
+    return stored(role="assistant", content=text)
+
+
+def call(*ids: str) -> Message:
     calls = [
         {"id": i, "type": "function", "function": {"name": "time", "arguments": "{}"}} for i in ids
     ]
-    return {"role": "assistant", "content": None, "tool_calls": calls}
+    return stored(role="assistant", content=None, tool_calls=calls)
 
 
-def result(call_id: str) -> dict[str, Any]:
-    return {"role": "tool", "tool_call_id": call_id, "content": "{}"}
+def result(call_id: str) -> Message:
+    return stored(role="tool", tool_call_id=call_id, content="{}")
 
 
 def test_window_keeps_the_newest_within_the_message_limit() -> None:
     history = [user(f"m{i}") for i in range(10)]
-    assert [m["content"] for m in window(history, 3, 10_000)] == ["m7", "m8", "m9"]
+    assert [m.content for m in window(history, 3, 10_000)] == ["m7", "m8", "m9"]
 
 
 def test_window_keeps_the_newest_within_the_length_limit() -> None:
@@ -63,11 +70,12 @@ def test_group_user_messages_say_who_wrote_them() -> None:
 
 
 def test_memory_is_one_system_message_within_its_length() -> None:
-    hits = [
+    found = [
         {"role": "user", "content": "my cat is called Barsik", "created_at": "2024-01-02T10:00:00"},
         {"role": "assistant", "content": "y" * 500, "created_at": "2024-01-02T10:00:01"},
         {"role": "tool", "content": "ignored", "created_at": "2024-01-02T10:00:01"},
     ]
+    hits = [SearchHit.model_validate(stored(**hit).model_dump() | {"rank": 1.0}) for hit in found]
     message = memory_message(hits, 200, group=False)
     assert message is not None and message["role"] == "system"
     assert "Barsik" in message["content"] and "ignored" not in message["content"]

@@ -13,7 +13,7 @@ import psycopg2
 from assistant.src.assistants.memory import MEMORY_HEADER, message_size
 from assistant.src.settings import Settings
 from assistant.tests.support import Deployment
-from common.rest_client import MessageIn, User
+from common.wire import MessageIn, MessageRole, User
 from sandbox.llm_server import RecordedRequest
 
 LIMITS = Settings(environment="test")
@@ -31,7 +31,7 @@ def memory(request: RecordedRequest) -> str:
 
 async def thread_of(deployment: Deployment, user: User) -> str:
     secretary = await deployment.assistant_id(deployment.config.secretary)
-    return (await deployment.rest.get_or_create_thread(user["id"], secretary))["thread_id"]
+    return (await deployment.rest.get_or_create_thread(str(user.id), secretary)).thread_id
 
 
 async def store(deployment: Deployment, user: User, messages: list[MessageIn]) -> None:
@@ -53,7 +53,7 @@ async def bulk_store(database_url: str, deployment: Deployment, user: User, coun
                 "INSERT INTO chat_messages (thread_id, conversation_key, role, content) "
                 "SELECT %s, %s, CASE WHEN i %% 2 = 0 THEN 'user' ELSE 'assistant' END, "
                 "'old message ' || i FROM generate_series(1, %s) AS i",
-                (thread, user["id"], count),
+                (thread, str(user.id), count),
             )
         conn.close()
 
@@ -62,7 +62,9 @@ async def bulk_store(database_url: str, deployment: Deployment, user: User, coun
 
 def chat(n: int, prefix: str = "old message") -> list[MessageIn]:
     return [
-        {"role": "user" if i % 2 == 0 else "assistant", "content": f"{prefix} {i}"}
+        MessageIn(
+            role=MessageRole.user if i % 2 == 0 else MessageRole.assistant, content=f"{prefix} {i}"
+        )
         for i in range(n)
     ]
 
@@ -72,13 +74,14 @@ def tool_exchange() -> list[MessageIn]:
         {"id": c, "type": "function", "function": {"name": "time", "arguments": "{}"}}
         for c in ("call_a", "call_b")
     ]
-    return [
+    exchange: list[dict[str, Any]] = [
         {"role": "user", "content": "two times please"},
         {"role": "assistant", "content": None, "tool_calls": calls},
         {"role": "tool", "tool_call_id": "call_a", "name": "time", "content": '{"time": "10:00"}'},
         {"role": "tool", "tool_call_id": "call_b", "name": "time", "content": '{"time": "11:00"}'},
         {"role": "assistant", "content": "It is 10:00 and 11:00."},
     ]
+    return [MessageIn.model_validate(m) for m in exchange]
 
 
 async def test_the_window_respects_both_limits_over_10000_messages_and_keeps_tool_calls_whole(
@@ -103,7 +106,10 @@ async def test_the_window_respects_both_limits_over_10000_messages_and_keeps_too
     assert sum(message_size(m) for m in window) <= LIMITS.max_context_length
 
     long_ones = [
-        {"role": "user" if i % 2 == 0 else "assistant", "content": f"{i} " + "x" * 3_500}
+        MessageIn(
+            role=MessageRole.user if i % 2 == 0 else MessageRole.assistant,
+            content=f"{i} " + "x" * 3_500,
+        )
         for i in range(5)
     ]
     await store(deployment, pat, long_ones)
@@ -117,9 +123,9 @@ async def test_the_window_respects_both_limits_over_10000_messages_and_keeps_too
 async def test_long_term_memory_brings_back_an_old_fact(deployment: Deployment) -> None:
     await deployment.assistant()
     quinn = await deployment.user("Quinn")
-    fact: list[MessageIn] = [
-        {"role": "user", "content": "My cat is called Barsik."},
-        {"role": "assistant", "content": "What a lovely name!"},
+    fact = [
+        MessageIn(role=MessageRole.user, content="My cat is called Barsik."),
+        MessageIn(role=MessageRole.assistant, content="What a lovely name!"),
     ]
     await store(deployment, quinn, [*fact, *chat(40, "filler")])
 
@@ -137,7 +143,7 @@ async def test_group_and_private_conversations_never_see_each_other(
     await deployment.assistant()
     alice = await deployment.user("Alice")
     bob = await deployment.user("Bob")
-    group = -int(alice["telegram_id"])
+    group = -int(alice.telegram_id)
 
     await deployment.ask(alice, "my secret code is 4242")
     await deployment.ask(alice, "hello group", chat_id=group, group=True)
@@ -157,5 +163,5 @@ async def test_group_and_private_conversations_never_see_each_other(
     assert "Bob" not in str(in_private.messages[1:-1])
     assert "4242" in str(in_private.messages)
     stored = await deployment.thread_messages(f"chat:{group}")
-    authors = [(m["author"], m["user_id"]) for m in stored if m["role"] == "user"]
-    assert authors == [("Alice", alice["id"]), ("Bob", bob["id"])]
+    authors = [(m.author, m.user_id) for m in stored if m.role == "user"]
+    assert authors == [("Alice", alice.id), ("Bob", bob.id)]

@@ -31,13 +31,13 @@ async def test_a_message_in_gets_an_answer_out(deployment: Deployment) -> None:
     assert "You are a test secretary." in request.system_text
     assert "Europe/Moscow" in request.system_text and "Alice" in request.system_text
     assert request.messages[-1] == {"role": "user", "content": "hello"}
-    stored = await deployment.thread_messages(alice["id"])
-    assert [(m["role"], m["content"]) for m in stored] == [
+    stored = await deployment.thread_messages(str(alice.id))
+    assert [(m.role, m.content) for m in stored] == [
         ("user", "hello"),
         ("assistant", "Hello Alice!"),
     ]
-    assert stored[1]["model"] == deployment.config.primary
-    assert stored[1]["tokens_in"] and stored[1]["latency_ms"] is not None
+    assert stored[1].model == deployment.config.primary
+    assert stored[1].tokens_in and stored[1].latency_ms is not None
 
 
 async def test_an_answer_goes_to_the_reply_stream_and_not_to_telegram(
@@ -97,14 +97,14 @@ async def test_the_fallback_model_answers_when_the_primary_fails(deployment: Dep
     answer = await deployment.ask(dora, "anyone?")
 
     assert answer.text == "fallback here" and answer.kind == OutgoingKind.REPLY
-    stored = await deployment.thread_messages(dora["id"])
-    assert stored[-1]["model"] == deployment.config.fallback
+    stored = await deployment.thread_messages(str(dora.id))
+    assert stored[-1].model == deployment.config.fallback
 
 
 async def test_the_users_chosen_model_comes_first(deployment: Deployment) -> None:
     await deployment.assistant()
     gina = await deployment.user("Gina")
-    await deployment.rest.update_user(gina["id"], preferred_model=deployment.config.fallback)
+    await deployment.rest.update_user(gina.id, preferred_model=deployment.config.fallback)
 
     await deployment.ask(gina, "which model?")
 

@@ -13,15 +13,16 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from assistant.src.live_config.snapshot import ToolSpec
 from assistant.src.settings import Settings
 from assistant.src.tools.base import Actor, ToolCallContext, ToolError, ToolServices
 from assistant.src.tools.reminder_tool import ReminderTool
 from assistant.src.tools.when import UnclearTime, local
 from assistant.tests import time_phrase_rules
+from assistant.tests.support import tool_spec
 from assistant.tests.time_phrase_rules import REFUSED, Rule
 from common.names import Names
-from common.rest_client import RestClient, User
+from common.rest_client import RestClient
+from common.wire import User
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -31,24 +32,24 @@ async def tool(
     rest: RestClient, redis: aioredis.Redis, names: Names, redis_url: str
 ) -> AsyncIterator[ReminderTool]:
     settings = Settings(environment="test", redis_url=redis_url, default_timezone="Europe/Moscow")
-    spec = ToolSpec(id=str(uuid.uuid4()), name="reminder", tool_type="reminder")
+    spec = tool_spec("reminder")
     async with httpx.AsyncClient() as http:
         yield ReminderTool(spec, ToolServices(settings, redis, names, rest, http))
 
 
 def call(user: User, timezone: str, position: str = "0", message_id: str = "") -> ToolCallContext:
     actor = Actor(
-        user_id=str(user["id"]),
-        conversation_key=str(user["id"]),
-        chat_id=int(user["telegram_id"]),
+        user_id=str(user.id),
+        conversation_key=str(user.id),
+        chat_id=int(user.telegram_id),
         timezone=timezone,
     )
-    return ToolCallContext(actor, message_id or str(uuid.uuid4()), "secretary", position, 0)
+    return ToolCallContext(actor, message_id or str(uuid.uuid4()), uuid.UUID(int=1), position, 0)
 
 
 @pytest.fixture
 async def new_yorker(rest: RestClient, user: User) -> User:
-    return await rest.update_user(user["id"], timezone="America/New_York")
+    return await rest.update_user(user.id, timezone="America/New_York")
 
 
 async def test_in_20_minutes_for_a_user_in_new_york(
@@ -60,13 +61,13 @@ async def test_in_20_minutes_for_a_user_in_new_york(
         call(new_yorker, "America/New_York"),
     )
     job = await rest.get_cron_job(result["reminder_id"])
-    run_at = datetime.fromisoformat(job["run_at"])
+    run_at = job.run_at
     assert before + timedelta(minutes=20) - timedelta(seconds=2) <= run_at
     assert run_at <= datetime.now(UTC) + timedelta(minutes=20)
-    assert job["timezone"] == "America/New_York"
-    assert job["cron_expression"] is None
-    assert job["user_id"] == new_yorker["id"]
-    assert job["chat_id"] == new_yorker["telegram_id"]
+    assert job.timezone == "America/New_York"
+    assert job.cron_expression is None
+    assert job.user_id == new_yorker.id
+    assert job.chat_id == new_yorker.telegram_id
     assert f"{run_at.astimezone(NEW_YORK):%H:%M}" in result["confirmation"]
     assert "America/New_York" in result["confirmation"]
     assert "timezone_note" not in result
@@ -80,10 +81,10 @@ async def test_every_monday_at_9_for_a_user_in_new_york(
         call(new_yorker, "America/New_York"),
     )
     job = await rest.get_cron_job(result["reminder_id"])
-    assert job["cron_expression"] == "0 9 * * 1"
-    assert job["timezone"] == "America/New_York"
-    assert job["run_at"] is None
-    first = datetime.fromisoformat(job["next_run_at"]).astimezone(NEW_YORK)
+    assert job.cron_expression == "0 9 * * 1"
+    assert job.timezone == "America/New_York"
+    assert job.run_at is None
+    first = job.next_run_at.astimezone(NEW_YORK)
     assert f"{first:%A %H:%M}" == "Monday 09:00"
     assert result["first_time"] == local(first)
     assert datetime.fromisoformat(result["first_time_iso"]) == first
@@ -97,25 +98,25 @@ async def test_russian_relative_time_and_weekday_recurrence(
         {"action": "create", "text": "позвонить маме", "when": "через час"},
         call(new_yorker, "America/New_York"),
     )
-    run_at = datetime.fromisoformat((await rest.get_cron_job(result["reminder_id"]))["run_at"])
+    run_at = (await rest.get_cron_job(result["reminder_id"])).run_at
     assert abs(run_at - datetime.now(UTC) - timedelta(hours=1)) < timedelta(seconds=10)
     result = await tool.run(
         {"action": "create", "text": "зарядка", "recurrence": "по будням в 7 утра"},
         call(new_yorker, "America/New_York", position="1"),
     )
-    assert (await rest.get_cron_job(result["reminder_id"]))["cron_expression"] == "0 7 * * 1-5"
+    assert (await rest.get_cron_job(result["reminder_id"])).cron_expression == "0 7 * * 1-5"
 
 
 async def test_a_user_without_a_timezone_is_told_which_was_assumed(
     tool: ReminderTool, user: User, rest: RestClient
 ) -> None:
-    plain = await rest.update_user(user["id"], timezone=None)
+    plain = await rest.update_user(user.id, timezone=None)
     result = await tool.run(
         {"action": "create", "text": "tea", "when": "in 5 minutes"}, call(plain, "Europe/Moscow")
     )
     assert "Europe/Moscow" in result["timezone_note"]
     assert "/timezone" in result["timezone_note"]
-    assert (await rest.get_cron_job(result["reminder_id"]))["timezone"] == "Europe/Moscow"
+    assert (await rest.get_cron_job(result["reminder_id"])).timezone == "Europe/Moscow"
 
 
 async def test_the_same_call_again_makes_no_second_reminder(
@@ -125,7 +126,7 @@ async def test_the_same_call_again_makes_no_second_reminder(
     first = await tool.run(arguments, call(new_yorker, "America/New_York", message_id="m-1"))
     again = await tool.run(arguments, call(new_yorker, "America/New_York", message_id="m-1"))
     assert again["reminder_id"] == first["reminder_id"]
-    assert len(await rest.list_cron_jobs(user_id=new_yorker["id"])) == 1
+    assert len(await rest.list_cron_jobs(user_id=new_yorker.id)) == 1
 
 
 async def test_a_redelivered_create_confirms_the_time_stored_the_first_time(
@@ -136,7 +137,7 @@ async def test_a_redelivered_create_confirms_the_time_stored_the_first_time(
     first = await tool.run(arguments, call(new_yorker, "America/New_York", message_id="m-2"))
     await asyncio.sleep(1.1)
     again = await tool.run(arguments, call(new_yorker, "America/New_York", message_id="m-2"))
-    stored = datetime.fromisoformat((await rest.get_cron_job(first["reminder_id"]))["run_at"])
+    stored = (await rest.get_cron_job(first["reminder_id"])).run_at
     assert datetime.fromisoformat(again["first_time_iso"]) == stored
     assert again["confirmation"] == first["confirmation"]
 
@@ -148,7 +149,7 @@ async def test_list_snooze_and_delete_act_only_for_the_envelopes_user(
         {"action": "create", "text": "water plants", "when": "in 2 hours"},
         call(new_yorker, "America/New_York"),
     )
-    other, _ = await rest.get_or_create_user(new_yorker["telegram_id"] + 1)
+    other, _ = await rest.get_or_create_user(new_yorker.telegram_id + 1)
     with pytest.raises(ToolError):
         await tool.run(
             {"action": "delete", "reminder_id": created["reminder_id"]}, call(other, "UTC")
@@ -162,12 +163,12 @@ async def test_list_snooze_and_delete_act_only_for_the_envelopes_user(
         {"action": "snooze", "reminder_id": created["reminder_id"], "minutes": 15},
         call(new_yorker, "America/New_York"),
     )
-    run_at = datetime.fromisoformat((await rest.get_cron_job(created["reminder_id"]))["run_at"])
+    run_at = (await rest.get_cron_job(created["reminder_id"])).run_at
     assert abs(run_at - datetime.now(UTC) - timedelta(minutes=15)) < timedelta(seconds=10)
     assert snoozed["status"] == "snoozed"
 
     await tool.run({"action": "delete", "text": "water"}, call(new_yorker, "America/New_York"))
-    assert (await rest.get_cron_job(created["reminder_id"]))["status"] == "cancelled"
+    assert (await rest.get_cron_job(created["reminder_id"])).status == "cancelled"
 
 
 # -- time phrases end to end (issue 16) ------------------------------------------------------
@@ -191,7 +192,7 @@ async def create_at(
         return
     after = rule(datetime.now(tz).replace(microsecond=0))
     assert before != REFUSED or after != REFUSED, f"{phrase!r} must be refused"
-    stored = datetime.fromisoformat((await rest.get_cron_job(result["reminder_id"]))["run_at"])
+    stored = (await rest.get_cron_job(result["reminder_id"])).run_at
     confirmed = datetime.fromisoformat(result["first_time_iso"])
     assert stored == confirmed, phrase
     expected = [m for m in (before, after) if m != REFUSED]
@@ -211,7 +212,7 @@ async def test_issue_16_phrases_are_stored_and_confirmed_at_the_meant_local_time
     tool: ReminderTool, rest: RestClient, user: User, zone_name: str
 ) -> None:
     """Each of these was stored at another time than it means (or refused) before."""
-    who = await rest.update_user(user["id"], timezone=zone_name)
+    who = await rest.update_user(user.id, timezone=zone_name)
     for phrase in ISSUE_PHRASES:
         await create_at(tool, rest, who, zone_name, phrase, RULES[phrase])
 
@@ -225,7 +226,7 @@ async def test_a_sample_of_the_corpus_end_to_end(
     tool: ReminderTool, rest: RestClient, user: User, zone_name: str, language: str, start: int
 ) -> None:
     """Every fourth phrase of a language (the resolver test runs them all at fixed nows)."""
-    who = await rest.update_user(user["id"], timezone=zone_name)
+    who = await rest.update_user(user.id, timezone=zone_name)
     family = {"en": time_phrase_rules.EN, "ru": time_phrase_rules.RU}.get(
         language, time_phrase_rules.ISO
     )
@@ -243,7 +244,7 @@ async def test_a_refused_phrase_stores_nothing_and_asks(
                 {"action": "create", "text": "x", "when": phrase},
                 call(new_yorker, "America/New_York"),
             )
-    assert await rest.list_cron_jobs(user_id=new_yorker["id"]) == []
+    assert await rest.list_cron_jobs(user_id=new_yorker.id) == []
 
 
 @pytest.mark.parametrize(
@@ -260,9 +261,9 @@ async def test_a_recurrence_confirms_the_first_time_rest_service_stores(
         call(new_yorker, "America/New_York"),
     )
     job = await rest.get_cron_job(result["reminder_id"])
-    assert job["cron_expression"] == cron
+    assert job.cron_expression == cron
     first = datetime.fromisoformat(result["first_time_iso"])
-    assert datetime.fromisoformat(job["next_run_at"]) == first
+    assert job.next_run_at == first
     assert first > datetime.now(UTC)
     assert local(first.astimezone(NEW_YORK)) in result["confirmation"]
     assert ("time_note" in result) == (recurrence == "every month on the 1st")
@@ -279,7 +280,7 @@ async def test_snooze_until_a_phrase(
         {"action": "snooze", "reminder_id": created["reminder_id"], "when": "tomorrow at 10am"},
         call(new_yorker, "America/New_York"),
     )
-    run_at = datetime.fromisoformat((await rest.get_cron_job(created["reminder_id"]))["run_at"])
+    run_at = (await rest.get_cron_job(created["reminder_id"])).run_at
     tomorrow = datetime.now(NEW_YORK).date() + timedelta(days=1)
     assert run_at.astimezone(NEW_YORK).replace(tzinfo=None) == datetime.combine(
         tomorrow, datetime.min.time()
@@ -297,7 +298,5 @@ async def test_a_recurrence_takes_its_local_time_from_an_iso_when_with_an_offset
         call(new_yorker, "America/New_York"),
     )  # fmt: skip
     job = await rest.get_cron_job(result["reminder_id"])
-    assert job["cron_expression"] == "0 9 * * 1-5"
-    assert datetime.fromisoformat(job["next_run_at"]) == datetime.fromisoformat(
-        result["first_time_iso"]
-    )
+    assert job.cron_expression == "0 9 * * 1-5"
+    assert job.next_run_at == datetime.fromisoformat(result["first_time_iso"])

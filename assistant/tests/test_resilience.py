@@ -65,8 +65,8 @@ async def test_sigkill_mid_message_is_answered_exactly_once_after_restart(
     await asyncio.sleep(1.0)
     assert [a.text for a in await deployment.answers()] == ["You said: the slow one"]
     assert answer.correlation_id == str(message.message_id)
-    stored = await deployment.thread_messages(uma["id"])
-    assert [m["content"] for m in stored] == ["the slow one", "You said: the slow one"]
+    stored = await deployment.thread_messages(str(uma.id))
+    assert [m.content for m in stored] == ["the slow one", "You said: the slow one"]
 
 
 async def test_two_assistants_answer_every_message_once_and_each_chat_in_order(
@@ -128,8 +128,8 @@ async def test_a_dead_default_model_is_skipped_and_the_fallback_answers_at_once(
     assert [a.text for a in answers] == [f"You said: is anyone there? {n}" for n in range(3)]
     assert [r.model for r in deployment.llm.requests] == [fallback] * 3
     assert elapsed < 3.0
-    stored = await deployment.thread_messages(vic["id"])
-    assert stored[-1]["model"] == fallback
+    stored = await deployment.thread_messages(str(vic.id))
+    assert stored[-1].model == fallback
     assert breakers_opened(deployment) - opened_before == 1
 
 

@@ -9,17 +9,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from assistant.src.live_config.snapshot import ToolSpec
 from assistant.src.tools.base import ToolError, ToolServices
 from assistant.src.tools.time_tool import TimeTool
-from assistant.tests.support import call_context
+from assistant.tests.support import call_context, tool_spec
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 @pytest.fixture
 def run_time(services: ToolServices):
-    tool = TimeTool(ToolSpec(id="t", name="time", tool_type="time"), services)
+    tool = TimeTool(tool_spec("time"), services)
 
     async def run(arguments: dict[str, Any], timezone: str = "Asia/Tokyo") -> Any:
         return await tool.run(arguments, call_context(timezone))

@@ -24,7 +24,7 @@ async def test_the_secretary_sets_the_zone_from_a_russian_city(deployment: Deplo
     assert result["confirmation"].startswith("Your timezone is now Asia/Tokyo (UTC+09:00)")
     assert "reminders_in_assumed_zone" not in result
     assert "Asia/Tokyo" in answer.text
-    assert (await deployment.rest.get_user(olga["id"]))["timezone"] == "Asia/Tokyo"
+    assert (await deployment.rest.get_user(olga.id)).timezone == "Asia/Tokyo"
 
 
 async def test_reminders_under_the_assumed_zone_are_offered_a_move(
@@ -34,7 +34,7 @@ async def test_reminders_under_the_assumed_zone_are_offered_a_move(
     hans = await deployment.user("Hans")
     at = (datetime.now(UTC) + timedelta(days=1)).replace(hour=7, minute=0, second=0)
     await deployment.rest.create_cron_job(
-        name="gym", chat_id=int(hans["telegram_id"]), user_id=hans["id"], text="gym", run_at=at
+        name="gym", chat_id=int(hans.telegram_id), user_id=hans.id, text="gym", run_at=at
     )
     deployment.llm.call("time", {"action": "set_timezone", "timezone": "UTC+3"})
 
@@ -56,7 +56,7 @@ async def test_an_ambiguous_place_is_a_question_and_sets_nothing(deployment: Dep
     (result,) = tool_results(deployment.llm.requests[1])
     assert "could be several places" in result["error"]
     assert "Ask the user which one" in result["error"]
-    assert (await deployment.rest.get_user(kate["id"]))["timezone"] is None
+    assert (await deployment.rest.get_user(kate.id)).timezone is None
 
 
 async def test_in_a_group_only_the_speakers_zone_is_set(deployment: Deployment) -> None:
@@ -67,5 +67,5 @@ async def test_in_a_group_only_the_speakers_zone_is_set(deployment: Deployment) 
 
     await deployment.ask(anna, "@bot I'm in New York", group=True, chat_id=-100777)
 
-    assert (await deployment.rest.get_user(anna["id"]))["timezone"] == "America/New_York"
-    assert (await deployment.rest.get_user(bob["id"]))["timezone"] == "Europe/Berlin"
+    assert (await deployment.rest.get_user(anna.id)).timezone == "America/New_York"
+    assert (await deployment.rest.get_user(bob.id)).timezone == "Europe/Berlin"

@@ -22,14 +22,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant.src.clients.llm import ToolCall
-from assistant.src.live_config.snapshot import ToolSpec
 from assistant.src.settings import Settings
 from assistant.src.tools import tool_classes
 from assistant.src.tools.arguments import MAX_STRING_CHARS, fit, parse
 from assistant.src.tools.base import Actor, ToolCallContext, ToolError, ToolServices
 from assistant.src.tools.toolbox import Toolbox, ToolOutcome
-from assistant.tests.support import Platform
-from common.rest_client import RestClient, User
+from assistant.tests.support import Platform, tool_spec
+from common.rest_client import RestClient
+from common.wire import CronJob, User
 from ops.services import ROOT
 
 #: The built-in tools' schemas as shipped: what a real model sees.
@@ -53,18 +53,18 @@ class World:
     secretary_id: str
     me: User
     other: User
-    others_reminder: dict[str, Any]
+    others_reminder: CronJob
     chat_id: int
 
     def context(self) -> ToolCallContext:
         actor = Actor(
-            user_id=self.me["id"],
-            conversation_key=self.me["id"],
+            user_id=str(self.me.id),
+            conversation_key=str(self.me.id),
             chat_id=self.chat_id,
             timezone="Europe/Moscow",
             language="ru",
         )
-        return ToolCallContext(actor, str(uuid.uuid4()), self.secretary_id, "0", 0)
+        return ToolCallContext(actor, str(uuid.uuid4()), uuid.UUID(self.secretary_id), "0", 0)
 
     async def call(self, name: str, raw: str) -> ToolOutcome:
         return await self.toolbox.run(ToolCall("call_1", name, raw), self.context())
@@ -74,12 +74,12 @@ class World:
         return json.loads((await self.call(name, raw)).content)
 
     async def others_reminder_is_untouched(self) -> None:
-        jobs = await self.rest.list_cron_jobs(user_id=self.other["id"], limit=1000)
+        jobs = await self.rest.list_cron_jobs(user_id=self.other.id, limit=1000)
         assert jobs == [self.others_reminder]
 
     async def my_chat_has_only_my_reminders(self) -> None:
         jobs = await self.rest.list_cron_jobs(chat_id=self.chat_id, limit=1000)
-        assert all(job["user_id"] == self.me["id"] for job in jobs)
+        assert all(job.user_id == self.me.id for job in jobs)
 
 
 async def _tool_id(admin: RestClient, tool_type: str, helper_id: str) -> str:
@@ -130,10 +130,10 @@ async def open_world(platform: Platform, redis_url: str, stack: AsyncExitStack) 
     helper = assistants[platform.config.helper]
     tools = []
     for tool_type, shipped in BUILT_IN.items():
-        spec = ToolSpec(
-            id=await _tool_id(admin, tool_type, helper),
+        spec = tool_spec(
+            tool_type,
+            tool_id=await _tool_id(admin, tool_type, helper),
             name=shipped["name"],
-            tool_type=tool_type,
             input_schema=shipped["input_schema"],
             sub_assistant_id=helper if tool_type == "sub_assistant" else None,
         )
@@ -141,14 +141,14 @@ async def open_world(platform: Platform, redis_url: str, stack: AsyncExitStack) 
     me, other = await _person(rest, "Me"), await _person(rest, "Other")
     others_reminder = await rest.create_cron_job(
         name="other's",
-        chat_id=int(other["telegram_id"]),
-        user_id=other["id"],
+        chat_id=int(other.telegram_id),
+        user_id=other.id,
         text="the other person's reminder",
         run_at=datetime.now(UTC) + timedelta(days=3),
         timezone="UTC",
     )
     secretary = assistants[platform.config.secretary]
-    chat_id = int(me["telegram_id"])
+    chat_id = int(me.telegram_id)
     return World(Toolbox(tools, rest), rest, admin, secretary, me, other, others_reminder, chat_id)
 
 
@@ -202,13 +202,13 @@ async def test_unknown_fields_are_dropped_and_named_back_to_the_model(world: Wor
 
 
 async def test_a_user_named_in_the_arguments_is_never_the_one_acted_for(world: World) -> None:
-    other = world.other["id"]
+    other = str(world.other.id)
     created = await world.result(
         "reminder", {"action": "create", "text": "mine", "when": soon(), "user_id": other}
     )
     cancelled = await world.result(
         "reminder",
-        {"action": "delete", "reminder_id": world.others_reminder["id"], "user_id": other},
+        {"action": "delete", "reminder_id": str(world.others_reminder.id), "user_id": other},
     )
     assert created["status"] == "created" and created["ignored_arguments"] == ["user_id"]
     assert "has no reminder" in cancelled["error"]
@@ -267,8 +267,7 @@ CORPUS = json.loads((ROOT / "assistant/tests/data/tool_arguments.json").read_tex
 )
 def test_what_models_send_is_read_as_meant_or_refused_with_a_reason(case: dict[str, Any]) -> None:
     shipped = BUILT_IN[case["tool"]]
-    spec = ToolSpec(id="corpus", name=shipped["name"], tool_type=case["tool"],
-                    input_schema=shipped["input_schema"])  # fmt: skip
+    spec = tool_spec(case["tool"], name=shipped["name"], input_schema=shipped["input_schema"])
     tool = tool_classes()[case["tool"]](spec, services=None)  # type: ignore[arg-type]
     try:
         read = fit(parse(case["arguments"]), spec.input_schema)
@@ -399,7 +398,7 @@ def test_any_arguments_are_a_result_or_an_error_for_the_model_never_a_crash(
     stack = AsyncExitStack()
     world = runner.run(open_world(platform, redis_url, stack))
     name = BUILT_IN[tool_type]["name"]
-    ids = [world.others_reminder["id"], str(uuid.uuid4()), world.other["id"]]
+    ids = [str(world.others_reminder.id), str(uuid.uuid4()), str(world.other.id)]
     try:
 
         @settings(

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from assistant.src.clients.llm import ToolCall
-from assistant.src.live_config.snapshot import ToolSpec
 from assistant.src.tools.base import Actor, ToolCallContext, ToolServices
 from assistant.src.tools.time_tool import TimeTool
 from assistant.src.tools.toolbox import Toolbox
 from assistant.src.tools.weather_tool import WeatherTool
-from assistant.tests.support import TIME_SCHEMA, WEATHER_SCHEMA, Deployment
-from common.rest_client import User
+from assistant.tests.support import TIME_SCHEMA, WEATHER_SCHEMA, Deployment, tool_spec
+from common.wire import User
 
 
 @pytest.fixture
@@ -34,19 +34,15 @@ async def toolbox(deployment: Deployment, settings) -> AsyncIterator[Toolbox]:
         services = ToolServices(quick, deployment.redis, deployment.names, deployment.rest, http)
         tools = [
             TimeTool(
-                ToolSpec(
-                    id=await tool_id(deployment, "time"),
-                    name="time",
-                    tool_type="time",
-                    input_schema=TIME_SCHEMA,
+                tool_spec(
+                    "time", tool_id=await tool_id(deployment, "time"), input_schema=TIME_SCHEMA
                 ),
                 services,
             ),
             WeatherTool(
-                ToolSpec(
-                    id=await tool_id(deployment, "weather"),
-                    name="weather",
-                    tool_type="weather",
+                tool_spec(
+                    "weather",
+                    tool_id=await tool_id(deployment, "weather"),
                     input_schema=WEATHER_SCHEMA,
                 ),
                 services,
@@ -63,9 +59,9 @@ async def tool_id(deployment: Deployment, name: str) -> str:
 async def run(
     deployment: Deployment, toolbox: Toolbox, user: User, name: str, arguments: str
 ) -> dict[str, object]:
-    actor = Actor(user_id=user["id"], conversation_key=user["id"], chat_id=1, timezone="UTC")
+    actor = Actor(user_id=str(user.id), conversation_key=str(user.id), chat_id=1, timezone="UTC")
     secretary = await deployment.assistant_id(deployment.config.secretary)
-    context = ToolCallContext(actor, "message-1", secretary, "0", 0)
+    context = ToolCallContext(actor, "message-1", uuid.UUID(secretary), "0", 0)
     outcome = await toolbox.run(ToolCall("call_1", name, arguments), context)
     return json.loads(outcome.content)
 
@@ -79,7 +75,7 @@ async def test_a_slow_tool_is_a_timeout_the_model_reads(deployment, toolbox) -> 
 
     assert result == {"error": "the tool did not answer within 0.3 s"}
     assert time.monotonic() - started < 1.0
-    (row,) = await deployment.admin.get_json("/api/tool-invocations/", user_id=user["id"])
+    (row,) = await deployment.admin.get_json("/api/tool-invocations/", user_id=str(user.id))
     assert row["ok"] is False and row["tool_name"] == "weather" and row["error"]
 
 
@@ -93,7 +89,7 @@ async def test_an_unknown_tool_and_broken_json_are_errors_the_model_reads(
 
     assert unknown == {"error": "there is no tool named 'teleport'"}
     assert str(broken["error"]).startswith("arguments are not valid JSON")
-    rows = await deployment.admin.get_json("/api/tool-invocations/", user_id=user["id"])
+    rows = await deployment.admin.get_json("/api/tool-invocations/", user_id=str(user.id))
     assert sorted(r["tool_name"] for r in rows) == ["teleport", "time"]
     assert not any(r["ok"] for r in rows)
 
@@ -106,6 +102,6 @@ async def test_a_good_call_is_recorded_with_its_duration(deployment, toolbox) ->
     )
 
     assert result["timezone"] == "Asia/Tokyo"
-    (row,) = await deployment.admin.get_json("/api/tool-invocations/", user_id=user["id"])
+    (row,) = await deployment.admin.get_json("/api/tool-invocations/", user_id=str(user.id))
     assert row["ok"] is True and row["message_id"] == "message-1"
     assert row["duration_ms"] >= 0 and row["tool_id"] == await tool_id(deployment, "time")

@@ -40,12 +40,12 @@ async def test_time_round_trip_in_the_users_zone_is_stored_with_its_invocation(
     (result,) = tool_results(second)
     assert result["timezone"] == "Asia/Tokyo" and result["utc_offset"] == "+09:00"
     assert "Asia/Tokyo" in answer.text
-    stored = await deployment.thread_messages(kenji["id"])
-    assert [m["role"] for m in stored] == ["user", "assistant", "tool", "assistant"]
-    call_id = stored[1]["tool_calls"][0]["id"]
-    assert stored[2]["tool_call_id"] == call_id and stored[2]["name"] == "time"
-    assert stored[1]["model"] == deployment.config.primary and stored[1]["tokens_in"]
-    (row,) = await invocations(deployment, kenji["id"])
+    stored = await deployment.thread_messages(str(kenji.id))
+    assert [m.role for m in stored] == ["user", "assistant", "tool", "assistant"]
+    call_id = stored[1].tool_calls[0]["id"]
+    assert stored[2].tool_call_id == call_id and stored[2].name == "time"
+    assert stored[1].model == deployment.config.primary and stored[1].tokens_in
+    (row,) = await invocations(deployment, str(kenji.id))
     assert row["tool_name"] == "time" and row["ok"] is True
     assert row["message_id"] == answer.correlation_id
 
@@ -85,7 +85,7 @@ async def test_weather_for_an_unknown_place_is_a_tool_error_the_model_reads(
     (result,) = tool_results(deployment.llm.requests[1])
     assert result["error"].startswith("unknown place 'Atlantis'")
     assert "unknown place" in answer.text
-    (row,) = await invocations(deployment, ines["id"])
+    (row,) = await invocations(deployment, str(ines.id))
     assert row["ok"] is False and "Atlantis" in row["error"]
 
 
@@ -103,8 +103,8 @@ async def test_sub_assistant_round_trip_on_its_own_thread(deployment: Deployment
     assert sorted(helper.tool_names) == ["ask_helper", "time"]
     assert tool_results(final) == ["42, says the helper"]
     assert "42, says the helper" in answer.text
-    helper_thread = await deployment.thread_messages(jan["id"], deployment.config.helper)
-    assert [m["content"] for m in helper_thread] == [
+    helper_thread = await deployment.thread_messages(str(jan.id), deployment.config.helper)
+    assert [m.content for m in helper_thread] == [
         "what is the answer to everything?",
         "42, says the helper",
     ]
@@ -156,8 +156,8 @@ async def test_a_tool_acts_only_for_the_envelopes_user(deployment: Deployment) -
     deployment.llm.script(
         Step(
             tool_calls=[
-                ToolCallStep("time", {"action": "now", "user_id": other["id"]}),
-                ToolCallStep("ask_helper", {"query": "note this", "user_id": other["id"]}),
+                ToolCallStep("time", {"action": "now", "user_id": str(other.id)}),
+                ToolCallStep("ask_helper", {"query": "note this", "user_id": str(other.id)}),
             ]
         )
     )
@@ -166,10 +166,10 @@ async def test_a_tool_acts_only_for_the_envelopes_user(deployment: Deployment) -
 
     time_result = tool_results(deployment.llm.requests[-1])[0]
     assert time_result["timezone"] == "Asia/Tokyo"
-    assert await deployment.thread_messages(other["id"], deployment.config.helper) == []
-    assert len(await deployment.thread_messages(mia["id"], deployment.config.helper)) == 2
-    assert await invocations(deployment, other["id"]) == []
-    assert {r["user_id"] for r in await invocations(deployment, mia["id"])} == {mia["id"]}
+    assert await deployment.thread_messages(str(other.id), deployment.config.helper) == []
+    assert len(await deployment.thread_messages(str(mia.id), deployment.config.helper)) == 2
+    assert await invocations(deployment, str(other.id)) == []
+    assert {r["user_id"] for r in await invocations(deployment, str(mia.id))} == {str(mia.id)}
 
 
 async def test_sub_assistant_depth_is_bounded(deployment: Deployment) -> None:

@@ -23,8 +23,8 @@ async def test_a_4096_character_message_is_answered(deployment: Deployment) -> N
 
     assert (answer.text, answer.kind) == ("Here is your week.", OutgoingKind.REPLY)
     assert deployment.llm.requests[-1].messages[-1]["content"] == LONG
-    stored = await deployment.thread_messages(anna["id"])
-    assert stored[0]["content"] == LONG
+    stored = await deployment.thread_messages(str(anna.id))
+    assert stored[0].content == LONG
 
 
 async def test_a_message_with_nul_and_a_lone_surrogate_is_answered(
@@ -48,8 +48,8 @@ async def test_a_message_with_nul_and_a_lone_surrogate_is_answered(
     assert all(a.kind == OutgoingKind.REPLY for a in answers)
     asked = [r.messages[-1]["content"] for r in deployment.llm.requests]
     assert "a\ufffdb \ufffd c" in asked
-    stored = await deployment.thread_messages(boris["id"])
-    assert "a\ufffdb \ufffd c" in [m["content"] for m in stored]
+    stored = await deployment.thread_messages(str(boris.id))
+    assert "a\ufffdb \ufffd c" in [m.content for m in stored]
 
 
 async def test_a_poison_entry_gets_an_apology_and_the_chat_goes_on(
@@ -81,11 +81,11 @@ async def test_a_payload_that_does_not_parse_but_names_its_chat_gets_an_apology(
 ) -> None:
     await deployment.assistant()
     dora = await deployment.user("Dora")
-    broken = {"chat_id": dora["telegram_id"], "reply_stream": deployment.replies, "text": 5}
+    broken = {"chat_id": dora.telegram_id, "reply_stream": deployment.replies, "text": 5}
     await deployment.redis.xadd(deployment.names.to_secretary, {"data": json.dumps(broken)})
 
     async def apology():
-        found = [a for a in await deployment.answers() if a.chat_id == dora["telegram_id"]]
+        found = [a for a in await deployment.answers() if a.chat_id == dora.telegram_id]
         return found[0] if found else None
 
     answer = await wait_for(apology)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.src.live_config.snapshot import ToolSpec
 from assistant.src.tools.base import ToolError, ToolServices
 from assistant.src.tools.weather_tool import WeatherTool
-from assistant.tests.support import call_context
+from assistant.tests.support import call_context, tool_spec
 
-SPEC = ToolSpec(id="w", name="weather", tool_type="weather")
+SPEC = tool_spec("weather")
 
 
 @pytest.fixture

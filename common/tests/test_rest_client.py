@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 from aiohttp import web
 
 from common.errors import NotFoundError, ValidationFailedError
 from common.rest_client import RestClient, RestServiceUnavailable
+from common.wire import User
 from ops.infra import free_port
 
 
@@ -36,7 +39,7 @@ async def server() -> AsyncIterator[tuple[ScriptedServer, str]]:
     await runner.cleanup()
 
 
-async def test_sends_the_bearer_token_and_returns_json(server) -> None:
+async def test_sends_the_bearer_token_and_returns_json(server: tuple[ScriptedServer, str]) -> None:
     scripted, url = server
     async with RestClient(url, "tok") as client:
         assert await client.get_json("/api/x", limit=5, offset=None) == {"ok": True}
@@ -44,7 +47,7 @@ async def test_sends_the_bearer_token_and_returns_json(server) -> None:
     assert dict(scripted.seen[0].query) == {"limit": "5"}
 
 
-async def test_retries_503_then_succeeds(server) -> None:
+async def test_retries_503_then_succeeds(server: tuple[ScriptedServer, str]) -> None:
     scripted, url = server
     scripted.replies = [(503, {"detail": "db down"}), (503, {"detail": "db down"})]
     async with RestClient(url, "tok", backoff_s=0.01) as client:
@@ -52,7 +55,7 @@ async def test_retries_503_then_succeeds(server) -> None:
     assert len(scripted.seen) == 3
 
 
-async def test_503_after_every_retry_is_unavailable(server) -> None:
+async def test_503_after_every_retry_is_unavailable(server: tuple[ScriptedServer, str]) -> None:
     scripted, url = server
     scripted.replies = [(503, {"detail": "db down"})] * 4
     async with RestClient(url, "tok", retries=3, backoff_s=0.01) as client:
@@ -66,7 +69,7 @@ async def test_unreachable_service_is_unavailable() -> None:
             await client.get_json("/api/x")
 
 
-async def test_error_bodies_become_typed_errors(server) -> None:
+async def test_error_bodies_become_typed_errors(server: tuple[ScriptedServer, str]) -> None:
     scripted, url = server
     scripted.replies = [
         (404, {"error": "not_found", "detail": "user 1 not found", "fields": []}),
@@ -86,3 +89,29 @@ async def test_error_bodies_become_typed_errors(server) -> None:
             await client.put_json("/api/users/1", {"timezone": "Mars/Base"})
     assert err.value.fields[0].field == "timezone"
     assert len(scripted.seen) == 2  # 4xx is not retried
+
+
+async def test_answers_are_parsed_once_into_wire_models_ignoring_new_fields(
+    server: tuple[ScriptedServer, str],
+) -> None:
+    scripted, url = server
+    user = {
+        "id": "0b6f2a44-4b1e-4c55-9d6c-2f7d1c9e8a11",
+        "telegram_id": 7,
+        "username": None,
+        "first_name": "Ann",
+        "language": None,
+        "timezone": "Europe/Berlin",
+        "preferred_model": None,
+        "blocked": False,
+        "created_at": "2026-01-02T03:04:05Z",
+        "updated_at": "2026-01-02T03:04:05+00:00",
+        "added_by_a_newer_server": True,
+    }
+    scripted.replies = [(200, user)]
+    async with RestClient(url, "tok") as client:
+        got = await client.get_user(str(user["id"]))
+    assert got == User.model_validate(user)
+    assert got.id == uuid.UUID(str(user["id"]))
+    assert got.created_at == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert not hasattr(got, "added_by_a_newer_server")

@@ -2,14 +2,39 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
-from common.rest_client import CronJob
+from common.wire import CronJob
 from common.zone_moves import same_clock_time
 
 
+def _job(run_at: str | None, zone: str) -> CronJob:
+    return CronJob.model_validate(
+        {
+            "id": uuid.uuid4(),
+            "name": "j",
+            "type": "reminder",
+            "user_id": None,
+            "chat_id": 1,
+            "text": "j",
+            "prompt": None,
+            "run_at": run_at,
+            "cron_expression": None if run_at else "0 9 * * *",
+            "timezone": zone,
+            "timezone_assumed": True,
+            "status": "active",
+            "last_run_at": None,
+            "next_run_at": None,
+            "idempotency_key": None,
+            "created_at": "2025-01-01T00:00:00+00:00",
+            "updated_at": "2025-01-01T00:00:00+00:00",
+        }
+    )
+
+
 def _one_off(run_at: str, zone: str) -> CronJob:
-    return CronJob(id="j", run_at=run_at, timezone=zone)  # type: ignore[typeddict-item]
+    return _job(run_at, zone)
 
 
 def test_a_one_off_keeps_its_clock_time_in_the_new_zone() -> None:
@@ -29,4 +54,4 @@ def test_a_repeated_autumn_time_moves_to_its_first_occurrence() -> None:
 
 
 def test_a_recurring_job_has_no_instant_to_move() -> None:
-    assert same_clock_time(CronJob(id="j", timezone="UTC"), "Asia/Tokyo") is None  # type: ignore[typeddict-item]
+    assert same_clock_time(_job(None, "UTC"), "Asia/Tokyo") is None

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
 from datetime import datetime, timedelta
-from enum import StrEnum
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import redis.asyncio as aioredis
@@ -31,8 +31,9 @@ from common.messages import (
     fire_message_id,
 )
 from common.names import TO_SECRETARY, TO_TELEGRAM, Names
+from common.wire import CronJobType, RunOutcome
 from cron_service.app import texts
-from cron_service.app.jobs import ASSISTANT_PROMPT, Job
+from cron_service.app.jobs import PlannedJob
 
 log = get_logger(__name__)
 
@@ -55,17 +56,10 @@ return out
 """
 
 
-class Outcome(StrEnum):
-    ON_TIME = "on_time"
-    LATE = "late"
-    MISSED = "missed"
-    FAILED = "failed"
-
-
-def classify(lateness: timedelta, late_after: timedelta, grace: timedelta) -> Outcome:
+def classify(lateness: timedelta, late_after: timedelta, grace: timedelta) -> RunOutcome:
     if lateness > grace:
-        return Outcome.MISSED
-    return Outcome.LATE if lateness > late_after else Outcome.ON_TIME
+        return RunOutcome.missed
+    return RunOutcome.late if lateness > late_after else RunOutcome.on_time
 
 
 def instant_key(instant: datetime) -> str:
@@ -81,7 +75,7 @@ class Fire:
     job_type: str
     scheduled_for: datetime
     published_at: datetime
-    outcome: Outcome
+    outcome: RunOutcome
     message_id: str
     user_id: str | None
     chat_id: int
@@ -107,7 +101,7 @@ class Fire:
         data.pop("next_run_at", None)  # written by versions that wrote it back themselves
         for name in ("scheduled_for", "published_at"):
             data[name] = datetime.fromisoformat(data[name])
-        data["outcome"] = Outcome(data["outcome"])
+        data["outcome"] = RunOutcome(data["outcome"])
         return cls(**data)
 
 
@@ -127,21 +121,21 @@ class FireRules:
 Composed = tuple[str, BaseModel, Fire]
 
 
-def compose(job: Job, scheduled_for: datetime, now: datetime, rules: FireRules) -> Composed:
+def compose(job: PlannedJob, scheduled_for: datetime, now: datetime, rules: FireRules) -> Composed:
     """The stream, the message and the fire record of one occurrence of `job`."""
     outcome = classify(now - scheduled_for, rules.late_after, rules.grace)
     message_id = fire_message_id(job.id, scheduled_for)
     due = texts.local_time(scheduled_for, job.tz, now)
-    stream, message, sent = _message(job, outcome, str(message_id), due)
+    stream, message, sent = _message(job, outcome, message_id, due)
     fire = Fire(
         job_id=job.id,
-        job_type=job.type,
+        job_type=str(job.job.type),
         scheduled_for=scheduled_for,
         published_at=now,
         outcome=outcome,
         message_id=str(message_id),
-        user_id=job.user_id,
-        chat_id=job.chat_id,
+        user_id=str(job.job.user_id) if job.job.user_id else None,
+        chat_id=job.job.chat_id,
         one_off=job.one_off,
         sent_text=sent,
     )
@@ -149,18 +143,19 @@ def compose(job: Job, scheduled_for: datetime, now: datetime, rules: FireRules) 
 
 
 def _message(
-    job: Job, outcome: Outcome, message_id: str, due: str
+    job: PlannedJob, outcome: RunOutcome, message_id: UUID, due: str
 ) -> tuple[str, BaseModel, str | None]:
-    if job.type == ASSISTANT_PROMPT and outcome != Outcome.MISSED:
+    prompt = job.job.type == CronJobType.assistant_prompt
+    if prompt and outcome != RunOutcome.missed:
         return TO_SECRETARY, _prompt(job, message_id), None
-    if outcome == Outcome.MISSED:
-        key = "missed_prompt" if job.type == ASSISTANT_PROMPT else "missed_reminder"
+    if outcome == RunOutcome.missed:
+        key = "missed_prompt" if prompt else "missed_reminder"
     else:
-        key = "late" if outcome == Outcome.LATE else "reminder"
+        key = "late" if outcome == RunOutcome.late else "reminder"
     text = texts.render(key, job.text, due)
     notification = OutgoingMessage(
         message_id=message_id,
-        chat_id=job.chat_id,
+        chat_id=job.job.chat_id,
         text=text,
         kind=OutgoingKind.NOTIFICATION,
         correlation_id=job.id,
@@ -168,16 +163,17 @@ def _message(
     return TO_TELEGRAM, notification, text
 
 
-def _prompt(job: Job, message_id: str) -> IncomingMessage:
+def _prompt(job: PlannedJob, message_id: UUID) -> IncomingMessage:
     """The stored prompt, sent on the user's behalf so the secretary answers with fresh data."""
-    if job.user_id is None:
+    user_id, chat_id = job.job.user_id, job.job.chat_id
+    if user_id is None:
         raise ValueError("an assistant_prompt job needs a user_id")
     return IncomingMessage(
         message_id=message_id,
         source=Source.CRON,
-        chat_id=job.chat_id,
-        chat_type=ChatType.GROUP if job.chat_id < 0 else ChatType.PRIVATE,
-        user_id=job.user_id,
+        chat_id=chat_id,
+        chat_type=ChatType.GROUP if chat_id < 0 else ChatType.PRIVATE,
+        user_id=user_id,
         text=job.text,
     )
 

@@ -20,9 +20,9 @@ from typing import Any
 from common.errors import AppError, NotFoundError
 from common.logging import correlation, get_logger
 from common.rest_client import RestClient
+from common.wire import CronJobStatus, MessageRole, RunOutcome
 from cron_service.app.clock import Clock
-from cron_service.app.fires import Fire, FireLedger, Outcome
-from cron_service.app.jobs import ACTIVE, parse_time
+from cron_service.app.fires import Fire, FireLedger
 from cron_service.app.metrics import PENDING_RECORDS, RECORDS
 
 log = get_logger(__name__)
@@ -131,8 +131,8 @@ class Recorder:
         await self._rest.append_cron_job_run(
             fire.job_id,
             scheduled_for=fire.scheduled_for,
-            outcome=fire.outcome.value,
-            delivered_at=None if fire.outcome == Outcome.MISSED else fire.published_at,
+            outcome=fire.outcome,
+            delivered_at=None if fire.outcome == RunOutcome.missed else fire.published_at,
             message_id=fire.message_id,
         )
 
@@ -140,13 +140,13 @@ class Recorder:
         """Moves the last run forward (rest_service computes the next one from it, with the same
         `common.schedule`); a one-off that still has this run time ends."""
         job = await self._rest.get_cron_job(fire.job_id)
-        last = parse_time(job.get("last_run_at"))
-        if last is not None and last >= fire.scheduled_for:
+        if job.last_run_at is not None and job.last_run_at >= fire.scheduled_for:
             return
         changes: dict[str, Any] = {"last_run_at": fire.scheduled_for}
-        still_due = parse_time(job.get("run_at")) == fire.scheduled_for
-        if fire.one_off and still_due and job["status"] == ACTIVE:
-            changes["status"] = "missed" if fire.outcome == Outcome.MISSED else "done"
+        still_due = job.run_at == fire.scheduled_for
+        if fire.one_off and still_due and job.status == CronJobStatus.active:
+            missed = fire.outcome == RunOutcome.missed
+            changes["status"] = CronJobStatus.missed if missed else CronJobStatus.done
         await self._rest.update_cron_job(fire.job_id, **changes)
 
     async def _append_to_conversation(self, fire: Fire) -> None:
@@ -159,13 +159,16 @@ class Recorder:
             return
         thread = await self._rest.get_or_create_thread(key, secretary)
         await self._rest.append_message(
-            thread["thread_id"], "assistant", fire.sent_text, dedup_key=f"cron:{fire.message_id}"
+            thread.thread_id,
+            MessageRole.assistant,
+            fire.sent_text,
+            dedup_key=f"cron:{fire.message_id}",
         )
 
     async def _secretary_id(self) -> str | None:
         cached, at = self._secretary
         if cached is not None and time.monotonic() - at < _SECRETARY_TTL_S:
             return cached
-        secretary = (await self._rest.get_config()).get("secretary")
-        self._secretary = (secretary["id"] if secretary else None, time.monotonic())
+        secretary = (await self._rest.get_config()).secretary
+        self._secretary = (str(secretary.id) if secretary else None, time.monotonic())
         return self._secretary[0]

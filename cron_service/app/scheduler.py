@@ -28,12 +28,13 @@ from redis.exceptions import RedisError
 
 from common.errors import NotFoundError
 from common.logging import correlation, get_logger
-from common.rest_client import CronJob, RestClient
+from common.rest_client import RestClient
 from common.schedule import InvalidSchedule
+from common.wire import CronJob, CronJobStatus, RunOutcome
 from cron_service.app import metrics
 from cron_service.app.clock import Clock
-from cron_service.app.fires import Composed, Fire, FireLedger, FireRules, Outcome, compose
-from cron_service.app.jobs import ACTIVE, Job, job_from_rest
+from cron_service.app.fires import Composed, Fire, FireLedger, FireRules, compose
+from cron_service.app.jobs import PlannedJob, plan
 from cron_service.app.recorder import Recorder
 
 log = get_logger(__name__)
@@ -77,9 +78,9 @@ class ReminderScheduler:
             timezone=UTC,
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1000},
         )
-        self._jobs: dict[str, Job] = {}
+        self._jobs: dict[str, PlannedJob] = {}
         self._planned: dict[str, _Planned] = {}
-        #: Job ids by the instant they fire at; one APScheduler job per instant.
+        #: PlannedJob ids by the instant they fire at; one APScheduler job per instant.
         self._buckets: dict[datetime, set[str]] = {}
         #: The last occurrence this process fired (or found claimed), per job.
         self._fired: dict[str, datetime] = {}
@@ -136,25 +137,25 @@ class ReminderScheduler:
                     self._plan(job, self._clock.now())
             metrics.SCHEDULED.set(len(self._jobs))
 
-    async def _load_active(self) -> dict[str, Job]:
-        jobs: dict[str, Job] = {}
-        async for data in self._rest.iter_cron_jobs(status=ACTIVE):
+    async def _load_active(self) -> dict[str, PlannedJob]:
+        jobs: dict[str, PlannedJob] = {}
+        async for data in self._rest.iter_cron_jobs(status=CronJobStatus.active):
             job = self._parse(data)
             if job is not None:
                 jobs[job.id] = job
         return jobs
 
-    def _parse(self, data: CronJob) -> Job | None:
+    def _parse(self, data: CronJob) -> PlannedJob | None:
         """The job if it is active and can be scheduled; a broken one is logged and left."""
-        if data.get("status") != ACTIVE:
+        if data.status != CronJobStatus.active:
             return None
         try:
-            return job_from_rest(data, self._default_timezone)
-        except (InvalidSchedule, KeyError, ValueError) as exc:
-            log.warning("job_unschedulable", job_id=data.get("id"), reason=str(exc))
+            return plan(data, self._default_timezone)
+        except (InvalidSchedule, ValueError) as exc:
+            log.warning("job_unschedulable", job_id=str(data.id), reason=str(exc))
             return None
 
-    def _plan(self, job: Job, now: datetime) -> None:
+    def _plan(self, job: PlannedJob, now: datetime) -> None:
         """Schedules the job's next fire (rest_service's `next_run_at` for it is the same:
         both come from `common.schedule`, so nothing is written back)."""
         previous = self._jobs.get(job.id)
@@ -211,7 +212,7 @@ class ReminderScheduler:
     async def _fire_bucket(self, run_at: datetime) -> None:
         """APScheduler calls this at the instant (or at once, when overdue): every job planned
         for it fires, a batch per Redis call; the next batch is composed while one is sent."""
-        due: list[tuple[Job, datetime]] = []
+        due: list[tuple[PlannedJob, datetime]] = []
         for job_id in self._buckets.pop(run_at, set()):
             plan = self._planned.pop(job_id, None)
             job = self._jobs.get(job_id)
@@ -220,7 +221,7 @@ class ReminderScheduler:
         with self._recorder.held():
             await self._fire_all(due)
 
-    async def _fire_all(self, due: list[tuple[Job, datetime]]) -> None:
+    async def _fire_all(self, due: list[tuple[PlannedJob, datetime]]) -> None:
         sending: asyncio.Task[None] | None = None
         for start in range(0, len(due), _FIRE_BATCH):
             batch = due[start : start + _FIRE_BATCH]
@@ -235,7 +236,7 @@ class ReminderScheduler:
         if sending is not None:
             await sending
 
-    async def _send(self, due: list[tuple[Job, datetime]], composed: list[Composed]) -> None:
+    async def _send(self, due: list[tuple[PlannedJob, datetime]], composed: list[Composed]) -> None:
         try:
             claimed = await self._ledger.claim_and_publish_many(composed)
         except (RedisError, OSError) as exc:  # try again soon: the claim keeps it once
@@ -270,7 +271,7 @@ def _count(fire: Fire, claimed: bool) -> None:
     lateness = fire.lateness.total_seconds()
     metrics.FIRES.labels(fire.job_type, fire.outcome.value).inc()
     metrics.LATENESS.observe(max(0.0, lateness))
-    if fire.outcome == Outcome.MISSED:
+    if fire.outcome == RunOutcome.missed:
         metrics.MISSES.labels(fire.job_type).inc()
-    if fire.outcome != Outcome.ON_TIME:
+    if fire.outcome != RunOutcome.on_time:
         log.info("fired_" + fire.outcome.value, lateness_s=round(lateness, 3))

@@ -25,7 +25,8 @@ import redis.asyncio as aioredis
 from common.messages import OutgoingMessage
 from common.names import TO_TELEGRAM, Names
 from common.postgres_url import sync_url
-from common.rest_client import CronJob, CronJobRun, RestClient, User
+from common.rest_client import Id, RestClient
+from common.wire import CronJob, CronJobRun, User
 from ops.infra import DatabaseServer, migrate
 from ops.processes import ServiceProcess, Stack
 
@@ -172,7 +173,7 @@ async def secretary(admin: RestClient) -> str:
 @pytest.fixture
 async def user(rest: RestClient) -> User:
     made, _ = await rest.get_or_create_user(random.randint(10**8, 10**9), first_name="Ann")
-    return await rest.update_user(made["id"], timezone="Europe/Berlin")
+    return await rest.update_user(made.id, timezone="Europe/Berlin")
 
 
 @pytest.fixture
@@ -189,7 +190,7 @@ def make_reminder(rest: RestClient, user: User) -> MakeReminder:
         if due_in is not None:
             fields["run_at"] = whole_second(datetime.now(UTC) + timedelta(seconds=due_in))
         return await rest.create_cron_job(
-            name=text, chat_id=user["telegram_id"], user_id=user["id"], text=text, **fields
+            name=text, chat_id=user.telegram_id, user_id=user.id, text=text, **fields
         )
 
     return make
@@ -200,7 +201,7 @@ def whole_second(moment: datetime) -> datetime:
 
 
 async def runs_of(
-    rest: RestClient, job_id: str, count: int = 1, timeout: float = 10.0
+    rest: RestClient, job_id: Id, count: int = 1, timeout: float = 10.0
 ) -> list[CronJobRun]:
     """The job's recorded runs, once there are `count` (or the timeout passes)."""
     deadline = time.monotonic() + timeout
@@ -212,7 +213,7 @@ async def runs_of(
 
 
 async def job_when(
-    rest: RestClient, job_id: str, check: Callable[[CronJob], bool], timeout: float = 10.0
+    rest: RestClient, job_id: Id, check: Callable[[CronJob], bool], timeout: float = 10.0
 ) -> CronJob:
     deadline = time.monotonic() + timeout
     while True:

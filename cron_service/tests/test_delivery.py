@@ -10,9 +10,10 @@ import redis.asyncio as aioredis
 
 from common.messages import OutgoingKind, fire_message_id
 from common.names import Names
-from common.rest_client import RestClient, User
+from common.rest_client import RestClient
+from common.wire import User
 from cron_service.app.fires import FireLedger, FireRules, compose
-from cron_service.app.jobs import job_from_rest
+from cron_service.app.jobs import plan
 from cron_service.tests.conftest import (
     MakeReminder,
     Outbox,
@@ -34,27 +35,27 @@ async def test_one_off_reminder_fires_once_at_its_time(
 ) -> None:
     cron = start_cron(stack)
     job = await make_reminder("call Anna", due_in=2)
-    due = datetime.fromisoformat(job["run_at"])
+    due = job.run_at
 
     sent = await outbox.wait_for(1)
     await asyncio.sleep(1.0)  # a second fire would have come by now
     assert [s.message.text for s in await outbox.all()] == ["⏰ call Anna"]
     message = sent[0].message
     assert message.kind == OutgoingKind.NOTIFICATION
-    assert message.chat_id == user["telegram_id"]
-    assert message.message_id == fire_message_id(job["id"], due)
+    assert message.chat_id == user.telegram_id
+    assert message.message_id == fire_message_id(job.id, due)
     assert timedelta(0) <= sent[0].added_at - due < timedelta(seconds=1)
 
-    [run] = await runs_of(rest, job["id"])
-    assert run["outcome"] == "on_time"
-    assert datetime.fromisoformat(run["scheduled_for"]) == due
-    assert run["message_id"] == str(message.message_id)
-    done = await job_when(rest, job["id"], lambda j: j["status"] == "done")
-    assert done["status"] == "done"
-    assert datetime.fromisoformat(done["last_run_at"]) == due
+    [run] = await runs_of(rest, job.id)
+    assert run.outcome == "on_time"
+    assert run.scheduled_for == due
+    assert run.message_id == str(message.message_id)
+    done = await job_when(rest, job.id, lambda j: j.status == "done")
+    assert done.status == "done"
+    assert done.last_run_at == due
 
-    thread = await rest.get_or_create_thread(user["id"], secretary)
-    contents = [m["content"] for m in await rest.list_messages(thread["thread_id"])]
+    thread = await rest.get_or_create_thread(str(user.id), secretary)
+    contents = [m.content for m in await rest.list_messages(thread.thread_id)]
     assert contents == ["⏰ call Anna"], "the reminder is part of the conversation"
 
     async with httpx.AsyncClient(base_url=cron.url) as http:
@@ -75,16 +76,16 @@ async def test_reminders_added_edited_and_deleted_over_rest_are_picked_up_withou
     edited = await make_reminder("before the edit", due_in=30)
     deleted = await make_reminder("deleted", due_in=2)
     cancelled = await make_reminder("cancelled", due_in=2)
-    new_time = datetime.fromisoformat(added["run_at"]) + timedelta(seconds=1)
-    await rest.update_cron_job(edited["id"], text="after the edit", run_at=new_time)
-    await rest.delete_cron_job(deleted["id"])
-    await rest.update_cron_job(cancelled["id"], status="cancelled")
+    new_time = added.run_at + timedelta(seconds=1)
+    await rest.update_cron_job(edited.id, text="after the edit", run_at=new_time)
+    await rest.delete_cron_job(deleted.id)
+    await rest.update_cron_job(cancelled.id, status="cancelled")
 
     await outbox.wait_for(2)
     await asyncio.sleep(1.5)
     texts = sorted(s.message.text for s in await outbox.all())
     assert texts == ["⏰ added", "⏰ after the edit"]
-    [sent] = await outbox.for_job(edited["id"])
+    [sent] = await outbox.for_job(str(edited.id))
     assert sent.added_at >= new_time
 
 
@@ -97,10 +98,10 @@ async def test_a_reminder_snoozed_right_after_it_fired_fires_again_on_time(
     await asyncio.sleep(0.5)
     job = await make_reminder("stretch", due_in=1)
     await outbox.wait_for(1)
-    await job_when(rest, job["id"], lambda j: j["status"] == "done")
+    await job_when(rest, job.id, lambda j: j.status == "done")
 
     again = whole_second(datetime.now(UTC) + timedelta(seconds=2))
-    await rest.update_cron_job(job["id"], run_at=again, status="active")
+    await rest.update_cron_job(job.id, run_at=again, status="active")
     sent = await outbox.wait_for(2, timeout=8)
     assert [s.message.text for s in sent] == ["⏰ stretch", "⏰ stretch"]
     assert timedelta(0) <= sent[1].added_at - again < timedelta(seconds=1)
@@ -117,8 +118,8 @@ async def test_a_lost_cron_updated_is_healed_by_the_resync(
 
     job = await make_reminder("heard by the resync", due_in=3)
     [sent] = await outbox.wait_for(1)
-    assert sent.message.correlation_id == job["id"]
-    assert sent.added_at - datetime.fromisoformat(job["run_at"]) < timedelta(seconds=1)
+    assert sent.message.correlation_id == str(job.id)
+    assert sent.added_at - job.run_at < timedelta(seconds=1)
 
 
 async def test_sigkill_across_a_due_time_delivers_it_late_once_on_restart(
@@ -135,8 +136,8 @@ async def test_sigkill_across_a_due_time_delivers_it_late_once_on_restart(
     await asyncio.sleep(1.0)
     assert len(await outbox.all()) == 1
     assert sent[0].message.text.startswith("⏰ (late) water the plants")
-    [run] = await runs_of(rest, job["id"])
-    assert run["outcome"] == "late"
+    [run] = await runs_of(rest, job.id)
+    assert run.outcome == "late"
 
 
 async def test_beyond_the_grace_a_reminder_is_missed_and_the_user_told_once(
@@ -154,11 +155,11 @@ async def test_beyond_the_grace_a_reminder_is_missed_and_the_user_told_once(
     [sent] = await outbox.all()
     assert sent.message.text.startswith("Missed reminder (due ")
     assert sent.message.text.endswith("): pay the rent")
-    [run] = await runs_of(rest, job["id"])
-    assert run["outcome"] == "missed"
-    assert run["delivered_at"] is None
-    gone = await job_when(rest, job["id"], lambda j: j["status"] == "missed")
-    assert gone["status"] == "missed"
+    [run] = await runs_of(rest, job.id)
+    assert run.outcome == "missed"
+    assert run.delivered_at is None
+    gone = await job_when(rest, job.id, lambda j: j.status == "missed")
+    assert gone.status == "missed"
 
 
 async def test_two_instances_deliver_each_reminder_exactly_once(
@@ -173,9 +174,9 @@ async def test_two_instances_deliver_each_reminder_exactly_once(
     await outbox.wait_for(20)
     await asyncio.sleep(1.5)
     sent = await outbox.all()
-    assert sorted(s.message.correlation_id for s in sent) == sorted(j["id"] for j in jobs)
+    assert sorted(s.message.correlation_id for s in sent) == sorted(str(j.id) for j in jobs)
     for job in jobs:
-        assert len(await runs_of(rest, job["id"])) == 1
+        assert len(await runs_of(rest, job.id)) == 1
     assert "fire_already_claimed" in stack["cron_a"].logs() + stack["cron_b"].logs()
 
 
@@ -190,19 +191,19 @@ async def test_a_crash_between_fire_and_record_neither_loses_nor_doubles_it(
     """An instance claimed and published a fire, then died before recording it (done here
     with the service's own ledger). The next instance records it and sends nothing more."""
     job = await make_reminder("stretch", due_in=1)
-    due = datetime.fromisoformat(job["run_at"])
+    due = job.run_at
     await asyncio.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()))
     ledger = FireLedger(redis, names, timedelta(days=1))
     rules = FireRules(late_after=timedelta(seconds=2), grace=timedelta(hours=6))
-    stream, message, fire = compose(job_from_rest(job, "UTC"), due, datetime.now(UTC), rules)
+    stream, message, fire = compose(plan(job, "UTC"), due, datetime.now(UTC), rules)
     assert await ledger.claim_and_publish(stream, message, fire)
 
     start_cron(stack)
-    [run] = await runs_of(rest, job["id"])
-    assert run["outcome"] == "on_time"
-    assert run["message_id"] == str(message.message_id)
-    done = await job_when(rest, job["id"], lambda j: j["status"] == "done")
-    assert done["status"] == "done"
+    [run] = await runs_of(rest, job.id)
+    assert run.outcome == "on_time"
+    assert run.message_id == str(message.message_id)
+    done = await job_when(rest, job.id, lambda j: j.status == "done")
+    assert done.status == "done"
     await asyncio.sleep(1.0)
     assert len(await outbox.all()) == 1
     assert await ledger.unrecorded() == []

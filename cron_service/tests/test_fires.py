@@ -13,8 +13,9 @@ import pytest
 from common.messages import IncomingMessage, OutgoingKind, OutgoingMessage, Source, fire_message_id
 from common.names import TO_SECRETARY, TO_TELEGRAM
 from common.schedule import InvalidSchedule
-from cron_service.app.fires import Fire, FireRules, Outcome, classify, compose
-from cron_service.app.jobs import job_from_rest
+from common.wire import CronJob, RunOutcome
+from cron_service.app.fires import Fire, FireRules, classify, compose
+from cron_service.app.jobs import PlannedJob, plan
 
 RULES = FireRules(late_after=timedelta(seconds=60), grace=timedelta(hours=6))
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # Monday, 09:00 in Berlin
@@ -32,79 +33,90 @@ def job_data(**overrides: Any) -> dict[str, Any]:
         "run_at": None,
         "cron_expression": "0 9 * * 1",
         "timezone": "Europe/Berlin",
+        "timezone_assumed": False,
         "status": "active",
         "last_run_at": None,
         "next_run_at": None,
+        "idempotency_key": None,
         "created_at": "2026-02-01T10:00:00+00:00",
         "updated_at": "2026-02-01T10:00:00+00:00",
     }
     return data | overrides
 
 
+def planned(data: dict[str, Any]) -> PlannedJob:
+    return plan(CronJob.model_validate(data), "UTC")
+
+
 @pytest.mark.parametrize(
     ("lateness", "outcome"),
-    [(0, Outcome.ON_TIME), (60, Outcome.ON_TIME), (61, Outcome.LATE), (6 * 3600 + 1, "missed")],
+    [
+        (0, RunOutcome.on_time),
+        (60, RunOutcome.on_time),
+        (61, RunOutcome.late),
+        (6 * 3600 + 1, "missed"),
+    ],
 )
 def test_classify(lateness: int, outcome: str) -> None:
     assert classify(timedelta(seconds=lateness), RULES.late_after, RULES.grace) == outcome
 
 
 def test_recurring_job_plans_its_next_occurrence() -> None:
-    job = job_from_rest(job_data(last_run_at="2026-02-23T08:00:00+00:00"), "UTC")
+    job = planned(job_data(last_run_at="2026-02-23T08:00:00+00:00"))
     assert job.next_fire(NOW - timedelta(minutes=1)) == NOW
     assert job.next_fire(NOW) == NOW, "due now and not yet run"
-    ran = job_from_rest(job_data(last_run_at=NOW.isoformat()), "UTC")
+    ran = planned(job_data(last_run_at=NOW.isoformat()))
     assert ran.next_fire(NOW) == NOW + timedelta(days=7)
 
 
 def test_an_occurrence_missed_while_down_is_planned_at_once() -> None:
-    job = job_from_rest(job_data(last_run_at="2026-02-23T08:00:00+00:00"), "UTC")
+    job = planned(job_data(last_run_at="2026-02-23T08:00:00+00:00"))
     assert job.next_fire(NOW + timedelta(hours=2)) == NOW
 
 
 def test_a_job_changed_after_its_occurrence_does_not_catch_up() -> None:
     """Created, edited or resumed at 10:00: the 09:00 of that day is not owed."""
-    job = job_from_rest(job_data(updated_at="2026-03-02T09:00:00+00:00"), "UTC")
+    job = planned(job_data(updated_at="2026-03-02T09:00:00+00:00"))
     assert job.next_fire(NOW + timedelta(hours=2)) == NOW + timedelta(days=7)
 
 
 def test_one_off_fires_at_run_at_however_late() -> None:
-    job = job_from_rest(job_data(cron_expression=None, run_at="2026-03-02T08:00:00Z"), "UTC")
+    job = planned(job_data(cron_expression=None, run_at="2026-03-02T08:00:00Z"))
     assert job.one_off
     assert job.next_fire(NOW + timedelta(days=3)) == NOW
     assert job.following(NOW) is None
 
 
 def test_reminder_on_time() -> None:
-    job = job_from_rest(job_data(), "UTC")
+    job = planned(job_data())
     stream, message, fire = compose(job, NOW, NOW + timedelta(seconds=1), RULES)
     assert stream == TO_TELEGRAM
     assert isinstance(message, OutgoingMessage)
     assert message.kind == OutgoingKind.NOTIFICATION
     assert message.text == "⏰ call Anna"
     assert message.message_id == fire_message_id(job.id, NOW)
-    assert fire.outcome == Outcome.ON_TIME
+    assert fire.outcome == RunOutcome.on_time
     assert job.following(NOW) == NOW + timedelta(days=7)
     assert fire.sent_text == message.text
 
 
 def test_late_reminder_is_marked_late_with_its_local_due_time() -> None:
-    job = job_from_rest(job_data(), "UTC")
+    job = planned(job_data())
     _, message, fire = compose(job, NOW, NOW + timedelta(minutes=30), RULES)
-    assert fire.outcome == Outcome.LATE
+    assert fire.outcome == RunOutcome.late
     assert message.text == "⏰ (late) call Anna\n(it was due at 09:00)"
 
 
 def test_missed_reminder_tells_the_user_briefly_in_their_language() -> None:
-    job = job_from_rest(job_data(text="позвонить Анне"), "UTC")
+    job = planned(job_data(text="позвонить Анне"))
     _, message, fire = compose(job, NOW, NOW + timedelta(days=1), RULES)
-    assert fire.outcome == Outcome.MISSED
+    assert fire.outcome == RunOutcome.missed
     assert message.text == "Пропущенное напоминание (на 02.03 09:00): позвонить Анне"
 
 
 def test_assistant_prompt_goes_to_the_secretary_as_the_user() -> None:
     data = job_data(type="assistant_prompt", text=None, prompt="today's calendar and weather")
-    job = job_from_rest(data, "UTC")
+    job = planned(data)
     stream, message, fire = compose(job, NOW, NOW, RULES)
     assert stream == TO_SECRETARY
     assert isinstance(message, IncomingMessage)
@@ -115,14 +127,14 @@ def test_assistant_prompt_goes_to_the_secretary_as_the_user() -> None:
 
 
 def test_fire_survives_its_json() -> None:
-    job = job_from_rest(job_data(), "UTC")
+    job = planned(job_data())
     _, _, fire = compose(job, NOW, NOW, RULES)
     assert Fire.from_json(fire.to_json()) == fire
 
 
 def test_a_fire_left_unrecorded_by_the_previous_version_still_loads() -> None:
     """It wrote `next_run_at` into the ledger; rest_service computes that now."""
-    job = job_from_rest(job_data(), "UTC")
+    job = planned(job_data())
     _, _, fire = compose(job, NOW, NOW, RULES)
     old = json.loads(fire.to_json()) | {"next_run_at": (NOW + timedelta(days=7)).isoformat()}
     assert Fire.from_json(json.dumps(old)) == fire
@@ -140,4 +152,4 @@ def test_a_fire_left_unrecorded_by_the_previous_version_still_loads() -> None:
 )
 def test_unschedulable_jobs_are_refused(overrides: dict[str, Any]) -> None:
     with pytest.raises(InvalidSchedule):
-        job_from_rest(job_data(**overrides), "UTC")
+        planned(job_data(**overrides))

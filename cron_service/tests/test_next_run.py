@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from common.rest_client import RestClient, User
-from cron_service.app.jobs import job_from_rest
+from common.rest_client import RestClient
+from common.wire import User
+from cron_service.app.jobs import plan
 
 #: (expression, zone, last run): the day before or the day of a change, both hemispheres.
 CASES = [
@@ -31,15 +32,15 @@ async def test_rest_service_next_run_is_the_fire_cron_service_plans(
 ) -> None:
     made = await rest.create_cron_job(
         name="n",
-        chat_id=user["telegram_id"],
-        user_id=user["id"],
+        chat_id=user.telegram_id,
+        user_id=user.id,
         text="t",
         cron_expression=expression,
         timezone=zone,
     )
-    job = await rest.update_cron_job(made["id"], last_run_at=last)
-    stored = datetime.fromisoformat(job["next_run_at"] or "")
+    job = await rest.update_cron_job(made.id, last_run_at=last)
+    stored = job.next_run_at
 
-    planned = job_from_rest(job, "UTC")
+    planned = plan(job, "UTC")
     assert stored == planned.following(last)
     assert stored == planned.next_fire(last + timedelta(seconds=1))

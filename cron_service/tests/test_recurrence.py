@@ -25,15 +25,17 @@ async def test_daily_reminder_fires_at_nine_local_on_both_sides_of_a_dst_change(
     """Europe/Berlin moves from CET to CEST on Sunday 28 March 2027."""
     job = await make_reminder("standup", cron_expression="0 9 * * *", timezone="Europe/Berlin")
     await rest.update_cron_job(
-        job["id"], last_run_at=berlin(2027, 3, 26, 9), next_run_at=berlin(2027, 3, 27, 9)
+        job.id, last_run_at=berlin(2027, 3, 26, 9), next_run_at=berlin(2027, 3, 27, 9)
     )
 
     cron = start_cron(stack, CRON_TEST_CLOCK_START=berlin(2027, 3, 27, 8, 59, 57).isoformat())
     await outbox.wait_for(1)
     saturday = await job_when(
-        rest, job["id"], lambda j: j["last_run_at"] is not None and "2027-03-27" in j["last_run_at"]
+        rest,
+        job.id,
+        lambda j: j.last_run_at is not None and "2027-03-27" in j.last_run_at.isoformat(),
     )
-    assert datetime.fromisoformat(saturday["next_run_at"]) == berlin(2027, 3, 28, 9)
+    assert saturday.next_run_at == berlin(2027, 3, 28, 9)
     cron.stop()
 
     cron.env["CRON_TEST_CLOCK_START"] = berlin(2027, 3, 28, 8, 59, 57).isoformat()
@@ -41,9 +43,7 @@ async def test_daily_reminder_fires_at_nine_local_on_both_sides_of_a_dst_change(
     await outbox.wait_for(2)
     await asyncio.sleep(1.0)
 
-    runs = sorted(
-        datetime.fromisoformat(r["scheduled_for"]) for r in await runs_of(rest, job["id"], 2)
-    )
+    runs = sorted(r.scheduled_for for r in await runs_of(rest, job.id, 2))
     assert [r.astimezone(BERLIN).strftime("%a %d %H:%M %Z") for r in runs] == [
         "Sat 27 09:00 CET",
         "Sun 28 09:00 CEST",
@@ -59,15 +59,17 @@ async def test_every_monday_at_nine_fires_on_monday(
         "weekly report", cron_expression="0 9 * * 1", timezone="Europe/Berlin"
     )
     await rest.update_cron_job(
-        job["id"], last_run_at=berlin(2027, 3, 22, 9), next_run_at=berlin(2027, 3, 29, 9)
+        job.id, last_run_at=berlin(2027, 3, 22, 9), next_run_at=berlin(2027, 3, 29, 9)
     )
 
     start_cron(stack, CRON_TEST_CLOCK_START=berlin(2027, 3, 29, 8, 59, 57).isoformat())
     await outbox.wait_for(1)
-    [run] = await runs_of(rest, job["id"])
-    monday = datetime.fromisoformat(run["scheduled_for"]).astimezone(BERLIN)
+    [run] = await runs_of(rest, job.id)
+    monday = run.scheduled_for.astimezone(BERLIN)
     assert monday.strftime("%A %H:%M") == "Monday 09:00"
-    after = await job_when(rest, job["id"], lambda j: "2027-03-29" in (j["last_run_at"] or ""))
-    next_run = datetime.fromisoformat(after["next_run_at"]).astimezone(BERLIN)
+    after = await job_when(
+        rest, job.id, lambda j: "2027-03-29" in (j.last_run_at.isoformat() if j.last_run_at else "")
+    )
+    next_run = after.next_run_at.astimezone(BERLIN)
     assert next_run.strftime("%A %d %B %H:%M") == "Monday 05 April 09:00"
     assert [s.message.text for s in await outbox.all()] == ["⏰ weekly report"]

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from common.rest_client import RestClient, User
+from common.rest_client import RestClient
+from common.wire import User
 from cron_service.tests.conftest import MakeReminder
 from ops.processes import Stack
 from sandbox import telegram_updates as build
@@ -35,10 +36,10 @@ async def telegram(stack: Stack, secrets: dict[str, str]) -> AsyncIterator[Teleg
 
 
 async def ask(telegram: TelegramStandIn, user: User, text: str, language: str = "en") -> str:
-    sender = build.user(user["telegram_id"], "Ann", language_code=language)
-    before = len(telegram.sent_to(user["telegram_id"]))
+    sender = build.user(user.telegram_id, "Ann", language_code=language)
+    before = len(telegram.sent_to(user.telegram_id))
     telegram.inject(build.private_text(sender, text))
-    sent = await telegram.wait_sent(before + 1, user["telegram_id"], timeout=15)
+    sent = await telegram.wait_sent(before + 1, user.telegram_id, timeout=15)
     return sent[-1].text
 
 
@@ -61,7 +62,7 @@ async def test_reminders_lists_local_times_and_cancels_one(
 
     cancelled = await ask(telegram, user, "/reminders cancel 2")
     assert cancelled == "Cancelled the reminder: standup"
-    assert (await rest.get_cron_job(standup["id"]))["status"] == "cancelled"
+    assert (await rest.get_cron_job(standup.id)).status == "cancelled"
     assert "standup" not in await ask(telegram, user, "/reminders")
 
 

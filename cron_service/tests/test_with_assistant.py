@@ -16,7 +16,8 @@ import redis.asyncio as aioredis
 
 from common.messages import IncomingMessage, fire_message_id
 from common.names import Names
-from common.rest_client import RestClient, User
+from common.rest_client import RestClient
+from common.wire import User
 from cron_service.tests.conftest import Outbox, runs_of, start_cron, whole_second
 from ops.processes import ServiceProcess, Stack
 from ops.services import ROOT
@@ -99,13 +100,13 @@ async def test_a_redelivered_message_creates_one_reminder(
     assistant = start_assistant(stack, llm)
     message = IncomingMessage(
         message_id=uuid.uuid4(),
-        chat_id=user["telegram_id"],
-        user_id=user["id"],
+        chat_id=user.telegram_id,
+        user_id=user.id,
         text="remind me to call the bank in 2 hours",
     )
     await redis.xadd(names.to_secretary, {"data": message.to_json()})
 
-    await until(lambda: rest.list_cron_jobs(user_id=user["id"]))
+    await until(lambda: rest.list_cron_jobs(user_id=user.id))
     await asyncio.sleep(0.3)
     assistant.kill()
     await asyncio.to_thread(stack.restart, "assistant")
@@ -113,9 +114,9 @@ async def test_a_redelivered_message_creates_one_reminder(
     [answer] = await until(outbox.all)
     assert answer.message.text == "Done: I'll remind you in 2 hours."
     assert answer.message.correlation_id == str(message.message_id)
-    [job] = await rest.list_cron_jobs(user_id=user["id"])
-    assert job["text"] == "call the bank"
-    assert job["idempotency_key"] == f"{message.message_id}:0"
+    [job] = await rest.list_cron_jobs(user_id=user.id)
+    assert job.text == "call the bank"
+    assert job.idempotency_key == f"{message.message_id}:0"
     assert llm.pending_steps() == 0, "the redelivery did call the tool again"
 
 
@@ -135,17 +136,17 @@ async def test_an_assistant_prompt_jobs_answer_reaches_telegram(
     job = await rest.create_cron_job(
         name="morning brief",
         type="assistant_prompt",
-        chat_id=user["telegram_id"],
-        user_id=user["id"],
+        chat_id=user.telegram_id,
+        user_id=user.id,
         prompt="today's calendar and the weather in my city",
         run_at=run_at,
     )
 
     [answer] = await until(outbox.all)
     assert answer.message.text == "Good morning! Your day is free; 12°C and sunny."
-    assert answer.message.correlation_id == str(fire_message_id(job["id"], run_at))
-    [run] = await runs_of(rest, job["id"])
-    assert run["outcome"] == "on_time"
+    assert answer.message.correlation_id == str(fire_message_id(job.id, run_at))
+    [run] = await runs_of(rest, job.id)
+    assert run.outcome == "on_time"
     [request] = llm.requests
     assert request.last("user") == {
         "role": "user",

@@ -23,7 +23,8 @@ import redis.asyncio as aioredis
 
 from common.messages import OutgoingMessage
 from common.names import Names
-from common.rest_client import RestClient, User
+from common.rest_client import RestClient
+from common.wire import User
 from ops.processes import ServiceProcess, Stack
 from sandbox.google_api import GoogleStandIn, serving_in_thread
 from tests.harness import base_env
@@ -121,7 +122,7 @@ async def make_user(rest: RestClient, timezone: str = "Europe/Berlin") -> User:
     user, _ = await rest.get_or_create_user(
         random.randint(10**8, 10**10), first_name="Ann", language="en"
     )
-    return await rest.update_user(user["id"], timezone=timezone)
+    return await rest.update_user(user.id, timezone=timezone)
 
 
 @pytest.fixture

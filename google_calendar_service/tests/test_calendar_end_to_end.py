@@ -20,7 +20,8 @@ import redis.asyncio as aioredis
 
 from common.messages import ChatType, IncomingMessage, OutgoingMessage
 from common.names import Names
-from common.rest_client import RestClient, User
+from common.rest_client import RestClient
+from common.wire import User
 from google_calendar_service.tests.conftest import Browser, connect, make_user, sent_to
 from ops.processes import ServiceProcess, Stack
 from ops.services import ROOT
@@ -90,11 +91,11 @@ class Chat:
     async def say(self, user: User, text: str, *, group_chat: int | None = None) -> OutgoingMessage:
         message = IncomingMessage(
             message_id=uuid.uuid4(),
-            chat_id=group_chat or int(user["telegram_id"]),
+            chat_id=group_chat or int(user.telegram_id),
             chat_type=ChatType.GROUP if group_chat else ChatType.PRIVATE,
-            user_id=uuid.UUID(user["id"]),
-            telegram_user_id=user["telegram_id"],
-            first_name=user["first_name"],
+            user_id=user.id,
+            telegram_user_id=user.telegram_id,
+            first_name=user.first_name,
             language_code="en",
             text=text,
         )
@@ -163,9 +164,9 @@ async def test_scenario_1_not_connected_then_the_link_then_the_events(
     assert link.startswith(google.url) and link in first.text
     page = await browser.open(await browser.consent_redirect(link))
     assert page.status_code == 200
-    told = [m.text for m in await sent_to(redis, shared_names, user["telegram_id"])]
+    told = [m.text for m in await sent_to(redis, shared_names, user.telegram_id)]
     assert any(browser.email in text and "/calendar confirm" in text for text in told)
-    confirmed = await api.post(f"/auth/confirm/{user['id']}")  # tg_bot's /calendar confirm
+    confirmed = await api.post(f"/auth/confirm/{user.id}")  # tg_bot's /calendar confirm
     assert confirmed.json() == {"confirmed": True, "account": browser.email}
 
     _seed_tomorrow(google, browser.email)
@@ -191,7 +192,7 @@ async def test_a_group_asking_for_a_members_calendar_gets_no_events(
     rest: RestClient,
 ) -> None:
     member = await make_user(rest, timezone="Asia/Tokyo")
-    assert (await connect(api, browser, member["id"])).status_code == 200
+    assert (await connect(api, browser, str(member.id))).status_code == 200
     _seed_tomorrow(google, browser.email)
     google.state.reset_activity()
     llm.call("calendar", {"action": "list"}, contains="calendar")
@@ -214,7 +215,7 @@ async def test_creating_an_event_from_a_chat_makes_it_in_the_users_zone(
     rest: RestClient,
 ) -> None:
     user = await make_user(rest, timezone="Asia/Tokyo")
-    assert (await connect(api, browser, user["id"])).status_code == 200
+    assert (await connect(api, browser, str(user.id))).status_code == 200
     tomorrow = _tomorrow().isoformat()
     event = {"action": "create", "summary": "Dentist", "start": f"{tomorrow}T10:00"}
     llm.call("calendar", event, contains="dentist")

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from common.rest_client import RestClient, User
+from common.rest_client import RestClient
+from common.wire import User
 from google_calendar_service.tests.conftest import Browser, connect, make_user
 from sandbox.google_api import GoogleStandIn
 
@@ -17,14 +18,14 @@ async def _connected_user(
     api: httpx.AsyncClient, browser: Browser, rest: RestClient, timezone: str = "Europe/Berlin"
 ) -> User:
     user = await make_user(rest, timezone)
-    assert (await connect(api, browser, user["id"])).status_code == 200
+    assert (await connect(api, browser, str(user.id))).status_code == 200
     return user
 
 
 async def test_a_user_who_never_connected_gets_the_link(
     api: httpx.AsyncClient, google: GoogleStandIn, user: User
 ) -> None:
-    answer = await api.get(f"/events/{user['id']}")
+    answer = await api.get(f"/events/{user.id}")
 
     assert answer.status_code == 409
     body = answer.json()
@@ -50,7 +51,7 @@ async def test_2600_events_across_pages_are_all_returned(
     )
 
     answer = await api.get(
-        f"/events/{user['id']}", params={"time_min": "2025-03-01", "time_max": "2025-03-31"}
+        f"/events/{user.id}", params={"time_min": "2025-03-01", "time_max": "2025-03-31"}
     )
 
     body = answer.json()
@@ -86,7 +87,7 @@ async def test_a_berlin_morning_is_shown_to_a_tokyo_user_at_tokyo_time(
     )
 
     answer = await api.get(
-        f"/events/{user['id']}", params={"time_min": "2025-06-02", "time_max": "2025-06-03"}
+        f"/events/{user.id}", params={"time_min": "2025-06-02", "time_max": "2025-06-03"}
     )
 
     body = answer.json()
@@ -115,7 +116,7 @@ async def test_rate_limits_back_off_then_succeed(
     google.state.queue_fault("events.list", 500)
     started = time.monotonic()
 
-    answer = await api.get(f"/events/{user['id']}")
+    answer = await api.get(f"/events/{user.id}")
 
     assert answer.status_code == 200, answer.text
     statuses = [s.status for s in google.state.operations("events.list")]
@@ -129,7 +130,7 @@ async def test_endless_rate_limits_give_up_within_the_bound(
     user = await _connected_user(api, browser, rest)
     google.state.queue_fault("events.list", 429, count=100)
 
-    answer = await api.get(f"/events/{user['id']}")
+    answer = await api.get(f"/events/{user.id}")
 
     assert answer.status_code == 503 and answer.json()["error"] == "google_unavailable"
     assert len(google.state.operations("events.list")) == 5  # GOOGLE_MAX_RETRIES=4
@@ -141,7 +142,7 @@ async def test_a_bad_request_is_not_retried_and_says_why(
     user = await _connected_user(api, browser, rest)
     google.state.queue_fault("events.list", 400, message="Invalid time zone definition.")
 
-    answer = await api.get(f"/events/{user['id']}")
+    answer = await api.get(f"/events/{user.id}")
 
     assert answer.status_code == 400
     assert answer.json()["error"] == "google_rejected"
@@ -162,8 +163,8 @@ async def test_a_retried_create_makes_one_event(
         "idempotency_key": "message-1:0",
     }
 
-    first = await api.post(f"/events/{user['id']}", json=event)
-    again = await api.post(f"/events/{user['id']}", json=event)
+    first = await api.post(f"/events/{user.id}", json=event)
+    again = await api.post(f"/events/{user.id}", json=event)
 
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json()["id"] == again.json()["id"]
@@ -181,7 +182,7 @@ async def test_an_event_ending_before_it_starts_is_422_and_never_sent(
     user = await _connected_user(api, browser, rest)
     event = {"summary": "x", "start": "2025-06-02T10:00", "end": "2025-06-02T09:00"}
 
-    answer = await api.post(f"/events/{user['id']}", json=event)
+    answer = await api.post(f"/events/{user.id}", json=event)
 
     assert answer.status_code == 422 and answer.json()["fields"][0]["field"] == "end"
     assert google.state.operations("events.insert") == []

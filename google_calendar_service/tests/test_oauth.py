@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from common.messages import OutgoingKind
 from common.names import Names
-from common.rest_client import RestClient, User
+from common.rest_client import RestClient
+from common.wire import User
 from google_calendar_service.src.settings import SCOPES
 from google_calendar_service.tests.conftest import (
     Browser,
@@ -29,9 +30,9 @@ from sandbox.google_api import GoogleStandIn
 async def _nothing_connected(
     rest: RestClient, user: User, google: GoogleStandIn, redis: aioredis.Redis, names: Names
 ) -> None:
-    assert await rest.get_calendar_credentials(user["id"]) is None
+    assert await rest.get_calendar_credentials(user.id) is None
     assert "authorization_code" not in google.state.token_grants
-    assert await sent_to(redis, names, user["telegram_id"]) == []
+    assert await sent_to(redis, names, user.telegram_id) == []
 
 
 async def test_the_full_round_trip_keeps_tokens_pending_and_asks_the_user(
@@ -43,7 +44,7 @@ async def test_the_full_round_trip_keeps_tokens_pending_and_asks_the_user(
     redis: aioredis.Redis,
     shared_names: Names,
 ) -> None:
-    link = (await api.get(f"/auth/url/{user['id']}")).json()
+    link = (await api.get(f"/auth/url/{user.id}")).json()
     asked = query_of(link["auth_url"])
     assert link["expires_in"] == 600
     assert set(asked["scope"].split()) == set(SCOPES)
@@ -54,27 +55,27 @@ async def test_the_full_round_trip_keeps_tokens_pending_and_asks_the_user(
 
     assert page.status_code == 200 and "confirm" in page.text
     assert "connected" not in page.text  # whoever opened the link is not its owner
-    assert await rest.get_calendar_credentials(user["id"]) is None
-    pending = await rest.get_pending_calendar_credentials(user["id"])
-    assert pending is not None and pending["status"] == "pending" and pending["pending_since"]
-    assert pending["credentials"]["refresh_token"] and pending["credentials"]["token"]
-    assert pending["credentials"]["account"] == browser.email
+    assert await rest.get_calendar_credentials(user.id) is None
+    pending = await rest.get_pending_calendar_credentials(user.id)
+    assert pending is not None and pending.status == "pending" and pending.pending_since
+    assert pending.credentials["refresh_token"] and pending.credentials["token"]
+    assert pending.credentials["account"] == browser.email
     assert google.state.token_grants == ["authorization_code"]  # the PKCE check passed
-    [told] = await sent_to(redis, shared_names, user["telegram_id"])
-    assert told.chat_id == user["telegram_id"] and told.kind == OutgoingKind.NOTIFICATION
+    [told] = await sent_to(redis, shared_names, user.telegram_id)
+    assert told.chat_id == user.telegram_id and told.kind == OutgoingKind.NOTIFICATION
     assert browser.email in told.text and "/calendar confirm" in told.text
     assert "/calendar decline" in told.text and "connected" not in told.text
-    status = (await api.get(f"/auth/status/{user['id']}")).json()
+    status = (await api.get(f"/auth/status/{user.id}")).json()
     assert status == status | {"connected": False, "pending": True}
     assert status["pending_account"] == browser.email
 
-    confirmed = await api.post(f"/auth/confirm/{user['id']}")
+    confirmed = await api.post(f"/auth/confirm/{user.id}")
 
     assert confirmed.json() == {"confirmed": True, "account": browser.email}
-    stored = await rest.get_calendar_credentials(user["id"])
-    assert stored is not None and stored["valid"] and stored["status"] == "active"
-    assert await rest.get_pending_calendar_credentials(user["id"]) is None
-    status = (await api.get(f"/auth/status/{user['id']}")).json()
+    stored = await rest.get_calendar_credentials(user.id)
+    assert stored is not None and stored.valid and stored.status == "active"
+    assert await rest.get_pending_calendar_credentials(user.id) is None
+    status = (await api.get(f"/auth/status/{user.id}")).json()
     assert status == status | {"connected": True, "valid": True, "account": browser.email}
     assert status["pending"] is False
 
@@ -82,7 +83,7 @@ async def test_the_full_round_trip_keeps_tokens_pending_and_asks_the_user(
 async def test_a_reused_state_is_rejected(
     api: httpx.AsyncClient, browser: Browser, google: GoogleStandIn, user: User
 ) -> None:
-    link = (await api.get(f"/auth/url/{user['id']}")).json()["auth_url"]
+    link = (await api.get(f"/auth/url/{user.id}")).json()["auth_url"]
     callback = await browser.consent_redirect(link)
     assert (await browser.open(callback)).status_code == 200
 
@@ -101,7 +102,7 @@ async def test_a_tampered_state_is_rejected(
     redis: aioredis.Redis,
     shared_names: Names,
 ) -> None:
-    link = (await api.get(f"/auth/url/{user['id']}")).json()["auth_url"]
+    link = (await api.get(f"/auth/url/{user.id}")).json()["auth_url"]
     callback = await browser.consent_redirect(link)
     state = query_of(callback)["state"]
     forged = callback.replace(state, state[:-1] + ("A" if state[-1] != "A" else "B"))
@@ -122,7 +123,7 @@ async def test_a_denied_consent_is_rejected(
     redis: aioredis.Redis,
     shared_names: Names,
 ) -> None:
-    link = (await api.get(f"/auth/url/{user['id']}")).json()["auth_url"]
+    link = (await api.get(f"/auth/url/{user.id}")).json()["auth_url"]
     callback = await browser.consent_redirect(link, grant=False)
     assert query_of(callback)["error"] == "access_denied"
 
@@ -144,7 +145,7 @@ async def test_an_expired_state_is_rejected(
 ) -> None:
     service = start_calendar(OAUTH_STATE_TTL_SECONDS="1")
     async with service_client(service.url, secrets) as api:
-        link = (await api.get(f"/auth/url/{user['id']}")).json()["auth_url"]
+        link = (await api.get(f"/auth/url/{user.id}")).json()["auth_url"]
     callback = await browser.consent_redirect(link)
     await asyncio.sleep(1.3)
 
@@ -157,17 +158,17 @@ async def test_an_expired_state_is_rejected(
 async def test_disconnect_revokes_at_google_and_forgets_the_tokens(
     api: httpx.AsyncClient, browser: Browser, google: GoogleStandIn, rest: RestClient, user: User
 ) -> None:
-    assert (await connect(api, browser, user["id"])).status_code == 200
+    assert (await connect(api, browser, str(user.id))).status_code == 200
 
-    gone = await api.delete(f"/auth/{user['id']}")
+    gone = await api.delete(f"/auth/{user.id}")
 
     assert gone.json() == {"disconnected": True, "revoked": True}
     grants = [g for g in google.state.grants.values() if g.email == browser.email]
     assert grants and all(grant.revoked for grant in grants)
-    assert await rest.get_calendar_credentials(user["id"]) is None
-    events = await api.get(f"/events/{user['id']}")
+    assert await rest.get_calendar_credentials(user.id) is None
+    events = await api.get(f"/events/{user.id}")
     assert events.status_code == 409 and events.json()["error"] == "calendar_not_connected"
-    again = await api.delete(f"/auth/{user['id']}")
+    again = await api.delete(f"/auth/{user.id}")
     assert again.json() == {"disconnected": False, "revoked": False}
 
 
@@ -178,13 +179,13 @@ async def test_everything_but_the_callback_needs_the_service_token(
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         async with httpx.AsyncClient(base_url=str(api.base_url), headers=headers) as anonymous:
             for method, path in [
-                ("GET", f"/auth/url/{user['id']}"),
-                ("GET", f"/auth/status/{user['id']}"),
-                ("DELETE", f"/auth/{user['id']}"),
-                ("POST", f"/auth/confirm/{user['id']}"),
-                ("POST", f"/auth/decline/{user['id']}"),
-                ("GET", f"/events/{user['id']}"),
-                ("POST", f"/events/{user['id']}"),
+                ("GET", f"/auth/url/{user.id}"),
+                ("GET", f"/auth/status/{user.id}"),
+                ("DELETE", f"/auth/{user.id}"),
+                ("POST", f"/auth/confirm/{user.id}"),
+                ("POST", f"/auth/decline/{user.id}"),
+                ("GET", f"/events/{user.id}"),
+                ("POST", f"/events/{user.id}"),
             ]:
                 answer = await anonymous.request(method, path)
                 assert answer.status_code == 401, (method, path, answer.text)

@@ -11,7 +11,8 @@ import httpx
 import redis.asyncio as aioredis
 
 from common.names import Names
-from common.rest_client import RestClient, User
+from common.rest_client import RestClient
+from common.wire import User
 from google_calendar_service.tests.conftest import (
     Browser,
     StartCalendar,
@@ -51,22 +52,22 @@ async def test_a_link_opened_by_another_account_is_a_request_the_owner_declines(
     v = stranger(google, browser)
     google.state.seed(v.email, [TOMORROW_EVENT])
 
-    page = await consent(api, v, user["id"])  # A's link, V's consent
+    page = await consent(api, v, str(user.id))  # A's link, V's consent
 
     assert page.status_code == 200 and "connected" not in page.text
-    [asked] = await sent_to(redis, shared_names, user["telegram_id"])
+    [asked] = await sent_to(redis, shared_names, user.telegram_id)
     assert v.email in asked.text and "/calendar decline" in asked.text
-    events = await api.get(f"/events/{user['id']}", params=RANGE)
+    events = await api.get(f"/events/{user.id}", params=RANGE)
     assert events.status_code == 409 and events.json()["error"] == "calendar_not_connected"
     assert "V's private" not in events.text
 
-    declined = await api.post(f"/auth/decline/{user['id']}")
+    declined = await api.post(f"/auth/decline/{user.id}")
 
     assert declined.json() == {"declined": True, "account": v.email}
     assert _grants_of(google, v.email) == [True]  # V's consent is withdrawn at Google
-    assert await rest.get_pending_calendar_credentials(user["id"]) is None
-    assert (await api.post(f"/auth/confirm/{user['id']}")).json()["confirmed"] is False
-    events = await api.get(f"/events/{user['id']}", params=RANGE)
+    assert await rest.get_pending_calendar_credentials(user.id) is None
+    assert (await api.post(f"/auth/confirm/{user.id}")).json()["confirmed"] is False
+    events = await api.get(f"/events/{user.id}", params=RANGE)
     assert events.status_code == 409 and "V's private" not in events.text
 
 
@@ -74,19 +75,19 @@ async def test_a_stranger_s_consent_leaves_the_owner_s_connection_as_it_was(
     api: httpx.AsyncClient, browser: Browser, google: GoogleStandIn, user: User
 ) -> None:
     google.state.seed(browser.email, [{**TOMORROW_EVENT, "summary": "A's own meeting"}])
-    assert (await connect(api, browser, user["id"])).status_code == 200
+    assert (await connect(api, browser, str(user.id))).status_code == 200
     v = stranger(google, browser)
     google.state.seed(v.email, [TOMORROW_EVENT])
 
-    assert (await consent(api, v, user["id"])).status_code == 200
+    assert (await consent(api, v, str(user.id))).status_code == 200
 
-    events = (await api.get(f"/events/{user['id']}", params=RANGE)).json()
+    events = (await api.get(f"/events/{user.id}", params=RANGE)).json()
     assert [e["summary"] for e in events["events"]] == ["A's own meeting"]
-    status = (await api.get(f"/auth/status/{user['id']}")).json()
+    status = (await api.get(f"/auth/status/{user.id}")).json()
     assert (status["account"], status["pending_account"]) == (browser.email, v.email)
-    assert (await api.post(f"/auth/decline/{user['id']}")).json()["declined"]
+    assert (await api.post(f"/auth/decline/{user.id}")).json()["declined"]
     assert _grants_of(google, browser.email) == [False]
-    events = (await api.get(f"/events/{user['id']}", params=RANGE)).json()
+    events = (await api.get(f"/events/{user.id}", params=RANGE)).json()
     assert [e["summary"] for e in events["events"]] == ["A's own meeting"]
 
 
@@ -94,26 +95,26 @@ async def test_the_owner_confirms_their_own_account_and_reads_their_events(
     api: httpx.AsyncClient, browser: Browser, google: GoogleStandIn, user: User
 ) -> None:
     google.state.seed(browser.email, [{**TOMORROW_EVENT, "summary": "A's own meeting"}])
-    assert (await consent(api, browser, user["id"])).status_code == 200
-    assert (await api.get(f"/events/{user['id']}", params=RANGE)).status_code == 409
+    assert (await consent(api, browser, str(user.id))).status_code == 200
+    assert (await api.get(f"/events/{user.id}", params=RANGE)).status_code == 409
 
-    confirmed = await api.post(f"/auth/confirm/{user['id']}")
+    confirmed = await api.post(f"/auth/confirm/{user.id}")
 
     assert confirmed.json() == {"confirmed": True, "account": browser.email}
-    events = (await api.get(f"/events/{user['id']}", params=RANGE)).json()
+    events = (await api.get(f"/events/{user.id}", params=RANGE)).json()
     assert [e["summary"] for e in events["events"]] == ["A's own meeting"]
-    assert (await api.post(f"/auth/confirm/{user['id']}")).json()["confirmed"] is False
+    assert (await api.post(f"/auth/confirm/{user.id}")).json()["confirmed"] is False
 
 
 async def test_confirming_another_account_replaces_and_revokes_the_old_one(
     api: httpx.AsyncClient, browser: Browser, google: GoogleStandIn, user: User
 ) -> None:
-    assert (await connect(api, browser, user["id"])).status_code == 200
+    assert (await connect(api, browser, str(user.id))).status_code == 200
     second = stranger(google, browser)  # the owner's other Google account
 
-    assert (await connect(api, second, user["id"])).status_code == 200
+    assert (await connect(api, second, str(user.id))).status_code == 200
 
-    status = (await api.get(f"/auth/status/{user['id']}")).json()
+    status = (await api.get(f"/auth/status/{user.id}")).json()
     assert status["account"] == second.email and status["pending"] is False
     assert _grants_of(google, browser.email) == [True]
     assert _grants_of(google, second.email) == [False]
@@ -131,18 +132,18 @@ async def test_an_unanswered_request_expires_and_its_grant_is_revoked(
         CALENDAR_CONFIRM_TTL_SECONDS="1", CALENDAR_EXPIRY_INTERVAL_SECONDS="0.2"
     )
     async with service_client(service.url, secrets) as api:
-        assert (await consent(api, browser, user["id"])).status_code == 200
-        assert await rest.get_pending_calendar_credentials(user["id"]) is not None
+        assert (await consent(api, browser, str(user.id))).status_code == 200
+        assert await rest.get_pending_calendar_credentials(user.id) is not None
 
         for _ in range(50):  # the service's own sweep drops it, nobody asks
-            if await rest.get_pending_calendar_credentials(user["id"]) is None:
+            if await rest.get_pending_calendar_credentials(user.id) is None:
                 break
             await asyncio.sleep(0.1)
 
-        assert await rest.get_pending_calendar_credentials(user["id"]) is None
+        assert await rest.get_pending_calendar_credentials(user.id) is None
         assert _grants_of(google, browser.email) == [True]
-        assert (await api.post(f"/auth/confirm/{user['id']}")).json()["confirmed"] is False
-        assert (await api.get(f"/events/{user['id']}")).status_code == 409
+        assert (await api.post(f"/auth/confirm/{user.id}")).json()["confirmed"] is False
+        assert (await api.get(f"/events/{user.id}")).status_code == 409
 
 
 async def test_a_late_confirmation_is_refused_even_before_the_sweep(
@@ -156,24 +157,24 @@ async def test_a_late_confirmation_is_refused_even_before_the_sweep(
         CALENDAR_CONFIRM_TTL_SECONDS="1", CALENDAR_EXPIRY_INTERVAL_SECONDS="3600"
     )
     async with service_client(service.url, secrets) as api:
-        assert (await consent(api, browser, user["id"])).status_code == 200
+        assert (await consent(api, browser, str(user.id))).status_code == 200
         await asyncio.sleep(1.3)
 
-        confirmed = await api.post(f"/auth/confirm/{user['id']}")
+        confirmed = await api.post(f"/auth/confirm/{user.id}")
 
         assert confirmed.json()["confirmed"] is False
-        assert await rest.get_calendar_credentials(user["id"]) is None
-        assert await rest.get_pending_calendar_credentials(user["id"]) is None
+        assert await rest.get_calendar_credentials(user.id) is None
+        assert await rest.get_pending_calendar_credentials(user.id) is None
 
 
 async def test_disconnect_also_drops_a_waiting_request(
     api: httpx.AsyncClient, browser: Browser, google: GoogleStandIn, rest: RestClient, user: User
 ) -> None:
     v = stranger(google, browser)
-    assert (await consent(api, v, user["id"])).status_code == 200
+    assert (await consent(api, v, str(user.id))).status_code == 200
 
-    gone = await api.delete(f"/auth/{user['id']}")
+    gone = await api.delete(f"/auth/{user.id}")
 
     assert gone.json() == {"disconnected": False, "revoked": False}
-    assert await rest.get_pending_calendar_credentials(user["id"]) is None
+    assert await rest.get_pending_calendar_credentials(user.id) is None
     assert _grants_of(google, v.email) == [True]

@@ -38,10 +38,10 @@ async def test_a_pending_account_waits_beside_the_active_one_unread(
 
     pending = await rest.put_pending_calendar_credentials(user["id"], THEIRS)
 
-    assert pending["status"] == "pending" and pending["pending_since"]
+    assert pending.status == "pending" and pending.pending_since
     active = await rest.get_calendar_credentials(user["id"])
-    assert active is not None and active["credentials"] == MINE and active["status"] == "active"
-    assert (await rest.get_pending_calendar_credentials(user["id"]))["credentials"] == THEIRS
+    assert active is not None and active.credentials == MINE and active.status == "active"
+    assert (await rest.get_pending_calendar_credentials(user["id"])).credentials == THEIRS
 
 
 async def test_a_user_with_only_a_pending_account_is_not_connected(
@@ -61,9 +61,9 @@ async def test_confirm_makes_the_pending_account_the_active_one(rest: RestClient
 
     confirmed = await rest.confirm_pending_calendar_credentials(user["id"], max_age_seconds=900)
 
-    assert confirmed is not None and confirmed["credentials"] == THEIRS
-    assert (confirmed["status"], confirmed["pending_since"]) == ("active", None)
-    assert (await rest.get_calendar_credentials(user["id"]))["credentials"] == THEIRS
+    assert confirmed is not None and confirmed.credentials == THEIRS
+    assert (confirmed.status, confirmed.pending_since) == ("active", None)
+    assert (await rest.get_calendar_credentials(user["id"])).credentials == THEIRS
     assert await rest.get_pending_calendar_credentials(user["id"]) is None
     assert await rest.confirm_pending_calendar_credentials(user["id"], max_age_seconds=900) is None
 
@@ -79,7 +79,7 @@ async def test_two_confirms_at_once_make_one_active_row(rest: RestClient, api: A
     )
 
     assert sorted(r is None for r in results) == [False, True]
-    assert (await rest.get_calendar_credentials(user["id"]))["credentials"] == THEIRS
+    assert (await rest.get_calendar_credentials(user["id"])).credentials == THEIRS
 
 
 async def test_an_old_pending_account_cannot_be_confirmed_and_is_dropped(
@@ -106,8 +106,8 @@ async def test_expire_drops_old_pending_accounts_and_answers_them(
 
     dropped = await rest.expire_pending_calendar_credentials(max_age_seconds=1)
 
-    assert old["id"] in [row["user_id"] for row in dropped]
-    assert fresh["id"] not in [row["user_id"] for row in dropped]
+    assert old["id"] in [str(row.user_id) for row in dropped]
+    assert fresh["id"] not in [str(row.user_id) for row in dropped]
     assert await rest.get_pending_calendar_credentials(old["id"]) is None
     assert await rest.get_calendar_credentials(old["id"]) is not None  # the active one stays
     assert await rest.get_pending_calendar_credentials(fresh["id"]) is not None
@@ -121,7 +121,7 @@ async def test_decline_deletes_only_the_pending_account(rest: RestClient, api: A
     assert await rest.delete_pending_calendar_credentials(user["id"]) is True
 
     assert await rest.delete_pending_calendar_credentials(user["id"]) is False
-    assert (await rest.get_calendar_credentials(user["id"]))["credentials"] == MINE
+    assert (await rest.get_calendar_credentials(user["id"])).credentials == MINE
 
 
 @settings(

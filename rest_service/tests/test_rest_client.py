@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from common.errors import NotFoundError, ValidationFailedError
 from common.rest_client import RestClient
+from common.wire import MessageIn, MessageRole
 from rest_service.tests.conftest import Api, telegram_id, unique
 
 
@@ -29,20 +30,20 @@ async def test_users(rest: RestClient, api: Api) -> None:
     tid = telegram_id()
     user, made = await rest.get_or_create_user(tid, username="ann", language="en")
     again, made_again = await rest.get_or_create_user(tid)
-    assert (made, made_again) == (True, False) and again["id"] == user["id"]
-    assert (await rest.get_user(user["id"]))["telegram_id"] == tid
-    assert (await rest.get_user_by_telegram(tid))["id"] == user["id"]
+    assert (made, made_again) == (True, False) and again.id == user.id
+    assert (await rest.get_user(user.id)).telegram_id == tid
+    assert (await rest.get_user_by_telegram(tid)).id == user.id
     updated = await rest.update_user(
-        user["id"], timezone="Europe/Berlin", preferred_model=model["name"]
+        user.id, timezone="Europe/Berlin", preferred_model=model["name"]
     )
-    assert updated["timezone"] == "Europe/Berlin" and updated["username"] == "ann"
-    cleared = await rest.update_user(user["id"], preferred_model=None)
-    assert cleared["preferred_model"] is None and cleared["timezone"] == "Europe/Berlin"
+    assert updated.timezone == "Europe/Berlin" and updated.username == "ann"
+    cleared = await rest.update_user(user.id, preferred_model=None)
+    assert cleared.preferred_model is None and cleared.timezone == "Europe/Berlin"
     with pytest.raises(ValidationFailedError) as error:
-        await rest.update_user(user["id"], timezone="Mars/Olympus")
+        await rest.update_user(user.id, timezone="Mars/Olympus")
     assert error.value.fields[0].field == "timezone"
-    assert user["id"] in [u["id"] for u in await rest.list_users(limit=1000)]
-    await rest.delete_user(user["id"])
+    assert user.id in [u.id for u in await rest.list_users(limit=1000)]
+    await rest.delete_user(user.id)
     with pytest.raises(NotFoundError):
         await rest.get_user_by_telegram(tid)
 
@@ -50,43 +51,46 @@ async def test_users(rest: RestClient, api: Api) -> None:
 async def test_config_threads_and_messages(rest: RestClient, api: Api) -> None:
     assistant = await api.assistant()
     config = await rest.get_config()
-    assert config["version"] == await rest.get_config_version()
-    assert assistant["id"] in [a["id"] for a in config["assistants"]]
+    assert config.version == await rest.get_config_version()
+    assert assistant["id"] in [str(a.id) for a in config.assistants]
     key = unique("conv")
     thread = await rest.get_or_create_thread(key, assistant["id"])
-    assert (await rest.get_thread(thread["thread_id"]))["id"] == thread["id"]
-    assert [t["id"] for t in await rest.list_threads(conversation_key=key)] == [thread["id"]]
+    assert (await rest.get_thread(thread.thread_id)).id == thread.id
+    assert [t.id for t in await rest.list_threads(conversation_key=key)] == [thread.id]
     first = await rest.append_message(
-        thread["thread_id"], "user", "the parrot is called Kesha", dedup_key=unique("d")
+        thread.thread_id, "user", "the parrot is called Kesha", dedup_key=unique("d")
     )
     batch = await rest.append_messages(
-        thread["thread_id"],
-        [{"role": "assistant", "content": "Nice name."}, {"role": "user", "content": "Yes"}],
+        thread.thread_id,
+        [
+            MessageIn(role=MessageRole.assistant, content="Nice name."),
+            MessageIn(role=MessageRole.user, content="Yes"),
+        ],
     )
-    assert [m["content"] for m in await rest.list_messages(thread["thread_id"])] == [
+    assert [m.content for m in await rest.list_messages(thread.thread_id)] == [
         "the parrot is called Kesha",
         "Nice name.",
         "Yes",
     ]
-    recent = await rest.recent_messages(thread["thread_id"], limit=2)
-    assert [m["id"] for m in recent] == [m["id"] for m in batch]
-    hits = await rest.search_messages(key, "parrot", before_id=batch[0]["id"])
-    assert [h["id"] for h in hits] == [first["id"]]
+    recent = await rest.recent_messages(thread.thread_id, limit=2)
+    assert [m.id for m in recent] == [m.id for m in batch]
+    hits = await rest.search_messages(key, "parrot", before_id=batch[0].id)
+    assert [h.id for h in hits] == [first.id]
     reset = await rest.reset_threads(key)
-    assert reset[0]["thread_id"] != thread["thread_id"]
+    assert reset[0].thread_id != thread.thread_id
 
 
 async def test_models_provider_key_and_calendar(rest: RestClient, api: Api) -> None:
     provider = await api.provider(api_key="sk-client-test-9999")
     model = await api.model(provider["id"])
-    assert model["id"] in [m["id"] for m in await rest.list_models()]
-    assert (await rest.get_model(model["id"]))["provider"]["id"] == provider["id"]
+    assert model["id"] in [str(m.id) for m in await rest.list_models()]
+    assert str((await rest.get_model(model["id"])).provider.id) == provider["id"]
     assert await rest.get_provider_api_key(provider["id"]) == "sk-client-test-9999"
     user = await api.user()
     assert await rest.get_calendar_credentials(user["id"]) is None
     stored = await rest.put_calendar_credentials(user["id"], {"token": "t"})
-    assert stored["credentials"] == {"token": "t"}
-    assert (await rest.get_calendar_credentials(user["id"]))["valid"] is True
+    assert stored.credentials == {"token": "t"}
+    assert (await rest.get_calendar_credentials(user["id"])).valid is True
     await rest.delete_calendar_credentials(user["id"])
     assert await rest.get_calendar_credentials(user["id"]) is None
 
@@ -105,7 +109,7 @@ async def test_cron_jobs_runs_and_invocations(rest: RestClient, api: Api) -> Non
     )
     assert (
         await rest.create_cron_job(name="x", chat_id=7, text="x", run_at=when, idempotency_key=key)
-    )["id"] == job["id"]
+    ).id == job.id
     recurring = await rest.create_cron_job(
         name="standup",
         chat_id=7,
@@ -115,33 +119,32 @@ async def test_cron_jobs_runs_and_invocations(rest: RestClient, api: Api) -> Non
         cron_expression="0 9 * * 1-5",
         timezone="Europe/Paris",
     )
-    assert (await rest.get_cron_job(job["id"]))["text"] == "call mom"
+    assert (await rest.get_cron_job(job.id)).text == "call mom"
     due = await rest.list_cron_jobs(
         user_id=user["id"], status="active", due_before=when + timedelta(minutes=1)
     )
-    assert job["id"] in [j["id"] for j in due]
-    every = [j["id"] async for j in rest.iter_cron_jobs(user_id=user["id"])]
-    assert set(every) == {job["id"], recurring["id"]}
-    updated = await rest.update_cron_job(job["id"], last_run_at=when, status="done")
-    assert updated["status"] == "done" and updated["next_run_at"] is None
+    assert job.id in [j.id for j in due]
+    every = [j.id async for j in rest.iter_cron_jobs(user_id=user["id"])]
+    assert set(every) == {job.id, recurring.id}
+    updated = await rest.update_cron_job(job.id, last_run_at=when, status="done")
+    assert updated.status == "done" and updated.next_run_at is None
     run = await rest.append_cron_job_run(
-        job["id"],
+        job.id,
         scheduled_for=when,
         outcome="on_time",
         delivered_at=when,
         message_id=str(uuid.uuid4()),
     )
-    assert (await rest.append_cron_job_run(job["id"], scheduled_for=when, outcome="late"))[
-        "id"
-    ] == run["id"]
-    assert [r["id"] for r in await rest.list_cron_job_runs(job["id"])] == [run["id"]]
-    assert [r["id"] for r in await rest.list_runs(job_id=job["id"], outcome="on_time")] == [
-        run["id"]
+    again = await rest.append_cron_job_run(job.id, scheduled_for=when, outcome="late")
+    assert again.id == run.id
+    assert [r.id for r in await rest.list_cron_job_runs(job.id)] == [run.id]
+    assert [r.id for r in await rest.list_runs(job_id=job.id, outcome="on_time")] == [
+        run.id
     ]
-    await rest.delete_cron_job(job["id"])
+    await rest.delete_cron_job(job.id)
     with pytest.raises(NotFoundError):
-        await rest.get_cron_job(job["id"])
+        await rest.get_cron_job(job.id)
     invocation = await rest.append_tool_invocation(
         "time", ok=True, duration_ms=5, user_id=user["id"]
     )
-    assert invocation["tool_name"] == "time" and invocation["ok"] is True
+    assert invocation.tool_name == "time" and invocation.ok is True

@@ -5,23 +5,21 @@ from __future__ import annotations
 
 import dataclasses
 from typing import TypeVar
+from uuid import UUID
 
 from assistant.src.assistants.base import Turn
 from assistant.src.assistants.llm_chat import AssistantDeps, LlmChatAssistant
 from assistant.src.assistants.model_order import model_routes
 from assistant.src.assistants.secretary import Secretary
 from assistant.src.assistants.sub_assistant import SubAssistant
-from assistant.src.live_config.snapshot import AssistantSpec, ConfigSnapshot
+from assistant.src.live_config.snapshot import find_assistant
 from assistant.src.tools import tool_classes
 from assistant.src.tools.base import BaseTool, SubAssistantRequest, ToolError, ToolServices
 from assistant.src.tools.toolbox import Toolbox
 from common.logging import get_logger
+from common.wire import ConfigSnapshot, SnapshotAssistant
 
 log = get_logger(__name__)
-
-#: Both run on chat completions; `openai_api` threads are emulated from our own history
-#: (the Assistants API is gone).
-ASSISTANT_TYPES = frozenset({"llm", "openai_api"})
 
 A = TypeVar("A", bound=LlmChatAssistant)
 
@@ -46,8 +44,8 @@ class AssistantFactory:
             return None
         return self._build(Secretary, spec, preferred=self.preferred_model)
 
-    def sub_assistant(self, assistant_id: str) -> SubAssistant | None:
-        spec = self.snapshot.assistant(assistant_id)
+    def sub_assistant(self, assistant_id: UUID) -> SubAssistant | None:
+        spec = find_assistant(self.snapshot, assistant_id)
         return self._build(SubAssistant, spec, preferred=None) if spec else None
 
     async def run_sub_assistant(self, request: SubAssistantRequest) -> str:
@@ -69,15 +67,15 @@ class AssistantFactory:
             raise ToolError(f"{assistant.spec.name} could not answer: its model is unavailable")
         return result.text
 
-    def _build(self, cls: type[A], spec: AssistantSpec, *, preferred: str | None) -> A:
-        if spec.assistant_type not in ASSISTANT_TYPES:
-            log.warning("unknown_assistant_type", assistant=spec.name, type=spec.assistant_type)
+    def _build(self, cls: type[A], spec: SnapshotAssistant, *, preferred: str | None) -> A:
+        """Both assistant types run on chat completions; `openai_api` threads are emulated
+        from our own history (the Assistants API is gone)."""
         routes = model_routes(
             self.snapshot, self.deps.settings, preferred=preferred, assistant_model=spec.model
         )
         return cls(spec, self.deps, self.toolbox(spec), routes)
 
-    def toolbox(self, spec: AssistantSpec) -> Toolbox:
+    def toolbox(self, spec: SnapshotAssistant) -> Toolbox:
         classes = tool_classes()
         tools: list[BaseTool] = []
         for tool in spec.tools:

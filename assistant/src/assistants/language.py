@@ -9,17 +9,17 @@ from collections.abc import Iterator, Sequence
 
 from common.language import choose_language, detect_language, recent_language
 from common.messages import IncomingMessage
-from common.rest_client import Message, TurnContext, User
+from common.wire import Message, TurnContext, User
 
 
 def turn_language(
     message: IncomingMessage, profile: User | None, start: TurnContext | None
 ) -> str | None:
-    history = _own_texts(message, start["recent"] if start else [])
+    history = _own_texts(message, start.recent if start else [])
     return choose_language(
         written=detect_language(message.text),
         recent=recent_language(history),
-        stored=(profile or {}).get("language"),
+        stored=profile.language if profile else None,
         app=message.language_code,
     )
 
@@ -27,8 +27,8 @@ def turn_language(
 def _own_texts(message: IncomingMessage, recent: Sequence[Message]) -> Iterator[str]:
     """The sender's earlier messages, newest first (in a group, only theirs)."""
     for stored in reversed(recent):
-        if stored.get("role") != "user" or not stored.get("content"):
+        if stored.role != "user" or not stored.content:
             continue
-        if message.is_group and str(stored.get("user_id")) != str(message.user_id):
+        if message.is_group and str(stored.user_id) != str(message.user_id):
             continue
-        yield str(stored["content"])
+        yield stored.content

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from assistant.src.assistants import memory
@@ -26,13 +27,13 @@ from assistant.src.clients.llm import (
     ModelRoute,
     ToolCall,
 )
-from assistant.src.live_config.snapshot import AssistantSpec
 from assistant.src.settings import Settings
 from assistant.src.tools.base import ToolCallContext
 from assistant.src.tools.toolbox import Toolbox, ToolOutcome
 from common.limits import LIMIT_REFUSALS, TokenBudget, seconds_until_reset
 from common.logging import get_logger
-from common.rest_client import MessageIn, RestClient, SearchHit, Thread, TurnContext
+from common.rest_client import RestClient
+from common.wire import MessageIn, MessageRole, SearchHit, SnapshotAssistant, Thread, TurnContext
 
 log = get_logger(__name__)
 
@@ -64,16 +65,17 @@ class _Exchange:
     records: list[MessageIn]
     turn: Turn
 
-    def add(self, message: dict[str, Any], record: MessageIn) -> None:
+    def add(self, message: dict[str, Any], record: MessageIn, key: str | None = None) -> None:
+        """`key`: the record's dedup key, by default its place in the turn."""
         self.messages.append(message)
-        record["dedup_key"] = f"{self.turn.key}:{len(self.records)}"
-        self.records.append(record)
+        key = key or f"{self.turn.key}:{len(self.records)}"
+        self.records.append(record.model_copy(update={"dedup_key": key}))
 
 
 class LlmChatAssistant(BaseAssistant):
     def __init__(
         self,
-        spec: AssistantSpec,
+        spec: SnapshotAssistant,
         deps: AssistantDeps,
         toolbox: Toolbox,
         routes: list[ModelRoute],
@@ -94,17 +96,17 @@ class LlmChatAssistant(BaseAssistant):
         start = prefetched or await fetch_context(
             self.deps, self.spec.id, turn.actor.conversation_key, self.memory_query(turn.text)
         )
-        thread = start["thread"]
+        thread = start.thread
         assert thread is not None  # only a blocked profile has none, and it is not answered
         settings = self.settings
         history = memory.window(
-            start["recent"], settings.max_context_messages, settings.max_context_length
+            start.recent, settings.max_context_messages, settings.max_context_length
         )
-        self.memory_hits = start["memory"]
+        self.memory_hits = start.memory
         stored = _stored_answer(history, turn)
         if stored is not None:
             log.info("turn_replayed", assistant=self.spec.name)
-            return TurnResult(stored.get("content") or "", stored.get("model"), replayed=True)
+            return TurnResult(stored.content or "", stored.model, replayed=True)
         if await self._budget_spent(turn):
             return TurnResult(_budget_refusal(turn.actor.language))
         history = _without_turn(history, turn)
@@ -226,22 +228,19 @@ class LlmChatAssistant(BaseAssistant):
         text = (completion.content or "").strip() or CATALOGUE.text(
             exchange.turn.actor.language, "out_of_steps"
         )
-        record = _assistant_record(completion, None)
-        record["content"] = text
-        exchange.add({"role": "assistant", "content": text}, record)
-        exchange.records[-1]["dedup_key"] = f"{exchange.turn.key}:answer"
+        record = _assistant_record(completion, None).model_copy(update={"content": text})
+        answer = {"role": "assistant", "content": text}
+        exchange.add(answer, record, key=f"{exchange.turn.key}:answer")
         return text
 
     # -- history -----------------------------------------------------------------------------
 
     async def _store(self, thread: Thread, records: list[MessageIn]) -> None:
         """In one batch (one transaction) unless the turn is longer than a batch may be."""
-        for record in records:
-            if record.get("content") and len(record["content"]) > MAX_STORED_CONTENT:
-                record["content"] = record["content"][: MAX_STORED_CONTENT - 1] + "…"
+        records = [_bounded(record) for record in records]
         for start in range(0, len(records), MAX_BATCH):
             await self.deps.rest.append_messages(
-                thread["thread_id"], records[start : start + MAX_BATCH]
+                thread.thread_id, records[start : start + MAX_BATCH]
             )
 
     def _user_message(self, turn: Turn) -> dict[str, Any]:
@@ -252,17 +251,18 @@ class LlmChatAssistant(BaseAssistant):
 
     def _user_record(self, turn: Turn) -> MessageIn:
         author = self.user_author(turn)
-        return {
-            "role": "user",
-            "content": turn.text,
-            "author": author,
-            "user_id": turn.actor.stored_user_id if author else None,
-        }
+        stored_user_id = turn.actor.stored_user_id if author else None
+        return MessageIn(
+            role=MessageRole.user,
+            content=turn.text,
+            author=author,
+            user_id=UUID(stored_user_id) if stored_user_id else None,
+        )
 
 
 async def fetch_context(
     deps: AssistantDeps,
-    assistant_id: str,
+    assistant_id: UUID,
     conversation_key: str,
     memory_query: str | None,
     *,
@@ -284,13 +284,13 @@ async def fetch_context(
 
 def _stored_answer(history: list[memory.StoredMessage], turn: Turn) -> memory.StoredMessage | None:
     key = f"{turn.key}:answer"
-    return next((m for m in reversed(history) if m.get("dedup_key") == key), None)
+    return next((m for m in reversed(history) if m.dedup_key == key), None)
 
 
 def _without_turn(history: list[memory.StoredMessage], turn: Turn) -> list[memory.StoredMessage]:
     """What an interrupted earlier try of this turn stored is not context for it."""
     prefix = f"{turn.key}:"
-    kept = [m for m in history if not str(m.get("dedup_key") or "").startswith(prefix)]
+    kept = [m for m in history if not (m.dedup_key or "").startswith(prefix)]
     return kept if len(kept) == len(history) else memory.whole_tool_exchanges(kept)
 
 
@@ -311,23 +311,30 @@ def _over_cap(call: ToolCall, settings: Settings) -> ToolOutcome:
     return ToolOutcome(call, content, False, error, 0)
 
 
+def _bounded(record: MessageIn) -> MessageIn:
+    """A content longer than rest_service stores is cut, not refused."""
+    if record.content and len(record.content) > MAX_STORED_CONTENT:
+        return record.model_copy(update={"content": record.content[: MAX_STORED_CONTENT - 1] + "…"})
+    return record
+
+
 def _assistant_record(completion: Completion, calls: list[dict[str, Any]] | None) -> MessageIn:
-    return {
-        "role": "assistant",
-        "content": completion.content,
-        "tool_calls": calls,
-        "model": completion.model,
-        "tokens_in": completion.tokens_in,
-        "tokens_out": completion.tokens_out,
-        "latency_ms": completion.latency_ms,
-    }
+    return MessageIn(
+        role=MessageRole.assistant,
+        content=completion.content,
+        tool_calls=calls,
+        model=completion.model,
+        tokens_in=completion.tokens_in,
+        tokens_out=completion.tokens_out,
+        latency_ms=completion.latency_ms,
+    )
 
 
 def _tool_record(outcome: ToolOutcome) -> MessageIn:
-    return {
-        "role": "tool",
-        "content": outcome.content,
-        "tool_call_id": outcome.call.id,
-        "name": outcome.call.name,
-        "latency_ms": outcome.duration_ms,
-    }
+    return MessageIn(
+        role=MessageRole.tool,
+        content=outcome.content,
+        tool_call_id=outcome.call.id,
+        name=outcome.call.name,
+        latency_ms=outcome.duration_ms,
+    )

@@ -14,8 +14,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from common.text import clean_text, trim
+from common.wire import Message
 
-StoredMessage = Mapping[str, Any]
+#: A message as rest_service stored it (a search hit is one too).
+StoredMessage = Message
 
 #: rest_service's limit on a memory query (`MemoryQuery.q`); a longer one is a 422.
 MEMORY_QUERY_MAX_CHARS = 2000
@@ -30,11 +32,16 @@ def memory_query(text: str) -> str | None:
     return query or None
 
 
-def message_size(message: StoredMessage) -> int:
-    """What a message costs against MAX_CONTEXT_LENGTH: its text and its calls' arguments."""
-    size = len(message.get("content") or "")
-    if message.get("tool_calls"):
-        size += len(json.dumps(message["tool_calls"], ensure_ascii=False))
+def message_size(message: Mapping[str, Any]) -> int:
+    """What a chat-completions message costs against MAX_CONTEXT_LENGTH."""
+    return _size(message.get("content"), message.get("tool_calls"))
+
+
+def _size(content: str | None, tool_calls: list[dict[str, Any]] | None) -> int:
+    """Its text and its calls' arguments."""
+    size = len(content or "")
+    if tool_calls:
+        size += len(json.dumps(tool_calls, ensure_ascii=False))
     return size
 
 
@@ -45,7 +52,7 @@ def window(
     kept: list[StoredMessage] = []
     total = 0
     for message in reversed(messages):
-        size = message_size(message)
+        size = _size(message.content, message.tool_calls)
         if len(kept) >= max_messages or total + size > max_chars:
             break
         kept.append(message)
@@ -60,16 +67,16 @@ def whole_tool_exchanges(messages: Sequence[StoredMessage]) -> list[StoredMessag
     i = 0
     while i < len(messages):
         message = messages[i]
-        if message.get("role") == "tool":
+        if message.role == "tool":
             i += 1
             continue
-        if message.get("role") == "assistant" and message.get("tool_calls"):
+        if message.role == "assistant" and message.tool_calls:
             results, i = _results_after(messages, i + 1)
-            wanted = {call.get("id") for call in message["tool_calls"]}
-            answered = {r.get("tool_call_id") for r in results}
+            wanted = {call.get("id") for call in message.tool_calls}
+            answered = {r.tool_call_id for r in results}
             if wanted <= answered:
                 out.append(message)
-                out.extend(r for r in results if r.get("tool_call_id") in wanted)
+                out.extend(r for r in results if r.tool_call_id in wanted)
             continue
         out.append(message)
         i += 1
@@ -80,7 +87,7 @@ def _results_after(
     messages: Sequence[StoredMessage], start: int
 ) -> tuple[list[StoredMessage], int]:
     end = start
-    while end < len(messages) and messages[end].get("role") == "tool":
+    while end < len(messages) and messages[end].role == "tool":
         end += 1
     return list(messages[start:end]), end
 
@@ -88,20 +95,20 @@ def _results_after(
 def to_openai(message: StoredMessage, *, group: bool) -> dict[str, Any]:
     """A stored message as the chat-completions protocol takes it; in groups, user messages
     say who wrote them."""
-    role = message.get("role")
-    content = message.get("content") or ""
+    role = message.role
+    content = message.content or ""
     if role == "tool":
-        return {"role": "tool", "tool_call_id": message.get("tool_call_id"), "content": content}
+        return {"role": "tool", "tool_call_id": message.tool_call_id, "content": content}
     if role == "assistant":
-        out: dict[str, Any] = {"role": "assistant", "content": message.get("content")}
-        if message.get("tool_calls"):
-            out["tool_calls"] = message["tool_calls"]
+        out: dict[str, Any] = {"role": "assistant", "content": message.content}
+        if message.tool_calls:
+            out["tool_calls"] = message.tool_calls
         elif out["content"] is None:
             out["content"] = ""
         return out
-    if role == "user" and group and message.get("author"):
-        return {"role": "user", "content": f"{message['author']}: {content}"}
-    return {"role": role or "user", "content": content}
+    if role == "user" and group and message.author:
+        return {"role": "user", "content": f"{message.author}: {content}"}
+    return {"role": str(role), "content": content}
 
 
 def memory_message(
@@ -111,9 +118,9 @@ def memory_message(
     lines: list[str] = []
     total = 0
     for hit in hits:
-        if hit.get("role") not in {"user", "assistant"} or not hit.get("content"):
+        if hit.role not in {"user", "assistant"} or not hit.content:
             continue
-        line = f"- [{str(hit.get('created_at', ''))[:10]}] {_speaker(hit, group)}: {hit['content']}"
+        line = f"- [{hit.created_at.date()}] {_speaker(hit, group)}: {hit.content}"
         if total + len(line) > max_chars:
             room = max_chars - total
             if room > 40:
@@ -127,6 +134,6 @@ def memory_message(
 
 
 def _speaker(hit: StoredMessage, group: bool) -> str:
-    if hit.get("role") == "assistant":
+    if hit.role == "assistant":
         return "assistant"
-    return str(hit.get("author")) if group and hit.get("author") else "user"
+    return hit.author if group and hit.author else "user"

@@ -10,12 +10,12 @@ from collections.abc import Callable
 
 import redis.asyncio as aioredis
 
-from assistant.src.live_config.snapshot import ConfigSnapshot
 from common.errors import AppError
 from common.logging import get_logger
 from common.names import Names
 from common.pubsub import listen
 from common.rest_client import RestClient
+from common.wire import ConfigSnapshot
 
 log = get_logger(__name__)
 
@@ -74,7 +74,7 @@ class ConfigWatcher:
     async def refresh(self) -> ConfigSnapshot:
         """Fetch the snapshot and swap it in unless we already hold a newer one."""
         async with self._lock:
-            fresh = ConfigSnapshot.model_validate(await self._rest.get_config())
+            fresh = await self._rest.get_config()
             current = self._snapshot
             if current is None or fresh.version >= current.version:
                 self._snapshot = fresh
@@ -82,7 +82,7 @@ class ConfigWatcher:
                     log.info("config_loaded", version=fresh.version)
                     if self._on_change:
                         self._on_change(fresh)
-            return self._snapshot
+            return self.current
 
     async def settled(self) -> ConfigSnapshot:
         """The snapshot for a message starting now. rest_service keeps the version in Redis

@@ -14,17 +14,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
+from uuid import UUID
 
 import httpx
 import jsonschema
 import redis.asyncio as aioredis
 from jsonschema.exceptions import SchemaError
 
-from assistant.src.live_config.snapshot import ToolSpec
 from assistant.src.settings import Settings
 from common.calendar_client import CalendarClient
 from common.names import Names
 from common.rest_client import RestClient
+from common.wire import SnapshotTool
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
@@ -68,7 +69,7 @@ class Actor:
 class ToolCallContext:
     actor: Actor
     message_id: str
-    assistant_id: str
+    assistant_id: UUID
     #: The call's position in the turn ("2"; "2/0" inside a sub-assistant), so a redelivered
     #: message repeats the same keys.
     position: str
@@ -82,7 +83,7 @@ class ToolCallContext:
 
 @dataclass(frozen=True)
 class SubAssistantRequest:
-    assistant_id: str
+    assistant_id: UUID
     query: str
     call: ToolCallContext
 
@@ -122,7 +123,7 @@ class BaseTool(ABC):
             cls.tool_type = tool_type
             TOOL_TYPES[tool_type] = cls
 
-    def __init__(self, spec: ToolSpec, services: ToolServices) -> None:
+    def __init__(self, spec: SnapshotTool, services: ToolServices) -> None:
         self.spec = spec
         self.services = services
 

@@ -23,12 +23,11 @@ from assistant.src.tools.base import Actor, BaseTool, ToolCallContext, ToolError
 from assistant.src.tools.recurrence import parse_recurrence
 from assistant.src.tools.when import local, resolve_moment, zone
 from common.errors import ConflictError, NotFoundError, ValidationFailedError
-from common.rest_client import CronJob
+from common.wire import CronJob, CronJobStatus, CronJobType
 
 DEFAULT_SNOOZE_MINUTES = 10
 MAX_SNOOZE_MINUTES = 7 * 24 * 60
 _NAME_LENGTH = 60
-_ACTIVE = "active"
 
 
 class ReminderTool(BaseTool, tool_type="reminder"):
@@ -69,7 +68,7 @@ class ReminderTool(BaseTool, tool_type="reminder"):
         at = resolve_moment(str(arguments["when"]), tz, now)
         job = await self._new_job(call, text, zone_name, run_at=at)
         # A redelivered message gets the job made the first time: confirm what is stored.
-        stored = _parse(job.get("run_at"), tz) or at
+        stored = job.run_at.astimezone(tz) if job.run_at else at
         return _created(job, stored, zone_name, assumed, None)
 
     async def _new_job(
@@ -77,7 +76,7 @@ class ReminderTool(BaseTool, tool_type="reminder"):
     ) -> CronJob:
         return await self.services.rest.create_cron_job(
             name=text[:_NAME_LENGTH],
-            type="reminder",
+            type=CronJobType.reminder,
             user_id=call.actor.user_id,
             chat_id=call.actor.chat_id,
             text=text,
@@ -89,14 +88,14 @@ class ReminderTool(BaseTool, tool_type="reminder"):
     async def _user_zone(self, call: ToolCallContext) -> tuple[str, bool]:
         """The user's own timezone, or the one assumed for them (True) when they set none."""
         user = await self.services.rest.get_user(call.actor.user_id)
-        if user.get("timezone"):
-            return user["timezone"], False
+        if user.timezone:
+            return user.timezone, False
         return call.actor.timezone or self.services.settings.default_timezone, True
 
     # -- list, delete, snooze -----------------------------------------------------------------
 
     async def _list(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
-        jobs = await self._reminders(call, status=_ACTIVE)
+        jobs = await self._reminders(call, status=CronJobStatus.active)
         items = sorted((_summary(job) for job in jobs), key=lambda item: item["next_utc"] or "")
         if not items:
             return {"reminders": [], "note": "the user has no upcoming reminders"}
@@ -104,22 +103,24 @@ class ReminderTool(BaseTool, tool_type="reminder"):
 
     async def _delete(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
         job = await self._own(arguments, call)
-        await self.services.rest.update_cron_job(job["id"], status="cancelled")
-        return {"status": "cancelled", "reminder_id": job["id"], "text": job.get("text")}
+        await self.services.rest.update_cron_job(job.id, status=CronJobStatus.cancelled)
+        return {"status": "cancelled", "reminder_id": str(job.id), "text": job.text}
 
     async def _snooze(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
         job = await self._own(arguments, call, latest_fired=True)
-        tz = zone(job.get("timezone") or call.actor.timezone)
+        tz = zone(job.timezone or call.actor.timezone)
         at = _snoozed_until(arguments, datetime.now(tz).replace(microsecond=0))
-        if job.get("cron_expression"):
+        if job.cron_expression:
             # A repeating reminder keeps its schedule; the snooze is a one-off of its own.
-            job = await self._new_job(call, job.get("text") or "", str(tz), run_at=at)
+            job = await self._new_job(call, job.text or "", str(tz), run_at=at)
         else:
-            job = await self.services.rest.update_cron_job(job["id"], run_at=at, status=_ACTIVE)
+            job = await self.services.rest.update_cron_job(
+                job.id, run_at=at, status=CronJobStatus.active
+            )
         return {
             "status": "snoozed",
-            "reminder_id": job["id"],
-            "text": job.get("text"),
+            "reminder_id": str(job.id),
+            "text": job.text,
             "at": local(at),
             "at_iso": at.isoformat(),
             "timezone": str(tz),
@@ -134,17 +135,17 @@ class ReminderTool(BaseTool, tool_type="reminder"):
         if reminder_id:
             return await self._by_id(reminder_id, call)
         text = (arguments.get("text") or "").strip().lower()
-        jobs = await self._reminders(call, status=None if latest_fired else _ACTIVE)
+        jobs = await self._reminders(call, status=None if latest_fired else CronJobStatus.active)
         if text:
-            matches = [j for j in jobs if text in (j.get("text") or "").lower()]
-            matches = [j for j in matches if j["status"] == _ACTIVE] or matches
+            matches = [j for j in jobs if text in (j.text or "").lower()]
+            matches = [j for j in matches if j.status == CronJobStatus.active] or matches
             if len(matches) == 1:
                 return matches[0]
             found = [_summary(j) for j in matches[:10]]
             raise ToolError(f"{len(matches)} reminders match {text!r}; pass reminder_id: {found}")
-        fired = [j for j in jobs if j.get("last_run_at")]
+        fired = [(j.last_run_at, j) for j in jobs if j.last_run_at]
         if latest_fired and fired:
-            return max(fired, key=lambda j: j["last_run_at"] or "")
+            return max(fired, key=lambda pair: pair[0])[1]
         raise ToolError("which reminder? pass reminder_id (action 'list' shows them)")
 
     async def _by_id(self, reminder_id: str, call: ToolCallContext) -> CronJob:
@@ -152,16 +153,18 @@ class ReminderTool(BaseTool, tool_type="reminder"):
             job = await self.services.rest.get_cron_job(reminder_id)
         except (NotFoundError, ValidationFailedError):
             job = None
-        if job is None or not _visible(job, call.actor) or job["type"] != "reminder":
+        if job is None or not _visible(job, call.actor) or job.type != CronJobType.reminder:
             raise ToolError(f"the user has no reminder {reminder_id!r} (action 'list' shows them)")
         return job
 
-    async def _reminders(self, call: ToolCallContext, *, status: str | None) -> list[CronJob]:
+    async def _reminders(
+        self, call: ToolCallContext, *, status: CronJobStatus | None
+    ) -> list[CronJob]:
         jobs = await self.services.rest.list_cron_jobs(
             user_id=call.actor.user_id,
             chat_id=call.actor.chat_id if call.actor.is_group else None,
-            type="reminder",
-            status=status,  # type: ignore[arg-type]
+            type=CronJobType.reminder,
+            status=status,
             limit=1000,
         )
         return [job for job in jobs if _visible(job, call.actor)]
@@ -170,13 +173,9 @@ class ReminderTool(BaseTool, tool_type="reminder"):
 def _visible(job: CronJob, actor: Actor) -> bool:
     """The actor's own reminder, and in a group one set in that group: a member's injected
     instruction must not bring reminders set in private into the group, nor cancel them."""
-    return job.get("user_id") == actor.user_id and (
-        not actor.is_group or job.get("chat_id") == actor.chat_id
+    return str(job.user_id) == actor.user_id and (
+        not actor.is_group or job.chat_id == actor.chat_id
     )
-
-
-def _parse(value: str | None, tz: Any) -> datetime | None:
-    return datetime.fromisoformat(value).astimezone(tz) if value else None
 
 
 def _snoozed_until(arguments: dict[str, Any], now: datetime) -> datetime:
@@ -199,12 +198,12 @@ def _created(
     what = f"{repeats}, first on {when}" if repeats else f"for {when}"
     result: dict[str, Any] = {
         "status": "created",
-        "reminder_id": job["id"],
-        "text": job.get("text"),
+        "reminder_id": str(job.id),
+        "text": job.text,
         "first_time": when,
         "first_time_iso": first.isoformat(),
         "timezone": zone_name,
-        "confirmation": f"Reminder set {what}: {job.get('text')}",
+        "confirmation": f"Reminder set {what}: {job.text}",
     }
     if repeats:
         result["repeats"] = repeats
@@ -217,15 +216,14 @@ def _created(
 
 
 def _summary(job: CronJob) -> dict[str, Any]:
-    tz = ZoneInfo(job.get("timezone") or "UTC")
-    upcoming = job.get("next_run_at") or job.get("run_at")
-    moment = _parse(upcoming, tz)
+    tz = ZoneInfo(job.timezone or "UTC")
+    upcoming = job.next_run_at or job.run_at
     return {
-        "reminder_id": job["id"],
-        "text": job.get("text"),
-        "next": local(moment) if moment else None,
-        "next_utc": upcoming,
+        "reminder_id": str(job.id),
+        "text": job.text,
+        "next": local(upcoming.astimezone(tz)) if upcoming else None,
+        "next_utc": upcoming.isoformat() if upcoming else None,
         "timezone": str(tz),
-        "repeats": job.get("cron_expression"),
-        "status": job["status"],
+        "repeats": job.cron_expression,
+        "status": str(job.status),
     }

@@ -56,11 +56,11 @@ async def _move_offer(services: ToolServices, actor: Actor, zone: str) -> dict[s
     for job in jobs:
         moment = local_next_run(job)
         when = f"{moment:%a %d %b %H:%M}" if moment else "—"
-        listed.append({"text": job.get("text") or job["name"], "next": f"{when} {job['timezone']}"})
+        listed.append({"text": job.text or job.name, "next": f"{when} {job.timezone}"})
     return {
         "reminders_in_assumed_zone": listed,
         "offer": (
-            f"These reminders were set in {jobs[0]['timezone']} because the user had no time "
+            f"These reminders were set in {jobs[0].timezone} because the user had no time "
             f"zone. List them and tell the user: send /timezone move to move them to {zone} "
             "keeping their clock time, or /timezone keep to leave them as they are."
         ),

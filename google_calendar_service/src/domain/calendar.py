@@ -21,8 +21,9 @@ from common.logging import get_logger
 from common.messages import ID_NAMESPACE, OutgoingKind, OutgoingMessage
 from common.names import TO_TELEGRAM
 from common.queue import StreamPublisher
-from common.rest_client import RestClient, User
+from common.rest_client import RestClient
 from common.timezones import zone_or_default
+from common.wire import User
 from google_calendar_service.src.clients.google import (
     CalendarSession,
     GoogleCalendarClient,
@@ -145,7 +146,7 @@ class GoogleCalendarService:
     async def _ask_owner(self, user_id: str, account: str | None, state: str) -> None:
         """To the user's own private chat (its id is the Telegram user id), never a group."""
         user = await self._rest.get_user(user_id)
-        texts = CATALOGUE.speaking(choose_language(stored=user.get("language")))
+        texts = CATALOGUE.speaking(choose_language(stored=user.language))
         text = texts.text(
             "confirm",
             account=account or texts.text("unknown_account"),
@@ -153,7 +154,7 @@ class GoogleCalendarService:
         )
         message = OutgoingMessage(
             message_id=uuid.uuid5(ID_NAMESPACE, f"calendar-confirm:{user_id}:{state}"),
-            chat_id=user["telegram_id"],
+            chat_id=user.telegram_id,
             text=text,
             kind=OutgoingKind.NOTIFICATION,
             correlation_id=f"calendar-connect:{user_id}",
@@ -170,7 +171,7 @@ class GoogleCalendarService:
         )
         if row is None:
             return ConfirmOut(confirmed=False)
-        account = row["credentials"].get("account")
+        account = row.credentials.get("account")
         if previous is not None and previous.account != account:
             await self._revoke(previous.credentials.refresh_token or previous.credentials.token)
         log.info("calendar_connected", user_id=user_id)
@@ -183,7 +184,7 @@ class GoogleCalendarService:
         if row is None:
             return DeclineOut(declined=False)
         await self._rest.delete_pending_calendar_credentials(user_id)
-        record = row["credentials"]
+        record = row.credentials
         await self._revoke_unless_active(user_id, record)
         log.info("calendar_connect_declined", user_id=user_id)
         return DeclineOut(declined=True, account=record.get("account"))
@@ -194,8 +195,8 @@ class GoogleCalendarService:
             max_age_seconds=self._settings.calendar_confirm_ttl_seconds
         )
         for row in rows:
-            await self._revoke_unless_active(row["user_id"], row["credentials"])
-            log.info("calendar_connect_expired", user_id=row["user_id"])
+            await self._revoke_unless_active(str(row.user_id), row.credentials)
+            log.info("calendar_connect_expired", user_id=str(row.user_id))
         return len(rows)
 
     async def _revoke(self, token: str | None) -> bool:
@@ -318,11 +319,11 @@ class GoogleCalendarService:
         log.info("calendar_token_refreshed", user_id=user_id)
 
 
-def _expired(since: str | None, ttl_seconds: int) -> bool:
-    if not since:
+def _expired(since: datetime | None, ttl_seconds: int) -> bool:
+    if since is None:
         return True
-    return (datetime.now(UTC) - datetime.fromisoformat(since)).total_seconds() > ttl_seconds
+    return (datetime.now(UTC) - since).total_seconds() > ttl_seconds
 
 
 def _timezone(user: User, default: str) -> ZoneInfo:
-    return zone_or_default(user.get("timezone"), default)
+    return zone_or_default(user.timezone, default)

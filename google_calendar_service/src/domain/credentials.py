@@ -24,7 +24,7 @@ class StoredCredentials:
     credentials: Credentials
     account: str | None
     valid: bool
-    connected_at: str | None
+    connected_at: datetime | None
     #: The access token as stored, to notice a refresh that must be written back.
     stored_token: str | None
 
@@ -74,9 +74,9 @@ class CredentialStore:
     async def load(self, user_id: str) -> StoredCredentials | None:
         """The active connection only: a pending one is not a connection."""
         row = await self._rest.get_calendar_credentials(user_id)
-        if row is None or row.get("status", "active") != "active":
+        if row is None or row.status != "active":
             return None
-        return self._stored(row["credentials"], bool(row.get("valid", True)), row["created_at"])
+        return self._stored(row.credentials, row.valid, row.created_at)
 
     async def load_pending(self, user_id: str) -> StoredCredentials | None:
         """A consented account awaiting its owner's confirmation; `connected_at` is when it
@@ -84,9 +84,11 @@ class CredentialStore:
         row = await self._rest.get_pending_calendar_credentials(user_id)
         if row is None:
             return None
-        return self._stored(row["credentials"], False, row.get("pending_since"))
+        return self._stored(row.credentials, False, row.pending_since)
 
-    def _stored(self, record: dict[str, Any], valid: bool, since: str | None) -> StoredCredentials:
+    def _stored(
+        self, record: dict[str, Any], valid: bool, since: datetime | None
+    ) -> StoredCredentials:
         return StoredCredentials(
             credentials=self.from_record(record),
             account=record.get("account"),

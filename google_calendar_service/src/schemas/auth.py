@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel
 
 
@@ -16,7 +18,7 @@ class AuthStatusOut(BaseModel):
     connected: bool
     valid: bool
     account: str | None = None
-    connected_at: str | None = None
+    connected_at: datetime | None = None
     #: A consented account waits for the user's `/calendar confirm` (not a connection yet).
     pending: bool = False
     pending_account: str | None = None

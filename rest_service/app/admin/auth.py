@@ -27,6 +27,7 @@ from rest_service.app.admin.headers import SecurityHeadersMiddleware
 from rest_service.app.admin.login_limit import LoginLimiter, LoginPolicy, LoginThrottled
 from rest_service.app.admin.sessions import API_TOKEN_ADMIN, AdminSession, AdminSessions
 from rest_service.app.domain import admin_accounts
+from rest_service.app.domain.unit_of_work import unit_of_work
 from rest_service.app.settings import Settings
 from rest_service.app.state import STATE, AppState
 
@@ -55,12 +56,12 @@ async def identify(state: AppState, username: str, password: str) -> str | None:
     if _same(password, state.settings.admin_api_token):
         return API_TOKEN_ADMIN
     name = username.strip().lower()[:64]
-    async with state.sessions() as session:
-        account = await admin_accounts.verify(session, name, password)
+    async with unit_of_work(state, f"admin:{name}") as ctx:
+        account = await admin_accounts.verify(ctx.session, name, password)
         if account is not None:
             return account.name
         if _is_bootstrap(state.settings, name, password):
-            return name if await admin_accounts.find(session, name) is None else None
+            return name if await admin_accounts.find(ctx.session, name) is None else None
     return None
 
 

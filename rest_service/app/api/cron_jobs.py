@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
+from common.wire import CronJobStatus, CronJobType, RunOutcome
 from rest_service.app.api.common import ERRORS
 from rest_service.app.api.deps import CtxDep, PageDep, set_total
 from rest_service.app.auth import any_token
@@ -19,7 +20,6 @@ from rest_service.app.models.cron import (
     CronJobRunPublic,
     CronJobUpdate,
 )
-from rest_service.app.models.enums import CronJobStatus, CronJobType, RunOutcome
 
 router = APIRouter(tags=["cron jobs"], responses=ERRORS, dependencies=[any_token])
 

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 
+from common.wire import ConfigSnapshot
 from rest_service.app.api.common import ERRORS
 from rest_service.app.api.deps import CtxDep, PageDep, set_total
 from rest_service.app.auth import admin_only, any_token
@@ -16,7 +17,7 @@ from rest_service.app.domain.version import current_version
 from rest_service.app.models.base import BIGINT_MAX
 from rest_service.app.models.config_state import ConfigVersion
 from rest_service.app.models.history import ConfigChangePublic
-from rest_service.app.models.snapshot import ConfigDocument, ConfigSnapshot, ImportResult
+from rest_service.app.models.snapshot import ConfigDocument, ImportResult
 from rest_service.app.models.stats import Stats
 
 router = APIRouter(tags=["config"], responses=ERRORS)

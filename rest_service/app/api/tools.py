@@ -6,12 +6,12 @@ import uuid
 
 from fastapi import APIRouter, Response
 
+from common.wire import ToolType
 from rest_service.app.api.common import ERRORS, Cascade
 from rest_service.app.api.deps import CtxDep, PageDep, set_total
 from rest_service.app.auth import admin_only, any_token
 from rest_service.app.domain import tools
 from rest_service.app.models.assistant import ToolCreate, ToolPublic, ToolUpdate
-from rest_service.app.models.enums import ToolType
 
 router = APIRouter(prefix="/api/tools", tags=["tools"], responses=ERRORS)
 

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from common.errors import FieldError, ValidationFailedError, conflict
 from common.limits import LIMIT_REFUSALS
-from rest_service.app.models.enums import CronJobStatus, CronJobType, RunOutcome
+from common.wire import CronJobStatus, CronJobType, RunOutcome
 from rest_service.app.domain.common import apply_update, get_or_404, non_null, paged
 from rest_service.app.domain.paging import Page
 from rest_service.app.domain.unit_of_work import AfterCommit, Ctx

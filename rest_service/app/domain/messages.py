@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
 from common.errors import not_found
-from rest_service.app.models.enums import MessageRole
+from common.wire import MessageRole
 from rest_service.app.domain.common import is_foreign_key_violation, paged
 from rest_service.app.domain.paging import Page
 from rest_service.app.domain.unit_of_work import Ctx

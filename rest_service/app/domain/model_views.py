@@ -7,7 +7,8 @@ import uuid
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rest_service.app.models.llm import LLMModel, LLMModelPublic, LLMProvider, ProviderRef
+from common.wire import ProviderRef
+from rest_service.app.models.llm import LLMModel, LLMModelPublic, LLMProvider
 
 
 def models_query(active_only: bool) -> Select[tuple[LLMModel, LLMProvider]]:

@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.wire import ConfigSnapshot, SnapshotAssistant, SnapshotTool
 from rest_service.app.domain.model_views import public_models
 from rest_service.app.domain.version import current_version
 from rest_service.app.models.assistant import Assistant, AssistantToolLink, Tool
-from rest_service.app.models.snapshot import ConfigSnapshot, SnapshotAssistant, SnapshotTool
 
 EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
 

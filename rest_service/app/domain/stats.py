@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import Date, case, cast, distinct, func, select
 from sqlalchemy.types import Text as SAText
 
+from common.wire import MessageRole
 from rest_service.app.domain.unit_of_work import Ctx
 from rest_service.app.models.cron import CronJobRun
-from rest_service.app.models.enums import MessageRole
 from rest_service.app.models.invocation import ToolInvocation
 from rest_service.app.models.stats import (
     ActiveUsers,

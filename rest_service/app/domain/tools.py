@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 
 from common.errors import FieldError, ValidationFailedError
-from rest_service.app.models.enums import ToolType
+from common.wire import ToolType
 from rest_service.app.domain import live_config
 from rest_service.app.domain.common import (
     apply_update,

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlmodel import SQLModel
 
 from common.errors import FieldError, ValidationFailedError
-from rest_service.app.models.enums import ToolType
+from common.wire import ToolType
 from rest_service.app.domain import live_config
 from rest_service.app.domain.common import flush_or_conflict
 from rest_service.app.domain.providers import require_key_for_new_url, set_api_key

@@ -12,8 +12,9 @@ from sqlalchemy import Enum as SAEnum
 from sqlalchemy import Text as SAText
 from sqlmodel import Field, SQLModel
 
+from common.wire import AssistantType, ToolType
 from rest_service.app.models.base import JsonObject, Name, Text, TimestampMixin
-from rest_service.app.models.enums import AssistantType, ToolType, varchar_enum
+from rest_service.app.models.enums import varchar_enum
 
 #: What a tool's name may be: the function name the LLM sees (OpenAI's pattern).
 TOOL_NAME_PATTERN = r"^[a-zA-Z0-9_-]{1,64}$"

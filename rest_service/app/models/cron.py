@@ -9,6 +9,7 @@ from sqlalchemy import BigInteger, Column, DateTime, Identity, Index, UniqueCons
 from sqlalchemy import Text as SAText
 from sqlmodel import Field, SQLModel
 
+from common.wire import CronJobStatus, CronJobType, RunOutcome
 from rest_service.app.models.base import (
     BIGINT_MAX,
     AwareDatetime,
@@ -17,7 +18,7 @@ from rest_service.app.models.base import (
     Text,
     TimestampMixin,
 )
-from rest_service.app.models.enums import CronJobStatus, CronJobType, RunOutcome, varchar_enum
+from rest_service.app.models.enums import varchar_enum
 
 MAX_TEXT = 10_000
 CHAT_ID_MIN = -BIGINT_MAX

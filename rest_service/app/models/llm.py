@@ -12,6 +12,7 @@ from sqlalchemy import Index, UniqueConstraint, text
 from sqlalchemy import Text as SAText
 from sqlmodel import Field, SQLModel
 
+from common.wire import ProviderRef
 from rest_service.app.models.base import Name, Text, TimestampMixin
 
 URL_PATTERN = r"^https?://[^\s]+$"
@@ -72,12 +73,6 @@ class ProviderPublic(ProviderBase):
 
 class ProviderApiKey(SQLModel):
     api_key: str | None
-
-
-class ProviderRef(SQLModel):
-    id: uuid.UUID
-    name: str
-    base_url: str
 
 
 class LLMModelBase(SQLModel):

@@ -1,37 +1,13 @@
-"""The live config snapshot (`GET /api/config`) and the import/export document."""
+"""The config import/export document (the snapshot itself is `common.wire.ConfigSnapshot`)."""
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
-
 from pydantic import BaseModel, Field
 
-from rest_service.app.models.assistant import TOOL_NAME_PATTERN, AssistantPublic
+from common.wire import AssistantType, ToolType
+from rest_service.app.models.assistant import TOOL_NAME_PATTERN
 from rest_service.app.models.base import JsonObject, Name, Text
-from rest_service.app.models.enums import AssistantType, ToolType
-from rest_service.app.models.llm import BaseUrl, LLMModelPublic
-
-
-class SnapshotTool(BaseModel):
-    id: uuid.UUID
-    name: str
-    tool_type: ToolType
-    description: str
-    input_schema: dict[str, Any]
-    #: For a sub_assistant tool: the assistant that answers it.
-    sub_assistant_id: uuid.UUID | None
-
-
-class SnapshotAssistant(AssistantPublic):
-    tools: list[SnapshotTool]
-
-
-class ConfigSnapshot(BaseModel):
-    version: int
-    secretary: SnapshotAssistant | None
-    assistants: list[SnapshotAssistant]
-    models: list[LLMModelPublic]
+from rest_service.app.models.llm import BaseUrl
 
 
 class AssistantDoc(BaseModel):

@@ -21,6 +21,7 @@ from sqlalchemy import Text as SAText
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlmodel import Field, SQLModel
 
+from common.wire import MessageRole
 from rest_service.app.models.base import (
     CreatedMixin,
     JsonList,
@@ -29,7 +30,7 @@ from rest_service.app.models.base import (
     TimestampMixin,
     utcnow,
 )
-from rest_service.app.models.enums import MessageRole, varchar_enum
+from rest_service.app.models.enums import varchar_enum
 from rest_service.app.models.user import UserPublic
 
 MAX_CONTENT = 100_000

@@ -8,7 +8,8 @@ import time
 
 from common.errors import NotFoundError
 from common.logging import get_logger
-from common.rest_client import RestClient, User
+from common.rest_client import RestClient
+from common.wire import User
 from tg_bot.src.clients.types import TgUser
 
 log = get_logger(__name__)
@@ -34,21 +35,21 @@ class UserDirectory:
         if not created:
             user = await self._refresh_profile(user, sender)
         else:
-            log.info("user_created", user_id=user["id"], telegram_id=sender.id)
+            log.info("user_created", user_id=str(user.id), telegram_id=sender.id)
         self._remember(user)
         return user, created
 
     async def update(self, user: User, **fields: object) -> User:
-        updated = await self._rest.update_user(str(user["id"]), **fields)  # type: ignore[arg-type]
+        updated = await self._rest.update_user(str(user.id), **fields)  # type: ignore[arg-type]
         self._remember(updated)
         return updated
 
     async def forget(self, user: User) -> None:
         """Delete the user and everything rest_service holds about them."""
         with contextlib.suppress(NotFoundError):
-            await self._rest.delete_user(str(user["id"]))
-        self._cache.pop(int(user["telegram_id"]), None)
-        log.info("user_forgotten", user_id=user["id"])
+            await self._rest.delete_user(str(user.id))
+        self._cache.pop(int(user.telegram_id), None)
+        log.info("user_forgotten", user_id=str(user.id))
 
     async def set_blocked(self, telegram_id: int, blocked: bool) -> None:
         """The user blocked (or unblocked) the bot; an unknown user is left alone."""
@@ -57,9 +58,9 @@ class UserDirectory:
             user = await self._rest.get_user_by_telegram(telegram_id)
         except NotFoundError:
             return
-        if bool(user.get("blocked")) != blocked:
-            await self._rest.update_user(str(user["id"]), blocked=blocked)
-            log.info("user_blocked" if blocked else "user_unblocked", user_id=user["id"])
+        if bool(user.blocked) != blocked:
+            await self._rest.update_user(str(user.id), blocked=blocked)
+            log.info("user_blocked" if blocked else "user_unblocked", user_id=str(user.id))
 
     async def _refresh_profile(self, user: User, sender: TgUser) -> User:
         wanted = {
@@ -67,10 +68,10 @@ class UserDirectory:
             "first_name": sender.first_name or None,
             "language": sender.language_code,
         }
-        changed = {k: v for k, v in wanted.items() if v is not None and user.get(k) != v}
+        changed = {k: v for k, v in wanted.items() if v is not None and getattr(user, k) != v}
         if not changed:
             return user
-        return await self._rest.update_user(str(user["id"]), **changed)  # type: ignore[arg-type]
+        return await self._rest.update_user(str(user.id), **changed)  # type: ignore[arg-type]
 
     def _remember(self, user: User) -> None:
-        self._cache[int(user["telegram_id"])] = (time.monotonic(), user)
+        self._cache[int(user.telegram_id)] = (time.monotonic(), user)

@@ -23,7 +23,8 @@ from common.messages import (
     answer_message_id,
 )
 from common.names import Names
-from common.rest_client import RestClient, User
+from common.rest_client import RestClient
+from common.wire import User
 from tg_bot.src.clients.types import TgMessage, TgUser
 from tg_bot.src.domain.users import UserDirectory
 from tg_bot.src.settings import Settings
@@ -105,7 +106,7 @@ class Addressed:
         """A group's conversation is the group's; a private one is the user's."""
         if self.is_group:
             return f"chat:{self.chat_id}"
-        return str(self.user["id"]) if self.user else ""
+        return str(self.user.id) if self.user else ""
 
     @property
     def display_name(self) -> str:
@@ -133,11 +134,11 @@ class Addressed:
             message_id=self.incoming_id,
             chat_id=self.chat_id,
             chat_type=self.chat_type,
-            user_id=uuid.UUID(str(self.user["id"])),
+            user_id=self.user.id,
             telegram_user_id=self.sender.id,
             username=self.sender.username,
             first_name=self.sender.first_name or None,
-            language_code=self.sender.language_code or self.user.get("language"),
+            language_code=self.sender.language_code or self.user.language,
             text=self.text,
             telegram_message_id=self.message.message_id,
             sent_at=datetime.fromtimestamp(self.message.date, UTC),

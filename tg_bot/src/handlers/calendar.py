@@ -28,7 +28,7 @@ async def calendar(turn: Addressed, args: str, services: Services) -> str:
         return turn.t("calendar.private_only")
     if turn.user is None:
         return turn.t("calendar.unavailable")
-    user_id = str(turn.user["id"])
+    user_id = str(turn.user.id)
     client = services.calendar
     word = args.strip().casefold()
     try:

@@ -33,6 +33,6 @@ async def user_language(turn: Addressed, services: Services, written: str | None
     recent = await services.redis.get(key)
     return choose_language(
         recent=recent.decode() if isinstance(recent, bytes) else recent,
-        stored=(turn.user or {}).get("language"),
+        stored=turn.user.language if turn.user else None,
         app=turn.sender.language_code,
     )

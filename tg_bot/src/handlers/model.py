@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from common.rest_client import LLMModel
+from common.wire import LLMModel
 from tg_bot.src.handlers.base import Addressed, Services
 from tg_bot.src.handlers.commands import Command
 from tg_bot.src.i18n import Markdown
@@ -15,22 +15,22 @@ async def choose_model(turn: Addressed, args: str, services: Services) -> str:
     listing = _listing(turn, models)
     wanted = args.strip()
     if not wanted:
-        current = turn.user.get("preferred_model") if turn.user else None
+        current = turn.user.preferred_model if turn.user else None
         if current:
             return turn.t("model.current", model=current, models=listing)
         return turn.t("model.default", models=listing)
     chosen = find_model(models, wanted)
     if chosen is None or turn.user is None:
         return turn.t("model.unknown", name=wanted, models=listing)
-    await services.users.update(turn.user, preferred_model=chosen["name"])
-    return turn.t("model.set", model=chosen["display_name"] or chosen["name"])
+    await services.users.update(turn.user, preferred_model=chosen.name)
+    return turn.t("model.set", model=chosen.display_name or chosen.name)
 
 
 def find_model(models: list[LLMModel], wanted: str) -> LLMModel | None:
     """By name, provider model name or display name, ignoring case."""
     wanted = wanted.casefold()
     for model in models:
-        names = (model.get("name"), model.get("provider_model_name"), model.get("display_name"))
+        names = (model.name, model.provider_model_name, model.display_name)
         if any(name and name.casefold() == wanted for name in names):
             return model
     return None
@@ -39,9 +39,9 @@ def find_model(models: list[LLMModel], wanted: str) -> LLMModel | None:
 def _listing(turn: Addressed, models: list[LLMModel]) -> Markdown:
     items = [
         turn.t(
-            "model.item_default" if model.get("is_default") else "model.item",
-            name=model["name"],
-            display=model.get("display_name") or model["name"],
+            "model.item_default" if model.is_default else "model.item",
+            name=model.name,
+            display=model.display_name or model.name,
         )
         for model in models
     ]

@@ -8,9 +8,9 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from common.rest_client import CronJob
 from common.schedule import describe
 from common.timezones import known_zone, zone_or_default
+from common.wire import CronJob, CronJobStatus, CronJobType
 from tg_bot.src.handlers.base import Addressed, Services
 from tg_bot.src.handlers.commands import Command
 from tg_bot.src.i18n import Markdown
@@ -37,10 +37,10 @@ async def _upcoming(turn: Addressed, services: Services) -> list[CronJob]:
     """The user's active reminders (in a group, those set there), soonest first."""
     assert turn.user is not None
     jobs = await services.rest.list_cron_jobs(
-        user_id=str(turn.user["id"]),
+        user_id=str(turn.user.id),
         chat_id=turn.chat_id if turn.is_group else None,
-        status="active",
-        type="reminder",
+        status=CronJobStatus.active,
+        type=CronJobType.reminder,
         limit=_LIMIT,
     )
     return sorted(jobs, key=lambda job: _next(job) or datetime.max.replace(tzinfo=ZoneInfo("UTC")))
@@ -50,27 +50,26 @@ async def _cancel(turn: Addressed, services: Services, upcoming: list[CronJob], 
     if not 1 <= number <= len(upcoming):
         return turn.t("reminders.no_such", number=number)
     job = upcoming[number - 1]
-    await services.rest.update_cron_job(job["id"], status="cancelled")
-    return turn.t("reminders.cancelled", text=job.get("text") or job["name"])
+    await services.rest.update_cron_job(job.id, status=CronJobStatus.cancelled)
+    return turn.t("reminders.cancelled", text=job.text or job.name)
 
 
 def _line(turn: Addressed, number: int, job: CronJob, user_zone: ZoneInfo) -> str:
-    zone = known_zone(job.get("timezone")) or user_zone
+    zone = known_zone(job.timezone) or user_zone
     moment = _next(job)
     when = _when(turn, moment.astimezone(zone)) if moment else "—"
     if zone.key != user_zone.key:
         when = f"{when} ({zone.key})"
-    values = {"number": number, "when": when, "text": job.get("text") or job["name"]}
-    if job.get("cron_expression"):
+    values = {"number": number, "when": when, "text": job.text or job.name}
+    if job.cron_expression:
         # The same words the assistant confirms with; a cron fallback is Markdown code.
-        rule = Markdown(describe(job["cron_expression"] or "", turn.catalogue.language))
+        rule = Markdown(describe(job.cron_expression or "", turn.catalogue.language))
         return turn.t("reminders.item_repeating", rule=rule, **values)
     return turn.t("reminders.item", **values)
 
 
 def _next(job: CronJob) -> datetime | None:
-    value = job.get("next_run_at") or job.get("run_at")
-    return datetime.fromisoformat(value) if value else None
+    return job.next_run_at or job.run_at
 
 
 def _when(turn: Addressed, moment: datetime) -> str:
@@ -79,7 +78,7 @@ def _when(turn: Addressed, moment: datetime) -> str:
 
 
 def _user_zone(turn: Addressed, services: Services) -> ZoneInfo:
-    name = turn.user.get("timezone") if turn.user else None
+    name = turn.user.timezone if turn.user else None
     return zone_or_default(name, services.settings.default_timezone)
 
 

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 from common.geocoding import GeocodingUnavailable, OpenMeteoGeocoder
 from common.logging import get_logger
-from common.rest_client import CronJob
 from common.timezones import (
     AmbiguousTimezone,
     ResolvedZone,
@@ -23,6 +22,7 @@ from common.timezones import (
     is_zone,
     resolve_timezone,
 )
+from common.wire import CronJob
 from common.zone_moves import assumed_reminders, keep_reminders, local_next_run, move_reminders
 from tg_bot.src.handlers.base import Addressed, Services
 from tg_bot.src.handlers.commands import Command
@@ -36,7 +36,7 @@ KEEP_WORDS = {"keep", "no", "оставить", "оставь", "нет"}
 
 async def set_timezone(turn: Addressed, args: str, services: Services) -> str:
     wanted = args.strip()
-    current = turn.user.get("timezone") if turn.user else None
+    current = turn.user.timezone if turn.user else None
     if not wanted:
         if current:
             return turn.t("timezone.current", **_shown(current))
@@ -66,7 +66,7 @@ async def set_from_location(turn: Addressed, services: Services) -> str:
 async def _apply(turn: Addressed, services: Services, found: ResolvedZone) -> str:
     assert turn.user is not None
     await services.users.update(turn.user, timezone=found.name)
-    log.info("timezone_set", user_id=turn.user["id"], zone=found.name, source=found.source)
+    log.info("timezone_set", user_id=str(turn.user.id), zone=found.name, source=found.source)
     parts = [turn.t("timezone.set", **_shown(found.name))]
     if found.place:
         parts.append(turn.t("timezone.found_place", place=found.place))
@@ -83,7 +83,7 @@ async def _offer(turn: Addressed, services: Services, zone: str) -> str | None:
     return turn.t(
         "timezone.move_offer",
         count=len(jobs),
-        old=jobs[0]["timezone"],
+        old=jobs[0].timezone,
         zone=zone,
         reminders=Markdown(_listed(turn, jobs)),
     )
@@ -92,7 +92,7 @@ async def _offer(turn: Addressed, services: Services, zone: str) -> str | None:
 async def _answer_offer(turn: Addressed, services: Services, *, move: bool) -> str:
     assert turn.user is not None
     # Fresh, not the cached user: the secretary may have set the zone a moment ago.
-    zone = (await services.rest.get_user(str(turn.user["id"])))["timezone"]
+    zone = (await services.rest.get_user(turn.user.id)).timezone
     if not zone:
         return turn.t("timezone.move_needs_zone")
     jobs = await _assumed(turn, services, zone)
@@ -115,7 +115,7 @@ async def _answer_offer(turn: Addressed, services: Services, *, move: bool) -> s
 async def _assumed(turn: Addressed, services: Services, zone: str) -> list[CronJob]:
     assert turn.user is not None
     group = turn.chat_id if turn.is_group else None
-    return await assumed_reminders(services.rest, str(turn.user["id"]), zone, group)
+    return await assumed_reminders(services.rest, str(turn.user.id), zone, group)
 
 
 def _listed(turn: Addressed, jobs: list[CronJob]) -> str:
@@ -124,7 +124,7 @@ def _listed(turn: Addressed, jobs: list[CronJob]) -> str:
         moment = local_next_run(job)
         day = turn.t("reminders.weekdays").split(",")[moment.weekday()] if moment else ""
         when = f"{day} {moment:%d.%m %H:%M}" if moment else "—"
-        text = job.get("text") or job["name"]
+        text = job.text or job.name
         lines.append(turn.t("timezone.reminder_item", when=when, text=text))
     return "\n".join(lines)
 

@@ -82,8 +82,8 @@ class UpdateRouter:
             log.info("sender_refused", telegram_id=sender.id, chat_id=turn.chat_id)
             return Outcome(update_id, "refused", replies=[self._refusal(turn)])
         user, created = await self._services.users.identify(sender)
-        if user.get("blocked"):
-            log.info("blocked_user_ignored", user_id=user["id"])
+        if user.blocked:
+            log.info("blocked_user_ignored", user_id=str(user.id))
             return Outcome(update_id, "blocked")
         turn = replace(turn, user=user, created=created)
         language = await user_language(turn, self._services, written)

@@ -5,6 +5,7 @@ usage is not the group's business."""
 from __future__ import annotations
 
 from common.limits import seconds_until_reset
+from common.wire import CronJobStatus
 from tg_bot.src.handlers.base import Addressed, Services
 from tg_bot.src.handlers.commands import Command
 from tg_bot.src.i18n import Markdown
@@ -18,11 +19,13 @@ async def show_usage(turn: Addressed, _args: str, services: Services) -> str:
         return turn.t("usage.private_only")
     if turn.user is None:
         return turn.t("error.generic")
-    user_id = str(turn.user["id"])
+    user_id = str(turn.user.id)
     budget = services.token_budget
     tokens = await budget.used_today(user_id)
     messages = await services.message_limit.messages_today(turn.sender.id)
-    jobs = await services.rest.list_cron_jobs(user_id=user_id, status="active", limit=_PAGE)
+    jobs = await services.rest.list_cron_jobs(
+        user_id=user_id, status=CronJobStatus.active, limit=_PAGE
+    )
     hours, rest = divmod(seconds_until_reset(), 3600)
     allowance = (
         turn.t("usage.budget", budget=_grouped(budget.daily), left=_grouped(budget.daily - tokens))

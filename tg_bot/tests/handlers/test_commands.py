@@ -127,8 +127,8 @@ async def test_every_command_answers_in_the_users_language(
         )
 
         stored = await rest.get_user_by_telegram(user["id"])
-        assert (stored["preferred_model"], stored["timezone"]) == (beta, "Europe/Berlin")
-        assert stored["language"] == language
+        assert (stored.preferred_model, stored.timezone) == (beta, "Europe/Berlin")
+        assert stored.language == language
 
         assert await chat.text("/forget") == shown(language, "forget.confirm", minutes=5)
         await rest.get_user_by_telegram(user["id"])  # asking is not deleting
@@ -145,7 +145,7 @@ async def test_forget_confirm_without_asking_first_only_asks(
     chat = Chat(telegram, user)
     async with run_bot():
         assert await chat.text("/forget confirm") == shown("en", "forget.confirm", minutes=5)
-    assert (await rest.get_user_by_telegram(user["id"]))["telegram_id"] == user["id"]
+    assert (await rest.get_user_by_telegram(user["id"])).telegram_id == user["id"]
 
 
 async def test_reset_in_a_group_is_the_groups_and_answers_there(run_bot, telegram, rest) -> None:
@@ -167,7 +167,7 @@ async def test_reminders_in_a_group_lists_only_those_set_in_that_group(
     soon = datetime.now(UTC) + timedelta(hours=2)
     async with run_bot():
         await chat.say("/start")
-        user_id = str((await rest.get_user_by_telegram(anna["id"]))["id"])
+        user_id = str((await rest.get_user_by_telegram(anna["id"])).id)
         for chat_id, text in ((anna["id"], "call the dentist"), (group["id"], "book the room")):
             await rest.create_cron_job(
                 name=text, chat_id=chat_id, user_id=user_id, text=text, run_at=soon

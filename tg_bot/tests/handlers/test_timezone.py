@@ -69,7 +69,7 @@ async def test_names_cities_and_offsets_set_the_zone(
     chat = Chat(telegram, someone())
     async with bot():
         answer = await chat.text(f"/timezone {typed}")
-    stored = (await rest.get_user_by_telegram(chat.user["id"]))["timezone"]
+    stored = (await rest.get_user_by_telegram(chat.user["id"])).timezone
     assert stored == zone
     offset = offset or _offset(zone)
     assert re.fullmatch(zone_set("en", zone, offset), answer), answer
@@ -89,7 +89,7 @@ async def test_russian_city_names_through_the_geocoder(
     chat = Chat(telegram, someone("ru"))
     async with bot():
         answer = await chat.text(f"/timezone {typed}")
-    assert (await rest.get_user_by_telegram(chat.user["id"]))["timezone"] == zone
+    assert (await rest.get_user_by_telegram(chat.user["id"])).timezone == zone
     confirmed, found = answer.split("\n\n")[:2]
     assert re.fullmatch(zone_set("ru", zone, _offset(zone)), confirmed)
     assert found == shown("ru", "timezone.found_place", place=place)
@@ -109,7 +109,7 @@ async def test_refusals_ask_back_and_change_nothing(
     assert half_hour == shown("en", "timezone.offset_unsupported", offset="UTC-03:30")
     assert unknown == shown("en", "timezone.invalid", zone="Atlantis")
     assert path == shown("en", "timezone.invalid", zone="Mars/Olympus")
-    assert (await rest.get_user_by_telegram(chat.user["id"]))["timezone"] is None
+    assert (await rest.get_user_by_telegram(chat.user["id"])).timezone is None
 
 
 async def test_a_lookup_that_is_down_gets_an_apology_with_other_ways(
@@ -130,7 +130,7 @@ async def test_a_shared_location_sets_the_zone(
         telegram.inject(build.message(build.private_chat(anna), anna, location=here))
         [answer] = await telegram.wait_sent(1, anna["id"])
     assert re.fullmatch(zone_set("en", "Europe/Berlin", _offset("Europe/Berlin")), answer.text)
-    assert (await rest.get_user_by_telegram(anna["id"]))["timezone"] == "Europe/Berlin"
+    assert (await rest.get_user_by_telegram(anna["id"])).timezone == "Europe/Berlin"
 
 
 async def test_reminders_made_under_the_assumed_zone_are_offered_and_moved(
@@ -144,14 +144,14 @@ async def test_reminders_made_under_the_assumed_zone_are_offered_and_moved(
             hour=9, minute=0, second=0, microsecond=0
         )
         once = await rest.create_cron_job(
-            name="dentist", chat_id=chat.user["id"], user_id=user["id"], text="dentist",
+            name="dentist", chat_id=chat.user["id"], user_id=user.id, text="dentist",
             run_at=in_two_days,
         )  # fmt: skip
         daily = await rest.create_cron_job(
-            name="water", chat_id=chat.user["id"], user_id=user["id"], text="drink water",
+            name="water", chat_id=chat.user["id"], user_id=user.id, text="drink water",
             cron_expression="30 8 * * *",
         )  # fmt: skip
-        assert once["timezone"] == "UTC" and once["timezone_assumed"]
+        assert once.timezone == "UTC" and once.timezone_assumed
 
         offered = await chat.text("/timezone Tokyo")
         assert "dentist" in offered and "drink water" in offered
@@ -162,14 +162,14 @@ async def test_reminders_made_under_the_assumed_zone_are_offered_and_moved(
     assert "dentist" in moved and "drink water" in moved
     assert again == shown("en", "timezone.nothing_to_move")
     tokyo = ZoneInfo("Asia/Tokyo")
-    once = await rest.get_cron_job(once["id"])
-    daily = await rest.get_cron_job(daily["id"])
-    assert once["timezone"] == daily["timezone"] == "Asia/Tokyo"
-    assert not once["timezone_assumed"] and not daily["timezone_assumed"]
-    once_local = datetime.fromisoformat(str(once["run_at"])).astimezone(tokyo)
+    once = await rest.get_cron_job(once.id)
+    daily = await rest.get_cron_job(daily.id)
+    assert once.timezone == daily.timezone == "Asia/Tokyo"
+    assert not once.timezone_assumed and not daily.timezone_assumed
+    once_local = datetime.fromisoformat(str(once.run_at)).astimezone(tokyo)
     assert (once_local.date(), once_local.hour, once_local.minute) == (in_two_days.date(), 9, 0)
-    assert datetime.fromisoformat(str(once["next_run_at"])) == once_local
-    daily_local = datetime.fromisoformat(str(daily["next_run_at"])).astimezone(tokyo)
+    assert datetime.fromisoformat(str(once.next_run_at)) == once_local
+    daily_local = datetime.fromisoformat(str(daily.next_run_at)).astimezone(tokyo)
     assert (daily_local.hour, daily_local.minute) == (8, 30)
 
 
@@ -181,15 +181,15 @@ async def test_keep_leaves_reminders_and_stops_offering(
         await chat.text("/timezone")
         user = await rest.get_user_by_telegram(chat.user["id"])
         job = await rest.create_cron_job(
-            name="x", chat_id=chat.user["id"], user_id=user["id"], text="позвонить маме",
+            name="x", chat_id=chat.user["id"], user_id=user.id, text="позвонить маме",
             cron_expression="0 19 * * *",
         )  # fmt: skip
         assert "позвонить маме" in await chat.text("/timezone Москва")
         assert await chat.text("/timezone оставить") == shown("ru", "timezone.kept", count=1)
         second = await chat.text("/timezone UTC+3")
     assert "позвонить маме" not in second
-    kept = await rest.get_cron_job(job["id"])
-    assert (kept["timezone"], kept["timezone_assumed"]) == ("UTC", False)
+    kept = await rest.get_cron_job(job.id)
+    assert (kept.timezone, kept.timezone_assumed) == ("UTC", False)
 
 
 async def test_move_before_any_zone_asks_for_one(bot, telegram: TelegramStandIn) -> None:

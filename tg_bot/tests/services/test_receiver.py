@@ -61,14 +61,14 @@ async def test_a_private_message_is_queued_as_an_incoming_message(
         "private",
         "What's the weather in Berlin?",
     )
-    assert str(message.user_id) == user["id"]
+    assert str(message.user_id) == str(user.id)
     assert (message.telegram_user_id, message.username, message.first_name) == (
         anna["id"],
         anna["username"],
         "Anna",
     )
     assert message.language_code == "en" and message.telegram_message_id == 1
-    assert message.conversation_key == user["id"]
+    assert message.conversation_key == str(user.id)
     assert offset == update_id + 1
     assert telegram.sent == []
 
@@ -287,7 +287,7 @@ async def test_the_commands_are_registered_in_both_languages(run_bot, telegram) 
 
 async def _blocked(rest: RestClient, telegram_id: int) -> bool:
     try:
-        return bool((await rest.get_user_by_telegram(telegram_id))["blocked"])
+        return bool((await rest.get_user_by_telegram(telegram_id)).blocked)
     except NotFoundError:
         return False
 

@@ -1,0 +1,247 @@
+"""The bodies that cross between services: rest_service's answers as its clients read them.
+
+Written once, here: `RestClient` parses every answer into these frozen models (real
+`datetime`, `UUID` and enum types), the services read attributes, and rest_service
+imports the enums (and serves the config snapshot) from this module.
+`common/tests/test_wire_contract.py` compares each model with rest_service's OpenAPI
+schema, so a drift fails the suite. Fields a newer server adds are ignored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+
+class AssistantType(StrEnum):
+    llm = "llm"
+    openai_api = "openai_api"
+
+
+class ToolType(StrEnum):
+    calendar = "calendar"
+    reminder = "reminder"
+    time = "time"
+    weather = "weather"
+    sub_assistant = "sub_assistant"
+
+
+class MessageRole(StrEnum):
+    system = "system"
+    user = "user"
+    assistant = "assistant"
+    tool = "tool"
+
+
+class CronJobType(StrEnum):
+    reminder = "reminder"
+    assistant_prompt = "assistant_prompt"
+
+
+class CronJobStatus(StrEnum):
+    active = "active"
+    paused = "paused"
+    done = "done"
+    cancelled = "cancelled"
+    missed = "missed"
+
+
+class RunOutcome(StrEnum):
+    on_time = "on_time"
+    late = "late"
+    missed = "missed"
+    failed = "failed"
+
+
+class WireModel(BaseModel):
+    """Frozen, so a body read once cannot change under its readers; `from_attributes` lets
+    rest_service build one from its own rows."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", from_attributes=True)
+
+
+class User(WireModel):
+    id: UUID
+    telegram_id: int
+    username: str | None
+    first_name: str | None
+    language: str | None
+    timezone: str | None
+    preferred_model: str | None
+    blocked: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class Thread(WireModel):
+    id: UUID
+    #: The conversation key: a user id, or `chat:<chat_id>` for a group.
+    user_id: str
+    assistant_id: UUID
+    thread_id: str
+    last_used: datetime
+    created_at: datetime
+    updated_at: datetime
+
+
+class MessageIn(WireModel):
+    """One message to append; only `role` is required."""
+
+    role: MessageRole
+    content: str | None = None
+    author: str | None = None
+    user_id: UUID | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = None
+    name: str | None = None
+    model: str | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    latency_ms: int | None = None
+    dedup_key: str | None = None
+
+
+class Message(WireModel):
+    id: int
+    thread_id: str
+    conversation_key: str
+    role: MessageRole
+    author: str | None
+    user_id: UUID | None
+    content: str | None
+    tool_calls: list[dict[str, Any]] | None
+    tool_call_id: str | None
+    name: str | None
+    model: str | None
+    tokens_in: int | None
+    tokens_out: int | None
+    latency_ms: int | None
+    dedup_key: str | None
+    created_at: datetime
+
+
+class SearchHit(Message):
+    rank: float
+
+
+class TurnContext(WireModel):
+    """A turn's starting point in one request; no thread for a blocked profile."""
+
+    thread: Thread | None
+    profile: User | None
+    recent: list[Message]
+    memory: list[SearchHit]
+
+
+class ProviderRef(WireModel):
+    id: UUID
+    name: str
+    base_url: str
+
+
+class LLMModel(WireModel):
+    id: UUID
+    #: The provider's model name: what goes into a chat completion request.
+    name: str
+    provider_model_name: str
+    display_name: str | None
+    provider_id: UUID
+    provider: ProviderRef
+    is_default: bool
+    is_fallback: bool
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class SnapshotTool(WireModel):
+    id: UUID
+    name: str
+    tool_type: ToolType
+    description: str
+    input_schema: dict[str, Any]
+    #: For a sub_assistant tool: the assistant that answers it.
+    sub_assistant_id: UUID | None
+
+
+class SnapshotAssistant(WireModel):
+    id: UUID
+    name: str
+    is_secretary: bool
+    model: str | None
+    instructions: str
+    assistant_type: AssistantType
+    openai_assistant_id: str | None
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+    tools: tuple[SnapshotTool, ...]
+
+
+class ConfigSnapshot(WireModel):
+    """`GET /api/config`: what the assistant runs on (rest_service's response model too)."""
+
+    version: int
+    secretary: SnapshotAssistant | None
+    assistants: tuple[SnapshotAssistant, ...]
+    models: tuple[LLMModel, ...]
+
+
+class CalendarCredentials(WireModel):
+    user_id: UUID
+    credentials: dict[str, Any]
+    valid: bool
+    #: "active" (what the calendar reads) or "pending" (waits for the owner's confirmation).
+    status: str
+    pending_since: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CronJob(WireModel):
+    id: UUID
+    name: str
+    type: CronJobType
+    user_id: UUID | None
+    chat_id: int
+    text: str | None
+    prompt: str | None
+    run_at: datetime | None
+    cron_expression: str | None
+    timezone: str
+    #: The user had set no zone: setting one offers to move the job.
+    timezone_assumed: bool
+    status: CronJobStatus
+    last_run_at: datetime | None
+    next_run_at: datetime | None
+    idempotency_key: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CronJobRun(WireModel):
+    id: int
+    job_id: UUID
+    scheduled_for: datetime
+    delivered_at: datetime | None
+    outcome: RunOutcome
+    error: str | None
+    message_id: str | None
+    created_at: datetime
+
+
+class ToolInvocation(WireModel):
+    id: int
+    tool_name: str
+    tool_id: UUID | None
+    assistant_id: UUID | None
+    user_id: UUID | None
+    message_id: str | None
+    duration_ms: int
+    ok: bool
+    error: str | None
+    created_at: datetime
