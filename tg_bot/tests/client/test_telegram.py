@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 
-import aiohttp
+import httpx
 import pytest
 
 from ops.infra import free_port
@@ -138,14 +138,14 @@ async def test_a_wrong_token_is_unauthorized(telegram) -> None:
 
 
 async def test_the_control_api_injects_and_reports_over_http(telegram) -> None:
-    async with aiohttp.ClientSession(telegram.url) as http:
+    async with httpx.AsyncClient(base_url=telegram.url) as http:
         injected = await http.post(
             "/control/updates", json={"kind": "voice", "user_id": 5, "language_code": "ru"}
         )
-        update_id = (await injected.json())["update_id"]
+        update_id = injected.json()["update_id"]
         await http.post("/control/errors", json={"method": "sendMessage", "status": 503})
         await http.post("/control/blocked", json={"chat_id": 9})
-        sent = await (await http.get("/control/sent")).json()
+        sent = (await http.get("/control/sent")).json()
     assert telegram.updates[0]["update_id"] == update_id
     assert "voice" in telegram.updates[0]["message"]
     assert telegram.forced[0].status == 503 and telegram.blocked_chats == {9}

@@ -10,7 +10,7 @@ import json
 import random
 import uuid
 
-import aiohttp
+import httpx
 import pytest
 
 from common.errors import NotFoundError
@@ -393,21 +393,19 @@ async def test_health_reports_updates_that_wait_unqueued(
 ) -> None:
     await redis.set(names.stream(TO_SECRETARY), "not a stream")  # every XADD there fails
     url = f"http://127.0.0.1:{bot_env['HTTP_PORT']}/health"
-    async with run_bot(TELEGRAM_UNHEALTHY_AFTER_SECONDS="0.5"), aiohttp.ClientSession() as http:
+    async with run_bot(TELEGRAM_UNHEALTHY_AFTER_SECONDS="0.5"), httpx.AsyncClient() as http:
         telegram.inject(build.private_text(someone(), "anyone?"))
 
         async def degraded() -> dict | None:
-            async with http.get(url) as response:
-                body = await response.json()
-                return body if response.status == 503 else None
+            response = await http.get(url)
+            return response.json() if response.status_code == 503 else None
 
         body = await wait_for(degraded)
         await redis.delete(names.stream(TO_SECRETARY))
         await queued(redis, names)
 
         async def healthy() -> bool:
-            async with http.get(url) as response:
-                return response.status == 200
+            return (await http.get(url)).status_code == 200
 
         await wait_for(healthy)
     assert "not queued" in json.dumps(body)
