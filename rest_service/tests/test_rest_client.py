@@ -42,7 +42,7 @@ async def test_users(rest: RestClient, api: Api) -> None:
     with pytest.raises(ValidationFailedError) as error:
         await rest.update_user(user.id, timezone="Mars/Olympus")
     assert error.value.fields[0].field == "timezone"
-    assert user.id in [u.id for u in await rest.list_users(limit=1000)]
+    assert [u.id for u in await rest.list_users(limit=1000)] == [user.id]
     await rest.delete_user(user.id)
     with pytest.raises(NotFoundError):
         await rest.get_user_by_telegram(tid)
@@ -52,7 +52,7 @@ async def test_config_threads_and_messages(rest: RestClient, api: Api) -> None:
     assistant = await api.assistant()
     config = await rest.get_config()
     assert config.version == await rest.get_config_version()
-    assert assistant["id"] in [str(a.id) for a in config.assistants]
+    assert [str(a.id) for a in config.assistants] == [assistant["id"]]
     key = unique("conv")
     thread = await rest.get_or_create_thread(key, assistant["id"])
     assert (await rest.get_thread(thread.thread_id)).id == thread.id
@@ -83,7 +83,7 @@ async def test_config_threads_and_messages(rest: RestClient, api: Api) -> None:
 async def test_models_provider_key_and_calendar(rest: RestClient, api: Api) -> None:
     provider = await api.provider(api_key="sk-client-test-9999")
     model = await api.model(provider["id"])
-    assert model["id"] in [str(m.id) for m in await rest.list_models()]
+    assert [str(m.id) for m in await rest.list_models()] == [model["id"]]
     assert str((await rest.get_model(model["id"])).provider.id) == provider["id"]
     assert await rest.get_provider_api_key(provider["id"]) == "sk-client-test-9999"
     user = await api.user()
@@ -138,9 +138,7 @@ async def test_cron_jobs_runs_and_invocations(rest: RestClient, api: Api) -> Non
     again = await rest.append_cron_job_run(job.id, scheduled_for=when, outcome="late")
     assert again.id == run.id
     assert [r.id for r in await rest.list_cron_job_runs(job.id)] == [run.id]
-    assert [r.id for r in await rest.list_runs(job_id=job.id, outcome="on_time")] == [
-        run.id
-    ]
+    assert [r.id for r in await rest.list_runs(job_id=job.id, outcome="on_time")] == [run.id]
     await rest.delete_cron_job(job.id)
     with pytest.raises(NotFoundError):
         await rest.get_cron_job(job.id)
