@@ -80,7 +80,7 @@ async def test_two_assistants_answer_every_message_once_and_each_chat_in_order(
 
     for n in range(rounds):
         for user in users:
-            await deployment.send(user, f"{user['first_name']} #{n}")
+            await deployment.send(user, f"{user.first_name} #{n}")
             await asyncio.sleep(0.01)
 
     async def all_answered() -> bool:
@@ -95,8 +95,8 @@ async def test_two_assistants_answer_every_message_once_and_each_chat_in_order(
     for answer in answers:
         per_chat[answer.chat_id].append(answer.text)
     for user in users:
-        expected = [f"You said: {user['first_name']} #{n}" for n in range(rounds)]
-        assert per_chat[int(user["telegram_id"])] == expected
+        expected = [f"You said: {user.first_name} #{n}" for n in range(rounds)]
+        assert per_chat[int(user.telegram_id)] == expected
     first, second = handled_by(deployment, "assistant"), handled_by(deployment, "assistant-b")
     assert first and second
 

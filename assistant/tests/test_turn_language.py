@@ -4,10 +4,10 @@ else the app's (`language_code`)."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from assistant.src.assistants.language import turn_language
 from common.messages import ChatType, IncomingMessage
+from common.wire import Message, TurnContext, User
 
 ALICE, BOB = uuid.uuid4(), uuid.uuid4()
 
@@ -23,16 +23,24 @@ def message(text: str, *, group: bool = False, code: str | None = "en") -> Incom
     )
 
 
-def start(*recent: dict[str, Any]) -> Any:
-    return {"thread": None, "profile": None, "recent": list(recent), "memory": []}
+def start(*recent: Message) -> TurnContext:
+    return TurnContext(thread=None, profile=None, recent=list(recent), memory=[])
 
 
-def said(text: str, user: uuid.UUID = ALICE, role: str = "user") -> dict[str, Any]:
-    return {"role": role, "content": text, "user_id": str(user)}
+def said(text: str, user: uuid.UUID = ALICE, role: str = "user") -> Message:
+    fields = {"role": role, "content": text, "user_id": user, "id": 1, "thread_id": "t"}
+    stored = {"conversation_key": "c", "created_at": "2026-01-01T00:00:00+00:00"}
+    return Message.model_validate(dict.fromkeys(Message.model_fields) | stored | fields)
+
+
+def profile(language: str) -> User:
+    at = "2026-01-01T00:00:00+00:00"
+    fields = {"id": BOB, "telegram_id": 1, "blocked": False, "created_at": at, "updated_at": at}
+    return User.model_validate(dict.fromkeys(User.model_fields) | fields | {"language": language})
 
 
 def test_the_message_itself_decides_first() -> None:
-    assert turn_language(message("Какая погода?"), {"language": "en"}, start()) == "ru"
+    assert turn_language(message("Какая погода?"), profile("en"), start()) == "ru"
 
 
 def test_a_message_without_a_signal_takes_the_senders_newest_that_has_one() -> None:
@@ -46,6 +54,6 @@ def test_in_a_group_other_members_messages_do_not_count() -> None:
 
 
 def test_without_any_signal_the_profile_then_the_app_decides() -> None:
-    assert turn_language(message("ok", code="en"), {"language": "de"}, start()) == "de"
+    assert turn_language(message("ok", code="en"), profile("de"), start()) == "de"
     assert turn_language(message("ok", code="ru"), None, None) == "ru"
     assert turn_language(message("ok", code=None), None, None) is None

@@ -103,7 +103,7 @@ async def test_tokens_are_encrypted_at_rest_and_never_logged(
     conn = psycopg2.connect(sync_url(database_url).replace("+psycopg2", ""))
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT * FROM calendar_credentials WHERE user_id = %s", (user.id,))
+            cur.execute("SELECT * FROM calendar_credentials WHERE user_id = %s", (str(user.id),))
             [row] = cur.fetchall()
     finally:
         conn.close()

@@ -214,7 +214,7 @@ async def test_a_user_who_blocked_the_bot_is_ignored_until_they_unblock_it(
         telegram.inject(build.private_text(anna, "back again"))
         messages = await queued(redis, names, 2)
     assert [m.text for m in messages] == ["first", "back again"]
-    assert not (await rest.get_user_by_telegram(anna["id"]))["blocked"]
+    assert not (await rest.get_user_by_telegram(anna["id"])).blocked
 
 
 async def test_a_403_marks_the_user_blocked_and_drops_the_answer(
