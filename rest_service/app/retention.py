@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from prometheus_client import Counter
 from redis.exceptions import RedisError
 from sqlalchemy import delete, select
+from sqlmodel import col
 
 from common.logging import get_logger
 from common.names import Names
@@ -42,16 +43,16 @@ async def delete_older_than(resources: Resources, cutoff: datetime, batch: int =
     total = 0
     while True:
         oldest = (
-            select(ChatMessage.id)
-            .where(ChatMessage.created_at < cutoff)
-            .order_by(ChatMessage.id)
+            select(col(ChatMessage.id))
+            .where(col(ChatMessage.created_at) < cutoff)
+            .order_by(col(ChatMessage.id))
             .limit(batch)
         )
         async with unit_of_work(resources, "retention") as ctx:
             result = await ctx.session.execute(
-                delete(ChatMessage).where(ChatMessage.id.in_(oldest.scalar_subquery()))
+                delete(ChatMessage).where(col(ChatMessage.id).in_(oldest.scalar_subquery()))
             )
-        deleted = int(result.rowcount or 0)
+        deleted = int(getattr(result, "rowcount", 0) or 0)
         total += deleted
         if deleted < batch:
             return total

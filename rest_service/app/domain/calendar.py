@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import col
 
 from common.errors import not_found
 from rest_service.app.domain.common import get_or_404
@@ -74,7 +75,7 @@ async def delete_credentials(ctx: Ctx, user_id: uuid.UUID, status: str = ACTIVE)
     await get_or_404(ctx.session, User, user_id, "user")
     result = await ctx.session.execute(
         delete(CalendarCredential).where(
-            CalendarCredential.user_id == user_id, CalendarCredential.status == status
+            col(CalendarCredential.user_id) == user_id, col(CalendarCredential.status) == status
         )
     )
     if not result.rowcount:  # type: ignore[attr-defined]
@@ -98,7 +99,7 @@ async def confirm_pending(
         raise CommitThenRaise(not_found("pending calendar connection of user", user_id))
     await ctx.session.execute(
         delete(CalendarCredential).where(
-            CalendarCredential.user_id == user_id, CalendarCredential.status == ACTIVE
+            col(CalendarCredential.user_id) == user_id, col(CalendarCredential.status) == ACTIVE
         )
     )
     await ctx.session.flush()
@@ -115,8 +116,8 @@ async def expire_pending(ctx: Ctx, data: CalendarPendingConfirm) -> list[Calenda
         await ctx.session.scalars(
             delete(CalendarCredential)
             .where(
-                CalendarCredential.status == PENDING,
-                CalendarCredential.pending_since < cutoff,
+                col(CalendarCredential.status) == PENDING,
+                col(CalendarCredential.pending_since) < cutoff,
             )
             .returning(CalendarCredential)
         )
@@ -128,7 +129,7 @@ async def _row(
     ctx: Ctx, user_id: uuid.UUID, status: str, *, for_update: bool = False
 ) -> CalendarCredential | None:
     query = select(CalendarCredential).where(
-        CalendarCredential.user_id == user_id, CalendarCredential.status == status
+        col(CalendarCredential.user_id) == user_id, col(CalendarCredential.status) == status
     )
     if for_update:
         query = query.with_for_update()

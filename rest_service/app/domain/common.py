@@ -40,7 +40,9 @@ async def paged(session: AsyncSession, stmt: Select[Any], page: Page) -> tuple[l
     return list(rows), int(total or 0)
 
 
-async def paged_rows(session: AsyncSession, stmt: Select[Any], page: Page) -> tuple[list[Any], int]:
+async def paged_rows(
+    session: AsyncSession, stmt: Select[*tuple[Any, ...]], page: Page
+) -> tuple[list[Any], int]:
     """Like `paged`, for statements that select several entities (rows of tuples)."""
     total = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     rows = (await session.execute(stmt.limit(page.limit).offset(page.offset))).all()

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import col
 
 from common.errors import FieldError, ValidationFailedError, conflict
 from common.limits import LIMIT_REFUSALS
@@ -60,8 +61,8 @@ async def create_job(ctx: Ctx, data: CronJobCreate) -> tuple[CronJob, bool]:
     stmt = (
         insert(CronJob)
         .values(job.model_dump())
-        .on_conflict_do_nothing(index_elements=[CronJob.idempotency_key])
-        .returning(CronJob.id)
+        .on_conflict_do_nothing(index_elements=[col(CronJob.idempotency_key)])
+        .returning(col(CronJob.id))
     )
     made = await ctx.session.scalar(stmt)
     stored = await _by_key(ctx, data.idempotency_key) if made is None else None
@@ -82,18 +83,18 @@ async def list_jobs(
     due_before: datetime | None,
 ) -> tuple[list[CronJob], int]:
     stmt = select(CronJob).order_by(
-        CronJob.next_run_at.asc().nulls_last(), CronJob.created_at, CronJob.id
+        col(CronJob.next_run_at).asc().nulls_last(), col(CronJob.created_at), col(CronJob.id)
     )
     if user_id is not None:
-        stmt = stmt.where(CronJob.user_id == user_id)
+        stmt = stmt.where(col(CronJob.user_id) == user_id)
     if chat_id is not None:
-        stmt = stmt.where(CronJob.chat_id == chat_id)
+        stmt = stmt.where(col(CronJob.chat_id) == chat_id)
     if status is not None:
-        stmt = stmt.where(CronJob.status == status)
+        stmt = stmt.where(col(CronJob.status) == status)
     if type is not None:
-        stmt = stmt.where(CronJob.type == type)
+        stmt = stmt.where(col(CronJob.type) == type)
     if due_before is not None:
-        stmt = stmt.where(CronJob.next_run_at <= due_before)
+        stmt = stmt.where(col(CronJob.next_run_at) <= due_before)
     return await paged(ctx.session, stmt, page)
 
 
@@ -138,12 +139,12 @@ async def append_run(
         insert(CronJobRun)
         .values(job_id=job_id, **data.model_dump())
         .on_conflict_do_nothing(constraint="uq_cron_job_runs_job_scheduled")
-        .returning(CronJobRun.id)
+        .returning(col(CronJobRun.id))
     )
     made = await ctx.session.scalar(stmt)
     run = await ctx.session.scalar(
         select(CronJobRun).where(
-            CronJobRun.job_id == job_id, CronJobRun.scheduled_for == data.scheduled_for
+            col(CronJobRun.job_id) == job_id, col(CronJobRun.scheduled_for) == data.scheduled_for
         )
     )
     assert run is not None
@@ -158,13 +159,15 @@ async def list_runs(
     outcome: RunOutcome | None,
     since: datetime | None,
 ) -> tuple[list[CronJobRun], int]:
-    stmt = select(CronJobRun).order_by(CronJobRun.scheduled_for.desc(), CronJobRun.id.desc())
+    stmt = select(CronJobRun).order_by(
+        col(CronJobRun.scheduled_for).desc(), col(CronJobRun.id).desc()
+    )
     if job_id is not None:
-        stmt = stmt.where(CronJobRun.job_id == job_id)
+        stmt = stmt.where(col(CronJobRun.job_id) == job_id)
     if outcome is not None:
-        stmt = stmt.where(CronJobRun.outcome == outcome)
+        stmt = stmt.where(col(CronJobRun.outcome) == outcome)
     if since is not None:
-        stmt = stmt.where(CronJobRun.scheduled_for >= since)
+        stmt = stmt.where(col(CronJobRun.scheduled_for) >= since)
     return await paged(ctx.session, stmt, page)
 
 
@@ -175,7 +178,7 @@ def _check_job(fields: dict[str, Any], now: datetime, new_run_at: bool) -> None:
         _refuse("run_at", "give exactly one of run_at (one-off) and cron_expression (recurring)")
     if expression is not None:
         fields["cron_expression"] = check_cron(expression)
-    elif new_run_at and run_at < now - PAST_TOLERANCE:
+    elif new_run_at and run_at is not None and run_at < now - PAST_TOLERANCE:
         _refuse("run_at", f"{run_at.isoformat()} is in the past")
     check_timezone(fields["timezone"])
     needed = "text" if fields["type"] == CronJobType.reminder else "prompt"
@@ -204,11 +207,11 @@ async def _check_active_limit(ctx: Ctx, fields: dict[str, Any], *, was_active: b
     active = fields.get("status", CronJobStatus.active) == CronJobStatus.active
     if limit <= 0 or user_id is None or was_active or not active:
         return
-    await ctx.session.execute(select(User.id).where(User.id == user_id).with_for_update())
+    await ctx.session.execute(select(col(User.id)).where(col(User.id) == user_id).with_for_update())
     count = await ctx.session.scalar(
         select(func.count())
         .select_from(CronJob)
-        .where(CronJob.user_id == user_id, CronJob.status == CronJobStatus.active)
+        .where(col(CronJob.user_id) == user_id, col(CronJob.status) == CronJobStatus.active)
     )
     if (count or 0) >= limit:
         LIMIT_REFUSALS.labels("active_reminders").inc()
@@ -244,7 +247,7 @@ def _refuse(field: str, reason: str) -> None:
 async def _by_key(ctx: Ctx, key: str | None) -> CronJob | None:
     if key is None:
         return None
-    return await ctx.session.scalar(select(CronJob).where(CronJob.idempotency_key == key))
+    return await ctx.session.scalar(select(CronJob).where(col(CronJob.idempotency_key) == key))
 
 
 def _announce(ctx: Ctx, job_id: uuid.UUID, change: str) -> None:

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from rest_service.app.domain.common import get_or_404, paged
 from rest_service.app.domain.paging import Page
@@ -38,13 +39,13 @@ async def list_invocations(
     ok: bool | None,
     since: datetime | None,
 ) -> tuple[list[ToolInvocation], int]:
-    stmt = select(ToolInvocation).order_by(ToolInvocation.id.desc())
+    stmt = select(ToolInvocation).order_by(col(ToolInvocation.id).desc())
     if tool_name is not None:
-        stmt = stmt.where(ToolInvocation.tool_name == tool_name)
+        stmt = stmt.where(col(ToolInvocation.tool_name) == tool_name)
     if user_id is not None:
-        stmt = stmt.where(ToolInvocation.user_id == user_id)
+        stmt = stmt.where(col(ToolInvocation.user_id) == user_id)
     if ok is not None:
-        stmt = stmt.where(ToolInvocation.ok == ok)
+        stmt = stmt.where(col(ToolInvocation.ok) == ok)
     if since is not None:
-        stmt = stmt.where(ToolInvocation.created_at >= since)
+        stmt = stmt.where(col(ToolInvocation.created_at) >= since)
     return await paged(ctx.session, stmt, page)

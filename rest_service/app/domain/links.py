@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from common.errors import ConflictError, FieldError, not_found
 from rest_service.app.domain import live_config
@@ -26,11 +27,13 @@ KIND = "tool link"
 async def list_links(
     ctx: Ctx, page: Page, assistant_id: uuid.UUID | None, tool_id: uuid.UUID | None
 ) -> tuple[list[AssistantToolLink], int]:
-    stmt = select(AssistantToolLink).order_by(AssistantToolLink.created_at, AssistantToolLink.id)
+    stmt = select(AssistantToolLink).order_by(
+        col(AssistantToolLink.created_at), col(AssistantToolLink.id)
+    )
     if assistant_id is not None:
-        stmt = stmt.where(AssistantToolLink.assistant_id == assistant_id)
+        stmt = stmt.where(col(AssistantToolLink.assistant_id) == assistant_id)
     if tool_id is not None:
-        stmt = stmt.where(AssistantToolLink.tool_id == tool_id)
+        stmt = stmt.where(col(AssistantToolLink.tool_id) == tool_id)
     return await paged(ctx.session, stmt, page)
 
 
@@ -40,9 +43,9 @@ async def assistant_tools(
     await get_or_404(ctx.session, Assistant, assistant_id, "assistant")
     stmt = (
         select(AssistantToolLink, Tool)
-        .join(Tool, Tool.id == AssistantToolLink.tool_id)
-        .where(AssistantToolLink.assistant_id == assistant_id)
-        .order_by(Tool.name)
+        .join(Tool, col(Tool.id) == col(AssistantToolLink.tool_id))
+        .where(col(AssistantToolLink.assistant_id) == assistant_id)
+        .order_by(col(Tool.name))
     )
     rows, total = await paged_rows(ctx.session, stmt, page)
     return [_as_assistant_tool(link, tool) for link, tool in rows], total
@@ -112,7 +115,8 @@ async def _add(ctx: Ctx, data: AssistantToolLinkCreate) -> AssistantToolLink:
 async def _find(ctx: Ctx, assistant_id: uuid.UUID, tool_id: uuid.UUID) -> AssistantToolLink | None:
     return await ctx.session.scalar(
         select(AssistantToolLink).where(
-            AssistantToolLink.assistant_id == assistant_id, AssistantToolLink.tool_id == tool_id
+            col(AssistantToolLink.assistant_id) == assistant_id,
+            col(AssistantToolLink.tool_id) == tool_id,
         )
     )
 

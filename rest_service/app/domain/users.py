@@ -6,6 +6,7 @@ import uuid
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import col
 
 from common.errors import not_found
 from rest_service.app.domain.common import apply_update, count, get_or_404, non_null, paged
@@ -30,11 +31,11 @@ async def get_or_create_user(ctx: Ctx, data: UserCreate) -> tuple[User, bool]:
     stmt = (
         insert(User)
         .values(values)
-        .on_conflict_do_nothing(index_elements=[User.telegram_id])
-        .returning(User.id)
+        .on_conflict_do_nothing(index_elements=[col(User.telegram_id)])
+        .returning(col(User.id))
     )
     made = await ctx.session.scalar(stmt)
-    user = await ctx.session.scalar(select(User).where(User.telegram_id == data.telegram_id))
+    user = await ctx.session.scalar(select(User).where(col(User.telegram_id) == data.telegram_id))
     assert user is not None
     return user, made is not None
 
@@ -42,11 +43,11 @@ async def get_or_create_user(ctx: Ctx, data: UserCreate) -> tuple[User, bool]:
 async def list_users(
     ctx: Ctx, page: Page, blocked: bool | None, telegram_id: int | None
 ) -> tuple[list[User], int]:
-    stmt = select(User).order_by(User.created_at, User.id)
+    stmt = select(User).order_by(col(User.created_at), col(User.id))
     if blocked is not None:
-        stmt = stmt.where(User.blocked == blocked)
+        stmt = stmt.where(col(User.blocked) == blocked)
     if telegram_id is not None:
-        stmt = stmt.where(User.telegram_id == telegram_id)
+        stmt = stmt.where(col(User.telegram_id) == telegram_id)
     return await paged(ctx.session, stmt, page)
 
 
@@ -55,7 +56,7 @@ async def get_user(ctx: Ctx, user_id: uuid.UUID) -> User:
 
 
 async def get_by_telegram(ctx: Ctx, telegram_id: int) -> User:
-    user = await ctx.session.scalar(select(User).where(User.telegram_id == telegram_id))
+    user = await ctx.session.scalar(select(User).where(col(User.telegram_id) == telegram_id))
     if user is None:
         raise not_found("user with Telegram id", telegram_id)
     return user
@@ -75,19 +76,21 @@ async def forget_user(ctx: Ctx, user_id: uuid.UUID) -> None:
     calendar credentials and tool calls, then the user."""
     await get_user(ctx, user_id)
     key = str(user_id)
-    had_jobs = await count(ctx.session, CronJob.user_id == user_id)
+    had_jobs = await count(ctx.session, col(CronJob.user_id) == user_id)
     await ctx.session.execute(
         delete(ChatMessage).where(
-            or_(ChatMessage.conversation_key == key, ChatMessage.user_id == user_id)
+            or_(col(ChatMessage.conversation_key) == key, col(ChatMessage.user_id) == user_id)
         )
     )
-    await ctx.session.execute(delete(UserAssistantThread).where(UserAssistantThread.user_id == key))
-    await ctx.session.execute(delete(CronJob).where(CronJob.user_id == user_id))
     await ctx.session.execute(
-        delete(CalendarCredential).where(CalendarCredential.user_id == user_id)
+        delete(UserAssistantThread).where(col(UserAssistantThread.user_id) == key)
     )
-    await ctx.session.execute(delete(ToolInvocation).where(ToolInvocation.user_id == user_id))
-    await ctx.session.execute(delete(User).where(User.id == user_id))
+    await ctx.session.execute(delete(CronJob).where(col(CronJob.user_id) == user_id))
+    await ctx.session.execute(
+        delete(CalendarCredential).where(col(CalendarCredential.user_id) == user_id)
+    )
+    await ctx.session.execute(delete(ToolInvocation).where(col(ToolInvocation.user_id) == user_id))
+    await ctx.session.execute(delete(User).where(col(User.id) == user_id))
     if had_jobs:
         ctx.after_commit(f"cron:user:{key}", announce_cron({"user_id": key, "change": "deleted"}))
 
