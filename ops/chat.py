@@ -38,7 +38,7 @@ class ChatSession:
         self.name = name
         self.language = language
         self.reply_stream = f"queue:cli:{uuid.uuid4().hex[:12]}"
-        self._user_id: str | None = None
+        self._user_id: uuid.UUID | None = None
         self._last_id = "0-0"
 
     async def open(self) -> None:
@@ -48,7 +48,7 @@ class ChatSession:
             first_name=self.name,
             language=self.language,
         )
-        self._user_id = str(user.id)
+        self._user_id = user.id
 
     async def close(self) -> None:
         await self._redis.delete(self._names.stream(self.reply_stream))
@@ -61,7 +61,7 @@ class ChatSession:
             source=Source.CLI,
             reply_stream=self.reply_stream,
             chat_id=self.telegram_id,
-            user_id=uuid.UUID(self._user_id),
+            user_id=self._user_id,
             telegram_user_id=self.telegram_id,
             username=f"cli_{self.telegram_id}",
             first_name=self.name,
