@@ -9,13 +9,23 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from pydantic import BaseModel
 
 from common.calendar_client import (
+    AuthLink,
+    AuthStatus,
     CalendarClient,
     CalendarNotConnected,
     CalendarServiceUnavailable,
+    Confirmation,
+    CreatedEvent,
+    Declined,
+    Disconnection,
+    Events,
 )
 from common.errors import UnauthorizedError, ValidationFailedError
+from common.tests.test_wire_contract import route_model, wire_shape
+from google_calendar_service.src.main import app as calendar_app
 from google_calendar_service.tests import conftest as gcal
 from google_calendar_service.tests.conftest import Browser, ServiceProcess, consent
 from sandbox.google_api import GoogleStandIn
@@ -31,6 +41,27 @@ shared_stack = gcal.shared_stack
 shared_prefix = gcal.shared_prefix
 
 RANGE = ("2030-01-01", "2030-01-05")
+
+#: (answer model, method, path of the route it is read from)
+ROUTES: list[tuple[type[BaseModel], str, str]] = [
+    (AuthLink, "get", "/auth/url/{user_id}"),
+    (AuthStatus, "get", "/auth/status/{user_id}"),
+    (Confirmation, "post", "/auth/confirm/{user_id}"),
+    (Declined, "post", "/auth/decline/{user_id}"),
+    (Disconnection, "delete", "/auth/{user_id}"),
+    (Events, "get", "/events/{user_id}"),
+    (CreatedEvent, "post", "/events/{user_id}"),
+]
+
+
+@pytest.mark.parametrize(
+    ("model", "method", "path"), ROUTES, ids=lambda v: getattr(v, "__name__", str(v))
+)
+def test_the_answer_model_is_the_route_s_schema(
+    model: type[BaseModel], method: str, path: str
+) -> None:
+    """The client's copy of each answer matches the service's OpenAPI: drift fails here."""
+    assert wire_shape(model) == route_model(calendar_app.openapi(), method, path, model)
 
 
 @pytest.fixture
