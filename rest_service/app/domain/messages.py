@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal_column, select
+from sqlalchemy import ColumnClause, ColumnElement, func, literal_column, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from common.errors import not_found
 from common.wire import MessageRole
@@ -30,17 +31,21 @@ MAX_QUERY_WORDS = 32
 #: Matches of a search that are ranked, newest first (the rest are older than memory needs).
 SEARCH_DEPTH = 1000
 _WORD = re.compile(r"\w+")
-_CONFIG = literal_column("'russian'::regconfig")
+_CONFIG: ColumnClause[Any] = literal_column("'russian'::regconfig")
 
 
 async def conversation_of(ctx: Ctx, thread_id: str) -> str:
     """The conversation key of a current thread, or of an older one (before a /reset)."""
     key = await ctx.session.scalar(
-        select(UserAssistantThread.user_id).where(UserAssistantThread.thread_id == thread_id)
+        select(col(UserAssistantThread.user_id)).where(
+            col(UserAssistantThread.thread_id) == thread_id
+        )
     )
     if key is None:
         key = await ctx.session.scalar(
-            select(ChatMessage.conversation_key).where(ChatMessage.thread_id == thread_id).limit(1)
+            select(col(ChatMessage.conversation_key))
+            .where(col(ChatMessage.thread_id) == thread_id)
+            .limit(1)
         )
     if key is None:
         raise not_found("thread", thread_id)
@@ -59,7 +64,7 @@ async def append_messages(
     stmt = (
         insert(ChatMessage)
         .values(values)
-        .on_conflict_do_nothing(index_elements=[ChatMessage.dedup_key])
+        .on_conflict_do_nothing(index_elements=[col(ChatMessage.dedup_key)])
         .returning(ChatMessage)
     )
     try:
@@ -82,7 +87,7 @@ async def _in_item_order(
     missing = [i.dedup_key for i in items if i.dedup_key is not None and i.dedup_key not in by_key]
     if missing:
         rows = await ctx.session.scalars(
-            select(ChatMessage).where(ChatMessage.dedup_key.in_(missing))
+            select(ChatMessage).where(col(ChatMessage.dedup_key).in_(missing))
         )
         by_key.update({m.dedup_key: m for m in rows if m.dedup_key is not None})
     unkeyed = iter(m for m in new_rows if m.dedup_key is None)
@@ -91,7 +96,11 @@ async def _in_item_order(
 
 async def list_messages(ctx: Ctx, thread_id: str, page: Page) -> tuple[list[ChatMessage], int]:
     await conversation_of(ctx, thread_id)
-    stmt = select(ChatMessage).where(ChatMessage.thread_id == thread_id).order_by(ChatMessage.id)
+    stmt = (
+        select(ChatMessage)
+        .where(col(ChatMessage.thread_id) == thread_id)
+        .order_by(col(ChatMessage.id))
+    )
     return await paged(ctx.session, stmt, page)
 
 
@@ -111,8 +120,8 @@ async def recent_window(
     newest = (
         await ctx.session.scalars(
             select(ChatMessage)
-            .where(ChatMessage.thread_id == thread_id)
-            .order_by(ChatMessage.id.desc())
+            .where(col(ChatMessage.thread_id) == thread_id)
+            .order_by(col(ChatMessage.id).desc())
             .limit(limit)
         )
     ).all()
@@ -148,24 +157,24 @@ async def search_messages(
     # the prepared statement rebuilds it for every row it filters (seconds in a big one).
     tsquery = select(terms).scalar_subquery()
     newest = (
-        select(ChatMessage.id)
+        select(col(ChatMessage.id))
         .where(
-            ChatMessage.conversation_key == conversation_key,
-            ChatMessage.search_vector.op("@@")(tsquery),
+            col(ChatMessage.conversation_key) == conversation_key,
+            col(ChatMessage.search_vector).op("@@")(tsquery),
         )
-        .order_by(ChatMessage.id.desc())
+        .order_by(col(ChatMessage.id).desc())
         .limit(SEARCH_DEPTH)
     )
     if before is not None:
-        newest = newest.where(ChatMessage.created_at < before)
+        newest = newest.where(col(ChatMessage.created_at) < before)
     if before_id is not None:
-        newest = newest.where(ChatMessage.id < before_id)
-    rank = func.ts_rank_cd(ChatMessage.search_vector, tsquery).label("rank")
+        newest = newest.where(col(ChatMessage.id) < before_id)
+    rank = func.ts_rank_cd(col(ChatMessage.search_vector), tsquery).label("rank")
     candidates = newest.subquery()
     stmt = (
         select(ChatMessage, rank)
-        .join(candidates, ChatMessage.id == candidates.c.id)
-        .order_by(rank.desc(), ChatMessage.id.desc())
+        .join(candidates, col(ChatMessage.id) == candidates.c.id)
+        .order_by(rank.desc(), col(ChatMessage.id).desc())
         .limit(limit)
     )
     rows = (await ctx.session.execute(stmt)).all()
