@@ -136,7 +136,7 @@ class AdminAuth(AuthenticationBackend):
     async def _login_page(
         self, request: Request, error: str, status: int, retry_after: int | None = None
     ) -> Response:
-        response = await self.parent.state.admin.templates.TemplateResponse(
+        response: Response = await self.parent.state.admin.templates.TemplateResponse(
             request, "sqladmin/login.html", {"error": error}, status_code=status
         )
         if retry_after:
@@ -172,7 +172,7 @@ class AdminAuth(AuthenticationBackend):
 
 def current_admin(request: Request) -> AdminSession:
     """The session `authenticate` found for this request."""
-    found = getattr(request.state, _SESSION_STATE, None)
+    found: AdminSession | None = getattr(request.state, _SESSION_STATE, None)
     if found is None:
         raise NotLoggedIn("no admin session on this request")
     return found
