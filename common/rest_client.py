@@ -22,14 +22,9 @@ from uuid import UUID
 import httpx
 
 from common.errors import (
-    AppError,
-    ConflictError,
     DependencyUnavailableError,
-    FieldError,
-    ForbiddenError,
     NotFoundError,
-    UnauthorizedError,
-    ValidationFailedError,
+    error_from_body,
 )
 from common.logging import get_logger
 from common.retry import RetryPolicy, http_status, is_connect_error
@@ -54,15 +49,6 @@ from common.wire import (
 )
 
 log = get_logger(__name__)
-
-_ERRORS_BY_STATUS: dict[int, type[AppError]] = {
-    401: UnauthorizedError,
-    403: ForbiddenError,
-    404: NotFoundError,
-    409: ConflictError,
-    422: ValidationFailedError,
-    503: DependencyUnavailableError,
-}
 
 
 class RestServiceUnavailable(DependencyUnavailableError):
@@ -626,18 +612,8 @@ def _raise_for_error(response: httpx.Response) -> httpx.Response:
         body = response.json()
     except ValueError:
         body = {}
-    detail = body.get("detail") if isinstance(body, dict) else None
-    fields = [
-        FieldError(str(f.get("field")), str(f.get("reason")))
-        for f in (body.get("fields") or [] if isinstance(body, dict) else [])
-        if isinstance(f, dict)
-    ]
-    error_type = _ERRORS_BY_STATUS.get(response.status_code)
+    fallback = f"rest_service answered {response.status_code}"
+    error = error_from_body(response.status_code, body, fallback)
     if response.status_code == 503:
-        error_type = RestServiceUnavailable
-    message = str(detail or f"rest_service answered {response.status_code}")
-    if error_type is None:
-        error = AppError(message, fields)
-        error.status_code = response.status_code
-        raise error
-    raise error_type(message, fields)
+        raise RestServiceUnavailable(error.detail, error.fields)
+    raise error
