@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqladmin import BaseView, expose
 from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
@@ -33,11 +37,13 @@ def script_json(value: Any) -> str:
     return json.dumps(value, default=str).replace("</", "<\\/")
 
 
-def changed_fields(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[dict]:
+def changed_fields(
+    before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> list[dict[str, Any]]:
     """Rows of (field, before, after) for the fields that differ (all of them on create or
     delete), without bookkeeping timestamps."""
     keys = sorted(set(before or {}) | set(after or {}))
-    rows = []
+    rows: list[dict[str, Any]] = []
     for key in keys:
         old, new = (before or {}).get(key), (after or {}).get(key)
         if key in ("updated_at", "created_at") or (before and after and old == new):
@@ -147,61 +153,69 @@ class ConversationsView(BaseView):
         return await self.templates.TemplateResponse(request, "admin_conversations.html", context)
 
 
-async def _find_user(session: Any, query: str) -> User | None:
+@dataclass(frozen=True)
+class OlderThread:
+    """A thread only its messages remember (`/reset` replaced it), listed like a current one."""
+
+    thread_id: str
+    user_id: str
+    assistant_id: uuid.UUID | None = None
+    last_used: datetime | None = None
+
+
+async def _find_user(session: AsyncSession, query: str) -> User | None:
     as_uuid = _uuid(query)
     if as_uuid is not None:
         return await session.get(User, as_uuid)
     if query.isdigit() and len(query) < 19:
-        return await session.scalar(select(User).where(User.telegram_id == int(query)))
-    return await session.scalar(select(User).where(User.username == query.lstrip("@")))
+        return await session.scalar(select(User).where(col(User.telegram_id) == int(query)))
+    return await session.scalar(select(User).where(col(User.username) == query.lstrip("@")))
 
 
-async def _conversation_keys(session: Any, user: User | None, query: str) -> list[str]:
+async def _conversation_keys(session: AsyncSession, user: User | None, query: str) -> list[str]:
     """The user's private conversation and every group they wrote in (or a raw key)."""
     if user is None:
         return [query] if query.startswith("chat:") else []
     groups = await session.scalars(
-        select(ChatMessage.conversation_key)
-        .where(ChatMessage.user_id == user.id)
+        select(col(ChatMessage.conversation_key))
+        .where(col(ChatMessage.user_id) == user.id)
         .distinct()
         .limit(THREADS_PAGE.limit)
     )
     return [str(user.id), *[k for k in groups.all() if k != str(user.id)]]
 
 
-async def _threads(session: Any, keys: list[str]) -> list[UserAssistantThread]:
+async def _threads(
+    session: AsyncSession, keys: list[str]
+) -> list[UserAssistantThread | OlderThread]:
     """Current threads and, from the messages, older ones (a `/reset` starts a new one)."""
     current = (
         await session.scalars(
             select(UserAssistantThread)
-            .where(UserAssistantThread.user_id.in_(keys))
-            .order_by(UserAssistantThread.last_used.desc())
+            .where(col(UserAssistantThread.user_id).in_(keys))
+            .order_by(col(UserAssistantThread.last_used).desc())
             .limit(THREADS_PAGE.limit)
         )
     ).all()
     known = {t.thread_id for t in current}
     older = (
         await session.execute(
-            select(ChatMessage.thread_id, ChatMessage.conversation_key)
-            .where(or_(*[ChatMessage.conversation_key == k for k in keys]))
+            select(col(ChatMessage.thread_id), col(ChatMessage.conversation_key))
+            .where(or_(*[col(ChatMessage.conversation_key) == k for k in keys]))
             .distinct()
             .limit(THREADS_PAGE.limit)
         )
     ).all()
-    extra = [
-        {"thread_id": t, "user_id": k, "assistant_id": None, "last_used": None}
-        for t, k in older
-        if t not in known
-    ]
+    extra = [OlderThread(thread_id=t, user_id=k) for t, k in older if t not in known]
     return [*current, *extra]
 
 
-async def _messages(session: Any, thread_id: str) -> list[dict[str, Any]]:
+async def _messages(session: AsyncSession, thread_id: str) -> list[dict[str, Any]]:
     rows = (
         await session.scalars(
             select(ChatMessage)
-            .where(ChatMessage.thread_id == thread_id)
-            .order_by(ChatMessage.id)
+            .where(col(ChatMessage.thread_id) == thread_id)
+            .order_by(col(ChatMessage.id))
             .limit(MESSAGES_PAGE.limit)
         )
     ).all()
