@@ -112,8 +112,8 @@ class AssistantAdmin(_TrackedView, model=Assistant):
     ]
     column_searchable_list: ClassVar[Any] = [Assistant.name, Assistant.instructions]
     column_filters: ClassVar[Any] = [
-        BooleanFilter(Assistant.is_active),
-        BooleanFilter(Assistant.is_secretary),
+        BooleanFilter("is_active"),
+        BooleanFilter("is_secretary"),
     ]
     form_columns: ClassVar[Any] = [
         Assistant.name,
@@ -160,7 +160,7 @@ class ToolAdmin(_TrackedView, model=Tool):
         Tool.updated_at,
     ]
     column_searchable_list: ClassVar[Any] = [Tool.name, Tool.description]
-    column_filters: ClassVar[Any] = [BooleanFilter(Tool.is_active)]
+    column_filters: ClassVar[Any] = [BooleanFilter("is_active")]
     form_columns: ClassVar[Any] = [
         Tool.name,
         Tool.tool_type,
@@ -207,7 +207,7 @@ class LinkAdmin(_TrackedView, model=AssistantToolLink):
         AssistantToolLink.is_active,
         AssistantToolLink.updated_at,
     ]
-    column_filters: ClassVar[Any] = [BooleanFilter(AssistantToolLink.is_active)]
+    column_filters: ClassVar[Any] = [BooleanFilter("is_active")]
     form_columns: ClassVar[Any] = [AssistantToolLink.is_active]
 
     async def scaffold_form(self, rules: list[str] | None = None) -> type[Form]:
@@ -258,7 +258,7 @@ class ProviderAdmin(_TrackedView, model=LLMProvider):
     ]
     column_details_exclude_list: ClassVar[Any] = [LLMProvider.api_key_encrypted]
     column_searchable_list: ClassVar[Any] = [LLMProvider.name, LLMProvider.base_url]
-    column_filters: ClassVar[Any] = [BooleanFilter(LLMProvider.is_active)]
+    column_filters: ClassVar[Any] = [BooleanFilter("is_active")]
     column_labels: ClassVar[Any] = {LLMProvider.api_key_masked: "API key"}
     form_columns: ClassVar[Any] = [LLMProvider.name, LLMProvider.base_url, LLMProvider.is_active]
 
@@ -306,8 +306,8 @@ class ModelAdmin(_TrackedView, model=LLMModel):
     ]
     column_searchable_list: ClassVar[Any] = [LLMModel.provider_model_name, LLMModel.display_name]
     column_filters: ClassVar[Any] = [
-        BooleanFilter(LLMModel.is_active),
-        BooleanFilter(LLMModel.is_default),
+        BooleanFilter("is_active"),
+        BooleanFilter("is_default"),
     ]
     form_columns: ClassVar[Any] = [
         LLMModel.provider_model_name,
@@ -359,7 +359,7 @@ class UserAdmin(_ServiceView, model=User):
         User.created_at,
     ]
     column_searchable_list: ClassVar[Any] = [User.username, User.first_name]
-    column_filters: ClassVar[Any] = [BooleanFilter(User.blocked)]
+    column_filters: ClassVar[Any] = [BooleanFilter("blocked")]
     form_columns: ClassVar[Any] = [
         User.username,
         User.first_name,
