@@ -70,8 +70,12 @@ class ConfigCache:
         )
         if not stored or stored[0] is None or int(stored[0]) != version:
             return None
-        self._remember(version, stored[1])
-        return stored[1]
+        # The cache client does not decode answers: a stored snapshot is bytes.
+        snapshot = stored[1]
+        if not isinstance(snapshot, bytes):
+            return None
+        self._remember(version, snapshot)
+        return snapshot
 
     async def put(self, version: int, payload: bytes) -> None:
         self._remember(version, payload)

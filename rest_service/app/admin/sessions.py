@@ -66,7 +66,8 @@ class AdminSessions:
     async def revoke_all(self, admin: str) -> int:
         """Ends every session of `admin` (a password change, a deleted account)."""
         index = self._names.admin_sessions_of(admin)
-        digests = [d.decode() for d in await self._redis.smembers(index)]
+        members = await self._redis.smembers(index)
+        digests = [d.decode() if isinstance(d, bytes) else d for d in members]
         keys = [self._names.admin_session(d) for d in digests]
         ended = await self._redis.delete(*keys) if keys else 0
         await self._redis.delete(index)
