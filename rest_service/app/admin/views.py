@@ -39,6 +39,7 @@ from rest_service.app.models.cron import CronJob, CronJobRun, CronJobUpdate
 from rest_service.app.models.llm import (
     LLMModel,
     LLMModelCreate,
+    LLMModelPublic,
     LLMModelUpdate,
     LLMProvider,
     ProviderCreate,
@@ -131,20 +132,20 @@ class AssistantAdmin(_TrackedView, model=Assistant):
     def _clean(self, data: dict[str, Any]) -> dict[str, Any]:
         return _blank_to_none(data, "model", "openai_assistant_id")
 
-    async def insert_model(self, request: Request, data: dict[str, Any]) -> Any:
+    async def insert_model(self, request: Request, data: dict[str, Any]) -> Assistant:
         async with admin_ctx(self, request) as ctx:
             return await assistants.create_assistant(
                 ctx, AssistantCreate.model_validate(self._clean(data))
             )
 
-    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
+    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Assistant:
         async with admin_ctx(self, request) as ctx:
             update = AssistantUpdate.model_validate(self._clean(data))
             return await assistants.update_assistant(ctx, uuid.UUID(pk), update)
 
-    async def delete_model(self, request: Request, pk: Any) -> None:
+    async def delete_model(self, request: Request, pk: str) -> None:
         async with admin_ctx(self, request) as ctx:
-            await assistants.delete_assistant(ctx, uuid.UUID(str(pk)), cascade=False)
+            await assistants.delete_assistant(ctx, uuid.UUID(pk), cascade=False)
 
 
 class ToolAdmin(_TrackedView, model=Tool):
@@ -181,18 +182,18 @@ class ToolAdmin(_TrackedView, model=Tool):
         cleaned["assistant_id"] = _uuid_or_none(data.get("assistant_id"))
         return cleaned
 
-    async def insert_model(self, request: Request, data: dict[str, Any]) -> Any:
+    async def insert_model(self, request: Request, data: dict[str, Any]) -> Tool:
         async with admin_ctx(self, request) as ctx:
             return await tools.create_tool(ctx, ToolCreate.model_validate(self._clean(data)))
 
-    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
+    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Tool:
         async with admin_ctx(self, request) as ctx:
             update = ToolUpdate.model_validate(self._clean(data))
             return await tools.update_tool(ctx, uuid.UUID(pk), update)
 
-    async def delete_model(self, request: Request, pk: Any) -> None:
+    async def delete_model(self, request: Request, pk: str) -> None:
         async with admin_ctx(self, request) as ctx:
-            await tools.delete_tool(ctx, uuid.UUID(str(pk)), cascade=False)
+            await tools.delete_tool(ctx, uuid.UUID(pk), cascade=False)
 
 
 class LinkAdmin(_TrackedView, model=AssistantToolLink):
@@ -219,7 +220,7 @@ class LinkAdmin(_TrackedView, model=AssistantToolLink):
             sub_assistant_id=_id_field("Sub-assistant that answers (sub_assistant tools)"),
         )
 
-    async def insert_model(self, request: Request, data: dict[str, Any]) -> Any:
+    async def insert_model(self, request: Request, data: dict[str, Any]) -> AssistantToolLink:
         fields = {
             **data,
             "assistant_id": _uuid_or_none(data.get("assistant_id")),
@@ -229,7 +230,9 @@ class LinkAdmin(_TrackedView, model=AssistantToolLink):
         async with admin_ctx(self, request) as ctx:
             return await links.create_link(ctx, AssistantToolLinkCreate.model_validate(fields))
 
-    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
+    async def update_model(
+        self, request: Request, pk: str, data: dict[str, Any]
+    ) -> AssistantToolLink:
         """A link's pair is fixed (delete it and make another); its state and answerer change."""
         async with admin_ctx(self, request) as ctx:
             return await links.update_link(
@@ -239,9 +242,9 @@ class LinkAdmin(_TrackedView, model=AssistantToolLink):
                 sub_assistant_id=_uuid_or_none(data.get("sub_assistant_id")),
             )
 
-    async def delete_model(self, request: Request, pk: Any) -> None:
+    async def delete_model(self, request: Request, pk: str) -> None:
         async with admin_ctx(self, request) as ctx:
-            await links.delete_link(ctx, uuid.UUID(str(pk)))
+            await links.delete_link(ctx, uuid.UUID(pk))
 
 
 class ProviderAdmin(_TrackedView, model=LLMProvider):
@@ -276,19 +279,19 @@ class ProviderAdmin(_TrackedView, model=LLMProvider):
             cleaned.pop("api_key", None)  # write-only: empty keeps the stored key
         return cleaned
 
-    async def insert_model(self, request: Request, data: dict[str, Any]) -> Any:
+    async def insert_model(self, request: Request, data: dict[str, Any]) -> LLMProvider:
         async with admin_ctx(self, request) as ctx:
             create = ProviderCreate.model_validate(self._clean(data))
             return await providers.create_provider(ctx, create)
 
-    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
+    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> LLMProvider:
         async with admin_ctx(self, request) as ctx:
             update = ProviderUpdate.model_validate(self._clean(data))
             return await providers.update_provider(ctx, uuid.UUID(pk), update)
 
-    async def delete_model(self, request: Request, pk: Any) -> None:
+    async def delete_model(self, request: Request, pk: str) -> None:
         async with admin_ctx(self, request) as ctx:
-            await providers.delete_provider(ctx, uuid.UUID(str(pk)), cascade=False)
+            await providers.delete_provider(ctx, uuid.UUID(pk), cascade=False)
 
 
 class ModelAdmin(_TrackedView, model=LLMModel):
@@ -326,19 +329,19 @@ class ModelAdmin(_TrackedView, model=LLMModel):
         cleaned["provider_id"] = _uuid_or_none(data.get("provider_id"))
         return cleaned
 
-    async def insert_model(self, request: Request, data: dict[str, Any]) -> Any:
+    async def insert_model(self, request: Request, data: dict[str, Any]) -> LLMModelPublic:
         async with admin_ctx(self, request) as ctx:
             create = LLMModelCreate.model_validate(self._clean(data))
             return await llm_models.create_model(ctx, create)
 
-    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
+    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> LLMModelPublic:
         async with admin_ctx(self, request) as ctx:
             update = LLMModelUpdate.model_validate(self._clean(data))
             return await llm_models.update_model(ctx, uuid.UUID(pk), update)
 
-    async def delete_model(self, request: Request, pk: Any) -> None:
+    async def delete_model(self, request: Request, pk: str) -> None:
         async with admin_ctx(self, request) as ctx:
-            await llm_models.delete_model(ctx, uuid.UUID(str(pk)), cascade=False)
+            await llm_models.delete_model(ctx, uuid.UUID(pk), cascade=False)
 
 
 class UserAdmin(_ServiceView, model=User):
@@ -369,15 +372,15 @@ class UserAdmin(_ServiceView, model=User):
         User.blocked,
     ]
 
-    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
+    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> User:
         cleaned = _blank_to_none(data, "username", "first_name", "language", "timezone")
         cleaned = _blank_to_none(cleaned, "preferred_model")
         async with admin_ctx(self, request) as ctx:
             return await users.update_user(ctx, uuid.UUID(pk), UserUpdate.model_validate(cleaned))
 
-    async def delete_model(self, request: Request, pk: Any) -> None:
+    async def delete_model(self, request: Request, pk: str) -> None:
         async with admin_ctx(self, request) as ctx:
-            await users.forget_user(ctx, uuid.UUID(str(pk)))
+            await users.forget_user(ctx, uuid.UUID(pk))
 
 
 class CronJobAdmin(_ServiceView, model=CronJob):
@@ -409,7 +412,7 @@ class CronJobAdmin(_ServiceView, model=CronJob):
         CronJob.status,
     ]
 
-    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
+    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> CronJob:
         cleaned = _blank_to_none(data, "text", "prompt", "cron_expression", "timezone")
         if isinstance(cleaned.get("run_at"), datetime) and cleaned["run_at"].tzinfo is None:
             cleaned["run_at"] = cleaned["run_at"].replace(tzinfo=UTC)  # the form shows UTC
@@ -419,9 +422,9 @@ class CronJobAdmin(_ServiceView, model=CronJob):
             changes = {k: v for k, v in cleaned.items() if getattr(current, k, None) != v}
             return await cron_jobs.update_job(ctx, job_id, CronJobUpdate.model_validate(changes))
 
-    async def delete_model(self, request: Request, pk: Any) -> None:
+    async def delete_model(self, request: Request, pk: str) -> None:
         async with admin_ctx(self, request) as ctx:
-            await cron_jobs.delete_job(ctx, uuid.UUID(str(pk)))
+            await cron_jobs.delete_job(ctx, uuid.UUID(pk))
 
 
 class CronJobRunAdmin(ModelView, model=CronJobRun):
