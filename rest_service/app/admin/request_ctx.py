@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from pydantic import ValidationError
+from sqladmin import BaseView
 from starlette.requests import Request
 
 from common.errors import AppError
@@ -20,12 +20,12 @@ class AdminFormError(Exception):
     """What the admin page shows above the form (sqladmin renders `str(exc)`)."""
 
 
-def app_state(view: Any) -> AppState:
+def app_state(view: BaseView) -> AppState:
     return STATE.of_app(view._admin_ref.app)
 
 
 @asynccontextmanager
-async def admin_ctx(view: Any, request: Request) -> AsyncIterator[Ctx]:
+async def admin_ctx(view: BaseView, request: Request) -> AsyncIterator[Ctx]:
     """One admin action; our errors (after the rollback) become a readable message on the
     page."""
     try:
