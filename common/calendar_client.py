@@ -1,5 +1,6 @@
 """The one google_calendar_service client, for the assistant's calendar tool and tg_bot's
-/calendar: the service token, typed answers, and failures as `common.errors` types.
+/calendar: the service token, typed answers, and failures as `common.errors` types. The
+answer models are the service's own response models too, so the bodies are written once.
 
 It runs over a caller-owned `httpx.AsyncClient` made once at start-up, so a command or a
 tool call opens no connection pool of its own. No retries: a person is waiting, and the
@@ -16,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from common.errors import ConflictError, DependencyUnavailableError, error_from_body
 
+#: How an event is told apart when it is read out: a birthday, an event spanning days,
+#: a whole-day event, or one with times.
 EventKind = Literal["timed", "all_day", "multi_day", "birthday"]
 
 #: The 409 `error`s that mean "connect first"; their body carries the link.
@@ -45,6 +48,8 @@ class AuthLink(_Answer):
 
 
 class AuthStatus(_Answer):
+    """Whether a user's calendar is connected, for `/calendar` (never a token)."""
+
     connected: bool
     valid: bool
     account: str | None = None
@@ -55,6 +60,8 @@ class AuthStatus(_Answer):
 
 
 class Confirmation(_Answer):
+    """`confirmed` false: nothing was pending, or the request expired."""
+
     confirmed: bool
     account: str | None = None
 
@@ -76,9 +83,9 @@ class Event(_Answer):
     location: str | None = None
     #: In the user's time zone: an ISO date-time, or a date for all-day events.
     start: str
-    #: Exclusive, as Google keeps it.
+    #: Exclusive, as Google keeps it: an all-day event ends on the day after its last day.
     end: str
-    #: The last day the event covers (inclusive).
+    #: The last day the event covers (inclusive), in the user's time zone.
     last_day: str
     all_day: bool
     multi_day: bool

@@ -14,6 +14,15 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from common.calendar_client import (
+    AuthLink,
+    AuthStatus,
+    Confirmation,
+    CreatedEvent,
+    Declined,
+    Disconnection,
+    Events,
+)
 from common.catalogue import Catalogue
 from common.errors import AppError
 from common.language import choose_language
@@ -45,14 +54,7 @@ from google_calendar_service.src.errors import (
     InvalidGrantError,
     OAuthCallbackError,
 )
-from google_calendar_service.src.schemas.auth import (
-    AuthStatusOut,
-    AuthUrlOut,
-    ConfirmOut,
-    DeclineOut,
-    DisconnectOut,
-)
-from google_calendar_service.src.schemas.events import EventCreatedOut, EventCreateIn, EventsOut
+from google_calendar_service.src.schemas.events import EventCreateIn
 from google_calendar_service.src.settings import SCOPES, Settings
 
 log = get_logger(__name__)
@@ -99,11 +101,11 @@ class GoogleCalendarService:
 
     # -- connecting ----------------------------------------------------------------------------
 
-    async def get_auth_url(self, user_id: str) -> AuthUrlOut:
+    async def get_auth_url(self, user_id: str) -> AuthLink:
         """A fresh connect link for an existing user."""
         await self._rest.get_user(user_id)
         link = await self._new_link(user_id)
-        return AuthUrlOut(auth_url=link, expires_in=self._states.ttl_seconds)
+        return AuthLink(auth_url=link, expires_in=self._states.ttl_seconds)
 
     async def _new_link(self, user_id: str) -> str:
         state = self._states.new_state()
@@ -161,7 +163,7 @@ class GoogleCalendarService:
         )
         await self._publisher.publish(TO_TELEGRAM, message)
 
-    async def confirm(self, user_id: str) -> ConfirmOut:
+    async def confirm(self, user_id: str) -> Confirmation:
         """The owner's yes (`/calendar confirm`): the pending account becomes the calendar.
         An older connection it replaces is revoked at Google."""
         await self._rest.get_user(user_id)
@@ -170,24 +172,24 @@ class GoogleCalendarService:
             user_id, max_age_seconds=self._settings.calendar_confirm_ttl_seconds
         )
         if row is None:
-            return ConfirmOut(confirmed=False)
+            return Confirmation(confirmed=False)
         account = row.credentials.get("account")
         if previous is not None and previous.account != account:
             await self._revoke(previous.credentials.refresh_token or previous.credentials.token)
         log.info("calendar_connected", user_id=user_id)
-        return ConfirmOut(confirmed=True, account=account)
+        return Confirmation(confirmed=True, account=account)
 
-    async def decline(self, user_id: str) -> DeclineOut:
+    async def decline(self, user_id: str) -> Declined:
         """The owner's no (`/calendar decline`): the grant is revoked and forgotten."""
         await self._rest.get_user(user_id)
         row = await self._rest.get_pending_calendar_credentials(user_id)
         if row is None:
-            return DeclineOut(declined=False)
+            return Declined(declined=False)
         await self._rest.delete_pending_calendar_credentials(user_id)
         record = row.credentials
         await self._revoke_unless_active(user_id, record)
         log.info("calendar_connect_declined", user_id=user_id)
-        return DeclineOut(declined=True, account=record.get("account"))
+        return Declined(declined=True, account=record.get("account"))
 
     async def expire_pending(self) -> int:
         """Drop the requests nobody answered in time and revoke their grants."""
@@ -210,41 +212,42 @@ class GoogleCalendarService:
             return
         await self._revoke(record.get("refresh_token") or record.get("token"))
 
-    async def status(self, user_id: str) -> AuthStatusOut:
+    async def status(self, user_id: str) -> AuthStatus:
         await self._rest.get_user(user_id)
         stored = await self._store.load(user_id)
         pending = await self._store.load_pending(user_id)
         waiting = pending is not None and not _expired(
             pending.connected_at, self._settings.calendar_confirm_ttl_seconds
         )
-        extra = {"pending": True, "pending_account": pending.account} if waiting and pending else {}
+        pending_account = pending.account if waiting and pending else None
         if stored is None:
-            return AuthStatusOut(connected=False, valid=False, **extra)
-        return AuthStatusOut(
+            return AuthStatus(
+                connected=False, valid=False, pending=waiting, pending_account=pending_account
+            )
+        return AuthStatus(
             connected=True,
             valid=stored.valid,
             account=stored.account,
             connected_at=stored.connected_at,
-            **extra,
+            pending=waiting,
+            pending_account=pending_account,
         )
 
-    async def disconnect(self, user_id: str) -> DisconnectOut:
+    async def disconnect(self, user_id: str) -> Disconnection:
         """Revoke at Google where it still works, then forget the credentials; a request
         waiting for confirmation goes too (declined)."""
         await self.decline(user_id)
         stored = await self._store.load(user_id)
         if stored is None:
-            return DisconnectOut(disconnected=False, revoked=False)
+            return Disconnection(disconnected=False, revoked=False)
         revoked = await self._revoke(stored.credentials.refresh_token or stored.credentials.token)
         await self._store.delete(user_id)
         log.info("calendar_disconnected", user_id=user_id, revoked=revoked)
-        return DisconnectOut(disconnected=True, revoked=revoked)
+        return Disconnection(disconnected=True, revoked=revoked)
 
     # -- events --------------------------------------------------------------------------------
 
-    async def get_events(
-        self, user_id: str, time_min: str | None, time_max: str | None
-    ) -> EventsOut:
+    async def get_events(self, user_id: str, time_min: str | None, time_max: str | None) -> Events:
         async with self._connected(user_id) as (session, user):
             tz = _timezone(user, self._settings.default_timezone)
             start, end = resolve_range(
@@ -257,11 +260,11 @@ class GoogleCalendarService:
             items = await self._google.list_events(session, start, end, tz.key)
         events = [to_event_out(item, tz) for item in items if item.get("status") != "cancelled"]
         log.info("calendar_events_listed", user_id=user_id, count=len(events))
-        return EventsOut(
+        return Events(
             timezone=tz.key, time_min=start, time_max=end, count=len(events), events=events
         )
 
-    async def create_event(self, user_id: str, data: EventCreateIn) -> EventCreatedOut:
+    async def create_event(self, user_id: str, data: EventCreateIn) -> CreatedEvent:
         """Create once: the id comes from the idempotency key (random without one), so a
         repeat finds the event it made instead of making another."""
         async with self._connected(user_id) as (session, user):
@@ -274,7 +277,7 @@ class GoogleCalendarService:
             except DuplicateEventError:
                 item, created = await self._google.get_event(session, event_id, tz.key), False
         log.info("calendar_event_created", user_id=user_id, created=created)
-        return EventCreatedOut(**to_event_out(item, tz).model_dump(), created=created)
+        return CreatedEvent(**to_event_out(item, tz).model_dump(), created=created)
 
     @asynccontextmanager
     async def _connected(self, user_id: str) -> AsyncIterator[tuple[CalendarSession, User]]:

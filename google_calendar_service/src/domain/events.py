@@ -11,13 +11,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from common.calendar_client import Event, EventKind
 from common.errors import FieldError, ValidationFailedError
-from google_calendar_service.src.schemas.events import (
-    EventCreateIn,
-    EventKind,
-    EventOut,
-    parse_when,
-)
+from google_calendar_service.src.schemas.events import EventCreateIn, parse_when
 
 #: Namespace of event ids derived from idempotency keys (stable across machines).
 EVENT_ID_NAMESPACE = uuid.UUID("0b8f3a52-4f0e-5c1e-9b7a-6d2c8e1f4a90")
@@ -69,7 +65,7 @@ def resolve_range(
     return start, end
 
 
-def to_event_out(item: dict[str, Any], tz: ZoneInfo) -> EventOut:
+def to_event_out(item: dict[str, Any], tz: ZoneInfo) -> Event:
     """One Google event in the user's time zone, with its kind told apart."""
     start_raw, end_raw = item.get("start", {}), item.get("end", {})
     all_day = "date" in start_raw
@@ -86,7 +82,7 @@ def to_event_out(item: dict[str, Any], tz: ZoneInfo) -> EventOut:
         start, end = begins.isoformat(), ends.isoformat()
     multi_day = last_day > first
     event_type = item.get("eventType", "default")
-    return EventOut(
+    return Event(
         id=item["id"],
         summary=item.get("summary") or "(no title)",
         description=item.get("description"),

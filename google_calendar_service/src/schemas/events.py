@@ -1,17 +1,13 @@
-"""Shapes of the events routes: what the calendar tool reads and writes."""
+"""The body of an event to create, as the service reads it. What the service answers is
+`common.calendar_client`'s, the models its callers read with."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from common.timezones import known_zone
-
-#: How an event is told apart when it is read out: a birthday, an event spanning days,
-#: a whole-day event, or one with times.
-EventKind = Literal["timed", "all_day", "multi_day", "birthday"]
 
 
 def parse_when(text: str) -> date | datetime:
@@ -28,34 +24,6 @@ def check_timezone(name: str | None) -> str | None:
     if known_zone(name) is None:
         raise ValueError(f"{name!r} is not an IANA time zone")
     return name
-
-
-class EventOut(BaseModel):
-    id: str
-    summary: str
-    description: str | None = None
-    location: str | None = None
-    #: In the user's time zone: an ISO date-time, or a date for all-day events.
-    start: str
-    #: Exclusive, as Google keeps it: an all-day event ends on the day after its last day.
-    end: str
-    #: The last day the event covers (inclusive), in the user's time zone.
-    last_day: str
-    all_day: bool
-    multi_day: bool
-    kind: EventKind
-    event_type: str
-    status: str
-    recurring: bool
-    html_link: str | None = None
-
-
-class EventsOut(BaseModel):
-    timezone: str
-    time_min: datetime
-    time_max: datetime
-    count: int
-    events: list[EventOut]
 
 
 class EventCreateIn(BaseModel):
@@ -88,8 +56,3 @@ class EventCreateIn(BaseModel):
         if isinstance(start, datetime) != isinstance(end, datetime):
             raise ValueError("start and end must both be dates or both be date-times")
         return self
-
-
-class EventCreatedOut(EventOut):
-    #: False when the idempotency key had made this event already.
-    created: bool
