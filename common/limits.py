@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import redis.asyncio as aioredis
 from prometheus_client import Counter
+from redis.typing import EncodableT
 
 from common.names import Names
 
@@ -85,14 +86,15 @@ class MessageRateLimit:
             self.names.user_messages_today(telegram_user_id, utc_day(now)),
         ]
         now_ms = int(now.timestamp() * 1000)
-        args = [now_ms, self.per_minute, WINDOW_MS, DAY_KEY_TTL_S, member]
+        args: list[EncodableT] = [now_ms, self.per_minute, WINDOW_MS, DAY_KEY_TTL_S, member]
         admitted, wait_ms, first = await self._admit(keys=keys, args=args)
         return Admission(bool(admitted), math.ceil(int(wait_ms) / 1000), bool(first))
 
     async def count_only(self, telegram_user_id: int, now: datetime) -> None:
         key = self.names.user_messages_today(telegram_user_id, utc_day(now))
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.incr(key).expire(key, DAY_KEY_TTL_S)
+            pipe.incr(key)
+            pipe.expire(key, DAY_KEY_TTL_S)
             await pipe.execute()
 
     async def messages_today(self, telegram_user_id: int) -> int:
@@ -119,5 +121,6 @@ class TokenBudget:
             return
         key = self.names.user_tokens_today(user_id, utc_day())
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.incrby(key, tokens).expire(key, DAY_KEY_TTL_S)
+            pipe.incrby(key, tokens)
+            pipe.expire(key, DAY_KEY_TTL_S)
             await pipe.execute()

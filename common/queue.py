@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import json
 import os
 import socket
@@ -35,6 +36,7 @@ from typing import Any, Generic, TypeVar
 import redis.asyncio as aioredis
 from prometheus_client import Counter, Histogram
 from pydantic import BaseModel, ValidationError
+from redis.typing import EncodableT, FieldT
 
 from common.errors import RetryLater
 from common.logging import correlation, get_logger
@@ -227,7 +229,7 @@ class StreamPublisher:
         )
         return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
 
-    async def publish_raw(self, stream: str, fields: dict[str, str]) -> str:
+    async def publish_raw(self, stream: str, fields: dict[FieldT, EncodableT]) -> str:
         entry_id = await self._redis.xadd(self._names.stream(stream), fields)
         return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
 
@@ -401,7 +403,7 @@ class StreamConsumer(Generic[M]):
             return
         task = asyncio.create_task(self._drive(chat))
         self._drives[chat] = task
-        task.add_done_callback(lambda t, c=chat: self._drive_done(c, t))
+        task.add_done_callback(functools.partial(self._drive_done, chat))
 
     def _drive_done(self, chat: str, task: asyncio.Task[None]) -> None:
         if self._drives.get(chat) is task:
@@ -607,7 +609,7 @@ class StreamConsumer(Generic[M]):
         log.error("queue_dead_lettered", stream=self.stream, entry_id=entry_id, reason=reason)
         HANDLED.labels(self.stream, "dead").inc()
         data = entry.fields.get("data", "")
-        dead = {
+        dead: dict[FieldT, EncodableT] = {
             "data": data,
             "error": reason,
             "stream": self.stream,

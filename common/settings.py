@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import ClassVar, Literal, TypeVar
+from typing import ClassVar, Literal, TypeVar, cast
 
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -77,7 +77,8 @@ class ServiceSettings(BaseSettings):
     def own_service_token(self) -> str:
         """The token this service sends: its scoped one when set, else SERVICE_API_TOKEN."""
         if self.service_name in service_tokens.SCOPES:
-            scoped = getattr(self, service_tokens.setting_name(self.service_name))
+            # Every scoped token field is declared `str` above.
+            scoped = cast(str, getattr(self, service_tokens.setting_name(self.service_name)))
             if scoped:
                 return scoped
         return self.service_api_token

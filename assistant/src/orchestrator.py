@@ -232,10 +232,10 @@ def salvage(data: str) -> IncomingMessage | None:
     else is readable (the reply stream, the language, the message id)."""
     try:
         raw = clean_tree(json.loads(data))
+        if not isinstance(raw, dict) or isinstance(raw.get("chat_id"), bool):
+            return None
         chat_id = int(raw["chat_id"])
     except (ValueError, TypeError, KeyError, OverflowError, RecursionError):
-        return None
-    if not isinstance(raw, dict) or isinstance(raw["chat_id"], bool):
         return None
     fields: dict[str, object] = {"chat_id": chat_id, "text": "", "user_id": uuid.UUID(int=0)}
     fields["message_id"] = uuid.uuid5(ID_NAMESPACE, f"salvaged:{data}")

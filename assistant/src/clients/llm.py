@@ -240,7 +240,7 @@ class LlmGateway:
             await self._breaker.release(model, admission)
 
     def _backoff(self, attempt: int) -> float:
-        base = self._settings.llm_retry_base_seconds * 2 ** (attempt - 1)
+        base = self._settings.llm_retry_base_seconds * 2.0 ** (attempt - 1)
         return min(self._settings.llm_retry_max_seconds, base * (0.5 + random.random()))
 
     async def _once(

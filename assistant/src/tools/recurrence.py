@@ -137,8 +137,8 @@ def _days(text: str) -> tuple[str, str, str, str]:
         return str(day), "*", "*", _cut(text, match)
     found: set[int] = set()
     rest = text
-    for number, pattern in WEEKDAY_NAMES:
-        match = re.search(rf"\b(?:{pattern})\b", rest)
+    for number, day_names in WEEKDAY_NAMES:
+        match = re.search(rf"\b(?:{day_names})\b", rest)
         if match:
             found.add((number + 1) % 7)
             rest = _cut(rest, match)

@@ -90,12 +90,14 @@ def zone(name: str) -> ZoneInfo:
         city = None if found else zone_from_city(name)
     except TimezoneError as exc:
         raise ToolError(f"timezone {name!r}: {exc}") from exc
-    if found is None and city is None:
+    if found is not None:
+        return ZoneInfo(found.name)
+    if city is None:
         raise ToolError(
             f"unknown timezone {name!r}: use an IANA name like Europe/Berlin, a big city like "
             "Tokyo, or an offset like UTC+3"
         )
-    return ZoneInfo(found.name if found else city)
+    return ZoneInfo(city)
 
 
 def local(moment: datetime) -> str:
@@ -319,7 +321,7 @@ class _Parts:
     wall: dict[str, int] | None = None
     day: date | None = None
     weekday: tuple[int, str] | None = None
-    month_date: tuple[int | None, int, int | None] | None = None  # (year, month, day)
+    month_date: tuple[int | None, int, int] | None = None  # (year, month, day)
     month_day: int | None = None
     part: str | None = None
     part_today: bool = False
@@ -373,8 +375,8 @@ class _Phrase:
         iso = _ISO_DURATION.match(self.rest)
         if iso and self.rest != "p" and not self.rest.endswith("t"):
             self.rest = ""
-            amounts = {k: float(v) for k, v in iso.groupdict().items() if v}
-            self.parts.relative = timedelta(**amounts)  # an exact span, days of 24 hours
+            spans = {k: float(v) for k, v in iso.groupdict().items() if v}
+            self.parts.relative = timedelta(**spans)  # an exact span, days of 24 hours
             return
         if _DURATION_ONLY.match(self.rest):
             self.rest = f"in {self.rest}"

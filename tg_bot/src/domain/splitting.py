@@ -43,7 +43,8 @@ def split_html(markup: str, limit: int = 4096) -> list[str]:
         return [markup] if markup.strip() else []
     units = [_unit(match.group()) for match in _UNIT.finditer(markup)]
     parts: list[str] = []
-    start, stack = 0, []
+    stack: list[_Unit] = []
+    start = 0
     while start < len(units):
         start = _skip_leading_space(units, start, stack)
         if start >= len(units):

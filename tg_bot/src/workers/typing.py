@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 
 import redis.asyncio as aioredis
@@ -53,7 +54,7 @@ class TypingIndicator:
         self._wake[chat_id] = asyncio.Event()
         task = asyncio.create_task(self._loop(chat_id))
         self._loops[chat_id] = task
-        task.add_done_callback(lambda done, c=chat_id: self._finished(c, done))
+        task.add_done_callback(functools.partial(self._finished, chat_id))
 
     async def answered(self, message: OutgoingMessage) -> None:
         """An answer went out: its question no longer waits (any answer, if it names none)."""
