@@ -61,7 +61,8 @@ class CredentialStore:
         }
 
     def from_record(self, record: dict[str, Any]) -> Credentials:
-        return Credentials(
+        # google-auth leaves Credentials.__init__ unannotated.
+        return Credentials(  # type: ignore[no-untyped-call]
             token=record.get("token"),
             refresh_token=record.get("refresh_token"),
             token_uri=self._settings.google_token_uri,

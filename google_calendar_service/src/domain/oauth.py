@@ -13,14 +13,16 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 import requests
 from google.oauth2.credentials import Credentials
 from google_auth_oauthlib.flow import Flow
-from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
-from requests_oauthlib import OAuth2Session
+
+# No stubs installed: types-oauthlib and types-requests-oauthlib are not dependencies yet.
+from oauthlib.oauth2 import OAuth2Error, WebApplicationClient  # type: ignore[import-untyped]
+from requests_oauthlib import OAuth2Session  # type: ignore[import-untyped]
 
 from common.logging import get_logger
 from common.names import Names
@@ -123,7 +125,8 @@ class OAuthClient:
         except requests.RequestException as exc:
             log.warning("oauth_exchange_unreachable", error=type(exc).__name__)
             raise GoogleUnavailableError("Google could not be reached; try again.") from exc
-        return flow.credentials
+        # google-auth-oauthlib is untyped; its Flow.credentials is google-auth's Credentials.
+        return cast(Credentials, flow.credentials)
 
     async def revoke(self, token: str) -> bool:
         """Revoke the grant at Google (RFC 7009). False when Google would not (already gone)."""
@@ -141,7 +144,8 @@ class OAuthClient:
         return response.status_code == 200
 
     def _post(self, url: str, headers: dict[str, Any], body: str) -> requests.Response:
-        with OAuth2Session(self._settings.google_client_id) as session:
+        session: requests.Session = OAuth2Session(self._settings.google_client_id)
+        with session:
             return session.post(
                 url, data=body, headers=headers, timeout=self._settings.google_timeout_seconds
             )
