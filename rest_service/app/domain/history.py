@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import event, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col
 
 from common.errors import ValidationFailedError, not_found
 from rest_service.app.domain.common import paged
@@ -107,11 +107,11 @@ def record(session: AsyncSession, changes: list[PendingChange], actor: str, vers
 async def list_changes(
     session: AsyncSession, page: Page, entity: str | None = None, entity_id: uuid.UUID | None = None
 ) -> tuple[list[ConfigChange], int]:
-    stmt = select(ConfigChange).order_by(ConfigChange.id.desc())
+    stmt = select(ConfigChange).order_by(col(ConfigChange.id).desc())
     if entity is not None:
-        stmt = stmt.where(ConfigChange.entity == entity)
+        stmt = stmt.where(col(ConfigChange.entity) == entity)
     if entity_id is not None:
-        stmt = stmt.where(ConfigChange.entity_id == entity_id)
+        stmt = stmt.where(col(ConfigChange.entity_id) == entity_id)
     return await paged(session, stmt, page)
 
 

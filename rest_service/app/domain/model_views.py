@@ -6,19 +6,20 @@ import uuid
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from common.wire import ProviderRef
 from rest_service.app.models.llm import LLMModel, LLMModelPublic, LLMProvider
 
 
-def models_query(active_only: bool) -> Select[tuple[LLMModel, LLMProvider]]:
+def models_query(active_only: bool) -> Select[LLMModel, LLMProvider]:
     stmt = (
         select(LLMModel, LLMProvider)
-        .join(LLMProvider, LLMProvider.id == LLMModel.provider_id)
-        .order_by(LLMModel.is_default.desc(), LLMModel.provider_model_name)
+        .join(LLMProvider, col(LLMProvider.id) == col(LLMModel.provider_id))
+        .order_by(col(LLMModel.is_default).desc(), col(LLMModel.provider_model_name))
     )
     if active_only:
-        stmt = stmt.where(LLMModel.is_active, LLMProvider.is_active)
+        stmt = stmt.where(col(LLMModel.is_active), col(LLMProvider.is_active))
     return stmt
 
 
@@ -39,6 +40,9 @@ async def public_models(session: AsyncSession, active_only: bool) -> list[LLMMod
 
 async def one_public(session: AsyncSession, model_id: uuid.UUID) -> LLMModelPublic | None:
     row = (
-        await session.execute(models_query(active_only=False).where(LLMModel.id == model_id))
+        await session.execute(models_query(active_only=False).where(col(LLMModel.id) == model_id))
     ).first()
-    return model_public(*row) if row else None
+    if row is None:
+        return None
+    model, provider = row
+    return model_public(model, provider)

@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from common.wire import ConfigSnapshot, SnapshotAssistant, SnapshotTool
+from common.wire import ConfigSnapshot, LLMModel, SnapshotAssistant, SnapshotTool
 from rest_service.app.domain.model_views import public_models
 from rest_service.app.domain.version import current_version
 from rest_service.app.models.assistant import Assistant, AssistantToolLink, Tool
@@ -21,7 +22,9 @@ async def build_snapshot(session: AsyncSession) -> ConfigSnapshot:
     """Version first: data read after it is at least that new, so a label never lies."""
     version = await current_version(session)
     assistants = (
-        await session.scalars(select(Assistant).where(Assistant.is_active).order_by(Assistant.name))
+        await session.scalars(
+            select(Assistant).where(col(Assistant.is_active)).order_by(col(Assistant.name))
+        )
     ).all()
     tools_by_assistant = await _active_tools(session)
     entries = [
@@ -32,16 +35,21 @@ async def build_snapshot(session: AsyncSession) -> ConfigSnapshot:
     ]
     secretary = next((a for a in entries if a.is_secretary), None)
     models = await public_models(session, active_only=True)
-    return ConfigSnapshot(version=version, secretary=secretary, assistants=entries, models=models)
+    return ConfigSnapshot(
+        version=version,
+        secretary=secretary,
+        assistants=tuple(entries),
+        models=tuple(LLMModel.model_validate(model) for model in models),
+    )
 
 
 async def _active_tools(session: AsyncSession) -> dict[uuid.UUID, list[SnapshotTool]]:
     rows = (
         await session.execute(
             select(AssistantToolLink, Tool)
-            .join(Tool, Tool.id == AssistantToolLink.tool_id)
-            .where(AssistantToolLink.is_active, Tool.is_active)
-            .order_by(Tool.name)
+            .join(Tool, col(Tool.id) == col(AssistantToolLink.tool_id))
+            .where(col(AssistantToolLink.is_active), col(Tool.is_active))
+            .order_by(col(Tool.name))
         )
     ).all()
     by_assistant: dict[uuid.UUID, list[SnapshotTool]] = {}

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlmodel import col
 
 from common.errors import FieldError, ValidationFailedError
 from common.wire import ToolType
@@ -45,11 +46,11 @@ def public(tool: Tool) -> ToolPublic:
 async def list_tools(
     ctx: Ctx, page: Page, tool_type: ToolType | None, is_active: bool | None
 ) -> tuple[list[ToolPublic], int]:
-    stmt = select(Tool).order_by(Tool.name)
+    stmt = select(Tool).order_by(col(Tool.name))
     if tool_type is not None:
-        stmt = stmt.where(Tool.tool_type == tool_type)
+        stmt = stmt.where(col(Tool.tool_type) == tool_type)
     if is_active is not None:
-        stmt = stmt.where(Tool.is_active == is_active)
+        stmt = stmt.where(col(Tool.is_active) == is_active)
     rows, total = await paged(ctx.session, stmt, page)
     return [public(t) for t in rows], total
 
@@ -88,7 +89,7 @@ async def update_tool(ctx: Ctx, tool_id: uuid.UUID, data: ToolUpdate) -> Tool:
 async def delete_tool(ctx: Ctx, tool_id: uuid.UUID, cascade: bool) -> None:
     """Under `cascade`, the links that give it to assistants go with it."""
     tool = await get_tool(ctx, tool_id)
-    links = AssistantToolLink.tool_id == tool_id
+    links = col(AssistantToolLink.tool_id) == tool_id
     refs = [
         Reference("assistant_tool_link", await count(ctx.session, links), "assistants using it")
     ]
@@ -111,7 +112,7 @@ async def _check_sub_assistant(
 
 async def _name_free(ctx: Ctx, name: str) -> None:
     taken = await ctx.session.scalar(
-        select(func.count()).select_from(Tool).where(Tool.name == name)
+        select(func.count()).select_from(Tool).where(col(Tool.name) == name)
     )
     if taken:
         raise name_taken(KIND, "name", name)
