@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from common.crypto import mask_secret
 from common.errors import FieldError, ValidationFailedError
@@ -86,7 +87,9 @@ async def delete_provider(ctx: Ctx, provider_id: uuid.UUID, cascade: bool) -> No
     """Its models go with it under `cascade` (and then whatever refers to them)."""
     provider = await get_provider(ctx, provider_id)
     model_ids = (
-        await ctx.session.scalars(select(LLMModel.id).where(LLMModel.provider_id == provider_id))
+        await ctx.session.scalars(
+            select(col(LLMModel.id)).where(col(LLMModel.provider_id) == provider_id)
+        )
     ).all()
     refs = [Reference("llm_models", len(model_ids), "models of this provider")]
     refuse_if_referenced(KIND, provider_id, refs, cascade)
@@ -105,7 +108,7 @@ async def decrypted_key(ctx: Ctx, provider_id: uuid.UUID) -> str | None:
 
 async def _name_free(ctx: Ctx, name: str) -> None:
     taken = await ctx.session.scalar(
-        select(func.count()).select_from(LLMProvider).where(LLMProvider.name == name)
+        select(func.count()).select_from(LLMProvider).where(col(LLMProvider.name) == name)
     )
     if taken:
         raise name_taken(KIND, "name", name)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from rest_service.app.models.config_state import CONFIG_STATE_ID, ConfigState
 
 
 async def current_version(session: AsyncSession) -> int:
     version = await session.scalar(
-        select(ConfigState.version).where(ConfigState.id == CONFIG_STATE_ID)
+        select(col(ConfigState.version)).where(col(ConfigState.id) == CONFIG_STATE_ID)
     )
     return int(version or 0)
 
@@ -22,9 +23,9 @@ async def bump_version(session: AsyncSession) -> int:
         insert(ConfigState)
         .values(id=CONFIG_STATE_ID, version=1)
         .on_conflict_do_update(
-            index_elements=[ConfigState.id],
-            set_={"version": ConfigState.version + 1, "updated_at": func.now()},
+            index_elements=[col(ConfigState.id)],
+            set_={"version": col(ConfigState.version) + 1, "updated_at": func.now()},
         )
-        .returning(ConfigState.version)
+        .returning(col(ConfigState.version))
     )
     return int((await session.execute(stmt)).scalar_one())
