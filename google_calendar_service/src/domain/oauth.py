@@ -20,9 +20,8 @@ import requests
 from google.oauth2.credentials import Credentials
 from google_auth_oauthlib.flow import Flow
 
-# No stubs installed: types-oauthlib and types-requests-oauthlib are not dependencies yet.
-from oauthlib.oauth2 import OAuth2Error, WebApplicationClient  # type: ignore[import-untyped]
-from requests_oauthlib import OAuth2Session  # type: ignore[import-untyped]
+from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
+from requests_oauthlib import OAuth2Session
 
 from common.logging import get_logger
 from common.names import Names
