@@ -19,7 +19,6 @@ import redis.asyncio as aioredis
 import requests
 from google.oauth2.credentials import Credentials
 from google_auth_oauthlib.flow import Flow
-
 from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 from requests_oauthlib import OAuth2Session
 
