@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import delete, func, or_, select, update
+from sqlmodel import col
 
 from rest_service.app.domain import live_config
 from rest_service.app.domain.common import (
@@ -34,11 +35,11 @@ KIND = "assistant"
 async def list_assistants(
     ctx: Ctx, page: Page, is_active: bool | None, is_secretary: bool | None
 ) -> tuple[list[Assistant], int]:
-    stmt = select(Assistant).order_by(Assistant.name)
+    stmt = select(Assistant).order_by(col(Assistant.name))
     if is_active is not None:
-        stmt = stmt.where(Assistant.is_active == is_active)
+        stmt = stmt.where(col(Assistant.is_active) == is_active)
     if is_secretary is not None:
-        stmt = stmt.where(Assistant.is_secretary == is_secretary)
+        stmt = stmt.where(col(Assistant.is_secretary) == is_secretary)
     return await paged(ctx.session, stmt, page)
 
 
@@ -76,12 +77,12 @@ async def delete_assistant(ctx: Ctx, assistant_id: uuid.UUID, cascade: bool) -> 
     (their messages stay in the conversation's history)."""
     assistant = await get_assistant(ctx, assistant_id)
     links = or_(
-        AssistantToolLink.assistant_id == assistant_id,
-        AssistantToolLink.sub_assistant_id == assistant_id,
+        col(AssistantToolLink.assistant_id) == assistant_id,
+        col(AssistantToolLink.sub_assistant_id) == assistant_id,
     )
-    tool_ids = select(Tool.id).where(Tool.assistant_id == assistant_id)
-    threads = UserAssistantThread.assistant_id == assistant_id
-    calls_it = Tool.assistant_id == assistant_id
+    tool_ids = select(col(Tool.id)).where(col(Tool.assistant_id) == assistant_id)
+    threads = col(UserAssistantThread.assistant_id) == assistant_id
+    calls_it = col(Tool.assistant_id) == assistant_id
     refs = [
         Reference("assistant_tool_link", await count(ctx.session, links), "tool links"),
         Reference("tools", await count(ctx.session, calls_it), "sub_assistant tools calling it"),
@@ -90,7 +91,7 @@ async def delete_assistant(ctx: Ctx, assistant_id: uuid.UUID, cascade: bool) -> 
     refuse_if_referenced(KIND, assistant_id, refs, cascade)
     await ctx.session.execute(delete(AssistantToolLink).where(links))
     await ctx.session.execute(
-        delete(AssistantToolLink).where(AssistantToolLink.tool_id.in_(tool_ids))
+        delete(AssistantToolLink).where(col(AssistantToolLink.tool_id).in_(tool_ids))
     )
     await ctx.session.execute(delete(Tool).where(calls_it))
     await ctx.session.execute(delete(UserAssistantThread).where(threads))
@@ -102,14 +103,14 @@ async def _demote_secretary(ctx: Ctx, keep: uuid.UUID) -> None:
     """Making one assistant the secretary takes the role from the one that had it."""
     await ctx.session.execute(
         update(Assistant)
-        .where(Assistant.is_secretary, Assistant.id != keep)
+        .where(col(Assistant.is_secretary), col(Assistant.id) != keep)
         .values(is_secretary=False)
     )
 
 
 async def _name_free(ctx: Ctx, name: str) -> None:
     taken = await ctx.session.scalar(
-        select(func.count()).select_from(Assistant).where(Assistant.name == name)
+        select(func.count()).select_from(Assistant).where(col(Assistant.name) == name)
     )
     if taken:
         raise name_taken(KIND, "name", name)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from sqlalchemy import Select, func, select, update
+from sqlmodel import col
 
 from common.errors import ConflictError, FieldError, ValidationFailedError, not_found
 from rest_service.app.domain import live_config
@@ -38,7 +38,7 @@ async def list_models(
 ) -> tuple[list[LLMModelPublic], int]:
     stmt = models_query(active_only=bool(active))
     if active is False:
-        stmt = stmt.where(~LLMModel.is_active)
+        stmt = stmt.where(~col(LLMModel.is_active))
     rows, total = await paged_rows(ctx.session, stmt, page)
     return [model_public(m, p) for m, p in rows], total
 
@@ -87,8 +87,8 @@ async def delete_model(ctx: Ctx, model_id: uuid.UUID, cascade: bool) -> None:
 async def delete_rows(ctx: Ctx, model_id: uuid.UUID, cascade: bool = True) -> None:
     model = await _locked(ctx, model_id)
     name = model.provider_model_name
-    assistants = await _count(ctx, select(Assistant.id).where(Assistant.model == name))
-    users = await _count(ctx, select(User.id).where(User.preferred_model == name))
+    assistants = await _count(ctx, select(col(Assistant.id)).where(col(Assistant.model) == name))
+    users = await _count(ctx, select(col(User.id)).where(col(User.preferred_model) == name))
     refs = [
         Reference("assistants", assistants, "assistants using it"),
         Reference("users", users, "users who chose it"),
@@ -100,7 +100,7 @@ async def delete_rows(ctx: Ctx, model_id: uuid.UUID, cascade: bool = True) -> No
 
 async def model_exists(ctx: Ctx, name: str) -> bool:
     found = await ctx.session.scalar(
-        select(func.count()).select_from(LLMModel).where(LLMModel.provider_model_name == name)
+        select(func.count()).select_from(LLMModel).where(col(LLMModel.provider_model_name) == name)
     )
     return bool(found)
 
@@ -116,8 +116,8 @@ async def require_model(ctx: Ctx, name: str | None, field: str) -> None:
         reason = f"no model named {name!r} (see GET /api/llm-models/)"
         raise ValidationFailedError(f"{field}: {reason}", [FieldError(field, reason)])
     held = await ctx.session.scalar(
-        select(LLMModel.id)
-        .where(LLMModel.provider_model_name == name)
+        select(col(LLMModel.id))
+        .where(col(LLMModel.provider_model_name) == name)
         .with_for_update(key_share=True)
     )
     if held is None:
@@ -131,14 +131,16 @@ async def _make_unique_flags(ctx: Ctx, model: LLMModel) -> None:
         if getattr(model, flag):
             column = getattr(LLMModel, flag)
             await ctx.session.execute(
-                update(LLMModel).where(column, LLMModel.id != model.id).values({flag: False})
+                update(LLMModel).where(column, col(LLMModel.id) != model.id).values({flag: False})
             )
 
 
 async def _rename_references(ctx: Ctx, old: str, new: str | None) -> None:
-    await ctx.session.execute(update(Assistant).where(Assistant.model == old).values(model=new))
     await ctx.session.execute(
-        update(User).where(User.preferred_model == old).values(preferred_model=new)
+        update(Assistant).where(col(Assistant.model) == old).values(model=new)
+    )
+    await ctx.session.execute(
+        update(User).where(col(User.preferred_model) == old).values(preferred_model=new)
     )
 
 
@@ -160,5 +162,5 @@ async def _name_free(ctx: Ctx, name: str) -> None:
         raise name_taken("model", "provider_model_name", name)
 
 
-async def _count(ctx: Ctx, stmt: Select[Any]) -> int:
+async def _count(ctx: Ctx, stmt: Select[uuid.UUID]) -> int:
     return int(await ctx.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Date, case, cast, distinct, func, select
+from sqlalchemy import ColumnElement, Date, case, cast, distinct, func, select
 from sqlalchemy.types import Text as SAText
+from sqlmodel import col
 
 from common.wire import MessageRole
 from rest_service.app.domain.unit_of_work import Ctx
@@ -39,18 +39,21 @@ async def collect(ctx: Ctx, days: int) -> Stats:
 
 
 async def _messages_per_day(ctx: Ctx, since: datetime) -> list[DayCount]:
-    day = cast(func.timezone("UTC", ChatMessage.created_at), Date).label("day")
+    day = cast(func.timezone("UTC", col(ChatMessage.created_at)), Date).label("day")
     rows = await ctx.session.execute(
-        select(day, func.count()).where(ChatMessage.created_at >= since).group_by(day).order_by(day)
+        select(day, func.count())
+        .where(col(ChatMessage.created_at) >= since)
+        .group_by(day)
+        .order_by(day)
     )
     return [DayCount(day=d, messages=n) for d, n in rows.all()]
 
 
 async def _active_users(ctx: Ctx, now: datetime, since: datetime) -> ActiveUsers:
-    who = func.coalesce(cast(ChatMessage.user_id, SAText), ChatMessage.conversation_key)
+    who = func.coalesce(cast(col(ChatMessage.user_id), SAText), col(ChatMessage.conversation_key))
 
-    def active_since(start: datetime) -> Any:
-        return func.count(distinct(case((ChatMessage.created_at >= start, who))))
+    def active_since(start: datetime) -> ColumnElement[int]:
+        return func.count(distinct(case((col(ChatMessage.created_at) >= start, who))))
 
     row = (
         await ctx.session.execute(
@@ -59,8 +62,8 @@ async def _active_users(ctx: Ctx, now: datetime, since: datetime) -> ActiveUsers
                 active_since(now - timedelta(days=7)),
                 active_since(since),
             ).where(
-                ChatMessage.role == MessageRole.user,
-                ChatMessage.created_at >= min(since, now - timedelta(days=7)),
+                col(ChatMessage.role) == MessageRole.user,
+                col(ChatMessage.created_at) >= min(since, now - timedelta(days=7)),
             )
         )
     ).one()
@@ -69,17 +72,17 @@ async def _active_users(ctx: Ctx, now: datetime, since: datetime) -> ActiveUsers
 
 
 async def _tool_calls(ctx: Ctx, since: datetime) -> list[ToolStats]:
-    failures = func.count().filter(~ToolInvocation.ok)
+    failures = func.count().filter(~col(ToolInvocation.ok))
     rows = await ctx.session.execute(
         select(
-            ToolInvocation.tool_name,
+            col(ToolInvocation.tool_name),
             func.count(),
             failures,
-            func.avg(ToolInvocation.duration_ms),
+            func.avg(col(ToolInvocation.duration_ms)),
         )
-        .where(ToolInvocation.created_at >= since)
-        .group_by(ToolInvocation.tool_name)
-        .order_by(ToolInvocation.tool_name)
+        .where(col(ToolInvocation.created_at) >= since)
+        .group_by(col(ToolInvocation.tool_name))
+        .order_by(col(ToolInvocation.tool_name))
     )
     return [
         ToolStats(
@@ -94,23 +97,23 @@ async def _tool_calls(ctx: Ctx, since: datetime) -> list[ToolStats]:
 
 
 async def _models(ctx: Ctx, since: datetime) -> list[ModelStats]:
-    latency = ChatMessage.latency_ms
+    latency = col(ChatMessage.latency_ms)
     rows = await ctx.session.execute(
         select(
-            ChatMessage.model,
+            col(ChatMessage.model),
             func.count(),
-            func.coalesce(func.sum(ChatMessage.tokens_in), 0),
-            func.coalesce(func.sum(ChatMessage.tokens_out), 0),
+            func.coalesce(func.sum(col(ChatMessage.tokens_in)), 0),
+            func.coalesce(func.sum(col(ChatMessage.tokens_out)), 0),
             func.avg(latency),
             func.percentile_cont(0.95).within_group(latency),
         )
         .where(
-            ChatMessage.created_at >= since,
-            ChatMessage.model.is_not(None),
-            ChatMessage.role == MessageRole.assistant,
+            col(ChatMessage.created_at) >= since,
+            col(ChatMessage.model).is_not(None),
+            col(ChatMessage.role) == MessageRole.assistant,
         )
-        .group_by(ChatMessage.model)
-        .order_by(ChatMessage.model)
+        .group_by(col(ChatMessage.model))
+        .order_by(col(ChatMessage.model))
     )
     return [
         ModelStats(
@@ -127,8 +130,8 @@ async def _models(ctx: Ctx, since: datetime) -> list[ModelStats]:
 
 async def _reminders(ctx: Ctx, since: datetime) -> ReminderStats:
     rows = await ctx.session.execute(
-        select(CronJobRun.outcome, func.count())
-        .where(CronJobRun.scheduled_for >= since)
-        .group_by(CronJobRun.outcome)
+        select(col(CronJobRun.outcome), func.count())
+        .where(col(CronJobRun.scheduled_for) >= since)
+        .group_by(col(CronJobRun.outcome))
     )
     return ReminderStats(**{str(outcome): n for outcome, n in rows.all()})
