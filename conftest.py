@@ -1,3 +1,3 @@
 """Loads the shared test harness for every service's tests."""
 
-pytest_plugins = ["tests.harness"]
+pytest_plugins = ["tests.harness", "tests.users", "tests.reminders", "tests.calendar_stack"]

@@ -17,10 +17,10 @@ import redis.asyncio as aioredis
 from common import service_tokens
 from common.messages import ChatType, IncomingMessage
 from common.names import Names
-from google_calendar_service.tests.conftest import Browser, calendar_env, connect, sent_to
 from ops.processes import Stack
 from sandbox.google_api import GoogleStandIn, serving_in_thread
 from sandbox.llm_server import LlmStandIn
+from tests.calendar_stack import Browser, calendar_env, connect, sent_to
 from tests.harness import base_env, secretary_config
 
 SCOPED = {name: f"{name}-{uuid.uuid4().hex}" for name in service_tokens.SCOPES}

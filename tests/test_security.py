@@ -29,12 +29,12 @@ from common.messages import ChatType, IncomingMessage, OutgoingMessage
 from common.names import Names
 from common.rest_client import RestClient
 from common.wire import CronJob, User
-from google_calendar_service.tests.conftest import Browser, calendar_env, connect, sent_to
 from ops.processes import ServiceProcess, Stack
 from ops.services import ROOT
 from rest_service.app.main import create_app
 from sandbox.google_api import GoogleStandIn, serving_in_thread
 from sandbox.llm_server import LlmStandIn, Step, ToolCallStep
+from tests.calendar_stack import Browser, calendar_env, connect, sent_to
 from tests.harness import base_env, secretary_config
 from tests.secret_scan import scan_file, scan_repository, scan_text
 from tests.system import BOT_ENV, System, TelegramThread

@@ -4,7 +4,6 @@ their own (so a test may block, as `stack.start` does, without stalling them).""
 from __future__ import annotations
 
 import asyncio
-import random
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -17,7 +16,6 @@ from assistant.src.tools.base import ToolServices
 from assistant.tests.support import Deployment, Platform
 from common.names import Names
 from common.rest_client import RestClient
-from common.wire import User
 from ops.processes import Stack
 from sandbox.llm_server import LlmStandIn
 from sandbox.open_meteo import OpenMeteoStandIn
@@ -106,13 +104,6 @@ async def rest(platform: Platform) -> AsyncIterator[RestClient]:
     """The platform's rest_service as a service sees it, for a tool that writes there."""
     async with RestClient(platform.rest_url, platform.secrets["SERVICE_API_TOKEN"]) as client:
         yield client
-
-
-@pytest.fixture
-async def user(rest: RestClient) -> User:
-    """A user of this test's own, in a zone other than UTC."""
-    made, _ = await rest.get_or_create_user(random.randint(10**8, 10**9), first_name="Ann")
-    return await rest.update_user(made.id, timezone="Europe/Berlin")
 
 
 @pytest.fixture

@@ -26,19 +26,9 @@ from common.calendar_client import (
 from common.errors import UnauthorizedError, ValidationFailedError
 from common.tests.test_wire_contract import route_model, wire_shape
 from google_calendar_service.src.main import app as calendar_app
-from google_calendar_service.tests import conftest as gcal
-from google_calendar_service.tests.conftest import Browser, ServiceProcess, consent
+from ops.processes import ServiceProcess
 from sandbox.google_api import GoogleStandIn
-
-# The calendar service's own test fixtures: the service, rest_service and Google's stand-in.
-api = gcal.api
-browser = gcal.browser
-calendar_process = gcal.calendar_process
-rest_process = gcal.rest_process
-google = gcal.google
-google_server = gcal.google_server
-shared_stack = gcal.shared_stack
-shared_prefix = gcal.shared_prefix
+from tests.calendar_stack import Browser, consent
 
 RANGE = ("2030-01-01", "2030-01-05")
 

@@ -8,14 +8,12 @@ Monday) cron_service starts with CRON_TEST_CLOCK_START. What it sends is read st
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import psycopg2
 import pytest
@@ -26,7 +24,7 @@ from common.messages import OutgoingMessage
 from common.names import TO_TELEGRAM, Names
 from common.postgres_url import sync_url
 from common.rest_client import Id, RestClient
-from common.wire import CronJob, CronJobRun, User
+from common.wire import CronJob, CronJobRun
 from ops.infra import DatabaseServer, migrate
 from ops.processes import ServiceProcess, Stack
 
@@ -171,33 +169,8 @@ async def secretary(admin: RestClient) -> str:
 
 
 @pytest.fixture
-async def user(rest: RestClient) -> User:
-    made, _ = await rest.get_or_create_user(random.randint(10**8, 10**9), first_name="Ann")
-    return await rest.update_user(made.id, timezone="Europe/Berlin")
-
-
-@pytest.fixture
 def outbox(redis: aioredis.Redis, names: Names) -> Outbox:
     return Outbox(redis, names)
-
-
-MakeReminder = Callable[..., Any]
-
-
-@pytest.fixture
-def make_reminder(rest: RestClient, user: User) -> MakeReminder:
-    async def make(text: str, due_in: float | None = None, **fields: Any) -> CronJob:
-        if due_in is not None:
-            fields["run_at"] = whole_second(datetime.now(UTC) + timedelta(seconds=due_in))
-        return await rest.create_cron_job(
-            name=text, chat_id=user.telegram_id, user_id=user.id, text=text, **fields
-        )
-
-    return make
-
-
-def whole_second(moment: datetime) -> datetime:
-    return moment.replace(microsecond=0) + timedelta(seconds=1)
 
 
 async def runs_of(

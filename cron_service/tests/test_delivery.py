@@ -14,15 +14,9 @@ from common.rest_client import RestClient
 from common.wire import User
 from cron_service.app.fires import FireLedger, FireRules, compose
 from cron_service.app.jobs import plan
-from cron_service.tests.conftest import (
-    MakeReminder,
-    Outbox,
-    job_when,
-    runs_of,
-    start_cron,
-    whole_second,
-)
+from cron_service.tests.conftest import Outbox, job_when, runs_of, start_cron
 from ops.processes import Stack
+from tests.reminders import MakeReminder, whole_second
 
 
 async def test_one_off_reminder_fires_once_at_its_time(

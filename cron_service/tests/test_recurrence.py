@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from common.rest_client import RestClient
-from cron_service.tests.conftest import MakeReminder, Outbox, job_when, runs_of, start_cron
+from cron_service.tests.conftest import Outbox, job_when, runs_of, start_cron
 from ops.processes import Stack
+from tests.reminders import MakeReminder
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -18,10 +18,11 @@ from common.messages import IncomingMessage, fire_message_id
 from common.names import Names
 from common.rest_client import RestClient
 from common.wire import User
-from cron_service.tests.conftest import Outbox, runs_of, start_cron, whole_second
+from cron_service.tests.conftest import Outbox, runs_of, start_cron
 from ops.processes import ServiceProcess, Stack
 from ops.services import ROOT
 from sandbox.llm_server import LlmStandIn, Step, ToolCallStep
+from tests.reminders import whole_second
 
 SEED = ROOT / "rest_service" / "seed" / "default_config.json"
 ASSISTANT_ENV = {

@@ -22,12 +22,13 @@ from common.messages import ChatType, IncomingMessage, OutgoingMessage
 from common.names import Names
 from common.rest_client import RestClient
 from common.wire import User
-from google_calendar_service.tests.conftest import Browser, connect, make_user, sent_to
 from ops.processes import ServiceProcess, Stack
 from ops.services import ROOT
 from sandbox.google_api import GoogleStandIn
 from sandbox.llm_server import LlmStandIn
+from tests.calendar_stack import Browser, connect, sent_to
 from tests.harness import secretary_config
+from tests.users import make_user
 
 SEED = ROOT / "rest_service" / "seed" / "default_config.json"
 TOKYO = ZoneInfo("Asia/Tokyo")

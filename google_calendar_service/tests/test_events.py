@@ -10,8 +10,9 @@ import httpx
 
 from common.rest_client import RestClient
 from common.wire import User
-from google_calendar_service.tests.conftest import Browser, connect, make_user
 from sandbox.google_api import GoogleStandIn
+from tests.calendar_stack import Browser, connect
+from tests.users import make_user
 
 
 async def _connected_user(

@@ -15,16 +15,9 @@ from common.names import Names
 from common.rest_client import RestClient
 from common.wire import User
 from google_calendar_service.src.settings import SCOPES
-from google_calendar_service.tests.conftest import (
-    Browser,
-    StartCalendar,
-    connect,
-    query_of,
-    sent_to,
-    service_client,
-)
 from ops.processes import ServiceProcess
 from sandbox.google_api import GoogleStandIn
+from tests.calendar_stack import Browser, StartCalendar, connect, query_of, sent_to, service_client
 
 
 async def _nothing_connected(

@@ -13,15 +13,8 @@ import redis.asyncio as aioredis
 from common.names import Names
 from common.rest_client import RestClient
 from common.wire import User
-from google_calendar_service.tests.conftest import (
-    Browser,
-    StartCalendar,
-    connect,
-    consent,
-    sent_to,
-    service_client,
-)
 from sandbox.google_api import GoogleStandIn
+from tests.calendar_stack import Browser, StartCalendar, connect, consent, sent_to, service_client
 
 TOMORROW_EVENT = {
     "summary": "V's private appointment",

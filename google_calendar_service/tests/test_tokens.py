@@ -9,9 +9,9 @@ import psycopg2
 from common.postgres_url import sync_url
 from common.rest_client import RestClient
 from common.wire import User
-from google_calendar_service.tests.conftest import Browser, connect
 from ops.processes import ServiceProcess
 from sandbox.google_api import GoogleStandIn
+from tests.calendar_stack import Browser, connect
 
 
 async def _stored_token(rest: RestClient, user: User) -> str:

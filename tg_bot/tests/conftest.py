@@ -1,5 +1,6 @@
 """tg_bot test fixtures: the Telegram stand-in on a free port, the bot run in-process (the
-real `main`, settings from the environment), a rest_service process, stream readers."""
+real `main`, settings from the environment), a rest_service process (and `rest` on it, where
+`user` and `make_reminder` are made), stream readers."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import redis.asyncio as aioredis
 from common.logging import reset_logging
 from common.messages import IncomingMessage, OutgoingMessage
 from common.names import TO_SECRETARY, TO_TELEGRAM, Names
+from common.rest_client import RestClient
 from ops.infra import free_port
 from ops.processes import ServiceProcess, Stack
 from sandbox.telegram_api import TelegramStandIn
@@ -98,6 +100,12 @@ def rest_url(
     monkeypatch.setenv("REST_SERVICE_URL", rest_service.url)
     bot_env["REST_SERVICE_URL"] = rest_service.url
     return rest_service.url
+
+
+@pytest.fixture
+async def rest(rest_service: ServiceProcess, secrets: dict[str, str]) -> AsyncIterator[RestClient]:
+    async with RestClient(rest_service.url, secrets["SERVICE_API_TOKEN"]) as client:
+        yield client
 
 
 RunBot = Callable[..., contextlib.AbstractAsyncContextManager[None]]

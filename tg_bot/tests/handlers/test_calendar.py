@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from google_calendar_service.tests.conftest import Browser
 from ops.processes import ServiceProcess, Stack
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import SentMessage, TelegramStandIn
+from tests.calendar_stack import Browser
 
 _LINK = re.compile(r'href="([^"]+)"')
 

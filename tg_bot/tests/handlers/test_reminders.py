@@ -1,5 +1,5 @@
-"""/reminders in tg_bot: the user's upcoming reminders with their local times, and how to
-cancel one (the real tg_bot process, the Telegram stand-in, rest_service)."""
+"""/reminders: the user's upcoming reminders with their local times, and how to cancel one
+(the real tg_bot process, the Telegram stand-in, rest_service)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import pytest
 
 from common.rest_client import RestClient
 from common.wire import User
-from cron_service.tests.conftest import MakeReminder
-from ops.processes import Stack
+from ops.processes import ServiceProcess, Stack
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
+from tests.reminders import MakeReminder
 
 BOT_ENV = {
     "POLL_TIMEOUT_SECONDS": "1",
@@ -28,9 +28,12 @@ BOT_ENV = {
 
 
 @pytest.fixture
-async def telegram(stack: Stack, secrets: dict[str, str]) -> AsyncIterator[TelegramStandIn]:
+async def telegram(
+    stack: Stack, secrets: dict[str, str], rest_service: ServiceProcess
+) -> AsyncIterator[TelegramStandIn]:
+    """The stand-in, and a tg_bot process on the rest_service `make_reminder` writes to."""
     async with TelegramStandIn(secrets["TELEGRAM_TOKEN"]).running() as api:
-        env = {**BOT_ENV, "TELEGRAM_API_BASE": api.url}
+        env = {**BOT_ENV, "TELEGRAM_API_BASE": api.url, "REST_SERVICE_URL": rest_service.url}
         await asyncio.to_thread(stack.start, "tg_bot", env=env)
         yield api
 

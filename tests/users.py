@@ -1,0 +1,28 @@
+"""The test user every service's tests make: a Telegram user of the test's own, in Berlin
+(a zone other than UTC, so a time read in the wrong zone shows). Loaded by the root
+conftest.py; `user` needs a `rest` fixture, which each folder's conftest gives for the
+rest_service its tests run against."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from common.rest_client import RestClient
+from common.wire import User
+
+
+async def make_user(
+    rest: RestClient, timezone: str = "Europe/Berlin", language: str | None = None
+) -> User:
+    """A new user; no language unless given, so the Telegram app's language applies."""
+    made, _ = await rest.get_or_create_user(
+        random.randint(10**8, 10**10), first_name="Ann", language=language
+    )
+    return await rest.update_user(made.id, timezone=timezone)
+
+
+@pytest.fixture
+async def user(rest: RestClient) -> User:
+    return await make_user(rest)
