@@ -127,11 +127,14 @@ async def require_model(ctx: Ctx, name: str | None, field: str) -> None:
 
 async def _make_unique_flags(ctx: Ctx, model: LLMModel) -> None:
     """Setting a model default (or fallback) takes the flag from the one that had it."""
-    for flag in ("is_default", "is_fallback"):
-        if getattr(model, flag):
-            column = getattr(LLMModel, flag)
+    flags = (
+        (model.is_default, col(LLMModel.is_default)),
+        (model.is_fallback, col(LLMModel.is_fallback)),
+    )
+    for is_set, column in flags:
+        if is_set:
             await ctx.session.execute(
-                update(LLMModel).where(column, col(LLMModel.id) != model.id).values({flag: False})
+                update(LLMModel).where(column, col(LLMModel.id) != model.id).values({column: False})
             )
 
 
