@@ -13,7 +13,7 @@ from common.queue import StreamPublisher
 from sandbox.telegram_html import parse_html, utf16_len
 from tg_bot.src.domain.formatting import MarkdownRenderer
 from tg_bot.tests.conftest import wait_for
-from tg_bot.tests.services.test_splitting import long_markdown
+from tg_bot.tests.domain.test_splitting import long_markdown
 
 PRIVATE, OTHER, GROUP = 1001, 1002, -100777
 JITTER = 0.1  # how far a send's arrival at the stand-in may drift from its slot (a busy CI)
