@@ -8,7 +8,7 @@ import time
 
 from common.errors import NotFoundError
 from common.logging import get_logger
-from common.rest_client import RestClient
+from common.rest_client import UNSET, RestClient
 from common.wire import User
 from tg_bot.src.clients.types import TgUser
 
@@ -39,8 +39,12 @@ class UserDirectory:
         self._remember(user)
         return user, created
 
-    async def update(self, user: User, **fields: object) -> User:
-        updated = await self._rest.update_user(str(user.id), **fields)  # type: ignore[arg-type]
+    async def update(
+        self, user: User, *, timezone: str | None = UNSET, preferred_model: str | None = UNSET
+    ) -> User:
+        updated = await self._rest.update_user(
+            str(user.id), timezone=timezone, preferred_model=preferred_model
+        )
         self._remember(updated)
         return updated
 
@@ -63,15 +67,19 @@ class UserDirectory:
             log.info("user_blocked" if blocked else "user_unblocked", user_id=str(user.id))
 
     async def _refresh_profile(self, user: User, sender: TgUser) -> User:
-        wanted = {
-            "username": sender.username,
-            "first_name": sender.first_name or None,
-            "language": sender.language_code,
-        }
-        changed = {k: v for k, v in wanted.items() if v is not None and getattr(user, k) != v}
-        if not changed:
+        username = _changed(sender.username, user.username)
+        first_name = _changed(sender.first_name or None, user.first_name)
+        language = _changed(sender.language_code, user.language)
+        if username is UNSET and first_name is UNSET and language is UNSET:
             return user
-        return await self._rest.update_user(str(user.id), **changed)  # type: ignore[arg-type]
+        return await self._rest.update_user(
+            str(user.id), username=username, first_name=first_name, language=language
+        )
 
     def _remember(self, user: User) -> None:
         self._cache[int(user.telegram_id)] = (time.monotonic(), user)
+
+
+def _changed(new: str | None, old: str | None) -> str | None:
+    """What Telegram now says, or UNSET when it says nothing new (a missing value never clears)."""
+    return new if new is not None and new != old else UNSET

@@ -229,7 +229,7 @@ class UpdatePoller:
         failed = next((r for r in routed if isinstance(r, BaseException)), None)
         if failed is not None:  # raised only once every chat is done: nothing runs on
             raise failed
-        outcomes = [outcome for batch in routed for outcome in batch]  # type: ignore[union-attr]
+        outcomes = [o for batch in routed if not isinstance(batch, BaseException) for o in batch]
         return sorted(outcomes, key=lambda o: o.update_id)
 
     async def _queue(
