@@ -78,6 +78,7 @@ async def delete_credentials(ctx: Ctx, user_id: uuid.UUID, status: str = ACTIVE)
             col(CalendarCredential.user_id) == user_id, col(CalendarCredential.status) == status
         )
     )
+    # execute() is typed as returning Result; a DELETE returns a CursorResult with rowcount
     if not result.rowcount:  # type: ignore[attr-defined]
         raise not_found(f"{_kind(status)} of user", user_id)
 

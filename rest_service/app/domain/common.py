@@ -92,6 +92,7 @@ def name_taken(kind: str, field: str, name: str) -> ConflictError:
 
 def non_null(model: type[SQLModel], changes: dict[str, Any]) -> dict[str, Any]:
     """A partial update may clear nullable columns only: null for another is a 422."""
+    # SQLAlchemy sets __table__ when the table class is made; SQLModel's type does not declare it
     table = model.__table__  # type: ignore[attr-defined]
     for name, value in changes.items():
         if value is None and name in table.c and not table.c[name].nullable:

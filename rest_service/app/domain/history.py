@@ -133,6 +133,7 @@ def restorable_state(change: ConfigChange) -> dict[str, Any]:
 def _change(
     obj: SQLModel, action: str, before: dict[str, Any] | None, after: dict[str, Any] | None
 ) -> PendingChange:
+    # every tracked table has an `id`; SQLModel, their common base, does not declare one
     return PendingChange(TRACKED[type(obj)], obj.id, action, before, after)  # type: ignore[attr-defined]
 
 

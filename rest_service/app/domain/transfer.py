@@ -112,7 +112,9 @@ async def export_config(ctx: Ctx) -> ConfigDocument:
                 {
                     **t.model_dump(),
                     "input_schema": parse_schema(t.input_schema),
-                    "sub_assistant": assistant_names.get(t.assistant_id),  # type: ignore[arg-type]
+                    "sub_assistant": assistant_names.get(t.assistant_id)
+                    if t.assistant_id
+                    else None,
                 }
             )
             for t in tools
@@ -122,7 +124,11 @@ async def export_config(ctx: Ctx) -> ConfigDocument:
                 LinkDoc(
                     assistant=assistant_names[link.assistant_id],
                     tool=tool_names[link.tool_id],
-                    sub_assistant=assistant_names.get(link.sub_assistant_id),  # type: ignore[arg-type]
+                    sub_assistant=(
+                        assistant_names.get(link.sub_assistant_id)
+                        if link.sub_assistant_id
+                        else None
+                    ),
                     is_active=link.is_active,
                 )
                 for link in links
