@@ -26,6 +26,7 @@ from common.names import Names
 from ops.processes import ServiceProcess, Stack
 from sandbox.google_api import GoogleStandIn, serving_in_thread
 from tests.harness import base_env
+from tests.streams import stream_entries
 
 #: The callback's public address as registered with Google; the test's browser reaches it
 #: on whatever port the service got (`Browser.open`).
@@ -179,6 +180,6 @@ def query_of(url: str) -> dict[str, str]:
 
 async def sent_to(redis: aioredis.Redis, names: Names, chat_id: int) -> list[OutgoingMessage]:
     """What was queued for one chat on `queue:to_telegram`."""
-    entries = await redis.xrange(names.to_telegram)
+    entries = await stream_entries(redis, names.to_telegram)
     messages = [OutgoingMessage.model_validate_json(fields[b"data"]) for _, fields in entries]
     return [m for m in messages if m.chat_id == chat_id]

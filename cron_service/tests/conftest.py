@@ -27,6 +27,7 @@ from common.rest_client import Id, RestClient
 from common.wire import CronJob, CronJobRun
 from ops.infra import DatabaseServer, migrate
 from ops.processes import ServiceProcess, Stack
+from tests.streams import stream_entries
 
 #: Settings every cron_service of these tests gets; a test adds or overrides.
 CRON_ENV = {
@@ -58,7 +59,7 @@ class Outbox:
         self._key = names.stream(TO_TELEGRAM)
 
     async def all(self) -> list[Sent]:
-        entries = await self._redis.xrange(self._key)
+        entries = await stream_entries(self._redis, self._key)
         return [_sent(entry_id, fields) for entry_id, fields in entries]
 
     async def wait_for(self, count: int, timeout: float = 15.0) -> list[Sent]:

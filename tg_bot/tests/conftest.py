@@ -21,6 +21,7 @@ from common.rest_client import RestClient
 from ops.infra import free_port
 from ops.processes import ServiceProcess, Stack
 from sandbox.telegram_api import TelegramStandIn
+from tests.streams import stream_entries
 from tg_bot.src.main import main
 
 #: Limits high enough not to matter, unless a test sets its own.
@@ -156,7 +157,7 @@ async def wait_for(
 async def stream_messages(
     redis: aioredis.Redis, names: Names, stream: str, model: type[Any]
 ) -> list[Any]:
-    entries = await redis.xrange(names.stream(stream))
+    entries = await stream_entries(redis, names.stream(stream))
     return [model.model_validate_json(fields[b"data"]) for _id, fields in entries]
 
 

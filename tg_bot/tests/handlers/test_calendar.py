@@ -11,6 +11,7 @@ import re
 import threading
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -45,7 +46,7 @@ class Telegram:
     def __init__(self, stand_in: TelegramStandIn, loop: asyncio.AbstractEventLoop) -> None:
         self.stand_in, self.loop = stand_in, loop
 
-    async def send(self, update: dict, chat_id: int) -> SentMessage:
+    async def send(self, update: dict[str, Any], chat_id: int) -> SentMessage:
         """Inject an update (on the stand-in's loop) and wait for the bot's next message."""
         before = len(self.stand_in.sent_to(chat_id))
         self.loop.call_soon_threadsafe(self.stand_in.inject, update)
