@@ -793,9 +793,7 @@ async def test_no_service_logs_a_secret_even_at_debug(
         assert cleo.marker in answer.text  # the turn used the calendar
         stored = await rest.get_calendar_credentials(cleo.id)
     assert stored is not None
-    oauth = [
-        stored.credentials[k] for k in ("token", "refresh_token") if stored.credentials.get(k)
-    ]
+    oauth = [stored.credentials[k] for k in ("token", "refresh_token") if stored.credentials.get(k)]
     assert oauth, stored.credentials.keys()
     assert {r.api_key for r in llm.requests} == {assistant.provider_key}
     secrets = [*oauth, assistant.provider_key, *deployment.secrets.values()]
