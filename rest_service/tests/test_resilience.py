@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from rest_service.app.main import create_app
 from rest_service.app.settings import Settings
 from rest_service.tests.conftest import assert_error, unique
-from rest_service.tests.tcp_proxy import TcpProxy
+from tests.tcp_proxy import TcpProxy
 
 
 def _via(url: str, proxy: TcpProxy) -> str:

@@ -19,12 +19,15 @@ import time
 import uuid
 
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from common.errors import RetryLater
 from common.logging import get_logger
 from common.messages import ID_NAMESPACE, OutgoingMessage
 from common.names import TG_BOT_GROUP, TO_TELEGRAM, Names
 from common.queue import ConsumerConfig, DeadLetter, StreamConsumer
+from common.retry import RetryPolicy
 from tg_bot.src.clients.errors import (
     TelegramError,
     TelegramForbidden,
@@ -50,6 +53,15 @@ log = get_logger(__name__)
 def part_id(message_id: uuid.UUID | str, index: int) -> uuid.UUID:
     """The id of the `index`th part of a message: the same on every redelivery."""
     return uuid.uuid5(ID_NAMESPACE, f"part:{message_id}:{index}")
+
+
+#: The part is out: its marker must outlast a Redis restart (the client's own retries cover
+#: about 3 s), or the entry's redelivery would send it a second time.
+_MARK_SENT = RetryPolicy(retries=8, base_s=0.5, max_s=4.0)
+
+
+def _redis_unavailable(error: object) -> bool:
+    return isinstance(error, (RedisConnectionError, RedisTimeoutError, OSError))
 
 
 def plain_text(markup: str) -> str:
@@ -163,7 +175,11 @@ class ResponseHandler:
                 raise MessageDropped from None
             break
         PARTS_SENT.inc()
-        await self._redis.set(sent_key, "1", ex=self._settings.sent_part_ttl_seconds)
+        await _MARK_SENT.run(
+            lambda: self._redis.set(sent_key, "1", ex=self._settings.sent_part_ttl_seconds),
+            retry_exception=_redis_unavailable,
+            name="mark_part_sent",
+        )
         return chat_id
 
     async def _send(self, chat_id: int, part: str, reply_to: int | None) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 import uuid
 
 from common.messages import OutgoingMessage
 from common.names import TO_TELEGRAM
 from common.queue import StreamPublisher
 from sandbox.telegram_html import parse_html, utf16_len
+from tests.tcp_proxy import TcpProxy
 from tg_bot.src.domain.formatting import MarkdownRenderer
 from tg_bot.tests.conftest import wait_for
 from tg_bot.tests.domain.test_splitting import long_markdown
@@ -200,3 +202,36 @@ async def test_an_answer_telegram_keeps_refusing_is_dead_lettered_with_an_apolog
 
 async def dead_count(redis, names) -> bool:
     return await redis.xlen(names.dead(TO_TELEGRAM)) == 1
+
+
+async def test_a_part_sent_just_before_redis_goes_down_is_not_sent_again(
+    run_bot, telegram, redis, names, bot_env
+) -> None:
+    """Telegram accepted the part, then Redis went away for longer than the Redis client's own
+    retries: the sent marker waits for Redis instead of failing, so the entry's redelivery
+    finds it and does not send the part a second time (the Redis-restart drill's duplicate)."""
+    proxy = TcpProxy("127.0.0.1", int(bot_env["REDIS_URL"].rsplit(":", 1)[1].split("/")[0]))
+    await proxy.start()
+    accept = telegram._send_message
+    cut: list[float] = []
+
+    async def accept_then_lose_redis(params):
+        result = await accept(params)
+        if not cut:  # Redis goes before tg_bot hears Telegram's answer, and stays away 4 s
+            cut.append(time.monotonic())
+            await proxy.stop()
+            asyncio.get_running_loop().call_later(4.0, lambda: asyncio.ensure_future(proxy.start()))
+        return result
+
+    telegram._send_message = accept_then_lose_redis
+    try:
+        async with run_bot(REDIS_URL=f"redis://127.0.0.1:{proxy.port}/0"):
+            await publish(redis, names, answer(PRIVATE, "only once"))
+            await telegram.wait_sent(1, PRIVATE)
+            await wait_for(lambda: stream_empty(redis, names), timeout=60)
+            await asyncio.sleep(1.0)  # room for a redelivery, were the entry handled again
+    finally:
+        await proxy.stop()
+    assert cut, "the stand-in never saw the send"
+    assert [m.text for m in telegram.sent_to(PRIVATE)] == ["only once"]
+    assert not await redis.xlen(names.dead(TO_TELEGRAM))
