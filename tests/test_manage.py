@@ -29,7 +29,9 @@ MANAGE = [sys.executable, str(ROOT / "manage.py")]
 
 def free_base_port() -> int:
     for _ in range(50):
-        base = random.randrange(20_000, 40_000, 10)
+        # below Linux's ephemeral range (32768+): an outgoing connection's local port there
+        # took a service's port between this check and its bind
+        base = random.randrange(20_000, 32_700, 10)
         if not any(port_answers("127.0.0.1", base + i) for i in range(5)):
             return base
     raise RuntimeError("no five free ports in a row")
