@@ -55,6 +55,39 @@ class OutgoingKind(StrEnum):
     ERROR = "error"
 
 
+class AttachmentKind(StrEnum):
+    VOICE = "voice"
+    AUDIO = "audio"
+    PHOTO = "photo"
+    DOCUMENT = "document"
+
+
+class Attachment(BaseModel):
+    """A file the user sent with a message. The bytes are not in the queue entry: tg_bot keeps
+    them in the blob store (`common/blobs.py`) under `blob_key` for as long as the turn needs."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    kind: AttachmentKind
+    blob_key: str
+    mime_type: str | None = None
+    file_name: str | None = None
+    size: int | None = None
+    #: Seconds of a voice message or audio, as Telegram reports it.
+    duration: int | None = None
+
+
+class Button(BaseModel):
+    """One inline-keyboard button: `data` comes back in a callback query (at most 64 bytes, see
+    `common/buttons.py`), or `url` opens a link. The label is already in the user's language."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    text: str = Field(min_length=1, max_length=64)
+    data: str | None = Field(default=None, max_length=64)
+    url: str | None = None
+
+
 class _QueueMessage(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -80,6 +113,11 @@ class IncomingMessage(_QueueMessage):
     text: str
     telegram_message_id: int | None = None
     sent_at: AwareDatetime = Field(default_factory=utcnow)
+    #: A forum topic's id: the answer goes to the same topic.
+    message_thread_id: int | None = None
+    #: The user edited this message (text is the new version): answer it again and say so.
+    edited: bool = False
+    attachments: list[Attachment] = []
 
     @property
     def is_group(self) -> bool:
@@ -97,5 +135,34 @@ class OutgoingMessage(_QueueMessage):
     text: str
     kind: OutgoingKind = OutgoingKind.REPLY
     correlation_id: str | None = None
+    reply_to_telegram_message_id: int | None = None
+    created_at: AwareDatetime = Field(default_factory=utcnow)
+    #: Rows of inline-keyboard buttons, shown under the (last part of the) message.
+    buttons: list[list[Button]] = []
+    #: A forum topic's id: sent into that topic.
+    message_thread_id: int | None = None
+    #: Edit this already-sent Telegram message (text and buttons) instead of sending a new one.
+    edit_telegram_message_id: int | None = None
+    #: A blob (`common/blobs.py`) with speech audio to send as a voice message with the text.
+    voice_blob_key: str | None = None
+
+
+class DraftMessage(_QueueMessage):
+    """The answer so far, while the assistant is still writing it (stream `queue:drafts`).
+
+    Best effort and ephemeral: tg_bot shows the newest one (a draft in private chats, throttled
+    edits elsewhere) and drops stale ones; the final `OutgoingMessage` with the same
+    `message_id` (the answer's id) replaces it and is what is stored and formatted as always.
+    """
+
+    chat_type: ChatType = ChatType.PRIVATE
+    correlation_id: str | None = None
+    #: The whole text so far (Markdown as the model writes it), not a delta.
+    text: str = ""
+    #: A short status line while a tool runs ("checking your calendar…"), else None.
+    status: str | None = None
+    #: Grows with every draft of one answer, so an older one arriving late is dropped.
+    seq: int = 0
+    message_thread_id: int | None = None
     reply_to_telegram_message_id: int | None = None
     created_at: AwareDatetime = Field(default_factory=utcnow)

@@ -12,6 +12,8 @@ ASSISTANT_GROUP = "assistant"
 TG_BOT_GROUP = "tg_bot"
 CONFIG_UPDATED = "config:updated"
 CRON_UPDATED = "cron:updated"
+#: The assistant's answers while they are being written (issue 19): best effort, trimmed.
+DRAFTS = "queue:drafts"
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,30 @@ class Names:
     @property
     def to_telegram(self) -> str:
         return self.key(TO_TELEGRAM)
+
+    @property
+    def drafts(self) -> str:
+        return self.key(DRAFTS)
+
+    def blob(self, blob_id: str) -> str:
+        """A file's bytes for one turn (a voice message, a photo, a document, speech audio)."""
+        return self.key(f"blob:{blob_id}")
+
+    def button_used(self, chat_id: int | str, telegram_message_id: int | str) -> str:
+        """Set once the buttons of one sent message acted: a second tap does nothing twice."""
+        return self.key(f"tg_bot:button_used:{chat_id}:{telegram_message_id}")
+
+    def last_user_message(self, chat_id: int | str, telegram_user_id: int | str) -> str:
+        """The user's last message in a chat (id and date): only its edit is answered again."""
+        return self.key(f"tg_bot:last_message:{chat_id}:{telegram_user_id}")
+
+    def live_answer(self, answer_id: str) -> str:
+        """The Telegram message a streamed answer is shown in (groups: edited as it grows)."""
+        return self.key(f"tg_bot:live:{answer_id}")
+
+    def album(self, chat_id: int | str, media_group_id: str) -> str:
+        """The parts of one album (several photos or documents sent together): one turn."""
+        return self.key(f"tg_bot:album:{chat_id}:{media_group_id}")
 
     @property
     def config_updated(self) -> str:

@@ -143,6 +143,16 @@ class ProviderRef(WireModel):
     base_url: str
 
 
+class ModelCapability(StrEnum):
+    """What a model can do (issue 19): the transcription and speech models are the active
+    models with that capability; pictures go only to a model with `vision`."""
+
+    chat = "chat"
+    vision = "vision"
+    transcription = "transcription"
+    speech = "speech"
+
+
 class LLMModel(WireModel):
     id: UUID
     #: The provider's model name: what goes into a chat completion request.
@@ -154,6 +164,7 @@ class LLMModel(WireModel):
     is_default: bool
     is_fallback: bool
     is_active: bool
+    capabilities: list[ModelCapability] = [ModelCapability.chat]
     created_at: datetime
     updated_at: datetime
 

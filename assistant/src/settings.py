@@ -51,6 +51,18 @@ class Settings(ServiceSettings):
     sub_assistant_max_depth: int = Field(default=2, ge=0)
     sub_assistant_timeout_seconds: float = Field(default=120.0, gt=0)
 
+    # issue 19: live answers (the model's text streamed to tg_bot as drafts; off: one answer)
+    stream_answers: bool = True
+    #: Drafts of one answer: at most one per this many seconds (tg_bot throttles again).
+    stream_publish_interval_seconds: float = Field(default=0.1, ge=0)
+    # voice, pictures, documents (tg_bot refuses bigger files before they are queued)
+    voice_max_seconds: int = Field(default=300, gt=0)
+    document_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    #: A document's text given to the model is cut to this many characters.
+    document_max_chars: int = Field(default=20_000, ge=1000)
+    #: Voice replies longer than this many characters are sent as text only.
+    speech_max_chars: int = Field(default=1_500, ge=1)
+
     weather_cache_seconds: int = Field(default=600, ge=0)
     weather_timeout_seconds: float = Field(default=10.0, gt=0)
 

@@ -63,6 +63,10 @@ def test_incoming_message_has_the_contract_fields() -> None:
         "text",
         "telegram_message_id",
         "sent_at",
+        # issue 19: forum topics, edits, files
+        "message_thread_id",
+        "edited",
+        "attachments",
     }
     msg = IncomingMessage(message_id=uuid.uuid4(), chat_id=1, user_id=uuid.uuid4(), text="hi")
     assert (msg.v, msg.source, msg.reply_stream, msg.chat_type) == (
@@ -83,7 +87,20 @@ def test_outgoing_message_has_the_contract_fields() -> None:
         "correlation_id",
         "reply_to_telegram_message_id",
         "created_at",
+        # issue 19: buttons, forum topics, edits of sent messages, voice replies
+        "buttons",
+        "message_thread_id",
+        "edit_telegram_message_id",
+        "voice_blob_key",
     }
+
+
+def test_an_old_entry_without_the_issue_19_fields_still_reads() -> None:
+    old = {"v": 1, "message_id": str(uuid.uuid4()), "chat_id": 1, "text": "x"}
+    message = OutgoingMessage.model_validate(old)
+    assert (message.buttons, message.message_thread_id, message.voice_blob_key) == ([], None, None)
+    incoming = IncomingMessage.model_validate({**old, "user_id": str(uuid.uuid4())})
+    assert (incoming.attachments, incoming.edited) == ([], False)
 
 
 def test_conversation_key_separates_groups_from_private_chats() -> None:

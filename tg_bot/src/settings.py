@@ -64,6 +64,33 @@ class Settings(ServiceSettings):
     weather_api_url: str = "https://api.open-meteo.com/v1/forecast"
     geocoding_timeout_seconds: float = Field(default=5.0, gt=0)
 
+    # issue 19: receiving by webhook instead of polling (empty URL: long polling; switching
+    # back deletes the webhook); the secret Telegram sends back in every webhook request's
+    # X-Telegram-Bot-Api-Secret-Token header (generated and kept in Redis when empty)
+    telegram_webhook_url: str = ""
+    telegram_webhook_secret: str = ""
+    #: Where tg_bot's HTTP server takes webhook requests (the URL above ends with it).
+    telegram_webhook_path: str = "/telegram/webhook"
+
+    # live answers: drafts in private chats, throttled edits elsewhere
+    stream_answers: bool = True
+    #: Edits of a group's live answer: at most one per this many seconds (Telegram's group limit
+    #: is 20 messages a minute, which edits share).
+    stream_edit_interval_seconds: float = Field(default=3.0, gt=0)
+    #: Drafts in a private chat: at most one per this many seconds.
+    stream_draft_interval_seconds: float = Field(default=0.3, gt=0)
+
+    # voice, pictures and documents
+    voice_max_seconds: int = Field(default=300, gt=0)
+    document_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    #: Telegram's bots may download files up to 20 MB.
+    file_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    #: How long the parts of an album are gathered into one turn.
+    album_wait_seconds: float = Field(default=1.5, gt=0)
+
+    #: An edit of the user's last message within this window is answered again.
+    edit_window_seconds: int = Field(default=120, ge=0)
+
     @field_validator("allowed_telegram_ids")
     @classmethod
     def _ids_are_numbers(cls, value: str) -> str:

@@ -56,11 +56,33 @@ class TgEntity(_TgObject):
     url: str | None = None
 
 
+class TgFileRef(_TgObject):
+    """The part of Voice, Audio, PhotoSize and Document that fetching a file needs."""
+
+    file_id: str
+    file_unique_id: str = ""
+    file_size: int | None = None
+    #: Voice and Audio: seconds.
+    duration: int | None = None
+    mime_type: str | None = None
+    file_name: str | None = None
+    #: PhotoSize: pixels.
+    width: int | None = None
+    height: int | None = None
+
+
 class TgMessage(_TgObject):
     message_id: int
     date: int
     chat: TgChat
     sender: TgUser | None = Field(default=None, alias="from")
+    #: Forum topics: the topic the message is in (answers go there too).
+    message_thread_id: int | None = None
+    is_topic_message: bool = False
+    #: Set on an edited message: when it was edited.
+    edit_date: int | None = None
+    #: The parts of one album share it.
+    media_group_id: str | None = None
     text: str | None = None
     entities: list[TgEntity] = []
     caption: str | None = None
@@ -79,6 +101,27 @@ class TgMessage(_TgObject):
     contact: Any = None
     poll: Any = None
     dice: Any = None
+
+    def file(self, field: str) -> TgFileRef | None:
+        """The voice, audio or document as a file reference (None when absent or unreadable)."""
+        raw = getattr(self, field, None)
+        if not isinstance(raw, dict) or not isinstance(raw.get("file_id"), str):
+            return None
+        try:
+            return TgFileRef.model_validate(raw)
+        except ValueError:
+            return None
+
+    @property
+    def largest_photo(self) -> TgFileRef | None:
+        """A photo comes in several sizes; the last is the largest."""
+        if not isinstance(self.photo, list):
+            return None
+        sizes = [s for s in self.photo if isinstance(s, dict) and isinstance(s.get("file_id"), str)]
+        try:
+            return TgFileRef.model_validate(sizes[-1]) if sizes else None
+        except ValueError:
+            return None
 
     @property
     def media_kind(self) -> str | None:
@@ -108,7 +151,20 @@ class TgChatMemberUpdated(_TgObject):
     new_chat_member: TgChatMember
 
 
+class TgCallbackQuery(_TgObject):
+    """A button under one of the bot's messages was tapped."""
+
+    id: str
+    sender: TgUser = Field(alias="from")
+    #: The message the button was under (absent when too old for Telegram to say).
+    message: TgMessage | None = None
+    data: str | None = None
+    chat_instance: str = ""
+
+
 class TgUpdate(_TgObject):
     update_id: int
     message: TgMessage | None = None
+    edited_message: TgMessage | None = None
+    callback_query: TgCallbackQuery | None = None
     my_chat_member: TgChatMemberUpdated | None = None
