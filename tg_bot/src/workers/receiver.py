@@ -54,7 +54,8 @@ from tg_bot.src.workers.typing import TypingIndicator
 
 log = get_logger(__name__)
 
-ALLOWED_UPDATES = ["message", "my_chat_member"]
+#: What the bot asks Telegram for (issue 19: buttons and edits too).
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 
 # KEYS[1], KEYS[2]: the bot's offset and floor (lowest update_id of the last queued batch);
 # KEYS[3], KEYS[4]: the streams to the assistant and to Telegram; KEYS[5..]: typing sets.
