@@ -10,12 +10,13 @@ completion.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import openai
 from openai.types.chat import ChatCompletion
@@ -26,6 +27,8 @@ from assistant.src.settings import Settings
 from common.logging import get_logger
 
 log = get_logger(__name__)
+
+T = TypeVar("T")
 
 LLM_REQUESTS = Counter(
     "llm_requests_total", "LLM requests, by model and outcome", ["model", "outcome"]
@@ -179,7 +182,10 @@ class LlmGateway:
                 continue
             try:
                 return await self._with_retries(
-                    route, messages, tools, tool_choice, attempt, admission
+                    route,
+                    functools.partial(self._once, route, messages, tools, tool_choice),
+                    attempt,
+                    admission,
                 )
             except _GiveUpOnModel:
                 log.warning("llm_model_failed", model=route.model, errors=attempt.errors)
@@ -190,21 +196,40 @@ class LlmGateway:
             return Admission.CLOSED
         return await self._breaker.admit(model)
 
+    async def request(
+        self, route: ModelRoute, call: Callable[[openai.AsyncOpenAI], Awaitable[T]]
+    ) -> T:
+        """One request other than a chat completion (audio) to `route`'s provider, with the
+        key, client, retries and breaker chat calls get; `LlmUnavailable` when it fails."""
+        attempt = Attempt(route.model)
+        admission = await self._admit(route.model)
+        if admission is Admission.OPEN:
+            attempt.errors.append(BREAKER_OPEN)
+            raise LlmUnavailable([attempt])
+
+        async def once() -> T:
+            client = await self._client(route)
+            async with asyncio.timeout(self._settings.llm_timeout_seconds):
+                return await call(client)
+
+        try:
+            return await self._with_retries(route, once, attempt, admission)
+        except _GiveUpOnModel as exc:
+            raise LlmUnavailable([attempt]) from exc
+
     async def _with_retries(
         self,
         route: ModelRoute,
-        messages: list[dict[str, Any]],
-        tools: list[dict[str, Any]] | None,
-        tool_choice: str | None,
+        once: Callable[[], Awaitable[T]],
         attempt: Attempt,
         admission: Admission,
-    ) -> Completion:
+    ) -> T:
         """A half-open model (`Admission.PROBE`) gets one attempt, no retries."""
         settings = self._settings
         tries = 1 if admission is Admission.PROBE else settings.llm_max_attempts
         for number in range(1, tries + 1):
             try:
-                completion = await self._once(route, messages, tools, tool_choice)
+                completion = await once()
             except openai.APIStatusError as exc:
                 attempt.errors.append(f"{exc.status_code}: {_brief(exc)}")
                 if exc.status_code in _REQUEST_FAULT_STATUS:
