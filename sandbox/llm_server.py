@@ -18,6 +18,12 @@ sent verbatim in either style. Choose it with `LlmStandIn(argument_style="realis
 attribute `argument_style`, `POST /control/arguments {"style": "realistic"}`,
 `--arguments realistic`, or per request with the header `X-Sandbox-Arguments`.
 
+`stream: true` is answered as OpenAI streams (`stream_chunks`): SSE `data:` events of
+`chat.completion.chunk`, tool calls opened with their index and their arguments in pieces, a
+usage chunk when `stream_options.include_usage` asks, then `data: [DONE]`. Slow the chunks with
+the attribute `chunk_delay`, `POST /control/stream {"chunk_delay": 0.05}`, `--chunk-delay` or a
+step's `chunk_delay`; a step's `break_after: n` cuts the connection after n chunks.
+
 Standalone: `python -m sandbox.llm_server --port 8090`; the control API is under `/control`
 (`POST /control/script`, `POST /control/reset`, `GET /control/requests`,
 `POST /control/arguments`). In-process:
@@ -98,6 +104,10 @@ class Step:
     model: str | None = None
     contains: str | None = None
     times: int | None = 1
+    #: Streamed replies (`stream: true`): seconds between chunks, and the chunk after which
+    #: the connection is cut without an end (a stream that breaks mid-way).
+    chunk_delay: float | None = None
+    break_after: int | None = None
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Step:
@@ -116,6 +126,8 @@ class Step:
             model=raw.get("model"),
             contains=raw.get("contains"),
             times=raw.get("times", 1),
+            chunk_delay=raw.get("chunk_delay"),
+            break_after=raw.get("break_after"),
         )
 
     def matches(self, model: str, last_text: str) -> bool:
@@ -136,6 +148,8 @@ class RecordedRequest:
     status: int = 200
     #: The bearer token the client sent (which provider key it used).
     api_key: str | None = None
+    #: Asked with `stream: true`.
+    stream: bool = False
 
     @property
     def system_text(self) -> str:
@@ -157,6 +171,7 @@ class RecordedRequest:
             "received_at": self.received_at,
             "status": self.status,
             "api_key": self.api_key,
+            "stream": self.stream,
         }
 
 
@@ -187,6 +202,10 @@ class LlmStandIn(StandInServer):
         self.known_models = set(known_models) if known_models else None
         #: Seconds the default (unscripted) replies take; random up to this value.
         self.default_delay = default_delay
+        #: Seconds between the chunks of a streamed reply (a step's `chunk_delay` wins).
+        self.chunk_delay = 0.0
+        #: Characters of content per streamed chunk.
+        self.chunk_chars = 8
         self.requests: list[RecordedRequest] = []
         self._steps: list[Step] = []
         self._lock = threading.Lock()
@@ -247,6 +266,7 @@ class LlmStandIn(StandInServer):
         app.router.add_post("/control/reset", self._control_reset)
         app.router.add_get("/control/requests", self._control_requests)
         app.router.add_post("/control/arguments", self._control_arguments)
+        app.router.add_post("/control/stream", self._control_stream)
         app.router.add_get("/health", self._health)
         return app
 
@@ -275,6 +295,7 @@ class LlmStandIn(StandInServer):
             tool_choice=body.get("tool_choice"),
             received_at=time.time(),
             api_key=request.headers.get("Authorization", "").removeprefix("Bearer ") or None,
+            stream=body.get("stream") is True,
         )
         if self.record:
             with self._lock:
@@ -298,6 +319,8 @@ class LlmStandIn(StandInServer):
             return _error(400, str(exc))
         write = _writer(record, style)
         reply = _step_reply(step, write) if step else _default_reply(record, write)
+        if body.get("stream") is True:
+            return await self._stream(request, body, record, reply, step)
         return web.json_response(self._completion(record, reply))
 
     def _completion(self, record: RecordedRequest, message: dict[str, Any]) -> dict[str, Any]:
@@ -323,6 +346,34 @@ class LlmStandIn(StandInServer):
             },
         }
 
+    async def _stream(
+        self,
+        request: web.Request,
+        body: dict[str, Any],
+        record: RecordedRequest,
+        reply: dict[str, Any],
+        step: Step | None,
+    ) -> web.StreamResponse:
+        """The reply as OpenAI streams it: `chat.completion.chunk` events, then `[DONE]`."""
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        whole = self._completion(record, reply)
+        options = body.get("stream_options")
+        usage = isinstance(options, dict) and options.get("include_usage") is True
+        chunks = stream_chunks(whole, self.chunk_chars, usage=usage)
+        delay = step.chunk_delay if step and step.chunk_delay is not None else self.chunk_delay
+        for number, chunk in enumerate(chunks):
+            if step is not None and step.break_after is not None and number >= step.break_after:
+                if request.transport is not None:
+                    request.transport.close()  # cut: no final chunk, no [DONE]
+                return response
+            if number and delay:
+                await asyncio.sleep(delay)
+            await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
+
     async def _control_script(self, request: web.Request) -> web.Response:
         raw = await request.json()
         steps = raw.get("steps", [raw]) if isinstance(raw, dict) else raw
@@ -341,10 +392,53 @@ class LlmStandIn(StandInServer):
             return _error(400, str(exc))
         return web.json_response({"style": self.argument_style})
 
+    async def _control_stream(self, request: web.Request) -> web.Response:
+        raw = await request.json()
+        if not isinstance(raw, dict):
+            return _error(400, "expected an object")
+        self.chunk_delay = float(raw.get("chunk_delay", self.chunk_delay))
+        self.chunk_chars = int(raw.get("chunk_chars", self.chunk_chars))
+        return web.json_response({"chunk_delay": self.chunk_delay, "chunk_chars": self.chunk_chars})
+
     async def _control_requests(self, _request: web.Request) -> web.Response:
         with self._lock:
             recorded = [r.to_json() for r in self.requests]
         return web.json_response(recorded)
+
+
+def stream_chunks(
+    completion: dict[str, Any], chunk_chars: int, *, usage: bool
+) -> list[dict[str, Any]]:
+    """A completion as the chunks OpenAI streams it in: the role, the content a few characters
+    at a time, each tool call opened with its index, id and name and its arguments in pieces,
+    the finish reason, and (asked for with `stream_options.include_usage`) the usage last."""
+    choice = completion["choices"][0]
+    message = choice["message"]
+    base = {k: completion[k] for k in ("id", "created", "model")}
+    base |= {"object": "chat.completion.chunk", "system_fingerprint": None}
+    extra = {"usage": None} if usage else {}
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        part = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+        return {**base, "choices": [part], **extra}
+
+    chunks = [chunk({"role": "assistant", "content": ""})]
+    content = message.get("content") or ""
+    size = max(1, chunk_chars)
+    chunks += [chunk({"content": content[i : i + size]}) for i in range(0, len(content), size)]
+    for index, call in enumerate(message.get("tool_calls") or []):
+        function = call["function"]
+        opening = {"index": index, "id": call["id"], "type": "function"}
+        opening["function"] = {"name": function["name"], "arguments": ""}
+        chunks.append(chunk({"tool_calls": [opening]}))
+        arguments = function["arguments"]
+        for i in range(0, len(arguments), size):
+            piece = {"index": index, "function": {"arguments": arguments[i : i + size]}}
+            chunks.append(chunk({"tool_calls": [piece]}))
+    chunks.append(chunk({}, choice["finish_reason"]))
+    if usage:
+        chunks.append({**base, "choices": [], "usage": completion["usage"]})
+    return chunks
 
 
 # -- validation, as OpenAI does it --------------------------------------------------------------
@@ -633,11 +727,13 @@ def main() -> None:
     parser.add_argument("--models", default="", help="comma-separated; empty: accept any")
     parser.add_argument("--no-record", action="store_true", help="keep no request log")
     parser.add_argument("--arguments", choices=ARGUMENT_STYLES, default="exact")
+    parser.add_argument("--chunk-delay", type=float, default=0.0, help="seconds between chunks")
     args = parser.parse_args()
     models = [m for m in args.models.split(",") if m] or None
     stand_in = LlmStandIn(
         known_models=models, record=not args.no_record, argument_style=args.arguments
     )
+    stand_in.chunk_delay = args.chunk_delay
     web.run_app(stand_in.app(), host=args.host, port=args.port, access_log=None)
 
 

@@ -5,11 +5,17 @@ on every call, `retry-after` honoured on 429, and the next model in the order tr
 model keeps failing. A model whose circuit breaker is open (`llm_breaker.py`) is skipped
 without a request, and a half-open one is tried once. Tokens and latency come back with every
 completion.
+
+With a `TextSink` the completion is streamed (`stream=True`, usage in the last chunk): the
+sink hears the text as it grows, and the tool calls are assembled from their deltas. Only a
+stream that reached its finish reason is a completion; one that broke off is an attempt that
+failed like any other (retried, then the next model), so nothing half-written is returned.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import json
 import random
@@ -19,7 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import openai
-from openai.types.chat import ChatCompletion
+from openai import AsyncStream
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from prometheus_client import Counter, Histogram
 
 from assistant.src.clients.llm_breaker import Admission, CircuitBreaker
@@ -38,6 +45,12 @@ LLM_SECONDS = Histogram(
     "LLM request latency",
     ["model"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+LLM_FIRST_TEXT_SECONDS = Histogram(
+    "llm_first_text_seconds",
+    "From a streamed request to its first text",
+    ["model"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 LLM_TOKENS = Counter(
     "llm_tokens_total", "LLM tokens, by model and direction", ["model", "direction"]
@@ -69,8 +82,31 @@ _SAMPLE_COMPLETION = {
     "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
 }
 
+_SAMPLE_CHUNK = {
+    "id": "warm-up",
+    "object": "chat.completion.chunk",
+    "created": 0,
+    "model": "warm-up",
+    "choices": [
+        {
+            "index": 0,
+            "delta": {
+                "content": "",
+                "tool_calls": [
+                    {"index": 0, "id": "c", "type": "function", "function": {"name": "f"}}
+                ],
+            },
+            "finish_reason": None,
+        }
+    ],
+    "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+}
+
 KeySource = Callable[[str], Awaitable[str | None]]
 """Reads a provider's API key by provider id (rest_service's secret endpoint)."""
+
+TextSink = Callable[[str], Awaitable[None]]
+"""Hears a streamed completion's text as it grows: the whole text so far, each time."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +164,10 @@ class EmptyCompletion(Exception):
     """The endpoint answered 200 without a choice."""
 
 
+class BrokenStream(Exception):
+    """A streamed completion ended before its finish reason (the connection was cut)."""
+
+
 class _GiveUpOnModel(Exception):
     """This model will not answer this request (bad request, auth, unknown model)."""
 
@@ -153,6 +193,7 @@ class LlmGateway:
         _ = client.chat.completions
         await client.close()
         ChatCompletion.model_validate(_SAMPLE_COMPLETION)
+        ChatCompletionChunk.model_validate(_SAMPLE_CHUNK)
 
     def forget_keys(self) -> None:
         """Called when the config changes: a provider's key may have been rotated."""
@@ -170,8 +211,10 @@ class LlmGateway:
         tools: list[dict[str, Any]] | None = None,
         *,
         tool_choice: str | None = None,
+        on_text: TextSink | None = None,
     ) -> Completion:
-        """The first model in `routes` that answers; `LlmUnavailable` when none does."""
+        """The first model in `routes` that answers; `LlmUnavailable` when none does.
+        `on_text`: stream the completion, telling it the text as it grows."""
         attempts: list[Attempt] = []
         for route in routes:
             attempt = Attempt(route.model)
@@ -183,7 +226,9 @@ class LlmGateway:
             try:
                 return await self._with_retries(
                     route,
-                    functools.partial(self._once, route, messages, tools, tool_choice),
+                    functools.partial(
+                        self._once, route, _Request(messages, tools, tool_choice, on_text)
+                    ),
                     attempt,
                     admission,
                 )
@@ -240,7 +285,8 @@ class LlmGateway:
                 if exc.status_code not in _RETRYABLE_STATUS:
                     raise _GiveUpOnModel from exc
                 delay = _retry_after(exc) or self._backoff(number)
-            except (openai.APIConnectionError, TimeoutError, EmptyCompletion) as exc:
+            except (openai.APIError, TimeoutError, EmptyCompletion, BrokenStream) as exc:
+                # APIError beyond a status: the connection, or an error event mid-stream.
                 attempt.errors.append(f"{type(exc).__name__}: {exc}")
                 if await self._failed(route.model, admission):
                     raise _GiveUpOnModel from exc
@@ -268,34 +314,55 @@ class LlmGateway:
         base = self._settings.llm_retry_base_seconds * 2.0 ** (attempt - 1)
         return min(self._settings.llm_retry_max_seconds, base * (0.5 + random.random()))
 
-    async def _once(
-        self,
-        route: ModelRoute,
-        messages: list[dict[str, Any]],
-        tools: list[dict[str, Any]] | None,
-        tool_choice: str | None,
-    ) -> Completion:
+    async def _once(self, route: ModelRoute, request: _Request) -> Completion:
         client = await self._client(route)
-        # Our messages and tools are JSON already: as `extra_body` (which the SDK merges over
-        # the body) they skip its field-by-field transform, ~10 ms of CPU per request.
-        body: dict[str, Any] = {"messages": messages}
-        if tools:
-            body["tools"] = tools
-            if tool_choice:
-                body["tool_choice"] = tool_choice
+        body = request.body()
         started = time.perf_counter()
         outcome = "error"
         try:
-            async with asyncio.timeout(self._settings.llm_timeout_seconds):
-                response = await client.chat.completions.create(
-                    model=route.model, messages=[], extra_body=body
-                )
+            if request.on_text is not None:
+                streamed = await self._streamed(client, route.model, body, request.on_text)
+            else:
+                async with asyncio.timeout(self._settings.llm_timeout_seconds):
+                    response = await client.chat.completions.create(
+                        model=route.model, messages=[], extra_body=body
+                    )
             outcome = "ok"
         finally:
             elapsed = time.perf_counter() - started
             LLM_REQUESTS.labels(route.model, outcome).inc()
             LLM_SECONDS.labels(route.model).observe(elapsed)
+        if request.on_text is not None:
+            return _counted(streamed, int(elapsed * 1000))
         return _completion(response, route.model, int(elapsed * 1000))
+
+    async def _streamed(
+        self, client: openai.AsyncOpenAI, model: str, body: dict[str, Any], on_text: TextSink
+    ) -> Completion:
+        """One streamed request. The timeout bounds the wait for each chunk: a long answer
+        that keeps coming is not cut, a stalled one is."""
+        timeout = self._settings.llm_timeout_seconds
+        started = time.perf_counter()
+        parts = _StreamParts(model)
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(timeout) as deadline:
+            stream: AsyncStream[ChatCompletionChunk] = await client.chat.completions.create(
+                model=model,
+                messages=[],
+                extra_body=body,
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+            async with stream:
+                async for chunk in stream:
+                    deadline.reschedule(loop.time() + timeout)
+                    if not parts.add(chunk):
+                        continue
+                    if parts.first_text_at is None:
+                        parts.first_text_at = time.perf_counter()
+                        LLM_FIRST_TEXT_SECONDS.labels(model).observe(parts.first_text_at - started)
+                    await on_text(parts.text)
+        return parts.completion()
 
     async def _client(self, route: ModelRoute) -> openai.AsyncOpenAI:
         key = await self._key(route.provider_id) or "unset"
@@ -318,6 +385,90 @@ class LlmGateway:
         return self._key_cache[provider_id] or self._settings.openai_api_key or None
 
 
+@dataclass(frozen=True)
+class _Request:
+    messages: list[dict[str, Any]]
+    tools: list[dict[str, Any]] | None
+    tool_choice: str | None
+    on_text: TextSink | None
+
+    def body(self) -> dict[str, Any]:
+        """Our messages and tools are JSON already: as `extra_body` (which the SDK merges
+        over the body) they skip its field-by-field transform, ~10 ms of CPU per request."""
+        body: dict[str, Any] = {"messages": self.messages}
+        if self.tools:
+            body["tools"] = self.tools
+            if self.tool_choice:
+                body["tool_choice"] = self.tool_choice
+        return body
+
+
+@dataclass
+class _CallParts:
+    id: str = ""
+    name: str = ""
+    arguments: str = ""
+
+
+@dataclass
+class _StreamParts:
+    """A streamed completion put together from its chunks."""
+
+    model: str
+    text: str = ""
+    calls: dict[int, _CallParts] = field(default_factory=dict)
+    finish_reason: str | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    first_text_at: float | None = None
+
+    def add(self, chunk: ChatCompletionChunk) -> bool:
+        """Takes one chunk in; True when it added text."""
+        grew = False
+        if chunk.usage is not None:
+            self.tokens_in = chunk.usage.prompt_tokens
+            self.tokens_out = chunk.usage.completion_tokens
+        for choice in chunk.choices:
+            if choice.index != 0:
+                continue
+            delta = choice.delta
+            if delta.content:
+                self.text += delta.content
+                grew = True
+            for piece in delta.tool_calls or ():
+                call = self.calls.setdefault(piece.index, _CallParts())
+                call.id = piece.id or call.id
+                if piece.function is not None:
+                    call.name += piece.function.name or ""
+                    call.arguments += piece.function.arguments or ""
+            if choice.finish_reason is not None:
+                self.finish_reason = choice.finish_reason
+        return grew
+
+    def completion(self) -> Completion:
+        if self.finish_reason is None:
+            raise BrokenStream("the stream ended before its finish reason")
+        calls = tuple(
+            ToolCall(c.id, c.name, c.arguments or "{}")
+            for _, c in sorted(self.calls.items())
+            if c.name
+        )
+        return Completion(self.text or None, calls, self.model, self.tokens_in, self.tokens_out, 0)
+
+
+def _counted(completion: Completion, latency_ms: int) -> Completion:
+    """A streamed completion with its latency, its tokens counted."""
+    _count_tokens(completion.model, completion.tokens_in, completion.tokens_out)
+    return dataclasses.replace(completion, latency_ms=latency_ms)
+
+
+def _count_tokens(model: str, tokens_in: int | None, tokens_out: int | None) -> None:
+    if tokens_in is not None:
+        LLM_TOKENS.labels(model, "in").inc(tokens_in)
+    if tokens_out is not None:
+        LLM_TOKENS.labels(model, "out").inc(tokens_out)
+
+
 def _completion(response: Any, model: str, latency_ms: int) -> Completion:
     if not response.choices:
         raise EmptyCompletion("completion without choices")
@@ -330,10 +481,7 @@ def _completion(response: Any, model: str, latency_ms: int) -> Completion:
     usage = response.usage
     tokens_in = usage.prompt_tokens if usage else None
     tokens_out = usage.completion_tokens if usage else None
-    if tokens_in is not None:
-        LLM_TOKENS.labels(model, "in").inc(tokens_in)
-    if tokens_out is not None:
-        LLM_TOKENS.labels(model, "out").inc(tokens_out)
+    _count_tokens(model, tokens_in, tokens_out)
     return Completion(message.content, calls, model, tokens_in, tokens_out, latency_ms)
 
 
