@@ -27,6 +27,7 @@ from assistant.src.assistants.language import turn_language
 from assistant.src.assistants.llm_chat import AssistantDeps, fetch_context
 from assistant.src.assistants.phrases import CATALOGUE
 from assistant.src.assistants.secretary import secretary_memory_query
+from assistant.src.drafts import drafts_for
 from assistant.src.live_config.watcher import ConfigWatcher
 from assistant.src.settings import Settings
 from assistant.src.tools.base import Actor, ToolServices
@@ -139,6 +140,7 @@ class Orchestrator:
         if secretary is None:
             log.error("no_secretary_configured", config_version=snapshot.version)
             return Answer(CATALOGUE.text(actor.language, "not_configured"), OutgoingKind.ERROR)
+        secretary.drafts = drafts_for(message, self.settings, self.redis, self.names)
         turn = Turn(message.text, actor, str(message.message_id))
         result = await secretary.answer(turn, start)
         if result.text is None:
@@ -169,10 +171,13 @@ class Orchestrator:
         outgoing = OutgoingMessage(
             message_id=answer_message_id(message.message_id),
             chat_id=message.chat_id,
-            text=answer.text,
+            text=f"{CATALOGUE.text(message.language_code, 'edited')}\n\n{answer.text}"
+            if message.edited
+            else answer.text,
             kind=answer.kind,
             correlation_id=str(message.message_id),
             reply_to_telegram_message_id=message.telegram_message_id,
+            message_thread_id=message.message_thread_id,
         )
         keys = [answered, self.names.stream(message.reply_stream)]
         if not await self._publish_once(keys=keys, args=[ANSWERED_TTL_S, outgoing.to_json()]):

@@ -47,7 +47,10 @@ async def test_text_grows_chunk_by_chunk_and_usage_comes_last(llm, gateway) -> N
     assert completion.content == answer and not completion.tool_calls
     assert completion.tokens_in and completion.tokens_out  # the usage chunk was asked for
     assert len(heard.texts) == -(-len(answer) // llm.chunk_chars)
-    assert all(b.startswith(a) and len(b) > len(a) for a, b in zip(heard.texts, heard.texts[1:]))
+    assert all(
+        b.startswith(a) and len(b) > len(a)
+        for a, b in zip(heard.texts, heard.texts[1:], strict=False)
+    )
     assert heard.texts[-1] == answer
     assert llm.requests[0].stream
 

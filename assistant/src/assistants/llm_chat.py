@@ -5,6 +5,10 @@ One turn: the thread's window, the system messages, the user's message; then the
 its tool calls in rounds, up to MAX_TOOL_ITERATIONS, then one answer without tools. The turn
 is stored at the end in one batch whose `dedup_key`s derive from the message id, so a
 redelivery never doubles the history and finds a stored answer instead of asking again.
+
+With `drafts` set (the secretary answering a Telegram user, `assistant/src/drafts.py`) every
+completion is streamed: its text goes out as drafts while it grows, and a status line while
+tools run. What is stored and returned is the same either way: only whole completions.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from assistant.src.clients.llm import (
     ModelRoute,
     ToolCall,
 )
+from assistant.src.drafts import DraftPublisher, status_line
 from assistant.src.settings import Settings
 from assistant.src.tools.base import ToolCallContext
 from assistant.src.tools.toolbox import Toolbox, ToolOutcome
@@ -86,6 +91,8 @@ class LlmChatAssistant(BaseAssistant):
         self.routes = routes
         #: Long-term memory found with this turn's context (the secretary's).
         self.memory_hits: list[SearchHit] = []
+        #: Where the answer is shown as it grows; None: not streamed.
+        self.drafts: DraftPublisher | None = None
 
     @property
     def settings(self) -> Settings:
@@ -167,6 +174,10 @@ class LlmChatAssistant(BaseAssistant):
         message = {"role": "assistant", "content": completion.content, "tool_calls": calls}
         exchange.add(message, _assistant_record(completion, calls))
         turn = exchange.turn
+        if self.drafts is not None:
+            kinds = {tool.name: tool.tool_type for tool in self.spec.tools}
+            types = [kinds.get(call.name) for call in completion.tool_calls]
+            await self.drafts.status(status_line(types, turn.actor.language))
         contexts = [
             ToolCallContext(
                 actor=turn.actor,
@@ -192,7 +203,10 @@ class LlmChatAssistant(BaseAssistant):
         **options: Any,
     ) -> Completion:
         """One LLM call, its reported tokens counted against the user's daily budget."""
-        completion = await self.deps.llm.complete(self.routes, messages, tools, **options)
+        on_text = self.drafts.text if self.drafts is not None else None
+        completion = await self.deps.llm.complete(
+            self.routes, messages, tools, on_text=on_text, **options
+        )
         if self.deps.budget is not None:
             used = (completion.tokens_in or 0) + (completion.tokens_out or 0)
             await self.deps.budget.add(exchange.turn.actor.user_id, used)

@@ -2,7 +2,7 @@
 (`language.py`).
 
 `token_budget_spent`: `{hours}` and `{minutes}` are the time left until the budget resets
-(00:00 UTC).
+(00:00 UTC). `status.*`: the line a live answer shows while a tool of that type runs.
 """
 
 from __future__ import annotations
@@ -19,8 +19,15 @@ CATALOGUE = Catalogue(
             "turn_failed": "Sorry, something went wrong with this message and I couldn't "
             "answer it. Please try again, or say it differently.",
             "not_configured": "Sorry, I'm not set up yet: no secretary assistant is configured.",
+            "edited": "_(answering your edited message)_",
             "token_budget_spent": "Sorry, you've used today's allowance of my language model. "
             "It resets at 00:00 UTC, in {hours} h {minutes} min; /usage shows your figures.",
+            "status.calendar": "checking your calendar…",
+            "status.weather": "looking up the weather…",
+            "status.time": "checking the time…",
+            "status.reminder": "setting up the reminder…",
+            "status.sub_assistant": "asking a colleague…",
+            "status.working": "working on it…",
         },
         "ru": {
             "apology": "Извините, сейчас не могу ответить: языковая модель недоступна. "
@@ -31,9 +38,16 @@ CATALOGUE = Catalogue(
             "turn_failed": "Извините, с этим сообщением что-то пошло не так, и я не смог на "
             "него ответить. Попробуйте, пожалуйста, ещё раз или сформулируйте иначе.",
             "not_configured": "Извините, я ещё не настроен: не задан ассистент-секретарь.",
+            "edited": "_(отвечаю на исправленное сообщение)_",
             "token_budget_spent": "Извините, на сегодня ваш лимит языковой модели исчерпан. "
             "Он обновится в 00:00 UTC, через {hours} ч {minutes} мин; /usage покажет ваши "
             "цифры.",
+            "status.calendar": "смотрю ваш календарь…",
+            "status.weather": "узнаю погоду…",
+            "status.time": "смотрю время…",
+            "status.reminder": "ставлю напоминание…",
+            "status.sub_assistant": "спрашиваю коллегу…",
+            "status.working": "работаю над этим…",
         },
         "uk": {
             "apology": "Вибачте, зараз не можу відповісти: мовна модель недоступна. "
@@ -43,9 +57,16 @@ CATALOGUE = Catalogue(
             "turn_failed": "Вибачте, з цим повідомленням щось пішло не так, і я не зміг на "
             "нього відповісти. Спробуйте, будь ласка, ще раз або сформулюйте інакше.",
             "not_configured": "Вибачте, мене ще не налаштовано: не задано асистента-секретаря.",
+            "edited": "_(відповідаю на виправлене повідомлення)_",
             "token_budget_spent": "Вибачте, на сьогодні ваш ліміт мовної моделі вичерпано. "
             "Він оновиться о 00:00 UTC, через {hours} год {minutes} хв; /usage покаже ваші "
             "цифри.",
+            "status.calendar": "дивлюся ваш календар…",
+            "status.weather": "дізнаюся погоду…",
+            "status.time": "дивлюся час…",
+            "status.reminder": "ставлю нагадування…",
+            "status.sub_assistant": "питаю колегу…",
+            "status.working": "працюю над цим…",
         },
         "de": {
             "apology": "Entschuldigung, ich kann gerade nicht antworten: mein Sprachmodell ist "
@@ -57,9 +78,16 @@ CATALOGUE = Catalogue(
             "konnte nicht antworten. Bitte versuche es noch einmal oder formuliere es anders.",
             "not_configured": "Entschuldigung, ich bin noch nicht eingerichtet: es ist kein "
             "Sekretariats-Assistent konfiguriert.",
+            "edited": "_(Antwort auf deine bearbeitete Nachricht)_",
             "token_budget_spent": "Entschuldigung, dein heutiges Kontingent für mein "
             "Sprachmodell ist aufgebraucht. Es wird um 00:00 UTC zurückgesetzt, in {hours} "
             "Std. {minutes} Min.; /usage zeigt deine Zahlen.",
+            "status.calendar": "sehe in deinem Kalender nach…",
+            "status.weather": "schaue nach dem Wetter…",
+            "status.time": "sehe nach der Uhrzeit…",
+            "status.reminder": "lege die Erinnerung an…",
+            "status.sub_assistant": "frage einen Kollegen…",
+            "status.working": "arbeite daran…",
         },
     }
 )

@@ -1,0 +1,118 @@
+"""Live answers: the answer so far, published to `queue:drafts` while the model writes it.
+
+Best effort by design: a draft is only a preview that tg_bot shows and the final answer
+replaces, so publishing is throttled (`stream_publish_interval_seconds`), the stream is
+trimmed (`MAXLEN ~`), and a Redis failure stops this answer's drafts instead of failing
+the turn. Only a Telegram user's turn is streamed: cron prompts, `./manage.py chat` and
+sub-assistants are not.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+
+import redis.asyncio as aioredis
+from prometheus_client import Counter
+from redis.exceptions import RedisError
+
+from assistant.src.assistants.phrases import CATALOGUE
+from assistant.src.settings import Settings
+from common.logging import get_logger
+from common.messages import DraftMessage, IncomingMessage, Source, answer_message_id
+from common.names import TO_TELEGRAM, Names
+
+log = get_logger(__name__)
+
+DRAFTS_PUBLISHED = Counter("assistant_drafts_published_total", "Drafts of live answers", ["kind"])
+
+#: Entries `queue:drafts` keeps (about): drafts are read within a second or dropped as stale.
+DRAFTS_MAXLEN = 10_000
+
+#: The phrase for a tool call, by the tool's type; other types get `status.working`.
+STATUS_KEYS = {
+    "calendar": "status.calendar",
+    "weather": "status.weather",
+    "time": "status.time",
+    "reminder": "status.reminder",
+    "sub_assistant": "status.sub_assistant",
+}
+
+
+def status_line(tool_types: Sequence[str | None], language: str | None) -> str:
+    """What the user reads while tools run: the first call's kind of work, in their language."""
+    first = tool_types[0] if tool_types else None
+    return CATALOGUE.text(language, STATUS_KEYS.get(first or "", "status.working"))
+
+
+class DraftPublisher:
+    """The drafts of one answer: its id, a growing `seq`, the whole text so far."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        names: Names,
+        message: IncomingMessage,
+        interval_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._redis = redis
+        self._stream = names.drafts
+        self._message = message
+        self._answer_id = answer_message_id(message.message_id)
+        self._interval_s = interval_s
+        self._clock = clock
+        self._seq = 0
+        self._last_at = -math.inf
+        self._text = ""
+        self._broken = False
+
+    async def text(self, text: str) -> None:
+        """The text so far (a `TextSink`): published when the interval since the last
+        draft has passed; what grows in between goes out with the next one or the final."""
+        self._text = text
+        if self._clock() - self._last_at >= self._interval_s:
+            await self._publish(None)
+
+    async def status(self, status: str) -> None:
+        """A tool is running: shown at once, under the text so far."""
+        await self._publish(status)
+
+    async def _publish(self, status: str | None) -> None:
+        if self._broken:
+            return
+        self._seq += 1
+        self._last_at = self._clock()
+        message = self._message
+        draft = DraftMessage(
+            message_id=self._answer_id,
+            chat_id=message.chat_id,
+            chat_type=message.chat_type,
+            correlation_id=str(message.message_id),
+            text=self._text,
+            status=status,
+            seq=self._seq,
+            message_thread_id=message.message_thread_id,
+            reply_to_telegram_message_id=message.telegram_message_id,
+        )
+        try:
+            await self._redis.xadd(
+                self._stream, {"data": draft.to_json()}, maxlen=DRAFTS_MAXLEN, approximate=True
+            )
+        except (RedisError, OSError) as exc:
+            self._broken = True  # the final answer still goes out on its own stream
+            log.warning("draft_not_published", error=str(exc)[:200])
+            return
+        DRAFTS_PUBLISHED.labels("status" if status else "text").inc()
+
+
+def drafts_for(
+    message: IncomingMessage, settings: Settings, redis: aioredis.Redis, names: Names
+) -> DraftPublisher | None:
+    """A publisher when this message's answer is streamed to its Telegram chat, else None."""
+    if not settings.stream_answers or message.source != Source.TELEGRAM:
+        return None
+    if message.reply_stream != TO_TELEGRAM:
+        return None
+    return DraftPublisher(redis, names, message, settings.stream_publish_interval_seconds)
