@@ -45,9 +45,13 @@ class Names:
         """A file's bytes for one turn (a voice message, a photo, a document, speech audio)."""
         return self.key(f"blob:{blob_id}")
 
-    def button_used(self, chat_id: int | str, telegram_message_id: int | str) -> str:
-        """Set once the buttons of one sent message acted: a second tap does nothing twice."""
-        return self.key(f"tg_bot:button_used:{chat_id}:{telegram_message_id}")
+    def button_used(
+        self, chat_id: int | str, telegram_message_id: int | str, target: str = ""
+    ) -> str:
+        """Set once the buttons of one sent message acted (those acting on `target`, when
+        given: one per reminder of a list): a second tap does nothing twice."""
+        suffix = f":{target}" if target else ""
+        return self.key(f"tg_bot:button_used:{chat_id}:{telegram_message_id}{suffix}")
 
     def last_user_message(self, chat_id: int | str, telegram_user_id: int | str) -> str:
         """The user's last message in a chat (id and date): only its edit is answered again."""

@@ -91,7 +91,9 @@ async def _bot(ctx: WorkerContext, settings: Settings) -> AsyncIterator[Bot]:
     rest = RestClient(settings.rest_service_url, settings.own_service_token)
     async with telegram, rest, httpx.AsyncClient() as http:
         users = UserDirectory(rest, settings.user_cache_seconds)
-        services = Services(settings, rest, users, ctx.redis, ctx.names, default_commands(), http)
+        services = Services(
+            settings, rest, users, ctx.redis, ctx.names, default_commands(), http, telegram
+        )
         typing = TypingIndicator(
             telegram, ctx.redis, ctx.names,
             interval_s=settings.typing_interval_seconds, max_s=settings.typing_max_seconds,

@@ -30,6 +30,7 @@ from tg_bot.src.domain.users import UserDirectory
 from tg_bot.src.settings import Settings
 
 if TYPE_CHECKING:
+    from tg_bot.src.clients.telegram import TelegramClient
     from tg_bot.src.handlers.commands import CommandRegistry
 
 
@@ -51,6 +52,9 @@ class Services:
     commands: CommandRegistry
     #: The process's one client for the other HTTP services (not Telegram: its client has its own).
     http: httpx.AsyncClient
+    #: For what a handler says to Telegram directly (a callback query's answer); None in tools
+    #: that route updates without a bot.
+    telegram: TelegramClient | None = None
 
     @functools.cached_property
     def calendar(self) -> CalendarClient:

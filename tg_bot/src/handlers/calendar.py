@@ -1,7 +1,8 @@
 """/calendar: the link that connects the user's Google Calendar, or who it is connected as;
 `/calendar confirm` / `/calendar decline` answer the question the calendar service asks after
 a Google consent (the account is connected only on the owner's yes); `/calendar disconnect`
-revokes and forgets the connection.
+revokes and forgets the connection. The answers carry buttons: Connect (the link itself) and
+Disconnect (for the user who asked only).
 
 Only in a private chat: a connect link is bound to the user it was made for, so whoever
 clicked it in a group would connect their own Google account to someone else's profile.
@@ -9,11 +10,13 @@ clicked it in a group would connect their own Google account to someone else's p
 
 from __future__ import annotations
 
+from common.buttons import ButtonAction, ButtonData, button
 from common.calendar_client import CalendarClient
 from common.errors import AppError
 from common.logging import get_logger
+from common.messages import Button
 from tg_bot.src.handlers.base import Addressed, Services
-from tg_bot.src.handlers.commands import Command
+from tg_bot.src.handlers.commands import Command, Press, Pressed, PressHandler, Reply
 from tg_bot.src.i18n import Markdown
 
 log = get_logger(__name__)
@@ -23,7 +26,7 @@ CONFIRM_WORDS = {"confirm", "yes", "да", "подтвердить", "подтв
 DECLINE_WORDS = {"decline", "no", "нет", "отклонить", "отклоняю"}
 
 
-async def calendar(turn: Addressed, args: str, services: Services) -> str:
+async def calendar(turn: Addressed, args: str, services: Services) -> str | Reply:
     if turn.is_group:
         return turn.t("calendar.private_only")
     if turn.user is None:
@@ -44,18 +47,25 @@ async def calendar(turn: Addressed, args: str, services: Services) -> str:
         return turn.t("calendar.unavailable")
 
 
-async def _status_or_link(turn: Addressed, client: CalendarClient, user_id: str) -> str:
+async def _status_or_link(turn: Addressed, client: CalendarClient, user_id: str) -> str | Reply:
     status = await client.status(user_id)
     if status.pending:
         return turn.t("calendar.pending", account=status.pending_account or "?")
     if status.connected and status.valid:
+        disconnect = [[_disconnect_button(turn)]]
         if status.account:
-            return turn.t("calendar.connected", account=status.account)
-        return turn.t("calendar.connected_unknown")
+            return Reply(turn.t("calendar.connected", account=status.account), disconnect)
+        return Reply(turn.t("calendar.connected_unknown"), disconnect)
     link = await client.auth_url(user_id)
     key = "calendar.reconnect" if status.connected else "calendar.connect"
     minutes = max(1, link.expires_in // 60)
-    return turn.t(key, url=Markdown(link.auth_url), minutes=minutes)
+    connect = Button(text=turn.t("calendar.connect_button"), url=link.auth_url)
+    return Reply(turn.t(key, url=Markdown(link.auth_url), minutes=minutes), [[connect]])
+
+
+def _disconnect_button(turn: Addressed) -> Button:
+    data = ButtonData(ButtonAction.CALENDAR_DISCONNECT, str(turn.sender.id))
+    return button(turn.t("calendar.disconnect_button"), data)
 
 
 async def _disconnect(turn: Addressed, client: CalendarClient, user_id: str) -> str:
@@ -76,5 +86,19 @@ async def _decline(turn: Addressed, client: CalendarClient, user_id: str) -> str
     result = await client.decline(user_id)
     return turn.t("calendar.declined" if result.declined else "calendar.nothing_pending")
 
+
+async def disconnect_pressed(press: Press, services: Services) -> Pressed:
+    turn = press.turn
+    if press.data.target != str(turn.sender.id) or turn.user is None:
+        return Pressed(turn.t("button.not_yours"))
+    try:
+        text = await _disconnect(turn, services.calendar, str(turn.user.id))
+    except AppError as exc:
+        log.warning("calendar_service_unavailable", error=str(exc))
+        return Pressed(turn.t("calendar.unavailable_notice"))
+    return Pressed(turn.t("calendar.disconnected_notice"), Reply(text))
+
+
+BUTTONS: dict[ButtonAction, PressHandler] = {ButtonAction.CALENDAR_DISCONNECT: disconnect_pressed}
 
 COMMAND = Command("calendar", calendar)

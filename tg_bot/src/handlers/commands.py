@@ -9,15 +9,68 @@ entry `command.<name>`.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from common.buttons import ButtonData
 from common.catalogue import DEFAULT_LANGUAGE, Texts
+from common.messages import Button, OutgoingMessage
+from tg_bot.src.domain.formatting import escape_markdown
 from tg_bot.src.handlers.addressing import CommandCall
 from tg_bot.src.handlers.base import Addressed, Services
 from tg_bot.src.i18n import CATALOGUE
 
-CommandHandler = Callable[[Addressed, str, Services], Awaitable[str]]
-"""(the message, the text after the command, the bot's services) → the answer, Markdown."""
+
+@dataclass(frozen=True)
+class Reply:
+    """An answer with buttons under it (a command's, or a pressed button's new message)."""
+
+    text: str
+    buttons: list[list[Button]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Press:
+    """One tapped button of the bot's: `turn` is the presser in the chat of the message the
+    button is under (`turn.message`, the bot's own), `data` what the button says."""
+
+    turn: Addressed
+    query_id: str
+    data: ButtonData
+
+    @property
+    def shown(self) -> str:
+        """The message's text as the user sees it, as Markdown: kept when a button is answered
+        by a line under it."""
+        return escape_markdown(self.turn.message.text or self.turn.message.caption or "")
+
+    def below(self, line: str) -> Reply:
+        """The message as it was with `line` under it, and no buttons any more."""
+        shown = self.shown
+        return Reply(f"{shown}\n\n{line}" if shown else line)
+
+
+@dataclass(frozen=True)
+class Pressed:
+    """What a tapped button leads to: a short notice (the callback query's answer, plain text)
+    and, unless None, the message's new text and buttons."""
+
+    notice: str
+    reply: Reply | None = None
+
+
+PressHandler = Callable[[Press, Services], Awaitable[Pressed]]
+"""(the tapped button, the bot's services) → what it did."""
+
+CommandHandler = Callable[[Addressed, str, Services], Awaitable[str | Reply]]
+"""(the message, the text after the command, the bot's services) → the answer, Markdown,
+with buttons when it has some."""
+
+
+def reply_to(turn: Addressed, answer: str | Reply) -> OutgoingMessage:
+    """The bot's message for a command's answer."""
+    if isinstance(answer, str):
+        return turn.reply(answer)
+    return turn.reply(answer.text).model_copy(update={"buttons": answer.buttons})
 
 
 @dataclass(frozen=True)
@@ -48,7 +101,7 @@ class CommandRegistry:
     def __iter__(self) -> Iterator[Command]:
         return iter(self._commands.values())
 
-    async def run(self, call: CommandCall, turn: Addressed, services: Services) -> str:
+    async def run(self, call: CommandCall, turn: Addressed, services: Services) -> str | Reply:
         command = self.get(call.name)
         if command is None:
             return turn.t("unknown_command", command=call.name)

@@ -1,14 +1,19 @@
-"""/model: the models rest_service offers; `/model NAME` makes one the user's own."""
+"""/model: the models rest_service offers, with a button for each chat model (the current one
+marked); `/model NAME` or a button makes one the user's own."""
 
 from __future__ import annotations
 
-from common.wire import LLMModel
+from common.buttons import ButtonAction, ButtonData, button
+from common.messages import Button
+from common.wire import LLMModel, ModelCapability
 from tg_bot.src.handlers.base import Addressed, Services
-from tg_bot.src.handlers.commands import Command
+from tg_bot.src.handlers.commands import Command, Press, Pressed, PressHandler, Reply
 from tg_bot.src.i18n import Markdown
 
+_LABEL_CHARS = 60
 
-async def choose_model(turn: Addressed, args: str, services: Services) -> str:
+
+async def choose_model(turn: Addressed, args: str, services: Services) -> str | Reply:
     models = await services.rest.list_models()
     if not models:
         return turn.t("model.none")
@@ -16,9 +21,10 @@ async def choose_model(turn: Addressed, args: str, services: Services) -> str:
     wanted = args.strip()
     if not wanted:
         current = turn.user.preferred_model if turn.user else None
+        picker = _picker(turn, models, current)
         if current:
-            return turn.t("model.current", model=current, models=listing)
-        return turn.t("model.default", models=listing)
+            return Reply(turn.t("model.current", model=current, models=listing), picker)
+        return Reply(turn.t("model.default", models=listing), picker)
     chosen = find_model(models, wanted)
     if chosen is None or turn.user is None:
         return turn.t("model.unknown", name=wanted, models=listing)
@@ -47,5 +53,35 @@ def _listing(turn: Addressed, models: list[LLMModel]) -> Markdown:
     ]
     return Markdown(turn.t("model.list", items=Markdown("\n".join(items))))
 
+
+def _picker(turn: Addressed, models: list[LLMModel], current: str | None) -> list[list[Button]]:
+    """One button per chat model; the owner's Telegram id rides along, so in a group the
+    picker of one member does not choose for another."""
+    chat = [m for m in models if ModelCapability.chat in m.capabilities]
+    chosen = find_model(chat, current) if current else None
+    chosen = chosen or next((m for m in chat if m.is_default), None)
+    rows = []
+    for model in chat:
+        label = model.display_name or model.name
+        label = f"✓ {label}" if model is chosen else label
+        data = ButtonData(ButtonAction.MODEL, str(model.id), str(turn.sender.id))
+        rows.append([button(label[:_LABEL_CHARS], data)])
+    return rows
+
+
+async def model_pressed(press: Press, services: Services) -> Pressed:
+    turn = press.turn
+    if press.data.option != str(turn.sender.id):
+        return Pressed(turn.t("button.not_yours"))
+    models = await services.rest.list_models()
+    chosen = next((m for m in models if str(m.id) == press.data.target), None)
+    if chosen is None or ModelCapability.chat not in chosen.capabilities or turn.user is None:
+        return Pressed(turn.t("model.gone_notice"), Reply(turn.t("model.gone")))
+    await services.users.update(turn.user, preferred_model=chosen.name)
+    text = turn.t("model.set", model=chosen.display_name or chosen.name)
+    return Pressed(turn.t("model.set_notice"), Reply(text))
+
+
+BUTTONS: dict[ButtonAction, PressHandler] = {ButtonAction.MODEL: model_pressed}
 
 COMMAND = Command("model", choose_model)

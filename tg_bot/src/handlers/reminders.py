@@ -1,6 +1,10 @@
-"""/reminders: the user's upcoming reminders with their local times; `/reminders cancel N`
-cancels the Nth (the list's numbering, soonest first). In a group only the reminders set in
-that group: a member's private reminders are not for the other members to read."""
+"""/reminders: the user's upcoming reminders with their local times, a Cancel button for each;
+`/reminders cancel N` cancels the Nth (the list's numbering, soonest first). In a group only the
+reminders set in that group: a member's private reminders are not for the other members to read.
+
+The buttons of reminders act here too: Cancel (under the list or the assistant's confirmation),
+and Snooze / Done under a fired one. A button acts only for the reminder's own user, and a
+reminder already cancelled answers so and loses its buttons."""
 
 from __future__ import annotations
 
@@ -8,29 +12,55 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from common.buttons import (
+    SNOOZES,
+    ButtonAction,
+    ButtonData,
+    button,
+    snooze_idempotency_key,
+    snoozed_until,
+)
+from common.errors import NotFoundError, ValidationFailedError
+from common.messages import Button
 from common.schedule import describe
 from common.timezones import known_zone, zone_or_default
 from common.wire import CronJob, CronJobStatus, CronJobType
 from tg_bot.src.handlers.base import Addressed, Services
-from tg_bot.src.handlers.commands import Command
+from tg_bot.src.handlers.commands import Command, Press, Pressed, PressHandler, Reply
 from tg_bot.src.i18n import Markdown
 
 _CANCEL = re.compile(r"^(?:cancel|delete|отменить|отмена|удалить)\s+#?(\d+)$", re.IGNORECASE)
 _LIMIT = 50
+#: A Cancel button under the list (the list is shown again after it) rather than elsewhere.
+_FROM_LIST = "l"
+_LABEL_CHARS = 40
 
 
-async def reminders(turn: Addressed, args: str, services: Services) -> str:
+async def reminders(turn: Addressed, args: str, services: Services) -> str | Reply:
     if turn.user is None:
         return turn.t("reminders.none")
     upcoming = await _upcoming(turn, services)
     wanted = _CANCEL.match(args.strip())
     if wanted:
         return await _cancel(turn, services, upcoming, int(wanted[1]))
+    return _listing(turn, services, upcoming)
+
+
+def _listing(turn: Addressed, services: Services, upcoming: list[CronJob]) -> str | Reply:
     if not upcoming:
         return turn.t("reminders.none")
     zone = _user_zone(turn, services)
     lines = [_line(turn, number, job, zone) for number, job in enumerate(upcoming, 1)]
-    return turn.t("reminders.list", zone=zone.key, items=Markdown("\n".join(lines)))
+    text = turn.t("reminders.list", zone=zone.key, items=Markdown("\n".join(lines)))
+    return Reply(text, [[_cancel_button(n, job)] for n, job in enumerate(upcoming, 1)])
+
+
+def _cancel_button(number: int, job: CronJob) -> Button:
+    words = job.text or job.name
+    if len(words) > _LABEL_CHARS:
+        words = words[: _LABEL_CHARS - 1] + "…"
+    data = ButtonData(ButtonAction.CANCEL_REMINDER, str(job.id), _FROM_LIST)
+    return button(f"✖ {number}. {words}", data)
 
 
 async def _upcoming(turn: Addressed, services: Services) -> list[CronJob]:
@@ -81,5 +111,81 @@ def _user_zone(turn: Addressed, services: Services) -> ZoneInfo:
     name = turn.user.timezone if turn.user else None
     return zone_or_default(name, services.settings.default_timezone)
 
+
+# -- buttons -------------------------------------------------------------------------------------
+
+
+async def cancel_pressed(press: Press, services: Services) -> Pressed:
+    job = await _pressed_job(press, services)
+    if isinstance(job, Pressed):
+        return job
+    turn = press.turn
+    if job.status in (CronJobStatus.active, CronJobStatus.paused):
+        await services.rest.update_cron_job(job.id, status=CronJobStatus.cancelled)
+        notice, line = turn.t("reminders.cancelled_notice"), turn.t("reminders.cancelled_mark")
+    else:
+        notice, line = turn.t("reminders.gone_notice"), turn.t("reminders.gone_mark")
+    if press.data.option != _FROM_LIST:
+        return Pressed(notice, press.below(line))
+    listing = _listing(turn, services, await _upcoming(turn, services))
+    return Pressed(notice, listing if isinstance(listing, Reply) else Reply(listing))
+
+
+async def snooze_pressed(press: Press, services: Services) -> Pressed:
+    job = await _pressed_job(press, services)
+    if isinstance(job, Pressed):
+        return job
+    turn = press.turn
+    delay = SNOOZES.get(press.data.option)
+    if delay is None:
+        return Pressed(turn.t("button.unknown"))
+    if job.status == CronJobStatus.cancelled:
+        return Pressed(turn.t("reminders.gone_notice"), press.below(turn.t("reminders.gone_mark")))
+    zone = zone_or_default(job.timezone, services.settings.default_timezone)
+    snoozed = await services.rest.create_cron_job(
+        name=job.name,
+        type=CronJobType.reminder,
+        user_id=job.user_id,
+        chat_id=job.chat_id,
+        text=job.text,
+        timezone=zone.key,
+        run_at=snoozed_until(datetime.now(zone), delay),
+        idempotency_key=snooze_idempotency_key(job.id, turn.chat_id, turn.message.message_id),
+    )
+    at = (snoozed.run_at or datetime.now(zone)).astimezone(zone)
+    line = turn.t("reminders.snoozed_mark", when=_when(turn, at))
+    return Pressed(turn.t("reminders.snoozed_notice"), press.below(line))
+
+
+async def done_pressed(press: Press, services: Services) -> Pressed:
+    job = await _pressed_job(press, services)
+    if isinstance(job, Pressed):
+        return job
+    turn = press.turn
+    if job.status == CronJobStatus.cancelled:
+        return Pressed(turn.t("reminders.gone_notice"), press.below(turn.t("reminders.gone_mark")))
+    if job.cron_expression is None and job.status == CronJobStatus.active:
+        # Pressed before the fire was recorded: the one-off is over all the same.
+        await services.rest.update_cron_job(job.id, status=CronJobStatus.done)
+    return Pressed(turn.t("reminders.done_notice"), press.below(turn.t("reminders.done_mark")))
+
+
+async def _pressed_job(press: Press, services: Services) -> CronJob | Pressed:
+    """The reminder a button acts on, or the answer when it is gone or someone else's."""
+    turn = press.turn
+    try:
+        job = await services.rest.get_cron_job(press.data.target)
+    except (NotFoundError, ValidationFailedError):
+        return Pressed(turn.t("reminders.gone_notice"), press.below(turn.t("reminders.gone_mark")))
+    if job.type != CronJobType.reminder or turn.user is None or job.user_id != turn.user.id:
+        return Pressed(turn.t("button.not_yours"))
+    return job
+
+
+BUTTONS: dict[ButtonAction, PressHandler] = {
+    ButtonAction.CANCEL_REMINDER: cancel_pressed,
+    ButtonAction.SNOOZE: snooze_pressed,
+    ButtonAction.DONE: done_pressed,
+}
 
 COMMAND = Command("reminders", reminders)

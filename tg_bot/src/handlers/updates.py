@@ -14,7 +14,8 @@ from common.messages import OutgoingKind, OutgoingMessage, incoming_message_id
 from tg_bot.src.clients.types import TgMessage, TgUpdate
 from tg_bot.src.handlers.addressing import addressed_text, parse_command
 from tg_bot.src.handlers.base import Addressed, BotIdentity, Outcome, Services
-from tg_bot.src.handlers.commands import CommandRegistry
+from tg_bot.src.handlers.buttons import button_pressed
+from tg_bot.src.handlers.commands import CommandRegistry, reply_to
 from tg_bot.src.handlers.flood import over_limit
 from tg_bot.src.handlers.language import user_language, written_language
 from tg_bot.src.handlers.membership import membership_changed
@@ -51,6 +52,9 @@ class UpdateRouter:
         if update.my_chat_member is not None:
             kind = await membership_changed(update.my_chat_member, self._services)
             return Outcome(update.update_id, kind)
+        if update.callback_query is not None:
+            query = update.callback_query
+            return await button_pressed(update.update_id, query, self._services, self._bot)
         message = update.message
         if message is None or message.sender is None or message.sender.is_bot:
             return Outcome(update.update_id)
@@ -95,7 +99,7 @@ class UpdateRouter:
         if command is not None:
             answer = await self._commands.run(command, turn, self._services)
             log.info("command_handled", command=command.name, chat_id=turn.chat_id)
-            return Outcome(turn.update_id, "command", replies=[turn.reply(answer)])
+            return Outcome(turn.update_id, "command", replies=[reply_to(turn, answer)])
         if turn.message.location is not None and not turn.is_group:
             answer = await set_from_location(turn, self._services)
             return Outcome(turn.update_id, "location", replies=[turn.reply(answer)])
