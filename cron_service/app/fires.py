@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import redis.asyncio as aioredis
 from pydantic import BaseModel
 
+from common.buttons import fired_reminder_buttons
 from common.logging import get_logger
 from common.messages import (
     ChatType,
@@ -159,6 +160,8 @@ def _message(
         text=text,
         kind=OutgoingKind.NOTIFICATION,
         correlation_id=job.id,
+        # Snooze and Done under a reminder, labelled in the language its text is in.
+        buttons=[] if prompt else fired_reminder_buttons(job.id, texts.language(job.text)),
     )
     return TO_TELEGRAM, notification, text
 

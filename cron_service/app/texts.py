@@ -45,7 +45,10 @@ def local_time(instant: datetime, tz: ZoneInfo, now: datetime) -> str:
     return local.strftime("%H:%M" if same_day else "%d.%m %H:%M")
 
 
-def render(key: str, text: str, due: str) -> str:
+def language(text: str) -> str | None:
     """A fire knows nothing of its user but the reminder's words: they choose the language."""
-    language = choose_language(written=detect_language(text))
-    return CATALOGUE.text(language, key, text=text, due=due)
+    return choose_language(written=detect_language(text))
+
+
+def render(key: str, text: str, due: str) -> str:
+    return CATALOGUE.text(language(text), key, text=text, due=due)
