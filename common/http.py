@@ -1,4 +1,5 @@
-"""The small HTTP server every worker runs: `GET /health` and `GET /metrics`."""
+"""The small HTTP server every worker runs: `GET /health` and `GET /metrics`, and the POST
+routes a worker adds (tg_bot's webhook)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ log = get_logger(__name__)
 
 HealthCheck = Callable[[], Awaitable[dict[str, object]]]
 """Returns details; raises when the thing it checks is down."""
+PostHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class HealthServer:
@@ -22,14 +24,27 @@ class HealthServer:
         self.host = host
         self.port = port
         self._checks: dict[str, HealthCheck] = {}
+        self._posts: dict[str, PostHandler] = {}
         self._started = time.monotonic()
         self._runner: web.AppRunner | None = None
         self.app = web.Application()
         self.app.router.add_get("/health", self._health)
         self.app.router.add_get("/metrics", self._metrics)
+        # aiohttp freezes its router on start; POST routes are looked up here instead
+        self.app.router.add_post("/{path:.*}", self._post)
 
     def add_check(self, name: str, check: HealthCheck) -> None:
         self._checks[name] = check
+
+    def add_post(self, path: str, handler: PostHandler) -> None:
+        """Serve POSTs to `path` (also once the server runs)."""
+        self._posts[path] = handler
+
+    async def _post(self, request: web.Request) -> web.StreamResponse:
+        handler = self._posts.get(request.path)
+        if handler is None:
+            raise web.HTTPNotFound()
+        return await handler(request)
 
     async def _health(self, _request: web.Request) -> web.Response:
         checks: dict[str, object] = {}

@@ -95,6 +95,14 @@ class Names:
         replays; ids below it, a restarted update_id sequence."""
         return self.key(f"tg_bot:offset:{bot_id}:floor")
 
+    def telegram_webhook_secret(self, bot_id: int | str) -> str:
+        """The webhook's secret_token when none is configured: made once, shared by replicas."""
+        return self.key(f"tg_bot:webhook:secret:{bot_id}")
+
+    def telegram_webhook_seen(self, bot_id: int | str, update_id: int | str) -> str:
+        """Set with the queueing of a webhook update, so a redelivery is not queued again."""
+        return self.key(f"tg_bot:webhook:seen:{bot_id}:{update_id}")
+
     @property
     def telegram_poller_lease(self) -> str:
         """Held by the one tg_bot process that polls getUpdates."""

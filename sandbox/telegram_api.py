@@ -2,7 +2,9 @@
 
 Bot API (`/bot<token>/<method>`, JSON, form or query parameters): `getMe`, `getUpdates`
 (long poll; offset, limit, timeout and allowed_updates as the Bot API documents them, and a
-409 when a second poller takes over), `sendMessage` (HTML checked like Telegram: malformed
+409 when a second poller takes over, or while a webhook is set), `setWebhook`,
+`deleteWebhook`, `getWebhookInfo` (delivery to the bot's URL: sandbox/telegram_webhook.py),
+`sendMessage` (HTML checked like Telegram: malformed
 markup is a 400), `sendChatAction`, `setMyCommands`, `getMyCommands`.
 
 Control API (`/control/...`, JSON) and the same operations in-process on `TelegramStandIn`:
@@ -32,6 +34,7 @@ from aiohttp import web
 
 from sandbox import telegram_updates as build
 from sandbox.telegram_html import HtmlParseError, parse_html, utf16_len
+from sandbox.telegram_webhook import WebhookDelivery
 
 Json = dict[str, Any]
 
@@ -169,6 +172,7 @@ class TelegramStandIn:
         self._poller: _Poller | None = None
         self._runner: web.AppRunner | None = None
         self.url = ""
+        self.webhook = WebhookDelivery(self)
         self.app = self._make_app()
 
     # -- in-process API ----------------------------------------------------------------------
@@ -251,6 +255,7 @@ class TelegramStandIn:
 
     async def stop(self) -> None:
         self._wake()
+        await self.webhook.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -313,6 +318,7 @@ class TelegramStandIn:
             "sendchataction": self._send_chat_action,
             "setmycommands": self._set_my_commands,
             "getmycommands": self._get_my_commands,
+            **self.webhook.methods(),
         }
 
     async def _forced_error(self, method: str, params: Json) -> None:
@@ -339,6 +345,7 @@ class TelegramStandIn:
                 "supports_inline_queries": False}  # fmt: skip
 
     async def _get_updates(self, params: Json) -> list[Json]:
+        self.webhook.refuse_get_updates()
         offset = _int_or_none(params.get("offset"))
         limit = min(max(_int_or_none(params.get("limit")) or 100, 1), 100)
         timeout = max(_int_or_none(params.get("timeout")) or 0, 0)

@@ -35,9 +35,10 @@ from tg_bot.src.handlers.base import BotIdentity, Services
 from tg_bot.src.handlers.commands import CommandRegistry
 from tg_bot.src.handlers.updates import UpdateRouter
 from tg_bot.src.settings import Settings
-from tg_bot.src.workers.receiver import UpdatePoller
+from tg_bot.src.workers.receiver import ALLOWED_UPDATES, Route, UpdatePoller, UpdateQueue
 from tg_bot.src.workers.response_handler import ResponseHandler
 from tg_bot.src.workers.typing import TypingIndicator
+from tg_bot.src.workers.webhook import WebhookReceiver, webhook_secret
 
 log = get_logger(__name__)
 
@@ -59,6 +60,7 @@ class Bot:
     services: Services
     typing: TypingIndicator
     poller: UpdatePoller
+    webhook: WebhookReceiver
     lease: PollerLease
     sender: ResponseHandler
     started: float
@@ -68,6 +70,8 @@ async def main(stop: asyncio.Event) -> None:
     settings = load_settings(Settings)
     async with worker_context("tg_bot", settings, stop) as ctx, _bot(ctx, settings) as bot:
         ctx.health.add_check("telegram", lambda: _telegram_health(bot))
+        if settings.telegram_webhook_url:
+            ctx.health.add_post(settings.telegram_webhook_path, bot.webhook.handle)
         consumer = bot.sender.consumer()
         sending = asyncio.create_task(consumer.run())
         receiving = asyncio.create_task(_receive(bot, stop))
@@ -99,12 +103,14 @@ async def _bot(ctx: WorkerContext, settings: Settings) -> AsyncIterator[Bot]:
             interval_s=settings.typing_interval_seconds, max_s=settings.typing_max_seconds,
         )  # fmt: skip
         limiter = SendLimiter(ctx.redis, ctx.names, _limits(settings))
+        queue = UpdateQueue(ctx.redis, ctx.names, typing, settings)
         yield Bot(
             settings=settings,
             telegram=telegram,
             services=services,
             typing=typing,
-            poller=UpdatePoller(telegram, ctx.redis, ctx.names, typing, settings),
+            poller=UpdatePoller(telegram, ctx.redis, ctx.names, queue, settings),
+            webhook=WebhookReceiver(queue),
             lease=PollerLease(ctx.redis, ctx.names, settings.poller_lease_seconds),
             sender=ResponseHandler(
                 telegram, limiter, ctx.redis, ctx.names, users, typing, settings
@@ -133,15 +139,42 @@ def _limits(settings: Settings) -> SendLimits:
 
 
 async def _receive(bot: Bot, stop: asyncio.Event) -> None:
-    """getMe, register the commands, then poll until stopped, whenever this process holds
-    the poller lease (another tg_bot process may be the one polling)."""
+    """getMe, register the commands, then receive until stopped: by webhook when
+    TELEGRAM_WEBHOOK_URL is set (every process), else by polling whenever this process
+    holds the poller lease (another tg_bot process may be the one polling)."""
     me = await bot.poller.identify(stop)
     if me is None:
         return
     identity = BotIdentity(me.id, me.username or "")
     await _register_commands(bot)
     router = UpdateRouter(bot.services, bot.services.commands, identity)
+    if bot.settings.telegram_webhook_url:
+        await _receive_by_webhook(bot, me.id, router.route, stop)
+        return
+    # getUpdates is refused (409) while a webhook is set: switching back removes it, and
+    # keeps what Telegram holds for the poller
+    params = {"drop_pending_updates": False}
+    deleted = bot.poller.until_done(lambda: bot.telegram.call("deleteWebhook", params),
+                                    "delete_webhook", stop)  # fmt: skip
+    if await deleted is None:
+        return
     await bot.lease.run_while_held(lambda until: bot.poller.run(router.route, until), stop)
+
+
+async def _receive_by_webhook(bot: Bot, bot_id: int, route: Route, stop: asyncio.Event) -> None:
+    settings = bot.settings
+    secret = await webhook_secret(
+        bot.services.redis, bot.services.names, bot_id, settings.telegram_webhook_secret, stop
+    )
+    if secret is None:
+        return
+    bot.webhook.open(bot_id, secret, route)
+    params = {"url": settings.telegram_webhook_url, "secret_token": secret,
+              "allowed_updates": ALLOWED_UPDATES}  # fmt: skip
+    done = bot.poller.until_done(lambda: bot.telegram.call("setWebhook", params),
+                                 "set_webhook", stop)  # fmt: skip
+    if await done is not None:
+        log.info("telegram_webhook_set", path=settings.telegram_webhook_path)
 
 
 async def _register_commands(bot: Bot) -> None:
@@ -155,7 +188,10 @@ async def _register_commands(bot: Bot) -> None:
 async def _telegram_health(bot: Bot) -> dict[str, object]:
     """Degraded when Telegram has not answered the poller for too long (a bad token, no
     network), or when updates it handed out have waited unqueued as long (Redis or
-    rest_service down, a bug). A process that only sends does not poll: nothing to judge."""
+    rest_service down, a bug). A process that only sends does not poll: nothing to judge.
+    In webhook mode: degraded when updates Telegram posts have failed to queue that long."""
+    if bot.settings.telegram_webhook_url:
+        return _webhook_health(bot)
     held_since = bot.lease.held_since
     if held_since is None:
         return {"role": "sender"}
@@ -168,3 +204,13 @@ async def _telegram_health(bot: Bot) -> dict[str, object]:
         # Telegram answers, but what it hands out is not getting queued: nobody is heard.
         raise RuntimeError(f"updates pending, not queued for {stalled[0]:.0f}s: {stalled[1]}")
     return {"role": "poller", "last_contact_s": None if last is None else round(since, 1)}
+
+
+def _webhook_health(bot: Bot) -> dict[str, object]:
+    failing = bot.webhook.failing_since
+    if failing is not None:
+        since = time.monotonic() - failing
+        if since > bot.settings.telegram_unhealthy_after_seconds:
+            raise RuntimeError(f"webhook updates not queued for {since:.0f}s: "
+                               f"{bot.webhook.last_error}")  # fmt: skip
+    return {"role": "webhook"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from typing import ClassVar
 
 from pydantic import Field, field_validator
@@ -90,6 +91,20 @@ class Settings(ServiceSettings):
 
     #: An edit of the user's last message within this window is answered again.
     edit_window_seconds: int = Field(default=120, ge=0)
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _secret_telegram_takes(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value):
+            raise ValueError("1-256 characters of A-Z, a-z, 0-9, _ and - (the Bot API's rule)")
+        return value
+
+    @field_validator("telegram_webhook_path")
+    @classmethod
+    def _path_is_absolute(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must start with /")
+        return value
 
     @field_validator("allowed_telegram_ids")
     @classmethod

@@ -1,4 +1,5 @@
-"""Long polling: getUpdates, route each update, queue what it leads to, move the offset.
+"""Receiving updates: long polling (getUpdates, route, queue, move the offset) here, and the
+one queueing path (`UpdateQueue`) that webhooks (workers/webhook.py) share with it.
 
 What a batch of updates leads to (messages for the assistant, the bot's own replies, the
 "typing…" marks) is written to Redis in one Lua call together with the new offset. So the
@@ -6,6 +7,8 @@ offset moves only once everything is queued, and nothing is queued twice: a cras
 that call leaves the offset where it was and Telegram hands the same updates out again
 (their derived message ids make any redelivery downstream harmless too); a crash after it
 has nothing left to redo. A second poller that raced ahead is refused by the same call.
+A webhook update has no offset: the same call sets a "seen" key for its update_id instead,
+so Telegram's redelivery of an update whose 2xx it missed is not queued twice.
 
 The stored offset is not trusted blindly. It is kept per bot id (a new token is a new bot),
 and it is never sent to Telegram: the first poll after a start asks for what Telegram still
@@ -28,9 +31,11 @@ import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 import redis.asyncio as aioredis
+from redis.commands.core import AsyncScript
 
 from common.errors import DependencyUnavailableError
 from common.logging import correlation, get_logger
@@ -57,34 +62,29 @@ log = get_logger(__name__)
 #: What the bot asks Telegram for (issue 19: buttons and edits too).
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 
-# KEYS[1], KEYS[2]: the bot's offset and floor (lowest update_id of the last queued batch);
-# KEYS[3], KEYS[4]: the streams to the assistant and to Telegram; KEYS[5..]: typing sets.
-# ARGV[1]: the new offset; ARGV[2]: typing TTL (s); ARGV[3]: the batch's lowest update_id;
-# ARGV[4..]: (update_id, key index, value) triples: XADD data=value to a stream, or ZADD
-# value to a typing set. Ids in [floor, offset) were queued already (a replay); a batch wholly
-# below the floor (no floor: the offset) is a restarted sequence and is queued whole. Types
-# are checked before anything is written, so a failure writes nothing (no Lua rollback).
+# Both receiving modes queue through one Lua call: a guard (the offset for polling, a "seen"
+# key per update_id for webhooks) followed by the same queueing body.
+# KEYS[1..g]: the guard's keys; KEYS[g+1], KEYS[g+2]: the streams to the assistant and to
+# Telegram; KEYS[g+3..]: typing sets. ARGV[1]: g; ARGV[2]: typing TTL (s); ARGV[3], ARGV[4]:
+# the guard's; ARGV[5..]: (update_id, key index, value) triples: XADD data=value to a stream,
+# or ZADD value to a typing set, for each id the guard wants. Types are checked before
+# anything is written, so a failure writes nothing (no Lua rollback).
 # Returns 0 (already queued), 1 (queued) or 2 (queued, the update_id sequence restarted).
-_COMMIT = """
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-local floor = tonumber(redis.call('GET', KEYS[2]) or current)
-local new_offset = tonumber(ARGV[1])
-local restarted = new_offset <= floor
-if new_offset <= current and not restarted then return 0 end
-for i = 3, #KEYS do
+_QUEUE = """
+local g = tonumber(ARGV[1])
+for i = g + 1, #KEYS do
   local kind = redis.call('TYPE', KEYS[i])['ok']
-  local want = i <= 4 and 'stream' or 'zset'
+  local want = i <= g + 2 and 'stream' or 'zset'
   if kind ~= 'none' and kind ~= want then
     return redis.error_reply('WRONGTYPE ' .. KEYS[i] .. ' holds a ' .. kind)
   end
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-for j = 4, #ARGV, 3 do
-  local id = tonumber(ARGV[j])
-  if restarted or id >= current or id < floor then
+for j = 5, #ARGV, 3 do
+  if wanted(tonumber(ARGV[j])) then
     local index = tonumber(ARGV[j + 1])
-    if index <= 4 then
+    if index <= g + 2 then
       redis.call('XADD', KEYS[index], '*', 'data', ARGV[j + 2])
     else
       redis.call('ZADD', KEYS[index], now, ARGV[j + 2])
@@ -92,14 +92,182 @@ for j = 4, #ARGV, 3 do
     end
   end
 end
-redis.call('SET', KEYS[1], new_offset)
-redis.call('SET', KEYS[2], ARGV[3])
-if restarted then return 2 end
-return 1
+return finish()
 """
+
+# Polling. KEYS[1], KEYS[2]: the bot's offset and floor (lowest update_id of the last queued
+# batch); ARGV[3]: the new offset; ARGV[4]: the batch's lowest update_id. Ids in
+# [floor, offset) were queued already (a replay); a batch wholly below the floor (no floor:
+# the offset) is a restarted sequence and is queued whole.
+_BY_OFFSET = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local floor = tonumber(redis.call('GET', KEYS[2]) or current)
+local new_offset = tonumber(ARGV[3])
+local restarted = new_offset <= floor
+if new_offset <= current and not restarted then return 0 end
+local function wanted(id) return restarted or id >= current or id < floor end
+local function finish()
+  redis.call('SET', KEYS[1], new_offset)
+  redis.call('SET', KEYS[2], ARGV[4])
+  if restarted then return 2 end
+  return 1
+end
+"""
+
+# Webhooks (no offset: Telegram posts one update and sends it again until it hears a 2xx).
+# KEYS[1]: the update's "seen" key; ARGV[3]: its TTL (s).
+_BY_UPDATE_ID = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local function wanted(_id) return true end
+local function finish()
+  redis.call('SET', KEYS[1], '1', 'EX', ARGV[3])
+  return 1
+end
+"""
+
+#: How long a webhook update counts as seen: Telegram keeps an update 24 hours at most.
+SEEN_TTL_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Guard:
+    """What makes a commit once-only: its script, keys (g of them) and two arguments."""
+
+    script: AsyncScript
+    keys: list[str]
+    args: tuple[int, int]
+
 
 Route = Callable[[TgUpdate], Awaitable[Outcome]]
 T = TypeVar("T")
+
+
+class UpdateQueue:
+    """Routes updates and queues what they lead to in one Redis call: the one path of both
+    receiving modes, guarded by the offset (polling) or by update_id (webhooks)."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        names: Names,
+        typing: TypingIndicator,
+        settings: Settings,
+    ) -> None:
+        self._redis = redis
+        self._names = names
+        self._typing = typing
+        self._settings = settings
+        self._by_offset = redis.register_script(_BY_OFFSET + _QUEUE)
+        self._by_update_id = redis.register_script(_BY_UPDATE_ID + _QUEUE)
+
+    def by_offset(self, bot_id: int, new_offset: int, lowest: int) -> Guard:
+        keys = [
+            self._names.telegram_bot_offset(bot_id),
+            self._names.telegram_bot_offset_floor(bot_id),
+        ]
+        return Guard(self._by_offset, keys, (new_offset, lowest))
+
+    def by_update_id(self, bot_id: int, update_id: int) -> Guard:
+        keys = [self._names.telegram_webhook_seen(bot_id, update_id)]
+        return Guard(self._by_update_id, keys, (SEEN_TTL_SECONDS, 0))
+
+    async def seen(self, bot_id: int, update_id: int) -> bool:
+        """A webhook update queued before (Telegram had not heard the 2xx): not routed again,
+        so a command's side effects do not run twice. The commit checks the same atomically."""
+        return bool(await self._redis.exists(self._names.telegram_webhook_seen(bot_id, update_id)))
+
+    async def receive(self, updates: list[TgUpdate], route: Route, guard: Guard) -> int:
+        """Route `updates` and queue their outcomes under `guard`; the commit's answer
+        (0 already queued, 1 queued, 2 queued after an update_id restart)."""
+        updates = [readable(u) for u in updates]
+        outcomes = await self._route_all(updates, route)
+        committed = await self._queue(outcomes, guard, updates)
+        if committed == 0:
+            return 0
+        for outcome in outcomes:
+            UPDATES.labels(outcome.kind).inc()
+            if outcome.incoming is not None:
+                with correlation(str(outcome.incoming.message_id)):
+                    log.info("message_queued", chat_id=outcome.incoming.chat_id)
+                self._typing.show(outcome.incoming.chat_id)
+        return committed
+
+    async def _route_all(self, updates: list[TgUpdate], route: Route) -> list[Outcome]:
+        """Chats concurrently, each chat's updates in order; results in update order."""
+        by_chat: dict[object, list[TgUpdate]] = {}
+        for update in updates:
+            by_chat.setdefault(_chat_of(update), []).append(update)
+
+        async def one_chat(batch: list[TgUpdate]) -> list[Outcome]:
+            return [await route(update) for update in batch]
+
+        routed = await asyncio.gather(
+            *(one_chat(batch) for batch in by_chat.values()), return_exceptions=True
+        )
+        failed = next((r for r in routed if isinstance(r, BaseException)), None)
+        if failed is not None:  # raised only once every chat is done: nothing runs on
+            raise failed
+        outcomes = [o for batch in routed if not isinstance(batch, BaseException) for o in batch]
+        return sorted(outcomes, key=lambda o: o.update_id)
+
+    async def _queue(self, outcomes: list[Outcome], guard: Guard, updates: list[TgUpdate]) -> int:
+        keys = [*guard.keys, self._names.stream(TO_SECRETARY), self._names.stream(TO_TELEGRAM)]
+        args: list[str | int] = [len(guard.keys), int(self._settings.typing_max_seconds)]
+        args += guard.args
+        by_id = {u.update_id: u for u in updates}
+        for outcome in outcomes:
+            try:
+                args += self._entries(outcome, keys, len(guard.keys))
+            except ValueError as exc:  # pydantic's serialisation errors are ValueErrors
+                args += await self._skip(outcome, by_id.get(outcome.update_id), exc, len(keys))
+        return int(await guard.script(keys=keys, args=args))
+
+    def _entries(self, outcome: Outcome, keys: list[str], g: int) -> list[str | int]:
+        """The commit's triples for one outcome; raises if any of it cannot be serialised."""
+        found: list[str | int] = []
+        if outcome.incoming is not None:
+            typing_key = self._names.telegram_typing(outcome.incoming.chat_id)
+            if typing_key not in keys:
+                keys.append(typing_key)
+            found += [outcome.update_id, g + 1, outcome.incoming.to_json()]
+            found += [
+                outcome.update_id,
+                keys.index(typing_key) + 1,
+                str(outcome.incoming.message_id),
+            ]
+        for reply in outcome.replies:
+            found += [outcome.update_id, g + 2, reply.to_json()]
+        return found
+
+    async def _skip(
+        self, outcome: Outcome, update: TgUpdate | None, exc: Exception, g: int
+    ) -> list[str | int]:
+        """Record an outcome that cannot be queued (log, metric, dead letter); its sender
+        gets an apology instead, when one can be addressed."""
+        UPDATES.labels("skipped").inc()
+        log.error("update_skipped", update_id=outcome.update_id, error=str(exc)[:300])
+        raw = update.model_dump(mode="python", by_alias=True) if update else {}
+        await self._redis.xadd(
+            self._names.dead(TELEGRAM_UPDATES),
+            {
+                "data": json.dumps(raw, ensure_ascii=True, default=str),
+                "error": f"unqueueable: {type(exc).__name__}: {exc}"[:1000],
+                "stream": TELEGRAM_UPDATES,
+                "update_id": str(outcome.update_id),
+                "failed_at": utcnow().isoformat(),
+            },
+        )
+        if outcome.incoming is None:
+            return []
+        incoming = outcome.incoming
+        apology = OutgoingMessage(
+            message_id=answer_message_id(incoming.message_id),
+            chat_id=incoming.chat_id,
+            text=CATALOGUE.text(incoming.language_code, "error.generic"),
+            kind=OutgoingKind.ERROR,
+            correlation_id=str(incoming.message_id),
+        )
+        return [outcome.update_id, g + 2, apology.to_json()]
 
 
 class UpdatePoller:
@@ -108,15 +276,14 @@ class UpdatePoller:
         telegram: TelegramClient,
         redis: aioredis.Redis,
         names: Names,
-        typing: TypingIndicator,
+        queue: UpdateQueue,
         settings: Settings,
     ) -> None:
         self._telegram = telegram
         self._redis = redis
         self._names = names
-        self._typing = typing
+        self._queue = queue
         self._settings = settings
-        self._commit = redis.register_script(_COMMIT)
         self._backoff = settings.poll_backoff_initial_seconds
         self._bot_id: int | None = None
         self.last_contact: float | None = None  # monotonic time of the last answer from Telegram
@@ -138,6 +305,27 @@ class UpdatePoller:
             self._bot_id = me.id
             log.info("telegram_bot_identified", bot_id=me.id, username=me.username)
             return me
+        return None
+
+    async def until_done(
+        self, call: Callable[[], Awaitable[T]], name: str, stop: asyncio.Event
+    ) -> T | None:
+        """`call()` retried with the poller's backoff until it succeeds (None: stopped first);
+        for setWebhook and deleteWebhook, which receiving cannot start without."""
+        while not stop.is_set():
+            try:
+                done = await _until_stopped(call(), stop)
+            except TelegramRetryAfter as exc:
+                self._note_failure(name, exc)
+                await self._pause(stop, exc.retry_after)
+                continue
+            except TelegramError as exc:
+                self._note_failure(name, exc)
+                await self._pause(stop)
+                continue
+            self._contact()
+            self._backoff = self._settings.poll_backoff_initial_seconds
+            return done
         return None
 
     def stalled_for(self) -> tuple[float, str] | None:
@@ -186,19 +374,19 @@ class UpdatePoller:
                 await self._pause(stop)
 
     async def _handle(self, updates: list[TgUpdate], route: Route) -> int:
+        bot = self._bot_id or 0
         new_offset = max(u.update_id for u in updates) + 1
-        updates = await self._not_replayed([readable(u) for u in updates])
+        updates = await self._not_replayed(updates)
         if not updates:  # all queued before: only confirm them
             log.info("updates_replayed_skipped", offset=new_offset)
             return new_offset
-        outcomes = await self._route_all(updates, route)
-        await self._queue(outcomes, new_offset, min(u.update_id for u in updates), updates)
-        for outcome in outcomes:
-            UPDATES.labels(outcome.kind).inc()
-            if outcome.incoming is not None:
-                with correlation(str(outcome.incoming.message_id)):
-                    log.info("message_queued", chat_id=outcome.incoming.chat_id)
-                self._typing.show(outcome.incoming.chat_id)
+        lowest = min(u.update_id for u in updates)
+        guard = self._queue.by_offset(bot, new_offset, lowest)
+        committed = await self._queue.receive(updates, route, guard)
+        if committed == 0:
+            log.warning("updates_already_queued", offset=new_offset)
+        elif committed == 2:
+            log.warning("update_id_sequence_restarted", offset=new_offset, lowest=lowest)
         return new_offset
 
     async def _not_replayed(self, updates: list[TgUpdate]) -> list[TgUpdate]:
@@ -215,93 +403,6 @@ class UpdatePoller:
         low = int(floor) if floor is not None else high
         return [u for u in updates if not low <= u.update_id < high]
 
-    async def _route_all(self, updates: list[TgUpdate], route: Route) -> list[Outcome]:
-        """Chats concurrently, each chat's updates in order; results in update order."""
-        by_chat: dict[object, list[TgUpdate]] = {}
-        for update in updates:
-            by_chat.setdefault(_chat_of(update), []).append(update)
-
-        async def one_chat(batch: list[TgUpdate]) -> list[Outcome]:
-            return [await route(update) for update in batch]
-
-        routed = await asyncio.gather(
-            *(one_chat(batch) for batch in by_chat.values()), return_exceptions=True
-        )
-        failed = next((r for r in routed if isinstance(r, BaseException)), None)
-        if failed is not None:  # raised only once every chat is done: nothing runs on
-            raise failed
-        outcomes = [o for batch in routed if not isinstance(batch, BaseException) for o in batch]
-        return sorted(outcomes, key=lambda o: o.update_id)
-
-    async def _queue(
-        self, outcomes: list[Outcome], new_offset: int, lowest: int, updates: list[TgUpdate]
-    ) -> None:
-        keys = [
-            self._names.telegram_bot_offset(self._bot_id or 0),
-            self._names.telegram_bot_offset_floor(self._bot_id or 0),
-            self._names.stream(TO_SECRETARY),
-            self._names.stream(TO_TELEGRAM),
-        ]
-        args: list[str | int] = [new_offset, int(self._settings.typing_max_seconds), lowest]
-        by_id = {u.update_id: u for u in updates}
-        for outcome in outcomes:
-            try:
-                args += self._entries(outcome, keys)
-            except ValueError as exc:  # pydantic's serialisation errors are ValueErrors
-                args += await self._skip(outcome, by_id.get(outcome.update_id), exc)
-        committed = await self._commit(keys=keys, args=args)
-        if committed == 0:
-            log.warning("updates_already_queued", offset=new_offset)
-        elif committed == 2:
-            log.warning("update_id_sequence_restarted", offset=new_offset, lowest=lowest)
-
-    def _entries(self, outcome: Outcome, keys: list[str]) -> list[str | int]:
-        """The commit's triples for one outcome; raises if any of it cannot be serialised."""
-        found: list[str | int] = []
-        if outcome.incoming is not None:
-            typing_key = self._names.telegram_typing(outcome.incoming.chat_id)
-            if typing_key not in keys:
-                keys.append(typing_key)
-            found += [outcome.update_id, 3, outcome.incoming.to_json()]
-            found += [
-                outcome.update_id,
-                keys.index(typing_key) + 1,
-                str(outcome.incoming.message_id),
-            ]
-        for reply in outcome.replies:
-            found += [outcome.update_id, 4, reply.to_json()]
-        return found
-
-    async def _skip(
-        self, outcome: Outcome, update: TgUpdate | None, exc: Exception
-    ) -> list[str | int]:
-        """Record an outcome that cannot be queued (log, metric, dead letter); its sender
-        gets an apology instead, when one can be addressed."""
-        UPDATES.labels("skipped").inc()
-        log.error("update_skipped", update_id=outcome.update_id, error=str(exc)[:300])
-        raw = update.model_dump(mode="python", by_alias=True) if update else {}
-        await self._redis.xadd(
-            self._names.dead(TELEGRAM_UPDATES),
-            {
-                "data": json.dumps(raw, ensure_ascii=True, default=str),
-                "error": f"unqueueable: {type(exc).__name__}: {exc}"[:1000],
-                "stream": TELEGRAM_UPDATES,
-                "update_id": str(outcome.update_id),
-                "failed_at": utcnow().isoformat(),
-            },
-        )
-        if outcome.incoming is None:
-            return []
-        incoming = outcome.incoming
-        apology = OutgoingMessage(
-            message_id=answer_message_id(incoming.message_id),
-            chat_id=incoming.chat_id,
-            text=CATALOGUE.text(incoming.language_code, "error.generic"),
-            kind=OutgoingKind.ERROR,
-            correlation_id=str(incoming.message_id),
-        )
-        return [outcome.update_id, 4, apology.to_json()]
-
     def _contact(self) -> None:
         self.last_contact = time.monotonic()
 
@@ -312,7 +413,7 @@ class UpdatePoller:
         fatal = isinstance(exc, TelegramUnauthorized | TelegramNotFound)
         level = log.error if fatal else log.warning
         if isinstance(exc, TelegramConflict):
-            level = log.error  # another instance polls with this token
+            level = log.error  # another instance polls with this token, or a webhook is set
         level("telegram_poll_failed", call=call, error=str(exc), retry_in=self._backoff)
 
     async def _pause(self, stop: asyncio.Event, at_least: float = 0.0) -> None:
@@ -341,6 +442,8 @@ async def _until_stopped(call: Awaitable[T], stop: asyncio.Event) -> T | None:
 def _chat_of(update: TgUpdate) -> object:
     if update.message is not None:
         return update.message.chat.id
+    if update.edited_message is not None:  # after the message it edits, in one batch
+        return update.edited_message.chat.id
     if update.my_chat_member is not None:
         return update.my_chat_member.chat.id
     return ("update", update.update_id)

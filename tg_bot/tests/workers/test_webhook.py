@@ -1,0 +1,275 @@
+"""Webhook mode: Telegram (the stand-in) POSTs updates to tg_bot's HTTP server with the secret
+header; they are queued through the polling path's one Redis call, refused without the right
+secret, queued once however often they are delivered, and held back (5xx, so Telegram sends
+them again) while they cannot be queued. Switching modes either way keeps receiving."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from aiohttp import ClientSession, web
+
+from common.names import TO_SECRETARY
+from ops.infra import free_port
+from ops.processes import Stack
+from sandbox import telegram_updates as build
+from sandbox.telegram_webhook import GET_UPDATES_CONFLICT, SECRET_HEADER
+from tg_bot.tests.conftest import FAST_BOT, incoming, wait_for
+
+
+def someone(name: str = "Anna") -> dict:
+    return build.user(random.randint(10**8, 10**9), name, username=f"u{uuid.uuid4().hex[:8]}",
+                      language_code="en")  # fmt: skip
+
+
+@pytest.fixture
+def webhook_url(bot_env: dict[str, str]) -> str:
+    """Where the stand-in posts: this test's bot's own HTTP server."""
+    return f"http://127.0.0.1:{bot_env['HTTP_PORT']}/telegram/webhook"
+
+
+async def webhook_set(telegram) -> str:
+    await wait_for(lambda: _true(telegram.webhook.active), timeout=20)
+    return str(telegram.webhook.secret_token)
+
+
+async def _true(value: object) -> bool:
+    return bool(value)
+
+
+async def queued_texts(redis, names) -> list[str]:
+    return [m.text for m in await incoming(redis, names)]
+
+
+async def test_updates_are_delivered_by_webhook_and_answered(
+    run_bot, telegram, redis, names, rest_url, webhook_url
+) -> None:
+    anna, boris = someone(), someone("Boris")
+    async with run_bot(TELEGRAM_WEBHOOK_URL=webhook_url):
+        secret = await webhook_set(telegram)
+        update_id = telegram.inject(build.private_text(anna, "What's on today?"))
+        telegram.inject(build.command(build.private_chat(boris), boris, "help"))
+        [message] = await wait_for(lambda: incoming(redis, names), timeout=20)
+        [answer] = await telegram.wait_sent(1, boris["id"], timeout=20)
+        info = await _bot_api(telegram, "getWebhookInfo")
+    stored = await redis.get(names.telegram_webhook_secret(telegram.bot_id))
+    assert (message.chat_id, message.text) == (anna["id"], "What's on today?")
+    assert "/help" in answer.text  # the bot's own answer, sent by this bot
+    assert telegram.webhook.url == webhook_url and stored.decode() == secret
+    assert len(secret) >= 64  # generated: token_urlsafe(48)
+    assert telegram.webhook.allowed_updates == [
+        "message", "edited_message", "callback_query", "my_chat_member"
+    ]  # fmt: skip
+    assert telegram.calls.get("getUpdates", 0) == 0 and telegram.polls == []
+    assert info["pending_update_count"] == 0 and "last_error_message" not in info
+    assert [d.status for d in telegram.webhook.deliveries if d.update_id == update_id] == [200]
+    assert await redis.exists(names.telegram_webhook_seen(telegram.bot_id, update_id))
+
+
+async def test_a_wrong_or_missing_secret_is_refused_and_nothing_queued(
+    run_bot, telegram, redis, names, rest_url, webhook_url
+) -> None:
+    anna = someone()
+    update = build.private_text(anna, "let me in")
+    update["message"].update(message_id=1, date=1_700_000_000)
+    body = json.dumps({"update_id": 7, **update})
+    async with run_bot(TELEGRAM_WEBHOOK_URL=webhook_url), httpx.AsyncClient() as http:
+        secret = await webhook_set(telegram)
+        refused = [
+            await http.post(webhook_url, content=body),
+            await http.post(webhook_url, content=body, headers={SECRET_HEADER: "wrong"}),
+            await http.post(webhook_url, content=body, headers={SECRET_HEADER: secret[:-1]}),
+            await http.post(webhook_url, content=body, headers={SECRET_HEADER: secret + "x"}),
+        ]
+        assert [r.status_code for r in refused] == [401] * 4
+        assert await incoming(redis, names) == []
+        accepted = await http.post(webhook_url, content=body, headers={SECRET_HEADER: secret})
+        assert accepted.status_code == 200
+        assert await queued_texts(redis, names) == ["let me in"]
+
+
+async def test_a_configured_secret_is_used_and_not_stored(
+    run_bot, telegram, redis, names, rest_url, webhook_url
+) -> None:
+    async with run_bot(TELEGRAM_WEBHOOK_URL=webhook_url, TELEGRAM_WEBHOOK_SECRET="s3cret_-X"):
+        assert await webhook_set(telegram) == "s3cret_-X"
+        telegram.inject(build.private_text(someone(), "hello"))
+        await wait_for(lambda: incoming(redis, names), timeout=20)
+    assert not await redis.exists(names.telegram_webhook_secret(telegram.bot_id))
+
+
+async def test_a_redelivered_update_is_queued_and_answered_once(
+    run_bot, telegram, redis, names, rest_url, webhook_url
+) -> None:
+    anna, boris = someone(), someone("Boris")
+    async with run_bot(TELEGRAM_WEBHOOK_URL=webhook_url):
+        await webhook_set(telegram)
+        telegram.webhook.lose_answers = 1  # the bot's 200 goes unheard: Telegram sends again
+        text_id = telegram.inject(build.private_text(anna, "once, please"))
+        await wait_for(lambda: _true(not telegram.updates), timeout=20)
+        telegram.webhook.lose_answers = 1
+        help_id = telegram.inject(build.command(build.private_chat(boris), boris, "help"))
+        await wait_for(lambda: _true(not telegram.updates), timeout=20)
+        await telegram.wait_sent(1, boris["id"], timeout=20)
+        await asyncio.sleep(0.5)
+    statuses = {
+        update_id: [d.status for d in telegram.webhook.deliveries if d.update_id == update_id]
+        for update_id in (text_id, help_id)
+    }
+    assert statuses == {text_id: [0, 200], help_id: [0, 200]}
+    assert await queued_texts(redis, names) == ["once, please"]
+    assert len(telegram.sent_to(boris["id"])) == 1
+
+
+async def test_an_update_that_cannot_be_queued_is_answered_5xx_and_comes_again(
+    run_bot, telegram, redis, names, rest_url, webhook_url
+) -> None:
+    await redis.set(names.stream(TO_SECRETARY), "not a stream")  # every XADD there fails
+    async with run_bot(TELEGRAM_WEBHOOK_URL=webhook_url):
+        await webhook_set(telegram)
+        update_id = telegram.inject(build.private_text(someone(), "keep me"))
+
+        async def refused_twice() -> bool:
+            return [d.status for d in telegram.webhook.deliveries][:2] == [503, 503]
+
+        await wait_for(refused_twice, timeout=20)
+        info = await _bot_api(telegram, "getWebhookInfo")
+        assert info["pending_update_count"] == 1
+        assert "503" in info["last_error_message"]
+        await redis.delete(names.stream(TO_SECRETARY))
+        await wait_for(lambda: incoming(redis, names), timeout=20)
+    assert await queued_texts(redis, names) == ["keep me"]
+    assert telegram.webhook.deliveries[-1].update_id == update_id
+    assert telegram.webhook.deliveries[-1].status == 200
+
+
+async def test_switching_polling_to_webhook_and_back_keeps_receiving(
+    run_bot, telegram, redis, names, rest_url, webhook_url
+) -> None:
+    anna = someone()
+    async with run_bot():
+        telegram.inject(build.private_text(anna, "polled"))
+        await wait_for(lambda: incoming(redis, names), timeout=20)
+    assert not telegram.webhook.active and telegram.calls["deleteWebhook"] == 1
+    async with run_bot(TELEGRAM_WEBHOOK_URL=webhook_url):
+        await webhook_set(telegram)
+        telegram.inject(build.private_text(anna, "posted"))
+        await wait_for(lambda: _count(redis, names, 2), timeout=20)
+    polls_before = len(telegram.polls)
+    # while no bot runs, Telegram keeps the update for the webhook (deliveries fail)
+    telegram.inject(build.private_text(anna, "waited"))
+    await wait_for(lambda: _true(telegram.webhook.last_error_message), timeout=20)
+    async with run_bot(TELEGRAM_WEBHOOK_URL=""):  # back to polling: the webhook goes
+        await wait_for(lambda: _count(redis, names, 3), timeout=20)
+        assert not telegram.webhook.active
+        telegram.inject(build.private_text(anna, "polled again"))
+        await wait_for(lambda: _count(redis, names, 4), timeout=20)
+    assert await queued_texts(redis, names) == ["polled", "posted", "waited", "polled again"]
+    assert len(telegram.polls) > polls_before
+    assert not [r for r in telegram.rejected if r.method == "getUpdates" and r.status == 409]
+
+
+async def _count(redis, names, count: int) -> bool:
+    return len(await incoming(redis, names)) >= count
+
+
+async def test_the_stand_in_refuses_get_updates_while_a_webhook_is_set(telegram) -> None:
+    await _bot_api(telegram, "setWebhook", url="http://127.0.0.1:9/hook", secret_token="abc")
+    async with httpx.AsyncClient() as http:
+        conflict = await http.post(f"{telegram.url}/bot{telegram.token}/getUpdates", json={})
+        bad = await http.post(
+            f"{telegram.url}/bot{telegram.token}/setWebhook",
+            json={"url": "http://127.0.0.1:9/hook", "secret_token": "no spaces"},
+        )
+    assert conflict.status_code == 409
+    assert conflict.json()["description"] == GET_UPDATES_CONFLICT
+    assert bad.status_code == 400
+    info = await _bot_api(telegram, "getWebhookInfo")
+    assert info["url"] == "http://127.0.0.1:9/hook"
+    assert await _bot_api(telegram, "deleteWebhook", drop_pending_updates=False) is True
+    assert await _bot_api(telegram, "getUpdates", timeout=0) == []
+    assert (await _bot_api(telegram, "getWebhookInfo"))["url"] == ""
+
+
+async def _bot_api(telegram, method: str, **params: object) -> object:
+    async with httpx.AsyncClient() as http:
+        response = await http.post(f"{telegram.url}/bot{telegram.token}/{method}", json=params)
+    response.raise_for_status()
+    return response.json()["result"]
+
+
+# -- replicas behind a load balancer, as real processes ---------------------------------------
+
+
+class RoundRobin:
+    """A load balancer in front of the tg_bot replicas: each request to the next one."""
+
+    def __init__(self) -> None:
+        self.backends: list[str] = []
+        self.served: list[str] = []
+        self._next = 0
+        self._runner: web.AppRunner | None = None
+        self.port = free_port()
+
+    async def __aenter__(self) -> RoundRobin:
+        app = web.Application()
+        app.router.add_post("/{path:.*}", self._forward)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _forward(self, request: web.Request) -> web.Response:
+        if not self.backends:
+            return web.Response(status=502)
+        backend = self.backends[self._next % len(self.backends)]
+        self._next += 1
+        headers = {k: v for k, v in request.headers.items() if k.lower() != "host"}
+        async with (
+            ClientSession() as http,
+            http.post(backend + request.path, data=await request.read(), headers=headers) as answer,
+        ):
+            self.served.append(f"{backend} {answer.status}")
+            return web.Response(status=answer.status, body=await answer.read())
+
+
+@pytest.fixture
+async def balancer() -> AsyncIterator[RoundRobin]:
+    async with RoundRobin() as running:
+        yield running
+
+
+async def test_two_replicas_behind_a_load_balancer_both_receive(
+    telegram, bot_env, rest_url, redis, names, balancer: RoundRobin, tmp_path: Path
+) -> None:
+    env = {**bot_env, **FAST_BOT, "TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{balancer.port}"
+           "/telegram/webhook"}  # fmt: skip
+    env.pop("HTTP_PORT")
+    stack = Stack(env, tmp_path)
+    try:
+        first = await asyncio.to_thread(stack.start, "tg_bot", name="tg_bot_1")
+        second = await asyncio.to_thread(stack.start, "tg_bot", name="tg_bot_2")
+        balancer.backends = [first.url, second.url]
+        await webhook_set(telegram)
+        people = [someone(f"P{i}") for i in range(6)]
+        for person in people:
+            telegram.inject(build.private_text(person, f"hi from {person['first_name']}"))
+        await wait_for(lambda: _count(redis, names, 6), timeout=30)
+    finally:
+        await asyncio.to_thread(stack.stop_all)
+    texts = sorted(await queued_texts(redis, names))
+    assert texts == sorted(f"hi from P{i}" for i in range(6))
+    served_by = {line.split()[0] for line in balancer.served if line.endswith(" 200")}
+    assert served_by == {first.url, second.url}
+    assert telegram.calls.get("setWebhook", 0) >= 2 and telegram.calls.get("getUpdates", 0) == 0
