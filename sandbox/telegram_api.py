@@ -5,7 +5,8 @@ Bot API (`/bot<token>/<method>`, JSON, form or query parameters): `getMe`, `getU
 409 when a second poller takes over, or while a webhook is set), `setWebhook`,
 `deleteWebhook`, `getWebhookInfo` (delivery to the bot's URL: sandbox/telegram_webhook.py),
 `sendMessage` (HTML checked like Telegram: malformed
-markup is a 400), `sendChatAction`, `setMyCommands`, `getMyCommands`.
+markup is a 400), `sendChatAction`, `setMyCommands`, `getMyCommands`; `sendMessageDraft`,
+`editMessageText`, `deleteMessage` (sandbox/telegram_live.py).
 
 Control API (`/control/...`, JSON) and the same operations in-process on `TelegramStandIn`:
 inject updates (raw, or built by `sandbox.telegram_updates`), read what the bot sent and
@@ -34,6 +35,7 @@ from aiohttp import web
 
 from sandbox import telegram_updates as build
 from sandbox.telegram_html import HtmlParseError, parse_html, utf16_len
+from sandbox.telegram_live import LiveMessages
 from sandbox.telegram_webhook import WebhookDelivery
 
 Json = dict[str, Any]
@@ -173,6 +175,7 @@ class TelegramStandIn:
         self._runner: web.AppRunner | None = None
         self.url = ""
         self.webhook = WebhookDelivery(self)
+        self.live = LiveMessages(self)
         self.app = self._make_app()
 
     # -- in-process API ----------------------------------------------------------------------
@@ -228,6 +231,7 @@ class TelegramStandIn:
         self.forced.clear()
         self.blocked_chats.clear()
         self.calls.clear()
+        self.live.reset()
 
     async def wait_sent(
         self, count: int, chat_id: int | None = None, timeout: float = 10
@@ -319,6 +323,7 @@ class TelegramStandIn:
             "setmycommands": self._set_my_commands,
             "getmycommands": self._get_my_commands,
             **self.webhook.methods(),
+            **self.live.methods(),
         }
 
     async def _forced_error(self, method: str, params: Json) -> None:
