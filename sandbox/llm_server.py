@@ -6,7 +6,8 @@ without a script a rule-based default answers well enough for the demo (the time
 `reminder`, the calendar → `calendar`, otherwise an echo), and puts the results of those
 tools in plain words. Like OpenAI it
 rejects with 400 a `tool` message that answers no call, and an assistant `tool_calls`
-message whose calls are not all answered. Every request is recorded.
+message whose calls are not all answered. Every request is recorded. Audio
+(`/v1/audio/transcriptions`, `/v1/audio/speech`) and image content parts: `llm_media.py`.
 
 Argument styles: `exact` (the default) writes a tool call's arguments as the rule or the
 script gave them. `realistic` writes them the way real models do (`model_arguments.py`):
@@ -51,6 +52,14 @@ from typing import Any
 
 from aiohttp import web
 
+from sandbox.llm_media import (
+    MediaEndpoints,
+    MediaRequestError,
+    check_content_parts,
+    images_in,
+    picture_reply,
+    text_of,
+)
 from sandbox.model_arguments import Conversation, realistic, seed_of
 from sandbox.server import StandInServer
 
@@ -210,6 +219,8 @@ class LlmStandIn(StandInServer):
         self._steps: list[Step] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
+        #: `/v1/audio/*` (`llm_media.py`): its recorded requests and scripted failures.
+        self.media = MediaEndpoints()
         super().__init__()
 
     # -- scripting ---------------------------------------------------------------------------
@@ -232,6 +243,7 @@ class LlmStandIn(StandInServer):
         with self._lock:
             self._steps.clear()
             self.requests.clear()
+        self.media.reset()
 
     def pending_steps(self) -> int:
         with self._lock:
@@ -262,6 +274,7 @@ class LlmStandIn(StandInServer):
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._completions)
         app.router.add_get("/v1/models", self._models)
+        self.media.add_routes(app)
         app.router.add_post("/control/script", self._control_script)
         app.router.add_post("/control/reset", self._control_reset)
         app.router.add_get("/control/requests", self._control_requests)
@@ -499,6 +512,11 @@ def _validate_messages(messages: list[Any]) -> None:
             raise InvalidRequest(
                 f"Invalid type for 'messages[{i}].content'", f"messages.[{i}].content"
             )
+        elif isinstance(message["content"], list):
+            try:
+                check_content_parts(i, role, message["content"])
+            except MediaRequestError as exc:
+                raise InvalidRequest(str(exc), exc.param) from exc
     if open_calls:
         raise InvalidRequest(
             "An assistant message with 'tool_calls' must be followed by tool messages "
@@ -571,8 +589,8 @@ def _step_reply(step: Step, write: ArgumentWriter) -> dict[str, Any]:
 
 def _last_text(messages: list[dict[str, Any]]) -> str:
     for message in reversed(messages):
-        if message.get("role") == "user" and isinstance(message.get("content"), str):
-            return message["content"]
+        if message.get("role") == "user" and isinstance(message.get("content"), str | list):
+            return text_of(message["content"])
     return ""
 
 
@@ -583,6 +601,8 @@ def _default_reply(record: RecordedRequest, write: ArgumentWriter) -> dict[str, 
     if last.get("role") == "tool":
         return {"role": "assistant", "content": _summarize_tool_results(record.messages)}
     text = _last_text(record.messages)
+    if last.get("role") == "user" and (images := images_in(last)):
+        return {"role": "assistant", "content": picture_reply(images, text)}
     offered = set(record.tool_names) if record.tool_choice != "none" else set()
     call = _tool_call_for(text, offered)
     if call is not None:

@@ -1,0 +1,166 @@
+"""The LLM stand-in's media (`sandbox/llm_media.py`) through the real `openai` SDK and raw
+HTTP: transcription from the audio's metadata, speech carrying its text, and image content
+parts checked against OpenAI's shapes."""
+
+from __future__ import annotations
+
+import base64
+
+import httpx
+import openai
+import pytest
+
+from sandbox.llm_media import ogg_opus, transcript_of
+from sandbox.llm_server import LlmStandIn
+from tests.media_files import picture, speech_wav
+
+
+def client(llm: LlmStandIn) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(api_key="sk-test", base_url=llm.base_url, max_retries=0)
+
+
+def data_url(data: bytes, mime: str) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+
+async def test_a_wav_is_transcribed_from_its_comment(llm: LlmStandIn) -> None:
+    async with client(llm) as sdk:
+        result = await sdk.audio.transcriptions.create(
+            model="whisper-1", file=("note.wav", speech_wav("buy milk and bread"))
+        )
+    assert result.text == "buy milk and bread"
+    (request,) = llm.media.requests
+    assert request.model == "whisper-1" and request.fields["file_name"] == "note.wav"
+
+
+async def test_speech_is_ogg_opus_carrying_its_text_and_transcribes_back(llm: LlmStandIn) -> None:
+    async with client(llm) as sdk:
+        spoken = await sdk.audio.speech.create(
+            model="tts-1", input="Привет, мир", voice="alloy", response_format="opus"
+        )
+        audio = spoken.content
+        heard = await sdk.audio.transcriptions.create(model="whisper-1", file=("a.ogg", audio))
+    assert audio.startswith(b"OggS") and b"OpusHead" in audio
+    assert transcript_of(audio) == "Привет, мир"
+    assert heard.text == "Привет, мир"
+
+
+@pytest.mark.parametrize(
+    ("files", "data", "message"),
+    [
+        ({"file": ("note.txt", b"words")}, {"model": "whisper-1"}, "Invalid file format"),
+        ({"file": ("note.wav", b"RIFF....WAVE")}, {"model": "whisper-1"}, "corrupted"),
+        ({"file": ("note.wav", speech_wav("x"))}, {}, "model"),
+        (None, {"model": "whisper-1"}, "multipart/form-data"),
+        ({"audio": ("note.wav", speech_wav("x"))}, {"model": "whisper-1"}, "'file'"),
+    ],
+)
+async def test_transcription_refuses_wrong_shapes_with_openai_400(
+    llm: LlmStandIn, files: dict[str, tuple[str, bytes]] | None, data: dict[str, str], message: str
+) -> None:
+    async with httpx.AsyncClient() as http:
+        if files is None:
+            response = await http.post(f"{llm.base_url}/audio/transcriptions", json=data)
+        else:
+            response = await http.post(
+                f"{llm.base_url}/audio/transcriptions", files=files, data=data
+            )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error" and message in error["message"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"model": "tts-1", "voice": "alloy"},
+        {"model": "tts-1", "input": "hi", "voice": "robot"},
+        {"model": "tts-1", "input": "x" * 4097, "voice": "alloy"},
+        {"input": "hi", "voice": "alloy"},
+        {"model": "tts-1", "input": "hi", "voice": "alloy", "response_format": "midi"},
+    ],
+)
+async def test_speech_refuses_wrong_shapes_with_openai_400(
+    llm: LlmStandIn, body: dict[str, object]
+) -> None:
+    async with httpx.AsyncClient() as http:
+        response = await http.post(f"{llm.base_url}/audio/speech", json=body)
+    assert response.status_code == 400
+    assert response.json()["error"]["type"] == "invalid_request_error"
+
+
+async def test_a_picture_is_answered_with_its_size_and_colour(llm: LlmStandIn) -> None:
+    parts = [
+        {"type": "text", "text": "what is this?"},
+        {
+            "type": "image_url",
+            "image_url": {"url": data_url(picture(64, 32, (200, 0, 0)), "image/png")},
+        },
+        {
+            "type": "image_url",
+            "image_url": {
+                "url": data_url(picture(20, 10, (0, 0, 255), "JPEG"), "image/jpeg"),
+                "detail": "low",
+            },
+        },
+    ]
+    async with client(llm) as sdk:
+        completion = await sdk.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": parts}]
+        )
+    text = completion.choices[0].message.content or ""
+    assert "2 pictures" in text and "64x32 PNG" in text and "rgb(200, 0, 0)" in text
+    assert "20x10 JPEG" in text and "what is this?" in text
+
+
+@pytest.mark.parametrize(
+    ("message", "error"),
+    [
+        (
+            {
+                "role": "user",
+                "content": [
+                    {"type": "image_url", "image_url": {"url": "data:image/png;base64,!!"}}
+                ],
+            },
+            "base64",
+        ),
+        (
+            {
+                "role": "user",
+                "content": [
+                    {"type": "image_url", "image_url": {"url": "data:image/png;base64,aGVsbG8="}}
+                ],
+            },
+            "unsupported image",
+        ),
+        (
+            {"role": "user", "content": [{"type": "image_url", "image_url": "https://x/y.png"}]},
+            "image_url.url",
+        ),
+        (
+            {"role": "user", "content": [{"type": "image", "data": "x"}]},
+            "Supported values",
+        ),
+        (
+            {
+                "role": "system",
+                "content": [{"type": "image_url", "image_url": {"url": "https://x/y.png"}}],
+            },
+            "only allowed for messages with role 'user'",
+        ),
+        (
+            {"role": "user", "content": [{"type": "text"}]},
+            "expected a string",
+        ),
+    ],
+)
+async def test_image_parts_of_the_wrong_shape_are_400(
+    llm: LlmStandIn, message: dict[str, object], error: str
+) -> None:
+    async with httpx.AsyncClient() as http:
+        response = await http.post(
+            f"{llm.base_url}/chat/completions", json={"model": "m", "messages": [message]}
+        )
+    assert response.status_code == 400
+    assert error in response.json()["error"]["message"]
