@@ -9,6 +9,7 @@ reminder already cancelled answers so and loses its buttons."""
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -174,8 +175,8 @@ async def _pressed_job(press: Press, services: Services) -> CronJob | Pressed:
     """The reminder a button acts on, or the answer when it is gone or someone else's."""
     turn = press.turn
     try:
-        job = await services.rest.get_cron_job(press.data.target)
-    except (NotFoundError, ValidationFailedError):
+        job = await services.rest.get_cron_job(uuid.UUID(press.data.target))
+    except (ValueError, NotFoundError, ValidationFailedError):
         return Pressed(turn.t("reminders.gone_notice"), press.below(turn.t("reminders.gone_mark")))
     if job.type != CronJobType.reminder or turn.user is None or job.user_id != turn.user.id:
         return Pressed(turn.t("button.not_yours"))
