@@ -66,6 +66,11 @@ class Names:
         return self.key(f"tg_bot:album:{chat_id}:{media_group_id}")
 
     @property
+    def albums_due(self) -> str:
+        """Albums being gathered (their `album` keys), scored by when they are due (ms)."""
+        return self.key("tg_bot:albums:due")
+
+    @property
     def config_updated(self) -> str:
         return self.key(CONFIG_UPDATED)
 

@@ -17,6 +17,7 @@ from common.settings import load_settings
 from common.worker import WorkerContext, worker_context
 from tg_bot.src.clients.errors import TelegramError
 from tg_bot.src.clients.telegram import TelegramClient
+from tg_bot.src.domain.albums import AlbumStore
 from tg_bot.src.domain.poller_lease import PollerLease
 from tg_bot.src.domain.rate_limiter import Limit, SendLimiter, SendLimits
 from tg_bot.src.domain.users import UserDirectory
@@ -35,6 +36,7 @@ from tg_bot.src.handlers.base import BotIdentity, Services
 from tg_bot.src.handlers.commands import CommandRegistry
 from tg_bot.src.handlers.updates import UpdateRouter
 from tg_bot.src.settings import Settings
+from tg_bot.src.workers.albums import AlbumFlusher
 from tg_bot.src.workers.receiver import ALLOWED_UPDATES, Route, UpdatePoller, UpdateQueue
 from tg_bot.src.workers.response_handler import ResponseHandler
 from tg_bot.src.workers.typing import TypingIndicator
@@ -64,6 +66,7 @@ class Bot:
     lease: PollerLease
     sender: ResponseHandler
     started: float
+    albums: AlbumStore
 
 
 async def main(stop: asyncio.Event) -> None:
@@ -75,9 +78,12 @@ async def main(stop: asyncio.Event) -> None:
         consumer = bot.sender.consumer()
         sending = asyncio.create_task(consumer.run())
         receiving = asyncio.create_task(_receive(bot, stop))
+        flusher = AlbumFlusher(bot.albums, bot.typing, settings.album_wait_seconds)
+        flushing = asyncio.create_task(flusher.run(stop))
         await stop.wait()
         consumer.stop()
         await _finish(receiving, settings.shutdown_grace_seconds)
+        await _finish(flushing, settings.shutdown_grace_seconds)
         await sending
         await consumer.drain(settings.shutdown_grace_seconds)
         await bot.typing.close()
@@ -116,6 +122,12 @@ async def _bot(ctx: WorkerContext, settings: Settings) -> AsyncIterator[Bot]:
                 telegram, limiter, ctx.redis, ctx.names, users, typing, settings
             ),
             started=time.monotonic(),
+            albums=AlbumStore(
+                ctx.redis,
+                ctx.names,
+                wait_seconds=settings.album_wait_seconds,
+                typing_ttl_seconds=settings.typing_max_seconds,
+            ),
         )
 
 
@@ -147,7 +159,9 @@ async def _receive(bot: Bot, stop: asyncio.Event) -> None:
         return
     identity = BotIdentity(me.id, me.username or "")
     await _register_commands(bot)
-    router = UpdateRouter(bot.services, bot.services.commands, identity)
+    router = UpdateRouter(
+        bot.services, bot.services.commands, identity, files=bot.telegram, albums=bot.albums
+    )
     if bot.settings.telegram_webhook_url:
         await _receive_by_webhook(bot, me.id, router.route, stop)
         return

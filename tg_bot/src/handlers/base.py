@@ -92,6 +92,12 @@ class Addressed:
     catalogue: Texts
     user: User | None = None  # None only for a sender outside the allow-list
     created: bool = False  # the user was made just now
+    edited: bool = False  # an edit of the user's last message, answered again
+
+    @property
+    def thread_id(self) -> int | None:
+        """A forum topic's id: every answer to a topic message goes into that topic."""
+        return self.message.message_thread_id if self.message.is_topic_message else None
 
     @property
     def chat_id(self) -> int:
@@ -128,6 +134,7 @@ class Addressed:
             kind=kind,
             correlation_id=str(self.incoming_id),
             reply_to_telegram_message_id=self.message.message_id if self.is_group else None,
+            message_thread_id=self.thread_id,
         )
 
     def incoming(self) -> IncomingMessage:
@@ -146,6 +153,8 @@ class Addressed:
             text=self.text,
             telegram_message_id=self.message.message_id,
             sent_at=datetime.fromtimestamp(self.message.date, UTC),
+            message_thread_id=self.thread_id,
+            edited=self.edited,
         )
 
 

@@ -12,9 +12,13 @@ from tg_bot.src.handlers.base import Addressed, Outcome, Services
 log = get_logger(__name__)
 
 
-async def over_limit(turn: Addressed, services: Services) -> Outcome | None:
-    """None when the message may go to the assistant; else what to do instead."""
-    admission = await services.message_limit.admit(turn.sender.id, str(turn.incoming_id))
+async def over_limit(
+    turn: Addressed, services: Services, member: str | None = None
+) -> Outcome | None:
+    """None when the message may go to the assistant; else what to do instead. `member`
+    counts several updates as one message (the parts of an album)."""
+    counted = member or str(turn.incoming_id)
+    admission = await services.message_limit.admit(turn.sender.id, counted)
     if admission.admitted:
         return None
     LIMIT_REFUSALS.labels("messages_per_minute").inc()

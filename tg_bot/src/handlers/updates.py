@@ -12,12 +12,15 @@ from common.language import choose_language
 from common.logging import get_logger
 from common.messages import OutgoingKind, OutgoingMessage, incoming_message_id
 from tg_bot.src.clients.types import TgMessage, TgUpdate
+from tg_bot.src.domain.albums import AlbumStore
 from tg_bot.src.handlers.addressing import addressed_text, parse_command
 from tg_bot.src.handlers.base import Addressed, BotIdentity, Outcome, Services
 from tg_bot.src.handlers.buttons import button_pressed
 from tg_bot.src.handlers.commands import CommandRegistry, reply_to
+from tg_bot.src.handlers.edits import LastMessages
 from tg_bot.src.handlers.flood import over_limit
 from tg_bot.src.handlers.language import user_language, written_language
+from tg_bot.src.handlers.media import FileSource, MediaIntake
 from tg_bot.src.handlers.membership import membership_changed
 from tg_bot.src.handlers.timezone import set_from_location
 from tg_bot.src.i18n import CATALOGUE
@@ -25,17 +28,26 @@ from tg_bot.src.i18n import CATALOGUE
 log = get_logger(__name__)
 
 _CHAT_TYPES = ("private", "group", "supergroup")
-#: Media with an answer of their own; anything else gets the general one.
-_NAMED_MEDIA = {"voice", "audio", "video", "video_note", "photo", "animation", "sticker",
-                "document"}  # fmt: skip
-_MEDIA_ANSWER = {"video_note": "video", "animation": "video"}
 
 
 class UpdateRouter:
-    def __init__(self, services: Services, commands: CommandRegistry, bot: BotIdentity) -> None:
+    def __init__(
+        self,
+        services: Services,
+        commands: CommandRegistry,
+        bot: BotIdentity,
+        *,
+        files: FileSource,
+        albums: AlbumStore,
+    ) -> None:
         self._services = services
         self._commands = commands
         self._bot = bot
+        self._albums = albums
+        self._media = MediaIntake(services, files, albums, bot.id)
+        self._last = LastMessages(
+            services.redis, services.names, services.settings.edit_window_seconds
+        )
 
     async def route(self, update: TgUpdate) -> Outcome:
         """Transient failures (rest_service or Redis down) propagate, so the update is tried again;
@@ -55,7 +67,8 @@ class UpdateRouter:
         if update.callback_query is not None:
             query = update.callback_query
             return await button_pressed(update.update_id, query, self._services, self._bot)
-        message = update.message
+        edited = update.message is None and update.edited_message is not None
+        message = update.edited_message if edited else update.message
         if message is None or message.sender is None or message.sender.is_bot:
             return Outcome(update.update_id)
         if message.chat.type not in _CHAT_TYPES:
@@ -63,12 +76,21 @@ class UpdateRouter:
         text = message.body
         if message.chat.is_group:
             found = addressed_text(message, self._bot.id, self._bot.username)
-            if found is None:
+            if found is None and not await self._joins_album(message):
                 return Outcome(update.update_id)
-            text = found
-        return await self._addressed(update.update_id, message, text)
+            text = found or ""
+        if edited and not await self._last.answerable(message):
+            return Outcome(update.update_id, "edit_ignored")
+        return await self._addressed(update.update_id, message, text, edited)
 
-    async def _addressed(self, update_id: int, message: TgMessage, text: str) -> Outcome:
+    async def _joins_album(self, message: TgMessage) -> bool:
+        """A group's album is addressed by one part's caption; its other parts join it."""
+        group = message.media_group_id
+        return group is not None and await self._albums.gathering(message.chat.id, group)
+
+    async def _addressed(
+        self, update_id: int, message: TgMessage, text: str, edited: bool = False
+    ) -> Outcome:
         sender = message.sender
         assert sender is not None
         written = written_language(text)
@@ -81,6 +103,7 @@ class UpdateRouter:
             catalogue=CATALOGUE.speaking(
                 choose_language(written=written, app=sender.language_code)
             ),
+            edited=edited,
         )
         if not self._services.allowed(sender.id):
             log.info("sender_refused", telegram_id=sender.id, chat_id=turn.chat_id)
@@ -92,10 +115,15 @@ class UpdateRouter:
         turn = replace(turn, user=user, created=created)
         language = await user_language(turn, self._services, written)
         turn = replace(turn, catalogue=CATALOGUE.speaking(language))
-        return await self._answer(turn)
+        outcome = await self._answer(turn)
+        if outcome.incoming is not None:
+            await self._last.remember(message)
+        return outcome
 
     async def _answer(self, turn: Addressed) -> Outcome:
         command = parse_command(turn.text)
+        if command is not None and turn.edited:
+            return Outcome(turn.update_id, "edit_ignored")  # a command runs once
         if command is not None:
             answer = await self._commands.run(command, turn, self._services)
             log.info("command_handled", command=command.name, chat_id=turn.chat_id)
@@ -105,10 +133,7 @@ class UpdateRouter:
             return Outcome(turn.update_id, "location", replies=[turn.reply(answer)])
         media = turn.message.media_kind
         if turn.message.text is None and media is not None:
-            key = _MEDIA_ANSWER.get(media, media) if media in _NAMED_MEDIA else "other"
-            return Outcome(
-                turn.update_id, "nontext", replies=[turn.reply(turn.t(f"nontext.{key}"))]
-            )
+            return await self._media.receive(turn, media)
         if not turn.text.strip():
             return Outcome(
                 turn.update_id, "empty", replies=[turn.reply(turn.t("group.empty_mention"))]
@@ -122,7 +147,7 @@ class UpdateRouter:
         return turn.reply(turn.t("refusal.not_allowed", telegram_id=turn.sender.id))
 
     def _apology(self, update: TgUpdate) -> Outcome:
-        message = update.message
+        message = update.message or update.edited_message
         if message is None or message.sender is None:
             return Outcome(update.update_id, "error")
         turn = Addressed(

@@ -50,13 +50,30 @@ MESSAGES: dict[str, str] = {
     "usage.no_budget": " (no daily limit)",
     "usage.private_only": "Your usage is yours: send me /usage in a private chat.",
     "group.empty_mention": "Yes? Write your question together with the mention, or reply to me.",
-    "nontext.voice": "I can't listen to voice messages yet — I only read text. Please type it.",
-    "nontext.audio": "I can't listen to audio yet — I only read text. Please type your question.",
-    "nontext.video": "I can't watch videos yet — I only read text. Please describe it in words.",
-    "nontext.photo": "I can't see pictures yet — I only read text. Please describe it in words.",
-    "nontext.sticker": "Nice sticker! I only read text for now, so please write in words.",
-    "nontext.document": "I can't open files yet — I only read text. Please paste the text.",
-    "nontext.other": "I can only read text messages for now. Please write in words.",
+    "nontext.video": (
+        "I can't watch videos — send me text, a voice message, a picture or a file instead."
+    ),
+    "nontext.sticker": "Nice sticker! Please write in words, or send a voice message.",
+    "nontext.other": (
+        "I can't read this kind of message. Send text, a voice message, a picture or a file."
+    ),
+    # voice, pictures, documents (issue 19)
+    "media.too_long.voice": (
+        "That voice message is too long for me: I can listen to up to {limit}. "
+        "Please send a shorter one, or type it."
+    ),
+    "media.too_long.audio": (
+        "That recording is too long for me: I can listen to up to {limit}. "
+        "Please send a shorter one."
+    ),
+    "media.too_big": "That file is too big for me: I can take files up to {limit}.",
+    "media.unreadable": "I couldn't open that file. Could you send it again?",
+    "media.download_failed": (
+        "Sorry, I couldn't fetch your file from Telegram. Please send it again in a minute."
+    ),
+    "media.minutes": "{n} min",
+    "media.minutes_seconds": "{m} min {s} s",
+    "media.seconds": "{n} s",
     # /model
     "model.current": "You talk to **{model}**.\n\n{models}\n\nChoose another with /model NAME.",
     "model.default": "You talk to the default model.\n\n{models}\n\nChoose one with /model NAME.",

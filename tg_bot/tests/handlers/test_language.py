@@ -48,9 +48,9 @@ async def test_texts_without_a_signal_keep_the_recent_language(
         await write(chat, redis, names, "ok")
         await write(chat, redis, names, "👍")
         assert await chat.text("/reset") == shown("ru", "reset.done")
-        telegram.inject(build.voice(build.private_chat(chat.user), chat.user))
-        voice = await telegram.wait_sent(2, chat.user["id"])
-    assert voice[-1].text == shown("ru", "nontext.voice")
+        telegram.inject(build.sticker(build.private_chat(chat.user), chat.user))
+        sticker = await telegram.wait_sent(2, chat.user["id"])
+    assert sticker[-1].text == shown("ru", "nontext.sticker")
     key = names.recent_language(chat.user["id"], chat.user["id"])
     assert await redis.get(key) == b"ru"
     assert 0 < await redis.ttl(key) <= RECENT_LANGUAGE_TTL_S

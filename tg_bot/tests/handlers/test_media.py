@@ -1,0 +1,199 @@
+"""Voice, audio, photos and documents: limits are checked from the message before anything
+is fetched and answered politely; what fits is fetched into the blob store and queued with
+its attachment; albums are one turn; whatever shape a media message has, the router answers
+it or ignores it and goes on."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from common.tests.strategies import any_text
+from sandbox import telegram_updates as build
+from tg_bot.tests.conftest import incoming, outgoing, wait_for
+
+
+def someone(language: str = "en") -> dict[str, Any]:
+    return build.user(random.randint(10**8, 10**9), "Mia", username=f"u{uuid.uuid4().hex[:8]}",
+                      language_code=language)  # fmt: skip
+
+
+def a_group() -> dict[str, Any]:
+    return build.group_chat(-random.randint(10**12, 10**13), "Team")
+
+
+async def confirmed(redis, names, telegram, update_id: int) -> bool:
+    offset = await redis.get(names.telegram_bot_offset(telegram.bot_id))
+    return offset is not None and int(offset) > update_id
+
+
+async def answer_to(telegram, chat_id: int) -> str:
+    [answer] = await telegram.wait_sent(1, chat_id)
+    return answer.text
+
+
+def with_file(update: dict[str, Any], field: str, **ref: Any) -> dict[str, Any]:
+    update["message"][field] = ref
+    return update
+
+
+async def test_a_voice_message_over_the_limit_is_refused_before_any_download(
+    run_bot, telegram, redis, names, rest_url
+) -> None:
+    mia, olga = someone(), someone("ru")
+    async with run_bot(VOICE_MAX_SECONDS="300"):
+        telegram.inject(build.voice(build.private_chat(mia), mia, duration=301))
+        telegram.inject(build.voice(build.private_chat(olga), olga, duration=3600))
+        english = await answer_to(telegram, mia["id"])
+        russian = await answer_to(telegram, olga["id"])
+    assert "too long" in english and "5 min" in english
+    assert "слишком длинное" in russian and "5 мин" in russian
+    assert telegram.calls.get("getFile", 0) == 0
+    assert await incoming(redis, names) == []
+
+
+async def test_files_over_the_size_limits_are_refused_with_the_limit(
+    run_bot, telegram, redis, names, rest_url
+) -> None:
+    doc, photo, audio = someone(), someone(), someone()
+    big_document = with_file(
+        build.message(build.private_chat(doc), doc), "document",
+        file_id="BQAC-doc", file_unique_id="u-doc", file_name="a.pdf", file_size=2 * 1024**2,
+    )  # fmt: skip
+    big_photo = build.photo(build.private_chat(photo), photo)
+    big_photo["message"]["photo"][-1]["file_size"] = 21 * 1024**2
+    long_audio = with_file(
+        build.message(build.private_chat(audio), audio), "audio",
+        file_id="CQAC-audio", file_unique_id="u-audio", duration=90, file_size=1000,
+    )  # fmt: skip
+    async with run_bot(DOCUMENT_MAX_BYTES=str(1024**2), VOICE_MAX_SECONDS="75"):
+        for update in (big_document, big_photo, long_audio):
+            telegram.inject(update)
+        too_big_document = await answer_to(telegram, doc["id"])
+        too_big_photo = await answer_to(telegram, photo["id"])
+        too_long_audio = await answer_to(telegram, audio["id"])
+    assert "too big" in too_big_document and "1 MB" in too_big_document
+    assert "too big" in too_big_photo and "20 MB" in too_big_photo
+    assert "too long" in too_long_audio and "1 min 15 s" in too_long_audio
+    assert telegram.calls.get("getFile", 0) == 0
+    assert await incoming(redis, names) == []
+
+
+async def test_a_file_without_a_usable_id_gets_a_polite_answer(
+    run_bot, telegram, redis, names, rest_url
+) -> None:
+    mia, boris = someone(), someone()
+    no_id = with_file(build.message(build.private_chat(mia), mia), "voice", duration=3)
+    blank = with_file(build.message(build.private_chat(boris), boris), "document", file_id=" ")
+    async with run_bot():
+        telegram.inject(no_id)
+        telegram.inject(blank)
+        assert "couldn't open" in await answer_to(telegram, mia["id"])
+        assert "couldn't open" in await answer_to(telegram, boris["id"])
+    assert await incoming(redis, names) == []
+
+
+async def test_stickers_and_videos_keep_their_answers(
+    run_bot, telegram, redis, names, rest_url
+) -> None:
+    mia, boris = someone(), someone("ru")
+    video = with_file(build.message(build.private_chat(boris), boris), "video",
+                      file_id="BAAC", file_unique_id="v", duration=5)  # fmt: skip
+    async with run_bot():
+        telegram.inject(build.sticker(build.private_chat(mia), mia))
+        telegram.inject(video)
+        assert "sticker" in await answer_to(telegram, mia["id"])
+        assert "Видео" in await answer_to(telegram, boris["id"])
+    assert await incoming(redis, names) == []
+
+
+async def test_group_media_counts_only_when_addressed(
+    run_bot, telegram, redis, names, rest_url
+) -> None:
+    mia, group = someone(), a_group()
+    async with run_bot(VOICE_MAX_SECONDS="10"):
+        quiet = telegram.inject(build.voice(group, mia, duration=30))
+        await wait_for(lambda: confirmed(redis, names, telegram, quiet))
+        bot_said = build.private_text(mia, "hi")["message"]  # any message of the bot's
+        bot_said.update(message_id=1, date=1, chat=group, **{"from": telegram.bot})
+        telegram.inject(build.voice(group, mia, duration=30, reply_to=bot_said))
+        answer = await answer_to(telegram, group["id"])
+    assert "too long" in answer
+    assert len(telegram.sent_to(group["id"])) == 1
+
+
+# -- whatever shape a media message has --------------------------------------------------------
+
+GARBAGE = st.one_of(
+    st.none(), st.integers(-(2**40), 2**40), any_text(12), st.lists(st.integers(), max_size=2),
+    st.booleans(),
+)  # fmt: skip
+FILE_REF = st.fixed_dictionaries(
+    {},
+    optional={
+        "file_id": st.one_of(any_text(40), GARBAGE),
+        "file_unique_id": st.one_of(any_text(20), GARBAGE),
+        "file_size": st.one_of(st.integers(-5, 40 * 1024**2), GARBAGE),
+        "duration": st.one_of(st.integers(-5, 10**6), GARBAGE),
+        "mime_type": st.one_of(any_text(20), GARBAGE),
+        "file_name": st.one_of(any_text(30), GARBAGE),
+    },
+)
+MEDIA = st.fixed_dictionaries(
+    {
+        "field": st.sampled_from(["voice", "audio", "document", "photo", "video", "sticker"]),
+        "ref": st.one_of(FILE_REF, GARBAGE, st.lists(FILE_REF, max_size=3)),
+        "caption": st.one_of(st.none(), any_text(60)),
+        "media_group_id": st.one_of(st.none(), st.just("album-x")),
+    }
+)
+
+
+async def test_any_media_message_is_answered_or_ignored_and_the_next_goes_on(
+    run_bot, telegram, redis, names, rest_url
+) -> None:
+    loop = asyncio.get_running_loop()
+    marker_sender = someone()
+
+    async def one(spec: dict[str, Any]) -> None:
+        sender = someone()
+        update = build.message(build.private_chat(sender), sender)
+        update["message"][spec["field"]] = spec["ref"]
+        if spec["caption"] is not None:
+            update["message"]["caption"] = spec["caption"]
+        if spec["media_group_id"] is not None:
+            update["message"]["media_group_id"] = f"{spec['media_group_id']}-{sender['id']}"
+        telegram.inject(update)
+        marker = f"marker {uuid.uuid4()}"
+        telegram.inject(build.private_text(marker_sender, marker))
+
+        async def marker_queued() -> bool:
+            return any(m.text == marker for m in await incoming(redis, names))
+
+        await wait_for(marker_queued, timeout=30)
+
+        async def heard_or_answered() -> list[Any]:
+            heard = [m for m in await incoming(redis, names) if m.chat_id == sender["id"]]
+            said = [m for m in await outgoing(redis, names) if m.chat_id == sender["id"]]
+            return heard + said + telegram.sent_to(sender["id"])
+
+        if spec["ref"] is not None:  # a field set to null is no media at all
+            assert await wait_for(heard_or_answered, timeout=10), f"no answer to {spec}"
+
+    @settings(
+        max_examples=40,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(spec=MEDIA)
+    def check(spec: dict[str, Any]) -> None:
+        asyncio.run_coroutine_threadsafe(one(spec), loop).result(timeout=60)
+
+    async with run_bot(RATE_LIMIT_MESSAGES_PER_MINUTE="0", ALBUM_WAIT_SECONDS="0.2"):
+        await wait_for(lambda: asyncio.sleep(0, telegram.calls.get("getUpdates")), timeout=30)
+        await asyncio.to_thread(check)
