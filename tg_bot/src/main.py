@@ -37,6 +37,7 @@ from tg_bot.src.handlers.commands import CommandRegistry
 from tg_bot.src.handlers.updates import UpdateRouter
 from tg_bot.src.settings import Settings
 from tg_bot.src.workers.albums import AlbumFlusher
+from tg_bot.src.workers.drafts import DraftsWorker
 from tg_bot.src.workers.receiver import ALLOWED_UPDATES, Route, UpdatePoller, UpdateQueue
 from tg_bot.src.workers.response_handler import ResponseHandler
 from tg_bot.src.workers.typing import TypingIndicator
@@ -65,6 +66,8 @@ class Bot:
     webhook: WebhookReceiver
     lease: PollerLease
     sender: ResponseHandler
+    #: Shows live answers; None with STREAM_ANSWERS off.
+    drafts: DraftsWorker | None
     started: float
     albums: AlbumStore
 
@@ -77,11 +80,15 @@ async def main(stop: asyncio.Event) -> None:
             ctx.health.add_post(settings.telegram_webhook_path, bot.webhook.handle)
         consumer = bot.sender.consumer()
         sending = asyncio.create_task(consumer.run())
+        showing = asyncio.create_task(bot.drafts.run()) if bot.drafts else None
         receiving = asyncio.create_task(_receive(bot, stop))
         flusher = AlbumFlusher(bot.albums, bot.typing, settings.album_wait_seconds)
         flushing = asyncio.create_task(flusher.run(stop))
         await stop.wait()
         consumer.stop()
+        if bot.drafts and showing:
+            bot.drafts.stop()
+            await _finish(showing, settings.shutdown_grace_seconds)
         await _finish(receiving, settings.shutdown_grace_seconds)
         await _finish(flushing, settings.shutdown_grace_seconds)
         await sending
@@ -120,6 +127,11 @@ async def _bot(ctx: WorkerContext, settings: Settings) -> AsyncIterator[Bot]:
             lease=PollerLease(ctx.redis, ctx.names, settings.poller_lease_seconds),
             sender=ResponseHandler(
                 telegram, limiter, ctx.redis, ctx.names, users, typing, settings
+            ),
+            drafts=(
+                DraftsWorker(telegram, limiter, ctx.redis, ctx.names, settings)
+                if settings.stream_answers
+                else None
             ),
             started=time.monotonic(),
             albums=AlbumStore(

@@ -39,6 +39,7 @@ from tg_bot.src.clients.errors import (
 )
 from tg_bot.src.clients.telegram import TelegramClient
 from tg_bot.src.domain.formatting import MarkdownRenderer
+from tg_bot.src.domain.live_answers import take_live_message
 from tg_bot.src.domain.rate_limiter import SendLimiter
 from tg_bot.src.domain.splitting import split_html
 from tg_bot.src.domain.users import UserDirectory
@@ -109,6 +110,7 @@ class ResponseHandler:
 
     async def handle(self, message: OutgoingMessage) -> None:
         started = time.perf_counter()
+        message = await self._live(message)
         parts = split_html(self._renderer.render(message.text), self._settings.max_message_length)
         if not parts:
             log.warning("empty_answer_dropped", chat_id=message.chat_id)
@@ -122,6 +124,16 @@ class ResponseHandler:
             ANSWER_SECONDS.observe(time.perf_counter() - started)
             log.info("answer_sent", chat_id=message.chat_id, parts=len(parts), kind=message.kind)
         await self._typing.answered(message)
+
+    async def _live(self, message: OutgoingMessage) -> OutgoingMessage:
+        """A streamed answer's drafts stop here; in a group its first part is an edit of the
+        message the drafts were shown in (`workers/drafts.py`)."""
+        if not self._settings.stream_answers or message.edit_telegram_message_id is not None:
+            return message
+        live = await take_live_message(self._redis, self._names, str(message.message_id))
+        if live is None:
+            return message
+        return message.model_copy(update={"edit_telegram_message_id": live})
 
     async def dead_lettered(self, dead: DeadLetter[OutgoingMessage]) -> None:
         """An answer that could not be delivered: the chat gets a short plain-text apology

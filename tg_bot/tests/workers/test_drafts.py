@@ -1,0 +1,188 @@
+"""Live answers in tg_bot: drafts from `queue:drafts` shown as sendMessageDraft in private
+chats and as throttled edits of one message in groups; stale, out-of-order and delivered ones
+dropped; Markdown Telegram refuses shown as plain text. The real worker, client and limiter
+against the Telegram stand-in and real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from common.messages import ChatType, DraftMessage, utcnow
+from common.settings import load_settings
+from sandbox.telegram_html import parse_html, utf16_len
+from tg_bot.src.clients.telegram import TelegramClient
+from tg_bot.src.domain.formatting import MarkdownRenderer
+from tg_bot.src.domain.live_answers import take_live_message
+from tg_bot.src.domain.rate_limiter import Limit, SendLimiter, SendLimits
+from tg_bot.src.settings import Settings
+from tg_bot.src.workers.drafts import DraftsWorker, draft_id, render
+from tg_bot.src.workers.response_handler import part_id
+from tg_bot.tests.conftest import wait_for
+
+PRIVATE, GROUP = 4242, -100_4242
+WORDS = [
+    "Streaming", "answers", "grow", "word", "by", "word", "until", "the", "model", "is", "done",
+    "writing", "them", "out",
+]  # fmt: skip
+
+
+@pytest.fixture
+async def drafts_worker(bot_env, telegram, redis, names) -> AsyncIterator[DraftsWorker]:
+    """The worker reading `queue:drafts`, with intervals short enough for a test."""
+    settings = load_settings(Settings).model_copy(
+        update={"stream_draft_interval_seconds": 0.3, "stream_edit_interval_seconds": 0.5}
+    )
+    limits = SendLimits(Limit.per_second(30), Limit.per_second(1), Limit.per_minute(20))
+    async with TelegramClient(telegram.url, telegram.token, retries=0) as client:
+        worker = DraftsWorker(
+            client, SendLimiter(redis, names, limits), redis, names, settings, block_ms=20
+        )
+        task = asyncio.create_task(worker.run())
+        await wait_for(lambda: redis.exists(names.drafts))  # its group is there
+        try:
+            yield worker
+        finally:
+            worker.stop()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, 5)
+
+
+async def until(check: Callable[[], object], timeout: float = 10.0) -> None:
+    async def holds() -> bool:
+        return bool(check())
+
+    await wait_for(holds, timeout)
+
+
+def draft(
+    answer: uuid.UUID, seq: int, text: str, chat_id: int = PRIVATE, **fields: object
+) -> DraftMessage:
+    chat_type = ChatType.PRIVATE if chat_id > 0 else ChatType.SUPERGROUP
+    return DraftMessage(
+        message_id=answer, chat_id=chat_id, chat_type=chat_type, text=text, seq=seq, **fields
+    )
+
+
+async def publish(redis, names, *drafts: DraftMessage) -> None:
+    for one in drafts:
+        await redis.xadd(names.drafts, {"data": one.to_json()})
+
+
+async def stream_words(redis, names, answer: uuid.UUID, chat_id: int, pause: float) -> str:
+    """Drafts as the assistant writes them: a word more each time; the whole text."""
+    for seq in range(1, len(WORDS) + 1):
+        await publish(redis, names, draft(answer, seq, " ".join(WORDS[:seq]), chat_id))
+        await asyncio.sleep(pause)
+    return " ".join(WORDS)
+
+
+async def test_a_private_draft_grows_at_the_draft_pace_and_ends_on_the_newest(
+    drafts_worker, telegram, redis, names
+) -> None:
+    answer = uuid.uuid4()
+    whole = await stream_words(redis, names, answer, PRIVATE, 0.05)
+    await until(lambda: _last_text(telegram.live.drafts_to(PRIVATE)) == whole, timeout=5)
+
+    shown = telegram.live.drafts_to(PRIVATE)
+    assert 2 <= len(shown) < len(WORDS)  # throttled, yet more than the first
+    assert {d.draft_id for d in shown} == {draft_id(answer)} and draft_id(answer) != 0
+    assert all(whole.startswith(d.text) for d in shown)
+    assert all(len(a.text) < len(b.text) for a, b in itertools.pairwise(shown))
+    assert all(b.at - a.at >= 0.3 - 0.05 for a, b in itertools.pairwise(shown))
+    assert all(d.parse_mode == "HTML" for d in shown)
+    assert not telegram.sent and not telegram.rejected
+
+
+async def test_a_group_gets_one_message_then_edits_no_closer_than_the_edit_interval(
+    drafts_worker, telegram, redis, names
+) -> None:
+    answer = uuid.uuid4()
+    whole = await stream_words(redis, names, answer, GROUP, 0.1)
+    await until(lambda: telegram.sent_to(GROUP) and telegram.sent_to(GROUP)[0].text == whole)
+
+    (message,) = telegram.sent_to(GROUP)
+    edits = telegram.live.edits_in(GROUP)
+    assert len(edits) >= 1 and {e.message_id for e in edits} == {message.message_id}
+    stamps = [message.at, *(e.at for e in edits)]
+    assert all(b - a >= 0.5 - 0.05 for a, b in itertools.pairwise(stamps))
+    assert not telegram.live.drafts
+    assert await take_live_message(redis, names, str(answer)) == message.message_id
+
+
+async def test_stale_out_of_order_and_delivered_drafts_are_not_shown(
+    drafts_worker, telegram, redis, names
+) -> None:
+    old, late, done, fresh = (uuid.uuid4() for _ in range(4))
+    long_ago = utcnow() - timedelta(seconds=30)
+    await publish(redis, names, draft(old, 1, "from long ago", created_at=long_ago))
+    await publish(redis, names, draft(late, 5, "the newest"), draft(late, 3, "an older one"))
+    await redis.set(names.telegram_sent_part(str(part_id(done, 0))), "1")
+    await publish(redis, names, draft(done, 1, "after the final"))
+    await publish(redis, names, draft(fresh, 1, "fresh"))
+    await until(lambda: any(d.text == "fresh" for d in telegram.live.drafts))
+    await asyncio.sleep(0.4)  # anything still on its way arrives
+
+    assert [d.text for d in telegram.live.drafts] == ["the newest", "fresh"]
+
+    await take_live_message(redis, names, str(fresh))  # the final is on its way
+    await publish(redis, names, draft(fresh, 2, "fresh and more"))
+    await asyncio.sleep(0.6)
+    assert [d.text for d in telegram.live.drafts] == ["the newest", "fresh"]
+
+
+async def test_markup_telegram_refuses_is_shown_as_plain_text(
+    drafts_worker, telegram, redis, names
+) -> None:
+    telegram.fail("sendMessageDraft", status=400, description="Bad Request: can't parse entities")
+    await publish(redis, names, draft(uuid.uuid4(), 1, "**half bold _and more"))
+    await until(lambda: telegram.live.drafts)
+
+    (shown,) = telegram.live.drafts
+    assert shown.parse_mode is None and "half bold" in shown.text and "<" not in shown.html
+
+
+async def test_a_tool_status_is_shown_under_the_text_in_italics(
+    drafts_worker, telegram, redis, names
+) -> None:
+    answer = uuid.uuid4()
+    await publish(redis, names, draft(answer, 1, "Let me see.", status="checking your calendar…"))
+    await until(lambda: telegram.live.drafts)
+
+    (shown,) = telegram.live.drafts
+    assert shown.text == "Let me see.\n\nchecking your calendar…"
+    assert shown.html.endswith("<i>checking your calendar…</i>")
+
+
+def _last_text(drafts: list) -> str | None:
+    return drafts[-1].text if drafts else None
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    text=st.text(
+        st.characters(blacklist_categories=("Cs",)) | st.sampled_from(list("*_`[]()#>-~|\n")),
+        max_size=5000,
+    ),
+    status=st.none() | st.text(min_size=1, max_size=60),
+    cut=st.integers(min_value=0, max_value=5000),
+)
+def test_any_unfinished_markdown_renders_to_html_telegram_accepts(
+    text: str, status: str | None, cut: int
+) -> None:
+    shown = render(
+        draft(uuid.uuid4(), 1, text[:cut], status=status), MarkdownRenderer(), limit=4096
+    )
+    if not shown:
+        assert not text[:cut].strip() and status is None
+        return
+    assert utf16_len(shown) <= 4096
+    parse_html(shown)  # raises when Telegram would refuse it
