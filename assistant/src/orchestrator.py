@@ -21,16 +21,26 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from prometheus_client import Counter, Histogram
 
+from assistant.src.assistants.attachments import (
+    AttachmentReader,
+    Refusal,
+    TurnInput,
+    blob_keys,
+    vision_routes,
+)
 from assistant.src.assistants.base import Turn
 from assistant.src.assistants.factory import AssistantFactory
 from assistant.src.assistants.language import turn_language
 from assistant.src.assistants.llm_chat import AssistantDeps, fetch_context
 from assistant.src.assistants.phrases import CATALOGUE
-from assistant.src.assistants.secretary import secretary_memory_query
+from assistant.src.assistants.secretary import Secretary, secretary_memory_query
+from assistant.src.assistants.voice_reply import VoiceReplies, wants_voice
 from assistant.src.drafts import drafts_for
 from assistant.src.live_config.watcher import ConfigWatcher
 from assistant.src.settings import Settings
 from assistant.src.tools.base import Actor, ToolServices
+from common.blobs import BlobStore
+from common.buttons import cancel_reminder_button
 from common.errors import AppError, NotFoundError, RetryLater
 from common.logging import correlation, get_logger
 from common.messages import (
@@ -45,7 +55,7 @@ from common.queue import DeadLetter
 from common.rest_client import RestServiceUnavailable
 from common.text import clean_text, clean_tree
 from common.timezones import zone_or_default
-from common.wire import SnapshotAssistant, TurnContext, User
+from common.wire import ConfigSnapshot, SnapshotAssistant, TurnContext, User
 
 log = get_logger(__name__)
 
@@ -60,6 +70,8 @@ TURN_FAILURES = Counter(
     ["reason"],
 )
 
+#: More reminders made in one turn than this get no buttons beyond it (/reminders has them).
+_MAX_CANCEL_BUTTONS = 5
 #: How long the "answered" mark outlives the message (the queue's `done:` TTL).
 ANSWERED_TTL_S = 7 * 24 * 3600
 
@@ -78,6 +90,8 @@ return 0
 class Answer:
     text: str
     kind: OutgoingKind
+    #: The answer spoken (`voice_reply.py`), sent as a voice message with `text`.
+    voice_blob_key: str | None = None
 
 
 class Orchestrator:
@@ -98,11 +112,16 @@ class Orchestrator:
         self.services = services
         self.config = config
         self._publish_once = redis.register_script(_PUBLISH_ONCE)
+        #: The files of a turn (voice, pictures, documents), deleted when it is answered.
+        self.blobs = BlobStore(redis, names)
+        self.attachments = AttachmentReader(settings, self.blobs, deps.llm)
+        self.voice = VoiceReplies(settings, self.blobs, deps.llm)
 
     async def handle(self, message: IncomingMessage) -> None:
         answered = self.names.assistant_answered(str(message.message_id))
         if await self.redis.exists(answered):
             log.info("message_already_answered")
+            await self.blobs.delete(*blob_keys(message))
             return
         started = time.perf_counter()
         message = readable(message)
@@ -117,6 +136,7 @@ class Orchestrator:
             answer = self._failed("refused", exc, message.language_code)
         if answer is not None:
             await self.publish(message, answer, answered)
+        await self.blobs.delete(*blob_keys(message))
         elapsed = time.perf_counter() - started
         TURN_SECONDS.observe(elapsed)
         log.info("message_handled", turn_ms=round(elapsed * 1000, 2), answered=answer is not None)
@@ -124,12 +144,17 @@ class Orchestrator:
     async def answer(self, message: IncomingMessage) -> Answer | None:
         """The answer to `message`; None for a blocked user."""
         snapshot = await self.config.settled()
+        reading = await self._read_attachments(message, snapshot)
+        if isinstance(reading, TurnInput):
+            message = message.model_copy(update={"text": reading.text})
         start = await self._turn_context(message, snapshot.secretary)
         user = start.profile if start is not None else await self._user(message)
         if user is not None and user.blocked:
             log.info("message_from_blocked_user")
             return None
         actor = self._actor(message, user, start)
+        if isinstance(reading, Refusal):
+            return Answer(reading.text(actor.language), OutgoingKind.REPLY)
         factory = AssistantFactory(
             self.deps,
             self.services,
@@ -141,12 +166,39 @@ class Orchestrator:
             log.error("no_secretary_configured", config_version=snapshot.version)
             return Answer(CATALOGUE.text(actor.language, "not_configured"), OutgoingKind.ERROR)
         secretary.drafts = drafts_for(message, self.settings, self.redis, self.names)
-        turn = Turn(message.text, actor, str(message.message_id))
+        parts = reading.parts if reading is not None else None
+        if reading is not None and reading.vision:
+            try:
+                self._see(secretary, snapshot, user)
+            except Refusal as refusal:
+                return Answer(refusal.text(actor.language), OutgoingKind.REPLY)
+        turn = Turn(message.text, actor, str(message.message_id), parts=parts)
         result = await secretary.answer(turn, start)
         if result.text is None:
             return Answer(CATALOGUE.text(actor.language, "apology"), OutgoingKind.ERROR)
         log.info("message_answered", model=result.model, replayed=result.replayed)
-        return Answer(result.text, OutgoingKind.REPLY)
+        voice = None
+        if wants_voice(user, message.text):
+            voice = await self.voice.speak(result.text, snapshot)
+        shown = (reading.prefix() if reading is not None else "") + result.text
+        return Answer(shown, OutgoingKind.REPLY, voice)
+
+    async def _read_attachments(
+        self, message: IncomingMessage, snapshot: ConfigSnapshot
+    ) -> TurnInput | Refusal | None:
+        """The turn the message's files make (None: it has none), or why they cannot."""
+        if not message.attachments:
+            return None
+        try:
+            return await self.attachments.read(message, snapshot, message.language_code)
+        except Refusal as refusal:
+            log.info("attachment_refused", reason=refusal.key)
+            return refusal
+
+    def _see(self, secretary: Secretary, snapshot: ConfigSnapshot, user: User | None) -> None:
+        """Pictures go to a model with `vision` (`Refusal` when none may take them)."""
+        preferred = user.preferred_model if user else None
+        secretary.routes = vision_routes(snapshot, self.settings, secretary.routes, preferred)
 
     async def dead_lettered(self, dead: DeadLetter[IncomingMessage]) -> None:
         """The queue's hook: the sender of a message that failed for good gets an apology
@@ -160,6 +212,7 @@ class Orchestrator:
             answer = self._failed("dead_letter", RuntimeError(dead.reason), message.language_code)
             answered = self.names.assistant_answered(str(message.message_id))
             await self.publish(message, answer, answered)
+            await self.blobs.delete(*blob_keys(message))
 
     def _failed(self, reason: str, exc: BaseException, language: str | None) -> Answer:
         log.error("turn_failed_apologised", reason=reason, error=str(exc)[:500])
@@ -168,6 +221,7 @@ class Orchestrator:
 
     async def publish(self, message: IncomingMessage, answer: Answer, answered: str) -> None:
         """Queue the answer and mark the message answered, in one step, once."""
+        made = await self._reminders_made(message) if answer.kind == OutgoingKind.REPLY else []
         outgoing = OutgoingMessage(
             message_id=answer_message_id(message.message_id),
             chat_id=message.chat_id,
@@ -178,10 +232,19 @@ class Orchestrator:
             correlation_id=str(message.message_id),
             reply_to_telegram_message_id=message.telegram_message_id,
             message_thread_id=message.message_thread_id,
+            voice_blob_key=answer.voice_blob_key,
+            buttons=[[cancel_reminder_button(job, message.language_code)] for job in made],
         )
         keys = [answered, self.names.stream(message.reply_stream)]
         if not await self._publish_once(keys=keys, args=[ANSWERED_TTL_S, outgoing.to_json()]):
             log.warning("answer_already_queued")
+
+    async def _reminders_made(self, message: IncomingMessage) -> list[str]:
+        """The reminders this turn made (the reminder tool notes them): each gets a Cancel."""
+        key = self.names.reminders_made(str(message.message_id))
+        found = await self.redis.lrange(key, 0, _MAX_CANCEL_BUTTONS * 4)
+        ids = (raw.decode() if isinstance(raw, bytes) else str(raw) for raw in found)
+        return list(dict.fromkeys(ids))[:_MAX_CANCEL_BUTTONS]
 
     async def _turn_context(
         self, message: IncomingMessage, secretary: SnapshotAssistant | None

@@ -10,7 +10,7 @@ import httpx
 import openai
 import pytest
 
-from sandbox.llm_media import ogg_opus, transcript_of
+from sandbox.llm_media import transcript_of
 from sandbox.llm_server import LlmStandIn
 from tests.media_files import picture, speech_wav
 

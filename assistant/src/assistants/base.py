@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Any
 
 from assistant.src.tools.base import Actor
 
@@ -19,6 +20,9 @@ class Turn:
     #: The calling tool call's position ("" for the secretary), so keys stay unique and
     #: repeat exactly on a redelivery.
     position: str = ""
+    #: What the model reads instead of `text` (image parts, a document's text); `text` is
+    #: what the history stores (`attachments.py`).
+    parts: list[dict[str, Any]] | None = None
 
     @property
     def key(self) -> str:

@@ -259,9 +259,14 @@ class LlmChatAssistant(BaseAssistant):
 
     def _user_message(self, turn: Turn) -> dict[str, Any]:
         author = self.user_author(turn)
-        if turn.actor.is_group and author:
-            return {"role": "user", "content": f"{author}: {turn.text}"}
-        return {"role": "user", "content": turn.text}
+        said = f"{author}: " if turn.actor.is_group and author else ""
+        if turn.parts is not None:
+            parts = [
+                {**p, "text": said + p["text"]} if p.get("type") == "text" else p
+                for p in turn.parts
+            ]
+            return {"role": "user", "content": parts}
+        return {"role": "user", "content": f"{said}{turn.text}"}
 
     def _user_record(self, turn: Turn) -> MessageIn:
         author = self.user_author(turn)

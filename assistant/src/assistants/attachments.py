@@ -1,0 +1,243 @@
+"""What a message's files become in its turn: a voice message its transcript, pictures image
+content parts for a model that sees (`vision`), documents their text with the user's question.
+
+The bytes come from the blob store (tg_bot put them there); what is stored in the history is
+text only: the transcript, or the caption with a short note ("[photo]", "[document: a.pdf]"),
+never the file. A file that cannot be used is a `Refusal`: the turn is answered with its
+reason, without asking a model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.src.assistants.attachment_phrases import ATTACHMENT_PHRASES
+from assistant.src.assistants.model_order import route_for
+from assistant.src.clients.audio import audio_file_name, transcribe
+from assistant.src.clients.llm import LlmGateway, LlmUnavailable, ModelRoute
+from assistant.src.documents import (
+    SUPPORTED,
+    DocumentProblem,
+    DocumentText,
+    DocumentUnreadable,
+    read_document,
+)
+from assistant.src.settings import Settings
+from common.blobs import BlobStore
+from common.logging import get_logger
+from common.messages import Attachment, AttachmentKind, IncomingMessage
+from common.text import trim
+from common.wire import ConfigSnapshot, ModelCapability
+
+log = get_logger(__name__)
+
+#: The quote of what was heard, at the start of the answer.
+QUOTE_CHARS = 200
+#: What the model is asked when a picture or a document comes without a caption.
+DEFAULT_PICTURE_QUESTION = "What is in this picture?"
+DEFAULT_DOCUMENT_QUESTION = "Summarise this document."
+_IMAGE_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+_DOCUMENT_REFUSALS = {
+    DocumentProblem.UNSUPPORTED: "document_unsupported",
+    DocumentProblem.UNREADABLE: "document_unreadable",
+    DocumentProblem.ENCRYPTED: "document_encrypted",
+    DocumentProblem.EMPTY: "document_empty",
+}
+
+
+class Refusal(Exception):
+    """The turn is answered with this phrase (`attachment_phrases.py`) instead of a model."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.values = values
+
+    def text(self, language: str | None) -> str:
+        return ATTACHMENT_PHRASES.text(language, self.key, supported=SUPPORTED, **self.values)
+
+
+@dataclass
+class TurnInput:
+    """The turn a message with files makes."""
+
+    #: The user's message as stored (and searched, and read for its language).
+    text: str
+    #: What the model reads instead of `text` (image parts, a document's text); None: `text`.
+    parts: list[dict[str, Any]] | None = None
+    #: Shown before the answer: what was heard, or that a document was cut.
+    notes: list[str] = field(default_factory=list)
+    #: The turn needs a model with `vision`.
+    vision: bool = False
+
+    def prefix(self) -> str:
+        return "".join(f"{note}\n\n" for note in self.notes)
+
+
+class AttachmentReader:
+    def __init__(self, settings: Settings, blobs: BlobStore, llm: LlmGateway) -> None:
+        self.settings = settings
+        self.blobs = blobs
+        self.llm = llm
+
+    async def read(
+        self, message: IncomingMessage, snapshot: ConfigSnapshot, language: str | None
+    ) -> TurnInput:
+        """`language`: the quote's and the notes' (the message's own, as far as known)."""
+        caption = message.text.strip()
+        audio = [a for a in message.attachments if a.kind in _AUDIO]
+        if audio:
+            return await self._voice(audio[0], snapshot, caption, language)
+        pictures: list[dict[str, Any]] = []
+        documents: list[tuple[Attachment, DocumentText]] = []
+        for attachment in message.attachments:
+            data = await self._bytes(attachment)
+            if _is_picture(attachment):
+                pictures.append(_image_part(data))
+            else:
+                documents.append((attachment, await self._document(attachment, data)))
+        return self._combined(caption, pictures, documents, language)
+
+    async def _bytes(self, attachment: Attachment) -> bytes:
+        data = await self.blobs.get(attachment.blob_key)
+        if data is None:
+            log.warning("attachment_blob_missing", kind=attachment.kind)
+            raise Refusal("file_expired")
+        return data
+
+    async def _voice(
+        self, attachment: Attachment, snapshot: ConfigSnapshot, caption: str, language: str | None
+    ) -> TurnInput:
+        limit = self.settings.voice_max_seconds
+        if attachment.duration is not None and attachment.duration > limit:
+            raise Refusal("voice_too_long", seconds=limit)
+        model = snapshot.model_with(ModelCapability.transcription)
+        if model is None:
+            log.warning("no_transcription_model")
+            raise Refusal("no_transcription")
+        data = await self._bytes(attachment)
+        route = route_for(model.name, snapshot, self.settings)
+        name = audio_file_name(attachment.file_name, attachment.mime_type)
+        try:
+            heard = await transcribe(self.llm, route, data, name, attachment.mime_type)
+        except LlmUnavailable as exc:
+            log.error("transcription_failed", model=model.name, error=str(exc)[:500])
+            raise Refusal("transcription_failed") from exc
+        if not heard:
+            raise Refusal("nothing_heard")
+        log.info("voice_transcribed", model=model.name, chars=len(heard))
+        text = f"{caption}\n\n{heard}" if caption else heard
+        quote = ATTACHMENT_PHRASES.text(language, "voice_quote", text=_short(heard))
+        return TurnInput(text=text, notes=[quote])
+
+    async def _document(self, attachment: Attachment, data: bytes) -> DocumentText:
+        limit = self.settings.document_max_bytes
+        if max(len(data), attachment.size or 0) > limit:
+            raise Refusal("document_too_big", megabytes=round(limit / 1024 / 1024, 1))
+        try:
+            return await asyncio.to_thread(
+                read_document,
+                data,
+                attachment.mime_type,
+                attachment.file_name,
+                self.settings.document_max_chars,
+            )
+        except DocumentUnreadable as exc:
+            log.info("document_unreadable", problem=exc.problem, error=str(exc)[:300])
+            raise Refusal(_DOCUMENT_REFUSALS[exc.problem]) from exc
+
+    def _combined(
+        self,
+        caption: str,
+        pictures: list[dict[str, Any]],
+        documents: list[tuple[Attachment, DocumentText]],
+        language: str | None,
+    ) -> TurnInput:
+        notes = [_picture_note(len(pictures))] if pictures else []
+        notes += [f"[document: {_name(a)}]" for a, _text in documents]
+        stored = "\n".join([caption, *notes]).strip()
+        question = caption or (DEFAULT_DOCUMENT_QUESTION if documents else DEFAULT_PICTURE_QUESTION)
+        text = "\n\n".join([question, *(_document_block(a, d) for a, d in documents)])
+        shown = [
+            ATTACHMENT_PHRASES.text(
+                language, "document_cut", name=_name(a), chars=self.settings.document_max_chars
+            )
+            for a, d in documents
+            if d.cut
+        ]
+        parts = [{"type": "text", "text": text}, *pictures]
+        return TurnInput(text=stored, parts=parts, notes=shown, vision=bool(pictures))
+
+
+def vision_routes(
+    snapshot: ConfigSnapshot,
+    settings: Settings,
+    routes: list[ModelRoute],
+    preferred: str | None,
+) -> list[ModelRoute]:
+    """The models a turn with pictures goes to: the turn's own when it sees; else a model
+    that does, unless the user chose theirs (then they are told which model can)."""
+    seeing = {m.name for m in snapshot.models if ModelCapability.vision in m.capabilities}
+    if routes and routes[0].model in seeing:
+        return [r for r in routes if r.model in seeing]
+    vision = snapshot.model_with(ModelCapability.vision)
+    if vision is None:
+        raise Refusal("no_vision")
+    chosen = bool(preferred) and bool(routes) and routes[0].model == preferred
+    if chosen:
+        raise Refusal("vision_other_model", model=preferred, vision=vision.name)
+    return [route_for(vision.name, snapshot, settings)]
+
+
+def blob_keys(message: IncomingMessage) -> list[str]:
+    return [a.blob_key for a in message.attachments]
+
+
+_AUDIO = (AttachmentKind.VOICE, AttachmentKind.AUDIO)
+
+
+def _is_picture(attachment: Attachment) -> bool:
+    """A photo, or a picture sent as a file (which keeps its full size)."""
+    if attachment.kind == AttachmentKind.PHOTO:
+        return True
+    mime = (attachment.mime_type or "").lower()
+    return attachment.kind == AttachmentKind.DOCUMENT and mime.startswith("image/")
+
+
+def _image_part(data: bytes) -> dict[str, Any]:
+    """An OpenAI image content part: the bytes as a data URL of their real type."""
+    mime = next((m for magic, m in _IMAGE_MAGIC if data.startswith(magic)), None)
+    if mime is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        mime = "image/webp"
+    if mime is None:
+        raise Refusal("picture_unreadable")
+    url = f"data:{mime};base64,{base64.b64encode(data).decode()}"
+    return {"type": "image_url", "image_url": {"url": url}}
+
+
+def _picture_note(count: int) -> str:
+    return "[photo]" if count == 1 else f"[{count} photos]"
+
+
+def _name(attachment: Attachment) -> str:
+    return attachment.file_name or attachment.kind.value
+
+
+def _document_block(attachment: Attachment, document: DocumentText) -> str:
+    name = _name(attachment)
+    cut = " (cut: only its beginning)" if document.cut else ""
+    return f"--- {name}{cut} ---\n{document.text}\n--- end of {name} ---"
+
+
+def _short(text: str) -> str:
+    flat = " ".join(text.split())
+    short = trim(flat, QUOTE_CHARS)
+    return short if short == flat else short.rstrip(" ,.;:") + "…"
