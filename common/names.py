@@ -133,6 +133,11 @@ class Names:
         """Set with the answer's XADD, so a redelivered message is never answered twice."""
         return self.key(f"assistant:answered:{message_id}")
 
+    def reminders_made(self, message_id: str) -> str:
+        """The reminders the assistant made while answering a message: its answer carries a
+        Cancel button for each."""
+        return self.key(f"assistant:reminders_made:{message_id}")
+
     def llm_breaker(self, model: str, part: str) -> str:
         """A model's circuit breaker (assistant): `failures`, `open`, `tripped`, `probe`."""
         return self.key(f"assistant:llm_breaker:{model}:{part}")

@@ -22,12 +22,15 @@ from zoneinfo import ZoneInfo
 from assistant.src.tools.base import Actor, BaseTool, ToolCallContext, ToolError
 from assistant.src.tools.recurrence import parse_recurrence
 from assistant.src.tools.when import local, resolve_moment, zone
+from common.buttons import snoozed_until
 from common.errors import ConflictError, NotFoundError, ValidationFailedError
 from common.wire import CronJob, CronJobStatus, CronJobType
 
 DEFAULT_SNOOZE_MINUTES = 10
 MAX_SNOOZE_MINUTES = 7 * 24 * 60
 _NAME_LENGTH = 60
+#: How long the reminders made for an answer are noted (a redelivered turn finds them).
+MADE_TTL_S = 24 * 3600
 
 
 class ReminderTool(BaseTool, tool_type="reminder"):
@@ -59,6 +62,7 @@ class ReminderTool(BaseTool, tool_type="reminder"):
             rule = parse_recurrence(arguments["recurrence"], arguments.get("when"), tz)
             first = rule.first_after(now)
             job = await self._new_job(call, text, zone_name, cron_expression=rule.cron)
+            await self._made(call, job)
             result = _created(job, first, zone_name, assumed, rule.describe())
             if rule.time_assumed:
                 result["time_note"] = "No time of day was said, so 09:00 was taken: say so."
@@ -67,6 +71,7 @@ class ReminderTool(BaseTool, tool_type="reminder"):
             raise ToolError("say when: 'when' (e.g. '2025-06-11T09:00' or 'in 20 minutes')")
         at = resolve_moment(str(arguments["when"]), tz, now)
         job = await self._new_job(call, text, zone_name, run_at=at)
+        await self._made(call, job)
         # A redelivered message gets the job made the first time: confirm what is stored.
         stored = job.run_at.astimezone(tz) if job.run_at else at
         return _created(job, stored, zone_name, assumed, None)
@@ -84,6 +89,14 @@ class ReminderTool(BaseTool, tool_type="reminder"):
             idempotency_key=call.idempotency_key,
             **when,
         )
+
+    async def _made(self, call: ToolCallContext, job: CronJob) -> None:
+        """Noted for the answer to this message, which carries a Cancel button for it."""
+        key = self.services.names.reminders_made(call.message_id)
+        async with self.services.redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(key, str(job.id))
+            pipe.expire(key, MADE_TTL_S)
+            await pipe.execute()
 
     async def _user_zone(self, call: ToolCallContext) -> tuple[str, bool]:
         """The user's own timezone, or the one assumed for them (True) when they set none."""
@@ -187,7 +200,7 @@ def _snoozed_until(arguments: dict[str, Any], now: datetime) -> datetime:
     minutes = int(arguments.get("minutes") or DEFAULT_SNOOZE_MINUTES)
     if not 1 <= minutes <= MAX_SNOOZE_MINUTES:
         raise ToolError(f"minutes must be between 1 and {MAX_SNOOZE_MINUTES}")
-    return now + timedelta(minutes=minutes)
+    return snoozed_until(now, timedelta(minutes=minutes))
 
 
 def _created(
