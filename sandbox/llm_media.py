@@ -73,6 +73,8 @@ class AudioRequest:
 class MediaEndpoints:
     """The audio endpoints' state: recorded requests and scripted failures."""
 
+    #: False: keep no request log (the demo's long runs).
+    record: bool = True
     requests: list[AudioRequest] = field(default_factory=list)
     #: Status codes the next audio requests fail with, in order.
     failures: list[int] = field(default_factory=list)
@@ -93,8 +95,9 @@ class MediaEndpoints:
 
     def _record(self, endpoint: str, model: str | None, fields: dict[str, Any]) -> AudioRequest:
         record = AudioRequest(endpoint, model, fields)
-        with self._lock:
-            self.requests.append(record)
+        if self.record:
+            with self._lock:
+                self.requests.append(record)
         return record
 
     def _scripted_failure(self) -> int | None:

@@ -220,7 +220,7 @@ class LlmStandIn(StandInServer):
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         #: `/v1/audio/*` (`llm_media.py`): its recorded requests and scripted failures.
-        self.media = MediaEndpoints()
+        self.media = MediaEndpoints(record=record)
         super().__init__()
 
     # -- scripting ---------------------------------------------------------------------------
