@@ -1,18 +1,27 @@
-"""An asynchronous Bot API client over httpx: `{base}/bot{token}/{method}`, JSON in and out.
+"""The Bot API client: python-telegram-bot's `Bot` (on httpx) behind our own interface.
 
-Every failure becomes a type from `errors`; network errors and 5xx are retried under the
-one retry policy (`common.retry`) before they are raised. The token never appears in an
-error or a log line.
+Sending uses PTB's typed methods; getUpdates, getFile and `call` take the raw JSON, so
+updates are read by our own tolerant models (`types`). Every failure becomes a type from
+`errors`: PTB's request layer is subclassed to keep what its own mapping drops (the HTTP
+status, `error_code`, a 429 without parameters). Network errors and 5xx are retried under the
+one retry policy (`common.retry`); PTB retries nothing. The token never appears in an error
+or a log line.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
-from typing import Any
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import httpx
+import telegram
+import telegram.error as ptb
 from pydantic import ValidationError
+from telegram.request import HTTPXRequest, RequestData
 
 from common.logging import get_logger
 from common.retry import RetryPolicy
@@ -29,9 +38,11 @@ from tg_bot.src.clients.errors import (
     TelegramServerError,
     TelegramUnauthorized,
 )
-from tg_bot.src.clients.types import TgUpdate, TgUser
+from tg_bot.src.clients.types import TgFile, TgUpdate, TgUser
 
 log = get_logger(__name__)
+T = TypeVar("T")
+Json = dict[str, Any]
 
 _BY_STATUS: dict[int, type[TelegramError]] = {
     400: TelegramBadRequest,
@@ -40,6 +51,56 @@ _BY_STATUS: dict[int, type[TelegramError]] = {
     404: TelegramNotFound,
     409: TelegramConflict,
 }
+_NO_PREVIEW = telegram.LinkPreviewOptions(is_disabled=True)
+#: PTB's debug lines carry the API URL (with the token) and every message's text.
+_PTB_LOG_LEVEL = logging.WARNING
+
+
+class _Refused(ptb.TelegramError):
+    """An HTTP answer that is not a Bot API success, with what PTB's mapping would lose."""
+
+    def __init__(self, status: int, payload: Any) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+        self.payload = payload
+
+
+class _Request(HTTPXRequest):
+    """PTB's httpx transport, raising `_Refused` with the status and body for any answer
+    that is not a success (PTB folds 401 into 404, 5xx into NetworkError, and a body that
+    is not a Bot API envelope into a KeyError)."""
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        write_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        connect_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        pool_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        status, payload = await super().do_request(
+            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+        )
+        if 200 <= status <= 299:
+            return status, payload
+        raise _Refused(status, _json_or_none(payload))
+
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> Json:
+        found = _json_or_none(payload)
+        if isinstance(found, dict) and found.get("ok") is True and "result" in found:
+            return found
+        raise _Refused(200, found)
+
+
+class _Bot(telegram.Bot):
+    async def raw(self, method: str, params: Json, read_timeout: float | None = None) -> Any:
+        """A call whose answer we read ourselves (PTB's `do_api_request` warns for methods
+        it knows, and getUpdates must stay tolerant of updates PTB's models would refuse)."""
+        timeout = HTTPXRequest.DEFAULT_NONE if read_timeout is None else read_timeout
+        return await self._post(method, dict(params), read_timeout=timeout)
 
 
 class TelegramClient:
@@ -52,29 +113,42 @@ class TelegramClient:
         retries: int = 2,
         retry_backoff_s: float = 0.5,
         max_connections: int = 100,
+        file_timeout: float = 60.0,
     ) -> None:
-        self._url = f"{api_base.rstrip('/')}/bot{token}/"
+        logging.getLogger("telegram").setLevel(max(_PTB_LOG_LEVEL, logging.root.level))
+        base = api_base.rstrip("/")
         self._token = token
         self._timeout = request_timeout
+        self._file_timeout = file_timeout
+        self._file_url = f"{base}/file/bot{token}/"
         self._retry = RetryPolicy(retries, retry_backoff_s)
-        self._limits = httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
+        self._request = _request(request_timeout, max_connections)
+        self._polling = _request(request_timeout, 4)
+        self._bot = _Bot(
+            token,
+            base_url=f"{base}/bot",
+            base_file_url=f"{base}/file/bot",
+            request=self._request,
+            get_updates_request=self._polling,
         )
-        self._http: httpx.AsyncClient | None = None
+        self._open = False
 
     async def __aenter__(self) -> TelegramClient:
-        self._http = httpx.AsyncClient(limits=self._limits)
+        await self._request.initialize()
+        await self._polling.initialize()
+        self._open = True
         return self
 
     async def __aexit__(self, *_exc: object) -> None:
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        self._open = False
+        await self._request.shutdown()
+        await self._polling.shutdown()
 
-    # -- the methods the bot uses ------------------------------------------------------------
+    # -- receiving ---------------------------------------------------------------------------
 
     async def get_me(self) -> TgUser:
-        return TgUser.model_validate(await self.call("getMe"))
+        me = await self._run("getMe", self._bot.get_me)
+        return TgUser.model_validate(me.to_dict())
 
     async def get_updates(
         self, offset: int | None, timeout: int, limit: int, allowed_updates: list[str]
@@ -91,7 +165,43 @@ class TelegramClient:
             timeout=timeout + self._timeout,
             retries=0,
         )
+        if not isinstance(result, list):
+            raise TelegramError("getUpdates", "the result is not a list of updates", 200)
         return [_update(raw) for raw in result]
+
+    async def set_webhook(self, url: str, secret_token: str, allowed_updates: list[str]) -> None:
+        await self._run(
+            "setWebhook",
+            lambda: self._bot.set_webhook(
+                url, secret_token=secret_token, allowed_updates=allowed_updates
+            ),
+        )
+
+    async def delete_webhook(self) -> None:
+        await self._run("deleteWebhook", self._bot.delete_webhook)
+
+    async def get_webhook_info(self) -> Json:
+        info = await self._run("getWebhookInfo", self._bot.get_webhook_info)
+        return info.to_dict()
+
+    # -- files -------------------------------------------------------------------------------
+
+    async def get_file(self, file_id: str) -> TgFile:
+        """The file's size and `file_path` (relative: it never carries the token)."""
+        raw = await self.call("getFile", {"file_id": file_id})
+        try:
+            return TgFile.model_validate(raw)
+        except ValidationError:
+            raise TelegramError("getFile", "the answer is not a File", 200) from None
+
+    async def download_file(self, file_path: str) -> bytes:
+        url = self._file_url + file_path.lstrip("/")
+        return await self._run(
+            "download",
+            lambda: self._request.retrieve(url, read_timeout=self._file_timeout),
+        )
+
+    # -- sending -----------------------------------------------------------------------------
 
     async def send_message(
         self,
@@ -100,77 +210,197 @@ class TelegramClient:
         *,
         parse_mode: str | None = "HTML",
         reply_to_message_id: int | None = None,
-    ) -> dict[str, Any]:
-        params: dict[str, Any] = {
-            "chat_id": chat_id,
-            "text": text,
-            "parse_mode": parse_mode,
-            "link_preview_options": {"is_disabled": True},
-        }
-        if reply_to_message_id is not None:
-            params["reply_parameters"] = {
-                "message_id": reply_to_message_id,
-                "allow_sending_without_reply": True,
-            }
-        sent: dict[str, Any] = await self.call("sendMessage", params)
-        return sent
+        reply_markup: Json | None = None,
+        message_thread_id: int | None = None,
+    ) -> Json:
+        sent = await self._run(
+            "sendMessage",
+            lambda: self._bot.send_message(
+                chat_id,
+                text,
+                parse_mode=parse_mode,
+                reply_parameters=_reply(reply_to_message_id),
+                reply_markup=self._markup(reply_markup),
+                message_thread_id=message_thread_id,
+                link_preview_options=_NO_PREVIEW,
+            ),
+        )
+        return sent.to_dict()
+
+    async def edit_message_text(
+        self,
+        chat_id: int,
+        message_id: int,
+        text: str,
+        *,
+        parse_mode: str | None = "HTML",
+        reply_markup: Json | None = None,
+    ) -> Json:
+        edited = await self._run(
+            "editMessageText",
+            lambda: self._bot.edit_message_text(
+                text,
+                chat_id=chat_id,
+                message_id=message_id,
+                parse_mode=parse_mode,
+                reply_markup=self._markup(reply_markup),
+                link_preview_options=_NO_PREVIEW,
+            ),
+        )
+        return edited.to_dict() if isinstance(edited, telegram.Message) else {}
+
+    async def edit_message_reply_markup(
+        self, chat_id: int, message_id: int, reply_markup: Json | None = None
+    ) -> None:
+        await self._run(
+            "editMessageReplyMarkup",
+            lambda: self._bot.edit_message_reply_markup(
+                chat_id=chat_id, message_id=message_id, reply_markup=self._markup(reply_markup)
+            ),
+        )
+
+    async def answer_callback_query(
+        self, callback_query_id: str, text: str | None = None, show_alert: bool = False
+    ) -> None:
+        await self._run(
+            "answerCallbackQuery",
+            lambda: self._bot.answer_callback_query(
+                callback_query_id, text=text, show_alert=show_alert
+            ),
+        )
+
+    async def send_message_draft(
+        self,
+        chat_id: int,
+        draft_id: int,
+        text: str,
+        *,
+        parse_mode: str | None = "HTML",
+        message_thread_id: int | None = None,
+    ) -> None:
+        """Best effort and not retried: the next draft replaces this one anyway."""
+        await self._run(
+            "sendMessageDraft",
+            lambda: self._bot.send_message_draft(
+                chat_id,
+                draft_id,
+                text,
+                parse_mode=parse_mode,
+                message_thread_id=message_thread_id,
+            ),
+            retries=0,
+        )
+
+    async def send_voice(
+        self,
+        chat_id: int,
+        voice: bytes,
+        *,
+        caption: str | None = None,
+        parse_mode: str | None = "HTML",
+        reply_markup: Json | None = None,
+        message_thread_id: int | None = None,
+        reply_to_message_id: int | None = None,
+    ) -> Json:
+        sent = await self._run(
+            "sendVoice",
+            lambda: self._bot.send_voice(
+                chat_id,
+                telegram.InputFile(voice, filename="voice.ogg"),
+                caption=caption,
+                parse_mode=parse_mode if caption else None,
+                reply_parameters=_reply(reply_to_message_id),
+                reply_markup=self._markup(reply_markup),
+                message_thread_id=message_thread_id,
+            ),
+        )
+        return sent.to_dict()
 
     async def send_chat_action(self, chat_id: int, action: str = "typing") -> None:
-        await self.call("sendChatAction", {"chat_id": chat_id, "action": action}, retries=0)
+        await self._run(
+            "sendChatAction", lambda: self._bot.send_chat_action(chat_id, action), retries=0
+        )
 
     async def set_my_commands(
         self, commands: list[dict[str, str]], language_code: str | None = None
     ) -> None:
-        await self.call("setMyCommands", {"commands": commands, "language_code": language_code})
+        listed = [telegram.BotCommand(c["command"], c["description"]) for c in commands]
+        await self._run(
+            "setMyCommands",
+            lambda: self._bot.set_my_commands(listed, language_code=language_code),
+        )
 
     # -- the transport -----------------------------------------------------------------------
 
     async def call(
         self,
         method: str,
-        params: dict[str, Any] | None = None,
+        params: Json | None = None,
         *,
         timeout: float | None = None,
         retries: int | None = None,
     ) -> Any:
-        """Call `method`; retry network errors and 5xx; raise typed errors."""
+        """Any Bot API method by name, its raw JSON result; typed errors as everywhere."""
+        body = params or {}
+        return await self._run(
+            method, lambda: self._bot.raw(method, body, timeout or self._timeout), retries=retries
+        )
+
+    async def _run(
+        self, method: str, call: Callable[[], Awaitable[T]], *, retries: int | None = None
+    ) -> T:
+        """Call once or more: network errors and 5xx are retried; errors come out typed."""
         policy = (
             self._retry if retries is None else dataclasses.replace(self._retry, retries=retries)
         )
         return await policy.run(
-            lambda: self._call_once(method, params or {}, timeout or self._timeout),
+            lambda: self._once(method, call),
             retry_exception=_worth_retrying,
             name=f"telegram {method}",
         )
 
-    async def _call_once(self, method: str, params: dict[str, Any], timeout: float) -> Any:
-        if self._http is None:
+    async def _once(self, method: str, call: Callable[[], Awaitable[T]]) -> T:
+        if not self._open:
             raise RuntimeError("TelegramClient used outside `async with`")
-        body = {k: v for k, v in params.items() if v is not None}
         try:
-            response = await self._http.post(
-                self._url + method,
-                content=_dumps(body).encode(),
-                headers={"Content-Type": "application/json"},
-                timeout=timeout,
-            )
-        except httpx.HTTPError as exc:
-            raise TelegramNetworkError(method, self._scrub(exc)) from None
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = None
-        return _result_or_raise(method, response.status_code, payload)
+            return await call()
+        except ptb.TelegramError as exc:
+            raise typed_error(method, exc, self._token) from None
+        except (KeyError, TypeError, ValueError) as exc:  # PTB reading an odd `result`
+            raise TelegramError(method, f"unreadable answer ({type(exc).__name__})", 200) from None
 
-    def _scrub(self, exc: BaseException) -> str:
-        return f"{type(exc).__name__}: {exc}".replace(self._token, "***")
+    def _markup(self, markup: Json | None) -> telegram.InlineKeyboardMarkup | None:
+        """The Bot API JSON shape (`domain.keyboards`) as PTB's object."""
+        return None if not markup else telegram.InlineKeyboardMarkup.de_json(markup, self._bot)
+
+
+def _request(timeout: float, connections: int) -> _Request:
+    return _Request(
+        connection_pool_size=connections,
+        read_timeout=timeout,
+        write_timeout=timeout,
+        connect_timeout=timeout,
+        pool_timeout=timeout,
+        media_write_timeout=max(timeout, 20.0),
+        httpx_kwargs={
+            "limits": httpx.Limits(
+                max_connections=connections, max_keepalive_connections=connections
+            )
+        },
+    )
+
+
+def _reply(message_id: int | None) -> telegram.ReplyParameters | None:
+    if message_id is None:
+        return None
+    return telegram.ReplyParameters(message_id, allow_sending_without_reply=True)
 
 
 def _worth_retrying(ending: object) -> bool:
     return isinstance(ending, TelegramNetworkError | TelegramServerError)
 
 
-def _update(raw: dict[str, Any]) -> TgUpdate:
+def _update(raw: Any) -> TgUpdate:
     """An update as the bot reads it; one it cannot read becomes a bare update (ignored,
     but its offset still moves on) instead of stopping the poll."""
     try:
@@ -180,26 +410,78 @@ def _update(raw: dict[str, Any]) -> TgUpdate:
         return TgUpdate(update_id=int(raw["update_id"]))
 
 
-def _result_or_raise(method: str, status: int, payload: Any) -> Any:
-    if isinstance(payload, dict) and payload.get("ok") is True:
-        return payload.get("result")
+def typed_error(method: str, exc: ptb.TelegramError, token: str = "") -> TelegramError:
+    """PTB's error as ours. Ours keep the HTTP status; PTB's own types (raised where no
+    HTTP answer was read) are mapped by kind."""
+    if isinstance(exc, _Refused):
+        return refusal(method, exc.status, exc.payload)
+    text = exc.message.replace(token, "***") if token else exc.message
+    if isinstance(exc, ptb.RetryAfter):
+        return TelegramRetryAfter(method, text, _seconds(exc.retry_after))
+    if isinstance(exc, ptb.ChatMigrated):
+        return TelegramMigrateChat(method, text, int(exc.new_chat_id))
+    if isinstance(exc, ptb.BadRequest):  # before NetworkError: PTB derives it from that
+        kind = TelegramParseError if "can't parse entities" in text.lower() else TelegramBadRequest
+        return kind(method, text, 400)
+    if isinstance(exc, ptb.NetworkError):  # TimedOut included
+        return TelegramNetworkError(method, text)
+    if isinstance(exc, ptb.Forbidden):
+        return TelegramForbidden(method, text, 403)
+    if isinstance(exc, ptb.EndPointNotFound):
+        return TelegramNotFound(method, text, 404)
+    if isinstance(exc, ptb.InvalidToken):
+        return TelegramUnauthorized(method, text, 401)
+    if isinstance(exc, ptb.Conflict):
+        return TelegramConflict(method, text, 409)
+    return TelegramError(method, text)
+
+
+def refusal(method: str, status: int, payload: Any) -> TelegramError:
+    """The error for an HTTP answer that is not a success, read as Telegram writes it:
+    `error_code`, `description` and `parameters` (retry_after, migrate_to_chat_id)."""
     if not isinstance(payload, dict):
         if status >= 500 or status == 0:
-            raise TelegramServerError(method, f"HTTP {status} without a Bot API body", status)
-        raise TelegramError(method, f"HTTP {status} without a Bot API body", status)
-    code = int(payload.get("error_code") or status)
+            return TelegramServerError(method, f"HTTP {status} without a Bot API body", status)
+        kind = _BY_STATUS.get(status, TelegramError)
+        return kind(method, f"HTTP {status} without a Bot API body", status)
+    code = _int(payload.get("error_code")) or status
     description = str(payload.get("description") or f"HTTP {code}")
-    parameters = payload.get("parameters") or {}
+    parameters = payload.get("parameters")
+    parameters = parameters if isinstance(parameters, dict) else {}
     if code == 429 or "retry_after" in parameters:
-        raise TelegramRetryAfter(method, description, float(parameters.get("retry_after") or 1))
-    if "migrate_to_chat_id" in parameters:
-        raise TelegramMigrateChat(method, description, int(parameters["migrate_to_chat_id"]))
+        return TelegramRetryAfter(method, description, _seconds(parameters.get("retry_after")))
+    new_chat_id = _int(parameters.get("migrate_to_chat_id"))
+    if new_chat_id:
+        return TelegramMigrateChat(method, description, new_chat_id)
     if code == 400 and "can't parse entities" in description.lower():
-        raise TelegramParseError(method, description)
+        return TelegramParseError(method, description)
     if code >= 500:
-        raise TelegramServerError(method, description, code)
-    raise _BY_STATUS.get(code, TelegramError)(method, description, code)
+        return TelegramServerError(method, description, code)
+    return _BY_STATUS.get(code, TelegramError)(method, description, code)
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _seconds(value: Any) -> float:
+    """retry_after as seconds: a number, or a timedelta from PTB; 1 when unreadable."""
+    if isinstance(value, dt.timedelta):
+        return max(value.total_seconds(), 0.0)
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return 1.0
+    return seconds if 0 <= seconds < 86_400 else 1.0
+
+
+def _json_or_none(payload: bytes) -> Any:
+    try:
+        return json.loads(payload.decode("utf-8", "replace"))
+    except ValueError:
+        return None

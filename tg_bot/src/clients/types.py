@@ -71,6 +71,12 @@ class TgFileRef(_TgObject):
     height: int | None = None
 
 
+class TgFile(TgFileRef):
+    """getFile's answer: the file's path under `{api_base}/file/bot<token>/`."""
+
+    file_path: str | None = None
+
+
 class TgMessage(_TgObject):
     message_id: int
     date: int
