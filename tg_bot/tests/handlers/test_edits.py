@@ -20,6 +20,13 @@ def someone(language: str = "en") -> dict[str, Any]:
                       language_code=language)  # fmt: skip
 
 
+def said(sender: dict[str, Any], text: str) -> dict[str, Any]:
+    """A private message dated now (an edit of it carries the same date)."""
+    update = build.private_text(sender, text)
+    update["message"]["date"] = int(time.time())
+    return update
+
+
 def edit_of(update: dict[str, Any], message_id: int, text: str, **fields: Any) -> dict[str, Any]:
     """The `edited_message` update Telegram sends when the message is edited to `text`."""
     body = dict(update["message"], message_id=message_id, text=text, **fields)
@@ -45,7 +52,7 @@ async def test_an_edit_of_the_last_message_is_queued_again_as_edited(
     run_bot, telegram, redis, names, rest_url
 ) -> None:
     eda = someone()
-    original = build.private_text(eda, "weather in Berlni?")
+    original = said(eda, "weather in Berlni?")
     async with run_bot():
         telegram.inject(original)
         [first] = await queued(redis, names, eda["id"], 1)
@@ -63,8 +70,8 @@ async def test_edits_of_older_messages_or_outside_the_window_are_ignored(
     run_bot, telegram, redis, names, rest_url
 ) -> None:
     eda, late = someone(), someone("ru")
-    old_message = build.private_text(eda, "first question")
-    late_message = build.private_text(late, "вопрос")
+    old_message = said(eda, "first question")
+    late_message = said(late, "вопрос")
     late_message["message"]["date"] = int(time.time()) - 200
     async with run_bot(EDIT_WINDOW_SECONDS="120"):
         telegram.inject(old_message)
@@ -90,7 +97,7 @@ async def test_a_command_in_an_edit_is_not_run_again(
     run_bot, telegram, redis, names, rest_url
 ) -> None:
     eda = someone()
-    question = build.private_text(eda, "what time is it")
+    question = said(eda, "what time is it")
     async with run_bot():
         telegram.inject(question)
         [first] = await queued(redis, names, eda["id"], 1)
@@ -103,7 +110,7 @@ async def test_a_command_in_an_edit_is_not_run_again(
 
 async def test_a_zero_window_answers_no_edit(run_bot, telegram, redis, names, rest_url) -> None:
     eda = someone()
-    question = build.private_text(eda, "hello")
+    question = said(eda, "hello")
     async with run_bot(EDIT_WINDOW_SECONDS="0"):
         telegram.inject(question)
         [first] = await queued(redis, names, eda["id"], 1)
