@@ -39,6 +39,7 @@ from common.wire import (
     Message,
     MessageIn,
     MessageRole,
+    ModelCapability,
     RunOutcome,
     SearchHit,
     Thread,
@@ -179,9 +180,10 @@ class RestClient:
         timezone: str | None = UNSET,
         preferred_model: str | None = UNSET,
         blocked: bool = UNSET,
+        voice_replies: bool = UNSET,
     ) -> User:
         """Partial update: a 422 names a timezone that is not IANA or a model that does
-        not exist."""
+        not exist (or cannot chat)."""
         body = _given(
             username=username,
             first_name=first_name,
@@ -189,6 +191,7 @@ class RestClient:
             timezone=timezone,
             preferred_model=preferred_model,
             blocked=blocked,
+            voice_replies=voice_replies,
         )
         return User.model_validate(await self.put_json(f"/api/users/{user_id}", body))
 
@@ -330,9 +333,17 @@ class RestClient:
         return key
 
     async def list_models(
-        self, *, active: bool | None = True, limit: int = 1000, offset: int = 0
+        self,
+        *,
+        active: bool | None = True,
+        capability: ModelCapability | None = None,
+        limit: int = 1000,
+        offset: int = 0,
     ) -> list[LLMModel]:
-        page = await self.get_json("/api/llm-models/", active=active, limit=limit, offset=offset)
+        """Default first; `capability=chat`: the models a user or an assistant may choose."""
+        page = await self.get_json(
+            "/api/llm-models/", active=active, capability=capability, limit=limit, offset=offset
+        )
         return _many(LLMModel, page)
 
     async def get_model(self, model_id: Id) -> LLMModel:

@@ -73,6 +73,8 @@ class User(WireModel):
     timezone: str | None
     preferred_model: str | None
     blocked: bool
+    #: `/voice on`: answers come as voice messages too.
+    voice_replies: bool = False
     created_at: datetime
     updated_at: datetime
 
@@ -200,6 +202,11 @@ class ConfigSnapshot(WireModel):
     secretary: SnapshotAssistant | None
     assistants: tuple[SnapshotAssistant, ...]
     models: tuple[LLMModel, ...]
+
+    def model_with(self, capability: ModelCapability) -> LLMModel | None:
+        """The model that does `capability` (the transcription model, the speech model): the
+        first active one that has it, the default first; `models` holds only active ones."""
+        return next((m for m in self.models if capability in m.capabilities), None)
 
 
 class CalendarCredentials(WireModel):

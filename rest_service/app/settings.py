@@ -61,6 +61,9 @@ class Settings(ServiceSettings):
     openai_base_url: str = "https://api.openai.com/v1"
     default_model: str = "gpt-4o-mini"
     fallback_model: str = "gpt-4o"
+    #: The seed's voice models on the same provider (OpenAI's names); empty: none seeded.
+    transcription_model: str = "whisper-1"
+    speech_model: str = "tts-1"
 
     def has_secret(self, name: str) -> bool:
         """rest_service needs some service token: the shared one or any scoped one."""

@@ -1,6 +1,7 @@
 """The default configuration (a secretary with its tools and a writer sub-assistant, a
-provider and two models from the settings), imported through the config import, so
-running it again updates the built-in tool schemas and prompts and creates nothing twice."""
+provider, two chat models, a transcription and a speech model from the settings), imported
+through the config import, so running it again updates the built-in tool schemas and prompts
+and creates nothing twice."""
 
 from __future__ import annotations
 
@@ -20,16 +21,20 @@ _PLACEHOLDER = re.compile(r"\$\{([A-Z_]+)\}")
 
 
 def load_document(settings: Settings, path: Path = DEFAULT_CONFIG) -> ConfigDocument:
-    """The JSON with `${OPENAI_BASE_URL}`, `${OPENAI_API_KEY}`, `${DEFAULT_MODEL}` and
-    `${FALLBACK_MODEL}` filled in from the settings."""
+    """The JSON with `${OPENAI_BASE_URL}`, `${OPENAI_API_KEY}`, `${DEFAULT_MODEL}`,
+    `${FALLBACK_MODEL}`, `${TRANSCRIPTION_MODEL}` and `${SPEECH_MODEL}` filled in from the
+    settings."""
     values = {
         "OPENAI_BASE_URL": settings.openai_base_url,
         "OPENAI_API_KEY": settings.openai_api_key,
         "DEFAULT_MODEL": settings.default_model,
         "FALLBACK_MODEL": settings.fallback_model,
+        "TRANSCRIPTION_MODEL": settings.transcription_model,
+        "SPEECH_MODEL": settings.speech_model,
     }
     raw = _fill(json.loads(path.read_text(encoding="utf-8")), values)
     _drop_empty_keys(raw)
+    _drop_unnamed_models(raw)
     _merge_same_models(raw)
     return ConfigDocument.model_validate(raw)
 
@@ -61,8 +66,15 @@ def _drop_empty_keys(raw: dict[str, Any]) -> None:
             provider.pop("api_key", None)
 
 
+def _drop_unnamed_models(raw: dict[str, Any]) -> None:
+    """An empty TRANSCRIPTION_MODEL or SPEECH_MODEL: that model is not seeded (an endpoint
+    without audio)."""
+    raw["models"] = [m for m in raw.get("models", []) if m["provider_model_name"].strip()]
+
+
 def _merge_same_models(raw: dict[str, Any]) -> None:
-    """DEFAULT_MODEL equal to FALLBACK_MODEL: one model that is both."""
+    """Two settings naming one model (DEFAULT_MODEL equal to FALLBACK_MODEL): one model that
+    does both."""
     merged: dict[str, dict[str, Any]] = {}
     for model in raw.get("models", []):
         seen = merged.get(model["provider_model_name"])
@@ -71,4 +83,7 @@ def _merge_same_models(raw: dict[str, Any]) -> None:
             continue
         seen["is_default"] = seen.get("is_default", False) or model.get("is_default", False)
         seen["is_fallback"] = seen.get("is_fallback", False) or model.get("is_fallback", False)
+        if "capabilities" in seen or "capabilities" in model:
+            both = seen.get("capabilities", ["chat"]) + model.get("capabilities", ["chat"])
+            seen["capabilities"] = list(dict.fromkeys(both))
     raw["models"] = list(merged.values())

@@ -254,7 +254,8 @@ class TestSeed:
     def test_one_model_when_default_and_fallback_are_the_same(self, settings: Settings) -> None:
         same = settings.model_copy(update={"default_model": "m", "fallback_model": "m"})
         doc = load_document(same)
-        assert [(m.provider_model_name, m.is_default, m.is_fallback) for m in doc.models] == [
+        chat = [m for m in doc.models if m.capabilities is None]
+        assert [(m.provider_model_name, m.is_default, m.is_fallback) for m in chat] == [
             ("m", True, True)
         ]
 

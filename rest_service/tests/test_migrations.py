@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import psycopg2
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
@@ -13,13 +14,49 @@ from ops.infra import migrate
 from rest_service.app import models  # noqa: F401  (registers the tables)
 
 
+def _connect(url: str) -> psycopg2.extensions.connection:
+    return psycopg2.connect(sync_url(url).replace("postgresql+psycopg2://", "postgresql://"))
+
+
 def _tables(url: str) -> set[str]:
-    conn = psycopg2.connect(sync_url(url).replace("postgresql+psycopg2://", "postgresql://"))
+    conn = _connect(url)
     with conn, conn.cursor() as cur:
         cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
         names = {row[0] for row in cur.fetchall()}
     conn.close()
     return names
+
+
+def _columns(url: str, table: str) -> set[str]:
+    conn = _connect(url)
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = %s", [table]
+        )
+        names = {row[0] for row in cur.fetchall()}
+    conn.close()
+    return names
+
+
+def _rows_before_0006(url: str) -> None:
+    """A provider, a model and a user as a 0005 database holds them."""
+    conn = _connect(url)
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO llm_providers (id, name, base_url, is_active)"
+            " VALUES (gen_random_uuid(), 'p', 'http://127.0.0.1:9/v1', true) RETURNING id"
+        )
+        (provider_id,) = cur.fetchone()
+        cur.execute(
+            "INSERT INTO llm_models (id, provider_id, provider_model_name, is_default,"
+            " is_fallback, is_active)"
+            " VALUES (gen_random_uuid(), %s, 'old-model', true, false, true)",
+            [provider_id],
+        )
+        cur.execute(
+            "INSERT INTO users (id, telegram_id, blocked) VALUES (gen_random_uuid(), 7, false)"
+        )
+    conn.close()
 
 
 def test_autogenerate_finds_nothing_to_change(database_url: str) -> None:
@@ -39,3 +76,26 @@ def test_upgrade_downgrade_upgrade_on_an_empty_database(empty_database: str) -> 
     assert _tables(empty_database) == {"alembic_version"}
     migrate(empty_database, "upgrade", "head")
     assert _tables(empty_database) == expected
+
+
+def test_0006_gives_existing_models_chat_and_users_no_voice_and_goes_back(
+    empty_database: str,
+) -> None:
+    migrate(empty_database, "upgrade", "0005")
+    _rows_before_0006(empty_database)
+    migrate(empty_database, "upgrade", "0006")
+    conn = _connect(empty_database)
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT capabilities FROM llm_models WHERE provider_model_name = 'old-model'")
+        assert cur.fetchone() == (["chat"],)
+        cur.execute("SELECT voice_replies FROM users WHERE telegram_id = 7")
+        assert cur.fetchone() == (False,)
+    for stored in ("[]", '["chat", "fly"]', '"chat"'):
+        with pytest.raises(psycopg2.errors.CheckViolation), conn, conn.cursor() as cur:
+            cur.execute("UPDATE llm_models SET capabilities = %s::jsonb", [stored])
+    conn.close()
+    migrate(empty_database, "downgrade", "0005")
+    assert "capabilities" not in _columns(empty_database, "llm_models")
+    assert "voice_replies" not in _columns(empty_database, "users")
+    migrate(empty_database, "upgrade", "head")
+    assert {"capabilities"} <= _columns(empty_database, "llm_models")

@@ -13,8 +13,9 @@ from sqladmin import ModelView, action
 from sqladmin.filters import BooleanFilter
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from wtforms import Form, PasswordField, StringField
+from wtforms import Form, PasswordField, SelectMultipleField, StringField, widgets
 
+from common.wire import ModelCapability
 from rest_service.app.admin.request_ctx import admin_ctx
 from rest_service.app.domain import (
     assistants,
@@ -25,6 +26,7 @@ from rest_service.app.domain import (
     tools,
     users,
 )
+from rest_service.app.domain.unit_of_work import Ctx
 from rest_service.app.models.assistant import (
     Assistant,
     AssistantCreate,
@@ -74,6 +76,22 @@ def _with_fields(form: type[Form], **fields: Any) -> type[Form]:
 def _id_field(label: str, required: bool = False) -> StringField:
     hint = "an id (UUID)" + ("" if required else "; empty for none")
     return StringField(label, description=hint)
+
+
+def _capabilities_field() -> SelectMultipleField:
+    """One checkbox per capability; the service refuses none checked with the reason."""
+    return SelectMultipleField(
+        "Capabilities",
+        choices=[(c.value, c.value) for c in ModelCapability],
+        default=[ModelCapability.chat.value],
+        description="transcription and speech: the active models with them do voice",
+        widget=widgets.ListWidget(prefix_label=False),
+        option_widget=widgets.CheckboxInput(),
+    )
+
+
+def _listed(values: Any) -> str:
+    return ", ".join(str(v) for v in values or [])
 
 
 class _ServiceView(ModelView):
@@ -303,10 +321,15 @@ class ModelAdmin(_TrackedView, model=LLMModel):
         LLMModel.provider_model_name,
         LLMModel.display_name,
         LLMModel.provider_id,
+        LLMModel.capabilities,
         LLMModel.is_default,
         LLMModel.is_fallback,
         LLMModel.is_active,
     ]
+    column_formatters: ClassVar[Any] = {
+        LLMModel.capabilities: lambda m, _attr: _listed(m.capabilities)
+    }
+    column_formatters_detail: ClassVar[Any] = column_formatters
     column_searchable_list: ClassVar[Any] = [LLMModel.provider_model_name, LLMModel.display_name]
     column_filters: ClassVar[Any] = [
         BooleanFilter("is_active"),
@@ -322,22 +345,40 @@ class ModelAdmin(_TrackedView, model=LLMModel):
 
     async def scaffold_form(self, rules: list[str] | None = None) -> type[Form]:
         form = await super().scaffold_form(rules)
-        return _with_fields(form, provider_id=_id_field("Provider", required=True))
+        return _with_fields(
+            form,
+            provider_id=_id_field("Provider", required=True),
+            capabilities=_capabilities_field(),
+        )
 
     def _clean(self, data: dict[str, Any]) -> dict[str, Any]:
         cleaned = _blank_to_none(data, "display_name")
         cleaned["provider_id"] = _uuid_or_none(data.get("provider_id"))
+        cleaned["capabilities"] = list(data.get("capabilities") or [])
         return cleaned
 
-    async def insert_model(self, request: Request, data: dict[str, Any]) -> LLMModelPublic:
+    async def get_form_data_for_edit(self, obj: Any) -> dict[str, Any]:
+        """The added fields are no columns of the form: fill them from the row too."""
+        data = await super().get_form_data_for_edit(obj)
+        return {**data, "provider_id": str(obj.provider_id), "capabilities": obj.capabilities}
+
+    async def insert_model(self, request: Request, data: dict[str, Any]) -> LLMModel:
         async with admin_ctx(self, request) as ctx:
             create = LLMModelCreate.model_validate(self._clean(data))
-            return await llm_models.create_model(ctx, create)
+            return await self._row(ctx, await llm_models.create_model(ctx, create))
 
-    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> LLMModelPublic:
+    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> LLMModel:
         async with admin_ctx(self, request) as ctx:
             update = LLMModelUpdate.model_validate(self._clean(data))
-            return await llm_models.update_model(ctx, uuid.UUID(pk), update)
+            return await self._row(ctx, await llm_models.update_model(ctx, uuid.UUID(pk), update))
+
+    @staticmethod
+    async def _row(ctx: Ctx, shown: LLMModelPublic) -> LLMModel:
+        """sqladmin redirects to the saved row by its mapped primary key: the row, not the
+        API's view of it."""
+        row = await ctx.session.get(LLMModel, shown.id)
+        assert row is not None
+        return row
 
     async def delete_model(self, request: Request, pk: str) -> None:
         async with admin_ctx(self, request) as ctx:
@@ -358,6 +399,7 @@ class UserAdmin(_ServiceView, model=User):
         User.first_name,
         User.timezone,
         User.preferred_model,
+        User.voice_replies,
         User.blocked,
         User.created_at,
     ]
@@ -369,6 +411,7 @@ class UserAdmin(_ServiceView, model=User):
         User.language,
         User.timezone,
         User.preferred_model,
+        User.voice_replies,
         User.blocked,
     ]
 

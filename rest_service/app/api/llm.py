@@ -6,6 +6,7 @@ import uuid
 
 from fastapi import APIRouter, Response
 
+from common.wire import ModelCapability
 from rest_service.app.api.common import ERRORS, Cascade
 from rest_service.app.api.deps import CtxDep, PageDep, set_total
 from rest_service.app.auth import admin_only, any_token, provider_keys_only
@@ -71,10 +72,15 @@ async def get_provider_api_key(ctx: CtxDep, provider_id: uuid.UUID) -> object:
 
 @router.get("/api/llm-models/", response_model=list[LLMModelPublic], dependencies=[any_token])
 async def list_models(
-    ctx: CtxDep, page: PageDep, response: Response, active: bool | None = None
+    ctx: CtxDep,
+    page: PageDep,
+    response: Response,
+    active: bool | None = None,
+    capability: ModelCapability | None = None,
 ) -> object:
-    """Default first. `active=true`: active models of active providers (what /model lists)."""
-    rows, total = await llm_models.list_models(ctx, page, active)
+    """Default first. `active=true`: active models of active providers; `capability=chat`:
+    only the models that can do it (what /model lists)."""
+    rows, total = await llm_models.list_models(ctx, page, active, capability)
     set_total(response, total)
     return rows
 
@@ -83,7 +89,9 @@ async def list_models(
     "/api/llm-models/", response_model=LLMModelPublic, status_code=201, dependencies=[admin_only]
 )
 async def create_model(ctx: CtxDep, data: LLMModelCreate) -> object:
-    """`is_default`/`is_fallback` move the flag from the model that had it."""
+    """`is_default`/`is_fallback` move the flag from the model that had it. `capabilities`
+    (default `["chat"]`): the transcription and speech models are the active ones with that
+    capability; the default and fallback models must have `chat`."""
     return await llm_models.create_model(ctx, data)
 
 
@@ -94,7 +102,8 @@ async def get_model(ctx: CtxDep, model_id: uuid.UUID) -> object:
 
 @router.put("/api/llm-models/{model_id}", response_model=LLMModelPublic, dependencies=[admin_only])
 async def update_model(ctx: CtxDep, model_id: uuid.UUID, data: LLMModelUpdate) -> object:
-    """A rename follows into the assistants and users that chose the model."""
+    """A rename follows into the assistants and users that chose the model; `capabilities`
+    replaces the whole list."""
     return await llm_models.update_model(ctx, model_id, data)
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import Select, func, select, update
 from sqlmodel import col
 
 from common.errors import ConflictError, FieldError, ValidationFailedError, not_found
+from common.wire import ModelCapability
 from rest_service.app.domain import live_config
 from rest_service.app.domain.common import (
     apply_update,
@@ -34,11 +35,13 @@ KIND = "model"
 
 
 async def list_models(
-    ctx: Ctx, page: Page, active: bool | None
+    ctx: Ctx, page: Page, active: bool | None, capability: ModelCapability | None = None
 ) -> tuple[list[LLMModelPublic], int]:
     stmt = models_query(active_only=bool(active))
     if active is False:
         stmt = stmt.where(~col(LLMModel.is_active))
+    if capability is not None:
+        stmt = stmt.where(col(LLMModel.capabilities).contains([capability.value]))
     rows, total = await paged_rows(ctx.session, stmt, page)
     return [model_public(m, p) for m, p in rows], total
 
@@ -54,6 +57,7 @@ async def create_model(ctx: Ctx, data: LLMModelCreate) -> LLMModelPublic:
     await _provider_exists(ctx, data.provider_id)
     await _name_free(ctx, data.provider_model_name)
     model = LLMModel.model_validate(data)
+    check_flags_chat(model)
     await _make_unique_flags(ctx, model)
     ctx.session.add(model)
     await live_config.config_changed(ctx)
@@ -73,6 +77,7 @@ async def update_model(ctx: Ctx, model_id: uuid.UUID, data: LLMModelUpdate) -> L
         await _name_free(ctx, changes["provider_model_name"])
         await _rename_references(ctx, old_name, changes["provider_model_name"])
     apply_update(model, changes)
+    check_flags_chat(model)
     await _make_unique_flags(ctx, model)
     await live_config.config_changed(ctx)
     return await get_model(ctx, model.id)
@@ -116,13 +121,26 @@ async def require_model(ctx: Ctx, name: str | None, field: str) -> None:
         reason = f"no model named {name!r} (see GET /api/llm-models/)"
         raise ValidationFailedError(f"{field}: {reason}", [FieldError(field, reason)])
     held = await ctx.session.scalar(
-        select(col(LLMModel.id))
+        select(col(LLMModel.capabilities))
         .where(col(LLMModel.provider_model_name) == name)
         .with_for_update(key_share=True)
     )
     if held is None:
         reason = f"model {name!r} was deleted or renamed while this request ran"
         raise ConflictError(f"{field}: {reason}", [FieldError(field, reason)])
+    if ModelCapability.chat not in held:
+        reason = f"model {name!r} cannot chat (its capabilities: {', '.join(held)})"
+        raise ValidationFailedError(f"{field}: {reason}", [FieldError(field, reason)])
+
+
+def check_flags_chat(model: LLMModel, field: str = "capabilities") -> None:
+    """The default and the fallback model answer conversations, so they must chat."""
+    if ModelCapability.chat in model.capabilities:
+        return
+    for flag in ("is_default", "is_fallback"):
+        if getattr(model, flag):
+            reason = f"the {flag.removeprefix('is_')} model must have the 'chat' capability"
+            raise ValidationFailedError(f"{field}: {reason}", [FieldError(field, reason)])
 
 
 async def _make_unique_flags(ctx: Ctx, model: LLMModel) -> None:

@@ -17,6 +17,7 @@ from common.errors import FieldError, ValidationFailedError
 from common.wire import ToolType
 from rest_service.app.domain import live_config
 from rest_service.app.domain.common import flush_or_conflict
+from rest_service.app.domain.llm_models import check_flags_chat
 from rest_service.app.domain.providers import require_key_for_new_url, set_api_key
 from rest_service.app.domain.snapshot import parse_schema
 from rest_service.app.domain.unit_of_work import Ctx
@@ -158,7 +159,10 @@ def _import_model(ctx: Ctx, known: _Known, i: int, item: ModelDoc, counts: Impor
     if provider is None:
         _refuse(f"models[{i}].provider", f"no provider named {item.provider!r}")
     values = {**item.model_dump(exclude={"provider"}), "provider_id": provider.id}
+    if item.capabilities is None:
+        values.pop("capabilities")
     row = _upsert(ctx, known.models.get(item.provider_model_name), LLMModel, values, counts)
+    check_flags_chat(row, f"models[{i}].capabilities")
     known.models[item.provider_model_name] = row
     for flag in ("is_default", "is_fallback"):
         if getattr(row, flag):

@@ -8,11 +8,13 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, StringConstraints
-from sqlalchemy import Index, UniqueConstraint, text
+from pydantic import Field as PydanticField
+from sqlalchemy import CheckConstraint, Dialect, Index, TypeDecorator, UniqueConstraint, text
 from sqlalchemy import Text as SAText
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from common.wire import ProviderRef
+from common.wire import ModelCapability, ProviderRef
 from rest_service.app.models.base import Name, Text, TimestampMixin
 
 URL_PATTERN = r"^https?://[^\s]+$"
@@ -32,6 +34,43 @@ def _parsable_url(value: str) -> str:
 
 #: An http(s) URL of an OpenAI-compatible API (`https://api.openai.com/v1`).
 BaseUrl = Annotated[str, StringConstraints(pattern=URL_PATTERN), AfterValidator(_parsable_url)]
+
+
+def _distinct_in_order(value: list[ModelCapability]) -> list[ModelCapability]:
+    """Each capability once, kept in the enum's order, so equal sets compare equal (an import
+    of the same document changes nothing)."""
+    if len(set(value)) != len(value):
+        raise ValueError("each capability may appear only once")
+    return [c for c in ModelCapability if c in value]
+
+
+#: What a model can do: at least one of `chat`, `vision`, `transcription`, `speech`.
+Capabilities = Annotated[
+    list[ModelCapability],
+    PydanticField(min_length=1, max_length=len(ModelCapability)),
+    AfterValidator(_distinct_in_order),
+]
+
+
+class CapabilityList(TypeDecorator[list[ModelCapability]]):
+    """JSONB read back as the enum, so a row dumps (history, export) as it validates."""
+
+    impl = JSONB
+    cache_ok = True
+
+    def process_result_value(
+        self, value: list[str] | None, dialect: Dialect
+    ) -> list[ModelCapability] | None:
+        return None if value is None else [ModelCapability(v) for v in value]
+
+
+#: A model made without naming its capabilities (and every model before issue 19) chats.
+DEFAULT_CAPABILITIES = (ModelCapability.chat,)
+#: Postgres holds only a non-empty array of known names, whatever wrote the row.
+CAPABILITIES_CHECK = (
+    "jsonb_typeof(capabilities) = 'array' AND jsonb_array_length(capabilities) > 0 "
+    'AND capabilities <@ \'["chat", "vision", "transcription", "speech"]\'::jsonb'
+)
 
 
 class ProviderBase(SQLModel):
@@ -83,6 +122,12 @@ class LLMModelBase(SQLModel):
     is_default: bool = False
     is_fallback: bool = False
     is_active: bool = True
+    #: The transcription and speech models are the active ones with that capability.
+    capabilities: Capabilities = Field(
+        default_factory=lambda: list(DEFAULT_CAPABILITIES),
+        sa_type=CapabilityList,
+        sa_column_kwargs={"server_default": text("'[\"chat\"]'::jsonb"), "nullable": False},
+    )
 
 
 class LLMModel(LLMModelBase, TimestampMixin, table=True):
@@ -101,6 +146,7 @@ class LLMModel(LLMModelBase, TimestampMixin, table=True):
             unique=True,
             postgresql_where=text("is_fallback"),
         ),
+        CheckConstraint(CAPABILITIES_CHECK, name="capabilities_known"),
     )
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
 
@@ -116,6 +162,7 @@ class LLMModelUpdate(SQLModel):
     is_default: bool | None = None
     is_fallback: bool | None = None
     is_active: bool | None = None
+    capabilities: Capabilities | None = None
 
 
 class LLMModelPublic(LLMModelBase):

@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 from common.wire import AssistantType, ToolType
 from rest_service.app.models.assistant import TOOL_NAME_PATTERN
 from rest_service.app.models.base import JsonObject, Name, Text
-from rest_service.app.models.llm import BaseUrl
+from rest_service.app.models.llm import BaseUrl, Capabilities
 
 
 class AssistantDoc(BaseModel):
@@ -52,6 +52,9 @@ class ModelDoc(BaseModel):
     is_default: bool = False
     is_fallback: bool = False
     is_active: bool = True
+    #: Left out: a new model chats, an existing one keeps what it has (a document from
+    #: before issue 19, or the seed's DEFAULT_MODEL that an admin gave `vision`).
+    capabilities: Capabilities | None = None
 
 
 class ConfigDocument(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger
+from sqlalchemy import BigInteger, false
 from sqlmodel import Field, SQLModel
 
 from rest_service.app.models.base import BIGINT_MAX, Text, TimestampMixin
@@ -26,6 +26,8 @@ class User(UserBase, TimestampMixin, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     telegram_id: int = Field(unique=True, index=True, sa_type=BigInteger)
     blocked: bool = False
+    #: `/voice on`: answers come as voice messages too.
+    voice_replies: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class UserCreate(UserBase):
@@ -39,11 +41,13 @@ class UserUpdate(SQLModel):
     timezone: Text | None = Field(default=None, max_length=64)
     preferred_model: Text | None = Field(default=None, max_length=255)
     blocked: bool | None = None
+    voice_replies: bool | None = None
 
 
 class UserPublic(UserBase):
     id: uuid.UUID
     telegram_id: int
     blocked: bool
+    voice_replies: bool
     created_at: datetime
     updated_at: datetime
