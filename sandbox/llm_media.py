@@ -78,6 +78,9 @@ class MediaEndpoints:
     requests: list[AudioRequest] = field(default_factory=list)
     #: Status codes the next audio requests fail with, in order.
     failures: list[int] = field(default_factory=list)
+    #: Models that cannot see: a chat request with a picture for one is a 400, as OpenAI's
+    #: text-only models answer.
+    blind_models: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def fail(self, status: int = 500, times: int = 1) -> None:
@@ -88,6 +91,20 @@ class MediaEndpoints:
         with self._lock:
             self.requests.clear()
             self.failures.clear()
+            self.blind_models.clear()
+
+    def check_sees(self, model: str, messages: list[dict[str, Any]]) -> None:
+        if model not in self.blind_models:
+            return
+        for message in messages:
+            content = message.get("content") if isinstance(message, dict) else None
+            if isinstance(content, list) and any(
+                isinstance(p, dict) and p.get("type") == "image_url" for p in content
+            ):
+                raise MediaRequestError(
+                    "Invalid content type. image_url is only supported by certain models.",
+                    "messages",
+                )
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/audio/transcriptions", self._transcriptions)

@@ -315,7 +315,8 @@ class LlmStandIn(StandInServer):
                 self.requests.append(record)
         try:
             _validate(body, self.known_models)
-        except InvalidRequest as exc:
+            self.media.check_sees(record.model, record.messages)
+        except (InvalidRequest, MediaRequestError) as exc:
             record.status = 404 if "does not exist" in str(exc) else 400
             return _error(record.status, str(exc), exc.param)
         step = self._take_step(record.model, _last_text(record.messages))

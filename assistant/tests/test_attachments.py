@@ -274,6 +274,9 @@ async def test_a_photo_with_a_caption_goes_to_a_vision_model(
 ) -> None:
     ivan = await deployment.user("Ivan")
     image = picture(64, 32, (200, 0, 0), "JPEG")
+    deployment.llm.media.blind_models.update(
+        {deployment.config.primary, deployment.config.fallback}
+    )
 
     message = await send_files(deployment, ivan, "What colour is it?", (photo(deployment), image))
     reply = await answer(deployment, message)

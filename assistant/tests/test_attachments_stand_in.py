@@ -164,3 +164,18 @@ async def test_image_parts_of_the_wrong_shape_are_400(
         )
     assert response.status_code == 400
     assert error in response.json()["error"]["message"]
+
+
+async def test_a_picture_for_a_model_that_cannot_see_is_400(llm: LlmStandIn) -> None:
+    llm.media.blind_models.add("text-only")
+    part = {
+        "type": "image_url",
+        "image_url": {"url": data_url(picture(4, 4, (0, 0, 0)), "image/png")},
+    }
+    async with httpx.AsyncClient() as http:
+        response = await http.post(
+            f"{llm.base_url}/chat/completions",
+            json={"model": "text-only", "messages": [{"role": "user", "content": [part]}]},
+        )
+    assert response.status_code == 400
+    assert "only supported by certain models" in response.json()["error"]["message"]
