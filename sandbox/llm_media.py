@@ -550,6 +550,19 @@ def text_of(content: Any) -> str:
     return ""
 
 
+#: What OpenAI counts for one picture at low detail; a data URL's length is not its cost.
+IMAGE_TOKENS = 85
+
+
+def prompt_tokens_of(message: dict[str, Any]) -> int:
+    """A message's prompt tokens, roughly: four characters of text each, pictures a flat cost."""
+    content = message.get("content")
+    if not isinstance(content, list):
+        return len(str(content or "")) // 4
+    pictures = sum(1 for p in content if isinstance(p, dict) and p.get("type") == "image_url")
+    return len(text_of(content)) // 4 + IMAGE_TOKENS * pictures
+
+
 def picture_reply(images: list[SeenImage], text: str) -> str:
     """The default answer to pictures: proof of what was seen, and the question."""
     seen = "; ".join(image.describe() for image in images)

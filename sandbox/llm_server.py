@@ -58,6 +58,7 @@ from sandbox.llm_media import (
     check_content_parts,
     images_in,
     picture_reply,
+    prompt_tokens_of,
     text_of,
 )
 from sandbox.model_arguments import Conversation, realistic, seed_of
@@ -338,7 +339,7 @@ class LlmStandIn(StandInServer):
         return web.json_response(self._completion(record, reply))
 
     def _completion(self, record: RecordedRequest, message: dict[str, Any]) -> dict[str, Any]:
-        prompt_tokens = sum(len(str(m.get("content") or "")) for m in record.messages) // 4 + 1
+        prompt_tokens = sum(prompt_tokens_of(m) for m in record.messages) + 1
         completion_tokens = len(str(message.get("content") or "")) // 4 + 1
         return {
             "id": f"chatcmpl-sandbox-{next(self._ids)}",

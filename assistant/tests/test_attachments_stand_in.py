@@ -5,10 +5,13 @@ parts checked against OpenAI's shapes."""
 from __future__ import annotations
 
 import base64
+import io
+import random
 
 import httpx
 import openai
 import pytest
+from PIL import Image
 
 from sandbox.llm_media import transcript_of
 from sandbox.llm_server import LlmStandIn
@@ -179,3 +182,15 @@ async def test_a_picture_for_a_model_that_cannot_see_is_400(llm: LlmStandIn) -> 
         )
     assert response.status_code == 400
     assert "only supported by certain models" in response.json()["error"]["message"]
+
+
+async def test_a_picture_costs_a_flat_85_prompt_tokens_not_its_data_url(llm: LlmStandIn) -> None:
+    noise = Image.frombytes("RGB", (300, 300), random.Random(7).randbytes(300 * 300 * 3))
+    buffer = io.BytesIO()
+    noise.save(buffer, format="PNG")
+    part = {"type": "image_url", "image_url": {"url": data_url(buffer.getvalue(), "image/png")}}
+    async with client(llm) as sdk:
+        completion = await sdk.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": [part]}]
+        )
+    assert completion.usage is not None and completion.usage.prompt_tokens == 86
