@@ -169,7 +169,7 @@ class ResponseHandler:
         while True:
             await self._limiter.acquire(chat_id)
             try:
-                await self._send(chat_id, part, reply_to)
+                await self._send(chat_id, part, reply_to, message.message_thread_id)
             except TelegramMigrateChat as exc:
                 log.info("group_migrated", chat_id=chat_id, new_chat_id=exc.new_chat_id)
                 chat_id = exc.new_chat_id
@@ -194,15 +194,21 @@ class ResponseHandler:
         )
         return chat_id
 
-    async def _send(self, chat_id: int, part: str, reply_to: int | None) -> None:
+    async def _send(
+        self, chat_id: int, part: str, reply_to: int | None, thread: int | None
+    ) -> None:
+        """`thread`: a forum topic's id, so the answer stays in the topic."""
         try:
-            await self._telegram.send_message(chat_id, part, reply_to_message_id=reply_to)
+            await self._telegram.send_message(
+                chat_id, part, reply_to_message_id=reply_to, message_thread_id=thread
+            )
         except TelegramParseError as exc:
             SEND_ERRORS.labels("parse").inc()
             log.error("html_refused_sent_as_text", chat_id=chat_id, error=str(exc))
             await self._telegram.send_message(
-                chat_id, plain_text(part), parse_mode=None, reply_to_message_id=reply_to
-            )
+                chat_id, plain_text(part), parse_mode=None, reply_to_message_id=reply_to,
+                message_thread_id=thread,
+            )  # fmt: skip
 
     async def _blocked(self, chat_id: int, exc: TelegramForbidden) -> None:
         SEND_ERRORS.labels("forbidden").inc()
