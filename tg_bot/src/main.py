@@ -30,6 +30,7 @@ from tg_bot.src.handlers import (
     start,
     timezone,
     usage,
+    voice,
 )
 from tg_bot.src.handlers import help as help_command
 from tg_bot.src.handlers.base import BotIdentity, Services
@@ -50,7 +51,7 @@ def default_commands() -> CommandRegistry:
     """The commands of this issue; /calendar and /reminders register theirs here."""
     return CommandRegistry(
         [start.COMMAND, help_command.COMMAND, model.COMMAND, reset.COMMAND, timezone.COMMAND,
-         forget.COMMAND, reminders.COMMAND, calendar.COMMAND, usage.COMMAND]
+         forget.COMMAND, reminders.COMMAND, calendar.COMMAND, usage.COMMAND, voice.COMMAND]
     )  # fmt: skip
 
 

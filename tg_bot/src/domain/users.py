@@ -40,13 +40,28 @@ class UserDirectory:
         return user, created
 
     async def update(
-        self, user: User, *, timezone: str | None = UNSET, preferred_model: str | None = UNSET
+        self,
+        user: User,
+        *,
+        timezone: str | None = UNSET,
+        preferred_model: str | None = UNSET,
+        voice_replies: bool = UNSET,
     ) -> User:
         updated = await self._rest.update_user(
-            str(user.id), timezone=timezone, preferred_model=preferred_model
+            str(user.id),
+            timezone=timezone,
+            preferred_model=preferred_model,
+            voice_replies=voice_replies,
         )
         self._remember(updated)
         return updated
+
+    async def fresh(self, user: User) -> User:
+        """The user as rest_service has it now (another replica or the admin may have changed
+        it within the cache's lifetime), remembered."""
+        current = await self._rest.get_user(str(user.id))
+        self._remember(current)
+        return current
 
     async def forget(self, user: User) -> None:
         """Delete the user and everything rest_service holds about them."""

@@ -11,6 +11,7 @@ MESSAGES: dict[str, str] = {
     "command.reminders": "Your upcoming reminders; cancel one: /reminders cancel N",
     "command.calendar": "Connect your Google Calendar, or disconnect: /calendar disconnect",
     "command.usage": "What you used today: AI tokens, messages, reminders",
+    "command.voice": "Answers as voice messages too: /voice on, or /voice off",
     # greetings and help
     "start.new": (
         "Hello, {name}! I'm your personal secretary.\n\n"
@@ -211,4 +212,19 @@ MESSAGES: dict[str, str] = {
     "calendar.disconnect_button": "Disconnect",
     "calendar.disconnected_notice": "Disconnected.",
     "calendar.unavailable_notice": "The calendar service isn't answering. Try again in a minute.",
+    # /voice (issue 19)
+    "voice.state_on": (
+        "Voice answers are **on**: each answer comes as a voice message too. "
+        "Send /voice off for text only."
+    ),
+    "voice.state_off": (
+        "Voice answers are **off**: I answer in text. Send /voice on to get each answer as a "
+        "voice message too, or ask for a spoken answer in your message."
+    ),
+    "voice.on": "Done: each answer comes as a voice message too. Send /voice off to stop.",
+    "voice.off": "Done: text answers only. Send /voice on to hear them again.",
+    "voice.unknown": "I didn't understand **{word}**. Send /voice on or /voice off.",
+    "voice.no_model": (
+        "No speech model is set up yet, so answers stay text until the administrator adds one."
+    ),
 }
