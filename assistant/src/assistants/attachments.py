@@ -99,11 +99,10 @@ class AttachmentReader:
         pictures: list[dict[str, Any]] = []
         documents: list[tuple[Attachment, DocumentText]] = []
         for attachment in message.attachments:
-            data = await self._bytes(attachment)
             if _is_picture(attachment):
-                pictures.append(_image_part(data))
+                pictures.append(_image_part(await self._bytes(attachment)))
             else:
-                documents.append((attachment, await self._document(attachment, data)))
+                documents.append((attachment, await self._document(attachment)))
         return self._combined(caption, pictures, documents, language)
 
     async def _bytes(self, attachment: Attachment) -> bytes:
@@ -138,10 +137,15 @@ class AttachmentReader:
         quote = ATTACHMENT_PHRASES.text(language, "voice_quote", text=_short(heard))
         return TurnInput(text=text, notes=[quote])
 
-    async def _document(self, attachment: Attachment, data: bytes) -> DocumentText:
+    async def _document(self, attachment: Attachment) -> DocumentText:
+        """Its size is checked as declared and as found (tg_bot checked it first too)."""
         limit = self.settings.document_max_bytes
-        if max(len(data), attachment.size or 0) > limit:
-            raise Refusal("document_too_big", megabytes=round(limit / 1024 / 1024, 1))
+        too_big = Refusal("document_too_big", megabytes=round(limit / 1024 / 1024, 1))
+        if (attachment.size or 0) > limit:
+            raise too_big
+        data = await self._bytes(attachment)
+        if len(data) > limit:
+            raise too_big
         try:
             return await asyncio.to_thread(
                 read_document,
