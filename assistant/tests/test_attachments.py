@@ -432,3 +432,24 @@ async def test_an_expired_file_is_asked_for_again(
 
     assert "Please send it again" in reply.text
     assert deployment.llm.requests == []
+
+
+async def test_a_long_document_is_cut_and_the_answer_says_so(
+    deployment: Deployment, media: MediaModels
+) -> None:
+    uma = await deployment.user("Uma")
+    document = attachment(
+        deployment, AttachmentKind.DOCUMENT, mime_type="text/plain", file_name="long.txt"
+    )
+    deployment.llm.reply("It repeats itself.")
+    text = ("All work and no play. " * 1200).encode()
+
+    message = await send_files(deployment, uma, "What is it about?", (document, text))
+    reply = await answer(deployment, message)
+
+    assert reply.text == (
+        "📄 long.txt is long: I read its first 20000 characters.\n\nIt repeats itself."
+    )
+    (part,) = deployment.llm.requests[0].messages[-1]["content"]
+    assert "--- long.txt (cut: only its beginning) ---" in part["text"]
+    assert len(part["text"]) < 20_200
