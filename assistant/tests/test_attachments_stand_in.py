@@ -194,3 +194,16 @@ async def test_a_picture_costs_a_flat_85_prompt_tokens_not_its_data_url(llm: Llm
             model="m", messages=[{"role": "user", "content": [part]}]
         )
     assert completion.usage is not None and completion.usage.prompt_tokens == 86
+
+
+async def test_a_streamed_answer_sees_the_picture_too(llm: LlmStandIn) -> None:
+    part = {
+        "type": "image_url",
+        "image_url": {"url": data_url(picture(6, 4, (0, 9, 0)), "image/png")},
+    }
+    async with client(llm) as sdk:
+        stream = await sdk.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": [part]}], stream=True
+        )
+        text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+    assert text.startswith("I see a picture: a 6x4 PNG picture")
