@@ -74,11 +74,10 @@ def read_document(
     """The document's text, cut to `max_chars`. CPU-bound: run it in a thread."""
     kind = document_kind(mime_type, file_name)
     readers = {DocumentKind.PDF: _pdf_text, DocumentKind.DOCX: _docx_text}
-    text = readers[kind](data, max_chars) if kind in readers else _decoded(data)
-    text = clean_text(text).strip()
+    text = (readers[kind](data, max_chars) if kind in readers else _decoded(data)).strip()
     if not text:
         raise DocumentUnreadable(DocumentProblem.EMPTY, kind)
-    return DocumentText(text[:max_chars], kind, cut=len(text) > max_chars)
+    return DocumentText(clean_text(text[:max_chars]), kind, cut=len(text) > max_chars)
 
 
 def _pdf_text(data: bytes, max_chars: int) -> str:
