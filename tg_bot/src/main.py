@@ -180,10 +180,7 @@ async def _receive(bot: Bot, stop: asyncio.Event) -> None:
         return
     # getUpdates is refused (409) while a webhook is set: switching back removes it, and
     # keeps what Telegram holds for the poller
-    params = {"drop_pending_updates": False}
-    deleted = bot.poller.until_done(lambda: bot.telegram.call("deleteWebhook", params),
-                                    "delete_webhook", stop)  # fmt: skip
-    if await deleted is None:
+    if not await bot.poller.until_done(bot.telegram.delete_webhook, "delete_webhook", stop):
         return
     await bot.lease.run_while_held(lambda until: bot.poller.run(router.route, until), stop)
 
@@ -196,11 +193,11 @@ async def _receive_by_webhook(bot: Bot, bot_id: int, route: Route, stop: asyncio
     if secret is None:
         return
     bot.webhook.open(bot_id, secret, route)
-    params = {"url": settings.telegram_webhook_url, "secret_token": secret,
-              "allowed_updates": ALLOWED_UPDATES}  # fmt: skip
-    done = bot.poller.until_done(lambda: bot.telegram.call("setWebhook", params),
-                                 "set_webhook", stop)  # fmt: skip
-    if await done is not None:
+    url = settings.telegram_webhook_url
+    done = await bot.poller.until_done(
+        lambda: bot.telegram.set_webhook(url, secret, ALLOWED_UPDATES), "set_webhook", stop
+    )
+    if done:
         log.info("telegram_webhook_set", path=settings.telegram_webhook_path)
 
 

@@ -308,13 +308,13 @@ class UpdatePoller:
         return None
 
     async def until_done(
-        self, call: Callable[[], Awaitable[T]], name: str, stop: asyncio.Event
-    ) -> T | None:
-        """`call()` retried with the poller's backoff until it succeeds (None: stopped first);
-        for setWebhook and deleteWebhook, which receiving cannot start without."""
+        self, call: Callable[[], Awaitable[object]], name: str, stop: asyncio.Event
+    ) -> bool:
+        """`call()` retried with the poller's backoff until it succeeds (False: stopped
+        first); for setWebhook and deleteWebhook, which receiving cannot start without."""
         while not stop.is_set():
             try:
-                done = await _until_stopped(call(), stop)
+                await _until_stopped(call(), stop)
             except TelegramRetryAfter as exc:
                 self._note_failure(name, exc)
                 await self._pause(stop, exc.retry_after)
@@ -323,10 +323,12 @@ class UpdatePoller:
                 self._note_failure(name, exc)
                 await self._pause(stop)
                 continue
+            if stop.is_set():
+                return False
             self._contact()
             self._backoff = self._settings.poll_backoff_initial_seconds
-            return done
-        return None
+            return True
+        return False
 
     def stalled_for(self) -> tuple[float, str] | None:
         """How long updates have waited unqueued, and the last error, if they do."""

@@ -59,6 +59,8 @@ async def test_updates_are_delivered_by_webhook_and_answered(
         [message] = await wait_for(lambda: incoming(redis, names), timeout=20)
         [answer] = await telegram.wait_sent(1, boris["id"], timeout=20)
         info = await _bot_api(telegram, "getWebhookInfo")
+        async with httpx.AsyncClient() as http:
+            health = (await http.get(webhook_url.replace("/telegram/webhook", "/health"))).json()
     stored = await redis.get(names.telegram_webhook_secret(telegram.bot_id))
     assert (message.chat_id, message.text) == (anna["id"], "What's on today?")
     assert "/help" in answer.text  # the bot's own answer, sent by this bot
@@ -71,6 +73,26 @@ async def test_updates_are_delivered_by_webhook_and_answered(
     assert info["pending_update_count"] == 0 and "last_error_message" not in info
     assert [d.status for d in telegram.webhook.deliveries if d.update_id == update_id] == [200]
     assert await redis.exists(names.telegram_webhook_seen(telegram.bot_id, update_id))
+    assert health["checks"]["telegram"] == {"ok": True, "role": "webhook"}
+
+
+async def test_with_rest_service_down_an_update_waits_at_telegram(
+    run_bot, telegram, redis, names, webhook_url
+) -> None:
+    """No rest_service (the fixture points the bot at a closed port): the user cannot be
+    looked up, the answer is 503, Telegram keeps the update and sends it again."""
+    async with run_bot(TELEGRAM_WEBHOOK_URL=webhook_url):
+        await webhook_set(telegram)
+        update_id = telegram.inject(build.private_text(someone(), "are you there?"))
+
+        async def refused_twice() -> bool:
+            statuses = [d.status for d in telegram.webhook.deliveries if d.update_id == update_id]
+            return statuses[:2] == [503, 503]
+
+        await wait_for(refused_twice, timeout=30)
+        assert [u["update_id"] for u in telegram.updates] == [update_id]
+    assert await incoming(redis, names) == []
+    assert not await redis.exists(names.telegram_webhook_seen(telegram.bot_id, update_id))
 
 
 async def test_a_wrong_or_missing_secret_is_refused_and_nothing_queued(
@@ -266,10 +288,14 @@ async def test_two_replicas_behind_a_load_balancer_both_receive(
         for person in people:
             telegram.inject(build.private_text(person, f"hi from {person['first_name']}"))
         await wait_for(lambda: _count(redis, names, 6), timeout=30)
+        asking = someone("Help")
+        telegram.inject(build.command(build.private_chat(asking), asking, "help"))
+        [answer] = await telegram.wait_sent(1, asking["id"], timeout=30)
     finally:
         await asyncio.to_thread(stack.stop_all)
     texts = sorted(await queued_texts(redis, names))
     assert texts == sorted(f"hi from P{i}" for i in range(6))
     served_by = {line.split()[0] for line in balancer.served if line.endswith(" 200")}
     assert served_by == {first.url, second.url}
+    assert "/help" in answer.text
     assert telegram.calls.get("setWebhook", 0) >= 2 and telegram.calls.get("getUpdates", 0) == 0
