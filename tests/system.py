@@ -290,8 +290,13 @@ def seed_document(env: dict[str, str]) -> Json:
     """The shipped default configuration with its placeholders filled from `env`, as the
     seed fills them on a fresh install: its provider is the LLM stand-in."""
     raw = (ROOT / "rest_service" / "seed" / "default_config.json").read_text(encoding="utf-8")
+    # The voice models as rest_service's settings default them, unless `env` names others.
+    voice = {"TRANSCRIPTION_MODEL": "whisper-1", "SPEECH_MODEL": "tts-1"}
+    values = {**voice, **{k: env[k] for k in voice if env.get(k)}}
     for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "DEFAULT_MODEL", "FALLBACK_MODEL"):
-        raw = raw.replace(f"${{{name}}}", env[name])
+        values[name] = env[name]
+    for name, value in values.items():
+        raw = raw.replace(f"${{{name}}}", value)
     return json.loads(raw)
 
 

@@ -14,7 +14,8 @@ _LABEL_CHARS = 60
 
 
 async def choose_model(turn: Addressed, args: str, services: Services) -> str | Reply:
-    models = await services.rest.list_models()
+    # Only models that chat: a transcription or speech model cannot answer (rest refuses it).
+    models = await services.rest.list_models(capability=ModelCapability.chat)
     if not models:
         return turn.t("model.none")
     listing = _listing(turn, models)

@@ -17,6 +17,7 @@ from common.wire import ModelCapability
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
 from tg_bot.src.handlers.voice import OFF_WORDS, ON_WORDS, wanted_state
+from tg_bot.src.i18n import Markdown
 from tg_bot.src.main import default_commands
 from tg_bot.tests.handlers.test_commands import Chat, shown
 
@@ -116,6 +117,23 @@ async def test_a_change_made_elsewhere_is_shown_despite_the_cache(
         assert await chat.text("/voice") == shown("en", "voice.state_on")
         assert await chat.text("/voice off") == shown("en", "voice.off")
         assert await chat.text("/voice") == shown("en", "voice.state_off")
+
+
+async def test_model_offers_no_voice_model(
+    run_bot, telegram: TelegramStandIn, rest: RestClient, admin: RestClient, speech_model: str
+) -> None:
+    """A speech model cannot answer a conversation: /model neither lists nor takes it."""
+    (voice,) = [m for m in await admin.list_models() if m.name == speech_model]
+    talker = f"talk-{speech_model}"
+    body = {"provider_id": str(voice.provider_id), "provider_model_name": talker}
+    await admin.post_json("/api/llm-models/", body)  # goes with the fixture's provider
+    chat = Chat(telegram, someone("en"))
+    async with run_bot():
+        listing = await chat.text("/model")
+        refused = await chat.text(f"/model {speech_model}")
+    assert talker in listing and speech_model not in listing.replace(talker, "")
+    assert refused.startswith(shown("en", "model.unknown", name=speech_model, models=Markdown("")))
+    assert (await rest.get_user_by_telegram(chat.user["id"])).preferred_model is None
 
 
 def test_voice_is_in_the_command_menu_of_every_language() -> None:
