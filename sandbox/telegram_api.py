@@ -6,7 +6,10 @@ Bot API (`/bot<token>/<method>`, JSON, form or query parameters): `getMe`, `getU
 `deleteWebhook`, `getWebhookInfo` (delivery to the bot's URL: sandbox/telegram_webhook.py),
 `sendMessage` (HTML checked like Telegram: malformed
 markup is a 400), `sendChatAction`, `setMyCommands`, `getMyCommands`; `sendMessageDraft`,
-`editMessageText`, `deleteMessage` (sandbox/telegram_live.py).
+`editMessageText`, `deleteMessage` (sandbox/telegram_live.py); inline keyboards,
+`editMessageReplyMarkup`, `answerCallbackQuery` and button presses (sandbox/telegram_buttons.py);
+`getFile`, file downloads and `sendVoice` (sandbox/telegram_files.py). Sends, edits and drafts
+are timed against Telegram's limits and violations counted (sandbox/telegram_limits.py).
 
 Control API (`/control/...`, JSON) and the same operations in-process on `TelegramStandIn`:
 inject updates (raw, or built by `sandbox.telegram_updates`), read what the bot sent and
@@ -34,7 +37,10 @@ from typing import Any
 from aiohttp import web
 
 from sandbox import telegram_updates as build
+from sandbox.telegram_buttons import Buttons, inline_keyboard
+from sandbox.telegram_files import Files
 from sandbox.telegram_html import HtmlParseError, parse_html, utf16_len
+from sandbox.telegram_limits import RateWatch
 from sandbox.telegram_live import LiveMessages
 from sandbox.telegram_webhook import WebhookDelivery
 
@@ -57,6 +63,13 @@ class SentMessage:
     reply_to_message_id: int | None
     at: float  # time.monotonic() of acceptance
     wall: float  # time.time() of acceptance
+    #: The forum topic it was sent into.
+    message_thread_id: int | None = None
+    #: The inline keyboard under the message now (`{"inline_keyboard": [[...]]}`).
+    reply_markup: Json | None = None
+    #: A voice message: its audio (`text` is then the caption).
+    voice: bytes | None = None
+    voice_file_id: str | None = None
 
     def as_message(self, bot: Json) -> Json:
         """The Bot API Message object, e.g. to build a user's reply to it."""
@@ -65,11 +78,31 @@ class SentMessage:
             "from": bot,
             "chat": {"id": self.chat_id, "type": "private" if self.chat_id > 0 else "supergroup"},
             "date": int(self.wall),
-            "text": self.text,
         }
-        if self.entities:
-            found["entities"] = self.entities
+        if self.voice is not None:
+            found["voice"] = {"file_id": self.voice_file_id or "", "duration": 1,
+                              "file_unique_id": (self.voice_file_id or "")[-16:],
+                              "mime_type": "audio/ogg", "file_size": len(self.voice)}  # fmt: skip
+            if self.text:
+                found["caption"] = self.text
+            if self.entities:
+                found["caption_entities"] = self.entities
+        else:
+            found["text"] = self.text
+            if self.entities:
+                found["entities"] = self.entities
+        if self.reply_markup:
+            found["reply_markup"] = self.reply_markup
+        if self.message_thread_id is not None:
+            found["message_thread_id"] = self.message_thread_id
+            found["is_topic_message"] = True
         return found
+
+    def as_record(self) -> Json:
+        """For the control API: the voice's size instead of its bytes."""
+        record = asdict(self)
+        record["voice"] = None if self.voice is None else len(self.voice)
+        return record
 
 
 @dataclass
@@ -176,6 +209,9 @@ class TelegramStandIn:
         self.url = ""
         self.webhook = WebhookDelivery(self)
         self.live = LiveMessages(self)
+        self.buttons = Buttons(self)
+        self.files = Files(self)
+        self.rates = RateWatch()
         self.app = self._make_app()
 
     # -- in-process API ----------------------------------------------------------------------
@@ -210,6 +246,19 @@ class TelegramStandIn:
         the next id at random after a week without updates."""
         self._next_update_id = next_id - 1
 
+    @property
+    def callback_answers(self) -> list[Json]:
+        """Every answerCallbackQuery accepted (`buttons.answers`)."""
+        return self.buttons.answers
+
+    def press(self, chat_id: int, message_id: int, button: str, **how: Any) -> str:
+        """A person taps a button under a sent message (`Buttons.press`); the query id."""
+        return self.buttons.press(chat_id, message_id, button, **how)
+
+    def register_file(self, data: bytes, **how: Any) -> Json:
+        """Bytes a person sent, as Telegram holds them (`Files.register`): the File object."""
+        return self.files.register(data, **how)
+
     def sent_to(self, chat_id: int) -> list[SentMessage]:
         return [m for m in self.sent if m.chat_id == chat_id]
 
@@ -232,6 +281,9 @@ class TelegramStandIn:
         self.blocked_chats.clear()
         self.calls.clear()
         self.live.reset()
+        self.buttons.reset()
+        self.files.reset()
+        self.rates.reset()
 
     async def wait_sent(
         self, count: int, chat_id: int | None = None, timeout: float = 10
@@ -289,6 +341,11 @@ class TelegramStandIn:
         app.router.add_post("/control/blocked", self._control_blocked)
         app.router.add_post("/control/reset", self._control_reset)
         app.router.add_post("/control/update_ids", self._control_update_ids)
+        app.router.add_post("/control/press", self._control_press)
+        app.router.add_post("/control/files", self._control_files)
+        app.router.add_get("/control/violations", self._control_violations)
+        app.router.add_post("/control/limits", self._control_limits)
+        self.files.routes(app)
         return app
 
     async def _bot_api(self, request: web.Request) -> web.Response:
@@ -305,7 +362,10 @@ class TelegramStandIn:
             await self._forced_error(method, params)
             if self.latency and method != "getUpdates":
                 await asyncio.sleep(self.latency)
+            watched = self._watched(method, params)
             result = await handler(params)
+            if watched is not None:
+                self.rates.record(method, watched)
         except BotApiError as exc:
             chat_id = _int_or_none(params.get("chat_id"))
             self.rejected.append(
@@ -324,7 +384,26 @@ class TelegramStandIn:
             "getmycommands": self._get_my_commands,
             **self.webhook.methods(),
             **self.live.methods(),
+            **self.buttons.methods(),
+            **self.files.methods(),
         }
+
+    def _watched(self, method: str, params: Json) -> int | None:
+        """The chat a send, edit or draft counts against (None for other calls); over a
+        limit with `rates.enforce` it is refused with a 429, as Telegram does."""
+        chat_id = _int_or_none(params.get("chat_id"))
+        if chat_id is None or not self.rates.counts(method):
+            return None
+        if self.rates.enforce and self.rates.wait_needed(method, chat_id) > 0:
+            retry_after = self.rates.retry_after(method, chat_id)
+            raise BotApiError(
+                429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
+            )
+        return chat_id
+
+    @staticmethod
+    def _markup(params: Json) -> Json | None:
+        return inline_keyboard(params.get("reply_markup"))
 
     async def _forced_error(self, method: str, params: Json) -> None:
         chat_id = _int_or_none(params.get("chat_id"))
@@ -396,10 +475,12 @@ class TelegramStandIn:
         if utf16_len(text) > MAX_TEXT:
             raise BotApiError(400, "Bad Request: message is too long")
         reply_to = self._reply_to(params)
+        markup = self._markup(params)
         message_id = self._next_message_id(chat_id)
         sent = SentMessage(
             message_id, chat_id, text, source, parse_mode, entities, reply_to,
-            time.monotonic(), time.time(),
+            time.monotonic(), time.time(), _int_or_none(params.get("message_thread_id")),
+            reply_markup=markup,
         )  # fmt: skip
         self.sent.append(sent)
         found = sent.as_message(self.bot)
@@ -522,7 +603,7 @@ class TelegramStandIn:
     async def _control_sent(self, request: web.Request) -> web.Response:
         chat = _int_or_none(request.query.get("chat_id"))
         found = self.sent if chat is None else self.sent_to(chat)
-        return web.json_response([asdict(m) for m in found])
+        return web.json_response([m.as_record() for m in found])
 
     async def _control_actions(self, request: web.Request) -> web.Response:
         chat = _int_or_none(request.query.get("chat_id"))
@@ -556,6 +637,32 @@ class TelegramStandIn:
         body = await request.json()
         self.restart_update_ids(int(body["next"]))
         return web.json_response({"next": int(body["next"])})
+
+    async def _control_press(self, request: web.Request) -> web.Response:
+        """`{"chat_id", "message_id", "button"}` (callback data or a part of the label)."""
+        body = await request.json()
+        try:
+            query_id = self.press(
+                int(body["chat_id"]), int(body["message_id"]), str(body["button"])
+            )
+        except LookupError as exc:
+            raise web.HTTPNotFound(text=str(exc)) from None
+        return web.json_response({"callback_query_id": query_id})
+
+    async def _control_files(self, request: web.Request) -> web.Response:
+        """The request body is the file; `?kind=voice&file_name=a.ogg&mime_type=...`."""
+        wanted = ("kind", "file_name", "mime_type")
+        how = {k: request.query[k] for k in wanted if k in request.query}
+        return web.json_response(self.register_file(await request.read(), **how))
+
+    async def _control_violations(self, _request: web.Request) -> web.Response:
+        return web.json_response([asdict(v) for v in self.rates.violations])
+
+    async def _control_limits(self, request: web.Request) -> web.Response:
+        """`{"enforce": true}`: calls over Telegram's limits are refused with a 429."""
+        body = await request.json()
+        self.rates.enforce = bool(body.get("enforce", self.rates.enforce))
+        return web.json_response({"enforce": self.rates.enforce})
 
     async def _control_reset(self, _request: web.Request) -> web.Response:
         self.reset()

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from sandbox.telegram_buttons import inline_keyboard
 from sandbox.telegram_html import utf16_len
 
 if TYPE_CHECKING:
@@ -112,8 +113,10 @@ class LiveMessages:
             raise _refusal(400, "Bad Request: message text is empty")
         if utf16_len(text) > MAX_TEXT:
             raise _refusal(400, "Bad Request: MESSAGE_TOO_LONG")
-        if text == found.text and entities == found.entities:
+        markup = inline_keyboard(params.get("reply_markup"))  # none given: the keyboard goes
+        if text == found.text and entities == found.entities and markup == found.reply_markup:
             raise _refusal(400, NOT_MODIFIED)
+        found.reply_markup = markup
         found.text, found.html, found.parse_mode, found.entities = (
             text,
             source,

@@ -14,6 +14,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -22,6 +23,7 @@ import telegram
 import telegram.error as ptb
 from pydantic import ValidationError
 from telegram.request import HTTPXRequest, RequestData
+from telegram.warnings import PTBDeprecationWarning
 
 from common.logging import get_logger
 from common.retry import RetryPolicy
@@ -52,8 +54,9 @@ _BY_STATUS: dict[int, type[TelegramError]] = {
     409: TelegramConflict,
 }
 _NO_PREVIEW = telegram.LinkPreviewOptions(is_disabled=True)
-#: PTB's debug lines carry the API URL (with the token) and every message's text.
-_PTB_LOG_LEVEL = logging.WARNING
+#: Loggers whose lines below WARNING carry the API URL (with the token): PTB's (with every
+#: message's text, too) and httpx's request lines.
+_URL_LOGGERS = ("telegram", "httpx")
 
 
 class _Refused(ptb.TelegramError):
@@ -115,7 +118,8 @@ class TelegramClient:
         max_connections: int = 100,
         file_timeout: float = 60.0,
     ) -> None:
-        logging.getLogger("telegram").setLevel(max(_PTB_LOG_LEVEL, logging.root.level))
+        for name in _URL_LOGGERS:
+            logging.getLogger(name).setLevel(max(logging.WARNING, logging.root.level))
         base = api_base.rstrip("/")
         self._token = token
         self._timeout = request_timeout
@@ -148,6 +152,8 @@ class TelegramClient:
 
     async def get_me(self) -> TgUser:
         me = await self._run("getMe", self._bot.get_me)
+        if not isinstance(me, telegram.User):
+            raise TelegramError("getMe", "the answer is not a User", 200)
         return TgUser.model_validate(me.to_dict())
 
     async def get_updates(
@@ -182,6 +188,8 @@ class TelegramClient:
 
     async def get_webhook_info(self) -> Json:
         info = await self._run("getWebhookInfo", self._bot.get_webhook_info)
+        if not isinstance(info, telegram.WebhookInfo):
+            raise TelegramError("getWebhookInfo", "the answer is not a WebhookInfo", 200)
         return info.to_dict()
 
     # -- files -------------------------------------------------------------------------------
@@ -225,7 +233,7 @@ class TelegramClient:
                 link_preview_options=_NO_PREVIEW,
             ),
         )
-        return sent.to_dict()
+        return _message("sendMessage", sent)
 
     async def edit_message_text(
         self,
@@ -247,7 +255,7 @@ class TelegramClient:
                 link_preview_options=_NO_PREVIEW,
             ),
         )
-        return edited.to_dict() if isinstance(edited, telegram.Message) else {}
+        return _message("editMessageText", edited)
 
     async def edit_message_reply_markup(
         self, chat_id: int, message_id: int, reply_markup: Json | None = None
@@ -314,7 +322,7 @@ class TelegramClient:
                 message_thread_id=message_thread_id,
             ),
         )
-        return sent.to_dict()
+        return _message("sendVoice", sent)
 
     async def send_chat_action(self, chat_id: int, action: str = "typing") -> None:
         await self._run(
@@ -366,7 +374,7 @@ class TelegramClient:
             return await call()
         except ptb.TelegramError as exc:
             raise typed_error(method, exc, self._token) from None
-        except (KeyError, TypeError, ValueError) as exc:  # PTB reading an odd `result`
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:  # an odd `result`
             raise TelegramError(method, f"unreadable answer ({type(exc).__name__})", 200) from None
 
     def _markup(self, markup: Json | None) -> telegram.InlineKeyboardMarkup | None:
@@ -396,6 +404,13 @@ def _reply(message_id: int | None) -> telegram.ReplyParameters | None:
     return telegram.ReplyParameters(message_id, allow_sending_without_reply=True)
 
 
+def _message(method: str, found: object) -> Json:
+    """The sent or edited Message as the Bot API's dict."""
+    if not isinstance(found, telegram.Message):
+        raise TelegramError(method, "the answer is not a Message", 200)
+    return found.to_dict()
+
+
 def _worth_retrying(ending: object) -> bool:
     return isinstance(ending, TelegramNetworkError | TelegramServerError)
 
@@ -403,6 +418,8 @@ def _worth_retrying(ending: object) -> bool:
 def _update(raw: Any) -> TgUpdate:
     """An update as the bot reads it; one it cannot read becomes a bare update (ignored,
     but its offset still moves on) instead of stopping the poll."""
+    if not isinstance(raw, dict) or _int(raw.get("update_id")) is None:
+        raise TelegramError("getUpdates", "an update without an update_id", 200)
     try:
         return TgUpdate.model_validate(raw)
     except ValidationError as exc:
@@ -417,7 +434,9 @@ def typed_error(method: str, exc: ptb.TelegramError, token: str = "") -> Telegra
         return refusal(method, exc.status, exc.payload)
     text = exc.message.replace(token, "***") if token else exc.message
     if isinstance(exc, ptb.RetryAfter):
-        return TelegramRetryAfter(method, text, _seconds(exc.retry_after))
+        with warnings.catch_warnings(action="ignore", category=PTBDeprecationWarning):
+            retry_after = exc.retry_after  # an int now, a timedelta in PTB 23: both read
+        return TelegramRetryAfter(method, text, _seconds(retry_after))
     if isinstance(exc, ptb.ChatMigrated):
         return TelegramMigrateChat(method, text, int(exc.new_chat_id))
     if isinstance(exc, ptb.BadRequest):  # before NetworkError: PTB derives it from that
@@ -444,7 +463,8 @@ def refusal(method: str, status: int, payload: Any) -> TelegramError:
             return TelegramServerError(method, f"HTTP {status} without a Bot API body", status)
         kind = _BY_STATUS.get(status, TelegramError)
         return kind(method, f"HTTP {status} without a Bot API body", status)
-    code = _int(payload.get("error_code")) or status
+    code = _int(payload.get("error_code"))
+    code = code if code is not None and 400 <= code <= 599 else status
     description = str(payload.get("description") or f"HTTP {code}")
     parameters = payload.get("parameters")
     parameters = parameters if isinstance(parameters, dict) else {}
