@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import httpx
 import pytest
 
 from assistant.tests.support import Deployment, wait_for
@@ -190,6 +191,11 @@ async def test_a_voice_message_over_the_limit_is_refused_politely(
     assert "too long" in reply.text and "300 seconds" in reply.text
     assert deployment.llm.media.requests == [] and deployment.llm.requests == []
     await blobs_gone(deployment, message)
+    process = await deployment.assistant()
+    async with httpx.AsyncClient() as http:
+        metrics = (await http.get(f"{process.url}/metrics")).text
+    refused = 'assistant_attachment_turns_total{kind="voice",outcome="voice_too_long"}'
+    assert refused in metrics
 
 
 async def test_without_a_transcription_model_the_user_hears_an_apology(

@@ -14,6 +14,8 @@ import base64
 from dataclasses import dataclass, field
 from typing import Any
 
+from prometheus_client import Counter
+
 from assistant.src.assistants.attachment_phrases import ATTACHMENT_PHRASES
 from assistant.src.assistants.model_order import route_for
 from assistant.src.clients.audio import audio_file_name, transcribe
@@ -33,6 +35,12 @@ from common.text import trim
 from common.wire import ConfigSnapshot, ModelCapability
 
 log = get_logger(__name__)
+
+ATTACHMENT_TURNS = Counter(
+    "assistant_attachment_turns_total",
+    "Messages with files, by the first file's kind and outcome (read, or the refusal)",
+    ["kind", "outcome"],
+)
 
 #: The quote of what was heard, at the start of the answer.
 QUOTE_CHARS = 200
@@ -92,6 +100,18 @@ class AttachmentReader:
         self, message: IncomingMessage, snapshot: ConfigSnapshot, language: str | None
     ) -> TurnInput:
         """`language`: the quote's and the notes' (the message's own, as far as known)."""
+        kind = message.attachments[0].kind.value if message.attachments else "none"
+        try:
+            turn = await self._read(message, snapshot, language)
+        except Refusal as refusal:
+            ATTACHMENT_TURNS.labels(kind, refusal.key).inc()
+            raise
+        ATTACHMENT_TURNS.labels(kind, "read").inc()
+        return turn
+
+    async def _read(
+        self, message: IncomingMessage, snapshot: ConfigSnapshot, language: str | None
+    ) -> TurnInput:
         caption = message.text.strip()
         audio = [a for a in message.attachments if a.kind in _AUDIO]
         if audio:
