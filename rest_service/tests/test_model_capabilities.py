@@ -168,6 +168,16 @@ class TestApi:
         )
         assert assert_error(response, 422)["fields"][0]["field"] == "model"
 
+    async def test_a_chosen_model_keeps_chat(self, api: Api) -> None:
+        model = await api.model(capabilities=["chat", "vision"])
+        path = f"/api/llm-models/{model['id']}"
+        user = await api.user(preferred_model=model["name"])
+        response = await api.http.put(path, json={"capabilities": ["vision"]}, headers=api.admin)
+        field = assert_error(response, 409)["fields"][0]
+        assert field["field"] == "capabilities" and "1 users" in field["reason"]
+        await api.ok("PUT", f"/api/users/{user['id']}", api.service, json={"preferred_model": None})
+        await api.ok("PUT", path, api.admin, json={"capabilities": ["vision"]})
+
 
 class TestSnapshot:
     async def test_models_carry_capabilities_and_a_change_bumps_the_version(self, api: Api) -> None:

@@ -66,10 +66,13 @@ async def create_model(ctx: Ctx, data: LLMModelCreate) -> LLMModelPublic:
 
 async def update_model(ctx: Ctx, model_id: uuid.UUID, data: LLMModelUpdate) -> LLMModelPublic:
     changes = non_null(LLMModel, data.model_dump(exclude_unset=True))
-    if "provider_model_name" in changes:  # a rename holds the row as a delete does
+    stops_chatting = ModelCapability.chat not in changes.get("capabilities", [ModelCapability.chat])
+    if "provider_model_name" in changes or stops_chatting:  # held as a delete holds it
         model = await _locked(ctx, model_id)
     else:
         model = await get_or_404(ctx.session, LLMModel, model_id, KIND)
+    if stops_chatting:
+        await _refuse_if_chosen(ctx, model)
     if "provider_id" in changes:
         await _provider_exists(ctx, changes["provider_id"])
     old_name = model.provider_model_name
@@ -101,6 +104,17 @@ async def delete_rows(ctx: Ctx, model_id: uuid.UUID, cascade: bool = True) -> No
     refuse_if_referenced(KIND, model_id, refs, cascade)
     await _rename_references(ctx, name, None)
     await ctx.session.delete(model)
+
+
+async def _refuse_if_chosen(ctx: Ctx, model: LLMModel) -> None:
+    """A model an assistant or a user chose must keep `chat`: they would get no answers."""
+    name = model.provider_model_name
+    assistants = await _count(ctx, select(col(Assistant.id)).where(col(Assistant.model) == name))
+    users = await _count(ctx, select(col(User.id)).where(col(User.preferred_model) == name))
+    chosen = [f"{n} {what}" for n, what in ((assistants, "assistants"), (users, "users")) if n]
+    if chosen:
+        reason = f"{' and '.join(chosen)} chose {name!r} to chat with; give them another first"
+        raise ConflictError(f"capabilities: {reason}", [FieldError("capabilities", reason)])
 
 
 async def model_exists(ctx: Ctx, name: str) -> bool:
