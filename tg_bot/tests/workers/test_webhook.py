@@ -21,6 +21,7 @@ from ops.infra import free_port
 from ops.processes import Stack
 from sandbox import telegram_updates as build
 from sandbox.telegram_webhook import GET_UPDATES_CONFLICT, SECRET_HEADER
+from tg_bot.src.workers.webhook import MAX_BODY_BYTES
 from tg_bot.tests.conftest import FAST_BOT, incoming, wait_for
 
 
@@ -95,7 +96,7 @@ async def test_with_rest_service_down_an_update_waits_at_telegram(
     assert not await redis.exists(names.telegram_webhook_seen(telegram.bot_id, update_id))
 
 
-async def test_a_wrong_or_missing_secret_is_refused_and_nothing_queued(
+async def test_a_wrong_or_missing_secret_or_a_huge_body_is_refused_and_nothing_queued(
     run_bot, telegram, redis, names, rest_url, webhook_url
 ) -> None:
     anna = someone()
@@ -111,6 +112,9 @@ async def test_a_wrong_or_missing_secret_is_refused_and_nothing_queued(
             await http.post(webhook_url, content=body, headers={SECRET_HEADER: secret + "x"}),
         ]
         assert [r.status_code for r in refused] == [401] * 4
+        too_large = json.dumps({"update_id": 8, "padding": "x" * MAX_BODY_BYTES})
+        answer = await http.post(webhook_url, content=too_large, headers={SECRET_HEADER: secret})
+        assert answer.status_code == 413
         assert await incoming(redis, names) == []
         accepted = await http.post(webhook_url, content=body, headers={SECRET_HEADER: secret})
         assert accepted.status_code == 200
