@@ -1,6 +1,6 @@
 """Edited messages: the user's last message, edited within EDIT_WINDOW_SECONDS of when it was
 sent, is queued again (edited, with an id of its own); other edits are ignored; commands are
-not re-run."""
+not re-run. Forum topics: the topic's id goes with the message and with every reply."""
 
 from __future__ import annotations
 
@@ -118,3 +118,23 @@ async def test_a_zero_window_answers_no_edit(run_bot, telegram, redis, names, re
         await wait_for(lambda: confirmed(redis, names, telegram, edit_id))
     assert len(await queued(redis, names, eda["id"], 1)) == 1
     assert not await redis.exists(names.last_user_message(eda["id"], eda["id"]))
+
+
+async def test_forum_topic_messages_and_replies_stay_in_the_topic(
+    run_bot, telegram, redis, names, rest_url
+) -> None:
+    eda, forum = someone(), build.group_chat(-random.randint(10**12, 10**13), "Forum")
+    topic = {"message_thread_id": 77, "is_topic_message": True}
+    mention = build.mention(forum, eda, telegram.bot_username, after=" weather?")
+    mention["message"].update(topic)
+    help_command = build.command(forum, eda, "help", bot_username=telegram.bot_username)
+    help_command["message"].update(topic)
+    general = build.command(forum, eda, "help", bot_username=telegram.bot_username)
+    async with run_bot():
+        telegram.inject(mention)
+        telegram.inject(help_command)
+        telegram.inject(general)
+        [message] = await queued(redis, names, forum["id"], 1)
+        replies = await telegram.wait_sent(2, forum["id"])
+    assert message.message_thread_id == 77 and message.text == "weather?"
+    assert sorted(r.message_thread_id or 0 for r in replies) == [0, 77]

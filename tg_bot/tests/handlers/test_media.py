@@ -13,6 +13,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from common.blobs import DEFAULT_TTL_SECONDS, BlobStore
+from common.names import TO_SECRETARY
 from common.tests.strategies import any_text
 from sandbox import telegram_updates as build
 from tg_bot.tests.conftest import incoming, outgoing, wait_for
@@ -127,8 +129,179 @@ async def test_group_media_counts_only_when_addressed(
     assert len(telegram.sent_to(group["id"])) == 1
 
 
+# -- fetched and queued ------------------------------------------------------------------------
+
+
+def voice_of(telegram, sender: dict[str, Any], data: bytes, duration: int = 4, **extra: Any):
+    ref = telegram.register_file(data, kind="voice", mime_type="audio/ogg")
+    voice = {"file_id": ref["file_id"], "file_unique_id": ref["file_unique_id"],
+             "duration": duration, "mime_type": "audio/ogg", "file_size": len(data)}  # fmt: skip
+    return build.message(build.private_chat(sender), sender, voice=voice, **extra)
+
+
+def photo_of(telegram, chat: dict[str, Any], sender: dict[str, Any], data: bytes, **extra: Any):
+    ref = telegram.register_file(data, kind="photo")
+    small = {"file_id": "AgAC-thumb", "file_unique_id": "thumb", "width": 90, "height": 90}
+    large = {"file_id": ref["file_id"], "file_unique_id": ref["file_unique_id"],
+             "width": 800, "height": 600, "file_size": len(data)}  # fmt: skip
+    return build.message(chat, sender, photo=[small, large], **extra)
+
+
+async def test_a_voice_message_is_fetched_into_the_blob_store_and_queued(
+    run_bot, telegram, redis, names, rest_url
+) -> None:
+    mia = someone()
+    audio = b"OggS" + bytes(range(256)) * 20
+    async with run_bot():
+        update_id = telegram.inject(voice_of(telegram, mia, audio, duration=7))
+        [message] = await wait_for(lambda: incoming(redis, names))
+    [attachment] = message.attachments
+    assert (attachment.kind, attachment.mime_type, attachment.duration, attachment.size) == (
+        "voice", "audio/ogg", 7, len(audio),
+    )  # fmt: skip
+    assert message.text == "" and str(update_id) in attachment.blob_key
+    assert await BlobStore(redis, names).get(attachment.blob_key) == audio
+    assert 0 < await redis.ttl(attachment.blob_key) <= DEFAULT_TTL_SECONDS
+    assert telegram.sent_to(mia["id"]) == []
+
+
+async def test_a_photo_and_a_document_are_queued_with_their_caption(
+    run_bot, telegram, redis, names, rest_url
+) -> None:
+    mia, boris = someone(), someone()
+    picture = b"\xff\xd8\xff" + bytes(3000)
+    pdf = b"%PDF-1.4 " + bytes(5000)
+    ref = telegram.register_file(pdf, kind="document", file_name="q.pdf")
+    document = {
+        "file_id": ref["file_id"],
+        "file_unique_id": ref["file_unique_id"],
+        "file_name": "q.pdf",
+        "mime_type": "application/pdf",
+        "file_size": len(pdf),
+    }
+    async with run_bot():
+        telegram.inject(photo_of(telegram, build.private_chat(mia), mia, picture,
+                                 caption="what is on it?"))  # fmt: skip
+        telegram.inject(build.message(build.private_chat(boris), boris, document=document,
+                                      caption="sum it up"))  # fmt: skip
+        queued = await wait_for(lambda: _at_least(redis, names, 2))
+    by_chat = {m.chat_id: m for m in queued}
+    photo, doc = by_chat[mia["id"]], by_chat[boris["id"]]
+    assert photo.text == "what is on it?" and photo.attachments[0].kind == "photo"
+    assert photo.attachments[0].mime_type == "image/jpeg"
+    assert await BlobStore(redis, names).get(photo.attachments[0].blob_key) == picture
+    assert doc.text == "sum it up"
+    [pdf_attachment] = doc.attachments
+    assert (pdf_attachment.file_name, pdf_attachment.mime_type) == ("q.pdf", "application/pdf")
+
+
+async def _at_least(redis, names, count: int) -> list[Any] | None:
+    found = await incoming(redis, names)
+    return found if len(found) >= count else None
+
+
+async def test_a_redelivered_update_fetches_and_stores_its_file_once(
+    run_bot, telegram, redis, names, rest_url
+) -> None:
+    mia = someone()
+    await redis.set(names.stream(TO_SECRETARY), "not a stream")  # the commit fails: redelivery
+    async with run_bot():
+        update_id = telegram.inject(voice_of(telegram, mia, b"OggS-once"))
+
+        async def retried() -> bool:
+            return sum(1 for poll in telegram.polls if update_id in poll.returned) >= 3
+
+        await wait_for(retried)
+        await redis.delete(names.stream(TO_SECRETARY))
+        [message] = await wait_for(lambda: incoming(redis, names))
+    assert len(telegram.files.downloads) == 1
+    assert telegram.calls.get("getFile") == 1
+    assert await BlobStore(redis, names).get(message.attachments[0].blob_key) == b"OggS-once"
+
+
+async def test_a_failing_download_is_retried_then_apologised_for(
+    run_bot, telegram, redis, names, rest_url
+) -> None:
+    mia, boris, olga = someone(), someone(), someone()
+    async with run_bot(SEND_RETRIES="0"):
+        telegram.fail("getFile", status=502, times=2)  # a passing outage: retried
+        telegram.inject(voice_of(telegram, mia, b"OggS-late"))
+        [late] = await wait_for(lambda: incoming(redis, names))
+        telegram.fail("getFile", status=502, times=50)  # down for good: an apology
+        telegram.inject(voice_of(telegram, boris, b"OggS-never"))
+        down = await answer_to(telegram, boris["id"])
+        telegram.forced.clear()
+        unknown = voice_of(telegram, olga, b"x")
+        unknown["message"]["voice"]["file_id"] = "not-a-file-telegram-has"
+        telegram.inject(unknown)
+        refused = await answer_to(telegram, olga["id"])
+    assert late.chat_id == mia["id"] and late.attachments
+    assert "couldn't fetch your file" in down and "couldn't fetch your file" in refused
+    assert [m.chat_id for m in await incoming(redis, names)] == [mia["id"]]
+
+
+async def test_a_file_found_too_big_at_get_file_is_refused(
+    run_bot, telegram, redis, names, rest_url
+) -> None:
+    mia = someone()
+    update = voice_of(telegram, mia, b"OggS" + bytes(4000))
+    del update["message"]["voice"]["file_size"]  # the message does not say
+    async with run_bot(FILE_MAX_BYTES="2048"):
+        telegram.inject(update)
+        answer = await answer_to(telegram, mia["id"])
+    assert "too big" in answer and "2 KB" in answer
+    assert telegram.files.downloads == []
+
+
+async def test_an_album_of_three_photos_is_one_message_with_three_attachments(
+    run_bot, telegram, redis, names, rest_url
+) -> None:
+    mia, group, boris = someone(), a_group(), someone()
+    pictures = [bytes([n]) * 1000 for n in range(1, 4)]
+    album = [photo_of(telegram, build.private_chat(mia), mia, data, media_group_id="alb-1",
+                      **({"caption": "which is best?"} if n == 0 else {}))
+             for n, data in enumerate(pictures)]  # fmt: skip
+    mention = {"caption": f"@{telegram.bot_username} compare", "caption_entities": [
+        {"type": "mention", "offset": 0, "length": len(telegram.bot_username) + 1}]}  # fmt: skip
+    in_group = [photo_of(telegram, group, boris, data, media_group_id="alb-2",
+                         **(mention if n == 0 else {}))
+                for n, data in enumerate(pictures[:2])]  # fmt: skip
+    async with run_bot(ALBUM_WAIT_SECONDS="0.5"):
+        for update in album + in_group:
+            telegram.inject(update)
+        queued = await wait_for(lambda: _at_least(redis, names, 2))
+        await asyncio.sleep(0.8)  # nothing more comes
+    assert len(await incoming(redis, names)) == 2
+    by_chat = {m.chat_id: m for m in queued}
+    private, grouped = by_chat[mia["id"]], by_chat[group["id"]]
+    assert private.text == "which is best?" and len(private.attachments) == 3
+    blobs = BlobStore(redis, names)
+    assert [await blobs.get(a.blob_key) for a in private.attachments] == pictures
+    assert grouped.text == "compare" and len(grouped.attachments) == 2
+    assert telegram.sent == []
+
+
+async def test_an_album_survives_its_process_stopping_between_parts(
+    run_bot, telegram, redis, names, rest_url
+) -> None:
+    mia = someone()
+    parts = [photo_of(telegram, build.private_chat(mia), mia, bytes([n]) * 500,
+                      media_group_id="alb-3") for n in range(1, 4)]  # fmt: skip
+    async with run_bot(ALBUM_WAIT_SECONDS="1.5"):
+        first_two = [telegram.inject(part) for part in parts[:2]]
+        await wait_for(lambda: confirmed(redis, names, telegram, first_two[-1]))
+    assert await incoming(redis, names) == []  # gathered, not yet due, and the process gone
+    async with run_bot(ALBUM_WAIT_SECONDS="1.5"):  # another process
+        telegram.inject(parts[2])
+        [message] = await wait_for(lambda: incoming(redis, names))
+        await asyncio.sleep(1.7)
+    assert len(message.attachments) == 3 and len(await incoming(redis, names)) == 1
+
+
 # -- whatever shape a media message has --------------------------------------------------------
 
+#: Replaced by the id of a file the stand-in holds.
+REGISTERED = "<registered>"
 GARBAGE = st.one_of(
     st.none(), st.integers(-(2**40), 2**40), any_text(12), st.lists(st.integers(), max_size=2),
     st.booleans(),
@@ -136,7 +309,7 @@ GARBAGE = st.one_of(
 FILE_REF = st.fixed_dictionaries(
     {},
     optional={
-        "file_id": st.one_of(any_text(40), GARBAGE),
+        "file_id": st.one_of(st.just(REGISTERED), any_text(40), GARBAGE),
         "file_unique_id": st.one_of(any_text(20), GARBAGE),
         "file_size": st.one_of(st.integers(-5, 40 * 1024**2), GARBAGE),
         "duration": st.one_of(st.integers(-5, 10**6), GARBAGE),
@@ -154,6 +327,15 @@ MEDIA = st.fixed_dictionaries(
 )
 
 
+def with_registered(telegram, ref: Any) -> Any:
+    """`ref` with the placeholder file ids made into files the stand-in holds."""
+    if isinstance(ref, list):
+        return [with_registered(telegram, item) for item in ref]
+    if isinstance(ref, dict) and ref.get("file_id") == REGISTERED:
+        return {**ref, "file_id": telegram.register_file(b"some bytes")["file_id"]}
+    return ref
+
+
 async def test_any_media_message_is_answered_or_ignored_and_the_next_goes_on(
     run_bot, telegram, redis, names, rest_url
 ) -> None:
@@ -163,7 +345,7 @@ async def test_any_media_message_is_answered_or_ignored_and_the_next_goes_on(
     async def one(spec: dict[str, Any]) -> None:
         sender = someone()
         update = build.message(build.private_chat(sender), sender)
-        update["message"][spec["field"]] = spec["ref"]
+        update["message"][spec["field"]] = with_registered(telegram, spec["ref"])
         if spec["caption"] is not None:
             update["message"]["caption"] = spec["caption"]
         if spec["media_group_id"] is not None:
