@@ -37,8 +37,10 @@ class BlobStore:
         """The bytes, or None when the blob expired or was never there."""
         if not self._is_blob(key):
             return None
-        data = await self._redis.get(key)
-        return bytes(data) if data is not None else None
+        data: bytes | str | None = await self._redis.get(key)
+        if isinstance(data, str):  # a client made with decode_responses; ours is not
+            return data.encode()
+        return data
 
     async def delete(self, *keys: str) -> None:
         mine = [key for key in keys if self._is_blob(key)]
