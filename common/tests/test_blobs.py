@@ -1,0 +1,50 @@
+"""A turn's files in Redis: stored with a TTL, read back whole, deleted, and nothing else."""
+
+from __future__ import annotations
+
+import redis.asyncio as aioredis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from common.blobs import BlobStore
+from common.names import Names
+
+
+async def test_a_blob_is_kept_for_its_ttl_and_read_back_whole(
+    redis: aioredis.Redis, names: Names
+) -> None:
+    store = BlobStore(redis, names, ttl_seconds=60)
+    key = await store.put(b"\x00OggS\xff" * 1000)
+    assert await store.get(key) == b"\x00OggS\xff" * 1000
+    assert 0 < await redis.ttl(key) <= 60
+    await store.delete(key)
+    assert await store.get(key) is None
+
+
+async def test_a_derived_id_stores_a_redelivered_file_once(
+    redis: aioredis.Redis, names: Names
+) -> None:
+    store = BlobStore(redis, names)
+    assert await store.put(b"one", "update-7-file-a") == await store.put(b"one", "update-7-file-a")
+
+
+async def test_a_queue_entry_cannot_make_the_store_touch_other_keys(
+    redis: aioredis.Redis, names: Names
+) -> None:
+    store = BlobStore(redis, names)
+    offset = names.key("tg_bot:offset:1")
+    await redis.set(offset, b"42")
+    assert await store.get(offset) is None
+    await store.delete(offset, "blob:../../x")
+    assert await redis.get(offset) == b"42"
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(key=st.text(max_size=80))
+async def test_any_key_from_outside_reads_nothing_or_a_blob(
+    redis: aioredis.Redis, names: Names, key: str
+) -> None:
+    data = await BlobStore(redis, names).get(key)
+    assert data is None or key.startswith(names.blob(""))
