@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
-import pytest
+import asyncio
+import json
+from collections.abc import AsyncIterator
 
-from assistant.src.clients.llm import LlmGateway, LlmUnavailable, ModelRoute
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from assistant.src.clients.llm import (
+    BrokenStream,
+    LlmGateway,
+    LlmUnavailable,
+    ModelRoute,
+    StreamAssembler,
+    sse_events,
+)
 from assistant.src.settings import Settings
-from sandbox.llm_server import LlmStandIn, Step, ToolCallStep
+from sandbox.llm_server import LlmStandIn, Step, ToolCallStep, stream_chunks
 
 HELLO = [{"role": "user", "content": "hello"}]
 TOOLS = [
@@ -114,3 +127,68 @@ async def test_without_a_sink_nothing_is_streamed(llm, gateway) -> None:
     llm.reply("plain")
     completion = await gateway.complete(routes(llm, "primary"), HELLO)
     assert completion.content == "plain" and not llm.requests[0].stream
+
+
+def sse_lines(chunks: list[dict], comments: bool) -> list[str]:
+    lines: list[str] = []
+    for chunk in chunks:
+        if comments:
+            lines += [": keep-alive", ""]
+        lines += [f"data: {json.dumps(chunk)}", ""]
+    return [*lines, "data: [DONE]", ""]
+
+
+async def assembled(lines: list[str]) -> StreamAssembler:
+    async def source() -> AsyncIterator[str]:
+        for line in lines:
+            yield line
+
+    parts = StreamAssembler("m")
+    async for event in sse_events(source()):
+        parts.add(event)
+    return parts
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    text=st.none() | st.text(max_size=300),
+    arguments=st.lists(st.text(max_size=80), max_size=3),
+    size=st.integers(min_value=1, max_value=40),
+    comments=st.booleans(),
+)
+def test_any_streamed_completion_is_put_together_whole(
+    text: str | None, arguments: list[str], size: int, comments: bool
+) -> None:
+    calls = [
+        {"id": f"call_{i}", "type": "function", "function": {"name": f"t{i}", "arguments": a}}
+        for i, a in enumerate(arguments)
+    ]
+    message = {"role": "assistant", "content": text, **({"tool_calls": calls} if calls else {})}
+    whole = {
+        "id": "c",
+        "created": 0,
+        "model": "m",
+        "choices": [
+            {"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}
+        ],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7},
+    }
+    lines = sse_lines(stream_chunks(whole, size, usage=True), comments)
+    completion = asyncio.run(assembled(lines)).completion()
+    assert completion.content == (text or None)
+    assert [(c.id, c.name, c.arguments) for c in completion.tool_calls] == [
+        (f"call_{i}", f"t{i}", a or "{}") for i, a in enumerate(arguments)
+    ]
+    assert (completion.tokens_in, completion.tokens_out) == (3, 4)
+
+
+async def test_an_error_event_or_a_torn_event_is_a_broken_stream() -> None:
+    error = [f"data: {json.dumps({'error': {'message': 'overloaded'}})}", ""]
+    with pytest.raises(BrokenStream, match="overloaded"):
+        await assembled(error)
+    with pytest.raises(BrokenStream, match="not JSON"):
+        await assembled(['data: {"choices": [', ""])
+    with pytest.raises(BrokenStream, match="finish reason"):
+        (
+            await assembled(['data: {"choices": [{"index": 0, "delta": {"content": "hi"}}]}', ""])
+        ).completion()

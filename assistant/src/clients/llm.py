@@ -10,6 +10,8 @@ With a `TextSink` the completion is streamed (`stream=True`, usage in the last c
 sink hears the text as it grows, and the tool calls are assembled from their deltas. Only a
 stream that reached its finish reason is a completion; one that broke off is an attempt that
 failed like any other (retried, then the next model), so nothing half-written is returned.
+The SDK makes the request (auth, status errors as types); its events are read as JSON here,
+since building the SDK's model of every chunk cost more CPU than the rest of a turn.
 """
 
 from __future__ import annotations
@@ -20,13 +22,13 @@ import functools
 import json
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import httpx2
 import openai
-from openai import AsyncStream
-from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from openai.types.chat import ChatCompletion
 from prometheus_client import Counter, Histogram
 
 from assistant.src.clients.llm_breaker import Admission, CircuitBreaker
@@ -77,26 +79,6 @@ _SAMPLE_COMPLETION = {
                     {"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}
                 ],
             },
-        }
-    ],
-    "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-}
-
-_SAMPLE_CHUNK = {
-    "id": "warm-up",
-    "object": "chat.completion.chunk",
-    "created": 0,
-    "model": "warm-up",
-    "choices": [
-        {
-            "index": 0,
-            "delta": {
-                "content": "",
-                "tool_calls": [
-                    {"index": 0, "id": "c", "type": "function", "function": {"name": "f"}}
-                ],
-            },
-            "finish_reason": None,
         }
     ],
     "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
@@ -193,7 +175,6 @@ class LlmGateway:
         _ = client.chat.completions
         await client.close()
         ChatCompletion.model_validate(_SAMPLE_COMPLETION)
-        ChatCompletionChunk.model_validate(_SAMPLE_CHUNK)
 
     def forget_keys(self) -> None:
         """Called when the config changes: a provider's key may have been rotated."""
@@ -343,18 +324,20 @@ class LlmGateway:
         that keeps coming is not cut, a stalled one is."""
         timeout = self._settings.llm_timeout_seconds
         started = time.perf_counter()
-        parts = _StreamParts(model)
+        parts = StreamAssembler(model)
         loop = asyncio.get_running_loop()
-        async with asyncio.timeout(timeout) as deadline:
-            stream: AsyncStream[ChatCompletionChunk] = await client.chat.completions.create(
+        async with (
+            asyncio.timeout(timeout) as deadline,
+            client.chat.completions.with_streaming_response.create(
                 model=model,
                 messages=[],
                 extra_body=body,
                 stream=True,
                 stream_options={"include_usage": True},
-            )
-            async with stream:
-                async for chunk in stream:
+            ) as response,
+        ):
+            try:
+                async for chunk in sse_events(response.iter_lines()):
                     deadline.reschedule(loop.time() + timeout)
                     if not parts.add(chunk):
                         continue
@@ -362,6 +345,8 @@ class LlmGateway:
                         parts.first_text_at = time.perf_counter()
                         LLM_FIRST_TEXT_SECONDS.labels(model).observe(parts.first_text_at - started)
                     await on_text(parts.text)
+            except (httpx2.HTTPError, OSError) as exc:  # the SDK's own client library
+                raise BrokenStream(f"{type(exc).__name__}: {exc}") from exc
         return parts.completion()
 
     async def _client(self, route: ModelRoute) -> openai.AsyncOpenAI:
@@ -410,9 +395,32 @@ class _CallParts:
     arguments: str = ""
 
 
+async def sse_events(lines: AsyncIterator[str]) -> AsyncIterator[dict[str, Any]]:
+    """The JSON of each server-sent event until `[DONE]`; comments (`: keep-alive`) and
+    fields other than `data` are skipped, multi-line data is joined as SSE says."""
+    data: list[str] = []
+    async for line in lines:
+        if line:
+            if line.startswith("data:"):
+                data.append(line[5:].removeprefix(" "))
+            continue
+        if not data:
+            continue
+        payload, data = "\n".join(data), []
+        if payload == "[DONE]":
+            return
+        try:
+            event = json.loads(payload)
+        except ValueError as exc:
+            raise BrokenStream(f"an event that is not JSON: {payload[:100]!r}") from exc
+        if not isinstance(event, dict):
+            raise BrokenStream(f"an event that is not an object: {payload[:100]!r}")
+        yield event
+
+
 @dataclass
-class _StreamParts:
-    """A streamed completion put together from its chunks."""
+class StreamAssembler:
+    """A streamed completion put together from its chunks (`chat.completion.chunk`)."""
 
     model: str
     text: str = ""
@@ -422,28 +430,45 @@ class _StreamParts:
     tokens_out: int | None = None
     first_text_at: float | None = None
 
-    def add(self, chunk: ChatCompletionChunk) -> bool:
-        """Takes one chunk in; True when it added text."""
+    def add(self, chunk: dict[str, Any]) -> bool:
+        """Takes one chunk in; True when it added text. An error event ends the stream."""
+        error = chunk.get("error")
+        if error:
+            message = error.get("message") if isinstance(error, dict) else error
+            raise BrokenStream(f"an error mid-stream: {str(message)[:300]}")
+        usage = chunk.get("usage")
+        if isinstance(usage, dict):
+            self.tokens_in = _int_or_none(usage.get("prompt_tokens"))
+            self.tokens_out = _int_or_none(usage.get("completion_tokens"))
         grew = False
-        if chunk.usage is not None:
-            self.tokens_in = chunk.usage.prompt_tokens
-            self.tokens_out = chunk.usage.completion_tokens
-        for choice in chunk.choices:
-            if choice.index != 0:
+        for choice in chunk.get("choices") or ():
+            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue
-            delta = choice.delta
-            if delta.content:
-                self.text += delta.content
-                grew = True
-            for piece in delta.tool_calls or ():
-                call = self.calls.setdefault(piece.index, _CallParts())
-                call.id = piece.id or call.id
-                if piece.function is not None:
-                    call.name += piece.function.name or ""
-                    call.arguments += piece.function.arguments or ""
-            if choice.finish_reason is not None:
-                self.finish_reason = choice.finish_reason
+            delta = choice.get("delta")
+            if isinstance(delta, dict):
+                grew = self._delta(delta) or grew
+            if choice.get("finish_reason"):
+                self.finish_reason = str(choice["finish_reason"])
         return grew
+
+    def _delta(self, delta: dict[str, Any]) -> bool:
+        for piece in delta.get("tool_calls") or ():
+            if isinstance(piece, dict):
+                self._call_piece(piece)
+        content = delta.get("content")
+        if isinstance(content, str) and content:
+            self.text += content
+            return True
+        return False
+
+    def _call_piece(self, piece: dict[str, Any]) -> None:
+        index = _int_or_none(piece.get("index")) or 0
+        call = self.calls.setdefault(index, _CallParts())
+        call.id = str(piece.get("id") or call.id)
+        function = piece.get("function")
+        if isinstance(function, dict):
+            call.name += str(function.get("name") or "")
+            call.arguments += str(function.get("arguments") or "")
 
     def completion(self) -> Completion:
         if self.finish_reason is None:
@@ -454,6 +479,10 @@ class _StreamParts:
             if c.name
         )
         return Completion(self.text or None, calls, self.model, self.tokens_in, self.tokens_out, 0)
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _counted(completion: Completion, latency_ms: int) -> Completion:
