@@ -8,7 +8,8 @@ before the offset moves, and kept in the blob store under an id derived from the
 update and the file, so a redelivered update stores it once; the queued message carries only
 the blob's key. A download that fails for a while is tried again with the whole batch (as
 when Redis is down), up to `DOWNLOAD_ATTEMPTS`, then answered with an apology; a file
-Telegram refuses is answered with an apology at once. Never silence.
+Telegram refuses is answered with an apology at once. Never silence. A fetch is bounded by
+`FETCH_SECONDS`, so a hanging file server holds the batch (and the text in it) briefly.
 
 Video, stickers and the rest keep their polite "I can't read this" answers. The parts of an
 album go to `domain/albums.py` and become one turn there.
@@ -16,6 +17,7 @@ album go to `domain/albums.py` and become one turn there.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from typing import Protocol
 
@@ -49,7 +51,10 @@ _MEDIA_ANSWER = {"video_note": "video", "animation": "video"}
 #: Telegram sends photos as JPEG and says so nowhere.
 _PHOTO_MIME = "image/jpeg"
 #: Batches a failing download may hold back before its sender gets an apology instead.
-DOWNLOAD_ATTEMPTS = 5
+DOWNLOAD_ATTEMPTS = 3
+#: One fetch (getFile and the download, with the client's quick retries) at most: 20 MB from
+#: Telegram's file servers takes a second or two.
+FETCH_SECONDS = 30.0
 
 
 class FileInfo(Protocol):
@@ -152,7 +157,11 @@ class MediaIntake:
     async def _fetched(self, turn: Addressed, kind: AttachmentKind, ref: TgFileRef) -> Outcome:
         blob_id = self._blob_id(turn, ref)
         try:
-            key, size = await self._stored(blob_id, ref, size_limit(kind, self._services))
+            async with asyncio.timeout(FETCH_SECONDS):
+                key, size = await self._stored(blob_id, ref, size_limit(kind, self._services))
+        except TimeoutError:
+            slow = TelegramNetworkError("download", f"no file within {FETCH_SECONDS:g} s")
+            return self._download_failed(turn, blob_id, slow)
         except TooBig as exc:
             return _answer(
                 turn, "media_refused", turn.t("media.too_big", limit=megabytes(exc.limit))
