@@ -138,15 +138,16 @@ def the_edit(outcome: Outcome, message_id: int) -> Reply:
 
 
 def answered(telegram: TelegramStandIn, query: TgCallbackQuery) -> list[str | None]:
-    """The stand-in's record of how the query was answered (its notices)."""
-    calls = getattr(telegram, "callback_answers", None)
-    if calls is None:
-        return []
-    return [a.get("text") for a in calls if a.get("callback_query_id") == query.id]
+    """How the bot answered the query in Telegram (the notices; at most one is accepted)."""
+    return [a["text"] for a in telegram.callback_answers if a["callback_query_id"] == query.id]
 
 
 async def test_reminders_list_cancels_by_button_once(
-    services: Services, user: User, make_reminder: MakeReminder, rest: RestClient
+    services: Services,
+    user: User,
+    make_reminder: MakeReminder,
+    rest: RestClient,
+    telegram: TelegramStandIn,
 ) -> None:
     soon = await make_reminder("dentist", due_in=1800)
     later = await make_reminder("standup", due_in=7200)
@@ -165,10 +166,14 @@ async def test_reminders_list_cancels_by_button_once(
     assert "dentist" in after.text and "standup" not in after.text
     assert [[b.text for b in row] for row in after.buttons] == [["✖ 1. dentist"]]
     assert (await rest.get_cron_job(later.id)).status == CronJobStatus.cancelled
+    assert answered(telegram, tap) == ["Reminder cancelled."]
 
-    again = await ann.press(second, 500)  # a double tap: a new query, same button
+    double = ann.query(second.data, 500)  # a double tap: a new query, same button
+    again = await ann.tap(double)
     assert (again.kind, again.replies) == ("button_used", [])
+    assert answered(telegram, double) == ["Already done."]
     replayed = await ann.tap(tap, update_id=9_000_001)  # the same update once more
+    assert answered(telegram, tap) == ["Reminder cancelled."]  # answered once, still
     assert replayed.replies[0].message_id == outcome.replies[0].message_id
     assert replayed.replies[0].text == after.text
 
@@ -292,7 +297,9 @@ async def test_model_picker_marks_the_current_one_and_sets_the_tapped(
     assert (await rest.get_user_by_telegram(ann.sender["id"])).preferred_model == beta
 
 
-async def test_forget_asks_with_yes_and_no(services: Services, rest: RestClient) -> None:
+async def test_forget_asks_with_yes_and_no(
+    services: Services, rest: RestClient, telegram: TelegramStandIn
+) -> None:
     ann = Tapper(services, random.randint(10**8, 10**9), {})
     ann.chat = build.private_chat(ann.sender)
     question = await ann.command("/forget")
@@ -312,7 +319,9 @@ async def test_forget_asks_with_yes_and_no(services: Services, rest: RestClient)
     assert isinstance(question, Reply)
     [[yes, no]] = question.buttons
     bob = Tapper(services, ann.sender["id"] + 1, ann.chat)
-    assert (await bob.press(yes, 12)).replies == []
+    bobs = bob.query(yes.data, 12)
+    assert (await bob.tap(bobs)).replies == []
+    assert answered(telegram, bobs) == ["This button is for someone else."]
     await rest.get_user_by_telegram(ann.sender["id"])
     done = await ann.press(yes, 12)
     assert the_edit(done, 12).text == CATALOGUE.text("en", "forget.done")
@@ -361,6 +370,7 @@ async def test_any_tap_from_outside_is_answered_and_acts_on_nothing_it_should_no
     user: User,
     make_reminder: MakeReminder,
     rest: RestClient,
+    telegram: TelegramStandIn,
     data: str | None,
     message_id: int,
     stranger: bool,
@@ -373,7 +383,10 @@ async def test_any_tap_from_outside_is_answered_and_acts_on_nothing_it_should_no
         data = data.format(job=job.id, other=uuid.uuid4())
     ann = tapper_for(services, user)
     tapper = Tapper(services, user.telegram_id + 7, ann.chat) if stranger else ann
-    outcome = await tapper.tap(tapper.query(data, message_id))
+    query = tapper.query(data, message_id)
+    outcome = await tapper.tap(query)
+    [notice] = answered(telegram, query)  # the spinner stops, whatever was tapped
+    assert notice
     assert outcome.kind in {"button", "button_unknown", "button_used", "limited"}
     assert outcome.incoming is None
     for edit in outcome.replies:

@@ -10,8 +10,8 @@ import html
 import re
 import threading
 import uuid
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -23,6 +23,7 @@ from sandbox.telegram_api import SentMessage, TelegramStandIn
 from tests.calendar_stack import Browser
 
 _LINK = re.compile(r'href="([^"]+)"')
+T = TypeVar("T")
 
 
 @contextlib.contextmanager
@@ -56,6 +57,14 @@ class Telegram:
                 return sent[before]
             await asyncio.sleep(0.05)
         raise AssertionError(f"the bot sent nothing to {chat_id}")
+
+    async def on_loop(self, call: Callable[[], T]) -> T:
+        """`call` run on the stand-in's loop (it is not thread-safe)."""
+
+        async def run() -> T:
+            return call()
+
+        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(10)
 
 
 @pytest.fixture
@@ -104,6 +113,35 @@ async def test_calendar_gives_the_link_then_who_is_connected_then_disconnects(
     assert "/calendar disconnect" in connected.text
     gone = await telegram.send(build.command(chat, ann, "calendar", "disconnect"), ann["id"])
     assert "disconnected" in gone.text
+    again = await telegram.send(build.command(chat, ann, "calendar"), ann["id"])
+    assert "connect Google Calendar" in again.text
+
+
+async def test_calendar_buttons_connect_by_link_and_disconnect_by_a_tap(
+    telegram: Telegram, browser: Browser
+) -> None:
+    """Connect is a URL button with the link itself; once connected, Disconnect is a button
+    that, tapped, disconnects and leaves the message without buttons."""
+    ann = build.user(uuid.uuid4().int % 10**9, "Ann")
+    chat = build.private_chat(ann)
+    first = await telegram.send(build.command(chat, ann, "calendar"), ann["id"])
+    [[connect]] = (first.reply_markup or {})["inline_keyboard"]
+    [link] = [html.unescape(url) for url in _LINK.findall(first.html)]
+    assert connect == {"text": "Connect Google Calendar", "url": link}
+    assert (await browser.open(await browser.consent_redirect(link))).status_code == 200
+    await telegram.send(build.command(chat, ann, "calendar", "confirm"), ann["id"])
+    connected = await telegram.send(build.command(chat, ann, "calendar"), ann["id"])
+    [[disconnect]] = (connected.reply_markup or {})["inline_keyboard"]
+    assert disconnect["text"] == "Disconnect"
+
+    stand_in, message_id = telegram.stand_in, connected.message_id
+    query = await telegram.on_loop(lambda: stand_in.press(ann["id"], message_id, "Disconnect"))
+    for _ in range(300):
+        if "disconnected" in connected.text and stand_in.buttons.answer_to(query):
+            break
+        await asyncio.sleep(0.05)
+    assert "disconnected" in connected.text and connected.reply_markup is None
+    assert (stand_in.buttons.answer_to(query) or {})["text"] == "Disconnected."
     again = await telegram.send(build.command(chat, ann, "calendar"), ann["id"])
     assert "connect Google Calendar" in again.text
 
