@@ -9,19 +9,28 @@ and its position, so a redelivered message never sends a part twice. The entry i
 only when every part went out (the handler returns). A 429 makes this chat wait
 `retry_after` while other chats go on; network errors and 5xx are retried; a 403 (the user
 blocked the bot) marks the user blocked and drops the message.
+
+The message's buttons go under its last part, and every part into its forum topic. An edit
+(`edit_telegram_message_id`) changes that message into the first part ("not modified" is
+done; a message gone is sent anew). Speech (`voice_blob_key`) goes first as a voice message,
+with the text as its caption when that fits; the blob is deleted once the voice is out.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import time
 import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from common.blobs import BlobStore
 from common.errors import RetryLater
 from common.logging import get_logger
 from common.messages import ID_NAMESPACE, OutgoingMessage
@@ -29,6 +38,7 @@ from common.names import TG_BOT_GROUP, TO_TELEGRAM, Names
 from common.queue import ConsumerConfig, DeadLetter, StreamConsumer
 from common.retry import RetryPolicy
 from tg_bot.src.clients.errors import (
+    TelegramBadRequest,
     TelegramError,
     TelegramForbidden,
     TelegramMigrateChat,
@@ -39,9 +49,10 @@ from tg_bot.src.clients.errors import (
 )
 from tg_bot.src.clients.telegram import TelegramClient
 from tg_bot.src.domain.formatting import MarkdownRenderer
+from tg_bot.src.domain.keyboards import keyboard
 from tg_bot.src.domain.live_answers import take_live_message
 from tg_bot.src.domain.rate_limiter import SendLimiter
-from tg_bot.src.domain.splitting import split_html
+from tg_bot.src.domain.splitting import split_html, utf16_len
 from tg_bot.src.domain.users import UserDirectory
 from tg_bot.src.i18n import CATALOGUE
 from tg_bot.src.metrics import ANSWER_SECONDS, PARTS_SENT, SEND_ERRORS
@@ -54,6 +65,16 @@ log = get_logger(__name__)
 def part_id(message_id: uuid.UUID | str, index: int) -> uuid.UUID:
     """The id of the `index`th part of a message: the same on every redelivery."""
     return uuid.uuid5(ID_NAMESPACE, f"part:{message_id}:{index}")
+
+
+#: The voice message's place among a message's parts (text parts count from 0).
+VOICE_PART = -1
+#: Telegram's limit for a caption, in characters after the markup is parsed.
+CAPTION_MAX = 1024
+#: An edit Telegram refuses because there is nothing to change: the part is out.
+_NOT_MODIFIED = "message is not modified"
+#: An edit of a message that is gone or too old: the part is sent as a new message instead.
+_EDIT_IMPOSSIBLE = ("message to edit not found", "message can't be edited")
 
 
 #: The part is out: its marker must outlast a Redis restart (the client's own retries cover
@@ -93,6 +114,7 @@ class ResponseHandler:
         self._typing = typing
         self._settings = settings
         self._renderer = MarkdownRenderer()
+        self._blobs = BlobStore(redis, names)
 
     def consumer(self, config: ConsumerConfig | None = None) -> StreamConsumer[OutgoingMessage]:
         settings = self._settings
@@ -112,12 +134,15 @@ class ResponseHandler:
         started = time.perf_counter()
         message = await self._live(message)
         parts = split_html(self._renderer.render(message.text), self._settings.max_message_length)
-        if not parts:
+        if not parts and message.voice_blob_key is None:
             log.warning("empty_answer_dropped", chat_id=message.chat_id)
         try:
-            chat_id = message.chat_id
-            for index, part in enumerate(parts):
-                chat_id = await self._deliver(message, chat_id, index, part)
+            chat_id, captioned = await self._voice(message, message.chat_id, parts)
+            texts = [] if captioned else parts
+            for index, part in enumerate(texts):
+                last = index == len(texts) - 1
+                send = functools.partial(self._part, message, index=index, part=part, last=last)
+                chat_id = await self._deliver(message, chat_id, index, send)
         except MessageDropped:
             pass
         else:
@@ -145,7 +170,10 @@ class ResponseHandler:
         apology = plain_text(self._renderer.render(CATALOGUE.text(language, "error.generic")))
         try:
             await self._limiter.acquire(message.chat_id)
-            await self._telegram.send_message(message.chat_id, apology, parse_mode=None)
+            await self._telegram.send_message(
+                message.chat_id, apology, parse_mode=None,
+                message_thread_id=message.message_thread_id,
+            )  # fmt: skip
         except TelegramError as exc:
             log.warning(
                 "undelivered_answer_apology_failed", chat_id=message.chat_id, error=str(exc)
@@ -160,16 +188,22 @@ class ResponseHandler:
         recent = await self._redis.get(self._names.recent_language(chat_id, chat_id))
         return recent.decode() if isinstance(recent, bytes) else recent
 
-    async def _deliver(self, message: OutgoingMessage, chat_id: int, index: int, part: str) -> int:
-        """Send one part unless it already went out; returns the chat id it went to."""
-        sent_key = self._names.telegram_sent_part(str(part_id(message.message_id, index)))
+    async def _deliver(
+        self,
+        message: OutgoingMessage,
+        chat_id: int,
+        index: int,
+        send: Callable[[int], Awaitable[None]],
+    ) -> int:
+        """Send one part (`send(chat_id)`) unless it already went out; returns the chat id
+        it went to."""
+        sent_key = self._sent_key(message, index)
         if await self._redis.exists(sent_key):
             return chat_id
-        reply_to = message.reply_to_telegram_message_id if index == 0 else None
         while True:
             await self._limiter.acquire(chat_id)
             try:
-                await self._send(chat_id, part, reply_to, message.message_thread_id)
+                await send(chat_id)
             except TelegramMigrateChat as exc:
                 log.info("group_migrated", chat_id=chat_id, new_chat_id=exc.new_chat_id)
                 chat_id = exc.new_chat_id
@@ -194,21 +228,123 @@ class ResponseHandler:
         )
         return chat_id
 
+    def _sent_key(self, message: OutgoingMessage, index: int) -> str:
+        return self._names.telegram_sent_part(str(part_id(message.message_id, index)))
+
+    async def _part(
+        self, message: OutgoingMessage, chat_id: int, index: int, part: str, last: bool
+    ) -> None:
+        """One text part: the first edits `edit_telegram_message_id` when there is one; the
+        last carries the buttons."""
+        markup = keyboard(message.buttons) if last else None
+        edit = message.edit_telegram_message_id
+        if index == 0 and edit is not None and chat_id == message.chat_id:
+            if await self._edit(chat_id, edit, part, markup):
+                return
+            await self._limiter.acquire(chat_id)  # the refused edit took this slot
+        reply_to = message.reply_to_telegram_message_id if index == 0 else None
+        await self._send(chat_id, part, reply_to, message.message_thread_id, markup)
+
     async def _send(
-        self, chat_id: int, part: str, reply_to: int | None, thread: int | None
+        self,
+        chat_id: int,
+        part: str,
+        reply_to: int | None,
+        thread: int | None,
+        markup: dict[str, Any] | None = None,
     ) -> None:
         """`thread`: a forum topic's id, so the answer stays in the topic."""
         try:
             await self._telegram.send_message(
-                chat_id, part, reply_to_message_id=reply_to, message_thread_id=thread
-            )
+                chat_id, part, reply_to_message_id=reply_to, message_thread_id=thread,
+                reply_markup=markup,
+            )  # fmt: skip
         except TelegramParseError as exc:
             SEND_ERRORS.labels("parse").inc()
             log.error("html_refused_sent_as_text", chat_id=chat_id, error=str(exc))
             await self._telegram.send_message(
                 chat_id, plain_text(part), parse_mode=None, reply_to_message_id=reply_to,
-                message_thread_id=thread,
+                message_thread_id=thread, reply_markup=markup,
             )  # fmt: skip
+
+    async def _edit(
+        self, chat_id: int, message_id: int, part: str, markup: dict[str, Any] | None
+    ) -> bool:
+        """Edit the message into `part`; False when it cannot be edited (send it instead)."""
+        try:
+            try:
+                await self._telegram.edit_message_text(
+                    chat_id, message_id, part, reply_markup=markup
+                )
+            except TelegramParseError as exc:
+                SEND_ERRORS.labels("parse").inc()
+                log.error("html_refused_edited_as_text", chat_id=chat_id, error=str(exc))
+                await self._telegram.edit_message_text(
+                    chat_id, message_id, plain_text(part), parse_mode=None, reply_markup=markup
+                )
+        except TelegramBadRequest as exc:
+            reason = exc.description.lower()
+            if _NOT_MODIFIED in reason:
+                return True
+            if any(gone in reason for gone in _EDIT_IMPOSSIBLE):
+                log.info("edit_impossible_sent_anew", chat_id=chat_id, error=exc.description)
+                return False
+            raise
+        return True
+
+    async def _voice(
+        self, message: OutgoingMessage, chat_id: int, parts: list[str]
+    ) -> tuple[int, bool]:
+        """Send the speech audio, if any, first; returns the chat id and whether its caption
+        carried the whole text (decided by the text alone, so a redelivery decides alike)."""
+        key = message.voice_blob_key
+        if key is None:
+            return chat_id, False
+        caption = self._caption(message, parts)
+        if await self._redis.exists(self._sent_key(message, VOICE_PART)):
+            await self._blobs.delete(key)
+            return chat_id, caption is not None
+        audio = await self._blobs.get(key)
+        if audio is None:
+            log.warning("voice_missing_sent_as_text", chat_id=chat_id, blob_key=key)
+            return chat_id, False
+        markup = keyboard(message.buttons) if caption is not None else None
+
+        async def send(chat: int) -> None:
+            await self._send_voice(message, chat, audio, caption, markup)
+
+        chat_id = await self._deliver(message, chat_id, VOICE_PART, send)
+        await self._blobs.delete(key)
+        return chat_id, caption is not None
+
+    @staticmethod
+    def _caption(message: OutgoingMessage, parts: list[str]) -> str | None:
+        """The text as the voice's caption when it is one part within Telegram's caption
+        limit (an edit keeps its text in the edited message)."""
+        if len(parts) != 1 or message.edit_telegram_message_id is not None:
+            return None
+        return parts[0] if utf16_len(plain_text(parts[0])) <= CAPTION_MAX else None
+
+    async def _send_voice(
+        self,
+        message: OutgoingMessage,
+        chat_id: int,
+        audio: bytes,
+        caption: str | None,
+        markup: dict[str, Any] | None,
+    ) -> None:
+        how: dict[str, Any] = {
+            "reply_markup": markup,
+            "message_thread_id": message.message_thread_id,
+            "reply_to_message_id": message.reply_to_telegram_message_id,
+        }
+        try:
+            await self._telegram.send_voice(chat_id, audio, caption=caption, **how)
+        except TelegramParseError as exc:
+            SEND_ERRORS.labels("parse").inc()
+            log.error("html_refused_caption_as_text", chat_id=chat_id, error=str(exc))
+            plain = plain_text(caption or "")
+            await self._telegram.send_voice(chat_id, audio, caption=plain, parse_mode=None, **how)
 
     async def _blocked(self, chat_id: int, exc: TelegramForbidden) -> None:
         SEND_ERRORS.labels("forbidden").inc()
