@@ -265,6 +265,22 @@ class TestImportExport:
         assert assert_error(response, 422)["fields"][0]["field"].startswith(field)
         assert f"m{suffix}" not in await self.models_by_name(api)
 
+    async def test_an_import_keeps_chosen_models_chatting(self, api: Api) -> None:
+        suffix = unique("")
+        doc = self.document(suffix, capabilities=["speech"])
+        doc["assistants"] = [{"name": f"a{suffix}", "model": f"m{suffix}"}]
+        response = await api.http.post("/api/config/import", json=doc, headers=api.admin)
+        assert assert_error(response, 422)["fields"][0]["field"] == "assistants[0].model"
+        await api.ok("POST", "/api/config/import", api.admin, json=self.document(suffix))
+        await api.user(preferred_model=f"m{suffix}")
+        response = await api.http.post(
+            "/api/config/import",
+            json=self.document(suffix, capabilities=["speech"]),
+            headers=api.admin,
+        )
+        assert assert_error(response, 422)["fields"][0]["field"] == "models[0].capabilities"
+        assert (await self.models_by_name(api))[f"m{suffix}"]["capabilities"] == ["chat"]
+
 
 @pytest.mark.commits  # the seed commits through an engine of its own
 class TestSeed:

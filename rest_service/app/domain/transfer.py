@@ -10,11 +10,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from sqlalchemy import select
-from sqlmodel import SQLModel
+from sqlalchemy import func, select
+from sqlmodel import SQLModel, col
 
 from common.errors import FieldError, ValidationFailedError
-from common.wire import ToolType
+from common.wire import ModelCapability, ToolType
 from rest_service.app.domain import live_config
 from rest_service.app.domain.common import flush_or_conflict
 from rest_service.app.domain.llm_models import check_flags_chat
@@ -35,6 +35,7 @@ from rest_service.app.models.snapshot import (
     ProviderDoc,
     ToolDoc,
 )
+from rest_service.app.models.user import User
 
 
 @dataclass
@@ -78,6 +79,7 @@ async def import_config(ctx: Ctx, doc: ConfigDocument) -> ImportResult:
         _import_model(ctx, known, i, model, counts["models"])
     for i, assistant in enumerate(doc.assistants):
         _import_assistant(ctx, known, i, assistant, counts["assistants"])
+    await _chat_models_chosen(ctx, known, doc)
     await flush_or_conflict(ctx.session)
     for i, tool in enumerate(doc.tools):
         _import_tool(ctx, known, i, tool, counts["tools"])
@@ -167,6 +169,25 @@ def _import_model(ctx: Ctx, known: _Known, i: int, item: ModelDoc, counts: Impor
     for flag in ("is_default", "is_fallback"):
         if getattr(row, flag):
             _take_flag(known.models.values(), row, flag)
+
+
+async def _chat_models_chosen(ctx: Ctx, known: _Known, doc: ConfigDocument) -> None:
+    """What the API refuses one row at a time: an assistant's model must chat, and a model
+    that stops chatting must not be anyone's choice."""
+    for i, assistant in enumerate(doc.assistants):
+        model = known.models.get(assistant.model) if assistant.model else None
+        if model is not None and ModelCapability.chat not in model.capabilities:
+            _refuse(f"assistants[{i}].model", f"model {assistant.model!r} cannot chat")
+    for i, item in enumerate(doc.models):
+        if ModelCapability.chat in known.models[item.provider_model_name].capabilities:
+            continue
+        name = item.provider_model_name
+        users = await ctx.session.scalar(
+            select(func.count()).select_from(User).where(col(User.preferred_model) == name)
+        )
+        chosen = users or any(a.model == name for a in known.assistants.values())
+        if chosen:
+            _refuse(f"models[{i}].capabilities", f"{name!r} is chosen to chat with; keep 'chat'")
 
 
 def _import_assistant(
