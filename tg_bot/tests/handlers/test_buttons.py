@@ -355,6 +355,42 @@ async def test_a_sender_outside_the_allow_list_acts_on_nothing(
     assert (await rest.get_cron_job(job.id)).status == CronJobStatus.active
 
 
+async def test_a_blocked_user_acts_on_nothing_and_the_spinner_still_stops(
+    services: Services,
+    user: User,
+    make_reminder: MakeReminder,
+    rest: RestClient,
+    telegram: TelegramStandIn,
+) -> None:
+    job = await make_reminder("quiet", due_in=600)
+    await services.users.set_blocked(user.telegram_id, True)
+    ann = tapper_for(services, user)
+    query = ann.query(cancel_reminder_button(job.id, "en").data, 6)
+    outcome = await ann.tap(query)
+    assert (outcome.kind, outcome.replies) == ("blocked", [])
+    assert answered(telegram, query) == [None]
+    assert (await rest.get_cron_job(job.id)).status == CronJobStatus.active
+
+
+async def test_taps_count_against_the_message_limit(
+    services: Services,
+    user: User,
+    make_reminder: MakeReminder,
+    rest: RestClient,
+    telegram: TelegramStandIn,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RATE_LIMIT_MESSAGES_PER_MINUTE", "2")
+    ann = tapper_for(dataclasses.replace(services, settings=load_settings(Settings)), user)
+    jobs = [await make_reminder(f"tap {n}", due_in=600) for n in range(3)]
+    queries = [ann.query(cancel_reminder_button(job.id, "en").data, 7) for job in jobs]
+    kinds = [(await ann.tap(query)).kind for query in queries]
+    assert kinds == ["button", "button", "limited"]
+    [[flood]] = [answered(telegram, q) for q in queries[2:]]
+    assert flood is not None and "faster" in flood
+    assert (await rest.get_cron_job(jobs[2].id)).status == CronJobStatus.active
+
+
 @PROPERTY
 @given(
     data=st.one_of(
