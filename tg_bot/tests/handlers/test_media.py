@@ -86,6 +86,20 @@ async def test_files_over_the_size_limits_are_refused_with_the_limit(
     assert await incoming(redis, names) == []
 
 
+async def test_the_limits_themselves_are_allowed(run_bot, telegram, redis, names, rest_url) -> None:
+    mia, boris = someone(), someone()
+    exactly = b"%PDF" + bytes(1020)  # 1024 bytes
+    ref = telegram.register_file(exactly, kind="document", file_name="a.pdf")
+    document = {"file_id": ref["file_id"], "file_unique_id": ref["file_unique_id"],
+                "file_name": "a.pdf", "file_size": len(exactly)}  # fmt: skip
+    async with run_bot(VOICE_MAX_SECONDS="60", DOCUMENT_MAX_BYTES="1024"):
+        telegram.inject(voice_of(telegram, mia, b"OggS-minute", duration=60))
+        telegram.inject(build.message(build.private_chat(boris), boris, document=document))
+        queued = await wait_for(lambda: _at_least(redis, names, 2))
+    assert {m.chat_id for m in queued} == {mia["id"], boris["id"]}
+    assert telegram.sent == []
+
+
 async def test_a_file_without_a_usable_id_gets_a_polite_answer(
     run_bot, telegram, redis, names, rest_url
 ) -> None:
