@@ -32,12 +32,12 @@ def store(redis, names, wait: float = 0.2) -> AlbumStore:
 
 
 async def test_three_photos_become_one_message_with_three_attachments(redis, names) -> None:
-    albums = store(redis, names)
+    albums = store(redis, names, wait=0.5)
     for n, caption in ((3, ""), (1, "what are these?"), (2, "")):
         assert await albums.add(part(100 + n, n, caption), "g1")
     assert await albums.gathering(CHAT, "g1")
     assert await albums.flush_due() == []  # not due yet
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(0.6)
     [flushed] = await albums.flush_due()
     [message] = await incoming(redis, names)
     assert message == flushed.message and flushed.parts == 3
@@ -49,13 +49,12 @@ async def test_three_photos_become_one_message_with_three_attachments(redis, nam
 
 
 async def test_a_part_arriving_late_pushes_the_due_time_back(redis, names) -> None:
-    albums = store(redis, names, wait=0.4)
+    albums = store(redis, names, wait=0.5)
     await albums.add(part(1, 1), "g2")
-    await asyncio.sleep(0.25)
+    await asyncio.sleep(0.6)  # the first part alone would be due now
     await albums.add(part(2, 2), "g2")
-    await asyncio.sleep(0.25)  # 0.5 s after the first part, 0.25 after the second
     assert await albums.flush_due() == []
-    await asyncio.sleep(0.25)
+    await asyncio.sleep(0.6)
     [flushed] = await albums.flush_due()
     assert flushed.parts == 2
 
