@@ -214,15 +214,38 @@ class DraftsWorker:
     async def _show(self, draft: DraftMessage) -> float:
         """Shows `draft` if it is still worth it; returns the seconds to wait when it came
         too soon after the previous one."""
+        text = self._worth_showing(draft)
+        if text is None:
+            return 0.0
+        wait_s = await self._admit(draft)
+        if wait_s != 0:
+            return max(wait_s, 0.0)
+        try:
+            if draft.chat_type == ChatType.PRIVATE:
+                await self._draft(draft, text)
+            else:
+                await self._live(draft, text)
+        except TelegramRetryAfter as exc:
+            self._paused[draft.chat_id] = asyncio.get_running_loop().time() + exc.retry_after
+            DRAFTS_DROPPED.labels("rate_limited").inc()
+        except TelegramError as exc:
+            DRAFTS_DROPPED.labels("refused").inc()
+            log.info("draft_refused", chat_id=draft.chat_id, error=str(exc)[:200])
+        return 0.0
+
+    def _worth_showing(self, draft: DraftMessage) -> str | None:
+        """The draft as HTML, or None when it is stale, its chat is paused, or it is empty."""
         if utcnow() - draft.created_at > timedelta(seconds=MAX_AGE_S):
             DRAFTS_DROPPED.labels("stale").inc()
-            return 0.0
+            return None
         if self._paused_now(draft.chat_id):
             DRAFTS_DROPPED.labels("rate_limited").inc()
-            return 0.0
-        text = render(draft, self._renderer, self._settings.max_message_length)
-        if not text:
-            return 0.0
+            return None
+        return render(draft, self._renderer, self._settings.max_message_length) or None
+
+    async def _admit(self, draft: DraftMessage) -> float:
+        """Through the gate (and, for an edit, the send limiter, which counts it): 0 to show
+        it now, the seconds to wait, or -1 when it is not to be shown."""
         private = draft.chat_type == ChatType.PRIVATE
         settings = self._settings
         interval = (
@@ -236,27 +259,13 @@ class DraftsWorker:
             self._names.telegram_sent_part(str(part_id(answer_id, 0))),
         ]
         args = [draft.seq, round(interval * 1000), LIVE_TTL_S]
-        wait_s = await self._pass(keys, [*args, 0])
-        if wait_s != 0:
-            return max(wait_s, 0.0)
-        if not private:  # a group's edit counts against the limits: only with a slot free now
-            wait_s = await self._limiter.try_acquire(draft.chat_id)
-            if wait_s > 0:
+        if not private:  # only with a slot free right now: a draft never waits for one
+            wait_s = await self._pass(keys, [*args, 0])
+            if wait_s == 0:
+                wait_s = await self._limiter.try_acquire(draft.chat_id)
+            if wait_s != 0:
                 return wait_s
-        if await self._pass(keys, [*args, 1]) != 0:
-            return 0.0  # another process showed one meanwhile
-        try:
-            if private:
-                await self._draft(draft, text)
-            else:
-                await self._live(draft, text)
-        except TelegramRetryAfter as exc:
-            self._paused[draft.chat_id] = asyncio.get_running_loop().time() + exc.retry_after
-            DRAFTS_DROPPED.labels("rate_limited").inc()
-        except TelegramError as exc:
-            DRAFTS_DROPPED.labels("refused").inc()
-            log.info("draft_refused", chat_id=draft.chat_id, error=str(exc)[:200])
-        return 0.0
+        return await self._pass(keys, [*args, 1])
 
     async def _pass(self, keys: list[str], args: list[int]) -> float:
         """The gate's verdict: the seconds to wait, 0 to go, or -1 when dropped (counted)."""

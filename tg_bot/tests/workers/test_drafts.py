@@ -29,6 +29,7 @@ from tg_bot.src.workers.response_handler import part_id
 from tg_bot.tests.conftest import wait_for
 
 PRIVATE, GROUP = 4242, -100_4242
+JITTER = 0.15  # how far a call's arrival at the stand-in may drift from its slot (a busy CI)
 WORDS = [
     "Streaming", "answers", "grow", "word", "by", "word", "until", "the", "model", "is", "done",
     "writing", "them", "out",
@@ -97,7 +98,8 @@ async def test_a_private_draft_grows_at_the_draft_pace_and_ends_on_the_newest(
     assert {d.draft_id for d in shown} == {draft_id(answer)} and draft_id(answer) != 0
     assert all(whole.startswith(d.text) for d in shown)
     assert all(len(a.text) < len(b.text) for a, b in itertools.pairwise(shown))
-    assert all(b.at - a.at >= 0.3 - 0.05 for a, b in itertools.pairwise(shown))
+    assert all(b.at - a.at >= 0.3 - JITTER for a, b in itertools.pairwise(shown))
+    assert shown[-1].at - shown[0].at >= 0.3 * (len(shown) - 1) - JITTER
     assert all(d.parse_mode == "HTML" for d in shown)
     assert not telegram.sent and not telegram.rejected
 
@@ -113,7 +115,7 @@ async def test_a_group_gets_one_message_then_edits_no_closer_than_the_edit_inter
     edits = telegram.live.edits_in(GROUP)
     assert len(edits) >= 1 and {e.message_id for e in edits} == {message.message_id}
     stamps = [message.at, *(e.at for e in edits)]
-    assert all(b - a >= 0.5 - 0.05 for a, b in itertools.pairwise(stamps))
+    assert all(b - a >= 0.5 - JITTER for a, b in itertools.pairwise(stamps))
     assert not telegram.live.drafts
     assert await take_live_message(redis, names, str(answer)) == message.message_id
 
@@ -131,12 +133,12 @@ async def test_stale_out_of_order_and_delivered_drafts_are_not_shown(
     await until(lambda: any(d.text == "fresh" for d in telegram.live.drafts))
     await asyncio.sleep(0.4)  # anything still on its way arrives
 
-    assert [d.text for d in telegram.live.drafts] == ["the newest", "fresh"]
+    assert sorted(d.text for d in telegram.live.drafts) == ["fresh", "the newest"]
 
     await take_live_message(redis, names, str(fresh))  # the final is on its way
     await publish(redis, names, draft(fresh, 2, "fresh and more"))
     await asyncio.sleep(0.6)
-    assert [d.text for d in telegram.live.drafts] == ["the newest", "fresh"]
+    assert sorted(d.text for d in telegram.live.drafts) == ["fresh", "the newest"]
 
 
 async def test_markup_telegram_refuses_is_shown_as_plain_text(
