@@ -30,13 +30,15 @@ from aiohttp import ClientSession
 from openai import AsyncOpenAI
 
 from common.crypto import generate_key
+from common.messages import answer_message_id, incoming_message_id
 from ops.infra import DatabaseServer, find_postgres, find_redis, migrate
 from ops.processes import Stack
 from ops.services import ROOT
-from sandbox.llm_server import LlmStandIn
+from sandbox.llm_server import LlmStandIn, Step
 from sandbox.telegram_api import TelegramStandIn
 from sandbox.telegram_updates import private_text
 from sandbox.telegram_updates import user as tg_user
+from tg_bot.src.workers.drafts import draft_id
 
 RESULTS = ROOT / "bench" / "results"
 TOKEN = "424242:BENCH-token"
@@ -51,6 +53,8 @@ class Scenario:
     text: str
     rate: float | None = None  # messages per second; None = a backlog all at once
     real_limits: bool = False  # Telegram's send limits instead of raised ones
+    #: Live answers on (STREAM_ANSWERS): every answer is STREAM_ANSWER, streamed slowly.
+    stream: bool = False
 
 
 SCENARIOS = {
@@ -60,6 +64,9 @@ SCENARIOS = {
     "real_limits": Scenario("real_limits", 120, 20, "hello there", real_limits=True),
     "soak_10k": Scenario("soak_10k", 10_000, 200, "hello there"),
     "tiny": Scenario("tiny", 20, 5, "hello there"),
+    "streaming": Scenario(
+        "streaming", 600, 200, "hello there", rate=20.0, real_limits=True, stream=True
+    ),
 }
 #: What `python -m bench.pipeline` runs without `--scenario` (soak_10k takes minutes).
 DEFAULT_SCENARIOS = ["backlog", "backlog_tool", "steady", "real_limits"]
@@ -72,6 +79,16 @@ TELEGRAM_CHAT_PER_S = 1
 JITTER_S = 0.02
 
 SERVICES = ("rest_service", "assistant", "tg_bot")
+
+#: The answer of the streaming scenario: 360 characters in 45 chunks 20 ms apart (about 0.9 s
+#: of writing, a fast model's pace).
+STREAM_ANSWER = (
+    "Here is the plan for tomorrow, step by step. First, the team meeting at nine; bring "
+    "the **quarterly figures** and the notes from Monday. Then lunch with Anna at one, at "
+    "the place by the river. After that, two hours for the report: the draft is in your "
+    "documents folder. Finally, call the bank before five about the transfer. Good luck!"
+)[:360]
+STREAM_CHUNK_DELAY_S = 0.02
 
 
 @dataclass
@@ -154,6 +171,8 @@ class Pipeline:
         self.telegram = TelegramStandIn(TOKEN, bot_username="bench_bot")
         self.llm = LlmStandIn(record=False)
         self.env: dict[str, str] = {}
+        #: Every injected message: (chat, update_id, time.monotonic()).
+        self.injected: list[tuple[int, int, float]] = []
         self.stack: Stack | None = None
         self._db: DatabaseServer | None = None
         self._db_url = ""
@@ -190,8 +209,14 @@ class Pipeline:
             "LOG_LEVEL": "WARNING",
             "LOG_FORMAT": "json",
             "POLL_TIMEOUT_SECONDS": "5",
+            "STREAM_ANSWERS": "true" if scenario.stream else "false",
             **limits,
         }
+        if scenario.stream:
+            # Each answer takes its model about a second: enough turns at once for the rate.
+            env["ASSISTANT_CONCURRENCY"] = "64"
+            self.llm.chunk_delay = STREAM_CHUNK_DELAY_S
+            self.llm.script(Step(text=STREAM_ANSWER, times=None))
         self.env = env
         self.stack = Stack(env, self.workdir)
         await asyncio.to_thread(self._start_services, env)
@@ -219,6 +244,10 @@ class Pipeline:
         if self._db and self._db_url:
             self._db.drop(self._db_url)
 
+    @property
+    def database_url(self) -> str:
+        return self._db_url
+
     def pids(self) -> dict[str, int]:
         assert self.stack is not None
         return {n: p.proc.pid for n, p in self.stack.processes.items() if p.proc}
@@ -228,6 +257,8 @@ class Pipeline:
         cpu_before = {n: _proc_cpu_seconds(p) for n, p in self.pids().items()}
         injected: dict[int, list[float]] = {u: [] for u in users}
         self.telegram.sent.clear()
+        self.telegram.live.reset()
+        self.injected.clear()
         await self._send(scenario, users, injected)
         with contextlib.suppress(AssertionError):  # a shortfall is reported, not raised
             await self.telegram.wait_sent(
@@ -239,6 +270,7 @@ class Pipeline:
         cpu = {n: round(_proc_cpu_seconds(p) - cpu_before[n], 2) for n, p in self.pids().items()}
         answered = len(self.telegram.sent)
         chat_rate, violations = self._chat_limits(users)
+        extra: dict[str, object] = self._streaming() if scenario.stream else {}
         return Result(
             scenario=scenario.name,
             messages=scenario.messages,
@@ -258,7 +290,36 @@ class Pipeline:
             limit_violations=(
                 violations + self._overall_violations() if scenario.real_limits else None
             ),
+            extra=extra,
         )
+
+    def _streaming(self) -> dict[str, object]:
+        """Live answers: from a message to its first visible text (the first draft, or the
+        answer when no draft came first), and how many drafts Telegram was sent."""
+        bot_id = int(self.telegram.bot["id"])
+        first_draft: dict[tuple[int, int], float] = {}
+        for draft in self.telegram.live.drafts:
+            first_draft.setdefault((draft.chat_id, draft.draft_id), draft.at)
+        finals: dict[int, list[float]] = {}
+        for message in self.telegram.sent:
+            finals.setdefault(message.chat_id, []).append(message.at)
+        seen: dict[int, int] = {}
+        first_text: list[float] = []
+        for chat, update_id, at in self.injected:
+            nth = seen[chat] = seen.get(chat, -1) + 1
+            answer = answer_message_id(incoming_message_id(bot_id, update_id))
+            shown = [first_draft.get((chat, draft_id(answer)), float("inf"))]
+            shown += finals.get(chat, [])[nth : nth + 1]
+            if min(shown) < float("inf"):
+                first_text.append(1000 * (min(shown) - at))
+        drafts = sorted(d.at for d in self.telegram.live.drafts)
+        return {
+            "first_text_ms": _percentiles(first_text),
+            "drafts": len(drafts),
+            "answers_with_drafts": len(first_draft),
+            "max_drafts_per_second": self._max_in_window(drafts),
+            "rejected": sorted({f"{r.method} {r.status}" for r in self.telegram.rejected}),
+        }
 
     async def _send(
         self, scenario: Scenario, users: list[int], injected: dict[int, list[float]]
@@ -320,8 +381,10 @@ class Pipeline:
         return None
 
     def _inject(self, user: int, text: str, injected: dict[int, list[float]]) -> None:
-        injected[user].append(time.monotonic())
-        self.telegram.inject(private_text(tg_user(user, f"U{user}"), text))
+        at = time.monotonic()
+        injected[user].append(at)
+        update_id = self.telegram.inject(private_text(tg_user(user, f"U{user}"), text))
+        self.injected.append((user, update_id, at))
 
     def _latencies(self, injected: dict[int, list[float]]) -> list[float]:
         """Per chat, the nth answer pairs with the nth message (chats are answered in order)."""
@@ -427,6 +490,11 @@ TARGETS: list[tuple[str, str, float, bool]] = [
     ("real_limits", "max_sends_per_chat_second", 1.0, False),
     ("real_limits", "telegram_429s", 0.0, False),
     ("real_limits", "limit_violations", 0.0, False),
+    ("streaming", "first_text_p50", 15.0, False),
+    ("streaming", "first_text_p99", 40.0, False),
+    ("streaming", "max_sends_per_second", 30.0, False),
+    ("streaming", "telegram_429s", 0.0, False),
+    ("streaming", "limit_violations", 0.0, False),
     ("soak_10k", "max_peak_rss_mb", 150.0, False),
 ]
 
@@ -434,6 +502,9 @@ TARGETS: list[tuple[str, str, float, bool]] = [
 def _figure(result: Result, what: str) -> float | None:
     if what in ("p50", "p95", "p99"):
         return result.latency_ms.get(what)
+    if what.startswith("first_text_"):
+        found = result.extra.get("first_text_ms")
+        return found.get(what.removeprefix("first_text_")) if isinstance(found, dict) else None
     if what == "max_peak_rss_mb":
         return max(result.peak_rss_mb.values(), default=None)
     value = getattr(result, what)
