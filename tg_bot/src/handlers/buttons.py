@@ -31,9 +31,10 @@ from tg_bot.src.i18n import CATALOGUE
 
 log = get_logger(__name__)
 
-#: How long a used button stays used; later, its handler's own checks (the reminder is gone,
-#: the snooze's idempotency key) still keep it from acting twice.
-BUTTON_USED_TTL_S = 30 * 24 * 3600
+#: How long a used button stays used (a double tap, a replayed update come within it); later,
+#: the handlers' own checks (the reminder is gone, the snooze's idempotency key, the /forget
+#: question no longer pending) still keep a button from acting twice.
+BUTTON_USED_TTL_S = 24 * 3600
 #: Telegram shows at most 200 characters of a callback query's answer.
 _NOTICE_CHARS = 200
 
