@@ -15,6 +15,7 @@ import pytest
 
 from common.rest_client import RestClient
 from common.wire import CronJob, CronJobStatus, CronJobType
+from sandbox import telegram_updates as build
 from sandbox.telegram_api import SentMessage
 from tests.system import DEFAULT_MODEL, FALLBACK_MODEL, Person, System, until
 
@@ -83,14 +84,17 @@ def rest_client(system: System) -> RestClient:
     return RestClient(system.stack.url("rest_service"), system.secrets["SERVICE_API_TOKEN"])
 
 
-async def reminder_for(system: System, person: Person, text: str, in_seconds: float) -> CronJob:
-    """A reminder made over rest_service, as the assistant's tool makes one."""
+async def reminder_for(
+    system: System, person: Person, text: str, in_seconds: float, chat_id: int | None = None
+) -> CronJob:
+    """A reminder made over rest_service, as the assistant's tool makes one (in `person`'s
+    private chat, or in the group `chat_id`)."""
     await system.say(person, "/start")
     due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=in_seconds)
     async with rest_client(system) as rest:
         user = await rest.get_user_by_telegram(person.id)
         return await rest.create_cron_job(
-            name=text, chat_id=person.id, user_id=user.id, text=text, run_at=due
+            name=text, chat_id=chat_id or person.id, user_id=user.id, text=text, run_at=due
         )
 
 
@@ -202,3 +206,18 @@ async def test_a_double_tapped_cancel_under_the_confirmation_acts_once(system: S
     assert buttons_of(shown) == []
     [job] = await reminders_of(system, eva)
     assert job.status == CronJobStatus.cancelled
+
+
+async def test_in_a_group_a_reminders_buttons_are_its_owners(system: System) -> None:
+    ada, ben = Person.new("Ada"), Person.new("Ben")
+    group = build.group_chat(-1_000_000_000_000 - uuid.uuid4().int % 10**9)
+    await system.say(ben, "/start")
+    await reminder_for(system, ada, "team sync", in_seconds=2, chat_id=group["id"])
+    fired = await system.next_message(group["id"], after=0, containing="⏰ team sync")
+
+    query = tap(system, ben, fired, labelled(fired, "Done"))
+    assert await answer_to(system, query) == "This button is for someone else."
+    query = tap(system, ada, fired, labelled(fired, "Done"))  # the owner's tap still acts
+    assert await answer_to(system, query) == "Done."
+    shown = await edited(system, group["id"], fired.message_id, "✅ Done.")
+    assert buttons_of(shown) == []
