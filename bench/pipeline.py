@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -31,7 +32,7 @@ from openai import AsyncOpenAI
 
 from common.crypto import generate_key
 from common.messages import answer_message_id, incoming_message_id
-from ops.infra import DatabaseServer, find_postgres, find_redis, migrate
+from ops.infra import DatabaseServer, find_postgres, find_redis, free_port, migrate
 from ops.processes import Stack
 from ops.services import ROOT
 from sandbox.llm_server import LlmStandIn, Step
@@ -166,10 +167,15 @@ async def _stage_means(url: str) -> dict[str, float]:
 class Pipeline:
     """Stand-ins in this process (Telegram) and a thread (LLM); services as processes."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, llm_process: bool = False) -> None:
+        """`llm_process`: the LLM stand-in as a process of its own instead (streaming many
+        answers would take the CPU the Telegram stand-in needs to stamp sends on time)."""
         self.workdir = workdir
         self.telegram = TelegramStandIn(TOKEN, bot_username="bench_bot")
         self.llm = LlmStandIn(record=False)
+        self._llm_process_wanted = llm_process
+        self._llm_process: subprocess.Popen[bytes] | None = None
+        self._llm_url = ""
         self.env: dict[str, str] = {}
         #: Every injected message: (chat, update_id, time.monotonic()).
         self.injected: list[tuple[int, int, float]] = []
@@ -179,7 +185,7 @@ class Pipeline:
 
     async def start(self, scenario: Scenario) -> None:
         await self.telegram.start()
-        self.llm.start_in_thread()
+        await self._start_llm(scenario)
         pg, rd = find_postgres(), find_redis()
         if pg is None or rd is None:
             raise SystemExit("the benchmark needs Postgres and Redis (see ./manage.py up)")
@@ -204,7 +210,7 @@ class Pipeline:
             "LLM_MODEL_DECRYPT_KEY": generate_key(),
             "TELEGRAM_TOKEN": TOKEN,
             "TELEGRAM_API_BASE": self.telegram.url,
-            "OPENAI_BASE_URL": f"{self.llm.url}/v1",
+            "OPENAI_BASE_URL": f"{self._llm_url}/v1",
             "OPENAI_API_KEY": "sk-bench",
             "LOG_LEVEL": "WARNING",
             "LOG_FORMAT": "json",
@@ -215,15 +221,34 @@ class Pipeline:
         if scenario.stream:
             # Each answer takes its model about a second: enough turns at once for the rate.
             env["ASSISTANT_CONCURRENCY"] = "64"
-            self.llm.chunk_delay = STREAM_CHUNK_DELAY_S
-            self.llm.script(Step(text=STREAM_ANSWER, times=None))
         self.env = env
         self.stack = Stack(env, self.workdir)
         await asyncio.to_thread(self._start_services, env)
 
-    def _start_services(self, env: dict[str, str]) -> None:
-        import subprocess
+    async def _start_llm(self, scenario: Scenario) -> None:
+        """In a thread, or as a process; streaming scenarios script the slow long answer."""
+        if self._llm_process_wanted:
+            port = free_port()
+            command = [sys.executable, "-m", "sandbox.llm_server", "--port", str(port)]
+            self._llm_process = await asyncio.to_thread(
+                subprocess.Popen, [*command, "--no-record"], cwd=ROOT
+            )
+            self._llm_url = f"http://127.0.0.1:{port}"
+            async with httpx.AsyncClient(base_url=self._llm_url) as client:
+                await _until_up(client)
+                if scenario.stream:
+                    pace = {"chunk_delay": STREAM_CHUNK_DELAY_S}
+                    await client.post("/control/stream", json=pace)
+                    step = {"text": STREAM_ANSWER, "times": None}
+                    await client.post("/control/script", json=step)
+            return
+        self.llm.start_in_thread()
+        self._llm_url = self.llm.url
+        if scenario.stream:
+            self.llm.chunk_delay = STREAM_CHUNK_DELAY_S
+            self.llm.script(Step(text=STREAM_ANSWER, times=None))
 
+    def _start_services(self, env: dict[str, str]) -> None:
         assert self.stack is not None
         subprocess.run(
             [sys.executable, "-m", "rest_service.seed"],
@@ -240,7 +265,11 @@ class Pipeline:
         if self.stack:
             await asyncio.to_thread(self.stack.stop_all)
         await self.telegram.stop()
-        self.llm.stop_thread()
+        if self._llm_process is not None:
+            self._llm_process.terminate()
+            await asyncio.to_thread(self._llm_process.wait, 10)
+        else:
+            self.llm.stop_thread()
         if self._db and self._db_url:
             self._db.drop(self._db_url)
 
@@ -424,6 +453,19 @@ class Pipeline:
         return float(best)
 
 
+async def _until_up(client: httpx.AsyncClient, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if (await client.get("/health")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise SystemExit("the LLM stand-in did not start")
+        await asyncio.sleep(0.1)
+
+
 async def baseline(messages: int) -> dict[str, float]:
     """Receive → LLM stand-in → reply in one process, no queues: the architecture's floor."""
     telegram = TelegramStandIn(TOKEN)
@@ -467,11 +509,11 @@ async def run_scenario(scenario: Scenario, *, config_changes: int = 0) -> Result
     """One scenario on a fresh stack and database (and, if asked, the config-change probe
     on the same stack afterwards, in `extra`)."""
     with tempfile.TemporaryDirectory() as tmp:
-        pipeline = Pipeline(Path(tmp))
+        pipeline = Pipeline(Path(tmp), llm_process=scenario.stream)
         try:
             await pipeline.start(scenario)
             result = await pipeline.run(scenario)
-            if config_changes:
+            if config_changes and not scenario.stream:  # the probe reads the in-thread LLM's log
                 probe = await pipeline.config_change_latency(config_changes)
                 result.extra["config_change"] = probe
         finally:
