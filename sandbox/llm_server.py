@@ -21,9 +21,10 @@ attribute `argument_style`, `POST /control/arguments {"style": "realistic"}`,
 
 `stream: true` is answered as OpenAI streams (`stream_chunks`): SSE `data:` events of
 `chat.completion.chunk`, tool calls opened with their index and their arguments in pieces, a
-usage chunk when `stream_options.include_usage` asks, then `data: [DONE]`. Slow the chunks with
-the attribute `chunk_delay`, `POST /control/stream {"chunk_delay": 0.05}`, `--chunk-delay` or a
-step's `chunk_delay`; a step's `break_after: n` cuts the connection after n chunks.
+usage chunk when `stream_options.include_usage` asks, then `data: [DONE]`. Slow the chunks
+after the first text (which comes at once, as an unstreamed reply does) with the attribute
+`chunk_delay`, `POST /control/stream {"chunk_delay": 0.05}`, `--chunk-delay` or a step's
+`chunk_delay`; a step's `break_after: n` cuts the connection after n chunks.
 
 Standalone: `python -m sandbox.llm_server --port 8090`; the control API is under `/control`
 (`POST /control/script`, `POST /control/reset`, `GET /control/requests`,
@@ -382,7 +383,7 @@ class LlmStandIn(StandInServer):
                 if request.transport is not None:
                     request.transport.close()  # cut: no final chunk, no [DONE]
                 return response
-            if number and delay:
+            if number > 1 and delay:  # the first text comes at once, as a reply would
                 await asyncio.sleep(delay)
             await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
         await response.write(b"data: [DONE]\n\n")
