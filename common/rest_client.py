@@ -165,9 +165,16 @@ class RestClient:
         return User.model_validate(await self.get_json(f"/api/users/by-telegram/{telegram_id}"))
 
     async def list_users(
-        self, *, blocked: bool | None = None, limit: int = 100, offset: int = 0
+        self,
+        *,
+        blocked: bool | None = None,
+        event_alerts: bool | None = None,
+        limit: int = 100,
+        offset: int = 0,
     ) -> list[User]:
-        page = await self.get_json("/api/users/", blocked=blocked, limit=limit, offset=offset)
+        page = await self.get_json(
+            "/api/users/", blocked=blocked, event_alerts=event_alerts, limit=limit, offset=offset
+        )
         return _many(User, page)
 
     async def update_user(
@@ -181,6 +188,7 @@ class RestClient:
         preferred_model: str | None = UNSET,
         blocked: bool = UNSET,
         voice_replies: bool = UNSET,
+        event_alert_minutes: int = UNSET,
     ) -> User:
         """Partial update: a 422 names a timezone that is not IANA or a model that does
         not exist (or cannot chat)."""
@@ -192,6 +200,7 @@ class RestClient:
             preferred_model=preferred_model,
             blocked=blocked,
             voice_replies=voice_replies,
+            event_alert_minutes=event_alert_minutes,
         )
         return User.model_validate(await self.put_json(f"/api/users/{user_id}", body))
 
@@ -285,10 +294,11 @@ class RestClient:
         memory_query: str | None = None,
         memory_limit: int = 5,
         match: Literal["any", "all"] = "any",
+        facts: bool = False,
     ) -> TurnContext:
         """`get_or_create_thread`, `get_user(profile_id)` (None when missing),
         `recent_messages` and, given `memory_query`, `search_messages` before that window:
-        one request instead of four."""
+        one request instead of four. `facts`: the profile's facts too."""
         body: dict[str, Any] = {
             "user_id": conversation_key,
             "assistant_id": str(assistant_id),
@@ -296,6 +306,8 @@ class RestClient:
             "limit": limit,
             "max_chars": max_chars,
         }
+        if facts:
+            body["facts"] = True
         if memory_query is not None:
             body["memory"] = {"q": memory_query, "limit": memory_limit, "match": match}
         return TurnContext.model_validate(await self.post_json("/api/threads/context", body))

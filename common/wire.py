@@ -28,6 +28,9 @@ class ToolType(StrEnum):
     time = "time"
     weather = "weather"
     sub_assistant = "sub_assistant"
+    remember = "remember"
+    web_search = "web_search"
+    read_page = "read_page"
 
 
 class MessageRole(StrEnum):
@@ -75,6 +78,8 @@ class User(WireModel):
     blocked: bool
     #: `/voice on`: answers come as voice messages too.
     voice_replies: bool = False
+    #: An alert this many minutes before each calendar event; 0: none.
+    event_alert_minutes: int = 0
     created_at: datetime
     updated_at: datetime
 
@@ -130,13 +135,45 @@ class SearchHit(Message):
     rank: float
 
 
+#: A profile fact's longest text, and the most facts one user keeps (rest_service's rules).
+PROFILE_FACT_MAX_CHARS = 300
+PROFILE_FACTS_MAX = 50
+
+
+def fact_key(text: str) -> str:
+    """What makes two facts the same: their words, casefolded ("Anna" is "anna")."""
+    return " ".join(text.split()).casefold()
+
+
+class ProfileFact(WireModel):
+    """Something a user told the assistant about themselves; theirs alone."""
+
+    id: UUID
+    user_id: UUID
+    text: str
+    created_at: datetime
+
+
+class UserUsage(WireModel):
+    """A user's own figures since `since`: messages they sent, tokens of the answers they
+    got, tool calls made for them."""
+
+    since: datetime
+    messages: int
+    tokens_in: int
+    tokens_out: int
+    tool_calls: int
+
+
 class TurnContext(WireModel):
-    """A turn's starting point in one request; no thread for a blocked profile."""
+    """A turn's starting point in one request; no thread for a blocked profile. `facts`:
+    the profile's facts, asked for in private chats only."""
 
     thread: Thread | None
     profile: User | None
     recent: list[Message]
     memory: list[SearchHit]
+    facts: list[ProfileFact] = []
 
 
 class ProviderRef(WireModel):

@@ -30,8 +30,10 @@ async def list_users(
     page: PageDep,
     response: Response,
     blocked: bool | None = None,
+    event_alerts: bool | None = None,
 ) -> object:
-    rows, total = await users.list_users(ctx, page, blocked, None)
+    """`event_alerts=true`: the users who asked for alerts before their events."""
+    rows, total = await users.list_users(ctx, page, blocked, None, event_alerts)
     set_total(response, total)
     return rows
 

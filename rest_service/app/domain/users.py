@@ -41,9 +41,16 @@ async def get_or_create_user(ctx: Ctx, data: UserCreate) -> tuple[User, bool]:
 
 
 async def list_users(
-    ctx: Ctx, page: Page, blocked: bool | None, telegram_id: int | None
+    ctx: Ctx,
+    page: Page,
+    blocked: bool | None,
+    telegram_id: int | None,
+    event_alerts: bool | None = None,
 ) -> tuple[list[User], int]:
     stmt = select(User).order_by(col(User.created_at), col(User.id))
+    if event_alerts is not None:
+        alerting = col(User.event_alert_minutes) > 0
+        stmt = stmt.where(alerting if event_alerts else ~alerting)
     if blocked is not None:
         stmt = stmt.where(col(User.blocked) == blocked)
     if telegram_id is not None:

@@ -10,6 +10,9 @@ from sqlmodel import Field, SQLModel
 
 from rest_service.app.models.base import BIGINT_MAX, Text, TimestampMixin
 
+#: The longest lead of an event alert: a day.
+MAX_EVENT_ALERT_MINUTES = 1440
+
 
 class UserBase(SQLModel):
     username: Text | None = Field(default=None, max_length=255)
@@ -28,6 +31,8 @@ class User(UserBase, TimestampMixin, table=True):
     blocked: bool = False
     #: `/voice on`: answers come as voice messages too.
     voice_replies: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    #: An alert this many minutes before each calendar event; 0: none (the default).
+    event_alert_minutes: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class UserCreate(UserBase):
@@ -42,6 +47,7 @@ class UserUpdate(SQLModel):
     preferred_model: Text | None = Field(default=None, max_length=255)
     blocked: bool | None = None
     voice_replies: bool | None = None
+    event_alert_minutes: int | None = Field(default=None, ge=0, le=MAX_EVENT_ALERT_MINUTES)
 
 
 class UserPublic(UserBase):
@@ -49,5 +55,6 @@ class UserPublic(UserBase):
     telegram_id: int
     blocked: bool
     voice_replies: bool
+    event_alert_minutes: int = 0
     created_at: datetime
     updated_at: datetime
