@@ -40,12 +40,14 @@ from common.wire import (
     MessageIn,
     MessageRole,
     ModelCapability,
+    ProfileFact,
     RunOutcome,
     SearchHit,
     Thread,
     ToolInvocation,
     TurnContext,
     User,
+    UserUsage,
     WireModel,
 )
 
@@ -207,6 +209,34 @@ class RestClient:
     async def delete_user(self, user_id: Id) -> None:
         """`/forget`: the user, their messages, threads, jobs and credentials."""
         await self.delete(f"/api/users/{user_id}")
+
+    # --- profile facts and usage ---------------------------------------------------------------
+
+    async def list_facts(
+        self, user_id: Id, *, limit: int = 100, offset: int = 0
+    ) -> list[ProfileFact]:
+        """Oldest first."""
+        page = await self.get_json(f"/api/users/{user_id}/facts", limit=limit, offset=offset)
+        return _many(ProfileFact, page)
+
+    async def add_fact(self, user_id: Id, text: str) -> tuple[ProfileFact, bool]:
+        """`True` when stored now, `False` when the user had it; `ConflictError` at the cap,
+        `ValidationFailedError` for an empty or too long text."""
+        response = await self.request("POST", f"/api/users/{user_id}/facts", json={"text": text})
+        return ProfileFact.model_validate(response.json()), response.status_code == 201
+
+    async def delete_fact(self, user_id: Id, fact_id: Id) -> bool:
+        """`False` when the user has no such fact (gone already)."""
+        try:
+            await self.delete(f"/api/users/{user_id}/facts/{fact_id}")
+        except NotFoundError:
+            return False
+        return True
+
+    async def user_usage(self, user_id: Id, since: datetime) -> UserUsage:
+        """The user's messages, tokens and tool calls since `since` (timezone-aware)."""
+        body = await self.get_json(f"/api/users/{user_id}/usage", since=since.isoformat())
+        return UserUsage.model_validate(body)
 
     # --- config ------------------------------------------------------------------------------
 

@@ -259,6 +259,7 @@ class Orchestrator:
             message.conversation_key,
             secretary_memory_query(self.settings, message.text),
             profile_id=str(message.user_id),
+            facts=not message.is_group,
         )
 
     async def _user(self, message: IncomingMessage) -> User | None:

@@ -28,6 +28,8 @@ ROUTES: list[tuple[type[BaseModel], str, str]] = [
     (wire.CronJob, "get", "/api/cron-jobs/{job_id}"),
     (wire.CronJobRun, "get", "/api/cron-jobs/{job_id}/runs"),
     (wire.ToolInvocation, "post", "/api/tool-invocations/"),
+    (wire.ProfileFact, "get", "/api/users/{user_id}/facts"),
+    (wire.UserUsage, "get", "/api/users/{user_id}/usage"),
 ]
 
 

@@ -18,9 +18,11 @@ from rest_service.app.api import (
     cron_jobs,
     live_config,
     llm,
+    profile_facts,
     threads,
     tool_invocations,
     tools,
+    usage,
     users,
 )
 from rest_service.app.auth import install_auth
@@ -38,6 +40,8 @@ ROUTERS = (
     tools.router,
     assistant_tools.router,
     users.router,
+    profile_facts.router,
+    usage.router,
     threads.router,
     llm.router,
     cron_jobs.router,

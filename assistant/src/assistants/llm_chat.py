@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from assistant.src.assistants import memory
 from assistant.src.assistants.base import BaseAssistant, Turn, TurnResult
 from assistant.src.assistants.phrases import CATALOGUE
-from assistant.src.assistants.prompt import system_prompt
+from assistant.src.assistants.prompt import private_facts, system_prompt
 from assistant.src.clients.llm import (
     Completion,
     LlmGateway,
@@ -33,7 +33,7 @@ from assistant.src.clients.llm import (
 )
 from assistant.src.drafts import DraftPublisher, status_line
 from assistant.src.settings import Settings
-from assistant.src.tools.base import ToolCallContext
+from assistant.src.tools.base import Actor, ToolCallContext
 from assistant.src.tools.toolbox import Toolbox, ToolOutcome
 from common.limits import LIMIT_REFUSALS, TokenBudget, seconds_until_reset
 from common.logging import get_logger
@@ -91,6 +91,8 @@ class LlmChatAssistant(BaseAssistant):
         self.routes = routes
         #: Long-term memory found with this turn's context (the secretary's).
         self.memory_hits: list[SearchHit] = []
+        #: The speaker's profile facts for the prompt; always empty in a group.
+        self.facts: list[str] = []
         #: Where the answer is shown as it grows; None: not streamed.
         self.drafts: DraftPublisher | None = None
 
@@ -110,6 +112,7 @@ class LlmChatAssistant(BaseAssistant):
             start.recent, settings.max_context_messages, settings.max_context_length
         )
         self.memory_hits = start.memory
+        self.facts = private_facts(turn.actor, start)
         stored = _stored_answer(history, turn)
         if stored is not None:
             log.info("turn_replayed", assistant=self.spec.name)
@@ -148,6 +151,7 @@ class LlmChatAssistant(BaseAssistant):
             turn.actor,
             now,
             group_authors=self.user_author(turn) is not None,
+            facts=self.facts,
         )
         return [{"role": "system", "content": prompt}]
 
@@ -172,7 +176,7 @@ class LlmChatAssistant(BaseAssistant):
     ) -> list[ToolOutcome]:
         calls = [c.to_openai() for c in completion.tool_calls]
         message = {"role": "assistant", "content": completion.content, "tool_calls": calls}
-        exchange.add(message, _assistant_record(completion, calls))
+        exchange.add(message, _assistant_record(completion, calls, exchange.turn.actor))
         turn = exchange.turn
         if self.drafts is not None:
             kinds = {tool.name: tool.tool_type for tool in self.spec.tools}
@@ -242,7 +246,9 @@ class LlmChatAssistant(BaseAssistant):
         text = (completion.content or "").strip() or CATALOGUE.text(
             exchange.turn.actor.language, "out_of_steps"
         )
-        record = _assistant_record(completion, None).model_copy(update={"content": text})
+        record = _assistant_record(completion, None, exchange.turn.actor).model_copy(
+            update={"content": text}
+        )
         answer = {"role": "assistant", "content": text}
         exchange.add(answer, record, key=f"{exchange.turn.key}:answer")
         return text
@@ -286,6 +292,7 @@ async def fetch_context(
     memory_query: str | None,
     *,
     profile_id: str | None = None,
+    facts: bool = False,
 ) -> TurnContext:
     """The thread, the recent window (one bounded query; the same limits and whole
     exchanges are enforced again here), memory hits and the sender's profile: one request."""
@@ -298,6 +305,7 @@ async def fetch_context(
         max_chars=settings.max_context_length,
         memory_query=memory_query,
         memory_limit=max(1, settings.max_long_term_results),
+        facts=facts,
     )
 
 
@@ -337,9 +345,14 @@ def _bounded(record: MessageIn) -> MessageIn:
     return record
 
 
-def _assistant_record(completion: Completion, calls: list[dict[str, Any]] | None) -> MessageIn:
+def _assistant_record(
+    completion: Completion, calls: list[dict[str, Any]] | None, actor: Actor
+) -> MessageIn:
+    """`user_id`: whom the answer was for, so a group's tokens count in that user's /usage."""
+    stored_user_id = actor.stored_user_id
     return MessageIn(
         role=MessageRole.assistant,
+        user_id=UUID(stored_user_id) if stored_user_id else None,
         content=completion.content,
         tool_calls=calls,
         model=completion.model,

@@ -3,9 +3,19 @@ timezone (so "tomorrow" means the user's tomorrow), and who is talking."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from assistant.src.tools.base import Actor
+from common.wire import TurnContext
+
+#: The profile section's most characters: facts past it (the newest) are left out.
+FACTS_MAX_CHARS = 4000
+
+FACTS_HEADER = (
+    "What the user told you about themselves (their profile facts; use them, never repeat "
+    "them to others):"
+)
 
 
 def local_time_line(actor: Actor, now: datetime) -> str:
@@ -37,6 +47,27 @@ def profile_line(actor: Actor) -> str:
     return " ".join(parts) + "."
 
 
+def private_facts(actor: Actor, context: TurnContext) -> list[str]:
+    """The speaker's facts, for their private chat only: in a group no member's facts are
+    shown, whatever the context carried."""
+    if actor.is_group:
+        return []
+    return [fact.text for fact in context.facts if str(fact.user_id) == actor.user_id]
+
+
+def facts_section(facts: Sequence[str], max_chars: int = FACTS_MAX_CHARS) -> list[str]:
+    """The header and one line per fact, oldest first, within `max_chars`."""
+    lines: list[str] = []
+    size = len(FACTS_HEADER)
+    for fact in facts:
+        line = f"- {fact}"
+        size += len(line) + 1
+        if size > max_chars:
+            break
+        lines.append(line)
+    return [FACTS_HEADER, *lines] if lines else []
+
+
 def group_line(actor: Actor) -> str:
     return (
         "This is a group chat: each user message starts with its author's name. "
@@ -45,9 +76,15 @@ def group_line(actor: Actor) -> str:
 
 
 def system_prompt(
-    instructions: str | None, actor: Actor, now: datetime, *, group_authors: bool
+    instructions: str | None,
+    actor: Actor,
+    now: datetime,
+    *,
+    group_authors: bool,
+    facts: Sequence[str] = (),
 ) -> str:
-    """`group_authors`: the user messages of this context carry their authors' names."""
+    """`group_authors`: the user messages of this context carry their authors' names.
+    `facts`: the user's profile facts, left out in a group."""
     lines = [
         (instructions or "You are a helpful assistant.").strip(),
         "",
@@ -55,6 +92,8 @@ def system_prompt(
         time_arguments_line(now),
         profile_line(actor),
     ]
+    if not actor.is_group:
+        lines.extend(facts_section(facts))
     if actor.is_group and group_authors:
         lines.append(group_line(actor))
     lines.append("Answer in the user's language.")

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from common.errors import not_found
 from rest_service.app.domain import messages
 from rest_service.app.domain.common import is_foreign_key_violation
+from rest_service.app.domain.profile_facts import all_facts
 from rest_service.app.domain.threads import upsert_thread
 from rest_service.app.domain.unit_of_work import Ctx, autocommit
 from rest_service.app.models.thread import (
@@ -28,7 +29,7 @@ async def turn_context(ctx: Ctx, query: TurnContextQuery) -> TurnContext:
     await autocommit(ctx)
     profile = await ctx.session.get(User, query.profile_id) if query.profile_id else None
     if profile is not None and profile.blocked:
-        return _context(None, profile, [], [])
+        return _context(None, profile, [], [], [])
     thread = await _thread(ctx, query)
     recent = await messages.recent_window(ctx, thread.thread_id, query.limit, query.max_chars)
     memory = []
@@ -43,12 +44,15 @@ async def turn_context(ctx: Ctx, query: TurnContextQuery) -> TurnContext:
             oldest,
             match_all=query.memory.match == "all",
         )
-    return _context(thread, profile, recent, memory)
+    facts = await all_facts(ctx, profile.id) if query.facts and profile is not None else []
+    return _context(thread, profile, recent, memory, facts)
 
 
-def _context(thread: object, profile: object, recent: list[Any], memory: list[Any]) -> TurnContext:
+def _context(
+    thread: object, profile: object, recent: list[Any], memory: list[Any], facts: list[Any]
+) -> TurnContext:
     return TurnContext.model_validate(
-        {"thread": thread, "profile": profile, "recent": recent, "memory": memory},
+        {"thread": thread, "profile": profile, "recent": recent, "memory": memory, "facts": facts},
         from_attributes=True,
     )
 

@@ -8,6 +8,7 @@ from rest_service.app.models.cron import CronJob, CronJobRun
 from rest_service.app.models.history import ConfigChange
 from rest_service.app.models.invocation import ToolInvocation
 from rest_service.app.models.llm import LLMModel, LLMProvider
+from rest_service.app.models.profile_fact import ProfileFact
 from rest_service.app.models.thread import ChatMessage, UserAssistantThread
 from rest_service.app.models.user import User
 
@@ -23,6 +24,7 @@ __all__ = [
     "CronJobRun",
     "LLMModel",
     "LLMProvider",
+    "ProfileFact",
     "Tool",
     "ToolInvocation",
     "User",

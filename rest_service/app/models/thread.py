@@ -31,6 +31,7 @@ from rest_service.app.models.base import (
     utcnow,
 )
 from rest_service.app.models.enums import varchar_enum
+from rest_service.app.models.profile_fact import ProfileFactPublic
 from rest_service.app.models.user import UserPublic
 
 MAX_CONTENT = 100_000
@@ -159,6 +160,8 @@ class TurnContextQuery(SQLModel):
     limit: int = Field(default=20, ge=1, le=1000)
     max_chars: int | None = Field(default=None, ge=0, le=10_000_000)
     memory: MemoryQuery | None = None
+    #: The profile's facts too (the assistant asks in private chats only).
+    facts: bool = False
 
 
 class TurnContext(SQLModel):
@@ -166,3 +169,4 @@ class TurnContext(SQLModel):
     profile: UserPublic | None
     recent: list[MessagePublic]
     memory: list[SearchHit]
+    facts: list[ProfileFactPublic] = []

@@ -1,0 +1,154 @@
+"""The `remember` tool against the real rest_service (add, list, delete by id and by words,
+duplicates, the cap, the group refusal), and profile facts in the system prompt: in every
+private turn of their owner, in no group turn."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+
+from assistant.src.assistants.prompt import FACTS_HEADER, facts_section
+from assistant.src.settings import Settings
+from assistant.src.tools.base import Actor, ToolCallContext, ToolError, ToolServices
+from assistant.src.tools.remember_tool import RememberTool
+from assistant.tests.support import Deployment, tool_spec
+from common.names import Names
+from common.rest_client import RestClient
+from common.wire import PROFILE_FACT_MAX_CHARS, PROFILE_FACTS_MAX, User
+from tests.users import make_user
+
+
+@pytest.fixture
+async def tool(
+    rest: RestClient, redis: aioredis.Redis, names: Names, redis_url: str
+) -> AsyncIterator[RememberTool]:
+    settings = Settings(environment="test", redis_url=redis_url)
+    async with httpx.AsyncClient() as http:
+        yield RememberTool(tool_spec("remember"), ToolServices(settings, redis, names, rest, http))
+
+
+def call(user: User, *, group: bool = False) -> ToolCallContext:
+    actor = Actor(
+        user_id=str(user.id),
+        conversation_key=f"chat:-100{user.telegram_id}" if group else str(user.id),
+        chat_id=-100 if group else int(user.telegram_id),
+        timezone="Europe/Berlin",
+        is_group=group,
+    )
+    return ToolCallContext(actor, str(uuid.uuid4()), uuid.UUID(int=1), "0", 0)
+
+
+async def texts(rest: RestClient, user: User) -> list[str]:
+    return [f.text for f in await rest.list_facts(user.id)]
+
+
+async def test_add_list_and_delete_by_id(tool: RememberTool, rest: RestClient, user: User) -> None:
+    added = await tool.run({"action": "add", "fact": "My wife is  Anna"}, call(user))
+    assert added["stored"] is True and added["fact"] == "My wife is Anna"
+    await tool.run({"action": "add", "fact": "Я не ем мясо"}, call(user))
+    listed = await tool.run({"action": "list"}, call(user))
+    assert [f["fact"] for f in listed["facts"]] == ["My wife is Anna", "Я не ем мясо"]
+    gone = await tool.run({"action": "delete", "fact_id": added["fact_id"]}, call(user))
+    assert gone["deleted"] is True
+    assert await texts(rest, user) == ["Я не ем мясо"]
+    with pytest.raises(ToolError, match="no such fact"):
+        await tool.run({"action": "delete", "fact_id": added["fact_id"]}, call(user))
+    with pytest.raises(ToolError, match="not an id"):
+        await tool.run({"action": "delete", "fact_id": "the first one"}, call(user))
+
+
+async def test_a_duplicate_is_not_stored_twice(
+    tool: RememberTool, rest: RestClient, user: User
+) -> None:
+    first = await tool.run({"action": "add", "fact": "I live in Berlin"}, call(user))
+    again = await tool.run({"action": "add", "fact": "i live in berlin "}, call(user))
+    assert (first["stored"], again["stored"]) == (True, False)
+    assert again["fact_id"] == first["fact_id"] and again["note"] == "already known"
+    assert await texts(rest, user) == ["I live in Berlin"]
+
+
+async def test_delete_by_the_facts_words(tool: RememberTool, rest: RestClient, user: User) -> None:
+    for fact in ("I don't eat meat", "My son is Tim", "My daughter is Mia"):
+        await tool.run({"action": "add", "fact": fact}, call(user))
+    gone = await tool.run({"action": "delete", "fact": "that I don't eat meat"}, call(user))
+    assert gone["fact"] == "I don't eat meat"
+    with pytest.raises(ToolError, match="several facts match") as several:
+        await tool.run({"action": "delete", "fact": "my"}, call(user))
+    assert "Tim" in str(several.value) and "Mia" in str(several.value)
+    with pytest.raises(ToolError, match="no stored fact matches"):
+        await tool.run({"action": "delete", "fact": "cats"}, call(user))
+    assert await texts(rest, user) == ["My son is Tim", "My daughter is Mia"]
+
+
+async def test_the_cap_and_the_length_are_clear_errors(
+    tool: RememberTool, rest: RestClient, user: User
+) -> None:
+    with pytest.raises(ToolError, match=f"at most {PROFILE_FACT_MAX_CHARS}"):
+        await tool.run({"action": "add", "fact": "x" * (PROFILE_FACT_MAX_CHARS + 1)}, call(user))
+    with pytest.raises(ToolError, match="needs 'fact'"):
+        await tool.run({"action": "add", "fact": "  "}, call(user))
+    for n in range(PROFILE_FACTS_MAX):
+        await rest.add_fact(user.id, f"fact {n}")
+    with pytest.raises(ToolError, match=f"{PROFILE_FACTS_MAX} facts, the most kept"):
+        await tool.run({"action": "add", "fact": "one more"}, call(user))
+    assert len(await rest.list_facts(user.id)) == PROFILE_FACTS_MAX
+
+
+async def test_in_a_group_it_refuses_everything(
+    tool: RememberTool, rest: RestClient, user: User
+) -> None:
+    await rest.add_fact(user.id, "My wife is Anna")
+    for arguments in (
+        {"action": "add", "fact": "I am vegan"},
+        {"action": "list"},
+        {"action": "delete", "fact": "Anna"},
+    ):
+        with pytest.raises(ToolError, match="private"):
+            await tool.run(arguments, call(user, group=True))
+    assert await texts(rest, user) == ["My wife is Anna"]
+
+
+async def test_it_acts_for_the_envelopes_user_only(
+    tool: RememberTool, rest: RestClient, user: User
+) -> None:
+    other = await make_user(rest)
+    theirs, _ = await rest.add_fact(other.id, "My wife is Anna")
+    with pytest.raises(ToolError, match="no such fact"):
+        await tool.run({"action": "delete", "fact_id": str(theirs.id)}, call(user))
+    assert (await tool.run({"action": "list"}, call(user)))["facts"] == []
+    assert await texts(rest, other) == ["My wife is Anna"]
+
+
+def test_the_profile_section_keeps_within_its_size() -> None:
+    facts = [f"fact number {n}" for n in range(1000)]
+    section = facts_section(facts, max_chars=200)
+    assert section[0] == FACTS_HEADER and section[1] == "- fact number 0"
+    assert len("\n".join(section)) <= 200
+    assert facts_section([]) == []
+
+
+async def test_facts_are_in_private_prompts_and_in_no_group_prompt(
+    deployment: Deployment,
+) -> None:
+    await deployment.assistant()
+    ann = await deployment.user("Ann", timezone="Europe/Berlin")
+    bob = await deployment.user("Bob", timezone="Europe/Berlin")
+    await deployment.rest.add_fact(ann.id, "My wife is Anna")
+    await deployment.rest.add_fact(bob.id, "Bob's secret: allergic to cats")
+
+    await deployment.ask(ann, "hello")
+    await deployment.ask(ann, "hello again")
+    await deployment.ask(ann, "hi all", chat_id=-100777, group=True)
+    await deployment.ask(bob, "hi from bob", chat_id=-100777, group=True)
+
+    private_one, private_two, group_ann, group_bob = deployment.llm.requests
+    for request in (private_one, private_two):
+        assert "- My wife is Anna" in request.system_text
+        assert "allergic" not in request.system_text
+    for request in (group_ann, group_bob):
+        assert FACTS_HEADER not in request.system_text
+        assert "Anna" not in request.system_text and "allergic" not in request.system_text

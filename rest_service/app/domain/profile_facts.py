@@ -1,0 +1,88 @@
+"""Profile facts per user: listed oldest first, added once (a duplicate returns the stored
+fact), at most PROFILE_FACTS_MAX per user, deleted one at a time or all by `/forget`
+(the foreign key cascades)."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import col
+
+from common.errors import FieldError, conflict, not_found
+from common.wire import PROFILE_FACTS_MAX
+from rest_service.app.domain.common import count, get_or_404, paged
+from rest_service.app.domain.paging import Page
+from rest_service.app.domain.unit_of_work import Ctx
+from rest_service.app.models.profile_fact import ProfileFact, ProfileFactCreate
+from rest_service.app.models.user import User
+
+KIND = "profile fact"
+
+
+async def list_facts(ctx: Ctx, user_id: uuid.UUID, page: Page) -> tuple[list[ProfileFact], int]:
+    await get_or_404(ctx.session, User, user_id, "user")
+    stmt = (
+        select(ProfileFact)
+        .where(col(ProfileFact.user_id) == user_id)
+        .order_by(col(ProfileFact.created_at), col(ProfileFact.id))
+    )
+    return await paged(ctx.session, stmt, page)
+
+
+async def all_facts(ctx: Ctx, user_id: uuid.UUID) -> list[ProfileFact]:
+    """What the prompt gets (bounded by PROFILE_FACTS_MAX), oldest first."""
+    rows = await ctx.session.scalars(
+        select(ProfileFact)
+        .where(col(ProfileFact.user_id) == user_id)
+        .order_by(col(ProfileFact.created_at), col(ProfileFact.id))
+        .limit(PROFILE_FACTS_MAX)
+    )
+    return list(rows)
+
+
+async def add_fact(
+    ctx: Ctx, user_id: uuid.UUID, data: ProfileFactCreate
+) -> tuple[ProfileFact, bool]:
+    """`True` when stored now; a fact the user already has comes back as it is. The user's
+    row is locked so two adds at once cannot pass the cap together."""
+    user = await ctx.session.scalar(
+        select(User).where(col(User.id) == user_id).with_for_update(key_share=True)
+    )
+    if user is None:
+        raise not_found("user", user_id)
+    existing = await _by_key(ctx, user_id, data.key)
+    if existing is not None:
+        return existing, False
+    if await count(ctx.session, col(ProfileFact.user_id) == user_id) >= PROFILE_FACTS_MAX:
+        reason = f"the user has {PROFILE_FACTS_MAX} facts, the most kept: delete one first"
+        raise conflict(reason, [FieldError("text", reason)])
+    await ctx.session.execute(
+        insert(ProfileFact)
+        .values(id=uuid.uuid4(), user_id=user_id, text=data.text, text_key=data.key)
+        .on_conflict_do_nothing(constraint="uq_profile_facts_user_id_text_key")
+    )
+    fact = await _by_key(ctx, user_id, data.key)
+    assert fact is not None
+    return fact, True
+
+
+async def delete_fact(ctx: Ctx, user_id: uuid.UUID, fact_id: uuid.UUID) -> None:
+    await get_or_404(ctx.session, User, user_id, "user")
+    result = await ctx.session.execute(
+        delete(ProfileFact).where(
+            col(ProfileFact.user_id) == user_id, col(ProfileFact.id) == fact_id
+        )
+    )
+    # execute() is typed as returning Result; a DELETE returns a CursorResult with rowcount
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise not_found(KIND, fact_id)
+
+
+async def _by_key(ctx: Ctx, user_id: uuid.UUID, key: str) -> ProfileFact | None:
+    return await ctx.session.scalar(
+        select(ProfileFact)
+        .where(col(ProfileFact.user_id) == user_id, col(ProfileFact.text_key) == key)
+        .execution_options(populate_existing=True)
+    )

@@ -1,0 +1,15 @@
+"""What `GET /api/users/{user_id}/usage` answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+
+class UserUsage(BaseModel):
+    since: datetime
+    messages: int
+    tokens_in: int
+    tokens_out: int
+    tool_calls: int
