@@ -167,7 +167,8 @@ def _message(
 
 
 def _prompt(job: PlannedJob, message_id: UUID) -> IncomingMessage:
-    """The stored prompt, sent on the user's behalf so the secretary answers with fresh data."""
+    """The stored prompt, sent on the user's behalf so the secretary answers with fresh data;
+    framed as a briefing, so the answer is one short message made with the tools."""
     user_id, chat_id = job.job.user_id, job.job.chat_id
     if user_id is None:
         raise ValueError("an assistant_prompt job needs a user_id")
@@ -177,7 +178,7 @@ def _prompt(job: PlannedJob, message_id: UUID) -> IncomingMessage:
         chat_id=chat_id,
         chat_type=ChatType.GROUP if chat_id < 0 else ChatType.PRIVATE,
         user_id=user_id,
-        text=job.text,
+        text=texts.render("briefing", job.text, ""),
     )
 
 

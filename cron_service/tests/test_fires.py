@@ -122,8 +122,19 @@ def test_assistant_prompt_goes_to_the_secretary_as_the_user() -> None:
     assert isinstance(message, IncomingMessage)
     assert message.source == Source.CRON
     assert str(message.user_id) == data["user_id"]
-    assert message.text == "today's calendar and weather"
+    assert message.text == (
+        "Scheduled briefing the user set up: today's calendar and weather\n"
+        "Answer with fresh data from your tools, in one short message."
+    )
     assert fire.sent_text is None
+
+
+def test_a_russian_briefing_is_framed_in_russian() -> None:
+    data = job_data(type="assistant_prompt", text=None, prompt="мои дела на сегодня и погода")
+    _, message, _ = compose(planned(data), NOW, NOW, RULES)
+    assert isinstance(message, IncomingMessage)
+    assert message.text.startswith("Сводка по расписанию, которую настроил пользователь: мои")
+    assert "одним коротким сообщением" in message.text
 
 
 def test_fire_survives_its_json() -> None:

@@ -1,4 +1,10 @@
-"""`reminder`: create, list, cancel and snooze the user's reminders.
+"""`reminder`: create, list, change, cancel and snooze the user's reminders and briefings,
+and set the alerts before calendar events.
+
+`kind` "briefing" makes an `assistant_prompt` job instead of a reminder: `text` is then the
+request the secretary answers with its tools each time it fires ("my agenda and the weather
+in Berlin"), on the same schedules as a reminder. `event_alerts` sets the user's
+`event_alert_minutes` (0 turns them off), which cron_service's alert sweep reads.
 
 A reminder is a cron job in rest_service that cron_service fires. `when` is a moment (an ISO
 8601 local date-time, preferred, or words: "tomorrow at 9", "in 20 minutes", "через час"),
@@ -26,6 +32,10 @@ from common.buttons import snoozed_until
 from common.errors import ConflictError, NotFoundError, ValidationFailedError
 from common.wire import CronJob, CronJobStatus, CronJobType
 
+#: `kind` → the job type it makes and reads.
+KINDS = {"reminder": CronJobType.reminder, "briefing": CronJobType.assistant_prompt}
+#: The longest lead of an event alert (rest_service refuses more): a day.
+MAX_EVENT_ALERT_MINUTES = 1440
 DEFAULT_SNOOZE_MINUTES = 10
 MAX_SNOOZE_MINUTES = 7 * 24 * 60
 _NAME_LENGTH = 60
@@ -40,10 +50,14 @@ class ReminderTool(BaseTool, tool_type="reminder"):
             "list": self._list,
             "delete": self._delete,
             "snooze": self._snooze,
+            "update": self._update,
+            "event_alerts": self._event_alerts,
         }
         action = actions.get(arguments.get("action", ""))
         if action is None:
-            raise ToolError("unknown action: use create, list, delete or snooze")
+            raise ToolError(
+                "unknown action: use create, list, update, delete, snooze or event_alerts"
+            )
         try:
             return await action(arguments, call)
         except (ValidationFailedError, ConflictError) as exc:
@@ -53,15 +67,17 @@ class ReminderTool(BaseTool, tool_type="reminder"):
 
     async def _create(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
         text = (arguments.get("text") or "").strip()
+        kind = _kind(arguments)
         if not text:
-            raise ToolError("action 'create' needs 'text': what to remind about")
+            what = "what to do each time" if kind == CronJobType.assistant_prompt else "what"
+            raise ToolError(f"action 'create' needs 'text': {what} to remind about")
         zone_name, assumed = await self._user_zone(call)
         tz = zone(zone_name)
         zone_name, now = str(tz), datetime.now(tz)
         if arguments.get("recurrence"):
             rule = parse_recurrence(arguments["recurrence"], arguments.get("when"), tz)
             first = rule.first_after(now)
-            job = await self._new_job(call, text, zone_name, cron_expression=rule.cron)
+            job = await self._new_job(call, text, zone_name, kind, cron_expression=rule.cron)
             await self._made(call, job)
             result = _created(job, first, zone_name, assumed, rule.describe())
             if rule.time_assumed:
@@ -70,21 +86,28 @@ class ReminderTool(BaseTool, tool_type="reminder"):
         if not arguments.get("when"):
             raise ToolError("say when: 'when' (e.g. '2025-06-11T09:00' or 'in 20 minutes')")
         at = resolve_moment(str(arguments["when"]), tz, now)
-        job = await self._new_job(call, text, zone_name, run_at=at)
+        job = await self._new_job(call, text, zone_name, kind, run_at=at)
         await self._made(call, job)
         # A redelivered message gets the job made the first time: confirm what is stored.
         stored = job.run_at.astimezone(tz) if job.run_at else at
         return _created(job, stored, zone_name, assumed, None)
 
     async def _new_job(
-        self, call: ToolCallContext, text: str, zone_name: str, **when: Any
+        self,
+        call: ToolCallContext,
+        text: str,
+        zone_name: str,
+        kind: CronJobType = CronJobType.reminder,
+        **when: Any,
     ) -> CronJob:
+        briefing = kind == CronJobType.assistant_prompt
         return await self.services.rest.create_cron_job(
             name=text[:_NAME_LENGTH],
-            type=CronJobType.reminder,
+            type=kind,
             user_id=call.actor.user_id,
             chat_id=call.actor.chat_id,
-            text=text,
+            text=None if briefing else text,
+            prompt=text if briefing else None,
             timezone=zone_name,
             idempotency_key=call.idempotency_key,
             **when,
@@ -108,16 +131,68 @@ class ReminderTool(BaseTool, tool_type="reminder"):
     # -- list, delete, snooze -----------------------------------------------------------------
 
     async def _list(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
-        jobs = await self._reminders(call, status=CronJobStatus.active)
+        kind = _kind(arguments)
+        jobs = await self._reminders(call, status=CronJobStatus.active, kind=kind)
         items = sorted((_summary(job) for job in jobs), key=lambda item: item["next_utc"] or "")
+        label = "briefings" if kind == CronJobType.assistant_prompt else "reminders"
         if not items:
-            return {"reminders": [], "note": "the user has no upcoming reminders"}
-        return {"reminders": items, "how_to_cancel": "action 'delete' with the reminder_id"}
+            return {label: [], "note": f"the user has no upcoming {label}"}
+        return {label: items, "how_to_cancel": "action 'delete' with the reminder_id"}
 
     async def _delete(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
         job = await self._own(arguments, call)
         await self.services.rest.update_cron_job(job.id, status=CronJobStatus.cancelled)
-        return {"status": "cancelled", "reminder_id": str(job.id), "text": job.text}
+        return {"status": "cancelled", "reminder_id": str(job.id), "text": _words(job)}
+
+    async def _update(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
+        """A new text, time or repetition for a reminder or briefing; what is not given stays."""
+        job = await self._own(arguments, call)
+        changes: dict[str, Any] = {}
+        if arguments.get("new_text"):
+            words = str(arguments["new_text"]).strip()
+            field = "prompt" if job.type == CronJobType.assistant_prompt else "text"
+            changes |= {field: words, "name": words[:_NAME_LENGTH]}
+        tz = zone(job.timezone or call.actor.timezone)
+        now = datetime.now(tz)
+        first: datetime | None = None
+        repeats = None
+        if arguments.get("recurrence"):
+            rule = parse_recurrence(arguments["recurrence"], arguments.get("when"), tz)
+            changes |= {"cron_expression": rule.cron, "run_at": None}
+            first, repeats = rule.first_after(now), rule.describe()
+        elif arguments.get("when"):
+            first = resolve_moment(str(arguments["when"]), tz, now)
+            changes |= {"run_at": first, "cron_expression": None}
+        if not changes:
+            raise ToolError("nothing to change: give new_text, when or recurrence")
+        job = await self.services.rest.update_cron_job(job.id, **changes)
+        upcoming = first or job.next_run_at or job.run_at
+        result = _summary(job)
+        result["status"] = "updated"
+        if upcoming is not None:
+            when = local(upcoming.astimezone(tz))
+            what = f"{repeats}, next on {when}" if repeats else f"for {when}"
+            result["confirmation"] = f"Changed: {_words(job)}, {what}"
+        return result
+
+    async def _event_alerts(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
+        """The user's alert before each calendar event: `minutes` ahead, 0 for none."""
+        if call.actor.is_group:
+            raise ToolError("event alerts are a personal setting: ask in a private chat")
+        raw = arguments.get("minutes")
+        if raw is None:
+            user = await self.services.rest.get_user(call.actor.user_id)
+            return {"event_alert_minutes": user.event_alert_minutes}
+        minutes = int(raw)
+        if not 0 <= minutes <= MAX_EVENT_ALERT_MINUTES:
+            raise ToolError(f"minutes must be between 0 (off) and {MAX_EVENT_ALERT_MINUTES}")
+        await self.services.rest.update_user(call.actor.user_id, event_alert_minutes=minutes)
+        if minutes == 0:
+            return {"event_alert_minutes": 0, "confirmation": "Event alerts are off."}
+        return {
+            "event_alert_minutes": minutes,
+            "confirmation": f"I'll alert you {minutes} minutes before each calendar event.",
+        }
 
     async def _snooze(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
         job = await self._own(arguments, call, latest_fired=True)
@@ -148,9 +223,10 @@ class ReminderTool(BaseTool, tool_type="reminder"):
         if reminder_id:
             return await self._by_id(reminder_id, call)
         text = (arguments.get("text") or "").strip().lower()
-        jobs = await self._reminders(call, status=None if latest_fired else CronJobStatus.active)
+        status = None if latest_fired else CronJobStatus.active
+        jobs = await self._reminders(call, status=status, kind=_kind(arguments))
         if text:
-            matches = [j for j in jobs if text in (j.text or "").lower()]
+            matches = [j for j in jobs if text in _words(j).lower()]
             matches = [j for j in matches if j.status == CronJobStatus.active] or matches
             if len(matches) == 1:
                 return matches[0]
@@ -166,21 +242,37 @@ class ReminderTool(BaseTool, tool_type="reminder"):
             job = await self.services.rest.get_cron_job(reminder_id)
         except (NotFoundError, ValidationFailedError):
             job = None
-        if job is None or not _visible(job, call.actor) or job.type != CronJobType.reminder:
+        if job is None or not _visible(job, call.actor) or job.type not in KINDS.values():
             raise ToolError(f"the user has no reminder {reminder_id!r} (action 'list' shows them)")
         return job
 
     async def _reminders(
-        self, call: ToolCallContext, *, status: CronJobStatus | None
+        self,
+        call: ToolCallContext,
+        *,
+        status: CronJobStatus | None,
+        kind: CronJobType = CronJobType.reminder,
     ) -> list[CronJob]:
         jobs = await self.services.rest.list_cron_jobs(
             user_id=call.actor.user_id,
             chat_id=call.actor.chat_id if call.actor.is_group else None,
-            type=CronJobType.reminder,
+            type=kind,
             status=status,
             limit=1000,
         )
         return [job for job in jobs if _visible(job, call.actor)]
+
+
+def _kind(arguments: dict[str, Any]) -> CronJobType:
+    kind = KINDS.get(str(arguments.get("kind") or "reminder"))
+    if kind is None:
+        raise ToolError("kind must be 'reminder' or 'briefing'")
+    return kind
+
+
+def _words(job: CronJob) -> str:
+    """A reminder's text, or what a briefing asks each time."""
+    return (job.prompt if job.type == CronJobType.assistant_prompt else job.text) or job.name
 
 
 def _visible(job: CronJob, actor: Actor) -> bool:
@@ -209,14 +301,16 @@ def _created(
     """The confirmation names the stored moment: weekday, date, HH:MM, zone and offset."""
     when = local(first)
     what = f"{repeats}, first on {when}" if repeats else f"for {when}"
+    briefing = job.type == CronJobType.assistant_prompt
     result: dict[str, Any] = {
         "status": "created",
         "reminder_id": str(job.id),
-        "text": job.text,
+        "kind": "briefing" if briefing else "reminder",
+        "text": _words(job),
         "first_time": when,
         "first_time_iso": first.isoformat(),
         "timezone": zone_name,
-        "confirmation": f"Reminder set {what}: {job.text}",
+        "confirmation": f"{'Briefing' if briefing else 'Reminder'} set {what}: {_words(job)}",
     }
     if repeats:
         result["repeats"] = repeats
@@ -233,7 +327,7 @@ def _summary(job: CronJob) -> dict[str, Any]:
     upcoming = job.next_run_at or job.run_at
     return {
         "reminder_id": str(job.id),
-        "text": job.text,
+        "text": _words(job),
         "next": local(upcoming.astimezone(tz)) if upcoming else None,
         "next_utc": upcoming.isoformat() if upcoming else None,
         "timezone": str(tz),
