@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -62,6 +62,25 @@ class Settings(ServiceSettings):
     document_max_chars: int = Field(default=20_000, ge=1000)
     #: Voice replies longer than this many characters are sent as text only.
     speech_max_chars: int = Field(default=1_500, ge=1)
+
+    # issue 20: web answers (`web_search` through one provider, `read_page` behind the SSRF guard)
+    web_search_provider: Literal["searxng", "brave", "tavily"] = "searxng"
+    #: A SearXNG instance with the JSON format enabled (`search.formats: [html, json]`).
+    searxng_url: str = ""
+    brave_api_key: str = ""
+    brave_search_url: str = "https://api.search.brave.com/res/v1/web/search"
+    tavily_api_key: str = ""
+    tavily_search_url: str = "https://api.tavily.com/search"
+    web_search_max_results: int = Field(default=5, ge=1, le=20)
+    web_search_timeout_seconds: float = Field(default=10.0, gt=0)
+    #: `read_page`: one page's time in all, bytes read, characters of text given to the model.
+    web_fetch_timeout_seconds: float = Field(default=10.0, gt=0)
+    web_fetch_max_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    web_fetch_max_chars: int = Field(default=8_000, ge=500)
+    web_fetch_max_redirects: int = Field(default=5, ge=0, le=20)
+    #: Comma-separated `host` or `host:port` the guard lets through though they are private;
+    #: for tests and demos with local stand-ins only. Empty in any real deployment.
+    web_fetch_allow_hosts: str = ""
 
     weather_cache_seconds: int = Field(default=600, ge=0)
     weather_timeout_seconds: float = Field(default=10.0, gt=0)

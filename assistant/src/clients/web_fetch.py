@@ -1,0 +1,236 @@
+"""Fetching a page a model named, without letting it reach our own network (SSRF).
+
+Every hop (the first request and each redirect) is parsed, its host resolved, and refused
+unless every address is public; the request then goes to the address that was checked
+(the URL's host swapped for the IP, `Host` and TLS SNI keep the name), so a DNS answer
+that changes between the check and the connection (rebinding) reaches nothing new.
+Bytes read, redirects and the time in all are capped; only HTML and plain text are read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import ipaddress
+import socket
+from dataclasses import dataclass, field
+
+import httpx
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+SCHEMES = ("http", "https")
+CONTENT_TYPES = ("text/html", "text/plain", "application/xhtml+xml")
+MAX_URL_CHARS = 2048
+_HEADERS = {
+    "User-Agent": "SmartAssistant/1.0 (+read_page)",
+    "Accept": "text/html,application/xhtml+xml,text/plain;q=0.9",
+    "Accept-Encoding": "gzip, deflate",
+}
+
+
+class FetchRefused(Exception):
+    """The URL may not be fetched: a private or local address, a scheme other than http(s)."""
+
+
+class FetchFailed(Exception):
+    """The page could not be read: unreachable, an HTTP error, too slow, not text."""
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    timeout: float
+    max_bytes: int
+    max_redirects: int
+    #: `host` or `host:port` let through though private (local stand-ins in tests only).
+    allow: frozenset[str] = field(default_factory=frozenset)
+
+    @staticmethod
+    def parse_allow(value: str) -> frozenset[str]:
+        return frozenset(e.strip().lower() for e in value.split(",") if e.strip())
+
+
+@dataclass(frozen=True)
+class Page:
+    url: str
+    content_type: str
+    charset: str | None
+    body: bytes
+    #: The body was longer than `max_bytes`; `body` is its start.
+    truncated: bool
+
+
+def refusal(address: IPAddress) -> str | None:
+    """Why `address` is not public, or None. IPv6 forms that carry an IPv4 address
+    (mapped, 6to4, Teredo) are judged by that address."""
+    if isinstance(address, ipaddress.IPv6Address):
+        inner = address.ipv4_mapped or address.sixtofour
+        if inner is None and address.teredo:
+            inner = address.teredo[1]
+        if inner is not None:
+            return refusal(inner)
+    checks = (
+        ("unspecified", address.is_unspecified),
+        ("loopback", address.is_loopback),
+        ("link-local", address.is_link_local),
+        ("multicast", address.is_multicast),
+        ("reserved", address.is_reserved),
+        ("private", address.is_private),
+        ("not global", not address.is_global),
+    )
+    return next((name for name, hit in checks if hit), None)
+
+
+@dataclass(frozen=True)
+class Target:
+    url: httpx.URL
+    host: str
+    port: int
+
+    @classmethod
+    def parse(cls, raw: str) -> Target:
+        if len(raw) > MAX_URL_CHARS:
+            raise FetchRefused(f"the URL is longer than {MAX_URL_CHARS} characters")
+        try:
+            url = httpx.URL(raw.strip())
+            port = url.port or (443 if url.scheme == "https" else 80)
+        except (httpx.InvalidURL, ValueError, TypeError) as exc:
+            raise FetchRefused(f"not a valid URL ({exc})") from exc
+        if url.scheme not in SCHEMES:
+            raise FetchRefused("only http and https links can be read")
+        if not url.host:
+            raise FetchRefused("the URL has no host")
+        if url.userinfo:
+            raise FetchRefused("links with a user name or password are not read")
+        host = url.raw_host.decode("ascii").lower().rstrip(".")
+        return cls(url.copy_with(fragment=None), host, port)
+
+    def allowed(self, allow: frozenset[str]) -> bool:
+        return self.host in allow or f"{self.host}:{self.port}" in allow
+
+    def pinned(self, address: IPAddress) -> httpx.URL:
+        return self.url.copy_with(host=str(address))
+
+    @property
+    def host_header(self) -> str:
+        netloc = self.url.netloc.decode("ascii")
+        return netloc.rsplit("@", 1)[-1]
+
+
+async def resolve(target: Target) -> list[IPAddress]:
+    """Every address the host has (an IP literal is its own)."""
+    try:
+        return [ipaddress.ip_address(target.host)]
+    except ValueError:
+        pass
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(
+            target.host, target.port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+        )
+    except (OSError, UnicodeError) as exc:
+        raise FetchFailed(f"the host {target.host!r} was not found") from exc
+    found = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+    if not found:
+        raise FetchFailed(f"the host {target.host!r} was not found")
+    return list(dict.fromkeys(found))
+
+
+async def checked_address(target: Target, allow: frozenset[str]) -> IPAddress:
+    """The address to connect to; `FetchRefused` if any address of the host is not public
+    (one private record is enough to refuse: which one a client picks is not ours to bet on)."""
+    addresses = await resolve(target)
+    if not target.allowed(allow):
+        for address in addresses:
+            reason = refusal(address)
+            if reason:
+                raise FetchRefused(
+                    f"{target.host} is a {reason} address; only public web pages can be read"
+                )
+    return addresses[0]
+
+
+async def fetch(raw_url: str, limits: FetchLimits) -> Page:
+    """The page at `raw_url`, redirects followed under the same checks."""
+    try:
+        async with asyncio.timeout(limits.timeout):
+            return await _fetch(raw_url, limits)
+    except TimeoutError as exc:
+        raise FetchFailed(f"the page did not answer within {limits.timeout:g} s") from exc
+
+
+async def _fetch(raw_url: str, limits: FetchLimits) -> Page:
+    url = raw_url
+    # One client per page, no pooling: a kept connection is tied to one address and TLS name.
+    async with httpx.AsyncClient(
+        trust_env=False,
+        follow_redirects=False,
+        timeout=limits.timeout,
+        limits=httpx.Limits(max_keepalive_connections=0),
+    ) as client:
+        for _ in range(limits.max_redirects + 1):
+            target = Target.parse(url)
+            address = await checked_address(target, limits.allow)
+            page_or_next = await _get(client, target, address, limits)
+            if isinstance(page_or_next, Page):
+                return page_or_next
+            url = page_or_next
+    raise FetchFailed(f"more than {limits.max_redirects} redirects")
+
+
+async def _get(
+    client: httpx.AsyncClient, target: Target, address: IPAddress, limits: FetchLimits
+) -> Page | str:
+    """The page, or the URL a redirect points to."""
+    extensions = {"sni_hostname": target.host} if target.url.scheme == "https" else {}
+    headers = {**_HEADERS, "Host": target.host_header}
+    try:
+        async with client.stream(
+            "GET", target.pinned(address), headers=headers, extensions=extensions
+        ) as response:
+            if response.is_redirect:
+                location = response.headers.get("location", "")
+                if not location:
+                    raise FetchFailed(f"HTTP {response.status_code} without a Location")
+                return str(target.url.join(location))
+            if response.status_code >= 400:
+                raise FetchFailed(f"the page answered HTTP {response.status_code}")
+            content_type, charset = _content_type(response.headers.get("content-type", ""))
+            if content_type not in CONTENT_TYPES:
+                raise FetchFailed(
+                    f"the link is {content_type or 'of no stated type'}, not a web page"
+                )
+            body, truncated = await _read(response, limits.max_bytes)
+    except httpx.InvalidURL as exc:
+        raise FetchRefused(f"not a valid URL ({exc})") from exc
+    except httpx.HTTPError as exc:
+        raise FetchFailed(f"the page could not be read ({type(exc).__name__})") from exc
+    return Page(str(target.url), content_type, charset, body, truncated)
+
+
+async def _read(response: httpx.Response, max_bytes: int) -> tuple[bytes, bool]:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > max_bytes:
+            return b"".join(chunks)[:max_bytes], True
+    return b"".join(chunks), False
+
+
+def _content_type(header: str) -> tuple[str, str | None]:
+    kind, _, rest = header.partition(";")
+    charset = None
+    for part in rest.split(";"):
+        name, _, value = part.partition("=")
+        if name.strip().lower() == "charset":
+            charset = _known_charset(value.strip().strip("\"'"))
+    return kind.strip().lower(), charset
+
+
+def _known_charset(name: str) -> str | None:
+    try:
+        return codecs.lookup(name).name if name else None
+    except LookupError:
+        return None

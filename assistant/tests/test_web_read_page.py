@@ -1,0 +1,273 @@
+"""`read_page` against the search stand-in's pages, and the SSRF guard: private and local
+addresses refused by name, by number, by redirect and by DNS, before any connection."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from assistant.src.clients.page_text import html_text
+from assistant.src.clients.web_fetch import FetchFailed, FetchLimits, FetchRefused, fetch, refusal
+from assistant.src.tools.base import ToolError, ToolServices
+from assistant.src.tools.read_page_tool import ReadPageTool
+from assistant.tests.support import call_context, tool_spec
+from sandbox.search_stand_in import SearchStandIn
+
+SPEC = tool_spec("read_page")
+
+
+@pytest.fixture(scope="module")
+def search() -> Iterator[SearchStandIn]:
+    with SearchStandIn() as server:
+        yield server
+
+
+def tool(services: ToolServices, **overrides: Any) -> ReadPageTool:
+    changed = services.settings.model_copy(update=overrides)
+    return ReadPageTool(
+        SPEC, ToolServices(changed, services.redis, services.names, services.rest, services.http)
+    )
+
+
+@pytest.fixture
+def reader(services, search) -> ReadPageTool:
+    """Allowed to read the stand-in (a local address) and nothing else local."""
+    return tool(services, web_fetch_allow_hosts=search.host)
+
+
+@pytest.fixture
+def guarded(services) -> ReadPageTool:
+    """As deployed: no allow-list."""
+    return tool(services)
+
+
+def page_hits(search: SearchStandIn) -> int:
+    return sum(search.hits.values())
+
+
+async def test_the_main_text_without_scripts_menus_or_footers(reader, search) -> None:
+    result = await reader.run({"url": search.page_url("python-3-13")}, call_context())
+    assert result["url"] == search.page_url("python-3-13")
+    assert result["title"] == "What's New In Python 3.13"
+    assert result["text"].startswith("What's New In Python 3.13\nPython 3.13 was released")
+    for noise in ("tracking", "font:", "Home", "Site banner", "Related", "stand-in"):
+        assert noise not in result["text"]
+    assert result["truncated"] is False and "Cite" in result["note"]
+
+
+async def test_russian_page_and_plain_text(reader, search) -> None:
+    result = await reader.run({"url": search.page_url("trans-siberian")}, call_context())
+    assert "9289 километров" in result["text"]
+    plain = await reader.run({"url": f"{search.base_url}/plain"}, call_context())
+    assert plain["text"] == "Plain text\nsecond line" and plain["title"] is None
+
+
+async def test_a_big_page_is_cut_in_bytes_and_characters(services, search) -> None:
+    capped = tool(
+        services,
+        web_fetch_allow_hosts=search.host,
+        web_fetch_max_bytes=50_000,
+        web_fetch_max_chars=1000,
+    )
+    result = await capped.run({"url": f"{search.base_url}/big"}, call_context())
+    assert result["truncated"] is True and len(result["text"]) == 1000
+
+
+async def test_a_slow_page_times_out_as_a_tool_error(services, search) -> None:
+    slow = tool(services, web_fetch_allow_hosts=search.host, web_fetch_timeout_seconds=0.5)
+    with pytest.raises(ToolError, match=r"did not answer within 0\.5 s"):
+        await slow.run({"url": f"{search.base_url}/slow"}, call_context())
+
+
+async def test_not_a_web_page_or_missing_is_a_tool_error(reader, search) -> None:
+    with pytest.raises(ToolError, match="application/pdf, not a web page"):
+        await reader.run({"url": f"{search.base_url}/file.pdf"}, call_context())
+    with pytest.raises(ToolError, match="HTTP 404"):
+        await reader.run({"url": search.page_url("nope")}, call_context())
+
+
+async def test_a_redirect_to_a_readable_page_is_followed(reader, search) -> None:
+    url = f"{search.base_url}/redirect?to=/pages/eiffel-tower"
+    result = await reader.run({"url": url}, call_context())
+    assert result["url"] == search.page_url("eiffel-tower") and "330 metres" in result["text"]
+
+
+async def test_too_many_redirects_stop(services, search) -> None:
+    loop = f"{search.base_url}/loop"
+    limited = tool(services, web_fetch_allow_hosts=search.host, web_fetch_max_redirects=2)
+    with pytest.raises(ToolError, match="more than 2 redirects"):
+        await limited.run({"url": loop}, call_context())
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/",
+        "http://10.0.0.1/",
+        "http://localhost/",
+        "http://[::1]/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://0.0.0.0/",
+        "http://192.168.1.1/",
+        "http://172.16.0.1/",
+        "http://100.64.0.1/",
+        "http://224.0.0.1/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://[::ffff:a9fe:a9fe]/",
+        "http://[fe80::1]/",
+        "http://[fc00::1]/",
+        "http://2130706433/",
+        "http://0x7f.0.0.1/",
+        "http://127.1/",
+        "http://LOCALHOST./",
+    ],
+)
+async def test_private_and_local_addresses_are_refused(guarded, url) -> None:
+    with pytest.raises(ToolError, match=r"refused: .* only public web pages can be read"):
+        await guarded.run({"url": url}, call_context())
+
+
+async def test_the_stand_in_itself_is_refused_without_the_allow_list(guarded, search) -> None:
+    before = page_hits(search)
+    with pytest.raises(ToolError, match=r"refused: 127\.0\.0\.1 is a loopback address"):
+        await guarded.run({"url": search.page_url("python-3-13")}, call_context())
+    assert page_hits(search) == before
+
+
+async def test_production_ignores_the_allow_list(services, search) -> None:
+    production = tool(services, web_fetch_allow_hosts=search.host, environment="production")
+    with pytest.raises(ToolError, match="loopback"):
+        await production.run({"url": search.page_url("python-3-13")}, call_context())
+
+
+async def test_the_allow_list_is_per_port(reader, search) -> None:
+    """Allowing the stand-in's port leaves every other local port refused."""
+    with pytest.raises(ToolError, match="refused"):
+        await reader.run({"url": "http://127.0.0.1:9/"}, call_context())
+
+
+async def test_a_redirect_to_a_private_address_is_refused_before_it_is_followed(
+    services, search
+) -> None:
+    """The first hop is allowed (the stand-in); its redirect to 10.0.0.1 and to another
+    local port is checked again and refused."""
+    reader = tool(services, web_fetch_allow_hosts=search.host)
+    for target in ("http://10.0.0.1/admin", "http://127.0.0.1:9/", "http://localhost/"):
+        url = f"{search.base_url}/redirect?to={target}"
+        with pytest.raises(ToolError, match="refused"):
+            await reader.run({"url": url}, call_context())
+
+
+async def test_a_hostname_that_resolves_to_a_private_address_is_refused(guarded) -> None:
+    name = socket.gethostname()
+    addresses = {i[4][0] for i in socket.getaddrinfo(name, 80, type=socket.SOCK_STREAM)}
+    assert all(refusal(ipaddress.ip_address(a)) for a in addresses), addresses
+    with pytest.raises(ToolError, match=f"refused: {name.lower()} is a .* address"):
+        await guarded.run({"url": f"http://{name}/"}, call_context())
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("file:///etc/passwd", "only http and https"),
+        ("ftp://example.com/x", "only http and https"),
+        ("gopher://127.0.0.1:6379/_INFO", "only http and https"),
+        ("http://user:pw@example.com/", "user name or password"),
+        ("http:///nohost", "no host"),
+        ("http://[::1/", "not a valid URL"),
+        ("", "'url' is empty"),
+        ("http://" + "a" * 3000, "longer than 2048"),
+    ],
+)
+async def test_other_schemes_and_malformed_urls_are_refused(guarded, url, message) -> None:
+    with pytest.raises(ToolError, match=message):
+        await guarded.run({"url": url}, call_context())
+
+
+def test_public_addresses_pass_and_every_private_kind_has_a_reason() -> None:
+    for public in ("93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946", "1.1.1.1"):
+        assert refusal(ipaddress.ip_address(public)) is None
+    kinds = {
+        "0.0.0.0": "unspecified",
+        "127.0.0.1": "loopback",
+        "10.1.2.3": "private",
+        "169.254.169.254": "link-local",
+        "224.0.0.251": "multicast",
+        "240.0.0.1": "reserved",
+        "::ffff:10.0.0.1": "private",
+        "2002:7f00:1::": "loopback",
+    }
+    for address, kind in kinds.items():
+        assert refusal(ipaddress.ip_address(address)) == kind, address
+
+
+LOCAL_HOSTS = st.sampled_from(
+    [
+        "127.0.0.1",
+        "localhost",
+        "[::1]",
+        "0.0.0.0",
+        "127.1",
+        "2130706433",
+        "0x7f000001",
+        "[::ffff:127.0.0.1]",
+        "[0:0:0:0:0:ffff:7f00:1]",
+        "127.0.0.1.",
+        "LocalHost",
+        socket.gethostname(),
+    ]
+)
+NOISE = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=20)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    host=LOCAL_HOSTS,
+    scheme=st.sampled_from(["http", "https", "HTTP", "hTTps"]),
+    userinfo=st.sampled_from(["", "user@", "a:b@"]),
+    path=NOISE,
+    tail=NOISE,
+)
+async def test_no_url_string_reaches_a_local_listener(
+    guarded, search, host, scheme, userinfo, path, tail
+) -> None:
+    """Whatever the URL looks like, the guard either refuses it or fails it as a tool
+    error; the local stand-in (listening on the port the URL names) is never reached."""
+    before = page_hits(search)
+    url = f"{scheme}://{userinfo}{host}:{search.port}/{path}{tail}"
+    try:
+        await guarded.run({"url": url}, call_context())
+    except ToolError:
+        pass
+    else:
+        raise AssertionError(f"{url!r} was read")
+    assert page_hits(search) == before
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(url=st.text(max_size=80) | st.from_regex(r"\Ahttps?://[^/]{0,20}/.{0,20}\Z"))
+def test_any_string_is_a_tool_error_never_a_crash(url) -> None:
+    """Arbitrary strings only go through parsing and the address check: the allow-list is
+    empty and no public network is reachable here, so every one ends as a `ToolError`."""
+    limits = FetchLimits(timeout=3, max_bytes=10_000, max_redirects=1)
+    with contextlib.suppress(FetchRefused, FetchFailed):
+        asyncio.run(fetch(url, limits))
+
+
+@settings(max_examples=100, deadline=None)
+@given(body=st.binary(max_size=500) | st.text(max_size=500).map(str.encode))
+def test_any_bytes_extract_without_an_exception(body) -> None:
+    title, text = html_text(body, None)
+    assert isinstance(text, str) and (title is None or isinstance(title, str))
