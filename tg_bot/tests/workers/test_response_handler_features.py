@@ -3,10 +3,18 @@ edits of a message already sent, and speech as a voice message, each once."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
+import re
 import uuid
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from common.blobs import BlobStore
 from common.messages import Button, OutgoingMessage
+from tg_bot.src.domain.keyboards import keyboard
 from tg_bot.tests.conftest import wait_for
 from tg_bot.tests.workers.test_response_handler import publish, stream_empty
 
@@ -120,3 +128,74 @@ async def test_speech_whose_blob_expired_leaves_the_text(run_bot, telegram, redi
 
 async def _text_is(telegram, message, text: str) -> bool:
     return message.text == text
+
+
+WORDS = ["alpha", "beta", "gamma", "delta", "word", "Привет", "\n\n"]
+#: Up to three parts: a length drawn first, so long answers are as likely as short ones.
+words = (
+    st.integers(1, 1600)
+    .flatmap(lambda n: st.lists(st.sampled_from(WORDS), min_size=n, max_size=n))
+    .map(" ".join)
+    .filter(lambda text: text.strip() != "")
+)
+buttons = st.lists(
+    st.lists(
+        st.builds(
+            Button,
+            text=st.text(st.characters(categories=["L", "N"]), min_size=1, max_size=12),
+            data=st.text("abcdefghij:0123456789", min_size=1, max_size=64),
+        ),
+        min_size=1, max_size=3,
+    ),
+    max_size=3,
+)  # fmt: skip
+answers = st.fixed_dictionaries(
+    {"text": words, "buttons": buttons},
+    optional={
+        "message_thread_id": st.integers(1, 10**6),
+        "voice": st.binary(min_size=1, max_size=64),
+    },
+)
+
+
+async def test_any_answer_arrives_whole_with_buttons_last_and_in_its_topic(
+    run_bot, telegram, redis, names
+) -> None:
+    """One bot for all examples; hypothesis runs in a worker thread and drives Redis and the
+    stand-in on the test's event loop (as the receiver's property test does)."""
+    loop = asyncio.get_running_loop()
+    blobs = BlobStore(redis, names)
+    chats = itertools.count(5000)
+
+    async def one(batch: list[dict[str, Any]]) -> None:
+        messages = []
+        for drawn in batch:
+            key = await blobs.put(drawn["voice"]) if "voice" in drawn else None
+            messages.append(answer(
+                next(chats), drawn["text"], buttons=drawn["buttons"], voice_blob_key=key,
+                message_thread_id=drawn.get("message_thread_id"),
+            ))  # fmt: skip
+        await publish(redis, names, *messages)
+        await wait_for(lambda: stream_empty(redis, names), timeout=30)
+        for drawn, message in zip(batch, messages, strict=True):
+            sent = telegram.sent_to(message.chat_id)
+            assert sent and all(m.message_thread_id == message.message_thread_id for m in sent)
+            assert [m.reply_markup for m in sent[:-1]] == [None] * (len(sent) - 1)
+            assert sent[-1].reply_markup == keyboard(message.buttons)
+            voices = [m.voice for m in sent if m.voice is not None]
+            if message.voice_blob_key is not None:
+                assert voices == [drawn["voice"]] and sent[0].voice is not None
+                assert await blobs.get(message.voice_blob_key) is None
+            else:
+                assert voices == []
+            said = "".join(m.text for m in sent)
+            assert re.sub(r"\s", "", said) == re.sub(r"\s", "", message.text)
+        assert not telegram.rejected
+
+    @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(batch=st.lists(answers, min_size=1, max_size=4))
+    def check(batch: list[dict[str, Any]]) -> None:
+        asyncio.run_coroutine_threadsafe(one(batch), loop).result(timeout=60)
+
+    async with run_bot(SEND_LIMIT_CHAT_PER_SECOND="100", SEND_LIMIT_OVERALL_PER_SECOND="1000"):
+        await asyncio.to_thread(check)
