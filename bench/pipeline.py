@@ -81,15 +81,16 @@ JITTER_S = 0.02
 
 SERVICES = ("rest_service", "assistant", "tg_bot")
 
-#: The answer of the streaming scenario: 360 characters in 45 chunks 20 ms apart (about 0.9 s
-#: of writing, a fast model's pace).
+#: The answer of the streaming scenario: 360 characters in 45 chunks 5 ms apart after the first
+#: (about 0.25 s of writing). A model that writes for a second holds each turn four times as
+#: long, and this machine then answers 7-10 msg/s, streamed or not (docs/benchmarks.md).
 STREAM_ANSWER = (
     "Here is the plan for tomorrow, step by step. First, the team meeting at nine; bring "
     "the **quarterly figures** and the notes from Monday. Then lunch with Anna at one, at "
     "the place by the river. After that, two hours for the report: the draft is in your "
     "documents folder. Finally, call the bank before five about the transfer. Good luck!"
 )[:360]
-STREAM_CHUNK_DELAY_S = 0.02
+STREAM_CHUNK_DELAY_S = 0.005
 
 
 @dataclass
