@@ -163,3 +163,28 @@ def test_status_lines_name_the_tools_work() -> None:
     assert status_line(["weather", "time"], "de") == "schaue nach dem Wetter…"
     assert status_line([None], "uk") == "працюю над цим…"
     assert status_line(["something_new"], "xx") == "working on it…"
+
+
+async def test_a_sub_assistant_is_not_streamed_and_its_work_shows_as_a_status(
+    telegram_bound: Deployment,
+) -> None:
+    deployment = telegram_bound
+    await deployment.assistant()
+    dan = await deployment.user("Dan")
+    deployment.llm.script(
+        Step(tool_calls=[ToolCallStep("ask_helper", {"query": "what is up?"})]),
+        Step(text="All fine over here.", contains="what is up?"),
+        Step(text="The helper says all is fine."),
+    )
+
+    message = await deployment.send(dan, "ask the helper", reply_stream=TO_TELEGRAM)
+    answer = await telegram_answer(deployment, message)
+
+    assert answer.text == "The helper says all is fine."
+    helper = [r for r in deployment.llm.requests if "You are a test helper." in r.system_text]
+    assert helper and not any(r.stream for r in helper)
+    secretary = [r for r in deployment.llm.requests if r not in helper]
+    assert secretary and all(r.stream for r in secretary)
+    drafts = await drafts_of(deployment, message)
+    assert "asking a colleague…" in [d.status for d in drafts]
+    assert all("All fine over here." not in d.text for d in drafts)
