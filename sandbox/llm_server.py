@@ -295,7 +295,7 @@ class LlmStandIn(StandInServer):
         data = [{"id": n, "object": "model", "created": 0, "owned_by": "sandbox"} for n in names]
         return web.json_response({"object": "list", "data": data})
 
-    async def _completions(self, request: web.Request) -> web.Response:
+    async def _completions(self, request: web.Request) -> web.StreamResponse:
         try:
             body = await request.json()
         except ValueError:
