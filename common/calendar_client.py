@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Literal, TypeVar
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -94,6 +95,12 @@ class Event(_Answer):
     status: str
     recurring: bool
     html_link: str | None = None
+    #: The calendar it is in ("primary" for answers of services older than several calendars).
+    calendar_id: str = "primary"
+    #: The guests' email addresses.
+    attendees: list[str] = []
+    #: The RRULE/EXDATE lines of a recurring event as created (instances have none).
+    recurrence: list[str] = []
 
 
 class Events(_Answer):
@@ -107,6 +114,48 @@ class Events(_Answer):
 class CreatedEvent(Event):
     #: False when the idempotency key had made this event already.
     created: bool
+
+
+class DeletedEvent(_Answer):
+    #: False when Google had it deleted already (a second tap, a change made elsewhere).
+    deleted: bool
+    event_id: str
+    calendar_id: str
+
+
+class CalendarInfo(_Answer):
+    id: str
+    summary: str
+    primary: bool
+    #: New events go here unless the user names another calendar.
+    default: bool
+    access_role: str
+    time_zone: str | None = None
+
+
+class Calendars(_Answer):
+    default_calendar_id: str
+    calendars: list[CalendarInfo]
+
+
+class Interval(_Answer):
+    """[start, end) in the user's time zone (ISO date-times)."""
+
+    start: str
+    end: str
+
+
+class FreeBusy(_Answer):
+    timezone: str
+    time_min: datetime
+    time_max: datetime
+    #: The calendars read; those Google could not read are in `unreadable`.
+    calendars: list[str]
+    unreadable: list[str] = []
+    #: Busy time across all of them, overlaps merged, in order.
+    busy: list[Interval]
+    #: The rest of the range.
+    free: list[Interval]
 
 
 AnswerT = TypeVar("AnswerT", bound=_Answer)
@@ -135,11 +184,47 @@ class CalendarClient:
         return await self._call(Disconnection, "DELETE", f"/auth/{user_id}")
 
     async def list_events(
-        self, user_id: str, time_min: str | None = None, time_max: str | None = None
+        self,
+        user_id: str,
+        time_min: str | None = None,
+        time_max: str | None = None,
+        *,
+        text: str | None = None,
+        calendar_id: str | None = None,
     ) -> Events:
-        """Events overlapping [time_min, time_max) (ISO; the service's default: a week)."""
-        params = {k: v for k, v in {"time_min": time_min, "time_max": time_max}.items() if v}
+        """Events overlapping [time_min, time_max) (ISO; the service's default: a week) in
+        all the user's calendars, or in `calendar_id`; `text` finds events mentioning it."""
+        asked = {"time_min": time_min, "time_max": time_max, "q": text, "calendar_id": calendar_id}
+        params = {k: v for k, v in asked.items() if v}
         return await self._call(Events, "GET", f"/events/{user_id}", params=params)
+
+    async def update_event(
+        self, user_id: str, event_id: str, calendar_id: str, changes: dict[str, Any]
+    ) -> Event:
+        """Change only the fields in `changes` (summary, start, end, description, location,
+        timezone, attendees)."""
+        path = f"/events/{user_id}/{quote(event_id, safe='')}"
+        params = {"calendar_id": calendar_id}
+        return await self._call(Event, "PATCH", path, params=params, json=changes)
+
+    async def delete_event(self, user_id: str, event_id: str, calendar_id: str) -> DeletedEvent:
+        path = f"/events/{user_id}/{quote(event_id, safe='')}"
+        params = {"calendar_id": calendar_id}
+        return await self._call(DeletedEvent, "DELETE", path, params=params)
+
+    async def free_busy(
+        self, user_id: str, time_min: str | None = None, time_max: str | None = None
+    ) -> FreeBusy:
+        """Busy and free time across all the user's calendars."""
+        body = {"time_min": time_min, "time_max": time_max}
+        return await self._call(FreeBusy, "POST", f"/freebusy/{user_id}", json=body)
+
+    async def calendars(self, user_id: str) -> Calendars:
+        return await self._call(Calendars, "GET", f"/calendars/{user_id}")
+
+    async def set_default_calendar(self, user_id: str, calendar_id: str) -> Calendars:
+        body = {"calendar_id": calendar_id}
+        return await self._call(Calendars, "PUT", f"/calendars/{user_id}/default", json=body)
 
     async def create_event(
         self,
@@ -152,7 +237,11 @@ class CalendarClient:
         location: str | None = None,
         timezone: str | None = None,
         idempotency_key: str | None = None,
+        calendar_id: str | None = None,
+        attendees: list[str] | None = None,
+        recurrence: list[str] | None = None,
     ) -> CreatedEvent:
+        """In `calendar_id`, else the user's default calendar."""
         body = {
             "summary": summary,
             "start": start,
@@ -161,6 +250,9 @@ class CalendarClient:
             "location": location,
             "timezone": timezone,
             "idempotency_key": idempotency_key,
+            "calendar_id": calendar_id,
+            "attendees": attendees or [],
+            "recurrence": recurrence or [],
         }
         return await self._call(CreatedEvent, "POST", f"/events/{user_id}", json=body)
 

@@ -9,7 +9,8 @@ Routes, as Google names them: `GET /o/oauth2/auth` (the consent screen: it answe
 with a redirect to `redirect_uri`, carrying a code, or `error=access_denied` when the next
 queued consent says no), `POST /token`, `POST /revoke`, and under `/calendar/v3/`:
 `calendars/{calendarId}`, `calendars/{calendarId}/events` (list, insert),
-`calendars/{calendarId}/events/{eventId}`. Every Calendar answer is checked against the
+`calendars/{calendarId}/events/{eventId}` (get, patch, delete), `users/me/calendarList` and
+`freeBusy`. Every Calendar answer is checked against the
 discovery document (sandbox.google_schema). Control routes under `/_sandbox/` queue
 consents and faults, seed events and show what was asked.
 """
@@ -22,6 +23,7 @@ import contextlib
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict
+from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import BasicAuth, web
@@ -144,6 +146,49 @@ async def events_insert(request: web.Request) -> web.Response:
     return web.json_response(event)
 
 
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise ApiError(400, "parseError", "Parse Error") from exc
+    if not isinstance(body, dict):
+        raise ApiError(400, "parseError", "Parse Error")
+    return body
+
+
+async def events_patch(request: web.Request) -> web.Response:
+    calendar = _calendar(request)
+    body = await _json_body(request)
+    try:
+        event = _state(request).patch(calendar, request.match_info["event_id"], body)
+    except SchemaDriftError as exc:
+        raise ApiError(400, "invalid", str(exc)) from exc
+    return web.json_response(event)
+
+
+async def events_delete(request: web.Request) -> web.Response:
+    calendar = _calendar(request)
+    _state(request).delete(calendar, request.match_info["event_id"])
+    return web.Response(status=204)
+
+
+async def calendar_list(request: web.Request) -> web.Response:
+    state = _state(request)
+    email = state.authenticate(request.headers.get("Authorization"))
+    return web.json_response(state.calendar_list(email))
+
+
+async def free_busy(request: web.Request) -> web.Response:
+    state = _state(request)
+    email = state.authenticate(request.headers.get("Authorization"))
+    body = await _json_body(request)
+    try:
+        answer = state.free_busy(email, body)
+    except SchemaDriftError as exc:
+        raise ApiError(400, "invalid", str(exc)) from exc
+    return web.json_response(answer)
+
+
 async def events_get(request: web.Request) -> web.Response:
     calendar = _calendar(request)
     event = _state(request).get_event(
@@ -166,7 +211,10 @@ async def control_seed(request: web.Request) -> web.Response:
     email = request.match_info["email"]
     state = _state(request)
     state.calendar(email, body.get("time_zone"))
-    stored = state.seed(email, body.get("events", []))
+    calendar_id = body.get("calendar_id")
+    if calendar_id:
+        state.add_calendar(email, calendar_id, body.get("summary") or calendar_id)
+    stored = state.seed(email, body.get("events", []), calendar_id)
     return web.json_response({"ids": [e["id"] for e in stored]})
 
 
@@ -230,6 +278,10 @@ def create_app(state: GoogleState | None = None) -> web.Application:
         ("GET", f"{api}/events", events_list, "events.list"),
         ("POST", f"{api}/events", events_insert, "events.insert"),
         ("GET", f"{api}/events/{{event_id}}", events_get, "events.get"),
+        ("PATCH", f"{api}/events/{{event_id}}", events_patch, "events.patch"),
+        ("DELETE", f"{api}/events/{{event_id}}", events_delete, "events.delete"),
+        ("GET", "/calendar/v3/users/me/calendarList", calendar_list, "calendarList.list"),
+        ("POST", "/calendar/v3/freeBusy", free_busy, "freebusy.query"),
         ("POST", "/_sandbox/consent", control_consent, "_consent"),
         ("POST", "/_sandbox/calendars/{email}", control_seed, "_seed"),
         ("GET", "/_sandbox/calendars/{email}/events", control_events, "_events"),

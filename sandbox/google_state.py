@@ -137,9 +137,20 @@ class Fault:
 
 @dataclass
 class Calendar:
+    """One calendar of an account: its primary one (id = the email) or another it owns."""
+
     email: str
     time_zone: str = "UTC"
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Another calendar's own id; None for the primary calendar.
+    calendar_id: str | None = None
+    summary: str | None = None
+    #: Ids of deleted events: Google answers 410 for them, 404 for ids it never had.
+    deleted: set[str] = field(default_factory=set)
+
+    @property
+    def id(self) -> str:
+        return self.calendar_id or self.email
 
 
 @dataclass
@@ -194,6 +205,8 @@ class GoogleState:
         self.grants: dict[str, Grant] = {}
         self.tokens: dict[str, AccessToken] = {}
         self.calendars: dict[str, Calendar] = {}
+        #: An account's other calendars by their id (calendarList shows them after the primary).
+        self.other_calendars: dict[str, dict[str, Calendar]] = {}
         self.faults: list[Fault] = []
         self.seen: list[Seen] = []
         #: The grant_type of every token request, in order ("authorization_code", ...).
@@ -223,9 +236,25 @@ class GoogleState:
             calendar.time_zone = time_zone
         return calendar
 
-    def seed(self, email: str, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Put events straight into `email`'s calendar (any eventType, no API limits)."""
-        calendar = self.calendar(email)
+    def add_calendar(
+        self, email: str, calendar_id: str, summary: str, time_zone: str | None = None
+    ) -> Calendar:
+        """Another calendar of `email`'s (a work or family calendar)."""
+        primary = self.calendar(email)
+        others = self.other_calendars.setdefault(email, {})
+        return others.setdefault(
+            calendar_id,
+            Calendar(
+                email, time_zone or primary.time_zone, calendar_id=calendar_id, summary=summary
+            ),
+        )
+
+    def seed(
+        self, email: str, events: list[dict[str, Any]], calendar_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Put events straight into `email`'s calendar, or into another one of theirs
+        (any eventType, no API limits)."""
+        calendar = self.other_calendars[email][calendar_id] if calendar_id else self.calendar(email)
         return [self._store(calendar, dict(body)) for body in events]
 
     def invalidate_grants(self, email: str) -> None:
@@ -385,16 +414,23 @@ class GoogleState:
         return access.email
 
     def own_calendar(self, email: str, calendar_id: str) -> Calendar:
-        if calendar_id not in ("primary", email):
+        if calendar_id in ("primary", email):
+            return self.calendar(email)
+        found = self.other_calendars.get(email, {}).get(calendar_id)
+        if found is None:
             raise ApiError(404, "notFound")
-        return self.calendar(email)
+        return found
+
+    def owned(self, email: str) -> list[Calendar]:
+        """The primary calendar first, then the others."""
+        return [self.calendar(email), *self.other_calendars.get(email, {}).values()]
 
     def calendar_resource(self, calendar: Calendar) -> dict[str, Any]:
         body = {
             "kind": "calendar#calendar",
-            "etag": f'"{abs(hash(calendar.email)) % 10**12}"',
-            "id": calendar.email,
-            "summary": calendar.email,
+            "etag": f'"{abs(hash(calendar.id)) % 10**12}"',
+            "id": calendar.id,
+            "summary": calendar.summary or calendar.email,
             "timeZone": calendar.time_zone,
             "conferenceProperties": {"allowedConferenceSolutionTypes": ["hangoutsMeet"]},
         }
@@ -447,6 +483,111 @@ class GoogleState:
         calendar.events[event_id] = stored
         return stored
 
+    def calendar_list(self, email: str) -> dict[str, Any]:
+        """calendarList.list: every calendar of the account, the primary one marked."""
+        items = [
+            {
+                "kind": "calendar#calendarListEntry",
+                "etag": f'"{abs(hash(c.id)) % 10**12}"',
+                "id": c.id,
+                "summary": c.summary or c.email,
+                "timeZone": c.time_zone,
+                "accessRole": "owner",
+                "selected": True,
+                "defaultReminders": [],
+                **({"primary": True} if c.calendar_id is None else {}),
+            }
+            for c in self.owned(email)
+        ]
+        body = {
+            "kind": "calendar#calendarList",
+            "etag": f'"{len(items)}"',
+            "nextSyncToken": f"sync-{secrets.token_hex(8)}",
+            "items": items,
+        }
+        validate("CalendarList", body)
+        return body
+
+    def patch(self, calendar: Calendar, event_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """events.patch: the fields sent replace the stored ones; times checked as on insert."""
+        validate("Event", body)
+        stored = self._existing(calendar, event_id)
+        if "id" in body and body["id"] != event_id:
+            raise ApiError(400, "invalid", "The event id cannot be changed.")
+        merged = {**stored, **{k: v for k, v in body.items() if k != "id"}}
+        for bound in ("start", "end"):
+            merged[bound] = _normalise_time(merged[bound], bound)
+        start, end = _bounds(merged, calendar.time_zone)
+        if end <= start:
+            raise ApiError(400, "timeRangeEmpty")
+        now = datetime.now(UTC)
+        merged |= {
+            "etag": f'"{int(now.timestamp() * 1000)}"',
+            "updated": _stamp(now),
+            "sequence": int(stored.get("sequence", 0)) + 1,
+        }
+        validate("Event", merged)
+        calendar.events[event_id] = merged
+        return merged
+
+    def delete(self, calendar: Calendar, event_id: str) -> None:
+        """events.delete: 410 for an event deleted already, 404 for one never there."""
+        self._existing(calendar, event_id)
+        del calendar.events[event_id]
+        calendar.deleted.add(event_id)
+
+    def _existing(self, calendar: Calendar, event_id: str) -> dict[str, Any]:
+        if event_id in calendar.deleted:
+            raise ApiError(410, "deleted", "Resource has been deleted")
+        if event_id not in calendar.events:
+            raise ApiError(404, "notFound")
+        return calendar.events[event_id]
+
+    def free_busy(self, email: str, body: dict[str, Any]) -> dict[str, Any]:
+        """freeBusy.query: the busy intervals of each asked calendar the account can read
+        (transparent and cancelled events do not block time); others get a notFound."""
+        validate("FreeBusyRequest", body)
+        if "timeMin" not in body or "timeMax" not in body:
+            raise ApiError(400, "required", "Missing timeMin or timeMax.")
+        time_min, time_max = parse_rfc3339(body["timeMin"]), parse_rfc3339(body["timeMax"])
+        if time_max <= time_min:
+            raise ApiError(400, "timeRangeEmpty")
+        zone = ZoneInfo(body.get("timeZone") or "UTC")
+        params = {"timeMin": body["timeMin"], "timeMax": body["timeMax"], "singleEvents": "true"}
+        calendars: dict[str, Any] = {}
+        for item in body.get("items") or []:
+            try:
+                calendar = self.own_calendar(email, item["id"])
+            except ApiError:
+                calendars[item["id"]] = {
+                    "errors": [{"domain": "global", "reason": "notFound"}],
+                    "busy": [],
+                }
+                continue
+            query = _ListQuery.parse(params, calendar.time_zone)
+            busy = [
+                _bounds(e, calendar.time_zone)
+                for e in _matching(calendar, query)
+                if e.get("transparency") != "transparent" and e.get("status") != "cancelled"
+            ]
+            calendars[item["id"]] = {
+                "busy": [
+                    {
+                        "start": rfc3339(max(start, time_min).astimezone(zone)),
+                        "end": rfc3339(min(end, time_max).astimezone(zone)),
+                    }
+                    for start, end in busy
+                ]
+            }
+        answer = {
+            "kind": "calendar#freeBusy",
+            "timeMin": _stamp(time_min),
+            "timeMax": _stamp(time_max),
+            "calendars": calendars,
+        }
+        validate("FreeBusyResponse", answer)
+        return answer
+
     def get_event(self, calendar: Calendar, event_id: str, time_zone: str | None) -> dict[str, Any]:
         if event_id not in calendar.events:
             raise ApiError(404, "notFound")
@@ -458,11 +599,13 @@ class GoogleState:
         """events.list with timeMin/timeMax, singleEvents, orderBy and paging."""
         query = _ListQuery.parse(params, calendar.time_zone)
         items = _matching(calendar, query)
+        if params.get("q"):
+            items = [e for e in items if _mentions(e, params["q"])]
         page = items[query.offset : query.offset + query.max_results]
         body: dict[str, Any] = {
             "kind": "calendar#events",
             "etag": f'"{len(calendar.events)}"',
-            "summary": calendar.email,
+            "summary": calendar.summary or calendar.email,
             "description": "",
             "updated": _stamp(datetime.now(UTC)),
             "timeZone": query.time_zone,
@@ -573,6 +716,12 @@ def _render(event: dict[str, Any], time_zone: str) -> dict[str, Any]:
             rendered[bound] = {**value, "dateTime": rfc3339(moment.astimezone(ZoneInfo(time_zone)))}
             validate("EventDateTime", rendered[bound])
     return rendered
+
+
+def _mentions(event: dict[str, Any], text: str) -> bool:
+    """events.list's `q`: every word of it in the summary, description or location."""
+    haystack = " ".join(str(event.get(k) or "") for k in ("summary", "description", "location"))
+    return all(word in haystack.casefold() for word in text.casefold().split())
 
 
 def _matching(calendar: Calendar, query: _ListQuery) -> list[dict[str, Any]]:

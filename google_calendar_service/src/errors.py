@@ -61,3 +61,7 @@ class GoogleAuthRejectedError(Exception):
 
 class DuplicateEventError(Exception):
     """events.insert answered 409: an event with this id exists already."""
+
+
+class EventGoneError(Exception):
+    """Google answered 410: the event was deleted already."""

@@ -4,23 +4,34 @@ token; the callback is protected by its single-use state instead."""
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import HTMLResponse
 
 from common.calendar_client import (
     AuthLink,
     AuthStatus,
+    Calendars,
     Confirmation,
     CreatedEvent,
     Declined,
+    DeletedEvent,
     Disconnection,
+    Event,
     Events,
+    FreeBusy,
 )
 from common.errors import AppError
 from google_calendar_service.src.api.deps import CalendarDep, calendar_callers_only
 from google_calendar_service.src.api.pages import confirm_in_telegram_page, rejected_page
-from google_calendar_service.src.schemas.events import EventCreateIn
+from google_calendar_service.src.schemas.events import (
+    EVENT_ID_PATTERN,
+    DefaultCalendarIn,
+    EventCreateIn,
+    EventPatchIn,
+    FreeBusyIn,
+)
 
 public = APIRouter(tags=["oauth"])
 router = APIRouter(dependencies=[calendar_callers_only])
@@ -70,16 +81,69 @@ async def disconnect(user_id: uuid.UUID, calendar: CalendarDep) -> Disconnection
     return await calendar.disconnect(str(user_id))
 
 
+EventId = Annotated[str, Path(pattern=EVENT_ID_PATTERN)]
+#: Which calendar an event is in: an id from the user's calendar list, or "primary".
+CalendarIdQuery = Annotated[str, Query(pattern=r"^[^\s/?#]{1,255}$")]
+
+
 @router.get("/events/{user_id}", response_model=Events, tags=["events"])
 async def list_events(
     user_id: uuid.UUID,
     calendar: CalendarDep,
     time_min: str | None = None,
     time_max: str | None = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    calendar_id: Annotated[str | None, Query(pattern=r"^[^\s/?#]{1,255}$")] = None,
 ) -> Events:
-    """Events overlapping [time_min, time_max), in the user's time zone. Times without an
-    offset and plain dates are the user's local time; the default is the next 7 days."""
-    return await calendar.get_events(str(user_id), time_min, time_max)
+    """Events overlapping [time_min, time_max) in all the user's calendars (or one), in
+    the user's time zone. Times without an offset and plain dates are the user's local
+    time; the default is the next 7 days. `q` finds events that mention its words."""
+    return await calendar.get_events(
+        str(user_id), time_min, time_max, text=q, calendar_id=calendar_id
+    )
+
+
+@router.patch("/events/{user_id}/{event_id}", response_model=Event, tags=["events"])
+async def update_event(
+    user_id: uuid.UUID,
+    event_id: EventId,
+    body: EventPatchIn,
+    calendar: CalendarDep,
+    calendar_id: CalendarIdQuery = "primary",
+) -> Event:
+    """Change the fields sent; a new start alone moves the event and keeps its length."""
+    return await calendar.update_event(str(user_id), event_id, calendar_id, body)
+
+
+@router.delete("/events/{user_id}/{event_id}", response_model=DeletedEvent, tags=["events"])
+async def delete_event(
+    user_id: uuid.UUID,
+    event_id: EventId,
+    calendar: CalendarDep,
+    calendar_id: CalendarIdQuery = "primary",
+) -> DeletedEvent:
+    """`deleted` false when it was deleted already; 404 for an event never there."""
+    return await calendar.delete_event(str(user_id), event_id, calendar_id)
+
+
+@router.post("/freebusy/{user_id}", response_model=FreeBusy, tags=["events"])
+async def free_busy(user_id: uuid.UUID, body: FreeBusyIn, calendar: CalendarDep) -> FreeBusy:
+    """Busy and free time across all the user's calendars (the default: the next 7 days)."""
+    return await calendar.free_busy(str(user_id), body)
+
+
+@router.get("/calendars/{user_id}", response_model=Calendars, tags=["calendars"])
+async def calendars(user_id: uuid.UUID, calendar: CalendarDep) -> Calendars:
+    """The user's calendars, and which one takes new events."""
+    return await calendar.calendars(str(user_id))
+
+
+@router.put("/calendars/{user_id}/default", response_model=Calendars, tags=["calendars"])
+async def set_default_calendar(
+    user_id: uuid.UUID, body: DefaultCalendarIn, calendar: CalendarDep
+) -> Calendars:
+    """New events go to this calendar from now on (kept with the connection)."""
+    return await calendar.set_default_calendar(str(user_id), body)
 
 
 @router.post("/events/{user_id}", response_model=CreatedEvent, tags=["events"])

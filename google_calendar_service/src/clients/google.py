@@ -31,6 +31,7 @@ from common.logging import get_logger
 from common.retry import RetryPolicy
 from google_calendar_service.src.errors import (
     DuplicateEventError,
+    EventGoneError,
     GoogleAuthRejectedError,
     GoogleRejectedError,
     GoogleUnavailableError,
@@ -146,41 +147,103 @@ class GoogleCalendarClient:
     # -- the calls the service makes -----------------------------------------------------------
 
     async def list_events(
-        self, session: CalendarSession, time_min: datetime, time_max: datetime, time_zone: str
+        self,
+        session: CalendarSession,
+        time_min: datetime,
+        time_max: datetime,
+        time_zone: str,
+        *,
+        calendar_id: str = "primary",
+        text: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Every page of single events in start order (a repeated page token ends it)."""
+        """Every page of single events in start order (a repeated page token ends it);
+        `text` is Google's free-text search (`q`)."""
         items: list[dict[str, Any]] = []
         token: str | None = None
         seen: set[str] = set()
-        page_size = self._settings.google_page_size
+        pages = _Page(calendar_id, time_min, time_max, time_zone, self._settings.google_page_size)
         while True:
-            request = _list_request(time_min, time_max, time_zone, page_size, token)
-            page = await self.execute(session, "events.list", request)
+            page = await self.execute(session, "events.list", pages.request(token, text))
             items.extend(page.get("items", []))
             token = page.get("nextPageToken")
             if not token or token in seen:
                 return items
             seen.add(token)
 
-    async def insert_event(self, session: CalendarSession, body: dict[str, Any]) -> dict[str, Any]:
+    async def insert_event(
+        self, session: CalendarSession, body: dict[str, Any], calendar_id: str = "primary"
+    ) -> dict[str, Any]:
         made: dict[str, Any] = await self.execute(
             session,
             "events.insert",
-            lambda service: service.events().insert(calendarId="primary", body=body),
+            lambda service: service.events().insert(calendarId=calendar_id, body=body),
         )
         return made
 
     async def get_event(
-        self, session: CalendarSession, event_id: str, time_zone: str
+        self, session: CalendarSession, event_id: str, time_zone: str, calendar_id: str = "primary"
     ) -> dict[str, Any]:
         found: dict[str, Any] = await self.execute(
             session,
             "events.get",
             lambda service: service.events().get(
-                calendarId="primary", eventId=event_id, timeZone=time_zone
+                calendarId=calendar_id, eventId=event_id, timeZone=time_zone
             ),
         )
         return found
+
+    async def patch_event(
+        self, session: CalendarSession, calendar_id: str, event_id: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        """events.patch: only the fields in `body` change."""
+        patched: dict[str, Any] = await self.execute(
+            session,
+            "events.patch",
+            lambda service: service.events().patch(
+                calendarId=calendar_id, eventId=event_id, body=body
+            ),
+        )
+        return patched
+
+    async def delete_event(self, session: CalendarSession, calendar_id: str, event_id: str) -> None:
+        await self.execute(
+            session,
+            "events.delete",
+            lambda service: service.events().delete(calendarId=calendar_id, eventId=event_id),
+        )
+
+    async def calendar_list(self, session: CalendarSession) -> list[dict[str, Any]]:
+        """Every calendar in the user's list (all pages)."""
+        items: list[dict[str, Any]] = []
+        token: str | None = None
+        seen: set[str] = set()
+        while True:
+            page = await self.execute(session, "calendarList.list", _calendar_page(token))
+            items.extend(page.get("items", []))
+            token = page.get("nextPageToken")
+            if not token or token in seen:
+                return items
+            seen.add(token)
+
+    async def free_busy(
+        self,
+        session: CalendarSession,
+        time_min: datetime,
+        time_max: datetime,
+        time_zone: str,
+        calendar_ids: list[str],
+    ) -> dict[str, Any]:
+        """freeBusy.query over the given calendars: their busy intervals."""
+        body = {
+            "timeMin": time_min.isoformat(),
+            "timeMax": time_max.isoformat(),
+            "timeZone": time_zone,
+            "items": [{"id": calendar_id} for calendar_id in calendar_ids],
+        }
+        answer: dict[str, Any] = await self.execute(
+            session, "freebusy.query", lambda service: service.freebusy().query(body=body)
+        )
+        return answer
 
     async def primary_calendar_id(self, session: CalendarSession) -> str | None:
         """The primary calendar's id, which is the account's email address."""
@@ -225,22 +288,38 @@ def _run(session: CalendarSession, make: MakeRequest) -> Any:
     return make(session.service).execute(num_retries=0)
 
 
-def _list_request(
-    time_min: datetime, time_max: datetime, time_zone: str, page_size: int, token: str | None
-) -> MakeRequest:
+def _calendar_page(token: str | None) -> MakeRequest:
     def make(service: Resource) -> HttpRequest:
-        return service.events().list(
-            calendarId="primary",
-            timeMin=time_min.isoformat(),
-            timeMax=time_max.isoformat(),
-            timeZone=time_zone,
-            singleEvents=True,
-            orderBy="startTime",
-            maxResults=page_size,
-            pageToken=token,
-        )
+        return service.calendarList().list(pageToken=token)
 
     return make
+
+
+@dataclass(frozen=True)
+class _Page:
+    """What every page of one events.list asks."""
+
+    calendar_id: str
+    time_min: datetime
+    time_max: datetime
+    time_zone: str
+    page_size: int
+
+    def request(self, token: str | None, text: str | None) -> MakeRequest:
+        def make(service: Resource) -> HttpRequest:
+            return service.events().list(
+                calendarId=self.calendar_id,
+                timeMin=self.time_min.isoformat(),
+                timeMax=self.time_max.isoformat(),
+                timeZone=self.time_zone,
+                singleEvents=True,
+                orderBy="startTime",
+                maxResults=self.page_size,
+                pageToken=token,
+                q=text,
+            )
+
+        return make
 
 
 def _error_for(failure: _Failure) -> Exception:
@@ -250,6 +329,8 @@ def _error_for(failure: _Failure) -> Exception:
         return GoogleRejectedError(f"Google Calendar rejected the request: {failure.message}")
     if failure.status == 404:
         return NotFoundError("no such event in the calendar")
+    if failure.status == 410:
+        return EventGoneError(failure.message)
     if failure.status == 409:
         return DuplicateEventError(failure.message)
     if failure.retryable:

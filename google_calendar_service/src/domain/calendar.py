@@ -17,14 +17,19 @@ from zoneinfo import ZoneInfo
 from common.calendar_client import (
     AuthLink,
     AuthStatus,
+    CalendarInfo,
+    Calendars,
     Confirmation,
     CreatedEvent,
     Declined,
+    DeletedEvent,
     Disconnection,
+    Event,
     Events,
+    FreeBusy,
 )
 from common.catalogue import Catalogue
-from common.errors import AppError
+from common.errors import AppError, FieldError, ValidationFailedError
 from common.language import choose_language
 from common.logging import get_logger
 from common.messages import ID_NAMESPACE, OutgoingKind, OutgoingMessage
@@ -37,11 +42,14 @@ from google_calendar_service.src.clients.google import (
     CalendarSession,
     GoogleCalendarClient,
 )
+from google_calendar_service.src.domain import free_busy
 from google_calendar_service.src.domain.credentials import CredentialStore, StoredCredentials
 from google_calendar_service.src.domain.events import (
     event_body,
     event_id_for,
+    patch_body,
     resolve_range,
+    start_instant,
     to_event_out,
 )
 from google_calendar_service.src.domain.oauth import OAuthClient, OAuthStates
@@ -50,11 +58,17 @@ from google_calendar_service.src.errors import (
     CalendarNotConnectedError,
     CalendarReconnectRequiredError,
     DuplicateEventError,
+    EventGoneError,
     GoogleAuthRejectedError,
     InvalidGrantError,
     OAuthCallbackError,
 )
-from google_calendar_service.src.schemas.events import EventCreateIn
+from google_calendar_service.src.schemas.events import (
+    DefaultCalendarIn,
+    EventCreateIn,
+    EventPatchIn,
+    FreeBusyIn,
+)
 from google_calendar_service.src.settings import SCOPES, Settings
 
 log = get_logger(__name__)
@@ -247,8 +261,18 @@ class GoogleCalendarService:
 
     # -- events --------------------------------------------------------------------------------
 
-    async def get_events(self, user_id: str, time_min: str | None, time_max: str | None) -> Events:
-        async with self._connected(user_id) as (session, user):
+    async def get_events(
+        self,
+        user_id: str,
+        time_min: str | None,
+        time_max: str | None,
+        *,
+        text: str | None = None,
+        calendar_id: str | None = None,
+    ) -> Events:
+        """Events of every calendar in the user's list (or of `calendar_id`), in start
+        order; `text` keeps those that mention it (Google's own search)."""
+        async with self._connected(user_id) as (session, user, _stored):
             tz = _timezone(user, self._settings.default_timezone)
             start, end = resolve_range(
                 time_min,
@@ -257,30 +281,120 @@ class GoogleCalendarService:
                 now=datetime.now(UTC),
                 max_days=self._settings.max_range_days,
             )
-            items = await self._google.list_events(session, start, end, tz.key)
-        events = [to_event_out(item, tz) for item in items if item.get("status") != "cancelled"]
-        log.info("calendar_events_listed", user_id=user_id, count=len(events))
+            ids = [calendar_id] if calendar_id else await self._calendar_ids(session)
+            found: list[tuple[str, dict[str, Any]]] = []
+            for one in ids:
+                items = await self._google.list_events(
+                    session, start, end, tz.key, calendar_id=one, text=text
+                )
+                found.extend((one, item) for item in items if item.get("status") != "cancelled")
+        found.sort(key=lambda pair: start_instant(pair[1], tz))
+        events = [to_event_out(item, tz, one) for one, item in found]
+        log.info("calendar_events_listed", user_id=user_id, count=len(events), calendars=len(ids))
         return Events(
             timezone=tz.key, time_min=start, time_max=end, count=len(events), events=events
         )
 
     async def create_event(self, user_id: str, data: EventCreateIn) -> CreatedEvent:
         """Create once: the id comes from the idempotency key (random without one), so a
-        repeat finds the event it made instead of making another."""
-        async with self._connected(user_id) as (session, user):
+        repeat finds the event it made instead of making another. It goes into the named
+        calendar, else the user's default one."""
+        async with self._connected(user_id) as (session, user, stored):
             tz = _timezone(user, self._settings.default_timezone)
+            calendar_id = data.calendar_id or stored.default_calendar or "primary"
             key = data.idempotency_key
             event_id = event_id_for(user_id, key) if key else uuid.uuid4().hex
             body = event_body(data, data.timezone or tz.key, event_id)
             try:
-                item, created = await self._google.insert_event(session, body), True
+                item, created = await self._google.insert_event(session, body, calendar_id), True
             except DuplicateEventError:
-                item, created = await self._google.get_event(session, event_id, tz.key), False
+                item = await self._google.get_event(session, event_id, tz.key, calendar_id)
+                created = False
         log.info("calendar_event_created", user_id=user_id, created=created)
-        return CreatedEvent(**to_event_out(item, tz).model_dump(), created=created)
+        out = to_event_out(item, tz, _real_id(calendar_id, stored.account))
+        return CreatedEvent(**out.model_dump(), created=created)
+
+    async def update_event(
+        self, user_id: str, event_id: str, calendar_id: str, data: EventPatchIn
+    ) -> Event:
+        """events.patch after reading the event (a move keeps its length)."""
+        async with self._connected(user_id) as (session, user, stored):
+            tz = _timezone(user, self._settings.default_timezone)
+            item = await self._google.get_event(session, event_id, tz.key, calendar_id)
+            body = patch_body(data, item, data.timezone or tz.key)
+            patched = await self._google.patch_event(session, calendar_id, event_id, body)
+        log.info("calendar_event_updated", user_id=user_id, fields=sorted(body))
+        return to_event_out(patched, tz, _real_id(calendar_id, stored.account))
+
+    async def delete_event(self, user_id: str, event_id: str, calendar_id: str) -> DeletedEvent:
+        """`deleted` false when Google had it deleted already (a repeat is no error)."""
+        async with self._connected(user_id) as (session, _user, _stored):
+            try:
+                await self._google.delete_event(session, calendar_id, event_id)
+                deleted = True
+            except EventGoneError:
+                deleted = False
+        log.info("calendar_event_deleted", user_id=user_id, deleted=deleted)
+        return DeletedEvent(deleted=deleted, event_id=event_id, calendar_id=calendar_id)
+
+    async def free_busy(self, user_id: str, data: FreeBusyIn) -> FreeBusy:
+        """Busy time across every calendar of the user's, merged, and the free gaps."""
+        async with self._connected(user_id) as (session, user, _stored):
+            tz = _timezone(user, self._settings.default_timezone)
+            start, end = resolve_range(
+                data.time_min,
+                data.time_max,
+                tz,
+                now=datetime.now(UTC),
+                max_days=self._settings.max_range_days,
+            )
+            ids = await self._calendar_ids(session)
+            answer = await self._google.free_busy(session, start, end, tz.key, ids)
+        busy = free_busy.merge(free_busy.busy_spans(answer, start, end))
+        return FreeBusy(
+            timezone=tz.key,
+            time_min=start,
+            time_max=end,
+            calendars=ids,
+            unreadable=free_busy.unreadable(answer),
+            busy=free_busy.intervals(busy, tz),
+            free=free_busy.intervals(free_busy.gaps(busy, start, end), tz),
+        )
+
+    async def calendars(self, user_id: str) -> Calendars:
+        async with self._connected(user_id) as (session, _user, stored):
+            entries = await self._google.calendar_list(session)
+        return _calendars(entries, stored.default_calendar)
+
+    async def set_default_calendar(self, user_id: str, data: DefaultCalendarIn) -> Calendars:
+        """Only a calendar of the user's list that they may write to can take new events."""
+        async with self._connected(user_id) as (session, _user, stored):
+            entries = await self._google.calendar_list(session)
+            entry = next((e for e in entries if e.get("id") == data.calendar_id), None)
+            if entry is None or entry.get("accessRole") not in _WRITABLE:
+                raise ValidationFailedError(
+                    "not a calendar of the user's that takes new events",
+                    [FieldError("calendar_id", "unknown or read-only")],
+                )
+            chosen = None if entry.get("primary") else data.calendar_id
+            stored.default_calendar = chosen
+            await self._store.save(
+                user_id, stored.credentials, stored.account, default_calendar=chosen
+            )
+            stored.stored_token = stored.credentials.token
+        log.info("calendar_default_set", user_id=user_id, primary=chosen is None)
+        return _calendars(entries, chosen)
+
+    async def _calendar_ids(self, session: CalendarSession) -> list[str]:
+        """Every calendar of the user's list that they see (hidden ones stay out)."""
+        entries = await self._google.calendar_list(session)
+        ids = [e["id"] for e in entries if e.get("id") and not e.get("hidden")]
+        return ids or ["primary"]
 
     @asynccontextmanager
-    async def _connected(self, user_id: str) -> AsyncIterator[tuple[CalendarSession, User]]:
+    async def _connected(
+        self, user_id: str
+    ) -> AsyncIterator[tuple[CalendarSession, User, StoredCredentials]]:
         """The user's Calendar session; refreshed tokens are written back, a dead grant is
         marked invalid, and a user who must (re)connect gets the link in the error."""
         user = await self._rest.get_user(user_id)
@@ -294,7 +408,7 @@ class GoogleCalendarService:
             raise await self._reconnect(user_id)
         session = await self._google.open(stored.credentials)
         try:
-            yield session, user
+            yield session, user, stored
         except InvalidGrantError:
             await self._store.mark_invalid(user_id, stored)
             raise await self._reconnect(user_id) from None
@@ -314,12 +428,46 @@ class GoogleCalendarService:
         if not stored.refreshed or not stored.valid:
             return
         try:
-            await self._store.save(user_id, stored.credentials, stored.account)
+            await self._store.save(
+                user_id,
+                stored.credentials,
+                stored.account,
+                default_calendar=stored.default_calendar,
+            )
         except AppError as exc:  # the call itself worked; the next one refreshes again
             log.warning("calendar_token_not_saved", user_id=user_id, error=type(exc).__name__)
             return
         stored.stored_token = stored.credentials.token
         log.info("calendar_token_refreshed", user_id=user_id)
+
+
+_WRITABLE = frozenset({"owner", "writer"})
+
+
+def _real_id(calendar_id: str, account: str | None) -> str:
+    """The primary calendar's id is its account's address."""
+    return account if calendar_id == "primary" and account else calendar_id
+
+
+def _calendars(entries: list[dict[str, Any]], default: str | None) -> Calendars:
+    primary = next((e["id"] for e in entries if e.get("primary")), "primary")
+    known = default is not None and any(e.get("id") == default for e in entries)
+    chosen = default if known and default else primary
+    return Calendars(
+        default_calendar_id=chosen,
+        calendars=[
+            CalendarInfo(
+                id=e["id"],
+                summary=e.get("summaryOverride") or e.get("summary") or e["id"],
+                primary=bool(e.get("primary")),
+                default=e["id"] == chosen,
+                access_role=e.get("accessRole", "reader"),
+                time_zone=e.get("timeZone"),
+            )
+            for e in entries
+            if e.get("id")
+        ],
+    )
 
 
 def _expired(since: datetime | None, ttl_seconds: int) -> bool:

@@ -27,6 +27,8 @@ class StoredCredentials:
     connected_at: datetime | None
     #: The access token as stored, to notice a refresh that must be written back.
     stored_token: str | None
+    #: Where new events go unless a call names a calendar (None: the primary calendar).
+    default_calendar: str | None = None
 
     @property
     def refreshed(self) -> bool:
@@ -50,15 +52,18 @@ class CredentialStore:
         self._rest = rest
         self._settings = settings
 
-    def to_record(self, credentials: Credentials, account: str | None) -> dict[str, Any]:
+    def to_record(
+        self, credentials: Credentials, account: str | None, default_calendar: str | None = None
+    ) -> dict[str, Any]:
         scopes = credentials.granted_scopes or credentials.scopes or []
-        return {
+        record = {
             "token": credentials.token,
             "refresh_token": credentials.refresh_token,
             "expiry": _expiry_text(credentials),
             "scopes": list(scopes),
             "account": account,
         }
+        return record | ({"default_calendar": default_calendar} if default_calendar else {})
 
     def from_record(self, record: dict[str, Any]) -> Credentials:
         # google-auth leaves Credentials.__init__ unannotated.
@@ -96,12 +101,21 @@ class CredentialStore:
             valid=valid,
             connected_at=since,
             stored_token=record.get("token"),
+            default_calendar=record.get("default_calendar"),
         )
 
     async def save(
-        self, user_id: str, credentials: Credentials, account: str | None, *, valid: bool = True
+        self,
+        user_id: str,
+        credentials: Credentials,
+        account: str | None,
+        *,
+        valid: bool = True,
+        default_calendar: str | None = None,
     ) -> None:
-        record = self.to_record(credentials, account)
+        """The default calendar is kept with the connection, so it goes when the connection
+        does (another account's calendars are not this one's)."""
+        record = self.to_record(credentials, account, default_calendar)
         await self._rest.put_calendar_credentials(user_id, record, valid=valid)
 
     async def save_pending(
@@ -113,7 +127,13 @@ class CredentialStore:
 
     async def mark_invalid(self, user_id: str, stored: StoredCredentials) -> None:
         """Keep the row (so /calendar can say "reconnect"), flagged as no longer working."""
-        await self.save(user_id, stored.credentials, stored.account, valid=False)
+        await self.save(
+            user_id,
+            stored.credentials,
+            stored.account,
+            valid=False,
+            default_calendar=stored.default_calendar,
+        )
         stored.valid = False
 
     async def delete(self, user_id: str) -> bool:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from common.calendar_client import Event, EventKind
 from common.errors import FieldError, ValidationFailedError
-from google_calendar_service.src.schemas.events import EventCreateIn, parse_when
+from google_calendar_service.src.schemas.events import EventCreateIn, EventPatchIn, parse_when
 
 #: Namespace of event ids derived from idempotency keys (stable across machines).
 EVENT_ID_NAMESPACE = uuid.UUID("0b8f3a52-4f0e-5c1e-9b7a-6d2c8e1f4a90")
@@ -65,8 +65,17 @@ def resolve_range(
     return start, end
 
 
-def to_event_out(item: dict[str, Any], tz: ZoneInfo) -> Event:
-    """One Google event in the user's time zone, with its kind told apart."""
+def start_instant(item: dict[str, Any], tz: ZoneInfo) -> datetime:
+    """When an event begins, for ordering events of several calendars (all-day events at
+    the user's midnight)."""
+    start = item.get("start", {})
+    if "date" in start:
+        return datetime.combine(date.fromisoformat(start["date"]), time.min, tzinfo=tz)
+    return datetime.fromisoformat(start["dateTime"].replace("Z", "+00:00"))
+
+
+def to_event_out(item: dict[str, Any], tz: ZoneInfo, calendar_id: str = "primary") -> Event:
+    """One Google event of `calendar_id` in the user's time zone, with its kind told apart."""
     start_raw, end_raw = item.get("start", {}), item.get("end", {})
     all_day = "date" in start_raw
     if all_day:
@@ -95,8 +104,11 @@ def to_event_out(item: dict[str, Any], tz: ZoneInfo) -> Event:
         kind=_kind(event_type, all_day, multi_day),
         event_type=event_type,
         status=item.get("status", "confirmed"),
-        recurring="recurringEventId" in item,
+        recurring="recurringEventId" in item or bool(item.get("recurrence")),
         html_link=item.get("htmlLink"),
+        calendar_id=calendar_id,
+        attendees=[a["email"] for a in item.get("attendees", []) if a.get("email")],
+        recurrence=list(item.get("recurrence", [])),
     )
 
 
@@ -108,10 +120,9 @@ def _kind(event_type: str, all_day: bool, multi_day: bool) -> EventKind:
     return "all_day" if all_day else "timed"
 
 
-def event_body(data: EventCreateIn, tz_name: str, event_id: str | None) -> dict[str, Any]:
-    """The events.insert body; naive times are wall-clock times in `tz_name`."""
+def _times(start: date | datetime, end: date | datetime, tz_name: str) -> dict[str, Any]:
+    """Start and end as Google takes them; naive times are wall-clock times in `tz_name`."""
     tz = ZoneInfo(tz_name)
-    start, end = parse_when(data.start), parse_when(data.end)
     if isinstance(start, datetime) and isinstance(end, datetime):
         start, end = localize(start, tz), localize(end, tz)
         times = {
@@ -124,6 +135,51 @@ def event_body(data: EventCreateIn, tz_name: str, event_id: str | None) -> dict[
         raise ValidationFailedError(
             "the event must end after it starts", [FieldError("end", "not after start")]
         )
+    return times
+
+
+def event_body(data: EventCreateIn, tz_name: str, event_id: str | None) -> dict[str, Any]:
+    """The events.insert body; naive times are wall-clock times in `tz_name`."""
+    times = _times(parse_when(data.start), parse_when(data.end), tz_name)
     body: dict[str, Any] = {"summary": data.summary, **times}
     optional = {"description": data.description, "location": data.location, "id": event_id}
+    if data.attendees:
+        body["attendees"] = [{"email": address} for address in data.attendees]
+    if data.recurrence:
+        body["recurrence"] = data.recurrence
     return body | {k: v for k, v in optional.items() if v is not None}
+
+
+def _stored_bound(value: dict[str, Any]) -> date | datetime:
+    if "date" in value:
+        return date.fromisoformat(value["date"])
+    return datetime.fromisoformat(value["dateTime"].replace("Z", "+00:00"))
+
+
+def patch_body(data: EventPatchIn, item: dict[str, Any], tz_name: str) -> dict[str, Any]:
+    """The events.patch body for `data` against the event as it is (`item`): a new start
+    alone moves the event and keeps its length; a change of kind (timed ↔ all-day) without
+    an end gets an hour or a day."""
+    body: dict[str, Any] = {
+        k: v
+        for k, v in data.model_dump(include={"summary", "description", "location"}).items()
+        if k in data.model_fields_set
+    }
+    if data.attendees is not None:
+        body["attendees"] = [{"email": address} for address in data.attendees]
+    if data.start is None and data.end is None:
+        return body
+    old_start, old_end = _stored_bound(item["start"]), _stored_bound(item["end"])
+    start = parse_when(data.start) if data.start else old_start
+    if data.end:
+        end = parse_when(data.end)
+    elif isinstance(start, datetime) == isinstance(old_start, datetime):
+        end = start + (old_end - old_start)
+    else:
+        end = start + (timedelta(hours=1) if isinstance(start, datetime) else timedelta(days=1))
+    if isinstance(start, datetime) != isinstance(end, datetime):
+        raise ValidationFailedError(
+            "start and end must both be dates or both be date-times",
+            [FieldError("end", "not the same kind as start")],
+        )
+    return body | _times(start, end, tz_name)
