@@ -33,6 +33,7 @@ class ButtonAction(StrEnum):
     FORGET_YES = "fy"
     FORGET_NO = "fn"
     CALENDAR_DISCONNECT = "cd"
+    CANCEL_BRIEFING = "cb"
 
 
 @dataclass(frozen=True)

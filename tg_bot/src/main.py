@@ -22,6 +22,7 @@ from tg_bot.src.domain.poller_lease import PollerLease
 from tg_bot.src.domain.rate_limiter import Limit, SendLimiter, SendLimits
 from tg_bot.src.domain.users import UserDirectory
 from tg_bot.src.handlers import (
+    briefings,
     calendar,
     forget,
     model,
@@ -51,7 +52,8 @@ def default_commands() -> CommandRegistry:
     """The commands of this issue; /calendar and /reminders register theirs here."""
     return CommandRegistry(
         [start.COMMAND, help_command.COMMAND, model.COMMAND, reset.COMMAND, timezone.COMMAND,
-         forget.COMMAND, reminders.COMMAND, calendar.COMMAND, usage.COMMAND, voice.COMMAND]
+         forget.COMMAND, reminders.COMMAND, briefings.COMMAND, calendar.COMMAND, usage.COMMAND,
+         voice.COMMAND]
     )  # fmt: skip
 
 

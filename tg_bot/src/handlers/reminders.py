@@ -40,7 +40,7 @@ _LABEL_CHARS = 40
 async def reminders(turn: Addressed, args: str, services: Services) -> str | Reply:
     if turn.user is None:
         return turn.t("reminders.none")
-    upcoming = await _upcoming(turn, services)
+    upcoming = await upcoming_jobs(turn, services)
     wanted = _CANCEL.match(args.strip())
     if wanted:
         return await _cancel(turn, services, upcoming, int(wanted[1]))
@@ -50,8 +50,8 @@ async def reminders(turn: Addressed, args: str, services: Services) -> str | Rep
 def _listing(turn: Addressed, services: Services, upcoming: list[CronJob]) -> str | Reply:
     if not upcoming:
         return turn.t("reminders.none")
-    zone = _user_zone(turn, services)
-    lines = [_line(turn, number, job, zone) for number, job in enumerate(upcoming, 1)]
+    zone = user_zone(turn, services)
+    lines = [job_line(turn, number, job, zone) for number, job in enumerate(upcoming, 1)]
     text = turn.t("reminders.list", zone=zone.key, items=Markdown("\n".join(lines)))
     return Reply(text, [[_cancel_button(n, job)] for n, job in enumerate(upcoming, 1)])
 
@@ -64,14 +64,16 @@ def _cancel_button(number: int, job: CronJob) -> Button:
     return button(f"✖ {number}. {words}", data)
 
 
-async def _upcoming(turn: Addressed, services: Services) -> list[CronJob]:
-    """The user's active reminders (in a group, those set there), soonest first."""
+async def upcoming_jobs(
+    turn: Addressed, services: Services, job_type: CronJobType = CronJobType.reminder
+) -> list[CronJob]:
+    """The user's active reminders or briefings (in a group, those set there), soonest first."""
     assert turn.user is not None
     jobs = await services.rest.list_cron_jobs(
         user_id=str(turn.user.id),
         chat_id=turn.chat_id if turn.is_group else None,
         status=CronJobStatus.active,
-        type=CronJobType.reminder,
+        type=job_type,
         limit=_LIMIT,
     )
     return sorted(jobs, key=lambda job: _next(job) or datetime.max.replace(tzinfo=ZoneInfo("UTC")))
@@ -85,7 +87,7 @@ async def _cancel(turn: Addressed, services: Services, upcoming: list[CronJob], 
     return turn.t("reminders.cancelled", text=job.text or job.name)
 
 
-def _line(turn: Addressed, number: int, job: CronJob, user_zone: ZoneInfo) -> str:
+def job_line(turn: Addressed, number: int, job: CronJob, user_zone: ZoneInfo) -> str:
     zone = known_zone(job.timezone) or user_zone
     moment = _next(job)
     when = _when(turn, moment.astimezone(zone)) if moment else "—"
@@ -108,7 +110,7 @@ def _when(turn: Addressed, moment: datetime) -> str:
     return f"{day} {moment:%d.%m %H:%M}"
 
 
-def _user_zone(turn: Addressed, services: Services) -> ZoneInfo:
+def user_zone(turn: Addressed, services: Services) -> ZoneInfo:
     name = turn.user.timezone if turn.user else None
     return zone_or_default(name, services.settings.default_timezone)
 
@@ -128,7 +130,7 @@ async def cancel_pressed(press: Press, services: Services) -> Pressed:
         notice, line = turn.t("reminders.gone_notice"), turn.t("reminders.gone_mark")
     if press.data.option != _FROM_LIST:
         return Pressed(notice, press.below(line))
-    listing = _listing(turn, services, await _upcoming(turn, services))
+    listing = _listing(turn, services, await upcoming_jobs(turn, services))
     return Pressed(notice, listing if isinstance(listing, Reply) else Reply(listing))
 
 
@@ -178,7 +180,9 @@ async def _pressed_job(press: Press, services: Services) -> CronJob | Pressed:
         job = await services.rest.get_cron_job(uuid.UUID(press.data.target))
     except (ValueError, NotFoundError, ValidationFailedError):
         return Pressed(turn.t("reminders.gone_notice"), press.below(turn.t("reminders.gone_mark")))
-    if job.type != CronJobType.reminder or turn.user is None or job.user_id != turn.user.id:
+    # A briefing's Cancel under the assistant's confirmation is this button too.
+    scheduled = job.type in (CronJobType.reminder, CronJobType.assistant_prompt)
+    if not scheduled or turn.user is None or job.user_id != turn.user.id:
         return Pressed(turn.t("button.not_yours"))
     return job
 

@@ -8,6 +8,7 @@ MESSAGES: dict[str, str] = {
     "command.reset": "Start a fresh conversation",
     "command.timezone": "Show or set your time zone: /timezone Berlin, or UTC+3",
     "command.forget": "Delete everything I know about you",
+    "command.briefings": "Your scheduled briefings; cancel one: /briefings cancel N",
     "command.reminders": "Your upcoming reminders; cancel one: /reminders cancel N",
     "command.calendar": "Connect your Google Calendar, or disconnect: /calendar disconnect",
     "command.usage": "What you used today: AI tokens, messages, reminders",
@@ -147,6 +148,20 @@ MESSAGES: dict[str, str] = {
     "reminders.weekdays": "Mon,Tue,Wed,Thu,Fri,Sat,Sun",
     "reminders.cancelled": "Cancelled the reminder: {text}",
     "reminders.no_such": "There is no reminder number {number}. Send /reminders to see the list.",
+    # /briefings
+    "briefings.none": (
+        "You have no scheduled briefings. Just ask me, e.g. _every weekday at 8 send me my "
+        "agenda and the weather in Berlin_."
+    ),
+    "briefings.list": (
+        "**Your briefings** ({zone} time):\n{items}\n\n"
+        "To cancel one, tap its button or send `/briefings cancel NUMBER`; to change one, "
+        "just tell me."
+    ),
+    "briefings.cancelled": "Cancelled the briefing: {text}",
+    "briefings.no_such": "There is no briefing number {number}. Send /briefings to see the list.",
+    "briefings.cancelled_notice": "Briefing cancelled.",
+    "briefings.gone_notice": "This briefing was already cancelled.",
     # /calendar
     "calendar.connect": (
         "Connect your Google Calendar, and I'll tell you what's planned and add events: "

@@ -8,6 +8,7 @@ MESSAGES: dict[str, str] = {
     "command.reset": "Начать разговор заново",
     "command.timezone": "Показать или задать часовой пояс: /timezone Москва или UTC+3",
     "command.forget": "Удалить всё, что я о вас знаю",
+    "command.briefings": "Ваши сводки по расписанию; отменить: /briefings cancel N",
     "command.reminders": "Ваши напоминания; отменить: /reminders cancel N",
     "command.calendar": "Подключить Google Календарь или отключить: /calendar disconnect",
     "command.usage": "Сколько вы использовали сегодня: токены ИИ, сообщения, напоминания",
@@ -149,6 +150,20 @@ MESSAGES: dict[str, str] = {
     "reminders.no_such": (
         "Напоминания с номером {number} нет. Отправьте /reminders, чтобы увидеть список."
     ),
+    # /briefings
+    "briefings.none": (
+        "У вас нет сводок по расписанию. Просто попросите, например: _по будням в 8 присылай "
+        "мои дела и погоду в Берлине_."
+    ),
+    "briefings.list": (
+        "**Ваши сводки** (время {zone}):\n{items}\n\n"
+        "Чтобы отменить, нажмите кнопку или отправьте `/briefings cancel НОМЕР`; чтобы "
+        "изменить, просто скажите мне."
+    ),
+    "briefings.cancelled": "Сводка отменена: {text}",
+    "briefings.no_such": "Сводки с номером {number} нет. Список: /briefings.",
+    "briefings.cancelled_notice": "Сводка отменена.",
+    "briefings.gone_notice": "Эта сводка уже отменена.",
     # /calendar
     "calendar.connect": (
         "Подключите Google Календарь, и я буду рассказывать о ваших планах и добавлять события: "

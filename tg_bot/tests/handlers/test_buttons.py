@@ -73,6 +73,8 @@ async def services(
 class Tapper:
     """One person in a chat with the bot: sends commands, taps buttons of bot messages."""
 
+    language = "en"
+
     def __init__(self, services: Services, telegram_id: int, chat: dict[str, Any]) -> None:
         self.services = services
         self.sender = build.user(telegram_id, "Ann")
@@ -96,7 +98,7 @@ class Tapper:
             sender=update.message.sender,
             text=text,
             incoming_id=uuid.uuid4(),
-            catalogue=CATALOGUE.speaking("en"),
+            catalogue=CATALOGUE.speaking(self.language),
             user=user,
             created=created,
         )
