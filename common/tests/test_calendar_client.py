@@ -16,14 +16,18 @@ from common.calendar_client import (
     AuthStatus,
     CalendarClient,
     CalendarNotConnected,
+    Calendars,
     CalendarServiceUnavailable,
     Confirmation,
     CreatedEvent,
     Declined,
+    DeletedEvent,
     Disconnection,
+    Event,
     Events,
+    FreeBusy,
 )
-from common.errors import UnauthorizedError, ValidationFailedError
+from common.errors import NotFoundError, UnauthorizedError, ValidationFailedError
 from common.tests.test_wire_contract import route_model, wire_shape
 from google_calendar_service.src.main import app as calendar_app
 from ops.processes import ServiceProcess
@@ -41,6 +45,11 @@ ROUTES: list[tuple[type[BaseModel], str, str]] = [
     (Disconnection, "delete", "/auth/{user_id}"),
     (Events, "get", "/events/{user_id}"),
     (CreatedEvent, "post", "/events/{user_id}"),
+    (Event, "patch", "/events/{user_id}/{event_id}"),
+    (DeletedEvent, "delete", "/events/{user_id}/{event_id}"),
+    (FreeBusy, "post", "/freebusy/{user_id}"),
+    (Calendars, "get", "/calendars/{user_id}"),
+    (Calendars, "put", "/calendars/{user_id}/default"),
 ]
 
 
@@ -154,3 +163,35 @@ async def test_no_service_is_unavailable(http: httpx.AsyncClient) -> None:
     nobody = CalendarClient(http, f"http://127.0.0.1:{port}", "token", timeout=2)
     with pytest.raises(CalendarServiceUnavailable):
         await nobody.status("00000000-0000-0000-0000-000000000000")
+
+
+async def test_find_move_free_busy_calendars_delete(
+    calendar: CalendarClient, api: httpx.AsyncClient, browser: Browser, user_id: str
+) -> None:
+    assert (await consent(api, browser, user_id)).status_code == 200
+    assert (await calendar.confirm(user_id)).confirmed
+    browser.google.state.add_calendar(browser.email, "family@group.calendar.google.com", "Family")
+    made = await calendar.create_event(
+        user_id, summary="Dentist", start="2030-01-02T09:00", end="2030-01-02T10:00"
+    )
+
+    found = await calendar.list_events(user_id, *RANGE, text="dentist")
+    moved = await calendar.update_event(
+        user_id, made.id, made.calendar_id, {"start": "2030-01-03T11:00"}
+    )
+    free = await calendar.free_busy(user_id, "2030-01-03T08:00", "2030-01-03T18:00")
+    listed = await calendar.calendars(user_id)
+    chosen = await calendar.set_default_calendar(user_id, "family@group.calendar.google.com")
+    deleted = await calendar.delete_event(user_id, made.id, made.calendar_id)
+
+    assert [e.id for e in found.events] == [made.id] and made.calendar_id == browser.email
+    assert (moved.start, moved.end) == ("2030-01-03T11:00:00+01:00", "2030-01-03T12:00:00+01:00")
+    assert [(b.start, b.end) for b in free.busy] == [
+        ("2030-01-03T11:00:00+01:00", "2030-01-03T12:00:00+01:00")
+    ]
+    assert len(free.free) == 2 and len(free.calendars) == 2
+    assert [c.summary for c in listed.calendars] == [browser.email, "Family"]
+    assert chosen.default_calendar_id == "family@group.calendar.google.com"
+    assert deleted.deleted
+    with pytest.raises(NotFoundError):
+        await calendar.update_event(user_id, "abcdef0123", made.calendar_id, {"summary": "x"})
