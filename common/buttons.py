@@ -33,6 +33,7 @@ class ButtonAction(StrEnum):
     FORGET_YES = "fy"
     FORGET_NO = "fn"
     CALENDAR_DISCONNECT = "cd"
+    MEMORY_DELETE = "mx"
     CANCEL_BRIEFING = "cb"
 
 

@@ -25,6 +25,7 @@ from tg_bot.src.handlers import (
     briefings,
     calendar,
     forget,
+    memory,
     model,
     reminders,
     reset,
@@ -52,8 +53,8 @@ def default_commands() -> CommandRegistry:
     """The commands of this issue; /calendar and /reminders register theirs here."""
     return CommandRegistry(
         [start.COMMAND, help_command.COMMAND, model.COMMAND, reset.COMMAND, timezone.COMMAND,
-         forget.COMMAND, reminders.COMMAND, briefings.COMMAND, calendar.COMMAND, usage.COMMAND,
-         voice.COMMAND]
+         forget.COMMAND, reminders.COMMAND, briefings.COMMAND, calendar.COMMAND, memory.COMMAND,
+         usage.COMMAND, voice.COMMAND]
     )  # fmt: skip
 
 

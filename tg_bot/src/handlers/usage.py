@@ -1,11 +1,15 @@
-"""/usage: the sender's own figures for today (UTC): LLM tokens against the daily budget,
-messages sent, active reminders. In a group it points to the private chat: one member's
-usage is not the group's business."""
+"""/usage: the sender's own figures. This month (the calendar month in the user's time zone):
+messages, AI tokens and tool calls, counted by rest_service in one request. Today (UTC): LLM
+tokens against the daily budget, messages sent, active reminders. In a group it points to the
+private chat: one member's usage is not the group's business."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from common.limits import seconds_until_reset
-from common.wire import CronJobStatus
+from common.timezones import zone_or_default
+from common.wire import CronJobStatus, User, UserUsage
 from tg_bot.src.handlers.base import Addressed, Services
 from tg_bot.src.handlers.commands import Command
 from tg_bot.src.i18n import Markdown
@@ -19,6 +23,7 @@ async def show_usage(turn: Addressed, _args: str, services: Services) -> str:
         return turn.t("usage.private_only")
     if turn.user is None:
         return turn.t("error.generic")
+    month = await _this_month(turn.user, services)
     user_id = str(turn.user.id)
     budget = services.token_budget
     tokens = await budget.used_today(user_id)
@@ -34,6 +39,11 @@ async def show_usage(turn: Addressed, _args: str, services: Services) -> str:
     )
     return turn.t(
         "usage.text",
+        month_since=f"{month.since:%Y-%m-%d}",
+        zone=str(month.since.tzinfo),
+        month_messages=_grouped(month.messages),
+        month_tokens=_grouped(month.tokens_in + month.tokens_out),
+        month_tools=_grouped(month.tool_calls),
         tokens=_grouped(tokens),
         allowance=Markdown(allowance),
         messages=messages,
@@ -41,6 +51,14 @@ async def show_usage(turn: Addressed, _args: str, services: Services) -> str:
         hours=hours,
         minutes=rest // 60,
     )
+
+
+async def _this_month(user: User, services: Services) -> UserUsage:
+    """Since midnight of the 1st in the user's zone (the service's default zone without one)."""
+    zone = zone_or_default(user.timezone, services.settings.default_timezone)
+    start = datetime.now(zone).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    usage = await services.rest.user_usage(user.id, start)
+    return usage.model_copy(update={"since": start})
 
 
 def _grouped(number: int) -> str:

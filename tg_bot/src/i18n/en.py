@@ -11,7 +11,8 @@ MESSAGES: dict[str, str] = {
     "command.briefings": "Your scheduled briefings; cancel one: /briefings cancel N",
     "command.reminders": "Your upcoming reminders; cancel one: /reminders cancel N",
     "command.calendar": "Connect your Google Calendar, or disconnect: /calendar disconnect",
-    "command.usage": "What you used today: AI tokens, messages, reminders",
+    "command.memory": "What I remember about you, with a Delete button for each",
+    "command.usage": "What you used this month and today: messages, AI tokens, tool calls",
     "command.voice": "Answers as voice messages too: /voice on, or /voice off",
     # greetings and help
     "start.new": (
@@ -43,6 +44,10 @@ MESSAGES: dict[str, str] = {
         "and send your question again."
     ),
     "usage.text": (
+        "**This month** (since {month_since}, {zone}):\n"
+        "• Messages to me: {month_messages}\n"
+        "• AI tokens: {month_tokens}\n"
+        "• Tool calls: {month_tools}\n\n"
         "**Today** (UTC; counts start again in {hours} h {minutes} min):\n"
         "• AI tokens used: {tokens}{allowance}\n"
         "• Messages to me: {messages}\n"
@@ -50,6 +55,23 @@ MESSAGES: dict[str, str] = {
     ),
     "usage.budget": " of {budget} ({left} left)",
     "usage.no_budget": " (no daily limit)",
+    # /memory: the profile facts
+    "memory.list": (
+        "**What I remember about you** ({count}):\n{facts}\n\n"
+        "Tap a button to delete a fact; /forget deletes everything."
+    ),
+    "memory.item": "{n}. {fact}",
+    "memory.delete": "🗑 Delete {n}",
+    "memory.empty": (
+        "I don't remember anything about you yet. Tell me something lasting about yourself "
+        "(“my wife is Anna”, “I don't eat meat”) and I'll keep it."
+    ),
+    "memory.deleted": "Deleted: _{fact}_",
+    "memory.deleted_notice": "Deleted.",
+    "memory.stale_notice": "That one is gone already.",
+    "memory.private_only": (
+        "What I remember about you is private: send me /memory in a private chat."
+    ),
     "usage.private_only": "Your usage is yours: send me /usage in a private chat.",
     "group.empty_mention": "Yes? Write your question together with the mention, or reply to me.",
     "nontext.video": (

@@ -11,7 +11,8 @@ MESSAGES: dict[str, str] = {
     "command.briefings": "Ваши сводки по расписанию; отменить: /briefings cancel N",
     "command.reminders": "Ваши напоминания; отменить: /reminders cancel N",
     "command.calendar": "Подключить Google Календарь или отключить: /calendar disconnect",
-    "command.usage": "Сколько вы использовали сегодня: токены ИИ, сообщения, напоминания",
+    "command.memory": "Что я о вас помню, с кнопкой «Удалить» у каждого",
+    "command.usage": "Ваш расход за месяц и за сегодня: сообщения, токены, инструменты",
     "command.voice": "Ответы ещё и голосом: /voice on или /voice off",
     # приветствие и помощь
     "start.new": (
@@ -43,6 +44,10 @@ MESSAGES: dict[str, str] = {
         "и отправьте вопрос ещё раз."
     ),
     "usage.text": (
+        "**В этом месяце** (с {month_since}, {zone}):\n"
+        "• Сообщений мне: {month_messages}\n"
+        "• Токенов ИИ: {month_tokens}\n"
+        "• Вызовов инструментов: {month_tools}\n\n"
         "**Сегодня** (UTC; счёт начнётся заново через {hours} ч {minutes} мин):\n"
         "• Токенов ИИ использовано: {tokens}{allowance}\n"
         "• Сообщений мне: {messages}\n"
@@ -50,6 +55,23 @@ MESSAGES: dict[str, str] = {
     ),
     "usage.budget": " из {budget} (осталось {left})",
     "usage.no_budget": " (без дневного лимита)",
+    # /memory: факты о пользователе
+    "memory.list": (
+        "**Что я о вас помню** ({count}):\n{facts}\n\n"
+        "Нажмите кнопку, чтобы удалить факт; /forget удаляет всё."
+    ),
+    "memory.item": "{n}. {fact}",
+    "memory.delete": "🗑 Удалить {n}",
+    "memory.empty": (
+        "Я пока ничего о вас не помню. Расскажите что-нибудь о себе "
+        "(«мою жену зовут Анна», «я не ем мясо»), и я запомню."
+    ),
+    "memory.deleted": "Удалено: _{fact}_",
+    "memory.deleted_notice": "Удалено.",
+    "memory.stale_notice": "Этого уже нет.",
+    "memory.private_only": (
+        "То, что я о вас помню, — личное: отправьте мне /memory в личном чате."
+    ),
     "usage.private_only": "Это личное: отправьте мне /usage в личном чате.",
     "group.empty_mention": "Да? Напишите вопрос вместе с упоминанием или ответьте мне.",
     "nontext.video": (

@@ -1,0 +1,102 @@
+"""Profile facts and /usage end to end: every service a real process, Telegram and the model
+the stand-ins (scripted to call `remember`). A fact told in chat is stored, shown by /memory
+with a Delete button, in the next prompt of that user's private chat; its button deletes it
+once, and the prompt after that no longer has it; in English and Russian. /usage counts the
+month's messages, tokens and tool calls."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from sandbox import telegram_updates as build
+from tests.system import Person, System
+from tests.test_buttons import answer_to, buttons_of, edited, tap
+
+HEADER = "What the user told you about themselves"
+
+CASES = {
+    "en": {
+        "fact": "My wife is Anna",
+        "tell": "please remember that my wife is Anna",
+        "next": "what should I buy for dinner?",
+        "after": "and for lunch?",
+        "delete": "Delete",
+        "deleted": "Deleted.",
+        "empty": "I don't remember anything about you yet",
+    },
+    "ru": {
+        "fact": "Мою жену зовут Анна",
+        "tell": "запомни, что мою жену зовут Анна",
+        "next": "что купить на ужин?",
+        "after": "а на обед?",
+        "delete": "Удалить",
+        "deleted": "Удалено.",
+        "empty": "Я пока ничего о вас не помню",
+    },
+}
+
+
+@pytest.fixture
+def system(whole_system: System) -> Iterator[System]:
+    whole_system.llm.reset()
+    yield whole_system
+    whole_system.llm.reset()
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("language", ["en", "ru"])
+async def test_a_fact_is_remembered_listed_deleted_by_button_and_gone_from_the_prompt(
+    system: System, language: str
+) -> None:
+    case = CASES[language]
+    ann = Person.new("Ann", language=language)
+    group = build.group_chat(-1_000_000_000_000 - ann.id % 10**9)
+    system.llm.call("remember", {"action": "add", "fact": case["fact"]}, contains=case["tell"])
+    await system.say(ann, case["tell"])
+    [stored] = system.tool_results(case["tell"])
+    assert stored["stored"] is True and stored["fact"] == case["fact"]
+
+    await system.say(ann, case["next"])
+    assert f"- {case['fact']}" in system.request_about(case["next"]).system_text
+    await system.mention(ann, group, case["next"] + " (group)")
+    in_group = system.request_about(case["next"] + " (group)").system_text
+    assert case["fact"] not in in_group and HEADER not in in_group
+
+    listing = await system.say(ann, "/memory")
+    assert f"1. {case['fact']}" in listing.text
+    [delete] = buttons_of(listing)
+    assert case["delete"] in delete["text"]
+    first = tap(system, ann, listing, delete)
+    second = tap(system, ann, listing, delete)  # a double tap
+    assert await answer_to(system, first) == case["deleted"]
+    assert await answer_to(system, second) != case["deleted"]
+    shown = await edited(system, ann.id, listing.message_id, case["empty"])
+    assert buttons_of(shown) == []
+
+    await system.say(ann, case["after"])
+    after = system.request_about(case["after"]).system_text
+    assert case["fact"] not in after and HEADER not in after
+
+
+@pytest.mark.timeout(120)
+async def test_usage_counts_this_months_messages_tokens_and_tool_calls(system: System) -> None:
+    flo = Person.new("Flo")
+    system.llm.call("remember", {"action": "add", "fact": "I am vegan"}, contains="vegan")
+    await system.say(flo, "remember I am vegan")
+    await system.say(flo, "hello there")
+    await system.say(flo, "how are you?")
+    [(tokens,)] = system.query(
+        "SELECT COALESCE(SUM(COALESCE(m.tokens_in, 0) + COALESCE(m.tokens_out, 0)), 0) "
+        "FROM chat_messages m JOIN users u ON m.conversation_key = u.id::text "
+        "WHERE u.telegram_id = %s AND m.role = 'assistant'",
+        flo.id,
+    )
+    assert tokens > 0
+    usage = await system.say(flo, "/usage")
+    month = usage.text.split("Today")[0]
+    assert "This month" in month
+    assert "Messages to me: 3" in month
+    assert f"AI tokens: {tokens:,}".replace(",", " ") in month
+    assert "Tool calls: 1" in month
