@@ -8,12 +8,14 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx
 
 from assistant.src.assistants.llm_chat import AssistantDeps
 from assistant.src.clients.llm import LlmGateway
 from assistant.src.clients.llm_breaker import circuit_breaker
+from assistant.src.event_alerts import EventAlerts
 from assistant.src.live_config.watcher import ConfigWatcher
 from assistant.src.orchestrator import Orchestrator
 from assistant.src.settings import Settings
@@ -109,13 +111,22 @@ async def main(stop: asyncio.Event) -> None:
         )
         watching = asyncio.create_task(rt.config.run(stop))
         consuming = asyncio.create_task(consumer.run())
+        alerting = asyncio.create_task(event_alerts(ctx, settings, rt).run(stop))
         await stop.wait()
         consumer.stop()
         await consuming
         await consumer.drain(settings.shutdown_grace_seconds)
         watching.cancel()
+        alerting.cancel()  # an alert not yet claimed is sent by the next sweep, anywhere
         with contextlib.suppress(asyncio.CancelledError):
             await watching
+            await alerting
+
+
+def event_alerts(ctx: WorkerContext, settings: Settings, rt: Runtime) -> EventAlerts:
+    calendar = ToolServices(settings, ctx.redis, ctx.names, rt.rest, rt.http).calendar
+    interval = timedelta(seconds=settings.event_alert_interval_seconds)
+    return EventAlerts(rt.rest, calendar, ctx.redis, ctx.names, interval)
 
 
 async def _config_health(config: ConfigWatcher) -> dict[str, object]:

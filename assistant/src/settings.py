@@ -50,6 +50,8 @@ class Settings(ServiceSettings):
     #: How deep sub-assistants may call sub-assistants (the secretary is depth 0).
     sub_assistant_max_depth: int = Field(default=2, ge=0)
     sub_assistant_timeout_seconds: float = Field(default=120.0, gt=0)
+    #: How often the calendars of users who want alerts before events are looked at.
+    event_alert_interval_seconds: float = Field(default=60.0, ge=0.2)
 
     # issue 19: live answers (the model's text streamed to tg_bot as drafts; off: one answer)
     stream_answers: bool = True
