@@ -25,6 +25,7 @@ ARCHITECTURE_TOOL_ARGUMENTS = {
     ),
     "reminder": ({"action", "text", "when", "recurrence", "reminder_id", "minutes"}, {"action"}),
     "sub_assistant": ({"query"}, {"query"}),
+    "remember": ({"action", "fact", "fact_id"}, {"action"}),
 }
 
 
