@@ -151,6 +151,8 @@ class DraftsWorker:
         tasks = [a.task for a in self._answers.values() if a.task is not None]
         if tasks:
             await asyncio.wait(tasks, timeout=self._settings.shutdown_grace_seconds)
+        with contextlib.suppress(aioredis.RedisError, OSError):  # it holds nothing: all acked
+            await self._redis.xgroup_delconsumer(self._names.drafts, TG_BOT_GROUP, self._consumer)
 
     async def _ensure_group(self) -> None:
         """From now on: drafts written while no tg_bot was reading are stale anyway."""

@@ -8,15 +8,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
 import pytest
+import redis.asyncio as aioredis
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from common.messages import ChatType, DraftMessage, utcnow
+from common.names import Names
 from common.settings import load_settings
 from sandbox.telegram_html import parse_html, utf16_len
 from tg_bot.src.clients.telegram import TelegramClient
@@ -188,3 +191,20 @@ def test_any_unfinished_markdown_renders_to_html_telegram_accepts(
         return
     assert utf16_len(shown) <= 4096
     parse_html(shown)  # raises when Telegram would refuse it
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    payload=st.binary(max_size=300)
+    | st.text(max_size=300)
+    | st.builds(lambda d: json.dumps(d), st.dictionaries(st.text(max_size=12), st.integers()))
+)
+def test_any_payload_that_is_not_a_draft_is_dropped_quietly(payload: bytes | str) -> None:
+    redis = aioredis.Redis()  # connects on first use: never, here
+    names = Names("test:drafts-payload:")
+    limits = SendLimits(Limit.per_second(30), Limit.per_second(1), Limit.per_minute(20))
+    settings_ = Settings(environment="test", telegram_token="1:x")
+    telegram = TelegramClient("http://127.0.0.1:9", "1:x")
+    worker = DraftsWorker(telegram, SendLimiter(redis, names, limits), redis, names, settings_)
+    worker.offer(payload)  # never raises, and nothing is shown
+    assert not worker._answers
