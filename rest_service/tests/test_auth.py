@@ -38,6 +38,10 @@ WHO = {
     ("GET", "/api/users/{user_id}"): S,
     ("PUT", "/api/users/{user_id}"): S,
     ("DELETE", "/api/users/{user_id}"): S,
+    ("GET", "/api/users/{user_id}/facts"): S,
+    ("POST", "/api/users/{user_id}/facts"): S,
+    ("DELETE", "/api/users/{user_id}/facts/{fact_id}"): S,
+    ("GET", "/api/users/{user_id}/usage"): S,
     ("GET", "/api/users/{user_id}/calendar-credentials"): S_ONLY,
     ("PUT", "/api/users/{user_id}/calendar-credentials"): S_ONLY,
     ("DELETE", "/api/users/{user_id}/calendar-credentials"): S_ONLY,
@@ -115,6 +119,7 @@ def _url(path: str) -> str:
                     "provider_id",
                     "model_id",
                     "job_id",
+                    "fact_id",
                 )
             }
         )
