@@ -35,6 +35,8 @@ class ButtonAction(StrEnum):
     CALENDAR_DISCONNECT = "cd"
     MEMORY_DELETE = "mx"
     CANCEL_BRIEFING = "cb"
+    CALENDAR_DELETE_YES = "ey"
+    CALENDAR_DELETE_NO = "en"
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,8 @@ LABELS = Catalogue(
             "snooze_1d": "⏰ Tomorrow",
             "done": "✅ Done",
             "cancel": "✖ Cancel",
+            "delete_yes": "🗑 Yes, delete",
+            "delete_no": "No, keep it",
         },
         "ru": {
             "snooze_10m": "⏰ 10 мин",
@@ -112,6 +116,8 @@ LABELS = Catalogue(
             "snooze_1d": "⏰ Завтра",
             "done": "✅ Готово",
             "cancel": "✖ Отменить",
+            "delete_yes": "🗑 Да, удалить",
+            "delete_no": "Нет, оставить",
         },
         "uk": {
             "snooze_10m": "⏰ 10 хв",
@@ -119,6 +125,8 @@ LABELS = Catalogue(
             "snooze_1d": "⏰ Завтра",
             "done": "✅ Готово",
             "cancel": "✖ Скасувати",
+            "delete_yes": "🗑 Так, видалити",
+            "delete_no": "Ні, залишити",
         },
         "de": {
             "snooze_10m": "⏰ 10 Min.",
@@ -126,6 +134,8 @@ LABELS = Catalogue(
             "snooze_1d": "⏰ Morgen",
             "done": "✅ Erledigt",
             "cancel": "✖ Abbrechen",
+            "delete_yes": "🗑 Ja, löschen",
+            "delete_no": "Nein, behalten",
         },
     }
 )
@@ -149,3 +159,15 @@ def cancel_reminder_button(job_id: uuid.UUID | str, language: str | None) -> But
     return button(
         LABELS.text(language, "cancel"), ButtonData(ButtonAction.CANCEL_REMINDER, str(job_id))
     )
+
+
+def calendar_delete_buttons(token: str, language: str | None) -> list[list[Button]]:
+    """Yes / No under the assistant's question before it deletes a calendar event."""
+    yes = ButtonData(ButtonAction.CALENDAR_DELETE_YES, token)
+    no = ButtonData(ButtonAction.CALENDAR_DELETE_NO, token)
+    return [
+        [
+            button(LABELS.text(language, "delete_yes"), yes),
+            button(LABELS.text(language, "delete_no"), no),
+        ]
+    ]

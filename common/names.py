@@ -138,6 +138,20 @@ class Names:
         Cancel button for each."""
         return self.key(f"assistant:reminders_made:{message_id}")
 
+    def calendar_shown(self, user_id: str) -> str:
+        """Events the calendar tool showed a user lately (hash: event id → calendar id): only
+        these may be changed or deleted."""
+        return self.key(f"assistant:calendar_shown:{user_id}")
+
+    def calendar_delete(self, token: str) -> str:
+        """An event delete waiting for its owner's Yes / No button."""
+        return self.key(f"calendar:delete:{token}")
+
+    def calendar_deletes_asked(self, message_id: str) -> str:
+        """The deletes the assistant asked about while answering a message: its answer
+        carries their Yes / No buttons."""
+        return self.key(f"assistant:calendar_deletes:{message_id}")
+
     def llm_breaker(self, model: str, part: str) -> str:
         """A model's circuit breaker (assistant): `failures`, `open`, `tripped`, `probe`."""
         return self.key(f"assistant:llm_breaker:{model}:{part}")

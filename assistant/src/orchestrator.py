@@ -40,11 +40,12 @@ from assistant.src.live_config.watcher import ConfigWatcher
 from assistant.src.settings import Settings
 from assistant.src.tools.base import Actor, ToolServices
 from common.blobs import BlobStore
-from common.buttons import cancel_reminder_button
+from common.buttons import calendar_delete_buttons, cancel_reminder_button
 from common.errors import AppError, NotFoundError, RetryLater
 from common.logging import correlation, get_logger
 from common.messages import (
     ID_NAMESPACE,
+    Button,
     IncomingMessage,
     OutgoingKind,
     OutgoingMessage,
@@ -233,7 +234,8 @@ class Orchestrator:
             reply_to_telegram_message_id=message.telegram_message_id,
             message_thread_id=message.message_thread_id,
             voice_blob_key=answer.voice_blob_key,
-            buttons=[[cancel_reminder_button(job, message.language_code)] for job in made],
+            buttons=[[cancel_reminder_button(job, message.language_code)] for job in made]
+            + await self._deletes_asked(message, answer),
         )
         keys = [answered, self.names.stream(message.reply_stream)]
         if not await self._publish_once(keys=keys, args=[ANSWERED_TTL_S, outgoing.to_json()]):
@@ -245,6 +247,20 @@ class Orchestrator:
         found = await self.redis.lrange(key, 0, _MAX_CANCEL_BUTTONS * 4)
         ids = (raw.decode() if isinstance(raw, bytes) else str(raw) for raw in found)
         return list(dict.fromkeys(ids))[:_MAX_CANCEL_BUTTONS]
+
+    async def _deletes_asked(self, message: IncomingMessage, answer: Answer) -> list[list[Button]]:
+        """Yes / No for each calendar delete this turn asked about (the calendar tool notes
+        them); an apology carries none, so nothing is deleted on a failed turn."""
+        if answer.kind != OutgoingKind.REPLY:
+            return []
+        key = self.names.calendar_deletes_asked(str(message.message_id))
+        found = await self.redis.lrange(key, 0, _MAX_CANCEL_BUTTONS - 1)
+        tokens = (raw.decode() if isinstance(raw, bytes) else str(raw) for raw in found)
+        return [
+            row
+            for token in dict.fromkeys(tokens)
+            for row in calendar_delete_buttons(token, message.language_code)
+        ]
 
     async def _turn_context(
         self, message: IncomingMessage, secretary: SnapshotAssistant | None

@@ -1,5 +1,12 @@
-"""`calendar`: the user's Google Calendar through google_calendar_service: list events in a
-range said in the user's words, or create one.
+"""`calendar`: the user's Google Calendar through google_calendar_service: list or find events
+(in every calendar of theirs), create one (with guests, repeating), move or change one,
+delete one after the user's Yes, free time across calendars, and which calendar takes new
+events.
+
+The assistant never changes an event the user has not seen: update and delete take only an
+event id that list, find or create returned to this user lately (kept per user in Redis for
+`SHOWN_TTL_S`), and a delete is only asked for: the answer carries Yes / No buttons and
+tg_bot deletes on Yes (`common.calendar_deletes`).
 
 Calendars are private. In a group chat the tool reads and writes nothing and does not hand
 out a connect link (whoever clicks a link connects their own Google account to the user
@@ -8,9 +15,14 @@ it was made for); it asks the member to talk to the bot in a private chat instea
 
 from __future__ import annotations
 
+import json
+import re
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from redis.typing import EncodableT, FieldT
 
 from assistant.src.tools.base import Actor, BaseTool, ToolCallContext, ToolError
 from assistant.src.tools.when import resolve, zone
@@ -19,11 +31,20 @@ from common.calendar_client import (
     CalendarServiceUnavailable,
     Event,
 )
-from common.errors import AppError
+from common.calendar_deletes import PendingDelete, PendingDeletes
+from common.errors import AppError, NotFoundError
 
 #: At most this many events go back to the model; the count says how many there were.
 MAX_EVENTS = 60
 _DESCRIPTION_CHARS = 200
+#: How long an event shown to the user may be changed or deleted without showing it again.
+SHOWN_TTL_S = 2 * 3600
+#: A find without a range looks this far back and ahead.
+FIND_BACK = timedelta(days=30)
+FIND_AHEAD = timedelta(days=180)
+_EVENT_ID = re.compile(r"[A-Za-z0-9_-]{5,1024}")
+_ACTIONS = "list, find, create, update, delete, free_busy or calendars"
+_CHANGES = ("summary", "start", "end", "description", "location", "attendees")
 
 
 def _day_or_moment(text: str, tz: ZoneInfo, now: datetime) -> date | datetime:
@@ -76,14 +97,104 @@ def _failure(exc: AppError) -> ToolError:
 
 
 def _brief(event: Event) -> dict[str, Any]:
-    """An event with what a reply needs (times already in the user's zone)."""
-    out = {"summary": event.summary, "kind": event.kind, "start": event.start, "end": event.end}
+    """An event with what a reply needs (times already in the user's zone) and the ids an
+    update or delete names it by."""
+    out: dict[str, Any] = {
+        "event_id": event.id,
+        "calendar_id": event.calendar_id,
+        "summary": event.summary,
+        "kind": event.kind,
+        "start": event.start,
+        "end": event.end,
+    }
     if event.all_day:
         out["last_day"] = event.last_day
     for name, value in (("location", event.location), ("description", event.description)):
         if value:
             out[name] = value[:_DESCRIPTION_CHARS]
+    if event.attendees:
+        out["attendees"] = event.attendees
+    if event.recurring:
+        out["recurring"] = True
     return out
+
+
+def _text(arguments: dict[str, Any], name: str) -> str | None:
+    value = arguments.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ToolError(f"'{name}' must be a string")
+    return value.strip() or None
+
+
+def _emails(value: Any) -> list[str] | None:
+    """Guests as a list of addresses; one string may hold several, comma-separated."""
+    if value is None:
+        return None
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        raise ToolError("'attendees' must be a list of email addresses")
+    return [i.strip() for i in items if i.strip()]
+
+
+def _rules(value: Any) -> list[str]:
+    """An RRULE as models write it: with or without the `RRULE:` prefix, one or a list."""
+    if value is None or value == "":
+        return []
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        raise ToolError("'recurrence' must be an RRULE such as 'FREQ=WEEKLY;BYDAY=TU'")
+    return [i.strip() if ":" in i else f"RRULE:{i.strip()}" for i in items if i.strip()]
+
+
+def _event_id(arguments: dict[str, Any], action: str) -> str:
+    value = arguments.get("event_id")
+    if not isinstance(value, str) or not _EVENT_ID.fullmatch(value.strip()):
+        raise ToolError(
+            f"action '{action}' needs 'event_id' exactly as list or find returned it; "
+            "use find first and show the user the event"
+        )
+    return value.strip()
+
+
+@dataclass(frozen=True)
+class Shown:
+    calendar_id: str
+    summary: str
+    start: str
+
+
+class ShownEvents:
+    """The events shown to a user lately (event id → its calendar, title and start), per
+    user in Redis."""
+
+    def __init__(self, tool: BaseTool, user_id: str) -> None:
+        self._redis = tool.services.redis
+        self._key = tool.services.names.calendar_shown(user_id)
+
+    async def note(self, events: list[Event]) -> None:
+        if not events:
+            return
+        mapping: dict[FieldT, EncodableT] = {
+            e.id: json.dumps([e.calendar_id, e.summary, e.start]) for e in events
+        }
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self._key, mapping=mapping)
+            pipe.expire(self._key, SHOWN_TTL_S)
+            await pipe.execute()
+
+    async def shown(self, event_id: str) -> Shown:
+        """The event as shown; a ToolError when the user has not been shown it."""
+        found = await self._redis.hget(self._key, event_id)
+        if found is None:
+            raise ToolError(
+                f"event {event_id!r} was not shown to the user in this conversation: find it "
+                "first (action 'find' or 'list'), show it to the user, then use the event_id "
+                "from that answer"
+            )
+        calendar_id, summary, start = json.loads(found)
+        return Shown(str(calendar_id), str(summary), str(start))
 
 
 class CalendarTool(BaseTool, tool_type="calendar"):
@@ -91,36 +202,80 @@ class CalendarTool(BaseTool, tool_type="calendar"):
         if call.actor.is_group:
             return private_chat_only(call.actor)
         action = arguments.get("action")
+        handlers = {
+            "list": self._list,
+            "find": self._find,
+            "create": self._create,
+            "update": self._update,
+            "delete": self._delete,
+            "free_busy": self._free_busy,
+            "calendars": self._calendars,
+        }
+        handler = handlers.get(action) if isinstance(action, str) else None
+        if handler is None:
+            raise ToolError(f"unknown action {action!r}: use {_ACTIONS}")
         try:
-            if action == "list":
-                return await self._list(arguments, call.actor)
-            if action == "create":
-                return await self._create(arguments, call)
+            return await handler(arguments, call)
         except CalendarNotConnected as exc:
             return _connect_answer(exc)
+        except NotFoundError as exc:
+            raise ToolError(
+                "no such event or calendar any more (deleted or moved elsewhere); find it again"
+            ) from exc
         except AppError as exc:
             raise _failure(exc) from exc
-        raise ToolError(f"unknown action {action!r}: use list or create")
 
     async def _resolve(self, text: str, actor: Actor) -> date | datetime:
         tz = zone(actor.timezone)
         now = datetime.now(tz)
         return _day_or_moment(text, tz, now)
 
-    async def _list(self, arguments: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    async def _list(self, arguments: dict[str, Any], call: ToolCallContext) -> dict[str, Any]:
+        actor = call.actor
         time_min, time_max = await self._range(
-            arguments.get("time_min"), arguments.get("time_max"), actor
+            _text(arguments, "time_min"), _text(arguments, "time_max"), actor
         )
-        found = await self.services.calendar.list_events(actor.user_id, time_min, time_max)
-        events = found.events
+        return await self._events(arguments, actor, time_min, time_max, None)
+
+    async def _find(self, arguments: dict[str, Any], call: ToolCallContext) -> dict[str, Any]:
+        """Events mentioning `query`; without a range, from a month ago to half a year on."""
+        actor = call.actor
+        query = _text(arguments, "query")
+        if not query:
+            raise ToolError("action 'find' needs 'query': words of the event's title")
+        time_min, time_max = await self._range(
+            _text(arguments, "time_min"), _text(arguments, "time_max"), actor
+        )
+        now = datetime.now(zone(actor.timezone)).replace(microsecond=0)
+        time_min = time_min or (now - FIND_BACK).isoformat()
+        time_max = time_max or (now + FIND_AHEAD).isoformat()
+        return await self._events(arguments, actor, time_min, time_max, query[:200])
+
+    async def _events(
+        self,
+        arguments: dict[str, Any],
+        actor: Actor,
+        time_min: str | None,
+        time_max: str | None,
+        query: str | None,
+    ) -> dict[str, Any]:
+        found = await self.services.calendar.list_events(
+            actor.user_id,
+            time_min,
+            time_max,
+            text=query,
+            calendar_id=_text(arguments, "calendar_id"),
+        )
+        events = found.events[:MAX_EVENTS]
+        await ShownEvents(self, actor.user_id).note(events)
         wire = found.model_dump(mode="json", include={"time_min", "time_max"})
         return {
             "timezone": found.timezone,
             "from": wire["time_min"],
             "to": wire["time_max"],
             "count": found.count,
-            "events": [_brief(e) for e in events[:MAX_EVENTS]],
-            **({"truncated": True} if len(events) > MAX_EVENTS else {}),
+            "events": [_brief(e) for e in events],
+            **({"truncated": True} if found.count > MAX_EVENTS else {}),
         }
 
     async def _range(
@@ -135,23 +290,117 @@ class CalendarTool(BaseTool, tool_type="calendar"):
         return (_iso(start) if start else None, _iso(end) if end else None)
 
     async def _create(self, arguments: dict[str, Any], call: ToolCallContext) -> dict[str, Any]:
-        summary = str(arguments.get("summary") or "").strip()
-        if not summary or not arguments.get("start"):
+        summary = _text(arguments, "summary")
+        start_text = _text(arguments, "start")
+        if not summary or not start_text:
             raise ToolError("action 'create' needs 'summary' and 'start'")
-        start = await self._resolve(str(arguments["start"]), call.actor)
-        end = (
-            await self._resolve(str(arguments["end"]), call.actor) if arguments.get("end") else None
-        )
+        start = await self._resolve(start_text, call.actor)
+        end_text = _text(arguments, "end")
+        end = await self._resolve(end_text, call.actor) if end_text else None
         if end is None:
             end = start + (timedelta(hours=1) if isinstance(start, datetime) else timedelta(days=1))
+        elif not isinstance(end, datetime) and not isinstance(start, datetime):
+            end = end + timedelta(days=1)  # the last day named is included
         made = await self.services.calendar.create_event(
             call.actor.user_id,
             summary=summary,
             start=_iso(start),
             end=_iso(end),
-            description=arguments.get("description"),
-            location=arguments.get("location"),
+            description=_text(arguments, "description"),
+            location=_text(arguments, "location"),
             timezone=call.actor.timezone,
             idempotency_key=call.idempotency_key,
+            calendar_id=_text(arguments, "calendar_id"),
+            attendees=_emails(arguments.get("attendees")),
+            recurrence=_rules(arguments.get("recurrence")),
         )
+        await ShownEvents(self, call.actor.user_id).note([made])
         return {"status": "created" if made.created else "already_created", **_brief(made)}
+
+    async def _update(self, arguments: dict[str, Any], call: ToolCallContext) -> dict[str, Any]:
+        """Change or move an event the user was shown; a new start alone keeps its length."""
+        event_id = _event_id(arguments, "update")
+        calendar_id = (await ShownEvents(self, call.actor.user_id).shown(event_id)).calendar_id
+        changes: dict[str, Any] = {}
+        for name in ("summary", "description", "location"):
+            value = _text(arguments, name)
+            if value is not None:
+                changes[name] = value
+        for name in ("start", "end"):
+            value = _text(arguments, name)
+            if value is not None:
+                changes[name] = _iso(await self._resolve(value, call.actor))
+        attendees = _emails(arguments.get("attendees"))
+        if attendees is not None:
+            changes["attendees"] = attendees
+        if not changes:
+            raise ToolError(f"action 'update' needs something to change: {', '.join(_CHANGES)}")
+        changes["timezone"] = call.actor.timezone
+        updated = await self.services.calendar.update_event(
+            call.actor.user_id, event_id, calendar_id, changes
+        )
+        return {"status": "updated", **_brief(updated)}
+
+    async def _delete(self, arguments: dict[str, Any], call: ToolCallContext) -> dict[str, Any]:
+        """Only asks: the answer gets Yes / No buttons, and Yes deletes (in tg_bot)."""
+        event_id = _event_id(arguments, "delete")
+        shown = await ShownEvents(self, call.actor.user_id).shown(event_id)
+        pending = PendingDelete(
+            call.actor.user_id, event_id, shown.calendar_id, shown.summary[:200], shown.start
+        )
+        services = self.services
+        token = await PendingDeletes(services.redis, services.names).ask(pending)
+        asked = services.names.calendar_deletes_asked(call.message_id)
+        async with services.redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(asked, token)
+            pipe.expire(asked, SHOWN_TTL_S)
+            await pipe.execute()
+        return {
+            "status": "confirmation_asked",
+            "event_id": event_id,
+            "summary": shown.summary,
+            "start": shown.start,
+            "message": (
+                "Nothing is deleted yet. Yes / No buttons go under your answer: ask the user "
+                "in one short sentence whether to delete this event (name it, with its date); "
+                "it is deleted only when they tap Yes. Do not say it was deleted."
+            ),
+        }
+
+    async def _free_busy(self, arguments: dict[str, Any], call: ToolCallContext) -> dict[str, Any]:
+        time_min, time_max = await self._range(
+            _text(arguments, "time_min"), _text(arguments, "time_max"), call.actor
+        )
+        found = await self.services.calendar.free_busy(call.actor.user_id, time_min, time_max)
+        wire = found.model_dump(mode="json", include={"time_min", "time_max"})
+        return {
+            "timezone": found.timezone,
+            "from": wire["time_min"],
+            "to": wire["time_max"],
+            "calendars_read": len(found.calendars) - len(found.unreadable),
+            "busy": [i.model_dump() for i in found.busy],
+            "free": [i.model_dump() for i in found.free],
+        }
+
+    async def _calendars(self, arguments: dict[str, Any], call: ToolCallContext) -> dict[str, Any]:
+        """The user's calendars; with `calendar_id`, that one takes new events from now on."""
+        chosen = _text(arguments, "calendar_id")
+        client = self.services.calendar
+        if chosen:
+            found = await client.set_default_calendar(call.actor.user_id, chosen)
+        else:
+            found = await client.calendars(call.actor.user_id)
+        return {
+            **({"status": "default_set"} if chosen else {}),
+            "default_calendar_id": found.default_calendar_id,
+            "calendars": [
+                {
+                    "calendar_id": c.id,
+                    "name": c.summary,
+                    "primary": c.primary,
+                    "default": c.default,
+                    "writable": c.access_role in ("owner", "writer"),
+                }
+                for c in found.calendars
+            ],
+        }

@@ -2,7 +2,8 @@
 `/calendar confirm` / `/calendar decline` answer the question the calendar service asks after
 a Google consent (the account is connected only on the owner's yes); `/calendar disconnect`
 revokes and forgets the connection. The answers carry buttons: Connect (the link itself) and
-Disconnect (for the user who asked only).
+Disconnect (for the user who asked only). Also the Yes / No under the assistant's question
+before it deletes an event (`common.calendar_deletes`): only the event's owner may answer.
 
 Only in a private chat: a connect link is bound to the user it was made for, so whoever
 clicked it in a group would connect their own Google account to someone else's profile.
@@ -12,7 +13,8 @@ from __future__ import annotations
 
 from common.buttons import ButtonAction, ButtonData, button
 from common.calendar_client import CalendarClient
-from common.errors import AppError
+from common.calendar_deletes import PendingDelete, PendingDeletes
+from common.errors import AppError, NotFoundError
 from common.logging import get_logger
 from common.messages import Button
 from tg_bot.src.handlers.base import Addressed, Services
@@ -99,6 +101,67 @@ async def disconnect_pressed(press: Press, services: Services) -> Pressed:
     return Pressed(turn.t("calendar.disconnected_notice"), Reply(text))
 
 
-BUTTONS: dict[ButtonAction, PressHandler] = {ButtonAction.CALENDAR_DISCONNECT: disconnect_pressed}
+async def _own_delete(press: Press, services: Services) -> PendingDelete | Pressed:
+    """The delete this button asks about, if it is the presser's and still pending; else
+    what to tell them (nothing is taken)."""
+    turn = press.turn
+    pending = await PendingDeletes(services.redis, services.names).peek(press.data.target)
+    if pending is None:
+        return Pressed(turn.t("button.used"), press.below(turn.t("calendar.delete_expired")))
+    if turn.user is None or pending.user_id != str(turn.user.id):
+        return Pressed(turn.t("button.not_yours"))
+    return pending
+
+
+async def delete_yes_pressed(press: Press, services: Services) -> Pressed:
+    """Yes under the assistant's question: the event is deleted, once (taking the pending
+    delete is atomic, so a second tap finds nothing)."""
+    turn = press.turn
+    own = await _own_delete(press, services)
+    if isinstance(own, Pressed):
+        return own
+    deletes = PendingDeletes(services.redis, services.names)
+    pending = await deletes.take(press.data.target)
+    if pending is None:
+        return Pressed(turn.t("button.used"))
+    try:
+        result = await services.calendar.delete_event(
+            pending.user_id, pending.event_id, pending.calendar_id
+        )
+    except NotFoundError:
+        return Pressed(
+            turn.t("calendar.deleted_notice"),
+            press.below(turn.t("calendar.deleted_already", summary=pending.summary)),
+        )
+    except AppError as exc:
+        log.warning("calendar_delete_failed", error=str(exc))
+        await deletes.restore(press.data.target, pending)
+        return Pressed(turn.t("calendar.unavailable_notice"))
+    key = "calendar.deleted" if result.deleted else "calendar.deleted_already"
+    log.info("calendar_event_deleted_on_yes", deleted=result.deleted)
+    return Pressed(
+        turn.t("calendar.deleted_notice"), press.below(turn.t(key, summary=pending.summary))
+    )
+
+
+async def delete_no_pressed(press: Press, services: Services) -> Pressed:
+    turn = press.turn
+    own = await _own_delete(press, services)
+    if isinstance(own, Pressed):
+        return own
+    pending = await PendingDeletes(services.redis, services.names).take(press.data.target)
+    if pending is None:
+        return Pressed(turn.t("button.used"))
+    return Pressed(
+        turn.t("calendar.kept_notice"),
+        press.below(turn.t("calendar.delete_kept", summary=pending.summary)),
+    )
+
+
+BUTTONS: dict[ButtonAction, PressHandler] = {
+    ButtonAction.CALENDAR_DISCONNECT: disconnect_pressed,
+    ButtonAction.CALENDAR_DELETE_YES: delete_yes_pressed,
+    ButtonAction.CALENDAR_DELETE_NO: delete_no_pressed,
+}
 
 COMMAND = Command("calendar", calendar)

@@ -249,6 +249,12 @@ MESSAGES: dict[str, str] = {
     "calendar.disconnect_button": "Disconnect",
     "calendar.disconnected_notice": "Disconnected.",
     "calendar.unavailable_notice": "The calendar service isn't answering. Try again in a minute.",
+    "calendar.deleted": "🗑 Deleted: **{summary}**.",
+    "calendar.deleted_already": "**{summary}** was already gone from your calendar.",
+    "calendar.delete_kept": "Kept: **{summary}**.",
+    "calendar.delete_expired": "This question has expired; ask me again if it should go.",
+    "calendar.deleted_notice": "Deleted.",
+    "calendar.kept_notice": "Kept.",
     # /voice (issue 19)
     "voice.state_on": (
         "Voice answers are **on**: each answer comes as a voice message too. "

@@ -252,6 +252,12 @@ MESSAGES: dict[str, str] = {
     "calendar.disconnect_button": "Отключить",
     "calendar.disconnected_notice": "Отключено.",
     "calendar.unavailable_notice": "Сервис календаря не отвечает. Попробуйте через минуту.",
+    "calendar.deleted": "🗑 Удалено: **{summary}**.",
+    "calendar.deleted_already": "**{summary}** уже нет в вашем календаре.",
+    "calendar.delete_kept": "Оставлено: **{summary}**.",
+    "calendar.delete_expired": "Этот вопрос устарел; спросите снова, если событие нужно удалить.",
+    "calendar.deleted_notice": "Удалено.",
+    "calendar.kept_notice": "Оставлено.",
     # /voice (issue 19)
     "voice.state_on": (
         "Голосовые ответы **включены**: каждый ответ приходит ещё и голосовым сообщением. "
