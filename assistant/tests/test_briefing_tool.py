@@ -176,3 +176,12 @@ async def test_any_alert_lead_is_stored_in_range_or_refused(
         assert not 0 <= minutes <= 1440
         return
     assert (await rest.get_user(berliner.id)).event_alert_minutes == minutes
+
+
+async def test_a_zero_minute_snooze_is_refused_not_read_as_the_default(
+    tool: ReminderTool, berliner: User
+) -> None:
+    """The schema's floor is 0 for event_alerts' "off"; a snooze still needs a minute."""
+    await tool.run({"action": "create", "text": "tea", "when": "in 5 minutes"}, call(berliner))
+    with pytest.raises(ToolError, match="between 1 and"):
+        await tool.run({"action": "snooze", "text": "tea", "minutes": 0}, call(berliner))

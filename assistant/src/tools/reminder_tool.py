@@ -289,7 +289,8 @@ def _snoozed_until(arguments: dict[str, Any], now: datetime) -> datetime:
         tz = now.tzinfo
         assert isinstance(tz, ZoneInfo)
         return resolve_moment(str(arguments["when"]), tz, now)
-    minutes = int(arguments.get("minutes") or DEFAULT_SNOOZE_MINUTES)
+    given = arguments.get("minutes")
+    minutes = DEFAULT_SNOOZE_MINUTES if given is None else int(given)
     if not 1 <= minutes <= MAX_SNOOZE_MINUTES:
         raise ToolError(f"minutes must be between 1 and {MAX_SNOOZE_MINUTES}")
     return snoozed_until(now, timedelta(minutes=minutes))
