@@ -81,6 +81,26 @@ async def test_a_fact_is_remembered_listed_deleted_by_button_and_gone_from_the_p
 
 
 @pytest.mark.timeout(120)
+async def test_forget_that_i_in_russian_removes_that_fact_only(system: System) -> None:
+    olga = Person.new("Ольга", language="ru")
+    for fact in ("Я не ем мясо", "Мой сын Тим"):
+        system.llm.call("remember", {"action": "add", "fact": fact}, contains=fact.lower())
+        await system.say(olga, f"запомни: {fact.lower()}")
+    forget = {"action": "delete", "fact": "не ем мясо"}
+    system.llm.call("remember", forget, contains="забудь, что я не ем мясо")
+    await system.say(olga, "забудь, что я не ем мясо")
+    [gone] = system.tool_results("забудь, что я не ем мясо")
+    assert gone["deleted"] is True and gone["fact"] == "Я не ем мясо"
+
+    await system.say(olga, "что на ужин?")
+    prompt = system.request_about("что на ужин?").system_text
+    assert "- Мой сын Тим" in prompt and "мясо" not in prompt
+    listing = await system.say(olga, "/memory")
+    assert "1. Мой сын Тим" in listing.text and "мясо" not in listing.text
+    assert [b["text"] for b in buttons_of(listing)] == ["🗑 Удалить 1"]
+
+
+@pytest.mark.timeout(120)
 async def test_usage_counts_this_months_messages_tokens_and_tool_calls(system: System) -> None:
     flo = Person.new("Flo")
     system.llm.call("remember", {"action": "add", "fact": "I am vegan"}, contains="vegan")

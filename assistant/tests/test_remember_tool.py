@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import redis.asyncio as aioredis
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from assistant.src.assistants.prompt import FACTS_HEADER, facts_section
 from assistant.src.settings import Settings
@@ -129,6 +131,20 @@ def test_the_profile_section_keeps_within_its_size() -> None:
     assert section[0] == FACTS_HEADER and section[1] == "- fact number 0"
     assert len("\n".join(section)) <= 200
     assert facts_section([]) == []
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    facts=st.lists(st.text(min_size=1, max_size=PROFILE_FACT_MAX_CHARS), max_size=60),
+    max_chars=st.integers(0, 5000),
+)
+def test_the_profile_section_never_exceeds_its_size_and_keeps_the_oldest(
+    facts: list[str], max_chars: int
+) -> None:
+    section = facts_section(facts, max_chars)
+    assert len("\n".join(section)) <= max_chars
+    shown = [line.removeprefix("- ") for line in section[1:]]
+    assert shown == facts[: len(shown)]
 
 
 async def test_facts_are_in_private_prompts_and_in_no_group_prompt(
