@@ -732,6 +732,20 @@ def _error_text(r: dict[str, Any]) -> str:
     return f"Sorry, that did not work: {r['error']}"
 
 
+def _search_text(r: dict[str, Any]) -> str:
+    """Search results as a model cites them: each a Markdown link with its snippet."""
+    found = [x for x in r["results"] if isinstance(x, dict)]
+    if not found:
+        return "Nothing was found."
+    return "\n".join(f"- [{x['title']}]({x['url']}): {x['snippet']}" for x in found)
+
+
+def _page_text(r: dict[str, Any]) -> str:
+    """A page read: its first lines, then the page cited."""
+    excerpt = " ".join(str(r["text"]).splitlines()[:3])[:400]
+    return f"{excerpt}\n\n[{r.get('title') or r['url']}]({r['url']})"
+
+
 _RENDERERS: list[tuple[set[str], Callable[[dict[str, Any]], str]]] = [
     ({"datetime", "time", "weekday", "timezone"}, _time_text),
     ({"place", "current"}, _weather_text),
@@ -739,6 +753,8 @@ _RENDERERS: list[tuple[set[str], Callable[[dict[str, Any]], str]]] = [
     ({"connect_url"}, _calendar_text),
     ({"status", "message"}, _calendar_text),
     ({"events", "count"}, _calendar_text),
+    ({"query", "results"}, _search_text),
+    ({"url", "text"}, _page_text),
     ({"error"}, _error_text),
 ]
 

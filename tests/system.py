@@ -36,6 +36,7 @@ from sandbox import telegram_updates as build
 from sandbox.google_api import GoogleStandIn, serving_in_thread
 from sandbox.llm_server import LlmStandIn, RecordedRequest
 from sandbox.open_meteo import OpenMeteoStandIn
+from sandbox.search_stand_in import SearchStandIn
 from sandbox.telegram_api import SentMessage, TelegramStandIn
 from tests.harness import base_env
 from tg_bot.tests.conftest import FAST_BOT
@@ -146,6 +147,8 @@ class System:
     secrets: dict[str, str]
     names: Names
     database_url: str
+    #: SearXNG's API and the pages it finds; the assistant may read only its port locally.
+    search: SearchStandIn | None = None
 
     # -- Telegram ----------------------------------------------------------------------------
 
@@ -346,6 +349,7 @@ def running_system(
     database_url = postgres.create()
     llm = LlmStandIn().start_in_thread()
     open_meteo = OpenMeteoStandIn().start_in_thread()
+    search = SearchStandIn().start_in_thread()
     telegram = TelegramThread(secrets["TELEGRAM_TOKEN"])
     stack: Stack | None = None
     try:
@@ -366,13 +370,23 @@ def running_system(
                     **ASSISTANT_ENV,
                     "GEOCODING_API_URL": open_meteo.geocoding_url,
                     "WEATHER_API_URL": open_meteo.forecast_url,
+                    "SEARXNG_URL": search.base_url,
+                    "WEB_FETCH_ALLOW_HOSTS": search.host,
                 },
                 "cron_service": CRON_ENV,
                 "tg_bot": BOT_ENV,
             }
             _start_services(stack, settings)
             yield System(
-                stack, telegram, llm, google, open_meteo, secrets, Names(key_prefix), database_url
+                stack,
+                telegram,
+                llm,
+                google,
+                open_meteo,
+                secrets,
+                Names(key_prefix),
+                database_url,
+                search,
             )
     finally:
         if stack is not None:
@@ -380,4 +394,5 @@ def running_system(
         telegram.stop()
         llm.stop_thread()
         open_meteo.stop_thread()
+        search.stop_thread()
         postgres.drop(database_url)

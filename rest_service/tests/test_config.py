@@ -26,6 +26,8 @@ ARCHITECTURE_TOOL_ARGUMENTS = {
     "reminder": ({"action", "text", "when", "recurrence", "reminder_id", "minutes"}, {"action"}),
     "sub_assistant": ({"query"}, {"query"}),
     "remember": ({"action", "fact", "fact_id"}, {"action"}),
+    "web_search": ({"query", "max_results"}, {"query"}),
+    "read_page": ({"url"}, {"url"}),
 }
 
 
