@@ -44,7 +44,15 @@ async def reminders(turn: Addressed, args: str, services: Services) -> str | Rep
     wanted = _CANCEL.match(args.strip())
     if wanted:
         return await _cancel(turn, services, upcoming, int(wanted[1]))
-    return _listing(turn, services, upcoming)
+    listing = _listing(turn, services, upcoming)
+    briefings = await upcoming_jobs(turn, services, CronJobType.assistant_prompt)
+    if not briefings:
+        return listing
+    # Briefings are listed by /briefings; here they are only pointed to.
+    hint = "\n\n" + turn.t("reminders.briefings", count=len(briefings))
+    if isinstance(listing, Reply):
+        return Reply(listing.text + hint, listing.buttons)
+    return listing + hint
 
 
 def _listing(turn: Addressed, services: Services, upcoming: list[CronJob]) -> str | Reply:

@@ -168,6 +168,7 @@ MESSAGES: dict[str, str] = {
     "reminders.item": "{number}. {when} — {text}",
     "reminders.item_repeating": "{number}. {when} — {text} ({rule})",
     "reminders.weekdays": "Mon,Tue,Wed,Thu,Fri,Sat,Sun",
+    "reminders.briefings": "Scheduled briefings: {count}, see /briefings.",
     "reminders.cancelled": "Cancelled the reminder: {text}",
     "reminders.no_such": "There is no reminder number {number}. Send /reminders to see the list.",
     # /briefings

@@ -168,6 +168,7 @@ MESSAGES: dict[str, str] = {
     "reminders.item": "{number}. {when} — {text}",
     "reminders.item_repeating": "{number}. {when} — {text} ({rule})",
     "reminders.weekdays": "пн,вт,ср,чт,пт,сб,вс",
+    "reminders.briefings": "Сводок по расписанию: {count}, см. /briefings.",
     "reminders.cancelled": "Напоминание отменено: {text}",
     "reminders.no_such": (
         "Напоминания с номером {number} нет. Отправьте /reminders, чтобы увидеть список."

@@ -123,3 +123,16 @@ async def test_russian_listing(services: Services, user: User, make_briefing: Ma
 
 class RussianTapper(Tapper):
     language = "ru"
+
+
+async def test_reminders_points_to_the_briefings(
+    services: Services, user: User, make_briefing: MakeBriefing, make_reminder: MakeReminder
+) -> None:
+    ann = tapper_for(services, user)
+    assert "/briefings" not in str(await ann.command("/reminders"))
+    await make_briefing("agenda", "0 8 * * *")
+    assert (await ann.command("/reminders")).endswith("Scheduled briefings: 1, see /briefings.")
+    await make_reminder("tea", due_in=600)
+    listing = await ann.command("/reminders")
+    assert isinstance(listing, Reply) and "tea" in listing.text
+    assert listing.text.endswith("Scheduled briefings: 1, see /briefings.")
