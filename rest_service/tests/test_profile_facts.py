@@ -8,12 +8,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from common.wire import PROFILE_FACT_MAX_CHARS, PROFILE_FACTS_MAX
 from rest_service.tests.conftest import Api, assert_error
+from rest_service.tests.test_admin import ORIGIN, login
 
 PROPERTY = settings(
     max_examples=40,
@@ -228,3 +230,17 @@ class TestUsage:
             headers=api.service,
         )
         assert_error(missing, 404)
+
+
+class TestAdmin:
+    async def test_the_admin_sees_and_deletes_facts(
+        self, client: httpx.AsyncClient, secrets: dict[str, str], api: Api
+    ) -> None:
+        await login(client, secrets["ADMIN_API_TOKEN"])
+        user = await api.user()
+        fact = await add(api, user["id"], "My cat is Barsik")
+        listed = await client.get("/admin/profile-fact/list")
+        assert listed.status_code == 200 and "My cat is Barsik" in listed.text
+        gone = await client.delete(f"/admin/profile-fact/delete?pks={fact['id']}", headers=ORIGIN)
+        assert gone.status_code == 200, gone.text
+        assert await api.ok("GET", f"/api/users/{user['id']}/facts", api.service) == []

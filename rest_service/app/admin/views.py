@@ -22,6 +22,7 @@ from rest_service.app.domain import (
     cron_jobs,
     links,
     llm_models,
+    profile_facts,
     providers,
     tools,
     users,
@@ -47,6 +48,7 @@ from rest_service.app.models.llm import (
     ProviderCreate,
     ProviderUpdate,
 )
+from rest_service.app.models.profile_fact import ProfileFact
 from rest_service.app.models.user import User, UserUpdate
 
 LIST_PAGE_SIZE = 50
@@ -492,6 +494,29 @@ class CronJobRunAdmin(ModelView, model=CronJobRun):
     column_searchable_list: ClassVar[Any] = [CronJobRun.error]
 
 
+class ProfileFactAdmin(ModelView, model=ProfileFact):
+    """What users told the assistant about themselves: the admin reads or deletes them; only
+    the user adds them (in chat)."""
+
+    name = "Profile fact"
+    name_plural = "Profile facts"
+    icon = "fa-solid fa-address-card"
+    can_create = False
+    can_edit = False
+    can_export = False
+    page_size = LIST_PAGE_SIZE
+    column_list: ClassVar[Any] = [ProfileFact.user_id, ProfileFact.text, ProfileFact.created_at]
+    column_details_exclude_list: ClassVar[Any] = [ProfileFact.text_key]
+    column_default_sort: ClassVar[Any] = ("created_at", True)
+    column_searchable_list: ClassVar[Any] = [ProfileFact.text]
+
+    async def delete_model(self, request: Request, pk: str) -> None:
+        async with admin_ctx(self, request) as ctx:
+            fact = await ctx.session.get(ProfileFact, uuid.UUID(pk))
+            if fact is not None:
+                await profile_facts.delete_fact(ctx, fact.user_id, fact.id)
+
+
 VIEWS: tuple[type[ModelView], ...] = (
     AssistantAdmin,
     ToolAdmin,
@@ -501,4 +526,5 @@ VIEWS: tuple[type[ModelView], ...] = (
     UserAdmin,
     CronJobAdmin,
     CronJobRunAdmin,
+    ProfileFactAdmin,
 )
