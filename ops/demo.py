@@ -42,6 +42,7 @@ from sandbox.google_api import GoogleStandIn
 from sandbox.google_state import DEFAULT_EMAIL
 from sandbox.llm_server import LlmStandIn
 from sandbox.open_meteo import OpenMeteoStandIn
+from sandbox.search_stand_in import SearchStandIn
 from sandbox.telegram_api import SentMessage, TelegramStandIn
 
 DEMO_DATABASE = "smart_assistant_demo"
@@ -115,7 +116,7 @@ class LoopThread:
 
 
 class World:
-    """Telegram, the LLM, Google and Open-Meteo, served from this process."""
+    """Telegram, the LLM, Google, Open-Meteo and web search, served from this process."""
 
     def __init__(self) -> None:
         self.loop = LoopThread("demo-stand-ins")
@@ -123,6 +124,7 @@ class World:
         self.google = GoogleStandIn()
         self.llm = LlmStandIn(record=False)
         self.weather = OpenMeteoStandIn()
+        self.search = SearchStandIn()
         self._started: list[Callable[[], None]] = []
 
     def start(self) -> None:
@@ -134,6 +136,8 @@ class World:
         self._started.append(self.llm.stop_thread)
         self.weather.start_in_thread()
         self._started.append(self.weather.stop_thread)
+        self.search.start_in_thread()
+        self._started.append(self.search.stop_thread)
         self._seed_calendar()
 
     def stop(self) -> None:
@@ -170,6 +174,9 @@ class World:
             "GOOGLE_REDIRECT_URI": f"{calendar_url}/auth/callback",
             "WEATHER_API_URL": self.weather.forecast_url,
             "GEOCODING_API_URL": self.weather.geocoding_url,
+            "SEARXNG_URL": self.search.base_url,
+            # The search stand-in's pages are on this machine: let read_page reach them only.
+            "WEB_FETCH_ALLOW_HOSTS": self.search.host,
         }
 
     def inject(self, update: dict[str, Any]) -> int | None:

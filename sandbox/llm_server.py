@@ -88,6 +88,10 @@ _WHEN = re.compile(
     re.IGNORECASE,
 )
 _CALENDAR = re.compile(r"\bcalendar\b|\bschedule\b|\bagenda\b|календар\w*", re.IGNORECASE)
+_SEARCH = re.compile(
+    r"^\s*(?:search(?: the web)? for|look up|найди в интернете|поищи(?: в интернете)?)\s+(?P<q>.+)",
+    re.IGNORECASE,
+)
 
 
 class ScriptError(ValueError):
@@ -623,6 +627,8 @@ def _tool_call_for(text: str, offered: set[str]) -> tuple[str, dict[str, Any]] |
             "when": when.group(0).strip(),
             "text": _what(text, when),
         }
+    if "web_search" in offered and (search := _SEARCH.search(text)):
+        return "web_search", {"query": search.group("q").strip(" ?.!")}
     if "calendar" in offered and _CALENDAR.search(text):
         return "calendar", {"action": "list"}
     weather = _WEATHER.search(text)

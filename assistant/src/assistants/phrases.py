@@ -27,6 +27,8 @@ CATALOGUE = Catalogue(
             "status.time": "checking the time…",
             "status.reminder": "setting up the reminder…",
             "status.sub_assistant": "asking a colleague…",
+            "status.web_search": "searching the web…",
+            "status.read_page": "reading the page…",
             "status.working": "working on it…",
         },
         "ru": {
@@ -47,6 +49,8 @@ CATALOGUE = Catalogue(
             "status.time": "смотрю время…",
             "status.reminder": "ставлю напоминание…",
             "status.sub_assistant": "спрашиваю коллегу…",
+            "status.web_search": "ищу в интернете…",
+            "status.read_page": "читаю страницу…",
             "status.working": "работаю над этим…",
         },
         "uk": {
@@ -66,6 +70,8 @@ CATALOGUE = Catalogue(
             "status.time": "дивлюся час…",
             "status.reminder": "ставлю нагадування…",
             "status.sub_assistant": "питаю колегу…",
+            "status.web_search": "шукаю в інтернеті…",
+            "status.read_page": "читаю сторінку…",
             "status.working": "працюю над цим…",
         },
         "de": {
@@ -87,6 +93,8 @@ CATALOGUE = Catalogue(
             "status.time": "sehe nach der Uhrzeit…",
             "status.reminder": "lege die Erinnerung an…",
             "status.sub_assistant": "frage einen Kollegen…",
+            "status.web_search": "suche im Web…",
+            "status.read_page": "lese die Seite…",
             "status.working": "arbeite daran…",
         },
     }
