@@ -38,6 +38,8 @@ from aiohttp import web
 
 from sandbox import telegram_updates as build
 from sandbox.telegram_buttons import Buttons, inline_keyboard
+from sandbox.telegram_errors import BotApiError
+from sandbox.telegram_errors import int_or_none as _int_or_none
 from sandbox.telegram_files import Files
 from sandbox.telegram_html import HtmlParseError, parse_html, utf16_len
 from sandbox.telegram_limits import RateWatch
@@ -167,14 +169,6 @@ class PollRecord:
 @dataclass
 class _Poller:
     token: object = field(default_factory=object)
-
-
-class BotApiError(Exception):
-    def __init__(self, status: int, description: str, parameters: Json | None = None) -> None:
-        super().__init__(description)
-        self.status = status
-        self.description = description
-        self.parameters = parameters
 
 
 class TelegramStandIn:
@@ -707,15 +701,6 @@ def _error(exc: BotApiError) -> web.Response:
 def _reason(status: int) -> str:
     return {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
             504: "Gateway Timeout"}.get(status, f"Error {status}")  # fmt: skip
-
-
-def _int_or_none(value: Any) -> int | None:
-    if value is None or value == "":
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 async def _serve(args: argparse.Namespace) -> None:

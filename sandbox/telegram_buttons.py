@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sandbox import telegram_updates as build
+from sandbox.telegram_errors import BotApiError
 
 if TYPE_CHECKING:
     from sandbox.telegram_api import SentMessage, TelegramStandIn
@@ -39,25 +40,29 @@ def inline_keyboard(raw: Any) -> Json | None:
         try:
             raw = json.loads(raw)
         except ValueError:
-            raise _refusal("Bad Request: can't parse reply keyboard markup JSON object") from None
+            raise BotApiError(
+                400, "Bad Request: can't parse reply keyboard markup JSON object"
+            ) from None
     rows = raw.get("inline_keyboard") if isinstance(raw, dict) else None
     if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-        raise _refusal("Bad Request: field \"inline_keyboard\" of the InlineKeyboardMarkup "
+        raise BotApiError(400, "Bad Request: field \"inline_keyboard\" of the InlineKeyboardMarkup "
                        "should be an Array of Arrays")  # fmt: skip
     return {"inline_keyboard": [[_button(b) for b in row] for row in rows]}
 
 
 def _button(raw: Any) -> Json:
     if not isinstance(raw, dict) or not isinstance(raw.get("text"), str) or not raw["text"]:
-        raise _refusal("Bad Request: can't parse inline keyboard button: Text must be non-empty")
+        raise BotApiError(
+            400, "Bad Request: can't parse inline keyboard button: Text must be non-empty"
+        )
     data, url = raw.get("callback_data"), raw.get("url")
     if data is not None:
         if not isinstance(data, str) or not 1 <= len(data.encode()) <= 64:
-            raise _refusal("Bad Request: BUTTON_DATA_INVALID")
+            raise BotApiError(400, "Bad Request: BUTTON_DATA_INVALID")
         return {"text": raw["text"], "callback_data": data}
     if isinstance(url, str) and url.startswith(("http://", "https://", "tg://")):
         return {"text": raw["text"], "url": url}
-    raise _refusal("Bad Request: can't parse inline keyboard button: "
+    raise BotApiError(400, "Bad Request: can't parse inline keyboard button: "
                    "InlineKeyboardButton must have exactly one optional field")  # fmt: skip
 
 
@@ -140,10 +145,10 @@ class Buttons:
     async def _answer_callback_query(self, params: Json) -> bool:
         query_id = str(params.get("callback_query_id") or "")
         if not query_id or self.answer_to(query_id) is not None:
-            raise _refusal(QUERY_INVALID)
+            raise BotApiError(400, QUERY_INVALID)
         text = params.get("text")
         if text is not None and len(str(text)) > MAX_ANSWER:
-            raise _refusal("Bad Request: MESSAGE_TOO_LONG")
+            raise BotApiError(400, "Bad Request: MESSAGE_TOO_LONG")
         show_alert = str(params.get("show_alert", "")).lower() in ("true", "1")
         self.answers.append(
             {"id": query_id, "callback_query_id": query_id, "text": text,
@@ -156,18 +161,12 @@ class Buttons:
         try:
             found = self.message(chat_id, int(params.get("message_id") or 0))
         except (LookupError, ValueError):
-            raise _refusal("Bad Request: message to edit not found") from None
+            raise BotApiError(400, "Bad Request: message to edit not found") from None
         markup = inline_keyboard(params.get("reply_markup"))
         if markup == found.reply_markup:
-            raise _refusal(NOT_MODIFIED)
+            raise BotApiError(400, NOT_MODIFIED)
         found.reply_markup = markup
         self.markup_edits.append(MarkupEdit(chat_id, found.message_id, markup, time.monotonic()))
         message = found.as_message(self.api.bot)
         message["edit_date"] = int(time.time())
         return message
-
-
-def _refusal(description: str) -> Exception:
-    from sandbox.telegram_api import BotApiError  # that module imports this one
-
-    return BotApiError(400, description)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from sandbox.telegram_errors import BotApiError, int_or_none
 from sandbox.telegram_html import utf16_len
 
 if TYPE_CHECKING:
@@ -85,9 +86,9 @@ class Files:
     async def _get_file(self, params: Json) -> Json:
         found = self.stored.get(str(params.get("file_id") or ""))
         if found is None:
-            raise _refusal(400, "Bad Request: invalid file_id")
+            raise BotApiError(400, "Bad Request: invalid file_id")
         if len(found.data) > MAX_DOWNLOAD:
-            raise _refusal(400, "Bad Request: file is too big")
+            raise BotApiError(400, "Bad Request: file is too big")
         return found.as_file()
 
     async def _download(self, request: web.Request) -> web.Response:
@@ -115,12 +116,12 @@ class Files:
         caption_source = str(params.get("caption") or "")
         caption, entities = api._parse(caption_source, params.get("parse_mode"))
         if utf16_len(caption) > MAX_CAPTION:
-            raise _refusal(400, "Bad Request: message caption is too long")
+            raise BotApiError(400, "Bad Request: message caption is too long")
         voice_file = self.register(data, kind="voice", mime_type="audio/ogg")
         sent = SentMessage(
             api._next_message_id(chat_id), chat_id, caption, caption_source,
             params.get("parse_mode"), entities, api._reply_to(params),
-            time.monotonic(), time.time(), _int(params.get("message_thread_id")),
+            time.monotonic(), time.time(), int_or_none(params.get("message_thread_id")),
             reply_markup=api._markup(params), voice=data, voice_file_id=voice_file["file_id"],
         )  # fmt: skip
         api.sent.append(sent)
@@ -135,20 +136,7 @@ class Files:
         elif isinstance(value, str) and value in self.stored:
             data = self.stored[value].data
         else:
-            raise _refusal(400, "Bad Request: wrong file identifier/HTTP URL specified")
+            raise BotApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
         if not data:
-            raise _refusal(400, "Bad Request: file must be non-empty")
+            raise BotApiError(400, "Bad Request: file must be non-empty")
         return data
-
-
-def _refusal(status: int, description: str) -> Exception:
-    from sandbox.telegram_api import BotApiError  # that module imports this one
-
-    return BotApiError(status, description)
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None

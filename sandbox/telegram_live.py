@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sandbox.telegram_buttons import inline_keyboard
+from sandbox.telegram_errors import BotApiError, int_or_none
 from sandbox.telegram_html import utf16_len
 
 if TYPE_CHECKING:
@@ -82,16 +83,16 @@ class LiveMessages:
     async def _send_message_draft(self, params: Json) -> bool:
         chat_id = self.api._chat_id(params)
         if chat_id <= 0:
-            raise _refusal(400, "Bad Request: drafts can be sent only to private chats")
-        draft_id = _int(params.get("draft_id"))
+            raise BotApiError(400, "Bad Request: drafts can be sent only to private chats")
+        draft_id = int_or_none(params.get("draft_id"))
         if not draft_id:
-            raise _refusal(400, "Bad Request: draft_id must be non-zero")
+            raise BotApiError(400, "Bad Request: draft_id must be non-zero")
         source = str(params.get("text") or "")
         parse_mode = params.get("parse_mode")
         text, _entities = self.api._parse(source, parse_mode)
         if utf16_len(text) > MAX_TEXT:
-            raise _refusal(400, "Bad Request: text is too long")
-        thread = _int(params.get("message_thread_id"))
+            raise BotApiError(400, "Bad Request: text is too long")
+        thread = int_or_none(params.get("message_thread_id"))
         self.drafts.append(
             Draft(chat_id, draft_id, text, source, parse_mode, thread, time.monotonic())
         )
@@ -99,23 +100,23 @@ class LiveMessages:
 
     async def _edit_message_text(self, params: Json) -> Json:
         chat_id = self.api._chat_id(params)
-        message_id = _int(params.get("message_id"))
+        message_id = int_or_none(params.get("message_id"))
         found = next(
             (m for m in self.api.sent if m.chat_id == chat_id and m.message_id == message_id),
             None,
         )
         if found is None or (chat_id, message_id) in self.deleted:
-            raise _refusal(400, "Bad Request: message to edit not found")
+            raise BotApiError(400, "Bad Request: message to edit not found")
         source = str(params.get("text") or "")
         parse_mode = params.get("parse_mode")
         text, entities = self.api._parse(source, parse_mode)
         if not text.strip():
-            raise _refusal(400, "Bad Request: message text is empty")
+            raise BotApiError(400, "Bad Request: message text is empty")
         if utf16_len(text) > MAX_TEXT:
-            raise _refusal(400, "Bad Request: MESSAGE_TOO_LONG")
+            raise BotApiError(400, "Bad Request: MESSAGE_TOO_LONG")
         markup = inline_keyboard(params.get("reply_markup"))  # none given: the keyboard goes
         if text == found.text and entities == found.entities and markup == found.reply_markup:
-            raise _refusal(400, NOT_MODIFIED)
+            raise BotApiError(400, NOT_MODIFIED)
         found.reply_markup = markup
         found.text, found.html, found.parse_mode, found.entities = (
             text,
@@ -132,23 +133,10 @@ class LiveMessages:
 
     async def _delete_message(self, params: Json) -> bool:
         chat_id = self.api._chat_id(params)
-        message_id = _int(params.get("message_id"))
+        message_id = int_or_none(params.get("message_id"))
         if message_id is None or not any(
             m.chat_id == chat_id and m.message_id == message_id for m in self.api.sent
         ):
-            raise _refusal(400, "Bad Request: message to delete not found")
+            raise BotApiError(400, "Bad Request: message to delete not found")
         self.deleted.append((chat_id, message_id))
         return True
-
-
-def _refusal(status: int, description: str) -> Exception:
-    from sandbox.telegram_api import BotApiError  # that module imports this one
-
-    return BotApiError(status, description)
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
+from sandbox.telegram_errors import BotApiError
+
 if TYPE_CHECKING:
     from sandbox.telegram_api import TelegramStandIn
 
@@ -79,7 +81,7 @@ class WebhookDelivery:
     def refuse_get_updates(self) -> None:
         """getUpdates is a 409 while a webhook is set, as on Telegram."""
         if self.active:
-            raise _refusal(409, GET_UPDATES_CONFLICT)
+            raise BotApiError(409, GET_UPDATES_CONFLICT)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -95,10 +97,10 @@ class WebhookDelivery:
         if not url:  # the Bot API: an empty url removes the webhook
             return await self._delete_webhook(params)
         if not url.startswith(("https://", "http://")):
-            raise _refusal(400, "Bad Request: bad webhook: An HTTPS URL must be provided")
+            raise BotApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided")
         secret = str(params.get("secret_token") or "")
         if secret and not _SECRET.fullmatch(secret):
-            raise _refusal(400, "Bad Request: secret token contains unallowed characters")
+            raise BotApiError(400, "Bad Request: secret token contains unallowed characters")
         allowed = params.get("allowed_updates")
         if isinstance(allowed, str):
             allowed = json.loads(allowed)
@@ -176,9 +178,3 @@ class WebhookDelivery:
             return True
         self.last_error_message, self.last_error_date = error, int(time.time())
         return False
-
-
-def _refusal(status: int, description: str) -> Exception:
-    from sandbox.telegram_api import BotApiError  # that module imports this one
-
-    return BotApiError(status, description)
