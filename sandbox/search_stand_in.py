@@ -97,6 +97,8 @@ class SearchStandIn(StandInServer):
         self.hits: Counter[str] = Counter()
         #: Seconds `/slow` waits before it answers.
         self.slow_seconds = 30.0
+        #: The `Host` header of every page request, in order.
+        self.page_hosts: list[str] = []
 
     @property
     def base_url(self) -> str:
@@ -230,6 +232,7 @@ class SearchStandIn(StandInServer):
 
     async def _page(self, request: web.Request) -> web.Response:
         self.hits["page"] += 1
+        self.page_hosts.append(request.headers.get("Host", ""))
         slug = request.match_info["slug"]
         doc = next((d for d in DOCUMENTS if d.slug == slug), None)
         if doc is None:

@@ -174,6 +174,50 @@ async def test_a_hostname_that_resolves_to_a_private_address_is_refused(guarded)
         await guarded.run({"url": f"http://{name}/"}, call_context())
 
 
+class Resolver:
+    """The outside DNS (`socket.getaddrinfo`, which asyncio and httpx both use), answering
+    `name` with one address per lookup in turn (the last repeated); other names as the
+    system resolves them."""
+
+    def __init__(self, name: str, *answers: str) -> None:
+        self.name, self.answers, self.lookups = name, list(answers), 0
+        self.real = socket.getaddrinfo
+
+    def __call__(self, host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host not in (self.name, self.name.encode()):
+            return self.real(host, port, *args, **kwargs)
+        answer = self.answers[min(self.lookups, len(self.answers) - 1)]
+        self.lookups += 1
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answer, int(port or 80)))]
+
+
+async def test_the_request_goes_to_the_checked_address_with_the_name_as_host(
+    services, search, monkeypatch
+) -> None:
+    resolver = Resolver("pinned.test", "127.0.0.1")
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    reader = tool(services, web_fetch_allow_hosts=f"pinned.test:{search.port}")
+    url = f"http://pinned.test:{search.port}/pages/eiffel-tower"
+    result = await reader.run({"url": url}, call_context())
+    assert "330 metres" in result["text"] and result["url"] == url
+    assert search.page_hosts[-1] == f"pinned.test:{search.port}"
+    assert resolver.lookups == 1  # resolved once, for the check; the connection used its IP
+
+
+async def test_dns_rebinding_after_the_check_reaches_nothing_local(
+    services, search, monkeypatch
+) -> None:
+    """The name is public when checked and local on every later lookup: the connection goes
+    to the public address that was checked, never to the local listener."""
+    resolver = Resolver("rebind.test", "8.8.8.8", "127.0.0.1")
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    reader = tool(services, web_fetch_timeout_seconds=1.5)
+    before = page_hits(search)
+    with pytest.raises(ToolError, match="could not read"):
+        await reader.run({"url": f"http://rebind.test:{search.port}/pages/x"}, call_context())
+    assert page_hits(search) == before and resolver.lookups == 1
+
+
 @pytest.mark.parametrize(
     ("url", "message"),
     [
