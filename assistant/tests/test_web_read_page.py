@@ -7,10 +7,18 @@ import asyncio
 import contextlib
 import ipaddress
 import socket
-from collections.abc import Iterator
+import ssl
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -315,3 +323,91 @@ def test_any_string_is_a_tool_error_never_a_crash(url) -> None:
 def test_any_bytes_extract_without_an_exception(body) -> None:
     title, text = html_text(body, None)
     assert isinstance(text, str) and (title is None or isinstance(title, str))
+
+
+# -- HTTPS to the pinned address: the certificate is checked against the name -------------
+
+
+def certificates(directory: Path, name: str) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A CA and a server certificate for `name`: the server's context and a client's that
+    trusts only that CA."""
+    now = datetime.now(UTC)
+
+    def build(subject: str, key: Any, issuer: str, signer: Any, ca: bool) -> x509.Certificate:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(hours=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False
+            )
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = build("test CA", ca_key, "test CA", ca_key, ca=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = build(name, key, "test CA", ca_key, ca=False)
+    (directory / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    (directory / "leaf.pem").write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    (directory / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(directory / "leaf.pem", directory / "key.pem")
+    return server, ssl.create_default_context(cafile=str(directory / "ca.pem"))
+
+
+@pytest.fixture
+async def tls_site(tmp_path: Path) -> AsyncIterator[tuple[int, ssl.SSLContext, list[str]]]:
+    """An HTTPS page on 127.0.0.1 whose certificate names `pinned.test`; the port, a
+    client context trusting its CA, and the Host headers it saw."""
+    server_context, client_context = certificates(tmp_path, "pinned.test")
+    hosts: list[str] = []
+
+    async def page(request: web.Request) -> web.Response:
+        hosts.append(request.headers.get("Host", ""))
+        return web.Response(text="<p>over TLS</p>", content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/", page)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_context)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    yield port, client_context, hosts
+    await runner.cleanup()
+
+
+async def test_https_to_the_pinned_address_checks_the_certificate_for_the_name(
+    tls_site, monkeypatch
+) -> None:
+    port, trust, hosts = tls_site
+    monkeypatch.setattr(socket, "getaddrinfo", Resolver("pinned.test", "127.0.0.1"))
+    allow = frozenset({f"pinned.test:{port}"})
+    limits = FetchLimits(timeout=5, max_bytes=10_000, max_redirects=0, allow=allow, trust=trust)
+
+    page = await fetch(f"https://pinned.test:{port}/", limits)
+    assert page.body == b"<p>over TLS</p>" and hosts == [f"pinned.test:{port}"]
+
+
+async def test_https_with_a_certificate_for_another_name_is_not_read(tls_site, monkeypatch) -> None:
+    port, trust, hosts = tls_site
+    monkeypatch.setattr(socket, "getaddrinfo", Resolver("other.test", "127.0.0.1"))
+    limits = FetchLimits(
+        timeout=5, max_bytes=10_000, max_redirects=0, allow=frozenset({"other.test"}), trust=trust
+    )
+    with pytest.raises(FetchFailed, match="could not be read"):
+        await fetch(f"https://other.test:{port}/", limits)
+    assert hosts == []

@@ -13,6 +13,7 @@ import asyncio
 import codecs
 import ipaddress
 import socket
+import ssl
 from dataclasses import dataclass, field
 
 import httpx
@@ -44,6 +45,8 @@ class FetchLimits:
     max_redirects: int
     #: `host` or `host:port` let through though private (local stand-ins in tests only).
     allow: frozenset[str] = field(default_factory=frozenset)
+    #: Certificates to trust; None: the usual public ones (tests bring their own CA).
+    trust: ssl.SSLContext | None = None
 
     @staticmethod
     def parse_allow(value: str) -> frozenset[str]:
@@ -164,6 +167,7 @@ async def _fetch(raw_url: str, limits: FetchLimits) -> Page:
     # One client per page, no pooling: a kept connection is tied to one address and TLS name.
     async with httpx.AsyncClient(
         trust_env=False,
+        verify=limits.trust or True,
         follow_redirects=False,
         timeout=limits.timeout,
         limits=httpx.Limits(max_keepalive_connections=0),
