@@ -4,8 +4,11 @@ routes against the Google stand-in (real processes: rest_service, the service)."
 from __future__ import annotations
 
 import uuid
+from urllib.parse import quote
 
 import httpx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from common.rest_client import RestClient
 from common.wire import User
@@ -218,3 +221,53 @@ async def test_a_create_refuses_bad_guests_and_rules(
 
     assert [guest.status_code, rule.status_code, no_freq.status_code] == [422, 422, 422]
     assert google.state.operations("events.insert") == []
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    event_id=st.text(min_size=1, max_size=40),
+    calendar_id=st.text(min_size=1, max_size=30),
+    guests=st.lists(st.text(max_size=20), max_size=3),
+    rule=st.text(max_size=40),
+)
+async def test_whatever_ids_and_fields_come_in_the_answer_is_never_a_500(
+    api: httpx.AsyncClient,
+    browser: Browser,
+    rest: RestClient,
+    google: GoogleStandIn,
+    event_id: str,
+    calendar_id: str,
+    guests: list[str],
+    rule: str,
+) -> None:
+    user = await _user_once(api, browser, rest, google)
+    path = f"/events/{user.id}/{quote(event_id, safe='')}"
+    params = {"calendar_id": calendar_id}
+
+    answers = [
+        await api.patch(path, params=params, json={"summary": "x", "attendees": guests}),
+        await api.delete(path, params=params),
+        await api.get(f"/events/{user.id}", params={"q": event_id, **params}),
+        await api.post(
+            f"/events/{user.id}",
+            json={"summary": "x", "start": "2030-01-01", "end": "2030-01-02", "recurrence": [rule]},
+        ),
+    ]
+
+    assert all(a.status_code < 500 for a in answers), [(a.status_code, a.text) for a in answers]
+
+
+_CONNECTED: dict[str, User] = {}
+
+
+async def _user_once(
+    api: httpx.AsyncClient, browser: Browser, rest: RestClient, google: GoogleStandIn
+) -> User:
+    """One connected user for all of a property test's examples (connecting costs seconds)."""
+    if browser.email not in _CONNECTED:
+        _CONNECTED[browser.email] = await _connected(api, browser, rest, google)
+    return _CONNECTED[browser.email]
