@@ -152,3 +152,41 @@ async def test_an_assistant_prompt_jobs_answer_reaches_telegram(
     asked = request.last("user")["content"]
     assert asked.startswith("Scheduled briefing the user set up: today's calendar and the")
     assert "one short message" in asked
+
+
+async def test_a_users_weekday_briefing_fires_once_with_two_cron_instances_and_a_restart(
+    stack: Stack,
+    rest: RestClient,
+    user: User,
+    outbox: Outbox,
+    secretary_with_reminders: LlmStandIn,
+) -> None:
+    """A briefing as the reminder tool makes it (a user's recurring assistant_prompt), its
+    next time moved near: two cron_service instances, one of them restarted after the fire,
+    and the secretary answers once."""
+    llm = secretary_with_reminders
+    llm.script(Step(text="Сегодня свободно; в Берлине +12°C.", contains="Сводка по расписанию"))
+    job = await rest.create_cron_job(
+        name="утренняя сводка",
+        type="assistant_prompt",
+        chat_id=user.telegram_id,
+        user_id=user.id,
+        prompt="мои дела на сегодня и погода в Берлине",
+        cron_expression="0 8 * * 1-5",
+        timezone="Europe/Berlin",
+    )
+    await asyncio.gather(
+        asyncio.to_thread(start_assistant, stack, llm),
+        asyncio.to_thread(start_cron, stack, "cron_a"),
+        asyncio.to_thread(start_cron, stack, "cron_b"),
+    )
+    run_at = whole_second(datetime.now(UTC) + timedelta(seconds=2))
+    await rest.update_cron_job(job.id, run_at=run_at, cron_expression=None)
+
+    [answer] = await until(outbox.all)
+    assert answer.message.text == "Сегодня свободно; в Берлине +12°C."
+    await asyncio.to_thread(stack.restart, "cron_a")
+    await asyncio.sleep(2)
+    assert len(await outbox.all()) == 1
+    assert len(await runs_of(rest, job.id)) == 1
+    assert len(llm.requests) == 1
