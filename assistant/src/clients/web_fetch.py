@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import functools
 import ipaddress
 import socket
 import ssl
@@ -167,7 +168,7 @@ async def _fetch(raw_url: str, limits: FetchLimits) -> Page:
     # One client per page, no pooling: a kept connection is tied to one address and TLS name.
     async with httpx.AsyncClient(
         trust_env=False,
-        verify=limits.trust or True,
+        verify=limits.trust or _public_trust(),
         follow_redirects=False,
         timeout=limits.timeout,
         limits=httpx.Limits(max_keepalive_connections=0),
@@ -210,6 +211,12 @@ async def _get(
     except httpx.HTTPError as exc:
         raise FetchFailed(f"the page could not be read ({type(exc).__name__})") from exc
     return Page(str(target.url), content_type, charset, body, truncated)
+
+
+@functools.cache
+def _public_trust() -> ssl.SSLContext:
+    """The public CAs, loaded once: a client per page must not load them per page."""
+    return httpx.create_ssl_context()
 
 
 async def _read(response: httpx.Response, max_bytes: int) -> tuple[bytes, bool]:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from assistant.src.clients.page_text import html_text, plain_text
@@ -40,7 +41,8 @@ class ReadPageTool(BaseTool, tool_type="read_page"):
             raise ToolError(f"refused: {exc}") from exc
         except FetchFailed as exc:
             raise ToolError(f"could not read {url}: {exc}") from exc
-        return self._summary(page)
+        # Parsing megabytes takes a while: off the event loop, which serves other chats.
+        return await asyncio.to_thread(self._summary, page)
 
     def _summary(self, page: Page) -> dict[str, Any]:
         if page.content_type == "text/plain":
