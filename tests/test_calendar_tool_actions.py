@@ -292,3 +292,20 @@ async def test_any_arguments_are_an_answer_or_a_tool_error(
     except ToolError:
         return
     assert isinstance(answer, dict)
+
+
+async def test_a_trip_of_whole_days_is_made_and_lengthened_by_its_last_day(
+    tool: CalendarTool, user: User, browser: Browser, google: GoogleStandIn
+) -> None:
+    made = await tool.run(
+        {"action": "create", "summary": "Trip", "start": "2030-03-01", "end": "2030-03-03"},
+        call(user),
+    )
+    longer = await tool.run(
+        {"action": "update", "event_id": made["event_id"], "end": "2030-03-05"}, call(user)
+    )
+
+    assert (made["kind"], made["last_day"]) == ("multi_day", "2030-03-03")
+    assert (longer["start"], longer["last_day"]) == ("2030-03-01", "2030-03-05")
+    stored = google.state.calendar(browser.email).events[made["event_id"]]
+    assert stored["end"] == {"date": "2030-03-06"}  # exclusive, as Google keeps it

@@ -329,7 +329,10 @@ class CalendarTool(BaseTool, tool_type="calendar"):
         for name in ("start", "end"):
             value = _text(arguments, name)
             if value is not None:
-                changes[name] = _iso(await self._resolve(value, call.actor))
+                when = await self._resolve(value, call.actor)
+                if name == "end" and not isinstance(when, datetime):
+                    when = when + timedelta(days=1)  # the last day named is included
+                changes[name] = _iso(when)
         attendees = _emails(arguments.get("attendees"))
         if attendees is not None:
             changes["attendees"] = attendees
