@@ -9,6 +9,7 @@ schema, so a drift fails the suite. Fields a newer server adds are ignored.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -31,6 +32,7 @@ class ToolType(StrEnum):
     remember = "remember"
     web_search = "web_search"
     read_page = "read_page"
+    mcp = "mcp"
 
 
 class MessageRole(StrEnum):
@@ -216,6 +218,32 @@ class SnapshotTool(WireModel):
     input_schema: dict[str, Any]
     #: For a sub_assistant tool: the assistant that answers it.
     sub_assistant_id: UUID | None
+    #: For an mcp tool: where its server is (`mcp_config_error` checks it).
+    config: dict[str, Any] | None = None
+
+
+def mcp_config_error(config: Any) -> tuple[str, str] | None:
+    """The field and the reason an mcp tool's config is unusable, else None: the rule
+    rest_service refuses on write and the assistant relies on."""
+    if not isinstance(config, dict):
+        return "config", 'an mcp tool needs {"transport": "http"|"stdio", ...}'
+    transport = config.get("transport")
+    if transport == "http":
+        url = config.get("url")
+        if not isinstance(url, str) or not _HTTP_URL.fullmatch(url):
+            return "config.url", "must be an http(s) URL with a host"
+        return None
+    if transport == "stdio":
+        command = config.get("command")
+        if not isinstance(command, list) or not command:
+            return "config.command", "must be a non-empty list of strings (argv, no shell)"
+        if not all(isinstance(part, str) and part and "\x00" not in part for part in command):
+            return "config.command", "every part must be a non-empty string"
+        return None
+    return "config.transport", 'must be "http" or "stdio"'
+
+
+_HTTP_URL = re.compile(r"https?://[^\s/?#@]+(?:[/?#]\S*)?", re.IGNORECASE)
 
 
 class SnapshotAssistant(WireModel):

@@ -162,6 +162,7 @@ class Orchestrator:
             snapshot,
             preferred_model=user.preferred_model if user else None,
         )
+        await factory.prepare()
         secretary = factory.secretary()
         if secretary is None:
             log.error("no_secretary_configured", config_version=snapshot.version)

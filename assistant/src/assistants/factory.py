@@ -3,6 +3,7 @@ with), and runs sub-assistants for the `sub_assistant` tool."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from typing import TypeVar
 from uuid import UUID
@@ -15,9 +16,10 @@ from assistant.src.assistants.sub_assistant import SubAssistant
 from assistant.src.live_config.snapshot import find_assistant
 from assistant.src.tools import tool_classes
 from assistant.src.tools.base import BaseTool, SubAssistantRequest, ToolError, ToolServices
+from assistant.src.tools.mcp_tool import McpTool, expand, unique
 from assistant.src.tools.toolbox import Toolbox
 from common.logging import get_logger
-from common.wire import ConfigSnapshot, SnapshotAssistant
+from common.wire import ConfigSnapshot, SnapshotAssistant, ToolType
 
 log = get_logger(__name__)
 
@@ -37,6 +39,18 @@ class AssistantFactory:
         self.snapshot = snapshot
         self.preferred_model = preferred_model
         self.services = dataclasses.replace(services, delegate=self.run_sub_assistant)
+        #: The functions of each linked mcp tool, by stored tool id, listed by `prepare`.
+        self._mcp: dict[UUID, list[McpTool]] = {}
+
+    async def prepare(self, spec: SnapshotAssistant | None = None) -> None:
+        """List the MCP servers the assistant (the secretary by default) links, so building
+        it stays synchronous; cached, so most turns wait for nothing."""
+        spec = spec or self.snapshot.secretary
+        if spec is None:
+            return
+        pending = [t for t in spec.tools if t.tool_type is ToolType.mcp and t.id not in self._mcp]
+        listed = await asyncio.gather(*(expand(tool, self.services) for tool in pending))
+        self._mcp.update((t.id, functions) for t, functions in zip(pending, listed, strict=True))
 
     def secretary(self) -> Secretary | None:
         spec = self.snapshot.secretary
@@ -51,6 +65,9 @@ class AssistantFactory:
     async def run_sub_assistant(self, request: SubAssistantRequest) -> str:
         """The `sub_assistant` tool's work: the other assistant answers on this user's
         thread with it, one level deeper."""
+        spec = find_assistant(self.snapshot, request.assistant_id)
+        if spec is not None:
+            await self.prepare(spec)
         assistant = self.sub_assistant(request.assistant_id)
         if assistant is None:
             raise ToolError("the linked assistant does not exist or is not active")
@@ -79,9 +96,12 @@ class AssistantFactory:
         classes = tool_classes()
         tools: list[BaseTool] = []
         for tool in spec.tools:
+            if tool.tool_type is ToolType.mcp:
+                tools.extend(self._mcp.get(tool.id, []))
+                continue
             cls = classes.get(tool.tool_type)
             if cls is None:
                 log.warning("tool_type_not_available", tool=tool.name, tool_type=tool.tool_type)
                 continue
             tools.append(cls(tool, self.services))
-        return Toolbox(tools, self.deps.rest)
+        return Toolbox(unique(tools), self.deps.rest)

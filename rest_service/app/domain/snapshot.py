@@ -62,6 +62,7 @@ async def _active_tools(session: AsyncSession) -> dict[uuid.UUID, list[SnapshotT
                 description=tool.description,
                 input_schema=parse_schema(tool.input_schema),
                 sub_assistant_id=link.sub_assistant_id or tool.assistant_id,
+                config=tool.config,
             )
         )
     return by_assistant

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlmodel import col
 
-from common.errors import FieldError, ValidationFailedError
-from common.wire import ToolType
+from common.errors import FieldError, ValidationFailedError, invalid
+from common.wire import ToolType, mcp_config_error
 from rest_service.app.domain import live_config
 from rest_service.app.domain.common import (
     apply_update,
@@ -63,6 +63,7 @@ async def create_tool(ctx: Ctx, data: ToolCreate) -> Tool:
     schema = check_json_schema(data.input_schema)
     await _name_free(ctx, data.name)
     await _check_sub_assistant(ctx, data.tool_type, data.assistant_id)
+    _check_config(data.tool_type, data.config)
     tool = Tool.model_validate({**data.model_dump(), "input_schema": _schema_text(schema)})
     ctx.session.add(tool)
     await live_config.config_changed(ctx)
@@ -81,6 +82,7 @@ async def update_tool(ctx: Ctx, tool_id: uuid.UUID, data: ToolUpdate) -> Tool:
         changes.get("tool_type", tool.tool_type),
         changes.get("assistant_id", tool.assistant_id),
     )
+    _check_config(changes.get("tool_type", tool.tool_type), changes.get("config", tool.config))
     apply_update(tool, changes)
     await live_config.config_changed(ctx)
     return tool
@@ -108,6 +110,12 @@ async def _check_sub_assistant(
         raise ValidationFailedError(f"assistant_id: {reason}", [FieldError("assistant_id", reason)])
     if assistant_id is not None:
         await get_or_404(ctx.session, Assistant, assistant_id, "assistant")
+
+
+def _check_config(tool_type: ToolType, config: dict[str, Any] | None) -> None:
+    """An mcp tool's server must be reachable in principle: the 422 names the field."""
+    if tool_type is ToolType.mcp and (problem := mcp_config_error(config)):
+        raise invalid(*problem)
 
 
 async def _name_free(ctx: Ctx, name: str) -> None:

@@ -10,6 +10,7 @@ from pydantic import StringConstraints
 from sqlalchemy import Column, Index, UniqueConstraint, text
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy import Text as SAText
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from common.wire import AssistantType, ToolType
@@ -77,6 +78,9 @@ class ToolBase(SQLModel):
     description: Text = Field(default="", max_length=10_000, sa_type=SAText)
     assistant_id: uuid.UUID | None = Field(default=None, foreign_key="assistants.id")
     is_active: bool = True
+    #: An mcp tool's server: `{"transport": "http", "url"}` or `{"transport": "stdio",
+    #: "command": [...]}` (checked by `common.wire.mcp_config_error`).
+    config: JsonObject | None = Field(default=None, sa_type=JSONB)
 
 
 class Tool(ToolBase, TimestampMixin, table=True):
@@ -101,6 +105,7 @@ class ToolUpdate(SQLModel):
     input_schema: JsonObject | Text | None = None
     assistant_id: uuid.UUID | None = None
     is_active: bool | None = None
+    config: JsonObject | None = None
 
 
 class ToolPublic(ToolBase):

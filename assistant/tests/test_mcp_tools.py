@@ -1,0 +1,218 @@
+"""MCP tools against the sandbox MCP server as a real process (streamable HTTP) and as a
+stdio command: the server's functions offered under prefixed names, arguments validated
+before `tools/call`, and a server that is down, slow or wrong made a tool error or an
+absent tool, never an exception."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from assistant.src.clients.llm import ToolCall
+from assistant.src.tools.base import ToolServices
+from assistant.src.tools.mcp_tool import (
+    FUNCTION_NAME,
+    McpCatalog,
+    McpTool,
+    expand,
+    function_name,
+)
+from assistant.src.tools.toolbox import Toolbox, ToolOutcome
+from assistant.tests.support import Deployment, call_context
+from common.wire import SnapshotTool, ToolType
+from ops.infra import free_port, port_answers
+
+STDIO_COMMAND = [sys.executable, "-m", "sandbox.mcp_server", "--transport", "stdio"]
+
+
+class McpProcess:
+    """`python -m sandbox.mcp_server` on a free port."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "sandbox.mcp_server", "--port", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 20
+        while not port_answers("127.0.0.1", self.port):
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise RuntimeError("the sandbox MCP server did not start")
+            time.sleep(0.05)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/mcp"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def mcp_server() -> Iterator[McpProcess]:
+    server = McpProcess()
+    yield server
+    server.stop()
+
+
+def mcp_spec(config: dict[str, Any], *, name: str = "orders", tool_id: str | None = None) -> Any:
+    body = {
+        "id": tool_id or "00000000-0000-0000-0000-0000000000a1",
+        "name": name,
+        "tool_type": ToolType.mcp,
+        "description": "",
+        "input_schema": {"type": "object", "properties": {}},
+        "sub_assistant_id": None,
+        "config": config,
+    }
+    return SnapshotTool.model_validate(body)
+
+
+def quick(services: ToolServices, seconds: float) -> ToolServices:
+    changed = services.settings.model_copy(update={"tool_timeout_seconds": seconds})
+    return ToolServices(changed, services.redis, services.names, services.rest, services.http)
+
+
+async def test_the_servers_functions_are_offered_under_prefixed_names(services, mcp_server):
+    functions = await expand(mcp_spec({"transport": "http", "url": mcp_server.url}), services)
+    names = {tool.name: tool for tool in functions}
+    assert set(names) == {
+        "orders__order_status",
+        "orders__add",
+        "orders__slow",
+        "orders__calls_made",
+    }
+    definition = names["orders__order_status"].definition()["function"]
+    assert definition["description"].startswith("The status of one order")
+    assert definition["parameters"]["properties"]["order_id"]["pattern"] == r"^ORD-\d{1,8}$"
+    assert definition["parameters"]["required"] == ["order_id"]
+
+
+@dataclass
+class Functions:
+    """The server's functions in a toolbox recording to the real rest_service, under the
+    stored tool an admin made."""
+
+    box: Toolbox
+    prefix: str
+
+    async def call(self, function: str, arguments: dict[str, Any] | str) -> ToolOutcome:
+        raw = arguments if isinstance(arguments, str) else json.dumps(arguments)
+        return await self.box.run(ToolCall("c1", f"{self.prefix}__{function}", raw), call_context())
+
+
+@pytest.fixture
+async def orders(deployment: Deployment, services, mcp_server) -> AsyncIterator[Functions]:
+    stored = await deployment.admin.post_json(
+        "/api/tools/",
+        {
+            "name": f"orders{uuid.uuid4().hex[:8]}",
+            "tool_type": "mcp",
+            "config": {"transport": "http", "url": mcp_server.url},
+        },
+    )
+    spec = mcp_spec(stored["config"], name=stored["name"], tool_id=stored["id"])
+    recording = ToolServices(
+        services.settings.model_copy(update={"tool_timeout_seconds": 1.5}),
+        deployment.redis,
+        deployment.names,
+        deployment.rest,
+        services.http,
+    )
+    functions = await expand(spec, recording, McpCatalog())
+    yield Functions(Toolbox(functions, deployment.rest), stored["name"])
+    await deployment.admin.delete(f"/api/tools/{stored['id']}", cascade=True)
+
+
+async def test_a_valid_call_returns_the_servers_text(orders) -> None:
+    outcome = await orders.call("order_status", {"order_id": "ORD-1017"})
+    assert outcome.ok, outcome.error
+    assert outcome.content == "Order ORD-1017: shipped on 12 March, arrives Friday"
+
+
+async def test_arguments_are_fitted_like_our_own_tools(orders) -> None:
+    outcome = await orders.call("add", '{"a": "2", "b": 3.0}')
+    assert (outcome.ok, outcome.content) == (True, "5")
+
+
+async def test_a_bad_argument_is_refused_before_the_call(orders) -> None:
+    before = json.loads((await orders.call("calls_made", {})).content)
+    for arguments in ({"order_id": "1017"}, {}, {"order_id": ["ORD-1"]}, "not json"):
+        outcome = await orders.call("order_status", arguments)
+        assert not outcome.ok
+        assert "arguments" in (outcome.error or "")
+    after = json.loads((await orders.call("calls_made", {})).content)
+    assert after.get("order_status", 0) == before.get("order_status", 0)
+
+
+async def test_the_servers_own_error_is_a_tool_error(orders) -> None:
+    outcome = await orders.call("order_status", {"order_id": "ORD-9"})
+    assert not outcome.ok
+    assert "order_status" in (outcome.error or "")
+    assert json.loads(outcome.content) == {"error": outcome.error}
+
+
+async def test_a_slow_server_is_a_timeout_for_the_model(orders) -> None:
+    started = time.monotonic()
+    outcome = await orders.call("slow", {"seconds": 5})
+    assert time.monotonic() - started < 4
+    assert not outcome.ok
+    assert "1.5 s" in (outcome.error or "")
+
+
+async def test_a_server_that_is_down_offers_nothing_and_its_calls_fail(services) -> None:
+    down = mcp_spec({"transport": "http", "url": f"http://127.0.0.1:{free_port()}/mcp"})
+    assert await expand(down, services, McpCatalog()) == []
+    orphan = McpTool(down.model_copy(update={"name": "orders__add"}), services, "add")
+    with pytest.raises(Exception, match="MCP server failed") as raised:
+        await orphan.run({"a": 1, "b": 2}, call_context())
+    assert type(raised.value).__name__ == "ToolError"
+
+
+async def test_the_list_is_cached_and_refreshed_on_config_change(services) -> None:
+    server = McpProcess()
+    catalog = McpCatalog(ttl=1.0, down_retry=60)
+    spec = mcp_spec({"transport": "http", "url": server.url})
+    try:
+        assert len(await catalog.tools_of(spec, 5)) == 4
+    finally:
+        server.stop()
+    assert len(await catalog.tools_of(spec, 5)) == 4  # within the TTL: no request at all
+    moved = mcp_spec({"transport": "http", "url": server.url + "/"})
+    assert await catalog.tools_of(moved, 5) == []  # a new config is listed at once
+    await asyncio.sleep(1.1)
+    assert await catalog.tools_of(spec, 5) == []  # past the TTL: listed again, down
+
+
+async def test_stdio_transport_runs_the_admins_command(services) -> None:
+    spec = mcp_spec({"transport": "stdio", "command": STDIO_COMMAND}, name="local")
+    functions = {tool.name: tool for tool in await expand(spec, quick(services, 20), McpCatalog())}
+    assert "local__add" in functions
+    assert await functions["local__add"].run({"a": 2, "b": 40}, call_context()) == "42"
+
+
+async def test_a_stdio_command_that_does_not_exist_offers_nothing(services) -> None:
+    spec = mcp_spec({"transport": "stdio", "command": ["/nonexistent/mcp-server"]})
+    assert await expand(spec, services, McpCatalog()) == []
+
+
+@settings(max_examples=100, deadline=None)
+@given(prefix=st.from_regex(r"[a-zA-Z0-9_-]{1,64}", fullmatch=True), a=st.text(), b=st.text())
+def test_function_names_follow_openais_rule_and_stay_apart(prefix: str, a: str, b: str) -> None:
+    assert FUNCTION_NAME.fullmatch(function_name(prefix, a))
+    if a != b:
+        assert function_name(prefix, a) != function_name(prefix, b)
