@@ -21,7 +21,7 @@ from sandbox.model_arguments import Conversation, realistic
 
 TOOLS = [
     {"type": "function", "function": {"name": n, "parameters": {"type": "object"}}}
-    for n in ("time", "weather", "reminder", "calendar")
+    for n in ("time", "weather", "reminder", "calendar", "web_search")
 ]
 
 
@@ -56,6 +56,9 @@ async def test_asking_the_time_calls_the_time_tool(client) -> None:
          {"action": "create", "when": "in 5 seconds", "text": "drink water"}),
         ("what's on my calendar", "calendar", {"action": "list"}),
         ("weather in Paris", "weather", {"location": "Paris"}),
+        ("search the web for python 3.13 release?", "web_search",
+         {"query": "python 3.13 release"}),
+        ("найди в интернете длина Транссиба", "web_search", {"query": "длина Транссиба"}),
     ],
 )  # fmt: skip
 async def test_the_demo_phrases_call_their_tools(client, text, name, arguments) -> None:
