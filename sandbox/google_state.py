@@ -147,6 +147,9 @@ class Calendar:
     summary: str | None = None
     #: Ids of deleted events: Google answers 410 for them, 404 for ids it never had.
     deleted: set[str] = field(default_factory=set)
+    #: Changed instances of recurring events by instance id (`<event id>_<start>`), as
+    #: events.patch on an instance leaves them; a deleted instance is in `deleted`.
+    exceptions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -527,21 +530,35 @@ class GoogleState:
             "sequence": int(stored.get("sequence", 0)) + 1,
         }
         validate("Event", merged)
-        calendar.events[event_id] = merged
+        if event_id in calendar.events:
+            calendar.events[event_id] = merged
+        else:  # an instance of a recurring event: the series keeps, this one changes
+            calendar.exceptions[event_id] = merged
         return merged
 
     def delete(self, calendar: Calendar, event_id: str) -> None:
-        """events.delete: 410 for an event deleted already, 404 for one never there."""
+        """events.delete: 410 for an event deleted already, 404 for one never there; an
+        instance of a recurring event goes alone."""
         self._existing(calendar, event_id)
-        del calendar.events[event_id]
+        calendar.events.pop(event_id, None)
+        calendar.exceptions.pop(event_id, None)
         calendar.deleted.add(event_id)
 
     def _existing(self, calendar: Calendar, event_id: str) -> dict[str, Any]:
+        """A stored event, or an instance of a recurring one (as changed, if it was)."""
         if event_id in calendar.deleted:
             raise ApiError(410, "deleted", "Resource has been deleted")
-        if event_id not in calendar.events:
-            raise ApiError(404, "notFound")
-        return calendar.events[event_id]
+        if event_id in calendar.events:
+            return calendar.events[event_id]
+        if event_id in calendar.exceptions:
+            return calendar.exceptions[event_id]
+        series = calendar.events.get(event_id.rsplit("_", 1)[0]) if "_" in event_id else None
+        if series and series.get("recurrence"):
+            query = _ListQuery.parse({}, calendar.time_zone)
+            for instance in _instances(series, calendar.time_zone, query):
+                if instance["id"] == event_id:
+                    return instance
+        raise ApiError(404, "notFound")
 
     def free_busy(self, email: str, body: dict[str, Any]) -> dict[str, Any]:
         """freeBusy.query: the busy intervals of each asked calendar the account can read
@@ -589,9 +606,9 @@ class GoogleState:
         return answer
 
     def get_event(self, calendar: Calendar, event_id: str, time_zone: str | None) -> dict[str, Any]:
-        if event_id not in calendar.events:
+        if event_id in calendar.deleted:
             raise ApiError(404, "notFound")
-        rendered = _render(calendar.events[event_id], time_zone or calendar.time_zone)
+        rendered = _render(self._existing(calendar, event_id), time_zone or calendar.time_zone)
         validate("Event", rendered)
         return rendered
 
@@ -732,6 +749,12 @@ def _matching(calendar: Calendar, query: _ListQuery) -> list[dict[str, Any]]:
             if query.single_events and event.get("recurrence")
             else [event]
         )
+        if query.single_events and event.get("recurrence"):
+            candidates = [
+                calendar.exceptions.get(c["id"], c)
+                for c in candidates
+                if c["id"] not in calendar.deleted
+            ]
         for candidate in candidates:
             start, end = _bounds(candidate, calendar.time_zone)
             if (query.time_min is None or end > query.time_min) and (

@@ -309,3 +309,22 @@ async def test_a_trip_of_whole_days_is_made_and_lengthened_by_its_last_day(
     assert (longer["start"], longer["last_day"]) == ("2030-03-01", "2030-03-05")
     stored = google.state.calendar(browser.email).events[made["event_id"]]
     assert stored["end"] == {"date": "2030-03-06"}  # exclusive, as Google keeps it
+
+
+async def test_one_day_of_a_weekly_event_is_moved_and_the_rest_stay(
+    tool: CalendarTool, user: User, browser: Browser, google: GoogleStandIn
+) -> None:
+    weekly = _timed("Piano lesson", _day(1), "17:00", "18:00")
+    google.state.seed(browser.email, [{**weekly, "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=3"]}])
+
+    found = await tool.run({"action": "find", "query": "piano"}, call(user))
+    first = found["events"][0]
+    moved = await tool.run(
+        {"action": "update", "event_id": first["event_id"], "start": f"{_day(2)}T17:00"},
+        call(user),
+    )
+    again = await tool.run({"action": "find", "query": "piano"}, call(user))
+
+    assert found["count"] == 3 and first["recurring"] is True
+    assert moved["start"].startswith(f"{_day(2)}T17:00")
+    assert [e["start"][:10] for e in again["events"]] == [_day(2), _day(8), _day(15)]

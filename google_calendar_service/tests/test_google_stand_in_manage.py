@@ -140,3 +140,51 @@ async def test_a_patch_google_would_refuse_is_refused(
     assert backwards.status_code == 400
     assert text_search.json()["items"] == []
     assert google.state.calendar(EMAIL).events[event["id"]]["start"] == {"date": "2025-06-03"}
+
+
+async def test_one_instance_of_a_repeating_event_moves_or_goes_alone(
+    google: GoogleStandIn, http: httpx.AsyncClient
+) -> None:
+    google.state.seed(
+        EMAIL,
+        [
+            {
+                "summary": "Standup",
+                "start": {"dateTime": "2025-06-03T09:00:00", "timeZone": "Europe/Berlin"},
+                "end": {"dateTime": "2025-06-03T09:15:00", "timeZone": "Europe/Berlin"},
+                "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=3"],
+            }
+        ],
+    )
+    window = {
+        "timeMin": "2025-06-01T00:00:00Z",
+        "timeMax": "2025-06-30T00:00:00Z",
+        "singleEvents": "true",
+        "orderBy": "startTime",
+        "timeZone": "Europe/Berlin",
+    }
+    first, second, third = (await http.get("/calendars/primary/events", params=window)).json()[
+        "items"
+    ]
+    base = "/calendars/primary/events"
+
+    moved = await http.patch(
+        f"{base}/{second['id']}",
+        json={
+            "start": {"dateTime": "2025-06-11T10:00:00+02:00"},
+            "end": {"dateTime": "2025-06-11T10:15:00+02:00"},
+        },
+    )
+    got = await http.get(f"{base}/{second['id']}")
+    gone = await http.delete(f"{base}/{third['id']}")
+    after = (await http.get("/calendars/primary/events", params=window)).json()["items"]
+
+    validate(_response("events", "patch"), moved.json())
+    validate(_response("events", "get"), got.json())
+    assert got.json()["start"]["dateTime"] == "2025-06-11T10:00:00+02:00"
+    assert gone.status_code == 204
+    assert [(e["id"], e["start"]["dateTime"]) for e in after] == [
+        (first["id"], "2025-06-03T09:00:00+02:00"),
+        (second["id"], "2025-06-11T10:00:00+02:00"),
+    ]
+    assert (await http.delete(f"{base}/{third['id']}")).status_code == 410
