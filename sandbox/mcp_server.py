@@ -7,11 +7,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import subprocess
+import sys
+import time
 from collections import Counter
 from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
 from pydantic import Field
+
+from ops.infra import free_port, port_answers
 
 #: What `order_status` knows; anything else is "not found" (an MCP tool error).
 ORDERS = {
@@ -46,11 +52,46 @@ def build() -> MCPServer:
         await asyncio.sleep(seconds)
         return f"waited {seconds:g} s"
 
+    @server.tool(description="The names of this process's environment variables.")
+    def environment() -> str:
+        return json.dumps(sorted(os.environ))
+
     @server.tool(description="How many times each tool ran in this server process.")
     def calls_made() -> str:
         return json.dumps(dict(calls), sort_keys=True)
 
     return server
+
+
+class McpServerProcess:
+    """`python -m sandbox.mcp_server` over streamable HTTP on a free port, for tests."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "sandbox.mcp_server", "--port", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 20
+        while not port_answers("127.0.0.1", self.port):
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                self.stop()
+                raise RuntimeError("the sandbox MCP server did not start")
+            time.sleep(0.05)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/mcp"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+#: The stdio form, as an admin would store it in a tool's `config.command`.
+STDIO_COMMAND = [sys.executable, "-m", "sandbox.mcp_server", "--transport", "stdio"]
 
 
 def main() -> None:

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -31,40 +29,13 @@ from assistant.src.tools.mcp_tool import (
 from assistant.src.tools.toolbox import Toolbox, ToolOutcome
 from assistant.tests.support import Deployment, call_context
 from common.wire import SnapshotTool, ToolType
-from ops.infra import free_port, port_answers
-
-STDIO_COMMAND = [sys.executable, "-m", "sandbox.mcp_server", "--transport", "stdio"]
-
-
-class McpProcess:
-    """`python -m sandbox.mcp_server` on a free port."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sandbox.mcp_server", "--port", str(self.port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 20
-        while not port_answers("127.0.0.1", self.port):
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise RuntimeError("the sandbox MCP server did not start")
-            time.sleep(0.05)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/mcp"
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
+from ops.infra import free_port
+from sandbox.mcp_server import STDIO_COMMAND, McpServerProcess
 
 
 @pytest.fixture(scope="module")
-def mcp_server() -> Iterator[McpProcess]:
-    server = McpProcess()
+def mcp_server() -> Iterator[McpServerProcess]:
+    server = McpServerProcess()
     yield server
     server.stop()
 
@@ -95,6 +66,7 @@ async def test_the_servers_functions_are_offered_under_prefixed_names(services, 
         "orders__add",
         "orders__slow",
         "orders__calls_made",
+        "orders__environment",
     }
     definition = names["orders__order_status"].definition()["function"]
     assert definition["description"].startswith("The status of one order")
@@ -184,25 +156,31 @@ async def test_a_server_that_is_down_offers_nothing_and_its_calls_fail(services)
 
 
 async def test_the_list_is_cached_and_refreshed_on_config_change(services) -> None:
-    server = McpProcess()
+    server = McpServerProcess()
     catalog = McpCatalog(ttl=1.0, down_retry=60)
     spec = mcp_spec({"transport": "http", "url": server.url})
     try:
-        assert len(await catalog.tools_of(spec, 5)) == 4
+        assert len(await catalog.tools_of(spec, 5)) == 5
     finally:
         server.stop()
-    assert len(await catalog.tools_of(spec, 5)) == 4  # within the TTL: no request at all
+    assert len(await catalog.tools_of(spec, 5)) == 5  # within the TTL: no request at all
     moved = mcp_spec({"transport": "http", "url": server.url + "/"})
     assert await catalog.tools_of(moved, 5) == []  # a new config is listed at once
     await asyncio.sleep(1.1)
     assert await catalog.tools_of(spec, 5) == []  # past the TTL: listed again, down
 
 
-async def test_stdio_transport_runs_the_admins_command(services) -> None:
+async def test_stdio_transport_runs_the_admins_command_without_our_secrets(
+    services, monkeypatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-never-shared")
     spec = mcp_spec({"transport": "stdio", "command": STDIO_COMMAND}, name="local")
     functions = {tool.name: tool for tool in await expand(spec, quick(services, 20), McpCatalog())}
     assert "local__add" in functions
     assert await functions["local__add"].run({"a": 2, "b": 40}, call_context()) == "42"
+    names = json.loads(await functions["local__environment"].run({}, call_context()))
+    assert "PATH" in names
+    assert not [n for n in names if "KEY" in n or "TOKEN" in n or "SECRET" in n], names
 
 
 async def test_a_stdio_command_that_does_not_exist_offers_nothing(services) -> None:

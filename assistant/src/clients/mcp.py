@@ -119,9 +119,12 @@ def _reason(exc: BaseException) -> str:
 
 
 def _stdio_env() -> dict[str, str]:
-    """The child gets PATH and the virtualenv, never our secrets (the SDK adds its own safe
-    defaults)."""
-    return {key: os.environ[key] for key in ("PATH", "VIRTUAL_ENV") if key in os.environ}
+    """The child gets where programs and Python modules are, never our secrets (the SDK adds
+    its own safe defaults: HOME, LANG, ...)."""
+    return {key: os.environ[key] for key in _PASSED_ENV if key in os.environ}
+
+
+_PASSED_ENV = ("PATH", "VIRTUAL_ENV", "PYTHONPATH")
 
 
 #: Where stdio servers' stderr goes: their logs are theirs, not ours.
