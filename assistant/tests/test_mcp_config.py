@@ -114,3 +114,22 @@ def test_an_mcp_tool_needs_a_config_and_an_update_is_checked_too(admin: httpx.Cl
     moved = {"transport": "http", "url": "https://mcp.example.com/mcp"}
     assert admin.put(f"/api/tools/{made['id']}", json={"config": moved}).json()["config"] == moved
     assert admin.delete(f"/api/tools/{made['id']}").status_code == 204
+
+
+def test_an_mcp_tool_travels_in_export_and_import(admin: httpx.Client) -> None:
+    name = f"mcp{uuid.uuid4().hex[:8]}"
+    config = {"transport": "stdio", "command": ["uvx", "mcp-server-fetch"]}
+    document = {"tools": [{"name": name, "tool_type": "mcp", "config": config}]}
+    assert admin.post("/api/config/import", json=document).status_code == 200
+    exported = admin.get("/api/config/export").json()
+    [tool] = [t for t in exported["tools"] if t["name"] == name]
+    assert tool["config"] == config
+
+    broken = {"tools": [{"name": f"{name}x", "tool_type": "mcp", "config": {"transport": "http"}}]}
+    response = admin.post("/api/config/import", json=broken)
+    assert response.status_code == 422
+    assert [f["field"] for f in response.json()["fields"]] == ["tools[0].config.url"]
+    tools = admin.get("/api/tools/", params={"limit": 1000}).json()
+    assert f"{name}x" not in {t["name"] for t in tools}
+    [made] = [t for t in tools if t["name"] == name]
+    assert admin.delete(f"/api/tools/{made['id']}").status_code == 204

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlmodel import SQLModel, col
 
 from common.errors import FieldError, ValidationFailedError
-from common.wire import ModelCapability, ToolType
+from common.wire import ModelCapability, ToolType, mcp_config_error
 from rest_service.app.domain import live_config
 from rest_service.app.domain.common import flush_or_conflict
 from rest_service.app.domain.llm_models import check_flags_chat
@@ -211,6 +211,8 @@ def _import_tool(ctx: Ctx, known: _Known, i: int, item: ToolDoc, counts: ImportC
         sub_assistant_id = sub.id
     elif item.tool_type is ToolType.sub_assistant:
         _refuse(f"tools[{i}].sub_assistant", "a sub_assistant tool needs the assistant it calls")
+    if item.tool_type is ToolType.mcp and (problem := mcp_config_error(item.config)):
+        _refuse(f"tools[{i}].{problem[0]}", problem[1])
     values = {
         **item.model_dump(exclude={"sub_assistant"}),
         "input_schema": json.dumps(schema, ensure_ascii=False),

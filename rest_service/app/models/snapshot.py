@@ -28,6 +28,8 @@ class ToolDoc(BaseModel):
     #: For a sub_assistant tool: the name of the assistant it hands queries to.
     sub_assistant: Name | None = None
     is_active: bool = True
+    #: For an mcp tool: its server (`common.wire.mcp_config_error` checks it).
+    config: JsonObject | None = None
 
 
 class LinkDoc(BaseModel):
