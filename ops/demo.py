@@ -177,6 +177,9 @@ class World:
             "SEARXNG_URL": self.search.base_url,
             # The search stand-in's pages are on this machine: let read_page reach them only.
             "WEB_FETCH_ALLOW_HOSTS": self.search.host,
+            # The transcript is lines, one per answer: a live answer growing by drafts and
+            # edits is for a Telegram client to show (tests/test_live_answers.py proves it).
+            "STREAM_ANSWERS": "false",
         }
 
     def inject(self, update: dict[str, Any]) -> int | None:
@@ -365,11 +368,15 @@ class Transcript:
     out: Callable[[str], None]
     links: list[str] = field(default_factory=list)
     shown: int = 0
+    #: Edits printed so far: a live answer grows by edits of one message (issue 19).
+    edits_shown: int = 0
+    #: What was printed last for each message, so an edit that changes nothing is not repeated.
+    printed: dict[tuple[int, int], str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def render(self, message: SentMessage) -> str:
+    def render(self, message: SentMessage, text: str | None = None) -> str:
         where = "bot" if message.chat_id > 0 else f"bot in {GROUP['title']}"
-        text = html.unescape(message.text).strip()
+        text = html.unescape(message.text if text is None else text).strip()
         links = links_of(message)
         for url in links:
             self.links.append(url)
@@ -381,12 +388,31 @@ class Transcript:
         return "\n".join([f"{where}> {lines[0]}", *(f"     {line}" for line in lines[1:])])
 
     def flush(self) -> None:
-        """Print what arrived since the last call."""
+        """Print what arrived since the last call: new messages, and the new text of a
+        message the bot edited (a group's live answer becomes the answer by an edit)."""
         with self.lock:
             sent = self.world.telegram.sent
             while self.shown < len(sent):
-                self.out(self.render(sent[self.shown]))
+                message = sent[self.shown]
+                self._print(message, message.text)
                 self.shown += 1
+            edits = self.world.telegram.live.edits
+            while self.edits_shown < len(edits):
+                edit = edits[self.edits_shown]
+                self.edits_shown += 1
+                edited = next(
+                    (m for m in sent[: self.shown]
+                     if (m.chat_id, m.message_id) == (edit.chat_id, edit.message_id)),
+                    None,
+                )  # fmt: skip
+                if edited is not None:
+                    self._print(edited, edit.text)
+
+    def _print(self, message: SentMessage, text: str) -> None:
+        key = (message.chat_id, message.message_id)
+        if self.printed.get(key) != text:
+            self.printed[key] = text
+            self.out(self.render(message, text))
 
     def wait(
         self, found: Callable[[SentMessage], bool], since: int, timeout: float
