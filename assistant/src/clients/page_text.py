@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-import lxml.html  # type: ignore[import-untyped]  # lxml ships no type hints
+import lxml.html
 from lxml import etree
 
 #: Never text a reader wants: code, page furniture, forms, embedded objects.
