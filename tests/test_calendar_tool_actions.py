@@ -328,3 +328,41 @@ async def test_one_day_of_a_weekly_event_is_moved_and_the_rest_stay(
     assert found["count"] == 3 and first["recurring"] is True
     assert moved["start"].startswith(f"{_day(2)}T17:00")
     assert [e["start"][:10] for e in again["events"]] == [_day(2), _day(8), _day(15)]
+
+
+#: A move's new start as models write it, and the local start it means (None: refused).
+MOVE_CORPUS = [
+    ("2030-01-09T15:00", "2030-01-09T15:00:00+01:00"),
+    ("2030-01-09T15:00:00", "2030-01-09T15:00:00+01:00"),
+    ("2030-01-09T15:00:00+01:00", "2030-01-09T15:00:00+01:00"),
+    ("2030-01-09T14:00:00Z", "2030-01-09T15:00:00+01:00"),
+    ("2030-01-09T09:00:00-05:00", "2030-01-09T15:00:00+01:00"),
+    ("someday soon", None),
+    ("2030-02-30T15:00", None),
+    ("25:00", None),
+]
+
+
+@pytest.mark.parametrize(("start", "meant"), MOVE_CORPUS)
+async def test_a_moves_start_as_models_write_it(
+    tool: CalendarTool,
+    user: User,
+    browser: Browser,
+    google: GoogleStandIn,
+    start: str,
+    meant: str | None,
+) -> None:
+    [event] = google.state.seed(browser.email, [_timed("Dentist", "2030-01-08", "10:00", "10:30")])
+    await tool.run({"action": "find", "query": "dentist", "time_min": "2030-01-01"}, call(user))
+
+    if meant is None:
+        with pytest.raises(ToolError):
+            await tool.run(
+                {"action": "update", "event_id": event["id"], "start": start}, call(user)
+            )
+        assert google.state.operations("events.patch") == []
+        return
+    moved = await tool.run(
+        {"action": "update", "event_id": event["id"], "start": start}, call(user)
+    )
+    assert (moved["start"], moved["end"][11:16]) == (meant, "15:30")

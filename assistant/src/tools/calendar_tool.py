@@ -246,9 +246,13 @@ class CalendarTool(BaseTool, tool_type="calendar"):
         time_min, time_max = await self._range(
             _text(arguments, "time_min"), _text(arguments, "time_max"), actor
         )
-        now = datetime.now(zone(actor.timezone)).replace(microsecond=0)
+        tz = zone(actor.timezone)
+        now = datetime.now(tz).replace(microsecond=0)
         time_min = time_min or (now - FIND_BACK).isoformat()
-        time_max = time_max or (now + FIND_AHEAD).isoformat()
+        if not time_max:  # half a year past the later of now and the start asked
+            start = datetime.fromisoformat(time_min)
+            start = start if start.tzinfo else start.replace(tzinfo=tz)
+            time_max = (max(now, start) + FIND_AHEAD).isoformat()
         return await self._events(arguments, actor, time_min, time_max, query[:200])
 
     async def _events(
