@@ -4,6 +4,7 @@ analytics and conversation pages. The browser tests drive the same pages in Chro
 
 from __future__ import annotations
 
+import json
 import re
 
 import httpx
@@ -164,6 +165,27 @@ class TestWrites:
         assert "input_schema" in response.text
         tools = await api.ok("GET", "/api/tools/?limit=1000", api.admin)
         assert name not in {t["name"] for t in tools}
+
+    async def test_an_mcp_tool_is_made_with_its_server_config(
+        self, logged_in: httpx.AsyncClient, api: Api
+    ) -> None:
+        form = {"tool_type": "mcp", "description": "", "input_schema": "{}", "is_active": "y"}
+        refused = await logged_in.post(
+            "/admin/tool/create",
+            data={**form, "name": unique("mcp"), "config": '{"transport": "stdio"}'},
+            headers=ORIGIN,
+        )
+        assert refused.status_code == 400
+        assert "config.command" in refused.text
+        name, config = unique("mcp"), {"transport": "http", "url": "https://mcp.example.com/mcp"}
+        made = await logged_in.post(
+            "/admin/tool/create",
+            data={**form, "name": name, "config": json.dumps(config)},
+            headers=ORIGIN,
+        )
+        assert made.status_code == 302, made.text
+        tools = await api.ok("GET", "/api/tools/?limit=1000", api.admin)
+        assert [t["config"] for t in tools if t["name"] == name] == [config]
 
     async def test_provider_key_is_write_only(self, logged_in: httpx.AsyncClient, api: Api) -> None:
         name = unique("provider")

@@ -187,10 +187,13 @@ class ToolAdmin(_TrackedView, model=Tool):
         Tool.tool_type,
         Tool.description,
         Tool.input_schema,
+        Tool.config,
         Tool.is_active,
     ]
     form_widget_args: ClassVar[Any] = {
-        "input_schema": {"rows": 16, "style": "font-family: monospace"}
+        "input_schema": {"rows": 16, "style": "font-family: monospace"},
+        # An mcp tool's server: {"transport": "http", "url": ...} or "stdio" with "command".
+        "config": {"rows": 4, "style": "font-family: monospace"},
     }
 
     async def scaffold_form(self, rules: list[str] | None = None) -> type[Form]:
