@@ -366,3 +366,14 @@ async def test_a_moves_start_as_models_write_it(
         {"action": "update", "event_id": event["id"], "start": start}, call(user)
     )
     assert (moved["start"], moved["end"][11:16]) == (meant, "15:30")
+
+
+@pytest.mark.parametrize(
+    "bounds",
+    [{"time_min": "2031-05-01"}, {"time_max": "2020-05-01"}, {}, {"time_max": "2020-05-01T10:00"}],
+)
+async def test_a_find_with_one_bound_or_none_looks_around_it(
+    tool: CalendarTool, user: User, bounds: dict[str, str]
+) -> None:
+    found = await tool.run({"action": "find", "query": "dentist", **bounds}, call(user))
+    assert found["count"] == 0 and found["from"] < found["to"]

@@ -56,6 +56,12 @@ def _day_or_moment(text: str, tz: ZoneInfo, now: datetime) -> date | datetime:
     return found.at.date() if found.all_day else found.at
 
 
+def _moment(iso: str, tz: ZoneInfo) -> datetime:
+    """An ISO date or date-time `_range` made, as an instant (a date: its local midnight)."""
+    found = datetime.fromisoformat(iso)
+    return found if found.tzinfo else found.replace(tzinfo=tz)
+
+
 def _iso(value: date | datetime) -> str:
     return value.isoformat()
 
@@ -248,11 +254,12 @@ class CalendarTool(BaseTool, tool_type="calendar"):
         )
         tz = zone(actor.timezone)
         now = datetime.now(tz).replace(microsecond=0)
-        time_min = time_min or (now - FIND_BACK).isoformat()
+        if not time_min:  # a month before the earlier of now and the end asked
+            time_min = (
+                min(now, _moment(time_max, tz) if time_max else now) - FIND_BACK
+            ).isoformat()
         if not time_max:  # half a year past the later of now and the start asked
-            start = datetime.fromisoformat(time_min)
-            start = start if start.tzinfo else start.replace(tzinfo=tz)
-            time_max = (max(now, start) + FIND_AHEAD).isoformat()
+            time_max = (max(now, _moment(time_min, tz)) + FIND_AHEAD).isoformat()
         return await self._events(arguments, actor, time_min, time_max, query[:200])
 
     async def _events(
