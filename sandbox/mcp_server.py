@@ -26,8 +26,12 @@ ORDERS = {
 }
 
 
-def build() -> MCPServer:
+def build(extra_tools: int = 0) -> MCPServer:
+    """The server; `extra_tools` more, with very long descriptions, for a server that
+    offers too much."""
     server = MCPServer("orders", instructions="Order lookups for tests.")
+    for i in range(extra_tools):
+        server.add_tool(_echo, name=f"echo_{i}", description=f"Echo number {i}. " + "x" * 3000)
     #: The calls each tool ran, so a test can see that a refused call never arrived.
     calls: Counter[str] = Counter()
 
@@ -94,13 +98,18 @@ class McpServerProcess:
 STDIO_COMMAND = [sys.executable, "-m", "sandbox.mcp_server", "--transport", "stdio"]
 
 
+def _echo(text: str) -> str:
+    return text
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--transport", choices=("http", "stdio"), default="http")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8094)
+    parser.add_argument("--extra-tools", type=int, default=0)
     args = parser.parse_args()
-    server = build()
+    server = build(args.extra_tools)
     if args.transport == "stdio":
         server.run("stdio")
     else:

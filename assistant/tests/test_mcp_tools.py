@@ -21,6 +21,7 @@ from assistant.src.clients.llm import ToolCall
 from assistant.src.tools.base import ToolServices
 from assistant.src.tools.mcp_tool import (
     FUNCTION_NAME,
+    MAX_FUNCTIONS,
     McpCatalog,
     McpTool,
     expand,
@@ -181,6 +182,13 @@ async def test_stdio_transport_runs_the_admins_command_without_our_secrets(
     names = json.loads(await functions["local__environment"].run({}, call_context()))
     assert "PATH" in names
     assert not [n for n in names if "KEY" in n or "TOKEN" in n or "SECRET" in n], names
+
+
+async def test_a_server_offering_too_much_is_cut_to_size(services) -> None:
+    spec = mcp_spec({"transport": "stdio", "command": [*STDIO_COMMAND, "--extra-tools", "80"]})
+    functions = await expand(spec, quick(services, 20), McpCatalog())
+    assert len(functions) == MAX_FUNCTIONS
+    assert max(len(f.definition()["function"]["description"]) for f in functions) == 1_000
 
 
 async def test_a_stdio_command_that_does_not_exist_offers_nothing(services) -> None:

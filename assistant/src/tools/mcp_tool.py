@@ -28,6 +28,10 @@ log = get_logger(__name__)
 LIST_TTL_SECONDS = 300.0
 #: How long a server that could not be listed is left alone before the next try.
 DOWN_RETRY_SECONDS = 30.0
+#: How many functions one server may add to a request, and how long each description may
+#: be: a server must not crowd out the assistant's own tools or the conversation.
+MAX_FUNCTIONS = 64
+MAX_DESCRIPTION_CHARS = 1_000
 #: OpenAI's rule for function names.
 FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _NOT_NAME_CHARS = re.compile(r"[^a-zA-Z0-9_-]")
@@ -98,19 +102,21 @@ async def expand(
 ) -> list[McpTool]:
     """The functions one stored mcp tool offers now; none when its server is down."""
     listed = await catalog.tools_of(spec, services.settings.tool_timeout_seconds)
+    if len(listed) > MAX_FUNCTIONS:
+        log.warning("mcp_functions_cut", tool=spec.name, listed=len(listed), kept=MAX_FUNCTIONS)
     return [
         McpTool(
             spec.model_copy(
                 update={
                     "name": function_name(spec.name, info.name),
-                    "description": info.description,
+                    "description": info.description[:MAX_DESCRIPTION_CHARS],
                     "input_schema": _object_schema(info.input_schema),
                 }
             ),
             services,
             info.name,
         )
-        for info in listed
+        for info in listed[:MAX_FUNCTIONS]
     ]
 
 
