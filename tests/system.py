@@ -61,7 +61,16 @@ ASSISTANT_ENV = {
     "SHUTDOWN_GRACE_SECONDS": "2",
     "EVENT_ALERT_INTERVAL_SECONDS": "1",
 }
-BOT_ENV = {**FAST_BOT, "TYPING_INTERVAL_SECONDS": "0.5", "LOG_LEVEL": "DEBUG"}
+#: tg_bot shows no live answers here: the assistant still streams every turn and publishes
+#: drafts (so every scenario runs the streamed path), but a group's answer arrives as one
+#: message, which `say` can wait for. Live answers have their own end-to-end tests
+#: (tests/test_live_answers.py, assistant/tests/test_live_answers.py).
+BOT_ENV = {
+    **FAST_BOT,
+    "TYPING_INTERVAL_SECONDS": "0.5",
+    "LOG_LEVEL": "DEBUG",
+    "STREAM_ANSWERS": "false",
+}
 CRON_ENV = {
     "CRON_UPDATE_DEBOUNCE": "0.05",
     "CRON_RECOVERY_INTERVAL": "1",

@@ -296,6 +296,10 @@ SERVICE_MAY = [
     ("POST", r"/api/(users|threads|cron-jobs|tool-invocations)/"),
     ("POST", rf"/api/threads/(reset|context|{_ID}/messages)|/api/cron-jobs/{_ID}/runs"),
     ("PUT|DELETE", rf"/api/(users|cron-jobs)/{_ID}"),
+    # issue 20: a user's profile facts (the remember tool, /memory) and their monthly usage
+    ("GET", rf"/api/users/{_ID}/(facts|usage)"),
+    ("POST", rf"/api/users/{_ID}/facts"),
+    ("DELETE", rf"/api/users/{_ID}/facts/{_ID}"),
 ]
 #: Routes that return or take one decrypted secret: the service token's alone.
 SERVICE_ONLY = r"/api/.*/(api-key|calendar-credentials(/pending(/confirm|/expire)?)?)"

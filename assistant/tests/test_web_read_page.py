@@ -232,7 +232,7 @@ async def test_dns_rebinding_after_the_check_reaches_nothing_local(
         ("file:///etc/passwd", "only http and https"),
         ("ftp://example.com/x", "only http and https"),
         ("gopher://127.0.0.1:6379/_INFO", "only http and https"),
-        ("http://user:pw@example.com/", "user name or password"),
+        ("http://user:password@example.com/", "user name or password"),
         ("http:///nohost", "no host"),
         ("http://[::1/", "not a valid URL"),
         ("", "'url' is empty"),
