@@ -85,7 +85,9 @@ async def test_a_tool_call_shows_a_status_line_in_the_users_language(
     olga = await deployment.user("Olga", language="ru")
     deployment.llm.script(
         Step(tool_calls=[ToolCallStep("weather", {"location": "Berlin"})]),
-        Step(text="В Берлине солнечно.", chunk_delay=0.02),
+        Step(
+            text="В Берлине солнечно.", chunk_delay=0.15
+        ),  # slower than the draft pace: a text draft shows
     )
 
     message = await deployment.send(

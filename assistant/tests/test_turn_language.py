@@ -35,7 +35,8 @@ def said(text: str, user: uuid.UUID = ALICE, role: str = "user") -> Message:
 
 def profile(language: str) -> User:
     at = "2026-01-01T00:00:00+00:00"
-    fields = {"id": BOB, "telegram_id": 1, "blocked": False, "created_at": at, "updated_at": at}
+    fields = {"id": BOB, "telegram_id": 1, "blocked": False, "created_at": at, "updated_at": at,
+              "voice_replies": False, "event_alert_minutes": 0}  # fmt: skip
     return User.model_validate(dict.fromkeys(User.model_fields) | fields | {"language": language})
 
 
