@@ -27,9 +27,11 @@ def mount_admin(app: FastAPI) -> Admin:
         authentication_backend=AdminAuth(app),
     )
     for view in VIEWS:
-        admin.add_view(view)
+        # sqladmin binds the session maker on the view class itself: a class per app, so a
+        # second app in one process (a test's) cannot point this app's admin at its database.
+        admin.add_view(type(view.__name__, (view,), {"__module__": view.__module__}))
     for page in PAGES:
-        admin.add_base_view(page)
+        admin.add_base_view(type(page.__name__, (page,), {"__module__": page.__module__}))
     app.state.admin = admin
     return admin
 
