@@ -77,9 +77,32 @@ class MediaModels:
         self.deployment.platform.import_config(document)
 
 
+async def deactivate_other_media_models(deployment: Deployment, ours: set[str]) -> None:
+    """The platform's database is shared with earlier tests (rest_service's seed tests leave
+    `whisper-1` and `tts-1` on a provider nobody here serves): this module's models must be
+    the only ones with these capabilities, or which one answers depends on names."""
+    platform = deployment.platform
+    headers = {"Authorization": f"Bearer {platform.secrets['ADMIN_API_TOKEN']}"}
+    async with httpx.AsyncClient(base_url=platform.rest_url, headers=headers) as http:
+        for capability in ("vision", "transcription", "speech"):
+            found = await http.get(
+                "/api/llm-models/", params={"capability": capability, "limit": 1000}
+            )
+            found.raise_for_status()
+            for model in found.json():
+                if model["is_active"] and model["provider_model_name"] not in ours:
+                    changed = await http.put(
+                        f"/api/llm-models/{model['id']}", json={"is_active": False}
+                    )
+                    changed.raise_for_status()
+
+
 @pytest.fixture
 async def media(deployment: Deployment) -> AsyncIterator[MediaModels]:
     models = MediaModels(deployment, deployment.config.suffix)
+    await deactivate_other_media_models(
+        deployment, {models.vision, models.transcription, models.speech}
+    )
     models.set()
     await deployment.assistant()
     try:
