@@ -6,46 +6,32 @@ that group. Made and changed by talking to the assistant (the `reminder` tool's 
 
 from __future__ import annotations
 
-import re
 import uuid
 
-from common.buttons import ButtonAction, ButtonData, button
+from common.buttons import ButtonAction, ButtonData
 from common.errors import NotFoundError, ValidationFailedError
-from common.messages import Button
 from common.wire import CronJob, CronJobStatus, CronJobType
 from tg_bot.src.handlers.base import Addressed, Services
 from tg_bot.src.handlers.commands import Command, Press, Pressed, PressHandler, Reply
-from tg_bot.src.handlers.reminders import job_line, upcoming_jobs, user_zone
-from tg_bot.src.i18n import Markdown
-
-_CANCEL = re.compile(r"^(?:cancel|delete|отменить|отмена|удалить)\s+#?(\d+)$", re.IGNORECASE)
-_LABEL_CHARS = 40
+from tg_bot.src.handlers.reminders import CANCEL_ARGS, job_listing, upcoming_jobs
 
 
 async def briefings(turn: Addressed, args: str, services: Services) -> str | Reply:
     if turn.user is None:
         return turn.t("briefings.none")
     upcoming = await upcoming_jobs(turn, services, CronJobType.assistant_prompt)
-    wanted = _CANCEL.match(args.strip())
+    wanted = CANCEL_ARGS.match(args.strip())
     if wanted:
         return await _cancel(turn, services, upcoming, int(wanted[1]))
     return _listing(turn, services, upcoming)
 
 
 def _listing(turn: Addressed, services: Services, upcoming: list[CronJob]) -> str | Reply:
-    if not upcoming:
-        return turn.t("briefings.none")
-    zone = user_zone(turn, services)
-    lines = [job_line(turn, number, job, zone) for number, job in enumerate(upcoming, 1)]
-    text = turn.t("briefings.list", zone=zone.key, items=Markdown("\n".join(lines)))
-    return Reply(text, [[_cancel_button(n, job)] for n, job in enumerate(upcoming, 1)])
-
-
-def _cancel_button(number: int, job: CronJob) -> Button:
-    words = job.prompt or job.name
-    if len(words) > _LABEL_CHARS:
-        words = words[: _LABEL_CHARS - 1] + "…"
-    return button(f"✖ {number}. {words}", ButtonData(ButtonAction.CANCEL_BRIEFING, str(job.id)))
+    return job_listing(
+        turn, services, upcoming, "briefings",
+        lambda job: (job.prompt or job.name,
+                     ButtonData(ButtonAction.CANCEL_BRIEFING, str(job.id))),
+    )  # fmt: skip
 
 
 async def _cancel(turn: Addressed, services: Services, upcoming: list[CronJob], number: int) -> str:

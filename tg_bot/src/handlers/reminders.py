@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -30,7 +31,8 @@ from tg_bot.src.handlers.base import Addressed, Services
 from tg_bot.src.handlers.commands import Command, Press, Pressed, PressHandler, Reply
 from tg_bot.src.i18n import Markdown
 
-_CANCEL = re.compile(r"^(?:cancel|delete|отменить|отмена|удалить)\s+#?(\d+)$", re.IGNORECASE)
+#: `/reminders cancel N`, `/briefings cancel N`.
+CANCEL_ARGS = re.compile(r"^(?:cancel|delete|отменить|отмена|удалить)\s+#?(\d+)$", re.IGNORECASE)
 _LIMIT = 50
 #: A Cancel button under the list (the list is shown again after it) rather than elsewhere.
 _FROM_LIST = "l"
@@ -41,7 +43,7 @@ async def reminders(turn: Addressed, args: str, services: Services) -> str | Rep
     if turn.user is None:
         return turn.t("reminders.none")
     upcoming = await upcoming_jobs(turn, services)
-    wanted = _CANCEL.match(args.strip())
+    wanted = CANCEL_ARGS.match(args.strip())
     if wanted:
         return await _cancel(turn, services, upcoming, int(wanted[1]))
     listing = _listing(turn, services, upcoming)
@@ -56,19 +58,33 @@ async def reminders(turn: Addressed, args: str, services: Services) -> str | Rep
 
 
 def _listing(turn: Addressed, services: Services, upcoming: list[CronJob]) -> str | Reply:
+    return job_listing(
+        turn, services, upcoming, "reminders",
+        lambda job: (job.text or job.name,
+                     ButtonData(ButtonAction.CANCEL_REMINDER, str(job.id), _FROM_LIST)),
+    )  # fmt: skip
+
+
+def job_listing(
+    turn: Addressed,
+    services: Services,
+    upcoming: list[CronJob],
+    texts: str,
+    cancel: Callable[[CronJob], tuple[str, ButtonData]],
+) -> str | Reply:
+    """Numbered jobs with their next local time (`{texts}.list`, `{texts}.none`), and a
+    Cancel button for each: `cancel(job)` gives its label's words and its button's data."""
     if not upcoming:
-        return turn.t("reminders.none")
+        return turn.t(f"{texts}.none")
     zone = user_zone(turn, services)
     lines = [job_line(turn, number, job, zone) for number, job in enumerate(upcoming, 1)]
-    text = turn.t("reminders.list", zone=zone.key, items=Markdown("\n".join(lines)))
-    return Reply(text, [[_cancel_button(n, job)] for n, job in enumerate(upcoming, 1)])
+    text = turn.t(f"{texts}.list", zone=zone.key, items=Markdown("\n".join(lines)))
+    return Reply(text, [[_cancel_button(n, *cancel(job))] for n, job in enumerate(upcoming, 1)])
 
 
-def _cancel_button(number: int, job: CronJob) -> Button:
-    words = job.text or job.name
+def _cancel_button(number: int, words: str, data: ButtonData) -> Button:
     if len(words) > _LABEL_CHARS:
         words = words[: _LABEL_CHARS - 1] + "…"
-    data = ButtonData(ButtonAction.CANCEL_REMINDER, str(job.id), _FROM_LIST)
     return button(f"✖ {number}. {words}", data)
 
 
