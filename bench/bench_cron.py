@@ -98,7 +98,7 @@ async def scheduled_jobs(cron: ServiceProcess) -> int:
     async with RestClient(cron.url, "unused") as http:
         text = (await http.request("GET", "/metrics")).text
     for line in text.splitlines():
-        if line.startswith("cron_scheduled_jobs "):
+        if line.startswith("smart_assistant_cron_scheduled_jobs "):
             return int(float(line.split()[1]))
     return 0
 

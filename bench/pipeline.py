@@ -143,9 +143,9 @@ def _percentiles(values: list[float]) -> dict[str, float]:
 
 #: Histograms whose mean is a stage of the pipeline, per service.
 _STAGES = {
-    "queue_handle_seconds": "handles {stream}",
-    "assistant_turn_seconds": "turn (context, LLM, store, queue)",
-    "llm_request_seconds": "LLM request",
+    "smart_assistant_queue_handle_seconds": "handles {stream}",
+    "smart_assistant_assistant_turn_seconds": "turn (context, LLM, store, queue)",
+    "smart_assistant_llm_request_seconds": "LLM request",
 }
 
 

@@ -26,6 +26,19 @@ class Names:
     def key(self, name: str) -> str:
         return f"{self.prefix}{name}"
 
+    def tagged(self, owner: str, name: str) -> str:
+        """A key in the Redis Cluster slot of the key `owner` (already prefixed): Redis hashes
+        only the text between the first `{` and `}`, and a key without braces by its whole
+        name, so `{owner}` puts this key beside `owner` itself. Every key one script or
+        transaction touches is built this way from one owner (a stream, a chat, a limit).
+        The prefix stays first, so a prefix still names all of a run's keys."""
+        return f"{self.prefix}{{{owner}}}:{name}"
+
+    def slot_of(self, group: str) -> str:
+        """The owner key of a group of keys that no contract key anchors (a chat's state,
+        one rate limit): its keys are `tagged(slot_of(group), ...)`."""
+        return self.key(group)
+
     def stream(self, name: str) -> str:
         return self.key(name)
 

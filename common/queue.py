@@ -94,16 +94,16 @@ def read_fields(flat: list[Any]) -> EntryFields:
 
 
 QUEUE_FAILURES = Counter(
-    "queue_failures_total",
+    "smart_assistant_queue_failures_total",
     "Unexpected errors kept from killing a chat's worker",
     ["stream", "where"],
 )
 
 HANDLED = Counter(
-    "queue_entries_total", "Stream entries finished, by outcome", ["stream", "outcome"]
+    "smart_assistant_queue_entries_total", "Stream entries finished, by outcome", ["stream", "outcome"]
 )
 HANDLE_SECONDS = Histogram(
-    "queue_handle_seconds",
+    "smart_assistant_queue_handle_seconds",
     "Time to handle one stream entry",
     ["stream"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),

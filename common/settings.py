@@ -47,6 +47,13 @@ class ServiceSettings(BaseSettings):
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_key_prefix: str = ""
+    #: Redis behind Sentinel (issue 21): `host:port,host:port`; when set, REDIS_URL gives only
+    #: the database, password and TLS, and the master is asked of the sentinels by name.
+    redis_sentinels: str = ""
+    redis_sentinel_master: str = "mymaster"
+    #: Redis Cluster: REDIS_URL names any node; every script's keys share a slot through
+    #: the hash tags of common/names.py.
+    redis_cluster: bool = False
 
     rest_service_url: str = "http://127.0.0.1:8000"
     google_calendar_service_url: str = "http://127.0.0.1:8001"

@@ -135,4 +135,4 @@ async def test_invented_tool_names_share_one_metrics_label(system: System) -> No
     async with httpx.AsyncClient(timeout=10) as http:
         metrics = (await http.get(f"{system.stack.url('assistant')}/metrics")).text
     assert not [name for name in invented if name in metrics]
-    assert 'tool_calls_total{outcome="error",tool="unknown"}' in metrics
+    assert 'smart_assistant_tool_calls_total{outcome="error",tool="unknown"}' in metrics

@@ -22,7 +22,7 @@ def test_service_starts_answers_health_and_stops_on_sigterm(stack: Stack, servic
     assert health["service"] == service
     metrics = httpx.get(f"{process.url}/metrics")
     assert metrics.status_code == 200
-    assert "service_starts_total" in metrics.text
+    assert "smart_assistant_service_starts_total" in metrics.text
     started = time.monotonic()
     code = process.stop(signal.SIGTERM, timeout=5)
     # well inside the 5 s after which it would be killed; how fast is the benchmarks' business

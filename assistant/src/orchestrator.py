@@ -61,12 +61,12 @@ from common.wire import ConfigSnapshot, SnapshotAssistant, TurnContext, User
 log = get_logger(__name__)
 
 TURN_SECONDS = Histogram(
-    "assistant_turn_seconds",
+    "smart_assistant_assistant_turn_seconds",
     "Time from taking a message to queueing its answer",
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
 )
 TURN_FAILURES = Counter(
-    "assistant_turn_failures_total",
+    "smart_assistant_assistant_turn_failures_total",
     "Turns that failed for good and were answered with an apology",
     ["reason"],
 )

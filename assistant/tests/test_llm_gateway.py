@@ -155,7 +155,7 @@ async def test_a_dead_model_is_skipped_once_its_breaker_opens(
     assert requested(llm) == ["fallback"] * 5
     assert elapsed < 1.0
     assert [e["event"] for e in logs].count("llm_breaker_opened") == 1
-    assert REGISTRY.get_sample_value("llm_breaker_open", {"model": "primary"}) == 1
+    assert REGISTRY.get_sample_value("smart_assistant_llm_breaker_open", {"model": "primary"}) == 1
 
 
 async def test_the_breaker_is_shared_by_every_process(llm, breaker_settings, redis, names) -> None:
@@ -195,7 +195,7 @@ async def test_after_the_cool_down_one_call_tries_the_model_and_closes_the_break
     assert probed.model == "primary" and again.model == "primary"
     assert requested(llm) == ["primary", "primary"]
     assert [e["event"] for e in logs].count("llm_breaker_closed") == 1
-    assert REGISTRY.get_sample_value("llm_breaker_open", {"model": "primary"}) == 0
+    assert REGISTRY.get_sample_value("smart_assistant_llm_breaker_open", {"model": "primary"}) == 0
 
 
 async def test_a_failed_probe_is_one_request_and_opens_the_breaker_again(

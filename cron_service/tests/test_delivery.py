@@ -57,8 +57,8 @@ async def test_one_off_reminder_fires_once_at_its_time(
         metrics = (await http.get("/metrics")).text
     assert health["checks"]["scheduler"]["running"] is True
     assert health["checks"]["scheduler"]["last_sync_at"]
-    assert 'cron_fires_total{outcome="on_time",type="reminder"} 1.0' in metrics
-    assert "cron_fire_lateness_seconds_bucket" in metrics
+    assert 'smart_assistant_cron_fires_total{outcome="on_time",type="reminder"} 1.0' in metrics
+    assert "smart_assistant_cron_fire_lateness_seconds_bucket" in metrics
 
 
 async def test_reminders_added_edited_and_deleted_over_rest_are_picked_up_without_restart(

@@ -33,7 +33,7 @@ log = get_logger(__name__)
 BATCH = 5_000
 
 DELETED = Counter(
-    "history_retention_deleted_total",
+    "smart_assistant_history_retention_deleted_total",
     "Chat messages deleted for being older than HISTORY_RETENTION_DAYS",
 )
 

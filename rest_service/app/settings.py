@@ -25,6 +25,9 @@ class Settings(ServiceSettings):
     db_pool_size: int = Field(default=20, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     db_echo: bool = False
+    #: asyncpg's prepared-statement cache per connection; 0 behind PgBouncer in transaction
+    #: mode, where a prepared statement may land on another server connection.
+    db_statement_cache_size: int = Field(default=100, ge=0)
     #: Largest request body read (bytes); a larger one is a 413 before anything is parsed.
     max_request_body_bytes: int = Field(default=1_048_576, ge=1024)
     #: POST /api/config/import takes a whole configuration (instructions of up to 100 000

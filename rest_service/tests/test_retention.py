@@ -126,5 +126,5 @@ async def test_two_rest_service_processes_delete_old_history_once(
     assert sorted(runs) == [0, 1], runs
     async with httpx.AsyncClient(base_url=first.url) as http:
         metrics = (await http.get("/metrics")).text + (await http.get(f"{second.url}/metrics")).text
-    counted = re.findall(r"^history_retention_deleted_total (\S+)$", metrics, re.M)
+    counted = re.findall(r"^smart_assistant_history_retention_deleted_total (\S+)$", metrics, re.M)
     assert sorted(float(c) for c in counted)[-1] >= 3, counted

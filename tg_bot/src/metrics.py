@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
-UPDATES = Counter("tg_updates_total", "Telegram updates handled, by outcome", ["outcome"])
-PARTS_SENT = Counter("tg_sent_parts_total", "Message parts Telegram accepted")
-SEND_ERRORS = Counter("tg_send_errors_total", "Failed sendMessage calls, by kind", ["kind"])
-POLL_ERRORS = Counter("tg_poll_errors_total", "Failed getUpdates calls, by kind", ["kind"])
+UPDATES = Counter("smart_assistant_tg_updates_total", "Telegram updates handled, by outcome", ["outcome"])
+PARTS_SENT = Counter("smart_assistant_tg_sent_parts_total", "Message parts Telegram accepted")
+SEND_ERRORS = Counter("smart_assistant_tg_send_errors_total", "Failed sendMessage calls, by kind", ["kind"])
+POLL_ERRORS = Counter("smart_assistant_tg_poll_errors_total", "Failed getUpdates calls, by kind", ["kind"])
 ANSWER_SECONDS = Histogram(
-    "tg_answer_send_seconds",
+    "smart_assistant_tg_answer_send_seconds",
     "Time to deliver one answer (all its parts), limits included",
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
 )

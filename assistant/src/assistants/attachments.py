@@ -37,7 +37,7 @@ from common.wire import ConfigSnapshot, ModelCapability
 log = get_logger(__name__)
 
 ATTACHMENT_TURNS = Counter(
-    "assistant_attachment_turns_total",
+    "smart_assistant_assistant_attachment_turns_total",
     "Messages with files, by the first file's kind and outcome (read, or the refusal)",
     ["kind", "outcome"],
 )

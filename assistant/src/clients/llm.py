@@ -40,22 +40,22 @@ log = get_logger(__name__)
 T = TypeVar("T")
 
 LLM_REQUESTS = Counter(
-    "llm_requests_total", "LLM requests, by model and outcome", ["model", "outcome"]
+    "smart_assistant_llm_requests_total", "LLM requests, by model and outcome", ["model", "outcome"]
 )
 LLM_SECONDS = Histogram(
-    "llm_request_seconds",
+    "smart_assistant_llm_request_seconds",
     "LLM request latency",
     ["model"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
 LLM_FIRST_TEXT_SECONDS = Histogram(
-    "llm_first_text_seconds",
+    "smart_assistant_llm_first_text_seconds",
     "From a streamed request to its first text",
     ["model"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 LLM_TOKENS = Counter(
-    "llm_tokens_total", "LLM tokens, by model and direction", ["model", "direction"]
+    "smart_assistant_llm_tokens_total", "LLM tokens, by model and direction", ["model", "direction"]
 )
 
 #: Statuses worth trying again on the same model; the rest go straight to the next model.

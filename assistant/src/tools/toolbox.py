@@ -23,9 +23,9 @@ from common.rest_client import RestClient, RestServiceUnavailable
 
 log = get_logger(__name__)
 
-TOOL_CALLS = Counter("tool_calls_total", "Tool calls, by tool and outcome", ["tool", "outcome"])
+TOOL_CALLS = Counter("smart_assistant_tool_calls_total", "Tool calls, by tool and outcome", ["tool", "outcome"])
 TOOL_SECONDS = Histogram(
-    "tool_call_seconds",
+    "smart_assistant_tool_call_seconds",
     "Tool call duration",
     ["tool"],
     buckets=(0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 120),
