@@ -16,7 +16,9 @@ from common.names import Names
 
 #: `limit`: messages_per_minute, daily_tokens, tool_calls_per_turn, active_reminders,
 #: recurrence_interval (a fixed set).
-LIMIT_REFUSALS = Counter("smart_assistant_limit_refusals_total", "Requests refused by a per-user limit", ["limit"])
+LIMIT_REFUSALS = Counter(
+    "smart_assistant_limit_refusals_total", "Requests refused by a per-user limit", ["limit"]
+)
 
 #: Day counters outlive their day a little, so /usage just after midnight still reads them.
 DAY_KEY_TTL_S = 2 * 24 * 3600

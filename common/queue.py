@@ -100,7 +100,9 @@ QUEUE_FAILURES = Counter(
 )
 
 HANDLED = Counter(
-    "smart_assistant_queue_entries_total", "Stream entries finished, by outcome", ["stream", "outcome"]
+    "smart_assistant_queue_entries_total",
+    "Stream entries finished, by outcome",
+    ["stream", "outcome"],
 )
 HANDLE_SECONDS = Histogram(
     "smart_assistant_queue_handle_seconds",

@@ -25,7 +25,9 @@ from common.names import TO_TELEGRAM, Names
 
 log = get_logger(__name__)
 
-DRAFTS_PUBLISHED = Counter("smart_assistant_assistant_drafts_published_total", "Drafts of live answers", ["kind"])
+DRAFTS_PUBLISHED = Counter(
+    "smart_assistant_assistant_drafts_published_total", "Drafts of live answers", ["kind"]
+)
 
 #: Entries `queue:drafts` keeps (about): drafts are read within a second or dropped as stale.
 DRAFTS_MAXLEN = 10_000

@@ -217,7 +217,9 @@ async def test_a_voice_message_over_the_limit_is_refused_politely(
     process = await deployment.assistant()
     async with httpx.AsyncClient() as http:
         metrics = (await http.get(f"{process.url}/metrics")).text
-    refused = 'smart_assistant_assistant_attachment_turns_total{kind="voice",outcome="voice_too_long"}'
+    refused = (
+        'smart_assistant_assistant_attachment_turns_total{kind="voice",outcome="voice_too_long"}'
+    )
     assert refused in metrics
 
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 FIRES = Counter(
-    "smart_assistant_cron_fires_total", "Job fires published, by job type and outcome", ["type", "outcome"]
+    "smart_assistant_cron_fires_total",
+    "Job fires published, by job type and outcome",
+    ["type", "outcome"],
 )
 MISSES = Counter(
-    "smart_assistant_cron_misses_total", "Fires beyond REMINDER_MISFIRE_GRACE (the user was told)", ["type"]
+    "smart_assistant_cron_misses_total",
+    "Fires beyond REMINDER_MISFIRE_GRACE (the user was told)",
+    ["type"],
 )
 LATENESS = Histogram(
     "smart_assistant_cron_fire_lateness_seconds",
@@ -16,10 +20,19 @@ LATENESS = Histogram(
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600, 6 * 3600, 24 * 3600),
 )
 ALREADY_FIRED = Counter(
-    "smart_assistant_cron_fires_already_claimed_total", "Fires skipped: another instance or a restart had them"
+    "smart_assistant_cron_fires_already_claimed_total",
+    "Fires skipped: another instance or a restart had them",
 )
-RECORDS = Counter("smart_assistant_cron_fire_records_total", "Fires recorded in rest_service", ["result"])
-PENDING_RECORDS = Gauge("smart_assistant_cron_fires_unrecorded", "Fires published and not yet recorded")
-SYNCS = Counter("smart_assistant_cron_syncs_total", "Loads of the active jobs from rest_service", ["result"])
+RECORDS = Counter(
+    "smart_assistant_cron_fire_records_total", "Fires recorded in rest_service", ["result"]
+)
+PENDING_RECORDS = Gauge(
+    "smart_assistant_cron_fires_unrecorded", "Fires published and not yet recorded"
+)
+SYNCS = Counter(
+    "smart_assistant_cron_syncs_total", "Loads of the active jobs from rest_service", ["result"]
+)
 SCHEDULED = Gauge("smart_assistant_cron_scheduled_jobs", "Active jobs in the scheduler")
-LAST_SYNC = Gauge("smart_assistant_cron_last_sync_timestamp_seconds", "When the last sync succeeded (Unix time)")
+LAST_SYNC = Gauge(
+    "smart_assistant_cron_last_sync_timestamp_seconds", "When the last sync succeeded (Unix time)"
+)

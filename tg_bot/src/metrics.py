@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
-UPDATES = Counter("smart_assistant_tg_updates_total", "Telegram updates handled, by outcome", ["outcome"])
+UPDATES = Counter(
+    "smart_assistant_tg_updates_total", "Telegram updates handled, by outcome", ["outcome"]
+)
 PARTS_SENT = Counter("smart_assistant_tg_sent_parts_total", "Message parts Telegram accepted")
-SEND_ERRORS = Counter("smart_assistant_tg_send_errors_total", "Failed sendMessage calls, by kind", ["kind"])
-POLL_ERRORS = Counter("smart_assistant_tg_poll_errors_total", "Failed getUpdates calls, by kind", ["kind"])
+SEND_ERRORS = Counter(
+    "smart_assistant_tg_send_errors_total", "Failed sendMessage calls, by kind", ["kind"]
+)
+POLL_ERRORS = Counter(
+    "smart_assistant_tg_poll_errors_total", "Failed getUpdates calls, by kind", ["kind"]
+)
 ANSWER_SECONDS = Histogram(
     "smart_assistant_tg_answer_send_seconds",
     "Time to deliver one answer (all its parts), limits included",

@@ -27,13 +27,19 @@ log = get_logger(__name__)
 
 # Labels are model names from the live config (routes), so the label set stays bounded.
 BREAKER_OPEN = Gauge(
-    "smart_assistant_llm_breaker_open", "1 while the model's breaker is open (as this process saw it)", ["model"]
+    "smart_assistant_llm_breaker_open",
+    "1 while the model's breaker is open (as this process saw it)",
+    ["model"],
 )
 BREAKER_TRANSITIONS = Counter(
-    "smart_assistant_llm_breaker_transitions_total", "Breaker openings and closings, by model", ["model", "to"]
+    "smart_assistant_llm_breaker_transitions_total",
+    "Breaker openings and closings, by model",
+    ["model", "to"],
 )
 BREAKER_SKIPS = Counter(
-    "smart_assistant_llm_breaker_skipped_total", "Calls that skipped a model while its breaker was open", ["model"]
+    "smart_assistant_llm_breaker_skipped_total",
+    "Calls that skipped a model while its breaker was open",
+    ["model"],
 )
 
 #: How long a tripped breaker is remembered at most (a model gone from the config).

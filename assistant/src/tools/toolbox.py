@@ -23,7 +23,9 @@ from common.rest_client import RestClient, RestServiceUnavailable
 
 log = get_logger(__name__)
 
-TOOL_CALLS = Counter("smart_assistant_tool_calls_total", "Tool calls, by tool and outcome", ["tool", "outcome"])
+TOOL_CALLS = Counter(
+    "smart_assistant_tool_calls_total", "Tool calls, by tool and outcome", ["tool", "outcome"]
+)
 TOOL_SECONDS = Histogram(
     "smart_assistant_tool_call_seconds",
     "Tool call duration",

@@ -42,7 +42,9 @@ from google_calendar_service.src.settings import Settings
 log = get_logger(__name__)
 
 GOOGLE_CALLS = Counter(
-    "smart_assistant_google_calendar_calls_total", "Calendar v3 calls by method and outcome", ["method", "outcome"]
+    "smart_assistant_google_calendar_calls_total",
+    "Calendar v3 calls by method and outcome",
+    ["method", "outcome"],
 )
 _RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
 _NETWORK_ERRORS = (OSError, httplib2.HttpLib2Error, TransportError)

@@ -48,7 +48,9 @@ from tg_bot.src.workers.response_handler import part_id, plain_text
 log = get_logger(__name__)
 
 DRAFTS_SHOWN = Counter("smart_assistant_tg_drafts_shown_total", "Drafts shown, by how", ["how"])
-DRAFTS_DROPPED = Counter("smart_assistant_tg_drafts_dropped_total", "Drafts not shown, by why", ["why"])
+DRAFTS_DROPPED = Counter(
+    "smart_assistant_tg_drafts_dropped_total", "Drafts not shown, by why", ["why"]
+)
 
 #: A draft older than this is not worth showing: a newer one or the final is coming.
 MAX_AGE_S = 5.0
