@@ -1,3 +1,9 @@
 """Loads the shared test harness for every service's tests."""
 
-pytest_plugins = ["tests.harness", "tests.users", "tests.reminders", "tests.calendar_stack"]
+pytest_plugins = [
+    "tests.harness",
+    "tests.users",
+    "tests.reminders",
+    "tests.calendar_stack",
+    "tests.redis_topologies",
+]
