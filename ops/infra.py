@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -17,12 +18,14 @@ import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg2
 import redis
 from psycopg2 import sql
 
+from common.postgres_url import libpq_dsn
 from ops.services import ROOT
 
 LOCAL_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -139,10 +142,9 @@ def resolve(
 
 
 def admin_dsn(database_url: str, database: str | None = None) -> str:
-    """A libpq DSN for `database_url` (or another database on the same server)."""
-    url = database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
-    url = url.replace("postgresql+psycopg2://", "postgresql://", 1)
-    return with_database(url, database) if database else url
+    """A libpq DSN for `database_url` (or another database on the same server), its TLS and
+    other parameters spelled the libpq way (common.postgres_url)."""
+    return libpq_dsn(with_database(database_url, database) if database else database_url)
 
 
 @dataclass
@@ -174,32 +176,98 @@ def migrate(database_url: str, *args: str) -> None:
     if not ALEMBIC_INI.exists():
         return
     env = {**os.environ, "ASYNC_DATABASE_URL": database_url}
-    subprocess.run(
+    result = subprocess.run(
         [sys.executable, "-m", "alembic", "-c", str(ALEMBIC_INI), *(args or ("upgrade", "head"))],
-        check=True,
         cwd=ROOT,
         env=env,
         capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        # Alembic's last line names the cause (a refused TLS handshake, a missing right).
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        cause = lines[-1] if lines else f"exit code {result.returncode}"
+        raise InfraError(f"alembic {' '.join(args or ('upgrade', 'head'))} failed: {cause}")
+
+
+#: libpq's words for "this database does not exist" (psycopg2 gives no SQLSTATE at connect).
+_MISSING_DATABASE = re.compile(r'database ".*" does not exist')
+#: How long start-up waits for a Postgres that is still starting (or a network that is not).
+POSTGRES_WAIT_S = 30.0
+
+
+def ensure_database(database_url: str, wait: float = POSTGRES_WAIT_S) -> None:
+    """The target database exists afterwards. It is reached first, so a managed role with no
+    CREATEDB right and no access to the `postgres` database starts as long as the database is
+    there; only a missing one is created, from the `postgres` maintenance database."""
+    name = urlsplit(database_url).path.lstrip("/")
+    try:
+        _connect(admin_dsn(database_url), wait).close()
+        return
+    except _MissingDatabase:
+        pass
+    try:
+        conn = _connect(admin_dsn(database_url, "postgres"), wait)
+    except (_MissingDatabase, InfraError) as exc:
+        raise InfraError(
+            f"database {name!r} does not exist and cannot be created from the 'postgres' "
+            f"database ({_first_line(exc)}): create it, or grant the role CREATEDB"
+        ) from exc
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if cur.fetchone() is None:
+                cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg2.Error as exc:
+        raise InfraError(
+            f"database {name!r} does not exist and cannot be created ({_first_line(exc)}): "
+            "create it, or grant the role CREATEDB"
+        ) from exc
+    finally:
+        conn.close()
+
+
+class _MissingDatabase(Exception):
+    pass
+
+
+def _connect(dsn: str, wait: float) -> Any:
+    """A psycopg2 connection; retried while the server does not answer (yet), not when it
+    answers "no" (a missing database, a refused login)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return psycopg2.connect(dsn, connect_timeout=5)
+        except psycopg2.OperationalError as exc:
+            message = str(exc)
+            if _MISSING_DATABASE.search(message):
+                raise _MissingDatabase(_first_line(exc)) from exc
+            if not _still_starting(message) or time.monotonic() > deadline:
+                raise InfraError(f"Postgres refused the connection: {_first_line(exc)}") from exc
+            time.sleep(0.5)
+
+
+def _still_starting(message: str) -> bool:
+    """Worth another try: nothing listens yet, or the server is starting or recovering."""
+    return any(
+        words in message
+        for words in (
+            "Connection refused",
+            "No such file or directory",
+            "the database system is starting up",
+            "the database system is in recovery mode",
+            "timeout expired",
+            "could not translate host name",
+        )
     )
 
 
-def ensure_database(database_url: str) -> None:
-    name = urlsplit(database_url).path.lstrip("/")
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            conn = psycopg2.connect(admin_dsn(database_url, "postgres"))
-            break
-        except psycopg2.OperationalError as exc:
-            if time.monotonic() > deadline:
-                raise InfraError(f"Postgres does not answer: {exc}") from exc
-            time.sleep(0.5)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-        if cur.fetchone() is None:
-            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    conn.close()
+def _first_line(exc: BaseException) -> str:
+    """libpq's message without its 'connection to server at ... failed:' preamble."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = " ".join(lines)
+    return re.sub(r"^connection to server (at|on socket) .*? failed: ", "", text)
 
 
 def start_embedded_postgres(pg_dir: Path, database: str = APP_DATABASE) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import asyncpg
 from sqlalchemy import text
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from common.postgres_url import asyncpg_target
 from rest_service.app.settings import Settings
 
 #: How long a request waits for a connection before answering 503.
@@ -22,9 +24,11 @@ CONNECT_TIMEOUT_S = 5.0
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
-    """pool_pre_ping replaces connections a Postgres restart broke, so we recover by ourselves."""
+    """pool_pre_ping replaces connections a Postgres restart broke, so we recover by ourselves.
+    The URL's TLS and libpq parameters become asyncpg connect arguments (common.postgres_url)."""
+    target = asyncpg_target(settings.async_database_url)
     return create_async_engine(
-        settings.async_database_url,
+        target.url,
         echo=settings.db_echo,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
@@ -35,9 +39,29 @@ def create_engine(settings: Settings) -> AsyncEngine:
         connect_args={
             "timeout": CONNECT_TIMEOUT_S,
             "command_timeout": 30,
-            "server_settings": {"application_name": "rest_service"},
+            **statement_cache_args(settings.db_statement_cache_size),
+            **target.connect_args,
+            "server_settings": {"application_name": "rest_service", **target.server_settings},
         },
     )
+
+
+def statement_cache_args(size: int) -> dict[str, object]:
+    """asyncpg's cache and SQLAlchemy's own (it prepares every statement) share the size. At 0
+    (PgBouncer in transaction mode) statements get unique names, so two clients whose
+    transactions land on one server connection never collide on asyncpg's numbered names
+    (SQLAlchemy's asyncpg dialect documentation, "Prepared Statement Name with PGBouncer")."""
+    args: dict[str, object] = {
+        "statement_cache_size": size,
+        "prepared_statement_cache_size": size,
+    }
+    if size == 0:
+        args["prepared_statement_name_func"] = _unique_statement_name
+    return args
+
+
+def _unique_statement_name() -> str:
+    return f"__asyncpg_{uuid.uuid4().hex}__"
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

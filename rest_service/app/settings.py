@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from common import service_tokens
+from common import postgres_url, service_tokens
 from common.settings import ServiceSettings
 
 
@@ -67,6 +67,13 @@ class Settings(ServiceSettings):
     #: The seed's voice models on the same provider (OpenAI's names); empty: none seeded.
     transcription_model: str = "whisper-1"
     speech_model: str = "tts-1"
+
+    @field_validator("async_database_url")
+    @classmethod
+    def _database_url_both_drivers(cls, url: str) -> str:
+        """Refuse at start-up a URL one of the two drivers could not use (common.postgres_url)."""
+        postgres_url.parse(url)
+        return url
 
     def has_secret(self, name: str) -> bool:
         """rest_service needs some service token: the shared one or any scoped one."""
