@@ -1,9 +1,11 @@
-"""One pydantic-settings base for every service: environment first, then `.env`."""
+"""One pydantic-settings base for every service: environment first, then `.env` (or the one
+env file SMART_ASSISTANT_ENV_FILE names; empty: none)."""
 
 from __future__ import annotations
 
+import os
 import sys
-from typing import ClassVar, Literal, TypeVar, cast
+from typing import Any, ClassVar, Literal, TypeVar, cast
 
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -11,6 +13,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from common import service_tokens
 from common.crypto import is_valid_master_key
 
+#: The env file a service reads instead of `./.env` (manage.py sets it to the file it was
+#: given, so no `.env` of the working directory leaks in); set but empty: no env file at all.
+ENV_FILE_VARIABLE = "SMART_ASSISTANT_ENV_FILE"
 #: Shorter tokens are refused outside tests (`./manage.py up` makes 43 characters).
 MIN_TOKEN_LENGTH = 32
 #: Shorter admin passwords are refused outside tests.
@@ -71,6 +76,12 @@ class ServiceSettings(BaseSettings):
     log_file: str | None = None
 
     shutdown_grace_seconds: float = Field(default=10.0, gt=0)
+
+    def __init__(self, **values: Any) -> None:
+        # An explicit `_env_file=` (tests) wins; then SMART_ASSISTANT_ENV_FILE; then `.env`.
+        if "_env_file" not in values and ENV_FILE_VARIABLE in os.environ:
+            values["_env_file"] = os.environ[ENV_FILE_VARIABLE] or None
+        super().__init__(**values)
 
     @property
     def port(self) -> int:

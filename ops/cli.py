@@ -12,13 +12,22 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import httpx
 import psycopg2
 import redis
 
 from common.names import Names
-from ops import dlq, infra
-from ops.envfile import read_env_file, write_env_file
+from common.rest_client import RestServiceUnavailable
+from ops import dlq, infra, stack
+from ops.envfile import (
+    ENV_FILE_VARIABLE,
+    EnvFileError,
+    fill_missing_secrets,
+    read_env_file,
+    write_env_file,
+)
 from ops.infra import ALEMBIC_INI
 from ops.processes import (
     Background,
@@ -61,6 +70,16 @@ class Context:
         """`.env` values, overridden by the process environment (as the services read them)."""
         return {**read_env_file(self.env_file), **os.environ}
 
+    def running(self) -> stack.StackState | None:
+        """The stack `up` or `start` recorded in this data folder, while it runs."""
+        state = stack.load(self.run_dir)
+        if state is None:
+            return None
+        if state.mode == "up":
+            return state if state.manager_alive() else None
+        bg = self.background
+        return state if any(bg.pid(name) for name in state.ports) else None
+
 
 def say(message: str) -> None:
     print(f"manage.py: {message}", file=sys.stderr, flush=True)
@@ -70,7 +89,11 @@ def say(message: str) -> None:
 
 
 def ensure_env_file(ctx: Context) -> None:
+    """Write the env file on first run; give an existing one the secrets it lacks."""
     if ctx.env_file.exists():
+        added = fill_missing_secrets(ctx.env_file)
+        if added:
+            say(f"added fresh {', '.join(added)} to {ctx.env_file} (they were empty or missing)")
         return
     filled = write_env_file(ROOT / ".env.example", ctx.env_file)
     say(f"wrote {ctx.env_file} with fresh {', '.join(filled)}")
@@ -79,7 +102,11 @@ def ensure_env_file(ctx: Context) -> None:
 
 
 def resolve_infra(ctx: Context, embedded: bool) -> infra.Infra:
-    saved = infra.load(ctx.run_dir / "infra.json")
+    live = ctx.running()
+    if live is not None and not embedded:
+        return live.infra  # the running stack's servers, whatever the env file says now
+    recorded = stack.load(ctx.run_dir)
+    saved = recorded.infra if recorded else None
     if saved and not embedded and _infra_alive(saved):
         return saved
     found = infra.resolve(ctx.configured(), ctx.data_dir, embedded)
@@ -99,14 +126,43 @@ def _infra_alive(saved: infra.Infra) -> bool:
 
 
 def service_env(ctx: Context, found: infra.Infra) -> dict[str, str]:
+    """What every service is started with: the env file's values under the process
+    environment's, then what this stack decides (servers, ports), which wins over both. The
+    services read no env file of their own (SMART_ASSISTANT_ENV_FILE empty): its values are
+    here already, and a `.env` in the working directory must not add others."""
     all_specs = specs(ctx.base_port)
+    configured = ctx.configured()
+    calendar = next(s for s in all_specs if s.name == "google_calendar_service")
     return {
-        **ctx.configured(),
+        **configured,
+        ENV_FILE_VARIABLE: "",
         "ASYNC_DATABASE_URL": found.database_url,
         "REDIS_URL": found.redis_url,
         **peer_urls({s.name: s.url for s in all_specs}),
+        "GOOGLE_REDIRECT_URI": local_redirect_uri(
+            configured.get("GOOGLE_REDIRECT_URI", ""), calendar.port
+        ),
         "PYTHONUNBUFFERED": "1",
     }
+
+
+#: google_calendar_service's default callback (its settings), before a base port moves it.
+DEFAULT_REDIRECT_URI = "http://127.0.0.1:8001/auth/callback"
+
+
+def local_redirect_uri(configured: str, calendar_port: int) -> str:
+    """The OAuth callback on the calendar service's port when it points at this machine (a
+    public URL, through a tunnel or proxy, is left as it is)."""
+    parts = urlsplit(configured or DEFAULT_REDIRECT_URI)
+    if parts.hostname not in ("127.0.0.1", "localhost"):
+        return configured
+    return parts._replace(netloc=f"{parts.hostname}:{calendar_port}").geturl()
+
+
+def console_logs(configured: dict[str, str], terminal: bool) -> dict[str, str]:
+    """`up` in a terminal shows readable lines unless LOG_FORMAT says otherwise (the services
+    write to a pipe, so they would pick JSON on their own)."""
+    return {"LOG_FORMAT": "console"} if terminal and not configured.get("LOG_FORMAT") else {}
 
 
 def run_python(args: list[str], env: dict[str, str]) -> None:
@@ -156,22 +212,36 @@ def runnable(chosen: list[ServiceSpec], env: dict[str, str]) -> list[ServiceSpec
 
 
 def cmd_up(ctx: Context, args: argparse.Namespace) -> int:
+    _refuse_a_second_stack(ctx)
     ensure_env_file(ctx)
     found = infra.resolve(ctx.configured(), ctx.data_dir, args.embedded)
     say(found.describe())
     env = service_env(ctx, found)
+    env.update(console_logs(env, sys.stdout.isatty()))
     chosen = runnable(specs(ctx.base_port, args.service), env)
     runner = Foreground(env, ROOT)
+    state = stack.StackState(
+        mode="up",
+        infra=found,
+        env_file=str(ctx.env_file.resolve()),
+        base_port=ctx.base_port,
+        ports={s.name: s.port for s in specs(ctx.base_port)},
+        redis_key_prefix=env.get("REDIS_KEY_PREFIX", ""),
+        manager_pid=os.getpid(),
+    )
     # Installed explicitly: a background launch may have inherited SIGINT as ignored.
     signal.signal(signal.SIGINT, _raise_interrupt)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
+        stack.save(state, ctx.run_dir)
         upgrade(env)
         if not args.no_seed:
             seed(env, only_if_empty=True)
         check_ports_free(chosen)
         for spec in chosen:
             runner.start(spec, timeout=args.timeout)
+            state.pids = runner.pids()
+            stack.save(state, ctx.run_dir)
         say(f"up: {', '.join(f'{s.name} {s.url}' for s in chosen)}. Ctrl-C stops everything.")
         died = runner.wait()
         say(f"{died} exited; stopping the others")
@@ -182,7 +252,18 @@ def cmd_up(ctx: Context, args: argparse.Namespace) -> int:
     finally:
         runner.stop_all()
         infra.stop_embedded(found)
+        stack.forget(ctx.run_dir)
         say("stopped")
+
+
+def _refuse_a_second_stack(ctx: Context) -> None:
+    live = ctx.running()
+    if live is not None:
+        owner = f"`up` (pid {live.manager_pid})" if live.mode == "up" else "`start`"
+        raise CommandError(
+            f"a stack from {ctx.data_dir} is running already ({owner}); "
+            "./manage.py stop it first, or use another --data-dir"
+        )
 
 
 def _raise_interrupt(_signum: int, _frame: object) -> None:
@@ -191,6 +272,9 @@ def _raise_interrupt(_signum: int, _frame: object) -> None:
 
 def cmd_start(ctx: Context, args: argparse.Namespace) -> int:
     ensure_env_file(ctx)
+    live = ctx.running()
+    if live is not None and live.mode == "up":
+        _refuse_a_second_stack(ctx)
     before = infra.running_embedded(ctx.data_dir)
     found = resolve_infra(ctx, args.embedded)
     launched: list[str] = []
@@ -213,18 +297,23 @@ def _undo_start(
             ctx.background.stop(name, timeout=timeout)
     with contextlib.suppress(Exception):
         if infra.stop_started(found, before):
-            (ctx.run_dir / "infra.json").unlink(missing_ok=True)
+            stack.forget(ctx.run_dir)
             say("stopped the embedded servers this start had started")
 
 
 def _start_services(
     ctx: Context, args: argparse.Namespace, found: infra.Infra, launched: list[str]
 ) -> None:
-    infra.save(found, ctx.run_dir / "infra.json")
-    (ctx.run_dir / "ports.json").write_text(
-        json.dumps({s.name: s.port for s in specs(ctx.base_port)})
-    )
     env = service_env(ctx, found)
+    state = stack.StackState(
+        mode="start",
+        infra=found,
+        env_file=str(ctx.env_file.resolve()),
+        base_port=ctx.base_port,
+        ports={s.name: s.port for s in specs(ctx.base_port)},
+        redis_key_prefix=env.get("REDIS_KEY_PREFIX", ""),
+    )
+    stack.save(state, ctx.run_dir)
     chosen = runnable(specs(ctx.base_port, args.service), env)
     if any(s.name == "rest_service" for s in chosen):
         upgrade(env)
@@ -240,24 +329,52 @@ def _start_services(
 
 
 def _known_specs(ctx: Context, only: list[str] | None) -> list[ServiceSpec]:
-    ports_file = ctx.run_dir / "ports.json"
-    if ports_file.exists() and ctx.base_port is None:
-        ports = json.loads(ports_file.read_text())
+    """The recorded stack's ports; --base-port (given) wins."""
+    recorded = stack.load(ctx.run_dir)
+    if recorded is not None and ctx.base_port is None:
+        ports = recorded.ports
         return [ServiceSpec(n, ports[n]) for n in NAMES if n in ports and (not only or n in only)]
     return specs(ctx.base_port, only)
 
 
+#: How long `stop` waits for `up` to stop its services and embedded servers.
+UP_STOP_MARGIN_S = 60.0
+
+
 def cmd_stop(ctx: Context, args: argparse.Namespace) -> int:
+    live = ctx.running()
+    if live is not None and live.mode == "up" and live.manager_pid is not None:
+        if args.service:
+            raise CommandError(
+                f"these services belong to `up` (pid {live.manager_pid}); "
+                "stop the whole stack (./manage.py stop, or Ctrl-C there)"
+            )
+        _stop_up(live.manager_pid, args.timeout + UP_STOP_MARGIN_S)
+        say(f"stopped the stack of `up` (pid {live.manager_pid})")
+        return 0
     bg = ctx.background
     for spec in reversed(_known_specs(ctx, args.service)):
         if bg.stop(spec.name, timeout=args.timeout):
             say(f"{spec.name} stopped")
     if not args.service:
-        saved = infra.load(ctx.run_dir / "infra.json")
-        if saved:
-            infra.stop_embedded(saved)
-            (ctx.run_dir / "infra.json").unlink()
+        recorded = stack.load(ctx.run_dir)
+        if recorded is not None:
+            if recorded.mode == "start":
+                infra.stop_embedded(recorded.infra)
+            stack.forget(ctx.run_dir)  # an `up` that died without cleaning up
     return 0
+
+
+def _stop_up(pid: int, timeout: float) -> None:
+    """SIGTERM to `up`, which stops what it started; wait until it has."""
+    import time
+
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while stack.pid_alive(pid):
+        if time.monotonic() > deadline:
+            raise CommandError(f"`up` (pid {pid}) did not stop within {timeout:.0f}s")
+        time.sleep(0.1)
 
 
 def cmd_restart(ctx: Context, args: argparse.Namespace) -> int:
@@ -267,9 +384,13 @@ def cmd_restart(ctx: Context, args: argparse.Namespace) -> int:
 
 def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
     bg = ctx.background
+    live = ctx.running()
+    if live is not None:
+        owner = f"`up` (pid {live.manager_pid})" if live.mode == "up" else "`start`"
+        say(f"stack of {owner}, env file {live.env_file}; {live.infra.describe()}")
     print(f"{'service':<26}{'state':<10}{'pid':<9}{'port':<7}health")
     for spec in _known_specs(ctx, args.service):
-        pid = bg.pid(spec.name)
+        pid = live.service_pid(spec.name) if live and live.mode == "up" else bg.pid(spec.name)
         state = "running" if pid else "stopped"
         health = ("ok" if healthy(spec.url) else "unhealthy") if pid else "-"
         print(f"{spec.name:<26}{state:<10}{pid or '-':<9}{spec.port:<7}{health}")
@@ -310,17 +431,49 @@ def cmd_seed(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_rebuild(ctx: Context, args: argparse.Namespace) -> int:
+    """`docker compose build`, then `up -d --no-deps` for the rebuilt services that were
+    running, so they run the new image (a build alone replaces no container)."""
     docker = shutil.which("docker")
     if docker is None:
         raise CommandError("docker is not installed; rebuild needs `docker compose`")
-    return subprocess.run([docker, "compose", "build", *(args.service or [])], cwd=ROOT).returncode
+    compose = [docker, "compose"]
+    if subprocess.run([*compose, "build", *(args.service or [])], cwd=ROOT).returncode != 0:
+        raise CommandError("docker compose build failed; see above")
+    listed = subprocess.run(
+        [*compose, "ps", "--services", "--status", "running"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    running = set(listed.stdout.split())
+    rebuilt = [s for s in (args.service or NAMES) if s in running]
+    if not rebuilt:
+        say("rebuilt; none of those services is running, so nothing restarted")
+        return 0
+    up = subprocess.run([*compose, "up", "-d", "--no-deps", *rebuilt], cwd=ROOT)
+    if up.returncode != 0:
+        raise CommandError("docker compose up failed; see above")
+    say(f"rebuilt and restarted {', '.join(rebuilt)}")
+    return 0
+
+
+def redis_target(ctx: Context) -> tuple[str, str]:
+    """(Redis URL, key prefix) of the running recorded stack, else the configured ones."""
+    live = ctx.running()
+    if live is not None:
+        return live.redis_url, live.redis_key_prefix
+    configured = ctx.configured()
+    if not configured.get("REDIS_URL"):
+        raise CommandError(
+            f"no stack is running from {ctx.data_dir} (start one with ./manage.py up) "
+            "and REDIS_URL is not set"
+        )
+    return configured["REDIS_URL"], configured.get("REDIS_KEY_PREFIX", "")
 
 
 def _dlq_client(ctx: Context) -> tuple[redis.Redis, Names]:
-    configured = ctx.configured()
-    saved = infra.load(ctx.run_dir / "infra.json")
-    url = configured.get("REDIS_URL") or (saved.redis_url if saved else infra.LOCAL_REDIS_URL)
-    return redis.Redis.from_url(url), Names(configured.get("REDIS_KEY_PREFIX", ""))
+    url, prefix = redis_target(ctx)
+    return redis.Redis.from_url(url, socket_connect_timeout=5), Names(prefix)
 
 
 def cmd_dlq(ctx: Context, args: argparse.Namespace) -> int:
@@ -358,18 +511,26 @@ def cmd_chat(ctx: Context, args: argparse.Namespace) -> int:
 
     from ops.chat import ChatTimeout, run_chat
 
-    configured = ctx.configured()
-    saved = infra.load(ctx.run_dir / "infra.json")
-    redis_url = configured.get("REDIS_URL") or (saved.redis_url if saved else infra.LOCAL_REDIS_URL)
-    rest_url = configured.get("REST_SERVICE_URL") or specs(ctx.base_port, ["rest_service"])[0].url
+    live = ctx.running()
+    if live is not None:  # the stack's own env file, Redis and ports
+        configured = {**read_env_file(Path(live.env_file)), **os.environ}
+    else:
+        configured = ctx.configured()
     token = configured.get("SERVICE_API_TOKEN", "")
     if not token:
         raise CommandError("SERVICE_API_TOKEN is not set (run ./manage.py up once to make .env)")
+    redis_url, prefix = redis_target(ctx)
+    if ctx.base_port is not None:  # given: it wins over the record and the env file
+        rest_url = specs(ctx.base_port, ["rest_service"])[0].url
+    elif live is not None:
+        rest_url = live.url("rest_service")
+    else:
+        rest_url = configured.get("REST_SERVICE_URL") or specs(None, ["rest_service"])[0].url
     try:
         return asyncio.run(
             run_chat(
                 redis_url,
-                configured.get("REDIS_KEY_PREFIX", ""),
+                prefix,
                 rest_url,
                 token,
                 telegram_id=args.telegram_id,
@@ -603,6 +764,23 @@ def main(argv: list[str]) -> int:
     ctx = Context(args.data_dir.resolve(), args.env_file, args.base_port)
     try:
         return args.func(ctx, args)
-    except (CommandError, ServiceError, infra.InfraError, dlq.DeadLetterNotFound) as exc:
+    except (
+        CommandError,
+        ServiceError,
+        EnvFileError,
+        infra.InfraError,
+        dlq.DeadLetterNotFound,
+    ) as exc:
         say(f"error: {exc}")
-        return 1
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        say(f"error: Redis does not answer: {_first_line(exc)}")
+    except psycopg2.OperationalError as exc:
+        say(f"error: Postgres does not answer: {_first_line(exc)}")
+    except (httpx.TransportError, RestServiceUnavailable) as exc:
+        say(f"error: rest_service does not answer: {_first_line(exc)}")
+    return 1
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

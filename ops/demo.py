@@ -33,6 +33,7 @@ import redis
 from psycopg2 import sql
 
 from common.crypto import generate_key
+from common.settings import ENV_FILE_VARIABLE
 from ops import infra
 from ops.infra import ALEMBIC_INI, port_answers, with_database
 from ops.processes import Foreground, ServiceSpec, check_ports_free, peer_urls, specs
@@ -715,6 +716,7 @@ def service_env(
         **peer_urls({s.name: s.url for s in chosen}),
         "HTTP_HOST": "127.0.0.1",
         "LOG_FORMAT": "console",
+        ENV_FILE_VARIABLE: "",  # exactly these settings: no env file of its own
         "PYTHONPATH": str(ROOT),
         "PYTHONUNBUFFERED": "1",
     }

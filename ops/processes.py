@@ -20,6 +20,7 @@ from typing import IO, Any
 
 import httpx
 
+from common.settings import ENV_FILE_VARIABLE
 from ops.infra import free_port, port_answers
 from ops.services import BY_NAME, HTTP_SERVICES, NAMES, ROOT
 
@@ -195,6 +196,8 @@ class Stack:
             "PATH": os.environ.get("PATH", ""),
             "PYTHONPATH": str(ROOT),
             "PYTHONUNBUFFERED": "1",
+            # No `.env` of the working tree: a stack gets exactly the settings given here.
+            ENV_FILE_VARIABLE: "",
             **self.env,
             **peer_urls({n: p.url for n, p in self.processes.items()}),
             "HTTP_PORT": str(port),
@@ -266,6 +269,10 @@ class Foreground:
             del tail[:-50]
             with self._lock:
                 print(f"{label} {line}", flush=True)
+
+    def pids(self) -> dict[str, int]:
+        """The running children's pids, by service (recorded for `status` and `stop`)."""
+        return {name: proc.pid for name, proc in self._procs.items() if proc.poll() is None}
 
     def wait(self) -> str | None:
         """Block until a child dies (returns its name) or a signal arrives (raises)."""
