@@ -1,5 +1,5 @@
-"""The small HTTP server every worker runs: `GET /health` and `GET /metrics`, and the POST
-routes a worker adds (tg_bot's webhook)."""
+"""The small HTTP server every worker runs: `GET /health`, `/livez`, `/readyz` (common/probes.py)
+and `/metrics`, and the POST routes a worker adds (tg_bot's webhook)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from aiohttp import web
 
 from common.logging import get_logger
 from common.metrics import render_metrics
+from common.probes import ReadinessCheck, liveness_body, readiness
 
 log = get_logger(__name__)
 
@@ -24,17 +25,24 @@ class HealthServer:
         self.host = host
         self.port = port
         self._checks: dict[str, HealthCheck] = {}
+        self._readiness: dict[str, ReadinessCheck] = {}
         self._posts: dict[str, PostHandler] = {}
         self._started = time.monotonic()
         self._runner: web.AppRunner | None = None
         self.app = web.Application()
         self.app.router.add_get("/health", self._health)
+        self.app.router.add_get("/livez", self._livez)
+        self.app.router.add_get("/readyz", self._readyz)
         self.app.router.add_get("/metrics", self._metrics)
         # aiohttp freezes its router on start; POST routes are looked up here instead
         self.app.router.add_post("/{path:.*}", self._post)
 
     def add_check(self, name: str, check: HealthCheck) -> None:
         self._checks[name] = check
+
+    def add_readiness(self, name: str, check: ReadinessCheck) -> None:
+        """A dependency `/readyz` needs to answer (`/health` keeps its own checks)."""
+        self._readiness[name] = check
 
     def add_post(self, path: str, handler: PostHandler) -> None:
         """Serve POSTs to `path` (also once the server runs)."""
@@ -62,6 +70,13 @@ class HealthServer:
             "checks": checks,
         }
         return web.json_response(body, status=200 if healthy else 503)
+
+    async def _livez(self, _request: web.Request) -> web.Response:
+        return web.json_response(liveness_body(self.service))
+
+    async def _readyz(self, _request: web.Request) -> web.Response:
+        status, body = await readiness(self.service, self._readiness)
+        return web.json_response(body, status=status)
 
     async def _metrics(self, _request: web.Request) -> web.Response:
         payload, content_type = render_metrics()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Generic, TypeVar
 
@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from common.errors import AppError, ForbiddenError, UnauthorizedError
 from common.logging import get_logger
 from common.metrics import render_metrics
+from common.probes import ReadinessCheck, liveness_body, readiness
 from common.service_tokens import Caller, Right, Role, TokenTable
 
 log = get_logger(__name__)
@@ -251,6 +252,25 @@ def install_bearer_auth(
 async def _metrics() -> Response:
     payload, content_type = render_metrics()
     return Response(payload, media_type=content_type)
+
+
+def add_probe_routes(
+    app: FastAPI,
+    service: str,
+    readiness_checks: Callable[[Starlette], Mapping[str, ReadinessCheck]],
+) -> None:
+    """`/livez` and `/readyz` (common/probes.py); `readiness_checks` gives the app's checks
+    once its lifespan has made the state they use."""
+
+    async def livez() -> dict[str, Any]:
+        return liveness_body(service)
+
+    async def readyz(request: Request) -> JSONResponse:
+        status, body = await readiness(service, readiness_checks(request.app))
+        return JSONResponse(body, status_code=status)
+
+    app.add_api_route("/livez", livez, methods=["GET"], tags=["ops"])
+    app.add_api_route("/readyz", readyz, methods=["GET"], tags=["ops"])
 
 
 def add_ops_routes(app: FastAPI, health: Callable[..., Awaitable[Any]]) -> None:

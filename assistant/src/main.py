@@ -95,6 +95,8 @@ async def main(stop: asyncio.Event) -> None:
     settings = load_settings(Settings)
     async with worker_context("assistant", settings, stop) as ctx, runtime(ctx, settings) as rt:
         ctx.health.add_check("config", lambda: _config_health(rt.config))
+        ctx.health.add_readiness("rest_service", rt.rest.ready)
+        ctx.health.add_readiness("config", lambda: _config_health(rt.config))
         tool_classes()
         await rt.llm.warm_up()
         if not await rt.config.load(stop):

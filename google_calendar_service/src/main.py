@@ -15,10 +15,11 @@ from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 
-from common import web
+from common import web, web_observability
 from common.logging import configure_logging, get_logger
 from common.metrics import SERVICE_STARTS
 from common.names import Names
+from common.probes import ReadinessCheck
 from common.queue import StreamPublisher
 from common.redis_connection import create_redis, redis_health
 from common.rest_client import RestClient
@@ -51,6 +52,8 @@ OPEN_PATHS = frozenset(
     {
         "/auth/callback",
         "/health",
+        "/livez",
+        "/readyz",
         "/metrics",
         "/docs",
         "/docs/oauth2-redirect",
@@ -141,6 +144,13 @@ async def health(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=200 if healthy else 503)
 
 
+def readiness_checks(app: Starlette) -> dict[str, ReadinessCheck]:
+    """Redis (OAuth states, the "connected" message) and rest_service (where credentials
+    are read and stored): without either no calendar request can succeed."""
+    state = STATE.of_app(app)
+    return {"redis": state.redis.ping, "rest_service": state.rest.ready}
+
+
 def _tokens(app: Starlette) -> TokenTable:
     return STATE.of_app(app).tokens
 
@@ -163,6 +173,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(public)
     app.include_router(router)
     web.add_ops_routes(app, health)
+    web_observability.instrument(app, "google_calendar_service")
+    web.add_probe_routes(app, "google_calendar_service", readiness_checks)
     return app
 
 

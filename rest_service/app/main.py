@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from starlette.applications import Starlette
 
-from common import web
+from common import web, web_observability
 from common.logging import configure_logging, get_logger
 from common.metrics import SERVICE_STARTS
+from common.probes import PROBE_TIMEOUT_S, ReadinessCheck
 from rest_service.app.admin import bind_admin, mount_admin
 from rest_service.app.api import (
     assistant_tools,
@@ -80,6 +82,22 @@ async def health(request: Request) -> dict[str, object]:
     }
 
 
+class DatabaseDown(Exception):
+    """Postgres did not answer `SELECT 1`."""
+
+
+def readiness_checks(app: Starlette) -> dict[str, ReadinessCheck]:
+    """Postgres only: without Redis the API answers from Postgres (`/health` says
+    "degraded"), and an unready rest_service would cut every worker off it."""
+    state = STATE.of_app(app)
+
+    async def postgres() -> None:
+        if not await database_ok(state.engine, timeout=PROBE_TIMEOUT_S):
+            raise DatabaseDown("postgres did not answer")
+
+    return {"postgres": postgres}
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Smart Assistant REST API",
@@ -97,6 +115,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     mount_admin(app)
     web.add_ops_routes(app, health)
+    web_observability.instrument(app, "rest_service")
+    web.add_probe_routes(app, "rest_service", readiness_checks)
     return app
 
 
