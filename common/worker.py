@@ -13,6 +13,7 @@ from common.http import HealthServer
 from common.logging import configure_logging, get_logger
 from common.metrics import SERVICE_STARTS
 from common.names import Names
+from common.queue_metrics import CONSUMED, QueueGauges
 from common.redis_connection import create_redis, redis_health
 from common.settings import ServiceSettings
 
@@ -42,11 +43,14 @@ async def worker_context(
     await health.start()
     SERVICE_STARTS.labels(service).inc()
     log.info("service_started", port=settings.port)
+    queue_gauges = QueueGauges(redis, Names(settings.redis_key_prefix), CONSUMED.get(service, ()))
+    queue_gauges.start()
     try:
         yield WorkerContext(
             service, settings, redis, Names(settings.redis_key_prefix), health, stop
         )
     finally:
+        await queue_gauges.stop()
         await health.stop()
         await redis.aclose()
         log.info("service_stopped")

@@ -1,0 +1,165 @@
+"""Queue gauges (common/queue_metrics.py) against real Redis: depth, pending and dead letters
+per stream under REDIS_KEY_PREFIX, exported on the consuming worker's /metrics, and a
+/metrics that keeps answering while Redis does not."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+from prometheus_client import REGISTRY
+
+from common.messages import OutgoingMessage
+from common.names import (
+    ASSISTANT_GROUP,
+    DRAFTS,
+    TELEGRAM_UPDATES,
+    TG_BOT_GROUP,
+    TO_SECRETARY,
+    TO_TELEGRAM,
+    Names,
+)
+from common.queue import StreamPublisher
+from common.queue_metrics import CONSUMED, QueueGauges, WatchedStream
+from common.settings import ServiceSettings
+from common.worker import worker_context
+from ops.infra import free_port
+
+
+def gauge(name: str, stream: str) -> float | None:
+    return REGISTRY.get_sample_value(f"smart_assistant_queue_{name}", {"stream": stream})
+
+
+async def fill(redis: aioredis.Redis, names: Names, stream: str, group: str) -> None:
+    """Five entries, two of them read and not acknowledged, three dead letters."""
+    publisher = StreamPublisher(redis, names)
+    for n in range(5):
+        message = OutgoingMessage(message_id=uuid.uuid4(), chat_id=n, text=f"m{n}")
+        await publisher.publish(stream, message)
+    await redis.xgroup_create(names.stream(stream), group, id="0")
+    await redis.xreadgroup(group, "reader", {names.stream(stream): ">"}, count=2)
+    for n in range(3):
+        await redis.xadd(names.dead(stream), {"data": f"dead {n}"})
+
+
+async def test_gauges_count_depth_pending_and_dead_letters_under_the_prefix(
+    redis: aioredis.Redis, names: Names
+) -> None:
+    await fill(redis, names, TO_SECRETARY, ASSISTANT_GROUP)
+    gauges = QueueGauges(redis, names, CONSUMED["assistant"])
+    assert await gauges.refresh()
+    assert gauge("depth", TO_SECRETARY) == 5
+    assert gauge("pending", TO_SECRETARY) == 2
+    assert gauge("dead_letters", TO_SECRETARY) == 3
+    key = names.stream(TO_SECRETARY)
+    pending = await redis.xpending_range(key, ASSISTANT_GROUP, min="-", max="+", count=10)
+    finished = pending[0]["message_id"]
+    await redis.xack(key, ASSISTANT_GROUP, finished)
+    await redis.xdel(key, finished)
+    assert await gauges.refresh()
+    assert (gauge("depth", TO_SECRETARY), gauge("pending", TO_SECRETARY)) == (4, 1)
+
+
+async def test_streams_no_one_made_yet_read_as_zero(redis: aioredis.Redis, names: Names) -> None:
+    gauges = QueueGauges(redis, names, CONSUMED["tg_bot"])
+    assert await gauges.refresh()
+    assert gauge("depth", TO_TELEGRAM) == gauge("pending", TO_TELEGRAM) == 0
+    assert gauge("dead_letters", TELEGRAM_UPDATES) == 0
+    assert gauge("depth", DRAFTS) == gauge("pending", DRAFTS) == 0
+    await redis.xadd(names.dead(TELEGRAM_UPDATES), {"data": "{}"})
+    assert await gauges.refresh()
+    assert gauge("dead_letters", TELEGRAM_UPDATES) == 1
+
+
+def test_every_consumed_stream_is_watched() -> None:
+    watched = {w.stream: w for ws in CONSUMED.values() for w in ws}
+    assert watched[TO_SECRETARY] == WatchedStream(TO_SECRETARY, ASSISTANT_GROUP)
+    assert watched[TO_TELEGRAM] == WatchedStream(TO_TELEGRAM, TG_BOT_GROUP)
+    assert watched[TELEGRAM_UPDATES].entries is False
+    assert watched[DRAFTS].group == TG_BOT_GROUP
+
+
+@asynccontextmanager
+async def silent_server() -> AsyncIterator[int]:
+    """Accepts connections and never answers: a Redis that hangs."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def accept(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    port = free_port()
+    server = await asyncio.start_server(accept, "127.0.0.1", port)
+    try:
+        yield port
+    finally:
+        for writer in held:
+            writer.transport.abort()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_hanging_redis_fails_the_refresh_in_bounded_time(names: Names) -> None:
+    async with silent_server() as port:
+        redis = aioredis.Redis(port=port, socket_timeout=30)
+        gauges = QueueGauges(redis, names, CONSUMED["assistant"], timeout_s=0.5)
+        failures = REGISTRY.get_sample_value("smart_assistant_queue_metrics_refresh_failures_total")
+        started = time.monotonic()
+        assert not await gauges.refresh()
+        assert time.monotonic() - started < 2.0
+        after = REGISTRY.get_sample_value("smart_assistant_queue_metrics_refresh_failures_total")
+        assert after == (failures or 0) + 1
+        await redis.aclose()
+
+
+def worker_settings(redis_url: str, key_prefix: str) -> ServiceSettings:
+    return ServiceSettings(
+        environment="test",
+        redis_url=redis_url,
+        redis_key_prefix=key_prefix,
+        http_port=free_port(),
+        log_format="json",
+    )
+
+
+async def scrape(port: int) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=5) as http:
+        return await http.get(f"http://127.0.0.1:{port}/metrics")
+
+
+async def test_the_consuming_worker_exports_its_streams_on_metrics(
+    redis: aioredis.Redis, redis_url: str, key_prefix: str, names: Names
+) -> None:
+    await fill(redis, names, TO_TELEGRAM, TG_BOT_GROUP)
+    settings = worker_settings(redis_url, key_prefix)
+    async with worker_context("tg_bot", settings, asyncio.Event()):
+        deadline = time.monotonic() + 10
+        text = ""
+        while 'smart_assistant_queue_pending{stream="queue:to_telegram"} 2.0' not in text:
+            assert time.monotonic() < deadline, text
+            text = (await scrape(settings.port)).text
+            await asyncio.sleep(0.1)
+    assert 'smart_assistant_queue_depth{stream="queue:to_telegram"} 5.0' in text
+    assert 'smart_assistant_queue_dead_letters{stream="queue:to_telegram"} 3.0' in text
+    assert 'smart_assistant_queue_dead_letters{stream="tg_bot:updates"}' in text
+    assert 'smart_assistant_queue_depth{stream="queue:drafts"}' in text
+
+
+@pytest.mark.parametrize("down", ["hanging", "refused"])
+async def test_metrics_answer_while_redis_is_down(key_prefix: str, down: str) -> None:
+    async with silent_server() as port:
+        url = f"redis://127.0.0.1:{port if down == 'hanging' else free_port()}/0"
+        settings = worker_settings(url, key_prefix)
+        async with worker_context("assistant", settings, asyncio.Event()):
+            for _ in range(3):
+                started = time.monotonic()
+                answer = await scrape(settings.port)
+                assert answer.status_code == 200
+                assert time.monotonic() - started < 1.0
+                assert "smart_assistant_queue_depth" in answer.text
+                await asyncio.sleep(0.2)
