@@ -50,6 +50,11 @@ _ASYNCPG_ONLY = frozenset(
 )
 
 
+#: libpq-only protections asyncpg cannot give: at "prefer"/"disable" they are dropped for
+#: asyncpg (libpq would fall back the same way); "require" is refused rather than ignored.
+_LIBPQ_ONLY = ("channel_binding", "gssencmode")
+
+
 class PostgresUrlError(ValueError):
     """A database URL this module cannot turn into a working connection for both drivers."""
 
@@ -94,14 +99,17 @@ class Tls:
         verify = mode in ("verify-ca", "verify-full") or (mode == "require" and self.rootcert)
         if verify and rootcert is None:
             raise PostgresUrlError(f"sslmode={mode} needs sslrootcert=<file> (or 'system')")
-        if verify and rootcert == "system":
-            context.load_default_certs()
-        elif verify:
-            context.load_verify_locations(cafile=rootcert)
-        else:
-            context.verify_mode = ssl.CERT_NONE
-        if self.cert:
-            context.load_cert_chain(self.cert, self.key, self.password)
+        try:
+            if verify and rootcert == "system":
+                context.load_default_certs()
+            elif verify:
+                context.load_verify_locations(cafile=rootcert)
+            else:
+                context.verify_mode = ssl.CERT_NONE
+            if self.cert:
+                context.load_cert_chain(self.cert, self.key, self.password)
+        except (OSError, ssl.SSLError) as exc:
+            raise PostgresUrlError(f"TLS files of the database URL: {exc}") from exc
         return context
 
 
@@ -128,6 +136,7 @@ class PostgresUrl:
     application_name: str | None = None
     connect_timeout: float | None = None
     asyncpg_only: tuple[tuple[str, str], ...] = ()
+    libpq_only: tuple[tuple[str, str], ...] = ()
     #: Fragment, if any (neither driver uses it; kept so nothing is lost).
     fragment: str = ""
 
@@ -147,6 +156,7 @@ def parse(url: str) -> PostgresUrl:
     tls: dict[str, str] = {}
     common: list[tuple[str, str]] = []
     only: list[tuple[str, str]] = []
+    libpq: list[tuple[str, str]] = []
     options = application_name = None
     timeout: float | None = None
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
@@ -165,6 +175,8 @@ def parse(url: str) -> PostgresUrl:
             timeout = _seconds(name, value)
         elif name in _ASYNCPG_ONLY:
             only.append((name, value))
+        elif name in _LIBPQ_ONLY:
+            libpq.append((name, value))
         else:
             common.append((name, value))
     return PostgresUrl(
@@ -182,6 +194,7 @@ def parse(url: str) -> PostgresUrl:
         application_name=application_name,
         connect_timeout=timeout,
         asyncpg_only=tuple(only),
+        libpq_only=tuple(libpq),
         fragment=parts.fragment,
     )
 
@@ -214,7 +227,7 @@ def _render(scheme: str, url: PostgresUrl, query: list[tuple[str, str]]) -> str:
 
 
 def libpq_query(url: PostgresUrl) -> list[tuple[str, str]]:
-    query = list(url.common) + url.tls.libpq_params()
+    query = list(url.common) + list(url.libpq_only) + url.tls.libpq_params()
     if url.options is not None:
         query.append(("options", url.options))
     if url.application_name is not None:
@@ -248,7 +261,11 @@ class AsyncpgTarget:
 
 
 def asyncpg_target(url: str) -> AsyncpgTarget:
+    """The services' engine arguments for `url` (either spelling)."""
     parsed = parse(url)
+    for name, value in parsed.libpq_only:
+        if value == "require":
+            raise PostgresUrlError(f"{name}=require: asyncpg cannot do it; drop it from the URL")
     query = list(parsed.common) + list(parsed.asyncpg_only)
     args: dict[str, object] = {}
     tls = parsed.tls.asyncpg_ssl()

@@ -72,7 +72,8 @@ class Settings(ServiceSettings):
     @classmethod
     def _database_url_both_drivers(cls, url: str) -> str:
         """Refuse at start-up a URL one of the two drivers could not use (common.postgres_url)."""
-        postgres_url.parse(url)
+        postgres_url.libpq_dsn(url)
+        postgres_url.asyncpg_target(url)
         return url
 
     def has_secret(self, name: str) -> bool:
