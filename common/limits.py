@@ -24,7 +24,8 @@ LIMIT_REFUSALS = Counter(
 DAY_KEY_TTL_S = 2 * 24 * 3600
 WINDOW_MS = 60_000
 
-# KEYS: window, notice, messages today. ARGV: now ms, limit, window ms, day TTL s, member.
+# KEYS: window, notice, messages today (one slot per user: `Names.user_message_window`).
+# ARGV: now ms, limit, window ms, day TTL s, member.
 # Returns {admitted, wait ms, first refusal (1: tell the user)}.
 _ADMIT = """
 local now = tonumber(ARGV[1])

@@ -170,16 +170,18 @@ class Names:
         return self.key(f"assistant:llm_breaker:{model}:{part}")
 
     def user_message_window(self, telegram_user_id: int | str) -> str:
-        """A user's recent messages (sorted set by time): the per-minute limit (tg_bot)."""
-        return self.key(f"limits:messages:{telegram_user_id}")
+        """A user's recent messages (sorted set by time): the per-minute limit (tg_bot). The
+        limit's keys share one slot per user: one script admits with all three."""
+        return self.tagged(self.slot_of(f"limits:user:{telegram_user_id}"), "messages")
 
     def user_flood_notice(self, telegram_user_id: int | str) -> str:
         """Set while a user has been told to slow down, so they are told once (tg_bot)."""
-        return self.key(f"limits:flood_notice:{telegram_user_id}")
+        return self.tagged(self.slot_of(f"limits:user:{telegram_user_id}"), "flood_notice")
 
     def user_messages_today(self, telegram_user_id: int | str, day: str) -> str:
         """How many messages a user sent on a UTC day (`YYYY-MM-DD`), for /usage."""
-        return self.key(f"limits:messages_today:{telegram_user_id}:{day}")
+        owner = self.slot_of(f"limits:user:{telegram_user_id}")
+        return self.tagged(owner, f"messages_today:{day}")
 
     def user_tokens_today(self, user_id: str, day: str) -> str:
         """LLM tokens (prompt + completion) a user's turns used on a UTC day (assistant)."""
@@ -210,7 +212,9 @@ class Names:
         """The language a user last wrote in, in a chat (tg_bot; its texts follow it)."""
         return self.key(f"tg_bot:language:{chat_id}:{telegram_user_id}")
 
-    # The helpers below take the logical (unprefixed) stream name.
+    # The helpers below take the logical (unprefixed) stream name. The contract names
+    # (`<stream>:dead`, `done:<stream>:<id>`) keep their slots; the queue's own keys are in
+    # the stream's slot, so its scripts and transactions stay in one slot on a cluster.
 
     def dead(self, stream: str) -> str:
         return self.key(f"{stream}:dead")
@@ -219,16 +223,18 @@ class Names:
         return self.key(f"done:{stream}:{message_id}")
 
     def attempts(self, stream: str, entry_id: str) -> str:
-        return self.key(f"attempts:{stream}:{entry_id}")
+        return self.tagged(self.stream(stream), f"attempts:{entry_id}")
 
     def last_error(self, stream: str, entry_id: str) -> str:
-        return self.key(f"error:{stream}:{entry_id}")
+        return self.tagged(self.stream(stream), f"error:{entry_id}")
 
     def chat_lock(self, stream: str, chat: str) -> str:
-        return self.key(f"lock:{stream}:chat:{chat}")
+        return self.tagged(self.stream(stream), f"lock:chat:{chat}")
 
-    def chat_backlog(self, stream: str, chat: str) -> str:
-        return self.key(f"backlog:{stream}:chat:{chat}")
+    def chat_backlog(self, stream: str) -> str:
+        """Every chat's registered entries of the stream: one sorted set, members
+        `<chat>|<padded entry id>` (a chat never holds `|`), read per chat by lex range."""
+        return self.tagged(self.stream(stream), "backlog")
 
     def fire_claim(self, job_id: str, scheduled_for: str) -> str:
         return self.key(f"cron:fired:{job_id}:{scheduled_for}")

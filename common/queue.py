@@ -2,20 +2,28 @@
 
 At-least-once delivery over a Redis consumer group, answered once:
 
-* An entry is read and registered in its chat's backlog (a sorted set ordered by entry id) in
-  one Lua call, so no reader can slip a later entry of a chat ahead of an earlier one.
+* An entry is read and registered in the stream's backlog (one sorted set, members
+  `<chat>|<padded entry id>`, so a chat's members sort by entry id) in one Lua call, so no
+  reader can slip a later entry of a chat ahead of an earlier one.
 * Whoever holds the chat's lock (a Redis key with a heartbeat) drains that backlog in order,
   so one chat is handled one message at a time across processes, while other chats proceed
   concurrently up to a bound.
-* A handled entry is recorded `done:<stream>:<message_id>`, acked and deleted in one
-  transaction; a redelivered message with a `done:` record is dropped.
+* A handled entry is recorded `done:<stream>:<message_id>` first, then acked and deleted
+  in one transaction; a redelivered message with a `done:` record is dropped (a crash between
+  the two: the entry is redelivered and dropped so).
 * An entry left pending by a dead consumer is claimed (XAUTOCLAIM) and driven again.
 * A payload that does not parse, or an entry with a field that is not UTF-8, goes to
   `<stream>:dead` at once (undecodable bytes kept as base64); a handler that keeps failing goes
   there after `max_deliveries` attempts, with the last error. An `on_dead` hook runs first, so
-  a service can tell the user (a message is never only a dead letter).
+  a service can tell the user (a message is never only a dead letter). The dead letter is
+  added before the entry is acked, so a crash between the two at worst dead-letters it twice.
 * Nothing an entry does can kill its chat's worker: an unexpected error dead-letters the entry,
   a failure of the drive itself is logged, the lock released, and the chat driven again.
+
+Redis Cluster (issue 21): every key a script or transaction touches is declared in KEYS and
+lives in the stream's slot (the stream, its backlog, chat locks, attempt counters and last
+errors: `Names.tagged` on the stream key). The contract keys in other slots (`done:…`,
+`<stream>:dead`) are written on their own, in the order above.
 """
 
 from __future__ import annotations
@@ -111,14 +119,15 @@ HANDLE_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 
-# Reads (or claims) entries and registers each in its chat's backlog, atomically, so the
-# backlog order is the stream order. Returns {entry_id, chat} pairs.
+# Reads (or claims) entries and registers each in the stream's backlog (KEYS[2]) as
+# `<chat>|<padded id>`, atomically, so a chat's backlog order is the stream order.
+# Returns {entry_id, chat} pairs.
 _REGISTER = """
 local function pad(id)
   local ms, seq = string.match(id, '^(%d+)-(%d+)$')
   return string.rep('0', 20 - #ms) .. ms .. '-' .. string.rep('0', 20 - #seq) .. seq
 end
-local function register(entries, backlog_prefix, chat_field)
+local function register(entries, backlog, chat_field)
   local out = {}
   for _, e in ipairs(entries) do
     local id, fields = e[1], e[2]
@@ -137,7 +146,7 @@ local function register(entries, backlog_prefix, chat_field)
           end
         end
       end
-      redis.call('ZADD', backlog_prefix .. chat, 0, pad(id))
+      redis.call('ZADD', backlog, 0, chat .. '|' .. pad(id))
       out[#out + 1] = {id, chat}
     end
   end
@@ -151,7 +160,7 @@ _READ = (
 local res = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[3],
                        'STREAMS', KEYS[1], '>')
 if res and res[1] and #res[1][2] > 0 then
-  return {'', register(res[1][2], ARGV[4], ARGV[5])}
+  return {'', register(res[1][2], KEYS[2], ARGV[4])}
 end
 local info = redis.call('XINFO', 'STREAM', KEYS[1])
 for i = 1, #info, 2 do
@@ -164,28 +173,43 @@ return {'0-0', {}}
 _CLAIM = (
     _REGISTER
     + """
-local res = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[6],
-                       'COUNT', ARGV[7])
-return {res[1], register(res[2], ARGV[4], ARGV[5])}
+local res = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[5],
+                       'COUNT', ARGV[6])
+return {res[1], register(res[2], KEYS[2], ARGV[4])}
 """
 )
 
+# The first backlog member of chat ARGV[1] (a lex range: members are `<chat>|<padded id>`).
+_FIRST_OF_CHAT = """
+local function first_of(backlog, chat)
+  return redis.call('ZRANGEBYLEX', backlog, '[' .. chat .. '|', '(' .. chat .. '|\\255',
+                    'LIMIT', 0, 1)
+end
+"""
+
 # The chat's next backlog member and its stream entry (none if the entry is gone), in one
-# round trip: {} when the backlog is empty, else {member, entries}.
-_NEXT = """
-local members = redis.call('ZRANGE', KEYS[2], 0, 0)
+# round trip: {} when the chat has nothing in the backlog, else {member, entries}.
+_NEXT = (
+    _FIRST_OF_CHAT
+    + """
+local members = first_of(KEYS[2], ARGV[1])
 if #members == 0 then return {} end
-local ms, seq = string.match(members[1], '^0*(%d+)-0*(%d+)$')
+local ms, seq = string.match(members[1], '|0*(%d+)-0*(%d+)$')
 local id = ms .. '-' .. seq
 return {members[1], redis.call('XRANGE', KEYS[1], id, id)}
 """
+)
 
-# Releases the chat lock only when the backlog is empty and the lock is still ours.
-_RELEASE_IF_EMPTY = """
-if redis.call('ZCARD', KEYS[2]) > 0 then return 0 end
+# Releases the chat lock only when the chat has nothing in the backlog and the lock is
+# still ours.
+_RELEASE_IF_EMPTY = (
+    _FIRST_OF_CHAT
+    + """
+if #first_of(KEYS[2], ARGV[2]) > 0 then return 0 end
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1
 """
+)
 
 
 def _pad(entry_id: str) -> str:
@@ -194,7 +218,8 @@ def _pad(entry_id: str) -> str:
 
 
 def _unpad(member: str) -> str:
-    ms, seq = member.split("-")
+    """The entry id of a backlog member `<chat>|<padded id>`."""
+    ms, seq = member.rpartition("|")[2].split("-")
     return f"{int(ms)}-{int(seq)}"
 
 
@@ -264,7 +289,7 @@ class StreamConsumer(Generic[M]):
         self.config = config or ConsumerConfig()
         self._chat_field = chat_field
         self._on_dead = on_dead
-        self._backlog_prefix = names.chat_backlog(stream, "")
+        self._backlog = names.chat_backlog(stream)
         self._read = redis.register_script(_READ)
         self._claim = redis.register_script(_CLAIM)
         self._next = redis.register_script(_NEXT)
@@ -325,14 +350,8 @@ class StreamConsumer(Generic[M]):
                 continue
             try:
                 last_id, entries = await self._read(
-                    keys=[self._key],
-                    args=[
-                        self.group,
-                        self.consumer,
-                        min(free, cfg.read_count),
-                        self._backlog_prefix,
-                        self._chat_field,
-                    ],
+                    keys=[self._key, self._backlog],
+                    args=[self.group, self.consumer, min(free, cfg.read_count), self._chat_field],
                 )
             except (aioredis.ConnectionError, aioredis.TimeoutError) as exc:
                 log.warning("queue_read_failed", stream=self.stream, error=str(exc))
@@ -378,12 +397,11 @@ class StreamConsumer(Generic[M]):
         start, claimed = "0-0", 0
         while True:
             start, entries = await self._claim(
-                keys=[self._key],
+                keys=[self._key, self._backlog],
                 args=[
                     self.group,
                     self.consumer,
                     self.config.claim_idle_ms,
-                    self._backlog_prefix,
                     self._chat_field,
                     start,
                     100,
@@ -432,7 +450,7 @@ class StreamConsumer(Generic[M]):
         """Drain the chat's backlog in order while holding its lock; another process that
         holds the lock drains it instead."""
         key = self._names.chat_lock(self.stream, chat)
-        backlog = self._backlog_prefix + chat
+        backlog = self._backlog
         while True:
             self._kick.discard(chat)
             lock = RedisLock(self._redis, key, self.config.lock_ttl_ms)
@@ -440,7 +458,7 @@ class StreamConsumer(Generic[M]):
                 heartbeat = asyncio.create_task(self._heartbeat(lock))
                 released = False
                 try:
-                    released = await self._drain_backlog(lock, backlog)
+                    released = await self._drain_backlog(lock, backlog, chat)
                 finally:
                     heartbeat.cancel()
                     if not released:
@@ -448,12 +466,13 @@ class StreamConsumer(Generic[M]):
             if chat not in self._kick or self._stopping.is_set():
                 return
 
-    async def _drain_backlog(self, lock: RedisLock, backlog: str) -> bool:
-        """True when the backlog ran dry and the lock was released with it."""
+    async def _drain_backlog(self, lock: RedisLock, backlog: str, chat: str) -> bool:
+        """True when the chat's backlog ran dry and the lock was released with it."""
         while not self._stopping.is_set():
-            found = await self._next(keys=[self._key, backlog])
+            found = await self._next(keys=[self._key, backlog], args=[chat])
             if not found:
-                if await self._release_if_empty(keys=[lock.key, backlog], args=[lock.token]):
+                release = self._release_if_empty
+                if await release(keys=[lock.key, backlog], args=[lock.token, chat]):
                     return True
                 continue
             member, entries = _text(found[0]), found[1]
@@ -588,9 +607,11 @@ class StreamConsumer(Generic[M]):
             return
 
     async def _finish(self, entry_id: str, backlog: str, member: str, done_key: str | None) -> None:
+        """The done record first (its own slot), then ack and forget the entry in one
+        same-slot transaction: a crash between them redelivers an entry the record drops."""
+        if done_key:
+            await self._redis.set(done_key, "1", ex=self.config.done_ttl_s)
         async with self._redis.pipeline(transaction=True) as tx:
-            if done_key:
-                tx.set(done_key, "1", ex=self.config.done_ttl_s)
             tx.xack(self._key, self.group, entry_id)
             tx.xdel(self._key, entry_id)
             tx.zrem(backlog, member)
@@ -627,8 +648,10 @@ class StreamConsumer(Generic[M]):
         )
         if hook_error:
             dead["on_dead_error"] = hook_error
+        # The dead stream is in another slot: added first, then the entry acked and
+        # forgotten in one same-slot transaction (a crash between: dead-lettered twice).
+        await self._redis.xadd(self._names.dead(self.stream), dead)
         async with self._redis.pipeline(transaction=True) as tx:
-            tx.xadd(self._names.dead(self.stream), dead)
             tx.xack(self._key, self.group, entry_id)
             tx.xdel(self._key, entry_id)
             tx.zrem(backlog, member)

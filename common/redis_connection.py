@@ -1,28 +1,121 @@
-"""One way to open Redis for every service: retries on connection errors, health checks."""
+"""One way to open Redis for every service: retries on connection errors, health checks;
+a single server, a master found through Sentinel, or a Redis Cluster (issue 21).
+
+- Sentinel (`REDIS_SENTINELS=host:port,...`, `REDIS_SENTINEL_MASTER`): the sentinels are
+  asked for the master's address on every new connection, so after a failover the
+  reconnecting client (its retry) lands on the promoted replica. REDIS_URL then gives only the
+  database, username, password and TLS (`rediss://`); its host is not used.
+- Cluster (`REDIS_CLUSTER=true`): REDIS_URL names any node; redis-py's cluster client finds
+  the rest and routes each command by its key's slot. Every script and transaction of ours
+  keeps its keys in one slot (the hash tags of common/names.py).
+"""
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
+from redis.asyncio.sentinel import Sentinel
+from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.connection import parse_url
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from common.settings import ServiceSettings
 
-def create_redis(url: str) -> aioredis.Redis:
-    """A pooled client that reconnects by itself after a Redis restart."""
-    return aioredis.Redis.from_url(
-        url,
+
+class RedisTopologyError(ValueError):
+    """REDIS_SENTINELS or REDIS_CLUSTER cannot be used as given."""
+
+
+def parse_sentinels(sentinels: str) -> list[tuple[str, int]]:
+    """`host:port,host:port` (IPv6 as `[::1]:26379`) as (host, port) pairs."""
+    pairs: list[tuple[str, int]] = []
+    for item in (part.strip() for part in sentinels.split(",")):
+        if not item:
+            continue
+        host, sep, port = item.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise RedisTopologyError(f"REDIS_SENTINELS: {item!r} is not host:port")
+        pairs.append((host.strip("[]"), int(port)))
+    if not pairs:
+        raise RedisTopologyError("REDIS_SENTINELS names no sentinel")
+    return pairs
+
+
+def _options(timeout_s: float | None) -> dict[str, Any]:
+    """Connection options. `timeout_s` None: a worker's client, which waits as long as a
+    command takes and retries a lost connection with backoff; a number: fail fast (a cache
+    that must not hold a request), one retry."""
+    if timeout_s is not None:
+        return {
+            "socket_connect_timeout": timeout_s,
+            "socket_timeout": timeout_s,
+            "retry": Retry(NoBackoff(), 1),
+            "health_check_interval": 15,
+        }
+    return {
         # redis-py 8 defaults to a 5 s socket timeout, which sends every command through
         # asyncio.wait_for; on Python 3.11 that can swallow a task's cancellation (a
         # cancelled worker task then keeps running). No timeout, as before redis-py 8;
         # keepalive and the health check find dead connections.
-        socket_timeout=None,
-        health_check_interval=15,
-        socket_connect_timeout=5,
-        socket_keepalive=True,
-        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=5),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        "socket_timeout": None,
+        "health_check_interval": 15,
+        "socket_connect_timeout": 5,
+        "socket_keepalive": True,
+        "retry": Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=5),
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+    }
+
+
+def create_redis(
+    url: str,
+    *,
+    sentinels: str = "",
+    sentinel_master: str = "mymaster",
+    cluster: bool = False,
+    timeout_s: float | None = None,
+) -> aioredis.Redis:
+    """A pooled client that reconnects by itself after a Redis restart or failover.
+
+    The cluster client is typed as `Redis`: it answers every command, script and same-slot
+    transaction this suite sends (its tests run them on a real cluster)."""
+    options = _options(timeout_s)
+    if sentinels and cluster:
+        raise RedisTopologyError("REDIS_SENTINELS and REDIS_CLUSTER exclude each other")
+    if cluster:
+        return cast(aioredis.Redis, RedisCluster.from_url(url, **options))
+    if sentinels:
+        return _sentinel_master(url, parse_sentinels(sentinels), sentinel_master, options)
+    return aioredis.Redis.from_url(url, **options)
+
+
+def _sentinel_master(
+    url: str, sentinels: list[tuple[str, int]], master: str, options: dict[str, Any]
+) -> aioredis.Redis:
+    """A client of `master` as the sentinels name it now (asked again on each connect)."""
+    from_url: dict[str, Any] = parse_url(url)  # type: ignore[no-untyped-call]  # unannotated upstream
+    from_url.pop("host", None)
+    from_url.pop("port", None)
+    if from_url.pop("connection_class", None) is not None:  # rediss://
+        from_url["ssl"] = True
+    sockets = {key: value for key, value in options.items() if key.startswith("socket_")}
+    manager = Sentinel(sentinels, sentinel_kwargs=sockets, **from_url, **options)  # type: ignore[no-untyped-call]  # unannotated upstream
+    return cast(aioredis.Redis, manager.master_for(master))
+
+
+def create_redis_for(
+    settings: ServiceSettings, *, timeout_s: float | None = None
+) -> aioredis.Redis:
+    """The service's Redis as its settings say: REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER."""
+    return create_redis(
+        settings.redis_url,
+        sentinels=settings.redis_sentinels,
+        sentinel_master=settings.redis_sentinel_master,
+        cluster=settings.redis_cluster,
+        timeout_s=timeout_s,
     )
 
 

@@ -14,7 +14,7 @@ from common.logging import configure_logging, get_logger
 from common.metrics import SERVICE_STARTS
 from common.names import Names
 from common.queue_metrics import CONSUMED, QueueGauges
-from common.redis_connection import create_redis, redis_health
+from common.redis_connection import create_redis_for, redis_health
 from common.settings import ServiceSettings
 
 log = get_logger(__name__)
@@ -36,7 +36,7 @@ async def worker_context(
 ) -> AsyncIterator[WorkerContext]:
     """Opens Redis and the health server; closes both on the way out."""
     configure_logging(settings, service)
-    redis = create_redis(settings.redis_url)
+    redis = create_redis_for(settings)
     health = HealthServer(service, settings.http_host, settings.port)
     health.add_check("redis", lambda: redis_health(redis))
     health.add_readiness("redis", redis.ping)

@@ -42,18 +42,24 @@ def find_dead(client: redis.Redis, names: Names, entry_id: str) -> tuple[str, di
 
 
 def replay(client: redis.Redis, names: Names, entry_id: str) -> str:
-    """Put the entry's payload back on its stream; returns the new entry id."""
+    """Put the entry's payload back on its stream; returns the new entry id.
+
+    The dead stream and its target are in different Redis Cluster slots, so no transaction
+    holds both: the payload is added first, then the dead letter deleted. A failure between
+    the two leaves the dead letter in place, and replaying it again queues the message twice,
+    which the consumer's `done:` record answers once (its message id is the same)."""
     stream, entry = find_dead(client, names, entry_id)
     target = entry.get("stream") or stream
-    with client.pipeline(transaction=True) as tx:
-        tx.xadd(names.stream(target), {"data": entry.get("data", "")})
-        tx.xdel(names.dead(stream), entry_id)
-        new_id, _ = tx.execute()
-    return new_id.decode()
+    new_id = client.xadd(names.stream(target), {"data": entry.get("data", "")})
+    client.xdel(names.dead(stream), entry_id)
+    return new_id.decode() if isinstance(new_id, bytes) else str(new_id)
 
 
 def purge(client: redis.Redis, names: Names) -> int:
-    """Delete every dead letter; returns how many there were."""
-    count = sum(client.xlen(names.dead(s)) for s in STREAMS)
-    client.delete(*(names.dead(s) for s in STREAMS))
+    """Delete every dead letter; returns how many there were (one stream at a time: each is
+    a slot of its own on a cluster)."""
+    count = 0
+    for stream in STREAMS:
+        count += int(client.xlen(names.dead(stream)))
+        client.delete(names.dead(stream))
     return count

@@ -251,7 +251,7 @@ async def test_a_redis_key_of_the_wrong_type_does_not_stop_reading_for_good(redi
     """A chat's backlog overwritten with a string makes every read fail; once it is gone,
     reading goes on (it used to end the consumer for good)."""
     recorder = Recorder()
-    backlog = names.chat_backlog(STREAM, "31")
+    backlog = names.chat_backlog(STREAM)
     async with running(consumer(redis, names, recorder)):
         await redis.set(backlog, "not a sorted set")
         await StreamPublisher(redis, names).publish(STREAM, message(31, "blocked"))

@@ -21,7 +21,7 @@ from common.metrics import SERVICE_STARTS
 from common.names import Names
 from common.probes import ReadinessCheck
 from common.queue import StreamPublisher
-from common.redis_connection import create_redis, redis_health
+from common.redis_connection import create_redis_for, redis_health
 from common.rest_client import RestClient
 from common.service_tokens import TokenTable
 from google_calendar_service.src.api.routes import public, router
@@ -79,7 +79,7 @@ def _configure_oauthlib(settings: Settings) -> None:
 
 
 def _open_state(settings: Settings) -> CalendarState:
-    redis = create_redis(settings.redis_url)
+    redis = create_redis_for(settings)
     rest = RestClient(settings.rest_service_url, settings.own_service_token)
     names = Names(settings.redis_key_prefix)
     calendar = GoogleCalendarService(
