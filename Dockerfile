@@ -3,7 +3,7 @@
 # Build from the repository root: docker build --build-arg SERVICE=assistant --build-arg PORT=8002 .
 # Only that service's dependency group from uv.lock is installed, only its code is copied.
 
-FROM python:3.11-slim AS builder
+FROM python:3.11.13-slim-bookworm AS builder
 ARG SERVICE
 ENV UV_COMPILE_BYTECODE=1 \
     UV_LINK_MODE=copy \
@@ -25,7 +25,7 @@ COPY manage.py ./
 COPY ops/ ops/
 RUN if [ "${SERVICE}" != "rest_service" ]; then rm -r manage.py ops; fi
 
-FROM python:3.11-slim
+FROM python:3.11.13-slim-bookworm
 ARG SERVICE
 ARG PORT
 ENV PATH=/opt/venv/bin:$PATH \

@@ -29,7 +29,7 @@ SECRET_SETTING = re.compile(
     r"\s*[=:]\s*(.*?)\s*$"
 )
 _PLACEHOLDER_VALUE = re.compile(
-    r"""^(?:|["']{2}|\$\{[A-Z0-9_]+(?::-[^}]*)?\}|<[^>]*>|changeme|change-me|xxx+|\.\.\.|…"""
+    r"""^(?:|["']{2}|\$\{[A-Z0-9_]+(?::[-?][^}]*)?\}|<[^>]*>|changeme|change-me|xxx+|\.\.\.|…"""
     r"""|test_password)$""",
     re.IGNORECASE,
 )

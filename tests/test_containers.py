@@ -14,6 +14,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sysconfig
 import tomllib
@@ -29,6 +30,15 @@ from ops.services import SERVICES as ALL_SERVICES
 SERVICES = NAMES
 PORTS = {s.name: s.default_port for s in ALL_SERVICES}
 PUBLISHED = HTTP_SERVICES
+CADDYFILE = ROOT / "deploy" / "compose" / "Caddyfile"
+#: An image tag naming a release (and a variant), optionally with its digest.
+IMAGE_TAG = re.compile(
+    r"^(?P<name>[a-z0-9./-]+):(?P<version>\d+(?:\.\d+)*)(?:-[a-z0-9.-]+)?(?:@sha256:[0-9a-f]{64})?$"
+)
+#: Postgres numbers its releases MAJOR.MINOR (16.10); the others MAJOR.MINOR.PATCH.
+VERSION_PARTS = {"postgres": 2}
+#: A value only the test .env holds, to see where the Postgres password goes.
+POSTGRES_PASSWORD_MARKER = "postgres-password-marker-9c1d"
 DOCKERFILES = {"services": ROOT / "Dockerfile", "tests": ROOT / "Dockerfile.test"}
 #: The dependency groups that are not a service's image.
 TOOL_GROUPS = {"embedded", "dev"}
@@ -79,10 +89,13 @@ def project_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A scratch project directory whose .env is .env.example (with a marker), so `config`
     reads a real env file without touching the repository's own .env."""
     directory = tmp_path_factory.mktemp("compose-project")
-    example = (ROOT / ".env.example").read_text()
-    (directory / ".env").write_text(
-        re.sub(r"^ADMIN_API_TOKEN=.*$", f"ADMIN_API_TOKEN={ENV_FILE_MARKER}", example, flags=re.M)
-    )
+    text = (ROOT / ".env.example").read_text()
+    for name, value in (
+        ("ADMIN_API_TOKEN", ENV_FILE_MARKER),
+        ("POSTGRES_PASSWORD", POSTGRES_PASSWORD_MARKER),
+    ):
+        text = re.sub(rf"^{name}=.*$", f"{name}={value}", text, flags=re.M)
+    (directory / ".env").write_text(text)
     return directory
 
 
@@ -131,7 +144,8 @@ def test_compose_file_is_valid_without_warnings(compose_file: str, project_dir: 
 def test_compose_refuses_to_start_without_an_env_file(tmp_path: Path) -> None:
     result = compose("docker-compose.yml", tmp_path, "config", "-q")
     assert result.returncode != 0
-    assert ".env not found" in result.stderr
+    # The first thing missing is the password the .env would hold.
+    assert "set POSTGRES_PASSWORD in .env" in result.stderr
 
 
 def test_every_long_running_service_has_a_healthcheck(app: dict[str, Any]) -> None:
@@ -151,20 +165,112 @@ def test_service_healthcheck_asks_its_own_health_endpoint(app: dict[str, Any], n
     assert f"http://127.0.0.1:{port}/health" in " ".join(service["healthcheck"]["test"])
 
 
-@pytest.mark.parametrize("name", WORKERS)
-def test_worker_can_be_scaled(app: dict[str, Any], name: str) -> None:
-    """`docker compose up --scale assistant=3` needs no fixed host port and no fixed name."""
+@pytest.mark.parametrize("name", SERVICES)
+def test_every_service_can_be_scaled(app: dict[str, Any], name: str) -> None:
+    """`docker compose up --scale rest_service=2 --scale assistant=3` needs no fixed host port
+    and no fixed name on any of the five."""
     service = app["services"][name]
     assert not service.get("ports"), f"{name} publishes a host port"
     assert "container_name" not in service
     assert "hostname" not in service
 
 
-@pytest.mark.parametrize("name", PUBLISHED)
-def test_http_services_publish_their_port(app: dict[str, Any], name: str) -> None:
-    [port] = app["services"][name]["ports"]
-    assert port["target"] == PORTS[name]
-    assert port["published"] == str(PORTS[name])
+def test_only_the_proxy_publishes_and_it_reaches_the_http_services(app: dict[str, Any]) -> None:
+    published = {name for name, service in app["services"].items() if service.get("ports")}
+    assert published == {"proxy"}
+    ports = {int(p["target"]): p for p in app["services"]["proxy"]["ports"]}
+    assert set(ports) == {PORTS[name] for name in PUBLISHED}
+    for name in PUBLISHED:
+        assert ports[PORTS[name]]["published"] == str(PORTS[name])
+        assert ports[PORTS[name]]["host_ip"] == "127.0.0.1", "published on this machine only"
+    [mount] = app["services"]["proxy"]["volumes"]
+    assert Path(mount["source"]) == Path(app["services"]["rest_service"]["build"]["context"]) / (
+        CADDYFILE.relative_to(ROOT)
+    )
+    assert mount["target"] == "/etc/caddy/Caddyfile" and mount["read_only"] is True
+    assert conditions(app["services"]["proxy"]) == {name: "service_healthy" for name in PUBLISHED}
+
+
+def test_the_proxy_spreads_each_published_port_over_every_replica() -> None:
+    """Each site re-resolves its service's compose name (every replica's address)."""
+    text = CADDYFILE.read_text()
+    for name in PUBLISHED:
+        port = PORTS[name]
+        site = re.search(rf"^:{port} \{{(.*?)^\}}", text, re.M | re.S)
+        assert site, f"no site for :{port}"
+        assert re.search(rf"dynamic a {name} {port}\b", site.group(1)), name
+        assert "lb_policy round_robin" in site.group(1)
+
+
+def test_the_caddyfile_is_valid(tmp_path: Path) -> None:
+    """Debian's caddy (apt-get install caddy) adapts and checks it as the image would."""
+    caddy = shutil.which("caddy")
+    if caddy is None:
+        pytest.skip("caddy is not installed (apt-get install caddy)")
+    result = run_tool(
+        [caddy, "validate", "--config", CADDYFILE, "--adapter", "caddyfile"], tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    formatted = run_tool([caddy, "fmt", CADDYFILE], tmp_path)
+    assert formatted.stdout == CADDYFILE.read_text(), "run `caddy fmt --overwrite` on it"
+
+
+def pinned(image: str) -> bool:
+    """A tag naming one exact release: `redis:7.4.5-bookworm`, not `redis:7` or `redis:7.4`."""
+    found = IMAGE_TAG.match(image)
+    if not found:
+        return False
+    parts = found["version"].split(".")
+    return len(parts) == VERSION_PARTS.get(found["name"], 3)
+
+
+def test_the_pinning_rule_tells_floating_tags_from_releases() -> None:
+    assert pinned("postgres:16.10-bookworm") and pinned("caddy:2.10.0-alpine")
+    assert pinned(f"redis:7.4.5@sha256:{'a' * 64}")
+    for floating in ("postgres:16", "redis:7", "redis:7.4", "python:3.11-slim", "caddy:latest"):
+        assert not pinned(floating), floating
+
+
+@pytest.mark.parametrize("compose_file", ["docker-compose.yml", "docker-compose.test.yml"])
+def test_every_image_is_pinned_to_an_exact_version(compose_file: str, project_dir: Path) -> None:
+    for name, service in rendered(compose_file, project_dir)["services"].items():
+        if "build" in service and service.get("image", "").startswith("smart-assistant"):
+            continue  # built here, from the pinned Dockerfile
+        if "image" in service:
+            assert pinned(service["image"]), f"{name}: {service['image']} floats"
+
+
+@pytest.mark.parametrize("compose_file", ["docker-compose.yml", "docker-compose.test.yml"])
+def test_every_service_has_limits_and_rotated_logs(compose_file: str, project_dir: Path) -> None:
+    for name, service in rendered(compose_file, project_dir)["services"].items():
+        limits = service.get("deploy", {}).get("resources", {}).get("limits", {})
+        assert float(limits.get("cpus", 0)) > 0, f"{name} has no CPU limit"
+        assert int(limits.get("memory", 0)) > 0, f"{name} has no memory limit"
+        logging = service.get("logging") or {}
+        assert logging.get("driver") == "json-file", name
+        assert re.fullmatch(r"\d+m", logging["options"]["max-size"]), name
+        assert int(logging["options"]["max-file"]) >= 2, name
+
+
+def test_compose_refuses_to_start_without_a_postgres_password(tmp_path: Path) -> None:
+    text = (ROOT / ".env.example").read_text()
+    assert re.search(r"^POSTGRES_PASSWORD=$", text, re.M), ".env.example leaves it empty"
+    (tmp_path / ".env").write_text(text)
+    result = compose("docker-compose.yml", tmp_path, "config", "-q")
+    assert result.returncode != 0
+    assert "set POSTGRES_PASSWORD in .env" in result.stderr
+
+
+def test_the_postgres_password_reaches_postgres_and_rest_service_only(
+    app: dict[str, Any],
+) -> None:
+    services = app["services"]
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD"] == POSTGRES_PASSWORD_MARKER
+    for name in ("rest_service", "migrate"):
+        url = services[name]["environment"]["ASYNC_DATABASE_URL"]
+        assert f":{POSTGRES_PASSWORD_MARKER}@postgres:5432/" in url
+    for name in ("google_calendar_service", *WORKERS):
+        assert services[name]["environment"]["POSTGRES_PASSWORD"] == "", name
 
 
 def test_services_wait_for_what_they_need(app: dict[str, Any]) -> None:
@@ -239,8 +345,8 @@ def test_queued_messages_and_data_survive_a_restart(app: dict[str, Any]) -> None
         ("redis", "/data"): "redis_data",
     }
     assert set(app["volumes"]) == {"postgres_data", "redis_data"}
-    assert services["postgres"]["image"] == "postgres:16"
-    assert services["redis"]["image"] == "redis:7"
+    assert services["postgres"]["image"].startswith("postgres:16.")
+    assert services["redis"]["image"].startswith("redis:7.")
 
 
 @pytest.mark.parametrize("name", SERVICES)
@@ -248,7 +354,7 @@ def test_service_builds_the_one_dockerfile_for_itself(
     app: dict[str, Any], project_dir: Path, name: str
 ) -> None:
     build = app["services"][name]["build"]
-    assert build["context"] == str(project_dir), "the build context is the repository root"
+    assert build["context"] == str(project_dir), "the build context is the project directory"
     assert build["dockerfile"] == "Dockerfile"
     assert build["args"] == {"SERVICE": name, "PORT": str(PORTS[name])}
     assert (ROOT / build["dockerfile"]).is_file()
@@ -342,7 +448,9 @@ def test_image_is_small_multi_stage_and_not_root(name: str) -> None:
     dockerfile = DOCKERFILES[name]
     bases = [args.split()[0] for keyword, args in instructions(dockerfile) if keyword == "FROM"]
     assert len(bases) >= 2, "build in one stage, run in another"
-    assert set(bases) == {"python:3.11-slim"}
+    [base] = set(bases)
+    assert base.startswith("python:3.11.") and base.endswith("-slim-bookworm"), base
+    assert pinned(base), f"{base} floats"
     stage = final_stage(dockerfile)
     users = [args for keyword, args in stage if keyword == "USER"]
     assert users, "the final stage must switch to a non-root user"

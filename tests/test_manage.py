@@ -140,13 +140,23 @@ def test_env_file_is_written_once_with_fresh_secrets(tmp_path) -> None:
     assert oct(first.stat().st_mode)[-3:] == "600"
 
 
-def test_existing_env_file_is_not_overwritten(tmp_path, service_env) -> None:
+def test_an_existing_env_file_keeps_its_values_and_gets_the_secrets_it_lacks(
+    tmp_path, capsys
+) -> None:
     from ops.cli import Context, ensure_env_file
+    from ops.envfile import read_env_file
 
     env_file = tmp_path / ".env"
-    env_file.write_text("ADMIN_API_TOKEN=mine\n")
+    env_file.write_text("ADMIN_API_TOKEN=mine\nSERVICE_API_TOKEN=\nDEFAULT_TIMEZONE=Europe/Paris\n")
     ensure_env_file(Context(tmp_path / "data", env_file, None))
-    assert env_file.read_text() == "ADMIN_API_TOKEN=mine\n"
+    values = read_env_file(env_file)
+    assert values["ADMIN_API_TOKEN"] == "mine" and values["DEFAULT_TIMEZONE"] == "Europe/Paris"
+    assert len(values["SERVICE_API_TOKEN"]) >= 32 and len(values["LLM_MODEL_DECRYPT_KEY"]) == 44
+    said = capsys.readouterr().err
+    assert "added fresh SERVICE_API_TOKEN, " in said and "ADMIN_API_TOKEN" not in said
+    before = env_file.read_text()
+    ensure_env_file(Context(tmp_path / "data", env_file, None))  # complete now: untouched
+    assert env_file.read_text() == before and "added" not in capsys.readouterr().err
 
 
 @pytest.mark.timeout(180)

@@ -36,6 +36,7 @@ def _project(tmp_path: Path, scoped: bool) -> Path:
     if not scoped:
         values = {k: v for k, v in values.items() if not k.startswith("SERVICE_TOKEN_")}
     values["LLM_MODEL_DECRYPT_KEY"] = "master-key-marker"
+    values["POSTGRES_PASSWORD"] = "postgres-password-marker"
     for name, value in values.items():
         text = re.sub(rf"^{name}=.*$", f"{name}={value}", text, flags=re.M)
     (tmp_path / ".env").write_text(text)
