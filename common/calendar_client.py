@@ -17,6 +17,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from common.errors import ConflictError, DependencyUnavailableError, error_from_body
+from common.logging import correlation_headers
 
 #: How an event is told apart when it is read out: a birthday, an event spanning days,
 #: a whole-day event, or one with times.
@@ -261,7 +262,7 @@ class CalendarClient:
             response = await self._http.request(
                 method,
                 self._base_url + path,
-                headers=self._headers,
+                headers={**self._headers, **correlation_headers()},
                 timeout=self._timeout,
                 **kwargs,
             )

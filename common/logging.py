@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import re
 import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -92,3 +94,32 @@ def correlation(correlation_id: str, **extra: object) -> Iterator[None]:
         yield
     finally:
         structlog.contextvars.reset_contextvars(**tokens)
+
+
+# -- the correlation id over HTTP ------------------------------------------------------------
+
+#: The header that carries a correlation id between our services (and back in answers).
+REQUEST_ID_HEADER = "X-Request-ID"
+#: What an id from outside may be: short, and nothing a log reader or header could misread.
+_SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def safe_request_id(value: str | None) -> str | None:
+    """`value` when it is a usable id (a message id, a UUID, an id from a proxy), else None."""
+    return value if value is not None and _SAFE_ID.fullmatch(value) else None
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def current_correlation_id() -> str | None:
+    """The id bound by `correlation(...)` (a queue entry's message id, an HTTP request's id)."""
+    found = structlog.contextvars.get_contextvars().get("correlation_id")
+    return safe_request_id(found) if isinstance(found, str) else None
+
+
+def correlation_headers() -> dict[str, str]:
+    """The header an outgoing call to one of our services sends: the current id, if any."""
+    found = current_correlation_id()
+    return {REQUEST_ID_HEADER: found} if found else {}

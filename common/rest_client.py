@@ -26,7 +26,7 @@ from common.errors import (
     NotFoundError,
     error_from_body,
 )
-from common.logging import get_logger
+from common.logging import correlation_headers, get_logger
 from common.retry import RetryPolicy, http_status, is_connect_error
 from common.wire import (
     CalendarCredentials,
@@ -72,6 +72,11 @@ Id = UUID | str
 W = TypeVar("W", bound=WireModel)
 
 
+async def _send_correlation_id(request: httpx.Request) -> None:
+    """The id of the message (or request) being handled, so rest_service logs it too."""
+    request.headers.update(correlation_headers())
+
+
 class RestClient:
     def __init__(
         self,
@@ -89,6 +94,7 @@ class RestClient:
             timeout=timeout,
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
             transport=transport,
+            event_hooks={"request": [_send_correlation_id]},
         )
         self._retry = RetryPolicy(retries, backoff_s)
 

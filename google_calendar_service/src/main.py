@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 
-from common import web
+from common import web, web_observability
 from common.logging import configure_logging, get_logger
 from common.metrics import SERVICE_STARTS
 from common.names import Names
@@ -173,6 +173,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(public)
     app.include_router(router)
     web.add_ops_routes(app, health)
+    web_observability.instrument(app, "google_calendar_service")
     web.add_probe_routes(app, "google_calendar_service", readiness_checks)
     return app
 

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from starlette.applications import Starlette
 
-from common import web
+from common import web, web_observability
 from common.logging import configure_logging, get_logger
 from common.metrics import SERVICE_STARTS
 from common.probes import PROBE_TIMEOUT_S, ReadinessCheck
@@ -115,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     mount_admin(app)
     web.add_ops_routes(app, health)
+    web_observability.instrument(app, "rest_service")
     web.add_probe_routes(app, "rest_service", readiness_checks)
     return app
 

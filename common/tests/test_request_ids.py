@@ -1,0 +1,188 @@
+"""One id from a queue entry through HTTP (common/web_observability.py): a worker handling
+a message calls google_calendar_service, which calls rest_service (a real uvicorn server);
+every service's log lines and every answer carry the message's id. Also: the request log
+line, the id taken from or made for a caller, and request metrics by route template."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+import structlog
+import uvicorn
+from fastapi import FastAPI
+from prometheus_client import REGISTRY
+
+from common.calendar_client import CalendarClient
+from common.logging import REQUEST_ID_HEADER, get_logger, reset_logging
+from common.messages import OutgoingMessage
+from common.names import Names
+from common.queue import ConsumerConfig, StreamConsumer, StreamPublisher
+from common.rest_client import RestClient
+from google_calendar_service.src.main import create_app as create_calendar_app
+from ops.infra import free_port
+from rest_service.app.main import create_app as create_rest_app
+
+STREAM = "queue:request_ids_test"
+REST_PORT = free_port()
+
+
+@pytest.fixture
+def log_file(tmp_path: Path) -> Path:
+    return tmp_path / "services.log"
+
+
+@pytest.fixture
+def service_env(service_env: dict[str, str], log_file: Path) -> dict[str, str]:
+    """Both services log JSON lines at INFO into one file; google_calendar_service calls the
+    rest_service this test serves."""
+    return {
+        **service_env,
+        "LOG_FILE": str(log_file),
+        "LOG_LEVEL": "INFO",
+        "REST_SERVICE_URL": f"http://127.0.0.1:{REST_PORT}",
+    }
+
+
+def lines(log_file: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in log_file.read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture
+async def rest_server(settings_env: dict[str, str]) -> AsyncIterator[str]:
+    """rest_service in uvicorn: its lifespan and each request run in tasks of their own."""
+    config = uvicorn.Config(
+        create_rest_app(), host="127.0.0.1", port=REST_PORT, log_config=None, lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        assert not serving.done(), "rest_service did not start"
+        await asyncio.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{REST_PORT}"
+    finally:
+        server.should_exit = True
+        await serving
+        reset_logging()
+
+
+@pytest.fixture
+async def calendar_app(rest_server: str) -> AsyncIterator[FastAPI]:
+    app = create_calendar_app()
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+def asgi(app: FastAPI, **kwargs: Any) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app)
+    return httpx.AsyncClient(transport=transport, base_url="http://calendar", **kwargs)
+
+
+async def test_a_message_id_travels_from_the_worker_through_both_services(
+    rest_server: str,
+    calendar_app: FastAPI,
+    settings_env: dict[str, str],
+    redis: aioredis.Redis,
+    names: Names,
+    log_file: Path,
+) -> None:
+    token = settings_env["SERVICE_API_TOKEN"]
+    rest = RestClient(rest_server, token)
+    user, _ = await rest.get_or_create_user(700_000_000 + uuid.uuid4().int % 10**8)
+    message_id = uuid.uuid4()
+    answers: list[str | None] = []
+    done = asyncio.Event()
+    worker_log = get_logger("worker")
+
+    async def answered(response: httpx.Response) -> None:
+        answers.append(response.headers.get(REQUEST_ID_HEADER))
+
+    async with asgi(calendar_app, event_hooks={"response": [answered]}) as http:
+        calendar = CalendarClient(http, "http://calendar", token, timeout=10)
+
+        async def handle(message: OutgoingMessage) -> None:
+            structlog.contextvars.bind_contextvars(service="worker")
+            status = await calendar.status(str(user.id))
+            worker_log.info("worker_handled", connected=status.connected)
+            done.set()
+
+        consumer = StreamConsumer(
+            redis, names, STREAM, "test", OutgoingMessage, handle, config=ConsumerConfig()
+        )
+        await StreamPublisher(redis, names).publish(
+            STREAM, OutgoingMessage(message_id=message_id, chat_id=1, text="hi")
+        )
+        running = asyncio.create_task(consumer.run())
+        await asyncio.wait_for(done.wait(), 10)
+        consumer.stop()
+        await running
+    await rest.aclose()
+
+    assert answers == [str(message_id)]
+    mine = [line for line in lines(log_file) if line.get("correlation_id") == str(message_id)]
+    by_service = {(line["service"], line["event"], line.get("route")) for line in mine}
+    assert ("worker", "worker_handled", None) in by_service
+    assert ("google_calendar_service", "http_request", "/auth/status/{user_id}") in by_service
+    assert ("rest_service", "http_request", "/api/users/{user_id}") in by_service
+    request_line = next(line for line in mine if line.get("route") == "/api/users/{user_id}")
+    assert request_line["method"] == "GET" and request_line["status"] == 200
+    assert request_line["level"] == "info" and request_line["duration_ms"] >= 0
+
+
+UNSAFE = [None, "", "a" * 129, "bad id with spaces", "tab\there", "ünïcode", "<script>", "a/b"]
+
+
+async def test_an_unsafe_or_missing_request_id_is_replaced(rest_server: str) -> None:
+    async with httpx.AsyncClient(base_url=rest_server) as http:
+        for sent in UNSAFE:
+            raw = {} if sent is None else {REQUEST_ID_HEADER.encode(): sent.encode()}
+            made = (await http.get("/health", headers=raw)).headers[REQUEST_ID_HEADER]
+            assert made != sent and len(made) == 32 and int(made, 16) >= 0, sent
+
+
+async def test_a_safe_request_id_is_kept_and_echoed_even_on_a_refusal(rest_server: str) -> None:
+    async with httpx.AsyncClient(base_url=rest_server) as http:
+        ok = await http.get("/health", headers={REQUEST_ID_HEADER: "proxy-1.2:3_x"})
+        refused = await http.get("/api/users/", headers={REQUEST_ID_HEADER: "r-401"})
+    assert ok.headers[REQUEST_ID_HEADER] == "proxy-1.2:3_x"
+    assert refused.status_code == 401 and refused.headers[REQUEST_ID_HEADER] == "r-401"
+
+
+def requests_seen(service: str, method: str, handler: str, status: str) -> float:
+    labels = {"service": service, "method": method, "handler": handler, "status": status}
+    return REGISTRY.get_sample_value("smart_assistant_http_requests_total", labels) or 0.0
+
+
+async def test_requests_are_counted_and_timed_by_route_template(
+    rest_server: str, calendar_app: FastAPI, settings_env: dict[str, str]
+) -> None:
+    auth = {"Authorization": f"Bearer {settings_env['SERVICE_API_TOKEN']}"}
+    route = "/api/users/{user_id}"
+    before = requests_seen("rest_service", "GET", route, "404")
+    unknown = requests_seen("rest_service", "GET", "none", "404")
+    async with httpx.AsyncClient(base_url=rest_server, headers=auth) as http:
+        for _ in range(3):
+            assert (await http.get(f"/api/users/{uuid.uuid4()}")).status_code == 404
+        assert (await http.get(f"/no/such/{uuid.uuid4()}")).status_code == 404
+        scraped = (await http.get("/metrics")).text
+    assert requests_seen("rest_service", "GET", route, "404") == before + 3
+    assert requests_seen("rest_service", "GET", "none", "404") == unknown + 1
+    assert "/api/users/" + "0" not in scraped and "/no/such" not in scraped
+    timed = REGISTRY.get_sample_value(
+        "smart_assistant_http_request_duration_seconds_count",
+        {"service": "rest_service", "method": "GET", "handler": route},
+    )
+    assert timed is not None and timed >= 3
+
+    calendar_before = requests_seen("google_calendar_service", "GET", "/health", "200")
+    async with asgi(calendar_app) as http:
+        assert (await http.get("/health")).status_code == 200
+    assert requests_seen("google_calendar_service", "GET", "/health", "200") == calendar_before + 1

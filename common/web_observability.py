@@ -1,0 +1,94 @@
+"""What both FastAPI services tell about each request: its id (`X-Request-ID`, taken from
+the caller when it is safe, else made here, echoed in the answer and bound as the
+`correlation_id` of every log line the request writes), a request log line, and request
+count and latency by route template (prometheus-fastapi-instrumentator).
+
+The instrumentator resolves the route template (`/api/users/{user_id}`; `none` for a path
+no route matches). Its default metrics are registered once per process and silently
+dropped for a second app (every test makes several), so it records into the metrics of
+common/metrics.py instead, with the service as a label."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import structlog
+from fastapi import FastAPI
+from prometheus_fastapi_instrumentator import Instrumentator
+from prometheus_fastapi_instrumentator.metrics import Info
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from common.logging import REQUEST_ID_HEADER, get_logger, new_request_id, safe_request_id
+from common.metrics import HTTP_REQUEST_SECONDS, HTTP_REQUESTS
+
+log = get_logger("http")
+
+_HEADER = REQUEST_ID_HEADER.lower().encode("latin-1")
+#: Probes and scrapes: counted, but logged at DEBUG (a probe every few seconds is noise).
+QUIET_ROUTES = frozenset({"/health", "/livez", "/readyz", "/metrics"})
+
+
+def _incoming_id(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == _HEADER:
+            found = safe_request_id(value.decode("latin-1"))
+            if found is not None:
+                return found
+    return new_request_id()
+
+
+class RequestIdMiddleware:
+    """Outermost: every answer carries the id (a 401 or 413 too) and every line the request
+    logs has it. A 500 from an unhandled error is written by Starlette outside all
+    middleware, so only that answer goes without the header (its log lines have the id).
+    It binds `service` too: the lifespan binds it in a task of its own (uvicorn), which the
+    request tasks do not inherit."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app, self.service = app, service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _incoming_id(scope)
+        raw_id = request_id.encode("latin-1")
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k != _HEADER]
+                message["headers"] = [*headers, (_HEADER, raw_id)]
+            await send(message)
+
+        tokens = structlog.contextvars.bind_contextvars(
+            correlation_id=request_id, service=self.service
+        )
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            structlog.contextvars.reset_contextvars(**tokens)
+
+
+def _recorder(service: str) -> Callable[[Info], None]:
+    def record(info: Info) -> None:
+        handler, method = info.modified_handler, info.method
+        HTTP_REQUESTS.labels(service, method, handler, info.modified_status).inc()
+        HTTP_REQUEST_SECONDS.labels(service, method, handler).observe(info.modified_duration)
+        write = log.debug if handler in QUIET_ROUTES else log.info
+        write(
+            "http_request",
+            method=method,
+            route=handler,
+            status=int(info.modified_status),
+            duration_ms=round(info.modified_duration * 1000, 1),
+        )
+
+    return record
+
+
+def instrument(app: FastAPI, service: str) -> None:
+    """Call last in `create_app`, so both middlewares wrap everything added before."""
+    instrumentator = Instrumentator(should_group_status_codes=False)
+    instrumentator.add(_recorder(service))
+    instrumentator.instrument(app)
+    app.add_middleware(RequestIdMiddleware, service=service)
