@@ -398,3 +398,27 @@ def test_the_stream_follows_whatever_prefix_the_config_sets(tmp_path: Path, pref
     docs = kustomize(copy / "overlays" / "example")
     (trigger,) = of_kind(docs, "ScaledObject")["assistant"]["spec"]["triggers"]
     assert trigger["metadata"]["stream"] == Names(prefix).to_secretary
+
+
+def test_the_first_apply_step_holds_what_the_migrate_job_needs(
+    rendered: list[dict[str, Any]],
+) -> None:
+    """docs/deploy.md applies `component in (config,migrate)` before the rest: the Job must
+    find its namespace, ConfigMap and Secret in that step."""
+    step = [
+        d
+        for d in rendered
+        if d["metadata"].get("labels", {}).get("app.kubernetes.io/component")
+        in ("config", "migrate")
+    ]
+    kinds = {(d["kind"], d["metadata"]["name"]) for d in step}
+    (job,) = (d for d in step if d["kind"] == "Job")
+    (container,) = containers(job)
+    needed = {("ConfigMap", e["configMapRef"]["name"]) for e in container["envFrom"]}
+    needed |= {
+        ("Secret", e["valueFrom"]["secretKeyRef"]["name"])
+        for e in container["env"]
+        if "secretKeyRef" in e.get("valueFrom", {})
+    }
+    assert needed | {("Namespace", job["metadata"]["namespace"])} <= kinds
+    assert {kind for kind, _ in kinds} == {"Namespace", "ConfigMap", "Secret", "Job"}
