@@ -171,6 +171,9 @@ class DatabaseServer:
         conn.close()
 
 
+_EXCEPTION_LINE = re.compile(r"^[\w.]+(Error|Exception|Warning)\b")
+
+
 def migrate(database_url: str, *args: str) -> None:
     """Run Alembic against `database_url` (default: upgrade head), its output captured."""
     if not ALEMBIC_INI.exists():
@@ -184,9 +187,11 @@ def migrate(database_url: str, *args: str) -> None:
         text=True,
     )
     if result.returncode != 0:
-        # Alembic's last line names the cause (a refused TLS handshake, a missing right).
-        lines = [line for line in result.stderr.splitlines() if line.strip()]
-        cause = lines[-1] if lines else f"exit code {result.returncode}"
+        # The traceback's last exception line names the cause (a refused TLS handshake, a
+        # missing right); SQLAlchemy's "Background on this error" line follows it.
+        lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+        raised = [line for line in lines if _EXCEPTION_LINE.match(line)]
+        cause = (raised or lines or [f"exit code {result.returncode}"])[-1]
         raise InfraError(f"alembic {' '.join(args or ('upgrade', 'head'))} failed: {cause}")
 
 

@@ -1,0 +1,428 @@
+"""Managed Postgres, reproduced locally: a Postgres of the test's own that accepts TLS only
+(a certificate authority made by the test), a managed-style role without CREATEDB and without
+access to the `postgres` database, and a PgBouncer in transaction mode. One URL in either
+spelling runs Alembic (psycopg2) and rest_service (asyncpg) against them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import asyncpg
+import httpx
+import psycopg2
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from common.postgres_url import libpq_dsn
+from common.tests.certificates import Authority
+from ops import infra
+from rest_service.app.database import create_engine
+from rest_service.app.main import create_app
+from rest_service.app.settings import Settings
+from rest_service.app.state import AppState
+from tests.harness import base_env
+
+pytestmark = pytest.mark.timeout(600)
+
+#: A password that needs %-escaping in a URL (and would break a naive one).
+PASSWORD = "p@ss:w/rd%?#&= x"
+ROLE = "managed_app"
+DATABASE = "managed_db"
+
+
+def _postgres_bin() -> Path:
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: p.parts)
+    if not versions:
+        pytest.fail("no Postgres server binaries under /usr/lib/postgresql (apt: postgresql)")
+    return versions[-1].parent
+
+
+def _as_postgres(args: list[str]) -> None:
+    """initdb, pg_ctl and pgbouncer refuse to run as root: run them as `postgres` then."""
+    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    done = subprocess.run(prefix + args, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        pytest.fail(f"{' '.join(args)} failed: {done.stdout}{done.stderr}")
+
+
+@pytest.fixture(scope="module")
+def server_dir() -> Iterator[Path]:
+    """A folder the `postgres` user can reach (pytest's own temp root is private to root)."""
+    path = Path(tempfile.mkdtemp(prefix="sa_managed_pg_"))
+    try:
+        yield _owned_dir(path)
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _owned_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(0o700)
+    if os.geteuid() == 0:
+        shutil.chown(path, "postgres", "postgres")
+    return path
+
+
+def _give(path: Path) -> None:
+    if os.geteuid() == 0:
+        shutil.chown(path, "postgres", "postgres")
+
+
+@dataclass
+class TlsPostgres:
+    port: int
+    authority: Authority
+    data: Path
+
+    def url(self, query: str, host: str = "127.0.0.1", database: str = DATABASE) -> str:
+        auth = f"{ROLE}:{quote(PASSWORD, safe='')}"
+        return f"postgresql+asyncpg://{auth}@{host}:{self.port}/{database}?{query}"
+
+    def admin(self, database: str = "postgres") -> Any:
+        conn = psycopg2.connect(
+            host="127.0.0.1", port=self.port, user="postgres", dbname=database, sslmode="require"
+        )
+        conn.autocommit = True
+        return conn
+
+
+@pytest.fixture(scope="module")
+def tls_postgres(server_dir: Path) -> Iterator[TlsPostgres]:
+    """TLS only (hostssl in pg_hba, so plaintext is refused), on 127.0.0.1 and 127.0.0.2 (a
+    name the certificate does not carry), the role and its database made, `postgres` closed."""
+    root = _owned_dir(server_dir / "tls")
+    authority = Authority(_owned_dir(root / "ca"))
+    server = authority.issue("server", "localhost", ("localhost", "127.0.0.1"))
+    data = root / "data"
+    bin_dir = _postgres_bin()
+    _as_postgres([str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "reject"])
+    for file in (server.cert, server.key):
+        shutil.copy(file, data / file.name)
+        _give(data / file.name)
+    (data / "server.key").chmod(0o600)
+    port = infra.free_port()
+    with (data / "postgresql.conf").open("a") as conf:
+        conf.write(
+            f"\nport = {port}\nlisten_addresses = '127.0.0.1,127.0.0.2'\n"
+            f"unix_socket_directories = '{data}'\nssl = on\n"
+            "ssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n"
+            "max_connections = 60\nfsync = off\n"
+        )
+    (data / "pg_hba.conf").write_text(
+        "hostssl all postgres 127.0.0.1/32 trust\nhostssl all all 127.0.0.0/8 scram-sha-256\n"
+    )
+    pg_ctl = [str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(data / "log"), "-w"]
+    _as_postgres([*pg_ctl, "start"])
+    try:
+        found = TlsPostgres(port, authority, data)
+        conn = found.admin()
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE ROLE {ROLE} LOGIN NOCREATEDB PASSWORD %s", (PASSWORD,))
+            cur.execute(f"CREATE DATABASE {DATABASE} OWNER {ROLE}")
+            # What a managed service's application role meets: no way into `postgres`.
+            cur.execute("REVOKE CONNECT ON DATABASE postgres FROM PUBLIC")
+        conn.close()
+        yield found
+    finally:
+        _as_postgres([*pg_ctl, "-m", "immediate", "stop"])
+
+
+def _ssl_in_use(url: str) -> bool:
+    conn = psycopg2.connect(libpq_dsn(url))
+    with conn.cursor() as cur:
+        cur.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        row = cur.fetchone()
+    conn.close()
+    return bool(row and row[0])
+
+
+# -- the app, in process, on a given URL ---------------------------------------------------
+
+
+@asynccontextmanager
+async def rest_app(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    app = create_app()
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://rest") as http:
+            yield app, http
+
+
+def app_env(url: str, redis_url: str, secrets: dict[str, str], **extra: str) -> dict[str, str]:
+    prefix = f"test:{uuid.uuid4().hex[:8]}:"
+    return {**base_env(url, redis_url, prefix, secrets), **extra}
+
+
+async def user_round(http: httpx.AsyncClient, token: str) -> list[int]:
+    """Several statements per request, in several requests: a user made, changed, a reminder
+    made for them and read back. The status codes."""
+    auth = {"Authorization": f"Bearer {token}"}
+    telegram_id = uuid.uuid4().int % 10**12 + 1
+    made = await http.post(
+        "/api/users/", headers=auth, json={"telegram_id": telegram_id, "username": "ann"}
+    )
+    codes = [made.status_code]
+    if made.status_code != 201:
+        return codes
+    user = made.json()
+    changed = await http.put(
+        f"/api/users/{user['id']}", headers=auth, json={"timezone": "Europe/Berlin"}
+    )
+    job = await http.post(
+        "/api/cron-jobs/",
+        headers=auth,
+        json={
+            "name": "water",
+            "chat_id": telegram_id,
+            "text": "drink water",
+            "cron_expression": "0 9 * * *",
+        },
+    )
+    codes += [changed.status_code, job.status_code]
+    if job.status_code == 201:
+        read = await http.get(f"/api/cron-jobs/{job.json()['id']}", headers=auth)
+        codes.append(read.status_code)
+    return codes
+
+
+# -- (a) TLS only --------------------------------------------------------------------------
+
+
+def test_plaintext_is_refused(tls_postgres: TlsPostgres) -> None:
+    url = tls_postgres.url("sslmode=disable")
+    with pytest.raises(psycopg2.OperationalError, match="no encryption"):
+        psycopg2.connect(libpq_dsn(url))
+
+    async def plain() -> None:
+        await asyncpg.connect(
+            host="127.0.0.1",
+            port=tls_postgres.port,
+            user=ROLE,
+            password=PASSWORD,
+            database=DATABASE,
+            ssl="disable",
+        )
+
+    with pytest.raises(asyncpg.InvalidAuthorizationSpecificationError, match="no encryption"):
+        asyncio.run(plain())
+
+
+@pytest.mark.parametrize("query", ["sslmode=require", "ssl=require", "ssl=true"])
+async def test_one_url_migrates_and_serves_over_tls(
+    tls_postgres: TlsPostgres,
+    query: str,
+    monkeypatch: pytest.MonkeyPatch,
+    redis_url: str,
+    secrets: dict[str, str],
+) -> None:
+    """Either spelling: Alembic (psycopg2) upgrades to head and back, rest_service (asyncpg)
+    answers real API calls, both over TLS."""
+    database = f"tls_{uuid.uuid4().hex[:8]}"
+    conn = tls_postgres.admin()
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE {database} OWNER {ROLE}")
+    conn.close()
+    url = tls_postgres.url(query, database=database)
+    infra.ensure_database(url)
+    infra.migrate(url)
+    assert _ssl_in_use(url)
+    async with rest_app(monkeypatch, app_env(url, redis_url, secrets)) as (app, http):
+        assert await user_round(http, secrets["SERVICE_API_TOKEN"]) == [201, 200, 201, 200]
+        state: AppState = app.state.app_state
+        async with state.engine.connect() as db:
+            row = await db.execute(
+                text("SELECT ssl, current_user FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            )
+            assert tuple(row.one()) == (True, ROLE)
+        health = await http.get("/health")
+        assert health.status_code == 200, health.text
+    infra.migrate(url, "downgrade", "base")
+
+
+async def test_verify_full_with_the_test_ca(
+    tls_postgres: TlsPostgres,
+    monkeypatch: pytest.MonkeyPatch,
+    redis_url: str,
+    secrets: dict[str, str],
+) -> None:
+    root = tls_postgres.authority.cert_path
+    url = tls_postgres.url(f"sslmode=verify-full&sslrootcert={root}")
+    infra.migrate(url)
+    async with rest_app(monkeypatch, app_env(url, redis_url, secrets)) as (_app, http):
+        assert await user_round(http, secrets["SERVICE_API_TOKEN"]) == [201, 200, 201, 200]
+
+
+@pytest.mark.parametrize(("mode", "passes"), [("verify-full", False), ("verify-ca", True)])
+async def test_verify_full_checks_the_host_name_verify_ca_does_not(
+    tls_postgres: TlsPostgres, mode: str, passes: bool
+) -> None:
+    """127.0.0.2 reaches the same server, but its certificate names only localhost/127.0.0.1."""
+    root = tls_postgres.authority.cert_path
+    url = tls_postgres.url(f"sslmode={mode}&sslrootcert={root}", host="127.0.0.2")
+    settings = Settings(_env_file=None, environment="test", async_database_url=url)
+    engine = create_engine(settings)
+    try:
+        if passes:
+            async with engine.connect() as db:
+                assert (await db.execute(text("SELECT 1"))).scalar() == 1
+            assert _ssl_in_use(url)
+        else:
+            with pytest.raises(Exception, match=r"(?i)hostname|IP address mismatch"):
+                async with engine.connect() as db:
+                    await db.execute(text("SELECT 1"))
+            with pytest.raises(psycopg2.OperationalError, match="does not match"):
+                psycopg2.connect(libpq_dsn(url))
+    finally:
+        await engine.dispose()
+
+
+def test_an_unknown_authority_is_refused(tls_postgres: TlsPostgres, tmp_path: Path) -> None:
+    other = Authority(tmp_path)
+    url = tls_postgres.url(f"sslmode=verify-ca&sslrootcert={other.cert_path}")
+    with pytest.raises(infra.InfraError, match=r"SSL error|certificate verify failed"):
+        infra.migrate(url)
+
+
+# -- (c) start-up without the postgres database --------------------------------------------
+
+
+def test_ensure_database_needs_no_postgres_database_when_the_target_exists(
+    tls_postgres: TlsPostgres,
+) -> None:
+    url = tls_postgres.url("sslmode=require")
+    with pytest.raises(psycopg2.OperationalError, match="permission denied"):
+        psycopg2.connect(infra.admin_dsn(url, "postgres"))  # what the old start-up needed
+    infra.ensure_database(url)
+
+
+def test_a_missing_database_the_role_cannot_create_is_one_clear_line(
+    tls_postgres: TlsPostgres,
+) -> None:
+    url = tls_postgres.url("sslmode=require", database="not_there")
+    started = time.monotonic()
+    with pytest.raises(infra.InfraError) as caught:
+        infra.ensure_database(url)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "'not_there' does not exist" in message
+    assert "permission denied for database" in message
+    assert "CREATEDB" in message
+    assert PASSWORD not in message
+    assert time.monotonic() - started < 10  # a refusal is not waited out
+
+
+def test_a_missing_database_is_created_when_the_role_may(tls_postgres: TlsPostgres) -> None:
+    conn = tls_postgres.admin()
+    with conn.cursor() as cur:
+        cur.execute("CREATE ROLE creator LOGIN CREATEDB PASSWORD 'creator-pw'")
+        cur.execute("GRANT CONNECT ON DATABASE postgres TO creator")
+    conn.close()
+    name = f"made_{uuid.uuid4().hex[:8]}"
+    url = (
+        f"postgresql+asyncpg://creator:creator-pw@127.0.0.1:{tls_postgres.port}/{name}?ssl=require"
+    )
+    infra.ensure_database(url)
+    psycopg2.connect(libpq_dsn(url)).close()
+
+
+# -- (b) PgBouncer in transaction mode ------------------------------------------------------
+
+
+def _pgbouncer() -> str:
+    path = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+    if not Path(path).exists():
+        pytest.fail("no pgbouncer (apt-get install -y pgbouncer)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def pgbouncer(server_dir: Path) -> Iterator[int]:
+    """Transaction pooling with few server connections, so clients' transactions keep landing
+    on server connections other clients prepared statements on."""
+    root = _owned_dir(server_dir / "pgbouncer")
+    port = infra.free_port()
+    (root / "users.txt").write_text('"postgres" ""\n')
+    (root / "pgbouncer.ini").write_text(
+        "[databases]\n* = host=127.0.0.1 port=5432\n"
+        "[pgbouncer]\n"
+        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
+        f"auth_type = trust\nauth_file = {root / 'users.txt'}\n"
+        "pool_mode = transaction\ndefault_pool_size = 4\nmax_client_conn = 500\n"
+        f"logfile = {root / 'pgbouncer.log'}\npidfile = {root / 'pgbouncer.pid'}\n"
+    )
+    for name in ("users.txt", "pgbouncer.ini"):
+        _give(root / name)
+    _as_postgres([_pgbouncer(), "-d", str(root / "pgbouncer.ini")])
+    try:
+        deadline = time.monotonic() + 20
+        while not infra.port_answers("127.0.0.1", port):
+            if time.monotonic() > deadline:
+                pytest.fail(f"pgbouncer did not start: {(root / 'pgbouncer.log').read_text()}")
+            time.sleep(0.1)
+        yield port
+    finally:
+        pid = int((root / "pgbouncer.pid").read_text())
+        os.kill(pid, 15)
+        deadline = time.monotonic() + 10
+        while infra.port_answers("127.0.0.1", port) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+
+def through(database_url: str, port: int) -> str:
+    """The same database, reached through PgBouncer."""
+    name = database_url.rsplit("/", 1)[1]
+    return f"postgresql+asyncpg://postgres@127.0.0.1:{port}/{name}"
+
+
+async def concurrent_rounds(http: httpx.AsyncClient, token: str, count: int) -> list[int]:
+    rounds = await asyncio.gather(*(user_round(http, token) for _ in range(count)))
+    return [code for codes in rounds for code in codes]
+
+
+async def test_statement_cache_off_works_behind_pgbouncer_in_transaction_mode(
+    pgbouncer: int,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    redis_url: str,
+    secrets: dict[str, str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url = through(database_url, pgbouncer)
+    env = app_env(url, redis_url, secrets, DB_STATEMENT_CACHE_SIZE="0")
+    async with rest_app(monkeypatch, env) as (_app, http):
+        for _ in range(3):
+            codes = await concurrent_rounds(http, secrets["SERVICE_API_TOKEN"], 50)
+            assert codes == [201, 200, 201, 200] * 50, sorted(set(codes))
+    assert "prepared statement" not in caplog.text
+
+
+async def test_the_default_statement_cache_breaks_behind_pgbouncer(
+    pgbouncer: int,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    redis_url: str,
+    secrets: dict[str, str],
+) -> None:
+    """Why DB_STATEMENT_CACHE_SIZE=0 exists: with asyncpg's cache on, named statements
+    prepared on one server connection are looked for on another."""
+    url = through(database_url, pgbouncer)
+    async with rest_app(monkeypatch, app_env(url, redis_url, secrets)) as (_app, http):
+        codes = await concurrent_rounds(http, secrets["SERVICE_API_TOKEN"], 50)
+    assert any(code >= 500 for code in codes), sorted(set(codes))
