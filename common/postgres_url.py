@@ -109,7 +109,9 @@ class Tls:
             if self.cert:
                 context.load_cert_chain(self.cert, self.key, self.password)
         except (OSError, ssl.SSLError) as exc:
-            raise PostgresUrlError(f"TLS files of the database URL: {exc}") from exc
+            named = ", ".join(f for f in (self.rootcert, self.cert, self.key) if f)
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise PostgresUrlError(f"TLS files of the database URL ({named}): {reason}") from exc
         return context
 
 

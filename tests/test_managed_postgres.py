@@ -24,6 +24,7 @@ import httpx
 import psycopg2
 import pytest
 from fastapi import FastAPI
+from pydantic import ValidationError
 from sqlalchemy import text
 
 from common.postgres_url import libpq_dsn
@@ -426,3 +427,17 @@ async def test_the_default_statement_cache_breaks_behind_pgbouncer(
     async with rest_app(monkeypatch, app_env(url, redis_url, secrets)) as (_app, http):
         codes = await concurrent_rounds(http, secrets["SERVICE_API_TOKEN"], 50)
     assert any(code >= 500 for code in codes), sorted(set(codes))
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("sslmode=maybe", "expected one of"),
+        ("sslmode=verify-full&sslrootcert=/no/such/ca.pem", "/no/such/ca.pem"),
+        ("channel_binding=require", "asyncpg cannot"),
+    ],
+)
+def test_a_url_a_driver_cannot_use_stops_rest_service_at_start_up(query: str, words: str) -> None:
+    url = f"postgresql+asyncpg://app@db.example.com/app?{query}"
+    with pytest.raises(ValidationError, match=words):
+        Settings(_env_file=None, environment="test", async_database_url=url)
