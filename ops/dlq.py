@@ -23,11 +23,11 @@ def list_dead(client: redis.Redis, names: Names) -> list[dict[str, str]]:
 
 
 def summary(fields: dict[bytes, bytes]) -> dict[str, str]:
-    """The entry as text, whatever its payload: one nested too deep for `json` to read
-    (RecursionError) is shown as it is, without a message id, instead of crashing the list."""
+    """The entry as text, whatever its payload: one `json` cannot read (nested too deep, not
+    JSON) or without a message id is shown as it is, instead of crashing the list."""
     try:
         return dead_entry_summary(fields)  # type: ignore[arg-type]
-    except RecursionError:
+    except (RecursionError, ValueError, KeyError, TypeError):
         rest = {key: value for key, value in fields.items() if key not in (b"data", "data")}
         data = fields.get(b"data", b"")
         return {**dead_entry_summary(rest), "data": data.decode("utf-8", "backslashreplace")}  # type: ignore[arg-type]

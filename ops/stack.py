@@ -51,13 +51,18 @@ class StackState:
 
 
 def pid_alive(pid: int) -> bool:
+    """Running: it exists and is not a zombie (exited, waiting for its parent to reap it)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True  # alive, someone else's
-    return True
+        pass  # alive, someone else's
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc (not Linux): the signal check is all there is
+    return state != "Z"
 
 
 def state_path(run_dir: Path) -> Path:
