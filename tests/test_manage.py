@@ -325,6 +325,6 @@ def test_a_start_that_fails_stops_the_services_and_servers_it_started(
         assert f"port in use: assistant ({base + 2})" in result.stderr
         assert not port_answers("127.0.0.1", base), "rest_service was left running"
         assert _embedded_running(data_dir) == [], result.stderr[-3000:]
-        assert not (data_dir / "run" / "infra.json").exists()
+        assert not (data_dir / "run" / "state.json").exists()
     finally:
         manage(*common, "stop", env=bare_env())
