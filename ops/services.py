@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class Kind(StrEnum):
-    #: A FastAPI app the others call; its URL is a setting of theirs, its port is published.
+    #: A FastAPI app the others call; its URL is a setting of theirs (compose: behind the proxy).
     http = "http"
     #: A worker with only `/health` and `/metrics`; any number of replicas may run.
     worker = "worker"
