@@ -3,10 +3,13 @@ the caller when it is safe, else made here, echoed in the answer and bound as th
 `correlation_id` of every log line the request writes), a request log line, and request
 count and latency by route template (prometheus-fastapi-instrumentator).
 
-The instrumentator resolves the route template (`/api/users/{user_id}`; `none` for a path
-no route matches). Its default metrics are registered once per process and silently
-dropped for a second app (every test makes several), so it records into the metrics of
-common/metrics.py instead, with the service as a label."""
+The instrumentator's middleware times each request and catches its status. Two of its
+defaults are replaced: its metrics are registered once per process and silently dropped for
+a second app (every test makes several), so it records into common/metrics.py's, with the
+service as a label; and it finds the route template by matching the request against every
+route again before the call (0.1-0.7 ms a request on rest_service's 80 routes), so the
+template is read after the call from the route Starlette's router matched
+(`scope["route"]`): `/api/users/{user_id}`, or `none` when no route matched."""
 
 from __future__ import annotations
 
@@ -14,8 +17,9 @@ from collections.abc import Callable
 
 import structlog
 from fastapi import FastAPI
-from prometheus_fastapi_instrumentator import Instrumentator
 from prometheus_fastapi_instrumentator.metrics import Info
+from prometheus_fastapi_instrumentator.middleware import PrometheusInstrumentatorMiddleware
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.logging import REQUEST_ID_HEADER, get_logger, new_request_id, safe_request_id
@@ -69,9 +73,22 @@ class RequestIdMiddleware:
             structlog.contextvars.reset_contextvars(**tokens)
 
 
+def route_template(scope: Scope) -> str:
+    """The template of the route that answered (behind a mount, with the mount's prefix)."""
+    path = getattr(scope.get("route"), "path", None)
+    return f"{scope.get('root_path', '')}{path}" if isinstance(path, str) else "none"
+
+
+class _TemplateAfterCall(PrometheusInstrumentatorMiddleware):
+    """The instrumentator's middleware without its route search before the call."""
+
+    def _get_handler(self, request: Request) -> tuple[str, bool]:
+        return "", True
+
+
 def _recorder(service: str) -> Callable[[Info], None]:
     def record(info: Info) -> None:
-        handler, method = info.modified_handler, info.method
+        handler, method = route_template(info.request.scope), info.method
         HTTP_REQUESTS.labels(service, method, handler, info.modified_status).inc()
         HTTP_REQUEST_SECONDS.labels(service, method, handler).observe(info.modified_duration)
         write = log.debug if handler in QUIET_ROUTES else log.info
@@ -88,7 +105,7 @@ def _recorder(service: str) -> Callable[[Info], None]:
 
 def instrument(app: FastAPI, service: str) -> None:
     """Call last in `create_app`, so both middlewares wrap everything added before."""
-    instrumentator = Instrumentator(should_group_status_codes=False)
-    instrumentator.add(_recorder(service))
-    instrumentator.instrument(app)
+    app.add_middleware(
+        _TemplateAfterCall, should_group_status_codes=False, instrumentations=[_recorder(service)]
+    )
     app.add_middleware(RequestIdMiddleware, service=service)

@@ -172,7 +172,11 @@ async def test_requests_are_counted_and_timed_by_route_template(
         for _ in range(3):
             assert (await http.get(f"/api/users/{uuid.uuid4()}")).status_code == 404
         assert (await http.get(f"/no/such/{uuid.uuid4()}")).status_code == 404
+        admin_before = requests_seen("rest_service", "GET", "/admin/login", "200")
+        assert (await http.get("/admin/login")).status_code == 200
         scraped = (await http.get("/metrics")).text
+    # behind a mount (the admin), the template keeps the mount's prefix
+    assert requests_seen("rest_service", "GET", "/admin/login", "200") == admin_before + 1
     assert requests_seen("rest_service", "GET", route, "404") == before + 3
     assert requests_seen("rest_service", "GET", "none", "404") == unknown + 1
     assert "/api/users/" + "0" not in scraped and "/no/such" not in scraped
