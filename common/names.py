@@ -244,6 +244,11 @@ class Names:
         """Hash of fires published and not yet recorded in rest_service (cron_service)."""
         return self.key("cron:unrecorded")
 
+    @property
+    def cron_replicas(self) -> str:
+        """Sorted set of live cron_service replicas, scored by when their heartbeat runs out."""
+        return self.key("cron:replicas")
+
     def cron_recording(self, fire_key: str) -> str:
         """Held by the cron_service instance recording this fire, so others leave it."""
         return self.key(f"cron:recording:{fire_key}")

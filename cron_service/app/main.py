@@ -1,8 +1,9 @@
 """The cron_service worker: sync, fire, record, recover; `/health` and `/metrics`.
 
-Four loops share one process: the sync (at start, on `cron:updated`, and every
+Five loops share one process: the sync (at start, on `cron:updated`, and every
 CRON_RESYNC_INTERVAL, so a lost message heals), the `cron:updated` listener, the recorder
-pool, and the recovery sweep that finishes recording fires a crash left behind.
+pool, the recovery sweep that finishes recording fires a crash left behind, and the replica
+heartbeat that decides this replica's share of the jobs (`replicas.py`).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from common.settings import load_settings
 from common.worker import WorkerContext, worker_context
 from cron_service.app.clock import Clock
 from cron_service.app.fires import FireLedger, FireRules
-from cron_service.app.metrics import SYNCS
+from cron_service.app.metrics import REPLICAS, SYNCS
 from cron_service.app.recorder import Recorder
+from cron_service.app.replicas import Membership, Ring, new_replica_id
 from cron_service.app.scheduler import ReminderScheduler
 from cron_service.app.settings import Settings
 
@@ -53,6 +55,12 @@ class CronService:
             default_timezone=settings.default_timezone,
             clock=self._clock,
         )
+        self.membership = Membership(
+            ctx.redis, ctx.names, new_replica_id(), settings.cron_replica_ttl
+        )
+        #: The live replicas as the last heartbeat saw them, for `_rebalance`.
+        self._seen = Ring.of(self.membership.replica_id)
+        self._ring_changed = asyncio.Event()
         self._wanted = asyncio.Event()
         #: What `cron:updated` named since the last sync; `_full` when it was anything else.
         self._changed: set[str] = set()
@@ -63,14 +71,26 @@ class CronService:
         """Runs until the worker's stop event; then stops firing and finishes recording."""
         self._ctx.health.add_check("scheduler", self.health)
         self.scheduler.start()
+        ring = await self._beat()
+        if ring is not None:  # the first sync plans this replica's share, not every job
+            await self.scheduler.rebalance(ring)
         try:
             async with asyncio.TaskGroup() as group:
                 loops = [
                     group.create_task(loop())
-                    for loop in (self.recorder.run, self._sync_loop, self._listen, self._recover)
+                    for loop in (
+                        self.recorder.run,
+                        self._sync_loop,
+                        self._listen,
+                        self._recover,
+                        self._rebalance,
+                        self._heartbeat,
+                    )
                 ]
                 await self._ctx.stop.wait()
                 self.scheduler.shutdown()
+                loops[-1].cancel()
+                await self._leave()
                 await self.recorder.drain(self._settings.shutdown_grace_seconds)
                 for task in loops:
                     task.cancel()
@@ -87,9 +107,13 @@ class CronService:
         if waited > limit:
             when = last.isoformat() if last else "never"
             raise SchedulerUnhealthy(f"no sync with rest_service for {waited:.0f}s (last: {when})")
+        ring = self.scheduler.ring
         return {
             "running": True,
             "jobs": self.scheduler.job_count,
+            "known_jobs": self.scheduler.known_count,
+            "replica": self.membership.replica_id,
+            "replicas": len(ring.members),
             "last_sync_at": last.isoformat() if last else None,
             "last_sync_age_s": round(age, 1) if age is not None else None,
         }
@@ -165,6 +189,45 @@ class CronService:
                     log.info("unrecorded_fires_found", count=found)
                 min_age = self._settings.cron_recovery_min_age
             await asyncio.sleep(self._settings.cron_recovery_interval.total_seconds())
+
+    async def _heartbeat(self) -> None:
+        """Every CRON_REPLICA_HEARTBEAT: renews this replica's membership; a change of the live
+        replicas wakes `_rebalance` (never waited for here: a long sync holds the scheduler,
+        and a heartbeat that waited would run out)."""
+        interval = self._settings.cron_replica_heartbeat.total_seconds()
+        while True:
+            await asyncio.sleep(interval)
+            ring = await self._beat()
+            if ring is not None and ring != self.scheduler.ring:
+                self._seen = ring
+                self._ring_changed.set()
+
+    async def _rebalance(self) -> None:
+        """Takes the share of the latest live replicas seen."""
+        while True:
+            await self._ring_changed.wait()
+            self._ring_changed.clear()
+            ring = self._seen
+            if ring == self.scheduler.ring:
+                continue
+            taken, given = await self.scheduler.rebalance(ring)
+            log.info("replicas_changed", replicas=len(ring.members), taken=taken, given_up=given)
+
+    async def _beat(self) -> Ring | None:
+        """None when Redis is down: the last view stays (nothing fires without Redis)."""
+        try:
+            ring = await self.membership.beat()
+        except (RedisError, OSError) as exc:
+            log.warning("replica_heartbeat_failed", error=str(exc))
+            return None
+        REPLICAS.set(len(ring.members))
+        return ring
+
+    async def _leave(self) -> None:
+        try:
+            await self.membership.leave()
+        except (RedisError, OSError) as exc:  # its heartbeat runs out instead
+            log.warning("replica_leave_failed", error=str(exc))
 
 
 async def main(stop: asyncio.Event) -> None:

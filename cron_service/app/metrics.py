@@ -32,7 +32,10 @@ PENDING_RECORDS = Gauge(
 SYNCS = Counter(
     "smart_assistant_cron_syncs_total", "Loads of the active jobs from rest_service", ["result"]
 )
-SCHEDULED = Gauge("smart_assistant_cron_scheduled_jobs", "Active jobs in the scheduler")
+SCHEDULED = Gauge(
+    "smart_assistant_cron_scheduled_jobs", "Active jobs this replica plans (its share)"
+)
+REPLICAS = Gauge("smart_assistant_cron_replicas", "Live cron_service replicas this one sees")
 LAST_SYNC = Gauge(
     "smart_assistant_cron_last_sync_timestamp_seconds", "When the last sync succeeded (Unix time)"
 )

@@ -7,7 +7,9 @@ APScheduler jobs due at 09:00 cost far more than one. Recurrence is computed by
 `common/schedule.py` in the job's timezone; when a fire is done the job's following occurrence is
 planned. A resync that plans what is already planned changes nothing (plans are keyed by job
 id). The job store is the default in-memory one, never shared: jobs live in rest_service and
-reach every instance by sync. APScheduler's misfire handling is off
+reach every instance by sync. Every instance knows every active job, but plans only its share
+(`replicas.Ring`: rendezvous hashing over the live replicas); when the replicas change, the
+share is re-taken from what is known, without a reload. APScheduler's misfire handling is off
 (`misfire_grace_time=None`: run however late), and `max_instances` is high (a bucket may be
 re-made while its previous run is still firing), because lateness, grace and the "(late)"
 mark are decided by `fires.compose`, and a fire happens once because of its claim in Redis,
@@ -36,6 +38,7 @@ from cron_service.app.clock import Clock
 from cron_service.app.fires import Composed, Fire, FireLedger, FireRules, compose
 from cron_service.app.jobs import PlannedJob, plan
 from cron_service.app.recorder import Recorder
+from cron_service.app.replicas import Ring
 
 log = get_logger(__name__)
 
@@ -43,6 +46,8 @@ log = get_logger(__name__)
 _RETRY_AFTER = timedelta(seconds=5)
 #: Fires claimed and published in one Redis round trip.
 _FIRE_BATCH = 250
+#: Jobs loaded from rest_service at once after `cron:updated` or a takeover.
+_FETCH_CONCURRENCY = 8
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,11 @@ class ReminderScheduler:
             timezone=UTC,
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1000},
         )
+        #: Every active job as last loaded; only this replica's share is planned.
+        self._known: dict[str, CronJob] = {}
+        self._ring = Ring.of("")
+        #: Jobs `cron:updated` named while another replica had them: `_known` may be old.
+        self._stale: set[str] = set()
         self._jobs: dict[str, PlannedJob] = {}
         self._planned: dict[str, _Planned] = {}
         #: PlannedJob ids by the instant they fire at; one APScheduler job per instant.
@@ -105,16 +115,31 @@ class ReminderScheduler:
 
     @property
     def job_count(self) -> int:
+        """The jobs this replica plans (its share)."""
         return len(self._jobs)
+
+    @property
+    def known_count(self) -> int:
+        return len(self._known)
+
+    @property
+    def ring(self) -> Ring:
+        return self._ring
 
     # --- sync --------------------------------------------------------------------------------
 
     async def resync(self) -> None:
-        """Loads every active job and makes the scheduler match: new and changed jobs are
-        (re)planned, jobs no longer active leave."""
+        """Loads every active job and makes the scheduler match: new and changed jobs of this
+        replica's share are (re)planned, jobs no longer active or no longer ours leave."""
         async with self._sync_lock:
-            jobs = await self._load_active()
+            self._known = await self._load_active()
+            self._stale.clear()
             now = self._clock.now()
+            jobs = {}
+            for job_id, data in self._known.items():
+                job = self._parse(data) if self._ring.owns(job_id) else None
+                if job is not None:
+                    jobs[job_id] = job
             for job_id in self._jobs.keys() - jobs.keys():
                 self._drop(job_id)
             for job in jobs.values():
@@ -123,26 +148,81 @@ class ReminderScheduler:
             metrics.SCHEDULED.set(len(self._jobs))
             metrics.LAST_SYNC.set(now.timestamp())
 
-    async def refresh(self, job_ids: set[str]) -> None:
-        """Reloads only these jobs (the ones `cron:updated` named)."""
+    async def rebalance(self, ring: Ring) -> tuple[int, int]:
+        """Takes the share `ring` gives this replica, from the jobs already known: a dead
+        replica's jobs are planned here (an overdue fire at once), jobs now another's leave.
+        Returns how many were taken and given up."""
         async with self._sync_lock:
-            for job_id in job_ids:
-                try:
-                    job = self._parse(await self._rest.get_cron_job(job_id))
-                except NotFoundError:
-                    job = None
+            self._ring = ring
+            given = [job_id for job_id in self._jobs if not ring.owns(job_id)]
+            for job_id in given:
+                self._drop(job_id)
+            await self._catch_up({job_id for job_id in self._stale if ring.owns(job_id)})
+            now = self._clock.now()
+            taken = 0
+            for job_id, data in self._known.items():
+                if job_id not in self._jobs and ring.owns(job_id):
+                    job = self._parse(data)
+                    if job is not None:
+                        self._plan(job, now)
+                        taken += 1
+            metrics.SCHEDULED.set(len(self._jobs))
+            return taken, len(given)
+
+    async def refresh(self, job_ids: set[str]) -> None:
+        """Reloads only these jobs (the ones `cron:updated` named) that are this replica's;
+        the others are only marked stale, and loaded if this replica ever takes them."""
+        async with self._sync_lock:
+            mine = {job_id for job_id in job_ids if self._ring.owns(job_id)}
+            self._stale |= job_ids - mine
+            for job_id in job_ids - mine:
+                self._drop(job_id)
+            for job_id, data in (await self._fetch(mine)).items():
+                self._learn(job_id, data)
+                job = self._parse(data) if data is not None else None
                 if job is None:
                     self._drop(job_id)
                 else:
                     self._plan(job, self._clock.now())
             metrics.SCHEDULED.set(len(self._jobs))
 
-    async def _load_active(self) -> dict[str, PlannedJob]:
-        jobs: dict[str, PlannedJob] = {}
+    async def _catch_up(self, job_ids: set[str]) -> None:
+        """Loads jobs taken over that changed while another replica had them; rest_service
+        down: the last known state serves (the fire claim still keeps a fire once)."""
+        try:
+            fetched = await self._fetch(job_ids)
+        except Exception as exc:
+            log.warning("takeover_reload_failed", count=len(job_ids), error=str(exc))
+            return
+        for job_id, data in fetched.items():
+            self._learn(job_id, data)
+            self._stale.discard(job_id)
+
+    async def _fetch(self, job_ids: set[str]) -> dict[str, CronJob | None]:
+        """These jobs from rest_service, a few at a time; None for one that is gone."""
+        gate = asyncio.Semaphore(_FETCH_CONCURRENCY)
+
+        async def one(job_id: str) -> CronJob | None:
+            async with gate:
+                try:
+                    return await self._rest.get_cron_job(job_id)
+                except NotFoundError:
+                    return None
+
+        ids = sorted(job_ids)
+        return dict(zip(ids, await asyncio.gather(*(one(i) for i in ids)), strict=True))
+
+    def _learn(self, job_id: str, data: CronJob | None) -> None:
+        if data is None or data.status != CronJobStatus.active:
+            self._known.pop(job_id, None)
+        else:
+            self._known[job_id] = data
+
+    async def _load_active(self) -> dict[str, CronJob]:
+        jobs: dict[str, CronJob] = {}
         async for data in self._rest.iter_cron_jobs(status=CronJobStatus.active):
-            job = self._parse(data)
-            if job is not None:
-                jobs[job.id] = job
+            if data.status == CronJobStatus.active:
+                jobs[str(data.id)] = data
         return jobs
 
     def _parse(self, data: CronJob) -> PlannedJob | None:

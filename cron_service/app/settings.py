@@ -57,8 +57,19 @@ class Settings(ServiceSettings):
     cron_recovery_min_age: Duration = timedelta(seconds=30)
     #: Bursts of `cron:updated` within this window cause one resync.
     cron_update_debounce: Duration = timedelta(milliseconds=200)
+    #: How often a replica renews its membership in `cron:replicas` and re-takes its share of
+    #: the jobs; a replica silent for CRON_REPLICA_TTL is dead, and its share is taken over at
+    #: the others' next heartbeat (so a dead replica's fires are at most TTL + heartbeat late).
+    cron_replica_heartbeat: PositiveDuration = timedelta(seconds=2)
+    cron_replica_ttl: PositiveDuration = timedelta(seconds=10)
     #: Tests only (ENVIRONMENT=test): what the service's clock reads when it starts.
     cron_test_clock_start: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _heartbeat_within_ttl(self) -> Settings:
+        if self.cron_replica_ttl <= self.cron_replica_heartbeat:
+            raise ValueError("CRON_REPLICA_TTL must be longer than CRON_REPLICA_HEARTBEAT")
+        return self
 
     @model_validator(mode="after")
     def _test_clock_only_in_tests(self) -> Settings:

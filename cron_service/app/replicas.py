@@ -1,0 +1,85 @@
+"""Which cron_service replica plans which job: live replicas by Redis heartbeats, jobs spread
+over them by rendezvous hashing.
+
+Every CRON_REPLICA_HEARTBEAT each replica writes its id into the sorted set `cron:replicas`,
+scored by when its heartbeat runs out (Redis server time plus CRON_REPLICA_TTL, so the
+replicas' clocks need not agree), drops the entries that ran out, and reads the rest. A job
+belongs to the live replica with the highest hash of (replica, job id): replicas that see the
+same members agree without talking, and a replica joining or leaving moves only its own share.
+While views differ (for at most a heartbeat) a job may have two owners, and the fire claim in
+Redis keeps its fire once, or none, and it fires a heartbeat later, marked late if it is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+import redis.asyncio as aioredis
+
+from common.names import Names
+
+# Renews one replica's heartbeat and returns the live replicas. KEYS: the replicas' sorted
+# set. ARGV: the replica's id, its TTL (ms). One key, so one Cluster slot.
+_BEAT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], 10 * tonumber(ARGV[2]))
+return redis.call('ZRANGE', KEYS[1], 0, -1)
+"""
+
+
+def new_replica_id() -> str:
+    """Unique per process start: a restarted replica is a new member, its old entry runs out."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _weight(replica: str, job_id: str) -> int:
+    digest = hashlib.blake2b(f"{replica}\0{job_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+@dataclass(frozen=True)
+class Ring:
+    """The live replicas as one replica sees them (always including itself)."""
+
+    me: str
+    members: tuple[str, ...]
+
+    @classmethod
+    def of(cls, me: str, live: list[str] | tuple[str, ...] = ()) -> Ring:
+        return cls(me, tuple(sorted(set(live) | {me})))
+
+    def owner(self, job_id: str) -> str:
+        return max(self.members, key=lambda member: _weight(member, job_id))
+
+    def owns(self, job_id: str) -> bool:
+        return len(self.members) == 1 or self.owner(job_id) == self.me
+
+
+class Membership:
+    """This replica's heartbeat in `cron:replicas`."""
+
+    def __init__(
+        self, redis: aioredis.Redis, names: Names, replica_id: str, ttl: timedelta
+    ) -> None:
+        self._redis = redis
+        self._key = names.cron_replicas
+        self.replica_id = replica_id
+        self._ttl_ms = max(1, int(ttl.total_seconds() * 1000))
+        self._beat = redis.register_script(_BEAT)
+
+    async def beat(self) -> Ring:
+        """Renews the heartbeat; the live replicas, this one among them."""
+        live = await self._beat(keys=[self._key], args=[self.replica_id, self._ttl_ms])
+        return Ring.of(self.replica_id, [m.decode() if isinstance(m, bytes) else m for m in live])
+
+    async def leave(self) -> None:
+        """At a clean stop: the others take this replica's share at their next heartbeat."""
+        await self._redis.zrem(self._key, self.replica_id)

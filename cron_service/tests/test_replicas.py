@@ -1,0 +1,210 @@
+"""Replicas share the due work: each plans and fires only its share of the jobs (rendezvous
+hashing over the live replicas in `cron:replicas`), each fire goes out once, and a killed
+replica's share is taken over by the others within its heartbeat's TTL. Three real
+cron_service processes on real Redis, Postgres and rest_service."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import psycopg2
+import redis.asyncio as aioredis
+from psycopg2.extras import execute_values
+
+from common.names import Names
+from common.postgres_url import sync_url
+from common.rest_client import RestClient
+from common.wire import User
+from cron_service.app.fires import FireLedger, FireRules, compose
+from cron_service.app.jobs import plan
+from cron_service.app.replicas import Ring
+from cron_service.tests.conftest import Outbox, runs_of, start_cron
+from ops.processes import ServiceProcess, Stack
+from tests.reminders import whole_second
+from tests.users import make_user
+
+HEARTBEAT_S = 0.5
+TTL_S = 3.0
+REPLICA_ENV = {
+    "CRON_REPLICA_HEARTBEAT": str(HEARTBEAT_S),
+    "CRON_REPLICA_TTL": str(TTL_S),
+    # three recorders of 16 keep the one rest_service of these tests too busy to answer them
+    "CRON_RECORD_CONCURRENCY": "4",
+}
+
+
+# --- the ring, without processes ---------------------------------------------------------------
+
+
+def test_every_replica_agrees_on_one_owner_and_shares_are_even() -> None:
+    members = ["a", "b", "c"]
+    rings = [Ring.of(me, members) for me in members]
+    jobs = [f"job-{n}" for n in range(3000)]
+    for job in jobs:
+        assert sum(ring.owns(job) for ring in rings) == 1
+    shares = Counter(rings[0].owner(job) for job in jobs)
+    assert all(800 < shares[m] < 1200 for m in members), shares
+
+
+def test_a_replica_leaving_moves_only_its_own_share() -> None:
+    before = Ring.of("a", ["a", "b", "c"])
+    after = Ring.of("a", ["a", "b"])
+    for job in (f"job-{n}" for n in range(2000)):
+        if before.owner(job) != "c":
+            assert after.owner(job) == before.owner(job)
+
+
+def test_alone_or_unseen_a_replica_owns_everything() -> None:
+    assert Ring.of("a").owns("any job")
+    assert Ring.of("a", ["b"]).members == ("a", "b"), "always among the live it sees"
+
+
+# --- three processes -----------------------------------------------------------------------
+
+
+async def start_replicas(stack: Stack, count: int = 3) -> list[ServiceProcess]:
+    names = [f"cron_{n}" for n in range(count)]
+    started = await asyncio.gather(
+        *(asyncio.to_thread(start_cron, stack, name, **REPLICA_ENV) for name in names)
+    )
+    await wait_for(lambda: all_see(started, count), "every replica sees the others")
+    return list(started)
+
+
+async def health(cron: ServiceProcess) -> dict[str, object]:
+    async with httpx.AsyncClient(base_url=cron.url) as http:
+        checks: dict[str, dict[str, object]] = (await http.get("/health")).json()["checks"]
+    return checks["scheduler"]
+
+
+async def all_see(replicas: list[ServiceProcess], count: int) -> bool:
+    return all([(await health(r))["replicas"] == count for r in replicas])
+
+
+async def metric(cron: ServiceProcess, prefix: str) -> float:
+    """The sum of a metric's samples (all label sets)."""
+    async with httpx.AsyncClient(base_url=cron.url) as http:
+        text = (await http.get("/metrics")).text
+    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(prefix))
+
+
+async def fires(cron: ServiceProcess) -> int:
+    return int(await metric(cron, "smart_assistant_cron_fires_total{"))
+
+
+async def wait_for(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        await asyncio.sleep(0.1)
+
+
+def insert_reminders(database: str, user: User, count: int, due: datetime) -> list[str]:
+    """`count` active one-off reminders due at `due`, straight into Postgres (over the API a
+    user may have 50, and 150 POSTs would keep this busy machine from its due time)."""
+    ids = [str(uuid.uuid4()) for _ in range(count)]
+    rows = [
+        (job_id, f"r{n}", "reminder", str(user.id), user.telegram_id, f"r{n}", due, "UTC",
+         "active", due)
+        for n, job_id in enumerate(ids)
+    ]  # fmt: skip
+    conn = psycopg2.connect(sync_url(database).replace("+psycopg2", ""))
+    with conn, conn.cursor() as cur:
+        execute_values(
+            cur,
+            "INSERT INTO cron_jobs (id, name, type, user_id, chat_id, text, run_at, timezone,"
+            " status, next_run_at, created_at, updated_at) VALUES %s",
+            rows,
+            template="(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now(), now())",
+        )
+    conn.close()
+    return ids
+
+
+async def settled(
+    stack: Stack, rest: RestClient, redis: aioredis.Redis, names: Names, count: int
+) -> tuple[list[str], datetime, list[ServiceProcess], dict[str, ServiceProcess]]:
+    """Three replicas that see each other, then `count` reminders due soon, planned by the
+    replicas each in its share: the job ids, the due time, the replicas, the replicas by id."""
+    replicas = await start_replicas(stack)
+    user = await make_user(rest)
+    due = whole_second(datetime.now(UTC) + timedelta(seconds=8))
+    jobs = insert_reminders(stack.env["ASYNC_DATABASE_URL"], user, count, due)
+    await redis.publish(names.cron_updated, "inserted")  # not one job's id: a full resync
+
+    async def all_planned_once() -> bool:
+        return sum([int(str((await health(r))["jobs"])) for r in replicas]) == count
+
+    await wait_for(all_planned_once, "the replicas planned every job once")
+    assert datetime.now(UTC) < due - timedelta(seconds=1), "the machine was too slow to plan"
+    by_id = {str((await health(r))["replica"]): r for r in replicas}
+    return jobs, due, replicas, by_id
+
+
+async def test_three_replicas_split_the_due_reminders_and_fire_each_once(
+    stack: Stack, rest: RestClient, redis: aioredis.Redis, names: Names, outbox: Outbox
+) -> None:
+    jobs, due, replicas, by_id = await settled(stack, rest, redis, names, 150)
+
+    await outbox.wait_for(len(jobs), timeout=20)
+    await asyncio.sleep(1.5)  # a second fire of any would have come by now
+    sent = await outbox.all()
+    assert sorted(str(s.message.correlation_id) for s in sent) == sorted(jobs)
+    assert max(s.added_at - due for s in sent) < timedelta(seconds=2)
+
+    ring = Ring.of(next(iter(by_id)), list(by_id))
+    share = Counter(by_id[ring.owner(job)].name for job in jobs)
+    fired = {r.name: await fires(r) for r in replicas}
+    assert fired == dict(share), "each replica fired exactly its share"
+    assert all(count > 0 for count in fired.values()), fired
+    for r in replicas:
+        assert await metric(r, "smart_assistant_cron_fires_already_claimed_total") == 0
+
+
+async def test_a_killed_replicas_share_is_fired_by_the_others_once(
+    stack: Stack,
+    rest: RestClient,
+    redis: aioredis.Redis,
+    names: Names,
+    outbox: Outbox,
+) -> None:
+    """The victim dies in the middle of its batch: half its share already claimed and published
+    (done here with the service's own ledger), the other half not. Nothing is lost or doubled:
+    the survivors take its share over, find the first half claimed, fire the second, and
+    record all of it."""
+    jobs, due, replicas, by_id = await settled(stack, rest, redis, names, 90)
+    victim = replicas[2]
+    ring = Ring.of(next(iter(by_id)), list(by_id))
+    victims = [job for job in jobs if by_id[ring.owner(job)] is victim]
+    assert victims, "the victim owns part of the jobs"
+    ledger = FireLedger(redis, names, timedelta(days=1))
+    rules = FireRules(late_after=timedelta(seconds=60), grace=timedelta(hours=6))
+    done_before = victims[: len(victims) // 2]
+    for job_id in done_before:
+        job = plan(await rest.get_cron_job(job_id), "UTC")
+        assert await ledger.claim_and_publish(*compose(job, due, due, rules))
+    victim.kill()
+    assert datetime.now(UTC) < due, "the machine was too slow to kill before the due time"
+
+    await outbox.wait_for(len(jobs), timeout=30)
+    await asyncio.sleep(1.5)
+    sent = await outbox.all()
+    assert sorted(str(s.message.correlation_id) for s in sent) == sorted(jobs)
+    fired = [await fires(r) for r in replicas[:2]]
+    assert sum(fired) == len(jobs) - len(done_before), "the survivors fired the rest"
+    taken_over = set(victims[len(victims) // 2 :])
+    late = [s.added_at - due for s in sent if s.message.correlation_id in taken_over]
+    assert max(late) < timedelta(seconds=TTL_S + 2 * HEARTBEAT_S + 2), "lateness is bounded"
+
+    async def ledger_empty() -> bool:
+        return await ledger.unrecorded() == []
+
+    await wait_for(ledger_empty, "every fire is recorded", timeout=120)
+    for job_id in victims:
+        assert len(await runs_of(rest, job_id)) == 1, "recorded once, by a survivor"
