@@ -39,7 +39,7 @@ from psycopg2.extras import execute_values
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common.crypto import generate_key
-from common.names import Names
+from common.names import TO_TELEGRAM, Names
 from common.postgres_url import sync_url
 from common.rest_client import RestClient
 from common.wire import User
@@ -146,7 +146,7 @@ async def run(args: argparse.Namespace, stack: Stack, names: Names, redis_url: s
             return int(await redis.xlen(names.to_telegram)) >= args.count
 
         async def all_recorded() -> bool:
-            return int(await redis.hlen(names.cron_unrecorded)) == 0
+            return int(await redis.hlen(names.cron_unrecorded_of(TO_TELEGRAM))) == 0
 
         await wait_until(all_fired, left + args.timeout)
         fired_mem = memory_mb(cron)

@@ -70,18 +70,21 @@ class Names:
         """The user's last message in a chat (id and date): only its edit is answered again."""
         return self.key(f"tg_bot:last_message:{chat_id}:{telegram_user_id}")
 
-    def live_answer(self, answer_id: str) -> str:
-        """The Telegram message a streamed answer is shown in (groups: edited as it grows)."""
-        return self.key(f"tg_bot:live:{answer_id}")
+    def live_answer(self, first_part_id: str) -> str:
+        """The Telegram message a streamed answer is shown in (groups: edited as it grows),
+        beside the sent marker of the answer's first part (`first_part_id`), which the drafts'
+        gate reads with it."""
+        return self.tagged(self.telegram_sent_part(first_part_id), "tg_bot:live")
 
     def album(self, chat_id: int | str, media_group_id: str) -> str:
-        """The parts of one album (several photos or documents sent together): one turn."""
-        return self.key(f"tg_bot:album:{chat_id}:{media_group_id}")
+        """The parts of one album (several photos or documents sent together): one turn. In
+        the slot of the stream to the assistant, which its flush writes to."""
+        return self.tagged(self.to_secretary, f"tg_bot:album:{chat_id}:{media_group_id}")
 
     @property
     def albums_due(self) -> str:
         """Albums being gathered (their `album` keys), scored by when they are due (ms)."""
-        return self.key("tg_bot:albums:due")
+        return self.tagged(self.to_secretary, "tg_bot:albums:due")
 
     @property
     def config_updated(self) -> str:
@@ -93,7 +96,8 @@ class Names:
 
     @property
     def config_snapshot(self) -> str:
-        return self.key("config:snapshot")
+        """Beside `config_version` (its slot), which is stored with it."""
+        return self.tagged(self.config_version, "config:snapshot")
 
     @property
     def config_version(self) -> str:
@@ -105,13 +109,14 @@ class Names:
         return self.key("tg_bot:offset")
 
     def telegram_bot_offset(self, bot_id: int | str) -> str:
-        """The offset after the last queued batch of this bot (a new token, a new bot id)."""
-        return self.key(f"tg_bot:offset:{bot_id}")
+        """The offset after the last queued batch of this bot (a new token, a new bot id), in
+        the slot of the stream to the assistant: the commit moves it as it queues."""
+        return self.tagged(self.to_secretary, f"tg_bot:offset:{bot_id}")
 
     def telegram_bot_offset_floor(self, bot_id: int | str) -> str:
         """The lowest update_id of the last queued batch: ids from it up to the offset are
         replays; ids below it, a restarted update_id sequence."""
-        return self.key(f"tg_bot:offset:{bot_id}:floor")
+        return self.tagged(self.to_secretary, f"tg_bot:offset:{bot_id}:floor")
 
     def telegram_webhook_secret(self, bot_id: int | str) -> str:
         """The webhook's secret_token when none is configured: made once, shared by replicas."""
@@ -119,7 +124,12 @@ class Names:
 
     def telegram_webhook_seen(self, bot_id: int | str, update_id: int | str) -> str:
         """Set with the queueing of a webhook update, so a redelivery is not queued again."""
-        return self.key(f"tg_bot:webhook:seen:{bot_id}:{update_id}")
+        return self.tagged(self.to_secretary, f"tg_bot:webhook:seen:{bot_id}:{update_id}")
+
+    def telegram_replied(self, bot_id: int | str, update_id: int | str) -> str:
+        """Set with the XADD of an update's own replies (the stream to Telegram, another slot
+        than the commit's), so a redelivered update is not replied to twice."""
+        return self.tagged(self.to_telegram, f"tg_bot:replied:{bot_id}:{update_id}")
 
     @property
     def telegram_poller_lease(self) -> str:
@@ -131,20 +141,28 @@ class Names:
         return self.key(f"tg_bot:sent:{part_id}")
 
     def telegram_send_limit(self, scope: str) -> str:
-        """The send log of one rate limit: `all`, `chat:<id>` or `group:<id>`."""
-        return self.key(f"tg_bot:limit:{scope}")
+        """The send log of one rate limit: `all`, `chat:<id>` or `group:<id>`. One slot for
+        all of them: a send is checked against `all` and its chat's at once."""
+        return self.tagged(self.slot_of("tg_bot:limit"), scope)
 
     def telegram_typing(self, chat_id: int | str) -> str:
-        """Incoming messages of a chat still waiting for their answer ("typing…")."""
-        return self.key(f"tg_bot:typing:{chat_id}")
+        """Incoming messages of a chat still waiting for their answer ("typing…"), in the
+        slot of the stream to the assistant, which the messages are queued to with it."""
+        return self.tagged(self.to_secretary, f"tg_bot:typing:{chat_id}")
 
     def telegram_forget_pending(self, telegram_user_id: int | str) -> str:
         """A /forget asked for and not yet confirmed."""
         return self.key(f"tg_bot:forget:{telegram_user_id}")
 
-    def assistant_answered(self, message_id: str) -> str:
-        """Set with the answer's XADD, so a redelivered message is never answered twice."""
-        return self.key(f"assistant:answered:{message_id}")
+    def assistant_answered(self, message_id: str, reply_stream: str) -> str:
+        """Set with the answer's XADD to `reply_stream` (unprefixed), in its slot, so a
+        redelivered message is never answered twice."""
+        return self.tagged(self.stream(reply_stream), f"assistant:answered:{message_id}")
+
+    def event_alert(self, user_event: str) -> str:
+        """An alert before a calendar event (`<user id>:<event id>`) was queued: set with
+        its XADD to the stream to Telegram, in that stream's slot."""
+        return self.tagged(self.to_telegram, f"assistant:event_alert:{user_event}")
 
     def reminders_made(self, message_id: str) -> str:
         """The reminders the assistant made while answering a message: its answer carries a
@@ -166,8 +184,9 @@ class Names:
         return self.key(f"assistant:calendar_deletes:{message_id}")
 
     def llm_breaker(self, model: str, part: str) -> str:
-        """A model's circuit breaker (assistant): `failures`, `open`, `tripped`, `probe`."""
-        return self.key(f"assistant:llm_breaker:{model}:{part}")
+        """A model's circuit breaker (assistant): `failures`, `open`, `tripped`, `probe`,
+        in one slot per model."""
+        return self.tagged(self.slot_of(f"assistant:llm_breaker:{model}"), part)
 
     def user_message_window(self, telegram_user_id: int | str) -> str:
         """A user's recent messages (sorted set by time): the per-minute limit (tg_bot). The
@@ -196,12 +215,13 @@ class Names:
         return self.key(f"admin:sessions_of:{admin}")
 
     def admin_login_failures(self, scope: str) -> str:
-        """Failed admin logins of `account:<digest>` or `address:<ip>` (rest_service)."""
-        return self.key(f"admin:login_failures:{scope}")
+        """Failed admin logins of `account:<digest>` or `address:<ip>` (rest_service). One
+        slot for all: an attempt counts against its account and its address at once."""
+        return self.tagged(self.slot_of("admin:login"), f"failures:{scope}")
 
     def admin_login_lock(self, scope: str) -> str:
         """Set while `scope` must wait before its next admin login attempt."""
-        return self.key(f"admin:login_lock:{scope}")
+        return self.tagged(self.slot_of("admin:login"), f"lock:{scope}")
 
     @property
     def history_retention_claim(self) -> str:
@@ -236,25 +256,50 @@ class Names:
         `<chat>|<padded entry id>` (a chat never holds `|`), read per chat by lex range."""
         return self.tagged(self.stream(stream), "backlog")
 
-    def fire_claim(self, job_id: str, scheduled_for: str) -> str:
-        return self.key(f"cron:fired:{job_id}:{scheduled_for}")
+    def fire_claim(self, stream: str, job_id: str, scheduled_for: str) -> str:
+        """A fire of a job was published to `stream` (unprefixed): set with its XADD, in the
+        stream's slot."""
+        return self.tagged(self.stream(stream), f"cron:fired:{job_id}:{scheduled_for}")
+
+    def cron_unrecorded_of(self, stream: str) -> str:
+        """Hash of fires published to `stream` and not yet recorded in rest_service
+        (cron_service), in the stream's slot: written with the fire's XADD."""
+        return self.tagged(self.stream(stream), "cron:unrecorded")
 
     @property
     def cron_unrecorded(self) -> str:
-        """Hash of fires published and not yet recorded in rest_service (cron_service)."""
+        """The one hash of unrecorded fires before issue 21 (see `cron_unrecorded_of`):
+        still swept, so an upgrade records what it holds."""
         return self.key("cron:unrecorded")
 
-    @property
-    def cron_replicas(self) -> str:
-        """Sorted set of live cron_service replicas, scored by when their heartbeat runs out."""
-        return self.key("cron:replicas")
-
-    def cron_recording(self, fire_key: str) -> str:
-        """Held by the cron_service instance recording this fire, so others leave it."""
-        return self.key(f"cron:recording:{fire_key}")
+    def cron_recording(self, stream: str, fire_key: str) -> str:
+        """Held by the cron_service instance recording this fire, so others leave it; beside
+        the fire's unrecorded hash (`stream` unprefixed), which it is deleted with."""
+        return self.tagged(self.stream(stream), f"cron:recording:{fire_key}")
 
     def oauth_state(self, state: str) -> str:
         return self.key(f"gcal:oauth_state:{state}")
 
     def weather_cache(self, location: str, days: int) -> str:
         return self.key(f"weather:{location.lower()}:{days}")
+
+    # Names before issue 21 (Cluster hash tags) of keys that outlive a restart: read once as
+    # a fallback after an upgrade, so it forgets no offset and repeats no message.
+
+    def legacy_telegram_bot_offset(self, bot_id: int | str) -> str:
+        return self.key(f"tg_bot:offset:{bot_id}")
+
+    def legacy_telegram_bot_offset_floor(self, bot_id: int | str) -> str:
+        return self.key(f"tg_bot:offset:{bot_id}:floor")
+
+    def legacy_telegram_webhook_seen(self, bot_id: int | str, update_id: int | str) -> str:
+        return self.key(f"tg_bot:webhook:seen:{bot_id}:{update_id}")
+
+    def legacy_assistant_answered(self, message_id: str) -> str:
+        return self.key(f"assistant:answered:{message_id}")
+
+    def legacy_event_alert(self, user_event: str) -> str:
+        return self.key(f"assistant:event_alert:{user_event}")
+
+    def legacy_fire_claim(self, job_id: str, scheduled_for: str) -> str:
+        return self.key(f"cron:fired:{job_id}:{scheduled_for}")

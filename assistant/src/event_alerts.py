@@ -36,7 +36,8 @@ CLAIM_TTL = timedelta(days=30)
 _PAGE = 1000
 _NAMESPACE = uuid.UUID("7d0f3b1e-5a52-4c1e-9f8e-2f7e0c1a9b31")
 
-# KEYS: the claim, the stream. ARGV: the claim TTL (s), the message. 1 when sent now.
+# KEYS: the claim, the stream (one slot: `Names.event_alert`). ARGV: the claim TTL (s), the
+# message. 1 when sent now.
 _CLAIM_AND_SEND = """
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
   redis.call('XADD', KEYS[2], '*', 'data', ARGV[2])
@@ -91,6 +92,7 @@ class EventAlerts:
         self._rest = rest
         self._calendar = calendar
         self._names = names
+        self._redis = redis
         self._interval = interval
         self._script = redis.register_script(_CLAIM_AND_SEND)
 
@@ -149,7 +151,9 @@ class EventAlerts:
             kind=OutgoingKind.NOTIFICATION,
             correlation_id=f"event:{event.id}",
         )
-        keys = [self._names.key(f"assistant:event_alert:{key}"), self._names.stream(TO_TELEGRAM)]
+        if await self._redis.exists(self._names.legacy_event_alert(key)):
+            return 0  # claimed before an upgrade renamed the claim
+        keys = [self._names.event_alert(key), self._names.stream(TO_TELEGRAM)]
         args: list[str | int] = [int(CLAIM_TTL.total_seconds()), message.to_json()]
         sent = int(await self._script(keys=keys, args=args))
         if sent:

@@ -77,7 +77,8 @@ _MAX_CANCEL_BUTTONS = 5
 ANSWERED_TTL_S = 7 * 24 * 3600
 
 # Queue the answer only if the message was not answered yet: even two handlers racing on one
-# message (a chat lock lost to a stalled process) put one answer on the stream.
+# message (a chat lock lost to a stalled process) put one answer on the stream. KEYS: the
+# mark, the reply stream (one slot: `Names.assistant_answered`).
 _PUBLISH_ONCE = """
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
   redis.call('XADD', KEYS[2], '*', 'data', ARGV[2])
@@ -85,6 +86,36 @@ if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
 end
 return 0
 """
+
+
+class AnswerOutbox:
+    """Answers queued on their reply stream together with the message's answered mark, once
+    per message."""
+
+    def __init__(self, redis: aioredis.Redis, names: Names) -> None:
+        self._redis = redis
+        self._names = names
+        self._publish_once = redis.register_script(_PUBLISH_ONCE)
+
+    async def answered(self, message: IncomingMessage) -> bool:
+        """The mark, or its name before the Cluster hash tags (a message answered by the
+        version before an upgrade and redelivered after it)."""
+        message_id = str(message.message_id)
+        for key in (
+            self._names.assistant_answered(message_id, message.reply_stream),
+            self._names.legacy_assistant_answered(message_id),
+        ):
+            if await self._redis.exists(key):
+                return True
+        return False
+
+    async def put(self, message: IncomingMessage, outgoing: OutgoingMessage) -> bool:
+        """False when an answer to `message` was queued already."""
+        keys = [
+            self._names.assistant_answered(str(message.message_id), message.reply_stream),
+            self._names.stream(message.reply_stream),
+        ]
+        return bool(await self._publish_once(keys=keys, args=[ANSWERED_TTL_S, outgoing.to_json()]))
 
 
 @dataclass(frozen=True)
@@ -112,15 +143,14 @@ class Orchestrator:
         self.deps = deps
         self.services = services
         self.config = config
-        self._publish_once = redis.register_script(_PUBLISH_ONCE)
+        self.outbox = AnswerOutbox(redis, names)
         #: The files of a turn (voice, pictures, documents), deleted when it is answered.
         self.blobs = BlobStore(redis, names)
         self.attachments = AttachmentReader(settings, self.blobs, deps.llm)
         self.voice = VoiceReplies(settings, self.blobs, deps.llm)
 
     async def handle(self, message: IncomingMessage) -> None:
-        answered = self.names.assistant_answered(str(message.message_id))
-        if await self.redis.exists(answered):
+        if await self.outbox.answered(message):
             log.info("message_already_answered")
             await self.blobs.delete(*blob_keys(message))
             return
@@ -136,7 +166,7 @@ class Orchestrator:
                 raise
             answer = self._failed("refused", exc, message.language_code)
         if answer is not None:
-            await self.publish(message, answer, answered)
+            await self.publish(message, answer)
         await self.blobs.delete(*blob_keys(message))
         elapsed = time.perf_counter() - started
         TURN_SECONDS.observe(elapsed)
@@ -212,8 +242,7 @@ class Orchestrator:
             return
         with correlation(str(message.message_id)):
             answer = self._failed("dead_letter", RuntimeError(dead.reason), message.language_code)
-            answered = self.names.assistant_answered(str(message.message_id))
-            await self.publish(message, answer, answered)
+            await self.publish(message, answer)
             await self.blobs.delete(*blob_keys(message))
 
     def _failed(self, reason: str, exc: BaseException, language: str | None) -> Answer:
@@ -221,7 +250,7 @@ class Orchestrator:
         TURN_FAILURES.labels(reason).inc()
         return Answer(CATALOGUE.text(language, "turn_failed"), OutgoingKind.ERROR)
 
-    async def publish(self, message: IncomingMessage, answer: Answer, answered: str) -> None:
+    async def publish(self, message: IncomingMessage, answer: Answer) -> None:
         """Queue the answer and mark the message answered, in one step, once."""
         made = await self._reminders_made(message) if answer.kind == OutgoingKind.REPLY else []
         outgoing = OutgoingMessage(
@@ -238,8 +267,7 @@ class Orchestrator:
             buttons=[[cancel_reminder_button(job, message.language_code)] for job in made]
             + await self._deletes_asked(message, answer),
         )
-        keys = [answered, self.names.stream(message.reply_stream)]
-        if not await self._publish_once(keys=keys, args=[ANSWERED_TTL_S, outgoing.to_json()]):
+        if not await self.outbox.put(message, outgoing):
             log.warning("answer_already_queued")
 
     async def _reminders_made(self, message: IncomingMessage) -> list[str]:

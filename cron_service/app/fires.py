@@ -38,16 +38,17 @@ from cron_service.app.jobs import PlannedJob
 
 log = get_logger(__name__)
 
-# Claims and publishes a batch of fires, each only if its claim is new. KEYS: the unrecorded
-# hash, then a claim key and a stream per fire. ARGV: the claim TTL (s), then per fire its
-# message id, payload, key in the hash and record. Returns 1 (sent) or 0 (already claimed) each.
+# Claims and publishes a batch of fires to one stream, each only if its claim is new. KEYS: the
+# stream, its unrecorded hash, then a claim key per fire (one Cluster slot: the stream's, see
+# `Names.fire_claim`). ARGV: the claim TTL (s), then per fire its message id, payload, key in
+# the hash and record. Returns 1 (sent) or 0 (already claimed) each.
 _CLAIM_AND_PUBLISH = """
 local out = {}
-for i = 1, (#KEYS - 1) / 2 do
+for i = 1, #KEYS - 2 do
   local a = 2 + (i - 1) * 4
-  if redis.call('SET', KEYS[2 * i], ARGV[a], 'NX', 'EX', ARGV[1]) then
-    redis.call('XADD', KEYS[2 * i + 1], '*', 'data', ARGV[a + 1])
-    redis.call('HSET', KEYS[1], ARGV[a + 2], ARGV[a + 3])
+  if redis.call('SET', KEYS[i + 2], ARGV[a], 'NX', 'EX', ARGV[1]) then
+    redis.call('XADD', KEYS[1], '*', 'data', ARGV[a + 1])
+    redis.call('HSET', KEYS[2], ARGV[a + 2], ARGV[a + 3])
     out[i] = 1
   else
     out[i] = 0
@@ -91,6 +92,12 @@ class Fire:
     @property
     def lateness(self) -> timedelta:
         return self.published_at - self.scheduled_for
+
+    @property
+    def stream(self) -> str:
+        """Where it was published (as `compose` decides): its claim and record live there."""
+        prompt = self.job_type == CronJobType.assistant_prompt
+        return TO_SECRETARY if prompt and self.outcome != RunOutcome.missed else TO_TELEGRAM
 
     def to_json(self) -> str:
         fields = {f.name: getattr(self, f.name) for f in dataclass_fields(self)}
@@ -197,38 +204,78 @@ class FireLedger:
         return claimed
 
     async def claim_and_publish_many(self, fires: list[Composed]) -> list[bool]:
-        """Many fires in one call; each is claimed and sent, or skipped, atomically."""
-        keys = [self._names.cron_unrecorded]
-        args: list[str | int] = [self._ttl]
-        for stream, message, fire in fires:
-            keys += [
-                self._names.fire_claim(fire.job_id, instant_key(fire.scheduled_for)),
-                self._names.stream(stream),
-            ]
-            args += [fire.message_id, message.model_dump_json(), fire.key, fire.to_json()]
-        return [bool(sent) for sent in await self._script(keys=keys, args=args)]
+        """Many fires, one call per stream; each is claimed and sent, or skipped, atomically."""
+        sent = [False] * len(fires)
+        fresh = await self._not_claimed_elsewhere(fires)
+        by_stream: dict[str, list[int]] = {}
+        for index, (stream, _, _) in enumerate(fires):
+            if fresh[index]:
+                by_stream.setdefault(stream, []).append(index)
+        for stream, indexes in by_stream.items():
+            keys = [self._names.stream(stream), self._names.cron_unrecorded_of(stream)]
+            args: list[str | int] = [self._ttl]
+            for index in indexes:
+                _, message, fire = fires[index]
+                keys.append(self._claim(stream, fire))
+                args += [fire.message_id, message.model_dump_json(), fire.key, fire.to_json()]
+            for index, done in zip(indexes, await self._script(keys=keys, args=args), strict=True):
+                sent[index] = bool(done)
+        return sent
+
+    def _claim(self, stream: str, fire: Fire) -> str:
+        return self._names.fire_claim(stream, fire.job_id, instant_key(fire.scheduled_for))
+
+    async def _not_claimed_elsewhere(self, fires: list[Composed]) -> list[bool]:
+        """False for a fire claimed under another name: before an upgrade (the name without
+        a hash tag), or, for a briefing, on the other stream (a fire published on time and
+        recomposed as missed after a crash goes nowhere twice). Each claim lives in its
+        stream's slot, so these are read apart from the script."""
+        owners: list[int] = []
+        async with self._redis.pipeline(transaction=False) as pipe:  # one round trip
+            for index, (stream, _, fire) in enumerate(fires):
+                pipe.exists(
+                    self._names.legacy_fire_claim(fire.job_id, instant_key(fire.scheduled_for))
+                )
+                owners.append(index)
+                if fire.job_type == CronJobType.assistant_prompt:
+                    other = TO_TELEGRAM if stream == TO_SECRETARY else TO_SECRETARY
+                    pipe.exists(self._claim(other, fire))
+                    owners.append(index)
+            found = await pipe.execute()
+        fresh = [True] * len(fires)
+        for index, exists in zip(owners, found, strict=True):
+            fresh[index] = fresh[index] and not exists
+        return fresh
+
+    def _unrecorded_hashes(self) -> list[str]:
+        names = self._names
+        # The one hash of before the Cluster hash tags last, so an upgrade records it too.
+        return [names.cron_unrecorded_of(TO_SECRETARY), names.cron_unrecorded_of(TO_TELEGRAM),
+                names.cron_unrecorded]  # fmt: skip
 
     async def unrecorded(self) -> list[Fire]:
         """The fires not yet recorded; an entry that does not parse is logged and dropped."""
         fires = []
-        async for key, raw in self._redis.hscan_iter(self._names.cron_unrecorded, count=500):
-            try:
-                fires.append(Fire.from_json(raw))
-            except (ValueError, TypeError, KeyError) as exc:
-                log.error("unrecorded_fire_unreadable", key=str(key), error=str(exc))
-                await self._redis.hdel(self._names.cron_unrecorded, key)
+        for table in self._unrecorded_hashes():
+            async for key, raw in self._redis.hscan_iter(table, count=500):
+                try:
+                    fires.append(Fire.from_json(raw))
+                except (ValueError, TypeError, KeyError) as exc:
+                    log.error("unrecorded_fire_unreadable", key=str(key), error=str(exc))
+                    await self._redis.hdel(table, key)
         return fires
 
     async def count_unrecorded(self) -> int:
-        return int(await self._redis.hlen(self._names.cron_unrecorded))
+        return sum([int(await self._redis.hlen(table)) for table in self._unrecorded_hashes()])
 
     async def take_recording(self, fire: Fire, lease: timedelta) -> bool:
         """True when this instance may record the fire now (no other instance is at it)."""
-        key = self._names.cron_recording(fire.key)
+        key = self._names.cron_recording(fire.stream, fire.key)
         return bool(await self._redis.set(key, "1", nx=True, px=int(lease.total_seconds() * 1000)))
 
     async def mark_recorded(self, fire: Fire) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hdel(self._names.cron_unrecorded, fire.key)
-            pipe.delete(self._names.cron_recording(fire.key))
+            pipe.hdel(self._names.cron_unrecorded_of(fire.stream), fire.key)
+            pipe.delete(self._names.cron_recording(fire.stream, fire.key))
             await pipe.execute()
+        await self._redis.hdel(self._names.cron_unrecorded, fire.key)  # from before an upgrade

@@ -9,12 +9,12 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from common.logging import get_logger
 from common.names import Names
+from common.redis_connection import create_redis_for
+from common.settings import ServiceSettings
 
 log = get_logger(__name__)
 
@@ -24,7 +24,8 @@ T = TypeVar("T")
 BREAKER_OPEN_S = 2.0
 CALL_TIMEOUT_S = 1.0
 
-#: Store a snapshot only if it is not older than the stored one (writers may race).
+#: Store a snapshot only if it is not older than the stored one (writers may race). KEYS: the
+#: snapshot, the version (one Cluster slot: `Names.config_snapshot`).
 _STORE_IF_NEWER = """
 local current = tonumber(redis.call('GET', KEYS[2]) or '-1')
 if current <= tonumber(ARGV[1]) then
@@ -36,15 +37,11 @@ return 0
 """
 
 
-def create_cache_redis(url: str) -> aioredis.Redis:
-    """Short timeouts and one retry: a cache must fail fast, not hold a request."""
-    return aioredis.Redis.from_url(
-        url,
-        socket_connect_timeout=CALL_TIMEOUT_S,
-        socket_timeout=CALL_TIMEOUT_S,
-        retry=Retry(NoBackoff(), 1),
-        health_check_interval=15,
-    )
+def create_cache_redis(settings: ServiceSettings) -> aioredis.Redis:
+    """Short timeouts and one retry: a cache must fail fast, not hold a request. A single
+    Redis, Sentinel's master or a Cluster, as the settings say (the keys' hash tags keep each
+    script in one slot)."""
+    return create_redis_for(settings, timeout_s=CALL_TIMEOUT_S)
 
 
 class ConfigCache:

@@ -31,7 +31,7 @@ class AppState:
     @classmethod
     def create(cls, settings: Settings) -> AppState:
         engine = create_engine(settings)
-        redis = create_cache_redis(settings.redis_url)
+        redis = create_cache_redis(settings)
         return cls(
             settings=settings,
             engine=engine,

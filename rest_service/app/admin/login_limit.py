@@ -15,7 +15,8 @@ import redis.asyncio as aioredis
 from common.names import Names
 from rest_service.app.settings import Settings
 
-#: KEYS: account failures, account lock, address failures, address lock.
+#: KEYS: account failures, account lock, address failures, address lock (one Cluster slot:
+#: `Names.admin_login_failures`).
 #: ARGV: account free failures, address free failures, base delay ms, max delay ms, window s.
 #: Returns the milliseconds to wait (0: the attempt may go ahead, and is counted).
 _RESERVE = """

@@ -43,11 +43,16 @@ class AdminSessions:
         token = secrets.token_urlsafe(32)
         digest = _digest(token)
         index = self._names.admin_sessions_of(admin)
+        # The index first: the session and its index are found by different names (token,
+        # admin), so different Cluster slots and no transaction; a session that exists is
+        # always in its index, so `revoke_all` ends it.
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._names.admin_session(digest), json.dumps({"admin": admin}), ex=self._ttl)
             pipe.sadd(index, digest)
             pipe.expire(index, self._ttl)
             await pipe.execute()
+        await self._redis.set(
+            self._names.admin_session(digest), json.dumps({"admin": admin}), ex=self._ttl
+        )
         return token
 
     async def find(self, token: str) -> AdminSession | None:
@@ -68,7 +73,8 @@ class AdminSessions:
         index = self._names.admin_sessions_of(admin)
         members = await self._redis.smembers(index)
         digests = [d.decode() if isinstance(d, bytes) else d for d in members]
-        keys = [self._names.admin_session(d) for d in digests]
-        ended = await self._redis.delete(*keys) if keys else 0
+        ended = 0
+        for digest in digests:  # one key a call: the sessions are in many Cluster slots
+            ended += int(await self._redis.delete(self._names.admin_session(digest)))
         await self._redis.delete(index)
-        return int(ended)
+        return ended

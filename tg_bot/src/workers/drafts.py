@@ -3,7 +3,7 @@
 A draft is a preview the final answer replaces, so nothing here is retried: each entry is
 acked as it is read, and a draft that is stale (older than `MAX_AGE_S`), older than one
 already shown, or of an answer already delivered is dropped. Per answer only the newest draft
-waiting counts; one gate in Redis (the hash `Names.live_answer(answer_id)`) keeps the order
+waiting counts; one gate in Redis (the hash `live_answers.live_key`) keeps the order
 and the pace across tg_bot processes and tells the drafts that the final is on its way.
 
 Private chats get `sendMessageDraft` (an animated, ephemeral draft; the final `sendMessage`
@@ -39,11 +39,11 @@ from tg_bot.src.clients.errors import (
 )
 from tg_bot.src.clients.telegram import TelegramClient
 from tg_bot.src.domain.formatting import MarkdownRenderer
-from tg_bot.src.domain.live_answers import LIVE_TTL_S
+from tg_bot.src.domain.live_answers import LIVE_TTL_S, live_key, part_id
 from tg_bot.src.domain.rate_limiter import SendLimiter
 from tg_bot.src.domain.splitting import split_html
 from tg_bot.src.settings import Settings
-from tg_bot.src.workers.response_handler import part_id, plain_text
+from tg_bot.src.workers.response_handler import plain_text
 
 log = get_logger(__name__)
 
@@ -258,8 +258,8 @@ class DraftsWorker:
             else settings.stream_edit_interval_seconds
         )
         answer_id = str(draft.message_id)
-        keys = [
-            self._names.live_answer(answer_id),
+        keys = [  # one Cluster slot (`live_key`)
+            live_key(self._names, answer_id),
             self._names.telegram_sent_part(str(part_id(answer_id, 0))),
         ]
         args = [draft.seq, round(interval * 1000), LIVE_TTL_S]
@@ -305,7 +305,7 @@ class DraftsWorker:
 
     async def _live(self, draft: DraftMessage, text: str) -> None:
         """A group: one message, edited as the answer grows."""
-        live = self._names.live_answer(str(draft.message_id))
+        live = live_key(self._names, str(draft.message_id))
         current = await self._redis.hget(live, "telegram_message_id")
         if current is None:
             await self._first_message(draft, text, live)

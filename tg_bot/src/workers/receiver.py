@@ -36,6 +36,7 @@ from typing import TypeVar
 
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
+from redis.exceptions import ResponseError
 
 from common.errors import DependencyUnavailableError
 from common.logging import correlation, get_logger
@@ -63,18 +64,19 @@ log = get_logger(__name__)
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 
 # Both receiving modes queue through one Lua call: a guard (the offset for polling, a "seen"
-# key per update_id for webhooks) followed by the same queueing body.
-# KEYS[1..g]: the guard's keys; KEYS[g+1], KEYS[g+2]: the streams to the assistant and to
-# Telegram; KEYS[g+3..]: typing sets. ARGV[1]: g; ARGV[2]: typing TTL (s); ARGV[3], ARGV[4]:
-# the guard's; ARGV[5..]: (update_id, key index, value) triples: XADD data=value to a stream,
-# or ZADD value to a typing set, for each id the guard wants. Types are checked before
-# anything is written, so a failure writes nothing (no Lua rollback).
+# key per update_id for webhooks) followed by the same queueing body. Its keys share the
+# Cluster slot of the stream to the assistant (see `Names.telegram_bot_offset`).
+# KEYS[1..g]: the guard's keys; KEYS[g+1]: the stream to the assistant; KEYS[g+2..]: typing
+# sets. ARGV[1]: g; ARGV[2]: typing TTL (s); ARGV[3], ARGV[4]: the guard's; ARGV[5..]:
+# (update_id, key index, value) triples: XADD data=value to the stream, or ZADD value to a
+# typing set, for each id the guard wants. Types are checked before anything is written, so
+# a failure writes nothing (no Lua rollback).
 # Returns 0 (already queued), 1 (queued) or 2 (queued, the update_id sequence restarted).
 _QUEUE = """
 local g = tonumber(ARGV[1])
 for i = g + 1, #KEYS do
   local kind = redis.call('TYPE', KEYS[i])['ok']
-  local want = i <= g + 2 and 'stream' or 'zset'
+  local want = i <= g + 1 and 'stream' or 'zset'
   if kind ~= 'none' and kind ~= want then
     return redis.error_reply('WRONGTYPE ' .. KEYS[i] .. ' holds a ' .. kind)
   end
@@ -84,7 +86,7 @@ local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 for j = 5, #ARGV, 3 do
   if wanted(tonumber(ARGV[j])) then
     local index = tonumber(ARGV[j + 1])
-    if index <= g + 2 then
+    if index <= g + 1 then
       redis.call('XADD', KEYS[index], '*', 'data', ARGV[j + 2])
     else
       redis.call('ZADD', KEYS[index], now, ARGV[j + 2])
@@ -125,6 +127,30 @@ local function finish()
 end
 """
 
+# The bot's own replies go to the stream to Telegram, another Cluster slot, so they are
+# queued by a call of their own before the commit, once per update: a crash between the two
+# leaves the updates unconfirmed, and their redelivery finds the replies queued.
+# KEYS[1]: the stream to Telegram; KEYS[2..]: a "replied" key per update. ARGV[1]: their TTL
+# (s); ARGV[2..]: (key index, reply) pairs, XADDed when that key is new. Returns the count.
+_REPLY_ONCE = """
+local kind = redis.call('TYPE', KEYS[1])['ok']
+if kind ~= 'none' and kind ~= 'stream' then
+  return redis.error_reply('WRONGTYPE ' .. KEYS[1] .. ' holds a ' .. kind)
+end
+local fresh = {}
+for i = 2, #KEYS do
+  fresh[i] = redis.call('SET', KEYS[i], '1', 'NX', 'EX', ARGV[1]) and true or false
+end
+local sent = 0
+for j = 2, #ARGV, 2 do
+  if fresh[tonumber(ARGV[j])] then
+    redis.call('XADD', KEYS[1], '*', 'data', ARGV[j + 1])
+    sent = sent + 1
+  end
+end
+return sent
+"""
+
 #: How long a webhook update counts as seen: Telegram keeps an update 24 hours at most.
 SEEN_TTL_SECONDS = 24 * 3600
 
@@ -136,6 +162,8 @@ class Guard:
     script: AsyncScript
     keys: list[str]
     args: tuple[int, int]
+    #: Whose updates (the "replied" keys are per bot and update_id).
+    bot_id: int
 
 
 Route = Callable[[TgUpdate], Awaitable[Outcome]]
@@ -159,22 +187,47 @@ class UpdateQueue:
         self._settings = settings
         self._by_offset = redis.register_script(_BY_OFFSET + _QUEUE)
         self._by_update_id = redis.register_script(_BY_UPDATE_ID + _QUEUE)
+        self._reply_once = redis.register_script(_REPLY_ONCE)
 
     def by_offset(self, bot_id: int, new_offset: int, lowest: int) -> Guard:
         keys = [
             self._names.telegram_bot_offset(bot_id),
             self._names.telegram_bot_offset_floor(bot_id),
         ]
-        return Guard(self._by_offset, keys, (new_offset, lowest))
+        return Guard(self._by_offset, keys, (new_offset, lowest), bot_id)
 
     def by_update_id(self, bot_id: int, update_id: int) -> Guard:
         keys = [self._names.telegram_webhook_seen(bot_id, update_id)]
-        return Guard(self._by_update_id, keys, (SEEN_TTL_SECONDS, 0))
+        return Guard(self._by_update_id, keys, (SEEN_TTL_SECONDS, 0), bot_id)
 
     async def seen(self, bot_id: int, update_id: int) -> bool:
         """A webhook update queued before (Telegram had not heard the 2xx): not routed again,
-        so a command's side effects do not run twice. The commit checks the same atomically."""
-        return bool(await self._redis.exists(self._names.telegram_webhook_seen(bot_id, update_id)))
+        so a command's side effects do not run twice. The commit checks the same atomically
+        (the name from before the Cluster hash tags only here, after an upgrade)."""
+        names = self._names
+        for key in (
+            names.telegram_webhook_seen(bot_id, update_id),
+            names.legacy_telegram_webhook_seen(bot_id, update_id),
+        ):
+            if await self._redis.exists(key):
+                return True
+        return False
+
+    async def adopt_legacy_offset(self, bot_id: int) -> None:
+        """The offset and floor under their names from before the Cluster hash tags become
+        the current ones (unless those exist), once: an upgrade neither replays nor skips."""
+        names = self._names
+        for old, new in (
+            (names.legacy_telegram_bot_offset(bot_id), names.telegram_bot_offset(bot_id)),
+            (
+                names.legacy_telegram_bot_offset_floor(bot_id),
+                names.telegram_bot_offset_floor(bot_id),
+            ),
+        ):
+            value = await self._redis.get(old)
+            if value is not None:
+                await self._redis.set(new, value, nx=True)
+                await self._redis.delete(old)
 
     async def receive(self, updates: list[TgUpdate], route: Route, guard: Guard) -> int:
         """Route `updates` and queue their outcomes under `guard`; the commit's answer
@@ -211,19 +264,55 @@ class UpdateQueue:
         return sorted(outcomes, key=lambda o: o.update_id)
 
     async def _queue(self, outcomes: list[Outcome], guard: Guard, updates: list[TgUpdate]) -> int:
-        keys = [*guard.keys, self._names.stream(TO_SECRETARY), self._names.stream(TO_TELEGRAM)]
+        keys = [*guard.keys, self._names.stream(TO_SECRETARY)]
         args: list[str | int] = [len(guard.keys), int(self._settings.typing_max_seconds)]
         args += guard.args
+        replies: list[tuple[int, str]] = []
         by_id = {u.update_id: u for u in updates}
         for outcome in outcomes:
             try:
-                args += self._entries(outcome, keys, len(guard.keys))
+                found, replied = self._entries(outcome, keys, len(guard.keys))
             except ValueError as exc:  # pydantic's serialisation errors are ValueErrors
-                args += await self._skip(outcome, by_id.get(outcome.update_id), exc, len(keys))
+                found, replied = [], await self._skip(outcome, by_id.get(outcome.update_id), exc)
+            args += found
+            replies += [(outcome.update_id, reply) for reply in replied]
+        await self._check_types(keys[len(guard.keys) :], bool(replies))
+        await self._queue_replies(guard.bot_id, replies)
         return int(await guard.script(keys=keys, args=args))
 
-    def _entries(self, outcome: Outcome, keys: list[str], g: int) -> list[str | int]:
-        """The commit's triples for one outcome; raises if any of it cannot be serialised."""
+    async def _check_types(self, written: list[str], replies: bool) -> None:
+        """A key of the wrong type fails the batch before its replies go out, as it fails
+        the commit (which checks again, atomically): so a failure writes nothing."""
+        wanted = {written[0]: "stream"} | dict.fromkeys(written[1:], "zset")
+        if replies:
+            wanted[self._names.stream(TO_TELEGRAM)] = "stream"
+        async with self._redis.pipeline(transaction=False) as pipe:  # one round trip
+            for key in wanted:
+                pipe.type(key)
+            kinds = await pipe.execute()
+        for (key, want), found in zip(wanted.items(), kinds, strict=True):
+            kind = found.decode() if isinstance(found, bytes) else str(found)
+            if kind not in ("none", want):
+                raise ResponseError(f"WRONGTYPE {key} holds a {kind}")
+
+    async def _queue_replies(self, bot_id: int, replies: list[tuple[int, str]]) -> None:
+        """The bot's own replies, each update's once (see `_REPLY_ONCE`)."""
+        if not replies:
+            return
+        keys = [self._names.stream(TO_TELEGRAM)]
+        args: list[str | int] = [SEEN_TTL_SECONDS]
+        for update_id, reply in replies:
+            marker = self._names.telegram_replied(bot_id, update_id)
+            if marker not in keys:
+                keys.append(marker)
+            args += [keys.index(marker) + 1, reply]
+        await self._reply_once(keys=keys, args=args)
+
+    def _entries(
+        self, outcome: Outcome, keys: list[str], g: int
+    ) -> tuple[list[str | int], list[str]]:
+        """The commit's triples for one outcome, and its replies; raises if any of it cannot
+        be serialised."""
         found: list[str | int] = []
         if outcome.incoming is not None:
             typing_key = self._names.telegram_typing(outcome.incoming.chat_id)
@@ -235,13 +324,9 @@ class UpdateQueue:
                 keys.index(typing_key) + 1,
                 str(outcome.incoming.message_id),
             ]
-        for reply in outcome.replies:
-            found += [outcome.update_id, g + 2, reply.to_json()]
-        return found
+        return found, [reply.to_json() for reply in outcome.replies]
 
-    async def _skip(
-        self, outcome: Outcome, update: TgUpdate | None, exc: Exception, g: int
-    ) -> list[str | int]:
+    async def _skip(self, outcome: Outcome, update: TgUpdate | None, exc: Exception) -> list[str]:
         """Record an outcome that cannot be queued (log, metric, dead letter); its sender
         gets an apology instead, when one can be addressed."""
         UPDATES.labels("skipped").inc()
@@ -267,7 +352,7 @@ class UpdateQueue:
             kind=OutgoingKind.ERROR,
             correlation_id=str(incoming.message_id),
         )
-        return [outcome.update_id, g + 2, apology.to_json()]
+        return [apology.to_json()]
 
 
 class UpdatePoller:
@@ -289,6 +374,7 @@ class UpdatePoller:
         self.last_contact: float | None = None  # monotonic time of the last answer from Telegram
         self._pending_since: float | None = None  # updates received and not yet queued
         self._last_error = ""
+        self._adopted = False  # the offset under its name before the Cluster hash tags
 
     async def identify(self, stop: asyncio.Event) -> TgUser | None:
         """getMe until it answers (None if asked to stop first)."""
@@ -396,6 +482,9 @@ class UpdatePoller:
         had not heard the offset), so a command's side effects do not run twice. The commit
         checks the same again, atomically."""
         bot = self._bot_id or 0
+        if not self._adopted:
+            await self._queue.adopt_legacy_offset(bot)
+            self._adopted = True
         offset, floor = await self._redis.mget(
             self._names.telegram_bot_offset(bot), self._names.telegram_bot_offset_floor(bot)
         )

@@ -22,7 +22,6 @@ import functools
 import html
 import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -33,7 +32,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from common.blobs import BlobStore
 from common.errors import RetryLater
 from common.logging import get_logger
-from common.messages import ID_NAMESPACE, OutgoingMessage
+from common.messages import OutgoingMessage
 from common.names import TG_BOT_GROUP, TO_TELEGRAM, Names
 from common.queue import ConsumerConfig, DeadLetter, StreamConsumer
 from common.retry import RetryPolicy
@@ -50,7 +49,7 @@ from tg_bot.src.clients.errors import (
 from tg_bot.src.clients.telegram import TelegramClient
 from tg_bot.src.domain.formatting import MarkdownRenderer
 from tg_bot.src.domain.keyboards import keyboard
-from tg_bot.src.domain.live_answers import take_live_message
+from tg_bot.src.domain.live_answers import part_id, take_live_message
 from tg_bot.src.domain.rate_limiter import SendLimiter
 from tg_bot.src.domain.splitting import split_html, utf16_len
 from tg_bot.src.domain.users import UserDirectory
@@ -60,11 +59,6 @@ from tg_bot.src.settings import Settings
 from tg_bot.src.workers.typing import TypingIndicator
 
 log = get_logger(__name__)
-
-
-def part_id(message_id: uuid.UUID | str, index: int) -> uuid.UUID:
-    """The id of the `index`th part of a message: the same on every redelivery."""
-    return uuid.uuid5(ID_NAMESPACE, f"part:{message_id}:{index}")
 
 
 #: The voice message's place among a message's parts (text parts count from 0).
