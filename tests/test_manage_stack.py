@@ -509,3 +509,9 @@ def test_dlq_lists_dead_letters_whose_payload_has_no_message_id_or_is_not_json(
     finally:
         client.delete(names.dead("queue:to_secretary"))
         client.close()
+
+
+def test_the_images_install_the_uv_manage_py_pins(bootstrap: ModuleType) -> None:
+    for dockerfile in ("Dockerfile", "Dockerfile.test"):
+        pins = re.findall(r"uv==(\S+)", (ROOT / dockerfile).read_text())
+        assert pins == [bootstrap.UV_VERSION], dockerfile
