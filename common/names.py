@@ -272,6 +272,11 @@ class Names:
         still swept, so an upgrade records what it holds."""
         return self.key("cron:unrecorded")
 
+    @property
+    def cron_replicas(self) -> str:
+        """Sorted set of live cron_service replicas, scored by when their heartbeat runs out."""
+        return self.key("cron:replicas")
+
     def cron_recording(self, stream: str, fire_key: str) -> str:
         """Held by the cron_service instance recording this fire, so others leave it; beside
         the fire's unrecorded hash (`stream` unprefixed), which it is deleted with."""
