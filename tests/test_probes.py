@@ -118,24 +118,37 @@ def test_rest_service_without_postgres_is_live_but_not_ready(stack: Stack) -> No
     assert body["checks"]["redis"] == {"ok": True}
 
 
-def test_worker_without_redis_is_live_not_ready_and_ready_again(
-    stack: Stack, service_env: dict[str, str], redis_proxy: ThreadedProxy
+@pytest.mark.parametrize("service", ["cron_service", "google_calendar_service"])
+def test_without_redis_a_service_is_live_not_ready_and_ready_again(
+    stack: Stack, service_env: dict[str, str], redis_proxy: ThreadedProxy, service: str
 ) -> None:
     stack.start("rest_service")
     redis_url = httpx.URL(service_env["REDIS_URL"]).copy_with(port=redis_proxy.proxy.port)
-    cron = stack.start("cron_service", env={"REDIS_URL": str(redis_url)})
-    wait_ready(cron.url, 200)
+    process = stack.start(service, env={"REDIS_URL": str(redis_url)})
+    wait_ready(process.url, 200)
     redis_proxy.down()
-    ready, took = probe(f"{cron.url}/readyz")
+    ready, took = probe(f"{process.url}/readyz")
     assert ready.status_code == 503
     assert ready.json()["failing"] == ["redis"]
     assert ready.json()["checks"]["rest_service"] == {"ok": True}
     assert took < PROBE_TIMEOUT_S
-    live, took = probe(f"{cron.url}/livez")
+    live, took = probe(f"{process.url}/livez")
     assert live.status_code == 200
     assert took < 1.0
     redis_proxy.up()
-    assert wait_ready(cron.url, 200)["failing"] == []
+    assert wait_ready(process.url, 200)["failing"] == []
+
+
+def test_rest_service_without_redis_stays_ready(stack: Stack) -> None:
+    """It answers from Postgres then; only /health says so."""
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    rest = stack.start("rest_service", env={"REDIS_URL": dead})
+    ready, took = probe(f"{rest.url}/readyz")
+    assert ready.status_code == 200, ready.text
+    assert set(ready.json()["checks"]) == {"postgres"}
+    assert took < PROBE_TIMEOUT_S
+    health = httpx.get(f"{rest.url}/health", timeout=10).json()
+    assert (health["status"], health["redis"]) == ("degraded", "down")
 
 
 def test_workers_are_not_ready_while_rest_service_is_down(stack: Stack) -> None:
