@@ -188,10 +188,14 @@ end
 """
 
 # The chat's next backlog member and its stream entry (none if the entry is gone), in one
-# round trip: {} when the chat has nothing in the backlog, else {member, entries}.
+# round trip: {} when the chat has nothing in the backlog, else {member, entries}; 'lost'
+# when the chat's lock (KEYS[3]) is no longer ours (it expired while Redis was away, and
+# another consumer may drive the chat now), else the lock is renewed.
 _NEXT = (
     _FIRST_OF_CHAT
     + """
+if redis.call('GET', KEYS[3]) ~= ARGV[2] then return 'lost' end
+redis.call('PEXPIRE', KEYS[3], ARGV[3])
 local members = first_of(KEYS[2], ARGV[1])
 if #members == 0 then return {} end
 local ms, seq = string.match(members[1], '|0*(%d+)-0*(%d+)$')
@@ -469,7 +473,12 @@ class StreamConsumer(Generic[M]):
     async def _drain_backlog(self, lock: RedisLock, backlog: str, chat: str) -> bool:
         """True when the chat's backlog ran dry and the lock was released with it."""
         while not self._stopping.is_set():
-            found = await self._next(keys=[self._key, backlog], args=[chat])
+            found = await self._next(
+                keys=[self._key, backlog, lock.key], args=[chat, lock.token, lock.ttl_ms]
+            )
+            if isinstance(found, bytes | str):
+                log.warning("queue_chat_lock_lost", stream=self.stream, chat=chat)
+                return False
             if not found:
                 release = self._release_if_empty
                 if await release(keys=[lock.key, backlog], args=[lock.token, chat]):
@@ -602,9 +611,25 @@ class StreamConsumer(Generic[M]):
                     return
                 continue
             HANDLE_SECONDS.labels(self.stream).observe(time.perf_counter() - started)
-            await self._finish(entry_id, backlog, member, done_key=done_key)
+            await self._finish_handled(entry_id, backlog, member, done_key)
             HANDLED.labels(self.stream, "handled").inc()
             return
+
+    async def _finish_handled(
+        self, entry_id: str, backlog: str, member: str, done_key: str
+    ) -> None:
+        """Finish a handled entry, retrying while Redis is unreachable (a restart, a Sentinel
+        failover): giving up would handle the entry again. On shutdown the entry is left
+        pending, for its `done:` record or a new attempt."""
+        while True:
+            try:
+                await self._finish(entry_id, backlog, member, done_key=done_key)
+                return
+            except (aioredis.ConnectionError, aioredis.TimeoutError) as exc:
+                log.warning("queue_finish_retried", stream=self.stream, error=str(exc))
+                await self._wait_for(self._stopping, 0.5)
+                if self._stopping.is_set():
+                    raise
 
     async def _finish(self, entry_id: str, backlog: str, member: str, done_key: str | None) -> None:
         """The done record first (its own slot), then ack and forget the entry in one

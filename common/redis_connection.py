@@ -92,6 +92,17 @@ def create_redis(
     return aioredis.Redis.from_url(url, **options)
 
 
+class SentinelMasterRedis(aioredis.Redis):
+    """The master's client; closing it also closes its connections to the sentinels, which
+    redis-py leaves to the `Sentinel` object."""
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        await super().aclose(close_connection_pool)
+        manager = getattr(self.connection_pool, "sentinel_manager", None)
+        if isinstance(manager, Sentinel):
+            await manager.aclose()
+
+
 def _sentinel_master(
     url: str, sentinels: list[tuple[str, int]], master: str, options: dict[str, Any]
 ) -> aioredis.Redis:
@@ -103,7 +114,7 @@ def _sentinel_master(
         from_url["ssl"] = True
     sockets = {key: value for key, value in options.items() if key.startswith("socket_")}
     manager = Sentinel(sentinels, sentinel_kwargs=sockets, **from_url, **options)  # type: ignore[no-untyped-call]  # unannotated upstream
-    return cast(aioredis.Redis, manager.master_for(master))
+    return cast(aioredis.Redis, manager.master_for(master, redis_class=SentinelMasterRedis))
 
 
 def create_redis_for(
