@@ -12,7 +12,7 @@ a single server, a master found through Sentinel, or a Redis Cluster (issue 21).
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
@@ -23,7 +23,8 @@ from redis.connection import parse_url
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from common.settings import ServiceSettings
+if TYPE_CHECKING:  # settings check REDIS_SENTINELS with `check_topology` below
+    from common.settings import ServiceSettings
 
 
 class RedisTopologyError(ValueError):
@@ -43,6 +44,14 @@ def parse_sentinels(sentinels: str) -> list[tuple[str, int]]:
     if not pairs:
         raise RedisTopologyError("REDIS_SENTINELS names no sentinel")
     return pairs
+
+
+def check_topology(sentinels: str, cluster: bool) -> None:
+    """Raises RedisTopologyError (one line) when the settings name no usable topology."""
+    if sentinels and cluster:
+        raise RedisTopologyError("REDIS_SENTINELS and REDIS_CLUSTER exclude each other")
+    if sentinels:
+        parse_sentinels(sentinels)
 
 
 def _options(timeout_s: float | None) -> dict[str, Any]:
@@ -83,8 +92,7 @@ def create_redis(
     The cluster client is typed as `Redis`: it answers every command, script and same-slot
     transaction this suite sends (its tests run them on a real cluster)."""
     options = _options(timeout_s)
-    if sentinels and cluster:
-        raise RedisTopologyError("REDIS_SENTINELS and REDIS_CLUSTER exclude each other")
+    check_topology(sentinels, cluster)
     if cluster:
         return cast(aioredis.Redis, RedisCluster.from_url(url, **options))
     if sentinels:

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from common import service_tokens
 from common.crypto import is_valid_master_key
+from common.redis_connection import check_topology
 
 #: The env file a service reads instead of `./.env` (manage.py sets it to the file it was
 #: given, so no `.env` of the working directory leaks in); set but empty: no env file at all.
@@ -106,6 +107,12 @@ class ServiceSettings(BaseSettings):
         if name == "service_api_token":
             return bool(self.own_service_token)
         return bool(getattr(self, name, ""))
+
+    @model_validator(mode="after")
+    def _one_redis_topology(self) -> ServiceSettings:
+        """REDIS_SENTINELS as host:port pairs, not with REDIS_CLUSTER: one line at start-up."""
+        check_topology(self.redis_sentinels, self.redis_cluster)
+        return self
 
     @model_validator(mode="after")
     def _refuse_insecure_secrets(self) -> ServiceSettings:

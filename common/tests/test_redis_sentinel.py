@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
+from pydantic import ValidationError
 
 from common.messages import OutgoingMessage
 from common.names import Names
@@ -22,7 +23,7 @@ from common.redis_connection import (
     create_redis_for,
     parse_sentinels,
 )
-from common.settings import ServiceSettings
+from common.settings import ServiceSettings, settings_problems
 from common.tests.test_queue import message, running
 from tests.private_servers import PrivateRedis
 from tests.redis_topologies import SentinelSetup
@@ -46,6 +47,13 @@ def test_sentinel_addresses_are_parsed_or_refused_in_one_line() -> None:
             parse_sentinels(bad)
     with pytest.raises(RedisTopologyError, match="exclude"):
         create_redis("redis://x/0", sentinels="a:1", cluster=True)
+    for values, line in (
+        ({"redis_sentinels": "bad"}, "REDIS_SENTINELS: 'bad' is not host:port"),
+        ({"redis_sentinels": "a:1", "redis_cluster": True}, "exclude each other"),
+    ):
+        with pytest.raises(ValidationError) as refused:
+            ServiceSettings(environment="test", **values)
+        assert [line in problem for problem in settings_problems(refused.value)] == [True]
 
 
 async def test_the_settings_open_the_master_the_sentinels_name(
