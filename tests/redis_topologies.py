@@ -21,7 +21,15 @@ hash tag: ``Names.tagged(owner, name)`` = ``f"{prefix}{{{owner}}}:{name}"`` wher
 the already-prefixed owner key (a stream, a user, ...). The queue's internal keys
 (``Names.chat_lock``, ``chat_backlog``, ``attempts``, ``last_error``) are tagged with the
 prefixed stream key; the contract names (streams, ``<stream>:dead``, ``done:<stream>:<id>``)
-keep their names and are written outside the same-slot scripts.
+keep their names and are written outside the same-slot scripts. ``Names.chat_backlog(stream)``
+is one sorted set per stream (members ``<chat>|<padded entry id>``). The per-user limit keys
+(``user_message_window``, ``user_flood_notice``, ``user_messages_today``) share the slot of
+``slot_of("limits:user:<id>")``. On a cluster, ``redis.cluster.key_slot(key.encode())``
+checks a name's slot without a server.
+
+Figures on this machine: the cluster starts in about 2-3 s (once per session); the Sentinel
+setup in about 7 s (the sentinels find each other through the master), a failover takes about
+2.4 s (``down-after-milliseconds`` 1000).
 """
 
 from __future__ import annotations
