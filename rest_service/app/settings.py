@@ -59,6 +59,12 @@ class Settings(ServiceSettings):
     #: Failures are forgotten after this long without another one.
     admin_login_failure_window_seconds: int = Field(default=3600, ge=1)
     llm_model_decrypt_key: str = ""
+    #: The other services' HTTP base URLs, for the admin dashboard's health panel (their
+    #: `/readyz`, or `/health` where a service has none); REST_SERVICE_URL and
+    #: GOOGLE_CALENDAR_SERVICE_URL are the common settings.
+    assistant_url: str = "http://127.0.0.1:8002"
+    cron_service_url: str = "http://127.0.0.1:8003"
+    tg_bot_url: str = "http://127.0.0.1:8004"
 
     openai_api_key: str = ""
     openai_base_url: str = "https://api.openai.com/v1"

@@ -6,19 +6,32 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from sqladmin import Admin
+from sqladmin.authentication import login_required
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.requests import Request
+from starlette.responses import Response
 
 from rest_service.app.admin.auth import AdminAuth
-from rest_service.app.admin.pages import PAGES
+from rest_service.app.admin.pages import PAGES, dashboard_context
 from rest_service.app.admin.views import VIEWS
 
 TEMPLATES = Path(__file__).parent / "templates"
 
 
+class DashboardAdmin(Admin):
+    """sqladmin with the dashboard as its landing page (sqladmin's `index` is meant to be
+    overridden for that)."""
+
+    @login_required
+    async def index(self, request: Request) -> Response:
+        context = await dashboard_context(self.app, request)
+        return await self.templates.TemplateResponse(request, "admin_dashboard.html", context)
+
+
 def mount_admin(app: FastAPI) -> Admin:
     """Mount the admin; its sessions are bound to the engine in the lifespan (`bind_admin`)."""
     sessions = async_sessionmaker(class_=AsyncSession, expire_on_commit=False, autoflush=False)
-    admin = Admin(
+    admin = DashboardAdmin(
         app,
         session_maker=sessions,
         base_url="/admin",

@@ -18,6 +18,7 @@ from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
+from rest_service.app.admin import dashboard
 from rest_service.app.admin.request_ctx import AdminFormError, admin_ctx
 from rest_service.app.domain import history, revert, stats
 from rest_service.app.domain.history import ENTITIES
@@ -50,6 +51,36 @@ def changed_fields(
             continue
         rows.append({"field": key, "before": old, "after": new})
     return rows
+
+
+DASHBOARD_REFRESH_S = 10
+
+
+async def dashboard_context(app: Any, request: Request) -> dict[str, Any]:
+    refresh = _int(request.query_params.get("refresh"), DASHBOARD_REFRESH_S, 2, 300)
+    return {
+        "dashboard": await dashboard.for_app(app),
+        "since_label": dashboard.since_label,
+        "refresh_seconds": refresh,
+    }
+
+
+class DashboardPanelView(BaseView):
+    """The dashboard's figures alone, which the landing page fetches to refresh itself."""
+
+    name = "Dashboard panel"
+
+    def is_visible(self, request: Request) -> bool:
+        return False
+
+    @expose("/dashboard/panel", methods=["GET"], identity="dashboard-panel")
+    async def panel(self, request: Request) -> Response:
+        context = await dashboard_context(self._admin_ref.app, request)
+        response = await self.templates.TemplateResponse(
+            request, "admin_dashboard_panel.html", context
+        )
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
 
 class HistoryView(BaseView):
@@ -245,6 +276,7 @@ def _int(value: str | None, default: int, low: int, high: int) -> int:
 
 
 PAGES: tuple[type[BaseView], ...] = (
+    DashboardPanelView,
     HistoryView,
     HistoryRevertView,
     AnalyticsView,
