@@ -27,8 +27,10 @@ OVERLAY = KUBERNETES / "overlays" / "example"
 CHECKOV_CONFIG = KUBERNETES / ".checkov.yaml"
 #: The oldest Kubernetes the manifests are for (the kubectl in CI is 1.32).
 KUBERNETES_VERSION = "1.32.0"
+#: The generated ConfigMap every service reads (kustomize adds a hash to the name).
+CONFIG_MAP = "smart-assistant-config-"
 #: Custom resources: kubernetes-validate has no schema for them (SchemaNotFoundError).
-CRD_KINDS = {"ScaledObject", "TriggerAuthentication", "ServiceMonitor"}
+CRD_KINDS = {"ScaledObject", "TriggerAuthentication", "ServiceMonitor", "PrometheusRule"}
 
 
 def k8s_name(service: str) -> str:
@@ -57,7 +59,8 @@ def of_kind(docs: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
 
 
 def config_data(docs: list[dict[str, Any]]) -> dict[str, str]:
-    (config,) = of_kind(docs, "ConfigMap").values()
+    """The services' settings (the other ConfigMap is the Grafana dashboard)."""
+    (config,) = (c for name, c in of_kind(docs, "ConfigMap").items() if name.startswith(CONFIG_MAP))
     data: dict[str, str] = config["data"]
     return data
 
@@ -87,6 +90,7 @@ def test_the_overlay_renders_every_object(rendered: list[dict[str, Any]]) -> Non
     assert len(of_kind(rendered, "Ingress")) == 1
     assert set(of_kind(rendered, "ScaledObject")) == {"assistant"}
     assert len(of_kind(rendered, "ServiceMonitor")) == 1
+    assert len(of_kind(rendered, "PrometheusRule")) == 1  # deploy/observability's alerts
     assert of_kind(rendered, "NetworkPolicy")
     namespaced = [d for d in rendered if d["kind"] != "Namespace"]
     assert {d["metadata"].get("namespace") for d in namespaced} == {"smart-assistant"}
@@ -123,6 +127,8 @@ def _strict(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
 
 _STRING = {"type": "string"}
 _META = {"type": "object", "required": ["name"], "properties": {"name": _STRING}}
+_DURATION = {"type": "string", "pattern": r"^([0-9]+(ms|s|m|h|d|w|y))+$"}
+_STRINGS = {"type": "object", "additionalProperties": _STRING}
 #: The fields of KEDA 2.x and prometheus-operator CRDs these manifests use, as the CRDs'
 #: OpenAPI schemas have them (trigger metadata values are strings in KEDA).
 CRD_SCHEMAS: dict[str, dict[str, Any]] = {
@@ -176,6 +182,51 @@ CRD_SCHEMAS: dict[str, dict[str, Any]] = {
                     }
                 },
                 ["secretTargetRef"],
+            ),
+        },
+        ["apiVersion", "kind", "metadata", "spec"],
+    ),
+    "PrometheusRule": _strict(
+        {
+            "apiVersion": {"const": "monitoring.coreos.com/v1"},
+            "kind": {"const": "PrometheusRule"},
+            "metadata": _META,
+            "spec": _strict(
+                {
+                    "groups": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": _strict(
+                            {
+                                "name": _STRING,
+                                "interval": _DURATION,
+                                "rules": {
+                                    "type": "array",
+                                    "minItems": 1,
+                                    "items": {
+                                        **_strict(
+                                            {
+                                                "alert": _STRING,
+                                                "record": _STRING,
+                                                "expr": {"type": ["string", "integer"]},
+                                                "for": _DURATION,
+                                                "labels": _STRINGS,
+                                                "annotations": _STRINGS,
+                                            },
+                                            ["expr"],
+                                        ),
+                                        "oneOf": [
+                                            {"required": ["alert"]},
+                                            {"required": ["record"]},
+                                        ],
+                                    },
+                                },
+                            },
+                            ["name", "rules"],
+                        ),
+                    }
+                },
+                ["groups"],
             ),
         },
         ["apiVersion", "kind", "metadata", "spec"],
@@ -390,8 +441,8 @@ def test_the_keda_trigger_reads_the_prefixed_stream(rendered: list[dict[str, Any
 
 @pytest.mark.parametrize("prefix", ["", "team-a:", "x{y}:"])
 def test_the_stream_follows_whatever_prefix_the_config_sets(tmp_path: Path, prefix: str) -> None:
-    copy = tmp_path / "kubernetes"
-    shutil.copytree(KUBERNETES, copy)
+    shutil.copytree(KUBERNETES.parent, tmp_path / "deploy")  # the base includes ../observability
+    copy = tmp_path / "deploy" / "kubernetes"
     config = copy / "overlays" / "example" / "config.env"
     text = re.sub(r"(?m)^REDIS_KEY_PREFIX=.*$", f"REDIS_KEY_PREFIX={prefix}", config.read_text())
     config.write_text(text)
