@@ -7,9 +7,10 @@ The instrumentator's middleware times each request and catches its status. Two o
 defaults are replaced: its metrics are registered once per process and silently dropped for
 a second app (every test makes several), so it records into common/metrics.py's, with the
 service as a label; and it finds the route template by matching the request against every
-route again before the call (0.1-0.7 ms a request on rest_service's 80 routes), so the
-template is read after the call from the route Starlette's router matched
-(`scope["route"]`): `/api/users/{user_id}`, or `none` when no route matched."""
+route again before the call (0.7 ms a request on rest_service's 80 routes, 4 ms on a busy
+machine), so the template is read after the call from the route Starlette's router matched
+(`scope["route"]`): `/api/users/{user_id}`, or `none` when no route matched or the request
+was refused before routing (401, 413)."""
 
 from __future__ import annotations
 
