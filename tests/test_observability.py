@@ -53,7 +53,7 @@ def exported() -> dict[str, set[str]]:
     for top in PACKAGES:
         package = importlib.import_module(top)
         for module in pkgutil.walk_packages(package.__path__, f"{top}."):
-            if ".tests" not in module.name:
+            if ".tests" not in module.name and not module.name.endswith("__main__"):
                 importlib.import_module(module.name)
     found: dict[str, set[str]] = {}
     for collector, names in REGISTRY._collector_to_names.items():
