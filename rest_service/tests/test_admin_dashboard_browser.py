@@ -1,7 +1,8 @@
-"""The admin's landing page in a real browser, over the whole system: every service a real
-process, messages flowing through the Telegram and LLM stand-ins, a malformed entry
-dead-lettered by the assistant's consumer. The dashboard must show all of it, and refresh
-itself when more happens. Screenshot: `test-artifacts/admin-dashboard.png`."""
+"""The admin's landing page and its dead letters in a real browser, over the whole system:
+every service a real process, messages flowing through the Telegram and LLM stand-ins, a
+malformed entry dead-lettered by the assistant's consumer. The dashboard must show all of it
+and refresh itself; a dead letter replayed from the browser must reach the person.
+Screenshots: `test-artifacts/admin-dashboard.png`, `admin-dead-letters.png`."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ import time
 import uuid
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 import redis as syncredis
 
-from common.names import TO_SECRETARY
+from common.messages import OutgoingMessage
+from common.names import TG_BOT_GROUP, TO_SECRETARY, TO_TELEGRAM
 from ops.infra import DatabaseServer
 from ops.processes import ServiceProcess
 from rest_service.tests.test_admin_browser import (
@@ -145,5 +149,87 @@ def test_dashboard_shows_live_figures_and_refreshes(
         sync_api.expect(page.locator("body")).to_have_attribute(
             "data-dashboard-refreshed", re.compile(r"[1-9]")
         )
+    finally:
+        context.close()
+
+
+def dead_letter_for(system: System, redis_url: str, chat_id: int, text: str) -> str:
+    """A reply to `chat_id` as tg_bot's consumer dead-letters one it could not send (the
+    queue's fields: the message, the error, its stream and group, attempts, when)."""
+    message = OutgoingMessage(message_id=uuid.uuid4(), chat_id=chat_id, text=text)
+    client = syncredis.Redis.from_url(redis_url)
+    try:
+        entry_id = client.xadd(
+            system.names.dead(TO_TELEGRAM),
+            {
+                "data": message.to_json(),
+                "error": "TelegramError: Bad Gateway (502) after 5 attempts",
+                "stream": TO_TELEGRAM,
+                "group": TG_BOT_GROUP,
+                "entry_id": "1-0",
+                "attempts": "5",
+                "failed_at": datetime.now(UTC).isoformat(),
+            },
+        )
+    finally:
+        client.close()
+    return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+
+
+def test_replay_a_dead_letter_from_the_browser(
+    system: System, admin: ServiceProcess, browser: Any, redis_url: str
+) -> None:
+    person = Person.new("Rafa")
+    talk(system.say(person, "/start"))
+    text = f"Your parcel arrived {uuid.uuid4().hex[:6]}"
+    entry_id = dead_letter_for(system, redis_url, person.id, text)
+
+    context = browser.new_context(base_url=admin.url, viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        log_in(page, system.secrets["ADMIN_API_TOKEN"])
+        page.goto("/admin/dead-letters")
+        row = page.locator(f"tr.dlq-row[data-entry-id='{entry_id}']")
+        assert "Bad Gateway" in row.inner_text()
+        row.locator("a").click()
+        shown = cell(page, "#dlq-entry-data")
+        assert f'"text": "{text}"' in shown  # the message, pretty-printed JSON
+        assert "Bad Gateway" in cell(page, "#dlq-entry")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "admin-dead-letters.png"), full_page=True)
+
+        page.on("dialog", lambda dialog: dialog.accept())
+        page.locator("#dlq-entry button.replay-button").click()
+        page.locator("#dlq-replayed").wait_for()
+        assert page.locator(f"tr.dlq-row[data-entry-id='{entry_id}']").count() == 0
+        # Handled: tg_bot sends it to the person.
+        delivered = talk(system.next_message(person.id, after=0, containing=text))
+        assert text in delivered.text
+
+        page.goto("/admin/history?entity=dead_letter")
+        first = page.locator("tr.history-row").first
+        assert "replayed" in first.inner_text() and entry_id in first.inner_text()
+        assert first.locator("button.revert-button").count() == 0
+        change_id = first.get_attribute("data-change-id")
+        token = {"Authorization": f"Bearer {system.secrets['ADMIN_API_TOKEN']}"}
+        refused = httpx.post(
+            f"{admin.url}/api/config/changes/{change_id}/revert", headers=token, timeout=10
+        )
+        assert refused.status_code == 409, refused.text
+
+        # Purge: every dead letter gone from Redis, the count in the history.
+        page.goto("/admin/dead-letters")
+        page.locator("#dlq-purge").click()
+        page.locator("#dlq-purged").wait_for()
+        assert page.locator("#dlq-empty").is_visible()
+        client = syncredis.Redis.from_url(redis_url)
+        try:
+            left = [client.xlen(system.names.dead(s)) for s in (TO_SECRETARY, TO_TELEGRAM)]
+        finally:
+            client.close()
+        assert left == [0, 0]
+        page.goto("/admin/history?entity=dead_letter")
+        assert "purged" in page.locator("tr.history-row").first.inner_text()
     finally:
         context.close()

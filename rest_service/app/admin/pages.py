@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from redis.exceptions import RedisError
 from sqladmin import BaseView, expose
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,8 +19,9 @@ from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
-from rest_service.app.admin import dashboard
-from rest_service.app.admin.request_ctx import AdminFormError, admin_ctx
+from ops.dlq import DeadLetterNotFound
+from rest_service.app.admin import dashboard, dead_letters
+from rest_service.app.admin.request_ctx import AdminFormError, admin_ctx, app_state
 from rest_service.app.domain import history, revert, stats
 from rest_service.app.domain.history import ENTITIES
 from rest_service.app.domain.paging import Page
@@ -91,7 +93,7 @@ class HistoryView(BaseView):
     async def history_page(self, request: Request) -> Response:
         entity = request.query_params.get("entity") or None
         entity_id = _uuid(request.query_params.get("entity_id"))
-        if entity not in ENTITIES:
+        if entity not in (*ENTITIES, dead_letters.ENTITY):
             entity = None
         async with admin_ctx(self, request) as ctx:
             rows, total = await history.list_changes(ctx.session, HISTORY_PAGE, entity, entity_id)
@@ -101,7 +103,7 @@ class HistoryView(BaseView):
             "total": total,
             "entity": entity,
             "entity_id": entity_id,
-            "entities": list(ENTITIES),
+            "entities": [*ENTITIES, dead_letters.ENTITY],
             "error": request.query_params.get("error"),
             "reverted": request.query_params.get("reverted"),
         }
@@ -130,6 +132,87 @@ class HistoryRevertView(BaseView):
             entity=change.entity, entity_id=str(change.entity_id), reverted=str(change_id)
         )
         return RedirectResponse(str(target), status_code=303)
+
+
+class DeadLettersView(BaseView):
+    """Dead letters: list, show, replay, purge (`./manage.py dlq`), each recorded in the
+    change history."""
+
+    name = "Dead letters"
+    icon = "fa-solid fa-skull-crossbones"
+
+    @expose("/dead-letters", methods=["GET"], identity="dead-letters")
+    async def list_page(self, request: Request) -> Response:
+        return await self._page(request, None)
+
+    @expose("/dead-letters/{entry_id}", methods=["GET"], identity="dead-letter")
+    async def show_page(self, request: Request) -> Response:
+        return await self._page(request, str(request.path_params["entry_id"]))
+
+    async def _page(self, request: Request, entry_id: str | None) -> Response:
+        settings = app_state(self).settings
+        params = request.query_params
+        purged = params.get("purged")
+        context: dict[str, Any] = {
+            "entries": [],
+            "entry": None,
+            "entry_id": entry_id,
+            "error": params.get("error"),
+            "replayed": params.get("replayed"),
+            "replayed_as": params.get("as"),
+            "replayed_stream": params.get("stream"),
+            "purged": int(purged) if purged and purged.isdigit() else None,
+        }
+        try:
+            context["entries"] = await dead_letters.list_all(settings)
+            if entry_id is not None:
+                stream, entry = await dead_letters.show(settings, entry_id)
+                context.update(
+                    entry=entry,
+                    dead_stream=stream + ":dead",
+                    entry_json=json.dumps(dead_letters.pretty(entry), ensure_ascii=False, indent=2),
+                )
+        except DeadLetterNotFound as exc:
+            context["error"] = str(exc)
+        except (RedisError, OSError) as exc:
+            context["error"] = f"Redis did not answer: {type(exc).__name__}: {exc}"
+        return await self.templates.TemplateResponse(request, "admin_dead_letters.html", context)
+
+
+class DeadLetterActionsView(BaseView):
+    """The replay and purge buttons' targets (POSTs; not a menu entry)."""
+
+    name = "Dead letter actions"
+
+    def is_visible(self, request: Request) -> bool:
+        return False
+
+    @expose("/dead-letters/{entry_id}/replay", methods=["POST"], identity="dead-letters-replay")
+    async def replay(self, request: Request) -> Response:
+        entry_id = str(request.path_params["entry_id"])
+        url = request.url_for("admin:view-dead-letters")
+        try:
+            async with admin_ctx(self, request) as ctx:
+                stream, new_id = await dead_letters.replay(
+                    ctx.settings, ctx.session, ctx.actor, entry_id
+                )
+        except (DeadLetterNotFound, RedisError, OSError) as exc:
+            return _see(url.include_query_params(error=f"replay of {entry_id}: {exc}"))
+        return _see(url.include_query_params(replayed=entry_id, stream=stream, **{"as": new_id}))
+
+    @expose("/dead-letters-purge", methods=["POST"], identity="dead-letters-purge")
+    async def purge(self, request: Request) -> Response:
+        url = request.url_for("admin:view-dead-letters")
+        try:
+            async with admin_ctx(self, request) as ctx:
+                count = await dead_letters.purge(ctx.settings, ctx.session, ctx.actor)
+        except (RedisError, OSError) as exc:
+            return _see(url.include_query_params(error=f"purge: {exc}"))
+        return _see(url.include_query_params(purged=str(count)))
+
+
+def _see(url: Any) -> Response:
+    return RedirectResponse(str(url), status_code=303)
 
 
 class AnalyticsView(BaseView):
@@ -279,6 +362,8 @@ PAGES: tuple[type[BaseView], ...] = (
     DashboardPanelView,
     HistoryView,
     HistoryRevertView,
+    DeadLettersView,
+    DeadLetterActionsView,
     AnalyticsView,
     ChartJsView,
     ConversationsView,

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmodel import SQLModel
 
+from common.errors import ConflictError
 from rest_service.app.domain import (
     assistants,
     history,
@@ -40,6 +41,8 @@ Restorer = Callable[[Ctx, uuid.UUID, dict[str, Any], bool], Awaitable[None]]
 async def revert_to(ctx: Ctx, change_id: int) -> ConfigChange:
     """Restore the state a history entry recorded; answers the entry."""
     change = await history.get_change(ctx.session, change_id)
+    if change.entity not in history.ENTITIES:  # e.g. a dead letter's replay: not config
+        raise ConflictError(f"a {change.entity} entry records an action; it cannot be reverted")
     state = history.restorable_state(change)
     model = history.ENTITIES[change.entity]
     exists = await ctx.session.get(model, change.entity_id) is not None
