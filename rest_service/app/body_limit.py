@@ -23,7 +23,8 @@ log = get_logger(__name__)
 IMPORT_PATH = "/api/config/import"
 
 BODIES_REFUSED = Counter(
-    "smart_assistant_rest_request_bodies_too_large_total", "Requests refused with 413 (body over the limit)"
+    "smart_assistant_rest_request_bodies_too_large_total",
+    "Requests refused with 413 (body over the limit)",
 )
 
 
