@@ -273,6 +273,14 @@ class FireLedger:
         key = self._names.cron_recording(fire.stream, fire.key)
         return bool(await self._redis.set(key, "1", nx=True, px=int(lease.total_seconds() * 1000)))
 
+    async def is_unrecorded(self, fire: Fire) -> bool:
+        """False once an instance has recorded it: another's sweep may have queued it while it
+        was being recorded, and recording it again would only load rest_service."""
+        for table in (self._names.cron_unrecorded_of(fire.stream), self._names.cron_unrecorded):
+            if await self._redis.hexists(table, fire.key):
+                return True
+        return False
+
     async def mark_recorded(self, fire: Fire) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hdel(self._names.cron_unrecorded_of(fire.stream), fire.key)

@@ -98,7 +98,8 @@ class Recorder:
             fire = await self._queue.get()
             await self._open.wait()
             try:
-                if await self._ledger.take_recording(fire, _RECORDING_LEASE):
+                taken = await self._ledger.take_recording(fire, _RECORDING_LEASE)
+                if taken and await self._ledger.is_unrecorded(fire):
                     with correlation(fire.message_id, job_id=fire.job_id):
                         await self._record(fire)
             except AppError as exc:  # rest_service down or refusing: the sweep tries again

@@ -14,8 +14,11 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import psycopg2
+import pytest
 import redis.asyncio as aioredis
+from prometheus_client import REGISTRY
 from psycopg2.extras import execute_values
+from pydantic import ValidationError
 
 from common.names import Names
 from common.postgres_url import sync_url
@@ -23,10 +26,12 @@ from common.rest_client import RestClient
 from common.wire import User
 from cron_service.app.fires import FireLedger, FireRules, compose
 from cron_service.app.jobs import plan
+from cron_service.app.recorder import Recorder
 from cron_service.app.replicas import Ring
+from cron_service.app.settings import Settings
 from cron_service.tests.conftest import Outbox, runs_of, start_cron
 from ops.processes import ServiceProcess, Stack
-from tests.reminders import whole_second
+from tests.reminders import MakeReminder, whole_second
 from tests.users import make_user
 
 HEARTBEAT_S = 0.5
@@ -63,6 +68,13 @@ def test_a_replica_leaving_moves_only_its_own_share() -> None:
 def test_alone_or_unseen_a_replica_owns_everything() -> None:
     assert Ring.of("a").owns("any job")
     assert Ring.of("a", ["b"]).members == ("a", "b"), "always among the live it sees"
+
+
+def test_a_heartbeat_not_shorter_than_its_ttl_is_refused() -> None:
+    with pytest.raises(ValidationError, match="CRON_REPLICA_TTL must be longer"):
+        Settings.model_validate(
+            {"environment": "test", "cron_replica_heartbeat": 5, "cron_replica_ttl": 5}
+        )
 
 
 # --- three processes -----------------------------------------------------------------------
@@ -208,3 +220,45 @@ async def test_a_killed_replicas_share_is_fired_by_the_others_once(
     await wait_for(ledger_empty, "every fire is recorded", timeout=120)
     for job_id in victims:
         assert len(await runs_of(rest, job_id)) == 1, "recorded once, by a survivor"
+
+
+async def test_a_fire_recorded_by_one_replica_is_not_recorded_again_by_another(
+    stack: Stack,
+    rest: RestClient,
+    redis: aioredis.Redis,
+    names: Names,
+    make_reminder: MakeReminder,
+) -> None:
+    """Another replica's sweep queued the fire while the first was recording it (two real
+    recorders in this process): once it is recorded, the second leaves it, instead of loading
+    rest_service with the same three writes again."""
+    job = await make_reminder("stretch", due_in=600)
+    ledger = FireLedger(redis, names, timedelta(days=1))
+    rules = FireRules(late_after=timedelta(seconds=60), grace=timedelta(hours=6))
+    stream, message, fire = compose(plan(job, "UTC"), job.run_at, job.run_at, rules)
+    assert await ledger.claim_and_publish(stream, message, fire)
+
+    def recorded() -> float:
+        return (
+            REGISTRY.get_sample_value("smart_assistant_cron_fire_records_total", {"result": "ok"})
+            or 0.0
+        )
+
+    before = recorded()
+    first, second = Recorder(rest, ledger, 1), Recorder(rest, ledger, 1)
+    tasks = [asyncio.create_task(r.run()) for r in (first, second)]
+    try:
+        first.submit(fire)
+
+        async def ledger_empty() -> bool:
+            return await ledger.unrecorded() == []
+
+        await wait_for(ledger_empty, "the first recorder recorded the fire")
+        second.submit(fire)
+        await second.drain(10)
+        assert recorded() - before == 1
+        assert len(await runs_of(rest, job.id)) == 1
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

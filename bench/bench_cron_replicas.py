@@ -1,0 +1,248 @@
+"""Benchmark (not a test): N reminders due at one second, fired by 1 and by 3 cron_service
+replicas (issue 21: replicas share the due work).
+
+For each replica count, on a database and Redis prefix of its own: rest_service, the N one-off
+reminders inserted into Postgres in one statement (as `bench_cron.py` does), then the replicas,
+started together; once every replica sees the others and the jobs are planned once over all
+of them, the due second comes. It reports, per replica count:
+
+* the start-up (every replica loads every job; each plans only its share);
+* the burst: from the due second to the last fire on `queue:to_telegram` (stream entry
+  times), the fires per second, lateness p50 / p99, each replica's share, the CPU seconds
+  each used meanwhile, and how many fires were found already claimed (0 when the replicas
+  agree on who owns what);
+* recording in rest_service during the next `--record-window` seconds (the burst is out
+  first; rest_service, one process, is what recording waits on);
+* the speed-up of the burst over the first replica count.
+
+    .venv/bin/python bench/bench_cron_replicas.py [--count 100000] [--replicas 1 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import redis as syncredis
+import redis.asyncio as aioredis
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.bench_cron import insert_reminders, make_users, memory_mb, percentile, wait_until
+from common.crypto import generate_key
+from common.names import Names
+from common.rest_client import RestClient
+from ops.infra import DatabaseServer, find_postgres, find_redis, migrate
+from ops.processes import ServiceProcess, Stack
+
+
+@dataclass
+class Result:
+    replicas: int
+    startup_s: float
+    burst_s: float
+    p50_ms: float
+    p99_ms: float
+    shares: list[int]
+    already_claimed: int
+    recorded: int
+    peak_rss_mib: float
+    #: CPU seconds each replica used from just before the due second until all had fired.
+    cpu_s: list[float]
+
+    @property
+    def rate(self) -> float:
+        return sum(self.shares) / self.burst_s if self.burst_s > 0 else float("inf")
+
+
+def cpu_seconds(process: ServiceProcess) -> float:
+    """User + system CPU time the process has used so far."""
+    assert process.proc is not None
+    fields = Path(f"/proc/{process.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _entry_id(entry_id: bytes | str | None) -> str:
+    return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+
+
+def _millis(entry_id: bytes | str | None) -> int:
+    """The time a stream entry was added (its id's first part)."""
+    return int(_entry_id(entry_id).split("-")[0])
+
+
+async def entry_times(redis: aioredis.Redis, names: Names) -> list[int]:
+    """When each fire was added to `queue:to_telegram` (ms), read a page at a time."""
+    times: list[int] = []
+    start = "-"
+    while True:
+        page = await redis.xrange(names.to_telegram, min=start, count=1000) or []
+        times += [_millis(entry_id) for entry_id, _ in page]
+        if len(page) < 1000:
+            return times
+        last = _entry_id(page[-1][0])
+        start = f"({last}"
+
+
+async def metric(cron: ServiceProcess, prefix: str) -> float:
+    async with RestClient(cron.url, "unused") as http:
+        text = (await http.request("GET", "/metrics")).text
+    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(prefix))
+
+
+async def run_one(
+    args: argparse.Namespace, replicas: int, stack: Stack, names: Names, redis_url: str
+) -> Result:
+    stack.start("rest_service")
+    redis = aioredis.Redis.from_url(redis_url, socket_timeout=60)
+    async with RestClient(stack.url("rest_service"), stack.env["SERVICE_API_TOKEN"]) as rest:
+        users = await make_users(rest, args.users)
+        due = (datetime.now(UTC) + timedelta(seconds=args.lead)).replace(microsecond=0)
+        took = insert_reminders(stack.env["ASYNC_DATABASE_URL"], users, args.count, due)
+        print(f"[{replicas}] inserted {args.count} reminders in {took:.1f}s, due {due:%H:%M:%S}")
+
+        started = time.monotonic()
+        env = {
+            "CRON_RECORD_CONCURRENCY": str(args.record),
+            # one load at start; a resync during the burst would measure the load instead
+            "CRON_RESYNC_INTERVAL": "3600",
+            "CRON_REPLICA_HEARTBEAT": "1",
+            "CRON_REPLICA_TTL": "5",
+        }
+        crons = await asyncio.gather(
+            *(
+                asyncio.to_thread(stack.start, "cron_service", name=f"cron_{n}", env=env)
+                for n in range(replicas)
+            )
+        )
+
+        async def planned_once() -> bool:
+            seen = [await metric(c, "smart_assistant_cron_replicas ") for c in crons]
+            jobs = [await metric(c, "smart_assistant_cron_scheduled_jobs ") for c in crons]
+            return all(s == replicas for s in seen) and sum(jobs) == args.count
+
+        settled = await wait_until(planned_once, (due - datetime.now(UTC)).total_seconds())
+        startup = time.monotonic() - started
+        left = (due - datetime.now(UTC)).total_seconds()
+        print(f"[{replicas}] replicas planned the jobs in {startup:.1f}s ({left:.0f}s to spare)")
+        if not settled or left < 0:
+            raise SystemExit("the start-up took longer than --lead: raise it")
+
+        cpu_before = [cpu_seconds(c) for c in crons]
+
+        async def all_fired() -> bool:
+            return bool(int(await redis.xlen(names.to_telegram)) >= args.count)
+
+        await wait_until(all_fired, left + args.timeout, every=0.5)
+        cpu = [cpu_seconds(c) - before for c, before in zip(crons, cpu_before, strict=True)]
+        lateness = [m / 1000 - due.timestamp() for m in await entry_times(redis, names)]
+        shares = [int(await metric(c, "smart_assistant_cron_fires_total{")) for c in crons]
+        claimed = int(
+            sum(
+                [
+                    await metric(c, "smart_assistant_cron_fires_already_claimed_total ")
+                    for c in crons
+                ]
+            )
+        )
+        await asyncio.sleep(args.record_window)
+        runs = await rest.request("GET", "/api/cron-job-runs/", params={"limit": 1})
+        recorded = int(runs.headers.get("X-Total-Count", "0"))
+        peak = max(memory_mb(c)["VmHWM"] for c in crons)
+    await redis.aclose()
+    return Result(
+        replicas=replicas,
+        startup_s=startup,
+        burst_s=max(lateness),
+        p50_ms=percentile(lateness, 50) * 1000,
+        p99_ms=percentile(lateness, 99) * 1000,
+        shares=shares,
+        already_claimed=claimed,
+        recorded=recorded,
+        peak_rss_mib=peak,
+        cpu_s=cpu,
+    )
+
+
+def scenario(args: argparse.Namespace, replicas: int, postgres_url: str, redis_url: str) -> Result:
+    databases = DatabaseServer(postgres_url)
+    database = databases.create(f"bench_cronr_{uuid.uuid4().hex[:8]}")
+    prefix = f"bench:{uuid.uuid4().hex[:8]}:"
+    env = {
+        "ENVIRONMENT": "test",
+        "ASYNC_DATABASE_URL": database,
+        "REDIS_URL": redis_url,
+        "REDIS_KEY_PREFIX": prefix,
+        "LOG_FORMAT": "json",
+        "LOG_LEVEL": "WARNING",
+        "ADMIN_API_TOKEN": uuid.uuid4().hex,
+        "SERVICE_API_TOKEN": uuid.uuid4().hex,
+        "LLM_MODEL_DECRYPT_KEY": generate_key(),
+    }
+    with tempfile.TemporaryDirectory(prefix="bench-cronr-") as workdir:
+        stack = Stack(env, Path(workdir))
+        try:
+            migrate(database)
+            return asyncio.run(run_one(args, replicas, stack, Names(prefix), redis_url))
+        finally:
+            stack.stop_all()
+            databases.drop(database)
+            client = syncredis.Redis.from_url(redis_url)
+            for key in client.scan_iter(match=f"{prefix}*", count=1000):
+                client.delete(key)
+            client.close()
+
+
+def report(results: list[Result], args: argparse.Namespace) -> None:
+    load = subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
+    print()
+    print(f"{args.count} one-off reminders due at one second; machine: {os.cpu_count()} cores,")
+    print(f"  {load}")
+    base = results[0]
+    print(
+        f"{'replicas':>8} {'start-up':>9} {'burst':>8} {'fires/s':>8} {'speed-up':>8} "
+        f"{'p50':>8} {'p99':>8} {'claimed twice':>13} {'recorded':>9}  shares (CPU s)"
+    )
+    for r in results:
+        print(
+            f"{r.replicas:>8} {r.startup_s:>8.1f}s {r.burst_s:>7.1f}s {r.rate:>8.0f} "
+            f"{base.burst_s / r.burst_s:>7.2f}x {r.p50_ms:>6.0f}ms {r.p99_ms:>6.0f}ms "
+            f"{r.already_claimed:>13} {r.recorded:>9}  "
+            + ", ".join(f"{n} ({c:.1f})" for n, c in zip(r.shares, r.cpu_s, strict=True))
+        )
+    print(f"(recorded: runs in rest_service {args.record_window:.0f}s after the burst; "
+          f"peak RSS per replica {max(r.peak_rss_mib for r in results):.0f} MiB)")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--replicas", type=int, nargs="+", default=[1, 3])
+    parser.add_argument("--users", type=int, default=100)
+    parser.add_argument("--lead", type=int, default=120, help="seconds before the due second")
+    parser.add_argument("--record", type=int, default=16, help="CRON_RECORD_CONCURRENCY")
+    parser.add_argument("--record-window", type=float, default=20.0)
+    parser.add_argument("--timeout", type=float, default=600.0)
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up on a plain kill too
+
+    postgres = find_postgres(os.environ.get("TEST_DATABASE_URL"))
+    redis_found = find_redis(os.environ.get("TEST_REDIS_URL"))
+    if postgres is None or redis_found is None:
+        raise SystemExit("needs Postgres and Redis (TEST_DATABASE_URL, TEST_REDIS_URL)")
+    results = [scenario(args, n, postgres.url, redis_found.url) for n in args.replicas]
+    report(results, args)
+
+
+if __name__ == "__main__":
+    main()
