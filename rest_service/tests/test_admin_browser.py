@@ -154,11 +154,13 @@ def test_tool_with_a_broken_schema_is_refused_with_the_message(
     page.goto("/admin/tool/create")
     page.fill("input[name=name]", name)
     page.select_option("select[name=tool_type]", "weather")
-    page.fill("textarea[name=input_schema]", json.dumps({"type": "object", "properties": 5}))
+    typed = json.dumps({"type": "object", "properties": 5})
+    page.fill("textarea[name=input_schema]", typed)
     save(page)
-    alert = page.locator(".alert-danger")
-    alert.wait_for()
-    assert "input_schema" in alert.inner_text()
+    error = page.locator("textarea[name=input_schema] ~ .invalid-feedback")  # at the field
+    error.wait_for()
+    assert "not a valid JSON Schema at properties" in error.inner_text()
+    assert page.locator("textarea[name=input_schema]").input_value() == typed  # kept
     tools = ok(api.get("/api/tools/", params={"limit": 1000}))
     assert name not in {t["name"] for t in tools}
 

@@ -11,11 +11,16 @@ from typing import Any, ClassVar
 
 from sqladmin import ModelView, action
 from sqladmin.filters import BooleanFilter
+from sqladmin.formatters import BASE_FORMATTERS
+from sqladmin.pagination import Pagination
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from wtforms import Form, PasswordField, SelectMultipleField, StringField, widgets
+from wtforms import Field, Form, PasswordField, SelectField, SelectMultipleField, widgets
+from wtforms.validators import ValidationError
 
+from common.errors import AppError
 from common.wire import ModelCapability
+from rest_service.app.admin import names as readable
 from rest_service.app.admin.request_ctx import admin_ctx
 from rest_service.app.domain import (
     assistants,
@@ -28,6 +33,7 @@ from rest_service.app.domain import (
     users,
 )
 from rest_service.app.domain.unit_of_work import Ctx
+from rest_service.app.domain.validation import check_json_schema
 from rest_service.app.models.assistant import (
     Assistant,
     AssistantCreate,
@@ -75,9 +81,21 @@ def _with_fields(form: type[Form], **fields: Any) -> type[Form]:
     return type(f"{form.__name__}WithIds", (form,), fields)
 
 
-def _id_field(label: str, required: bool = False) -> StringField:
-    hint = "an id (UUID)" + ("" if required else "; empty for none")
-    return StringField(label, description=hint)
+def _schema_at_field(_form: Form, field: Field) -> None:
+    """The API's schema rule, shown under the field (the form keeps what was typed)."""
+    if not (field.data or "").strip():
+        return  # blank: the service's default schema (or its message)
+    try:
+        check_json_schema(field.data)
+    except AppError as exc:
+        raise ValidationError(exc.detail.removeprefix("input_schema: ")) from exc
+
+
+def _name_select(label: str, options: list[tuple[str, str]]) -> SelectField:
+    """A relationship chosen by name (searchable in the page: admin_form_*.html)."""
+    return SelectField(
+        label, choices=options, validate_choice=False, render_kw={"data-role": "searchable"}
+    )
 
 
 def _capabilities_field() -> SelectMultipleField:
@@ -96,7 +114,37 @@ def _listed(values: Any) -> str:
     return ", ".join(str(v) for v in values or [])
 
 
-class _ServiceView(ModelView):
+def _truncated_cell(model: Any, attribute: str) -> Any:
+    return readable.truncated(getattr(model, attribute, None))
+
+
+class _ReadableView(ModelView):
+    """Headers as words, names for ids (`name_columns`: attribute -> kind), times to the
+    second, long text (`text_columns`) cut with the whole on hover."""
+
+    name_columns: ClassVar[dict[str, str]] = {}
+    text_columns: ClassVar[tuple[str, ...]] = ()
+    column_type_formatters: ClassVar[Any] = {**BASE_FORMATTERS, datetime: readable.when}
+    column_type_formatters_detail: ClassVar[Any] = column_type_formatters
+
+    def __init__(self) -> None:
+        shown: dict[Any, Any] = dict.fromkeys(self.name_columns, readable.named)
+        shown |= dict.fromkeys(self.text_columns, _truncated_cell)
+        self.column_formatters = {**shown, **type(self).column_formatters}  # type: ignore[misc]  # per view, before sqladmin reads it
+        super().__init__()
+        words = {name: readable.word_label(name) for name in self._prop_names}
+        self._column_labels = {**words, **self._column_labels}
+        self._column_labels_value_by_key = {v: k for k, v in self._column_labels.items()}
+
+    async def list(self, request: Request) -> Pagination:
+        pagination = await super().list(request)
+        if self.name_columns:
+            async with self.session_maker() as session:
+                await readable.load_names(session, self.name_columns, pagination.rows)
+        return pagination
+
+
+class _ServiceView(_ReadableView):
     """Defaults every table shares."""
 
     page_size = LIST_PAGE_SIZE
@@ -170,6 +218,7 @@ class AssistantAdmin(_TrackedView, model=Assistant):
 
 class ToolAdmin(_TrackedView, model=Tool):
     name = "Tool"
+    text_columns = ("description",)
     history_entity = "tool"
     name_plural = "Tools"
     icon = "fa-solid fa-screwdriver-wrench"
@@ -196,9 +245,22 @@ class ToolAdmin(_TrackedView, model=Tool):
         "config": {"rows": 4, "style": "font-family: monospace"},
     }
 
+    create_template = "admin_form_create.html"
+    edit_template = "admin_form_edit.html"
+    form_args: ClassVar[Any] = {"input_schema": {"validators": [_schema_at_field]}}
+
     async def scaffold_form(self, rules: list[str] | None = None) -> type[Form]:
         form = await super().scaffold_form(rules)
-        return _with_fields(form, assistant_id=_id_field("Sub-assistant (sub_assistant tools)"))
+        async with self.session_maker() as session:
+            answerers = await readable.choices(session, "assistant", blank="(none)")
+        label = "Sub-assistant (sub_assistant tools)"
+        return _with_fields(form, assistant_id=_name_select(label, answerers))
+
+    async def get_form_data_for_edit(self, obj: Any) -> dict[str, Any]:
+        data = await super().get_form_data_for_edit(obj)
+        schema = readable.pretty_json(obj.input_schema)
+        answerer = str(obj.assistant_id) if obj.assistant_id else ""
+        return {**data, "assistant_id": answerer, "input_schema": schema}
 
     def _clean(self, data: dict[str, Any]) -> dict[str, Any]:
         cleaned = dict(data)
@@ -234,14 +296,33 @@ class LinkAdmin(_TrackedView, model=AssistantToolLink):
     column_filters: ClassVar[Any] = [BooleanFilter("is_active")]
     form_columns: ClassVar[Any] = [AssistantToolLink.is_active]
 
+    name_columns: ClassVar[dict[str, str]] = {
+        "assistant_id": "assistant",
+        "tool_id": "tool",
+        "sub_assistant_id": "assistant",
+    }
+    create_template = "admin_form_create.html"
+    edit_template = "admin_form_edit.html"
+
     async def scaffold_form(self, rules: list[str] | None = None) -> type[Form]:
         form = await super().scaffold_form(rules)
+        async with self.session_maker() as session:
+            assistants_ = await readable.choices(session, "assistant")
+            tools_ = await readable.choices(session, "tool")
+            answerers = await readable.choices(session, "assistant", blank="(none)")
         return _with_fields(
             form,
-            assistant_id=_id_field("Assistant", required=True),
-            tool_id=_id_field("Tool", required=True),
-            sub_assistant_id=_id_field("Sub-assistant that answers (sub_assistant tools)"),
+            assistant_id=_name_select("Assistant", assistants_),
+            tool_id=_name_select("Tool", tools_),
+            sub_assistant_id=_name_select(
+                "Sub-assistant that answers (sub_assistant tools)", answerers
+            ),
         )
+
+    async def get_form_data_for_edit(self, obj: Any) -> dict[str, Any]:
+        data = await super().get_form_data_for_edit(obj)
+        ids = ("assistant_id", "tool_id", "sub_assistant_id")
+        return {**data, **{k: str(getattr(obj, k)) if getattr(obj, k) else "" for k in ids}}
 
     async def insert_model(self, request: Request, data: dict[str, Any]) -> AssistantToolLink:
         fields = {
@@ -318,6 +399,7 @@ class ProviderAdmin(_TrackedView, model=LLMProvider):
 
 
 class ModelAdmin(_TrackedView, model=LLMModel):
+    name_columns: ClassVar[dict[str, str]] = {"provider_id": "provider"}
     name = "LLM model"
     history_entity = "model"
     name_plural = "LLM models"
@@ -348,11 +430,16 @@ class ModelAdmin(_TrackedView, model=LLMModel):
         LLMModel.is_active,
     ]
 
+    create_template = "admin_form_create.html"
+    edit_template = "admin_form_edit.html"
+
     async def scaffold_form(self, rules: list[str] | None = None) -> type[Form]:
         form = await super().scaffold_form(rules)
+        async with self.session_maker() as session:
+            providers_ = await readable.choices(session, "provider")
         return _with_fields(
             form,
-            provider_id=_id_field("Provider", required=True),
+            provider_id=_name_select("Provider", providers_),
             capabilities=_capabilities_field(),
         )
 
@@ -436,6 +523,7 @@ class CronJobAdmin(_ServiceView, model=CronJob):
 
     name = "Cron job"
     name_plural = "Cron jobs"
+    name_columns: ClassVar[dict[str, str]] = {"user_id": "user"}
     icon = "fa-solid fa-clock"
     can_create = False
     column_list: ClassVar[Any] = [
@@ -475,11 +563,13 @@ class CronJobAdmin(_ServiceView, model=CronJob):
             await cron_jobs.delete_job(ctx, uuid.UUID(pk))
 
 
-class CronJobRunAdmin(ModelView, model=CronJobRun):
+class CronJobRunAdmin(_ReadableView, model=CronJobRun):
     """What happened to each fire: read-only (cron_service writes them)."""
 
     name = "Cron job run"
     name_plural = "Cron job runs"
+    name_columns: ClassVar[dict[str, str]] = {"job_id": "cron_job"}
+    text_columns = ("error",)
     icon = "fa-solid fa-list-check"
     can_create = False
     can_edit = False
@@ -497,12 +587,14 @@ class CronJobRunAdmin(ModelView, model=CronJobRun):
     column_searchable_list: ClassVar[Any] = [CronJobRun.error]
 
 
-class ProfileFactAdmin(ModelView, model=ProfileFact):
+class ProfileFactAdmin(_ReadableView, model=ProfileFact):
     """What users told the assistant about themselves: the admin reads or deletes them; only
     the user adds them (in chat)."""
 
     name = "Profile fact"
     name_plural = "Profile facts"
+    name_columns: ClassVar[dict[str, str]] = {"user_id": "user"}
+    text_columns = ("text",)
     icon = "fa-solid fa-address-card"
     can_create = False
     can_edit = False

@@ -1,0 +1,71 @@
+"""Names instead of UUIDs, in a real browser: a tool link made by choosing the assistant and
+the tool by name in searchable selects, the list showing names under word headers, times to
+the second. Screenshots: `test-artifacts/admin-link-form.png`, `admin-links.png`."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import httpx
+
+from rest_service.tests import test_admin_browser as suite
+from rest_service.tests.test_admin_browser import ARTIFACTS, log_in, ok, save
+
+# The browser suite's Chromium skip, time limit and fixtures (one rest_service per module).
+pytestmark = suite.pytestmark
+server, browser, page, api = suite.server, suite.browser, suite.page, suite.api
+
+LINKS = "/admin/assistant-tool-link"
+
+
+def choose(page: Any, field: str, name: str) -> None:
+    """Open the searchable select of `field`, type part of `name`, take the match."""
+    page.locator(f"select[name={field}] + .select2-container").click()
+    search = page.locator(".select2-container--open .select2-search__field")
+    search.fill(name[-8:])
+    page.locator(".select2-results__option", has_text=name).first.click()
+
+
+def test_link_a_tool_by_name_and_read_names_in_the_list(
+    page: Any, api: httpx.Client, secrets: dict[str, str]
+) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    assistant = ok(api.post("/api/assistants/", json={"name": f"planner_{suffix}"}))
+    tool = ok(
+        api.post(
+            "/api/tools/",
+            json={"name": f"lookup_{suffix}", "tool_type": "weather", "description": "x" * 200},
+        )
+    )
+    log_in(page, secrets["ADMIN_API_TOKEN"])
+    page.goto(f"{LINKS}/create")
+    assert page.locator("select[name=assistant_id]").count() == 1  # no UUID text box
+    choose(page, "assistant_id", assistant["name"])
+    choose(page, "tool_id", tool["name"])
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "admin-link-form.png"), full_page=True)
+    save(page)
+    page.wait_for_url(f"**{LINKS}/list**")
+
+    links = ok(api.get("/api/assistant-tools/", params={"limit": 1000}))
+    made = [link for link in links if link["assistant_id"] == assistant["id"]]
+    assert [link["tool_id"] for link in made] == [tool["id"]]
+
+    row = page.locator("tbody tr", has_text=assistant["name"])
+    text = row.inner_text()
+    assert tool["name"] in text and assistant["id"] not in text
+    headers = page.locator("thead").inner_text()
+    assert "Assistant" in headers and "assistant_id" not in headers and "Updated" in headers
+    times = re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?", text)
+    assert times and all(fraction == "" for fraction in times)  # no microseconds
+    page.screenshot(path=str(ARTIFACTS / "admin-links.png"), full_page=True)
+
+    page.goto("/admin/tool/list")
+    cell = page.locator("tbody tr", has_text=tool["name"]).locator("span[title]")
+    assert cell.first.get_attribute("title") == "x" * 200  # cut in the cell, whole on hover
+
+    page.goto(f"/admin/tool/edit/{tool['id']}")
+    schema = page.locator("textarea[name=input_schema]").input_value()
+    assert schema == '{\n  "type": "object",\n  "properties": {}\n}'  # formatted to edit
