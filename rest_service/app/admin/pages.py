@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
 from ops.dlq import DeadLetterNotFound
-from rest_service.app.admin import dashboard, dead_letters
+from rest_service.app.admin import conversations, dashboard, dead_letters
 from rest_service.app.admin.request_ctx import AdminFormError, admin_ctx, app_state
 from rest_service.app.domain import history, revert, stats
 from rest_service.app.domain.history import ENTITIES
@@ -256,14 +256,19 @@ class ConversationsView(BaseView):
     @expose("/conversations", methods=["GET"], identity="conversations")
     async def conversations_page(self, request: Request) -> Response:
         query = (request.query_params.get("user") or "").strip()
+        text = (request.query_params.get("q") or "").strip()
         thread_id = (request.query_params.get("thread") or "").strip()
-        context: dict[str, Any] = {"query": query, "thread_id": thread_id}
+        context: dict[str, Any] = {"query": query, "text": text, "thread_id": thread_id}
         async with admin_ctx(self, request) as ctx:
             user = await _find_user(ctx.session, query) if query else None
             keys = await _conversation_keys(ctx.session, user, query)
             context["user"] = user
             context["threads"] = await _threads(ctx.session, keys) if keys else []
-            context["messages"] = await _messages(ctx.session, thread_id) if thread_id else []
+            context["recent"] = (
+                await conversations.recent(ctx.session, text) if not query or text else []
+            )
+            messages = await _messages(ctx.session, thread_id) if thread_id else []
+            context["messages"] = conversations.with_tool_cards(messages)
         return await self.templates.TemplateResponse(request, "admin_conversations.html", context)
 
 

@@ -1,0 +1,87 @@
+"""Conversations in a real browser: the recent list, found by a word of a message, and the
+viewer showing a tool call as a card (name, arguments, result, duration). The conversation
+is written through the REST API as the assistant writes it. Screenshot:
+`test-artifacts/admin-conversation.png`."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import httpx
+
+from rest_service.tests import test_admin_browser as suite
+from rest_service.tests.test_admin_browser import ARTIFACTS, log_in, ok
+
+# The browser suite's Chromium skip, time limit and fixtures (one rest_service per module).
+pytestmark = suite.pytestmark
+server, browser, page = suite.server, suite.browser, suite.page
+
+
+def write_conversation(server: dict[str, Any], secrets: dict[str, str], word: str) -> str:
+    """A user asks about `word`, the model calls the weather tool, the tool answers, the
+    model replies: the thread's id."""
+    headers = {"Authorization": f"Bearer {secrets['SERVICE_API_TOKEN']}"}
+    with httpx.Client(base_url=server["url"], headers=headers, timeout=10) as svc:
+        user = ok(
+            svc.post(
+                "/api/users/",
+                json={"telegram_id": uuid.uuid4().int % 10**12 + 1, "username": f"u{word}"},
+            )
+        )
+        admin = {"Authorization": f"Bearer {secrets['ADMIN_API_TOKEN']}"}
+        made = {"name": f"secretary_{word}"}
+        assistant = ok(svc.post("/api/assistants/", json=made, headers=admin))
+        body = {"user_id": user["id"], "assistant_id": assistant["id"]}
+        thread = ok(svc.post("/api/threads/", json=body))["thread_id"]
+        call = {
+            "id": "call_w1",
+            "type": "function",
+            "function": {"name": "weather", "arguments": json.dumps({"location": word})},
+        }
+        messages = [
+            {"role": "user", "content": f"weather in {word}?", "user_id": user["id"]},
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {
+                "role": "tool",
+                "tool_call_id": "call_w1",
+                "name": "weather",
+                "content": json.dumps({"temperature_c": 21, "sky": "clear"}),
+                "latency_ms": 140,
+            },
+            {
+                "role": "assistant",
+                "content": f"It is **21 °C** and clear in {word}. <script>x()</script>",
+            },
+        ]
+        ok(svc.post(f"/api/threads/{thread}/messages", json={"messages": messages}))
+    return str(thread)
+
+
+def test_find_a_conversation_by_text_and_read_its_tool_call(
+    page: Any, server: dict[str, Any], secrets: dict[str, str]
+) -> None:
+    word = f"Zed{uuid.uuid4().hex[:6]}"
+    thread = write_conversation(server, secrets, word)
+    log_in(page, secrets["ADMIN_API_TOKEN"])
+    page.goto("/admin/conversations")
+    assert page.locator("tr.recent-row").count() >= 1  # recent conversations, no search
+    page.fill("input[name=q]", word.lower())  # any case
+    page.locator("form button[type=submit]").click()
+    row = page.locator(f"tr.recent-row[data-thread='{thread}']")
+    row.wait_for()
+    assert page.locator("tr.recent-row").count() == 1
+    assert f"u{word}" in row.inner_text()  # the user, by name
+    row.locator("a.open-thread").click()
+    card = page.locator(".tool-card")
+    card.wait_for()
+    assert card.locator(".tool-card-name").inner_text() == "weather"
+    assert f'"location": "{word}"' in card.locator(".tool-card-arguments").inner_text()
+    assert '"temperature_c": 21' in card.locator(".tool-card-result").inner_text()
+    assert "140 ms" in card.inner_text()
+    answer = page.locator(".answer").last
+    assert answer.locator("strong").inner_text() == "21 °C"  # Markdown rendered, as seen
+    assert "<script>" in answer.inner_text()  # raw HTML in a reply is shown, never run
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "admin-conversation.png"), full_page=True)
