@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.connection import SSLConnection, parse_url
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialBackoff, NoBackoff
-from redis.connection import parse_url
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -115,13 +115,14 @@ def _sentinel_master(
     url: str, sentinels: list[tuple[str, int]], master: str, options: dict[str, Any]
 ) -> aioredis.Redis:
     """A client of `master` as the sentinels name it now (asked again on each connect)."""
-    from_url: dict[str, Any] = parse_url(url)  # type: ignore[no-untyped-call]  # unannotated upstream
+    from_url: dict[str, Any] = dict(parse_url(url))
     from_url.pop("host", None)
     from_url.pop("port", None)
-    if from_url.pop("connection_class", None) is not None:  # rediss://
+    if from_url.pop("connection_class", None) is SSLConnection:  # rediss://
         from_url["ssl"] = True
     sockets = {key: value for key, value in options.items() if key.startswith("socket_")}
-    manager = Sentinel(sentinels, sentinel_kwargs=sockets, **from_url, **options)  # type: ignore[no-untyped-call]  # unannotated upstream
+    connection = {**options, **from_url}  # the URL's query wins, as with from_url
+    manager = Sentinel(sentinels, sentinel_kwargs=sockets, **connection)  # type: ignore[no-untyped-call]  # unannotated upstream
     return cast(aioredis.Redis, manager.master_for(master, redis_class=SentinelMasterRedis))
 
 

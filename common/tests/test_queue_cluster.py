@@ -249,7 +249,11 @@ def test_dead_letters_replay_and_purge_on_a_cluster(
         assert client.xlen(names.dead("queue:to_secretary")) == 0
     finally:
         client.delete(names.stream("queue:to_telegram"))
+        nodes = client.get_nodes()
         client.close()
+        for node in nodes:  # redis-py's sync cluster close() leaves the node pools open
+            if node.redis_connection is not None:
+                node.redis_connection.connection_pool.disconnect()
 
 
 def test_every_queue_key_is_in_its_streams_slot() -> None:
