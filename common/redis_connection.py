@@ -14,7 +14,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
+import redis
 import redis.asyncio as aioredis
+import redis.cluster
+import redis.connection
+import redis.sentinel
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import SSLConnection, parse_url
 from redis.asyncio.retry import Retry
@@ -137,6 +141,43 @@ def create_redis_for(
         cluster=settings.redis_cluster,
         timeout_s=timeout_s,
     )
+
+
+def create_sync_redis(
+    url: str, *, sentinels: str = "", sentinel_master: str = "mymaster", cluster: bool = False
+) -> redis.Redis:
+    """The same topology, synchronously, for the operator's commands (`./manage.py dlq`)."""
+    check_topology(sentinels, cluster)
+    if cluster:
+        return cast(redis.Redis, redis.cluster.RedisCluster.from_url(url, socket_connect_timeout=5))
+    if not sentinels:
+        return redis.Redis.from_url(url, socket_connect_timeout=5)
+    from_url: dict[str, Any] = dict(redis.connection.parse_url(url))  # type: ignore[no-untyped-call]
+    from_url.pop("host", None)
+    from_url.pop("port", None)
+    if from_url.pop("connection_class", None) is redis.connection.SSLConnection:
+        from_url["ssl"] = True
+    manager = redis.sentinel.Sentinel(  # type: ignore[no-untyped-call]  # unannotated upstream
+        parse_sentinels(sentinels),
+        sentinel_kwargs={"socket_connect_timeout": 5},
+        socket_connect_timeout=5,
+        **from_url,
+    )
+    return cast(redis.Redis, manager.master_for(sentinel_master))  # type: ignore[no-untyped-call]
+
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def topology_of(environment: dict[str, str]) -> dict[str, Any]:
+    """REDIS_SENTINELS, REDIS_SENTINEL_MASTER and REDIS_CLUSTER of an env file or the
+    environment, as `create_redis` / `create_sync_redis` keywords."""
+    return {
+        "sentinels": environment.get("REDIS_SENTINELS", ""),
+        "sentinel_master": environment.get("REDIS_SENTINEL_MASTER") or "mymaster",
+        "cluster": environment.get("REDIS_CLUSTER", "").strip().lower()
+        in {"1", "true", "yes", "on"},
+    }
 
 
 async def redis_health(redis: aioredis.Redis) -> dict[str, object]:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import sys
 import uuid
+from typing import Any
 
 import redis.asyncio as aioredis
 
 from common.messages import IncomingMessage, OutgoingMessage, Source
 from common.names import TO_SECRETARY, Names
 from common.queue import StreamPublisher
+from common.redis_connection import create_redis
 from common.rest_client import RestClient
 
 
@@ -89,6 +91,7 @@ class ChatSession:
 async def run_chat(
     redis_url: str,
     prefix: str,
+    topology: dict[str, Any],
     rest_url: str,
     token: str,
     *,
@@ -98,7 +101,7 @@ async def run_chat(
     one_message: str | None,
     timeout: float,
 ) -> int:
-    redis = aioredis.Redis.from_url(redis_url)
+    redis = create_redis(redis_url, **topology)
     rest = RestClient(rest_url, token)
     session = ChatSession(redis, Names(prefix), rest, telegram_id, name, language)
     try:

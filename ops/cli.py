@@ -12,6 +12,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -19,6 +20,7 @@ import psycopg2
 import redis
 
 from common.names import Names
+from common.redis_connection import create_sync_redis, topology_of
 from common.rest_client import RestServiceUnavailable
 from ops import dlq, infra, stack
 from ops.envfile import (
@@ -471,9 +473,16 @@ def redis_target(ctx: Context) -> tuple[str, str]:
     return configured["REDIS_URL"], configured.get("REDIS_KEY_PREFIX", "")
 
 
+def redis_topology(ctx: Context) -> dict[str, Any]:
+    """Sentinel or Cluster as configured; a stack `up` started has one plain Redis."""
+    if ctx.running() is not None:
+        return {}
+    return topology_of(ctx.configured())
+
+
 def _dlq_client(ctx: Context) -> tuple[redis.Redis, Names]:
     url, prefix = redis_target(ctx)
-    return redis.Redis.from_url(url, socket_connect_timeout=5), Names(prefix)
+    return create_sync_redis(url, **redis_topology(ctx)), Names(prefix)
 
 
 def cmd_dlq(ctx: Context, args: argparse.Namespace) -> int:
@@ -531,6 +540,7 @@ def cmd_chat(ctx: Context, args: argparse.Namespace) -> int:
             run_chat(
                 redis_url,
                 prefix,
+                redis_topology(ctx),
                 rest_url,
                 token,
                 telegram_id=args.telegram_id,

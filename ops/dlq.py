@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import redis
 
 from common.names import TO_SECRETARY, TO_TELEGRAM, Names
@@ -17,9 +19,14 @@ class DeadLetterNotFound(LookupError):
 def list_dead(client: redis.Redis, names: Names) -> list[dict[str, str]]:
     rows = []
     for stream in STREAMS:
-        for entry_id, fields in client.xrange(names.dead(stream)):
+        for entry_id, fields in _entries(client.xrange(names.dead(stream))):
             rows.append({"id": entry_id.decode(), **summary(fields)})
     return rows
+
+
+def _entries(found: Any) -> list[tuple[bytes, dict[bytes, bytes]]]:
+    """XRANGE's answer as the client without decode_responses gives it."""
+    return cast(list[tuple[bytes, dict[bytes, bytes]]], found or [])
 
 
 def summary(fields: dict[bytes, bytes]) -> dict[str, str]:
@@ -35,7 +42,7 @@ def summary(fields: dict[bytes, bytes]) -> dict[str, str]:
 
 def find_dead(client: redis.Redis, names: Names, entry_id: str) -> tuple[str, dict[str, str]]:
     for stream in STREAMS:
-        found = client.xrange(names.dead(stream), entry_id, entry_id)
+        found = _entries(client.xrange(names.dead(stream), entry_id, entry_id))
         if found:
             return stream, {"id": entry_id, **summary(found[0][1])}
     raise DeadLetterNotFound(f"no dead letter {entry_id} in {', '.join(STREAMS)}")
