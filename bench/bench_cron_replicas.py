@@ -240,8 +240,10 @@ def main() -> None:
     redis_found = find_redis(os.environ.get("TEST_REDIS_URL"))
     if postgres is None or redis_found is None:
         raise SystemExit("needs Postgres and Redis (TEST_DATABASE_URL, TEST_REDIS_URL)")
-    results = [scenario(args, n, postgres.url, redis_found.url) for n in args.replicas]
-    report(results, args)
+    results: list[Result] = []
+    for replicas in args.replicas:  # the table so far after each: a cut-short run still tells
+        results.append(scenario(args, replicas, postgres.url, redis_found.url))
+        report(results, args)
 
 
 if __name__ == "__main__":
