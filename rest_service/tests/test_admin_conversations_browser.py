@@ -59,6 +59,22 @@ def write_conversation(server: dict[str, Any], secrets: dict[str, str], word: st
     return str(thread)
 
 
+def test_without_data_pages_say_what_will_appear(
+    page: Any, server: dict[str, Any], secrets: dict[str, str]
+) -> None:
+    """Before anyone talked to the bot (this module's database is new): no empty chart frames,
+    and the conversations page says what it will list."""
+    log_in(page, secrets["ADMIN_API_TOKEN"])
+    page.goto("/admin/analytics?days=30")
+    suite.sync_api.expect(page.locator("body")).to_have_attribute("data-charts-explained", "5")
+    assert page.locator("canvas").count() == 0
+    assert "Every message to the bot" in page.locator("#chart-messages-empty").inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "admin-analytics-empty.png"), full_page=True)
+    page.goto("/admin/conversations")
+    assert "appears here" in page.locator("#conversations-empty").inner_text()
+
+
 def test_find_a_conversation_by_text_and_read_its_tool_call(
     page: Any, server: dict[str, Any], secrets: dict[str, str]
 ) -> None:

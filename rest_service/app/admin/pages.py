@@ -20,9 +20,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
 from ops.dlq import DeadLetterNotFound
-from rest_service.app.admin import conversations, dashboard, dead_letters
+from rest_service.app.admin import conversations, dashboard, dead_letters, history_view
 from rest_service.app.admin.request_ctx import AdminFormError, admin_ctx, app_state
-from rest_service.app.domain import history, revert, stats
+from rest_service.app.domain import revert, stats
 from rest_service.app.domain.history import ENTITIES
 from rest_service.app.domain.paging import Page
 from rest_service.app.models.thread import ChatMessage, UserAssistantThread
@@ -38,21 +38,6 @@ MAX_DAYS = 3650
 def script_json(value: Any) -> str:
     """JSON safe to put inside a <script> element."""
     return json.dumps(value, default=str).replace("</", "<\\/")
-
-
-def changed_fields(
-    before: dict[str, Any] | None, after: dict[str, Any] | None
-) -> list[dict[str, Any]]:
-    """Rows of (field, before, after) for the fields that differ (all of them on create or
-    delete), without bookkeeping timestamps."""
-    keys = sorted(set(before or {}) | set(after or {}))
-    rows: list[dict[str, Any]] = []
-    for key in keys:
-        old, new = (before or {}).get(key), (after or {}).get(key)
-        if key in ("updated_at", "created_at") or (before and after and old == new):
-            continue
-        rows.append({"field": key, "before": old, "after": new})
-    return rows
 
 
 DASHBOARD_REFRESH_S = 10
@@ -95,14 +80,20 @@ class HistoryView(BaseView):
         entity_id = _uuid(request.query_params.get("entity_id"))
         if entity not in (*ENTITIES, dead_letters.ENTITY):
             entity = None
+        actor = request.query_params.get("actor") or None
         async with admin_ctx(self, request) as ctx:
-            rows, total = await history.list_changes(ctx.session, HISTORY_PAGE, entity, entity_id)
-        changes = [{"change": row, "fields": changed_fields(row.before, row.after)} for row in rows]
+            rows, total = await history_view.changes(
+                ctx.session, HISTORY_PAGE, entity, entity_id, actor
+            )
+            changes = await history_view.lines(ctx.session, rows)
+            actors = await history_view.actors(ctx.session)
         context = {
             "changes": changes,
             "total": total,
             "entity": entity,
             "entity_id": entity_id,
+            "actor": actor,
+            "actors": actors,
             "entities": [*ENTITIES, dead_letters.ENTITY],
             "error": request.query_params.get("error"),
             "reverted": request.query_params.get("reverted"),
