@@ -88,6 +88,8 @@ class ReminderScheduler:
         self._ring = Ring.of("")
         #: Jobs `cron:updated` named while another replica had them: `_known` may be old.
         self._stale: set[str] = set()
+        #: Jobs reloaded one by one while a full load runs (None when none runs).
+        self._learned_while_loading: set[str] | None = None
         self._jobs: dict[str, PlannedJob] = {}
         self._planned: dict[str, _Planned] = {}
         #: PlannedJob ids by the instant they fire at; one APScheduler job per instant.
@@ -131,8 +133,19 @@ class ReminderScheduler:
     async def resync(self) -> None:
         """Loads every active job and makes the scheduler match: new and changed jobs of this
         replica's share are (re)planned, jobs no longer active or no longer ours leave."""
+        # Loaded outside the lock: a takeover does not wait for a long load (100 000 jobs).
+        self._learned_while_loading = set()
+        try:
+            loaded = await self._load_active()
+        finally:
+            learned, self._learned_while_loading = self._learned_while_loading, None
         async with self._sync_lock:
-            self._known = await self._load_active()
+            for job_id in learned:  # reloaded by a takeover meanwhile: newer than the load
+                if job_id in self._known:
+                    loaded[job_id] = self._known[job_id]
+                else:
+                    loaded.pop(job_id, None)
+            self._known = loaded
             self._stale.clear()
             now = self._clock.now()
             jobs = {}
@@ -213,6 +226,8 @@ class ReminderScheduler:
         return dict(zip(ids, await asyncio.gather(*(one(i) for i in ids)), strict=True))
 
     def _learn(self, job_id: str, data: CronJob | None) -> None:
+        if self._learned_while_loading is not None:
+            self._learned_while_loading.add(job_id)
         if data is None or data.status != CronJobStatus.active:
             self._known.pop(job_id, None)
         else:

@@ -22,12 +22,13 @@ from pydantic import ValidationError
 
 from common.names import Names
 from common.postgres_url import sync_url
+from common.redis_connection import create_redis
 from common.rest_client import RestClient
 from common.wire import User
 from cron_service.app.fires import FireLedger, FireRules, compose
 from cron_service.app.jobs import plan
 from cron_service.app.recorder import Recorder
-from cron_service.app.replicas import Ring
+from cron_service.app.replicas import Membership, Ring
 from cron_service.app.settings import Settings
 from cron_service.tests.conftest import Outbox, runs_of, start_cron
 from ops.processes import ServiceProcess, Stack
@@ -68,6 +69,29 @@ def test_a_replica_leaving_moves_only_its_own_share() -> None:
 def test_alone_or_unseen_a_replica_owns_everything() -> None:
     assert Ring.of("a").owns("any job")
     assert Ring.of("a", ["b"]).members == ("a", "b"), "always among the live it sees"
+
+
+@pytest.mark.parametrize("kind", ["standalone", "cluster"])
+async def test_heartbeats_show_the_live_replicas(
+    kind: str, request: pytest.FixtureRequest, redis_url: str
+) -> None:
+    """On one Redis and on a Redis Cluster (the one key, in `KEYS`): a replica sees the
+    others that beat, not one that left, nor one whose heartbeat ran out."""
+    url = request.getfixturevalue("redis_cluster_url") if kind == "cluster" else redis_url
+    client = create_redis(url, cluster=kind == "cluster")
+    names = Names(f"test:{uuid.uuid4().hex[:8]}:")
+    try:
+        a, b = (Membership(client, names, n, timedelta(seconds=5)) for n in ("a", "b"))
+        short = Membership(client, names, "c", timedelta(milliseconds=300))
+        assert (await a.beat()).members == ("a",)
+        await b.beat()
+        await short.beat()
+        assert (await a.beat()).members == ("a", "b", "c")
+        await b.leave()
+        await asyncio.sleep(0.5)
+        assert (await a.beat()).members == ("a",)
+    finally:
+        await client.aclose()
 
 
 def test_a_heartbeat_not_shorter_than_its_ttl_is_refused() -> None:
