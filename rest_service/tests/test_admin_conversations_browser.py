@@ -7,16 +7,41 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pytest
 
+from ops.infra import DatabaseServer, migrate
+from ops.processes import Stack
 from rest_service.tests import test_admin_browser as suite
 from rest_service.tests.test_admin_browser import ARTIFACTS, log_in, ok
+from tests.harness import base_env
 
-# The browser suite's Chromium skip, time limit and fixtures (one rest_service per module).
+# The browser suite's Chromium skip, time limit and fixtures.
 pytestmark = suite.pytestmark
-server, browser, page = suite.server, suite.browser, suite.page
+browser, page = suite.browser, suite.page
+
+
+@pytest.fixture(scope="module")
+def server(
+    postgres_server: DatabaseServer,
+    redis_url: str,
+    session_prefix: str,
+    secrets: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, Any]]:
+    """rest_service on a database of its own: the first test sees it before any activity."""
+    database_url = postgres_server.create()
+    migrate(database_url)
+    prefix = f"{session_prefix}conv{uuid.uuid4().hex[:6]}:"
+    stack = Stack(base_env(database_url, redis_url, prefix, secrets), tmp_path_factory.mktemp("c"))
+    try:
+        yield {"url": stack.start("rest_service").url}
+    finally:
+        stack.stop_all()
+        postgres_server.drop(database_url)
 
 
 def write_conversation(server: dict[str, Any], secrets: dict[str, str], word: str) -> str:
@@ -62,7 +87,7 @@ def write_conversation(server: dict[str, Any], secrets: dict[str, str], word: st
 def test_without_data_pages_say_what_will_appear(
     page: Any, server: dict[str, Any], secrets: dict[str, str]
 ) -> None:
-    """Before anyone talked to the bot (this module's database is new): no empty chart frames,
+    """Before anyone talked to the bot (the module's database is new): no empty chart frames,
     and the conversations page says what it will list."""
     log_in(page, secrets["ADMIN_API_TOKEN"])
     page.goto("/admin/analytics?days=30")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +22,11 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from ops.dlq import DeadLetterNotFound
 from rest_service.app.admin import conversations, dashboard, dead_letters, history_view
 from rest_service.app.admin.request_ctx import AdminFormError, admin_ctx, app_state
-from rest_service.app.domain import revert, stats
+from rest_service.app.domain import calendar, revert, stats, usage, users
 from rest_service.app.domain.history import ENTITIES
 from rest_service.app.domain.paging import Page
+from rest_service.app.models.calendar import CalendarCredential
+from rest_service.app.models.cron import CronJob
 from rest_service.app.models.thread import ChatMessage, UserAssistantThread
 from rest_service.app.models.user import User
 
@@ -206,6 +208,66 @@ def _see(url: Any) -> Response:
     return RedirectResponse(str(url), status_code=303)
 
 
+class UserPageView(BaseView):
+    """One user: their reminders, calendar connection (never the tokens), usage this month,
+    and the actions: disconnect the calendar, forget the user (`/forget`)."""
+
+    name = "User page"
+
+    def is_visible(self, request: Request) -> bool:
+        return False
+
+    @expose("/users/{user_id:uuid}", methods=["GET"], identity="user-page")
+    async def user_page(self, request: Request) -> Response:
+        user_id = request.path_params["user_id"]
+        now = datetime.now(UTC)
+        month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        async with admin_ctx(self, request) as ctx:
+            user = await ctx.session.get(User, user_id)
+            if user is None:
+                return _see(request.url_for("admin:list", identity="user"))
+            jobs = await ctx.session.scalars(
+                select(CronJob)
+                .where(col(CronJob.user_id) == user_id)
+                .order_by(col(CronJob.next_run_at))
+            )
+            calendars = await ctx.session.scalars(
+                select(CalendarCredential).where(col(CalendarCredential.user_id) == user_id)
+            )
+            context = {
+                "user": user,
+                "jobs": list(jobs.all()),
+                "calendars": list(calendars.all()),
+                "usage": await usage.user_usage(ctx, user_id, month),
+                "month": month,
+                "done": request.query_params.get("done"),
+                "error": request.query_params.get("error"),
+            }
+        return await self.templates.TemplateResponse(request, "admin_user.html", context)
+
+    @expose(
+        "/users/{user_id:uuid}/disconnect-calendar",
+        methods=["POST"],
+        identity="user-disconnect-calendar",
+    )
+    async def disconnect(self, request: Request) -> Response:
+        user_id = request.path_params["user_id"]
+        url = request.url_for("admin:view-user-page", user_id=str(user_id))
+        try:
+            async with admin_ctx(self, request) as ctx:
+                await calendar.delete_credentials(ctx, user_id)
+        except AdminFormError as exc:
+            return _see(url.include_query_params(error=str(exc)))
+        return _see(url.include_query_params(done="The calendar is disconnected."))
+
+    @expose("/users/{user_id:uuid}/forget", methods=["POST"], identity="user-forget")
+    async def forget(self, request: Request) -> Response:
+        user_id = request.path_params["user_id"]
+        async with admin_ctx(self, request) as ctx:
+            await users.forget_user(ctx, user_id)
+        return _see(request.url_for("admin:list", identity="user"))
+
+
 class AnalyticsView(BaseView):
     name = "Analytics"
     icon = "fa-solid fa-chart-line"
@@ -360,6 +422,7 @@ PAGES: tuple[type[BaseView], ...] = (
     HistoryRevertView,
     DeadLettersView,
     DeadLetterActionsView,
+    UserPageView,
     AnalyticsView,
     ChartJsView,
     ConversationsView,
