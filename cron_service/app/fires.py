@@ -12,6 +12,7 @@ instance sweeps.
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
 from datetime import datetime, timedelta
@@ -255,15 +256,20 @@ class FireLedger:
 
     async def unrecorded(self) -> list[Fire]:
         """The fires not yet recorded; an entry that does not parse is logged and dropped."""
-        fires = []
+        return [fire async for fire in self.iter_unrecorded()]
+
+    async def iter_unrecorded(self) -> AsyncGenerator[Fire, None]:
+        """The same, read a page (HSCAN) at a time, so a caller that has enough can stop
+        before reading a hash of 100 000 fires."""
         for table in self._unrecorded_hashes():
             async for key, raw in self._redis.hscan_iter(table, count=500):
                 try:
-                    fires.append(Fire.from_json(raw))
+                    fire = Fire.from_json(raw)
                 except (ValueError, TypeError, KeyError) as exc:
                     log.error("unrecorded_fire_unreadable", key=str(key), error=str(exc))
                     await self._redis.hdel(table, key)
-        return fires
+                else:
+                    yield fire
 
     async def count_unrecorded(self) -> int:
         return sum([int(await self._redis.hlen(table)) for table in self._unrecorded_hashes()])

@@ -31,6 +31,8 @@ log = get_logger(__name__)
 _SECRETARY_TTL_S = 300.0
 #: How long one instance has a fire to itself to record it (a dead one's lease runs out).
 _RECORDING_LEASE = timedelta(seconds=60)
+#: Fires one sweep queues at most (a recorder records far fewer in a recovery interval).
+SWEEP_LIMIT = 1000
 
 
 class Recorder:
@@ -72,14 +74,22 @@ class Recorder:
 
     async def sweep(self, min_age: timedelta) -> int:
         """Queues the ledger's unrecorded fires older than `min_age`: those of a crashed or
-        stopped instance, or ones whose recording failed. Returns how many."""
+        stopped instance, or ones whose recording failed; at most `SWEEP_LIMIT` at a time,
+        none while a burst is going out or this recorder still has that many queued (a sweep
+        reading a hash of 100 000 fires every interval took CPU from the burst, and queued
+        far more than a recorder does by the next sweep). Returns how many."""
+        PENDING_RECORDS.set(await self._ledger.count_unrecorded())
+        if not self._open.is_set() or self._queue.qsize() >= SWEEP_LIMIT:
+            return 0
         now = self._clock.now()
         found = 0
-        for fire in await self._ledger.unrecorded():
-            if now - fire.published_at >= min_age and fire.key not in self._busy:
-                self.submit(fire)
-                found += 1
-        PENDING_RECORDS.set(await self._ledger.count_unrecorded())
+        async with contextlib.aclosing(self._ledger.iter_unrecorded()) as fires:
+            async for fire in fires:
+                if now - fire.published_at >= min_age and fire.key not in self._busy:
+                    self.submit(fire)
+                    found += 1
+                    if found >= SWEEP_LIMIT:
+                        break
         return found
 
     async def run(self) -> None:

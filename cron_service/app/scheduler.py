@@ -48,6 +48,8 @@ _RETRY_AFTER = timedelta(seconds=5)
 _FIRE_BATCH = 250
 #: Jobs loaded from rest_service at once after `cron:updated` or a takeover.
 _FETCH_CONCURRENCY = 8
+#: Jobs a pass over all of them (a sync, a rebalance) handles between turns of the loop.
+_YIELD_EVERY = 500
 
 
 @dataclass(frozen=True)
@@ -149,14 +151,16 @@ class ReminderScheduler:
             self._stale.clear()
             now = self._clock.now()
             jobs = {}
-            for job_id, data in self._known.items():
+            for n, (job_id, data) in enumerate(list(self._known.items())):
                 job = self._parse(data) if self._ring.owns(job_id) else None
                 if job is not None:
                     jobs[job_id] = job
+                await _breathe(n)
             for job_id in self._jobs.keys() - jobs.keys():
                 self._drop(job_id)
-            for job in jobs.values():
+            for n, job in enumerate(jobs.values()):
                 self._plan(job, now)
+                await _breathe(n)
             self.last_sync_at = now
             metrics.SCHEDULED.set(len(self._jobs))
             metrics.LAST_SYNC.set(now.timestamp())
@@ -167,18 +171,22 @@ class ReminderScheduler:
         Returns how many were taken and given up."""
         async with self._sync_lock:
             self._ring = ring
-            given = [job_id for job_id in self._jobs if not ring.owns(job_id)]
-            for job_id in given:
-                self._drop(job_id)
+            given = []
+            for n, job_id in enumerate(list(self._jobs)):
+                if not ring.owns(job_id):
+                    given.append(job_id)
+                    self._drop(job_id)
+                await _breathe(n)
             await self._catch_up({job_id for job_id in self._stale if ring.owns(job_id)})
             now = self._clock.now()
             taken = 0
-            for job_id, data in self._known.items():
+            for n, (job_id, data) in enumerate(list(self._known.items())):
                 if job_id not in self._jobs and ring.owns(job_id):
                     job = self._parse(data)
                     if job is not None:
                         self._plan(job, now)
                         taken += 1
+                await _breathe(n)
             metrics.SCHEDULED.set(len(self._jobs))
             return taken, len(given)
 
@@ -355,6 +363,14 @@ class ReminderScheduler:
         log.info(
             "fired", count=sent, already_claimed=len(due) - sent, max_lateness_s=round(late, 3)
         )
+
+
+async def _breathe(n: int) -> None:
+    """Lets the loop run every `_YIELD_EVERY` jobs of a long pass over 100 000: a pass that
+    held it for seconds stopped the heartbeat, the other replicas saw this one die and took
+    its share, and the rebalances that followed held their loops in turn."""
+    if n % _YIELD_EVERY == _YIELD_EVERY - 1:
+        await asyncio.sleep(0)
 
 
 def _count(fire: Fire, claimed: bool) -> None:

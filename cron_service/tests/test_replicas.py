@@ -24,10 +24,10 @@ from common.names import Names
 from common.postgres_url import sync_url
 from common.redis_connection import create_redis
 from common.rest_client import RestClient
-from common.wire import User
+from common.wire import CronJob, User
 from cron_service.app.fires import FireLedger, FireRules, compose
 from cron_service.app.jobs import plan
-from cron_service.app.recorder import Recorder
+from cron_service.app.recorder import SWEEP_LIMIT, Recorder
 from cron_service.app.replicas import Membership, Ring
 from cron_service.app.settings import Settings
 from cron_service.tests.conftest import Outbox, runs_of, start_cron
@@ -286,3 +286,51 @@ async def test_a_fire_recorded_by_one_replica_is_not_recorded_again_by_another(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_a_sweep_queues_a_bounded_page_and_nothing_while_a_burst_goes_out(
+    rest: RestClient, redis: aioredis.Redis, names: Names
+) -> None:
+    """With 100 000 fires unrecorded after a burst, every replica's sweep read and queued all
+    of them every interval, taking the CPU the burst needed: a sweep waits for the burst,
+    queues at most SWEEP_LIMIT, and none while this recorder still has that many queued."""
+    ledger = FireLedger(redis, names, timedelta(days=1))
+    rules = FireRules(late_after=timedelta(seconds=60), grace=timedelta(hours=6))
+    due = whole_second(datetime.now(UTC)) - timedelta(minutes=5)
+    count = SWEEP_LIMIT + 200
+    for start in range(0, count, 250):
+        jobs = [_one_off(due) for _ in range(start, min(count, start + 250))]
+        fires = [compose(plan(job, "UTC"), due, due, rules) for job in jobs]
+        assert all(await ledger.claim_and_publish_many(fires))
+    recorder = Recorder(rest, ledger, 1)  # not running: what it queues stays queued
+
+    with recorder.held():
+        assert await recorder.sweep(timedelta(0)) == 0, "no sweep while fires go out"
+    assert await recorder.sweep(timedelta(0)) == SWEEP_LIMIT
+    assert await recorder.sweep(timedelta(0)) == 0, "enough queued already"
+    assert len(await ledger.unrecorded()) == count, "nothing was lost by not queueing it"
+
+
+def _one_off(run_at: datetime) -> CronJob:
+    at = run_at - timedelta(hours=1)
+    return CronJob.model_validate(
+        {
+            "id": str(uuid.uuid4()),
+            "name": "reminder",
+            "type": "reminder",
+            "user_id": str(uuid.uuid4()),
+            "chat_id": 4242,
+            "text": "call Anna",
+            "prompt": None,
+            "run_at": run_at.isoformat(),
+            "cron_expression": None,
+            "timezone": "UTC",
+            "timezone_assumed": False,
+            "status": "active",
+            "last_run_at": None,
+            "next_run_at": run_at.isoformat(),
+            "idempotency_key": None,
+            "created_at": at.isoformat(),
+            "updated_at": at.isoformat(),
+        }
+    )
