@@ -254,13 +254,15 @@ def test_every_page_runs_under_the_content_security_policy(
     log_in(page, secrets["ADMIN_API_TOKEN"])
     paths = ["/admin/", "/admin/assistant/list", "/admin/tool/create", "/admin/history"]
     paths += [f"/admin/tool/edit/{tool[0]['id']}"] if tool else []
-    paths += ["/admin/analytics?days=7", "/admin/conversations"]
+    paths += ["/admin/analytics?days=7", "/admin/conversations", "/admin/dead-letters"]
+    paths += ["/admin/assistant-tool-link/create", "/admin/dashboard/panel"]
     for path in paths:
         page.goto(path)
         page.wait_for_load_state("load")
         assert page.evaluate("window.cspViolations") == [], path
     page.goto("/admin/analytics?days=7")
-    page.wait_for_function("document.body.dataset.chartsRendered === '5'")
+    # Drawn, or explained where there is no data yet (`expect` polls without eval).
+    sync_api.expect(page.locator("body")).to_have_attribute("data-charts-done", "5")
     assert not [m for m in seen_in_console if "Content Security Policy" in m], seen_in_console
     # The control: an injected inline script (what an XSS would add) is blocked and seen.
     page.evaluate(

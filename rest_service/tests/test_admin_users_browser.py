@@ -37,7 +37,9 @@ def test_user_page_shows_them_and_acts(
         ok(svc.put(f"/api/users/{user['id']}/calendar-credentials", json=credentials))
 
     log_in(page, secrets["ADMIN_API_TOKEN"])
-    page.goto(f"/admin/users/{user['id']}")
+    page.goto("/admin/user/list?search=mira")
+    page.locator("a.user-page", has_text=str(telegram_id)).click()  # the list links the page
+    page.wait_for_url(f"**/admin/users/{user['id']}")
     assert "water the plants" in page.locator("#user-jobs").inner_text()
     assert page.locator("#calendar-state").inner_text() == "connected"
     assert secret_token not in page.content()  # the tokens are never shown

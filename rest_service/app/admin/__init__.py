@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from rest_service.app.admin.auth import AdminAuth
 from rest_service.app.admin.pages import PAGES, dashboard_context
-from rest_service.app.admin.views import VIEWS
+from rest_service.app.admin.views import ADMIN_BASE, VIEWS
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -34,7 +34,7 @@ def mount_admin(app: FastAPI) -> Admin:
     admin = DashboardAdmin(
         app,
         session_maker=sessions,
-        base_url="/admin",
+        base_url=ADMIN_BASE,
         title="Smart Assistant admin",
         templates_dir=str(TEMPLATES),
         authentication_backend=AdminAuth(app),

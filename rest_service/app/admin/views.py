@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from markupsafe import Markup
 from sqladmin import ModelView, action
 from sqladmin.filters import BooleanFilter
 from sqladmin.formatters import BASE_FORMATTERS
@@ -58,6 +59,8 @@ from rest_service.app.models.profile_fact import ProfileFact
 from rest_service.app.models.user import User, UserUpdate
 
 LIST_PAGE_SIZE = 50
+#: Where `mount_admin` mounts the admin.
+ADMIN_BASE = "/admin"
 
 
 def _blank_to_none(data: dict[str, Any], *names: str) -> dict[str, Any]:
@@ -497,6 +500,12 @@ class UserAdmin(_ServiceView, model=User):
     ]
     column_searchable_list: ClassVar[Any] = [User.username, User.first_name]
     column_filters: ClassVar[Any] = [BooleanFilter("blocked")]
+    #: The user's own page (reminders, calendar, usage, actions): pages.UserPageView.
+    column_formatters: ClassVar[Any] = {
+        User.telegram_id: lambda m, _a: Markup('<a class="user-page" href="{}">{}</a>').format(
+            f"{ADMIN_BASE}/users/{m.id}", m.telegram_id
+        )
+    }
     form_columns: ClassVar[Any] = [
         User.username,
         User.first_name,
