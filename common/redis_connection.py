@@ -144,24 +144,31 @@ def create_redis_for(
 
 
 def create_sync_redis(
-    url: str, *, sentinels: str = "", sentinel_master: str = "mymaster", cluster: bool = False
+    url: str,
+    *,
+    sentinels: str = "",
+    sentinel_master: str = "mymaster",
+    cluster: bool = False,
+    timeout_s: float | None = None,
 ) -> redis.Redis:
-    """The same topology, synchronously, for the operator's commands (`./manage.py dlq`)."""
+    """The same topology, synchronously, for the operator's commands (`./manage.py dlq`) and
+    the admin's dead-letter page; `timeout_s` also bounds each command."""
     check_topology(sentinels, cluster)
+    options: dict[str, Any] = {
+        "socket_connect_timeout": timeout_s or 5,
+        "socket_timeout": timeout_s,
+    }
     if cluster:
-        return cast(redis.Redis, redis.cluster.RedisCluster.from_url(url, socket_connect_timeout=5))
+        return cast(redis.Redis, redis.cluster.RedisCluster.from_url(url, **options))
     if not sentinels:
-        return redis.Redis.from_url(url, socket_connect_timeout=5)
+        return redis.Redis.from_url(url, **options)
     from_url: dict[str, Any] = dict(redis.connection.parse_url(url))  # type: ignore[no-untyped-call]
     from_url.pop("host", None)
     from_url.pop("port", None)
     if from_url.pop("connection_class", None) is redis.connection.SSLConnection:
         from_url["ssl"] = True
     manager = redis.sentinel.Sentinel(  # type: ignore[no-untyped-call]  # unannotated upstream
-        parse_sentinels(sentinels),
-        sentinel_kwargs={"socket_connect_timeout": 5},
-        socket_connect_timeout=5,
-        **from_url,
+        parse_sentinels(sentinels), sentinel_kwargs=options, **options, **from_url
     )
     return cast(redis.Redis, manager.master_for(sentinel_master))  # type: ignore[no-untyped-call]
 

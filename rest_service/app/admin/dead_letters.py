@@ -8,16 +8,14 @@ import asyncio
 import json
 import uuid
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import redis
-from redis.cluster import RedisCluster
-from redis.sentinel import Sentinel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common import dead_letters as dlq
 from common.names import Names
-from common.redis_connection import parse_sentinels
-from ops import dlq
+from common.redis_connection import create_sync_redis
 from rest_service.app.domain.version import current_version
 from rest_service.app.models.history import ConfigChange
 from rest_service.app.settings import Settings
@@ -34,15 +32,14 @@ PURGE_ID = uuid.uuid5(uuid.NAMESPACE_URL, "smart-assistant:dead-letters:purge")
 
 def sync_client(settings: Settings) -> redis.Redis:
     """A synchronous client of the service's Redis (single, Sentinel's master, or a Cluster),
-    as ops/dlq.py takes one."""
-    options: dict[str, Any] = {"socket_connect_timeout": TIMEOUT_S, "socket_timeout": TIMEOUT_S}
-    if settings.redis_cluster:
-        return cast(redis.Redis, RedisCluster.from_url(settings.redis_url, **options))
-    if settings.redis_sentinels:
-        sentinel = Sentinel(parse_sentinels(settings.redis_sentinels), **options)  # type: ignore[no-untyped-call]  # unannotated upstream
-        master = sentinel.master_for(settings.redis_sentinel_master)  # type: ignore[no-untyped-call]  # unannotated upstream
-        return cast(redis.Redis, master)
-    return redis.Redis.from_url(settings.redis_url, **options)
+    as common/dead_letters.py takes one."""
+    return create_sync_redis(
+        settings.redis_url,
+        sentinels=settings.redis_sentinels,
+        sentinel_master=settings.redis_sentinel_master,
+        cluster=settings.redis_cluster,
+        timeout_s=TIMEOUT_S,
+    )
 
 
 async def _run(settings: Settings, action: Callable[[redis.Redis, Names], T]) -> T:

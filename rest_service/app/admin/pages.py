@@ -19,7 +19,7 @@ from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
-from ops.dlq import DeadLetterNotFound
+from common.dead_letters import DeadLetterNotFound
 from rest_service.app.admin import conversations, dashboard, dead_letters, history_view
 from rest_service.app.admin.request_ctx import AdminFormError, admin_ctx, app_state
 from rest_service.app.domain import calendar, revert, stats, usage, users
