@@ -1,6 +1,7 @@
 """Names instead of UUIDs, in a real browser: a tool link made by choosing the assistant and
 the tool by name in searchable selects, the list showing names under word headers, times to
-the second. Screenshots: `test-artifacts/admin-link-form.png`, `admin-links.png`."""
+the second; an assistant's and a user's model chosen by name. Screenshots:
+`test-artifacts/admin-link-form.png`, `admin-links.png`, `admin-model-select.png`."""
 
 from __future__ import annotations
 
@@ -69,3 +70,59 @@ def test_link_a_tool_by_name_and_read_names_in_the_list(
     page.goto(f"/admin/tool/edit/{tool['id']}")
     schema = page.locator("textarea[name=input_schema]").input_value()
     assert schema == '{\n  "type": "object",\n  "properties": {}\n}'  # formatted to edit
+
+
+def test_assistant_and_user_models_are_chosen_by_name(
+    page: Any, api: httpx.Client, server: dict[str, Any], secrets: dict[str, str]
+) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    provider = ok(
+        api.post(
+            "/api/llm-providers/", json={"name": f"p_{suffix}", "base_url": "http://llm.test/v1"}
+        )
+    )
+    model = ok(
+        api.post(
+            "/api/llm-models/",
+            json={
+                "provider_id": provider["id"],
+                "provider_model_name": f"chat-{suffix}",
+                "display_name": f"Chat {suffix}",
+            },
+        )
+    )
+    name = model["provider_model_name"]
+    assistant = ok(api.post("/api/assistants/", json={"name": f"writer_{suffix}"}))
+    service = {"Authorization": f"Bearer {secrets['SERVICE_API_TOKEN']}"}
+    telegram_id = uuid.uuid4().int % 10**12 + 1
+    user = ok(
+        httpx.post(
+            f"{server['url']}/api/users/",
+            json={"telegram_id": telegram_id, "username": f"u{suffix}"},
+            headers=service,
+            timeout=10,
+        )
+    )
+    log_in(page, secrets["ADMIN_API_TOKEN"])
+
+    page.goto(f"/admin/assistant/edit/{assistant['id']}")
+    assert page.locator("input[name=model]").count() == 0  # no free-text box
+    assert page.locator("select[name=model]").input_value() == ""  # (default model)
+    choose(page, "model", name)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "admin-model-select.png"), full_page=True)
+    save(page)
+    page.wait_for_url("**/admin/assistant/list**")
+    assert name in page.locator("tbody tr", has_text=assistant["name"]).inner_text()
+    assert ok(api.get(f"/api/assistants/{assistant['id']}"))["model"] == name  # stored as-is
+
+    page.goto(f"/admin/assistant/edit/{assistant['id']}")
+    assert page.locator("select[name=model]").input_value() == name  # the edit form keeps it
+
+    page.goto(f"/admin/user/edit/{user['id']}")
+    assert page.locator("input[name=preferred_model]").count() == 0
+    choose(page, "preferred_model", name)
+    save(page)
+    page.wait_for_url("**/admin/user/list**")
+    assert name in page.locator("tbody tr", has_text=f"u{suffix}").inner_text()
+    assert ok(api.get(f"/api/users/{user['id']}"))["preferred_model"] == name

@@ -19,7 +19,7 @@ from sqlmodel import col
 
 from rest_service.app.models.assistant import Assistant, Tool
 from rest_service.app.models.cron import CronJob
-from rest_service.app.models.llm import LLMProvider
+from rest_service.app.models.llm import LLMModel, LLMProvider
 from rest_service.app.models.user import User
 
 #: Longest text a list cell shows; the whole is in the hover title and the detail page.
@@ -105,12 +105,20 @@ def _user_name() -> Any:
     )
 
 
+def _model_label() -> Any:
+    """`gpt-4o — GPT 4o`: the stored name first, the display name (if any) to search by."""
+    name = col(LLMModel.provider_model_name)
+    return func.coalesce(name + " — " + col(LLMModel.display_name), name)
+
+
 NAME_OF: dict[str, Callable[[], tuple[Any, Any]]] = {
     "assistant": lambda: (col(Assistant.id), col(Assistant.name)),
     "tool": lambda: (col(Tool.id), col(Tool.name)),
     "provider": lambda: (col(LLMProvider.id), col(LLMProvider.name)),
     "user": lambda: (col(User.id), _user_name()),
     "cron_job": lambda: (col(CronJob.id), col(CronJob.name)),
+    # Assistants and users name their model by `provider_model_name` (a string, no key).
+    "model": lambda: (col(LLMModel.provider_model_name), _model_label()),
 }
 
 

@@ -101,6 +101,16 @@ def _name_select(label: str, options: list[tuple[str, str]]) -> SelectField:
     )
 
 
+async def _with_model_select(view: ModelView, form: type[Form], field: str) -> type[Form]:
+    """The model (stored as its `provider_model_name`) chosen by name, in the place of the
+    text box sqladmin made; empty means the default model."""
+    async with view.session_maker() as session:
+        models = await readable.choices(session, "model", blank="(default model)")
+    select = _name_select(getattr(form, field).kwargs.get("label") or "Model", models)
+    select.creation_counter = getattr(form, field).creation_counter  # keep its place
+    return _with_fields(form, **{field: select})
+
+
 def _capabilities_field() -> SelectMultipleField:
     """One checkbox per capability; the service refuses none checked with the reason."""
     return SelectMultipleField(
@@ -199,6 +209,11 @@ class AssistantAdmin(_TrackedView, model=Assistant):
     form_widget_args: ClassVar[Any] = {
         "instructions": {"rows": 24, "style": "font-family: monospace"}
     }
+    create_template = "admin_form_create.html"
+    edit_template = "admin_form_edit.html"
+
+    async def scaffold_form(self, rules: list[str] | None = None) -> type[Form]:
+        return await _with_model_select(self, await super().scaffold_form(rules), "model")
 
     def _clean(self, data: dict[str, Any]) -> dict[str, Any]:
         return _blank_to_none(data, "model", "openai_assistant_id")
@@ -515,6 +530,11 @@ class UserAdmin(_ServiceView, model=User):
         User.voice_replies,
         User.blocked,
     ]
+    edit_template = "admin_form_edit.html"
+
+    async def scaffold_form(self, rules: list[str] | None = None) -> type[Form]:
+        form = await super().scaffold_form(rules)
+        return await _with_model_select(self, form, "preferred_model")
 
     async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> User:
         cleaned = _blank_to_none(data, "username", "first_name", "language", "timezone")
