@@ -304,7 +304,16 @@ SERVICE_MAY = [
 #: Routes that return or take one decrypted secret: the service token's alone.
 SERVICE_ONLY = r"/api/.*/(api-key|calendar-credentials(/pending(/confirm|/expire)?)?)"
 #: The only routes outside /api, and all of them open (the admin UI has its own login).
-OPEN_ROUTES = {"/health", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
+OPEN_ROUTES = {
+    "/health",
+    "/livez",
+    "/readyz",
+    "/metrics",
+    "/docs",
+    "/docs/oauth2-redirect",
+    "/redoc",
+    "/openapi.json",
+}
 ADMIN_UI = "/admin"
 
 

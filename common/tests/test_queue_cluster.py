@@ -237,10 +237,14 @@ def test_dead_letters_replay_and_purge_on_a_cluster(
     client = syncredis.RedisCluster.from_url(redis_cluster_url)
     try:
         body = message(5, "again").model_dump_json()
+        # Explicit ids: two dead streams on two nodes may give the same id in one millisecond,
+        # and `dlq replay <id>` takes the first stream that has it.
         dead_id = client.xadd(
-            names.dead("queue:to_telegram"), {"data": body, "stream": "queue:to_telegram"}
+            names.dead("queue:to_telegram"),
+            {"data": body, "stream": "queue:to_telegram"},
+            id="1-2",
         )
-        client.xadd(names.dead("queue:to_secretary"), {"data": "{}"})
+        client.xadd(names.dead("queue:to_secretary"), {"data": "{}"}, id="1-1")
         new_id = dlq.replay(client, names, dead_id.decode())  # type: ignore[arg-type]
         replayed = client.xrange(names.stream("queue:to_telegram"), new_id, new_id)
         assert replayed[0][1][b"data"].decode() == body
