@@ -56,7 +56,7 @@ ROUTERS = (
 async def _running(app: FastAPI, settings: Settings) -> AsyncIterator[AppState]:
     configure_logging(settings, "rest_service")
     state = AppState.create(settings)
-    bind_admin(app, state.engine)
+    bind_admin(app, state.engine, settings.admin_timezone)
     SERVICE_STARTS.labels("rest_service").inc()
     log.info("service_started", port=settings.port)
     retention = start_retention(state)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 
@@ -58,6 +59,8 @@ class Settings(ServiceSettings):
     admin_login_max_delay_seconds: float = Field(default=900.0, gt=0)
     #: Failures are forgotten after this long without another one.
     admin_login_failure_window_seconds: int = Field(default=3600, ge=1)
+    #: The IANA time zone the admin shows times in (with its abbreviation or offset).
+    admin_timezone: str = "UTC"
     llm_model_decrypt_key: str = ""
     #: The other services' HTTP base URLs, for the admin dashboard's health panel (their
     #: `/readyz`, or `/health` where a service has none); REST_SERVICE_URL and
@@ -81,6 +84,18 @@ class Settings(ServiceSettings):
         postgres_url.libpq_dsn(url)
         postgres_url.asyncpg_target(url)
         return url
+
+    @field_validator("admin_timezone")
+    @classmethod
+    def _known_time_zone(cls, name: str) -> str:
+        """An unknown zone is refused at start, not at the first page drawn."""
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {name!r} (an IANA name such as Europe/Berlin, or UTC)"
+            ) from None
+        return name
 
     def has_secret(self, name: str) -> bool:
         """rest_service needs some service token: the shared one or any scoped one."""

@@ -1,7 +1,8 @@
 """Names instead of UUIDs, in a real browser: a tool link made by choosing the assistant and
 the tool by name in searchable selects, the list showing names under word headers, times to
-the second; an assistant's and a user's model chosen by name. Screenshots:
-`test-artifacts/admin-link-form.png`, `admin-links.png`, `admin-model-select.png`."""
+the second; an assistant's and a user's model chosen by name; detail pages naming what their
+ids point at. Screenshots: `test-artifacts/admin-link-form.png`, `admin-links.png`,
+`admin-model-select.png`, `admin-link-details.png`."""
 
 from __future__ import annotations
 
@@ -27,6 +28,13 @@ def choose(page: Any, field: str, name: str) -> None:
     search = page.locator(".select2-container--open .select2-search__field")
     search.fill(name[-8:])
     page.locator(".select2-results__option", has_text=name).first.click()
+
+
+def assert_named(page: Any, name: str, row_id: str) -> None:
+    """A detail page shows `name` where the row holds `row_id`, the id on hover only."""
+    cell = page.locator("table span[title]", has_text=name)
+    assert cell.count() == 1 and cell.get_attribute("title") == row_id
+    assert row_id not in page.locator("table").inner_text()
 
 
 def test_link_a_tool_by_name_and_read_names_in_the_list(
@@ -62,6 +70,11 @@ def test_link_a_tool_by_name_and_read_names_in_the_list(
     times = re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?", text)
     assert times and all(fraction == "" for fraction in times)  # no microseconds
     page.screenshot(path=str(ARTIFACTS / "admin-links.png"), full_page=True)
+
+    page.goto(f"{LINKS}/details/{made[0]['id']}")
+    assert_named(page, assistant["name"], assistant["id"])
+    assert_named(page, tool["name"], tool["id"])
+    page.screenshot(path=str(ARTIFACTS / "admin-link-details.png"), full_page=True)
 
     page.goto("/admin/tool/list")
     cell = page.locator("tbody tr", has_text=tool["name"]).locator("span[title]")
@@ -126,3 +139,30 @@ def test_assistant_and_user_models_are_chosen_by_name(
     page.wait_for_url("**/admin/user/list**")
     assert name in page.locator("tbody tr", has_text=f"u{suffix}").inner_text()
     assert ok(api.get(f"/api/users/{user['id']}"))["preferred_model"] == name
+
+    page.goto(f"/admin/llm-model/details/{model['id']}")
+    assert_named(page, provider["name"], provider["id"])
+
+    job = {
+        "name": f"stretch {suffix}",
+        "chat_id": telegram_id,
+        "text": "stretch",
+        "cron_expression": "0 9 * * *",
+        "user_id": user["id"],
+    }
+    made = ok(httpx.post(f"{server['url']}/api/cron-jobs/", json=job, headers=service, timeout=10))
+    page.goto(f"/admin/cron-job/details/{made['id']}")
+    assert_named(page, f"@u{suffix}", user["id"])
+
+    sub_tool = ok(
+        api.post(
+            "/api/tools/",
+            json={
+                "name": f"ask_writer_{suffix}",
+                "tool_type": "sub_assistant",
+                "assistant_id": assistant["id"],
+            },
+        )
+    )
+    page.goto(f"/admin/tool/details/{sub_tool['id']}")
+    assert_named(page, assistant["name"], assistant["id"])

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 from sqladmin import Admin
 from sqladmin.authentication import login_required
+from sqladmin.formatters import BASE_FORMATTERS
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response
 
 from rest_service.app.admin.auth import AdminAuth
+from rest_service.app.admin.names import AdminClock
 from rest_service.app.admin.pages import PAGES, dashboard_context
 from rest_service.app.admin.views import ADMIN_BASE, VIEWS
 
@@ -39,15 +43,26 @@ def mount_admin(app: FastAPI) -> Admin:
         templates_dir=str(TEMPLATES),
         authentication_backend=AdminAuth(app),
     )
+    clock = AdminClock()
+    times = {**BASE_FORMATTERS, datetime: clock.when}
     for view in VIEWS:
         # sqladmin binds the session maker on the view class itself: a class per app, so a
-        # second app in one process (a test's) cannot point this app's admin at its database.
-        admin.add_view(type(view.__name__, (view,), {"__module__": view.__module__}))
+        # second app in one process (a test's) cannot point this app's admin at its database
+        # (nor show its times in that app's zone).
+        per_app = {
+            "__module__": view.__module__,
+            "column_type_formatters": times,
+            "column_type_formatters_detail": times,
+        }
+        admin.add_view(type(view.__name__, (view,), per_app))
+    admin.templates.env.filters["admin_time"] = clock.when
+    app.state.admin_clock = clock
     for page in PAGES:
         admin.add_base_view(type(page.__name__, (page,), {"__module__": page.__module__}))
     app.state.admin = admin
     return admin
 
 
-def bind_admin(app: FastAPI, engine: AsyncEngine) -> None:
+def bind_admin(app: FastAPI, engine: AsyncEngine, timezone: str = "UTC") -> None:
     app.state.admin.session_maker.configure(bind=engine)
+    app.state.admin_clock.zone = ZoneInfo(timezone)  # checked by Settings

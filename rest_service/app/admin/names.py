@@ -8,8 +8,10 @@ import json
 import uuid
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
@@ -66,13 +68,25 @@ def word_label(field: str) -> str:
     return words[:1].upper() + words[1:]
 
 
-def when(value: datetime | None) -> str:
-    """A time in UTC (the admin's times are UTC), to the second."""
+def when(value: datetime | None, zone: ZoneInfo = ZoneInfo("UTC")) -> str:
+    """A time in `zone`, to the second, with the zone's abbreviation or offset (`CEST`,
+    `-03`); a naive time is UTC (how the database hands them back)."""
     if value is None:
         return ""
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC)
-    return value.strftime(TIME_FORMAT)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(zone).strftime(f"{TIME_FORMAT} %Z")
+
+
+@dataclass
+class AdminClock:
+    """The admin's time zone, one per app: set from ADMIN_TIMEZONE when the app starts
+    (`bind_admin`), read by the tables' formatters and the pages' `admin_time` filter."""
+
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+
+    def when(self, value: datetime | None) -> str:
+        return when(value, self.zone)
 
 
 def truncated(text: Any, limit: int = CELL_CHARS) -> Markup | str:

@@ -132,8 +132,9 @@ def _truncated_cell(model: Any, attribute: str) -> Any:
 
 
 class _ReadableView(ModelView):
-    """Headers as words, names for ids (`name_columns`: attribute -> kind), times to the
-    second, long text (`text_columns`) cut with the whole on hover."""
+    """Headers as words, names for ids (`name_columns`: attribute -> kind) in lists and on
+    detail pages, times to the second, long text (`text_columns`) cut in lists with the whole
+    on hover (the detail page shows it whole)."""
 
     name_columns: ClassVar[dict[str, str]] = {}
     text_columns: ClassVar[tuple[str, ...]] = ()
@@ -141,9 +142,12 @@ class _ReadableView(ModelView):
     column_type_formatters_detail: ClassVar[Any] = column_type_formatters
 
     def __init__(self) -> None:
-        shown: dict[Any, Any] = dict.fromkeys(self.name_columns, readable.named)
-        shown |= dict.fromkeys(self.text_columns, _truncated_cell)
-        self.column_formatters = {**shown, **type(self).column_formatters}  # type: ignore[misc]  # per view, before sqladmin reads it
+        named: dict[Any, Any] = dict.fromkeys(self.name_columns, readable.named)
+        shown = named | dict.fromkeys(self.text_columns, _truncated_cell)
+        # Per view, before sqladmin reads them.
+        self.column_formatters = {**shown, **type(self).column_formatters}  # type: ignore[misc]
+        detail = {**named, **type(self).column_formatters_detail}
+        self.column_formatters_detail = detail  # type: ignore[misc]
         super().__init__()
         words = {name: readable.word_label(name) for name in self._prop_names}
         self._column_labels = {**words, **self._column_labels}
@@ -155,6 +159,13 @@ class _ReadableView(ModelView):
             async with self.session_maker() as session:
                 await readable.load_names(session, self.name_columns, pagination.rows)
         return pagination
+
+    async def get_object_for_details(self, request: Request) -> Any:
+        found = await super().get_object_for_details(request)
+        if found is not None and self.name_columns:
+            async with self.session_maker() as session:
+                await readable.load_names(session, self.name_columns, [found])
+        return found
 
 
 class _ServiceView(_ReadableView):
@@ -237,6 +248,8 @@ class AssistantAdmin(_TrackedView, model=Assistant):
 class ToolAdmin(_TrackedView, model=Tool):
     name = "Tool"
     text_columns = ("description",)
+    #: A `sub_assistant` tool's assistant, on its detail page.
+    name_columns: ClassVar[dict[str, str]] = {"assistant_id": "assistant"}
     history_entity = "tool"
     name_plural = "Tools"
     icon = "fa-solid fa-screwdriver-wrench"
