@@ -9,6 +9,9 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+#: The routes every service answers for orchestrators and scrapers (no token, no business).
+OPS_ROUTES = frozenset({"/health", "/livez", "/readyz", "/metrics"})
+
 ReadinessCheck = Callable[[], Awaitable[object]]
 """Returns when the dependency answers (its value is ignored), raises when it does not."""
 

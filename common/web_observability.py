@@ -25,12 +25,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.logging import REQUEST_ID_HEADER, get_logger, new_request_id, safe_request_id
 from common.metrics import HTTP_REQUEST_SECONDS, HTTP_REQUESTS
+from common.probes import OPS_ROUTES
 
 log = get_logger("http")
 
 _HEADER = REQUEST_ID_HEADER.lower().encode("latin-1")
 #: Probes and scrapes: counted, but logged at DEBUG (a probe every few seconds is noise).
-QUIET_ROUTES = frozenset({"/health", "/livez", "/readyz", "/metrics"})
+QUIET_ROUTES = OPS_ROUTES
 
 
 def _incoming_id(scope: Scope) -> str:

@@ -206,7 +206,7 @@ def test_the_caddyfile_is_valid(tmp_path: Path) -> None:
     """Debian's caddy (apt-get install caddy) adapts and checks it as the image would."""
     caddy = shutil.which("caddy")
     if caddy is None:
-        pytest.skip("caddy is not installed (apt-get install caddy)")
+        pytest.fail("caddy is missing: apt-get install caddy (.ci/run installs it)")
     result = run_tool(
         [caddy, "validate", "--config", CADDYFILE, "--adapter", "caddyfile"], tmp_path
     )

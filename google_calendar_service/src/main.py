@@ -19,7 +19,7 @@ from common import web, web_observability
 from common.logging import configure_logging, get_logger
 from common.metrics import SERVICE_STARTS
 from common.names import Names
-from common.probes import ReadinessCheck
+from common.probes import OPS_ROUTES, ReadinessCheck
 from common.queue import StreamPublisher
 from common.redis_connection import create_redis_for, redis_health
 from common.rest_client import RestClient
@@ -48,19 +48,13 @@ _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 HEALTH_TIMEOUT_S = 2.0
 #: Paths open without a token: the OAuth callback (its single-use state protects it), the
 #: health and metrics probes and the API docs.
-OPEN_PATHS = frozenset(
-    {
-        "/auth/callback",
-        "/health",
-        "/livez",
-        "/readyz",
-        "/metrics",
-        "/docs",
-        "/docs/oauth2-redirect",
-        "/redoc",
-        "/openapi.json",
-    }
-)
+OPEN_PATHS = OPS_ROUTES | {
+    "/auth/callback",
+    "/docs",
+    "/docs/oauth2-redirect",
+    "/redoc",
+    "/openapi.json",
+}
 
 
 def _quiet_token_loggers() -> None:
