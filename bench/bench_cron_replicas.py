@@ -16,12 +16,17 @@ of them, the due second comes. It reports, per replica count:
 * the speed-up of the burst over the first replica count.
 
     .venv/bin/python bench/bench_cron_replicas.py [--count 100000] [--replicas 1 3]
+        [--cpu-limit 0.5]
+
+`--cpu-limit` holds each replica to a CPU quota, as the Kubernetes manifests do (500m): on a
+machine with fewer cores than replicas, uncapped replicas measure the machine's cores.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -38,7 +43,9 @@ import redis.asyncio as aioredis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import procstat
 from bench.bench_cron import insert_reminders, make_users, memory_mb, percentile, wait_until
+from bench.cpu_limit import cpu_limited
 from common.crypto import generate_key
 from common.names import Names
 from common.rest_client import RestClient
@@ -59,6 +66,10 @@ class Result:
     peak_rss_mib: float
     #: CPU seconds each replica used from just before the due second until all had fired.
     cpu_s: list[float]
+    #: Full loads and targeted reloads over all replicas meanwhile (a full one mid-burst
+    #: costs the burst's CPU).
+    full_syncs: int = 0
+    targeted_syncs: int = 0
 
     @property
     def rate(self) -> float:
@@ -68,8 +79,7 @@ class Result:
 def cpu_seconds(process: ServiceProcess) -> float:
     """User + system CPU time the process has used so far."""
     assert process.proc is not None
-    fields = Path(f"/proc/{process.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return procstat.cpu_seconds(process.proc.pid)
 
 
 def _entry_id(entry_id: bytes | str | None) -> str:
@@ -100,8 +110,29 @@ async def metric(cron: ServiceProcess, prefix: str) -> float:
     return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(prefix))
 
 
+async def syncs(cron: ServiceProcess) -> tuple[float, float]:
+    """Full and targeted syncs so far."""
+    name = "smart_assistant_cron_syncs_total"
+    return (
+        await metric(cron, f'{name}{{result="ok"}}'),
+        await metric(cron, f'{name}{{result="targeted"}}'),
+    )
+
+
 async def run_one(
     args: argparse.Namespace, replicas: int, stack: Stack, names: Names, redis_url: str
+) -> Result:
+    with contextlib.ExitStack() as limits:
+        return await _run_one(args, replicas, stack, names, redis_url, limits)
+
+
+async def _run_one(
+    args: argparse.Namespace,
+    replicas: int,
+    stack: Stack,
+    names: Names,
+    redis_url: str,
+    limits: contextlib.ExitStack,
 ) -> Result:
     stack.start("rest_service")
     redis = aioredis.Redis.from_url(redis_url, socket_timeout=60)
@@ -125,6 +156,10 @@ async def run_one(
                 for n in range(replicas)
             )
         )
+        if args.cpu_limit:
+            for cron in crons:
+                assert cron.proc is not None
+                limits.enter_context(cpu_limited(cron.proc.pid, args.cpu_limit))
 
         async def planned_once() -> bool:
             seen = [await metric(c, "smart_assistant_cron_replicas ") for c in crons]
@@ -138,6 +173,9 @@ async def run_one(
         if not settled or left < 0:
             raise SystemExit("the start-up took longer than --lead: raise it")
 
+        # the syncs of the start-up (a second full one follows the subscription) are over
+        await asyncio.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds() - 2))
+        syncs_before = [await syncs(c) for c in crons]
         cpu_before = [cpu_seconds(c) for c in crons]
 
         async def all_fired() -> bool:
@@ -145,6 +183,9 @@ async def run_one(
 
         await wait_until(all_fired, left + args.timeout, every=0.5)
         cpu = [cpu_seconds(c) - before for c, before in zip(crons, cpu_before, strict=True)]
+        syncs_after = [await syncs(c) for c in crons]
+        full_syncs = sum(a[0] - b[0] for a, b in zip(syncs_after, syncs_before, strict=True))
+        targeted = sum(a[1] - b[1] for a, b in zip(syncs_after, syncs_before, strict=True))
         lateness = [m / 1000 - due.timestamp() for m in await entry_times(redis, names)]
         shares = [int(await metric(c, "smart_assistant_cron_fires_total{")) for c in crons]
         claimed = int(
@@ -171,6 +212,8 @@ async def run_one(
         recorded=recorded,
         peak_rss_mib=peak,
         cpu_s=cpu,
+        full_syncs=int(full_syncs),
+        targeted_syncs=int(targeted),
     )
 
 
@@ -207,6 +250,8 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
     load = subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
     print()
     print(f"{args.count} one-off reminders due at one second; machine: {os.cpu_count()} cores,")
+    if args.cpu_limit:
+        print(f"  each replica held to {args.cpu_limit:g} CPU (a cgroup CFS quota),")
     print(f"  {load}")
     base = results[0]
     print(
@@ -222,6 +267,9 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
         )
     print(f"(recorded: runs in rest_service {args.record_window:.0f}s after the burst; "
           f"peak RSS per replica {max(r.peak_rss_mib for r in results):.0f} MiB)")  # fmt: skip
+    for r in results:
+        print(f"({r.replicas} replicas, during the burst: {r.full_syncs} full syncs, "
+              f"{r.targeted_syncs} targeted reloads over all replicas)")  # fmt: skip
 
 
 def main() -> None:
@@ -233,6 +281,13 @@ def main() -> None:
     parser.add_argument("--record", type=int, default=16, help="CRON_RECORD_CONCURRENCY")
     parser.add_argument("--record-window", type=float, default=20.0)
     parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument(
+        "--cpu-limit",
+        type=float,
+        default=None,
+        metavar="CORES",
+        help="hold each replica to this many CPUs, as the Kubernetes limit does (0.5 there)",
+    )
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up on a plain kill too
 

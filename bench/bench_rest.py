@@ -149,7 +149,7 @@ def main() -> None:
             stack.stop_all()
             server.drop(database_url)
             client = syncredis.Redis.from_url(redis.url)
-            for key in client.scan_iter(match=f"{prefix}*"):
+            for key in client.scan_iter(match=f"{prefix}*", count=1000):
                 client.delete(key)
             client.close()
 

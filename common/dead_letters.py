@@ -7,14 +7,31 @@ from typing import Any, cast
 
 import redis
 
-from common.names import TO_SECRETARY, TO_TELEGRAM, Names
+from common.names import TELEGRAM_UPDATES, TO_SECRETARY, TO_TELEGRAM, Names
 from common.queue import dead_entry_summary
 
-STREAMS = (TO_SECRETARY, TO_TELEGRAM)
+#: The streams whose dead letters go back onto them when replayed.
+REPLAYABLE = (TO_SECRETARY, TO_TELEGRAM)
+#: Every stream with dead letters: also the Telegram updates tg_bot could not queue, which
+#: are kept to be read (no stream takes them back: tg_bot reads updates from Telegram).
+STREAMS = (*REPLAYABLE, TELEGRAM_UPDATES)
 
 
-class DeadLetterNotFound(LookupError):
+class DeadLetterError(Exception):
+    """What `dlq` and the admin report as a plain message."""
+
+
+class DeadLetterNotFound(DeadLetterError, LookupError):
     pass
+
+
+class AmbiguousDeadLetter(DeadLetterNotFound):
+    """The id names a dead letter in more than one dead stream (ids are per stream, so two
+    streams can hold the same one): the caller must say which stream."""
+
+
+class NotReplayable(DeadLetterError):
+    """A dead letter with no stream to go back to."""
 
 
 def list_dead(client: redis.Redis, names: Names) -> list[dict[str, str]]:
@@ -41,25 +58,42 @@ def summary(fields: dict[bytes, bytes]) -> dict[str, str]:
         return {**dead_entry_summary(rest), "data": data.decode("utf-8", "backslashreplace")}  # type: ignore[arg-type]
 
 
-def find_dead(client: redis.Redis, names: Names, entry_id: str) -> tuple[str, dict[str, str]]:
-    for stream in STREAMS:
-        found = _entries(client.xrange(names.dead(stream), entry_id, entry_id))
+def find_dead(
+    client: redis.Redis, names: Names, entry_id: str, stream: str | None = None
+) -> tuple[str, dict[str, str]]:
+    """The stream whose dead letters hold `entry_id`, and the entry; `stream` names the
+    stream when the id is in more than one."""
+    if stream is not None and stream not in STREAMS:
+        raise DeadLetterNotFound(f"{stream} is not one of {', '.join(STREAMS)}")
+    hits = []
+    for candidate in (stream,) if stream else STREAMS:
+        found = _entries(client.xrange(names.dead(candidate), entry_id, entry_id))
         if found:
-            return stream, {"id": entry_id, **summary(found[0][1])}
-    raise DeadLetterNotFound(f"no dead letter {entry_id} in {', '.join(STREAMS)}")
+            hits.append((candidate, {"id": entry_id, **summary(found[0][1])}))
+    if len(hits) > 1:
+        where = " and ".join(hit[0] for hit in hits)
+        raise AmbiguousDeadLetter(f"dead letter {entry_id} is in {where}: name one (--stream)")
+    if not hits:
+        raise DeadLetterNotFound(f"no dead letter {entry_id} in {stream or ', '.join(STREAMS)}")
+    return hits[0]
 
 
-def replay(client: redis.Redis, names: Names, entry_id: str) -> str:
+def replay(client: redis.Redis, names: Names, entry_id: str, stream: str | None = None) -> str:
     """Put the entry's payload back on its stream; returns the new entry id.
 
     The dead stream and its target are in different Redis Cluster slots, so no transaction
     holds both: the payload is added first, then the dead letter deleted. A failure between
     the two leaves the dead letter in place, and replaying it again queues the message twice,
     which the consumer's `done:` record answers once (its message id is the same)."""
-    stream, entry = find_dead(client, names, entry_id)
-    target = entry.get("stream") or stream
+    dead, entry = find_dead(client, names, entry_id, stream)
+    if dead not in REPLAYABLE:
+        raise NotReplayable(
+            f"{entry_id} on {dead} is a Telegram update tg_bot could not queue: read it with"
+            " `show`; nothing takes it back (Telegram sends an update once); `purge` removes it"
+        )
+    target = entry.get("stream") or dead
     new_id = client.xadd(names.stream(target), {"data": entry.get("data", "")})
-    client.xdel(names.dead(stream), entry_id)
+    client.xdel(names.dead(dead), entry_id)
     return new_id.decode() if isinstance(new_id, bytes) else str(new_id)
 
 

@@ -100,6 +100,8 @@ def correlation(correlation_id: str, **extra: object) -> Iterator[None]:
 
 #: The header that carries a correlation id between our services (and back in answers).
 REQUEST_ID_HEADER = "X-Request-ID"
+#: Where the request id waits in a request's state for answers written outside middleware.
+REQUEST_ID_STATE = "request_id"
 #: What an id from outside may be: short, and nothing a log reader or header could misread.
 _SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 

@@ -166,3 +166,14 @@ class DraftMessage(_QueueMessage):
     message_thread_id: int | None = None
     reply_to_telegram_message_id: int | None = None
     created_at: AwareDatetime = Field(default_factory=utcnow)
+
+
+class UserChanged(BaseModel):
+    """What rest_service says on `user:updated` once a change to a user is committed: the
+    user's settings changed (`updated`) or they were forgotten (`deleted`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: uuid.UUID
+    telegram_id: int
+    change: Literal["updated", "deleted"]

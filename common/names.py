@@ -12,6 +12,9 @@ ASSISTANT_GROUP = "assistant"
 TG_BOT_GROUP = "tg_bot"
 CONFIG_UPDATED = "config:updated"
 CRON_UPDATED = "cron:updated"
+#: A user changed or was forgotten in rest_service (`common.messages.UserChanged`): tg_bot
+#: drops its cached copy.
+USER_UPDATED = "user:updated"
 #: The assistant's answers while they are being written (issue 19): best effort, trimmed.
 DRAFTS = "queue:drafts"
 
@@ -93,6 +96,10 @@ class Names:
     @property
     def cron_updated(self) -> str:
         return self.key(CRON_UPDATED)
+
+    @property
+    def user_updated(self) -> str:
+        return self.key(USER_UPDATED)
 
     @property
     def config_snapshot(self) -> str:
@@ -187,6 +194,11 @@ class Names:
         """A model's circuit breaker (assistant): `failures`, `open`, `tripped`, `probe`,
         in one slot per model."""
         return self.tagged(self.slot_of(f"assistant:llm_breaker:{model}"), part)
+
+    def llm_stats(self, day: str) -> str:
+        """The assistant's LLM requests on a UTC day (`YYYY-MM-DD`), counted per quarter hour
+        (`common/llm_stats.py`); every day in one slot, so a read of two days is one call."""
+        return self.tagged(self.slot_of("assistant:llm_stats"), day)
 
     def user_message_window(self, telegram_user_id: int | str) -> str:
         """A user's recent messages (sorted set by time): the per-minute limit (tg_bot). The

@@ -44,6 +44,7 @@ from typing import Any, Generic, TypeVar
 import redis.asyncio as aioredis
 from prometheus_client import Counter, Histogram
 from pydantic import BaseModel, ValidationError
+from redis.asyncio.cluster import RedisCluster
 from redis.typing import EncodableT, FieldT
 
 from common.errors import RetryLater
@@ -298,6 +299,7 @@ class StreamConsumer(Generic[M]):
         self._claim = redis.register_script(_CLAIM)
         self._next = redis.register_script(_NEXT)
         self._release_if_empty = redis.register_script(_RELEASE_IF_EMPTY)
+        self._cluster = isinstance(redis, RedisCluster)
         self._drives: dict[str, asyncio.Task[None]] = {}
         self._kick: set[str] = set()
         self._slots = asyncio.Event()
@@ -537,12 +539,25 @@ class StreamConsumer(Generic[M]):
         message_id = str(getattr(message, "message_id", entry_id))
         done_key = self._names.done(self.stream, message_id)
         with correlation(message_id, stream=self.stream):
-            if await self._redis.exists(done_key):
+            # The done check and the first attempt's count in one round trip (a duplicate's
+            # counter is deleted by `_finish` like any other).
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.exists(done_key)
+                self._count_attempt(pipe, entry_id)
+                done, attempts, _ = await pipe.execute()
+            if done:
                 log.info("queue_duplicate_dropped", entry_id=entry_id)
                 HANDLED.labels(self.stream, "duplicate").inc()
                 await self._finish(entry_id, backlog, member, done_key=None)
                 return
-            await self._attempt_until_settled(message, entry_id, backlog, member, entry, done_key)
+            await self._attempt_until_settled(
+                message, entry_id, backlog, member, entry, done_key, attempts
+            )
+
+    def _count_attempt(self, pipe: Any, entry_id: str) -> None:
+        attempts_key = self._names.attempts(self.stream, entry_id)
+        pipe.incr(attempts_key)
+        pipe.expire(attempts_key, self.config.done_ttl_s)
 
     def _validate(self, raw: str) -> M:
         """The message in `raw`. JSON may escape a lone surrogate ("\\ud800"), which the
@@ -570,15 +585,19 @@ class StreamConsumer(Generic[M]):
         member: str,
         entry: EntryFields,
         done_key: str,
+        counted: int | None = None,
     ) -> None:
+        """`counted`: this attempt's number when the caller counted it already."""
         cfg = self.config
         attempts_key = self._names.attempts(self.stream, entry_id)
         error_key = self._names.last_error(self.stream, entry_id)
         while True:
-            async with self._redis.pipeline(transaction=False) as counting:
-                counting.incr(attempts_key)
-                counting.expire(attempts_key, cfg.done_ttl_s)
-                attempts, _ = await counting.execute()
+            if counted is not None:
+                attempts, counted = counted, None
+            else:
+                async with self._redis.pipeline(transaction=False) as counting:
+                    self._count_attempt(counting, entry_id)
+                    attempts, _ = await counting.execute()
             if attempts > cfg.max_deliveries:
                 reason = _text(await self._redis.get(error_key) or b"delivery limit reached")
                 await self._dead_letter(
@@ -633,10 +652,15 @@ class StreamConsumer(Generic[M]):
 
     async def _finish(self, entry_id: str, backlog: str, member: str, done_key: str | None) -> None:
         """The done record first (its own slot), then ack and forget the entry in one
-        same-slot transaction: a crash between them redelivers an entry the record drops."""
-        if done_key:
+        same-slot transaction: a crash between them redelivers an entry the record drops.
+        On a single Redis (no Cluster slots) the record joins the transaction: one round trip,
+        and the record and the ack can no longer come apart."""
+        if done_key and self._cluster:
             await self._redis.set(done_key, "1", ex=self.config.done_ttl_s)
+            done_key = None
         async with self._redis.pipeline(transaction=True) as tx:
+            if done_key:
+                tx.set(done_key, "1", ex=self.config.done_ttl_s)
             tx.xack(self._key, self.group, entry_id)
             tx.xdel(self._key, entry_id)
             tx.zrem(backlog, member)

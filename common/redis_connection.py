@@ -31,6 +31,15 @@ if TYPE_CHECKING:  # settings check REDIS_SENTINELS with `check_topology` below
     from common.settings import ServiceSettings
 
 
+#: A process's connections to a single Redis; more concurrent commands wait for a free one.
+#: (redis-py 8's plain pool refuses the 101st with "Too many connections", which failed
+#: chat drives under load.)
+POOL_CONNECTIONS = 100
+#: The Sentinel and Cluster clients have no waiting pool: their cap is lifted, as before
+#: redis-py 8, so a burst opens connections instead of failing.
+_NO_CAP = 2**31
+
+
 class RedisTopologyError(ValueError):
     """REDIS_SENTINELS or REDIS_CLUSTER cannot be used as given."""
 
@@ -98,10 +107,13 @@ def create_redis(
     options = _options(timeout_s)
     check_topology(sentinels, cluster)
     if cluster:
-        return cast(aioredis.Redis, RedisCluster.from_url(url, **options))
+        return cast(aioredis.Redis, RedisCluster.from_url(url, max_connections=_NO_CAP, **options))
     if sentinels:
         return _sentinel_master(url, parse_sentinels(sentinels), sentinel_master, options)
-    return aioredis.Redis.from_url(url, **options)
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=POOL_CONNECTIONS, timeout=timeout_s, **options
+    )
+    return aioredis.Redis.from_pool(pool)
 
 
 class SentinelMasterRedis(aioredis.Redis):
@@ -127,7 +139,10 @@ def _sentinel_master(
     sockets = {key: value for key, value in options.items() if key.startswith("socket_")}
     connection = {**options, **from_url}  # the URL's query wins, as with from_url
     manager = Sentinel(sentinels, sentinel_kwargs=sockets, **connection)  # type: ignore[no-untyped-call]  # unannotated upstream
-    return cast(aioredis.Redis, manager.master_for(master, redis_class=SentinelMasterRedis))
+    return cast(
+        aioredis.Redis,
+        manager.master_for(master, redis_class=SentinelMasterRedis, max_connections=_NO_CAP),
+    )
 
 
 def create_redis_for(

@@ -70,6 +70,8 @@ UNSET: Any = _Unset()
 #: An id as a caller holds it: a wire model's `UUID` or its text.
 Id = UUID | str
 W = TypeVar("W", bound=WireModel)
+#: Asks rest_service for the status only where its answer would go unread.
+_MINIMAL = {"Prefer": "return=minimal"}
 
 
 async def _send_correlation_id(request: httpx.Request) -> None:
@@ -114,12 +116,13 @@ class RestClient:
         *,
         json: Any = None,
         params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         """Send with retries on connection errors and 503; raise typed errors on 4xx/5xx."""
         params = {k: v for k, v in (params or {}).items() if v is not None}
         try:
             response = await self._retry.run(
-                lambda: self._http.request(method, path, json=json, params=params),
+                lambda: self._http.request(method, path, json=json, params=params, headers=headers),
                 retry_exception=is_connect_error,
                 retry_result=http_status(503),
                 name=f"rest_service {method} {path}",
@@ -309,6 +312,15 @@ class RestClient:
         """A batch in one transaction, in order."""
         body = {"messages": [_body(message) for message in messages]}
         return _many(Message, await self.post_json(f"/api/threads/{thread_id}/messages", body))
+
+    async def store_messages(self, thread_id: str, messages: list[MessageIn]) -> bool:
+        """`append_messages` for a caller that needs no answer: rest_service answers with
+        the status only (`Prefer: return=minimal`). True when at least one was new."""
+        body = {"messages": [_body(message) for message in messages]}
+        response = await self.request(
+            "POST", f"/api/threads/{thread_id}/messages", json=body, headers=_MINIMAL
+        )
+        return response.status_code == 201
 
     async def list_messages(
         self, thread_id: str, *, limit: int = 100, offset: int = 0

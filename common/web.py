@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Generic, TypeVar
 
+import structlog
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -19,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from common.errors import AppError, ForbiddenError, UnauthorizedError
-from common.logging import get_logger
+from common.logging import REQUEST_ID_HEADER, REQUEST_ID_STATE, get_logger
 from common.metrics import render_metrics
 from common.probes import ReadinessCheck, liveness_body, readiness
 from common.service_tokens import Caller, Right, Role, TokenTable
@@ -117,14 +118,20 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def unexpected(request: Request, exc: Exception) -> JSONResponse:
     """A 500 without a trace. The log names the error and where it happened but not its
-    message, which may hold a user's text or a token."""
-    log.error(
-        "unhandled_error",
-        path=request.url.path,
-        error=type(exc).__name__,
-        where=traceback.format_tb(exc.__traceback__)[-5:],
-    )
-    return error_response(500, "internal_error", "internal error")
+    message, which may hold a user's text or a token. Starlette calls this outside every
+    middleware, so the request's id (`common/web_observability.py`) is put back here."""
+    request_id = getattr(request.state, REQUEST_ID_STATE, None)
+    with structlog.contextvars.bound_contextvars(correlation_id=request_id):
+        log.error(
+            "unhandled_error",
+            path=request.url.path,
+            error=type(exc).__name__,
+            where=traceback.format_tb(exc.__traceback__)[-5:],
+        )
+    response = error_response(500, "internal_error", "internal error")
+    if request_id is not None:
+        response.headers[REQUEST_ID_HEADER] = request_id
+    return response
 
 
 def install_error_handlers(app: FastAPI) -> None:

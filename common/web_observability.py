@@ -23,7 +23,13 @@ from prometheus_fastapi_instrumentator.middleware import PrometheusInstrumentato
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from common.logging import REQUEST_ID_HEADER, get_logger, new_request_id, safe_request_id
+from common.logging import (
+    REQUEST_ID_HEADER,
+    REQUEST_ID_STATE,
+    get_logger,
+    new_request_id,
+    safe_request_id,
+)
 from common.metrics import HTTP_REQUEST_SECONDS, HTTP_REQUESTS
 from common.probes import OPS_ROUTES
 
@@ -46,7 +52,7 @@ def _incoming_id(scope: Scope) -> str:
 class RequestIdMiddleware:
     """Outermost: every answer carries the id (a 401 or 413 too) and every line the request
     logs has it. A 500 from an unhandled error is written by Starlette outside all
-    middleware, so only that answer goes without the header (its log lines have the id).
+    middleware: the id waits for it in the request's state (`common.web.unexpected`).
     It binds `service` too: the lifespan binds it in a task of its own (uvicorn), which the
     request tasks do not inherit."""
 
@@ -58,6 +64,7 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = _incoming_id(scope)
+        scope.setdefault("state", {})[REQUEST_ID_STATE] = request_id
         raw_id = request_id.encode("latin-1")
 
         async def send_with_id(message: Message) -> None:

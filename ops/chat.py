@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 
@@ -78,10 +78,13 @@ class ChatSession:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while (left := deadline - loop.time()) > 0:
-            found = await self._redis.xread({key: self._last_id}, block=int(min(left, 1) * 1000))
+            found = cast(
+                "list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]] | None",
+                await self._redis.xread({key: self._last_id}, block=int(min(left, 1) * 1000)),
+            )
             for _stream, entries in found or []:
                 for entry_id, fields in entries:
-                    self._last_id = entry_id
+                    self._last_id = entry_id.decode()
                     answer = OutgoingMessage.model_validate_json(fields[b"data"])
                     if answer.correlation_id == message_id:
                         return [answer]

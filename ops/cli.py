@@ -6,23 +6,23 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import psycopg2
 import redis
 
-from common.names import Names
+from common.names import TELEGRAM_UPDATES, TO_SECRETARY, TO_TELEGRAM, Names
 from common.redis_connection import create_sync_redis, topology_of
-from common.rest_client import RestServiceUnavailable
-from ops import dlq, infra, stack
+from ops import infra, stack
 from ops.envfile import (
     ENV_FILE_VARIABLE,
     EnvFileError,
@@ -179,6 +179,76 @@ def upgrade(env: dict[str, str]) -> None:
         say("database migrated to head")
 
 
+#: The migration scripts (one Alembic history, rest_service owns it).
+VERSIONS_DIR = ALEMBIC_INI.parent / "alembic" / "versions"
+_REVISION = re.compile(r"^revision\b[^=]*=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
+_DOWN_REVISION = re.compile(r"^down_revision\b[^=]*=\s*(.+)$", re.MULTILINE)
+
+
+def script_heads(versions: Path = VERSIONS_DIR) -> set[str]:
+    """The head revisions of the migration scripts, read as text: starting Alembic (and the
+    models it imports) costs a second and a half, this a few milliseconds."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in versions.glob("*.py"):
+        text = path.read_text()
+        found = _REVISION.search(text)
+        if found is None:
+            continue
+        revisions.add(found.group(1))
+        down = _DOWN_REVISION.search(text)
+        if down is not None:  # None, 'x', or a merge's ('x', 'y')
+            parents.update(re.findall(r"['\"]([^'\"]+)['\"]", down.group(1)))
+    return revisions - parents
+
+
+@dataclass(frozen=True)
+class DatabaseState:
+    revisions: frozenset[str]  # alembic_version's rows; empty on a new database
+    has_assistants: bool
+
+
+def database_state(database_url: str) -> DatabaseState:
+    """One connection, two questions: which revision the schema is at, and whether a
+    configuration was imported."""
+    conn = psycopg2.connect(infra.admin_dsn(database_url))
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT to_regclass('alembic_version') IS NOT NULL,"
+                " to_regclass('assistants') IS NOT NULL"
+            )
+            versioned, has_table = cur.fetchone()
+            revisions: frozenset[str] = frozenset()
+            if versioned:
+                cur.execute("SELECT version_num FROM alembic_version")
+                revisions = frozenset(row[0] for row in cur.fetchall())
+            seeded = False
+            if has_table:
+                cur.execute("SELECT EXISTS (SELECT 1 FROM assistants)")
+                seeded = bool(cur.fetchone()[0])
+            return DatabaseState(revisions, seeded)
+    finally:
+        conn.close()
+
+
+def prepare_database(env: dict[str, str], *, seed_if_empty: bool) -> None:
+    """Migrate and seed only when needed: a database at head with a configuration is used as
+    it is (most starts), so `up` spends no seconds on Alembic or the seed."""
+    if not ALEMBIC_INI.exists():
+        return
+    state = database_state(env["ASYNC_DATABASE_URL"])
+    heads = script_heads()
+    if heads and state.revisions == heads:
+        say(f"database at head ({', '.join(sorted(heads))}); no migration needed")
+        if seed_if_empty and not state.has_assistants:
+            seed(env, only_if_empty=False)
+        return
+    upgrade(env)
+    if seed_if_empty:
+        seed(env, only_if_empty=True)
+
+
 def seed(env: dict[str, str], only_if_empty: bool) -> None:
     if not (ROOT / "rest_service" / "seed").exists():
         return
@@ -236,14 +306,15 @@ def cmd_up(ctx: Context, args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         stack.save(state, ctx.run_dir)
-        upgrade(env)
-        if not args.no_seed:
-            seed(env, only_if_empty=True)
+        prepare_database(env, seed_if_empty=not args.no_seed)
         check_ports_free(chosen)
+        # All at once: each spends its first seconds importing, and the workers wait for
+        # rest_service on their own (their /health answers once they have their config).
         for spec in chosen:
-            runner.start(spec, timeout=args.timeout)
-            state.pids = runner.pids()
-            stack.save(state, ctx.run_dir)
+            runner.launch(spec)
+        state.pids = runner.pids()
+        stack.save(state, ctx.run_dir)
+        runner.wait_healthy(chosen, timeout=args.timeout)
         say(f"up: {', '.join(f'{s.name} {s.url}' for s in chosen)}. Ctrl-C stops everything.")
         died = runner.wait()
         say(f"{died} exited; stopping the others")
@@ -318,16 +389,21 @@ def _start_services(
     stack.save(state, ctx.run_dir)
     chosen = runnable(specs(ctx.base_port, args.service), env)
     if any(s.name == "rest_service" for s in chosen):
-        upgrade(env)
-        seed(env, only_if_empty=True)
+        prepare_database(env, seed_if_empty=True)
     bg = ctx.background
+    starting: list[ServiceSpec] = []
     for spec in chosen:
         if bg.pid(spec.name):
             say(f"{spec.name} already running (pid {bg.pid(spec.name)})")
             continue
         launched.append(spec.name)  # before: one that starts but never gets healthy runs too
-        pid = bg.start(spec, env, ROOT, args.timeout)
+        pid = bg.launch(spec, env, ROOT)
+        starting.append(spec)
         say(f"{spec.name} started: pid {pid}, {spec.url}, log {bg.log_file(spec.name)}")
+    # Waited for together: the start takes as long as the slowest service, not the sum.
+    bg.wait_healthy(starting, args.timeout)
+    if starting:
+        say(f"healthy: {', '.join(s.name for s in starting)}")
 
 
 def _known_specs(ctx: Context, only: list[str] | None) -> list[ServiceSpec]:
@@ -486,6 +562,8 @@ def _dlq_client(ctx: Context) -> tuple[redis.Redis, Names]:
 
 
 def cmd_dlq(ctx: Context, args: argparse.Namespace) -> int:
+    from ops import dlq  # the queue's models and logging: only this command needs them
+
     client, names = _dlq_client(ctx)
     if args.action == "list":
         rows = dlq.list_dead(client, names)
@@ -497,10 +575,10 @@ def cmd_dlq(ctx: Context, args: argparse.Namespace) -> int:
             )
         print(f"{len(rows)} dead letter(s)")
     elif args.action == "show":
-        _stream, entry = dlq.find_dead(client, names, _need_id(args))
+        _stream, entry = dlq.find_dead(client, names, _need_id(args), args.stream)
         print(json.dumps(entry, indent=2, ensure_ascii=False))
     elif args.action == "replay":
-        new_id = dlq.replay(client, names, _need_id(args))
+        new_id = dlq.replay(client, names, _need_id(args), args.stream)
         say(f"replayed {args.id} as {new_id}")
     elif args.action == "purge":
         if not args.yes:
@@ -512,7 +590,7 @@ def cmd_dlq(ctx: Context, args: argparse.Namespace) -> int:
 def _need_id(args: argparse.Namespace) -> str:
     if not args.id:
         raise CommandError(f"dlq {args.action} needs an entry ID (see `dlq list`)")
-    return args.id
+    return str(args.id)
 
 
 def cmd_chat(ctx: Context, args: argparse.Namespace) -> int:
@@ -623,7 +701,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def command(
         name: str,
-        func,
+        func: Callable[[Context, argparse.Namespace], int],
         help_text: str,
         *,
         services: bool = False,
@@ -733,6 +811,11 @@ def build_parser() -> argparse.ArgumentParser:
     dead.add_argument("action", choices=["list", "show", "replay", "purge"])
     dead.add_argument("id", nargs="?", help="a dead-letter entry id (show, replay)")
     dead.add_argument("--yes", action="store_true", help="confirm purge")
+    dead.add_argument(
+        "--stream",
+        choices=[TO_SECRETARY, TO_TELEGRAM, TELEGRAM_UPDATES],
+        help="the stream whose dead letter ID is (show, replay; needed when two hold ID)",
+    )
     chat = command(
         "chat", cmd_chat, "talk to the assistant from the terminal (no Telegram)", timeout=120
     )
@@ -773,22 +856,43 @@ def main(argv: list[str]) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     ctx = Context(args.data_dir.resolve(), args.env_file, args.base_port)
     try:
-        return args.func(ctx, args)
+        code: int = args.func(ctx, args)
+        return code
     except (
         CommandError,
         ServiceError,
         EnvFileError,
         infra.InfraError,
-        dlq.DeadLetterNotFound,
     ) as exc:
         say(f"error: {exc}")
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         say(f"error: Redis does not answer: {_first_line(exc)}")
     except psycopg2.OperationalError as exc:
         say(f"error: Postgres does not answer: {_first_line(exc)}")
-    except (httpx.TransportError, RestServiceUnavailable) as exc:
-        say(f"error: rest_service does not answer: {_first_line(exc)}")
+    except Exception as exc:
+        if _dead_letter_error(exc):
+            say(f"error: {exc}")
+        elif _rest_service_unreachable(exc):
+            say(f"error: rest_service does not answer: {_first_line(exc)}")
+        else:
+            raise
     return 1
+
+
+def _dead_letter_error(exc: Exception) -> bool:
+    from ops.dlq import DeadLetterError
+
+    return isinstance(exc, DeadLetterError)
+
+
+def _rest_service_unreachable(exc: Exception) -> bool:
+    # Imported here: httpx and the rest client (with structlog and rich) cost every command
+    # a quarter of a second at start, and only `chat` talks to rest_service.
+    import httpx
+
+    from common.rest_client import RestServiceUnavailable
+
+    return isinstance(exc, httpx.TransportError | RestServiceUnavailable)
 
 
 def _first_line(exc: BaseException) -> str:

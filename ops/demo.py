@@ -21,7 +21,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,7 +34,7 @@ from psycopg2 import sql
 from common.crypto import generate_key
 from common.settings import ENV_FILE_VARIABLE
 from ops import infra
-from ops.infra import ALEMBIC_INI, port_answers, with_database
+from ops.infra import ALEMBIC_INI, Infra, port_answers, with_database
 from ops.processes import Foreground, ServiceSpec, check_ports_free, peer_urls, specs
 from ops.services import ROOT
 from sandbox import telegram_updates as tg
@@ -189,9 +188,10 @@ class World:
         def inject() -> int | None:
             update_id = self.telegram.inject(update)
             queued = next((u for u in self.telegram.updates if u["update_id"] == update_id), None)
-            return queued["message"]["message_id"] if queued else None
+            return int(queued["message"]["message_id"]) if queued else None
 
-        return self.loop.run(inject)
+        message_id: int | None = self.loop.run(inject)
+        return message_id
 
 
 # -- the data the demo keeps apart -----------------------------------------------------------
@@ -207,7 +207,8 @@ class Isolation:
         """Made on the first run and kept: encrypted rows must stay readable."""
         path = self.data_dir / "secrets.json"
         if path.exists():
-            return json.loads(path.read_text())
+            kept: dict[str, str] = json.loads(path.read_text())
+            return kept
         import secrets
 
         made = {
@@ -220,7 +221,7 @@ class Isolation:
         path.chmod(0o600)
         return made
 
-    def infra(self, configured: dict[str, str], embedded: bool) -> infra.Infra:
+    def infra(self, configured: dict[str, str], embedded: bool) -> Infra:
         """Local (or configured) servers, else embedded ones, with the demo's own database."""
         configured = dict(configured)
         if configured.get("ASYNC_DATABASE_URL"):
@@ -229,7 +230,7 @@ class Isolation:
             )
         return infra.resolve(configured, self.data_dir, embedded, database=self.database)
 
-    def wipe(self, found: infra.Infra) -> None:
+    def wipe(self, found: Infra) -> None:
         """A clean slate: the demo's database anew, its Redis keys gone (nothing else)."""
         if "demo" not in self.database:
             raise DemoError(f"refusing to reset {self.database!r}: not a demo database")
@@ -340,12 +341,10 @@ def run_python(args: list[str], env: dict[str, str], cwd: Path) -> None:
 
 
 def start_services(runner: QuietForeground, chosen: list[ServiceSpec], timeout: float) -> None:
-    """rest_service first (the others read their config from it), then the rest at once."""
-    first, rest = chosen[0], chosen[1:]
-    runner.start(first, timeout)
-    with ThreadPoolExecutor(len(rest)) as pool:
-        for done in [pool.submit(runner.start, spec, timeout) for spec in rest]:
-            done.result()
+    """All at once, as `up` does: the workers wait for rest_service's config on their own."""
+    for spec in chosen:
+        runner.launch(spec)
+    runner.wait_healthy(chosen, timeout)
 
 
 # -- the terminal as a Telegram chat -----------------------------------------------------------
@@ -699,7 +698,7 @@ def _lines(options: DemoOptions, console: Console) -> Iterator[str]:
 
 def service_env(
     isolation: Isolation,
-    found: infra.Infra,
+    found: Infra,
     world: World,
     chosen: Iterable[ServiceSpec],
     calendar_url: str,

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from common.dead_letters import (
     STREAMS,
+    AmbiguousDeadLetter,
+    DeadLetterError,
     DeadLetterNotFound,
+    NotReplayable,
     find_dead,
     list_dead,
     purge,
@@ -13,4 +16,15 @@ from common.dead_letters import (
     summary,
 )
 
-__all__ = ["STREAMS", "DeadLetterNotFound", "find_dead", "list_dead", "purge", "replay", "summary"]
+__all__ = [
+    "STREAMS",
+    "AmbiguousDeadLetter",
+    "DeadLetterError",
+    "DeadLetterNotFound",
+    "NotReplayable",
+    "find_dead",
+    "list_dead",
+    "purge",
+    "replay",
+    "summary",
+]

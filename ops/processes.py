@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-import httpx
-
 from common.settings import ENV_FILE_VARIABLE
 from ops.infra import free_port, port_answers
 from ops.services import BY_NAME, HTTP_SERVICES, NAMES, ROOT
@@ -113,6 +111,35 @@ def wait_healthy(
             return
         time.sleep(_HEALTH_POLL_S)
     raise ServiceError(f"{name} did not become healthy in {timeout:.0f}s:\n{log_tail()}")
+
+
+def wait_all_healthy(
+    starting: dict[str, tuple[str, subprocess.Popen[bytes]]],
+    log_tail: Callable[[str], str],
+    timeout: float,
+) -> dict[str, float]:
+    """Wait for several services at once (name -> (url, process)): the start takes as long
+    as the slowest, not the sum. The first to exit, or the timeout, raises naming it.
+    Answers the seconds each took to answer healthy (the bench's start-up breakdown)."""
+    pending = dict(starting)
+    started = time.monotonic()
+    took: dict[str, float] = {}
+    deadline = started + timeout
+    while pending:
+        for name, (url, proc) in list(pending.items()):
+            if proc.poll() is not None:
+                raise ServiceError(f"{name} exited with {proc.returncode}:\n{log_tail(name)}")
+            if healthy(url, timeout=0.5):
+                del pending[name]
+                took[name] = round(time.monotonic() - started, 2)
+        if not pending:
+            break
+        if time.monotonic() > deadline:
+            late = ", ".join(pending)
+            tails = "\n".join(f"{name}:\n{log_tail(name)}" for name in pending)
+            raise ServiceError(f"{late} did not become healthy in {timeout:.0f}s:\n{tails}")
+        time.sleep(_HEALTH_POLL_S)
+    return took
 
 
 def _wait_or_kill(proc: subprocess.Popen[bytes], timeout: float) -> None:
@@ -223,6 +250,8 @@ class Stack:
 
     def import_config(self, document: dict[str, Any]) -> dict[str, Any]:
         """`POST /api/config/import` to this stack's rest_service, as the admin."""
+        import httpx  # only tests and benchmarks import a config; `up` need not load httpx
+
         response = httpx.post(
             f"{self.url('rest_service')}/api/config/import",
             json=document,
@@ -249,14 +278,22 @@ class Foreground:
         self._lock = threading.Lock()
 
     def start(self, spec: ServiceSpec, timeout: float = 60.0) -> None:
+        self.launch(spec)
+        self.wait_healthy([spec], timeout)
+
+    def launch(self, spec: ServiceSpec) -> None:
+        """Spawn the service and pump its lines; `wait_healthy` waits for it."""
         env = {**self._env, "HTTP_PORT": str(spec.port)}
         proc = spawn(spec.name, env, self._cwd, subprocess.PIPE, detached=True)
         self._procs[spec.name] = proc
         self._tails[spec.name] = []
         color = _COLORS[NAMES.index(spec.name) % len(_COLORS)]
         threading.Thread(target=self._pump, args=(spec.name, proc, color), daemon=True).start()
-        tail = self._tails[spec.name]
-        wait_healthy(spec.name, spec.url, proc, lambda: "\n".join(tail[-20:]), timeout)
+
+    def wait_healthy(self, launched: list[ServiceSpec], timeout: float = 60.0) -> dict[str, float]:
+        """Until every one of `launched` answers `/health`, all polled together."""
+        starting = {s.name: (s.url, self._procs[s.name]) for s in launched}
+        return wait_all_healthy(starting, lambda name: "\n".join(self._tails[name][-20:]), timeout)
 
     def _pump(self, name: str, proc: subprocess.Popen[bytes], color: str) -> None:
         assert proc.stdout is not None
@@ -297,6 +334,7 @@ class Background:
     def __init__(self, run_dir: Path, log_dir: Path) -> None:
         self.run_dir = run_dir
         self.log_dir = log_dir
+        self._launched: dict[str, subprocess.Popen[bytes]] = {}
         run_dir.mkdir(parents=True, exist_ok=True)
         log_dir.mkdir(parents=True, exist_ok=True)
 
@@ -319,14 +357,25 @@ class Background:
         return pid
 
     def start(self, spec: ServiceSpec, env: dict[str, str], cwd: Path, timeout: float) -> int:
+        pid = self.launch(spec, env, cwd)
+        self.wait_healthy([spec], timeout)
+        return pid
+
+    def launch(self, spec: ServiceSpec, env: dict[str, str], cwd: Path) -> int:
+        """Spawn the service detached, with its pid file; `wait_healthy` waits for it."""
         if self.pid(spec.name):
             raise ServiceError(f"{spec.name} is already running (pid {self.pid(spec.name)})")
         check_ports_free([spec])
         with self.log_file(spec.name).open("ab") as log:
             proc = spawn(spec.name, {**env, "HTTP_PORT": str(spec.port)}, cwd, log, detached=True)
         self.pid_file(spec.name).write_text(str(proc.pid))
-        wait_healthy(spec.name, spec.url, proc, lambda: self.tail(spec.name), timeout)
+        self._launched[spec.name] = proc
         return proc.pid
+
+    def wait_healthy(self, launched: list[ServiceSpec], timeout: float) -> None:
+        """Until every one of `launched` (by this object) answers `/health`, polled together."""
+        starting = {s.name: (s.url, self._launched[s.name]) for s in launched}
+        wait_all_healthy(starting, self.tail, timeout)
 
     def stop(self, name: str, timeout: float = 10.0) -> bool:
         pid = self.pid(name)

@@ -1,23 +1,51 @@
 """The benchmark harness (bench/pipeline.py, not part of the suite) still runs end to end:
-a tiny scenario through every real service, measured and rendered as the table."""
+a tiny scenario through all five real services, measured (with Postgres and Redis CPU and
+`up`'s start-up time) and rendered as the figures and the targets, each met or missed."""
 
 from __future__ import annotations
 
 import pytest
 
+from bench import procstat
 from bench.pipeline import SCENARIOS, SERVICES, run_scenario, table
+from bench.targets import judge
+from ops.services import NAMES
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(120)
 async def test_a_tiny_scenario_is_answered_measured_and_tabled() -> None:
     scenario = SCENARIOS["tiny"]
-    result = await run_scenario(scenario, config_changes=1)
+    result = await run_scenario(scenario, config_changes=1, measure_startup=True)
     assert result.answered == scenario.messages
     assert result.throughput > 0
     assert {"p50", "p99"} <= result.latency_ms.keys()
-    assert set(result.cpu_seconds) == set(SERVICES) and result.cpu_ms_per_message > 0
+    assert set(SERVICES) == set(NAMES)  # all five run and are measured
+    assert set(result.cpu_seconds) == set(NAMES) and result.cpu_ms_per_message > 0
+    assert set(result.peak_rss_mb) == set(NAMES)
     assert all(0 < mb < 1000 for mb in result.peak_rss_mb.values())
+    assert set(result.infra_cpu_seconds) == {
+        procstat.BENCH_BACKENDS,
+        procstat.PG_SERVER,
+        procstat.REDIS,
+    }
+    assert result.infra_cpu_seconds[procstat.BENCH_BACKENDS] > 0  # the bench db's backends
+    assert result.infra_cpu_ms_per_message > 0
+    assert result.delivery == {"out_of_order": 0, "duplicates": 0, "missing": 0}
+    startup = result.extra["startup"]
+    assert isinstance(startup, dict) and 0 < startup["seconds"] < 60
+    samples = result.extra["rss_samples"]
+    assert isinstance(samples, list) and samples[-1]["answered"] == scenario.messages
+    assert set(samples[-1]["rss_mb"]) == set(NAMES)
     assert any("handles queue:to_secretary" in stage for stage in result.stages_ms)
     assert result.extra["config_change"]["max_ms"] < 10_000
+    judged = {row["target"]: row for row in judge([result], {})}
+    assert {
+        "tiny: start-up s (up → all five healthy) ≤ 5",
+        "tiny: messages out of per-chat order ≤ 0",
+        "tiny: messages answered twice ≤ 0",
+        "tiny: messages not answered ≤ 0",
+    } <= judged.keys()
+    assert judged["tiny: messages not answered ≤ 0"]["met"] is True
     rendered = table([result], {"probe": 1})
     assert "| tiny | 20/20 |" in rendered
+    assert "| tiny: messages answered twice ≤ 0 | 0.0 | met |" in rendered

@@ -24,6 +24,7 @@ from assistant.src.clients.llm_breaker import Admission, CircuitBreaker
 from assistant.src.event_alerts import EventAlerts
 from assistant.src.orchestrator import AnswerOutbox
 from common.calendar_client import CalendarClient, Event
+from common.llm_stats import LlmCounts, LlmStats
 from common.messages import (
     ChatType,
     DraftMessage,
@@ -97,15 +98,25 @@ def outgoing(chat_id: int = 42, text: str = "hi") -> OutgoingMessage:
 
 async def test_llm_breaker_opens_probes_and_closes(client: aioredis.Redis, names: Names) -> None:
     breaker = CircuitBreaker(client, names, failures=2, window_s=60, cooldown_s=0.2, probe_ttl_s=5)
-    assert await breaker.admit("m") is Admission.CLOSED
-    assert await breaker.failed("m", Admission.CLOSED) is False
+    assert await breaker.admit("m") is Admission.CLEAN  # no failure counted yet
+    assert await breaker.failed("m", Admission.CLEAN) is False
+    assert await breaker.admit("m") is Admission.CLOSED  # one failure counted
     assert await breaker.failed("m", Admission.CLOSED) is True  # opened
     assert await breaker.admit("m") is Admission.OPEN
     await asyncio.sleep(0.3)
     assert await breaker.admit("m") is Admission.PROBE
     assert await breaker.admit("m") is Admission.OPEN  # one probe at a time
-    await breaker.succeeded("m", Admission.PROBE)
-    assert await breaker.admit("m") is Admission.CLOSED
+    await breaker.succeeded("m", Admission.PROBE, failed_first=False)
+    assert await breaker.admit("m") is Admission.CLEAN
+
+
+async def test_llm_counts_add_up_and_read_back(client: aioredis.Redis, names: Names) -> None:
+    stats = LlmStats(client, names)
+    midnight = datetime(2026, 11, 24, tzinfo=UTC)
+    await stats.add(LlmCounts(requests=2, failed=1), midnight - timedelta(minutes=1))
+    await stats.add(LlmCounts(requests=1, fallbacks=1), midnight)
+    both_days = await stats.read(midnight - timedelta(hours=1), midnight + timedelta(hours=1))
+    assert both_days == LlmCounts(requests=3, failed=1, fallbacks=1)
 
 
 async def test_an_event_alert_is_sent_once(client: aioredis.Redis, names: Names) -> None:

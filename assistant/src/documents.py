@@ -12,9 +12,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import PurePosixPath
 
-import docx
-import pypdf
-
 from common.text import clean_text
 
 #: What each supported kind is called by its file extension and MIME types.
@@ -82,6 +79,8 @@ def read_document(
 
 def _pdf_text(data: bytes, max_chars: int) -> str:
     """Pages until the cap is reached (a long book is not parsed to its end)."""
+    import pypdf  # on first use: ~25 MB resident, for a rare message
+
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
@@ -101,6 +100,8 @@ def _pdf_text(data: bytes, max_chars: int) -> str:
 
 
 def _docx_text(data: bytes, _max_chars: int) -> str:
+    import docx  # on first use, like pypdf
+
     try:
         document = docx.Document(io.BytesIO(data))
         lines = [p.text for p in document.paragraphs]

@@ -22,6 +22,7 @@ from assistant.src.settings import Settings
 from assistant.src.tools import tool_classes
 from assistant.src.tools.base import ToolServices
 from common.limits import TokenBudget
+from common.llm_stats import LlmStats
 from common.logging import get_logger
 from common.messages import IncomingMessage
 from common.names import ASSISTANT_GROUP, TO_SECRETARY
@@ -53,7 +54,8 @@ async def runtime(ctx: WorkerContext, settings: Settings) -> AsyncIterator[Runti
         httpx.AsyncClient() as http,
     ):
         breaker = circuit_breaker(settings, ctx.redis, ctx.names)
-        llm = LlmGateway(settings, rest.get_provider_api_key, breaker)
+        stats = LlmStats(ctx.redis, ctx.names)
+        llm = LlmGateway(settings, rest.get_provider_api_key, breaker, stats)
 
         def on_change(_snapshot: ConfigSnapshot) -> None:
             llm.forget_keys()

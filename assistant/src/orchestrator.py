@@ -101,13 +101,12 @@ class AnswerOutbox:
         """The mark, or its name before the Cluster hash tags (a message answered by the
         version before an upgrade and redelivered after it)."""
         message_id = str(message.message_id)
-        for key in (
+        # One EXISTS for both (a Cluster client splits it by slot).
+        found = await self._redis.exists(
             self._names.assistant_answered(message_id, message.reply_stream),
             self._names.legacy_assistant_answered(message_id),
-        ):
-            if await self._redis.exists(key):
-                return True
-        return False
+        )
+        return bool(found)
 
     async def put(self, message: IncomingMessage, outgoing: OutgoingMessage) -> bool:
         """False when an answer to `message` was queued already."""
@@ -252,7 +251,7 @@ class Orchestrator:
 
     async def publish(self, message: IncomingMessage, answer: Answer) -> None:
         """Queue the answer and mark the message answered, in one step, once."""
-        made = await self._reminders_made(message) if answer.kind == OutgoingKind.REPLY else []
+        made, deletes = await self._turn_notes(message, answer)
         outgoing = OutgoingMessage(
             message_id=answer_message_id(message.message_id),
             chat_id=message.chat_id,
@@ -265,31 +264,26 @@ class Orchestrator:
             message_thread_id=message.message_thread_id,
             voice_blob_key=answer.voice_blob_key,
             buttons=[[cancel_reminder_button(job, message.language_code)] for job in made]
-            + await self._deletes_asked(message, answer),
+            + deletes,
         )
         if not await self.outbox.put(message, outgoing):
             log.warning("answer_already_queued")
 
-    async def _reminders_made(self, message: IncomingMessage) -> list[str]:
-        """The reminders this turn made (the reminder tool notes them): each gets a Cancel."""
-        key = self.names.reminders_made(str(message.message_id))
-        found = await self.redis.lrange(key, 0, _MAX_CANCEL_BUTTONS * 4)
-        ids = (raw.decode() if isinstance(raw, bytes) else str(raw) for raw in found)
-        return list(dict.fromkeys(ids))[:_MAX_CANCEL_BUTTONS]
-
-    async def _deletes_asked(self, message: IncomingMessage, answer: Answer) -> list[list[Button]]:
-        """Yes / No for each calendar delete this turn asked about (the calendar tool notes
-        them); an apology carries none, so nothing is deleted on a failed turn."""
+    async def _turn_notes(
+        self, message: IncomingMessage, answer: Answer
+    ) -> tuple[list[str], list[list[Button]]]:
+        """What the tools noted for the answer's buttons, read in one round trip: the
+        reminders this turn made (each gets a Cancel) and the calendar deletes it asked
+        about (Yes / No each). An apology carries none, so nothing is deleted on a failed
+        turn."""
         if answer.kind != OutgoingKind.REPLY:
-            return []
-        key = self.names.calendar_deletes_asked(str(message.message_id))
-        found = await self.redis.lrange(key, 0, _MAX_CANCEL_BUTTONS - 1)
-        tokens = (raw.decode() if isinstance(raw, bytes) else str(raw) for raw in found)
-        return [
-            row
-            for token in dict.fromkeys(tokens)
-            for row in calendar_delete_buttons(token, message.language_code)
-        ]
+            return [], []
+        message_id = str(message.message_id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.lrange(self.names.reminders_made(message_id), 0, _MAX_CANCEL_BUTTONS * 4)
+            pipe.lrange(self.names.calendar_deletes_asked(message_id), 0, _MAX_CANCEL_BUTTONS - 1)
+            made, asked = await pipe.execute()
+        return _reminders_made(made), _deletes_asked(asked, message)
 
     async def _turn_context(
         self, message: IncomingMessage, secretary: SnapshotAssistant | None
@@ -364,3 +358,17 @@ def salvage(data: str) -> IncomingMessage | None:
     if str(fields.get("reply_stream", TO_TELEGRAM)).startswith(("queue:to_secretary", "done:")):
         fields["reply_stream"] = TO_TELEGRAM
     return IncomingMessage.model_validate(fields)
+
+
+def _reminders_made(found: list[bytes | str]) -> list[str]:
+    ids = (raw.decode() if isinstance(raw, bytes) else str(raw) for raw in found)
+    return list(dict.fromkeys(ids))[:_MAX_CANCEL_BUTTONS]
+
+
+def _deletes_asked(found: list[bytes | str], message: IncomingMessage) -> list[list[Button]]:
+    tokens = (raw.decode() if isinstance(raw, bytes) else str(raw) for raw in found)
+    return [
+        row
+        for token in dict.fromkeys(tokens)
+        for row in calendar_delete_buttons(token, message.language_code)
+    ]

@@ -114,7 +114,9 @@ async def deployment(platform: Platform, redis: aioredis.Redis) -> AsyncIterator
     platform.open_meteo.hits.clear()
     platform.open_meteo.delay = 0.0
     # A model's circuit breaker opened by an earlier test's failures is not this test's.
-    breakers = [k async for k in redis.scan_iter(match=platform.names.llm_breaker("*", "*"))]
+    breakers = [
+        k async for k in redis.scan_iter(match=platform.names.llm_breaker("*", "*"), count=1000)
+    ]
     if breakers:
         await redis.delete(*breakers)
     headers = platform.secrets

@@ -261,6 +261,58 @@ async def test_bad_requests_and_successes_do_not_open_the_breaker(
     assert requested(llm) == ["primary"]
 
 
+async def breaker_commands(redis_url: str, names: Names, calls) -> list[str]:
+    """The commands that reached Redis on this test's breaker keys while `calls` ran (MONITOR
+    on a connection of its own: what the server saw, not what the code meant to send)."""
+    watcher = aioredis.Redis.from_url(redis_url)
+    seen: list[str] = []
+    marked = asyncio.Event()
+    async with watcher.monitor() as monitor:
+        await monitor.connect()
+
+        async def watch() -> None:
+            async for command in monitor.listen():
+                text = str(command.get("command", ""))
+                if "breaker-test-done" in text:
+                    marked.set()
+                elif command.get("client_type") != "lua":  # not the script's own calls
+                    seen.append(text)
+
+        watching = asyncio.create_task(watch())
+        await calls()
+        await redis_marker(redis_url, names)
+        await asyncio.wait_for(marked.wait(), 10)
+        watching.cancel()
+    await watcher.aclose()
+    return [c for c in seen if f"{names.prefix}" in c and "llm_breaker" in c]
+
+
+async def redis_marker(redis_url: str, names: Names) -> None:
+    client = aioredis.Redis.from_url(redis_url)
+    await client.get(f"{names.prefix}breaker-test-done")
+    await client.aclose()
+
+
+async def test_a_success_on_a_model_with_no_failures_costs_one_redis_call(
+    llm, breaker_settings, redis, redis_url, names
+) -> None:
+    """The reset after a success was a second script run on every LLM call, though there was
+    nothing to reset; it is sent only when failures were counted (by this call or before)."""
+    gateway = breaker_gateway(breaker_settings, redis, names)
+    try:
+        clean = await breaker_commands(
+            redis_url, names, lambda: gateway.complete(routes(llm, "primary"), HELLO)
+        )
+        llm.fail(503, model="primary", times=1)
+        retried = await breaker_commands(
+            redis_url, names, lambda: gateway.complete(routes(llm, "primary"), HELLO)
+        )
+    finally:
+        await gateway.aclose()
+    assert len(clean) == 1, clean  # the admission
+    assert len(retried) == 3, retried  # the admission, the failure, the reset after success
+
+
 async def test_with_redis_unreachable_the_breaker_lets_calls_through(llm, breaker_settings) -> None:
     dead = aioredis.Redis.from_url("redis://127.0.0.1:9/0", socket_connect_timeout=0.2)
     gateway = LlmGateway(breaker_settings, no_key, circuit_breaker(breaker_settings, dead, Names()))

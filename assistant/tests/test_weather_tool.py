@@ -50,3 +50,10 @@ async def test_the_weather_service_down_is_a_tool_error(services) -> None:
     )
     with pytest.raises(ToolError, match="weather service unreachable"):
         await tool.run({"location": "London"}, call_context())
+
+
+async def test_a_location_longer_than_any_place_name_is_a_tool_error_not_a_crash(weather) -> None:
+    # Found by the tool-argument property test: 11 000 Cyrillic letters made the geocoder's
+    # URL too long for httpx (InvalidURL), which surfaced as "internal error in the tool".
+    with pytest.raises(ToolError, match="at most 200"):
+        await weather.run({"location": "я" * 11_000}, call_context())

@@ -190,3 +190,34 @@ async def test_requests_are_counted_and_timed_by_route_template(
     async with asgi(calendar_app) as http:
         assert (await http.get("/health")).status_code == 200
     assert requests_seen("google_calendar_service", "GET", "/health", "200") == calendar_before + 1
+
+
+async def test_an_unhandled_error_answers_500_with_the_request_id_and_logs_it(
+    log_file: Path, settings_env: dict[str, str]
+) -> None:
+    """Starlette writes that 500 outside every middleware: it went without the header, and
+    the error's log line without the request's id."""
+    app = create_rest_app()
+
+    secret = f"a user's text {uuid.uuid4()}"
+
+    @app.get("/api/boom")
+    async def boom() -> None:
+        raise RuntimeError(secret)
+
+    auth = {"Authorization": f"Bearer {settings_env['SERVICE_API_TOKEN']}"}
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    try:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://rest", headers=auth) as http,
+        ):
+            answer = await http.get("/api/boom", headers={REQUEST_ID_HEADER: "req-500"})
+    finally:
+        reset_logging()
+    assert answer.status_code == 500 and answer.json()["error"] == "internal_error"
+    assert answer.headers[REQUEST_ID_HEADER] == "req-500"
+    logged = await asyncio.to_thread(log_file.read_text)
+    errors = [line for line in lines(log_file) if line["event"] == "unhandled_error"]
+    assert errors and errors[-1]["correlation_id"] == "req-500"
+    assert secret not in logged

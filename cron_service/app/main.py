@@ -9,6 +9,7 @@ heartbeat that decides this replica's share of the jobs (`replicas.py`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from datetime import timedelta
@@ -32,8 +33,8 @@ log = get_logger(__name__)
 
 #: A sync that failed is tried again this soon (or at the resync interval, if sooner).
 _SYNC_RETRY_S = 2.0
-#: More jobs named by `cron:updated` than this in one window: one full resync instead.
-_MAX_TARGETED = 50
+#: How long the first sync waits for the `cron:updated` subscription (Redis may be down).
+_FIRST_SUBSCRIPTION_WAIT_S = 5.0
 
 
 class SchedulerUnhealthy(Exception):
@@ -65,6 +66,7 @@ class CronService:
         #: What `cron:updated` named since the last sync; `_full` when it was anything else.
         self._changed: set[str] = set()
         self._full = False
+        self._subscribed = asyncio.Event()
         self._started = time.monotonic()
 
     async def run(self) -> None:
@@ -120,11 +122,13 @@ class CronService:
 
     async def _sync_loop(self) -> None:
         """A full resync at start and every CRON_RESYNC_INTERVAL, whatever else happens; soon
-        after `cron:updated` (bursts coalesced), a reload of the jobs it named."""
+        after `cron:updated` (bursts coalesced), a reload of the jobs it named that are this
+        replica's (`ReminderScheduler.refresh`)."""
         interval = self._settings.cron_resync_interval.total_seconds()
         debounce = self._settings.cron_update_debounce.total_seconds()
         changed: set[str] | None = None
         next_full = 0.0
+        await self._first_subscription()
         while True:
             ok = await self._sync_once(changed)
             if changed is None or not ok:  # a failed sync is retried soon, in full
@@ -136,9 +140,20 @@ class CronService:
                 continue
             await asyncio.sleep(debounce)
             self._wanted.clear()
-            targeted = not self._full and len(self._changed) <= _MAX_TARGETED
-            if targeted and time.monotonic() < next_full:
+            # However many jobs were named: a flood of them is what the replicas' own
+            # recordings make during a burst, and a full resync of 100 000 jobs then took
+            # the burst's CPU (the scheduler reloads only its share of them).
+            if not self._full and time.monotonic() < next_full:
                 changed = self._changed
+            self._changed, self._full = set(), False
+
+    async def _first_subscription(self) -> None:
+        """Subscribed before the first sync, nothing can have been missed: the subscription's
+        ask for a full resync is dropped (it loaded every job twice at start)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._subscribed.wait(), _FIRST_SUBSCRIPTION_WAIT_S)
+        if self._subscribed.is_set():
+            self._wanted.clear()
             self._changed, self._full = set(), False
 
     async def _sync_once(self, changed: set[str] | None) -> bool:
@@ -163,6 +178,7 @@ class CronService:
         await listen(self._ctx.redis, self._ctx.names.cron_updated, self._heard, self._want_all)
 
     def _want_all(self) -> None:
+        self._subscribed.set()
         self._full = True
         self._wanted.set()
 

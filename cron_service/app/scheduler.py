@@ -1,19 +1,21 @@
 """The scheduler: active jobs from rest_service, their fires timed by APScheduler 3.
 
-APScheduler only keeps time here. Each active job is planned for one occurrence (its next, or
-an overdue one not yet fired); jobs planned for the same instant share one APScheduler job (a
+APScheduler only keeps time here. Each active job is planned for one occurrence (its next, or an
+overdue one not yet fired); jobs planned for the same instant share one APScheduler job (a
 `DateTrigger`, id `at:<instant>`), because reminders cluster on round minutes and 10 000
 APScheduler jobs due at 09:00 cost far more than one. Recurrence is computed by
-`common/schedule.py` in the job's timezone; when a fire is done the job's following occurrence is
-planned. A resync that plans what is already planned changes nothing (plans are keyed by job
-id). The job store is the default in-memory one, never shared: jobs live in rest_service and
-reach every instance by sync. Every instance knows every active job, but plans only its share
-(`replicas.Ring`: rendezvous hashing over the live replicas); when the replicas change, the
-share is re-taken from what is known, without a reload. APScheduler's misfire handling is off
-(`misfire_grace_time=None`: run however late), and `max_instances` is high (a bucket may be
-re-made while its previous run is still firing), because lateness, grace and the "(late)"
-mark are decided by `fires.compose`, and a fire happens once because of its claim in Redis,
-not because of anything APScheduler remembers.
+`common/schedule.py` in the job's timezone; when a fire is done the job's following occurrence
+is planned. A resync that plans what is already planned changes nothing (plans are keyed by job
+id), nor does one that meets a fire taken out of its bucket and not yet claimed (it stays marked
+as firing). The job store is the default in-memory one, never shared: jobs live in rest_service
+and reach every instance by sync. Every instance knows every active job, but plans only its
+share (`replicas.Ring`: rendezvous hashing over the live replicas); when the replicas change,
+the share is re-taken from what is known, without a reload (a takeover reloads only the jobs
+`cron:updated` named meanwhile, or all of them once after a flood). APScheduler's misfire
+handling is off (`misfire_grace_time=None`: run however late), and `max_instances` is high (a
+bucket may be re-made while its previous run is still firing), because lateness, grace and the
+"(late)" mark are decided by `fires.compose`, and a fire happens once because of its claim in
+Redis, not because of anything APScheduler remembers.
 """
 
 from __future__ import annotations
@@ -50,6 +52,9 @@ _FIRE_BATCH = 250
 _FETCH_CONCURRENCY = 8
 #: Jobs a pass over all of them (a sync, a rebalance) handles between turns of the loop.
 _YIELD_EVERY = 500
+#: More of this replica's jobs named by `cron:updated` than this: one full load instead of
+#: one request each, unless a burst is going out (a full load then took the burst's CPU).
+_MAX_REFRESHED = 2000
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,9 @@ class ReminderScheduler:
         self._buckets: dict[datetime, set[str]] = {}
         #: The last occurrence this process fired (or found claimed), per job.
         self._fired: dict[str, datetime] = {}
+        #: The occurrence of each job taken out of its bucket and not yet claimed: a sync
+        #: meanwhile must not plan it again (it went out a second time, refused by its claim).
+        self._firing: dict[str, datetime] = {}
         self._sync_lock = asyncio.Lock()
         self._stopping = False
         self.last_sync_at: datetime | None = None
@@ -121,6 +129,11 @@ class ReminderScheduler:
     def job_count(self) -> int:
         """The jobs this replica plans (its share)."""
         return len(self._jobs)
+
+    @property
+    def planned_count(self) -> int:
+        """The fires planned and not yet taken out to be sent."""
+        return len(self._planned)
 
     @property
     def known_count(self) -> int:
@@ -177,7 +190,11 @@ class ReminderScheduler:
                     given.append(job_id)
                     self._drop(job_id)
                 await _breathe(n)
-            await self._catch_up({job_id for job_id in self._stale if ring.owns(job_id)})
+            stale = {job_id for job_id in self._stale if ring.owns(job_id)}
+            if len(stale) > _MAX_REFRESHED:  # after a flood: one load, not one request each
+                await self._reload_known()
+            else:
+                await self._catch_up(stale)
             now = self._clock.now()
             taken = 0
             for n, (job_id, data) in enumerate(list(self._known.items())):
@@ -192,7 +209,12 @@ class ReminderScheduler:
 
     async def refresh(self, job_ids: set[str]) -> None:
         """Reloads only these jobs (the ones `cron:updated` named) that are this replica's;
-        the others are only marked stale, and loaded if this replica ever takes them."""
+        the others are only marked stale, and loaded if this replica ever takes them. Very
+        many of its own: a full resync, but never while fires are going out."""
+        mine = {job_id for job_id in job_ids if self._ring.owns(job_id)}
+        if len(mine) > _MAX_REFRESHED and not self._firing:
+            await self.resync()
+            return
         async with self._sync_lock:
             mine = {job_id for job_id in job_ids if self._ring.owns(job_id)}
             self._stale |= job_ids - mine
@@ -206,6 +228,16 @@ class ReminderScheduler:
                 else:
                     self._plan(job, self._clock.now())
             metrics.SCHEDULED.set(len(self._jobs))
+
+    async def _reload_known(self) -> None:
+        """Every active job, for a takeover of many stale ones; rest_service down: the last
+        known state serves (the fire claim still keeps a fire once)."""
+        try:
+            self._known = await self._load_active()
+        except Exception as exc:
+            log.warning("takeover_reload_failed", count=len(self._stale), error=str(exc))
+            return
+        self._stale.clear()
 
     async def _catch_up(self, job_ids: set[str]) -> None:
         """Loads jobs taken over that changed while another replica had them; rest_service
@@ -278,7 +310,7 @@ class ReminderScheduler:
         if self._planned.get(job_id) == plan:
             return
         self._unschedule(job_id)
-        if self._fired.get(job_id) == scheduled_for:
+        if scheduled_for in (self._fired.get(job_id), self._firing.get(job_id)):
             return
         self._planned[job_id] = plan
         bucket = self._buckets.get(plan.run_at)
@@ -321,8 +353,17 @@ class ReminderScheduler:
             job = self._jobs.get(job_id)
             if plan is not None and job is not None:
                 due.append((job, plan.scheduled_for))
-        with self._recorder.held():
-            await self._fire_all(due)
+                self._firing[job_id] = plan.scheduled_for
+        try:
+            with self._recorder.held():
+                await self._fire_all(due)
+        finally:  # cut short: what was not sent may be planned again
+            self._done_firing(due)
+
+    def _done_firing(self, due: list[tuple[PlannedJob, datetime]]) -> None:
+        for job, scheduled_for in due:
+            if self._firing.get(job.id) == scheduled_for:
+                del self._firing[job.id]
 
     async def _fire_all(self, due: list[tuple[PlannedJob, datetime]]) -> None:
         sending: asyncio.Task[None] | None = None
@@ -343,11 +384,13 @@ class ReminderScheduler:
         try:
             claimed = await self._ledger.claim_and_publish_many(composed)
         except (RedisError, OSError) as exc:  # try again soon: the claim keeps it once
+            self._done_firing(due)
             log.warning("fires_failed", count=len(due), error=str(exc))
             retry_at = self._clock.now() + _RETRY_AFTER
             for job, scheduled_for in due:
                 self._schedule(job.id, scheduled_for, retry_at)
             return
+        self._done_firing(due)
         sent = 0
         for (job, scheduled_for), (_, _, fire), ok in zip(due, composed, claimed, strict=True):
             self._fired[job.id] = scheduled_for

@@ -6,11 +6,13 @@ cron_service processes on real Redis, Postgres and rest_service."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import httpx
 import psycopg2
@@ -29,6 +31,7 @@ from cron_service.app.fires import FireLedger, FireRules, compose
 from cron_service.app.jobs import plan
 from cron_service.app.recorder import SWEEP_LIMIT, Recorder
 from cron_service.app.replicas import Membership, Ring
+from cron_service.app.scheduler import ReminderScheduler
 from cron_service.app.settings import Settings
 from cron_service.tests.conftest import Outbox, runs_of, start_cron
 from ops.processes import ServiceProcess, Stack
@@ -334,3 +337,175 @@ def _one_off(run_at: datetime) -> CronJob:
             "updated_at": at.isoformat(),
         }
     )
+
+
+# --- a burst and the syncs that meet it ----------------------------------------------------
+
+
+class SlowLink:
+    """A TCP hop to Redis whose requests wait while it is held: a round trip that takes as
+    long as a test needs (a burst's claims in flight), without touching the service's code."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self._target = (host, port)
+        self._open = asyncio.Event()
+        self._open.set()
+        self.waiting = asyncio.Event()
+        self._server: asyncio.Server | None = None
+        self.port = 0
+
+    async def __aenter__(self) -> SlowLink:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self.release()
+        assert self._server is not None
+        self._server.close()
+
+    def hold(self) -> None:
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self._target)
+        await asyncio.gather(
+            self._pipe(reader, up_writer, held=True),
+            self._pipe(up_reader, writer, held=False),
+            return_exceptions=True,
+        )
+
+    async def _pipe(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, held: bool
+    ) -> None:
+        try:
+            while data := await reader.read(65536):
+                if held and not self._open.is_set():
+                    self.waiting.set()
+                    await self._open.wait()
+                writer.write(data)
+                await writer.drain()
+        finally:
+            writer.close()
+
+
+async def test_a_sync_during_a_burst_does_not_plan_its_fires_again(
+    stack: Stack, rest: RestClient, redis_url: str, names: Names, outbox: Outbox
+) -> None:
+    """A bucket's fires are out of the plan while their claims are on the way to Redis; a
+    full sync then (the replicas' recordings flood `cron:updated`) found them active and not
+    planned, planned them again, and 46 890 of 100 000 went out a second time, refused by
+    their claims. Fires being sent stay marked until claimed."""
+    user = await make_user(rest)
+    due = whole_second(datetime.now(UTC)) - timedelta(seconds=30)
+    count = 600  # three batches of claims
+    jobs = insert_reminders(stack.env["ASYNC_DATABASE_URL"], user, count, due)
+    url = urlsplit(redis_url)
+    async with SlowLink(url.hostname or "127.0.0.1", url.port or 6379) as link:
+        client = aioredis.Redis(host="127.0.0.1", port=link.port, db=int(url.path[1:] or 0))
+        ledger = FireLedger(client, names, timedelta(days=1))
+        rules = FireRules(late_after=timedelta(seconds=60), grace=timedelta(hours=6))
+        scheduler = ReminderScheduler(rest, ledger, Recorder(rest, ledger, 1), rules)
+        claimed_before = _sample("smart_assistant_cron_fires_already_claimed_total")
+        try:
+            await scheduler.resync()
+            assert scheduler.planned_count == count
+            link.hold()
+            scheduler.start()  # the bucket is overdue: it fires at once, and waits on Redis
+            await asyncio.wait_for(link.waiting.wait(), 10)
+
+            await scheduler.resync()
+            assert scheduler.planned_count == 0, "the sync planned fires being sent again"
+
+            link.release()
+            await outbox.wait_for(count, timeout=20)
+            await asyncio.sleep(1.0)  # a second bucket would have gone by now
+        finally:
+            scheduler.shutdown()
+            await client.aclose()
+    sent = await outbox.all()
+    assert sorted(str(s.message.correlation_id) for s in sent) == sorted(jobs)
+    claimed = _sample("smart_assistant_cron_fires_already_claimed_total") - claimed_before
+    assert claimed == 0, "no fire was composed and sent twice"
+
+
+def _sample(name: str) -> float:
+    return REGISTRY.get_sample_value(name) or 0.0
+
+
+async def test_a_replica_starts_with_one_full_sync(stack: Stack) -> None:
+    """Subscribing to `cron:updated` asked for a full resync, so a replica that subscribed
+    around its first sync loaded every job twice (100 000 of them at start-up); subscribed
+    before the first sync, nothing can have been missed."""
+    cron = start_cron(stack, **REPLICA_ENV)
+
+    async def synced() -> bool:
+        return (await health(cron))["last_sync_at"] is not None
+
+    await wait_for(synced, "the first sync")
+    await asyncio.sleep(1.5)  # the debounce (200 ms) several times over
+    assert await metric(cron, 'smart_assistant_cron_syncs_total{result="ok"}') == 1.0
+
+
+async def test_a_flood_of_cron_updated_reloads_the_named_jobs_not_everything(
+    stack: Stack, redis: aioredis.Redis, names: Names
+) -> None:
+    """Every recording makes rest_service announce its job; over 50 in one debounce window
+    made every replica reload all 100 000 jobs in the middle of its burst. A flood reloads
+    only the replica's own share of the named jobs."""
+    cron = start_cron(stack, **REPLICA_ENV)
+
+    async def synced() -> bool:
+        return (await health(cron))["last_sync_at"] is not None
+
+    await wait_for(synced, "the first sync")
+    full_before = await metric(cron, 'smart_assistant_cron_syncs_total{result="ok"}')
+    for _ in range(300):
+        message = {"job_id": str(uuid.uuid4()), "change": "updated"}
+        await redis.publish(names.cron_updated, json.dumps(message))
+
+    async def reloaded() -> bool:
+        return await metric(cron, 'smart_assistant_cron_syncs_total{result="targeted"}') > 0
+
+    await wait_for(reloaded, "a reload of the named jobs")
+    await asyncio.sleep(1.0)
+    full = await metric(cron, 'smart_assistant_cron_syncs_total{result="ok"}')
+    assert full == full_before, "no full resync for a flood of named jobs"
+
+
+async def test_a_takeover_after_a_flood_loads_the_stale_jobs_once(
+    stack: Stack, rest: RestClient, redis: aioredis.Redis, names: Names, outbox: Outbox
+) -> None:
+    """A flood of `cron:updated` for another replica's jobs leaves them stale here; when this
+    replica takes them over it loads them all in one go (not 2 000 requests), and fires what
+    they say now."""
+    user = await make_user(rest)
+    due = whole_second(datetime.now(UTC)) - timedelta(seconds=30)
+    count = 4400
+    jobs = insert_reminders(stack.env["ASYNC_DATABASE_URL"], user, count, due)
+    ledger = FireLedger(redis, names, timedelta(days=1))
+    rules = FireRules(late_after=timedelta(seconds=60), grace=timedelta(hours=6))
+    scheduler = ReminderScheduler(rest, ledger, Recorder(rest, ledger, 1), rules)
+    try:
+        await scheduler.rebalance(Ring.of("a", ["a", "b"]))
+        await scheduler.resync()
+        others = {job for job in jobs if not scheduler.ring.owns(job)}
+        assert len(others) > 2000
+        conn = psycopg2.connect(sync_url(stack.env["ASYNC_DATABASE_URL"]).replace("+psycopg2", ""))
+        with conn, conn.cursor() as cur:
+            cur.execute("UPDATE cron_jobs SET text = 'now ' || text")
+        conn.close()
+        await scheduler.refresh(others)  # b's: only marked stale here
+
+        taken, _ = await scheduler.rebalance(Ring.of("a"))  # b is gone
+        assert taken == len(others)
+        scheduler.start()
+        await outbox.wait_for(count, timeout=60)
+    finally:
+        scheduler.shutdown()
+    sent = {str(s.message.correlation_id): s.message.text for s in await outbox.all()}
+    assert sorted(sent) == sorted(jobs)
+    assert all(sent[job].startswith("⏰ now ") for job in others), "the stale jobs were loaded"

@@ -5,12 +5,13 @@ that makes rows through the public endpoints."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -186,3 +187,27 @@ def assert_error(response: httpx.Response, status: int, error: str | None = None
     if error is not None:
         assert body["error"] == error, body
     return body
+
+
+@asynccontextmanager
+async def channel(
+    redis: aioredis.Redis, name: str
+) -> AsyncIterator[Callable[[int], Awaitable[list[bytes]]]]:
+    """Subscribed to channel `name` for the block: `await heard(n)` is the next n messages'
+    data (each within 2 s, or the test fails saying what came)."""
+    pubsub = redis.pubsub()
+    await pubsub.subscribe(name)
+    await pubsub.get_message(timeout=1)
+
+    async def heard(count: int) -> list[bytes]:
+        found: list[bytes] = []
+        while len(found) < count:
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=2)
+            assert message is not None, found
+            found.append(message["data"])
+        return found
+
+    try:
+        yield heard
+    finally:
+        await pubsub.aclose()

@@ -345,3 +345,20 @@ class TestManageAdmin:
         assert deleted.returncode == 0, deleted.stderr
         async with new_client(app) as client:
             assert (await post_login(client, name, PASSWORD)).status_code == 400
+
+
+def test_starting_the_service_makes_no_argon2_hash() -> None:
+    """The dummy hash (for unknown names) costs 64 MiB and 0.3 s of CPU: made on the first
+    failed login, not at every start (issue 23's memory target)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import rest_service.app.main;"
+        "from rest_service.app.domain import admin_accounts as a;"
+        "print(a._dummy_hash.cache_info().currsize)"
+    )
+    made = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert made == "0"

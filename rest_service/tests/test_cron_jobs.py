@@ -13,7 +13,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from common.names import Names
-from rest_service.tests.conftest import Api, assert_error, unique
+from rest_service.tests.conftest import Api, assert_error, channel, unique
 
 MISSING = str(uuid.uuid4())
 
@@ -271,18 +271,11 @@ class TestJob:
     async def test_every_write_is_announced_on_cron_updated(
         self, api: Api, redis: aioredis.Redis, names: Names
     ) -> None:
-        pubsub = redis.pubsub()
-        await pubsub.subscribe(names.cron_updated)
-        await pubsub.get_message(timeout=1)
-        job = await api.job()
-        await api.ok("PUT", f"/api/cron-jobs/{job['id']}", api.service, json={"text": "x"})
-        await api.http.delete(f"/api/cron-jobs/{job['id']}", headers=api.service)
-        changes = []
-        while len(changes) < 3:
-            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=2)
-            assert message is not None, changes
-            changes.append(json.loads(message["data"]))
-        await pubsub.aclose()
+        async with channel(redis, names.cron_updated) as heard:
+            job = await api.job()
+            await api.ok("PUT", f"/api/cron-jobs/{job['id']}", api.service, json={"text": "x"})
+            await api.http.delete(f"/api/cron-jobs/{job['id']}", headers=api.service)
+            changes = [json.loads(data) for data in await heard(3)]
         assert changes == [
             {"job_id": job["id"], "change": c} for c in ("created", "updated", "deleted")
         ]

@@ -6,10 +6,13 @@ import uuid
 
 import psycopg2
 import pytest
+import redis.asyncio as aioredis
 
 from common.crypto import SecretBox
+from common.messages import UserChanged
+from common.names import Names
 from common.postgres_url import sync_url
-from rest_service.tests.conftest import Api, assert_error, unique
+from rest_service.tests.conftest import Api, assert_error, channel, unique
 
 MISSING = str(uuid.uuid4())
 KEY = "sk-live-0123456789abcdefWXYZ"
@@ -172,6 +175,22 @@ class TestModels:
         model = await api.model()
         body = {"provider_id": model["provider"]["id"], "provider_model_name": model["name"]}
         assert_error(await client.post("/api/llm-models/", json=body, headers=api.admin), 409)
+
+    async def test_a_rename_or_cascade_says_which_users_changed(
+        self, api: Api, client, redis: aioredis.Redis, names: Names
+    ) -> None:
+        """The users whose preferred model follows the rename are said on `user:updated`
+        (tg_bot caches users), as a change to one user is."""
+        model = await api.model()
+        user = await api.user(preferred_model=model["name"])
+        path = f"/api/llm-models/{model['id']}"
+        async with channel(redis, names.user_updated) as heard:
+            await api.ok("PUT", path, api.admin, json={"provider_model_name": unique("renamed")})
+            await client.delete(path, params={"cascade": True}, headers=api.admin)
+            said = [UserChanged.model_validate_json(data) for data in await heard(2)]
+        assert {(str(h.user_id), h.telegram_id, h.change) for h in said} == {
+            (user["id"], user["telegram_id"], "updated")
+        }
 
     async def test_rename_follows_and_delete_is_409_unless_cascade(self, api: Api, client) -> None:
         model = await api.model()

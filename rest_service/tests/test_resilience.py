@@ -11,6 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from rest_service.app import database
 from rest_service.app.main import create_app
 from rest_service.app.settings import Settings
 from rest_service.tests.conftest import assert_error, unique
@@ -100,3 +101,17 @@ async def test_redis_down_the_api_answers_from_postgres_and_health_says_so(
         assert health == {**health, "status": "ok", "redis": "ok"}
         await client.post("/api/assistants/", json={"name": unique("a")}, headers=admin)
         assert (await client.get("/api/config", headers=service)).json()["version"] == before + 2
+
+
+async def test_an_idle_connection_broken_by_a_restart_is_replaced_before_use(
+    postgres_proxy, service, monkeypatch
+) -> None:
+    """No pre-ping on every checkout (three round trips a request): only a connection idle
+    longer than `IDLE_PING_S` is pinged, so a restart during a quiet spell costs no 503."""
+    proxy, app = postgres_proxy
+    async with await _client(app) as client:
+        assert (await client.get("/api/users/", headers=service)).status_code == 200
+        monkeypatch.setattr(database, "IDLE_PING_S", 0.0)
+        await proxy.stop()
+        await proxy.start()
+        assert (await client.get("/api/users/", headers=service)).status_code == 200

@@ -67,13 +67,17 @@ async def test_config_threads_and_messages(rest: RestClient, api: Api) -> None:
             MessageIn(role=MessageRole.user, content="Yes"),
         ],
     )
+    said = MessageIn(role=MessageRole.user, content="Bye", dedup_key=unique("d"))
+    assert await rest.store_messages(thread.thread_id, [said]) is True
+    assert await rest.store_messages(thread.thread_id, [said]) is False  # stored already
     assert [m.content for m in await rest.list_messages(thread.thread_id)] == [
         "the parrot is called Kesha",
         "Nice name.",
         "Yes",
+        "Bye",
     ]
-    recent = await rest.recent_messages(thread.thread_id, limit=2)
-    assert [m.id for m in recent] == [m.id for m in batch]
+    recent = await rest.recent_messages(thread.thread_id, limit=3)
+    assert [m.id for m in recent][:2] == [m.id for m in batch]
     hits = await rest.search_messages(key, "parrot", before_id=batch[0].id)
     assert [h.id for h in hits] == [first.id]
     reset = await rest.reset_threads(key)

@@ -141,6 +141,37 @@ class TestMessages:
         assert [m["role"] for m in page.json()] == ["assistant", "tool"]
         assert page.headers["X-Total-Count"] == "4"
 
+    async def test_the_answer_is_what_a_read_gives_or_only_the_status_when_asked(
+        self, api: Api, client
+    ) -> None:
+        """The append's body is built from the rows: it must equal the thread's page.
+        `Prefer: return=minimal` (the assistant ignores the body) answers the status only."""
+        thread = await api.thread(unique("u"))
+        path = f"/api/threads/{thread['thread_id']}/messages"
+        call = {"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+        batch = {
+            "messages": [
+                {
+                    "role": "assistant",
+                    "tool_calls": [call],
+                    "tokens_in": 2,
+                    "dedup_key": unique("k"),
+                },
+                {"role": "tool", "content": "x", "tool_call_id": "c", "name": "f"},
+            ]
+        }
+        stored = await client.post(path, json=batch, headers=api.service)
+        assert stored.status_code == 201
+        assert stored.json() == (await client.get(path, headers=api.service)).json()
+        minimal = {**api.service, "Prefer": "return=minimal"}
+        again = await client.post(path, json=batch, headers=minimal)
+        assert (again.status_code, again.content) == (201, b"")  # the unkeyed one is new
+        assert again.headers["Preference-Applied"] == "return=minimal"
+        repeat = {"messages": batch["messages"][:1]}
+        assert (await client.post(path, json=repeat, headers=minimal)).status_code == 200
+        missing = await client.post("/api/threads/nope/messages", json=repeat, headers=minimal)
+        assert_error(missing, 404)
+
     async def test_a_stored_dedup_key_is_not_stored_twice(self, api: Api, client) -> None:
         thread = await api.thread(unique("u"))
         path = f"/api/threads/{thread['thread_id']}/messages"
@@ -379,6 +410,44 @@ class TestTurnContext:
         assert found["profile"] == user
         assert found["recent"] == recent
         assert [hit["id"] for hit in found["memory"]] == [old["id"]]
+
+    async def test_every_part_matches_its_own_route_exactly(self, api: Api) -> None:
+        """The context is built as JSON from rows, not through the models: each part must
+        stay what its own route answers (tool calls, memory ranks, facts included)."""
+        user = await api.user()
+        facts = f"/api/users/{user['id']}/facts"
+        await api.ok("POST", facts, api.service, json={"text": "likes tea"})
+        assistant = await api.assistant()
+        thread = (await api.thread(user["id"], assistant["id"]))["thread_id"]
+        await api.say(thread, "the cat sleeps on the mat")
+        await api.say(thread, "the cat is black and the mat is red")
+        call = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+        await api.say(thread, None, role="assistant", tool_calls=[call], tokens_in=3)
+        await api.say(thread, "done", role="tool", tool_call_id="c1", name="f")
+        await api.say(thread, "ok", role="assistant", model="m", latency_ms=7)
+        found = await self.context(
+            api,
+            user_id=user["id"],
+            assistant_id=assistant["id"],
+            profile_id=user["id"],
+            limit=3,
+            memory={"q": "cat mat", "limit": 5},
+            facts=True,
+        )
+        recent = f"/api/threads/{thread}/messages/recent"
+        assert found["recent"] == await api.ok("GET", recent, api.service, params={"limit": 3})
+        assert found["recent"][0]["tool_calls"] == [call]
+        params = {"user_id": user["id"], "q": "cat mat", "before_id": found["recent"][0]["id"]}
+        hits = await api.ok("GET", "/api/messages/search", api.service, params=params)
+        assert len(hits) == 2 and found["memory"] == hits
+        assert found["facts"] == await api.ok("GET", facts, api.service)
+        assert found["thread"] == await api.ok("GET", f"/api/threads/{thread}", api.service)
+        for max_chars in (0, 3, 40, 1000):
+            window = {"limit": 10, "max_chars": max_chars}
+            found = await self.context(
+                api, user_id=user["id"], assistant_id=assistant["id"], **window
+            )
+            assert found["recent"] == await api.ok("GET", recent, api.service, params=window)
 
     async def test_makes_the_thread_and_leaves_out_memory_unless_asked(self, api: Api) -> None:
         assistant = await api.assistant()

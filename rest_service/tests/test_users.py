@@ -8,8 +8,11 @@ import uuid
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 
-from rest_service.tests.conftest import Api, assert_error, telegram_id
+from common.messages import UserChanged
+from common.names import Names
+from rest_service.tests.conftest import Api, assert_error, channel, telegram_id
 from rest_service.tests.test_llm import raw_row
 
 MISSING = str(uuid.uuid4())
@@ -27,6 +30,10 @@ class TestGetOrCreate:
         assert (first.status_code, again.status_code) == (201, 200)
         assert again.json() == first.json()
         assert first.json()["blocked"] is False and first.json()["timezone"] is None
+        # Answered from the row as JSON (no model): the shape a read through the model has.
+        stored = await client.get(f"/api/users/{first.json()['id']}", headers=service)
+        assert first.json() == stored.json()
+        assert first.json()["event_alert_minutes"] == 0 and first.json()["voice_replies"] is False
 
     @pytest.mark.commits
     async def test_concurrent_calls_make_one_row(self, client, service, database_url: str) -> None:
@@ -224,3 +231,21 @@ class TestCalendarCredentials:
         )
         for path in (f"/api/users/{user['id']}", "/api/users/?limit=1000"):
             assert "ya29.hidden" not in (await client.get(path, headers=api.admin)).text
+
+
+class TestAnnounced:
+    async def test_a_change_and_a_forget_are_said_on_user_updated(
+        self, api: Api, client: httpx.AsyncClient, redis: aioredis.Redis, names: Names
+    ) -> None:
+        """tg_bot caches users: it hears of every committed change, from the API or the admin
+        (both call the same domain functions), and drops its copy."""
+        user = await api.user()
+        path = f"/api/users/{user['id']}"
+        async with channel(redis, names.user_updated) as heard:
+            await api.ok("PUT", path, api.service, json={"timezone": "Asia/Tokyo"})
+            assert (await client.delete(path, headers=api.service)).status_code == 204
+            said = [UserChanged.model_validate_json(data) for data in await heard(2)]
+        assert [(str(h.user_id), h.telegram_id, h.change) for h in said] == [
+            (user["id"], user["telegram_id"], "updated"),
+            (user["id"], user["telegram_id"], "deleted"),
+        ]

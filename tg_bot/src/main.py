@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import httpx
 
 from common.logging import get_logger
+from common.pubsub import listen
 from common.rest_client import RestClient
 from common.settings import load_settings
 from common.worker import WorkerContext, worker_context
@@ -88,6 +89,10 @@ async def main(stop: asyncio.Event) -> None:
         receiving = asyncio.create_task(_receive(bot, stop))
         flusher = AlbumFlusher(bot.albums, bot.typing, settings.album_wait_seconds)
         flushing = asyncio.create_task(flusher.run(stop))
+        users = bot.services.users
+        following = asyncio.create_task(
+            listen(ctx.redis, ctx.names.user_updated, users.heard, users.forget_all, stop)
+        )
         await stop.wait()
         consumer.stop()
         if bot.drafts and showing:
@@ -95,6 +100,7 @@ async def main(stop: asyncio.Event) -> None:
             await _finish(showing, settings.shutdown_grace_seconds)
         await _finish(receiving, settings.shutdown_grace_seconds)
         await _finish(flushing, settings.shutdown_grace_seconds)
+        await _finish(following, settings.shutdown_grace_seconds)
         await sending
         await consumer.drain(settings.shutdown_grace_seconds)
         await bot.typing.close()

@@ -52,7 +52,7 @@ class Settings(ServiceSettings):
     # the conversation around the messages
     typing_interval_seconds: float = Field(default=4.0, gt=0)
     typing_max_seconds: float = Field(default=120.0, gt=0)
-    user_cache_seconds: float = Field(default=30.0, ge=0)
+    user_cache_seconds: float = Field(default=300.0, ge=0)
     forget_confirm_seconds: int = Field(default=300, gt=0)
 
     # per-user limits (common/limits.py): messages for the assistant per minute (0: none);

@@ -259,7 +259,7 @@ class LlmChatAssistant(BaseAssistant):
         """In one batch (one transaction) unless the turn is longer than a batch may be."""
         records = [_bounded(record) for record in records]
         for start in range(0, len(records), MAX_BATCH):
-            await self.deps.rest.append_messages(
+            await self.deps.rest.store_messages(
                 thread.thread_id, records[start : start + MAX_BATCH]
             )
 

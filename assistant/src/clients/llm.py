@@ -33,6 +33,7 @@ from prometheus_client import Counter, Histogram
 
 from assistant.src.clients.llm_breaker import Admission, CircuitBreaker
 from assistant.src.settings import Settings
+from common.llm_stats import LlmCounts, LlmStats
 from common.logging import get_logger
 
 log = get_logger(__name__)
@@ -160,11 +161,16 @@ BREAKER_OPEN = "breaker open: skipped"
 
 class LlmGateway:
     def __init__(
-        self, settings: Settings, keys: KeySource, breaker: CircuitBreaker | None = None
+        self,
+        settings: Settings,
+        keys: KeySource,
+        breaker: CircuitBreaker | None = None,
+        stats: LlmStats | None = None,
     ) -> None:
         self._settings = settings
         self._keys = keys
         self._breaker = breaker
+        self._stats = stats
         self._key_cache: dict[str, str | None] = {}
         self._clients: dict[tuple[str, str], openai.AsyncOpenAI] = {}
 
@@ -181,6 +187,8 @@ class LlmGateway:
         self._key_cache.clear()
 
     async def aclose(self) -> None:
+        if self._stats is not None:
+            await self._stats.drain()
         for client in self._clients.values():
             await client.close()
         self._clients.clear()
@@ -197,7 +205,7 @@ class LlmGateway:
         """The first model in `routes` that answers; `LlmUnavailable` when none does.
         `on_text`: stream the completion, telling it the text as it grows."""
         attempts: list[Attempt] = []
-        for route in routes:
+        for index, route in enumerate(routes):
             attempt = Attempt(route.model)
             attempts.append(attempt)
             admission = await self._admit(route.model)
@@ -205,7 +213,7 @@ class LlmGateway:
                 attempt.errors.append(BREAKER_OPEN)
                 continue
             try:
-                return await self._with_retries(
+                completion = await self._with_retries(
                     route,
                     functools.partial(
                         self._once, route, _Request(messages, tools, tool_choice, on_text)
@@ -215,7 +223,26 @@ class LlmGateway:
                 )
             except _GiveUpOnModel:
                 log.warning("llm_model_failed", model=route.model, errors=attempt.errors)
+            else:
+                self._count(attempts, answered_by=index)
+                return completion
+        self._count(attempts, answered_by=None)
         raise LlmUnavailable(attempts)
+
+    def _count(self, attempts: list[Attempt], *, answered_by: int | None) -> None:
+        """The day's counts for the admin dashboard (`common/llm_stats.py`), written in the
+        background: each error in `attempts` is a failed request, but a breaker's skip."""
+        if self._stats is None:
+            return
+        failed = sum(e != BREAKER_OPEN for a in attempts for e in a.errors)
+        self._stats.record(
+            LlmCounts(
+                requests=failed + (answered_by is not None),
+                failed=failed,
+                fallbacks=int(answered_by is not None and answered_by > 0),
+                unavailable=int(answered_by is None),
+            )
+        )
 
     async def _admit(self, model: str) -> Admission:
         if self._breaker is None:
@@ -274,7 +301,8 @@ class LlmGateway:
                 delay = self._backoff(number)
             else:
                 if self._breaker is not None:
-                    await self._breaker.succeeded(route.model, admission)
+                    failed_first = bool(attempt.errors)
+                    await self._breaker.succeeded(route.model, admission, failed_first=failed_first)
                 return completion
             if number < tries:
                 log.info("llm_retry", model=route.model, attempt=number, delay_s=round(delay, 2))

@@ -45,11 +45,15 @@ BREAKER_SKIPS = Counter(
 #: How long a tripped breaker is remembered at most (a model gone from the config).
 _TRIPPED_TTL_S = 7 * 24 * 3600
 
-# KEYS: open, tripped, probe. ARGV: probe TTL (ms). 0 closed, 1 skip, 2 probe (half-open).
+# KEYS: failures, open, tripped, probe. ARGV: probe TTL (ms). 0 closed with failures
+# counted, 1 skip, 2 probe (half-open), 3 closed and clean.
 _ADMIT = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end
-if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
-if redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[1]) then return 2 end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 1 end
+if redis.call('EXISTS', KEYS[3]) == 0 then
+  if redis.call('EXISTS', KEYS[1]) == 0 then return 3 end
+  return 0
+end
+if redis.call('SET', KEYS[4], '1', 'NX', 'PX', ARGV[1]) then return 2 end
 return 1
 """
 
@@ -86,6 +90,9 @@ return 0
 
 class Admission(enum.Enum):
     CLOSED = "closed"  # call as usual, with retries
+    #: Closed, and no failure counted: a success has nothing to reset (one round trip less
+    #: on every LLM call), unless the call itself failed before it succeeded.
+    CLEAN = "clean"
     OPEN = "open"  # skip this model
     PROBE = "probe"  # half-open: this call alone tries the model, once
 
@@ -113,12 +120,13 @@ class CircuitBreaker:
 
     async def admit(self, model: str) -> Admission:
         try:
-            found = int(await self._admit(keys=self._keys(model)[1:], args=[self._probe_ttl_ms]))
+            found = int(await self._admit(keys=self._keys(model), args=[self._probe_ttl_ms]))
         except (RedisError, OSError) as exc:
             log.warning("llm_breaker_unreachable", model=model, error=str(exc))
             return Admission.CLOSED
-        admission = (Admission.CLOSED, Admission.OPEN, Admission.PROBE)[found]
-        BREAKER_OPEN.labels(model).set(0 if admission is Admission.CLOSED else 1)
+        admission = (Admission.CLOSED, Admission.OPEN, Admission.PROBE, Admission.CLEAN)[found]
+        closed = admission in (Admission.CLOSED, Admission.CLEAN)
+        BREAKER_OPEN.labels(model).set(0 if closed else 1)
         if admission is Admission.OPEN:
             BREAKER_SKIPS.labels(model).inc()
             log.debug("llm_breaker_skipped", model=model)
@@ -147,7 +155,10 @@ class CircuitBreaker:
             BREAKER_OPEN.labels(model).set(1)
         return outcome != 0
 
-    async def succeeded(self, model: str, admission: Admission) -> None:
+    async def succeeded(self, model: str, admission: Admission, *, failed_first: bool) -> None:
+        """`failed_first`: this call counted failures of its own before it succeeded."""
+        if admission is Admission.CLEAN and not failed_first:
+            return
         probe = admission is Admission.PROBE
         try:
             closed = int(await self._succeed(keys=self._keys(model), args=[int(probe)]))

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import importlib
 import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from mcp import ClientSession, StdioServerParameters, stdio_client
-from mcp.client.streamable_http import streamable_http_client
-from mcp_types import CallToolResult, TextContent
+if TYPE_CHECKING:  # the SDK is imported on the first call (0.7 s of the assistant's start)
+    from mcp import ClientSession
+    from mcp_types import CallToolResult
 
 #: How much of one result the model reads.
 MAX_RESULT_CHARS = 20_000
@@ -79,6 +81,9 @@ class McpClient:
     @asynccontextmanager
     async def _session(self) -> AsyncIterator[ClientSession]:
         """A connected, initialized session; transport and protocol failures as `McpError`."""
+        await _load_sdk()  # before the call's timeout starts: an import is not the server's time
+        from mcp import ClientSession
+
         try:
             async with (
                 asyncio.timeout(self.timeout),
@@ -95,6 +100,9 @@ class McpClient:
             raise McpError(f"the MCP server failed: {_reason(exc)}") from exc
 
     def _transport(self) -> Any:
+        from mcp import StdioServerParameters, stdio_client
+        from mcp.client.streamable_http import streamable_http_client
+
         if self.config.transport == "http":
             assert self.config.url is not None
             return streamable_http_client(self.config.url)
@@ -103,7 +111,17 @@ class McpClient:
         return stdio_client(params, errlog=_DEVNULL)
 
 
+async def _load_sdk() -> None:
+    """Most deployments have no MCP tool: the SDK (mcp, mcp_types, their pydantic models) is
+    imported on the first call, in a thread so the other chats' turns go on meanwhile."""
+    for name in ("mcp_types", "mcp", "mcp.client.streamable_http"):
+        if name not in sys.modules:
+            await asyncio.to_thread(importlib.import_module, name)
+
+
 def _text(result: CallToolResult) -> str:
+    from mcp_types import TextContent
+
     parts = [block.text for block in result.content if isinstance(block, TextContent)]
     text = "\n".join(parts)
     if not parts and result.structured_content is not None:

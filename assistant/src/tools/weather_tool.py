@@ -84,6 +84,10 @@ def _at(columns: dict[str, Any], name: str, index: int) -> Any:
     return values[index] if index < len(values) else None
 
 
+#: The longest place name the tool looks up (the longest real ones are under 200).
+MAX_LOCATION_CHARS = 200
+
+
 class WeatherTool(BaseTool, tool_type="weather"):
     @property
     def client(self) -> OpenMeteoClient:
@@ -99,6 +103,12 @@ class WeatherTool(BaseTool, tool_type="weather"):
         location = str(arguments["location"]).strip()
         if not location:
             raise ToolError("'location' is empty: name a city or place")
+        if len(location) > MAX_LOCATION_CHARS:
+            # No place name is this long, and the geocoder's URL could not carry it.
+            raise ToolError(
+                f"'location' is {len(location)} characters long: name one city or place "
+                f"(at most {MAX_LOCATION_CHARS})"
+            )
         days = max(1, min(MAX_DAYS, int(arguments.get("days") or DEFAULT_DAYS)))
         key = self.services.names.weather_cache(location, days)
         cached = await self.services.redis.get(key)

@@ -15,15 +15,11 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any, cast
 
-import httplib2
 from google.auth.exceptions import RefreshError, TransportError
 from google.oauth2.credentials import Credentials
-from google_auth_httplib2 import AuthorizedHttp
-from googleapiclient.discovery import Resource, build
-from googleapiclient.errors import HttpError
-from googleapiclient.http import HttpRequest
 from prometheus_client import Counter
 
 from common.errors import NotFoundError
@@ -39,6 +35,14 @@ from google_calendar_service.src.errors import (
 )
 from google_calendar_service.src.settings import Settings
 
+if TYPE_CHECKING:
+    from googleapiclient.discovery import Resource
+    from googleapiclient.errors import HttpError
+    from googleapiclient.http import HttpRequest
+
+# googleapiclient, httplib2 and their dependencies are imported on the first Calendar call,
+# not at start: a service that sits idle saves their import time and ~15 MB (issue 23).
+
 log = get_logger(__name__)
 
 GOOGLE_CALLS = Counter(
@@ -47,9 +51,32 @@ GOOGLE_CALLS = Counter(
     ["method", "outcome"],
 )
 _RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
-_NETWORK_ERRORS = (OSError, httplib2.HttpLib2Error, TransportError)
+MakeRequest = Callable[["Resource"], "HttpRequest"]
 
-MakeRequest = Callable[[Resource], HttpRequest]
+
+@cache
+def _network_errors() -> tuple[type[BaseException], ...]:
+    import httplib2
+
+    return (OSError, httplib2.HttpLib2Error, TransportError)
+
+
+def _http_error() -> type[HttpError]:
+    from googleapiclient.errors import HttpError
+
+    return cast("type[HttpError]", HttpError)
+
+
+@cache
+def _calendar_discovery() -> str:
+    """Calendar v3's discovery document from the library's static copies, read once (not
+    on every session, as `build` would)."""
+    from googleapiclient.discovery_cache import get_static_doc
+
+    document: str | None = get_static_doc("calendar", "v3")
+    if document is None:
+        raise RuntimeError("google-api-python-client ships no calendar v3 discovery document")
+    return document
 
 
 @dataclass
@@ -108,19 +135,21 @@ class GoogleCalendarClient:
         )
 
     def _build(self, credentials: Credentials) -> Resource:
+        import httplib2
+        from google_auth_httplib2 import AuthorizedHttp
+        from googleapiclient.discovery import build_from_document
+
         http = AuthorizedHttp(
             credentials,
             http=httplib2.Http(timeout=self._settings.google_timeout_seconds),
             max_refresh_attempts=1,
         )
-        return build(
-            "calendar",
-            "v3",
+        service: Resource = build_from_document(
+            _calendar_discovery(),
             http=http,
-            static_discovery=True,
-            cache_discovery=False,
             client_options={"api_endpoint": self._settings.google_api_base_url},
         )
+        return service
 
     async def open(self, credentials: Credentials) -> CalendarSession:
         service = await asyncio.to_thread(self._build, credentials)
@@ -135,13 +164,13 @@ class GoogleCalendarClient:
                 wait_hint=_asked_wait,
                 name=f"google {method}",
             )
-        except HttpError as exc:
+        except _http_error() as exc:
             raise _error_for(_Failure.of(exc)) from exc
         except RefreshError as exc:
             if is_invalid_grant(exc):
                 raise InvalidGrantError("the refresh token was revoked or expired") from exc
             raise GoogleAuthRejectedError("Google refused to refresh the access token") from exc
-        except _NETWORK_ERRORS as exc:
+        except _network_errors() as exc:
             raise GoogleUnavailableError(
                 "Google Calendar could not be reached; try again."
             ) from exc
@@ -260,13 +289,13 @@ async def _attempt(session: CalendarSession, method: str, make: MakeRequest) -> 
     """One call, counted by its outcome."""
     try:
         result = await asyncio.to_thread(_run, session, make)
-    except HttpError as exc:
+    except _http_error() as exc:
         GOOGLE_CALLS.labels(method, str(exc.status_code)).inc()
         raise
     except RefreshError:
         GOOGLE_CALLS.labels(method, "refresh_error").inc()
         raise
-    except _NETWORK_ERRORS:
+    except _network_errors():
         GOOGLE_CALLS.labels(method, "network").inc()
         raise
     GOOGLE_CALLS.labels(method, "ok").inc()
@@ -274,16 +303,16 @@ async def _attempt(session: CalendarSession, method: str, make: MakeRequest) -> 
 
 
 def _worth_retrying(ending: object) -> bool:
-    if isinstance(ending, HttpError):
+    if isinstance(ending, _http_error()):
         return _Failure.of(ending).retryable
     if isinstance(ending, RefreshError):
         return not is_invalid_grant(ending) and bool(getattr(ending, "retryable", False))
-    return isinstance(ending, _NETWORK_ERRORS)
+    return isinstance(ending, _network_errors())
 
 
 def _asked_wait(ending: object) -> float | None:
     """Google's Retry-After, honoured within the cap."""
-    return _Failure.of(ending).retry_after if isinstance(ending, HttpError) else None
+    return _Failure.of(ending).retry_after if isinstance(ending, _http_error()) else None
 
 
 def _run(session: CalendarSession, make: MakeRequest) -> Any:

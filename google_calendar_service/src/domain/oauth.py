@@ -13,19 +13,22 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import redis.asyncio as aioredis
-import requests
 from google.oauth2.credentials import Credentials
-from google_auth_oauthlib.flow import Flow
-from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
-from requests_oauthlib import OAuth2Session
 
 from common.logging import get_logger
 from common.names import Names
 from google_calendar_service.src.errors import GoogleUnavailableError, OAuthCallbackError
 from google_calendar_service.src.settings import SCOPES, Settings
+
+if TYPE_CHECKING:
+    import requests
+    from google_auth_oauthlib.flow import Flow
+
+# requests, oauthlib and google-auth-oauthlib are imported when a user connects, not at
+# start (issue 23: the calendar service mostly sits idle).
 
 log = get_logger(__name__)
 
@@ -88,6 +91,8 @@ class OAuthClient:
         }
 
     def _flow(self, code_verifier: str | None = None) -> Flow:
+        from google_auth_oauthlib.flow import Flow
+
         return Flow.from_client_config(
             self._client_config,
             scopes=list(SCOPES),
@@ -110,6 +115,9 @@ class OAuthClient:
 
     async def exchange(self, code: str, code_verifier: str) -> Credentials:
         """Trade the callback's code (with the PKCE verifier) for tokens at GOOGLE_TOKEN_URI."""
+        import requests
+        from oauthlib.oauth2 import OAuth2Error
+
         flow = self._flow(code_verifier)
         try:
             await asyncio.to_thread(
@@ -128,6 +136,9 @@ class OAuthClient:
 
     async def revoke(self, token: str) -> bool:
         """Revoke the grant at Google (RFC 7009). False when Google would not (already gone)."""
+        import requests
+        from oauthlib.oauth2 import WebApplicationClient
+
         client = WebApplicationClient(self._settings.google_client_id)
         url, headers, body = client.prepare_token_revocation_request(
             self._settings.google_revoke_uri, token, token_type_hint=None
@@ -142,6 +153,8 @@ class OAuthClient:
         return response.status_code == 200
 
     def _post(self, url: str, headers: dict[str, Any], body: str) -> requests.Response:
+        from requests_oauthlib import OAuth2Session
+
         session: requests.Session = OAuth2Session(self._settings.google_client_id)
         with session:
             return session.post(

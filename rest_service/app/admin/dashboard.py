@@ -1,6 +1,8 @@
 """The admin's landing page: what an operator looks at first. Every figure is read when the
-page (or its self-refreshing panel) is asked for: services' health over HTTP, queues from
-Redis, the rest from Postgres. A source that does not answer is shown as such, never as 0."""
+page (or its self-refreshing panel) is asked for: services' health over HTTP, queues and
+the assistant's LLM counts (`common/llm_stats.py`) from Redis, the rest from Postgres. A
+source that does not answer is shown as such, never as 0. "Today" is the day in
+ADMIN_TIMEZONE, from its 00:00."""
 
 from __future__ import annotations
 
@@ -8,15 +10,16 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import redis.asyncio as aioredis
-from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import cast, distinct, func, select
+from sqlalchemy import and_, cast, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Text as SAText
 from sqlmodel import col
 
+from common.llm_stats import LlmCounts, LlmStats
 from common.names import (
     ASSISTANT_GROUP,
     DRAFTS,
@@ -88,6 +91,8 @@ class LastError:
 @dataclass
 class Dashboard:
     now: datetime
+    #: The start of today in ADMIN_TIMEZONE, which every "today" figure counts from.
+    day_start: datetime
     services: list[ServiceHealth]
     queues: list[QueueFigures]
     redis_error: str | None
@@ -100,9 +105,8 @@ class Dashboard:
     reminders_today: dict[str, int]
     reminder_lateness_avg_s: float | None
     reminder_lateness_max_s: float | None
-    #: From the assistant's /metrics: requests per outcome since it started; None: no answer.
-    llm_requests: dict[str, float] | None
-    llm_turn_failures: float | None
+    #: The assistant's LLM requests today (`common/llm_stats.py`); None: Redis did not answer.
+    llm_today: LlmCounts | None
     last_errors: list[LastError] = field(default_factory=list)
 
 
@@ -199,56 +203,56 @@ def _dead_error(stream: str, entry_id: bytes | str, fields: dict[Any, Any]) -> L
     )
 
 
-async def assistant_llm(settings: Settings) -> tuple[dict[str, float] | None, float | None]:
-    """LLM requests by outcome and failed turns, as counted by the assistant since it started
-    (they are metrics, not stored rows)."""
+async def llm_today(
+    redis: aioredis.Redis, names: Names, start: datetime, end: datetime
+) -> LlmCounts | None:
+    """The assistant's LLM counts between `start` and `end`, as every replica recorded them
+    in Redis; None when Redis does not answer."""
     try:
-        async with httpx.AsyncClient(timeout=HEALTH_TIMEOUT_S) as client:
-            response = await client.get(f"{settings.assistant_url.rstrip('/')}/metrics")
-        response.raise_for_status()
-    except httpx.HTTPError:
-        return None, None
-    outcomes: dict[str, float] = {}
-    failures = 0.0
-    for family in text_string_to_metric_families(response.text):
-        for sample in family.samples:
-            if sample.name == "smart_assistant_llm_requests_total":
-                outcome = sample.labels.get("outcome", "")
-                outcomes[outcome] = outcomes.get(outcome, 0.0) + sample.value
-            elif sample.name == "smart_assistant_assistant_turn_failures_total":
-                failures += sample.value
-    return outcomes, failures
+        async with asyncio.timeout(REDIS_TIMEOUT_S):
+            return await LlmStats(redis, names).read(start, end)
+    except (aioredis.RedisError, OSError, TimeoutError):
+        return None
 
 
-async def database_figures(session: AsyncSession, since: datetime) -> dict[str, Any]:
+def _within(column: Any, since: datetime, until: datetime) -> Any:
+    return and_(column >= since, column < until)
+
+
+async def database_figures(
+    session: AsyncSession, since: datetime, until: datetime
+) -> dict[str, Any]:
+    """Today's figures: rows from `since` up to `until` (the admin's day)."""
     state = await session.get(ConfigState, CONFIG_STATE_ID)
     messages = await session.scalar(
-        select(func.count()).where(col(ChatMessage.created_at) >= since)
+        select(func.count()).where(_within(col(ChatMessage.created_at), since, until))
     )
     # group messages without a known user count once per group, as in the analytics
     who = func.coalesce(cast(col(ChatMessage.user_id), SAText), col(ChatMessage.conversation_key))
     active = await session.scalar(
         select(func.count(distinct(who))).where(
-            col(ChatMessage.created_at) >= since, col(ChatMessage.role) == MessageRole.user
+            _within(col(ChatMessage.created_at), since, until),
+            col(ChatMessage.role) == MessageRole.user,
         )
     )
     tools = (
         await session.execute(
             select(func.count(), func.count().filter(~col(ToolInvocation.ok))).where(
-                col(ToolInvocation.created_at) >= since
+                _within(col(ToolInvocation.created_at), since, until)
             )
         )
     ).one()
     outcomes = await session.execute(
         select(col(CronJobRun.outcome), func.count())
-        .where(col(CronJobRun.scheduled_for) >= since)
+        .where(_within(col(CronJobRun.scheduled_for), since, until))
         .group_by(col(CronJobRun.outcome))
     )
     late = func.extract("epoch", col(CronJobRun.delivered_at) - col(CronJobRun.scheduled_for))
     lateness = (
         await session.execute(
             select(func.avg(late), func.max(late)).where(
-                col(CronJobRun.scheduled_for) >= since, col(CronJobRun.delivered_at).is_not(None)
+                _within(col(CronJobRun.scheduled_for), since, until),
+                col(CronJobRun.delivered_at).is_not(None),
             )
         )
     ).one()
@@ -289,28 +293,46 @@ async def database_errors(session: AsyncSession) -> list[LastError]:
     return found
 
 
-def start_of_day(now: datetime) -> datetime:
-    """Today, in UTC (the time zone the admin's times are shown in)."""
-    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+def start_of_day(now: datetime, zone: ZoneInfo) -> datetime:
+    """00:00 today in `zone` (the admin's), as a UTC time."""
+    local = now.astimezone(zone)
+    midnight = datetime(local.year, local.month, local.day, tzinfo=zone)
+    return midnight.astimezone(UTC)
+
+
+def end_of_day(start: datetime, zone: ZoneInfo) -> datetime:
+    """00:00 the day after `start` in `zone`: a day may be 23 or 25 hours long."""
+    local = start.astimezone(zone)
+    following = (local + timedelta(days=1, hours=12)).date()  # the next date, whatever DST does
+    return datetime(following.year, following.month, following.day, tzinfo=zone).astimezone(UTC)
 
 
 async def collect(
-    settings: Settings, session: AsyncSession, redis: aioredis.Redis, names: Names
+    settings: Settings,
+    session: AsyncSession,
+    redis: aioredis.Redis,
+    names: Names,
+    now: datetime | None = None,
 ) -> Dashboard:
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
+    zone = ZoneInfo(settings.admin_timezone)
+    day_start = start_of_day(now, zone)
+    day_end = end_of_day(day_start, zone)
     health, llm, queues = await asyncio.gather(
-        services_health(settings), assistant_llm(settings), queue_figures(redis, names)
+        services_health(settings),
+        llm_today(redis, names, day_start, day_end),
+        queue_figures(redis, names),
     )
-    figures = await database_figures(session, start_of_day(now))
+    figures = await database_figures(session, day_start, day_end)
     errors = queues[1] + await database_errors(session)
     errors.sort(key=lambda e: e.when, reverse=True)
     return Dashboard(
         now=now,
+        day_start=day_start,
         services=health,
         queues=queues[0],
         redis_error=queues[2],
-        llm_requests=llm[0],
-        llm_turn_failures=llm[1],
+        llm_today=llm,
         last_errors=errors[:LAST_ERRORS],
         **figures,
     )

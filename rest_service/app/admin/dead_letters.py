@@ -73,17 +73,24 @@ async def list_all(settings: Settings) -> list[dict[str, str]]:
     return await _run(settings, dlq.list_dead)
 
 
-async def show(settings: Settings, entry_id: str) -> tuple[str, dict[str, str]]:
-    """The dead stream's name and the entry; `dlq.DeadLetterNotFound` if there is none."""
-    return await _run(settings, lambda c, n: dlq.find_dead(c, n, entry_id))
+async def show(
+    settings: Settings, entry_id: str, stream: str | None = None
+) -> tuple[str, dict[str, str]]:
+    """The dead stream's name and the entry (`stream`: the one to look in, as ids are per
+    stream); `dlq.DeadLetterNotFound` if there is none."""
+    return await _run(settings, lambda c, n: dlq.find_dead(c, n, entry_id, stream))
 
 
 async def replay(
-    settings: Settings, session: AsyncSession, actor: str, entry_id: str
+    settings: Settings,
+    session: AsyncSession,
+    actor: str,
+    entry_id: str,
+    stream: str | None = None,
 ) -> tuple[str, str]:
     """Put the entry back on its stream and record it; answers (stream, new entry id)."""
-    stream, entry = await show(settings, entry_id)
-    new_id = await _run(settings, lambda c, n: dlq.replay(c, n, entry_id))
+    stream, entry = await show(settings, entry_id, stream)
+    new_id = await _run(settings, lambda c, n: dlq.replay(c, n, entry_id, stream))
     target = entry.get("stream") or stream
     after = {"replayed_as": new_id, "stream": target}
     await _record(session, actor, entry_uuid(entry_id), "replayed", entry, after)

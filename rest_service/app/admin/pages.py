@@ -19,7 +19,7 @@ from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
-from common.dead_letters import DeadLetterNotFound
+from common.dead_letters import REPLAYABLE, DeadLetterError
 from rest_service.app.admin import conversations, dashboard, dead_letters, history_view
 from rest_service.app.admin.request_ctx import AdminFormError, admin_ctx, app_state
 from rest_service.app.domain import calendar, revert, stats, usage, users
@@ -155,17 +155,20 @@ class DeadLettersView(BaseView):
             "replayed_as": params.get("as"),
             "replayed_stream": params.get("stream"),
             "purged": int(purged) if purged and purged.isdigit() else None,
+            "replayable": REPLAYABLE,
         }
         try:
             context["entries"] = await dead_letters.list_all(settings)
             if entry_id is not None:
-                stream, entry = await dead_letters.show(settings, entry_id)
+                stream, entry = await dead_letters.show(
+                    settings, entry_id, params.get("stream") or None
+                )
                 context.update(
                     entry=entry,
                     dead_stream=stream + ":dead",
                     entry_json=json.dumps(dead_letters.pretty(entry), ensure_ascii=False, indent=2),
                 )
-        except DeadLetterNotFound as exc:
+        except DeadLetterError as exc:
             context["error"] = str(exc)
         except (RedisError, OSError) as exc:
             context["error"] = f"Redis did not answer: {type(exc).__name__}: {exc}"
@@ -187,9 +190,13 @@ class DeadLetterActionsView(BaseView):
         try:
             async with admin_ctx(self, request) as ctx:
                 stream, new_id = await dead_letters.replay(
-                    ctx.settings, ctx.session, ctx.actor, entry_id
+                    ctx.settings,
+                    ctx.session,
+                    ctx.actor,
+                    entry_id,
+                    request.query_params.get("stream") or None,
                 )
-        except (DeadLetterNotFound, RedisError, OSError) as exc:
+        except (DeadLetterError, RedisError, OSError) as exc:
             return _see(url.include_query_params(error=f"replay of {entry_id}: {exc}"))
         return _see(url.include_query_params(replayed=entry_id, stream=stream, **{"as": new_id}))
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Response
+from pydantic_core import to_json
 
 from rest_service.app.api.common import ERRORS
 from rest_service.app.api.deps import MAX_LIMIT, CtxDep, PageDep, set_total
@@ -49,9 +50,8 @@ async def get_turn_context(ctx: CtxDep, data: TurnContextQuery) -> object:
     `POST /api/threads/`), the sender's `profile` (`profile_id`, a user id; null when
     unknown), the `recent` window (as `.../messages/recent`) and, when `memory` is given,
     the long-term memory hits older than that window (as `/api/messages/search`)."""
-    found = await turn_context.turn_context(ctx, data)
-    # Validated when it was built: serialised once, not dumped and validated again.
-    return Response(found.model_dump_json(), media_type="application/json")
+    # Built as JSON from the rows (the shape `TurnContext` documents): no model round trip.
+    return Response(await turn_context.turn_context_json(ctx, data), media_type="application/json")
 
 
 @router.get("/api/threads/", response_model=list[ThreadPublic])
@@ -88,14 +88,22 @@ async def get_thread(
     responses={200: {"description": "every message was already stored (same dedup_key)"}},
 )
 async def append_messages(
-    ctx: CtxDep, thread_id: ThreadKey, data: MessageBatch | MessageCreate, response: Response
+    ctx: CtxDep,
+    thread_id: ThreadKey,
+    data: MessageBatch | MessageCreate,
+    prefer: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> object:
     """One message (answer: the message) or `{"messages": [...]}` (answer: the list), in
-    order, in one transaction. A message whose `dedup_key` is stored is not stored again."""
+    order, in one statement. A message whose `dedup_key` is stored is not stored again.
+    `Prefer: return=minimal` answers with the status only (no body)."""
     items = data.messages if isinstance(data, MessageBatch) else [data]
     stored, any_new = await messages.append_messages(ctx, thread_id, items)
-    response.status_code = 201 if any_new else 200
-    return stored if isinstance(data, MessageBatch) else stored[0]
+    status = 201 if any_new else 200
+    if prefer is not None and "return=minimal" in prefer:
+        return Response(status_code=status, headers={"Preference-Applied": "return=minimal"})
+    # Built from the rows (the shape `MessagePublic` documents): no model round trip.
+    body = stored if isinstance(data, MessageBatch) else stored[0]
+    return Response(to_json(body), status_code=status, media_type="application/json")
 
 
 @router.get("/api/threads/{thread_id}/messages", response_model=list[MessagePublic])

@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
+from pydantic_core import to_json
 
 from rest_service.app.api.common import ERRORS
 from rest_service.app.api.deps import CtxDep, PageDep, set_total
@@ -45,12 +46,12 @@ async def list_users(
     responses={200: {"model": UserPublic, "description": "the user existed"}},
     dependencies=[any_token],
 )
-async def get_or_create_user(ctx: CtxDep, data: UserCreate, response: Response) -> object:
+async def get_or_create_user(ctx: CtxDep, data: UserCreate) -> object:
     """Get-or-create by `telegram_id`: 201 when made, 200 with the stored user otherwise;
     concurrent calls make one row."""
     user, made = await users.get_or_create_user(ctx, data)
-    response.status_code = 201 if made else 200
-    return user
+    # tg_bot asks for every message: the row as JSON, no model round trip.
+    return Response(to_json(user), status_code=201 if made else 200, media_type="application/json")
 
 
 @router.get("/by-telegram/{telegram_id}", response_model=UserPublic, dependencies=[any_token])

@@ -5,6 +5,7 @@ costs the same hash check as a known one, so timing does not tell which names ex
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 
 from argon2 import PasswordHasher
@@ -25,7 +26,13 @@ NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._@-]{0,63}")
 RESERVED_NAMES = frozenset({"api-token", "admin-token", "service-token", "seed"})
 
 _hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("no such admin: the same work as a real check")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Made on the first failed login, not at import: argon2 takes 64 MiB and 0.3 s of CPU,
+    which every start paid (a third of rest_service's peak memory) for a rare path."""
+    return _hasher.hash("no such admin: the same work as a real check")
 
 
 def clean_name(raw: str) -> str:
@@ -71,7 +78,7 @@ async def verify(session: AsyncSession, name: str, password: str) -> AdminAccoun
     """The account these credentials open, or None."""
     account = await find(session, name.strip().lower()[:64])
     if account is None or len(password) > MAX_PASSWORD_LENGTH:
-        await _matches(_DUMMY_HASH, password[:MAX_PASSWORD_LENGTH])
+        await _matches(await asyncio.to_thread(_dummy_hash), password[:MAX_PASSWORD_LENGTH])
         return None
     return account if await _matches(account.password_hash, password) else None
 

@@ -8,6 +8,7 @@ from sqlalchemy import Select, func, select, update
 from sqlmodel import col
 
 from common.errors import ConflictError, FieldError, ValidationFailedError, not_found
+from common.messages import UserChanged
 from common.wire import ModelCapability
 from rest_service.app.domain import live_config
 from rest_service.app.domain.common import (
@@ -21,6 +22,7 @@ from rest_service.app.domain.model_views import model_public, models_query, one_
 from rest_service.app.domain.paging import Page
 from rest_service.app.domain.references import Reference, refuse_if_referenced
 from rest_service.app.domain.unit_of_work import Ctx
+from rest_service.app.domain.user_changes import announce_user
 from rest_service.app.models.assistant import Assistant
 from rest_service.app.models.llm import (
     LLMModel,
@@ -174,9 +176,14 @@ async def _rename_references(ctx: Ctx, old: str, new: str | None) -> None:
     await ctx.session.execute(
         update(Assistant).where(col(Assistant.model) == old).values(model=new)
     )
-    await ctx.session.execute(
-        update(User).where(col(User.preferred_model) == old).values(preferred_model=new)
+    renamed = await ctx.session.execute(
+        update(User)
+        .where(col(User.preferred_model) == old)
+        .values(preferred_model=new)
+        .returning(col(User.id), col(User.telegram_id))
     )
+    for user_id, telegram_id in renamed.all():
+        announce_user(ctx, UserChanged(user_id=user_id, telegram_id=telegram_id, change="updated"))
 
 
 async def _locked(ctx: Ctx, model_id: uuid.UUID) -> LLMModel:

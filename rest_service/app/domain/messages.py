@@ -3,21 +3,22 @@ and searched in full text within one conversation (long-term memory)."""
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnClause, ColumnElement, func, literal_column, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 
 from common.errors import not_found
 from common.wire import MessageRole
+from rest_service.app.domain import sql
 from rest_service.app.domain.common import is_foreign_key_violation, paged
 from rest_service.app.domain.paging import Page
-from rest_service.app.domain.unit_of_work import Ctx
+from rest_service.app.domain.unit_of_work import Ctx, autocommit
 from rest_service.app.models.thread import (
     ChatMessage,
     MessageCreate,
@@ -52,45 +53,69 @@ async def conversation_of(ctx: Ctx, thread_id: str) -> str:
     return key
 
 
+#: A turn's messages in one statement whatever their number (arrays, not N rows of VALUES:
+#: one prepared statement), in order (ids follow `ord`), under the thread's conversation key
+#: (its current thread, else an older one's). No row: the thread is unknown, or every
+#: message was stored before (told apart only then, by `conversation_of`). `created_at` is
+#: the clock's (as the ORM's Python default was), not the transaction's start.
+_APPEND_SQL = (
+    "INSERT INTO chat_messages (role, author, user_id, content, tool_calls, tool_call_id, "
+    "name, model, tokens_in, tokens_out, latency_ms, dedup_key, thread_id, conversation_key, "
+    "created_at) "
+    "SELECT v.role, v.author, v.user_id, v.content, v.tool_calls, v.tool_call_id, v.name, "
+    "v.model, v.tokens_in, v.tokens_out, v.latency_ms, v.dedup_key, $13, k.key, "
+    "clock_timestamp() "
+    "FROM unnest($1::varchar[], $2::varchar[], $3::uuid[], $4::text[], $5::jsonb[], "
+    "$6::varchar[], $7::varchar[], $8::varchar[], $9::int[], $10::int[], $11::int[], "
+    "$12::varchar[]) WITH ORDINALITY AS v(role, author, user_id, content, tool_calls, "
+    "tool_call_id, name, model, tokens_in, tokens_out, latency_ms, dedup_key, ord) "
+    "CROSS JOIN (SELECT COALESCE((SELECT user_id FROM user_assistant_threads "
+    "WHERE thread_id = $13), (SELECT conversation_key FROM chat_messages "
+    "WHERE thread_id = $13 LIMIT 1)) AS key) k "
+    "WHERE k.key IS NOT NULL ORDER BY v.ord "
+    f"ON CONFLICT (dedup_key) DO NOTHING RETURNING {sql.MESSAGE_COLUMNS}"
+)
+_BY_DEDUP_KEY_SQL = f"SELECT {sql.MESSAGE_COLUMNS} FROM chat_messages WHERE dedup_key = ANY($1)"
+_FIELDS = (
+    "role", "author", "user_id", "content", "tool_calls", "tool_call_id", "name", "model",
+    "tokens_in", "tokens_out", "latency_ms", "dedup_key",
+)  # fmt: skip
+
+
 async def append_messages(
     ctx: Ctx, thread_id: str, items: list[MessageCreate]
-) -> tuple[list[ChatMessage], bool]:
-    """In order, in one transaction and one INSERT. True when at least one was new (201,
-    else 200)."""
-    key = await conversation_of(ctx, thread_id)
-    values = [
-        {**item.model_dump(), "thread_id": thread_id, "conversation_key": key} for item in items
-    ]
-    stmt = (
-        insert(ChatMessage)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=[col(ChatMessage.dedup_key)])
-        .returning(ChatMessage)
-    )
+) -> tuple[list[dict[str, Any]], bool]:
+    """In order, in one statement (so no transaction of its own: autocommit), as
+    `MessagePublic` rows. True when at least one was new (201, else 200)."""
+    await autocommit(ctx)
+    conn = await ctx.session.connection()
+    columns: list[list[Any]] = [[getattr(item, f) for item in items] for f in _FIELDS]
+    columns[0] = [str(role) for role in columns[0]]
+    columns[4] = [None if c is None else json.dumps(c) for c in columns[4]]
     try:
-        made = (await ctx.session.scalars(stmt)).all()
+        made = await sql.rows(conn, _APPEND_SQL, (*columns, thread_id))
     except IntegrityError as exc:
         if is_foreign_key_violation(exc):
             raise not_found("user", "given as user_id") from exc
         raise
-    stored = await _in_item_order(ctx, items, made)
+    if not made:
+        await conversation_of(ctx, thread_id)
+    stored = await _in_item_order(conn, items, [sql.message(row) for row in made])
     return stored, bool(made)
 
 
 async def _in_item_order(
-    ctx: Ctx, items: list[MessageCreate], made: Sequence[ChatMessage]
-) -> list[ChatMessage]:
-    """The stored message of each item: its new row (ids follow the VALUES order), or the
+    conn: AsyncConnection, items: list[MessageCreate], made: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The stored message of each item: its new row (ids follow the items' order), or the
     one stored under its `dedup_key` (earlier, or by an item before it in this batch)."""
-    new_rows = sorted(made, key=lambda m: m.id or 0)
-    by_key = {m.dedup_key: m for m in new_rows if m.dedup_key is not None}
+    new_rows = sorted(made, key=lambda m: int(m["id"]))
+    by_key = {m["dedup_key"]: m for m in new_rows if m["dedup_key"] is not None}
     missing = [i.dedup_key for i in items if i.dedup_key is not None and i.dedup_key not in by_key]
     if missing:
-        rows = await ctx.session.scalars(
-            select(ChatMessage).where(col(ChatMessage.dedup_key).in_(missing))
-        )
-        by_key.update({m.dedup_key: m for m in rows if m.dedup_key is not None})
-    unkeyed = iter(m for m in new_rows if m.dedup_key is None)
+        found = await sql.rows(conn, _BY_DEDUP_KEY_SQL, (missing,))
+        by_key.update({m["dedup_key"]: sql.message(m) for m in found})
+    unkeyed = iter(m for m in new_rows if m["dedup_key"] is None)
     return [by_key[i.dedup_key] if i.dedup_key is not None else next(unkeyed) for i in items]
 
 

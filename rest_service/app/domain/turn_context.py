@@ -1,74 +1,156 @@
 """A turn's context in one request: the conversation's thread (made if missing, `last_used`
 touched), the sender's profile, the recent window and long-term memory hits. The assistant
-used to ask for these in four requests; one costs a quarter of the round trips."""
+used to ask for these in four requests; one costs a quarter of the round trips.
+
+The busiest request of all, so its statements are plain SQL run on the driver
+(`exec_driver_sql`: no ORM statement building, cache keys or row loading) and the answer is
+built as JSON straight from the rows, in the shape of `TurnContext` (tests pin it)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+from pydantic_core import to_json
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from common.errors import not_found
-from rest_service.app.domain import messages
+from common.wire import PROFILE_FACTS_MAX, MessageRole
 from rest_service.app.domain.common import is_foreign_key_violation
-from rest_service.app.domain.profile_facts import all_facts
-from rest_service.app.domain.threads import upsert_thread
+from rest_service.app.domain.messages import _WORD, MAX_QUERY_WORDS, SEARCH_DEPTH
+from rest_service.app.domain.sql import MESSAGE_COLUMNS, USER_COLUMNS, message, one, prefixed, rows
+from rest_service.app.domain.threads import new_thread_id
 from rest_service.app.domain.unit_of_work import Ctx, autocommit
-from rest_service.app.models.thread import (
-    TurnContext,
-    TurnContextQuery,
-    UserAssistantThread,
+from rest_service.app.models.thread import TurnContextQuery
+
+_USER = USER_COLUMNS
+_THREAD = "user_id, assistant_id, id, thread_id, last_used, created_at, updated_at"
+_MESSAGE = MESSAGE_COLUMNS
+_PROFILE_SQL = f"SELECT {_USER} FROM users WHERE id = $1"
+_MESSAGE_FIELDS = [c.strip() for c in _MESSAGE.split(",")]
+#: The thread's get-or-create and its newest messages in one statement (one round trip):
+#: one row per message (`m_` columns), or one with null `m_` columns for an empty thread.
+_THREAD_AND_NEWEST_SQL = (
+    "WITH t AS (INSERT INTO user_assistant_threads "
+    "(id, user_id, assistant_id, thread_id, last_used, created_at, updated_at) "
+    "VALUES ($1, $2, $3, $4, clock_timestamp(), clock_timestamp(), clock_timestamp()) "
+    "ON CONFLICT ON CONSTRAINT uq_user_assistant_threads_pair DO UPDATE SET last_used = now() "
+    f"RETURNING {_THREAD}) "
+    f"SELECT {prefixed('t', _THREAD)}, "
+    + ", ".join(f"m.{c} AS m_{c}" for c in _MESSAGE_FIELDS)
+    + f" FROM t LEFT JOIN LATERAL (SELECT {_MESSAGE} FROM chat_messages "
+    "WHERE thread_id = t.thread_id ORDER BY id DESC LIMIT $5) m ON true ORDER BY m.id DESC"
 )
-from rest_service.app.models.user import User
+_THREAD_FIELDS = [c.strip() for c in _THREAD.split(",")]
+_FACTS_SQL = (
+    "SELECT id, user_id, text, created_at FROM profile_facts WHERE user_id = $1 "
+    f"ORDER BY created_at, id LIMIT {PROFILE_FACTS_MAX}"
+)
+_CONFIG = "'russian'::regconfig"
 
 
-async def turn_context(ctx: Ctx, query: TurnContextQuery) -> TurnContext:
-    """A blocked profile gets no thread (`thread` null): it will not be answered."""
+async def turn_context_json(ctx: Ctx, query: TurnContextQuery) -> bytes:
+    """`TurnContext` as JSON. A blocked profile gets no thread (`thread` null): it will not
+    be answered."""
     # Each statement stands alone (the upsert is the only write), so no BEGIN/COMMIT round
     # trips: a third fewer for the busiest request.
     await autocommit(ctx)
-    profile = await ctx.session.get(User, query.profile_id) if query.profile_id else None
-    if profile is not None and profile.blocked:
+    conn = await ctx.session.connection()
+    profile = await one(conn, _PROFILE_SQL, (query.profile_id,)) if query.profile_id else None
+    if profile is not None and profile["blocked"]:
         return _context(None, profile, [], [], [])
-    thread = await _thread(ctx, query)
-    recent = await messages.recent_window(ctx, thread.thread_id, query.limit, query.max_chars)
-    memory = []
+    thread, newest = await _thread_and_newest(conn, query)
+    recent = _recent_window(newest, query.max_chars)
+    memory: list[dict[str, Any]] = []
     if query.memory is not None:
-        oldest = min((m.id for m in recent if m.id is not None), default=None)
-        memory = await messages.search_messages(
-            ctx,
-            query.user_id,
-            query.memory.q,
-            query.memory.limit,
-            None,
-            oldest,
+        oldest = min((m["id"] for m in recent), default=None)
+        memory = await _search(
+            conn, query.user_id, query.memory.q, query.memory.limit, oldest,
             match_all=query.memory.match == "all",
-        )
-    facts = await all_facts(ctx, profile.id) if query.facts and profile is not None else []
+        )  # fmt: skip
+    facts = []
+    if query.facts and profile is not None:
+        facts = await rows(conn, _FACTS_SQL, (profile["id"],))
     return _context(thread, profile, recent, memory, facts)
 
 
 def _context(
-    thread: object, profile: object, recent: list[Any], memory: list[Any], facts: list[Any]
-) -> TurnContext:
-    return TurnContext.model_validate(
-        {"thread": thread, "profile": profile, "recent": recent, "memory": memory, "facts": facts},
-        from_attributes=True,
-    )
+    thread: dict[str, Any] | None,
+    profile: dict[str, Any] | None,
+    recent: list[dict[str, Any]],
+    memory: list[dict[str, Any]],
+    facts: list[dict[str, Any]],
+) -> bytes:
+    body = {"thread": thread, "profile": profile, "recent": recent, "memory": memory}
+    return to_json({**body, "facts": facts})
 
 
-async def _thread(ctx: Ctx, query: TurnContextQuery) -> UserAssistantThread:
-    """Get-or-create in one statement; the foreign key stands for the assistant's lookup."""
-    stmt = (
-        upsert_thread(query.user_id, query.assistant_id)
-        .returning(UserAssistantThread)
-        .execution_options(populate_existing=True)
-    )
+async def _thread_and_newest(
+    conn: AsyncConnection, query: TurnContextQuery
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Get-or-create in one statement with the newest `limit` messages, newest first; the
+    foreign key stands for the assistant's lookup."""
+    params = (uuid.uuid4(), query.user_id, query.assistant_id, new_thread_id(), query.limit)
     try:
-        thread = await ctx.session.scalar(stmt)
+        found = await rows(conn, _THREAD_AND_NEWEST_SQL, params)
     except IntegrityError as exc:
         if is_foreign_key_violation(exc):
             raise not_found("assistant", query.assistant_id) from exc
         raise
-    assert thread is not None
-    return thread
+    thread = {c: found[0][c] for c in _THREAD_FIELDS}
+    newest = [
+        message({c: row[f"m_{c}"] for c in _MESSAGE_FIELDS})
+        for row in found
+        if row["m_id"] is not None
+    ]
+    return thread, newest
+
+
+def _recent_window(newest: list[dict[str, Any]], max_chars: int | None) -> list[dict[str, Any]]:
+    """As `messages.recent_window`: the newest within `limit` and `max_chars` (content plus
+    tool calls), oldest first, never starting with an orphaned tool result."""
+    window: list[dict[str, Any]] = []
+    used = 0
+    for row in newest:
+        calls = row["tool_calls"]
+        used += len(row["content"] or "") + (len(str(calls)) if calls else 0)
+        if max_chars is not None and used > max_chars:
+            break
+        window.append(row)
+    window.reverse()
+    while window and window[0]["role"] == MessageRole.tool:
+        window.pop(0)
+    return window
+
+
+async def _search(
+    conn: AsyncConnection,
+    conversation_key: str,
+    query: str,
+    limit: int,
+    before_id: int | None,
+    match_all: bool,
+) -> list[dict[str, Any]]:
+    """As `messages.search_messages` (the same statement, without `before`)."""
+    words = _WORD.findall(query)[:MAX_QUERY_WORDS]
+    if not words:
+        return []
+    terms: list[Any] = [query] if match_all else words
+    if match_all:
+        tsquery = f"websearch_to_tsquery({_CONFIG}, $1)"
+    else:
+        tsquery = " || ".join(f"plainto_tsquery({_CONFIG}, ${i + 1})" for i in range(len(words)))
+    # A scalar subquery is an InitPlan: built once per statement (see search_messages).
+    tsquery = f"(SELECT {tsquery})"
+    n = len(terms)
+    older = f" AND id < ${n + 2}" if before_id is not None else ""
+    sql = (
+        f"SELECT {prefixed('m', _MESSAGE)}, ts_rank_cd(m.search_vector, {tsquery}) AS rank "
+        f"FROM chat_messages m JOIN (SELECT id FROM chat_messages "
+        f"WHERE conversation_key = ${n + 1} AND search_vector @@ {tsquery}{older} "
+        f"ORDER BY id DESC LIMIT {SEARCH_DEPTH}) c ON m.id = c.id "
+        f"ORDER BY rank DESC, m.id DESC LIMIT {int(limit)}"
+    )
+    params = [*terms, conversation_key, *([before_id] if before_id is not None else [])]
+    return [message(row) for row in await rows(conn, sql, params)]

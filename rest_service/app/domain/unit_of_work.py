@@ -78,7 +78,12 @@ async def unit_of_work(resources: Resources, actor: str = "api") -> AsyncIterato
 
 async def autocommit(ctx: Ctx) -> None:
     """For a unit whose statements each stand alone: no BEGIN/COMMIT round trips. Only on a
-    connection of the unit's own; one joined to an outer transaction (a test's) keeps it."""
+    connection of the unit's own; one joined to an outer transaction (a test's) keeps it.
+    Not with the statement cache off (DB_STATEMENT_CACHE_SIZE=0, for a transaction-mode
+    pooler such as PgBouncer): there a statement's prepare and execute reach the same server
+    connection only inside a transaction."""
+    if ctx.settings.db_statement_cache_size == 0:
+        return
     if isinstance(ctx.session.bind, AsyncEngine):
         await ctx.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 

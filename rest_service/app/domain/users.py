@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import delete, or_, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 
 from common.errors import not_found
+from common.messages import UserChanged
+from rest_service.app.domain import sql
 from rest_service.app.domain.common import apply_update, count, get_or_404, non_null, paged
 from rest_service.app.domain.cron_jobs import announce_cron
 from rest_service.app.domain.llm_models import require_model
 from rest_service.app.domain.paging import Page
-from rest_service.app.domain.unit_of_work import Ctx
+from rest_service.app.domain.unit_of_work import Ctx, autocommit
+from rest_service.app.domain.user_changes import announce_user
 from rest_service.app.domain.validation import check_timezone
 from rest_service.app.models.calendar import CalendarCredential
 from rest_service.app.models.cron import CronJob
@@ -24,20 +27,32 @@ from rest_service.app.models.user import User, UserCreate, UserUpdate
 KIND = "user"
 
 
-async def get_or_create_user(ctx: Ctx, data: UserCreate) -> tuple[User, bool]:
-    """One row per Telegram id even under concurrent calls (INSERT … ON CONFLICT)."""
+_BY_TELEGRAM_SQL = f"SELECT {sql.USER_COLUMNS} FROM users WHERE telegram_id = $1"
+_INSERT_SQL = (
+    "INSERT INTO users (id, telegram_id, username, first_name, language, timezone, "
+    "preferred_model, blocked, voice_replies, event_alert_minutes, created_at, updated_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, false, false, 0, clock_timestamp(), clock_timestamp()) "
+    f"ON CONFLICT (telegram_id) DO NOTHING RETURNING {sql.USER_COLUMNS}"
+)
+
+
+async def get_or_create_user(ctx: Ctx, data: UserCreate) -> tuple[dict[str, Any], bool]:
+    """One row per Telegram id even under concurrent calls (INSERT … ON CONFLICT), as a
+    `UserPublic` row. tg_bot asks for every message: a known user costs one SELECT (in
+    autocommit, plain SQL); a new one an INSERT; one made concurrently a SELECT again."""
+    await autocommit(ctx)
     await _check_settings(ctx, data.model_dump(exclude_unset=True))
-    values = User.model_validate(data).model_dump()
-    stmt = (
-        insert(User)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=[col(User.telegram_id)])
-        .returning(col(User.id))
-    )
-    made = await ctx.session.scalar(stmt)
-    user = await ctx.session.scalar(select(User).where(col(User.telegram_id) == data.telegram_id))
-    assert user is not None
-    return user, made is not None
+    conn = await ctx.session.connection()
+    found = await sql.one(conn, _BY_TELEGRAM_SQL, (data.telegram_id,))
+    if found is not None:
+        return found, False
+    values = (data.telegram_id, data.username, data.first_name, data.language, data.timezone)
+    made = await sql.one(conn, _INSERT_SQL, (uuid.uuid4(), *values, data.preferred_model))
+    if made is not None:
+        return made, True
+    found = await sql.one(conn, _BY_TELEGRAM_SQL, (data.telegram_id,))
+    assert found is not None
+    return found, False
 
 
 async def list_users(
@@ -75,13 +90,18 @@ async def update_user(ctx: Ctx, user_id: uuid.UUID, data: UserUpdate) -> User:
     await _check_settings(ctx, changes)
     apply_update(user, changes)
     await ctx.session.flush()
+    if changes:
+        announce_user(
+            ctx, UserChanged(user_id=user.id, telegram_id=user.telegram_id, change="updated")
+        )
     return user
 
 
 async def forget_user(ctx: Ctx, user_id: uuid.UUID) -> None:
     """`/forget`: the user's private conversation, their words in groups, their jobs, runs,
     calendar credentials and tool calls, then the user."""
-    await get_user(ctx, user_id)
+    user = await get_user(ctx, user_id)
+    forgotten = UserChanged(user_id=user_id, telegram_id=user.telegram_id, change="deleted")
     key = str(user_id)
     had_jobs = await count(ctx.session, col(CronJob.user_id) == user_id)
     await ctx.session.execute(
@@ -100,6 +120,7 @@ async def forget_user(ctx: Ctx, user_id: uuid.UUID) -> None:
     await ctx.session.execute(delete(User).where(col(User.id) == user_id))
     if had_jobs:
         ctx.after_commit(f"cron:user:{key}", announce_cron({"user_id": key, "change": "deleted"}))
+    announce_user(ctx, forgotten)
 
 
 async def _check_settings(ctx: Ctx, changes: dict[str, object]) -> None:

@@ -1,13 +1,21 @@
-"""Telegram users as rest_service users: got-or-created on every message (briefly cached, so a
-busy chat does not cost a request per message), updated, forgotten, marked blocked."""
+"""Telegram users as rest_service users: got-or-created on every message (cached, so a busy
+chat does not cost a request per message), updated, forgotten, marked blocked.
+
+The cache follows rest_service: every committed change to a user is said on `user:updated`
+(`common.messages.UserChanged`) and drops that user's copy here, on every tg_bot replica; a
+lost subscription drops them all. `USER_CACHE_SECONDS` bounds what a missed message could
+leave stale."""
 
 from __future__ import annotations
 
 import contextlib
 import time
 
+from pydantic import ValidationError
+
 from common.errors import NotFoundError
 from common.logging import get_logger
+from common.messages import UserChanged
 from common.rest_client import UNSET, RestClient
 from common.wire import User
 from tg_bot.src.clients.types import TgUser
@@ -16,7 +24,7 @@ log = get_logger(__name__)
 
 
 class UserDirectory:
-    def __init__(self, rest: RestClient, cache_s: float = 30.0) -> None:
+    def __init__(self, rest: RestClient, cache_s: float = 300.0) -> None:
         self._rest = rest
         self._cache_s = cache_s
         self._cache: dict[int, tuple[float, User]] = {}
@@ -90,6 +98,21 @@ class UserDirectory:
         return await self._rest.update_user(
             str(user.id), username=username, first_name=first_name, language=language
         )
+
+    def heard(self, raw: str) -> None:
+        """A message on `user:updated`: that user's copy is dropped. One that cannot be read
+        drops every copy (what it meant is unknown)."""
+        try:
+            change = UserChanged.model_validate_json(raw)
+        except ValidationError:
+            log.warning("user_update_unreadable", raw=raw[:200])
+            self.forget_all()
+            return
+        self._cache.pop(change.telegram_id, None)
+
+    def forget_all(self) -> None:
+        """Every cached user (a (re)subscription: changes may have been missed meanwhile)."""
+        self._cache.clear()
 
     def _remember(self, user: User) -> None:
         self._cache[int(user.telegram_id)] = (time.monotonic(), user)

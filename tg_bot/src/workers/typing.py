@@ -37,6 +37,7 @@ class TypingIndicator:
         *,
         interval_s: float = 4.0,
         max_s: float = 120.0,
+        max_in_flight: int = 8,
     ) -> None:
         self._telegram = telegram
         self._redis = redis
@@ -46,6 +47,10 @@ class TypingIndicator:
         self._loops: dict[int, asyncio.Task[None]] = {}
         self._wake: dict[int, asyncio.Event] = {}
         self._closing = False
+        # sendChatActions share the answers' connection pool, whose bookkeeping costs
+        # per queued request times connections: a backlog of waiting chats queued there
+        # cost more CPU than the requests themselves. They wait here instead (O(1)).
+        self._in_flight = asyncio.Semaphore(max_in_flight)
 
     def show(self, chat_id: int) -> None:
         """Keep "typing…" in the chat while answers are pending (already recorded)."""
@@ -120,7 +125,8 @@ class TypingIndicator:
     async def _send(self, chat_id: int) -> bool:
         """False when nobody can be shown "typing…" (the user blocked the bot)."""
         try:
-            await self._telegram.send_chat_action(chat_id, "typing")
+            async with self._in_flight:
+                await self._telegram.send_chat_action(chat_id, "typing")
         except TelegramForbidden:
             return False
         except TelegramError as exc:

@@ -30,12 +30,13 @@ async def test_a_chat_limit_is_shared_by_two_senders(redis, names) -> None:
 
 
 async def test_other_chats_are_not_held_up_by_a_busy_one(redis, names) -> None:
+    """Asked without waiting (a timed version failed on a busy machine: 0.73 s for 38 sends)."""
     limits = SendLimits(overall=RELAXED, chat=Limit.per_second(1), group=Limit.per_minute(1000))
     limiter = SendLimiter(redis, names, limits)
     await limiter.acquire(1)
-    started = time.monotonic()
-    await asyncio.gather(*(limiter.acquire(chat) for chat in range(2, 40)))
-    assert time.monotonic() - started < 0.5
+    assert await limiter.try_acquire(1) > 0.5  # the busy chat waits its second
+    others = await asyncio.gather(*(limiter.try_acquire(chat) for chat in range(2, 40)))
+    assert max(others) < 0.01  # at most the overall limit's spacing (10 000/s), not a second
 
 
 async def test_a_group_is_held_to_its_per_minute_limit(redis, names) -> None:

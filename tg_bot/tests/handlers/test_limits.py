@@ -108,7 +108,7 @@ def test_the_window_admits_at_most_the_limit_and_tells_once(
             assert notices == (1 if distinct > limit else 0)
             assert await window.messages_today(7) == len(admitted)
         finally:
-            keys = [k async for k in client.scan_iter(match=f"{names.prefix}*")]
+            keys = [k async for k in client.scan_iter(match=f"{names.prefix}*", count=1000)]
             if keys:
                 await client.delete(*keys)
             await client.aclose()

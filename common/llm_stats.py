@@ -1,0 +1,135 @@
+"""The assistant's LLM requests counted per day in Redis, for the admin dashboard (issue 22).
+
+The /metrics counters live in one process and start at zero with it; these are shared by
+every replica and outlive a restart. A hash per UTC day (`Names.llm_stats`) holds a field
+per quarter hour and figure (`0915:failed`), so "today" in any time zone (every zone's
+offset is whole quarter hours) is an exact sum of whole quarters over at most three UTC
+days. The assistant adds once per completion (one script call) in the background: a slow
+or missing Redis never holds up or fails a turn, it only loses those counts (logged).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, date, datetime, time, timedelta
+
+import redis.asyncio as aioredis
+
+from common.logging import get_logger
+from common.names import Names
+
+log = get_logger(__name__)
+
+QUARTER = timedelta(minutes=15)
+#: A day's hash is kept this long after the day ends (the dashboard needs today only).
+KEEP_AFTER_DAY = timedelta(days=3)
+#: A write that takes longer is dropped: counts are not worth a pile of waiting tasks.
+WRITE_TIMEOUT_S = 2.0
+
+# One command per completion (half the client CPU of a pipeline): the fields' increments and
+# the day's expiry. KEYS: the day's hash; ARGV: the expiry (Unix seconds), then field, amount.
+_ADD = """
+for i = 2, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('EXPIREAT', KEYS[1], ARGV[1])
+"""
+
+
+@dataclass(frozen=True)
+class LlmCounts:
+    """What the assistant's LLM calls came to over some time."""
+
+    #: Requests sent to a model (each retry is one).
+    requests: int = 0
+    #: Of them, the ones that failed (an error status, a timeout, a broken stream).
+    failed: int = 0
+    #: Completions answered by a model after the first in their order (the fallback).
+    fallbacks: int = 0
+    #: Completions no model answered (the turn fails or is apologised for).
+    unavailable: int = 0
+
+    def __add__(self, other: LlmCounts) -> LlmCounts:
+        return LlmCounts(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in FIELDS})
+
+
+FIELDS = fields(LlmCounts)
+_NAMES = frozenset(f.name for f in FIELDS)
+
+
+def quarter_of(moment: datetime) -> datetime:
+    """The start of the UTC quarter hour `moment` falls in."""
+    moment = moment.astimezone(UTC)
+    return moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0)
+
+
+class LlmStats:
+    """Adds the assistant's counts (`record`) and reads them back (`read`)."""
+
+    def __init__(self, redis: aioredis.Redis, names: Names) -> None:
+        self._redis = redis
+        self._names = names
+        self._pending: set[asyncio.Task[None]] = set()
+        self._add = redis.register_script(_ADD)
+
+    def record(self, counts: LlmCounts, at: datetime | None = None) -> None:
+        """Adds `counts` in the background: returns at once and never raises."""
+        if counts == LlmCounts():
+            return
+        task = asyncio.create_task(self.add(counts, at or datetime.now(UTC)))
+        self._pending.add(task)  # a task nobody holds may be collected before it runs
+        task.add_done_callback(self._pending.discard)
+
+    async def add(self, counts: LlmCounts, at: datetime) -> None:
+        """One call on one key (so one Cluster slot); a failure is logged, not raised."""
+        quarter = quarter_of(at)
+        day = quarter.date()
+        key = self._names.llm_stats(day.isoformat())
+        prefix = quarter.strftime("%H%M")
+        expires = datetime.combine(day + timedelta(days=1), time(), UTC) + KEEP_AFTER_DAY
+        args: list[str | int] = [int(expires.timestamp())]
+        for name, value in asdict(counts).items():
+            if value:
+                args += [f"{prefix}:{name}", value]
+        try:
+            async with asyncio.timeout(WRITE_TIMEOUT_S):
+                await self._add(keys=[key], args=args)
+        except (aioredis.RedisError, OSError, TimeoutError) as exc:
+            log.warning("llm_stats_not_recorded", error=f"{type(exc).__name__}: {exc}")
+
+    async def drain(self) -> None:
+        """Waits for the counts still being written (at shutdown, and in tests)."""
+        while self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+
+    async def read(self, start: datetime, end: datetime) -> LlmCounts:
+        """The counts of the quarters from `start` up to `end` (aware times; whole quarters:
+        a quarter counts when it starts inside). Raises Redis's errors."""
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
+        days: list[date] = []
+        day = start.date()
+        while day <= (end - timedelta(microseconds=1)).date():
+            days.append(day)
+            day += timedelta(days=1)
+        pipe = self._redis.pipeline(transaction=False)
+        for day in days:
+            pipe.hgetall(self._names.llm_stats(day.isoformat()))
+        hashes = await pipe.execute()
+        totals = dict.fromkeys(_NAMES, 0)
+        for day, found in zip(days, hashes, strict=True):
+            for raw_field, raw_value in (found or {}).items():
+                when, name = _parse_field(day, raw_field)
+                if name in _NAMES and when is not None and start <= when < end:
+                    totals[name] += int(raw_value)
+        return LlmCounts(**totals)
+
+
+def _parse_field(day: date, raw: bytes | str) -> tuple[datetime | None, str]:
+    """`0915:failed` of `day` -> (09:15 UTC that day, "failed"); (None, "") if malformed."""
+    text = raw.decode() if isinstance(raw, bytes) else str(raw)
+    clock, _, name = text.partition(":")
+    if len(clock) != 4 or not clock.isdigit():
+        return None, ""
+    hour, minute = int(clock[:2]), int(clock[2:])
+    if hour > 23 or minute > 59:
+        return None, ""
+    return datetime.combine(day, time(hour, minute), UTC), name

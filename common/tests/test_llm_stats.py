@@ -1,0 +1,93 @@
+"""The per-day LLM counts on a real Redis: summed across writers by quarter hour, read back
+for any span (a day in a zone a quarter hour off UTC included), kept a few days, and a
+Redis that is gone or hangs costs the writer nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import redis.asyncio as aioredis
+from structlog.testing import capture_logs
+
+from common.llm_stats import WRITE_TIMEOUT_S, LlmCounts, LlmStats, quarter_of
+from common.names import Names
+from common.tests.test_queue_metrics import silent_server
+from ops.infra import free_port
+
+NOON = datetime(2026, 11, 23, 12, 7, 30, tzinfo=UTC)
+
+
+async def test_two_writers_add_up_per_quarter_hour(redis: aioredis.Redis, names: Names) -> None:
+    one, other = LlmStats(redis, names), LlmStats(redis, names)
+    await one.add(LlmCounts(requests=3, failed=2, fallbacks=1), NOON)
+    await other.add(LlmCounts(requests=1), NOON + timedelta(minutes=5))
+    await other.add(LlmCounts(requests=1, failed=1, unavailable=1), NOON + timedelta(minutes=8))
+    quarter = quarter_of(NOON)
+    assert quarter == datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    found = await one.read(quarter, quarter + timedelta(minutes=15))
+    assert found == LlmCounts(requests=4, failed=2, fallbacks=1)
+    following = await one.read(quarter, quarter + timedelta(minutes=30))
+    assert following == LlmCounts(requests=5, failed=3, fallbacks=1, unavailable=1)
+    assert await one.read(quarter + timedelta(minutes=30), quarter + timedelta(hours=1)) == (
+        LlmCounts()
+    )
+
+
+async def test_a_day_in_a_zone_off_by_a_quarter_hour_spans_two_utc_days(
+    redis: aioredis.Redis, names: Names
+) -> None:
+    # Asia/Kathmandu is UTC+5:45: its 2026-11-23 is 2026-11-22 18:15 to 2026-11-23 18:15 UTC.
+    kathmandu = ZoneInfo("Asia/Kathmandu")
+    start = datetime(2026, 11, 23, tzinfo=kathmandu)
+    end = start + timedelta(days=1)
+    stats = LlmStats(redis, names)
+    inside = [start, start + timedelta(hours=8), end - timedelta(seconds=1)]
+    outside = [start - timedelta(seconds=1), end]
+    for moment in inside:
+        await stats.add(LlmCounts(requests=1, failed=1), moment)
+    for moment in outside:
+        await stats.add(LlmCounts(requests=10, failed=10), moment)
+    assert await stats.read(start, end) == LlmCounts(requests=3, failed=3)
+    assert await stats.read(start - timedelta(days=1), end + timedelta(days=1)) == LlmCounts(
+        requests=23, failed=23
+    )
+
+
+async def test_a_day_is_kept_a_few_days_under_the_prefix_and_tag(
+    redis: aioredis.Redis, names: Names
+) -> None:
+    await LlmStats(redis, names).add(LlmCounts(requests=1), datetime.now(UTC))
+    key = names.llm_stats(datetime.now(UTC).date().isoformat())
+    assert key.startswith(names.prefix) and "{" in key  # REDIS_KEY_PREFIX, one Cluster slot
+    ttl = await redis.ttl(key)
+    assert timedelta(days=3) < timedelta(seconds=ttl) <= timedelta(days=4)
+
+
+async def test_record_writes_in_the_background(redis: aioredis.Redis, names: Names) -> None:
+    stats = LlmStats(redis, names)
+    stats.record(LlmCounts(requests=2, failed=1), NOON)
+    stats.record(LlmCounts())  # nothing to add: no write
+    await stats.drain()
+    quarter = quarter_of(NOON)
+    found = await stats.read(quarter, quarter + timedelta(minutes=15))
+    assert found == LlmCounts(requests=2, failed=1)
+
+
+async def test_a_redis_that_is_gone_or_hangs_costs_the_writer_nothing(names: Names) -> None:
+    async with silent_server() as port:
+        for redis in (
+            aioredis.Redis(port=free_port(), socket_connect_timeout=1),
+            aioredis.Redis(port=port, socket_timeout=30),
+        ):
+            stats = LlmStats(redis, names)
+            with capture_logs() as logs:
+                started = time.perf_counter()
+                stats.record(LlmCounts(requests=1, failed=1))
+                assert time.perf_counter() - started < 0.05  # returns at once
+                async with asyncio.timeout(WRITE_TIMEOUT_S + 2):
+                    await stats.drain()  # and the write gives up in bounded time
+            assert [e["event"] for e in logs] == ["llm_stats_not_recorded"]
+            await redis.aclose()

@@ -1,0 +1,153 @@
+"""`up` starts fast (issue 23): no Alembic or seed on a database at head with a configuration,
+and the services started together, waited for together."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
+from ops import cli
+from ops.infra import ALEMBIC_INI, free_port, migrate
+from ops.processes import ServiceError, wait_all_healthy
+from ops.services import ROOT
+
+
+def test_the_heads_read_from_the_scripts_are_alembics() -> None:
+    alembic_heads = set(ScriptDirectory.from_config(Config(str(ALEMBIC_INI))).get_heads())
+    assert cli.script_heads() == alembic_heads
+
+
+def test_a_merge_revision_is_the_one_head(tmp_path: Path) -> None:
+    scripts = {
+        "a.py": "revision = 'a'\ndown_revision = None\n",
+        "b.py": "revision: str = \"b\"\ndown_revision: str | None = 'a'\n",
+        "c.py": "revision = 'c'\ndown_revision = 'a'\n",
+        "m.py": "revision = 'm'\ndown_revision = ('b', 'c')\n",
+    }
+    for name, text in scripts.items():
+        (tmp_path / name).write_text(text)
+    assert cli.script_heads(tmp_path) == {"m"}
+
+
+@pytest.fixture
+def env_of(service_env: dict[str, str]) -> Callable[[str], dict[str, str]]:
+    """A service environment on another database (what `up` gives the seed)."""
+    return lambda url: {**service_env, "PATH": "/usr/bin:/bin", "ASYNC_DATABASE_URL": url}
+
+
+@pytest.mark.timeout(300)
+def test_up_migrates_and_seeds_a_new_database_and_then_leaves_it_be(
+    empty_database: str,
+    env_of: Callable[[str], dict[str, str]],
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    cli.prepare_database(env_of(empty_database), seed_if_empty=True)
+    first = capfd.readouterr().err
+    assert "database migrated to head" in first and "default configuration imported" in first
+    state = cli.database_state(empty_database)
+    assert state.revisions == cli.script_heads() and state.has_assistants
+
+    started = time.monotonic()
+    cli.prepare_database(env_of(empty_database), seed_if_empty=True)
+    took = time.monotonic() - started
+    second = capfd.readouterr().err
+    assert "no migration needed" in second
+    assert "alembic" not in second and "migrated" not in second and "imported" not in second
+    assert took < 1.0  # one query, no interpreter started
+
+
+@pytest.mark.timeout(300)
+def test_a_database_behind_head_is_upgraded(
+    empty_database: str,
+    env_of: Callable[[str], dict[str, str]],
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    (head,) = cli.script_heads()
+    previous = ScriptDirectory.from_config(Config(str(ALEMBIC_INI))).get_revision(head)
+    assert previous is not None and isinstance(previous.down_revision, str)
+    migrate(empty_database, "upgrade", previous.down_revision)
+    assert cli.database_state(empty_database).revisions == {previous.down_revision}
+    cli.prepare_database(env_of(empty_database), seed_if_empty=False)
+    assert "database migrated to head" in capfd.readouterr().err
+    assert cli.database_state(empty_database).revisions == {head}
+
+
+@pytest.mark.timeout(300)
+def test_a_migrated_database_without_configuration_is_seeded_without_migrating(
+    empty_database: str,
+    env_of: Callable[[str], dict[str, str]],
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    migrate(empty_database)
+    assert not cli.database_state(empty_database).has_assistants
+    cli.prepare_database(env_of(empty_database), seed_if_empty=True)
+    err = capfd.readouterr().err
+    assert "no migration needed" in err and "default configuration imported" in err
+    assert cli.database_state(empty_database).has_assistants
+
+
+def _late_server(port: int, delay: float) -> subprocess.Popen[bytes]:
+    """A stand-in service whose /health answers after `delay` seconds (as an import would)."""
+    code = textwrap.dedent(
+        f"""
+        import time, http.server
+        time.sleep({delay})
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200); self.end_headers(); self.wfile.write(b"ok")
+            def log_message(self, *a): pass
+        http.server.HTTPServer(("127.0.0.1", {port}), H).serve_forever()
+        """
+    )
+    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
+
+
+@pytest.mark.timeout(60)
+def test_services_are_waited_for_together_not_one_after_another() -> None:
+    delay = 2.0
+    ports = [free_port() for _ in range(3)]
+    procs = [_late_server(port, delay) for port in ports]
+    try:
+        started = time.monotonic()
+        pairs = zip(ports, procs, strict=True)
+        starting = {f"s{p}": (f"http://127.0.0.1:{p}", proc) for p, proc in pairs}
+        wait_all_healthy(
+            starting,
+            lambda name: "",
+            timeout=30,
+        )
+        took = time.monotonic() - started
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+    assert took < 2 * delay, f"waited {took:.1f}s for three services that each take {delay}s"
+
+
+@pytest.mark.timeout(60)
+def test_a_service_that_exits_while_the_others_start_is_named_at_once() -> None:
+    slow = _late_server(free_port(), 30)
+    dead = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    try:
+        started = time.monotonic()
+        with pytest.raises(ServiceError, match="broken exited with 3"):
+            wait_all_healthy(
+                {
+                    "slow": (f"http://127.0.0.1:{free_port()}", slow),
+                    "broken": (f"http://127.0.0.1:{free_port()}", dead),
+                },
+                lambda name: f"{name}'s last lines",
+                timeout=30,
+            )
+        assert time.monotonic() - started < 10
+    finally:
+        slow.kill()
+        slow.wait()
