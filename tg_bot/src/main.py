@@ -94,6 +94,7 @@ async def main(stop: asyncio.Event) -> None:
             listen(ctx.redis, ctx.names.user_updated, users.heard, users.forget_all, stop)
         )
         await stop.wait()
+        await bot.webhook.close(settings.shutdown_grace_seconds)
         consumer.stop()
         if bot.drafts and showing:
             bot.drafts.stop()

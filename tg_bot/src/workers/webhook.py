@@ -21,6 +21,7 @@ import hmac
 import json
 import secrets
 import time
+from typing import Any
 
 import redis.asyncio as aioredis
 from aiohttp import web
@@ -49,6 +50,9 @@ class WebhookReceiver:
     def __init__(self, queue: UpdateQueue) -> None:
         self._queue = queue
         self._open: tuple[int, bytes, Route] | None = None
+        self._closed = False
+        #: requests being handled; `close` waits for them before the clients they use close
+        self._in_flight: set[asyncio.Task[Any]] = set()
         #: monotonic time of the first failed commit since the last good one
         self.failing_since: float | None = None
         self.last_error = ""
@@ -56,10 +60,29 @@ class WebhookReceiver:
     def open(self, bot_id: int, secret: str, route: Route) -> None:
         self._open = (bot_id, secret.encode(), route)
 
+    async def close(self, grace_s: float) -> None:
+        """Refuse new requests (503: Telegram delivers them to another replica or later) and
+        wait up to `grace_s` for those being handled, so none meets a closed client."""
+        self._closed = True
+        if self._in_flight:
+            await asyncio.wait(set(self._in_flight), timeout=grace_s)
+
     async def handle(self, request: web.Request) -> web.Response:
+        if self._closed:
+            return web.Response(status=503, text="stopping", headers={"Retry-After": "1"})
         if self._open is None:
             return web.Response(status=503, text="not receiving yet", headers={"Retry-After": "1"})
-        bot_id, secret, route = self._open
+        task = asyncio.current_task()
+        assert task is not None
+        self._in_flight.add(task)
+        try:
+            return await self._handle(request, *self._open)
+        finally:
+            self._in_flight.discard(task)
+
+    async def _handle(
+        self, request: web.Request, bot_id: int, secret: bytes, route: Route
+    ) -> web.Response:
         given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "replace")
         if not hmac.compare_digest(given, secret):
             UPDATES.labels("webhook_refused").inc()

@@ -22,7 +22,7 @@ from ops.processes import Stack
 from sandbox import telegram_updates as build
 from sandbox.telegram_webhook import GET_UPDATES_CONFLICT, SECRET_HEADER
 from tg_bot.src.workers.webhook import MAX_BODY_BYTES
-from tg_bot.tests.conftest import FAST_BOT, incoming, wait_for
+from tg_bot.tests.conftest import FAST_BOT, incoming, outgoing, wait_for
 
 
 def someone(name: str = "Anna") -> dict:
@@ -94,6 +94,27 @@ async def test_with_rest_service_down_an_update_waits_at_telegram(
         assert [u["update_id"] for u in telegram.updates] == [update_id]
     assert await incoming(redis, names) == []
     assert not await redis.exists(names.telegram_webhook_seen(telegram.bot_id, update_id))
+
+
+async def test_an_update_in_flight_when_the_bot_stops_is_left_to_telegram_not_apologised_for(
+    run_bot, telegram, redis, names, webhook_url
+) -> None:
+    """Stopping while a delivery waits on rest_service: the clients it uses stay open until
+    it is answered (503), so the update is neither marked seen nor answered with an apology,
+    and Telegram delivers it to the next replica."""
+    async with run_bot(TELEGRAM_WEBHOOK_URL=webhook_url):
+        await webhook_set(telegram)
+        update_id = telegram.inject(build.private_text(someone(), "are you there?"))
+
+        async def refused_once() -> bool:
+            return any(d.update_id == update_id for d in telegram.webhook.deliveries)
+
+        await wait_for(refused_once, timeout=30)
+        await asyncio.sleep(0.4)  # the next delivery is retrying the user lookup now
+    statuses = [d.status for d in telegram.webhook.deliveries if d.update_id == update_id]
+    assert 200 not in statuses
+    assert not await redis.exists(names.telegram_webhook_seen(telegram.bot_id, update_id))
+    assert await outgoing(redis, names) == []  # no apology
 
 
 async def test_a_wrong_or_missing_secret_or_a_huge_body_is_refused_and_nothing_queued(
