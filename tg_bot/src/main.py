@@ -124,7 +124,8 @@ async def _bot(ctx: WorkerContext, settings: Settings) -> AsyncIterator[Bot]:
         )
         typing = TypingIndicator(
             telegram, ctx.redis, ctx.names,
-            interval_s=settings.typing_interval_seconds, max_s=settings.typing_max_seconds,
+            interval_s=settings.typing_interval_seconds, delay_s=settings.typing_delay_seconds,
+            max_s=settings.typing_max_seconds,
         )  # fmt: skip
         limiter = SendLimiter(ctx.redis, ctx.names, _limits(settings))
         queue = UpdateQueue(ctx.redis, ctx.names, typing, settings)

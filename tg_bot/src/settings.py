@@ -51,6 +51,9 @@ class Settings(ServiceSettings):
 
     # the conversation around the messages
     typing_interval_seconds: float = Field(default=4.0, gt=0)
+    #: "typing…" only for an answer that takes noticeably long (the Bot API's advice for
+    #: sendChatAction): one ready sooner is sent without a chat action and its round trips.
+    typing_delay_seconds: float = Field(default=0.5, ge=0)
     typing_max_seconds: float = Field(default=120.0, gt=0)
     user_cache_seconds: float = Field(default=300.0, ge=0)
     forget_confirm_seconds: int = Field(default=300, gt=0)

@@ -38,6 +38,7 @@ FAST_BOT = {
     # A SIGKILLed poller's lease lapses soon, so the process started after it polls soon.
     "POLLER_LEASE_SECONDS": "2",
     "TYPING_INTERVAL_SECONDS": "0.3",
+    "TYPING_DELAY_SECONDS": "0",
     "USER_CACHE_SECONDS": "0",
     "LOG_LEVEL": "INFO",
     "SHUTDOWN_GRACE_SECONDS": "1",

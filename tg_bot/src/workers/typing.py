@@ -2,8 +2,10 @@
 
 Which incoming messages of a chat still wait for an answer lives in Redis (a sorted set per
 chat, written by the receiver in the same step that queues the message), so the sender in
-any process can say "answered". In the receiving process one loop per chat renews the chat
-action every few seconds (Telegram shows it for about five) while anything is waiting, with
+any process can say "answered". In the receiving process one loop per chat shows the chat
+action once an answer has been waiting `delay_s` (sendChatAction is for answers that take
+noticeably long, as the Bot API advises; most commands are answered sooner) and renews it
+every few seconds (Telegram shows it for about five) while anything is waiting, with
 at most one sendChatAction in flight per chat. A loop outlives Redis errors (a pool
 exhausted under load, a restart): it logs them, tries again, and gives up only after `max_s` of
 failures; whatever still ends a loop is logged by its done callback, never left unretrieved.
@@ -36,6 +38,7 @@ class TypingIndicator:
         names: Names,
         *,
         interval_s: float = 4.0,
+        delay_s: float = 0.0,
         max_s: float = 120.0,
         max_in_flight: int = 8,
     ) -> None:
@@ -43,6 +46,7 @@ class TypingIndicator:
         self._redis = redis
         self._names = names
         self._interval_s = interval_s
+        self._delay_s = delay_s
         self._max_s = max_s
         self._loops: dict[int, asyncio.Task[None]] = {}
         self._wake: dict[int, asyncio.Event] = {}
@@ -98,6 +102,9 @@ class TypingIndicator:
     async def _loop(self, chat_id: int) -> None:
         wake = self._wake[chat_id]
         failing_since: float | None = None
+        if self._delay_s > 0:  # an answer out by then ends the loop below without a chat action
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), self._delay_s)
         while not self._closing:
             try:
                 if not await self._pending(chat_id):

@@ -120,6 +120,40 @@ async def test_typing_is_shown_until_the_answer_went_out(
     assert not await redis.exists(names.telegram_typing(anna["id"]))
 
 
+async def test_typing_waits_for_a_noticeable_delay_so_a_quick_answer_shows_none(
+    run_bot, telegram, redis, names, rest
+) -> None:
+    """The Bot API advises a chat action only when the answer takes noticeably long: one
+    sent within TYPING_DELAY_SECONDS goes out without any; a slower one shows "typing…"
+    from the delay on, until it went out."""
+    quick, slow = someone(), someone(name="Boris")
+
+    async def answer(chat: dict, message) -> float:
+        await StreamPublisher(redis, names).publish(TO_TELEGRAM, OutgoingMessage(
+            message_id=uuid.uuid4(), chat_id=chat["id"], text="Done",
+            correlation_id=str(message.message_id),
+        ))  # fmt: skip
+        [sent] = await telegram.wait_sent(1, chat["id"])
+        return sent.at
+
+    async with run_bot(TYPING_DELAY_SECONDS="0.8"):
+        telegram.inject(build.private_text(quick, "hi"))
+        [first] = await queued(redis, names)
+        await redis.delete(names.stream(TO_SECRETARY))
+        await answer(quick, first)
+        asked = asyncio.get_running_loop().time()
+        telegram.inject(build.private_text(slow, "think hard"))
+        [second] = await queued(redis, names)
+        await asyncio.sleep(1.5)
+        answered_at = await answer(slow, second)
+        await asyncio.sleep(0.8)
+    assert telegram.actions_in(quick["id"]) == []
+    times = [a.at for a in telegram.actions_in(slow["id"])]
+    assert len(times) >= 2 and times[0] >= asked + 0.8
+    assert all(t <= answered_at for t in times)
+    assert not await redis.exists(names.telegram_typing(quick["id"]))
+
+
 async def test_a_group_message_without_mention_is_ignored(run_bot, telegram, redis, names) -> None:
     group, anna = a_group(), someone()
     async with run_bot():
