@@ -4,13 +4,16 @@ The /metrics counters live in one process and start at zero with it; these are s
 every replica and outlive a restart. A hash per UTC day (`Names.llm_stats`) holds a field
 per quarter hour and figure (`0915:failed`), so "today" in any time zone (every zone's
 offset is whole quarter hours) is an exact sum of whole quarters over at most three UTC
-days. The assistant adds once per completion (one script call) in the background: a slow
-or missing Redis never holds up or fails a turn, it only loses those counts (logged).
+days. The assistant adds up its completions' counts in memory and writes them once per
+`FLUSH_AFTER_S` (one script call per quarter hour seen) in the background, not once per
+completion: a slow or missing Redis never holds up or fails a turn, it only loses those
+counts (logged), and the dashboard is at most that much behind.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -26,6 +29,8 @@ QUARTER = timedelta(minutes=15)
 KEEP_AFTER_DAY = timedelta(days=3)
 #: A write that takes longer is dropped: counts are not worth a pile of waiting tasks.
 WRITE_TIMEOUT_S = 2.0
+#: Counts recorded within this long go to Redis together.
+FLUSH_AFTER_S = 1.0
 
 # One command per completion (half the client CPU of a pipeline): the fields' increments and
 # the day's expiry. KEYS: the day's hash; ARGV: the expiry (Unix seconds), then field, amount.
@@ -65,19 +70,35 @@ def quarter_of(moment: datetime) -> datetime:
 class LlmStats:
     """Adds the assistant's counts (`record`) and reads them back (`read`)."""
 
-    def __init__(self, redis: aioredis.Redis, names: Names) -> None:
+    def __init__(
+        self, redis: aioredis.Redis, names: Names, *, flush_after_s: float = FLUSH_AFTER_S
+    ) -> None:
         self._redis = redis
         self._names = names
-        self._pending: set[asyncio.Task[None]] = set()
+        self._flush_after_s = flush_after_s
+        #: counts recorded and not yet written, by quarter hour
+        self._waiting: dict[datetime, LlmCounts] = {}
+        self._flushing: asyncio.Task[None] | None = None
+        self._hurry = asyncio.Event()
         self._add = redis.register_script(_ADD)
 
     def record(self, counts: LlmCounts, at: datetime | None = None) -> None:
-        """Adds `counts` in the background: returns at once and never raises."""
+        """Adds `counts` in the background (within `flush_after_s`, with whatever else is
+        recorded meanwhile): returns at once and never raises."""
         if counts == LlmCounts():
             return
-        task = asyncio.create_task(self.add(counts, at or datetime.now(UTC)))
-        self._pending.add(task)  # a task nobody holds may be collected before it runs
-        task.add_done_callback(self._pending.discard)
+        quarter = quarter_of(at or datetime.now(UTC))
+        self._waiting[quarter] = self._waiting.get(quarter, LlmCounts()) + counts
+        if self._flushing is None:
+            self._flushing = asyncio.create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._hurry.wait(), self._flush_after_s)
+        self._flushing = None  # what is recorded from now on waits for the next write
+        waiting, self._waiting = self._waiting, {}
+        for quarter, counts in sorted(waiting.items()):
+            await self.add(counts, quarter)
 
     async def add(self, counts: LlmCounts, at: datetime) -> None:
         """One call on one key (so one Cluster slot); a failure is logged, not raised."""
@@ -97,9 +118,13 @@ class LlmStats:
             log.warning("llm_stats_not_recorded", error=f"{type(exc).__name__}: {exc}")
 
     async def drain(self) -> None:
-        """Waits for the counts still being written (at shutdown, and in tests)."""
-        while self._pending:
-            await asyncio.gather(*self._pending, return_exceptions=True)
+        """Writes what is recorded now and waits for it (at shutdown, and in tests)."""
+        self._hurry.set()
+        try:
+            while self._flushing is not None:
+                await asyncio.gather(self._flushing, return_exceptions=True)
+        finally:
+            self._hurry.clear()
 
     async def read(self, start: datetime, end: datetime) -> LlmCounts:
         """The counts of the quarters from `start` up to `end` (aware times; whole quarters:

@@ -155,6 +155,10 @@ async def test_an_answer_is_queued_once_on_its_reply_stream(
     before_upgrade = incoming()
     await client.set(names.legacy_assistant_answered(str(before_upgrade.message_id)), "1")
     assert await outbox.answered(before_upgrade)
+    # with the turn's other first read (the config version), keys in three slots
+    await client.set(names.config_version, "7")
+    assert await outbox.answered_and_get(before_upgrade, names.config_version) == (True, b"7")
+    assert await outbox.answered_and_get(incoming(), names.config_version) == (False, b"7")
 
 
 # -- rest_service -------------------------------------------------------------------------------

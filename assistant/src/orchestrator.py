@@ -100,13 +100,22 @@ class AnswerOutbox:
     async def answered(self, message: IncomingMessage) -> bool:
         """The mark, or its name before the Cluster hash tags (a message answered by the
         version before an upgrade and redelivered after it)."""
+        found, _ = await self.answered_and_get(message, None)
+        return found
+
+    async def answered_and_get(
+        self, message: IncomingMessage, key: str | None
+    ) -> tuple[bool, bytes | None]:
+        """`answered`, and the value at `key` (a turn's other first read), in one round trip
+        (on a Cluster, one per node: each key is its own command, as slots differ)."""
         message_id = str(message.message_id)
-        # One EXISTS for both (a Cluster client splits it by slot).
-        found = await self._redis.exists(
-            self._names.assistant_answered(message_id, message.reply_stream),
-            self._names.legacy_assistant_answered(message_id),
-        )
-        return bool(found)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.exists(self._names.assistant_answered(message_id, message.reply_stream))
+            pipe.exists(self._names.legacy_assistant_answered(message_id))
+            if key is not None:
+                pipe.get(key)
+            found = await pipe.execute()
+        return bool(found[0] or found[1]), (found[2] if key is not None else None)
 
     async def put(self, message: IncomingMessage, outgoing: OutgoingMessage) -> bool:
         """False when an answer to `message` was queued already."""
@@ -123,6 +132,8 @@ class Answer:
     kind: OutgoingKind
     #: The answer spoken (`voice_reply.py`), sent as a voice message with `text`.
     voice_blob_key: str | None = None
+    #: Whether tools may have left notes for its buttons (False: none ran, nothing to read).
+    noted: bool = True
 
 
 class Orchestrator:
@@ -149,14 +160,15 @@ class Orchestrator:
         self.voice = VoiceReplies(settings, self.blobs, deps.llm)
 
     async def handle(self, message: IncomingMessage) -> None:
-        if await self.outbox.answered(message):
+        answered, config_version = await self._first_checks(message)
+        if answered:
             log.info("message_already_answered")
             await self.blobs.delete(*blob_keys(message))
             return
         started = time.perf_counter()
         message = readable(message)
         try:
-            answer = await self.answer(message)
+            answer = await self.answer(message, config_version)
         except RestServiceUnavailable as exc:
             log.warning("rest_service_unavailable", error=str(exc))
             raise RetryLater(self.settings.rest_retry_seconds, "rest_service unavailable") from exc
@@ -171,9 +183,18 @@ class Orchestrator:
         TURN_SECONDS.observe(elapsed)
         log.info("message_handled", turn_ms=round(elapsed * 1000, 2), answered=answer is not None)
 
-    async def answer(self, message: IncomingMessage) -> Answer | None:
-        """The answer to `message`; None for a blocked user."""
-        snapshot = await self.config.settled()
+    async def _first_checks(self, message: IncomingMessage) -> tuple[bool, int]:
+        """Whether `message` was answered already, and the live config's version in Redis:
+        one round trip for both."""
+        found, version = await self.outbox.answered_and_get(message, self.config.version_key)
+        return found, self.config.parse_version(version)
+
+    async def answer(
+        self, message: IncomingMessage, config_version: int | None = None
+    ) -> Answer | None:
+        """The answer to `message`; None for a blocked user. `config_version`: the stored
+        version of the live config, when the caller read it already."""
+        snapshot = await self.config.settled(config_version)
         reading = await self._read_attachments(message, snapshot)
         if isinstance(reading, TurnInput):
             message = message.model_copy(update={"text": reading.text})
@@ -212,7 +233,7 @@ class Orchestrator:
         if wants_voice(user, message.text):
             voice = await self.voice.speak(result.text, snapshot)
         shown = (reading.prefix() if reading is not None else "") + result.text
-        return Answer(shown, OutgoingKind.REPLY, voice)
+        return Answer(shown, OutgoingKind.REPLY, voice, noted=result.tools_ran)
 
     async def _read_attachments(
         self, message: IncomingMessage, snapshot: ConfigSnapshot
@@ -275,8 +296,8 @@ class Orchestrator:
         """What the tools noted for the answer's buttons, read in one round trip: the
         reminders this turn made (each gets a Cancel) and the calendar deletes it asked
         about (Yes / No each). An apology carries none, so nothing is deleted on a failed
-        turn."""
-        if answer.kind != OutgoingKind.REPLY:
+        turn; an answer no tool worked on has none to read (no round trip)."""
+        if answer.kind != OutgoingKind.REPLY or not answer.noted:
             return [], []
         message_id = str(message.message_id)
         async with self.redis.pipeline(transaction=False) as pipe:

@@ -7,9 +7,10 @@ against the chat-completions stand-in. The tests share one assistant (`platform`
 from __future__ import annotations
 
 import time
+import uuid
 
 from assistant.tests.support import Deployment
-from common.messages import OutgoingKind, answer_message_id
+from common.messages import ChatType, IncomingMessage, OutgoingKind, answer_message_id
 
 
 async def test_a_message_in_gets_an_answer_out(deployment: Deployment) -> None:
@@ -38,6 +39,28 @@ async def test_a_message_in_gets_an_answer_out(deployment: Deployment) -> None:
     ]
     assert stored[1].model == deployment.config.primary
     assert stored[1].tokens_in and stored[1].latency_ms is not None
+
+
+async def test_buttons_come_from_this_turns_tools_so_a_turn_without_any_reads_no_notes(
+    deployment: Deployment,
+) -> None:
+    """A note for the message that no tool of this turn wrote (an earlier try's, whose
+    answer was never sent and which this try's model did not repeat) gives no button: the
+    answer says nothing of that reminder, and a turn without tools skips the read."""
+    await deployment.assistant()
+    carol = await deployment.user("Carol")
+    deployment.llm.reply("Nothing to set up, just saying hi.")
+    message = IncomingMessage(
+        message_id=uuid.uuid4(), chat_id=int(carol.telegram_id), chat_type=ChatType.PRIVATE,
+        user_id=carol.id, telegram_user_id=carol.telegram_id, first_name="Carol", text="hi",
+        reply_stream=deployment.replies,
+    )  # fmt: skip
+    await deployment.redis.rpush(
+        deployment.names.reminders_made(str(message.message_id)), str(uuid.uuid4())
+    )
+    await deployment.redis.xadd(deployment.names.to_secretary, {"data": message.to_json()})
+    answer = await deployment.answer_to(message)
+    assert answer.text == "Nothing to set up, just saying hi." and answer.buttons == []
 
 
 async def test_an_answer_goes_to_the_reply_stream_and_not_to_telegram(

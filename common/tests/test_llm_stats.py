@@ -91,3 +91,27 @@ async def test_a_redis_that_is_gone_or_hangs_costs_the_writer_nothing(names: Nam
                     await stats.drain()  # and the write gives up in bounded time
             assert [e["event"] for e in logs] == ["llm_stats_not_recorded"]
             await redis.aclose()
+
+
+async def test_counts_recorded_together_are_written_together_after_a_moment(
+    redis: aioredis.Redis, names: Names
+) -> None:
+    """One write per second at most, not one per completion: a busy assistant's counts
+    reach Redis summed, per quarter hour, and the last of them when it stops (drain)."""
+    stats = LlmStats(redis, names, flush_after_s=0.3)
+    later = NOON + timedelta(minutes=20)
+    for _ in range(100):
+        stats.record(LlmCounts(requests=1), NOON)
+    stats.record(LlmCounts(requests=1, failed=1), later)
+    quarter = quarter_of(NOON)
+    span = (quarter, quarter + timedelta(hours=1))
+    assert await stats.read(*span) == LlmCounts()  # nothing written yet
+    await asyncio.sleep(0.6)
+    assert await stats.read(*span) == LlmCounts(requests=101, failed=1)
+    stats.record(LlmCounts(requests=5), NOON)
+    await stats.drain()  # at once, not after the moment
+    assert await stats.read(*span) == LlmCounts(requests=106, failed=1)
+    day = await redis.hgetall(names.llm_stats(NOON.date().isoformat()))
+    assert {k.decode(): int(v) for k, v in day.items()} == {
+        "1200:requests": 105, "1215:requests": 1, "1215:failed": 1,
+    }  # fmt: skip

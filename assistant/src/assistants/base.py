@@ -40,6 +40,9 @@ class TurnResult:
     model: str | None = None
     #: True when a redelivered message found its answer already in the history.
     replayed: bool = False
+    #: False only when this turn surely called no tool, so no tool left notes for the
+    #: answer's buttons (a replayed turn may have called some on its first try).
+    tools_ran: bool = True
 
 
 class BaseAssistant(ABC):

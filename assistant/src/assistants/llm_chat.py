@@ -136,7 +136,7 @@ class LlmChatAssistant(BaseAssistant):
             await self._store(thread, exchange.records)
             return TurnResult(None)
         await self._store(thread, exchange.records)
-        return TurnResult(text, model)
+        return TurnResult(text, model, tools_ran=any(r.tool_calls for r in exchange.records))
 
     def memory_query(self, text: str) -> str | None:
         """What to search long-term memory for (None: this assistant has none)."""

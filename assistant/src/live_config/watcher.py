@@ -84,11 +84,14 @@ class ConfigWatcher:
                         self._on_change(fresh)
             return self.current
 
-    async def settled(self) -> ConfigSnapshot:
+    async def settled(self, stored_version: int | None = None) -> ConfigSnapshot:
         """The snapshot for a message starting now. rest_service keeps the version in Redis
         before it answers a config write: one GET here means the message right after a
-        change sees it, even before `config:updated` arrives."""
-        if await self._stored_version() > self.current.version:
+        change sees it, even before `config:updated` arrives. `stored_version`: that
+        version as the caller read it (`version_key`, `parse_version`) with its own checks,
+        in the same round trip."""
+        stored = await self._stored_version() if stored_version is None else stored_version
+        if stored > self.current.version:
             self.trigger_refresh()
         task = self._refreshing
         if task is not None and not task.done():
@@ -96,11 +99,23 @@ class ConfigWatcher:
                 await asyncio.wait_for(asyncio.shield(task), _SETTLE_TIMEOUT_S)
         return self.current
 
+    @property
+    def version_key(self) -> str:
+        """Where rest_service keeps the live config's version."""
+        return self._names.config_version
+
+    @staticmethod
+    def parse_version(raw: bytes | str | None) -> int:
+        """The stored version; -1 when there is none or it is not a number."""
+        try:
+            return int(raw) if raw is not None else -1
+        except ValueError:
+            return -1
+
     async def _stored_version(self) -> int:
         try:
-            raw = await self._redis.get(self._names.config_version)
-            return int(raw) if raw is not None else -1
-        except (aioredis.RedisError, ValueError):
+            return self.parse_version(await self._redis.get(self.version_key))
+        except aioredis.RedisError:
             return -1
 
     def trigger_refresh(self) -> None:
