@@ -50,6 +50,9 @@ class TypingIndicator:
         self._max_s = max_s
         self._loops: dict[int, asyncio.Task[None]] = {}
         self._wake: dict[int, asyncio.Event] = {}
+        #: chats whose loop here may end without asking Redis: an answer sent by this
+        #: process left nothing waiting, and nothing was queued for them since
+        self._drained: set[int] = set()
         self._closing = False
         # sendChatActions share the answers' connection pool, whose bookkeeping costs
         # per queued request times connections: a backlog of waiting chats queued there
@@ -58,6 +61,7 @@ class TypingIndicator:
 
     def show(self, chat_id: int) -> None:
         """Keep "typing…" in the chat while answers are pending (already recorded)."""
+        self._drained.discard(chat_id)
         if chat_id in self._loops or self._closing:
             return
         self._wake[chat_id] = asyncio.Event()
@@ -69,14 +73,21 @@ class TypingIndicator:
         """An answer went out: its question no longer waits (any answer, if it names none)."""
         if message.kind == OutgoingKind.NOTIFICATION:
             return
-        key = self._names.telegram_typing(message.chat_id)
-        removed = 0
+        chat_id = message.chat_id
+        key = self._names.telegram_typing(chat_id)
+        removed, waiting = 0, 0
         if message.correlation_id:
-            removed = await self._redis.zrem(key, message.correlation_id)
+            async with self._redis.pipeline(transaction=False) as pipe:  # one round trip
+                pipe.zrem(key, message.correlation_id)
+                pipe.zcard(key)
+                removed, waiting = await pipe.execute()
         if not removed:
             await self._redis.delete(key)
-        wake = self._wake.get(message.chat_id)
+            waiting = 0
+        wake = self._wake.get(chat_id)
         if wake is not None:
+            if not waiting:
+                self._drained.add(chat_id)
             wake.set()
 
     async def close(self, grace_s: float = 2.0) -> None:
@@ -94,18 +105,32 @@ class TypingIndicator:
             await asyncio.wait(busy)
 
     def _finished(self, chat_id: int, task: asyncio.Task[None]) -> None:
-        self._loops.pop(chat_id, None)
-        self._wake.pop(chat_id, None)
+        self._forget(chat_id, task)
         if not task.cancelled() and (exc := task.exception()) is not None:
             log.error("typing_loop_failed", chat_id=chat_id, error=f"{type(exc).__name__}: {exc}")
 
+    def _forget(self, chat_id: int, task: asyncio.Task[None] | None) -> None:
+        """Drop `task`'s loop of the chat (not a newer one's)."""
+        if task is not None and self._loops.get(chat_id) is task:
+            del self._loops[chat_id]
+            self._wake.pop(chat_id, None)
+            self._drained.discard(chat_id)
+
     async def _loop(self, chat_id: int) -> None:
+        try:
+            await self._keep_typing(chat_id)
+        finally:  # at once, so a message queued from now on starts a new loop
+            self._forget(chat_id, asyncio.current_task())
+
+    async def _keep_typing(self, chat_id: int) -> None:
         wake = self._wake[chat_id]
         failing_since: float | None = None
         if self._delay_s > 0:  # an answer out by then ends the loop below without a chat action
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), self._delay_s)
         while not self._closing:
+            if chat_id in self._drained:  # this process sent the last answer it waited for
+                return
             try:
                 if not await self._pending(chat_id):
                     return

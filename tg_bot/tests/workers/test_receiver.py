@@ -154,6 +154,34 @@ async def test_typing_waits_for_a_noticeable_delay_so_a_quick_answer_shows_none(
     assert not await redis.exists(names.telegram_typing(quick["id"]))
 
 
+async def test_a_message_right_after_a_quick_answer_still_shows_typing(
+    run_bot, telegram, redis, names, rest
+) -> None:
+    """The chat's loop ends without asking Redis when this process sent the last answer it
+    waited for; a message queued just then starts typing all the same."""
+    anna = someone()
+
+    async def answer(message) -> None:
+        await StreamPublisher(redis, names).publish(TO_TELEGRAM, OutgoingMessage(
+            message_id=uuid.uuid4(), chat_id=anna["id"], text="Done",
+            correlation_id=str(message.message_id),
+        ))  # fmt: skip
+
+    async with run_bot(TYPING_DELAY_SECONDS="0.3"):
+        telegram.inject(build.private_text(anna, "first"))
+        [first] = await queued(redis, names)
+        await answer(first)
+        await telegram.wait_sent(1, anna["id"])
+        telegram.inject(build.private_text(anna, "second"))
+        [_, second] = await queued(redis, names, count=2)
+        await asyncio.sleep(1.0)
+        shown = len(telegram.actions_in(anna["id"]))
+        await answer(second)
+        await telegram.wait_sent(2, anna["id"])
+    assert shown >= 1
+    assert not await redis.exists(names.telegram_typing(anna["id"]))
+
+
 async def test_a_group_message_without_mention_is_ignored(run_bot, telegram, redis, names) -> None:
     group, anna = a_group(), someone()
     async with run_bot():
