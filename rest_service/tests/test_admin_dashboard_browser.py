@@ -102,6 +102,20 @@ def talk(conversation: Coroutine[Any, Any, Any]) -> Any:
         return pool.submit(asyncio.run, conversation).result()
 
 
+def llm_failure_recorded(system: System, redis_url: str, timeout: float = 10.0) -> None:
+    """The assistant writes its LLM counts once a second (`common/llm_stats.py`): wait for
+    the failed request to be written before the page reads it."""
+    client = syncredis.Redis.from_url(redis_url)
+    key = system.names.llm_stats(datetime.now(UTC).date().isoformat())
+    deadline = time.monotonic() + timeout
+    try:
+        while not any(k.endswith(b":failed") for k in client.hkeys(key)):
+            assert time.monotonic() < deadline, "the LLM failure was never counted"
+            time.sleep(0.1)
+    finally:
+        client.close()
+
+
 def cell(page: Any, selector: str) -> str:
     return str(page.locator(selector).inner_text()).strip()
 
@@ -115,6 +129,7 @@ def test_dashboard_shows_live_figures_and_refreshes(
     talk(system.say(person, "what time is it in Oslo?"))
     talk(system.say(person, "hello, flaky model"))
     dead = dead_letter_a_malformed_entry(system, redis_url)
+    llm_failure_recorded(system, redis_url)
 
     context = browser.new_context(base_url=admin.url, viewport={"width": 1400, "height": 1100})
     context.set_default_timeout(TIMEOUT_MS)
