@@ -10,6 +10,7 @@ import pytest
 from aiohttp import web
 
 from common.errors import NotFoundError, ValidationFailedError
+from common.logging import REQUEST_ID_HEADER, correlation
 from common.rest_client import RestClient, RestServiceUnavailable
 from common.wire import User
 from ops.infra import free_port
@@ -115,3 +116,27 @@ async def test_answers_are_parsed_once_into_wire_models_ignoring_new_fields(
     assert got.id == uuid.UUID(str(user["id"]))
     assert got.created_at == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     assert not hasattr(got, "added_by_a_newer_server")
+
+
+async def test_query_parameters_are_sent_as_rest_service_reads_them(
+    server: tuple[ScriptedServer, str],
+) -> None:
+    scripted, url = server
+    async with RestClient(url, "tok") as client:
+        await client.get_json("/api/x", on=True, off=False, ids=["a", "b"], gone=None, n=3)
+    assert list(scripted.seen[0].query.items()) == [
+        ("on", "true"), ("off", "false"), ("ids", "a"), ("ids", "b"), ("n", "3"),
+    ]  # fmt: skip
+
+
+async def test_the_handled_messages_id_goes_along_and_a_closed_client_refuses(
+    server: tuple[ScriptedServer, str],
+) -> None:
+    scripted, url = server
+    client = RestClient(url, "tok")
+    with correlation("msg-42"):
+        await client.get_json("/api/x")
+    await client.aclose()
+    assert scripted.seen[0].headers[REQUEST_ID_HEADER] == "msg-42"
+    with pytest.raises(RuntimeError, match="closed"):
+        await client.get_json("/api/x")

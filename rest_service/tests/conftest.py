@@ -4,6 +4,7 @@ that makes rows through the public endpoints."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -12,11 +13,14 @@ from typing import Any
 import httpx
 import pytest
 import redis.asyncio as aioredis
+import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import SQLModel
 
+from common.rest_client import RestClient
+from ops.infra import free_port
 from rest_service.app.main import create_app
 from rest_service.app.settings import Settings
 from rest_service.app.state import AppState
@@ -89,6 +93,25 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://rest") as http:
         yield http
+
+
+@pytest.fixture
+async def rest(app: FastAPI, secrets: dict[str, str]) -> AsyncIterator[RestClient]:
+    """The client against the test's app served by uvicorn in this event loop (its lifespan
+    is the `app` fixture's, its writes in the test's rolled-back transaction)."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        assert not serving.done(), "rest_service did not start"
+        await asyncio.sleep(0.02)
+    try:
+        async with RestClient(f"http://127.0.0.1:{port}", secrets["SERVICE_API_TOKEN"]) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        await serving
 
 
 @pytest.fixture

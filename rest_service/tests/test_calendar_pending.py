@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -19,15 +17,6 @@ from rest_service.tests.conftest import Api
 
 MINE = {"token": "a-token", "refresh_token": "a-refresh", "account": "a@example.com"}
 THEIRS = {"token": "v-token", "refresh_token": "v-refresh", "account": "v@example.com"}
-
-
-@pytest.fixture
-async def rest(app: FastAPI, secrets: dict[str, str]) -> AsyncIterator[RestClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with RestClient(
-        "http://rest", secrets["SERVICE_API_TOKEN"], transport=transport
-    ) as client:
-        yield client
 
 
 async def test_a_pending_account_waits_beside_the_active_one_unread(

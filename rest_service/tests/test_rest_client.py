@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
-from fastapi import FastAPI
 
 from common.errors import NotFoundError, ValidationFailedError
 from common.rest_client import RestClient
 from common.wire import MessageIn, MessageRole
 from rest_service.tests.conftest import Api, telegram_id, unique
-
-
-@pytest.fixture
-async def rest(app: FastAPI, secrets: dict[str, str]) -> AsyncIterator[RestClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with RestClient(
-        "http://rest", secrets["SERVICE_API_TOKEN"], transport=transport
-    ) as client:
-        yield client
 
 
 async def test_users(rest: RestClient, api: Api) -> None:
