@@ -80,7 +80,6 @@ async def runtime(ctx: WorkerContext, settings: Settings) -> AsyncIterator[Runti
         try:
             yield Runtime(rest, http, llm, config, orchestrator)
         finally:
-            await stats.drain()  # the last second's counts (Redis is closed after this)
             await llm.aclose()
 
 
