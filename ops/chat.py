@@ -105,27 +105,32 @@ async def run_chat(
     timeout: float,
 ) -> int:
     redis = create_redis(redis_url, **topology)
-    rest = RestClient(rest_url, token)
-    session = ChatSession(redis, Names(prefix), rest, telegram_id, name, language)
-    try:
-        await session.open()
-        if one_message is not None:
-            for part in await session.ask(one_message, timeout):
-                print(part.text)
-            return 0
-        print("Chatting with the assistant through the queues. /quit to leave.", file=sys.stderr)
-        prompt = "you> " if sys.stdin.isatty() else ""  # lines from a pipe need no prompt
-        while True:
+    async with RestClient(rest_url, token) as rest:  # closed whatever fails below
+        session = ChatSession(redis, Names(prefix), rest, telegram_id, name, language)
+        try:
+            return await _converse(session, one_message, timeout)
+        finally:
             try:
-                text = await asyncio.to_thread(input, prompt)
-            except EOFError:
-                return 0
-            if text.strip() in ("/quit", "/exit"):
-                return 0
-            if text.strip():
-                for part in await session.ask(text, timeout):
-                    print(f"assistant> {part.text}")
-    finally:
-        await session.close()
-        await rest.aclose()
-        await redis.aclose()
+                await session.close()
+            finally:
+                await redis.aclose()
+
+
+async def _converse(session: ChatSession, one_message: str | None, timeout: float) -> int:
+    await session.open()
+    if one_message is not None:
+        for part in await session.ask(one_message, timeout):
+            print(part.text)
+        return 0
+    print("Chatting with the assistant through the queues. /quit to leave.", file=sys.stderr)
+    prompt = "you> " if sys.stdin.isatty() else ""  # lines from a pipe need no prompt
+    while True:
+        try:
+            text = await asyncio.to_thread(input, prompt)
+        except EOFError:
+            return 0
+        if text.strip() in ("/quit", "/exit"):
+            return 0
+        if text.strip():
+            for part in await session.ask(text, timeout):
+                print(f"assistant> {part.text}")
