@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, Literal
+
 import uvicorn
 
 from common.settings import ServiceSettings
@@ -18,3 +23,22 @@ def serve_asgi(app_path: str, settings: ServiceSettings) -> None:
         lifespan="on",
     )
     uvicorn.Server(config).run()
+
+
+@asynccontextmanager
+async def served_in_this_loop(
+    app: Any, port: int, *, lifespan: Literal["on", "off"] = "on"
+) -> AsyncIterator[str]:
+    """`app` served by uvicorn in the running event loop (tests: its lifespan and each
+    request run in tasks of their own) until the block ends; yields its base URL."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan=lifespan)
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        assert not serving.done(), "the app did not start"
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await serving

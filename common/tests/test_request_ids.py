@@ -16,7 +16,6 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 import structlog
-import uvicorn
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
 
@@ -26,6 +25,7 @@ from common.messages import OutgoingMessage
 from common.names import Names
 from common.queue import ConsumerConfig, StreamConsumer, StreamPublisher
 from common.rest_client import RestClient
+from common.serve import served_in_this_loop
 from google_calendar_service.src.main import create_app as create_calendar_app
 from ops.infra import free_port
 from rest_service.app.main import create_app as create_rest_app
@@ -58,19 +58,10 @@ def lines(log_file: Path) -> list[dict[str, Any]]:
 @pytest.fixture
 async def rest_server(settings_env: dict[str, str]) -> AsyncIterator[str]:
     """rest_service in uvicorn: its lifespan and each request run in tasks of their own."""
-    config = uvicorn.Config(
-        create_rest_app(), host="127.0.0.1", port=REST_PORT, log_config=None, lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not serving.done(), "rest_service did not start"
-        await asyncio.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{REST_PORT}"
+        async with served_in_this_loop(create_rest_app(), REST_PORT) as url:
+            yield url
     finally:
-        server.should_exit = True
-        await serving
         reset_logging()
 
 

@@ -6,12 +6,15 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 from aiohttp import web
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from common.errors import NotFoundError, ValidationFailedError
 from common.logging import REQUEST_ID_HEADER, correlation
-from common.rest_client import RestClient, RestServiceUnavailable
+from common.rest_client import RestClient, RestServiceUnavailable, _query
 from common.wire import User
 from ops.infra import free_port
 
@@ -140,3 +143,18 @@ async def test_the_handled_messages_id_goes_along_and_a_closed_client_refuses(
     assert scripted.seen[0].headers[REQUEST_ID_HEADER] == "msg-42"
     with pytest.raises(RuntimeError, match="closed"):
         await client.get_json("/api/x")
+
+
+_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.text(max_size=20),
+    st.lists(st.one_of(st.booleans(), st.integers(), st.text(max_size=10)), max_size=3),
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(min_size=1, max_size=10), _VALUES, max_size=6))
+def test_query_parameters_are_encoded_as_httpx_encoded_them(params: dict) -> None:
+    """The move to aiohttp (issue 23) keeps rest_service's view of every query: None left
+    out, booleans as true/false, a list as the parameter repeated, in order."""
+    sent = {name: value for name, value in params.items() if value is not None}
+    assert _query(params) == list(httpx.QueryParams(sent).multi_items())

@@ -4,7 +4,6 @@ that makes rows through the public endpoints."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -13,13 +12,13 @@ from typing import Any
 import httpx
 import pytest
 import redis.asyncio as aioredis
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import SQLModel
 
 from common.rest_client import RestClient
+from common.serve import served_in_this_loop
 from ops.infra import free_port
 from rest_service.app.main import create_app
 from rest_service.app.settings import Settings
@@ -99,19 +98,11 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 async def rest(app: FastAPI, secrets: dict[str, str]) -> AsyncIterator[RestClient]:
     """The client against the test's app served by uvicorn in this event loop (its lifespan
     is the `app` fixture's, its writes in the test's rolled-back transaction)."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not serving.done(), "rest_service did not start"
-        await asyncio.sleep(0.02)
-    try:
-        async with RestClient(f"http://127.0.0.1:{port}", secrets["SERVICE_API_TOKEN"]) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        await serving
+    async with (
+        served_in_this_loop(app, free_port(), lifespan="off") as url,
+        RestClient(url, secrets["SERVICE_API_TOKEN"]) as client,
+    ):
+        yield client
 
 
 @pytest.fixture
