@@ -7,17 +7,35 @@ long until they would. Checking the limits together is what keeps a chat's sends
 even when the overall limit makes some of them wait, which chaining one limiter per scope
 (aiolimiter and friends) cannot promise; keeping them in Redis is what holds them when
 several processes send for the same bot.
+
+Telegram counts a send when it arrives, the limiter when it is allowed. A send that takes
+long (a slow network, a stalled loop) may arrive late, and the chat's next send, allowed a
+window after the first was, would then arrive right behind it. So a send that took longer
+than `RESTAMP_AFTER_S` is counted again from when it finished, in its chat's and group's
+limits (`SendLimiter.sending`): a chat's sends go one after another, so the next is then a
+full window behind the arrival.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
+import structlog
+from redis.exceptions import RedisError
 
 from common.names import Names
+
+log = structlog.get_logger(__name__)
+
+# A send slower than this is counted again from its end (a few ms on loopback; a real
+# Telegram round trip is longer, and then the extra Redis call is small beside it).
+RESTAMP_AFTER_S = 0.02
 
 # KEYS: one sorted set per limit. ARGV: a unique member, then (count, window_us) per key.
 # Returns 0 when the send is recorded, else the microseconds to wait before trying again.
@@ -40,6 +58,19 @@ if wait > 0 then return wait end
 for i, key in ipairs(KEYS) do
   redis.call('ZADD', key, now, ARGV[1])
   redis.call('PEXPIRE', key, math.ceil(tonumber(ARGV[2 * i + 1]) / 1000) + 1000)
+end
+return 0
+"""
+
+# KEYS: the sorted sets a send was recorded in. ARGV: its member, then window_us per key.
+# Moves the send to Redis's now where it is still recorded.
+_RESTAMP = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+for i, key in ipairs(KEYS) do
+  if redis.call('ZADD', key, 'XX', 'CH', now, ARGV[1]) > 0 then
+    redis.call('PEXPIRE', key, math.ceil(tonumber(ARGV[i + 1]) / 1000) + 1000)
+  end
 end
 return 0
 """
@@ -75,28 +106,62 @@ class SendLimiter:
         self._names = names
         self._limits = limits
         self._acquire = redis.register_script(_ACQUIRE)
+        self._restamp = redis.register_script(_RESTAMP)
 
-    async def acquire(self, chat_id: int) -> None:
-        """Wait until a message may go to `chat_id`; the send is counted from now."""
+    @asynccontextmanager
+    async def sending(self, chat_id: int) -> AsyncIterator[None]:
+        """Wait for a slot, then send to `chat_id` inside the block; a send that took
+        longer than `RESTAMP_AFTER_S` (or failed after that long) is counted from its end."""
+        send_id = await self.acquire(chat_id)
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            if time.monotonic() - started > RESTAMP_AFTER_S:
+                await self._counted_from_now(chat_id, send_id)
+
+    async def acquire(self, chat_id: int) -> str:
+        """Wait until a message may go to `chat_id`; the send is counted from now. Returns
+        the send's id in the limits."""
         while True:
-            wait_s = await self.try_acquire(chat_id)
+            send_id = uuid.uuid4().hex
+            wait_s = await self._try(chat_id, send_id)
             if wait_s <= 0:
-                return
+                return send_id
             await asyncio.sleep(wait_s)  # exactly until the limits free a slot
 
     async def try_acquire(self, chat_id: int) -> float:
         """Count a send to `chat_id` now and return 0 if every limit allows it; otherwise
         count nothing and return the seconds until they would."""
-        keys, args = self._scopes(chat_id)
-        wait_us = int(await self._acquire(keys=keys, args=[uuid.uuid4().hex, *args]))
+        return await self._try(chat_id, uuid.uuid4().hex)
+
+    async def _try(self, chat_id: int, send_id: str) -> float:
+        scopes = self._scopes(chat_id)
+        keys = [key for key, _ in scopes]
+        args: list[int] = []
+        for _, limit in scopes:
+            args += [limit.count, _window_us(limit)]
+        wait_us = int(await self._acquire(keys=keys, args=[send_id, *args]))
         return max(wait_us, 0) / 1_000_000
 
-    def _scopes(self, chat_id: int) -> tuple[list[str], list[int]]:
+    async def _counted_from_now(self, chat_id: int, send_id: str) -> None:
+        """The chat's and group's limits, not the overall one: sends to different chats
+        overlap, so moving one there would only hold the others back."""
+        scopes = self._scopes(chat_id)[1:]
+        keys = [key for key, _ in scopes]
+        windows = [_window_us(limit) for _, limit in scopes]
+        try:
+            await self._restamp(keys=keys, args=[send_id, *windows])
+        except RedisError as exc:  # the send is done; its first stamp still holds
+            log.warning("send_limit_restamp_failed", chat_id=chat_id, error=str(exc))
+
+    def _scopes(self, chat_id: int) -> list[tuple[str, Limit]]:
+        """The limits a send to `chat_id` counts against, overall first."""
         scopes = [("all", self._limits.overall), (f"chat:{chat_id}", self._limits.chat)]
         if chat_id < 0:  # groups and supergroups have negative ids
             scopes.append((f"group:{chat_id}", self._limits.group))
-        keys = [self._names.telegram_send_limit(scope) for scope, _ in scopes]
-        args: list[int] = []
-        for _, limit in scopes:
-            args += [limit.count, max(1, round(limit.window_s * 1_000_000))]
-        return keys, args
+        return [(self._names.telegram_send_limit(scope), limit) for scope, limit in scopes]
+
+
+def _window_us(limit: Limit) -> int:
+    return max(1, round(limit.window_s * 1_000_000))

@@ -163,11 +163,11 @@ class ResponseHandler:
         language = await self._chat_language(message.chat_id)
         apology = plain_text(self._renderer.render(CATALOGUE.text(language, "error.generic")))
         try:
-            await self._limiter.acquire(message.chat_id)
-            await self._telegram.send_message(
-                message.chat_id, apology, parse_mode=None,
-                message_thread_id=message.message_thread_id,
-            )  # fmt: skip
+            async with self._limiter.sending(message.chat_id):
+                await self._telegram.send_message(
+                    message.chat_id, apology, parse_mode=None,
+                    message_thread_id=message.message_thread_id,
+                )  # fmt: skip
         except TelegramError as exc:
             log.warning(
                 "undelivered_answer_apology_failed", chat_id=message.chat_id, error=str(exc)
@@ -195,9 +195,9 @@ class ResponseHandler:
         if await self._redis.exists(sent_key):
             return chat_id
         while True:
-            await self._limiter.acquire(chat_id)
             try:
-                await send(chat_id)
+                async with self._limiter.sending(chat_id):
+                    await send(chat_id)
             except TelegramMigrateChat as exc:
                 log.info("group_migrated", chat_id=chat_id, new_chat_id=exc.new_chat_id)
                 chat_id = exc.new_chat_id
@@ -232,11 +232,13 @@ class ResponseHandler:
         last carries the buttons."""
         markup = keyboard(message.buttons) if last else None
         edit = message.edit_telegram_message_id
+        reply_to = message.reply_to_telegram_message_id if index == 0 else None
         if index == 0 and edit is not None and chat_id == message.chat_id:
             if await self._edit(chat_id, edit, part, markup):
                 return
-            await self._limiter.acquire(chat_id)  # the refused edit took this slot
-        reply_to = message.reply_to_telegram_message_id if index == 0 else None
+            async with self._limiter.sending(chat_id):  # the refused edit took this slot
+                await self._send(chat_id, part, reply_to, message.message_thread_id, markup)
+            return
         await self._send(chat_id, part, reply_to, message.message_thread_id, markup)
 
     async def _send(

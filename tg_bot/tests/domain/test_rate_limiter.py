@@ -45,3 +45,34 @@ async def test_a_group_is_held_to_its_per_minute_limit(redis, names) -> None:
     assert [await limiter.try_acquire(-100) for _ in range(3)] == [0, 0, 0]
     assert 59 < await limiter.try_acquire(-100) <= 60
     assert await limiter.try_acquire(200) == 0  # a private chat is not the group
+
+
+async def test_a_slow_send_is_counted_from_its_end_in_its_chat(redis, names) -> None:
+    limits = SendLimits(overall=Limit.per_second(2), chat=Limit.per_second(2), group=RELAXED)
+    limiter = SendLimiter(redis, names, limits)
+    async with limiter.sending(5):
+        await asyncio.sleep(0.6)  # past the chat's 0.5 s window before it ends
+    assert 0.45 < await limiter.try_acquire(5) <= 0.5  # a full window from the end
+    assert await limiter.try_acquire(6) == 0  # the overall limit counts from the slot
+
+
+async def test_a_quick_send_stays_counted_from_its_slot(redis, names) -> None:
+    limits = SendLimits(overall=RELAXED, chat=Limit.per_second(2), group=RELAXED)
+    limiter = SendLimiter(redis, names, limits)
+    async with limiter.sending(5):
+        seconds, micros = await redis.time()  # Redis's clock, after the slot was taken
+    ((_, stamp),) = await redis.zrange(names.telegram_send_limit("chat:5"), 0, -1, withscores=True)
+    assert stamp <= seconds * 1_000_000 + micros  # not moved: no extra call for quick sends
+
+
+async def test_a_failed_slow_send_is_counted_from_its_end_too(redis, names) -> None:
+    """Telegram may have taken a send whose answer timed out."""
+    limits = SendLimits(overall=RELAXED, chat=Limit.per_second(2), group=Limit.per_second(2))
+    limiter = SendLimiter(redis, names, limits)
+    try:
+        async with limiter.sending(-300):
+            await asyncio.sleep(0.6)
+            raise TimeoutError
+    except TimeoutError:
+        pass
+    assert 0.45 < await limiter.try_acquire(-300) <= 0.5

@@ -113,6 +113,19 @@ async def test_with_the_chat_limit_at_5_a_second_30_answers_are_never_faster(
     assert fastest_run(times, 0.2) <= JITTER, times
 
 
+async def test_an_answer_that_arrived_late_does_not_pull_the_next_one_behind_it(
+    run_bot, telegram, redis, names
+) -> None:
+    """The second answer reaches Telegram 0.6 s after its slot (a slow network); the third
+    is spaced from that arrival, not from the slot, as Telegram counts arrivals."""
+    telegram.fail("sendMessage", status=0, delay=0.6, chat_id=PRIVATE, after=1)
+    async with run_bot(SEND_LIMIT_CHAT_PER_SECOND="5"):
+        await publish(redis, names, *(answer(PRIVATE, f"answer {i}") for i in range(4)))
+        sent = await telegram.wait_sent(4, PRIVATE, timeout=10)
+    assert [m.text for m in sent] == [f"answer {i}" for i in range(4)]
+    assert fastest_run([m.at for m in sent], 0.2) <= JITTER, [m.at for m in sent]
+
+
 async def test_the_overall_and_group_limits_hold_as_set(run_bot, telegram, redis, names) -> None:
     async with run_bot(SEND_LIMIT_OVERALL_PER_SECOND="10", SEND_LIMIT_GROUP_PER_MINUTE="3"):
         await publish(redis, names, *(answer(2000 + i, "hi") for i in range(12)))
