@@ -1,9 +1,9 @@
-"""The Bot API client: python-telegram-bot's `Bot` (on httpx) behind our own interface.
+"""The Bot API client: python-telegram-bot's `Bot` (on aiohttp) behind our own interface.
 
 Sending uses PTB's typed methods; getUpdates, getFile and `call` take the raw JSON, so
 updates are read by our own tolerant models (`types`). Every failure becomes a type from
-`errors`: PTB's request layer is subclassed to keep what its own mapping drops (the HTTP
-status, `error_code`, a 429 without parameters). Network errors and 5xx are retried under the
+`errors`: PTB's request layer is ours (`transport`) and keeps what PTB's mapping drops (the
+HTTP status, `error_code`, a 429 without parameters). Network errors and 5xx are retried under the
 one retry policy (`common.retry`); PTB retries nothing. The token never appears in an error
 or a log line.
 """
@@ -12,17 +12,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import logging
 import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-import httpx
 import telegram
 import telegram.error as ptb
 from pydantic import ValidationError
-from telegram.request import HTTPXRequest, RequestData
+from telegram.request import BaseRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from common.logging import get_logger
@@ -40,6 +38,7 @@ from tg_bot.src.clients.errors import (
     TelegramServerError,
     TelegramUnauthorized,
 )
+from tg_bot.src.clients.transport import AiohttpRequest, Refused
 from tg_bot.src.clients.types import TgFile, TgUpdate, TgUser
 
 log = get_logger(__name__)
@@ -54,55 +53,16 @@ _BY_STATUS: dict[int, type[TelegramError]] = {
     409: TelegramConflict,
 }
 _NO_PREVIEW = telegram.LinkPreviewOptions(is_disabled=True)
-#: Loggers whose lines below WARNING carry the API URL (with the token): PTB's (with every
-#: message's text, too) and httpx's request lines.
+#: Loggers whose lines below WARNING carry a URL or a message's text: PTB's (the API URL,
+#: with the token) and httpx's request lines (the bot's other outside calls).
 _URL_LOGGERS = ("telegram", "httpx")
-
-
-class _Refused(ptb.TelegramError):
-    """An HTTP answer that is not a Bot API success, with what PTB's mapping would lose."""
-
-    def __init__(self, status: int, payload: Any) -> None:
-        super().__init__(f"HTTP {status}")
-        self.status = status
-        self.payload = payload
-
-
-class _Request(HTTPXRequest):
-    """PTB's httpx transport, raising `_Refused` with the status and body for any answer
-    that is not a success (PTB folds 401 into 404, 5xx into NetworkError, and a body that
-    is not a Bot API envelope into a KeyError)."""
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = HTTPXRequest.DEFAULT_NONE,
-        write_timeout: Any = HTTPXRequest.DEFAULT_NONE,
-        connect_timeout: Any = HTTPXRequest.DEFAULT_NONE,
-        pool_timeout: Any = HTTPXRequest.DEFAULT_NONE,
-    ) -> tuple[int, bytes]:
-        status, payload = await super().do_request(
-            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
-        )
-        if 200 <= status <= 299:
-            return status, payload
-        raise _Refused(status, _json_or_none(payload))
-
-    @staticmethod
-    def parse_json_payload(payload: bytes) -> Json:
-        found = _json_or_none(payload)
-        if isinstance(found, dict) and found.get("ok") is True and "result" in found:
-            return found
-        raise _Refused(200, found)
 
 
 class _Bot(telegram.Bot):
     async def raw(self, method: str, params: Json, read_timeout: float | None = None) -> Any:
         """A call whose answer we read ourselves (PTB's `do_api_request` warns for methods
         it knows, and getUpdates must stay tolerant of updates PTB's models would refuse)."""
-        timeout = HTTPXRequest.DEFAULT_NONE if read_timeout is None else read_timeout
+        timeout = BaseRequest.DEFAULT_NONE if read_timeout is None else read_timeout
         return await self._post(method, dict(params), read_timeout=timeout)
 
 
@@ -382,19 +342,9 @@ class TelegramClient:
         return None if not markup else telegram.InlineKeyboardMarkup.de_json(markup, self._bot)
 
 
-def _request(timeout: float, connections: int) -> _Request:
-    return _Request(
-        connection_pool_size=connections,
-        read_timeout=timeout,
-        write_timeout=timeout,
-        connect_timeout=timeout,
-        pool_timeout=timeout,
-        media_write_timeout=max(timeout, 20.0),
-        httpx_kwargs={
-            "limits": httpx.Limits(
-                max_connections=connections, max_keepalive_connections=connections
-            )
-        },
+def _request(timeout: float, connections: int) -> AiohttpRequest:
+    return AiohttpRequest(
+        connections=connections, timeout=timeout, media_write_timeout=max(timeout, 20.0)
     )
 
 
@@ -430,7 +380,7 @@ def _update(raw: Any) -> TgUpdate:
 def typed_error(method: str, exc: ptb.TelegramError, token: str = "") -> TelegramError:
     """PTB's error as ours. Ours keep the HTTP status; PTB's own types (raised where no
     HTTP answer was read) are mapped by kind."""
-    if isinstance(exc, _Refused):
+    if isinstance(exc, Refused):
         return refusal(method, exc.status, exc.payload)
     text = exc.message.replace(token, "***") if token else exc.message
     if isinstance(exc, ptb.RetryAfter):
@@ -498,10 +448,3 @@ def _seconds(value: Any) -> float:
     except (TypeError, ValueError, OverflowError):
         return 1.0
     return seconds if 0 <= seconds < 86_400 else 1.0
-
-
-def _json_or_none(payload: bytes) -> Any:
-    try:
-        return json.loads(payload.decode("utf-8", "replace"))
-    except ValueError:
-        return None
