@@ -175,8 +175,10 @@ def ensure_environment(argv: list[str]) -> None:
         uv = _uv()
         python = python_for_sync(uv)
         say(f"installing the project's environment from uv.lock ({wanted} extras)")
+        # Compiled now, not by the first start: five services compiling their imports at
+        # once doubled the first `up`'s start-up (as the images do: UV_COMPILE_BYTECODE).
         _run(
-            [uv, "sync", "--frozen", *flags, "--python", python],
+            [uv, "sync", "--frozen", "--compile-bytecode", *flags, "--python", python],
             "uv sync",
             cwd=ROOT,
             env={**os.environ, "UV_PROJECT_ENVIRONMENT": str(VENV)},

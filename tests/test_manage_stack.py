@@ -416,6 +416,26 @@ def test_a_stamp_per_extra_set_so_switching_reinstalls_only_when_needed(
     assert bootstrap.satisfied("dev", "d1")
 
 
+def test_the_install_compiles_bytecode_so_the_first_start_is_not_the_slow_one(
+    bootstrap: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without it the five services compiled their imports at the first `up`, all at once:
+    start-up 5.3 s against 2.3 s on the runs after (issue 23)."""
+    uv = fake_uv(tmp_path / "bin", bootstrap.UV_VERSION)
+    calls = tmp_path / "uv-calls"
+    uv.write_text(uv.read_text().replace("exit 0\n", f'echo "$*" >> {calls}; exit 0\n', 1))
+    monkeypatch.setenv("PATH", f"{uv.parent}:/usr/bin:/bin")
+    monkeypatch.delenv("SMART_ASSISTANT_NO_BOOTSTRAP", raising=False)
+    monkeypatch.setattr(bootstrap.os, "execv", lambda *args: None)  # stay in this process
+    for command in ("up", "test"):
+        calls.unlink(missing_ok=True)
+        for old in ("runtime", "dev"):
+            bootstrap.stamp(old).unlink(missing_ok=True)
+        bootstrap.ensure_environment([command])
+        [sync] = [line for line in calls.read_text().splitlines() if line.startswith("sync")]
+        assert "--compile-bytecode" in sync.split(), sync
+
+
 def fake_uv(folder: Path, version: str, python_found: str | None = None) -> Path:
     """A stand-in `uv`: its version, and whether it finds (or can install) a Python."""
     folder.mkdir(parents=True, exist_ok=True)
