@@ -9,8 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import event
 
 from rest_service.app.domain.messages import SEARCH_DEPTH
+from rest_service.app.state import STATE
 from rest_service.tests.conftest import Api, assert_error, unique
 
 MISSING = str(uuid.uuid4())
@@ -448,6 +451,47 @@ class TestTurnContext:
                 api, user_id=user["id"], assistant_id=assistant["id"], **window
             )
             assert found["recent"] == await api.ok("GET", recent, api.service, params=window)
+
+    async def test_the_profile_and_its_facts_come_in_one_statement(
+        self, api: Api, app: FastAPI
+    ) -> None:
+        """The busiest request: each Postgres round trip wakes a backend (issue 23)."""
+        user = await api.user()
+        facts = f"/api/users/{user['id']}/facts"
+        for text in ("likes tea", "has a cat", "works nights"):
+            await api.ok("POST", facts, api.service, json={"text": text})
+        assistant = await api.assistant()
+        statements: list[str] = []
+
+        def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            statements.append(statement)
+
+        engine = STATE.of_app(app).engine.sync_engine
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            body = {"user_id": user["id"], "assistant_id": assistant["id"]}
+            found = await self.context(api, **body, profile_id=user["id"], facts=True)
+            without = await self.context(api, **body, profile_id=user["id"])
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+        assert found["profile"] == without["profile"] == user
+        assert found["facts"] == await api.ok("GET", facts, api.service)
+        assert [fact["text"] for fact in found["facts"]] == [
+            "likes tea",
+            "has a cat",
+            "works nights",
+        ]
+        assert without["facts"] == []
+        profile_reads = [s for s in statements if "profile_facts" in s or "FROM users" in s]
+        assert len(profile_reads) == 2, profile_reads  # one per request
+
+    async def test_a_missing_profile_is_null_with_no_facts(self, api: Api) -> None:
+        assistant = await api.assistant()
+        found = await self.context(
+            api, user_id=unique("u"), assistant_id=assistant["id"], profile_id=MISSING, facts=True
+        )
+        assert (found["profile"], found["facts"]) == (None, [])
+        assert found["thread"]["thread_id"].startswith("thread_")
 
     async def test_makes_the_thread_and_leaves_out_memory_unless_asked(self, api: Api) -> None:
         assistant = await api.assistant()

@@ -19,7 +19,7 @@ from common.errors import not_found
 from common.wire import PROFILE_FACTS_MAX, MessageRole
 from rest_service.app.domain.common import is_foreign_key_violation
 from rest_service.app.domain.messages import _WORD, MAX_QUERY_WORDS, SEARCH_DEPTH
-from rest_service.app.domain.sql import MESSAGE_COLUMNS, USER_COLUMNS, message, one, prefixed, rows
+from rest_service.app.domain.sql import MESSAGE_COLUMNS, USER_COLUMNS, message, prefixed, rows
 from rest_service.app.domain.threads import new_thread_id
 from rest_service.app.domain.unit_of_work import Ctx, autocommit
 from rest_service.app.models.thread import TurnContextQuery
@@ -27,8 +27,19 @@ from rest_service.app.models.thread import TurnContextQuery
 _USER = USER_COLUMNS
 _THREAD = "user_id, assistant_id, id, thread_id, last_used, created_at, updated_at"
 _MESSAGE = MESSAGE_COLUMNS
-_PROFILE_SQL = f"SELECT {_USER} FROM users WHERE id = $1"
+_FACT_FIELDS = ["id", "user_id", "text", "created_at"]
+#: The profile with its facts in one statement (one round trip): one row per fact (`f_`
+#: columns), or one with null `f_` columns when it has none or they were not asked for ($2).
+_PROFILE_AND_FACTS_SQL = (
+    f"SELECT {prefixed('u', _USER)}, "
+    + ", ".join(f"f.{c} AS f_{c}" for c in _FACT_FIELDS)
+    + " FROM users u LEFT JOIN LATERAL (SELECT id, user_id, text, created_at "
+    "FROM profile_facts WHERE $2 AND user_id = u.id "
+    f"ORDER BY created_at, id LIMIT {PROFILE_FACTS_MAX}) f ON true "
+    "WHERE u.id = $1 ORDER BY f.created_at, f.id"
+)
 _MESSAGE_FIELDS = [c.strip() for c in _MESSAGE.split(",")]
+_USER_FIELDS = [c.strip() for c in _USER.split(",")]
 #: The thread's get-or-create and its newest messages in one statement (one round trip):
 #: one row per message (`m_` columns), or one with null `m_` columns for an empty thread.
 _THREAD_AND_NEWEST_SQL = (
@@ -43,10 +54,6 @@ _THREAD_AND_NEWEST_SQL = (
     "WHERE thread_id = t.thread_id ORDER BY id DESC LIMIT $5) m ON true ORDER BY m.id DESC"
 )
 _THREAD_FIELDS = [c.strip() for c in _THREAD.split(",")]
-_FACTS_SQL = (
-    "SELECT id, user_id, text, created_at FROM profile_facts WHERE user_id = $1 "
-    f"ORDER BY created_at, id LIMIT {PROFILE_FACTS_MAX}"
-)
 _CONFIG = "'russian'::regconfig"
 
 
@@ -57,7 +64,9 @@ async def turn_context_json(ctx: Ctx, query: TurnContextQuery) -> bytes:
     # trips: a third fewer for the busiest request.
     await autocommit(ctx)
     conn = await ctx.session.connection()
-    profile = await one(conn, _PROFILE_SQL, (query.profile_id,)) if query.profile_id else None
+    profile, facts = None, []
+    if query.profile_id:
+        profile, facts = await _profile_and_facts(conn, query.profile_id, query.facts)
     if profile is not None and profile["blocked"]:
         return _context(None, profile, [], [], [])
     thread, newest = await _thread_and_newest(conn, query)
@@ -69,10 +78,19 @@ async def turn_context_json(ctx: Ctx, query: TurnContextQuery) -> bytes:
             conn, query.user_id, query.memory.q, query.memory.limit, oldest,
             match_all=query.memory.match == "all",
         )  # fmt: skip
-    facts = []
-    if query.facts and profile is not None:
-        facts = await rows(conn, _FACTS_SQL, (profile["id"],))
     return _context(thread, profile, recent, memory, facts)
+
+
+async def _profile_and_facts(
+    conn: AsyncConnection, profile_id: uuid.UUID, with_facts: bool
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The profile (None when missing) and, when asked, its facts oldest first."""
+    found = await rows(conn, _PROFILE_AND_FACTS_SQL, (profile_id, with_facts))
+    if not found:
+        return None, []
+    profile = {c: found[0][c] for c in _USER_FIELDS}
+    facts = [{c: row[f"f_{c}"] for c in _FACT_FIELDS} for row in found if row["f_id"] is not None]
+    return profile, facts
 
 
 def _context(
