@@ -64,7 +64,8 @@ async def turn_context_json(ctx: Ctx, query: TurnContextQuery) -> bytes:
     # trips: a third fewer for the busiest request.
     await autocommit(ctx)
     conn = await ctx.session.connection()
-    profile, facts = None, []
+    profile: dict[str, Any] | None = None
+    facts: list[dict[str, Any]] = []
     if query.profile_id:
         profile, facts = await _profile_and_facts(conn, query.profile_id, query.facts)
     if profile is not None and profile["blocked"]:
