@@ -330,6 +330,7 @@ class Pipeline:
         extra: dict[str, object] = self._streaming() if scenario.stream else {}
         samples.append(self._rss_sample(answered))
         extra["rss_samples"] = samples
+        extra["peak_pss_sum_mb"] = max(float(str(s["pss_total_mb"])) for s in samples)
         if flat := _flatness(samples):
             extra["rss_flat"] = flat
         if self.startup is not None:
@@ -376,8 +377,11 @@ class Pipeline:
                 mark = (answered // every + 1) * every
 
     def _rss_sample(self, answered: int) -> dict[str, object]:
-        rss = {n: round(_proc_rss_mb(p, "VmRSS"), 1) for n, p in self.pids().items()}
-        return {"answered": answered, "rss_mb": rss, "total_mb": round(sum(rss.values()), 1)}
+        pids = self.pids()
+        rss = {n: round(_proc_rss_mb(p, "VmRSS"), 1) for n, p in pids.items()}
+        pss = round(sum(procstat.pss_mb(p) for p in pids.values()), 1)
+        total = round(sum(rss.values()), 1)
+        return {"answered": answered, "rss_mb": rss, "total_mb": total, "pss_total_mb": pss}
 
     def _delivery(
         self, injected: dict[int, list[float]], *, numbered: bool
@@ -637,8 +641,8 @@ def table(results: list[Result], extras: dict[str, object]) -> str:
     short = "/".join(_SHORT[n] for n in SERVICES)
     lines = [
         f"| scenario | answered | msg/s | p50 ms | p95 ms | p99 ms | CPU ms/msg ({short}) "
-        f"| peak RSS MB, sum ({short}) |",
-        "|---|---|---|---|---|---|---|---|",
+        f"| peak RSS MB, sum ({short}) | peak PSS MB, sum |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         per = "/".join(
@@ -649,7 +653,7 @@ def table(results: list[Result], extras: dict[str, object]) -> str:
         lines.append(
             f"| {r.scenario} | {r.answered}/{r.messages} | {r.throughput} | {lat.get('p50')} "
             f"| {lat.get('p95')} | {lat.get('p99')} | {r.cpu_ms_per_message} ({per}) "
-            f"| {sum(r.peak_rss_mb.values()):.0f} ({rss}) |"
+            f"| {sum(r.peak_rss_mb.values()):.0f} ({rss}) | {r.extra.get('peak_pss_sum_mb')} |"
         )
     lines += ["", "| scenario | Postgres + Redis CPU ms/msg (counted) | CPU s by process |"]
     lines.append("|---|---|---|")

@@ -39,6 +39,17 @@ def rss_mb(pid: int, field_name: str = "VmHWM") -> float:
     return 0.0
 
 
+def pss_mb(pid: int) -> float:
+    """Proportional set size: the process's private pages plus its share of the pages it
+    shares (the interpreter, the C extensions), so five processes' figures add up to the
+    memory they occupy together; VmRSS and VmHWM count each shared page in every process."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def _infra_group(pid: int, database: str) -> str | None:
     """Which infra figure a process belongs to, if any."""
     try:

@@ -36,6 +36,9 @@ async def test_a_tiny_scenario_is_answered_measured_and_tabled() -> None:
     samples = result.extra["rss_samples"]
     assert isinstance(samples, list) and samples[-1]["answered"] == scenario.messages
     assert set(samples[-1]["rss_mb"]) == set(NAMES)
+    # shared pages counted once: less than the RSS sum, more than nothing
+    assert 0 < samples[-1]["pss_total_mb"] < samples[-1]["total_mb"]
+    assert result.extra["peak_pss_sum_mb"] >= samples[-1]["pss_total_mb"]
     assert any("handles queue:to_secretary" in stage for stage in result.stages_ms)
     assert result.extra["config_change"]["max_ms"] < 10_000
     judged = {row["target"]: row for row in judge([result], {})}
