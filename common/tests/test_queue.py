@@ -283,3 +283,41 @@ async def _len_is(items: Awaitable[list[object]], n: int) -> bool:
 @pytest.fixture(autouse=True)
 def _isolated(names: Names) -> Names:
     return names
+
+
+async def test_a_message_to_an_idle_chat_takes_and_frees_its_lock_within_the_reads(
+    redis, names, redis_url
+) -> None:
+    """Each Redis round trip costs a write and a wake-up on both sides (issue 23): the chat's
+    lock is taken by the call that reads its first entry and freed by the one that finds its
+    backlog empty, not by calls of their own (a SET and a release script per drive)."""
+    seen: list[str] = []
+
+    async def handle(msg: OutgoingMessage) -> None:
+        seen.append(msg.text)
+
+    lock = names.chat_lock(STREAM, "77")
+    commands: list[str] = []
+    watcher = aioredis.Redis.from_url(redis_url)
+    async with watcher.monitor() as monitor, running(in_process(redis, names, handle)):
+        await monitor.connect()
+
+        async def watch() -> None:
+            async for command in monitor.listen():
+                if command.get("client_type") != "lua" and lock in str(command["command"]):
+                    commands.append(str(command["command"]).split()[0].upper())
+
+        watching = asyncio.create_task(watch())
+        await StreamPublisher(redis, names).publish(STREAM, message(77, "hello"))
+        await wait_until(lambda: _true(seen))
+        await wait_until(lambda: _freed(redis, lock))
+        await asyncio.sleep(0.2)  # MONITOR's last lines
+        watching.cancel()
+    await watcher.aclose()
+    assert seen == ["hello"]
+    consumer_commands = [c for c in commands if c != "EXISTS"]  # EXISTS: this test's wait
+    assert consumer_commands == ["EVALSHA", "EVALSHA"], commands
+
+
+async def _freed(redis: aioredis.Redis, key: str) -> bool:
+    return not await redis.exists(key)
