@@ -27,6 +27,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import httpx
 from aiohttp import ClientSession
@@ -330,7 +331,7 @@ class Pipeline:
         extra: dict[str, object] = self._streaming() if scenario.stream else {}
         samples.append(self._rss_sample(answered))
         extra["rss_samples"] = samples
-        extra["peak_pss_sum_mb"] = max(float(str(s["pss_total_mb"])) for s in samples)
+        extra["peak_pss_sum_mb"] = max(cast(float, s["pss_total_mb"]) for s in samples)
         if flat := _flatness(samples):
             extra["rss_flat"] = flat
         if self.startup is not None:

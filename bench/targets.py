@@ -32,10 +32,6 @@ def _dict(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _number(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) else None
-
-
 def _delivery(key: str) -> Callable[[Result], float | None]:
     def read(r: Result) -> float | None:
         value = r.delivery.get(key)
@@ -50,7 +46,6 @@ RESULT_FIGURES: dict[str, Callable[[Result], float | None]] = {
     "CPU ms/msg, Postgres + Redis": lambda r: r.infra_cpu_ms_per_message,
     "msg/s": lambda r: r.throughput,
     "VmHWM MB, five services summed": lambda r: round(sum(r.peak_rss_mb.values()), 1),
-    "peak PSS MB, five services summed": lambda r: _number(r.extra.get("peak_pss_sum_mb")),
     "RSS growth % after 10 000 answers": lambda r: _dict(r.extra.get("rss_flat")).get("growth_pct"),
     "answer p50 ms": lambda r: r.latency_ms.get("p50"),
     "answer p99 ms": lambda r: r.latency_ms.get("p99"),

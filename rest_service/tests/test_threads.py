@@ -10,13 +10,28 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import event
 
+from common.wire import PROFILE_FACT_MAX_CHARS
 from rest_service.app.domain.messages import SEARCH_DEPTH
 from rest_service.app.state import STATE
 from rest_service.tests.conftest import Api, assert_error, unique
+from rest_service.tests.test_profile_facts import PROPERTY, acceptable
 
 MISSING = str(uuid.uuid4())
+#: Facts as people state them: other scripts, emoji, quotes and markup, the longest allowed.
+FACTS_PEOPLE_WRITE = [
+    "живёт в Санкт-Петербурге, работает удалённо",
+    "allergic to peanuts 🥜 — always ask!",
+    'calls her mom "Mama" and her boss "the Captain"',
+    "שמה רחל, היא מעדיפה פגישות בבוקר",
+    "prefers <b>short</b> answers & no *markdown*",
+    "  two   spaces\tand a tab  ",
+    "名前は佐藤です。朝型です。",
+    "x" * PROFILE_FACT_MAX_CHARS,
+]
 
 
 class TestThreads:
@@ -484,6 +499,26 @@ class TestTurnContext:
         assert without["facts"] == []
         profile_reads = [s for s in statements if "profile_facts" in s or "FROM users" in s]
         assert len(profile_reads) == 2, profile_reads  # one per request
+
+    @PROPERTY
+    @given(texts=st.lists(st.one_of(st.sampled_from(FACTS_PEOPLE_WRITE), st.text()), max_size=4))
+    async def test_any_facts_come_back_as_their_own_route_gives_them(
+        self, api: Api, texts: list[str]
+    ) -> None:
+        """The facts now ride on the profile's row: whatever people store (scripts, emoji,
+        quotes, the longest allowed) comes back exactly, in the route's order."""
+        user = await api.user()
+        path = f"/api/users/{user['id']}/facts"
+        for text in texts:
+            await api.http.post(path, json={"text": text}, headers=api.service)
+        assistant = await api.assistant()
+        found = await self.context(
+            api, user_id=user["id"], assistant_id=assistant["id"], profile_id=user["id"], facts=True
+        )
+        assert found["profile"] == user
+        assert found["facts"] == await api.ok("GET", path, api.service)
+        stored = {" ".join(t.split()) for t in texts if acceptable({"text": t})}
+        assert {fact["text"] for fact in found["facts"]} == stored
 
     async def test_a_missing_profile_is_null_with_no_facts(self, api: Api) -> None:
         assistant = await api.assistant()

@@ -39,5 +39,27 @@ def message(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def fields(columns: str) -> list[str]:
+    """The names in a column list such as `USER_COLUMNS`."""
+    return [c.strip() for c in columns.split(",")]
+
+
 def prefixed(alias: str, columns: str) -> str:
-    return ", ".join(f"{alias}.{c.strip()}" for c in columns.split(","))
+    return ", ".join(f"{alias}.{c}" for c in fields(columns))
+
+
+def children_as(alias: str, columns: str, prefix: str) -> str:
+    """`alias`'s columns selected as `<prefix><column>`, beside a parent's in one row."""
+    return ", ".join(f"{alias}.{c} AS {prefix}{c}" for c in fields(columns))
+
+
+def parent_and_children(
+    found: list[dict[str, Any]], parent: list[str], child: list[str], prefix: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Split the rows of a parent LEFT JOINed to its children (`children_as`): the parent's
+    columns from the first row, and one dict per child row (none when the join found none:
+    its `<prefix>id` is null). `found` must not be empty."""
+    head = {c: found[0][c] for c in parent}
+    joined = [row for row in found if row[prefix + "id"] is not None]
+    children = [{c: row[prefix + c] for c in child} for row in joined]
+    return head, children

@@ -19,7 +19,16 @@ from common.errors import not_found
 from common.wire import PROFILE_FACTS_MAX, MessageRole
 from rest_service.app.domain.common import is_foreign_key_violation
 from rest_service.app.domain.messages import _WORD, MAX_QUERY_WORDS, SEARCH_DEPTH
-from rest_service.app.domain.sql import MESSAGE_COLUMNS, USER_COLUMNS, message, prefixed, rows
+from rest_service.app.domain.sql import (
+    MESSAGE_COLUMNS,
+    USER_COLUMNS,
+    children_as,
+    fields,
+    message,
+    parent_and_children,
+    prefixed,
+    rows,
+)
 from rest_service.app.domain.threads import new_thread_id
 from rest_service.app.domain.unit_of_work import Ctx, autocommit
 from rest_service.app.models.thread import TurnContextQuery
@@ -27,19 +36,16 @@ from rest_service.app.models.thread import TurnContextQuery
 _USER = USER_COLUMNS
 _THREAD = "user_id, assistant_id, id, thread_id, last_used, created_at, updated_at"
 _MESSAGE = MESSAGE_COLUMNS
-_FACT_FIELDS = ["id", "user_id", "text", "created_at"]
+_FACT = "id, user_id, text, created_at"
 #: The profile with its facts in one statement (one round trip): one row per fact (`f_`
 #: columns), or one with null `f_` columns when it has none or they were not asked for ($2).
 _PROFILE_AND_FACTS_SQL = (
-    f"SELECT {prefixed('u', _USER)}, "
-    + ", ".join(f"f.{c} AS f_{c}" for c in _FACT_FIELDS)
-    + " FROM users u LEFT JOIN LATERAL (SELECT id, user_id, text, created_at "
+    f"SELECT {prefixed('u', _USER)}, {children_as('f', _FACT, 'f_')} "
+    f"FROM users u LEFT JOIN LATERAL (SELECT {_FACT} "
     "FROM profile_facts WHERE $2 AND user_id = u.id "
     f"ORDER BY created_at, id LIMIT {PROFILE_FACTS_MAX}) f ON true "
     "WHERE u.id = $1 ORDER BY f.created_at, f.id"
 )
-_MESSAGE_FIELDS = [c.strip() for c in _MESSAGE.split(",")]
-_USER_FIELDS = [c.strip() for c in _USER.split(",")]
 #: The thread's get-or-create and its newest messages in one statement (one round trip):
 #: one row per message (`m_` columns), or one with null `m_` columns for an empty thread.
 _THREAD_AND_NEWEST_SQL = (
@@ -48,12 +54,14 @@ _THREAD_AND_NEWEST_SQL = (
     "VALUES ($1, $2, $3, $4, clock_timestamp(), clock_timestamp(), clock_timestamp()) "
     "ON CONFLICT ON CONSTRAINT uq_user_assistant_threads_pair DO UPDATE SET last_used = now() "
     f"RETURNING {_THREAD}) "
-    f"SELECT {prefixed('t', _THREAD)}, "
-    + ", ".join(f"m.{c} AS m_{c}" for c in _MESSAGE_FIELDS)
-    + f" FROM t LEFT JOIN LATERAL (SELECT {_MESSAGE} FROM chat_messages "
+    f"SELECT {prefixed('t', _THREAD)}, {children_as('m', _MESSAGE, 'm_')} "
+    f"FROM t LEFT JOIN LATERAL (SELECT {_MESSAGE} FROM chat_messages "
     "WHERE thread_id = t.thread_id ORDER BY id DESC LIMIT $5) m ON true ORDER BY m.id DESC"
 )
-_THREAD_FIELDS = [c.strip() for c in _THREAD.split(",")]
+_THREAD_FIELDS = fields(_THREAD)
+_USER_FIELDS = fields(_USER)
+_FACT_FIELDS = fields(_FACT)
+_MESSAGE_FIELDS = fields(_MESSAGE)
 _CONFIG = "'russian'::regconfig"
 
 
@@ -89,9 +97,7 @@ async def _profile_and_facts(
     found = await rows(conn, _PROFILE_AND_FACTS_SQL, (profile_id, with_facts))
     if not found:
         return None, []
-    profile = {c: found[0][c] for c in _USER_FIELDS}
-    facts = [{c: row[f"f_{c}"] for c in _FACT_FIELDS} for row in found if row["f_id"] is not None]
-    return profile, facts
+    return parent_and_children(found, _USER_FIELDS, _FACT_FIELDS, "f_")
 
 
 def _context(
@@ -117,13 +123,8 @@ async def _thread_and_newest(
         if is_foreign_key_violation(exc):
             raise not_found("assistant", query.assistant_id) from exc
         raise
-    thread = {c: found[0][c] for c in _THREAD_FIELDS}
-    newest = [
-        message({c: row[f"m_{c}"] for c in _MESSAGE_FIELDS})
-        for row in found
-        if row["m_id"] is not None
-    ]
-    return thread, newest
+    thread, newest = parent_and_children(found, _THREAD_FIELDS, _MESSAGE_FIELDS, "m_")
+    return thread, [message(row) for row in newest]
 
 
 def _recent_window(newest: list[dict[str, Any]], max_chars: int | None) -> list[dict[str, Any]]:
