@@ -28,6 +28,10 @@ class Settings(ServiceSettings):
     long_term_memory_length: int = Field(default=2_000, ge=0)
 
     assistant_concurrency: int = Field(default=16, ge=1)
+    #: On SIGTERM the assistant stops reading and gives the turns in flight this long to
+    #: finish (a normal turn's length); what is left is handed back to another replica. The
+    #: manifests' terminationGracePeriodSeconds and compose's stop_grace_period add a margin.
+    shutdown_grace_seconds: float = Field(default=30.0, gt=0)
 
     #: One LLM request; the SDK's own retries are off, `llm_max_attempts` is ours per model.
     llm_timeout_seconds: float = Field(default=60.0, gt=0)
