@@ -473,3 +473,53 @@ def test_the_first_apply_step_holds_what_the_migrate_job_needs(
     }
     assert needed | {("Namespace", job["metadata"]["namespace"])} <= kinds
     assert {kind for kind, _ in kinds} == {"Namespace", "ConfigMap", "Secret", "Job"}
+
+
+# -- what docs/deploy.md says about the render ---------------------------------------------
+
+DEPLOY_DOC = ROOT / "docs" / "deploy.md"
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
+
+
+def doc_section(heading: str) -> str:
+    text = DEPLOY_DOC.read_text()
+    start = text.index(f"\n## {heading}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else len(text)]
+
+
+def test_the_object_counts_docs_deploy_gives_are_the_renders(
+    rendered: list[dict[str, Any]],
+) -> None:
+    """Every `` `Kind` × N `` row of the objects table, and "the N custom resources"."""
+    section = doc_section("Kubernetes")
+    stated = {
+        kind: int(count)
+        for kind, count in re.findall(r"^\| `(\w+)` × (\d+)", section, re.MULTILINE)
+    }
+    assert {"Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy"} <= set(stated)
+    counted = {kind: len(of_kind(rendered, kind)) for kind in stated}
+    assert counted == stated
+    (word,) = re.findall(r"the (\w+) custom resources", section)
+    assert _NUMBER_WORDS[word] == len([d for d in rendered if d["kind"] in CRD_KINDS])
+
+
+def test_the_replicas_docs_deploy_gives_are_the_manifests(
+    rendered: list[dict[str, Any]],
+) -> None:
+    """The "Scaling each service" table: a fixed count, or KEDA's min to max."""
+    rows = re.findall(
+        r"^\| (\w+) \| (?:KEDA, (\d+) to (\d+)|(\d+)) \|",
+        doc_section("Scaling each service"),
+        re.MULTILINE,
+    )
+    assert {row[0] for row in rows} == set(NAMES)
+    deployments = of_kind(rendered, "Deployment")
+    scaled = of_kind(rendered, "ScaledObject")
+    for service, low, high, fixed in rows:
+        name = k8s_name(service)
+        if fixed:
+            assert deployments[name]["spec"]["replicas"] == int(fixed), service
+        else:
+            spec = scaled[name]["spec"]
+            assert (spec["minReplicaCount"], spec["maxReplicaCount"]) == (int(low), int(high))

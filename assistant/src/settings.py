@@ -29,6 +29,10 @@ class Settings(ServiceSettings):
     long_term_memory_length: int = Field(default=2_000, ge=0)
 
     assistant_concurrency: int = Field(default=16, ge=1)
+    #: On SIGTERM the assistant stops reading and gives the turns in flight this long to
+    #: finish (a normal turn's length); what is left is handed back to another replica. The
+    #: manifests' terminationGracePeriodSeconds and compose's stop_grace_period add a margin.
+    shutdown_grace_seconds: float = Field(default=30.0, gt=0)
 
     #: One LLM request; the SDK's own retries are off, `llm_max_attempts` is ours per model.
     llm_timeout_seconds: float = Field(default=60.0, gt=0)
@@ -63,6 +67,18 @@ class Settings(ServiceSettings):
     document_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     #: A document's text given to the model is cut to this many characters.
     document_max_chars: int = Field(default=20_000, ge=1000)
+    #: Documents and pictures are parsed in a child process (`file_worker.py`) with this much
+    #: address space (MB) and this much time; a file over either is refused politely.
+    document_parse_max_mb: int = Field(default=256, ge=128)
+    document_parse_seconds: float = Field(default=20.0, gt=0)
+    #: Files parsed at once; a turn holds a file's bytes only while it holds one of these.
+    document_parse_concurrency: int = Field(default=2, ge=1)
+    #: A picture with more pixels than this (declared or decoded) is refused unread.
+    image_max_pixels: int = Field(default=40_000_000, ge=1_000_000)
+    #: Pictures go to the model as JPEGs no side of which exceeds this.
+    image_max_side: int = Field(default=1568, ge=256)
+    #: The scaled pictures of one turn together; an album over it is refused politely.
+    image_turn_max_bytes: int = Field(default=8 * 1024 * 1024, ge=256 * 1024)
     #: Voice replies longer than this many characters are sent as text only.
     speech_max_chars: int = Field(default=1_500, ge=1)
 

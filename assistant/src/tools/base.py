@@ -116,6 +116,10 @@ class ToolServices:
 
 class BaseTool(ABC):
     tool_type: ClassVar[str]
+    #: What the tool returns comes from outside (a web page, search results, another
+    #: server's answer): text anyone may have written, read as data, never as instructions.
+    #: A turn that ran such a tool asks the user before it stores or removes anything.
+    reads_outside_content: ClassVar[bool] = False
 
     def __init_subclass__(cls, tool_type: str | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -159,6 +163,11 @@ class BaseTool(ABC):
             raise ToolError("invalid arguments: nested too deeply") from exc
         if errors:
             raise ToolError("invalid arguments: " + "; ".join(described))
+
+    def stores_or_removes(self, arguments: dict[str, Any]) -> bool:
+        """This call would store or remove something of the user's (a fact, a reminder, an
+        event, an invitation): after outside content it waits for the user's Yes."""
+        return False
 
     @abstractmethod
     async def run(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:

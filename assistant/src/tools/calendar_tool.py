@@ -204,6 +204,13 @@ class ShownEvents:
 
 
 class CalendarTool(BaseTool, tool_type="calendar"):
+    def stores_or_removes(self, arguments: dict[str, Any]) -> bool:
+        """Changes and deletes, and a new event that invites others (it mails them)."""
+        action = arguments.get("action")
+        return action in ("update", "delete") or (
+            action == "create" and bool(arguments.get("attendees"))
+        )
+
     async def run(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
         if call.actor.is_group:
             return private_chat_only(call.actor)

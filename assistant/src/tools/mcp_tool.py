@@ -44,9 +44,15 @@ class McpTool(BaseTool, tool_type=ToolType.mcp.value):
     """One function of an MCP server; `spec` is the stored tool with the function's name,
     description and schema, so invocations are recorded against the stored tool."""
 
+    reads_outside_content = True
+
     def __init__(self, spec: SnapshotTool, services: ToolServices, remote_name: str = "") -> None:
         super().__init__(spec, services)
         self.remote_name = remote_name
+
+    def stores_or_removes(self, arguments: dict[str, Any]) -> bool:
+        """The functions the admin named in the config's `"writing"` list."""
+        return self.remote_name in writing_functions(self.spec.config)
 
     async def run(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
         if not self.remote_name:
@@ -145,6 +151,14 @@ def unique(tools: Iterable[BaseTool]) -> list[BaseTool]:
         seen.add(tool.name)
         kept.append(tool)
     return kept
+
+
+def writing_functions(config: dict[str, Any] | None) -> frozenset[str]:
+    """The server's functions the admin marked as writing (`"writing": [names]`)."""
+    names = (config or {}).get("writing")
+    if not isinstance(names, list):
+        return frozenset()
+    return frozenset(n for n in names if isinstance(n, str))
 
 
 def _client(spec: SnapshotTool, settings: Settings, timeout: float) -> McpClient:

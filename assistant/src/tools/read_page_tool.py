@@ -14,6 +14,8 @@ CITE = "Cite this page as a Markdown link [title](url) when you use it."
 
 
 class ReadPageTool(BaseTool, tool_type="read_page"):
+    reads_outside_content = True
+
     @property
     def timeout(self) -> float:
         return self.services.settings.web_fetch_timeout_seconds + 1

@@ -20,6 +20,9 @@ GROUP_REFUSAL = (
 
 
 class RememberTool(BaseTool, tool_type="remember"):
+    def stores_or_removes(self, arguments: dict[str, Any]) -> bool:
+        return arguments.get("action") in ("add", "delete")
+
     async def run(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
         actor = call.actor
         if actor.is_group:

@@ -44,6 +44,9 @@ MADE_TTL_S = 24 * 3600
 
 
 class ReminderTool(BaseTool, tool_type="reminder"):
+    def stores_or_removes(self, arguments: dict[str, Any]) -> bool:
+        return arguments.get("action") in ("delete", "cancel")
+
     async def run(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
         actions = {
             "create": self._create,

@@ -17,6 +17,8 @@ NOTHING = "Nothing was found: tell the user so, and do not make up an answer or 
 
 
 class WebSearchTool(BaseTool, tool_type="web_search"):
+    reads_outside_content = True
+
     @property
     def timeout(self) -> float:
         return self.services.settings.web_search_timeout_seconds + 1

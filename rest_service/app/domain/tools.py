@@ -127,6 +127,17 @@ def _check_config(
     known = ctx.settings.mcp_stdio_servers if known_only else None
     if tool_type is ToolType.mcp and (problem := mcp_config_error(config, known)):
         raise invalid(*problem)
+    if tool_type is ToolType.mcp and (problem := _writing_error(config)):
+        raise invalid(*problem)
+
+
+def _writing_error(config: dict[str, Any] | None) -> tuple[str, str] | None:
+    """`"writing"`: the server's functions that store or remove something; after outside
+    content the assistant asks the user before it runs them."""
+    writing = (config or {}).get("writing", [])
+    if not isinstance(writing, list) or not all(isinstance(n, str) and n for n in writing):
+        return "config.writing", "must be a list of the server's function names"
+    return None
 
 
 async def _name_free(ctx: Ctx, name: str) -> None:
