@@ -176,7 +176,15 @@ class TestWrites:
             headers=ORIGIN,
         )
         assert refused.status_code == 400
-        assert "config.command" in refused.text
+        assert "config.server" in refused.text
+        attack = {"transport": "stdio", "command": ["sh", "-c", "id"]}
+        refused = await logged_in.post(
+            "/admin/tool/create",
+            data={**form, "name": unique("mcp"), "config": json.dumps(attack)},
+            headers=ORIGIN,
+        )
+        assert refused.status_code == 400
+        assert "config.command" in refused.text and "MCP_STDIO_SERVERS" in refused.text
         name, config = unique("mcp"), {"transport": "http", "url": "https://mcp.example.com/mcp"}
         made = await logged_in.post(
             "/admin/tool/create",

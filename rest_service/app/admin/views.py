@@ -272,7 +272,8 @@ class ToolAdmin(_TrackedView, model=Tool):
     ]
     form_widget_args: ClassVar[Any] = {
         "input_schema": {"rows": 16, "style": "font-family: monospace"},
-        # An mcp tool's server: {"transport": "http", "url": ...} or "stdio" with "command".
+        # An mcp tool's server: {"transport": "http", "url": ...} or {"transport": "stdio",
+        # "server": <a name the operator lists in MCP_STDIO_SERVERS>}.
         "config": {"rows": 4, "style": "font-family: monospace"},
     }
 
