@@ -6,6 +6,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from common.mcp_servers import StdioServers
 from common.settings import ServiceSettings
 
 
@@ -99,6 +100,21 @@ class Settings(ServiceSettings):
     #: Comma-separated `host` or `host:port` the guard lets through though they are private;
     #: for tests and demos with local stand-ins only. Empty in any real deployment.
     web_fetch_allow_hosts: str = ""
+
+    # MCP servers (clients/mcp.py): stdio ones only as named here, each started confined
+    # (clients/mcp_stdio.py); HTTP ones only on addresses `read_page` may reach.
+    mcp_stdio_servers: StdioServers = Field(default_factory=dict)
+    #: The user (name or uid) stdio servers run as when the assistant runs as root; unset,
+    #: a root assistant starts none.
+    mcp_stdio_user: str = ""
+    #: One stdio server's address space (RLIMIT_AS), CPU seconds (RLIMIT_CPU), and the bytes
+    #: read from it in one request before it is stopped.
+    mcp_stdio_memory_mb: int = Field(default=1024, ge=32)
+    mcp_stdio_cpu_seconds: int = Field(default=30, ge=1)
+    mcp_stdio_max_output_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024)
+    #: Comma-separated `host` or `host:port` of HTTP MCP servers allowed on private
+    #: addresses (a server beside the assistant); every other host must be public.
+    mcp_http_allow_hosts: str = ""
 
     weather_cache_seconds: int = Field(default=600, ge=0)
     weather_timeout_seconds: float = Field(default=10.0, gt=0)
