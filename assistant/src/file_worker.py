@@ -79,10 +79,11 @@ class FileWorker:
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, env=_child_env(), cwd=_ROOT,
         )  # fmt: skip
-        request = json.dumps(job).encode() + b"\n" + data
+        assert child.stdin is not None
+        child.stdin.write(json.dumps(job).encode() + b"\n")  # then the bytes, not a copy
         try:
             async with asyncio.timeout(self._seconds):
-                out, err = await child.communicate(request)
+                out, err = await child.communicate(data)
         except TimeoutError:
             with contextlib.suppress(ProcessLookupError):
                 child.kill()
