@@ -186,6 +186,13 @@ def test_upgrade_is_the_command_that_migrates(
     assert revision(empty_database) == head
 
 
+def test_yes_without_reset_is_refused(
+    run_in_process: Callable[[list[str]], tuple[int, str]],
+) -> None:
+    code, err = run_in_process(["seed", "--yes"])
+    assert code == 1 and "--yes confirms --reset" in err
+
+
 @pytest.fixture
 def run_in_process(
     run_env: dict[str, str],
