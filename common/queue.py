@@ -322,6 +322,7 @@ class StreamConsumer(Generic[M]):
         config: ConsumerConfig | None = None,
         chat_field: str = "chat_id",
         on_dead: DeadHook[M] | None = None,
+        on_duplicate: Handler[M] | None = None,
     ) -> None:
         self._redis = redis
         self._names = names
@@ -334,6 +335,8 @@ class StreamConsumer(Generic[M]):
         self.config = config or ConsumerConfig()
         self._chat_field = chat_field
         self._on_dead = on_dead
+        #: Runs for an entry dropped as a duplicate (what it held can go: its blobs).
+        self._on_duplicate = on_duplicate
         self._backlog = names.chat_backlog(stream)
         # The entries stopping consumers handed back; in the stream's slot.
         self._handed_back = names.tagged(self._key, "handed_back")
@@ -628,6 +631,7 @@ class StreamConsumer(Generic[M]):
                 log.info("queue_duplicate_dropped", entry_id=entry_id)
                 HANDLED.labels(self.stream, "duplicate").inc()
                 await self._finish(entry_id, backlog, member, done_key=None)
+                await self._run_duplicate_hook(message)
                 return
             await self._attempt_until_settled(
                 message, entry_id, backlog, member, entry, done_key, attempts
@@ -786,6 +790,16 @@ class StreamConsumer(Generic[M]):
             tx.delete(self._names.attempts(self.stream, entry_id))
             tx.delete(self._names.last_error(self.stream, entry_id))
             await tx.execute()
+
+    async def _run_duplicate_hook(self, message: M) -> None:
+        """A failing hook is logged; the entry is dropped all the same."""
+        if self._on_duplicate is None:
+            return
+        try:
+            await self._on_duplicate(message)
+        except Exception:
+            QUEUE_FAILURES.labels(self.stream, "on_duplicate").inc()
+            log.exception("queue_on_duplicate_failed", stream=self.stream)
 
     async def _run_dead_hook(self, dead: DeadLetter[M]) -> str | None:
         """The hook's error, if it failed: the entry is dead-lettered all the same."""

@@ -534,6 +534,8 @@ def cmd_upgrade(ctx: Context, args: argparse.Namespace) -> int:
 def cmd_seed(ctx: Context, args: argparse.Namespace) -> int:
     """The safe seed (adds what is missing by name), or `--reset` (overwrites, after showing
     the differences and a yes); rest_service/seed says which and asks."""
+    if args.yes and not args.reset:
+        raise CommandError("--yes confirms --reset; the plain seed overwrites nothing")
     env = service_env(ctx, resolve_infra(ctx, args.embedded))
     require_head(env)
     flags = [*(["--reset"] if args.reset else []), *(["--yes"] if args.yes else [])]

@@ -127,7 +127,7 @@ def nested_zip(depth: int = 4, width: int = 8, megabytes: int = 16) -> bytes:
     return data
 
 
-def pdf_bomb(pages: int = 4, megabytes_per_page: int = 60) -> bytes:
+def pdf_bomb(pages: int = 3, megabytes_per_page: int = 100) -> bytes:
     """A PDF whose pages' content streams (FlateDecode) each inflate to that many MB of
     text-drawing operators."""
     line = b"BT /F1 12 Tf 72 712 Td (" + b"A" * 200 + b") Tj ET\n"

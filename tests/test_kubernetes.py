@@ -532,6 +532,36 @@ def test_the_replicas_docs_deploy_gives_are_the_manifests(
             assert (spec["minReplicaCount"], spec["maxReplicaCount"]) == (int(low), int(high))
 
 
+def claimed(pattern: str, text: str) -> tuple[str, ...]:
+    found = re.search(pattern, text)
+    assert found is not None, f"docs/deploy.md no longer says {pattern!r}"
+    return found.groups()
+
+
+def test_the_rollout_and_scaling_settings_docs_deploy_names_are_the_manifests(
+    rendered: list[dict[str, Any]],
+) -> None:
+    text = " ".join(DEPLOY_DOC.read_text().split())  # one line: claims wrap
+    surge, unavailable = claimed(r"\(`maxSurge: (\d+)`, `maxUnavailable: (\d+)`\)", text)
+    grace, assistant_grace = claimed(
+        r"`terminationGracePeriodSeconds` \((\d+) s; the assistant (\d+) s", text
+    )
+    for name, deployment in of_kind(rendered, "Deployment").items():
+        rolling = deployment["spec"]["strategy"]["rollingUpdate"]
+        assert (rolling["maxSurge"], rolling["maxUnavailable"]) == (int(surge), int(unavailable))
+        wanted = assistant_grace if name == "assistant" else grace
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["terminationGracePeriodSeconds"] == int(wanted), name
+    assert "at most one pod of each service down" in text
+    for budget in of_kind(rendered, "PodDisruptionBudget").values():
+        assert budget["spec"]["maxUnavailable"] == 1
+    (pending,) = claimed(r'`pendingEntriesCount: "(\d+)"`', text)
+    (cooldown,) = claimed(r"`cooldownPeriod` \((\d+) min\)", text)
+    spec = of_kind(rendered, "ScaledObject")["assistant"]["spec"]
+    assert spec["triggers"][0]["metadata"]["pendingEntriesCount"] == pending
+    assert spec["cooldownPeriod"] == int(cooldown) * 60
+
+
 # -- the optional in-cluster Redis (deploy/kubernetes/redis) --------------------------------
 
 

@@ -21,6 +21,7 @@ from alembic.script import ScriptDirectory
 from ops import cli
 from ops.infra import ALEMBIC_INI, admin_dsn, migrate
 from ops.services import ROOT
+from tests.test_demo import Terminal
 from tests.test_manage import MANAGE
 
 JOB = ROOT / "deploy" / "kubernetes" / "base" / "migrate-job.yaml"
@@ -120,6 +121,24 @@ def test_the_deploy_step_keeps_an_admins_edit_and_only_a_confirmed_reset_restore
     assert instructions(empty_database).startswith(DEFAULT_INSTRUCTIONS)
 
 
+@pytest.mark.timeout(180)
+def test_at_a_terminal_reset_asks_and_only_a_yes_overwrites(
+    run_env: dict[str, str], empty_database: str
+) -> None:
+    assert run(deploy_command(), run_env).returncode == 0
+    query(empty_database, "UPDATE assistants SET instructions = 'Be a pirate.'")
+    for answer, restored in (("n", False), ("y", True)):
+        terminal = Terminal([*MANAGE, "seed", "--reset"], run_env)
+        try:
+            terminal.expect(r"instructions differs:[\s\S]*\[y/N\] ", timeout=60)
+            terminal.type(f"{answer}\n")
+            assert terminal.proc.wait(60) == (0 if restored else 1)
+        finally:
+            terminal.close()
+        now = instructions(empty_database)
+        assert now.startswith(DEFAULT_INSTRUCTIONS) if restored else now == "Be a pirate."
+
+
 @pytest.fixture
 def behind(empty_database: str) -> tuple[str, str]:
     """A database at the revision before head: (that revision, head)."""
@@ -165,6 +184,13 @@ def test_upgrade_is_the_command_that_migrates(
     code, err = run_in_process(["upgrade"])
     assert code == 0, err
     assert revision(empty_database) == head
+
+
+def test_yes_without_reset_is_refused(
+    run_in_process: Callable[[list[str]], tuple[int, str]],
+) -> None:
+    code, err = run_in_process(["seed", "--yes"])
+    assert code == 1 and "--yes confirms --reset" in err
 
 
 @pytest.fixture

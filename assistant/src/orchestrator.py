@@ -74,6 +74,8 @@ TURN_FAILURES = Counter(
 
 #: More reminders made in one turn than this get no buttons beyond it (/reminders has them).
 _MAX_CANCEL_BUTTONS = 5
+#: Blob keys taken from an unreadable payload at most (an album has ten).
+_MAX_SALVAGED_BLOBS = 20
 #: How long the "answered" mark outlives the message (the queue's `done:` TTL).
 ANSWERED_TTL_S = 7 * 24 * 3600
 
@@ -281,11 +283,19 @@ class Orchestrator:
         if message is None:
             log.error("dead_letter_without_sender", entry_id=dead.entry_id, reason=dead.reason)
             TURN_FAILURES.labels("unanswerable").inc()
+            await self.blobs.delete(*_blobs_of(dead))
             return
         with correlation(str(message.message_id)):
             answer = self._failed("dead_letter", RuntimeError(dead.reason), message.language_code)
-            await self.publish(message, answer)
-            await self.blobs.delete(*blob_keys(message))
+            try:
+                await self.publish(message, answer)
+            finally:
+                await self.blobs.delete(*_blobs_of(dead))
+
+    async def dropped(self, message: IncomingMessage) -> None:
+        """The queue's hook for a duplicate entry: its files are not needed (the first
+        delivery was answered) and go, with what they held of the blob budget."""
+        await self.blobs.delete(*blob_keys(message))
 
     def _failed(self, reason: str, exc: BaseException, language: str | None) -> Answer:
         log.error("turn_failed_apologised", reason=reason, error=str(exc)[:500])
@@ -401,6 +411,22 @@ def salvage(data: str) -> IncomingMessage | None:
     if str(fields.get("reply_stream", TO_TELEGRAM)).startswith(("queue:to_secretary", "done:")):
         fields["reply_stream"] = TO_TELEGRAM
     return IncomingMessage.model_validate(fields)
+
+
+def _blobs_of(dead: DeadLetter[IncomingMessage]) -> list[str]:
+    """A dead entry's blob keys: its message's, or those in a payload that did not parse
+    (the store deletes only its own keys, whatever a payload names)."""
+    if dead.message is not None:
+        return blob_keys(dead.message)
+    try:
+        raw = json.loads(dead.data)
+    except (ValueError, RecursionError):
+        return []
+    files = raw.get("attachments") if isinstance(raw, dict) else None
+    if not isinstance(files, list):
+        return []
+    keys = (f.get("blob_key") for f in files if isinstance(f, dict))
+    return [key for key in keys if isinstance(key, str)][:_MAX_SALVAGED_BLOBS]
 
 
 def _reminders_made(found: list[bytes | str]) -> list[str]:

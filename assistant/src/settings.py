@@ -14,7 +14,8 @@ class Settings(ServiceSettings):
     default_port: ClassVar[int] = 8002
     service_name: ClassVar[str] = "assistant"
 
-    openai_api_key: str = ""
+    #: Where a model runs while the configuration has no default model (with no key: keys
+    #: live only in the provider rows, where the seed puts OPENAI_API_KEY, encrypted).
     openai_base_url: str = "https://api.openai.com/v1"
     default_model: str = "gpt-4o-mini"
     fallback_model: str = "gpt-4o"

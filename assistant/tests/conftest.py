@@ -44,7 +44,6 @@ def settings(
         redis_url=redis_url,
         redis_key_prefix=key_prefix,
         openai_base_url=llm.base_url,
-        openai_api_key="sk-test",
         default_model="sandbox-default",
         fallback_model="sandbox-fallback",
         geocoding_api_url=open_meteo.geocoding_url,

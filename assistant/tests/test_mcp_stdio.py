@@ -19,6 +19,7 @@ from assistant.src.tools.base import ToolError, ToolServices
 from assistant.src.tools.mcp_tool import McpCatalog, McpTool, expand
 from assistant.tests.support import call_context
 from assistant.tests.test_mcp_tools import mcp_spec
+from common.mcp_servers import StdioServer
 from sandbox.mcp_stdio_probe import probe_server
 
 ROOT = os.geteuid() == 0
@@ -128,3 +129,11 @@ async def test_an_unknown_server_name_is_refused_at_run_time(services) -> None:
     tool = McpTool(spec.model_copy(update={"name": "files__read"}), confined(services), "read")
     with pytest.raises(ToolError, match="names no server 'files'"):
         await tool.run({}, call_context())
+
+
+async def test_a_listed_server_that_does_not_exist_offers_nothing(services) -> None:
+    missing = {"missing": StdioServer(command="/nonexistent/mcp-server")}
+    spec = mcp_spec({"transport": "stdio", "server": "missing"}, name="missing")
+    started = time.monotonic()
+    assert await expand(spec, confined(services, mcp_stdio_servers=missing), McpCatalog()) == []
+    assert time.monotonic() - started < 10

@@ -170,6 +170,8 @@ class TestWrites:
         self, logged_in: httpx.AsyncClient, api: Api
     ) -> None:
         form = {"tool_type": "mcp", "description": "", "input_schema": "{}", "is_active": "y"}
+        page = await logged_in.get("/admin/tool/create")
+        assert "MCP_STDIO_SERVERS" in page.text and "never a command" in page.text
         refused = await logged_in.post(
             "/admin/tool/create",
             data={**form, "name": unique("mcp"), "config": '{"transport": "stdio"}'},

@@ -92,6 +92,13 @@ class Settings(ServiceSettings):
     document_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     #: Telegram's bots may download files up to 20 MB.
     file_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    #: A photo declaring more pixels than this is refused before it is downloaded (the
+    #: assistant checks every picture's real dimensions again).
+    image_max_pixels: int = Field(default=40_000_000, ge=1_000_000)
+    #: Bytes of users' files waiting in Redis for the assistant: per sender, and in all
+    #: (`common/blobs.py`). A file over either is refused with a short answer. 0: no limit.
+    blob_max_bytes_per_user: int = Field(default=64 * 1024 * 1024, ge=0)
+    blob_max_bytes_total: int = Field(default=256 * 1024 * 1024, ge=0)
     #: How long the parts of an album are gathered into one turn.
     album_wait_seconds: float = Field(default=1.5, gt=0)
 

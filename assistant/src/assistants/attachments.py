@@ -131,7 +131,8 @@ class AttachmentReader:
         before they are decoded."""
         settings = self.settings
         async with self.worker.slot():
-            data = await self._bytes(attachment)
+            await self._size(attachment)
+            data = self.blobs.chunks(attachment.blob_key)
             try:
                 return await self.worker.picture(
                     data, settings.image_max_pixels, settings.image_max_side
@@ -146,6 +147,14 @@ class AttachmentReader:
             log.warning("attachment_blob_missing", kind=attachment.kind)
             raise Refusal("file_expired")
         return data
+
+    async def _size(self, attachment: Attachment) -> int:
+        """The file's size in the blob store (its bytes are read as they go to a child)."""
+        size = await self.blobs.size(attachment.blob_key)
+        if not size:
+            log.warning("attachment_blob_missing", kind=attachment.kind)
+            raise Refusal("file_expired")
+        return size
 
     async def _voice(
         self, attachment: Attachment, snapshot: ConfigSnapshot, caption: str, language: str | None
@@ -180,11 +189,10 @@ class AttachmentReader:
             raise too_big
         try:
             async with self.worker.slot():
-                data = await self._bytes(attachment)
-                if len(data) > limit:
+                if await self._size(attachment) > limit:
                     raise too_big
                 return await self.worker.document(
-                    data,
+                    self.blobs.chunks(attachment.blob_key),
                     attachment.mime_type,
                     attachment.file_name,
                     self.settings.document_max_chars,

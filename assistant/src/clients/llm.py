@@ -108,8 +108,8 @@ TextSink = Callable[[str], Awaitable[None]]
 
 @dataclass(frozen=True)
 class ModelRoute:
-    """Where one model is served: its name, the provider's base URL and id (None: the
-    default provider of OPENAI_BASE_URL / OPENAI_API_KEY)."""
+    """Where one model is served: its name, the provider's base URL and id (None: no
+    provider row, so no key: OPENAI_BASE_URL before any configuration exists)."""
 
     model: str
     base_url: str
@@ -522,11 +522,15 @@ class LlmGateway:
         return client
 
     async def _key(self, provider_id: str | None) -> str | None:
+        """Only the provider row's key (stored encrypted, read through rest_service): no
+        plaintext key from the environment, which would also go to a keyless provider's URL."""
         if provider_id is None:
-            return self._settings.openai_api_key or None
+            return None
         if provider_id not in self._key_cache:
             self._key_cache[provider_id] = await self._keys(provider_id)
-        return self._key_cache[provider_id] or self._settings.openai_api_key or None
+            if self._key_cache[provider_id] is None:  # once per config version
+                log.info("llm_provider_without_key", provider_id=provider_id)
+        return self._key_cache[provider_id]
 
 
 @dataclass(frozen=True)

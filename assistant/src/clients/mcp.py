@@ -81,10 +81,6 @@ class McpServerConfig:
             return cls("stdio", server=config["server"])
         raise McpError("the tool's MCP config is invalid")
 
-    @property
-    def label(self) -> str:
-        return self.url or self.server
-
 
 @dataclass(frozen=True)
 class McpToolInfo:

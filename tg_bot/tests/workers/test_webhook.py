@@ -33,12 +33,6 @@ def someone(name: str = "Anna") -> dict:
                       language_code="en")  # fmt: skip
 
 
-@pytest.fixture
-def webhook_url(bot_env: dict[str, str]) -> str:
-    """Where the stand-in posts: this test's bot's own HTTP server."""
-    return f"http://127.0.0.1:{bot_env['HTTP_PORT']}/telegram/webhook"
-
-
 async def webhook_set(telegram) -> str:
     await wait_for(lambda: _true(telegram.webhook.active), timeout=20)
     return str(telegram.webhook.secret_token)
