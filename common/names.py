@@ -61,6 +61,11 @@ class Names:
         """A file's bytes for one turn (a voice message, a photo, a document, speech audio)."""
         return self.key(f"blob:{blob_id}")
 
+    def blob_budget(self, part: str) -> str:
+        """The blob budget's books, in one slot: `usage` (bytes per owner and `#total`),
+        `owners` (blob key → owner and size), `expiry` (blob key by its expiry, ms)."""
+        return self.tagged(self.slot_of("blob_budget"), part)
+
     def button_used(
         self, chat_id: int | str, telegram_message_id: int | str, target: str = ""
     ) -> str:

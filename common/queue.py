@@ -12,6 +12,9 @@ At-least-once delivery over a Redis consumer group, answered once:
   in one transaction; a redelivered message with a `done:` record is dropped (a crash between
   the two: the entry is redelivered and dropped so).
 * An entry left pending by a dead consumer is claimed (XAUTOCLAIM) and driven again.
+* A stopping consumer finishes its chats' current entries within the grace, cancels the rest,
+  and hands back what it leaves (its pending entries, the first entry of each chat it stopped
+  driving) in a list every consumer's read takes first: another replica carries on at once.
 * A payload that does not parse, or an entry with a field that is not UTF-8, goes to
   `<stream>:dead` at once (undecodable bytes kept as base64); a handler that keeps failing goes
   there after `max_deliveries` attempts, with the last error. An `on_dead` hook runs first, so
@@ -155,9 +158,17 @@ local function register(entries, backlog, chat_field)
 end
 """
 
+# Entries a stopping consumer handed back (KEYS[3], a list of entry ids) come first: claimed
+# for this consumer and registered, so another replica takes them within one read, not after
+# the claim delay. An id no longer pending (handled meanwhile) is skipped by XCLAIM.
 _READ = (
     _REGISTER
     + """
+local back = redis.call('LPOP', KEYS[3], ARGV[3])
+if back then
+  local claimed = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, unpack(back))
+  if #claimed > 0 then return {'', register(claimed, KEYS[2], ARGV[4])} end
+end
 local res = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[3],
                        'STREAMS', KEYS[1], '>')
 if res and res[1] and #res[1][2] > 0 then
@@ -212,6 +223,36 @@ end
 local ms, seq = string.match(members[1], '|0*(%d+)-0*(%d+)$')
 local id = ms .. '-' .. seq
 return {members[1], redis.call('XRANGE', KEYS[1], id, id)}
+"""
+)
+
+
+# A stopping consumer hands back (RPUSH to KEYS[3], kept ARGV[4] ms) every entry still
+# pending for it (ARGV[1] group, ARGV[2] consumer, at most ARGV[3]) and the first backlog
+# entry of each chat it stopped driving (ARGV[5...]): whoever takes that one drives the chat,
+# including entries another consumer read while this one held the chat's lock.
+_HAND_BACK = (
+    _FIRST_OF_CHAT
+    + """
+local ids, seen = {}, {}
+local function add(id)
+  if not seen[id] then seen[id] = true; ids[#ids + 1] = id end
+end
+for _, p in ipairs(redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', ARGV[3], ARGV[2])) do
+  add(p[1])
+end
+for i = 5, #ARGV do
+  local members = first_of(KEYS[2], ARGV[i])
+  if #members > 0 then
+    local ms, seq = string.match(members[1], '|0*(%d+)-0*(%d+)$')
+    add(ms .. '-' .. seq)
+  end
+end
+for i = 1, #ids, 500 do
+  redis.call('RPUSH', KEYS[3], unpack(ids, i, math.min(i + 499, #ids)))
+end
+if #ids > 0 then redis.call('PEXPIRE', KEYS[3], ARGV[4]) end
+return #ids
 """
 )
 
@@ -281,6 +322,7 @@ class StreamConsumer(Generic[M]):
         config: ConsumerConfig | None = None,
         chat_field: str = "chat_id",
         on_dead: DeadHook[M] | None = None,
+        on_duplicate: Handler[M] | None = None,
     ) -> None:
         self._redis = redis
         self._names = names
@@ -293,8 +335,13 @@ class StreamConsumer(Generic[M]):
         self.config = config or ConsumerConfig()
         self._chat_field = chat_field
         self._on_dead = on_dead
+        #: Runs for an entry dropped as a duplicate (what it held can go: its blobs).
+        self._on_duplicate = on_duplicate
         self._backlog = names.chat_backlog(stream)
+        # The entries stopping consumers handed back; in the stream's slot.
+        self._handed_back = names.tagged(self._key, "handed_back")
         self._read = redis.register_script(_READ)
+        self._hand_back_script = redis.register_script(_HAND_BACK)
         self._claim = redis.register_script(_CLAIM)
         self._next = redis.register_script(_NEXT)
         self._cluster = isinstance(redis, RedisCluster)
@@ -302,6 +349,8 @@ class StreamConsumer(Generic[M]):
         self._kick: set[str] = set()
         self._slots = asyncio.Event()
         self._stopping = asyncio.Event()
+        #: Chats whose drive stopped (shutdown) before their backlog ran dry.
+        self._left: set[str] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -332,15 +381,38 @@ class StreamConsumer(Generic[M]):
                 await claimer
 
     async def drain(self, grace_s: float) -> None:
-        """Wait for in-flight chats; cancel (and so release) what is left after `grace_s`."""
+        """Wait for in-flight chats; cancel (and so release) what is left after `grace_s`,
+        then hand back every entry not finished, for another consumer's next read."""
         tasks = list(self._drives.values())
-        if not tasks:
-            return
-        _, pending = await asyncio.wait(tasks, timeout=grace_s)
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.wait(pending)
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=grace_s)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
+        await self.hand_back()
+
+    async def hand_back(self) -> int:
+        """Hand back what this consumer leaves unfinished (its pending entries, and the chats
+        it stopped driving); how many entries. Redis unreachable: they are claimed after the
+        claim delay instead."""
+        try:
+            count = await self._hand_back_script(
+                keys=[self._key, self._backlog, self._handed_back],
+                args=[
+                    self.group,
+                    self.consumer,
+                    10_000,
+                    self.config.done_ttl_s * 1000,
+                    *sorted(self._left),
+                ],
+            )
+        except aioredis.RedisError as exc:
+            log.warning("queue_hand_back_failed", stream=self.stream, error=str(exc))
+            return 0
+        if count:
+            log.info("queue_handed_back", stream=self.stream, entries=count)
+        return int(count)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -354,7 +426,7 @@ class StreamConsumer(Generic[M]):
                 continue
             try:
                 last_id, entries = await self._read(
-                    keys=[self._key, self._backlog],
+                    keys=[self._key, self._backlog, self._handed_back],
                     args=[self.group, self.consumer, min(free, cfg.read_count), self._chat_field],
                 )
             except (aioredis.ConnectionError, aioredis.TimeoutError) as exc:
@@ -472,6 +544,8 @@ class StreamConsumer(Generic[M]):
                 if heartbeat is not None:
                     heartbeat.cancel()
                 if not released:
+                    if self._stopping.is_set():
+                        self._left.add(chat)
                     await lock.release()
             if chat not in self._kick or self._stopping.is_set():
                 return
@@ -557,6 +631,7 @@ class StreamConsumer(Generic[M]):
                 log.info("queue_duplicate_dropped", entry_id=entry_id)
                 HANDLED.labels(self.stream, "duplicate").inc()
                 await self._finish(entry_id, backlog, member, done_key=None)
+                await self._run_duplicate_hook(message)
                 return
             await self._attempt_until_settled(
                 message, entry_id, backlog, member, entry, done_key, attempts
@@ -715,6 +790,16 @@ class StreamConsumer(Generic[M]):
             tx.delete(self._names.attempts(self.stream, entry_id))
             tx.delete(self._names.last_error(self.stream, entry_id))
             await tx.execute()
+
+    async def _run_duplicate_hook(self, message: M) -> None:
+        """A failing hook is logged; the entry is dropped all the same."""
+        if self._on_duplicate is None:
+            return
+        try:
+            await self._on_duplicate(message)
+        except Exception:
+            QUEUE_FAILURES.labels(self.stream, "on_duplicate").inc()
+            log.exception("queue_on_duplicate_failed", stream=self.stream)
 
     async def _run_dead_hook(self, dead: DeadLetter[M]) -> str | None:
         """The hook's error, if it failed: the entry is dead-lettered all the same."""

@@ -13,6 +13,9 @@ from common.settings import ServiceSettings
 
 
 def serve_asgi(app_path: str, settings: ServiceSettings) -> None:
+    """uvicorn would believe X-Forwarded-For from 127.0.0.1 (and its own FORWARDED_ALLOW_IPS
+    variable) by default: only the proxies FORWARDED_ALLOW_IPS names are, so a client beside
+    the service cannot pick its address (the admin login counts failures per address)."""
     config = uvicorn.Config(
         app_path,
         host=settings.http_host,
@@ -21,6 +24,8 @@ def serve_asgi(app_path: str, settings: ServiceSettings) -> None:
         access_log=False,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
         lifespan="on",
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
     uvicorn.Server(config).run()
 
@@ -31,7 +36,9 @@ async def served_in_this_loop(
 ) -> AsyncIterator[str]:
     """`app` served by uvicorn in the running event loop (tests: its lifespan and each
     request run in tasks of their own) until the block ends; yields its base URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan=lifespan)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, lifespan=lifespan, proxy_headers=False
+    )
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
     while not server.started:

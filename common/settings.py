@@ -50,6 +50,9 @@ class ServiceSettings(BaseSettings):
     environment: Literal["development", "production", "test"] = "development"
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=0, ge=0, le=65535)
+    #: Proxies (addresses or networks, comma-separated; `*` any) whose X-Forwarded-For and
+    #: X-Forwarded-Proto are believed; empty: none, the peer address is the client's.
+    forwarded_allow_ips: str = ""
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_key_prefix: str = ""

@@ -10,12 +10,16 @@ schema, so a drift fails the suite. Fields a newer server adds are ignored.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
+
+from common.mcp_servers import SERVER_NAME
+from common.mcp_servers import SETTING as MCP_SETTING
 
 
 class AssistantType(StrEnum):
@@ -222,11 +226,21 @@ class SnapshotTool(WireModel):
     config: dict[str, Any] | None = None
 
 
-def mcp_config_error(config: Any) -> tuple[str, str] | None:
+def mcp_config_error(
+    config: Any, stdio_servers: Collection[str] | None = None
+) -> tuple[str, str] | None:
     """The field and the reason an mcp tool's config is unusable, else None: the rule
-    rest_service refuses on write and the assistant relies on."""
+    rest_service refuses on write and the assistant relies on. A stdio server is named,
+    never given as a command; with `stdio_servers` (the names in MCP_STDIO_SERVERS) an
+    unknown name is refused too."""
     if not isinstance(config, dict):
         return "config", 'an mcp tool needs {"transport": "http"|"stdio", ...}'
+    for key in _COMMAND_KEYS:
+        if key in config:
+            return f"config.{key}", (
+                "is not accepted: a command runs only as the operator names it in "
+                f'{MCP_SETTING}; refer to one by name, {{"transport": "stdio", "server": "<name>"}}'
+            )
     transport = config.get("transport")
     if transport == "http":
         url = config.get("url")
@@ -234,15 +248,20 @@ def mcp_config_error(config: Any) -> tuple[str, str] | None:
             return "config.url", "must be an http(s) URL with a host"
         return None
     if transport == "stdio":
-        command = config.get("command")
-        if not isinstance(command, list) or not command:
-            return "config.command", "must be a non-empty list of strings (argv, no shell)"
-        if not all(isinstance(part, str) and part and "\x00" not in part for part in command):
-            return "config.command", "every part must be a non-empty string"
+        server = config.get("server")
+        if not isinstance(server, str) or not SERVER_NAME.fullmatch(server):
+            return "config.server", (
+                f"must name a stdio server of {MCP_SETTING} (a-z, 0-9, - and _; 1-64 characters)"
+            )
+        if stdio_servers is not None and server not in stdio_servers:
+            known = ", ".join(sorted(stdio_servers)) or "none"
+            return "config.server", f"{MCP_SETTING} names no server {server!r} (it names: {known})"
         return None
     return "config.transport", 'must be "http" or "stdio"'
 
 
+#: Keys that would say how to start a process: only the operator's setting does.
+_COMMAND_KEYS = ("command", "args", "env", "cwd")
 _HTTP_URL = re.compile(r"https?://[^\s/?#@]+(?:[/?#]\S*)?", re.IGNORECASE)
 
 

@@ -188,18 +188,22 @@ _DOWN_REVISION = re.compile(r"^down_revision\b[^=]*=\s*(.+)$", re.MULTILINE)
 def script_heads(versions: Path = VERSIONS_DIR) -> set[str]:
     """The head revisions of the migration scripts, read as text: starting Alembic (and the
     models it imports) costs a second and a half, this a few milliseconds."""
-    revisions: set[str] = set()
-    parents: set[str] = set()
+    scripts = script_revisions(versions)
+    return set(scripts) - {parent for parents in scripts.values() for parent in parents}
+
+
+def script_revisions(versions: Path = VERSIONS_DIR) -> dict[str, set[str]]:
+    """Every revision of the migration scripts and the revisions it follows."""
+    revisions: dict[str, set[str]] = {}
     for path in versions.glob("*.py"):
         text = path.read_text()
         found = _REVISION.search(text)
         if found is None:
             continue
-        revisions.add(found.group(1))
-        down = _DOWN_REVISION.search(text)
-        if down is not None:  # None, 'x', or a merge's ('x', 'y')
-            parents.update(re.findall(r"['\"]([^'\"]+)['\"]", down.group(1)))
-    return revisions - parents
+        down = _DOWN_REVISION.search(text)  # None, 'x', or a merge's ('x', 'y')
+        parents = re.findall(r"['\"]([^'\"]+)['\"]", down.group(1)) if down else []
+        revisions[found.group(1)] = set(parents)
+    return revisions
 
 
 @dataclass(frozen=True)
@@ -230,6 +234,32 @@ def database_state(database_url: str) -> DatabaseState:
             return DatabaseState(revisions, seeded)
     finally:
         conn.close()
+
+
+class SchemaBehind(CommandError):
+    """The database's schema is not the code's: only `upgrade` (or `up`) migrates."""
+
+
+def require_head(env: dict[str, str]) -> None:
+    """A command that only reads or writes rows runs on a schema at the code's head, and
+    never migrates it itself: pointed at production, it must not change the schema."""
+    if not ALEMBIC_INI.exists():
+        return
+    heads = script_heads()
+    found = database_state(env["ASYNC_DATABASE_URL"]).revisions
+    if found == heads:
+        return
+    db = ", ".join(sorted(found)) or "none (empty)"
+    code = ", ".join(sorted(heads))
+    if found - set(script_revisions()):
+        raise SchemaBehind(
+            f"the database is at revision {db}, which this code does not know (its head is "
+            f"{code}); run the newer code"
+        )
+    raise SchemaBehind(
+        f"the database is at revision {db}, the code's head is {code}: "
+        "run ./manage.py upgrade first"
+    )
 
 
 def prepare_database(env: dict[str, str], *, seed_if_empty: bool) -> None:
@@ -502,10 +532,17 @@ def cmd_upgrade(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_seed(ctx: Context, args: argparse.Namespace) -> int:
+    """The safe seed (adds what is missing by name), or `--reset` (overwrites, after showing
+    the differences and a yes); rest_service/seed says which and asks."""
+    if args.yes and not args.reset:
+        raise CommandError("--yes confirms --reset; the plain seed overwrites nothing")
     env = service_env(ctx, resolve_infra(ctx, args.embedded))
-    upgrade(env)
-    seed(env, only_if_empty=False)
-    return 0
+    require_head(env)
+    flags = [*(["--reset"] if args.reset else []), *(["--yes"] if args.yes else [])]
+    # Its exit code as it is: a refused reset has said why already.
+    return subprocess.run(
+        [sys.executable, "-m", "rest_service.seed", *flags], cwd=ROOT, env=env
+    ).returncode
 
 
 def cmd_rebuild(ctx: Context, args: argparse.Namespace) -> int:
@@ -635,7 +672,7 @@ def cmd_chat(ctx: Context, args: argparse.Namespace) -> int:
 def cmd_rotate_key(ctx: Context, args: argparse.Namespace) -> int:
     """Re-encrypt every secret under the newest LLM_MODEL_DECRYPT_KEY (docs/security.md)."""
     env = service_env(ctx, resolve_infra(ctx, args.embedded))
-    upgrade(env)
+    require_head(env)
     run_python(["-m", "rest_service.rotate_key"], env)
     return 0
 
@@ -643,7 +680,7 @@ def cmd_rotate_key(ctx: Context, args: argparse.Namespace) -> int:
 def cmd_admin(ctx: Context, args: argparse.Namespace) -> int:
     """Named web-admin accounts (rest_service/admin_cli.py; the password is asked there)."""
     env = service_env(ctx, resolve_infra(ctx, args.embedded))
-    upgrade(env)
+    require_head(env)
     extra = ["--password-stdin"] if args.password_stdin else []
     run_python(
         ["-m", "rest_service.admin_cli", args.action, *([args.name] if args.name else []), *extra],
@@ -794,7 +831,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     migrate.add_argument("message", help="the revision's message")
     command("upgrade", cmd_upgrade, "apply migrations up to head", embedded=True)
-    command("seed", cmd_seed, "import the default configuration (idempotent)", embedded=True)
+    seeding = command(
+        "seed",
+        cmd_seed,
+        "add the default configuration's missing rows (never overwrites; --reset does)",
+        embedded=True,
+    )
+    seeding.add_argument(
+        "--reset",
+        action="store_true",
+        help="overwrite with the defaults: shows the differences, then asks (y/N)",
+    )
+    seeding.add_argument("--yes", action="store_true", help="reset without asking")
     command("rebuild", cmd_rebuild, "docker compose build", services=True)
     admin = command(
         "admin",

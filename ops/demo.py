@@ -52,16 +52,10 @@ BOT_USERNAME = "smart_assistant_demo_bot"
 YOU = tg.user(1001, "You", username="you")
 MEMBER = tg.user(1002, "Bob", username="bob")
 GROUP = tg.group_chat(-1001000, "Team")
-#: Settings a developer's `.env` or shell may hold; the demo sets each of them itself.
-_ISOLATED = (
-    "ADMIN_API_TOKEN", "SERVICE_API_TOKEN", "LLM_MODEL_DECRYPT_KEY", "ADMIN_USERNAME",
-    "ADMIN_PASSWORD", "TELEGRAM_TOKEN", "TELEGRAM_API_BASE", "ALLOWED_TELEGRAM_IDS",
-    "OPENAI_API_KEY", "OPENAI_BASE_URL", "DEFAULT_MODEL", "FALLBACK_MODEL", "GOOGLE_CLIENT_ID",
-    "GOOGLE_CLIENT_SECRET", "GOOGLE_REDIRECT_URI", "GOOGLE_AUTH_URI", "GOOGLE_TOKEN_URI",
-    "GOOGLE_REVOKE_URI", "GOOGLE_API_BASE_URL", "WEATHER_API_URL", "GEOCODING_API_URL",
-    "ASYNC_DATABASE_URL", "REDIS_URL", "REDIS_KEY_PREFIX", "REST_SERVICE_URL",
-    "GOOGLE_CALENDAR_SERVICE_URL", "HTTP_PORT", "LOG_FILE", "LOG_FORMAT",
-)  # fmt: skip
+#: All the demo's services take from the caller's environment: where programs are, the home
+#: folder, the user and the locale (and `LC_*`). Every setting they get is the demo's own, so
+#: nothing of a developer's shell (`REDIS_CLUSTER`, `REDIS_SENTINELS`, tokens) reaches them.
+PASSED_THROUGH = frozenset({"PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR"})
 HELP = """Demo commands (anything else goes to the bot as your Telegram message):
   /help              this list
   /click [N]         open link N from the bot's messages (default: the latest) in a
@@ -703,8 +697,7 @@ def service_env(
     chosen: Iterable[ServiceSpec],
     calendar_url: str,
 ) -> dict[str, str]:
-    private = {*_ISOLATED, *_documented_settings()}
-    base = {k: v for k, v in os.environ.items() if k not in private}
+    base = {k: v for k, v in os.environ.items() if k in PASSED_THROUGH or k.startswith("LC_")}
     return {
         **base,
         **isolation.secrets(),
@@ -719,13 +712,6 @@ def service_env(
         "PYTHONPATH": str(ROOT),
         "PYTHONUNBUFFERED": "1",
     }
-
-
-def _documented_settings() -> set[str]:
-    """Every setting `.env.example` names (set or commented out)."""
-    example = ROOT / ".env.example"
-    text = example.read_text() if example.exists() else ""
-    return set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", text, re.MULTILINE))
 
 
 def _raise_interrupt(_signum: int, _frame: object) -> None:

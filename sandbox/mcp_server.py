@@ -70,10 +70,14 @@ def build(extra_tools: int = 0) -> MCPServer:
 class McpServerProcess:
     """`python -m sandbox.mcp_server` over streamable HTTP on a free port, for tests."""
 
-    def __init__(self) -> None:
+    def __init__(self, extra_tools: int = 0) -> None:
         self.port = free_port()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sandbox.mcp_server", "--port", str(self.port)],
+            [
+                sys.executable,
+                *("-m", "sandbox.mcp_server", "--port", str(self.port)),
+                *("--extra-tools", str(extra_tools)),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -92,10 +96,6 @@ class McpServerProcess:
         if self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(10)
-
-
-#: The stdio form, as an admin would store it in a tool's `config.command`.
-STDIO_COMMAND = [sys.executable, "-m", "sandbox.mcp_server", "--transport", "stdio"]
 
 
 def _echo(text: str) -> str:

@@ -1,12 +1,16 @@
 """Media the tests send, generated here rather than downloaded: speech as WAV (Python's `wave`,
 with the words in a RIFF LIST/INFO comment the LLM stand-in transcribes from), pictures
-(Pillow), PDFs (fpdf2) and DOCX (python-docx)."""
+(Pillow), PDFs (fpdf2) and DOCX (python-docx); and hostile files, small on disk and huge when
+opened (zip and PDF bombs, pixel floods)."""
 
 from __future__ import annotations
 
 import io
+import os
 import struct
 import wave
+import zipfile
+import zlib
 
 import docx
 from fpdf import FPDF
@@ -67,4 +71,134 @@ def docx_file(*paragraphs: str) -> bytes:
         document.add_paragraph(paragraph)
     buffer = io.BytesIO()
     document.save(buffer)
+    return buffer.getvalue()
+
+
+# -- hostile files: small on disk, huge when opened ------------------------------------------
+
+_DOCX_XML_HEAD = (
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:document xmlns:w='
+    b'"http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>'
+)
+_DOCX_XML_TAIL = b"</w:body></w:document>"
+
+
+def docx_with_body(paragraph: bytes, repeats: int) -> bytes:
+    """A real DOCX (python-docx's parts) whose `word/document.xml` holds `paragraph` (an XML
+    fragment) `repeats` times, written as a stream: 200 MB of XML never sit in memory."""
+    source = zipfile.ZipFile(io.BytesIO(docx_file("x")))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for entry in source.infolist():
+            if entry.filename != "word/document.xml":
+                archive.writestr(entry.filename, source.read(entry.filename))
+        with archive.open("word/document.xml", "w", force_zip64=True) as xml:
+            xml.write(_DOCX_XML_HEAD)
+            per_block = max(1, 1024 * 1024 // len(paragraph))
+            for _ in range(repeats // per_block):
+                xml.write(paragraph * per_block)
+            xml.write(paragraph * (repeats % per_block))
+            xml.write(_DOCX_XML_TAIL)
+    return out.getvalue()
+
+
+def docx_bomb(megabytes: int = 200) -> bytes:
+    """A DOCX of some hundred KB whose `document.xml` inflates to `megabytes` MB."""
+    paragraph = b"<w:p><w:r><w:t>" + b"A" * 1000 + b"</w:t></w:r></w:p>"
+    return docx_with_body(paragraph, megabytes * 1024 * 1024 // len(paragraph))
+
+
+def nested_zip(depth: int = 4, width: int = 8, megabytes: int = 16) -> bytes:
+    """A zip of zips of zips (named as a DOCX), each leaf `megabytes` MB of zeros."""
+    leaf = io.BytesIO()
+    with (
+        zipfile.ZipFile(leaf, "w", zipfile.ZIP_DEFLATED) as archive,
+        archive.open("zeros.bin", "w", force_zip64=True) as entry,
+    ):
+        for _ in range(megabytes):
+            entry.write(b"\0" * (1024 * 1024))
+    data = leaf.getvalue()
+    for level in range(depth):
+        outer = io.BytesIO()
+        with zipfile.ZipFile(outer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for i in range(width):
+                archive.writestr(f"level{level}/{i}.zip", data)
+        data = outer.getvalue()
+    return data
+
+
+def pdf_bomb(pages: int = 3, megabytes_per_page: int = 100) -> bytes:
+    """A PDF whose pages' content streams (FlateDecode) each inflate to that many MB of
+    text-drawing operators."""
+    line = b"BT /F1 12 Tf 72 712 Td (" + b"A" * 200 + b") Tj ET\n"
+    stream = zlib.compressobj(9)
+    packed = (
+        b"".join(
+            stream.compress(line * 4096)
+            for _ in range(megabytes_per_page * 1024 * 1024 // (len(line) * 4096))
+        )
+        + stream.flush()
+    )
+    objects: list[bytes] = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids ["
+        + b" ".join(f"{4 + 2 * i} 0 R".encode() for i in range(pages))
+        + f"] /Count {pages} >>".encode(),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    for i in range(pages):
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0"
+            + f" R >> >> /Contents {5 + 2 * i} 0 R >>".encode()
+        )
+        objects.append(
+            f"<< /Length {len(packed)} /Filter /FlateDecode >>\nstream\n".encode()
+            + packed
+            + b"\nendstream"
+        )
+    body = b"%PDF-1.4\n"
+    offsets = []
+    for number, obj in enumerate(objects, start=1):
+        offsets.append(len(body))
+        body += f"{number} 0 obj\n".encode() + obj + b"\nendobj\n"
+    xref = len(body)
+    body += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    body += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    body += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    )
+    return body
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A PNG whose header declares `width`×`height` (RGB) over a few rows of real data."""
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        crc = zlib.crc32(kind + payload) & 0xFFFFFFFF
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    rows = zlib.compress(b"\0" * (1 + 3 * min(width, 4096)) * 4)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+    )
+
+
+def jpeg_declaring(width: int, height: int) -> bytes:
+    """A small real JPEG whose frame header (SOF0) is changed to declare `width`×`height`."""
+    data = bytearray(picture(16, 16, (200, 10, 10), "JPEG"))
+    at = data.index(b"\xff\xc0")
+    data[at + 5 : at + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+def noise_png(megabytes: float) -> bytes:
+    """A PNG of random pixels (it does not compress) of about `megabytes` MB."""
+    side = int((megabytes * 1024 * 1024 / 3) ** 0.5)
+    return picture_of(Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)), "PNG")
+
+
+def picture_of(image: Image.Image, fmt: str) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, compress_level=1)  # JPEG ignores it
     return buffer.getvalue()

@@ -289,3 +289,15 @@ def redis_sentinel() -> Iterator[SentinelSetup]:
             yield setup
         finally:
             setup.stop()
+
+
+@contextlib.contextmanager
+def full_redis(root: Path, maxmemory: str = "4mb") -> Iterator[_Server]:
+    """A throwaway single Redis with a tiny `maxmemory` and `noeviction`, as production runs
+    it: a write that needs memory past the limit is refused with an OOM error."""
+    args = [*_NO_PERSISTENCE, "--maxmemory", maxmemory, "--maxmemory-policy", "noeviction"]
+    server = _Server(root, "full", args)
+    try:
+        yield server
+    finally:
+        server.stop()

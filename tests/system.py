@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import re
 import threading
 import time
@@ -35,6 +36,7 @@ from ops.services import ROOT
 from sandbox import telegram_updates as build
 from sandbox.google_api import GoogleStandIn, serving_in_thread
 from sandbox.llm_server import LlmStandIn, RecordedRequest
+from sandbox.mcp_stdio_probe import probe_server
 from sandbox.open_meteo import OpenMeteoStandIn
 from sandbox.search_stand_in import SearchStandIn
 from sandbox.telegram_api import SentMessage, TelegramStandIn
@@ -61,6 +63,8 @@ ASSISTANT_ENV = {
     "SHUTDOWN_GRACE_SECONDS": "2",
     "EVENT_ALERT_INTERVAL_SECONDS": "1",
 }
+#: Who stdio MCP servers run as: the tests may run as root, the assistant then needs one.
+MCP_USER = "nobody" if os.geteuid() == 0 else ""
 #: tg_bot shows no live answers here: the assistant still streams every turn and publishes
 #: drafts (so every scenario runs the streamed path), but a group's answer arrives as one
 #: message, which `say` can wait for. Live answers have their own end-to-end tests
@@ -372,6 +376,8 @@ def running_system(
                 "DEFAULT_MODEL": DEFAULT_MODEL,
                 "FALLBACK_MODEL": FALLBACK_MODEL,
                 "TELEGRAM_API_BASE": telegram.api.url,
+                # rest_service checks the names, the assistant starts the server.
+                "MCP_STDIO_SERVERS": json.dumps({"probe": probe_server(MCP_USER).model_dump()}),
             }
             stack = Stack(env, workdir)
             settings = {
@@ -382,6 +388,8 @@ def running_system(
                     "WEATHER_API_URL": open_meteo.forecast_url,
                     "SEARXNG_URL": search.base_url,
                     "WEB_FETCH_ALLOW_HOSTS": search.host,
+                    "MCP_HTTP_ALLOW_HOSTS": "127.0.0.1",
+                    "MCP_STDIO_USER": MCP_USER,
                 },
                 "cron_service": CRON_ENV,
                 "tg_bot": BOT_ENV,

@@ -331,6 +331,28 @@ def test_only_rest_service_and_migrate_get_the_database(app: dict[str, Any]) -> 
             assert url is None, name
 
 
+def redis_bytes(size: str) -> int:
+    """A size as redis.conf writes it (`512mb`, `1gb`, `100000`)."""
+    units = {"": 1, "k": 1000, "kb": 1024, "m": 10**6, "mb": 1024**2, "g": 10**9, "gb": 1024**3}
+    found = re.fullmatch(r"(\d+)([a-z]*)", size.lower())
+    assert found is not None, size
+    return int(found.group(1)) * units[found.group(2)]
+
+
+def test_redis_refuses_writes_when_full_and_never_evicts_below_its_limit(
+    app: dict[str, Any],
+) -> None:
+    """maxmemory with noeviction (a queued message is never evicted), and room above it in
+    the container for an AOF rewrite's fork."""
+    redis = app["services"]["redis"]
+    command = redis["command"]
+    options = dict(zip(command[1::2], command[2::2], strict=False))
+    assert options["--maxmemory-policy"] == "noeviction"
+    maxmemory = redis_bytes(options["--maxmemory"])
+    limit = int(redis["deploy"]["resources"]["limits"]["memory"])  # compose gives bytes
+    assert 0 < maxmemory <= limit * 2 // 3
+
+
 def test_queued_messages_and_data_survive_a_restart(app: dict[str, Any]) -> None:
     services = app["services"]
     assert "--appendonly yes" in " ".join(services["redis"]["command"])

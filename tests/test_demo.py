@@ -232,3 +232,47 @@ def test_services_a_killed_demo_left_behind_are_stopped_by_the_next(tmp_path: Pa
         for proc in (leftover, unrelated):
             proc.kill()
             proc.wait(10)
+
+
+def test_the_demos_services_see_only_its_own_settings_and_the_basics(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README: the demo's services never see your settings, listed in .env.example or not."""
+    from ops import demo as demo_module
+    from ops.infra import Infra
+    from ops.processes import specs
+
+    caller = {
+        "REDIS_SENTINELS": "127.0.0.1:26379",
+        "REDIS_CLUSTER": "true",
+        "TELEGRAM_WEBHOOK_SECRET": "a",
+        "SOMETHING_NOBODY_LISTS": "x",
+        "PYTHONWARNINGS": "error",
+        "LC_ALL": "C.UTF-8",
+        "HOME": "/home/someone",
+    }
+    callers = {**os.environ, **caller}
+    world = demo_module.World()
+    world.start()
+    try:
+        chosen = specs(free_base_port())
+
+        def env_under(environ: dict[str, str]) -> dict[str, str]:
+            monkeypatch.setattr(os, "environ", environ)
+            return demo_module.service_env(
+                demo_module.Isolation(tmp_path, "smart_assistant_demo_x", "demo:"),
+                Infra("postgresql+asyncpg://127.0.0.1/d", "redis://127.0.0.1/0", "x", "x"),
+                world,
+                chosen,
+                chosen[1].url,
+            )
+
+        own = env_under({})
+        env = env_under(callers)
+    finally:
+        world.stop()
+    passed = set(env) - set(own)
+    assert passed <= demo_module.PASSED_THROUGH | {k for k in passed if k.startswith("LC_")}
+    assert {"HOME", "LC_ALL"} <= passed and env["HOME"] == "/home/someone" and env["PATH"]
+    assert not {k for k in caller if k in env and k not in ("LC_ALL", "HOME")}
+    assert {k: env[k] for k in own} == own  # nothing of the caller's replaces the demo's

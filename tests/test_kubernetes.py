@@ -289,10 +289,12 @@ def test_every_skipped_checkov_check_says_why() -> None:
         assert re.match(r"\s+- CKV2?_K8S_\d+\s+#\s*\S.{20,}", line), f"no reason: {line}"
 
 
-def test_checkov_finds_nothing_unexplained(rendered: list[dict[str, Any]], tmp_path: Path) -> None:
+def run_checkov(docs: list[dict[str, Any]], tmp_path: Path) -> int:
+    """checkov on `docs` with the repository's config; the number of passed checks (a failed
+    one fails the test)."""
     checkov = ROOT / ".venv" / "bin" / "checkov"
     manifest = tmp_path / "rendered.yaml"
-    manifest.write_text(yaml.safe_dump_all(rendered))
+    manifest.write_text(yaml.safe_dump_all(docs))
     env = {
         **os.environ,
         "BC_SKIP_MAPPING": "TRUE",  # no download of the platform's check mapping
@@ -310,7 +312,12 @@ def test_checkov_finds_nothing_unexplained(rendered: list[dict[str, Any]], tmp_p
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     summary = re.search(r"Passed checks: (\d+), Failed checks: (\d+)", result.stdout)
     assert summary, result.stdout[-2000:]
-    assert int(summary.group(1)) > 100 and summary.group(2) == "0"
+    assert summary.group(2) == "0"
+    return int(summary.group(1))
+
+
+def test_checkov_finds_nothing_unexplained(rendered: list[dict[str, Any]], tmp_path: Path) -> None:
+    assert run_checkov(rendered, tmp_path) > 100
 
 
 # -- what the manifests promise --------------------------------------------------------------
@@ -473,3 +480,148 @@ def test_the_first_apply_step_holds_what_the_migrate_job_needs(
     }
     assert needed | {("Namespace", job["metadata"]["namespace"])} <= kinds
     assert {kind for kind, _ in kinds} == {"Namespace", "ConfigMap", "Secret", "Job"}
+
+
+# -- what docs/deploy.md says about the render ---------------------------------------------
+
+DEPLOY_DOC = ROOT / "docs" / "deploy.md"
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
+
+
+def doc_section(heading: str) -> str:
+    text = DEPLOY_DOC.read_text()
+    start = text.index(f"\n## {heading}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else len(text)]
+
+
+def test_the_object_counts_docs_deploy_gives_are_the_renders(
+    rendered: list[dict[str, Any]],
+) -> None:
+    """Every `` `Kind` × N `` row of the objects table, and "the N custom resources"."""
+    section = doc_section("Kubernetes")
+    stated = {
+        kind: int(count)
+        for kind, count in re.findall(r"^\| `(\w+)` × (\d+)", section, re.MULTILINE)
+    }
+    assert {"Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy"} <= set(stated)
+    counted = {kind: len(of_kind(rendered, kind)) for kind in stated}
+    assert counted == stated
+    (word,) = re.findall(r"the (\w+) custom resources", section)
+    assert _NUMBER_WORDS[word] == len([d for d in rendered if d["kind"] in CRD_KINDS])
+
+
+def test_the_replicas_docs_deploy_gives_are_the_manifests(
+    rendered: list[dict[str, Any]],
+) -> None:
+    """The "Scaling each service" table: a fixed count, or KEDA's min to max."""
+    rows = re.findall(
+        r"^\| (\w+) \| (?:KEDA, (\d+) to (\d+)|(\d+)) \|",
+        doc_section("Scaling each service"),
+        re.MULTILINE,
+    )
+    assert {row[0] for row in rows} == set(NAMES)
+    deployments = of_kind(rendered, "Deployment")
+    scaled = of_kind(rendered, "ScaledObject")
+    for service, low, high, fixed in rows:
+        name = k8s_name(service)
+        if fixed:
+            assert deployments[name]["spec"]["replicas"] == int(fixed), service
+        else:
+            spec = scaled[name]["spec"]
+            assert (spec["minReplicaCount"], spec["maxReplicaCount"]) == (int(low), int(high))
+
+
+def claimed(pattern: str, text: str) -> tuple[str, ...]:
+    found = re.search(pattern, text)
+    assert found is not None, f"docs/deploy.md no longer says {pattern!r}"
+    return found.groups()
+
+
+def test_the_rollout_and_scaling_settings_docs_deploy_names_are_the_manifests(
+    rendered: list[dict[str, Any]],
+) -> None:
+    text = " ".join(DEPLOY_DOC.read_text().split())  # one line: claims wrap
+    surge, unavailable = claimed(r"\(`maxSurge: (\d+)`, `maxUnavailable: (\d+)`\)", text)
+    grace, assistant_grace = claimed(
+        r"`terminationGracePeriodSeconds` \((\d+) s; the assistant (\d+) s", text
+    )
+    for name, deployment in of_kind(rendered, "Deployment").items():
+        rolling = deployment["spec"]["strategy"]["rollingUpdate"]
+        assert (rolling["maxSurge"], rolling["maxUnavailable"]) == (int(surge), int(unavailable))
+        wanted = assistant_grace if name == "assistant" else grace
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["terminationGracePeriodSeconds"] == int(wanted), name
+    assert "at most one pod of each service down" in text
+    for budget in of_kind(rendered, "PodDisruptionBudget").values():
+        assert budget["spec"]["maxUnavailable"] == 1
+    (pending,) = claimed(r'`pendingEntriesCount: "(\d+)"`', text)
+    (cooldown,) = claimed(r"`cooldownPeriod` \((\d+) min\)", text)
+    spec = of_kind(rendered, "ScaledObject")["assistant"]["spec"]
+    assert spec["triggers"][0]["metadata"]["pendingEntriesCount"] == pending
+    assert spec["cooldownPeriod"] == int(cooldown) * 60
+
+
+# -- the optional in-cluster Redis (deploy/kubernetes/redis) --------------------------------
+
+
+def k8s_bytes(quantity: str) -> int:
+    units = {"Ki": 1024, "Mi": 1024**2, "Gi": 1024**3, "K": 1000, "M": 10**6, "G": 10**9}
+    found = re.fullmatch(r"(\d+)([A-Za-z]*)", quantity)
+    assert found is not None, quantity
+    return int(found.group(1)) * units.get(found.group(2), 1)
+
+
+@pytest.fixture(scope="module")
+def with_redis(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    """The example overlay with the Redis component added, as docs/deploy.md says."""
+    copy = tmp_path_factory.mktemp("with-redis") / "deploy"
+    shutil.copytree(KUBERNETES.parent, copy)
+    overlay = copy / "kubernetes" / "overlays" / "example"
+    kustomization = overlay / "kustomization.yaml"
+    kustomization.write_text(kustomization.read_text() + "\ncomponents:\n  - ../../redis\n")
+    return kustomize(overlay)
+
+
+def test_the_redis_component_never_evicts_and_has_room_above_maxmemory(
+    with_redis: list[dict[str, Any]],
+) -> None:
+    redis = of_kind(with_redis, "StatefulSet")["redis"]
+    for doc in (d for d in with_redis if d["metadata"]["name"] in ("redis", "redis-clients")):
+        kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+    (container,) = containers(redis)
+    script = container["command"][-1]
+    options = dict(re.findall(r"--([a-z-]+) (\S+)", script))
+    assert options["maxmemory-policy"] == "noeviction"
+    maxmemory = int(options["maxmemory"].removesuffix("gb")) * 1024**3
+    limit = k8s_bytes(container["resources"]["limits"]["memory"])
+    assert maxmemory <= limit * 2 // 3  # an AOF rewrite's fork and buffers fit beside it
+    assert options["appendonly"] == "yes" and "requirepass" in script
+    assert secret_keys(container) == {"REDIS_PASSWORD"}
+    (secret,) = {e["valueFrom"]["secretKeyRef"]["name"] for e in container["env"]}
+    assert secret in of_kind(with_redis, "Secret")  # the generated (hashed) name
+
+
+def test_only_the_services_and_keda_reach_the_redis_component(
+    with_redis: list[dict[str, Any]],
+) -> None:
+    policy = of_kind(with_redis, "NetworkPolicy")["redis-clients"]["spec"]
+    assert policy["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "redis"}
+    (rule,) = policy["ingress"]
+    assert rule["from"] == [
+        {"podSelector": {"matchLabels": {"app.kubernetes.io/part-of": "smart-assistant"}}},
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "keda"}}},
+    ]
+    # Applied in the first step with the settings and before the migrate Job, which needs it.
+    for kind in ("Service", "StatefulSet"):
+        labels = of_kind(with_redis, kind)["redis"]["metadata"]["labels"]
+        assert labels["app.kubernetes.io/component"] == "redis"
+    steps = re.findall(r"-l 'app\.kubernetes\.io/component in \(([^)]*)\)'", DEPLOY_DOC.read_text())
+    assert steps and all("redis" in step.split(",") for step in steps)
+
+
+def test_checkov_finds_nothing_unexplained_in_the_redis_component(
+    with_redis: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    redis = [d for d in with_redis if d["metadata"]["name"] in ("redis", "redis-clients")]
+    assert run_checkov(redis, tmp_path) > 40

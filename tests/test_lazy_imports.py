@@ -20,8 +20,9 @@ LAZY = {
         "requests",
         "google_auth_oauthlib",
     ),
-    # The MCP SDK only for an mcp tool (0.7 s), the document readers only for a document.
-    "assistant.src.main": ("mcp", "mcp_types", "pypdf", "docx"),
+    # The MCP SDK only for an mcp tool (0.7 s); documents and pictures are read in a child
+    # process, never in the assistant's own.
+    "assistant.src.main": ("mcp", "mcp_types", "pypdf", "docx", "PIL"),
 }
 
 

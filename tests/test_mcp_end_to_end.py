@@ -1,7 +1,8 @@
 """MCP tools end to end: an admin adds an mcp tool over the REST API and links it to the
 secretary; a question in Telegram, the scripted model calls the server's function (the
-sandbox MCP server, a real process over streamable HTTP, or a stdio command the assistant
-starts), and the answer carries its result. A server that is down takes its functions
+sandbox MCP server, a real process over streamable HTTP on an address MCP_HTTP_ALLOW_HOSTS
+allows, or the stdio server the operator named in MCP_STDIO_SERVERS), and the answer
+carries its result. A server that is down takes its functions
 away, not the answer."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from ops.infra import free_port
-from sandbox.mcp_server import STDIO_COMMAND, McpServerProcess
+from sandbox.mcp_server import McpServerProcess
 from tests.system import Person, System
 
 
@@ -107,11 +108,11 @@ async def test_a_bad_argument_reaches_the_model_as_an_error_and_the_user_gets_an
     assert answer.text
 
 
-async def test_a_stdio_server_answers_through_the_command_the_admin_stored(
+async def test_a_stdio_server_answers_under_the_name_the_operator_gave_it(
     system: System, linked: Linked
 ) -> None:
     name, ada = prefix(), Person.new("Ada")
-    await linked.add(name, {"transport": "stdio", "command": STDIO_COMMAND})
+    await linked.add(name, {"transport": "stdio", "server": "probe"})
     question = "What is 19 plus 23?"
     system.llm.call(f"{name}__add", {"a": 19, "b": 23}, contains="19 plus 23")
 

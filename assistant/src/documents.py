@@ -1,16 +1,25 @@
-"""Documents people send, read into plain text for the model: PDF (pypdf), DOCX
-(python-docx), and text, Markdown and CSV (decoded with a charset fallback).
+"""Documents people send, read into plain text for the model: PDF (pypdf), DOCX (its
+`word/document.xml` read as a stream), and text, Markdown and CSV (decoded with a charset
+fallback).
 
 A file we cannot read raises `DocumentUnreadable` with the reason, never a parser's own
 exception: the bytes come from anyone, and the user gets a polite answer naming what we read.
+
+A DOCX is a zip: before anything is inflated its directory is checked (`check_zip`: entries,
+total uncompressed size, compression ratio), so a small file that inflates to gigabytes is
+refused unread, and its text is read as a stream that stops at the character cap. The readers
+run in a child process with memory and time limits (`file_worker.py`); this module is what
+that process runs.
 """
 
 from __future__ import annotations
 
 import io
+import zipfile
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import PurePosixPath
+from typing import Any
 
 from common.text import clean_text
 
@@ -34,14 +43,44 @@ class DocumentProblem(StrEnum):
     UNREADABLE = "unreadable"
     ENCRYPTED = "encrypted"
     EMPTY = "empty"
+    #: Over the zip checks, or over the child process' memory or time.
+    TOO_HEAVY = "too_heavy"
 
 
-class DocumentUnreadable(Exception):
-    """The document gave no text; `problem` says why, for the user's answer."""
+class FileUnreadable(Exception):
+    """A file gave nothing usable; `problem` says why, for the user's answer."""
 
-    def __init__(self, problem: DocumentProblem, detail: str = "") -> None:
+    def __init__(self, problem: StrEnum, detail: str = "") -> None:
         super().__init__(f"{problem}: {detail}" if detail else str(problem))
         self.problem = problem
+        self.detail = detail
+
+
+class DocumentUnreadable(FileUnreadable):
+    """The document gave no text."""
+
+    problem: DocumentProblem
+
+    def __init__(self, problem: DocumentProblem, detail: str = "") -> None:
+        super().__init__(problem, detail)
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    """What a zip-based document may hold before it is opened."""
+
+    max_entries: int = 2_000
+    #: The sum of the entries' uncompressed sizes, as the directory declares them (reading
+    #: an entry stops at its declared size, so the declaration bounds the work).
+    max_unzipped_bytes: int = 64 * 1024 * 1024
+    #: Uncompressed / compressed, of any one entry and of the whole: plain XML packs about
+    #: 10:1, a bomb 1000:1.
+    max_ratio: int = 100
+
+
+ZIP_LIMITS = ZipLimits()
+#: An entry this small may be any ratio (a few hundred zeros pack to a few bytes).
+_SMALL_ENTRY = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -93,23 +132,118 @@ def _pdf_text(data: bytes, max_chars: int) -> str:
             if size > max_chars:
                 break
         return "\n\n".join(pages)
-    except DocumentUnreadable:
-        raise
+    except (DocumentUnreadable, MemoryError):
+        raise  # out of memory: the child process says so (`file_worker.py`)
+    except pypdf.errors.LimitReachedError as exc:  # a stream inflating past pypdf's limits
+        raise DocumentUnreadable(DocumentProblem.TOO_HEAVY, f"pdf: {exc!r}"[:300]) from exc
     except Exception as exc:  # pypdf raises many types on malformed input; all mean "unreadable"
         raise DocumentUnreadable(DocumentProblem.UNREADABLE, f"pdf: {exc!r}"[:300]) from exc
 
 
-def _docx_text(data: bytes, _max_chars: int) -> str:
-    import docx  # on first use, like pypdf
+def check_zip(archive: zipfile.ZipFile, limits: ZipLimits = ZIP_LIMITS) -> None:
+    """Refuse (`TOO_HEAVY`) an archive whose directory promises more than `limits` allow;
+    nothing is inflated here."""
+    entries = archive.infolist()
+    if len(entries) > limits.max_entries:
+        raise DocumentUnreadable(DocumentProblem.TOO_HEAVY, f"{len(entries)} zip entries")
+    total = sum(entry.file_size for entry in entries)
+    packed = sum(entry.compress_size for entry in entries)
+    if total > limits.max_unzipped_bytes:
+        raise DocumentUnreadable(DocumentProblem.TOO_HEAVY, f"{total} bytes unzipped")
+    if total > _SMALL_ENTRY and total > limits.max_ratio * max(packed, 1):
+        raise DocumentUnreadable(DocumentProblem.TOO_HEAVY, f"ratio {total // max(packed, 1)}")
+    for entry in entries:
+        if entry.file_size > _SMALL_ENTRY and entry.file_size > limits.max_ratio * max(
+            entry.compress_size, 1
+        ):
+            raise DocumentUnreadable(DocumentProblem.TOO_HEAVY, f"ratio of {entry.filename}")
+
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+#: How much of the XML is inflated and parsed at a time.
+_CHUNK = 64 * 1024
+
+
+def _docx_text(data: bytes, max_chars: int) -> str:
+    """Paragraphs in document order (a table row's cells joined with " | "), read from
+    `word/document.xml` a chunk at a time until `max_chars` are found."""
+    from xml.etree.ElementTree import ParseError, XMLPullParser
 
     try:
-        document = docx.Document(io.BytesIO(data))
-        lines = [p.text for p in document.paragraphs]
-        for table in document.tables:
-            lines += [" | ".join(cell.text for cell in row.cells) for row in table.rows]
-        return "\n".join(lines)
-    except Exception as exc:  # zip, XML and package errors alike: the file is not a DOCX we read
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            check_zip(archive)
+            with archive.open("word/document.xml") as xml:
+                lines = _DocxLines(max_chars)
+                parser: XMLPullParser[Any] = XMLPullParser(events=("start", "end"))
+                while not lines.full and (chunk := xml.read(_CHUNK)):
+                    parser.feed(chunk)
+                    for found in parser.read_events():
+                        lines.take(*found)
+                return "\n".join(lines.lines)
+    except DocumentUnreadable:
+        raise
+    except (zipfile.BadZipFile, KeyError, ParseError, EOFError, ValueError, OSError) as exc:
+        # zipfile, XML and package errors alike: the file is not a DOCX we read
         raise DocumentUnreadable(DocumentProblem.UNREADABLE, f"docx: {exc!r}"[:300]) from exc
+    except NotImplementedError as exc:  # a compression zipfile lacks
+        raise DocumentUnreadable(DocumentProblem.UNREADABLE, f"docx: {exc!r}"[:300]) from exc
+
+
+class _DocxLines:
+    """The text of WordprocessingML as its elements stream by; each finished element is
+    cleared and let go of, so memory holds one paragraph, not the document."""
+
+    def __init__(self, max_chars: int) -> None:
+        self.max_chars = max_chars
+        self.lines: list[str] = []
+        self.size = 0
+        self._paragraph: list[str] = []
+        self._cells: list[list[str]] = []  # one list of cell texts per open table row
+        self._cell: list[str] | None = None
+        self._open: list[Any] = []
+
+    @property
+    def full(self) -> bool:
+        return self.size > self.max_chars
+
+    def take(self, event: str, element: Any = None) -> None:
+        tag = element.tag
+        if event == "start":
+            self._open.append(element)
+            if tag == f"{_W}tr":
+                self._cells.append([])
+            elif tag == f"{_W}tc":
+                self._cell = []
+            return
+        if tag == f"{_W}t" and element.text:
+            self._paragraph.append(element.text)
+        elif tag == f"{_W}tab":
+            self._paragraph.append("\t")
+        elif tag in (f"{_W}br", f"{_W}cr"):
+            self._paragraph.append("\n")
+        elif tag == f"{_W}p":
+            self._paragraph_done()
+        elif tag == f"{_W}tc" and self._cells:
+            self._cells[-1].append(" ".join(self._cell or []))
+            self._cell = None
+        elif tag == f"{_W}tr" and self._cells:
+            self._line(" | ".join(self._cells.pop()))
+        element.clear()
+        self._open.pop()
+        if self._open and len(self._open[-1]) and self._open[-1][-1] is element:
+            del self._open[-1][-1]
+
+    def _paragraph_done(self) -> None:
+        text = "".join(self._paragraph)
+        self._paragraph = []
+        if self._cell is not None:
+            self._cell.append(text)
+        else:
+            self._line(text)
+
+    def _line(self, text: str) -> None:
+        self.lines.append(text)
+        self.size += len(text) + 1
 
 
 def _decoded(data: bytes) -> str:

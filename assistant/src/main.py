@@ -112,6 +112,7 @@ async def main(stop: asyncio.Event) -> None:
             rt.orchestrator.handle,
             config=consumer_config(settings),
             on_dead=rt.orchestrator.dead_lettered,
+            on_duplicate=rt.orchestrator.dropped,
         )
         watching = asyncio.create_task(rt.config.run(stop))
         consuming = asyncio.create_task(consumer.run())

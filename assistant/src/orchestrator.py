@@ -35,6 +35,7 @@ from assistant.src.assistants.llm_chat import AssistantDeps, fetch_context
 from assistant.src.assistants.phrases import CATALOGUE
 from assistant.src.assistants.secretary import Secretary, secretary_memory_query
 from assistant.src.assistants.voice_reply import VoiceReplies, wants_voice
+from assistant.src.clients.llm import TurnRecord, recording
 from assistant.src.confirmed import run_confirmed
 from assistant.src.drafts import drafts_for
 from assistant.src.live_config.watcher import ConfigWatcher
@@ -75,19 +76,38 @@ TURN_FAILURES = Counter(
 
 #: More reminders made in one turn than this get no buttons beyond it (/reminders has them).
 _MAX_CANCEL_BUTTONS = 5
+#: Blob keys taken from an unreadable payload at most (an album has ten).
+_MAX_SALVAGED_BLOBS = 20
 #: How long the "answered" mark outlives the message (the queue's `done:` TTL).
 ANSWERED_TTL_S = 7 * 24 * 3600
 
 # Queue the answer only if the message was not answered yet: even two handlers racing on one
 # message (a chat lock lost to a stalled process) put one answer on the stream. KEYS: the
-# mark, the reply stream (one slot: `Names.assistant_answered`).
+# mark, the reply stream, the turn's record of completions, deleted with it (one slot:
+# `Names.assistant_answered`, `turn_record_key`).
 _PUBLISH_ONCE = """
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
   redis.call('XADD', KEYS[2], '*', 'data', ARGV[2])
+  redis.call('DEL', KEYS[3])
   return 1
 end
 return 0
 """
+
+
+def turn_record_key(names: Names, message: IncomingMessage) -> str:
+    """The message's record of finished completions (`clients/llm.py`), beside its mark."""
+    reply_stream = names.stream(message.reply_stream)
+    return names.tagged(reply_stream, f"assistant:llm_record:{message.message_id}")
+
+
+@dataclass(frozen=True)
+class FirstReads:
+    """What a turn reads before it begins, in one round trip."""
+
+    answered: bool
+    value: bytes | None
+    recorded: bool
 
 
 class AnswerOutbox:
@@ -110,20 +130,28 @@ class AnswerOutbox:
     ) -> tuple[bool, bytes | None]:
         """`answered`, and the value at `key` (a turn's other first read), in one round trip
         (on a Cluster, one per node: each key is its own command, as slots differ)."""
+        reads = await self.first_reads(message, key)
+        return reads.answered, reads.value
+
+    async def first_reads(self, message: IncomingMessage, key: str | None) -> FirstReads:
+        """`answered_and_get`, and whether an earlier try of the turn left a record."""
         message_id = str(message.message_id)
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.exists(self._names.assistant_answered(message_id, message.reply_stream))
             pipe.exists(self._names.legacy_assistant_answered(message_id))
+            pipe.exists(turn_record_key(self._names, message))
             if key is not None:
                 pipe.get(key)
             found = await pipe.execute()
-        return bool(found[0] or found[1]), (found[2] if key is not None else None)
+        value = found[3] if key is not None else None
+        return FirstReads(bool(found[0] or found[1]), value, bool(found[2]))
 
     async def put(self, message: IncomingMessage, outgoing: OutgoingMessage) -> bool:
         """False when an answer to `message` was queued already."""
         keys = [
             self._names.assistant_answered(str(message.message_id), message.reply_stream),
             self._names.stream(message.reply_stream),
+            turn_record_key(self._names, message),
         ]
         return bool(await self._publish_once(keys=keys, args=[ANSWERED_TTL_S, outgoing.to_json()]))
 
@@ -170,15 +198,17 @@ class Orchestrator:
         self.voice = VoiceReplies(settings, self.blobs, deps.llm)
 
     async def handle(self, message: IncomingMessage) -> None:
-        answered, config_version = await self._first_checks(message)
-        if answered:
+        reads = await self.outbox.first_reads(message, self.config.version_key)
+        if reads.answered:
             log.info("message_already_answered")
             await self.blobs.delete(*blob_keys(message))
             return
         started = time.perf_counter()
+        record = TurnRecord(self.redis, turn_record_key(self.names, message), reads.recorded)
         message = readable(message)
         try:
-            answer = await self.answer(message, config_version)
+            with recording(record):
+                answer = await self.answer(message, self.config.parse_version(reads.value))
         except RestServiceUnavailable as exc:
             log.warning("rest_service_unavailable", error=str(exc))
             raise RetryLater(self.settings.rest_retry_seconds, "rest_service unavailable") from exc
@@ -192,12 +222,6 @@ class Orchestrator:
         elapsed = time.perf_counter() - started
         TURN_SECONDS.observe(elapsed)
         log.info("message_handled", turn_ms=round(elapsed * 1000, 2), answered=answer is not None)
-
-    async def _first_checks(self, message: IncomingMessage) -> tuple[bool, int]:
-        """Whether `message` was answered already, and the live config's version in Redis:
-        one round trip for both."""
-        found, version = await self.outbox.answered_and_get(message, self.config.version_key)
-        return found, self.config.parse_version(version)
 
     async def answer(
         self, message: IncomingMessage, config_version: int | None = None
@@ -286,11 +310,19 @@ class Orchestrator:
         if message is None:
             log.error("dead_letter_without_sender", entry_id=dead.entry_id, reason=dead.reason)
             TURN_FAILURES.labels("unanswerable").inc()
+            await self.blobs.delete(*_blobs_of(dead))
             return
         with correlation(str(message.message_id)):
             answer = self._failed("dead_letter", RuntimeError(dead.reason), message.language_code)
-            await self.publish(message, answer)
-            await self.blobs.delete(*blob_keys(message))
+            try:
+                await self.publish(message, answer)
+            finally:
+                await self.blobs.delete(*_blobs_of(dead))
+
+    async def dropped(self, message: IncomingMessage) -> None:
+        """The queue's hook for a duplicate entry: its files are not needed (the first
+        delivery was answered) and go, with what they held of the blob budget."""
+        await self.blobs.delete(*blob_keys(message))
 
     def _failed(self, reason: str, exc: BaseException, language: str | None) -> Answer:
         log.error("turn_failed_apologised", reason=reason, error=str(exc)[:500])
@@ -423,6 +455,22 @@ def salvage(data: str) -> IncomingMessage | None:
     if str(fields.get("reply_stream", TO_TELEGRAM)).startswith(("queue:to_secretary", "done:")):
         fields["reply_stream"] = TO_TELEGRAM
     return IncomingMessage.model_validate(fields)
+
+
+def _blobs_of(dead: DeadLetter[IncomingMessage]) -> list[str]:
+    """A dead entry's blob keys: its message's, or those in a payload that did not parse
+    (the store deletes only its own keys, whatever a payload names)."""
+    if dead.message is not None:
+        return blob_keys(dead.message)
+    try:
+        raw = json.loads(dead.data)
+    except (ValueError, RecursionError):
+        return []
+    files = raw.get("attachments") if isinstance(raw, dict) else None
+    if not isinstance(files, list):
+        return []
+    keys = (f.get("blob_key") for f in files if isinstance(f, dict))
+    return [key for key in keys if isinstance(key, str)][:_MAX_SALVAGED_BLOBS]
 
 
 def _reminders_made(found: list[bytes | str]) -> list[str]:

@@ -6,6 +6,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from common.mcp_servers import StdioServers
 from common.settings import ServiceSettings
 
 
@@ -13,7 +14,8 @@ class Settings(ServiceSettings):
     default_port: ClassVar[int] = 8002
     service_name: ClassVar[str] = "assistant"
 
-    openai_api_key: str = ""
+    #: Where a model runs while the configuration has no default model (with no key: keys
+    #: live only in the provider rows, where the seed puts OPENAI_API_KEY, encrypted).
     openai_base_url: str = "https://api.openai.com/v1"
     default_model: str = "gpt-4o-mini"
     fallback_model: str = "gpt-4o"
@@ -28,6 +30,10 @@ class Settings(ServiceSettings):
     long_term_memory_length: int = Field(default=2_000, ge=0)
 
     assistant_concurrency: int = Field(default=16, ge=1)
+    #: On SIGTERM the assistant stops reading and gives the turns in flight this long to
+    #: finish (a normal turn's length); what is left is handed back to another replica. The
+    #: manifests' terminationGracePeriodSeconds and compose's stop_grace_period add a margin.
+    shutdown_grace_seconds: float = Field(default=30.0, gt=0)
 
     #: One LLM request; the SDK's own retries are off, `llm_max_attempts` is ours per model.
     llm_timeout_seconds: float = Field(default=60.0, gt=0)
@@ -62,6 +68,18 @@ class Settings(ServiceSettings):
     document_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     #: A document's text given to the model is cut to this many characters.
     document_max_chars: int = Field(default=20_000, ge=1000)
+    #: Documents and pictures are parsed in a child process (`file_worker.py`) with this much
+    #: address space (MB) and this much time; a file over either is refused politely.
+    document_parse_max_mb: int = Field(default=256, ge=128)
+    document_parse_seconds: float = Field(default=20.0, gt=0)
+    #: Files parsed at once; a turn holds a file's bytes only while it holds one of these.
+    document_parse_concurrency: int = Field(default=2, ge=1)
+    #: A picture with more pixels than this (declared or decoded) is refused unread.
+    image_max_pixels: int = Field(default=40_000_000, ge=1_000_000)
+    #: Pictures go to the model as JPEGs no side of which exceeds this.
+    image_max_side: int = Field(default=1568, ge=256)
+    #: The scaled pictures of one turn together; an album over it is refused politely.
+    image_turn_max_bytes: int = Field(default=8 * 1024 * 1024, ge=256 * 1024)
     #: Voice replies longer than this many characters are sent as text only.
     speech_max_chars: int = Field(default=1_500, ge=1)
 
@@ -83,6 +101,21 @@ class Settings(ServiceSettings):
     #: Comma-separated `host` or `host:port` the guard lets through though they are private;
     #: for tests and demos with local stand-ins only. Empty in any real deployment.
     web_fetch_allow_hosts: str = ""
+
+    # MCP servers (clients/mcp.py): stdio ones only as named here, each started confined
+    # (clients/mcp_stdio.py); HTTP ones only on addresses `read_page` may reach.
+    mcp_stdio_servers: StdioServers = Field(default_factory=dict)
+    #: The user (name or uid) stdio servers run as when the assistant runs as root; unset,
+    #: a root assistant starts none.
+    mcp_stdio_user: str = ""
+    #: One stdio server's address space (RLIMIT_AS), CPU seconds (RLIMIT_CPU), and the bytes
+    #: read from it in one request before it is stopped.
+    mcp_stdio_memory_mb: int = Field(default=1024, ge=32)
+    mcp_stdio_cpu_seconds: int = Field(default=30, ge=1)
+    mcp_stdio_max_output_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024)
+    #: Comma-separated `host` or `host:port` of HTTP MCP servers allowed on private
+    #: addresses (a server beside the assistant); every other host must be public.
+    mcp_http_allow_hosts: str = ""
 
     weather_cache_seconds: int = Field(default=600, ge=0)
     weather_timeout_seconds: float = Field(default=10.0, gt=0)

@@ -4,6 +4,7 @@ their own (so a test may block, as `stack.start` does, without stalling them).""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -13,7 +14,7 @@ import redis.asyncio as aioredis
 
 from assistant.src.settings import Settings
 from assistant.src.tools.base import ToolServices
-from assistant.tests.support import Deployment, Platform
+from assistant.tests.support import STDIO_SERVERS, Deployment, Platform
 from common.names import Names
 from common.rest_client import RestClient
 from ops.processes import Stack
@@ -43,7 +44,6 @@ def settings(
         redis_url=redis_url,
         redis_key_prefix=key_prefix,
         openai_base_url=llm.base_url,
-        openai_api_key="sk-test",
         default_model="sandbox-default",
         fallback_model="sandbox-fallback",
         geocoding_api_url=open_meteo.geocoding_url,
@@ -83,6 +83,8 @@ def platform(
         "REDIS_KEY_PREFIX": prefix,
         "LOG_FORMAT": "json",
         "LOG_LEVEL": "DEBUG",
+        #: The stdio MCP servers an mcp tool may name (test_mcp_config.py); none is started.
+        "MCP_STDIO_SERVERS": json.dumps(STDIO_SERVERS),
         **secrets,
     }
     llm = LlmStandIn().start_in_thread()

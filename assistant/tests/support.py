@@ -39,6 +39,11 @@ WEATHER_SCHEMA = {
     },
     "required": ["location"],
 }
+#: MCP_STDIO_SERVERS of the shared platform's rest_service: names an mcp tool may give.
+STDIO_SERVERS = {
+    "files": {"command": "/usr/local/bin/mcp-files", "args": ["--root", "/srv"]},
+    "orders": {"command": "mcp-orders", "env": ["ORDERS_TOKEN"]},
+}
 QUERY_SCHEMA = {
     "type": "object",
     "properties": {"query": {"type": "string", "minLength": 1}},

@@ -335,7 +335,8 @@ async def test_an_album_is_one_turn(deployment: Deployment, media: MediaModels) 
     message = await send_files(deployment, jan, "", *files)
     reply = await answer(deployment, message)
 
-    assert "2 pictures" in reply.text and "10x10 PNG" in reply.text and "30x20 JPEG" in reply.text
+    # scaled and sent as JPEG, whatever they came as
+    assert "2 pictures" in reply.text and "10x10 JPEG" in reply.text and "30x20 JPEG" in reply.text
     assert len(deployment.llm.requests) == 1
     stored = await deployment.thread_messages(str(jan.id))
     assert stored[0].content == "[2 photos]"

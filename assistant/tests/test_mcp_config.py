@@ -1,10 +1,11 @@
-"""rest_service refuses an mcp tool whose server config cannot work, with a 422 naming the
-field, and keeps what it accepts: property tests on request bodies built valid or broken
-by construction, plus the admin's realistic configs."""
+"""rest_service refuses an mcp tool whose server config cannot work or says how to start a
+process, with a 422 naming the field, and keeps what it accepts: property tests on request
+bodies built valid or broken by construction, plus the admin's realistic configs. A stdio
+server is one of MCP_STDIO_SERVERS by name (`support.STDIO_SERVERS` here)."""
 
 from __future__ import annotations
 
-import sys
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -14,12 +15,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.tests.support import Platform
+from assistant.tests.support import STDIO_SERVERS, Platform
 
 HOST = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,20}\.){0,3}[a-z]{1,10}", fullmatch=True)
 PATH = st.from_regex(r"(/[a-zA-Z0-9_.~-]{0,12}){0,4}", fullmatch=True)
-PART = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1)
 NOT_A_STRING = st.one_of(st.none(), st.integers(), st.booleans(), st.lists(st.integers()))
+SERVER = st.sampled_from(sorted(STDIO_SERVERS))
+#: Keys that would say how to start a process, with any value.
+COMMAND_KEY = st.sampled_from(["command", "args", "env", "cwd"])
+ANY_JSON = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=20)),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
 
 
 @st.composite
@@ -28,13 +38,13 @@ def valid_config(draw: st.DrawFn) -> dict[str, Any]:
         port = draw(st.one_of(st.just(""), st.integers(1, 65535).map(lambda p: f":{p}")))
         scheme = draw(st.sampled_from(["http", "https", "HTTPS"]))
         return {"transport": "http", "url": f"{scheme}://{draw(HOST)}{port}{draw(PATH)}"}
-    return {"transport": "stdio", "command": draw(st.lists(PART, min_size=1, max_size=5))}
+    return {"transport": "stdio", "server": draw(SERVER)}
 
 
 @st.composite
 def broken_config(draw: st.DrawFn) -> tuple[Any, str]:
     """A config and the field the 422 must name."""
-    kind = draw(st.sampled_from(["url", "command", "transport", "config"]))
+    kind = draw(st.sampled_from(["url", "command", "server", "unknown", "transport", "config"]))
     if kind == "url":
         url = draw(
             st.one_of(
@@ -46,16 +56,25 @@ def broken_config(draw: st.DrawFn) -> tuple[Any, str]:
             )
         )
         return {"transport": "http", "url": url}, "config.url"
-    if kind == "command":
-        command = draw(
+    if kind == "command":  # the attack: a command, however dressed, next to anything
+        key = draw(COMMAND_KEY)
+        config = draw(valid_config())
+        return {**config, key: draw(ANY_JSON)}, f"config.{key}"
+    if kind == "server":
+        server = draw(
             st.one_of(
-                st.just([]),
-                PART,
-                st.lists(st.one_of(st.integers(), st.just("")), min_size=1, max_size=3),
-                st.none(),
+                NOT_A_STRING,
+                st.text(max_size=70).filter(
+                    lambda s: not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", s)
+                ),
             )
         )
-        return {"transport": "stdio", "command": command}, "config.command"
+        return {"transport": "stdio", "server": server}, "config.server"
+    if kind == "unknown":
+        server = draw(st.from_regex(r"[a-z0-9][a-z0-9_-]{0,20}", fullmatch=True))
+        if server in STDIO_SERVERS:
+            server += "-x"
+        return {"transport": "stdio", "server": server}, "config.server"
     if kind == "transport":
         transport = draw(st.one_of(NOT_A_STRING, st.text(max_size=10)))
         if transport in ("http", "stdio"):
@@ -107,10 +126,10 @@ def test_an_mcp_tool_needs_a_config_and_an_update_is_checked_too(admin: httpx.Cl
     assert missing.status_code == 422
     assert [f["field"] for f in missing.json()["fields"]] == ["config"]
 
-    made = create(admin, {"transport": "stdio", "command": [sys.executable, "-m", "x"]}).json()
+    made = create(admin, {"transport": "stdio", "server": "files"}).json()
     broken = admin.put(f"/api/tools/{made['id']}", json={"config": {"transport": "stdio"}})
     assert broken.status_code == 422
-    assert [f["field"] for f in broken.json()["fields"]] == ["config.command"]
+    assert [f["field"] for f in broken.json()["fields"]] == ["config.server"]
     moved = {"transport": "http", "url": "https://mcp.example.com/mcp"}
     assert admin.put(f"/api/tools/{made['id']}", json={"config": moved}).json()["config"] == moved
     assert admin.delete(f"/api/tools/{made['id']}").status_code == 204
@@ -118,7 +137,7 @@ def test_an_mcp_tool_needs_a_config_and_an_update_is_checked_too(admin: httpx.Cl
 
 def test_an_mcp_tool_travels_in_export_and_import(admin: httpx.Client) -> None:
     name = f"mcp{uuid.uuid4().hex[:8]}"
-    config = {"transport": "stdio", "command": ["uvx", "mcp-server-fetch"]}
+    config = {"transport": "stdio", "server": "orders"}
     document = {"tools": [{"name": name, "tool_type": "mcp", "config": config}]}
     assert admin.post("/api/config/import", json=document).status_code == 200
     exported = admin.get("/api/config/export").json()

@@ -1,7 +1,8 @@
-"""MCP tools against the sandbox MCP server as a real process (streamable HTTP) and as a
-stdio command: the server's functions offered under prefixed names, arguments validated
-before `tools/call`, and a server that is down, slow or wrong made a tool error or an
-absent tool, never an exception."""
+"""MCP tools against the sandbox MCP server as a real process (streamable HTTP, on a local
+address the tests allow with MCP_HTTP_ALLOW_HOSTS): the server's functions offered under
+prefixed names, arguments validated before `tools/call`, and a server that is down, slow,
+wrong or on a refused address made a tool error or an absent tool, never an exception.
+Stdio servers: test_mcp_stdio.py."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assistant.src.clients.llm import ToolCall
-from assistant.src.tools.base import ToolServices
+from assistant.src.tools.base import ToolError, ToolServices
 from assistant.src.tools.mcp_tool import (
     FUNCTION_NAME,
     MAX_FUNCTIONS,
@@ -31,7 +32,7 @@ from assistant.src.tools.toolbox import Toolbox, ToolOutcome
 from assistant.tests.support import Deployment, call_context
 from common.wire import SnapshotTool, ToolType
 from ops.infra import free_port
-from sandbox.mcp_server import STDIO_COMMAND, McpServerProcess
+from sandbox.mcp_server import McpServerProcess
 
 
 @pytest.fixture(scope="module")
@@ -54,13 +55,19 @@ def mcp_spec(config: dict[str, Any], *, name: str = "orders", tool_id: str | Non
     return SnapshotTool.model_validate(body)
 
 
-def quick(services: ToolServices, seconds: float) -> ToolServices:
-    changed = services.settings.model_copy(update={"tool_timeout_seconds": seconds})
-    return ToolServices(changed, services.redis, services.names, services.rest, services.http)
+def changed(services: ToolServices, **settings: Any) -> ToolServices:
+    new = services.settings.model_copy(update=settings)
+    return ToolServices(new, services.redis, services.names, services.rest, services.http)
+
+
+def local(services: ToolServices) -> ToolServices:
+    """Settings under which an MCP server on 127.0.0.1 may be reached."""
+    return changed(services, mcp_http_allow_hosts="127.0.0.1")
 
 
 async def test_the_servers_functions_are_offered_under_prefixed_names(services, mcp_server):
-    functions = await expand(mcp_spec({"transport": "http", "url": mcp_server.url}), services)
+    spec = mcp_spec({"transport": "http", "url": mcp_server.url})
+    functions = await expand(spec, local(services), McpCatalog())
     names = {tool.name: tool for tool in functions}
     assert set(names) == {
         "orders__order_status",
@@ -100,7 +107,9 @@ async def orders(deployment: Deployment, services, mcp_server) -> AsyncIterator[
     )
     spec = mcp_spec(stored["config"], name=stored["name"], tool_id=stored["id"])
     recording = ToolServices(
-        services.settings.model_copy(update={"tool_timeout_seconds": 1.5}),
+        services.settings.model_copy(
+            update={"tool_timeout_seconds": 1.5, "mcp_http_allow_hosts": "127.0.0.1"}
+        ),
         deployment.redis,
         deployment.names,
         deployment.rest,
@@ -148,6 +157,7 @@ async def test_a_slow_server_is_a_timeout_for_the_model(orders) -> None:
 
 
 async def test_a_server_that_is_down_offers_nothing_and_its_calls_fail(services) -> None:
+    services = local(services)
     down = mcp_spec({"transport": "http", "url": f"http://127.0.0.1:{free_port()}/mcp"})
     assert await expand(down, services, McpCatalog()) == []
     orphan = McpTool(down.model_copy(update={"name": "orders__add"}), services, "add")
@@ -160,40 +170,46 @@ async def test_the_list_is_cached_and_refreshed_on_config_change(services) -> No
     server = McpServerProcess()
     catalog = McpCatalog(ttl=1.0, down_retry=60)
     spec = mcp_spec({"transport": "http", "url": server.url})
+    settings = local(changed(services, tool_timeout_seconds=5)).settings
     try:
-        assert len(await catalog.tools_of(spec, 5)) == 5
+        assert len(await catalog.tools_of(spec, settings)) == 5
     finally:
         server.stop()
-    assert len(await catalog.tools_of(spec, 5)) == 5  # within the TTL: no request at all
+    assert len(await catalog.tools_of(spec, settings)) == 5  # within the TTL: no request
     moved = mcp_spec({"transport": "http", "url": server.url + "/"})
-    assert await catalog.tools_of(moved, 5) == []  # a new config is listed at once
+    assert await catalog.tools_of(moved, settings) == []  # a new config is listed at once
     await asyncio.sleep(1.1)
-    assert await catalog.tools_of(spec, 5) == []  # past the TTL: listed again, down
-
-
-async def test_stdio_transport_runs_the_admins_command_without_our_secrets(
-    services, monkeypatch
-) -> None:
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-never-shared")
-    spec = mcp_spec({"transport": "stdio", "command": STDIO_COMMAND}, name="local")
-    functions = {tool.name: tool for tool in await expand(spec, quick(services, 20), McpCatalog())}
-    assert "local__add" in functions
-    assert await functions["local__add"].run({"a": 2, "b": 40}, call_context()) == "42"
-    names = json.loads(await functions["local__environment"].run({}, call_context()))
-    assert "PATH" in names
-    assert not [n for n in names if "KEY" in n or "TOKEN" in n or "SECRET" in n], names
+    assert await catalog.tools_of(spec, settings) == []  # past the TTL: listed again, down
 
 
 async def test_a_server_offering_too_much_is_cut_to_size(services) -> None:
-    spec = mcp_spec({"transport": "stdio", "command": [*STDIO_COMMAND, "--extra-tools", "80"]})
-    functions = await expand(spec, quick(services, 20), McpCatalog())
+    server = McpServerProcess(extra_tools=80)
+    try:
+        spec = mcp_spec({"transport": "http", "url": server.url})
+        functions = await expand(spec, local(services), McpCatalog())
+    finally:
+        server.stop()
     assert len(functions) == MAX_FUNCTIONS
     assert max(len(f.definition()["function"]["description"]) for f in functions) == 1_000
 
 
-async def test_a_stdio_command_that_does_not_exist_offers_nothing(services) -> None:
-    spec = mcp_spec({"transport": "stdio", "command": ["/nonexistent/mcp-server"]})
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::1]", "10.0.0.7", "169.254.169.254"])
+async def test_an_http_server_on_a_private_address_is_refused(services, mcp_server, host) -> None:
+    """read_page's address rules: the server is never asked, whatever listens there."""
+    url = mcp_server.url.replace("127.0.0.1", host)
+    spec = mcp_spec({"transport": "http", "url": url})
     assert await expand(spec, services, McpCatalog()) == []
+    tool = McpTool(spec.model_copy(update={"name": "orders__add"}), services, "add")
+    with pytest.raises(ToolError, match=r"address is refused.*MCP_HTTP_ALLOW_HOSTS"):
+        await tool.run({"a": 1, "b": 2}, call_context())
+
+
+async def test_mcp_http_allow_hosts_lets_a_named_local_server_through(services, mcp_server):
+    spec = mcp_spec({"transport": "http", "url": mcp_server.url})
+    other_port = changed(services, mcp_http_allow_hosts=f"127.0.0.1:{free_port()}")
+    assert await expand(spec, other_port, McpCatalog()) == []
+    this_port = changed(services, mcp_http_allow_hosts=f"127.0.0.1:{mcp_server.port}")
+    assert len(await expand(spec, this_port, McpCatalog())) == 5
 
 
 @settings(max_examples=100, deadline=None)

@@ -31,6 +31,7 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--claim-idle-ms", type=int, default=500)
     parser.add_argument("--lock-ttl-ms", type=int, default=1_000)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--grace", type=float, default=5.0)
     return parser.parse_args()
 
 
@@ -76,7 +77,7 @@ def main() -> None:
         await stop.wait()
         consumer.stop()
         await task
-        await consumer.drain(5.0)
+        await consumer.drain(args.grace)
         await redis.aclose()
 
     run_worker(run)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator
 
 from common import postgres_url, service_tokens
+from common.mcp_servers import StdioServers
 from common.settings import ServiceSettings
 
 
@@ -43,6 +44,10 @@ class Settings(ServiceSettings):
     #: and the shortest gap between two fires of a recurring one (0: no limit).
     max_active_reminders: int = Field(default=50, ge=0)
     min_recurrence_minutes: int = Field(default=5, ge=0)
+
+    #: The stdio MCP servers an mcp tool may name (common/mcp_servers.py); the assistant
+    #: reads the same setting to start them.
+    mcp_stdio_servers: StdioServers = Field(default_factory=dict)
 
     admin_api_token: str = ""
     #: The web admin at /admin: log in with these, or with any name and ADMIN_API_TOKEN.

@@ -170,13 +170,23 @@ class TestWrites:
         self, logged_in: httpx.AsyncClient, api: Api
     ) -> None:
         form = {"tool_type": "mcp", "description": "", "input_schema": "{}", "is_active": "y"}
+        page = await logged_in.get("/admin/tool/create")
+        assert "MCP_STDIO_SERVERS" in page.text and "never a command" in page.text
         refused = await logged_in.post(
             "/admin/tool/create",
             data={**form, "name": unique("mcp"), "config": '{"transport": "stdio"}'},
             headers=ORIGIN,
         )
         assert refused.status_code == 400
-        assert "config.command" in refused.text
+        assert "config.server" in refused.text
+        attack = {"transport": "stdio", "command": ["sh", "-c", "id"]}
+        refused = await logged_in.post(
+            "/admin/tool/create",
+            data={**form, "name": unique("mcp"), "config": json.dumps(attack)},
+            headers=ORIGIN,
+        )
+        assert refused.status_code == 400
+        assert "config.command" in refused.text and "MCP_STDIO_SERVERS" in refused.text
         name, config = unique("mcp"), {"transport": "http", "url": "https://mcp.example.com/mcp"}
         made = await logged_in.post(
             "/admin/tool/create",

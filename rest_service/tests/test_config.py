@@ -10,10 +10,19 @@ from pathlib import Path
 import httpx
 import pytest
 import redis.asyncio as aioredis
+from sqlalchemy import delete, select
+from sqlmodel import col
 
 from common.names import Names
+from ops.infra import migrate
+from rest_service.app.domain.transfer import export_config
+from rest_service.app.domain.unit_of_work import unit_of_work
+from rest_service.app.models.assistant import Assistant, AssistantToolLink, Tool
+from rest_service.app.models.llm import LLMProvider
+from rest_service.app.models.snapshot import ConfigDocument
 from rest_service.app.settings import Settings
-from rest_service.seed import DEFAULT_CONFIG, load_document, seed
+from rest_service.app.state import AppState
+from rest_service.seed import DEFAULT_CONFIG, differences, load_document, reset, seed
 from rest_service.tests.conftest import OBJECT_SCHEMA, Api, assert_error, unique
 
 ARCHITECTURE_TOOL_ARGUMENTS = {
@@ -196,12 +205,37 @@ class TestImportExport:
         assert f"p{suffix}" not in {p["name"] for p in providers}
 
 
-@pytest.mark.commits  # the seed commits through an engine of its own
+async def exported(settings: Settings) -> ConfigDocument:
+    state = AppState.create(settings)
+    try:
+        async with unit_of_work(state, "test") as ctx:
+            return await export_config(ctx)
+    finally:
+        await state.close()
+
+
+async def provider_key(settings: Settings, name: str) -> tuple[str | None, str | None]:
+    """(the stored ciphertext, the key it decrypts to) of provider `name`."""
+    state = AppState.create(settings)
+    try:
+        async with state.sessions() as session:
+            row = await session.scalar(select(LLMProvider).where(col(LLMProvider.name) == name))
+            assert row is not None
+            stored = row.api_key_encrypted
+            return stored, state.box.decrypt(stored) if stored else None
+    finally:
+        await state.close()
+
+
 class TestSeed:
+    """On a database of its own (the seed commits, and reads what is there)."""
+
     @pytest.fixture
-    def seed_settings(self, settings: Settings) -> Settings:
+    def seed_settings(self, settings: Settings, empty_database: str) -> Settings:
+        migrate(empty_database)
         return settings.model_copy(
             update={
+                "async_database_url": empty_database,
                 "openai_base_url": "http://llm.seed.test/v1",
                 "openai_api_key": "sk-seed-key-5678",
                 "default_model": unique("default"),
@@ -210,49 +244,108 @@ class TestSeed:
         )
 
     async def test_seed_makes_the_secretary_and_running_it_again_changes_nothing(
-        self, api: Api, client, seed_settings: Settings
+        self, seed_settings: Settings
     ) -> None:
-        await seed(seed_settings)
-        snapshot = await api.ok("GET", "/api/config", api.service)
-        secretary = snapshot["secretary"]
-        assert secretary["name"] == "secretary"
-        tools = {t["name"]: t for t in secretary["tools"]}
+        first = await seed(seed_settings)
+        assert first.full and "assistant secretary" in first.added
+        config = await exported(seed_settings)
+        (secretary,) = (a for a in config.assistants if a.is_secretary)
+        assert secretary.name == "secretary"
+        tools = {t.name: t for t in config.tools}
         assert set(tools) == set(ARCHITECTURE_TOOL_ARGUMENTS)
         for name, (arguments, required) in ARCHITECTURE_TOOL_ARGUMENTS.items():
-            schema = tools[name]["input_schema"]
+            schema = tools[name].input_schema
             assert arguments <= set(schema["properties"]), name
             assert set(schema.get("required", [])) == required, name
-        writer = next(a for a in snapshot["assistants"] if a["name"] == "writer")
-        assert tools["sub_assistant"]["sub_assistant_id"] == writer["id"]
-        models = {m["name"]: m for m in snapshot["models"]}
-        assert models[seed_settings.default_model]["is_default"] is True
-        assert models[seed_settings.fallback_model]["is_fallback"] is True
-        provider = models[seed_settings.default_model]["provider"]
-        assert provider["base_url"] == "http://llm.seed.test/v1"
-        key = await api.ok("GET", f"/api/llm-providers/{provider['id']}/api-key", api.service)
-        assert key == {"api_key": "sk-seed-key-5678"}
+        assert tools["sub_assistant"].sub_assistant == "writer"
+        models = {m.provider_model_name: m for m in config.models}
+        assert models[seed_settings.default_model].is_default is True
+        assert models[seed_settings.fallback_model].is_fallback is True
+        (provider,) = config.providers
+        assert provider.base_url == "http://llm.seed.test/v1"
+        stored, key = await provider_key(seed_settings, provider.name)
+        assert key == "sk-seed-key-5678" and stored and "sk-seed" not in stored
         again = await seed(seed_settings)
+        assert not again.full and again.added == [] and again.key_for is None
         assert all(
-            getattr(again, k).created == 0
+            getattr(again.result, k).created == getattr(again.result, k).updated == 0
             for k in ("providers", "models", "assistants", "tools", "links")
         )
+        assert await exported(seed_settings) == config
 
-    async def test_the_seed_restores_edited_built_in_schemas(
-        self, api: Api, seed_settings: Settings
+    async def test_the_seed_keeps_admin_edits_and_only_a_reset_restores_them(
+        self, seed_settings: Settings
     ) -> None:
         await seed(seed_settings)
-        tools = await api.ok("GET", "/api/tools/", api.admin, params={"limit": 1000})
-        weather = next(t for t in tools if t["name"] == "weather")
-        await api.ok(
-            "PUT",
-            f"/api/tools/{weather['id']}",
-            api.admin,
-            json={"input_schema": {"type": "object"}},
+        state = AppState.create(seed_settings)
+        try:
+            async with unit_of_work(state, "admin:test") as ctx:
+                weather = await ctx.session.scalar(select(Tool).where(col(Tool.name) == "weather"))
+                secretary = await ctx.session.scalar(
+                    select(Assistant).where(col(Assistant.name) == "secretary")
+                )
+                assert weather is not None and secretary is not None
+                weather.input_schema = json.dumps({"type": "object"})
+                secretary.instructions = "Answer like a pirate."
+        finally:
+            await state.close()
+        kept = await seed(seed_settings)
+        assert kept.added == [] and kept.result.tools.updated == 0
+        config = await exported(seed_settings)
+        assert next(a for a in config.assistants if a.name == "secretary").instructions == (
+            "Answer like a pirate."
         )
-        result = await seed(seed_settings)
-        assert result.tools.updated == 1
-        restored = await api.ok("GET", f"/api/tools/{weather['id']}", api.admin)
-        assert restored["input_schema"]["required"] == ["location"]
+        lines = await differences(seed_settings)
+        assert "~ assistant secretary: instructions differs:" in lines
+        assert "~ tool weather: input_schema differs:" in lines
+        assert not [line for line in lines if line.startswith("+")]
+        restored = await reset(seed_settings)
+        assert restored.tools.updated == 1 and restored.assistants.updated == 1
+        config = await exported(seed_settings)
+        assert next(t for t in config.tools if t.name == "weather").input_schema["required"] == [
+            "location"
+        ]
+        assert await differences(seed_settings) == []
+
+    async def test_the_seed_adds_only_what_is_missing_by_name_and_takes_no_flag(
+        self, seed_settings: Settings
+    ) -> None:
+        await seed(seed_settings.model_copy(update={"openai_api_key": ""}))
+        stored, _ = await provider_key(seed_settings, "default")
+        assert stored is None  # no OPENAI_API_KEY: a provider without a key
+        state = AppState.create(seed_settings)
+        try:
+            async with unit_of_work(state, "admin:test") as ctx:
+                weather = await ctx.session.scalar(select(Tool).where(col(Tool.name) == "weather"))
+                assert weather is not None
+                await ctx.session.execute(
+                    delete(AssistantToolLink).where(col(AssistantToolLink.tool_id) == weather.id)
+                )
+                await ctx.session.delete(weather)
+                time_tool = await ctx.session.scalar(select(Tool).where(col(Tool.name) == "time"))
+                assert time_tool is not None
+                await ctx.session.execute(
+                    delete(AssistantToolLink).where(col(AssistantToolLink.tool_id) == time_tool.id)
+                )
+        finally:
+            await state.close()
+        moved = seed_settings.model_copy(update={"default_model": unique("newer")})
+        outcome = await seed(moved)
+        assert outcome.added == [
+            f"model {moved.default_model}",
+            "tool weather",
+            "link secretary -> weather",
+        ]
+        assert outcome.key_for == "default"  # the keyless provider gets OPENAI_API_KEY
+        stored, key = await provider_key(seed_settings, "default")
+        assert key == "sk-seed-key-5678" and stored and "sk-seed" not in stored
+        config = await exported(seed_settings)
+        models = {m.provider_model_name: m for m in config.models}
+        assert models[seed_settings.default_model].is_default  # the admin's default stays
+        assert not models[moved.default_model].is_default
+        links = {(link.assistant, link.tool) for link in config.links}
+        assert ("secretary", "weather") in links
+        assert ("secretary", "time") not in links  # unlinked by the admin: left so
 
     def test_one_model_when_default_and_fallback_are_the_same(self, settings: Settings) -> None:
         same = settings.model_copy(update={"default_model": "m", "fallback_model": "m"})

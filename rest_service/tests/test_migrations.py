@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import psycopg2
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -10,6 +12,7 @@ from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
 from common.postgres_url import sync_url
+from common.wire import mcp_config_error
 from ops.infra import migrate
 from rest_service.app import models  # noqa: F401  (registers the tables)
 
@@ -99,3 +102,38 @@ def test_0006_gives_existing_models_chat_and_users_no_voice_and_goes_back(
     assert "voice_replies" not in _columns(empty_database, "users")
     migrate(empty_database, "upgrade", "head")
     assert {"capabilities"} <= _columns(empty_database, "llm_models")
+
+
+def test_0011_moves_stored_mcp_commands_out_of_reach_and_turns_those_tools_off(
+    empty_database: str,
+) -> None:
+    """A tool that held a command (the attack, or an admin's real server) keeps its name and
+    the command as a record, turned off and naming a server the operator can list."""
+    migrate(empty_database, "upgrade", "0010")
+    rows = {
+        "Files Server!": {"transport": "stdio", "command": ["sh", "-c", "id"]},
+        "remote": {"transport": "http", "url": "https://mcp.example/", "command": ["x"]},
+        "clean": {"transport": "http", "url": "https://mcp.example/"},
+    }
+    conn = _connect(empty_database)
+    with conn, conn.cursor() as cur:
+        for name, config in rows.items():
+            cur.execute(
+                "INSERT INTO tools (id, name, tool_type, description, is_active, input_schema,"
+                " config) VALUES (gen_random_uuid(), %s, 'mcp', '', true, '{}', %s::jsonb)",
+                [name, json.dumps(config)],
+            )
+    migrate(empty_database, "upgrade", "0011")
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT name, config, is_active FROM tools ORDER BY name")
+        found = {name: (config, active) for name, config, active in cur.fetchall()}
+    conn.close()
+    files = {"transport": "stdio", "server": "files-server", "former_command": ["sh", "-c", "id"]}
+    assert found == {
+        "Files Server!": (files, False),
+        "remote": ({"transport": "http", "url": "https://mcp.example/"}, True),
+        "clean": (rows["clean"], True),
+    }
+    assert mcp_config_error(files, {"files-server"}) is None
+    migrate(empty_database, "downgrade", "0010")
+    migrate(empty_database, "upgrade", "head")

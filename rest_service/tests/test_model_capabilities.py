@@ -311,7 +311,7 @@ class TestSeed:
         path = f"/api/llm-models/{models[names['default']]['id']}"
         await api.ok("PUT", path, api.admin, json={"capabilities": ["chat", "vision"]})
         again = await seed(seeded)
-        assert again.models.created == 0
+        assert again.result.models.created == 0
         assert (await api.ok("GET", path, api.admin))["capabilities"] == ["chat", "vision"]
         # The rule picks among every active model; these are the ones this seed made.
         picked = await snapshot(api)

@@ -8,7 +8,10 @@ from typing import ClassVar
 
 from pydantic import Field, field_validator
 
-from common.settings import ServiceSettings
+from common.settings import MIN_TOKEN_LENGTH, ServiceSettings
+
+#: What TELEGRAM_WEBHOOK_SECRET may be: the Bot API's characters, no shorter than a token.
+WEBHOOK_SECRET_PATTERN = rf"[A-Za-z0-9_-]{{{MIN_TOKEN_LENGTH},256}}"
 
 
 class Settings(ServiceSettings):
@@ -89,6 +92,13 @@ class Settings(ServiceSettings):
     document_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     #: Telegram's bots may download files up to 20 MB.
     file_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    #: A photo declaring more pixels than this is refused before it is downloaded (the
+    #: assistant checks every picture's real dimensions again).
+    image_max_pixels: int = Field(default=40_000_000, ge=1_000_000)
+    #: Bytes of users' files waiting in Redis for the assistant: per sender, and in all
+    #: (`common/blobs.py`). A file over either is refused with a short answer. 0: no limit.
+    blob_max_bytes_per_user: int = Field(default=64 * 1024 * 1024, ge=0)
+    blob_max_bytes_total: int = Field(default=256 * 1024 * 1024, ge=0)
     #: How long the parts of an album are gathered into one turn.
     album_wait_seconds: float = Field(default=1.5, gt=0)
 
@@ -98,8 +108,13 @@ class Settings(ServiceSettings):
     @field_validator("telegram_webhook_secret")
     @classmethod
     def _secret_telegram_takes(cls, value: str) -> str:
-        if value and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value):
-            raise ValueError("1-256 characters of A-Z, a-z, 0-9, _ and - (the Bot API's rule)")
+        """The Bot API takes 1-256 of `A-Za-z0-9_-`; a short one could be guessed, so the
+        floor is the tokens' (in tests too: no test needs a weak secret)."""
+        if value and not re.fullmatch(WEBHOOK_SECRET_PATTERN, value):
+            raise ValueError(
+                f"{MIN_TOKEN_LENGTH}-256 characters of A-Z, a-z, 0-9, _ and - "
+                "(leave it empty and one is generated)"
+            )
         return value
 
     @field_validator("telegram_webhook_path")

@@ -68,6 +68,12 @@ def bot_env(
     return {**settings_env, **env}
 
 
+@pytest.fixture
+def webhook_url(bot_env: dict[str, str]) -> str:
+    """Where the stand-in posts in webhook mode: this test's bot's own HTTP server."""
+    return f"http://127.0.0.1:{bot_env['HTTP_PORT']}/telegram/webhook"
+
+
 @pytest.fixture(scope="session")
 def rest_service(
     tmp_path_factory: pytest.TempPathFactory,

@@ -34,6 +34,12 @@ ATTACHMENT_PHRASES = Catalogue(
             "{megabytes} MB.",
             "file_expired": "Sorry, I no longer have the file you sent: it waited too long. "
             "Please send it again.",
+            "document_too_heavy": "Sorry, this file is too heavy for me to open: it unpacks "
+            "to far more than its size. Could you send its text, or a plain PDF or DOCX?",
+            "picture_too_many_pixels": "Sorry, that picture has too many pixels for me. "
+            "Please send a smaller one (a normal photo works).",
+            "pictures_too_big": "Sorry, these pictures are too much for one message: I take "
+            "up to {megabytes} MB of pictures at a time. Please send fewer.",
         },
         "ru": {
             "voice_quote": "🎤 «{text}»",
@@ -62,6 +68,13 @@ ATTACHMENT_PHRASES = Catalogue(
             "{megabytes} МБ.",
             "file_expired": "Извините, присланного файла у меня уже нет: он слишком долго "
             "ждал. Пришлите его, пожалуйста, ещё раз.",
+            "document_too_heavy": "Извините, этот файл слишком тяжёлый, чтобы я его открыл: "
+            "распакованный, он намного больше своего размера. Пришлите его текст или обычный "
+            "PDF или DOCX.",
+            "picture_too_many_pixels": "Извините, в этой картинке слишком много пикселей. "
+            "Пришлите, пожалуйста, картинку поменьше (обычное фото подойдёт).",
+            "pictures_too_big": "Извините, картинок слишком много для одного сообщения: я "
+            "беру до {megabytes} МБ картинок за раз. Пришлите, пожалуйста, меньше.",
         },
     }
 )

@@ -9,7 +9,6 @@ reason, without asking a model.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,13 +19,9 @@ from assistant.src.assistants.attachment_phrases import ATTACHMENT_PHRASES
 from assistant.src.assistants.model_order import route_for
 from assistant.src.clients.audio import audio_file_name, transcribe
 from assistant.src.clients.llm import LlmGateway, LlmUnavailable, ModelRoute
-from assistant.src.documents import (
-    SUPPORTED,
-    DocumentProblem,
-    DocumentText,
-    DocumentUnreadable,
-    read_document,
-)
+from assistant.src.documents import SUPPORTED, DocumentProblem, DocumentText, DocumentUnreadable
+from assistant.src.file_worker import FileWorker
+from assistant.src.pictures import PictureProblem, PictureUnreadable
 from assistant.src.settings import Settings
 from assistant.src.tools.outside import data_block
 from common.blobs import BlobStore
@@ -48,17 +43,16 @@ QUOTE_CHARS = 200
 #: What the model is asked when a picture or a document comes without a caption.
 DEFAULT_PICTURE_QUESTION = "What is in this picture?"
 DEFAULT_DOCUMENT_QUESTION = "Summarise this document."
-_IMAGE_MAGIC = (
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-)
 _DOCUMENT_REFUSALS = {
     DocumentProblem.UNSUPPORTED: "document_unsupported",
     DocumentProblem.UNREADABLE: "document_unreadable",
     DocumentProblem.ENCRYPTED: "document_encrypted",
     DocumentProblem.EMPTY: "document_empty",
+    DocumentProblem.TOO_HEAVY: "document_too_heavy",
+}
+_PICTURE_REFUSALS = {
+    PictureProblem.UNREADABLE: "picture_unreadable",
+    PictureProblem.TOO_MANY_PIXELS: "picture_too_many_pixels",
 }
 
 
@@ -96,6 +90,7 @@ class AttachmentReader:
         self.settings = settings
         self.blobs = blobs
         self.llm = llm
+        self.worker = FileWorker(settings)
 
     async def read(
         self, message: IncomingMessage, snapshot: ConfigSnapshot, language: str | None
@@ -119,12 +114,33 @@ class AttachmentReader:
             return await self._voice(audio[0], snapshot, caption, language)
         pictures: list[dict[str, Any]] = []
         documents: list[tuple[Attachment, DocumentText]] = []
+        budget = self.settings.image_turn_max_bytes
         for attachment in message.attachments:
             if _is_picture(attachment):
-                pictures.append(_image_part(await self._bytes(attachment)))
+                jpeg = await self._picture(attachment)
+                budget -= len(jpeg)
+                if budget < 0:
+                    megabytes = round(self.settings.image_turn_max_bytes / 1024 / 1024, 1)
+                    raise Refusal("pictures_too_big", megabytes=megabytes)
+                pictures.append(_image_part(jpeg))
             else:
                 documents.append((attachment, await self._document(attachment)))
         return self._combined(caption, pictures, documents, language)
+
+    async def _picture(self, attachment: Attachment) -> bytes:
+        """The picture scaled down, as a JPEG: read in a child process, its pixels counted
+        before they are decoded."""
+        settings = self.settings
+        async with self.worker.slot():
+            await self._size(attachment)
+            data = self.blobs.chunks(attachment.blob_key)
+            try:
+                return await self.worker.picture(
+                    data, settings.image_max_pixels, settings.image_max_side
+                )
+            except PictureUnreadable as exc:
+                log.info("picture_unreadable", problem=exc.problem, error=str(exc)[:300])
+                raise Refusal(_PICTURE_REFUSALS[exc.problem]) from exc
 
     async def _bytes(self, attachment: Attachment) -> bytes:
         data = await self.blobs.get(attachment.blob_key)
@@ -132,6 +148,14 @@ class AttachmentReader:
             log.warning("attachment_blob_missing", kind=attachment.kind)
             raise Refusal("file_expired")
         return data
+
+    async def _size(self, attachment: Attachment) -> int:
+        """The file's size in the blob store (its bytes are read as they go to a child)."""
+        size = await self.blobs.size(attachment.blob_key)
+        if not size:
+            log.warning("attachment_blob_missing", kind=attachment.kind)
+            raise Refusal("file_expired")
+        return size
 
     async def _voice(
         self, attachment: Attachment, snapshot: ConfigSnapshot, caption: str, language: str | None
@@ -164,17 +188,16 @@ class AttachmentReader:
         too_big = Refusal("document_too_big", megabytes=round(limit / 1024 / 1024, 1))
         if (attachment.size or 0) > limit:
             raise too_big
-        data = await self._bytes(attachment)
-        if len(data) > limit:
-            raise too_big
         try:
-            return await asyncio.to_thread(
-                read_document,
-                data,
-                attachment.mime_type,
-                attachment.file_name,
-                self.settings.document_max_chars,
-            )
+            async with self.worker.slot():
+                if await self._size(attachment) > limit:
+                    raise too_big
+                return await self.worker.document(
+                    self.blobs.chunks(attachment.blob_key),
+                    attachment.mime_type,
+                    attachment.file_name,
+                    self.settings.document_max_chars,
+                )
         except DocumentUnreadable as exc:
             log.info("document_unreadable", problem=exc.problem, error=str(exc)[:300])
             raise Refusal(_DOCUMENT_REFUSALS[exc.problem]) from exc
@@ -237,14 +260,9 @@ def _is_picture(attachment: Attachment) -> bool:
     return attachment.kind == AttachmentKind.DOCUMENT and mime.startswith("image/")
 
 
-def _image_part(data: bytes) -> dict[str, Any]:
-    """An OpenAI image content part: the bytes as a data URL of their real type."""
-    mime = next((m for magic, m in _IMAGE_MAGIC if data.startswith(magic)), None)
-    if mime is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        mime = "image/webp"
-    if mime is None:
-        raise Refusal("picture_unreadable")
-    url = f"data:{mime};base64,{base64.b64encode(data).decode()}"
+def _image_part(jpeg: bytes) -> dict[str, Any]:
+    """An OpenAI image content part: the scaled JPEG as a data URL."""
+    url = f"data:image/jpeg;base64,{base64.b64encode(jpeg).decode()}"
     return {"type": "image_url", "image_url": {"url": url}}
 
 

@@ -28,7 +28,8 @@ def model_routes(
 
 
 def route_for(name: str, snapshot: ConfigSnapshot, settings: Settings) -> ModelRoute:
-    model = find_model(snapshot, name)
+    """A model the snapshot does not list runs on the default model's provider (its key)."""
+    model = find_model(snapshot, name) or default_model(snapshot)
     if model is None:
         return ModelRoute(name, settings.openai_base_url)
     return ModelRoute(name, model.provider.base_url, str(model.provider.id))

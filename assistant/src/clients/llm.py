@@ -12,22 +12,32 @@ stream that reached its finish reason is a completion; one that broke off is an 
 failed like any other (retried, then the next model), so nothing half-written is returned.
 The SDK makes the request (auth, status errors as types); its events are read as JSON here,
 since building the SDK's model of every chunk cost more CPU than the rest of a turn.
+
+Inside a `recording(TurnRecord)` scope (one incoming message's turn) every finished
+completion is kept in Redis under the request's digest, and a request with a kept answer is
+not sent again: a message redelivered after a restart or a crash does not pay the model twice
+for a step it answered.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import dataclasses
 import functools
+import hashlib
 import json
 import random
+import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx2
 import openai
+import redis.asyncio as aioredis
 from openai.types.chat import ChatCompletion
 from prometheus_client import Counter, Histogram
 
@@ -57,6 +67,10 @@ LLM_FIRST_TEXT_SECONDS = Histogram(
 )
 LLM_TOKENS = Counter(
     "smart_assistant_llm_tokens_total", "LLM tokens, by model and direction", ["model", "direction"]
+)
+LLM_REUSED = Counter(
+    "smart_assistant_llm_completions_reused_total",
+    "Completions a redelivered message's turn took from its record instead of the model",
 )
 
 #: Statuses worth trying again on the same model; the rest go straight to the next model.
@@ -94,8 +108,8 @@ TextSink = Callable[[str], Awaitable[None]]
 
 @dataclass(frozen=True)
 class ModelRoute:
-    """Where one model is served: its name, the provider's base URL and id (None: the
-    default provider of OPENAI_BASE_URL / OPENAI_API_KEY)."""
+    """Where one model is served: its name, the provider's base URL and id (None: no
+    provider row, so no key: OPENAI_BASE_URL before any configuration exists)."""
 
     model: str
     base_url: str
@@ -132,6 +146,96 @@ class Attempt:
 
     model: str
     errors: list[str] = field(default_factory=list)
+
+
+#: How long a turn's finished completions are kept for a redelivery of its message (handed
+#: back at a shutdown, claimed after a crash, retried while rest_service is down); the
+#: record is deleted with the answer's publication, so it outlives only unanswered turns.
+TURN_RECORD_TTL_S = 3600
+
+
+@dataclass(frozen=True)
+class TurnRecord:
+    """One turn's finished completions: a Redis hash, one field per request digest.
+    `existed`: the hash was there when the turn began (a redelivery); when not, nothing is
+    looked up (a first delivery costs only the writes). Redis failing here never fails the
+    turn: the model is asked, as without a record."""
+
+    redis: aioredis.Redis
+    key: str
+    existed: bool
+
+    async def get(self, digest: str) -> Completion | None:
+        if not self.existed:
+            return None
+        try:
+            raw = await self.redis.hget(self.key, digest)
+        except aioredis.RedisError as exc:
+            log.warning("llm_record_unreadable", error=str(exc))
+            return None
+        return _from_record(raw) if raw else None
+
+    async def put(self, digest: str, completion: Completion) -> None:
+        try:
+            async with self.redis.pipeline(transaction=True) as tx:
+                tx.hset(self.key, digest, _to_record(completion))
+                tx.expire(self.key, TURN_RECORD_TTL_S)
+                await tx.execute()
+        except aioredis.RedisError as exc:
+            log.warning("llm_record_unwritten", error=str(exc))
+
+
+_TURN_RECORD: contextvars.ContextVar[TurnRecord | None] = contextvars.ContextVar(
+    "turn_record", default=None
+)
+
+
+@contextlib.contextmanager
+def recording(record: TurnRecord) -> Iterator[None]:
+    """Completions asked for inside (sub-assistants' included) are kept in `record`."""
+    token = _TURN_RECORD.set(record)
+    try:
+        yield
+    finally:
+        _TURN_RECORD.reset(token)
+
+
+def request_digest(
+    routes: Sequence[ModelRoute],
+    messages: list[dict[str, Any]],
+    tools: list[dict[str, Any]] | None,
+    tool_choice: str | None,
+) -> str:
+    """The identity of one step of a turn, stable across its redeliveries: the models, the
+    tool names, and the messages without what changes between two tries of the same step
+    (the system prompt's clock, the text of tool results run again)."""
+    shape: list[Any] = []
+    for message in messages:
+        role = message.get("role")
+        if role == "system":
+            shape.append(["system", re.sub(r"\d", "", str(message.get("content") or ""))])
+        elif role == "tool":
+            shape.append(["tool", message.get("tool_call_id")])
+        else:
+            shape.append(message)
+    names = [(t.get("function") or {}).get("name") for t in tools or ()]
+    body = json.dumps(
+        [[r.model for r in routes], names, tool_choice, shape], sort_keys=True, default=str
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _to_record(completion: Completion) -> str:
+    return json.dumps(dataclasses.asdict(completion))
+
+
+def _from_record(raw: bytes | str) -> Completion | None:
+    try:
+        data = json.loads(raw)
+        calls = tuple(ToolCall(**c) for c in data.pop("tool_calls"))
+        return Completion(tool_calls=calls, **data)
+    except (ValueError, TypeError, KeyError):
+        return None
 
 
 class LlmUnavailable(Exception):
@@ -203,7 +307,32 @@ class LlmGateway:
         on_text: TextSink | None = None,
     ) -> Completion:
         """The first model in `routes` that answers; `LlmUnavailable` when none does.
-        `on_text`: stream the completion, telling it the text as it grows."""
+        `on_text`: stream the completion, telling it the text as it grows. In a turn whose
+        record holds this step's answer, that answer (and no request)."""
+        record = _TURN_RECORD.get()
+        digest = ""
+        if record is not None:
+            digest = request_digest(routes, messages, tools, tool_choice)
+            kept = await record.get(digest)
+            if kept is not None:
+                log.info("llm_completion_reused", model=kept.model)
+                LLM_REUSED.inc()
+                if on_text is not None and kept.content:
+                    await on_text(kept.content)
+                return kept
+        completion = await self._complete(routes, messages, tools, tool_choice, on_text)
+        if record is not None:
+            await record.put(digest, completion)
+        return completion
+
+    async def _complete(
+        self,
+        routes: Sequence[ModelRoute],
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None,
+        tool_choice: str | None,
+        on_text: TextSink | None,
+    ) -> Completion:
         attempts: list[Attempt] = []
         for index, route in enumerate(routes):
             attempt = Attempt(route.model)
@@ -393,11 +522,15 @@ class LlmGateway:
         return client
 
     async def _key(self, provider_id: str | None) -> str | None:
+        """Only the provider row's key (stored encrypted, read through rest_service): no
+        plaintext key from the environment, which would also go to a keyless provider's URL."""
         if provider_id is None:
-            return self._settings.openai_api_key or None
+            return None
         if provider_id not in self._key_cache:
             self._key_cache[provider_id] = await self._keys(provider_id)
-        return self._key_cache[provider_id] or self._settings.openai_api_key or None
+            if self._key_cache[provider_id] is None:  # once per config version
+                log.info("llm_provider_without_key", provider_id=provider_id)
+        return self._key_cache[provider_id]
 
 
 @dataclass(frozen=True)

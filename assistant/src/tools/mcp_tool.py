@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from assistant.src.clients.mcp import McpClient, McpError, McpServerConfig, McpToolInfo
+from assistant.src.clients.mcp import McpClient, McpError, McpRules, McpServerConfig, McpToolInfo
+from assistant.src.settings import Settings
 from assistant.src.tools.base import BaseTool, ToolCallContext, ToolError, ToolServices
 from common.logging import get_logger
 from common.wire import SnapshotTool, ToolType, mcp_config_error
@@ -56,7 +57,7 @@ class McpTool(BaseTool, tool_type=ToolType.mcp.value):
     async def run(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
         if not self.remote_name:
             raise ToolError("this MCP tool was not listed by its server")
-        client = McpClient(_server_config(self.spec), self.timeout)
+        client = _client(self.spec, self.services.settings, self.timeout)
         try:
             return await client.call_tool(self.remote_name, arguments)
         except McpError as exc:
@@ -80,19 +81,21 @@ class McpCatalog:
         self._listings: dict[UUID, _Listing] = {}
         self._locks: dict[UUID, asyncio.Lock] = {}
 
-    async def tools_of(self, spec: SnapshotTool, timeout: float) -> list[McpToolInfo]:
+    async def tools_of(self, spec: SnapshotTool, settings: Settings) -> list[McpToolInfo]:
         key = json.dumps(spec.config, sort_keys=True)
         async with self._locks.setdefault(spec.id, asyncio.Lock()):
             listing = self._listings.get(spec.id)
             if listing and listing.config_key == key and listing.expires > time.monotonic():
                 return listing.tools
-            tools, keep = await self._list(spec, timeout)
+            tools, keep = await self._list(spec, settings)
             self._listings[spec.id] = _Listing(key, tools, time.monotonic() + keep)
             return tools
 
-    async def _list(self, spec: SnapshotTool, timeout: float) -> tuple[list[McpToolInfo], float]:
+    async def _list(
+        self, spec: SnapshotTool, settings: Settings
+    ) -> tuple[list[McpToolInfo], float]:
         try:
-            tools = await McpClient(_server_config(spec), timeout).list_tools()
+            tools = await _client(spec, settings, settings.tool_timeout_seconds).list_tools()
         except (McpError, ToolError) as exc:
             log.warning("mcp_server_unavailable", tool=spec.name, error=str(exc))
             return [], self.down_retry
@@ -107,7 +110,7 @@ async def expand(
     spec: SnapshotTool, services: ToolServices, catalog: McpCatalog = CATALOG
 ) -> list[McpTool]:
     """The functions one stored mcp tool offers now; none when its server is down."""
-    listed = await catalog.tools_of(spec, services.settings.tool_timeout_seconds)
+    listed = await catalog.tools_of(spec, services.settings)
     if len(listed) > MAX_FUNCTIONS:
         log.warning("mcp_functions_cut", tool=spec.name, listed=len(listed), kept=MAX_FUNCTIONS)
     return [
@@ -158,10 +161,13 @@ def writing_functions(config: dict[str, Any] | None) -> frozenset[str]:
     return frozenset(n for n in names if isinstance(n, str))
 
 
-def _server_config(spec: SnapshotTool) -> McpServerConfig:
-    if problem := mcp_config_error(spec.config):
+def _client(spec: SnapshotTool, settings: Settings, timeout: float) -> McpClient:
+    """A client of the tool's server under the operator's rules; a stored config the rules
+    refuse (a command, an unknown server name) is a `ToolError`."""
+    rules = McpRules.of(settings)
+    if problem := mcp_config_error(spec.config, rules.stdio_servers):
         raise ToolError(f"the MCP tool's {problem[0]} {problem[1]}")
-    return McpServerConfig.from_json(spec.config or {})
+    return McpClient(McpServerConfig.from_json(spec.config or {}), timeout, rules)
 
 
 def _object_schema(schema: dict[str, Any]) -> dict[str, Any]:

@@ -272,13 +272,20 @@ class ToolAdmin(_TrackedView, model=Tool):
     ]
     form_widget_args: ClassVar[Any] = {
         "input_schema": {"rows": 16, "style": "font-family: monospace"},
-        # An mcp tool's server: {"transport": "http", "url": ...} or "stdio" with "command".
+        # An mcp tool's server (the form's help text says the shape).
         "config": {"rows": 4, "style": "font-family: monospace"},
     }
 
     create_template = "admin_form_create.html"
     edit_template = "admin_form_edit.html"
-    form_args: ClassVar[Any] = {"input_schema": {"validators": [_schema_at_field]}}
+    form_args: ClassVar[Any] = {
+        "input_schema": {"validators": [_schema_at_field]},
+        "config": {
+            "description": 'mcp tools only: {"transport": "http", "url": "https://…/mcp"} or '
+            '{"transport": "stdio", "server": "<a name the operator lists in '
+            'MCP_STDIO_SERVERS>"}; never a command'
+        },
+    }
 
     async def scaffold_form(self, rules: list[str] | None = None) -> type[Form]:
         form = await super().scaffold_form(rules)

@@ -63,7 +63,7 @@ async def create_tool(ctx: Ctx, data: ToolCreate) -> Tool:
     schema = check_json_schema(data.input_schema)
     await _name_free(ctx, data.name)
     await _check_sub_assistant(ctx, data.tool_type, data.assistant_id)
-    _check_config(data.tool_type, data.config)
+    _check_config(ctx, data.tool_type, data.config, known_only=True)
     tool = Tool.model_validate({**data.model_dump(), "input_schema": _schema_text(schema)})
     ctx.session.add(tool)
     await live_config.config_changed(ctx)
@@ -82,7 +82,14 @@ async def update_tool(ctx: Ctx, tool_id: uuid.UUID, data: ToolUpdate) -> Tool:
         changes.get("tool_type", tool.tool_type),
         changes.get("assistant_id", tool.assistant_id),
     )
-    _check_config(changes.get("tool_type", tool.tool_type), changes.get("config", tool.config))
+    # A server name is checked against MCP_STDIO_SERVERS when it is written: a tool whose
+    # server the operator removed can still be renamed, described or turned off.
+    _check_config(
+        ctx,
+        changes.get("tool_type", tool.tool_type),
+        changes.get("config", tool.config),
+        known_only="config" in changes or "tool_type" in changes,
+    )
     apply_update(tool, changes)
     await live_config.config_changed(ctx)
     return tool
@@ -112,9 +119,13 @@ async def _check_sub_assistant(
         await get_or_404(ctx.session, Assistant, assistant_id, "assistant")
 
 
-def _check_config(tool_type: ToolType, config: dict[str, Any] | None) -> None:
-    """An mcp tool's server must be reachable in principle: the 422 names the field."""
-    if tool_type is ToolType.mcp and (problem := mcp_config_error(config)):
+def _check_config(
+    ctx: Ctx, tool_type: ToolType, config: dict[str, Any] | None, *, known_only: bool
+) -> None:
+    """An mcp tool's server must be reachable in principle (a stdio one named in
+    MCP_STDIO_SERVERS when `known_only`): the 422 names the field."""
+    known = ctx.settings.mcp_stdio_servers if known_only else None
+    if tool_type is ToolType.mcp and (problem := mcp_config_error(config, known)):
         raise invalid(*problem)
     if tool_type is ToolType.mcp and (problem := _writing_error(config)):
         raise invalid(*problem)

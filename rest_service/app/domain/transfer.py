@@ -211,7 +211,8 @@ def _import_tool(ctx: Ctx, known: _Known, i: int, item: ToolDoc, counts: ImportC
         sub_assistant_id = sub.id
     elif item.tool_type is ToolType.sub_assistant:
         _refuse(f"tools[{i}].sub_assistant", "a sub_assistant tool needs the assistant it calls")
-    if item.tool_type is ToolType.mcp and (problem := mcp_config_error(item.config)):
+    servers = ctx.settings.mcp_stdio_servers
+    if item.tool_type is ToolType.mcp and (problem := mcp_config_error(item.config, servers)):
         _refuse(f"tools[{i}].{problem[0]}", problem[1])
     values = {
         **item.model_dump(exclude={"sub_assistant"}),

@@ -79,7 +79,7 @@ class ToolBase(SQLModel):
     assistant_id: uuid.UUID | None = Field(default=None, foreign_key="assistants.id")
     is_active: bool = True
     #: An mcp tool's server: `{"transport": "http", "url"}` or `{"transport": "stdio",
-    #: "command": [...]}` (checked by `common.wire.mcp_config_error`).
+    #: "server": <a name in MCP_STDIO_SERVERS>}` (checked by `common.wire.mcp_config_error`).
     config: JsonObject | None = Field(default=None, sa_type=JSONB)
 
 

@@ -21,7 +21,7 @@ import asyncio
 import hashlib
 from typing import Protocol
 
-from common.blobs import BlobStore
+from common.blobs import BlobBudget, BlobStore, OverBudget, RedisFull
 from common.errors import DependencyUnavailableError
 from common.logging import get_logger
 from common.messages import Attachment, AttachmentKind, OutgoingKind
@@ -105,6 +105,8 @@ def refusal(
     limit = size_limit(kind, services)
     if (ref.file_size or 0) > limit:
         return turn.t("media.too_big", limit=megabytes(limit))
+    if (ref.width or 0) * (ref.height or 0) > services.settings.image_max_pixels:
+        return turn.t("media.too_many_pixels")
     return None
 
 
@@ -131,8 +133,14 @@ class MediaIntake:
         self._files = files
         self._albums = albums
         self._bot_id = bot_id
-        self._blobs = BlobStore(services.redis, services.names)
+        settings = services.settings
+        budget = BlobBudget(settings.blob_max_bytes_per_user, settings.blob_max_bytes_total)
+        self._blobs = BlobStore(services.redis, services.names, budget=budget)
         self._failures: dict[str, int] = {}
+        #: Files a full Redis refused: their update, tried again because the batch's commit
+        #: failed too (the refused write's buffer still counts a moment), is answered
+        #: without sending the bytes once more.
+        self._refused_full: set[str] = set()
 
     async def receive(self, turn: Addressed, field: str) -> Outcome:
         """A message whose content is `field` (voice, photo, sticker, ...)."""
@@ -156,9 +164,14 @@ class MediaIntake:
 
     async def _fetched(self, turn: Addressed, kind: AttachmentKind, ref: TgFileRef) -> Outcome:
         blob_id = self._blob_id(turn, ref)
+        if blob_id in self._refused_full:
+            return _answer(turn, "media_refused", turn.t("media.storage_full"))
+        owner = str(turn.sender.id)
         try:
             async with asyncio.timeout(FETCH_SECONDS):
-                key, size = await self._stored(blob_id, ref, size_limit(kind, self._services))
+                key, size = await self._stored(
+                    blob_id, ref, size_limit(kind, self._services), owner
+                )
         except TimeoutError:
             slow = TelegramNetworkError("download", f"no file within {FETCH_SECONDS:g} s")
             return self._download_failed(turn, blob_id, slow)
@@ -168,6 +181,19 @@ class MediaIntake:
             )
         except TelegramError as exc:
             return self._download_failed(turn, blob_id, exc)
+        except OverBudget as exc:
+            log.info("media_over_budget", scope=exc.scope, chat_id=turn.chat_id)
+            if exc.scope == "user":
+                text = turn.t("media.over_budget", limit=megabytes(exc.limit))
+            else:
+                text = turn.t("media.storage_full")
+            return _answer(turn, "media_refused", text)
+        except RedisFull as exc:
+            log.warning("media_redis_full", error=str(exc)[:200], chat_id=turn.chat_id)
+            if len(self._refused_full) > 1000:
+                self._refused_full.clear()
+            self._refused_full.add(blob_id)
+            return _answer(turn, "media_refused", turn.t("media.storage_full"))
         self._failures.pop(blob_id, None)
         attachment = Attachment(
             kind=kind,
@@ -188,8 +214,12 @@ class MediaIntake:
         unique = ref.file_unique_id or hashlib.sha256(ref.file_id.encode()).hexdigest()[:32]
         return f"tg:{self._bot_id}:{turn.update_id}:{unique}"
 
-    async def _stored(self, blob_id: str, ref: TgFileRef, limit: int) -> tuple[str, int]:
-        """The blob's key and size: fetched now, or kept from an earlier delivery."""
+    async def _stored(
+        self, blob_id: str, ref: TgFileRef, limit: int, owner: str
+    ) -> tuple[str, int]:
+        """The blob's key and size: fetched now, or kept from an earlier delivery. The
+        sender's budget is checked by the store (`OverBudget`), Redis' memory by Redis
+        (`RedisFull`); either way nothing is stored."""
         key = self._services.names.blob(blob_id)
         size = await self._services.redis.strlen(key)
         if size:
@@ -204,7 +234,7 @@ class MediaIntake:
             raise TooBig(limit)
         if not data:
             raise TelegramError("download", "the file is empty", 400)
-        return await self._blobs.put(data, blob_id), len(data)
+        return await self._blobs.put(data, blob_id, owner=owner), len(data)
 
     def _download_failed(self, turn: Addressed, blob_id: str, exc: TelegramError) -> Outcome:
         """Transient failures hold the batch back (it is tried again) a few times; after

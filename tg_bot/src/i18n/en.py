@@ -92,6 +92,15 @@ MESSAGES: dict[str, str] = {
     ),
     "media.too_big": "That file is too big for me: I can take files up to {limit}.",
     "media.unreadable": "I couldn't open that file. Could you send it again?",
+    "media.too_many_pixels": "That picture has too many pixels for me. Please send a smaller one.",
+    "media.over_budget": (
+        "You have {limit} of files waiting for me already. Please wait for my answer, "
+        "then send the rest."
+    ),
+    "media.storage_full": (
+        "Sorry, I can't take files right now: my storage is full. Please send it again in a "
+        "few minutes."
+    ),
     "media.download_failed": (
         "Sorry, I couldn't fetch your file from Telegram. Please send it again in a minute."
     ),

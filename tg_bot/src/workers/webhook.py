@@ -2,8 +2,10 @@
 server, and any replica behind a load balancer can take it, so no poller lease is needed.
 
 Every request must carry the secret in `X-Telegram-Bot-Api-Secret-Token` (compared in
-constant time; missing or wrong: 401, nothing queued). The secret is the configured one, or
-one made once and kept in Redis, so every replica sets and checks the same.
+constant time; missing or wrong: 401, nothing queued, and at most one log line a minute
+counting the refusals since the last, so a flood of forged requests is no flood of lines).
+The secret is the configured one, or one made once and kept in Redis, so every replica sets
+and checks the same.
 
 An update goes through the polling path's `UpdateQueue` (route, then one Redis call that
 queues messages, replies and typing marks), guarded by a "seen" key per update_id instead
@@ -21,6 +23,7 @@ import hmac
 import json
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -41,6 +44,33 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY_BYTES = 1024 * 1024
 #: update_ids are positive and fit Redis' and Lua's numbers.
 _MAX_UPDATE_ID = 2**53
+#: Refused requests write at most one line per this many seconds.
+REFUSAL_LOG_INTERVAL_S = 60.0
+
+
+class RefusalLog:
+    """`webhook_secret_refused` at most once per `interval_s`, with `refused`: how many
+    requests were refused since the previous line (this one included)."""
+
+    def __init__(
+        self,
+        interval_s: float = REFUSAL_LOG_INTERVAL_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._interval_s = interval_s
+        self._clock = clock
+        self._last: float | None = None
+        self._unlogged = 0
+
+    def refused(self, present: bool, peer: str | None) -> int:
+        """Counts one refusal; the count on the line it wrote, or 0 when none was due."""
+        self._unlogged += 1
+        now = self._clock()
+        if self._last is not None and now - self._last < self._interval_s:
+            return 0
+        count, self._last, self._unlogged = self._unlogged, now, 0
+        log.warning("webhook_secret_refused", refused=count, present=present, peer=peer)
+        return count
 
 
 class WebhookReceiver:
@@ -53,6 +83,7 @@ class WebhookReceiver:
         self._closed = False
         #: requests being handled; `close` waits for them before the clients they use close
         self._in_flight: set[asyncio.Task[Any]] = set()
+        self._refusals = RefusalLog()
         #: monotonic time of the first failed commit since the last good one
         self.failing_since: float | None = None
         self.last_error = ""
@@ -86,7 +117,7 @@ class WebhookReceiver:
         given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "replace")
         if not hmac.compare_digest(given, secret):
             UPDATES.labels("webhook_refused").inc()
-            log.warning("webhook_secret_refused", present=bool(given), peer=request.remote)
+            self._refusals.refused(present=bool(given), peer=request.remote)
             return web.Response(status=401, text="wrong secret token")
         body = await _read(request, MAX_BODY_BYTES)
         if body is None:

@@ -17,6 +17,7 @@ from common.blobs import DEFAULT_TTL_SECONDS, BlobStore
 from common.names import TO_SECRETARY
 from common.tests.strategies import any_text
 from sandbox import telegram_updates as build
+from tests.redis_topologies import full_redis
 from tg_bot.tests.conftest import incoming, outgoing, wait_for
 
 
@@ -393,3 +394,55 @@ async def test_any_media_message_is_answered_or_ignored_and_the_next_goes_on(
     async with run_bot(RATE_LIMIT_MESSAGES_PER_MINUTE="0", ALBUM_WAIT_SECONDS="0.2"):
         await wait_for(lambda: asyncio.sleep(0, telegram.calls.get("getUpdates")), timeout=30)
         await asyncio.to_thread(check)
+
+
+def document_of(telegram, sender: dict[str, Any], data: bytes, name: str = "notes.txt"):
+    ref = telegram.register_file(data, kind="document", file_name=name)
+    document = {"file_id": ref["file_id"], "file_unique_id": ref["file_unique_id"],
+                "file_name": name, "file_size": len(data)}  # fmt: skip
+    return build.message(build.private_chat(sender), sender, document=document)
+
+
+async def test_a_sender_over_their_blob_budget_is_told_and_nothing_is_stored(
+    run_bot, telegram, redis, names, rest_url
+) -> None:
+    mia = someone()
+    async with run_bot(BLOB_MAX_BYTES_PER_USER="3000", BLOB_MAX_BYTES_TOTAL="0"):
+        telegram.inject(document_of(telegram, mia, b"first " * 300, "a.txt"))
+        [first] = await wait_for(lambda: _at_least(redis, names, 1))
+        telegram.inject(document_of(telegram, mia, b"second " * 300, "b.txt"))
+        refused = await answer_to(telegram, mia["id"])
+    assert "waiting for me" in refused and "2 KB" in refused
+    [queued] = await incoming(redis, names)  # the second was not queued, nor stored
+    assert queued.attachments[0].file_name == "a.txt"
+    assert await BlobStore(redis, names).usage(str(mia["id"])) == 1800
+    await BlobStore(redis, names).delete(first.attachments[0].blob_key)
+
+
+async def test_a_photo_declaring_a_pixel_flood_is_refused_before_any_download(
+    run_bot, telegram, redis, names, rest_url
+) -> None:
+    mia = someone()
+    flood = photo_of(telegram, build.private_chat(mia), mia, b"\xff\xd8\xff tiny")
+    flood["message"]["photo"][-1].update(width=60_000, height=60_000)
+    async with run_bot():
+        telegram.inject(flood)
+        assert "too many pixels" in await answer_to(telegram, mia["id"])
+    assert telegram.calls.get("getFile", 0) == 0
+    assert await incoming(redis, names) == []
+
+
+async def test_a_redis_full_for_a_file_gets_a_short_apology(
+    run_bot, telegram, rest_url, tmp_path
+) -> None:
+    """Redis at its `maxmemory` (noeviction) refuses the file: the sender hears so, the bot
+    goes on."""
+    mia = someone()
+    with full_redis(tmp_path, "12mb") as server:
+        async with run_bot(REDIS_URL=server.url, FILE_MAX_BYTES=str(20 * 1024**2),
+                           DOCUMENT_MAX_BYTES=str(20 * 1024**2)):  # fmt: skip
+            telegram.inject(document_of(telegram, mia, b"x" * 14 * 1024**2, "big.txt"))
+            answer = await answer_to(telegram, mia["id"])
+            telegram.inject(build.message(build.private_chat(mia), mia, text="/help"))
+            await telegram.wait_sent(2, mia["id"])  # still answering
+    assert "storage is full" in answer

@@ -1,0 +1,238 @@
+"""Files made to exhaust memory: zip bombs checked from their directory before anything is
+inflated, DOCX text read as a stream up to the cap, PDF bombs and pixel floods parsed in a
+child process under memory and time limits, pictures scaled down before the model sees them,
+and one turn's pictures within a byte budget. The files are generated here, small on disk."""
+
+from __future__ import annotations
+
+import io
+import random
+import time
+import tracemalloc
+import uuid
+import zipfile
+
+import pytest
+import redis.asyncio as aioredis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from assistant.src.assistants.attachments import AttachmentReader, Refusal
+from assistant.src.clients.llm import LlmGateway
+from assistant.src.documents import (
+    DocumentProblem,
+    DocumentUnreadable,
+    ZipLimits,
+    check_zip,
+    read_document,
+)
+from assistant.src.file_worker import FileWorker
+from assistant.src.pictures import PictureProblem, PictureUnreadable
+from assistant.src.settings import Settings
+from common.blobs import BlobStore
+from common.messages import Attachment, AttachmentKind, IncomingMessage
+from common.names import Names
+from common.wire import ConfigSnapshot
+from tests.media_files import (
+    docx_bomb,
+    docx_with_body,
+    jpeg_declaring,
+    nested_zip,
+    noise_png,
+    pdf,
+    pdf_bomb,
+    picture,
+    png_declaring,
+)
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+_WORDS = [
+    "river",
+    "stone",
+    "cloud",
+    "lantern",
+    "orchard",
+    "violet",
+    "harbour",
+    "meadow",
+    "copper",
+    "whistle",
+]
+
+
+def _varied_docx(paragraphs: int) -> bytes:
+    """A DOCX of ordinary prose (it packs like real text, about 4:1)."""
+    pick = random.Random(7)
+    body = b"".join(
+        b"<w:p><w:r><w:t>"
+        + " ".join(pick.choice(_WORDS) + str(pick.randrange(10**6)) for _ in range(12)).encode()
+        + b"</w:t></w:r></w:p>"
+        for _ in range(paragraphs)
+    )
+    return docx_with_body(body, 1)
+
+
+def test_a_docx_bomb_is_refused_before_it_is_inflated() -> None:
+    bomb = docx_bomb(200)
+    assert len(bomb) < 1024 * 1024  # a few hundred KB that inflate to 200 MB
+    started = time.perf_counter()
+    tracemalloc.start()
+    try:
+        with pytest.raises(DocumentUnreadable) as refused:
+            read_document(bomb, DOCX, "report.docx", 20_000)
+        _now, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert refused.value.problem == DocumentProblem.TOO_HEAVY
+    assert peak < 8 * 1024 * 1024 and time.perf_counter() - started < 2
+
+
+def test_a_long_docx_is_read_as_a_stream_up_to_the_cap() -> None:
+    long = _varied_docx(60_000)  # ~7 MB of XML
+    tracemalloc.start()
+    try:
+        read = read_document(long, DOCX, "book.docx", 5_000)
+        _now, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert read.cut and len(read.text) == 5_000
+    assert peak < 4 * 1024 * 1024  # the stream, not the document, is in memory
+
+
+def test_a_nested_zip_sent_as_a_docx_is_unreadable_not_unpacked() -> None:
+    with pytest.raises(DocumentUnreadable) as refused:
+        read_document(nested_zip(), None, "archive.docx", 20_000)
+    assert refused.value.problem in (DocumentProblem.UNREADABLE, DocumentProblem.TOO_HEAVY)
+
+
+_SMALL = ZipLimits(max_entries=6, max_unzipped_bytes=400_000, max_ratio=20)
+_ENTRY = st.tuples(
+    st.integers(min_value=0, max_value=150_000),  # size
+    st.sampled_from(["zeros", "random", "text"]),
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(entries=st.lists(_ENTRY, max_size=9), seed=st.integers(0, 1000))
+def test_the_zip_check_passes_exactly_the_archives_within_the_limits(
+    entries: list[tuple[int, str]], seed: int
+) -> None:
+    pick = random.Random(seed)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for i, (size, kind) in enumerate(entries):
+            if kind == "zeros":
+                data = b"\0" * size
+            elif kind == "random":
+                data = pick.randbytes(size)
+            else:
+                data = " ".join(pick.choice(_WORDS) for _ in range(size // 6)).encode()[:size]
+            archive.writestr(f"part{i}.xml", data)
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as archive:
+        infos = archive.infolist()
+        total = sum(i.file_size for i in infos)
+        packed = max(1, sum(i.compress_size for i in infos))
+        heavy = [i for i in infos if i.file_size > 65_536 and i.file_size > 20 * i.compress_size]
+        within = len(infos) <= 6 and total <= 400_000 and not heavy
+        within = within and not (total > 65_536 and total > 20 * packed)
+        try:
+            check_zip(archive, _SMALL)
+        except DocumentUnreadable as exc:
+            assert exc.problem == DocumentProblem.TOO_HEAVY and not within
+            return
+        assert within
+        # what passed inflates to no more than it declared
+        assert sum(len(archive.read(i)) for i in infos) <= _SMALL.max_unzipped_bytes
+
+
+@pytest.fixture
+def worker(settings: Settings) -> FileWorker:
+    return FileWorker(settings.model_copy(update={"document_parse_seconds": 4.0}))
+
+
+async def test_a_pdf_bomb_is_refused_within_the_time_limit(worker: FileWorker) -> None:
+    started = time.perf_counter()
+    with pytest.raises(DocumentUnreadable) as refused:
+        await worker.document(pdf_bomb(2, 40), None, "bomb.pdf", 20_000)
+    assert refused.value.problem == DocumentProblem.TOO_HEAVY
+    assert time.perf_counter() - started < 8
+
+
+async def test_the_child_has_the_memory_limit(settings: Settings) -> None:
+    """Parsing that would need more than DOCUMENT_PARSE_MAX_MB dies in the child."""
+    tight = FileWorker(settings.model_copy(update={"document_parse_max_mb": 128}))
+    with pytest.raises(PictureUnreadable) as refused:
+        # 6000×5000 is within IMAGE_MAX_PIXELS; decoded it needs 90 MB beside the child's own
+        await tight.picture(png_of(6_000, 5_000), 100_000_000, 1568)
+    assert refused.value.problem == PictureProblem.TOO_MANY_PIXELS
+
+
+def png_of(width: int, height: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (3, 4, 5)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("flood", [png_declaring, jpeg_declaring])
+async def test_a_picture_declaring_60000_by_60000_is_refused_unread(
+    worker: FileWorker, flood: object
+) -> None:
+    assert callable(flood)
+    data = flood(60_000, 60_000)
+    assert len(data) < 2048
+    with pytest.raises(PictureUnreadable) as refused:
+        await worker.picture(data, 40_000_000, 1568)
+    assert refused.value.problem == PictureProblem.TOO_MANY_PIXELS
+
+
+async def test_a_picture_is_scaled_down_to_a_jpeg(worker: FileWorker) -> None:
+    big = noise_png(9)
+    jpeg = await worker.picture(big, 40_000_000, 1024)
+    scaled = Image.open(io.BytesIO(jpeg))
+    assert scaled.format == "JPEG" and max(scaled.size) == 1024
+    assert len(jpeg) < len(big) / 3
+
+
+async def test_an_ordinary_document_still_reads(worker: FileWorker) -> None:
+    read = await worker.document(pdf("Poseidonia is the capital."), None, "a.pdf", 5000)
+    assert "Poseidonia" in read.text
+
+
+async def _keys(_provider_id: str) -> str:
+    return "sk-test"
+
+
+async def test_one_turns_pictures_have_a_byte_budget(
+    settings: Settings, redis: aioredis.Redis, names: Names
+) -> None:
+    tight = settings.model_copy(update={"image_turn_max_bytes": 256 * 1024})
+    blobs = BlobStore(redis, names)
+    photos = [await blobs.put(noise_png(1)) for _ in range(4)]
+    small = await blobs.put(picture(40, 30, (1, 2, 3)))
+    gateway = LlmGateway(tight, _keys)
+    reader = AttachmentReader(tight, blobs, gateway)
+
+    def message(keys: list[str]) -> IncomingMessage:
+        files = [
+            Attachment(kind=AttachmentKind.DOCUMENT, blob_key=k, mime_type="image/png")
+            for k in keys
+        ]
+        return IncomingMessage(
+            message_id=uuid.uuid4(), chat_id=1, user_id=uuid.uuid4(), text="", attachments=files
+        )
+
+    try:
+        with pytest.raises(Refusal) as refused:
+            await reader.read(message(photos), snapshot_without_models(), "en")
+        assert refused.value.key == "pictures_too_big"
+        assert "0.2 MB" in refused.value.text("en")
+        turn = await reader.read(message([small]), snapshot_without_models(), "en")
+    finally:
+        await gateway.aclose()
+    assert turn.parts is not None
+    assert turn.parts[1]["image_url"]["url"].startswith("data:image/jpeg;base64,")
+
+
+def snapshot_without_models() -> ConfigSnapshot:
+    return ConfigSnapshot(version=1, secretary=None, assistants=(), models=())

@@ -1,0 +1,175 @@
+"""A stopping consumer hands back what it cannot finish: another consumer takes it within one
+read (well under a second), not after the claim delay, and nothing is lost."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+import uuid
+from dataclasses import replace
+
+import redis.asyncio as aioredis
+
+from common.messages import OutgoingMessage
+from common.names import Names
+from common.queue import StreamConsumer, StreamPublisher
+from common.tests.test_queue import (
+    FAST,
+    STREAM,
+    _len_is,
+    in_process,
+    message,
+    records,
+    running,
+    start_worker,
+    wait_until,
+)
+
+#: No entry can reach another consumer by the claim (XAUTOCLAIM) within these tests.
+NO_CLAIM = replace(FAST, claim_idle_ms=60_000, claim_interval_s=60.0)
+#: "At once": one read (block_ms 100) and a handler's turn, with room for a busy host.
+AT_ONCE_SECONDS = 1.5
+
+
+class Recorder:
+    """A handler that records what it starts and finishes; `slow` texts wait forever."""
+
+    def __init__(self, slow: set[str] | None = None, delay: float = 0.0) -> None:
+        self.started: list[str] = []
+        self.finished: list[tuple[str, float]] = []
+        self.slow = slow or set()
+        self.delay = delay
+        self.began = asyncio.Event()
+
+    async def __call__(self, msg: OutgoingMessage) -> None:
+        self.started.append(msg.text)
+        self.began.set()
+        await asyncio.sleep(3600 if msg.text in self.slow else self.delay)
+        self.finished.append((msg.text, time.monotonic()))
+
+
+async def _stop(consumer: StreamConsumer[OutgoingMessage], reading: asyncio.Task[None]) -> None:
+    consumer.stop()
+    await reading
+
+
+async def test_a_turn_cut_at_the_grace_is_taken_by_another_consumer_at_once(
+    redis: aioredis.Redis, names: Names
+) -> None:
+    leaving, staying = Recorder(slow={"long turn"}), Recorder()
+    a = in_process(redis, names, leaving, NO_CLAIM)
+    await a.ensure_group()
+    reading = asyncio.create_task(a.run())
+    await StreamPublisher(redis, names).publish(STREAM, message(5, "long turn"))
+    await leaving.began.wait()
+    async with running(in_process(redis, names, staying, NO_CLAIM)):
+        await _stop(a, reading)
+        await a.drain(0.1)
+        handed_back = time.monotonic()
+        await wait_until(lambda: _true(staying.finished), timeout=AT_ONCE_SECONDS)
+    assert [text for text, _ in staying.finished] == ["long turn"]
+    assert staying.finished[0][1] - handed_back < AT_ONCE_SECONDS
+    assert (await redis.xpending(names.stream(STREAM), "g"))["pending"] == 0
+    assert not await redis.exists(names.tagged(names.stream(STREAM), "handed_back"))
+
+
+async def test_entries_another_consumer_read_while_the_chat_was_held_are_handed_back(
+    redis: aioredis.Redis, names: Names
+) -> None:
+    """B reads the chat's next entry while A holds the chat: B leaves it to A (the lock's
+    holder drains the chat). A stops after its current entry: the chat goes back at once."""
+    gate = asyncio.Event()
+
+    class Gated(Recorder):
+        async def __call__(self, msg: OutgoingMessage) -> None:
+            self.started.append(msg.text)
+            self.began.set()
+            await gate.wait()
+            self.finished.append((msg.text, time.monotonic()))
+
+    leaving, staying = Gated(), Recorder()
+    a = in_process(redis, names, leaving, NO_CLAIM)
+    await a.ensure_group()
+    reading = asyncio.create_task(a.run())
+    publisher = StreamPublisher(redis, names)
+    await publisher.publish(STREAM, message(5, "first"))
+    await leaving.began.wait()
+    await _stop(a, reading)  # A reads no more; "first" is still in its hands
+    async with running(in_process(redis, names, staying, NO_CLAIM)):
+        await publisher.publish(STREAM, message(5, "second"))
+        await wait_until(lambda: _pending_of(redis, names, "g", 2))
+        gate.set()
+        await a.drain(5.0)
+        handed_back = time.monotonic()
+        await wait_until(lambda: _true(staying.finished), timeout=AT_ONCE_SECONDS)
+    assert [text for text, _ in leaving.finished] == ["first"]
+    assert [text for text, _ in staying.finished] == ["second"]
+    assert staying.finished[0][1] - handed_back < AT_ONCE_SECONDS
+
+
+async def test_nothing_is_lost_when_a_busy_consumer_stops(
+    redis: aioredis.Redis, names: Names
+) -> None:
+    leaving, staying = Recorder(delay=0.05), Recorder()
+    a = in_process(redis, names, leaving, NO_CLAIM)
+    await a.ensure_group()
+    reading = asyncio.create_task(a.run())
+    publisher = StreamPublisher(redis, names)
+    sent = [message(chat, f"{chat}:{seq}") for seq in range(6) for chat in range(8)]
+    for msg in sent:
+        await publisher.publish(STREAM, msg)
+    await wait_until(lambda: _at_least(leaving.finished, 5))
+    async with running(in_process(redis, names, staying, NO_CLAIM)):
+        await _stop(a, reading)
+        await a.drain(0.01)
+        done = lambda: _at_least(leaving.finished + staying.finished, len(sent))  # noqa: E731
+        await wait_until(done, timeout=10)
+    finished = [text for text, _ in leaving.finished + staying.finished]
+    assert sorted(finished) == sorted(m.text for m in sent)  # each exactly once
+    for chat in range(8):
+        in_order = [t for t, _ in sorted(leaving.finished + staying.finished, key=lambda f: f[1])]
+        assert [t for t in in_order if t.startswith(f"{chat}:")] == [
+            f"{chat}:{seq}" for seq in range(6)
+        ]
+    assert (await redis.xpending(names.stream(STREAM), "g"))["pending"] == 0
+
+
+async def test_a_consumer_process_stopped_by_sigterm_hands_its_turn_to_another_process(
+    redis: aioredis.Redis, names: Names, redis_url: str
+) -> None:
+    no_claim = ("--claim-idle-ms", "60000")
+    leaving = start_worker(redis_url, names, "--delay", "30", "--grace", "0.2", *no_claim)
+    staying = None
+    try:
+        await wait_until(lambda: _len_is(redis.lrange(names.key("ready"), 0, -1), 1))
+        msg = message(42, "in flight", uuid.uuid4())
+        await StreamPublisher(redis, names).publish(STREAM, msg)
+        await wait_until(lambda: _len_is(records(redis, names, "started"), 1))
+        staying = start_worker(redis_url, names, "--delay", "0", *no_claim)
+        await wait_until(lambda: _len_is(redis.lrange(names.key("ready"), 0, -1), 2))
+        leaving.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(leaving.wait, 10) == 0
+        stopped = time.time()
+        await wait_until(lambda: _len_is(records(redis, names, "handled"), 1), timeout=5)
+        [handled] = await records(redis, names, "handled")
+        assert handled["id"] == str(msg.message_id)
+        assert handled["consumer"] != (await records(redis, names, "started"))[0]["consumer"]
+        assert float(str(handled["finished"])) - stopped < AT_ONCE_SECONDS
+    finally:
+        for proc in (leaving, staying):
+            if proc and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(10)
+
+
+async def _true(value: object) -> bool:
+    return bool(value)
+
+
+async def _at_least(items: list[tuple[str, float]], n: int) -> bool:
+    return len(items) >= n
+
+
+async def _pending_of(redis: aioredis.Redis, names: Names, group: str, n: int) -> bool:
+    return int((await redis.xpending(names.stream(STREAM), group))["pending"]) == n

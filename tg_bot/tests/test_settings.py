@@ -1,0 +1,50 @@
+"""TELEGRAM_WEBHOOK_SECRET: a short secret is refused at start with one clear line, whatever
+the environment; empty means one is generated (tests/workers/test_webhook.py)."""
+
+from __future__ import annotations
+
+import string
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from common.settings import load_settings
+from tg_bot.src.settings import Settings
+
+ALLOWED = string.ascii_letters + string.digits + "_-"
+SECRETS = st.one_of(
+    st.text(alphabet=ALLOWED, max_size=300),
+    st.text(alphabet=ALLOWED, min_size=30, max_size=34),
+    st.text(max_size=40),
+)
+
+
+def _accepted(secret: str) -> bool:
+    try:
+        Settings(environment="test", telegram_webhook_secret=secret, _env_file=None)
+    except ValidationError as exc:
+        assert "TELEGRAM_WEBHOOK_SECRET" in str(exc).upper()
+        return False
+    return True
+
+
+@settings(max_examples=200, deadline=None)
+@given(SECRETS)
+def test_a_webhook_secret_is_empty_or_32_to_256_of_the_bot_apis_characters(secret: str) -> None:
+    expected = secret == "" or (32 <= len(secret) <= 256 and set(secret) <= set(ALLOWED))
+    assert _accepted(secret) == expected
+
+
+def test_a_one_letter_secret_stops_the_start_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "test")
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "a")
+    monkeypatch.setenv("SMART_ASSISTANT_ENV_FILE", "")
+    with pytest.raises(SystemExit) as stopped:
+        load_settings(Settings)
+    assert stopped.value.code == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("invalid settings: TELEGRAM_WEBHOOK_SECRET: 32-256 characters"), line
