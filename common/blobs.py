@@ -19,6 +19,7 @@ with `noeviction`) releases its reservation and raises `RedisFull`.
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
@@ -28,6 +29,8 @@ from common.names import Names
 
 #: Long enough for a turn waiting behind others in its chat; short enough to keep nothing.
 DEFAULT_TTL_SECONDS = 30 * 60
+#: What `chunks` reads at a time.
+CHUNK_BYTES = 1024 * 1024
 # The books: `owners` (blob key -> "<owner> <size>") and `expiry` (blob key by its expiry,
 # ms). Bytes in use are summed from `owners` when a put asks (one pass over the waiting
 # blobs, a few thousand at most), not kept in counters: a release is then HDEL and ZREM
@@ -158,6 +161,27 @@ class BlobStore:
         if isinstance(data, str):  # a client made with decode_responses; ours is not
             return data.encode()
         return data
+
+    async def size(self, key: str) -> int:
+        """The blob's size in bytes; 0 when it expired or was never there."""
+        if not self._is_blob(key):
+            return 0
+        return int(await self._redis.strlen(key))
+
+    async def chunks(self, key: str, chunk: int = CHUNK_BYTES) -> AsyncIterator[bytes]:
+        """The blob's bytes a chunk at a time (GETRANGE), so a reader that passes them on
+        (to a child process) never holds the whole file."""
+        if not self._is_blob(key):
+            return
+        offset = 0
+        while True:
+            found: bytes | str = await self._redis.getrange(key, offset, offset + chunk - 1)
+            part = found.encode() if isinstance(found, str) else found
+            if part:
+                yield part
+            if len(part) < chunk:
+                return
+            offset += len(part)
 
     async def delete(self, *keys: str) -> None:
         """Delete the blobs and release what they held of the budget."""

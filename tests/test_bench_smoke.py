@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import procstat
+from bench import procstat, rolling_restart
 from bench.pipeline import SCENARIOS, SERVICES, run_scenario, table
 from bench.targets import judge
 from ops.services import NAMES
@@ -52,3 +52,16 @@ async def test_a_tiny_scenario_is_answered_measured_and_tabled() -> None:
     rendered = table([result], {"probe": 1})
     assert "| tiny | 20/20 |" in rendered
     assert "| tiny: messages answered twice ≤ 0 | 0.0 | met |" in rendered
+
+
+@pytest.mark.timeout(150)
+async def test_a_tiny_rolling_restart_loses_nothing_and_asks_the_model_nothing_twice() -> None:
+    figures = await rolling_restart.run(rate=5, phase_s=4, model_seconds=0.3, chats=5)
+    assert figures.sent == figures.answered == 40
+    assert (figures.lost, figures.answered_twice, figures.out_of_order) == (0, 0, 0)
+    assert figures.model_calls > figures.sent  # the time questions take two calls
+    assert figures.model_calls_repeated == 0
+    assert len(figures.stop_seconds) == 2
+    assert all(s < rolling_restart.GRACE_S for s in figures.stop_seconds)
+    assert {"p50", "p99"} <= figures.steady_ms.keys() & figures.restart_ms.keys()
+    assert "| messages lost | 0 of 40 | 0 |" in rolling_restart.table(figures)

@@ -21,7 +21,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,8 @@ from common.logging import get_logger
 log = get_logger(__name__)
 
 _ROOT = Path(__file__).resolve().parents[2]
+#: A file: its bytes, or its chunks as they are read (from the blob store).
+Bytes = bytes | AsyncIterable[bytes]
 #: What the child's stderr may add to a log line.
 _STDERR_CHARS = 300
 
@@ -53,7 +55,7 @@ class FileWorker:
             yield
 
     async def document(
-        self, data: bytes, mime_type: str | None, file_name: str | None, max_chars: int
+        self, data: Bytes, mime_type: str | None, file_name: str | None, max_chars: int
     ) -> DocumentText:
         job = {"job": "document", "mime": mime_type, "name": file_name, "max_chars": max_chars}
         header, payload = await self._run(job, data, DocumentProblem.TOO_HEAVY)
@@ -61,7 +63,7 @@ class FileWorker:
             raise DocumentUnreadable(DocumentProblem(header["problem"]), header.get("detail", ""))
         return DocumentText(payload.decode(), DocumentKind(header["kind"]), bool(header["cut"]))
 
-    async def picture(self, data: bytes, max_pixels: int, max_side: int) -> bytes:
+    async def picture(self, data: Bytes, max_pixels: int, max_side: int) -> bytes:
         """A JPEG of the picture no side of which exceeds `max_side`."""
         job = {"job": "picture", "max_pixels": max_pixels, "max_side": max_side}
         header, payload = await self._run(job, data, PictureProblem.TOO_MANY_PIXELS)
@@ -70,7 +72,7 @@ class FileWorker:
         return payload
 
     async def _run(
-        self, job: dict[str, Any], data: bytes, heavy: str
+        self, job: dict[str, Any], data: Bytes, heavy: str
     ) -> tuple[dict[str, Any], bytes]:
         """The child's answer; a child killed or failing for its limits answers `heavy`."""
         child = await asyncio.create_subprocess_exec(
@@ -79,11 +81,9 @@ class FileWorker:
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, env=_child_env(), cwd=_ROOT,
         )  # fmt: skip
-        assert child.stdin is not None
-        child.stdin.write(json.dumps(job).encode() + b"\n")  # then the bytes, not a copy
         try:
             async with asyncio.timeout(self._seconds):
-                out, err = await child.communicate(data)
+                out, err = await _exchange(child, json.dumps(job).encode() + b"\n", data)
         except TimeoutError:
             with contextlib.suppress(ProcessLookupError):
                 child.kill()
@@ -98,6 +98,37 @@ class FileWorker:
             return {"problem": heavy if killed else "unreadable"}, b""
         header: dict[str, Any] = json.loads(header_line)
         return header, payload
+
+
+async def _exchange(
+    child: asyncio.subprocess.Process, header: bytes, data: Bytes
+) -> tuple[bytes, bytes]:
+    """Feed the job to the child a chunk at a time while its answer is read; its output."""
+    assert child.stdin is not None and child.stdout is not None and child.stderr is not None
+    stdin = child.stdin
+
+    async def feed() -> None:
+        try:
+            stdin.write(header)
+            async for chunk in _chunks(data):
+                stdin.write(chunk)
+                await stdin.drain()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the child died (its limits): its exit status says why
+        finally:
+            stdin.close()
+
+    _fed, out, err = await asyncio.gather(feed(), child.stdout.read(), child.stderr.read())
+    await child.wait()
+    return out, err
+
+
+async def _chunks(data: Bytes) -> AsyncIterator[bytes]:
+    if isinstance(data, bytes):
+        yield data
+        return
+    async for chunk in data:
+        yield chunk
 
 
 def _child_env() -> dict[str, str]:

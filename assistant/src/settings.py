@@ -70,9 +70,10 @@ class Settings(ServiceSettings):
     document_max_chars: int = Field(default=20_000, ge=1000)
     #: Documents and pictures are parsed in a child process (`file_worker.py`) with this much
     #: address space (MB) and this much time; a file over either is refused politely.
-    document_parse_max_mb: int = Field(default=256, ge=128)
+    document_parse_max_mb: int = Field(default=192, ge=128)
     document_parse_seconds: float = Field(default=20.0, gt=0)
-    #: Files parsed at once; a turn holds a file's bytes only while it holds one of these.
+    #: Files parsed at once. The assistant's memory limit (512Mi in the manifests) holds the
+    #: assistant and this many children of DOCUMENT_PARSE_MAX_MB each.
     document_parse_concurrency: int = Field(default=2, ge=1)
     #: A picture with more pixels than this (declared or decoded) is refused unread.
     image_max_pixels: int = Field(default=40_000_000, ge=1_000_000)

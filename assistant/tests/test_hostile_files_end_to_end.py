@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from pathlib import Path
 
@@ -98,12 +99,14 @@ async def test_hostile_files_get_answers_and_leave_the_assistants_memory_alone(
         ),
     ]
     senders = [await deployment.user(f"Sender{i}") for i in range(len(corpus))]
+    started = time.perf_counter()
     sent = [
         await send_files(deployment, sender, "", *files)
         for sender, (_what, files) in zip(senders, corpus, strict=True)
     ]
     replies = await asyncio.gather(*(answer(deployment, message) for message in sent))
     peak = _status(pid, "VmHWM")
+    took = time.perf_counter() - started
 
     for (what, _files), reply in zip(corpus, replies, strict=True):
         assert reply.text.strip(), f"{what}: no answer"
@@ -111,7 +114,8 @@ async def test_hostile_files_get_answers_and_leave_the_assistants_memory_alone(
     assert "too heavy" in texts["docx bomb"] and "too heavy" in texts["pdf bomb"]
     assert "too many pixels" in texts["png flood"] and "too many pixels" in texts["jpeg flood"]
     over = (peak - idle) / 1024
-    print(f"hostile files: idle {idle / 1024:.1f} MB, peak {peak / 1024:.1f} MB, +{over:.1f} MB")
+    print(f"hostile files: idle {idle / 1024:.1f} MB, peak {peak / 1024:.1f} MB, "
+          f"+{over:.1f} MB; all answered in {took:.1f} s")  # fmt: skip
     assert over < PEAK_OVER_IDLE_MB
 
 

@@ -48,3 +48,21 @@ async def test_any_key_from_outside_reads_nothing_or_a_blob(
 ) -> None:
     data = await BlobStore(redis, names).get(key)
     assert data is None or key.startswith(names.blob(""))
+
+
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    size=st.integers(min_value=0, max_value=5000), chunk=st.integers(min_value=1, max_value=2000)
+)
+async def test_a_blob_read_in_chunks_is_the_blob(
+    redis: aioredis.Redis, names: Names, size: int, chunk: int
+) -> None:
+    store = BlobStore(redis, names)
+    data = bytes(i % 251 for i in range(size))
+    key = await store.put(data)
+    assert b"".join([part async for part in store.chunks(key, chunk)]) == data
+    assert await store.size(key) == size
+    await store.delete(key)
+    assert [part async for part in store.chunks(key, chunk)] == [] and await store.size(key) == 0

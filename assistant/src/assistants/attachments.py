@@ -23,6 +23,7 @@ from assistant.src.documents import SUPPORTED, DocumentProblem, DocumentText, Do
 from assistant.src.file_worker import FileWorker
 from assistant.src.pictures import PictureProblem, PictureUnreadable
 from assistant.src.settings import Settings
+from assistant.src.tools.outside import data_block
 from common.blobs import BlobStore
 from common.logging import get_logger
 from common.messages import Attachment, AttachmentKind, IncomingMessage
@@ -131,7 +132,8 @@ class AttachmentReader:
         before they are decoded."""
         settings = self.settings
         async with self.worker.slot():
-            data = await self._bytes(attachment)
+            await self._size(attachment)
+            data = self.blobs.chunks(attachment.blob_key)
             try:
                 return await self.worker.picture(
                     data, settings.image_max_pixels, settings.image_max_side
@@ -146,6 +148,14 @@ class AttachmentReader:
             log.warning("attachment_blob_missing", kind=attachment.kind)
             raise Refusal("file_expired")
         return data
+
+    async def _size(self, attachment: Attachment) -> int:
+        """The file's size in the blob store (its bytes are read as they go to a child)."""
+        size = await self.blobs.size(attachment.blob_key)
+        if not size:
+            log.warning("attachment_blob_missing", kind=attachment.kind)
+            raise Refusal("file_expired")
+        return size
 
     async def _voice(
         self, attachment: Attachment, snapshot: ConfigSnapshot, caption: str, language: str | None
@@ -180,11 +190,10 @@ class AttachmentReader:
             raise too_big
         try:
             async with self.worker.slot():
-                data = await self._bytes(attachment)
-                if len(data) > limit:
+                if await self._size(attachment) > limit:
                     raise too_big
                 return await self.worker.document(
-                    data,
+                    self.blobs.chunks(attachment.blob_key),
                     attachment.mime_type,
                     attachment.file_name,
                     self.settings.document_max_chars,
@@ -266,9 +275,9 @@ def _name(attachment: Attachment) -> str:
 
 
 def _document_block(attachment: Attachment, document: DocumentText) -> str:
-    name = _name(attachment)
+    """The document's text marked as data: whoever wrote it, it gives no instructions."""
     cut = " (cut: only its beginning)" if document.cut else ""
-    return f"--- {name}{cut} ---\n{document.text}\n--- end of {name} ---"
+    return data_block(f"document {_name(attachment)}{cut}", document.text)
 
 
 def _short(text: str) -> str:
