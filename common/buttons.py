@@ -35,8 +35,10 @@ class ButtonAction(StrEnum):
     CALENDAR_DISCONNECT = "cd"
     MEMORY_DELETE = "mx"
     CANCEL_BRIEFING = "cb"
-    CALENDAR_DELETE_YES = "ey"
-    CALENDAR_DELETE_NO = "en"
+    #: Yes / No of an action waiting for its owner (`common/confirmations.py`); the codes
+    #: are the ones calendar deletes had first, so older questions stay answerable.
+    CONFIRM_YES = "ey"
+    CONFIRM_NO = "en"
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,8 @@ LABELS = Catalogue(
             "cancel": "✖ Cancel",
             "delete_yes": "🗑 Yes, delete",
             "delete_no": "No, keep it",
+            "confirm_yes": "✅ Yes, do it",
+            "confirm_no": "No, don't",
         },
         "ru": {
             "snooze_10m": "⏰ 10 мин",
@@ -118,6 +122,8 @@ LABELS = Catalogue(
             "cancel": "✖ Отменить",
             "delete_yes": "🗑 Да, удалить",
             "delete_no": "Нет, оставить",
+            "confirm_yes": "✅ Да, сделать",
+            "confirm_no": "Нет, не надо",
         },
         "uk": {
             "snooze_10m": "⏰ 10 хв",
@@ -127,6 +133,8 @@ LABELS = Catalogue(
             "cancel": "✖ Скасувати",
             "delete_yes": "🗑 Так, видалити",
             "delete_no": "Ні, залишити",
+            "confirm_yes": "✅ Так, зробити",
+            "confirm_no": "Ні, не треба",
         },
         "de": {
             "snooze_10m": "⏰ 10 Min.",
@@ -136,6 +144,8 @@ LABELS = Catalogue(
             "cancel": "✖ Abbrechen",
             "delete_yes": "🗑 Ja, löschen",
             "delete_no": "Nein, behalten",
+            "confirm_yes": "✅ Ja, ausführen",
+            "confirm_no": "Nein, lieber nicht",
         },
     }
 )
@@ -161,13 +171,15 @@ def cancel_reminder_button(job_id: uuid.UUID | str, language: str | None) -> But
     )
 
 
-def calendar_delete_buttons(token: str, language: str | None) -> list[list[Button]]:
-    """Yes / No under the assistant's question before it deletes a calendar event."""
-    yes = ButtonData(ButtonAction.CALENDAR_DELETE_YES, token)
-    no = ButtonData(ButtonAction.CALENDAR_DELETE_NO, token)
+def confirm_buttons(token: str, language: str | None, *, deleting: bool) -> list[list[Button]]:
+    """Yes / No under the assistant's question before an action waiting for the user (a
+    calendar event's delete: `deleting`, or a held tool call)."""
+    yes = ButtonData(ButtonAction.CONFIRM_YES, token)
+    no = ButtonData(ButtonAction.CONFIRM_NO, token)
+    labels = ("delete_yes", "delete_no") if deleting else ("confirm_yes", "confirm_no")
     return [
         [
-            button(LABELS.text(language, "delete_yes"), yes),
-            button(LABELS.text(language, "delete_no"), no),
+            button(LABELS.text(language, labels[0]), yes),
+            button(LABELS.text(language, labels[1]), no),
         ]
     ]

@@ -33,6 +33,12 @@ def fire_message_id(job_id: uuid.UUID | int | str, scheduled_for: datetime) -> u
     return uuid.uuid5(ID_NAMESPACE, f"fire:{job_id}:{instant}")
 
 
+def confirmed_message_id(incoming_id: uuid.UUID | str) -> uuid.UUID:
+    """The id of the message a Yes under a held tool call sends to the assistant (the tap's
+    own id names the edit of the question)."""
+    return uuid.uuid5(ID_NAMESPACE, f"confirmed:{incoming_id}")
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -118,6 +124,9 @@ class IncomingMessage(_QueueMessage):
     #: The user edited this message (text is the new version): answer it again and say so.
     edited: bool = False
     attachments: list[Attachment] = []
+    #: The user tapped Yes under a held tool call (`common/confirmations.py`): the token of
+    #: the call to run; `text` is empty.
+    confirmed: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
 
     @property
     def is_group(self) -> bool:

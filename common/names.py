@@ -186,12 +186,14 @@ class Names:
         these may be changed or deleted."""
         return self.key(f"assistant:calendar_shown:{user_id}")
 
-    def calendar_delete(self, token: str) -> str:
-        """An event delete waiting for its owner's Yes / No button."""
+    def confirmation(self, token: str) -> str:
+        """An action (an event delete, a held tool call) waiting for its owner's Yes / No
+        button (`common/confirmations.py`). The name is the one event deletes had first, so
+        questions asked before an upgrade stay answerable."""
         return self.key(f"calendar:delete:{token}")
 
-    def calendar_deletes_asked(self, message_id: str) -> str:
-        """The deletes the assistant asked about while answering a message: its answer
+    def confirmations_asked(self, message_id: str) -> str:
+        """The actions the assistant asked about while answering a message: its answer
         carries their Yes / No buttons."""
         return self.key(f"assistant:calendar_deletes:{message_id}")
 

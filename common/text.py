@@ -11,6 +11,7 @@ import re
 
 REPLACEMENT = "\ufffd"
 _UNSAFE = re.compile("[\x00\ud800-\udfff]")
+_MARKDOWN_SPECIAL = re.compile(r"[\\`*_{}\[\]()<>#+\-.!|~]")
 
 
 def has_unsafe(text: str) -> bool:
@@ -43,3 +44,9 @@ def trim(text: str, limit: int) -> str:
     cut = text[:limit]
     space = cut.rfind(" ", limit - 100)
     return cut[:space] if space > 0 else cut
+
+
+def escape_markdown(text: str) -> str:
+    """A value placed into Markdown (a user's name, a stored fact) that must not become
+    markup."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\g<0>", text)

@@ -687,6 +687,8 @@ def _readable(content: str) -> str | None:
         result = json.loads(content)
     except ValueError:
         return None
+    if isinstance(result, dict) and isinstance(result.get("outside_content"), dict):
+        result = result["outside_content"]  # what a page or a search gave, marked as data
     if not isinstance(result, dict):
         return None
     for keys, render in _RENDERERS:

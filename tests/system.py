@@ -230,7 +230,8 @@ class System:
         assert found, f"the model was never asked about {text!r}"
         messages = found[-1].messages
         last_user = max(i for i, m in enumerate(messages) if m["role"] == "user")
-        return [json.loads(m["content"]) for m in messages[last_user:] if m["role"] == "tool"]
+        tools = [m["content"] for m in messages[last_user:] if m["role"] == "tool"]
+        return [_unwrapped(json.loads(content)) for content in tools]
 
     # -- Google ------------------------------------------------------------------------------
 
@@ -413,3 +414,11 @@ def running_system(
         open_meteo.stop_thread()
         search.stop_thread()
         postgres.drop(database_url)
+
+
+def _unwrapped(result: Any) -> Any:
+    """A tool result as the tool gave it: outside content comes to the model in an envelope
+    that marks it as data (`outside_content`)."""
+    if isinstance(result, dict) and "outside_content" in result and "note" in result:
+        return result["outside_content"]
+    return result

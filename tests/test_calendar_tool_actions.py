@@ -20,8 +20,8 @@ from assistant.src.settings import Settings
 from assistant.src.tools.base import Actor, ToolCallContext, ToolError, ToolServices
 from assistant.src.tools.calendar_tool import CalendarTool
 from assistant.tests.support import tool_spec
-from common.buttons import ButtonAction, calendar_delete_buttons, decode
-from common.calendar_deletes import PendingDeletes
+from common.buttons import ButtonAction, confirm_buttons, decode
+from common.confirmations import Confirmations
 from common.names import Names
 from common.rest_client import RestClient
 from common.wire import User
@@ -145,18 +145,16 @@ async def test_delete_only_asks_and_the_answer_gets_yes_no_buttons(
     assert asked["status"] == "confirmation_asked" and "Nothing is deleted" in asked["message"]
     assert event["id"] in google.state.other_calendars[browser.email][WORK].events
     assert google.state.operations("events.delete") == []
-    [token] = [t.decode() for t in await redis.lrange(names.calendar_deletes_asked("m7"), 0, -1)]
-    pending = await PendingDeletes(redis, names).peek(token)
+    [token] = [t.decode() for t in await redis.lrange(names.confirmations_asked("m7"), 0, -1)]
+    pending = await Confirmations(redis, names).peek(token)
     assert pending is not None
     assert (pending.event_id, pending.calendar_id, pending.summary) == (
         event["id"],
         WORK,
         "Dentist",
     )
-    [[yes, no]] = calendar_delete_buttons(token, "ru")
-    assert (
-        yes.text.startswith("🗑 Да") and decode(yes.data).action == ButtonAction.CALENDAR_DELETE_YES
-    )
+    [[yes, no]] = confirm_buttons(token, "ru", deleting=True)
+    assert yes.text.startswith("🗑 Да") and decode(yes.data).action == ButtonAction.CONFIRM_YES
     assert decode(no.data).target == token
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 from prometheus_client import Counter, Histogram
@@ -36,12 +36,14 @@ from assistant.src.assistants.phrases import CATALOGUE
 from assistant.src.assistants.secretary import Secretary, secretary_memory_query
 from assistant.src.assistants.voice_reply import VoiceReplies, wants_voice
 from assistant.src.clients.llm import TurnRecord, recording
+from assistant.src.confirmed import run_confirmed
 from assistant.src.drafts import drafts_for
 from assistant.src.live_config.watcher import ConfigWatcher
 from assistant.src.settings import Settings
 from assistant.src.tools.base import Actor, ToolServices
 from common.blobs import BlobStore
-from common.buttons import calendar_delete_buttons, cancel_reminder_button
+from common.buttons import cancel_reminder_button, confirm_buttons
+from common.confirmations import Confirmations, HeldCall
 from common.errors import AppError, NotFoundError, RetryLater
 from common.logging import correlation, get_logger
 from common.messages import (
@@ -55,7 +57,7 @@ from common.messages import (
 from common.names import TO_TELEGRAM, Names
 from common.queue import DeadLetter
 from common.rest_client import RestServiceUnavailable
-from common.text import clean_text, clean_tree
+from common.text import clean_text, clean_tree, escape_markdown
 from common.timezones import zone_or_default
 from common.wire import ConfigSnapshot, SnapshotAssistant, TurnContext, User
 
@@ -164,6 +166,14 @@ class Answer:
     noted: bool = True
 
 
+@dataclass
+class Asked:
+    """The answer's questions: their Yes / No rows and the lines naming held calls."""
+
+    buttons: list[list[Button]] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+
+
 class Orchestrator:
     def __init__(
         self,
@@ -219,6 +229,8 @@ class Orchestrator:
         """The answer to `message`; None for a blocked user. `config_version`: the stored
         version of the live config, when the caller read it already."""
         snapshot = await self.config.settled(config_version)
+        if message.confirmed is not None:
+            return await self._confirmed(message, message.confirmed, snapshot)
         reading = await self._read_attachments(message, snapshot)
         if isinstance(reading, TurnInput):
             message = message.model_copy(update={"text": reading.text})
@@ -237,6 +249,8 @@ class Orchestrator:
             preferred_model=user.preferred_model if user else None,
         )
         await factory.prepare()
+        # A document's text or a picture is outside content from the start of the turn.
+        factory.outside.taken = reading is not None and reading.parts is not None
         secretary = factory.secretary()
         if secretary is None:
             log.error("no_secretary_configured", config_version=snapshot.version)
@@ -258,6 +272,19 @@ class Orchestrator:
             voice = await self.voice.speak(result.text, snapshot)
         shown = (reading.prefix() if reading is not None else "") + result.text
         return Answer(shown, OutgoingKind.REPLY, voice, noted=result.tools_ran)
+
+    async def _confirmed(
+        self, message: IncomingMessage, token: str, snapshot: ConfigSnapshot
+    ) -> Answer | None:
+        """The user said Yes to a held tool call: it runs, and the answer says how it went."""
+        user = await self._user(message)
+        if user is not None and user.blocked:
+            return None
+        actor = self._actor(message, user)
+        factory = AssistantFactory(self.deps, self.services, snapshot)
+        confirmations = Confirmations(self.redis, self.names)
+        text = await run_confirmed(token, actor, factory, confirmations)
+        return Answer(text, OutgoingKind.REPLY, noted=False)
 
     async def _read_attachments(
         self, message: IncomingMessage, snapshot: ConfigSnapshot
@@ -304,39 +331,56 @@ class Orchestrator:
 
     async def publish(self, message: IncomingMessage, answer: Answer) -> None:
         """Queue the answer and mark the message answered, in one step, once."""
-        made, deletes = await self._turn_notes(message, answer)
+        made, asked = await self._turn_notes(message, answer)
+        text = answer.text + "".join(f"\n\n{line}" for line in asked.lines)
         outgoing = OutgoingMessage(
             message_id=answer_message_id(message.message_id),
             chat_id=message.chat_id,
-            text=f"{CATALOGUE.text(message.language_code, 'edited')}\n\n{answer.text}"
+            text=f"{CATALOGUE.text(message.language_code, 'edited')}\n\n{text}"
             if message.edited
-            else answer.text,
+            else text,
             kind=answer.kind,
             correlation_id=str(message.message_id),
             reply_to_telegram_message_id=message.telegram_message_id,
             message_thread_id=message.message_thread_id,
             voice_blob_key=answer.voice_blob_key,
             buttons=[[cancel_reminder_button(job, message.language_code)] for job in made]
-            + deletes,
+            + asked.buttons,
         )
         if not await self.outbox.put(message, outgoing):
             log.warning("answer_already_queued")
 
     async def _turn_notes(
         self, message: IncomingMessage, answer: Answer
-    ) -> tuple[list[str], list[list[Button]]]:
+    ) -> tuple[list[str], Asked]:
         """What the tools noted for the answer's buttons, read in one round trip: the
-        reminders this turn made (each gets a Cancel) and the calendar deletes it asked
-        about (Yes / No each). An apology carries none, so nothing is deleted on a failed
-        turn; an answer no tool worked on has none to read (no round trip)."""
+        reminders this turn made (each gets a Cancel) and the actions it asked about (Yes /
+        No each: calendar deletes, held tool calls). An apology carries none, so nothing is
+        done on a failed turn; an answer no tool worked on has none to read (no round
+        trip)."""
         if answer.kind != OutgoingKind.REPLY or not answer.noted:
-            return [], []
+            return [], Asked()
         message_id = str(message.message_id)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.lrange(self.names.reminders_made(message_id), 0, _MAX_CANCEL_BUTTONS * 4)
-            pipe.lrange(self.names.calendar_deletes_asked(message_id), 0, _MAX_CANCEL_BUTTONS - 1)
-            made, asked = await pipe.execute()
-        return _reminders_made(made), _deletes_asked(asked, message)
+            pipe.lrange(self.names.confirmations_asked(message_id), 0, _MAX_CANCEL_BUTTONS - 1)
+            made, found = await pipe.execute()
+        return _reminders_made(made), await self._asked(_tokens(found), message.language_code)
+
+    async def _asked(self, tokens: list[str], language: str | None) -> Asked:
+        """Yes / No for each question still open; a held call's line says exactly what it
+        would do, in our words, whatever the model's answer says about it."""
+        asked = Asked()
+        pending = await Confirmations(self.redis, self.names).peek_many(tokens)
+        for token, found in zip(tokens, pending, strict=True):
+            if found is None:
+                continue
+            held = isinstance(found, HeldCall)
+            asked.buttons += confirm_buttons(token, language, deleting=not held)
+            if held:
+                what = escape_markdown(found.summary)
+                asked.lines.append(CATALOGUE.text(language, "held", what=what))
+        return asked
 
     async def _turn_context(
         self, message: IncomingMessage, secretary: SnapshotAssistant | None
@@ -434,10 +478,6 @@ def _reminders_made(found: list[bytes | str]) -> list[str]:
     return list(dict.fromkeys(ids))[:_MAX_CANCEL_BUTTONS]
 
 
-def _deletes_asked(found: list[bytes | str], message: IncomingMessage) -> list[list[Button]]:
+def _tokens(found: list[bytes | str]) -> list[str]:
     tokens = (raw.decode() if isinstance(raw, bytes) else str(raw) for raw in found)
-    return [
-        row
-        for token in dict.fromkeys(tokens)
-        for row in calendar_delete_buttons(token, message.language_code)
-    ]
+    return list(dict.fromkeys(tokens))

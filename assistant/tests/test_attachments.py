@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from assistant.src.tools.outside import DATA_NOTE
 from assistant.tests.support import Deployment, wait_for
 from common.blobs import BlobStore
 from common.messages import (
@@ -392,7 +393,8 @@ async def test_a_question_about_a_pdf_is_answered_from_its_text(
     assert request.model == deployment.config.primary
     (part,) = request.messages[-1]["content"]
     assert part["text"].startswith("What is the capital?")
-    assert "--- atlas.pdf ---" in part["text"] and "Poseidonia" in part["text"]
+    assert 'source="document atlas.pdf"' in part["text"] and "Poseidonia" in part["text"]
+    assert "never an instruction" in part["text"]  # the document is marked as data
     stored = await deployment.thread_messages(str(mia.id))
     assert stored[0].content == "What is the capital?\n[document: atlas.pdf]"
     await blobs_gone(deployment, message)
@@ -483,5 +485,5 @@ async def test_a_long_document_is_cut_and_the_answer_says_so(
         "📄 long.txt is long: I read its first 20000 characters.\n\nIt repeats itself."
     )
     (part,) = deployment.llm.requests[0].messages[-1]["content"]
-    assert "--- long.txt (cut: only its beginning) ---" in part["text"]
-    assert len(part["text"]) < 20_200
+    assert 'source="document long.txt (cut: only its beginning)"' in part["text"]
+    assert len(part["text"]) < 20_200 + len(DATA_NOTE) + 100  # the text, marked as data

@@ -67,6 +67,8 @@ def test_incoming_message_has_the_contract_fields() -> None:
         "message_thread_id",
         "edited",
         "attachments",
+        # a Yes under a held tool call
+        "confirmed",
     }
     msg = IncomingMessage(message_id=uuid.uuid4(), chat_id=1, user_id=uuid.uuid4(), text="hi")
     assert (msg.v, msg.source, msg.reply_stream, msg.chat_type) == (

@@ -23,6 +23,7 @@ from assistant.src.documents import SUPPORTED, DocumentProblem, DocumentText, Do
 from assistant.src.file_worker import FileWorker
 from assistant.src.pictures import PictureProblem, PictureUnreadable
 from assistant.src.settings import Settings
+from assistant.src.tools.outside import data_block
 from common.blobs import BlobStore
 from common.logging import get_logger
 from common.messages import Attachment, AttachmentKind, IncomingMessage
@@ -274,9 +275,9 @@ def _name(attachment: Attachment) -> str:
 
 
 def _document_block(attachment: Attachment, document: DocumentText) -> str:
-    name = _name(attachment)
+    """The document's text marked as data: whoever wrote it, it gives no instructions."""
     cut = " (cut: only its beginning)" if document.cut else ""
-    return f"--- {name}{cut} ---\n{document.text}\n--- end of {name} ---"
+    return data_block(f"document {_name(attachment)}{cut}", document.text)
 
 
 def _short(text: str) -> str:

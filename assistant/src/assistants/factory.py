@@ -17,6 +17,7 @@ from assistant.src.live_config.snapshot import find_assistant
 from assistant.src.tools import tool_classes
 from assistant.src.tools.base import BaseTool, SubAssistantRequest, ToolError, ToolServices
 from assistant.src.tools.mcp_tool import McpTool, expand, unique
+from assistant.src.tools.outside import OutsideContent
 from assistant.src.tools.toolbox import Toolbox
 from common.logging import get_logger
 from common.wire import ConfigSnapshot, SnapshotAssistant, ToolType
@@ -41,6 +42,9 @@ class AssistantFactory:
         self.services = dataclasses.replace(services, delegate=self.run_sub_assistant)
         #: The functions of each linked mcp tool, by stored tool id, listed by `prepare`.
         self._mcp: dict[UUID, list[McpTool]] = {}
+        #: Whether the message's turn took in outside content: every toolbox built here
+        #: (the secretary's and its sub-assistants') reads and sets it.
+        self.outside = OutsideContent()
 
     async def prepare(self, spec: SnapshotAssistant | None = None) -> None:
         """List the MCP servers the assistant (the secretary by default) links, so building
@@ -104,4 +108,4 @@ class AssistantFactory:
                 log.warning("tool_type_not_available", tool=tool.name, tool_type=tool.tool_type)
                 continue
             tools.append(cls(tool, self.services))
-        return Toolbox(unique(tools), self.deps.rest)
+        return Toolbox(unique(tools), self.deps.rest, self.outside)

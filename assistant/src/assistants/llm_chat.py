@@ -196,7 +196,8 @@ class LlmChatAssistant(BaseAssistant):
         outcomes = await self.toolbox.run_all(completion.tool_calls[:allowed], contexts[:allowed])
         outcomes += [_over_cap(call, self.settings) for call in completion.tool_calls[allowed:]]
         for outcome in outcomes:
-            exchange.add(outcome.to_openai(), _tool_record(outcome))
+            shown = self.toolbox.for_model(outcome)
+            exchange.add(shown.to_openai(), _tool_record(shown))
         return outcomes
 
     async def _complete(

@@ -22,6 +22,11 @@ CATALOGUE = Catalogue(
             "edited": "_(answering your edited message)_",
             "token_budget_spent": "Sorry, you've used today's allowance of my language model. "
             "It resets at 00:00 UTC, in {hours} h {minutes} min; /usage shows your figures.",
+            "held": "❓ Waiting for your Yes: {what}",
+            "confirmed_done": "✅ Done: {what}",
+            "confirmed_failed": "Sorry, that could not be done: {error}",
+            "confirmed_gone": "This question was answered already or has expired: nothing "
+            "was done.",
             "status.calendar": "checking your calendar…",
             "status.weather": "looking up the weather…",
             "status.time": "checking the time…",
@@ -44,6 +49,10 @@ CATALOGUE = Catalogue(
             "token_budget_spent": "Извините, на сегодня ваш лимит языковой модели исчерпан. "
             "Он обновится в 00:00 UTC, через {hours} ч {minutes} мин; /usage покажет ваши "
             "цифры.",
+            "held": "❓ Жду вашего «Да»: {what}",
+            "confirmed_done": "✅ Сделано: {what}",
+            "confirmed_failed": "Извините, это не удалось сделать: {error}",
+            "confirmed_gone": "На этот вопрос уже ответили или он устарел: ничего не сделано.",
             "status.calendar": "смотрю ваш календарь…",
             "status.weather": "узнаю погоду…",
             "status.time": "смотрю время…",
@@ -65,6 +74,10 @@ CATALOGUE = Catalogue(
             "token_budget_spent": "Вибачте, на сьогодні ваш ліміт мовної моделі вичерпано. "
             "Він оновиться о 00:00 UTC, через {hours} год {minutes} хв; /usage покаже ваші "
             "цифри.",
+            "held": "❓ Чекаю на ваше «Так»: {what}",
+            "confirmed_done": "✅ Зроблено: {what}",
+            "confirmed_failed": "Вибачте, це не вдалося зробити: {error}",
+            "confirmed_gone": "На це питання вже відповіли або воно застаріло: нічого не зроблено.",
             "status.calendar": "дивлюся ваш календар…",
             "status.weather": "дізнаюся погоду…",
             "status.time": "дивлюся час…",
@@ -88,6 +101,11 @@ CATALOGUE = Catalogue(
             "token_budget_spent": "Entschuldigung, dein heutiges Kontingent für mein "
             "Sprachmodell ist aufgebraucht. Es wird um 00:00 UTC zurückgesetzt, in {hours} "
             "Std. {minutes} Min.; /usage zeigt deine Zahlen.",
+            "held": "❓ Wartet auf dein Ja: {what}",
+            "confirmed_done": "✅ Erledigt: {what}",
+            "confirmed_failed": "Entschuldigung, das ging nicht: {error}",
+            "confirmed_gone": "Diese Frage ist schon beantwortet oder abgelaufen: nichts wurde "
+            "getan.",
             "status.calendar": "sehe in deinem Kalender nach…",
             "status.weather": "schaue nach dem Wetter…",
             "status.time": "sehe nach der Uhrzeit…",

@@ -169,6 +169,10 @@ class BaseTool(ABC):
         event, an invitation): after outside content it waits for the user's Yes."""
         return False
 
+    def asks_first(self, arguments: dict[str, Any]) -> bool:
+        """This call only asks the user (Yes / No) and acts on their Yes: it is never held."""
+        return False
+
     @abstractmethod
     async def run(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
         """The result, JSON-serializable; `ToolError` for what the model should read."""

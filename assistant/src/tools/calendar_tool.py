@@ -6,7 +6,7 @@ events.
 The assistant never changes an event the user has not seen: update and delete take only an
 event id that list, find or create returned to this user lately (kept per user in Redis for
 `SHOWN_TTL_S`), and a delete is only asked for: the answer carries Yes / No buttons and
-tg_bot deletes on Yes (`common.calendar_deletes`).
+tg_bot deletes on Yes (`common.confirmations`).
 
 Calendars are private. In a group chat the tool reads and writes nothing and does not hand
 out a connect link (whoever clicks a link connects their own Google account to the user
@@ -31,7 +31,7 @@ from common.calendar_client import (
     CalendarServiceUnavailable,
     Event,
 )
-from common.calendar_deletes import PendingDelete, PendingDeletes
+from common.confirmations import Confirmations, PendingDelete
 from common.errors import AppError, NotFoundError
 
 #: At most this many events go back to the model; the count says how many there were.
@@ -211,6 +211,9 @@ class CalendarTool(BaseTool, tool_type="calendar"):
             action == "create" and bool(arguments.get("attendees"))
         )
 
+    def asks_first(self, arguments: dict[str, Any]) -> bool:
+        return arguments.get("action") == "delete"
+
     async def run(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
         if call.actor.is_group:
             return private_chat_only(call.actor)
@@ -370,12 +373,7 @@ class CalendarTool(BaseTool, tool_type="calendar"):
             call.actor.user_id, event_id, shown.calendar_id, shown.summary[:200], shown.start
         )
         services = self.services
-        token = await PendingDeletes(services.redis, services.names).ask(pending)
-        asked = services.names.calendar_deletes_asked(call.message_id)
-        async with services.redis.pipeline(transaction=True) as pipe:
-            pipe.rpush(asked, token)
-            pipe.expire(asked, SHOWN_TTL_S)
-            await pipe.execute()
+        await Confirmations(services.redis, services.names).ask_in_answer(pending, call.message_id)
         return {
             "status": "confirmation_asked",
             "event_id": event_id,

@@ -1,7 +1,8 @@
 """The tools of one assistant on one config, and how a call of the model is run: arguments
 parsed, fitted to the schema (`arguments.py`) and validated, a timeout, errors turned into
 results the model reads, the calls of one turn run concurrently, a `tool_invocations` row
-per call."""
+per call. What a tool that reads outside content returns goes to the model marked as data;
+after it, calls that store or remove something wait for the user's Yes (`outside.py`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import asyncio
 import json
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from prometheus_client import Counter, Histogram
@@ -17,6 +18,7 @@ from prometheus_client import Counter, Histogram
 from assistant.src.clients.llm import ToolCall
 from assistant.src.tools.arguments import fit, parse
 from assistant.src.tools.base import BaseTool, ToolCallContext, ToolError
+from assistant.src.tools.outside import OutsideContent, as_data, hold
 from common.errors import AppError
 from common.logging import get_logger
 from common.rest_client import RestClient, RestServiceUnavailable
@@ -50,9 +52,13 @@ class ToolOutcome:
 
 
 class Toolbox:
-    def __init__(self, tools: Iterable[BaseTool], rest: RestClient) -> None:
+    def __init__(
+        self, tools: Iterable[BaseTool], rest: RestClient, outside: OutsideContent | None = None
+    ) -> None:
         self._tools = {tool.name: tool for tool in tools}
         self._rest = rest
+        #: The message's turn so far (shared with its sub-assistants); None: nothing is held.
+        self._outside = outside
 
     def __len__(self) -> int:
         return len(self._tools)
@@ -63,16 +69,40 @@ class Toolbox:
     async def run_all(
         self, calls: Sequence[ToolCall], contexts: Sequence[ToolCallContext]
     ) -> list[ToolOutcome]:
-        """The calls of one turn are independent: run them at once, results in call order."""
-        return list(
-            await asyncio.gather(*(self.run(c, x) for c, x in zip(calls, contexts, strict=True)))
+        """The calls of one round are independent: run them at once, results in call order.
+        Whether writes are held is decided before the round: the model made these calls
+        before it read what this round brings in."""
+        outside = self._outside
+        held = outside is not None and outside.taken
+        outcomes = await asyncio.gather(
+            *(self.run(c, x, hold_writes=held) for c, x in zip(calls, contexts, strict=True))
         )
+        if outside is not None and any(self.outside_source(c) for c in calls):
+            outside.taken = True
+        return list(outcomes)
 
-    async def run(self, call: ToolCall, context: ToolCallContext) -> ToolOutcome:
+    def outside_source(self, call: ToolCall) -> str | None:
+        """The tool type of a call whose result comes from outside, else None."""
+        tool = self._tools.get(call.name)
+        return tool.tool_type if tool is not None and tool.reads_outside_content else None
+
+    def for_model(self, outcome: ToolOutcome) -> ToolOutcome:
+        """The outcome as the model reads it (and the history keeps it): a result from
+        outside marked as data."""
+        source = self.outside_source(outcome.call)
+        if source is None:
+            return outcome
+        return replace(outcome, content=as_data(source, outcome.content))
+
+    async def run(
+        self, call: ToolCall, context: ToolCallContext, *, hold_writes: bool = False
+    ) -> ToolOutcome:
+        """`hold_writes`: a call that stores or removes something is held for the user's Yes
+        instead of run."""
         started = time.perf_counter()
         tool = self._tools.get(call.name)
         try:
-            result = await self._execute(tool, call, context)
+            result = await self._execute(tool, call, context, hold_writes)
             outcome = _ok(call, result, started)
         except ToolError as exc:
             outcome = _failed(call, str(exc), started)
@@ -91,11 +121,16 @@ class Toolbox:
         return outcome
 
     @staticmethod
-    async def _execute(tool: BaseTool | None, call: ToolCall, context: ToolCallContext) -> Any:
+    async def _execute(
+        tool: BaseTool | None, call: ToolCall, context: ToolCallContext, hold_writes: bool
+    ) -> Any:
         if tool is None:
             raise ToolError(f"there is no tool named {call.name!r}")
         arguments = fit(parse(call.arguments), tool.spec.input_schema)
         tool.validate(arguments.values)
+        values = arguments.values
+        if hold_writes and isinstance(values, dict) and _writes(tool, values):
+            return await hold(tool, values, context)
         async with asyncio.timeout(tool.timeout):
             result = await tool.run(arguments.values, context)
         if arguments.ignored and isinstance(result, dict):
@@ -120,6 +155,10 @@ class Toolbox:
             raise
         except AppError as exc:
             log.warning("tool_invocation_not_recorded", tool=outcome.call.name, error=str(exc))
+
+
+def _writes(tool: BaseTool, arguments: dict[str, Any]) -> bool:
+    return tool.stores_or_removes(arguments) and not tool.asks_first(arguments)
 
 
 def _elapsed_ms(started: float) -> int:

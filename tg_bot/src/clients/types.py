@@ -107,6 +107,8 @@ class TgMessage(_TgObject):
     contact: Any = None
     poll: Any = None
     dice: Any = None
+    #: The inline keyboard under a message of the bot's (a tapped button's message).
+    reply_markup: Any = None
 
     def file(self, field: str) -> TgFileRef | None:
         """The voice, audio or document as a file reference (None when absent or unreadable)."""

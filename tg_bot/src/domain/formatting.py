@@ -17,10 +17,11 @@ import re
 from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
+from common.text import escape_markdown as escape_markdown  # tg_bot's callers import it here
+
 _SAFE_SCHEMES = ("http://", "https://", "tg://", "mailto:")
 _BULLETS = ("•", "◦", "▪")
 _RULE = "———"
-_MARKDOWN_SPECIAL = re.compile(r"[\\`*_{}\[\]()<>#+\-.!|~]")
 _FENCE_LINE = re.compile(r"^( {0,3})(`{3,})(.*)$")
 _FENCE_RUN = re.compile(r"`{3,}")
 _LANGUAGE_WORD = re.compile(r"^[A-Za-z0-9_+#.-]+$")
@@ -30,11 +31,6 @@ _MD_TEXT = MarkdownIt("commonmark")  # only for normalizeLinkText
 def escape(text: str) -> str:
     """Text as Telegram HTML: only `<`, `>` and `&` need entities."""
     return html.escape(text, quote=False)
-
-
-def escape_markdown(text: str) -> str:
-    """A value placed into Markdown (a user's name) that must not become markup."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\g<0>", text)
 
 
 def fences_on_own_lines(markdown: str) -> str:

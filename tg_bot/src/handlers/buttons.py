@@ -23,7 +23,7 @@ from common.logging import get_logger
 from common.messages import incoming_message_id
 from tg_bot.src.clients.errors import TelegramError
 from tg_bot.src.clients.types import TgCallbackQuery, TgMessage
-from tg_bot.src.handlers import briefings, calendar, forget, memory, model, reminders
+from tg_bot.src.handlers import briefings, calendar, confirmations, forget, memory, model, reminders
 from tg_bot.src.handlers.base import Addressed, BotIdentity, Outcome, Services
 from tg_bot.src.handlers.commands import Press, Pressed, PressHandler
 from tg_bot.src.handlers.language import user_language
@@ -44,6 +44,7 @@ HANDLERS: dict[ButtonAction, PressHandler] = {
     **model.BUTTONS,
     **forget.BUTTONS,
     **calendar.BUTTONS,
+    **confirmations.BUTTONS,
     **memory.BUTTONS,
 }
 
@@ -99,7 +100,7 @@ async def _admitted(turn: Addressed, query: TgCallbackQuery, services: Services)
         }
     )
     log.info("button_pressed", action=data.action.value, chat_id=turn.chat_id)
-    return Outcome(turn.update_id, "button", replies=[edit])
+    return Outcome(turn.update_id, "button", incoming=pressed.incoming, replies=[edit])
 
 
 async def _act(press: Press, services: Services, claim: str) -> Pressed:

@@ -3,7 +3,8 @@
 a Google consent (the account is connected only on the owner's yes); `/calendar disconnect`
 revokes and forgets the connection. The answers carry buttons: Connect (the link itself) and
 Disconnect (for the user who asked only). Also the Yes / No under the assistant's question
-before it deletes an event (`common.calendar_deletes`): only the event's owner may answer.
+before it deletes an event (`common.confirmations`, checked in `confirmations.py`): only
+the event's owner may answer.
 
 Only in a private chat: a connect link is bound to the user it was made for, so whoever
 clicked it in a group would connect their own Google account to someone else's profile.
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from common.buttons import ButtonAction, ButtonData, button
 from common.calendar_client import CalendarClient
-from common.calendar_deletes import PendingDelete, PendingDeletes
+from common.confirmations import Confirmations, PendingDelete
 from common.errors import AppError, NotFoundError
 from common.logging import get_logger
 from common.messages import Button
@@ -101,28 +102,14 @@ async def disconnect_pressed(press: Press, services: Services) -> Pressed:
     return Pressed(turn.t("calendar.disconnected_notice"), Reply(text))
 
 
-async def _own_delete(press: Press, services: Services) -> PendingDelete | Pressed:
-    """The delete this button asks about, if it is the presser's and still pending; else
-    what to tell them (nothing is taken)."""
+async def delete_confirmed(press: Press, services: Services) -> Pressed:
+    """Yes under the assistant's question before an event delete (`confirmations.py` checked
+    it is the presser's): the event is deleted, once (taking the pending delete is atomic, so
+    a second tap finds nothing)."""
     turn = press.turn
-    pending = await PendingDeletes(services.redis, services.names).peek(press.data.target)
-    if pending is None:
-        return Pressed(turn.t("button.used"), press.below(turn.t("calendar.delete_expired")))
-    if turn.user is None or pending.user_id != str(turn.user.id):
-        return Pressed(turn.t("button.not_yours"))
-    return pending
-
-
-async def delete_yes_pressed(press: Press, services: Services) -> Pressed:
-    """Yes under the assistant's question: the event is deleted, once (taking the pending
-    delete is atomic, so a second tap finds nothing)."""
-    turn = press.turn
-    own = await _own_delete(press, services)
-    if isinstance(own, Pressed):
-        return own
-    deletes = PendingDeletes(services.redis, services.names)
+    deletes = Confirmations(services.redis, services.names)
     pending = await deletes.take(press.data.target)
-    if pending is None:
+    if not isinstance(pending, PendingDelete):
         return Pressed(turn.t("button.used"))
     try:
         result = await services.calendar.delete_event(
@@ -144,24 +131,14 @@ async def delete_yes_pressed(press: Press, services: Services) -> Pressed:
     )
 
 
-async def delete_no_pressed(press: Press, services: Services) -> Pressed:
+def delete_kept(press: Press, pending: PendingDelete) -> Pressed:
     turn = press.turn
-    own = await _own_delete(press, services)
-    if isinstance(own, Pressed):
-        return own
-    pending = await PendingDeletes(services.redis, services.names).take(press.data.target)
-    if pending is None:
-        return Pressed(turn.t("button.used"))
     return Pressed(
         turn.t("calendar.kept_notice"),
         press.below(turn.t("calendar.delete_kept", summary=pending.summary)),
     )
 
 
-BUTTONS: dict[ButtonAction, PressHandler] = {
-    ButtonAction.CALENDAR_DISCONNECT: disconnect_pressed,
-    ButtonAction.CALENDAR_DELETE_YES: delete_yes_pressed,
-    ButtonAction.CALENDAR_DELETE_NO: delete_no_pressed,
-}
+BUTTONS: dict[ButtonAction, PressHandler] = {ButtonAction.CALENDAR_DISCONNECT: disconnect_pressed}
 
 COMMAND = Command("calendar", calendar)

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from common.buttons import ButtonData
+from common.buttons import ButtonData, decode
 from common.catalogue import DEFAULT_LANGUAGE, Texts
-from common.messages import Button, OutgoingMessage
+from common.messages import Button, IncomingMessage, OutgoingMessage
 from tg_bot.src.domain.formatting import escape_markdown
 from tg_bot.src.handlers.addressing import CommandCall
 from tg_bot.src.handlers.base import Addressed, Services
@@ -43,19 +43,48 @@ class Press:
         by a line under it."""
         return escape_markdown(self.turn.message.text or self.turn.message.caption or "")
 
-    def below(self, line: str) -> Reply:
-        """The message as it was with `line` under it, and no buttons any more."""
+    def below(self, line: str, *, keep_others: bool = False) -> Reply:
+        """The message as it was with `line` under it, and no buttons any more; with
+        `keep_others`, the rows of buttons about other targets stay (the answer's other
+        questions are still open)."""
         shown = self.shown
-        return Reply(f"{shown}\n\n{line}" if shown else line)
+        kept = self.other_rows() if keep_others else []
+        return Reply(f"{shown}\n\n{line}" if shown else line, kept)
+
+    def other_rows(self) -> list[list[Button]]:
+        """The message's rows of our buttons that act on something else than this one."""
+        markup = self.turn.message.reply_markup
+        rows = markup.get("inline_keyboard") if isinstance(markup, dict) else None
+        kept: list[list[Button]] = []
+        for row in rows if isinstance(rows, list) else []:
+            buttons = [_ours(raw) for raw in row] if isinstance(row, list) else []
+            if buttons and all(b is not None and b[1].target != self.data.target for b in buttons):
+                kept.append([b[0] for b in buttons if b is not None])
+        return kept
 
 
 @dataclass(frozen=True)
 class Pressed:
     """What a tapped button leads to: a short notice (the callback query's answer, plain text)
-    and, unless None, the message's new text and buttons."""
+    and, unless None, the message's new text and buttons; `incoming`, a message for the
+    assistant (queued with the edit, in one step)."""
 
     notice: str
     reply: Reply | None = None
+    incoming: IncomingMessage | None = None
+
+
+def _ours(raw: object) -> tuple[Button, ButtonData] | None:
+    """A button of an inline keyboard as Telegram gives it back, if it is one of ours."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("text"), str):
+        return None
+    data = decode(raw.get("callback_data"))
+    if data is None:
+        return None
+    try:
+        return Button(text=raw["text"], data=raw["callback_data"]), data
+    except ValueError:
+        return None
 
 
 PressHandler = Callable[[Press, Services], Awaitable[Pressed]]

@@ -262,9 +262,13 @@ MESSAGES: dict[str, str] = {
     "calendar.deleted": "🗑 Deleted: **{summary}**.",
     "calendar.deleted_already": "**{summary}** was already gone from your calendar.",
     "calendar.delete_kept": "Kept: **{summary}**.",
-    "calendar.delete_expired": "This question has expired; ask me again if it should go.",
     "calendar.deleted_notice": "Deleted.",
     "calendar.kept_notice": "Kept.",
+    "confirm.yes_notice": "Doing it.",
+    "confirm.running": "✅ You said yes: doing it now.",
+    "confirm.no_notice": "Not done.",
+    "confirm.dropped": "✖ Not done: nothing was stored or removed.",
+    "confirm.expired": "This question has expired: nothing was done. Ask me again if you want it.",
     # /voice (issue 19)
     "voice.state_on": (
         "Voice answers are **on**: each answer comes as a voice message too. "

@@ -266,9 +266,13 @@ MESSAGES: dict[str, str] = {
     "calendar.deleted": "🗑 Удалено: **{summary}**.",
     "calendar.deleted_already": "**{summary}** уже нет в вашем календаре.",
     "calendar.delete_kept": "Оставлено: **{summary}**.",
-    "calendar.delete_expired": "Этот вопрос устарел; спросите снова, если событие нужно удалить.",
     "calendar.deleted_notice": "Удалено.",
     "calendar.kept_notice": "Оставлено.",
+    "confirm.yes_notice": "Делаю.",
+    "confirm.running": "✅ Вы сказали «да»: делаю.",
+    "confirm.no_notice": "Не сделано.",
+    "confirm.dropped": "✖ Не сделано: ничего не сохранено и не удалено.",
+    "confirm.expired": "Этот вопрос устарел: ничего не сделано. Попросите снова, если нужно.",
     # /voice (issue 19)
     "voice.state_on": (
         "Голосовые ответы **включены**: каждый ответ приходит ещё и голосовым сообщением. "

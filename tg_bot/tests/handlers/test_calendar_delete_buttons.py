@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import random
 
-from common.buttons import calendar_delete_buttons
-from common.calendar_deletes import PendingDelete, PendingDeletes
+from common.buttons import confirm_buttons
+from common.confirmations import Confirmations, PendingDelete
 from common.rest_client import RestClient
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
@@ -21,7 +21,7 @@ __all__ = ["services"]  # the fixture, shared with the other button tests
 
 async def _asked(services: Services, user_id: str) -> str:
     pending = PendingDelete(user_id, "abcdef123456", "primary", "Dentist", "2030-01-02T10:00")
-    return await PendingDeletes(services.redis, services.names).ask(pending)
+    return await Confirmations(services.redis, services.names).ask(pending)
 
 
 async def test_only_the_user_asked_may_answer_and_no_keeps_the_event_once(
@@ -33,27 +33,27 @@ async def test_only_the_user_asked_may_answer_and_no_keeps_the_event_once(
     await ann.command("/start")
     owner = await rest.get_user_by_telegram(ann.sender["id"])
     token = await _asked(services, str(owner.id))
-    [[yes, no]] = calendar_delete_buttons(token, "en")
+    [[yes, no]] = confirm_buttons(token, "en", deleting=True)
 
     bobs = bob.query(yes.data, 20, "Delete Dentist?")
     assert (await bob.tap(bobs)).replies == []
     assert answered(telegram, bobs) == ["This button is for someone else."]
-    assert await PendingDeletes(services.redis, services.names).peek(token) is not None
+    assert await Confirmations(services.redis, services.names).peek(token) is not None
 
     kept = await ann.press(no, 20, "Delete Dentist?")
     assert the_edit(kept, 20).text.endswith(
         CATALOGUE.text("en", "calendar.delete_kept", summary="Dentist")
     )
     assert the_edit(kept, 20).buttons == []
-    assert await PendingDeletes(services.redis, services.names).peek(token) is None
+    assert await Confirmations(services.redis, services.names).peek(token) is None
     assert (await ann.press(yes, 20)).kind == "button_used"
 
 
 async def test_an_expired_question_says_so_and_deletes_nothing(services: Services) -> None:
     ann = Tapper(services, random.randint(10**8, 10**9), {})
     ann.chat = build.private_chat(ann.sender)
-    [[yes, _no]] = calendar_delete_buttons("0" * 32, "en")
+    [[yes, _no]] = confirm_buttons("0" * 32, "en", deleting=True)
 
     outcome = await ann.press(yes, 30, "Delete Dentist?")
 
-    assert CATALOGUE.text("en", "calendar.delete_expired") in the_edit(outcome, 30).text
+    assert CATALOGUE.text("en", "confirm.expired") in the_edit(outcome, 30).text

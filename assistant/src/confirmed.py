@@ -1,0 +1,66 @@
+"""A held tool call the user said Yes to (`tools/outside.py`, `common/confirmations.py`):
+taken once, run exactly as the model made it (same tool of the same assistant, same
+arguments, same idempotency key), for the same user in the same chat, and answered with what
+was done. No model is asked."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from assistant.src.assistants.factory import AssistantFactory
+from assistant.src.assistants.phrases import CATALOGUE
+from assistant.src.clients.llm import ToolCall
+from assistant.src.live_config.snapshot import find_assistant
+from assistant.src.tools.base import Actor, ToolCallContext
+from common.confirmations import Confirmations, HeldCall
+from common.logging import get_logger
+from common.text import escape_markdown
+from common.wire import SnapshotAssistant
+
+log = get_logger(__name__)
+
+#: How much of a failed call's reason the user reads.
+_ERROR_CHARS = 300
+
+
+async def run_confirmed(
+    token: str, actor: Actor, factory: AssistantFactory, confirmations: Confirmations
+) -> str:
+    """The answer to the Yes: what was done, why it could not be, or that it was done or
+    dropped already."""
+    language = actor.language
+    held = await confirmations.peek(token)
+    if not _owned(held, actor) or await confirmations.take(token) is None:
+        log.info("confirmed_call_gone")
+        return CATALOGUE.text(language, "confirmed_gone")
+    assert isinstance(held, HeldCall)
+    what = escape_markdown(held.summary)
+    spec = _assistant(factory, held.assistant_id)
+    if spec is None:
+        return CATALOGUE.text(language, "confirmed_failed", error="the assistant is gone")
+    await factory.prepare(spec)
+    call = ToolCall(f"confirmed-{token[:12]}", held.tool, json.dumps(held.arguments))
+    context = ToolCallContext(actor, held.message_id, spec.id, held.position, depth=0)
+    outcome = await factory.toolbox(spec).run(call, context)
+    log.info("confirmed_call_run", tool=held.tool[:64], ok=outcome.ok)
+    if outcome.ok:
+        return CATALOGUE.text(language, "confirmed_done", what=what)
+    error = escape_markdown((outcome.error or "")[:_ERROR_CHARS])
+    return CATALOGUE.text(language, "confirmed_failed", error=error)
+
+
+def _owned(held: object, actor: Actor) -> bool:
+    """A held call of this user, asked in this chat (tg_bot checked the presser too)."""
+    return (
+        isinstance(held, HeldCall)
+        and held.user_id == actor.user_id
+        and held.chat_id == actor.chat_id
+    )
+
+
+def _assistant(factory: AssistantFactory, assistant_id: str) -> SnapshotAssistant | None:
+    try:
+        return find_assistant(factory.snapshot, uuid.UUID(assistant_id))
+    except ValueError:
+        return None
