@@ -19,6 +19,11 @@ ReadinessCheck = Callable[[], Awaitable[object]]
 PROBE_TIMEOUT_S = 2.0
 
 
+class ExplainedFailure(Exception):
+    """A readiness failure whose message is written to be shown (no URL, no secret) and says
+    what fixes it: `/readyz` gives it after the type, where other errors give the type only."""
+
+
 def liveness_body(service: str) -> dict[str, Any]:
     return {"status": "ok", "service": service}
 
@@ -29,6 +34,8 @@ async def _run(check: ReadinessCheck, timeout: float) -> dict[str, Any]:
             await check()
     except TimeoutError:
         return {"ok": False, "error": f"no answer within {timeout:g} s"}
+    except ExplainedFailure as exc:
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
     except Exception as exc:  # a probe reports a failure, it never raises one
         return {"ok": False, "error": type(exc).__name__}
     return {"ok": True}

@@ -6,6 +6,7 @@ spelling runs Alembic (psycopg2) and rest_service (asyncpg) against them."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import subprocess
@@ -41,6 +42,8 @@ pytestmark = pytest.mark.timeout(600)
 #: A password that needs %-escaping in a URL (and would break a naive one).
 PASSWORD = "p@ss:w/rd%?#&= x"
 ROLE = "managed_app"
+#: The setting that makes rest_service work behind a transaction pooler.
+FIX = "DB_STATEMENT_CACHE_SIZE=0"
 DATABASE = "managed_db"
 
 
@@ -427,6 +430,36 @@ async def test_the_default_statement_cache_breaks_behind_pgbouncer(
     async with rest_app(monkeypatch, app_env(url, redis_url, secrets)) as (_app, http):
         codes = await concurrent_rounds(http, secrets["SERVICE_API_TOKEN"], 50)
     assert any(code >= 500 for code in codes), sorted(set(codes))
+
+
+async def test_behind_pgbouncer_the_statement_cache_error_names_the_setting_that_fixes_it(
+    pgbouncer: int,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    redis_url: str,
+    secrets: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The same failures, as an operator meets them: the log line and `/readyz` say what
+    they are and which setting fixes them, not a bare ProgrammingError or DatabaseDown."""
+    url = through(database_url, pgbouncer)
+    async with rest_app(monkeypatch, app_env(url, redis_url, secrets)) as (_app, http):
+        unready: list[dict[str, Any]] = []
+        for _ in range(10):  # until a probe lands on a server connection it did not prepare on
+            load = concurrent_rounds(http, secrets["SERVICE_API_TOKEN"], 50)
+            answers = await asyncio.gather(*(http.get("/readyz") for _ in range(20)), load)
+            unready += [a.json() for a in answers[:-1] if a.status_code == 503]
+            if unready:
+                break
+    assert unready, "no probe met the error"
+    for body in unready:
+        error = body["checks"]["postgres"]["error"]
+        assert error.startswith("StatementCacheBehindPooler: ") and FIX in error, error
+    lines = capsys.readouterr().err.splitlines()
+    events = [json.loads(line) for line in lines if line.startswith("{")]
+    named = [e for e in events if e.get("event") == "database_statement_cache_behind_pooler"]
+    assert named and all(e["fix"] == FIX for e in named), events[-3:]
+    assert not [e for e in events if e.get("event") == "unhandled_error"]
 
 
 @pytest.mark.parametrize(

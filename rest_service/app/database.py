@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from common.postgres_url import asyncpg_target
+from common.probes import ExplainedFailure
 from rest_service.app.settings import Settings
 
 #: How long a request waits for a connection before answering 503.
@@ -95,6 +96,45 @@ def _unique_statement_name() -> str:
     return f"__asyncpg_{uuid.uuid4().hex}__"
 
 
+class StatementCacheBehindPooler(ExplainedFailure):
+    """asyncpg's cached statements met a pooler that gives each transaction another server
+    connection: a statement prepared on one is missing, or its name taken, on the next."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "a prepared statement is missing or its name taken on the server connection: "
+            f"a pooler in transaction mode (PgBouncer) is in front of Postgres; set "
+            f"{STATEMENT_CACHE_FIX}"
+        )
+
+
+#: The setting that makes rest_service work behind a transaction pooler.
+STATEMENT_CACHE_FIX = "DB_STATEMENT_CACHE_SIZE=0"
+#: What asyncpg raises when a named statement is not where its cache says it is.
+_POOLER_STATEMENT_ERRORS = (
+    asyncpg.InvalidSQLStatementNameError,  # prepared statement "…" does not exist
+    asyncpg.DuplicatePreparedStatementError,  # prepared statement "…" already exists
+)
+
+
+def is_statement_cache_behind_pooler(exc: BaseException) -> bool:
+    return caused_by(exc, _POOLER_STATEMENT_ERRORS)
+
+
+def caused_by(
+    exc: BaseException, kinds: type[BaseException] | tuple[type[BaseException], ...]
+) -> bool:
+    """`exc` or an error it was raised from or during is one of `kinds`."""
+    seen: BaseException | None = exc
+    for _ in range(20):  # a chain can loop back on itself
+        if seen is None:
+            return False
+        if isinstance(seen, kinds):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
@@ -135,8 +175,18 @@ def _refused(exc: BaseException) -> bool:
 
 async def database_ok(engine: AsyncEngine, timeout: float = 2.0) -> bool:
     try:
-        async with asyncio.timeout(timeout), engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        await check_database(engine, timeout)
     except Exception:  # health reports a failure, it never raises one
         return False
     return True
+
+
+async def check_database(engine: AsyncEngine, timeout: float) -> None:
+    """`SELECT 1`, or its error (`StatementCacheBehindPooler` when that is what it is)."""
+    try:
+        async with asyncio.timeout(timeout), engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except DBAPIError as exc:
+        if is_statement_cache_behind_pooler(exc):
+            raise StatementCacheBehindPooler from exc
+        raise

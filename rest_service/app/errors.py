@@ -11,7 +11,13 @@ from common import web
 from common.crypto import SecretDecryptionError
 from common.errors import SecretUnreadableError
 from common.logging import get_logger
-from rest_service.app.database import is_database_down
+from rest_service.app.database import (
+    STATEMENT_CACHE_FIX,
+    StatementCacheBehindPooler,
+    caused_by,
+    is_database_down,
+    is_statement_cache_behind_pooler,
+)
 
 log = get_logger(__name__)
 
@@ -26,6 +32,16 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, IntegrityError):
         detail = f"conflicts with stored data: {_first_line(exc)}"
         return web.error_response(409, "conflict", detail)
+    if isinstance(exc, DBAPIError) and is_statement_cache_behind_pooler(exc):
+        explained = StatementCacheBehindPooler()
+        log.error(
+            "database_statement_cache_behind_pooler",
+            path=request.url.path,
+            error=_first_line(exc),
+            explanation=str(explained),
+            fix=STATEMENT_CACHE_FIX,
+        )
+        return web.error_response(500, "internal_error", str(explained))
     return await _unexpected(request, exc)
 
 
@@ -39,24 +55,13 @@ async def _secret_unreadable(_request: Request, _exc: Exception) -> JSONResponse
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     if is_database_down(exc):
         return await _database_error(request, exc)
-    if _caused_by(exc, UnicodeError):
+    if caused_by(exc, UnicodeError):
         # Text a validator let through that is not Unicode (a lone surrogate): bad input,
         # logged by its type only, never its content.
         log.warning("unstorable_text", path=request.url.path, error=type(exc).__name__)
         detail = "invalid value: text that is not valid Unicode (a lone surrogate?)"
         return web.error_response(422, "validation_error", detail)
     return await web.unexpected(request, exc)
-
-
-def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
-    seen: BaseException | None = exc
-    for _ in range(20):  # a chain can loop back on itself
-        if seen is None:
-            return False
-        if isinstance(seen, kind):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 def _first_line(exc: DBAPIError) -> str:

@@ -29,7 +29,7 @@ from rest_service.app.api import (
 )
 from rest_service.app.auth import install_auth
 from rest_service.app.body_limit import BodyLimitMiddleware
-from rest_service.app.database import database_ok
+from rest_service.app.database import StatementCacheBehindPooler, check_database, database_ok
 from rest_service.app.errors import install_error_handlers
 from rest_service.app.retention import start_retention, stop_retention
 from rest_service.app.settings import Settings
@@ -92,8 +92,12 @@ def readiness_checks(app: Starlette) -> dict[str, ReadinessCheck]:
     state = STATE.of_app(app)
 
     async def postgres() -> None:
-        if not await database_ok(state.engine, timeout=PROBE_TIMEOUT_S):
-            raise DatabaseDown("postgres did not answer")
+        try:
+            await check_database(state.engine, PROBE_TIMEOUT_S)
+        except StatementCacheBehindPooler:
+            raise
+        except Exception as exc:
+            raise DatabaseDown("postgres did not answer") from exc
 
     return {"postgres": postgres}
 
