@@ -50,7 +50,7 @@ class FileWorker:
 
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
-        """Hold while a file's bytes are in memory: fetching them and parsing them."""
+        """Hold while a file goes to its child and is parsed there."""
         async with self._slots:
             yield
 
@@ -85,17 +85,20 @@ class FileWorker:
             async with asyncio.timeout(self._seconds):
                 out, err = await _exchange(child, json.dumps(job).encode() + b"\n", data)
         except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                child.kill()
-            await child.wait()
             log.warning("file_job_timed_out", job=job["job"], seconds=self._seconds)
             return {"problem": heavy, "detail": f"over {self._seconds:g} s"}, b""
+        finally:  # timed out, or the turn cancelled: no child outlives its job
+            if child.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    child.kill()
+                await asyncio.shield(child.wait())
         header_line, _, payload = out.partition(b"\n")
         if child.returncode != 0 or not header_line:
+            error = err.decode(errors="replace")[-_STDERR_CHARS:]
             log.warning("file_job_failed", job=job["job"], returncode=child.returncode,
-                        error=err.decode(errors="replace")[-_STDERR_CHARS:])  # fmt: skip
+                        error=error)  # fmt: skip
             killed = child.returncode in (-signal.SIGKILL, -signal.SIGXCPU, OUT_OF_MEMORY)
-            return {"problem": heavy if killed else "unreadable"}, b""
+            return {"problem": heavy if killed or "MemoryError" in error else "unreadable"}, b""
         header: dict[str, Any] = json.loads(header_line)
         return header, payload
 

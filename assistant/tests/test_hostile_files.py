@@ -5,12 +5,15 @@ and one turn's pictures within a byte budget. The files are generated here, smal
 
 from __future__ import annotations
 
+import asyncio
 import io
+import os
 import random
 import time
 import tracemalloc
 import uuid
 import zipfile
+from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
@@ -30,6 +33,7 @@ from assistant.src.documents import (
 from assistant.src.file_worker import FileWorker
 from assistant.src.pictures import PictureProblem, PictureUnreadable
 from assistant.src.settings import Settings
+from assistant.tests.support import wait_for
 from common.blobs import BlobStore
 from common.messages import Attachment, AttachmentKind, IncomingMessage
 from common.names import Names
@@ -236,3 +240,32 @@ async def test_one_turns_pictures_have_a_byte_budget(
 
 def snapshot_without_models() -> ConfigSnapshot:
     return ConfigSnapshot(version=1, secretary=None, assistants=(), models=())
+
+
+def _children() -> list[int]:
+    """This process' file_child processes."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes()
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if b"assistant.src.file_child" in command and parent == os.getpid():
+            found.append(int(entry.name))
+    return found
+
+
+async def test_a_cancelled_turn_leaves_no_child_behind(worker: FileWorker) -> None:
+    job = asyncio.create_task(worker.document(pdf_bomb(2, 40), None, "slow.pdf", 20_000))
+
+    async def started() -> bool:
+        return bool(_children())
+
+    await wait_for(started, 10, "the child started")
+    job.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await job
+    assert _children() == []
