@@ -10,9 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from common.wire import PROFILE_FACT_MAX_CHARS
 from sandbox import telegram_updates as build
-from tests.system import Person, System
-from tests.test_buttons import answer_to, buttons_of, edited, tap
+from tests.system import Person, System, until
+from tests.test_buttons import answer_to, buttons_of, edited, rest_client, tap
 
 HEADER = "What the user told you about themselves"
 
@@ -120,3 +121,33 @@ async def test_usage_counts_this_months_messages_tokens_and_tool_calls(system: S
     assert "Messages to me: 3" in month
     assert f"AI tokens: {tokens:,}".replace(",", " ") in month
     assert "Tool calls: 1" in month
+
+
+@pytest.mark.timeout(120)
+async def test_memory_shows_every_fact_in_full_across_messages_within_telegrams_limit(
+    system: System,
+) -> None:
+    """Fifty facts of the longest kept length: /memory shows each whole (what is stored is
+    what the user reads), over several messages of at most 4096 characters, the Delete
+    buttons under the last."""
+    gus = Person.new("Gus")
+    await system.say(gus, "/start")
+    filler = " and I keep notes (like 1.5 * 2 = 3) in a_b style" * 10
+    facts = [f"Fact {n:02d}: I like {n} things{filler}"[:PROFILE_FACT_MAX_CHARS] for n in range(50)]
+    facts = [fact.strip() for fact in facts]
+    async with rest_client(system) as rest:
+        user = await rest.get_user_by_telegram(gus.id)
+        for fact in facts:
+            await rest.add_fact(user.id, fact)
+    before = len(system.sent_to(gus.id))
+
+    chat = build.private_chat(gus.telegram)
+    system.telegram.inject(build.message(chat, gus.telegram, text="/memory"))
+    last = await until(lambda: [m for m in system.sent_to(gus.id)[before:] if m.reply_markup])
+    parts = system.sent_to(gus.id)[before:]
+
+    assert len(parts) > 1 and parts[-1] is last[0]
+    assert all(len(p.text.encode("utf-16-le")) // 2 <= 4096 for p in parts)
+    for n, fact in enumerate(facts, 1):
+        assert sum(f"{n}. {fact}" in p.text for p in parts) == 1, fact
+    assert len(buttons_of(parts[-1])) == 50

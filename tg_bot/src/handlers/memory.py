@@ -1,7 +1,8 @@
 """/memory: the profile facts the assistant keeps about the sender (what they told it about
-themselves), each with a Delete button. Private chats only: facts are never shown in a group.
-A Delete acts once (the buttons' claim); a fact gone already is answered politely with the
-list as it is now."""
+themselves), each in full with a Delete button: the user sees exactly what is stored (a long
+list goes out as several messages, cut between facts, each within Telegram's limit). Private
+chats only: facts are never shown in a group. A Delete acts once (the buttons' claim); a fact
+gone already is answered politely with the list as it is now."""
 
 from __future__ import annotations
 
@@ -9,14 +10,11 @@ from uuid import UUID
 
 from common.buttons import ButtonAction, ButtonData, button
 from common.messages import Button
-from common.text import trim
 from common.wire import PROFILE_FACTS_MAX, ProfileFact, User
 from tg_bot.src.handlers.base import Addressed, Services
 from tg_bot.src.handlers.commands import Command, Press, Pressed, PressHandler, Reply
 from tg_bot.src.i18n import Markdown
 
-#: A fact's most characters in the list: fifty of them stay within one Telegram message.
-_SHOWN_CHARS = 60
 _BUTTONS_PER_ROW = 2
 
 
@@ -41,7 +39,7 @@ async def delete_pressed(press: Press, services: Services) -> Pressed:
     if gone is None or not await services.rest.delete_fact(turn.user.id, fact_id):
         return Pressed(turn.t("memory.stale_notice"), await _listing(turn, turn.user, services))
     after = await _listing(turn, turn.user, services)
-    said = turn.t("memory.deleted", fact=trim(gone.text, _SHOWN_CHARS))
+    said = turn.t("memory.deleted", fact=gone.text)
     return Pressed(turn.t("memory.deleted_notice"), Reply(f"{said}\n\n{after.text}", after.buttons))
 
 
@@ -49,9 +47,7 @@ async def _listing(turn: Addressed, user: User, services: Services) -> Reply:
     facts = await _facts(user, services)
     if not facts:
         return Reply(turn.t("memory.empty"))
-    lines = "\n".join(
-        turn.t("memory.item", n=n, fact=trim(f.text, _SHOWN_CHARS)) for n, f in enumerate(facts, 1)
-    )
+    lines = "\n".join(turn.t("memory.item", n=n, fact=f.text) for n, f in enumerate(facts, 1))
     return Reply(
         turn.t("memory.list", count=len(facts), facts=Markdown(lines)), _buttons(turn, facts)
     )
