@@ -13,7 +13,8 @@ import contextlib
 from collections.abc import Callable
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import RedisClusterException, RedisError
 
 from common.logging import get_logger
 
@@ -38,19 +39,28 @@ async def listen(
     while not stopped.is_set():
         pubsub = redis.pubsub(ignore_subscribe_messages=True)
         try:
+            await _slots_known(redis)
             await pubsub.subscribe(channel)
             on_subscribed()
             while not stopped.is_set():
                 message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=_POLL_S)
                 if message and message.get("type") == "message":
                     on_message(_text(message.get("data")))
-        except (RedisError, OSError) as exc:
+        except (RedisError, RedisClusterException, OSError) as exc:
             log.warning("subscription_lost", channel=channel, error=str(exc))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopped.wait(), RESUBSCRIBE_AFTER_S)
         finally:
             with contextlib.suppress(RedisError, OSError):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]  # unannotated upstream
+
+
+async def _slots_known(redis: aioredis.Redis) -> None:
+    """A cluster client loads its slot table with its first command, and SUBSCRIBE looks a
+    node up in it without loading it (an empty table: a KeyError naming the slot)."""
+    client: object = redis  # create_redis types its cluster client as `Redis`
+    if isinstance(client, RedisCluster):
+        await client.initialize()
 
 
 def _text(data: object) -> str:

@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 
 from common.names import Names
 from common.pubsub import listen
+from common.redis_connection import create_redis
 from common.tests.test_queue import wait_until
 
 
@@ -91,3 +92,28 @@ def _async(check: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
         return check()
 
     return checked
+
+
+async def test_a_cluster_client_listens_before_it_has_sent_any_command(
+    redis_cluster_url: str, names: Names
+) -> None:
+    """A new cluster client knows no slots until its first command: subscribing first found
+    an empty slot table (a KeyError naming the slot) and the listener died at start."""
+    cluster = create_redis(redis_cluster_url, cluster=True)
+    channel, heard, stop = names.key("test:channel"), Heard(), asyncio.Event()
+    task = asyncio.create_task(listen(cluster, channel, heard.message, heard.subscribed, stop))
+    try:
+        await wait_until(_async(lambda: heard.subscriptions == 1 or task.done()))
+        assert not task.done(), task.exception()
+        await wait_until(lambda: _heard_once_published(cluster, channel, heard))
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 5)
+        await cluster.aclose()
+
+
+async def _heard_once_published(redis: aioredis.Redis, channel: str, heard: Heard) -> bool:
+    """Published again until heard: a cluster's PUBLISH counts only its own node's
+    subscribers, so its answer cannot say when the subscription is in place."""
+    await redis.publish(channel, "hello")
+    return "hello" in heard.messages

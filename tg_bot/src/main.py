@@ -162,8 +162,8 @@ async def _finish(task: asyncio.Task[None], grace_s: float) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-    elif task.exception() is not None:
-        log.error("receiver_failed", error=str(task.exception()))
+    elif (exc := task.exception()) is not None:  # its type too: a KeyError's text is a number
+        log.error("receiver_failed", error=f"{type(exc).__name__}: {exc}", exc_info=exc)
 
 
 def _limits(settings: Settings) -> SendLimits:

@@ -1,0 +1,28 @@
+"""tg_bot on a Redis Cluster stops on SIGTERM (the stop event) without an error line: every
+task it runs (receiving, the album flusher, the users channel) ends cleanly."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tg_bot.tests.conftest import RunBot, wait_for
+
+
+def polled(telegram):
+    async def check() -> bool:
+        return bool(telegram.polls)
+
+    return check
+
+
+async def test_a_stop_on_a_cluster_logs_no_error(
+    run_bot: RunBot, telegram, redis_cluster_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with run_bot(REDIS_URL=redis_cluster_url, REDIS_CLUSTER="true", LOG_FORMAT="json"):
+        await wait_for(polled(telegram), timeout=20)
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line[:1] == "{"]
+    assert [line["event"] for line in lines if line["event"] == "service_stopped"]
+    errors = [line for line in lines if line["level"] in ("error", "critical")]
+    assert errors == []
