@@ -34,10 +34,12 @@ from assistant.src.file_worker import FileWorker
 from assistant.src.pictures import PictureProblem, PictureUnreadable
 from assistant.src.settings import Settings
 from assistant.tests.support import wait_for
+from assistant.tests.test_attachments_reader import snapshot as reader_snapshot
 from common.blobs import BlobStore
 from common.messages import Attachment, AttachmentKind, IncomingMessage
 from common.names import Names
 from common.wire import ConfigSnapshot
+from sandbox.llm_server import LlmStandIn
 from tests.media_files import (
     docx_bomb,
     docx_with_body,
@@ -48,6 +50,7 @@ from tests.media_files import (
     pdf_bomb,
     picture,
     png_declaring,
+    speech_wav,
 )
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -302,3 +305,37 @@ def test_any_docx_like_archive_gives_text_or_document_unreadable(
     except DocumentUnreadable:
         return
     assert 0 < len(read.text) <= 1000
+
+
+async def test_a_big_audio_waits_for_a_file_slot_a_voice_note_does_not(
+    settings: Settings, redis: aioredis.Redis, names: Names, llm: LlmStandIn
+) -> None:
+    """Many big uploads at once cannot fill the assistant: each holds a file slot."""
+    one = settings.model_copy(update={"document_parse_concurrency": 1})
+    blobs = BlobStore(redis, names)
+    gateway = LlmGateway(one, _keys)
+    reader = AttachmentReader(one, blobs, gateway)
+    small = speech_wav("short note", 0.2)
+    big = speech_wav("long recording", 70)  # ~2.2 MB
+
+    async def heard(data: bytes) -> str:
+        key = await blobs.put(data)
+        voice = Attachment(kind=AttachmentKind.AUDIO, blob_key=key, mime_type="audio/wav")
+        message = IncomingMessage(
+            message_id=uuid.uuid4(), chat_id=1, user_id=uuid.uuid4(), text="", attachments=[voice]
+        )
+        return (await reader.read(message, reader_snapshot(llm), "en")).text
+
+    try:
+        async with reader.worker.slot():  # the only slot, taken
+            waiting = asyncio.create_task(heard(big))
+
+            async def queued() -> bool:
+                return reader.worker.waiting == 1
+
+            await wait_for(queued, 10, "the big upload waiting for a slot")
+            assert await heard(small) == "short note"  # a voice note does not wait
+            assert not waiting.done()
+        assert await waiting == "long recording"
+    finally:
+        await gateway.aclose()
