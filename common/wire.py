@@ -260,6 +260,16 @@ def mcp_config_error(
     return "config.transport", 'must be "http" or "stdio"'
 
 
+def mcp_writing_error(config: Any) -> tuple[str, str] | None:
+    """`"writing"` of an mcp tool's config, when present, lists the server's functions that
+    store or remove something (after outside content they wait for the user's Yes): the
+    field and the reason when it is not a list of names, else None."""
+    writing = config.get("writing", []) if isinstance(config, dict) else []
+    if not isinstance(writing, list) or not all(isinstance(n, str) and n for n in writing):
+        return "config.writing", "must be a list of the server's function names"
+    return None
+
+
 #: Keys that would say how to start a process: only the operator's setting does.
 _COMMAND_KEYS = ("command", "args", "env", "cwd")
 _HTTP_URL = re.compile(r"https?://[^\s/?#@]+(?:[/?#]\S*)?", re.IGNORECASE)

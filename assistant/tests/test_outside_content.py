@@ -105,6 +105,16 @@ def test_a_writing_list_that_is_not_names_is_a_422(admin: httpx.Client, writing:
     assert [f["field"] for f in response.json()["fields"]] == ["config.writing"]
 
 
+def test_an_import_checks_the_writing_list_too(admin: httpx.Client) -> None:
+    config = {"transport": "http", "url": "https://mcp.example.com/mcp", "writing": "cancel"}
+    document = {
+        "tools": [{"name": f"mcp{uuid.uuid4().hex[:8]}", "tool_type": "mcp", "config": config}]
+    }
+    response = admin.post("/api/config/import", json=document)
+    assert response.status_code == 422, response.text
+    assert [f["field"] for f in response.json()["fields"]] == ["tools[0].config.writing"]
+
+
 def test_a_writing_list_is_kept(admin: httpx.Client) -> None:
     config = {"transport": "http", "url": "https://mcp.example.com/mcp", "writing": ["cancel"]}
     body = {"name": f"mcp{uuid.uuid4().hex[:10]}", "tool_type": "mcp", "config": config}

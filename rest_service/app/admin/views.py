@@ -283,7 +283,9 @@ class ToolAdmin(_TrackedView, model=Tool):
         "config": {
             "description": 'mcp tools only: {"transport": "http", "url": "https://…/mcp"} or '
             '{"transport": "stdio", "server": "<a name the operator lists in '
-            'MCP_STDIO_SERVERS>"}; never a command'
+            'MCP_STDIO_SERVERS>"}; never a command. Add "writing": ["<function>", …] for '
+            "the functions that store or remove something: after outside content they wait "
+            "for the user's Yes"
         },
     }
 

@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select
 from sqlmodel import col
 
 from common.errors import FieldError, ValidationFailedError, invalid
-from common.wire import ToolType, mcp_config_error
+from common.wire import ToolType, mcp_config_error, mcp_writing_error
 from rest_service.app.domain import live_config
 from rest_service.app.domain.common import (
     apply_update,
@@ -125,19 +125,10 @@ def _check_config(
     """An mcp tool's server must be reachable in principle (a stdio one named in
     MCP_STDIO_SERVERS when `known_only`): the 422 names the field."""
     known = ctx.settings.mcp_stdio_servers if known_only else None
-    if tool_type is ToolType.mcp and (problem := mcp_config_error(config, known)):
+    if tool_type is not ToolType.mcp:
+        return
+    if problem := mcp_config_error(config, known) or mcp_writing_error(config):
         raise invalid(*problem)
-    if tool_type is ToolType.mcp and (problem := _writing_error(config)):
-        raise invalid(*problem)
-
-
-def _writing_error(config: dict[str, Any] | None) -> tuple[str, str] | None:
-    """`"writing"`: the server's functions that store or remove something; after outside
-    content the assistant asks the user before it runs them."""
-    writing = (config or {}).get("writing", [])
-    if not isinstance(writing, list) or not all(isinstance(n, str) and n for n in writing):
-        return "config.writing", "must be a list of the server's function names"
-    return None
 
 
 async def _name_free(ctx: Ctx, name: str) -> None:

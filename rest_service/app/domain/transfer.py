@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlmodel import SQLModel, col
 
 from common.errors import FieldError, ValidationFailedError
-from common.wire import ModelCapability, ToolType, mcp_config_error
+from common.wire import ModelCapability, ToolType, mcp_config_error, mcp_writing_error
 from rest_service.app.domain import live_config
 from rest_service.app.domain.common import flush_or_conflict
 from rest_service.app.domain.llm_models import check_flags_chat
@@ -212,7 +212,9 @@ def _import_tool(ctx: Ctx, known: _Known, i: int, item: ToolDoc, counts: ImportC
     elif item.tool_type is ToolType.sub_assistant:
         _refuse(f"tools[{i}].sub_assistant", "a sub_assistant tool needs the assistant it calls")
     servers = ctx.settings.mcp_stdio_servers
-    if item.tool_type is ToolType.mcp and (problem := mcp_config_error(item.config, servers)):
+    if item.tool_type is ToolType.mcp and (
+        problem := mcp_config_error(item.config, servers) or mcp_writing_error(item.config)
+    ):
         _refuse(f"tools[{i}].{problem[0]}", problem[1])
     values = {
         **item.model_dump(exclude={"sub_assistant"}),
