@@ -269,3 +269,36 @@ async def test_a_cancelled_turn_leaves_no_child_behind(worker: FileWorker) -> No
     with pytest.raises(asyncio.CancelledError):
         await job
     assert _children() == []
+
+
+_XML_PARTS = st.sampled_from(
+    [b"<w:p>", b"</w:p>", b"<w:r>", b"</w:r>", b"<w:t>", b"</w:t>", b"<w:tbl>", b"<w:tr>",
+     b"</w:tr>", b"<w:tc>", b"</w:tc>", b"<w:br/>", b"<w:tab/>", b"words ", b"&amp;", b"&x;",
+     b"<!DOCTYPE d [<!ENTITY a 'aaaa'>]>", b"\xff", b"</w:body>"]
+)  # fmt: skip
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    body=st.lists(_XML_PARTS, max_size=40),
+    others=st.lists(st.tuples(st.text(max_size=12), st.binary(max_size=200)), max_size=3),
+    stored=st.booleans(),
+)
+def test_any_docx_like_archive_gives_text_or_document_unreadable(
+    body: list[bytes], others: list[tuple[str, bytes]], stored: bool
+) -> None:
+    buffer = io.BytesIO()
+    method = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+    xml = (
+        b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+        b"<w:body>" + b"".join(body) + b"</w:body></w:document>"
+    )
+    with zipfile.ZipFile(buffer, "w", method) as archive:
+        archive.writestr("word/document.xml", xml)
+        for name, data in others:
+            archive.writestr(f"extra/{len(archive.namelist())}-{name}", data)
+    try:
+        read = read_document(buffer.getvalue(), DOCX, "any.docx", 1000)
+    except DocumentUnreadable:
+        return
+    assert 0 < len(read.text) <= 1000
