@@ -120,6 +120,10 @@ async def test_a_page_cannot_store_or_remove_until_the_user_says_yes(system: Sys
     assert await active_reminders(system, ann) == ["Pay rent"]
     await until(lambda: len([m for m in system.sent_to(ann.id)[before:] if "Done" in m.text]))
     assert len([m for m in system.sent_to(ann.id)[before:] if "Done" in m.text]) == 1
+    # The next turn's model knows the Yes and what came of it.
+    await system.say(ann, "thanks, and the rent?")
+    history = json.dumps(system.request_about("thanks, and the rent?").messages)
+    assert "Yes: remember" in history and "Done" in history
 
 
 @pytest.mark.timeout(120)

@@ -1,7 +1,8 @@
 """A held tool call the user said Yes to (`tools/outside.py`, `common/confirmations.py`):
 taken once, run exactly as the model made it (same tool of the same assistant, same
 arguments, same idempotency key), for the same user in the same chat, and answered with what
-was done. No model is asked."""
+was done. No model is asked; the Yes and its outcome go into the secretary's thread, so the
+next turn's model knows the call was made."""
 
 from __future__ import annotations
 
@@ -9,14 +10,16 @@ import json
 import uuid
 
 from assistant.src.assistants.factory import AssistantFactory
+from assistant.src.assistants.llm_chat import fetch_context
 from assistant.src.assistants.phrases import CATALOGUE
 from assistant.src.clients.llm import ToolCall
 from assistant.src.live_config.snapshot import find_assistant
 from assistant.src.tools.base import Actor, ToolCallContext
 from common.confirmations import Confirmations, HeldCall
 from common.logging import get_logger
+from common.rest_client import RestServiceUnavailable
 from common.text import escape_markdown
-from common.wire import SnapshotAssistant
+from common.wire import MessageIn, MessageRole, SnapshotAssistant
 
 log = get_logger(__name__)
 
@@ -39,15 +42,50 @@ async def run_confirmed(
     spec = _assistant(factory, held.assistant_id)
     if spec is None:
         return CATALOGUE.text(language, "confirmed_failed", error="the assistant is gone")
-    await factory.prepare(spec)
     call = ToolCall(f"confirmed-{token[:12]}", held.tool, json.dumps(held.arguments))
     context = ToolCallContext(actor, held.message_id, spec.id, held.position, depth=0)
-    outcome = await factory.toolbox(spec).run(call, context)
+    try:
+        await factory.prepare(spec)
+        outcome = await factory.toolbox(spec).run(call, context)
+    except RestServiceUnavailable:
+        await confirmations.restore(token, held)  # the retry of this message runs it
+        raise
     log.info("confirmed_call_run", tool=held.tool[:64], ok=outcome.ok)
     if outcome.ok:
-        return CATALOGUE.text(language, "confirmed_done", what=what)
-    error = escape_markdown((outcome.error or "")[:_ERROR_CHARS])
-    return CATALOGUE.text(language, "confirmed_failed", error=error)
+        answer = CATALOGUE.text(language, "confirmed_done", what=what)
+    else:
+        error = escape_markdown((outcome.error or "")[:_ERROR_CHARS])
+        answer = CATALOGUE.text(language, "confirmed_failed", error=error)
+    await _note(factory, actor, token, held, answer)
+    return answer
+
+
+async def _note(
+    factory: AssistantFactory, actor: Actor, token: str, held: HeldCall, answer: str
+) -> None:
+    """The Yes and what came of it, in the secretary's thread of this conversation."""
+    secretary = factory.snapshot.secretary
+    if secretary is None:
+        return
+    start = await fetch_context(factory.deps, secretary.id, actor.conversation_key, None)
+    if start.thread is None:
+        return
+    user_id = uuid.UUID(actor.stored_user_id) if actor.stored_user_id else None
+    author = actor.label if actor.is_group else None
+    said = MessageIn(
+        role=MessageRole.user,
+        content=f"Yes: {held.summary}",
+        author=author,
+        user_id=user_id if author else None,
+        dedup_key=f"confirmed:{token}:0",
+    )
+    done = MessageIn(
+        role=MessageRole.assistant,
+        content=answer,
+        user_id=user_id,
+        dedup_key=f"confirmed:{token}:answer",
+    )
+    await factory.deps.rest.store_messages(start.thread.thread_id, [said, done])
 
 
 def _owned(held: object, actor: Actor) -> bool:
