@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from assistant.src.assistants.attachments import AttachmentReader, Refusal
+from assistant.src.assistants.voice_reply import VoiceReplies
 from assistant.src.clients.llm import LlmGateway
 from assistant.src.documents import (
     DocumentProblem,
@@ -38,7 +39,7 @@ from assistant.tests.test_attachments_reader import snapshot as reader_snapshot
 from common.blobs import BlobStore
 from common.messages import Attachment, AttachmentKind, IncomingMessage
 from common.names import Names
-from common.wire import ConfigSnapshot
+from common.wire import ConfigSnapshot, ModelCapability
 from sandbox.llm_server import LlmStandIn
 from tests.media_files import (
     docx_bomb,
@@ -52,6 +53,7 @@ from tests.media_files import (
     png_declaring,
     speech_wav,
 )
+from tests.redis_topologies import full_redis
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 _WORDS = [
@@ -339,3 +341,24 @@ async def test_a_big_audio_waits_for_a_file_slot_a_voice_note_does_not(
         assert await waiting == "long recording"
     finally:
         await gateway.aclose()
+
+
+async def test_a_full_redis_leaves_the_text_answer_without_its_voice(
+    settings: Settings, llm: LlmStandIn, tmp_path: Path
+) -> None:
+    whisper = reader_snapshot(llm).models[0]
+    tts = whisper.model_copy(
+        update={"name": "tts-1", "provider_model_name": "tts-1",
+                "capabilities": [ModelCapability.speech]}
+    )  # fmt: skip
+    speaking = ConfigSnapshot(version=1, secretary=None, assistants=(), models=(tts,))
+    gateway = LlmGateway(settings, _keys)
+    with full_redis(tmp_path, "4mb") as server:
+        client = aioredis.Redis.from_url(server.url)
+        try:
+            await client.config_set("maxmemory", "1")  # full: every write refused
+            voices = VoiceReplies(settings, BlobStore(client, Names(prefix="v:")), gateway)
+            assert await voices.speak("Here is your answer.", speaking) is None
+        finally:
+            await client.aclose()
+            await gateway.aclose()
