@@ -37,6 +37,7 @@ MESSAGES: dict[str, str] = {
         "Ask its owner to add your Telegram id ({telegram_id})."
     ),
     "error.generic": "Sorry, something went wrong on my side. Please try again in a minute.",
+    "error.redis_full": "Sorry, I'm out of room just now. I'll answer as soon as I can.",
     "unknown_command": "I don't know the command /{command}. Send /help to see what I can do.",
     # per-user limits and /usage
     "limit.flood": (

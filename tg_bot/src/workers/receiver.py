@@ -38,6 +38,7 @@ import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
+from common.blobs import is_out_of_memory
 from common.errors import DependencyUnavailableError
 from common.logging import correlation, get_logger
 from common.messages import OutgoingKind, OutgoingMessage, answer_message_id, utcnow
@@ -151,6 +152,8 @@ end
 return sent
 """
 
+#: How long Redis must have refused a batch for memory before its senders are told.
+FULL_NOTICE_AFTER_S = 5.0
 #: How long a webhook update counts as seen: Telegram keeps an update 24 hours at most.
 SEEN_TTL_SECONDS = 24 * 3600
 
@@ -375,6 +378,7 @@ class UpdatePoller:
         self._pending_since: float | None = None  # updates received and not yet queued
         self._last_error = ""
         self._adopted = False  # the offset under its name before the Cluster hash tags
+        self._told_full: set[int] = set()  # updates whose senders heard Redis is full
 
     async def identify(self, stop: asyncio.Event) -> TgUser | None:
         """getMe until it answers (None if asked to stop first)."""
@@ -470,12 +474,40 @@ class UpdatePoller:
             return new_offset
         lowest = min(u.update_id for u in updates)
         guard = self._queue.by_offset(bot, new_offset, lowest)
-        committed = await self._queue.receive(updates, route, guard)
+        try:
+            committed = await self._queue.receive(updates, route, guard)
+        except aioredis.ResponseError as exc:
+            if is_out_of_memory(exc):
+                await self._tell_full(updates)
+            raise  # the batch is tried again, as for any Redis failure
         if committed == 0:
             log.warning("updates_already_queued", offset=new_offset)
         elif committed == 2:
             log.warning("update_id_sequence_restarted", offset=new_offset, lowest=lowest)
         return new_offset
+
+    async def _tell_full(self, updates: list[TgUpdate]) -> None:
+        """Redis at its `maxmemory` refuses the batch (nothing can be queued, not even a
+        reply): once it has for `FULL_NOTICE_AFTER_S`, each private sender in it hears so
+        once, straight from Telegram. Their messages are queued when Redis has room."""
+        waited = time.monotonic() - (self._pending_since or time.monotonic())
+        if waited < FULL_NOTICE_AFTER_S:
+            return  # a moment's peak (a refused file's buffer) passes by itself
+        for update in updates:
+            message = update.message
+            if update.update_id in self._told_full or message is None:
+                continue
+            if message.chat.type != "private":
+                continue
+            if len(self._told_full) > 10_000:
+                self._told_full.clear()
+            self._told_full.add(update.update_id)
+            language = message.sender.language_code if message.sender else None
+            with contextlib.suppress(TelegramError):
+                await self._telegram.send_message(
+                    message.chat.id, CATALOGUE.text(language, "error.redis_full"), parse_mode=None
+                )
+        log.warning("redis_full_senders_told", updates=len(updates))
 
     async def _not_replayed(self, updates: list[TgUpdate]) -> list[TgUpdate]:
         """Without the updates of the last queued batch that Telegram hands out again (it

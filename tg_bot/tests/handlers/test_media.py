@@ -10,6 +10,7 @@ import random
 import uuid
 from typing import Any
 
+import redis.asyncio as aioredis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -446,3 +447,30 @@ async def test_a_redis_full_for_a_file_gets_a_short_apology(
             telegram.inject(build.message(build.private_chat(mia), mia, text="/help"))
             await telegram.wait_sent(2, mia["id"])  # still answering
     assert "storage is full" in answer
+
+
+async def test_a_redis_full_for_everything_tells_private_senders_once_then_catches_up(
+    run_bot, telegram, rest_url, names, tmp_path
+) -> None:
+    """Nothing can be queued, not even a reply: after a few seconds each private sender hears
+    so straight from Telegram, once; when Redis has room again the message is queued."""
+    mia = someone()
+    with full_redis(tmp_path, "64mb") as server:
+        client = aioredis.Redis.from_url(server.url)
+        try:
+            async with run_bot(REDIS_URL=server.url):
+
+                async def polling() -> bool:
+                    return telegram.calls.get("getUpdates", 0) > 0
+
+                await wait_for(polling)  # it holds the poller lease
+                await client.config_set("maxmemory", "1")  # every write refused from now
+                telegram.inject(build.message(build.private_chat(mia), mia, text="hello there"))
+                [told] = await telegram.wait_sent(1, mia["id"], timeout=30)
+                assert "out of room" in told.text
+                await client.config_set("maxmemory", "64mb")
+                [queued] = await wait_for(lambda: incoming(client, names), timeout=30)
+            assert queued.text == "hello there"
+            assert len(telegram.sent_to(mia["id"])) == 1  # told once
+        finally:
+            await client.aclose()
