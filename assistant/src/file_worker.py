@@ -47,12 +47,21 @@ class FileWorker:
         self._max_mb = settings.document_parse_max_mb
         self._seconds = settings.document_parse_seconds
         self._slots = asyncio.Semaphore(settings.document_parse_concurrency)
+        #: Jobs waiting for a slot now.
+        self.waiting = 0
 
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         """Hold while a file goes to its child and is parsed there."""
-        async with self._slots:
+        self.waiting += 1
+        try:
+            await self._slots.acquire()
+        finally:
+            self.waiting -= 1
+        try:
             yield
+        finally:
+            self._slots.release()
 
     async def document(
         self, data: Bytes, mime_type: str | None, file_name: str | None, max_chars: int

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from assistant.src.assistants.attachments import AttachmentReader, Refusal
+from assistant.src.assistants.voice_reply import VoiceReplies
 from assistant.src.clients.llm import LlmGateway
 from assistant.src.documents import (
     DocumentProblem,
@@ -34,10 +35,12 @@ from assistant.src.file_worker import FileWorker
 from assistant.src.pictures import PictureProblem, PictureUnreadable
 from assistant.src.settings import Settings
 from assistant.tests.support import wait_for
+from assistant.tests.test_attachments_reader import snapshot as reader_snapshot
 from common.blobs import BlobStore
 from common.messages import Attachment, AttachmentKind, IncomingMessage
 from common.names import Names
-from common.wire import ConfigSnapshot
+from common.wire import ConfigSnapshot, ModelCapability
+from sandbox.llm_server import LlmStandIn
 from tests.media_files import (
     docx_bomb,
     docx_with_body,
@@ -48,7 +51,9 @@ from tests.media_files import (
     pdf_bomb,
     picture,
     png_declaring,
+    speech_wav,
 )
+from tests.redis_topologies import full_redis
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 _WORDS = [
@@ -302,3 +307,58 @@ def test_any_docx_like_archive_gives_text_or_document_unreadable(
     except DocumentUnreadable:
         return
     assert 0 < len(read.text) <= 1000
+
+
+async def test_a_big_audio_waits_for_a_file_slot_a_voice_note_does_not(
+    settings: Settings, redis: aioredis.Redis, names: Names, llm: LlmStandIn
+) -> None:
+    """Many big uploads at once cannot fill the assistant: each holds a file slot."""
+    one = settings.model_copy(update={"document_parse_concurrency": 1})
+    blobs = BlobStore(redis, names)
+    gateway = LlmGateway(one, _keys)
+    reader = AttachmentReader(one, blobs, gateway)
+    small = speech_wav("short note", 0.2)
+    big = speech_wav("long recording", 70)  # ~2.2 MB
+
+    async def heard(data: bytes) -> str:
+        key = await blobs.put(data)
+        voice = Attachment(kind=AttachmentKind.AUDIO, blob_key=key, mime_type="audio/wav")
+        message = IncomingMessage(
+            message_id=uuid.uuid4(), chat_id=1, user_id=uuid.uuid4(), text="", attachments=[voice]
+        )
+        return (await reader.read(message, reader_snapshot(llm), "en")).text
+
+    try:
+        async with reader.worker.slot():  # the only slot, taken
+            waiting = asyncio.create_task(heard(big))
+
+            async def queued() -> bool:
+                return reader.worker.waiting == 1
+
+            await wait_for(queued, 10, "the big upload waiting for a slot")
+            assert await heard(small) == "short note"  # a voice note does not wait
+            assert not waiting.done()
+        assert await waiting == "long recording"
+    finally:
+        await gateway.aclose()
+
+
+async def test_a_full_redis_leaves_the_text_answer_without_its_voice(
+    settings: Settings, llm: LlmStandIn, tmp_path: Path
+) -> None:
+    whisper = reader_snapshot(llm).models[0]
+    tts = whisper.model_copy(
+        update={"name": "tts-1", "provider_model_name": "tts-1",
+                "capabilities": [ModelCapability.speech]}
+    )  # fmt: skip
+    speaking = ConfigSnapshot(version=1, secretary=None, assistants=(), models=(tts,))
+    gateway = LlmGateway(settings, _keys)
+    with full_redis(tmp_path, "4mb") as server:
+        client = aioredis.Redis.from_url(server.url)
+        try:
+            await client.config_set("maxmemory", "1")  # full: every write refused
+            voices = VoiceReplies(settings, BlobStore(client, Names(prefix="v:")), gateway)
+            assert await voices.speak("Here is your answer.", speaking) is None
+        finally:
+            await client.aclose()
+            await gateway.aclose()

@@ -15,6 +15,7 @@ import redis as syncredis
 import redis.asyncio as aioredis
 from redis.cluster import key_slot
 
+from common.blobs import BlobBudget, BlobStore, OverBudget
 from common.limits import MessageRateLimit
 from common.messages import OutgoingMessage
 from common.names import Names
@@ -276,3 +277,15 @@ def test_every_queue_key_is_in_its_streams_slot() -> None:
         names.user_messages_today(5, "2026-01-01"),
     ]
     assert len({key_slot(key.encode()) for key in per_user}) == 1
+
+
+async def test_the_blob_budget_works_on_a_cluster(cluster: aioredis.Redis) -> None:
+    """The books are one slot (one Lua call); the blobs spread over the nodes."""
+    names = Names(prefix=f"blobs{uuid.uuid4().hex[:6]}:")
+    store = BlobStore(cluster, names, budget=BlobBudget(per_user=50_000))
+    keys = [await store.put(b"c" * 10_000, owner="node-user") for _ in range(5)]
+    assert len({key_slot(k.encode()) for k in keys}) > 1
+    with pytest.raises(OverBudget):
+        await store.put(b"c" * 10_000, owner="node-user")
+    await store.delete(*keys)
+    assert await store.usage("node-user") == 0 and not await cluster.exists(*keys)

@@ -10,6 +10,7 @@ reason, without asking a model.
 from __future__ import annotations
 
 import base64
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,9 @@ ATTACHMENT_TURNS = Counter(
     ["kind", "outcome"],
 )
 
+#: Audio up to this size (a voice note of a few minutes) is read whole without waiting for a
+#: file slot; a bigger upload holds one, so many of them cannot fill the assistant's memory.
+_SMALL_AUDIO_BYTES = 2 * 1024 * 1024
 #: The quote of what was heard, at the start of the answer.
 QUOTE_CHARS = 200
 #: What the model is asked when a picture or a document comes without a caption.
@@ -167,11 +171,14 @@ class AttachmentReader:
         if model is None:
             log.warning("no_transcription_model")
             raise Refusal("no_transcription")
-        data = await self._bytes(attachment)
         route = route_for(model.name, snapshot, self.settings)
         name = audio_file_name(attachment.file_name, attachment.mime_type)
         try:
-            heard = await transcribe(self.llm, route, data, name, attachment.mime_type)
+            # the upload needs the whole file: a big one waits for a slot, as parsed files do
+            big = await self._size(attachment) > _SMALL_AUDIO_BYTES
+            async with self.worker.slot() if big else contextlib.nullcontext():
+                data = await self._bytes(attachment)
+                heard = await transcribe(self.llm, route, data, name, attachment.mime_type)
         except LlmUnavailable as exc:
             log.error("transcription_failed", model=model.name, error=str(exc)[:500])
             raise Refusal("transcription_failed") from exc

@@ -11,7 +11,7 @@ from assistant.src.assistants.model_order import route_for
 from assistant.src.clients.audio import speak
 from assistant.src.clients.llm import LlmGateway, LlmUnavailable
 from assistant.src.settings import Settings
-from common.blobs import BlobStore
+from common.blobs import BlobStore, RedisFull
 from common.logging import get_logger
 from common.wire import ConfigSnapshot, ModelCapability, User
 
@@ -80,4 +80,8 @@ class VoiceReplies:
         except LlmUnavailable as exc:
             log.error("voice_reply_failed", model=model.name, error=str(exc)[:500])
             return None
-        return await self.blobs.put(audio)
+        try:
+            return await self.blobs.put(audio)
+        except RedisFull as exc:  # the text answer still goes out
+            log.warning("voice_reply_not_stored", error=str(exc)[:200])
+            return None
