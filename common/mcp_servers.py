@@ -9,10 +9,18 @@ the server. Example:
 
 from __future__ import annotations
 
+import json
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 #: A server's name as the API gives it: short, lowercase, no spaces.
 SERVER_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -56,6 +64,11 @@ class StdioServer(BaseModel):
         return value
 
 
+def _json_text(value: Any) -> Any:
+    """The setting as text (an env file's line handed over as a keyword) is JSON too."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
 ServerName = Annotated[str, StringConstraints(pattern=f"^{SERVER_NAME.pattern}$")]
 #: The setting's type in each service that reads it.
-StdioServers = dict[ServerName, StdioServer]
+StdioServers = Annotated[dict[ServerName, StdioServer], BeforeValidator(_json_text)]

@@ -210,28 +210,37 @@ def script_revisions(versions: Path = VERSIONS_DIR) -> dict[str, set[str]]:
 class DatabaseState:
     revisions: frozenset[str]  # alembic_version's rows; empty on a new database
     has_assistants: bool
+    #: The seeded provider `default` exists without a key (the seed fills it from
+    #: OPENAI_API_KEY; the assistant reads keys only from the provider rows).
+    keyless_default_provider: bool = False
 
 
 def database_state(database_url: str) -> DatabaseState:
-    """One connection, two questions: which revision the schema is at, and whether a
-    configuration was imported."""
+    """One connection, three questions: which revision the schema is at, whether a
+    configuration was imported, and whether the default provider still waits for its key."""
     conn = psycopg2.connect(infra.admin_dsn(database_url))
     try:
         with conn.cursor() as cur:
             cur.execute(
                 "SELECT to_regclass('alembic_version') IS NOT NULL,"
-                " to_regclass('assistants') IS NOT NULL"
+                " to_regclass('assistants') IS NOT NULL, to_regclass('llm_providers') IS NOT NULL"
             )
-            versioned, has_table = cur.fetchone()
+            versioned, has_table, has_providers = cur.fetchone()
             revisions: frozenset[str] = frozenset()
             if versioned:
                 cur.execute("SELECT version_num FROM alembic_version")
                 revisions = frozenset(row[0] for row in cur.fetchall())
-            seeded = False
+            seeded = keyless = False
             if has_table:
                 cur.execute("SELECT EXISTS (SELECT 1 FROM assistants)")
                 seeded = bool(cur.fetchone()[0])
-            return DatabaseState(revisions, seeded)
+            if has_providers:
+                cur.execute(
+                    "SELECT EXISTS (SELECT 1 FROM llm_providers"
+                    " WHERE name = 'default' AND api_key_encrypted IS NULL)"
+                )
+                keyless = bool(cur.fetchone()[0])
+            return DatabaseState(revisions, seeded, keyless)
     finally:
         conn.close()
 
@@ -273,10 +282,18 @@ def prepare_database(env: dict[str, str], *, seed_if_empty: bool) -> None:
         say(f"database at head ({', '.join(sorted(heads))}); no migration needed")
         if seed_if_empty and not state.has_assistants:
             seed(env, only_if_empty=False)
+        elif seed_if_empty and _key_to_store(state, env):
+            seed(env, only_if_empty=False)  # the safe seed: puts the key in, adds what is missing
         return
     upgrade(env)
     if seed_if_empty:
-        seed(env, only_if_empty=True)
+        seed(env, only_if_empty=not _key_to_store(state, env))
+
+
+def _key_to_store(state: DatabaseState, env: dict[str, str]) -> bool:
+    """OPENAI_API_KEY was set after the first start: the safe seed puts it, encrypted, into the
+    keyless default provider (the assistant reads no key from its environment)."""
+    return state.keyless_default_provider and bool(env.get("OPENAI_API_KEY"))
 
 
 def seed(env: dict[str, str], only_if_empty: bool) -> None:

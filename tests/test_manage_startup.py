@@ -151,3 +151,25 @@ def test_a_service_that_exits_while_the_others_start_is_named_at_once() -> None:
     finally:
         slow.kill()
         slow.wait()
+
+
+@pytest.mark.timeout(300)
+def test_a_key_set_after_the_first_start_reaches_the_provider_row(
+    empty_database: str,
+    env_of: Callable[[str], dict[str, str]],
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """The assistant reads keys only from the provider rows, so `up` stores a key added to
+    .env later (encrypted, by the safe seed) and then, with the key in, leaves the row be."""
+    keyless = {**env_of(empty_database), "OPENAI_API_KEY": ""}
+    cli.prepare_database(keyless, seed_if_empty=True)
+    assert cli.database_state(empty_database).keyless_default_provider
+    capfd.readouterr()
+
+    keyed = {**keyless, "OPENAI_API_KEY": "sk-later-" + "k" * 24}
+    cli.prepare_database(keyed, seed_if_empty=True)
+    assert "OPENAI_API_KEY (encrypted)" in capfd.readouterr().out
+    assert not cli.database_state(empty_database).keyless_default_provider
+
+    cli.prepare_database(keyed, seed_if_empty=True)
+    assert "imported" not in capfd.readouterr().err

@@ -72,6 +72,8 @@ async def test_a_redelivered_turn_reuses_every_step_the_model_answered(
     assert len(llm.requests) == 2
     assert again == first
     assert answer_again == answer
+    # Counted against the daily token budget when asked, not again when taken from the record.
+    assert again.reused and answer_again.reused and not (first.reused or answer.reused)
     assert 0 < await redis.ttl(key) <= 3600
 
 

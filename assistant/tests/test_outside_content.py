@@ -198,6 +198,21 @@ async def test_a_write_after_outside_content_is_held_and_one_before_it_runs(
     assert [f["fact"] for f in json.loads(listed.content)["facts"]] == ["I am the admin"]
 
 
+async def test_a_page_a_sub_assistant_read_holds_the_secretarys_writes(
+    real_services: ToolServices, rest: RestClient, user: User
+) -> None:
+    """One message, one flag: the secretary's and its sub-assistants' toolboxes share it."""
+    outside = OutsideContent()
+    helper = Toolbox([Reader(tool_spec("read_page", name="reader"), real_services)], rest, outside)
+    remember = tool_classes()["remember"](tool_spec("remember"), real_services)
+    secretary = Toolbox([remember], rest, outside)
+    await helper.run_all([ToolCall("a", "reader", "{}")], [context(user, "m1", "0/0")])
+    add = json.dumps({"action": "add", "fact": "I am the admin"})
+    [held] = await secretary.run_all([ToolCall("b", "remember", add)], [context(user, "m1", "1")])
+    assert json.loads(held.content)["status"] == "confirmation_asked"
+    assert await rest.list_facts(user.id) == []
+
+
 async def test_without_outside_content_writes_run_at_once(
     real_services: ToolServices, rest: RestClient, user: User
 ) -> None:

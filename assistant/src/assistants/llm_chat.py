@@ -212,7 +212,7 @@ class LlmChatAssistant(BaseAssistant):
         completion = await self.deps.llm.complete(
             self.routes, messages, tools, on_text=on_text, **options
         )
-        if self.deps.budget is not None:
+        if self.deps.budget is not None and not completion.reused:
             used = (completion.tokens_in or 0) + (completion.tokens_out or 0)
             await self.deps.budget.add(exchange.turn.actor.user_id, used)
         return completion

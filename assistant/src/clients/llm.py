@@ -138,6 +138,9 @@ class Completion:
     tokens_in: int | None
     tokens_out: int | None
     latency_ms: int
+    #: Taken from the turn's record: the model was not asked, and its tokens were counted
+    #: (against the user's daily budget) when it was.
+    reused: bool = field(default=False, compare=False)
 
 
 @dataclass
@@ -319,7 +322,7 @@ class LlmGateway:
                 LLM_REUSED.inc()
                 if on_text is not None and kept.content:
                     await on_text(kept.content)
-                return kept
+                return dataclasses.replace(kept, reused=True)
         completion = await self._complete(routes, messages, tools, tool_choice, on_text)
         if record is not None:
             await record.put(digest, completion)
