@@ -7,8 +7,9 @@ import asyncio
 from collections import defaultdict
 
 from assistant.src.assistants.phrases import CATALOGUE
-from assistant.tests.support import Deployment, wait_for
+from assistant.tests.support import Deployment
 from sandbox.llm_server import Step
+from tests.waiting import until
 
 
 def handled_by(deployment: Deployment, name: str) -> int:
@@ -41,7 +42,7 @@ async def test_sigterm_finishes_the_message_in_flight(deployment: Deployment) ->
     deployment.llm.script(Step(text="finished in time", delay=1.0))
 
     message = await deployment.send(gus, "take your time")
-    await wait_for(lambda: _requests(deployment, 1), 20, "the model was not asked")
+    await until(lambda: _requests(deployment, 1), 20, "the model was not asked")
     code = await asyncio.to_thread(assistant.stop)
 
     assert code == 0
@@ -57,7 +58,7 @@ async def test_sigkill_mid_message_is_answered_exactly_once_after_restart(
     deployment.llm.script(Step(text="never delivered", delay=30.0))
 
     message = await deployment.send(uma, "the slow one")
-    await wait_for(lambda: _requests(deployment, 1), 20, "the model was not asked")
+    await until(lambda: _requests(deployment, 1), 20, "the model was not asked")
     assistant.kill()
     await deployment.assistant()
 
@@ -86,7 +87,7 @@ async def test_two_assistants_answer_every_message_once_and_each_chat_in_order(
     async def all_answered() -> bool:
         return len(await deployment.answers()) >= rounds * len(users)
 
-    await wait_for(all_answered, 60, "not every message was answered")
+    await until(all_answered, 60, "not every message was answered")
     await asyncio.sleep(0.5)
     answers = await deployment.answers()
     assert len(answers) == rounds * len(users)

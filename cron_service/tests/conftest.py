@@ -28,6 +28,7 @@ from common.wire import CronJob, CronJobRun
 from ops.infra import DatabaseServer, migrate
 from ops.processes import ServiceProcess, Stack
 from tests.streams import stream_entries
+from tests.waiting import until
 
 #: Settings every cron_service of these tests gets; a test adds or overrides.
 CRON_ENV = {
@@ -63,12 +64,13 @@ class Outbox:
         return [_sent(entry_id, fields) for entry_id, fields in entries]
 
     async def wait_for(self, count: int, timeout: float = 15.0) -> list[Sent]:
-        deadline = time.monotonic() + timeout
-        while True:
+        """At least `count` messages, once there."""
+
+        async def enough() -> list[Sent]:
             found = await self.all()
-            if len(found) >= count or time.monotonic() > deadline:
-                return found
-            await asyncio.sleep(0.05)
+            return found if len(found) >= count else []
+
+        return await until(enough, timeout, f"{count} messages on the outbox")
 
     async def for_job(self, job_id: str) -> list[Sent]:
         return [sent for sent in await self.all() if sent.message.correlation_id == job_id]

@@ -23,6 +23,7 @@ from ops.processes import ServiceProcess, Stack
 from ops.services import ROOT
 from sandbox.llm_server import LlmStandIn, Step, ToolCallStep
 from tests.reminders import whole_second
+from tests.waiting import until
 
 SEED = ROOT / "rest_service" / "seed" / "default_config.json"
 ASSISTANT_ENV = {
@@ -67,14 +68,6 @@ async def secretary_with_reminders(
 
 def start_assistant(stack: Stack, llm: LlmStandIn) -> ServiceProcess:
     return stack.start("assistant", env={**ASSISTANT_ENV, "OPENAI_BASE_URL": llm.base_url})
-
-
-async def until(check: Any, timeout: float = 20.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not (found := await check()):
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.1)
-    return found
 
 
 async def test_a_redelivered_message_creates_one_reminder(

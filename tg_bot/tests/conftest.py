@@ -7,8 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -145,20 +144,6 @@ async def _wait_until_polling(task: asyncio.Task[None]) -> None:
     await asyncio.sleep(0.05)
     if task.done():
         task.result()
-
-
-async def wait_for(
-    check: Callable[[], Awaitable[Any]], timeout: float = 10.0, interval: float = 0.02
-) -> Any:
-    """Poll `check` until it returns something truthy; that value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = await check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met in {timeout}s")
-        await asyncio.sleep(interval)
 
 
 async def stream_messages(

@@ -14,7 +14,8 @@ from common.messages import OutgoingMessage, incoming_message_id
 from ops.processes import ServiceProcess, Stack
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
-from tg_bot.tests.conftest import incoming, wait_for
+from tests.waiting import until
+from tg_bot.tests.conftest import incoming
 
 LEASE_SECONDS = 1.0
 
@@ -37,7 +38,7 @@ async def poller_of(*bots: ServiceProcess) -> ServiceProcess:
         pollers = [bot for bot in bots if bot.running and await role(bot) == "poller"]
         return pollers[0] if len(pollers) == 1 else None
 
-    return await wait_for(exactly_one, timeout=15)
+    return await until(exactly_one, timeout=15)
 
 
 def private_texts(telegram: TelegramStandIn, label: str, count: int) -> list[int]:
@@ -52,7 +53,7 @@ async def all_queued(redis, names, update_ids: list[int], bot_id: int) -> None:
     async def done() -> bool:
         return len(await incoming(redis, names)) >= len(update_ids)
 
-    await wait_for(done, timeout=20)
+    await until(done, timeout=20)
     await asyncio.sleep(0.3)  # time enough for a duplicate to show up
     queued = [m.message_id for m in await incoming(redis, names)]
     assert queued == [incoming_message_id(bot_id, u) for u in update_ids]
