@@ -9,13 +9,15 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -294,15 +296,64 @@ def _pg_ctl() -> Callable[..., object]:
     return create_command_function("pg_ctl")
 
 
-def restart_embedded_postgres(pg_dir: Path) -> None:
-    """Start a stopped embedded Postgres again, as pgserver started it (socket only)."""
+def restart_embedded_postgres(pg_dir: Path, port: int | None = None) -> None:
+    """Start a stopped embedded Postgres again: as pgserver started it (socket only), or
+    also on 127.0.0.1:`port`."""
     pg_ctl = _pg_ctl()
     user = "pgserver" if os.geteuid() == 0 else None
+    listen = f"-h 127.0.0.1 -p {port}" if port else '-h ""'
     pg_ctl(
-        ["-w", "-o", f'-h "" -k {pg_dir}', "-l", str(pg_dir / "log"), "start"],
+        ["-w", "-o", f"{listen} -k {pg_dir}", "-l", str(pg_dir / "log"), "start"],
         pgdata=pg_dir,
         user=user,
     )
+
+
+def start_tcp_postgres(pg_dir: Path) -> str:
+    """An embedded Postgres in `pg_dir` that also listens on 127.0.0.1 on a free port, as a
+    local server does (tests reach it through TCP proxies and PgBouncer); its server URL."""
+    start_embedded_postgres(pg_dir, "postgres")  # initdb, as `up` does
+    stop_embedded_postgres(str(pg_dir))
+    port = free_port()
+    restart_embedded_postgres(pg_dir, port)
+    return f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres"
+
+
+@dataclass(frozen=True)
+class SuiteServers:
+    """The environment of a test run and the embedded servers started for it (if any)."""
+
+    env: dict[str, str]
+    started: tuple[str, ...]  # "Postgres", "Redis"
+    folder: Path | None
+
+
+@contextlib.contextmanager
+def suite_servers(environ: dict[str, str]) -> Iterator[SuiteServers]:
+    """Postgres and Redis for a test run: TEST_DATABASE_URL / TEST_REDIS_URL when set, else the
+    local servers (as the test harness finds them), else embedded ones in a temporary folder,
+    started here, named in TEST_DATABASE_URL / TEST_REDIS_URL, stopped and removed after."""
+    env = dict(environ)
+    need_postgres = find_postgres(env.get("TEST_DATABASE_URL")) is None
+    need_redis = find_redis(env.get("TEST_REDIS_URL")) is None
+    if not (need_postgres or need_redis):
+        yield SuiteServers(env, (), None)
+        return
+    folder = Path(tempfile.mkdtemp(prefix="sa-test-servers-"))
+    pg_dir, redis_pid = folder / "postgres", None
+    try:
+        if need_postgres:
+            env["TEST_DATABASE_URL"] = start_tcp_postgres(pg_dir)
+        if need_redis:
+            env["TEST_REDIS_URL"], redis_pid = start_embedded_redis(folder)
+        started = ("Postgres",) * need_postgres + ("Redis",) * need_redis
+        yield SuiteServers(env, started, folder)
+    finally:
+        if redis_pid is not None:
+            _terminate(redis_pid)
+        if need_postgres and postgres_running(pg_dir):
+            stop_embedded_postgres(str(pg_dir))
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def stop_embedded_postgres(pg_data: str) -> None:
