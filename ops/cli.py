@@ -523,9 +523,16 @@ def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_test(ctx: Context, args: argparse.Namespace) -> int:
+    """pytest on the chosen parts; on embedded Postgres and Redis when none is found
+    (infra.suite_servers), stopped when it ends."""
     paths = [TEST_PATHS[s] for s in args.service or []]
     command = [sys.executable, "-m", "pytest", *paths, *args.pytest_args]
-    return subprocess.run(command, cwd=ROOT).returncode
+    with infra.suite_servers(dict(os.environ)) as servers:
+        if servers.started:
+            urls = ", ".join(servers.started.values())
+            say(f"no {' or '.join(servers.started)} found: the tests use embedded ones ({urls})")
+            signal.signal(signal.SIGTERM, _raise_interrupt)  # stopped on the way out too
+        return subprocess.run(command, cwd=ROOT, env=servers.env).returncode
 
 
 def cmd_bench(ctx: Context, args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 from aiohttp import ClientSession, web
 
 from common.names import TO_SECRETARY
@@ -21,6 +22,7 @@ from ops.infra import free_port
 from ops.processes import Stack
 from sandbox import telegram_updates as build
 from sandbox.telegram_webhook import GET_UPDATES_CONFLICT, SECRET_HEADER
+from tests.redis_topologies import full_redis
 from tests.waiting import until
 from tg_bot.src.workers.webhook import MAX_BODY_BYTES
 from tg_bot.tests.conftest import FAST_BOT, incoming, outgoing
@@ -322,3 +324,28 @@ async def test_two_replicas_behind_a_load_balancer_both_receive(
     assert served_by == {first.url, second.url}
     assert "/help" in answer.text
     assert telegram.calls.get("setWebhook", 0) >= 2 and telegram.calls.get("getUpdates", 0) == 0
+
+
+async def test_a_redis_full_for_a_webhook_update_tells_the_sender_once_then_queues_it(
+    run_bot, telegram, rest_url, names, webhook_url, tmp_path
+) -> None:
+    """As in polling: Redis at its `maxmemory` refuses the update; Telegram delivers it again,
+    and after a few seconds of refusals the private sender hears so, once. When Redis has room
+    again the update is queued."""
+    mia = someone("Mia")
+    with full_redis(tmp_path, "64mb") as server:
+        client = aioredis.Redis.from_url(server.url)
+        try:
+            async with run_bot(REDIS_URL=server.url, TELEGRAM_WEBHOOK_URL=webhook_url):
+                await webhook_set(telegram)
+                await client.config_set("maxmemory", "1")  # every write refused from now
+                telegram.inject(build.private_text(mia, "hello there"))
+                [told] = await telegram.wait_sent(1, mia["id"], timeout=30)
+                assert "out of room" in told.text
+                assert {d.status for d in telegram.webhook.deliveries} == {503}
+                await client.config_set("maxmemory", "64mb")
+                [queued] = await until(lambda: incoming(client, names), timeout=30)
+            assert queued.text == "hello there"
+            assert len(telegram.sent_to(mia["id"])) == 1  # told once
+        finally:
+            await client.aclose()
