@@ -526,7 +526,10 @@ def cmd_test(ctx: Context, args: argparse.Namespace) -> int:
     """pytest on the chosen parts; on embedded Postgres and Redis when none is found
     (infra.suite_servers), stopped when it ends."""
     paths = [TEST_PATHS[s] for s in args.service or []]
-    command = [sys.executable, "-m", "pytest", *paths, *args.pytest_args]
+    pytest_args = list(args.pytest_args)
+    if "--" in pytest_args:  # it ends manage.py's options; pytest would take what follows as paths
+        pytest_args.remove("--")
+    command = [sys.executable, "-m", "pytest", *paths, *pytest_args]
     with infra.suite_servers(dict(os.environ)) as servers:
         if servers.started:
             urls = ", ".join(servers.started.values())

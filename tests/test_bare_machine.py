@@ -39,6 +39,20 @@ def test_given_servers_are_used_as_they_are() -> None:
         assert servers.env == given and servers.started == {} and servers.folder is None
 
 
+def test_pytest_options_after_the_separator_reach_pytest() -> None:
+    """`./manage.py test --service S -- -q -k X`: `--` ends manage.py's options only."""
+    one = "test_a_ttl_below_one_millisecond_is_one"
+    done = subprocess.run(
+        [sys.executable, "manage.py", "test", "--service", "common", "--", "--co", "-q", "-k", one],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert f"common/tests/test_redis_lock.py::{one}" in done.stdout
+
+
 @pytest.fixture
 def unshare() -> str:
     """unshare(1), allowed to make a network namespace (root, or a capable container)."""
