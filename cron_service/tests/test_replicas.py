@@ -31,7 +31,7 @@ from cron_service.app.recorder import SWEEP_LIMIT, Recorder
 from cron_service.app.replicas import Membership, Ring
 from cron_service.app.scheduler import ReminderScheduler
 from cron_service.app.settings import Settings
-from cron_service.tests.conftest import Outbox, runs_of, start_cron
+from cron_service.tests.conftest import Outbox, later_fire, later_reminder, runs_of, start_cron
 from ops.processes import ServiceProcess, Stack
 from tests.reminders import MakeReminder, whole_second
 from tests.users import make_user
@@ -184,13 +184,13 @@ async def test_three_replicas_split_the_due_reminders_and_fire_each_once(
     jobs, due, replicas, by_id = await settled(stack, rest, redis, names, 150)
 
     await outbox.wait_for(len(jobs), timeout=20)
-    await asyncio.sleep(1.5)  # a second fire of any would have come by now
-    sent = await outbox.all()
+    later = await later_fire(rest, outbox)
+    sent = [s for s in await outbox.all() if s.message.correlation_id != later]
     assert sorted(str(s.message.correlation_id) for s in sent) == sorted(jobs)
     assert max(s.added_at - due for s in sent) < timedelta(seconds=2)
 
     ring = Ring.of(next(iter(by_id)), list(by_id))
-    share = Counter(by_id[ring.owner(job)].name for job in jobs)
+    share = Counter(by_id[ring.owner(job)].name for job in [*jobs, later])
     fired = {r.name: await fires(r) for r in replicas}
     assert fired == dict(share), "each replica fired exactly its share"
     assert all(count > 0 for count in fired.values()), fired
@@ -414,11 +414,13 @@ async def test_a_sync_during_a_burst_does_not_plan_its_fires_again(
 
             link.release()
             await outbox.wait_for(count, timeout=20)
-            await asyncio.sleep(1.0)  # a second bucket would have gone by now
+            later = await later_reminder(rest)
+            await scheduler.resync()
+            await until(lambda: outbox.for_job(later), 30, "a later reminder fired")
         finally:
             scheduler.shutdown()
             await client.aclose()
-    sent = await outbox.all()
+    sent = [s for s in await outbox.all() if s.message.correlation_id != later]
     assert sorted(str(s.message.correlation_id) for s in sent) == sorted(jobs)
     claimed = _sample("smart_assistant_cron_fires_already_claimed_total") - claimed_before
     assert claimed == 0, "no fire was composed and sent twice"

@@ -12,7 +12,7 @@ from ops.processes import ServiceProcess, Stack
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
 from tests.waiting import until
-from tg_bot.tests.conftest import incoming
+from tg_bot.tests.conftest import incoming, queued_before_a_later_one
 
 
 def people(count: int) -> list[dict]:
@@ -59,14 +59,13 @@ async def test_sigkill_between_get_updates_and_queueing_loses_and_doubles_nothin
         return len(await incoming(redis, names)) >= len(expected)
 
     await until(all_queued, timeout=30)
-    await asyncio.sleep(1.0)  # time enough for any duplicate to show up
-    messages = await incoming(redis, names)
+    messages, later = await queued_before_a_later_one(telegram, redis, names)
     assert [m.message_id for m in messages] == [
         incoming_message_id(telegram.bot_id, update_id) for update_id in expected
     ]
     assert [m.text for m in messages][:6] == [f"before the crash {i}" for i in range(6)]
     assert messages[6].text == "hi" and messages[6].chat_id == group["id"]
-    assert int(await redis.get(names.telegram_bot_offset(telegram.bot_id))) == max(expected) + 1
+    assert int(await redis.get(names.telegram_bot_offset(telegram.bot_id))) == later + 1
 
 
 async def test_sigkill_in_the_middle_of_a_busy_stream_loses_and_doubles_nothing(
@@ -91,7 +90,6 @@ async def test_sigkill_in_the_middle_of_a_busy_stream_loses_and_doubles_nothing(
         return len(await incoming(redis, names)) >= len(expected)
 
     await until(all_queued, timeout=30)
-    await asyncio.sleep(0.5)
-    messages = await incoming(redis, names)
+    messages, _ = await queued_before_a_later_one(telegram, redis, names)
     assert [m.text for m in messages] == [f"message {i}" for i in range(60)]
     assert len({m.message_id for m in messages}) == 60
