@@ -97,6 +97,16 @@ async def test_a_failed_queueing_writes_nothing_and_keeps_the_offset(
     assert len(telegram.sent_to(boris["id"])) == 1
 
 
+def typings(telegram, chat: dict, count: int) -> list:
+    """The chat's typing actions once there are `count` of them."""
+    actions = telegram.actions_in(chat["id"])
+    return actions if len(actions) >= count else []
+
+
+async def typing_over(redis, names, chat: dict) -> bool:
+    return not await redis.exists(names.telegram_typing(chat["id"]))
+
+
 async def test_typing_is_shown_until_the_answer_went_out(
     run_bot, telegram, redis, names, rest
 ) -> None:
@@ -105,15 +115,14 @@ async def test_typing_is_shown_until_the_answer_went_out(
     async with run_bot():
         telegram.inject(build.private_text(anna, "think hard"))
         [message] = await queued(redis, names)
-        await asyncio.sleep(1.5)
-        actions = telegram.actions_in(anna["id"])
+        actions = await until(lambda: typings(telegram, anna, 2), 10, "typing shown twice")
         reply = OutgoingMessage(
             message_id=uuid.uuid4(), chat_id=anna["id"], text="Done",
             correlation_id=str(message.message_id),
         )  # fmt: skip
         await StreamPublisher(redis, names).publish(TO_TELEGRAM, reply)
         [answer] = await telegram.wait_sent(1, anna["id"])
-        await asyncio.sleep(1.0)
+        await until(lambda: typing_over(redis, names, anna), 10, "the chat's typing ended")
     assert len(actions) >= 2 and {a.action for a in actions} == {"typing"}
     times = [a.at for a in telegram.actions_in(anna["id"])]
     assert all(b - a >= 0.4 - 0.01 for a, b in itertools.pairwise(times))
@@ -145,9 +154,9 @@ async def test_typing_waits_for_a_noticeable_delay_so_a_quick_answer_shows_none(
         asked = asyncio.get_running_loop().time()
         telegram.inject(build.private_text(slow, "think hard"))
         [second] = await queued(redis, names)
-        await asyncio.sleep(1.5)
+        await until(lambda: typings(telegram, slow, 2), 10, "typing shown twice")
         answered_at = await answer(slow, second)
-        await asyncio.sleep(0.8)
+        await until(lambda: typing_over(redis, names, slow), 10, "the chat's typing ended")
     assert telegram.actions_in(quick["id"]) == []
     times = [a.at for a in telegram.actions_in(slow["id"])]
     assert len(times) >= 2 and times[0] >= asked + 0.8
@@ -175,8 +184,7 @@ async def test_a_message_right_after_a_quick_answer_still_shows_typing(
         await telegram.wait_sent(1, anna["id"])
         telegram.inject(build.private_text(anna, "second"))
         [_, second] = await queued(redis, names, count=2)
-        await asyncio.sleep(1.0)
-        shown = len(telegram.actions_in(anna["id"]))
+        shown = len(await until(lambda: typings(telegram, anna, 1), 10, "typing shown"))
         await answer(second)
         await telegram.wait_sent(2, anna["id"])
     assert shown >= 1
