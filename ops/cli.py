@@ -524,7 +524,9 @@ def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
 
 def cmd_test(ctx: Context, args: argparse.Namespace) -> int:
     paths = [TEST_PATHS[s] for s in args.service or []]
-    command = [sys.executable, "-m", "pytest", *paths, *args.pytest_args]
+    # The quick loop: no processes, no policy checks, few Hypothesis examples (tests/tiers.py).
+    fast = ["-m", "unit or integration", "--hypothesis-profile=fast"] if args.fast else []
+    command = [sys.executable, "-m", "pytest", *paths, *fast, *args.pytest_args]
     return subprocess.run(command, cwd=ROOT).returncode
 
 
@@ -835,6 +837,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         choices=sorted(TEST_PATHS),
         help="only this service's tests (repeatable)",
+    )
+    test.add_argument(
+        "--fast",
+        action="store_true",
+        help="only the unit and integration tiers, with few Hypothesis examples",
     )
     test.set_defaults(func=cmd_test)
     bench = sub.add_parser(

@@ -22,6 +22,8 @@ from common.names import ASSISTANT_GROUP, Names
 from ops.services import BY_NAME, NAMES, ROOT
 from tg_bot.src.settings import Settings as TgBotSettings
 
+pytestmark = pytest.mark.policy
+
 KUBERNETES = ROOT / "deploy" / "kubernetes"
 OVERLAY = KUBERNETES / "overlays" / "example"
 CHECKOV_CONFIG = KUBERNETES / ".checkov.yaml"

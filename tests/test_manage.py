@@ -24,6 +24,8 @@ from common.queue import ConsumerConfig, StreamConsumer
 from ops.infra import port_answers
 from ops.services import ROOT
 
+pytestmark = pytest.mark.e2e
+
 MANAGE = [sys.executable, str(ROOT / "manage.py")]
 
 

@@ -30,6 +30,8 @@ from sandbox.llm_server import LlmStandIn
 from tests.private_servers import PrivateRedis
 from tests.test_manage import MANAGE, bare_env, free_base_port, manage
 
+pytestmark = pytest.mark.e2e
+
 # -- a stack started with `up`, found by the other commands ---------------------------------
 
 

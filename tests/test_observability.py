@@ -21,6 +21,8 @@ from prometheus_client import REGISTRY
 
 from ops.services import ROOT
 
+pytestmark = pytest.mark.policy
+
 HERE = ROOT / "deploy" / "observability"
 RULES = HERE / "prometheus-rules.yaml"
 DASHBOARD = HERE / "grafana-dashboard.json"
