@@ -60,13 +60,19 @@ def configure_logging(settings: ServiceSettings, service: str) -> None:
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
 
+    # A logger is cached on first use with the processor list of that moment. Refilling the
+    # one list in place (as structlog.testing.capture_logs does) keeps every logger cached
+    # under an earlier configuration on the current chain, so a reconfiguration (a service
+    # started in-process, a test) never leaves module loggers writing to an old one.
+    processors = structlog.get_config()["processors"]
+    processors[:] = [
+        # First, so a line below the level costs one check, not the whole chain.
+        structlog.stdlib.filter_by_level,
+        *_SHARED_PROCESSORS,
+        structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+    ]
     structlog.configure(
-        processors=[
-            # First, so a line below the level costs one check, not the whole chain.
-            structlog.stdlib.filter_by_level,
-            *_SHARED_PROCESSORS,
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-        ],
+        processors=processors,
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,

@@ -523,11 +523,21 @@ def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_test(ctx: Context, args: argparse.Namespace) -> int:
+    """pytest on the chosen parts; on embedded Postgres and Redis when none is found
+    (infra.suite_servers), stopped when it ends."""
     paths = [TEST_PATHS[s] for s in args.service or []]
+    pytest_args = list(args.pytest_args)
+    if "--" in pytest_args:  # it ends manage.py's options; pytest would take what follows as paths
+        pytest_args.remove("--")
     # The quick loop: no processes, no policy checks, few Hypothesis examples (tests/tiers.py).
     fast = ["-m", "unit or integration", "--hypothesis-profile=fast"] if args.fast else []
-    command = [sys.executable, "-m", "pytest", *paths, *fast, *args.pytest_args]
-    return subprocess.run(command, cwd=ROOT).returncode
+    command = [sys.executable, "-m", "pytest", *paths, *fast, *pytest_args]
+    with infra.suite_servers(dict(os.environ)) as servers:
+        if servers.started:
+            urls = ", ".join(servers.started.values())
+            say(f"no {' or '.join(servers.started)} found: the tests use embedded ones ({urls})")
+            signal.signal(signal.SIGTERM, _raise_interrupt)  # stopped on the way out too
+        return subprocess.run(command, cwd=ROOT, env=servers.env).returncode
 
 
 def cmd_bench(ctx: Context, args: argparse.Namespace) -> int:

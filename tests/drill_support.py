@@ -10,6 +10,7 @@ each chat's answers must arrive in the order its messages were sent.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import subprocess
@@ -25,6 +26,7 @@ from ops.services import ROOT
 from sandbox import telegram_updates as build
 from sandbox.llm_server import LlmStandIn
 from sandbox.telegram_api import TelegramStandIn
+from tests.waiting import NotInTime, until
 
 PRIMARY = "drill-primary"
 FALLBACK = "drill-fallback"
@@ -205,7 +207,8 @@ class Traffic:
     ) -> None:
         """Until every message has its answer (or `timeout`), then `settle` seconds more for
         any duplicate to show up."""
-        await until(lambda: self.all_answered(reply), timeout)
+        with contextlib.suppress(NotInTime):
+            await until(lambda: self.all_answered(reply), timeout)
         await asyncio.sleep(settle)
 
     def counts(self, reply: Callable[[str], str] = echo, ignore: str = "⏰") -> Counts:
@@ -239,17 +242,6 @@ class Traffic:
                 if n == 2 and before and before[-1].text == text and copies[1] >= restarted:
                     resent += 1
         return resent
-
-
-async def until(check: Callable[[], object], timeout: float) -> bool:
-    """Polls `check` until it is true or `timeout` passes; whether it became true."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if check():
-            return True
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.1)
 
 
 def report(counts: Counts, drill: str, **extra: object) -> None:

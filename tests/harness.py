@@ -36,11 +36,18 @@ _ISOLATED = (
 )
 
 
+#: pytest run directly starts no server; `./manage.py test` starts embedded ones when needed.
+NO_SERVER = (
+    "no {kind}: run the tests with ./manage.py test (it starts an embedded one), "
+    "set {url}, or start one on 127.0.0.1:{port}"
+)
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> DatabaseServer:
     found = find_postgres(os.environ.get("TEST_DATABASE_URL"))
     if found is None:
-        pytest.exit("no Postgres: set TEST_DATABASE_URL or start one on 127.0.0.1:5432", 3)
+        pytest.exit(NO_SERVER.format(kind="Postgres", url="TEST_DATABASE_URL", port=5432), 3)
     return DatabaseServer(found.url)
 
 
@@ -75,7 +82,7 @@ def empty_database(postgres_server: DatabaseServer) -> Iterator[str]:
 def redis_url() -> str:
     found = find_redis(os.environ.get("TEST_REDIS_URL"))
     if found is None:
-        pytest.exit("no Redis: set TEST_REDIS_URL or start one on 127.0.0.1:6379", 3)
+        pytest.exit(NO_SERVER.format(kind="Redis", url="TEST_REDIS_URL", port=6379), 3)
     return found.url
 
 

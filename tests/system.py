@@ -19,7 +19,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -293,15 +293,6 @@ class System:
             person.id,
         )
         return [outcome for (outcome,) in rows]
-
-
-async def until(check: Callable[[], Any], timeout: float = 20.0) -> Any:
-    """Poll `check` until it returns something truthy; that value."""
-    deadline = time.monotonic() + timeout
-    while not (found := check()):
-        assert time.monotonic() < deadline, f"not true in {timeout}s"
-        await asyncio.sleep(0.1)
-    return found
 
 
 def seed_document(env: dict[str, str]) -> Json:

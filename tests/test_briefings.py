@@ -16,8 +16,9 @@ import pytest
 
 from sandbox.llm_server import Step, ToolCallStep
 from sandbox.telegram_api import SentMessage
-from tests.system import Person, System, until
+from tests.system import Person, System
 from tests.test_buttons import answer_to, buttons_of, edited, labelled, tap
+from tests.waiting import until
 
 AGENDA_AND_WEATHER = [
     ToolCallStep("calendar", {"action": "list"}),

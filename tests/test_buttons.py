@@ -17,7 +17,8 @@ from common.rest_client import RestClient
 from common.wire import CronJob, CronJobStatus, CronJobType
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import SentMessage
-from tests.system import DEFAULT_MODEL, FALLBACK_MODEL, Person, System, until
+from tests.system import DEFAULT_MODEL, FALLBACK_MODEL, Person, System
+from tests.waiting import until
 
 Json = dict[str, Any]
 

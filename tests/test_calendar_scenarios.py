@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.system import Person, System, until
+from tests.system import Person, System
 from tests.test_buttons import answer_to, buttons_of, edited, labelled, tap
+from tests.waiting import until
 
 WORK = "work@group.calendar.google.com"
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -14,7 +14,6 @@ import importlib.util
 import json
 import os
 import re
-import shutil
 import subprocess
 import sysconfig
 import tomllib
@@ -26,6 +25,7 @@ import pytest
 
 from ops.services import HTTP_SERVICES, NAMES, ROOT, WORKERS
 from ops.services import SERVICES as ALL_SERVICES
+from tests.programs import require_program
 
 pytestmark = pytest.mark.policy
 
@@ -206,9 +206,7 @@ def test_the_proxy_spreads_each_published_port_over_every_replica() -> None:
 
 def test_the_caddyfile_is_valid(tmp_path: Path) -> None:
     """Debian's caddy (apt-get install caddy) adapts and checks it as the image would."""
-    caddy = shutil.which("caddy")
-    if caddy is None:
-        pytest.fail("caddy is missing: apt-get install caddy (.ci/run installs it)")
+    caddy = require_program("caddy", "caddy")
     result = run_tool(
         [caddy, "validate", "--config", CADDYFILE, "--adapter", "caddyfile"], tmp_path
     )

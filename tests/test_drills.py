@@ -41,9 +41,9 @@ from tests.drill_support import (
     pipeline_env,
     report,
     seed,
-    until,
 )
 from tests.private_servers import PrivatePostgres, PrivateRedis
+from tests.waiting import until
 
 MakePipeline = Callable[..., Awaitable[Pipeline]]
 

@@ -20,6 +20,7 @@ import yaml
 
 from common.names import ASSISTANT_GROUP, Names
 from ops.services import BY_NAME, NAMES, ROOT
+from tests.programs import require_program
 from tg_bot.src.settings import Settings as TgBotSettings
 
 pytestmark = pytest.mark.policy
@@ -41,9 +42,7 @@ def k8s_name(service: str) -> str:
 
 
 def kustomize(path: Path) -> list[dict[str, Any]]:
-    kubectl = shutil.which("kubectl") or "/usr/bin/kubectl"
-    if not Path(kubectl).exists():
-        pytest.fail("kubectl is needed to render deploy/kubernetes (kubectl kustomize)")
+    kubectl = require_program("kubectl", "kubectl")
     result = subprocess.run(
         [kubectl, "kustomize", str(path)], capture_output=True, text=True, timeout=60
     )

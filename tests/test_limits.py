@@ -18,7 +18,8 @@ import redis.asyncio as aioredis
 from common.limits import TokenBudget
 from sandbox import telegram_updates as build
 from sandbox.llm_server import Step, ToolCallStep
-from tests.system import Person, System, until
+from tests.system import Person, System
+from tests.waiting import until
 
 #: The shipped defaults the system runs with.
 PER_MINUTE, TOOL_CALLS, DAILY_TOKENS = 20, 10, 200_000

@@ -9,10 +9,8 @@ tg_bot formats it, and no send broke Telegram's limits (none refused with 429).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import itertools
-import time
 from pathlib import Path
 
 import psycopg2
@@ -22,6 +20,7 @@ from bench.pipeline import STREAM_ANSWER, Pipeline, Scenario
 from common.postgres_url import sync_url
 from sandbox import telegram_updates as build
 from sandbox.telegram_html import parse_html
+from tests.waiting import until
 from tg_bot.src.domain.formatting import MarkdownRenderer
 
 pytestmark = pytest.mark.e2e
@@ -29,14 +28,6 @@ pytestmark = pytest.mark.e2e
 ALICE, GROUP = 7_100_001, -100_7_100_002
 #: Sends are stamped when the stand-in accepts them: allow this much delivery jitter.
 JITTER_S = 0.05
-
-
-async def until(check, timeout: float = 60.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not (found := check()):
-        assert time.monotonic() < deadline, f"not true in {timeout}s"
-        await asyncio.sleep(0.05)
-    return found
 
 
 def stored_answers(database_url: str) -> dict[str, str]:
@@ -58,10 +49,10 @@ async def test_drafts_grow_the_final_is_the_stored_answer_and_limits_hold(tmp_pa
         group = build.group_chat(GROUP)
         telegram.inject(build.private_text(alice, "plan my day"))
         telegram.inject(build.mention(group, alice, "bench_bot", after=" plan our day"))
-        await until(lambda: telegram.sent_to(ALICE) and telegram.live.edits_in(GROUP))
+        await until(lambda: telegram.sent_to(ALICE) and telegram.live.edits_in(GROUP), 60)
         final_html = MarkdownRenderer().render(STREAM_ANSWER)
         final_text = parse_html(final_html).text.strip()
-        await until(lambda: [m.text for m in telegram.sent_to(GROUP)] == [final_text])
+        await until(lambda: [m.text for m in telegram.sent_to(GROUP)] == [final_text], 60)
 
         # A private chat: drafts that grow, then the answer as a message of its own.
         drafts = telegram.live.drafts_to(ALICE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -10,7 +11,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from common.names import Names
 from common.queue import ConsumerConfig, StreamConsumer
 from ops.infra import port_answers
 from ops.services import ROOT
+from tests.waiting import NotInTime, until_sync
 
 pytestmark = pytest.mark.e2e
 
@@ -53,16 +54,18 @@ def manage(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.
 
 
 def wait_for_line(path: Path, pattern: str, proc: subprocess.Popen, timeout: float) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        text = path.read_text(errors="replace") if path.exists() else ""
-        found = re.search(pattern, text)
-        if found:
-            return found.group(0)
-        if proc.poll() is not None:
-            raise AssertionError(f"manage.py exited {proc.returncode}:\n{text[-3000:]}")
-        time.sleep(0.2)
-    raise AssertionError(f"no line matching {pattern!r} in {timeout}s:\n{text[-3000:]}")
+    """The first match of `pattern` in the file at `path`; fails at once if `proc` exits."""
+
+    def text() -> str:
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    with contextlib.suppress(NotInTime):
+        until_sync(lambda: re.search(pattern, text()) or proc.poll() is not None, timeout)
+    if found := re.search(pattern, text()):
+        return found.group(0)
+    if proc.poll() is not None:
+        raise AssertionError(f"manage.py exited {proc.returncode}:\n{text()[-3000:]}")
+    raise AssertionError(f"no line matching {pattern!r} in {timeout}s:\n{text()[-3000:]}")
 
 
 @pytest.mark.timeout(240)

@@ -6,6 +6,7 @@ secrets are filled; readable logs in a terminal; one-line errors; the bootstrap'
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import pty
@@ -15,7 +16,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -29,6 +29,7 @@ from ops.services import ROOT
 from sandbox.llm_server import LlmStandIn
 from tests.private_servers import PrivateRedis
 from tests.test_manage import MANAGE, bare_env, free_base_port, manage
+from tests.waiting import NotInTime, until_sync
 
 pytestmark = pytest.mark.e2e
 
@@ -59,14 +60,11 @@ class Terminal:
         return b"".join(self._chunks).decode(errors="replace").replace("\r\n", "\n")
 
     def wait_for(self, pattern: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if re.search(pattern, self.text):
-                return
-            if proc.poll() is not None:
-                break
-            time.sleep(0.2)
-        raise AssertionError(f"no {pattern!r} (exit {proc.poll()}):\n{self.text[-4000:]}")
+        """Until `pattern` is printed; fails at once if `proc` exits first."""
+        with contextlib.suppress(NotInTime):
+            until_sync(lambda: re.search(pattern, self.text) or proc.poll() is not None, timeout)
+        if not re.search(pattern, self.text):
+            raise AssertionError(f"no {pattern!r} (exit {proc.poll()}):\n{self.text[-4000:]}")
 
     def close(self) -> None:
         os.close(self.slave)

@@ -3,11 +3,12 @@ and the services started together, waited for together."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,28 @@ def test_a_merge_revision_is_the_one_head(tmp_path: Path) -> None:
     assert cli.script_heads(tmp_path) == {"m"}
 
 
+_watching: list[list[str]] = []
+
+
+def _audit(event: str, args: tuple[object, ...]) -> None:
+    if event == "subprocess.Popen" and _watching:
+        _watching[-1].append(str(args[1]))
+
+
+sys.addaudithook(_audit)
+
+
+@contextlib.contextmanager
+def started_processes() -> Iterator[list[str]]:
+    """The command lines of every process started inside (Python's subprocess audit event)."""
+    started: list[str] = []
+    _watching.append(started)
+    try:
+        yield started
+    finally:
+        _watching.remove(started)
+
+
 @pytest.fixture
 def env_of(service_env: dict[str, str]) -> Callable[[str], dict[str, str]]:
     """A service environment on another database (what `up` gives the seed)."""
@@ -51,19 +74,20 @@ def test_up_migrates_and_seeds_a_new_database_and_then_leaves_it_be(
     env_of: Callable[[str], dict[str, str]],
     capfd: pytest.CaptureFixture[str],
 ) -> None:
-    cli.prepare_database(env_of(empty_database), seed_if_empty=True)
+    with started_processes() as migrating:
+        cli.prepare_database(env_of(empty_database), seed_if_empty=True)
+    assert migrating, "Alembic and the seed run in interpreters of their own"
     first = capfd.readouterr().err
     assert "database migrated to head" in first and "default configuration imported" in first
     state = cli.database_state(empty_database)
     assert state.revisions == cli.script_heads() and state.has_assistants
 
-    started = time.monotonic()
-    cli.prepare_database(env_of(empty_database), seed_if_empty=True)
-    took = time.monotonic() - started
+    with started_processes() as started:
+        cli.prepare_database(env_of(empty_database), seed_if_empty=True)
     second = capfd.readouterr().err
     assert "no migration needed" in second
     assert "alembic" not in second and "migrated" not in second and "imported" not in second
-    assert took < 1.0  # one query, no interpreter started
+    assert started == [], "one query, no interpreter started"
 
 
 @pytest.mark.timeout(300)

@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import asyncpg
 import httpx
@@ -36,6 +36,7 @@ from rest_service.app.main import create_app
 from rest_service.app.settings import Settings
 from rest_service.app.state import AppState
 from tests.harness import base_env
+from tests.programs import postgres_bin, require_program
 
 pytestmark = pytest.mark.e2e
 
@@ -47,13 +48,6 @@ ROLE = "managed_app"
 #: The setting that makes rest_service work behind a transaction pooler.
 FIX = "DB_STATEMENT_CACHE_SIZE=0"
 DATABASE = "managed_db"
-
-
-def _postgres_bin() -> Path:
-    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: p.parts)
-    if not versions:
-        pytest.fail("no Postgres server binaries under /usr/lib/postgresql (apt: postgresql)")
-    return versions[-1].parent
 
 
 def _as_postgres(args: list[str]) -> None:
@@ -113,7 +107,7 @@ def tls_postgres(server_dir: Path) -> Iterator[TlsPostgres]:
     authority = Authority(_owned_dir(root / "ca"))
     server = authority.issue("server", "localhost", ("localhost", "127.0.0.1"))
     data = root / "data"
-    bin_dir = _postgres_bin()
+    bin_dir = postgres_bin()
     _as_postgres([str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "reject"])
     for file in (server.cert, server.key):
         shutil.copy(file, data / file.name)
@@ -352,21 +346,19 @@ def test_a_missing_database_is_created_when_the_role_may(tls_postgres: TlsPostgr
 
 
 def _pgbouncer() -> str:
-    path = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
-    if not Path(path).exists():
-        pytest.fail("no pgbouncer (apt-get install -y pgbouncer)")
-    return path
+    return require_program("pgbouncer", "pgbouncer", "/usr/sbin/pgbouncer")
 
 
 @pytest.fixture(scope="module")
-def pgbouncer(server_dir: Path) -> Iterator[int]:
+def pgbouncer(server_dir: Path, postgres_server: infra.DatabaseServer) -> Iterator[int]:
     """Transaction pooling with few server connections, so clients' transactions keep landing
     on server connections other clients prepared statements on."""
     root = _owned_dir(server_dir / "pgbouncer")
     port = infra.free_port()
     (root / "users.txt").write_text('"postgres" ""\n')
+    server = urlsplit(postgres_server.server_url)  # the tests' server, wherever it listens
     (root / "pgbouncer.ini").write_text(
-        "[databases]\n* = host=127.0.0.1 port=5432\n"
+        f"[databases]\n* = host={server.hostname} port={server.port or 5432}\n"
         "[pgbouncer]\n"
         f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
         f"auth_type = trust\nauth_file = {root / 'users.txt'}\n"

@@ -12,8 +12,9 @@ import pytest
 
 from common.wire import PROFILE_FACT_MAX_CHARS
 from sandbox import telegram_updates as build
-from tests.system import Person, System, until
+from tests.system import Person, System
 from tests.test_buttons import answer_to, buttons_of, edited, rest_client, tap
+from tests.waiting import until
 
 HEADER = "What the user told you about themselves"
 

@@ -9,7 +9,6 @@ import importlib
 import json
 import pkgutil
 import re
-import shutil
 import subprocess
 from functools import cache
 from pathlib import Path
@@ -20,6 +19,7 @@ import yaml  # type: ignore[import-untyped]
 from prometheus_client import REGISTRY
 
 from ops.services import ROOT
+from tests.programs import require_program
 
 pytestmark = pytest.mark.policy
 
@@ -191,10 +191,7 @@ def expr_balanced(expr: str) -> bool:
 
 @pytest.fixture(scope="module")
 def promtool() -> str:
-    found = shutil.which("promtool")
-    if found is None:
-        pytest.fail("promtool is missing: apt-get install prometheus (Debian ships it there)")
-    return found
+    return require_program("promtool", "prometheus")
 
 
 def run_promtool(promtool: str, *args: str) -> str:
@@ -427,9 +424,7 @@ def test_the_dashboard_shows_what_the_alerts_watch() -> None:
 
 
 def test_the_observability_kustomization_renders(tmp_path: Path) -> None:
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.fail("kubectl is missing (the Kubernetes tests need it too)")
+    kubectl = require_program("kubectl", "kubectl")
     done = subprocess.run(
         [kubectl, "kustomize", str(HERE)], capture_output=True, text=True, timeout=60
     )

@@ -5,8 +5,8 @@ timeout (real outages: a port where nothing listens, a proxy to Redis that is cu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +17,7 @@ from ops.infra import free_port
 from ops.processes import Stack
 from ops.services import NAMES
 from tests.tcp_proxy import TcpProxy
+from tests.waiting import NotInTime, until_sync
 
 #: What each service's readiness waits for (docs/deploy.md "Kubernetes").
 READINESS = {
@@ -67,21 +68,22 @@ def redis_proxy(service_env: dict[str, str]) -> Iterator[ThreadedProxy]:
         proxy.close()
 
 
-def probe(url: str) -> tuple[httpx.Response, float]:
-    started = time.monotonic()
-    response = httpx.get(url, timeout=10)
-    return response, time.monotonic() - started
+def probe(url: str) -> httpx.Response:
+    """A probe as the kubelet sends it: unanswered within the manifests' timeoutSeconds, it
+    fails (httpx raises)."""
+    return httpx.get(url, timeout=PROBE_TIMEOUT_S)
 
 
 def wait_ready(url: str, want: int, timeout: float = 20.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        response = httpx.get(f"{url}/readyz", timeout=10)
-        if response.status_code == want or time.monotonic() > deadline:
-            assert response.status_code == want, response.text
-            body: dict[str, Any] = response.json()
-            return body
-        time.sleep(0.2)
+    def readiness() -> httpx.Response:
+        return httpx.get(f"{url}/readyz", timeout=10)
+
+    with contextlib.suppress(NotInTime):
+        until_sync(lambda: readiness().status_code == want, timeout, f"/readyz {want}")
+    response = readiness()
+    assert response.status_code == want, response.text
+    body: dict[str, Any] = response.json()
+    return body
 
 
 @pytest.mark.parametrize("service", NAMES)
@@ -103,11 +105,10 @@ def test_every_service_is_live_and_ready_without_a_token(stack: Stack, service: 
 def test_rest_service_without_postgres_is_live_but_not_ready(stack: Stack) -> None:
     dead = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/nowhere"
     rest = stack.start("rest_service", env={"ASYNC_DATABASE_URL": dead})
-    ready, took = probe(f"{rest.url}/readyz")
+    ready = probe(f"{rest.url}/readyz")
     assert ready.status_code == 503
     assert ready.json()["failing"] == ["postgres"]
     assert ready.json()["checks"]["postgres"]["ok"] is False
-    assert took < PROBE_TIMEOUT_S
     assert httpx.get(f"{rest.url}/livez").status_code == 200
     health = httpx.get(f"{rest.url}/health")  # unchanged: 200, and says what is down
     assert (health.status_code, health.json()["postgres"]) == (200, "down")
@@ -127,14 +128,11 @@ def test_without_redis_a_service_is_live_not_ready_and_ready_again(
     process = stack.start(service, env={"REDIS_URL": str(redis_url)})
     wait_ready(process.url, 200)
     redis_proxy.down()
-    ready, took = probe(f"{process.url}/readyz")
+    ready = probe(f"{process.url}/readyz")
     assert ready.status_code == 503
     assert ready.json()["failing"] == ["redis"]
     assert ready.json()["checks"]["rest_service"] == {"ok": True}
-    assert took < PROBE_TIMEOUT_S
-    live, took = probe(f"{process.url}/livez")
-    assert live.status_code == 200
-    assert took < 1.0
+    assert probe(f"{process.url}/livez").status_code == 200
     redis_proxy.up()
     assert wait_ready(process.url, 200)["failing"] == []
 
@@ -143,10 +141,9 @@ def test_rest_service_without_redis_stays_ready(stack: Stack) -> None:
     """It answers from Postgres then; only /health says so."""
     dead = f"redis://127.0.0.1:{free_port()}/0"
     rest = stack.start("rest_service", env={"REDIS_URL": dead})
-    ready, took = probe(f"{rest.url}/readyz")
+    ready = probe(f"{rest.url}/readyz")
     assert ready.status_code == 200, ready.text
     assert set(ready.json()["checks"]) == {"postgres"}
-    assert took < PROBE_TIMEOUT_S
     health = httpx.get(f"{rest.url}/health", timeout=10).json()
     assert (health["status"], health["redis"]) == ("degraded", "down")
 

@@ -22,7 +22,8 @@ from assistant.src.assistants.phrases import CATALOGUE as PHRASES
 from common.messages import IncomingMessage, OutgoingMessage
 from common.names import TO_SECRETARY, TO_TELEGRAM
 from sandbox import telegram_updates as build
-from tests.system import Person, System, until
+from tests.system import Person, System
+from tests.waiting import until
 from tg_bot.src.i18n import CATALOGUE as BOT_TEXTS
 
 #: tg_bot's apology for an answer it could not deliver, in any language it has.

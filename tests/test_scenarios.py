@@ -21,7 +21,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sandbox import telegram_updates as build
-from tests.system import DEFAULT_MODEL, Person, System, until
+from tests.system import DEFAULT_MODEL, Person, System
+from tests.waiting import until
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 #: The events `seed_tomorrow` puts in a calendar.

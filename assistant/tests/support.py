@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +18,7 @@ from common.wire import Message, SnapshotTool, ToolType, User
 from ops.processes import ServiceProcess, Stack
 from sandbox.llm_server import LlmStandIn
 from sandbox.open_meteo import OpenMeteoStandIn
+from tests.waiting import until
 
 TIME_SCHEMA = {
     "type": "object",
@@ -294,7 +294,7 @@ class Deployment:
             wanted = str(message.message_id)
             return next((a for a in await self.answers(stream) if a.correlation_id == wanted), None)
 
-        return await wait_for(found, timeout, f"no answer to {message.text!r}")
+        return await until(found, timeout, f"no answer to {message.text!r}")
 
     async def ask(self, user: User, text: str, **options: Any) -> OutgoingMessage:
         return await self.answer_to(await self.send(user, text, **options))
@@ -314,17 +314,3 @@ class Deployment:
     async def assistant_id(self, name: str) -> str:
         assistants = await self.admin.get_json("/api/assistants/", limit=1000)
         return next(a["id"] for a in assistants if a["name"] == name)
-
-
-async def wait_for(
-    check: Callable[[], Awaitable[Any]], timeout: float = 20.0, what: str = "condition"
-) -> Any:
-    """The first truthy result of `check`, polled until `timeout`."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out: {what}")
-        await asyncio.sleep(0.05)

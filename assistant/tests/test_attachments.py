@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from assistant.src.tools.outside import DATA_NOTE
-from assistant.tests.support import Deployment, wait_for
+from assistant.tests.support import Deployment
 from common.blobs import BlobStore
 from common.messages import (
     Attachment,
@@ -24,6 +24,7 @@ from common.messages import (
 from common.wire import User
 from sandbox.llm_media import transcript_of
 from tests.media_files import docx_file, pdf, picture, speech_wav
+from tests.waiting import until
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -152,7 +153,7 @@ async def blobs_gone(deployment: Deployment, message: IncomingMessage) -> None:
         keys = [a.blob_key for a in message.attachments]
         return not await deployment.redis.exists(*keys)
 
-    await wait_for(gone, 5, "the turn's blobs deleted")
+    await until(gone, 5, "the turn's blobs deleted")
 
 
 async def answer(deployment: Deployment, message: IncomingMessage) -> OutgoingMessage:

@@ -34,7 +34,6 @@ from assistant.src.documents import (
 from assistant.src.file_worker import FileWorker
 from assistant.src.pictures import PictureProblem, PictureUnreadable
 from assistant.src.settings import Settings
-from assistant.tests.support import wait_for
 from assistant.tests.test_attachments_reader import snapshot as reader_snapshot
 from common.blobs import BlobStore
 from common.messages import Attachment, AttachmentKind, IncomingMessage
@@ -54,6 +53,7 @@ from tests.media_files import (
     speech_wav,
 )
 from tests.redis_topologies import full_redis
+from tests.waiting import until
 
 pytestmark = pytest.mark.e2e
 
@@ -271,7 +271,7 @@ async def test_a_cancelled_turn_leaves_no_child_behind(worker: FileWorker) -> No
     async def started() -> bool:
         return bool(_children())
 
-    await wait_for(started, 10, "the child started")
+    await until(started, 10, "the child started")
     job.cancel()
     with pytest.raises(asyncio.CancelledError):
         await job
@@ -337,7 +337,7 @@ async def test_a_big_audio_waits_for_a_file_slot_a_voice_note_does_not(
             async def queued() -> bool:
                 return reader.worker.waiting == 1
 
-            await wait_for(queued, 10, "the big upload waiting for a slot")
+            await until(queued, 10, "the big upload waiting for a slot")
             assert await heard(small) == "short note"  # a voice note does not wait
             assert not waiting.done()
         assert await waiting == "long recording"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.tests.support import Deployment, wait_for
+from assistant.tests.support import Deployment
 from assistant.tests.test_attachments import (  # noqa: F401 (`media`: the fixture)
     DOCX,
     answer,
@@ -35,6 +35,7 @@ from tests.media_files import (
     picture,
     png_declaring,
 )
+from tests.waiting import until
 
 pytestmark = pytest.mark.usefixtures("media")
 
@@ -140,7 +141,7 @@ async def test_a_duplicate_entrys_files_go_with_their_budget(deployment: Deploym
     async def gone() -> bool:
         return not await deployment.redis.exists(key) and await blobs.usage(owner) == 0
 
-    await wait_for(gone, 10, "the duplicate's blob deleted and released")
+    await until(gone, 10, "the duplicate's blob deleted and released")
 
 
 async def test_a_dead_lettered_entrys_files_go_with_their_budget(deployment: Deployment) -> None:
@@ -154,4 +155,4 @@ async def test_a_dead_lettered_entrys_files_go_with_their_budget(deployment: Dep
     async def gone() -> bool:
         return not await deployment.redis.exists(key) and await blobs.usage(owner) == 0
 
-    await wait_for(gone, 10, "the dead letter's blob deleted and released")
+    await until(gone, 10, "the dead letter's blob deleted and released")

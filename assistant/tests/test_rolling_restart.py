@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 
-from assistant.tests.support import SHARED, Deployment, wait_for
+from assistant.tests.support import SHARED, Deployment
 from sandbox.llm_server import Step, ToolCallStep
+from tests.waiting import until
 
 #: No replica claims another's entry within the test: only a hand-back can move it.
 NO_CLAIM = "600000"
@@ -29,7 +30,7 @@ async def test_a_turn_cut_by_sigterm_is_finished_by_another_replica_without_aski
         Step(text="It is time."),
     )
     message = await deployment.send(ida, "what time is it?")
-    await wait_for(lambda: _asked(deployment, 2), 20, "the second step was not asked")
+    await until(lambda: _asked(deployment, 2), 20, "the second step was not asked")
     await deployment.another_assistant("assistant-staying", QUEUE_CLAIM_IDLE_MS=NO_CLAIM)
 
     assert await asyncio.to_thread(leaving.stop) == 0

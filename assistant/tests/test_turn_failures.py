@@ -8,8 +8,9 @@ import json
 import uuid
 
 from assistant.src.assistants.phrases import CATALOGUE
-from assistant.tests.support import Deployment, wait_for
+from assistant.tests.support import Deployment
 from common.messages import OutgoingKind
+from tests.waiting import until
 
 LONG = ("Please plan my week: " + "meetings, calls, reviews and a dentist visit. " * 100)[:4096]
 
@@ -43,7 +44,7 @@ async def test_a_message_with_nul_and_a_lone_surrogate_is_answered(
     async def both() -> bool:
         return len([a for a in await deployment.answers() if a.chat_id == message.chat_id]) == 2
 
-    await wait_for(both)
+    await until(both)
     answers = [a for a in await deployment.answers() if a.chat_id == message.chat_id]
     assert all(a.kind == OutgoingKind.REPLY for a in answers)
     asked = [r.messages[-1]["content"] for r in deployment.llm.requests]
@@ -88,5 +89,5 @@ async def test_a_payload_that_does_not_parse_but_names_its_chat_gets_an_apology(
         found = [a for a in await deployment.answers() if a.chat_id == dora.telegram_id]
         return found[0] if found else None
 
-    answer = await wait_for(apology)
+    answer = await until(apology)
     assert answer.kind == OutgoingKind.ERROR and answer.text == CATALOGUE.text("en", "turn_failed")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 
+from structlog.testing import capture_logs
+
 from common.logging import configure_logging, correlation, get_logger, reset_logging
 from common.settings import ServiceSettings
 
@@ -46,3 +48,19 @@ def test_info_level_hides_debug_details(tmp_path) -> None:
     reset_logging()
     events = [json.loads(line)["event"] for line in log_file.read_text().splitlines()]
     assert events == ["key_event"]
+
+
+def test_a_logger_cached_before_a_reconfiguration_is_captured_after_it() -> None:
+    """A module's `log = get_logger(__name__)` is cached on its first use; a later
+    configuration (another test, a service started in-process) must not leave it on the old
+    processors, where capture_logs would not hear it."""
+    configure_logging(ServiceSettings(environment="test", log_format="json"), "first")
+    log = get_logger("cached.at.import")
+    log.info("cached")
+    configure_logging(ServiceSettings(environment="test", log_format="console"), "second")
+    try:
+        with capture_logs() as logs:
+            log.info("heard", step=2)
+    finally:
+        reset_logging()
+    assert [(e["event"], e["step"]) for e in logs] == [("heard", 2)]

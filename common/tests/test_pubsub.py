@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 from common.names import Names
 from common.pubsub import listen
 from common.redis_connection import create_redis
-from common.tests.test_queue import wait_until
+from tests.waiting import until
 
 
 class Heard:
@@ -37,15 +37,15 @@ async def test_each_message_reaches_the_handler_as_text(
 ) -> None:
     channel, heard, stop = names.key("test:channel"), Heard(), asyncio.Event()
     task = asyncio.create_task(listen(redis, channel, heard.message, heard.subscribed, stop))
-    await wait_until(lambda: _one(redis, channel))
+    await until(lambda: _one(redis, channel))
     for text in ("1", '{"job_id": "x"}', "привет"):
         await redis.publish(channel, text)
-    await wait_until(_async(lambda: len(heard.messages) == 3))
+    await until(_async(lambda: len(heard.messages) == 3))
     stop.set()
     await asyncio.wait_for(task, 5)
     assert heard.messages == ["1", '{"job_id": "x"}', "привет"]
     assert heard.subscriptions == 1
-    await wait_until(lambda: _none(redis, channel))
+    await until(lambda: _none(redis, channel))
 
 
 async def test_a_lost_connection_resubscribes_and_resyncs(
@@ -55,14 +55,14 @@ async def test_a_lost_connection_resubscribes_and_resyncs(
     name = f"test-pubsub-{uuid.uuid4().hex[:8]}"  # so only this listener's connection is cut
     own = aioredis.Redis.from_url(redis_url, client_name=name)
     task = asyncio.create_task(listen(own, channel, heard.message, heard.subscribed, stop))
-    await wait_until(lambda: _one(redis, channel))
+    await until(lambda: _one(redis, channel))
     for client in await redis.client_list(_type="pubsub"):
         if client["name"] == name:
             await redis.client_kill_filter(_id=client["id"])
-    await wait_until(_async(lambda: heard.subscriptions == 2))
-    await wait_until(lambda: _one(redis, channel))
+    await until(_async(lambda: heard.subscriptions == 2))
+    await until(lambda: _one(redis, channel))
     await redis.publish(channel, "after")
-    await wait_until(_async(lambda: heard.messages == ["after"]))
+    await until(_async(lambda: heard.messages == ["after"]))
     stop.set()
     await asyncio.wait_for(task, 5)
     await own.aclose()
@@ -73,7 +73,7 @@ async def test_cancelling_the_task_ends_it_without_stop(
 ) -> None:
     channel, heard = names.key("test:channel"), Heard()
     task = asyncio.create_task(listen(redis, channel, heard.message, heard.subscribed))
-    await wait_until(lambda: _one(redis, channel))
+    await until(lambda: _one(redis, channel))
     task.cancel()
     await asyncio.wait([task], timeout=5)
     assert task.cancelled()
@@ -103,9 +103,9 @@ async def test_a_cluster_client_listens_before_it_has_sent_any_command(
     channel, heard, stop = names.key("test:channel"), Heard(), asyncio.Event()
     task = asyncio.create_task(listen(cluster, channel, heard.message, heard.subscribed, stop))
     try:
-        await wait_until(_async(lambda: heard.subscriptions == 1 or task.done()))
+        await until(_async(lambda: heard.subscriptions == 1 or task.done()))
         assert not task.done(), task.exception()
-        await wait_until(lambda: _heard_once_published(cluster, channel, heard))
+        await until(lambda: _heard_once_published(cluster, channel, heard))
     finally:
         stop.set()
         await asyncio.wait_for(task, 5)

@@ -18,6 +18,7 @@ from common.messages import OutgoingMessage
 from common.names import Names
 from common.queue import ConsumerConfig, StreamConsumer, StreamPublisher
 from ops.services import ROOT
+from tests.waiting import until
 
 STREAM = "queue:test"
 FAST = ConsumerConfig(
@@ -33,14 +34,6 @@ FAST = ConsumerConfig(
 
 def message(chat: int, text: str, message_id: uuid.UUID | None = None) -> OutgoingMessage:
     return OutgoingMessage(message_id=message_id or uuid.uuid4(), chat_id=chat, text=text)
-
-
-async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 @asynccontextmanager
@@ -101,7 +94,7 @@ async def test_entry_is_handled_acked_and_recorded_done(redis, names) -> None:
     msg = message(1, "hello")
     async with running(consumer):
         await StreamPublisher(redis, names).publish(STREAM, msg)
-        await wait_until(lambda: _true(seen))
+        await until(lambda: _true(seen))
     assert seen == ["hello"]
     assert await redis.exists(names.done(STREAM, str(msg.message_id)))
     assert (await redis.xpending(names.stream(STREAM), "g"))["pending"] == 0
@@ -117,10 +110,10 @@ async def test_redelivered_message_with_done_record_is_dropped(redis, names) -> 
     same_id = uuid.uuid4()
     async with running(in_process(redis, names, handle)):
         await publisher.publish(STREAM, message(1, "first", same_id))
-        await wait_until(lambda: _true(seen))
+        await until(lambda: _true(seen))
         await publisher.publish(STREAM, message(1, "again", same_id))
         await publisher.publish(STREAM, message(1, "next"))
-        await wait_until(lambda: _true(len(seen) == 2))
+        await until(lambda: _true(len(seen) == 2))
     assert seen == ["first", "next"]
 
 
@@ -136,8 +129,8 @@ async def test_malformed_payload_goes_to_dead_letter_and_consumer_goes_on(redis,
         await publisher.publish_raw(STREAM, {"other": "field"})
         await publisher.publish_raw(STREAM, {"data": json.dumps({"chat_id": 5})})
         await publisher.publish(STREAM, message(5, "valid"))
-        await wait_until(lambda: _true(seen))
-        await wait_until(lambda: _len_is(dead_letters(redis, names), 3))
+        await until(lambda: _true(seen))
+        await until(lambda: _len_is(dead_letters(redis, names), 3))
     dead = {d["data"]: d["error"] for d in await dead_letters(redis, names)}
     assert dead["{not json"].startswith("malformed: payload: Invalid JSON")
     assert dead[""].startswith("malformed")
@@ -157,7 +150,7 @@ async def test_handler_that_keeps_failing_is_dead_lettered_after_the_limit(redis
     async with running(in_process(redis, names, handle)):
         await publisher.publish(STREAM, message(7, "poison"))
         await publisher.publish(STREAM, message(7, "after"))
-        await wait_until(lambda: _true("after" in calls))
+        await until(lambda: _true("after" in calls))
     assert calls == ["poison"] * FAST.max_deliveries + ["after"]
     [dead] = await dead_letters(redis, names)
     assert dead["error"] == "ValueError: boom"
@@ -181,7 +174,7 @@ async def test_chats_are_handled_concurrently_each_in_order(redis, names) -> Non
         for chat in order:
             await publisher.publish(STREAM, message(chat, str(seq)))
     async with running(in_process(redis, names, handle)):
-        await wait_until(lambda: _true(all(len(v) == 10 for v in order.values())))
+        await until(lambda: _true(all(len(v) == 10 for v in order.values())))
     assert all(v == list(range(10)) for v in order.values())
     assert peak > 1
 
@@ -230,14 +223,14 @@ async def test_entry_of_a_killed_consumer_is_handled_by_another_exactly_once(
     doomed = start_worker(redis_url, names, "--delay", "30")
     survivor = None
     try:
-        await wait_until(lambda: _len_is(redis.lrange(names.key("ready"), 0, -1), 1))
+        await until(lambda: _len_is(redis.lrange(names.key("ready"), 0, -1), 1))
         msg = message(42, "important")
         await StreamPublisher(redis, names).publish(STREAM, msg)
-        await wait_until(lambda: _len_is(records(redis, names, "started"), 1))
+        await until(lambda: _len_is(records(redis, names, "started"), 1))
         doomed.send_signal(signal.SIGKILL)
         doomed.wait()
         survivor = start_worker(redis_url, names, "--delay", "0")
-        await wait_until(lambda: _len_is(records(redis, names, "handled"), 1), timeout=15)
+        await until(lambda: _len_is(records(redis, names, "handled"), 1), timeout=15)
         await asyncio.sleep(1.0)  # a second claim round must not handle it again
         handled = await records(redis, names, "handled")
         assert [h["id"] for h in handled] == [str(msg.message_id)]
@@ -255,14 +248,14 @@ async def test_two_consumer_processes_keep_each_chat_in_order(redis, names, redi
         start_worker(redis_url, names, "--delay", "0.002", "--jitter", "0.01") for _ in range(2)
     ]
     try:
-        await wait_until(lambda: _len_is(redis.lrange(names.key("ready"), 0, -1), 2))
+        await until(lambda: _len_is(redis.lrange(names.key("ready"), 0, -1), 2))
         publisher = StreamPublisher(redis, names)
         chats, per_chat = range(24), 12
         for seq in range(per_chat):
             for chat in chats:
                 await publisher.publish(STREAM, message(chat, str(seq)))
         total = len(chats) * per_chat
-        await wait_until(lambda: _len_is(records(redis, names, "handled"), total), timeout=60)
+        await until(lambda: _len_is(records(redis, names, "handled"), total), timeout=60)
         handled = await records(redis, names, "handled")
         assert len({h["id"] for h in handled}) == total
         for chat in chats:
@@ -311,8 +304,8 @@ async def test_a_message_to_an_idle_chat_takes_and_frees_its_lock_within_the_rea
 
         watching = asyncio.create_task(watch())
         await StreamPublisher(redis, names).publish(STREAM, message(77, "hello"))
-        await wait_until(lambda: _true(seen))
-        await wait_until(lambda: _freed(redis, lock))
+        await until(lambda: _true(seen))
+        await until(lambda: _freed(redis, lock))
         await asyncio.sleep(0.2)  # MONITOR's last lines
         watching.cancel()
     await watcher.aclose()

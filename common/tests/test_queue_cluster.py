@@ -23,8 +23,9 @@ from common.pubsub import listen
 from common.queue import ConsumerConfig, StreamConsumer, StreamPublisher
 from common.redis_connection import create_redis
 from common.redis_lock import RedisLock
-from common.tests.test_queue import message, running, wait_until
+from common.tests.test_queue import message, running
 from ops import dlq
+from tests.waiting import until
 
 STREAM = "queue:cluster"
 GROUP = "workers"
@@ -101,7 +102,7 @@ async def test_several_consumers_handle_each_message_once_in_order_per_chat(
             async def all_handled() -> bool:
                 return len(log.handled) >= chats * per_chat
 
-            await wait_until(all_handled, timeout=45)
+            await until(all_handled, timeout=45)
             await asyncio.sleep(0.3)  # a duplicate would show up here
     finally:
         for client in clients:
@@ -145,7 +146,7 @@ async def test_malformed_entries_and_failing_handlers_are_dead_lettered(
             async def settled() -> bool:
                 return len(log.handled) == 10 and await cluster.xlen(names.dead(STREAM)) == 3
 
-            await wait_until(settled, timeout=30)
+            await until(settled, timeout=30)
     finally:
         for client in clients:
             await client.aclose()
@@ -195,7 +196,7 @@ async def test_a_dead_consumers_entries_are_claimed_by_another(
         async def all_handled() -> bool:
             return len(log.handled) == 5
 
-        await wait_until(all_handled, timeout=20)
+        await until(all_handled, timeout=20)
     assert [text for _chat, text in log.handled] == [f"3:{n}" for n in range(5)]
 
 
@@ -226,7 +227,7 @@ async def test_limits_locks_and_pubsub_work_on_a_cluster(
     async def got_it() -> bool:
         return heard == ["7"]
 
-    await wait_until(got_it)
+    await until(got_it)
     stop.set()
     await listener
 

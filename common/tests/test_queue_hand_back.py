@@ -24,8 +24,8 @@ from common.tests.test_queue import (
     records,
     running,
     start_worker,
-    wait_until,
 )
+from tests.waiting import until
 
 #: No entry can reach another consumer by the claim (XAUTOCLAIM) within these tests.
 NO_CLAIM = replace(FAST, claim_idle_ms=60_000, claim_interval_s=60.0)
@@ -68,7 +68,7 @@ async def test_a_turn_cut_at_the_grace_is_taken_by_another_consumer_at_once(
         await _stop(a, reading)
         await a.drain(0.1)
         handed_back = time.monotonic()
-        await wait_until(lambda: _true(staying.finished), timeout=AT_ONCE_SECONDS)
+        await until(lambda: _true(staying.finished), timeout=AT_ONCE_SECONDS)
     assert [text for text, _ in staying.finished] == ["long turn"]
     assert staying.finished[0][1] - handed_back < AT_ONCE_SECONDS
     assert (await redis.xpending(names.stream(STREAM), "g"))["pending"] == 0
@@ -99,11 +99,11 @@ async def test_entries_another_consumer_read_while_the_chat_was_held_are_handed_
     await _stop(a, reading)  # A reads no more; "first" is still in its hands
     async with running(in_process(redis, names, staying, NO_CLAIM)):
         await publisher.publish(STREAM, message(5, "second"))
-        await wait_until(lambda: _pending_of(redis, names, "g", 2))
+        await until(lambda: _pending_of(redis, names, "g", 2))
         gate.set()
         await a.drain(5.0)
         handed_back = time.monotonic()
-        await wait_until(lambda: _true(staying.finished), timeout=AT_ONCE_SECONDS)
+        await until(lambda: _true(staying.finished), timeout=AT_ONCE_SECONDS)
     assert [text for text, _ in leaving.finished] == ["first"]
     assert [text for text, _ in staying.finished] == ["second"]
     assert staying.finished[0][1] - handed_back < AT_ONCE_SECONDS
@@ -120,12 +120,12 @@ async def test_nothing_is_lost_when_a_busy_consumer_stops(
     sent = [message(chat, f"{chat}:{seq}") for seq in range(6) for chat in range(8)]
     for msg in sent:
         await publisher.publish(STREAM, msg)
-    await wait_until(lambda: _at_least(leaving.finished, 5))
+    await until(lambda: _at_least(leaving.finished, 5))
     async with running(in_process(redis, names, staying, NO_CLAIM)):
         await _stop(a, reading)
         await a.drain(0.01)
         done = lambda: _at_least(leaving.finished + staying.finished, len(sent))  # noqa: E731
-        await wait_until(done, timeout=10)
+        await until(done, timeout=10)
     finished = [text for text, _ in leaving.finished + staying.finished]
     assert sorted(finished) == sorted(m.text for m in sent)  # each exactly once
     for chat in range(8):
@@ -144,16 +144,16 @@ async def test_a_consumer_process_stopped_by_sigterm_hands_its_turn_to_another_p
     leaving = start_worker(redis_url, names, "--delay", "30", "--grace", "0.2", *no_claim)
     staying = None
     try:
-        await wait_until(lambda: _len_is(redis.lrange(names.key("ready"), 0, -1), 1))
+        await until(lambda: _len_is(redis.lrange(names.key("ready"), 0, -1), 1))
         msg = message(42, "in flight", uuid.uuid4())
         await StreamPublisher(redis, names).publish(STREAM, msg)
-        await wait_until(lambda: _len_is(records(redis, names, "started"), 1))
+        await until(lambda: _len_is(records(redis, names, "started"), 1))
         staying = start_worker(redis_url, names, "--delay", "0", *no_claim)
-        await wait_until(lambda: _len_is(redis.lrange(names.key("ready"), 0, -1), 2))
+        await until(lambda: _len_is(redis.lrange(names.key("ready"), 0, -1), 2))
         leaving.send_signal(signal.SIGTERM)
         assert await asyncio.to_thread(leaving.wait, 10) == 0
         stopped = time.time()
-        await wait_until(lambda: _len_is(records(redis, names, "handled"), 1), timeout=5)
+        await until(lambda: _len_is(records(redis, names, "handled"), 1), timeout=5)
         [handled] = await records(redis, names, "handled")
         assert handled["id"] == str(msg.message_id)
         assert handled["consumer"] != (await records(redis, names, "started"))[0]["consumer"]

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from common.messages import OutgoingMessage
 from common.queue import DeadLetter, StreamConsumer, StreamPublisher
-from common.tests.test_queue import FAST, STREAM, message, running, wait_until
+from common.tests.test_queue import FAST, STREAM, message, running
+from tests.waiting import until
 
 PROPERTY = settings(
     max_examples=60,
@@ -63,8 +64,8 @@ async def test_a_field_that_is_not_utf8_is_dead_lettered_and_the_chat_goes_on(re
     async with running(consumer(redis, names, recorder)):
         await redis.xadd(names.stream(STREAM), {"data": poison.to_json(), "junk": b"\xff\xfe"})
         await StreamPublisher(redis, names).publish(STREAM, message(7, "after"))
-        await wait_until(lambda: _true(recorder.texts(7) == ["after"]))
-        await wait_until(lambda: settled(redis, names))
+        await until(lambda: _true(recorder.texts(7) == ["after"]))
+        await until(lambda: settled(redis, names))
     [dead] = await raw_dead(redis, names)
     assert dead[b"error"] == b"unreadable: not UTF-8 in junk"
     assert json.loads(dead[b"data"])["text"] == "poison"
@@ -80,8 +81,8 @@ async def test_data_that_is_not_utf8_is_dead_lettered_with_its_bytes(redis, name
     async with running(consumer(redis, names, recorder)):
         await redis.xadd(names.stream(STREAM), {"data": payload})
         await StreamPublisher(redis, names).publish(STREAM, message(8, "after"))
-        await wait_until(lambda: _true(recorder.texts(8) == ["after"]))
-        await wait_until(lambda: settled(redis, names))
+        await until(lambda: _true(recorder.texts(8) == ["after"]))
+        await until(lambda: settled(redis, names))
     [dead] = await raw_dead(redis, names)
     assert base64.b64decode(json.loads(dead[b"raw_b64"])["data"]) == payload
     assert b"\\xc3" in dead[b"data"]  # readable, escaped
@@ -100,8 +101,8 @@ async def test_an_odd_chat_id_does_not_stop_the_reader(redis, names) -> None:
             await redis.xadd(names.stream(STREAM), {"data": json.dumps(fields)})
         await redis.xadd(names.stream(STREAM), {"data": b'{"chat_id": "\xff"}'})
         await StreamPublisher(redis, names).publish(STREAM, message(9, "after"))
-        await wait_until(lambda: _true(recorder.texts(9) == ["after"]))
-        await wait_until(lambda: _len_is(raw_dead(redis, names), 5))
+        await until(lambda: _true(recorder.texts(9) == ["after"]))
+        await until(lambda: _len_is(raw_dead(redis, names), 5))
 
 
 async def test_an_error_outside_the_handler_dead_letters_the_entry_not_the_chat(
@@ -120,7 +121,7 @@ async def test_an_error_outside_the_handler_dead_letters_the_entry_not_the_chat(
     async with running(worker):
         await StreamPublisher(redis, names).publish_raw(STREAM, {"data": "{broken"})
         await StreamPublisher(redis, names).publish(STREAM, message(10, "after"))
-        await wait_until(lambda: _true(recorder.texts(10) == ["after"]))
+        await until(lambda: _true(recorder.texts(10) == ["after"]))
     [dead] = await raw_dead(redis, names)
     assert dead[b"on_dead_error"] == b"RuntimeError: hook down"
 
@@ -140,7 +141,7 @@ async def test_the_hook_gets_the_message_that_kept_failing(redis, names) -> None
     async with running(worker):
         await StreamPublisher(redis, names).publish(STREAM, message(11, "poison"))
         await StreamPublisher(redis, names).publish(STREAM, message(11, "after"))
-        await wait_until(lambda: _true(recorder.texts(11) == ["after"]))
+        await until(lambda: _true(recorder.texts(11) == ["after"]))
     [dead] = recorder.dead
     assert dead.message is not None and dead.message.text == "poison"
     assert dead.reason == "ValueError: boom" and dead.attempts == FAST.max_deliveries
@@ -175,8 +176,8 @@ async def test_any_entry_is_handled_or_dead_lettered_and_the_chat_goes_on(
         await redis.xadd(names.stream(STREAM), fields)  # type: ignore[arg-type]
         after = message(chat, f"after {uuid.uuid4()}")
         await StreamPublisher(redis, names).publish(STREAM, after)
-        await wait_until(lambda: _true(after.text in recorder.texts(chat)))
-        await wait_until(lambda: settled(redis, names))
+        await until(lambda: _true(after.text in recorder.texts(chat)))
+        await until(lambda: settled(redis, names))
     handled = len(recorder.seen) - 1
     assert handled + len(await raw_dead(redis, names)) == 1
 
@@ -189,7 +190,7 @@ async def test_a_chat_with_many_poison_entries_keeps_its_order(redis, names) -> 
             await redis.xadd(names.stream(STREAM), {"data": message(13, "x").to_json(),
                                                     "junk": b"\xff"})  # fmt: skip
             await publisher.publish(STREAM, message(13, str(seq)))
-        await wait_until(lambda: _true(len(recorder.texts(13)) == 5))
+        await until(lambda: _true(len(recorder.texts(13)) == 5))
         await asyncio.sleep(0.1)
     assert recorder.texts(13) == ["0", "1", "2", "3", "4"]
     assert len(await raw_dead(redis, names)) == 5
@@ -239,8 +240,8 @@ async def test_a_corpus_of_real_entries_is_handled_or_dead_lettered(
     async with running(consumer(redis, names, recorder)):
         await redis.xadd(names.stream(STREAM), fields)  # type: ignore[arg-type]
         await StreamPublisher(redis, names).publish(STREAM, message(20, "after"))
-        await wait_until(lambda: _true("after" in recorder.texts(20)))
-        await wait_until(lambda: settled(redis, names))
+        await until(lambda: _true("after" in recorder.texts(20)))
+        await until(lambda: settled(redis, names))
     dead = await raw_dead(redis, names)
     assert (len(recorder.seen), len(dead)) == ((2, 0) if outcome == "handled" else (1, 1))
     for message_seen in recorder.seen:
@@ -258,5 +259,5 @@ async def test_a_redis_key_of_the_wrong_type_does_not_stop_reading_for_good(redi
         await asyncio.sleep(0.5)
         await redis.delete(backlog)
         await StreamPublisher(redis, names).publish(STREAM, message(32, "after"))
-        await wait_until(lambda: _true(recorder.texts(32) == ["after"]))
-        await wait_until(lambda: _true(recorder.texts(31) == ["blocked"]))
+        await until(lambda: _true(recorder.texts(32) == ["after"]))
+        await until(lambda: _true(recorder.texts(31) == ["blocked"]))

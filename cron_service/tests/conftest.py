@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg2
@@ -27,7 +27,10 @@ from common.rest_client import Id, RestClient
 from common.wire import CronJob, CronJobRun
 from ops.infra import DatabaseServer, migrate
 from ops.processes import ServiceProcess, Stack
+from tests.reminders import whole_second
 from tests.streams import stream_entries
+from tests.users import make_user
+from tests.waiting import until
 
 #: Settings every cron_service of these tests gets; a test adds or overrides.
 CRON_ENV = {
@@ -63,15 +66,38 @@ class Outbox:
         return [_sent(entry_id, fields) for entry_id, fields in entries]
 
     async def wait_for(self, count: int, timeout: float = 15.0) -> list[Sent]:
-        deadline = time.monotonic() + timeout
-        while True:
+        """At least `count` messages, once there."""
+
+        async def enough() -> list[Sent]:
             found = await self.all()
-            if len(found) >= count or time.monotonic() > deadline:
-                return found
-            await asyncio.sleep(0.05)
+            return found if len(found) >= count else []
+
+        return await until(enough, timeout, f"{count} messages on the outbox")
 
     async def for_job(self, job_id: str) -> list[Sent]:
         return [sent for sent in await self.all() if sent.message.correlation_id == job_id]
+
+    async def to_chat(self, chat_id: int) -> list[Sent]:
+        return [sent for sent in await self.all() if sent.message.chat_id == chat_id]
+
+
+async def later_reminder(rest: RestClient, due_in: float = 2.0) -> str:
+    """Another user's reminder due `due_in` seconds on (past the recovery's
+    CRON_RECOVERY_MIN_AGE); its id."""
+    other = await make_user(rest)
+    run_at = whole_second(datetime.now(UTC) + timedelta(seconds=due_in))
+    job = await rest.create_cron_job(
+        name="later", chat_id=other.telegram_id, user_id=other.id, text="later", run_at=run_at
+    )
+    return str(job.id)
+
+
+async def later_fire(rest: RestClient, outbox: Outbox, due_in: float = 2.0) -> str:
+    """Evidence that the moment for a second fire has passed: a `later_reminder` made now has
+    fired, and a fire still owed before it would have gone first. The later one's id."""
+    job_id = await later_reminder(rest, due_in)
+    await until(lambda: outbox.for_job(job_id), 30, "a later reminder fired")
+    return job_id
 
 
 def _sent(entry_id: bytes, fields: dict[bytes, bytes]) -> Sent:

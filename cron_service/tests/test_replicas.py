@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -33,10 +31,11 @@ from cron_service.app.recorder import SWEEP_LIMIT, Recorder
 from cron_service.app.replicas import Membership, Ring
 from cron_service.app.scheduler import ReminderScheduler
 from cron_service.app.settings import Settings
-from cron_service.tests.conftest import Outbox, runs_of, start_cron
+from cron_service.tests.conftest import Outbox, later_fire, later_reminder, runs_of, start_cron
 from ops.processes import ServiceProcess, Stack
 from tests.reminders import MakeReminder, whole_second
 from tests.users import make_user
+from tests.waiting import until
 
 HEARTBEAT_S = 0.5
 TTL_S = 3.0
@@ -112,7 +111,7 @@ async def start_replicas(stack: Stack, count: int = 3) -> list[ServiceProcess]:
     started = await asyncio.gather(
         *(asyncio.to_thread(start_cron, stack, name, **REPLICA_ENV) for name in names)
     )
-    await wait_for(lambda: all_see(started, count), "every replica sees the others")
+    await until(lambda: all_see(started, count), 20, "every replica sees the others")
     return list(started)
 
 
@@ -135,13 +134,6 @@ async def metric(cron: ServiceProcess, prefix: str) -> float:
 
 async def fires(cron: ServiceProcess) -> int:
     return int(await metric(cron, "smart_assistant_cron_fires_total{"))
-
-
-async def wait_for(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        assert time.monotonic() < deadline, f"timed out waiting until {what}"
-        await asyncio.sleep(0.1)
 
 
 def insert_reminders(database: str, user: User, count: int, due: datetime) -> list[str]:
@@ -180,7 +172,7 @@ async def settled(
     async def all_planned_once() -> bool:
         return sum([int(str((await health(r))["jobs"])) for r in replicas]) == count
 
-    await wait_for(all_planned_once, "the replicas planned every job once")
+    await until(all_planned_once, 20, "the replicas planned every job once")
     assert datetime.now(UTC) < due - timedelta(seconds=1), "the machine was too slow to plan"
     by_id = {str((await health(r))["replica"]): r for r in replicas}
     return jobs, due, replicas, by_id
@@ -192,13 +184,13 @@ async def test_three_replicas_split_the_due_reminders_and_fire_each_once(
     jobs, due, replicas, by_id = await settled(stack, rest, redis, names, 150)
 
     await outbox.wait_for(len(jobs), timeout=20)
-    await asyncio.sleep(1.5)  # a second fire of any would have come by now
-    sent = await outbox.all()
+    later = await later_fire(rest, outbox)
+    sent = [s for s in await outbox.all() if s.message.correlation_id != later]
     assert sorted(str(s.message.correlation_id) for s in sent) == sorted(jobs)
     assert max(s.added_at - due for s in sent) < timedelta(seconds=2)
 
     ring = Ring.of(next(iter(by_id)), list(by_id))
-    share = Counter(by_id[ring.owner(job)].name for job in jobs)
+    share = Counter(by_id[ring.owner(job)].name for job in [*jobs, later])
     fired = {r.name: await fires(r) for r in replicas}
     assert fired == dict(share), "each replica fired exactly its share"
     assert all(count > 0 for count in fired.values()), fired
@@ -244,7 +236,7 @@ async def test_a_killed_replicas_share_is_fired_by_the_others_once(
     async def ledger_empty() -> bool:
         return await ledger.unrecorded() == []
 
-    await wait_for(ledger_empty, "every fire is recorded", timeout=120)
+    await until(ledger_empty, 120, "every fire is recorded")
     for job_id in victims:
         assert len(await runs_of(rest, job_id)) == 1, "recorded once, by a survivor"
 
@@ -280,7 +272,7 @@ async def test_a_fire_recorded_by_one_replica_is_not_recorded_again_by_another(
         async def ledger_empty() -> bool:
             return await ledger.unrecorded() == []
 
-        await wait_for(ledger_empty, "the first recorder recorded the fire")
+        await until(ledger_empty, 20, "the first recorder recorded the fire")
         second.submit(fire)
         await second.drain(10)
         assert recorded() - before == 1
@@ -422,11 +414,13 @@ async def test_a_sync_during_a_burst_does_not_plan_its_fires_again(
 
             link.release()
             await outbox.wait_for(count, timeout=20)
-            await asyncio.sleep(1.0)  # a second bucket would have gone by now
+            later = await later_reminder(rest)
+            await scheduler.resync()
+            await until(lambda: outbox.for_job(later), 30, "a later reminder fired")
         finally:
             scheduler.shutdown()
             await client.aclose()
-    sent = await outbox.all()
+    sent = [s for s in await outbox.all() if s.message.correlation_id != later]
     assert sorted(str(s.message.correlation_id) for s in sent) == sorted(jobs)
     claimed = _sample("smart_assistant_cron_fires_already_claimed_total") - claimed_before
     assert claimed == 0, "no fire was composed and sent twice"
@@ -445,7 +439,7 @@ async def test_a_replica_starts_with_one_full_sync(stack: Stack) -> None:
     async def synced() -> bool:
         return (await health(cron))["last_sync_at"] is not None
 
-    await wait_for(synced, "the first sync")
+    await until(synced, 20, "the first sync")
     await asyncio.sleep(1.5)  # the debounce (200 ms) several times over
     assert await metric(cron, 'smart_assistant_cron_syncs_total{result="ok"}') == 1.0
 
@@ -461,7 +455,7 @@ async def test_a_flood_of_cron_updated_reloads_the_named_jobs_not_everything(
     async def synced() -> bool:
         return (await health(cron))["last_sync_at"] is not None
 
-    await wait_for(synced, "the first sync")
+    await until(synced, 20, "the first sync")
     full_before = await metric(cron, 'smart_assistant_cron_syncs_total{result="ok"}')
     for _ in range(300):
         message = {"job_id": str(uuid.uuid4()), "change": "updated"}
@@ -470,7 +464,7 @@ async def test_a_flood_of_cron_updated_reloads_the_named_jobs_not_everything(
     async def reloaded() -> bool:
         return await metric(cron, 'smart_assistant_cron_syncs_total{result="targeted"}') > 0
 
-    await wait_for(reloaded, "a reload of the named jobs")
+    await until(reloaded, 20, "a reload of the named jobs")
     await asyncio.sleep(1.0)
     full = await metric(cron, 'smart_assistant_cron_syncs_total{result="ok"}')
     assert full == full_before, "no full resync for a flood of named jobs"

@@ -4,6 +4,7 @@ that makes rows through the public endpoints."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -23,6 +24,7 @@ from ops.infra import free_port
 from rest_service.app.main import create_app
 from rest_service.app.settings import Settings
 from rest_service.app.state import AppState
+from tests.programs import require_program
 
 
 @pytest.fixture
@@ -225,3 +227,9 @@ async def channel(
         yield heard
     finally:
         await pubsub.aclose()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's headless Chromium for the browser tests (CHROMIUM_PATH names another)."""
+    return require_program(os.environ.get("CHROMIUM_PATH", "chromium"), "chromium")

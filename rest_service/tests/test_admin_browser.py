@@ -1,16 +1,13 @@
 """The web admin in a real browser: Debian's headless Chromium, driven by Playwright,
-against a running rest_service process. Skipped (with the reason) where /usr/bin/chromium
-is missing; `.ci/run` installs it. Screenshots go to `test-artifacts/`."""
+against a running rest_service process. Skipped (with the reason) where chromium is missing
+(the `chromium` fixture); `.ci/run` installs it. Screenshots go to `test-artifacts/`."""
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,7 +19,6 @@ from ops.processes import Stack
 from ops.services import ROOT
 from tests.harness import base_env
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -37,10 +33,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 TIMEOUT_MS = 20_000
 
 pytestmark = [
-    pytest.mark.skipif(
-        not (Path(CHROMIUM).exists() and shutil.which(CHROMIUM)),
-        reason=f"no Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)",
-    ),
+    pytest.mark.usefixtures("chromium"),  # skipped without it
     pytest.mark.timeout(90),
 ]
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is missing")
@@ -66,13 +59,13 @@ def server(
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def browser(chromium: str) -> Iterator[Any]:
     with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
-            yield chromium
+            yield launched
         finally:
-            chromium.close()
+            launched.close()
 
 
 @pytest.fixture

@@ -25,7 +25,6 @@ from ops.infra import DatabaseServer
 from ops.processes import ServiceProcess
 from rest_service.tests.test_admin_browser import (
     ARTIFACTS,
-    CHROMIUM,
     CHROMIUM_ARGS,
     TIMEOUT_MS,
     log_in,
@@ -35,7 +34,7 @@ from rest_service.tests.test_admin_browser import pytestmark as browser_marks
 from sandbox.llm_server import Step
 from tests.system import Person, System, running_system
 
-#: The browser tests' Chromium skip; a longer limit, as the whole system starts first (about
+#: The browser tests' Chromium fixture; a longer limit, as the whole system starts first (about
 #: 30 s on an idle machine, well over a minute on a busy one).
 pytestmark = [browser_marks[0], pytest.mark.timeout(240)]
 
@@ -70,13 +69,13 @@ def admin(system: System) -> ServiceProcess:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def browser(chromium: str) -> Iterator[Any]:
     with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
-            yield chromium
+            yield launched
         finally:
-            chromium.close()
+            launched.close()
 
 
 def dead_letter_a_malformed_entry(system: System, redis_url: str) -> int:

@@ -129,13 +129,14 @@ async def _bot(ctx: WorkerContext, settings: Settings) -> AsyncIterator[Bot]:
         )  # fmt: skip
         limiter = SendLimiter(ctx.redis, ctx.names, _limits(settings))
         queue = UpdateQueue(ctx.redis, ctx.names, typing, settings)
+        poller = UpdatePoller(telegram, ctx.redis, ctx.names, queue, settings)
         yield Bot(
             settings=settings,
             telegram=telegram,
             services=services,
             typing=typing,
-            poller=UpdatePoller(telegram, ctx.redis, ctx.names, queue, settings),
-            webhook=WebhookReceiver(queue),
+            poller=poller,
+            webhook=WebhookReceiver(queue, poller.full_notice),
             lease=PollerLease(ctx.redis, ctx.names, settings.poller_lease_seconds),
             sender=ResponseHandler(
                 telegram, limiter, ctx.redis, ctx.names, users, typing, settings

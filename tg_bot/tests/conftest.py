@@ -7,21 +7,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+import random
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 
 from common.logging import reset_logging
-from common.messages import IncomingMessage, OutgoingMessage
+from common.messages import IncomingMessage, OutgoingMessage, incoming_message_id
 from common.names import TO_SECRETARY, TO_TELEGRAM, Names
 from common.rest_client import RestClient
 from ops.infra import free_port
 from ops.processes import ServiceProcess, Stack
+from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
 from tests.streams import stream_entries
+from tests.waiting import until
 from tg_bot.src.main import main
 
 #: Limits high enough not to matter, unless a test sets its own.
@@ -147,20 +149,6 @@ async def _wait_until_polling(task: asyncio.Task[None]) -> None:
         task.result()
 
 
-async def wait_for(
-    check: Callable[[], Awaitable[Any]], timeout: float = 10.0, interval: float = 0.02
-) -> Any:
-    """Poll `check` until it returns something truthy; that value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = await check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met in {timeout}s")
-        await asyncio.sleep(interval)
-
-
 async def stream_messages(
     redis: aioredis.Redis, names: Names, stream: str, model: type[Any]
 ) -> list[Any]:
@@ -170,6 +158,27 @@ async def stream_messages(
 
 async def incoming(redis: aioredis.Redis, names: Names) -> list[IncomingMessage]:
     return await stream_messages(redis, names, TO_SECRETARY, IncomingMessage)
+
+
+#: The text of the message `queued_before_a_later_one` sends.
+LATER = "(a later message)"
+
+
+async def queued_before_a_later_one(
+    telegram: TelegramStandIn, redis: aioredis.Redis, names: Names
+) -> tuple[list[IncomingMessage], int]:
+    """What is queued once a private message sent now is queued too (a duplicate of an
+    earlier update would have come before it), such later ones left out; its update id."""
+    person = build.user(random.randint(10**8, 10**9), "Lo")
+    later = telegram.inject(build.private_text(person, LATER))
+    wanted = incoming_message_id(telegram.bot_id, later)
+
+    async def with_the_later_one() -> list[IncomingMessage]:
+        queued = await incoming(redis, names)
+        return queued if any(m.message_id == wanted for m in queued) else []
+
+    queued = await until(with_the_later_one, 30, "a later message queued")
+    return [m for m in queued if m.text != LATER], later
 
 
 async def outgoing(redis: aioredis.Redis, names: Names) -> list[OutgoingMessage]:

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from tg_bot.tests.conftest import RunBot, wait_for
+from tests.waiting import until
+from tg_bot.tests.conftest import RunBot
 
 
 def polled(telegram):
@@ -21,7 +22,7 @@ async def test_a_stop_on_a_cluster_logs_no_error(
     run_bot: RunBot, telegram, redis_cluster_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     async with run_bot(REDIS_URL=redis_cluster_url, REDIS_CLUSTER="true", LOG_FORMAT="json"):
-        await wait_for(polled(telegram), timeout=20)
+        await until(polled(telegram), timeout=20)
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line[:1] == "{"]
     assert [line["event"] for line in lines if line["event"] == "service_stopped"]
     errors = [line for line in lines if line["level"] in ("error", "critical")]

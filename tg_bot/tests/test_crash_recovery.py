@@ -11,7 +11,8 @@ from ops.infra import free_port
 from ops.processes import ServiceProcess, Stack
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
-from tg_bot.tests.conftest import incoming, wait_for
+from tests.waiting import until
+from tg_bot.tests.conftest import incoming, queued_before_a_later_one
 
 
 def people(count: int) -> list[dict]:
@@ -42,7 +43,7 @@ async def test_sigkill_between_get_updates_and_queueing_loses_and_doubles_nothin
     async def handed_out_twice() -> bool:
         return sum(1 for poll in telegram.polls if set(first) <= set(poll.returned)) >= 2
 
-    await wait_for(handed_out_twice, timeout=30)
+    await until(handed_out_twice, timeout=30)
     assert await incoming(redis, names) == []
     assert await redis.get(names.telegram_bot_offset(telegram.bot_id)) is None
     await asyncio.to_thread(bot.kill)  # SIGKILL, holding updates it could not queue
@@ -57,15 +58,14 @@ async def test_sigkill_between_get_updates_and_queueing_loses_and_doubles_nothin
     async def all_queued() -> bool:
         return len(await incoming(redis, names)) >= len(expected)
 
-    await wait_for(all_queued, timeout=30)
-    await asyncio.sleep(1.0)  # time enough for any duplicate to show up
-    messages = await incoming(redis, names)
+    await until(all_queued, timeout=30)
+    messages, later = await queued_before_a_later_one(telegram, redis, names)
     assert [m.message_id for m in messages] == [
         incoming_message_id(telegram.bot_id, update_id) for update_id in expected
     ]
     assert [m.text for m in messages][:6] == [f"before the crash {i}" for i in range(6)]
     assert messages[6].text == "hi" and messages[6].chat_id == group["id"]
-    assert int(await redis.get(names.telegram_bot_offset(telegram.bot_id))) == max(expected) + 1
+    assert int(await redis.get(names.telegram_bot_offset(telegram.bot_id))) == later + 1
 
 
 async def test_sigkill_in_the_middle_of_a_busy_stream_loses_and_doubles_nothing(
@@ -81,7 +81,7 @@ async def test_sigkill_in_the_middle_of_a_busy_stream_loses_and_doubles_nothing(
     async def partly_queued() -> bool:
         return len(await incoming(redis, names)) >= 6
 
-    await wait_for(partly_queued, timeout=30, interval=0.005)
+    await until(partly_queued, timeout=30, interval=0.005)
     await asyncio.to_thread(bot.kill)
     assert len(await incoming(redis, names)) < len(expected)
     await start_bot(stack, env)
@@ -89,8 +89,7 @@ async def test_sigkill_in_the_middle_of_a_busy_stream_loses_and_doubles_nothing(
     async def all_queued() -> bool:
         return len(await incoming(redis, names)) >= len(expected)
 
-    await wait_for(all_queued, timeout=30)
-    await asyncio.sleep(0.5)
-    messages = await incoming(redis, names)
+    await until(all_queued, timeout=30)
+    messages, _ = await queued_before_a_later_one(telegram, redis, names)
     assert [m.text for m in messages] == [f"message {i}" for i in range(60)]
     assert len({m.message_id for m in messages}) == 60

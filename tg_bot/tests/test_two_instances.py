@@ -14,7 +14,8 @@ from common.messages import OutgoingMessage, incoming_message_id
 from ops.processes import ServiceProcess, Stack
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
-from tg_bot.tests.conftest import incoming, wait_for
+from tests.waiting import until
+from tg_bot.tests.conftest import incoming, queued_before_a_later_one
 
 LEASE_SECONDS = 1.0
 
@@ -37,7 +38,7 @@ async def poller_of(*bots: ServiceProcess) -> ServiceProcess:
         pollers = [bot for bot in bots if bot.running and await role(bot) == "poller"]
         return pollers[0] if len(pollers) == 1 else None
 
-    return await wait_for(exactly_one, timeout=15)
+    return await until(exactly_one, timeout=15)
 
 
 def private_texts(telegram: TelegramStandIn, label: str, count: int) -> list[int]:
@@ -48,14 +49,14 @@ def private_texts(telegram: TelegramStandIn, label: str, count: int) -> list[int
     ]
 
 
-async def all_queued(redis, names, update_ids: list[int], bot_id: int) -> None:
+async def all_queued(telegram, redis, names, update_ids: list[int]) -> None:
     async def done() -> bool:
         return len(await incoming(redis, names)) >= len(update_ids)
 
-    await wait_for(done, timeout=20)
-    await asyncio.sleep(0.3)  # time enough for a duplicate to show up
-    queued = [m.message_id for m in await incoming(redis, names)]
-    assert queued == [incoming_message_id(bot_id, u) for u in update_ids]
+    await until(done, timeout=20)
+    messages, _ = await queued_before_a_later_one(telegram, redis, names)
+    queued = [m.message_id for m in messages]
+    assert queued == [incoming_message_id(telegram.bot_id, u) for u in update_ids]
 
 
 def sent_by(bot: ServiceProcess) -> int:
@@ -81,7 +82,7 @@ async def test_one_of_two_bots_polls_both_send_and_the_other_takes_over(
     assert await role(sender) == "sender"
 
     before = private_texts(telegram, "before", 6)
-    await all_queued(redis, names, before, telegram.bot_id)
+    await all_queued(telegram, redis, names, before)
 
     telegram.latency = 0.05  # slow sends, so both processes get some of the answers
     chats = [random.randint(10**8, 10**9) for _ in range(20)]
@@ -94,6 +95,6 @@ async def test_one_of_two_bots_polls_both_send_and_the_other_takes_over(
 
     await asyncio.to_thread(poller.kill)
     after = private_texts(telegram, "after", 4)
-    await all_queued(redis, names, before + after, telegram.bot_id)
+    await all_queued(telegram, redis, names, before + after)
     assert await poller_of(*bots) is sender
     assert conflicts(poller) == conflicts(sender) == 0

@@ -156,6 +156,55 @@ return sent
 FULL_NOTICE_AFTER_S = 5.0
 #: How long a webhook update counts as seen: Telegram keeps an update 24 hours at most.
 SEEN_TTL_SECONDS = 24 * 3600
+#: Updates a `FullNotice` remembers; past it, it forgets them all and starts again.
+_FULL_NOTICE_MEMORY = 10_000
+
+
+class FullNotice:
+    """Redis at its `maxmemory` refuses an update (nothing can be queued, not even a reply):
+    once it has refused that update for `FULL_NOTICE_AFTER_S`, its private sender hears so once,
+    straight from Telegram. A moment's peak (a refused file's buffer) passes by itself. The
+    message is queued when Redis has room: polling tries the batch again, and Telegram delivers
+    a webhook update again. Both receiving modes share it."""
+
+    def __init__(
+        self, telegram: TelegramClient, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._telegram = telegram
+        self._clock = clock
+        self._first_refused: dict[int, float] = {}
+        self._told: set[int] = set()
+
+    async def refused(self, updates: list[TgUpdate]) -> None:
+        now = self._clock()
+        if len(self._first_refused) > _FULL_NOTICE_MEMORY:
+            self._first_refused.clear()
+            self._told.clear()
+        due = []
+        for update in updates:
+            first = self._first_refused.setdefault(update.update_id, now)
+            if now - first >= FULL_NOTICE_AFTER_S and update.update_id not in self._told:
+                due.append(update)
+        for update in due:
+            self._told.add(update.update_id)
+            await self._tell(update)
+        if due:
+            log.warning("redis_full_senders_told", updates=len(due))
+
+    def queued(self, updates: list[TgUpdate]) -> None:
+        for update in updates:
+            self._first_refused.pop(update.update_id, None)
+            self._told.discard(update.update_id)
+
+    async def _tell(self, update: TgUpdate) -> None:
+        message = update.message
+        if message is None or message.chat.type != "private":
+            return
+        language = message.sender.language_code if message.sender else None
+        with contextlib.suppress(TelegramError):
+            await self._telegram.send_message(
+                message.chat.id, CATALOGUE.text(language, "error.redis_full"), parse_mode=None
+            )
 
 
 @dataclass(frozen=True)
@@ -378,7 +427,7 @@ class UpdatePoller:
         self._pending_since: float | None = None  # updates received and not yet queued
         self._last_error = ""
         self._adopted = False  # the offset under its name before the Cluster hash tags
-        self._told_full: set[int] = set()  # updates whose senders heard Redis is full
+        self.full_notice = FullNotice(telegram)
 
     async def identify(self, stop: asyncio.Event) -> TgUser | None:
         """getMe until it answers (None if asked to stop first)."""
@@ -478,36 +527,14 @@ class UpdatePoller:
             committed = await self._queue.receive(updates, route, guard)
         except aioredis.ResponseError as exc:
             if is_out_of_memory(exc):
-                await self._tell_full(updates)
+                await self.full_notice.refused(updates)
             raise  # the batch is tried again, as for any Redis failure
+        self.full_notice.queued(updates)
         if committed == 0:
             log.warning("updates_already_queued", offset=new_offset)
         elif committed == 2:
             log.warning("update_id_sequence_restarted", offset=new_offset, lowest=lowest)
         return new_offset
-
-    async def _tell_full(self, updates: list[TgUpdate]) -> None:
-        """Redis at its `maxmemory` refuses the batch (nothing can be queued, not even a
-        reply): once it has for `FULL_NOTICE_AFTER_S`, each private sender in it hears so
-        once, straight from Telegram. Their messages are queued when Redis has room."""
-        waited = time.monotonic() - (self._pending_since or time.monotonic())
-        if waited < FULL_NOTICE_AFTER_S:
-            return  # a moment's peak (a refused file's buffer) passes by itself
-        for update in updates:
-            message = update.message
-            if update.update_id in self._told_full or message is None:
-                continue
-            if message.chat.type != "private":
-                continue
-            if len(self._told_full) > 10_000:
-                self._told_full.clear()
-            self._told_full.add(update.update_id)
-            language = message.sender.language_code if message.sender else None
-            with contextlib.suppress(TelegramError):
-                await self._telegram.send_message(
-                    message.chat.id, CATALOGUE.text(language, "error.redis_full"), parse_mode=None
-                )
-        log.warning("redis_full_senders_told", updates=len(updates))
 
     async def _not_replayed(self, updates: list[TgUpdate]) -> list[TgUpdate]:
         """Without the updates of the last queued batch that Telegram hands out again (it

@@ -10,7 +10,8 @@ and checks the same.
 An update goes through the polling path's `UpdateQueue` (route, then one Redis call that
 queues messages, replies and typing marks), guarded by a "seen" key per update_id instead
 of an offset. The answer is 200 only after that call: if Redis or rest_service is down the
-answer is 503 and Telegram delivers the update again later, so nothing is lost. A body that
+answer is 503 and Telegram delivers the update again later, so nothing is lost (a sender
+whose update a full Redis has refused for a few seconds hears so once, as in polling). A body that
 is not an update at all is answered 200 with a log line: it will never become one, and
 Telegram would send it again forever. A body over `MAX_BODY_BYTES` is a 413.
 """
@@ -30,12 +31,13 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from pydantic import ValidationError
 
+from common.blobs import is_out_of_memory
 from common.errors import DependencyUnavailableError
 from common.logging import get_logger
 from common.names import Names
 from tg_bot.src.clients.types import TgUpdate
 from tg_bot.src.metrics import UPDATES
-from tg_bot.src.workers.receiver import Route, UpdateQueue
+from tg_bot.src.workers.receiver import FullNotice, Route, UpdateQueue
 
 log = get_logger(__name__)
 
@@ -77,8 +79,9 @@ class WebhookReceiver:
     """The handler of webhook requests; refuses them (503) until `open` (before getMe there
     is no bot id to dedupe by, and no secret to check)."""
 
-    def __init__(self, queue: UpdateQueue) -> None:
+    def __init__(self, queue: UpdateQueue, full_notice: FullNotice) -> None:
         self._queue = queue
+        self._full_notice = full_notice
         self._open: tuple[int, bytes, Route] | None = None
         self._closed = False
         #: requests being handled; `close` waits for them before the clients they use close
@@ -141,11 +144,14 @@ class WebhookReceiver:
         except (DependencyUnavailableError, aioredis.RedisError) as exc:
             self._failed(f"{type(exc).__name__}: {exc}")
             log.warning("webhook_update_not_queued", update_id=update.update_id, error=str(exc))
+            if isinstance(exc, aioredis.ResponseError) and is_out_of_memory(exc):
+                await self._full_notice.refused([update])
             return web.Response(status=503, text="try again", headers={"Retry-After": "1"})
         except Exception as exc:  # a bug: Telegram delivers the update again later
             self._failed(f"{type(exc).__name__}: {exc}")
             log.exception("webhook_update_failed", update_id=update.update_id)
             return web.Response(status=500, text="internal error")
+        self._full_notice.queued([update])
         self.failing_since = None
         return web.Response(status=200, text="ok")
 

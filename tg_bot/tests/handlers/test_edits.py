@@ -12,7 +12,8 @@ from typing import Any
 
 from common.messages import incoming_message_id
 from sandbox import telegram_updates as build
-from tg_bot.tests.conftest import incoming, wait_for
+from tests.waiting import until
+from tg_bot.tests.conftest import incoming
 
 
 def someone(language: str = "en") -> dict[str, Any]:
@@ -45,7 +46,7 @@ async def queued(redis, names, chat_id: int, count: int) -> list[Any]:
         found = [m for m in await incoming(redis, names) if m.chat_id == chat_id]
         return found if len(found) >= count else None
 
-    return await wait_for(enough)
+    return await until(enough)
 
 
 async def test_an_edit_of_the_last_message_is_queued_again_as_edited(
@@ -83,7 +84,7 @@ async def test_edits_of_older_messages_or_outside_the_window_are_ignored(
             telegram.inject(edit_of(old_message, first.telegram_message_id, "first, fixed")),
             telegram.inject(edit_of(late_message, late_first.telegram_message_id, "вопрос!")),
         ]
-        await wait_for(lambda: confirmed(redis, names, telegram, max(ids)))
+        await until(lambda: confirmed(redis, names, telegram, max(ids)))
         await asyncio.sleep(0.3)
     assert [m.text for m in await incoming(redis, names) if m.chat_id == eda["id"]] == [
         "first question",
@@ -102,7 +103,7 @@ async def test_a_command_in_an_edit_is_not_run_again(
         telegram.inject(question)
         [first] = await queued(redis, names, eda["id"], 1)
         edit_id = telegram.inject(edit_of(question, first.telegram_message_id, "/help"))
-        await wait_for(lambda: confirmed(redis, names, telegram, edit_id))
+        await until(lambda: confirmed(redis, names, telegram, edit_id))
         await asyncio.sleep(0.3)
     assert len(await queued(redis, names, eda["id"], 1)) == 1
     assert telegram.sent_to(eda["id"]) == []
@@ -115,7 +116,7 @@ async def test_a_zero_window_answers_no_edit(run_bot, telegram, redis, names, re
         telegram.inject(question)
         [first] = await queued(redis, names, eda["id"], 1)
         edit_id = telegram.inject(edit_of(question, first.telegram_message_id, "hello!"))
-        await wait_for(lambda: confirmed(redis, names, telegram, edit_id))
+        await until(lambda: confirmed(redis, names, telegram, edit_id))
     assert len(await queued(redis, names, eda["id"], 1)) == 1
     assert not await redis.exists(names.last_user_message(eda["id"], eda["id"]))
 

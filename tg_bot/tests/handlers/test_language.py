@@ -8,8 +8,9 @@ import random
 from common.names import Names
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
+from tests.waiting import until
 from tg_bot.src.handlers.language import RECENT_LANGUAGE_TTL_S
-from tg_bot.tests.conftest import incoming, wait_for
+from tg_bot.tests.conftest import incoming
 from tg_bot.tests.handlers.test_commands import Chat, shown
 
 
@@ -21,7 +22,7 @@ async def write(chat: Chat, redis, names: Names, text: str) -> None:
     async def queued() -> bool:
         return len(await incoming(redis, names)) > before
 
-    await wait_for(queued)
+    await until(queued)
 
 
 def english_app_user(name: str = "Ivan") -> dict:

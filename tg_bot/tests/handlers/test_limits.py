@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from common.limits import MessageRateLimit, TokenBudget
 from common.names import Names
 from sandbox import telegram_updates as build
-from tg_bot.tests.conftest import incoming, wait_for
+from tests.waiting import until
+from tg_bot.tests.conftest import incoming
 
 
 def someone(language: str = "en") -> dict:
@@ -34,7 +35,7 @@ async def test_a_flood_is_queued_up_to_the_limit_and_refused_once(
     async with run_bot(RATE_LIMIT_MESSAGES_PER_MINUTE="5"):
         ids = [telegram.inject(build.private_text(flo, f"message {n}")) for n in range(12)]
         telegram.inject(build.private_text(other, "привет, как дела?"))
-        await wait_for(lambda: confirmed(redis, names, telegram, ids[-1]))
+        await until(lambda: confirmed(redis, names, telegram, ids[-1]))
         [refusal] = await telegram.wait_sent(1, flo["id"])
         await asyncio.sleep(0.5)
     queued = await incoming(redis, names)
@@ -50,7 +51,7 @@ async def test_usage_shows_the_senders_own_figures(
     flo = someone()
     async with run_bot(LLM_DAILY_TOKEN_BUDGET="1000"):
         telegram.inject(build.private_text(flo, "hello there"))
-        [message] = await wait_for(lambda: incoming(redis, names))
+        [message] = await until(lambda: incoming(redis, names))
         await TokenBudget(redis, names, 1000).add(str(message.user_id), 1234)
         telegram.inject(build.command(build.private_chat(flo), flo, "usage"))
         [usage] = await telegram.wait_sent(1, flo["id"])

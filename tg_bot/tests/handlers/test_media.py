@@ -20,7 +20,8 @@ from common.names import TO_SECRETARY
 from common.tests.strategies import any_text
 from sandbox import telegram_updates as build
 from tests.redis_topologies import full_redis
-from tg_bot.tests.conftest import incoming, outgoing, wait_for
+from tests.waiting import until
+from tg_bot.tests.conftest import incoming, outgoing
 
 
 def someone(language: str = "en") -> dict[str, Any]:
@@ -98,7 +99,7 @@ async def test_the_limits_themselves_are_allowed(run_bot, telegram, redis, names
     async with run_bot(VOICE_MAX_SECONDS="60", DOCUMENT_MAX_BYTES="1024"):
         telegram.inject(voice_of(telegram, mia, b"OggS-minute", duration=60))
         telegram.inject(build.message(build.private_chat(boris), boris, document=document))
-        queued = await wait_for(lambda: _at_least(redis, names, 2))
+        queued = await until(lambda: _at_least(redis, names, 2))
     assert {m.chat_id for m in queued} == {mia["id"], boris["id"]}
     assert telegram.sent == []
 
@@ -137,7 +138,7 @@ async def test_group_media_counts_only_when_addressed(
     mia, group = someone(), a_group()
     async with run_bot(VOICE_MAX_SECONDS="10"):
         quiet = telegram.inject(build.voice(group, mia, duration=30))
-        await wait_for(lambda: confirmed(redis, names, telegram, quiet))
+        await until(lambda: confirmed(redis, names, telegram, quiet))
         bot_said = build.private_text(mia, "hi")["message"]  # any message of the bot's
         bot_said.update(message_id=1, date=1, chat=group, **{"from": telegram.bot})
         telegram.inject(build.voice(group, mia, duration=30, reply_to=bot_said))
@@ -171,7 +172,7 @@ async def test_a_voice_message_is_fetched_into_the_blob_store_and_queued(
     audio = b"OggS" + bytes(range(256)) * 20
     async with run_bot():
         update_id = telegram.inject(voice_of(telegram, mia, audio, duration=7))
-        [message] = await wait_for(lambda: incoming(redis, names))
+        [message] = await until(lambda: incoming(redis, names))
     [attachment] = message.attachments
     assert (attachment.kind, attachment.mime_type, attachment.duration, attachment.size) == (
         "voice", "audio/ogg", 7, len(audio),
@@ -201,7 +202,7 @@ async def test_a_photo_and_a_document_are_queued_with_their_caption(
                                  caption="what is on it?"))  # fmt: skip
         telegram.inject(build.message(build.private_chat(boris), boris, document=document,
                                       caption="sum it up"))  # fmt: skip
-        queued = await wait_for(lambda: _at_least(redis, names, 2))
+        queued = await until(lambda: _at_least(redis, names, 2))
     by_chat = {m.chat_id: m for m in queued}
     photo, doc = by_chat[mia["id"]], by_chat[boris["id"]]
     assert photo.text == "what is on it?" and photo.attachments[0].kind == "photo"
@@ -228,9 +229,9 @@ async def test_a_redelivered_update_fetches_and_stores_its_file_once(
         async def retried() -> bool:
             return sum(1 for poll in telegram.polls if update_id in poll.returned) >= 3
 
-        await wait_for(retried)
+        await until(retried)
         await redis.delete(names.stream(TO_SECRETARY))
-        [message] = await wait_for(lambda: incoming(redis, names))
+        [message] = await until(lambda: incoming(redis, names))
     assert len(telegram.files.downloads) == 1
     assert telegram.calls.get("getFile") == 1
     assert await BlobStore(redis, names).get(message.attachments[0].blob_key) == b"OggS-once"
@@ -243,7 +244,7 @@ async def test_a_failing_download_is_retried_then_apologised_for(
     async with run_bot(SEND_RETRIES="0"):
         telegram.fail("getFile", status=502, times=2)  # a passing outage: retried
         telegram.inject(voice_of(telegram, mia, b"OggS-late"))
-        [late] = await wait_for(lambda: incoming(redis, names))
+        [late] = await until(lambda: incoming(redis, names))
         telegram.fail("getFile", status=502, times=50)  # down for good: an apology
         telegram.inject(voice_of(telegram, boris, b"OggS-never"))
         down = await answer_to(telegram, boris["id"])
@@ -286,7 +287,7 @@ async def test_an_album_of_three_photos_is_one_message_with_three_attachments(
     async with run_bot(ALBUM_WAIT_SECONDS="0.5"):
         for update in album + in_group:
             telegram.inject(update)
-        queued = await wait_for(lambda: _at_least(redis, names, 2))
+        queued = await until(lambda: _at_least(redis, names, 2))
         await asyncio.sleep(0.8)  # nothing more comes
     assert len(await incoming(redis, names)) == 2
     by_chat = {m.chat_id: m for m in queued}
@@ -306,11 +307,11 @@ async def test_an_album_survives_its_process_stopping_between_parts(
                       media_group_id="alb-3") for n in range(1, 4)]  # fmt: skip
     async with run_bot(ALBUM_WAIT_SECONDS="4"):
         first_two = [telegram.inject(part) for part in parts[:2]]
-        await wait_for(lambda: confirmed(redis, names, telegram, first_two[-1]))
+        await until(lambda: confirmed(redis, names, telegram, first_two[-1]))
     assert await incoming(redis, names) == []  # gathered, not yet due, and the process gone
     telegram.inject(parts[2])  # waits at Telegram for the next process
     async with run_bot(ALBUM_WAIT_SECONDS="4"):
-        [message] = await wait_for(lambda: incoming(redis, names), timeout=15)
+        [message] = await until(lambda: incoming(redis, names), timeout=15)
         await asyncio.sleep(0.5)
     assert len(message.attachments) == 3 and len(await incoming(redis, names)) == 1
 
@@ -374,7 +375,7 @@ async def test_any_media_message_is_answered_or_ignored_and_the_next_goes_on(
         async def marker_queued() -> bool:
             return any(m.text == marker for m in await incoming(redis, names))
 
-        await wait_for(marker_queued, timeout=30)
+        await until(marker_queued, timeout=30)
 
         async def heard_or_answered() -> list[Any]:
             heard = [m for m in await incoming(redis, names) if m.chat_id == sender["id"]]
@@ -382,7 +383,7 @@ async def test_any_media_message_is_answered_or_ignored_and_the_next_goes_on(
             return heard + said + telegram.sent_to(sender["id"])
 
         if spec["ref"] is not None:  # a field set to null is no media at all
-            assert await wait_for(heard_or_answered, timeout=10), f"no answer to {spec}"
+            assert await until(heard_or_answered, timeout=10), f"no answer to {spec}"
 
     @settings(
         max_examples=40,
@@ -394,7 +395,7 @@ async def test_any_media_message_is_answered_or_ignored_and_the_next_goes_on(
         asyncio.run_coroutine_threadsafe(one(spec), loop).result(timeout=60)
 
     async with run_bot(RATE_LIMIT_MESSAGES_PER_MINUTE="0", ALBUM_WAIT_SECONDS="0.2"):
-        await wait_for(lambda: asyncio.sleep(0, telegram.calls.get("getUpdates")), timeout=30)
+        await until(lambda: asyncio.sleep(0, telegram.calls.get("getUpdates")), timeout=30)
         await asyncio.to_thread(check)
 
 
@@ -411,7 +412,7 @@ async def test_a_sender_over_their_blob_budget_is_told_and_nothing_is_stored(
     mia = someone()
     async with run_bot(BLOB_MAX_BYTES_PER_USER="3000", BLOB_MAX_BYTES_TOTAL="0"):
         telegram.inject(document_of(telegram, mia, b"first " * 300, "a.txt"))
-        [first] = await wait_for(lambda: _at_least(redis, names, 1))
+        [first] = await until(lambda: _at_least(redis, names, 1))
         telegram.inject(document_of(telegram, mia, b"second " * 300, "b.txt"))
         refused = await answer_to(telegram, mia["id"])
     assert "waiting for me" in refused and "2 KB" in refused
@@ -466,13 +467,13 @@ async def test_a_redis_full_for_everything_tells_private_senders_once_then_catch
                 async def polling() -> bool:
                     return telegram.calls.get("getUpdates", 0) > 0
 
-                await wait_for(polling)  # it holds the poller lease
+                await until(polling)  # it holds the poller lease
                 await client.config_set("maxmemory", "1")  # every write refused from now
                 telegram.inject(build.message(build.private_chat(mia), mia, text="hello there"))
                 [told] = await telegram.wait_sent(1, mia["id"], timeout=30)
                 assert "out of room" in told.text
                 await client.config_set("maxmemory", "64mb")
-                [queued] = await wait_for(lambda: incoming(client, names), timeout=30)
+                [queued] = await until(lambda: incoming(client, names), timeout=30)
             assert queued.text == "hello there"
             assert len(telegram.sent_to(mia["id"])) == 1  # told once
         finally:

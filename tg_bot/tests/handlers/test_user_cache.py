@@ -18,8 +18,9 @@ from common.rest_client import RestClient
 from common.wire import User
 from ops.processes import Stack
 from sandbox import telegram_updates as build
+from tests.waiting import until
 from tg_bot.src.domain.users import UserDirectory
-from tg_bot.tests.conftest import incoming, wait_for
+from tg_bot.tests.conftest import incoming
 
 
 def someone() -> dict[str, Any]:
@@ -53,7 +54,7 @@ async def test_a_user_the_admin_forgot_is_not_served_from_the_cache(
             found = [m for m in await incoming(redis, names) if m.chat_id == ida["id"]]
             return found if len(found) >= count else None
 
-        return await wait_for(enough)
+        return await until(enough)
 
     async with run_bot(USER_CACHE_SECONDS="300"):
         telegram.inject(build.private_text(ida, "hello"))

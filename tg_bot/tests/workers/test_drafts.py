@@ -10,7 +10,7 @@ import contextlib
 import itertools
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -22,6 +22,7 @@ from common.messages import ChatType, DraftMessage, utcnow
 from common.names import Names
 from common.settings import load_settings
 from sandbox.telegram_html import parse_html, utf16_len
+from tests.waiting import until
 from tg_bot.src.clients.telegram import TelegramClient
 from tg_bot.src.domain.formatting import MarkdownRenderer
 from tg_bot.src.domain.live_answers import take_live_message
@@ -29,7 +30,6 @@ from tg_bot.src.domain.rate_limiter import Limit, SendLimiter, SendLimits
 from tg_bot.src.settings import Settings
 from tg_bot.src.workers.drafts import DraftsWorker, draft_id, render
 from tg_bot.src.workers.response_handler import part_id
-from tg_bot.tests.conftest import wait_for
 
 PRIVATE, GROUP = 4242, -100_4242
 JITTER = 0.15  # how far a call's arrival at the stand-in may drift from its slot (a busy CI)
@@ -51,20 +51,13 @@ async def drafts_worker(bot_env, telegram, redis, names) -> AsyncIterator[Drafts
             client, SendLimiter(redis, names, limits), redis, names, settings, block_ms=20
         )
         task = asyncio.create_task(worker.run())
-        await wait_for(lambda: redis.exists(names.drafts))  # its group is there
+        await until(lambda: redis.exists(names.drafts))  # its group is there
         try:
             yield worker
         finally:
             worker.stop()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(task, 5)
-
-
-async def until(check: Callable[[], object], timeout: float = 10.0) -> None:
-    async def holds() -> bool:
-        return bool(check())
-
-    await wait_for(holds, timeout)
 
 
 def draft(

@@ -19,7 +19,8 @@ from common.names import TO_SECRETARY, TO_TELEGRAM
 from common.queue import StreamPublisher
 from common.rest_client import RestClient
 from sandbox import telegram_updates as build
-from tg_bot.tests.conftest import incoming, wait_for
+from tests.waiting import until
+from tg_bot.tests.conftest import incoming
 
 
 def someone(language: str = "en", name: str = "Anna") -> dict:
@@ -42,7 +43,7 @@ async def queued(redis, names, count: int = 1, timeout: float = 10.0):
         found = await incoming(redis, names)
         return found if len(found) >= count else None
 
-    return await wait_for(enough, timeout)
+    return await until(enough, timeout)
 
 
 async def test_a_private_message_is_queued_as_an_incoming_message(
@@ -52,7 +53,7 @@ async def test_a_private_message_is_queued_as_an_incoming_message(
     async with run_bot():
         update_id = telegram.inject(build.private_text(anna, "What's the weather in Berlin?"))
         [message] = await queued(redis, names)
-        await wait_for(lambda: redis.get(names.telegram_bot_offset(telegram.bot_id)))
+        await until(lambda: redis.get(names.telegram_bot_offset(telegram.bot_id)))
         offset = int(await redis.get(names.telegram_bot_offset(telegram.bot_id)))
     user = await rest.get_user_by_telegram(anna["id"])
     assert message.message_id == incoming_message_id(telegram.bot_id, update_id)
@@ -85,7 +86,7 @@ async def test_a_failed_queueing_writes_nothing_and_keeps_the_offset(
         async def retried() -> bool:
             return sum(1 for poll in telegram.polls if first in poll.returned) >= 2
 
-        await wait_for(retried)
+        await until(retried)
         assert await redis.get(names.telegram_bot_offset(telegram.bot_id)) is None
         assert await redis.xlen(names.stream(TO_TELEGRAM)) == 0  # /help's answer waits too
         assert telegram.sent == []
@@ -96,6 +97,16 @@ async def test_a_failed_queueing_writes_nothing_and_keeps_the_offset(
     assert len(telegram.sent_to(boris["id"])) == 1
 
 
+def typings(telegram, chat: dict, count: int) -> list:
+    """The chat's typing actions once there are `count` of them."""
+    actions = telegram.actions_in(chat["id"])
+    return actions if len(actions) >= count else []
+
+
+async def typing_over(redis, names, chat: dict) -> bool:
+    return not await redis.exists(names.telegram_typing(chat["id"]))
+
+
 async def test_typing_is_shown_until_the_answer_went_out(
     run_bot, telegram, redis, names, rest
 ) -> None:
@@ -104,15 +115,14 @@ async def test_typing_is_shown_until_the_answer_went_out(
     async with run_bot():
         telegram.inject(build.private_text(anna, "think hard"))
         [message] = await queued(redis, names)
-        await asyncio.sleep(1.5)
-        actions = telegram.actions_in(anna["id"])
+        actions = await until(lambda: typings(telegram, anna, 2), 10, "typing shown twice")
         reply = OutgoingMessage(
             message_id=uuid.uuid4(), chat_id=anna["id"], text="Done",
             correlation_id=str(message.message_id),
         )  # fmt: skip
         await StreamPublisher(redis, names).publish(TO_TELEGRAM, reply)
         [answer] = await telegram.wait_sent(1, anna["id"])
-        await asyncio.sleep(1.0)
+        await until(lambda: typing_over(redis, names, anna), 10, "the chat's typing ended")
     assert len(actions) >= 2 and {a.action for a in actions} == {"typing"}
     times = [a.at for a in telegram.actions_in(anna["id"])]
     assert all(b - a >= 0.4 - 0.01 for a, b in itertools.pairwise(times))
@@ -144,9 +154,9 @@ async def test_typing_waits_for_a_noticeable_delay_so_a_quick_answer_shows_none(
         asked = asyncio.get_running_loop().time()
         telegram.inject(build.private_text(slow, "think hard"))
         [second] = await queued(redis, names)
-        await asyncio.sleep(1.5)
+        await until(lambda: typings(telegram, slow, 2), 10, "typing shown twice")
         answered_at = await answer(slow, second)
-        await asyncio.sleep(0.8)
+        await until(lambda: typing_over(redis, names, slow), 10, "the chat's typing ended")
     assert telegram.actions_in(quick["id"]) == []
     times = [a.at for a in telegram.actions_in(slow["id"])]
     assert len(times) >= 2 and times[0] >= asked + 0.8
@@ -174,8 +184,7 @@ async def test_a_message_right_after_a_quick_answer_still_shows_typing(
         await telegram.wait_sent(1, anna["id"])
         telegram.inject(build.private_text(anna, "second"))
         [_, second] = await queued(redis, names, count=2)
-        await asyncio.sleep(1.0)
-        shown = len(telegram.actions_in(anna["id"]))
+        shown = len(await until(lambda: typings(telegram, anna, 1), 10, "typing shown"))
         await answer(second)
         await telegram.wait_sent(2, anna["id"])
     assert shown >= 1
@@ -193,7 +202,7 @@ async def test_a_group_message_without_mention_is_ignored(run_bot, telegram, red
                 == str(update_id + 1).encode()
             )
 
-        await wait_for(confirmed)
+        await until(confirmed)
     assert await incoming(redis, names) == []
     assert telegram.sent == [] and telegram.actions == []
 
@@ -269,7 +278,7 @@ async def test_a_user_who_blocked_the_bot_is_ignored_until_they_unblock_it(
         telegram.inject(build.private_text(anna, "first"))
         await queued(redis, names)
         telegram.inject(build.bot_membership(anna, telegram.bot, blocked=True))
-        await wait_for(lambda: _blocked(rest, anna["id"]))
+        await until(lambda: _blocked(rest, anna["id"]))
         telegram.inject(build.private_text(anna, "while blocked"))
         telegram.inject(build.bot_membership(anna, telegram.bot, blocked=False))
         telegram.inject(build.private_text(anna, "back again"))
@@ -288,12 +297,12 @@ async def test_a_403_marks_the_user_blocked_and_drops_the_answer(
         telegram.blocked_chats.add(anna["id"])
         answer = OutgoingMessage(message_id=uuid.uuid4(), chat_id=anna["id"], text="hi")
         await StreamPublisher(redis, names).publish(TO_TELEGRAM, answer)
-        await wait_for(lambda: _blocked(rest, anna["id"]))
+        await until(lambda: _blocked(rest, anna["id"]))
 
         async def acked() -> bool:
             return await redis.xlen(names.stream(TO_TELEGRAM)) == 0
 
-        await wait_for(acked)
+        await until(acked)
     assert [r.status for r in telegram.rejected if r.method == "sendMessage"] == [403]
     assert await redis.xlen(names.dead(TO_TELEGRAM)) == 0
 
@@ -328,7 +337,7 @@ async def test_an_unreadable_update_is_skipped_and_the_next_one_handled(
                 == str(last + 1).encode()
             )
 
-        await wait_for(moved_on)
+        await until(moved_on)
     assert str(stranger["id"]) in refusal.text
 
 
@@ -338,7 +347,7 @@ async def test_the_commands_are_registered_in_both_languages(run_bot, telegram) 
         async def registered() -> bool:
             return set(telegram.commands) == {"", "ru"}
 
-        await wait_for(registered)
+        await until(registered)
     english = {c["command"]: c["description"] for c in telegram.commands[""]}
     russian = {c["command"]: c["description"] for c in telegram.commands["ru"]}
     assert set(english) == set(russian)
@@ -394,7 +403,7 @@ async def test_a_restarted_update_id_sequence_is_followed(
         async def confirmed() -> bool:  # the batch's offset went to Telegram
             return any(p.offset == before + 1 for p in telegram.polls)
 
-        await wait_for(confirmed)
+        await until(confirmed)
         telegram.restart_update_ids(7)
         restarted = telegram.inject(build.private_text(anna, "after the restart"))
         telegram.inject(build.private_text(anna, "and again"))
@@ -403,7 +412,7 @@ async def test_a_restarted_update_id_sequence_is_followed(
         async def followed() -> bool:
             return await redis.get(offset_key) == str(restarted + 2).encode()
 
-        await wait_for(followed)
+        await until(followed)
     assert restarted == 7
     assert [m.text for m in messages] == ["before", "after the restart", "and again"]
 
@@ -443,7 +452,7 @@ async def test_a_replayed_batch_is_neither_queued_nor_routed_twice(
         async def replayed() -> bool:
             return any(ids[0] in p.returned for p in telegram.polls[-3:])
 
-        await wait_for(replayed)
+        await until(replayed)
         await asyncio.sleep(0.5)
     assert [m.text for m in await incoming(redis, names)] == ["once"]
     assert len(telegram.sent_to(anna["id"])) == 1  # /help answered once
@@ -461,12 +470,12 @@ async def test_health_reports_updates_that_wait_unqueued(
             response = await http.get(url)
             return response.json() if response.status_code == 503 else None
 
-        body = await wait_for(degraded)
+        body = await until(degraded)
         await redis.delete(names.stream(TO_SECRETARY))
         await queued(redis, names)
 
         async def healthy() -> bool:
             return (await http.get(url)).status_code == 200
 
-        await wait_for(healthy)
+        await until(healthy)
     assert "not queued" in json.dumps(body)

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 
 from common.tests.strategies import any_text
 from sandbox import telegram_updates as build
-from tg_bot.tests.conftest import incoming, outgoing, wait_for
+from tests.waiting import until
+from tg_bot.tests.conftest import incoming, outgoing
 
 MAX_UNITS = 4096
 KNOWN = {"message_id", "date", "chat", "from", "text", "entities", "update_id"}
@@ -108,7 +109,7 @@ async def test_any_update_is_received_and_the_next_chat_goes_on(
         async def marker_queued() -> bool:
             return any(m.text == marker for m in await incoming(redis, names))
 
-        await wait_for(marker_queued, timeout=30)
+        await until(marker_queued, timeout=30)
         if spec["kind"] == "message" and spec["text"].strip():
 
             async def heard_or_answered() -> list[Any]:
@@ -116,7 +117,7 @@ async def test_any_update_is_received_and_the_next_chat_goes_on(
                 queued = [m for m in await outgoing(redis, names) if m.chat_id == chat_id]
                 return heard + queued + telegram.sent_to(chat_id)
 
-            assert await wait_for(heard_or_answered), f"no answer to {spec['text']!r}"
+            assert await until(heard_or_answered), f"no answer to {spec['text']!r}"
 
     @settings(
         max_examples=40,
@@ -128,7 +129,7 @@ async def test_any_update_is_received_and_the_next_chat_goes_on(
         asyncio.run_coroutine_threadsafe(one(spec), loop).result(timeout=30)
 
     async with run_bot(RATE_LIMIT_MESSAGES_PER_MINUTE=UNLIMITED):
-        await wait_for(lambda: polling(telegram), timeout=30)
+        await until(lambda: polling(telegram), timeout=30)
         await asyncio.to_thread(check)
 
 
@@ -148,7 +149,7 @@ async def test_a_corpus_of_real_updates_is_received_and_answered(
     surrogates, NUL, entity types the bot does not know, forwarded and edited messages)."""
     marker_sender = build.user(random.randint(10**8, 10**10), "Marker")
     async with run_bot(RATE_LIMIT_MESSAGES_PER_MINUTE=UNLIMITED):
-        await wait_for(lambda: polling(telegram), timeout=30)
+        await until(lambda: polling(telegram), timeout=30)
         for case in CORPUS:
             chat_id = random.randint(10**8, 10**10)
             update = with_sender(case["update"], chat_id)
@@ -159,7 +160,7 @@ async def test_a_corpus_of_real_updates_is_received_and_answered(
             async def marker_queued(marker: str = marker) -> bool:
                 return any(m.text == marker for m in await incoming(redis, names))
 
-            await wait_for(marker_queued, timeout=30)
+            await until(marker_queued, timeout=30)
             if "message" not in update:
                 continue
 
@@ -168,4 +169,4 @@ async def test_a_corpus_of_real_updates_is_received_and_answered(
                 queued = [m for m in await outgoing(redis, names) if m.chat_id == chat_id]
                 return heard + queued + telegram.sent_to(chat_id)
 
-            assert await wait_for(heard_or_answered), case["name"]
+            assert await until(heard_or_answered), case["name"]

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from common.blobs import BlobStore
 from common.messages import Button, OutgoingMessage
+from tests.waiting import until
 from tg_bot.src.domain.keyboards import keyboard
-from tg_bot.tests.conftest import wait_for
 from tg_bot.tests.workers.test_response_handler import publish, stream_empty
 
 PRIVATE, GROUP = 1001, -100555
@@ -53,10 +53,10 @@ async def test_an_edit_changes_the_message_and_its_buttons(run_bot, telegram, re
         [first] = await telegram.wait_sent(1, PRIVATE)
         done = answer(text="⏰ water the plants ✓", edit_telegram_message_id=first.message_id)
         await publish(redis, names, done)
-        await wait_for(lambda: _text_is(telegram, first, "⏰ water the plants ✓"))
+        await until(lambda: _text_is(telegram, first, "⏰ water the plants ✓"))
         same = answer(text="⏰ water the plants ✓", edit_telegram_message_id=first.message_id)
         await publish(redis, names, same)  # "message is not modified": done, not an error
-        await wait_for(lambda: stream_empty(redis, names))
+        await until(lambda: stream_empty(redis, names))
     assert len(telegram.sent_to(PRIVATE)) == 1
     assert first.reply_markup is None  # the buttons went with the edit
     assert not await redis.xlen(names.dead("queue:to_telegram"))
@@ -98,9 +98,9 @@ async def test_speech_goes_as_a_voice_with_the_text_as_caption_and_its_blob_is_d
     async with run_bot():
         await publish(redis, names, message)
         [voice] = await telegram.wait_sent(1, PRIVATE)
-        await wait_for(lambda: stream_empty(redis, names))
+        await until(lambda: stream_empty(redis, names))
         await publish(redis, names, message)  # redelivered: nothing goes twice
-        await wait_for(lambda: stream_empty(redis, names))
+        await until(lambda: stream_empty(redis, names))
     assert (voice.voice, voice.text, voice.reply_markup) == (b"OggS-speech", "Sunny, 21°", MARKUP)
     assert voice.entities == [{"type": "bold", "offset": 0, "length": 5}]
     assert voice.reply_to_message_id == 5
@@ -176,7 +176,7 @@ async def test_any_answer_arrives_whole_with_buttons_last_and_in_its_topic(
                 message_thread_id=drawn.get("message_thread_id"),
             ))  # fmt: skip
         await publish(redis, names, *messages)
-        await wait_for(lambda: stream_empty(redis, names), timeout=30)
+        await until(lambda: stream_empty(redis, names), timeout=30)
         for drawn, message in zip(batch, messages, strict=True):
             sent = telegram.sent_to(message.chat_id)
             assert sent and all(m.message_thread_id == message.message_thread_id for m in sent)

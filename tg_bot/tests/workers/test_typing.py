@@ -17,6 +17,7 @@ from redis.exceptions import MaxConnectionsError
 from common.messages import OutgoingMessage
 from common.names import Names
 from sandbox.telegram_api import TelegramStandIn
+from tests.waiting import until
 from tg_bot.src.clients.telegram import TelegramClient
 from tg_bot.src.workers.typing import TypingIndicator
 
@@ -37,13 +38,6 @@ async def unhandled() -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     asyncio.get_running_loop().set_exception_handler(lambda _loop, ctx: found.append(ctx))
     return found
-
-
-async def _until(check, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.02)
 
 
 async def _answered(typing: TypingIndicator, answer: OutgoingMessage) -> None:
@@ -69,7 +63,7 @@ async def test_an_exhausted_pool_delays_typing_but_loses_no_chat_and_leaks_no_er
         for chat in CHATS:
             typing.show(chat)
         await holder
-        await _until(lambda: {a.chat_id for a in telegram.actions} >= set(CHATS))
+        await until(lambda: {a.chat_id for a in telegram.actions} >= set(CHATS))
         for chat, question in questions.items():
             answer = OutgoingMessage(
                 message_id=uuid.uuid4(), chat_id=chat, text="done", correlation_id=question

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 from aiohttp import ClientSession, web
 
 from common.names import TO_SECRETARY
@@ -21,8 +22,10 @@ from ops.infra import free_port
 from ops.processes import Stack
 from sandbox import telegram_updates as build
 from sandbox.telegram_webhook import GET_UPDATES_CONFLICT, SECRET_HEADER
+from tests.redis_topologies import full_redis
+from tests.waiting import until
 from tg_bot.src.workers.webhook import MAX_BODY_BYTES
-from tg_bot.tests.conftest import FAST_BOT, incoming, outgoing, wait_for
+from tg_bot.tests.conftest import FAST_BOT, incoming, outgoing
 
 #: A configured secret as an operator would set one (32-256 of the Bot API's characters).
 SECRET = "s3cret_-X" * 4
@@ -34,7 +37,7 @@ def someone(name: str = "Anna") -> dict:
 
 
 async def webhook_set(telegram) -> str:
-    await wait_for(lambda: _true(telegram.webhook.active), timeout=20)
+    await until(lambda: _true(telegram.webhook.active), timeout=20)
     return str(telegram.webhook.secret_token)
 
 
@@ -54,7 +57,7 @@ async def test_updates_are_delivered_by_webhook_and_answered(
         secret = await webhook_set(telegram)
         update_id = telegram.inject(build.private_text(anna, "What's on today?"))
         telegram.inject(build.command(build.private_chat(boris), boris, "help"))
-        [message] = await wait_for(lambda: incoming(redis, names), timeout=20)
+        [message] = await until(lambda: incoming(redis, names), timeout=20)
         [answer] = await telegram.wait_sent(1, boris["id"], timeout=20)
         info = await _bot_api(telegram, "getWebhookInfo")
         async with httpx.AsyncClient() as http:
@@ -87,7 +90,7 @@ async def test_with_rest_service_down_an_update_waits_at_telegram(
             statuses = [d.status for d in telegram.webhook.deliveries if d.update_id == update_id]
             return statuses[:2] == [503, 503]
 
-        await wait_for(refused_twice, timeout=30)
+        await until(refused_twice, timeout=30)
         assert [u["update_id"] for u in telegram.updates] == [update_id]
     assert await incoming(redis, names) == []
     assert not await redis.exists(names.telegram_webhook_seen(telegram.bot_id, update_id))
@@ -106,7 +109,7 @@ async def test_an_update_in_flight_when_the_bot_stops_is_left_to_telegram_not_ap
         async def refused_once() -> bool:
             return any(d.update_id == update_id for d in telegram.webhook.deliveries)
 
-        await wait_for(refused_once, timeout=30)
+        await until(refused_once, timeout=30)
         await asyncio.sleep(0.4)  # the next delivery is retrying the user lookup now
     statuses = [d.status for d in telegram.webhook.deliveries if d.update_id == update_id]
     assert 200 not in statuses
@@ -145,7 +148,7 @@ async def test_a_configured_secret_is_used_and_not_stored(
     async with run_bot(TELEGRAM_WEBHOOK_URL=webhook_url, TELEGRAM_WEBHOOK_SECRET=SECRET):
         assert await webhook_set(telegram) == SECRET
         telegram.inject(build.private_text(someone(), "hello"))
-        await wait_for(lambda: incoming(redis, names), timeout=20)
+        await until(lambda: incoming(redis, names), timeout=20)
     assert not await redis.exists(names.telegram_webhook_secret(telegram.bot_id))
 
 
@@ -157,10 +160,10 @@ async def test_a_redelivered_update_is_queued_and_answered_once(
         await webhook_set(telegram)
         telegram.webhook.lose_answers = 1  # the bot's 200 goes unheard: Telegram sends again
         text_id = telegram.inject(build.private_text(anna, "once, please"))
-        await wait_for(lambda: _true(not telegram.updates), timeout=20)
+        await until(lambda: _true(not telegram.updates), timeout=20)
         telegram.webhook.lose_answers = 1
         help_id = telegram.inject(build.command(build.private_chat(boris), boris, "help"))
-        await wait_for(lambda: _true(not telegram.updates), timeout=20)
+        await until(lambda: _true(not telegram.updates), timeout=20)
         await telegram.wait_sent(1, boris["id"], timeout=20)
         await asyncio.sleep(0.5)
     statuses = {
@@ -183,12 +186,12 @@ async def test_an_update_that_cannot_be_queued_is_answered_5xx_and_comes_again(
         async def refused_twice() -> bool:
             return [d.status for d in telegram.webhook.deliveries][:2] == [503, 503]
 
-        await wait_for(refused_twice, timeout=20)
+        await until(refused_twice, timeout=20)
         info = await _bot_api(telegram, "getWebhookInfo")
         assert info["pending_update_count"] == 1
         assert "503" in info["last_error_message"]
         await redis.delete(names.stream(TO_SECRETARY))
-        await wait_for(lambda: incoming(redis, names), timeout=20)
+        await until(lambda: incoming(redis, names), timeout=20)
     assert await queued_texts(redis, names) == ["keep me"]
     assert telegram.webhook.deliveries[-1].update_id == update_id
     assert telegram.webhook.deliveries[-1].status == 200
@@ -200,21 +203,21 @@ async def test_switching_polling_to_webhook_and_back_keeps_receiving(
     anna = someone()
     async with run_bot():
         telegram.inject(build.private_text(anna, "polled"))
-        await wait_for(lambda: incoming(redis, names), timeout=20)
+        await until(lambda: incoming(redis, names), timeout=20)
     assert not telegram.webhook.active and telegram.calls["deleteWebhook"] == 1
     async with run_bot(TELEGRAM_WEBHOOK_URL=webhook_url):
         await webhook_set(telegram)
         telegram.inject(build.private_text(anna, "posted"))
-        await wait_for(lambda: _count(redis, names, 2), timeout=20)
+        await until(lambda: _count(redis, names, 2), timeout=20)
     polls_before = len(telegram.polls)
     # while no bot runs, Telegram keeps the update for the webhook (deliveries fail)
     telegram.inject(build.private_text(anna, "waited"))
-    await wait_for(lambda: _true(telegram.webhook.last_error_message), timeout=20)
+    await until(lambda: _true(telegram.webhook.last_error_message), timeout=20)
     async with run_bot(TELEGRAM_WEBHOOK_URL=""):  # back to polling: the webhook goes
-        await wait_for(lambda: _count(redis, names, 3), timeout=20)
+        await until(lambda: _count(redis, names, 3), timeout=20)
         assert not telegram.webhook.active
         telegram.inject(build.private_text(anna, "polled again"))
-        await wait_for(lambda: _count(redis, names, 4), timeout=20)
+        await until(lambda: _count(redis, names, 4), timeout=20)
     assert await queued_texts(redis, names) == ["polled", "posted", "waited", "polled again"]
     assert len(telegram.polls) > polls_before
     assert not [r for r in telegram.rejected if r.method == "getUpdates" and r.status == 409]
@@ -310,7 +313,7 @@ async def test_two_replicas_behind_a_load_balancer_both_receive(
         people = [someone(f"P{i}") for i in range(6)]
         for person in people:
             telegram.inject(build.private_text(person, f"hi from {person['first_name']}"))
-        await wait_for(lambda: _count(redis, names, 6), timeout=30)
+        await until(lambda: _count(redis, names, 6), timeout=30)
         asking = someone("Help")
         telegram.inject(build.command(build.private_chat(asking), asking, "help"))
         [answer] = await telegram.wait_sent(1, asking["id"], timeout=30)
@@ -322,3 +325,28 @@ async def test_two_replicas_behind_a_load_balancer_both_receive(
     assert served_by == {first.url, second.url}
     assert "/help" in answer.text
     assert telegram.calls.get("setWebhook", 0) >= 2 and telegram.calls.get("getUpdates", 0) == 0
+
+
+async def test_a_redis_full_for_a_webhook_update_tells_the_sender_once_then_queues_it(
+    run_bot, telegram, rest_url, names, webhook_url, tmp_path
+) -> None:
+    """As in polling: Redis at its `maxmemory` refuses the update; Telegram delivers it again,
+    and after a few seconds of refusals the private sender hears so, once. When Redis has room
+    again the update is queued."""
+    mia = someone("Mia")
+    with full_redis(tmp_path, "64mb") as server:
+        client = aioredis.Redis.from_url(server.url)
+        try:
+            async with run_bot(REDIS_URL=server.url, TELEGRAM_WEBHOOK_URL=webhook_url):
+                await webhook_set(telegram)
+                await client.config_set("maxmemory", "1")  # every write refused from now
+                telegram.inject(build.private_text(mia, "hello there"))
+                [told] = await telegram.wait_sent(1, mia["id"], timeout=30)
+                assert "out of room" in told.text
+                assert {d.status for d in telegram.webhook.deliveries} == {503}
+                await client.config_set("maxmemory", "64mb")
+                [queued] = await until(lambda: incoming(client, names), timeout=30)
+            assert queued.text == "hello there"
+            assert len(telegram.sent_to(mia["id"])) == 1  # told once
+        finally:
+            await client.aclose()

@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from common.tests.strategies import any_text
 from sandbox import telegram_updates as build
 from sandbox.telegram_webhook import SECRET_HEADER
-from tg_bot.tests.conftest import incoming, wait_for
+from tests.waiting import until
+from tg_bot.tests.conftest import incoming
 
 SCALARS = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), any_text(30)
@@ -72,7 +73,7 @@ async def test_any_body_posted_to_the_webhook_gets_no_5xx(
     statuses: list[int] = []
 
     async with run_bot(TELEGRAM_WEBHOOK_URL=url, RATE_LIMIT_MESSAGES_PER_MINUTE="0"):
-        await wait_for(lambda: _set(telegram), timeout=30)
+        await until(lambda: _set(telegram), timeout=30)
         secret = telegram.webhook.secret_token
 
         @settings(
@@ -104,7 +105,7 @@ async def test_any_body_posted_to_the_webhook_gets_no_5xx(
         async def heard() -> bool:
             return any(m.text == "still listening?" for m in await incoming(redis, names))
 
-        await wait_for(heard, timeout=20)
+        await until(heard, timeout=20)
     assert statuses and all(s < 500 for s in statuses)
     pattern = names.telegram_webhook_seen(telegram.bot_id, "*")
     seen = [key async for key in redis.scan_iter(match=pattern, count=1000)]
