@@ -67,8 +67,16 @@ def test_the_map_names_fixtures_that_exist() -> None:
     assert not INTEGRATION_FIXTURES & E2E_FIXTURES
 
 
+def _marked_slow(path: Path) -> bool:
+    """Whether the module's `pytestmark` makes every test in it e2e or policy."""
+    found = re.search(r"^pytestmark = [^\n]*", path.read_text(), re.MULTILINE)
+    return bool(found and re.search(r"pytest\.mark\.(e2e|policy)\b", found.group()))
+
+
 def test_every_fixture_that_starts_processes_is_e2e() -> None:
     for path in _test_files():
+        if _marked_slow(path):
+            continue
         for name, source in _fixtures(path).items():
             entry = f"{path.relative_to(ROOT).as_posix()}:{name}"
             if _STARTS_PROCESSES.search(source):
