@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "tests.harness",
+    "tests.tiers",
     "tests.users",
     "tests.reminders",
     "tests.calendar_stack",

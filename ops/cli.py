@@ -529,7 +529,9 @@ def cmd_test(ctx: Context, args: argparse.Namespace) -> int:
     pytest_args = list(args.pytest_args)
     if "--" in pytest_args:  # it ends manage.py's options; pytest would take what follows as paths
         pytest_args.remove("--")
-    command = [sys.executable, "-m", "pytest", *paths, *pytest_args]
+    # The quick loop: no processes, no policy checks, few Hypothesis examples (tests/tiers.py).
+    fast = ["-m", "unit or integration", "--hypothesis-profile=fast"] if args.fast else []
+    command = [sys.executable, "-m", "pytest", *paths, *fast, *pytest_args]
     with infra.suite_servers(dict(os.environ)) as servers:
         if servers.started:
             urls = ", ".join(servers.started.values())
@@ -845,6 +847,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         choices=sorted(TEST_PATHS),
         help="only this service's tests (repeatable)",
+    )
+    test.add_argument(
+        "--fast",
+        action="store_true",
+        help="only the unit and integration tiers, with few Hypothesis examples",
     )
     test.set_defaults(func=cmd_test)
     bench = sub.add_parser(

@@ -1,9 +1,9 @@
 """The test harness every service's tests share (loaded by the root conftest.py).
 
-Each test session gets its own Postgres database (created, migrated, dropped) and each test
-its own REDIS_KEY_PREFIX, so two runs sharing one server never hear each other. `stack`
-starts chosen services as real processes on free ports (ops/processes.py, the one supervisor)
-and stops them afterwards.
+Each test session (each pytest-xdist worker) gets its own Postgres database (created, migrated,
+dropped) and each test its own REDIS_KEY_PREFIX, so two runs, or two workers of one run, sharing
+one server never hear each other. `stack` starts chosen services as real processes on free
+ports (ops/processes.py, the one supervisor) and stops them afterwards.
 """
 
 from __future__ import annotations
@@ -51,10 +51,16 @@ def postgres_server() -> DatabaseServer:
     return DatabaseServer(found.url)
 
 
+def worker() -> str:
+    """This pytest-xdist worker's id (`gw0`, ...), `main` outside xdist: a part of the names of
+    the session's database and key prefix, so parallel workers never share either."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
 @pytest.fixture(scope="session")
 def database_url(postgres_server: DatabaseServer) -> Iterator[str]:
-    """This session's own database, migrated to head."""
-    url = postgres_server.create()
+    """This session's (under xdist: this worker's) own database, migrated to head."""
+    url = postgres_server.create(f"sa_test_{worker()}_{uuid.uuid4().hex[:10]}")
     try:
         migrate(url)
         yield url
@@ -82,7 +88,7 @@ def redis_url() -> str:
 
 @pytest.fixture(scope="session")
 def session_prefix(redis_url: str) -> Iterator[str]:
-    prefix = f"test:{uuid.uuid4().hex[:8]}:"
+    prefix = f"test:{worker()}:{uuid.uuid4().hex[:8]}:"
     yield prefix
     client = syncredis.Redis.from_url(redis_url)
     for key in client.scan_iter(match=f"{prefix}*", count=1000):

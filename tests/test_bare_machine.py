@@ -29,7 +29,7 @@ RUN_TIMEOUT_S = 90
 #: What would point the run at a server outside the namespace.
 SERVER_SETTINGS = ("TEST_DATABASE_URL", "TEST_REDIS_URL", "ASYNC_DATABASE_URL", "REDIS_URL")
 
-pytestmark = pytest.mark.timeout(RUN_TIMEOUT_S + 30)
+pytestmark = [pytest.mark.timeout(RUN_TIMEOUT_S + 30), pytest.mark.e2e]
 
 
 def test_given_servers_are_used_as_they_are() -> None:

@@ -11,6 +11,8 @@ from bench.pipeline import SCENARIOS, SERVICES, run_scenario, table
 from bench.targets import judge
 from ops.services import NAMES
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.mark.timeout(120)
 async def test_a_tiny_scenario_is_answered_measured_and_tabled() -> None:

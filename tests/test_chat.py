@@ -19,6 +19,8 @@ from sandbox.open_meteo import OpenMeteoStandIn
 from tests.harness import secretary_config
 from tests.test_manage import MANAGE, bare_env
 
+pytestmark = pytest.mark.e2e
+
 SEED = ROOT / "rest_service" / "seed" / "default_config.json"
 
 

@@ -66,7 +66,7 @@ class Topology:
         return self.kind == "cluster"
 
 
-@pytest.fixture(params=["standalone", "cluster"])
+@pytest.fixture(params=["standalone", pytest.param("cluster", marks=pytest.mark.e2e)])
 def topology(request: pytest.FixtureRequest, redis_url: str) -> Topology:
     if request.param == "cluster":
         return Topology("cluster", request.getfixturevalue("redis_cluster_url"))

@@ -9,6 +9,8 @@ import pytest
 
 from ops.services import ROOT
 
+pytestmark = pytest.mark.policy
+
 
 def test_ruff_check_is_clean() -> None:
     result = subprocess.run(

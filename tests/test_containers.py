@@ -27,6 +27,8 @@ from ops.services import HTTP_SERVICES, NAMES, ROOT, WORKERS
 from ops.services import SERVICES as ALL_SERVICES
 from tests.programs import require_program
 
+pytestmark = pytest.mark.policy
+
 SERVICES = NAMES
 PORTS = {s.name: s.default_port for s in ALL_SERVICES}
 PUBLISHED = HTTP_SERVICES

@@ -13,6 +13,8 @@ import pytest
 from bench.cpu_limit import CpuLimitUnavailable, cpu_limited
 from bench.procstat import cpu_seconds
 
+pytestmark = pytest.mark.e2e
+
 
 def test_a_busy_process_gets_no_more_than_its_quota() -> None:
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])

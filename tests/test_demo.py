@@ -27,6 +27,8 @@ from ops.infra import DatabaseServer, with_database
 from ops.services import ROOT
 from tests.test_manage import MANAGE, bare_env, free_base_port
 
+pytestmark = pytest.mark.e2e
+
 SCRIPT = """\
 # the demo's tour, as a script
 what time is it in Tokyo

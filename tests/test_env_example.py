@@ -15,6 +15,8 @@ from ops.services import ROOT
 from rest_service.app.settings import Settings as RestSettings
 from tg_bot.src.settings import Settings as TgSettings
 
+pytestmark = pytest.mark.policy
+
 SERVICES: list[type[BaseSettings]] = [
     AssistantSettings,
     CalendarSettings,

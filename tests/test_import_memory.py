@@ -6,8 +6,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from bench.import_memory import MAIN_MODULES, OWN_CODE, measure, report
 from ops.services import ROOT
+
+pytestmark = pytest.mark.e2e
 
 
 def _anon_kb_after_import(module: str) -> int:

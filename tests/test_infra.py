@@ -15,6 +15,8 @@ import pytest
 from ops import infra
 from ops.services import ROOT
 
+pytestmark = pytest.mark.e2e
+
 
 def test_a_pid_file_created_empty_is_waited_for_until_it_holds_the_pid(tmp_path) -> None:
     pidfile = tmp_path / "redis.pid"

@@ -23,6 +23,8 @@ from ops.services import BY_NAME, NAMES, ROOT
 from tests.programs import require_program
 from tg_bot.src.settings import Settings as TgBotSettings
 
+pytestmark = pytest.mark.policy
+
 KUBERNETES = ROOT / "deploy" / "kubernetes"
 OVERLAY = KUBERNETES / "overlays" / "example"
 CHECKOV_CONFIG = KUBERNETES / ".checkov.yaml"

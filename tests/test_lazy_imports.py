@@ -10,6 +10,8 @@ import pytest
 
 from ops.services import ROOT
 
+pytestmark = pytest.mark.e2e
+
 #: A service's main module, and what its import must not pull in.
 LAZY = {
     # An idle calendar service never calls Google: ~0.4 s CPU and ~13 MB.

@@ -23,6 +23,8 @@ from sandbox.telegram_html import parse_html
 from tests.waiting import until
 from tg_bot.src.domain.formatting import MarkdownRenderer
 
+pytestmark = pytest.mark.e2e
+
 ALICE, GROUP = 7_100_001, -100_7_100_002
 #: Sends are stamped when the stand-in accepts them: allow this much delivery jitter.
 JITTER_S = 0.05

@@ -25,6 +25,8 @@ from ops.infra import port_answers
 from ops.services import ROOT
 from tests.waiting import NotInTime, until, until_sync
 
+pytestmark = pytest.mark.e2e
+
 MANAGE = [sys.executable, str(ROOT / "manage.py")]
 
 

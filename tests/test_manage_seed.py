@@ -24,6 +24,8 @@ from ops.services import ROOT
 from tests.test_demo import Terminal
 from tests.test_manage import MANAGE
 
+pytestmark = pytest.mark.e2e
+
 JOB = ROOT / "deploy" / "kubernetes" / "base" / "migrate-job.yaml"
 COMPOSE = ROOT / "docker-compose.yml"
 DEFAULT_INSTRUCTIONS = "You are a personal secretary in Telegram"

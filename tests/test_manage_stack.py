@@ -31,6 +31,8 @@ from tests.private_servers import PrivateRedis
 from tests.test_manage import MANAGE, bare_env, free_base_port, manage
 from tests.waiting import NotInTime, until_sync
 
+pytestmark = pytest.mark.e2e
+
 # -- a stack started with `up`, found by the other commands ---------------------------------
 
 

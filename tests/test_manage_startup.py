@@ -20,6 +20,8 @@ from ops.infra import ALEMBIC_INI, free_port, migrate
 from ops.processes import ServiceError, wait_all_healthy
 from ops.services import ROOT
 
+pytestmark = pytest.mark.e2e
+
 
 def test_the_heads_read_from_the_scripts_are_alembics() -> None:
     alembic_heads = set(ScriptDirectory.from_config(Config(str(ALEMBIC_INI))).get_heads())

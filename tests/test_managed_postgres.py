@@ -38,6 +38,8 @@ from rest_service.app.state import AppState
 from tests.harness import base_env
 from tests.programs import postgres_bin, require_program
 
+pytestmark = pytest.mark.e2e
+
 pytestmark = pytest.mark.timeout(600)
 
 #: A password that needs %-escaping in a URL (and would break a naive one).

@@ -11,7 +11,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from ops.services import ROOT
+
+pytestmark = pytest.mark.policy
 
 #: Waits by sleeping still in the tests (goal: 0). Lower it, never raise it.
 CEILING = 88

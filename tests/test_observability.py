@@ -21,6 +21,8 @@ from prometheus_client import REGISTRY
 from ops.services import ROOT
 from tests.programs import require_program
 
+pytestmark = pytest.mark.policy
+
 HERE = ROOT / "deploy" / "observability"
 RULES = HERE / "prometheus-rules.yaml"
 DASHBOARD = HERE / "grafana-dashboard.json"

@@ -43,6 +43,7 @@ from tests.system import Person as TgPerson
 # -- 1. no secret in the repository ---------------------------------------------------------
 
 
+@pytest.mark.policy  # a rule the tree keeps (runs git)
 def test_no_file_in_the_repository_holds_a_secret() -> None:
     findings = scan_repository(ROOT)
     assert not findings, "secrets in the repository:\n" + "\n".join(map(str, findings))

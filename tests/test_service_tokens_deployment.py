@@ -16,6 +16,8 @@ from ops.services import ROOT
 from rest_service.app.settings import Settings as RestSettings
 from tests.test_containers import rendered
 
+pytestmark = pytest.mark.policy
+
 WORKERS = ("tg_bot", "assistant", "cron_service", "google_calendar_service")
 
 

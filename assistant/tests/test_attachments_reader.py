@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -84,6 +85,7 @@ async def _keys(_provider_id: str) -> str:
     return "sk-test"
 
 
+@pytest.mark.e2e  # starts processes in its body
 @PROPERTY
 @given(files=_FILES, caption=st.text(max_size=40))
 async def test_any_files_make_a_turn_or_a_refusal(

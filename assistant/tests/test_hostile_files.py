@@ -55,6 +55,8 @@ from tests.media_files import (
 from tests.redis_topologies import full_redis
 from tests.waiting import until
 
+pytestmark = pytest.mark.e2e
+
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 _WORDS = [
     "river",

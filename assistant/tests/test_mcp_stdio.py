@@ -22,6 +22,8 @@ from assistant.tests.test_mcp_tools import mcp_spec
 from common.mcp_servers import StdioServer
 from sandbox.mcp_stdio_probe import probe_server
 
+pytestmark = pytest.mark.e2e
+
 ROOT = os.geteuid() == 0
 #: Who the probe runs as when the tests run as root.
 USER = "nobody" if ROOT else ""

@@ -166,6 +166,7 @@ async def test_a_server_that_is_down_offers_nothing_and_its_calls_fail(services)
     assert type(raised.value).__name__ == "ToolError"
 
 
+@pytest.mark.e2e  # starts processes in its body
 async def test_the_list_is_cached_and_refreshed_on_config_change(services) -> None:
     server = McpServerProcess()
     catalog = McpCatalog(ttl=1.0, down_retry=60)
@@ -182,6 +183,7 @@ async def test_the_list_is_cached_and_refreshed_on_config_change(services) -> No
     assert await catalog.tools_of(spec, settings) == []  # past the TTL: listed again, down
 
 
+@pytest.mark.e2e  # starts processes in its body
 async def test_a_server_offering_too_much_is_cut_to_size(services) -> None:
     server = McpServerProcess(extra_tools=80)
     try:

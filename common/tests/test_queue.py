@@ -216,6 +216,7 @@ async def test_shutdown_past_the_grace_releases_the_chat_and_leaves_the_entry_pe
     assert (await redis.xpending(names.stream(STREAM), "g"))["pending"] == 1
 
 
+@pytest.mark.e2e  # starts processes in its body
 async def test_entry_of_a_killed_consumer_is_handled_by_another_exactly_once(
     redis, names, redis_url
 ) -> None:
@@ -241,6 +242,7 @@ async def test_entry_of_a_killed_consumer_is_handled_by_another_exactly_once(
                 proc.wait(10)
 
 
+@pytest.mark.e2e  # starts processes in its body
 async def test_two_consumer_processes_keep_each_chat_in_order(redis, names, redis_url) -> None:
     workers = [
         start_worker(redis_url, names, "--delay", "0.002", "--jitter", "0.01") for _ in range(2)

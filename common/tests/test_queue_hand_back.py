@@ -9,6 +9,7 @@ import time
 import uuid
 from dataclasses import replace
 
+import pytest
 import redis.asyncio as aioredis
 
 from common.messages import OutgoingMessage
@@ -135,6 +136,7 @@ async def test_nothing_is_lost_when_a_busy_consumer_stops(
     assert (await redis.xpending(names.stream(STREAM), "g"))["pending"] == 0
 
 
+@pytest.mark.e2e  # starts processes in its body
 async def test_a_consumer_process_stopped_by_sigterm_hands_its_turn_to_another_process(
     redis: aioredis.Redis, names: Names, redis_url: str
 ) -> None:

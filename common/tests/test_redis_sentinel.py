@@ -164,6 +164,7 @@ async def test_messages_flow_through_a_failover_and_none_is_lost(
     print(f"failover {failover_s:.1f} s, {len(handled)} handlings, {repeated} repeated")
 
 
+@pytest.mark.e2e  # starts processes in its body
 async def test_a_handled_entry_is_not_handled_again_when_redis_is_away_at_its_finish(
     tmp_path: Path,
 ) -> None:

@@ -121,6 +121,7 @@ SERVICES = {
 }
 
 
+@pytest.mark.e2e  # starts processes in its body
 @pytest.mark.parametrize("service", sorted(SERVICES))
 def test_python_m_service_with_weak_tokens_exits_2_naming_each(
     service: str, tmp_path: Path

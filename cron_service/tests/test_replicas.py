@@ -73,7 +73,7 @@ def test_alone_or_unseen_a_replica_owns_everything() -> None:
     assert Ring.of("a", ["b"]).members == ("a", "b"), "always among the live it sees"
 
 
-@pytest.mark.parametrize("kind", ["standalone", "cluster"])
+@pytest.mark.parametrize("kind", ["standalone", pytest.param("cluster", marks=pytest.mark.e2e)])
 async def test_heartbeats_show_the_live_replicas(
     kind: str, request: pytest.FixtureRequest, redis_url: str
 ) -> None:

@@ -310,6 +310,7 @@ def test_an_admin_name_is_clean_or_a_422_naming_the_field(raw: str) -> None:
     assert admin_accounts.NAME_PATTERN.fullmatch(name) and name not in ("api-token",)
 
 
+@pytest.mark.e2e  # starts processes in its body
 @pytest.mark.commits  # the CLI is another process on the session's database
 class TestManageAdmin:
     @pytest.mark.timeout(180)
@@ -347,6 +348,7 @@ class TestManageAdmin:
             assert (await post_login(client, name, PASSWORD)).status_code == 400
 
 
+@pytest.mark.e2e  # starts processes in its body
 def test_starting_the_service_makes_no_argon2_hash() -> None:
     """The dummy hash (for unknown names) costs 64 MiB and 0.3 s of CPU: made on the first
     failed login, not at every start (issue 23's memory target)."""

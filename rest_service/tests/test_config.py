@@ -227,6 +227,7 @@ async def provider_key(settings: Settings, name: str) -> tuple[str | None, str |
         await state.close()
 
 
+@pytest.mark.e2e  # migrates its own database (alembic runs as a process)
 class TestSeed:
     """On a database of its own (the seed commits, and reads what is there)."""
 

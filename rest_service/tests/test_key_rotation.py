@@ -21,6 +21,8 @@ from ops.processes import Stack
 from ops.services import ROOT
 from tests.harness import base_env
 
+pytestmark = pytest.mark.e2e
+
 OLD, NEW = generate_key(), generate_key()
 PROVIDER_KEY = f"sk-rotate-{uuid.uuid4().hex}"
 CREDENTIALS = {"token": f"ya29.{uuid.uuid4().hex}", "refresh_token": "1//r"}

@@ -16,6 +16,8 @@ from common.wire import mcp_config_error
 from ops.infra import migrate
 from rest_service.app import models  # noqa: F401  (registers the tables)
 
+pytestmark = pytest.mark.e2e
+
 
 def _connect(url: str) -> psycopg2.extensions.connection:
     return psycopg2.connect(sync_url(url).replace("postgresql+psycopg2://", "postgresql://"))

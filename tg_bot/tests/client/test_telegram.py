@@ -153,6 +153,7 @@ async def test_the_control_api_injects_and_reports_over_http(telegram) -> None:
     assert sent == []
 
 
+@pytest.mark.e2e  # starts processes in its body
 def test_the_stand_in_runs_standalone() -> None:
     port = free_port()
     with subprocess.Popen(

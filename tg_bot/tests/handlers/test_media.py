@@ -10,6 +10,7 @@ import random
 import uuid
 from typing import Any
 
+import pytest
 import redis.asyncio as aioredis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -434,6 +435,7 @@ async def test_a_photo_declaring_a_pixel_flood_is_refused_before_any_download(
     assert await incoming(redis, names) == []
 
 
+@pytest.mark.e2e  # starts processes in its body
 async def test_a_redis_full_for_a_file_gets_a_short_apology(
     run_bot, telegram, rest_url, tmp_path
 ) -> None:
@@ -450,6 +452,7 @@ async def test_a_redis_full_for_a_file_gets_a_short_apology(
     assert "storage is full" in answer
 
 
+@pytest.mark.e2e  # starts processes in its body
 async def test_a_redis_full_for_everything_tells_private_senders_once_then_catches_up(
     run_bot, telegram, rest_url, names, tmp_path
 ) -> None:

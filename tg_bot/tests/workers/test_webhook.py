@@ -297,6 +297,7 @@ async def balancer() -> AsyncIterator[RoundRobin]:
         yield running
 
 
+@pytest.mark.e2e  # starts processes in its body
 async def test_two_replicas_behind_a_load_balancer_both_receive(
     telegram, bot_env, rest_url, redis, names, balancer: RoundRobin, tmp_path: Path
 ) -> None:
