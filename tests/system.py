@@ -17,7 +17,6 @@ import json
 import os
 import re
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +40,7 @@ from sandbox.open_meteo import OpenMeteoStandIn
 from sandbox.search_stand_in import SearchStandIn
 from sandbox.telegram_api import SentMessage, TelegramStandIn
 from tests.harness import base_env
+from tests.waiting import NotInTime, until
 from tg_bot.tests.conftest import FAST_BOT
 
 Json = dict[str, Any]
@@ -192,15 +192,16 @@ class System:
         self, chat_id: int, *, after: int, containing: str = "", timeout: float = 30
     ) -> SentMessage:
         """The first message to `chat_id` past the first `after` that contains `containing`."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = [m for m in self.sent_to(chat_id)[after:] if containing in m.text]
-            if found:
-                return found[0]
-            if time.monotonic() > deadline:
-                seen = [m.text for m in self.sent_to(chat_id)]
-                raise AssertionError(f"no {containing!r} in chat {chat_id} in {timeout}s: {seen}")
-            await asyncio.sleep(0.05)
+
+        def found() -> SentMessage | None:
+            return next((m for m in self.sent_to(chat_id)[after:] if containing in m.text), None)
+
+        try:
+            return await until(found, timeout, f"{containing!r} in chat {chat_id}")
+        except NotInTime:
+            seen = [m.text for m in self.sent_to(chat_id)]
+            wanted = f"no {containing!r} in chat {chat_id} in {timeout}s"
+            raise AssertionError(f"{wanted}: {seen}") from None
 
     def link_to(self, message: SentMessage, prefix: str) -> str:
         """The link in `message` (a text link or a URL in the text) that starts with `prefix`."""
@@ -261,13 +262,13 @@ class System:
         (it hears `config:updated`, or polls); that version."""
         async with self.admin() as admin, httpx.AsyncClient(timeout=5) as http:
             latest = (await admin.get("/api/config/version")).json()["version"]
-            deadline = time.monotonic() + timeout
-            while True:
+
+            async def seen() -> bool:
                 health = (await http.get(f"{self.stack.url('assistant')}/health")).json()
-                if health["checks"]["config"]["version"] >= latest:
-                    return int(latest)
-                assert time.monotonic() < deadline, f"the assistant never saw version {latest}"
-                await asyncio.sleep(0.02)
+                return bool(health["checks"]["config"]["version"] >= latest)
+
+            await until(seen, timeout, f"the assistant saw version {latest}")
+            return int(latest)
 
     def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         """Raw SQL on the system's database."""

@@ -23,7 +23,7 @@ from common.names import Names
 from common.queue import ConsumerConfig, StreamConsumer
 from ops.infra import port_answers
 from ops.services import ROOT
-from tests.waiting import NotInTime, until_sync
+from tests.waiting import NotInTime, until, until_sync
 
 pytestmark = pytest.mark.e2e
 
@@ -261,10 +261,8 @@ async def test_dlq_lists_shows_and_replays_a_dead_entry_which_is_then_handled(
         config=ConsumerConfig(block_ms=100),
     )
     task = asyncio.create_task(consumer.run())
-    for _ in range(100):
-        if handled:
-            break
-        await asyncio.sleep(0.05)
+    with contextlib.suppress(NotInTime):
+        await until(lambda: handled, 5, "the entry handled")
     consumer.stop()
     await task
     assert handled == ["second chance"]

@@ -35,6 +35,7 @@ from common.wire import User
 from ops.processes import ServiceProcess, Stack
 from sandbox.llm_server import LlmStandIn, Step
 from sandbox.open_meteo import OpenMeteoStandIn
+from tests.waiting import until
 
 MODEL_DELAY_S = 0.3
 ROUNDS = 2
@@ -151,13 +152,12 @@ async def collect_answers(
 
 async def queue_drained(redis: aioredis.Redis, names: Names, timeout: float = 10.0) -> None:
     """Every entry of `queue:to_secretary` acked (and so deleted): no answer can follow."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
+
+    async def drained() -> bool:
         pending = await redis.xpending(names.to_secretary, ASSISTANT_GROUP)
-        if pending["pending"] == 0 and await redis.xlen(names.to_secretary) == 0:
-            return
-        assert asyncio.get_running_loop().time() < deadline, "to_secretary not drained"
-        await asyncio.sleep(0.05)
+        return pending["pending"] == 0 and await redis.xlen(names.to_secretary) == 0
+
+    await until(drained, timeout, "to_secretary drained")
 
 
 async def last_answer_id(redis: aioredis.Redis, names: Names) -> str:

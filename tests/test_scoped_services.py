@@ -5,7 +5,6 @@ master key (issue 17, attack 6)."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from sandbox.google_api import GoogleStandIn, serving_in_thread
 from sandbox.llm_server import LlmStandIn
 from tests.calendar_stack import Browser, calendar_env, connect, sent_to
 from tests.harness import base_env, secretary_config
+from tests.waiting import until
 
 SCOPED = {name: f"{name}-{uuid.uuid4().hex}" for name in service_tokens.SCOPES}
 #: What compose withholds from every worker (docker-compose.yml: x-no-scoped-tokens).
@@ -119,13 +119,12 @@ async def test_the_assistant_answers_with_its_own_token(
         text="hello there",
     )
     await redis.xadd(deployment.names.to_secretary, {"data": message.to_json()})
-    for _ in range(300):
+
+    async def answered() -> bool:
         answers = await sent_to(redis, deployment.names, message.chat_id)
-        if any(a.correlation_id == str(message.message_id) for a in answers):
-            break
-        await asyncio.sleep(0.1)
-    else:
-        raise AssertionError("no answer")
+        return any(a.correlation_id == str(message.message_id) for a in answers)
+
+    await until(answered, 30, "an answer")
     assert deployment.provider_key in {r.api_key for r in deployment.llm.requests}
 
 

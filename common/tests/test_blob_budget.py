@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from common.blobs import BlobBudget, BlobStore, OverBudget, RedisFull
 from common.names import Names
 from tests.redis_topologies import full_redis
+from tests.waiting import until
 
 KB = 1024
 
@@ -108,12 +109,11 @@ async def test_a_full_redis_refuses_politely_and_the_books_stay_right(
 
 
 async def _memory_below_the_limit(client: aioredis.Redis) -> None:
-    async with asyncio.timeout(10):
-        while True:
-            memory = await client.info("memory")
-            if memory["used_memory"] < memory["maxmemory"]:
-                return
-            await asyncio.sleep(0.05)
+    async def below() -> bool:
+        memory = await client.info("memory")
+        return bool(memory["used_memory"] < memory["maxmemory"])
+
+    await until(below, 10, "Redis's memory below its limit")
 
 
 _OPS = st.lists(

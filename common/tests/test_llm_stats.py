@@ -16,6 +16,7 @@ from common.llm_stats import WRITE_TIMEOUT_S, LlmCounts, LlmStats, quarter_of
 from common.names import Names
 from common.tests.test_queue_metrics import silent_server
 from ops.infra import free_port
+from tests.waiting import until
 
 NOON = datetime(2026, 11, 23, 12, 7, 30, tzinfo=UTC)
 
@@ -106,8 +107,12 @@ async def test_counts_recorded_together_are_written_together_after_a_moment(
     quarter = quarter_of(NOON)
     span = (quarter, quarter + timedelta(hours=1))
     assert await stats.read(*span) == LlmCounts()  # nothing written yet
-    await asyncio.sleep(0.6)
-    assert await stats.read(*span) == LlmCounts(requests=101, failed=1)
+    written = LlmCounts(requests=101, failed=1)
+
+    async def all_written() -> bool:
+        return await stats.read(*span) == written
+
+    await until(all_written, 5, "the counts written together")
     stats.record(LlmCounts(requests=5), NOON)
     await stats.drain()  # at once, not after the moment
     assert await stats.read(*span) == LlmCounts(requests=106, failed=1)

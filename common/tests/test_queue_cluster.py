@@ -103,7 +103,10 @@ async def test_several_consumers_handle_each_message_once_in_order_per_chat(
                 return len(log.handled) >= chats * per_chat
 
             await until(all_handled, timeout=45)
-            await asyncio.sleep(0.3)  # a duplicate would show up here
+            for chat in range(chats):  # a duplicate in a chat would come before its last one
+                await publisher.publish(STREAM, message(chat, f"{chat}:{per_chat:03d}"))
+            per_chat += 1
+            await until(all_handled, timeout=45)
     finally:
         for client in clients:
             await client.aclose()

@@ -30,6 +30,7 @@ from common.queue_metrics import CONSUMED, QueueGauges, WatchedStream
 from common.settings import ServiceSettings
 from common.worker import worker_context
 from ops.infra import free_port
+from tests.waiting import until
 
 
 def gauge(name: str, stream: str) -> float | None:
@@ -138,12 +139,13 @@ async def test_the_consuming_worker_exports_its_streams_on_metrics(
     await fill(redis, names, TO_TELEGRAM, TG_BOT_GROUP)
     settings = worker_settings(redis_url, key_prefix)
     async with worker_context("tg_bot", settings, asyncio.Event()):
-        deadline = time.monotonic() + 10
-        text = ""
-        while 'smart_assistant_queue_pending{stream="queue:to_telegram"} 2.0' not in text:
-            assert time.monotonic() < deadline, text
+
+        async def two_pending() -> str:
             text = (await scrape(settings.port)).text
-            await asyncio.sleep(0.1)
+            pending = 'smart_assistant_queue_pending{stream="queue:to_telegram"} 2.0'
+            return text if pending in text else ""
+
+        text = await until(two_pending, 10, "two entries pending in the metrics")
     assert 'smart_assistant_queue_depth{stream="queue:to_telegram"} 5.0' in text
     assert 'smart_assistant_queue_dead_letters{stream="queue:to_telegram"} 3.0' in text
     assert 'smart_assistant_queue_dead_letters{stream="tg_bot:updates"}' in text

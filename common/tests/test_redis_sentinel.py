@@ -27,6 +27,7 @@ from common.settings import ServiceSettings, settings_problems
 from common.tests.test_queue import message, running
 from tests.private_servers import PrivateRedis
 from tests.redis_topologies import SentinelSetup
+from tests.waiting import until
 
 STREAM = "queue:sentinel"
 GROUP = "workers"
@@ -137,10 +138,8 @@ async def test_messages_flow_through_a_failover_and_none_is_lost(
         await workers[0].ensure_group()
         async with running(workers[0]), running(workers[1]):
             await asyncio.wait_for(asyncio.gather(produce(), fail_halfway()), 60)
-            deadline = time.monotonic() + 30
-            while {m for _c, m in handled} != {m for _c, m in sent}:
-                assert time.monotonic() < deadline, "messages lost in the failover"
-                await asyncio.sleep(0.05)
+            everything = {m for _c, m in sent}
+            await until(lambda: {m for _c, m in handled} == everything, 30, "none lost")
             await asyncio.sleep(0.5)  # a late redelivery would show up here
         assert await producer.xlen(names.stream(STREAM)) == 0
         assert (await producer.xpending(names.stream(STREAM), GROUP))["pending"] == 0
@@ -187,10 +186,11 @@ async def test_a_handled_entry_is_not_handled_again_when_redis_is_away_at_its_fi
         await worker.ensure_group()
         await client.xadd(names.stream(STREAM), {"data": message(1, "once").model_dump_json()})
         async with running(worker):
-            deadline = time.monotonic() + 20
-            while not handled or await _left(client) != 0:
-                assert time.monotonic() < deadline
-                await asyncio.sleep(0.1)
+
+            async def done() -> bool:
+                return bool(handled) and await _left(client) == 0
+
+            await until(done, 20, "handled and acknowledged")
             await asyncio.sleep(CONFIG.claim_idle_ms / 1000 + 0.5)
         assert handled == ["once"]
     finally:
@@ -224,9 +224,6 @@ async def test_a_consumer_whose_chat_lock_expired_stops_driving_the_chat(
     for text in ("first", "second"):
         await redis.xadd(names.stream(STREAM), {"data": message(1, text).model_dump_json()})
     async with running(worker):
-        deadline = time.monotonic() + 15
-        while len(handled) < 2:
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.05)
+        await until(lambda: len(handled) >= 2, 15, "both handled")
     assert [text for text, _at in handled] == ["first", "second"]
     assert handled[1][1] - handled[0][1] >= 1.0  # not before the other holder's lock ended

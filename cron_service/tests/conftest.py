@@ -7,8 +7,7 @@ Monday) cron_service starts with CRON_TEST_CLOCK_START. What it sends is read st
 
 from __future__ import annotations
 
-import asyncio
-import time
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from ops.processes import ServiceProcess, Stack
 from tests.reminders import whole_second
 from tests.streams import stream_entries
 from tests.users import make_user
-from tests.waiting import until
+from tests.waiting import NotInTime, until
 
 #: Settings every cron_service of these tests gets; a test adds or overrides.
 CRON_ENV = {
@@ -204,20 +203,25 @@ async def runs_of(
     rest: RestClient, job_id: Id, count: int = 1, timeout: float = 10.0
 ) -> list[CronJobRun]:
     """The job's recorded runs, once there are `count` (or the timeout passes)."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    async def enough() -> list[CronJobRun]:
         runs = await rest.list_cron_job_runs(job_id)
-        if len(runs) >= count or time.monotonic() > deadline:
-            return runs
-        await asyncio.sleep(0.1)
+        return runs if len(runs) >= count else []
+
+    with contextlib.suppress(NotInTime):
+        return await until(enough, timeout, f"{count} runs")
+    return await rest.list_cron_job_runs(job_id)
 
 
 async def job_when(
     rest: RestClient, job_id: Id, check: Callable[[CronJob], bool], timeout: float = 10.0
 ) -> CronJob:
-    deadline = time.monotonic() + timeout
-    while True:
+    """The job once `check` holds for it (or as it is when the timeout passes)."""
+
+    async def checked() -> CronJob | None:
         job = await rest.get_cron_job(job_id)
-        if check(job) or time.monotonic() > deadline:
-            return job
-        await asyncio.sleep(0.1)
+        return job if check(job) else None
+
+    with contextlib.suppress(NotInTime):
+        return await until(checked, timeout, "the job's state")
+    return await rest.get_cron_job(job_id)

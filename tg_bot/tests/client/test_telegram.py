@@ -15,6 +15,7 @@ from ops.infra import free_port
 from ops.services import ROOT
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
+from tests.waiting import until
 from tg_bot.src.clients.errors import (
     TelegramConflict,
     TelegramForbidden,
@@ -64,7 +65,7 @@ async def test_limit_and_negative_offset_behave_as_documented(client, telegram) 
 async def test_a_long_poll_returns_as_soon_as_an_update_arrives(client, telegram) -> None:
     started = time.monotonic()
     poll = asyncio.create_task(client.get_updates(None, 5, 100, ["message"]))
-    await asyncio.sleep(0.2)
+    await until(lambda: telegram.calls.get("getUpdates"), 5, "the poll is in")
     telegram.inject(build.private_text(ANNA, "hello"))
     updates = await poll
     assert [u.message.text for u in updates if u.message] == ["hello"]
@@ -73,7 +74,7 @@ async def test_a_long_poll_returns_as_soon_as_an_update_arrives(client, telegram
 
 async def test_a_second_poller_terminates_the_first_with_a_conflict(client, telegram) -> None:
     first = asyncio.create_task(client.get_updates(None, 5, 100, ["message"]))
-    await asyncio.sleep(0.1)
+    await until(lambda: telegram.calls.get("getUpdates"), 5, "the first poll is in")
     second = asyncio.create_task(client.get_updates(None, 1, 100, ["message"]))
     with pytest.raises(TelegramConflict):
         await first

@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime
 
 from common.messages import Attachment, AttachmentKind, IncomingMessage, incoming_message_id
+from tests.waiting import until
 from tg_bot.src.domain.albums import AlbumStore, album_message_id
 from tg_bot.tests.conftest import incoming
 
@@ -27,6 +28,13 @@ def part(update_id: int, telegram_message_id: int, caption: str = "") -> Incomin
     )
 
 
+async def album_due(redis, names) -> bool:
+    """Whether an album's due time has passed on the clock the store reads (Redis TIME)."""
+    seconds, micros = await redis.time()
+    now_ms = int(seconds) * 1000 + int(micros) // 1000
+    return bool(await redis.zrangebyscore(names.albums_due, "-inf", now_ms, start=0, num=1))
+
+
 def store(redis, names, wait: float = 0.2) -> AlbumStore:
     return AlbumStore(redis, names, wait_seconds=wait, typing_ttl_seconds=60)
 
@@ -37,7 +45,7 @@ async def test_three_photos_become_one_message_with_three_attachments(redis, nam
         assert await albums.add(part(100 + n, n, caption), "g1")
     assert await albums.gathering(CHAT, "g1")
     assert await albums.flush_due() == []  # not due yet
-    await asyncio.sleep(0.6)
+    await until(lambda: album_due(redis, names), 5, "the album due")
     [flushed] = await albums.flush_due()
     [message] = await incoming(redis, names)
     assert message == flushed.message and flushed.parts == 3
@@ -51,10 +59,10 @@ async def test_three_photos_become_one_message_with_three_attachments(redis, nam
 async def test_a_part_arriving_late_pushes_the_due_time_back(redis, names) -> None:
     albums = store(redis, names, wait=0.5)
     await albums.add(part(1, 1), "g2")
-    await asyncio.sleep(0.6)  # the first part alone would be due now
+    await until(lambda: album_due(redis, names), 5, "the first part alone due")
     await albums.add(part(2, 2), "g2")
     assert await albums.flush_due() == []
-    await asyncio.sleep(0.6)
+    await until(lambda: album_due(redis, names), 5, "the album due")
     [flushed] = await albums.flush_due()
     assert flushed.parts == 2
 
@@ -63,7 +71,7 @@ async def test_racing_flushers_queue_an_album_once(redis, names) -> None:
     gatherer = store(redis, names, wait=0.05)
     for n in range(1, 4):
         await gatherer.add(part(200 + n, n), "g3")
-    await asyncio.sleep(0.1)
+    await until(lambda: album_due(redis, names), 5, "the album due")
     flushers = [store(redis, names, wait=0.05) for _ in range(6)]  # six processes
     results = await asyncio.gather(*(f.flush_due() for f in flushers for _ in range(5)))
     assert sum(len(r) for r in results) == 1
@@ -76,11 +84,11 @@ async def test_a_redelivered_part_is_not_queued_again_and_a_new_part_is_a_new_tu
 ) -> None:
     albums = store(redis, names, wait=0.05)
     await albums.add(part(301, 1, "first"), "g4")
-    await asyncio.sleep(0.1)
+    await until(lambda: album_due(redis, names), 5, "the album due")
     [first] = await albums.flush_due()
     assert not await albums.add(part(301, 1, "first"), "g4")  # Telegram sent it again
     assert await albums.add(part(305, 2, "late"), "g4")
-    await asyncio.sleep(0.1)
+    await until(lambda: album_due(redis, names), 5, "the album due")
     [second] = await albums.flush_due()
     assert second.message.message_id != first.message.message_id
     assert [m.text for m in await incoming(redis, names)] == ["first", "late"]
@@ -90,7 +98,7 @@ async def test_a_part_added_after_a_flush_read_it_waits_for_the_next_flush(redis
     """The flush checks the album's version in the same step as it queues."""
     albums = store(redis, names, wait=0.05)
     await albums.add(part(401, 1), "g5")
-    await asyncio.sleep(0.1)
+    await until(lambda: album_due(redis, names), 5, "the album due")
     key = names.album(CHAT, "g5")
     original = redis.hgetall
 
@@ -104,6 +112,6 @@ async def test_a_part_added_after_a_flush_read_it_waits_for_the_next_flush(redis
         assert await albums.flush(key) is None
     finally:
         redis.hgetall = original
-    await asyncio.sleep(0.1)
+    await until(lambda: album_due(redis, names), 5, "the album due")
     [flushed] = await albums.flush_due()
     assert flushed.parts == 2

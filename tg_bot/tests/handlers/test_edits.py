@@ -4,7 +4,6 @@ not re-run. Forum topics: the topic's id goes with the message and with every re
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 import uuid
@@ -85,10 +84,12 @@ async def test_edits_of_older_messages_or_outside_the_window_are_ignored(
             telegram.inject(edit_of(late_message, late_first.telegram_message_id, "вопрос!")),
         ]
         await until(lambda: confirmed(redis, names, telegram, max(ids)))
-        await asyncio.sleep(0.3)
+        telegram.inject(said(eda, "later"))  # the edits' effects would have come before it
+        await queued(redis, names, eda["id"], 3)
     assert [m.text for m in await incoming(redis, names) if m.chat_id == eda["id"]] == [
         "first question",
         "second question",
+        "later",
     ]
     assert len([m for m in await incoming(redis, names) if m.chat_id == late["id"]]) == 1
     assert telegram.sent_to(eda["id"]) == [] and telegram.sent_to(late["id"]) == []
@@ -104,8 +105,9 @@ async def test_a_command_in_an_edit_is_not_run_again(
         [first] = await queued(redis, names, eda["id"], 1)
         edit_id = telegram.inject(edit_of(question, first.telegram_message_id, "/help"))
         await until(lambda: confirmed(redis, names, telegram, edit_id))
-        await asyncio.sleep(0.3)
-    assert len(await queued(redis, names, eda["id"], 1)) == 1
+        telegram.inject(said(eda, "later"))  # a command run would have answered before it
+        texts = [m.text for m in await queued(redis, names, eda["id"], 2)]
+    assert texts == ["what time is it", "later"]
     assert telegram.sent_to(eda["id"]) == []
 
 

@@ -395,7 +395,7 @@ async def test_any_media_message_is_answered_or_ignored_and_the_next_goes_on(
         asyncio.run_coroutine_threadsafe(one(spec), loop).result(timeout=60)
 
     async with run_bot(RATE_LIMIT_MESSAGES_PER_MINUTE="0", ALBUM_WAIT_SECONDS="0.2"):
-        await until(lambda: asyncio.sleep(0, telegram.calls.get("getUpdates")), timeout=30)
+        await until(lambda: telegram.calls.get("getUpdates"), timeout=30)
         await asyncio.to_thread(check)
 
 
