@@ -44,6 +44,8 @@ def test_a_secret_no_key_opens_is_an_error() -> None:
         ("", False),
         (",", False),
     ],
+    # the keys are made per run: ids of their own keep pytest-xdist's workers' lists equal
+    ids=["one", "two", "two-spaced", "one-and-short", "empty", "comma"],
 )
 def test_a_master_key_setting_is_one_or_more_fernet_keys(value: str, valid: bool) -> None:
     assert is_valid_master_key(value) is valid
