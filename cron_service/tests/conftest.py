@@ -80,6 +80,16 @@ class Outbox:
         return [sent for sent in await self.all() if sent.message.chat_id == chat_id]
 
 
+async def listening(redis: aioredis.Redis, names: Names) -> None:
+    """Until a cron_service subscribed to `cron:updated` (what is published before is lost)."""
+
+    async def subscribed() -> bool:
+        [(_channel, count)] = await redis.pubsub_numsub(names.cron_updated)
+        return bool(count)
+
+    await until(subscribed, 20, "cron_service listening on cron:updated")
+
+
 async def later_reminder(rest: RestClient, due_in: float = 2.0) -> str:
     """Another user's reminder due `due_in` seconds on (past the recovery's
     CRON_RECOVERY_MIN_AGE); its id."""

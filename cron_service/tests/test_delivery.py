@@ -14,7 +14,14 @@ from common.rest_client import RestClient
 from common.wire import User
 from cron_service.app.fires import FireLedger, FireRules, compose
 from cron_service.app.jobs import plan
-from cron_service.tests.conftest import Outbox, job_when, later_fire, runs_of, start_cron
+from cron_service.tests.conftest import (
+    Outbox,
+    job_when,
+    later_fire,
+    listening,
+    runs_of,
+    start_cron,
+)
 from ops.processes import Stack
 from tests.reminders import MakeReminder, whole_second
 
@@ -63,10 +70,15 @@ async def test_one_off_reminder_fires_once_at_its_time(
 
 
 async def test_reminders_added_edited_and_deleted_over_rest_are_picked_up_without_restart(
-    stack: Stack, rest: RestClient, outbox: Outbox, make_reminder: MakeReminder
+    stack: Stack,
+    rest: RestClient,
+    redis: aioredis.Redis,
+    names: Names,
+    outbox: Outbox,
+    make_reminder: MakeReminder,
 ) -> None:
     start_cron(stack, CRON_RESYNC_INTERVAL="3600")  # only cron:updated can tell it
-    await asyncio.sleep(0.5)
+    await listening(redis, names)
     added = await make_reminder("added", due_in=2)
     edited = await make_reminder("before the edit", due_in=30)
     deleted = await make_reminder("deleted", due_in=2)
@@ -85,12 +97,17 @@ async def test_reminders_added_edited_and_deleted_over_rest_are_picked_up_withou
 
 
 async def test_a_reminder_snoozed_right_after_it_fired_fires_again_on_time(
-    stack: Stack, rest: RestClient, outbox: Outbox, make_reminder: MakeReminder
+    stack: Stack,
+    rest: RestClient,
+    redis: aioredis.Redis,
+    names: Names,
+    outbox: Outbox,
+    make_reminder: MakeReminder,
 ) -> None:
     """The snooze is a write to the job cron_service has just recorded: its `cron:updated`
     must not be taken for an echo of cron_service's own write and ignored."""
     start_cron(stack, CRON_RESYNC_INTERVAL="3600")  # only cron:updated can tell it
-    await asyncio.sleep(0.5)
+    await listening(redis, names)
     job = await make_reminder("stretch", due_in=1)
     await outbox.wait_for(1)
     await job_when(rest, job.id, lambda j: j.status == "done")
@@ -109,7 +126,7 @@ async def test_a_lost_cron_updated_is_healed_by_the_resync(
     deaf = stack.env["REDIS_KEY_PREFIX"] + "deaf:"
     start_cron(stack, CRON_RESYNC_INTERVAL="1", REDIS_KEY_PREFIX=deaf)
     outbox = Outbox(redis, Names(deaf))
-    await asyncio.sleep(0.5)
+    await listening(redis, Names(deaf))
 
     job = await make_reminder("heard by the resync", due_in=3)
     [sent] = await outbox.wait_for(1)

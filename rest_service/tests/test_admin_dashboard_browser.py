@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 import uuid
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +32,7 @@ from rest_service.tests.test_admin_browser import (
 from rest_service.tests.test_admin_browser import pytestmark as browser_marks
 from sandbox.llm_server import Step
 from tests.system import Person, System, running_system
+from tests.waiting import until_sync
 
 #: The browser tests' Chromium fixture; a longer limit, as the whole system starts first (about
 #: 30 s on an idle machine, well over a minute on a busy one).
@@ -86,10 +86,7 @@ def dead_letter_a_malformed_entry(system: System, redis_url: str) -> int:
         dead = system.names.dead(TO_SECRETARY)
         before = int(client.xlen(dead))
         client.xadd(system.names.to_secretary, {"data": "not a message"})
-        deadline = time.monotonic() + 20
-        while int(client.xlen(dead)) == before:
-            assert time.monotonic() < deadline, "the assistant never dead-lettered the entry"
-            time.sleep(0.1)
+        until_sync(lambda: int(client.xlen(dead)) > before, 20, "the entry dead-lettered")
         return int(client.xlen(dead))
     finally:
         client.close()
@@ -106,11 +103,12 @@ def llm_failure_recorded(system: System, redis_url: str, timeout: float = 10.0) 
     the failed request to be written before the page reads it."""
     client = syncredis.Redis.from_url(redis_url)
     key = system.names.llm_stats(datetime.now(UTC).date().isoformat())
-    deadline = time.monotonic() + timeout
     try:
-        while not any(k.endswith(b":failed") for k in client.hkeys(key)):
-            assert time.monotonic() < deadline, "the LLM failure was never counted"
-            time.sleep(0.1)
+
+        def counted() -> bool:
+            return any(k.endswith(b":failed") for k in client.hkeys(key))
+
+        until_sync(counted, timeout, "the LLM failure counted")
     finally:
         client.close()
 

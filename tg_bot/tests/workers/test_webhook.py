@@ -152,6 +152,10 @@ async def test_a_configured_secret_is_used_and_not_stored(
     assert not await redis.exists(names.telegram_webhook_secret(telegram.bot_id))
 
 
+async def _has_later(redis, names) -> bool:
+    return "later" in await queued_texts(redis, names)
+
+
 async def test_a_redelivered_update_is_queued_and_answered_once(
     run_bot, telegram, redis, names, rest_url, webhook_url
 ) -> None:
@@ -165,13 +169,15 @@ async def test_a_redelivered_update_is_queued_and_answered_once(
         help_id = telegram.inject(build.command(build.private_chat(boris), boris, "help"))
         await until(lambda: _true(not telegram.updates), timeout=20)
         await telegram.wait_sent(1, boris["id"], timeout=20)
-        await asyncio.sleep(0.5)
+        telegram.inject(build.private_text(anna, "later"))  # the redeliveries came before
+        await until(lambda: _true(not telegram.updates), timeout=20)
+        await until(lambda: _has_later(redis, names), timeout=20)
     statuses = {
         update_id: [d.status for d in telegram.webhook.deliveries if d.update_id == update_id]
         for update_id in (text_id, help_id)
     }
     assert statuses == {text_id: [0, 200], help_id: [0, 200]}
-    assert await queued_texts(redis, names) == ["once, please"]
+    assert await queued_texts(redis, names) == ["once, please", "later"]
     assert len(telegram.sent_to(boris["id"])) == 1
 
 
