@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from ops import cli
 from tests import tiers
+from tests.harness import worker
 from tests.tiers import E2E_FIXTURES, INTEGRATION_FIXTURES, ROOT, TIERS, TierError, tier_of
 
 #: What in a fixture's own body starts a process (a fixture it requests is seen at collection).
@@ -145,3 +146,15 @@ def test_fast_runs_the_unit_and_integration_tiers_with_the_fast_profile(
         "-x",
     ]
     assert whole == ["-x"]
+
+
+def test_each_xdist_worker_has_its_own_database_and_key_prefix(
+    database_url: str, session_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = worker()
+    assert database_url.rsplit("/", 1)[1].startswith(f"sa_test_{here}_")
+    assert session_prefix.startswith(f"test:{here}:")
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw3")
+    assert worker() == "gw3"
+    monkeypatch.delenv("PYTEST_XDIST_WORKER")
+    assert worker() == "main"
