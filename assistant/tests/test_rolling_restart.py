@@ -34,20 +34,20 @@ async def test_a_turn_cut_by_sigterm_is_finished_by_another_replica_without_aski
     await deployment.another_assistant("assistant-staying", QUEUE_CLAIM_IDLE_MS=NO_CLAIM)
 
     assert await asyncio.to_thread(leaving.stop) == 0
-    stopped = asyncio.get_running_loop().time()
     answer = await deployment.answer_to(message, timeout=5)
-    took = asyncio.get_running_loop().time() - stopped
 
-    assert answer.text == "It is time."
-    assert took < 3.0
+    assert answer.text == "It is time."  # no claim can move it in the test: handed back
     requests = deployment.llm.requests
     first_steps = [r for r in requests if r.last("tool") is None]
     assert len(first_steps) == 1, "the answered first step was asked again"
     assert len(requests) == 3  # the step cut short is the only one asked twice
     assert '"queue_handed_back"' in leaving.logs()
     assert '"llm_completion_reused"' in deployment.stack["assistant-staying"].logs()
-    await asyncio.sleep(0.5)
-    assert len(await deployment.answers()) == 1
+    later = await deployment.ask(ida, "and now?")  # a second answer would have come before
+    assert [a.correlation_id for a in await deployment.answers()] == [
+        answer.correlation_id,
+        later.correlation_id,
+    ]
 
 
 async def _asked(deployment: Deployment, count: int) -> bool:
