@@ -15,6 +15,7 @@ from assistant.src.clients.llm_breaker import circuit_breaker
 from assistant.src.settings import Settings
 from common.names import Names
 from sandbox.llm_server import LlmStandIn, Step, ToolCallStep
+from tests.waiting import until
 
 HELLO = [{"role": "user", "content": "hello"}]
 
@@ -133,6 +134,16 @@ def requested(llm: LlmStandIn) -> list[str]:
     return [r.model for r in llm.requests]
 
 
+async def cooled_down(redis, names, model: str) -> None:
+    """Until the model's open breaker's cool-down ran out (its key expired)."""
+    key = names.llm_breaker(model, "open")
+
+    async def expired() -> bool:
+        return not await redis.exists(key)
+
+    await until(expired, 5, "the cool-down over")
+
+
 async def test_a_dead_model_is_skipped_once_its_breaker_opens(
     llm, breaker_settings, redis, names
 ) -> None:
@@ -185,7 +196,7 @@ async def test_after_the_cool_down_one_call_tries_the_model_and_closes_the_break
     llm.fail(503, model="primary", times=2)
     try:
         await gateway.complete(routes(llm, "primary", "fallback"), HELLO)
-        await asyncio.sleep(0.4)
+        await cooled_down(redis, names, "primary")
         llm.requests.clear()
         with capture_logs() as logs:
             probed = await gateway.complete(routes(llm, "primary", "fallback"), HELLO)
@@ -208,7 +219,7 @@ async def test_a_failed_probe_is_one_request_and_opens_the_breaker_again(
     llm.fail(503, model="primary", times=None)
     try:
         await gateway.complete(routes(llm, "primary", "fallback"), HELLO)
-        await asyncio.sleep(0.4)
+        await cooled_down(redis, names, "primary")
         llm.requests.clear()
         probed = await gateway.complete(routes(llm, "primary", "fallback"), HELLO)
         skipped = await gateway.complete(routes(llm, "primary", "fallback"), HELLO)
@@ -335,7 +346,7 @@ async def test_while_one_call_probes_the_others_skip_the_model(
     llm.fail(503, model="primary", times=2)
     try:
         await gateway.complete(routes(llm, "primary", "fallback"), HELLO)
-        await asyncio.sleep(0.4)
+        await cooled_down(redis, names, "primary")
         llm.requests.clear()
         llm.script(Step(text="slow but back", delay=0.5, model="primary"))
         completions = await asyncio.gather(
