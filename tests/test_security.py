@@ -39,6 +39,7 @@ from tests.harness import base_env, secretary_config
 from tests.secret_scan import scan_file, scan_repository, scan_text
 from tests.system import BOT_ENV, System, TelegramThread
 from tests.system import Person as TgPerson
+from tests.waiting import until
 
 # -- 1. no secret in the repository ---------------------------------------------------------
 
@@ -573,12 +574,12 @@ async def _ask(
         text=text,
     )
     await redis.xadd(names.to_secretary, {"data": message.to_json()})
-    for _ in range(300):
-        for sent in await sent_to(redis, names, message.chat_id):
-            if sent.correlation_id == str(message.message_id):
-                return sent
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"no answer to {text!r}")
+
+    async def found() -> Any:
+        sent = await sent_to(redis, names, message.chat_id)
+        return next((s for s in sent if s.correlation_id == str(message.message_id)), None)
+
+    return await until(found, 30, f"an answer to {text!r}")
 
 
 def _injection_script(assistant: Assistant, victim: Person, victim_job: str) -> list[Step]:

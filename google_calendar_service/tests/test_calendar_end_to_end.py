@@ -5,7 +5,6 @@ scenario 1: not connected → the link → the owner confirms the account → th
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ from sandbox.llm_server import LlmStandIn
 from tests.calendar_stack import Browser, connect, sent_to
 from tests.harness import secretary_config
 from tests.users import make_user
+from tests.waiting import until
 
 SEED = ROOT / "rest_service" / "seed" / "default_config.json"
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -104,12 +104,11 @@ class Chat:
         return await self.answer(message.chat_id, str(message.message_id))
 
     async def answer(self, chat_id: int, correlation_id: str, timeout: float = 30) -> Any:
-        for _ in range(int(timeout / 0.1)):
-            for sent in await sent_to(self.redis, self.names, chat_id):
-                if sent.correlation_id == correlation_id:
-                    return sent
-            await asyncio.sleep(0.1)
-        raise AssertionError(f"no answer in chat {chat_id}")
+        async def found() -> Any:
+            sent = await sent_to(self.redis, self.names, chat_id)
+            return next((s for s in sent if s.correlation_id == correlation_id), None)
+
+        return await until(found, timeout, f"an answer in chat {chat_id}")
 
 
 def _tomorrow() -> date:

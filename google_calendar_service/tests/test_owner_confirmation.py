@@ -5,6 +5,7 @@ or declines in their own chat; until then nothing reads it, and unanswered it ex
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 
 import httpx
@@ -15,6 +16,7 @@ from common.rest_client import RestClient
 from common.wire import User
 from sandbox.google_api import GoogleStandIn
 from tests.calendar_stack import Browser, StartCalendar, connect, consent, sent_to, service_client
+from tests.waiting import NotInTime, until
 
 TOMORROW_EVENT = {
     "summary": "V's private appointment",
@@ -128,11 +130,11 @@ async def test_an_unanswered_request_expires_and_its_grant_is_revoked(
         assert (await consent(api, browser, str(user.id))).status_code == 200
         assert await rest.get_pending_calendar_credentials(user.id) is not None
 
-        for _ in range(50):  # the service's own sweep drops it, nobody asks
-            if await rest.get_pending_calendar_credentials(user.id) is None:
-                break
-            await asyncio.sleep(0.1)
+        async def dropped() -> bool:  # by the service's own sweep, nobody asks
+            return await rest.get_pending_calendar_credentials(user.id) is None
 
+        with contextlib.suppress(NotInTime):
+            await until(dropped, 5, "the pending credentials dropped")
         assert await rest.get_pending_calendar_credentials(user.id) is None
         assert _grants_of(google, browser.email) == [True]
         assert (await api.post(f"/auth/confirm/{user.id}")).json()["confirmed"] is False

@@ -21,6 +21,7 @@ from ops.processes import ServiceProcess, Stack
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import SentMessage, TelegramStandIn
 from tests.calendar_stack import Browser
+from tests.waiting import NotInTime, until
 
 _LINK = re.compile(r'href="([^"]+)"')
 T = TypeVar("T")
@@ -51,12 +52,10 @@ class Telegram:
         """Inject an update (on the stand-in's loop) and wait for the bot's next message."""
         before = len(self.stand_in.sent_to(chat_id))
         self.loop.call_soon_threadsafe(self.stand_in.inject, update)
-        for _ in range(300):
-            sent = self.stand_in.sent_to(chat_id)
-            if len(sent) > before:
-                return sent[before]
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"the bot sent nothing to {chat_id}")
+        sent = await until(
+            lambda: self.stand_in.sent_to(chat_id)[before:], 15, f"a message to {chat_id}"
+        )
+        return sent[0]
 
     async def on_loop(self, call: Callable[[], T]) -> T:
         """`call` run on the stand-in's loop (it is not thread-safe)."""
@@ -136,10 +135,10 @@ async def test_calendar_buttons_connect_by_link_and_disconnect_by_a_tap(
 
     stand_in, message_id = telegram.stand_in, connected.message_id
     query = await telegram.on_loop(lambda: stand_in.press(ann["id"], message_id, "Disconnect"))
-    for _ in range(300):
-        if "disconnected" in connected.text and stand_in.buttons.answer_to(query):
-            break
-        await asyncio.sleep(0.05)
+    with contextlib.suppress(NotInTime):
+        await until(
+            lambda: "disconnected" in connected.text and stand_in.buttons.answer_to(query), 15
+        )
     assert "disconnected" in connected.text and connected.reply_markup is None
     assert (stand_in.buttons.answer_to(query) or {})["text"] == "Disconnected."
     again = await telegram.send(build.command(chat, ann, "calendar"), ann["id"])
