@@ -191,8 +191,9 @@ async def test_a_chat_with_many_poison_entries_keeps_its_order(redis, names) -> 
                                                     "junk": b"\xff"})  # fmt: skip
             await publisher.publish(STREAM, message(13, str(seq)))
         await until(lambda: _true(len(recorder.texts(13)) == 5))
-        await asyncio.sleep(0.1)
-    assert recorder.texts(13) == ["0", "1", "2", "3", "4"]
+        await publisher.publish(STREAM, message(13, "after"))  # junk handled would come first
+        await until(lambda: _true(len(recorder.texts(13)) == 6))
+    assert recorder.texts(13) == ["0", "1", "2", "3", "4", "after"]
     assert len(await raw_dead(redis, names)) == 5
 
 
