@@ -30,7 +30,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -185,6 +185,8 @@ class TelegramStandIn:
         self.bot_username = bot_username
         self.bot_name = bot_name
         self.latency = latency
+        #: When a send or a refusal is recorded (`at`): a test may set its own clock.
+        self.clock: Callable[[], float] = time.monotonic
         self.updates: list[Json] = []  # not yet confirmed
         self.sent: list[SentMessage] = []
         self.actions: list[ChatAction] = []
@@ -363,7 +365,7 @@ class TelegramStandIn:
         except BotApiError as exc:
             chat_id = _int_or_none(params.get("chat_id"))
             self.rejected.append(
-                Rejection(method, chat_id, exc.status, exc.description, time.monotonic())
+                Rejection(method, chat_id, exc.status, exc.description, self.clock())
             )
             return _error(exc)
         return web.json_response({"ok": True, "result": result})
@@ -473,7 +475,7 @@ class TelegramStandIn:
         message_id = self._next_message_id(chat_id)
         sent = SentMessage(
             message_id, chat_id, text, source, parse_mode, entities, reply_to,
-            time.monotonic(), time.time(), _int_or_none(params.get("message_thread_id")),
+            self.clock(), time.time(), _int_or_none(params.get("message_thread_id")),
             reply_markup=markup,
         )  # fmt: skip
         self.sent.append(sent)

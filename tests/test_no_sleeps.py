@@ -24,6 +24,7 @@ CEILING = 50
 SIMULATED: dict[tuple[str, str], str] = {
     ("tests/waiting.py", "await asyncio.sleep(interval)"): "until's own polling",
     ("tests/waiting.py", "time.sleep(interval)"): "until_sync's own polling",
+    ("tests/clock.py", "await asyncio.sleep(0)"): "a skipped wait lets other tasks run",
     ("common/tests/queue_worker.py", "await asyncio.sleep(args.delay + random.random() * "
      "args.jitter)"): "a worker's work",
     ("common/tests/test_queue_hand_back.py", "await asyncio.sleep(3600 if msg.text in "

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import httpx
@@ -20,7 +21,7 @@ from tg_bot.src.clients.errors import TelegramError
 from tg_bot.src.clients.telegram import TelegramClient
 from tg_bot.src.domain.albums import AlbumStore
 from tg_bot.src.domain.poller_lease import PollerLease
-from tg_bot.src.domain.rate_limiter import Limit, SendLimiter, SendLimits
+from tg_bot.src.domain.rate_limiter import Clock, Limit, SendLimiter, SendLimits, Sleep
 from tg_bot.src.domain.users import UserDirectory
 from tg_bot.src.handlers import (
     briefings,
@@ -77,9 +78,17 @@ class Bot:
     albums: AlbumStore
 
 
-async def main(stop: asyncio.Event) -> None:
+async def main(
+    stop: asyncio.Event, *, clock: Clock | None = None, sleep: Sleep = asyncio.sleep
+) -> None:
+    """Run tg_bot until `stop`. `clock` and `sleep` are the send limiter's (a test's own
+    clock; by default Redis's and real waits)."""
     settings = load_settings(Settings)
-    async with worker_context("tg_bot", settings, stop) as ctx, _bot(ctx, settings) as bot:
+    limiter = functools.partial(SendLimiter, clock=clock, sleep=sleep)
+    async with (
+        worker_context("tg_bot", settings, stop) as ctx,
+        _bot(ctx, settings, limiter) as bot,
+    ):
         ctx.health.add_check("telegram", lambda: _telegram_health(bot))
         if settings.telegram_webhook_url:
             ctx.health.add_post(settings.telegram_webhook_path, bot.webhook.handle)
@@ -108,7 +117,9 @@ async def main(stop: asyncio.Event) -> None:
 
 
 @contextlib.asynccontextmanager
-async def _bot(ctx: WorkerContext, settings: Settings) -> AsyncIterator[Bot]:
+async def _bot(
+    ctx: WorkerContext, settings: Settings, limiter_type: Callable[..., SendLimiter] = SendLimiter
+) -> AsyncIterator[Bot]:
     telegram = TelegramClient(
         settings.telegram_api_base,
         settings.telegram_token,
@@ -127,7 +138,7 @@ async def _bot(ctx: WorkerContext, settings: Settings) -> AsyncIterator[Bot]:
             interval_s=settings.typing_interval_seconds, delay_s=settings.typing_delay_seconds,
             max_s=settings.typing_max_seconds,
         )  # fmt: skip
-        limiter = SendLimiter(ctx.redis, ctx.names, _limits(settings))
+        limiter = limiter_type(ctx.redis, ctx.names, _limits(settings))
         queue = UpdateQueue(ctx.redis, ctx.names, typing, settings)
         poller = UpdatePoller(telegram, ctx.redis, ctx.names, queue, settings)
         yield Bot(

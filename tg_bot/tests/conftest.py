@@ -22,6 +22,7 @@ from ops.infra import free_port
 from ops.processes import ServiceProcess, Stack
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
+from tests.clock import SkippingClock
 from tests.streams import stream_entries
 from tests.waiting import until
 from tg_bot.src.main import main
@@ -51,6 +52,15 @@ FAST_BOT = {
 async def telegram() -> AsyncIterator[TelegramStandIn]:
     async with TelegramStandIn("123456:TEST-token").running() as api:
         yield api
+
+
+@pytest.fixture
+def clock(telegram: TelegramStandIn) -> SkippingClock:
+    """A clock for the bot's send limiter (`run_bot(clock=clock)`) on which the stand-in
+    records its sends: waits for a slot are skipped, the spacing still shows."""
+    skipping = SkippingClock()
+    telegram.clock = skipping.now
+    return skipping
 
 
 @pytest.fixture
@@ -124,14 +134,16 @@ RunBot = Callable[..., contextlib.AbstractAsyncContextManager[None]]
 @pytest.fixture
 def run_bot(bot_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> RunBot:
     """`async with run_bot(SEND_LIMIT_CHAT_PER_SECOND="5"):` runs tg_bot's real `main`
-    in this event loop with these settings, and stops it on the way out."""
+    in this event loop with these settings, and stops it on the way out; with
+    `clock=` (the `clock` fixture) its send limiter keeps time on that clock."""
 
     @contextlib.asynccontextmanager
-    async def running(**settings: str) -> AsyncIterator[None]:
+    async def running(clock: SkippingClock | None = None, **settings: str) -> AsyncIterator[None]:
         for name, value in settings.items():
             monkeypatch.setenv(name, value)
         stop = asyncio.Event()
-        task = asyncio.create_task(main(stop))
+        timing: dict[str, Any] = {} if clock is None else {"clock": clock.now, "sleep": clock.sleep}
+        task = asyncio.create_task(main(stop, **timing))
         try:
             await _wait_until_polling(task)
             yield

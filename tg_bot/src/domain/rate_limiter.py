@@ -14,6 +14,10 @@ window after the first was, would then arrive right behind it. So a send that to
 than `RESTAMP_AFTER_S` is counted again from when it finished, in its chat's and group's
 limits (`SendLimiter.sending`): a chat's sends go one after another, so the next is then a
 full window behind the arrival.
+
+The limiter reads Redis's clock and waits with `asyncio.sleep`; a test may give it a `clock`
+(seconds, monotonic) and a `sleep` of its own, so that spacing is checked on a clock the test
+controls instead of waited out.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -37,15 +41,25 @@ log = structlog.get_logger(__name__)
 # Telegram round trip is longer, and then the extra Redis call is small beside it).
 RESTAMP_AFTER_S = 0.02
 
-# KEYS: one sorted set per limit. ARGV: a unique member, then (count, window_us) per key.
+#: Now in microseconds: the caller's clock when it gives one (ARGV[2]), else Redis's.
+_NOW = """
+local now = tonumber(ARGV[2])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+"""
+
+# KEYS: one sorted set per limit. ARGV: a unique member, now ('' for Redis's), then
+# (count, window_us) per key.
 # Returns 0 when the send is recorded, else the microseconds to wait before trying again.
-_ACQUIRE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+_ACQUIRE = (
+    _NOW
+    + """
 local wait = 0
 for i, key in ipairs(KEYS) do
-  local count = tonumber(ARGV[2 * i])
-  local window = tonumber(ARGV[2 * i + 1])
+  local count = tonumber(ARGV[2 * i + 1])
+  local window = tonumber(ARGV[2 * i + 2])
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
   local used = redis.call('ZCARD', key)
   if used >= count then
@@ -57,23 +71,28 @@ end
 if wait > 0 then return wait end
 for i, key in ipairs(KEYS) do
   redis.call('ZADD', key, now, ARGV[1])
-  redis.call('PEXPIRE', key, math.ceil(tonumber(ARGV[2 * i + 1]) / 1000) + 1000)
+  redis.call('PEXPIRE', key, math.ceil(tonumber(ARGV[2 * i + 2]) / 1000) + 1000)
 end
 return 0
 """
+)
 
-# KEYS: the sorted sets a send was recorded in. ARGV: its member, then window_us per key.
-# Moves the send to Redis's now where it is still recorded.
-_RESTAMP = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+# KEYS: the sorted sets a send was recorded in. ARGV: its member, now ('' for Redis's), then
+# window_us per key. Moves the send to now where it is still recorded.
+_RESTAMP = (
+    _NOW
+    + """
 for i, key in ipairs(KEYS) do
   if redis.call('ZADD', key, 'XX', 'CH', now, ARGV[1]) > 0 then
-    redis.call('PEXPIRE', key, math.ceil(tonumber(ARGV[i + 1]) / 1000) + 1000)
+    redis.call('PEXPIRE', key, math.ceil(tonumber(ARGV[i + 2]) / 1000) + 1000)
   end
 end
 return 0
 """
+)
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -101,7 +120,19 @@ class SendLimits:
 
 
 class SendLimiter:
-    def __init__(self, redis: aioredis.Redis, names: Names, limits: SendLimits) -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        names: Names,
+        limits: SendLimits,
+        *,
+        clock: Clock | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        """`clock`: now in seconds for the limits (default Redis's clock, which every process
+        shares); `sleep`: how a wait for a slot is spent."""
+        self._clock = clock
+        self._sleep = sleep
         self._redis = redis
         self._names = names
         self._limits = limits
@@ -113,11 +144,12 @@ class SendLimiter:
         """Wait for a slot, then send to `chat_id` inside the block; a send that took
         longer than `RESTAMP_AFTER_S` (or failed after that long) is counted from its end."""
         send_id = await self.acquire(chat_id)
-        started = time.monotonic()
+        elapsed = self._clock or time.monotonic
+        started = elapsed()
         try:
             yield
         finally:
-            if time.monotonic() - started > RESTAMP_AFTER_S:
+            if elapsed() - started > RESTAMP_AFTER_S:
                 await self._counted_from_now(chat_id, send_id)
 
     async def acquire(self, chat_id: int) -> str:
@@ -128,7 +160,7 @@ class SendLimiter:
             wait_s = await self._try(chat_id, send_id)
             if wait_s <= 0:
                 return send_id
-            await asyncio.sleep(wait_s)  # exactly until the limits free a slot
+            await self._sleep(wait_s)  # exactly until the limits free a slot
 
     async def try_acquire(self, chat_id: int) -> float:
         """Count a send to `chat_id` now and return 0 if every limit allows it; otherwise
@@ -141,7 +173,7 @@ class SendLimiter:
         args: list[int] = []
         for _, limit in scopes:
             args += [limit.count, _window_us(limit)]
-        wait_us = int(await self._acquire(keys=keys, args=[send_id, *args]))
+        wait_us = int(await self._acquire(keys=keys, args=[send_id, self._now(), *args]))
         return max(wait_us, 0) / 1_000_000
 
     async def _counted_from_now(self, chat_id: int, send_id: str) -> None:
@@ -151,9 +183,13 @@ class SendLimiter:
         keys = [key for key, _ in scopes]
         windows = [_window_us(limit) for _, limit in scopes]
         try:
-            await self._restamp(keys=keys, args=[send_id, *windows])
+            await self._restamp(keys=keys, args=[send_id, self._now(), *windows])
         except RedisError as exc:  # the send is done; its first stamp still holds
             log.warning("send_limit_restamp_failed", chat_id=chat_id, error=str(exc))
+
+    def _now(self) -> str:
+        """The given clock's now in microseconds, or '' for Redis's own."""
+        return "" if self._clock is None else str(round(self._clock() * 1_000_000))
 
     def _scopes(self, chat_id: int) -> list[tuple[str, Limit]]:
         """The limits a send to `chat_id` counts against, overall first."""
