@@ -323,7 +323,11 @@ class StreamConsumer(Generic[M]):
         chat_field: str = "chat_id",
         on_dead: DeadHook[M] | None = None,
         on_duplicate: Handler[M] | None = None,
+        retry_sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
+        """`retry_sleep`: how a handler's retry delay is spent (a test's clock); by default
+        it is waited out, cut short by `stop`."""
+        self._retry_sleep = retry_sleep
         self._redis = redis
         self._names = names
         self.stream = stream
@@ -693,7 +697,7 @@ class StreamConsumer(Generic[M]):
             except RetryLater as retry:
                 await self._redis.decr(attempts_key)
                 log.info("queue_retry_later", entry_id=entry_id, reason=retry.reason)
-                await self._wait_for(self._stopping, retry.delay)
+                await self._retry_wait(retry.delay)
                 if self._stopping.is_set():
                     return
                 continue
@@ -706,9 +710,7 @@ class StreamConsumer(Generic[M]):
                     error=_brief(exc),
                     exc_info=True,
                 )
-                await self._wait_for(
-                    self._stopping, min(cfg.retry_max_s, cfg.retry_base_s * 2 ** (attempts - 1))
-                )
+                await self._retry_wait(min(cfg.retry_max_s, cfg.retry_base_s * 2 ** (attempts - 1)))
                 if self._stopping.is_set():
                     return
                 continue
@@ -812,6 +814,12 @@ class StreamConsumer(Generic[M]):
             log.exception("queue_on_dead_failed", stream=self.stream, entry_id=dead.entry_id)
             return _brief(exc)
         return None
+
+    async def _retry_wait(self, delay: float) -> None:
+        if self._retry_sleep is not None:
+            await self._retry_sleep(delay)
+        else:
+            await self._wait_for(self._stopping, delay)
 
     @staticmethod
     async def _wait_for(event: asyncio.Event, timeout: float) -> None:

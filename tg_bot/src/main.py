@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
@@ -79,15 +78,14 @@ class Bot:
 
 
 async def main(
-    stop: asyncio.Event, *, clock: Clock | None = None, sleep: Sleep = asyncio.sleep
+    stop: asyncio.Event, *, clock: Clock | None = None, sleep: Sleep | None = None
 ) -> None:
-    """Run tg_bot until `stop`. `clock` and `sleep` are the send limiter's (a test's own
-    clock; by default Redis's and real waits)."""
+    """Run tg_bot until `stop`. `clock` and `sleep`: a test's own, for the send limits and
+    the send retries' delays (by default Redis's clock and real waits)."""
     settings = load_settings(Settings)
-    limiter = functools.partial(SendLimiter, clock=clock, sleep=sleep)
     async with (
         worker_context("tg_bot", settings, stop) as ctx,
-        _bot(ctx, settings, limiter) as bot,
+        _bot(ctx, settings, clock, sleep) as bot,
     ):
         ctx.health.add_check("telegram", lambda: _telegram_health(bot))
         if settings.telegram_webhook_url:
@@ -118,8 +116,9 @@ async def main(
 
 @contextlib.asynccontextmanager
 async def _bot(
-    ctx: WorkerContext, settings: Settings, limiter_type: Callable[..., SendLimiter] = SendLimiter
+    ctx: WorkerContext, settings: Settings, clock: Clock | None = None, sleep: Sleep | None = None
 ) -> AsyncIterator[Bot]:
+    """`clock`, `sleep`: a test's, for the send limits and the send retries' delays."""
     telegram = TelegramClient(
         settings.telegram_api_base,
         settings.telegram_token,
@@ -138,7 +137,9 @@ async def _bot(
             interval_s=settings.typing_interval_seconds, delay_s=settings.typing_delay_seconds,
             max_s=settings.typing_max_seconds,
         )  # fmt: skip
-        limiter = limiter_type(ctx.redis, ctx.names, _limits(settings))
+        limiter = SendLimiter(
+            ctx.redis, ctx.names, _limits(settings), clock=clock, sleep=sleep or asyncio.sleep
+        )
         queue = UpdateQueue(ctx.redis, ctx.names, typing, settings)
         poller = UpdatePoller(telegram, ctx.redis, ctx.names, queue, settings)
         yield Bot(
@@ -150,7 +151,7 @@ async def _bot(
             webhook=WebhookReceiver(queue, poller.full_notice),
             lease=PollerLease(ctx.redis, ctx.names, settings.poller_lease_seconds),
             sender=ResponseHandler(
-                telegram, limiter, ctx.redis, ctx.names, users, typing, settings
+                telegram, limiter, ctx.redis, ctx.names, users, typing, settings, sleep=sleep
             ),
             drafts=(
                 DraftsWorker(telegram, limiter, ctx.redis, ctx.names, settings)

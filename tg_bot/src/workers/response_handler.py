@@ -50,7 +50,7 @@ from tg_bot.src.clients.telegram import TelegramClient
 from tg_bot.src.domain.formatting import MarkdownRenderer
 from tg_bot.src.domain.keyboards import keyboard
 from tg_bot.src.domain.live_answers import part_id, take_live_message
-from tg_bot.src.domain.rate_limiter import SendLimiter
+from tg_bot.src.domain.rate_limiter import SendLimiter, Sleep
 from tg_bot.src.domain.splitting import split_html, utf16_len
 from tg_bot.src.domain.users import UserDirectory
 from tg_bot.src.i18n import CATALOGUE
@@ -99,7 +99,11 @@ class ResponseHandler:
         users: UserDirectory,
         typing: TypingIndicator,
         settings: Settings,
+        *,
+        sleep: Sleep | None = None,
     ) -> None:
+        """`sleep`: how a retry's delay is spent (a test's clock; by default waited out)."""
+        self._sleep = sleep
         self._telegram = telegram
         self._limiter = limiter
         self._redis = redis
@@ -121,7 +125,7 @@ class ResponseHandler:
         )
         return StreamConsumer(
             self._redis, self._names, TO_TELEGRAM, TG_BOT_GROUP, OutgoingMessage, self.handle,
-            config=config, on_dead=self.dead_lettered,
+            config=config, on_dead=self.dead_lettered, retry_sleep=self._sleep,
         )  # fmt: skip
 
     async def handle(self, message: OutgoingMessage) -> None:

@@ -84,7 +84,7 @@ async def test_markdown_arrives_as_formatting_without_raw_markers(
 async def test_a_429_delays_that_chat_by_retry_after_while_another_chat_is_served(
     run_bot, telegram, redis, names
 ) -> None:
-    telegram.fail("sendMessage", status=429, retry_after=2, chat_id=PRIVATE)
+    telegram.fail("sendMessage", status=429, retry_after=1, chat_id=PRIVATE)
     async with run_bot():
         await publish(redis, names, answer(PRIVATE, "held back"))
 
@@ -96,7 +96,7 @@ async def test_a_429_delays_that_chat_by_retry_after_while_another_chat_is_serve
         [late] = await telegram.wait_sent(1, PRIVATE, timeout=10)
     [refused] = telegram.rejected
     assert refused.status == 429 and refused.chat_id == PRIVATE
-    assert late.at - refused.at >= 2.0
+    assert late.at - refused.at >= 1.0
     others = telegram.sent_to(OTHER)
     assert len(others) == 3 and all(m.at < late.at for m in others)
 
@@ -164,15 +164,16 @@ async def test_answers_to_50_chats_go_out_in_parallel(run_bot, telegram, redis, 
 
 
 async def test_5xx_and_timeouts_are_retried_and_the_answer_arrives_once(
-    run_bot, telegram, redis, names
+    run_bot, telegram, redis, names, clock
 ) -> None:
     telegram.fail("sendMessage", status=500, chat_id=PRIVATE, times=4)
     telegram.fail("sendMessage", status=504, delay=1.0, chat_id=OTHER, times=1)
-    async with run_bot(TELEGRAM_REQUEST_TIMEOUT_SECONDS="0.5"):
+    async with run_bot(clock=clock, TELEGRAM_REQUEST_TIMEOUT_SECONDS="0.5"):
         await publish(redis, names, answer(PRIVATE, "eventually"), answer(OTHER, "after a timeout"))
         await telegram.wait_sent(1, PRIVATE, timeout=15)
         await telegram.wait_sent(1, OTHER, timeout=15)
         await until(lambda: stream_empty(redis, names))
+    assert 0.2 in clock.slept  # SEND_OUTAGE_RETRY_SECONDS, on the test's clock
     assert [m.text for m in telegram.sent_to(PRIVATE)] == ["eventually"]
     assert [m.text for m in telegram.sent_to(OTHER)] == ["after a timeout"]
     assert not await redis.xlen(names.dead(TO_TELEGRAM))
@@ -213,18 +214,22 @@ async def test_html_telegram_refuses_is_sent_as_plain_text(run_bot, telegram, re
 
 
 async def test_an_answer_telegram_keeps_refusing_is_dead_lettered_with_an_apology_to_the_chat(
-    run_bot, telegram, redis, names
+    run_bot, telegram, redis, names, clock
 ) -> None:
+    """The retries' growing delays pass on the test's clock."""
     telegram.fail(
         "sendMessage", status=400, description="Bad Request: odd", chat_id=PRIVATE, times=5
     )
     await redis.set(names.recent_language(PRIVATE, PRIVATE), "ru")
-    async with run_bot():
+    async with run_bot(clock=clock):
         await publish(redis, names, answer(PRIVATE, "**Here** is your answer"))
         [apology] = await telegram.wait_sent(1, PRIVATE, timeout=30)
         await until(lambda: dead_count(redis, names))
     assert apology.parse_mode is None and apology.text.startswith("Извините")
     assert len(telegram.sent_to(PRIVATE)) == 1
+    # The consumer's doubling back-off, passed on the test's clock (the limiter's own waits
+    # for a slot, if any, are far shorter).
+    assert [s for s in clock.slept if s >= 0.1] == [0.2, 0.4, 0.8, 1.6, 3.2]
 
 
 async def dead_count(redis, names) -> bool:
