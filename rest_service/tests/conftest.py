@@ -4,6 +4,7 @@ that makes rows through the public endpoints."""
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -64,12 +65,12 @@ async def app(
 
 @asynccontextmanager
 async def rolled_back(app: FastAPI) -> AsyncIterator[None]:
-    """Starts from empty tables (the TRUNCATE is rolled back too), so rows other tests
+    """Starts from empty tables (the emptying is rolled back too), so rows other tests
     committed, or processes started on the session's database, never count."""
     state: AppState = app.state.app_state
     async with state.engine.connect() as connection:
         outer = await connection.begin()
-        await connection.execute(text(f"TRUNCATE {_tables()} CASCADE"))
+        await connection.execute(text(_emptying()))
         state.sessions = async_sessionmaker(
             connection,
             expire_on_commit=False,
@@ -85,8 +86,14 @@ async def rolled_back(app: FastAPI) -> AsyncIterator[None]:
             await outer.rollback()
 
 
-def _tables() -> str:
-    return ", ".join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables)
+@functools.cache
+def _emptying() -> str:
+    """One round trip that deletes every row, children before parents. A DELETE of the few
+    rows the tables hold costs far less than a TRUNCATE, which makes new files for every
+    table and index and removes them again at the rollback (about 0.1 s a test)."""
+    tables = reversed(SQLModel.metadata.sorted_tables)
+    deletes = " ".join(f'DELETE FROM "{table.name}";' for table in tables)
+    return f"DO $$BEGIN {deletes} END$$"
 
 
 @pytest.fixture
