@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import re
 import shutil
 import socket
@@ -76,8 +77,36 @@ def with_database(url: str, database: str) -> str:
     return parts._replace(path=f"/{database}").geturl()
 
 
+#: Ports handed out below the kernel's ephemeral range start here (above the well-known
+#: servers': Postgres 5432, Redis 6379).
+LOW_PORTS_FROM = 10_000
+_PICK = random.SystemRandom()  # not the `random` module: Hypothesis seeds that one
+
+
+def ephemeral_ports(path: Path = Path("/proc/sys/net/ipv4/ip_local_port_range")) -> range:
+    """The ports the kernel gives outgoing connections as their source ports."""
+    try:
+        low, high = (int(part) for part in path.read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999  # Linux's default
+    return range(low, high + 1)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
+    """A port nothing holds now, for a server started next. Chosen below the ephemeral range:
+    a port from that range may become the source port of any outgoing connection (the tests
+    open thousands) between this call and the server's bind, which then fails."""
+    ephemeral = ephemeral_ports()
+    if ephemeral.start - LOW_PORTS_FROM >= 1000:
+        for _ in range(100):
+            port = _PICK.randrange(LOW_PORTS_FROM, ephemeral.start)
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+    with socket.socket() as sock:  # a machine whose ephemeral range leaves no room below it
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 

@@ -81,3 +81,25 @@ def test_a_failed_start_stops_the_postgres_it_started_and_keeps_one_found_runnin
     finally:
         if postgres_running(pg_dir):
             infra.stop_embedded_postgres(str(pg_dir))
+
+
+def test_a_free_port_is_outside_the_range_outgoing_connections_take_theirs_from() -> None:
+    """A port from the ephemeral range could become an outgoing connection's source port
+    before the server binds it (EADDRINUSE at start, seen in full runs); none is handed out."""
+    from ops.infra import LOW_PORTS_FROM, ephemeral_ports, free_port
+
+    ephemeral = ephemeral_ports()
+    ports = {free_port() for _ in range(200)}
+    assert all(LOW_PORTS_FROM <= port < ephemeral.start for port in ports)
+    assert len(ports) > 150  # spread out, so two runs on one machine rarely meet
+    for port in list(ports)[:20]:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", port))  # and each one is free
+
+
+def test_the_ephemeral_range_is_read_from_the_kernel_or_linuxs_default(tmp_path: Path) -> None:
+    from ops.infra import ephemeral_ports
+
+    (tmp_path / "range").write_text("40000\t50000\n")
+    assert ephemeral_ports(tmp_path / "range") == range(40000, 50001)
+    assert ephemeral_ports(tmp_path / "missing") == range(32768, 61000)
