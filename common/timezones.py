@@ -155,6 +155,8 @@ def zone_from_moscow(text: str) -> ResolvedZone | None:
     if match[1] is None:
         return ResolvedZone("Europe/Moscow", "offset")
     hours = _MOSCOW_OFFSET + (1 if match[1] == "+" else -1) * int(match[2])
+    if not -12 <= hours <= 14:  # as text, `UTC+100` would read as one hour and 00 minutes
+        raise UnsupportedOffset(text, format_offset(timedelta(hours=hours)))
     return zone_from_offset(f"UTC{hours:+d}")
 
 

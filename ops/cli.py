@@ -22,7 +22,7 @@ import redis
 
 from common.names import TELEGRAM_UPDATES, TO_SECRETARY, TO_TELEGRAM, Names
 from common.redis_connection import create_sync_redis, topology_of
-from ops import infra, stack
+from ops import coverage_report, infra, stack
 from ops.envfile import (
     ENV_FILE_VARIABLE,
     EnvFileError,
@@ -174,9 +174,8 @@ def run_python(args: list[str], env: dict[str, str]) -> None:
 
 
 def upgrade(env: dict[str, str]) -> None:
-    if ALEMBIC_INI.exists():
-        run_python(["-m", "alembic", "-c", str(ALEMBIC_INI), "upgrade", "head"], env)
-        say("database migrated to head")
+    run_python(["-m", "alembic", "-c", str(ALEMBIC_INI), "upgrade", "head"], env)
+    say("database migrated to head")
 
 
 #: The migration scripts (one Alembic history, rest_service owns it).
@@ -252,8 +251,6 @@ class SchemaBehind(CommandError):
 def require_head(env: dict[str, str]) -> None:
     """A command that only reads or writes rows runs on a schema at the code's head, and
     never migrates it itself: pointed at production, it must not change the schema."""
-    if not ALEMBIC_INI.exists():
-        return
     heads = script_heads()
     found = database_state(env["ASYNC_DATABASE_URL"]).revisions
     if found == heads:
@@ -274,8 +271,6 @@ def require_head(env: dict[str, str]) -> None:
 def prepare_database(env: dict[str, str], *, seed_if_empty: bool) -> None:
     """Migrate and seed only when needed: a database at head with a configuration is used as
     it is (most starts), so `up` spends no seconds on Alembic or the seed."""
-    if not ALEMBIC_INI.exists():
-        return
     state = database_state(env["ASYNC_DATABASE_URL"])
     heads = script_heads()
     if heads and state.revisions == heads:
@@ -297,8 +292,6 @@ def _key_to_store(state: DatabaseState, env: dict[str, str]) -> bool:
 
 
 def seed(env: dict[str, str], only_if_empty: bool) -> None:
-    if not (ROOT / "rest_service" / "seed").exists():
-        return
     if only_if_empty and _has_assistants(env["ASYNC_DATABASE_URL"]):
         return
     run_python(["-m", "rest_service.seed"], env)
@@ -531,17 +524,50 @@ def cmd_test(ctx: Context, args: argparse.Namespace) -> int:
         pytest_args.remove("--")
     # The quick loop: no processes, no policy checks, few Hypothesis examples (tests/tiers.py).
     fast = ["-m", "unit or integration", "--hypothesis-profile=fast"] if args.fast else []
-    command = [sys.executable, "-m", "pytest", *paths, *fast, *pytest_args]
+    # pytest-randomly is blocked in pyproject's addopts; `-p randomly` unblocks it (the seed it
+    # prints, `-- -p randomly --randomly-seed=N`, repeats an order)
+    shuffled = ["-p", "randomly"] if args.random_order else []
+    command = [sys.executable, "-m", "pytest", *paths, *fast, *shuffled, *pytest_args]
+    chosen = any(a.startswith("--dist") for a in pytest_args)
+    if args.fast and not _parallel(pytest_args):
+        # every core; tests of uneven length, cheap set-ups: idle workers take others' tests
+        command += ["-n", "auto", *([] if chosen else ["--dist", "worksteal"])]
+    elif _parallel(pytest_args) and not chosen:
+        command += ["--dist", "loadfile"]  # a file's module fixtures set up once, on one worker
+    if args.coverage:
+        coverage_report.erase()
+        command = coverage_report.wrap(command)
     with infra.suite_servers(dict(os.environ)) as servers:
         if servers.started:
+            # Stopped on the way out too. Before the line that says they run: a SIGTERM sent on
+            # seeing it (tests/test_bare_machine.py) beat the handler in a slower run (--coverage)
+            signal.signal(signal.SIGTERM, _raise_interrupt)
             urls = ", ".join(servers.started.values())
             say(f"no {' or '.join(servers.started)} found: the tests use embedded ones ({urls})")
-            signal.signal(signal.SIGTERM, _raise_interrupt)  # stopped on the way out too
-        return subprocess.run(command, cwd=ROOT, env=servers.env).returncode
+        code = subprocess.run(command, cwd=ROOT, env=_bytecode_cached(servers.env)).returncode
+    return coverage_report.report(code) if args.coverage else code
+
+
+def _bytecode_cached(env: dict[str, str]) -> dict[str, str]:
+    """Without PYTHONDONTWRITEBYTECODE: the suite starts a few hundred Python processes
+    (services, programs, xdist workers), and with it each compiled the tree again and pytest
+    rewrote every test module's asserts again (collection took minutes instead of seconds)."""
+    return {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def _parallel(pytest_args: list[str]) -> bool:
+    """pytest-xdist's `-n N` (`-nN`, `--numprocesses[=]N`) is among `pytest_args`."""
+    return any(
+        arg == "-n" or (arg.startswith("-n") and arg[2:3].isalnum()) or arg.startswith("--numproc")
+        for arg in pytest_args
+    )
 
 
 def cmd_bench(ctx: Context, args: argparse.Namespace) -> int:
-    command = [sys.executable, "-m", "bench.pipeline", *args.pytest_args]
+    extra = list(args.pytest_args)
+    if "--" in extra:  # it ends manage.py's options (`bench -- --help`), as for `test`
+        extra.remove("--")
+    command = [sys.executable, "-m", "bench.pipeline", *extra]
     return subprocess.run(command, cwd=ROOT).returncode
 
 
@@ -852,6 +878,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--fast",
         action="store_true",
         help="only the unit and integration tiers, with few Hypothesis examples",
+    )
+    test.add_argument(
+        "--random-order",
+        action="store_true",
+        help="shuffle the tests (pytest-randomly; it prints the seed that repeats the order)",
+    )
+    test.add_argument(
+        "--coverage",
+        action="store_true",
+        help="measure the production code in every process the tests start; print the table "
+        "per package and fail under the floor (test-artifacts/coverage/ has the reports)",
     )
     test.set_defaults(func=cmd_test)
     bench = sub.add_parser(

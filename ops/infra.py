@@ -19,7 +19,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -127,7 +127,7 @@ class Infra:
     def describe(self) -> str:
         return (
             f"Postgres: {self.postgres_origin} ({_safe(self.database_url)}); "
-            f"Redis: {self.redis_origin} ({self.redis_url})"
+            f"Redis: {self.redis_origin} ({_safe(self.redis_url)})"
         )
 
 
@@ -207,8 +207,6 @@ _EXCEPTION_LINE = re.compile(r"^[\w.]+(Error|Exception|Warning)\b")
 
 def migrate(database_url: str, *args: str) -> None:
     """Run Alembic against `database_url` (default: upgrade head), its output captured."""
-    if not ALEMBIC_INI.exists():
-        return
     env = {**os.environ, "ASYNC_DATABASE_URL": database_url}
     result = subprocess.run(
         [sys.executable, "-m", "alembic", "-c", str(ALEMBIC_INI), *(args or ("upgrade", "head"))],
@@ -529,15 +527,6 @@ def _terminate(pid: int, timeout: float = 10.0) -> None:
         time.sleep(0.05)
     if _pid_alive(pid):
         os.kill(pid, 9)
-
-
-def save(infra: Infra, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(asdict(infra), indent=2))
-
-
-def load(path: Path) -> Infra | None:
-    return Infra(**json.loads(path.read_text())) if path.exists() else None
 
 
 __all__ = ["LOCAL_REDIS_URL", "Infra", "InfraError", "resolve", "stop_embedded"]

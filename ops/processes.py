@@ -58,6 +58,11 @@ def peer_urls(urls: dict[str, str]) -> dict[str, str]:
     return {BY_NAME[name].url_setting: urls[name] for name in HTTP_SERVICES if name in urls}
 
 
+#: How long a started service has to answer /health: 60 s, as `up` allows. On a machine as
+#: busy as two test suites at once a service took over 30 s; one that exits fails at once.
+STARTUP_SECONDS = 60.0
+
+
 def healthy(url: str, timeout: float = 1.0) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/health", timeout=timeout) as response:
@@ -75,6 +80,19 @@ def check_ports_free(chosen: list[ServiceSpec]) -> None:
         )
 
 
+#: coverage.py's configuration for a measured run (`./manage.py test --coverage`; its
+#: patch = ["subprocess"] sets it): a child given an environment of its own gets it too, so
+#: the services the tests start are measured.
+COVERAGE_VARIABLE = "COVERAGE_PROCESS_CONFIG"
+
+
+def measured(env: dict[str, str]) -> dict[str, str]:
+    """`env`, plus coverage.py's configuration while this process is measured."""
+    if COVERAGE_VARIABLE in os.environ and COVERAGE_VARIABLE not in env:
+        return {**env, COVERAGE_VARIABLE: os.environ[COVERAGE_VARIABLE]}
+    return env
+
+
 def spawn(
     module: str,
     env: dict[str, str],
@@ -89,7 +107,7 @@ def spawn(
     return subprocess.Popen(
         [sys.executable, "-m", module, *args],
         cwd=cwd,
-        env=env,
+        env=measured(env),
         stdout=output,
         stderr=subprocess.STDOUT,
         start_new_session=detached,
@@ -176,12 +194,12 @@ class ServiceProcess:
         lines = self.log_path.read_text(errors="replace").splitlines()
         return "\n".join(lines[-last:] if last else lines)
 
-    def start(self, cwd: Path, timeout: float = 30.0) -> None:
+    def start(self, cwd: Path, timeout: float = STARTUP_SECONDS) -> None:
         with self.log_path.open("ab") as log:
             self.proc = spawn(self.service, self.env, cwd, log, detached=False)
         self.wait_healthy(timeout)
 
-    def wait_healthy(self, timeout: float = 30.0) -> None:
+    def wait_healthy(self, timeout: float = STARTUP_SECONDS) -> None:
         assert self.proc is not None, f"{self.name} was never started"
         wait_healthy(self.name, self.url, self.proc, lambda: self.logs(40), timeout)
 
@@ -213,7 +231,7 @@ class Stack:
         *,
         name: str | None = None,
         env: dict[str, str] | None = None,
-        timeout: float = 30.0,
+        timeout: float = STARTUP_SECONDS,
     ) -> ServiceProcess:
         name = name or service
         if name in self.processes and self.processes[name].running:
@@ -235,7 +253,7 @@ class Stack:
         process.start(self.workdir, timeout)
         return process
 
-    def restart(self, name: str, timeout: float = 30.0) -> ServiceProcess:
+    def restart(self, name: str, timeout: float = STARTUP_SECONDS) -> ServiceProcess:
         """Start a stopped (or killed) process again, on the same port and settings."""
         process = self.processes[name]
         process.stop()
@@ -277,10 +295,6 @@ class Foreground:
         self._tails: dict[str, list[str]] = {}
         self._lock = threading.Lock()
 
-    def start(self, spec: ServiceSpec, timeout: float = 60.0) -> None:
-        self.launch(spec)
-        self.wait_healthy([spec], timeout)
-
     def launch(self, spec: ServiceSpec) -> None:
         """Spawn the service and pump its lines; `wait_healthy` waits for it."""
         env = {**self._env, "HTTP_PORT": str(spec.port)}
@@ -290,7 +304,9 @@ class Foreground:
         color = _COLORS[NAMES.index(spec.name) % len(_COLORS)]
         threading.Thread(target=self._pump, args=(spec.name, proc, color), daemon=True).start()
 
-    def wait_healthy(self, launched: list[ServiceSpec], timeout: float = 60.0) -> dict[str, float]:
+    def wait_healthy(
+        self, launched: list[ServiceSpec], timeout: float = STARTUP_SECONDS
+    ) -> dict[str, float]:
         """Until every one of `launched` answers `/health`, all polled together."""
         starting = {s.name: (s.url, self._procs[s.name]) for s in launched}
         return wait_all_healthy(starting, lambda name: "\n".join(self._tails[name][-20:]), timeout)
@@ -354,11 +370,6 @@ class Background:
         except OSError:
             path.unlink(missing_ok=True)
             return None
-        return pid
-
-    def start(self, spec: ServiceSpec, env: dict[str, str], cwd: Path, timeout: float) -> int:
-        pid = self.launch(spec, env, cwd)
-        self.wait_healthy([spec], timeout)
         return pid
 
     def launch(self, spec: ServiceSpec, env: dict[str, str], cwd: Path) -> int:

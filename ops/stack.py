@@ -35,10 +35,6 @@ class StackState:
     def redis_url(self) -> str:
         return self.infra.redis_url
 
-    @property
-    def database_url(self) -> str:
-        return self.infra.database_url
-
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
 

@@ -10,17 +10,20 @@ each chat's answers must arrive in the order its messages were sent.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import random
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
 from assistant.src.assistants import phrases
+from common.names import Names
 from ops.processes import ServiceProcess, Stack
 from ops.services import ROOT
 from sandbox import telegram_updates as build
@@ -105,6 +108,34 @@ class Pipeline:
     async def restart(self, name: str) -> ServiceProcess:
         return await asyncio.to_thread(self.stack.restart, name)
 
+    @property
+    def names(self) -> Names:
+        return Names(self.stack.env["REDIS_KEY_PREFIX"])
+
+    async def waiting(self, stream: str) -> int:
+        """Entries in the (prefixed) queue `stream` not yet handled: a handled entry is acked
+        and deleted, one in flight or left pending by a dead consumer is still there."""
+        redis = aioredis.Redis.from_url(self.stack.env["REDIS_URL"])
+        try:
+            return int(await redis.xlen(stream))
+        finally:
+            await redis.aclose()
+
+    async def quiet(self) -> bool:
+        """Nothing left in flight that could still reach a chat: Telegram holds no update
+        unconfirmed (tg_bot confirms a batch only once it queued it, its replies included),
+        and both queues are empty (an entry a crash left pending is still there until it has
+        been claimed and handled again), so no answer, nor a duplicate of one, is on its way."""
+        if self.telegram.updates:
+            return False
+        try:
+            for stream in (self.names.to_secretary, self.names.to_telegram):
+                if await self.waiting(stream):
+                    return False
+        except (RedisError, OSError):
+            return False
+        return True
+
 
 def pipeline_env(
     *,
@@ -188,6 +219,10 @@ class Traffic:
             await asyncio.sleep(max(0.0, started + i / per_second - time.monotonic()))
             self.send_one()
 
+    def answers(self) -> int:
+        """Messages Telegram has received in the drill's chats so far."""
+        return sum(1 for m in self.telegram.sent if m.chat_id in self.texts)
+
     def greet_all(self) -> None:
         """One message per chat, so tg_bot and rest_service know every user."""
         for _ in range(self.chats):
@@ -203,13 +238,20 @@ class Traffic:
         )
 
     async def wait_answered(
-        self, timeout: float, reply: Callable[[str], str] = echo, settle: float = 1.5
+        self,
+        timeout: float,
+        reply: Callable[[str], str] = echo,
+        quiet: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
-        """Until every message has its answer (or `timeout`), then `settle` seconds more for
-        any duplicate to show up."""
-        with contextlib.suppress(NotInTime):
+        """Until every message has its answer (or `timeout`: the counts tell what is missing);
+        given `quiet` (`Pipeline.quiet`), then until nothing is left in flight, so any
+        duplicate has shown up by then."""
+        try:
             await until(lambda: self.all_answered(reply), timeout)
-        await asyncio.sleep(settle)
+        except NotInTime:
+            return
+        if quiet is not None:
+            await until(quiet, timeout, "nothing left in flight that could still be sent")
 
     def counts(self, reply: Callable[[str], str] = echo, ignore: str = "⏰") -> Counts:
         """Exact counts against the Telegram stand-in; messages starting with `ignore`

@@ -53,6 +53,24 @@ def test_pytest_options_after_the_separator_reach_pytest() -> None:
     assert f"common/tests/test_redis_lock.py::{one}" in done.stdout
 
 
+def test_random_order_shuffles_and_the_quick_loop_leaves_out_the_process_tests(capfd) -> None:
+    """`test --random-order` and `test --fast`, run in this process (pytest runs as a child,
+    collecting one file)."""
+    from ops.cli import main
+
+    one = "common/tests/test_redis_lock.py::test_a_ttl_below_one_millisecond_is_one"
+    assert main(["test", "--random-order", "--", one, "--co"]) == 0
+    out = capfd.readouterr().out
+    assert "Using --randomly-seed=" in out and "1 test collected" in out
+    e2e = "common/tests/test_redis_sentinel.py::" + (
+        "test_a_handled_entry_is_not_handled_again_when_redis_is_away_at_its_finish"
+    )
+    # `-n 0` given: the quick loop's own `-n auto` is not added (one process, this test)
+    assert main(["test", "--fast", "--", e2e, "-n", "0", "--co", "-q"]) == 5  # none collected
+    out = capfd.readouterr().out
+    assert "no tests collected" in out and "Using --randomly-seed" not in out
+
+
 @pytest.fixture
 def unshare() -> str:
     """unshare(1), allowed to make a network namespace (root, or a capable container)."""

@@ -67,3 +67,16 @@ async def test_a_tiny_rolling_restart_loses_nothing_and_asks_the_model_nothing_t
     assert all(s < rolling_restart.GRACE_S for s in figures.stop_seconds)
     assert {"p50", "p99"} <= figures.steady_ms.keys() & figures.restart_ms.keys()
     assert "| messages lost | 0 of 40 | 0 |" in rolling_restart.table(figures)
+
+
+def test_manage_bench_hands_its_arguments_to_the_benchmark(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """`./manage.py bench -- --help` is the benchmark's help (`--` ends manage.py's options,
+    as for `test`), and a scenario it does not have is its own error."""
+    from ops.cli import main
+
+    assert main(["bench", "--", "--help"]) == 0
+    assert "--scenario" in capfd.readouterr().out
+    assert main(["bench", "--scenario", "no-such-scenario"]) == 2
+    assert "invalid choice: 'no-such-scenario'" in capfd.readouterr().err

@@ -119,3 +119,36 @@ def test_without_a_service_token_chat_says_what_to_do(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "SERVICE_API_TOKEN is not set" in result.stderr
+
+
+@pytest.fixture
+def rest_only(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Stack:
+    """rest_service alone, no assistant; the shell's settings are this stack's."""
+    stack.start("rest_service")
+    for name in ("REDIS_SENTINELS", "REDIS_CLUSTER", "SMART_ASSISTANT_BASE_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("REDIS_URL", stack.env["REDIS_URL"])
+    monkeypatch.setenv("REDIS_KEY_PREFIX", stack.env["REDIS_KEY_PREFIX"])
+    monkeypatch.setenv("REST_SERVICE_URL", stack.url("rest_service"))
+    monkeypatch.setenv("SERVICE_API_TOKEN", stack.env["SERVICE_API_TOKEN"])
+    return stack
+
+
+def test_with_no_assistant_a_message_gets_an_honest_timeout_and_a_pipe_just_ends(
+    rest_only: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    import io
+
+    from ops.cli import main
+
+    common = ["--env-file", str(tmp_path / "no.env"), "chat", "--timeout", "1"]
+    assert main([*common, "-m", "hi"]) == 1
+    assert capsys.readouterr().err == (
+        "manage.py: error: no answer in 1s: is the assistant running?\n"
+    )
+    # Blank lines are not sent (nothing to wait for); the end of the input ends the session.
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n   \n"))
+    assert main(common) == 0
+    out, err = capsys.readouterr()
+    assert "Chatting with the assistant through the queues. /quit to leave." in err
+    assert out == ""  # no prompt for a pipe

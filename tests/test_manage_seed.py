@@ -20,6 +20,7 @@ from alembic.script import ScriptDirectory
 
 from ops import cli
 from ops.infra import ALEMBIC_INI, admin_dsn, migrate
+from ops.processes import measured
 from ops.services import ROOT
 from tests.test_demo import Terminal
 from tests.test_manage import MANAGE
@@ -43,16 +44,19 @@ def deploy_command() -> list[str]:
 
 @pytest.fixture
 def run_env(service_env: dict[str, str], empty_database: str, tmp_path: Path) -> dict[str, str]:
-    """As in the rest_service image: `python` is the project's, no bootstrap, no .env."""
-    return {
-        **service_env,
-        "ASYNC_DATABASE_URL": empty_database,
-        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
-        "HOME": os.environ.get("HOME", "/root"),
-        "SMART_ASSISTANT_NO_BOOTSTRAP": "1",
-        "SMART_ASSISTANT_DATA": str(tmp_path / "data"),
-        "OPENAI_API_KEY": "",
-    }
+    """As in the rest_service image: `python` is the project's, no bootstrap, no .env (and,
+    in a run under `--coverage`, coverage.py's configuration, so the commands are measured)."""
+    return measured(
+        {
+            **service_env,
+            "ASYNC_DATABASE_URL": empty_database,
+            "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+            "HOME": os.environ.get("HOME", "/root"),
+            "SMART_ASSISTANT_NO_BOOTSTRAP": "1",
+            "SMART_ASSISTANT_DATA": str(tmp_path / "data"),
+            "OPENAI_API_KEY": "",
+        }
+    )
 
 
 def run(command: list[str], env: dict[str, str], **extra: Any) -> subprocess.CompletedProcess[str]:

@@ -372,6 +372,40 @@ def test_rebuild_builds_then_restarts_the_rebuilt_services_that_run(tmp_path: Pa
     assert "rebuilt and restarted rest_service" in result.stderr
 
 
+def test_rebuild_says_which_step_failed_and_when_nothing_needed_a_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In this process, with a stand-in `docker` that fails the step named in $FAIL."""
+    from ops.cli import main
+
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
+    assert main(["rebuild"]) == 1
+    assert (
+        "error: docker is not installed; rebuild needs `docker compose`" in capsys.readouterr().err
+    )
+
+    fake = tmp_path / "bin" / "docker"
+    fake.parent.mkdir()
+    fake.write_text(
+        "#!/bin/sh\n"
+        'case "$*" in *"ps --services"*) printf "postgres\\n$RUNNING\\n"; exit 0;; esac\n'
+        'case "$2" in "$FAIL") exit 1;; esac\n'
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:/usr/bin:/bin")
+    monkeypatch.setenv("FAIL", "build")
+    assert main(["rebuild"]) == 1
+    assert "error: docker compose build failed; see above" in capsys.readouterr().err
+    monkeypatch.setenv("FAIL", "none")
+    monkeypatch.setenv("RUNNING", "")
+    assert main(["rebuild", "--service", "assistant"]) == 0
+    assert "none of those services is running, so nothing restarted" in capsys.readouterr().err
+    monkeypatch.setenv("FAIL", "up")
+    monkeypatch.setenv("RUNNING", "assistant")
+    assert main(["rebuild"]) == 1
+    assert "error: docker compose up failed; see above" in capsys.readouterr().err
+
+
 # -- the bootstrap -----------------------------------------------------------------------------
 
 
@@ -398,6 +432,8 @@ def test_up_installs_the_runtime_extras_and_test_adds_dev(bootstrap: ModuleType)
     assert set(flags[1::2]) == {*("rest_service", "assistant", "google_calendar_service"),
                                 *("cron_service", "tg_bot", "embedded")}  # fmt: skip
     assert bootstrap.extra_set("test") == ("dev", ["--all-extras"])
+    assert bootstrap.command_of(["--data-dir", "x", "-h"]) is None  # `manage.py -h`: runtime
+    assert bootstrap.extra_set(None)[0] == "runtime"
     assert bootstrap.extra_set("chat")[0] == "runtime"
 
 
@@ -485,6 +521,58 @@ def test_another_python_gets_a_managed_311_or_a_clear_message(
     message = str(raised.value)
     assert message.startswith("Smart Assistant needs Python 3.99 and this machine has 3.11")
     assert "uv python install 3.99" in message and "\n" not in message
+
+
+def test_without_a_usable_uv_the_pinned_one_is_installed_and_offline_that_is_one_error(
+    bootstrap: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    garbled = tmp_path / "garbled" / "uv"
+    garbled.parent.mkdir()
+    garbled.write_text('#!/bin/sh\necho "uv (a build of its own)"\n')
+    garbled.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{garbled.parent}:/usr/bin:/bin")
+    monkeypatch.setattr(bootstrap, "TOOLS", tmp_path / "tools")  # no uv there either
+    monkeypatch.setenv("PIP_NO_INDEX", "1")  # offline: pip finds no uv to install
+    with pytest.raises(bootstrap.BootstrapError) as raised:
+        bootstrap._uv()
+    assert str(raised.value) == (
+        f"installing uv {bootstrap.UV_VERSION} (pip needs PyPI once) failed (exit code 1); "
+        "see above"
+    )
+    said = capsys.readouterr().err
+    assert "the machine's uv of unknown version is older than" in said
+    assert f"installing uv {bootstrap.UV_VERSION} into .tools/ (once)" in said
+    assert (tmp_path / "tools" / "bin" / "python").exists()  # .tools was made for it
+
+
+def test_a_python_uv_installs_is_the_one_synced_with(
+    bootstrap: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    installed = tmp_path / "installed"
+    uv = tmp_path / "bin" / "uv"
+    uv.parent.mkdir()
+    uv.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1 $2" = "python install" ]; then touch {installed}; exit 0; fi\n'
+        f'if [ "$1 $2" = "python find" ] && [ -e {installed} ]; then echo /opt/py3.99; exit 0; fi\n'
+        "exit 2\n"
+    )
+    uv.chmod(0o755)
+    monkeypatch.setattr(bootstrap, "PYTHON_VERSION", (3, 99))
+    assert bootstrap.python_for_sync(str(uv)) == "/opt/py3.99"
+    assert "installing a uv-managed Python 3.99 (once)" in capsys.readouterr().err
+
+
+def test_a_run_that_asks_for_no_bootstrap_touches_no_environment(
+    bootstrap: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inside the images: their environment is made at build time, and stays as it is."""
+    monkeypatch.setenv("SMART_ASSISTANT_NO_BOOTSTRAP", "1")
+    monkeypatch.setenv("PATH", "/nonexistent")  # no uv would be found
+    restarted: list[object] = []
+    monkeypatch.setattr(bootstrap.os, "execv", lambda *args: restarted.append(args))
+    bootstrap.ensure_environment(["up"])
+    assert restarted == [] and not bootstrap.stamp("runtime").exists()
 
 
 def test_a_failed_bootstrap_is_one_line_not_a_traceback(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import contextlib
 import subprocess
 import sys
 import textwrap
-import time
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from ops import cli
 from ops.infra import ALEMBIC_INI, free_port, migrate
 from ops.processes import ServiceError, wait_all_healthy
 from ops.services import ROOT
+from tests.waiting import until_sync
 
 pytestmark = pytest.mark.e2e
 
@@ -34,6 +35,7 @@ def test_a_merge_revision_is_the_one_head(tmp_path: Path) -> None:
         "b.py": "revision: str = \"b\"\ndown_revision: str | None = 'a'\n",
         "c.py": "revision = 'c'\ndown_revision = 'a'\n",
         "m.py": "revision = 'm'\ndown_revision = ('b', 'c')\n",
+        "helpers.py": "def shared():\n    return 'not a revision'\n",  # read past
     }
     for name, text in scripts.items():
         (tmp_path / name).write_text(text)
@@ -136,34 +138,66 @@ def _late_server(port: int, delay: float) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
 
 
-@pytest.mark.timeout(60)
-def test_services_are_waited_for_together_not_one_after_another() -> None:
-    delay = 2.0
+def _gated_server(port: int, gate: Path) -> subprocess.Popen[bytes]:
+    """A stand-in service whose /health answers 503 until the test creates `gate`, then 200;
+    a 200 it gave leaves `gate`.answered behind (who asked it, and when, is the waiter's)."""
+    code = textwrap.dedent(
+        f"""
+        import http.server, pathlib
+        gate = pathlib.Path({str(gate)!r})
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                ready = gate.exists()
+                if ready:
+                    gate.with_suffix(".answered").touch()
+                self.send_response(200 if ready else 503); self.end_headers()
+            def log_message(self, *a): pass
+        http.server.HTTPServer(("127.0.0.1", {port}), H).serve_forever()
+        """
+    )
+    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
+
+
+@pytest.mark.timeout(90)
+def test_services_are_waited_for_together_not_one_after_another(tmp_path: Path) -> None:
+    """The last service gets ready first, the first last: each is seen healthy while the
+    ones before it still are not, which a waiter taking them one after another never does."""
     ports = [free_port() for _ in range(3)]
-    procs = [_late_server(port, delay) for port in ports]
+    gates = [tmp_path / f"s{port}" for port in ports]
+    procs = [_gated_server(port, gate) for port, gate in zip(ports, gates, strict=True)]
+    urls = [f"http://127.0.0.1:{port}" for port in ports]
+    starting = {g.name: pair for g, pair in zip(gates, zip(urls, procs, strict=True), strict=True)}
+    outcome: list[dict[str, float] | BaseException] = []
+
+    def wait() -> None:
+        try:
+            outcome.append(wait_all_healthy(starting, lambda name: "", timeout=60))
+        except BaseException as exc:  # handed to the test, which raises it
+            outcome.append(exc)
+
+    waiter = threading.Thread(target=wait, daemon=True)
+    waiter.start()
     try:
-        started = time.monotonic()
-        pairs = zip(ports, procs, strict=True)
-        starting = {f"s{p}": (f"http://127.0.0.1:{p}", proc) for p, proc in pairs}
-        wait_all_healthy(
-            starting,
-            lambda name: "",
-            timeout=30,
-        )
-        took = time.monotonic() - started
+        for gate in reversed(gates):
+            gate.touch()
+            answered = gate.with_suffix(".answered")
+            until_sync(answered.exists, message=f"{gate.name} seen healthy while others wait")
+        waiter.join(timeout=30)
     finally:
         for proc in procs:
             proc.kill()
             proc.wait()
-    assert took < 2 * delay, f"waited {took:.1f}s for three services that each take {delay}s"
+    (took,) = outcome
+    assert isinstance(took, dict), took
+    assert list(took) == [gate.name for gate in reversed(gates)]
 
 
 @pytest.mark.timeout(60)
 def test_a_service_that_exits_while_the_others_start_is_named_at_once() -> None:
-    slow = _late_server(free_port(), 30)
+    slow = _late_server(free_port(), 3600)  # never healthy while the test runs
     dead = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
     try:
-        started = time.monotonic()
+        # The exit is named, not the slow one's 30 s timeout ("did not become healthy").
         with pytest.raises(ServiceError, match="broken exited with 3"):
             wait_all_healthy(
                 {
@@ -173,7 +207,6 @@ def test_a_service_that_exits_while_the_others_start_is_named_at_once() -> None:
                 lambda name: f"{name}'s last lines",
                 timeout=30,
             )
-        assert time.monotonic() - started < 10
     finally:
         slow.kill()
         slow.wait()

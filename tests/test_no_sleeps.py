@@ -2,8 +2,8 @@
 
 A `sleep(` that stands for work (a handler that hangs, a stand-in that is slow, a child that
 idles) is listed in SIMULATED with what it simulates; every other one is a wait. Waits still
-left may not grow past CEILING; lower CEILING whenever one is replaced by `tests.waiting.until`
-or by a positive sign (a later message answered, an event counted). The goal is 0.
+left may not grow past CEILING, which is 0: wait with `tests.waiting.until` for a positive sign
+(a later message answered, an event counted, a clock the test moves) instead.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from ops.services import ROOT
 
 pytestmark = pytest.mark.policy
 
-#: Waits by sleeping still in the tests (goal: 0). Lower it, never raise it.
-CEILING = 49
+#: Waits by sleeping still in the tests: none. Keep it at 0.
+CEILING = 0
 
 #: (file, the line's text) of sleeps that simulate work or time in a stand-in: not waits.
 SIMULATED: dict[tuple[str, str], str] = {
@@ -51,6 +51,9 @@ SIMULATED: dict[tuple[str, str], str] = {
      'time.sleep(60)"])'): "an unrelated process idling",
     ("tests/test_manage_startup.py", "time.sleep({delay})"): "a slow child",
     ("tests/test_cpu_limit.py", "time.sleep(2.0)"): "a child idling",
+    ("tg_bot/tests/workers/test_typing.py", "await asyncio.sleep(0)"): "one loop turn after "
+    "gc.collect(), so tasks held by scheduled callbacks are released and an exception nobody "
+    "retrieved reaches the handler before the check: it waits for nothing",
 }  # fmt: skip
 
 SLEEP = re.compile(r"\bsleep\(")

@@ -35,7 +35,7 @@ from common.wire import User
 from ops.processes import ServiceProcess, Stack
 from sandbox.llm_server import LlmStandIn, Step
 from sandbox.open_meteo import OpenMeteoStandIn
-from tests.waiting import until
+from tests.waiting import NotInTime, until
 
 MODEL_DELAY_S = 0.3
 ROUNDS = 2
@@ -141,7 +141,8 @@ async def collect_answers(
     deadline = asyncio.get_running_loop().time() + timeout
     while len(found) < count:
         left_ms = int((deadline - asyncio.get_running_loop().time()) * 1000)
-        assert left_ms > 0, f"only {len(found)} of {count} answers in {timeout}s"
+        if left_ms <= 0:
+            raise NotInTime(f"only {len(found)} of {count} answers in {timeout}s")
         read = await redis.xread({names.to_telegram: after}, block=min(left_ms, 1000))
         for _stream, entries in read:
             for entry_id, fields in entries:

@@ -558,6 +558,20 @@ async def _connect_calendar(
     google.state.seed(person.email, [event])
 
 
+async def _config_seen(
+    http: httpx.AsyncClient, assistant: Assistant, admin: dict[str, str]
+) -> None:
+    """Until the running assistant reports (on /health) the config version rest_service has:
+    it heard `config:updated`, or polled."""
+    latest = (await http.get("/api/config/version", headers=admin)).json()["version"]
+
+    async def seen() -> bool:
+        health = (await http.get(f"{assistant.process.url}/health")).json()
+        return bool(health["checks"]["config"]["version"] >= latest)
+
+    await until(seen, message=f"the assistant saw config version {latest}")
+
+
 async def _ask(
     redis: aioredis.Redis, names: Names, person: Person, text: str, *, group: int | None = None
 ) -> OutgoingMessage:
@@ -651,7 +665,7 @@ async def test_a_redirected_base_url_never_carries_the_stored_key_to_the_attacke
     with LlmStandIn() as attacker:
         moved = await http.put(path, json={"base_url": attacker.base_url}, headers=admin)
         try:
-            await asyncio.sleep(2.5)  # the assistant polls the config version every second
+            await _config_seen(http, assistant, admin)  # whatever the PUT did, the assistant has it
             async with RestClient(
                 deployment.rest_url, deployment.secrets["SERVICE_API_TOKEN"]
             ) as rest:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import time
 
 import httpx
 import pytest
@@ -23,10 +22,9 @@ def test_service_starts_answers_health_and_stops_on_sigterm(stack: Stack, servic
     metrics = httpx.get(f"{process.url}/metrics")
     assert metrics.status_code == 200
     assert "smart_assistant_service_starts_total" in metrics.text
-    started = time.monotonic()
-    code = process.stop(signal.SIGTERM, timeout=5)
-    # well inside the 5 s after which it would be killed; how fast is the benchmarks' business
-    assert time.monotonic() - started < 3.0
+    # Stopped by the signal, not by the SIGKILL that follows a long wait (whose exit code is
+    # -SIGKILL and whose log has no clean stop); how fast is the benchmarks' business.
+    code = process.stop(signal.SIGTERM, timeout=30)
     # uvicorn re-raises the signal once it has shut down cleanly; the workers exit 0.
     assert code in (0, -signal.SIGTERM)
     assert "service_stopped" in process.logs()

@@ -5,8 +5,11 @@ starts processes, and the fast Hypothesis profile caps what a test asks for."""
 from __future__ import annotations
 
 import ast
+import os
 import re
 import subprocess
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -125,25 +128,49 @@ def test_the_fast_profile_caps_a_tests_own_examples() -> None:
     assert settings.get_profile("full").max_examples == settings.get_profile("default").max_examples
 
 
-def test_fast_runs_the_unit_and_integration_tiers_with_the_fast_profile(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    ran: list[list[str]] = []
+@dataclass
+class PytestRuns:
+    """What `./manage.py test` would have run: each pytest command and its environment."""
 
-    def run(command: list[str], **_: object) -> subprocess.CompletedProcess[str]:
-        ran.append(command)
+    commands: list[list[str]] = field(default_factory=list)
+    envs: list[dict[str, str]] = field(default_factory=list)
+
+    def run(
+        self, command: list[str], *, env: dict[str, str], **_: object
+    ) -> subprocess.CompletedProcess[str]:
+        self.commands.append(command)
+        self.envs.append(env)
         return subprocess.CompletedProcess(command, 0)
 
-    monkeypatch.setattr(cli.subprocess, "run", run)
+    def in_place_of_pytest(self, monkeypatch: pytest.MonkeyPatch) -> PytestRuns:
+        monkeypatch.setattr(cli.subprocess, "run", self.run)
+        return self
+
+    def arguments(self) -> list[list[str]]:
+        """Each command's arguments after `pytest`."""
+        return [command[command.index("pytest") + 1 :] for command in self.commands]
+
+
+@pytest.fixture
+def ran(monkeypatch: pytest.MonkeyPatch) -> PytestRuns:
+    """Records the commands; none runs."""
+    return PytestRuns().in_place_of_pytest(monkeypatch)
+
+
+def test_fast_runs_the_unit_and_integration_tiers_with_the_fast_profile(ran: PytestRuns) -> None:
     assert cli.main(["test", "--fast", "--service", "common", "-x"]) == 0
     assert cli.main(["test", "-x"]) == 0
-    fast, whole = (command[command.index("pytest") + 1 :] for command in ran)
+    fast, whole = ran.arguments()
     assert fast == [
         "common/tests",
         "-m",
         "unit or integration",
         "--hypothesis-profile=fast",
         "-x",
+        "-n",
+        "auto",
+        "--dist",
+        "worksteal",
     ]
     assert whole == ["-x"]
 
@@ -158,3 +185,85 @@ def test_each_xdist_worker_has_its_own_database_and_key_prefix(
     assert worker() == "gw3"
     monkeypatch.delenv("PYTEST_XDIST_WORKER")
     assert worker() == "main"
+
+
+def _collected_order(tmp_path: Path, *options: str) -> list[str]:
+    """The order pytest, with the project's configuration, would run 30 tests in."""
+    (tmp_path / "test_order.py").write_text(
+        "".join(f"def test_{n:02}() -> None:\n    pass\n\n\n" for n in range(30))
+    )
+    found = subprocess.run(
+        [sys.executable, "-m", "pytest", "-c", str(ROOT / "pyproject.toml"), "--rootdir",
+         str(tmp_path), "--collect-only", "-q", "-p", "no:cacheprovider", *options,
+         str(tmp_path / "test_order.py")],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return [line.rsplit("::", 1)[1] for line in found.stdout.splitlines() if "::" in line]
+
+
+@pytest.mark.e2e
+def test_random_order_shuffles_by_seed_and_the_default_keeps_the_file_order(
+    tmp_path: Path,
+) -> None:
+    in_file = [f"test_{n:02}" for n in range(30)]
+    assert _collected_order(tmp_path) == in_file  # the addopts block pytest-randomly
+    shuffled = _collected_order(tmp_path, "-p", "randomly", "--randomly-seed=1")
+    assert sorted(shuffled) == in_file and shuffled != in_file
+    assert _collected_order(tmp_path, "-p", "randomly", "--randomly-seed=1") == shuffled
+    assert _collected_order(tmp_path, "-p", "randomly", "--randomly-seed=2") != shuffled
+
+
+def test_random_order_unblocks_pytest_randomly(ran: PytestRuns) -> None:
+    assert cli.main(["test", "--random-order", "--", "--randomly-seed=7"]) == 0
+    assert ran.arguments() == [["-p", "randomly", "--randomly-seed=7"]]
+
+
+def _collected_files(*extra_env: tuple[str, str]) -> list[str]:
+    """The files in the order pytest would run a unit, an e2e and an integration file."""
+    files = [
+        "common/tests/test_language.py",
+        "tests/test_skeletons.py",
+        "common/tests/test_queue.py",
+    ]
+    plain = {k: v for k, v in os.environ.items() if k != "PYTEST_XDIST_WORKER"}  # not this run's
+    found = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *files],
+        capture_output=True, text=True, check=True, cwd=ROOT, env={**plain, **dict(extra_env)},
+    )  # fmt: skip
+    return list(
+        dict.fromkeys(line.split("::")[0] for line in found.stdout.splitlines() if "::" in line)
+    )
+
+
+@pytest.mark.e2e
+def test_an_xdist_worker_runs_the_files_that_start_processes_first_and_keeps_files_whole() -> None:
+    unit, e2e, integration = (
+        "common/tests/test_language.py",
+        "tests/test_skeletons.py",
+        "common/tests/test_queue.py",
+    )
+    assert _collected_files() == [unit, e2e, integration]  # a plain run: as collected
+    assert _collected_files(("PYTEST_XDIST_WORKER", "gw1")) == [e2e, integration, unit]
+
+
+def test_a_parallel_run_hands_whole_files_to_workers(ran: PytestRuns) -> None:
+    for options in (["-n", "2"], ["-n2"], ["--numprocesses=auto"], ["-n", "2", "--dist", "load"]):
+        assert cli.main(["test", *options]) == 0
+    assert cli.main(["test", "--fast", "-n", "0"]) == 0  # a serial quick loop, when asked for
+    assert ran.arguments() == [
+        ["-n", "2", "--dist", "loadfile"],
+        ["-n2", "--dist", "loadfile"],
+        ["--numprocesses=auto", "--dist", "loadfile"],
+        ["-n", "2", "--dist", "load"],
+        ["-m", "unit or integration", "--hypothesis-profile=fast", "-n", "0", "--dist", "loadfile"],
+    ]
+
+
+def test_the_suite_caches_bytecode_even_where_the_shell_turns_it_off(
+    ran: PytestRuns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The suite starts a few hundred Python processes: without the cache each compiles the
+    tree again and pytest rewrites every test module's asserts again."""
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    assert cli.main(["test", "-x"]) == 0
+    assert "PYTHONDONTWRITEBYTECODE" not in ran.envs[0]

@@ -21,6 +21,7 @@ and `fast` (at most FAST_EXAMPLES examples a test; `./manage.py test --fast` loa
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -68,6 +69,7 @@ INTEGRATION_FIXTURES = frozenset(
         "tests/test_drills.py:llm",
         "tests/test_drills.py:telegram",
         "tests/test_manage_stack.py:llm",
+        "tests/test_demo_console.py:world",
         "tests/test_scaling.py:llm",
         "tests/test_security.py:llm",
     }
@@ -91,8 +93,9 @@ E2E_FIXTURES = frozenset(
         "cron_service/tests/conftest.py:backend",
         "cron_service/tests/conftest.py:stack",
         "google_calendar_service/tests/test_calendar_end_to_end.py:assistant_process",
+        "rest_service/tests/test_admin_browser.py:browser",
         "rest_service/tests/test_admin_browser.py:server",
-        "rest_service/tests/test_admin_conversations_browser.py:server",
+        "rest_service/tests/test_admin_conversations_browser.py:on_a_new_database",
         "rest_service/tests/test_admin_dashboard_browser.py:system",
         "tg_bot/tests/conftest.py:rest_service",
         "tg_bot/tests/handlers/test_user_cache.py:own_rest",
@@ -179,6 +182,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             _few_examples(item)
     if wrong:
         raise pytest.UsageError("tests/tiers.py:\n" + "\n".join(wrong))
+    if worker_of_xdist():
+        items[:] = heaviest_files_first(items)
+
+
+#: The order files go to xdist's workers in: those that start processes take longest, so they
+#: start first and the quick tests fill the end, instead of one worker finishing a drill alone.
+HEAVY_FIRST = ("e2e", "policy", "integration", "unit")
+
+
+def worker_of_xdist() -> bool:
+    return "PYTEST_XDIST_WORKER" in os.environ
+
+
+def heaviest_files_first(items: list[pytest.Item]) -> list[pytest.Item]:
+    """`items` with each file's tests kept together and in their order (module fixtures set up
+    once), the files ordered by their heaviest tier (HEAVY_FIRST), else as collected. The same
+    on every worker, as xdist requires."""
+    files: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+
+    def weight(tests: list[pytest.Item]) -> int:
+        return min(HEAVY_FIRST.index(tier(item)) for item in tests)
+
+    ordered = sorted(files.values(), key=weight)  # stable: collection order within a weight
+    return [item for tests in ordered for item in tests]
 
 
 def tier(item: pytest.Item) -> str:

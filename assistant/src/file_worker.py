@@ -38,6 +38,8 @@ _ROOT = Path(__file__).resolve().parents[2]
 Bytes = bytes | AsyncIterable[bytes]
 #: What the child's stderr may add to a log line.
 _STDERR_CHARS = 300
+#: coverage.py's configuration for a measured run (`ops/processes.py` passes it on likewise).
+_COVERAGE_VARIABLE = "COVERAGE_PROCESS_CONFIG"
 
 
 class FileWorker:
@@ -144,6 +146,10 @@ async def _chunks(data: Bytes) -> AsyncIterator[bytes]:
 
 
 def _child_env() -> dict[str, str]:
-    """Nothing of the assistant's environment (its tokens and keys) reaches a parser."""
-    return {"PYTHONPATH": str(_ROOT), "PATH": os.defpath, "LANG": "C.UTF-8",
-            "PYTHONDONTWRITEBYTECODE": "1"}  # fmt: skip
+    """Nothing of the assistant's environment (its tokens and keys) reaches a parser; only
+    coverage.py's configuration, in a measured test run, so the child is measured too."""
+    env = {"PYTHONPATH": str(_ROOT), "PATH": os.defpath, "LANG": "C.UTF-8",
+           "PYTHONDONTWRITEBYTECODE": "1"}  # fmt: skip
+    if _COVERAGE_VARIABLE in os.environ:
+        env[_COVERAGE_VARIABLE] = os.environ[_COVERAGE_VARIABLE]
+    return env

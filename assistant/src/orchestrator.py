@@ -43,7 +43,7 @@ from assistant.src.settings import Settings
 from assistant.src.tools.base import Actor, ToolServices
 from common.blobs import BlobStore
 from common.buttons import cancel_reminder_button, confirm_buttons
-from common.confirmations import Confirmations, HeldCall
+from common.confirmations import Confirmations, HeldCall, Pending
 from common.errors import AppError, NotFoundError, RetryLater
 from common.logging import correlation, get_logger
 from common.messages import (
@@ -372,7 +372,7 @@ class Orchestrator:
         would do, in our words, whatever the model's answer says about it."""
         asked = Asked()
         pending = await Confirmations(self.redis, self.names).peek_many(tokens)
-        for token, found in zip(tokens, pending, strict=True):
+        for token, found in in_call_order(list(zip(tokens, pending, strict=True))):
             if found is None:
                 continue
             held = isinstance(found, HeldCall)
@@ -476,6 +476,23 @@ def _blobs_of(dead: DeadLetter[IncomingMessage]) -> list[str]:
 def _reminders_made(found: list[bytes | str]) -> list[str]:
     ids = (raw.decode() if isinstance(raw, bytes) else str(raw) for raw in found)
     return list(dict.fromkeys(ids))[:_MAX_CANCEL_BUTTONS]
+
+
+def in_call_order(asked: list[tuple[str, Pending | None]]) -> list[tuple[str, Pending | None]]:
+    """`asked` with its held calls in the order the model made them (their positions, `2/10`
+    after `2/9`), each in a slot a held call had: calls of one turn run at once and note their
+    questions as they finish, so the noted order changes from run to run. The rest stay put."""
+    slots = [i for i, (_, found) in enumerate(asked) if isinstance(found, HeldCall)]
+    held = sorted((asked[i] for i in slots), key=lambda entry: _place(entry[1]))
+    ordered = list(asked)
+    for slot, entry in zip(slots, held, strict=True):
+        ordered[slot] = entry
+    return ordered
+
+
+def _place(found: Pending | None) -> tuple[int, ...]:
+    position = found.position if isinstance(found, HeldCall) else ""
+    return tuple(int(part) for part in position.split("/") if part.isdigit())
 
 
 def _tokens(found: list[bytes | str]) -> list[str]:

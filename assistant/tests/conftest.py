@@ -126,6 +126,7 @@ async def deployment(platform: Platform, redis: aioredis.Redis) -> AsyncIterator
         RestClient(platform.rest_url, headers["ADMIN_API_TOKEN"]) as admin,
         RestClient(platform.rest_url, headers["SERVICE_API_TOKEN"]) as rest,
     ):
+        await platform.put_back_its_config(rest)
         deployment = Deployment(platform, admin, rest, redis)
         try:
             yield deployment

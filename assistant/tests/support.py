@@ -5,19 +5,24 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import redis.asyncio as aioredis
+from aiohttp import web
 
 from assistant.src.tools.base import Actor, ToolCallContext
 from common.messages import ChatType, IncomingMessage, OutgoingMessage
 from common.names import Names
 from common.rest_client import RestClient
-from common.wire import Message, SnapshotTool, ToolType, User
+from common.wire import ConfigSnapshot, Message, SnapshotTool, ToolType, User
 from ops.processes import ServiceProcess, Stack
 from sandbox.llm_server import LlmStandIn
 from sandbox.open_meteo import OpenMeteoStandIn
+from sandbox.server import StandInServer
 from tests.waiting import until
 
 TIME_SCHEMA = {
@@ -188,6 +193,41 @@ class Platform:
     def import_config(self, document: dict[str, Any] | None = None) -> dict[str, Any]:
         return self.stack.import_config(document or self.config.document(self.llm.base_url))
 
+    async def put_back_its_config(self, rest: RestClient) -> None:
+        """The secretary, default and fallback model hold those roles again, active, if another
+        file on this worker's database changed them since (one of each at a time; under xdist
+        files run in any order: a default left to a file whose stand-in is gone sent every turn
+        to the fallback), and the running assistant has seen it. Importing the document again
+        puts back whatever was taken, deactivated or deleted."""
+        if self._holds_its_roles(await rest.get_config()):
+            return
+        await asyncio.to_thread(self.import_config)
+        shared = self.stack.processes.get(SHARED)
+        if shared is None or not shared.running:
+            return  # an assistant that starts reads the config then
+        latest = await rest.get_config_version()
+        async with httpx.AsyncClient(timeout=5) as http:
+
+            async def seen() -> bool:
+                health = (await http.get(f"{shared.url}/health")).json()
+                return bool(health["checks"]["config"]["version"] >= latest)
+
+            await until(seen, message=f"the assistant saw config version {latest}")
+
+    def _holds_its_roles(self, config: ConfigSnapshot) -> bool:
+        """`config` lists only active rows."""
+        models = {m.provider_model_name: m for m in config.models}
+        primary, fallback = models.get(self.config.primary), models.get(self.config.fallback)
+        return (
+            config.secretary is not None
+            and config.secretary.name == self.config.secretary
+            and any(a.name == self.config.helper for a in config.assistants)
+            and primary is not None
+            and primary.is_default
+            and fallback is not None
+            and fallback.is_fallback
+        )
+
     def start_assistant(self, name: str = SHARED, **env: str) -> ServiceProcess:
         full = {
             **FAST_ASSISTANT,
@@ -314,3 +354,53 @@ class Deployment:
     async def assistant_id(self, name: str) -> str:
         assistants = await self.admin.get_json("/api/assistants/", limit=1000)
         return next(a["id"] for a in assistants if a["name"] == name)
+
+
+@asynccontextmanager
+async def running_until_stopped(
+    loop: Callable[[asyncio.Event], Coroutine[Any, Any, Any]], logs: list[dict[str, Any]]
+) -> AsyncIterator[Callable[[str, int], Any]]:
+    """`loop(stop)` running in a task for the block, given a wait for `times` log entries
+    of an event; stopped after, and it must end cleanly."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(loop(stop))
+
+    async def logged(event: str, times: int) -> None:
+        def seen() -> bool:
+            return sum(entry["event"] == event for entry in logs) >= times
+
+        await until(seen, 10, f"{times} x {event}")
+
+    try:
+        yield logged
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 5)
+    assert task.exception() is None
+
+
+class ScriptedServer(StandInServer):
+    """One path answered with `responses` in turn (the last one again after them): what an
+    outside server does at its worst (a proxy's HTML error, a page in an unknown charset).
+    A function per response: aiohttp sends a response object once."""
+
+    def __init__(
+        self, path: str, *responses: Callable[[], web.Response], method: str = "GET"
+    ) -> None:
+        super().__init__()
+        self.path, self.method = path, method
+        self.responses = list(responses)
+        self.hits = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{self.path}"
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route(self.method, self.path, self._answer)
+        return app
+
+    async def _answer(self, _request: web.Request) -> web.Response:
+        self.hits += 1
+        return self.responses[min(self.hits, len(self.responses)) - 1]()

@@ -4,7 +4,10 @@ text in several charsets, and anything else raising only `DocumentUnreadable`.""
 from __future__ import annotations
 
 import contextlib
+import io
+import zipfile
 
+import docx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -64,6 +67,18 @@ def test_text_is_decoded_with_a_charset_fallback(data: bytes, name: str) -> None
         (b"MZ\x90\x00", "application/x-msdownload", "setup.exe", DocumentProblem.UNSUPPORTED),
         (b"{}", "application/octet-stream", None, DocumentProblem.UNSUPPORTED),
         (b"   \n  ", None, "empty.md", DocumentProblem.EMPTY),
+    ],
+    # Named, not by their bytes: a PDF holds its creation time, and every xdist worker must
+    # collect the same names
+    ids=[
+        "garbage-pdf",
+        "not-a-zip",
+        "locked-pdf",
+        "blank-pdf",
+        "binary",
+        "exe",
+        "no-name",
+        "blank-md",
     ],
 )
 def test_what_cannot_be_read_says_why(
@@ -132,3 +147,47 @@ def test_spoken_text_has_no_markdown() -> None:
 )
 def test_audio_is_named_for_its_format(name: str | None, mime: str | None, sent_as: str) -> None:
     assert audio_file_name(name, mime) == sent_as
+
+
+def test_a_docx_table_reads_row_by_row_with_tabs_and_line_breaks_kept() -> None:
+    document = docx.Document()
+    document.add_paragraph("Before the table")
+    table = document.add_table(rows=2, cols=2)
+    for row, cells in zip(table.rows, [("Name", "City"), ("Anya", "Moscow")], strict=True):
+        for cell, text in zip(row.cells, cells, strict=True):
+            cell.text = text
+    run = document.add_paragraph().add_run("one")
+    run.add_tab()
+    run.add_text("two")
+    run.add_break()
+    run.add_text("three")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    read = read_document(buffer.getvalue(), DOCX, "table.docx", 5000)
+    assert read.text == "Before the table\nName | City\nAnya | Moscow\none\ttwo\nthree"
+
+
+def with_compression_method(archive: bytes, method: int) -> bytes:
+    """`archive` (stored entries) with every entry claiming another compression method."""
+    data = bytearray(archive)
+    for signature, offset in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):
+        start = data.find(signature)
+        while start != -1:
+            data[start + offset : start + offset + 2] = method.to_bytes(2, "little")
+            start = data.find(signature, start + 4)
+    return bytes(data)
+
+
+def test_a_docx_packed_with_a_method_zipfile_lacks_is_unreadable() -> None:
+    stored = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(docx_file("text"))) as source,
+        zipfile.ZipFile(stored, "w", zipfile.ZIP_STORED) as archive,
+    ):
+        for entry in source.infolist():
+            archive.writestr(entry.filename, source.read(entry.filename))
+    ppmd = with_compression_method(stored.getvalue(), 98)
+    with pytest.raises(DocumentUnreadable) as refused:
+        read_document(ppmd, DOCX, "old.docx", 5000)
+    assert refused.value.problem == DocumentProblem.UNREADABLE
+    assert "NotImplementedError" in refused.value.detail

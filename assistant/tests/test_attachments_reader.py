@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.src.assistants.attachments import AttachmentReader, Refusal
-from assistant.src.clients.llm import LlmGateway
+from assistant.src.assistants.attachments import AttachmentReader, Refusal, vision_routes
+from assistant.src.clients.llm import LlmGateway, ModelRoute
 from assistant.src.settings import Settings
 from common.blobs import BlobStore
 from common.messages import Attachment, AttachmentKind, IncomingMessage
@@ -129,3 +129,92 @@ async def test_any_files_make_a_turn_or_a_refusal(
     assert "base64" not in turn.text and len(turn.text) <= len(caption) + 200
     if turn.vision:
         assert turn.parts is not None and turn.parts[1]["type"] == "image_url"
+
+
+CASES = {
+    # name: (kind, bytes (None: expired), extra attachment fields, expected refusal)
+    "voice too long": (AttachmentKind.VOICE, speech_wav("hi", 0.1), {"duration": 301},
+                       "voice_too_long"),
+    "no transcription model": (AttachmentKind.VOICE, speech_wav("hi", 0.1), {},
+                               "no_transcription"),
+    "transcription down": (AttachmentKind.VOICE, speech_wav("hi", 0.1), {},
+                           "transcription_failed"),
+    "nothing heard": (AttachmentKind.VOICE, speech_wav("", 0.1), {}, "nothing_heard"),
+    "voice expired": (AttachmentKind.VOICE, None, {}, "file_expired"),
+    "picture unreadable": (AttachmentKind.PHOTO, b"not a picture", {}, "picture_unreadable"),
+    "document declared too big": (AttachmentKind.DOCUMENT, b"words", {"size": 10**9},
+                                  "document_too_big"),
+    "document found too big": (AttachmentKind.DOCUMENT, b"w" * 2_000, {"size": 10},
+                               "document_too_big"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        # a picture is read in the file worker's child process
+        pytest.param(c, marks=pytest.mark.e2e) if CASES[c][0] is AttachmentKind.PHOTO else c
+        for c in CASES
+    ],
+)
+async def test_a_file_that_cannot_make_a_turn_is_refused_saying_why(
+    settings: Settings, redis, names, llm: LlmStandIn, case: str
+) -> None:
+    kind, data, extra, expected = CASES[case]
+    blobs = BlobStore(redis, names)
+    key = await blobs.put(data) if data is not None else names.blob(uuid.uuid4().hex)
+    name = {AttachmentKind.DOCUMENT: "notes.txt"}.get(kind)
+    attachment = Attachment(kind=kind, blob_key=key, file_name=name, **extra)
+    message = IncomingMessage(
+        message_id=uuid.uuid4(), chat_id=1, user_id=uuid.uuid4(), text="", attachments=[attachment]
+    )
+    config = snapshot(llm)
+    if case == "no transcription model":
+        config = config.model_copy(update={"models": ()})
+    if case == "transcription down":
+        llm.media.fail(503, times=100)
+    small = settings.model_copy(update={"document_max_bytes": 1_000})
+    gateway = LlmGateway(settings, _keys)
+    try:
+        with pytest.raises(Refusal) as refused:
+            await AttachmentReader(small, blobs, gateway).read(message, config, "en")
+    finally:
+        await gateway.aclose()
+    assert refused.value.key == expected
+    assert refused.value.text("en") and refused.value.text("ru")
+
+
+def with_models(llm: LlmStandIn, *models: tuple[str, list[ModelCapability]]) -> ConfigSnapshot:
+    whisper = snapshot(llm).models[0]
+    listed = tuple(
+        whisper.model_copy(update={"name": n, "provider_model_name": n, "capabilities": c})
+        for n, c in models
+    )
+    return ConfigSnapshot(version=1, secretary=None, assistants=(), models=listed)
+
+
+def test_a_turn_with_pictures_goes_to_a_model_that_sees(settings: Settings, llm) -> None:
+    config = with_models(
+        llm, ("eyes", [ModelCapability.vision]), ("eyes-2", [ModelCapability.vision]), ("text", [])
+    )
+    own = [ModelRoute(m, llm.base_url) for m in ("eyes", "text", "eyes-2")]
+    # the turn's own models that see, in their order
+    assert [r.model for r in vision_routes(config, settings, own, None)] == ["eyes", "eyes-2"]
+    # a turn on a model that cannot see goes to one that does
+    text_first = [ModelRoute("text", llm.base_url)]
+    assert [r.model for r in vision_routes(config, settings, text_first, None)] == ["eyes"]
+
+
+def test_without_a_model_that_sees_or_with_the_users_own_choice_a_picture_is_refused(
+    settings: Settings, llm
+) -> None:
+    blind = with_models(llm, ("text", []))
+    routes = [ModelRoute("text", llm.base_url)]
+    with pytest.raises(Refusal) as refused:
+        vision_routes(blind, settings, routes, None)
+    assert refused.value.key == "no_vision"
+    seeing = with_models(llm, ("text", []), ("eyes", [ModelCapability.vision]))
+    with pytest.raises(Refusal) as refused:
+        vision_routes(seeing, settings, routes, "text")  # the user chose "text" themselves
+    assert refused.value.key == "vision_other_model"
+    assert refused.value.values == {"model": "text", "vision": "eyes"}

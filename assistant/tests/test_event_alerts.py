@@ -18,8 +18,10 @@ import pytest
 import redis.asyncio as aioredis
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from structlog.testing import capture_logs
 
 from assistant.src.event_alerts import EventAlerts, due
+from assistant.tests.support import running_until_stopped
 from common.calendar_client import CalendarClient, Event
 from common.messages import OutgoingKind, OutgoingMessage
 from common.names import Names
@@ -193,3 +195,18 @@ def test_all_day_cancelled_and_unreadable_starts_are_never_due() -> None:
         _event(soon),
     ]
     assert [start for _, start in due(events, NOW, timedelta(minutes=10))] == [soon]
+
+
+async def test_a_sweep_that_fails_is_logged_and_tried_again_until_stopped(
+    redis: aioredis.Redis, names: Names
+) -> None:
+    """rest_service away: each sweep fails, is logged, and the loop waits and tries again."""
+    async with (
+        RestClient("http://127.0.0.1:9", "unused", retries=0) as away,
+        httpx.AsyncClient() as http,
+    ):
+        calendar = CalendarClient(http, "http://127.0.0.1:9", "unused", 1)
+        alerts = EventAlerts(away, calendar, redis, names, timedelta(milliseconds=20))
+        with capture_logs() as logs:
+            async with running_until_stopped(alerts.run, logs) as logged:
+                await logged("event_alerts_failed", 2)

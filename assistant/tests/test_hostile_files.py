@@ -9,17 +9,19 @@ import asyncio
 import io
 import os
 import random
-import time
+import signal
 import tracemalloc
 import uuid
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
+from structlog.testing import capture_logs
 
 from assistant.src.assistants.attachments import AttachmentReader, Refusal
 from assistant.src.assistants.voice_reply import VoiceReplies
@@ -31,6 +33,7 @@ from assistant.src.documents import (
     check_zip,
     read_document,
 )
+from assistant.src.file_child import OUT_OF_MEMORY
 from assistant.src.file_worker import FileWorker
 from assistant.src.pictures import PictureProblem, PictureUnreadable
 from assistant.src.settings import Settings
@@ -84,10 +87,17 @@ def _varied_docx(paragraphs: int) -> bytes:
     return docx_with_body(body, 1)
 
 
-def test_a_docx_bomb_is_refused_before_it_is_inflated() -> None:
+def test_a_docx_bomb_is_refused_before_it_is_inflated(monkeypatch: pytest.MonkeyPatch) -> None:
     bomb = docx_bomb(200)
     assert len(bomb) < 1024 * 1024  # a few hundred KB that inflate to 200 MB
-    started = time.perf_counter()
+    opened: list[str] = []
+    open_entry = zipfile.ZipFile.open
+
+    def recorded(archive: zipfile.ZipFile, name: Any, *args: Any, **kwargs: Any) -> Any:
+        opened.append(getattr(name, "filename", name))
+        return open_entry(archive, name, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", recorded)
     tracemalloc.start()
     try:
         with pytest.raises(DocumentUnreadable) as refused:
@@ -96,7 +106,8 @@ def test_a_docx_bomb_is_refused_before_it_is_inflated() -> None:
     finally:
         tracemalloc.stop()
     assert refused.value.problem == DocumentProblem.TOO_HEAVY
-    assert peak < 8 * 1024 * 1024 and time.perf_counter() - started < 2
+    assert peak < 8 * 1024 * 1024
+    assert opened == []  # refused from the archive's directory: no entry was even opened
 
 
 def test_a_long_docx_is_read_as_a_stream_up_to_the_cap() -> None:
@@ -126,6 +137,8 @@ _ENTRY = st.tuples(
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(entries=st.lists(_ENTRY, max_size=9), seed=st.integers(0, 1000))
+@example(entries=[(150_000, "zeros")], seed=0)  # the whole packs too well
+@example(entries=[(150_000, "random"), (150_000, "random"), (70_000, "zeros")], seed=0)  # one entry
 def test_the_zip_check_passes_exactly_the_archives_within_the_limits(
     entries: list[tuple[int, str]], seed: int
 ) -> None:
@@ -159,15 +172,25 @@ def test_the_zip_check_passes_exactly_the_archives_within_the_limits(
 
 @pytest.fixture
 def worker(settings: Settings) -> FileWorker:
-    return FileWorker(settings.model_copy(update={"document_parse_seconds": 4.0}))
+    """The deployed limits: a busy machine (or coverage in the child) may take seconds to
+    read an ordinary file."""
+    return FileWorker(settings)
 
 
-async def test_a_pdf_bomb_is_refused_within_the_time_limit(worker: FileWorker) -> None:
-    started = time.perf_counter()
-    with pytest.raises(DocumentUnreadable) as refused:
+async def test_a_pdf_bomb_is_refused_within_the_time_limit(settings: Settings) -> None:
+    worker = FileWorker(settings.model_copy(update={"document_parse_seconds": 4.0}))
+    with capture_logs() as logs, pytest.raises(DocumentUnreadable) as refused:
         await worker.document(pdf_bomb(2, 40), None, "bomb.pdf", 20_000)
     assert refused.value.problem == DocumentProblem.TOO_HEAVY
-    assert time.perf_counter() - started < 8
+    # Stopped by a limit of the job's (its 4 s, the child's CPU seconds or its memory), not
+    # parsed out: which one comes first depends on the machine (under coverage, memory).
+    (stopped,) = [e for e in logs if e["event"].startswith("file_job_")]
+    assert (stopped["event"], stopped.get("seconds", stopped.get("returncode"))) in {
+        ("file_job_timed_out", 4.0),
+        ("file_job_failed", -signal.SIGKILL),
+        ("file_job_failed", -signal.SIGXCPU),
+        ("file_job_failed", OUT_OF_MEMORY),
+    }, stopped
 
 
 async def test_the_child_has_the_memory_limit(settings: Settings) -> None:
@@ -203,6 +226,18 @@ async def test_a_picture_is_scaled_down_to_a_jpeg(worker: FileWorker) -> None:
     scaled = Image.open(io.BytesIO(jpeg))
     assert scaled.format == "JPEG" and max(scaled.size) == 1024
     assert len(jpeg) < len(big) / 3
+
+
+async def test_a_transparent_picture_is_flattened_on_white(worker: FileWorker) -> None:
+    picture = Image.new("RGBA", (200, 100), (0, 0, 0, 0))
+    picture.paste((200, 0, 0, 255), (0, 0, 100, 100))  # the left half opaque red
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    jpeg = Image.open(io.BytesIO(await worker.picture(buffer.getvalue(), 40_000_000, 1568)))
+    assert jpeg.format == "JPEG" and jpeg.size == (200, 100)
+    red, white = jpeg.convert("RGB").getpixel((50, 50)), jpeg.convert("RGB").getpixel((150, 50))
+    assert red[0] > 180 and max(red[1:]) < 40
+    assert min(white) > 240
 
 
 async def test_an_ordinary_document_still_reads(worker: FileWorker) -> None:
@@ -345,15 +380,46 @@ async def test_a_big_audio_waits_for_a_file_slot_a_voice_note_does_not(
         await gateway.aclose()
 
 
-async def test_a_full_redis_leaves_the_text_answer_without_its_voice(
-    settings: Settings, llm: LlmStandIn, tmp_path: Path
-) -> None:
+def speaking_snapshot(llm: LlmStandIn) -> ConfigSnapshot:
+    """A config whose one model speaks (the stand-in's tts-1)."""
     whisper = reader_snapshot(llm).models[0]
     tts = whisper.model_copy(
         update={"name": "tts-1", "provider_model_name": "tts-1",
                 "capabilities": [ModelCapability.speech]}
     )  # fmt: skip
-    speaking = ConfigSnapshot(version=1, secretary=None, assistants=(), models=(tts,))
+    return ConfigSnapshot(version=1, secretary=None, assistants=(), models=(tts,))
+
+
+@pytest.mark.parametrize("why", ["no speech model", "nothing to say", "too long", "model down"])
+async def test_a_voice_answer_that_cannot_be_made_leaves_the_text_answer_alone(
+    settings: Settings, llm: LlmStandIn, redis: aioredis.Redis, names: Names, why: str
+) -> None:
+    snapshot = reader_snapshot(llm) if why == "no speech model" else speaking_snapshot(llm)
+    answer = {"nothing to say": "https://example.com/a-link", "too long": "word " * 2_000}.get(
+        why, "Here is your answer."
+    )
+    if why == "model down":
+        llm.media.fail(503, times=100)
+    gateway = LlmGateway(settings, _keys)
+    try:
+        voices = VoiceReplies(settings, BlobStore(redis, names), gateway)
+        with capture_logs() as logs:
+            assert await voices.speak(answer, snapshot) is None
+    finally:
+        await gateway.aclose()
+    events = [e["event"] for e in logs]
+    assert events[-1] == ("voice_reply_failed" if why == "model down" else "voice_reply_skipped")
+    spoken = len(llm.media.requests)
+    if why == "model down":
+        assert 1 <= spoken <= settings.llm_max_attempts
+    else:
+        assert spoken == 0
+
+
+async def test_a_full_redis_leaves_the_text_answer_without_its_voice(
+    settings: Settings, llm: LlmStandIn, tmp_path: Path
+) -> None:
+    speaking = speaking_snapshot(llm)
     gateway = LlmGateway(settings, _keys)
     with full_redis(tmp_path, "4mb") as server:
         client = aioredis.Redis.from_url(server.url)

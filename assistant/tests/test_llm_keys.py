@@ -95,3 +95,30 @@ async def test_before_any_configuration_no_key_is_sent(settings: Settings, llm: 
     routes = model_routes(empty, settings, preferred=None, assistant_model=None)
     assert {r.base_url for r in routes} == {llm.base_url}
     assert ENV_KEY not in await keys_sent(settings, llm, {}, *routes)
+
+
+async def test_a_rotated_key_is_read_again_once_the_config_changes(
+    settings: Settings, llm: LlmStandIn
+) -> None:
+    keyed = ModelRoute("keyed-model", llm.base_url, str(uuid.uuid4()))
+    rows = {keyed.provider_id: "sk-old"}
+    reads: list[str] = []
+
+    async def stored(provider_id: str) -> str | None:
+        reads.append(provider_id)
+        return rows[provider_id]
+
+    gateway = LlmGateway(settings, stored)
+    llm.reply("hi", times=None)
+    try:
+        await gateway.warm_up()  # the SDK's first use, before any message: no request
+        for _ in range(2):
+            await gateway.complete([keyed], HELLO)
+        rows[keyed.provider_id] = "sk-new"
+        await gateway.complete([keyed], HELLO)  # the config has not changed: the kept key
+        gateway.forget_keys()  # what a config change does
+        await gateway.complete([keyed], HELLO)
+    finally:
+        await gateway.aclose()
+    assert len(reads) == 2
+    assert [r.api_key for r in llm.requests] == ["sk-old"] * 3 + ["sk-new"]

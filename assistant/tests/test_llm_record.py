@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from structlog.testing import capture_logs
 
 from assistant.src.clients.llm import (
     LlmGateway,
@@ -120,3 +121,55 @@ def test_the_digest_tells_models_tools_and_words_apart() -> None:
     assert base != request_digest(
         route, [{"role": "system", "content": "You are blunt."}, first_step("1")[1]], TOOLS, None
     )
+
+
+async def test_a_reused_answer_is_told_to_the_sink_as_a_streamed_one_would_be(
+    llm: LlmStandIn, gateway: LlmGateway, redis: aioredis.Redis
+) -> None:
+    llm.reply("It is noon.")
+    route = [ModelRoute("primary", llm.base_url)]
+    key = f"test:llm_record:{uuid.uuid4()}"
+    heard: list[str] = []
+
+    async def sink(text: str) -> None:
+        heard.append(text)
+
+    with recording(TurnRecord(redis, key, existed=False)):
+        await gateway.complete(route, first_step("11:59"), on_text=sink)
+    heard.clear()
+    with recording(TurnRecord(redis, key, existed=True)):
+        again = await gateway.complete(route, first_step("12:00"), on_text=sink)
+    assert len(llm.requests) == 1
+    assert again.reused and again.content == "It is noon."
+    assert heard == ["It is noon."]
+
+
+async def test_a_record_that_cannot_be_read_back_asks_the_model(
+    llm: LlmStandIn, gateway: LlmGateway, redis: aioredis.Redis
+) -> None:
+    route, key = await first_try(llm, gateway, redis)
+    digest = request_digest(route, first_step("11:59"), TOOLS, None)
+    await redis.hset(key, digest, '{"content": "half a record"}')
+    with recording(TurnRecord(redis, key, existed=True)):
+        again = await gateway.complete(route, first_step("11:59"), TOOLS)
+    assert len(llm.requests) == 2
+    assert not again.reused
+
+
+async def test_with_redis_unreachable_the_turn_asks_the_model_and_keeps_nothing(
+    llm: LlmStandIn, gateway: LlmGateway
+) -> None:
+    dead = aioredis.Redis.from_url("redis://127.0.0.1:9/0", socket_connect_timeout=0.2)
+    llm.reply("still here")
+    route = [ModelRoute("primary", llm.base_url)]
+    try:
+        with (
+            capture_logs() as logs,
+            recording(TurnRecord(dead, "test:llm_record:unreachable", existed=True)),
+        ):
+            completion = await gateway.complete(route, first_step("11:59"))
+    finally:
+        await dead.aclose()
+    assert completion.content == "still here" and not completion.reused
+    events = [e["event"] for e in logs]
+    assert "llm_record_unreadable" in events and "llm_record_unwritten" in events

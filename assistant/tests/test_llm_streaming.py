@@ -188,7 +188,24 @@ async def test_an_error_event_or_a_torn_event_is_a_broken_stream() -> None:
         await assembled(error)
     with pytest.raises(BrokenStream, match="not JSON"):
         await assembled(['data: {"choices": [', ""])
+    with pytest.raises(BrokenStream, match="not an object"):
+        await assembled(['data: ["a list"]', ""])
     with pytest.raises(BrokenStream, match="finish reason"):
         (
             await assembled(['data: {"choices": [{"index": 0, "delta": {"content": "hi"}}]}', ""])
         ).completion()
+
+
+async def test_pieces_that_are_not_the_first_choice_or_not_objects_are_passed_over() -> None:
+    chunks = [
+        {"choices": [{"index": 1, "delta": {"content": "another choice"}}]},
+        {"choices": ["odd", {"index": 0, "delta": "odd"}]},
+        {"choices": [{"index": 0, "delta": {"content": "kept", "tool_calls": ["odd"]}}]},
+        {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": "odd"}]}}]},
+        {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+        {"choices": [], "usage": {"prompt_tokens": True, "completion_tokens": 2}},
+    ]
+    completion = (await assembled(sse_lines(chunks, comments=False))).completion()
+    assert completion.content == "kept"
+    assert completion.tool_calls == ()  # a call without a name is no call
+    assert (completion.tokens_in, completion.tokens_out) == (None, 2)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from assistant.src.clients.mcp_stdio import StdioLimits, StdioRefused, launch
 from assistant.src.tools.base import ToolError, ToolServices
@@ -79,10 +79,9 @@ async def test_the_server_cannot_read_the_assistants_environment(services, secre
 async def test_a_flooding_server_is_stopped_at_the_output_cap(services) -> None:
     tools = await probe(services)
     assert len(await tools["flood"].run({"size": 1000}, call_context())) == 1000
-    started = time.monotonic()
+    # The cap's own error: not the tool's 20 s timeout ("did not answer"), not 50 MB read.
     with pytest.raises(ToolError, match="wrote more than 262144 bytes"):
         await tools["flood"].run({"size": 50_000_000}, call_context())
-    assert time.monotonic() - started < 10
 
 
 async def test_the_memory_limit_holds(services) -> None:
@@ -94,10 +93,11 @@ async def test_the_memory_limit_holds(services) -> None:
 
 async def test_the_cpu_limit_stops_a_spinning_server(services) -> None:
     tools = await probe(services, mcp_stdio_cpu_seconds=1)
-    started = time.monotonic()
-    with pytest.raises(ToolError, match="MCP server failed"):
+    # Killed at its 1 CPU second: not the tool's 20 s timeout (that error says "did not
+    # answer"), and not the 30 s spin's end (that answers "spun").
+    with pytest.raises(ToolError, match="MCP server failed") as caught:
         await tools["spin"].run({"seconds": 30}, call_context())
-    assert time.monotonic() - started < 15
+    assert "did not answer" not in str(caught.value)
 
 
 @pytest.mark.skipif(not ROOT, reason="only a root assistant needs MCP_STDIO_USER")
@@ -136,6 +136,8 @@ async def test_an_unknown_server_name_is_refused_at_run_time(services) -> None:
 async def test_a_listed_server_that_does_not_exist_offers_nothing(services) -> None:
     missing = {"missing": StdioServer(command="/nonexistent/mcp-server")}
     spec = mcp_spec({"transport": "stdio", "server": "missing"}, name="missing")
-    started = time.monotonic()
-    assert await expand(spec, confined(services, mcp_stdio_servers=missing), McpCatalog()) == []
-    assert time.monotonic() - started < 10
+    with capture_logs() as logs:
+        assert await expand(spec, confined(services, mcp_stdio_servers=missing), McpCatalog()) == []
+    # The launch failed, rather than the listing waiting out the tool's timeout.
+    (down,) = [e for e in logs if e["event"] == "mcp_server_unavailable"]
+    assert down["error"].startswith("the MCP server failed"), down["error"]

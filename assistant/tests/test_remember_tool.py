@@ -4,6 +4,8 @@ private turn of their owner, in no group turn."""
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import uuid
 from collections.abc import AsyncIterator
 
@@ -168,3 +170,27 @@ async def test_facts_are_in_private_prompts_and_in_no_group_prompt(
     for request in (group_ann, group_bob):
         assert FACTS_HEADER not in request.system_text
         assert "Anna" not in request.system_text and "allergic" not in request.system_text
+
+
+@pytest.mark.parametrize(
+    ("arguments", "told"),
+    [
+        ({"action": "recall"}, "unknown action: use add, list or delete"),
+        ({"action": "delete"}, "action 'delete' needs 'fact_id' (from action 'list') or 'fact'"),
+        ({"action": "delete", "fact_id": "the-cat-one"}, "fact_id 'the-cat-one' is not an id"),
+        ({"action": "add", "fact": "   "}, "action 'add' needs 'fact'"),
+    ],
+)
+async def test_what_cannot_be_acted_on_is_said_before_rest_service_is_asked(
+    services: ToolServices, arguments: dict, told: str
+) -> None:
+    """`services` has no rest_service behind it: these refusals need none."""
+    tool = RememberTool(tool_spec("remember"), services)
+    context = ToolCallContext(Actor(str(uuid.uuid4()), "c", 1, "UTC"), "m1", uuid.uuid4(), "0", 0)
+    with pytest.raises(ToolError, match=re.escape(told)):
+        await tool.run(arguments, context)
+    stranger = dataclasses.replace(
+        context, actor=dataclasses.replace(context.actor, registered=False)
+    )
+    with pytest.raises(ToolError, match="not registered yet"):
+        await tool.run(arguments, stranger)

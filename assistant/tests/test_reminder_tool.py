@@ -3,9 +3,10 @@ a non-UTC zone, what it confirms, and that it acts only for the envelope's user.
 
 from __future__ import annotations
 
-import asyncio
+import re
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -132,10 +133,12 @@ async def test_the_same_call_again_makes_no_second_reminder(
 async def test_a_redelivered_create_confirms_the_time_stored_the_first_time(
     tool: ReminderTool, rest: RestClient, new_yorker: User
 ) -> None:
-    """ "in 30 minutes" read again a second later is another moment; the stored one counts."""
+    """ "in 30 minutes" read again a minute later is another moment; the stored one counts."""
+    now = [datetime.now(UTC)]  # the tool's clock, moved on by the test
+    tool = ReminderTool(tool.spec, replace(tool.services, clock=lambda: now[0]))
     arguments = {"action": "create", "text": "once", "when": "in 30 minutes"}
     first = await tool.run(arguments, call(new_yorker, "America/New_York", message_id="m-2"))
-    await asyncio.sleep(1.1)
+    now[0] += timedelta(minutes=1)  # the redelivery comes a minute later
     again = await tool.run(arguments, call(new_yorker, "America/New_York", message_id="m-2"))
     stored = (await rest.get_cron_job(first["reminder_id"])).run_at
     assert datetime.fromisoformat(again["first_time_iso"]) == stored
@@ -300,3 +303,26 @@ async def test_a_recurrence_takes_its_local_time_from_an_iso_when_with_an_offset
     job = await rest.get_cron_job(result["reminder_id"])
     assert job.cron_expression == "0 9 * * 1-5"
     assert job.next_run_at == datetime.fromisoformat(result["first_time_iso"])
+
+
+@pytest.mark.parametrize(
+    ("arguments", "told"),
+    [
+        ({"action": "remind"}, "unknown action: use create, list, update, delete, snooze"),
+        ({}, "unknown action"),
+        ({"action": "create", "when": "tomorrow at 9"}, "action 'create' needs 'text': what to"),
+        (
+            {"action": "create", "kind": "briefing", "text": "  "},
+            "needs 'text': what to do each time",
+        ),
+        ({"action": "create", "kind": "alarm", "text": "x"}, "kind must be 'reminder' or"),
+    ],
+)
+async def test_what_cannot_be_made_is_said_before_rest_service_is_asked(
+    services: ToolServices, arguments: dict, told: str
+) -> None:
+    """`services` has no rest_service behind it: these refusals need none."""
+    tool = ReminderTool(tool_spec("reminder"), services)
+    context = ToolCallContext(Actor("u1", "u1", 1, "UTC"), "m1", uuid.uuid4(), "0", 0)
+    with pytest.raises(ToolError, match=re.escape(told)):
+        await tool.run(arguments, context)

@@ -5,7 +5,8 @@ all either resolves to a moment at or after now in the user's zone or is a `Tool
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assistant.src.tools.base import ToolError
-from assistant.src.tools.when import UnclearTime, local, resolve
+from assistant.src.tools.when import UnclearTime, local, resolve, zone
 
 CORPUS: dict[str, Any] = json.loads(
     (Path(__file__).parent / "data" / "time_phrases.json").read_text(encoding="utf-8")
@@ -89,7 +90,8 @@ def check(phrase: str, zone_name: str, naive_now: datetime) -> None:
         found = resolve(phrase, tz, now)
     except ToolError:
         return
-    assert found.at >= now.replace(microsecond=0)
+    # compared as instants: one zone's datetimes compare by their wall clocks
+    assert found.at.astimezone(UTC) >= now.replace(microsecond=0).astimezone(UTC)
     assert found.at.tzinfo == tz
 
 
@@ -121,3 +123,102 @@ def test_any_mix_of_time_words_is_a_moment_from_now_on_or_a_tool_error(
     words: list[str], zone_name: str, now: datetime
 ) -> None:
     check(" ".join(words), zone_name, now)
+
+
+#: A Tuesday afternoon in Berlin, for the questions below.
+BERLIN_TUESDAY = datetime(2025, 6, 10, 14, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+
+
+@pytest.mark.parametrize(
+    ("phrase", "question"),
+    [
+        ("in 1.5 days", "how many days exactly"),
+        ("in 4.5 weeks", "how many days exactly"),
+        ("in 2 days and a half", "how many days exactly"),
+        ("tomorrow on the 3rd", "two different days are named"),
+        ("on the 3rd tomorrow", "two different days are named"),
+        ("5 june tomorrow", "two different days are named"),
+        ("tomorrow 5 june", "two different days are named"),
+        ("in 6 years", "more than five years ahead"),
+        ("in " + " ".join(["9999 weeks"] * 45), "that is too far ahead"),
+        ("friday tomorrow", "is a Wednesday, not a Friday"),
+        ("13/45", "there is no day 13 of month 45"),
+        ("on 31 april", "there is no 31 April"),
+        ("on 29 february 2027", "there is no 29 February"),
+        ("the 32nd", "there is no day 32 in a month"),
+        ("in 9999 years", "that day does not exist in that month"),
+        ("at 12 in the morning", "noon or midnight"),
+        ("at 9 in the afternoon", "9 in the afternoon? which time"),
+        ("at 3 in the evening", "3 in the evening? which time"),
+        ("at 6 at night", "6 at night? which time"),
+        ("2025-06-10T25:00", "is not a valid date and time"),
+        ("9999-12-31T23:59:59+00:00", "is out of range"),
+        ("2025-03-30T02:30", "the clocks skip it"),
+        ("this tuesday at 9", "today's 09:00 has passed"),
+        ("tuesday at 15", "today (Tuesday 10 June) or Tuesday 17 June?"),
+        ("next friday", "Friday 13 June or Friday 20 June?"),
+    ],
+)
+def test_a_phrase_that_could_mean_two_things_or_none_is_asked_about(
+    phrase: str, question: str
+) -> None:
+    with pytest.raises(UnclearTime, match=re.escape(question)):
+        resolve(phrase, BERLIN_TUESDAY.tzinfo, BERLIN_TUESDAY)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("phrase", "expected"),
+    [
+        ("in one and a half hours", "2025-06-10T15:30"),
+        # "a half" is not "a h(our)" and "alf" left over
+        ("in 2 hours and a half", "2025-06-10T16:30"),
+        ("через 2 часа с половиной", "2025-06-10T16:30"),
+        ("29 february", "2028-02-29T09:00"),  # the next year that has one
+        ("on the 31st at 9", "2025-07-31T09:00"),  # June has no 31st
+        ("at 1 tonight", "2025-06-11T01:00"),
+        ("at 6 tonight", "2025-06-10T18:00"),
+        ("at 12 at night", "2025-06-11T00:00"),
+        ("at 3 at night", "2025-06-11T03:00"),
+        ("at 10 at night", "2025-06-10T22:00"),
+        ("at 12 in the afternoon", "2025-06-11T12:00"),
+    ],
+)
+def test_a_phrase_with_its_day_or_part_of_day_resolves_to_the_meant_moment(
+    phrase: str, expected: str
+) -> None:
+    found = resolve(phrase, BERLIN_TUESDAY.tzinfo, BERLIN_TUESDAY)  # type: ignore[arg-type]
+    assert found.at.replace(tzinfo=None).isoformat(timespec="minutes") == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "told"), [("UTC+30", "no zone keeps UTC+30:00"), ("Springfield", "unknown timezone")]
+)
+def test_a_timezone_no_zone_matches_is_a_tool_error_saying_why(name: str, told: str) -> None:
+    with pytest.raises(ToolError, match=re.escape(told)):
+        zone(name)
+
+
+NEW_YORK = ZoneInfo("America/New_York")
+#: 01:10 the second time (EST): the clocks went back at 02:00 EDT, an hour ago.
+REPEATED_HOUR = datetime(2025, 11, 2, 1, 10, fold=1, tzinfo=NEW_YORK)
+
+
+def test_in_the_repeated_hour_a_clock_time_ahead_is_its_second_occurrence_not_a_past_one() -> None:
+    found = resolve("at 01:45", NEW_YORK, REPEATED_HOUR)
+    # Datetimes of one zone compare by their wall clocks: compare the instants.
+    assert found.at.astimezone(UTC) == datetime(2025, 11, 2, 6, 45, tzinfo=UTC)
+    assert found.at.utcoffset() == timedelta(hours=-5)
+
+
+def test_in_the_repeated_hour_a_date_and_time_already_passed_is_asked_about() -> None:
+    with pytest.raises(UnclearTime, match="has already passed"):
+        resolve("2025-11-02T01:45", NEW_YORK, REPEATED_HOUR)
+
+
+@pytest.mark.parametrize("phrase", ["29 february", "on the 10th"])
+def test_a_date_that_comes_round_again_only_after_the_calendar_ends_is_asked_about(
+    phrase: str,
+) -> None:
+    end = datetime(9999, 12, 15, 12, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    with pytest.raises(UnclearTime, match="which date is meant"):
+        resolve(phrase, end.tzinfo, end)  # type: ignore[arg-type]

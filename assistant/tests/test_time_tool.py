@@ -3,13 +3,15 @@ wrong readings has a case here (they failed with the dateparser-based resolver).
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from assistant.src.tools.base import ToolError, ToolServices
+from assistant.src.tools.base import Actor, ToolError, ToolServices
 from assistant.src.tools.time_tool import TimeTool
 from assistant.tests.support import call_context, tool_spec
 
@@ -146,4 +148,34 @@ async def test_an_iso_time_a_minute_ago_is_now_not_a_refusal(run_time) -> None:
     with pytest.raises(ToolError, match="already passed"):
         await run_time(
             {"action": "resolve", "phrase": (just_now - timedelta(minutes=5)).isoformat()}
+        )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "told"),
+    [
+        ({"action": "resolve"}, "action 'resolve' needs 'phrase'"),
+        ({"action": "convert", "time": "10:00"}, "action 'convert' needs 'to_timezone'"),
+        ({"action": "alarm"}, "unknown action 'alarm'"),
+        ({"action": "set_timezone"}, "action 'set_timezone' needs 'timezone'"),
+        ({"action": "set_timezone", "timezone": "  "}, "needs 'timezone'"),
+        ({"action": "set_timezone", "timezone": "Springfield"}, "Ask the user which one"),
+        ({"action": "set_timezone", "timezone": "Atlantis"}, "Ask the user for their city"),
+    ],
+)
+async def test_what_the_tool_cannot_act_on_is_said_and_nothing_is_stored(
+    run_time, arguments: dict[str, Any], told: str
+) -> None:
+    """rest_service is not running here: a refusal comes before anything would be stored."""
+    with pytest.raises(ToolError, match=re.escape(told)):
+        await run_time(arguments)
+
+
+async def test_a_user_rest_service_does_not_know_gets_no_zone_stored(services) -> None:
+    stranger = dataclasses.replace(
+        call_context(), actor=Actor("u9", "u9", 9, "UTC", registered=False)
+    )
+    with pytest.raises(ToolError, match="not registered"):
+        await TimeTool(tool_spec("time"), services).run(
+            {"action": "set_timezone", "timezone": "Tokyo"}, stranger
         )

@@ -426,3 +426,79 @@ async def test_dropped_keys_are_named_back_briefly_and_cleanly(world: World) -> 
     result = await world.result("time", json.dumps(arguments))
     assert len(result["ignored_arguments"]) == 10
     assert all(len(k) <= 64 and "\ud800" not in k for k in result["ignored_arguments"])
+
+
+#: An admin's schema (an MCP server's function) with the types no built-in tool uses.
+_ORDER_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "weight_kg": {"type": "number"},
+        "count": {"type": "integer"},
+        "gift": {"type": "boolean"},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ({"weight_kg": " 2.5 "}, {"weight_kg": 2.5}),
+        ({"weight_kg": "3.0"}, {"weight_kg": 3}),
+        ({"weight_kg": ".5"}, {"weight_kg": 0.5}),
+        ({"weight_kg": "heavy"}, {"weight_kg": "heavy"}),  # left for the validator to name
+        ({"count": True, "gift": False}, {"count": True, "gift": False}),  # a bool is no 1
+        ({"count": 4.0}, {"count": 4}),
+    ],
+)
+def test_numbers_and_booleans_of_an_admins_schema_are_read_as_meant(
+    written: dict[str, Any], read: dict[str, Any]
+) -> None:
+    assert fit(written, _ORDER_SCHEMA).values == read
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"count": ' + "9" * 5_000 + "}",  # past the digits Python turns into an int
+        "[" * 100_000 + "]" * 100_000,
+    ],
+    ids=["digits", "nesting"],
+)
+def test_a_number_too_long_or_nesting_too_deep_is_refused_in_words(raw: str) -> None:
+    with pytest.raises(ToolError, match="a value is too large or too deep"):
+        parse(raw)
+
+
+def test_a_string_longer_than_anyone_dictates_is_refused() -> None:
+    with pytest.raises(ToolError, match=f"note: {MAX_STRING_CHARS + 1} characters, at most"):
+        fit({"note": "a" * (MAX_STRING_CHARS + 1)}, _ORDER_SCHEMA)
+
+
+def with_schema(schema: dict[str, Any]) -> Any:
+    """A tool whose stored schema is `schema` (an MCP server's, an admin's)."""
+    spec = tool_spec("time", input_schema=schema)
+    return tool_classes()["time"](spec, services=None)  # type: ignore[arg-type]
+
+
+def test_a_stored_schema_that_is_no_schema_is_named_as_the_tools_fault() -> None:
+    with pytest.raises(ToolError, match="the tool's stored input_schema is invalid"):
+        with_schema({"type": "object", "properties": {"n": {"type": "no-such-type"}}}).validate(
+            {"n": 1}
+        )
+
+
+def test_arguments_nested_past_the_validators_depth_are_refused_in_words() -> None:
+    nested: Any = []
+    for _ in range(5_000):
+        nested = [nested]
+    with pytest.raises(ToolError, match="nested too deeply"):
+        with_schema({"type": "array", "items": {"$ref": "#"}}).validate(nested)
+
+
+def test_a_huge_offending_value_is_quoted_by_its_ends_only() -> None:
+    schema = {"type": "object", "properties": {"count": {"type": "integer"}}}
+    with pytest.raises(ToolError) as refused:
+        with_schema(schema).validate({"count": "x" * 5_000})
+    message = str(refused.value)
+    assert message.startswith("invalid arguments: count: 'xxx") and " … " in message
+    assert message.endswith("is not of type 'integer'") and len(message) < 400

@@ -4,7 +4,6 @@ when a call is bad, slow or unknown, and the `tool_invocations` row of every cal
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -68,15 +67,14 @@ async def run(
 
 async def test_a_slow_tool_is_a_timeout_the_model_reads(deployment, toolbox) -> None:
     user = await deployment.user("Slow")
-    deployment.open_meteo.delay = 1.0
-    started = time.monotonic()
+    # Longer than the test may run: any answer is the toolbox's own timeout, not the tool's.
+    deployment.open_meteo.delay = 3600.0
 
     # A place no other test asks about: the weather cache (shared by the module's deployment)
     # must not answer before the slow stand-in is asked.
     result = await run(deployment, toolbox, user, "weather", '{"location": "Novosibirsk"}')
 
     assert result == {"error": "the tool did not answer within 0.3 s"}
-    assert time.monotonic() - started < 1.0
     (row,) = await deployment.admin.get_json("/api/tool-invocations/", user_id=str(user.id))
     assert row["ok"] is False and row["tool_name"] == "weather" and row["error"]
 

@@ -26,7 +26,7 @@ from assistant.src.clients.page_text import html_text
 from assistant.src.clients.web_fetch import FetchFailed, FetchLimits, FetchRefused, fetch, refusal
 from assistant.src.tools.base import ToolError, ToolServices
 from assistant.src.tools.read_page_tool import ReadPageTool
-from assistant.tests.support import call_context, tool_spec
+from assistant.tests.support import ScriptedServer, call_context, tool_spec
 from sandbox.search_stand_in import SearchStandIn
 
 SPEC = tool_spec("read_page")
@@ -256,6 +256,7 @@ def test_public_addresses_pass_and_every_private_kind_has_a_reason() -> None:
         "240.0.0.1": "reserved",
         "::ffff:10.0.0.1": "private",
         "2002:7f00:1::": "loopback",
+        "2001:0:4136:e378:8000:63bf:80ff:fffe": "loopback",  # Teredo to 127.0.0.1
     }
     for address, kind in kinds.items():
         assert refusal(ipaddress.ip_address(address)) == kind, address
@@ -411,3 +412,28 @@ async def test_https_with_a_certificate_for_another_name_is_not_read(tls_site, m
     with pytest.raises(FetchFailed, match="could not be read"):
         await fetch(f"https://other.test:{port}/", limits)
     assert hosts == []
+
+
+def unknown_charset() -> web.Response:
+    return web.Response(
+        body="<html><body><p>Caf\u00e9 opening hours: nine to five.</p></body></html>".encode(),
+        headers={"Content-Type": "text/html; charset=klingon"},
+    )
+
+
+def redirect_nowhere() -> web.Response:
+    return web.Response(status=302)
+
+
+async def test_a_page_in_a_charset_no_one_knows_is_still_read(services) -> None:
+    with ScriptedServer("/menu", unknown_charset) as site:
+        reader = tool(services, web_fetch_allow_hosts=f"127.0.0.1:{site.port}")
+        result = await reader.run({"url": site.url}, call_context())
+    assert "opening hours: nine to five" in result["text"]
+
+
+async def test_a_redirect_without_a_location_is_a_tool_error(services) -> None:
+    with ScriptedServer("/moved", redirect_nowhere) as site:
+        reader = tool(services, web_fetch_allow_hosts=f"127.0.0.1:{site.port}")
+        with pytest.raises(ToolError, match="HTTP 302 without a Location"):
+            await reader.run({"url": site.url}, call_context())

@@ -6,13 +6,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant.src.clients.search import parse_results
 from assistant.src.tools.base import ToolError, ToolServices
 from assistant.src.tools.web_search_tool import WebSearchTool
-from assistant.tests.support import call_context, tool_spec
+from assistant.tests.support import ScriptedServer, call_context, tool_spec
 from sandbox.search_stand_in import BRAVE_KEY, TAVILY_KEY, SearchStandIn
 
 SPEC = tool_spec("web_search")
@@ -144,3 +145,17 @@ def test_any_provider_answer_parses_to_well_formed_results(items, limit) -> None
     for r in results:
         assert r.url.startswith(("http://", "https://"))
         assert r.title and len(r.title) <= 200 and len(r.snippet) <= 400
+
+
+def a_list_not_results() -> web.Response:
+    return web.json_response(["not", "a", "results", "object"])
+
+
+async def test_an_answer_without_a_results_object_is_a_tool_error(services) -> None:
+    with ScriptedServer("/search", a_list_not_results) as searxng:
+        web_search = tool(
+            services, web_search_provider="searxng", searxng_url=f"http://127.0.0.1:{searxng.port}"
+        )
+        with pytest.raises(ToolError, match="searxng answered with no results object"):
+            await web_search.run({"query": "python"}, call_context())
+    assert searxng.hits == 1

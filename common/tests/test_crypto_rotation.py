@@ -11,6 +11,7 @@ from common.crypto import (
     SecretDecryptionError,
     generate_key,
     is_valid_master_key,
+    mask_secret,
 )
 
 KEYS = [generate_key() for _ in range(3)]
@@ -32,6 +33,27 @@ def test_a_secret_no_key_opens_is_an_error() -> None:
     token = SecretBox(generate_key()).encrypt("x")
     with pytest.raises(SecretDecryptionError):
         SecretBox(",".join(KEYS)).rotate(token)
+    with pytest.raises(SecretDecryptionError, match="does not decrypt under the master key"):
+        SecretBox(",".join(KEYS)).decrypt(token)
+    with pytest.raises(SecretDecryptionError):
+        SecretBox(KEYS[0]).decrypt("not a token")
+
+
+@pytest.mark.parametrize(
+    ("secret", "shown"),
+    [
+        (None, None),
+        ("", None),
+        ("short", "…"),
+        ("12345678", "…"),
+        ("sk-proj-abcdefgh1234", "sk-…1234"),
+        ("AIzaSyA-somekey-wxyz", "…wxyz"),
+    ],
+)
+def test_an_admin_sees_only_a_secrets_kind_and_last_four(
+    secret: str | None, shown: str | None
+) -> None:
+    assert mask_secret(secret) == shown
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
 from common.mcp_servers import SERVER_NAME, StdioServers
-from common.wire import mcp_config_error
+from common.wire import mcp_config_error, mcp_writing_error
 
 KNOWN = ("files", "orders")
 NAME = st.from_regex(SERVER_NAME, fullmatch=True)
@@ -63,6 +63,66 @@ def test_a_server_that_is_not_a_name_is_refused(server: Any) -> None:
         return
     problem = mcp_config_error({"transport": "stdio", "server": server})
     assert problem is not None and problem[0] == "config.server"
+
+
+@pytest.mark.parametrize("config", [None, "http://x", ["transport", "http"], 3])
+def test_a_config_that_is_no_object_is_refused_saying_its_shape(config: Any) -> None:
+    assert mcp_config_error(config) == (
+        "config",
+        'an mcp tool needs {"transport": "http"|"stdio", ...}',
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "accepted"),
+    [
+        ("https://mcp.example.com/sse", True),
+        ("HTTP://10.0.0.5:8080", True),
+        ("http://mcp.example.com?key=1", True),
+        ("ftp://mcp.example.com", False),
+        ("https://", False),
+        ("https://user@mcp.example.com", False),
+        ("https://mcp.example.com/a b", False),
+        (None, False),
+        (42, False),
+    ],
+)
+def test_an_http_server_is_an_http_url_with_a_host(url: Any, accepted: bool) -> None:
+    problem = mcp_config_error({"transport": "http", "url": url})
+    expected = None if accepted else ("config.url", "must be an http(s) URL with a host")
+    assert problem == expected
+
+
+@pytest.mark.parametrize("transport", [None, "sse", "HTTP", 1])
+def test_a_transport_other_than_http_or_stdio_is_refused(transport: Any) -> None:
+    problem = mcp_config_error({"transport": transport, "url": "https://mcp.example.com"})
+    assert problem == ("config.transport", 'must be "http" or "stdio"')
+
+
+def test_with_no_stdio_servers_set_the_refusal_says_none_are_named() -> None:
+    problem = mcp_config_error({"transport": "stdio", "server": "files"}, ())
+    assert problem == (
+        "config.server",
+        "MCP_STDIO_SERVERS names no server 'files' (it names: none)",
+    )
+
+
+@pytest.mark.parametrize(
+    ("config", "refused"),
+    [
+        ({"transport": "stdio"}, False),
+        ({"writing": ["save_note", "delete_note"]}, False),
+        ({"writing": []}, False),
+        ("not an object", False),
+        ({"writing": "save_note"}, True),
+        ({"writing": ["save_note", ""]}, True),
+        ({"writing": ["save_note", 3]}, True),
+    ],
+)
+def test_the_writing_functions_are_a_list_of_names(config: Any, refused: bool) -> None:
+    problem = mcp_writing_error(config)
+    expected = ("config.writing", "must be a list of the server's function names")
+    assert problem == (expected if refused else None)
 
 
 class McpSettings(BaseSettings):

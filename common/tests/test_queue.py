@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 import redis.asyncio as aioredis
+from structlog.testing import capture_logs
 
 from common.messages import OutgoingMessage
 from common.names import Names
@@ -84,6 +85,39 @@ async def records(redis: aioredis.Redis, names: Names, kind: str) -> list[dict[s
     return [json.loads(raw) for raw in await redis.lrange(names.key(kind), 0, -1)]
 
 
+#: Adds an entry and reads it as consumer ARGV[3] of group ARGV[2] in one step, so that no live
+#: consumer reads it first. Returns the id added and the id read (the same one unless another
+#: entry was still unread).
+_ADD_AND_READ = """
+local added = redis.call('XADD', KEYS[1], '*', 'data', ARGV[1])
+local got = redis.call('XREADGROUP', 'GROUP', ARGV[2], ARGV[3], 'COUNT', 1, 'STREAMS', KEYS[1], '>')
+return {added, got[1][2][1][1]}
+"""
+
+
+async def left_by_a_dead_consumer(
+    redis: aioredis.Redis, names: Names, msg: OutgoingMessage, group: str, stream: str = STREAM
+) -> str:
+    """Adds `msg` as an entry a consumer read and then died with: only a claim round (once the
+    entry has been idle for the claim delay) hands it to a live consumer. Its entry id."""
+    add_and_read = redis.register_script(_ADD_AND_READ)
+    added, read = await add_and_read(
+        keys=[names.stream(stream)], args=[msg.model_dump_json(), group, "died-reading"]
+    )
+    assert added == read, "another entry was still unread"
+    return added.decode() if isinstance(added, bytes) else str(added)
+
+
+def collecting() -> tuple[list[str], Callable[[OutgoingMessage], Awaitable[None]]]:
+    """A handler that keeps the texts it was given, and the list it keeps them in."""
+    seen: list[str] = []
+
+    async def handle(msg: OutgoingMessage) -> None:
+        seen.append(msg.text)
+
+    return seen, handle
+
+
 async def test_entry_is_handled_acked_and_recorded_done(redis, names) -> None:
     seen: list[str] = []
 
@@ -117,12 +151,68 @@ async def test_redelivered_message_with_done_record_is_dropped(redis, names) -> 
     assert seen == ["first", "next"]
 
 
+async def test_a_failing_duplicate_hook_still_drops_the_repeat(redis, names) -> None:
+    seen, handle = collecting()
+    hooked: list[str] = []
+
+    async def on_duplicate(msg: OutgoingMessage) -> None:
+        hooked.append(msg.text)
+        raise RuntimeError("the hook's own dependency is down")
+
+    consumer = StreamConsumer(
+        redis, names, STREAM, "g", OutgoingMessage, handle, config=FAST, on_duplicate=on_duplicate
+    )
+    publisher = StreamPublisher(redis, names)
+    same_id = uuid.uuid4()
+    async with running(consumer):
+        await publisher.publish(STREAM, message(1, "first", same_id))
+        await until(lambda: _true(seen))
+        await publisher.publish(STREAM, message(1, "again", same_id))
+        await publisher.publish(STREAM, message(1, "next"))
+        await until(lambda: _true(len(seen) == 2))
+    assert (seen, hooked) == (["first", "next"], ["again"])
+    assert await dead_letters(redis, names) == []
+    assert (await redis.xpending(names.stream(STREAM), "g"))["pending"] == 0
+
+
+async def test_a_stream_deleted_under_the_consumer_is_made_again_and_read(redis, names) -> None:
+    seen, handle = collecting()
+    publisher = StreamPublisher(redis, names)
+    async with running(in_process(redis, names, handle)):
+        await publisher.publish(STREAM, message(1, "before"))
+        await until(lambda: _true(seen))
+        await redis.delete(names.stream(STREAM))  # an operator's cleanup went too far
+
+        async def delivered() -> bool:
+            await publisher.publish(STREAM, message(1, "after"))
+            return "after" in seen
+
+        await until(delivered, 20, "a message after the stream was made again")
+    assert seen[0] == "before"
+
+
+async def test_a_key_of_the_wrong_type_stops_no_reading_once_it_is_gone(redis, names) -> None:
+    seen, handle = collecting()
+    consumer = in_process(redis, names, handle)
+    handed_back = names.tagged(names.stream(STREAM), "handed_back")
+    await redis.set(handed_back, "not a list")
+    with capture_logs() as logs:
+        async with running(consumer):
+            await until(
+                lambda: _true(any(e["event"] == "queue_read_refused" for e in logs)),
+                20,
+                "the refused read logged",
+            )
+            await redis.delete(handed_back)
+            await StreamPublisher(redis, names).publish(STREAM, message(1, "later"))
+            await until(lambda: _true(seen), 20, "the message after the bad key went")
+    refused = next(e for e in logs if e["event"] == "queue_read_refused")
+    assert "WRONGTYPE" in str(refused["error"])
+    assert seen == ["later"]
+
+
 async def test_malformed_payload_goes_to_dead_letter_and_consumer_goes_on(redis, names) -> None:
-    seen: list[str] = []
-
-    async def handle(msg: OutgoingMessage) -> None:
-        seen.append(msg.text)
-
+    seen, handle = collecting()
     publisher = StreamPublisher(redis, names)
     async with running(in_process(redis, names, handle)):
         await publisher.publish_raw(STREAM, {"data": "{not json"})
@@ -231,9 +321,14 @@ async def test_entry_of_a_killed_consumer_is_handled_by_another_exactly_once(
         doomed.wait()
         survivor = start_worker(redis_url, names, "--delay", "0")
         await until(lambda: _len_is(records(redis, names, "handled"), 1), timeout=15)
-        await asyncio.sleep(1.0)  # a second claim round must not handle it again
+        # A later claim round must not handle it again. Evidence that one has run: a later
+        # entry of the chat, left by a consumer that died, is claimed and handled (a round
+        # that claimed `msg` again would have handled it first: a chat goes in order).
+        later = message(42, "later")
+        await left_by_a_dead_consumer(redis, names, later, "workers")
+        await until(lambda: _len_is(records(redis, names, "handled"), 2), timeout=15)
         handled = await records(redis, names, "handled")
-        assert [h["id"] for h in handled] == [str(msg.message_id)]
+        assert [h["id"] for h in handled] == [str(msg.message_id), str(later.message_id)]
         assert handled[0]["consumer"] != (await records(redis, names, "started"))[0]["consumer"]
     finally:
         for proc in (doomed, survivor):
@@ -306,11 +401,15 @@ async def test_a_message_to_an_idle_chat_takes_and_frees_its_lock_within_the_rea
         await StreamPublisher(redis, names).publish(STREAM, message(77, "hello"))
         await until(lambda: _true(seen))
         await until(lambda: _freed(redis, lock))
-        await asyncio.sleep(0.2)  # MONITOR's last lines
+        # MONITOR shows commands in the order Redis ran them: once it shows this ECHO, it has
+        # shown every command on the lock that came before.
+        await redis.echo(f"{lock} all seen")
+        await until(lambda: _true("ECHO" in commands))
         watching.cancel()
     await watcher.aclose()
     assert seen == ["hello"]
-    consumer_commands = [c for c in commands if c != "EXISTS"]  # EXISTS: this test's wait
+    # EXISTS and ECHO: this test's own waits
+    consumer_commands = [c for c in commands if c not in ("EXISTS", "ECHO")]
     assert consumer_commands == ["EVALSHA", "EVALSHA"], commands
 
 

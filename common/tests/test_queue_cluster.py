@@ -224,7 +224,12 @@ async def test_limits_locks_and_pubsub_work_on_a_cluster(
     channel = names.config_updated
     listener = asyncio.create_task(listen(cluster, channel, heard.append, subscribed.set, stop))
     await asyncio.wait_for(subscribed.wait(), 10)
-    await asyncio.sleep(0.2)
+
+    async def a_node_has_the_subscriber() -> bool:  # PUBSUB NUMSUB, summed over the nodes
+        counts = await cluster.pubsub_numsub(channel, target_nodes=cluster.ALL_NODES)
+        return sum(n for _channel, n in counts) >= 1
+
+    await until(a_node_has_the_subscriber, 10, "the subscription reached a node")
     await cluster.publish(channel, "7")
 
     async def got_it() -> bool:

@@ -1,5 +1,8 @@
-"""A stopping consumer hands back what it cannot finish: another consumer takes it within one
-read (well under a second), not after the claim delay, and nothing is lost."""
+"""A stopping consumer hands back what it cannot finish: another consumer takes it with its
+next read, not after the claim delay, and nothing is lost.
+
+Every consumer here claims nothing within a minute (NO_CLAIM, `--claim-idle-ms 60000`), and
+every wait gives up well before: an entry another consumer handles was handed back."""
 
 from __future__ import annotations
 
@@ -29,8 +32,8 @@ from tests.waiting import until
 
 #: No entry can reach another consumer by the claim (XAUTOCLAIM) within these tests.
 NO_CLAIM = replace(FAST, claim_idle_ms=60_000, claim_interval_s=60.0)
-#: "At once": one read (block_ms 100) and a handler's turn, with room for a busy host.
-AT_ONCE_SECONDS = 1.5
+#: How long a test waits for a handed-back entry: well under NO_CLAIM's minute.
+HANDED_BACK_WITHIN = 20
 
 
 class Recorder:
@@ -67,10 +70,8 @@ async def test_a_turn_cut_at_the_grace_is_taken_by_another_consumer_at_once(
     async with running(in_process(redis, names, staying, NO_CLAIM)):
         await _stop(a, reading)
         await a.drain(0.1)
-        handed_back = time.monotonic()
-        await until(lambda: _true(staying.finished), timeout=AT_ONCE_SECONDS)
+        await until(lambda: _true(staying.finished), HANDED_BACK_WITHIN, "taken, not claimed")
     assert [text for text, _ in staying.finished] == ["long turn"]
-    assert staying.finished[0][1] - handed_back < AT_ONCE_SECONDS
     assert (await redis.xpending(names.stream(STREAM), "g"))["pending"] == 0
     assert not await redis.exists(names.tagged(names.stream(STREAM), "handed_back"))
 
@@ -102,11 +103,9 @@ async def test_entries_another_consumer_read_while_the_chat_was_held_are_handed_
         await until(lambda: _pending_of(redis, names, "g", 2))
         gate.set()
         await a.drain(5.0)
-        handed_back = time.monotonic()
-        await until(lambda: _true(staying.finished), timeout=AT_ONCE_SECONDS)
+        await until(lambda: _true(staying.finished), HANDED_BACK_WITHIN, "taken, not claimed")
     assert [text for text, _ in leaving.finished] == ["first"]
     assert [text for text, _ in staying.finished] == ["second"]
-    assert staying.finished[0][1] - handed_back < AT_ONCE_SECONDS
 
 
 async def test_nothing_is_lost_when_a_busy_consumer_stops(
@@ -152,12 +151,11 @@ async def test_a_consumer_process_stopped_by_sigterm_hands_its_turn_to_another_p
         await until(lambda: _len_is(redis.lrange(names.key("ready"), 0, -1), 2))
         leaving.send_signal(signal.SIGTERM)
         assert await asyncio.to_thread(leaving.wait, 10) == 0
-        stopped = time.time()
-        await until(lambda: _len_is(records(redis, names, "handled"), 1), timeout=5)
+        handled_once = lambda: _len_is(records(redis, names, "handled"), 1)  # noqa: E731
+        await until(handled_once, HANDED_BACK_WITHIN, "taken, not claimed")
         [handled] = await records(redis, names, "handled")
         assert handled["id"] == str(msg.message_id)
         assert handled["consumer"] != (await records(redis, names, "started"))[0]["consumer"]
-        assert float(str(handled["finished"])) - stopped < AT_ONCE_SECONDS
     finally:
         for proc in (leaving, staying):
             if proc and proc.poll() is None:

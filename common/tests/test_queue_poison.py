@@ -3,7 +3,6 @@ dead-lettered, its chat's worker never dies, and the chat's later messages are h
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import uuid
@@ -11,6 +10,7 @@ import uuid
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from prometheus_client import REGISTRY
 
 from common.messages import OutgoingMessage
 from common.queue import DeadLetter, StreamConsumer, StreamPublisher
@@ -197,6 +197,12 @@ async def test_a_chat_with_many_poison_entries_keeps_its_order(redis, names) -> 
     assert len(await raw_dead(redis, names)) == 5
 
 
+def refused_reads() -> float:
+    """Reads Redis refused so far (the queue's failure counter), in this process."""
+    where = {"stream": STREAM, "where": "read"}
+    return REGISTRY.get_sample_value("smart_assistant_queue_failures_total", where) or 0.0
+
+
 async def _true(value: object) -> bool:
     return bool(value)
 
@@ -254,10 +260,11 @@ async def test_a_redis_key_of_the_wrong_type_does_not_stop_reading_for_good(redi
     reading goes on (it used to end the consumer for good)."""
     recorder = Recorder()
     backlog = names.chat_backlog(STREAM)
+    refused_before = refused_reads()
     async with running(consumer(redis, names, recorder)):
         await redis.set(backlog, "not a sorted set")
         await StreamPublisher(redis, names).publish(STREAM, message(31, "blocked"))
-        await asyncio.sleep(0.5)
+        await until(lambda: refused_reads() > refused_before, 10, "a read refused")
         await redis.delete(backlog)
         await StreamPublisher(redis, names).publish(STREAM, message(32, "after"))
         await until(lambda: _true(recorder.texts(32) == ["after"]))

@@ -12,16 +12,17 @@ from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.errors import NotFoundError, ValidationFailedError
+from common.errors import AppError, NotFoundError, ValidationFailedError
 from common.logging import REQUEST_ID_HEADER, correlation
-from common.rest_client import RestClient, RestServiceUnavailable, _query
+from common.rest_client import UNSET, RestClient, RestServiceUnavailable, _query
 from common.wire import User
 from ops.infra import free_port
 
 
 class ScriptedServer:
     def __init__(self) -> None:
-        self.replies: list[tuple[int, dict[str, object]]] = []
+        #: (status, body): a dict is sent as JSON, a str as it is (a proxy's error page).
+        self.replies: list[tuple[int, dict[str, object] | str]] = []
         self.seen: list[web.Request] = []
         self.app = web.Application()
         self.app.router.add_route("*", "/{tail:.*}", self._answer)
@@ -29,6 +30,8 @@ class ScriptedServer:
     async def _answer(self, request: web.Request) -> web.Response:
         self.seen.append(request)
         status, body = self.replies.pop(0) if self.replies else (200, {"ok": True})
+        if isinstance(body, str):
+            return web.Response(text=body, status=status)
         return web.json_response(body, status=status)
 
 
@@ -93,6 +96,45 @@ async def test_error_bodies_become_typed_errors(server: tuple[ScriptedServer, st
             await client.put_json("/api/users/1", {"timezone": "Mars/Base"})
     assert err.value.fields[0].field == "timezone"
     assert len(scripted.seen) == 2  # 4xx is not retried
+
+
+async def test_an_error_page_that_is_not_json_still_says_the_status(
+    server: tuple[ScriptedServer, str],
+) -> None:
+    scripted, url = server
+    scripted.replies = [(502, "<html>Bad Gateway</html>"), (503, "<html>down</html>")]
+    async with RestClient(url, "tok", retries=0) as client:
+        with pytest.raises(AppError, match="rest_service answered 502") as err:
+            await client.get_json("/api/x")
+        assert err.value.status_code == 502
+        with pytest.raises(RestServiceUnavailable, match="rest_service answered 503"):
+            await client.get_json("/api/x")
+
+
+async def test_the_probes_ask_once_and_say_what_they_found(
+    server: tuple[ScriptedServer, str],
+) -> None:
+    scripted, url = server
+    scripted.replies = [
+        (200, {"status": "ok", "checks": {}}),
+        (200, {"status": "ready"}),
+        (503, {"status": "not_ready", "failing": ["postgres"]}),
+    ]
+    async with RestClient(url, "tok") as client:
+        assert await client.health() == {"status": "ok", "checks": {}}
+        await client.ready()
+        with pytest.raises(RestServiceUnavailable, match="not ready: 503"):
+            await client.ready()
+    assert [r.path for r in scripted.seen] == ["/health", "/readyz", "/readyz"]
+    async with RestClient(f"http://127.0.0.1:{free_port()}", "tok") as down:
+        with pytest.raises(RestServiceUnavailable, match="unreachable"):
+            await down.ready()
+        with pytest.raises(RestServiceUnavailable, match="unreachable"):
+            await down.health()
+
+
+def test_an_argument_not_given_shows_as_unset() -> None:
+    assert repr(UNSET) == "UNSET"
 
 
 async def test_answers_are_parsed_once_into_wire_models_ignoring_new_fields(

@@ -4,12 +4,12 @@ what it gives back when the retries run out."""
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from aiohttp import web
+from structlog.testing import capture_logs
 
 from common.retry import RetryPolicy, http_status, is_connect_error, retry_after
 
@@ -42,6 +42,11 @@ async def server() -> AsyncIterator[tuple[ScriptedServer, httpx.AsyncClient]]:
     async with httpx.AsyncClient(base_url=f"http://{host}:{port}") as http:
         yield scripted, http
     await runner.cleanup()
+
+
+def waits(logs: list[dict[str, object]]) -> list[float]:
+    """The wait before each retry, as the policy logged it (what it then sleeps)."""
+    return [float(str(e["delay"])) for e in logs if e["event"] == "retrying"]
 
 
 def closed_port() -> int:
@@ -78,24 +83,24 @@ async def test_429_waits_as_long_as_retry_after_asks(server) -> None:
     scripted, http = server
     scripted.replies = [(429, {"Retry-After": "1"})]
     policy = RetryPolicy(retries=2, base_s=0.01, max_s=5.0)
-    started = time.monotonic()
-    response = await policy.run(
-        lambda: http.get("/"), retry_result=http_status(429), wait_hint=retry_after
-    )
+    with capture_logs() as logs:
+        response = await policy.run(
+            lambda: http.get("/"), retry_result=http_status(429), wait_hint=retry_after
+        )
     assert response.status_code == 200
-    assert 1.0 <= time.monotonic() - started < 3.0
+    assert waits(logs) == [1.0]  # what Retry-After asked, not the backoff's 0.01
 
 
 async def test_retry_after_is_held_to_the_cap(server) -> None:
     scripted, http = server
     scripted.replies = [(429, {"Retry-After": "60"})]
     policy = RetryPolicy(retries=2, base_s=0.01, max_s=0.2)
-    started = time.monotonic()
-    response = await policy.run(
-        lambda: http.get("/"), retry_result=http_status(429), wait_hint=retry_after
-    )
+    with capture_logs() as logs:
+        response = await policy.run(
+            lambda: http.get("/"), retry_result=http_status(429), wait_hint=retry_after
+        )
     assert response.status_code == 200
-    assert time.monotonic() - started < 1.0
+    assert waits(logs) == [0.2]  # the cap, not the 60 s asked
 
 
 async def test_connection_refused_is_retried_then_raised() -> None:
@@ -107,12 +112,14 @@ async def test_connection_refused_is_retried_then_raised() -> None:
         async with httpx.AsyncClient() as http:
             return await http.get(f"http://127.0.0.1:{closed_port()}/")
 
-    started = time.monotonic()
-    with pytest.raises(httpx.ConnectError):
+    with capture_logs() as logs, pytest.raises(httpx.ConnectError):
         await FAST.run(get, retry_exception=is_connect_error)
     assert attempts == 4
     # Full jitter: each wait is at most its ceiling (0.01, 0.02, 0.04).
-    assert time.monotonic() - started < 1.0
+    slept = waits(logs)
+    assert len(slept) == 3
+    ceilings = [0.01, 0.02, 0.04]
+    assert all(0 <= wait <= c for wait, c in zip(slept, ceilings, strict=True)), slept
 
 
 async def test_an_exception_not_retried_is_raised_at_once() -> None:
@@ -144,8 +151,10 @@ async def test_a_floor_keeps_that_share_of_every_wait() -> None:
         raise httpx.ConnectError("refused")
 
     policy = RetryPolicy(retries=3, base_s=0.1, max_s=0.15, floor=0.5)
-    started = time.monotonic()
-    with pytest.raises(httpx.ConnectError):
+    with capture_logs() as logs, pytest.raises(httpx.ConnectError):
         await policy.run(fail, retry_exception=is_connect_error)
-    # Ceilings 0.1, 0.15 (capped), 0.15: at least half of each.
-    assert time.monotonic() - started >= (0.1 + 0.15 + 0.15) / 2
+    # Ceilings 0.1, 0.15 (capped), 0.15: at least half of each, at most all of it.
+    slept = waits(logs)
+    assert len(slept) == 3
+    ceilings = [0.1, 0.15, 0.15]
+    assert all(c / 2 <= wait <= c for wait, c in zip(slept, ceilings, strict=True)), slept

@@ -131,6 +131,11 @@ def test_last_at_or_before_is_the_latest_past_fire() -> None:
     assert schedule.last_at_or_before(last) == last
 
 
+def test_before_the_calendar_begins_there_is_no_last_fire() -> None:
+    schedule = CronSchedule.parse("0 12 2 1 *", ZoneInfo("UTC"))
+    assert schedule.last_at_or_before(datetime(1, 1, 1, 5, tzinfo=UTC)) is None
+
+
 @pytest.mark.parametrize(
     "expression",
     ["0 9 * *", "60 9 * * *", "0 24 * * *", "0 9 * * 8", "0 9 * * fri-mon", "*/0 * * * *", "x"],
@@ -151,6 +156,8 @@ def test_one_off() -> None:
     assert schedule == OneOff(at)
     assert schedule.next_after(at - timedelta(seconds=1)) == at
     assert schedule.next_after(at) is None
+    assert schedule.last_at_or_before(at) == at
+    assert schedule.last_at_or_before(at - timedelta(seconds=1)) is None
 
 
 # --- the two cases of issue 16 -----------------------------------------------------------------

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from common.geocoding import GeocodingUnavailable, OpenMeteoGeocoder
@@ -266,3 +266,23 @@ def test_a_users_zone_falls_back_to_the_default_then_utc() -> None:
     assert zone_or_default("Asia/Tokyo", "Europe/Berlin") == ZoneInfo("Asia/Tokyo")
     assert zone_or_default("Mars/Olympus", "Europe/Berlin") == ZoneInfo("Europe/Berlin")
     assert zone_or_default(None, "nowhere") == ZoneInfo("UTC")
+
+
+@settings(max_examples=60)
+@given(sign=st.sampled_from("+-"), hours=st.integers(min_value=0, max_value=99))
+@example(sign="+", hours=99)
+@example(sign="+", hours=97)  # was UTC+1: `UTC+100` read as one hour and 00 minutes
+async def test_moscow_time_plus_hours_is_that_offset_or_refused_naming_it(
+    sign: str, hours: int
+) -> None:
+    """МСК±N is Moscow's UTC+3 moved by N hours: a zone, or a refusal naming that offset
+    (МСК+99 once said UTC+01:02 and МСК+97 was UTC+1: the sum was read again as text)."""
+    offset = 3 + (hours if sign == "+" else -hours)
+    try:
+        found = await resolve_timezone(f"МСК{sign}{hours}")
+    except UnsupportedOffset as refused:
+        assert not -12 <= offset <= 14
+        assert refused.offset == format_offset(timedelta(hours=offset))
+    else:
+        assert -12 <= offset <= 14
+        assert ZoneInfo(found.name).utcoffset(datetime(2026, 1, 1)) == timedelta(hours=offset)

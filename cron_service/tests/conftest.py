@@ -1,7 +1,8 @@
 """cron_service against real Redis, Postgres and rest_service (`tests/harness.py`'s pieces).
 
 Jobs are created due a few seconds ahead; where a test needs another day (a DST change, a
-Monday) cron_service starts with CRON_TEST_CLOCK_START. What it sends is read straight from the
+Monday), or a restart past a due time, cron_service starts with CRON_TEST_CLOCK_START instead
+of the test waiting for that time. What it sends is read straight from the
 `queue:to_telegram` stream (no tg_bot runs here), with the time each entry was added.
 """
 
@@ -90,21 +91,26 @@ async def listening(redis: aioredis.Redis, names: Names) -> None:
     await until(subscribed, 20, "cron_service listening on cron:updated")
 
 
-async def later_reminder(rest: RestClient, due_in: float = 2.0) -> str:
+async def later_reminder(
+    rest: RestClient, due_in: float = 2.0, run_at: datetime | None = None
+) -> str:
     """Another user's reminder due `due_in` seconds on (past the recovery's
-    CRON_RECOVERY_MIN_AGE); its id."""
+    CRON_RECOVERY_MIN_AGE), or at `run_at` (on a cron_service clock moved with
+    CRON_TEST_CLOCK_START); its id."""
     other = await make_user(rest)
-    run_at = whole_second(datetime.now(UTC) + timedelta(seconds=due_in))
+    run_at = run_at or whole_second(datetime.now(UTC) + timedelta(seconds=due_in))
     job = await rest.create_cron_job(
         name="later", chat_id=other.telegram_id, user_id=other.id, text="later", run_at=run_at
     )
     return str(job.id)
 
 
-async def later_fire(rest: RestClient, outbox: Outbox, due_in: float = 2.0) -> str:
+async def later_fire(
+    rest: RestClient, outbox: Outbox, due_in: float = 2.0, run_at: datetime | None = None
+) -> str:
     """Evidence that the moment for a second fire has passed: a `later_reminder` made now has
     fired, and a fire still owed before it would have gone first. The later one's id."""
-    job_id = await later_reminder(rest, due_in)
+    job_id = await later_reminder(rest, due_in, run_at)
     await until(lambda: outbox.for_job(job_id), 30, "a later reminder fired")
     return job_id
 

@@ -25,6 +25,10 @@ from cron_service.tests.conftest import (
 from ops.processes import Stack
 from tests.reminders import MakeReminder, whole_second
 
+#: A killed instance stays among the live replicas, with its share, until its heartbeat runs
+#: out (CRON_REPLICA_TTL, 10 s by default): the restarted one takes the share after that.
+QUICK_TAKEOVER = {"CRON_REPLICA_HEARTBEAT": "0.5", "CRON_REPLICA_TTL": "2"}
+
 
 async def test_one_off_reminder_fires_once_at_its_time(
     stack: Stack,
@@ -137,15 +141,17 @@ async def test_a_lost_cron_updated_is_healed_by_the_resync(
 async def test_sigkill_across_a_due_time_delivers_it_late_once_on_restart(
     stack: Stack, rest: RestClient, outbox: Outbox, make_reminder: MakeReminder
 ) -> None:
-    cron = start_cron(stack)
-    job = await make_reminder("water the plants", due_in=1)
+    cron = start_cron(stack, **QUICK_TAKEOVER)
+    job = await make_reminder("water the plants", due_in=3)
     cron.kill()
-    await asyncio.sleep(4.5)  # the due time passes while it is down
     assert await outbox.all() == []
 
+    # The due time passes while it is down: it comes back on a clock 4 s past it.
+    back_at = job.run_at + timedelta(seconds=4)
+    cron.env["CRON_TEST_CLOCK_START"] = back_at.isoformat()
     stack.restart("cron_service")
     sent = await outbox.wait_for(1)
-    await later_fire(rest, outbox)
+    await later_fire(rest, outbox, run_at=whole_second(back_at + timedelta(seconds=2)))
     assert len(await outbox.for_job(str(job.id))) == 1
     assert sent[0].message.text.startswith("⏰ (late) water the plants")
     [run] = await runs_of(rest, job.id)
@@ -155,15 +161,18 @@ async def test_sigkill_across_a_due_time_delivers_it_late_once_on_restart(
 async def test_beyond_the_grace_a_reminder_is_missed_and_the_user_told_once(
     stack: Stack, rest: RestClient, outbox: Outbox, make_reminder: MakeReminder
 ) -> None:
-    cron = start_cron(stack, REMINDER_MISFIRE_GRACE="2")
-    job = await make_reminder("pay the rent", due_in=1)
+    cron = start_cron(stack, REMINDER_MISFIRE_GRACE="2", **QUICK_TAKEOVER)
+    job = await make_reminder("pay the rent", due_in=3)
     cron.kill()
-    await asyncio.sleep(4.5)
 
+    # It comes back on a clock 4 s past the due time, beyond the grace.
+    back_at = job.run_at + timedelta(seconds=4)
+    cron.env["CRON_TEST_CLOCK_START"] = back_at.isoformat()
     cron.env["CRON_RESYNC_INTERVAL"] = "0.5"  # resyncs after the notice must not repeat it
     stack.restart("cron_service")
     await outbox.wait_for(1)
-    await later_fire(rest, outbox, due_in=3)  # resyncs every 0.5 s came and went meanwhile
+    # resyncs every 0.5 s came and went meanwhile
+    await later_fire(rest, outbox, run_at=whole_second(back_at + timedelta(seconds=3)))
     [sent] = await outbox.for_job(str(job.id))
     assert sent.message.text.startswith("Missed reminder (due ")
     assert sent.message.text.endswith("): pay the rent")
@@ -213,20 +222,19 @@ async def test_a_crash_between_fire_and_record_neither_loses_nor_doubles_it(
 ) -> None:
     """An instance claimed and published a fire, then died before recording it (done here
     with the service's own ledger). The next instance records it and sends nothing more."""
-    job = await make_reminder("stretch", due_in=1)
+    job = await make_reminder("stretch", due_in=3)
     due = job.run_at
-    await asyncio.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()))
     ledger = FireLedger(redis, names, timedelta(days=1))
     rules = FireRules(late_after=timedelta(seconds=2), grace=timedelta(hours=6))
-    stream, message, fire = compose(plan(job, "UTC"), due, datetime.now(UTC), rules)
+    stream, message, fire = compose(plan(job, "UTC"), due, due, rules)  # fired at its time
     assert await ledger.claim_and_publish(stream, message, fire)
 
-    start_cron(stack)
+    start_cron(stack, CRON_TEST_CLOCK_START=due.isoformat())  # the next one, right after
     [run] = await runs_of(rest, job.id)
     assert run.outcome == "on_time"
     assert run.message_id == str(message.message_id)
     done = await job_when(rest, job.id, lambda j: j.status == "done")
     assert done.status == "done"
-    later = await later_fire(rest, outbox)
+    later = await later_fire(rest, outbox, run_at=due + timedelta(seconds=2))
     assert len(await outbox.for_job(str(job.id))) == 1
     assert [f.job_id for f in await ledger.unrecorded() if f.job_id != later] == []

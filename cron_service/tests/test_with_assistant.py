@@ -23,6 +23,7 @@ from ops.processes import ServiceProcess, Stack
 from ops.services import ROOT
 from sandbox.llm_server import LlmStandIn, Step, ToolCallStep
 from tests.reminders import whole_second
+from tests.users import make_user
 from tests.waiting import until
 
 SEED = ROOT / "rest_service" / "seed" / "default_config.json"
@@ -102,7 +103,8 @@ async def test_a_redelivered_message_creates_one_reminder(
     await redis.xadd(names.to_secretary, {"data": message.to_json()})
 
     await until(lambda: rest.list_cron_jobs(user_id=user.id))
-    await asyncio.sleep(0.3)
+    # The tool's result is on its way to the model (the step that never answers).
+    await until(lambda: len(llm.requests) >= 2, 20, "the second step asked")
     assistant.kill()
     await asyncio.to_thread(stack.restart, "assistant")
 
@@ -161,7 +163,10 @@ async def test_a_users_weekday_briefing_fires_once_with_two_cron_instances_and_a
     next time moved near: two cron_service instances, one of them restarted after the fire,
     and the secretary answers once."""
     llm = secretary_with_reminders
-    llm.script(Step(text="Сегодня свободно; в Берлине +12°C.", contains="Сводка по расписанию"))
+    llm.script(
+        Step(text="Сегодня свободно; в Берлине +12°C.", contains="Сводка по расписанию"),
+        Step(text="Later: all quiet.", contains="a later briefing"),
+    )
     job = await rest.create_cron_job(
         name="утренняя сводка",
         type="assistant_prompt",
@@ -182,7 +187,22 @@ async def test_a_users_weekday_briefing_fires_once_with_two_cron_instances_and_a
     [answer] = await until(outbox.all)
     assert answer.message.text == "Сегодня свободно; в Берлине +12°C."
     await asyncio.to_thread(stack.restart, "cron_a")
-    await asyncio.sleep(2)
-    assert len(await outbox.all()) == 1
+    # Another user's briefing, due after the restart, answered: a second fire of this one
+    # would have gone to the secretary first.
+    other = await make_user(rest)
+    later = await rest.create_cron_job(
+        name="later",
+        type="assistant_prompt",
+        chat_id=other.telegram_id,
+        user_id=other.id,
+        prompt="a later briefing",
+        run_at=whole_second(datetime.now(UTC) + timedelta(seconds=2)),
+    )
+    await until(lambda: outbox.to_chat(other.telegram_id), 30, "the later briefing answered")
+    assert len(await outbox.to_chat(user.telegram_id)) == 1
     assert len(await runs_of(rest, job.id)) == 1
-    assert len(llm.requests) == 1
+    assert len(await runs_of(rest, later.id)) == 1
+    assert len(llm.requests) == 2
+    assert [r for r in llm.requests if "мои дела на сегодня" in str(r.messages)] == [
+        llm.requests[0]
+    ]

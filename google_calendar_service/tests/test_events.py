@@ -3,13 +3,14 @@ page, the user's time zone, kinds of event, backoff, and creates that never doub
 
 from __future__ import annotations
 
-import time
+import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
 
 from common.rest_client import RestClient
 from common.wire import User
+from ops.processes import ServiceProcess
 from sandbox.google_api import GoogleStandIn
 from tests.calendar_stack import Browser, connect
 from tests.users import make_user
@@ -108,21 +109,36 @@ async def test_a_berlin_morning_is_shown_to_a_tokyo_user_at_tokyo_time(
 
 
 async def test_rate_limits_back_off_then_succeed(
-    api: httpx.AsyncClient, browser: Browser, google: GoogleStandIn, rest: RestClient
+    api: httpx.AsyncClient,
+    browser: Browser,
+    google: GoogleStandIn,
+    rest: RestClient,
+    calendar_process: ServiceProcess,
 ) -> None:
     user = await _connected_user(api, browser, rest)
     google.state.queue_fault("events.list", 403, "rateLimitExceeded")
     google.state.queue_fault("events.list", 403, "userRateLimitExceeded")
     google.state.queue_fault("events.list", 429)
     google.state.queue_fault("events.list", 500)
-    started = time.monotonic()
+    logged_before = len(calendar_process.logs().splitlines())
 
     answer = await api.get(f"/events/{user.id}")
 
     assert answer.status_code == 200, answer.text
     statuses = [s.status for s in google.state.operations("events.list")]
     assert statuses == [403, 403, 429, 500, 200]
-    assert time.monotonic() - started >= (0.05 + 0.1 + 0.2 + 0.4) / 2  # equal jitter: >= half
+    # The waits the service chose: exponential (0.05 s doubling, at most 0.4 s) with equal
+    # jitter, so each at least half of its step and at most all of it.
+    waits = [
+        (event["attempt"], event["delay"])
+        for line in calendar_process.logs().splitlines()[logged_before:]
+        if line.startswith("{")
+        and (event := json.loads(line))["event"] == "retrying"
+        and event["call"] == "google events.list"
+    ]
+    steps = [0.05, 0.1, 0.2, 0.4]
+    assert [attempt for attempt, _ in waits] == [1, 2, 3, 4], waits
+    assert all(step / 2 <= delay <= step for (_, delay), step in zip(waits, steps, strict=True))
 
 
 async def test_endless_rate_limits_give_up_within_the_bound(

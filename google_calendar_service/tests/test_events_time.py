@@ -11,10 +11,12 @@ from common.errors import ValidationFailedError
 from google_calendar_service.src.domain.events import (
     event_body,
     event_id_for,
+    patch_body,
     resolve_range,
+    start_instant,
     to_event_out,
 )
-from google_calendar_service.src.schemas.events import EventCreateIn
+from google_calendar_service.src.schemas.events import EventCreateIn, EventPatchIn
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -104,3 +106,48 @@ def test_event_ids_from_one_key_are_equal_and_valid_for_google() -> None:
     first, again = event_id_for("u1", "m1:0"), event_id_for("u1", "m1:0")
     assert first == again != event_id_for("u2", "m1:0")
     assert set(first) <= set("0123456789abcdefghijklmnopqrstuv") and 5 <= len(first) <= 1024
+
+
+def test_a_range_names_the_field_that_is_wrong() -> None:
+    with pytest.raises(ValidationFailedError) as unreadable:
+        resolve_range("soon", None, TOKYO, now=NOW, max_days=366)
+    assert unreadable.value.fields[0].field == "time_min/time_max"
+    with pytest.raises(ValidationFailedError, match="after time_min") as empty:
+        resolve_range("2025-06-02T10:00", "2025-06-02T10:00", TOKYO, now=NOW, max_days=366)
+    assert empty.value.fields[0].reason == "not after time_min"
+    with pytest.raises(ValidationFailedError, match="at most 31 days") as wide:
+        resolve_range("2025-06-01", "2025-07-03", TOKYO, now=NOW, max_days=31)
+    assert wide.value.fields[0].field == "time_max"
+
+
+def test_events_of_several_calendars_order_all_day_ones_at_the_users_midnight() -> None:
+    late_evening = {"dateTime": "2025-06-01T14:00:00Z"}  # 23:00 in Tokyo
+    whole_day = {"date": "2025-06-02"}  # from 00:00 in Tokyo
+    morning = {"dateTime": "2025-06-02T08:30:00+09:00"}
+    items = [_event(start, start) for start in (morning, whole_day, late_evening)]
+    ordered = sorted(items, key=lambda item: start_instant(item, TOKYO))
+    assert [item["start"] for item in ordered] == [late_evening, whole_day, morning]
+
+
+TIMED_ITEM = _event(
+    {"dateTime": "2025-06-02T10:00:00+09:00"}, {"dateTime": "2025-06-02T10:30:00+09:00"}
+)
+
+
+def test_a_change_of_guests_alone_touches_no_times() -> None:
+    body = patch_body(EventPatchIn(attendees=["ann@example.com"]), TIMED_ITEM, "Asia/Tokyo")
+    assert body == {"attendees": [{"email": "ann@example.com"}]}
+
+
+def test_a_timed_event_made_all_day_gets_a_day_and_an_all_day_one_made_timed_an_hour() -> None:
+    to_day = patch_body(EventPatchIn(start="2025-06-05"), TIMED_ITEM, "Asia/Tokyo")
+    assert to_day == {"start": {"date": "2025-06-05"}, "end": {"date": "2025-06-06"}}
+    trip = _event({"date": "2025-06-02"}, {"date": "2025-06-05"})
+    to_time = patch_body(EventPatchIn(start="2025-06-03T09:00"), trip, "Asia/Tokyo")
+    assert to_time["end"] == {"dateTime": "2025-06-03T10:00:00+09:00", "timeZone": "Asia/Tokyo"}
+
+
+def test_a_new_end_of_the_other_kind_than_the_start_is_422() -> None:
+    with pytest.raises(ValidationFailedError, match="both be dates or both be date-times") as err:
+        patch_body(EventPatchIn(end="2025-06-04"), TIMED_ITEM, "Asia/Tokyo")
+    assert err.value.fields[0].field == "end"

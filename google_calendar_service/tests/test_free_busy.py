@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from common.calendar_client import Interval
 from google_calendar_service.src.domain.events import patch_body
-from google_calendar_service.src.domain.free_busy import gaps, merge
+from google_calendar_service.src.domain.free_busy import (
+    busy_spans,
+    gaps,
+    intervals,
+    merge,
+    unreadable,
+)
 from google_calendar_service.src.schemas.events import EventPatchIn
 
 START = datetime(2025, 6, 3, 12, tzinfo=UTC)
@@ -38,6 +46,36 @@ def test_touching_meetings_are_one_busy_stretch() -> None:
     busy = merge([(START + hour, START + 2 * hour), (START, START + hour)])
     assert busy == [(START, START + 2 * hour)]
     assert gaps(busy, START, END) == [(START + 2 * hour, END)]
+
+
+def test_googles_answer_is_read_clipped_to_the_range_and_its_errors_named() -> None:
+    answer = {
+        "calendars": {
+            "me@example.com": {
+                "busy": [
+                    {"start": "2025-06-03T11:00:00Z", "end": "2025-06-03T13:00:00Z"},
+                    {"start": "2025-06-03T15:00:00+02:00", "end": "2025-06-03T16:00:00+02:00"},
+                    {"start": "2025-06-03T17:30:00Z", "end": "2025-06-03T19:00:00Z"},
+                    {"start": "2025-06-03T20:00:00Z", "end": "2025-06-03T21:00:00Z"},
+                ]
+            },
+            "team@group.calendar.google.com": {"busy": []},
+            "gone@example.com": {"errors": [{"domain": "global", "reason": "notFound"}]},
+        }
+    }
+    assert busy_spans(answer, START, END) == [
+        (START, START + timedelta(hours=1)),
+        (START + timedelta(hours=1), START + timedelta(hours=2)),
+        (START + timedelta(hours=5, minutes=30), END),
+    ]
+    assert unreadable(answer) == ["gone@example.com"]
+    assert busy_spans({}, START, END) == [] and unreadable({}) == []
+
+
+def test_intervals_are_told_in_the_users_zone() -> None:
+    tokyo = ZoneInfo("Asia/Tokyo")
+    told = intervals([(START, START + timedelta(minutes=30))], tokyo)
+    assert told == [Interval(start="2025-06-03T21:00:00+09:00", end="2025-06-03T21:30:00+09:00")]
 
 
 def test_a_new_start_alone_keeps_the_length_and_a_new_day_an_all_day_event() -> None:

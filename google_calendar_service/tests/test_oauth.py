@@ -3,8 +3,6 @@ and every way a callback must be refused."""
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 import redis.asyncio as aioredis
 from hypothesis import HealthCheck, given, settings
@@ -18,6 +16,7 @@ from google_calendar_service.src.settings import SCOPES
 from ops.processes import ServiceProcess
 from sandbox.google_api import GoogleStandIn
 from tests.calendar_stack import Browser, StartCalendar, connect, query_of, sent_to, service_client
+from tests.waiting import until
 
 
 async def _nothing_connected(
@@ -140,7 +139,12 @@ async def test_an_expired_state_is_rejected(
     async with service_client(service.url, secrets) as api:
         link = (await api.get(f"/auth/url/{user.id}")).json()["auth_url"]
     callback = await browser.consent_redirect(link)
-    await asyncio.sleep(1.3)
+    state = names.oauth_state(query_of(link)["state"])
+
+    async def expired() -> bool:  # as Redis keeps time
+        return not await redis.exists(state)
+
+    await until(expired, 10, "the link's state expired")
 
     page = await browser.open(callback)
 

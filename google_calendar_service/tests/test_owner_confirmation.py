@@ -4,10 +4,11 @@ or declines in their own chat; until then nothing reads it, and unanswered it ex
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
+from datetime import timedelta
 
+import asyncpg
 import httpx
 import redis.asyncio as aioredis
 
@@ -130,15 +131,32 @@ async def test_an_unanswered_request_expires_and_its_grant_is_revoked(
         assert (await consent(api, browser, str(user.id))).status_code == 200
         assert await rest.get_pending_calendar_credentials(user.id) is not None
 
-        async def dropped() -> bool:  # by the service's own sweep, nobody asks
-            return await rest.get_pending_calendar_credentials(user.id) is None
+        async def dropped() -> bool:  # by the service's own sweep, nobody asks; then revoked
+            gone = await rest.get_pending_calendar_credentials(user.id) is None
+            return gone and _grants_of(google, browser.email) == [True]
 
         with contextlib.suppress(NotInTime):
-            await until(dropped, 5, "the pending credentials dropped")
+            await until(dropped, 5, "the pending credentials dropped and revoked")
         assert await rest.get_pending_calendar_credentials(user.id) is None
         assert _grants_of(google, browser.email) == [True]
         assert (await api.post(f"/auth/confirm/{user.id}")).json()["confirmed"] is False
         assert (await api.get(f"/events/{user.id}")).status_code == 409
+
+
+async def made_earlier(database_url: str, user: User, seconds: float) -> None:
+    """The user's pending request as if it came `seconds` ago: its time passes, not the test's."""
+    dsn = database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    connection = await asyncpg.connect(dsn)
+    try:
+        changed = await connection.execute(
+            "UPDATE calendar_credentials SET pending_since = pending_since - $2::interval "
+            "WHERE user_id = $1 AND status = 'pending'",
+            user.id,
+            timedelta(seconds=seconds),
+        )
+        assert changed == "UPDATE 1", changed
+    finally:
+        await connection.close()
 
 
 async def test_a_late_confirmation_is_refused_even_before_the_sweep(
@@ -147,13 +165,14 @@ async def test_a_late_confirmation_is_refused_even_before_the_sweep(
     rest: RestClient,
     user: User,
     secrets: dict[str, str],
+    database_url: str,
 ) -> None:
     service = start_calendar(
         CALENDAR_CONFIRM_TTL_SECONDS="1", CALENDAR_EXPIRY_INTERVAL_SECONDS="3600"
     )
     async with service_client(service.url, secrets) as api:
         assert (await consent(api, browser, str(user.id))).status_code == 200
-        await asyncio.sleep(1.3)
+        await made_earlier(database_url, user, 1.3)
 
         confirmed = await api.post(f"/auth/confirm/{user.id}")
 

@@ -3,9 +3,10 @@ or refuses a value, a secret that does not decrypt, and text that is not Unicode
 
 from __future__ import annotations
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from common import web
 from common.crypto import SecretDecryptionError
@@ -27,7 +28,9 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
         log.warning("database_unavailable", path=request.url.path, error=str(exc)[:300])
         detail = "database unavailable: Postgres does not answer; try again shortly"
         return web.error_response(503, "service_unavailable", detail)
-    if isinstance(exc, DataError):
+    # SQLAlchemy's asyncpg dialect raises a plain DBAPIError for Postgres's data exceptions
+    # (class 22: a value of the wrong type or out of range), never its DataError.
+    if isinstance(exc, DBAPIError) and caused_by(exc, asyncpg.DataError):
         return web.error_response(422, "validation_error", f"invalid value: {_first_line(exc)}")
     if isinstance(exc, IntegrityError):
         detail = f"conflicts with stored data: {_first_line(exc)}"

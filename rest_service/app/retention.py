@@ -36,6 +36,11 @@ DELETED = Counter(
     "smart_assistant_history_retention_deleted_total",
     "Chat messages deleted for being older than HISTORY_RETENTION_DAYS",
 )
+CLAIMS = Counter(
+    "smart_assistant_history_retention_claims_total",
+    "Retention periods this replica tried to claim: it ran (`ran`), or another had it (`taken`)",
+    ["outcome"],
+)
 
 
 async def delete_older_than(resources: Resources, cutoff: datetime, batch: int = BATCH) -> int:
@@ -75,7 +80,10 @@ async def release_period(state: AppState) -> None:
 async def run_once(state: AppState, now: datetime | None = None) -> int | None:
     """Messages deleted, or None when retention is off or another replica has the period."""
     days = state.settings.history_retention_days
-    if days <= 0 or not await claim_period(state):
+    if days <= 0:
+        return None
+    if not await claim_period(state):
+        CLAIMS.labels("taken").inc()
         return None
     cutoff = (now or utcnow()) - timedelta(days=days)
     try:
@@ -85,6 +93,7 @@ async def run_once(state: AppState, now: datetime | None = None) -> int | None:
         raise
     DELETED.inc(deleted)
     log.info("history_retention_ran", deleted=deleted, days=days, cutoff=cutoff.isoformat())
+    CLAIMS.labels("ran").inc()
     return deleted
 
 

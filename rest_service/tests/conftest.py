@@ -148,6 +148,10 @@ class Api:
         assert response.status_code in (200, 201), response.text
         return response.json()
 
+    async def names(self, path: str) -> set[str]:
+        """The names of the rows a list endpoint gives the admin (up to 1000)."""
+        return {row["name"] for row in await self.ok("GET", f"{path}?limit=1000", self.admin)}
+
     async def provider(self, **fields: Any) -> dict[str, Any]:
         body = {"name": unique("provider"), "base_url": "http://llm.test/v1", **fields}
         return await self.ok("POST", "/api/llm-providers/", self.admin, json=body)

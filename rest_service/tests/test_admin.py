@@ -6,12 +6,19 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 import redis.asyncio as aioredis
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from starlette.datastructures import Headers
+from starlette.requests import Request
 
 from common.names import Names
+from rest_service.app.admin.auth import NotLoggedIn, _same_origin, current_admin
+from rest_service.app.admin.headers import SecurityHeadersMiddleware
 from rest_service.tests.conftest import Api, unique
 
 ORIGIN = {"Origin": "http://rest"}
@@ -69,6 +76,17 @@ class TestLogin:
         assert (await logged_in.get("/admin/logout")).status_code == 302
         assert (await logged_in.get("/admin/assistant/list")).status_code == 302
 
+    async def test_logging_out_twice_or_never_logged_in_just_goes_to_the_login(
+        self, client: httpx.AsyncClient, secrets: dict[str, str]
+    ) -> None:
+        assert (await client.get("/admin/logout")).status_code == 302
+        await login(client, secrets["ADMIN_API_TOKEN"])
+        saved = httpx.Cookies(client.cookies)
+        assert (await client.get("/admin/logout")).status_code == 302
+        client.cookies = saved  # the ended session's cookie, once more
+        again = await client.get("/admin/logout")
+        assert again.status_code == 302 and again.headers["location"].endswith("/admin/login")
+
     async def test_cross_origin_post_is_refused(
         self, logged_in: httpx.AsyncClient, api: Api
     ) -> None:
@@ -81,6 +99,92 @@ class TestLogin:
         assert response.status_code == 403
         body = await api.ok("GET", f"/api/assistants/{assistant['id']}", api.admin)
         assert body["instructions"] == "Be brief."
+
+
+class TestSameOrigin:
+    @pytest.mark.parametrize(
+        "headers",
+        [
+            {},
+            {"Origin": "null"},
+            {"Origin": "ftp://rest"},
+            {"Origin": "http://rest.evil.example"},
+            {"Referer": "http://evil.example/admin/"},
+        ],
+        ids=["neither", "null origin", "other scheme", "longer host", "foreign referer"],
+    )
+    async def test_a_post_not_from_this_site_is_refused(
+        self, logged_in: httpx.AsyncClient, headers: dict[str, str]
+    ) -> None:
+        response = await logged_in.post("/admin/dead-letters-purge", headers=headers)
+        assert response.status_code == 403
+        assert response.text == "cross-origin request refused"
+
+    async def test_a_post_whose_referer_is_this_site_is_let_through(
+        self, logged_in: httpx.AsyncClient
+    ) -> None:
+        referer = {"Referer": "http://rest/admin/dead-letters"}
+        response = await logged_in.post("/admin/dead-letters-purge", headers=referer)
+        assert response.status_code == 303
+
+
+#: Header values are Latin-1 on the wire.
+_LATIN1 = st.text(st.characters(max_codepoint=255, exclude_categories=("Cs",)), max_size=30)
+_SOURCES = st.one_of(
+    _LATIN1,
+    st.builds(
+        "{}://{}{}".format,
+        st.sampled_from(["http", "https", "ftp", "javascript", ""]),
+        st.sampled_from(["rest", "REST", "rest.evil", "evil", "rest:80", "user@rest"]),
+        _LATIN1,
+    ),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(source=_SOURCES, as_referer=st.booleans())
+def test_a_source_counts_as_this_site_only_if_it_is_an_http_url_of_this_host(
+    source: str, as_referer: bool
+) -> None:
+    header = "referer" if as_referer else "origin"
+    headers = Headers({"host": "rest", header: source} if source else {"host": "rest"})
+    if _same_origin(headers):
+        parts = urlsplit(source)
+        assert parts.scheme in ("http", "https") and parts.netloc == "rest", source
+
+
+async def test_a_websocket_passes_the_security_headers_untouched() -> None:
+    """Only HTTP responses get headers (and a nonce); anything else goes straight through."""
+    seen: list[dict] = []
+
+    async def inner(scope, _receive, _send) -> None:
+        seen.append(scope)
+
+    scope = {"type": "websocket", "path": "/admin/x"}
+    await SecurityHeadersMiddleware(inner)(scope, None, None)
+    assert seen == [{"type": "websocket", "path": "/admin/x"}]
+
+
+def test_an_admin_action_without_a_session_is_refused() -> None:
+    """A route that forgot its login check must not run as nobody."""
+    with pytest.raises(NotLoggedIn):
+        current_admin(Request({"type": "http", "state": {}}))
+
+
+async def test_logout_without_redis_still_ends_the_browsers_session(
+    logged_in: httpx.AsyncClient, app, caplog: pytest.LogCaptureFixture
+) -> None:
+    state = app.state.app_state
+    live, dead = state.redis, aioredis.Redis.from_url("redis://127.0.0.1:1")
+    state.redis = dead  # restored before the lifespan closes the live client
+    try:
+        response = await logged_in.get("/admin/logout")
+    finally:
+        state.redis = live
+        await dead.aclose()
+    assert response.status_code == 302
+    assert any(r.msg["event"] == "admin_logout_failed" for r in caplog.records)
+    assert (await logged_in.get("/admin/assistant/list")).status_code == 302
 
 
 def assistant_form(assistant: dict, **changes: str) -> dict[str, str]:
@@ -163,8 +267,7 @@ class TestWrites:
         )
         assert response.status_code == 400
         assert "input_schema" in response.text
-        tools = await api.ok("GET", "/api/tools/?limit=1000", api.admin)
-        assert name not in {t["name"] for t in tools}
+        assert name not in await api.names("/api/tools/")
 
     async def test_an_mcp_tool_is_made_with_its_server_config(
         self, logged_in: httpx.AsyncClient, api: Api

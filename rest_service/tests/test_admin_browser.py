@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -71,11 +72,17 @@ def browser(chromium: str) -> Iterator[Any]:
 @pytest.fixture
 def page(browser: Any, server: dict[str, Any]) -> Iterator[Any]:
     """A fresh browser context (no cookies) per test."""
-    context = browser.new_context(base_url=server["url"], viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(TIMEOUT_MS)
-    tab = context.new_page()
-    try:
+    with tab_on(browser, server["url"]) as tab:
         yield tab
+
+
+@contextmanager
+def tab_on(browser: Any, url: str) -> Iterator[Any]:
+    """A tab of a fresh browser context (no cookies) on the rest_service at `url`."""
+    context = browser.new_context(base_url=url, viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        yield context.new_page()
     finally:
         context.close()
 

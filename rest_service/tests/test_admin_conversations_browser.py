@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import httpx
@@ -25,23 +26,46 @@ browser, page = suite.browser, suite.page
 
 
 @pytest.fixture(scope="module")
-def server(
+def on_a_new_database(
     postgres_server: DatabaseServer,
     redis_url: str,
     session_prefix: str,
     secrets: dict[str, str],
     tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[[], AbstractContextManager[dict[str, Any]]]:
+    """Starts rest_service on a database of its own."""
+
+    @contextmanager
+    def started() -> Iterator[dict[str, Any]]:
+        database_url = postgres_server.create()
+        migrate(database_url)
+        prefix = f"{session_prefix}conv{uuid.uuid4().hex[:6]}:"
+        env = base_env(database_url, redis_url, prefix, secrets)
+        stack = Stack(env, tmp_path_factory.mktemp("c"))
+        try:
+            yield {"url": stack.start("rest_service").url}
+        finally:
+            stack.stop_all()
+            postgres_server.drop(database_url)
+
+    return started
+
+
+@pytest.fixture(scope="module")
+def server(
+    on_a_new_database: Callable[[], AbstractContextManager[dict[str, Any]]],
 ) -> Iterator[dict[str, Any]]:
-    """rest_service on a database of its own: the first test sees it before any activity."""
-    database_url = postgres_server.create()
-    migrate(database_url)
-    prefix = f"{session_prefix}conv{uuid.uuid4().hex[:6]}:"
-    stack = Stack(base_env(database_url, redis_url, prefix, secrets), tmp_path_factory.mktemp("c"))
-    try:
-        yield {"url": stack.start("rest_service").url}
-    finally:
-        stack.stop_all()
-        postgres_server.drop(database_url)
+    with on_a_new_database() as server:
+        yield server
+
+
+@pytest.fixture
+def new_server(
+    on_a_new_database: Callable[[], AbstractContextManager[dict[str, Any]]],
+) -> Iterator[dict[str, Any]]:
+    """Before any activity, whichever of this module's tests ran first."""
+    with on_a_new_database() as server:
+        yield server
 
 
 def write_conversation(server: dict[str, Any], secrets: dict[str, str], word: str) -> str:
@@ -85,19 +109,21 @@ def write_conversation(server: dict[str, Any], secrets: dict[str, str], word: st
 
 
 def test_without_data_pages_say_what_will_appear(
-    page: Any, server: dict[str, Any], secrets: dict[str, str]
+    browser: Any, new_server: dict[str, Any], secrets: dict[str, str]
 ) -> None:
-    """Before anyone talked to the bot (the module's database is new): no empty chart frames,
-    and the conversations page says what it will list."""
-    log_in(page, secrets["ADMIN_API_TOKEN"])
-    page.goto("/admin/analytics?days=30")
-    suite.sync_api.expect(page.locator("body")).to_have_attribute("data-charts-explained", "5")
-    assert page.locator("canvas").count() == 0
-    assert "Every message to the bot" in page.locator("#chart-messages-empty").inner_text()
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "admin-analytics-empty.png"), full_page=True)
-    page.goto("/admin/conversations")
-    assert "appears here" in page.locator("#conversations-empty").inner_text()
+    """Before anyone talked to the bot: no empty chart frames, and the conversations page
+    says what it will list."""
+    with suite.tab_on(browser, new_server["url"]) as page:
+        log_in(page, secrets["ADMIN_API_TOKEN"])
+        page.goto("/admin/analytics?days=30")
+        body = page.locator("body")
+        suite.sync_api.expect(body).to_have_attribute("data-charts-explained", "5")
+        assert page.locator("canvas").count() == 0
+        assert "Every message to the bot" in page.locator("#chart-messages-empty").inner_text()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "admin-analytics-empty.png"), full_page=True)
+        page.goto("/admin/conversations")
+        assert "appears here" in page.locator("#conversations-empty").inner_text()
 
 
 def test_find_a_conversation_by_text_and_read_its_tool_call(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import httpx
@@ -26,6 +27,22 @@ class TestAssistants:
         )
         assert response.status_code == 200 and len(response.json()) == 1
         assert response.headers["X-Total-Count"] == "1"
+
+    @pytest.mark.commits
+    async def test_of_creates_racing_for_one_name_one_wins_and_the_rest_are_409s_naming_it(
+        self, client: httpx.AsyncClient, admin: dict[str, str]
+    ) -> None:
+        """Each may find the name free before any commits: the unique index decides, and
+        its violation is answered as the name check's own conflict."""
+        body = {"name": unique("contested"), "instructions": "Be brief."}
+        responses = await asyncio.gather(
+            *(client.post("/api/assistants/", json=body, headers=admin) for _ in range(5))
+        )
+        assert sorted(r.status_code for r in responses) == [201, 409, 409, 409, 409]
+        for response in responses:
+            if response.status_code == 409:
+                refused = assert_error(response, 409, "conflict")
+                assert [f["field"] for f in refused["fields"]] == ["name"]
 
     async def test_a_new_secretary_takes_the_role(self, api: Api) -> None:
         first = await api.assistant(is_secretary=True)
@@ -70,6 +87,16 @@ class TestAssistants:
             "/api/assistants/", json={"name": made["name"]}, headers=api.admin
         )
         assert assert_error(response, 409, "conflict")["fields"][0]["field"] == "name"
+
+    async def test_a_rename_to_a_free_name_is_kept_and_to_a_taken_one_is_409(
+        self, api: Api, client: httpx.AsyncClient
+    ) -> None:
+        made, other = await api.assistant(), await api.assistant()
+        path = f"/api/assistants/{made['id']}"
+        new_name = unique("renamed")
+        assert (await api.ok("PUT", path, api.admin, json={"name": new_name}))["name"] == new_name
+        taken = await client.put(path, json={"name": other["name"]}, headers=api.admin)
+        assert assert_error(taken, 409, "conflict")["fields"][0]["field"] == "name"
 
     async def test_delete_of_a_referenced_assistant_is_409_unless_cascade(
         self, api: Api, client: httpx.AsyncClient
@@ -151,6 +178,22 @@ class TestTools:
         response = await client.request(method, f"/api/tools/{MISSING}", headers=admin, json={})
         assert_error(response, 404)
 
+    async def test_the_list_filters_by_type(self, api: Api) -> None:
+        timer = await api.tool(tool_type="time")
+        listed = await api.ok("GET", "/api/tools/", api.admin, params={"tool_type": "time"})
+        assert timer["name"] in {t["name"] for t in listed}
+        assert {t["tool_type"] for t in listed} == {"time"}
+
+    async def test_a_rename_to_a_taken_name_is_409_and_to_a_free_one_is_kept(
+        self, api: Api, client
+    ) -> None:
+        tool, other = await api.tool(), await api.tool()
+        path = f"/api/tools/{tool['id']}"
+        taken = await client.put(path, json={"name": other["name"]}, headers=api.admin)
+        assert assert_error(taken, 409, "conflict")["fields"][0]["field"] == "name"
+        new_name = unique("renamed")
+        assert (await api.ok("PUT", path, api.admin, json={"name": new_name}))["name"] == new_name
+
     async def test_duplicate_name_is_409(self, api: Api, client) -> None:
         tool = await api.tool()
         body = {"name": tool["name"], "tool_type": "time"}
@@ -199,6 +242,36 @@ class TestAssistantTools:
         path = f"/api/assistant-tools/{made.json()['id']}"
         assert (await client.delete(path, headers=api.admin)).status_code == 204
         assert_error(await client.delete(path, headers=api.admin), 404)
+
+    async def test_a_link_may_name_its_own_answerer_which_must_exist(
+        self, api: Api, client: httpx.AsyncClient
+    ) -> None:
+        assistant, helper, tool = await api.assistant(), await api.assistant(), await api.tool()
+        body = {"assistant_id": assistant["id"], "tool_id": tool["id"]}
+        missing = await client.post(
+            "/api/assistant-tools/", json={**body, "sub_assistant_id": MISSING}, headers=api.admin
+        )
+        assert "sub-assistant" in assert_error(missing, 404)["detail"]
+        made = await api.ok(
+            "POST",
+            "/api/assistant-tools/",
+            api.admin,
+            json={**body, "sub_assistant_id": helper["id"]},
+        )
+        assert made["sub_assistant_id"] == helper["id"]
+
+    async def test_attaching_a_switched_off_link_switches_it_back_on(
+        self, api: Api, client: httpx.AsyncClient
+    ) -> None:
+        assistant, tool = await api.assistant(), await api.tool()
+        body = {"assistant_id": assistant["id"], "tool_id": tool["id"], "is_active": False}
+        off = await api.ok("POST", "/api/assistant-tools/", api.admin, json=body)
+        before = await api.version()
+        path = f"/api/assistants/{assistant['id']}/tools/{tool['id']}"
+        again = await client.post(path, headers=api.admin)
+        assert again.status_code == 200
+        assert (again.json()["id"], again.json()["is_active"]) == (off["id"], True)
+        assert await api.version() == before + 1
 
     @pytest.mark.parametrize("missing", ["assistant", "tool"])
     async def test_link_to_missing_is_404(self, api: Api, client, missing: str) -> None:

@@ -6,17 +6,38 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
+from datetime import timedelta
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import update
+from sqlmodel import col
 
 from common.rest_client import RestClient
+from rest_service.app.domain.unit_of_work import unit_of_work
+from rest_service.app.models.calendar import CalendarCredential
 from rest_service.tests.conftest import Api
 
 MINE = {"token": "a-token", "refresh_token": "a-refresh", "account": "a@example.com"}
 THEIRS = {"token": "v-token", "refresh_token": "v-refresh", "account": "v@example.com"}
+
+
+async def made_earlier(app: FastAPI, user_id: str, seconds: float) -> None:
+    """The user's pending account as if it came `seconds` ago: its time passes, not the test's."""
+    pending_since = col(CalendarCredential.pending_since)
+    async with unit_of_work(app.state.app_state) as ctx:
+        await ctx.session.execute(
+            update(CalendarCredential)
+            .where(
+                col(CalendarCredential.user_id) == uuid.UUID(user_id),
+                col(CalendarCredential.status) == "pending",
+            )
+            .values(pending_since=pending_since - timedelta(seconds=seconds))
+        )
 
 
 async def test_a_pending_account_waits_beside_the_active_one_unread(
@@ -72,11 +93,11 @@ async def test_two_confirms_at_once_make_one_active_row(rest: RestClient, api: A
 
 
 async def test_an_old_pending_account_cannot_be_confirmed_and_is_dropped(
-    rest: RestClient, api: Api
+    rest: RestClient, api: Api, app: FastAPI
 ) -> None:
     user = await api.user()
     await rest.put_pending_calendar_credentials(user["id"], THEIRS)
-    await asyncio.sleep(1.1)
+    await made_earlier(app, user["id"], 1.1)
 
     assert await rest.confirm_pending_calendar_credentials(user["id"], max_age_seconds=1) is None
 
@@ -85,12 +106,12 @@ async def test_an_old_pending_account_cannot_be_confirmed_and_is_dropped(
 
 
 async def test_expire_drops_old_pending_accounts_and_answers_them(
-    rest: RestClient, api: Api
+    rest: RestClient, api: Api, app: FastAPI
 ) -> None:
     old, fresh = await api.user(), await api.user()
     await rest.put_calendar_credentials(old["id"], MINE)
     await rest.put_pending_calendar_credentials(old["id"], THEIRS)
-    await asyncio.sleep(1.1)
+    await made_earlier(app, old["id"], 1.1)
     await rest.put_pending_calendar_credentials(fresh["id"], THEIRS)
 
     dropped = await rest.expire_pending_calendar_credentials(max_age_seconds=1)

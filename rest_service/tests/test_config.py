@@ -10,7 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 import redis.asyncio as aioredis
-from sqlalchemy import delete, select
+from fastapi import FastAPI
+from sqlalchemy import delete, select, update
 from sqlmodel import col
 
 from common.names import Names
@@ -68,6 +69,24 @@ class TestSnapshot:
         listed = {m["name"]: m for m in snapshot["models"]}
         assert listed[model["name"]]["provider"]["id"] == model["provider"]["id"]
         assert listed[model["name"]]["is_default"] is True
+
+    @pytest.mark.parametrize("stored", ["{hand-edited", "[1, 2]"])
+    async def test_a_stored_schema_that_is_no_json_object_reads_as_an_empty_one(
+        self, api: Api, app: FastAPI, stored: str
+    ) -> None:
+        """Schemas are checked on write; one edited by hand in the database must not break
+        the snapshot every service reads."""
+        secretary = await api.assistant(is_secretary=True)
+        tool = await api.tool()
+        await api.link(secretary["id"], tool["id"])
+        async with unit_of_work(app.state.app_state) as ctx:
+            await ctx.session.execute(
+                update(Tool).where(col(Tool.name) == tool["name"]).values(input_schema=stored)
+            )
+        await api.assistant()  # a later write builds the next snapshot from the rows
+        snapshot = await api.ok("GET", "/api/config", api.service)
+        (read,) = [t for t in snapshot["secretary"]["tools"] if t["name"] == tool["name"]]
+        assert read["input_schema"] == {"type": "object", "properties": {}}
 
     async def test_reads_are_served_from_the_cache_and_never_stale(
         self, api: Api, redis: aioredis.Redis, names: Names
@@ -180,6 +199,45 @@ class TestImportExport:
             for k in ("providers", "tools", "links")
         )
 
+    async def test_an_import_gives_a_role_back_to_its_holder_whichever_row_sorts_first(
+        self, api: Api, client
+    ) -> None:
+        provider = await api.provider()
+        models = [await api.model(provider["id"]) for _ in range(2)]
+        assistants = [await api.assistant() for _ in range(2)]
+        # Both ways round: one flush updates rows in key order, not in the order they changed.
+        for taker, holder in ((0, 1), (1, 0)):
+            for flag in ("is_default", "is_fallback"):
+                path = f"/api/llm-models/{models[holder]['id']}"
+                await api.ok("PUT", path, api.admin, json={flag: True})
+            path = f"/api/assistants/{assistants[holder]['id']}"
+            await api.ok("PUT", path, api.admin, json={"is_secretary": True})
+            model = models[taker]["provider_model_name"]
+            doc = {
+                "models": [
+                    {
+                        "provider": provider["name"],
+                        "provider_model_name": model,
+                        "is_default": True,
+                        "is_fallback": True,
+                    }
+                ],
+                "assistants": [
+                    {
+                        "name": assistants[taker]["name"],
+                        "instructions": "Be brief.",
+                        "is_secretary": True,
+                    }
+                ],
+            }
+
+            await api.ok("POST", "/api/config/import", api.admin, json=doc)
+
+            config = (await client.get("/api/config", headers=api.service)).json()
+            assert config["secretary"]["name"] == assistants[taker]["name"]
+            held = {m["provider_model_name"]: m for m in config["models"]}
+            assert held[model]["is_default"] and held[model]["is_fallback"]
+
     @pytest.mark.parametrize(
         ("mutate", "field"),
         [
@@ -191,6 +249,9 @@ class TestImportExport:
             (lambda d: d["models"][0].update(provider="nope"), "models[0].provider"),
             (lambda d: d["assistants"][0].update(model="nope"), "assistants[0].model"),
             (lambda d: d["tools"][0].update(sub_assistant="nope"), "tools[0].sub_assistant"),
+            (lambda d: d["tools"][0].update(sub_assistant=None), "tools[0].sub_assistant"),
+            (lambda d: d["links"][0].update(assistant="nope"), "links[0].assistant"),
+            (lambda d: d["links"][0].update(sub_assistant="nope"), "links[0].sub_assistant"),
         ],
     )
     async def test_a_bad_item_is_422_naming_it_and_nothing_is_imported(
@@ -307,6 +368,49 @@ class TestSeed:
             "location"
         ]
         assert await differences(seed_settings) == []
+
+    async def test_reset_lists_every_kind_of_difference_before_it_changes_anything(
+        self, seed_settings: Settings
+    ) -> None:
+        await seed(seed_settings)
+        state = AppState.create(seed_settings)
+        try:
+            async with unit_of_work(state, "admin:test") as ctx:
+                time_tool = await ctx.session.scalar(select(Tool).where(col(Tool.name) == "time"))
+                assert time_tool is not None
+                await ctx.session.execute(
+                    delete(AssistantToolLink).where(col(AssistantToolLink.tool_id) == time_tool.id)
+                )
+                await ctx.session.delete(time_tool)
+                secretary = await ctx.session.scalar(
+                    select(Assistant).where(col(Assistant.name) == "secretary")
+                )
+                assert secretary is not None
+                secretary.is_active, secretary.is_secretary = False, False
+                secretary.instructions = "\n".join(f"rule {i}" for i in range(40))
+                await ctx.session.flush()
+                ctx.session.add(Assistant(name="butler", instructions="Bow.", is_secretary=True))
+                provider = await ctx.session.scalar(
+                    select(LLMProvider).where(col(LLMProvider.name) == "default")
+                )
+                assert provider is not None
+                provider.api_key_encrypted = ctx.box.encrypt("sk-admins-own-key")
+        finally:
+            await state.close()
+        lines = await differences(seed_settings)
+        for expected in (
+            "+ tool time",
+            "+ link secretary -> time",
+            "~ assistant secretary: is_active: False -> True",
+            "~ assistant secretary: is_secretary: False -> True",
+            "~ assistant butler: is_secretary: True -> False",
+            "~ assistant secretary: instructions differs:",
+            "~ provider default: api_key replaced by OPENAI_API_KEY",
+        ):
+            assert expected in lines, (expected, lines)
+        assert any(line.strip().startswith("... ") for line in lines)  # a long diff is cut
+        keyless = seed_settings.model_copy(update={"openai_api_key": ""})
+        assert not [line for line in await differences(keyless) if "api_key" in line]
 
     async def test_the_seed_adds_only_what_is_missing_by_name_and_takes_no_flag(
         self, seed_settings: Settings

@@ -122,3 +122,7 @@ def test_the_gap_rule_matches_a_minute_by_minute_reference(minutes: list[int], h
     except ValidationFailedError:
         refused = True
     assert refused == (reference_gap(expression) < 5)
+
+
+def test_a_minimum_of_zero_allows_a_job_every_minute() -> None:
+    check_recurrence("* * * * *", "UTC", 0, datetime(2026, 1, 5, tzinfo=UTC))

@@ -17,8 +17,9 @@ import pytest
 from common.crypto import SecretBox, generate_key
 from common.postgres_url import sync_url
 from ops.infra import DatabaseServer, migrate
-from ops.processes import Stack
+from ops.processes import Stack, measured
 from ops.services import ROOT
+from rest_service import rotate_key
 from tests.harness import base_env
 
 pytestmark = pytest.mark.e2e
@@ -46,7 +47,7 @@ def _env(database: str, redis_url: str, prefix: str, secrets: dict, key: str) ->
 def _rotate(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "rest_service.rotate_key"],
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **env},
+        env=measured({"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **env}),
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -122,3 +123,18 @@ async def test_rotate_then_start_with_only_the_new_key(
         assert await _read_secrets(url, secrets, paths) == (PROVIDER_KEY, CREDENTIALS)
     finally:
         stack.stop_all()
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["", "not-a-fernet-key", pytest.param(f"{generate_key()},short", id="a-key-then-junk")],
+)
+def test_a_key_setting_that_is_not_fernet_keys_is_refused_before_any_change(
+    settings_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    key: str,
+) -> None:
+    monkeypatch.setenv("LLM_MODEL_DECRYPT_KEY", key)
+    assert rotate_key.main() == 2
+    assert "LLM_MODEL_DECRYPT_KEY is not set or not Fernet keys" in capsys.readouterr().err

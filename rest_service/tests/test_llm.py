@@ -157,6 +157,16 @@ class TestModels:
             ]
         )
 
+    async def test_a_model_moves_to_another_provider_only_if_it_exists(
+        self, api: Api, client
+    ) -> None:
+        model, other = await api.model(), await api.provider()
+        path = f"/api/llm-models/{model['id']}"
+        gone = await client.put(path, json={"provider_id": MISSING}, headers=api.admin)
+        assert "provider" in assert_error(gone, 404)["detail"]
+        moved = await api.ok("PUT", path, api.admin, json={"provider_id": other["id"]})
+        assert moved["provider"]["id"] == other["id"]
+
     async def test_invalid_is_422(self, client, admin) -> None:
         response = await client.post(
             "/api/llm-models/", json={"provider_id": "nope"}, headers=admin

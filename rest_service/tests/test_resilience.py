@@ -74,10 +74,13 @@ async def test_postgres_down_is_503_and_recovers_without_restart(
             assert "database unavailable" in detail
         health = (await client.get("/health")).json()
         assert health["status"] == "degraded" and health["postgres"] == "down"
+        ready = await client.get("/readyz")
+        assert (ready.status_code, ready.json()["failing"]) == (503, ["postgres"])
 
         await proxy.start()
         assert (await client.get("/api/users/", headers=service)).status_code == 200
         assert (await client.get("/health")).json()["postgres"] == "ok"
+        assert (await client.get("/readyz")).status_code == 200
 
 
 async def test_redis_down_the_api_answers_from_postgres_and_health_says_so(

@@ -14,11 +14,17 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
+from ops.infra import free_port
 from ops.processes import Stack
 from rest_service.app.domain.unit_of_work import unit_of_work
 from rest_service.app.models.base import utcnow
 from rest_service.app.models.thread import ChatMessage
-from rest_service.app.retention import delete_older_than, run_once, start_retention
+from rest_service.app.retention import (
+    delete_older_than,
+    run_once,
+    start_retention,
+    stop_retention,
+)
 from rest_service.app.settings import Settings
 from rest_service.app.state import AppState
 from rest_service.tests.conftest import Api
@@ -26,6 +32,11 @@ from tests.waiting import until
 
 #: The replicas read what the app wrote through engines of their own.
 pytestmark = pytest.mark.commits
+
+#: A replica's claims of retention periods: it `ran` one, or found it `taken`; how many.
+CLAIMS = re.compile(
+    r'^smart_assistant_history_retention_claims_total\{outcome="(\w+)"\} (\S+)$', re.M
+)
 
 
 @pytest.fixture
@@ -109,6 +120,44 @@ async def test_of_two_replicas_one_runs_it_per_period(api: Api, states: list[App
     assert await _left(states[0], ids) == set()
 
 
+async def test_a_failed_run_gives_the_period_back_for_the_next_try(
+    settings: Settings, states: list[AppState]
+) -> None:
+    """A replica whose database is down claims the period, fails and releases it at once,
+    so a healthy replica need not wait a whole period to run."""
+    down = settings.model_copy(
+        update={
+            "history_retention_days": 30,
+            "async_database_url": f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/x",
+        }
+    )
+    broken = AppState.create(down)
+    try:
+        with pytest.raises(OSError):
+            await run_once(broken)
+    finally:
+        await broken.close()
+    assert await run_once(states[0]) is not None
+
+
+async def test_the_loop_started_with_the_service_deletes_and_stops_when_asked(
+    api: Api, states: list[AppState]
+) -> None:
+    ages = [45, 0]
+    _thread, ids = await _thread_with_ages(api, ages)
+    await _age(states[0], ids, ages)
+    task = start_retention(states[0])
+    assert task is not None
+
+    async def deleted() -> bool:
+        return await _left(states[0], ids) == {ids[-1]}
+
+    await until(deleted, 20, "the loop's first run deleted the old message")
+    await stop_retention(task)
+    assert task.cancelled()
+    await stop_retention(None)  # retention off: nothing was started, nothing to stop
+
+
 async def test_two_rest_service_processes_delete_old_history_once(
     stack: Stack, api: Api, states: list[AppState]
 ) -> None:
@@ -123,10 +172,23 @@ async def test_two_rest_service_processes_delete_old_history_once(
         return await _left(states[0], ids) == {ids[-1]}
 
     await until(deleted, 20, "old messages deleted")
-    await asyncio.sleep(1.5)  # the other replica has tried by now
-    runs = [p.logs().count('"history_retention_ran"') for p in (first, second)]
+    async with httpx.AsyncClient() as http:
+
+        async def claimed() -> list[list[tuple[str, float]]]:
+            """Each replica's claims (outcome, count); empty until both have tried."""
+            texts = [(await http.get(f"{p.url}/metrics")).text for p in (first, second)]
+            claims = [sorted((o, float(n)) for o, n in CLAIMS.findall(text)) for text in texts]
+            return claims if all(claims) else []
+
+        claims = sorted(await until(claimed, 20, "both replicas tried the period"))
+        assert claims == [[("ran", 1.0)], [("taken", 1.0)]], claims
+        metrics = "".join([(await http.get(f"{p.url}/metrics")).text for p in (first, second)])
+
+    def logged() -> list[int]:
+        runs = [p.logs().count('"history_retention_ran"') for p in (first, second)]
+        return runs if sum(runs) else []
+
+    runs = await until(logged, 10, "the run logged")
     assert sorted(runs) == [0, 1], runs
-    async with httpx.AsyncClient(base_url=first.url) as http:
-        metrics = (await http.get("/metrics")).text + (await http.get(f"{second.url}/metrics")).text
     counted = re.findall(r"^smart_assistant_history_retention_deleted_total (\S+)$", metrics, re.M)
     assert sorted(float(c) for c in counted)[-1] >= 3, counted

@@ -35,6 +35,11 @@ class TestToolInvocations:
         assert [i["id"] for i in listed.json()] == [made.json()["id"]] and listed.headers[
             "X-Total-Count"
         ] == "1"
+        mine = {"user_id": user["id"]}
+        by_user = await api.ok("GET", "/api/tool-invocations/", api.admin, params=mine)
+        assert [i["id"] for i in by_user] == [made.json()["id"]]
+        succeeded = {**mine, "ok": True}
+        assert await api.ok("GET", "/api/tool-invocations/", api.admin, params=succeeded) == []
 
     @pytest.mark.parametrize("field", ["tool_id", "assistant_id", "user_id"])
     async def test_unknown_reference_is_404(self, client, service, field: str) -> None:

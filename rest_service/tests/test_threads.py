@@ -429,6 +429,22 @@ class TestTurnContext:
         assert found["recent"] == recent
         assert [hit["id"] for hit in found["memory"]] == [old["id"]]
 
+    async def test_memory_with_all_words_finds_only_messages_with_each_and_no_words_finds_none(
+        self, api: Api
+    ) -> None:
+        assistant = await api.assistant()
+        conversation = unique("chat")
+        thread = await api.thread(conversation, assistant["id"])
+        both = await api.say(thread["thread_id"], "the cat sat on the mat")
+        await api.say(thread["thread_id"], "a cat without a rug")
+        for i in range(3):
+            await api.say(thread["thread_id"], f"chatter {i}", role="assistant")
+        body = {"user_id": conversation, "assistant_id": assistant["id"], "limit": 2}
+        every = await self.context(api, **body, memory={"q": "cat mat", "match": "all"})
+        assert [hit["id"] for hit in every["memory"]] == [both["id"]]
+        nothing = await self.context(api, **body, memory={"q": "?! ... --"})
+        assert nothing["memory"] == []
+
     async def test_every_part_matches_its_own_route_exactly(self, api: Api) -> None:
         """The context is built as JSON from rows, not through the models: each part must
         stay what its own route answers (tool calls, memory ranks, facts included)."""

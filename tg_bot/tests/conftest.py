@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import random
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 import redis.asyncio as aioredis
 
@@ -145,7 +147,7 @@ def run_bot(bot_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> RunBot:
         timing: dict[str, Any] = {} if clock is None else {"clock": clock.now, "sleep": clock.sleep}
         task = asyncio.create_task(main(stop, **timing))
         try:
-            await _wait_until_polling(task)
+            await _wait_until_started(task)
             yield
         finally:
             stop.set()
@@ -155,8 +157,22 @@ def run_bot(bot_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> RunBot:
     return running
 
 
-async def _wait_until_polling(task: asyncio.Task[None]) -> None:
-    await asyncio.sleep(0.05)
+async def _wait_until_started(task: asyncio.Task[None]) -> None:
+    """Until the bot's HTTP server answers (`main` is up), or `main` has ended: then its
+    error is raised here."""
+    url = f"http://127.0.0.1:{os.environ['HTTP_PORT']}/livez"
+    async with httpx.AsyncClient(timeout=2) as http:
+
+        async def started() -> bool:
+            if task.done():
+                return True
+            try:
+                await http.get(url)
+            except httpx.TransportError:
+                return False
+            return True
+
+        await until(started, 30, "tg_bot's HTTP server answering")
     if task.done():
         task.result()
 

@@ -12,6 +12,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
@@ -94,7 +95,8 @@ SubAssistantRunner = Callable[[SubAssistantRequest], Awaitable[str]]
 @dataclass(frozen=True)
 class ToolServices:
     """What tools may use; `delegate` runs another assistant on the message's config.
-    `http` is the process's one client for outside HTTP APIs."""
+    `http` is the process's one client for outside HTTP APIs; `clock` is now (aware), which a
+    test may replace with one it moves on instead of waiting."""
 
     settings: Settings
     redis: aioredis.Redis
@@ -102,6 +104,7 @@ class ToolServices:
     rest: RestClient
     http: httpx.AsyncClient
     delegate: SubAssistantRunner | None = None
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     @cached_property
     def calendar(self) -> CalendarClient:

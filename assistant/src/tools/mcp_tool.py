@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -73,11 +73,18 @@ class _Listing:
 
 class McpCatalog:
     """The tool lists of MCP servers, by stored tool id, cached for `ttl` seconds and
-    dropped when the tool's config changes."""
+    dropped when the tool's config changes. `clock` (monotonic seconds) is what the expiry is
+    read on: a test passes one it moves on, instead of waiting out the TTL."""
 
-    def __init__(self, ttl: float = LIST_TTL_SECONDS, down_retry: float = DOWN_RETRY_SECONDS):
+    def __init__(
+        self,
+        ttl: float = LIST_TTL_SECONDS,
+        down_retry: float = DOWN_RETRY_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.ttl = ttl
         self.down_retry = down_retry
+        self._clock = clock
         self._listings: dict[UUID, _Listing] = {}
         self._locks: dict[UUID, asyncio.Lock] = {}
 
@@ -85,10 +92,10 @@ class McpCatalog:
         key = json.dumps(spec.config, sort_keys=True)
         async with self._locks.setdefault(spec.id, asyncio.Lock()):
             listing = self._listings.get(spec.id)
-            if listing and listing.config_key == key and listing.expires > time.monotonic():
+            if listing and listing.config_key == key and listing.expires > self._clock():
                 return listing.tools
             tools, keep = await self._list(spec, settings)
-            self._listings[spec.id] = _Listing(key, tools, time.monotonic() + keep)
+            self._listings[spec.id] = _Listing(key, tools, self._clock() + keep)
             return tools
 
     async def _list(

@@ -76,7 +76,7 @@ class ReminderTool(BaseTool, tool_type="reminder"):
             raise ToolError(f"action 'create' needs 'text': {what} to remind about")
         zone_name, assumed = await self._user_zone(call)
         tz = zone(zone_name)
-        zone_name, now = str(tz), datetime.now(tz)
+        zone_name, now = str(tz), self.services.clock().astimezone(tz)
         if arguments.get("recurrence"):
             rule = parse_recurrence(arguments["recurrence"], arguments.get("when"), tz)
             first = rule.first_after(now)
@@ -156,7 +156,7 @@ class ReminderTool(BaseTool, tool_type="reminder"):
             field = "prompt" if job.type == CronJobType.assistant_prompt else "text"
             changes |= {field: words, "name": words[:_NAME_LENGTH]}
         tz = zone(job.timezone or call.actor.timezone)
-        now = datetime.now(tz)
+        now = self.services.clock().astimezone(tz)
         first: datetime | None = None
         repeats = None
         if arguments.get("recurrence"):
@@ -200,7 +200,7 @@ class ReminderTool(BaseTool, tool_type="reminder"):
     async def _snooze(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
         job = await self._own(arguments, call, latest_fired=True)
         tz = zone(job.timezone or call.actor.timezone)
-        at = _snoozed_until(arguments, datetime.now(tz).replace(microsecond=0))
+        at = _snoozed_until(arguments, self.services.clock().astimezone(tz).replace(microsecond=0))
         if job.cron_expression:
             # A repeating reminder keeps its schedule; the snooze is a one-off of its own.
             job = await self._new_job(call, job.text or "", str(tz), run_at=at)

@@ -114,14 +114,17 @@ def resolve(phrase: str, tz: ZoneInfo, now: datetime, *, future: bool = True) ->
     if not text:
         raise UnclearTime("when exactly? (no time was given)")
     result = _iso(text, tz) or _Phrase(phrase, text, tz, now, future).resolve()
-    if future and now - JUST_PASSED <= result.at < now:
+    # In UTC: two datetimes of one zone compare (and subtract) by their wall clocks, which
+    # puts the first 01:45 of a night the clocks go back after its second 01:10.
+    at, now_utc = result.at.astimezone(UTC), now.astimezone(UTC)
+    if future and now_utc - JUST_PASSED <= at < now_utc:
         return Resolved(now)  # the model worked it out from a clock that has moved on since
-    if future and result.at < now:
+    if future and at < now_utc:
         raise UnclearTime(
             f"{phrase!r} is {local(result.at)}, which has already passed (it is now "
             f"{now:%A %d %B %Y, %H:%M}). Which future day and time?"
         )
-    if result.at - now > MAX_AHEAD:
+    if at - now_utc > MAX_AHEAD:
         raise UnclearTime(f"{phrase!r} is more than five years ahead: which date is meant?")
     return result
 
@@ -212,8 +215,8 @@ _HOUR_AND_HALF = re.compile(
 )
 _DURATION_PART = re.compile(rf"\b(?P<n>{_NUMBER})?\s*(?:{_UNIT})\b")
 _RELATIVE = re.compile(
-    rf"\b(?P<lead>in|через|after|спустя)\s+(?P<body>(?:(?:{_NUMBER})?\s*(?:{_UNIT})"
-    rf"(?:\s+(?:and|и))?\s*)+)(?P<half>and a half|с половиной)?"
+    rf"\b(?P<lead>in|через|after|спустя)\s+(?P<body>(?:(?:{_NUMBER})?\s*(?:{_UNIT})\b"
+    rf"(?:\s+(?:and|и))?\s*)+)(?P<half>(?:and )?a half|с половиной)?"
     r"|(?P<body2>(?:[0-9]{1,4}\s*(?:" + _UNIT.replace("?P<", "?P<x_") + r")\s*)+)"
     r"\s*(?:from now|later|спустя)\b"
 )
@@ -639,8 +642,9 @@ class _Phrase:
         if self.future and datetime.combine(today, clock) < self.now.replace(tzinfo=None):
             return _wall(today + timedelta(days=1), clock, self.tz, self.phrase)
         moment = _wall(today, clock, self.tz, self.phrase)
-        if self.future and moment < self.now:
-            moment = _wall(today + timedelta(days=1), clock, self.tz, self.phrase)
+        if self.future and moment.astimezone(UTC) < self.now.astimezone(UTC):
+            # the first of a repeated hour's two times has passed: the second, still ahead
+            moment = moment.replace(fold=1)
         return moment
 
     def _on_weekday(self, clock: time | None) -> Resolved:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -152,8 +153,19 @@ class GoogleCalendarClient:
         return service
 
     async def open(self, credentials: Credentials) -> CalendarSession:
+        """A session the caller closes (`session.service.close()`); `session()` does."""
         service = await asyncio.to_thread(self._build, credentials)
         return CalendarSession(credentials, service)
+
+    @asynccontextmanager
+    async def session(self, credentials: Credentials) -> AsyncIterator[CalendarSession]:
+        """A session whose connections to Google close when the operation ends: httplib2
+        keeps its sockets open until the garbage collector finds them otherwise."""
+        opened = await self.open(credentials)
+        try:
+            yield opened
+        finally:
+            opened.service.close()
 
     async def execute(self, session: CalendarSession, method: str, make: MakeRequest) -> Any:
         """Run one call; retry what Google says may succeed later, within the bound."""

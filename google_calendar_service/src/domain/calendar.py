@@ -144,8 +144,8 @@ class GoogleCalendarService:
         if not code:
             raise OAuthCallbackError("Google sent no authorization code.")
         credentials = await self._oauth.exchange(code, pending.code_verifier)
-        session = await self._google.open(credentials)
-        account = await self._account_of(session)
+        async with self._google.session(credentials) as session:
+            account = await self._account_of(session)
         await self._store.save_pending(pending.user_id, credentials, account)
         log.info("calendar_connect_pending", user_id=pending.user_id)
         await self._ask_owner(pending.user_id, account, state or "")
@@ -406,9 +406,9 @@ class GoogleCalendarService:
             )
         if not stored.valid:
             raise await self._reconnect(user_id)
-        session = await self._google.open(stored.credentials)
         try:
-            yield session, user, stored
+            async with self._google.session(stored.credentials) as session:
+                yield session, user, stored
         except InvalidGrantError:
             await self._store.mark_invalid(user_id, stored)
             raise await self._reconnect(user_id) from None

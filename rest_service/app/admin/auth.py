@@ -85,6 +85,7 @@ class AdminAuth(AuthenticationBackend):
         self.middlewares = [
             Middleware(SecurityHeadersMiddleware),
             Middleware(SameOriginMiddleware),
+            Middleware(NoNulQueryMiddleware),
             Middleware(LazySessionMiddleware, parent=parent),
         ]
         self.parent = parent
@@ -223,6 +224,22 @@ class SameOriginMiddleware:
                 response = PlainTextResponse("cross-origin request refused", status_code=403)
                 await response(scope, receive, send)
                 return
+        await self.app(scope, receive, send)
+
+
+class NoNulQueryMiddleware:
+    """Postgres text cannot hold NUL: a query string carrying one (a search, a filter) is
+    refused with 400 before a page asks the database, which would fail with a 500."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        query = scope.get("query_string", b"") if scope["type"] == "http" else b""
+        if b"%00" in query or b"\x00" in query:
+            response = PlainTextResponse("a NUL character (%00) in the address", status_code=400)
+            await response(scope, receive, send)
+            return
         await self.app(scope, receive, send)
 
 

@@ -21,7 +21,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 
 from common.dead_letters import REPLAYABLE, DeadLetterError
 from rest_service.app.admin import conversations, dashboard, dead_letters, history_view
-from rest_service.app.admin.request_ctx import AdminFormError, admin_ctx, app_state
+from rest_service.app.admin.request_ctx import BIGINT_MAX, AdminFormError, admin_ctx, app_state
 from rest_service.app.domain import calendar, revert, stats, usage, users
 from rest_service.app.domain.history import ENTITIES
 from rest_service.app.domain.paging import Page
@@ -116,6 +116,8 @@ class HistoryRevertView(BaseView):
         change_id = int(request.path_params["change_id"])
         url = request.url_for("admin:view-history")
         try:
+            if change_id > BIGINT_MAX:
+                raise AdminFormError(f"change {change_id} not found")
             async with admin_ctx(self, request) as ctx:
                 change = await revert.revert_to(ctx, change_id)
         except AdminFormError as exc:
@@ -154,7 +156,7 @@ class DeadLettersView(BaseView):
             "replayed": params.get("replayed"),
             "replayed_as": params.get("as"),
             "replayed_stream": params.get("stream"),
-            "purged": int(purged) if purged and purged.isdigit() else None,
+            "purged": int(purged) if purged and purged.isdecimal() else None,
             "replayable": REPLAYABLE,
         }
         try:
@@ -346,7 +348,7 @@ async def _find_user(session: AsyncSession, query: str) -> User | None:
     as_uuid = _uuid(query)
     if as_uuid is not None:
         return await session.get(User, as_uuid)
-    if query.isdigit() and len(query) < 19:
+    if query.isdecimal() and len(query) < 19:  # isdigit() also takes "²", which int() refuses
         return await session.scalar(select(User).where(col(User.telegram_id) == int(query)))
     return await session.scalar(select(User).where(col(User.username) == query.lstrip("@")))
 

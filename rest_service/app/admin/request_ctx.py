@@ -15,6 +15,10 @@ from rest_service.app.admin.auth import current_admin
 from rest_service.app.domain.unit_of_work import Ctx, unit_of_work
 from rest_service.app.state import STATE, AppState
 
+#: Postgres's bigint: an integer id from an address above it names no row (and the database
+#: would refuse the number with an error, not an empty answer).
+BIGINT_MAX = 2**63 - 1
+
 
 class AdminFormError(Exception):
     """What the admin page shows above the form (sqladmin renders `str(exc)`)."""

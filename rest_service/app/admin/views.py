@@ -6,13 +6,14 @@ same checks run, the config version bumps, the change history records it, and
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 
 from markupsafe import Markup
 from sqladmin import ModelView, action
 from sqladmin.filters import BooleanFilter
 from sqladmin.formatters import BASE_FORMATTERS
+from sqladmin.helpers import object_identifier_values
 from sqladmin.pagination import Pagination
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -22,7 +23,7 @@ from wtforms.validators import ValidationError
 from common.errors import AppError
 from common.wire import ModelCapability
 from rest_service.app.admin import names as readable
-from rest_service.app.admin.request_ctx import admin_ctx
+from rest_service.app.admin.request_ctx import BIGINT_MAX, admin_ctx
 from rest_service.app.domain import (
     assistants,
     cron_jobs,
@@ -160,7 +161,23 @@ class _ReadableView(ModelView):
                 await readable.load_names(session, self.name_columns, pagination.rows)
         return pagination
 
+    def _names_a_row(self, pk: str) -> bool:
+        """Whether an id from the address could name a row: one that cannot (`not-a-uuid`, a
+        number past bigint) is a 404, not a 500 from reading it."""
+        try:
+            values = object_identifier_values(pk, self.model)
+        except ValueError:
+            return False
+        return all(not isinstance(v, int) or abs(v) <= BIGINT_MAX for v in values)
+
+    async def get_object_for_edit(self, request: Request) -> Any:
+        if not self._names_a_row(request.path_params["pk"]):
+            return None
+        return await super().get_object_for_edit(request)
+
     async def get_object_for_details(self, request: Request) -> Any:
+        if not self._names_a_row(request.path_params["pk"]):
+            return None
         found = await super().get_object_for_details(request)
         if found is not None and self.name_columns:
             async with self.session_maker() as session:
@@ -600,9 +617,8 @@ class CronJobAdmin(_ServiceView, model=CronJob):
     ]
 
     async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> CronJob:
+        # run_at comes zone-aware: sqladmin reads a timestamptz field's time as UTC.
         cleaned = _blank_to_none(data, "text", "prompt", "cron_expression", "timezone")
-        if isinstance(cleaned.get("run_at"), datetime) and cleaned["run_at"].tzinfo is None:
-            cleaned["run_at"] = cleaned["run_at"].replace(tzinfo=UTC)  # the form shows UTC
         async with admin_ctx(self, request) as ctx:
             job_id = uuid.UUID(pk)
             current = await cron_jobs.get_job(ctx, job_id)

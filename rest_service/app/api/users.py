@@ -34,7 +34,7 @@ async def list_users(
     event_alerts: bool | None = None,
 ) -> object:
     """`event_alerts=true`: the users who asked for alerts before their events."""
-    rows, total = await users.list_users(ctx, page, blocked, None, event_alerts)
+    rows, total = await users.list_users(ctx, page, blocked, event_alerts)
     set_total(response, total)
     return rows
 

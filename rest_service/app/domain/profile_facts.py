@@ -31,17 +31,6 @@ async def list_facts(ctx: Ctx, user_id: uuid.UUID, page: Page) -> tuple[list[Pro
     return await paged(ctx.session, stmt, page)
 
 
-async def all_facts(ctx: Ctx, user_id: uuid.UUID) -> list[ProfileFact]:
-    """What the prompt gets (bounded by PROFILE_FACTS_MAX), oldest first."""
-    rows = await ctx.session.scalars(
-        select(ProfileFact)
-        .where(col(ProfileFact.user_id) == user_id)
-        .order_by(col(ProfileFact.created_at), col(ProfileFact.id))
-        .limit(PROFILE_FACTS_MAX)
-    )
-    return list(rows)
-
-
 async def add_fact(
     ctx: Ctx, user_id: uuid.UUID, data: ProfileFactCreate
 ) -> tuple[ProfileFact, bool]:

@@ -75,6 +75,7 @@ async def import_config(ctx: Ctx, doc: ConfigDocument) -> ImportResult:
     for i, item in enumerate(doc.providers):
         _import_provider(ctx, known, i, item, counts["providers"])
     await flush_or_conflict(ctx.session)  # rows before the rows that refer to them
+    await _roles_given_up(ctx, known, doc)
     for i, model in enumerate(doc.models):
         _import_model(ctx, known, i, model, counts["models"])
     for i, assistant in enumerate(doc.assistants):
@@ -247,6 +248,27 @@ def _import_link(ctx: Ctx, known: _Known, i: int, item: LinkDoc, counts: ImportC
     }
     pair = (assistant.id, tool.id)
     known.links[pair] = _upsert(ctx, known.links.get(pair), AssistantToolLink, values, counts)
+
+
+async def _roles_given_up(ctx: Ctx, known: _Known, doc: ConfigDocument) -> None:
+    """Who holds a role the document gives another row gives it up first, in a flush of its
+    own: the one-holder indexes are checked at every statement, and one flush updates a
+    table's rows in key order, not in the order they were changed."""
+    roles: list[tuple[dict[str, Any], str, str | None]] = [
+        (known.models, "is_default", _last(doc.models, "is_default", "provider_model_name")),
+        (known.models, "is_fallback", _last(doc.models, "is_fallback", "provider_model_name")),
+        (known.assistants, "is_secretary", _last(doc.assistants, "is_secretary", "name")),
+    ]
+    for rows, flag, taker in roles:
+        if taker is not None:
+            _take_flag(rows.values(), rows.get(taker), flag)
+    await flush_or_conflict(ctx.session)
+
+
+def _last(items: Iterable[Any], flag: str, key: str) -> str | None:
+    """The item that ends up with `flag`: the last that claims it, as the import goes."""
+    names = [getattr(item, key) for item in items if getattr(item, flag)]
+    return names[-1] if names else None
 
 
 def _take_flag(rows: Iterable[Any], holder: Any, flag: str) -> None:

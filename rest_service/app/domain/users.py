@@ -59,7 +59,6 @@ async def list_users(
     ctx: Ctx,
     page: Page,
     blocked: bool | None,
-    telegram_id: int | None,
     event_alerts: bool | None = None,
 ) -> tuple[list[User], int]:
     stmt = select(User).order_by(col(User.created_at), col(User.id))
@@ -68,8 +67,6 @@ async def list_users(
         stmt = stmt.where(alerting if event_alerts else ~alerting)
     if blocked is not None:
         stmt = stmt.where(col(User.blocked) == blocked)
-    if telegram_id is not None:
-        stmt = stmt.where(col(User.telegram_id) == telegram_id)
     return await paged(ctx.session, stmt, page)
 
 

@@ -31,6 +31,9 @@ class PollerLease:
         self._lock = RedisLock(redis, names.telegram_poller_lease, int(ttl_s * 1000))
         #: monotonic time the lease was taken; None while another process polls
         self.held_since: float | None = None
+        #: Tries to take the lease, and renewals of it while held, so far.
+        self.tries = 0
+        self.renewals = 0
 
     @property
     def held(self) -> bool:
@@ -50,6 +53,7 @@ class PollerLease:
                 await _wait(stop, self._renew_every_s)
 
     async def _acquire(self) -> bool:
+        self.tries += 1
         try:
             return await self._lock.acquire()
         except aioredis.RedisError as exc:
@@ -88,6 +92,7 @@ class PollerLease:
                 log.warning("poller_lease_lost")
                 until.set()
                 return
+            self.renewals += 1
 
 
 async def _wait(event: asyncio.Event, timeout: float) -> None:

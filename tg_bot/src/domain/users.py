@@ -22,6 +22,10 @@ from tg_bot.src.clients.types import TgUser
 
 log = get_logger(__name__)
 
+#: The longest language tag rest_service keeps (`User.language`); a longer one is left out,
+#: or it would refuse the user, and every message of theirs would get an apology.
+LANGUAGE_MAX = 16
+
 
 class UserDirectory:
     def __init__(self, rest: RestClient, cache_s: float = 300.0) -> None:
@@ -38,7 +42,7 @@ class UserDirectory:
             sender.id,
             username=sender.username,
             first_name=sender.first_name or None,
-            language=sender.language_code,
+            language=_kept_language(sender.language_code),
         )
         if not created:
             user = await self._refresh_profile(user, sender)
@@ -92,7 +96,7 @@ class UserDirectory:
     async def _refresh_profile(self, user: User, sender: TgUser) -> User:
         username = _changed(sender.username, user.username)
         first_name = _changed(sender.first_name or None, user.first_name)
-        language = _changed(sender.language_code, user.language)
+        language = _changed(_kept_language(sender.language_code), user.language)
         if username is UNSET and first_name is UNSET and language is UNSET:
             return user
         return await self._rest.update_user(
@@ -116,6 +120,10 @@ class UserDirectory:
 
     def _remember(self, user: User) -> None:
         self._cache[int(user.telegram_id)] = (time.monotonic(), user)
+
+
+def _kept_language(tag: str | None) -> str | None:
+    return tag if tag is None or len(tag) <= LANGUAGE_MAX else None
 
 
 def _changed(new: str | None, old: str | None) -> str | None:

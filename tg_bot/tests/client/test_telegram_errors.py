@@ -224,3 +224,37 @@ async def test_any_answer_is_a_result_or_a_typed_error(client, server, status, b
                 assert 0 <= exc.retry_after < 86_400
             elif not isinstance(exc, TelegramMigrateChat | TelegramNetworkError):
                 assert exc.status != 200
+
+
+def result(value: object) -> bytes:
+    return json.dumps({"ok": True, "result": value}).encode()
+
+
+ODD_RESULTS = [
+    ("getMe", lambda c: c.get_me(), result([1, 2])),
+    ("getUpdates", lambda c: c.get_updates(None, 0, 100, ["message"]), result({"a": 1})),
+    ("getUpdates", lambda c: c.get_updates(None, 0, 100, ["message"]), result([{"a": 1}])),
+    ("getUpdates", lambda c: c.get_updates(None, 0, 100, ["message"]),
+     result([{"update_id": True}])),
+    ("getWebhookInfo", lambda c: c.get_webhook_info(), result("set")),
+    ("getFile", lambda c: c.get_file("f"), result({"file_id": ["f"]})),
+    ("sendMessage", lambda c: c.send_message(1, "hi"), result(True)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "call", "body"), ODD_RESULTS)
+async def test_a_result_of_the_wrong_shape_is_an_error_of_that_call(
+    client, server, method, call, body
+) -> None:
+    """Telegram said ok, but what came back is not what the method returns."""
+    server.answer = Answer(200, body)
+    with pytest.raises(TelegramError) as raised:
+        await call(client)
+    assert (raised.value.method, raised.value.status) == (method, 200)
+
+
+async def test_a_client_outside_its_context_refuses_to_call(server) -> None:
+    client = TelegramClient(server.url, TOKEN)
+    with pytest.raises(RuntimeError, match="async with"):
+        await client.get_me()
+    assert server.paths == []

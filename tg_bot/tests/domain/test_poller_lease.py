@@ -9,6 +9,7 @@ from collections.abc import Awaitable
 import redis.asyncio as aioredis
 
 from common.names import Names
+from tests.waiting import until
 from tg_bot.src.domain.poller_lease import PollerLease
 
 TTL_S = 0.6
@@ -48,7 +49,8 @@ async def test_only_one_of_two_processes_holds_the_lease_and_the_other_takes_ove
     await within(first_work.running.wait())
     second_task = run(second, second_work, second_stop)
 
-    await asyncio.sleep(TTL_S * 2)  # several renewals: the lease stays with the first
+    # past the lease's first lifetime (renewed every third of it), the second trying meanwhile
+    await until(lambda: first.renewals >= 4 and second.tries >= 4, 10, "renewals and tries")
     assert first.held and not second.held and second_work.runs == 0
 
     first_stop.set()

@@ -4,26 +4,48 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import time
+from collections.abc import Callable
 
+from tests.clock import SkippingClock
 from tg_bot.src.domain.rate_limiter import Limit, SendLimiter, SendLimits
 
 RELAXED = Limit.per_second(10_000)
 
 
-async def timed_acquires(limiter: SendLimiter, chat_id: int, count: int) -> list[float]:
-    times = []
+async def stamped_acquires(
+    limiter_of: Callable[[Callable[[], float]], SendLimiter],
+    clock: SkippingClock,
+    chat_id: int,
+    count: int,
+) -> list[float]:
+    """The times `count` granted sends were stamped with: the limiter's last reading of the
+    clock before each was granted (another sender may move the clock on before we look)."""
+    readings: list[float] = []
+
+    def now() -> float:
+        readings.append(clock.now())
+        return readings[-1]
+
+    limiter = limiter_of(now)
+    stamps = []
     for _ in range(count):
         await limiter.acquire(chat_id)
-        times.append(time.monotonic())
-    return times
+        stamps.append(readings[-1])
+    return stamps
 
 
 async def test_a_chat_limit_is_shared_by_two_senders(redis, names) -> None:
+    """On a clock the test controls: the spacing is the limiter's, not the machine's pace."""
     limits = SendLimits(overall=RELAXED, chat=Limit.per_second(5), group=Limit.per_minute(1000))
-    first, second = SendLimiter(redis, names, limits), SendLimiter(redis, names, limits)
-    started = time.monotonic()
-    both = await asyncio.gather(timed_acquires(first, 7, 5), timed_acquires(second, 7, 5))
+    clock = SkippingClock()
+
+    def limiter_of(now: Callable[[], float]) -> SendLimiter:
+        return SendLimiter(redis, names, limits, clock=now, sleep=clock.sleep)
+
+    started = clock.now()
+    both = await asyncio.gather(
+        stamped_acquires(limiter_of, clock, 7, 5), stamped_acquires(limiter_of, clock, 7, 5)
+    )
     times = sorted(both[0] + both[1])
     assert times[-1] - started >= 9 * 0.2 - 0.02
     assert all(b - a >= 0.2 - 0.02 for a, b in itertools.pairwise(times))

@@ -128,6 +128,13 @@ class Tapper:
         return await self.tap(self.query(button.data, message_id, text))
 
 
+def ann_and_bob(services: Services) -> tuple[Tapper, Tapper]:
+    """Ann in her private chat with the bot, and Bob, someone else, tapping in it."""
+    ann = Tapper(services, random.randint(10**8, 10**9), {})
+    ann.chat = build.private_chat(ann.sender)
+    return ann, Tapper(services, ann.sender["id"] + 1, ann.chat)
+
+
 def tapper_for(services: Services, user: User) -> Tapper:
     return Tapper(services, user.telegram_id, build.private_chat(build.user(user.telegram_id)))
 
@@ -443,3 +450,18 @@ async def test_any_tap_from_outside_is_answered_and_acts_on_nothing_it_should_no
         # active reminders per user, snoozes made by a tap included, whatever the example did.
         for left in await rest.list_cron_jobs(user_id=user.id, status=CronJobStatus.active):
             await rest.update_cron_job(left.id, status=CronJobStatus.cancelled)
+
+
+async def test_a_tap_too_old_to_say_its_message_acts_on_nothing_and_says_so(
+    services: Services, telegram: TelegramStandIn
+) -> None:
+    ann = Tapper(services, random.randint(10**8, 10**9), {})
+    data = cancel_reminder_button(uuid.uuid4(), "en").data
+    query = TgCallbackQuery.model_validate(
+        {"id": uuid.uuid4().hex, "from": ann.sender, "data": data, "chat_instance": "1"}
+    )
+
+    outcome = await ann.tap(query)
+
+    assert (outcome.kind, outcome.replies, outcome.incoming) == ("button_unknown", [], None)
+    assert answered(telegram, query) == [CATALOGUE.text("en", "button.unknown")]

@@ -5,16 +5,15 @@ tests/test_calendar_scenarios.py with every service running.)"""
 
 from __future__ import annotations
 
-import random
+import pytest
 
-from common.buttons import confirm_buttons
+from common.buttons import ButtonAction, ButtonData, confirm_buttons
 from common.confirmations import Confirmations, PendingDelete
 from common.rest_client import RestClient
-from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
 from tg_bot.src.handlers.base import Services
 from tg_bot.src.i18n import CATALOGUE
-from tg_bot.tests.handlers.test_buttons import Tapper, answered, services, the_edit
+from tg_bot.tests.handlers.test_buttons import ann_and_bob, answered, services, the_edit
 
 __all__ = ["services"]  # the fixture, shared with the other button tests
 
@@ -27,9 +26,7 @@ async def _asked(services: Services, user_id: str) -> str:
 async def test_only_the_user_asked_may_answer_and_no_keeps_the_event_once(
     services: Services, rest: RestClient, telegram: TelegramStandIn
 ) -> None:
-    ann = Tapper(services, random.randint(10**8, 10**9), {})
-    ann.chat = build.private_chat(ann.sender)
-    bob = Tapper(services, ann.sender["id"] + 1, ann.chat)
+    ann, bob = ann_and_bob(services)
     await ann.command("/start")
     owner = await rest.get_user_by_telegram(ann.sender["id"])
     token = await _asked(services, str(owner.id))
@@ -50,10 +47,49 @@ async def test_only_the_user_asked_may_answer_and_no_keeps_the_event_once(
 
 
 async def test_an_expired_question_says_so_and_deletes_nothing(services: Services) -> None:
-    ann = Tapper(services, random.randint(10**8, 10**9), {})
-    ann.chat = build.private_chat(ann.sender)
+    ann, _bob = ann_and_bob(services)
     [[yes, _no]] = confirm_buttons("0" * 32, "en", deleting=True)
 
     outcome = await ann.press(yes, 30, "Delete Dentist?")
 
     assert CATALOGUE.text("en", "confirm.expired") in the_edit(outcome, 30).text
+
+
+@pytest.fixture
+def calendar_down(bot_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The calendar service is not running (nothing listens on the discard port)."""
+    monkeypatch.setenv("GOOGLE_CALENDAR_SERVICE_URL", "http://127.0.0.1:9")
+
+
+async def test_yes_while_the_calendar_service_is_down_keeps_the_question_for_a_later_tap(
+    calendar_down: None, services: Services, rest: RestClient, telegram: TelegramStandIn
+) -> None:
+    ann, _bob = ann_and_bob(services)
+    await ann.command("/start")
+    owner = await rest.get_user_by_telegram(ann.sender["id"])
+    token = await _asked(services, str(owner.id))
+    [[yes, _no]] = confirm_buttons(token, "en", deleting=True)
+
+    query = ann.query(yes.data, 20, "Delete Dentist?")
+    outcome = await ann.tap(query)
+
+    assert outcome.replies == []  # the question stays as it was
+    assert answered(telegram, query) == [CATALOGUE.text("en", "calendar.unavailable_notice")]
+    assert await Confirmations(services.redis, services.names).peek(token) is not None
+
+
+async def test_calendar_with_its_service_down_says_so_and_disconnect_taps_answer_honestly(
+    calendar_down: None, services: Services, telegram: TelegramStandIn
+) -> None:
+    ann, bob = ann_and_bob(services)
+    unavailable = CATALOGUE.text("en", "calendar.unavailable")
+
+    assert await ann.command("/calendar") == unavailable
+    assert await ann.command("/calendar disconnect") == unavailable
+
+    disconnect = ButtonData(ButtonAction.CALENDAR_DISCONNECT, str(ann.sender["id"]))
+    [anns, bobs] = [t.query(disconnect.encode(), 21, "connected as a@b.c") for t in (ann, bob)]
+    assert (await bob.tap(bobs)).replies == []
+    assert answered(telegram, bobs) == [CATALOGUE.text("en", "button.not_yours")]
+    assert (await ann.tap(anns)).replies == []
+    assert answered(telegram, anns) == [CATALOGUE.text("en", "calendar.unavailable_notice")]

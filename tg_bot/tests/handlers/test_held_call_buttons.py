@@ -6,7 +6,6 @@ from a message's keyboard are ours only, whatever Telegram sends back."""
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 from hypothesis import given, settings
@@ -22,7 +21,7 @@ from tg_bot.src.handlers.base import BotIdentity, Services
 from tg_bot.src.handlers.buttons import _turn as button_turn
 from tg_bot.src.handlers.commands import Press
 from tg_bot.src.i18n import CATALOGUE
-from tg_bot.tests.handlers.test_buttons import Tapper, answered, services, the_edit
+from tg_bot.tests.handlers.test_buttons import Tapper, ann_and_bob, answered, services, the_edit
 
 __all__ = ["services"]  # the fixture, shared with the other button tests
 
@@ -41,9 +40,7 @@ async def _held(services: Services, user_id: str, chat_id: int) -> str:
 async def test_yes_hands_the_call_over_and_no_drops_it(
     services: Services, rest: RestClient, telegram: Any
 ) -> None:
-    ann = Tapper(services, random.randint(10**8, 10**9), {})
-    ann.chat = build.private_chat(ann.sender)
-    bob = Tapper(services, ann.sender["id"] + 1, ann.chat)
+    ann, bob = ann_and_bob(services)
     await ann.command("/start")
     owner = await rest.get_user_by_telegram(ann.sender["id"])
     first = await _held(services, str(owner.id), ann.chat["id"])
@@ -78,8 +75,7 @@ async def test_yes_hands_the_call_over_and_no_drops_it(
 
 
 async def test_a_yes_in_another_chat_is_refused(services: Services, rest: RestClient) -> None:
-    ann = Tapper(services, random.randint(10**8, 10**9), {})
-    ann.chat = build.private_chat(ann.sender)
+    ann, _bob = ann_and_bob(services)
     await ann.command("/start")
     owner = await rest.get_user_by_telegram(ann.sender["id"])
     token = await _held(services, str(owner.id), -100123)  # asked in a group

@@ -87,3 +87,17 @@ async def test_without_any_text_the_apps_language_is_the_default(
     chat = Chat(telegram, user)
     async with run_bot():
         assert await chat.text("/reset") == shown("ru", "reset.done")
+
+
+async def test_a_user_whose_app_language_tag_is_too_long_to_keep_is_still_served(
+    run_bot, telegram: TelegramStandIn, redis, names, rest_url, rest
+) -> None:
+    """An IETF tag longer than rest_service keeps (16 characters) is not a reason to answer
+    every message with an apology: the user is served, without that tag."""
+    tagged = build.user(random.randint(10**8, 10**9), "Ivan", language_code="en-x-" + "a" * 20)
+    async with run_bot():
+        await write(Chat(telegram, tagged), redis, names, "What's on today?")
+        await write(Chat(telegram, tagged), redis, names, "And tomorrow?")  # a known user
+    assert [m.text for m in await incoming(redis, names)] == ["What's on today?", "And tomorrow?"]
+    assert telegram.sent_to(tagged["id"]) == []
+    assert (await rest.get_user_by_telegram(tagged["id"])).language is None

@@ -38,6 +38,13 @@ async def confirmed(redis, names, telegram, update_id: int) -> bool:
     return offset is not None and int(offset) > update_id
 
 
+async def all_gathered_and_flushed(redis, names, telegram, last_update_id: int) -> bool:
+    """Nothing more can come of the updates up to `last_update_id`: each was handled (the
+    offset is past it) and no album is left gathering (the flush that queues one ends it)."""
+    handled = await confirmed(redis, names, telegram, last_update_id)
+    return handled and await redis.zcard(names.albums_due) == 0
+
+
 async def answer_to(telegram, chat_id: int) -> str:
     [answer] = await telegram.wait_sent(1, chat_id)
     return answer.text
@@ -285,10 +292,9 @@ async def test_an_album_of_three_photos_is_one_message_with_three_attachments(
                          **(mention if n == 0 else {}))
                 for n, data in enumerate(pictures[:2])]  # fmt: skip
     async with run_bot(ALBUM_WAIT_SECONDS="0.5"):
-        for update in album + in_group:
-            telegram.inject(update)
+        last = [telegram.inject(update) for update in album + in_group][-1]
         queued = await until(lambda: _at_least(redis, names, 2))
-        await asyncio.sleep(0.8)  # nothing more comes
+        await until(lambda: all_gathered_and_flushed(redis, names, telegram, last))
     assert len(await incoming(redis, names)) == 2
     by_chat = {m.chat_id: m for m in queued}
     private, grouped = by_chat[mia["id"]], by_chat[group["id"]]
@@ -309,10 +315,10 @@ async def test_an_album_survives_its_process_stopping_between_parts(
         first_two = [telegram.inject(part) for part in parts[:2]]
         await until(lambda: confirmed(redis, names, telegram, first_two[-1]))
     assert await incoming(redis, names) == []  # gathered, not yet due, and the process gone
-    telegram.inject(parts[2])  # waits at Telegram for the next process
+    last = telegram.inject(parts[2])  # waits at Telegram for the next process
     async with run_bot(ALBUM_WAIT_SECONDS="4"):
         [message] = await until(lambda: incoming(redis, names), timeout=15)
-        await asyncio.sleep(0.5)
+        await until(lambda: all_gathered_and_flushed(redis, names, telegram, last))
     assert len(message.attachments) == 3 and len(await incoming(redis, names)) == 1
 
 
@@ -478,3 +484,14 @@ async def test_a_redis_full_for_everything_tells_private_senders_once_then_catch
             assert len(telegram.sent_to(mia["id"])) == 1  # told once
         finally:
             await client.aclose()
+
+
+async def test_an_empty_file_gets_an_apology_and_nothing_is_queued(
+    run_bot, telegram, redis, names, rest_url
+) -> None:
+    mia = someone()
+    async with run_bot():
+        telegram.inject(document_of(telegram, mia, b"", "empty.txt"))
+        answer = await answer_to(telegram, mia["id"])
+    assert "couldn't fetch your file" in answer
+    assert await incoming(redis, names) == []

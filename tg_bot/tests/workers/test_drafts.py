@@ -22,10 +22,11 @@ from common.messages import ChatType, DraftMessage, utcnow
 from common.names import Names
 from common.settings import load_settings
 from sandbox.telegram_html import parse_html, utf16_len
+from sandbox.telegram_live import NOT_MODIFIED
 from tests.waiting import until
 from tg_bot.src.clients.telegram import TelegramClient
 from tg_bot.src.domain.formatting import MarkdownRenderer
-from tg_bot.src.domain.live_answers import take_live_message
+from tg_bot.src.domain.live_answers import live_key, take_live_message
 from tg_bot.src.domain.rate_limiter import Limit, SendLimiter, SendLimits
 from tg_bot.src.settings import Settings
 from tg_bot.src.workers.drafts import DraftsWorker, draft_id, render
@@ -217,3 +218,112 @@ def test_any_payload_that_is_not_a_draft_is_dropped_quietly(payload: bytes | str
     worker = DraftsWorker(telegram, SendLimiter(redis, names, limits), redis, names, settings_)
     worker.offer(payload)  # never raises, and nothing is shown
     assert not worker._answers
+
+
+OTHER_PRIVATE = 4343
+
+
+async def shown_in_another_chat(redis, names, telegram) -> None:
+    """Until a draft to another chat, published now, is shown: those published before it
+    have been dealt with by then (a chat held back does not hold this one)."""
+    before = len(telegram.live.drafts_to(OTHER_PRIVATE))
+    await publish(redis, names, draft(uuid.uuid4(), 1, LATER, OTHER_PRIVATE))
+    await until(lambda: len(telegram.live.drafts_to(OTHER_PRIVATE)) > before)
+
+
+async def test_a_429_holds_that_chats_drafts_back_for_retry_after(
+    drafts_worker, telegram, redis, names
+) -> None:
+    telegram.fail("sendMessageDraft", status=429, retry_after=1, chat_id=PRIVATE)
+    await publish(redis, names, draft(uuid.uuid4(), 1, "refused"))
+    await until(lambda: telegram.rejected)
+    await publish(redis, names, draft(uuid.uuid4(), 1, "while held back"))
+    await shown_in_another_chat(redis, names, telegram)
+    assert telegram.live.drafts_to(PRIVATE) == []
+
+    [refused] = telegram.rejected
+    await until(lambda: telegram.clock() > refused.at + 1.0, 5, "retry_after passed")
+    await publish(redis, names, draft(uuid.uuid4(), 1, "after the wait"))
+    await until(lambda: telegram.live.drafts_to(PRIVATE))
+    assert [d.text for d in telegram.live.drafts_to(PRIVATE)] == ["after the wait"]
+
+
+async def test_a_draft_telegram_refuses_is_dropped_and_the_next_shown(
+    drafts_worker, telegram, redis, names
+) -> None:
+    telegram.fail("sendMessageDraft", status=400, description="Bad Request: chat not found")
+    answer = uuid.uuid4()
+    await publish(redis, names, draft(answer, 1, "refused"))
+    await until(lambda: telegram.rejected)
+    await publish(redis, names, draft(answer, 2, "refused, and then more"))
+    await until(lambda: telegram.live.drafts_to(PRIVATE))
+    assert [d.text for d in telegram.live.drafts_to(PRIVATE)] == ["refused, and then more"]
+
+
+async def test_in_a_group_markup_telegram_refuses_is_sent_and_edited_as_plain_text(
+    drafts_worker, telegram, redis, names
+) -> None:
+    parse = "Bad Request: can't parse entities: unsupported start tag"
+    telegram.fail("sendMessage", status=400, description=parse)
+    telegram.fail("editMessageText", status=400, description=parse)
+    answer = uuid.uuid4()
+    await publish(redis, names, draft(answer, 1, "**half bold", GROUP))
+    await until(lambda: telegram.sent_to(GROUP))
+    await publish(redis, names, draft(answer, 2, "**half bold and more", GROUP))
+    await until(lambda: telegram.live.edits_in(GROUP))
+
+    [message] = telegram.sent_to(GROUP)
+    [edit] = telegram.live.edits_in(GROUP)
+    assert message.text == "**half bold and more" and message.parse_mode is None
+    assert edit.parse_mode is None
+
+
+async def test_in_a_group_a_draft_that_changes_nothing_or_a_message_gone_is_let_go(
+    drafts_worker, telegram, redis, names
+) -> None:
+    """An edit into the same text is "not modified" (nothing to do); a message deleted
+    meanwhile refuses the edit, and the answer's next draft is tried again."""
+    answer = uuid.uuid4()
+    await publish(redis, names, draft(answer, 1, "the same", GROUP))
+    await until(lambda: telegram.sent_to(GROUP))
+    await publish(redis, names, draft(answer, 2, "the same", GROUP))
+    await until(lambda: any(r.description.startswith(NOT_MODIFIED) for r in telegram.rejected))
+    telegram.fail(
+        "editMessageText", status=400, description="Bad Request: message to edit not found"
+    )
+    await publish(redis, names, draft(answer, 3, "gone", GROUP))
+    await until(lambda: len(telegram.rejected) == 2)
+    await publish(redis, names, draft(answer, 4, "back again", GROUP))
+    await until(lambda: telegram.live.edits_in(GROUP))
+    assert [m.text for m in telegram.sent_to(GROUP)] == ["back again"]
+
+
+async def test_a_first_group_message_that_crossed_the_final_answer_is_deleted(
+    drafts_worker, telegram, redis, names
+) -> None:
+    """The final answer went out while the draft's message was on its way: that message
+    would be a stray copy, so it goes."""
+    telegram.fail("sendMessage", status=0, delay=0.5, chat_id=GROUP)
+    answer = uuid.uuid4()
+    await publish(redis, names, draft(answer, 1, "on its way", GROUP))
+    await until(lambda: telegram.calls.get("sendMessage"))
+    assert await take_live_message(redis, names, str(answer)) is None  # the final goes out
+    await until(lambda: telegram.live.deleted)
+    [message] = telegram.sent_to(GROUP)
+    assert telegram.live.deleted == [(GROUP, message.message_id)]
+
+
+async def test_a_draft_whose_live_state_redis_cannot_read_is_dropped_and_others_go_on(
+    drafts_worker, telegram, redis, names
+) -> None:
+    answer = uuid.uuid4()
+    await redis.set(live_key(names, str(answer)), "not a hash")
+    await publish(redis, names, draft(answer, 1, "unreadable state"))
+
+    async def another_chat_shown() -> bool:
+        # a fresh draft each time: the failure's traceback may hold the loop past MAX_AGE_S
+        await publish(redis, names, draft(uuid.uuid4(), 1, LATER, OTHER_PRIVATE))
+        return bool(telegram.live.drafts_to(OTHER_PRIVATE))
+
+    await until(another_chat_shown, 20, "a draft to another chat shown", interval=0.5)
+    assert telegram.live.drafts_to(PRIVATE) == []

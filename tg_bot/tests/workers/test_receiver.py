@@ -191,10 +191,20 @@ async def test_a_message_right_after_a_quick_answer_still_shows_typing(
     assert not await redis.exists(names.telegram_typing(anna["id"]))
 
 
-async def test_a_group_message_without_mention_is_ignored(run_bot, telegram, redis, names) -> None:
-    group, anna = a_group(), someone()
+CHANNEL = {"id": -(10**12) - 7, "type": "channel", "title": "News"}
+
+
+@pytest.mark.parametrize(
+    ("chat", "text"),
+    [(a_group(), "lunch at noon, anyone?"), (CHANNEL, "@smart_assistant_test_bot lunch?")],
+    ids=["group-without-mention", "channel"],
+)
+async def test_a_group_message_without_mention_or_a_channels_is_ignored(
+    run_bot, telegram, redis, names, chat, text
+) -> None:
+    anna = someone()
     async with run_bot():
-        update_id = telegram.inject(build.group_text(group, anna, "lunch at noon, anyone?"))
+        update_id = telegram.inject(build.group_text(chat, anna, text))
 
         async def confirmed() -> bool:
             return (

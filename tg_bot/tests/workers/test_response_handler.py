@@ -8,7 +8,7 @@ import re
 import time
 import uuid
 
-from common.messages import OutgoingMessage
+from common.messages import OutgoingKind, OutgoingMessage
 from common.names import TO_TELEGRAM
 from common.queue import StreamPublisher
 from sandbox.telegram_html import parse_html, utf16_len
@@ -269,3 +269,31 @@ async def test_a_part_sent_just_before_redis_goes_down_is_not_sent_again(
     assert cut, "the stand-in never saw the send"
     assert [m.text for m in telegram.sent_to(PRIVATE)] == ["only once", "later"]
     assert not await redis.xlen(names.dead(TO_TELEGRAM))
+
+
+async def test_an_apology_that_cannot_be_delivered_is_dead_lettered_without_another_apology(
+    run_bot, telegram, redis, names, clock
+) -> None:
+    """An error answer itself gets no apology (nothing loops)."""
+    telegram.fail("sendMessage", status=400, description="Bad Request: odd", times=100)
+    apology = OutgoingMessage(
+        message_id=uuid.uuid4(), chat_id=PRIVATE, text="Sorry", kind=OutgoingKind.ERROR
+    )
+    async with run_bot(clock=clock):
+        await publish(redis, names, apology)
+        await until(lambda: dead_count(redis, names), timeout=30)
+    assert telegram.sent == []
+    assert len(telegram.rejected) == 5
+
+
+async def test_a_group_whose_answer_and_apology_are_refused_gets_nothing_and_the_bot_goes_on(
+    run_bot, telegram, redis, names, clock
+) -> None:
+    telegram.fail("sendMessage", status=400, description="Bad Request: odd", chat_id=GROUP, times=6)
+    async with run_bot(clock=clock):
+        await publish(redis, names, answer(GROUP, "Hello team"))
+        await until(lambda: dead_count(redis, names), timeout=30)
+        await until(lambda: len(telegram.rejected) == 6, timeout=10)  # the apology too
+        await publish(redis, names, answer(GROUP, "Later"))
+        [later] = await telegram.wait_sent(1, GROUP)
+    assert later.text == "Later"

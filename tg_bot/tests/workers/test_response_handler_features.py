@@ -14,8 +14,12 @@ from hypothesis import strategies as st
 
 from common.blobs import BlobStore
 from common.messages import Button, OutgoingMessage
+from common.names import TO_TELEGRAM
+from sandbox.telegram_errors import BotApiError
 from tests.waiting import until
+from tg_bot.src.clients.telegram import TelegramClient
 from tg_bot.src.domain.keyboards import keyboard
+from tg_bot.src.domain.live_answers import live_key
 from tg_bot.tests.workers.test_response_handler import publish, stream_empty
 
 PRIVATE, GROUP = 1001, -100555
@@ -199,3 +203,121 @@ async def test_any_answer_arrives_whole_with_buttons_last_and_in_its_topic(
 
     async with run_bot(SEND_LIMIT_CHAT_PER_SECOND="100", SEND_LIMIT_OVERALL_PER_SECOND="1000"):
         await asyncio.to_thread(check)
+
+
+PARSE_ERROR = "Bad Request: can't parse entities: unsupported start tag"
+
+
+async def test_an_answer_with_nothing_to_show_sends_nothing_and_is_acked(
+    run_bot, telegram, redis, names
+) -> None:
+    async with run_bot():
+        await publish(redis, names, answer(text="  \n "), answer(text="after it"))
+        [sent] = await telegram.wait_sent(1, PRIVATE)
+        await until(lambda: stream_empty(redis, names))
+    assert sent.text == "after it"
+    assert not await redis.xlen(names.dead(TO_TELEGRAM))
+
+
+async def test_the_final_answer_edits_the_group_message_its_drafts_were_shown_in(
+    run_bot, telegram, redis, names
+) -> None:
+    final = answer(GROUP, "The **whole** answer")
+    async with TelegramClient(telegram.url, telegram.token) as client:
+        shown = await client.send_message(GROUP, "The wh…")
+    await redis.hset(
+        live_key(names, str(final.message_id)), "telegram_message_id", shown["message_id"]
+    )
+    async with run_bot():
+        await publish(redis, names, final)
+        await until(lambda: telegram.live.edits_in(GROUP))
+    [message] = telegram.sent_to(GROUP)
+    assert message.message_id == shown["message_id"] and message.text == "The whole answer"
+
+
+async def test_an_edit_in_markup_telegram_refuses_is_made_in_plain_text(
+    run_bot, telegram, redis, names
+) -> None:
+    async with TelegramClient(telegram.url, telegram.token) as client:
+        old = await client.send_message(PRIVATE, "Reminder at 5")
+    telegram.fail("editMessageText", status=400, description=PARSE_ERROR)
+    async with run_bot():
+        await publish(
+            redis, names, answer(text="**Cancelled**", edit_telegram_message_id=old["message_id"])
+        )
+        await until(lambda: telegram.live.edits_in(PRIVATE))
+    [message] = telegram.sent_to(PRIVATE)
+    assert (message.text, message.parse_mode) == ("Cancelled", None)
+
+
+async def test_an_edit_telegram_refuses_for_another_reason_is_tried_again(
+    run_bot, telegram, redis, names
+) -> None:
+    async with TelegramClient(telegram.url, telegram.token) as client:
+        old = await client.send_message(PRIVATE, "Reminder at 5")
+    telegram.fail("editMessageText", status=400, description="Bad Request: odd")
+    async with run_bot():
+        await publish(redis, names, answer(text="Done", edit_telegram_message_id=old["message_id"]))
+        await until(lambda: telegram.live.edits_in(PRIVATE))
+    assert [m.text for m in telegram.sent_to(PRIVATE)] == ["Done"]
+    assert [r.description for r in telegram.rejected] == ["Bad Request: odd"]
+
+
+async def test_a_caption_telegram_refuses_goes_with_the_voice_as_plain_text(
+    run_bot, telegram, redis, names
+) -> None:
+    key = await BlobStore(redis, names).put(b"OggS-caption")
+    telegram.fail("sendVoice", status=400, description=PARSE_ERROR)
+    async with run_bot():
+        await publish(redis, names, answer(text="**Sunny**", voice_blob_key=key))
+        [voice] = await telegram.wait_sent(1, PRIVATE)
+    assert (voice.voice, voice.text, voice.parse_mode) == (b"OggS-caption", "Sunny", None)
+
+
+async def test_a_voice_already_out_is_not_sent_again_when_the_text_after_it_is_retried(
+    run_bot, telegram, redis, names
+) -> None:
+    blobs = BlobStore(redis, names)
+    key = await blobs.put(b"OggS-once")
+    telegram.fail("sendMessage", status=502, chat_id=PRIVATE)
+    async with run_bot(SEND_RETRIES="0"):  # the entry itself is handled again
+        await publish(redis, names, answer(text="word " * 300, voice_blob_key=key))
+        voice, text = await telegram.wait_sent(2, PRIVATE)
+        await until(lambda: stream_empty(redis, names))
+    assert voice.voice == b"OggS-once" and text.voice is None
+    assert [r.status for r in telegram.rejected] == [502]
+    assert await blobs.get(key) is None
+
+
+async def test_an_answer_to_a_group_that_removed_the_bot_is_dropped_without_blocking_anyone(
+    run_bot, telegram, redis, names
+) -> None:
+    telegram.fail("sendMessage", status=403, description="Forbidden: bot was kicked", chat_id=GROUP)
+    async with run_bot():
+        await publish(redis, names, answer(GROUP, "Hello team"), answer(text="Still here"))
+        await telegram.wait_sent(1, PRIVATE)
+        await until(lambda: stream_empty(redis, names))
+    assert telegram.sent_to(GROUP) == []
+    assert not await redis.xlen(names.dead(TO_TELEGRAM))
+
+
+async def test_an_answer_to_a_group_that_became_a_supergroup_goes_to_the_supergroup(
+    run_bot, telegram, redis, names
+) -> None:
+    old_group, supergroup = -4555, -100_4555
+    accept = telegram._send_message
+
+    async def upgraded(params: dict[str, Any]) -> dict[str, Any]:
+        if int(params["chat_id"]) == old_group:
+            raise BotApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                {"migrate_to_chat_id": supergroup},
+            )
+        return await accept(params)
+
+    telegram._send_message = upgraded
+    async with run_bot():
+        await publish(redis, names, answer(old_group, "Hello team"))
+        [sent] = await telegram.wait_sent(1, supergroup)
+    assert sent.text == "Hello team"

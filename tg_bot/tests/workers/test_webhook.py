@@ -97,12 +97,14 @@ async def test_with_rest_service_down_an_update_waits_at_telegram(
 
 
 async def test_an_update_in_flight_when_the_bot_stops_is_left_to_telegram_not_apologised_for(
-    run_bot, telegram, redis, names, webhook_url
+    run_bot, telegram, redis, names, webhook_url, balancer: RoundRobin
 ) -> None:
     """Stopping while a delivery waits on rest_service: the clients it uses stay open until
     it is answered (503), so the update is neither marked seen nor answered with an apology,
-    and Telegram delivers it to the next replica."""
-    async with run_bot(TELEGRAM_WEBHOOK_URL=webhook_url):
+    and Telegram delivers it to the next replica. Deliveries pass a proxy that sees when one
+    has reached the bot and is not answered yet."""
+    balancer.backends = [webhook_url.removesuffix("/telegram/webhook")]
+    async with run_bot(TELEGRAM_WEBHOOK_URL=f"{balancer.url}/telegram/webhook"):
         await webhook_set(telegram)
         update_id = telegram.inject(build.private_text(someone(), "are you there?"))
 
@@ -110,7 +112,8 @@ async def test_an_update_in_flight_when_the_bot_stops_is_left_to_telegram_not_ap
             return any(d.update_id == update_id for d in telegram.webhook.deliveries)
 
         await until(refused_once, timeout=30)
-        await asyncio.sleep(0.4)  # the next delivery is retrying the user lookup now
+        # the next delivery is at the bot, retrying the user lookup
+        await until(lambda: balancer.unanswered > 0, 30, "a delivery in flight", interval=0.005)
     statuses = [d.status for d in telegram.webhook.deliveries if d.update_id == update_id]
     assert 200 not in statuses
     assert not await redis.exists(names.telegram_webhook_seen(telegram.bot_id, update_id))
@@ -136,10 +139,20 @@ async def test_a_wrong_or_missing_secret_or_a_huge_body_is_refused_and_nothing_q
         too_large = json.dumps({"update_id": 8, "padding": "x" * MAX_BODY_BYTES})
         answer = await http.post(webhook_url, content=too_large, headers={SECRET_HEADER: secret})
         assert answer.status_code == 413
+        streamed = await http.post(  # chunked: no Content-Length to refuse it by
+            webhook_url, content=_chunks(MAX_BODY_BYTES + 1), headers={SECRET_HEADER: secret}
+        )
+        assert streamed.status_code == 413
         assert await incoming(redis, names) == []
         accepted = await http.post(webhook_url, content=body, headers={SECRET_HEADER: secret})
         assert accepted.status_code == 200
         assert await queued_texts(redis, names) == ["let me in"]
+
+
+async def _chunks(size: int) -> AsyncIterator[bytes]:
+    """`size` bytes of a body streamed in 64 KiB chunks."""
+    for start in range(0, size, 65536):
+        yield b"x" * min(65536, size - start)
 
 
 async def test_a_configured_secret_is_used_and_not_stored(
@@ -267,9 +280,12 @@ class RoundRobin:
     def __init__(self) -> None:
         self.backends: list[str] = []
         self.served: list[str] = []
+        #: Requests passed on to a backend and not answered yet.
+        self.unanswered = 0
         self._next = 0
         self._runner: web.AppRunner | None = None
         self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
 
     async def __aenter__(self) -> RoundRobin:
         app = web.Application()
@@ -289,12 +305,17 @@ class RoundRobin:
         backend = self.backends[self._next % len(self.backends)]
         self._next += 1
         headers = {k: v for k, v in request.headers.items() if k.lower() != "host"}
-        async with (
-            ClientSession() as http,
-            http.post(backend + request.path, data=await request.read(), headers=headers) as answer,
-        ):
-            self.served.append(f"{backend} {answer.status}")
-            return web.Response(status=answer.status, body=await answer.read())
+        body = await request.read()
+        self.unanswered += 1
+        try:
+            async with (
+                ClientSession() as http,
+                http.post(backend + request.path, data=body, headers=headers) as answer,
+            ):
+                self.served.append(f"{backend} {answer.status}")
+                return web.Response(status=answer.status, body=await answer.read())
+        finally:
+            self.unanswered -= 1
 
 
 @pytest.fixture

@@ -1,0 +1,99 @@
+"""What a client gets when Postgres refuses a statement, seen through rest_service's own
+error handlers on real failures of a real database: a bad value is a 422, a broken
+constraint a 409, a statement cache behind a pooler a 500 that says which setting to change,
+a secret no key opens a 500 naming the key setting, each in the shared error shape."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from common.crypto import SecretBox, generate_key
+from rest_service.app.database import STATEMENT_CACHE_FIX, caused_by, create_engine
+from rest_service.app.errors import install_error_handlers
+from rest_service.app.settings import Settings
+from rest_service.tests.conftest import assert_error
+
+
+def failing_app(engine: AsyncEngine) -> FastAPI:
+    """Each route runs one statement Postgres refuses, in its own rolled-back transaction."""
+    app = FastAPI()
+    install_error_handlers(app)
+
+    async def run(*statements: str) -> None:
+        async with engine.connect() as conn:
+            for statement in statements:
+                await conn.execute(text(statement))
+
+    @app.get("/bad-value")
+    async def bad_value() -> None:
+        await run("SELECT 'not a number'::int")
+
+    @app.get("/conflict")
+    async def conflict() -> None:
+        await run(
+            "CREATE TEMP TABLE pair (id int PRIMARY KEY)",
+            "INSERT INTO pair VALUES (1), (1)",
+        )
+
+    @app.get("/missing-statement")
+    async def missing_statement() -> None:
+        await run("EXECUTE no_such_prepared_statement")
+
+    @app.get("/secret")
+    async def secret() -> None:
+        SecretBox(generate_key()).decrypt(SecretBox(generate_key()).encrypt("sk-elsewhere"))
+
+    return app
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    engine = create_engine(settings)
+    transport = httpx.ASGITransport(app=failing_app(engine), raise_app_exceptions=False)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://rest") as http:
+            yield http
+    finally:
+        await engine.dispose()
+
+
+async def test_a_value_postgres_cannot_take_is_a_422_quoting_its_reason(
+    client: httpx.AsyncClient,
+) -> None:
+    body = assert_error(await client.get("/bad-value"), 422, "validation_error")
+    assert body["detail"].startswith("invalid value: ")
+    assert "not a number" in body["detail"]
+
+
+async def test_a_broken_constraint_is_a_409(client: httpx.AsyncClient) -> None:
+    body = assert_error(await client.get("/conflict"), 409, "conflict")
+    assert body["detail"].startswith("conflicts with stored data: duplicate key")
+
+
+async def test_a_prepared_statement_missing_on_the_connection_names_the_fix(
+    client: httpx.AsyncClient,
+) -> None:
+    body = assert_error(await client.get("/missing-statement"), 500, "internal_error")
+    assert "pooler in transaction mode" in body["detail"]
+    assert STATEMENT_CACHE_FIX in body["detail"]
+
+
+async def test_a_secret_no_key_opens_is_a_500_naming_the_key_setting(
+    client: httpx.AsyncClient,
+) -> None:
+    body = assert_error(await client.get("/secret"), 500, "secret_unreadable")
+    assert "LLM_MODEL_DECRYPT_KEY" in body["detail"]
+    assert "sk-elsewhere" not in body["detail"]
+
+
+def test_a_cause_chain_that_loops_back_on_itself_is_searched_to_an_end() -> None:
+    first, second = ValueError("first"), KeyError("second")
+    first.__cause__, second.__context__ = second, first
+    assert caused_by(first, KeyError)
+    assert not caused_by(first, OSError)
