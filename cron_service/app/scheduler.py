@@ -388,7 +388,9 @@ class ReminderScheduler:
             log.warning("fires_failed", count=len(due), error=str(exc))
             retry_at = self._clock.now() + _RETRY_AFTER
             for job, scheduled_for in due:
-                self._schedule(job.id, scheduled_for, retry_at)
+                # Not a job removed, or planned anew (moved), while its fire was on the way.
+                if job.id in self._jobs and job.id not in self._planned:
+                    self._schedule(job.id, scheduled_for, retry_at)
             return
         self._done_firing(due)
         sent = 0

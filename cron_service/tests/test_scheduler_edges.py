@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 import psycopg2
 import pytest
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from structlog.testing import capture_logs
 
 from common.names import Names
@@ -29,6 +31,7 @@ from cron_service.app.replicas import Ring
 from cron_service.app.scheduler import ReminderScheduler
 from cron_service.tests.conftest import Outbox
 from cron_service.tests.test_replicas import insert_reminders
+from ops.infra import free_port
 from ops.processes import Stack
 from tests.reminders import whole_second
 from tests.tcp_proxy import TcpProxy
@@ -39,6 +42,8 @@ RULES = FireRules(late_after=timedelta(seconds=60), grace=timedelta(hours=6))
 #: Two replicas, "a" (the one under test) and "b".
 SHARED = Ring.of("a", ["a", "b"])
 ALONE = Ring.of("a")
+#: Past the retry of a failed fire (5 s), with room for a slow machine.
+RETRY_GAP = timedelta(seconds=15)
 
 
 def _overdue() -> datetime:
@@ -346,3 +351,98 @@ async def test_a_job_changed_while_a_full_load_is_on_its_way_is_not_brought_back
     [sent] = await outbox.all()
     assert str(sent.message.correlation_id) == edited
     assert "edited meanwhile" in sent.message.text
+
+
+class CutLink:
+    """A TCP hop to Redis whose requests can be held on the way, then cut: a claim that was
+    sent and never answered (Redis died under it)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self._target = (host, port)
+        self.port = free_port()
+        self._open = asyncio.Event()
+        self._open.set()
+        self.waiting = asyncio.Event()
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> None:
+        self._open.set()
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+
+    def hold(self) -> None:
+        self._open.clear()
+
+    async def cut(self) -> None:
+        """Refuses new connections and drops the open ones, their requests unanswered."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+        self._open.set()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self._target)
+        self._writers |= {writer, up_writer}
+        await asyncio.gather(
+            self._pipe(reader, up_writer, held=True),
+            self._pipe(up_reader, writer, held=False),
+            return_exceptions=True,
+        )
+
+    async def _pipe(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, held: bool
+    ) -> None:
+        try:
+            while data := await reader.read(65536):
+                if held and not self._open.is_set():
+                    self.waiting.set()
+                    await self._open.wait()
+                    if writer.transport.is_closing():
+                        return
+                writer.write(data)
+                await writer.drain()
+        finally:
+            writer.close()
+
+
+async def test_a_reminder_moved_while_its_fire_failed_fires_at_its_new_time_only(
+    stack: Stack, rest: RestClient, redis_url: str, names: Names, outbox: Outbox
+) -> None:
+    """The user moves a reminder to later while its fire is on the way to a Redis that then
+    fails: the retry a few seconds on must not take the old time back (it fired at the time
+    the user had moved it from, and the new time was never planned)."""
+    database = stack.env["ASYNC_DATABASE_URL"]
+    user = await make_user(rest)
+    [moved] = insert_reminders(database, user, 1, _overdue())
+    # Fires well after the retry of a failed fire would have: evidence that it did not.
+    [later] = insert_reminders(database, user, 1, whole_second(datetime.now(UTC)) + RETRY_GAP)
+    url = urlsplit(redis_url)
+    link = CutLink(url.hostname or "127.0.0.1", url.port or 6379)
+    await link.start()
+    client = aioredis.Redis(
+        host="127.0.0.1", port=link.port, db=int(url.path[1:] or 0), retry=Retry(NoBackoff(), 0)
+    )
+    scheduler = scheduler_of(rest, client, names)
+    try:
+        await scheduler.resync()
+        link.hold()
+        with capture_logs() as logs:
+            scheduler.start()  # overdue: its claim goes out at once, and is held on the way
+            await asyncio.wait_for(link.waiting.wait(), 10)
+            new_time = whole_second(datetime.now(UTC)) + timedelta(hours=1)
+            await rest.update_cron_job(moved, run_at=new_time)
+            await scheduler.refresh({moved})  # `cron:updated` named it
+            await link.cut()
+            await until(lambda: _events(logs, "fires_failed"), 20, "the failed fire")
+        await link.start()
+        await until(lambda: outbox.for_job(later), 30, "the later reminder fired")
+    finally:
+        scheduler.shutdown()
+        await client.aclose()
+        await link.cut()
+    assert await outbox.for_job(moved) == [], "fired at the time it was moved from"
+    assert scheduler.planned_count == 1, "planned at its new time"
