@@ -446,3 +446,48 @@ async def test_a_reminder_moved_while_its_fire_failed_fires_at_its_new_time_only
         await link.cut()
     assert await outbox.for_job(moved) == [], "fired at the time it was moved from"
     assert scheduler.planned_count == 1, "planned at its new time"
+
+
+async def test_a_job_of_another_replica_deleted_while_a_full_load_is_on_its_way_stays_deleted(
+    stack: Stack,
+    rest: RestClient,
+    redis: aioredis.Redis,
+    names: Names,
+    outbox: Outbox,
+    secrets: dict[str, str],
+) -> None:
+    """Another replica's job is deleted, and `cron:updated` says so, while this replica's full
+    load is on its way back with the job still in it. When this replica takes the job over,
+    it must ask rest_service again, not fire the reminder the user deleted."""
+    database = stack.env["ASYNC_DATABASE_URL"]
+    user = await make_user(rest)
+    due = _overdue()
+    mine = str(uuid.uuid4())
+    while not SHARED.owns(mine):
+        mine = str(uuid.uuid4())
+    insert_job(database, user, mine, run_at=due, text="mine")
+    deleted = insert_job(database, user, next(iter(_b_owned(1))), run_at=due, text="deleted")
+    url = urlsplit(stack.url("rest_service"))
+    async with HeldReplies(url.hostname or "127.0.0.1", url.port or 80) as hop:
+        address = f"http://127.0.0.1:{hop.port}"
+        async with RestClient(address, secrets["SERVICE_API_TOKEN"]) as client:
+            scheduler = scheduler_of(client, redis, names)
+            try:
+                await scheduler.rebalance(SHARED)
+                await scheduler.resync()  # its connection stays open, idle
+                hop.freeze()
+                loading = asyncio.create_task(scheduler.resync())
+                await asyncio.wait_for(hop.holding.wait(), 10)  # answered, held on the way
+
+                await rest.delete_cron_job(deleted)
+                await scheduler.refresh({deleted})  # b's: only marked stale here
+                hop.release()
+                await asyncio.wait_for(loading, 20)
+
+                taken, _ = await scheduler.rebalance(ALONE)  # b is gone
+                assert taken == 0, "the deleted job was taken over"
+                scheduler.start()  # both were due at the same instant: one bucket, one batch
+                await outbox.wait_for(1)
+            finally:
+                scheduler.shutdown()
+    assert [str(sent.message.correlation_id) for sent in await outbox.all()] == [mine]
