@@ -30,6 +30,12 @@ RULES = FireRules(late_after=timedelta(seconds=60), grace=timedelta(hours=6))
 
 
 @pytest.fixture
+def names(key_prefix: str) -> Names:
+    """A ledger of this test's own: the scheduler's tests leave fires unrecorded in theirs."""
+    return Names(key_prefix)
+
+
+@pytest.fixture
 def ledger(redis: aioredis.Redis, names: Names) -> FireLedger:
     return FireLedger(redis, names, timedelta(days=1))
 
