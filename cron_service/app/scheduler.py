@@ -97,6 +97,8 @@ class ReminderScheduler:
         self._stale: set[str] = set()
         #: Jobs reloaded one by one while a full load runs (None when none runs).
         self._learned_while_loading: set[str] | None = None
+        #: Jobs marked stale while a full load runs: the load may be older than their change.
+        self._staled_while_loading: set[str] | None = None
         self._jobs: dict[str, PlannedJob] = {}
         self._planned: dict[str, _Planned] = {}
         #: PlannedJob ids by the instant they fire at; one APScheduler job per instant.
@@ -149,11 +151,12 @@ class ReminderScheduler:
         """Loads every active job and makes the scheduler match: new and changed jobs of this
         replica's share are (re)planned, jobs no longer active or no longer ours leave."""
         # Loaded outside the lock: a takeover does not wait for a long load (100 000 jobs).
-        self._learned_while_loading = set()
+        self._learned_while_loading, self._staled_while_loading = set(), set()
         try:
             loaded = await self._load_active()
         finally:
             learned, self._learned_while_loading = self._learned_while_loading, None
+            staled, self._staled_while_loading = self._staled_while_loading, None
         async with self._sync_lock:
             for job_id in learned:  # reloaded by a takeover meanwhile: newer than the load
                 if job_id in self._known:
@@ -161,7 +164,7 @@ class ReminderScheduler:
                 else:
                     loaded.pop(job_id, None)
             self._known = loaded
-            self._stale.clear()
+            self._stale &= staled  # named meanwhile: still to be asked for at a takeover
             now = self._clock.now()
             jobs = {}
             for n, (job_id, data) in enumerate(list(self._known.items())):
@@ -218,6 +221,8 @@ class ReminderScheduler:
         async with self._sync_lock:
             mine = {job_id for job_id in job_ids if self._ring.owns(job_id)}
             self._stale |= job_ids - mine
+            if self._staled_while_loading is not None:
+                self._staled_while_loading |= job_ids - mine
             for job_id in job_ids - mine:
                 self._drop(job_id)
             for job_id, data in (await self._fetch(mine)).items():
@@ -388,7 +393,9 @@ class ReminderScheduler:
             log.warning("fires_failed", count=len(due), error=str(exc))
             retry_at = self._clock.now() + _RETRY_AFTER
             for job, scheduled_for in due:
-                self._schedule(job.id, scheduled_for, retry_at)
+                # Not a job removed, or planned anew (moved), while its fire was on the way.
+                if job.id in self._jobs and job.id not in self._planned:
+                    self._schedule(job.id, scheduled_for, retry_at)
             return
         self._done_firing(due)
         sent = 0

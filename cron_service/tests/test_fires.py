@@ -3,6 +3,7 @@ on time / late / missed, the "(late)" mark, the message that goes out and its de
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -143,6 +144,15 @@ def test_fire_survives_its_json() -> None:
     assert Fire.from_json(fire.to_json()) == fire
 
 
+def test_a_fire_that_could_not_be_read_back_is_refused_before_it_is_stored() -> None:
+    """Only what `from_json` reads back goes into the ledger: a field of another type (a UUID
+    where its text belongs) fails when written, not when a sweep reads it later."""
+    _, _, fire = compose(planned(job_data()), NOW, NOW, RULES)
+    odd = dataclasses.replace(fire, user_id=uuid.uuid4())  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="cannot encode UUID"):
+        odd.to_json()
+
+
 def test_a_fire_left_unrecorded_by_the_previous_version_still_loads() -> None:
     """It wrote `next_run_at` into the ledger; rest_service computes that now."""
     job = planned(job_data())
@@ -164,3 +174,12 @@ def test_a_fire_left_unrecorded_by_the_previous_version_still_loads() -> None:
 def test_unschedulable_jobs_are_refused(overrides: dict[str, Any]) -> None:
     with pytest.raises(InvalidSchedule):
         planned(job_data(**overrides))
+
+
+def test_a_briefing_that_lost_its_user_is_not_sent_as_nobody() -> None:
+    """`plan` refuses such a job; a planned one composed without its user is refused too,
+    rather than sent to the secretary on nobody's behalf."""
+    job = planned(job_data(type="assistant_prompt", text=None, prompt="brief"))
+    orphan = dataclasses.replace(job, job=job.job.model_copy(update={"user_id": None}))
+    with pytest.raises(ValueError, match="needs a user_id"):
+        compose(orphan, NOW, NOW, RULES)

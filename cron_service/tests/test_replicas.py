@@ -28,7 +28,7 @@ from common.wire import CronJob, User
 from cron_service.app.fires import FireLedger, FireRules, compose
 from cron_service.app.jobs import plan
 from cron_service.app.recorder import SWEEP_LIMIT, Recorder
-from cron_service.app.replicas import Membership, Ring
+from cron_service.app.replicas import Membership, Ring, _weight
 from cron_service.app.scheduler import ReminderScheduler
 from cron_service.app.settings import Settings
 from cron_service.tests.conftest import (
@@ -73,6 +73,14 @@ def test_a_replica_leaving_moves_only_its_own_share() -> None:
     for job in (f"job-{n}" for n in range(2000)):
         if before.owner(job) != "c":
             assert after.owner(job) == before.owner(job)
+
+
+def test_the_owner_is_the_member_of_the_highest_weight() -> None:
+    """`owner` compares digests as bytes; that orders them as their integer weights do, so
+    every replica, of any version, picks the same owner."""
+    ring = Ring.of("a", ["a", "b", "c", "d"])
+    for job in (f"job-{n}" for n in range(2000)):
+        assert ring.owner(job) == max(ring.members, key=lambda m: _weight(m, job))
 
 
 def test_alone_or_unseen_a_replica_owns_everything() -> None:
