@@ -18,7 +18,7 @@ from assistant.src.assistants.llm_chat import AssistantDeps
 from assistant.src.assistants.phrases import CATALOGUE
 from assistant.src.clients.llm import LlmGateway
 from assistant.src.live_config.watcher import ConfigWatcher
-from assistant.src.orchestrator import Orchestrator
+from assistant.src.orchestrator import Answer, Orchestrator
 from assistant.src.settings import Settings
 from assistant.src.tools.base import ToolServices
 from assistant.tests.support import Deployment
@@ -168,3 +168,20 @@ async def test_with_redis_unreachable_a_message_runs_on_the_config_it_holds(
         assert await watcher.settled() is held
     finally:
         await dead.aclose()
+
+
+async def test_an_answer_published_twice_goes_out_once(
+    deployment: Deployment, orchestrator: Orchestrator
+) -> None:
+    """A redelivered message racing its first delivery: the second answer is dropped."""
+    pat = await deployment.user("Pat")
+    message = message_from(deployment, pat, "hello?")
+    first = Answer("first", OutgoingKind.REPLY, noted=False)
+    second = Answer("second", OutgoingKind.REPLY, noted=False)
+
+    with capture_logs() as logs:
+        await orchestrator.publish(message, first)
+        await orchestrator.publish(message, second)
+
+    assert [a.text for a in await replies(deployment)] == ["first"]
+    assert "answer_already_queued" in [e["event"] for e in logs]
