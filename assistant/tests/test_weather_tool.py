@@ -57,3 +57,9 @@ async def test_a_location_longer_than_any_place_name_is_a_tool_error_not_a_crash
     # URL too long for httpx (InvalidURL), which surfaced as "internal error in the tool".
     with pytest.raises(ToolError, match="at most 200"):
         await weather.run({"location": "я" * 11_000}, call_context())
+
+
+async def test_a_blank_location_asks_for_a_place_before_any_request(weather, open_meteo) -> None:
+    with pytest.raises(ToolError, match="'location' is empty: name a city or place"):
+        await weather.run({"location": " \t "}, call_context())
+    assert not any(open_meteo.hits.values())
