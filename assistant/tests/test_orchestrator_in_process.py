@@ -18,7 +18,7 @@ from assistant.src.assistants.llm_chat import AssistantDeps
 from assistant.src.assistants.phrases import CATALOGUE
 from assistant.src.clients.llm import LlmGateway
 from assistant.src.live_config.watcher import ConfigWatcher
-from assistant.src.orchestrator import Answer, Orchestrator
+from assistant.src.orchestrator import Answer, Orchestrator, turn_record_key
 from assistant.src.settings import Settings
 from assistant.src.tools.base import ToolServices
 from assistant.tests.support import Deployment
@@ -185,3 +185,30 @@ async def test_an_answer_published_twice_goes_out_once(
 
     assert [a.text for a in await replies(deployment)] == ["first"]
     assert "answer_already_queued" in [e["event"] for e in logs]
+
+
+async def test_a_message_whose_answer_was_stored_but_not_sent_gets_that_answer_unasked(
+    deployment: Deployment, orchestrator: Orchestrator
+) -> None:
+    """The process died after storing the answer and before queueing it (its marks gone with
+    it): the redelivery sends the stored answer, and the model is not asked again."""
+    quinn = await deployment.user("Quinn")
+    message = message_from(deployment, quinn, "what should I cook?")
+    deployment.llm.reply("Try a mushroom risotto.")
+    await orchestrator.handle(message)
+    (first,) = await replies(deployment)
+    asked = len(deployment.llm.requests)
+    names = deployment.names
+    await deployment.redis.delete(
+        names.assistant_answered(str(message.message_id), message.reply_stream),
+        turn_record_key(names, message),
+        names.stream(message.reply_stream),
+    )
+
+    with capture_logs() as logs:
+        await orchestrator.handle(message)
+
+    (again,) = await replies(deployment)
+    assert again.text == first.text == "Try a mushroom risotto."
+    assert len(deployment.llm.requests) == asked
+    assert "turn_replayed" in [e["event"] for e in logs]
