@@ -14,7 +14,7 @@ import pytest
 import redis.asyncio as aioredis
 from structlog.testing import capture_logs
 
-from assistant.src.assistants.llm_chat import AssistantDeps
+from assistant.src.assistants.llm_chat import MAX_STORED_CONTENT, AssistantDeps
 from assistant.src.assistants.phrases import CATALOGUE
 from assistant.src.clients.llm import LlmGateway
 from assistant.src.live_config.watcher import ConfigWatcher
@@ -212,3 +212,19 @@ async def test_a_message_whose_answer_was_stored_but_not_sent_gets_that_answer_u
     assert again.text == first.text == "Try a mushroom risotto."
     assert len(deployment.llm.requests) == asked
     assert "turn_replayed" in [e["event"] for e in logs]
+
+
+async def test_an_answer_longer_than_rest_service_stores_is_stored_cut_and_still_sent(
+    deployment: Deployment, orchestrator: Orchestrator
+) -> None:
+    """A runaway model answer: rest_service would refuse it whole (and the turn with it);
+    it is kept cut to what it stores, and the user is answered."""
+    rita = await deployment.user("Rita")
+    deployment.llm.reply("la " * 40_000)
+    await orchestrator.handle(message_from(deployment, rita, "sing me something"))
+
+    (answer,) = await replies(deployment)
+    assert answer.kind == OutgoingKind.REPLY and answer.text.startswith("la la")
+    stored = await deployment.thread_messages(str(rita.id))
+    said = [m.content or "" for m in stored if m.role == "assistant"]
+    assert len(said[-1]) == MAX_STORED_CONTENT and said[-1].endswith("…")
