@@ -14,14 +14,16 @@ import pytest
 import redis.asyncio as aioredis
 from structlog.testing import capture_logs
 
+from assistant.src.assistants.factory import AssistantFactory
 from assistant.src.assistants.llm_chat import MAX_STORED_CONTENT, AssistantDeps
 from assistant.src.assistants.phrases import CATALOGUE
 from assistant.src.clients.llm import LlmGateway
 from assistant.src.live_config.watcher import ConfigWatcher
 from assistant.src.orchestrator import Answer, Orchestrator, turn_record_key
 from assistant.src.settings import Settings
-from assistant.src.tools.base import ToolServices
-from assistant.tests.support import Deployment
+from assistant.src.tools.base import Actor, ToolCallContext, ToolError, ToolServices
+from assistant.src.tools.sub_assistant_tool import SubAssistantTool
+from assistant.tests.support import Deployment, tool_spec
 from common.confirmations import Confirmations, HeldCall
 from common.messages import ChatType, IncomingMessage, OutgoingKind, OutgoingMessage
 from common.wire import User
@@ -228,3 +230,22 @@ async def test_an_answer_longer_than_rest_service_stores_is_stored_cut_and_still
     stored = await deployment.thread_messages(str(rita.id))
     said = [m.content or "" for m in stored if m.role == "assistant"]
     assert len(said[-1]) == MAX_STORED_CONTENT and said[-1].endswith("…")
+
+
+async def test_a_sub_assistant_whose_models_are_down_is_a_tool_error_naming_it(
+    deployment: Deployment, orchestrator: Orchestrator
+) -> None:
+    """The secretary's model reads that the helper could not answer, and may say so, rather
+    than waiting or inventing the helper's answer."""
+    sam = await deployment.user("Sam")
+    deployment.llm.fail(503, times=None)
+    snapshot = orchestrator.config.current
+    factory = AssistantFactory(orchestrator.deps, orchestrator.services, snapshot)
+    helper = uuid.UUID(await deployment.assistant_id(deployment.config.helper))
+    tool = SubAssistantTool(tool_spec("sub_assistant", sub_assistant_id=helper), factory.services)
+    actor = Actor(str(sam.id), str(sam.id), int(sam.telegram_id), "UTC", language="en")
+    call = ToolCallContext(actor, str(uuid.uuid4()), uuid.uuid4(), "0", 0)
+
+    with pytest.raises(ToolError, match=rf"{deployment.config.helper} could not answer: its model"):
+        await tool.run({"query": "summarise my week"}, call)
+    assert deployment.llm.requests  # it was asked, and failed
