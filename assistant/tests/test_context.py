@@ -69,6 +69,15 @@ def test_group_user_messages_say_who_wrote_them() -> None:
     assert to_openai(user("hi", author="Alice"), group=False)["content"] == "hi"
 
 
+def test_an_assistant_message_stored_without_text_or_calls_is_sent_as_empty_text() -> None:
+    """An assistant message must have content unless it makes calls: a stored one with
+    neither goes to the model as empty text, not as null."""
+    silent = stored(role="assistant", content=None, tool_calls=None)
+    assert to_openai(silent, group=False) == {"role": "assistant", "content": ""}
+    # A message that makes calls keeps its null content: that is what the protocol wants.
+    assert to_openai(call("c1"), group=False)["content"] is None
+
+
 def test_memory_is_one_system_message_within_its_length() -> None:
     found = [
         {"role": "user", "content": "my cat is called Barsik", "created_at": "2024-01-02T10:00:00"},

@@ -11,7 +11,7 @@ from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
 from assistant.src.clients.llm import BREAKER_OPEN, LlmGateway, LlmUnavailable, ModelRoute
-from assistant.src.clients.llm_breaker import circuit_breaker
+from assistant.src.clients.llm_breaker import Admission, circuit_breaker
 from assistant.src.settings import Settings
 from assistant.tests.support import ScriptedServer
 from common.names import Names
@@ -344,6 +344,22 @@ async def test_with_redis_unreachable_the_breaker_lets_calls_through(llm, breake
         await gateway.aclose()
         await dead.aclose()
     assert completion.content == "still here"
+
+
+async def test_a_probe_released_while_redis_is_unreachable_is_only_logged(
+    breaker_settings,
+) -> None:
+    """A probe that ended with no verdict (a bad request) frees the model for the next call;
+    with Redis gone that is a warning, and the turn's answer is not lost to it."""
+    dead = aioredis.Redis.from_url("redis://127.0.0.1:9/0", socket_connect_timeout=0.2)
+    breaker = circuit_breaker(breaker_settings, dead, Names())
+    assert breaker is not None
+    try:
+        with capture_logs() as logs:
+            await breaker.release("primary", Admission.PROBE)
+    finally:
+        await dead.aclose()
+    assert [e["event"] for e in logs] == ["llm_breaker_unreachable"]
 
 
 async def test_while_one_call_probes_the_others_skip_the_model(

@@ -188,6 +188,16 @@ async def test_a_server_that_is_down_offers_nothing_and_its_calls_fail(services)
     assert type(raised.value).__name__ == "ToolError"
 
 
+async def test_a_server_whose_host_is_not_found_is_a_tool_error_naming_it(services) -> None:
+    """A typo in the server's URL: the model reads that the host was not found, not that
+    the server timed out."""
+    spec = mcp_spec({"transport": "http", "url": "https://mcp.no-such-host.invalid/mcp"})
+    assert await expand(spec, services, McpCatalog()) == []
+    tool = McpTool(spec.model_copy(update={"name": "orders__add"}), services, "add")
+    with pytest.raises(ToolError, match=r"failed: the host 'mcp\.no-such-host\.invalid'"):
+        await tool.run({"a": 1, "b": 2}, call_context())
+
+
 @pytest.mark.e2e  # starts processes in its body
 async def test_the_list_is_cached_and_refreshed_on_config_change(services) -> None:
     server = McpServerProcess()

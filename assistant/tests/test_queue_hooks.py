@@ -10,6 +10,7 @@ import dataclasses
 import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 import redis.asyncio as aioredis
@@ -22,7 +23,9 @@ from assistant.src.confirmed import run_confirmed
 from assistant.src.live_config.watcher import ConfigWatcher
 from assistant.src.orchestrator import Orchestrator, readable
 from assistant.src.settings import Settings
-from assistant.src.tools.base import Actor, ToolServices
+from assistant.src.tools.base import Actor, ToolError, ToolServices
+from assistant.src.tools.sub_assistant_tool import SubAssistantTool
+from assistant.tests.support import TIME_SCHEMA, call_context, tool_spec
 from common.confirmations import Confirmations, HeldCall
 from common.messages import (
     Attachment,
@@ -33,7 +36,8 @@ from common.messages import (
 )
 from common.names import TO_TELEGRAM, Names
 from common.queue import DeadLetter
-from common.wire import ConfigSnapshot
+from common.rest_client import RestServiceUnavailable
+from common.wire import AssistantType, ConfigSnapshot, SnapshotAssistant
 
 
 async def no_key(_provider_id: str) -> str | None:
@@ -178,3 +182,43 @@ async def test_a_yes_to_a_call_of_an_assistant_since_removed_says_so_and_is_spen
         answer, kept = await said_yes(orchestrator, redis, names, held, OWNER)
         assert answer == CATALOGUE.text("en", "confirmed_failed", error="the assistant is gone")
         assert not kept
+
+
+def helper_with_time(assistant_id: uuid.UUID) -> SnapshotAssistant:
+    """An assistant of the config that has the time tool (not the secretary)."""
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    return SnapshotAssistant(
+        id=assistant_id, name="helper", is_secretary=False, model=None, instructions="",
+        assistant_type=AssistantType.llm, openai_assistant_id=None, is_active=True,
+        created_at=at, updated_at=at,
+        tools=(tool_spec("time", input_schema=TIME_SCHEMA),),
+    )  # fmt: skip
+
+
+async def test_a_yes_while_rest_service_is_down_is_kept_for_the_retry(
+    orchestrator: Orchestrator, redis: aioredis.Redis, names: Names
+) -> None:
+    """The call ran but its record could not be written: the message is retried later (the
+    queue's RetryLater), and the retry finds the held call still there to run."""
+    helper = helper_with_time(uuid.uuid4())
+    snapshot = ConfigSnapshot(version=1, secretary=None, assistants=(helper,), models=())
+    held = HeldCall("u1", 42, str(helper.id), "time", {"action": "now"}, summary="the time")
+    confirmations = Confirmations(redis, names)
+    token = await confirmations.ask(held)
+    factory = AssistantFactory(orchestrator.deps, orchestrator.services, snapshot)
+    with pytest.raises(RestServiceUnavailable):
+        await run_confirmed(token, OWNER, factory, confirmations)
+    assert await confirmations.peek(token) == held
+
+
+async def test_a_sub_assistant_missing_from_the_config_is_a_tool_error_the_model_reads(
+    orchestrator: Orchestrator,
+) -> None:
+    """The tool links an assistant deleted or deactivated since: no turn is started."""
+    empty = ConfigSnapshot(version=1, secretary=None, assistants=(), models=())
+    factory = AssistantFactory(orchestrator.deps, orchestrator.services, empty)
+    tool = SubAssistantTool(
+        tool_spec("sub_assistant", sub_assistant_id=uuid.uuid4()), factory.services
+    )
+    with pytest.raises(ToolError, match="does not exist or is not active"):
+        await tool.run({"query": "who wrote Solaris?"}, call_context())

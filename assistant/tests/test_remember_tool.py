@@ -194,3 +194,23 @@ async def test_what_cannot_be_acted_on_is_said_before_rest_service_is_asked(
     )
     with pytest.raises(ToolError, match="not registered yet"):
         await tool.run(arguments, stranger)
+
+
+async def test_a_fact_rest_service_refuses_is_an_error_saying_why(
+    tool: RememberTool, rest: RestClient, user: User
+) -> None:
+    """A NUL the model wrote (JSON "\\u0000") cannot be stored: the model reads rest_service's
+    reason, and nothing is kept."""
+    with pytest.raises(ToolError, match="the fact was refused: "):
+        await tool.run({"action": "add", "fact": "My PIN is\x00 1234"}, call(user))
+    assert await texts(rest, user) == []
+
+
+async def test_the_facts_exact_words_win_over_a_longer_fact_containing_them(
+    tool: RememberTool, rest: RestClient, user: User
+) -> None:
+    for fact in ("My son is Tim", "My son is Timothy's friend"):
+        await tool.run({"action": "add", "fact": fact}, call(user))
+    gone = await tool.run({"action": "delete", "fact": "my son is  TIM"}, call(user))
+    assert gone["fact"] == "My son is Tim"
+    assert await texts(rest, user) == ["My son is Timothy's friend"]

@@ -326,3 +326,49 @@ async def test_what_cannot_be_made_is_said_before_rest_service_is_asked(
     context = ToolCallContext(Actor("u1", "u1", 1, "UTC"), "m1", uuid.uuid4(), "0", 0)
     with pytest.raises(ToolError, match=re.escape(told)):
         await tool.run(arguments, context)
+
+
+async def test_a_reminder_moved_to_a_new_time_is_stored_and_confirmed_at_it(
+    tool: ReminderTool, rest: RestClient, new_yorker: User
+) -> None:
+    created = await tool.run(
+        {"action": "create", "text": "water plants", "when": "in 1 hour"},
+        call(new_yorker, "America/New_York"),
+    )
+    moved = await tool.run(
+        {"action": "update", "reminder_id": created["reminder_id"], "when": "tomorrow at 7pm"},
+        call(new_yorker, "America/New_York"),
+    )
+    job = await rest.get_cron_job(created["reminder_id"])
+    assert job.run_at is not None and job.cron_expression is None
+    assert job.run_at.astimezone(NEW_YORK).hour == 19
+    assert moved["status"] == "updated"
+    assert local(job.run_at.astimezone(NEW_YORK)) in moved["confirmation"]
+
+
+async def test_snoozing_a_repeating_reminder_keeps_its_schedule_and_adds_a_one_off(
+    tool: ReminderTool, rest: RestClient, new_yorker: User
+) -> None:
+    weekly = await tool.run(
+        {"action": "create", "text": "stand-up", "recurrence": "every Monday at 9am"},
+        call(new_yorker, "America/New_York"),
+    )
+    snoozed = await tool.run(
+        {"action": "snooze", "reminder_id": weekly["reminder_id"], "when": "in 2 hours"},
+        call(new_yorker, "America/New_York"),
+    )
+    kept = await rest.get_cron_job(weekly["reminder_id"])
+    assert kept.cron_expression and kept.status == "active"
+    assert snoozed["reminder_id"] != weekly["reminder_id"]
+    once = await rest.get_cron_job(snoozed["reminder_id"])
+    assert once.cron_expression is None and once.text == "stand-up"
+
+
+@pytest.mark.parametrize("reminder_id", [str(uuid.uuid4()), "not-an-id"])
+async def test_a_reminder_id_no_one_has_is_an_error_pointing_at_list(
+    tool: ReminderTool, new_yorker: User, reminder_id: str
+) -> None:
+    with pytest.raises(ToolError, match=r"has no reminder .*action 'list' shows them"):
+        await tool.run(
+            {"action": "delete", "reminder_id": reminder_id}, call(new_yorker, "America/New_York")
+        )

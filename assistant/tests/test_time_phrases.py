@@ -139,6 +139,8 @@ BERLIN_TUESDAY = datetime(2025, 6, 10, 14, 0, tzinfo=ZoneInfo("Europe/Berlin"))
         ("on the 3rd tomorrow", "two different days are named"),
         ("5 june tomorrow", "two different days are named"),
         ("tomorrow 5 june", "two different days are named"),
+        ("on the 20th next friday", "two different days are named"),
+        ("next friday on the 20th", "two different days are named"),
         ("in 6 years", "more than five years ahead"),
         ("in " + " ".join(["9999 weeks"] * 45), "that is too far ahead"),
         ("friday tomorrow", "is a Wednesday, not a Friday"),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from aiohttp import web
 
 from assistant.src.tools.base import ToolError, ToolServices
 from assistant.src.tools.weather_tool import WeatherTool
-from assistant.tests.support import call_context, tool_spec
+from assistant.tests.support import ScriptedServer, call_context, tool_spec
 
 SPEC = tool_spec("weather")
 
@@ -57,3 +58,28 @@ async def test_a_location_longer_than_any_place_name_is_a_tool_error_not_a_crash
     # URL too long for httpx (InvalidURL), which surfaced as "internal error in the tool".
     with pytest.raises(ToolError, match="at most 200"):
         await weather.run({"location": "я" * 11_000}, call_context())
+
+
+async def test_a_blank_location_asks_for_a_place_before_any_request(weather, open_meteo) -> None:
+    with pytest.raises(ToolError, match="'location' is empty: name a city or place"):
+        await weather.run({"location": " \t "}, call_context())
+    assert not any(open_meteo.hits.values())
+
+
+def forecast_refused() -> web.Response:
+    """Open-Meteo's own error shape, as it answers a request it cannot serve."""
+    body = {"error": True, "reason": "Parameter 'forecast_days' is out of allowed range"}
+    return web.json_response(body, status=400)
+
+
+async def test_the_weather_services_own_refusal_reaches_the_model_with_its_reason(
+    services, open_meteo
+) -> None:
+    with ScriptedServer("/v1/forecast", forecast_refused) as forecast:
+        settings = services.settings.model_copy(update={"weather_api_url": forecast.url})
+        tool = WeatherTool(
+            SPEC,
+            ToolServices(settings, services.redis, services.names, services.rest, services.http),
+        )
+        with pytest.raises(ToolError, match="weather service error 400: Parameter 'forecast_days'"):
+            await tool.run({"location": "Berlin"}, call_context())

@@ -437,3 +437,38 @@ async def test_a_redirect_without_a_location_is_a_tool_error(services) -> None:
         reader = tool(services, web_fetch_allow_hosts=f"127.0.0.1:{site.port}")
         with pytest.raises(ToolError, match="HTTP 302 without a Location"):
             await reader.run({"url": site.url}, call_context())
+
+
+def only_scripts() -> web.Response:
+    return web.Response(
+        text="<html><head><script>app()</script></head><body><div id='root'></div></body></html>",
+        content_type="text/html",
+    )
+
+
+def main_and_sidebar() -> web.Response:
+    return web.Response(
+        text=(
+            "<html><body><nav>Home | About</nav><aside>Buy our app!</aside>"
+            "<main><h1>Opening hours</h1><p>Nine to five, Monday to Friday.</p></main>"
+            "<footer>(c) 2026</footer></body></html>"
+        ),
+        content_type="text/html",
+    )
+
+
+async def test_a_page_with_no_readable_text_is_a_tool_error_naming_it(services) -> None:
+    """A page its scripts would fill in a browser: the model hears there is nothing to read
+    rather than an empty quote to make something of."""
+    with ScriptedServer("/app", only_scripts) as site:
+        reader = tool(services, web_fetch_allow_hosts=f"127.0.0.1:{site.port}")
+        with pytest.raises(ToolError, match=r"/app has no readable text"):
+            await reader.run({"url": site.url}, call_context())
+
+
+async def test_a_pages_main_element_is_read_without_its_menus(services) -> None:
+    with ScriptedServer("/hours", main_and_sidebar) as site:
+        reader = tool(services, web_fetch_allow_hosts=f"127.0.0.1:{site.port}")
+        result = await reader.run({"url": site.url}, call_context())
+    assert "Nine to five, Monday to Friday." in result["text"]
+    assert "Buy our app" not in result["text"] and "About" not in result["text"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -77,6 +78,15 @@ async def test_max_results_is_obeyed_and_capped_by_the_setting(services, search,
 async def test_russian_query_finds_the_russian_page(services, search) -> None:
     web = tool(services, **providers(search)["searxng"])
     result = await web.run({"query": "длина Транссибирской магистрали"}, call_context())
+    assert [r["url"] for r in result["results"]] == [search.page_url("trans-siberian")]
+
+
+async def test_a_russian_speakers_brave_search_finds_the_russian_page(services, search) -> None:
+    """The user's language goes along as Brave's `search_lang`; the results still come."""
+    web = tool(services, **providers(search)["brave"])
+    russian = call_context()
+    russian = dataclasses.replace(russian, actor=dataclasses.replace(russian.actor, language="ru"))
+    result = await web.run({"query": "длина Транссибирской магистрали"}, russian)
     assert [r["url"] for r in result["results"]] == [search.page_url("trans-siberian")]
 
 
