@@ -250,3 +250,19 @@ def test_admin_and_rotate_key_run_rest_services_scripts_on_the_configured_databa
     err = capfd.readouterr().err
     assert "rotate-key: LLM_MODEL_DECRYPT_KEY is not set or not Fernet keys" in err
     assert "manage.py: error: `python -m rest_service.rotate_key` failed with exit code 2" in err
+
+
+@pytest.mark.e2e  # the command runs rest_service's script as a process
+def test_rotate_key_with_the_keys_configured_re_encrypts_and_succeeds(
+    folder: list[str],
+    service_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    for name, value in service_env.items():
+        monkeypatch.setenv(name, value)
+
+    assert main([*folder, "rotate-key"]) == 0
+
+    captured = capfd.readouterr()
+    assert "provider keys: " in captured.out and "error" not in captured.err

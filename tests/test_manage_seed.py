@@ -216,3 +216,25 @@ def run_in_process(
         return code, capfd.readouterr().err
 
     return call
+
+
+@pytest.mark.timeout(180)
+def test_a_start_on_a_configured_database_behind_the_code_migrates_it_and_imports_nothing(
+    run_env: dict[str, str], empty_database: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """`up` or `start` after a code update: the schema is brought to head, and the admin's
+    configuration is kept as it is (the defaults are imported into an empty one only)."""
+    assert run(deploy_command(), run_env).returncode == 0
+    query(empty_database, "UPDATE assistants SET instructions = 'Be a pirate.'")
+    (head,) = cli.script_heads()
+    migrate(empty_database, "downgrade", "-1")
+    assert revision(empty_database) != head
+    capfd.readouterr()
+
+    cli.prepare_database(run_env, seed_if_empty=True)
+
+    err = capfd.readouterr().err
+    assert "database migrated to head" in err
+    assert "default configuration imported" not in err
+    assert revision(empty_database) == head
+    assert instructions(empty_database) == "Be a pirate."
