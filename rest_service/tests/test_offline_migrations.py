@@ -38,3 +38,14 @@ def test_the_schema_sql_is_written_without_a_database() -> None:
     assert "CREATE TABLE assistants" in done.stdout and "CREATE TABLE users" in done.stdout
     assert done.stdout.rstrip().endswith("COMMIT;")
     assert "UPDATE alembic_version SET version_num='0010'" in done.stdout
+
+
+def test_the_step_that_moves_stored_commands_says_it_needs_the_database() -> None:
+    """0011 rewrites each mcp tool's stored command by reading the rows: no SQL script can
+    do that ahead of time, and the DBA is told so (not an AttributeError)."""
+    done = offline("upgrade", "0010:0011")
+
+    assert done.returncode != 0
+    assert "AttributeError" not in done.stderr
+    assert "0011" in done.stderr and "cannot be run offline" in done.stderr
+    assert "run it against the database" in done.stderr
