@@ -192,3 +192,18 @@ def test_a_missing_database_a_role_without_createdb_cannot_make_says_what_to_gra
         with admin.cursor() as cur:
             cur.execute(f"DROP ROLE {role}")
         admin.close()
+
+
+@pytest.mark.timeout(120)
+def test_an_embedded_redis_that_cannot_start_is_one_error_naming_its_log(tmp_path: Path) -> None:
+    """Redis daemonizes before it fails (exit code 0 to us): the start waits for it in vain,
+    then says where Redis wrote why, and records no server."""
+    (tmp_path / "redis" / "appendonly.aof").mkdir(parents=True)  # where Redis wants its file
+    log = tmp_path / "redis" / "redis.log"
+
+    with pytest.raises(infra.InfraError) as raised:
+        infra.start_embedded_redis(tmp_path, standard_port=False)
+
+    assert str(raised.value) == f"embedded Redis did not start; see {log}"
+    assert "Can't open the append-only file" in log.read_text()
+    assert infra.running_embedded(tmp_path) == set()
