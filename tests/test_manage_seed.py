@@ -238,3 +238,22 @@ def test_a_start_on_a_configured_database_behind_the_code_migrates_it_and_import
     assert "default configuration imported" not in err
     assert revision(empty_database) == head
     assert instructions(empty_database) == "Be a pirate."
+
+
+@pytest.mark.timeout(180)
+def test_a_reset_preview_adds_a_renamed_default_provider_and_claims_no_key_swap(
+    run_env: dict[str, str], empty_database: str
+) -> None:
+    """The admin renamed the provider `default`: the reset would add `default` again (with
+    the key), and says so; it does not claim to replace a key in a row that is not there."""
+    assert run(deploy_command(), run_env).returncode == 0
+    query(empty_database, "UPDATE llm_providers SET name = 'team-llm' WHERE name = 'default'")
+    keyed = {**run_env, "OPENAI_API_KEY": "sk-deploy-key-1234"}
+
+    refused = run([*MANAGE, "seed", "--reset"], keyed, stdin=subprocess.DEVNULL)
+
+    assert refused.returncode != 0 and "add --yes" in refused.stderr
+    assert "+ provider default" in refused.stdout
+    assert "api_key replaced" not in refused.stdout
+    assert "sk-deploy" not in refused.stdout + refused.stderr
+    assert query(empty_database, "SELECT count(*) FROM llm_providers WHERE name = 'default'") == 0
