@@ -110,3 +110,22 @@ async def test_tokens_stored_without_an_expiry_are_used_as_they_are(
     assert google.state.token_grants == ["authorization_code"]  # nothing to refresh
     kept = await rest.get_calendar_credentials(user.id)
     assert kept is not None and kept.credentials["token"] == stored.credentials["token"]
+
+
+async def test_an_expired_token_without_a_refresh_token_asks_to_reconnect(
+    api: httpx.AsyncClient, browser: Browser, google: GoogleStandIn, rest: RestClient, user: User
+) -> None:
+    """Nothing to refresh with (a grant stored without its refresh token): Google is not
+    asked, and the user gets the link to connect again rather than an error."""
+    assert (await connect(api, browser, str(user.id))).status_code == 200
+    stored = await rest.get_calendar_credentials(user.id)
+    assert stored is not None
+    expired = {"refresh_token": None, "expiry": "2020-01-01T00:00:00+00:00"}
+    await rest.put_calendar_credentials(user.id, stored.credentials | expired)
+
+    answer = await api.get(f"/events/{user.id}")
+
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["error"] == "calendar_reconnect_required"
+    assert google.state.token_grants == ["authorization_code"]
+    assert not google.state.operations("events.list")
