@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
@@ -18,7 +19,9 @@ from rest_service.app.database import (
     database_ok,
     is_database_down,
 )
+from rest_service.app.main import create_app
 from rest_service.app.settings import Settings
+from rest_service.app.state import AppState
 
 
 async def test_without_a_statement_cache_no_two_statements_share_a_name(
@@ -68,3 +71,26 @@ async def test_a_cached_statement_gone_from_the_server_connection_names_the_fix(
 def test_a_connection_level_error_counts_as_postgres_down() -> None:
     refused = OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
     assert is_database_down(refused)
+
+
+async def test_readiness_names_the_fix_when_the_cached_statements_are_gone(
+    settings_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What Kubernetes and the dashboard read: not "postgres did not answer" (Postgres does
+    answer) but the setting that makes rest_service work behind the pooler."""
+    monkeypatch.setenv("DB_POOL_SIZE", "1")
+    monkeypatch.setenv("DB_MAX_OVERFLOW", "0")
+    app = create_app()
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://rest") as http:
+            assert (await http.get("/readyz")).status_code == 200
+            state: AppState = app.state.app_state
+            async with state.engine.connect() as conn:
+                raw = await conn.get_raw_connection()
+                await raw.driver_connection.execute("DEALLOCATE ALL")
+
+            ready = await http.get("/readyz")
+
+    assert ready.status_code == 503, ready.text
+    assert "postgres" in ready.text and STATEMENT_CACHE_FIX in ready.text
