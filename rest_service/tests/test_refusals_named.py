@@ -1,5 +1,5 @@
 """Refusals that name what was wrong: a turn's context for an assistant that does not exist,
-a provider URL without a host, a tool schema that is not JSON."""
+a provider URL without a host, a tool schema that is not JSON or not an object."""
 
 from __future__ import annotations
 
@@ -38,3 +38,14 @@ async def test_a_tool_schema_sent_as_text_that_is_not_json_is_a_422_naming_it(ap
     assert [f["field"] for f in error["fields"]] == ["input_schema"]
     assert "not JSON" in response.text
     assert body["name"] not in await api.names("/api/tools/")
+
+
+async def test_a_tool_schema_that_is_json_but_no_object_is_a_422_naming_it(api: Api) -> None:
+    for schema in ('["q"]', '"an object"', "[]", "42"):
+        body = {"name": unique("tool"), "tool_type": "time", "input_schema": schema}
+
+        response = await api.http.post("/api/tools/", json=body, headers=api.admin)
+
+        error = assert_error(response, 422, "validation_error")
+        assert [f["field"] for f in error["fields"]] == ["input_schema"], schema
+        assert "must be a JSON object" in response.text, schema
