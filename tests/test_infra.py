@@ -8,8 +8,11 @@ import socket
 import subprocess
 import sys
 import threading
+import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import psycopg2
 import pytest
 
 from ops import infra
@@ -135,3 +138,72 @@ def test_an_embedded_redis_that_runs_is_used_again_and_stops_when_told(tmp_path:
     infra.stop_embedded(infra.Infra("unused", url, "configured", "embedded", redis_pid=pid))
     (tmp_path / "redis" / "server.json").write_text("{not json")
     assert infra.running_embedded(tmp_path) == set()  # an unreadable record: none running
+
+
+def test_a_server_that_ignores_sigterm_is_killed_once_its_grace_is_over(tmp_path: Path) -> None:
+    """How the embedded Redis of a test run is stopped: a server stuck in its shutdown must
+    not keep the run (and its port) forever."""
+    (tmp_path / "stuck.py").write_text(
+        "import signal, sys\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "print('ready', flush=True)\nsignal.pause()\n"
+    )
+    stuck = subprocess.Popen([sys.executable, str(tmp_path / "stuck.py")], stdout=subprocess.PIPE)
+    try:
+        assert stuck.stdout is not None and stuck.stdout.readline() == b"ready\n"
+
+        infra._terminate(stuck.pid, timeout=0.5)
+
+        assert stuck.wait(10) == -9
+        infra._terminate(stuck.pid, timeout=0.5)  # gone by now: nothing to do, no error
+    finally:
+        stuck.kill()
+        stuck.wait()
+        if stuck.stdout is not None:
+            stuck.stdout.close()
+
+
+def test_a_missing_database_a_role_without_createdb_cannot_make_says_what_to_grant(
+    postgres_server: infra.DatabaseServer,
+) -> None:
+    """The role reaches the `postgres` database but may not create one: one line naming the
+    database, Postgres's refusal and the two ways out, not a traceback."""
+    role = f"no_createdb_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(infra.admin_dsn(postgres_server.server_url))
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f"CREATE ROLE {role} LOGIN NOCREATEDB PASSWORD 'pw-{role}'")
+    try:
+        parts = urlsplit(infra.with_database(postgres_server.server_url, f"{role}_db"))
+        netloc = f"{role}:pw-{role}@{parts.hostname}:{parts.port or 5432}"
+        url = parts._replace(netloc=netloc).geturl()
+
+        with pytest.raises(infra.InfraError) as raised:
+            infra.ensure_database(url, wait=5)
+
+        message = str(raised.value)
+        assert f"database '{role}_db' does not exist and cannot be created" in message
+        assert "permission denied to create database" in message
+        assert "grant the role CREATEDB" in message and "\n" not in message
+        assert f"pw-{role}" not in message
+        with admin.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (f"{role}_db",))
+            assert cur.fetchone() is None
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f"DROP ROLE {role}")
+        admin.close()
+
+
+@pytest.mark.timeout(120)
+def test_an_embedded_redis_that_cannot_start_is_one_error_naming_its_log(tmp_path: Path) -> None:
+    """Redis daemonizes before it fails (exit code 0 to us): the start waits for it in vain,
+    then says where Redis wrote why, and records no server."""
+    (tmp_path / "redis" / "appendonly.aof").mkdir(parents=True)  # where Redis wants its file
+    log = tmp_path / "redis" / "redis.log"
+
+    with pytest.raises(infra.InfraError) as raised:
+        infra.start_embedded_redis(tmp_path, standard_port=False)
+
+    assert str(raised.value) == f"embedded Redis did not start; see {log}"
+    assert "Can't open the append-only file" in log.read_text()
+    assert infra.running_embedded(tmp_path) == set()

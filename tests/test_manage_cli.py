@@ -250,3 +250,33 @@ def test_admin_and_rotate_key_run_rest_services_scripts_on_the_configured_databa
     err = capfd.readouterr().err
     assert "rotate-key: LLM_MODEL_DECRYPT_KEY is not set or not Fernet keys" in err
     assert "manage.py: error: `python -m rest_service.rotate_key` failed with exit code 2" in err
+
+
+@pytest.mark.e2e  # the command runs rest_service's script as a process
+def test_rotate_key_with_the_keys_configured_re_encrypts_and_succeeds(
+    folder: list[str],
+    service_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    for name, value in service_env.items():
+        monkeypatch.setenv(name, value)
+
+    assert main([*folder, "rotate-key"]) == 0
+
+    captured = capfd.readouterr()
+    assert "provider keys: " in captured.out and "error" not in captured.err
+
+
+def test_a_command_on_a_running_stack_whose_postgres_is_gone_is_one_line_naming_it(
+    tmp_path: Path, folder: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`admin`, `seed` and `rotate-key` use the servers of the stack `up` runs; its Postgres
+    no longer answering is one line, not a psycopg2 traceback."""
+    recorded_up(tmp_path, "redis://127.0.0.1:1/0", "", free_base_port())  # Postgres on port 1
+    for argv in (["admin", "list"], ["seed"]):
+        code, out, err = run([*folder, *argv], capsys)
+        assert code == 1, argv
+        [line] = err.strip().splitlines()
+        assert line.startswith("manage.py: error: Postgres does not answer: "), line
+        assert "127.0.0.1" in line and out == ""

@@ -216,3 +216,44 @@ def run_in_process(
         return code, capfd.readouterr().err
 
     return call
+
+
+@pytest.mark.timeout(180)
+def test_a_start_on_a_configured_database_behind_the_code_migrates_it_and_imports_nothing(
+    run_env: dict[str, str], empty_database: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """`up` or `start` after a code update: the schema is brought to head, and the admin's
+    configuration is kept as it is (the defaults are imported into an empty one only)."""
+    assert run(deploy_command(), run_env).returncode == 0
+    query(empty_database, "UPDATE assistants SET instructions = 'Be a pirate.'")
+    (head,) = cli.script_heads()
+    migrate(empty_database, "downgrade", "-1")
+    assert revision(empty_database) != head
+    capfd.readouterr()
+
+    cli.prepare_database(run_env, seed_if_empty=True)
+
+    err = capfd.readouterr().err
+    assert "database migrated to head" in err
+    assert "default configuration imported" not in err
+    assert revision(empty_database) == head
+    assert instructions(empty_database) == "Be a pirate."
+
+
+@pytest.mark.timeout(180)
+def test_a_reset_preview_adds_a_renamed_default_provider_and_claims_no_key_swap(
+    run_env: dict[str, str], empty_database: str
+) -> None:
+    """The admin renamed the provider `default`: the reset would add `default` again (with
+    the key), and says so; it does not claim to replace a key in a row that is not there."""
+    assert run(deploy_command(), run_env).returncode == 0
+    query(empty_database, "UPDATE llm_providers SET name = 'team-llm' WHERE name = 'default'")
+    keyed = {**run_env, "OPENAI_API_KEY": "sk-deploy-key-1234"}
+
+    refused = run([*MANAGE, "seed", "--reset"], keyed, stdin=subprocess.DEVNULL)
+
+    assert refused.returncode != 0 and "add --yes" in refused.stderr
+    assert "+ provider default" in refused.stdout
+    assert "api_key replaced" not in refused.stdout
+    assert "sk-deploy" not in refused.stdout + refused.stderr
+    assert query(empty_database, "SELECT count(*) FROM llm_providers WHERE name = 'default'") == 0

@@ -18,6 +18,7 @@ from ops.processes import (
     ServiceError,
     ServiceProcess,
     ServiceSpec,
+    Stack,
     specs,
     wait_healthy,
 )
@@ -161,3 +162,23 @@ def test_services_waited_for_together_that_stay_silent_are_named_with_their_logs
     finally:
         quiet.kill()
         quiet.wait()
+
+
+def test_a_stack_service_that_ignores_sigterm_is_killed_and_is_not_started_twice(
+    programs: Path,
+) -> None:
+    """As a test's `stack` meets it: a second start of a running one is refused (two on one
+    name would leave the first unstoppable), and a stop it ignores ends in SIGKILL."""
+    stack = Stack(env(), programs)
+    service = stack.start("stubborn", timeout=30)
+    try:
+        with pytest.raises(RuntimeError, match="stubborn is already running"):
+            stack.start("stubborn")
+        assert stack["stubborn"] is service and service.running
+
+        assert service.stop(timeout=0.5) == -signal.SIGKILL
+
+        assert not service.running
+        assert "stubborn: serving" in service.logs()
+    finally:
+        service.kill()

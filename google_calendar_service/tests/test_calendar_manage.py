@@ -271,3 +271,29 @@ async def _user_once(
     if browser.email not in _CONNECTED:
         _CONNECTED[browser.email] = await _connected(api, browser, rest, google)
     return _CONNECTED[browser.email]
+
+
+async def test_times_sent_as_null_are_left_as_they_are(
+    api: httpx.AsyncClient, browser: Browser, rest: RestClient, google: GoogleStandIn
+) -> None:
+    """A client that sends every field, the unchanged ones as null: only the name changes."""
+    user = await _connected(api, browser, rest, google)
+    [event] = google.state.seed(
+        browser.email, [_timed("Dentist", "2025-06-03T10:00", "2025-06-03T10:45")]
+    )
+
+    answer = await api.patch(
+        f"/events/{user.id}/{event['id']}",
+        params={"calendar_id": browser.email},
+        json={"summary": "Dentist (Dr. Weiss)", "start": None, "end": None, "attendees": None},
+    )
+
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["summary"] == "Dentist (Dr. Weiss)"
+    assert (body["start"], body["end"]) == (
+        "2025-06-03T10:00:00+02:00",
+        "2025-06-03T10:45:00+02:00",
+    )
+    stored = google.state.calendar(browser.email).events[event["id"]]
+    assert stored["start"]["dateTime"].startswith("2025-06-03T10:00")

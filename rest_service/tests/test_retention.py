@@ -13,6 +13,7 @@ from datetime import timedelta
 import httpx
 import pytest
 from sqlalchemy import select, update
+from structlog.testing import capture_logs
 
 from ops.infra import free_port
 from ops.processes import Stack
@@ -192,3 +193,34 @@ async def test_two_rest_service_processes_delete_old_history_once(
     assert sorted(runs) == [0, 1], runs
     counted = re.findall(r"^smart_assistant_history_retention_deleted_total (\S+)$", metrics, re.M)
     assert sorted(float(c) for c in counted)[-1] >= 3, counted
+
+
+async def test_the_loop_outlives_a_database_outage_and_tries_again(settings: Settings) -> None:
+    """A background loop that died on the first outage would never delete anything again
+    (until a restart): each failure is logged, and the next try comes."""
+    down = settings.model_copy(
+        update={
+            "history_retention_days": 30,
+            "history_retention_interval_seconds": 24,  # a try a second
+            "async_database_url": f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/x",
+        }
+    )
+    broken = AppState.create(down)
+    try:
+        with capture_logs() as logs:
+            task = start_retention(broken)
+            assert task is not None
+
+            async def failed_twice() -> bool:
+                failures = [e for e in logs if e["event"] == "history_retention_failed"]
+                return len(failures) >= 2
+
+            await until(failed_twice, 20, "two failed tries, the second after the first")
+            assert not task.done()
+            await stop_retention(task)
+        assert {e.get("error") for e in logs if e["event"] == "history_retention_failed"} <= {
+            "OSError",
+            "ConnectionRefusedError",
+        }
+    finally:
+        await broken.close()

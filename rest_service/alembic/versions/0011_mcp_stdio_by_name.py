@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
+from alembic.util import CommandError
 
 revision: str = "0011"
 down_revision: str | None = "0010"
@@ -32,6 +33,11 @@ _COMMAND_KEYS = ("command", "args", "env", "cwd")
 
 
 def upgrade() -> None:
+    if context.is_offline_mode():  # the rows are read to be rewritten: no script can do that
+        raise CommandError(
+            "migration 0011 cannot be run offline (--sql): it reads each mcp tool's stored "
+            "command to move it; run it against the database (./manage.py upgrade)"
+        )
     conn = op.get_bind()
     rows = conn.execute(
         sa.text(
