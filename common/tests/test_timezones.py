@@ -286,3 +286,21 @@ async def test_moscow_time_plus_hours_is_that_offset_or_refused_naming_it(
     else:
         assert -12 <= offset <= 14
         assert ZoneInfo(found.name).utcoffset(datetime(2026, 1, 1)) == timedelta(hours=offset)
+
+
+async def test_places_without_a_zone_are_left_out_of_the_search() -> None:
+    """Open-Meteo's results may lack a zone (or a name): such a place cannot set a zone."""
+    results = [
+        {"name": "Nowhere Station", "country": "Antarctica"},
+        {"timezone": "Europe/Paris"},
+        "not a place",
+        {"name": "Paris", "timezone": "Europe/Paris", "country": "France", "population": 2138551},
+    ]
+
+    def search(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"results": results})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(search)) as http:
+        geocoder = OpenMeteoGeocoder(http, "http://geo.test/v1/search", "http://geo.test/", 2)
+        [place] = await geocoder.search("Paris")
+    assert (place.name, place.timezone, place.population) == ("Paris", "Europe/Paris", 2138551)
