@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import redis.asyncio as aioredis
@@ -22,6 +26,7 @@ from common.queue import (
     StreamPublisher,
     read_fields,
 )
+from common.redis_connection import create_redis
 from common.tests.test_queue import (
     FAST,
     STREAM,
@@ -31,6 +36,7 @@ from common.tests.test_queue import (
     message,
     running,
 )
+from tests.tcp_proxy import TcpProxy
 from tests.waiting import until
 
 
@@ -281,3 +287,76 @@ def test_fields_a_decoding_client_gives_are_read_as_they_are() -> None:
 
 async def _has(count: object, n: int) -> bool:
     return await count == n  # type: ignore[misc]
+
+
+@asynccontextmanager
+async def through_a_proxy(redis_url: str) -> AsyncIterator[tuple[TcpProxy, aioredis.Redis]]:
+    """A worker's Redis client (its own retries and all) reaching this test's Redis through a
+    proxy the test can cut."""
+    target = urlsplit(redis_url)
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 6379)
+    await proxy.start()
+    client = create_redis(f"redis://127.0.0.1:{proxy.port}{target.path}")
+    try:
+        yield proxy, client
+    finally:
+        await proxy.stop()
+        await client.aclose()
+
+
+def logged(logs: list[dict[str, Any]], event: str) -> bool:
+    return any(e["event"] == event for e in list(logs))
+
+
+async def test_redis_gone_under_an_idle_consumer_is_waited_out_and_reading_goes_on(
+    redis, names, redis_url: str
+) -> None:
+    gate = Gate()
+    async with through_a_proxy(redis_url) as (proxy, client):
+        with capture_logs() as logs:
+            async with running(in_process(client, names, gate.handle)):
+                await StreamPublisher(redis, names).publish(STREAM, message(12, "before"))
+                await until(lambda: gate.seen == ["before"], 10, "the consumer reading")
+                await proxy.stop()
+                await until(lambda: logged(logs, "queue_read_failed"), 30, "a read failed")
+                await proxy.start()
+                await StreamPublisher(redis, names).publish(STREAM, message(12, "after"))
+                await until(
+                    lambda: gate.seen == ["before", "after"], 30, "the entry after the outage"
+                )
+                await until(lambda: settled(redis, names), 10, "the entry acknowledged")
+    assert await dead_letters(redis, names) == []
+
+
+async def test_a_shutdown_while_redis_is_gone_at_a_finish_stops_and_loses_nothing(
+    redis, names, redis_url: str
+) -> None:
+    """Handled, then Redis went away before the entry was acknowledged: the finish is retried
+    until a shutdown comes, which ends it at once. The entry stays pending (no done record
+    was written), so the next consumer handles it: at least once, never lost."""
+    async with through_a_proxy(redis_url) as (proxy, client):
+        cut = asyncio.Event()
+
+        async def handle_then_lose_redis(msg: OutgoingMessage) -> None:
+            await proxy.stop()
+            cut.set()
+
+        first = in_process(client, names, handle_then_lose_redis)
+        await first.ensure_group()
+        msg = message(13, "once")
+        await StreamPublisher(redis, names).publish(STREAM, msg)
+        with capture_logs() as logs:
+            reading = asyncio.create_task(first.run())
+            await cut.wait()
+            await until(lambda: logged(logs, "queue_finish_retried"), 30, "the finish retried")
+            first.stop()
+            await asyncio.wait_for(reading, 30)
+            await first.drain(2.0)  # Redis still gone: nothing handed back, and it says so
+        assert logged(logs, "queue_hand_back_failed")
+        await proxy.start()
+    assert not await redis.exists(names.done(STREAM, str(msg.message_id)))
+    after = Gate()
+    async with running(in_process(redis, names, after.handle)):
+        await until(lambda: after.seen == ["once"], 20, "the next consumer handles it")
+        await until(lambda: settled(redis, names), 10, "the entry acknowledged")
+    assert await dead_letters(redis, names) == []
