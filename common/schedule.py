@@ -27,8 +27,10 @@ from zoneinfo import ZoneInfo
 
 from common.timezones import known_zone
 
-#: How far ahead or back an occurrence is looked for (covers Feb 29 on a given weekday).
-_SEARCH_DAYS = 366 * 28
+#: How far ahead or back an occurrence is looked for: Feb 29 on a given weekday comes every
+#: 28 years, but across a century year that is not a leap year (2100) only after 40
+#: (2088, 2128).
+_SEARCH_DAYS = 366 * 40
 #: More than any backward change of a zone's UTC offset since 1970 (the largest in tzdata is
 #: Antarctica/Vostok's 7 hours in 1994; autumn changes are an hour).
 _MAX_SHIFT = timedelta(hours=8)
