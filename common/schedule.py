@@ -189,7 +189,9 @@ class CronSchedule:
                     return fire
         except OverflowError as exc:
             raise InvalidSchedule(f"no fire after {instant.isoformat()} before year 10000") from exc
-        raise InvalidSchedule(f"{self.expression!r} never fires")
+        raise InvalidSchedule(  # pragma: no cover: a parsed schedule fires within _SEARCH_DAYS
+            f"{self.expression!r} never fires"
+        )
 
     def last_at_or_before(self, instant: datetime) -> datetime | None:
         """The latest fire at or before `instant` (aware), in UTC, or None if there is none.
