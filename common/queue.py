@@ -257,11 +257,6 @@ return #ids
 )
 
 
-def _pad(entry_id: str) -> str:
-    ms, seq = entry_id.split("-")
-    return f"{ms.zfill(20)}-{seq.zfill(20)}"
-
-
 def _unpad(member: str) -> str:
     """The entry id of a backlog member `<chat>|<padded id>`."""
     ms, seq = member.rpartition("|")[2].split("-")

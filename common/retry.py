@@ -122,7 +122,7 @@ def retry_after(ending: object) -> float | None:
 
 def _ending(state: RetryCallState) -> object:
     outcome = state.outcome
-    if outcome is None:
+    if outcome is None:  # pragma: no cover: tenacity waits and logs only after an attempt ended
         return None
     return outcome.exception() if outcome.failed else outcome.result()
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 import redis.asyncio as aioredis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from common.blobs import BlobStore
+from common.blobs import BlobBudget, BlobStore
 from common.names import Names
 
 
@@ -66,3 +67,45 @@ async def test_a_blob_read_in_chunks_is_the_blob(
     assert await store.size(key) == size
     await store.delete(key)
     assert [part async for part in store.chunks(key, chunk)] == [] and await store.size(key) == 0
+
+
+async def test_keys_from_outside_have_no_size_and_no_chunks(
+    redis: aioredis.Redis, names: Names
+) -> None:
+    store = BlobStore(redis, names)
+    offset = names.key("tg_bot:offset:1")
+    await redis.set(offset, b"a secret of 26 characters!")
+    assert await store.size(offset) == 0
+    assert [part async for part in store.chunks(offset)] == []
+
+
+async def test_a_client_that_decodes_answers_still_reads_bytes(
+    redis_url: str, names: Names
+) -> None:
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        store = BlobStore(client, names)
+        key = await store.put("привет".encode())
+        assert await store.get(key) == "привет".encode()
+    finally:
+        await client.aclose()
+
+
+async def test_a_write_refused_for_another_reason_than_memory_is_raised_and_unbooked(
+    redis: aioredis.Redis, names: Names
+) -> None:
+    store = BlobStore(redis, names, ttl_seconds=0)  # Redis refuses an expiry of 0
+    with pytest.raises(aioredis.ResponseError, match="expire"):
+        await store.put(b"voice", "refused", owner="ann")
+    assert not await redis.exists(names.blob("refused"))
+    assert await store.usage("ann") == 0
+
+
+async def test_damaged_budget_books_refuse_the_file_instead_of_ignoring_the_budget(
+    redis: aioredis.Redis, names: Names
+) -> None:
+    await redis.set(names.blob_budget("owners"), b"not a hash")
+    store = BlobStore(redis, names, budget=BlobBudget(per_user=1024))
+    with pytest.raises(aioredis.ResponseError, match="WRONGTYPE"):
+        await store.put(b"x" * 4096, "over", owner="ann")
+    assert not await redis.exists(names.blob("over"))

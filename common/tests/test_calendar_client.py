@@ -195,3 +195,16 @@ async def test_find_move_free_busy_calendars_delete(
     assert deleted.deleted
     with pytest.raises(NotFoundError):
         await calendar.update_event(user_id, "abcdef0123", made.calendar_id, {"summary": "x"})
+
+
+async def test_an_answer_of_another_shape_is_unavailable_naming_the_call() -> None:
+    """A 200 whose body is not the answer (another service behind the URL, a proxy's page in
+    JSON) is an outage of the calendar, not a crash in the caller."""
+
+    def elsewhere(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"status": "ok", "service": "something else"})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(elsewhere)) as http:
+        wrong = CalendarClient(http, "http://calendar.test", "token", timeout=2)
+        with pytest.raises(CalendarServiceUnavailable, match="GET /calendars/u1: unexpected"):
+            await wrong.calendars("u1")

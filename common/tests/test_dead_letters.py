@@ -13,6 +13,7 @@ import redis
 
 from common.dead_letters import (
     AmbiguousDeadLetter,
+    DeadLetterNotFound,
     NotReplayable,
     find_dead,
     list_dead,
@@ -75,3 +76,13 @@ def test_an_update_tg_bot_could_not_queue_is_listed_and_purged_but_not_replayed(
 
     assert purge(client, names) == 2
     assert list_dead(client, names) == []
+
+
+def test_a_stream_that_is_not_a_queue_is_refused_naming_the_queues(
+    client: redis.Redis, key_prefix: str
+) -> None:
+    names = Names(key_prefix)
+    _dead(client, names, TO_TELEGRAM, "to telegram")
+    with pytest.raises(DeadLetterNotFound, match=f"nope is not one of .*{TO_TELEGRAM}"):
+        find_dead(client, names, "1700000000000-0", "nope")
+    assert client.xlen(names.dead(TO_TELEGRAM)) == 1

@@ -119,3 +119,21 @@ async def test_counts_recorded_together_are_written_together_after_a_moment(
     assert {k.decode(): int(v) for k, v in day.items()} == {
         "1200:requests": 105, "1215:requests": 1, "1215:failed": 1,
     }  # fmt: skip
+
+
+async def test_fields_someone_else_wrote_into_a_day_are_not_counted(
+    redis: aioredis.Redis, names: Names
+) -> None:
+    stats = LlmStats(redis, names)
+    await stats.add(LlmCounts(requests=2, failed=1), NOON)
+    key = names.llm_stats(NOON.date().isoformat())
+    # Not a quarter's `HHMM:name`: a clock that is no time of day, one that is not four digits,
+    # no clock at all, and a name that is no count.
+    await redis.hset(
+        key,
+        mapping={"2599:requests": 7, "1275:failed": 7, "12:requests": 7, "x": 7, "1200:cost": 7},
+    )
+    whole_day = datetime.combine(NOON.date(), datetime.min.time(), UTC)
+    assert await stats.read(whole_day, whole_day + timedelta(days=1)) == LlmCounts(
+        requests=2, failed=1
+    )

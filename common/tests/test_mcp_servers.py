@@ -159,3 +159,14 @@ def test_a_wrong_entry_stops_the_service_at_start(
     monkeypatch.setenv("MCP_STDIO_SERVERS", json.dumps(value))
     with pytest.raises(ValidationError):
         McpSettings()
+
+
+def test_an_argument_with_a_nul_is_refused_naming_the_arguments(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    entry = {"command": "/usr/bin/mcp-files", "args": ["--root", "/srv\x00/etc"]}
+    monkeypatch.setenv("MCP_STDIO_SERVERS", json.dumps({"files": entry}))
+    with pytest.raises(ValidationError) as refused:
+        McpSettings()
+    [error] = refused.value.errors()
+    assert error["loc"][-1] == "args" and "no argument may contain NUL" in error["msg"]

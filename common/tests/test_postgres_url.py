@@ -24,6 +24,7 @@ from common.postgres_url import (
     PostgresUrlError,
     asyncpg_target,
     libpq_dsn,
+    parse,
     sync_url,
 )
 from common.tests.certificates import Authority
@@ -311,3 +312,41 @@ def test_bad_urls_get_one_clear_line(url: str, words: str) -> None:
         libpq_dsn(url)
         asyncpg_target(url)
     assert "\n" not in str(caught.value)
+
+
+def test_certificate_files_with_tls_disabled_are_refused(authority: Authority) -> None:
+    url = f"postgresql+asyncpg://u@h/db?sslmode=disable&sslrootcert={authority.cert_path}"
+    with pytest.raises(PostgresUrlError, match="sslmode=disable with certificate files"):
+        asyncpg_target(url)
+
+
+def test_the_system_root_certificates_verify_when_asked(
+    authority: Authority, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("PGSSLROOTCERT", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no root certificate of libpq's own
+    client = authority.issue("client3", "app")
+    url = (
+        "postgresql+asyncpg://u@h/db?sslmode=verify-full&sslrootcert=system"
+        f"&sslcert={client.cert}&sslkey={client.key}"
+    )
+    context = context_of(url)
+    assert context.check_hostname and context.verify_mode == ssl.CERT_REQUIRED
+
+
+def test_pgsslrootcert_names_the_root_when_the_url_does_not(
+    authority: Authority, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PGSSLROOTCERT", str(authority.cert_path))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    client = authority.issue("client4", "app")
+    url = f"postgresql+asyncpg://u@h/db?sslmode=verify-ca&sslcert={client.cert}&sslkey={client.key}"
+    context = context_of(url)
+    assert not context.check_hostname and context.verify_mode == ssl.CERT_REQUIRED
+    assert context.cert_store_stats()["x509_ca"] == 1  # that one authority, and only it
+
+
+def test_the_database_is_the_path_of_the_url() -> None:
+    assert parse("postgresql+asyncpg://u:p@db.example:6432/assistant?sslmode=require").database == (
+        "assistant"
+    )

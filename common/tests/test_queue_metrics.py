@@ -14,6 +14,7 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 from prometheus_client import REGISTRY
+from structlog.testing import capture_logs
 
 from common.messages import OutgoingMessage
 from common.names import (
@@ -202,3 +203,31 @@ async def test_metrics_answer_while_redis_is_down(key_prefix: str, down: str) ->
             else:
                 await until(lambda: refresh_failures() > failed, 20, "a refresh failed")
                 assert_gauges_answered(await scrape(settings.port))
+
+
+async def test_a_refusal_other_than_no_group_fails_the_refresh_instead_of_reading_zero(
+    redis: aioredis.Redis, redis_url: str, names: Names
+) -> None:
+    """A Redis user whose ACL allows XLEN but not XPENDING: the pending gauge must not read
+    0 (nothing waiting) when Redis said nothing about it. The refresh fails and is counted."""
+    await fill(redis, names, TO_SECRETARY, ASSISTANT_GROUP)
+    user, password = f"gauges-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    await redis.acl_setuser(
+        user,
+        enabled=True,
+        passwords=[f"+{password}"],
+        keys=["*"],
+        commands=["+ping", "+hello", "+client", "+xlen"],
+    )
+    try:
+        limited = aioredis.Redis.from_url(redis_url, username=user, password=password)
+        gauges = QueueGauges(limited, names, CONSUMED["assistant"])
+        failures = refresh_failures()
+        with capture_logs() as logs:
+            assert not await gauges.refresh()
+        assert refresh_failures() == failures + 1
+        [warning] = [e for e in logs if e["event"] == "queue_metrics_unavailable"]
+        assert "NoPermissionError" in warning["error"] and "xpending" in warning["error"].lower()
+        await limited.aclose()
+    finally:
+        await redis.acl_deluser(user)

@@ -9,10 +9,13 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 from pydantic import ValidationError
+from redis.asyncio.connection import SSLConnection
+from redis.connection import SSLConnection as SyncSSLConnection
 
 from common.messages import OutgoingMessage
 from common.names import Names
@@ -21,6 +24,7 @@ from common.redis_connection import (
     RedisTopologyError,
     create_redis,
     create_redis_for,
+    create_sync_redis,
     parse_sentinels,
 )
 from common.settings import ServiceSettings, settings_problems
@@ -248,3 +252,19 @@ async def test_a_consumer_whose_chat_lock_expired_stops_driving_the_chat(
     assert [text for text, _holder in handled] == ["first", "second"]
     # Not while the other holder had the lock: "second" under this consumer's own lock.
     assert handled[1][1] not in (None, b"another consumer")
+
+
+@pytest.mark.parametrize("synchronous", [False, True], ids=["worker", "operator"])
+def test_a_rediss_url_behind_sentinels_reaches_the_master_over_tls(synchronous: bool) -> None:
+    """The URL's scheme asks for TLS; its host is ignored (the sentinels name the master),
+    its password and database are kept."""
+    url, sentinels = "rediss://:s3cret@ignored.invalid:6380/4", "127.0.0.1:26379"
+    if synchronous:
+        client: Any = create_sync_redis(url, sentinels=sentinels, sentinel_master="cache")
+    else:
+        client = create_redis(url, sentinels=sentinels, sentinel_master="cache")
+    pool = client.connection_pool
+    assert issubclass(pool.connection_class, (SSLConnection, SyncSSLConnection))
+    assert pool.service_name == "cache"
+    assert (pool.connection_kwargs["password"], pool.connection_kwargs["db"]) == ("s3cret", 4)
+    assert "host" not in pool.connection_kwargs

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import httpx
 import pytest
@@ -158,3 +160,11 @@ async def test_a_floor_keeps_that_share_of_every_wait() -> None:
     assert len(slept) == 3
     ceilings = [0.1, 0.15, 0.15]
     assert all(c / 2 <= wait <= c for wait, c in zip(slept, ceilings, strict=True)), slept
+
+
+def test_a_retry_after_date_of_an_unknown_zone_is_read_as_utc() -> None:
+    """RFC 5322's `-0000`: UTC, the sender's zone unknown (parsed without a zone)."""
+    later = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=10)
+    value = format_datetime(later.replace(tzinfo=None)).rsplit(" ", 1)[0] + " -0000"
+    asked = retry_after(httpx.Response(429, headers={"Retry-After": value}))
+    assert asked is not None and 540 < asked <= 600

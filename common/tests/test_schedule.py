@@ -122,6 +122,19 @@ def test_leap_day_waits_for_a_leap_year() -> None:
     assert walls(fires("0 8 29 2 *", BERLIN, datetime(2026, 3, 1), 1)) == ["Tue 2028-02-29 08:00"]
 
 
+def test_a_leap_day_on_a_weekday_is_found_across_a_century_that_is_not_leap() -> None:
+    """29 February on a Sunday (`*/7` is every Sunday and, starting with `*`, leaves the day
+    of the month in charge): 2088, then 2128 -- 40 years, as 2100 is no leap year. Not
+    "never fires", and the last fire before 2128 is the one of 2088."""
+    schedule = CronSchedule.parse("0 0 29 2 */7", ZoneInfo("UTC"))
+    assert schedule.next_after(datetime(2089, 3, 1, tzinfo=UTC)) == datetime(
+        2128, 2, 29, tzinfo=UTC
+    )
+    assert schedule.last_at_or_before(datetime(2128, 2, 28, tzinfo=UTC)) == datetime(
+        2088, 2, 29, tzinfo=UTC
+    )
+
+
 def test_last_at_or_before_is_the_latest_past_fire() -> None:
     schedule = CronSchedule.parse("0 9 * * 1-5", BERLIN)
     saturday_noon = datetime(2025, 3, 29, 12, tzinfo=BERLIN)

@@ -3,6 +3,8 @@ Russian through the Open-Meteo stand-in, and a clear refusal for anything else."
 
 from __future__ import annotations
 
+import sys
+import zoneinfo
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +24,7 @@ from common.timezones import (
     TimezoneLookupUnavailable,
     UnknownTimezone,
     UnsupportedOffset,
+    _canonical_zones,
     format_offset,
     known_zone,
     resolve_timezone,
@@ -286,3 +289,44 @@ async def test_moscow_time_plus_hours_is_that_offset_or_refused_naming_it(
     else:
         assert -12 <= offset <= 14
         assert ZoneInfo(found.name).utcoffset(datetime(2026, 1, 1)) == timedelta(hours=offset)
+
+
+async def test_places_without_a_zone_are_left_out_of_the_search() -> None:
+    """Open-Meteo's results may lack a zone (or a name): such a place cannot set a zone."""
+    results = [
+        {"name": "Nowhere Station", "country": "Antarctica"},
+        {"timezone": "Europe/Paris"},
+        "not a place",
+        {"name": "Paris", "timezone": "Europe/Paris", "country": "France", "population": 2138551},
+    ]
+
+    def search(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"results": results})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(search)) as http:
+        geocoder = OpenMeteoGeocoder(http, "http://geo.test/v1/search", "http://geo.test/", 2)
+        [place] = await geocoder.search("Paris")
+    assert (place.name, place.timezone, place.population) == ("Paris", "Europe/Paris", 2138551)
+
+
+def test_without_the_tzdata_package_the_zone_path_names_the_canonical_zones(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A host without the tzdata wheel: zone.tab is read from the first folder of the zone
+    path that has one; none anywhere means no zone is preferred over its links."""
+    monkeypatch.setitem(sys.modules, "tzdata", None)
+    monkeypatch.setitem(sys.modules, "tzdata.zoneinfo", None)
+    empty, system = tmp_path / "empty", tmp_path / "system"
+    empty.mkdir()
+    system.mkdir()
+    (system / "zone.tab").write_text(
+        "# country\tcoordinates\tTZ\tcomments\n"
+        "TR\t+4101+02858\tEurope/Istanbul\n"
+        "JP\t+353916+1394441\tAsia/Tokyo\n"
+        "short line\n",
+        "utf-8",
+    )
+    monkeypatch.setattr(zoneinfo, "TZPATH", (str(empty), str(system)))
+    assert _canonical_zones() == {"Europe/Istanbul", "Asia/Tokyo"}
+    monkeypatch.setattr(zoneinfo, "TZPATH", (str(empty),))
+    assert _canonical_zones() == frozenset()

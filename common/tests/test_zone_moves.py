@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from common.rest_client import RestClient
+from common.tests.test_rest_client import ScriptedServer, server
 from common.wire import CronJob
-from common.zone_moves import same_clock_time
+from common.zone_moves import move_reminders, same_clock_time
+
+__all__ = ["server"]  # the scripted rest_service, a fixture
 
 
 def _job(run_at: str | None, zone: str) -> CronJob:
@@ -55,3 +59,28 @@ def test_a_repeated_autumn_time_moves_to_its_first_occurrence() -> None:
 
 def test_a_recurring_job_has_no_instant_to_move() -> None:
     assert same_clock_time(_job(None, "UTC"), "Asia/Tokyo") is None
+
+
+async def test_a_move_skips_what_has_passed_and_what_rest_service_refuses(
+    server: tuple[ScriptedServer, str],
+) -> None:
+    """Three assumed-UTC reminders moved to Tokyo (9 hours ahead): one whose 09:00-in-Tokyo has
+    already passed is left as it was without asking rest_service; one rest_service refuses
+    (it fired or was cancelled meanwhile) is left too; the third is moved."""
+    scripted, url = server
+    soon = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2)
+    later = soon + timedelta(days=2)
+    passed = _one_off(soon.isoformat(), "UTC")  # in Tokyo at that clock time: 7 hours ago
+    refused = _one_off(later.isoformat(), "UTC")
+    moved = _one_off((later + timedelta(hours=1)).isoformat(), "UTC")
+    answer = moved.model_dump(mode="json") | {"timezone": "Asia/Tokyo", "timezone_assumed": False}
+    scripted.replies = [
+        (409, {"error": "conflict", "detail": "the job is not active", "fields": []}),
+        (200, answer),
+    ]
+    async with RestClient(url, "tok") as rest:
+        report = await move_reminders(rest, [passed, refused, moved], "Asia/Tokyo")
+    assert [job.id for job in report.passed] == [passed.id, refused.id]
+    assert [(job.id, job.timezone) for job in report.moved] == [(moved.id, "Asia/Tokyo")]
+    asked = [request.path for request in scripted.seen]
+    assert asked == [f"/api/cron-jobs/{refused.id}", f"/api/cron-jobs/{moved.id}"]
