@@ -525,3 +525,20 @@ async def test_media_over_the_message_limit_is_told_to_slow_down_and_not_fetched
     assert "faster than I can read them" in slow_down
     assert len(await incoming(redis, names)) == 1
     assert len(telegram.files.downloads) == 1
+
+
+async def test_a_file_whose_details_are_not_numbers_gets_a_polite_answer_and_no_download(
+    run_bot, telegram, redis, names, rest_url
+) -> None:
+    mia, boris = someone(), someone()
+    voice = voice_of(telegram, mia, b"OggS-odd")
+    voice["message"]["voice"]["file_size"] = "lots"
+    photo = photo_of(telegram, build.private_chat(boris), boris, b"\xff\xd8\xff odd")
+    photo["message"]["photo"][-1]["width"] = "wide"
+    async with run_bot():
+        telegram.inject(voice)
+        telegram.inject(photo)
+        assert "couldn't open" in await answer_to(telegram, mia["id"])
+        assert "couldn't open" in await answer_to(telegram, boris["id"])
+    assert await incoming(redis, names) == []
+    assert telegram.files.downloads == []
