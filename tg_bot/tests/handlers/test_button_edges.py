@@ -7,16 +7,26 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from common.buttons import ButtonAction, ButtonData, fired_reminder_buttons
+from common.errors import NotFoundError
 from common.rest_client import RestClient
 from common.wire import CronJobStatus, CronJobType, User
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
 from tests.reminders import MakeReminder
 from tg_bot.src.handlers.base import Services
+from tg_bot.src.handlers.commands import Reply
 from tg_bot.src.i18n import CATALOGUE
 from tg_bot.tests.handlers import test_buttons
-from tg_bot.tests.handlers.test_buttons import Tapper, answered, tapper_for, the_edit
+from tg_bot.tests.handlers.test_buttons import (
+    Tapper,
+    ann_and_bob,
+    answered,
+    tapper_for,
+    the_edit,
+)
 
 #: The real handlers' services, as the buttons' tests make them.
 services = test_buttons.services
@@ -96,3 +106,22 @@ async def test_a_briefings_cancel_for_a_briefing_that_never_was_says_it_is_gone(
         outcome = await ann.tap(query)
         assert outcome.replies == []
         assert answered(telegram, query) == [CATALOGUE.text("en", "briefings.gone_notice")]
+
+
+async def test_no_under_someone_elses_forget_question_keeps_it_pending(
+    services: Services, rest: RestClient, telegram: TelegramStandIn
+) -> None:
+    """Bob's No does not answer Ann's question: her Yes still forgets her."""
+    ann, bob = ann_and_bob(services)
+    question = await ann.command("/forget")
+    assert isinstance(question, Reply)
+    [[yes, no]] = question.buttons
+
+    bobs = bob.query(no.data, 63, question.text)
+    assert (await bob.tap(bobs)).replies == []
+    assert answered(telegram, bobs) == [CATALOGUE.text("en", "button.not_yours")]
+
+    done = await ann.press(yes, 64)
+    assert the_edit(done, 64).text == CATALOGUE.text("en", "forget.done")
+    with pytest.raises(NotFoundError):
+        await rest.get_user_by_telegram(ann.sender["id"])
