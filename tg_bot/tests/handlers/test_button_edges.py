@@ -15,7 +15,9 @@ from common.rest_client import RestClient
 from common.wire import CronJobStatus, CronJobType, User
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
+from sandbox.telegram_html import parse_html
 from tests.reminders import MakeReminder
+from tg_bot.src.domain.formatting import MarkdownRenderer
 from tg_bot.src.handlers.base import Services
 from tg_bot.src.handlers.commands import Reply
 from tg_bot.src.i18n import CATALOGUE
@@ -125,3 +127,33 @@ async def test_no_under_someone_elses_forget_question_keeps_it_pending(
     assert the_edit(done, 64).text == CATALOGUE.text("en", "forget.done")
     with pytest.raises(NotFoundError):
         await rest.get_user_by_telegram(ann.sender["id"])
+
+
+async def test_done_under_a_cancelled_reminder_says_it_is_gone_and_changes_nothing(
+    services: Services, user: User, make_reminder: MakeReminder, rest: RestClient
+) -> None:
+    job = await make_reminder("nap", due_in=-1)
+    await rest.update_cron_job(job.id, status=CronJobStatus.cancelled)
+    [_snoozes, [done]] = fired_reminder_buttons(job.id, "en")
+
+    outcome = await tapper_for(services, user).press(done, 92, "⏰ nap")
+
+    assert the_edit(outcome, 92).text == "⏰ nap\n\n" + CATALOGUE.text("en", "reminders.gone_mark")
+    assert (await rest.get_cron_job(job.id)).status == CronJobStatus.cancelled
+
+
+async def test_a_reminder_set_in_another_zone_is_listed_with_that_zone(
+    services: Services, user: User, make_reminder: MakeReminder, rest: RestClient
+) -> None:
+    """Its clock time is the zone it was set in, not the user's: the list says which."""
+    await rest.update_user(str(user.id), timezone="Europe/Berlin")
+    await make_reminder("call Kenji", due_in=7200, timezone="Asia/Tokyo")
+    await make_reminder("water the plants", due_in=3600, timezone="Europe/Berlin")
+
+    listing = await tapper_for(services, user).command("/reminders")
+
+    assert isinstance(listing, Reply)
+    seen = parse_html(MarkdownRenderer().render(listing.text)).text.splitlines()
+    [kenji] = [line for line in seen if "call Kenji" in line]
+    [plants] = [line for line in seen if "water the plants" in line]
+    assert "(Asia/Tokyo)" in kenji and "(" not in plants
