@@ -48,3 +48,35 @@ def test_a_one_letter_secret_stops_the_start_with_one_line(
     assert stopped.value.code == 2
     [line] = capsys.readouterr().err.splitlines()
     assert line.startswith("invalid settings: TELEGRAM_WEBHOOK_SECRET: 32-256 characters"), line
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [
+        ("TELEGRAM_WEBHOOK_PATH", "telegram/webhook", "TELEGRAM_WEBHOOK_PATH: must start with /"),
+        ("ALLOWED_TELEGRAM_IDS", "12345, anna", "ALLOWED_TELEGRAM_IDS: not a Telegram user id"),
+    ],
+)
+def test_a_webhook_path_without_its_slash_or_a_name_among_the_ids_stops_the_start(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    value: str,
+    said: str,
+) -> None:
+    """Both would fail later and quietly: a webhook nobody can reach, an allow-list that
+    lets the wrong people in or no one at all."""
+    monkeypatch.setenv("ENVIRONMENT", "test")
+    monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SMART_ASSISTANT_ENV_FILE", "")
+    with pytest.raises(SystemExit) as stopped:
+        load_settings(Settings)
+    assert stopped.value.code == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"invalid settings: {said}"), line
+
+
+def test_ids_may_be_separated_by_semicolons_and_be_negative() -> None:
+    allowed = "12345; -1001234, 67"
+    settings = Settings(environment="test", allowed_telegram_ids=allowed, _env_file=None)
+    assert settings.allowed_telegram_ids == allowed

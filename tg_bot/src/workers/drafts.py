@@ -143,9 +143,12 @@ class DraftsWorker:
 
     async def run(self) -> None:
         """Read until `stop()`, then let the drafts being shown finish."""
-        await self._ensure_group()
+        grouped = False
         while not self._stopping.is_set():
             try:
+                if not grouped:  # Redis may be down at start: made once it answers
+                    await self._ensure_group()
+                    grouped = True
                 await self._read_once()
             except (aioredis.ConnectionError, aioredis.TimeoutError, OSError) as exc:
                 log.warning("drafts_read_failed", error=str(exc)[:200])

@@ -105,6 +105,9 @@ CASES = [
     (200, b"not json", TelegramError),
     (200, b'{"ok": false}', TelegramError),
     (200, b'{"ok": true}', TelegramError),  # no result: PTB would raise a KeyError
+    # A flag where a number belongs is no number: the HTTP status decides, no chat moved.
+    (400, envelope(True, "Bad Request: odd"), TelegramBadRequest),
+    (400, envelope(400, "Bad Request: odd", migrate_to_chat_id=True), TelegramBadRequest),
 ]  # fmt: skip
 
 
@@ -232,6 +235,8 @@ def result(value: object) -> bytes:
 
 ODD_RESULTS = [
     ("getMe", lambda c: c.get_me(), result([1, 2])),
+    ("getMe", lambda c: c.get_me(), result(None)),
+    ("getWebhookInfo", lambda c: c.get_webhook_info(), result(None)),
     ("getUpdates", lambda c: c.get_updates(None, 0, 100, ["message"]), result({"a": 1})),
     ("getUpdates", lambda c: c.get_updates(None, 0, 100, ["message"]), result([{"a": 1}])),
     ("getUpdates", lambda c: c.get_updates(None, 0, 100, ["message"]),

@@ -9,6 +9,7 @@ import pytest
 from sandbox.telegram_api import TelegramStandIn
 from tg_bot.src.clients.errors import TelegramNetworkError
 from tg_bot.src.clients.telegram import TelegramClient
+from tg_bot.src.clients.transport import AiohttpRequest
 
 
 async def test_a_call_slower_than_the_timeout_ends_at_the_timeout(telegram) -> None:
@@ -41,3 +42,14 @@ async def test_calls_beyond_the_pool_wait_for_a_connection(telegram: TelegramSta
         await asyncio.gather(*(c.send_chat_action(chat) for chat in range(6)))
     assert max(in_flight) == 2, in_flight
     assert [telegram.actions_in(chat)[0].action for chat in range(6)] == ["typing"] * 6
+
+
+async def test_the_request_layer_refuses_to_call_after_shutdown(telegram: TelegramStandIn) -> None:
+    """A call racing the client's shutdown fails saying so; it does not open a session
+    nobody would close."""
+    request = AiohttpRequest(connections=2, timeout=1.0, media_write_timeout=5.0)
+    await request.initialize()
+    await request.shutdown()
+    with pytest.raises(RuntimeError, match="after shutdown"):
+        await request.do_request(f"{telegram.url}/bot{telegram.token}/getMe", "POST")
+    assert "getMe" not in telegram.calls

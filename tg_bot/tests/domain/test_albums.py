@@ -115,3 +115,22 @@ async def test_a_part_added_after_a_flush_read_it_waits_for_the_next_flush(redis
     await until(lambda: album_due(redis, names), 5, "the album due")
     [flushed] = await albums.flush_due()
     assert flushed.parts == 2
+
+
+async def test_an_album_whose_parts_expired_unflushed_is_dropped_and_queues_nothing(
+    redis, names
+) -> None:
+    """Every process down past the parts' lifetime: the album left on the schedule is taken
+    off it, and no empty message goes to the assistant."""
+    albums = AlbumStore(redis, names, wait_seconds=0.2, typing_ttl_seconds=60, ttl_seconds=1)
+    assert await albums.add(part(900, 1, "lost?"), "g9")
+    key = names.album(CHAT, "g9")
+
+    async def expired() -> bool:
+        return not await redis.exists(key)
+
+    await until(expired, 10, "the album's parts expired")
+    await until(lambda: album_due(redis, names), 5, "the album due")
+    assert await albums.flush_due() == []
+    assert await redis.zscore(names.albums_due, key) is None
+    assert await incoming(redis, names) == []

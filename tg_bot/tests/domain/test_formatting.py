@@ -105,3 +105,13 @@ def test_words_after_a_fence_language_and_links_telegram_cannot_open_stay_readab
         "docs (/docs) and site (www.example.com)"
     )
     assert shown(render.render("[1]: https://example.com")) == "[1]: https://example.com"
+
+
+def test_a_link_without_words_shows_its_address(render) -> None:
+    markup = render.render("see [](https://example.com/x) and [](docs/page)")
+    assert markup == 'see <a href="https://example.com/x">https://example.com/x</a> and docs/page'
+
+
+def test_an_image_alt_text_over_two_lines_reads_as_one(render) -> None:
+    markup = render.render("![a red\nball](https://example.com/b.png)")
+    assert markup == '<a href="https://example.com/b.png">a red ball</a>'

@@ -94,3 +94,18 @@ def test_entities_are_never_cut_through() -> None:
 def test_a_short_answer_is_one_part_as_it_is() -> None:
     assert split_html("<b>hi</b> there", 4096) == ["<b>hi</b> there"]
     assert split_html("   ", 4096) == []
+
+
+def test_trailing_blanks_after_the_last_cut_make_no_empty_part() -> None:
+    parts = split_html("word " * 30 + " " * 40 + "\n\n" + " " * 30, 40)
+    assert parts and all(part.strip() for part in parts)
+    assert " ".join(p.strip() for p in parts).split() == ["word"] * 30
+
+
+def test_a_tag_longer_than_the_limit_is_kept_whole_and_the_split_ends() -> None:
+    """Nothing can be cut inside a tag: one longer than a part is a part of its own, never
+    lost, never a split that does not end (at 4096 it takes a link address that long)."""
+    link = '<a href="https://example.com/' + "h" * 100 + '">x</a>'
+    parts = split_html(f"{link} after", 40)
+    assert "".join(parts).replace(" ", "") == f"{link}after".replace(" ", "")
+    assert parse_html(parts[0]).text == "x"

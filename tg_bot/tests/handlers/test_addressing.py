@@ -77,3 +77,18 @@ def test_parse_command_drops_the_bot_name_and_keeps_arguments() -> None:
     assert call is not None
     assert (call.name, call.args, call.bot_username) == ("timezone", "Europe/Berlin", "helper_bot")
     assert parse_command("not /a command") is None
+
+
+def test_links_and_formatting_are_no_mention() -> None:
+    """Entities of other kinds (a link, bold text) neither address the bot nor are cut out."""
+    text = "see https://example.com/helper_bot, it is *bold*"
+    update = build.group_text(GROUP, ANNA, text)
+    update["message"]["entities"] = [
+        {"type": "url", "offset": 4, "length": 30},
+        {"type": "bold", "offset": 42, "length": 6},
+    ]
+    assert addressed_text(message(update), BOT_ID, BOT) is None
+
+    mentioned = build.group_text(GROUP, ANNA, f"@helper_bot {text}")
+    mentioned["message"]["entities"].append({"type": "url", "offset": 16, "length": 30})
+    assert addressed_text(message(mentioned), BOT_ID, BOT) == text

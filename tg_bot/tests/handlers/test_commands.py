@@ -16,7 +16,9 @@ from sandbox import telegram_updates as build
 from sandbox.telegram_api import SentMessage, TelegramStandIn
 from sandbox.telegram_html import parse_html
 from tg_bot.src.domain.formatting import MarkdownRenderer
+from tg_bot.src.handlers.commands import Command
 from tg_bot.src.i18n import CATALOGUE, Markdown
+from tg_bot.src.main import default_commands
 from tg_bot.tests.conftest import incoming
 
 RENDER = MarkdownRenderer()
@@ -184,3 +186,13 @@ async def test_reminders_in_a_group_lists_only_those_set_in_that_group(
     assert "book the room" in in_group.text and "dentist" not in in_group.text
     assert no_second.text == shown("en", "reminders.no_such", number=2)
     assert "book the room" in in_private and "call the dentist" in in_private
+
+
+def test_a_command_name_registered_twice_is_refused_at_start() -> None:
+    """Two handlers for one command: which one answers would depend on the order."""
+    registry = default_commands()
+    help_command = registry.get("help")
+    assert help_command is not None
+    with pytest.raises(ValueError, match="/help is registered twice"):
+        registry.register(Command("help", help_command.handler))
+    assert registry.get("help") is help_command

@@ -141,3 +141,25 @@ async def test_forum_topic_messages_and_replies_stay_in_the_topic(
         replies = await telegram.wait_sent(2, forum["id"])
     assert message.message_thread_id == 77 and message.text == "weather?"
     assert sorted(r.message_thread_id or 0 for r in replies) == [0, 77]
+
+
+async def test_an_edit_whose_record_in_redis_is_unreadable_is_ignored_not_failed(
+    run_bot, telegram, redis, names, rest_url
+) -> None:
+    """The record of the last message is not JSON or lacks a field (written by another
+    version, damaged): the edit is ignored, as one of an older message would be."""
+    eda = someone()
+    original = said(eda, "first question")
+    async with run_bot():
+        telegram.inject(original)
+        [first] = await queued(redis, names, eda["id"], 1)
+        key = names.last_user_message(eda["id"], eda["id"])
+        for damaged in ("not json", '{"id": 1}'):
+            await redis.set(key, damaged)
+            edit_id = telegram.inject(edit_of(original, first.telegram_message_id, damaged))
+            await until(lambda: confirmed(redis, names, telegram, edit_id))  # noqa: B023
+        telegram.inject(said(eda, "later"))  # the edits' effects would have come before it
+        await queued(redis, names, eda["id"], 2)
+    texts = [m.text for m in await incoming(redis, names) if m.chat_id == eda["id"]]
+    assert texts == ["first question", "later"]
+    assert telegram.sent_to(eda["id"]) == []  # no apology either

@@ -16,6 +16,7 @@ from common.confirmations import Confirmations, HeldCall
 from common.messages import Button
 from common.rest_client import RestClient
 from sandbox import telegram_updates as build
+from sandbox.telegram_api import TelegramStandIn
 from tg_bot.src.clients.types import TgCallbackQuery
 from tg_bot.src.handlers.base import BotIdentity, Services
 from tg_bot.src.handlers.buttons import _turn as button_turn
@@ -123,3 +124,44 @@ def test_the_rows_kept_are_ours_and_about_something_else(markup: Any) -> None:
         for kept in row:
             data = decode(kept.data)
             assert data is not None and data.target != "abc"
+
+
+def test_odd_entries_of_a_keyboard_are_dropped_and_our_other_buttons_kept() -> None:
+    """Telegram gives the keyboard back as it was sent; anything else in it (not a button,
+    a label that is not text) is left out, never a reason to fail the tap."""
+    sender = build.user(5)
+    [[other_yes, _no]] = confirm_buttons("f" * 32, "en", deleting=False)
+    markup = {
+        "inline_keyboard": [
+            ["not a button", {"text": 5, "callback_data": other_yes.data}],
+            [{"text": other_yes.text, "callback_data": other_yes.data}],
+        ]
+    }
+    message = {"message_id": 1, "date": 0, "chat": build.private_chat(sender), "text": "x"}
+    query = TgCallbackQuery.model_validate(
+        {
+            "id": "q",
+            "from": sender,
+            "message": message | {"reply_markup": markup},
+            "data": "b1:ey:abc:",
+            "chat_instance": "1",
+        }
+    )
+    assert query.message is not None
+    turn = button_turn(1, query, query.message, BotIdentity(1, "bot"), "en")
+    press = Press(turn, "q", ButtonData(ButtonAction.CONFIRM_YES, "abc"))
+    assert press.other_rows() == [[other_yes]]
+
+
+async def test_no_on_an_expired_question_says_it_expired(
+    services: Services, telegram: TelegramStandIn
+) -> None:
+    ann, _bob = ann_and_bob(services)
+    await ann.command("/start")
+    [[_yes, no]] = confirm_buttons("0" * 32, "en", deleting=False)
+
+    query = ann.query(no.data, 31, "May I use what the page said?")
+    outcome = await ann.tap(query)
+
+    assert the_edit(outcome, 31).text.endswith(CATALOGUE.text("en", "confirm.expired"))
+    assert answered(telegram, query) == [CATALOGUE.text("en", "button.used")]

@@ -495,3 +495,50 @@ async def test_an_empty_file_gets_an_apology_and_nothing_is_queued(
         answer = await answer_to(telegram, mia["id"])
     assert "couldn't fetch your file" in answer
     assert await incoming(redis, names) == []
+
+
+async def test_files_past_the_bots_total_budget_are_refused_as_storage_full(
+    run_bot, telegram, redis, names, rest_url
+) -> None:
+    """Each sender is within their own budget; all senders' files together are not."""
+    mia, boris = someone(), someone()
+    async with run_bot(BLOB_MAX_BYTES_PER_USER="0", BLOB_MAX_BYTES_TOTAL="3000"):
+        telegram.inject(document_of(telegram, mia, b"first " * 300, "a.txt"))
+        [first] = await until(lambda: _at_least(redis, names, 1))
+        telegram.inject(document_of(telegram, boris, b"second " * 300, "b.txt"))
+        refused = await answer_to(telegram, boris["id"])
+    assert "storage is full" in refused and "waiting for me" not in refused
+    assert [m.chat_id for m in await incoming(redis, names)] == [mia["id"]]
+    assert await BlobStore(redis, names).usage(str(boris["id"])) == 0
+    await BlobStore(redis, names).delete(first.attachments[0].blob_key)
+
+
+async def test_media_over_the_message_limit_is_told_to_slow_down_and_not_fetched(
+    run_bot, telegram, redis, names, rest_url
+) -> None:
+    mia = someone()
+    async with run_bot(RATE_LIMIT_MESSAGES_PER_MINUTE="1"):
+        telegram.inject(voice_of(telegram, mia, b"OggS-one"))
+        await until(lambda: _at_least(redis, names, 1))
+        telegram.inject(voice_of(telegram, mia, b"OggS-two"))
+        slow_down = await answer_to(telegram, mia["id"])
+    assert "faster than I can read them" in slow_down
+    assert len(await incoming(redis, names)) == 1
+    assert len(telegram.files.downloads) == 1
+
+
+async def test_a_file_whose_details_are_not_numbers_gets_a_polite_answer_and_no_download(
+    run_bot, telegram, redis, names, rest_url
+) -> None:
+    mia, boris = someone(), someone()
+    voice = voice_of(telegram, mia, b"OggS-odd")
+    voice["message"]["voice"]["file_size"] = "lots"
+    photo = photo_of(telegram, build.private_chat(boris), boris, b"\xff\xd8\xff odd")
+    photo["message"]["photo"][-1]["width"] = "wide"
+    async with run_bot():
+        telegram.inject(voice)
+        telegram.inject(photo)
+        assert "couldn't open" in await answer_to(telegram, mia["id"])
+        assert "couldn't open" in await answer_to(telegram, boris["id"])
+    assert await incoming(redis, names) == []
+    assert telegram.files.downloads == []

@@ -202,3 +202,38 @@ def _offset(zone: str) -> str:
     offset = datetime.now(ZoneInfo(zone)).utcoffset() or timedelta()
     minutes = int(offset.total_seconds() // 60)
     return f"UTC{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+async def test_a_location_when_the_lookup_is_down_says_so_and_keeps_the_zone(
+    run_bot, rest_url: str, telegram: TelegramStandIn, rest: RestClient
+) -> None:
+    chat = Chat(telegram, someone())
+    here = {"latitude": 52.520008, "longitude": 13.404954}
+    dead = "http://127.0.0.1:9/v1"
+    async with run_bot(GEOCODING_API_URL=f"{dead}/search", WEATHER_API_URL=f"{dead}/forecast"):
+        assert "Europe/Berlin" in await chat.text("/timezone Europe/Berlin")
+        chat.telegram.inject(build.message(build.private_chat(chat.user), chat.user, location=here))
+        [_, answer] = await telegram.wait_sent(2, chat.user["id"])
+    assert answer.text == shown("en", "timezone.location_failed")
+    assert (await rest.get_user_by_telegram(chat.user["id"])).timezone == "Europe/Berlin"
+
+
+async def test_a_reminder_already_past_in_the_new_zone_is_not_moved_and_says_so(
+    bot, telegram: TelegramStandIn, rest: RestClient
+) -> None:
+    """Half an hour from now in UTC, as the same clock time twelve hours ahead of UTC, has
+    passed: moving it would make a reminder for the past."""
+    chat = Chat(telegram, someone())
+    async with bot():
+        await chat.text("/timezone")  # makes the user, who has no zone
+        user = await rest.get_user_by_telegram(chat.user["id"])
+        soon = (datetime.now(UTC) + timedelta(minutes=30)).replace(second=0, microsecond=0)
+        job = await rest.create_cron_job(
+            name="tea", chat_id=chat.user["id"], user_id=user.id, text="make tea", run_at=soon
+        )
+        assert "make tea" in await chat.text("/timezone UTC+12")
+        answer = await chat.text("/timezone move")
+    assert answer.startswith(shown("en", "timezone.move_passed", zone="Etc/GMT-12", reminders=""))
+    assert "make tea" in answer and "Moved" not in answer
+    kept = await rest.get_cron_job(job.id)
+    assert kept.timezone == "UTC" and datetime.fromisoformat(str(kept.run_at)) == soon

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -377,3 +378,24 @@ async def test_a_redis_full_for_a_webhook_update_tells_the_sender_once_then_queu
             assert len(telegram.sent_to(mia["id"])) == 1  # told once
         finally:
             await client.aclose()
+
+
+async def test_one_update_delivered_twice_at_once_is_queued_once(
+    run_bot, telegram, redis, names, rest_url, webhook_url
+) -> None:
+    """Telegram retrying while the first delivery is still being handled (a slow answer):
+    both are answered 200 (neither comes again), one message is queued."""
+    anna = someone()
+    update = {"update_id": random.randint(10**6, 10**7), **build.private_text(anna, "twice?")}
+    update["message"] |= {"message_id": 7, "date": int(time.time())}
+    headers = {SECRET_HEADER: SECRET}
+    async with (
+        run_bot(TELEGRAM_WEBHOOK_URL=webhook_url, TELEGRAM_WEBHOOK_SECRET=SECRET),
+        httpx.AsyncClient(timeout=20) as http,
+    ):
+        await webhook_set(telegram)
+        answers = await asyncio.gather(
+            *(http.post(webhook_url, json=update, headers=headers) for _ in range(2))
+        )
+    assert [a.status_code for a in answers] == [200, 200]
+    assert await queued_texts(redis, names) == ["twice?"]
