@@ -360,6 +360,21 @@ class StreamConsumer(Generic[M]):
             if "BUSYGROUP" not in str(exc):
                 raise
 
+    async def _group_made(self) -> bool:
+        """The group, once Redis answers: a service started while Redis is down (both
+        restarted together, a slow node) waits for it rather than ending its consumer for
+        the life of the process. False when stopped first. A refusal (a key of another
+        type) is raised: that is no outage to wait out."""
+        while not self._stopping.is_set():
+            try:
+                await self.ensure_group()
+            except (aioredis.ConnectionError, aioredis.TimeoutError) as exc:
+                log.warning("queue_group_unavailable", stream=self.stream, error=str(exc)[:200])
+                await self._wait_for(self._stopping, 1.0)
+                continue
+            return True
+        return False
+
     def stop(self) -> None:
         """Stop reading; in-flight chats finish their current entry and release."""
         self._stopping.set()
@@ -370,7 +385,8 @@ class StreamConsumer(Generic[M]):
 
     async def run(self) -> None:
         """Read and handle until `stop()`; then finish or release within the grace period."""
-        await self.ensure_group()
+        if not await self._group_made():
+            return
         claimer = asyncio.create_task(self._claim_loop())
         try:
             await self._read_loop()

@@ -360,3 +360,37 @@ async def test_a_shutdown_while_redis_is_gone_at_a_finish_stops_and_loses_nothin
         await until(lambda: after.seen == ["once"], 20, "the next consumer handles it")
         await until(lambda: settled(redis, names), 10, "the entry acknowledged")
     assert await dead_letters(redis, names) == []
+
+
+async def test_a_consumer_started_while_redis_is_gone_reads_once_it_is_back(
+    redis, names, redis_url: str
+) -> None:
+    """Redis down when a service starts (both restarted together, a slow node): the consumer
+    waits for it instead of ending, and handles what was queued meanwhile once it answers."""
+    gate = Gate()
+    async with through_a_proxy(redis_url) as (proxy, client):
+        await proxy.stop()
+        consumer = in_process(client, names, gate.handle)
+        with capture_logs() as logs:
+            reading = asyncio.create_task(consumer.run())
+            await until(lambda: logged(logs, "queue_group_unavailable"), 30, "a wait said")
+            await StreamPublisher(redis, names).publish(STREAM, message(14, "meanwhile"))
+            await proxy.start()
+            await until(lambda: gate.seen == ["meanwhile"], 30, "the entry after the start")
+            await until(lambda: settled(redis, names), 10, "the entry acknowledged")
+            consumer.stop()
+            await asyncio.wait_for(reading, 10)
+    assert not reading.exception() and await dead_letters(redis, names) == []
+
+
+async def test_a_consumer_stopped_before_redis_ever_answered_ends_quietly(
+    redis, names, redis_url: str
+) -> None:
+    async with through_a_proxy(redis_url) as (proxy, client):
+        await proxy.stop()
+        consumer = in_process(client, names, Gate().handle)
+        with capture_logs() as logs:
+            reading = asyncio.create_task(consumer.run())
+            await until(lambda: logged(logs, "queue_group_unavailable"), 30, "a wait said")
+            consumer.stop()
+            await asyncio.wait_for(reading, 10)

@@ -10,12 +10,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
-import redis.asyncio as aioredis
 
 from common.logging import get_logger
-from common.messages import OutgoingMessage
 from common.pubsub import listen
-from common.queue import StreamConsumer
 from common.rest_client import RestClient
 from common.settings import load_settings
 from common.worker import WorkerContext, worker_context
@@ -94,7 +91,7 @@ async def main(
         if settings.telegram_webhook_url:
             ctx.health.add_post(settings.telegram_webhook_path, bot.webhook.handle)
         consumer = bot.sender.consumer()
-        sending = asyncio.create_task(_consume(consumer, stop))
+        sending = asyncio.create_task(consumer.run())
         showing = asyncio.create_task(bot.drafts.run()) if bot.drafts else None
         receiving = asyncio.create_task(_receive(bot, stop))
         flusher = AlbumFlusher(bot.albums, bot.typing, settings.album_wait_seconds)
@@ -169,21 +166,6 @@ async def _bot(
                 typing_ttl_seconds=settings.typing_max_seconds,
             ),
         )
-
-
-async def _consume(consumer: StreamConsumer[OutgoingMessage], stop: asyncio.Event) -> None:
-    """The answers' consumer, once its group can be made: Redis down at start (a restart of
-    both, a slow node) delays the answers; it must not end them for the life of the process."""
-    while not stop.is_set():
-        try:
-            await consumer.ensure_group()
-        except aioredis.RedisError as exc:
-            log.warning("answers_queue_unavailable", error=str(exc)[:200])
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 1.0)
-            continue
-        await consumer.run()
-        return
 
 
 async def _finish(task: asyncio.Task[None], grace_s: float) -> None:
