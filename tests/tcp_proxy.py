@@ -15,6 +15,18 @@ class TcpProxy:
         self.port = free_port()
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._open = asyncio.Event()
+        self._open.set()
+        #: Set once a request reached the proxy while it was holding.
+        self.waiting = asyncio.Event()
+
+    def hold(self) -> None:
+        """Requests on their way to the target wait here, unanswered, until `release()` or
+        `stop()`: a request that was sent and never answered (the server died under it)."""
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
@@ -28,6 +40,7 @@ class TcpProxy:
         for writer in list(self._writers):
             writer.transport.abort()
         self._writers.clear()
+        self.release()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -36,11 +49,20 @@ class TcpProxy:
             writer.transport.abort()
             return
         self._writers.update({writer, up_writer})
-        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+        await asyncio.gather(
+            self._pipe(reader, up_writer, held=True), self._pipe(up_reader, writer)
+        )
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, held: bool = False
+    ) -> None:
         with contextlib.suppress(OSError, asyncio.IncompleteReadError):
             while data := await reader.read(65536):
+                if held and not self._open.is_set():
+                    self.waiting.set()
+                    await self._open.wait()
+                    if writer.transport.is_closing():
+                        break
                 writer.write(data)
                 await writer.drain()
         with contextlib.suppress(OSError, RuntimeError):

@@ -31,7 +31,6 @@ from cron_service.app.replicas import Ring
 from cron_service.app.scheduler import ReminderScheduler
 from cron_service.tests.conftest import Outbox
 from cron_service.tests.test_replicas import insert_reminders
-from ops.infra import free_port
 from ops.processes import Stack
 from tests.reminders import whole_second
 from tests.tcp_proxy import TcpProxy
@@ -353,62 +352,6 @@ async def test_a_job_changed_while_a_full_load_is_on_its_way_is_not_brought_back
     assert "edited meanwhile" in sent.message.text
 
 
-class CutLink:
-    """A TCP hop to Redis whose requests can be held on the way, then cut: a claim that was
-    sent and never answered (Redis died under it)."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self._target = (host, port)
-        self.port = free_port()
-        self._open = asyncio.Event()
-        self._open.set()
-        self.waiting = asyncio.Event()
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-
-    async def start(self) -> None:
-        self._open.set()
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
-
-    def hold(self) -> None:
-        self._open.clear()
-
-    async def cut(self) -> None:
-        """Refuses new connections and drops the open ones, their requests unanswered."""
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-        for writer in list(self._writers):
-            writer.transport.abort()
-        self._writers.clear()
-        self._open.set()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection(*self._target)
-        self._writers |= {writer, up_writer}
-        await asyncio.gather(
-            self._pipe(reader, up_writer, held=True),
-            self._pipe(up_reader, writer, held=False),
-            return_exceptions=True,
-        )
-
-    async def _pipe(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, held: bool
-    ) -> None:
-        try:
-            while data := await reader.read(65536):
-                if held and not self._open.is_set():
-                    self.waiting.set()
-                    await self._open.wait()
-                    if writer.transport.is_closing():
-                        return
-                writer.write(data)
-                await writer.drain()
-        finally:
-            writer.close()
-
-
 async def test_a_reminder_moved_while_its_fire_failed_fires_at_its_new_time_only(
     stack: Stack, rest: RestClient, redis_url: str, names: Names, outbox: Outbox
 ) -> None:
@@ -421,7 +364,7 @@ async def test_a_reminder_moved_while_its_fire_failed_fires_at_its_new_time_only
     # Fires well after the retry of a failed fire would have: evidence that it did not.
     [later] = insert_reminders(database, user, 1, whole_second(datetime.now(UTC)) + RETRY_GAP)
     url = urlsplit(redis_url)
-    link = CutLink(url.hostname or "127.0.0.1", url.port or 6379)
+    link = TcpProxy(url.hostname or "127.0.0.1", url.port or 6379)
     await link.start()
     client = aioredis.Redis(
         host="127.0.0.1", port=link.port, db=int(url.path[1:] or 0), retry=Retry(NoBackoff(), 0)
@@ -436,14 +379,14 @@ async def test_a_reminder_moved_while_its_fire_failed_fires_at_its_new_time_only
             new_time = whole_second(datetime.now(UTC)) + timedelta(hours=1)
             await rest.update_cron_job(moved, run_at=new_time)
             await scheduler.refresh({moved})  # `cron:updated` named it
-            await link.cut()
+            await link.stop()
             await until(lambda: _events(logs, "fires_failed"), 20, "the failed fire")
         await link.start()
         await until(lambda: outbox.for_job(later), 30, "the later reminder fired")
     finally:
         scheduler.shutdown()
         await client.aclose()
-        await link.cut()
+        await link.stop()
     assert await outbox.for_job(moved) == [], "fired at the time it was moved from"
     assert scheduler.planned_count == 1, "planned at its new time"
 
