@@ -370,6 +370,22 @@ EN: list[tuple[str, Rule]] = [
     ("Saturday, 1 February 2025 at 9:00", checked(on_date(2, 1, t(9), 2025), 5)),
     ("Tuesday the 1st at noon", checked(on_month_day(1, t(12)), 1)),
     ("in 2 days on friday", refused),
+    # midnight that ends today
+    ("tonight at midnight", on_day(1, t(0))),
+    ("at midnight tonight", on_day(1, t(0))),
+    ("today at midnight", on_day(1, t(0))),
+    ("tomorrow night at midnight", refused),
+    # clock times in words (a morning hour 1 to 6 is asked about, as "at 3" is)
+    ("at a quarter to nine", next_clock(t(8, 45))),
+    ("half past eight", next_clock(t(8, 30))),
+    ("at half past seven pm", next_clock(t(19, 30))),
+    ("quarter past four", refused),
+    ("quarter past four in the afternoon", next_clock(t(16, 15))),
+    ("tomorrow at a quarter past ten", on_day(1, t(10, 15))),
+    ("ten to nine", next_clock(t(8, 50))),
+    ("twenty past 11", next_clock(t(11, 20))),
+    ("at quarter to one", next_clock(t(12, 45))),
+    ("friday at half past nine in the evening", weekday(4, t(21, 30))),
 ]
 
 RU: list[tuple[str, Rule]] = [
@@ -564,6 +580,22 @@ RU: list[tuple[str, Rule]] = [
     ("суббота, 1 февраля 2025 в 9:00", checked(on_date(2, 1, t(9), 2025), 5)),
     ("через 2 дня в пятницу", refused),
     ("в 12 утра", refused),
+    # полночь, которой кончается сегодня
+    ("сегодня в полночь", on_day(1, t(0))),
+    ("в полночь сегодня", on_day(1, t(0))),
+    ("сегодня ночью в полночь", refused),
+    ("послезавтра в полночь", refused),
+    # время словами (утренний час с 1 до 6 спрашиваем, как "в 3")
+    ("без четверти девять", next_clock(t(8, 45))),
+    ("в полдевятого", next_clock(t(8, 30))),
+    ("полдевятого вечера", next_clock(t(20, 30))),
+    ("четверть пятого", refused),
+    ("в четверть пятого дня", next_clock(t(16, 15))),
+    ("завтра в половине одиннадцатого", on_day(1, t(10, 30))),
+    ("без пяти десять", next_clock(t(9, 55))),
+    ("в пол-двенадцатого ночи", next_clock(t(23, 30))),
+    ("без четверти час", next_clock(t(12, 45))),
+    ("в пятницу без десяти восемь вечера", weekday(4, t(19, 50))),
 ]
 
 ISO: list[tuple[str, Rule]] = (

@@ -308,9 +308,54 @@ _CLOCK = re.compile(
     r"(?:\s*(?:час(?:а|ов)?))?"
 )
 _LONE_HOUR = re.compile(r"([0-9]{1,2})")
+
+
+def _alternatives(words: dict[str, int]) -> str:
+    return "|".join(sorted((re.escape(w) for w in words), key=len, reverse=True))
+
+
+_EN_HOURS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+}  # fmt: skip
+_EN_MINUTES = {"five": 5, "ten": 10, "twenty": 20, "twenty-five": 25, "twenty five": 25}
+_EN_HOUR = r"(?:1[0-2]|[1-9]|" + "|".join(_EN_HOURS) + ")"
 _HALF_PAST = re.compile(
-    r"\b(?:at\s+)?(?P<kind>half past|quarter past|quarter to)\s+(?P<h>[0-9]{1,2})"
+    r"\b(?:at\s+)?(?:(?:a\s+)?(?P<kind>half past|quarter past|quarter to)|"
+    rf"(?P<n>[0-9]{{1,2}}|{_alternatives(_EN_MINUTES)})\s+(?:minutes?\s+)?"
+    rf"(?P<dir>past|to))\s+(?P<h>{_EN_HOUR})\b"
     r"(?:\s*(?P<suffix>am|pm))?\b"
+)
+_RU_HOURS = {
+    "час": 1, "один": 1, "два": 2, "три": 3, "четыре": 4, "пять": 5, "шесть": 6, "семь": 7,
+    "восемь": 8, "девять": 9, "десять": 10, "одиннадцать": 11, "двенадцать": 12,
+    **{str(n): n for n in range(1, 13)},
+}  # fmt: skip
+#: "пятого" is the fifth hour, the one from 04:00 to 05:00.
+_RU_ORDINAL_HOURS = {
+    "первого": 1, "второго": 2, "третьего": 3, "четвертого": 4, "пятого": 5, "шестого": 6,
+    "седьмого": 7, "восьмого": 8, "девятого": 9, "десятого": 10, "одиннадцатого": 11,
+    "двенадцатого": 12,
+}  # fmt: skip
+_RU_MINUTES_BEFORE = {
+    "четверти": 15, "пяти": 5, "десяти": 10, "пятнадцати": 15, "двадцати": 20,
+    "двадцати пяти": 25, **{str(n): n for n in range(1, 30)},
+}  # fmt: skip
+_RU_MINUTES = {
+    "пять": 5, "десять": 10, "пятнадцать": 15, "двадцать": 20, "двадцать пять": 25,
+    **{str(n): n for n in range(1, 60)},
+}  # fmt: skip
+_RU_SUFFIX = r"(?:\s+(?P<suffix>утра|дня|вечера|ночи))?"
+
+
+_RU_BEFORE = re.compile(
+    rf"\bбез\s+(?P<n>{_alternatives(_RU_MINUTES_BEFORE)})(?:\s+минут[ы]?)?\s+"
+    rf"(?P<h>{_alternatives(_RU_HOURS)})\b(?:\s+час(?:а|ов)?\b)?{_RU_SUFFIX}\b"
+)
+_RU_INTO = re.compile(
+    r"\b(?:(?P<half>пол-?\s*|половин[аеу]\s+)|(?P<quarter>четверть\s+)|"
+    rf"(?P<n>{_alternatives(_RU_MINUTES)})\s+минут[ау]?\s+)"
+    rf"(?P<h>{_alternatives(_RU_ORDINAL_HOURS)})\b{_RU_SUFFIX}\b"
 )
 _FILLER = re.compile(
     r"\b(?:on|at|in|the|of|by|и|and|в|во|на|к|please|пожалуйста|remind me|напомни)\b"
@@ -492,6 +537,13 @@ class _Phrase:
         if match:
             self._cut(match)
             self._set_clock((0, 0) if match["mid"] else (12, 0), None, explicit=True)
+            p = self.parts
+            tonight = p.day == self.now.date() and p.part in {None, "tonight"}
+            other_day = p.weekday or p.month_date or p.wall or p.month_day is not None
+            if match["mid"] and tonight and not other_day:
+                # "tonight at midnight", "сегодня в полночь": the 00:00 that ends today
+                p.day, p.part, p.suffix = self.now.date() + timedelta(days=1), None, "midnight"
+                return
             if match["mid"] and self._has_day():
                 raise self._ask("midnight at the start or at the end of that day?")
             if match["mid"]:
@@ -500,12 +552,22 @@ class _Phrase:
     def _read_clock(self) -> None:
         match = _HALF_PAST.search(self.rest)
         if match:
-            hour = int(match["h"])
-            minute = {"half past": 30, "quarter past": 15, "quarter to": 45}[match["kind"]]
-            if match["kind"] == "quarter to":
-                hour = hour - 1 if hour > 0 else 23
+            hour = _hour(match["h"])
+            if match["kind"] in {"half past", "quarter past"}:
+                minute = {"half past": 30, "quarter past": 15}[match["kind"]]
+            elif match["kind"] == "quarter to":
+                hour, minute = hour - 1, 45
+            else:
+                minute = _EN_MINUTES.get(match["n"]) or int(match["n"])
+                if not 0 < minute < 60:
+                    raise self._ask(f"{match[0]!r} is not a time of day: which time is meant?")
+                if match["dir"] == "to":
+                    hour, minute = hour - 1, 60 - minute
             self._cut(match)
-            self._set_clock((hour, minute), match["suffix"], explicit=False)
+            # "quarter to one" is 12:45, as "at 12:45" is
+            self._set_clock((hour or 12, minute), match["suffix"], explicit=False)
+            return
+        if self._read_russian_clock_words():
             return
         for match in _CLOCK.finditer(self.rest):
             if match["lead"] or match["sep"] or match["suffix"] or "час" in match[0]:
@@ -519,6 +581,26 @@ class _Phrase:
             # "tomorrow 9", "9 tonight": with a day or a part of the day, a lone number is the hour.
             self.rest = ""
             self._set_clock((int(lone[1]), 0), None, explicit=len(lone[1]) == 2)
+
+    def _read_russian_clock_words(self) -> bool:
+        """ "без четверти девять" 08:45, "полдевятого" 08:30, "четверть пятого" 04:15,
+        "десять минут пятого" 04:10; the hour is read as "at 8" is (a part of the day or
+        "утра", "вечера" after it names which half of the day)."""
+        match = _RU_BEFORE.search(self.rest)
+        if match:
+            hour, minute = _RU_HOURS[match["h"]] - 1, 60 - _RU_MINUTES_BEFORE[match["n"]]
+        else:
+            match = _RU_INTO.search(self.rest)
+            if match is None:
+                return False
+            into = _RU_ORDINAL_HOURS[match["h"]]
+            minute = 30 if match["half"] else 15 if match["quarter"] else _RU_MINUTES[match["n"]]
+            if not 0 < minute < 60:
+                raise self._ask(f"{match[0]!r} is not a time of day: which time is meant?")
+            hour = into - 1
+        self._cut(match)
+        self._set_clock((hour or 12, minute), match["suffix"], explicit=False)
+        return True
 
     # -- setters ----------------------------------------------------------------------------
 
@@ -756,6 +838,10 @@ def _in_part(hour: int, part: str, ask: Callable[[str], UnclearTime]) -> int:
     if 9 <= hour <= 11:
         return hour + 12
     raise ask(f"{hour} at night? which time is meant?")
+
+
+def _hour(text: str) -> int:
+    return _EN_HOURS.get(text) or int(text)
 
 
 def _number(text: str | None) -> float:
