@@ -380,6 +380,9 @@ NEW_KINDS = {
     "midnight": ["tonight at midnight", "сегодня в полночь"],
     "clock words": ["at a quarter to nine", "half past eight", "quarter past four",
                     "без четверти девять", "полдевятого вечера", "четверть пятого"],
+    "spans": ["in a fortnight", "a week from today", "the same time in a week",
+              "wednesday of next week", "через неделю в это же время",
+              "в среду на следующей неделе"],
 }  # fmt: skip
 
 

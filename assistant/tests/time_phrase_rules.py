@@ -149,6 +149,20 @@ def on_month_day(day: int, clock: time | None) -> Rule:
     return rule
 
 
+def next_week_day(number: int, clock: time | None, english: bool) -> Rule:
+    """ "Wednesday of next week": that weekday in the week (Monday to Sunday) after this one;
+    in English on a Sunday, refused where a week from Sunday to Saturday would differ."""
+
+    def rule(now: datetime) -> datetime | Refused:
+        today = now.date()
+        day = today - timedelta(days=today.weekday()) + timedelta(days=7 + number)
+        if english and today.weekday() == 6 and (day - today).days != 7 + (number + 1) % 7:
+            return REFUSED
+        return wall(day, clock or time(9), now.tzinfo)  # type: ignore[arg-type]
+
+    return rule
+
+
 def iso(text: str) -> Rule:
     def rule(now: datetime) -> datetime | Refused:
         moment = datetime.fromisoformat(text)
@@ -386,6 +400,21 @@ EN: list[tuple[str, Rule]] = [
     ("twenty past 11", next_clock(t(11, 20))),
     ("at quarter to one", next_clock(t(12, 45))),
     ("friday at half past nine in the evening", weekday(4, t(21, 30))),
+    # spans in words
+    ("in a fortnight", days_later(14)),
+    ("a fortnight from today", days_later(14)),
+    ("in a fortnight at 10am", days_later(14, t(10))),
+    ("a week from today", days_later(7)),
+    ("two weeks from today at 18:00", days_later(14, t(18))),
+    ("the same time in a week", days_later(7)),
+    ("same time next week", days_later(7)),
+    ("tomorrow at the same time", days_later(1)),
+    ("wednesday of next week", next_week_day(2, None, english=True)),
+    ("on monday next week at 9:30", next_week_day(0, t(9, 30), english=True)),
+    ("next week on friday at 5pm", next_week_day(4, t(17), english=True)),
+    ("sunday of next week", next_week_day(6, None, english=True)),
+    ("at the same time", refused),
+    ("in 2 hours at the same time", refused),
 ]
 
 RU: list[tuple[str, Rule]] = [
@@ -596,6 +625,20 @@ RU: list[tuple[str, Rule]] = [
     ("в пол-двенадцатого ночи", next_clock(t(23, 30))),
     ("без четверти час", next_clock(t(12, 45))),
     ("в пятницу без десяти восемь вечера", weekday(4, t(19, 50))),
+    # промежутки словами
+    ("через неделю в это же время", days_later(7)),
+    ("в это же время через неделю", days_later(7)),
+    ("через две недели в это же время", days_later(14)),
+    ("завтра в это же время", days_later(1)),
+    ("послезавтра в то же время", days_later(2)),
+    ("в среду на следующей неделе", next_week_day(2, None, english=False)),
+    ("на следующей неделе в понедельник в 9:30", next_week_day(0, t(9, 30), english=False)),
+    ("в пятницу на следующей неделе в 5 вечера", next_week_day(4, t(17), english=False)),
+    ("в воскресенье на следующей неделе", next_week_day(6, None, english=False)),
+    ("в это же время", refused),
+    ("в следующую среду на следующей неделе", refused),
+    ("через неделю в это же время в 10", refused),
+    ("через 2 часа в это же время", refused),
 ]
 
 ISO: list[tuple[str, Rule]] = (

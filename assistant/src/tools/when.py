@@ -204,6 +204,7 @@ _UNITS: tuple[tuple[str, str], ...] = (
     ("hours", r"hours?|hrs?|h|час(?:а|ов)?|ч"),
     ("days", r"days?|дн(?:я|ей)|день|сутки|суток"),
     ("weeks", r"weeks?|недел[юиь]|недель"),
+    ("fortnights", r"fortnights?"),
     ("months", r"months?|месяц(?:а|ев)?"),
     ("years", r"years?|год(?:а)?|лет"),
 )
@@ -220,6 +221,15 @@ _RELATIVE = re.compile(
     r"|(?P<body2>(?:[0-9]{1,4}\s*(?:" + _UNIT.replace("?P<", "?P<x_") + r")\s*)+)"
     r"\s*(?:from now|later|спустя)\b"
 )
+_FROM_TODAY = re.compile(
+    rf"\b(?P<body>(?:{_NUMBER}\s*)?(?:{_UNIT.replace('?P<', '?P<z_')}))\s+from\s+(?:today|now)\b"
+)
+#: "the same time", "в это же время": the clock time of now, on the day named beside it.
+_SAME_TIME = re.compile(
+    r"\b(?:at\s+)?(?:the\s+)?same\s+time\b|\b(?:в\s+)?(?:это|то)\s+же\s+(?:самое\s+)?время\b"
+)
+#: "Wednesday of next week", "в среду на следующей неделе".
+_NEXT_WEEK = re.compile(r"\b(?:(?:of|on)\s+)?next\s+week\b|\b(?:на\s+)?следующей\s+неделе\b")
 #: A whole phrase that is only a duration ("20 minutes", "10 минут"): from now, as `when`.
 _DURATION_ONLY = re.compile(
     rf"^(?:[0-9]{{1,4}}(?:[.,][0-9])?\s*(?:{_UNIT.replace('?P<', '?P<y_')})\s*(?:and\s+|и\s+)?)+$"
@@ -378,6 +388,10 @@ class _Parts:
     explicit_24h: bool = False
     #: A weekday named beside a date, which must be that date's weekday.
     weekday_check: int | None = None
+    #: "the same time": now's clock time on the day named.
+    same_time: bool = False
+    #: "next week", and whether it was said in Russian (a week that starts on Monday).
+    next_week: str | None = None
 
 
 class _Phrase:
@@ -402,6 +416,7 @@ class _Phrase:
 
     def _readers(self) -> list[Callable[[], None]]:
         return [
+            self._read_same_time,
             self._read_relative,
             self._read_day_words,
             self._read_parts,
@@ -419,6 +434,16 @@ class _Phrase:
 
     # -- readers ----------------------------------------------------------------------------
 
+    def _read_same_time(self) -> None:
+        match = _SAME_TIME.search(self.rest)
+        if match:
+            self._cut(match)
+            self.parts.same_time = True
+        match = _NEXT_WEEK.search(self.rest)
+        if match:
+            self._cut(match)
+            self.parts.next_week = "ru" if "недел" in match[0] else "en"
+
     def _read_relative(self) -> None:
         iso = _ISO_DURATION.match(self.rest)
         if iso and self.rest != "p" and not self.rest.endswith("t"):
@@ -428,6 +453,9 @@ class _Phrase:
             return
         if _DURATION_ONLY.match(self.rest):
             self.rest = f"in {self.rest}"
+        span = _FROM_TODAY.search(self.rest)
+        if span:  # "a week from today" is "in a week"
+            self.rest = f"{self.rest[: span.start()]} in {span['body']} {self.rest[span.end() :]}"
         for pattern, minutes in ((_HOUR_AND_HALF, 90), (_HALF_HOUR, 30)):
             match = pattern.search(self.rest)
             if match:
@@ -446,6 +474,8 @@ class _Phrase:
             if biggest is not None:
                 amounts[biggest] += 0.5
         self._cut(match)
+        if "fortnights" in amounts:  # two weeks
+            amounts["weeks"] = amounts.get("weeks", 0.0) + 2 * amounts.pop("fortnights")
         self._add_duration(amounts)
 
     def _add_duration(self, amounts: dict[str, float]) -> None:
@@ -649,10 +679,14 @@ class _Phrase:
 
     def _moment(self) -> Resolved:
         p = self.parts
+        if p.next_week:
+            return self._in_next_week()
+        if p.same_time and not self._has_day():
+            raise self._ask("the same time on which day?")
         if p.wall and (p.day or p.weekday or p.month_date or p.month_day is not None):
             raise self._ask("a delay and a day are both named: which one is meant?")
         if p.relative is not None:
-            if self._has_day() or p.clock or p.part:
+            if self._has_day() or p.clock or p.part or p.same_time:
                 raise self._ask("a delay and a day or time are both named: which one is meant?")
             # Minutes and hours pass in real time: across a DST change the clock moves more.
             return Resolved((self.now.astimezone(UTC) + p.relative).astimezone(self.tz))
@@ -693,6 +727,10 @@ class _Phrase:
 
     def _time_of_day(self) -> time | None:
         p = self.parts
+        if p.same_time:
+            if p.clock is not None or p.part:
+                raise self._ask("the same time and another time are both named: which one?")
+            return self.now.time().replace(fold=0)
         if p.clock is None:
             return PART_DEFAULTS[p.part] if p.part else None
         hour, minute = p.clock
@@ -728,6 +766,32 @@ class _Phrase:
             # the first of a repeated hour's two times has passed: the second, still ahead
             moment = moment.replace(fold=1)
         return moment
+
+    def _in_next_week(self) -> Resolved:
+        """ "Wednesday of next week": that weekday in the week after this one; on a Sunday,
+        in English, weeks that start on Sunday or on Monday differ, so it is asked about.
+        "the same time next week" is in seven days."""
+        p = self.parts
+        if p.relative or p.wall or p.day or p.month_date or p.month_day is not None:
+            raise self._ask("next week and another day are both named: which one is meant?")
+        if p.weekday is None:
+            if p.same_time:
+                p.wall = {"weeks": 1}
+                p.next_week = None
+                return self._moment()
+            raise self._ask("which day of next week, and at what time?")
+        number, kind = p.weekday
+        if kind:
+            raise self._ask(f"'{kind}' and 'next week' are both named: which day is meant?")
+        today = self.now.date()
+        day = today - timedelta(days=today.weekday()) + timedelta(days=7 + number)
+        if p.next_week == "en" and today.weekday() == 6:
+            sunday_week = today + timedelta(days=7 + (number + 1) % 7)
+            if sunday_week != day:
+                raise self._ask(f"{day:%A %d %B} or {sunday_week:%A %d %B}?")
+        clock = self._time_of_day()
+        at = clock or DAY_DEFAULT
+        return Resolved(_wall(day, at, self.tz, self.phrase), all_day=clock is None)
 
     def _on_weekday(self, clock: time | None) -> Resolved:
         number, kind = self.parts.weekday or (0, "")
