@@ -383,6 +383,10 @@ NEW_KINDS = {
     "spans": ["in a fortnight", "a week from today", "the same time in a week",
               "wednesday of next week", "через неделю в это же время",
               "в среду на следующей неделе"],
+    "month days": ["the end of the month at 6pm", "the first monday of next month",
+                   "the last friday of the month", "next month on the 1st",
+                   "в конце месяца", "в первый понедельник следующего месяца",
+                   "в последнюю пятницу месяца"],
 }  # fmt: skip
 
 

@@ -267,6 +267,38 @@ _WEEKDAY = "|".join(f"(?P<wd{n}>{p})" for n, p in WEEKDAY_NAMES)
 _MONTH = "|".join(f"(?P<mo{n}>{p})" for n, p in MONTH_NAMES)
 _ORD = r"(?:st|nd|rd|th|-?го|-?е|-?ое)?"
 
+_ORDINALS: dict[str, int] = {
+    "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
+    "last": -1,
+}  # fmt: skip
+_RU_ORDINALS = ((r"перв\w*", 1), (r"втор(?:ой|ую|ое)", 2), (r"трет(?:ий|ью|ье)", 3),
+                (r"четверт(?:ый|ую|ое)", 4), (r"последн\w*", -1))  # fmt: skip
+_WEEKDAY_M = _WEEKDAY.replace("?P<wd", "?P<mw")
+_MONTH_REF_EN = r"(?P<ref>(?:the|this|next)\s+month)"
+_MONTH_REF_RU = r"(?P<ref>(?:(?:этого|текущего|следующего)\s+)?месяца)"
+#: "the last Friday of the month", "в первый понедельник следующего месяца".
+_NTH_WEEKDAY = re.compile(
+    rf"\b(?:on\s+)?(?:the\s+)?(?P<ord>{'|'.join(_ORDINALS)})\s+(?:{_WEEKDAY_M})\s+"
+    rf"(?:of|in)\s+{_MONTH_REF_EN}\b"
+    r"|\b(?:(?:в|во)\s+)?(?P<ru_ord>"
+    + "|".join(f"(?P<ro{n if n > 0 else 0}>{p})" for p, n in _RU_ORDINALS)
+    + rf")\s+(?:{_WEEKDAY_M.replace('?P<mw', '?P<rw')})\s+"
+    + _MONTH_REF_RU.replace("?P<ref>", "?P<ru_ref>")
+    + r"\b"
+)
+#: "the end of the month", "the last day of next month", "в конце месяца".
+_MONTH_END = re.compile(
+    rf"\b(?:(?:at|on|by)\s+)?(?:the\s+)?(?:end|last\s+day)\s+of\s+{_MONTH_REF_EN}\b"
+    r"|\b(?:(?:в|к)\s+)?(?:конц[еау]|последний\s+день)\s+"
+    + _MONTH_REF_RU.replace("?P<ref>", "?P<ru_ref>")
+    + r"\b"
+)
+#: "next month" beside a day of the month ("next month on the 1st", "1-го следующего месяца").
+_MONTH_REF = re.compile(
+    r"\b(?:(?:of|in)\s+)?(?:the\s+)?(?P<ref>this|next)\s+month\b"
+    r"|\b(?:в\s+)?(?P<ru>этом|текущем|следующем)\s+месяце\b"
+    r"|\b(?P<ru2>этого|текущего|следующего)\s+месяца\b"
+)
 _DAY_WORDS: tuple[tuple[re.Pattern[str], int], ...] = tuple(
     (re.compile(rf"\b(?:{pattern})\b"), offset)
     for pattern, offset in (
@@ -390,6 +422,10 @@ class _Parts:
     weekday_check: int | None = None
     #: "the same time": now's clock time on the day named.
     same_time: bool = False
+    #: A day picked in a month: ("end", 0) or ("weekday", n) for the n-th (-1: last) weekday.
+    month_pick: tuple[str, int, int] | None = None
+    #: Which month: "this", "next", or "" for the next one in which the day is still ahead.
+    month_ref: str | None = None
     #: "next week", and whether it was said in Russian (a week that starts on Monday).
     next_week: str | None = None
 
@@ -416,6 +452,7 @@ class _Phrase:
 
     def _readers(self) -> list[Callable[[], None]]:
         return [
+            self._read_month_relative,
             self._read_same_time,
             self._read_relative,
             self._read_day_words,
@@ -433,6 +470,33 @@ class _Phrase:
         return UnclearTime(f"{self.phrase!r}: {question}")
 
     # -- readers ----------------------------------------------------------------------------
+
+    def _read_month_relative(self) -> None:
+        match = _NTH_WEEKDAY.search(self.rest) or _MONTH_END.search(self.rest)
+        if match:
+            ref = match["ref"] or match["ru_ref"] or ""
+            if "ord" in match.re.groupindex and (match["ord"] or match["ru_ord"]):
+                if match["ord"]:
+                    nth = _ORDINALS[match["ord"]]
+                    number = next(n for n, _ in WEEKDAY_NAMES if match.group(f"mw{n}"))
+                else:
+                    nth = next(n for _, n in _RU_ORDINALS if match.group(f"ro{max(n, 0)}"))
+                    number = next(n for n, _ in WEEKDAY_NAMES if match.group(f"rw{n}"))
+                self.parts.month_pick = ("weekday", nth, number)
+            else:
+                self.parts.month_pick = ("end", 0, 0)
+            self._cut(match)
+        else:
+            match = _MONTH_REF.search(self.rest)
+            if match is None:
+                return
+            ref = match["ref"] or match["ru"] or match["ru2"] or ""
+            self._cut(match)
+        self.parts.month_ref = (
+            "next" if "next" in ref or "следующ" in ref
+            else "this" if "this" in ref or "этого" in ref or "этом" in ref or "текущ" in ref
+            else ""
+        )  # fmt: skip
 
     def _read_same_time(self) -> None:
         match = _SAME_TIME.search(self.rest)
@@ -636,18 +700,22 @@ class _Phrase:
 
     def _has_day(self) -> bool:
         p = self.parts
-        return bool(p.day or p.weekday or p.month_date or p.month_day is not None or p.wall)
+        return bool(
+            p.day or p.weekday or p.month_date or p.month_day is not None or p.wall or p.month_pick
+        )
 
     def _claim_day(self) -> None:
         if self.parts.day is not None and not self.parts.part_today:
             raise self._ask("two different days are named: which one is meant?")
         if self.parts.weekday or self.parts.month_date or self.parts.month_day is not None:
             raise self._ask("two different days are named: which one is meant?")
+        if self.parts.month_pick:
+            raise self._ask("two different days are named: which one is meant?")
 
     def _set_day(self, day: date) -> None:
         if self.parts.day is not None and self.parts.day != day:
             raise self._ask("two different days are named: which one is meant?")
-        if self.parts.weekday or self.parts.month_date:
+        if self.parts.weekday or self.parts.month_date or self.parts.month_pick:
             raise self._ask("two different days are named: which one is meant?")
         self.parts.day = day
 
@@ -679,6 +747,8 @@ class _Phrase:
 
     def _moment(self) -> Resolved:
         p = self.parts
+        if p.month_ref is not None:
+            return self._in_month()
         if p.next_week:
             return self._in_next_week()
         if p.same_time and not self._has_day():
@@ -766,6 +836,47 @@ class _Phrase:
             # the first of a repeated hour's two times has passed: the second, still ahead
             moment = moment.replace(fold=1)
         return moment
+
+    def _in_month(self) -> Resolved:
+        """A day picked in this or next month ("the end of the month" is its last day, at
+        the time given or 09:00 as any day without a time). With no "this" or "next", the
+        month in which that day is still ahead (today counts, as for "on the 15th")."""
+        p = self.parts
+        others = p.relative or p.wall or p.day or p.weekday or p.month_date or p.next_week
+        if others or p.same_time:
+            raise self._ask("two different days are named: which one is meant?")
+        if p.month_pick is None and p.month_day is None:
+            raise self._ask("which day of the month, and at what time?")
+        today = self.now.date()
+        this = today.replace(day=1)
+        try:
+            following = (this + timedelta(days=32)).replace(day=1)
+        except OverflowError:
+            raise self._ask("that is too far ahead: which date is meant?") from None
+        months = {"this": [this], "next": [following]}.get(p.month_ref or "", [this, following])
+        clock = self._time_of_day()
+        for first in months:
+            day = self._day_in(first)
+            if day is not None and (day >= today or not self.future or p.month_ref == "this"):
+                moment = _wall(day, clock or DAY_DEFAULT, self.tz, self.phrase)
+                return Resolved(moment, all_day=clock is None)
+        raise self._ask(f"that day is not in {months[-1]:%B %Y}: which date is meant?")
+
+    def _day_in(self, first: date) -> date | None:
+        """The day picked in the month that starts on `first`; None when it has none."""
+        p = self.parts
+        last = first.replace(day=28) + timedelta(days=4)
+        last -= timedelta(days=last.day)
+        if p.month_pick is None:
+            wanted = p.month_day or 0
+            return first.replace(day=wanted) if 1 <= wanted <= last.day else None
+        kind, nth, number = p.month_pick
+        if kind == "end":
+            return last
+        if nth < 0:
+            return last - timedelta(days=(last.weekday() - number) % 7)
+        day = first + timedelta(days=(number - first.weekday()) % 7 + 7 * (nth - 1))
+        return day if day.month == first.month else None
 
     def _in_next_week(self) -> Resolved:
         """ "Wednesday of next week": that weekday in the week after this one; on a Sunday,
