@@ -470,6 +470,10 @@ EN: list[tuple[str, Rule]] = [
     ("on the 15th of next month at 10", in_month(15, "next", t(10))),
     ("on the 31st of next month", in_month(31, "next", None)),
     ("the 28th of this month", in_month(28, "this", None)),
+    ("on the first of next month", in_month(1, "next", None)),
+    ("the 1st of the month at 10", in_month(1, "", t(10))),
+    ("end of month", in_month("end", "", None)),
+    ("the last monday of the month at 3", refused),
     ("next month", refused),
     ("tomorrow at the end of the month", refused),
 ]
@@ -710,6 +714,10 @@ RU: list[tuple[str, Rule]] = [
     ("в следующем месяце 15-го в 10", in_month(15, "next", t(10))),
     ("31-го следующего месяца", in_month(31, "next", None)),
     ("28 числа этого месяца", in_month(28, "this", None)),
+    ("первого числа следующего месяца в 10", in_month(1, "next", t(10))),
+    ("15-го числа этого месяца в 12:00", in_month(15, "this", t(12))),
+    ("к концу месяца", in_month("end", "", None)),
+    ("в последний понедельник месяца в 3", refused),
     ("в следующем месяце", refused),
     ("завтра в конце месяца", refused),
 ]

@@ -15,7 +15,14 @@ question. The defaults (documented in docs/architecture.md, "Time phrases"):
   asked about (today or in a week?); "next Friday" is asked about when the coming Friday
   is still in this week;
 * a date without a year is its next occurrence; a local time skipped by a DST change is
-  asked about; one repeated by a DST change is its first occurrence.
+  asked about; one repeated by a DST change is its first occurrence;
+* "tonight at midnight", "сегодня в полночь" are the 00:00 that ends today ("tomorrow at
+  midnight" is asked about); a clock time in words is read as its digits ("quarter past
+  four" as "at 4:15", "полдевятого" as "в 8:30");
+* "the end of the month" is its last day, a day without a time (09:00); a day picked in
+  "the month" without "this" or "next" is this month's if still today or later, else next
+  month's; "Wednesday of next week" is in the Monday-to-Sunday week after this one (asked
+  about in English on a Sunday, where a Sunday-to-Saturday week differs).
 """
 
 from __future__ import annotations
@@ -274,7 +281,7 @@ _ORDINALS: dict[str, int] = {
 _RU_ORDINALS = ((r"перв\w*", 1), (r"втор(?:ой|ую|ое)", 2), (r"трет(?:ий|ью|ье)", 3),
                 (r"четверт(?:ый|ую|ое)", 4), (r"последн\w*", -1))  # fmt: skip
 _WEEKDAY_M = _WEEKDAY.replace("?P<wd", "?P<mw")
-_MONTH_REF_EN = r"(?P<ref>(?:the|this|next)\s+month)"
+_MONTH_REF_EN = r"(?P<ref>(?:(?:the|this|next)\s+)?month)"
 _MONTH_REF_RU = r"(?P<ref>(?:(?:этого|текущего|следующего)\s+)?месяца)"
 #: "the last Friday of the month", "в первый понедельник следующего месяца".
 _NTH_WEEKDAY = re.compile(
@@ -293,9 +300,14 @@ _MONTH_END = re.compile(
     + _MONTH_REF_RU.replace("?P<ref>", "?P<ru_ref>")
     + r"\b"
 )
+#: "the first of next month", "первого числа следующего месяца": day 1.
+_FIRST_OF = re.compile(
+    rf"\b(?:on\s+)?the\s+first\s+of\s+{_MONTH_REF_EN}\b"
+    r"|\b(?:с\s+)?первого(?:\s+числа)?\s+" + _MONTH_REF_RU.replace("?P<ref>", "?P<ru_ref>") + r"\b"
+)
 #: "next month" beside a day of the month ("next month on the 1st", "1-го следующего месяца").
 _MONTH_REF = re.compile(
-    r"\b(?:(?:of|in)\s+)?(?:the\s+)?(?P<ref>this|next)\s+month\b"
+    r"\b(?:(?:of|in)\s+)?(?:the\s+)?(?P<ref>this|next)\s+month\b|\b(?:of|in)\s+the\s+month\b"
     r"|\b(?:в\s+)?(?P<ru>этом|текущем|следующем)\s+месяце\b"
     r"|\b(?P<ru2>этого|текущего|следующего)\s+месяца\b"
 )
@@ -472,8 +484,13 @@ class _Phrase:
     # -- readers ----------------------------------------------------------------------------
 
     def _read_month_relative(self) -> None:
-        match = _NTH_WEEKDAY.search(self.rest) or _MONTH_END.search(self.rest)
+        match = _FIRST_OF.search(self.rest)
         if match:
+            ref = match["ref"] or match["ru_ref"] or ""
+            self._cut(match)
+            self._claim_day()
+            self.parts.month_day = 1
+        elif match := _NTH_WEEKDAY.search(self.rest) or _MONTH_END.search(self.rest):
             ref = match["ref"] or match["ru_ref"] or ""
             if "ord" in match.re.groupindex and (match["ord"] or match["ru_ord"]):
                 if match["ord"]:
