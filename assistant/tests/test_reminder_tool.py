@@ -373,3 +373,29 @@ async def test_a_reminder_id_no_one_has_is_an_error_pointing_at_list(
         await tool.run(
             {"action": "delete", "reminder_id": reminder_id}, call(new_yorker, "America/New_York")
         )
+
+
+# -- clock words, midnight, spans and month-relative dates through rest_service ---------------
+
+NEW_KINDS = {
+    "midnight": ["tonight at midnight", "сегодня в полночь"],
+    "clock words": ["at a quarter to nine", "half past eight", "quarter past four",
+                    "без четверти девять", "полдевятого вечера", "четверть пятого"],
+    "spans": ["in a fortnight", "a week from today", "the same time in a week",
+              "wednesday of next week", "через неделю в это же время",
+              "в среду на следующей неделе"],
+    "month days": ["the end of the month at 6pm", "the first monday of next month",
+                   "the last friday of the month", "next month on the 1st",
+                   "в конце месяца", "в первый понедельник следующего месяца",
+                   "в последнюю пятницу месяца"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", list(NEW_KINDS))
+@pytest.mark.parametrize("zone_name", ["America/New_York", "Asia/Tokyo"])
+async def test_each_kind_of_phrase_is_stored_and_confirmed_at_the_meant_local_time(
+    tool: ReminderTool, rest: RestClient, user: User, zone_name: str, kind: str
+) -> None:
+    who = await rest.update_user(user.id, timezone=zone_name)
+    for phrase in NEW_KINDS[kind]:
+        await create_at(tool, rest, who, zone_name, phrase, RULES[phrase])

@@ -79,7 +79,10 @@ WORDS = st.sampled_from(
     ["tomorrow", "at", "9", "in", "30", "minutes", "завтра", "в", "утра", "вечера", "через",
      "час", "on", "friday", "next", "пятницу", "5", "марта", "25.12", "12/05", "pm", "am",
      "noon", "полночь", "tonight", "the", "day", "after", "half", "an", "hour", "послезавтра",
-     ":", "30", "2025-03-09T02:30", "Z", "-", "+03:00", "evening", "ночи", "числа", "1st"]
+     ":", "30", "2025-03-09T02:30", "Z", "-", "+03:00", "evening", "ночи", "числа", "1st",
+     "quarter", "past", "to", "nine", "полдевятого", "без", "четверти", "четверть", "пятого",
+     "end", "of", "month", "месяца", "конце", "следующего", "last", "first", "fortnight",
+     "same", "time", "week", "неделе", "это", "же", "время", "midnight", "сегодня", "31st"]
 )  # fmt: skip
 
 
@@ -159,6 +162,20 @@ BERLIN_TUESDAY = datetime(2025, 6, 10, 14, 0, tzinfo=ZoneInfo("Europe/Berlin"))
         ("this tuesday at 9", "today's 09:00 has passed"),
         ("tuesday at 15", "today (Tuesday 10 June) or Tuesday 17 June?"),
         ("next friday", "Friday 13 June or Friday 20 June?"),
+        ("quarter past four", "4:15 in the morning or 16:15 in the afternoon?"),
+        ("четверть пятого", "4:15 in the morning or 16:15 in the afternoon?"),
+        ("без четверти шесть", "5:45 in the morning or 17:45 in the afternoon?"),
+        ("75 minutes past 3", "is not a time of day"),
+        ("tomorrow at midnight", "midnight at the start or at the end of that day?"),
+        ("next week", "which day of next week"),
+        ("the same time", "the same time on which day?"),
+        ("in a week at the same time at 9", "the same time and another time are both named"),
+        ("next friday of next week", "'next' and 'next week' are both named"),
+        ("tomorrow next week", "next week and another day are both named"),
+        ("next month", "which day of the month"),
+        ("the 31st of this month", "that day is not in June 2025"),
+        ("tomorrow at the end of the month", "two different days are named"),
+        ("the last friday of this month at 9 tomorrow", "two different days are named"),
     ],
 )
 def test_a_phrase_that_could_mean_two_things_or_none_is_asked_about(
@@ -190,6 +207,24 @@ def test_a_phrase_with_its_day_or_part_of_day_resolves_to_the_meant_moment(
 ) -> None:
     found = resolve(phrase, BERLIN_TUESDAY.tzinfo, BERLIN_TUESDAY)  # type: ignore[arg-type]
     assert found.at.replace(tzinfo=None).isoformat(timespec="minutes") == expected
+
+
+@pytest.mark.parametrize(
+    ("phrase", "question"),
+    [
+        ("wednesday of next week", "Wednesday 18 June or Wednesday 25 June?"),
+        ("next week on monday at 10", "Monday 16 June or Monday 23 June?"),
+    ],
+)
+def test_a_weekday_of_next_week_asked_on_a_sunday_in_english_names_both_weeks(
+    phrase: str, question: str
+) -> None:
+    sunday = datetime(2025, 6, 15, 12, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    with pytest.raises(UnclearTime, match=re.escape(question)):
+        resolve(phrase, sunday.tzinfo, sunday)  # type: ignore[arg-type]
+    # Russian weeks start on Monday: no question
+    found = resolve("в среду на следующей неделе", sunday.tzinfo, sunday)  # type: ignore[arg-type]
+    assert found.at.replace(tzinfo=None).isoformat(timespec="minutes") == "2025-06-18T09:00"
 
 
 @pytest.mark.parametrize(

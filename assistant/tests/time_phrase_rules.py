@@ -10,6 +10,7 @@ end-to-end tests use the same rules at the real current time.
 
 from __future__ import annotations
 
+import calendar
 import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
@@ -33,6 +34,12 @@ NOWS = {
     "berlin_autumn": ("Europe/Berlin", "2025-10-25T20:00"),
     # month end in February, midday
     "moscow_feb": ("Europe/Moscow", "2025-02-28T12:00"),
+    # the last day of a leap February, evening, south of the equator
+    "sydney_leap_feb": ("Australia/Sydney", "2028-02-29T18:00"),
+    # a month end that is a Sunday, morning
+    "moscow_sunday_month_end": ("Europe/Moscow", "2025-08-31T08:30"),
+    # a 30-day month's end, late evening, west of UTC
+    "ny_april_end": ("America/New_York", "2025-04-30T22:45"),
 }
 
 Refused = str
@@ -144,6 +151,54 @@ def on_month_day(day: int, clock: time | None) -> Rule:
             if candidate is not None and candidate >= now.date():
                 return future(wall(candidate, at, now.tzinfo), now)  # type: ignore[arg-type]
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return REFUSED
+
+    return rule
+
+
+def next_week_day(number: int, clock: time | None, english: bool) -> Rule:
+    """ "Wednesday of next week": that weekday in the week (Monday to Sunday) after this one;
+    in English on a Sunday, refused where a week from Sunday to Saturday would differ."""
+
+    def rule(now: datetime) -> datetime | Refused:
+        today = now.date()
+        day = today - timedelta(days=today.weekday()) + timedelta(days=7 + number)
+        if english and today.weekday() == 6 and (day - today).days != 7 + (number + 1) % 7:
+            return REFUSED
+        return wall(day, clock or time(9), now.tzinfo)  # type: ignore[arg-type]
+
+    return rule
+
+
+def in_month(pick: str | int, ref: str, clock: time | None, weekday_number: int = 0) -> Rule:
+    """A day picked in a month: "end" (its last day), a day of the month (an int), or
+    "first".."last" weekday. ref "this" or "next", or "" for the first month from this one
+    in which that day is today or later."""
+    at = clock or time(9)
+    nth = {"first": 1, "second": 2, "third": 3, "fourth": 4, "last": -1}
+
+    def day_in(year: int, month: int) -> date | None:
+        last = calendar.monthrange(year, month)[1]
+        if pick == "end":
+            return date(year, month, last)
+        if isinstance(pick, int):
+            return date(year, month, pick) if pick <= last else None
+        days = [
+            date(year, month, d)
+            for d in range(1, last + 1)
+            if date(year, month, d).weekday() == weekday_number
+        ]
+        n = nth[pick]
+        return days[n - 1 if n > 0 else -1] if n <= len(days) else None
+
+    def rule(now: datetime) -> datetime | Refused:
+        this = (now.year, now.month)
+        following = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
+        months = {"this": [this], "next": [following]}.get(ref, [this, following])
+        for year, month in months:
+            day = day_in(year, month)
+            if day is not None and (day >= now.date() or ref == "this"):
+                return future(wall(day, at, now.tzinfo), now)  # type: ignore[arg-type]
         return REFUSED
 
     return rule
@@ -370,6 +425,57 @@ EN: list[tuple[str, Rule]] = [
     ("Saturday, 1 February 2025 at 9:00", checked(on_date(2, 1, t(9), 2025), 5)),
     ("Tuesday the 1st at noon", checked(on_month_day(1, t(12)), 1)),
     ("in 2 days on friday", refused),
+    # midnight that ends today
+    ("tonight at midnight", on_day(1, t(0))),
+    ("at midnight tonight", on_day(1, t(0))),
+    ("today at midnight", on_day(1, t(0))),
+    ("tomorrow night at midnight", refused),
+    # clock times in words (a morning hour 1 to 6 is asked about, as "at 3" is)
+    ("at a quarter to nine", next_clock(t(8, 45))),
+    ("half past eight", next_clock(t(8, 30))),
+    ("at half past seven pm", next_clock(t(19, 30))),
+    ("quarter past four", refused),
+    ("quarter past four in the afternoon", next_clock(t(16, 15))),
+    ("tomorrow at a quarter past ten", on_day(1, t(10, 15))),
+    ("ten to nine", next_clock(t(8, 50))),
+    ("twenty past 11", next_clock(t(11, 20))),
+    ("at quarter to one", next_clock(t(12, 45))),
+    ("friday at half past nine in the evening", weekday(4, t(21, 30))),
+    # spans in words
+    ("in a fortnight", days_later(14)),
+    ("a fortnight from today", days_later(14)),
+    ("in a fortnight at 10am", days_later(14, t(10))),
+    ("a week from today", days_later(7)),
+    ("two weeks from today at 18:00", days_later(14, t(18))),
+    ("the same time in a week", days_later(7)),
+    ("same time next week", days_later(7)),
+    ("tomorrow at the same time", days_later(1)),
+    ("wednesday of next week", next_week_day(2, None, english=True)),
+    ("on monday next week at 9:30", next_week_day(0, t(9, 30), english=True)),
+    ("next week on friday at 5pm", next_week_day(4, t(17), english=True)),
+    ("sunday of next week", next_week_day(6, None, english=True)),
+    ("at the same time", refused),
+    ("in 2 hours at the same time", refused),
+    # days picked in a month (the end of the month is its last day, 09:00 unless a time is named)
+    ("at the end of the month", in_month("end", "", None)),
+    ("the end of the month at 6pm", in_month("end", "", t(18))),
+    ("by the end of next month", in_month("end", "next", None)),
+    ("on the last day of this month at 17:00", in_month("end", "this", t(17))),
+    ("the first monday of next month", in_month("first", "next", None, 0)),
+    ("on the first Monday of the month at 10am", in_month("first", "", t(10), 0)),
+    ("the last friday of the month", in_month("last", "", None, 4)),
+    ("the last Friday of this month at 4pm", in_month("last", "this", t(16), 4)),
+    ("the second tuesday of next month at 9:30", in_month("second", "next", t(9, 30), 1)),
+    ("next month on the 1st", in_month(1, "next", None)),
+    ("on the 15th of next month at 10", in_month(15, "next", t(10))),
+    ("on the 31st of next month", in_month(31, "next", None)),
+    ("the 28th of this month", in_month(28, "this", None)),
+    ("on the first of next month", in_month(1, "next", None)),
+    ("the 1st of the month at 10", in_month(1, "", t(10))),
+    ("end of month", in_month("end", "", None)),
+    ("the last monday of the month at 3", refused),
+    ("next month", refused),
+    ("tomorrow at the end of the month", refused),
 ]
 
 RU: list[tuple[str, Rule]] = [
@@ -564,6 +670,56 @@ RU: list[tuple[str, Rule]] = [
     ("суббота, 1 февраля 2025 в 9:00", checked(on_date(2, 1, t(9), 2025), 5)),
     ("через 2 дня в пятницу", refused),
     ("в 12 утра", refused),
+    # полночь, которой кончается сегодня
+    ("сегодня в полночь", on_day(1, t(0))),
+    ("в полночь сегодня", on_day(1, t(0))),
+    ("сегодня ночью в полночь", refused),
+    ("послезавтра в полночь", refused),
+    # время словами (утренний час с 1 до 6 спрашиваем, как "в 3")
+    ("без четверти девять", next_clock(t(8, 45))),
+    ("в полдевятого", next_clock(t(8, 30))),
+    ("полдевятого вечера", next_clock(t(20, 30))),
+    ("четверть пятого", refused),
+    ("в четверть пятого дня", next_clock(t(16, 15))),
+    ("завтра в половине одиннадцатого", on_day(1, t(10, 30))),
+    ("без пяти десять", next_clock(t(9, 55))),
+    ("в пол-двенадцатого ночи", next_clock(t(23, 30))),
+    ("без четверти час", next_clock(t(12, 45))),
+    ("в пятницу без десяти восемь вечера", weekday(4, t(19, 50))),
+    # промежутки словами
+    ("через неделю в это же время", days_later(7)),
+    ("в это же время через неделю", days_later(7)),
+    ("через две недели в это же время", days_later(14)),
+    ("завтра в это же время", days_later(1)),
+    ("послезавтра в то же время", days_later(2)),
+    ("в среду на следующей неделе", next_week_day(2, None, english=False)),
+    ("на следующей неделе в понедельник в 9:30", next_week_day(0, t(9, 30), english=False)),
+    ("в пятницу на следующей неделе в 5 вечера", next_week_day(4, t(17), english=False)),
+    ("в воскресенье на следующей неделе", next_week_day(6, None, english=False)),
+    ("в это же время", refused),
+    ("в следующую среду на следующей неделе", refused),
+    ("через неделю в это же время в 10", refused),
+    ("через 2 часа в это же время", refused),
+    # день в месяце (конец месяца - его последний день, в 9:00, если время не названо)
+    ("в конце месяца", in_month("end", "", None)),
+    ("в конце месяца в 18:00", in_month("end", "", t(18))),
+    ("в конце следующего месяца", in_month("end", "next", None)),
+    ("в последний день этого месяца в 5 вечера", in_month("end", "this", t(17))),
+    ("в первый понедельник следующего месяца", in_month("first", "next", None, 0)),
+    ("в первый понедельник месяца в 10 утра", in_month("first", "", t(10), 0)),
+    ("в последнюю пятницу месяца", in_month("last", "", None, 4)),
+    ("в последнюю пятницу этого месяца в 16:00", in_month("last", "this", t(16), 4)),
+    ("во второй вторник следующего месяца в 9:30", in_month("second", "next", t(9, 30), 1)),
+    ("1-го числа следующего месяца", in_month(1, "next", None)),
+    ("в следующем месяце 15-го в 10", in_month(15, "next", t(10))),
+    ("31-го следующего месяца", in_month(31, "next", None)),
+    ("28 числа этого месяца", in_month(28, "this", None)),
+    ("первого числа следующего месяца в 10", in_month(1, "next", t(10))),
+    ("15-го числа этого месяца в 12:00", in_month(15, "this", t(12))),
+    ("к концу месяца", in_month("end", "", None)),
+    ("в последний понедельник месяца в 3", refused),
+    ("в следующем месяце", refused),
+    ("завтра в конце месяца", refused),
 ]
 
 ISO: list[tuple[str, Rule]] = (

@@ -15,7 +15,14 @@ question. The defaults (documented in docs/architecture.md, "Time phrases"):
   asked about (today or in a week?); "next Friday" is asked about when the coming Friday
   is still in this week;
 * a date without a year is its next occurrence; a local time skipped by a DST change is
-  asked about; one repeated by a DST change is its first occurrence.
+  asked about; one repeated by a DST change is its first occurrence;
+* "tonight at midnight", "сегодня в полночь" are the 00:00 that ends today ("tomorrow at
+  midnight" is asked about); a clock time in words is read as its digits ("quarter past
+  four" as "at 4:15", "полдевятого" as "в 8:30");
+* "the end of the month" is its last day, a day without a time (09:00); a day picked in
+  "the month" without "this" or "next" is this month's if still today or later, else next
+  month's; "Wednesday of next week" is in the Monday-to-Sunday week after this one (asked
+  about in English on a Sunday, where a Sunday-to-Saturday week differs).
 """
 
 from __future__ import annotations
@@ -204,6 +211,7 @@ _UNITS: tuple[tuple[str, str], ...] = (
     ("hours", r"hours?|hrs?|h|час(?:а|ов)?|ч"),
     ("days", r"days?|дн(?:я|ей)|день|сутки|суток"),
     ("weeks", r"weeks?|недел[юиь]|недель"),
+    ("fortnights", r"fortnights?"),
     ("months", r"months?|месяц(?:а|ев)?"),
     ("years", r"years?|год(?:а)?|лет"),
 )
@@ -220,6 +228,15 @@ _RELATIVE = re.compile(
     r"|(?P<body2>(?:[0-9]{1,4}\s*(?:" + _UNIT.replace("?P<", "?P<x_") + r")\s*)+)"
     r"\s*(?:from now|later|спустя)\b"
 )
+_FROM_TODAY = re.compile(
+    rf"\b(?P<body>(?:{_NUMBER}\s*)?(?:{_UNIT.replace('?P<', '?P<z_')}))\s+from\s+(?:today|now)\b"
+)
+#: "the same time", "в это же время": the clock time of now, on the day named beside it.
+_SAME_TIME = re.compile(
+    r"\b(?:at\s+)?(?:the\s+)?same\s+time\b|\b(?:в\s+)?(?:это|то)\s+же\s+(?:самое\s+)?время\b"
+)
+#: "Wednesday of next week", "в среду на следующей неделе".
+_NEXT_WEEK = re.compile(r"\b(?:(?:of|on)\s+)?next\s+week\b|\b(?:на\s+)?следующей\s+неделе\b")
 #: A whole phrase that is only a duration ("20 minutes", "10 минут"): from now, as `when`.
 _DURATION_ONLY = re.compile(
     rf"^(?:[0-9]{{1,4}}(?:[.,][0-9])?\s*(?:{_UNIT.replace('?P<', '?P<y_')})\s*(?:and\s+|и\s+)?)+$"
@@ -257,6 +274,43 @@ _WEEKDAY = "|".join(f"(?P<wd{n}>{p})" for n, p in WEEKDAY_NAMES)
 _MONTH = "|".join(f"(?P<mo{n}>{p})" for n, p in MONTH_NAMES)
 _ORD = r"(?:st|nd|rd|th|-?го|-?е|-?ое)?"
 
+_ORDINALS: dict[str, int] = {
+    "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
+    "last": -1,
+}  # fmt: skip
+_RU_ORDINALS = ((r"перв\w*", 1), (r"втор(?:ой|ую|ое)", 2), (r"трет(?:ий|ью|ье)", 3),
+                (r"четверт(?:ый|ую|ое)", 4), (r"последн\w*", -1))  # fmt: skip
+_WEEKDAY_M = _WEEKDAY.replace("?P<wd", "?P<mw")
+_MONTH_REF_EN = r"(?P<ref>(?:(?:the|this|next)\s+)?month)"
+_MONTH_REF_RU = r"(?P<ref>(?:(?:этого|текущего|следующего)\s+)?месяца)"
+#: "the last Friday of the month", "в первый понедельник следующего месяца".
+_NTH_WEEKDAY = re.compile(
+    rf"\b(?:on\s+)?(?:the\s+)?(?P<ord>{'|'.join(_ORDINALS)})\s+(?:{_WEEKDAY_M})\s+"
+    rf"(?:of|in)\s+{_MONTH_REF_EN}\b"
+    r"|\b(?:(?:в|во)\s+)?(?P<ru_ord>"
+    + "|".join(f"(?P<ro{n if n > 0 else 0}>{p})" for p, n in _RU_ORDINALS)
+    + rf")\s+(?:{_WEEKDAY_M.replace('?P<mw', '?P<rw')})\s+"
+    + _MONTH_REF_RU.replace("?P<ref>", "?P<ru_ref>")
+    + r"\b"
+)
+#: "the end of the month", "the last day of next month", "в конце месяца".
+_MONTH_END = re.compile(
+    rf"\b(?:(?:at|on|by)\s+)?(?:the\s+)?(?:end|last\s+day)\s+of\s+{_MONTH_REF_EN}\b"
+    r"|\b(?:(?:в|к)\s+)?(?:конц[еау]|последний\s+день)\s+"
+    + _MONTH_REF_RU.replace("?P<ref>", "?P<ru_ref>")
+    + r"\b"
+)
+#: "the first of next month", "первого числа следующего месяца": day 1.
+_FIRST_OF = re.compile(
+    rf"\b(?:on\s+)?the\s+first\s+of\s+{_MONTH_REF_EN}\b"
+    r"|\b(?:с\s+)?первого(?:\s+числа)?\s+" + _MONTH_REF_RU.replace("?P<ref>", "?P<ru_ref>") + r"\b"
+)
+#: "next month" beside a day of the month ("next month on the 1st", "1-го следующего месяца").
+_MONTH_REF = re.compile(
+    r"\b(?:(?:of|in)\s+)?(?:the\s+)?(?P<ref>this|next)\s+month\b|\b(?:of|in)\s+the\s+month\b"
+    r"|\b(?:в\s+)?(?P<ru>этом|текущем|следующем)\s+месяце\b"
+    r"|\b(?P<ru2>этого|текущего|следующего)\s+месяца\b"
+)
 _DAY_WORDS: tuple[tuple[re.Pattern[str], int], ...] = tuple(
     (re.compile(rf"\b(?:{pattern})\b"), offset)
     for pattern, offset in (
@@ -308,9 +362,54 @@ _CLOCK = re.compile(
     r"(?:\s*(?:час(?:а|ов)?))?"
 )
 _LONE_HOUR = re.compile(r"([0-9]{1,2})")
+
+
+def _alternatives(words: dict[str, int]) -> str:
+    return "|".join(sorted((re.escape(w) for w in words), key=len, reverse=True))
+
+
+_EN_HOURS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+}  # fmt: skip
+_EN_MINUTES = {"five": 5, "ten": 10, "twenty": 20, "twenty-five": 25, "twenty five": 25}
+_EN_HOUR = r"(?:1[0-2]|[1-9]|" + "|".join(_EN_HOURS) + ")"
 _HALF_PAST = re.compile(
-    r"\b(?:at\s+)?(?P<kind>half past|quarter past|quarter to)\s+(?P<h>[0-9]{1,2})"
+    r"\b(?:at\s+)?(?:(?:a\s+)?(?P<kind>half past|quarter past|quarter to)|"
+    rf"(?P<n>[0-9]{{1,2}}|{_alternatives(_EN_MINUTES)})\s+(?:minutes?\s+)?"
+    rf"(?P<dir>past|to))\s+(?P<h>{_EN_HOUR})\b"
     r"(?:\s*(?P<suffix>am|pm))?\b"
+)
+_RU_HOURS = {
+    "час": 1, "один": 1, "два": 2, "три": 3, "четыре": 4, "пять": 5, "шесть": 6, "семь": 7,
+    "восемь": 8, "девять": 9, "десять": 10, "одиннадцать": 11, "двенадцать": 12,
+    **{str(n): n for n in range(1, 13)},
+}  # fmt: skip
+#: "пятого" is the fifth hour, the one from 04:00 to 05:00.
+_RU_ORDINAL_HOURS = {
+    "первого": 1, "второго": 2, "третьего": 3, "четвертого": 4, "пятого": 5, "шестого": 6,
+    "седьмого": 7, "восьмого": 8, "девятого": 9, "десятого": 10, "одиннадцатого": 11,
+    "двенадцатого": 12,
+}  # fmt: skip
+_RU_MINUTES_BEFORE = {
+    "четверти": 15, "пяти": 5, "десяти": 10, "пятнадцати": 15, "двадцати": 20,
+    "двадцати пяти": 25, **{str(n): n for n in range(1, 30)},
+}  # fmt: skip
+_RU_MINUTES = {
+    "пять": 5, "десять": 10, "пятнадцать": 15, "двадцать": 20, "двадцать пять": 25,
+    **{str(n): n for n in range(1, 60)},
+}  # fmt: skip
+_RU_SUFFIX = r"(?:\s+(?P<suffix>утра|дня|вечера|ночи))?"
+
+
+_RU_BEFORE = re.compile(
+    rf"\bбез\s+(?P<n>{_alternatives(_RU_MINUTES_BEFORE)})(?:\s+минут[ы]?)?\s+"
+    rf"(?P<h>{_alternatives(_RU_HOURS)})\b(?:\s+час(?:а|ов)?\b)?{_RU_SUFFIX}\b"
+)
+_RU_INTO = re.compile(
+    r"\b(?:(?P<half>пол-?\s*|половин[аеу]\s+)|(?P<quarter>четверть\s+)|"
+    rf"(?P<n>{_alternatives(_RU_MINUTES)})\s+минут[ау]?\s+)"
+    rf"(?P<h>{_alternatives(_RU_ORDINAL_HOURS)})\b{_RU_SUFFIX}\b"
 )
 _FILLER = re.compile(
     r"\b(?:on|at|in|the|of|by|и|and|в|во|на|к|please|пожалуйста|remind me|напомни)\b"
@@ -333,6 +432,14 @@ class _Parts:
     explicit_24h: bool = False
     #: A weekday named beside a date, which must be that date's weekday.
     weekday_check: int | None = None
+    #: "the same time": now's clock time on the day named.
+    same_time: bool = False
+    #: A day picked in a month: ("end", 0) or ("weekday", n) for the n-th (-1: last) weekday.
+    month_pick: tuple[str, int, int] | None = None
+    #: Which month: "this", "next", or "" for the next one in which the day is still ahead.
+    month_ref: str | None = None
+    #: "next week", and whether it was said in Russian (a week that starts on Monday).
+    next_week: str | None = None
 
 
 class _Phrase:
@@ -357,6 +464,8 @@ class _Phrase:
 
     def _readers(self) -> list[Callable[[], None]]:
         return [
+            self._read_month_relative,
+            self._read_same_time,
             self._read_relative,
             self._read_day_words,
             self._read_parts,
@@ -374,6 +483,48 @@ class _Phrase:
 
     # -- readers ----------------------------------------------------------------------------
 
+    def _read_month_relative(self) -> None:
+        match = _FIRST_OF.search(self.rest)
+        if match:
+            ref = match["ref"] or match["ru_ref"] or ""
+            self._cut(match)
+            self._claim_day()
+            self.parts.month_day = 1
+        elif match := _NTH_WEEKDAY.search(self.rest) or _MONTH_END.search(self.rest):
+            ref = match["ref"] or match["ru_ref"] or ""
+            if "ord" in match.re.groupindex and (match["ord"] or match["ru_ord"]):
+                if match["ord"]:
+                    nth = _ORDINALS[match["ord"]]
+                    number = next(n for n, _ in WEEKDAY_NAMES if match.group(f"mw{n}"))
+                else:
+                    nth = next(n for _, n in _RU_ORDINALS if match.group(f"ro{max(n, 0)}"))
+                    number = next(n for n, _ in WEEKDAY_NAMES if match.group(f"rw{n}"))
+                self.parts.month_pick = ("weekday", nth, number)
+            else:
+                self.parts.month_pick = ("end", 0, 0)
+            self._cut(match)
+        else:
+            match = _MONTH_REF.search(self.rest)
+            if match is None:
+                return
+            ref = match["ref"] or match["ru"] or match["ru2"] or ""
+            self._cut(match)
+        self.parts.month_ref = (
+            "next" if "next" in ref or "следующ" in ref
+            else "this" if "this" in ref or "этого" in ref or "этом" in ref or "текущ" in ref
+            else ""
+        )  # fmt: skip
+
+    def _read_same_time(self) -> None:
+        match = _SAME_TIME.search(self.rest)
+        if match:
+            self._cut(match)
+            self.parts.same_time = True
+        match = _NEXT_WEEK.search(self.rest)
+        if match:
+            self._cut(match)
+            self.parts.next_week = "ru" if "недел" in match[0] else "en"
+
     def _read_relative(self) -> None:
         iso = _ISO_DURATION.match(self.rest)
         if iso and self.rest != "p" and not self.rest.endswith("t"):
@@ -383,6 +534,9 @@ class _Phrase:
             return
         if _DURATION_ONLY.match(self.rest):
             self.rest = f"in {self.rest}"
+        span = _FROM_TODAY.search(self.rest)
+        if span:  # "a week from today" is "in a week"
+            self.rest = f"{self.rest[: span.start()]} in {span['body']} {self.rest[span.end() :]}"
         for pattern, minutes in ((_HOUR_AND_HALF, 90), (_HALF_HOUR, 30)):
             match = pattern.search(self.rest)
             if match:
@@ -401,6 +555,8 @@ class _Phrase:
             if biggest is not None:
                 amounts[biggest] += 0.5
         self._cut(match)
+        if "fortnights" in amounts:  # two weeks
+            amounts["weeks"] = amounts.get("weeks", 0.0) + 2 * amounts.pop("fortnights")
         self._add_duration(amounts)
 
     def _add_duration(self, amounts: dict[str, float]) -> None:
@@ -492,6 +648,13 @@ class _Phrase:
         if match:
             self._cut(match)
             self._set_clock((0, 0) if match["mid"] else (12, 0), None, explicit=True)
+            p = self.parts
+            tonight = p.day == self.now.date() and p.part in {None, "tonight"}
+            other_day = p.weekday or p.month_date or p.wall or p.month_day is not None
+            if match["mid"] and tonight and not other_day:
+                # "tonight at midnight", "сегодня в полночь": the 00:00 that ends today
+                p.day, p.part, p.suffix = self.now.date() + timedelta(days=1), None, "midnight"
+                return
             if match["mid"] and self._has_day():
                 raise self._ask("midnight at the start or at the end of that day?")
             if match["mid"]:
@@ -500,12 +663,22 @@ class _Phrase:
     def _read_clock(self) -> None:
         match = _HALF_PAST.search(self.rest)
         if match:
-            hour = int(match["h"])
-            minute = {"half past": 30, "quarter past": 15, "quarter to": 45}[match["kind"]]
-            if match["kind"] == "quarter to":
-                hour = hour - 1 if hour > 0 else 23
+            hour = _hour(match["h"])
+            if match["kind"] in {"half past", "quarter past"}:
+                minute = {"half past": 30, "quarter past": 15}[match["kind"]]
+            elif match["kind"] == "quarter to":
+                hour, minute = hour - 1, 45
+            else:
+                minute = _EN_MINUTES.get(match["n"]) or int(match["n"])
+                if not 0 < minute < 60:
+                    raise self._ask(f"{match[0]!r} is not a time of day: which time is meant?")
+                if match["dir"] == "to":
+                    hour, minute = hour - 1, 60 - minute
             self._cut(match)
-            self._set_clock((hour, minute), match["suffix"], explicit=False)
+            # "quarter to one" is 12:45, as "at 12:45" is
+            self._set_clock((hour or 12, minute), match["suffix"], explicit=False)
+            return
+        if self._read_russian_clock_words():
             return
         for match in _CLOCK.finditer(self.rest):
             if match["lead"] or match["sep"] or match["suffix"] or "час" in match[0]:
@@ -520,22 +693,46 @@ class _Phrase:
             self.rest = ""
             self._set_clock((int(lone[1]), 0), None, explicit=len(lone[1]) == 2)
 
+    def _read_russian_clock_words(self) -> bool:
+        """ "без четверти девять" 08:45, "полдевятого" 08:30, "четверть пятого" 04:15,
+        "десять минут пятого" 04:10; the hour is read as "at 8" is (a part of the day or
+        "утра", "вечера" after it names which half of the day)."""
+        match = _RU_BEFORE.search(self.rest)
+        if match:
+            hour, minute = _RU_HOURS[match["h"]] - 1, 60 - _RU_MINUTES_BEFORE[match["n"]]
+        else:
+            match = _RU_INTO.search(self.rest)
+            if match is None:
+                return False
+            into = _RU_ORDINAL_HOURS[match["h"]]
+            minute = 30 if match["half"] else 15 if match["quarter"] else _RU_MINUTES[match["n"]]
+            if not 0 < minute < 60:
+                raise self._ask(f"{match[0]!r} is not a time of day: which time is meant?")
+            hour = into - 1
+        self._cut(match)
+        self._set_clock((hour or 12, minute), match["suffix"], explicit=False)
+        return True
+
     # -- setters ----------------------------------------------------------------------------
 
     def _has_day(self) -> bool:
         p = self.parts
-        return bool(p.day or p.weekday or p.month_date or p.month_day is not None or p.wall)
+        return bool(
+            p.day or p.weekday or p.month_date or p.month_day is not None or p.wall or p.month_pick
+        )
 
     def _claim_day(self) -> None:
         if self.parts.day is not None and not self.parts.part_today:
             raise self._ask("two different days are named: which one is meant?")
         if self.parts.weekday or self.parts.month_date or self.parts.month_day is not None:
             raise self._ask("two different days are named: which one is meant?")
+        if self.parts.month_pick:
+            raise self._ask("two different days are named: which one is meant?")
 
     def _set_day(self, day: date) -> None:
         if self.parts.day is not None and self.parts.day != day:
             raise self._ask("two different days are named: which one is meant?")
-        if self.parts.weekday or self.parts.month_date:
+        if self.parts.weekday or self.parts.month_date or self.parts.month_pick:
             raise self._ask("two different days are named: which one is meant?")
         self.parts.day = day
 
@@ -567,10 +764,16 @@ class _Phrase:
 
     def _moment(self) -> Resolved:
         p = self.parts
+        if p.month_ref is not None:
+            return self._in_month()
+        if p.next_week:
+            return self._in_next_week()
+        if p.same_time and not self._has_day():
+            raise self._ask("the same time on which day?")
         if p.wall and (p.day or p.weekday or p.month_date or p.month_day is not None):
             raise self._ask("a delay and a day are both named: which one is meant?")
         if p.relative is not None:
-            if self._has_day() or p.clock or p.part:
+            if self._has_day() or p.clock or p.part or p.same_time:
                 raise self._ask("a delay and a day or time are both named: which one is meant?")
             # Minutes and hours pass in real time: across a DST change the clock moves more.
             return Resolved((self.now.astimezone(UTC) + p.relative).astimezone(self.tz))
@@ -611,6 +814,10 @@ class _Phrase:
 
     def _time_of_day(self) -> time | None:
         p = self.parts
+        if p.same_time:
+            if p.clock is not None or p.part:
+                raise self._ask("the same time and another time are both named: which one?")
+            return self.now.time().replace(fold=0)
         if p.clock is None:
             return PART_DEFAULTS[p.part] if p.part else None
         hour, minute = p.clock
@@ -646,6 +853,73 @@ class _Phrase:
             # the first of a repeated hour's two times has passed: the second, still ahead
             moment = moment.replace(fold=1)
         return moment
+
+    def _in_month(self) -> Resolved:
+        """A day picked in this or next month ("the end of the month" is its last day, at
+        the time given or 09:00 as any day without a time). With no "this" or "next", the
+        month in which that day is still ahead (today counts, as for "on the 15th")."""
+        p = self.parts
+        others = p.relative or p.wall or p.day or p.weekday or p.month_date or p.next_week
+        if others or p.same_time:
+            raise self._ask("two different days are named: which one is meant?")
+        if p.month_pick is None and p.month_day is None:
+            raise self._ask("which day of the month, and at what time?")
+        today = self.now.date()
+        this = today.replace(day=1)
+        try:
+            following = (this + timedelta(days=32)).replace(day=1)
+        except OverflowError:
+            raise self._ask("that is too far ahead: which date is meant?") from None
+        months = {"this": [this], "next": [following]}.get(p.month_ref or "", [this, following])
+        clock = self._time_of_day()
+        for first in months:
+            day = self._day_in(first)
+            if day is not None and (day >= today or not self.future or p.month_ref == "this"):
+                moment = _wall(day, clock or DAY_DEFAULT, self.tz, self.phrase)
+                return Resolved(moment, all_day=clock is None)
+        raise self._ask(f"that day is not in {months[-1]:%B %Y}: which date is meant?")
+
+    def _day_in(self, first: date) -> date | None:
+        """The day picked in the month that starts on `first`; None when it has none."""
+        p = self.parts
+        last = first.replace(day=28) + timedelta(days=4)
+        last -= timedelta(days=last.day)
+        if p.month_pick is None:
+            wanted = p.month_day or 0
+            return first.replace(day=wanted) if 1 <= wanted <= last.day else None
+        kind, nth, number = p.month_pick
+        if kind == "end":
+            return last
+        if nth < 0:
+            return last - timedelta(days=(last.weekday() - number) % 7)
+        day = first + timedelta(days=(number - first.weekday()) % 7 + 7 * (nth - 1))
+        return day if day.month == first.month else None
+
+    def _in_next_week(self) -> Resolved:
+        """ "Wednesday of next week": that weekday in the week after this one; on a Sunday,
+        in English, weeks that start on Sunday or on Monday differ, so it is asked about.
+        "the same time next week" is in seven days."""
+        p = self.parts
+        if p.relative or p.wall or p.day or p.month_date or p.month_day is not None:
+            raise self._ask("next week and another day are both named: which one is meant?")
+        if p.weekday is None:
+            if p.same_time:
+                p.wall = {"weeks": 1}
+                p.next_week = None
+                return self._moment()
+            raise self._ask("which day of next week, and at what time?")
+        number, kind = p.weekday
+        if kind:
+            raise self._ask(f"'{kind}' and 'next week' are both named: which day is meant?")
+        today = self.now.date()
+        day = today - timedelta(days=today.weekday()) + timedelta(days=7 + number)
+        if p.next_week == "en" and today.weekday() == 6:
+            sunday_week = today + timedelta(days=7 + (number + 1) % 7)
+            if sunday_week != day:
+                raise self._ask(f"{day:%A %d %B} or {sunday_week:%A %d %B}?")
+        clock = self._time_of_day()
+        at = clock or DAY_DEFAULT
+        return Resolved(_wall(day, at, self.tz, self.phrase), all_day=clock is None)
 
     def _on_weekday(self, clock: time | None) -> Resolved:
         number, kind = self.parts.weekday or (0, "")
@@ -756,6 +1030,10 @@ def _in_part(hour: int, part: str, ask: Callable[[str], UnclearTime]) -> int:
     if 9 <= hour <= 11:
         return hour + 12
     raise ask(f"{hour} at night? which time is meant?")
+
+
+def _hour(text: str) -> int:
+    return _EN_HOURS.get(text) or int(text)
 
 
 def _number(text: str | None) -> float:
