@@ -77,6 +77,10 @@ EXPECTED = [
     ("два раза в день в 9 и 21", "0 9,21 * * *"),
     ("дважды в день в 9 и 21", "0 9,21 * * *"),
     ("каждый день в 9:30 и 21:30", "30 9,21 * * *"),
+    ("weekly on monday at 9", "0 9 * * 1"),
+    ("every week on Friday at 17:00", "0 17 * * 5"),
+    ("раз в неделю в понедельник в 10", "0 10 * * 1"),
+    ("еженедельно по пятницам в 18:00", "0 18 * * 5"),
 ]
 
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -109,6 +113,8 @@ RULES = [
      "WEEKLY;INTERVAL=2;BYDAY=MO;BYHOUR=10;BYMINUTE=0"),
     ("каждые две недели по пятницам в 18:00", "20261127T180000",
      "WEEKLY;INTERVAL=2;BYDAY=FR;BYHOUR=18;BYMINUTE=0"),
+    ("every two weeks on weekdays at 9", "20261126T090000",
+     "WEEKLY;INTERVAL=2;BYDAY=MO,TU,WE,TH,FR;BYHOUR=9;BYMINUTE=0"),
     ("через день в 7", "20261126T070000",
      "DAILY;INTERVAL=2;BYHOUR=7;BYMINUTE=0"),
 ]  # fmt: skip
@@ -126,6 +132,11 @@ MISSING = [
     ("раз в два месяца", "every few months"),
     ("every day at 9 and 21:30", "different minutes"),
     ("every 20 weeks on monday", "every 2 to 12 weeks"),
+    ("every week", "on which day of the week"),
+    ("biweekly on monday", "every two weeks, or twice a week"),
+    ("every other day on monday", "every 2 days, or every monday"),
+    ("at 8 and 9 pm every day", "same part of the day"),
+    ("каждый день в 8 и 9 вечера", "same part of the day"),
 ]
 
 REFUSED = [m for m, _ in MISSING] + [
@@ -230,7 +241,8 @@ WORDS = st.sampled_from(
      "утра", "вечера", "по", "будням", "month", "on", "the", "1st", "числа", "15", "minutes",
      "hours", "ежедневно", "weekday", "выходным", "pm", "noon", "*", "1-5", "morning",
      "other", "second", "weeks", "two", "twice", "a", "раз", "раза", "две", "недели", "21",
-     "15th", "fortnight", "через", "день", "вторую", "среду"]
+     "15th", "fortnight", "через", "день", "вторую", "среду", "weekdays", "weekly", "9pm",
+     "неделю", "week"]
 )  # fmt: skip
 
 

@@ -69,7 +69,7 @@ _COUNT = r"two|three|four|две|два|три|четыре|[0-9]{1,2}"
 #: Every N weeks ("every two weeks", "раз в две недели", "fortnightly"), the days said apart.
 _EVERY_WEEKS = re.compile(
     rf"\b(?:every|each)\s+(?P<n>{_COUNT})\s+weeks\b|\b(?:every|each)\s+(?P<o>other|second)\s+week\b"
-    r"|\b(?P<f>(?:every |each )?fortnight|fortnightly|bi-?weekly)\b"
+    r"|\b(?P<f>(?:every |each )?fortnight|fortnightly)\b"
     rf"|\bраз\s+в\s+(?P<n2>{_COUNT})\s+недел[иь]\b|\bкажды[ея]\s+(?P<n3>{_COUNT})\s+недел[иь]\b"
     r"|\bкаждую\s+(?P<ro>вторую)\s+неделю\b"
 )
@@ -102,6 +102,14 @@ _EVERY_MONTHS = re.compile(
     rf"|\b(?:раз\s+в|каждые)\s+(?P<n2>{_COUNT})\s+(?P<ru>месяц\w*|год\w*|лет)\b"
     r"|\bкажд(?:ый|ые)\s+втор(?:ой|ые)\s+(?P<ro>месяц\w*|год\w*)\b"
 )
+#: Every week, said apart from its days ("weekly on Monday", "раз в неделю в понедельник").
+_WEEKLY = re.compile(
+    r"\b(?:once a week|once every week|weekly|every week|each week|раз в неделю|еженедельно"
+    r"|каждую неделю)\b"
+)
+#: "8 and 9pm": a bare hour beside one with its part of the day (is it 20:00 too?).
+_BARE_HOUR = re.compile(r"^(?:at |в )?([0-9]{1,2})$")
+_PART_SAID = re.compile(r"\b(?:am|pm|a\.m\.|p\.m\.|утра|вечера|дня|ночи)\b|[0-9](?:am|pm)\b")
 _SPLIT_TIMES = re.compile(r"\s*(?:,|\band\b|\bи\b)\s*")
 _PLURAL_WEEKDAY = re.compile(r"\bпо\s+(\w+)")
 _EVERY = re.compile(r"\b(?:every|each|on|кажд\w*|по|и|and|the)\b")
@@ -154,13 +162,22 @@ def parse_recurrence(
     text, weeks = _interval(text, _EVERY_WEEKS, "weeks")
     text, days = _interval(text, _EVERY_DAYS, "days")
     text, per_day = _times_a_day(text)
+    weekly = _WEEKLY.search(text) if weeks == 1 else None
+    if weekly is not None:
+        text, weeks = _cut(text, weekly), 1
+    named_day = re.search(rf"\b(?:{_WEEKDAY_WORDS})\b", text)
+    if days > 1 and named_day:
+        raise UnclearTime(
+            f"every {days} days, or every {named_day[0]}? e.g. 'every other day at 9' or "
+            f"'every other {named_day[0]} at 9'"
+        )
     if days > 1 or per_day:
         text = f"every day {text}"
-    elif weeks > 1:
-        if not re.search(rf"\b(?:{_WEEKDAY_WORDS})\b", text):
+    elif weeks > 1 or weekly is not None:
+        if not (named_day or _WORKDAYS.search(text) or _WEEKENDS.search(text)):
+            every = "every week" if weeks == 1 else f"every {weeks} weeks"
             raise UnclearTime(
-                f"every {weeks} weeks on which day of the week, and at what time? e.g. "
-                f"'every {weeks} weeks on Monday at 9'"
+                f"{every} on which day of the week, and at what time? e.g. '{every} on Monday at 9'"
             )
         text = f"every {_WEEKDAY_PREPOSITION.sub(' ', text)}"
     day_field, month_field, weekday_field, rest = _days(text)
@@ -237,6 +254,8 @@ def _times_a_day(text: str) -> tuple[str, int]:
 def _refuse_what_cannot_be_kept(text: str) -> None:
     """Repetitions that name how often but not the days, or every few months: say what is
     missing (not which words were not understood)."""
+    if re.search(r"\bbi-?weekly\b", text):
+        raise UnclearTime("biweekly: every two weeks, or twice a week (on which days)?")
     match = _TIMES_A_PERIOD.search(text)
     if match:
         period = match["en"] or {"неделю": "week", "месяц": "month", "год": "year"}[match["ru"]]
@@ -290,7 +309,8 @@ def _rule(
     minute, hour, _, _, weekdays = cron.split()
     parts = [f"FREQ={'WEEKLY' if weekdays != '*' else 'DAILY'}", f"INTERVAL={interval}"]
     if weekdays != "*":
-        parts.append(f"BYDAY={','.join(_RULE_DAYS[int(d)] for d in weekdays.split(','))}")
+        days = sorted(every.weekdays, key=lambda d: (d + 6) % 7)  # Monday first
+        parts.append(f"BYDAY={','.join(_RULE_DAYS[d] for d in days)}")
     parts += [f"BYHOUR={hour}", f"BYMINUTE={minute}"]
     expression = f"DTSTART:{wall:%Y%m%dT%H%M%S} RRULE:{';'.join(parts)}"
     try:
@@ -373,9 +393,16 @@ def _days(text: str) -> tuple[str, str, str, str]:
 def _clocks(rest: str, when: str | None, tz: ZoneInfo) -> list[time]:
     """The times of day named ("at 9 and 21", "в 9 и 21"), else the one `when` names."""
     clocks: list[time] = []
-    for chunk in _SPLIT_TIMES.split(rest):
-        chunk = " ".join(_EVERY.sub(" ", chunk).split())
-        clock = time_of_day(chunk) if chunk else None
+    chunks = [" ".join(_EVERY.sub(" ", c).split()) for c in _SPLIT_TIMES.split(rest)]
+    chunks = [c for c in chunks if c]
+    bare = [m[1] for c in chunks if (m := _BARE_HOUR.match(c)) and int(m[1]) <= 12]
+    if len(chunks) > 1 and bare and any(_PART_SAID.search(c) for c in chunks):
+        raise UnclearTime(
+            f"{' and '.join(chunks)}: is {bare[0]} in the same part of the day as the "
+            "other time? e.g. 'at 8pm and 9pm' or 'at 8am and 9pm'"
+        )
+    for chunk in chunks:
+        clock = time_of_day(chunk)
         if clock is not None and clock not in clocks:
             clocks.append(clock)
     if not clocks and when:
