@@ -269,20 +269,19 @@ def wall_to_instant(wall: datetime, tz: ZoneInfo) -> datetime:
     return datetime.fromtimestamp(high, UTC)
 
 
-#: The parts of a recurrence rule a job may use: no end (COUNT, UNTIL: a reminder repeats
-#: until it is deleted), no seconds, no rule firing more often than daily.
-_RULE_PARTS = ("FREQ", "INTERVAL", "WKST", "BYMONTH", "BYMONTHDAY", "BYDAY", "BYHOUR", "BYMINUTE")
-_RULE_FREQS = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
+#: The parts of a recurrence rule a job may use. A rule holds what a cron line cannot: every
+#: N days or weeks (on named weekdays), at fixed times of day; no end (COUNT, UNTIL: a
+#: reminder repeats until it is deleted), no seconds.
+_RULE_PARTS = ("FREQ", "INTERVAL", "WKST", "BYDAY", "BYHOUR", "BYMINUTE")
+_RULE_FREQS = ("DAILY", "WEEKLY")
 _RULE_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _DTSTART = re.compile(r"^DTSTART:(\d{8}T\d{4}00)$")
 #: Rule parts whose values are numbers, and the range each allows.
-_RULE_NUMBERS = {
-    "INTERVAL": (1, 99),
-    "BYMONTH": (1, 12),
-    "BYMONTHDAY": (-31, 31),
-    "BYHOUR": (0, 23),
-    "BYMINUTE": (0, 59),
-}
+_RULE_NUMBERS = {"INTERVAL": (1, 52), "BYHOUR": (0, 23), "BYMINUTE": (0, 59)}
+#: At most this many times of day (BYHOUR x BYMINUTE): more often is a cron line's job.
+_RULE_MAX_TIMES = 24
+#: The anchor's earliest year: a rule is listed from its anchor on.
+_RULE_FIRST_YEAR = 1970
 
 
 def is_rule(expression: str) -> bool:
@@ -324,6 +323,8 @@ class RuleSchedule:
             start = datetime.strptime(anchor[1], "%Y%m%dT%H%M%S")
         except ValueError as exc:
             raise InvalidSchedule(f"the anchor {lines[0]!r} is not a date and time") from exc
+        if start.year < _RULE_FIRST_YEAR:
+            raise InvalidSchedule(f"the anchor {lines[0]!r} is before {_RULE_FIRST_YEAR}")
         parts = _rule_parts(lines[1].removeprefix("RRULE:"))
         text = f"DTSTART:{start:%Y%m%dT%H%M%S} RRULE:" + ";".join(
             f"{name}={parts[name]}" for name in _RULE_PARTS if name in parts
@@ -335,6 +336,11 @@ class RuleSchedule:
         assert isinstance(rule, rrule)
         hours = [int(h) for h in parts["BYHOUR"].split(",")]
         minutes = [int(m) for m in parts["BYMINUTE"].split(",")]
+        if len(hours) * len(minutes) > _RULE_MAX_TIMES:
+            raise InvalidSchedule(
+                f"a recurrence rule fires at most {_RULE_MAX_TIMES} times a day "
+                "(BYHOUR x BYMINUTE); more often is a cron line's: '*/15 * * * *'"
+            )
         schedule = cls(
             expression=text,
             tz=tz or ZoneInfo("UTC"),
@@ -352,7 +358,8 @@ class RuleSchedule:
         """The first fire strictly after `instant` (aware), in UTC (walls before its own
         local time fire at or before it, as for a cron line)."""
         try:
-            for wall in self.rule.xafter(_local(instant, self.tz), inc=True):
+            start = _local(instant, self.tz)
+            for wall in self._near(start).xafter(start, inc=True):
                 fire = wall_to_instant(wall, self.tz)
                 if fire > instant:
                     return fire
@@ -363,15 +370,29 @@ class RuleSchedule:
     def last_at_or_before(self, instant: datetime) -> datetime | None:
         """The latest fire at or before `instant` (aware), in UTC, or None if there is none."""
         try:
-            wall = self.rule.before(_local(instant, self.tz) + _MAX_SHIFT, inc=True)
+            start = _local(instant, self.tz) + _MAX_SHIFT
+            rule = self._near(start)
+            wall = rule.before(start, inc=True)
             while wall is not None:
                 fire = wall_to_instant(wall, self.tz)
                 if fire <= instant:
                     return fire
-                wall = self.rule.before(wall)
+                wall = rule.before(wall)
         except OverflowError:
             pass
         return None
+
+    def _near(self, wall: datetime) -> rrule:
+        """The rule with its anchor moved on by whole periods (N days, or N weeks: the same
+        days and weeks fire) to at most two weekly cycles before `wall`, so it is not listed
+        from an anchor years back. Every fire within those cycles and after is kept."""
+        n = int(self.parts.get("INTERVAL", "1"))
+        period = timedelta(days=n if self.parts["FREQ"] == "DAILY" else 7 * n)
+        margin = timedelta(days=14 * n) + _MAX_SHIFT  # a whole cycle of N days over weekdays
+        periods = (wall - margin - self.start) // period
+        if periods <= 0:
+            return self.rule
+        return self.rule.replace(dtstart=self.start + periods * period)
 
 
 def _rule_parts(text: str) -> dict[str, str]:
@@ -383,8 +404,9 @@ def _rule_parts(text: str) -> dict[str, str]:
             raise InvalidSchedule(f"the rule part {item!r} needs NAME=VALUE")
         if name not in _RULE_PARTS:
             raise InvalidSchedule(
-                f"the rule part {name} is not supported (a reminder repeats until it is "
-                f"deleted, at fixed times of day): use only {', '.join(_RULE_PARTS)}"
+                f"the rule part {name} is not supported (a rule is every N days or weeks, "
+                "at fixed times of day, until the reminder is deleted; a cron line holds "
+                f"monthly and yearly dates): use only {', '.join(_RULE_PARTS)}"
             )
         if name in parts:
             raise InvalidSchedule(f"the rule part {name} is given twice")
@@ -405,12 +427,10 @@ def _rule_parts(text: str) -> dict[str, str]:
         values = parts[name].split(",")
         if not all(re.fullmatch(r"-?\d{1,2}", v) and low <= int(v) <= high for v in values):
             raise InvalidSchedule(f"{name} {parts[name]!r} is out of range ({low}..{high})")
-        if name == "BYMONTHDAY" and "0" in {v.lstrip("-") for v in values}:
-            raise InvalidSchedule("BYMONTHDAY has no day 0")
         parts[name] = ",".join(str(v) for v in sorted({int(v) for v in values}))
     for day in parts.get("BYDAY", "MO").split(","):
-        if not re.fullmatch(rf"(?:[+-]?[1-5])?(?:{'|'.join(_RULE_DAYS)})", day):
-            raise InvalidSchedule(f"BYDAY {parts['BYDAY']!r}: days are MO..SU, e.g. TU or 1MO")
+        if day not in _RULE_DAYS:
+            raise InvalidSchedule(f"BYDAY {parts['BYDAY']!r}: days are MO..SU, e.g. TU,TH")
     return parts
 
 
@@ -697,12 +717,9 @@ _RU_NUMBERS = {2: "две", 3: "три", 4: "четыре"}
 def _rule_words(s: RuleSchedule, russian: bool) -> str | None:
     """Every N days or every N weeks on named weekdays, at fixed times, from the anchor;
     other rules have no words (the rule itself is shown)."""
-    extra = set(s.parts) - {"FREQ", "INTERVAL", "WKST", "BYDAY", "BYHOUR", "BYMINUTE"}
     freq, n = s.parts["FREQ"], int(s.parts.get("INTERVAL", "1"))
-    days = s.parts.get("BYDAY", "").split(",") if "BYDAY" in s.parts else []
-    if extra or len(s.times) > _MAX_TIMES or any(d not in _RULE_DAYS for d in days):
-        return None
-    if freq not in ("DAILY", "WEEKLY") or (freq == "DAILY" and days):
+    days = s.parts["BYDAY"].split(",") if "BYDAY" in s.parts else []
+    if len(s.times) > _MAX_TIMES or (freq == "DAILY" and days):
         return None
     weekdays = sorted({(_RULE_DAYS.index(d) + 1) % 7 for d in days}, key=lambda d: (d + 6) % 7)
     if freq == "WEEKLY" and not weekdays:

@@ -70,9 +70,12 @@ def test_every_other_sunday_keeps_its_weeks_and_the_dst_rules() -> None:
         ("DTSTART:20261201T080000 RRULE:FREQ=MINUTELY;BYHOUR=8;BYMINUTE=0", "FREQ"),
         ("DTSTART:20261201T080000 RRULE:FREQ=DAILY;BYHOUR=24;BYMINUTE=0", "BYHOUR"),
         ("DTSTART:20261201T080000 RRULE:FREQ=WEEKLY;BYDAY=XX;BYHOUR=8;BYMINUTE=0", "BYDAY"),
+        ("DTSTART:20261201T080000 RRULE:FREQ=MONTHLY;BYDAY=1MO;BYHOUR=8;BYMINUTE=0", "FREQ"),
+        ("DTSTART:20261201T080000 RRULE:FREQ=WEEKLY;BYMONTH=2;BYHOUR=8;BYMINUTE=0", "BYMONTH"),
+        ("DTSTART:19691201T080000 RRULE:FREQ=DAILY;BYHOUR=8;BYMINUTE=0", "before 1970"),
         (
-            "DTSTART:20261201T080000 RRULE:FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30;BYHOUR=8;BYMINUTE=0",
-            "never fires",
+            "DTSTART:20261201T080000 RRULE:FREQ=DAILY;BYHOUR=8,9,10,11,12;BYMINUTE=0,10,20,30,40",
+            "24",
         ),
     ],
 )
@@ -110,11 +113,11 @@ def test_a_rule_that_cannot_be_kept_is_refused_saying_why(expression: str, says:
             "через день в 09:00 и 21:00, начиная с 30 ноября 2026",
         ),
         (
-            "DTSTART:20261130T090000 RRULE:FREQ=MONTHLY;BYDAY=1MO;BYHOUR=9;BYMINUTE=0",
-            "on the recurrence rule `DTSTART:20261130T090000 RRULE:FREQ=MONTHLY;BYDAY=1MO;"
-            "BYHOUR=9;BYMINUTE=0`",
-            "по правилу повторения `DTSTART:20261130T090000 RRULE:FREQ=MONTHLY;BYDAY=1MO;"
-            "BYHOUR=9;BYMINUTE=0`",
+            "DTSTART:20261130T090000 RRULE:FREQ=DAILY;INTERVAL=3;BYDAY=MO;BYHOUR=9;BYMINUTE=0",
+            "on the recurrence rule `DTSTART:20261130T090000 RRULE:FREQ=DAILY;INTERVAL=3;"
+            "BYDAY=MO;BYHOUR=9;BYMINUTE=0`",
+            "по правилу повторения `DTSTART:20261130T090000 RRULE:FREQ=DAILY;INTERVAL=3;"
+            "BYDAY=MO;BYHOUR=9;BYMINUTE=0`",
         ),
     ],
 )
@@ -141,8 +144,9 @@ def test_an_every_n_weeks_rule_agrees_with_the_minute_by_minute_reference(
     days |= {local(instant, tz).date().weekday()} if data.draw(st.booleans()) else set()
     times = data.draw(st.frozensets(st.sampled_from([0, 1, 30, 59]), max_size=2)) | {wall.minute}
     hours = data.draw(st.frozensets(st.integers(0, 23), max_size=2)) | {wall.hour}
+    # up to two years back: the anchor is moved on by whole periods before listing
     start = datetime.combine(
-        local(instant, tz).date() - timedelta(days=data.draw(st.integers(0, 20))), time()
+        local(instant, tz).date() - timedelta(days=data.draw(st.integers(0, 800))), time()
     )
     expression = (
         f"DTSTART:{start:%Y%m%dT%H%M%S} RRULE:FREQ=WEEKLY;INTERVAL={n};"
@@ -170,3 +174,18 @@ def test_an_every_n_weeks_rule_agrees_with_the_minute_by_minute_reference(
         assert fire == expected, expression
     last = schedule.last_at_or_before(instant)
     assert last is None or (last <= instant and schedule.next_after(last) == fire)
+
+
+def test_a_rule_anchored_long_ago_is_quick_and_the_same() -> None:
+    """The anchor is moved on by whole periods, not listed from 1970 at every call."""
+    hours = ",".join(map(str, range(24)))
+    old = RuleSchedule.parse(
+        "DTSTART:19700105T000000 "
+        f"RRULE:FREQ=WEEKLY;INTERVAL=3;BYDAY=MO,TH;BYHOUR={hours};BYMINUTE=0",
+        NEW_YORK,
+    )
+    instant = datetime(2026, 3, 8, 6, 30, tzinfo=UTC)  # New York's spring change night
+    plain = old.rule.after(local(instant, NEW_YORK))
+    assert old.next_after(instant).astimezone(NEW_YORK).replace(tzinfo=None) == plain
+    before = old.rule.before(local(instant, NEW_YORK), inc=True)
+    assert old.last_at_or_before(instant) == before.replace(tzinfo=NEW_YORK).astimezone(UTC)
