@@ -115,6 +115,11 @@ RULES = [
      "WEEKLY;INTERVAL=2;BYDAY=FR;BYHOUR=18;BYMINUTE=0"),
     ("every two weeks on weekdays at 9", "20261126T090000",
      "WEEKLY;INTERVAL=2;BYDAY=MO,TU,WE,TH,FR;BYHOUR=9;BYMINUTE=0"),
+    ("every other weekend at 10", "20261128T100000",
+     "WEEKLY;INTERVAL=2;BYDAY=SA,SU;BYHOUR=10;BYMINUTE=0"),
+    ("каждые вторые выходные в 10", "20261128T100000",
+     "WEEKLY;INTERVAL=2;BYDAY=SA,SU;BYHOUR=10;BYMINUTE=0"),
+    ("every 3 days at 8", "20261126T080000", "DAILY;INTERVAL=3;BYHOUR=8;BYMINUTE=0"),
     ("через день в 7", "20261126T070000",
      "DAILY;INTERVAL=2;BYHOUR=7;BYMINUTE=0"),
 ]  # fmt: skip
@@ -137,6 +142,12 @@ MISSING = [
     ("every other day on monday", "every 2 days, or every monday"),
     ("at 8 and 9 pm every day", "same part of the day"),
     ("каждый день в 8 и 9 вечера", "same part of the day"),
+    ("every first Monday of the month at 9", "counted within the month"),
+    ("the last friday of every month at 17", "counted within the month"),
+    ("каждый второй вторник месяца в 8", "counted within the month"),
+    ("в последнюю пятницу каждого месяца в 17", "counted within the month"),
+    ("every weekday except friday at 9", "leaves days out"),
+    ("по будням кроме пятницы в 9", "leaves days out"),
 ]
 
 REFUSED = [m for m, _ in MISSING] + [
@@ -242,7 +253,7 @@ WORDS = st.sampled_from(
      "hours", "ежедневно", "weekday", "выходным", "pm", "noon", "*", "1-5", "morning",
      "other", "second", "weeks", "two", "twice", "a", "раз", "раза", "две", "недели", "21",
      "15th", "fortnight", "через", "день", "вторую", "среду", "weekdays", "weekly", "9pm",
-     "неделю", "week"]
+     "неделю", "week", "except", "кроме", "first", "last", "месяца", "выходные"]
 )  # fmt: skip
 
 

@@ -61,6 +61,7 @@ _EVERY_N = re.compile(
 )
 _WEEKDAY_WORDS = "|".join(p for _, p in WEEKDAY_NAMES)
 _NUMBER_WORDS = {
+    "вторые": 2, "третьи": 3,
     "two": 2, "three": 3, "four": 4, "две": 2, "два": 2, "три": 3, "четыре": 4, "second": 2,
     "other": 2, "2nd": 2, "вторую": 2, "второй": 2, "второе": 2, "третью": 3, "третий": 3,
     "третье": 3,
@@ -75,9 +76,16 @@ _EVERY_WEEKS = re.compile(
 )
 #: "every other Tuesday", "каждый второй вторник": every two weeks on that day.
 _EVERY_OTHER_DAY = re.compile(
-    rf"\b(?P<every>every|each|кажд(?:ый|ую|ое))\s+(?P<n>other|second|2nd|втор(?:ой|ую|ое)"
-    rf"|трет(?:ий|ью|ье))\s+(?=(?:{_WEEKDAY_WORDS})\b)"
+    rf"\b(?P<every>every|each|кажд(?:ый|ую|ое|ые))\s+(?P<n>other|second|2nd|втор(?:ой|ую|ое|ые)"
+    rf"|трет(?:ий|ью|ье|ьи))\s+(?=(?:{_WEEKDAY_WORDS}|weekends?|выходн\w*)\b)"
 )
+#: A weekday or day counted within the month ("the first Monday", "последнюю пятницу месяца").
+_ORDINAL_IN_MONTH = re.compile(
+    rf"\b(?:first|second|third|fourth|fifth|last|1st|2nd|3rd|4th|5th|перв\w*|втор\w*|трет\w*"
+    rf"|четверт\w*|пят\w*|последн\w*)\s+(?:{_WEEKDAY_WORDS}|(?:working |business |week)?days?"
+    r"|(?:рабоч\w* )?д(?:ень|ня))\b"
+)
+_MONTH_WORD = re.compile(r"\b(?:month|months|monthly|месяц\w*|ежемесячно)\b")
 #: Every N days ("every other day", "через день", "каждые два дня").
 _EVERY_DAYS = re.compile(
     rf"\b(?:every|each)\s+(?:(?P<n>{_COUNT})\s+days|(?P<o>other|second)\s+day)\b|\bчерез\s+(?P<ro>день)\b"
@@ -159,6 +167,37 @@ def parse_recurrence(
     if cron is not None:
         return _cron(cron)
     _refuse_what_cannot_be_kept(text)
+    try:
+        return _in_words(text, when, tz, now)
+    except UnclearTime as exc:
+        left = _NOT_UNDERSTOOD.search(str(exc))
+        if left is None or not _REPETITION_WORDS.search(left[1]):
+            raise  # a time of day it could not read: the words are the question
+        if _EXCEPT.search(left[1]):
+            raise UnclearTime(
+                f"{recurrence.strip()!r} leaves days out, which a repetition cannot: on which "
+                "days is it? e.g. 'every Monday, Tuesday, Wednesday and Thursday at 9'"
+            ) from exc
+        raise UnclearTime(
+            f"{recurrence.strip()!r} is not a repetition I can keep: it needs how often "
+            "(every day, every weekday, every Monday, every other Tuesday, every 2 weeks on "
+            "Friday, every month on the 15th, every year on 5 March) and the time of day. "
+            "How should it repeat?"
+        ) from exc
+
+
+_NOT_UNDERSTOOD = re.compile(r"not understood: '(.*)'\)")
+#: Words about how often, left over: the repetition was not read, not only its time of day.
+_REPETITION_WORDS = re.compile(
+    r"\b(?:other|second|third|except|but|not|month\w*|week\w*|year\w*|fortnight\w*|times?"
+    r"|twice|every|each|кроме|раз\w*|через|втор\w*|трет\w*|недел\w*|месяц\w*|год\w*|кажд\w*"
+    r"|дважды|трижды)\b"
+)
+_EXCEPT = re.compile(r"\b(?:except|but not|кроме|за исключением)\b")
+
+
+def _in_words(text: str, when: str | None, tz: ZoneInfo, now: datetime | None) -> Recurrence:
+    """A repetition in words: a cron line, or a rule every N days or weeks."""
     text, weeks = _interval(text, _EVERY_WEEKS, "weeks")
     text, days = _interval(text, _EVERY_DAYS, "days")
     text, per_day = _times_a_day(text)
@@ -262,6 +301,13 @@ def _refuse_what_cannot_be_kept(text: str) -> None:
         raise UnclearTime(
             f"so many times a {period}: on which days exactly, and at what time? e.g. 'every "
             "Monday and Thursday at 9' or 'every month on the 1st and 15th at 10'"
+        )
+    if _ORDINAL_IN_MONTH.search(text) and _MONTH_WORD.search(text):
+        raise UnclearTime(
+            "a repetition on a day counted within the month (the first Monday, the last Friday, "
+            "the last day) cannot be kept yet; every month on a date ('every month on the 1st "
+            "at 9') or every few weeks on a weekday ('every other Tuesday at 8') can: which is "
+            "meant?"
         )
     if _EVERY_MONTHS.search(text):
         raise UnclearTime(
