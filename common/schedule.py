@@ -1,5 +1,6 @@
-"""When a job fires: standard 5-field cron (and its `@daily`-style macros) and one-off instants,
-on the wall clock of the job's IANA zone. The one evaluator every service uses: rest_service to
+"""When a job fires: standard 5-field cron (and its `@daily`-style macros), RFC 5545 recurrence
+rules for what a cron line cannot hold ("every other Tuesday"), and one-off instants, on the
+wall clock of the job's IANA zone. The one evaluator every service uses: rest_service to
 validate and to compute `next_run_at`, cron_service to fire, the assistant's reminder tool and
 tg_bot's /reminders to confirm and show a schedule (`describe`).
 
@@ -12,6 +13,11 @@ The rules:
 * a local time that does not exist (spring change) fires once, at the first valid instant after
   the gap (02:30 on a night when 02:00 jumps to 03:00 fires at 03:00), never silently skipped.
 
+A recurrence rule is stored in one line, its anchor first, both as wall times of the job's zone
+(the zone is the job's own field): `DTSTART:20261201T080000 RRULE:FREQ=WEEKLY;INTERVAL=2;
+BYDAY=TU;BYHOUR=8;BYMINUTE=0`. python-dateutil's `rrule` lists its wall times; they fire by the
+same two rules as a cron line's.
+
 Both follow from one definition: a wall-clock time `w` fires at the first instant whose local
 time is at or past `w`. That map is monotonic, so the fires of a schedule come in the order of
 their wall times and a search can stop at the first hit.
@@ -19,11 +25,14 @@ their wall times and a search can stop at the first hit.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rrule, rrulestr
 
 from common.timezones import known_zone
 
@@ -260,6 +269,178 @@ def wall_to_instant(wall: datetime, tz: ZoneInfo) -> datetime:
     return datetime.fromtimestamp(high, UTC)
 
 
+#: The parts of a recurrence rule a job may use. A rule holds what a cron line cannot: every
+#: N days or weeks (on named weekdays), at fixed times of day; no end (COUNT, UNTIL: a
+#: reminder repeats until it is deleted), no seconds.
+_RULE_PARTS = ("FREQ", "INTERVAL", "WKST", "BYDAY", "BYHOUR", "BYMINUTE")
+_RULE_FREQS = ("DAILY", "WEEKLY")
+_RULE_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+_DTSTART = re.compile(r"^DTSTART:(\d{8}T\d{4}00)$")
+#: Rule parts whose values are numbers, and the range each allows.
+_RULE_NUMBERS = {"INTERVAL": (1, 52), "BYHOUR": (0, 23), "BYMINUTE": (0, 59)}
+#: At most this many times of day (BYHOUR x BYMINUTE): more often is a cron line's job.
+_RULE_MAX_TIMES = 24
+#: The anchor's earliest year: a rule is listed from its anchor on.
+_RULE_FIRST_YEAR = 1970
+
+
+def is_rule(expression: str) -> bool:
+    """Whether a stored schedule is a recurrence rule (else it is read as a cron line)."""
+    return expression.lstrip().upper().startswith(("DTSTART", "RRULE"))
+
+
+@dataclass(frozen=True)
+class RuleSchedule:
+    """An RFC 5545 recurrence rule from an anchor (DTSTART), on the wall clock of `tz`."""
+
+    expression: str
+    tz: ZoneInfo
+    start: datetime
+    #: The rule's parts as written in the canonical form ("FREQ" -> "WEEKLY").
+    parts: dict[str, str] = field(compare=False)
+    #: Minutes of the day (hour * 60 + minute) it fires at, ascending.
+    times: tuple[int, ...]
+    rule: rrule = field(compare=False, repr=False)
+
+    @classmethod
+    def parse(cls, expression: str, tz: ZoneInfo | None = None) -> RuleSchedule:
+        """`DTSTART:YYYYMMDDTHHMM00 RRULE:...` (naive: the zone is the job's); raises
+        `InvalidSchedule` saying which part is missing or wrong, or that it never fires."""
+        lines = expression.upper().split()
+        if len(lines) != 2 or not lines[1].startswith("RRULE:"):
+            raise InvalidSchedule(
+                "a recurrence rule needs its anchor and its rule: "
+                "'DTSTART:20261201T080000 "
+                "RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;BYHOUR=8;BYMINUTE=0'"
+            )
+        anchor = _DTSTART.match(lines[0])
+        if anchor is None:
+            raise InvalidSchedule(
+                f"the anchor {lines[0]!r} must be DTSTART:YYYYMMDDTHHMM00, a wall time with "
+                "no zone (the job's timezone is its zone)"
+            )
+        try:
+            start = datetime.strptime(anchor[1], "%Y%m%dT%H%M%S")
+        except ValueError as exc:
+            raise InvalidSchedule(f"the anchor {lines[0]!r} is not a date and time") from exc
+        if start.year < _RULE_FIRST_YEAR:
+            raise InvalidSchedule(f"the anchor {lines[0]!r} is before {_RULE_FIRST_YEAR}")
+        parts = _rule_parts(lines[1].removeprefix("RRULE:"))
+        text = f"DTSTART:{start:%Y%m%dT%H%M%S} RRULE:" + ";".join(
+            f"{name}={parts[name]}" for name in _RULE_PARTS if name in parts
+        )
+        try:
+            rule = rrulestr(text, cache=False)
+        except (ValueError, TypeError) as exc:
+            raise InvalidSchedule(f"the recurrence rule {text!r} cannot be read: {exc}") from exc
+        assert isinstance(rule, rrule)
+        hours = [int(h) for h in parts["BYHOUR"].split(",")]
+        minutes = [int(m) for m in parts["BYMINUTE"].split(",")]
+        if len(hours) * len(minutes) > _RULE_MAX_TIMES:
+            raise InvalidSchedule(
+                f"a recurrence rule fires at most {_RULE_MAX_TIMES} times a day "
+                "(BYHOUR x BYMINUTE); more often is a cron line's: '*/15 * * * *'"
+            )
+        schedule = cls(
+            expression=text,
+            tz=tz or ZoneInfo("UTC"),
+            start=start,
+            parts=parts,
+            times=tuple(sorted({h * 60 + m for h in hours for m in minutes})),
+            rule=rule,
+        )
+        horizon = rule.replace(until=start + timedelta(days=_SEARCH_DAYS))
+        if horizon.after(start, inc=True) is None:
+            raise InvalidSchedule(f"{text!r} never fires (no date matches the rule)")
+        return schedule
+
+    def next_after(self, instant: datetime) -> datetime:
+        """The first fire strictly after `instant` (aware), in UTC (walls before its own
+        local time fire at or before it, as for a cron line)."""
+        try:
+            start = _local(instant, self.tz)
+            for wall in self._near(start).xafter(start, inc=True):
+                fire = wall_to_instant(wall, self.tz)
+                if fire > instant:
+                    return fire
+        except OverflowError:
+            pass
+        raise InvalidSchedule(f"no fire after {instant.isoformat()} before year 10000")
+
+    def last_at_or_before(self, instant: datetime) -> datetime | None:
+        """The latest fire at or before `instant` (aware), in UTC, or None if there is none."""
+        try:
+            start = _local(instant, self.tz) + _MAX_SHIFT
+            rule = self._near(start)
+            wall = rule.before(start, inc=True)
+            while wall is not None:
+                fire = wall_to_instant(wall, self.tz)
+                if fire <= instant:
+                    return fire
+                wall = rule.before(wall)
+        except OverflowError:
+            pass
+        return None
+
+    def _near(self, wall: datetime) -> rrule:
+        """The rule with its anchor moved on by whole periods (N days, or N weeks: the same
+        days and weeks fire) to at most two weekly cycles before `wall`, so it is not listed
+        from an anchor years back. Every fire within those cycles and after is kept."""
+        n = int(self.parts.get("INTERVAL", "1"))
+        period = timedelta(days=n if self.parts["FREQ"] == "DAILY" else 7 * n)
+        margin = timedelta(days=14 * n) + _MAX_SHIFT  # a whole cycle of N days over weekdays
+        periods = (wall - margin - self.start) // period
+        if periods <= 0:
+            return self.rule
+        return self.rule.replace(dtstart=self.start + periods * period)
+
+
+def _rule_parts(text: str) -> dict[str, str]:
+    """The rule's parts, checked against what a job may use; says what is missing or wrong."""
+    parts: dict[str, str] = {}
+    for item in text.split(";"):
+        name, equals, value = item.partition("=")
+        if not equals or not value:
+            raise InvalidSchedule(f"the rule part {item!r} needs NAME=VALUE")
+        if name not in _RULE_PARTS:
+            raise InvalidSchedule(
+                f"the rule part {name} is not supported (a rule is every N days or weeks, "
+                "at fixed times of day, until the reminder is deleted; a cron line holds "
+                f"monthly and yearly dates): use only {', '.join(_RULE_PARTS)}"
+            )
+        if name in parts:
+            raise InvalidSchedule(f"the rule part {name} is given twice")
+        parts[name] = value
+    for needed in ("FREQ", "BYHOUR", "BYMINUTE"):
+        if needed not in parts:
+            raise InvalidSchedule(
+                f"the rule needs {needed}: how often it repeats (FREQ) and the times of day "
+                "(BYHOUR, BYMINUTE)"
+            )
+    if parts["FREQ"] not in _RULE_FREQS:
+        raise InvalidSchedule(f"FREQ must be one of {', '.join(_RULE_FREQS)}")
+    if parts.get("WKST", "MO") not in _RULE_DAYS:
+        raise InvalidSchedule(f"WKST must be one of {', '.join(_RULE_DAYS)}")
+    for name, (low, high) in _RULE_NUMBERS.items():
+        if name not in parts:
+            continue
+        values = parts[name].split(",")
+        if not all(re.fullmatch(r"-?\d{1,2}", v) and low <= int(v) <= high for v in values):
+            raise InvalidSchedule(f"{name} {parts[name]!r} is out of range ({low}..{high})")
+        parts[name] = ",".join(str(v) for v in sorted({int(v) for v in values}))
+    for day in parts.get("BYDAY", "MO").split(","):
+        if day not in _RULE_DAYS:
+            raise InvalidSchedule(f"BYDAY {parts['BYDAY']!r}: days are MO..SU, e.g. TU,TH")
+    return parts
+
+
+def _local(instant: datetime, tz: ZoneInfo) -> datetime:
+    """`instant`'s wall time in `tz`, to the minute."""
+    if instant.tzinfo is None:
+        raise InvalidSchedule("an instant needs its UTC offset")
+    return instant.astimezone(tz).replace(tzinfo=None, second=0, microsecond=0)
+
+
 @dataclass(frozen=True)
 class OneOff:
     """A job that fires once, at `run_at`."""
@@ -273,7 +454,15 @@ class OneOff:
         return self.run_at if self.run_at <= instant else None
 
 
-Schedule = CronSchedule | OneOff
+Schedule = CronSchedule | RuleSchedule | OneOff
+Repeating = CronSchedule | RuleSchedule
+
+
+def repeating(expression: str, tz: ZoneInfo | None = None) -> Repeating:
+    """A stored recurring schedule: a recurrence rule, else a cron line."""
+    if is_rule(expression):
+        return RuleSchedule.parse(expression, tz)
+    return CronSchedule.parse(expression, tz)
 
 
 def schedule_of(
@@ -282,7 +471,7 @@ def schedule_of(
     """A job's schedule: its cron expression in its timezone, else its one-off instant (a naive
     `run_at` is a wall time in the timezone, read by the same gap and repeat rules)."""
     if cron_expression:
-        return CronSchedule.parse(cron_expression, zone(timezone))
+        return repeating(cron_expression, zone(timezone))
     if run_at is None:
         raise InvalidSchedule("a job needs a cron_expression or a run_at")
     if run_at.tzinfo is None:
@@ -291,8 +480,8 @@ def schedule_of(
 
 
 def next_fire(expression: str, timezone: str, after: datetime) -> datetime:
-    """The first fire of a cron expression in an IANA zone strictly after `after`, in UTC."""
-    return CronSchedule.parse(expression, zone(timezone)).next_after(after)
+    """The first fire of a cron line or rule in an IANA zone strictly after `after`, in UTC."""
+    return repeating(expression, zone(timezone)).next_after(after)
 
 
 # --- in words ------------------------------------------------------------------------------
@@ -359,6 +548,12 @@ def describe(expression: str, language: str = "en") -> str:
     """The schedule in English or Russian words ("every weekday at 09:00", "по будням в
     09:00"); a form it has no words for is given as the expression itself, in backticks."""
     russian = language.lower().startswith("ru")
+    if is_rule(expression):
+        try:
+            rule = RuleSchedule.parse(expression)
+        except InvalidSchedule:
+            return _fallback(expression, russian)
+        return _rule_words(rule, russian) or _fallback(rule.expression, russian)
     try:
         schedule = CronSchedule.parse(expression)
     except InvalidSchedule:
@@ -371,6 +566,8 @@ def _fallback(expression: str, russian: bool) -> str:
     """One line, one code span, whatever the expression held."""
     text = " ".join(expression.split()).replace("`", "'")
     code = f"`{text[:_MAX_SHOWN]}{'…' if len(text) > _MAX_SHOWN else ''}`"
+    if is_rule(text):
+        return f"по правилу повторения {code}" if russian else f"on the recurrence rule {code}"
     return f"по расписанию cron {code}" if russian else f"on the cron schedule {code}"
 
 
@@ -502,3 +699,63 @@ def _ru(s: CronSchedule) -> str | None:
     (day,), (month,) = s.days, s.months
     leap = " (только в високосные годы)" if (day, month) == (29, 2) else ""
     return f"каждый год {day} {_RU_MONTHS[month - 1]} {at}{leap}"
+
+
+#: "каждый второй вторник": каждый/каждую/каждое второй/вторую/второе by the day's gender.
+_RU_EVERY_OTHER = (
+    "каждое второе воскресенье",
+    "каждый второй понедельник",
+    "каждый второй вторник",
+    "каждую вторую среду",
+    "каждый второй четверг",
+    "каждую вторую пятницу",
+    "каждую вторую субботу",
+)
+_RU_NUMBERS = {2: "две", 3: "три", 4: "четыре"}
+
+
+def _rule_words(s: RuleSchedule, russian: bool) -> str | None:
+    """Every N days or every N weeks on named weekdays, at fixed times, from the anchor;
+    other rules have no words (the rule itself is shown)."""
+    freq, n = s.parts["FREQ"], int(s.parts.get("INTERVAL", "1"))
+    days = s.parts["BYDAY"].split(",") if "BYDAY" in s.parts else []
+    if len(s.times) > _MAX_TIMES or (freq == "DAILY" and days):
+        return None
+    weekdays = sorted({(_RULE_DAYS.index(d) + 1) % 7 for d in days}, key=lambda d: (d + 6) % 7)
+    if freq == "WEEKLY" and not weekdays:
+        weekdays = [(s.start.weekday() + 1) % 7]
+    times = [f"{t // 60:02d}:{t % 60:02d}" for t in s.times]
+    day, month, year = s.start.day, s.start.month, s.start.year
+    if russian:
+        at = f"в {_join(times, 'и')}"
+        since = f", начиная с {day} {_RU_MONTHS[month - 1]} {year}"
+        if freq == "DAILY":
+            every = (
+                "каждый день"
+                if n == 1
+                else "через день"
+                if n == 2
+                else _ru_every_n(n, "дня", "дней")
+            )
+            return f"{every} {at}{since}"
+        if len(weekdays) == 1 and n <= 2:
+            first = (_RU_EVERY_DAY if n == 1 else _RU_EVERY_OTHER)[weekdays[0]]
+            return f"{first} {at}{since}"
+        on = f"по {_join([_RU_ON_DAYS[d] for d in weekdays], 'и')}"
+        every = "каждую неделю" if n == 1 else _ru_every_n(n, "недели", "недель")
+        return f"{every} {on} {at}{since}"
+    at = f"at {_join(times, 'and')}"
+    since = f", starting {day} {_EN_MONTHS[month - 1]} {year}"
+    if freq == "DAILY":
+        every = "every day" if n == 1 else "every other day" if n == 2 else f"every {n} days"
+        return f"{every} {at}{since}"
+    names = _join([_EN_DAYS[d] for d in weekdays], "and")
+    if n <= 2:
+        return f"every {'other ' if n == 2 else ''}{names} {at}{since}"
+    return f"every {n} weeks on {names} {at}{since}"
+
+
+def _ru_every_n(n: int, few: str, many: str) -> str:
+    """ "раз в две недели", "раз в 5 дней"."""
+    word = few if n % 10 in (2, 3, 4) and n % 100 not in (12, 13, 14) else many
+    return f"раз в {_RU_NUMBERS.get(n, str(n))} {word}"

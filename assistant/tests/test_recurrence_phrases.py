@@ -1,5 +1,7 @@
-"""Recurrences in English and Russian become the cron expression they mean; what is unclear is
-a question; any text is a valid schedule or a `ToolError`, never another exception."""
+"""Recurrences in English and Russian become the cron expression they mean, or a recurrence
+rule from their first occurrence when a cron line cannot hold them ("every other Tuesday");
+what is unclear is a question saying what is missing; any text is a valid schedule or a
+`ToolError`, never another exception."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from hypothesis import strategies as st
 from assistant.src.tools.base import ToolError
 from assistant.src.tools.recurrence import parse_recurrence
 from assistant.src.tools.when import UnclearTime
-from common.schedule import CronSchedule
+from common.schedule import repeating
 
 EXPECTED = [
     ("every weekday at 9", "0 9 * * 1-5"),
@@ -65,15 +67,94 @@ EXPECTED = [
     ("каждые 10 минут", "*/10 * * * *"),
     ("каждый час", "0 * * * *"),
     ("каждые 3 часа", "0 */3 * * *"),
+    ("every 15th at noon", "0 12 15 * *"),
+    ("each 15th at 10am", "0 10 15 * *"),
+    ("every 1st at 9", "0 9 1 * *"),
+    ("twice a day at 9 and 21", "0 9,21 * * *"),
+    ("twice a day at 9am and 9pm", "0 9,21 * * *"),
+    ("every day at 9 and 21", "0 9,21 * * *"),
+    ("three times a day at 8, 14 and 20", "0 8,14,20 * * *"),
+    ("два раза в день в 9 и 21", "0 9,21 * * *"),
+    ("дважды в день в 9 и 21", "0 9,21 * * *"),
+    ("каждый день в 9:30 и 21:30", "30 9,21 * * *"),
+    ("weekly on monday at 9", "0 9 * * 1"),
+    ("every week on Friday at 17:00", "0 17 * * 5"),
+    ("раз в неделю в понедельник в 10", "0 10 * * 1"),
+    ("еженедельно по пятницам в 18:00", "0 18 * * 5"),
 ]
 
-REFUSED = [
+MOSCOW = ZoneInfo("Europe/Moscow")
+#: A Wednesday noon: "every other Tuesday" counts from the coming Tuesday, 1 December.
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=MOSCOW)
+RULES = [
+    ("every other Tuesday at 8", "20261201T080000",
+     "WEEKLY;INTERVAL=2;BYDAY=TU;BYHOUR=8;BYMINUTE=0"),
+    ("every second Friday at 9am", "20261127T090000",
+     "WEEKLY;INTERVAL=2;BYDAY=FR;BYHOUR=9;BYMINUTE=0"),
+    ("every two weeks on Monday at 10", "20261130T100000",
+     "WEEKLY;INTERVAL=2;BYDAY=MO;BYHOUR=10;BYMINUTE=0"),
+    ("every 2 weeks on monday and thursday at 18:00", "20261126T180000",
+     "WEEKLY;INTERVAL=2;BYDAY=MO,TH;BYHOUR=18;BYMINUTE=0"),
+    ("fortnightly on friday at 17:30", "20261127T173000",
+     "WEEKLY;INTERVAL=2;BYDAY=FR;BYHOUR=17;BYMINUTE=30"),
+    ("every 3 weeks on Wednesday at 11", "20261202T110000",
+     "WEEKLY;INTERVAL=3;BYDAY=WE;BYHOUR=11;BYMINUTE=0"),
+    ("every other day at 7", "20261126T070000",
+     "DAILY;INTERVAL=2;BYHOUR=7;BYMINUTE=0"),
+    ("каждый второй вторник в 8", "20261201T080000",
+     "WEEKLY;INTERVAL=2;BYDAY=TU;BYHOUR=8;BYMINUTE=0"),
+    ("каждую вторую среду в 8 вечера", "20261125T200000",
+     "WEEKLY;INTERVAL=2;BYDAY=WE;BYHOUR=20;BYMINUTE=0"),
+    ("каждое второе воскресенье в 10", "20261129T100000",
+     "WEEKLY;INTERVAL=2;BYDAY=SU;BYHOUR=10;BYMINUTE=0"),
+    ("раз в две недели по понедельникам в 9", "20261130T090000",
+     "WEEKLY;INTERVAL=2;BYDAY=MO;BYHOUR=9;BYMINUTE=0"),
+    ("раз в две недели в понедельник в 10", "20261130T100000",
+     "WEEKLY;INTERVAL=2;BYDAY=MO;BYHOUR=10;BYMINUTE=0"),
+    ("каждые две недели по пятницам в 18:00", "20261127T180000",
+     "WEEKLY;INTERVAL=2;BYDAY=FR;BYHOUR=18;BYMINUTE=0"),
+    ("every two weeks on weekdays at 9", "20261126T090000",
+     "WEEKLY;INTERVAL=2;BYDAY=MO,TU,WE,TH,FR;BYHOUR=9;BYMINUTE=0"),
+    ("every other weekend at 10", "20261128T100000",
+     "WEEKLY;INTERVAL=2;BYDAY=SA,SU;BYHOUR=10;BYMINUTE=0"),
+    ("каждые вторые выходные в 10", "20261128T100000",
+     "WEEKLY;INTERVAL=2;BYDAY=SA,SU;BYHOUR=10;BYMINUTE=0"),
+    ("every 3 days at 8", "20261126T080000", "DAILY;INTERVAL=3;BYHOUR=8;BYMINUTE=0"),
+    ("через день в 7", "20261126T070000",
+     "DAILY;INTERVAL=2;BYHOUR=7;BYMINUTE=0"),
+]  # fmt: skip
+
+#: Schedules that name how often but not all that is needed: the question says what is missing.
+MISSING = [
+    ("every fortnight", "on which day of the week"),
+    ("каждые две недели", "on which day of the week"),
+    ("every other week at 9", "on which day of the week"),
+    ("twice a day", "at which 2 times"),
+    ("два раза в день в 9", "at which 2 times"),
+    ("twice a week", "on which days"),
+    ("два раза в неделю в 10", "on which days"),
+    ("every other month on the 1st", "every few months"),
+    ("раз в два месяца", "every few months"),
+    ("every day at 9 and 21:30", "different minutes"),
+    ("every 20 weeks on monday", "every 2 to 12 weeks"),
+    ("every week", "on which day of the week"),
+    ("biweekly on monday", "every two weeks, or twice a week"),
+    ("every other day on monday", "every 2 days, or every monday"),
+    ("at 8 and 9 pm every day", "same part of the day"),
+    ("каждый день в 8 и 9 вечера", "same part of the day"),
+    ("every first Monday of the month at 9", "counted within the month"),
+    ("the last friday of every month at 17", "counted within the month"),
+    ("каждый второй вторник месяца в 8", "counted within the month"),
+    ("в последнюю пятницу каждого месяца в 17", "counted within the month"),
+    ("every weekday except friday at 9", "leaves days out"),
+    ("по будням кроме пятницы в 9", "leaves days out"),
+]
+
+REFUSED = [m for m, _ in MISSING] + [
     "every day at 3",  # 03:00 or 15:00?
     "каждый день в 5",
     "every day 4",
     "monday at 9",  # every week, or once?
-    "every fortnight",
-    "каждые две недели",
     "every 7 minutes",
     "every 5 hours",
     "sometimes",
@@ -94,6 +175,31 @@ def test_a_recurrence_becomes_its_cron_expression(text: str, cron: str) -> None:
 def test_an_unclear_recurrence_is_refused(text: str) -> None:
     with pytest.raises(ToolError):
         parse_recurrence(text)
+
+
+@pytest.mark.parametrize(("text", "start", "rule"), RULES)
+def test_every_few_weeks_is_a_rule_from_its_first_occurrence(
+    text: str, start: str, rule: str
+) -> None:
+    recurrence = parse_recurrence(text, None, MOSCOW, NOW)
+    assert recurrence.cron == f"DTSTART:{start} RRULE:FREQ={rule}"
+    first = recurrence.first_after(NOW)
+    assert f"{first:%Y%m%dT%H%M%S}" == start
+
+
+def test_the_anchor_may_come_from_when() -> None:
+    later = parse_recurrence("every other Tuesday at 8", "next Tuesday", MOSCOW, NOW)
+    assert later.cron.startswith("DTSTART:20261201T080000 ")
+    week_after = parse_recurrence("every other Tuesday", "2026-12-08T08:00", MOSCOW, NOW)
+    assert week_after.cron.startswith("DTSTART:20261208T080000 ")
+
+
+@pytest.mark.parametrize(("text", "missing"), MISSING)
+def test_a_schedule_that_cannot_be_kept_says_what_is_missing(text: str, missing: str) -> None:
+    with pytest.raises(ToolError) as refused:
+        parse_recurrence(text, None, MOSCOW, NOW)
+    assert missing in str(refused.value)
+    assert "not understood" not in str(refused.value)
 
 
 def test_an_unclear_time_of_day_is_a_question() -> None:
@@ -138,13 +244,16 @@ def valid_or_tool_error(text: str) -> None:
         rule = parse_recurrence(text)
     except ToolError:
         return
-    CronSchedule.parse(rule.cron)
+    repeating(rule.cron)
 
 
 WORDS = st.sampled_from(
     ["every", "day", "at", "9", "monday", "and", "friday", "каждый", "понедельник", "в", "10",
      "утра", "вечера", "по", "будням", "month", "on", "the", "1st", "числа", "15", "minutes",
-     "hours", "ежедневно", "weekday", "выходным", "pm", "noon", "*", "1-5", "morning"]
+     "hours", "ежедневно", "weekday", "выходным", "pm", "noon", "*", "1-5", "morning",
+     "other", "second", "weeks", "two", "twice", "a", "раз", "раза", "две", "недели", "21",
+     "15th", "fortnight", "через", "день", "вторую", "среду", "weekdays", "weekly", "9pm",
+     "неделю", "week", "except", "кроме", "first", "last", "месяца", "выходные"]
 )  # fmt: skip
 
 

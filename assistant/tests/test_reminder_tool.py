@@ -254,7 +254,9 @@ async def test_a_refused_phrase_stores_nothing_and_asks(
     ("recurrence", "cron"),
     [("every weekday at 9", "0 9 * * 1-5"), ("каждый понедельник в 10", "0 10 * * 1"),
      ("every month on the 1st", "0 9 1 * *"), ("every day at 8", "0 8 * * *"),
-     ("ежедневно в 9", "0 9 * * *"), ("по выходным в 11 утра", "0 11 * * 0,6")],
+     ("ежедневно в 9", "0 9 * * *"), ("по выходным в 11 утра", "0 11 * * 0,6"),
+     ("every 15th at noon", "0 12 15 * *"), ("twice a day at 9 and 21", "0 9,21 * * *"),
+     ("два раза в день в 9 и 21", "0 9,21 * * *")],
 )  # fmt: skip
 async def test_a_recurrence_confirms_the_first_time_rest_service_stores(
     tool: ReminderTool, rest: RestClient, new_yorker: User, recurrence: str, cron: str
@@ -270,6 +272,36 @@ async def test_a_recurrence_confirms_the_first_time_rest_service_stores(
     assert first > datetime.now(UTC)
     assert local(first.astimezone(NEW_YORK)) in result["confirmation"]
     assert ("time_note" in result) == (recurrence == "every month on the 1st")
+
+
+@pytest.mark.parametrize(
+    ("recurrence", "weekday", "words"),
+    [("every other Tuesday at 8", "Tuesday", "every other Tuesday at 08:00, starting "),
+     ("every two weeks on Monday at 9am", "Monday", "every other Monday at 09:00, starting "),
+     ("каждый второй вторник в 8", "Tuesday", "every other Tuesday at 08:00, starting "),
+     ("раз в две недели по понедельникам в 10", "Monday", "every other Monday at 10:00, ")],
+)  # fmt: skip
+async def test_every_other_week_is_stored_as_a_rule_and_confirmed_as_stored(
+    tool: ReminderTool, rest: RestClient, new_yorker: User, recurrence: str, weekday: str,
+    words: str,
+) -> None:  # fmt: skip
+    result = await tool.run(
+        {"action": "create", "text": "repeat", "recurrence": recurrence},
+        call(new_yorker, "America/New_York"),
+    )
+    job = await rest.get_cron_job(result["reminder_id"])
+    first = datetime.fromisoformat(result["first_time_iso"])
+    assert job.cron_expression is not None
+    assert job.cron_expression.startswith(f"DTSTART:{first.astimezone(NEW_YORK):%Y%m%dT%H%M}00 ")
+    assert "RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=" in job.cron_expression
+    assert job.next_run_at == first > datetime.now(UTC)
+    assert f"{first.astimezone(NEW_YORK):%A}" == weekday
+    assert local(first.astimezone(NEW_YORK)) in result["confirmation"]
+    assert result["repeats"].startswith(words)
+    # the week after the first is skipped: the one after that is the second fire
+    second = await rest.update_cron_job(job.id, last_run_at=first)
+    assert second.next_run_at is not None
+    assert second.next_run_at.astimezone(NEW_YORK).date() == first.date() + timedelta(days=14)
 
 
 async def test_snooze_until_a_phrase(

@@ -77,3 +77,67 @@ async def test_every_monday_at_nine_fires_on_monday(
     next_run = after.next_run_at.astimezone(BERLIN)
     assert next_run.strftime("%A %d %B %H:%M") == "Monday 05 April 09:00"
     assert [s.message.text for s in await outbox.all()] == ["⏰ weekly report"]
+
+
+async def test_every_other_sunday_fires_once_where_a_spring_gap_ends_and_keeps_its_weeks(
+    stack: Stack, rest: RestClient, outbox: Outbox, make_reminder: MakeReminder
+) -> None:
+    """A recurrence rule (what a cron line cannot hold) fires by the same DST rules: 02:30 on
+    Sunday 28 March 2027 does not exist in Berlin (02:00 jumps to 03:00), so the fire is at
+    03:00 CEST; the next is two weeks on, back at 02:30."""
+    rule = "DTSTART:20270314T023000 RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=SU;BYHOUR=2;BYMINUTE=30"
+    job = await make_reminder("plants", cron_expression=rule, timezone="Europe/Berlin")
+    assert job.cron_expression == rule
+    await rest.update_cron_job(
+        job.id, last_run_at=berlin(2027, 3, 14, 2, 30), next_run_at=berlin(2027, 3, 28, 3)
+    )
+    stored = await rest.get_cron_job(job.id)
+    assert stored.next_run_at == berlin(2027, 3, 28, 3)  # rest_service's own reading
+
+    start_cron(stack, CRON_TEST_CLOCK_START=berlin(2027, 3, 28, 1, 59, 57).isoformat())
+    await outbox.wait_for(1)
+    [run] = await runs_of(rest, job.id)
+    assert run.scheduled_for == datetime(2027, 3, 28, 1, 0, tzinfo=UTC)
+    assert run.scheduled_for.astimezone(BERLIN).strftime("%a %d %H:%M %Z") == "Sun 28 03:00 CEST"
+    after = await job_when(
+        rest, job.id, lambda j: j.last_run_at is not None and j.last_run_at == run.scheduled_for
+    )
+    assert after.next_run_at is not None
+    assert after.next_run_at.astimezone(BERLIN).strftime("%a %d %B %H:%M %Z") == (
+        "Sun 11 April 02:30 CEST"
+    )
+    assert [s.message.text for s in await outbox.all()] == ["⏰ plants"]
+
+
+async def test_every_other_sunday_fires_once_in_an_hour_the_autumn_change_repeats(
+    stack: Stack, rest: RestClient, outbox: Outbox, make_reminder: MakeReminder
+) -> None:
+    """On Sunday 31 October 2027 Berlin's clocks go back from 03:00 CEST to 02:00 CET, so
+    02:30 happens twice: the rule fires at the first (00:30Z), not again an hour later."""
+    rule = "DTSTART:20271017T023000 RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=SU;BYHOUR=2;BYMINUTE=30"
+    job = await make_reminder("backup", cron_expression=rule, timezone="Europe/Berlin")
+    first = datetime(2027, 10, 31, 0, 30, tzinfo=UTC)
+    await rest.update_cron_job(job.id, last_run_at=berlin(2027, 10, 17, 2, 30), next_run_at=first)
+    cron = start_cron(
+        stack, CRON_TEST_CLOCK_START=datetime(2027, 10, 31, 0, 29, 57, tzinfo=UTC).isoformat()
+    )
+    await outbox.wait_for(1)
+    await job_when(rest, job.id, lambda j: j.last_run_at == first)
+    cron.stop()
+    # Another user's reminder a second after the repeated 02:30 (CET): once it fired, a
+    # second fire of the backup would have gone first.
+    later = await later_reminder(rest, run_at=datetime(2027, 10, 31, 1, 30, 1, tzinfo=UTC))
+    cron.env["CRON_TEST_CLOCK_START"] = datetime(2027, 10, 31, 1, 29, 57, tzinfo=UTC).isoformat()
+    stack.restart("cron_service")
+    await until(lambda: outbox.for_job(later), 30, "the later reminder fired")
+
+    [run] = await runs_of(rest, job.id)
+    assert run.scheduled_for == first
+    assert run.scheduled_for.astimezone(BERLIN).strftime("%a %d %H:%M %Z") == "Sun 31 02:30 CEST"
+    after = await job_when(rest, job.id, lambda j: j.last_run_at == first)
+    assert after.next_run_at is not None
+    assert after.next_run_at.astimezone(BERLIN).strftime("%a %d %B %H:%M %Z") == (
+        "Sun 14 November 02:30 CET"
+    )
+    sent = [s.message.text for s in await outbox.all() if s.message.correlation_id != later]
+    assert sent == ["⏰ backup"]

@@ -94,6 +94,24 @@ class TestCreate:
             ({"cron_expression": "0 9 * * fri-mon"}, "cron_expression", "runs backwards"),
             ({"cron_expression": "*/0 9 * * *"}, "cron_expression", "bad step"),
             ({"cron_expression": "@fortnightly"}, "cron_expression", "5 fields"),
+            (
+                {"cron_expression": "RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;BYHOUR=8;BYMINUTE=0"},
+                "cron_expression",
+                "needs its anchor",
+            ),
+            (
+                {"cron_expression": "DTSTART:20301203T080000 RRULE:FREQ=WEEKLY;INTERVAL=2"},
+                "cron_expression",
+                "the rule needs BYHOUR",
+            ),
+            (
+                {
+                    "cron_expression": "DTSTART:20301203T080000 RRULE:FREQ=WEEKLY;UNTIL=20310101;"
+                    "BYHOUR=8;BYMINUTE=0"
+                },
+                "cron_expression",
+                "UNTIL is not supported",
+            ),
             ({"timezone": "Moscow"}, "timezone", "IANA"),
             ({"cron_expression": None}, "run_at", "exactly one"),
             ({"run_at": in_hours(1)}, "run_at", "exactly one"),
@@ -164,6 +182,21 @@ class TestSchedule:
         self, api: Api, macro: str, stored: str
     ) -> None:
         assert (await api.job(cron_expression=macro))["cron_expression"] == stored
+
+    async def test_every_other_tuesday_keeps_its_weeks_across_spring_forward(
+        self, api: Api
+    ) -> None:
+        # A recurrence rule, stored with its parts in one order; New York's clocks jump from
+        # 02:00 to 03:00 on Sunday 14 March 2027, and the rule keeps its two-week step.
+        rule = "DTSTART:20270302T083000 RRULE:BYMINUTE=30;BYHOUR=8;BYDAY=TU;INTERVAL=2;FREQ=WEEKLY"
+        job = await api.job(cron_expression=rule, timezone="America/New_York")
+        assert job["cron_expression"] == (
+            "DTSTART:20270302T083000 RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;BYHOUR=8;BYMINUTE=30"
+        )
+        after = await self.after_a_run(
+            api, job["cron_expression"], "America/New_York", "2027-03-02T13:30Z"
+        )
+        assert after == datetime(2027, 3, 16, 12, 30, tzinfo=UTC)  # 08:30 EDT, two weeks on
 
     async def test_spacing_is_normalized(self, api: Api) -> None:
         job = await api.job(cron_expression="  0   9 * *\t1-5 ")

@@ -78,7 +78,7 @@ class ReminderTool(BaseTool, tool_type="reminder"):
         tz = zone(zone_name)
         zone_name, now = str(tz), self.services.clock().astimezone(tz)
         if arguments.get("recurrence"):
-            rule = parse_recurrence(arguments["recurrence"], arguments.get("when"), tz)
+            rule = parse_recurrence(arguments["recurrence"], arguments.get("when"), tz, now)
             first = rule.first_after(now)
             job = await self._new_job(call, text, zone_name, kind, cron_expression=rule.cron)
             await self._made(call, job)
@@ -160,7 +160,7 @@ class ReminderTool(BaseTool, tool_type="reminder"):
         first: datetime | None = None
         repeats = None
         if arguments.get("recurrence"):
-            rule = parse_recurrence(arguments["recurrence"], arguments.get("when"), tz)
+            rule = parse_recurrence(arguments["recurrence"], arguments.get("when"), tz, now)
             changes |= {"cron_expression": rule.cron, "run_at": None}
             first, repeats = rule.first_after(now), rule.describe()
         elif arguments.get("when"):

@@ -58,7 +58,8 @@ async def list_jobs(
     responses={200: {"model": CronJobPublic, "description": "idempotency_key was stored"}},
 )
 async def create_job(ctx: CtxDep, data: CronJobCreate, response: Response) -> object:
-    """Exactly one of `run_at` (aware, not in the past) and `cron_expression` (5 fields);
+    """Exactly one of `run_at` (aware, not in the past) and `cron_expression` (5 fields,
+    or `DTSTART:... RRULE:...` for what a cron line cannot hold);
     `text` for a reminder, `prompt` for an assistant_prompt; `timezone` defaults to the
     user's. A stored `idempotency_key` answers 200 with that job."""
     job, made = await cron_jobs.create_job(ctx, data)

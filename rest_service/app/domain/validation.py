@@ -12,7 +12,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, SchemaError, validators
 
 from common.errors import invalid
-from common.schedule import CronSchedule, InvalidSchedule, next_fire, zone
+from common.schedule import InvalidSchedule, next_fire, repeating, zone
 
 
 def check_json_schema(value: Any, field: str = "input_schema") -> dict[str, Any]:
@@ -37,10 +37,12 @@ def check_json_schema(value: Any, field: str = "input_schema") -> dict[str, Any]
 
 
 def check_cron(expression: str, field: str = "cron_expression") -> str:
-    """Standard 5-field cron or a macro, as `common.schedule` reads it; the 422 says which
-    part is wrong. Returns the normalized form (macros expanded), which is what is stored."""
+    """Standard 5-field cron or a macro, or an RFC 5545 recurrence rule with its anchor
+    (`DTSTART:... RRULE:...`), as `common.schedule` reads them; the 422 says which part is
+    wrong. Returns the normalized form (macros expanded, rule parts in one order), which is
+    what is stored."""
     try:
-        return CronSchedule.parse(expression).expression
+        return repeating(expression).expression
     except InvalidSchedule as exc:
         raise invalid(field, str(exc)) from exc
 
@@ -71,8 +73,9 @@ _DAY_MINUTES = 24 * 60
 
 def shortest_gap_minutes(expression: str, timezone: str, after: datetime) -> float:
     """The smallest gap between consecutive fires over a day's worth of the next fires (a
-    cron repeats its times of day), measured by the one evaluator cron_service fires by."""
-    schedule = CronSchedule.parse(expression, zone(timezone))
+    cron line or rule repeats its times of day), measured by the one evaluator cron_service
+    fires by."""
+    schedule = repeating(expression, zone(timezone))
     fires = [schedule.next_after(after)]
     for _ in range(len(schedule.times)):
         fires.append(schedule.next_after(fires[-1]))
@@ -83,7 +86,7 @@ def check_recurrence(expression: str, timezone: str, minimum: int, after: dateti
     """A recurring job may not fire more often than every `minimum` minutes (0: any)."""
     if minimum <= 0:
         return
-    schedule = CronSchedule.parse(expression, zone(timezone))
+    schedule = repeating(expression, zone(timezone))
     crowded = len(schedule.times) > _DAY_MINUTES // minimum
     gap = 0.0 if crowded else shortest_gap_minutes(expression, timezone, after)
     if crowded or gap < minimum:

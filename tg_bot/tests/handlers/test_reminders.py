@@ -78,9 +78,17 @@ async def test_repeating_reminders_are_described_in_the_users_language(
     await make_reminder("бассейн", cron_expression="30 7 * * 1,3")
     await make_reminder("отчёт", cron_expression="0 10 1 * *")
     await make_reminder("odd", cron_expression="0 9 1-7 * 1")
+    await make_reminder(
+        "полив",
+        cron_expression="DTSTART:20270105T080000 "
+        "RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;BYHOUR=8;BYMINUTE=0",
+    )
 
     listing = await ask(telegram, user, "/reminders", language="ru")
+    assert "полив (каждый второй вторник в 08:00, начиная с 5 января 2027)" in listing
     assert "планёрка (по будням в 09:00)" in listing
     assert "бассейн (по понедельникам и средам в 07:30)" in listing
     assert "отчёт (каждый месяц 1-го числа в 10:00)" in listing
     assert "odd (по расписанию cron 0 9 1-7 * 1)" in listing
+    listing = await ask(telegram, user, "/reminders", language="en")
+    assert "полив (every other Tuesday at 08:00, starting 5 January 2027)" in listing
