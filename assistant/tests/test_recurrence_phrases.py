@@ -28,6 +28,11 @@ EXPECTED = [
     ("every sunday evening", "0 19 * * 0"),
     ("mondays at 10", "0 10 * * 1"),
     ("every day at 8", "0 8 * * *"),
+    # clock times in words, read by the one-off resolver's reader of the time of day
+    ("every day at half past eight", "30 8 * * *"),
+    ("каждый день в полдевятого", "30 8 * * *"),
+    ("каждый будний день без четверти девять", "45 8 * * 1-5"),
+    ("every friday at a quarter to six in the evening", "45 17 * * 5"),
     ("every day 8", "0 8 * * *"),
     ("every weekday 09:30", "30 9 * * 1-5"),
     ("daily at noon", "0 12 * * *"),
