@@ -16,11 +16,9 @@ from pathlib import Path
 
 from ops.services import ROOT
 
-#: The whole suite's line coverage of the production code may not fall under this: the last
-#: measured total (98.2% on 2026-11-25, docs/testing.md) rounded down, less one point, since
-#: runs differ by a few lines (tests that skip, paths taken only on a slow machine). A
-#: ratchet: it only goes up, toward GOAL.
-FLOOR = 97
+#: The whole suite's line coverage of the production code may not fall under this: the
+#: design's 99%, reached (99.3% on 2026-11-25, docs/testing.md). A ratchet: it only goes up.
+FLOOR = 99
 GOAL = 99
 #: The rows of the table: the top-level packages measured, and manage.py.
 PACKAGES = (
