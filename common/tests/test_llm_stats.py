@@ -5,7 +5,7 @@ Redis that is gone or hangs costs the writer nothing."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import redis.asyncio as aioredis
@@ -17,7 +17,9 @@ from common.tests.test_queue_metrics import silent_server
 from ops.infra import free_port
 from tests.waiting import until
 
-NOON = datetime(2026, 11, 23, 12, 7, 30, tzinfo=UTC)
+#: Today's, not a fixed date's: a day's counts expire three days after it (KEEP_AFTER_DAY), so a
+#: fixed date fails the suite once it is that old.
+NOON = datetime.combine(datetime.now(UTC).date(), time(12, 7, 30), UTC)
 
 
 async def test_two_writers_add_up_per_quarter_hour(redis: aioredis.Redis, names: Names) -> None:
@@ -26,7 +28,7 @@ async def test_two_writers_add_up_per_quarter_hour(redis: aioredis.Redis, names:
     await other.add(LlmCounts(requests=1), NOON + timedelta(minutes=5))
     await other.add(LlmCounts(requests=1, failed=1, unavailable=1), NOON + timedelta(minutes=8))
     quarter = quarter_of(NOON)
-    assert quarter == datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    assert quarter == NOON.replace(minute=0, second=0)
     found = await one.read(quarter, quarter + timedelta(minutes=15))
     assert found == LlmCounts(requests=4, failed=2, fallbacks=1)
     following = await one.read(quarter, quarter + timedelta(minutes=30))
@@ -39,9 +41,9 @@ async def test_two_writers_add_up_per_quarter_hour(redis: aioredis.Redis, names:
 async def test_a_day_in_a_zone_off_by_a_quarter_hour_spans_two_utc_days(
     redis: aioredis.Redis, names: Names
 ) -> None:
-    # Asia/Kathmandu is UTC+5:45: its 2026-11-23 is 2026-11-22 18:15 to 2026-11-23 18:15 UTC.
+    # Asia/Kathmandu is UTC+5:45: its day D is D-1 18:15 to D 18:15 UTC. Today's (see NOON).
     kathmandu = ZoneInfo("Asia/Kathmandu")
-    start = datetime(2026, 11, 23, tzinfo=kathmandu)
+    start = datetime.combine(datetime.now(kathmandu).date(), time(), kathmandu)
     end = start + timedelta(days=1)
     stats = LlmStats(redis, names)
     inside = [start, start + timedelta(hours=8), end - timedelta(seconds=1)]
