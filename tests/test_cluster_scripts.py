@@ -11,7 +11,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import httpx
@@ -115,7 +115,8 @@ async def test_llm_breaker_opens_probes_and_closes(client: aioredis.Redis, names
 
 async def test_llm_counts_add_up_and_read_back(client: aioredis.Redis, names: Names) -> None:
     stats = LlmStats(client, names)
-    midnight = datetime(2026, 11, 24, tzinfo=UTC)
+    # today's: a day's counts expire three days after it, so a fixed date fails once that old
+    midnight = datetime.combine(datetime.now(UTC).date(), time(), UTC)
     await stats.add(LlmCounts(requests=2, failed=1), midnight - timedelta(minutes=1))
     await stats.add(LlmCounts(requests=1, fallbacks=1), midnight)
     both_days = await stats.read(midnight - timedelta(hours=1), midnight + timedelta(hours=1))
