@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
 
+from common import pubsub
 from common.names import Names
 from common.pubsub import listen
 from common.redis_connection import create_redis
@@ -77,6 +78,19 @@ async def test_cancelling_the_task_ends_it_without_stop(
     task.cancel()
     await asyncio.wait([task], timeout=5)
     assert task.cancelled()
+
+
+async def test_a_stop_ends_a_wait_for_a_message_at_once(
+    redis: aioredis.Redis, names: Names, monkeypatch
+) -> None:
+    """A worker's shutdown waited out the listener's poll (a second for every service stop)."""
+    monkeypatch.setattr(pubsub, "_POLL_S", 3600.0)
+    channel, heard, stop = names.key("test:channel"), Heard(), asyncio.Event()
+    task = asyncio.create_task(listen(redis, channel, heard.message, heard.subscribed, stop))
+    await until(lambda: _one(redis, channel))
+    stop.set()
+    await asyncio.wait_for(task, 10)
+    await until(lambda: _none(redis, channel))
 
 
 async def _one(redis: aioredis.Redis, channel: str) -> bool:
