@@ -36,6 +36,7 @@ from common.tests.test_queue import (
     message,
     running,
 )
+from tests.redis_clients import quick_retries
 from tests.tcp_proxy import TcpProxy
 from tests.waiting import until
 
@@ -267,7 +268,7 @@ async def test_a_consumer_stopping_while_redis_is_gone_hands_nothing_back_and_sa
     with socket.socket() as sock:  # a port nothing listens on once it is closed
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    gone = aioredis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
+    gone = quick_retries(aioredis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1))
     try:
         consumer = in_process(gone, names, Gate().handle)
         with capture_logs() as logs:
@@ -291,12 +292,12 @@ async def _has(count: object, n: int) -> bool:
 
 @asynccontextmanager
 async def through_a_proxy(redis_url: str) -> AsyncIterator[tuple[TcpProxy, aioredis.Redis]]:
-    """A worker's Redis client (its own retries and all) reaching this test's Redis through a
-    proxy the test can cut."""
+    """A worker's Redis client (its own retries and all, on a quicker backoff) reaching this
+    test's Redis through a proxy the test can cut."""
     target = urlsplit(redis_url)
     proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 6379)
     await proxy.start()
-    client = create_redis(f"redis://127.0.0.1:{proxy.port}{target.path}")
+    client = quick_retries(create_redis(f"redis://127.0.0.1:{proxy.port}{target.path}"))
     try:
         yield proxy, client
     finally:
