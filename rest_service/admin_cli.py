@@ -36,6 +36,7 @@ def read_password(from_stdin: bool) -> str:
 
 async def run(settings: Settings, args: argparse.Namespace, password: str | None) -> str:
     """Does the command; returns what to print."""
+    admin_accounts.use_test_hashing(settings.is_test)
     state = AppState.create(settings)
     try:
         async with unit_of_work(state, "admin_cli") as ctx:

@@ -30,6 +30,7 @@ from rest_service.app.api import (
 from rest_service.app.auth import install_auth
 from rest_service.app.body_limit import BodyLimitMiddleware
 from rest_service.app.database import StatementCacheBehindPooler, check_database, database_ok
+from rest_service.app.domain import admin_accounts
 from rest_service.app.errors import install_error_handlers
 from rest_service.app.retention import start_retention, stop_retention
 from rest_service.app.settings import Settings
@@ -55,6 +56,7 @@ ROUTERS = (
 @asynccontextmanager
 async def _running(app: FastAPI, settings: Settings) -> AsyncIterator[AppState]:
     configure_logging(settings, "rest_service")
+    admin_accounts.use_test_hashing(settings.is_test)
     state = AppState.create(settings)
     bind_admin(app, state.engine, settings.admin_timezone)
     SERVICE_STARTS.labels("rest_service").inc()

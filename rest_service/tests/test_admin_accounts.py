@@ -383,3 +383,29 @@ def test_starting_the_service_makes_no_argon2_hash() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert made == "0"
+
+
+async def test_hashes_are_argon2id_at_rfc_9106_strength_unless_the_environment_is_test() -> None:
+    """ENVIRONMENT=test (the suite) makes cheap hashes; anything else the RFC 9106 defaults.
+    A hash keeps its own parameters, so each verifies whichever is in force."""
+    try:
+        admin_accounts.use_test_hashing(False)
+        strong = await admin_accounts.hash_password(PASSWORD)
+        admin_accounts.use_test_hashing(True)
+        cheap = await admin_accounts.hash_password(PASSWORD)
+        assert strong.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+        assert cheap.startswith("$argon2id$v=19$m=8,t=1,p=1$")
+        for made in (strong, cheap):
+            assert await admin_accounts._matches(made, PASSWORD)
+            assert not await admin_accounts._matches(made, PASSWORD + "!")
+    finally:
+        admin_accounts.use_test_hashing(
+            True
+        )  # the suite's own setting, as rest_service's start sets it
+
+
+async def test_the_suites_rest_service_makes_cheap_hashes(app: FastAPI) -> None:
+    name = await make_admin(app, unique_name())
+    async with unit_of_work(app.state.app_state) as ctx:
+        account = await admin_accounts.find(ctx.session, name)
+    assert account is not None and account.password_hash.startswith("$argon2id$v=19$m=8,")

@@ -1,6 +1,11 @@
 """Named admins: create, change a password, delete, list, and check a login. Passwords are
 hashed with argon2id (argon2-cffi's RFC 9106 defaults) off the event loop; an unknown name
-costs the same hash check as a known one, so timing does not tell which names exist."""
+costs the same hash check as a known one, so timing does not tell which names exist.
+
+Under ENVIRONMENT=test (which also lets a service start without its secrets, so is never a
+deployment) new hashes use argon2-cffi's cheapest parameters: each default hash costs 0.3 s
+of CPU and 64 MiB, and the suite makes hundreds. A hash keeps its parameters, so either kind
+verifies under either setting."""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import asyncio
 import functools
 import re
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -25,7 +30,17 @@ MAX_PASSWORD_LENGTH = 1024
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._@-]{0,63}")
 RESERVED_NAMES = frozenset({"api-token", "admin-token", "service-token", "seed"})
 
-_hasher = PasswordHasher()
+_DEFAULT_HASHER = PasswordHasher()
+_TEST_HASHER = PasswordHasher.from_parameters(profiles.CHEAPEST)
+_hasher = _DEFAULT_HASHER
+
+
+def use_test_hashing(on: bool) -> None:
+    """Cheap hashes for a test run (`settings.is_test`), the RFC 9106 defaults otherwise."""
+    global _hasher
+    if (_TEST_HASHER if on else _DEFAULT_HASHER) is not _hasher:
+        _hasher = _TEST_HASHER if on else _DEFAULT_HASHER
+        _dummy_hash.cache_clear()
 
 
 @functools.cache
