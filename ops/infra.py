@@ -185,9 +185,15 @@ class DatabaseServer:
 
     server_url: str
 
-    def create(self, name: str | None = None) -> str:
+    def create(self, name: str | None = None, *, template: str | None = None) -> str:
+        """A new database; with `template` (a database URL nobody is connected to) a copy of
+        that one, which Postgres makes in a fraction of the time its migrations take."""
         name = name or f"sa_test_{uuid.uuid4().hex[:10]}"
-        self._run(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template is not None:
+            source = sql.Identifier(template.rsplit("/", 1)[1])
+            statement = sql.SQL("{} TEMPLATE {}").format(statement, source)
+        self._run(statement)
         return with_database(self.server_url, name)
 
     def drop(self, url: str) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ops.infra import DatabaseServer
+from tests.harness import MigratedDatabases
 from tests.system import System, running_system
 
 
@@ -30,7 +30,7 @@ def embedded_data_dir() -> Iterator[Path]:
 @pytest.fixture(scope="module")
 def whole_system(
     request: pytest.FixtureRequest,
-    postgres_server: DatabaseServer,
+    migrated_databases: MigratedDatabases,
     redis_url: str,
     session_prefix: str,
     secrets: dict[str, str],
@@ -41,5 +41,5 @@ def whole_system(
     label = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
     prefix = f"{session_prefix}{label}-{uuid.uuid4().hex[:6]}:"
     workdir = tmp_path_factory.mktemp(label)
-    with running_system(postgres_server, redis_url, prefix, secrets, workdir) as system:
+    with running_system(migrated_databases, redis_url, prefix, secrets, workdir) as system:
         yield system

@@ -1,12 +1,12 @@
 """The whole system for end-to-end tests: every service a real process, the outside world
 the sandbox stand-ins, driven the way a user drives it, through Telegram.
 
-`running_system()` makes a database of its own (migrated), starts rest_service, imports the
-shipped `rest_service/seed/default_config.json` through the config import (its provider
-pointed at the LLM stand-in), starts google_calendar_service, cron_service, assistant and
-tg_bot, and yields a
-`System`: the stand-ins (to script the LLM, arrange Google, read what Telegram got) and
-helpers to say something in a chat and await the bot's answer there.
+`running_system()` makes a database of its own (a copy of a migrated one), starts
+rest_service, imports the shipped `rest_service/seed/default_config.json` through the config
+import (its provider pointed at the LLM stand-in), starts google_calendar_service,
+cron_service, assistant and tg_bot, and yields a `System`: the stand-ins (to script the LLM,
+arrange Google, read what Telegram got) and helpers to say something in a chat and await the
+bot's answer there.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ import psycopg2
 
 from common.names import Names
 from common.postgres_url import sync_url
-from ops.infra import DatabaseServer, migrate
 from ops.processes import Stack
 from ops.services import ROOT
 from sandbox import telegram_updates as build
@@ -39,7 +38,7 @@ from sandbox.mcp_stdio_probe import probe_server
 from sandbox.open_meteo import OpenMeteoStandIn
 from sandbox.search_stand_in import SearchStandIn
 from sandbox.telegram_api import SentMessage, TelegramStandIn
-from tests.harness import base_env
+from tests.harness import MigratedDatabases, base_env
 from tests.waiting import NotInTime, until
 from tg_bot.tests.conftest import FAST_BOT
 
@@ -346,13 +345,13 @@ def _stop_services(stack: Stack) -> None:
 
 @contextlib.contextmanager
 def running_system(
-    postgres: DatabaseServer,
+    databases: MigratedDatabases,
     redis_url: str,
     key_prefix: str,
     secrets: dict[str, str],
     workdir: Path,
 ) -> Iterator[System]:
-    database_url = postgres.create()
+    database_url = databases.create()
     llm = LlmStandIn().start_in_thread()
     open_meteo = OpenMeteoStandIn().start_in_thread()
     search = SearchStandIn().start_in_thread()
@@ -360,7 +359,6 @@ def running_system(
     stack: Stack | None = None
     try:
         with serving_in_thread() as google:
-            migrate(database_url)
             env = {
                 **base_env(database_url, redis_url, key_prefix, secrets),
                 "OPENAI_BASE_URL": llm.base_url,
@@ -405,7 +403,7 @@ def running_system(
         llm.stop_thread()
         open_meteo.stop_thread()
         search.stop_thread()
-        postgres.drop(database_url)
+        databases.drop(database_url)
 
 
 def _unwrapped(result: Any) -> Any:

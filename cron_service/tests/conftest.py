@@ -25,8 +25,8 @@ from common.names import TO_TELEGRAM, Names
 from common.postgres_url import sync_url
 from common.rest_client import Id, RestClient
 from common.wire import CronJob, CronJobRun
-from ops.infra import DatabaseServer, migrate
 from ops.processes import ServiceProcess, Stack
+from tests.harness import MigratedDatabases
 from tests.reminders import whole_second
 from tests.streams import stream_entries
 from tests.users import make_user
@@ -125,7 +125,7 @@ def _sent(entry_id: bytes, fields: dict[bytes, bytes]) -> Sent:
 
 @pytest.fixture(scope="package")
 def backend(
-    postgres_server: DatabaseServer,
+    migrated_databases: MigratedDatabases,
     redis_url: str,
     session_prefix: str,
     secrets: dict[str, str],
@@ -133,8 +133,7 @@ def backend(
 ) -> Iterator[Stack]:
     """One rest_service on a database of these tests' own: other services' tests leave jobs
     behind that a cron_service here would fire (and record)."""
-    database = postgres_server.create()
-    migrate(database)
+    database = migrated_databases.create()
     env = {
         "ENVIRONMENT": "test",
         "ASYNC_DATABASE_URL": database,
@@ -150,7 +149,7 @@ def backend(
         yield running
     finally:
         running.stop_all()
-        postgres_server.drop(database)
+        migrated_databases.drop(database)
 
 
 @pytest.fixture

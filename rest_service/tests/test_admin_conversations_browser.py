@@ -14,11 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from ops.infra import DatabaseServer, migrate
 from ops.processes import Stack
 from rest_service.tests import test_admin_browser as suite
 from rest_service.tests.test_admin_browser import ARTIFACTS, log_in, ok
-from tests.harness import base_env
+from tests.harness import MigratedDatabases, base_env
 
 # The browser suite's Chromium skip, time limit and fixtures.
 pytestmark = suite.pytestmark
@@ -27,7 +26,7 @@ browser, page = suite.browser, suite.page
 
 @pytest.fixture(scope="module")
 def on_a_new_database(
-    postgres_server: DatabaseServer,
+    migrated_databases: MigratedDatabases,
     redis_url: str,
     session_prefix: str,
     secrets: dict[str, str],
@@ -37,8 +36,7 @@ def on_a_new_database(
 
     @contextmanager
     def started() -> Iterator[dict[str, Any]]:
-        database_url = postgres_server.create()
-        migrate(database_url)
+        database_url = migrated_databases.create()
         prefix = f"{session_prefix}conv{uuid.uuid4().hex[:6]}:"
         env = base_env(database_url, redis_url, prefix, secrets)
         stack = Stack(env, tmp_path_factory.mktemp("c"))
@@ -46,7 +44,7 @@ def on_a_new_database(
             yield {"url": stack.start("rest_service").url}
         finally:
             stack.stop_all()
-            postgres_server.drop(database_url)
+            migrated_databases.drop(database_url)
 
     return started
 

@@ -20,7 +20,6 @@ import redis as syncredis
 
 from common.messages import OutgoingMessage
 from common.names import TG_BOT_GROUP, TO_SECRETARY, TO_TELEGRAM
-from ops.infra import DatabaseServer
 from ops.processes import ServiceProcess
 from rest_service.tests.test_admin_browser import (
     ARTIFACTS,
@@ -31,6 +30,7 @@ from rest_service.tests.test_admin_browser import (
 )
 from rest_service.tests.test_admin_browser import pytestmark as browser_marks
 from sandbox.llm_server import Step
+from tests.harness import MigratedDatabases
 from tests.system import Person, System, running_system
 from tests.waiting import until_sync
 
@@ -43,7 +43,7 @@ SERVICES = ("rest_service", "google_calendar_service", "assistant", "cron_servic
 
 @pytest.fixture(scope="module")
 def system(
-    postgres_server: DatabaseServer,
+    migrated_databases: MigratedDatabases,
     redis_url: str,
     session_prefix: str,
     secrets: dict[str, str],
@@ -51,7 +51,7 @@ def system(
 ) -> Iterator[System]:
     prefix = f"{session_prefix}dashboard-{uuid.uuid4().hex[:6]}:"
     workdir = tmp_path_factory.mktemp("dashboard")
-    with running_system(postgres_server, redis_url, prefix, secrets, workdir) as running:
+    with running_system(migrated_databases, redis_url, prefix, secrets, workdir) as running:
         yield running
 
 

@@ -16,11 +16,10 @@ import pytest
 
 from common.crypto import SecretBox, generate_key
 from common.postgres_url import sync_url
-from ops.infra import DatabaseServer, migrate
 from ops.processes import Stack, measured
 from ops.services import ROOT
 from rest_service import rotate_key
-from tests.harness import base_env
+from tests.harness import MigratedDatabases, base_env
 
 pytestmark = pytest.mark.e2e
 
@@ -30,14 +29,13 @@ CREDENTIALS = {"token": f"ya29.{uuid.uuid4().hex}", "refresh_token": "1//r"}
 
 
 @pytest.fixture
-def own_database(postgres_server: DatabaseServer) -> Iterator[str]:
+def own_database(migrated_databases: MigratedDatabases) -> Iterator[str]:
     """A database of this test's own: a rotation rewrites every row it holds."""
-    url = postgres_server.create()
+    url = migrated_databases.create()
     try:
-        migrate(url)
         yield url
     finally:
-        postgres_server.drop(url)
+        migrated_databases.drop(url)
 
 
 def _env(database: str, redis_url: str, prefix: str, secrets: dict, key: str) -> dict[str, str]:
