@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,8 +17,11 @@ import pytest
 from ops.infra import free_port
 from ops.processes import Stack
 from ops.services import NAMES
+from tests.harness import base_env
 from tests.tcp_proxy import TcpProxy
 from tests.waiting import NotInTime, until_sync
+
+pytestmark = pytest.mark.e2e  # the module's own stack too
 
 #: What each service's readiness waits for (docs/deploy.md "Kubernetes").
 READINESS = {
@@ -86,11 +90,29 @@ def wait_ready(url: str, want: int, timeout: float = 20.0) -> dict[str, Any]:
     return body
 
 
+@pytest.fixture(scope="module")
+def healthy(
+    database_url: str,
+    redis_url: str,
+    session_prefix: str,
+    secrets: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Stack]:
+    """rest_service on healthy dependencies, started once for the module; each test adds the
+    service it probes (they only read)."""
+    prefix = f"{session_prefix}probes-{uuid.uuid4().hex[:6]}:"
+    env = base_env(database_url, redis_url, prefix, secrets)
+    running = Stack(env, tmp_path_factory.mktemp("probes"))
+    try:
+        running.start("rest_service")
+        yield running
+    finally:
+        running.stop_all()
+
+
 @pytest.mark.parametrize("service", NAMES)
-def test_every_service_is_live_and_ready_without_a_token(stack: Stack, service: str) -> None:
-    if service != "rest_service":
-        stack.start("rest_service")
-    process = stack.start(service)
+def test_every_service_is_live_and_ready_without_a_token(healthy: Stack, service: str) -> None:
+    process = healthy[service] if service == "rest_service" else healthy.start(service)
     live = httpx.get(f"{process.url}/livez")
     assert live.status_code == 200
     assert live.json() == {"status": "ok", "service": service}
