@@ -21,6 +21,7 @@ import signal
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,7 +86,8 @@ def platform(
         platform.import_config()
         yield platform
     finally:
-        stack.stop_all()
+        with ThreadPoolExecutor() as pool:  # all at once: the batches are over
+            list(pool.map(ServiceProcess.stop, stack.processes.values()))
         open_meteo.stop_thread()
 
 
