@@ -22,8 +22,6 @@ from tests.harness import base_env
 from tests.tcp_proxy import TcpProxy
 from tests.waiting import NotInTime, until_sync
 
-pytestmark = pytest.mark.e2e  # the module's own stack too
-
 #: What each service's readiness waits for (docs/deploy.md "Kubernetes").
 READINESS = {
     "rest_service": {"postgres"},
