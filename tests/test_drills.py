@@ -193,7 +193,7 @@ async def test_sigkill_cron_service_fires_each_reminder_due_meanwhile_once_after
     rest_url = pipeline.stack.url("rest_service")
     async with RestClient(rest_url, secrets["SERVICE_API_TOKEN"]) as rest:
         first_due = datetime.now(UTC) + timedelta(seconds=1.5)
-        due = {f"r{k:02d}": first_due + k * timedelta(seconds=0.3) for k in range(20)}
+        due = {f"r{k:02d}": first_due + k * timedelta(seconds=0.6) for k in range(20)}
         for k, (name, run_at) in enumerate(due.items()):
             await _reminder(rest, traffic.chat_ids[k], name, run_at)
     stream = asyncio.create_task(traffic.stream(160, per_second=20))
