@@ -198,7 +198,9 @@ class SentinelSetup:
         self.watchers: list[_Server] = []
         self.data: list[_Server] = []
         try:
-            self.master = _Server(root, "master", list(_NO_PERSISTENCE))
+            # The replica's first sync at once, not after the default 5 s wait for more replicas.
+            master_args = [*_NO_PERSISTENCE, "--repl-diskless-sync-delay", "0"]
+            self.master = _Server(root, "master", master_args)
             self.data.append(self.master)
             replica_args = ["--replicaof", "127.0.0.1", str(self.master.port), *_NO_PERSISTENCE]
             self.replica = _Server(root, "replica", replica_args)

@@ -123,8 +123,9 @@ async def make_pipeline(
         return pipeline
 
     yield make
-    for stack in stacks:
-        await asyncio.to_thread(stack.stop_all)
+    # All at once: the drill is over, so no service needs another to finish its stop.
+    processes = [process for stack in stacks for process in stack.processes.values()]
+    await asyncio.gather(*(asyncio.to_thread(process.stop) for process in processes))
 
 
 WORKERS = ("rest_service", "assistant", "tg_bot")

@@ -7,15 +7,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
 
 from ops.infra import free_port
-from ops.processes import Stack
+from ops.processes import ServiceProcess, Stack
 from ops.services import NAMES
+from tests.harness import base_env
 from tests.tcp_proxy import TcpProxy
 from tests.waiting import NotInTime, until_sync
 
@@ -86,11 +89,30 @@ def wait_ready(url: str, want: int, timeout: float = 20.0) -> dict[str, Any]:
     return body
 
 
+@pytest.fixture(scope="module")
+def healthy(
+    database_url: str,
+    redis_url: str,
+    session_prefix: str,
+    secrets: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Stack]:
+    """rest_service on healthy dependencies, started once for the module; each test adds the
+    service it probes, and none stops rest_service."""
+    prefix = f"{session_prefix}probes-{uuid.uuid4().hex[:6]}:"
+    env = base_env(database_url, redis_url, prefix, secrets)
+    running = Stack(env, tmp_path_factory.mktemp("probes"))
+    try:
+        running.start("rest_service")
+        yield running
+    finally:
+        with ThreadPoolExecutor() as pool:  # all at once: the probes are over
+            list(pool.map(ServiceProcess.stop, running.processes.values()))
+
+
 @pytest.mark.parametrize("service", NAMES)
-def test_every_service_is_live_and_ready_without_a_token(stack: Stack, service: str) -> None:
-    if service != "rest_service":
-        stack.start("rest_service")
-    process = stack.start(service)
+def test_every_service_is_live_and_ready_without_a_token(healthy: Stack, service: str) -> None:
+    process = healthy[service] if service == "rest_service" else healthy.start(service)
     live = httpx.get(f"{process.url}/livez")
     assert live.status_code == 200
     assert live.json() == {"status": "ok", "service": service}
@@ -121,20 +143,23 @@ def test_rest_service_without_postgres_is_live_but_not_ready(stack: Stack) -> No
 
 @pytest.mark.parametrize("service", ["cron_service", "google_calendar_service"])
 def test_without_redis_a_service_is_live_not_ready_and_ready_again(
-    stack: Stack, service_env: dict[str, str], redis_proxy: ThreadedProxy, service: str
+    healthy: Stack, redis_proxy: ThreadedProxy, service: str
 ) -> None:
-    stack.start("rest_service")
-    redis_url = httpx.URL(service_env["REDIS_URL"]).copy_with(port=redis_proxy.proxy.port)
-    process = stack.start(service, env={"REDIS_URL": str(redis_url)})
-    wait_ready(process.url, 200)
-    redis_proxy.down()
-    ready = probe(f"{process.url}/readyz")
-    assert ready.status_code == 503
-    assert ready.json()["failing"] == ["redis"]
-    assert ready.json()["checks"]["rest_service"] == {"ok": True}
-    assert probe(f"{process.url}/livez").status_code == 200
-    redis_proxy.up()
-    assert wait_ready(process.url, 200)["failing"] == []
+    redis_url = httpx.URL(healthy.env["REDIS_URL"]).copy_with(port=redis_proxy.proxy.port)
+    env = {"REDIS_URL": str(redis_url)}
+    process = healthy.start(service, name=f"{service}-behind-a-proxy", env=env)
+    try:
+        wait_ready(process.url, 200)
+        redis_proxy.down()
+        ready = probe(f"{process.url}/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["failing"] == ["redis"]
+        assert ready.json()["checks"]["rest_service"] == {"ok": True}
+        assert probe(f"{process.url}/livez").status_code == 200
+        redis_proxy.up()
+        assert wait_ready(process.url, 200)["failing"] == []
+    finally:
+        process.stop()
 
 
 def test_rest_service_without_redis_stays_ready(stack: Stack) -> None:

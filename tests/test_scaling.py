@@ -1,14 +1,14 @@
 """Scaling out: more assistant processes in the same consumer group answer a batch of chats
 faster, each message once and each chat in order.
 
-The model answers after 300 ms and each process handles one chat at a time
-(`ASSISTANT_CONCURRENCY=1`), so the work is waiting, not CPU: three processes should finish
-a batch close to three times faster than one. Durations are taken from Redis' own stream
+The model answers after 100 ms and each process handles one chat at a time
+(`ASSISTANT_CONCURRENCY=1`), so the work is mostly waiting, not CPU: three processes should
+finish a batch close to three times faster than one. Durations are taken from Redis' own stream
 entry ids, from the first message published to the last answer queued.
 
 Three processes start (healthy, config loaded) before any clock runs; "one process" is the
-same deployment with two of them paused (SIGSTOP). Rounds of one and of three alternate, so
-a machine that other work slows down mid-test slows both sides alike.
+same deployment with two of them paused (SIGSTOP). Rounds of one and of three alternate
+(ROUNDS of each), so a machine that other work slows down mid-test slows both sides alike.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import signal
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,8 +38,8 @@ from sandbox.llm_server import LlmStandIn, Step
 from sandbox.open_meteo import OpenMeteoStandIn
 from tests.waiting import NotInTime, until
 
-MODEL_DELAY_S = 0.3
-ROUNDS = 2
+MODEL_DELAY_S = 0.1
+ROUNDS = 1
 CHATS_PER_ROUND = 15  # a multiple of 3: each of three processes gets the same share
 MESSAGES_PER_CHAT = 2
 ANSWER = "Noted."
@@ -85,7 +86,8 @@ def platform(
         platform.import_config()
         yield platform
     finally:
-        stack.stop_all()
+        with ThreadPoolExecutor() as pool:  # all at once: the batches are over
+            list(pool.map(ServiceProcess.stop, stack.processes.values()))
         open_meteo.stop_thread()
 
 
