@@ -334,8 +334,10 @@ async def test_two_replicas_behind_a_load_balancer_both_receive(
     env.pop("HTTP_PORT")
     stack = Stack(env, tmp_path)
     try:
-        first = await asyncio.to_thread(stack.start, "tg_bot", name="tg_bot_1")
-        second = await asyncio.to_thread(stack.start, "tg_bot", name="tg_bot_2")
+        first, second = await asyncio.gather(
+            asyncio.to_thread(stack.start, "tg_bot", name="tg_bot_1"),
+            asyncio.to_thread(stack.start, "tg_bot", name="tg_bot_2"),
+        )
         balancer.backends = [first.url, second.url]
         await webhook_set(telegram)
         people = [someone(f"P{i}") for i in range(6)]
