@@ -201,6 +201,8 @@ class TelegramStandIn:
         self._allowed: set[str] | None = None
         self._changed = asyncio.Event()
         self._poller: _Poller | None = None
+        #: Set by `stop`: a long poll still open answers at once instead of at its timeout.
+        self._stopping = False
         self._runner: web.AppRunner | None = None
         self.url = ""
         self.webhook = WebhookDelivery(self)
@@ -297,6 +299,7 @@ class TelegramStandIn:
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        self._stopping = False
         self._runner = web.AppRunner(self.app, access_log=None, handler_cancellation=True)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -306,6 +309,7 @@ class TelegramStandIn:
         return self.url
 
     async def stop(self) -> None:
+        self._stopping = True
         self._wake()
         await self.webhook.stop()
         if self._runner is not None:
@@ -439,7 +443,7 @@ class TelegramStandIn:
         self._wake()  # an older poll, if any, is terminated with a 409
         self._confirm(offset)
         deadline = time.monotonic() + timeout
-        while not self.updates and time.monotonic() < deadline:
+        while not self.updates and not self._stopping and time.monotonic() < deadline:
             changed = self._changed
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), deadline - time.monotonic())

@@ -16,7 +16,7 @@ from ops.processes import Stack
 from ops.services import ROOT
 from sandbox.llm_server import LlmStandIn
 from sandbox.open_meteo import OpenMeteoStandIn
-from tests.harness import secretary_config
+from tests.harness import base_env, secretary_config
 from tests.test_manage import MANAGE, bare_env
 
 pytestmark = pytest.mark.e2e
@@ -24,22 +24,50 @@ pytestmark = pytest.mark.e2e
 SEED = ROOT / "rest_service" / "seed" / "default_config.json"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def llm() -> Iterator[LlmStandIn]:
     with LlmStandIn() as server:
         yield server
 
 
 @pytest.fixture
+def model(llm: LlmStandIn) -> LlmStandIn:
+    """The stand-in, with no requests of an earlier test."""
+    llm.reset()
+    return llm
+
+
+@pytest.fixture(scope="module")
 def weather() -> Iterator[OpenMeteoStandIn]:
     with OpenMeteoStandIn() as server:
         yield server
 
 
-@pytest.fixture
-def assistant_stack(stack: Stack, llm: LlmStandIn, weather: OpenMeteoStandIn) -> Stack:
+@pytest.fixture(scope="module")
+def rest_stack(
+    database_url: str,
+    redis_url: str,
+    session_prefix: str,
+    secrets: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Stack]:
+    """rest_service, once for the module (starting it is most of a test's time): each test
+    talks as a Telegram id of its own."""
+    prefix = f"{session_prefix}chat-{uuid.uuid4().hex[:6]}:"
+    running = Stack(
+        base_env(database_url, redis_url, prefix, secrets), tmp_path_factory.mktemp("chat")
+    )
+    try:
+        running.start("rest_service")
+        yield running
+    finally:
+        running.stop_all()
+
+
+@pytest.fixture(scope="module")
+def assistant_stack(rest_stack: Stack, llm: LlmStandIn, weather: OpenMeteoStandIn) -> Stack:
     """rest_service with a secretary on the stand-in (the seed's time and weather tools)."""
-    stack.start("rest_service")
+    stack = rest_stack
     suffix = uuid.uuid4().hex[:8]
     tools = [t for t in json.loads(SEED.read_text())["tools"] if t["name"] in ("time", "weather")]
     stack.import_config(
@@ -80,14 +108,14 @@ def chat(
 
 @pytest.mark.timeout(150)
 def test_one_message_gets_the_assistants_answer_through_the_configured_provider(
-    assistant_stack: Stack, llm: LlmStandIn, tmp_path: Path
+    assistant_stack: Stack, model: LlmStandIn, tmp_path: Path
 ) -> None:
     result = chat(assistant_stack, tmp_path, "-m", "what time is it in Tokyo?")
 
     assert result.returncode == 0, result.stderr
     assert "Asia/Tokyo (UTC+09:00)" in result.stdout
-    assert {r.api_key for r in llm.requests} == {"sk-configured"}
-    assert sorted(llm.requests[0].tool_names) == ["time", "weather"]
+    assert {r.api_key for r in model.requests} == {"sk-configured"}
+    assert sorted(model.requests[0].tool_names) == ["time", "weather"]
 
 
 @pytest.mark.timeout(150)
@@ -122,13 +150,14 @@ def test_without_a_service_token_chat_says_what_to_do(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def rest_only(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Stack:
-    """rest_service alone, no assistant; the shell's settings are this stack's."""
-    stack.start("rest_service")
+def rest_only(rest_stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Stack:
+    """rest_service, and queues under a key prefix no assistant reads; the shell's settings
+    are this stack's."""
+    stack = rest_stack
     for name in ("REDIS_SENTINELS", "REDIS_CLUSTER", "SMART_ASSISTANT_BASE_PORT"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("REDIS_URL", stack.env["REDIS_URL"])
-    monkeypatch.setenv("REDIS_KEY_PREFIX", stack.env["REDIS_KEY_PREFIX"])
+    monkeypatch.setenv("REDIS_KEY_PREFIX", f"{stack.env['REDIS_KEY_PREFIX']}no-assistant:")
     monkeypatch.setenv("REST_SERVICE_URL", stack.url("rest_service"))
     monkeypatch.setenv("SERVICE_API_TOKEN", stack.env["SERVICE_API_TOKEN"])
     return stack

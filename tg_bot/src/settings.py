@@ -34,6 +34,8 @@ class Settings(ServiceSettings):
     telegram_unhealthy_after_seconds: float = Field(default=180.0, gt=0)
     #: One process polls; another takes over this long after it stopped renewing.
     poller_lease_seconds: float = Field(default=10.0, gt=0)
+    #: How long Redis must have refused an update for memory before its sender is told.
+    redis_full_notice_after_seconds: float = Field(default=5.0, gt=0)
 
     # sending (Telegram's limits are the defaults; tests and the benchmark raise or lower them)
     send_limit_overall_per_second: float = Field(default=30.0, gt=0)

@@ -12,8 +12,8 @@ from tg_bot.tests.conftest import RunBot
 
 
 def polled(telegram):
-    async def check() -> bool:
-        return bool(telegram.polls)
+    async def check() -> bool:  # asked (a poll is recorded only once it ends)
+        return telegram.calls.get("getUpdates", 0) > 0
 
     return check
 

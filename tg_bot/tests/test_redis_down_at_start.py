@@ -24,6 +24,8 @@ pytestmark = pytest.mark.e2e  # starts a Redis server in a test's body
 
 #: Nothing listens there (the discard port).
 NO_REDIS = "redis://127.0.0.1:9/0"
+#: Each task of a stopping bot waits this long for a Redis that never answers, then ends.
+GRACE = "0.2"
 
 
 def logged(capsys: pytest.CaptureFixture[str], seen: list[dict[str, Any]]) -> list[str]:
@@ -37,7 +39,7 @@ async def test_with_redis_down_the_bot_does_not_poll_and_says_why(
     run_bot: RunBot, telegram, capsys: pytest.CaptureFixture[str]
 ) -> None:
     seen: list[dict[str, Any]] = []
-    async with run_bot(REDIS_URL=NO_REDIS, LOG_FORMAT="json"):
+    async with run_bot(REDIS_URL=NO_REDIS, LOG_FORMAT="json", SHUTDOWN_GRACE_SECONDS=GRACE):
 
         async def tried_twice() -> bool:
             return logged(capsys, seen).count("poller_lease_unavailable") >= 2
@@ -52,7 +54,12 @@ async def test_with_redis_down_no_webhook_is_set_without_the_shared_secret(
     run_bot: RunBot, telegram, webhook_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     seen: list[dict[str, Any]] = []
-    async with run_bot(REDIS_URL=NO_REDIS, LOG_FORMAT="json", TELEGRAM_WEBHOOK_URL=webhook_url):
+    async with run_bot(
+        REDIS_URL=NO_REDIS,
+        LOG_FORMAT="json",
+        TELEGRAM_WEBHOOK_URL=webhook_url,
+        SHUTDOWN_GRACE_SECONDS=GRACE,
+    ):
 
         async def tried() -> bool:
             return "webhook_secret_unavailable" in logged(capsys, seen)

@@ -76,7 +76,9 @@ async def test_one_of_two_bots_polls_both_send_and_the_other_takes_over(
         "POLLER_LEASE_SECONDS": str(LEASE_SECONDS),
         "SEND_CONCURRENCY": "1",
     }
-    bots = [await start_bot(stack, env, "tg_bot-a"), await start_bot(stack, env, "tg_bot-b")]
+    bots = await asyncio.gather(
+        start_bot(stack, env, "tg_bot-a"), start_bot(stack, env, "tg_bot-b")
+    )
     poller = await poller_of(*bots)
     [sender] = [bot for bot in bots if bot is not poller]
     assert await role(sender) == "sender"

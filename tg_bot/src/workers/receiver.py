@@ -152,8 +152,6 @@ end
 return sent
 """
 
-#: How long Redis must have refused a batch for memory before its senders are told.
-FULL_NOTICE_AFTER_S = 5.0
 #: How long a webhook update counts as seen: Telegram keeps an update 24 hours at most.
 SEEN_TTL_SECONDS = 24 * 3600
 #: Updates a `FullNotice` remembers; past it, it forgets them all and starts again.
@@ -162,15 +160,16 @@ _FULL_NOTICE_MEMORY = 10_000
 
 class FullNotice:
     """Redis at its `maxmemory` refuses an update (nothing can be queued, not even a reply):
-    once it has refused that update for `FULL_NOTICE_AFTER_S`, its private sender hears so once,
+    once it has refused that update for `after_s`, its private sender hears so once,
     straight from Telegram. A moment's peak (a refused file's buffer) passes by itself. The
     message is queued when Redis has room: polling tries the batch again, and Telegram delivers
     a webhook update again. Both receiving modes share it."""
 
     def __init__(
-        self, telegram: TelegramClient, clock: Callable[[], float] = time.monotonic
+        self, telegram: TelegramClient, after_s: float, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._telegram = telegram
+        self._after_s = after_s
         self._clock = clock
         self._first_refused: dict[int, float] = {}
         self._told: set[int] = set()
@@ -183,7 +182,7 @@ class FullNotice:
         due = []
         for update in updates:
             first = self._first_refused.setdefault(update.update_id, now)
-            if now - first >= FULL_NOTICE_AFTER_S and update.update_id not in self._told:
+            if now - first >= self._after_s and update.update_id not in self._told:
                 due.append(update)
         for update in due:
             self._told.add(update.update_id)
@@ -427,7 +426,7 @@ class UpdatePoller:
         self._pending_since: float | None = None  # updates received and not yet queued
         self._last_error = ""
         self._adopted = False  # the offset under its name before the Cluster hash tags
-        self.full_notice = FullNotice(telegram)
+        self.full_notice = FullNotice(telegram, settings.redis_full_notice_after_seconds)
 
     async def identify(self, stop: asyncio.Event) -> TgUser | None:
         """getMe until it answers (None if asked to stop first)."""

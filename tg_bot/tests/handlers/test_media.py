@@ -311,12 +311,13 @@ async def test_an_album_survives_its_process_stopping_between_parts(
     mia = someone()
     parts = [photo_of(telegram, build.private_chat(mia), mia, bytes([n]) * 500,
                       media_group_id="alb-3") for n in range(1, 4)]  # fmt: skip
-    async with run_bot(ALBUM_WAIT_SECONDS="4"):
+    async with run_bot(ALBUM_WAIT_SECONDS="30"):
         first_two = [telegram.inject(part) for part in parts[:2]]
         await until(lambda: confirmed(redis, names, telegram, first_two[-1]))
     assert await incoming(redis, names) == []  # gathered, not yet due, and the process gone
     last = telegram.inject(parts[2])  # waits at Telegram for the next process
-    async with run_bot(ALBUM_WAIT_SECONDS="4"):
+    # the newest part sets the album's due time: the next process's wait
+    async with run_bot(ALBUM_WAIT_SECONDS="0.3"):
         [message] = await until(lambda: incoming(redis, names), timeout=15)
         await until(lambda: all_gathered_and_flushed(redis, names, telegram, last))
     assert len(message.attachments) == 3 and len(await incoming(redis, names)) == 1
@@ -462,13 +463,13 @@ async def test_a_redis_full_for_a_file_gets_a_short_apology(
 async def test_a_redis_full_for_everything_tells_private_senders_once_then_catches_up(
     run_bot, telegram, rest_url, names, tmp_path
 ) -> None:
-    """Nothing can be queued, not even a reply: after a few seconds each private sender hears
-    so straight from Telegram, once; when Redis has room again the message is queued."""
+    """Nothing can be queued, not even a reply: after a while of refusals each private sender
+    hears so straight from Telegram, once; when Redis has room again the message is queued."""
     mia = someone()
     with full_redis(tmp_path, "64mb") as server:
         client = aioredis.Redis.from_url(server.url)
         try:
-            async with run_bot(REDIS_URL=server.url):
+            async with run_bot(REDIS_URL=server.url, REDIS_FULL_NOTICE_AFTER_SECONDS="0.5"):
 
                 async def polling() -> bool:
                     return telegram.calls.get("getUpdates", 0) > 0

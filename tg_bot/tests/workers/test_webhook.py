@@ -334,8 +334,10 @@ async def test_two_replicas_behind_a_load_balancer_both_receive(
     env.pop("HTTP_PORT")
     stack = Stack(env, tmp_path)
     try:
-        first = await asyncio.to_thread(stack.start, "tg_bot", name="tg_bot_1")
-        second = await asyncio.to_thread(stack.start, "tg_bot", name="tg_bot_2")
+        first, second = await asyncio.gather(
+            asyncio.to_thread(stack.start, "tg_bot", name="tg_bot_1"),
+            asyncio.to_thread(stack.start, "tg_bot", name="tg_bot_2"),
+        )
         balancer.backends = [first.url, second.url]
         await webhook_set(telegram)
         people = [someone(f"P{i}") for i in range(6)]
@@ -359,13 +361,17 @@ async def test_a_redis_full_for_a_webhook_update_tells_the_sender_once_then_queu
     run_bot, telegram, rest_url, names, webhook_url, tmp_path
 ) -> None:
     """As in polling: Redis at its `maxmemory` refuses the update; Telegram delivers it again,
-    and after a few seconds of refusals the private sender hears so, once. When Redis has room
+    and after a while of refusals the private sender hears so, once. When Redis has room
     again the update is queued."""
     mia = someone("Mia")
     with full_redis(tmp_path, "64mb") as server:
         client = aioredis.Redis.from_url(server.url)
         try:
-            async with run_bot(REDIS_URL=server.url, TELEGRAM_WEBHOOK_URL=webhook_url):
+            async with run_bot(
+                REDIS_URL=server.url,
+                TELEGRAM_WEBHOOK_URL=webhook_url,
+                REDIS_FULL_NOTICE_AFTER_SECONDS="0.5",
+            ):
                 await webhook_set(telegram)
                 await client.config_set("maxmemory", "1")  # every write refused from now
                 telegram.inject(build.private_text(mia, "hello there"))
