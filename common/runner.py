@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 from collections.abc import Awaitable, Callable
 
@@ -22,6 +23,10 @@ def run_worker(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
         await main(stop)
 
     asyncio.run(_run())
+    # The process exits next. Its last garbage collections at interpreter shutdown took 1 to
+    # 4 s in every worker (all of it after `service_stopped`), collecting nothing that
+    # matters: moved to the permanent generation, the heap is left to the exit.
+    gc.freeze()
 
 
 def _on_signal(stop: asyncio.Event, sig: signal.Signals) -> None:
