@@ -42,6 +42,7 @@ class ChatSession:
         self.reply_stream = f"queue:cli:{uuid.uuid4().hex[:12]}"
         self._user_id: uuid.UUID | None = None
         self._last_id = "0-0"
+        self._asked = False
 
     async def open(self) -> None:
         user, _created = await self._rest.get_or_create_user(
@@ -53,7 +54,10 @@ class ChatSession:
         self._user_id = user.id
 
     async def close(self) -> None:
-        await self._redis.delete(self._names.stream(self.reply_stream))
+        """The reply stream goes; before a first question there is none, and Redis is not
+        asked (when it is down, its retries would hide why the session ended)."""
+        if self._asked:
+            await self._redis.delete(self._names.stream(self.reply_stream))
 
     async def ask(self, text: str, timeout: float = 120.0) -> list[OutgoingMessage]:
         """Send `text`; return the answer (its parts) once it has arrived."""
@@ -70,6 +74,7 @@ class ChatSession:
             language_code=self.language,
             text=text,
         )
+        self._asked = True
         await StreamPublisher(self._redis, self._names).publish(TO_SECRETARY, message)
         return await self._answer_to(str(message.message_id), timeout)
 

@@ -232,14 +232,17 @@ def migrate(database_url: str, *args: str) -> None:
 
 #: libpq's words for "this database does not exist" (psycopg2 gives no SQLSTATE at connect).
 _MISSING_DATABASE = re.compile(r'database ".*" does not exist')
-#: How long start-up waits for a Postgres that is still starting (or a network that is not).
+#: How long start-up waits for a Postgres that is still starting (or a network that is not);
+#: `SMART_ASSISTANT_POSTGRES_WAIT_S` sets another.
 POSTGRES_WAIT_S = 30.0
 
 
-def ensure_database(database_url: str, wait: float = POSTGRES_WAIT_S) -> None:
+def ensure_database(database_url: str, wait: float | None = None) -> None:
     """The target database exists afterwards. It is reached first, so a managed role with no
     CREATEDB right and no access to the `postgres` database starts as long as the database is
     there; only a missing one is created, from the `postgres` maintenance database."""
+    if wait is None:
+        wait = float(os.environ.get("SMART_ASSISTANT_POSTGRES_WAIT_S") or POSTGRES_WAIT_S)
     name = urlsplit(database_url).path.lstrip("/")
     try:
         _connect(admin_dsn(database_url), wait).close()

@@ -21,6 +21,7 @@ from typing import IO, Any
 from common.settings import ENV_FILE_VARIABLE
 from ops.infra import free_port, port_answers
 from ops.services import BY_NAME, HTTP_SERVICES, NAMES, ROOT
+from ops.stack import pid_alive
 
 _COLORS = ("36", "35", "32", "33", "34")
 #: How often a starting service's `/health` is asked.
@@ -395,11 +396,11 @@ class Background:
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except OSError:
-                break
             _reap(pid)
+            # An exit is the end even while the zombie waits for its parent (an init that
+            # reaps late, or never): `start`'s manage.py is gone, so the parent is not us.
+            if not pid_alive(pid):
+                break
             time.sleep(0.05)
         else:
             os.kill(pid, signal.SIGKILL)

@@ -11,6 +11,8 @@ import re
 import signal
 import subprocess
 import sys
+import textwrap
+import threading
 import uuid
 from pathlib import Path
 
@@ -204,6 +206,48 @@ def test_start_status_stop_round_trip(tmp_path, service_env) -> None:
         r"assistant\s+stopped", status
     )
     assert not port_answers("127.0.0.1", base)
+
+
+#: A parent that never reaps: its child, once it exits, stays a zombie (as under an init
+#: that reaps late or never, the parent of a service whose `start` has returned).
+NEGLECTFUL_PARENT = textwrap.dedent(
+    """
+    import signal, subprocess, sys
+    child = subprocess.Popen([sys.executable, "-c", "import signal; signal.pause()"])
+    print(child.pid, flush=True)
+    signal.pause()
+    """
+)
+
+
+def test_stop_is_done_when_the_service_exits_though_no_one_reaps_it(tmp_path: Path) -> None:
+    from ops.processes import Background
+    from ops.stack import pid_alive
+
+    parent = subprocess.Popen(
+        [sys.executable, "-c", NEGLECTFUL_PARENT], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert parent.stdout is not None
+        pid = int(parent.stdout.readline())
+        background = Background(tmp_path / "run", tmp_path / "logs")
+        background.pid_file("assistant").write_text(str(pid))
+        stopped = threading.Event()
+
+        def stop() -> None:
+            background.stop("assistant", timeout=3600)  # SIGKILL only after an hour
+            stopped.set()
+
+        threading.Thread(target=stop, daemon=True).start()
+        assert stopped.wait(60), "stop waited for the zombie to be reaped"
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        assert state == "Z" and not pid_alive(pid)  # exited, and still not reaped
+        assert not background.pid_file("assistant").exists()
+    finally:
+        parent.kill()
+        parent.wait()
+        if parent.stdout is not None:
+            parent.stdout.close()
 
 
 def test_start_reports_a_port_in_use(tmp_path, service_env) -> None:

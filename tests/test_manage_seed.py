@@ -8,7 +8,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +19,13 @@ import pytest
 import yaml
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from psycopg2 import sql
 
 from ops import cli
-from ops.infra import ALEMBIC_INI, admin_dsn, migrate
+from ops.infra import ALEMBIC_INI, DatabaseServer, admin_dsn, migrate, with_database
 from ops.processes import measured
 from ops.services import ROOT
+from tests.harness import base_env
 from tests.test_demo import Terminal
 from tests.test_manage import MANAGE
 
@@ -42,14 +46,13 @@ def deploy_command() -> list[str]:
     return command
 
 
-@pytest.fixture
-def run_env(service_env: dict[str, str], empty_database: str, tmp_path: Path) -> dict[str, str]:
+def image_env(service_env: dict[str, str], database_url: str, tmp_path: Path) -> dict[str, str]:
     """As in the rest_service image: `python` is the project's, no bootstrap, no .env (and,
     in a run under `--coverage`, coverage.py's configuration, so the commands are measured)."""
     return measured(
         {
             **service_env,
-            "ASYNC_DATABASE_URL": empty_database,
+            "ASYNC_DATABASE_URL": database_url,
             "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
             "HOME": os.environ.get("HOME", "/root"),
             "SMART_ASSISTANT_NO_BOOTSTRAP": "1",
@@ -57,6 +60,71 @@ def run_env(service_env: dict[str, str], empty_database: str, tmp_path: Path) ->
             "OPENAI_API_KEY": "",
         }
     )
+
+
+@pytest.fixture
+def run_env(service_env: dict[str, str], empty_database: str, tmp_path: Path) -> dict[str, str]:
+    return image_env(service_env, empty_database, tmp_path)
+
+
+def copy_database(server: DatabaseServer, template_url: str) -> str:
+    """A new database with the rows and schema of `template_url` (Postgres copies its files)."""
+    name = f"sa_test_{uuid.uuid4().hex[:10]}"
+    conn = psycopg2.connect(admin_dsn(server.server_url))
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(name), sql.Identifier(template_url.rsplit("/", 1)[1])
+                )
+            )
+    finally:
+        conn.close()
+    return with_database(server.server_url, name)
+
+
+@dataclass
+class Database:
+    url: str
+    env: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def deployed_template(
+    postgres_server: DatabaseServer,
+    database_url: str,
+    redis_url: str,
+    session_prefix: str,
+    secrets: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """A database the deploy step has migrated and seeded, once for the module: the tests
+    that start from there take a copy (the step itself is the first test's subject)."""
+    url = postgres_server.create()
+    try:
+        service_env = base_env(database_url, redis_url, session_prefix, secrets)
+        env = image_env(service_env, url, tmp_path_factory.mktemp("deploy"))
+        deployed = run(deploy_command(), env)
+        assert deployed.returncode == 0, deployed.stderr
+        yield url
+    finally:
+        postgres_server.drop(url)
+
+
+@pytest.fixture
+def deployed(
+    postgres_server: DatabaseServer,
+    deployed_template: str,
+    service_env: dict[str, str],
+    tmp_path: Path,
+) -> Iterator[Database]:
+    """A database as the deploy step left it, of this test's own."""
+    url = copy_database(postgres_server, deployed_template)
+    try:
+        yield Database(url, image_env(service_env, url, tmp_path))
+    finally:
+        postgres_server.drop(url)
 
 
 def run(command: list[str], env: dict[str, str], **extra: Any) -> subprocess.CompletedProcess[str]:
@@ -128,31 +196,52 @@ def test_the_deploy_step_keeps_an_admins_edit_and_only_a_confirmed_reset_restore
 
 
 @pytest.mark.timeout(180)
-def test_at_a_terminal_reset_asks_and_only_a_yes_overwrites(
-    run_env: dict[str, str], empty_database: str
-) -> None:
-    assert run(deploy_command(), run_env).returncode == 0
-    query(empty_database, "UPDATE assistants SET instructions = 'Be a pirate.'")
+def test_at_a_terminal_reset_asks_and_only_a_yes_overwrites(deployed: Database) -> None:
+    query(deployed.url, "UPDATE assistants SET instructions = 'Be a pirate.'")
     for answer, restored in (("n", False), ("y", True)):
-        terminal = Terminal([*MANAGE, "seed", "--reset"], run_env)
+        terminal = Terminal([*MANAGE, "seed", "--reset"], deployed.env)
         try:
             terminal.expect(r"instructions differs:[\s\S]*\[y/N\] ", timeout=60)
             terminal.type(f"{answer}\n")
             assert terminal.proc.wait(60) == (0 if restored else 1)
         finally:
             terminal.close()
-        now = instructions(empty_database)
+        now = instructions(deployed.url)
         assert now.startswith(DEFAULT_INSTRUCTIONS) if restored else now == "Be a pirate."
 
 
-@pytest.fixture
-def behind(empty_database: str) -> tuple[str, str]:
-    """A database at the revision before head: (that revision, head)."""
+def before_head() -> tuple[str, str]:
+    """The revision before head, and head."""
     (head,) = cli.script_heads()
     previous = ScriptDirectory.from_config(Config(str(ALEMBIC_INI))).get_revision(head)
     assert previous is not None and isinstance(previous.down_revision, str)
-    migrate(empty_database, "upgrade", previous.down_revision)
     return previous.down_revision, head
+
+
+@pytest.fixture(scope="module")
+def behind_template(postgres_server: DatabaseServer) -> Iterator[str]:
+    """A database migrated to the revision before head, once for the module."""
+    url = postgres_server.create()
+    try:
+        migrate(url, "upgrade", before_head()[0])
+        yield url
+    finally:
+        postgres_server.drop(url)
+
+
+@pytest.fixture
+def behind(
+    postgres_server: DatabaseServer,
+    behind_template: str,
+    service_env: dict[str, str],
+    tmp_path: Path,
+) -> Iterator[Database]:
+    """A database of this test's own at the revision before head."""
+    url = copy_database(postgres_server, behind_template)
+    try:
+        yield Database(url, image_env(service_env, url, tmp_path))
+    finally:
+        postgres_server.drop(url)
 
 
 def revision(database_url: str) -> str:
@@ -168,49 +257,44 @@ def revision(database_url: str) -> str:
 )
 def test_a_command_on_a_database_behind_the_code_names_both_revisions_and_changes_nothing(
     args: list[str],
-    behind: tuple[str, str],
-    empty_database: str,
-    run_in_process: Callable[[list[str]], tuple[int, str]],
+    behind: Database,
+    run_in_process: InProcess,
 ) -> None:
-    old, head = behind
-    code, err = run_in_process(args)
+    old, head = before_head()
+    code, err = run_in_process(behind.env, args)
     assert code == 1
     [line] = [line for line in err.splitlines() if "error" in line]
     assert old in line and head in line and "./manage.py upgrade" in line
-    assert revision(empty_database) == old
+    assert revision(behind.url) == old
 
 
 @pytest.mark.timeout(120)
-def test_upgrade_is_the_command_that_migrates(
-    behind: tuple[str, str],
-    empty_database: str,
-    run_in_process: Callable[[list[str]], tuple[int, str]],
-) -> None:
-    _old, head = behind
-    code, err = run_in_process(["upgrade"])
+def test_upgrade_is_the_command_that_migrates(behind: Database, run_in_process: InProcess) -> None:
+    code, err = run_in_process(behind.env, ["upgrade"])
     assert code == 0, err
-    assert revision(empty_database) == head
+    assert revision(behind.url) == before_head()[1]
 
 
-def test_yes_without_reset_is_refused(
-    run_in_process: Callable[[list[str]], tuple[int, str]],
-) -> None:
-    code, err = run_in_process(["seed", "--yes"])
+def test_yes_without_reset_is_refused(run_env: dict[str, str], run_in_process: InProcess) -> None:
+    code, err = run_in_process(run_env, ["seed", "--yes"])
     assert code == 1 and "--yes confirms --reset" in err
+
+
+#: `manage.py ARGS` under ENV in this process: its exit code and stderr.
+InProcess = Callable[[dict[str, str], list[str]], tuple[int, str]]
 
 
 @pytest.fixture
 def run_in_process(
-    run_env: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
     capfd: pytest.CaptureFixture[str],
     tmp_path: Path,
-) -> Callable[[list[str]], tuple[int, str]]:
+) -> InProcess:
     """`manage.py ARGS` in this process (a refusal comes before any child), with its stderr."""
-    for name, value in run_env.items():
-        monkeypatch.setenv(name, value)
 
-    def call(args: list[str]) -> tuple[int, str]:
+    def call(env: dict[str, str], args: list[str]) -> tuple[int, str]:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
         capfd.readouterr()
         code = cli.main(["--data-dir", str(tmp_path / "data"), "--env-file", "/dev/null", *args])
         return code, capfd.readouterr().err
@@ -220,35 +304,33 @@ def run_in_process(
 
 @pytest.mark.timeout(180)
 def test_a_start_on_a_configured_database_behind_the_code_migrates_it_and_imports_nothing(
-    run_env: dict[str, str], empty_database: str, capfd: pytest.CaptureFixture[str]
+    deployed: Database, capfd: pytest.CaptureFixture[str]
 ) -> None:
     """`up` or `start` after a code update: the schema is brought to head, and the admin's
     configuration is kept as it is (the defaults are imported into an empty one only)."""
-    assert run(deploy_command(), run_env).returncode == 0
-    query(empty_database, "UPDATE assistants SET instructions = 'Be a pirate.'")
+    query(deployed.url, "UPDATE assistants SET instructions = 'Be a pirate.'")
     (head,) = cli.script_heads()
-    migrate(empty_database, "downgrade", "-1")
-    assert revision(empty_database) != head
+    migrate(deployed.url, "downgrade", "-1")
+    assert revision(deployed.url) != head
     capfd.readouterr()
 
-    cli.prepare_database(run_env, seed_if_empty=True)
+    cli.prepare_database(deployed.env, seed_if_empty=True)
 
     err = capfd.readouterr().err
     assert "database migrated to head" in err
     assert "default configuration imported" not in err
-    assert revision(empty_database) == head
-    assert instructions(empty_database) == "Be a pirate."
+    assert revision(deployed.url) == head
+    assert instructions(deployed.url) == "Be a pirate."
 
 
 @pytest.mark.timeout(180)
 def test_a_reset_preview_adds_a_renamed_default_provider_and_claims_no_key_swap(
-    run_env: dict[str, str], empty_database: str
+    deployed: Database,
 ) -> None:
     """The admin renamed the provider `default`: the reset would add `default` again (with
     the key), and says so; it does not claim to replace a key in a row that is not there."""
-    assert run(deploy_command(), run_env).returncode == 0
-    query(empty_database, "UPDATE llm_providers SET name = 'team-llm' WHERE name = 'default'")
-    keyed = {**run_env, "OPENAI_API_KEY": "sk-deploy-key-1234"}
+    query(deployed.url, "UPDATE llm_providers SET name = 'team-llm' WHERE name = 'default'")
+    keyed = {**deployed.env, "OPENAI_API_KEY": "sk-deploy-key-1234"}
 
     refused = run([*MANAGE, "seed", "--reset"], keyed, stdin=subprocess.DEVNULL)
 
@@ -256,4 +338,4 @@ def test_a_reset_preview_adds_a_renamed_default_provider_and_claims_no_key_swap(
     assert "+ provider default" in refused.stdout
     assert "api_key replaced" not in refused.stdout
     assert "sk-deploy" not in refused.stdout + refused.stderr
-    assert query(empty_database, "SELECT count(*) FROM llm_providers WHERE name = 'default'") == 0
+    assert query(deployed.url, "SELECT count(*) FROM llm_providers WHERE name = 'default'") == 0

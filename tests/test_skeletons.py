@@ -3,19 +3,38 @@
 from __future__ import annotations
 
 import signal
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from ops.processes import Stack
+from ops.processes import ServiceProcess, Stack
 from ops.services import NAMES
+from tests.harness import base_env
+
+pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.parametrize("service", NAMES)
-def test_service_starts_answers_health_and_stops_on_sigterm(stack: Stack, service: str) -> None:
-    if service != "rest_service":
-        stack.start("rest_service")  # the workers load their config and users from it
-    process = stack.start(service)
+@pytest.fixture(scope="module")
+def with_rest_service(
+    database_url: str,
+    redis_url: str,
+    session_prefix: str,
+    secrets: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Stack]:
+    """rest_service, started once for the workers' tests: they load their config and users
+    from it."""
+    env = base_env(database_url, redis_url, f"{session_prefix}skeletons:", secrets)
+    running = Stack(env, tmp_path_factory.mktemp("skeletons"))
+    try:
+        running.start("rest_service")
+        yield running
+    finally:
+        running.stop_all()
+
+
+def assert_answers_and_stops_on_sigterm(process: ServiceProcess, service: str) -> None:
     health = httpx.get(f"{process.url}/health").json()
     assert health["status"] == "ok"
     assert health["service"] == service
@@ -28,3 +47,14 @@ def test_service_starts_answers_health_and_stops_on_sigterm(stack: Stack, servic
     # uvicorn re-raises the signal once it has shut down cleanly; the workers exit 0.
     assert code in (0, -signal.SIGTERM)
     assert "service_stopped" in process.logs()
+
+
+def test_rest_service_starts_answers_health_and_stops_on_sigterm(stack: Stack) -> None:
+    assert_answers_and_stops_on_sigterm(stack.start("rest_service"), "rest_service")
+
+
+@pytest.mark.parametrize("service", [name for name in NAMES if name != "rest_service"])
+def test_service_starts_answers_health_and_stops_on_sigterm(
+    with_rest_service: Stack, service: str
+) -> None:
+    assert_answers_and_stops_on_sigterm(with_rest_service.start(service), service)
