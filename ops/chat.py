@@ -85,7 +85,10 @@ class ChatSession:
         while (left := deadline - loop.time()) > 0:
             found = cast(
                 "list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]] | None",
-                await self._redis.xread({key: self._last_id}, block=int(min(left, 1) * 1000)),
+                # at least 1 ms: BLOCK 0 is Redis's "until an entry comes"
+                await self._redis.xread(
+                    {key: self._last_id}, block=max(1, int(min(left, 1) * 1000))
+                ),
             )
             for _stream, entries in found or []:
                 for entry_id, fields in entries:
