@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +18,9 @@ import pytest
 import yaml
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from psycopg2 import sql
 
 from ops import cli
-from ops.infra import ALEMBIC_INI, DatabaseServer, admin_dsn, migrate, with_database
+from ops.infra import ALEMBIC_INI, DatabaseServer, admin_dsn, migrate
 from ops.processes import measured
 from ops.services import ROOT
 from tests.harness import base_env
@@ -67,23 +65,6 @@ def run_env(service_env: dict[str, str], empty_database: str, tmp_path: Path) ->
     return image_env(service_env, empty_database, tmp_path)
 
 
-def copy_database(server: DatabaseServer, template_url: str) -> str:
-    """A new database with the rows and schema of `template_url` (Postgres copies its files)."""
-    name = f"sa_test_{uuid.uuid4().hex[:10]}"
-    conn = psycopg2.connect(admin_dsn(server.server_url))
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(
-                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                    sql.Identifier(name), sql.Identifier(template_url.rsplit("/", 1)[1])
-                )
-            )
-    finally:
-        conn.close()
-    return with_database(server.server_url, name)
-
-
 @dataclass
 class Database:
     url: str
@@ -120,7 +101,7 @@ def deployed(
     tmp_path: Path,
 ) -> Iterator[Database]:
     """A database as the deploy step left it, of this test's own."""
-    url = copy_database(postgres_server, deployed_template)
+    url = postgres_server.create(template=deployed_template)
     try:
         yield Database(url, image_env(service_env, url, tmp_path))
     finally:
@@ -237,7 +218,7 @@ def behind(
     tmp_path: Path,
 ) -> Iterator[Database]:
     """A database of this test's own at the revision before head."""
-    url = copy_database(postgres_server, behind_template)
+    url = postgres_server.create(template=behind_template)
     try:
         yield Database(url, image_env(service_env, url, tmp_path))
     finally:
