@@ -154,7 +154,9 @@ async def test_fires_that_cannot_reach_redis_go_out_once_it_is_back(
     jobs = insert_reminders(stack.env["ASYNC_DATABASE_URL"], user, 2, _overdue())
     url = urlsplit(redis_url)
     proxy = TcpProxy(url.hostname or "127.0.0.1", url.port or 6379)
-    client = aioredis.Redis(host="127.0.0.1", port=proxy.port, db=int(url.path[1:] or 0))
+    client = aioredis.Redis(
+        host="127.0.0.1", port=proxy.port, db=int(url.path[1:] or 0), retry=Retry(NoBackoff(), 0)
+    )  # the scheduler's retry under test, not the client's backoff
     scheduler = scheduler_of(rest, client, names)
     try:
         await scheduler.resync()
