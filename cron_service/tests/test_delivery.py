@@ -18,12 +18,14 @@ from cron_service.tests.conftest import (
     Outbox,
     job_when,
     later_fire,
+    later_reminder,
     listening,
     runs_of,
     start_cron,
 )
 from ops.processes import Stack
 from tests.reminders import MakeReminder, whole_second
+from tests.waiting import until
 
 #: A killed instance stays among the live replicas, with its share, until its heartbeat runs
 #: out (CRON_REPLICA_TTL, 10 s by default): the restarted one takes the share after that.
@@ -41,9 +43,11 @@ async def test_one_off_reminder_fires_once_at_its_time(
     cron = start_cron(stack)
     job = await make_reminder("call Anna", due_in=2)
     due = job.run_at
+    # Once it fired, a second fire of call Anna would have gone first.
+    later = await later_reminder(rest, run_at=due + timedelta(seconds=1))
 
     sent = await outbox.wait_for(1)
-    await later_fire(rest, outbox)
+    await until(lambda: outbox.for_job(later), 30, "the later reminder fired")
     assert [s.message.text for s in await outbox.to_chat(user.telegram_id)] == ["⏰ call Anna"]
     message = sent[0].message
     assert message.kind == OutgoingKind.NOTIFICATION
@@ -91,9 +95,10 @@ async def test_reminders_added_edited_and_deleted_over_rest_are_picked_up_withou
     await rest.update_cron_job(edited.id, text="after the edit", run_at=new_time)
     await rest.delete_cron_job(deleted.id)
     await rest.update_cron_job(cancelled.id, status="cancelled")
+    later = await later_reminder(rest, run_at=new_time + timedelta(seconds=1))
 
     await outbox.wait_for(2)
-    await later_fire(rest, outbox, due_in=3)  # past the edited one's new time
+    await until(lambda: outbox.for_job(later), 30, "the later reminder fired")
     texts = sorted(s.message.text for s in await outbox.all() if s.message.text != "⏰ later")
     assert texts == ["⏰ added", "⏰ after the edit"]
     [sent] = await outbox.for_job(str(edited.id))
@@ -191,9 +196,11 @@ async def test_two_instances_deliver_each_reminder_exactly_once(
         asyncio.to_thread(start_cron, stack, "cron_b"),
     )
     jobs = [await make_reminder(f"reminder {n}", due_in=3) for n in range(20)]
+    last_due = max(job.run_at for job in jobs)
+    later = await later_reminder(rest, run_at=last_due + timedelta(seconds=1))
 
     await outbox.wait_for(20)
-    await later_fire(rest, outbox)
+    await until(lambda: outbox.for_job(later), 30, "the later reminder fired")
     sent = [s for s in await outbox.all() if s.message.text != "⏰ later"]
     assert sorted(s.message.correlation_id for s in sent) == sorted(str(j.id) for j in jobs)
     for job in jobs:
