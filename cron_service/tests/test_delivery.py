@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import httpx
 import redis.asyncio as aioredis
@@ -11,7 +13,7 @@ import redis.asyncio as aioredis
 from common.messages import OutgoingKind, fire_message_id
 from common.names import Names
 from common.rest_client import RestClient
-from common.wire import User
+from common.wire import CronJob, User
 from cron_service.app.fires import FireLedger, FireRules, compose
 from cron_service.app.jobs import plan
 from cron_service.tests.conftest import (
@@ -25,6 +27,7 @@ from cron_service.tests.conftest import (
 )
 from ops.processes import Stack
 from tests.reminders import MakeReminder, whole_second
+from tests.tcp_proxy import TcpProxy
 from tests.waiting import until
 
 #: A killed instance stays among the live replicas, with its share, until its heartbeat runs
@@ -245,3 +248,49 @@ async def test_a_crash_between_fire_and_record_neither_loses_nor_doubles_it(
     later = await later_fire(rest, outbox, run_at=due + timedelta(seconds=2))
     assert len(await outbox.for_job(str(job.id))) == 1
     assert [f.job_id for f in await ledger.unrecorded() if f.job_id != later] == []
+
+
+async def test_a_stop_finishes_the_recordings_it_holds_and_takes_on_no_more(
+    stack: Stack,
+    rest: RestClient,
+    redis: aioredis.Redis,
+    names: Names,
+    make_reminder: MakeReminder,
+) -> None:
+    """A fire left unrecorded (another replica's) after the stop began is left to the
+    replicas that stay: the stopping one's sweep queued such fires and its stop waited for
+    them until SHUTDOWN_GRACE_SECONDS ran out. Made huge here: the stop ends all the same."""
+    held_job = await make_reminder("held", due_in=3600)
+    left_job = await make_reminder("left", due_in=3600)
+    url = urlsplit(stack.url("rest_service"))
+    link = TcpProxy(url.hostname or "127.0.0.1", url.port or 80)
+    await link.start()
+    try:
+        cron = start_cron(
+            stack,
+            REST_SERVICE_URL=f"http://127.0.0.1:{link.port}",
+            SHUTDOWN_GRACE_SECONDS="3600",
+            CRON_RECOVERY_INTERVAL="0.2",
+            CRON_RECOVERY_MIN_AGE="0",
+        )
+        ledger = FireLedger(redis, names, timedelta(days=1))
+        rules = FireRules(late_after=timedelta(seconds=2), grace=timedelta(hours=6))
+        fired = whole_second(datetime.now(UTC)) - timedelta(minutes=2)
+
+        async def publish(job: CronJob) -> None:
+            assert await ledger.claim_and_publish(*compose(plan(job, "UTC"), fired, fired, rules))
+
+        await until(lambda: '"synced"' in cron.logs(), 30, "the first sync")
+        link.hold()
+        await publish(held_job)  # the sweep finds it; its recording waits on the link
+        await asyncio.wait_for(link.waiting.wait(), 20)
+        assert cron.proc is not None
+        cron.proc.send_signal(signal.SIGTERM)
+        await until(lambda: '"stopping"' in cron.logs(), 30, "the stop begun")
+        await publish(left_job)
+        link.release()
+        assert await asyncio.wait_for(asyncio.to_thread(cron.proc.wait), 60) == 0
+    finally:
+        await link.stop()
+    assert len(await runs_of(rest, held_job.id)) == 1, "what it held was recorded"
+    assert [fire.job_id for fire in await ledger.unrecorded()] == [str(left_job.id)]
