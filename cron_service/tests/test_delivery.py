@@ -259,7 +259,7 @@ async def test_a_stop_finishes_the_recordings_it_holds_and_takes_on_no_more(
 ) -> None:
     """A fire left unrecorded (another replica's) after the stop began is left to the
     replicas that stay: the stopping one's sweep queued such fires and its stop waited for
-    them until SHUTDOWN_GRACE_SECONDS ran out. Made huge here: the stop ends all the same."""
+    them until SHUTDOWN_GRACE_SECONDS ran out (made huge here: the stop ends all the same)."""
     held_job = await make_reminder("held", due_in=3600)
     left_job = await make_reminder("left", due_in=3600)
     url = urlsplit(stack.url("rest_service"))
@@ -289,8 +289,18 @@ async def test_a_stop_finishes_the_recordings_it_holds_and_takes_on_no_more(
         await until(lambda: '"stopping"' in cron.logs(), 30, "the stop begun")
         await publish(left_job)
         link.release()
-        assert await asyncio.wait_for(asyncio.to_thread(cron.proc.wait), 60) == 0
+        process = cron.proc
+        await until(lambda: process.poll() is not None, 60, "cron_service ended")
+        assert process.returncode == 0
     finally:
         await link.stop()
     assert len(await runs_of(rest, held_job.id)) == 1, "what it held was recorded"
     assert [fire.job_id for fire in await ledger.unrecorded()] == [str(left_job.id)]
+
+    start_cron(stack, "cron_that_stays")
+
+    async def all_recorded() -> bool:
+        return await ledger.unrecorded() == []
+
+    await until(all_recorded, 30, "the fire left recorded by the one that stays")
+    assert len(await runs_of(rest, left_job.id)) == 1
