@@ -91,11 +91,14 @@ class CronService:
                 ]
                 await self._ctx.stop.wait()
                 self.scheduler.shutdown()
-                loops[-1].cancel()
-                await self._leave()
-                await self.recorder.drain(self._settings.shutdown_grace_seconds)
-                for task in loops:
+                # Nothing new is taken on while stopping: the sweep went on queueing the other
+                # replicas' fires, and the stop waited for those until the grace ran out.
+                for task in loops[1:]:
                     task.cancel()
+                await self._leave()
+                log.info("stopping", fires_to_record=self.recorder.unfinished)
+                await self.recorder.drain(self._settings.shutdown_grace_seconds)
+                loops[0].cancel()
         finally:
             self.scheduler.shutdown()
 

@@ -66,6 +66,11 @@ class Recorder:
             if self._holds == 0:
                 self._open.set()
 
+    @property
+    def unfinished(self) -> int:
+        """Fires queued or being recorded here."""
+        return len(self._busy)
+
     def submit(self, fire: Fire) -> None:
         if fire.key in self._busy:
             return

@@ -79,8 +79,10 @@ class ReminderScheduler:
         *,
         default_timezone: str = "UTC",
         clock: Clock | None = None,
+        retry_after: timedelta = _RETRY_AFTER,
     ) -> None:
         self._clock = clock or Clock()
+        self._retry_after = retry_after
         self._rest = rest
         self._ledger = ledger
         self._recorder = recorder
@@ -391,7 +393,7 @@ class ReminderScheduler:
         except (RedisError, OSError) as exc:  # try again soon: the claim keeps it once
             self._done_firing(due)
             log.warning("fires_failed", count=len(due), error=str(exc))
-            retry_at = self._clock.now() + _RETRY_AFTER
+            retry_at = self._clock.now() + self._retry_after
             for job, scheduled_for in due:
                 # Not a job removed, or planned anew (moved), while its fire was on the way.
                 if job.id in self._jobs and job.id not in self._planned:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import httpx
 import redis.asyncio as aioredis
@@ -11,19 +13,22 @@ import redis.asyncio as aioredis
 from common.messages import OutgoingKind, fire_message_id
 from common.names import Names
 from common.rest_client import RestClient
-from common.wire import User
+from common.wire import CronJob, User
 from cron_service.app.fires import FireLedger, FireRules, compose
 from cron_service.app.jobs import plan
 from cron_service.tests.conftest import (
     Outbox,
     job_when,
     later_fire,
+    later_reminder,
     listening,
     runs_of,
     start_cron,
 )
 from ops.processes import Stack
 from tests.reminders import MakeReminder, whole_second
+from tests.tcp_proxy import TcpProxy
+from tests.waiting import until
 
 #: A killed instance stays among the live replicas, with its share, until its heartbeat runs
 #: out (CRON_REPLICA_TTL, 10 s by default): the restarted one takes the share after that.
@@ -41,9 +46,11 @@ async def test_one_off_reminder_fires_once_at_its_time(
     cron = start_cron(stack)
     job = await make_reminder("call Anna", due_in=2)
     due = job.run_at
+    # Once it fired, a second fire of call Anna would have gone first.
+    later = await later_reminder(rest, run_at=due + timedelta(seconds=1))
 
     sent = await outbox.wait_for(1)
-    await later_fire(rest, outbox)
+    await until(lambda: outbox.for_job(later), 30, "the later reminder fired")
     assert [s.message.text for s in await outbox.to_chat(user.telegram_id)] == ["⏰ call Anna"]
     message = sent[0].message
     assert message.kind == OutgoingKind.NOTIFICATION
@@ -91,9 +98,10 @@ async def test_reminders_added_edited_and_deleted_over_rest_are_picked_up_withou
     await rest.update_cron_job(edited.id, text="after the edit", run_at=new_time)
     await rest.delete_cron_job(deleted.id)
     await rest.update_cron_job(cancelled.id, status="cancelled")
+    later = await later_reminder(rest, run_at=new_time + timedelta(seconds=1))
 
     await outbox.wait_for(2)
-    await later_fire(rest, outbox, due_in=3)  # past the edited one's new time
+    await until(lambda: outbox.for_job(later), 30, "the later reminder fired")
     texts = sorted(s.message.text for s in await outbox.all() if s.message.text != "⏰ later")
     assert texts == ["⏰ added", "⏰ after the edit"]
     [sent] = await outbox.for_job(str(edited.id))
@@ -191,9 +199,11 @@ async def test_two_instances_deliver_each_reminder_exactly_once(
         asyncio.to_thread(start_cron, stack, "cron_b"),
     )
     jobs = [await make_reminder(f"reminder {n}", due_in=3) for n in range(20)]
+    last_due = max(job.run_at for job in jobs)
+    later = await later_reminder(rest, run_at=last_due + timedelta(seconds=1))
 
     await outbox.wait_for(20)
-    await later_fire(rest, outbox)
+    await until(lambda: outbox.for_job(later), 30, "the later reminder fired")
     sent = [s for s in await outbox.all() if s.message.text != "⏰ later"]
     assert sorted(s.message.correlation_id for s in sent) == sorted(str(j.id) for j in jobs)
     for job in jobs:
@@ -238,3 +248,59 @@ async def test_a_crash_between_fire_and_record_neither_loses_nor_doubles_it(
     later = await later_fire(rest, outbox, run_at=due + timedelta(seconds=2))
     assert len(await outbox.for_job(str(job.id))) == 1
     assert [f.job_id for f in await ledger.unrecorded() if f.job_id != later] == []
+
+
+async def test_a_stop_finishes_the_recordings_it_holds_and_takes_on_no_more(
+    stack: Stack,
+    rest: RestClient,
+    redis: aioredis.Redis,
+    names: Names,
+    make_reminder: MakeReminder,
+) -> None:
+    """A fire left unrecorded (another replica's) after the stop began is left to the
+    replicas that stay: the stopping one's sweep queued such fires and its stop waited for
+    them until SHUTDOWN_GRACE_SECONDS ran out (made huge here: the stop ends all the same)."""
+    held_job = await make_reminder("held", due_in=3600)
+    left_job = await make_reminder("left", due_in=3600)
+    url = urlsplit(stack.url("rest_service"))
+    link = TcpProxy(url.hostname or "127.0.0.1", url.port or 80)
+    await link.start()
+    try:
+        cron = start_cron(
+            stack,
+            REST_SERVICE_URL=f"http://127.0.0.1:{link.port}",
+            SHUTDOWN_GRACE_SECONDS="3600",
+            CRON_RECOVERY_INTERVAL="0.2",
+            CRON_RECOVERY_MIN_AGE="0",
+        )
+        ledger = FireLedger(redis, names, timedelta(days=1))
+        rules = FireRules(late_after=timedelta(seconds=2), grace=timedelta(hours=6))
+        fired = whole_second(datetime.now(UTC)) - timedelta(minutes=2)
+
+        async def publish(job: CronJob) -> None:
+            assert await ledger.claim_and_publish(*compose(plan(job, "UTC"), fired, fired, rules))
+
+        await until(lambda: '"synced"' in cron.logs(), 30, "the first sync")
+        link.hold()
+        await publish(held_job)  # the sweep finds it; its recording waits on the link
+        await asyncio.wait_for(link.waiting.wait(), 20)
+        assert cron.proc is not None
+        cron.proc.send_signal(signal.SIGTERM)
+        await until(lambda: '"stopping"' in cron.logs(), 30, "the stop begun")
+        await publish(left_job)
+        link.release()
+        process = cron.proc
+        await until(lambda: process.poll() is not None, 60, "cron_service ended")
+        assert process.returncode == 0
+    finally:
+        await link.stop()
+    assert len(await runs_of(rest, held_job.id)) == 1, "what it held was recorded"
+    assert [fire.job_id for fire in await ledger.unrecorded()] == [str(left_job.id)]
+
+    start_cron(stack, "cron_that_stays")
+
+    async def all_recorded() -> bool:
+        return await ledger.unrecorded() == []
+
+    await until(all_recorded, 30, "the fire left recorded by the one that stays")
+    assert len(await runs_of(rest, left_job.id)) == 1
