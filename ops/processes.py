@@ -281,9 +281,19 @@ class Stack:
         imported: dict[str, Any] = response.json()
         return imported
 
-    def stop_all(self) -> None:
-        for process in reversed(list(self.processes.values())):
-            process.stop()
+    def stop_all(self, *, together: bool = False) -> None:
+        """In the reverse of the start order (the workers before the rest_service they talk
+        to); `together`: all at once, where nothing is left to finish (a test's end)."""
+        processes = list(self.processes.values())
+        if not together:
+            for process in reversed(processes):
+                process.stop()
+            return
+        threads = [threading.Thread(target=process.stop) for process in processes]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
 
 
 class Foreground:

@@ -8,6 +8,7 @@ ports (ops/processes.py, the one supervisor) and stops them afterwards.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -41,6 +42,22 @@ NO_SERVER = (
     "no {kind}: run the tests with ./manage.py test (it starts an embedded one), "
     "set {url}, or start one on 127.0.0.1:{port}"
 )
+
+
+@pytest.fixture(autouse=True)
+def root_logging_restored() -> Iterator[None]:
+    """Every test leaves the root logger as it found it. One that configures logging in its
+    own process (a service's main, a manage.py command) adds a handler writing to that test's
+    captured stderr, which pytest closes after it; a later test's log line on that handler
+    then printed "--- Logging error ... I/O operation on closed file" into its own stderr."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")
@@ -200,6 +217,31 @@ def secretary_config(
         "tools": tools,
         "links": [{"assistant": secretary, "tool": tool["name"]} for tool in tools],
     }
+
+
+@pytest.fixture(scope="module")
+def module_rest_service(
+    request: pytest.FixtureRequest,
+    database_url: str,
+    redis_url: str,
+    session_prefix: str,
+    secrets: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Stack]:
+    """rest_service on the session's database, started once for a module whose tests share
+    it (starting it was most of each test's time), under a key prefix of the module's own.
+    Processes a test adds to the stack are stopped with it, all at once, at the module's end;
+    no test may stop rest_service."""
+    label = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+    prefix = f"{session_prefix}{label}-{uuid.uuid4().hex[:6]}:"
+    running = Stack(
+        base_env(database_url, redis_url, prefix, secrets), tmp_path_factory.mktemp(label)
+    )
+    try:
+        running.start("rest_service")
+        yield running
+    finally:
+        running.stop_all(together=True)
 
 
 @pytest.fixture

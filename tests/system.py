@@ -337,12 +337,6 @@ def _start_services(stack: Stack, settings: dict[str, dict[str, str]]) -> None:
                 future.result()
 
 
-def _stop_services(stack: Stack) -> None:
-    """All at once: each takes a moment to finish what it holds."""
-    with ThreadPoolExecutor(len(stack.processes) or 1) as pool:
-        list(pool.map(lambda process: process.stop(), stack.processes.values()))
-
-
 @contextlib.contextmanager
 def running_system(
     databases: MigratedDatabases,
@@ -398,7 +392,7 @@ def running_system(
             )
     finally:
         if stack is not None:
-            _stop_services(stack)
+            stack.stop_all(together=True)  # each takes a moment to finish what it holds
         telegram.stop()
         llm.stop_thread()
         open_meteo.stop_thread()

@@ -16,7 +16,7 @@ from ops.processes import Stack
 from ops.services import ROOT
 from sandbox.llm_server import LlmStandIn
 from sandbox.open_meteo import OpenMeteoStandIn
-from tests.harness import base_env, secretary_config
+from tests.harness import secretary_config
 from tests.test_manage import MANAGE, bare_env
 
 pytestmark = pytest.mark.e2e
@@ -44,24 +44,9 @@ def weather() -> Iterator[OpenMeteoStandIn]:
 
 
 @pytest.fixture(scope="module")
-def rest_stack(
-    database_url: str,
-    redis_url: str,
-    session_prefix: str,
-    secrets: dict[str, str],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Stack]:
-    """rest_service, once for the module (starting it is most of a test's time): each test
-    talks as a Telegram id of its own."""
-    prefix = f"{session_prefix}chat-{uuid.uuid4().hex[:6]}:"
-    running = Stack(
-        base_env(database_url, redis_url, prefix, secrets), tmp_path_factory.mktemp("chat")
-    )
-    try:
-        running.start("rest_service")
-        yield running
-    finally:
-        running.stop_all()
+def rest_stack(module_rest_service: Stack) -> Stack:
+    """rest_service, once for the module: each test talks as a Telegram id of its own."""
+    return module_rest_service
 
 
 @pytest.fixture(scope="module")

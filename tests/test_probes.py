@@ -7,18 +7,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
 
 from ops.infra import free_port
-from ops.processes import ServiceProcess, Stack
+from ops.processes import Stack
 from ops.services import NAMES
-from tests.harness import base_env
 from tests.tcp_proxy import TcpProxy
 from tests.waiting import NotInTime, until_sync
 
@@ -90,24 +87,10 @@ def wait_ready(url: str, want: int, timeout: float = 20.0) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def healthy(
-    database_url: str,
-    redis_url: str,
-    session_prefix: str,
-    secrets: dict[str, str],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Stack]:
-    """rest_service on healthy dependencies, started once for the module; each test adds the
-    service it probes, and none stops rest_service."""
-    prefix = f"{session_prefix}probes-{uuid.uuid4().hex[:6]}:"
-    env = base_env(database_url, redis_url, prefix, secrets)
-    running = Stack(env, tmp_path_factory.mktemp("probes"))
-    try:
-        running.start("rest_service")
-        yield running
-    finally:
-        with ThreadPoolExecutor() as pool:  # all at once: the probes are over
-            list(pool.map(ServiceProcess.stop, running.processes.values()))
+def healthy(module_rest_service: Stack) -> Stack:
+    """rest_service on healthy dependencies, once for the module; each test adds the service
+    it probes, and none stops rest_service."""
+    return module_rest_service
 
 
 @pytest.mark.parametrize("service", NAMES)

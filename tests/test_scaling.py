@@ -21,7 +21,6 @@ import signal
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,8 +85,7 @@ def platform(
         platform.import_config()
         yield platform
     finally:
-        with ThreadPoolExecutor() as pool:  # all at once: the batches are over
-            list(pool.map(ServiceProcess.stop, stack.processes.values()))
+        stack.stop_all(together=True)  # the batches are over
         open_meteo.stop_thread()
 
 

@@ -3,35 +3,20 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from ops.processes import ServiceProcess, Stack
 from ops.services import NAMES
-from tests.harness import base_env
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def with_rest_service(
-    database_url: str,
-    redis_url: str,
-    session_prefix: str,
-    secrets: dict[str, str],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Stack]:
-    """rest_service, started once for the workers' tests: they load their config and users
-    from it."""
-    env = base_env(database_url, redis_url, f"{session_prefix}skeletons:", secrets)
-    running = Stack(env, tmp_path_factory.mktemp("skeletons"))
-    try:
-        running.start("rest_service")
-        yield running
-    finally:
-        running.stop_all()
+def with_rest_service(module_rest_service: Stack) -> Stack:
+    """rest_service, once for the workers' tests: they load their config and users from it."""
+    return module_rest_service
 
 
 def assert_answers_and_stops_on_sigterm(process: ServiceProcess, service: str) -> None:

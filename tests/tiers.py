@@ -106,7 +106,7 @@ E2E_FIXTURES = frozenset(
         "tests/test_managed_postgres.py:pgbouncer",
         "tests/test_managed_postgres.py:tls_postgres",
         "tests/test_mcp_end_to_end.py:orders_server",
-        "tests/test_probes.py:healthy",
+        "tests/harness.py:module_rest_service",
         "tests/test_scaling.py:platform",
         "tests/test_scoped_services.py:deployment",
         "tests/test_security.py:deployment",
