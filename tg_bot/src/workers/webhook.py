@@ -25,7 +25,6 @@ import json
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any
 
 import redis.asyncio as aioredis
 from aiohttp import web
@@ -85,7 +84,7 @@ class WebhookReceiver:
         self._open: tuple[int, bytes, Route] | None = None
         self._closed = False
         #: requests being handled; `close` waits for them before the clients they use close
-        self._in_flight: set[asyncio.Task[Any]] = set()
+        self._in_flight: set[asyncio.Task[web.Response]] = set()
         self._refusals = RefusalLog()
         #: monotonic time of the first failed commit since the last good one
         self.failing_since: float | None = None
@@ -96,23 +95,33 @@ class WebhookReceiver:
 
     async def close(self, grace_s: float) -> None:
         """Refuse new requests (503: Telegram delivers them to another replica or later) and
-        wait up to `grace_s` for those being handled, so none meets a closed client."""
+        wait up to `grace_s` for those being handled; the ones still going then are cut
+        short and answered 503 too, so none meets a closed client (which would fail it as a
+        bug and mark the update seen, unanswered)."""
         self._closed = True
         if self._in_flight:
             await asyncio.wait(set(self._in_flight), timeout=grace_s)
+        for left in list(self._in_flight):
+            left.cancel()
+        if self._in_flight:
+            await asyncio.wait(set(self._in_flight))
 
     async def handle(self, request: web.Request) -> web.Response:
         if self._closed:
-            return web.Response(status=503, text="stopping", headers={"Retry-After": "1"})
+            return _stopping()
         if self._open is None:
             return web.Response(status=503, text="not receiving yet", headers={"Retry-After": "1"})
-        task = asyncio.current_task()
-        assert task is not None
-        self._in_flight.add(task)
+        handling = asyncio.create_task(self._handle(request, *self._open))
+        self._in_flight.add(handling)
         try:
-            return await self._handle(request, *self._open)
+            return await asyncio.shield(handling)
+        except asyncio.CancelledError:
+            if not handling.cancelled():
+                handling.cancel()
+                raise  # this request's own cancellation (the server stopping under it)
+            return _stopping()  # cut short by `close`
         finally:
-            self._in_flight.discard(task)
+            self._in_flight.discard(handling)
 
     async def _handle(
         self, request: web.Request, bot_id: int, secret: bytes, route: Route
@@ -158,6 +167,10 @@ class WebhookReceiver:
     def _failed(self, error: str) -> None:
         self.failing_since = self.failing_since or time.monotonic()
         self.last_error = error[:300]
+
+
+def _stopping() -> web.Response:
+    return web.Response(status=503, text="stopping", headers={"Retry-After": "1"})
 
 
 def parse_update(body: bytes) -> TgUpdate | None:

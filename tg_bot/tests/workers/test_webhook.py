@@ -121,6 +121,37 @@ async def test_an_update_in_flight_when_the_bot_stops_is_left_to_telegram_not_ap
     assert await outgoing(redis, names) == []  # no apology
 
 
+async def test_a_delivery_outlasting_the_stop_grace_is_cut_short_with_a_503(
+    run_bot, telegram, redis, names, webhook_url, balancer: RoundRobin
+) -> None:
+    """rest_service takes the user lookup and never answers: once the stop grace is over the
+    delivery is answered 503, not failed against a closed client (which marked the update
+    seen and answered it 200, lost)."""
+    balancer.backends = [webhook_url.removesuffix("/telegram/webhook")]
+    asked = asyncio.Event()
+
+    async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1)
+        asked.set()
+        await reader.read()  # until the bot gives up the connection
+        writer.close()
+
+    silent = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    async with silent:
+        async with run_bot(
+            TELEGRAM_WEBHOOK_URL=f"{balancer.url}/telegram/webhook",
+            REST_SERVICE_URL=f"http://127.0.0.1:{port}",
+        ):
+            await webhook_set(telegram)
+            update_id = telegram.inject(build.private_text(someone(), "are you there?"))
+            await until(asked.is_set, 30, "the lookup at rest_service")
+    statuses = [d.status for d in telegram.webhook.deliveries if d.update_id == update_id]
+    assert statuses == [503]
+    assert not await redis.exists(names.telegram_webhook_seen(telegram.bot_id, update_id))
+    assert await outgoing(redis, names) == []  # no apology
+
+
 async def test_a_wrong_or_missing_secret_or_a_huge_body_is_refused_and_nothing_queued(
     run_bot, telegram, redis, names, rest_url, webhook_url
 ) -> None:
