@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -49,8 +50,8 @@ async def recording(recorder: Recorder) -> AsyncIterator[None]:
         yield
     finally:
         running.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await running
+        stopped, _ = await asyncio.wait({running}, timeout=10)
+        assert stopped, "the recorder did not stop when cancelled"
 
 
 async def daily(rest: RestClient) -> CronJob:
@@ -122,9 +123,19 @@ async def test_redis_failing_under_a_recording_leaves_the_fire_and_the_recorder_
     fire = await published(ledger, job, _nine(1))
     url = urlsplit(redis_url)
     proxy = TcpProxy(url.hostname or "127.0.0.1", url.port or 6379)
+    # bound, not listening: connections are refused, and no other test's server can take
+    # the port before the proxy does (one that answered nothing hung the recording)
+    reserved = socket.socket()
+    reserved.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    reserved.bind(("127.0.0.1", proxy.port))
     client = aioredis.Redis(
-        host="127.0.0.1", port=proxy.port, db=int(url.path[1:] or 0), retry=Retry(NoBackoff(), 0)
-    )  # the recorder's handling under test, not the client's backoff
+        host="127.0.0.1",
+        port=proxy.port,
+        db=int(url.path[1:] or 0),
+        retry=Retry(NoBackoff(), 0),  # the recorder's handling under test, not the client's
+        socket_timeout=5,
+        socket_connect_timeout=5,
+    )
     recorder = Recorder(rest, FireLedger(client, names, timedelta(days=1)), concurrency=1)
     try:
         with capture_logs() as logs:
@@ -135,6 +146,7 @@ async def test_redis_failing_under_a_recording_leaves_the_fire_and_the_recorder_
                 )
                 assert await ledger.unrecorded() == [fire], "kept for the sweep"
 
+                reserved.close()
                 await proxy.start()
                 recorder.submit(fire)  # the same worker, once Redis is back
                 await until(lambda: _recorded(ledger), 20, "the fire recorded")
@@ -142,5 +154,6 @@ async def test_redis_failing_under_a_recording_leaves_the_fire_and_the_recorder_
         assert crashed["job_id"] == str(job.id)
         assert [run.scheduled_for for run in await runs_of(rest, job.id)] == [fire.scheduled_for]
     finally:
+        reserved.close()
         await client.aclose()
         await proxy.stop()
