@@ -138,14 +138,16 @@ async def test_a_delivery_outlasting_the_stop_grace_is_cut_short_with_a_503(
 
     silent = await asyncio.start_server(never_answer, "127.0.0.1", 0)
     port = silent.sockets[0].getsockname()[1]
-    async with silent:
-        async with run_bot(
+    async with (
+        silent,
+        run_bot(
             TELEGRAM_WEBHOOK_URL=f"{balancer.url}/telegram/webhook",
             REST_SERVICE_URL=f"http://127.0.0.1:{port}",
-        ):
-            await webhook_set(telegram)
-            update_id = telegram.inject(build.private_text(someone(), "are you there?"))
-            await until(asked.is_set, 30, "the lookup at rest_service")
+        ),
+    ):
+        await webhook_set(telegram)
+        update_id = telegram.inject(build.private_text(someone(), "are you there?"))
+        await until(asked.is_set, 30, "the lookup at rest_service")
     statuses = [d.status for d in telegram.webhook.deliveries if d.update_id == update_id]
     assert statuses == [503]
     assert not await redis.exists(names.telegram_webhook_seen(telegram.bot_id, update_id))
