@@ -56,7 +56,7 @@ class ServiceSettings(BaseSettings):
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_key_prefix: str = ""
-    #: Redis behind Sentinel (issue 21): `host:port,host:port`; when set, REDIS_URL gives only
+    #: Redis behind Sentinel: `host:port,host:port`; when set, REDIS_URL gives only
     #: the database, password and TLS, and the master is asked of the sentinels by name.
     redis_sentinels: str = ""
     redis_sentinel_master: str = "mymaster"
