@@ -1,4 +1,4 @@
-"""The queue message models (ARCHITECTURE.md "Message models") and their derived ids."""
+"""The queue message models (docs/contract.md "Message models") and their derived ids."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The reliable stream queue of ARCHITECTURE.md "Queues".
+"""The reliable stream queue (docs/contract.md "Queues").
 
 At-least-once delivery over a Redis consumer group, answered once:
 

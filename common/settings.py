@@ -42,7 +42,7 @@ class ServiceSettings(BaseSettings):
 
     #: Names of string settings that must be non-empty outside tests.
     required_secrets: ClassVar[tuple[str, ...]] = ("service_api_token",)
-    #: The service's default port (ARCHITECTURE.md "Services").
+    #: The service's default port (docs/contract.md "Services").
     default_port: ClassVar[int] = 8000
     #: The package name; picks the service's own scoped token (`SERVICE_TOKEN_<SERVICE>`).
     service_name: ClassVar[str] = ""

@@ -283,7 +283,7 @@ async def test_provider_keys_and_oauth_tokens_are_encrypted_at_rest_and_never_re
 
 # -- 3. every /api route refuses a missing, unknown or under-privileged token ------------------
 
-#: What the service token may do (ARCHITECTURE.md "Auth": read config, users, threads,
+#: What the service token may do (docs/contract.md "REST routes": read config, users, threads,
 #: messages, models; write users, messages, tool invocations, cron jobs and runs). Any
 #: route not matched here is the admin's alone, so a new route is admin-only until listed.
 _ID = r"\{\w+\}"  # a path parameter in an OpenAPI path template
