@@ -15,8 +15,10 @@ import re
 import sys
 import textwrap
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
@@ -128,13 +130,28 @@ def _fields(model: type[BaseModel]) -> str:
 
 
 def _type(annotation: Any) -> str:
-    text = getattr(annotation, "__name__", None) if isinstance(annotation, type) else None
-    text = text or str(annotation)
-    text = re.sub(r"\b(?:[a-z_]+\.)+([A-Za-z_]+)", r"\1", text)  # module paths out
-    return f"`{text.replace('NoneType', 'None')}`"
+    return f"`{_type_text(annotation)}`"
+
+
+def _type_text(annotation: Any) -> str:
+    """`int | None`, `list[Attachment]`: a type as its reader writes it, constraints left out."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        return _type_text(args[0])
+    if origin in (Union, UnionType):
+        return " | ".join(_type_text(arg) for arg in args)
+    if origin is Literal:
+        return f"Literal[{', '.join(repr(arg) for arg in args)}]"
+    if origin is not None:
+        return f"{origin.__name__}[{', '.join(_type_text(arg) for arg in args)}]"
+    if annotation is type(None):
+        return "None"
+    return str(getattr(annotation, "__name__", annotation))
 
 
 def _default_of(field: FieldInfo) -> str:
+    if field.default_factory in (dict, list):
+        return "none"
     if field.default_factory is not None:
         return f"`{getattr(field.default_factory, '__name__', 'computed')}()`"
     return _default(field.default)
@@ -147,6 +164,11 @@ def _default(value: Any) -> str:
         return f"`{getattr(value, '__name__', 'computed')}()`"
     if hasattr(value, "value"):  # an enum member
         value = value.value
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+        return f"`{int(seconds) if seconds.is_integer() else seconds}` s"
+    if isinstance(value, dict | list) and not value:
+        return "none"
     return f"`{value!r}`" if not isinstance(value, str) else f"`{value}`" if value else "empty"
 
 
@@ -206,25 +228,23 @@ def every_setting() -> dict[str, list[str]]:
 
 
 def settings() -> str:
-    rows: dict[str, tuple[str, str, str, str]] = {}
+    """Every setting: who reads it, its type and default (README "Configuration" says what
+    each means, once)."""
+    rows: dict[str, tuple[str, str, str]] = {}
     for cls in _settings_classes():
-        comments = field_comments(cls)
         service = cls.__module__.split(".")[0]
         for name, field in cls.model_fields.items():
-            env = name.upper()
-            default = _default_of(field)
-            meaning = comments.get(name) or field.description or ""
+            env, kind, default = name.upper(), _type(field.annotation), _default_of(field)
             if env in rows:
-                _, readers, first_default, first_meaning = rows[env]
+                readers, _, first_default = rows[env][0], rows[env][1], rows[env][2]
                 shown = first_default if first_default == default else "per service"
-                rows[env] = (env, f"{readers}, {service}", shown, first_meaning or meaning)
+                rows[env] = (f"{readers}, {service}", kind, shown)
             else:
-                rows[env] = (env, service, default, meaning)
+                rows[env] = (service, kind, default)
     return _table(
-        ("variable", "read by", "default", "meaning"),
-        ((f"`{env}`", readers, default, meaning) for env, readers, default, meaning in
-         sorted(rows.values())),
-    )  # fmt: skip
+        ("variable", "read by", "type", "default"),
+        ((f"`{env}`", *row) for env, row in sorted(rows.items())),
+    )
 
 
 BLOCKS: dict[str, Callable[[], str]] = {
