@@ -45,15 +45,21 @@ def field_comments(cls: type) -> dict[str, str]:
         body = ast.parse(textwrap.dedent("".join(lines))).body[0]
         assert isinstance(body, ast.ClassDef)
         for node in body.body:
-            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-                above: list[str] = []
-                row = node.lineno - 2
-                while row >= 0 and lines[row].strip().startswith("#:"):
-                    above.insert(0, lines[row].strip().removeprefix("#:").strip())
-                    row -= 1
-                if above:
-                    found[node.target.id] = " ".join(above)
+            if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)):
+                continue
+            if above := _comment_above(lines, node.lineno):
+                found[node.target.id] = above
     return found
+
+
+def _comment_above(lines: list[str], lineno: int) -> str:
+    """The `#:` lines right above line `lineno` (1-based), joined."""
+    above: list[str] = []
+    row = lineno - 2
+    while row >= 0 and lines[row].strip().startswith("#:"):
+        above.insert(0, lines[row].strip().removeprefix("#:").strip())
+        row -= 1
+    return " ".join(above)
 
 
 def _cell(text: object) -> str:
@@ -94,12 +100,7 @@ def _module_comments(module: Any) -> dict[str, str]:
     found: dict[str, str] = {}
     for node in ast.parse("\n".join(lines)).body:
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-            above: list[str] = []
-            row = node.lineno - 2
-            while row >= 0 and lines[row].strip().startswith("#:"):
-                above.insert(0, lines[row].strip().removeprefix("#:").strip())
-                row -= 1
-            found[node.targets[0].id] = " ".join(above)
+            found[node.targets[0].id] = _comment_above(lines, node.lineno)
     return found
 
 
