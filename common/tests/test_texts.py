@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from common.schedule import describe
 from common.tests.test_schedule import cron_fields
-from common.texts import LANGUAGES, LISTS, NO, TEXTS, YES, items
+from common.texts import KEEP, LANGUAGES, LISTS, MOVE, NO, OFF, ON, TEXTS, YES, items
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("tg_bot", "assistant", "rest_service", "google_calendar_service", "cron_service")
@@ -63,13 +63,15 @@ def test_a_text_equal_to_english_has_no_words_to_translate() -> None:
             assert text != ENGLISH[key] or not re.search(r"[^\W\d_]", words), (language, key)
 
 
-def test_yes_and_no_are_one_set_each_holding_every_old_member() -> None:
-    old_yes = {"yes", "confirm", "move", "on", "enable", "да", "подтвердить", "подтверждаю"}
-    old_yes |= {"перенести", "перенеси", "вкл", "включить", "включи"}
-    old_no = {"no", "decline", "keep", "off", "disable", "нет", "отклонить", "отклоняю"}
-    old_no |= {"оставить", "оставь", "выкл", "выключить", "выключи"}
-    assert old_yes <= YES and old_no <= NO and not YES & NO
+def test_yes_and_no_are_one_set_each_and_a_commands_own_words_are_apart() -> None:
+    assert {"yes", "confirm", "да", "подтвердить", "подтверждаю"} <= YES
+    assert {"no", "decline", "нет", "отклонить", "отклоняю"} <= NO
     assert {"так", "ja"} <= YES and {"ні", "nein"} <= NO
+    assert {"move", "перенести", "перенеси"} <= MOVE and {"keep", "оставить", "оставь"} <= KEEP
+    assert {"on", "enable", "вкл", "включить", "включи"} <= ON
+    assert {"off", "disable", "выкл", "выключить", "выключи"} <= OFF
+    sets = [YES, NO, MOVE, KEEP, ON, OFF]
+    assert all(not a & b for i, a in enumerate(sets) for b in sets[i + 1 :]), "a word in two"
 
 
 def test_no_service_builds_a_catalogue_of_its_own() -> None:

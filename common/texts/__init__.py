@@ -26,6 +26,10 @@ LISTS = frozenset(
         "schedule.numbers",
         "words.yes",
         "words.no",
+        "words.move",
+        "words.keep",
+        "words.on",
+        "words.off",
     }
 )
 
@@ -45,5 +49,13 @@ def words(key: str) -> frozenset[str]:
     )
 
 
+#: An answer to a question: every command that asks takes these.
 YES = words("words.yes")
 NO = words("words.no")
+#: What else a question's own answers may be ("move" the reminders to the new zone, or "keep"
+#: them; turn voice replies "on" or "off"): never a yes to another question, so `/forget on`
+#: deletes nothing.
+MOVE = words("words.move")
+KEEP = words("words.keep")
+ON = words("words.on")
+OFF = words("words.off")

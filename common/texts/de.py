@@ -511,6 +511,10 @@ TEXTS: dict[str, str] = {
     "schedule.cron_code": "nach dem Cron-Zeitplan {code}",
     "schedule.rule_code": "nach der Wiederholungsregel {code}",
     # Antworten mit Ja und Nein
-    "words.yes": "ja,bestätigen,bestätige,verschieben,verschiebe,an,ein,einschalten,aktivieren",
-    "words.no": "nein,ablehnen,behalten,behalte,aus,ausschalten,deaktivieren",
+    "words.yes": "ja,bestätigen,bestätige",
+    "words.no": "nein,ablehnen",
+    "words.move": "verschieben,verschiebe",
+    "words.keep": "behalten,behalte",
+    "words.on": "an,ein,einschalten,aktivieren",
+    "words.off": "aus,ausschalten,deaktivieren",
 }

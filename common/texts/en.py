@@ -452,6 +452,10 @@ TEXTS: dict[str, str] = {
     "schedule.rule_code": "on the recurrence rule {code}",
     # what a user may answer a yes/no question with (/calendar, /forget, /timezone, /voice):
     # comma-separated, matched in every language
-    "words.yes": "yes,confirm,move,on,enable",
-    "words.no": "no,decline,keep,off,disable",
+    "words.yes": "yes,confirm",
+    "words.no": "no,decline",
+    "words.move": "move",
+    "words.keep": "keep",
+    "words.on": "on,enable",
+    "words.off": "off,disable",
 }

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from common.geocoding import GeocodingUnavailable, OpenMeteoGeocoder
 from common.logging import get_logger
-from common.texts import NO, YES
+from common.texts import KEEP, MOVE, NO, YES
 from common.timezones import (
     AmbiguousTimezone,
     ResolvedZone,
@@ -41,8 +41,8 @@ async def set_timezone(turn: Addressed, args: str, services: Services) -> str:
         return turn.t("timezone.unset", zone=services.settings.default_timezone)
     if turn.user is None:
         return turn.t("timezone.invalid", zone=wanted)
-    if wanted.casefold() in YES | NO:
-        return await _answer_offer(turn, services, move=wanted.casefold() in YES)
+    if wanted.casefold() in YES | MOVE | NO | KEEP:
+        return await _answer_offer(turn, services, move=wanted.casefold() in YES | MOVE)
     try:
         found = await resolve_timezone(wanted, _places(services), turn.catalogue.language)
     except TimezoneError as refused:

@@ -4,7 +4,7 @@ assistant). `/voice on|off` sets it, `/voice` alone says which it is and how to 
 from __future__ import annotations
 
 from common.logging import get_logger
-from common.texts import NO, YES
+from common.texts import NO, OFF, ON, YES
 from common.wire import ModelCapability
 from tg_bot.src.handlers.base import Addressed, Services
 from tg_bot.src.handlers.commands import Command
@@ -15,9 +15,9 @@ log = get_logger(__name__)
 def wanted_state(args: str) -> bool | None:
     """True for on, False for off, None for anything else (the usage is shown)."""
     word = args.strip().casefold()
-    if word in YES:
+    if word in YES | ON:
         return True
-    if word in NO:
+    if word in NO | OFF:
         return False
     return None
 
