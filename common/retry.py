@@ -6,14 +6,16 @@ random share of it between `floor` and `ceiling` (0 and 1: full jitter, so clien
 together do not retry together; 1 and 1: no jitter), never more than `max_s`. A wait the
 other side asked for (Retry-After, Telegram's `retry_after`) is honoured: at least that long,
 or exactly that long with `obey_asked`. Each caller says which failures are worth another try
-and how a retry is logged. The queue's redelivery counts its attempts in Redis and takes only
-its waits from here (`RetryPolicy.wait`).
+and how a retry is logged. The policy needs no HTTP library: the helpers read any response's
+status and headers, and `is_connect_error` knows both stacks' connection errors. The queue's
+redelivery counts its attempts in Redis and takes only its waits from here (`wait`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import math
 import random
 from collections.abc import Awaitable, Callable
@@ -22,7 +24,6 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
-import httpx
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -116,24 +117,23 @@ class RetryPolicy:
 
 
 def is_connect_error(ending: object) -> bool:
-    """No answer came back: refused, reset, or timed out."""
-    return isinstance(ending, httpx.TransportError)
+    """No answer came back: refused, reset, or timed out (on either HTTP stack)."""
+    return isinstance(ending, _connect_errors())
 
 
 def http_status(*codes: int) -> Ending:
     """Retry a response with one of these statuses."""
 
     def answered(ending: object) -> bool:
-        return isinstance(ending, httpx.Response) and ending.status_code in codes
+        return _status(ending) in codes
 
     return answered
 
 
 def retry_after(ending: object) -> float | None:
-    """The seconds an httpx response's Retry-After asks for."""
-    if not isinstance(ending, httpx.Response):
-        return None
-    return parse_retry_after(ending.headers.get("retry-after"))
+    """The seconds a response's Retry-After asks for (any response with `headers`)."""
+    headers = None if isinstance(ending, BaseException) else getattr(ending, "headers", None)
+    return parse_retry_after(headers.get("retry-after")) if headers is not None else None
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -160,6 +160,23 @@ def _seconds_until(value: str, now: datetime | None) -> float | None:
         return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
     except OverflowError:  # pragma: no cover: a date datetime holds is within its range
         return None
+
+
+@functools.cache
+def _connect_errors() -> tuple[type[BaseException], ...]:
+    """Imported when first asked: the policy itself needs no HTTP library."""
+    import aiohttp
+    import httpx
+
+    return (OSError, TimeoutError, httpx.TransportError, aiohttp.ClientConnectionError)
+
+
+def _status(ending: object) -> int | None:
+    """A response's status: `status_code` (httpx, ours) or `status` (aiohttp)."""
+    if isinstance(ending, BaseException):
+        return None
+    status = getattr(ending, "status_code", getattr(ending, "status", None))
+    return status if isinstance(status, int) else None
 
 
 def _unless_stopped(retry_exception: Ending) -> Ending:
@@ -196,7 +213,8 @@ def _before_sleep(on_retry: OnRetry) -> Callable[[RetryCallState], None]:
 
 def _logger(name: str) -> OnRetry:
     def logged(attempt: int, delay: float, ending: object) -> None:
-        reason = f"HTTP {ending.status_code}" if isinstance(ending, httpx.Response) else ending
+        status = _status(ending)
+        reason = ending if status is None else f"HTTP {status}"
         log.info("retrying", call=name, attempt=attempt, delay=round(delay, 3), error=str(reason))
 
     return logged

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
+import aiohttp
 import httpx
 import pytest
 from aiohttp import web
@@ -115,6 +116,35 @@ async def test_retry_after_is_held_to_the_cap(server) -> None:
         )
     assert response.status_code == 200
     assert waits(logs) == [0.2]  # the cap, not the 60 s asked
+
+
+async def test_an_aiohttp_answer_is_retried_and_its_retry_after_read_the_same(server) -> None:
+    scripted, http = server
+    scripted.replies = [(503, {}), (429, {"Retry-After": "0.3"})]
+    policy = RetryPolicy(retries=2, base_s=0.01, max_s=5.0)
+    async with aiohttp.ClientSession(str(http.base_url)) as session:
+
+        async def get() -> aiohttp.ClientResponse:
+            async with session.get("/") as response:
+                await response.read()
+                return response
+
+        with capture_logs() as logs:
+            response = await policy.run(
+                get, retry_result=http_status(503, 429), wait_hint=retry_after
+            )
+    assert response.status == 200
+    assert scripted.requests == 3
+    assert waits(logs)[1] == 0.3
+
+
+async def test_an_aiohttp_refusal_is_a_connect_error() -> None:
+    async def get() -> None:
+        async with aiohttp.ClientSession() as session:
+            await session.get(f"http://127.0.0.1:{closed_port()}/")
+
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await FAST.run(get, retry_exception=is_connect_error)
 
 
 async def test_connection_refused_is_retried_then_raised() -> None:
