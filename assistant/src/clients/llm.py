@@ -44,7 +44,7 @@ from assistant.src.clients.llm_breaker import Admission, CircuitBreaker
 from assistant.src.settings import Settings
 from common.llm_stats import LlmCounts, LlmStats
 from common.logging import get_logger
-from common.retry import RetryPolicy, parse_retry_after
+from common.retry import RetryPolicy, retry_after
 
 log = get_logger(__name__)
 
@@ -701,9 +701,9 @@ def _completion(response: Any, model: str, latency_ms: int) -> Completion:
 
 def _asked_wait(ending: object) -> float | None:
     """A status error's Retry-After: waited instead of the backoff (within the cap)."""
-    if not isinstance(ending, openai.APIStatusError) or ending.response is None:
+    if not isinstance(ending, openai.APIStatusError):
         return None
-    return parse_retry_after(ending.response.headers.get("retry-after"))
+    return retry_after(ending.response)
 
 
 def _brief(exc: openai.APIStatusError) -> str:
