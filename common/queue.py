@@ -55,6 +55,7 @@ from common.logging import correlation, get_logger
 from common.messages import utcnow
 from common.names import Names
 from common.redis_lock import RedisLock
+from common.retry import RetryPolicy
 from common.text import clean_tree
 
 log = get_logger(__name__)
@@ -280,6 +281,12 @@ class ConsumerConfig:
     done_ttl_s: int = 7 * 24 * 3600
     retry_base_s: float = 0.2
     retry_max_s: float = 10.0
+
+
+def _redelivery(cfg: ConsumerConfig) -> RetryPolicy:
+    """The waits between a failed handler's attempts: no jitter, since entries fail one by
+    one; their count is kept in Redis (a redelivery after a crash goes on counting)."""
+    return RetryPolicy(cfg.max_deliveries - 1, cfg.retry_base_s, cfg.retry_max_s, floor=1.0)
 
 
 class StreamPublisher:
@@ -721,7 +728,7 @@ class StreamConsumer(Generic[M]):
                     error=_brief(exc),
                     exc_info=True,
                 )
-                await self._retry_wait(min(cfg.retry_max_s, cfg.retry_base_s * 2 ** (attempts - 1)))
+                await self._retry_wait(_redelivery(cfg).wait(attempts))
                 if self._stopping.is_set():
                     return
                 continue

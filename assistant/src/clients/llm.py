@@ -1,8 +1,8 @@
 """One LLM interface over the OpenAI chat-completions protocol, for every provider.
 
-A client per (base URL, key), the SDK's own retries off: one retry loop here, with a timeout
-on every call, `retry-after` honoured on 429, and the next model in the order tried when a
-model keeps failing. A model whose circuit breaker is open (`llm_breaker.py`) is skipped
+A client per (base URL, key), the SDK's own retries off: ours (`common.retry`) here, with a
+timeout on every call, `retry-after` honoured on 429, and the next model in the order tried
+when a model keeps failing. A model whose circuit breaker is open (`llm_breaker.py`) is skipped
 without a request, and a half-open one is tried once. Tokens and latency come back with every
 completion.
 
@@ -28,7 +28,6 @@ import dataclasses
 import functools
 import hashlib
 import json
-import random
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
@@ -45,6 +44,7 @@ from assistant.src.clients.llm_breaker import Admission, CircuitBreaker
 from assistant.src.settings import Settings
 from common.llm_stats import LlmCounts, LlmStats
 from common.logging import get_logger
+from common.retry import RetryPolicy, retry_after
 
 log = get_logger(__name__)
 
@@ -258,6 +258,10 @@ class BrokenStream(Exception):
     """A streamed completion ended before its finish reason (the connection was cut)."""
 
 
+#: Failures worth another try on the same model (a status only if in `_RETRYABLE_STATUS`).
+_RETRIED = (openai.APIError, TimeoutError, EmptyCompletion, BrokenStream)
+
+
 class _GiveUpOnModel(Exception):
     """This model will not answer this request (bad request, auth, unknown model)."""
 
@@ -280,6 +284,15 @@ class LlmGateway:
         self._stats = stats
         self._key_cache: dict[str, str | None] = {}
         self._clients: dict[tuple[str, str], openai.AsyncOpenAI] = {}
+        # Half of each step to one and a half; a Retry-After replaces the backoff.
+        self._retry = RetryPolicy(
+            settings.llm_max_attempts - 1,
+            settings.llm_retry_base_seconds,
+            settings.llm_retry_max_seconds,
+            floor=0.5,
+            ceiling=1.5,
+            obey_asked=True,
+        )
 
     async def warm_up(self) -> None:
         """The SDK imports its resources and builds its response models on first use, with
@@ -410,9 +423,11 @@ class LlmGateway:
         admission: Admission,
     ) -> T:
         """A half-open model (`Admission.PROBE`) gets one attempt, no retries."""
-        settings = self._settings
-        tries = 1 if admission is Admission.PROBE else settings.llm_max_attempts
-        for number in range(1, tries + 1):
+        policy = self._retry
+        if admission is Admission.PROBE:
+            policy = dataclasses.replace(policy, retries=0)
+
+        async def tried() -> T:
             try:
                 completion = await once()
             except openai.APIStatusError as exc:
@@ -424,22 +439,30 @@ class LlmGateway:
                     raise _GiveUpOnModel from exc
                 if exc.status_code not in _RETRYABLE_STATUS:
                     raise _GiveUpOnModel from exc
-                delay = _retry_after(exc) or self._backoff(number)
-            except (openai.APIError, TimeoutError, EmptyCompletion, BrokenStream) as exc:
+                raise
+            except _RETRIED as exc:
                 # APIError beyond a status: the connection, or an error event mid-stream.
                 attempt.errors.append(f"{type(exc).__name__}: {exc}")
                 if await self._failed(route.model, admission):
                     raise _GiveUpOnModel from exc
-                delay = self._backoff(number)
-            else:
-                if self._breaker is not None:
-                    failed_first = bool(attempt.errors)
-                    await self._breaker.succeeded(route.model, admission, failed_first=failed_first)
-                return completion
-            if number < tries:
-                log.info("llm_retry", model=route.model, attempt=number, delay_s=round(delay, 2))
-                await asyncio.sleep(min(delay, settings.llm_retry_max_seconds))
-        raise _GiveUpOnModel
+                raise
+            if self._breaker is not None:
+                failed_first = bool(attempt.errors)
+                await self._breaker.succeeded(route.model, admission, failed_first=failed_first)
+            return completion
+
+        def retrying(number: int, delay: float, _ending: object) -> None:
+            log.info("llm_retry", model=route.model, attempt=number, delay_s=round(delay, 2))
+
+        try:
+            return await policy.run(
+                tried,
+                retry_exception=lambda exc: isinstance(exc, _RETRIED),
+                wait_hint=_asked_wait,
+                on_retry=retrying,
+            )
+        except _RETRIED as exc:
+            raise _GiveUpOnModel from exc
 
     async def _failed(self, model: str, admission: Admission) -> bool:
         """Counts a failed attempt; True when the breaker says stop trying this model."""
@@ -450,10 +473,6 @@ class LlmGateway:
     async def _release(self, model: str, admission: Admission) -> None:
         if self._breaker is not None:
             await self._breaker.release(model, admission)
-
-    def _backoff(self, attempt: int) -> float:
-        base = self._settings.llm_retry_base_seconds * 2.0 ** (attempt - 1)
-        return min(self._settings.llm_retry_max_seconds, base * (0.5 + random.random()))
 
     async def _once(self, route: ModelRoute, request: _Request) -> Completion:
         client = await self._client(route)
@@ -680,12 +699,11 @@ def _completion(response: Any, model: str, latency_ms: int) -> Completion:
     return Completion(message.content, calls, model, tokens_in, tokens_out, latency_ms)
 
 
-def _retry_after(exc: openai.APIStatusError) -> float | None:
-    raw = exc.response.headers.get("retry-after") if exc.response is not None else None
-    try:
-        return max(0.0, float(raw)) if raw is not None else None
-    except ValueError:
+def _asked_wait(ending: object) -> float | None:
+    """A status error's Retry-After: waited instead of the backoff (within the cap)."""
+    if not isinstance(ending, openai.APIStatusError):
         return None
+    return retry_after(ending.response)
 
 
 def _brief(exc: openai.APIStatusError) -> str:

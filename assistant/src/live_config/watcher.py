@@ -15,9 +15,14 @@ from common.logging import get_logger
 from common.names import Names
 from common.pubsub import listen
 from common.rest_client import RestClient
+from common.retry import RetryPolicy, Stopped
 from common.wire import ConfigSnapshot
 
 log = get_logger(__name__)
+
+#: Loading at start: until stopped, 0.2 s doubling to 5 s between tries, no jitter (one
+#: watcher per process: nothing to spread).
+_LOADING = RetryPolicy(retries=None, base_s=0.2, max_s=5.0, floor=1.0)
 
 #: How long a message waits for a refresh already under way (one `GET /api/config`).
 _SETTLE_TIMEOUT_S = 2.0
@@ -59,17 +64,20 @@ class ConfigWatcher:
 
     async def load(self, stop: asyncio.Event) -> bool:
         """Retry until rest_service gives a snapshot (True) or `stop` is set (False)."""
-        delay = 0.2
-        while not stop.is_set():
-            try:
-                await self.refresh()
-                return True
-            except (AppError, ValueError) as exc:
-                log.warning("config_load_failed", error=str(exc), retry_in_s=delay)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
-            delay = min(delay * 2, 5.0)
-        return False
+
+        def failed(_attempt: int, delay: float, exc: object) -> None:
+            log.warning("config_load_failed", error=str(exc), retry_in_s=delay)
+
+        try:
+            await _LOADING.run(
+                self.refresh,
+                retry_exception=lambda exc: isinstance(exc, AppError | ValueError),
+                on_retry=failed,
+                stop=stop,
+            )
+        except Stopped:
+            return False
+        return True
 
     async def refresh(self) -> ConfigSnapshot:
         """Fetch the snapshot and swap it in unless we already hold a newer one."""

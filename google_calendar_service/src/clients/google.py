@@ -25,7 +25,7 @@ from prometheus_client import Counter
 
 from common.errors import NotFoundError
 from common.logging import get_logger
-from common.retry import RetryPolicy
+from common.retry import RetryPolicy, parse_retry_after
 from google_calendar_service.src.errors import (
     DuplicateEventError,
     EventGoneError,
@@ -104,9 +104,8 @@ class _Failure:
             reason = (error.get("errors") or [{}])[0].get("reason", "")
         except (ValueError, KeyError, TypeError, IndexError, AttributeError):
             pass
-        retry_after = exc.resp.get("retry-after")
-        seconds = float(retry_after) if retry_after and retry_after.isdigit() else None
-        return cls(exc.status_code, reason, message, seconds)
+        asked = parse_retry_after(exc.resp.get("retry-after"))
+        return cls(exc.status_code, reason, message, asked)
 
     @property
     def retryable(self) -> bool:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ from common.errors import DependencyUnavailableError
 from common.logging import correlation, get_logger
 from common.messages import OutgoingKind, OutgoingMessage, answer_message_id, utcnow
 from common.names import TELEGRAM_UPDATES, TO_SECRETARY, TO_TELEGRAM, Names
+from common.retry import OnRetry, RetryPolicy, Stopped
 from common.text import clean_tree
 from tg_bot.src.clients.errors import (
     TelegramConflict,
@@ -420,7 +422,15 @@ class UpdatePoller:
         self._names = names
         self._queue = queue
         self._settings = settings
-        self._backoff = settings.poll_backoff_initial_seconds
+        # Doubling from the first wait to the most, no jitter: one poller per bot token.
+        self._pacing = RetryPolicy(
+            retries=None,
+            base_s=settings.poll_backoff_initial_seconds,
+            max_s=settings.poll_backoff_max_seconds,
+            floor=1.0,
+            asked_max_s=math.inf,
+        )
+        self._offset: int | None = None
         self._bot_id: int | None = None
         self.last_contact: float | None = None  # monotonic time of the last answer from Telegram
         self._pending_since: float | None = None  # updates received and not yet queued
@@ -430,43 +440,41 @@ class UpdatePoller:
 
     async def identify(self, stop: asyncio.Event) -> TgUser | None:
         """getMe until it answers (None if asked to stop first)."""
-        while not stop.is_set():
-            try:
-                me = await _until_stopped(self._telegram.get_me(), stop)
-            except TelegramError as exc:
-                self._note_failure("get_me", exc)
-                await self._pause(stop)
-                continue
-            if me is None:
-                return None
-            self._contact()
-            self._bot_id = me.id
-            log.info("telegram_bot_identified", bot_id=me.id, username=me.username)
-            return me
-        return None
+        try:
+            me = await self._pacing.run(
+                lambda: _until_stopped(self._telegram.get_me(), stop),
+                retry_exception=lambda exc: isinstance(exc, TelegramError),
+                on_retry=self._failed("get_me"),
+                stop=stop,
+            )
+        except Stopped:
+            return None
+        if me is None:
+            return None
+        self._contact()
+        self._bot_id = me.id
+        log.info("telegram_bot_identified", bot_id=me.id, username=me.username)
+        return me
 
     async def until_done(
         self, call: Callable[[], Awaitable[object]], name: str, stop: asyncio.Event
     ) -> bool:
         """`call()` retried with the poller's backoff until it succeeds (False: stopped
         first); for setWebhook and deleteWebhook, which receiving cannot start without."""
-        while not stop.is_set():
-            try:
-                await _until_stopped(call(), stop)
-            except TelegramRetryAfter as exc:
-                self._note_failure(name, exc)
-                await self._pause(stop, exc.retry_after)
-                continue
-            except TelegramError as exc:
-                self._note_failure(name, exc)
-                await self._pause(stop)
-                continue
-            if stop.is_set():
-                return False
-            self._contact()
-            self._backoff = self._settings.poll_backoff_initial_seconds
-            return True
-        return False
+        try:
+            await self._pacing.run(
+                lambda: _until_stopped(call(), stop),
+                retry_exception=lambda exc: isinstance(exc, TelegramError),
+                wait_hint=_asked_wait,
+                on_retry=self._failed(name),
+                stop=stop,
+            )
+        except Stopped:
+            return False
+        if stop.is_set():
+            return False
+        self._contact()
+        return True
 
     def stalled_for(self) -> tuple[float, str] | None:
         """How long updates have waited unqueued, and the last error, if they do."""
@@ -477,41 +485,50 @@ class UpdatePoller:
     async def run(self, route: Route, stop: asyncio.Event) -> None:
         """Poll until `stop`. A long poll in progress is cut short; a batch being handled is
         finished first, so no Redis call is ever cancelled halfway. `offset` is sent only to
-        confirm a batch just queued (see the module docstring)."""
+        confirm a batch just queued (see the module docstring). A failure waits with the
+        poller's backoff, which an answer resets."""
         if self._bot_id is None:
             raise RuntimeError("identify() first: the offset is kept per bot id")
-        offset: int | None = None
+        self._offset = None
         self._pending_since = None  # a poll of an earlier lease does not count
-        while not stop.is_set():
-            try:
-                updates = await _until_stopped(
-                    self._telegram.get_updates(
-                        offset,
-                        self._settings.poll_timeout_seconds,
-                        self._settings.poll_limit,
-                        ALLOWED_UPDATES,
-                    ),
-                    stop,
-                )
-                if updates is None:
-                    return
-                self._contact()
-                offset = None  # this call confirmed it
-                if updates:
-                    self._pending_since = self._pending_since or time.monotonic()
-                    offset = await self._handle(updates, route)
-                    self._pending_since = None
-                self._backoff = self._settings.poll_backoff_initial_seconds
-            except TelegramRetryAfter as exc:
-                self._note_failure("get_updates", exc)
-                await self._pause(stop, exc.retry_after)
-            except (TelegramError, DependencyUnavailableError, aioredis.RedisError) as exc:
-                self._note_failure("get_updates", exc)
-                await self._pause(stop)
-            except Exception as exc:  # a bug must not stop the bot from receiving for good
-                self._last_error = f"{type(exc).__name__}: {exc}"[:300]
-                log.exception("update_batch_failed")
-                await self._pause(stop)
+        with contextlib.suppress(Stopped):
+            while await self._pacing.run(
+                lambda: self._poll(route, stop),
+                # a bug must not stop the bot from receiving for good
+                retry_exception=lambda exc: isinstance(exc, Exception),
+                wait_hint=_asked_wait,
+                on_retry=self._poll_failed,
+                stop=stop,
+            ):
+                pass
+
+    async def _poll(self, route: Route, stop: asyncio.Event) -> bool:
+        """One getUpdates and its batch queued; False when `stop` cut the poll short."""
+        updates = await _until_stopped(
+            self._telegram.get_updates(
+                self._offset,
+                self._settings.poll_timeout_seconds,
+                self._settings.poll_limit,
+                ALLOWED_UPDATES,
+            ),
+            stop,
+        )
+        if updates is None:
+            return False
+        self._contact()
+        self._offset = None  # this call confirmed it
+        if updates:
+            self._pending_since = self._pending_since or time.monotonic()
+            self._offset = await self._handle(updates, route)
+            self._pending_since = None
+        return True
+
+    def _poll_failed(self, _attempt: int, delay: float, exc: object) -> None:
+        if isinstance(exc, TelegramError | DependencyUnavailableError | aioredis.RedisError):
+            self._note_failure("get_updates", exc, delay)
+            return
+        self._last_error = f"{type(exc).__name__}: {exc}"[:300]
+        log.error("update_batch_failed", exc_info=exc)
 
     async def _handle(self, updates: list[TgUpdate], route: Route) -> int:
         bot = self._bot_id or 0
@@ -555,7 +572,13 @@ class UpdatePoller:
     def _contact(self) -> None:
         self.last_contact = time.monotonic()
 
-    def _note_failure(self, call: str, exc: BaseException) -> None:
+    def _failed(self, call: str) -> OnRetry:
+        def noted(_attempt: int, delay: float, exc: object) -> None:
+            self._note_failure(call, exc, delay)
+
+        return noted
+
+    def _note_failure(self, call: str, exc: object, delay: float) -> None:
         kind = type(exc).__name__
         POLL_ERRORS.labels(kind).inc()
         self._last_error = f"{call}: {kind}: {exc}"[:300]
@@ -563,13 +586,12 @@ class UpdatePoller:
         level = log.error if fatal else log.warning
         if isinstance(exc, TelegramConflict):
             level = log.error  # another instance polls with this token, or a webhook is set
-        level("telegram_poll_failed", call=call, error=str(exc), retry_in=self._backoff)
+        level("telegram_poll_failed", call=call, error=str(exc), retry_in=delay)
 
-    async def _pause(self, stop: asyncio.Event, at_least: float = 0.0) -> None:
-        delay = max(self._backoff, at_least)
-        self._backoff = min(self._backoff * 2, self._settings.poll_backoff_max_seconds)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), delay)
+
+def _asked_wait(ending: object) -> float | None:
+    """Telegram's retry_after: waited in full, however long (polling sooner is refused)."""
+    return ending.retry_after if isinstance(ending, TelegramRetryAfter) else None
 
 
 async def _until_stopped(call: Awaitable[T], stop: asyncio.Event) -> T | None:
