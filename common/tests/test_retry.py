@@ -12,6 +12,7 @@ import httpx
 import pytest
 from aiohttp import web
 from structlog.testing import capture_logs
+from structlog.typing import EventDict
 
 from common.retry import RetryPolicy, http_status, is_connect_error, retry_after
 
@@ -46,7 +47,7 @@ async def server() -> AsyncIterator[tuple[ScriptedServer, httpx.AsyncClient]]:
     await runner.cleanup()
 
 
-def waits(logs: list[dict[str, object]]) -> list[float]:
+def waits(logs: list[EventDict]) -> list[float]:
     """The wait before each retry, as the policy logged it (what it then sleeps)."""
     return [float(str(e["delay"])) for e in logs if e["event"] == "retrying"]
 
