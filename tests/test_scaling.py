@@ -135,7 +135,7 @@ async def publish(redis: aioredis.Redis, names: Names, messages: list[IncomingMe
 
 
 async def collect_answers(
-    redis: aioredis.Redis, names: Names, after: str, count: int, timeout: float
+    redis: aioredis.Redis, names: Names, after: str | bytes, count: int, timeout: float
 ) -> list[tuple[bytes, OutgoingMessage]]:
     """The next `count` entries of `queue:to_telegram` after entry `after`, waiting for them
     with blocking reads."""
@@ -145,8 +145,8 @@ async def collect_answers(
         left_ms = int((deadline - asyncio.get_running_loop().time()) * 1000)
         if left_ms <= 0:
             raise NotInTime(f"only {len(found)} of {count} answers in {timeout}s")
-        read = await redis.xread({names.to_telegram: after}, block=min(left_ms, 1000))
-        read = cast(list[tuple[bytes, list[Entry]]], read)  # a plain client answers bytes
+        answer = await redis.xread({names.to_telegram: after}, block=min(left_ms, 1000))
+        read = cast(list[tuple[bytes, list[Entry]]], answer)  # a plain client answers bytes
         for _stream, entries in read:
             for entry_id, fields in entries:
                 found.append((entry_id, OutgoingMessage.model_validate_json(fields[b"data"])))
