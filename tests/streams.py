@@ -5,11 +5,28 @@ from __future__ import annotations
 from typing import cast
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
+from redis.typing import EncodableT, FieldT
 
 Entry = tuple[bytes, dict[bytes, bytes]]
+#: Fields to XADD, as redis-py's signature takes them (its `dict` does not accept `dict[str, str]`).
+Fields = dict[FieldT, EncodableT]
 
 
-async def stream_entries(redis: aioredis.Redis, key: str) -> list[Entry]:
-    """Every entry of `key`, oldest first. redis-py types the answer for pipelines and
-    decoded clients too; the tests' clients answer bytes."""
-    return cast(list[Entry], await redis.xrange(key))
+async def stream_entries(
+    redis: aioredis.Redis | RedisCluster, key: str, start: str = "-", end: str = "+"
+) -> list[Entry]:
+    """The entries of `key` from `start` to `end`, oldest first. redis-py types the answer for
+    pipelines and decoded clients too; the tests' clients answer bytes."""
+    return xrange_entries(await redis.xrange(key, start, end))
+
+
+def xrange_entries(answer: object) -> list[Entry]:
+    """An XRANGE answer of a plain client, sync or async."""
+    return cast(list[Entry], answer or [])
+
+
+def raw(answer: bytes | str | None) -> bytes:
+    """One answer of a plain client: bytes, though redis-py types it for decoded clients too."""
+    assert isinstance(answer, bytes), answer
+    return answer

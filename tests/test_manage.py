@@ -26,6 +26,7 @@ from common.queue import ConsumerConfig, StreamConsumer
 from ops.infra import port_answers
 from ops.processes import COVERAGE_VARIABLE
 from ops.services import ROOT
+from tests.streams import raw
 from tests.waiting import NotInTime, until, until_sync
 
 pytestmark = pytest.mark.e2e
@@ -278,17 +279,19 @@ async def test_dlq_lists_shows_and_replays_a_dead_entry_which_is_then_handled(
 ) -> None:
     message = OutgoingMessage(message_id=uuid.uuid4(), chat_id=9, text="second chance")
     client = syncredis.Redis.from_url(service_env["REDIS_URL"])
-    dead_id = client.xadd(
-        names.dead("queue:to_telegram"),
-        {
-            "data": message.to_json(),
-            "error": "TelegramError: 502",
-            "stream": "queue:to_telegram",
-            "group": "tg_bot",
-            "entry_id": "1-0",
-            "attempts": "5",
-            "failed_at": "2026-11-22T00:00:00",
-        },
+    dead_id = raw(
+        client.xadd(
+            names.dead("queue:to_telegram"),
+            {
+                "data": message.to_json(),
+                "error": "TelegramError: 502",
+                "stream": "queue:to_telegram",
+                "group": "tg_bot",
+                "entry_id": "1-0",
+                "attempts": "5",
+                "failed_at": "2026-11-22T00:00:00",
+            },
+        )
     ).decode()
     env = bare_env(**service_env)
     common = ["--data-dir", str(tmp_path / "data"), "--env-file", str(tmp_path / ".env")]
@@ -330,9 +333,11 @@ def test_dlq_lists_and_shows_a_dead_entry_nested_too_deep_to_parse(
 ) -> None:
     client = syncredis.Redis.from_url(service_env["REDIS_URL"])
     deep = '{"message_id": ' + "[" * 100_000 + "]" * 100_000 + "}"
-    dead_id = client.xadd(
-        names.dead("queue:to_secretary"),
-        {"data": deep, "error": "malformed: too deep", "stream": "queue:to_secretary"},
+    dead_id = raw(
+        client.xadd(
+            names.dead("queue:to_secretary"),
+            {"data": deep, "error": "malformed: too deep", "stream": "queue:to_secretary"},
+        )
     ).decode()
     env = bare_env(**service_env)
     common = ["--data-dir", str(tmp_path / "data"), "--env-file", str(tmp_path / ".env")]

@@ -28,6 +28,7 @@ from ops.infra import free_port, port_answers
 from ops.services import ROOT
 from sandbox.llm_server import LlmStandIn
 from tests.private_servers import PrivateRedis
+from tests.streams import raw
 from tests.test_manage import MANAGE, bare_env, free_base_port, manage
 from tests.waiting import NotInTime, until_sync
 
@@ -139,9 +140,11 @@ def test_a_stack_started_with_up_on_a_base_port_is_found_by_status_chat_dlq_and_
         assert chat.stdout.strip() == "You said: hello there"
 
         client = syncredis.Redis.from_url(private_redis.url)
-        dead_id = client.xadd(
-            Names(key_prefix).dead("queue:to_telegram"),
-            {"data": "{}", "error": "found-on-the-stack", "stream": "queue:to_telegram"},
+        dead_id = raw(
+            client.xadd(
+                Names(key_prefix).dead("queue:to_telegram"),
+                {"data": "{}", "error": "found-on-the-stack", "stream": "queue:to_telegram"},
+            )
         ).decode()
         client.close()
         listed = manage(*other, "dlq", "list", env=bare_env())

@@ -22,6 +22,7 @@ from assistant.src.assistants.phrases import CATALOGUE as PHRASES
 from common.messages import IncomingMessage, OutgoingMessage
 from common.names import TO_SECRETARY, TO_TELEGRAM
 from sandbox import telegram_updates as build
+from tests.streams import stream_entries
 from tests.system import Person, System
 from tests.waiting import until
 from tg_bot.src.i18n import CATALOGUE as BOT_TEXTS
@@ -40,7 +41,7 @@ def system(whole_system: System) -> System:
 async def dead_entries(system: System, stream: str) -> list[dict[bytes, bytes]]:
     redis = aioredis.Redis.from_url(system.stack.env["REDIS_URL"])
     try:
-        return [fields for _id, fields in await redis.xrange(system.names.dead(stream))]
+        return [fields for _id, fields in await stream_entries(redis, system.names.dead(stream))]
     finally:
         await redis.aclose()
 
@@ -57,7 +58,9 @@ async def test_a_4096_character_message_is_answered(system: System) -> None:
     anna = Person.new("Anna")
     answer = await system.say(anna, LONG, timeout=60)
     assert answer.text.startswith("You said: Plan my week")
-    assert system.request_about("dentist, gym").last("user")["content"] == LONG
+    asked = system.request_about("dentist, gym").last("user")
+    assert asked is not None
+    assert asked["content"] == LONG
 
 
 async def test_a_lone_surrogate_neither_goes_unanswered_nor_stops_other_chats(

@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import pytest
 import redis.asyncio as aioredis
@@ -35,6 +36,7 @@ from common.wire import User
 from ops.processes import ServiceProcess, Stack
 from sandbox.llm_server import LlmStandIn, Step
 from sandbox.open_meteo import OpenMeteoStandIn
+from tests.streams import Entry, stream_entries, xrange_entries
 from tests.waiting import NotInTime, until
 
 MODEL_DELAY_S = 0.1
@@ -133,7 +135,7 @@ async def publish(redis: aioredis.Redis, names: Names, messages: list[IncomingMe
 
 
 async def collect_answers(
-    redis: aioredis.Redis, names: Names, after: str, count: int, timeout: float
+    redis: aioredis.Redis, names: Names, after: str | bytes, count: int, timeout: float
 ) -> list[tuple[bytes, OutgoingMessage]]:
     """The next `count` entries of `queue:to_telegram` after entry `after`, waiting for them
     with blocking reads."""
@@ -143,7 +145,8 @@ async def collect_answers(
         left_ms = int((deadline - asyncio.get_running_loop().time()) * 1000)
         if left_ms <= 0:
             raise NotInTime(f"only {len(found)} of {count} answers in {timeout}s")
-        read = await redis.xread({names.to_telegram: after}, block=min(left_ms, 1000))
+        answer = await redis.xread({names.to_telegram: after}, block=min(left_ms, 1000))
+        read = cast(list[tuple[bytes, list[Entry]]], answer)  # a plain client answers bytes
         for _stream, entries in read:
             for entry_id, fields in entries:
                 found.append((entry_id, OutgoingMessage.model_validate_json(fields[b"data"])))
@@ -162,7 +165,7 @@ async def queue_drained(redis: aioredis.Redis, names: Names, timeout: float = 10
 
 
 async def last_answer_id(redis: aioredis.Redis, names: Names) -> str:
-    last = await redis.xrevrange(names.to_telegram, count=1)
+    last = xrange_entries(await redis.xrevrange(names.to_telegram, count=1))
     return last[0][0].decode() if last else "0-0"
 
 
@@ -179,7 +182,7 @@ async def run_batch(
     started_ms = await publish(redis, names, sent)
     received = await collect_answers(redis, names, after, len(sent), timeout=60)
     await queue_drained(redis, names)
-    late = await redis.xrange(names.to_telegram, f"({received[-1][0].decode()}", "+")
+    late = await stream_entries(redis, names.to_telegram, f"({received[-1][0].decode()}")
     answers = [answer for _id, answer in received]
     answers += [OutgoingMessage.model_validate_json(f[b"data"]) for _id, f in late]
     seconds = (entry_ms(received[-1][0]) - started_ms) / 1000
@@ -206,7 +209,7 @@ async def warm_up(platform: Platform, rest: RestClient, redis: aioredis.Redis) -
 
 def assert_each_answered_once_in_order(batch: Batch) -> None:
     wanted = [str(m.message_id) for m in batch.sent]
-    got = [a.correlation_id for a in batch.answers]
+    got = [str(a.correlation_id) for a in batch.answers]
     assert sorted(got) == sorted(wanted), "a message unanswered or answered twice"
     assert {a.kind for a in batch.answers} == {OutgoingKind.REPLY}
     assert {a.text for a in batch.answers} == {ANSWER}

@@ -361,12 +361,12 @@ async def test_a_reminder_asked_for_in_russian_is_set_for_the_moment_meant(
     olga = Person.new("Olga", language="ru")
     assert "Europe/Moscow" in (await system.say(olga, "/timezone Europe/Moscow")).text
     moscow = ZoneInfo("Europe/Moscow")
-    asked = {}
-    for minutes, what in RUSSIAN_REMINDERS:
+    asked: dict[str, tuple[datetime, str]] = {}
+    for phrase, what in RUSSIAN_REMINDERS:
         sent = datetime.now(UTC)
-        answer = await system.say(olga, f"напомни через {minutes} {what}")
-        minutes = int(minutes.split()[0])
-        asked[what] = (sent + timedelta(minutes=minutes), answer.text)
+        reply = await system.say(olga, f"напомни через {phrase} {what}")
+        minutes = int(phrase.split()[0])
+        asked[what] = (sent + timedelta(minutes=minutes), reply.text)
 
     rows = system.query(
         "SELECT j.text, j.run_at FROM cron_jobs j JOIN users u ON u.id = j.user_id "

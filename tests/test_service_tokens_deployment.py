@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,7 +29,9 @@ def test_a_fresh_env_file_has_every_token_long_and_distinct_and_starts(tmp_path:
     tokens = [values[name.upper()] for name in TOKEN_SETTINGS]
     assert all(len(t) >= MIN_TOKEN_LENGTH for t in tokens)
     assert len(set(tokens)) == len(tokens)
-    fields = {k.lower(): v for k, v in values.items() if k.lower() in RestSettings.model_fields}
+    fields: dict[str, Any] = {
+        k.lower(): v for k, v in values.items() if k.lower() in RestSettings.model_fields
+    }
     RestSettings(_env_file=None, **{**fields, "environment": "production"})  # type: ignore[call-arg]
 
 

@@ -25,9 +25,10 @@ class NotInTime(AssertionError):
     """The condition did not hold before the timeout."""
 
 
+# `T | None`: a condition that finds nothing yet says None, and `until` never returns that None.
 @overload
 async def until(
-    condition: Callable[[], Awaitable[T]],
+    condition: Callable[[], Awaitable[T | None]],
     timeout: float = 20.0,
     message: str = "condition",
     *,
@@ -37,7 +38,7 @@ async def until(
 
 @overload
 async def until(
-    condition: Callable[[], T],
+    condition: Callable[[], T | None],
     timeout: float = 20.0,
     message: str = "condition",
     *,
@@ -65,7 +66,7 @@ async def until(
 
 
 def until_sync(
-    condition: Callable[[], T],
+    condition: Callable[[], T | None],
     timeout: float = 20.0,
     message: str = "condition",
     *,

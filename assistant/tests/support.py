@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import redis.asyncio as aioredis
 from aiohttp import web
+from structlog.typing import EventDict
 
 from assistant.src.tools.base import Actor, ToolCallContext
 from common.messages import ChatType, IncomingMessage, OutgoingMessage
@@ -23,6 +24,7 @@ from ops.processes import ServiceProcess, Stack
 from sandbox.llm_server import LlmStandIn
 from sandbox.open_meteo import OpenMeteoStandIn
 from sandbox.server import StandInServer
+from tests.streams import stream_entries
 from tests.waiting import until
 
 TIME_SCHEMA = {
@@ -324,7 +326,7 @@ class Deployment:
         return message
 
     async def answers(self, stream: str | None = None) -> list[OutgoingMessage]:
-        entries = await self.redis.xrange(self.names.stream(stream or self.replies))
+        entries = await stream_entries(self.redis, self.names.stream(stream or self.replies))
         return [OutgoingMessage.model_validate_json(fields[b"data"]) for _id, fields in entries]
 
     async def answer_to(
@@ -358,7 +360,7 @@ class Deployment:
 
 @asynccontextmanager
 async def running_until_stopped(
-    loop: Callable[[asyncio.Event], Coroutine[Any, Any, Any]], logs: list[dict[str, Any]]
+    loop: Callable[[asyncio.Event], Coroutine[Any, Any, Any]], logs: list[EventDict]
 ) -> AsyncIterator[Callable[[str, int], Any]]:
     """`loop(stop)` running in a task for the block, given a wait for `times` log entries
     of an event; stopped after, and it must end cleanly."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -131,7 +132,7 @@ async def test_any_files_make_a_turn_or_a_refusal(
         assert turn.parts is not None and turn.parts[1]["type"] == "image_url"
 
 
-CASES = {
+CASES: dict[str, tuple[AttachmentKind, bytes | None, dict[str, Any], str]] = {
     # name: (kind, bytes (None: expired), extra attachment fields, expected refusal)
     "voice too long": (AttachmentKind.VOICE, speech_wav("hi", 0.1), {"duration": 301},
                        "voice_too_long"),

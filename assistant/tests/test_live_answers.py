@@ -26,6 +26,7 @@ from common.messages import (
 )
 from common.names import TO_TELEGRAM
 from sandbox.llm_server import Step, ToolCallStep
+from tests.streams import stream_entries
 
 ANSWER = "Here is a longer answer that the model writes in many small pieces, slowly."
 
@@ -40,7 +41,7 @@ async def telegram_bound(deployment: Deployment) -> AsyncIterator[Deployment]:
 
 async def drafts_of(deployment: Deployment, message: IncomingMessage) -> list[DraftMessage]:
     wanted = answer_message_id(message.message_id)
-    entries = await deployment.redis.xrange(deployment.names.drafts)
+    entries = await stream_entries(deployment.redis, deployment.names.drafts)
     drafts = [DraftMessage.model_validate_json(fields[b"data"]) for _id, fields in entries]
     return [d for d in drafts if d.message_id == wanted]
 

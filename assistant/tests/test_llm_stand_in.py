@@ -268,7 +268,7 @@ _SCHEMA = {
         optional={
             "minutes": st.integers(-(10**12), 10**12),
             "text": st.text(
-                st.characters(exclude_characters="\x00", exclude_categories=("Cs",)), max_size=30
+                st.characters(exclude_characters="\x00", exclude_categories=["Cs"]), max_size=30
             ),
         },
     ),

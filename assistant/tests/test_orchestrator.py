@@ -10,6 +10,7 @@ import uuid
 
 from assistant.tests.support import Deployment
 from common.messages import ChatType, IncomingMessage, OutgoingKind, answer_message_id
+from tests.streams import stream_entries
 from tests.waiting import until
 
 
@@ -87,7 +88,7 @@ async def test_a_malformed_entry_is_dead_lettered_and_the_next_is_answered(
 
     await deployment.ask(carol, "still there?")
 
-    dead = await deployment.redis.xrange(deployment.names.dead("queue:to_secretary"))
+    dead = await stream_entries(deployment.redis, deployment.names.dead("queue:to_secretary"))
     (entry,) = [fields for _id, fields in dead if fields[b"data"] == marker.encode()]
     assert entry[b"error"].startswith(b"malformed")
 

@@ -264,7 +264,12 @@ def test_anything_stored_under_a_token_reads_as_an_action_or_nothing(raw: str | 
 
 
 def test_a_confirmed_token_must_look_like_one() -> None:
-    base = {"message_id": uuid.uuid4(), "chat_id": 1, "user_id": uuid.uuid4(), "text": ""}
+    base: dict[str, Any] = {
+        "message_id": uuid.uuid4(),
+        "chat_id": 1,
+        "user_id": uuid.uuid4(),
+        "text": "",
+    }
     assert IncomingMessage(**base, confirmed="ab" * 16).confirmed == "ab" * 16
     for forged in ("", "x" * 32, "ab" * 17, "../" + "a" * 29):
         with pytest.raises(ValueError):

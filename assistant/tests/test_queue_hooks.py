@@ -38,6 +38,7 @@ from common.names import TO_TELEGRAM, Names
 from common.queue import DeadLetter
 from common.rest_client import RestServiceUnavailable
 from common.wire import AssistantType, ConfigSnapshot, SnapshotAssistant
+from tests.streams import stream_entries
 
 
 async def no_key(_provider_id: str) -> str | None:
@@ -66,7 +67,7 @@ def dead(data: str, message: IncomingMessage | None = None) -> DeadLetter[Incomi
 
 
 async def answers(redis: aioredis.Redis, names: Names) -> list[OutgoingMessage]:
-    entries = await redis.xrange(names.stream(TO_TELEGRAM))
+    entries = await stream_entries(redis, names.stream(TO_TELEGRAM))
     return [OutgoingMessage.model_validate_json(fields[b"data"]) for _, fields in entries]
 
 

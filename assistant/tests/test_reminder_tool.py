@@ -63,6 +63,7 @@ async def test_in_20_minutes_for_a_user_in_new_york(
     )
     job = await rest.get_cron_job(result["reminder_id"])
     run_at = job.run_at
+    assert run_at is not None
     assert before + timedelta(minutes=20) - timedelta(seconds=2) <= run_at
     assert run_at <= datetime.now(UTC) + timedelta(minutes=20)
     assert job.timezone == "America/New_York"
@@ -100,6 +101,7 @@ async def test_russian_relative_time_and_weekday_recurrence(
         call(new_yorker, "America/New_York"),
     )
     run_at = (await rest.get_cron_job(result["reminder_id"])).run_at
+    assert run_at is not None
     assert abs(run_at - datetime.now(UTC) - timedelta(hours=1)) < timedelta(seconds=10)
     result = await tool.run(
         {"action": "create", "text": "зарядка", "recurrence": "по будням в 7 утра"},
@@ -167,6 +169,7 @@ async def test_list_snooze_and_delete_act_only_for_the_envelopes_user(
         call(new_yorker, "America/New_York"),
     )
     run_at = (await rest.get_cron_job(created["reminder_id"])).run_at
+    assert run_at is not None
     assert abs(run_at - datetime.now(UTC) - timedelta(minutes=15)) < timedelta(seconds=10)
     assert snoozed["status"] == "snoozed"
 
@@ -316,6 +319,7 @@ async def test_snooze_until_a_phrase(
         call(new_yorker, "America/New_York"),
     )
     run_at = (await rest.get_cron_job(created["reminder_id"])).run_at
+    assert run_at is not None
     tomorrow = datetime.now(NEW_YORK).date() + timedelta(days=1)
     assert run_at.astimezone(NEW_YORK).replace(tzinfo=None) == datetime.combine(
         tomorrow, datetime.min.time()

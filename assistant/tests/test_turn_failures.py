@@ -10,6 +10,7 @@ import uuid
 from assistant.src.assistants.phrases import CATALOGUE
 from assistant.tests.support import Deployment
 from common.messages import OutgoingKind
+from tests.streams import stream_entries
 from tests.waiting import until
 
 LONG = ("Please plan my week: " + "meetings, calls, reviews and a dentist visit. " * 100)[:4096]
@@ -72,7 +73,7 @@ async def test_a_poison_entry_gets_an_apology_and_the_chat_goes_on(
     assert apology.kind == OutgoingKind.ERROR
     assert apology.text == CATALOGUE.text("ru", "turn_failed")
     assert after.text == "still here"
-    dead = await deployment.redis.xrange(deployment.names.dead("queue:to_secretary"))
+    dead = await stream_entries(deployment.redis, deployment.names.dead("queue:to_secretary"))
     [entry] = [f for _id, f in dead if str(twin.message_id).encode() in f[b"data"]]
     assert entry[b"error"] == b"unreadable: not UTF-8 in junk"
 

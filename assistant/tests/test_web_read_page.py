@@ -278,7 +278,7 @@ LOCAL_HOSTS = st.sampled_from(
         socket.gethostname(),
     ]
 )
-NOISE = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=20)
+NOISE = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=20)
 
 
 @settings(

@@ -21,6 +21,7 @@ from common.dead_letters import (
     replay,
 )
 from common.names import TELEGRAM_UPDATES, TO_SECRETARY, TO_TELEGRAM, Names
+from tests.streams import Fields, xrange_entries
 
 
 @pytest.fixture
@@ -31,7 +32,7 @@ def client(redis_url: str) -> Iterator[redis.Redis]:
 
 
 def _dead(client: redis.Redis, names: Names, stream: str, text: str) -> None:
-    fields = {"data": json.dumps({"text": text}), "stream": stream, "error": "boom"}
+    fields: Fields = {"data": json.dumps({"text": text}), "stream": stream, "error": "boom"}
     client.xadd(names.dead(stream), fields, id="1700000000000-0")
 
 
@@ -47,7 +48,7 @@ def test_an_id_in_both_dead_streams_is_replayed_only_from_the_named_one(
     assert client.xlen(names.dead(TO_SECRETARY)) == client.xlen(names.dead(TO_TELEGRAM)) == 1
 
     replay(client, names, "1700000000000-0", TO_TELEGRAM)
-    [(_, fields)] = client.xrange(names.stream(TO_TELEGRAM))
+    [(_, fields)] = xrange_entries(client.xrange(names.stream(TO_TELEGRAM)))
     assert json.loads(fields[b"data"]) == {"text": "to telegram"}
     assert client.xlen(names.dead(TO_TELEGRAM)) == 0
     assert client.xlen(names.stream(TO_SECRETARY)) == 0

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sized
 from contextlib import asynccontextmanager
 
 import pytest
@@ -19,6 +19,7 @@ from common.messages import OutgoingMessage
 from common.names import Names
 from common.queue import ConsumerConfig, StreamConsumer, StreamPublisher
 from ops.services import ROOT
+from tests.streams import stream_entries
 from tests.waiting import until
 
 STREAM = "queue:test"
@@ -59,7 +60,7 @@ def in_process(
 
 
 async def dead_letters(redis: aioredis.Redis, names: Names) -> list[dict[str, str]]:
-    entries = await redis.xrange(names.dead(STREAM))
+    entries = await stream_entries(redis, names.dead(STREAM))
     return [{k.decode(): v.decode() for k, v in fields.items()} for _id, fields in entries]
 
 
@@ -249,7 +250,8 @@ async def test_handler_that_keeps_failing_is_dead_lettered_after_the_limit(redis
 
 
 async def test_chats_are_handled_concurrently_each_in_order(redis, names) -> None:
-    active, peak, order = 0, 0, {c: [] for c in range(6)}
+    active, peak = 0, 0
+    order: dict[int, list[int]] = {c: [] for c in range(6)}
 
     async def handle(msg: OutgoingMessage) -> None:
         nonlocal active, peak
@@ -366,7 +368,7 @@ async def _true(value: object) -> bool:
     return bool(value)
 
 
-async def _len_is(items: Awaitable[list[object]], n: int) -> bool:
+async def _len_is(items: Awaitable[Sized], n: int) -> bool:
     return len(await items) == n
 
 

@@ -13,7 +13,8 @@ from collections.abc import AsyncIterator
 import pytest
 import redis as syncredis
 import redis.asyncio as aioredis
-from redis.cluster import key_slot
+from redis.asyncio.cluster import RedisCluster
+from redis.crc import key_slot
 
 from common.blobs import BlobBudget, BlobStore, OverBudget
 from common.limits import MessageRateLimit
@@ -25,6 +26,7 @@ from common.redis_connection import create_redis
 from common.redis_lock import RedisLock
 from common.tests.test_queue import message, running
 from ops import dlq
+from tests.streams import raw, stream_entries, xrange_entries
 from tests.waiting import until
 
 STREAM = "queue:cluster"
@@ -153,7 +155,7 @@ async def test_malformed_entries_and_failing_handlers_are_dead_lettered(
     finally:
         for client in clients:
             await client.aclose()
-    dead = [fields for _id, fields in await cluster.xrange(names.dead(STREAM))]
+    dead = [fields for _id, fields in await stream_entries(cluster, names.dead(STREAM))]
     reasons = sorted(fields[b"error"].decode().split(":")[0] for fields in dead)
     assert reasons == ["RuntimeError", "malformed", "unreadable"]
     assert [text for _chat, text in log.handled] == [f"8:{n}" for n in range(10)]
@@ -226,7 +228,7 @@ async def test_limits_locks_and_pubsub_work_on_a_cluster(
     await asyncio.wait_for(subscribed.wait(), 10)
 
     async def a_node_has_the_subscriber() -> bool:  # PUBSUB NUMSUB, summed over the nodes
-        counts = await cluster.pubsub_numsub(channel, target_nodes=cluster.ALL_NODES)
+        counts = await cluster.pubsub_numsub(channel, target_nodes=RedisCluster.ALL_NODES)
         return sum(n for _channel, n in counts) >= 1
 
     await until(a_node_has_the_subscriber, 10, "the subscription reached a node")
@@ -255,8 +257,8 @@ def test_dead_letters_replay_and_purge_on_a_cluster(
             id="1-2",
         )
         client.xadd(names.dead("queue:to_secretary"), {"data": "{}"}, id="1-1")
-        new_id = dlq.replay(client, names, dead_id.decode())  # type: ignore[arg-type]
-        replayed = client.xrange(names.stream("queue:to_telegram"), new_id, new_id)
+        new_id = dlq.replay(client, names, raw(dead_id).decode())  # type: ignore[arg-type]
+        replayed = xrange_entries(client.xrange(names.stream("queue:to_telegram"), new_id, new_id))
         assert replayed[0][1][b"data"].decode() == body
         assert client.xlen(names.dead("queue:to_telegram")) == 0
         assert dlq.purge(client, names) == 1  # type: ignore[arg-type]

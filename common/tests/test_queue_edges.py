@@ -9,13 +9,13 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import redis.asyncio as aioredis
 from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
+from structlog.typing import EventDict
 
 from common.errors import RetryLater
 from common.messages import OutgoingMessage
@@ -305,7 +305,7 @@ async def through_a_proxy(redis_url: str) -> AsyncIterator[tuple[TcpProxy, aiore
         await client.aclose()
 
 
-def logged(logs: list[dict[str, Any]], event: str) -> bool:
+def logged(logs: list[EventDict], event: str) -> bool:
     return any(e["event"] == event for e in list(logs))
 
 

@@ -18,6 +18,7 @@ from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from structlog.testing import capture_logs
+from structlog.typing import EventDict
 
 from common.retry import (
     RetryPolicy,
@@ -59,7 +60,7 @@ async def server() -> AsyncIterator[tuple[ScriptedServer, httpx.AsyncClient]]:
     await runner.cleanup()
 
 
-def waits(logs: list[dict[str, object]]) -> list[float]:
+def waits(logs: list[EventDict]) -> list[float]:
     """The wait before each retry, as the policy logged it (what it then sleeps)."""
     return [float(str(e["delay"])) for e in logs if e["event"] == "retrying"]
 

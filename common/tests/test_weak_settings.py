@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -19,7 +20,8 @@ from common.settings import TOKEN_SETTINGS, ServiceSettings, settings_problems
 from ops.services import ROOT
 from rest_service.app.settings import Settings as RestSettings
 
-STRONG = {name: f"{name}-" + "x" * 32 for name in TOKEN_SETTINGS}
+# Any: settings take text, as the environment gives it, and convert it
+STRONG: dict[str, Any] = {name: f"{name}-" + "x" * 32 for name in TOKEN_SETTINGS}
 KEY = generate_key()
 
 
@@ -91,7 +93,7 @@ def test_a_service_sends_its_scoped_token_when_it_has_one() -> None:
     assert alone.own_service_token == STRONG["service_token_tg_bot"]
 
 
-def _only(service: str) -> dict[str, str]:
+def _only(service: str) -> dict[str, Any]:
     name = service_tokens.setting_name(service)
     return {name: STRONG[name]}
 

@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 from common.messages import OutgoingKind, fire_message_id
 from common.names import Names
 from common.rest_client import RestClient
-from common.wire import CronJob, User
+from common.wire import CronJob, CronJobStatus, User
 from cron_service.app.fires import FireLedger, FireRules, compose
 from cron_service.app.jobs import plan
 from cron_service.tests.conftest import (
@@ -97,7 +97,7 @@ async def test_reminders_added_edited_and_deleted_over_rest_are_picked_up_withou
     new_time = added.run_at + timedelta(seconds=1)
     await rest.update_cron_job(edited.id, text="after the edit", run_at=new_time)
     await rest.delete_cron_job(deleted.id)
-    await rest.update_cron_job(cancelled.id, status="cancelled")
+    await rest.update_cron_job(cancelled.id, status=CronJobStatus.cancelled)
     later = await later_reminder(rest, run_at=new_time + timedelta(seconds=1))
 
     await outbox.wait_for(2)
@@ -125,7 +125,7 @@ async def test_a_reminder_snoozed_right_after_it_fired_fires_again_on_time(
     await job_when(rest, job.id, lambda j: j.status == "done")
 
     again = whole_second(datetime.now(UTC) + timedelta(seconds=2))
-    await rest.update_cron_job(job.id, run_at=again, status="active")
+    await rest.update_cron_job(job.id, run_at=again, status=CronJobStatus.active)
     sent = await outbox.wait_for(2, timeout=8)
     assert [s.message.text for s in sent] == ["⏰ stretch", "⏰ stretch"]
     assert timedelta(0) <= sent[1].added_at - again < timedelta(seconds=1)

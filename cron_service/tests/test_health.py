@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from structlog.testing import capture_logs
+from structlog.typing import EventDict
 
 from common.http import HealthServer
 from common.names import Names
@@ -59,7 +60,7 @@ async def stopped(stop: asyncio.Event, run: asyncio.Task[None]) -> None:
     await asyncio.wait_for(run, 30)
 
 
-def logged(logs: list[dict[str, object]], event: str) -> Callable[[], Awaitable[bool]]:
+def logged(logs: list[EventDict], event: str) -> Callable[[], Awaitable[bool]]:
     async def seen() -> bool:
         return any(entry["event"] == event for entry in logs)
 

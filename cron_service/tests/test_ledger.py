@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 import redis.asyncio as aioredis
 from structlog.testing import capture_logs
+from structlog.typing import EventDict
 
 from common.names import TO_TELEGRAM, Names
 from common.rest_client import RestClient
@@ -97,5 +98,5 @@ async def test_a_fire_rest_service_cannot_take_stays_for_the_sweep(
         assert await recorder.sweep(timedelta(0)) == 0
 
 
-async def _logged(logs: list[dict[str, object]], event: str) -> bool:
+async def _logged(logs: list[EventDict], event: str) -> bool:
     return any(entry["event"] == event for entry in logs)

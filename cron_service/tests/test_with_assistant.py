@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 from common.messages import IncomingMessage, fire_message_id
 from common.names import Names
 from common.rest_client import RestClient
-from common.wire import User
+from common.wire import CronJobType, User
 from cron_service.tests.conftest import Outbox, runs_of, start_cron
 from ops.processes import ServiceProcess, Stack
 from ops.services import ROOT
@@ -134,7 +134,7 @@ async def test_an_assistant_prompt_jobs_answer_reaches_telegram(
     run_at = whole_second(datetime.now(UTC) + timedelta(seconds=2))
     job = await rest.create_cron_job(
         name="morning brief",
-        type="assistant_prompt",
+        type=CronJobType.assistant_prompt,
         chat_id=user.telegram_id,
         user_id=user.id,
         prompt="today's calendar and the weather in my city",
@@ -169,7 +169,7 @@ async def test_a_users_weekday_briefing_fires_once_with_two_cron_instances_and_a
     )
     job = await rest.create_cron_job(
         name="утренняя сводка",
-        type="assistant_prompt",
+        type=CronJobType.assistant_prompt,
         chat_id=user.telegram_id,
         user_id=user.id,
         prompt="мои дела на сегодня и погода в Берлине",
@@ -192,7 +192,7 @@ async def test_a_users_weekday_briefing_fires_once_with_two_cron_instances_and_a
     other = await make_user(rest)
     later = await rest.create_cron_job(
         name="later",
-        type="assistant_prompt",
+        type=CronJobType.assistant_prompt,
         chat_id=other.telegram_id,
         user_id=other.id,
         prompt="a later briefing",

@@ -3,6 +3,7 @@ read here, so each refusal names the field and why."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
@@ -16,7 +17,7 @@ from google_calendar_service.src.schemas.events import EventCreateIn, EventPatch
 TIMED = {"summary": "Standup", "start": "2026-03-02T09:00", "end": "2026-03-02T09:15"}
 
 
-def refusal(model: type[EventCreateIn | EventPatchIn], body: dict[str, object]) -> str:
+def refusal(model: type[EventCreateIn | EventPatchIn], body: Mapping[str, object]) -> str:
     with pytest.raises(ValidationError) as err:
         model.model_validate(body)
     return str(err.value)

@@ -182,7 +182,7 @@ class Api:
         body = {"user_id": conversation, "assistant_id": assistant_id}
         return await self.ok("POST", "/api/threads/", self.service, json=body)
 
-    async def say(self, thread_id: str, content: str, role: str = "user", **kw: Any) -> Any:
+    async def say(self, thread_id: str, content: str | None, role: str = "user", **kw: Any) -> Any:
         body = {"role": role, "content": content, **kw}
         path = f"/api/threads/{thread_id}/messages"
         return await self.ok("POST", path, self.service, json=body)

@@ -129,7 +129,7 @@ class TestSameOrigin:
 
 
 #: Header values are Latin-1 on the wire.
-_LATIN1 = st.text(st.characters(max_codepoint=255, exclude_categories=("Cs",)), max_size=30)
+_LATIN1 = st.text(st.characters(max_codepoint=255, exclude_categories=["Cs"]), max_size=30)
 _SOURCES = st.one_of(
     _LATIN1,
     st.builds(

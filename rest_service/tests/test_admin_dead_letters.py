@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 
 from common.names import TELEGRAM_UPDATES, TO_SECRETARY, TO_TELEGRAM, Names
 from rest_service.tests.test_admin import ORIGIN, login
+from tests.streams import Fields, stream_entries
 
 SHARED_ID = "1700000000000-0"
 
@@ -26,7 +27,7 @@ async def admin(client: httpx.AsyncClient, secrets: dict[str, str]) -> httpx.Asy
 
 async def dead(redis: aioredis.Redis, names: Names, stream: str, text: str) -> None:
     data = json.dumps({"message_id": str(uuid.uuid4()), "chat_id": 1, "text": text})
-    fields = {"data": data, "stream": stream, "error": f"boom on {stream}", "attempts": "5"}
+    fields: Fields = {"data": data, "stream": stream, "error": f"boom on {stream}", "attempts": "5"}
     await redis.xadd(names.dead(stream), fields, id=SHARED_ID)
 
 
@@ -51,7 +52,7 @@ async def test_each_dead_letter_is_shown_and_replayed_from_its_own_stream(
         f"/admin/dead-letters/{SHARED_ID}/replay?stream={TO_TELEGRAM}", headers=ORIGIN
     )
     assert replayed.status_code == 303 and "replayed=" in replayed.headers["location"]
-    [(_, fields)] = await redis.xrange(names.stream(TO_TELEGRAM))
+    [(_, fields)] = await stream_entries(redis, names.stream(TO_TELEGRAM))
     assert json.loads(fields[b"data"])["text"] == f"text for {TO_TELEGRAM}"
     assert await redis.xlen(names.dead(TO_SECRETARY)) == 1
 

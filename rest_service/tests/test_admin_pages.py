@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from common.names import TO_SECRETARY, Names
 from rest_service.tests.conftest import Api
 from rest_service.tests.test_admin import ORIGIN, login
+from tests.streams import Fields, raw
 
 
 @pytest.fixture
@@ -73,8 +74,8 @@ class TestHistory:
 
 async def dead_letter(redis: aioredis.Redis, names: Names, error: str) -> str:
     data = json.dumps({"message_id": str(uuid.uuid4()), "chat_id": 1, "text": "hi"})
-    fields = {"data": data, "stream": TO_SECRETARY, "error": error, "attempts": "5"}
-    return (await redis.xadd(names.dead(TO_SECRETARY), fields)).decode()
+    fields: Fields = {"data": data, "stream": TO_SECRETARY, "error": error, "attempts": "5"}
+    return raw(await redis.xadd(names.dead(TO_SECRETARY), fields)).decode()
 
 
 class TestDeadLetters:
@@ -104,8 +105,8 @@ class TestDeadLetters:
     async def test_a_dead_letter_whose_data_is_not_json_is_shown_as_it_is(
         self, admin_http: httpx.AsyncClient, redis: aioredis.Redis, names: Names
     ) -> None:
-        fields = {"data": "{half a message", "stream": TO_SECRETARY, "error": "bad json"}
-        entry_id = (await redis.xadd(names.dead(TO_SECRETARY), fields)).decode()
+        fields: Fields = {"data": "{half a message", "stream": TO_SECRETARY, "error": "bad json"}
+        entry_id = raw(await redis.xadd(names.dead(TO_SECRETARY), fields)).decode()
         page = (await admin_http.get(f"/admin/dead-letters/{entry_id}")).text
         assert "&#34;data&#34;: &#34;{half a message&#34;" in page
         assert "dlq-error" not in page

@@ -5,6 +5,7 @@ names the admin), and a refused write shows the service's reason on the form."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 import httpx
 import pytest
@@ -22,7 +23,7 @@ async def admin_http(client: httpx.AsyncClient, secrets: dict[str, str]) -> http
     return client
 
 
-async def post(http: httpx.AsyncClient, path: str, form: dict[str, object]) -> httpx.Response:
+async def post(http: httpx.AsyncClient, path: str, form: Mapping[str, object]) -> httpx.Response:
     return await http.post(path, data=form, headers=ORIGIN)
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from common.errors import NotFoundError, ValidationFailedError
 from common.rest_client import RestClient
-from common.wire import MessageIn, MessageRole
+from common.wire import CronJobStatus, CronJobType, MessageIn, MessageRole, RunOutcome
 from rest_service.tests.conftest import Api, telegram_id, unique
 
 
@@ -46,7 +46,7 @@ async def test_config_threads_and_messages(rest: RestClient, api: Api) -> None:
     assert (await rest.get_thread(thread.thread_id)).id == thread.id
     assert [t.id for t in await rest.list_threads(conversation_key=key)] == [thread.id]
     first = await rest.append_message(
-        thread.thread_id, "user", "the parrot is called Kesha", dedup_key=unique("d")
+        thread.thread_id, MessageRole.user, "the parrot is called Kesha", dedup_key=unique("d")
     )
     batch = await rest.append_messages(
         thread.thread_id,
@@ -106,31 +106,33 @@ async def test_cron_jobs_runs_and_invocations(rest: RestClient, api: Api) -> Non
         name="standup",
         chat_id=7,
         user_id=user["id"],
-        type="assistant_prompt",
+        type=CronJobType.assistant_prompt,
         prompt="plan my day",
         cron_expression="0 9 * * 1-5",
         timezone="Europe/Paris",
     )
     assert (await rest.get_cron_job(job.id)).text == "call mom"
     due = await rest.list_cron_jobs(
-        user_id=user["id"], status="active", due_before=when + timedelta(minutes=1)
+        user_id=user["id"], status=CronJobStatus.active, due_before=when + timedelta(minutes=1)
     )
     assert job.id in [j.id for j in due]
     every = [j.id async for j in rest.iter_cron_jobs(user_id=user["id"])]
     assert set(every) == {job.id, recurring.id}
-    updated = await rest.update_cron_job(job.id, last_run_at=when, status="done")
+    updated = await rest.update_cron_job(job.id, last_run_at=when, status=CronJobStatus.done)
     assert updated.status == "done" and updated.next_run_at is None
     run = await rest.append_cron_job_run(
         job.id,
         scheduled_for=when,
-        outcome="on_time",
+        outcome=RunOutcome.on_time,
         delivered_at=when,
         message_id=str(uuid.uuid4()),
     )
-    again = await rest.append_cron_job_run(job.id, scheduled_for=when, outcome="late")
+    again = await rest.append_cron_job_run(job.id, scheduled_for=when, outcome=RunOutcome.late)
     assert again.id == run.id
     assert [r.id for r in await rest.list_cron_job_runs(job.id)] == [run.id]
-    assert [r.id for r in await rest.list_runs(job_id=job.id, outcome="on_time")] == [run.id]
+    assert [r.id for r in await rest.list_runs(job_id=job.id, outcome=RunOutcome.on_time)] == [
+        run.id
+    ]
     await rest.delete_cron_job(job.id)
     with pytest.raises(NotFoundError):
         await rest.get_cron_job(job.id)

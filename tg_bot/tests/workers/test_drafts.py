@@ -12,6 +12,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -26,11 +27,10 @@ from sandbox.telegram_live import NOT_MODIFIED
 from tests.waiting import until
 from tg_bot.src.clients.telegram import TelegramClient
 from tg_bot.src.domain.formatting import MarkdownRenderer
-from tg_bot.src.domain.live_answers import live_key, take_live_message
+from tg_bot.src.domain.live_answers import live_key, part_id, take_live_message
 from tg_bot.src.domain.rate_limiter import Limit, SendLimiter, SendLimits
 from tg_bot.src.settings import Settings
 from tg_bot.src.workers.drafts import DraftsWorker, draft_id, render
-from tg_bot.src.workers.response_handler import part_id
 
 PRIVATE, GROUP = 4242, -100_4242
 JITTER = 0.15  # how far a call's arrival at the stand-in may drift from its slot (a busy CI)
@@ -62,7 +62,7 @@ async def drafts_worker(bot_env, telegram, redis, names) -> AsyncIterator[Drafts
 
 
 def draft(
-    answer: uuid.UUID, seq: int, text: str, chat_id: int = PRIVATE, **fields: object
+    answer: uuid.UUID, seq: int, text: str, chat_id: int = PRIVATE, **fields: Any
 ) -> DraftMessage:
     chat_type = ChatType.PRIVATE if chat_id > 0 else ChatType.SUPERGROUP
     return DraftMessage(
@@ -184,7 +184,7 @@ def _last_text(drafts: list) -> str | None:
 @settings(max_examples=60, deadline=None)
 @given(
     text=st.text(
-        st.characters(blacklist_categories=("Cs",)) | st.sampled_from(list("*_`[]()#>-~|\n")),
+        st.characters(blacklist_categories=["Cs"]) | st.sampled_from(list("*_`[]()#>-~|\n")),
         max_size=5000,
     ),
     status=st.none() | st.text(min_size=1, max_size=60),

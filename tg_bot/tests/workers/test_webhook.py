@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -298,7 +299,7 @@ async def test_the_stand_in_refuses_get_updates_while_a_webhook_is_set(telegram)
     assert (await _bot_api(telegram, "getWebhookInfo"))["url"] == ""
 
 
-async def _bot_api(telegram, method: str, **params: object) -> object:
+async def _bot_api(telegram, method: str, **params: object) -> Any:
     async with httpx.AsyncClient() as http:
         response = await http.post(f"{telegram.url}/bot{telegram.token}/{method}", json=params)
     response.raise_for_status()
