@@ -777,15 +777,9 @@ class StreamConsumer(Generic[M]):
         log.error("queue_dead_lettered", stream=self.stream, entry_id=entry_id, reason=reason)
         HANDLED.labels(self.stream, "dead").inc()
         data = entry.fields.get("data", "")
-        dead: dict[FieldT, EncodableT] = {
-            "data": data,
-            "error": reason,
-            "stream": self.stream,
-            "group": self.group,
-            "entry_id": entry_id,
-            "attempts": str(attempts),
-            "failed_at": utcnow().isoformat(),
-        }
+        dead = dead_letter_record(
+            self.stream, data, reason, group=self.group, entry_id=entry_id, attempts=str(attempts)
+        )
         if entry.raw_b64:
             dead["raw_b64"] = json.dumps(entry.raw_b64)
         hook_error = await self._run_dead_hook(
@@ -855,6 +849,20 @@ def _brief(exc: BaseException) -> str:
         ]
         return "; ".join(errors)[:1000]
     return f"{type(exc).__name__}: {exc}"[:1000]
+
+
+def dead_letter_record(
+    stream: str, data: EncodableT, error: str, **context: str
+) -> dict[FieldT, EncodableT]:
+    """The fields of an entry of `<stream>:dead`, which `dlq` and the admin read: the payload,
+    why it failed, where from (`context`: the group and entry, or the update) and when."""
+    return {
+        "data": data,
+        "error": error,
+        "stream": stream,
+        **context,
+        "failed_at": utcnow().isoformat(),
+    }
 
 
 def dead_entry_summary(fields: dict[bytes | str, bytes | str]) -> dict[str, str]:

@@ -41,8 +41,9 @@ from redis.exceptions import ResponseError
 from common.blobs import is_out_of_memory
 from common.errors import DependencyUnavailableError
 from common.logging import correlation, get_logger
-from common.messages import OutgoingKind, OutgoingMessage, answer_message_id, utcnow
+from common.messages import OutgoingKind, OutgoingMessage, answer_message_id
 from common.names import TELEGRAM_UPDATES, TO_SECRETARY, TO_TELEGRAM, Names
+from common.queue import dead_letter_record
 from common.text import clean_tree
 from tg_bot.src.clients.errors import (
     TelegramConflict,
@@ -383,16 +384,13 @@ class UpdateQueue:
         UPDATES.labels("skipped").inc()
         log.error("update_skipped", update_id=outcome.update_id, error=str(exc)[:300])
         raw = update.model_dump(mode="python", by_alias=True) if update else {}
-        await self._redis.xadd(
-            self._names.dead(TELEGRAM_UPDATES),
-            {
-                "data": json.dumps(raw, ensure_ascii=True, default=str),
-                "error": f"unqueueable: {type(exc).__name__}: {exc}"[:1000],
-                "stream": TELEGRAM_UPDATES,
-                "update_id": str(outcome.update_id),
-                "failed_at": utcnow().isoformat(),
-            },
+        dead = dead_letter_record(
+            TELEGRAM_UPDATES,
+            json.dumps(raw, ensure_ascii=True, default=str),
+            f"unqueueable: {type(exc).__name__}: {exc}"[:1000],
+            update_id=str(outcome.update_id),
         )
+        await self._redis.xadd(self._names.dead(TELEGRAM_UPDATES), dead)
         if outcome.incoming is None:
             return []
         incoming = outcome.incoming
