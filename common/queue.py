@@ -50,9 +50,9 @@ from pydantic import BaseModel, ValidationError
 from redis.asyncio.cluster import RedisCluster
 from redis.typing import EncodableT, FieldT
 
+from common.clock import utcnow
 from common.errors import RetryLater
 from common.logging import correlation, get_logger
-from common.messages import utcnow
 from common.names import Names
 from common.redis_lock import RedisLock
 from common.text import clean_tree

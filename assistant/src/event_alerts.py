@@ -15,12 +15,13 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import redis.asyncio as aioredis
 
 from common.calendar_client import CalendarClient, CalendarNotConnected, Event
 from common.catalogue import Catalogue
+from common.clock import utcnow
 from common.errors import AppError
 from common.logging import get_logger
 from common.messages import OutgoingKind, OutgoingMessage
@@ -100,7 +101,7 @@ class EventAlerts:
         """A sweep every interval until `stop`; a failed sweep is logged and tried again."""
         while not stop.is_set():
             try:
-                await self.sweep(datetime.now(UTC))
+                await self.sweep(utcnow())
             except Exception as exc:  # rest_service or Redis away: the next sweep catches up
                 log.warning("event_alerts_failed", error=str(exc), error_type=type(exc).__name__)
             with contextlib.suppress(TimeoutError):

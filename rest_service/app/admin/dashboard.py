@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Text as SAText
 from sqlmodel import col
 
+from common.clock import utcnow
 from common.llm_stats import LlmCounts, LlmStats
 from common.names import Names
 from common.queue import dead_entry_summary
@@ -280,7 +281,7 @@ async def collect(
     names: Names,
     now: datetime | None = None,
 ) -> Dashboard:
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     zone = ZoneInfo(settings.admin_timezone)
     day_start = start_of_day(now, zone)
     day_end = end_of_day(day_start, zone)
