@@ -152,8 +152,6 @@ class EventAlerts:
             kind=OutgoingKind.NOTIFICATION,
             correlation_id=f"event:{event.id}",
         )
-        if await self._redis.exists(self._names.legacy_event_alert(key)):
-            return 0  # claimed before an upgrade renamed the claim
         keys = [self._names.event_alert(key), self._names.stream(TO_TELEGRAM)]
         args: list[str | int] = [int(CLAIM_TTL.total_seconds()), message.to_json()]
         sent = int(await self._script(keys=keys, args=args))

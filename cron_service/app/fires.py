@@ -227,25 +227,23 @@ class FireLedger:
         return self._names.fire_claim(stream, fire.job_id, instant_key(fire.scheduled_for))
 
     async def _not_claimed_elsewhere(self, fires: list[Composed]) -> list[bool]:
-        """False for a fire claimed under another name: before an upgrade (the name without
-        a hash tag), or, for a briefing, on the other stream (a fire published on time and
+        """False for a briefing claimed on the other stream (a fire published on time and
         recomposed as missed after a crash goes nowhere twice). Each claim lives in its
         stream's slot, so these are read apart from the script."""
-        owners: list[int] = []
-        async with self._redis.pipeline(transaction=False) as pipe:  # one round trip
-            for index, (stream, _, fire) in enumerate(fires):
-                pipe.exists(
-                    self._names.legacy_fire_claim(fire.job_id, instant_key(fire.scheduled_for))
-                )
-                owners.append(index)
-                if fire.job_type == CronJobType.assistant_prompt:
-                    other = TO_TELEGRAM if stream == TO_SECRETARY else TO_SECRETARY
-                    pipe.exists(self._claim(other, fire))
-                    owners.append(index)
-            found = await pipe.execute()
         fresh = [True] * len(fires)
-        for index, exists in zip(owners, found, strict=True):
-            fresh[index] = fresh[index] and not exists
+        briefings = [
+            (index, TO_TELEGRAM if stream == TO_SECRETARY else TO_SECRETARY, fire)
+            for index, (stream, _, fire) in enumerate(fires)
+            if fire.job_type == CronJobType.assistant_prompt
+        ]
+        if not briefings:
+            return fresh
+        async with self._redis.pipeline(transaction=False) as pipe:  # one round trip
+            for _, other, fire in briefings:
+                pipe.exists(self._claim(other, fire))
+            found = await pipe.execute()
+        for (index, _, _), exists in zip(briefings, found, strict=True):
+            fresh[index] = not exists
         return fresh
 
     def _unrecorded_hashes(self) -> list[str]:
