@@ -852,17 +852,14 @@ def _brief(exc: BaseException) -> str:
 
 
 def dead_letter_record(
-    stream: str, data: EncodableT, error: str, **context: str
+    stream: str, data: EncodableT, error: str, **context: EncodableT
 ) -> dict[FieldT, EncodableT]:
     """The fields of an entry of `<stream>:dead`, which `dlq` and the admin read: the payload,
     why it failed, where from (`context`: the group and entry, or the update) and when."""
-    return {
-        "data": data,
-        "error": error,
-        "stream": stream,
-        **context,
-        "failed_at": utcnow().isoformat(),
-    }
+    record: dict[FieldT, EncodableT] = {"data": data, "error": error, "stream": stream}
+    record.update(context.items())
+    record["failed_at"] = utcnow().isoformat()
+    return record
 
 
 def dead_entry_summary(fields: dict[bytes | str, bytes | str]) -> dict[str, str]:
