@@ -1,5 +1,5 @@
 """Benchmark (not a test): N reminders due at one second, fired by 1 and by 3 cron_service
-replicas (issue 21: replicas share the due work).
+replicas (replicas share the due work).
 
 For each replica count, on a database and Redis prefix of its own: rest_service, the N one-off
 reminders inserted into Postgres in one statement (as `bench_cron.py` does), then the replicas,

@@ -1,5 +1,5 @@
 """Where each service's memory floor goes: the anonymous memory (RssAnon) its import adds,
-per top-level package, in the order the service imports them (issue 23's memory profile).
+per top-level package, in the order the service imports them (the services' memory profile).
 
     .venv/bin/python bench/import_memory.py [--service rest_service ...]
 

@@ -81,7 +81,7 @@ SCENARIOS = {
 #: What `python -m bench.pipeline` runs without `--scenario` (soak_10k takes minutes).
 DEFAULT_SCENARIOS = ["backlog", "backlog_tool", "steady", "real_limits"]
 
-#: Telegram's limits (ARCHITECTURE.md "Telegram"); the sender must hold them.
+#: Telegram's limits (docs/contract.md "Settings": SEND_LIMIT_*); the sender must hold them.
 TELEGRAM_OVERALL_PER_S = 30
 TELEGRAM_CHAT_PER_S = 1
 #: Sends are stamped when the stand-in accepts them: delivery jitter can bring two sends

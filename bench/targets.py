@@ -1,4 +1,4 @@
-"""The performance targets of issue 23, each judged met or missed against a run's figures.
+"""The performance targets, each judged met or missed against a run's figures.
 A target whose scenario (or extra) was not run is left out, not missed."""
 
 from __future__ import annotations

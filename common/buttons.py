@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from common.catalogue import Catalogue
 from common.messages import Button
+from common.texts import TEXTS
 
 VERSION = "b1"
 #: Telegram's limit on `callback_data`, in bytes.
@@ -101,54 +101,7 @@ def snooze_idempotency_key(job_id: uuid.UUID | str, chat_id: int, telegram_messa
     return f"button-snooze:{job_id}:{chat_id}:{telegram_message_id}"
 
 
-LABELS = Catalogue(
-    {
-        "en": {
-            "snooze_10m": "⏰ 10 min",
-            "snooze_1h": "⏰ 1 h",
-            "snooze_1d": "⏰ Tomorrow",
-            "done": "✅ Done",
-            "cancel": "✖ Cancel",
-            "delete_yes": "🗑 Yes, delete",
-            "delete_no": "No, keep it",
-            "confirm_yes": "✅ Yes, do it",
-            "confirm_no": "No, don't",
-        },
-        "ru": {
-            "snooze_10m": "⏰ 10 мин",
-            "snooze_1h": "⏰ 1 ч",
-            "snooze_1d": "⏰ Завтра",
-            "done": "✅ Готово",
-            "cancel": "✖ Отменить",
-            "delete_yes": "🗑 Да, удалить",
-            "delete_no": "Нет, оставить",
-            "confirm_yes": "✅ Да, сделать",
-            "confirm_no": "Нет, не надо",
-        },
-        "uk": {
-            "snooze_10m": "⏰ 10 хв",
-            "snooze_1h": "⏰ 1 год",
-            "snooze_1d": "⏰ Завтра",
-            "done": "✅ Готово",
-            "cancel": "✖ Скасувати",
-            "delete_yes": "🗑 Так, видалити",
-            "delete_no": "Ні, залишити",
-            "confirm_yes": "✅ Так, зробити",
-            "confirm_no": "Ні, не треба",
-        },
-        "de": {
-            "snooze_10m": "⏰ 10 Min.",
-            "snooze_1h": "⏰ 1 Std.",
-            "snooze_1d": "⏰ Morgen",
-            "done": "✅ Erledigt",
-            "cancel": "✖ Abbrechen",
-            "delete_yes": "🗑 Ja, löschen",
-            "delete_no": "Nein, behalten",
-            "confirm_yes": "✅ Ja, ausführen",
-            "confirm_no": "Nein, lieber nicht",
-        },
-    }
-)
+LABELS = TEXTS.section("label")
 
 
 def fired_reminder_buttons(job_id: uuid.UUID | str, language: str | None) -> list[list[Button]]:

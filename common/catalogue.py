@@ -1,4 +1,5 @@
-"""The texts a service says itself, by language and key: one mechanism for every service.
+"""The mechanism of the text catalogue (`common.texts` holds the one catalogue every service
+uses).
 
 A catalogue is data: language → key → template, with named `str.format` fields. A language
 code is read by its primary subtag (`ru-RU`, `ru_RU`, `RU` → `ru`); a language the catalogue
@@ -15,7 +16,7 @@ DEFAULT_LANGUAGE = "en"
 
 
 class Catalogue:
-    """One service's texts. `fill` turns each value into text before it goes in (tg_bot
+    """Texts by language and key. `fill` turns each value into text before it goes in (tg_bot
     escapes Markdown there)."""
 
     def __init__(
@@ -25,6 +26,25 @@ class Catalogue:
             raise ValueError(f"a catalogue needs its {DEFAULT_LANGUAGE!r} texts to fall back on")
         self.texts = texts
         self._fill = fill
+
+    def filling(self, fill: Callable[[object], str]) -> Catalogue:
+        """The same texts with values filled in by `fill`."""
+        return Catalogue(self.texts, fill)
+
+    def section(self, domain: str) -> Catalogue:
+        """The entries `domain.*`, by their keys without the prefix: one service's part."""
+        start = f"{domain}."
+        return Catalogue(
+            {
+                language: {
+                    key[len(start) :]: text
+                    for key, text in entries.items()
+                    if key.startswith(start)
+                }
+                for language, entries in self.texts.items()
+            },
+            self._fill,
+        )
 
     @property
     def languages(self) -> tuple[str, ...]:

@@ -1,4 +1,4 @@
-"""The assistant's LLM requests counted per day in Redis, for the admin dashboard (issue 22).
+"""The assistant's LLM requests counted per day in Redis, for the admin dashboard.
 
 The /metrics counters live in one process and start at zero with it; these are shared by
 every replica and outlive a restart. A hash per UTC day (`Names.llm_stats`) holds a field

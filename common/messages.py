@@ -1,4 +1,4 @@
-"""The queue message models (ARCHITECTURE.md "Message models") and their derived ids."""
+"""The queue message models (docs/contract.md "Message models") and their derived ids."""
 
 from __future__ import annotations
 
@@ -72,9 +72,12 @@ class Attachment(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     kind: AttachmentKind
+    #: Where tg_bot put the bytes (`Names.blob`).
     blob_key: str
     mime_type: str | None = None
+    #: The name the sender's file had, if any.
     file_name: str | None = None
+    #: Bytes, as Telegram reports them.
     size: int | None = None
     #: Seconds of a voice message or audio, as Telegram reports it.
     duration: int | None = None
@@ -86,16 +89,22 @@ class Button(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
+    #: The label.
     text: str = Field(min_length=1, max_length=64)
+    #: What a tap sends back (`common/buttons.py` packs and reads it).
     data: str | None = Field(default=None, max_length=64)
+    #: A link the button opens instead.
     url: str | None = None
 
 
 class _QueueMessage(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
+    #: The model's version.
     v: Literal[1] = 1
+    #: Derived, never random, where a redelivery could repeat it (the functions above).
     message_id: uuid.UUID
+    #: The Telegram chat (negative for a group).
     chat_id: int
 
     def to_json(self) -> str:
@@ -105,15 +114,21 @@ class _QueueMessage(BaseModel):
 class IncomingMessage(_QueueMessage):
     """A message for the assistant (stream `queue:to_secretary`)."""
 
+    #: Who wrote it: a person in Telegram, `./manage.py chat`, or a scheduled prompt.
     source: Source = Source.TELEGRAM
+    #: The stream the answer goes to (unprefixed).
     reply_stream: str = TO_TELEGRAM
     chat_type: ChatType = ChatType.PRIVATE
+    #: The sender's rest_service user id.
     user_id: uuid.UUID
     telegram_user_id: int | None = None
     username: str | None = None
     first_name: str | None = None
+    #: The sender's Telegram language, a hint where the text says too little.
     language_code: str | None = None
+    #: What the user wrote (a caption for a file), as sent.
     text: str
+    #: The Telegram message the answer replies to.
     telegram_message_id: int | None = None
     sent_at: AwareDatetime = Field(default_factory=utcnow)
     #: A forum topic's id: the answer goes to the same topic.
@@ -138,8 +153,11 @@ class IncomingMessage(_QueueMessage):
 class OutgoingMessage(_QueueMessage):
     """A message for a chat (stream `queue:to_telegram` or an incoming `reply_stream`)."""
 
+    #: Markdown as the model writes it; tg_bot renders it and splits it by Telegram's limit.
     text: str
+    #: An answer, a notification (a reminder, an alert) or an apology.
     kind: OutgoingKind = OutgoingKind.REPLY
+    #: The message or job this answers, for the logs.
     correlation_id: str | None = None
     reply_to_telegram_message_id: int | None = None
     created_at: AwareDatetime = Field(default_factory=utcnow)

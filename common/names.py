@@ -15,7 +15,7 @@ CRON_UPDATED = "cron:updated"
 #: A user changed or was forgotten in rest_service (`common.messages.UserChanged`): tg_bot
 #: drops its cached copy.
 USER_UPDATED = "user:updated"
-#: The assistant's answers while they are being written (issue 19): best effort, trimmed.
+#: The assistant's answers while they are being written: best effort, trimmed.
 DRAFTS = "queue:drafts"
 
 

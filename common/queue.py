@@ -1,4 +1,4 @@
-"""The reliable stream queue of ARCHITECTURE.md "Queues".
+"""The reliable stream queue (docs/contract.md "Queues").
 
 At-least-once delivery over a Redis consumer group, answered once:
 
@@ -23,7 +23,7 @@ At-least-once delivery over a Redis consumer group, answered once:
 * Nothing an entry does can kill its chat's worker: an unexpected error dead-letters the entry,
   a failure of the drive itself is logged, the lock released, and the chat driven again.
 
-Redis Cluster (issue 21): every key a script or transaction touches is declared in KEYS and
+Redis Cluster: every key a script or transaction touches is declared in KEYS and
 lives in the stream's slot (the stream, its backlog, chat locks, attempt counters and last
 errors: `Names.tagged` on the stream key). The contract keys in other slots (`done:…`,
 `<stream>:dead`) are written on their own, in the order above.

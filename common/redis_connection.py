@@ -1,5 +1,5 @@
 """One way to open Redis for every service: retries on connection errors, health checks;
-a single server, a master found through Sentinel, or a Redis Cluster (issue 21).
+a single server, a master found through Sentinel, or a Redis Cluster.
 
 - Sentinel (`REDIS_SENTINELS=host:port,...`, `REDIS_SENTINEL_MASTER`): the sentinels are
   asked for the master's address on every new connection, so after a failover the

@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule, rrulestr
 
+from common.texts import TEXTS
 from common.timezones import known_zone
 
 #: How far ahead or back an occurrence is looked for: Feb 29 on a given weekday comes every
@@ -486,55 +487,6 @@ def next_fire(expression: str, timezone: str, after: datetime) -> datetime:
 
 # --- in words ------------------------------------------------------------------------------
 
-_EN_DAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
-_EN_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-#: "каждый понедельник": the accusative after каждый/каждую/каждое.
-_RU_EVERY_DAY = (
-    "каждое воскресенье",
-    "каждый понедельник",
-    "каждый вторник",
-    "каждую среду",
-    "каждый четверг",
-    "каждую пятницу",
-    "каждую субботу",
-)
-#: "по понедельникам": the dative plural after по.
-_RU_ON_DAYS = (
-    "воскресеньям",
-    "понедельникам",
-    "вторникам",
-    "средам",
-    "четвергам",
-    "пятницам",
-    "субботам",
-)
-_RU_MONTHS = (
-    "января",
-    "февраля",
-    "марта",
-    "апреля",
-    "мая",
-    "июня",
-    "июля",
-    "августа",
-    "сентября",
-    "октября",
-    "ноября",
-    "декабря",
-)
 _WORKWEEK = frozenset(range(1, 6))
 _WEEKEND = frozenset({0, 6})
 _ALL_DAYS = frozenset(range(0, 7))
@@ -544,31 +496,66 @@ _MAX_TIMES = 4
 _MAX_SHOWN = 100
 
 
+class _Words:
+    """The catalogue's `schedule.*` in one language: the grammar stays here, the words there."""
+
+    def __init__(self, language: str | None) -> None:
+        self._texts = TEXTS.speaking(language)
+
+    def __call__(self, key: str, **values: object) -> str:
+        return self._texts.text(f"schedule.{key}", **values)
+
+    def counted(self, key: str, n: int, *, spelled: bool = False, **values: object) -> str:
+        """`key.few` for 2-4 (not 12-14), else `key.many`: Russian and Ukrainian need both.
+        `spelled`: 2 to 4 in words where the language writes them so ("раз в три недели")."""
+        few = n % 10 in (2, 3, 4) and n % 100 not in (12, 13, 14)
+        number = self.item("numbers", n - 2) if spelled and 2 <= n <= 4 else str(n)
+        return self(f"{key}.{'few' if few else 'many'}", n=number, **values)
+
+    def item(self, key: str, index: int) -> str:
+        return self(key).split(",")[index]
+
+    def join(self, items: list[str]) -> str:
+        if len(items) == 1:
+            return items[0]
+        return f"{', '.join(items[:-1])} {self('and')} {items[-1]}"
+
+    def at(self, times: list[str]) -> str:
+        return self("at", times=self.join(times))
+
+    def days(self, weekdays: list[int]) -> str:
+        return self.join([self.item("days", d) for d in weekdays])
+
+    def ordinal(self, n: int) -> str:
+        suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+        return self(f"ordinal.{suffix}", n=n)
+
+    def date(self, key: str, day: int, month: int, **values: object) -> str:
+        return self(key, day=day, month=self.item("months", month - 1), **values)
+
+
 def describe(expression: str, language: str = "en") -> str:
-    """The schedule in English or Russian words ("every weekday at 09:00", "по будням в
+    """The schedule in the words of `language` ("every weekday at 09:00", "по будням в
     09:00"); a form it has no words for is given as the expression itself, in backticks."""
-    russian = language.lower().startswith("ru")
+    words = _Words(language)
     if is_rule(expression):
         try:
             rule = RuleSchedule.parse(expression)
         except InvalidSchedule:
-            return _fallback(expression, russian)
-        return _rule_words(rule, russian) or _fallback(rule.expression, russian)
+            return _fallback(expression, words)
+        return _rule_words(rule, words) or _fallback(rule.expression, words)
     try:
         schedule = CronSchedule.parse(expression)
     except InvalidSchedule:
-        return _fallback(expression, russian)
-    words = _ru(schedule) if russian else _en(schedule)
-    return words or _fallback(schedule.expression, russian)
+        return _fallback(expression, words)
+    return _cron_words(schedule, words) or _fallback(schedule.expression, words)
 
 
-def _fallback(expression: str, russian: bool) -> str:
+def _fallback(expression: str, words: _Words) -> str:
     """One line, one code span, whatever the expression held."""
     text = " ".join(expression.split()).replace("`", "'")
     code = f"`{text[:_MAX_SHOWN]}{'…' if len(text) > _MAX_SHOWN else ''}`"
-    if is_rule(text):
-        return f"по правилу повторения {code}" if russian else f"on the recurrence rule {code}"
-    return f"по расписанию cron {code}" if russian else f"on the cron schedule {code}"
+    return words("rule_code" if is_rule(text) else "cron_code", code=code)
 
 
 def _fixed_times(s: CronSchedule) -> list[str] | None:
@@ -610,111 +597,52 @@ def _day_kind(s: CronSchedule) -> str | None:
     return None
 
 
-def _join(items: list[str], word: str) -> str:
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {word} {items[-1]}"
-
-
 def _sorted_weekdays(days: frozenset[int]) -> list[int]:
     return sorted(days, key=lambda d: (d + 6) % 7)  # Monday first
 
 
-def _en_ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
-def _en(s: CronSchedule) -> str | None:
+def _cron_words(s: CronSchedule, words: _Words) -> str | None:
     kind = _day_kind(s)
     step = _every_minutes(s)
     if step is not None and kind == "daily":
         if step == 1:
-            return "every minute"
+            return words("every_minute")
         if step == 60:
-            return "every hour" if min(s.minutes) == 0 else None
-        return f"every {step} minutes"
+            return words("every_hour") if min(s.minutes) == 0 else None
+        return words.counted("every_n_minutes", step)
     if s.hours == frozenset(range(24)) and len(s.minutes) == 1 and kind == "daily":
-        return f"every hour at :{min(s.minutes):02d}"
+        return words("hourly_at", minute=f"{min(s.minutes):02d}")
     if (hours := _every_hours(s)) and kind == "daily":
-        return f"every {hours} hours"
+        return words.counted("every_n_hours", hours)
     times = _fixed_times(s)
     if times is None or kind is None:
         return None
-    at = f"at {_join(times, 'and')}"
+    at = words.at(times)
     if kind == "daily":
-        return f"every day {at}"
+        return words("daily", at=at)
     if kind == "weekdays":
-        if s.weekdays == _WORKWEEK:
-            return f"every weekday {at}"
-        if s.weekdays == _WEEKEND:
-            return f"on weekends {at}"
-        days = [_EN_DAYS[d] for d in _sorted_weekdays(s.weekdays)]
-        return f"every {_join(days, 'and')} {at}"
+        return _on_weekdays(s.weekdays, at, words)
     if kind == "monthly":
-        days = [_en_ordinal(d) for d in sorted(s.days)]
-        skipped = " (months without that day are skipped)" if max(s.days) > 28 else ""
-        return f"on the {_join(days, 'and')} of every month {at}{skipped}"
+        days = words.join([words.ordinal(d) for d in sorted(s.days)])
+        found = words("monthly", days=days, at=at)
+        return f"{found} {words('months_skipped')}" if max(s.days) > 28 else found
     (day,), (month,) = s.days, s.months
-    leap = " (only in leap years)" if (day, month) == (29, 2) else ""
-    return f"every year on {day} {_EN_MONTHS[month - 1]} {at}{leap}"
+    found = words.date("yearly", day, month, at=at)
+    return f"{found} {words('leap_years_only')}" if (day, month) == (29, 2) else found
 
 
-def _ru_minutes(n: int) -> str:
-    if n % 10 in (2, 3, 4) and n % 100 not in (12, 13, 14):
-        return f"каждые {n} минуты"
-    return f"каждые {n} минут"
+def _on_weekdays(weekdays: frozenset[int], at: str, words: _Words) -> str:
+    if weekdays == _WORKWEEK:
+        return words("workdays", at=at)
+    if weekdays == _WEEKEND:
+        return words("weekends", at=at)
+    order = _sorted_weekdays(weekdays)
+    if len(order) == 1:
+        return f"{words.item('every_weekday', order[0])} {at}"
+    return words("on_days", days=words.days(order), at=at)
 
 
-def _ru(s: CronSchedule) -> str | None:
-    kind = _day_kind(s)
-    step = _every_minutes(s)
-    if step is not None and kind == "daily":
-        if step == 1:
-            return "каждую минуту"
-        if step == 60:
-            return "каждый час" if min(s.minutes) == 0 else None
-        return _ru_minutes(step)
-    if s.hours == frozenset(range(24)) and len(s.minutes) == 1 and kind == "daily":
-        return f"каждый час в :{min(s.minutes):02d}"
-    if (hours := _every_hours(s)) and kind == "daily":
-        return f"каждые {hours} {'часа' if hours in (2, 3, 4) else 'часов'}"
-    times = _fixed_times(s)
-    if times is None or kind is None:
-        return None
-    at = f"в {_join(times, 'и')}"
-    if kind == "daily":
-        return f"каждый день {at}"
-    if kind == "weekdays":
-        if s.weekdays == _WORKWEEK:
-            return f"по будням {at}"
-        if s.weekdays == _WEEKEND:
-            return f"по выходным {at}"
-        order = _sorted_weekdays(s.weekdays)
-        if len(order) == 1:
-            return f"{_RU_EVERY_DAY[order[0]]} {at}"
-        return f"по {_join([_RU_ON_DAYS[d] for d in order], 'и')} {at}"
-    if kind == "monthly":
-        days = [f"{d}-го" for d in sorted(s.days)]
-        skipped = " (месяцы без такого числа пропускаются)" if max(s.days) > 28 else ""
-        return f"каждый месяц {_join(days, 'и')} числа {at}{skipped}"
-    (day,), (month,) = s.days, s.months
-    leap = " (только в високосные годы)" if (day, month) == (29, 2) else ""
-    return f"каждый год {day} {_RU_MONTHS[month - 1]} {at}{leap}"
-
-
-#: "каждый второй вторник": каждый/каждую/каждое второй/вторую/второе by the day's gender.
-_RU_EVERY_OTHER = (
-    "каждое второе воскресенье",
-    "каждый второй понедельник",
-    "каждый второй вторник",
-    "каждую вторую среду",
-    "каждый второй четверг",
-    "каждую вторую пятницу",
-    "каждую вторую субботу",
-)
-_RU_NUMBERS = {2: "две", 3: "три", 4: "четыре"}
-
-
-def _rule_words(s: RuleSchedule, russian: bool) -> str | None:
+def _rule_words(s: RuleSchedule, words: _Words) -> str | None:
     """Every N days or every N weeks on named weekdays, at fixed times, from the anchor;
     other rules have no words (the rule itself is shown)."""
     freq, n = s.parts["FREQ"], int(s.parts.get("INTERVAL", "1"))
@@ -724,38 +652,23 @@ def _rule_words(s: RuleSchedule, russian: bool) -> str | None:
     weekdays = sorted({(_RULE_DAYS.index(d) + 1) % 7 for d in days}, key=lambda d: (d + 6) % 7)
     if freq == "WEEKLY" and not weekdays:
         weekdays = [(s.start.weekday() + 1) % 7]
-    times = [f"{t // 60:02d}:{t % 60:02d}" for t in s.times]
-    day, month, year = s.start.day, s.start.month, s.start.year
-    if russian:
-        at = f"в {_join(times, 'и')}"
-        since = f", начиная с {day} {_RU_MONTHS[month - 1]} {year}"
-        if freq == "DAILY":
-            every = (
-                "каждый день"
-                if n == 1
-                else "через день"
-                if n == 2
-                else _ru_every_n(n, "дня", "дней")
-            )
-            return f"{every} {at}{since}"
-        if len(weekdays) == 1 and n <= 2:
-            first = (_RU_EVERY_DAY if n == 1 else _RU_EVERY_OTHER)[weekdays[0]]
-            return f"{first} {at}{since}"
-        on = f"по {_join([_RU_ON_DAYS[d] for d in weekdays], 'и')}"
-        every = "каждую неделю" if n == 1 else _ru_every_n(n, "недели", "недель")
-        return f"{every} {on} {at}{since}"
-    at = f"at {_join(times, 'and')}"
-    since = f", starting {day} {_EN_MONTHS[month - 1]} {year}"
+    at = words.at([f"{t // 60:02d}:{t % 60:02d}" for t in s.times])
     if freq == "DAILY":
-        every = "every day" if n == 1 else "every other day" if n == 2 else f"every {n} days"
-        return f"{every} {at}{since}"
-    names = _join([_EN_DAYS[d] for d in weekdays], "and")
-    if n <= 2:
-        return f"every {'other ' if n == 2 else ''}{names} {at}{since}"
-    return f"every {n} weeks on {names} {at}{since}"
-
-
-def _ru_every_n(n: int, few: str, many: str) -> str:
-    """ "раз в две недели", "раз в 5 дней"."""
-    word = few if n % 10 in (2, 3, 4) and n % 100 not in (12, 13, 14) else many
-    return f"раз в {_RU_NUMBERS.get(n, str(n))} {word}"
+        every = (
+            words("daily", at=at)
+            if n == 1
+            else words("every_other_day", at=at)
+            if n == 2
+            else words.counted("every_n_days", n, spelled=True, at=at)
+        )
+    elif len(weekdays) == 1 and n <= 2:
+        first = words.item("every_weekday" if n == 1 else "every_other_weekday", weekdays[0])
+        every = f"{first} {at}"
+    elif n <= 2:
+        key = "weekly_on_days" if n == 1 else "every_other_week_on_days"
+        every = words(key, days=words.days(weekdays), at=at)
+    else:
+        every = words.counted(
+            "every_n_weeks_on_days", n, spelled=True, days=words.days(weekdays), at=at
+        )
+    return words.date("since", s.start.day, s.start.month, schedule=every, year=s.start.year)

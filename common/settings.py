@@ -51,7 +51,7 @@ class ServiceSettings(BaseSettings):
 
     #: Names of string settings that must be non-empty outside tests.
     required_secrets: ClassVar[tuple[str, ...]] = ("service_api_token",)
-    #: The service's default port (ARCHITECTURE.md "Services").
+    #: The service's default port (docs/contract.md "Services").
     default_port: ClassVar[int] = 8000
     #: The package name; picks the service's own scoped token (`SERVICE_TOKEN_<SERVICE>`).
     service_name: ClassVar[str] = ""
@@ -65,7 +65,7 @@ class ServiceSettings(BaseSettings):
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_key_prefix: str = ""
-    #: Redis behind Sentinel (issue 21): `host:port,host:port`; when set, REDIS_URL gives only
+    #: Redis behind Sentinel: `host:port,host:port`; when set, REDIS_URL gives only
     #: the database, password and TLS, and the master is asked of the sentinels by name.
     redis_sentinels: str = ""
     redis_sentinel_master: str = "mymaster"

@@ -1,6 +1,6 @@
 """What people type for a time zone, as an IANA name that ZoneInfo and rest_service accept.
 
-Tried in this order (docs/architecture.md, "Time zones"):
+Tried in this order (docs/decisions/0014-time-zones-from-what-people-type.md):
 1. an IANA name in any case, spaces for underscores: `europe/berlin`, `America/New York`;
 2. a UTC/GMT offset: `UTC+3`, `GMT-5`, `+05:30`, `UTC+5:45`, or Moscow's (`МСК+2`). Whole
    hours become `Etc/GMT∓N` (the zone database inverts the sign: UTC+3 is `Etc/GMT-3`); others

@@ -189,7 +189,7 @@ class ProviderRef(WireModel):
 
 
 class ModelCapability(StrEnum):
-    """What a model can do (issue 19): the transcription and speech models are the active
+    """What a model can do: the transcription and speech models are the active
     models with that capability; pictures go only to a model with `vision`."""
 
     chat = "chat"

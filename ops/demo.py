@@ -363,7 +363,7 @@ class Transcript:
     out: Callable[[str], None]
     links: list[str] = field(default_factory=list)
     shown: int = 0
-    #: Edits printed so far: a live answer grows by edits of one message (issue 19).
+    #: Edits printed so far: a live answer grows by edits of one message.
     edits_shown: int = 0
     #: What was printed last for each message, so an edit that changes nothing is not repeated.
     printed: dict[tuple[int, int], str] = field(default_factory=dict)

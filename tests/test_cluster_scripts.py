@@ -1,4 +1,4 @@
-"""Issue 21 (Redis HA): every Lua script and MULTI of the services runs on a real three-master
+"""Redis HA: every Lua script and MULTI of the services runs on a real three-master
 Redis Cluster as on a standalone Redis. Each test drives a component's own script path on both
 (`topology`), with the same assertions: no CROSSSLOT or "non local key" error, the same results.
 A static audit keeps future scripts honest: keys passed as `keys=[...]`, none built in Lua."""

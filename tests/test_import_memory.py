@@ -1,4 +1,4 @@
-"""The memory profile of issue 23 (bench/import_memory.py) accounts for a service's whole
+"""The memory profile (bench/import_memory.py) accounts for a service's whole
 memory floor at import, package by package, in the order the service loads them."""
 
 from __future__ import annotations

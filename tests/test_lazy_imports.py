@@ -1,4 +1,4 @@
-"""Services start without the libraries they need only on some requests (issue 23): each
+"""Services start without the libraries they need only on some requests: each
 costs CPU and memory at every start, and most deployments never call them."""
 
 from __future__ import annotations

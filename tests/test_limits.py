@@ -1,4 +1,4 @@
-"""The limits a public bot needs (issue 17, attack 7), end to end: every service a real
+"""The limits a public bot needs, end to end: every service a real
 process, Telegram and the LLM the stand-ins, with the shipped defaults (20 messages a minute,
 10 tool calls a turn, 50 active reminders, repeats at most every 5 minutes, 200 000 tokens a
 day). Each was unbounded before: a flood reached the model message by message, one turn made

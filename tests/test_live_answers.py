@@ -1,4 +1,4 @@
-"""Live answers end to end (issue 19, item 3): rest_service, assistant and tg_bot as real
+"""Live answers end to end: rest_service, assistant and tg_bot as real
 processes under Telegram's real send limits, the LLM stand-in streaming every answer slowly,
 the Telegram stand-in recording drafts, messages and edits.
 

@@ -1,4 +1,4 @@
-"""manage.py finds its own stack (issue 21, item 6): `up` on a base port with an env file of
+"""manage.py finds its own stack: `up` on a base port with an env file of
 its own, then `status`, `chat`, `dlq list` and `stop` from another shell act on that stack;
 services read only the env file they are given; python-dotenv parses env files; missing
 secrets are filled; readable logs in a terminal; one-line errors; the bootstrap's choices
@@ -459,7 +459,7 @@ def test_the_install_compiles_bytecode_so_the_first_start_is_not_the_slow_one(
     bootstrap: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without it the five services compiled their imports at the first `up`, all at once:
-    start-up 5.3 s against 2.3 s on the runs after (issue 23)."""
+    start-up 5.3 s against 2.3 s on the runs after."""
     uv = fake_uv(tmp_path / "bin", bootstrap.UV_VERSION)
     calls = tmp_path / "uv-calls"
     uv.write_text(uv.read_text().replace("exit 0\n", f'echo "$*" >> {calls}; exit 0\n', 1))

@@ -1,4 +1,4 @@
-"""`up` starts fast (issue 23): no Alembic or seed on a database at head with a configuration,
+"""`up` starts fast: no Alembic or seed on a database at head with a configuration,
 and the services started together, waited for together."""
 
 from __future__ import annotations

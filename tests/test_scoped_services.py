@@ -1,7 +1,7 @@
 """The services at work on their own scoped tokens, as docker-compose.yml runs them: the
 assistant reads its provider's key, google_calendar_service stores a user's credentials and
 accepts tg_bot's token, and none of them holds the shared token, the admin token or the
-master key (issue 17, attack 6)."""
+master key."""
 
 from __future__ import annotations
 

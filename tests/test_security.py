@@ -283,7 +283,7 @@ async def test_provider_keys_and_oauth_tokens_are_encrypted_at_rest_and_never_re
 
 # -- 3. every /api route refuses a missing, unknown or under-privileged token ------------------
 
-#: What the service token may do (ARCHITECTURE.md "Auth": read config, users, threads,
+#: What the service token may do (docs/contract.md "REST routes": read config, users, threads,
 #: messages, models; write users, messages, tool invocations, cron jobs and runs). Any
 #: route not matched here is the admin's alone, so a new route is admin-only until listed.
 _ID = r"\{\w+\}"  # a path parameter in an OpenAPI path template
@@ -298,7 +298,7 @@ SERVICE_MAY = [
     ("POST", r"/api/(users|threads|cron-jobs|tool-invocations)/"),
     ("POST", rf"/api/threads/(reset|context|{_ID}/messages)|/api/cron-jobs/{_ID}/runs"),
     ("PUT|DELETE", rf"/api/(users|cron-jobs)/{_ID}"),
-    # issue 20: a user's profile facts (the remember tool, /memory) and their monthly usage
+    # a user's profile facts (the remember tool, /memory) and their monthly usage
     ("GET", rf"/api/users/{_ID}/(facts|usage)"),
     ("POST", rf"/api/users/{_ID}/facts"),
     ("DELETE", rf"/api/users/{_ID}/facts/{_ID}"),
@@ -651,7 +651,7 @@ async def test_a_redirected_base_url_never_carries_the_stored_key_to_the_attacke
     http: httpx.AsyncClient,
     redis: aioredis.Redis,
 ) -> None:
-    """Issue 17, attack 2: PUT a provider's base_url alone used to keep its key, and the next
+    """PUT a provider's base_url alone used to keep its key, and the next
     message sent the key (and the conversation) to the new URL."""
     admin = deployment.headers("ADMIN_API_TOKEN")
     listed = (await http.get("/api/llm-providers/?limit=1000", headers=admin)).json()
@@ -833,7 +833,7 @@ async def test_no_service_logs_a_secret_even_at_debug(
         assert not leaked, f"{process.name} logs {leaked}"
 
 
-# -- 5. a calendar connection is bound to its owner (issue 17, attack 1) ----------------------
+# -- 5. a calendar connection is bound to its owner -----------------------------------------
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar, overload
 
 T = TypeVar("T")
 
@@ -25,18 +25,38 @@ class NotInTime(AssertionError):
     """The condition did not hold before the timeout."""
 
 
+@overload
 async def until(
-    condition: Callable[[], T | Awaitable[T]],
+    condition: Callable[[], Awaitable[T]],
     timeout: float = 20.0,
     message: str = "condition",
     *,
     interval: float = INTERVAL,
-) -> T:
+) -> T: ...
+
+
+@overload
+async def until(
+    condition: Callable[[], T],
+    timeout: float = 20.0,
+    message: str = "condition",
+    *,
+    interval: float = INTERVAL,
+) -> T: ...
+
+
+async def until(
+    condition: Callable[[], Any],
+    timeout: float = 20.0,
+    message: str = "condition",
+    *,
+    interval: float = INTERVAL,
+) -> Any:
     """The first truthy result of `condition`, asked until `timeout` seconds have passed."""
     deadline = time.monotonic() + timeout
     while True:
         result = condition()
-        found: T = await result if inspect.isawaitable(result) else result  # type: ignore[assignment]
+        found = await result if inspect.isawaitable(result) else result
         if found:
             return found
         if time.monotonic() > deadline:

@@ -20,13 +20,13 @@ from datetime import datetime, timedelta
 import redis.asyncio as aioredis
 
 from common.calendar_client import CalendarClient, CalendarNotConnected, Event
-from common.catalogue import Catalogue
 from common.clock import utcnow
 from common.errors import AppError
 from common.logging import get_logger
 from common.messages import OutgoingKind, OutgoingMessage
 from common.names import TO_TELEGRAM, Names
 from common.rest_client import RestClient
+from common.texts import TEXTS
 from common.timezones import zone_or_default
 from common.wire import User
 
@@ -46,15 +46,6 @@ if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
 end
 return 0
 """
-
-TEXTS = Catalogue(
-    {
-        "en": {"alert": "🔔 In {minutes} min, at {time}: {summary}"},
-        "ru": {"alert": "🔔 Через {minutes} мин, в {time}: {summary}"},
-        "uk": {"alert": "🔔 Через {minutes} хв, о {time}: {summary}"},
-        "de": {"alert": "🔔 In {minutes} Min., um {time}: {summary}"},
-    }
-)
 
 
 def due(events: list[Event], now: datetime, lead: timedelta) -> list[tuple[Event, datetime]]:
@@ -77,7 +68,7 @@ def alert_text(user: User, event: Event, start: datetime, now: datetime) -> str:
     minutes = max(1, round((start - now).total_seconds() / 60))
     summary = event.summary or "—"
     return TEXTS.text(
-        user.language, "alert", minutes=minutes, time=f"{local:%H:%M}", summary=summary
+        user.language, "alert.event", minutes=minutes, time=f"{local:%H:%M}", summary=summary
     )
 
 

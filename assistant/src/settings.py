@@ -56,7 +56,7 @@ class Settings(ServiceSettings, OpenMeteoSettings):
     #: How often the calendars of users who want alerts before events are looked at.
     event_alert_interval_seconds: float = Field(default=60.0, ge=0.2)
 
-    # issue 19: live answers (the model's text streamed to tg_bot as drafts; off: one answer)
+    # live answers (the model's text streamed to tg_bot as drafts; off: one answer)
     stream_answers: bool = True
     #: Drafts of one answer: at most one per this many seconds (tg_bot throttles again).
     stream_publish_interval_seconds: float = Field(default=0.1, ge=0)
@@ -81,7 +81,7 @@ class Settings(ServiceSettings, OpenMeteoSettings):
     #: Voice replies longer than this many characters are sent as text only.
     speech_max_chars: int = Field(default=1_500, ge=1)
 
-    # issue 20: web answers (`web_search` through one provider, `read_page` behind the SSRF guard)
+    # web answers (`web_search` through one provider, `read_page` behind the SSRF guard)
     web_search_provider: Literal["searxng", "brave", "tavily"] = "searxng"
     #: A SearXNG instance with the JSON format enabled (`search.formats: [html, json]`).
     searxng_url: str = ""

@@ -1,5 +1,5 @@
 """Live answers from the assistant process: drafts on `queue:drafts` while the model writes,
-a status line while a tool runs, the final answer unchanged (issue 19, item 3).
+a status line while a tool runs, the final answer unchanged.
 
 Real processes (rest_service, assistant), real Redis and Postgres, the `openai` SDK streaming
 from the chat-completions stand-in.

@@ -174,7 +174,7 @@ async def test_list_snooze_and_delete_act_only_for_the_envelopes_user(
     assert (await rest.get_cron_job(created["reminder_id"])).status == "cancelled"
 
 
-# -- time phrases end to end (issue 16) ------------------------------------------------------
+# -- time phrases end to end -------------------------------------------------------------------
 
 
 async def create_at(

@@ -1,5 +1,5 @@
-"""The `time` tool: now, convert, resolve, in a user's zone that is not UTC. Each of issue 16's
-wrong readings has a case here (they failed with the dateparser-based resolver)."""
+"""The `time` tool: now, convert, resolve, in a user's zone that is not UTC. Each wrong reading
+people met has a case here (they failed with the dateparser-based resolver)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ resolve to at several fixed "now"s, or "refused".
 
 The expectations are computed here by plain date arithmetic, one small rule per family of
 phrases, apart from the resolver (`assistant/src/tools/when.py`), so the two must agree; the
-rules are the documented defaults (docs/architecture.md, "Time phrases"). Run it after
+rules are the documented defaults (docs/decisions/0017-strict-time-phrases.md). Run it after
 changing a rule: `.venv/bin/python -m assistant.tests.time_phrase_rules`. The reminder tool's
 end-to-end tests use the same rules at the real current time.
 """

@@ -1,4 +1,4 @@
-"""The one catalogue mechanism, every catalogue built on it, and the one language rule."""
+"""The one catalogue mechanism, the catalogue built on it, and the one language rule."""
 
 from __future__ import annotations
 
@@ -6,19 +6,12 @@ import string
 
 import pytest
 
-from assistant.src.assistants.phrases import CATALOGUE as ASSISTANT_PHRASES
 from common.catalogue import DEFAULT_LANGUAGE, Catalogue
 from common.language import choose_language
-from cron_service.app.texts import CATALOGUE as FIRE_TEXTS
-from google_calendar_service.src.domain.calendar import CATALOGUE as CALENDAR_TEXTS
-from tg_bot.src.i18n import CATALOGUE as BOT_TEXTS
+from common.texts import TEXTS
 
-CATALOGUES = {
-    "tg_bot": BOT_TEXTS,
-    "cron_service": FIRE_TEXTS,
-    "assistant": ASSISTANT_PHRASES,
-    "google_calendar_service": CALENDAR_TEXTS,
-}
+# Every service's texts are this one catalogue now (common/tests/test_texts.py checks more).
+CATALOGUES = {"common.texts": TEXTS}
 
 
 def placeholders(template: str) -> set[str]:

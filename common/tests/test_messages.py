@@ -63,7 +63,7 @@ def test_incoming_message_has_the_contract_fields() -> None:
         "text",
         "telegram_message_id",
         "sent_at",
-        # issue 19: forum topics, edits, files
+        # forum topics, edits, files
         "message_thread_id",
         "edited",
         "attachments",
@@ -89,7 +89,7 @@ def test_outgoing_message_has_the_contract_fields() -> None:
         "correlation_id",
         "reply_to_telegram_message_id",
         "created_at",
-        # issue 19: buttons, forum topics, edits of sent messages, voice replies
+        # buttons, forum topics, edits of sent messages, voice replies
         "buttons",
         "message_thread_id",
         "edit_telegram_message_id",

@@ -378,7 +378,7 @@ def _isolated(names: Names) -> Names:
 async def test_a_message_to_an_idle_chat_takes_and_frees_its_lock_within_the_reads(
     redis, names, redis_url
 ) -> None:
-    """Each Redis round trip costs a write and a wake-up on both sides (issue 23): the chat's
+    """Each Redis round trip costs a write and a wake-up on both sides: the chat's
     lock is taken by the call that reads its first entry and freed by the one that finds its
     backlog empty, not by calls of their own (a SET and a release script per drive)."""
     seen: list[str] = []

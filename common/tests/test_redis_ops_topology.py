@@ -1,5 +1,5 @@
 """The operator's commands (`./manage.py dlq`, `chat`) open Redis as the services do: through
-Sentinel or on a Cluster when the env file says so (issue 21)."""
+Sentinel or on a Cluster when the env file says so."""
 
 from __future__ import annotations
 

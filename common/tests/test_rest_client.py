@@ -196,7 +196,7 @@ _VALUES = st.one_of(
 @settings(max_examples=200, deadline=None)
 @given(st.dictionaries(st.text(min_size=1, max_size=10), _VALUES, max_size=6))
 def test_query_parameters_are_encoded_as_httpx_encoded_them(params: dict) -> None:
-    """The move to aiohttp (issue 23) keeps rest_service's view of every query: None left
+    """The move to aiohttp keeps rest_service's view of every query: None left
     out, booleans as true/false, a list as the parameter repeated, in order."""
     sent = {name: value for name, value in params.items() if value is not None}
     assert _query(params) == list(httpx.QueryParams(sent).multi_items())

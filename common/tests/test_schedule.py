@@ -74,7 +74,7 @@ def test_zero_seven_and_sun_are_sunday(weekday: str) -> None:
 
 
 def test_weekdays_skip_the_weekend_and_keep_monday_after_spring_forward() -> None:
-    # APScheduler 3's CronTrigger goes from this Friday to Tuesday (its issue #529).
+    # APScheduler 3's CronTrigger goes from this Friday to Tuesday (a known bug of its CronTrigger).
     local = fires("0 0 * * 1-5", ZoneInfo("America/Chicago"), datetime(2021, 3, 12, 0, 0, 1), 3)
     assert walls(local) == ["Mon 2021-03-15 00:00", "Tue 2021-03-16 00:00", "Wed 2021-03-17 00:00"]
 
@@ -173,7 +173,7 @@ def test_one_off() -> None:
     assert schedule.last_at_or_before(at - timedelta(seconds=1)) is None
 
 
-# --- the two cases of issue 16 -----------------------------------------------------------------
+# --- two cases people wrote ---------------------------------------------------------------------
 
 NEW_YORK_SPRING = datetime(2025, 3, 9, tzinfo=UTC)  # 02:00 EST jumps to 03:00 EDT at 07:00Z
 NEW_YORK_FALL = datetime(2025, 11, 2, tzinfo=UTC)  # 01:59 EDT falls back to 01:00 EST at 06:00Z

@@ -1,4 +1,4 @@
-"""Weak configuration is refused at start outside tests (issue 17, attack 5): short tokens,
+"""Weak configuration is refused at start outside tests: short tokens,
 one token doing two jobs, a short admin password; one clear line each, exit 2."""
 
 from __future__ import annotations

@@ -5,53 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from common.catalogue import Catalogue
 from common.language import choose_language, detect_language
+from common.texts import TEXTS
 
-CATALOGUE = Catalogue(
-    {
-        "en": {
-            "reminder": "⏰ {text}",
-            "briefing": (
-                "Scheduled briefing the user set up: {text}\n"
-                "Answer with fresh data from your tools, in one short message."
-            ),
-            "late": "⏰ (late) {text}\n(it was due at {due})",
-            "missed_reminder": "Missed reminder (due {due}): {text}",
-            "missed_prompt": "Missed scheduled request (due {due}): {text}",
-        },
-        "ru": {
-            "reminder": "⏰ {text}",
-            "briefing": (
-                "Сводка по расписанию, которую настроил пользователь: {text}\n"
-                "Ответь по свежим данным из инструментов, одним коротким сообщением."
-            ),
-            "late": "⏰ (с опозданием) {text}\n(должно было прийти в {due})",
-            "missed_reminder": "Пропущенное напоминание (на {due}): {text}",
-            "missed_prompt": "Пропущенный запрос по расписанию (на {due}): {text}",
-        },
-        "uk": {
-            "reminder": "⏰ {text}",
-            "briefing": (
-                "Зведення за розкладом, яке налаштував користувач: {text}\n"
-                "Відповідай за свіжими даними з інструментів, одним коротким повідомленням."
-            ),
-            "late": "⏰ (із запізненням) {text}\n(мало прийти о {due})",
-            "missed_reminder": "Пропущене нагадування (на {due}): {text}",
-            "missed_prompt": "Пропущений запит за розкладом (на {due}): {text}",
-        },
-        "de": {
-            "reminder": "⏰ {text}",
-            "briefing": (
-                "Geplantes Briefing, vom Nutzer eingerichtet: {text}\n"
-                "Antworte mit frischen Daten aus deinen Werkzeugen, in einer kurzen Nachricht."
-            ),
-            "late": "⏰ (verspätet) {text}\n(fällig war es um {due})",
-            "missed_reminder": "Verpasste Erinnerung (fällig {due}): {text}",
-            "missed_prompt": "Verpasste geplante Anfrage (fällig {due}): {text}",
-        },
-    }
-)
+#: The catalogue's `fire.*`.
+CATALOGUE = TEXTS.section("fire")
 
 
 def local_time(instant: datetime, tz: ZoneInfo, now: datetime) -> str:

@@ -208,7 +208,7 @@ async def test_two_instances_deliver_each_reminder_exactly_once(
     assert sorted(s.message.correlation_id for s in sent) == sorted(str(j.id) for j in jobs)
     for job in jobs:
         assert len(await runs_of(rest, job.id)) == 1
-    # Each plans its share (issue 21); a fire both reached while they did not yet see each
+    # Each plans its share; a fire both reached while they did not yet see each
     # other was sent by the one that claimed it first.
     published = 0
     for name in ("cron_a", "cron_b"):

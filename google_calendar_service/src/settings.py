@@ -8,7 +8,7 @@ from pydantic import Field
 
 from common.settings import ServiceSettings
 
-#: The design notes' scopes (ARCHITECTURE.md "Google Calendar").
+#: The calendar's scopes, read and write.
 SCOPES = (
     "https://www.googleapis.com/auth/calendar",
     "https://www.googleapis.com/auth/calendar.readonly",

@@ -1,4 +1,4 @@
-"""A connection is bound to its owner (issue 17, attack 1): a connect link is a bearer, so
+"""A connection is bound to its owner: a connect link is a bearer, so
 whoever opens it can at most make a *pending* request that the link's Telegram user confirms
 or declines in their own chat; until then nothing reads it, and unanswered it expires."""
 

@@ -1,5 +1,6 @@
-"""Who may call which rest_service route (ARCHITECTURE.md "Auth"). The checking itself is
-the shared bearer auth (common/web.py): every /api path needs a known token."""
+"""Who may call which rest_service route (docs/contract.md "REST routes", docs/security.md).
+The checking itself is the shared bearer auth (common/web.py): every /api path needs a known
+token."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Named admin accounts (issue 17, attacks 3 and 4): login limits per name and per address
+"""Named admin accounts: login limits per name and per address
 (429 with Retry-After, the right password waits too), sessions that end on logout and on a
 password change, the change history naming the real admin (or `api-token`), the security
 headers, and `./manage.py admin`."""
@@ -370,7 +370,7 @@ class TestManageAdmin:
 @pytest.mark.e2e  # starts processes in its body
 def test_starting_the_service_makes_no_argon2_hash() -> None:
     """The dummy hash (for unknown names) costs 64 MiB and 0.3 s of CPU: made on the first
-    failed login, not at every start (issue 23's memory target)."""
+    failed login, not at every start (it costs memory)."""
     import subprocess
     import sys
 

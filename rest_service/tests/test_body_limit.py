@@ -1,4 +1,4 @@
-"""The request body limit (issue 17, attack 7): a body over `MAX_REQUEST_BODY_BYTES` is a
+"""The request body limit: a body over `MAX_REQUEST_BODY_BYTES` is a
 413 in our error shape before it is parsed, with or without Content-Length, and the process
 does not grow by the size of what a client streams at it."""
 

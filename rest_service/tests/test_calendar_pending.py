@@ -1,4 +1,4 @@
-"""Pending calendar credentials (issue 17, attack 1): a consented Google account waits beside
+"""Pending calendar credentials: a consented Google account waits beside
 the active connection until its owner confirms it; nothing reads it as a connection, a
 confirm is one transaction, and an old one expires."""
 

@@ -1,4 +1,4 @@
-"""Per-user limits on cron jobs (issue 17, attack 7: one turn made 20 reminders firing every
+"""Per-user limits on cron jobs (one turn once made 20 reminders firing every
 minute): MAX_ACTIVE_REMINDERS is a 409 naming `user_id`, MIN_RECURRENCE_MINUTES a 422 naming
 `cron_expression`, on create and on update, whichever path writes the job."""
 

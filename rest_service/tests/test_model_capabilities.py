@@ -1,4 +1,4 @@
-"""A model's `capabilities` (issue 19) through the API, the snapshot, import/export, the seed
+"""A model's `capabilities` through the API, the snapshot, import/export, the seed
 and the admin, and a user's `voice_replies`: what is accepted, what is a 422 naming the field,
 and the one rule that picks the transcription and the speech model."""
 
@@ -406,4 +406,4 @@ class TestAdmin:
         await login(api.http, secrets["ADMIN_API_TOKEN"])
         await api.user()
         listing = (await api.http.get("/admin/user/list")).text
-        assert "Voice replies" in listing  # headers are words (issue 22)
+        assert "Voice replies" in listing  # headers are words

@@ -1,5 +1,5 @@
 """A provider's stored key never follows a new base_url: changing the URL takes the key in
-the same request (issue 17, attack 2), through the API, the import, a revert and the admin."""
+the same request, through the API, the import, a revert and the admin."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""History retention (issue 17, item 6): messages older than `HISTORY_RETENTION_DAYS` go,
+"""History retention: messages older than `HISTORY_RETENTION_DAYS` go,
 newer ones stay, nothing goes while it is off (the default), and of two replicas one runs
 it per period: in-process against real Postgres and Redis, and as two real processes."""
 

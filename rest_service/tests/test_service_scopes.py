@@ -1,4 +1,4 @@
-"""Scoped service tokens (issue 17, attack 6): tg_bot's token reads no secret, the
+"""Scoped service tokens: tg_bot's token reads no secret, the
 assistant's reads provider keys only, google_calendar_service's calendar credentials only,
 cron_service's neither; SERVICE_API_TOKEN keeps every right it had."""
 

@@ -486,7 +486,7 @@ class TestTurnContext:
     async def test_the_profile_and_its_facts_come_in_one_statement(
         self, api: Api, app: FastAPI
     ) -> None:
-        """The busiest request: each Postgres round trip wakes a backend (issue 23)."""
+        """The busiest request: each Postgres round trip wakes a backend."""
         user = await api.user()
         facts = f"/api/users/{user['id']}/facts"
         for text in ("likes tea", "has a cat", "works nights"):

@@ -72,7 +72,7 @@ class Settings(ServiceSettings, OpenMeteoSettings):
     # are OpenMeteoSettings')
     geocoding_timeout_seconds: float = Field(default=5.0, gt=0)
 
-    # issue 19: receiving by webhook instead of polling (empty URL: long polling; switching
+    # receiving by webhook instead of polling (empty URL: long polling; switching
     # back deletes the webhook); the secret Telegram sends back in every webhook request's
     # X-Telegram-Bot-Api-Secret-Token header (generated and kept in Redis when empty)
     telegram_webhook_url: str = ""

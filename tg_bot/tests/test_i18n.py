@@ -1,4 +1,4 @@
-"""The bot's words exist in English and Russian alike, and the language follows the user."""
+"""The bot's words exist in every language the bot speaks, and the language follows the user."""
 
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ def test_command_descriptions_fit_the_bot_api() -> None:
 
 @pytest.mark.parametrize(
     ("code", "language"),
-    [("ru", "ru"), ("ru-RU", "ru"), ("en-GB", "en"), ("de", "en"), (None, "en"), ("", "en")],
-)
+    [("ru", "ru"), ("ru-RU", "ru"), ("en-GB", "en"), ("de", "de"), ("uk-UA", "uk"), ("fr", "en"),
+     (None, "en"), ("", "en")],
+)  # fmt: skip
 def test_language_comes_from_language_code_with_english_when_unknown(
     code: str | None, language: str
 ) -> None:

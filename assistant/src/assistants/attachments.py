@@ -16,7 +16,6 @@ from typing import Any
 
 from prometheus_client import Counter
 
-from assistant.src.assistants.attachment_phrases import ATTACHMENT_PHRASES
 from assistant.src.assistants.model_order import route_for
 from assistant.src.clients.audio import audio_file_name, transcribe
 from assistant.src.clients.llm import LlmGateway, LlmUnavailable, ModelRoute
@@ -29,9 +28,12 @@ from common.blobs import BlobStore
 from common.logging import get_logger
 from common.messages import Attachment, AttachmentKind, IncomingMessage
 from common.text import trim
+from common.texts import TEXTS
 from common.wire import ConfigSnapshot, ModelCapability
 
 log = get_logger(__name__)
+
+PHRASES = TEXTS.section("attachment")
 
 ATTACHMENT_TURNS = Counter(
     "smart_assistant_assistant_attachment_turns_total",
@@ -61,7 +63,7 @@ _PICTURE_REFUSALS = {
 
 
 class Refusal(Exception):
-    """The turn is answered with this phrase (`attachment_phrases.py`) instead of a model."""
+    """The turn is answered with this phrase (the catalogue's `attachment.*`) instead of a model."""
 
     def __init__(self, key: str, **values: object) -> None:
         super().__init__(key)
@@ -69,7 +71,7 @@ class Refusal(Exception):
         self.values = values
 
     def text(self, language: str | None) -> str:
-        return ATTACHMENT_PHRASES.text(language, self.key, supported=SUPPORTED, **self.values)
+        return PHRASES.text(language, self.key, supported=SUPPORTED, **self.values)
 
 
 @dataclass
@@ -186,7 +188,7 @@ class AttachmentReader:
             raise Refusal("nothing_heard")
         log.info("voice_transcribed", model=model.name, chars=len(heard))
         text = f"{caption}\n\n{heard}" if caption else heard
-        quote = ATTACHMENT_PHRASES.text(language, "voice_quote", text=_short(heard))
+        quote = PHRASES.text(language, "voice_quote", text=_short(heard))
         return TurnInput(text=text, notes=[quote])
 
     async def _document(self, attachment: Attachment) -> DocumentText:
@@ -222,7 +224,7 @@ class AttachmentReader:
         question = caption or (DEFAULT_DOCUMENT_QUESTION if documents else DEFAULT_PICTURE_QUESTION)
         text = "\n\n".join([question, *(_document_block(a, d) for a, d in documents)])
         shown = [
-            ATTACHMENT_PHRASES.text(
+            PHRASES.text(
                 language, "document_cut", name=_name(a), chars=self.settings.document_max_chars
             )
             for a, d in documents

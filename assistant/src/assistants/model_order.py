@@ -1,4 +1,4 @@
-"""The model order of ARCHITECTURE.md: the user's choice, else the assistant's, else the
+"""The model order: the user's choice, else the assistant's, else the
 default model; then the fallback. Each name is routed to its provider from the snapshot."""
 
 from __future__ import annotations

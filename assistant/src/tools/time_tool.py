@@ -48,7 +48,7 @@ class TimeTool(BaseTool, tool_type="time"):
         raise ToolError(f"unknown action {action!r}: use now, convert, resolve or set_timezone")
 
     async def _set_timezone(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
-        """The speaking user's own zone (docs/architecture.md, "Time zones")."""
+        """The speaking user's own zone (see docs/decisions, time zones)."""
         return await set_user_timezone(self.services, arguments.get("timezone"), call.actor)
 
     @staticmethod

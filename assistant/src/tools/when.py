@@ -4,7 +4,7 @@ user's zone relative to a given `now`.
 Deterministic and strict on purpose. Every word of the phrase must be understood; anything
 left over, or a phrase that could mean two moments, raises `UnclearTime`, phrased as a
 question the model passes on to the user. A wrong reminder confirmed as done is worse than a
-question. The defaults (documented in docs/architecture.md, "Time phrases"):
+question. The defaults (documented in docs/decisions/0017-strict-time-phrases.md):
 
 * a part of the day without a clock time: morning 09:00, noon 12:00, afternoon 15:00,
   evening 19:00, tonight 20:00, night 22:00; a day without a time (a weekday, a date,

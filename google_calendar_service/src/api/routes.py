@@ -1,4 +1,4 @@
-"""The HTTP API (ARCHITECTURE.md "Google Calendar"). All but the callback need the service
+"""The HTTP API (docs/contract.md "REST routes"). All but the callback need the service
 token; the callback is protected by its single-use state instead."""
 
 from __future__ import annotations

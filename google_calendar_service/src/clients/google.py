@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from googleapiclient.http import HttpRequest
 
 # googleapiclient, httplib2 and their dependencies are imported on the first Calendar call,
-# not at start: a service that sits idle saves their import time and ~15 MB (issue 23).
+# not at start: a service that sits idle saves their import time and ~15 MB.
 
 log = get_logger(__name__)
 

@@ -28,7 +28,6 @@ from common.calendar_client import (
     Events,
     FreeBusy,
 )
-from common.catalogue import Catalogue
 from common.clock import utcnow
 from common.errors import AppError, FieldError, ValidationFailedError
 from common.language import choose_language
@@ -37,6 +36,7 @@ from common.messages import ID_NAMESPACE, OutgoingKind, OutgoingMessage
 from common.names import TO_TELEGRAM
 from common.queue import StreamPublisher
 from common.rest_client import RestClient
+from common.texts import TEXTS
 from common.timezones import zone_or_default
 from common.wire import User
 from google_calendar_service.src.clients.google import (
@@ -73,25 +73,6 @@ from google_calendar_service.src.schemas.events import (
 from google_calendar_service.src.settings import SCOPES, Settings
 
 log = get_logger(__name__)
-
-#: Sent to the link's owner after a consent: the account is theirs only once they say so, so a
-#: link opened by someone else can at most produce a request the owner declines.
-CATALOGUE = Catalogue(
-    {
-        "en": {
-            "confirm": "Connect the Google account {account} to your assistant?\n"
-            "Send /calendar confirm to connect it, or /calendar decline if it is not yours. "
-            "The request expires in {minutes} min.",
-            "unknown_account": "(address unknown)",
-        },
-        "ru": {
-            "confirm": "Подключить аккаунт Google {account} к вашему ассистенту?\n"
-            "Отправьте /calendar confirm, чтобы подключить, или /calendar decline, если он не "
-            "ваш. Запрос действует {minutes} мин.",
-            "unknown_account": "(адрес неизвестен)",
-        },
-    }
-)
 
 
 class GoogleCalendarService:
@@ -161,12 +142,14 @@ class GoogleCalendarService:
             return None
 
     async def _ask_owner(self, user_id: str, account: str | None, state: str) -> None:
-        """To the user's own private chat (its id is the Telegram user id), never a group."""
+        """To the user's own private chat (its id is the Telegram user id), never a group: the
+        account is theirs only once they say so, so a link opened by someone else can at most
+        produce a request the owner declines."""
         user = await self._rest.get_user(user_id)
-        texts = CATALOGUE.speaking(choose_language(stored=user.language))
+        texts = TEXTS.speaking(choose_language(stored=user.language))
         text = texts.text(
-            "confirm",
-            account=account or texts.text("unknown_account"),
+            "calendar.ask_owner",
+            account=account or texts.text("calendar.unknown_account"),
             minutes=max(1, self._settings.calendar_confirm_ttl_seconds // 60),
         )
         message = OutgoingMessage(

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from google_auth_oauthlib.flow import Flow
 
 # requests, oauthlib and google-auth-oauthlib are imported when a user connects, not at
-# start (issue 23: the calendar service mostly sits idle).
+# start (the calendar service mostly sits idle).
 
 log = get_logger(__name__)
 

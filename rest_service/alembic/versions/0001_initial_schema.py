@@ -1,4 +1,4 @@
-"""initial schema: every table of ARCHITECTURE.md "Data model", with the indexes queried
+"""initial schema: every table of the first data model, with the indexes queried
 
 Revision ID: 0001
 Revises: 

@@ -1,5 +1,5 @@
 """cron_jobs.timezone_assumed: the job's zone was assumed (the user had set none), so setting
-a zone later offers to move it (docs/architecture.md, "Time zones")
+a zone later offers to move it (docs/decisions/0014-time-zones-from-what-people-type.md)
 
 Revision ID: 0003
 Revises: 0002

@@ -1,5 +1,5 @@
 """calendar_credentials.status, pending_since: a new Google connection waits (pending) until the
-Telegram user who asked confirms it in their own chat (issue 17, docs/architecture.md "Calendar")
+Telegram user who asked confirms it in their own chat (docs/decisions/0023-calendar-connection-bound-to-owner.md)
 
 A user holds at most one active and one pending row, so a stranger's consent never replaces the
 owner's working connection.

@@ -1,4 +1,4 @@
-"""admin_accounts: named admins of the web admin with argon2id password hashes (issue 17)
+"""admin_accounts: named admins of the web admin with argon2id password hashes
 
 Revision ID: 0005
 Revises: 0004

@@ -1,5 +1,5 @@
-"""llm_models.capabilities (chat, vision, transcription, speech) and users.voice_replies
-(issue 19): every model made before this chats, nobody gets voice answers unasked.
+"""llm_models.capabilities (chat, vision, transcription, speech) and users.voice_replies:
+every model made before this chats, nobody gets voice answers unasked.
 
 Revision ID: 0006
 Revises: 0005

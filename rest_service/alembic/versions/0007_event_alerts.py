@@ -1,4 +1,4 @@
-"""users.event_alert_minutes (issue 20): an alert that many minutes before each calendar event;
+"""users.event_alert_minutes: an alert that many minutes before each calendar event;
 0, the default, means none, so nobody gets alerts unasked.
 
 Revision ID: 0007

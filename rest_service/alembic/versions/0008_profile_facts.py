@@ -1,4 +1,4 @@
-"""profile_facts (issue 20): what a user told the assistant about themselves, one copy per
+"""profile_facts: what a user told the assistant about themselves, one copy per
 casefolded text, deleted with the user; tool type `remember` that writes them.
 
 Revision ID: 0008

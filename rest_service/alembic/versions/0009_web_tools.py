@@ -1,4 +1,4 @@
-"""Tool types `web_search` and `read_page` (issue 20, web answers).
+"""Tool types `web_search` and `read_page` (web answers).
 
 Revision ID: 0009
 Revises: 0008

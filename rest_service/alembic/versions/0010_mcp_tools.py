@@ -1,4 +1,4 @@
-"""Tool type `mcp` and `tools.config`, where an mcp tool's server is (issue 20, MCP tools).
+"""Tool type `mcp` and `tools.config`, where an mcp tool's server is.
 
 Revision ID: 0010
 Revises: 0009

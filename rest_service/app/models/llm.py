@@ -64,7 +64,7 @@ class CapabilityList(TypeDecorator[list[ModelCapability]]):
         return None if value is None else [ModelCapability(v) for v in value]
 
 
-#: A model made without naming its capabilities (and every model before issue 19) chats.
+#: A model made without naming its capabilities (and every model older than them) chats.
 DEFAULT_CAPABILITIES = (ModelCapability.chat,)
 #: Postgres holds only a non-empty array of known names, whatever wrote the row.
 CAPABILITIES_CHECK = (

@@ -55,7 +55,7 @@ class ModelDoc(BaseModel):
     is_fallback: bool = False
     is_active: bool = True
     #: Left out: a new model chats, an existing one keeps what it has (a document from
-    #: before issue 19, or the seed's DEFAULT_MODEL that an admin gave `vision`).
+    #: before capabilities existed, or the seed's DEFAULT_MODEL that an admin gave `vision`).
     capabilities: Capabilities | None = None
 
 

@@ -18,15 +18,15 @@ from common.confirmations import Confirmations, PendingDelete
 from common.errors import AppError, NotFoundError
 from common.logging import get_logger
 from common.messages import Button
+from common.texts import NO, YES
 from tg_bot.src.handlers.base import Addressed, Services
 from tg_bot.src.handlers.commands import Command, Press, Pressed, PressHandler, Reply
 from tg_bot.src.i18n import Markdown
 
 log = get_logger(__name__)
 
+#: Checked before the no-words, which hold "off" too.
 DISCONNECT_WORDS = {"disconnect", "off", "remove", "отключить", "отключи"}
-CONFIRM_WORDS = {"confirm", "yes", "да", "подтвердить", "подтверждаю"}
-DECLINE_WORDS = {"decline", "no", "нет", "отклонить", "отклоняю"}
 
 
 async def calendar(turn: Addressed, args: str, services: Services) -> str | Reply:
@@ -40,9 +40,9 @@ async def calendar(turn: Addressed, args: str, services: Services) -> str | Repl
     try:
         if word in DISCONNECT_WORDS:
             return await _disconnect(turn, client, user_id)
-        if word in CONFIRM_WORDS:
+        if word in YES:
             return await _confirm(turn, client, user_id)
-        if word in DECLINE_WORDS:
+        if word in NO:
             return await _decline(turn, client, user_id)
         return await _status_or_link(turn, client, user_id)
     except AppError as exc:

@@ -5,15 +5,14 @@ question lapse) keeps it all."""
 from __future__ import annotations
 
 from common.buttons import ButtonAction, ButtonData, button
+from common.texts import YES
 from tg_bot.src.handlers.base import Addressed, Services
 from tg_bot.src.handlers.commands import Command, Press, Pressed, PressHandler, Reply
-
-CONFIRM_WORDS = {"confirm", "yes", "да", "подтверждаю"}
 
 
 async def forget(turn: Addressed, args: str, services: Services) -> str | Reply:
     pending = services.names.telegram_forget_pending(turn.sender.id)
-    confirmed = args.strip().casefold() in CONFIRM_WORDS
+    confirmed = args.strip().casefold() in YES
     if confirmed and turn.user is not None and await services.redis.delete(pending):
         await services.users.forget(turn.user)
         return turn.t("forget.done")

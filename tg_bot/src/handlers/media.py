@@ -1,4 +1,4 @@
-"""Voice messages, audio, photos and documents for the assistant (issue 19).
+"""Voice messages, audio, photos and documents for the assistant.
 
 Limits are checked from what the message says about the file before anything is fetched
 (a voice message longer than VOICE_MAX_SECONDS, a document over DOCUMENT_MAX_BYTES, any file

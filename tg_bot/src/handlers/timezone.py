@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from common.clock import utcnow
 from common.geocoding import GeocodingUnavailable, OpenMeteoGeocoder
 from common.logging import get_logger
+from common.texts import NO, YES
 from common.timezones import (
     AmbiguousTimezone,
     ResolvedZone,
@@ -30,9 +31,6 @@ from tg_bot.src.i18n import Markdown
 
 log = get_logger(__name__)
 
-MOVE_WORDS = {"move", "yes", "перенести", "перенеси", "да"}
-KEEP_WORDS = {"keep", "no", "оставить", "оставь", "нет"}
-
 
 async def set_timezone(turn: Addressed, args: str, services: Services) -> str:
     wanted = args.strip()
@@ -43,8 +41,8 @@ async def set_timezone(turn: Addressed, args: str, services: Services) -> str:
         return turn.t("timezone.unset", zone=services.settings.default_timezone)
     if turn.user is None:
         return turn.t("timezone.invalid", zone=wanted)
-    if wanted.casefold() in MOVE_WORDS | KEEP_WORDS:
-        return await _answer_offer(turn, services, move=wanted.casefold() in MOVE_WORDS)
+    if wanted.casefold() in YES | NO:
+        return await _answer_offer(turn, services, move=wanted.casefold() in YES)
     try:
         found = await resolve_timezone(wanted, _places(services), turn.catalogue.language)
     except TimezoneError as refused:

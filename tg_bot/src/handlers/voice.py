@@ -4,22 +4,20 @@ assistant). `/voice on|off` sets it, `/voice` alone says which it is and how to 
 from __future__ import annotations
 
 from common.logging import get_logger
+from common.texts import NO, YES
 from common.wire import ModelCapability
 from tg_bot.src.handlers.base import Addressed, Services
 from tg_bot.src.handlers.commands import Command
 
 log = get_logger(__name__)
 
-ON_WORDS = frozenset({"on", "yes", "enable", "вкл", "включить", "включи", "да"})
-OFF_WORDS = frozenset({"off", "no", "disable", "выкл", "выключить", "выключи", "нет"})
-
 
 def wanted_state(args: str) -> bool | None:
     """True for on, False for off, None for anything else (the usage is shown)."""
     word = args.strip().casefold()
-    if word in ON_WORDS:
+    if word in YES:
         return True
-    if word in OFF_WORDS:
+    if word in NO:
         return False
     return None
 

@@ -1,4 +1,4 @@
-"""The bot's own words by key, in English and Russian, on the common catalogue.
+"""The bot's own words: the common catalogue (`common.texts`), its values escaped for Markdown.
 
 Which language a reply takes is `common.language.choose_language` (`handlers/language.py`
 gathers its inputs). Entries are Markdown, rendered like the assistant's answers; values filled
@@ -9,8 +9,8 @@ Markdown (a list built from other entries) is passed as `Markdown(...)` and goes
 from __future__ import annotations
 
 from common.catalogue import Catalogue
+from common.texts import TEXTS
 from tg_bot.src.domain.formatting import escape_markdown
-from tg_bot.src.i18n import en, ru
 
 
 class Markdown(str):
@@ -25,4 +25,5 @@ def _escaped(value: object) -> str:
     return escape_markdown(str(value))
 
 
-CATALOGUE = Catalogue({"en": en.MESSAGES, "ru": ru.MESSAGES}, fill=_escaped)
+CATALOGUE: Catalogue = TEXTS.filling(_escaped)
+"""Markdown; `{name}`s are filled in escaped."""

@@ -62,7 +62,7 @@ from tg_bot.src.workers.typing import TypingIndicator
 
 log = get_logger(__name__)
 
-#: What the bot asks Telegram for (issue 19: buttons and edits too).
+#: What the bot asks Telegram for (buttons and edits too).
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 
 # Both receiving modes queue through one Lua call: a guard (the offset for polling, a "seen"

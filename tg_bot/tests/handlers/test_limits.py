@@ -1,4 +1,4 @@
-"""Per-user limits in tg_bot (issue 17, attack 7: a user could flood the bot without bound):
+"""Per-user limits in tg_bot (a user could once flood the bot without bound):
 messages past RATE_LIMIT_MESSAGES_PER_MINUTE are not queued for the assistant, the first of
 them is answered politely once; /usage shows the sender's own figures."""
 

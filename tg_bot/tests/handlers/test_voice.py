@@ -13,10 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from common.rest_client import RestClient
+from common.texts import NO as OFF_WORDS
+from common.texts import YES as ON_WORDS
 from common.wire import ModelCapability
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
-from tg_bot.src.handlers.voice import OFF_WORDS, ON_WORDS, wanted_state
+from tg_bot.src.handlers.voice import wanted_state
 from tg_bot.src.i18n import Markdown
 from tg_bot.src.main import default_commands
 from tg_bot.tests.handlers.test_commands import Chat, shown

@@ -353,11 +353,11 @@ async def test_an_unreadable_update_is_skipped_and_the_next_one_handled(
     assert str(stranger["id"]) in refusal.text
 
 
-async def test_the_commands_are_registered_in_both_languages(run_bot, telegram) -> None:
+async def test_the_commands_are_registered_in_every_language(run_bot, telegram) -> None:
     async with run_bot():
 
         async def registered() -> bool:
-            return set(telegram.commands) == {"", "ru"}
+            return set(telegram.commands) == {"", "ru", "uk", "de"}
 
         await until(registered)
     english = {c["command"]: c["description"] for c in telegram.commands[""]}

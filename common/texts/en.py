@@ -1,6 +1,7 @@
-"""The bot's own words in English (the default). Markdown; `{name}`s are filled in escaped."""
+"""Every text in English: the reference every other language matches, and the fallback."""
 
-MESSAGES: dict[str, str] = {
+TEXTS: dict[str, str] = {
+    # tg_bot. Markdown; its `{name}`s are filled in escaped.
     # what the commands menu shows (plain text, at most 256 characters each)
     "command.start": "Start, or see what I can do",
     "command.help": "What I can do and how to ask",
@@ -82,7 +83,7 @@ MESSAGES: dict[str, str] = {
     "nontext.other": (
         "I can't read this kind of message. Send text, a voice message, a picture or a file."
     ),
-    # voice, pictures, documents (issue 19)
+    # voice, pictures, documents
     "media.too_long.voice": (
         "That voice message is too long for me: I can listen to up to {limit}. "
         "Please send a shorter one, or type it."
@@ -270,7 +271,7 @@ MESSAGES: dict[str, str] = {
     "confirm.no_notice": "Not done.",
     "confirm.dropped": "✖ Not done: nothing was stored or removed.",
     "confirm.expired": "This question has expired: nothing was done. Ask me again if you want it.",
-    # /voice (issue 19)
+    # /voice
     "voice.state_on": (
         "Voice answers are **on**: each answer comes as a voice message too. "
         "Send /voice off for text only."
@@ -285,4 +286,172 @@ MESSAGES: dict[str, str] = {
     "voice.no_model": (
         "No speech model is set up yet, so answers stay text until the administrator adds one."
     ),
+    # assistant: what it says itself when no model can. `token_budget_spent`: `{hours}` and
+    # `{minutes}` are left until 00:00 UTC; `status.*`: a live answer's line while a tool runs.
+    "assistant.apology": (
+        "Sorry, I can't answer right now: my language model is unavailable. "
+        "Please try again in a few minutes."
+    ),
+    "assistant.out_of_steps": (
+        "Sorry, I couldn't finish this: it needed more steps than I may take for one message. "
+        "Could you ask for something smaller or more specific?"
+    ),
+    "assistant.turn_failed": (
+        "Sorry, something went wrong with this message and I couldn't answer it. "
+        "Please try again, or say it differently."
+    ),
+    "assistant.not_configured": "Sorry, I'm not set up yet: no secretary assistant is configured.",
+    "assistant.edited": "_(answering your edited message)_",
+    "assistant.token_budget_spent": (
+        "Sorry, you've used today's allowance of my language model. "
+        "It resets at 00:00 UTC, in {hours} h {minutes} min; /usage shows your figures."
+    ),
+    "assistant.held": "❓ Waiting for your Yes: {what}",
+    "assistant.confirmed_done": "✅ Done: {what}",
+    "assistant.confirmed_failed": "Sorry, that could not be done: {error}",
+    "assistant.confirmed_gone": (
+        "This question was answered already or has expired: nothing was done."
+    ),
+    "assistant.status.calendar": "checking your calendar…",
+    "assistant.status.weather": "looking up the weather…",
+    "assistant.status.time": "checking the time…",
+    "assistant.status.reminder": "setting up the reminder…",
+    "assistant.status.sub_assistant": "asking a colleague…",
+    "assistant.status.web_search": "searching the web…",
+    "assistant.status.read_page": "reading the page…",
+    "assistant.status.working": "working on it…",
+    # assistant: voice messages, pictures and documents it cannot take, and why
+    "attachment.voice_quote": "🎤 «{text}»",
+    "attachment.document_cut": "📄 {name} is long: I read its first {chars} characters.",
+    "attachment.voice_too_long": (
+        "Sorry, that voice message is too long for me: I listen to up to {seconds} seconds. "
+        "Could you split it or type it?"
+    ),
+    "attachment.no_transcription": (
+        "Sorry, I can't listen to voice messages here: no speech recognition model is set up. "
+        "Please type your message."
+    ),
+    "attachment.transcription_failed": (
+        "Sorry, I couldn't make out your voice message just now. "
+        "Please try again in a moment, or type it."
+    ),
+    "attachment.nothing_heard": "Sorry, I couldn't hear any words in that voice message.",
+    "attachment.no_vision": (
+        "Sorry, I can't look at pictures here: no model that sees images is set up."
+    ),
+    "attachment.vision_other_model": (
+        "Your model {model} can't see pictures, but {vision} can: "
+        "switch with /model {vision} and send the picture again."
+    ),
+    "attachment.picture_unreadable": (
+        "Sorry, I couldn't open that picture. Please send it as a JPEG or PNG photo."
+    ),
+    "attachment.document_unsupported": "Sorry, I can't read this kind of file. I read {supported}.",
+    "attachment.document_unreadable": (
+        "Sorry, I couldn't read this file: it seems damaged. I read {supported}."
+    ),
+    "attachment.document_encrypted": (
+        "Sorry, this file is protected with a password, so I can't read it. "
+        "Please send it without the password."
+    ),
+    "attachment.document_empty": (
+        "Sorry, I found no text in this file (is it a scan?). I read the text of {supported}."
+    ),
+    "attachment.document_too_big": (
+        "Sorry, this file is too big for me: I read documents up to {megabytes} MB."
+    ),
+    "attachment.file_expired": (
+        "Sorry, I no longer have the file you sent: it waited too long. Please send it again."
+    ),
+    "attachment.document_too_heavy": (
+        "Sorry, this file is too heavy for me to open: it unpacks to far more than its size. "
+        "Could you send its text, or a plain PDF or DOCX?"
+    ),
+    "attachment.picture_too_many_pixels": (
+        "Sorry, that picture has too many pixels for me. "
+        "Please send a smaller one (a normal photo works)."
+    ),
+    "attachment.pictures_too_big": (
+        "Sorry, these pictures are too much for one message: I take up to {megabytes} MB of "
+        "pictures at a time. Please send fewer."
+    ),
+    # assistant: an alert before a calendar event
+    "alert.event": "🔔 In {minutes} min, at {time}: {summary}",
+    # buttons under a fired reminder and under a question waiting for the user's yes
+    "label.snooze_10m": "⏰ 10 min",
+    "label.snooze_1h": "⏰ 1 h",
+    "label.snooze_1d": "⏰ Tomorrow",
+    "label.done": "✅ Done",
+    "label.cancel": "✖ Cancel",
+    "label.delete_yes": "🗑 Yes, delete",
+    "label.delete_no": "No, keep it",
+    "label.confirm_yes": "✅ Yes, do it",
+    "label.confirm_no": "No, don't",
+    # cron_service: a fire, in the language of the reminder's own words. `fire.briefing` is
+    # the request the assistant answers, not a text the user reads.
+    "fire.reminder": "⏰ {text}",
+    "fire.briefing": (
+        "Scheduled briefing the user set up: {text}\n"
+        "Answer with fresh data from your tools, in one short message."
+    ),
+    "fire.late": "⏰ (late) {text}\n(it was due at {due})",
+    "fire.missed_reminder": "Missed reminder (due {due}): {text}",
+    "fire.missed_prompt": "Missed scheduled request (due {due}): {text}",
+    # google_calendar_service: asks the link's owner after a Google consent
+    "calendar.ask_owner": (
+        "Connect the Google account {account} to your assistant?\n"
+        "Send /calendar confirm to connect it, or /calendar decline if it is not yours. "
+        "The request expires in {minutes} min."
+    ),
+    "calendar.unknown_account": "(address unknown)",
+    # common/schedule.py: a schedule in words. Lists are comma-separated, Sunday or January
+    # first; `.few` / `.many` are the forms for 2-4 and for other counts (one form in English).
+    "schedule.days": "Sunday,Monday,Tuesday,Wednesday,Thursday,Friday,Saturday",
+    "schedule.every_weekday": (
+        "every Sunday,every Monday,every Tuesday,every Wednesday,every Thursday,every Friday,"
+        "every Saturday"
+    ),
+    "schedule.every_other_weekday": (
+        "every other Sunday,every other Monday,every other Tuesday,every other Wednesday,"
+        "every other Thursday,every other Friday,every other Saturday"
+    ),
+    "schedule.months": (
+        "January,February,March,April,May,June,July,August,September,October,November,December"
+    ),
+    "schedule.numbers": "2,3,4",
+    "schedule.ordinal.st": "{n}st",
+    "schedule.ordinal.nd": "{n}nd",
+    "schedule.ordinal.rd": "{n}rd",
+    "schedule.ordinal.th": "{n}th",
+    "schedule.and": "and",
+    "schedule.at": "at {times}",
+    "schedule.every_minute": "every minute",
+    "schedule.every_hour": "every hour",
+    "schedule.every_n_minutes.few": "every {n} minutes",
+    "schedule.every_n_minutes.many": "every {n} minutes",
+    "schedule.hourly_at": "every hour at :{minute}",
+    "schedule.every_n_hours.few": "every {n} hours",
+    "schedule.every_n_hours.many": "every {n} hours",
+    "schedule.daily": "every day {at}",
+    "schedule.workdays": "every weekday {at}",
+    "schedule.weekends": "on weekends {at}",
+    "schedule.on_days": "every {days} {at}",
+    "schedule.monthly": "on the {days} of every month {at}",
+    "schedule.months_skipped": "(months without that day are skipped)",
+    "schedule.yearly": "every year on {day} {month} {at}",
+    "schedule.leap_years_only": "(only in leap years)",
+    "schedule.every_other_day": "every other day {at}",
+    "schedule.every_n_days.few": "every {n} days {at}",
+    "schedule.every_n_days.many": "every {n} days {at}",
+    "schedule.weekly_on_days": "every {days} {at}",
+    "schedule.every_other_week_on_days": "every other {days} {at}",
+    "schedule.every_n_weeks_on_days.few": "every {n} weeks on {days} {at}",
+    "schedule.every_n_weeks_on_days.many": "every {n} weeks on {days} {at}",
+    "schedule.since": "{schedule}, starting {day} {month} {year}",
+    "schedule.cron_code": "on the cron schedule {code}",
+    "schedule.rule_code": "on the recurrence rule {code}",
+    # what a user may answer a yes/no question with (/calendar, /forget, /timezone, /voice):
+    # comma-separated, matched in every language
+    "words.yes": "yes,confirm,move,on,enable",
+    "words.no": "no,decline,keep,off,disable",
 }

@@ -1,6 +1,7 @@
-"""Слова бота по-русски. Markdown; значения `{name}` подставляются экранированными."""
+"""Все тексты по-русски: те же ключи и те же `{поля}`, что в en.py."""
 
-MESSAGES: dict[str, str] = {
+TEXTS: dict[str, str] = {
+    # tg_bot
     # меню команд (простой текст, не длиннее 256 символов)
     "command.start": "Начать или узнать, что я умею",
     "command.help": "Что я умею и как меня спросить",
@@ -82,7 +83,7 @@ MESSAGES: dict[str, str] = {
     "nontext.other": (
         "Такие сообщения я не читаю. Пришлите текст, голосовое сообщение, картинку или файл."
     ),
-    # голосовые, картинки, документы (issue 19)
+    # голосовые, картинки, документы
     "media.too_long.voice": (
         "Это голосовое слишком длинное для меня: я слушаю до {limit}. "
         "Пришлите, пожалуйста, покороче или напишите текстом."
@@ -274,7 +275,7 @@ MESSAGES: dict[str, str] = {
     "confirm.no_notice": "Не сделано.",
     "confirm.dropped": "✖ Не сделано: ничего не сохранено и не удалено.",
     "confirm.expired": "Этот вопрос устарел: ничего не сделано. Попросите снова, если нужно.",
-    # /voice (issue 19)
+    # /voice
     "voice.state_on": (
         "Голосовые ответы **включены**: каждый ответ приходит ещё и голосовым сообщением. "
         "Отправьте /voice off, чтобы получать только текст."
@@ -292,4 +293,169 @@ MESSAGES: dict[str, str] = {
         "Модель для озвучки пока не настроена, поэтому ответы будут текстом, пока администратор "
         "её не добавит."
     ),
+    # assistant
+    "assistant.apology": (
+        "Извините, сейчас не могу ответить: языковая модель недоступна. "
+        "Попробуйте, пожалуйста, через несколько минут."
+    ),
+    "assistant.out_of_steps": (
+        "Извините, не получилось довести дело до конца: понадобилось больше шагов, чем мне "
+        "разрешено на одно сообщение. Попробуйте попросить о чём-то более конкретном."
+    ),
+    "assistant.turn_failed": (
+        "Извините, с этим сообщением что-то пошло не так, и я не смог на него ответить. "
+        "Попробуйте, пожалуйста, ещё раз или сформулируйте иначе."
+    ),
+    "assistant.not_configured": "Извините, я ещё не настроен: не задан ассистент-секретарь.",
+    "assistant.edited": "_(отвечаю на исправленное сообщение)_",
+    "assistant.token_budget_spent": (
+        "Извините, на сегодня ваш лимит языковой модели исчерпан. "
+        "Он обновится в 00:00 UTC, через {hours} ч {minutes} мин; /usage покажет ваши цифры."
+    ),
+    "assistant.held": "❓ Жду вашего «Да»: {what}",
+    "assistant.confirmed_done": "✅ Сделано: {what}",
+    "assistant.confirmed_failed": "Извините, это не удалось сделать: {error}",
+    "assistant.confirmed_gone": "На этот вопрос уже ответили или он устарел: ничего не сделано.",
+    "assistant.status.calendar": "смотрю ваш календарь…",
+    "assistant.status.weather": "узнаю погоду…",
+    "assistant.status.time": "смотрю время…",
+    "assistant.status.reminder": "ставлю напоминание…",
+    "assistant.status.sub_assistant": "спрашиваю коллегу…",
+    "assistant.status.web_search": "ищу в интернете…",
+    "assistant.status.read_page": "читаю страницу…",
+    "assistant.status.working": "работаю над этим…",
+    # голосовые, картинки и документы, которые ассистент не может принять
+    "attachment.voice_quote": "🎤 «{text}»",
+    "attachment.document_cut": "📄 {name} длинный: я прочитал первые {chars} символов.",
+    "attachment.voice_too_long": (
+        "Извините, это голосовое слишком длинное: я слушаю до {seconds} секунд. "
+        "Разделите его на части или напишите текстом, пожалуйста."
+    ),
+    "attachment.no_transcription": (
+        "Извините, здесь я не умею слушать голосовые: не настроена модель распознавания речи. "
+        "Напишите, пожалуйста, текстом."
+    ),
+    "attachment.transcription_failed": (
+        "Извините, сейчас не получилось разобрать голосовое. "
+        "Попробуйте ещё раз чуть позже или напишите текстом."
+    ),
+    "attachment.nothing_heard": "Извините, я не расслышал слов в этом голосовом.",
+    "attachment.no_vision": (
+        "Извините, здесь я не умею смотреть картинки: не настроена модель, "
+        "которая видит изображения."
+    ),
+    "attachment.vision_other_model": (
+        "Ваша модель {model} не видит картинки, а {vision} видит: "
+        "переключитесь командой /model {vision} и пришлите картинку ещё раз."
+    ),
+    "attachment.picture_unreadable": (
+        "Извините, не получилось открыть эту картинку. "
+        "Пришлите её, пожалуйста, как фото в JPEG или PNG."
+    ),
+    "attachment.document_unsupported": "Извините, такие файлы я не читаю. Я читаю {supported}.",
+    "attachment.document_unreadable": (
+        "Извините, не получилось прочитать файл: похоже, он повреждён. Я читаю {supported}."
+    ),
+    "attachment.document_encrypted": (
+        "Извините, файл защищён паролем, и я не могу его прочитать. "
+        "Пришлите его, пожалуйста, без пароля."
+    ),
+    "attachment.document_empty": (
+        "Извините, в этом файле нет текста (это скан?). Я читаю текст из {supported}."
+    ),
+    "attachment.document_too_big": (
+        "Извините, файл слишком большой: я читаю документы до {megabytes} МБ."
+    ),
+    "attachment.file_expired": (
+        "Извините, присланного файла у меня уже нет: он слишком долго ждал. "
+        "Пришлите его, пожалуйста, ещё раз."
+    ),
+    "attachment.document_too_heavy": (
+        "Извините, этот файл слишком тяжёлый, чтобы я его открыл: распакованный, он намного "
+        "больше своего размера. Пришлите его текст или обычный PDF или DOCX."
+    ),
+    "attachment.picture_too_many_pixels": (
+        "Извините, в этой картинке слишком много пикселей. "
+        "Пришлите, пожалуйста, картинку поменьше (обычное фото подойдёт)."
+    ),
+    "attachment.pictures_too_big": (
+        "Извините, картинок слишком много для одного сообщения: я беру до {megabytes} МБ "
+        "картинок за раз. Пришлите, пожалуйста, меньше."
+    ),
+    # напоминание перед событием календаря
+    "alert.event": "🔔 Через {minutes} мин, в {time}: {summary}",
+    # кнопки
+    "label.snooze_10m": "⏰ 10 мин",
+    "label.snooze_1h": "⏰ 1 ч",
+    "label.snooze_1d": "⏰ Завтра",
+    "label.done": "✅ Готово",
+    "label.cancel": "✖ Отменить",
+    "label.delete_yes": "🗑 Да, удалить",
+    "label.delete_no": "Нет, оставить",
+    "label.confirm_yes": "✅ Да, сделать",
+    "label.confirm_no": "Нет, не надо",
+    # cron_service
+    "fire.reminder": "⏰ {text}",
+    "fire.briefing": (
+        "Сводка по расписанию, которую настроил пользователь: {text}\n"
+        "Ответь по свежим данным из инструментов, одним коротким сообщением."
+    ),
+    "fire.late": "⏰ (с опозданием) {text}\n(должно было прийти в {due})",
+    "fire.missed_reminder": "Пропущенное напоминание (на {due}): {text}",
+    "fire.missed_prompt": "Пропущенный запрос по расписанию (на {due}): {text}",
+    # google_calendar_service
+    "calendar.ask_owner": (
+        "Подключить аккаунт Google {account} к вашему ассистенту?\n"
+        "Отправьте /calendar confirm, чтобы подключить, или /calendar decline, если он не ваш. "
+        "Запрос действует {minutes} мин."
+    ),
+    "calendar.unknown_account": "(адрес неизвестен)",
+    # расписание словами (common/schedule.py); .few — для 2–4, .many — для остальных чисел
+    "schedule.days": ("воскресеньям,понедельникам,вторникам,средам,четвергам,пятницам,субботам"),
+    "schedule.every_weekday": (
+        "каждое воскресенье,каждый понедельник,каждый вторник,каждую среду,каждый четверг,"
+        "каждую пятницу,каждую субботу"
+    ),
+    "schedule.every_other_weekday": (
+        "каждое второе воскресенье,каждый второй понедельник,каждый второй вторник,"
+        "каждую вторую среду,каждый второй четверг,каждую вторую пятницу,каждую вторую субботу"
+    ),
+    "schedule.months": (
+        "января,февраля,марта,апреля,мая,июня,июля,августа,сентября,октября,ноября,декабря"
+    ),
+    "schedule.numbers": "две,три,четыре",
+    "schedule.ordinal.st": "{n}-го",
+    "schedule.ordinal.nd": "{n}-го",
+    "schedule.ordinal.rd": "{n}-го",
+    "schedule.ordinal.th": "{n}-го",
+    "schedule.and": "и",
+    "schedule.at": "в {times}",
+    "schedule.every_minute": "каждую минуту",
+    "schedule.every_hour": "каждый час",
+    "schedule.every_n_minutes.few": "каждые {n} минуты",
+    "schedule.every_n_minutes.many": "каждые {n} минут",
+    "schedule.hourly_at": "каждый час в :{minute}",
+    "schedule.every_n_hours.few": "каждые {n} часа",
+    "schedule.every_n_hours.many": "каждые {n} часов",
+    "schedule.daily": "каждый день {at}",
+    "schedule.workdays": "по будням {at}",
+    "schedule.weekends": "по выходным {at}",
+    "schedule.on_days": "по {days} {at}",
+    "schedule.monthly": "каждый месяц {days} числа {at}",
+    "schedule.months_skipped": "(месяцы без такого числа пропускаются)",
+    "schedule.yearly": "каждый год {day} {month} {at}",
+    "schedule.leap_years_only": "(только в високосные годы)",
+    "schedule.every_other_day": "через день {at}",
+    "schedule.every_n_days.few": "раз в {n} дня {at}",
+    "schedule.every_n_days.many": "раз в {n} дней {at}",
+    "schedule.weekly_on_days": "каждую неделю по {days} {at}",
+    "schedule.every_other_week_on_days": "раз в две недели по {days} {at}",
+    "schedule.every_n_weeks_on_days.few": "раз в {n} недели по {days} {at}",
+    "schedule.every_n_weeks_on_days.many": "раз в {n} недель по {days} {at}",
+    "schedule.since": "{schedule}, начиная с {day} {month} {year}",
+    "schedule.cron_code": "по расписанию cron {code}",
+    "schedule.rule_code": "по правилу повторения {code}",
+    # ответы «да» и «нет»
+    "words.yes": "да,подтвердить,подтверждаю,перенести,перенеси,вкл,включить,включи",
+    "words.no": "нет,отклонить,отклоняю,оставить,оставь,выкл,выключить,выключи",
 }
