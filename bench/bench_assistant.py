@@ -30,15 +30,14 @@ import uuid
 from pathlib import Path
 
 import httpx
-import redis as syncredis
 import redis.asyncio as aioredis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common.crypto import generate_key
+from bench.environment import BenchEnvironment
 from common.messages import IncomingMessage
 from common.names import Names
-from ops.infra import DatabaseServer, find_postgres, find_redis, free_port, migrate
+from ops.infra import free_port
 from ops.processes import ServiceProcess, Stack, spawn, wait_healthy
 from ops.services import ROOT
 
@@ -159,35 +158,15 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16, help="ASSISTANT_CONCURRENCY")
     args = parser.parse_args()
 
-    postgres, redis_found = find_postgres(), find_redis()
-    if postgres is None or redis_found is None:
-        raise SystemExit("needs Postgres and Redis (TEST_DATABASE_URL / TEST_REDIS_URL)")
-    database = DatabaseServer(postgres.url)
-    database_url = database.create(f"sa_bench_{uuid.uuid4().hex[:8]}")
-    prefix = f"bench:{uuid.uuid4().hex[:8]}:"
-    secrets = {
-        "ADMIN_API_TOKEN": f"admin-{uuid.uuid4().hex}",
-        "SERVICE_API_TOKEN": f"service-{uuid.uuid4().hex}",
-        "LLM_MODEL_DECRYPT_KEY": generate_key(),
-    }
-    env = {
-        "ENVIRONMENT": "test",
-        "ASYNC_DATABASE_URL": database_url,
-        "REDIS_URL": redis_found.url,
-        "REDIS_KEY_PREFIX": prefix,
-        "LOG_FORMAT": "json",
-        "LOG_LEVEL": "INFO",
-        **secrets,
-    }
+    bench = BenchEnvironment.open("assistant", log_level="INFO")
     llm_port = free_port()
     llm = start_llm(llm_port)
-    stack = Stack(env, Path(tempfile.mkdtemp(prefix="bench-assistant-")))
+    stack = Stack(bench.env, Path(tempfile.mkdtemp(prefix="bench-assistant-")))
     try:
-        migrate(database_url)
         stack.start("rest_service")
         rest_url = stack.url("rest_service")
         stack.import_config(config_document(f"http://127.0.0.1:{llm_port}/v1"))
-        chats = users(rest_url, secrets["SERVICE_API_TOKEN"], args.chats)
+        chats = users(rest_url, bench.env["SERVICE_API_TOKEN"], args.chats)
         assistant = stack.start(
             "assistant",
             env={
@@ -205,8 +184,7 @@ def main() -> None:
             f"concurrency {args.concurrency}, idle RSS {rss_idle:.0f} MiB",
             flush=True,
         )
-        names = Names(prefix)
-        elapsed = asyncio.run(queue_and_wait(redis_found.url, names, chats, args.messages))
+        elapsed = asyncio.run(queue_and_wait(bench.redis_url, bench.names, chats, args.messages))
         time.sleep(0.5)
         rss, peak = memory_mib(assistant.proc.pid)
         cpu_assistant = cpu_seconds(assistant.proc.pid) - cpu_before[0]
@@ -226,11 +204,7 @@ def main() -> None:
         stack.stop_all()
         llm.terminate()
         llm.wait(10)
-        database.drop(database_url)
-        client = syncredis.Redis.from_url(redis_found.url)
-        for key in client.scan_iter(match=f"{prefix}*", count=1000):
-            client.delete(key)
-        client.close()
+        bench.close()
 
 
 if __name__ == "__main__":

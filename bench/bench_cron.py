@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
-import os
 import signal
 import statistics
 import sys
@@ -32,18 +31,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg2
-import redis as syncredis
 import redis.asyncio as aioredis
 from psycopg2.extras import execute_values
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common.crypto import generate_key
+from bench.environment import bench_environment
 from common.names import TO_TELEGRAM, Names
 from common.postgres_url import sync_url
 from common.rest_client import RestClient
 from common.wire import User
-from ops.infra import DatabaseServer, find_postgres, find_redis, migrate
 from ops.processes import ServiceProcess, Stack
 
 
@@ -186,36 +183,15 @@ def main() -> None:
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up on a plain kill too
 
-    postgres = find_postgres(os.environ.get("TEST_DATABASE_URL"))
-    redis_found = find_redis(os.environ.get("TEST_REDIS_URL"))
-    if postgres is None or redis_found is None:
-        raise SystemExit("needs Postgres and Redis (TEST_DATABASE_URL, TEST_REDIS_URL)")
-    databases = DatabaseServer(postgres.url)
-    database = databases.create(f"bench_cron_{uuid.uuid4().hex[:8]}")
-    prefix = f"bench:{uuid.uuid4().hex[:8]}:"
-    env = {
-        "ENVIRONMENT": "test",
-        "ASYNC_DATABASE_URL": database,
-        "REDIS_URL": redis_found.url,
-        "REDIS_KEY_PREFIX": prefix,
-        "LOG_FORMAT": "json",
-        "LOG_LEVEL": "WARNING",
-        "ADMIN_API_TOKEN": uuid.uuid4().hex,
-        "SERVICE_API_TOKEN": uuid.uuid4().hex,
-        "LLM_MODEL_DECRYPT_KEY": generate_key(),
-    }
-    with tempfile.TemporaryDirectory(prefix="bench-cron-") as workdir:
-        stack = Stack(env, Path(workdir))
+    with (
+        bench_environment("cron") as bench,
+        tempfile.TemporaryDirectory(prefix="bench-cron-") as workdir,
+    ):
+        stack = Stack(bench.env, Path(workdir))
         try:
-            migrate(database)
-            asyncio.run(run(args, stack, Names(prefix), redis_found.url))
+            asyncio.run(run(args, stack, bench.names, bench.redis_url))
         finally:
             stack.stop_all()
-            databases.drop(database)
-            client = syncredis.Redis.from_url(redis_found.url)
-            for key in client.scan_iter(match=f"{prefix}*", count=1000):
-                client.delete(key)
-            client.close()
 
 
 if __name__ == "__main__":

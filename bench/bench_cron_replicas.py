@@ -33,12 +33,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import redis as syncredis
 import redis.asyncio as aioredis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -46,10 +44,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import procstat
 from bench.bench_cron import insert_reminders, make_users, memory_mb, percentile, wait_until
 from bench.cpu_limit import cpu_limited
-from common.crypto import generate_key
+from bench.environment import bench_environment
 from common.names import Names
 from common.rest_client import RestClient
-from ops.infra import DatabaseServer, find_postgres, find_redis, migrate
 from ops.processes import ServiceProcess, Stack
 
 
@@ -217,33 +214,16 @@ async def _run_one(
     )
 
 
-def scenario(args: argparse.Namespace, replicas: int, postgres_url: str, redis_url: str) -> Result:
-    databases = DatabaseServer(postgres_url)
-    database = databases.create(f"bench_cronr_{uuid.uuid4().hex[:8]}")
-    prefix = f"bench:{uuid.uuid4().hex[:8]}:"
-    env = {
-        "ENVIRONMENT": "test",
-        "ASYNC_DATABASE_URL": database,
-        "REDIS_URL": redis_url,
-        "REDIS_KEY_PREFIX": prefix,
-        "LOG_FORMAT": "json",
-        "LOG_LEVEL": "WARNING",
-        "ADMIN_API_TOKEN": uuid.uuid4().hex,
-        "SERVICE_API_TOKEN": uuid.uuid4().hex,
-        "LLM_MODEL_DECRYPT_KEY": generate_key(),
-    }
-    with tempfile.TemporaryDirectory(prefix="bench-cronr-") as workdir:
-        stack = Stack(env, Path(workdir))
+def scenario(args: argparse.Namespace, replicas: int) -> Result:
+    with (
+        bench_environment("cronr") as bench,
+        tempfile.TemporaryDirectory(prefix="bench-cronr-") as workdir,
+    ):
+        stack = Stack(bench.env, Path(workdir))
         try:
-            migrate(database)
-            return asyncio.run(run_one(args, replicas, stack, Names(prefix), redis_url))
+            return asyncio.run(run_one(args, replicas, stack, bench.names, bench.redis_url))
         finally:
             stack.stop_all()
-            databases.drop(database)
-            client = syncredis.Redis.from_url(redis_url)
-            for key in client.scan_iter(match=f"{prefix}*", count=1000):
-                client.delete(key)
-            client.close()
 
 
 def report(results: list[Result], args: argparse.Namespace) -> None:
@@ -291,13 +271,9 @@ def main() -> None:
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up on a plain kill too
 
-    postgres = find_postgres(os.environ.get("TEST_DATABASE_URL"))
-    redis_found = find_redis(os.environ.get("TEST_REDIS_URL"))
-    if postgres is None or redis_found is None:
-        raise SystemExit("needs Postgres and Redis (TEST_DATABASE_URL, TEST_REDIS_URL)")
     results: list[Result] = []
     for replicas in args.replicas:  # the table so far after each: a cut-short run still tells
-        results.append(scenario(args, replicas, postgres.url, redis_found.url))
+        results.append(scenario(args, replicas))
         report(results, args)
 
 

@@ -28,12 +28,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
-import redis as syncredis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common.crypto import generate_key
-from ops.infra import DatabaseServer, find_postgres, find_redis, migrate
+from bench.environment import bench_environment
 from ops.processes import Stack
 from ops.services import ROOT
 
@@ -108,30 +106,10 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
 
-    postgres = find_postgres(os.environ.get("TEST_DATABASE_URL"))
-    redis = find_redis(os.environ.get("TEST_REDIS_URL"))
-    if postgres is None or redis is None:
-        raise SystemExit("needs Postgres and Redis (local, or TEST_DATABASE_URL / TEST_REDIS_URL)")
-    server = DatabaseServer(postgres.url)
-    database_url = server.create()
-    prefix = f"bench:{uuid.uuid4().hex[:8]}:"
-    admin, service = f"admin-{uuid.uuid4().hex}", f"service-{uuid.uuid4().hex}"
-    env = {
-        "ENVIRONMENT": "test",
-        "ASYNC_DATABASE_URL": database_url,
-        "REDIS_URL": redis.url,
-        "REDIS_KEY_PREFIX": prefix,
-        "ADMIN_API_TOKEN": admin,
-        "SERVICE_API_TOKEN": service,
-        "LLM_MODEL_DECRYPT_KEY": generate_key(),
-        "LOG_LEVEL": "WARNING",
-        "LOG_FORMAT": "json",
-    }
-    with tempfile.TemporaryDirectory() as workdir:
-        stack = Stack(env, Path(workdir))
+    with bench_environment("rest") as bench, tempfile.TemporaryDirectory() as workdir:
+        stack = Stack(bench.env, Path(workdir))
         try:
-            migrate(database_url)
-            seed_env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
+            seed_env = {**os.environ, **bench.env, "PYTHONPATH": str(ROOT)}
             subprocess.run(
                 [sys.executable, "-m", "rest_service.seed"],
                 env=seed_env,
@@ -144,14 +122,10 @@ def main() -> None:
                 f"rest_service: one uvicorn worker, {args.concurrency} concurrent clients, "
                 f"{args.requests} requests each, on {os.cpu_count()} CPUs"
             )
+            service = bench.env["SERVICE_API_TOKEN"]
             asyncio.run(run(process.url, service, args.requests, args.concurrency))
         finally:
             stack.stop_all()
-            server.drop(database_url)
-            client = syncredis.Redis.from_url(redis.url)
-            for key in client.scan_iter(match=f"{prefix}*", count=1000):
-                client.delete(key)
-            client.close()
 
 
 if __name__ == "__main__":

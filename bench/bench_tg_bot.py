@@ -30,15 +30,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import redis as syncredis
 import redis.asyncio as aioredis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common.crypto import generate_key
+from bench.environment import bench_environment
 from common.messages import OutgoingMessage
 from common.names import TO_SECRETARY, TO_TELEGRAM, Names
-from ops.infra import DatabaseServer, find_postgres, find_redis, migrate
 from ops.processes import ServiceProcess, Stack
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
@@ -166,36 +164,15 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up on a plain kill too
     random.seed(1)
 
-    postgres = find_postgres(os.environ.get("TEST_DATABASE_URL"))
-    redis_found = find_redis(os.environ.get("TEST_REDIS_URL"))
-    if postgres is None or redis_found is None:
-        raise SystemExit("needs Postgres and Redis (TEST_DATABASE_URL, TEST_REDIS_URL)")
-    databases = DatabaseServer(postgres.url)
-    database = databases.create(f"bench_tg_{uuid.uuid4().hex[:8]}")
-    prefix = f"bench:{uuid.uuid4().hex[:8]}:"
-    env = {
-        "ENVIRONMENT": "test",
-        "ASYNC_DATABASE_URL": database,
-        "REDIS_URL": redis_found.url,
-        "REDIS_KEY_PREFIX": prefix,
-        "LOG_FORMAT": "json",
-        "LOG_LEVEL": "WARNING",
-        "ADMIN_API_TOKEN": uuid.uuid4().hex,
-        "SERVICE_API_TOKEN": uuid.uuid4().hex,
-        "LLM_MODEL_DECRYPT_KEY": generate_key(),
-    }
-    with tempfile.TemporaryDirectory(prefix="bench-tg-") as workdir:
-        stack = Stack(env, Path(workdir))
+    with (
+        bench_environment("tg") as bench,
+        tempfile.TemporaryDirectory(prefix="bench-tg-") as workdir,
+    ):
+        stack = Stack(bench.env, Path(workdir))
         try:
-            migrate(database)
-            asyncio.run(run(args, stack, Names(prefix), redis_found.url))
+            asyncio.run(run(args, stack, bench.names, bench.redis_url))
         finally:
             stack.stop_all()
-            databases.drop(database)
-            client = syncredis.Redis.from_url(redis_found.url)
-            for key in client.scan_iter(match=f"{prefix}*", count=1000):
-                client.delete(key)
-            client.close()
 
 
 if __name__ == "__main__":

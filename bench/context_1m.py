@@ -14,15 +14,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import psycopg2
 
 from assistant.src.assistants import memory
-from common.crypto import generate_key
+from bench.environment import BenchEnvironment
 from common.rest_client import RestClient
-from ops.infra import DatabaseServer, admin_dsn, find_postgres, find_redis, migrate
+from ops.infra import admin_dsn
 from ops.processes import Stack
 from ops.services import ROOT
 
@@ -114,8 +113,7 @@ def _fill(database_url: str) -> float:
 
 
 def _prepare(url: str, env: dict[str, str]) -> float:
-    """Migrate, seed (the secretary) and fill; the seconds the fill took."""
-    migrate(url)
+    """Seed (the secretary) and fill; the seconds the fill took."""
     subprocess.run(
         [sys.executable, "-m", "rest_service.seed"],
         env={**os.environ, **env},
@@ -154,21 +152,8 @@ async def _time_context(
 
 
 async def measure(rounds: int = 200) -> dict[str, object]:
-    pg, rd = find_postgres(), find_redis()
-    if pg is None or rd is None:
-        raise SystemExit("the benchmark needs Postgres and Redis (see ./manage.py up)")
-    db = DatabaseServer(pg.url)
-    url = db.create(f"sa_bench_ctx_{uuid.uuid4().hex[:8]}")
-    env = {
-        "ENVIRONMENT": "test",
-        "ASYNC_DATABASE_URL": url,
-        "REDIS_URL": rd.url,
-        "REDIS_KEY_PREFIX": f"bench:{uuid.uuid4().hex[:8]}:",
-        "ADMIN_API_TOKEN": uuid.uuid4().hex,
-        "SERVICE_API_TOKEN": uuid.uuid4().hex,
-        "LLM_MODEL_DECRYPT_KEY": generate_key(),
-        "LOG_LEVEL": "WARNING",
-    }
+    bench = await asyncio.to_thread(BenchEnvironment.open, "ctx")
+    url, env = bench.database_url, bench.env
     try:
         fill_s = await asyncio.to_thread(_prepare, url, env)
         with tempfile.TemporaryDirectory() as tmp:
@@ -186,7 +171,7 @@ async def measure(rounds: int = 200) -> dict[str, object]:
             finally:
                 await asyncio.to_thread(stack.stop_all)
     finally:
-        db.drop(url)
+        await asyncio.to_thread(bench.close)
     return {
         "rows": ROWS,
         "fill_seconds": round(fill_s, 1),

@@ -34,10 +34,10 @@ from aiohttp import ClientSession
 from openai import AsyncOpenAI
 
 from bench import procstat, startup
+from bench.environment import BenchEnvironment
 from bench.targets import FLAT_FROM, judge
-from common.crypto import generate_key
 from common.messages import answer_message_id, incoming_message_id
-from ops.infra import DatabaseServer, find_postgres, find_redis, free_port, migrate
+from ops.infra import free_port
 from ops.processes import Stack
 from ops.services import NAMES, ROOT
 from sandbox.llm_server import LlmStandIn, Step
@@ -196,20 +196,12 @@ class Pipeline:
         #: Every injected message: (chat, update_id, time.monotonic()).
         self.injected: list[tuple[int, int, float]] = []
         self.stack: Stack | None = None
-        self._db: DatabaseServer | None = None
-        self._db_url = ""
-        self._db_name = ""
+        self._bench: BenchEnvironment | None = None
 
     async def start(self, scenario: Scenario) -> None:
         await self.telegram.start()
         await self._start_llm(scenario)
-        pg, rd = find_postgres(), find_redis()
-        if pg is None or rd is None:
-            raise SystemExit("the benchmark needs Postgres and Redis (see ./manage.py up)")
-        self._db = DatabaseServer(pg.url)
-        self._db_name = f"sa_bench_{uuid.uuid4().hex[:8]}"
-        self._db_url = self._db.create(self._db_name)
-        migrate(self._db_url)
+        self._bench = await asyncio.to_thread(BenchEnvironment.open, "pipeline")
         limits = {} if scenario.real_limits else {
             "SEND_LIMIT_OVERALL_PER_SECOND": "100000",
             "SEND_LIMIT_CHAT_PER_SECOND": "100000",
@@ -219,19 +211,11 @@ class Pipeline:
             "LLM_DAILY_TOKEN_BUDGET": "0",
         }  # fmt: skip
         env = {
-            "ENVIRONMENT": "test",
-            "ASYNC_DATABASE_URL": self._db_url,
-            "REDIS_URL": rd.url,
-            "REDIS_KEY_PREFIX": f"bench:{uuid.uuid4().hex[:8]}:",
-            "ADMIN_API_TOKEN": uuid.uuid4().hex,
-            "SERVICE_API_TOKEN": uuid.uuid4().hex,
-            "LLM_MODEL_DECRYPT_KEY": generate_key(),
+            **self._bench.env,
             "TELEGRAM_TOKEN": TOKEN,
             "TELEGRAM_API_BASE": self.telegram.url,
             "OPENAI_BASE_URL": f"{self._llm_url}/v1",
             "OPENAI_API_KEY": "sk-bench",
-            "LOG_LEVEL": "WARNING",
-            "LOG_FORMAT": "json",
             "POLL_TIMEOUT_SECONDS": "5",
             "STREAM_ANSWERS": "true" if scenario.stream else "false",
             **limits,
@@ -289,12 +273,12 @@ class Pipeline:
             await asyncio.to_thread(self._llm_process.wait, 10)
         else:
             self.llm.stop_thread()
-        if self._db and self._db_url:
-            self._db.drop(self._db_url)
+        if self._bench is not None:
+            await asyncio.to_thread(self._bench.close)
 
     @property
     def database_url(self) -> str:
-        return self._db_url
+        return self._bench.database_url if self._bench else ""
 
     def pids(self) -> dict[str, int]:
         assert self.stack is not None
@@ -303,7 +287,8 @@ class Pipeline:
     async def run(self, scenario: Scenario) -> Result:
         users = [7_000_000 + i for i in range(scenario.users)]
         cpu_before = {n: _proc_cpu_seconds(p) for n, p in self.pids().items()}
-        infra = procstat.InfraCpu(self._db_name)
+        assert self._bench is not None
+        infra = procstat.InfraCpu(self._bench.database_name)
         infra.start()
         injected: dict[int, list[float]] = {u: [] for u in users}
         self.telegram.sent.clear()

@@ -7,14 +7,9 @@ from typing import Any, cast
 
 import redis
 
-from common.names import TELEGRAM_UPDATES, TO_SECRETARY, TO_TELEGRAM, Names
+from common.names import Names
 from common.queue import dead_entry_summary
-
-#: The streams whose dead letters go back onto them when replayed.
-REPLAYABLE = (TO_SECRETARY, TO_TELEGRAM)
-#: Every stream with dead letters: also the Telegram updates tg_bot could not queue, which
-#: are kept to be read (no stream takes them back: tg_bot reads updates from Telegram).
-STREAMS = (*REPLAYABLE, TELEGRAM_UPDATES)
+from common.streams import DEAD_LETTERED, REPLAYABLE
 
 
 class DeadLetterError(Exception):
@@ -36,7 +31,7 @@ class NotReplayable(DeadLetterError):
 
 def list_dead(client: redis.Redis, names: Names) -> list[dict[str, str]]:
     rows = []
-    for stream in STREAMS:
+    for stream in DEAD_LETTERED:
         for entry_id, fields in _entries(client.xrange(names.dead(stream))):
             rows.append({"id": entry_id.decode(), **summary(fields)})
     return rows
@@ -63,10 +58,10 @@ def find_dead(
 ) -> tuple[str, dict[str, str]]:
     """The stream whose dead letters hold `entry_id`, and the entry; `stream` names the
     stream when the id is in more than one."""
-    if stream is not None and stream not in STREAMS:
-        raise DeadLetterNotFound(f"{stream} is not one of {', '.join(STREAMS)}")
+    if stream is not None and stream not in DEAD_LETTERED:
+        raise DeadLetterNotFound(f"{stream} is not one of {', '.join(DEAD_LETTERED)}")
     hits = []
-    for candidate in (stream,) if stream else STREAMS:
+    for candidate in (stream,) if stream else DEAD_LETTERED:
         found = _entries(client.xrange(names.dead(candidate), entry_id, entry_id))
         if found:
             hits.append((candidate, {"id": entry_id, **summary(found[0][1])}))
@@ -74,7 +69,8 @@ def find_dead(
         where = " and ".join(hit[0] for hit in hits)
         raise AmbiguousDeadLetter(f"dead letter {entry_id} is in {where}: name one (--stream)")
     if not hits:
-        raise DeadLetterNotFound(f"no dead letter {entry_id} in {stream or ', '.join(STREAMS)}")
+        where = stream or ", ".join(DEAD_LETTERED)
+        raise DeadLetterNotFound(f"no dead letter {entry_id} in {where}")
     return hits[0]
 
 
@@ -101,7 +97,7 @@ def purge(client: redis.Redis, names: Names) -> int:
     """Delete every dead letter; returns how many there were (one stream at a time: each is
     a slot of its own on a cluster)."""
     count = 0
-    for stream in STREAMS:
+    for stream in DEAD_LETTERED:
         count += int(client.xlen(names.dead(stream)))
         client.delete(names.dead(stream))
     return count

@@ -12,6 +12,7 @@ import redis.asyncio as aioredis
 from prometheus_client import Counter
 from redis.typing import EncodableT
 
+from common.clock import utcnow
 from common.names import Names
 
 #: `limit`: messages_per_minute, daily_tokens, tool_calls_per_turn, active_reminders,
@@ -49,12 +50,12 @@ return {0, wait, first}
 
 
 def utc_day(now: datetime | None = None) -> str:
-    return (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%d")
+    return (now or utcnow()).astimezone(UTC).strftime("%Y-%m-%d")
 
 
 def seconds_until_reset(now: datetime | None = None) -> int:
     """Seconds until the next 00:00 UTC, when daily counters start again."""
-    current = (now or datetime.now(UTC)).astimezone(UTC)
+    current = (now or utcnow()).astimezone(UTC)
     midnight = (current + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     return max(1, math.ceil((midnight - current).total_seconds()))
 
@@ -79,7 +80,7 @@ class MessageRateLimit:
 
     async def admit(self, telegram_user_id: int, member: str) -> Admission:
         """`member`: the message's id, so a replayed update counts once and passes again."""
-        now = datetime.now(UTC)
+        now = utcnow()
         if self.per_minute <= 0:
             await self.count_only(telegram_user_id, now)
             return Admission(True)

@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import redis.asyncio as aioredis
 
+from common.clock import utcnow
 from common.logging import get_logger
 from common.names import Names
 
@@ -87,7 +88,7 @@ class LlmStats:
         recorded meanwhile): returns at once and never raises."""
         if counts == LlmCounts():
             return
-        quarter = quarter_of(at or datetime.now(UTC))
+        quarter = quarter_of(at or utcnow())
         self._waiting[quarter] = self._waiting.get(quarter, LlmCounts()) + counts
         if self._flushing is None:
             self._flushing = asyncio.create_task(self._flush_soon())

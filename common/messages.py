@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from common.clock import utcnow
 from common.names import TO_TELEGRAM
 
 #: Namespace of every derived id, so redeliveries map to the same UUID on every machine.
@@ -37,10 +38,6 @@ def confirmed_message_id(incoming_id: uuid.UUID | str) -> uuid.UUID:
     """The id of the message a Yes under a held tool call sends to the assistant (the tap's
     own id names the edit of the question)."""
     return uuid.uuid5(ID_NAMESPACE, f"confirmed:{incoming_id}")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Source(StrEnum):

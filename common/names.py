@@ -115,11 +115,6 @@ class Names:
     def config_version(self) -> str:
         return self.key("config:version")
 
-    @property
-    def telegram_offset(self) -> str:
-        """The first key of ARCHITECTURE.md; no longer written (see `telegram_bot_offset`)."""
-        return self.key("tg_bot:offset")
-
     def telegram_bot_offset(self, bot_id: int | str) -> str:
         """The offset after the last queued batch of this bot (a new token, a new bot id), in
         the slot of the stream to the assistant: the commit moves it as it queues."""
@@ -286,12 +281,6 @@ class Names:
         return self.tagged(self.stream(stream), "cron:unrecorded")
 
     @property
-    def cron_unrecorded(self) -> str:
-        """The one hash of unrecorded fires before issue 21 (see `cron_unrecorded_of`):
-        still swept, so an upgrade records what it holds."""
-        return self.key("cron:unrecorded")
-
-    @property
     def cron_replicas(self) -> str:
         """Sorted set of live cron_service replicas, scored by when their heartbeat runs out."""
         return self.key("cron:replicas")
@@ -306,24 +295,3 @@ class Names:
 
     def weather_cache(self, location: str, days: int) -> str:
         return self.key(f"weather:{location.lower()}:{days}")
-
-    # Names before issue 21 (Cluster hash tags) of keys that outlive a restart: read once as
-    # a fallback after an upgrade, so it forgets no offset and repeats no message.
-
-    def legacy_telegram_bot_offset(self, bot_id: int | str) -> str:
-        return self.key(f"tg_bot:offset:{bot_id}")
-
-    def legacy_telegram_bot_offset_floor(self, bot_id: int | str) -> str:
-        return self.key(f"tg_bot:offset:{bot_id}:floor")
-
-    def legacy_telegram_webhook_seen(self, bot_id: int | str, update_id: int | str) -> str:
-        return self.key(f"tg_bot:webhook:seen:{bot_id}:{update_id}")
-
-    def legacy_assistant_answered(self, message_id: str) -> str:
-        return self.key(f"assistant:answered:{message_id}")
-
-    def legacy_event_alert(self, user_event: str) -> str:
-        return self.key(f"assistant:event_alert:{user_event}")
-
-    def legacy_fire_claim(self, job_id: str, scheduled_for: str) -> str:
-        return self.key(f"cron:fired:{job_id}:{scheduled_for}")

@@ -50,9 +50,9 @@ from pydantic import BaseModel, ValidationError
 from redis.asyncio.cluster import RedisCluster
 from redis.typing import EncodableT, FieldT
 
+from common.clock import utcnow
 from common.errors import RetryLater
 from common.logging import correlation, get_logger
-from common.messages import utcnow
 from common.names import Names
 from common.redis_lock import RedisLock
 from common.retry import RetryPolicy
@@ -784,15 +784,9 @@ class StreamConsumer(Generic[M]):
         log.error("queue_dead_lettered", stream=self.stream, entry_id=entry_id, reason=reason)
         HANDLED.labels(self.stream, "dead").inc()
         data = entry.fields.get("data", "")
-        dead: dict[FieldT, EncodableT] = {
-            "data": data,
-            "error": reason,
-            "stream": self.stream,
-            "group": self.group,
-            "entry_id": entry_id,
-            "attempts": str(attempts),
-            "failed_at": utcnow().isoformat(),
-        }
+        dead = dead_letter_record(
+            self.stream, data, reason, group=self.group, entry_id=entry_id, attempts=str(attempts)
+        )
         if entry.raw_b64:
             dead["raw_b64"] = json.dumps(entry.raw_b64)
         hook_error = await self._run_dead_hook(
@@ -862,6 +856,17 @@ def _brief(exc: BaseException) -> str:
         ]
         return "; ".join(errors)[:1000]
     return f"{type(exc).__name__}: {exc}"[:1000]
+
+
+def dead_letter_record(
+    stream: str, data: EncodableT, error: str, **context: EncodableT
+) -> dict[FieldT, EncodableT]:
+    """The fields of an entry of `<stream>:dead`, which `dlq` and the admin read: the payload,
+    why it failed, where from (`context`: the group and entry, or the update) and when."""
+    record: dict[FieldT, EncodableT] = {"data": data, "error": error, "stream": stream}
+    record.update(context.items())
+    record["failed_at"] = utcnow().isoformat()
+    return record
 
 
 def dead_entry_summary(fields: dict[bytes | str, bytes | str]) -> dict[str, str]:

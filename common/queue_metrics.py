@@ -10,21 +10,13 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 from prometheus_client import Counter, Gauge
 
 from common.logging import get_logger
-from common.names import (
-    ASSISTANT_GROUP,
-    DRAFTS,
-    TELEGRAM_UPDATES,
-    TG_BOT_GROUP,
-    TO_SECRETARY,
-    TO_TELEGRAM,
-    Names,
-)
+from common.names import Names
+from common.streams import WatchedStream, pending_count
 
 log = get_logger(__name__)
 
@@ -51,39 +43,6 @@ REFRESH_FAILURES = Counter(
 )
 
 
-@dataclass(frozen=True)
-class WatchedStream:
-    """A stream (logical name, without REDIS_KEY_PREFIX) and what of it is measured."""
-
-    stream: str
-    #: The consumer group whose pending entries are counted; None: no group reads it.
-    group: str | None = None
-    #: False for a name that only has dead letters (tg_bot:updates is never a stream itself).
-    entries: bool = True
-    dead_letters: bool = True
-
-
-#: What each service consumes through common/queue.py (and tg_bot's drafts reader).
-CONSUMED: dict[str, tuple[WatchedStream, ...]] = {
-    "assistant": (WatchedStream(TO_SECRETARY, ASSISTANT_GROUP),),
-    "tg_bot": (
-        WatchedStream(TO_TELEGRAM, TG_BOT_GROUP),
-        WatchedStream(TELEGRAM_UPDATES, entries=False),
-        WatchedStream(DRAFTS, TG_BOT_GROUP, dead_letters=False),
-    ),
-}
-
-
-async def _pending(redis: aioredis.Redis, key: str, group: str) -> int:
-    try:
-        summary = await redis.xpending(key, group)
-    except aioredis.ResponseError as exc:  # NOGROUP: no consumer made the group yet
-        if "NOGROUP" in str(exc):
-            return 0
-        raise
-    return int(summary["pending"])
-
-
 async def read_stream(redis: aioredis.Redis, names: Names, watched: WatchedStream) -> None:
     """Set the gauges of one stream from Redis (three reads, each on one key: Cluster-safe)."""
     label = watched.stream
@@ -91,7 +50,7 @@ async def read_stream(redis: aioredis.Redis, names: Names, watched: WatchedStrea
         key = names.stream(watched.stream)
         QUEUE_DEPTH.labels(label).set(await redis.xlen(key))
         if watched.group is not None:
-            QUEUE_PENDING.labels(label).set(await _pending(redis, key, watched.group))
+            QUEUE_PENDING.labels(label).set(await pending_count(redis, key, watched.group))
     if watched.dead_letters:
         QUEUE_DEAD_LETTERS.labels(label).set(await redis.xlen(names.dead(watched.stream)))
 

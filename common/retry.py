@@ -33,6 +33,7 @@ from tenacity import (
     stop_never,
 )
 
+from common.clock import utcnow
 from common.logging import get_logger
 
 log = get_logger(__name__)
@@ -157,7 +158,7 @@ def _seconds_until(value: str, now: datetime | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     try:
-        return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+        return max(0.0, (when - (now or utcnow())).total_seconds())
     except OverflowError:  # pragma: no cover: a date datetime holds is within its range
         return None
 

@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any, ClassVar, Literal, TypeVar, cast
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from common import service_tokens
@@ -31,6 +31,15 @@ TOKEN_SETTINGS = (
 
 class InsecureSettingsError(ValueError):
     """A secret setting is empty or malformed where the service must not start with it."""
+
+
+class OpenMeteoSettings(BaseModel):
+    """Open-Meteo's APIs (common/geocoding.py), for every service that turns places into
+    zones or weather. A plain model, not settings: mixed into a service's settings after
+    ServiceSettings, it adds its fields without replacing their env-file configuration."""
+
+    weather_api_url: str = "https://api.open-meteo.com/v1/forecast"
+    geocoding_api_url: str = "https://geocoding-api.open-meteo.com/v1/search"
 
 
 class ServiceSettings(BaseSettings):

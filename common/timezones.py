@@ -21,10 +21,11 @@ import re
 import unicodedata
 import zoneinfo
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal, Protocol
 
+from common.clock import utcnow
 from common.geocoding import GeocodingUnavailable, GeoPlace
 
 #: Longer input is no zone name; it is refused before any lookup.
@@ -100,7 +101,7 @@ class ResolvedZone:
     place: str | None = None  # the place it was found by, to show
 
     def now(self, at: datetime | None = None) -> datetime:
-        return (at or datetime.now(UTC)).astimezone(zoneinfo.ZoneInfo(self.name))
+        return (at or utcnow()).astimezone(zoneinfo.ZoneInfo(self.name))
 
 
 async def resolve_timezone(

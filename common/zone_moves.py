@@ -5,9 +5,10 @@ moving them to the zone the user has now set at the same local clock time. tg_bo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from common.clock import utcnow
 from common.errors import ConflictError, ValidationFailedError
 from common.rest_client import UNSET, Id, RestClient
 from common.schedule import wall_to_instant
@@ -41,7 +42,7 @@ async def assumed_reminders(
 async def move_reminders(rest: RestClient, jobs: list[CronJob], zone: str) -> MoveReport:
     """Each job to `zone` keeping its local clock time; rest_service recomputes the next run."""
     report = MoveReport()
-    now = datetime.now(UTC)
+    now = utcnow()
     for job in jobs:
         run_at = same_clock_time(job, zone)
         if run_at is not None and run_at <= now:

@@ -20,8 +20,9 @@ from urllib.parse import urlsplit
 import psycopg2
 import redis
 
-from common.names import TELEGRAM_UPDATES, TO_SECRETARY, TO_TELEGRAM, Names
+from common.names import Names
 from common.redis_connection import create_sync_redis, topology_of
+from common.streams import DEAD_LETTERED
 from ops import coverage_report, infra, stack
 from ops.envfile import (
     ENV_FILE_VARIABLE,
@@ -932,7 +933,7 @@ def build_parser() -> argparse.ArgumentParser:
     dead.add_argument("--yes", action="store_true", help="confirm purge")
     dead.add_argument(
         "--stream",
-        choices=[TO_SECRETARY, TO_TELEGRAM, TELEGRAM_UPDATES],
+        choices=DEAD_LETTERED,
         help="the stream whose dead letter ID is (show, replay; needed when two hold ID)",
     )
     chat = command(

@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ import psycopg2
 import redis
 from psycopg2 import sql
 
+from common.clock import utcnow
 from common.crypto import generate_key
 from common.settings import ENV_FILE_VARIABLE
 from ops import infra
@@ -142,7 +143,7 @@ class World:
 
     def _seed_calendar(self) -> None:
         """A few events, so the connected calendar has something to show."""
-        now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        now = utcnow().replace(minute=0, second=0, microsecond=0)
         events = [("Team stand-up", 2, 0.5), ("Lunch with Anna", 4, 1), ("Dentist", 26, 1)]
         self.google.state.seed(
             DEFAULT_EMAIL,

@@ -4,7 +4,6 @@ too (rest_service's image has no `ops`)."""
 from __future__ import annotations
 
 from common.dead_letters import (
-    STREAMS,
     AmbiguousDeadLetter,
     DeadLetterError,
     DeadLetterNotFound,
@@ -17,7 +16,6 @@ from common.dead_letters import (
 )
 
 __all__ = [
-    "STREAMS",
     "AmbiguousDeadLetter",
     "DeadLetterError",
     "DeadLetterNotFound",

@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from common.clock import utcnow
 from ops.infra import Infra
 
 STATE_FILE = "state.json"
@@ -29,7 +29,7 @@ class StackState:
     manager_pid: int | None = None
     #: Service pids (`up`; `start` keeps its pid files).
     pids: dict[str, int] = field(default_factory=dict)
-    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    started_at: str = field(default_factory=lambda: utcnow().isoformat())
 
     @property
     def redis_url(self) -> str:

@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis as syncredis
 import redis.asyncio as aioredis
 
-from common.crypto import generate_key
 from common.names import Names
 from ops.infra import DatabaseServer, find_postgres, find_redis, migrate
 from ops.processes import Stack
+from ops.run_env import base_env, forget_prefix, fresh_secrets
 
 #: Settings that would let a developer's .env or shell leak into a test run.
 _ISOLATED = (
@@ -133,10 +132,7 @@ def redis_url() -> str:
 def session_prefix(redis_url: str) -> Iterator[str]:
     prefix = f"test:{worker()}:{uuid.uuid4().hex[:8]}:"
     yield prefix
-    client = syncredis.Redis.from_url(redis_url)
-    for key in client.scan_iter(match=f"{prefix}*", count=1000):
-        client.delete(key)
-    client.close()
+    forget_prefix(redis_url, prefix)
 
 
 @pytest.fixture
@@ -159,27 +155,7 @@ async def redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
 
 @pytest.fixture(scope="session")
 def secrets() -> dict[str, str]:
-    return {
-        "ADMIN_API_TOKEN": f"admin-{uuid.uuid4().hex}",
-        "SERVICE_API_TOKEN": f"service-{uuid.uuid4().hex}",
-        "LLM_MODEL_DECRYPT_KEY": generate_key(),
-        "TELEGRAM_TOKEN": "123456:TEST-token",
-    }
-
-
-def base_env(
-    database_url: str, redis_url: str, key_prefix: str, secrets: dict[str, str]
-) -> dict[str, str]:
-    """What every service a test starts runs with: its database, its Redis prefix, JSON logs."""
-    return {
-        "ENVIRONMENT": "test",
-        "ASYNC_DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "REDIS_KEY_PREFIX": key_prefix,
-        "LOG_FORMAT": "json",
-        "LOG_LEVEL": "DEBUG",
-        **secrets,
-    }
+    return {**fresh_secrets(), "TELEGRAM_TOKEN": "123456:TEST-token"}
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ from common.names import TO_SECRETARY, TO_TELEGRAM, Names
 from common.redis_connection import create_redis
 from common.rest_client import RestClient
 from common.wire import RunOutcome, User
-from cron_service.app.fires import Composed, Fire, FireLedger, instant_key
+from cron_service.app.fires import Composed, Fire, FireLedger
 from rest_service.app.admin.login_limit import LoginLimiter, LoginPolicy, LoginThrottled
 from rest_service.app.admin.sessions import AdminSessions
 from rest_service.app.live_config_cache import CALL_TIMEOUT_S, ConfigCache
@@ -141,9 +141,6 @@ async def test_an_event_alert_is_sent_once(client: aioredis.Redis, names: Names)
         alerts = EventAlerts(rest, calendar, client, names, timedelta(minutes=1))
         assert [await alerts._send(user, event, start, now) for _ in range(2)] == [1, 0]
         assert await client.xlen(names.to_telegram) == 1
-        await client.set(names.legacy_event_alert(f"{user.id}:ev2"), "1")  # before an upgrade
-        moved = event.model_copy(update={"id": "ev2"})
-        assert await alerts._send(user, moved, start, now) == 0
 
 
 async def test_an_answer_is_queued_once_on_its_reply_stream(
@@ -156,12 +153,11 @@ async def test_an_answer_is_queued_once_on_its_reply_stream(
         assert [await outbox.put(message, outgoing()) for _ in range(2)] == [True, False]
         assert await outbox.answered(message)
         assert await client.xlen(names.stream(stream)) == 1
-    before_upgrade = incoming()
-    await client.set(names.legacy_assistant_answered(str(before_upgrade.message_id)), "1")
-    assert await outbox.answered(before_upgrade)
+    answered_earlier = incoming()
+    await outbox.put(answered_earlier, outgoing())
     # with the turn's other first read (the config version), keys in three slots
     await client.set(names.config_version, "7")
-    assert await outbox.answered_and_get(before_upgrade, names.config_version) == (True, b"7")
+    assert await outbox.answered_and_get(answered_earlier, names.config_version) == (True, b"7")
     assert await outbox.answered_and_get(incoming(), names.config_version) == (False, b"7")
 
 
@@ -225,9 +221,6 @@ async def test_fires_are_claimed_published_and_recorded_once(
     # The briefing recomposed as missed after a crash: its notice goes nowhere.
     missed = dataclasses.replace(briefing, outcome=RunOutcome.missed)
     assert await ledger.claim_and_publish(TO_TELEGRAM, outgoing(), missed) is False
-    old = fire("reminder", RunOutcome.on_time)
-    await client.set(names.legacy_fire_claim(old.job_id, instant_key(old.scheduled_for)), "1")
-    assert await ledger.claim_and_publish(TO_TELEGRAM, outgoing(), old) is False
     assert (await client.xlen(names.to_telegram), await client.xlen(names.to_secretary)) == (1, 1)
     assert sorted(f.key for f in await ledger.unrecorded()) == sorted([reminder.key, briefing.key])
     for each in (reminder, briefing):
@@ -267,12 +260,6 @@ async def test_updates_are_committed_once_with_their_replies(
     assert [await queue._queue(hooked, webhook, []) for _ in range(2)] == [1, 0]
     assert await queue.seen(1, 20)
     assert (await client.xlen(names.to_secretary), await client.xlen(names.to_telegram)) == (2, 2)
-    await client.set(names.legacy_telegram_webhook_seen(1, 30), "1")  # from before an upgrade
-    assert await queue.seen(1, 30)
-    await client.set(names.legacy_telegram_bot_offset(2), "77")
-    await queue.adopt_legacy_offset(2)
-    assert await client.get(names.telegram_bot_offset(2)) == b"77"
-    assert await client.get(names.legacy_telegram_bot_offset(2)) is None
 
 
 async def test_albums_gather_and_flush_once(client: aioredis.Redis, names: Names) -> None:

@@ -15,11 +15,12 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import redis.asyncio as aioredis
 
 from common.calendar_client import CalendarClient, CalendarNotConnected, Event
+from common.clock import utcnow
 from common.errors import AppError
 from common.logging import get_logger
 from common.messages import OutgoingKind, OutgoingMessage
@@ -91,7 +92,7 @@ class EventAlerts:
         """A sweep every interval until `stop`; a failed sweep is logged and tried again."""
         while not stop.is_set():
             try:
-                await self.sweep(datetime.now(UTC))
+                await self.sweep(utcnow())
             except Exception as exc:  # rest_service or Redis away: the next sweep catches up
                 log.warning("event_alerts_failed", error=str(exc), error_type=type(exc).__name__)
             with contextlib.suppress(TimeoutError):
@@ -142,8 +143,6 @@ class EventAlerts:
             kind=OutgoingKind.NOTIFICATION,
             correlation_id=f"event:{event.id}",
         )
-        if await self._redis.exists(self._names.legacy_event_alert(key)):
-            return 0  # claimed before an upgrade renamed the claim
         keys = [self._names.event_alert(key), self._names.stream(TO_TELEGRAM)]
         args: list[str | int] = [int(CLAIM_TTL.total_seconds()), message.to_json()]
         sent = int(await self._script(keys=keys, args=args))

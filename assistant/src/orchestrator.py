@@ -120,8 +120,7 @@ class AnswerOutbox:
         self._publish_once = redis.register_script(_PUBLISH_ONCE)
 
     async def answered(self, message: IncomingMessage) -> bool:
-        """The mark, or its name before the Cluster hash tags (a message answered by the
-        version before an upgrade and redelivered after it)."""
+        """The mark set with the answer's XADD: the message was answered already."""
         found, _ = await self.answered_and_get(message, None)
         return found
 
@@ -138,13 +137,12 @@ class AnswerOutbox:
         message_id = str(message.message_id)
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.exists(self._names.assistant_answered(message_id, message.reply_stream))
-            pipe.exists(self._names.legacy_assistant_answered(message_id))
             pipe.exists(turn_record_key(self._names, message))
             if key is not None:
                 pipe.get(key)
             found = await pipe.execute()
-        value = found[3] if key is not None else None
-        return FirstReads(bool(found[0] or found[1]), value, bool(found[2]))
+        value = found[2] if key is not None else None
+        return FirstReads(bool(found[0]), value, bool(found[1]))
 
     async def put(self, message: IncomingMessage, outgoing: OutgoingMessage) -> bool:
         """False when an answer to `message` was queued already."""

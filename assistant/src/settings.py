@@ -7,10 +7,10 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from common.mcp_servers import StdioServers
-from common.settings import ServiceSettings
+from common.settings import OpenMeteoSettings, ServiceSettings
 
 
-class Settings(ServiceSettings):
+class Settings(ServiceSettings, OpenMeteoSettings):
     default_port: ClassVar[int] = 8002
     service_name: ClassVar[str] = "assistant"
 
@@ -19,9 +19,6 @@ class Settings(ServiceSettings):
     openai_base_url: str = "https://api.openai.com/v1"
     default_model: str = "gpt-4o-mini"
     fallback_model: str = "gpt-4o"
-
-    weather_api_url: str = "https://api.open-meteo.com/v1/forecast"
-    geocoding_api_url: str = "https://geocoding-api.open-meteo.com/v1/search"
 
     max_context_messages: int = Field(default=20, ge=1)
     max_context_length: int = Field(default=12_000, ge=100)

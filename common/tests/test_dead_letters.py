@@ -21,6 +21,7 @@ from common.dead_letters import (
     replay,
 )
 from common.names import TELEGRAM_UPDATES, TO_SECRETARY, TO_TELEGRAM, Names
+from common.streams import DEAD_LETTERED
 from tests.streams import Fields, xrange_entries
 
 
@@ -87,3 +88,12 @@ def test_a_stream_that_is_not_a_queue_is_refused_naming_the_queues(
     with pytest.raises(DeadLetterNotFound, match=f"nope is not one of .*{TO_TELEGRAM}"):
         find_dead(client, names, "1700000000000-0", "nope")
     assert client.xlen(names.dead(TO_TELEGRAM)) == 1
+
+
+def test_every_dead_lettered_stream_of_the_registry_is_listed(
+    client: redis.Redis, key_prefix: str
+) -> None:
+    names = Names(key_prefix)
+    for stream in DEAD_LETTERED:
+        _dead(client, names, stream, f"on {stream}")
+    assert sorted(row["stream"] for row in list_dead(client, names)) == sorted(DEAD_LETTERED)

@@ -27,8 +27,9 @@ from common.names import (
     Names,
 )
 from common.queue import StreamPublisher
-from common.queue_metrics import CONSUMED, QueueGauges, WatchedStream
+from common.queue_metrics import QueueGauges
 from common.settings import ServiceSettings
+from common.streams import CONSUMED, WatchedStream
 from common.worker import worker_context
 from ops.infra import free_port
 from tests.waiting import until

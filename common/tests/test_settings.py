@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from assistant.src.settings import Settings as AssistantSettings
 from common.crypto import generate_key
-from common.settings import ServiceSettings
+from common.settings import OpenMeteoSettings, ServiceSettings
 from rest_service.app.settings import Settings as RestSettings
+from tg_bot.src.settings import Settings as TgBotSettings
 
 
 @pytest.fixture(autouse=True)
@@ -58,3 +60,18 @@ def test_dotenv_file_is_read(tmp_path) -> None:
 
 def test_tests_may_run_without_secrets() -> None:
     assert ServiceSettings(environment="test").service_api_token == ""
+
+
+@pytest.mark.parametrize("settings", [AssistantSettings, TgBotSettings])
+def test_both_services_read_open_meteo_from_one_declaration(
+    settings: type[ServiceSettings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEATHER_API_URL", "http://weather.test/v1/forecast")
+    monkeypatch.setenv("GEOCODING_API_URL", "http://places.test/v1/search")
+    read = settings(environment="test")
+    assert isinstance(read, OpenMeteoSettings)
+    assert (read.weather_api_url, read.geocoding_api_url) == (
+        "http://weather.test/v1/forecast",
+        "http://places.test/v1/search",
+    )
+    assert "weather_api_url" not in settings.__annotations__  # not declared again

@@ -10,7 +10,9 @@ instant that corresponds to the shifted one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+
+from common.clock import utcnow
 
 
 @dataclass(frozen=True)
@@ -19,10 +21,10 @@ class Clock:
 
     @classmethod
     def starting_at(cls, start: datetime | None) -> Clock:
-        return cls(start - datetime.now(UTC)) if start else cls()
+        return cls(start - utcnow()) if start else cls()
 
     def now(self) -> datetime:
-        return datetime.now(UTC) + self.offset
+        return utcnow() + self.offset
 
     def real(self, instant: datetime) -> datetime:
         """The real instant at which this clock reads `instant`."""

@@ -227,32 +227,28 @@ class FireLedger:
         return self._names.fire_claim(stream, fire.job_id, instant_key(fire.scheduled_for))
 
     async def _not_claimed_elsewhere(self, fires: list[Composed]) -> list[bool]:
-        """False for a fire claimed under another name: before an upgrade (the name without
-        a hash tag), or, for a briefing, on the other stream (a fire published on time and
+        """False for a briefing claimed on the other stream (a fire published on time and
         recomposed as missed after a crash goes nowhere twice). Each claim lives in its
         stream's slot, so these are read apart from the script."""
-        owners: list[int] = []
-        async with self._redis.pipeline(transaction=False) as pipe:  # one round trip
-            for index, (stream, _, fire) in enumerate(fires):
-                pipe.exists(
-                    self._names.legacy_fire_claim(fire.job_id, instant_key(fire.scheduled_for))
-                )
-                owners.append(index)
-                if fire.job_type == CronJobType.assistant_prompt:
-                    other = TO_TELEGRAM if stream == TO_SECRETARY else TO_SECRETARY
-                    pipe.exists(self._claim(other, fire))
-                    owners.append(index)
-            found = await pipe.execute()
         fresh = [True] * len(fires)
-        for index, exists in zip(owners, found, strict=True):
-            fresh[index] = fresh[index] and not exists
+        briefings = [
+            (index, TO_TELEGRAM if stream == TO_SECRETARY else TO_SECRETARY, fire)
+            for index, (stream, _, fire) in enumerate(fires)
+            if fire.job_type == CronJobType.assistant_prompt
+        ]
+        if not briefings:
+            return fresh
+        async with self._redis.pipeline(transaction=False) as pipe:  # one round trip
+            for _, other, fire in briefings:
+                pipe.exists(self._claim(other, fire))
+            found = await pipe.execute()
+        for (index, _, _), exists in zip(briefings, found, strict=True):
+            fresh[index] = not exists
         return fresh
 
     def _unrecorded_hashes(self) -> list[str]:
         names = self._names
-        # The one hash of before the Cluster hash tags last, so an upgrade records it too.
-        return [names.cron_unrecorded_of(TO_SECRETARY), names.cron_unrecorded_of(TO_TELEGRAM),
-                names.cron_unrecorded]  # fmt: skip
+        return [names.cron_unrecorded_of(TO_SECRETARY), names.cron_unrecorded_of(TO_TELEGRAM)]
 
     async def unrecorded(self) -> list[Fire]:
         """The fires not yet recorded; an entry that does not parse is logged and dropped."""
@@ -282,14 +278,12 @@ class FireLedger:
     async def is_unrecorded(self, fire: Fire) -> bool:
         """False once an instance has recorded it: another's sweep may have queued it while it
         was being recorded, and recording it again would only load rest_service."""
-        for table in (self._names.cron_unrecorded_of(fire.stream), self._names.cron_unrecorded):
-            if await self._redis.hexists(table, fire.key):
-                return True
-        return False
+        return bool(
+            await self._redis.hexists(self._names.cron_unrecorded_of(fire.stream), fire.key)
+        )
 
     async def mark_recorded(self, fire: Fire) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hdel(self._names.cron_unrecorded_of(fire.stream), fire.key)
             pipe.delete(self._names.cron_recording(fire.stream, fire.key))
             await pipe.execute()
-        await self._redis.hdel(self._names.cron_unrecorded, fire.key)  # from before an upgrade

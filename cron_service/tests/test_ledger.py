@@ -53,12 +53,12 @@ async def test_a_fire_is_sent_once_and_kept_until_it_is_recorded(
     assert await ledger.take_recording(fire, LEASE)  # the lease went with the record
 
 
-async def test_an_unreadable_entry_is_dropped_and_an_old_named_one_still_found(
+async def test_an_unreadable_entry_is_dropped_and_a_readable_one_kept(
     redis: aioredis.Redis, key_prefix: str, ledger: FireLedger, fire: Fire
 ) -> None:
     names = Names(key_prefix)
-    await redis.hset(names.cron_unrecorded, fire.key, fire.to_json())  # before an upgrade
     table = names.cron_unrecorded_of(TO_TELEGRAM)
+    await redis.hset(table, fire.key, fire.to_json())
     await redis.hset(table, "broken", '{"job_id": "j1"}')
     await redis.hset(table, "not-json", "{")
     assert await ledger.count_unrecorded() == 3
@@ -66,7 +66,7 @@ async def test_an_unreadable_entry_is_dropped_and_an_old_named_one_still_found(
         assert await ledger.unrecorded() == [fire]
     dropped = sorted(e["key"] for e in logs if e["event"] == "unrecorded_fire_unreadable")
     assert dropped == ["b'broken'", "b'not-json'"]
-    assert await redis.hlen(table) == 0
+    assert await redis.hlen(table) == 1  # the readable one
     assert await ledger.is_unrecorded(fire)
     await ledger.mark_recorded(fire)
     assert await ledger.count_unrecorded() == 0

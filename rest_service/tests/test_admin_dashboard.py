@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 from common.names import DRAFTS, TELEGRAM_UPDATES, TO_SECRETARY, TO_TELEGRAM, Names
+from common.streams import STREAMS
 from ops.infra import free_port
 from rest_service.app.admin.dashboard import (
     HEALTH_TIMEOUT_S,
@@ -115,6 +116,14 @@ async def test_queues_show_depth_pending_and_dead_letters_newest_first(
     assert errors[-1].when == datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
     assert {e.source for e in errors} == {"dead letter on tg_bot:updates"}
     assert len(errors) <= LAST_ERRORS
+
+
+async def test_the_queues_shown_are_exactly_the_registrys_streams(
+    redis: aioredis.Redis, names: Names
+) -> None:
+    rows, _errors, problem = await queue_figures(redis, names)
+    assert problem is None
+    assert [r.stream for r in rows] == [w.stream for w in STREAMS]
 
 
 async def test_a_queue_redis_cannot_read_is_an_error_not_a_zero(

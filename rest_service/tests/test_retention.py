@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import select, update
 from structlog.testing import capture_logs
 
+from common.clock import utcnow
 from ops.infra import free_port
 from ops.processes import Stack
 from rest_service.app.domain.unit_of_work import unit_of_work
-from rest_service.app.models.base import utcnow
 from rest_service.app.models.thread import ChatMessage
 from rest_service.app.retention import (
     delete_older_than,

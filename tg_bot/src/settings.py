@@ -8,13 +8,13 @@ from typing import ClassVar
 
 from pydantic import Field, field_validator
 
-from common.settings import MIN_TOKEN_LENGTH, ServiceSettings
+from common.settings import MIN_TOKEN_LENGTH, OpenMeteoSettings, ServiceSettings
 
 #: What TELEGRAM_WEBHOOK_SECRET may be: the Bot API's characters, no shorter than a token.
 WEBHOOK_SECRET_PATTERN = rf"[A-Za-z0-9_-]{{{MIN_TOKEN_LENGTH},256}}"
 
 
-class Settings(ServiceSettings):
+class Settings(ServiceSettings, OpenMeteoSettings):
     required_secrets: ClassVar[tuple[str, ...]] = ("service_api_token", "telegram_token")
     default_port: ClassVar[int] = 8004
     service_name: ClassVar[str] = "tg_bot"
@@ -68,9 +68,8 @@ class Settings(ServiceSettings):
     rate_limit_messages_per_minute: int = Field(default=20, ge=0)
     llm_daily_token_budget: int = Field(default=200_000, ge=0)
 
-    # /timezone and a shared location: places and coordinates to zones (Open-Meteo)
-    geocoding_api_url: str = "https://geocoding-api.open-meteo.com/v1/search"
-    weather_api_url: str = "https://api.open-meteo.com/v1/forecast"
+    # /timezone and a shared location: places and coordinates to zones (Open-Meteo's URLs
+    # are OpenMeteoSettings')
     geocoding_timeout_seconds: float = Field(default=5.0, gt=0)
 
     # receiving by webhook instead of polling (empty URL: long polling; switching

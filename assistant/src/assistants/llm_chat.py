@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -35,6 +34,7 @@ from assistant.src.drafts import DraftPublisher, status_line
 from assistant.src.settings import Settings
 from assistant.src.tools.base import Actor, ToolCallContext
 from assistant.src.tools.toolbox import Toolbox, ToolOutcome
+from common.clock import utcnow
 from common.limits import LIMIT_REFUSALS, TokenBudget, seconds_until_reset
 from common.logging import get_logger
 from common.rest_client import RestClient
@@ -145,7 +145,7 @@ class LlmChatAssistant(BaseAssistant):
     async def system_messages(
         self, turn: Turn, history: list[memory.StoredMessage]
     ) -> list[dict[str, Any]]:
-        now = datetime.now(ZoneInfo(turn.actor.timezone))
+        now = utcnow().astimezone(ZoneInfo(turn.actor.timezone))
         prompt = system_prompt(
             self.spec.instructions,
             turn.actor,

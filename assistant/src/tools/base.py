@@ -12,7 +12,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
@@ -24,6 +24,7 @@ from jsonschema.exceptions import SchemaError
 
 from assistant.src.settings import Settings
 from common.calendar_client import CalendarClient
+from common.clock import utcnow
 from common.names import Names
 from common.rest_client import RestClient
 from common.wire import SnapshotTool
@@ -104,7 +105,7 @@ class ToolServices:
     rest: RestClient
     http: httpx.AsyncClient
     delegate: SubAssistantRunner | None = None
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    clock: Callable[[], datetime] = utcnow
 
     @cached_property
     def calendar(self) -> CalendarClient:

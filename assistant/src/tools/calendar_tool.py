@@ -31,6 +31,7 @@ from common.calendar_client import (
     CalendarServiceUnavailable,
     Event,
 )
+from common.clock import utcnow
 from common.confirmations import Confirmations, PendingDelete
 from common.errors import AppError, NotFoundError
 
@@ -243,7 +244,7 @@ class CalendarTool(BaseTool, tool_type="calendar"):
 
     async def _resolve(self, text: str, actor: Actor) -> date | datetime:
         tz = zone(actor.timezone)
-        now = datetime.now(tz)
+        now = utcnow().astimezone(tz)
         return _day_or_moment(text, tz, now)
 
     async def _list(self, arguments: dict[str, Any], call: ToolCallContext) -> dict[str, Any]:
@@ -263,7 +264,7 @@ class CalendarTool(BaseTool, tool_type="calendar"):
             _text(arguments, "time_min"), _text(arguments, "time_max"), actor
         )
         tz = zone(actor.timezone)
-        now = datetime.now(tz).replace(microsecond=0)
+        now = utcnow().astimezone(tz).replace(microsecond=0)
         if not time_min:  # a month before the earlier of now and the end asked
             time_min = (
                 min(now, _moment(time_max, tz) if time_max else now) - FIND_BACK

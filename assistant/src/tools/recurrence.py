@@ -24,6 +24,7 @@ from assistant.src.tools.when import (
     resolve,
     time_of_day,
 )
+from common.clock import utcnow
 from common.schedule import (
     CronSchedule,
     InvalidSchedule,
@@ -340,7 +341,7 @@ def _rule(
 ) -> Recurrence:
     """Every `interval` weeks (the days of `cron`) or days, from the first fire of `cron`
     after `now` (or at or after `start`): a recurrence rule with that anchor."""
-    now = (now or datetime.now(tz)).astimezone(tz)
+    now = (now or utcnow()).astimezone(tz)
     if start is not None and start > now:
         now = start - timedelta(seconds=1)
     every = CronSchedule.parse(cron, tz)
@@ -373,7 +374,7 @@ def _day_of_when(when: str, tz: ZoneInfo, now: datetime | None) -> datetime | No
             return None
     except UnclearTime:
         pass
-    found = resolve(when, tz, (now or datetime.now(tz)).astimezone(tz))
+    found = resolve(when, tz, (now or utcnow()).astimezone(tz))
     return found.at.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
@@ -463,7 +464,7 @@ def _clock_of_when(when: str, tz: ZoneInfo) -> time | None:
     try:
         return time_of_day(when)
     except UnclearTime:
-        found = resolve(when, tz, datetime.now(tz), future=False)  # only its time counts
+        found = resolve(when, tz, utcnow().astimezone(tz), future=False)  # only its time counts
     return None if found.all_day else found.at.time().replace(second=0, microsecond=0)
 
 

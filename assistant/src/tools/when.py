@@ -35,6 +35,7 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from assistant.src.tools.base import ToolError
+from common.clock import utcnow
 from common.timezones import (
     TimezoneError,
     known_zone,
@@ -993,7 +994,7 @@ class _Phrase:
 def time_of_day(text: str) -> time | None:
     """The time of day a phrase names ("at 9", "в 7 утра", "noon", "evening"), read by the
     same rules as `resolve`; None when it names none. Anything else in it is refused."""
-    reader = _Phrase(text, _normalize(text), ZoneInfo("UTC"), datetime.now(UTC), True)
+    reader = _Phrase(text, _normalize(text), ZoneInfo("UTC"), utcnow(), True)
     for read in (reader._read_parts, reader._read_named_times, reader._read_clock):
         read()
     lone = _LONE_HOUR.fullmatch(reader.rest.strip())

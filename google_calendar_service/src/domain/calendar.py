@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,6 +28,7 @@ from common.calendar_client import (
     Events,
     FreeBusy,
 )
+from common.clock import utcnow
 from common.errors import AppError, FieldError, ValidationFailedError
 from common.language import choose_language
 from common.logging import get_logger
@@ -261,7 +262,7 @@ class GoogleCalendarService:
                 time_min,
                 time_max,
                 tz,
-                now=datetime.now(UTC),
+                now=utcnow(),
                 max_days=self._settings.max_range_days,
             )
             ids = [calendar_id] if calendar_id else await self._calendar_ids(session)
@@ -328,7 +329,7 @@ class GoogleCalendarService:
                 data.time_min,
                 data.time_max,
                 tz,
-                now=datetime.now(UTC),
+                now=utcnow(),
                 max_days=self._settings.max_range_days,
             )
             ids = await self._calendar_ids(session)
@@ -456,7 +457,7 @@ def _calendars(entries: list[dict[str, Any]], default: str | None) -> Calendars:
 def _expired(since: datetime | None, ttl_seconds: int) -> bool:
     if since is None:
         return True
-    return (datetime.now(UTC) - since).total_seconds() > ttl_seconds
+    return (utcnow() - since).total_seconds() > ttl_seconds
 
 
 def _timezone(user: User, default: str) -> ZoneInfo:

@@ -19,17 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Text as SAText
 from sqlmodel import col
 
+from common.clock import utcnow
 from common.llm_stats import LlmCounts, LlmStats
-from common.names import (
-    ASSISTANT_GROUP,
-    DRAFTS,
-    TELEGRAM_UPDATES,
-    TG_BOT_GROUP,
-    TO_SECRETARY,
-    TO_TELEGRAM,
-    Names,
-)
+from common.names import Names
 from common.queue import dead_entry_summary
+from common.streams import STREAMS, pending_count
 from common.wire import MessageRole, RunOutcome
 from rest_service.app.models.config_state import CONFIG_STATE_ID, ConfigState
 from rest_service.app.models.cron import CronJobRun
@@ -42,25 +36,6 @@ from rest_service.app.state import STATE
 HEALTH_TIMEOUT_S = 2.0
 REDIS_TIMEOUT_S = 2.0
 LAST_ERRORS = 8
-
-
-@dataclass(frozen=True)
-class QueueSpec:
-    """A stream (logical name) and what the dashboard reads of it."""
-
-    stream: str
-    group: str | None
-    #: False for tg_bot:updates, which only ever has dead letters.
-    entries: bool = True
-    dead_letters: bool = True
-
-
-QUEUES = (
-    QueueSpec(TO_SECRETARY, ASSISTANT_GROUP),
-    QueueSpec(TO_TELEGRAM, TG_BOT_GROUP),
-    QueueSpec(TELEGRAM_UPDATES, None, entries=False),
-    QueueSpec(DRAFTS, TG_BOT_GROUP, dead_letters=False),
-)
 
 
 @dataclass
@@ -153,16 +128,6 @@ async def services_health(settings: Settings) -> list[ServiceHealth]:
         return list(await asyncio.gather(*(probe(client, s, u) for s, u in urls.items())))
 
 
-async def _pending(redis: aioredis.Redis, key: str, group: str) -> int:
-    try:
-        summary = await redis.xpending(key, group)
-    except aioredis.ResponseError as exc:
-        if "NOGROUP" in str(exc):  # no consumer has made its group yet
-            return 0
-        raise
-    return int(summary["pending"])
-
-
 async def queue_figures(
     redis: aioredis.Redis, names: Names
 ) -> tuple[list[QueueFigures], list[LastError], str | None]:
@@ -172,12 +137,14 @@ async def queue_figures(
     errors: list[LastError] = []
     try:
         async with asyncio.timeout(REDIS_TIMEOUT_S):
-            for spec in QUEUES:
+            for spec in STREAMS:
                 row = QueueFigures(spec.stream)
                 if spec.entries:
                     row.depth = int(await redis.xlen(names.stream(spec.stream)))
                     if spec.group:
-                        row.pending = await _pending(redis, names.stream(spec.stream), spec.group)
+                        row.pending = await pending_count(
+                            redis, names.stream(spec.stream), spec.group
+                        )
                 if spec.dead_letters:
                     dead_key = names.dead(spec.stream)
                     row.dead = int(await redis.xlen(dead_key))
@@ -314,7 +281,7 @@ async def collect(
     names: Names,
     now: datetime | None = None,
 ) -> Dashboard:
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     zone = ZoneInfo(settings.admin_timezone)
     day_start = start_of_day(now, zone)
     day_end = end_of_day(day_start, zone)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,9 @@ from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
-from common.dead_letters import REPLAYABLE, DeadLetterError
+from common.clock import utcnow
+from common.dead_letters import DeadLetterError
+from common.streams import REPLAYABLE
 from rest_service.app.admin import conversations, dashboard, dead_letters, history_view
 from rest_service.app.admin.request_ctx import BIGINT_MAX, AdminFormError, admin_ctx, app_state
 from rest_service.app.domain import calendar, revert, stats, usage, users
@@ -229,7 +231,7 @@ class UserPageView(BaseView):
     @expose("/users/{user_id:uuid}", methods=["GET"], identity="user-page")
     async def user_page(self, request: Request) -> Response:
         user_id = request.path_params["user_id"]
-        now = datetime.now(UTC)
+        now = utcnow()
         month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         async with admin_ctx(self, request) as ctx:
             user = await ctx.session.get(User, user_id)

@@ -20,9 +20,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from common.clock import utcnow
 from common.errors import ConflictError, FieldError, NotFoundError, ValidationFailedError
 from rest_service.app.models.admin_account import AdminAccount
-from rest_service.app.models.base import utcnow
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024

@@ -16,10 +16,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 
+from common.clock import utcnow
 from common.errors import not_found
 from rest_service.app.domain.common import get_or_404
 from rest_service.app.domain.unit_of_work import CommitThenRaise, Ctx
-from rest_service.app.models.base import utcnow
 from rest_service.app.models.calendar import (
     CalendarCredential,
     CalendarCredentialsPublic,

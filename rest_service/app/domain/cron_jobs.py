@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 
+from common.clock import utcnow
 from common.errors import FieldError, ValidationFailedError, conflict
 from common.limits import LIMIT_REFUSALS
 from common.wire import CronJobStatus, CronJobType, RunOutcome
@@ -53,10 +54,10 @@ async def create_job(ctx: Ctx, data: CronJobCreate) -> tuple[CronJob, bool]:
     )
     if data.timezone_assumed is None:
         fields["timezone_assumed"] = _assumed(user, fields["timezone"], ctx.settings)
-    _check_job(fields, now=datetime.now(UTC), new_run_at=True)
+    _check_job(fields, now=utcnow(), new_run_at=True)
     _check_recurrence(ctx, fields, changed=True)
     await _check_active_limit(ctx, fields, was_active=False)
-    fields["next_run_at"] = _next_run(fields, datetime.now(UTC))
+    fields["next_run_at"] = _next_run(fields, utcnow())
     job = CronJob.model_validate(fields)
     stmt = (
         insert(CronJob)
@@ -106,7 +107,7 @@ async def update_job(ctx: Ctx, job_id: uuid.UUID, data: CronJobUpdate) -> CronJo
     job = await get_job(ctx, job_id)
     changes = non_null(CronJob, data.model_dump(exclude_unset=True))
     merged = {**job.model_dump(), **changes}
-    now = datetime.now(UTC)
+    now = utcnow()
     _check_job(merged, now=now, new_run_at="run_at" in changes)
     _check_recurrence(ctx, merged, changed="cron_expression" in changes)
     await _check_active_limit(ctx, merged, was_active=job.status == CronJobStatus.active)
@@ -193,7 +194,7 @@ def _check_recurrence(ctx: Ctx, fields: dict[str, Any], *, changed: bool) -> Non
         return
     try:
         check_recurrence(
-            expression, fields["timezone"], ctx.settings.min_recurrence_minutes, datetime.now(UTC)
+            expression, fields["timezone"], ctx.settings.min_recurrence_minutes, utcnow()
         )
     except ValidationFailedError:
         LIMIT_REFUSALS.labels("recurrence_interval").inc()

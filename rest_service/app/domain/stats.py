@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Date, case, cast, distinct, func, select
 from sqlalchemy.types import Text as SAText
 from sqlmodel import col
 
+from common.clock import utcnow
 from common.wire import MessageRole
 from rest_service.app.domain.unit_of_work import Ctx
 from rest_service.app.models.cron import CronJobRun
@@ -25,7 +26,7 @@ from rest_service.app.models.user import User
 
 
 async def collect(ctx: Ctx, days: int) -> Stats:
-    now = datetime.now(UTC)
+    now = utcnow()
     since = now - timedelta(days=days)
     return Stats(
         since=since,

@@ -9,7 +9,8 @@ from datetime import datetime
 from sqlalchemy import DateTime
 from sqlmodel import Field, SQLModel
 
-from rest_service.app.models.base import TimestampMixin, utcnow
+from common.clock import utcnow
+from rest_service.app.models.base import TimestampMixin
 
 
 class AdminAccount(TimestampMixin, table=True):

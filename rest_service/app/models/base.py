@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator
 from pydantic import Field as PydanticField
 from sqlalchemy import DateTime, func
 from sqlmodel import Field, SQLModel
+
+from common.clock import utcnow
 
 #: Deterministic constraint names, so Alembic can find and drop what it made.
 SQLModel.metadata.naming_convention = {
@@ -24,10 +26,6 @@ SQLModel.metadata.naming_convention = {
 BIGINT_MAX = 2**63 - 1
 INT_MAX = 2**31 - 1
 _SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _no_nul(value: Any) -> Any:

@@ -21,6 +21,7 @@ from sqlalchemy import Text as SAText
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlmodel import Field, SQLModel
 
+from common.clock import utcnow
 from common.wire import MessageRole
 from rest_service.app.models.base import (
     CreatedMixin,
@@ -28,7 +29,6 @@ from rest_service.app.models.base import (
     SmallCount,
     Text,
     TimestampMixin,
-    utcnow,
 )
 from rest_service.app.models.enums import varchar_enum
 from rest_service.app.models.profile_fact import ProfileFactPublic

@@ -22,6 +22,7 @@ from common.buttons import (
     snooze_idempotency_key,
     snoozed_until,
 )
+from common.clock import utcnow
 from common.errors import NotFoundError, ValidationFailedError
 from common.messages import Button
 from common.schedule import describe
@@ -176,10 +177,10 @@ async def snooze_pressed(press: Press, services: Services) -> Pressed:
         chat_id=job.chat_id,
         text=job.text,
         timezone=zone.key,
-        run_at=snoozed_until(datetime.now(zone), delay),
+        run_at=snoozed_until(utcnow().astimezone(zone), delay),
         idempotency_key=snooze_idempotency_key(job.id, turn.chat_id, turn.message.message_id),
     )
-    at = (snoozed.run_at or datetime.now(zone)).astimezone(zone)
+    at = (snoozed.run_at or utcnow()).astimezone(zone)
     line = turn.t("reminders.snoozed_mark", when=_when(turn, at))
     return Pressed(turn.t("reminders.snoozed_notice"), press.below(line))
 

@@ -6,10 +6,10 @@ private chat. Setting one lists the reminders made under the assumed zone and of
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from common.clock import utcnow
 from common.geocoding import GeocodingUnavailable, OpenMeteoGeocoder
 from common.logging import get_logger
 from common.texts import KEEP, MOVE, NO, YES
@@ -141,7 +141,7 @@ def _refusal(turn: Addressed, wanted: str, refused: TimezoneError) -> str:
 
 
 def _shown(zone: str) -> dict[str, Any]:
-    now = datetime.now(ZoneInfo(zone))
+    now = utcnow().astimezone(ZoneInfo(zone))
     return {"zone": zone, "offset": format_offset(now.utcoffset()), "time": now.strftime("%H:%M")}
 
 

@@ -5,8 +5,7 @@ private chat: one member's usage is not the group's business."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
+from common.clock import utcnow
 from common.limits import seconds_until_reset
 from common.timezones import zone_or_default
 from common.wire import CronJobStatus, User, UserUsage
@@ -56,7 +55,7 @@ async def show_usage(turn: Addressed, _args: str, services: Services) -> str:
 async def _this_month(user: User, services: Services) -> UserUsage:
     """Since midnight of the 1st in the user's zone (the service's default zone without one)."""
     zone = zone_or_default(user.timezone, services.settings.default_timezone)
-    start = datetime.now(zone).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    start = utcnow().astimezone(zone).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     usage = await services.rest.user_usage(user.id, start)
     return usage.model_copy(update={"since": start})
 

@@ -28,8 +28,9 @@ import redis.asyncio as aioredis
 from prometheus_client import Counter
 from pydantic import ValidationError
 
+from common.clock import utcnow
 from common.logging import get_logger
-from common.messages import ChatType, DraftMessage, utcnow
+from common.messages import ChatType, DraftMessage
 from common.names import TG_BOT_GROUP, Names
 from tg_bot.src.clients.errors import (
     TelegramBadRequest,

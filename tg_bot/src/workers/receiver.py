@@ -42,8 +42,9 @@ from redis.exceptions import ResponseError
 from common.blobs import is_out_of_memory
 from common.errors import DependencyUnavailableError
 from common.logging import correlation, get_logger
-from common.messages import OutgoingKind, OutgoingMessage, answer_message_id, utcnow
+from common.messages import OutgoingKind, OutgoingMessage, answer_message_id
 from common.names import TELEGRAM_UPDATES, TO_SECRETARY, TO_TELEGRAM, Names
+from common.queue import dead_letter_record
 from common.retry import OnRetry, RetryPolicy, Stopped
 from common.text import clean_tree
 from tg_bot.src.clients.errors import (
@@ -255,32 +256,8 @@ class UpdateQueue:
 
     async def seen(self, bot_id: int, update_id: int) -> bool:
         """A webhook update queued before (Telegram had not heard the 2xx): not routed again,
-        so a command's side effects do not run twice. The commit checks the same atomically
-        (the name from before the Cluster hash tags only here, after an upgrade)."""
-        names = self._names
-        for key in (
-            names.telegram_webhook_seen(bot_id, update_id),
-            names.legacy_telegram_webhook_seen(bot_id, update_id),
-        ):
-            if await self._redis.exists(key):
-                return True
-        return False
-
-    async def adopt_legacy_offset(self, bot_id: int) -> None:
-        """The offset and floor under their names from before the Cluster hash tags become
-        the current ones (unless those exist), once: an upgrade neither replays nor skips."""
-        names = self._names
-        for old, new in (
-            (names.legacy_telegram_bot_offset(bot_id), names.telegram_bot_offset(bot_id)),
-            (
-                names.legacy_telegram_bot_offset_floor(bot_id),
-                names.telegram_bot_offset_floor(bot_id),
-            ),
-        ):
-            value = await self._redis.get(old)
-            if value is not None:
-                await self._redis.set(new, value, nx=True)
-                await self._redis.delete(old)
+        so a command's side effects do not run twice. The commit checks the same atomically."""
+        return bool(await self._redis.exists(self._names.telegram_webhook_seen(bot_id, update_id)))
 
     async def receive(self, updates: list[TgUpdate], route: Route, guard: Guard) -> int:
         """Route `updates` and queue their outcomes under `guard`; the commit's answer
@@ -385,16 +362,13 @@ class UpdateQueue:
         UPDATES.labels("skipped").inc()
         log.error("update_skipped", update_id=outcome.update_id, error=str(exc)[:300])
         raw = update.model_dump(mode="python", by_alias=True) if update else {}
-        await self._redis.xadd(
-            self._names.dead(TELEGRAM_UPDATES),
-            {
-                "data": json.dumps(raw, ensure_ascii=True, default=str),
-                "error": f"unqueueable: {type(exc).__name__}: {exc}"[:1000],
-                "stream": TELEGRAM_UPDATES,
-                "update_id": str(outcome.update_id),
-                "failed_at": utcnow().isoformat(),
-            },
+        dead = dead_letter_record(
+            TELEGRAM_UPDATES,
+            json.dumps(raw, ensure_ascii=True, default=str),
+            f"unqueueable: {type(exc).__name__}: {exc}"[:1000],
+            update_id=str(outcome.update_id),
         )
+        await self._redis.xadd(self._names.dead(TELEGRAM_UPDATES), dead)
         if outcome.incoming is None:
             return []
         incoming = outcome.incoming
@@ -435,7 +409,6 @@ class UpdatePoller:
         self.last_contact: float | None = None  # monotonic time of the last answer from Telegram
         self._pending_since: float | None = None  # updates received and not yet queued
         self._last_error = ""
-        self._adopted = False  # the offset under its name before the Cluster hash tags
         self.full_notice = FullNotice(telegram, settings.redis_full_notice_after_seconds)
 
     async def identify(self, stop: asyncio.Event) -> TgUser | None:
@@ -557,9 +530,6 @@ class UpdatePoller:
         had not heard the offset), so a command's side effects do not run twice. The commit
         checks the same again, atomically."""
         bot = self._bot_id or 0
-        if not self._adopted:
-            await self._queue.adopt_legacy_offset(bot)
-            self._adopted = True
         offset, floor = await self._redis.mget(
             self._names.telegram_bot_offset(bot), self._names.telegram_bot_offset_floor(bot)
         )

@@ -19,7 +19,8 @@ import redis.asyncio as aioredis
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.messages import ChatType, DraftMessage, utcnow
+from common.clock import utcnow
+from common.messages import ChatType, DraftMessage
 from common.names import Names
 from common.settings import load_settings
 from sandbox.telegram_html import parse_html, utf16_len

@@ -279,27 +279,6 @@ async def test_two_replies_to_one_update_are_both_queued_once(
     assert [m.text for m in await outgoing(redis, names)] == ["first", "second"]
 
 
-async def test_an_offset_under_its_name_from_before_the_hash_tags_is_taken_over(
-    parts: Parts, telegram: TelegramStandIn, redis: aioredis.Redis, names: Names
-) -> None:
-    """After an upgrade the batch queued before it is not queued again, and the old keys
-    are gone."""
-    anna = person()
-    queued_before = telegram.inject(build.private_text(anna, "queued before the upgrade"))
-    bot = telegram.bot_id
-    await redis.set(names.legacy_telegram_bot_offset(bot), queued_before + 1)
-    await redis.set(names.legacy_telegram_bot_offset_floor(bot), queued_before)
-    telegram.inject(build.private_text(anna, "new"))
-    stop = asyncio.Event()
-    task = await polling(parts.poller, as_text(bot), stop)
-    assert await texts_queued(redis, names, 1) == ["new"]
-    await stopped(task, stop)
-    assert [m.text for m in await incoming(redis, names)] == ["new"]
-    assert not await redis.exists(
-        names.legacy_telegram_bot_offset(bot), names.legacy_telegram_bot_offset_floor(bot)
-    )
-
-
 #: REDIS_FULL_NOTICE_AFTER_SECONDS of the notices below.
 AFTER = 5.0
 
@@ -353,13 +332,3 @@ async def test_redis_full_forgets_everything_past_its_memory_and_starts_again(
     clock.now = 2 * AFTER
     await notice.refused(updates[:1])
     assert len(telegram.sent) == 1
-
-
-async def test_a_webhook_update_marked_seen_before_the_hash_tags_is_seen_after_an_upgrade(
-    parts: Parts, redis: aioredis.Redis, names: Names
-) -> None:
-    bot = 123456
-    assert not await parts.queue.seen(bot, 41)
-    await redis.set(names.legacy_telegram_webhook_seen(bot, 41), "1")
-    assert await parts.queue.seen(bot, 41)
-    assert not await parts.queue.seen(bot, 42)
