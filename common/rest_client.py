@@ -26,6 +26,7 @@ from typing import Any, Literal, TypeVar
 from uuid import UUID
 
 import aiohttp
+from pydantic import BaseModel
 
 from common.errors import (
     DependencyUnavailableError,
@@ -37,11 +38,17 @@ from common.retry import RetryPolicy
 from common.wire import (
     CalendarCredentials,
     ConfigSnapshot,
+    CredentialsIn,
     CronJob,
+    CronJobChanges,
+    CronJobIn,
     CronJobRun,
+    CronJobRunIn,
     CronJobStatus,
     CronJobType,
+    FactIn,
     LLMModel,
+    MemoryQuery,
     Message,
     MessageIn,
     MessageRole,
@@ -50,9 +57,15 @@ from common.wire import (
     RunOutcome,
     SearchHit,
     Thread,
+    ThreadKey,
+    ThreadsReset,
     ToolInvocation,
+    ToolInvocationIn,
     TurnContext,
+    TurnContextQuery,
     User,
+    UserChanges,
+    UserIn,
     UserUsage,
     WireModel,
 )
@@ -219,13 +232,10 @@ class RestClient:
         language: str | None = None,
     ) -> tuple[User, bool]:
         """The user with this Telegram id, made if missing; `True` when it was made now."""
-        body = {
-            "telegram_id": telegram_id,
-            "username": username,
-            "first_name": first_name,
-            "language": language,
-        }
-        response = await self.request("POST", "/api/users/", json=body)
+        body = UserIn(
+            telegram_id=telegram_id, username=username, first_name=first_name, language=language
+        )
+        response = await self.request("POST", "/api/users/", json=_json(body))
         return User.model_validate(response.json()), response.status_code == 201
 
     async def get_user(self, user_id: Id) -> User:
@@ -263,16 +273,19 @@ class RestClient:
     ) -> User:
         """Partial update: a 422 names a timezone that is not IANA or a model that does
         not exist (or cannot chat)."""
-        body = _given(
-            username=username,
-            first_name=first_name,
-            language=language,
-            timezone=timezone,
-            preferred_model=preferred_model,
-            blocked=blocked,
-            voice_replies=voice_replies,
-            event_alert_minutes=event_alert_minutes,
+        changes = UserChanges(
+            **_given(
+                username=username,
+                first_name=first_name,
+                language=language,
+                timezone=timezone,
+                preferred_model=preferred_model,
+                blocked=blocked,
+                voice_replies=voice_replies,
+                event_alert_minutes=event_alert_minutes,
+            )
         )
+        body = _json(changes, exclude_unset=True)
         return User.model_validate(await self.put_json(f"/api/users/{user_id}", body))
 
     async def delete_user(self, user_id: Id) -> None:
@@ -291,7 +304,8 @@ class RestClient:
     async def add_fact(self, user_id: Id, text: str) -> tuple[ProfileFact, bool]:
         """`True` when stored now, `False` when the user had it; `ConflictError` at the cap,
         `ValidationFailedError` for an empty or too long text."""
-        response = await self.request("POST", f"/api/users/{user_id}/facts", json={"text": text})
+        body = _json(FactIn(text=text))
+        response = await self.request("POST", f"/api/users/{user_id}/facts", json=body)
         return ProfileFact.model_validate(response.json()), response.status_code == 201
 
     async def delete_fact(self, user_id: Id, fact_id: Id) -> bool:
@@ -319,7 +333,7 @@ class RestClient:
 
     async def get_or_create_thread(self, conversation_key: str, assistant_id: Id) -> Thread:
         """The conversation's thread with this assistant (a user id, or `chat:<chat_id>`)."""
-        body = {"user_id": conversation_key, "assistant_id": str(assistant_id)}
+        body = _json(ThreadKey(user_id=conversation_key, assistant_id=UUID(str(assistant_id))))
         return Thread.model_validate(await self.post_json("/api/threads/", body))
 
     async def get_thread(self, thread: Id) -> Thread:
@@ -347,8 +361,8 @@ class RestClient:
         self, conversation_key: str, assistant_id: Id | None = None
     ) -> list[Thread]:
         """`/reset`: new `thread_id`s; older messages stay under their old threads."""
-        body = {"user_id": conversation_key, "assistant_id": _str(assistant_id)}
-        return _many(Thread, await self.post_json("/api/threads/reset", body))
+        reset = ThreadsReset(user_id=conversation_key, assistant_id=_uuid(assistant_id))
+        return _many(Thread, await self.post_json("/api/threads/reset", _json(reset)))
 
     async def append_message(
         self,
@@ -358,20 +372,20 @@ class RestClient:
         **fields: Any,
     ) -> Message:
         """One message (fields as in `MessageIn`); a stored `dedup_key` returns the stored one."""
-        body = _body(MessageIn(role=role, content=content, **fields))
+        body = _json(MessageIn(role=role, content=content, **fields), exclude_unset=True)
         return Message.model_validate(
             await self.post_json(f"/api/threads/{thread_id}/messages", body)
         )
 
     async def append_messages(self, thread_id: str, messages: list[MessageIn]) -> list[Message]:
         """A batch in one transaction, in order."""
-        body = {"messages": [_body(message) for message in messages]}
+        body = {"messages": [_json(message, exclude_unset=True) for message in messages]}
         return _many(Message, await self.post_json(f"/api/threads/{thread_id}/messages", body))
 
     async def store_messages(self, thread_id: str, messages: list[MessageIn]) -> bool:
         """`append_messages` for a caller that needs no answer: rest_service answers with
         the status only (`Prefer: return=minimal`). True when at least one was new."""
-        body = {"messages": [_body(message) for message in messages]}
+        body = {"messages": [_json(message, exclude_unset=True) for message in messages]}
         response = await self.request(
             "POST", f"/api/threads/{thread_id}/messages", json=body, headers=_MINIMAL
         )
@@ -407,17 +421,18 @@ class RestClient:
         """`get_or_create_thread`, `get_user(profile_id)` (None when missing),
         `recent_messages` and, given `memory_query`, `search_messages` before that window:
         one request instead of four. `facts`: the profile's facts too."""
-        body: dict[str, Any] = {
-            "user_id": conversation_key,
-            "assistant_id": str(assistant_id),
-            "profile_id": _str(profile_id),
-            "limit": limit,
-            "max_chars": max_chars,
-        }
-        if facts:
-            body["facts"] = True
-        if memory_query is not None:
-            body["memory"] = {"q": memory_query, "limit": memory_limit, "match": match}
+        query = TurnContextQuery(
+            user_id=conversation_key,
+            assistant_id=UUID(str(assistant_id)),
+            profile_id=_uuid(profile_id),
+            limit=limit,
+            max_chars=max_chars,
+            facts=facts,
+            memory=None
+            if memory_query is None
+            else MemoryQuery(q=memory_query, limit=memory_limit, match=match),
+        )
+        body = _json(query)
         return TurnContext.model_validate(await self.post_json("/api/threads/context", body))
 
     async def search_messages(
@@ -482,7 +497,7 @@ class RestClient:
     async def put_calendar_credentials(
         self, user_id: Id, credentials: Mapping[str, Any], *, valid: bool = True
     ) -> CalendarCredentials:
-        body = {"credentials": dict(credentials), "valid": valid}
+        body = _json(CredentialsIn(credentials=dict(credentials), valid=valid))
         path = f"/api/users/{user_id}/calendar-credentials"
         return CalendarCredentials.model_validate(await self.put_json(path, body))
 
@@ -501,7 +516,7 @@ class RestClient:
     async def put_pending_calendar_credentials(
         self, user_id: Id, credentials: Mapping[str, Any]
     ) -> CalendarCredentials:
-        body = {"credentials": dict(credentials), "valid": True}
+        body = _json(CredentialsIn(credentials=dict(credentials), valid=True))
         path = f"/api/users/{user_id}/calendar-credentials/pending"
         return CalendarCredentials.model_validate(await self.put_json(path, body))
 
@@ -554,21 +569,21 @@ class RestClient:
     ) -> CronJob:
         """One-off (`run_at`, aware) or recurring (`cron_expression`, 5 fields); a stored
         `idempotency_key` returns the stored job."""
-        body = {
-            "name": name,
-            "type": type,
-            "user_id": _str(user_id),
-            "chat_id": chat_id,
-            "text": text,
-            "prompt": prompt,
-            "run_at": _iso(run_at),
-            "cron_expression": cron_expression,
-            "timezone": timezone,
-            "idempotency_key": idempotency_key,
-            "timezone_assumed": timezone_assumed,
-        }
-        given = {k: v for k, v in body.items() if v is not None}
-        return CronJob.model_validate(await self.post_json("/api/cron-jobs/", given))
+        job = CronJobIn(
+            name=name,
+            type=type,
+            user_id=_uuid(user_id),
+            chat_id=chat_id,
+            text=text,
+            prompt=prompt,
+            run_at=run_at,
+            cron_expression=cron_expression,
+            timezone=timezone,
+            idempotency_key=idempotency_key,
+            timezone_assumed=timezone_assumed,
+        )
+        body = _json(job, exclude_none=True)
+        return CronJob.model_validate(await self.post_json("/api/cron-jobs/", body))
 
     async def get_cron_job(self, job_id: Id) -> CronJob:
         return CronJob.model_validate(await self.get_json(f"/api/cron-jobs/{job_id}"))
@@ -588,18 +603,21 @@ class RestClient:
         last_run_at: datetime | None = UNSET,
         next_run_at: datetime | None = UNSET,
     ) -> CronJob:
-        body = _given(
-            name=name,
-            text=text,
-            prompt=prompt,
-            run_at=_iso(run_at),
-            cron_expression=cron_expression,
-            timezone=timezone,
-            timezone_assumed=timezone_assumed,
-            status=status,
-            last_run_at=_iso(last_run_at),
-            next_run_at=_iso(next_run_at),
+        changes = CronJobChanges(
+            **_given(
+                name=name,
+                text=text,
+                prompt=prompt,
+                run_at=run_at,
+                cron_expression=cron_expression,
+                timezone=timezone,
+                timezone_assumed=timezone_assumed,
+                status=status,
+                last_run_at=last_run_at,
+                next_run_at=next_run_at,
+            )
         )
+        body = _json(changes, exclude_unset=True)
         return CronJob.model_validate(await self.put_json(f"/api/cron-jobs/{job_id}", body))
 
     async def delete_cron_job(self, job_id: Id) -> None:
@@ -650,13 +668,14 @@ class RestClient:
         message_id: str | None = None,
     ) -> CronJobRun:
         """One run per `(job_id, scheduled_for)`: a repeat returns the stored run."""
-        body = {
-            "scheduled_for": _iso(scheduled_for),
-            "outcome": outcome,
-            "delivered_at": _iso(delivered_at),
-            "error": error,
-            "message_id": message_id,
-        }
+        run = CronJobRunIn(
+            scheduled_for=scheduled_for,
+            outcome=outcome,
+            delivered_at=delivered_at,
+            error=error,
+            message_id=message_id,
+        )
+        body = _json(run)
         return CronJobRun.model_validate(
             await self.post_json(f"/api/cron-jobs/{job_id}/runs", body)
         )
@@ -700,16 +719,17 @@ class RestClient:
         message_id: str | None = None,
         error: str | None = None,
     ) -> ToolInvocation:
-        body = {
-            "tool_name": tool_name,
-            "ok": ok,
-            "duration_ms": duration_ms,
-            "tool_id": _str(tool_id),
-            "assistant_id": _str(assistant_id),
-            "user_id": _str(user_id),
-            "message_id": message_id,
-            "error": error,
-        }
+        invocation = ToolInvocationIn(
+            tool_name=tool_name,
+            ok=ok,
+            duration_ms=duration_ms,
+            tool_id=_uuid(tool_id),
+            assistant_id=_uuid(assistant_id),
+            user_id=_uuid(user_id),
+            message_id=message_id,
+            error=error,
+        )
+        body = _json(invocation)
         return ToolInvocation.model_validate(await self.post_json("/api/tool-invocations/", body))
 
 
@@ -718,9 +738,14 @@ def _many(model: type[W], items: list[Any]) -> list[W]:
     return [model.model_validate(item) for item in items]
 
 
-def _body(message: MessageIn) -> dict[str, Any]:
-    """The fields a caller set, as JSON: left-out ones keep the server's defaults."""
-    return message.model_dump(mode="json", exclude_unset=True)
+def _json(body: BaseModel, *, exclude_unset: bool = False, exclude_none: bool = False) -> Any:
+    """A request body as JSON; the exclusions leave out what the server takes as its default
+    (a partial update sends only what was set)."""
+    return body.model_dump(mode="json", exclude_unset=exclude_unset, exclude_none=exclude_none)
+
+
+def _uuid(value: Id | None) -> UUID | None:
+    return None if value is None else UUID(str(value))
 
 
 def _str(value: Id | None) -> str | None:

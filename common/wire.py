@@ -1,4 +1,5 @@
-"""The bodies that cross between services: rest_service's answers as its clients read them.
+"""The bodies that cross between services: rest_service's answers as its clients read them,
+and the request bodies its clients send.
 
 Written once, here: `RestClient` parses every answer into these frozen models (real
 `datetime`, `UUID` and enum types), the services read attributes, and rest_service
@@ -13,7 +14,7 @@ import re
 from collections.abc import Collection
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
@@ -116,6 +117,130 @@ class MessageIn(WireModel):
     tokens_out: int | None = None
     latency_ms: int | None = None
     dedup_key: str | None = None
+
+
+class UserIn(WireModel):
+    """`POST /api/users/`: the user of a Telegram id, made when missing."""
+
+    telegram_id: int
+    username: str | None = None
+    first_name: str | None = None
+    language: str | None = None
+
+
+class UserChanges(WireModel):
+    """`PUT /api/users/{user_id}`: a partial update; only the fields set are sent."""
+
+    username: str | None = None
+    first_name: str | None = None
+    language: str | None = None
+    timezone: str | None = None
+    preferred_model: str | None = None
+    blocked: bool | None = None
+    voice_replies: bool | None = None
+    event_alert_minutes: int | None = None
+
+
+class FactIn(WireModel):
+    """`POST /api/users/{user_id}/facts`."""
+
+    text: str
+
+
+class ThreadKey(WireModel):
+    """`POST /api/threads/`: a conversation's thread with an assistant."""
+
+    #: The conversation key: a user's id, or `chat:<chat_id>` for a group.
+    user_id: str
+    assistant_id: UUID
+
+
+class ThreadsReset(WireModel):
+    """`POST /api/threads/reset`: new threads for a conversation (no assistant: all of them)."""
+
+    user_id: str
+    assistant_id: UUID | None = None
+
+
+class MemoryQuery(WireModel):
+    """Older messages found by search for a turn's long-term memory."""
+
+    q: str
+    limit: int = 5
+    match: Literal["any", "all"] = "any"
+
+
+class TurnContextQuery(WireModel):
+    """`POST /api/threads/context`: what one turn needs, in one request."""
+
+    user_id: str
+    assistant_id: UUID
+    profile_id: UUID | None = None
+    limit: int = 20
+    max_chars: int | None = None
+    facts: bool = False
+    memory: MemoryQuery | None = None
+
+
+class CredentialsIn(WireModel):
+    """`PUT /api/users/{user_id}/calendar-credentials` (and `.../pending`)."""
+
+    credentials: dict[str, Any]
+    valid: bool = True
+
+
+class CronJobIn(WireModel):
+    """`POST /api/cron-jobs/`; fields left None are not sent (the server's defaults hold)."""
+
+    name: str
+    type: CronJobType = CronJobType.reminder
+    user_id: UUID | None = None
+    chat_id: int
+    text: str | None = None
+    prompt: str | None = None
+    run_at: datetime | None = None
+    cron_expression: str | None = None
+    timezone: str | None = None
+    idempotency_key: str | None = None
+    timezone_assumed: bool | None = None
+
+
+class CronJobChanges(WireModel):
+    """`PUT /api/cron-jobs/{job_id}`: a partial update; only the fields set are sent."""
+
+    name: str | None = None
+    text: str | None = None
+    prompt: str | None = None
+    run_at: datetime | None = None
+    cron_expression: str | None = None
+    timezone: str | None = None
+    timezone_assumed: bool | None = None
+    status: CronJobStatus | None = None
+    last_run_at: datetime | None = None
+    next_run_at: datetime | None = None
+
+
+class CronJobRunIn(WireModel):
+    """`POST /api/cron-jobs/{job_id}/runs`: one per job and scheduled time."""
+
+    scheduled_for: datetime
+    outcome: RunOutcome
+    delivered_at: datetime | None = None
+    error: str | None = None
+    message_id: str | None = None
+
+
+class ToolInvocationIn(WireModel):
+    """`POST /api/tool-invocations/`."""
+
+    tool_name: str
+    ok: bool
+    duration_ms: int
+    tool_id: UUID | None = None
+    assistant_id: UUID | None = None
+    user_id: UUID | None = None
+    message_id: str | None = None
+    error: str | None = None
 
 
 class Message(WireModel):

@@ -116,6 +116,49 @@ def test_the_message_sent_is_the_route_s_request_body(openapi: Schema) -> None:
     assert wire_shape(wire.MessageIn) == model_of(openapi, single)
 
 
+#: (request model, method, path, whether a None the client holds is sent as null): a partial
+#: update or a create that leaves None out sends only what is set, so the route's field need
+#: not be nullable there.
+REQUESTS: list[tuple[type[BaseModel], str, str, bool]] = [
+    (wire.UserIn, "post", "/api/users/", True),
+    (wire.UserChanges, "put", "/api/users/{user_id}", False),
+    (wire.FactIn, "post", "/api/users/{user_id}/facts", True),
+    (wire.ThreadKey, "post", "/api/threads/", True),
+    (wire.ThreadsReset, "post", "/api/threads/reset", True),
+    (wire.TurnContextQuery, "post", "/api/threads/context", True),
+    (wire.CredentialsIn, "put", "/api/users/{user_id}/calendar-credentials", True),
+    (wire.CredentialsIn, "put", "/api/users/{user_id}/calendar-credentials/pending", True),
+    (wire.CronJobIn, "post", "/api/cron-jobs/", False),
+    (wire.CronJobChanges, "put", "/api/cron-jobs/{job_id}", False),
+    (wire.CronJobRunIn, "post", "/api/cron-jobs/{job_id}/runs", True),
+    (wire.ToolInvocationIn, "post", "/api/tool-invocations/", True),
+]
+
+
+def _not_null(kind: Any) -> Any:
+    return kind[1] if isinstance(kind, tuple) and kind[0] == "nullable" else kind
+
+
+@pytest.mark.parametrize(
+    ("model", "method", "path", "nulls_sent"),
+    REQUESTS,
+    ids=lambda v: getattr(v, "__name__", str(v)),
+)
+def test_a_request_body_the_client_sends_is_what_the_route_reads(
+    openapi: Schema, model: type[BaseModel], method: str, path: str, nulls_sent: bool
+) -> None:
+    body = openapi["paths"][path][method]["requestBody"]["content"]["application/json"]
+    route = model_of(openapi, _refs(body["schema"], openapi)[0])
+    sent = wire_shape(model)
+    assert route[0] == "model" and set(sent[1]) <= set(route[1]), "fields the route lacks"
+    for name, kind in sent[1].items():
+        expected = route[1][name]
+        if nulls_sent:
+            assert kind == expected, name
+        else:
+            assert _not_null(kind) == _not_null(expected), name
+
+
 def test_the_snapshot_carries_every_field_of_an_assistant(openapi: Schema) -> None:
     """The snapshot's assistants are the API's assistants plus their tools."""
     snapshot = wire_shape(wire.SnapshotAssistant)
@@ -127,7 +170,8 @@ def test_the_snapshot_carries_every_field_of_an_assistant(openapi: Schema) -> No
 
 def test_every_model_rest_client_returns_is_checked() -> None:
     checked = {model for model, _, _ in ROUTES} | {wire.MessageIn, wire.SnapshotAssistant}
-    nested = {wire.SnapshotTool}  # inside ConfigSnapshot: checked through it
+    checked |= {model for model, *_ in REQUESTS}
+    nested = {wire.SnapshotTool, wire.MemoryQuery}  # checked through the model holding them
     models = {
         value
         for value in vars(wire).values()
