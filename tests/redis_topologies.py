@@ -159,7 +159,7 @@ class RedisClusterNodes:
                 timeout=60,
             )
             for node in self.nodes:
-                _wait_until(lambda n=node: self._ok(n), f"cluster_state:ok on {node.address}")
+                _wait_until(lambda n=node: self._ok(n), f"cluster_state:ok on {node.address}")  # type: ignore[misc]  # mypy infers no type for a lambda with a default argument
         except BaseException:
             self.stop()
             raise

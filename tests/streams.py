@@ -30,3 +30,8 @@ def raw(answer: bytes | str | None) -> bytes:
     """One answer of a plain client: bytes, though redis-py types it for decoded clients too."""
     assert isinstance(answer, bytes), answer
     return answer
+
+
+def raw_or_none(answer: bytes | str | None) -> bytes | None:
+    """`raw`, for a key that may be missing."""
+    return None if answer is None else raw(answer)

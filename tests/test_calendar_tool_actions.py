@@ -21,13 +21,14 @@ from assistant.src.tools.base import Actor, ToolCallContext, ToolError, ToolServ
 from assistant.src.tools.calendar_tool import CalendarTool
 from assistant.tests.support import tool_spec
 from common.buttons import ButtonAction, confirm_buttons, decode
-from common.confirmations import Confirmations
+from common.confirmations import Confirmations, PendingDelete
 from common.names import Names
 from common.rest_client import RestClient
 from common.wire import User
 from ops.processes import ServiceProcess
 from sandbox.google_api import GoogleStandIn
 from tests.calendar_stack import Browser, connect
+from tests.streams import raw
 from tests.users import make_user
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -145,17 +146,19 @@ async def test_delete_only_asks_and_the_answer_gets_yes_no_buttons(
     assert asked["status"] == "confirmation_asked" and "Nothing is deleted" in asked["message"]
     assert event["id"] in google.state.other_calendars[browser.email][WORK].events
     assert google.state.operations("events.delete") == []
-    [token] = [t.decode() for t in await redis.lrange(names.confirmations_asked("m7"), 0, -1)]
+    [token] = [raw(t).decode() for t in await redis.lrange(names.confirmations_asked("m7"), 0, -1)]
     pending = await Confirmations(redis, names).peek(token)
-    assert pending is not None
+    assert isinstance(pending, PendingDelete)
     assert (pending.event_id, pending.calendar_id, pending.summary) == (
         event["id"],
         WORK,
         "Dentist",
     )
     [[yes, no]] = confirm_buttons(token, "ru", deleting=True)
-    assert yes.text.startswith("🗑 Да") and decode(yes.data).action == ButtonAction.CONFIRM_YES
-    assert decode(no.data).target == token
+    said_yes, said_no = decode(yes.data or ""), decode(no.data or "")
+    assert said_yes is not None and said_no is not None
+    assert yes.text.startswith("🗑 Да") and said_yes.action == ButtonAction.CONFIRM_YES
+    assert said_no.target == token
 
 
 async def test_free_time_tomorrow_afternoon_across_two_calendars(

@@ -200,7 +200,7 @@ class TypedLine(io.StringIO):
         super().__init__()
         self.console, self.arrives = console, arrives
 
-    def readline(self, size: int | None = -1) -> str:
+    def readline(self, size: int | None = -1) -> str:  # type: ignore[override]  # a text stream stands in for the console
         self.console.print(self.arrives)
         return "typed\n"
 

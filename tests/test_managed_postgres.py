@@ -447,7 +447,9 @@ async def test_behind_pgbouncer_the_statement_cache_error_names_the_setting_that
         unready: list[dict[str, Any]] = []
         for _ in range(10):  # until a probe lands on a server connection it did not prepare on
             load = concurrent_rounds(http, secrets["SERVICE_API_TOKEN"], 50)
-            answers = await asyncio.gather(*(http.get("/readyz") for _ in range(20)), load)
+            answers: list[Any] = await asyncio.gather(
+                *(http.get("/readyz") for _ in range(20)), load
+            )
             unready += [a.json() for a in answers[:-1] if a.status_code == 503]
             if unready:
                 break

@@ -81,8 +81,8 @@ class _Module:
             return name == "loop" or name.endswith("_loop")
         return (
             isinstance(owner, ast.Call)
-            and (name := _called_name(owner)) is not None
-            and name in LOOP_GETTERS
+            and (getter := _called_name(owner)) is not None
+            and getter in LOOP_GETTERS
         )
 
 
@@ -207,7 +207,7 @@ def wall_time_asserts(path: Path) -> list[tuple[int, str]]:
         for scope in scopes:
             named = isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef)
             if named and _Scope(module, scope).returns_reading():
-                module.clock_functions.add(scope.name)
+                module.clock_functions.add(getattr(scope, "name"))  # noqa: B009 (named above)
         if len(module.clock_functions) == known:
             break
     lines = source.splitlines()

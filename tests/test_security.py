@@ -37,6 +37,7 @@ from sandbox.llm_server import LlmStandIn, Step, ToolCallStep
 from tests.calendar_stack import Browser, calendar_env, connect, sent_to
 from tests.harness import base_env, secretary_config
 from tests.secret_scan import scan_file, scan_repository, scan_text
+from tests.streams import raw
 from tests.system import BOT_ENV, System, TelegramThread
 from tests.system import Person as TgPerson
 from tests.waiting import until
@@ -171,7 +172,7 @@ async def _redis_values(redis: aioredis.Redis, prefix: str) -> str:
     """Everything stored under the prefix, whatever the key's type, as one text."""
     parts: list[Any] = []
     async for key in redis.scan_iter(match=f"{prefix}*", count=1000):
-        kind = (await redis.type(key)).decode()
+        kind = raw(await redis.type(key)).decode()
         if kind == "string":
             parts.append(await redis.get(key))
         elif kind == "hash":
@@ -710,7 +711,7 @@ async def test_prompt_injection_reaches_no_other_users_data(
 
         assert llm.pending_steps() == 0  # the model did make every injected call
         seen_by_model = json.dumps([r.messages for r in llm.requests])
-        assert bob.marker not in seen_by_model and bob.user.username not in seen_by_model
+        assert bob.marker not in seen_by_model and str(bob.user.username) not in seen_by_model
         assert ann.marker in seen_by_model  # the tools did answer, for Ann
         results = {
             m["tool_call_id"]: m["content"]
@@ -775,8 +776,8 @@ async def test_an_injection_in_a_group_does_not_bring_a_members_private_reminder
         answer = await _ask(redis, deployment.names, ann, "@bot good morning", group=group)
 
         assert llm.pending_steps() == 0
-        assert private.text not in answer.text, answer.text
-        assert private.text not in json.dumps([r.messages for r in llm.requests])
+        assert str(private.text) not in answer.text, answer.text
+        assert str(private.text) not in json.dumps([r.messages for r in llm.requests])
         [kept] = await rest.list_cron_jobs(user_id=ann.id, limit=1000)
         assert (kept.status, kept.run_at) == ("active", private.run_at)
 

@@ -143,7 +143,7 @@ class PytestRuns:
         return subprocess.CompletedProcess(command, 0)
 
     def in_place_of_pytest(self, monkeypatch: pytest.MonkeyPatch) -> PytestRuns:
-        monkeypatch.setattr(cli.subprocess, "run", self.run)
+        monkeypatch.setattr(cli.subprocess, "run", self.run)  # type: ignore[attr-defined]  # the module ops.cli runs pytest through
         return self
 
     def arguments(self) -> list[list[str]]:

@@ -220,7 +220,7 @@ def _few_examples(item: pytest.Item) -> None:
     """A test's own `@settings(max_examples=...)` wins over a profile; the fast one caps it."""
     test = getattr(getattr(item, "obj", None), "__func__", getattr(item, "obj", None))
     own = getattr(test, "_hypothesis_internal_use_settings", None)
-    if own is not None and own.max_examples > FAST_EXAMPLES:
+    if test is not None and own is not None and own.max_examples > FAST_EXAMPLES:
         test._hypothesis_internal_use_settings = settings(own, max_examples=FAST_EXAMPLES)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
@@ -476,7 +477,9 @@ def _reminders_made(found: list[bytes | str]) -> list[str]:
     return list(dict.fromkeys(ids))[:_MAX_CANCEL_BUTTONS]
 
 
-def in_call_order(asked: list[tuple[str, Pending | None]]) -> list[tuple[str, Pending | None]]:
+def in_call_order(
+    asked: Sequence[tuple[str, Pending | None]],
+) -> list[tuple[str, Pending | None]]:
     """`asked` with its held calls in the order the model made them (their positions, `2/10`
     after `2/9`), each in a slot a held call had: calls of one turn run at once and note their
     questions as they finish, so the noted order changes from run to run. The rest stay put."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import io
 import random
+from typing import Any
 
 import httpx
 import openai
@@ -108,9 +109,7 @@ async def test_a_picture_is_answered_with_its_size_and_colour(llm: LlmStandIn) -
         },
     ]
     async with client(llm) as sdk:
-        completion = await sdk.chat.completions.create(
-            model="m", messages=[{"role": "user", "content": parts}]
-        )
+        completion = await sdk.chat.completions.create(model="m", messages=user_says(parts))
     text = completion.choices[0].message.content or ""
     assert "2 pictures" in text and "64x32 PNG" in text and "rgb(200, 0, 0)" in text
     assert "20x10 JPEG" in text and "what is this?" in text
@@ -190,9 +189,7 @@ async def test_a_picture_costs_a_flat_85_prompt_tokens_not_its_data_url(llm: Llm
     noise.save(buffer, format="PNG")
     part = {"type": "image_url", "image_url": {"url": data_url(buffer.getvalue(), "image/png")}}
     async with client(llm) as sdk:
-        completion = await sdk.chat.completions.create(
-            model="m", messages=[{"role": "user", "content": [part]}]
-        )
+        completion = await sdk.chat.completions.create(model="m", messages=user_says([part]))
     assert completion.usage is not None and completion.usage.prompt_tokens == 86
 
 
@@ -203,7 +200,12 @@ async def test_a_streamed_answer_sees_the_picture_too(llm: LlmStandIn) -> None:
     }
     async with client(llm) as sdk:
         stream = await sdk.chat.completions.create(
-            model="m", messages=[{"role": "user", "content": [part]}], stream=True
+            model="m", messages=user_says([part]), stream=True
         )
         text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
     assert text.startswith("I see a picture: a 6x4 PNG picture")
+
+
+def user_says(content: Any) -> Any:
+    """A user message, as the SDK's typed params take it (JSON here)."""
+    return [{"role": "user", "content": content}]

@@ -69,6 +69,7 @@ async def test_every_weekday_at_8_makes_a_briefing_owned_by_the_user(
     assert (job.user_id, job.chat_id) == (berliner.id, berliner.telegram_id)
     assert result["kind"] == "briefing"
     assert result["confirmation"].startswith("Briefing set every weekday at 08:00")
+    assert job.next_run_at is not None
     assert f"{job.next_run_at.astimezone(BERLIN):%H:%M}" == "08:00"
 
 

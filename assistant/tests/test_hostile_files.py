@@ -236,6 +236,7 @@ async def test_a_transparent_picture_is_flattened_on_white(worker: FileWorker) -
     jpeg = Image.open(io.BytesIO(await worker.picture(buffer.getvalue(), 40_000_000, 1568)))
     assert jpeg.format == "JPEG" and jpeg.size == (200, 100)
     red, white = jpeg.convert("RGB").getpixel((50, 50)), jpeg.convert("RGB").getpixel((150, 50))
+    assert isinstance(red, tuple) and isinstance(white, tuple)
     assert red[0] > 180 and max(red[1:]) < 40
     assert min(white) > 240
 

@@ -64,6 +64,7 @@ async def test_hostile_files_get_answers_and_leave_the_assistants_memory_alone(
     deployment: Deployment,
 ) -> None:
     process = await deployment.assistant()
+    assert process.proc is not None
     pid = process.proc.pid
     warm = await deployment.user("Warm")
     # warm up the paths a file takes (a picture and a document), then call that idle

@@ -6,6 +6,7 @@ stand in for a row's key nor follow a keyless provider to its URL. A provider wi
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import pytest
@@ -50,7 +51,9 @@ def configured(llm: LlmStandIn, provider_id: uuid.UUID) -> ConfigSnapshot:
     return ConfigSnapshot(version=1, secretary=None, assistants=(), models=(default,))
 
 
-async def keys_sent(settings: Settings, llm: LlmStandIn, rows: dict[str, str | None], *routes):
+async def keys_sent(
+    settings: Settings, llm: LlmStandIn, rows: Mapping[str | None, str | None], *routes
+):
     async def stored(provider_id: str) -> str | None:
         return rows[provider_id]
 

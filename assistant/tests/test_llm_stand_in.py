@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -13,13 +14,14 @@ import openai
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from openai.types.chat import ChatCompletionMessageFunctionToolCall
 
 from assistant.src.tools.arguments import fit, parse
 from ops.services import ROOT
 from sandbox.llm_server import LlmStandIn
 from sandbox.model_arguments import Conversation, realistic
 
-TOOLS = [
+TOOLS: list[Any] = [  # the SDK's typed params, written as JSON
     {"type": "function", "function": {"name": n, "parameters": {"type": "object"}}}
     for n in ("time", "weather", "reminder", "calendar", "web_search")
 ]
@@ -31,7 +33,7 @@ async def client(llm: LlmStandIn) -> AsyncIterator[openai.AsyncOpenAI]:
         yield sdk
 
 
-async def ask(client: openai.AsyncOpenAI, *messages: dict[str, object]):
+async def ask(client: openai.AsyncOpenAI, *messages: Any):
     completion = await client.chat.completions.create(
         model="demo", messages=list(messages), tools=TOOLS
     )
@@ -132,7 +134,7 @@ async def test_the_control_api_scripts_replies_and_a_429_with_retry_after(client
 # -- the realistic argument style ---------------------------------------------------------------
 
 #: The built-in tools as the secretary offers them (the shipped schemas).
-BUILT_IN_TOOLS = [
+BUILT_IN_TOOLS: list[Any] = [  # the SDK's typed params, written as JSON
     {
         "type": "function",
         "function": {"name": t["name"], "parameters": t["input_schema"]},
@@ -146,7 +148,7 @@ MOSCOW_PROMPT = (
 
 
 async def realistic_call(
-    client: openai.AsyncOpenAI, text: str, *, system: str = MOSCOW_PROMPT, **options: object
+    client: openai.AsyncOpenAI, text: str, *, system: str = MOSCOW_PROMPT, **options: Any
 ) -> tuple[str, str]:
     completion = await client.chat.completions.create(
         model="demo",
@@ -156,12 +158,13 @@ async def realistic_call(
         **options,  # type: ignore[arg-type]
     )
     (call,) = completion.choices[0].message.tool_calls or []
+    assert isinstance(call, ChatCompletionMessageFunctionToolCall)
     return call.function.name, call.function.arguments
 
 
 def scripted_corpus(llm: LlmStandIn, due: datetime) -> list[str]:
     """Calls as tests script them, each answered to a message of its own."""
-    calls = [
+    calls: list[tuple[str, dict[str, Any]]] = [
         ("reminder", {"action": "create", "text": "stretch", "when": due.isoformat()}),
         ("reminder", {"action": "snooze", "minutes": 15}),
         ("calendar", {"action": "list"}),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -129,7 +130,7 @@ async def test_without_a_sink_nothing_is_streamed(llm, gateway) -> None:
     assert completion.content == "plain" and not llm.requests[0].stream
 
 
-def sse_lines(chunks: list[dict], comments: bool) -> list[str]:
+def sse_lines(chunks: Sequence[Any], comments: bool) -> list[str]:
     lines: list[str] = []
     for chunk in chunks:
         if comments:

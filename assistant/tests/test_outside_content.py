@@ -28,6 +28,7 @@ from common.messages import IncomingMessage
 from common.names import Names
 from common.rest_client import RestClient
 from common.wire import SnapshotTool, ToolType, User
+from tests.streams import raw
 
 NO_SERVICES = cast(ToolServices, None)
 
@@ -185,7 +186,9 @@ async def test_a_write_after_outside_content_is_held_and_one_before_it_runs(
     [token] = await real_services.redis.lrange(
         real_services.names.confirmations_asked(message_id), 0, -1
     )
-    pending = await Confirmations(real_services.redis, real_services.names).peek(token.decode())
+    pending = await Confirmations(real_services.redis, real_services.names).peek(
+        raw(token).decode()
+    )
     assert pending == HeldCall(
         str(user.id), int(user.telegram_id), str(uuid.UUID(int=7)), "remember", forget,
         message_id, "2", describe_call("remember", forget),

@@ -47,6 +47,5 @@ def test_a_payload_naming_its_chat_is_salvaged_with_its_reply_stream() -> None:
     message = salvage(data)
     assert message is not None
     assert (message.chat_id, message.reply_stream) == (5, "cli:replies:x")
-    assert salvage(json.dumps({"chat_id": 5, "reply_stream": TO_SECRETARY})).reply_stream == (
-        TO_TELEGRAM
-    )
+    back_to_itself = salvage(json.dumps({"chat_id": 5, "reply_stream": TO_SECRETARY}))
+    assert back_to_itself is not None and back_to_itself.reply_stream == (TO_TELEGRAM)

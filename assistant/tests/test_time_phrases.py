@@ -72,7 +72,7 @@ ZONES = st.sampled_from(
     ["America/New_York", "Europe/Berlin", "Asia/Tokyo", "America/Los_Angeles", "Europe/Moscow",
      "Australia/Lord_Howe", "Asia/Kathmandu", "UTC", "Pacific/Kiritimati", "America/St_Johns"]
 )  # fmt: skip
-NOW_VALUES = st.datetimes(
+NOW_VALUES = st.datetimes(  # type: ignore[call-overload]  # naive bounds are what hypothesis takes with allow_imaginary
     min_value=datetime(2000, 1, 1), max_value=datetime(2090, 12, 31), allow_imaginary=False
 )
 WORDS = st.sampled_from(

@@ -42,6 +42,7 @@ async def test_time_round_trip_in_the_users_zone_is_stored_with_its_invocation(
     assert "Asia/Tokyo" in answer.text
     stored = await deployment.thread_messages(str(kenji.id))
     assert [m.role for m in stored] == ["user", "assistant", "tool", "assistant"]
+    assert stored[1].tool_calls is not None
     call_id = stored[1].tool_calls[0]["id"]
     assert stored[2].tool_call_id == call_id and stored[2].name == "time"
     assert stored[1].model == deployment.config.primary and stored[1].tokens_in

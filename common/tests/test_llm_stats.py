@@ -15,6 +15,7 @@ from common.llm_stats import LlmCounts, LlmStats, quarter_of
 from common.names import Names
 from common.tests.test_queue_metrics import silent_server
 from ops.infra import free_port
+from tests.streams import raw
 from tests.waiting import until
 
 #: Today's, not a fixed date's: a day's counts expire three days after it (KEEP_AFTER_DAY), so a
@@ -118,7 +119,7 @@ async def test_counts_recorded_together_are_written_together_after_a_moment(
     await stats.drain()  # at once, not after the moment
     assert await stats.read(*span) == LlmCounts(requests=106, failed=1)
     day = await redis.hgetall(names.llm_stats(NOON.date().isoformat()))
-    assert {k.decode(): int(v) for k, v in day.items()} == {
+    assert {raw(k).decode(): int(v) for k, v in day.items()} == {
         "1200:requests": 105, "1215:requests": 1, "1215:failed": 1,
     }  # fmt: skip
 

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from common.messages import (
     IncomingMessage,
+    OutgoingKind,
     OutgoingMessage,
     answer_message_id,
     fire_message_id,
@@ -114,7 +115,9 @@ def test_conversation_key_separates_groups_from_private_chats() -> None:
 
 
 def test_round_trip_through_json() -> None:
-    msg = OutgoingMessage(message_id=uuid.uuid4(), chat_id=1, text="hi", kind="notification")
+    msg = OutgoingMessage(
+        message_id=uuid.uuid4(), chat_id=1, text="hi", kind=OutgoingKind.NOTIFICATION
+    )
     assert OutgoingMessage.model_validate_json(msg.to_json()) == msg
 
 

@@ -356,7 +356,9 @@ async def test_two_consumer_processes_keep_each_chat_in_order(redis, names, redi
         handled = await records(redis, names, "handled")
         assert len({h["id"] for h in handled}) == total
         for chat in chats:
-            assert [int(h["text"]) for h in handled if h["chat"] == chat] == list(range(per_chat))
+            assert [int(str(h["text"])) for h in handled if h["chat"] == chat] == list(
+                range(per_chat)
+            )
         assert len({h["consumer"] for h in handled}) == 2
     finally:
         for proc in workers:

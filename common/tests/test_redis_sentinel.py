@@ -31,6 +31,7 @@ from common.settings import ServiceSettings, settings_problems
 from common.tests.test_queue import left_by_a_dead_consumer, message, running
 from tests.private_servers import PrivateRedis
 from tests.redis_topologies import SentinelSetup
+from tests.streams import raw_or_none
 from tests.waiting import until
 
 STREAM = "queue:sentinel"
@@ -239,7 +240,7 @@ async def test_a_consumer_whose_chat_lock_expired_stops_driving_the_chat(
     lock_key = names.chat_lock(STREAM, "1")
 
     async def handle(msg: OutgoingMessage) -> None:
-        handled.append((msg.text, await redis.get(lock_key)))
+        handled.append((msg.text, raw_or_none(await redis.get(lock_key))))
         if msg.text == "first":
             await redis.set(lock_key, "another consumer", px=1_500)
 

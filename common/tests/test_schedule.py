@@ -272,7 +272,7 @@ def cases(draw: st.DrawFn) -> Case:
     of it (where the rules matter); else any instant and any time of day."""
     name = draw(st.sampled_from(ZONES))
     tz, changes = ZoneInfo(name), transitions(name)
-    if changes and draw(st.integers(0, 3)):
+    if changes and draw(st.integers(0, 3)):  # type: ignore[arg-type]  # mypy binds DrawFn to the first strategy drawn
         change = draw(st.sampled_from(changes))
         instant = change - timedelta(seconds=draw(st.integers(0, 36 * 3600)))
         near = local(change - timedelta(seconds=1), tz).replace(second=0)

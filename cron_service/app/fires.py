@@ -20,7 +20,6 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import redis.asyncio as aioredis
-from pydantic import BaseModel
 
 from common.buttons import fired_reminder_buttons
 from common.logging import get_logger
@@ -127,7 +126,7 @@ class FireRules:
 
 
 #: A fire ready to go: the stream, the message, the record.
-Composed = tuple[str, BaseModel, Fire]
+Composed = tuple[str, IncomingMessage | OutgoingMessage, Fire]
 
 
 def compose(job: PlannedJob, scheduled_for: datetime, now: datetime, rules: FireRules) -> Composed:
@@ -153,7 +152,7 @@ def compose(job: PlannedJob, scheduled_for: datetime, now: datetime, rules: Fire
 
 def _message(
     job: PlannedJob, outcome: RunOutcome, message_id: UUID, due: str
-) -> tuple[str, BaseModel, str | None]:
+) -> tuple[str, IncomingMessage | OutgoingMessage, str | None]:
     prompt = job.job.type == CronJobType.assistant_prompt
     if prompt and outcome != RunOutcome.missed:
         return TO_SECRETARY, _prompt(job, message_id), None
@@ -199,7 +198,9 @@ class FireLedger:
         self._ttl = max(1, int(claim_ttl.total_seconds()))
         self._script = redis.register_script(_CLAIM_AND_PUBLISH)
 
-    async def claim_and_publish(self, stream: str, message: BaseModel, fire: Fire) -> bool:
+    async def claim_and_publish(
+        self, stream: str, message: IncomingMessage | OutgoingMessage, fire: Fire
+    ) -> bool:
         """False when the fire was already claimed (by us earlier, or by another instance)."""
         [claimed] = await self.claim_and_publish_many([(stream, message, fire)])
         return claimed

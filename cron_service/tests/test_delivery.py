@@ -205,7 +205,7 @@ async def test_two_instances_deliver_each_reminder_exactly_once(
     await outbox.wait_for(20)
     await until(lambda: outbox.for_job(later), 30, "the later reminder fired")
     sent = [s for s in await outbox.all() if s.message.text != "⏰ later"]
-    assert sorted(s.message.correlation_id for s in sent) == sorted(str(j.id) for j in jobs)
+    assert sorted(str(s.message.correlation_id) for s in sent) == sorted(str(j.id) for j in jobs)
     for job in jobs:
         assert len(await runs_of(rest, job.id)) == 1
     # Each plans its share; a fire both reached while they did not yet see each

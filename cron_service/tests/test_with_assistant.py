@@ -147,7 +147,9 @@ async def test_an_assistant_prompt_jobs_answer_reaches_telegram(
     [run] = await runs_of(rest, job.id)
     assert run.outcome == "on_time"
     [request] = llm.requests
-    asked = request.last("user")["content"]
+    last = request.last("user")
+    assert last is not None
+    asked = last["content"]
     assert asked.startswith("Scheduled briefing the user set up: today's calendar and the")
     assert "one short message" in asked
 

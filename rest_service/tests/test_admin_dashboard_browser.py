@@ -31,6 +31,7 @@ from rest_service.tests.test_admin_browser import (
 from rest_service.tests.test_admin_browser import pytestmark as browser_marks
 from sandbox.llm_server import Step
 from tests.harness import MigratedDatabases
+from tests.streams import raw
 from tests.system import Person, System, running_system
 from tests.waiting import until_sync
 
@@ -106,7 +107,7 @@ def llm_failure_recorded(system: System, redis_url: str, timeout: float = 10.0) 
     try:
 
         def counted() -> bool:
-            return any(k.endswith(b":failed") for k in client.hkeys(key))
+            return any(raw(k).endswith(b":failed") for k in client.hkeys(key))
 
         until_sync(counted, timeout, "the LLM failure counted")
     finally:

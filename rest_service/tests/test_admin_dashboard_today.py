@@ -81,7 +81,6 @@ async def test_today_is_the_admins_day_for_messages_and_llm_figures(
             environment="test",
             redis_url=state.settings.redis_url,
             openai_base_url=llm.base_url,
-            openai_api_key="sk-test",
             llm_retry_base_seconds=0.01,
             llm_max_attempts=2,
             llm_timeout_seconds=5.0,

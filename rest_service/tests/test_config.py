@@ -93,6 +93,7 @@ class TestSnapshot:
     ) -> None:
         first = await api.ok("GET", "/api/config", api.service)
         cached_version, cached = await redis.mget(names.config_version, names.config_snapshot)
+        assert cached_version is not None and cached is not None
         assert int(cached_version) == first["version"] and json.loads(cached) == first
         await redis.set(names.config_version, -1)  # another instance's stale write
         await api.assistant()

@@ -136,5 +136,5 @@ async def test_text_a_validator_let_through_is_a_422_logged_without_its_content(
     with capture_logs() as logs:
         response = await errors._unexpected(request, error)
     assert response.status_code == 422
-    assert json.loads(response.body)["error"] == "validation_error"
+    assert json.loads(bytes(response.body))["error"] == "validation_error"
     assert "secret-" not in repr(logs)

@@ -82,7 +82,8 @@ async def test_models_provider_key_and_calendar(rest: RestClient, api: Api) -> N
     assert await rest.get_calendar_credentials(user["id"]) is None
     stored = await rest.put_calendar_credentials(user["id"], {"token": "t"})
     assert stored.credentials == {"token": "t"}
-    assert (await rest.get_calendar_credentials(user["id"])).valid is True
+    found = await rest.get_calendar_credentials(user["id"])
+    assert found is not None and found.valid is True
     await rest.delete_calendar_credentials(user["id"])
     assert await rest.get_calendar_credentials(user["id"]) is None
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 import httpx
 import pytest
 from sqlalchemy import select, update
+from sqlmodel import col
 from structlog.testing import capture_logs
 
 from common.clock import utcnow
@@ -67,14 +68,15 @@ async def _age(state: AppState, ids: list[int], ages_in_days: list[int]) -> None
         for message_id, age in zip(ids, ages_in_days, strict=True):
             when = utcnow() - timedelta(days=age)
             await ctx.session.execute(
-                update(ChatMessage).where(ChatMessage.id == message_id).values(created_at=when)
+                update(ChatMessage).where(col(ChatMessage.id) == message_id).values(created_at=when)
             )
 
 
 async def _left(state: AppState, ids: list[int]) -> set[int]:
     async with state.sessions() as session:
-        rows = await session.scalars(select(ChatMessage.id).where(ChatMessage.id.in_(ids)))
-        return set(rows)
+        column = col(ChatMessage.id)
+        rows = await session.scalars(select(column).where(column.in_(ids)))
+        return {row for row in rows if row is not None}
 
 
 async def test_messages_older_than_the_limit_go_and_newer_stay(

@@ -57,7 +57,7 @@ async def test_a_cached_statement_gone_from_the_server_connection_names_the_fix(
         await check_database(engine, timeout=5)
         async with engine.connect() as conn:
             raw = await conn.get_raw_connection()
-            await raw.driver_connection.execute("DEALLOCATE ALL")
+            await raw.driver_connection.execute("DEALLOCATE ALL")  # type: ignore[union-attr]
 
         with pytest.raises(StatementCacheBehindPooler) as raised:
             await check_database(engine, timeout=5)
@@ -88,7 +88,7 @@ async def test_readiness_names_the_fix_when_the_cached_statements_are_gone(
             state: AppState = app.state.app_state
             async with state.engine.connect() as conn:
                 raw = await conn.get_raw_connection()
-                await raw.driver_connection.execute("DEALLOCATE ALL")
+                await raw.driver_connection.execute("DEALLOCATE ALL")  # type: ignore[union-attr]
 
             ready = await http.get("/readyz")
 

@@ -392,7 +392,8 @@ class TestSearch:
             {"user_id": "u", "q": "x", "before": "2020-01-01T00:00:00"},
         ):
             assert_error(
-                await client.get("/api/messages/search", params=params, headers=service), 422
+                await client.get("/api/messages/search", params=params, headers=service),  # type: ignore[arg-type]
+                422,
             )
 
 

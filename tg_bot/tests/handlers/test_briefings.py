@@ -138,7 +138,8 @@ async def test_reminders_points_to_the_briefings(
     ann = tapper_for(services, user)
     assert "/briefings" not in str(await ann.command("/reminders"))
     await make_briefing("agenda", "0 8 * * *")
-    assert (await ann.command("/reminders")).endswith("Scheduled briefings: 1, see /briefings.")
+    listing = await ann.command("/reminders")
+    assert isinstance(listing, str) and listing.endswith("Scheduled briefings: 1, see /briefings.")
     await make_reminder("tea", due_in=600)
     listing = await ann.command("/reminders")
     assert isinstance(listing, Reply) and "tea" in listing.text

@@ -107,7 +107,7 @@ BUTTON = st.fixed_dictionaries(
 @given(markup=JSONISH | st.fixed_dictionaries({"inline_keyboard": st.lists(st.lists(BUTTON))}))
 def test_the_rows_kept_are_ours_and_about_something_else(markup: Any) -> None:
     sender = build.user(5)
-    raw = {
+    raw: dict[str, Any] = {
         "id": "q",
         "from": sender,
         "message": {"message_id": 1, "date": 0, "chat": build.private_chat(sender), "text": "x"},
