@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from redis.exceptions import OutOfMemoryError
 
-from common.names import Names
+from common.redis_keys import Names
 
 #: Long enough for a turn waiting behind others in its chat; short enough to keep nothing.
 DEFAULT_TTL_SECONDS = 30 * 60

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from common.messages import Button
+from common.queue_messages import Button
 from common.texts import TEXTS
 
 VERSION = "b1"

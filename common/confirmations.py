@@ -20,7 +20,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from common.names import Names
+from common.redis_keys import Names
 
 #: How long a question stays answerable; after it the buttons say it expired.
 CONFIRM_TTL_S = 24 * 3600

@@ -7,8 +7,8 @@ from typing import Any, cast
 
 import redis
 
-from common.names import Names
 from common.queue import dead_entry_summary
+from common.redis_keys import Names
 from common.streams import DEAD_LETTERED, REPLAYABLE
 
 

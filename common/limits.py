@@ -13,7 +13,7 @@ from prometheus_client import Counter
 from redis.typing import EncodableT
 
 from common.clock import utcnow
-from common.names import Names
+from common.redis_keys import Names
 
 #: `limit`: messages_per_minute, daily_tokens, tool_calls_per_turn, active_reminders,
 #: recurrence_interval (a fixed set).

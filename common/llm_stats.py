@@ -21,7 +21,7 @@ import redis.asyncio as aioredis
 
 from common.clock import utcnow
 from common.logging import get_logger
-from common.names import Names
+from common.redis_keys import Names
 
 log = get_logger(__name__)
 

@@ -53,7 +53,7 @@ from redis.typing import EncodableT, FieldT
 from common.clock import utcnow
 from common.errors import RetryLater
 from common.logging import correlation, get_logger
-from common.names import Names
+from common.redis_keys import Names
 from common.redis_lock import RedisLock
 from common.retry import RetryPolicy
 from common.text import clean_tree

@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 from prometheus_client import Counter, Gauge
 
 from common.logging import get_logger
-from common.names import Names
+from common.redis_keys import Names
 from common.streams import WatchedStream, pending_count
 
 log = get_logger(__name__)

@@ -7,7 +7,7 @@ a single server, a master found through Sentinel, or a Redis Cluster.
   database, username, password and TLS (`rediss://`); its host is not used.
 - Cluster (`REDIS_CLUSTER=true`): REDIS_URL names any node; redis-py's cluster client finds
   the rest and routes each command by its key's slot. Every script and transaction of ours
-  keeps its keys in one slot (the hash tags of common/names.py).
+  keeps its keys in one slot (the hash tags of common/redis_keys.py).
 """
 
 from __future__ import annotations

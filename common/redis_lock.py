@@ -23,7 +23,7 @@ return 0
 
 
 class RedisLock:
-    """One attempt at holding `key` (a name from `common.names`) under a fresh token."""
+    """One attempt at holding `key` (a name from `common.redis_keys`) under a fresh token."""
 
     def __init__(self, redis: aioredis.Redis, key: str, ttl_ms: int) -> None:
         self._redis = redis

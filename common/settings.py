@@ -70,7 +70,7 @@ class ServiceSettings(BaseSettings):
     redis_sentinels: str = ""
     redis_sentinel_master: str = "mymaster"
     #: Redis Cluster: REDIS_URL names any node; every script's keys share a slot through
-    #: the hash tags of common/names.py.
+    #: the hash tags of common/redis_keys.py.
     redis_cluster: bool = False
 
     rest_service_url: str = "http://127.0.0.1:8000"

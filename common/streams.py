@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-from common.names import (
+from common.redis_keys import (
     ASSISTANT_GROUP,
     DRAFTS,
     TELEGRAM_UPDATES,

@@ -12,9 +12,9 @@ import redis.asyncio as aioredis
 from common.http import HealthServer
 from common.logging import configure_logging, get_logger
 from common.metrics import SERVICE_STARTS
-from common.names import Names
 from common.queue_metrics import QueueGauges
 from common.redis_connection import create_redis_for, redis_health
+from common.redis_keys import Names
 from common.settings import ServiceSettings
 from common.streams import CONSUMED
 

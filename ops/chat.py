@@ -10,10 +10,10 @@ from typing import Any, cast
 
 import redis.asyncio as aioredis
 
-from common.messages import IncomingMessage, OutgoingMessage, Source
-from common.names import TO_SECRETARY, Names
 from common.queue import StreamPublisher
+from common.queue_messages import IncomingMessage, OutgoingMessage, Source
 from common.redis_connection import create_redis
+from common.redis_keys import TO_SECRETARY, Names
 from common.rest_client import RestClient
 
 

@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 import psycopg2
 import redis
 
-from common.names import Names
 from common.redis_connection import create_sync_redis, topology_of
+from common.redis_keys import Names
 from common.streams import DEAD_LETTERED
 from ops import coverage_report, infra, stack
 from ops.envfile import (

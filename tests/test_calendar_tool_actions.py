@@ -22,7 +22,7 @@ from assistant.src.tools.calendar_tool import CalendarTool
 from assistant.tests.support import tool_spec
 from common.buttons import ButtonAction, confirm_buttons, decode
 from common.confirmations import Confirmations, PendingDelete
-from common.names import Names
+from common.redis_keys import Names
 from common.rest_client import RestClient
 from common.wire import User
 from ops.processes import ServiceProcess

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 import redis.asyncio as aioredis
 
-from common.names import Names
+from common.redis_keys import Names
 from ops.chat import ChatSession, ChatTimeout
 
 

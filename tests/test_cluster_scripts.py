@@ -24,14 +24,14 @@ from assistant.src.event_alerts import EventAlerts
 from assistant.src.orchestrator import AnswerOutbox
 from common.calendar_client import CalendarClient, Event
 from common.llm_stats import LlmCounts, LlmStats
-from common.messages import (
+from common.queue_messages import (
     ChatType,
     DraftMessage,
     IncomingMessage,
     OutgoingMessage,
 )
-from common.names import TO_SECRETARY, TO_TELEGRAM, Names
 from common.redis_connection import create_redis
+from common.redis_keys import TO_SECRETARY, TO_TELEGRAM, Names
 from common.rest_client import RestClient
 from common.wire import RunOutcome, User
 from cron_service.app.fires import Composed, Fire, FireLedger

@@ -20,9 +20,9 @@ import httpx
 import pytest
 import redis as syncredis
 
-from common.messages import OutgoingMessage
-from common.names import Names
 from common.queue import ConsumerConfig, StreamConsumer
+from common.queue_messages import OutgoingMessage
+from common.redis_keys import Names
 from ops.infra import port_answers
 from ops.processes import COVERAGE_VARIABLE
 from ops.services import ROOT

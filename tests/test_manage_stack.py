@@ -23,7 +23,7 @@ from types import ModuleType
 import pytest
 import redis as syncredis
 
-from common.names import Names
+from common.redis_keys import Names
 from ops.infra import free_port, port_answers
 from ops.services import ROOT
 from sandbox.llm_server import LlmStandIn

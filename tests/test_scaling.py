@@ -29,8 +29,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from assistant.tests.support import Platform
-from common.messages import IncomingMessage, OutgoingKind, OutgoingMessage
-from common.names import ASSISTANT_GROUP, TO_TELEGRAM, Names
+from common.queue_messages import IncomingMessage, OutgoingKind, OutgoingMessage
+from common.redis_keys import ASSISTANT_GROUP, TO_TELEGRAM, Names
 from common.rest_client import RestClient
 from common.wire import User
 from ops.processes import ServiceProcess, Stack

@@ -14,8 +14,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from common import service_tokens
-from common.messages import ChatType, IncomingMessage
-from common.names import Names
+from common.queue_messages import ChatType, IncomingMessage
+from common.redis_keys import Names
 from ops.processes import Stack
 from sandbox.google_api import GoogleStandIn, serving_in_thread
 from sandbox.llm_server import LlmStandIn

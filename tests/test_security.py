@@ -25,8 +25,8 @@ import pytest
 import redis.asyncio as aioredis
 from starlette.routing import Mount, Route
 
-from common.messages import ChatType, IncomingMessage, OutgoingMessage
-from common.names import Names
+from common.queue_messages import ChatType, IncomingMessage, OutgoingMessage
+from common.redis_keys import Names
 from common.rest_client import RestClient
 from common.wire import CronJob, User
 from ops.processes import ServiceProcess, Stack

@@ -23,8 +23,8 @@ from common.calendar_client import CalendarClient, CalendarNotConnected, Event
 from common.clock import utcnow
 from common.errors import AppError
 from common.logging import get_logger
-from common.messages import OutgoingKind, OutgoingMessage
-from common.names import TO_TELEGRAM, Names
+from common.queue_messages import OutgoingKind, OutgoingMessage
+from common.redis_keys import TO_TELEGRAM, Names
 from common.rest_client import RestClient
 from common.texts import TEXTS
 from common.timezones import zone_or_default

@@ -24,9 +24,9 @@ from assistant.src.tools.base import ToolServices
 from common.limits import TokenBudget
 from common.llm_stats import LlmStats
 from common.logging import get_logger
-from common.messages import IncomingMessage
-from common.names import ASSISTANT_GROUP, TO_SECRETARY
 from common.queue import ConsumerConfig, StreamConsumer
+from common.queue_messages import IncomingMessage
+from common.redis_keys import ASSISTANT_GROUP, TO_SECRETARY
 from common.rest_client import RestClient
 from common.settings import load_settings
 from common.wire import ConfigSnapshot

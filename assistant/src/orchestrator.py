@@ -47,7 +47,8 @@ from common.buttons import cancel_reminder_button, confirm_buttons
 from common.confirmations import Confirmations, HeldCall, Pending
 from common.errors import AppError, NotFoundError, RetryLater
 from common.logging import correlation, get_logger
-from common.messages import (
+from common.queue import DeadLetter
+from common.queue_messages import (
     ID_NAMESPACE,
     Button,
     IncomingMessage,
@@ -55,8 +56,7 @@ from common.messages import (
     OutgoingMessage,
     answer_message_id,
 )
-from common.names import TO_TELEGRAM, Names
-from common.queue import DeadLetter
+from common.redis_keys import TO_TELEGRAM, Names
 from common.rest_client import RestServiceUnavailable
 from common.text import clean_text, clean_tree, escape_markdown
 from common.timezones import zone_or_default

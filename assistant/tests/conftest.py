@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 from assistant.src.settings import Settings
 from assistant.src.tools.base import ToolServices
 from assistant.tests.support import STDIO_SERVERS, Deployment, Platform
-from common.names import Names
+from common.redis_keys import Names
 from common.rest_client import RestClient
 from ops.processes import Stack
 from sandbox.llm_server import LlmStandIn

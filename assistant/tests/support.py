@@ -16,8 +16,8 @@ from aiohttp import web
 from structlog.typing import EventDict
 
 from assistant.src.tools.base import Actor, ToolCallContext
-from common.messages import ChatType, IncomingMessage, OutgoingMessage
-from common.names import Names
+from common.queue_messages import ChatType, IncomingMessage, OutgoingMessage
+from common.redis_keys import Names
 from common.rest_client import RestClient
 from common.wire import ConfigSnapshot, Message, SnapshotTool, ToolType, User
 from ops.processes import ServiceProcess, Stack

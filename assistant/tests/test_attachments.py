@@ -14,7 +14,7 @@ import pytest
 from assistant.src.tools.outside import DATA_NOTE
 from assistant.tests.support import Deployment
 from common.blobs import BlobStore
-from common.messages import (
+from common.queue_messages import (
     Attachment,
     AttachmentKind,
     ChatType,

@@ -17,7 +17,7 @@ from assistant.src.assistants.attachments import AttachmentReader, Refusal, visi
 from assistant.src.clients.llm import LlmGateway, ModelRoute
 from assistant.src.settings import Settings
 from common.blobs import BlobStore
-from common.messages import Attachment, AttachmentKind, IncomingMessage
+from common.queue_messages import Attachment, AttachmentKind, IncomingMessage
 from common.wire import ConfigSnapshot, LLMModel, ModelCapability
 from sandbox.llm_server import LlmStandIn
 from tests.media_files import docx_file, pdf, picture, speech_wav

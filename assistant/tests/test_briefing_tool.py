@@ -18,7 +18,7 @@ from assistant.src.settings import Settings
 from assistant.src.tools.base import Actor, ToolCallContext, ToolError, ToolServices
 from assistant.src.tools.reminder_tool import ReminderTool
 from assistant.tests.support import tool_spec
-from common.names import Names
+from common.redis_keys import Names
 from common.rest_client import RestClient
 from common.wire import CronJobStatus, CronJobType, User
 

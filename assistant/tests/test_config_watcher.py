@@ -12,7 +12,7 @@ from structlog.testing import capture_logs
 
 from assistant.src.live_config.watcher import ConfigNotLoaded, ConfigWatcher
 from assistant.tests.support import running_until_stopped
-from common.names import Names
+from common.redis_keys import Names
 from common.rest_client import RestClient
 
 

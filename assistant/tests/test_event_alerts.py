@@ -23,8 +23,8 @@ from structlog.testing import capture_logs
 from assistant.src.event_alerts import EventAlerts, due
 from assistant.tests.support import running_until_stopped
 from common.calendar_client import CalendarClient, Event
-from common.messages import OutgoingKind, OutgoingMessage
-from common.names import Names
+from common.queue_messages import OutgoingKind, OutgoingMessage
+from common.redis_keys import Names
 from common.rest_client import RestClient
 from common.wire import User
 from ops.processes import ServiceProcess

@@ -39,8 +39,8 @@ from assistant.src.pictures import PictureProblem, PictureUnreadable
 from assistant.src.settings import Settings
 from assistant.tests.test_attachments_reader import snapshot as reader_snapshot
 from common.blobs import BlobStore
-from common.messages import Attachment, AttachmentKind, IncomingMessage
-from common.names import Names
+from common.queue_messages import Attachment, AttachmentKind, IncomingMessage
+from common.redis_keys import Names
 from common.wire import ConfigSnapshot, ModelCapability
 from sandbox.llm_server import LlmStandIn
 from tests.media_files import (

@@ -23,8 +23,8 @@ from assistant.tests.test_attachments import (  # noqa: F401 (`media`: the fixtu
     send_files,
 )
 from common.blobs import BlobBudget, BlobStore
-from common.messages import Attachment, AttachmentKind, ChatType, IncomingMessage
-from common.names import TO_SECRETARY
+from common.queue_messages import Attachment, AttachmentKind, ChatType, IncomingMessage
+from common.redis_keys import TO_SECRETARY
 from tests.media_files import (
     docx_bomb,
     docx_file,

@@ -16,7 +16,7 @@ import pytest
 from assistant.src.drafts import drafts_for, status_line
 from assistant.src.settings import Settings
 from assistant.tests.support import Deployment
-from common.messages import (
+from common.queue_messages import (
     ChatType,
     DraftMessage,
     IncomingMessage,
@@ -24,7 +24,7 @@ from common.messages import (
     Source,
     answer_message_id,
 )
-from common.names import TO_TELEGRAM
+from common.redis_keys import TO_TELEGRAM
 from sandbox.llm_server import Step, ToolCallStep
 from tests.streams import stream_entries
 

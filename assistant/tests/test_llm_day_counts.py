@@ -12,7 +12,7 @@ from assistant.src.clients.llm import LlmGateway, ModelRoute
 from assistant.src.clients.llm_breaker import CircuitBreaker
 from assistant.src.settings import Settings
 from common.llm_stats import LlmCounts, LlmStats
-from common.names import Names
+from common.redis_keys import Names
 from ops.infra import free_port
 from sandbox.llm_server import LlmStandIn
 

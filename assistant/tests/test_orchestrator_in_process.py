@@ -25,7 +25,7 @@ from assistant.src.tools.base import Actor, ToolCallContext, ToolError, ToolServ
 from assistant.src.tools.sub_assistant_tool import SubAssistantTool
 from assistant.tests.support import Deployment, tool_spec
 from common.confirmations import Confirmations, HeldCall
-from common.messages import ChatType, IncomingMessage, OutgoingKind, OutgoingMessage
+from common.queue_messages import ChatType, IncomingMessage, OutgoingKind, OutgoingMessage
 from common.wire import User
 
 

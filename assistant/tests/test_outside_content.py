@@ -24,8 +24,8 @@ from assistant.src.tools.outside import OutsideContent
 from assistant.src.tools.toolbox import Toolbox
 from assistant.tests.support import Deployment, Platform, tool_spec
 from common.confirmations import Confirmations, HeldCall, PendingDelete, _read, describe_call
-from common.messages import IncomingMessage
-from common.names import Names
+from common.queue_messages import IncomingMessage
+from common.redis_keys import Names
 from common.rest_client import RestClient
 from common.wire import SnapshotTool, ToolType, User
 from tests.streams import raw

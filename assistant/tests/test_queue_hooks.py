@@ -27,15 +27,15 @@ from assistant.src.tools.base import Actor, ToolError, ToolServices
 from assistant.src.tools.sub_assistant_tool import SubAssistantTool
 from assistant.tests.support import TIME_SCHEMA, call_context, tool_spec
 from common.confirmations import Confirmations, HeldCall
-from common.messages import (
+from common.queue import DeadLetter
+from common.queue_messages import (
     Attachment,
     AttachmentKind,
     IncomingMessage,
     OutgoingKind,
     OutgoingMessage,
 )
-from common.names import TO_TELEGRAM, Names
-from common.queue import DeadLetter
+from common.redis_keys import TO_TELEGRAM, Names
 from common.rest_client import RestServiceUnavailable
 from common.wire import AssistantType, ConfigSnapshot, SnapshotAssistant
 from tests.streams import stream_entries
@@ -149,7 +149,9 @@ def test_text_postgres_would_refuse_is_cleaned_and_clean_text_kept_as_is() -> No
 
 # -- a Yes under a held tool call, the parts that need no rest_service --------------------------
 
-OWNER = Actor("u1", "u1", 42, "UTC", language="en")
+#: A stored user's id is a UUID (the rest client sends it as one).
+OWNER_ID = str(uuid.UUID(int=1))
+OWNER = Actor(OWNER_ID, OWNER_ID, 42, "UTC", language="en")
 
 
 async def said_yes(
@@ -167,7 +169,7 @@ async def said_yes(
 async def test_a_yes_from_someone_else_or_from_another_chat_runs_nothing(
     orchestrator: Orchestrator, redis: aioredis.Redis, names: Names
 ) -> None:
-    held = HeldCall("u1", 42, str(uuid.uuid4()), "remember", {"action": "add"}, summary="note")
+    held = HeldCall(OWNER_ID, 42, str(uuid.uuid4()), "remember", {"action": "add"}, summary="note")
     gone = CATALOGUE.text("en", "confirmed_gone")
     other_user = dataclasses.replace(OWNER, user_id="u2")
     other_chat = dataclasses.replace(OWNER, chat_id=43)
@@ -179,7 +181,7 @@ async def test_a_yes_to_a_call_of_an_assistant_since_removed_says_so_and_is_spen
     orchestrator: Orchestrator, redis: aioredis.Redis, names: Names
 ) -> None:
     for assistant_id in (str(uuid.uuid4()), "not-an-id"):
-        held = HeldCall("u1", 42, assistant_id, "remember", {"action": "add"}, summary="note")
+        held = HeldCall(OWNER_ID, 42, assistant_id, "remember", {"action": "add"}, summary="note")
         answer, kept = await said_yes(orchestrator, redis, names, held, OWNER)
         assert answer == CATALOGUE.text("en", "confirmed_failed", error="the assistant is gone")
         assert not kept
@@ -203,7 +205,7 @@ async def test_a_yes_while_rest_service_is_down_is_kept_for_the_retry(
     queue's RetryLater), and the retry finds the held call still there to run."""
     helper = helper_with_time(uuid.uuid4())
     snapshot = ConfigSnapshot(version=1, secretary=None, assistants=(helper,), models=())
-    held = HeldCall("u1", 42, str(helper.id), "time", {"action": "now"}, summary="the time")
+    held = HeldCall(OWNER_ID, 42, str(helper.id), "time", {"action": "now"}, summary="the time")
     confirmations = Confirmations(redis, names)
     token = await confirmations.ask(held)
     factory = AssistantFactory(orchestrator.deps, orchestrator.services, snapshot)

@@ -20,7 +20,7 @@ from assistant.src.settings import Settings
 from assistant.src.tools.base import Actor, ToolCallContext, ToolError, ToolServices
 from assistant.src.tools.remember_tool import RememberTool
 from assistant.tests.support import Deployment, tool_spec
-from common.names import Names
+from common.redis_keys import Names
 from common.rest_client import RestClient
 from common.wire import PROFILE_FACT_MAX_CHARS, PROFILE_FACTS_MAX, User
 from tests.users import make_user

@@ -21,7 +21,7 @@ from assistant.src.tools.when import UnclearTime, local
 from assistant.tests import time_phrase_rules
 from assistant.tests.support import tool_spec
 from assistant.tests.time_phrase_rules import REFUSED, Rule
-from common.names import Names
+from common.redis_keys import Names
 from common.rest_client import RestClient
 from common.wire import User
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from assistant.src.assistants.language import turn_language
-from common.messages import ChatType, IncomingMessage
+from common.queue_messages import ChatType, IncomingMessage
 from common.wire import Message, TurnContext, User
 
 ALICE, BOB = uuid.uuid4(), uuid.uuid4()

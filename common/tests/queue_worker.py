@@ -14,9 +14,9 @@ import time
 
 import redis.asyncio as aioredis
 
-from common.messages import OutgoingMessage
-from common.names import Names
 from common.queue import ConsumerConfig, StreamConsumer
+from common.queue_messages import OutgoingMessage
+from common.redis_keys import Names
 from common.runner import run_worker
 
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from common.blobs import BlobBudget, BlobStore, OverBudget, RedisFull
-from common.names import Names
+from common.redis_keys import Names
 from tests.redis_topologies import full_redis
 from tests.waiting import until
 

@@ -20,7 +20,7 @@ from common.dead_letters import (
     purge,
     replay,
 )
-from common.names import TELEGRAM_UPDATES, TO_SECRETARY, TO_TELEGRAM, Names
+from common.redis_keys import TELEGRAM_UPDATES, TO_SECRETARY, TO_TELEGRAM, Names
 from common.streams import DEAD_LETTERED
 from tests.streams import Fields, xrange_entries
 

@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 from structlog.testing import capture_logs
 
 from common.llm_stats import LlmCounts, LlmStats, quarter_of
-from common.names import Names
+from common.redis_keys import Names
 from common.tests.test_queue_metrics import silent_server
 from ops.infra import free_port
 from tests.streams import raw

@@ -10,9 +10,9 @@ from collections.abc import Awaitable, Callable
 import redis.asyncio as aioredis
 
 from common import pubsub
-from common.names import Names
 from common.pubsub import listen
 from common.redis_connection import create_redis
+from common.redis_keys import Names
 from tests.waiting import until
 
 

@@ -15,9 +15,9 @@ import pytest
 import redis.asyncio as aioredis
 from structlog.testing import capture_logs
 
-from common.messages import OutgoingMessage
-from common.names import Names
 from common.queue import ConsumerConfig, StreamConsumer, StreamPublisher
+from common.queue_messages import OutgoingMessage
+from common.redis_keys import Names
 from ops.services import ROOT
 from tests.streams import stream_entries
 from tests.waiting import until

@@ -18,11 +18,11 @@ from redis.crc import key_slot
 
 from common.blobs import BlobBudget, BlobStore, OverBudget
 from common.limits import MessageRateLimit
-from common.messages import OutgoingMessage
-from common.names import Names
 from common.pubsub import listen
 from common.queue import ConsumerConfig, StreamConsumer, StreamPublisher
+from common.queue_messages import OutgoingMessage
 from common.redis_connection import create_redis
+from common.redis_keys import Names
 from common.redis_lock import RedisLock
 from common.tests.test_queue import message, running
 from ops import dlq

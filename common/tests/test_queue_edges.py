@@ -18,15 +18,15 @@ from structlog.testing import capture_logs
 from structlog.typing import EventDict
 
 from common.errors import RetryLater
-from common.messages import OutgoingMessage
-from common.names import Names
 from common.queue import (
     ConsumerConfig,
     StreamConsumer,
     StreamPublisher,
     read_fields,
 )
+from common.queue_messages import OutgoingMessage
 from common.redis_connection import create_redis
+from common.redis_keys import Names
 from common.tests.test_queue import (
     FAST,
     STREAM,

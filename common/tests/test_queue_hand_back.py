@@ -15,9 +15,9 @@ from dataclasses import replace
 import pytest
 import redis.asyncio as aioredis
 
-from common.messages import OutgoingMessage
-from common.names import Names
 from common.queue import StreamConsumer, StreamPublisher
+from common.queue_messages import OutgoingMessage
+from common.redis_keys import Names
 from common.tests.test_queue import (
     FAST,
     STREAM,

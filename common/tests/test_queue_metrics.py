@@ -16,8 +16,10 @@ import redis.asyncio as aioredis
 from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
-from common.messages import OutgoingMessage
-from common.names import (
+from common.queue import StreamPublisher
+from common.queue_messages import OutgoingMessage
+from common.queue_metrics import QueueGauges
+from common.redis_keys import (
     ASSISTANT_GROUP,
     DRAFTS,
     TELEGRAM_UPDATES,
@@ -26,8 +28,6 @@ from common.names import (
     TO_TELEGRAM,
     Names,
 )
-from common.queue import StreamPublisher
-from common.queue_metrics import QueueGauges
 from common.settings import ServiceSettings
 from common.streams import CONSUMED, WatchedStream
 from common.worker import worker_context

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
-from common.names import Names
+from common.redis_keys import Names
 from common.redis_lock import RedisLock
 
 

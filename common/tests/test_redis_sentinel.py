@@ -17,9 +17,8 @@ from pydantic import ValidationError
 from redis.asyncio.connection import SSLConnection
 from redis.connection import SSLConnection as SyncSSLConnection
 
-from common.messages import OutgoingMessage
-from common.names import Names
 from common.queue import ConsumerConfig, StreamConsumer
+from common.queue_messages import OutgoingMessage
 from common.redis_connection import (
     RedisTopologyError,
     create_redis,
@@ -27,6 +26,7 @@ from common.redis_connection import (
     create_sync_redis,
     parse_sentinels,
 )
+from common.redis_keys import Names
 from common.settings import ServiceSettings, settings_problems
 from common.tests.test_queue import left_by_a_dead_consumer, message, running
 from tests.private_servers import PrivateRedis

@@ -21,9 +21,9 @@ from prometheus_client import REGISTRY
 
 from common.calendar_client import CalendarClient
 from common.logging import REQUEST_ID_HEADER, get_logger, reset_logging
-from common.messages import OutgoingMessage
-from common.names import Names
 from common.queue import ConsumerConfig, StreamConsumer, StreamPublisher
+from common.queue_messages import OutgoingMessage
+from common.redis_keys import Names
 from common.rest_client import RestClient
 from common.serve import served_in_this_loop
 from google_calendar_service.src.main import create_app as create_calendar_app

@@ -23,7 +23,7 @@ import redis.asyncio as aioredis
 
 from common.buttons import fired_reminder_buttons
 from common.logging import get_logger
-from common.messages import (
+from common.queue_messages import (
     ChatType,
     IncomingMessage,
     OutgoingKind,
@@ -31,7 +31,7 @@ from common.messages import (
     Source,
     fire_message_id,
 )
-from common.names import TO_SECRETARY, TO_TELEGRAM, Names
+from common.redis_keys import TO_SECRETARY, TO_TELEGRAM, Names
 from common.wire import CronJobType, RunOutcome
 from cron_service.app import texts
 from cron_service.app.jobs import PlannedJob

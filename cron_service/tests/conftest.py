@@ -20,9 +20,9 @@ import pytest
 import redis as syncredis
 import redis.asyncio as aioredis
 
-from common.messages import OutgoingMessage
-from common.names import TO_TELEGRAM, Names
 from common.postgres_url import sync_url
+from common.queue_messages import OutgoingMessage
+from common.redis_keys import TO_TELEGRAM, Names
 from common.rest_client import Id, RestClient
 from common.wire import CronJob, CronJobRun
 from ops.processes import ServiceProcess, Stack

@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 import httpx
 import redis.asyncio as aioredis
 
-from common.messages import OutgoingKind, fire_message_id
-from common.names import Names
+from common.queue_messages import OutgoingKind, fire_message_id
+from common.redis_keys import Names
 from common.rest_client import RestClient
 from common.wire import CronJob, CronJobStatus, User
 from cron_service.app.fires import FireLedger, FireRules, compose

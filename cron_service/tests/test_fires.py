@@ -11,8 +11,14 @@ from typing import Any
 
 import pytest
 
-from common.messages import IncomingMessage, OutgoingKind, OutgoingMessage, Source, fire_message_id
-from common.names import TO_SECRETARY, TO_TELEGRAM
+from common.queue_messages import (
+    IncomingMessage,
+    OutgoingKind,
+    OutgoingMessage,
+    Source,
+    fire_message_id,
+)
+from common.redis_keys import TO_SECRETARY, TO_TELEGRAM
 from common.schedule import InvalidSchedule
 from common.wire import CronJob, RunOutcome
 from cron_service.app.fires import Fire, FireRules, classify, compose

@@ -16,7 +16,7 @@ from structlog.testing import capture_logs
 from structlog.typing import EventDict
 
 from common.http import HealthServer
-from common.names import Names
+from common.redis_keys import Names
 from common.rest_client import RestClient
 from common.worker import WorkerContext
 from cron_service.app.main import CronService

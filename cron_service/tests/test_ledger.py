@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 from structlog.testing import capture_logs
 from structlog.typing import EventDict
 
-from common.names import TO_TELEGRAM, Names
+from common.redis_keys import TO_TELEGRAM, Names
 from common.rest_client import RestClient
 from cron_service.app.fires import Fire, FireLedger, compose
 from cron_service.app.recorder import Recorder

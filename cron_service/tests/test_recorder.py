@@ -18,7 +18,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from structlog.testing import capture_logs
 
-from common.names import Names
+from common.redis_keys import Names
 from common.rest_client import RestClient
 from common.wire import CronJob
 from cron_service.app.fires import Fire, FireLedger, FireRules, compose

@@ -20,9 +20,9 @@ from prometheus_client import REGISTRY
 from psycopg2.extras import execute_values
 from pydantic import ValidationError
 
-from common.names import Names
 from common.postgres_url import sync_url
 from common.redis_connection import create_redis
+from common.redis_keys import Names
 from common.rest_client import RestClient
 from common.wire import CronJob, User
 from cron_service.app.fires import FireLedger, FireRules, compose

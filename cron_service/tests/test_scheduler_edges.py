@@ -21,8 +21,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from structlog.testing import capture_logs
 
-from common.names import Names
 from common.postgres_url import sync_url
+from common.redis_keys import Names
 from common.rest_client import RestClient
 from common.wire import CronJobStatus, User
 from cron_service.app.fires import FireLedger, FireRules

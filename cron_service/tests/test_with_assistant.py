@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from common.messages import IncomingMessage, fire_message_id
-from common.names import Names
+from common.queue_messages import IncomingMessage, fire_message_id
+from common.redis_keys import Names
 from common.rest_client import RestClient
 from common.wire import CronJobType, User
 from cron_service.tests.conftest import Outbox, runs_of, start_cron

@@ -18,10 +18,10 @@ from starlette.applications import Starlette
 from common import web, web_observability
 from common.logging import configure_logging, get_logger
 from common.metrics import SERVICE_STARTS
-from common.names import Names
 from common.probes import OPS_ROUTES, ReadinessCheck
 from common.queue import StreamPublisher
 from common.redis_connection import create_redis_for, redis_health
+from common.redis_keys import Names
 from common.rest_client import RestClient
 from common.service_tokens import TokenTable
 from google_calendar_service.src.api.routes import public, router

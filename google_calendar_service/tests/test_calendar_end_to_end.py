@@ -17,8 +17,8 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from common.messages import ChatType, IncomingMessage, OutgoingMessage
-from common.names import Names
+from common.queue_messages import ChatType, IncomingMessage, OutgoingMessage
+from common.redis_keys import Names
 from common.rest_client import RestClient
 from common.wire import User
 from ops.processes import ServiceProcess, Stack

@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 import redis.asyncio as aioredis
 
-from common.names import Names
+from common.redis_keys import Names
 from common.rest_client import RestClient
 from common.wire import User
 from sandbox.google_api import GoogleStandIn

@@ -8,8 +8,8 @@ import redis.asyncio as aioredis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from common.messages import OutgoingKind
-from common.names import Names
+from common.queue_messages import OutgoingKind
+from common.redis_keys import Names
 from common.rest_client import RestClient
 from common.wire import User
 from google_calendar_service.src.settings import SCOPES

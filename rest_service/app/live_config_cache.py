@@ -12,8 +12,8 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from common.logging import get_logger
-from common.names import Names
 from common.redis_connection import create_redis_for
+from common.redis_keys import Names
 from common.settings import ServiceSettings
 
 log = get_logger(__name__)

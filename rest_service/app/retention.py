@@ -22,7 +22,7 @@ from sqlmodel import col
 
 from common.clock import utcnow
 from common.logging import get_logger
-from common.names import Names
+from common.redis_keys import Names
 from rest_service.app.domain.unit_of_work import Resources, unit_of_work
 from rest_service.app.models.thread import ChatMessage
 from rest_service.app.state import AppState

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from common.crypto import SecretBox, generate_key, is_valid_master_key
 from common.logging import get_logger
-from common.names import Names
+from common.redis_keys import Names
 from common.service_tokens import TokenTable
 from common.web import StateSlot
 from rest_service.app.database import create_engine, create_sessionmaker

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from common.errors import ValidationFailedError
-from common.names import Names
+from common.redis_keys import Names
 from rest_service.app.admin.login_limit import (
     LoginLimiter,
     LoginPolicy,

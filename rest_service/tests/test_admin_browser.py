@@ -15,7 +15,7 @@ import httpx
 import pytest
 import redis as syncredis
 
-from common.names import Names
+from common.redis_keys import Names
 from ops.processes import Stack
 from ops.services import ROOT
 from tests.harness import base_env

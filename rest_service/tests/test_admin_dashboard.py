@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
-from common.names import DRAFTS, TELEGRAM_UPDATES, TO_SECRETARY, TO_TELEGRAM, Names
+from common.redis_keys import DRAFTS, TELEGRAM_UPDATES, TO_SECRETARY, TO_TELEGRAM, Names
 from common.streams import STREAMS
 from ops.infra import free_port
 from rest_service.app.admin.dashboard import (

@@ -18,8 +18,8 @@ import httpx
 import pytest
 import redis as syncredis
 
-from common.messages import OutgoingMessage
-from common.names import TG_BOT_GROUP, TO_SECRETARY, TO_TELEGRAM
+from common.queue_messages import OutgoingMessage
+from common.redis_keys import TG_BOT_GROUP, TO_SECRETARY, TO_TELEGRAM
 from ops.processes import ServiceProcess
 from rest_service.tests.test_admin_browser import (
     ARTIFACTS,

@@ -7,7 +7,7 @@ import uuid
 from types import SimpleNamespace
 
 from rest_service.app.admin import history_view
-from rest_service.app.admin.names import SHOWN, named, pretty_json, truncated
+from rest_service.app.admin.display_names import SHOWN, named, pretty_json, truncated
 from rest_service.app.models.history import ConfigChange
 
 

@@ -13,7 +13,7 @@ import pytest
 from pydantic import ValidationError
 
 from common.settings import settings_problems
-from rest_service.app.admin.names import AdminClock, when
+from rest_service.app.admin.display_names import AdminClock, when
 from rest_service.app.settings import Settings
 from rest_service.tests.conftest import Api
 from rest_service.tests.test_admin import login

@@ -12,7 +12,7 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from common.names import Names
+from common.redis_keys import Names
 from rest_service.tests.conftest import Api, assert_error, channel, unique
 
 MISSING = str(uuid.uuid4())

@@ -9,9 +9,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from common.crypto import SecretBox
-from common.messages import UserChanged
-from common.names import Names
 from common.postgres_url import sync_url
+from common.queue_messages import UserChanged
+from common.redis_keys import Names
 from rest_service.tests.conftest import Api, assert_error, channel, unique
 
 MISSING = str(uuid.uuid4())

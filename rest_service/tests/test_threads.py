@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy import event
 
 from common.wire import PROFILE_FACT_MAX_CHARS
-from rest_service.app.domain.messages import SEARCH_DEPTH
+from rest_service.app.domain.chat_messages import SEARCH_DEPTH
 from rest_service.app.state import STATE
 from rest_service.tests.conftest import Api, assert_error, unique
 from rest_service.tests.test_profile_facts import PROPERTY, acceptable

@@ -17,8 +17,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from common.logging import reset_logging
-from common.messages import IncomingMessage, OutgoingMessage, incoming_message_id
-from common.names import TO_SECRETARY, TO_TELEGRAM, Names
+from common.queue_messages import IncomingMessage, OutgoingMessage, incoming_message_id
+from common.redis_keys import TO_SECRETARY, TO_TELEGRAM, Names
 from common.rest_client import RestClient
 from ops.infra import free_port
 from ops.processes import ServiceProcess, Stack

@@ -26,7 +26,7 @@ from assistant.src.settings import Settings
 from assistant.src.tools.outside import data_block
 from common.blobs import BlobStore
 from common.logging import get_logger
-from common.messages import Attachment, AttachmentKind, IncomingMessage
+from common.queue_messages import Attachment, AttachmentKind, IncomingMessage
 from common.text import trim
 from common.texts import TEXTS
 from common.wire import ConfigSnapshot, ModelCapability

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from common.language import choose_language, detect_language, recent_language
-from common.messages import IncomingMessage
+from common.queue_messages import IncomingMessage
 from common.wire import Message, TurnContext, User
 
 

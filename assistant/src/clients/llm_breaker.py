@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 
 from assistant.src.settings import Settings
 from common.logging import get_logger
-from common.names import Names
+from common.redis_keys import Names
 
 log = get_logger(__name__)
 

@@ -12,8 +12,8 @@ import redis.asyncio as aioredis
 
 from common.errors import AppError
 from common.logging import get_logger
-from common.names import Names
 from common.pubsub import listen
+from common.redis_keys import Names
 from common.rest_client import RestClient
 from common.retry import RetryPolicy, Stopped
 from common.wire import ConfigSnapshot

@@ -25,7 +25,7 @@ from jsonschema.exceptions import SchemaError
 from assistant.src.settings import Settings
 from common.calendar_client import CalendarClient
 from common.clock import utcnow
-from common.names import Names
+from common.redis_keys import Names
 from common.rest_client import RestClient
 from common.wire import SnapshotTool
 

@@ -32,9 +32,9 @@ from common.clock import utcnow
 from common.errors import AppError, FieldError, ValidationFailedError
 from common.language import choose_language
 from common.logging import get_logger
-from common.messages import ID_NAMESPACE, OutgoingKind, OutgoingMessage
-from common.names import TO_TELEGRAM
 from common.queue import StreamPublisher
+from common.queue_messages import ID_NAMESPACE, OutgoingKind, OutgoingMessage
+from common.redis_keys import TO_TELEGRAM
 from common.rest_client import RestClient
 from common.texts import TEXTS
 from common.timezones import zone_or_default

@@ -19,7 +19,7 @@ import redis.asyncio as aioredis
 from google.oauth2.credentials import Credentials
 
 from common.logging import get_logger
-from common.names import Names
+from common.redis_keys import Names
 from google_calendar_service.src.errors import GoogleUnavailableError, OAuthCallbackError
 from google_calendar_service.src.settings import SCOPES, Settings
 

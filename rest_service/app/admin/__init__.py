@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from rest_service.app.admin.auth import AdminAuth
-from rest_service.app.admin.names import AdminClock
+from rest_service.app.admin.display_names import AdminClock
 from rest_service.app.admin.pages import PAGES, dashboard_context
 from rest_service.app.admin.views import ADMIN_BASE, VIEWS
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from rest_service.app.admin.names import names_of
+from rest_service.app.admin.display_names import names_of
 from rest_service.app.models.thread import ChatMessage
 
 RECENT = 50

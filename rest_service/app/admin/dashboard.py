@@ -21,8 +21,8 @@ from sqlmodel import col
 
 from common.clock import utcnow
 from common.llm_stats import LlmCounts, LlmStats
-from common.names import Names
 from common.queue import dead_entry_summary
+from common.redis_keys import Names
 from common.streams import STREAMS, pending_count
 from common.wire import MessageRole, RunOutcome
 from rest_service.app.models.config_state import CONFIG_STATE_ID, ConfigState

@@ -14,8 +14,8 @@ import redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common import dead_letters as dlq
-from common.names import Names
 from common.redis_connection import create_sync_redis
+from common.redis_keys import Names
 from rest_service.app.domain.version import current_version
 from rest_service.app.models.history import ConfigChange
 from rest_service.app.settings import Settings

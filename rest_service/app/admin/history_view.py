@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from rest_service.app.admin.names import names_of, word_label
+from rest_service.app.admin.display_names import names_of, word_label
 from rest_service.app.domain.common import paged
 from rest_service.app.domain.paging import Page
 from rest_service.app.models.history import ConfigChange

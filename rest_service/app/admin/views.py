@@ -22,7 +22,7 @@ from wtforms.validators import ValidationError
 
 from common.errors import AppError
 from common.wire import ModelCapability
-from rest_service.app.admin import names as readable
+from rest_service.app.admin import display_names as readable
 from rest_service.app.admin.request_ctx import BIGINT_MAX, admin_ctx
 from rest_service.app.domain import (
     assistants,

@@ -11,7 +11,7 @@ from pydantic_core import to_json
 from rest_service.app.api.common import ERRORS
 from rest_service.app.api.deps import MAX_LIMIT, CtxDep, PageDep, set_total
 from rest_service.app.auth import any_token
-from rest_service.app.domain import messages, threads, turn_context
+from rest_service.app.domain import chat_messages, threads, turn_context
 from rest_service.app.models.base import AwareDatetime, Text
 from rest_service.app.models.thread import (
     MessageBatch,
@@ -97,7 +97,7 @@ async def append_messages(
     order, in one statement. A message whose `dedup_key` is stored is not stored again.
     `Prefer: return=minimal` answers with the status only (no body)."""
     items = data.messages if isinstance(data, MessageBatch) else [data]
-    stored, any_new = await messages.append_messages(ctx, thread_id, items)
+    stored, any_new = await chat_messages.append_messages(ctx, thread_id, items)
     status = 201 if any_new else 200
     if prefer is not None and "return=minimal" in prefer:
         return Response(status_code=status, headers={"Preference-Applied": "return=minimal"})
@@ -111,7 +111,7 @@ async def list_messages(
     ctx: CtxDep, thread_id: ThreadKey, page: PageDep, response: Response
 ) -> object:
     """A page of the thread's history, oldest first."""
-    rows, total = await messages.list_messages(ctx, thread_id, page)
+    rows, total = await chat_messages.list_messages(ctx, thread_id, page)
     set_total(response, total)
     return rows
 
@@ -125,7 +125,7 @@ async def recent_messages(
 ) -> object:
     """The newest messages within `limit` and `max_chars` (content plus tool calls),
     oldest first; the window never starts with an orphaned tool result."""
-    return await messages.recent_messages(ctx, thread_id, limit, max_chars)
+    return await chat_messages.recent_messages(ctx, thread_id, limit, max_chars)
 
 
 @router.get("/api/messages/search", response_model=list[SearchHit])
@@ -141,6 +141,6 @@ async def search_messages(
     """Ranked full-text hits (Russian and English stemming) from this conversation's
     threads only, old ones included. `before`/`before_id` leave out the recent window;
     `match=any` ranks messages sharing any word, `all` needs every word (web syntax)."""
-    return await messages.search_messages(
+    return await chat_messages.search_messages(
         ctx, user_id, q, limit, before, before_id, match_all=match == "all"
     )

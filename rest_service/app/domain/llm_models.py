@@ -8,7 +8,7 @@ from sqlalchemy import Select, func, select, update
 from sqlmodel import col
 
 from common.errors import ConflictError, FieldError, ValidationFailedError, not_found
-from common.messages import UserChanged
+from common.queue_messages import UserChanged
 from common.wire import ModelCapability
 from rest_service.app.domain import live_config
 from rest_service.app.domain.common import (

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from common.errors import not_found
 from common.wire import PROFILE_FACTS_MAX, MessageRole
+from rest_service.app.domain.chat_messages import _WORD, MAX_QUERY_WORDS, SEARCH_DEPTH
 from rest_service.app.domain.common import is_foreign_key_violation
-from rest_service.app.domain.messages import _WORD, MAX_QUERY_WORDS, SEARCH_DEPTH
 from rest_service.app.domain.sql import (
     MESSAGE_COLUMNS,
     USER_COLUMNS,

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 
 from common.blobs import DEFAULT_TTL_SECONDS
-from common.messages import ID_NAMESPACE, IncomingMessage
-from common.names import Names
+from common.queue_messages import ID_NAMESPACE, IncomingMessage
+from common.redis_keys import Names
 
 #: The hash field that counts changes, so a flush sees whether the parts it read are current.
 _VERSION = "#v"

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 import redis.asyncio as aioredis
 
 from common.logging import get_logger
-from common.names import Names
+from common.redis_keys import Names
 from common.redis_lock import RedisLock
 
 log = get_logger(__name__)

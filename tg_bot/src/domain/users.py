@@ -2,7 +2,7 @@
 chat does not cost a request per message), updated, forgotten, marked blocked.
 
 The cache follows rest_service: every committed change to a user is said on `user:updated`
-(`common.messages.UserChanged`) and drops that user's copy here, on every tg_bot replica; a
+(`common.queue_messages.UserChanged`) and drops that user's copy here, on every tg_bot replica; a
 lost subscription drops them all. `USER_CACHE_SECONDS` bounds what a missed message could
 leave stale."""
 
@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from common.errors import NotFoundError
 from common.logging import get_logger
-from common.messages import UserChanged
+from common.queue_messages import UserChanged
 from common.rest_client import UNSET, RestClient
 from common.wire import User
 from tg_bot.src.clients.types import TgUser

@@ -15,14 +15,14 @@ import redis.asyncio as aioredis
 from common.calendar_client import CalendarClient
 from common.catalogue import Texts
 from common.limits import MessageRateLimit, TokenBudget
-from common.messages import (
+from common.queue_messages import (
     ChatType,
     IncomingMessage,
     OutgoingKind,
     OutgoingMessage,
     answer_message_id,
 )
-from common.names import Names
+from common.redis_keys import Names
 from common.rest_client import RestClient
 from common.wire import User
 from tg_bot.src.clients.types import TgMessage, TgUser

@@ -20,7 +20,7 @@ from common.buttons import ButtonAction, decode
 from common.errors import DependencyUnavailableError
 from common.language import choose_language
 from common.logging import get_logger
-from common.messages import incoming_message_id
+from common.queue_messages import incoming_message_id
 from tg_bot.src.clients.errors import TelegramError
 from tg_bot.src.clients.types import TgCallbackQuery, TgMessage
 from tg_bot.src.handlers import briefings, calendar, confirmations, forget, memory, model, reminders

@@ -17,7 +17,7 @@ from common.calendar_client import CalendarClient
 from common.confirmations import Confirmations, PendingDelete
 from common.errors import AppError, NotFoundError
 from common.logging import get_logger
-from common.messages import Button
+from common.queue_messages import Button
 from common.texts import NO, YES
 from tg_bot.src.handlers.base import Addressed, Services
 from tg_bot.src.handlers.commands import Command, Press, Pressed, PressHandler, Reply

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from common.buttons import ButtonData, decode
 from common.catalogue import DEFAULT_LANGUAGE, Texts
-from common.messages import Button, IncomingMessage, OutgoingMessage
+from common.queue_messages import Button, IncomingMessage, OutgoingMessage
 from tg_bot.src.domain.formatting import escape_markdown
 from tg_bot.src.handlers.addressing import CommandCall
 from tg_bot.src.handlers.base import Addressed, Services

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from common.buttons import ButtonAction
 from common.confirmations import Confirmations, HeldCall, Pending, PendingDelete
-from common.messages import confirmed_message_id
+from common.queue_messages import confirmed_message_id
 from tg_bot.src.handlers import calendar
 from tg_bot.src.handlers.base import Services
 from tg_bot.src.handlers.commands import Press, Pressed, PressHandler

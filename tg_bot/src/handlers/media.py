@@ -24,7 +24,7 @@ from typing import Protocol
 from common.blobs import BlobBudget, BlobStore, OverBudget, RedisFull
 from common.errors import DependencyUnavailableError
 from common.logging import get_logger
-from common.messages import Attachment, AttachmentKind, OutgoingKind
+from common.queue_messages import Attachment, AttachmentKind, OutgoingKind
 from tg_bot.src.clients.errors import (
     TelegramError,
     TelegramNetworkError,

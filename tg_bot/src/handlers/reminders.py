@@ -24,7 +24,7 @@ from common.buttons import (
 )
 from common.clock import utcnow
 from common.errors import NotFoundError, ValidationFailedError
-from common.messages import Button
+from common.queue_messages import Button
 from common.schedule import describe
 from common.timezones import known_zone, zone_or_default
 from common.wire import CronJob, CronJobStatus, CronJobType

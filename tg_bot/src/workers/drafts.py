@@ -30,8 +30,8 @@ from pydantic import ValidationError
 
 from common.clock import utcnow
 from common.logging import get_logger
-from common.messages import ChatType, DraftMessage
-from common.names import TG_BOT_GROUP, Names
+from common.queue_messages import ChatType, DraftMessage
+from common.redis_keys import TG_BOT_GROUP, Names
 from tg_bot.src.clients.errors import (
     TelegramBadRequest,
     TelegramError,

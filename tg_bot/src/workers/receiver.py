@@ -42,9 +42,9 @@ from redis.exceptions import ResponseError
 from common.blobs import is_out_of_memory
 from common.errors import DependencyUnavailableError
 from common.logging import correlation, get_logger
-from common.messages import OutgoingKind, OutgoingMessage, answer_message_id
-from common.names import TELEGRAM_UPDATES, TO_SECRETARY, TO_TELEGRAM, Names
 from common.queue import dead_letter_record
+from common.queue_messages import OutgoingKind, OutgoingMessage, answer_message_id
+from common.redis_keys import TELEGRAM_UPDATES, TO_SECRETARY, TO_TELEGRAM, Names
 from common.retry import OnRetry, RetryPolicy, Stopped
 from common.text import clean_tree
 from tg_bot.src.clients.errors import (

@@ -32,9 +32,9 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from common.blobs import BlobStore
 from common.errors import RetryLater
 from common.logging import get_logger
-from common.messages import OutgoingMessage
-from common.names import TG_BOT_GROUP, TO_TELEGRAM, Names
 from common.queue import ConsumerConfig, DeadLetter, StreamConsumer
+from common.queue_messages import OutgoingMessage
+from common.redis_keys import TG_BOT_GROUP, TO_TELEGRAM, Names
 from common.retry import RetryPolicy
 from tg_bot.src.clients.errors import (
     TelegramBadRequest,

@@ -22,8 +22,8 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from common.logging import get_logger
-from common.messages import OutgoingKind, OutgoingMessage
-from common.names import Names
+from common.queue_messages import OutgoingKind, OutgoingMessage
+from common.redis_keys import Names
 from tg_bot.src.clients.errors import TelegramError, TelegramForbidden
 from tg_bot.src.clients.telegram import TelegramClient
 

@@ -33,7 +33,7 @@ from pydantic import ValidationError
 from common.blobs import is_out_of_memory
 from common.errors import DependencyUnavailableError
 from common.logging import get_logger
-from common.names import Names
+from common.redis_keys import Names
 from tg_bot.src.clients.types import TgUpdate
 from tg_bot.src.metrics import UPDATES
 from tg_bot.src.workers.receiver import FullNotice, Route, UpdateQueue

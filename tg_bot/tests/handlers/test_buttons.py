@@ -25,8 +25,8 @@ from common.buttons import (
     fired_reminder_buttons,
 )
 from common.errors import NotFoundError
-from common.messages import Button
-from common.names import Names
+from common.queue_messages import Button
+from common.redis_keys import Names
 from common.rest_client import RestClient
 from common.settings import load_settings
 from common.wire import CronJobStatus, CronJobType, User

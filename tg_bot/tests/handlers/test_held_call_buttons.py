@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from common.buttons import ButtonAction, ButtonData, confirm_buttons, decode
 from common.confirmations import Confirmations, HeldCall
-from common.messages import Button
+from common.queue_messages import Button
 from common.rest_client import RestClient
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from common.limits import MessageRateLimit, TokenBudget
-from common.names import Names
+from common.redis_keys import Names
 from sandbox import telegram_updates as build
 from tests.waiting import until
 from tg_bot.tests.conftest import incoming

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from common.blobs import DEFAULT_TTL_SECONDS, BlobStore
-from common.names import TO_SECRETARY
+from common.redis_keys import TO_SECRETARY
 from common.tests.strategies import any_text
 from sandbox import telegram_updates as build
 from tests.redis_topologies import full_redis

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from common.messages import UserChanged
+from common.queue_messages import UserChanged
 from common.rest_client import RestClient
 from common.wire import User
 from ops.processes import Stack

@@ -20,8 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from common.clock import utcnow
-from common.messages import ChatType, DraftMessage
-from common.names import Names
+from common.queue_messages import ChatType, DraftMessage
+from common.redis_keys import Names
 from common.settings import load_settings
 from sandbox.telegram_html import parse_html, utf16_len
 from sandbox.telegram_live import NOT_MODIFIED

@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from common.errors import NotFoundError
-from common.messages import OutgoingMessage, incoming_message_id
-from common.names import TO_SECRETARY, TO_TELEGRAM
 from common.queue import StreamPublisher
+from common.queue_messages import OutgoingMessage, incoming_message_id
+from common.redis_keys import TO_SECRETARY, TO_TELEGRAM
 from common.rest_client import RestClient
 from sandbox import telegram_updates as build
 from tests.waiting import until

@@ -8,9 +8,9 @@ import re
 import time
 import uuid
 
-from common.messages import OutgoingKind, OutgoingMessage
-from common.names import TO_TELEGRAM
 from common.queue import StreamPublisher
+from common.queue_messages import OutgoingKind, OutgoingMessage
+from common.redis_keys import TO_TELEGRAM
 from sandbox.telegram_html import parse_html, utf16_len
 from tests.tcp_proxy import TcpProxy
 from tests.waiting import until

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from common.blobs import BlobStore
-from common.messages import Button, OutgoingMessage
-from common.names import TO_TELEGRAM
+from common.queue_messages import Button, OutgoingMessage
+from common.redis_keys import TO_TELEGRAM
 from sandbox.telegram_errors import BotApiError
 from tests.waiting import until
 from tg_bot.src.clients.telegram import TelegramClient

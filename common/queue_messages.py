@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from common.clock import utcnow
-from common.names import TO_TELEGRAM
+from common.redis_keys import TO_TELEGRAM
 
 #: Namespace of every derived id, so redeliveries map to the same UUID on every machine.
 ID_NAMESPACE = uuid.UUID("5b0c7f4e-6f43-4d57-9d0e-3a1c2b7e9a10")

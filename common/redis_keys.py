@@ -12,7 +12,7 @@ ASSISTANT_GROUP = "assistant"
 TG_BOT_GROUP = "tg_bot"
 CONFIG_UPDATED = "config:updated"
 CRON_UPDATED = "cron:updated"
-#: A user changed or was forgotten in rest_service (`common.messages.UserChanged`): tg_bot
+#: A user changed or was forgotten in rest_service (`common.queue_messages.UserChanged`): tg_bot
 #: drops its cached copy.
 USER_UPDATED = "user:updated"
 #: The assistant's answers while they are being written: best effort, trimmed.
