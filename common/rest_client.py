@@ -32,6 +32,7 @@ from common.errors import (
     DependencyUnavailableError,
     NotFoundError,
     error_from_body,
+    invalid,
 )
 from common.logging import correlation_headers, get_logger
 from common.retry import RetryPolicy
@@ -333,7 +334,9 @@ class RestClient:
 
     async def get_or_create_thread(self, conversation_key: str, assistant_id: Id) -> Thread:
         """The conversation's thread with this assistant (a user id, or `chat:<chat_id>`)."""
-        body = _json(ThreadKey(user_id=conversation_key, assistant_id=UUID(str(assistant_id))))
+        body = _json(
+            ThreadKey(user_id=conversation_key, assistant_id=_an_id(assistant_id, "assistant_id"))
+        )
         return Thread.model_validate(await self.post_json("/api/threads/", body))
 
     async def get_thread(self, thread: Id) -> Thread:
@@ -361,7 +364,9 @@ class RestClient:
         self, conversation_key: str, assistant_id: Id | None = None
     ) -> list[Thread]:
         """`/reset`: new `thread_id`s; older messages stay under their old threads."""
-        reset = ThreadsReset(user_id=conversation_key, assistant_id=_uuid(assistant_id))
+        reset = ThreadsReset(
+            user_id=conversation_key, assistant_id=_uuid(assistant_id, "assistant_id")
+        )
         return _many(Thread, await self.post_json("/api/threads/reset", _json(reset)))
 
     async def append_message(
@@ -423,8 +428,8 @@ class RestClient:
         one request instead of four. `facts`: the profile's facts too."""
         query = TurnContextQuery(
             user_id=conversation_key,
-            assistant_id=UUID(str(assistant_id)),
-            profile_id=_uuid(profile_id),
+            assistant_id=_an_id(assistant_id, "assistant_id"),
+            profile_id=_uuid(profile_id, "profile_id"),
             limit=limit,
             max_chars=max_chars,
             facts=facts,
@@ -572,7 +577,7 @@ class RestClient:
         job = CronJobIn(
             name=name,
             type=type,
-            user_id=_uuid(user_id),
+            user_id=_uuid(user_id, "user_id"),
             chat_id=chat_id,
             text=text,
             prompt=prompt,
@@ -723,9 +728,9 @@ class RestClient:
             tool_name=tool_name,
             ok=ok,
             duration_ms=duration_ms,
-            tool_id=_uuid(tool_id),
-            assistant_id=_uuid(assistant_id),
-            user_id=_uuid(user_id),
+            tool_id=_uuid(tool_id, "tool_id"),
+            assistant_id=_uuid(assistant_id, "assistant_id"),
+            user_id=_uuid(user_id, "user_id"),
             message_id=message_id,
             error=error,
         )
@@ -744,8 +749,21 @@ def _json(body: BaseModel, *, exclude_unset: bool = False, exclude_none: bool = 
     return body.model_dump(mode="json", exclude_unset=exclude_unset, exclude_none=exclude_none)
 
 
-def _uuid(value: Id | None) -> UUID | None:
-    return None if value is None else UUID(str(value))
+def _uuid(value: Id | None, field: str) -> UUID | None:
+    """An id for a request body; one that is not a UUID is refused here as rest_service would
+    refuse it (a 422 naming the field), not sent."""
+    if value is None or isinstance(value, UUID):
+        return value
+    try:
+        return UUID(str(value))
+    except ValueError:
+        raise invalid(field, "not a UUID") from None
+
+
+def _an_id(value: Id, field: str) -> UUID:
+    found = _uuid(value, field)
+    assert found is not None
+    return found
 
 
 def _str(value: Id | None) -> str | None:

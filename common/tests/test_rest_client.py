@@ -70,6 +70,18 @@ async def test_503_after_every_retry_is_unavailable(server: tuple[ScriptedServer
             await client.get_json("/api/x")
 
 
+async def test_an_id_that_is_not_a_uuid_is_refused_naming_its_field_and_not_sent(
+    server: tuple[ScriptedServer, str],
+) -> None:
+    """As rest_service would answer it (a 422 naming the field), without the round trip."""
+    scripted, url = server
+    async with RestClient(url, "tok") as client:
+        with pytest.raises(ValidationFailedError) as refused:
+            await client.append_tool_invocation("time", ok=True, duration_ms=1, user_id="u1")
+    assert [f.field for f in refused.value.fields] == ["user_id"]
+    assert scripted.seen == []
+
+
 async def test_unreachable_service_is_unavailable() -> None:
     async with RestClient(f"http://127.0.0.1:{free_port()}", "tok", backoff_s=0.01) as client:
         with pytest.raises(RestServiceUnavailable, match="unreachable"):
