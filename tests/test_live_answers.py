@@ -26,8 +26,9 @@ from tg_bot.src.domain.formatting import MarkdownRenderer
 pytestmark = pytest.mark.e2e
 
 ALICE, GROUP = 7_100_001, -100_7_100_002
-#: Sends are stamped when the stand-in accepts them: allow this much delivery jitter.
-JITTER_S = 0.05
+#: Sends are stamped when the stand-in accepts them: allow this much delivery jitter (a
+#: loaded machine holds one arrival back by a tenth of a second; two in one slot show ~0).
+JITTER_S = 0.25
 
 
 def stored_answers(database_url: str) -> dict[str, str]:

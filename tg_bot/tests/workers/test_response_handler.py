@@ -19,6 +19,9 @@ from tg_bot.tests.domain.test_splitting import long_markdown
 
 PRIVATE, OTHER, GROUP = 1001, 1002, -100777
 JITTER = 0.1  # how far a send's arrival at the stand-in may drift from its slot (a busy CI)
+#: On real time a busy machine's event loop can hold one arrival back by more than that
+#: (0.105 s seen in CI): below the 0.25 s spacing, so two sends in one slot still fail.
+REAL_TIME_JITTER = 0.2
 
 
 def fastest_run(times: list[float], spacing: float) -> float:
@@ -131,16 +134,16 @@ async def test_an_answer_that_arrived_late_does_not_pull_the_next_one_behind_it(
 async def test_the_overall_and_group_limits_hold_as_set(run_bot, telegram, redis, names) -> None:
     """On real time: the overall limit is shared by many chats at once, and a clock that
     skips each wait would let one send's flight overlap the next one's skip."""
-    async with run_bot(SEND_LIMIT_OVERALL_PER_SECOND="10", SEND_LIMIT_GROUP_PER_MINUTE="3"):
-        await publish(redis, names, *(answer(2000 + i, "hi") for i in range(12)))
+    async with run_bot(SEND_LIMIT_OVERALL_PER_SECOND="4", SEND_LIMIT_GROUP_PER_MINUTE="3"):
+        await publish(redis, names, *(answer(2000 + i, "hi") for i in range(6)))
         await publish(redis, names, *(answer(GROUP, f"group {i}") for i in range(4)))
-        await telegram.wait_sent(15, timeout=10)
+        await telegram.wait_sent(9, timeout=10)
         await publish(redis, names, answer(2100, "later"))  # read after the group's fourth
         await telegram.wait_sent(1, 2100, timeout=10)
     private = sorted(m.at for m in telegram.sent if m.chat_id > 0)
     everything = sorted(m.at for m in telegram.sent)
-    assert len(private) == 13
-    assert fastest_run(everything, 0.1) <= JITTER, everything
+    assert len(private) == 7
+    assert fastest_run(everything, 0.25) <= REAL_TIME_JITTER, everything
     assert [m.text for m in telegram.sent_to(GROUP)] == ["group 0", "group 1", "group 2"]
 
 
