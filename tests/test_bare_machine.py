@@ -116,8 +116,10 @@ def running_from(folder: Path) -> list[int]:
 EMBEDDED = re.compile(r"no Postgres or Redis found: the tests use embedded ones \((.*)\)")
 
 
-def without_servers(unshare: str, scratch: Path) -> subprocess.Popen[str]:
-    """`./manage.py test` on SUBSET in a network namespace of its own (only loopback up),
+def without_servers(
+    unshare: str, scratch: Path, tests: tuple[str, ...] = SUBSET
+) -> subprocess.Popen[str]:
+    """`./manage.py test` on `tests` in a network namespace of its own (only loopback up),
     with no server settings and `scratch` as its TMPDIR."""
     env = {
         name: value
@@ -125,7 +127,7 @@ def without_servers(unshare: str, scratch: Path) -> subprocess.Popen[str]:
         if name not in SERVER_SETTINGS and not name.startswith("PYTEST_")
     }
     env["TMPDIR"] = str(scratch)
-    inner = [sys.executable, "manage.py", "test", "--", *SUBSET, "-q", "-p", "no:cacheprovider"]
+    inner = [sys.executable, "manage.py", "test", "--", *tests, "-q", "-p", "no:cacheprovider"]
     command = [unshare, "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", *inner]
     return subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -155,9 +157,22 @@ def test_manage_test_passes_on_a_machine_without_servers(unshare: str, scratch: 
     assert_nothing_left(scratch)
 
 
+#: A test that runs until its run is stopped, so the signal always lands mid-run (the two
+#: quick tests of SUBSET could finish first on a starved machine, and the run pass).
+UNTIL_STOPPED = """
+import threading
+
+def test_runs_until_the_run_is_stopped():
+    threading.Event().wait(300)
+    raise AssertionError("the run was not stopped")
+"""
+
+
 def test_a_stopped_run_stops_its_embedded_servers(unshare: str, scratch: Path) -> None:
     """SIGTERM while the tests run (a CI job cancelled): the servers go with manage.py."""
-    run = without_servers(unshare, scratch)
+    waiting = scratch / "test_until_stopped.py"
+    waiting.write_text(UNTIL_STOPPED)
+    run = without_servers(unshare, scratch, (str(waiting),))
     assert run.stderr is not None
     seen = []
     for line in run.stderr:  # the servers are up once it says so
