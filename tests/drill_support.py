@@ -270,15 +270,17 @@ class Traffic:
                 out_of_order += 1
         return Counts(self.total, answered, duplicated, lost, out_of_order, unexpected)
 
-    def resent_after_crash(self, died: float, restarted: float) -> int:
+    def resent_after_crash(self, restarted: float) -> int:
         """Answers Telegram got twice because tg_bot died between Telegram accepting them
         and recording that it had: the first copy is the chat's last answer before the
-        process was dead, the second came from the restarted one. Telegram has no
-        idempotency key, so this one send per chat is the price of losing nothing."""
+        restart, the second came from the restarted process. Telegram has no idempotency
+        key, so this one send per chat is the price of losing nothing. The first copy may
+        be stamped after the kill: a request already on its way is still read and accepted
+        (a loaded machine holds it back), and nothing else sends while tg_bot is down."""
         resent = 0
         for chat in self.chat_ids:
             sent = self.telegram.sent_to(chat)
-            before = [m for m in sent if m.at <= died]
+            before = [m for m in sent if m.at < restarted]
             for text, n in Counter(m.text for m in sent).items():
                 copies = [m.at for m in sent if m.text == text]
                 if n == 2 and before and before[-1].text == text and copies[1] >= restarted:
