@@ -5,14 +5,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 
-from ops.infra import free_port
+
+def _reserve(port: int) -> socket.socket:
+    """`port` bound but not listening: a connection to it is refused, as to a stopped
+    server, and no other test's server can take it meanwhile (one that took it and
+    answered nothing would hang the client instead of refusing it)."""
+    reserved = socket.socket()
+    reserved.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    reserved.bind(("127.0.0.1", port))
+    return reserved
 
 
 class TcpProxy:
+    """Its port is its own from creation to the end: refused while stopped, proxied while
+    started."""
+
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
-        self.port = free_port()
+        self._reserved: socket.socket | None = _reserve(0)
+        self.port: int = self._reserved.getsockname()[1]
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._open = asyncio.Event()
@@ -29,7 +42,8 @@ class TcpProxy:
         self._open.set()
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
+        listening, self._reserved = self._reserved or _reserve(self.port), None
+        self._server = await asyncio.start_server(self._accept, sock=listening)
 
     async def stop(self) -> None:
         """Refuse new connections and cut the open ones, as a crashed server would."""
@@ -37,10 +51,16 @@ class TcpProxy:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
+        if self._reserved is None:
+            self._reserved = _reserve(self.port)
         for writer in list(self._writers):
             writer.transport.abort()
         self._writers.clear()
         self.release()
+
+    def __del__(self) -> None:
+        if self._reserved is not None:
+            self._reserved.close()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -123,11 +122,6 @@ async def test_redis_failing_under_a_recording_leaves_the_fire_and_the_recorder_
     fire = await published(ledger, job, _nine(1))
     url = urlsplit(redis_url)
     proxy = TcpProxy(url.hostname or "127.0.0.1", url.port or 6379)
-    # bound, not listening: connections are refused, and no other test's server can take
-    # the port before the proxy does (one that answered nothing hung the recording)
-    reserved = socket.socket()
-    reserved.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    reserved.bind(("127.0.0.1", proxy.port))
     client = aioredis.Redis(
         host="127.0.0.1",
         port=proxy.port,
@@ -146,7 +140,6 @@ async def test_redis_failing_under_a_recording_leaves_the_fire_and_the_recorder_
                 )
                 assert await ledger.unrecorded() == [fire], "kept for the sweep"
 
-                reserved.close()
                 await proxy.start()
                 recorder.submit(fire)  # the same worker, once Redis is back
                 await until(lambda: _recorded(ledger), 20, "the fire recorded")
@@ -154,6 +147,5 @@ async def test_redis_failing_under_a_recording_leaves_the_fire_and_the_recorder_
         assert crashed["job_id"] == str(job.id)
         assert [run.scheduled_for for run in await runs_of(rest, job.id)] == [fire.scheduled_for]
     finally:
-        reserved.close()
         await client.aclose()
         await proxy.stop()
