@@ -65,7 +65,7 @@ def test_random_order_shuffles_and_the_quick_loop_leaves_out_the_process_tests(c
     e2e = "common/tests/test_redis_sentinel.py::" + (
         "test_a_handled_entry_is_not_handled_again_when_redis_is_away_at_its_finish"
     )
-    # `-n 0` given: the quick loop's own `-n auto` is not added (one process, this test)
+    # `-n 0` given: the quick loop's own `-n` is not added (one process, this test)
     assert main(["test", "--fast", "--", e2e, "-n", "0", "--co", "-q"]) == 5  # none collected
     out = capfd.readouterr().out
     assert "no tests collected" in out and "Using --randomly-seed" not in out

@@ -168,7 +168,7 @@ def test_fast_runs_the_unit_and_integration_tiers_with_the_fast_profile(ran: Pyt
         "--hypothesis-profile=fast",
         "-x",
         "-n",
-        "auto",
+        str((os.cpu_count() or 1) + 1),
         "--dist",
         "worksteal",
     ]
