@@ -62,8 +62,8 @@ from common.wire import (
     ThreadsReset,
     ToolInvocation,
     ToolInvocationIn,
-    TurnContext,
-    TurnContextQuery,
+    TurnBackground,
+    TurnBackgroundQuery,
     User,
     UserChanges,
     UserIn,
@@ -422,11 +422,11 @@ class RestClient:
         memory_limit: int = 5,
         match: Literal["any", "all"] = "any",
         facts: bool = False,
-    ) -> TurnContext:
+    ) -> TurnBackground:
         """`get_or_create_thread`, `get_user(profile_id)` (None when missing),
         `recent_messages` and, given `memory_query`, `search_messages` before that window:
         one request instead of four. `facts`: the profile's facts too."""
-        query = TurnContextQuery(
+        query = TurnBackgroundQuery(
             user_id=conversation_key,
             assistant_id=_an_id(assistant_id, "assistant_id"),
             profile_id=_uuid(profile_id, "profile_id"),
@@ -438,7 +438,7 @@ class RestClient:
             else MemoryQuery(q=memory_query, limit=memory_limit, match=match),
         )
         body = _json(query)
-        return TurnContext.model_validate(await self.post_json("/api/threads/context", body))
+        return TurnBackground.model_validate(await self.post_json("/api/threads/context", body))
 
     async def search_messages(
         self,

@@ -170,7 +170,7 @@ class MemoryQuery(WireModel):
     match: Literal["any", "all"] = "any"
 
 
-class TurnContextQuery(WireModel):
+class TurnBackgroundQuery(WireModel):
     """`POST /api/threads/context`: what one turn needs, in one request."""
 
     user_id: str
@@ -296,7 +296,7 @@ class UserUsage(WireModel):
     tool_calls: int
 
 
-class TurnContext(WireModel):
+class TurnBackground(WireModel):
     """A turn's starting point in one request; no thread for a blocked profile. `facts`:
     the profile's facts, asked for in private chats only."""
 

@@ -22,7 +22,10 @@ log = get_logger(__name__)
 
 
 @dataclass
-class WorkerContext:
+class WorkerRuntime:
+    """What every worker service runs on: its settings, Redis, key names, health server and
+    the stop signal."""
+
     service: str
     settings: ServiceSettings
     redis: aioredis.Redis
@@ -32,9 +35,9 @@ class WorkerContext:
 
 
 @asynccontextmanager
-async def worker_context(
+async def worker_runtime(
     service: str, settings: ServiceSettings, stop: asyncio.Event
-) -> AsyncIterator[WorkerContext]:
+) -> AsyncIterator[WorkerRuntime]:
     """Opens Redis and the health server; closes both on the way out."""
     configure_logging(settings, service)
     redis = create_redis_for(settings)
@@ -47,7 +50,7 @@ async def worker_context(
     queue_gauges = QueueGauges(redis, Names(settings.redis_key_prefix), CONSUMED.get(service, ()))
     queue_gauges.start()
     try:
-        yield WorkerContext(
+        yield WorkerRuntime(
             service, settings, redis, Names(settings.redis_key_prefix), health, stop
         )
     finally:

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant.src.settings import Settings
-from assistant.src.tools.base import Actor, ToolCallContext, ToolError, ToolServices
+from assistant.src.tools.base import Actor, ToolCallOrigin, ToolError, ToolServices
 from assistant.src.tools.calendar_tool import CalendarTool
 from assistant.tests.support import tool_spec
 from common.buttons import ButtonAction, confirm_buttons, decode
@@ -79,9 +79,9 @@ async def user(
     return made
 
 
-def call(user: User, message_id: str = "m1") -> ToolCallContext:
+def call(user: User, message_id: str = "m1") -> ToolCallOrigin:
     actor = Actor(str(user.id), str(user.id), 1, "Europe/Berlin", language="en")
-    return ToolCallContext(actor, message_id, uuid.UUID(int=1), "0", 0)
+    return ToolCallOrigin(actor, message_id, uuid.UUID(int=1), "0", 0)
 
 
 def _day(offset: int) -> str:

@@ -14,7 +14,7 @@ from assistant.src.assistants.llm_chat import fetch_context
 from assistant.src.assistants.phrases import CATALOGUE
 from assistant.src.clients.llm import ToolCall
 from assistant.src.live_config.snapshot import find_assistant
-from assistant.src.tools.base import Actor, ToolCallContext
+from assistant.src.tools.base import Actor, ToolCallOrigin
 from common.confirmations import Confirmations, HeldCall
 from common.logging import get_logger
 from common.rest_client import RestServiceUnavailable
@@ -43,7 +43,7 @@ async def run_confirmed(
     if spec is None:
         return CATALOGUE.text(language, "confirmed_failed", error="the assistant is gone")
     call = ToolCall(f"confirmed-{token[:12]}", held.tool, json.dumps(held.arguments))
-    context = ToolCallContext(actor, held.message_id, spec.id, held.position, depth=0)
+    context = ToolCallOrigin(actor, held.message_id, spec.id, held.position, depth=0)
     try:
         await factory.prepare(spec)
         outcome = await factory.toolbox(spec).run(call, context)

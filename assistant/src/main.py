@@ -30,7 +30,7 @@ from common.redis_keys import ASSISTANT_GROUP, TO_SECRETARY
 from common.rest_client import RestClient
 from common.settings import load_settings
 from common.wire import ConfigSnapshot
-from common.worker import WorkerContext, worker_context
+from common.worker import WorkerRuntime, worker_runtime
 
 log = get_logger(__name__)
 
@@ -47,7 +47,7 @@ class Runtime:
 
 
 @asynccontextmanager
-async def runtime(ctx: WorkerContext, settings: Settings) -> AsyncIterator[Runtime]:
+async def runtime(ctx: WorkerRuntime, settings: Settings) -> AsyncIterator[Runtime]:
     """Opens the clients the orchestrator needs and closes them on the way out."""
     async with (
         RestClient(settings.rest_service_url, settings.own_service_token) as rest,
@@ -95,7 +95,7 @@ def consumer_config(settings: Settings) -> ConsumerConfig:
 
 async def main(stop: asyncio.Event) -> None:
     settings = load_settings(Settings)
-    async with worker_context("assistant", settings, stop) as ctx, runtime(ctx, settings) as rt:
+    async with worker_runtime("assistant", settings, stop) as ctx, runtime(ctx, settings) as rt:
         ctx.health.add_check("config", lambda: _config_health(rt.config))
         ctx.health.add_readiness("rest_service", rt.rest.ready)
         ctx.health.add_readiness("config", lambda: _config_health(rt.config))
@@ -128,7 +128,7 @@ async def main(stop: asyncio.Event) -> None:
             await alerting
 
 
-def event_alerts(ctx: WorkerContext, settings: Settings, rt: Runtime) -> EventAlerts:
+def event_alerts(ctx: WorkerRuntime, settings: Settings, rt: Runtime) -> EventAlerts:
     calendar = ToolServices(settings, ctx.redis, ctx.names, rt.rest, rt.http).calendar
     interval = timedelta(seconds=settings.event_alert_interval_seconds)
     return EventAlerts(rt.rest, calendar, ctx.redis, ctx.names, interval)

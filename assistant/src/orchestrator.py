@@ -60,7 +60,7 @@ from common.redis_keys import TO_TELEGRAM, Names
 from common.rest_client import RestServiceUnavailable
 from common.text import clean_text, clean_tree, escape_markdown
 from common.timezones import zone_or_default
-from common.wire import ConfigSnapshot, SnapshotAssistant, TurnContext, User
+from common.wire import ConfigSnapshot, SnapshotAssistant, TurnBackground, User
 
 log = get_logger(__name__)
 
@@ -383,7 +383,7 @@ class Orchestrator:
 
     async def _turn_context(
         self, message: IncomingMessage, secretary: SnapshotAssistant | None
-    ) -> TurnContext | None:
+    ) -> TurnBackground | None:
         """The sender's profile with the secretary's thread, window and memory, in one
         request (None when no secretary would answer)."""
         if secretary is None or not secretary.is_active:
@@ -404,7 +404,7 @@ class Orchestrator:
             return None
 
     def _actor(
-        self, message: IncomingMessage, user: User | None, start: TurnContext | None = None
+        self, message: IncomingMessage, user: User | None, start: TurnBackground | None = None
     ) -> Actor:
         return Actor(
             user_id=str(message.user_id),

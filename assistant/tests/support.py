@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from structlog.typing import EventDict
 
-from assistant.src.tools.base import Actor, ToolCallContext
+from assistant.src.tools.base import Actor, ToolCallOrigin
 from common.queue_messages import ChatType, IncomingMessage, OutgoingMessage
 from common.redis_keys import Names
 from common.rest_client import RestClient
@@ -58,9 +58,9 @@ QUERY_SCHEMA = {
 }
 
 
-def call_context(timezone: str = "Europe/Moscow", user_id: str = "u1") -> ToolCallContext:
+def call_context(timezone: str = "Europe/Moscow", user_id: str = "u1") -> ToolCallOrigin:
     actor = Actor(user_id=user_id, conversation_key=user_id, chat_id=1, timezone=timezone)
-    return ToolCallContext(actor, "m1", uuid.UUID(int=1), "0", 0)
+    return ToolCallOrigin(actor, "m1", uuid.UUID(int=1), "0", 0)
 
 
 def tool_spec(

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant.src.settings import Settings
-from assistant.src.tools.base import Actor, ToolCallContext, ToolError, ToolServices
+from assistant.src.tools.base import Actor, ToolCallOrigin, ToolError, ToolServices
 from assistant.src.tools.reminder_tool import ReminderTool
 from assistant.tests.support import tool_spec
 from common.redis_keys import Names
@@ -39,7 +39,7 @@ async def berliner(rest: RestClient, user: User) -> User:
     return await rest.update_user(user.id, timezone="Europe/Berlin")
 
 
-def call(user: User, chat_id: int | None = None) -> ToolCallContext:
+def call(user: User, chat_id: int | None = None) -> ToolCallOrigin:
     actor = Actor(
         user_id=str(user.id),
         conversation_key=str(user.id),
@@ -47,7 +47,7 @@ def call(user: User, chat_id: int | None = None) -> ToolCallContext:
         timezone="Europe/Berlin",
         is_group=chat_id is not None and chat_id < 0,
     )
-    return ToolCallContext(actor, str(uuid.uuid4()), uuid.UUID(int=1), "0", 0)
+    return ToolCallOrigin(actor, str(uuid.uuid4()), uuid.UUID(int=1), "0", 0)
 
 
 async def test_every_weekday_at_8_makes_a_briefing_owned_by_the_user(

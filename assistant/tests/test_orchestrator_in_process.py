@@ -21,7 +21,7 @@ from assistant.src.clients.llm import LlmGateway
 from assistant.src.live_config.watcher import ConfigWatcher
 from assistant.src.orchestrator import Answer, Orchestrator, turn_record_key
 from assistant.src.settings import Settings
-from assistant.src.tools.base import Actor, ToolCallContext, ToolError, ToolServices
+from assistant.src.tools.base import Actor, ToolCallOrigin, ToolError, ToolServices
 from assistant.src.tools.sub_assistant_tool import SubAssistantTool
 from assistant.tests.support import Deployment, tool_spec
 from common.confirmations import Confirmations, HeldCall
@@ -244,7 +244,7 @@ async def test_a_sub_assistant_whose_models_are_down_is_a_tool_error_naming_it(
     helper = uuid.UUID(await deployment.assistant_id(deployment.config.helper))
     tool = SubAssistantTool(tool_spec("sub_assistant", sub_assistant_id=helper), factory.services)
     actor = Actor(str(sam.id), str(sam.id), int(sam.telegram_id), "UTC", language="en")
-    call = ToolCallContext(actor, str(uuid.uuid4()), uuid.uuid4(), "0", 0)
+    call = ToolCallOrigin(actor, str(uuid.uuid4()), uuid.uuid4(), "0", 0)
 
     with pytest.raises(ToolError, match=rf"{deployment.config.helper} could not answer: its model"):
         await tool.run({"query": "summarise my week"}, call)

@@ -14,7 +14,7 @@ from assistant.src.assistants.prompt import (
     system_prompt,
 )
 from assistant.src.tools.base import Actor
-from common.wire import ProfileFact, TurnContext
+from common.wire import ProfileFact, TurnBackground
 
 
 def test_the_prompt_asks_for_iso_local_date_times_from_the_users_time() -> None:
@@ -37,7 +37,7 @@ def fact(text: str, user_id: uuid.UUID = ANYA) -> ProfileFact:
 
 def test_a_private_prompt_names_the_user_and_gives_their_facts_only() -> None:
     actor = Actor(str(ANYA), "c", 1, "Europe/Berlin", language="ru", name="Anya", username="anya")
-    context = TurnContext(
+    context = TurnBackground(
         thread=None, profile=None, recent=[], memory=[],
         facts=[fact("I have a cat named Tom"), fact("I am Boris", uuid.UUID(int=2))],
     )  # fmt: skip
@@ -52,7 +52,9 @@ def test_a_private_prompt_names_the_user_and_gives_their_facts_only() -> None:
 
 def test_a_group_prompt_shows_no_ones_facts_and_says_who_is_answered() -> None:
     actor = Actor(str(ANYA), "g", -5, "Europe/Berlin", name="Anya", is_group=True)
-    context = TurnContext(thread=None, profile=None, recent=[], memory=[], facts=[fact("secret")])
+    context = TurnBackground(
+        thread=None, profile=None, recent=[], memory=[], facts=[fact("secret")]
+    )
     assert private_facts(actor, context) == []
     prompt = system_prompt("Be brief.", actor, NOW, group_authors=True, facts=["secret"])
     assert "secret" not in prompt and FACTS_HEADER not in prompt

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from assistant.src.assistants.prompt import FACTS_HEADER, facts_section
 from assistant.src.settings import Settings
-from assistant.src.tools.base import Actor, ToolCallContext, ToolError, ToolServices
+from assistant.src.tools.base import Actor, ToolCallOrigin, ToolError, ToolServices
 from assistant.src.tools.remember_tool import RememberTool
 from assistant.tests.support import Deployment, tool_spec
 from common.redis_keys import Names
@@ -35,7 +35,7 @@ async def tool(
         yield RememberTool(tool_spec("remember"), ToolServices(settings, redis, names, rest, http))
 
 
-def call(user: User, *, group: bool = False) -> ToolCallContext:
+def call(user: User, *, group: bool = False) -> ToolCallOrigin:
     actor = Actor(
         user_id=str(user.id),
         conversation_key=f"chat:-100{user.telegram_id}" if group else str(user.id),
@@ -43,7 +43,7 @@ def call(user: User, *, group: bool = False) -> ToolCallContext:
         timezone="Europe/Berlin",
         is_group=group,
     )
-    return ToolCallContext(actor, str(uuid.uuid4()), uuid.UUID(int=1), "0", 0)
+    return ToolCallOrigin(actor, str(uuid.uuid4()), uuid.UUID(int=1), "0", 0)
 
 
 async def texts(rest: RestClient, user: User) -> list[str]:
@@ -186,7 +186,7 @@ async def test_what_cannot_be_acted_on_is_said_before_rest_service_is_asked(
 ) -> None:
     """`services` has no rest_service behind it: these refusals need none."""
     tool = RememberTool(tool_spec("remember"), services)
-    context = ToolCallContext(Actor(str(uuid.uuid4()), "c", 1, "UTC"), "m1", uuid.uuid4(), "0", 0)
+    context = ToolCallOrigin(Actor(str(uuid.uuid4()), "c", 1, "UTC"), "m1", uuid.uuid4(), "0", 0)
     with pytest.raises(ToolError, match=re.escape(told)):
         await tool.run(arguments, context)
     stranger = dataclasses.replace(

@@ -15,7 +15,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from assistant.src.settings import Settings
-from assistant.src.tools.base import Actor, ToolCallContext, ToolError, ToolServices
+from assistant.src.tools.base import Actor, ToolCallOrigin, ToolError, ToolServices
 from assistant.src.tools.reminder_tool import ReminderTool
 from assistant.src.tools.when import UnclearTime, local
 from assistant.tests import time_phrase_rules
@@ -38,14 +38,14 @@ async def tool(
         yield ReminderTool(spec, ToolServices(settings, redis, names, rest, http))
 
 
-def call(user: User, timezone: str, position: str = "0", message_id: str = "") -> ToolCallContext:
+def call(user: User, timezone: str, position: str = "0", message_id: str = "") -> ToolCallOrigin:
     actor = Actor(
         user_id=str(user.id),
         conversation_key=str(user.id),
         chat_id=int(user.telegram_id),
         timezone=timezone,
     )
-    return ToolCallContext(actor, message_id or str(uuid.uuid4()), uuid.UUID(int=1), position, 0)
+    return ToolCallOrigin(actor, message_id or str(uuid.uuid4()), uuid.UUID(int=1), position, 0)
 
 
 @pytest.fixture
@@ -359,7 +359,7 @@ async def test_what_cannot_be_made_is_said_before_rest_service_is_asked(
 ) -> None:
     """`services` has no rest_service behind it: these refusals need none."""
     tool = ReminderTool(tool_spec("reminder"), services)
-    context = ToolCallContext(Actor("u1", "u1", 1, "UTC"), "m1", uuid.uuid4(), "0", 0)
+    context = ToolCallOrigin(Actor("u1", "u1", 1, "UTC"), "m1", uuid.uuid4(), "0", 0)
     with pytest.raises(ToolError, match=re.escape(told)):
         await tool.run(arguments, context)
 

@@ -25,7 +25,7 @@ from assistant.src.clients.llm import ToolCall
 from assistant.src.settings import Settings
 from assistant.src.tools import tool_classes
 from assistant.src.tools.arguments import MAX_STRING_CHARS, fit, parse
-from assistant.src.tools.base import Actor, ToolCallContext, ToolError, ToolServices
+from assistant.src.tools.base import Actor, ToolCallOrigin, ToolError, ToolServices
 from assistant.src.tools.toolbox import Toolbox, ToolOutcome
 from assistant.tests.support import Platform, tool_spec
 from common.rest_client import RestClient
@@ -56,7 +56,7 @@ class World:
     others_reminder: CronJob
     chat_id: int
 
-    def context(self) -> ToolCallContext:
+    def context(self) -> ToolCallOrigin:
         actor = Actor(
             user_id=str(self.me.id),
             conversation_key=str(self.me.id),
@@ -64,7 +64,7 @@ class World:
             timezone="Europe/Moscow",
             language="ru",
         )
-        return ToolCallContext(actor, str(uuid.uuid4()), uuid.UUID(self.secretary_id), "0", 0)
+        return ToolCallOrigin(actor, str(uuid.uuid4()), uuid.UUID(self.secretary_id), "0", 0)
 
     async def call(self, name: str, raw: str) -> ToolOutcome:
         return await self.toolbox.run(ToolCall("call_1", name, raw), self.context())

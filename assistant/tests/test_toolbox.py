@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from assistant.src.clients.llm import ToolCall
-from assistant.src.tools.base import Actor, ToolCallContext, ToolServices
+from assistant.src.tools.base import Actor, ToolCallOrigin, ToolServices
 from assistant.src.tools.time_tool import TimeTool
 from assistant.src.tools.toolbox import Toolbox
 from assistant.src.tools.weather_tool import WeatherTool
@@ -60,7 +60,7 @@ async def run(
 ) -> dict[str, object]:
     actor = Actor(user_id=str(user.id), conversation_key=str(user.id), chat_id=1, timezone="UTC")
     secretary = await deployment.assistant_id(deployment.config.secretary)
-    context = ToolCallContext(actor, "message-1", uuid.UUID(secretary), "0", 0)
+    context = ToolCallOrigin(actor, "message-1", uuid.UUID(secretary), "0", 0)
     outcome = await toolbox.run(ToolCall("call_1", name, arguments), context)
     return json.loads(outcome.content)
 

@@ -7,7 +7,7 @@ import uuid
 
 from assistant.src.assistants.language import turn_language
 from common.queue_messages import ChatType, IncomingMessage
-from common.wire import Message, TurnContext, User
+from common.wire import Message, TurnBackground, User
 
 ALICE, BOB = uuid.uuid4(), uuid.uuid4()
 
@@ -23,8 +23,8 @@ def message(text: str, *, group: bool = False, code: str | None = "en") -> Incom
     )
 
 
-def start(*recent: Message) -> TurnContext:
-    return TurnContext(thread=None, profile=None, recent=list(recent), memory=[])
+def start(*recent: Message) -> TurnBackground:
+    return TurnBackground(thread=None, profile=None, recent=list(recent), memory=[])
 
 
 def said(text: str, user: uuid.UUID = ALICE, role: str = "user") -> Message:

@@ -30,7 +30,7 @@ from common.redis_keys import (
 )
 from common.settings import ServiceSettings
 from common.streams import CONSUMED, WatchedStream
-from common.worker import worker_context
+from common.worker import worker_runtime
 from ops.infra import free_port
 from tests.waiting import until
 
@@ -162,7 +162,7 @@ async def test_the_consuming_worker_exports_its_streams_on_metrics(
 ) -> None:
     await fill(redis, names, TO_TELEGRAM, TG_BOT_GROUP)
     settings = worker_settings(redis_url, key_prefix)
-    async with worker_context("tg_bot", settings, asyncio.Event()):
+    async with worker_runtime("tg_bot", settings, asyncio.Event()):
 
         async def two_pending() -> str:
             text = (await scrape(settings.port)).text
@@ -189,7 +189,7 @@ async def test_metrics_answer_while_redis_is_down(key_prefix: str, down: str) ->
         url = f"redis://127.0.0.1:{silent.port if down == 'hanging' else free_port()}/0"
         settings = worker_settings(url, key_prefix)
         failed = refresh_failures()
-        async with worker_context("assistant", settings, asyncio.Event()):
+        async with worker_runtime("assistant", settings, asyncio.Event()):
             if down == "hanging":
 
                 async def answered_while_a_refresh_hangs() -> bool:

@@ -20,7 +20,7 @@ from common.logging import get_logger
 from common.pubsub import listen
 from common.rest_client import RestClient
 from common.settings import load_settings
-from common.worker import WorkerContext, worker_context
+from common.worker import WorkerRuntime, worker_runtime
 from cron_service.app.clock import Clock
 from cron_service.app.fires import FireLedger, FireRules
 from cron_service.app.metrics import REPLICAS, SYNCS
@@ -42,7 +42,7 @@ class SchedulerUnhealthy(Exception):
 
 
 class CronService:
-    def __init__(self, ctx: WorkerContext, settings: Settings, rest: RestClient) -> None:
+    def __init__(self, ctx: WorkerRuntime, settings: Settings, rest: RestClient) -> None:
         self._ctx = ctx
         self._settings = settings
         self._clock = Clock.starting_at(settings.cron_test_clock_start)
@@ -252,7 +252,7 @@ class CronService:
 async def main(stop: asyncio.Event) -> None:
     settings = load_settings(Settings)
     async with (
-        worker_context("cron_service", settings, stop) as ctx,
+        worker_runtime("cron_service", settings, stop) as ctx,
         RestClient(settings.rest_service_url, settings.own_service_token) as rest,
     ):
         ctx.health.add_readiness("rest_service", rest.ready)  # the jobs live there

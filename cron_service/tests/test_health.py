@@ -18,7 +18,7 @@ from structlog.typing import EventDict
 from common.http import HealthServer
 from common.redis_keys import Names
 from common.rest_client import RestClient
-from common.worker import WorkerContext
+from common.worker import WorkerRuntime
 from cron_service.app.main import CronService
 from cron_service.app.settings import Settings
 from ops.infra import free_port
@@ -39,7 +39,7 @@ async def service(
     in-process."""
     stop = asyncio.Event()
     health = HealthServer("cron_service", "127.0.0.1", 0)
-    ctx = WorkerContext(
+    ctx = WorkerRuntime(
         "cron_service", settings, redis, Names(settings.redis_key_prefix), health, stop
     )
     async with (

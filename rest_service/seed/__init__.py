@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from rest_service.app.domain.transfer import export_config, import_config
-from rest_service.app.domain.unit_of_work import Ctx, unit_of_work
+from rest_service.app.domain.unit_of_work import UnitOfWork, unit_of_work
 from rest_service.app.models.llm import LLMProvider
 from rest_service.app.models.snapshot import (
     AssistantDoc,
@@ -93,7 +93,7 @@ async def differences(settings: Settings, path: Path = DEFAULT_CONFIG) -> list[s
 
 
 async def _with_document(
-    settings: Settings, path: Path, work: Callable[[Ctx, ConfigDocument], Awaitable[_T]]
+    settings: Settings, path: Path, work: Callable[[UnitOfWork, ConfigDocument], Awaitable[_T]]
 ) -> _T:
     """`work` on the document in one unit of work (actor `seed`) of its own state."""
     document = load_document(settings, path)
@@ -108,7 +108,7 @@ async def _with_document(
 # -- the safe seed -------------------------------------------------------------------------
 
 
-async def _seed(ctx: Ctx, document: ConfigDocument) -> SeedResult:
+async def _seed(ctx: UnitOfWork, document: ConfigDocument) -> SeedResult:
     current = await export_config(ctx)
     if not current.assistants:
         return SeedResult(await import_config(ctx, document), True, _names(document))
@@ -119,7 +119,7 @@ async def _seed(ctx: Ctx, document: ConfigDocument) -> SeedResult:
 
 
 async def _missing(
-    ctx: Ctx, doc: ConfigDocument, current: ConfigDocument
+    ctx: UnitOfWork, doc: ConfigDocument, current: ConfigDocument
 ) -> tuple[ConfigDocument, str | None]:
     """The part of `doc` whose rows do not exist by name. An added row takes no flag another
     row holds (secretary, default, fallback), and a link is added only with an assistant or
@@ -153,7 +153,7 @@ async def _missing(
 
 
 async def _provider_needing_key(
-    ctx: Ctx, doc: ConfigDocument, current: ConfigDocument
+    ctx: UnitOfWork, doc: ConfigDocument, current: ConfigDocument
 ) -> ProviderDoc | None:
     """The existing default provider as it is, with OPENAI_API_KEY, when it has no key."""
     for item in doc.providers:
@@ -187,7 +187,7 @@ def _names(doc: ConfigDocument, skip_providers: set[str] | None = None) -> list[
 # -- the differences a reset makes ---------------------------------------------------------
 
 
-async def _differences(ctx: Ctx, doc: ConfigDocument) -> list[str]:
+async def _differences(ctx: UnitOfWork, doc: ConfigDocument) -> list[str]:
     current = await export_config(ctx)
     lines: list[str] = []
     lines += _section("provider", current.providers, doc.providers, lambda p: p.name)
@@ -224,7 +224,7 @@ def _section(
     return lines
 
 
-async def _key_differences(ctx: Ctx, doc: ConfigDocument) -> list[str]:
+async def _key_differences(ctx: UnitOfWork, doc: ConfigDocument) -> list[str]:
     lines = []
     for item in doc.providers:
         if not item.api_key:

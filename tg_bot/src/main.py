@@ -15,7 +15,7 @@ from common.logging import get_logger
 from common.pubsub import listen
 from common.rest_client import RestClient
 from common.settings import load_settings
-from common.worker import WorkerContext, worker_context
+from common.worker import WorkerRuntime, worker_runtime
 from tg_bot.src.clients.errors import TelegramError
 from tg_bot.src.clients.telegram import TelegramClient
 from tg_bot.src.domain.albums import AlbumStore
@@ -84,7 +84,7 @@ async def main(
     the send retries' delays (by default Redis's clock and real waits)."""
     settings = load_settings(Settings)
     async with (
-        worker_context("tg_bot", settings, stop) as ctx,
+        worker_runtime("tg_bot", settings, stop) as ctx,
         _bot(ctx, settings, clock, sleep) as bot,
     ):
         ctx.health.add_check("telegram", lambda: _telegram_health(bot))
@@ -116,7 +116,7 @@ async def main(
 
 @contextlib.asynccontextmanager
 async def _bot(
-    ctx: WorkerContext, settings: Settings, clock: Clock | None = None, sleep: Sleep | None = None
+    ctx: WorkerRuntime, settings: Settings, clock: Clock | None = None, sleep: Sleep | None = None
 ) -> AsyncIterator[Bot]:
     """`clock`, `sleep`: a test's, for the send limits and the send retries' delays."""
     telegram = TelegramClient(

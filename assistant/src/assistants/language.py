@@ -9,11 +9,11 @@ from collections.abc import Iterator, Sequence
 
 from common.language import choose_language, detect_language, recent_language
 from common.queue_messages import IncomingMessage
-from common.wire import Message, TurnContext, User
+from common.wire import Message, TurnBackground, User
 
 
 def turn_language(
-    message: IncomingMessage, profile: User | None, start: TurnContext | None
+    message: IncomingMessage, profile: User | None, start: TurnBackground | None
 ) -> str | None:
     history = _own_texts(message, start.recent if start else [])
     return choose_language(

@@ -32,13 +32,13 @@ from assistant.src.clients.llm import (
 )
 from assistant.src.drafts import DraftPublisher, status_line
 from assistant.src.settings import Settings
-from assistant.src.tools.base import Actor, ToolCallContext
+from assistant.src.tools.base import Actor, ToolCallOrigin
 from assistant.src.tools.toolbox import Toolbox, ToolOutcome
 from common.clock import utcnow
 from common.limits import LIMIT_REFUSALS, TokenBudget, seconds_until_reset
 from common.logging import get_logger
 from common.rest_client import RestClient
-from common.wire import MessageIn, MessageRole, SearchHit, SnapshotAssistant, Thread, TurnContext
+from common.wire import MessageIn, MessageRole, SearchHit, SnapshotAssistant, Thread, TurnBackground
 
 log = get_logger(__name__)
 
@@ -100,7 +100,7 @@ class LlmChatAssistant(BaseAssistant):
     def settings(self) -> Settings:
         return self.deps.settings
 
-    async def answer(self, turn: Turn, prefetched: TurnContext | None = None) -> TurnResult:
+    async def answer(self, turn: Turn, prefetched: TurnBackground | None = None) -> TurnResult:
         """`prefetched`: this turn's context when the caller fetched it already."""
         start = prefetched or await fetch_context(
             self.deps, self.spec.id, turn.actor.conversation_key, self.memory_query(turn.text)
@@ -183,7 +183,7 @@ class LlmChatAssistant(BaseAssistant):
             types = [kinds.get(call.name) for call in completion.tool_calls]
             await self.drafts.status(status_line(types, turn.actor.language))
         contexts = [
-            ToolCallContext(
+            ToolCallOrigin(
                 actor=turn.actor,
                 message_id=turn.message_id,
                 assistant_id=self.spec.id,
@@ -294,7 +294,7 @@ async def fetch_context(
     *,
     profile_id: str | None = None,
     facts: bool = False,
-) -> TurnContext:
+) -> TurnBackground:
     """The thread, the recent window (one bounded query; the same limits and whole
     exchanges are enforced again here), memory hits and the sender's profile: one request."""
     settings = deps.settings

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from assistant.src.tools.base import Actor
-from common.wire import TurnContext
+from common.wire import TurnBackground
 
 #: The profile section's most characters: facts past it (the newest) are left out.
 FACTS_MAX_CHARS = 4000
@@ -54,7 +54,7 @@ def profile_line(actor: Actor) -> str:
     return " ".join(parts) + "."
 
 
-def private_facts(actor: Actor, context: TurnContext) -> list[str]:
+def private_facts(actor: Actor, context: TurnBackground) -> list[str]:
     """The speaker's facts, for their private chat only: in a group no member's facts are
     shown, whatever the context carried."""
     if actor.is_group:

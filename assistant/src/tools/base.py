@@ -2,7 +2,7 @@
 
 A tool sees the stored `input_schema` (what the model sees too), gets arguments already
 fitted to it (`arguments.py`) and validated, and acts for the envelope's user
-(`ToolCallContext.actor`), never for a user named in its arguments. It raises `ToolError`
+(`ToolCallOrigin.actor`), never for a user named in its arguments. It raises `ToolError`
 for anything the model should read.
 """
 
@@ -68,7 +68,10 @@ class Actor:
 
 
 @dataclass(frozen=True)
-class ToolCallContext:
+class ToolCallOrigin:
+    """Where a tool call comes from: whose message, which one, which assistant, and the
+    call's place in the turn (what idempotency keys and ownership checks are made of)."""
+
     actor: Actor
     message_id: str
     assistant_id: UUID
@@ -87,7 +90,7 @@ class ToolCallContext:
 class SubAssistantRequest:
     assistant_id: UUID
     query: str
-    call: ToolCallContext
+    call: ToolCallOrigin
 
 
 SubAssistantRunner = Callable[[SubAssistantRequest], Awaitable[str]]
@@ -178,7 +181,7 @@ class BaseTool(ABC):
         return False
 
     @abstractmethod
-    async def run(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
+    async def run(self, arguments: dict[str, Any], call: ToolCallOrigin) -> Any:
         """The result, JSON-serializable; `ToolError` for what the model should read."""
 
 

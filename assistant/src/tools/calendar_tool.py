@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from redis.typing import EncodableT, FieldT
 
-from assistant.src.tools.base import Actor, BaseTool, ToolCallContext, ToolError
+from assistant.src.tools.base import Actor, BaseTool, ToolCallOrigin, ToolError
 from assistant.src.tools.when import resolve, zone
 from common.calendar_client import (
     CalendarNotConnected,
@@ -215,7 +215,7 @@ class CalendarTool(BaseTool, tool_type="calendar"):
     def asks_first(self, arguments: dict[str, Any]) -> bool:
         return arguments.get("action") == "delete"
 
-    async def run(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
+    async def run(self, arguments: dict[str, Any], call: ToolCallOrigin) -> Any:
         if call.actor.is_group:
             return private_chat_only(call.actor)
         action = arguments.get("action")
@@ -247,14 +247,14 @@ class CalendarTool(BaseTool, tool_type="calendar"):
         now = utcnow().astimezone(tz)
         return _day_or_moment(text, tz, now)
 
-    async def _list(self, arguments: dict[str, Any], call: ToolCallContext) -> dict[str, Any]:
+    async def _list(self, arguments: dict[str, Any], call: ToolCallOrigin) -> dict[str, Any]:
         actor = call.actor
         time_min, time_max = await self._range(
             _text(arguments, "time_min"), _text(arguments, "time_max"), actor
         )
         return await self._events(arguments, actor, time_min, time_max, None)
 
-    async def _find(self, arguments: dict[str, Any], call: ToolCallContext) -> dict[str, Any]:
+    async def _find(self, arguments: dict[str, Any], call: ToolCallOrigin) -> dict[str, Any]:
         """Events mentioning `query`; without a range, from a month ago to half a year on."""
         actor = call.actor
         query = _text(arguments, "query")
@@ -311,7 +311,7 @@ class CalendarTool(BaseTool, tool_type="calendar"):
             end = end + timedelta(days=1)
         return (_iso(start) if start else None, _iso(end) if end else None)
 
-    async def _create(self, arguments: dict[str, Any], call: ToolCallContext) -> dict[str, Any]:
+    async def _create(self, arguments: dict[str, Any], call: ToolCallOrigin) -> dict[str, Any]:
         summary = _text(arguments, "summary")
         start_text = _text(arguments, "start")
         if not summary or not start_text:
@@ -339,7 +339,7 @@ class CalendarTool(BaseTool, tool_type="calendar"):
         await ShownEvents(self, call.actor.user_id).note([made])
         return {"status": "created" if made.created else "already_created", **_brief(made)}
 
-    async def _update(self, arguments: dict[str, Any], call: ToolCallContext) -> dict[str, Any]:
+    async def _update(self, arguments: dict[str, Any], call: ToolCallOrigin) -> dict[str, Any]:
         """Change or move an event the user was shown; a new start alone keeps its length."""
         event_id = _event_id(arguments, "update")
         calendar_id = (await ShownEvents(self, call.actor.user_id).shown(event_id)).calendar_id
@@ -366,7 +366,7 @@ class CalendarTool(BaseTool, tool_type="calendar"):
         )
         return {"status": "updated", **_brief(updated)}
 
-    async def _delete(self, arguments: dict[str, Any], call: ToolCallContext) -> dict[str, Any]:
+    async def _delete(self, arguments: dict[str, Any], call: ToolCallOrigin) -> dict[str, Any]:
         """Only asks: the answer gets Yes / No buttons, and Yes deletes (in tg_bot)."""
         event_id = _event_id(arguments, "delete")
         shown = await ShownEvents(self, call.actor.user_id).shown(event_id)
@@ -387,7 +387,7 @@ class CalendarTool(BaseTool, tool_type="calendar"):
             ),
         }
 
-    async def _free_busy(self, arguments: dict[str, Any], call: ToolCallContext) -> dict[str, Any]:
+    async def _free_busy(self, arguments: dict[str, Any], call: ToolCallOrigin) -> dict[str, Any]:
         time_min, time_max = await self._range(
             _text(arguments, "time_min"), _text(arguments, "time_max"), call.actor
         )
@@ -402,7 +402,7 @@ class CalendarTool(BaseTool, tool_type="calendar"):
             "free": [i.model_dump() for i in found.free],
         }
 
-    async def _calendars(self, arguments: dict[str, Any], call: ToolCallContext) -> dict[str, Any]:
+    async def _calendars(self, arguments: dict[str, Any], call: ToolCallOrigin) -> dict[str, Any]:
         """The user's calendars; with `calendar_id`, that one takes new events from now on."""
         chosen = _text(arguments, "calendar_id")
         client = self.services.calendar

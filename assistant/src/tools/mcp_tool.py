@@ -19,7 +19,7 @@ from uuid import UUID
 
 from assistant.src.clients.mcp import McpClient, McpError, McpRules, McpServerConfig, McpToolInfo
 from assistant.src.settings import Settings
-from assistant.src.tools.base import BaseTool, ToolCallContext, ToolError, ToolServices
+from assistant.src.tools.base import BaseTool, ToolCallOrigin, ToolError, ToolServices
 from common.logging import get_logger
 from common.wire import SnapshotTool, ToolType, mcp_config_error
 
@@ -54,7 +54,7 @@ class McpTool(BaseTool, tool_type=ToolType.mcp.value):
         """The functions the admin named in the config's `"writing"` list."""
         return self.remote_name in writing_functions(self.spec.config)
 
-    async def run(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
+    async def run(self, arguments: dict[str, Any], call: ToolCallOrigin) -> Any:
         if not self.remote_name:
             raise ToolError("this MCP tool was not listed by its server")
         client = _client(self.spec, self.services.settings, self.timeout)

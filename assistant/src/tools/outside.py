@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.src.tools.base import BaseTool, ToolCallContext
+from assistant.src.tools.base import BaseTool, ToolCallOrigin
 from common.confirmations import Confirmations, HeldCall, describe_call
 from common.logging import get_logger
 
@@ -69,7 +69,7 @@ def data_block(source: str, text: str) -> str:
     )
 
 
-async def hold(tool: BaseTool, arguments: dict[str, Any], call: ToolCallContext) -> dict[str, Any]:
+async def hold(tool: BaseTool, arguments: dict[str, Any], call: ToolCallOrigin) -> dict[str, Any]:
     """Keep the call for the user's Yes and note its token for the turn's answer."""
     actor = call.actor
     summary = describe_call(tool.name, arguments)

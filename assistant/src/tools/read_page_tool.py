@@ -8,7 +8,7 @@ from typing import Any
 
 from assistant.src.clients.page_text import html_text, plain_text
 from assistant.src.clients.web_fetch import FetchFailed, FetchLimits, FetchRefused, Page, fetch
-from assistant.src.tools.base import BaseTool, ToolCallContext, ToolError
+from assistant.src.tools.base import BaseTool, ToolCallOrigin, ToolError
 
 CITE = "Cite this page as a Markdown link [title](url) when you use it."
 
@@ -33,7 +33,7 @@ class ReadPageTool(BaseTool, tool_type="read_page"):
             else FetchLimits.parse_allow(settings.web_fetch_allow_hosts),
         )
 
-    async def run(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
+    async def run(self, arguments: dict[str, Any], call: ToolCallOrigin) -> Any:
         url = str(arguments.get("url") or "").strip()
         if not url:
             raise ToolError("'url' is empty: give the page's http(s) link")

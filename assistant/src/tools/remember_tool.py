@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from assistant.src.tools.base import BaseTool, ToolCallContext, ToolError
+from assistant.src.tools.base import BaseTool, ToolCallOrigin, ToolError
 from common.errors import ConflictError, ValidationFailedError
 from common.wire import PROFILE_FACT_MAX_CHARS, PROFILE_FACTS_MAX, ProfileFact, fact_key
 
@@ -23,7 +23,7 @@ class RememberTool(BaseTool, tool_type="remember"):
     def stores_or_removes(self, arguments: dict[str, Any]) -> bool:
         return arguments.get("action") in ("add", "delete")
 
-    async def run(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
+    async def run(self, arguments: dict[str, Any], call: ToolCallOrigin) -> Any:
         actor = call.actor
         if actor.is_group:
             raise ToolError(GROUP_REFUSAL)

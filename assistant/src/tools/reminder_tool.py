@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from assistant.src.tools.base import Actor, BaseTool, ToolCallContext, ToolError
+from assistant.src.tools.base import Actor, BaseTool, ToolCallOrigin, ToolError
 from assistant.src.tools.recurrence import parse_recurrence
 from assistant.src.tools.when import local, resolve_moment, zone
 from common.buttons import snoozed_until
@@ -47,7 +47,7 @@ class ReminderTool(BaseTool, tool_type="reminder"):
     def stores_or_removes(self, arguments: dict[str, Any]) -> bool:
         return arguments.get("action") in ("delete", "cancel")
 
-    async def run(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
+    async def run(self, arguments: dict[str, Any], call: ToolCallOrigin) -> Any:
         actions = {
             "create": self._create,
             "list": self._list,
@@ -68,7 +68,7 @@ class ReminderTool(BaseTool, tool_type="reminder"):
 
     # -- create -------------------------------------------------------------------------------
 
-    async def _create(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
+    async def _create(self, arguments: dict[str, Any], call: ToolCallOrigin) -> Any:
         text = (arguments.get("text") or "").strip()
         kind = _kind(arguments)
         if not text:
@@ -97,7 +97,7 @@ class ReminderTool(BaseTool, tool_type="reminder"):
 
     async def _new_job(
         self,
-        call: ToolCallContext,
+        call: ToolCallOrigin,
         text: str,
         zone_name: str,
         kind: CronJobType = CronJobType.reminder,
@@ -116,7 +116,7 @@ class ReminderTool(BaseTool, tool_type="reminder"):
             **when,
         )
 
-    async def _made(self, call: ToolCallContext, job: CronJob) -> None:
+    async def _made(self, call: ToolCallOrigin, job: CronJob) -> None:
         """Noted for the answer to this message, which carries a Cancel button for it."""
         key = self.services.names.reminders_made(call.message_id)
         async with self.services.redis.pipeline(transaction=True) as pipe:
@@ -124,7 +124,7 @@ class ReminderTool(BaseTool, tool_type="reminder"):
             pipe.expire(key, MADE_TTL_S)
             await pipe.execute()
 
-    async def _user_zone(self, call: ToolCallContext) -> tuple[str, bool]:
+    async def _user_zone(self, call: ToolCallOrigin) -> tuple[str, bool]:
         """The user's own timezone, or the one assumed for them (True) when they set none."""
         user = await self.services.rest.get_user(call.actor.user_id)
         if user.timezone:
@@ -133,7 +133,7 @@ class ReminderTool(BaseTool, tool_type="reminder"):
 
     # -- list, delete, snooze -----------------------------------------------------------------
 
-    async def _list(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
+    async def _list(self, arguments: dict[str, Any], call: ToolCallOrigin) -> Any:
         kind = _kind(arguments)
         jobs = await self._reminders(call, status=CronJobStatus.active, kind=kind)
         items = sorted((_summary(job) for job in jobs), key=lambda item: item["next_utc"] or "")
@@ -142,12 +142,12 @@ class ReminderTool(BaseTool, tool_type="reminder"):
             return {label: [], "note": f"the user has no upcoming {label}"}
         return {label: items, "how_to_cancel": "action 'delete' with the reminder_id"}
 
-    async def _delete(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
+    async def _delete(self, arguments: dict[str, Any], call: ToolCallOrigin) -> Any:
         job = await self._own(arguments, call)
         await self.services.rest.update_cron_job(job.id, status=CronJobStatus.cancelled)
         return {"status": "cancelled", "reminder_id": str(job.id), "text": _words(job)}
 
-    async def _update(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
+    async def _update(self, arguments: dict[str, Any], call: ToolCallOrigin) -> Any:
         """A new text, time or repetition for a reminder or briefing; what is not given stays."""
         job = await self._own(arguments, call)
         changes: dict[str, Any] = {}
@@ -178,7 +178,7 @@ class ReminderTool(BaseTool, tool_type="reminder"):
             result["confirmation"] = f"Changed: {_words(job)}, {what}"
         return result
 
-    async def _event_alerts(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
+    async def _event_alerts(self, arguments: dict[str, Any], call: ToolCallOrigin) -> Any:
         """The user's alert before each calendar event: `minutes` ahead, 0 for none."""
         if call.actor.is_group:
             raise ToolError("event alerts are a personal setting: ask in a private chat")
@@ -197,7 +197,7 @@ class ReminderTool(BaseTool, tool_type="reminder"):
             "confirmation": f"I'll alert you {minutes} minutes before each calendar event.",
         }
 
-    async def _snooze(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
+    async def _snooze(self, arguments: dict[str, Any], call: ToolCallOrigin) -> Any:
         job = await self._own(arguments, call, latest_fired=True)
         tz = zone(job.timezone or call.actor.timezone)
         at = _snoozed_until(arguments, self.services.clock().astimezone(tz).replace(microsecond=0))
@@ -219,7 +219,7 @@ class ReminderTool(BaseTool, tool_type="reminder"):
         }
 
     async def _own(
-        self, arguments: dict[str, Any], call: ToolCallContext, *, latest_fired: bool = False
+        self, arguments: dict[str, Any], call: ToolCallOrigin, *, latest_fired: bool = False
     ) -> CronJob:
         """The user's reminder by id, else by its text, else (snooze) the one that fired last."""
         reminder_id = (arguments.get("reminder_id") or "").strip()
@@ -240,7 +240,7 @@ class ReminderTool(BaseTool, tool_type="reminder"):
             return max(fired, key=lambda pair: pair[0])[1]
         raise ToolError("which reminder? pass reminder_id (action 'list' shows them)")
 
-    async def _by_id(self, reminder_id: str, call: ToolCallContext) -> CronJob:
+    async def _by_id(self, reminder_id: str, call: ToolCallOrigin) -> CronJob:
         try:
             job = await self.services.rest.get_cron_job(reminder_id)
         except (NotFoundError, ValidationFailedError):
@@ -251,7 +251,7 @@ class ReminderTool(BaseTool, tool_type="reminder"):
 
     async def _reminders(
         self,
-        call: ToolCallContext,
+        call: ToolCallOrigin,
         *,
         status: CronJobStatus | None,
         kind: CronJobType = CronJobType.reminder,

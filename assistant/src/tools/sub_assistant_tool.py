@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistant.src.tools.base import BaseTool, SubAssistantRequest, ToolCallContext, ToolError
+from assistant.src.tools.base import BaseTool, SubAssistantRequest, ToolCallOrigin, ToolError
 
 
 class SubAssistantTool(BaseTool, tool_type="sub_assistant"):
@@ -14,7 +14,7 @@ class SubAssistantTool(BaseTool, tool_type="sub_assistant"):
     def timeout(self) -> float:
         return self.services.settings.sub_assistant_timeout_seconds
 
-    async def run(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
+    async def run(self, arguments: dict[str, Any], call: ToolCallOrigin) -> Any:
         target = self.spec.sub_assistant_id
         if not target:
             raise ToolError("this tool is not linked to any assistant")

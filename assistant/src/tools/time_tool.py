@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from assistant.src.tools.base import BaseTool, ToolCallContext, ToolError
+from assistant.src.tools.base import BaseTool, ToolCallOrigin, ToolError
 from assistant.src.tools.timezone_setting import set_user_timezone
 from assistant.src.tools.when import resolve, zone
 from common.clock import utcnow
@@ -28,7 +28,7 @@ def describe(moment: datetime) -> dict[str, Any]:
 
 
 class TimeTool(BaseTool, tool_type="time"):
-    async def run(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
+    async def run(self, arguments: dict[str, Any], call: ToolCallOrigin) -> Any:
         action = arguments.get("action", "now")
         if action == "set_timezone":
             return await self._set_timezone(arguments, call)
@@ -47,7 +47,7 @@ class TimeTool(BaseTool, tool_type="time"):
             return {"phrase": phrase, **describe(found.at), **day_only}
         raise ToolError(f"unknown action {action!r}: use now, convert, resolve or set_timezone")
 
-    async def _set_timezone(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
+    async def _set_timezone(self, arguments: dict[str, Any], call: ToolCallOrigin) -> Any:
         """The speaking user's own zone (see docs/decisions, time zones)."""
         return await set_user_timezone(self.services, arguments.get("timezone"), call.actor)
 

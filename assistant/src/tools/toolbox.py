@@ -17,7 +17,7 @@ from prometheus_client import Counter, Histogram
 
 from assistant.src.clients.llm import ToolCall
 from assistant.src.tools.arguments import fit, parse
-from assistant.src.tools.base import BaseTool, ToolCallContext, ToolError
+from assistant.src.tools.base import BaseTool, ToolCallOrigin, ToolError
 from assistant.src.tools.outside import OutsideContent, as_data, hold
 from common.errors import AppError
 from common.logging import get_logger
@@ -67,7 +67,7 @@ class Toolbox:
         return [tool.definition() for tool in self._tools.values()]
 
     async def run_all(
-        self, calls: Sequence[ToolCall], contexts: Sequence[ToolCallContext]
+        self, calls: Sequence[ToolCall], contexts: Sequence[ToolCallOrigin]
     ) -> list[ToolOutcome]:
         """The calls of one round are independent: run them at once, results in call order.
         Whether writes are held is decided before the round: the model made these calls
@@ -95,7 +95,7 @@ class Toolbox:
         return replace(outcome, content=as_data(source, outcome.content))
 
     async def run(
-        self, call: ToolCall, context: ToolCallContext, *, hold_writes: bool = False
+        self, call: ToolCall, context: ToolCallOrigin, *, hold_writes: bool = False
     ) -> ToolOutcome:
         """`hold_writes`: a call that stores or removes something is held for the user's Yes
         instead of run."""
@@ -122,7 +122,7 @@ class Toolbox:
 
     @staticmethod
     async def _execute(
-        tool: BaseTool | None, call: ToolCall, context: ToolCallContext, hold_writes: bool
+        tool: BaseTool | None, call: ToolCall, context: ToolCallOrigin, hold_writes: bool
     ) -> Any:
         if tool is None:
             raise ToolError(f"there is no tool named {call.name!r}")
@@ -138,7 +138,7 @@ class Toolbox:
         return result
 
     async def _record(
-        self, tool: BaseTool | None, outcome: ToolOutcome, context: ToolCallContext
+        self, tool: BaseTool | None, outcome: ToolOutcome, context: ToolCallOrigin
     ) -> None:
         try:
             await self._rest.append_tool_invocation(

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from assistant.src.clients.open_meteo import OpenMeteoClient, WeatherServiceError
-from assistant.src.tools.base import BaseTool, ToolCallContext, ToolError
+from assistant.src.tools.base import BaseTool, ToolCallOrigin, ToolError
 
 DEFAULT_DAYS = 3
 MAX_DAYS = 16
@@ -99,7 +99,7 @@ class WeatherTool(BaseTool, tool_type="weather"):
             settings.weather_timeout_seconds,
         )
 
-    async def run(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
+    async def run(self, arguments: dict[str, Any], call: ToolCallOrigin) -> Any:
         location = str(arguments["location"]).strip()
         if not location:
             raise ToolError("'location' is empty: name a city or place")

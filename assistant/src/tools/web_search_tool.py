@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from assistant.src.clients.search import SearchError, provider_for
-from assistant.src.tools.base import BaseTool, ToolCallContext, ToolError
+from assistant.src.tools.base import BaseTool, ToolCallOrigin, ToolError
 
 MAX_QUERY_CHARS = 400
 CITE = (
@@ -23,7 +23,7 @@ class WebSearchTool(BaseTool, tool_type="web_search"):
     def timeout(self) -> float:
         return self.services.settings.web_search_timeout_seconds + 1
 
-    async def run(self, arguments: dict[str, Any], call: ToolCallContext) -> Any:
+    async def run(self, arguments: dict[str, Any], call: ToolCallOrigin) -> Any:
         query = " ".join(str(arguments.get("query") or "").split())
         if not query:
             raise ToolError("'query' is empty: say what to search for")

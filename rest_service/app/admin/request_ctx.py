@@ -12,7 +12,7 @@ from starlette.requests import Request
 
 from common.errors import AppError
 from rest_service.app.admin.auth import current_admin
-from rest_service.app.domain.unit_of_work import Ctx, unit_of_work
+from rest_service.app.domain.unit_of_work import UnitOfWork, unit_of_work
 from rest_service.app.state import STATE, AppState
 
 #: Postgres's bigint: an integer id from an address above it names no row (and the database
@@ -29,7 +29,7 @@ def app_state(view: BaseView) -> AppState:
 
 
 @asynccontextmanager
-async def admin_ctx(view: BaseView, request: Request) -> AsyncIterator[Ctx]:
+async def admin_ctx(view: BaseView, request: Request) -> AsyncIterator[UnitOfWork]:
     """One admin action; our errors (after the rollback) become a readable message on the
     page."""
     try:

@@ -34,7 +34,7 @@ from rest_service.app.domain import (
     tools,
     users,
 )
-from rest_service.app.domain.unit_of_work import Ctx
+from rest_service.app.domain.unit_of_work import UnitOfWork
 from rest_service.app.domain.validation import check_json_schema
 from rest_service.app.models.assistant import (
     Assistant,
@@ -522,7 +522,7 @@ class ModelAdmin(_TrackedView, model=LLMModel):
             return await self._row(ctx, await llm_models.update_model(ctx, uuid.UUID(pk), update))
 
     @staticmethod
-    async def _row(ctx: Ctx, shown: LLMModelPublic) -> LLMModel:
+    async def _row(ctx: UnitOfWork, shown: LLMModelPublic) -> LLMModel:
         """sqladmin redirects to the saved row by its mapped primary key: the row, not the
         API's view of it."""
         row = await ctx.session.get(LLMModel, shown.id)

@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Response
 
 from rest_service.app.api.common import ERRORS
-from rest_service.app.api.deps import CtxDep, PageDep, set_total
+from rest_service.app.api.deps import PageDep, UnitOfWorkDep, set_total
 from rest_service.app.auth import admin_only
 from rest_service.app.domain import links
 from rest_service.app.models.assistant import AssistantToolLinkCreate, AssistantToolLinkPublic
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/api/assistant-tools", tags=["assistants"], responses
 
 @router.get("/", response_model=list[AssistantToolLinkPublic], dependencies=[admin_only])
 async def list_links(
-    ctx: CtxDep,
+    ctx: UnitOfWorkDep,
     page: PageDep,
     response: Response,
     assistant_id: uuid.UUID | None = None,
@@ -31,11 +31,11 @@ async def list_links(
 @router.post(
     "/", response_model=AssistantToolLinkPublic, status_code=201, dependencies=[admin_only]
 )
-async def create_link(ctx: CtxDep, data: AssistantToolLinkCreate) -> object:
+async def create_link(ctx: UnitOfWorkDep, data: AssistantToolLinkCreate) -> object:
     """409 when the assistant already has the tool."""
     return await links.create_link(ctx, data)
 
 
 @router.delete("/{link_id}", status_code=204, dependencies=[admin_only])
-async def delete_link(ctx: CtxDep, link_id: uuid.UUID) -> None:
+async def delete_link(ctx: UnitOfWorkDep, link_id: uuid.UUID) -> None:
     await links.delete_link(ctx, link_id)

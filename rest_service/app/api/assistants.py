@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Response
 
 from rest_service.app.api.common import ERRORS, Cascade
-from rest_service.app.api.deps import CtxDep, PageDep, set_total
+from rest_service.app.api.deps import PageDep, UnitOfWorkDep, set_total
 from rest_service.app.auth import admin_only, any_token
 from rest_service.app.domain import assistants, links
 from rest_service.app.models.assistant import (
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/api/assistants", tags=["assistants"], responses=ERRO
 
 @router.get("/", response_model=list[AssistantPublic], dependencies=[any_token])
 async def list_assistants(
-    ctx: CtxDep,
+    ctx: UnitOfWorkDep,
     page: PageDep,
     response: Response,
     is_active: bool | None = None,
@@ -35,23 +35,27 @@ async def list_assistants(
 
 
 @router.post("/", response_model=AssistantPublic, status_code=201, dependencies=[admin_only])
-async def create_assistant(ctx: CtxDep, data: AssistantCreate) -> object:
+async def create_assistant(ctx: UnitOfWorkDep, data: AssistantCreate) -> object:
     """Making it the secretary takes the role from the current one."""
     return await assistants.create_assistant(ctx, data)
 
 
 @router.get("/{assistant_id}", response_model=AssistantPublic, dependencies=[any_token])
-async def get_assistant(ctx: CtxDep, assistant_id: uuid.UUID) -> object:
+async def get_assistant(ctx: UnitOfWorkDep, assistant_id: uuid.UUID) -> object:
     return await assistants.get_assistant(ctx, assistant_id)
 
 
 @router.put("/{assistant_id}", response_model=AssistantPublic, dependencies=[admin_only])
-async def update_assistant(ctx: CtxDep, assistant_id: uuid.UUID, data: AssistantUpdate) -> object:
+async def update_assistant(
+    ctx: UnitOfWorkDep, assistant_id: uuid.UUID, data: AssistantUpdate
+) -> object:
     return await assistants.update_assistant(ctx, assistant_id, data)
 
 
 @router.delete("/{assistant_id}", status_code=204, dependencies=[admin_only])
-async def delete_assistant(ctx: CtxDep, assistant_id: uuid.UUID, cascade: Cascade = False) -> None:
+async def delete_assistant(
+    ctx: UnitOfWorkDep, assistant_id: uuid.UUID, cascade: Cascade = False
+) -> None:
     """409 while links, sub_assistant tools or threads refer to it, unless `cascade`."""
     await assistants.delete_assistant(ctx, assistant_id, cascade)
 
@@ -60,7 +64,7 @@ async def delete_assistant(ctx: CtxDep, assistant_id: uuid.UUID, cascade: Cascad
     "/{assistant_id}/tools", response_model=list[AssistantToolPublic], dependencies=[any_token]
 )
 async def list_assistant_tools(
-    ctx: CtxDep, assistant_id: uuid.UUID, page: PageDep, response: Response
+    ctx: UnitOfWorkDep, assistant_id: uuid.UUID, page: PageDep, response: Response
 ) -> object:
     rows, total = await links.assistant_tools(ctx, assistant_id, page)
     set_total(response, total)
@@ -75,7 +79,7 @@ async def list_assistant_tools(
     dependencies=[admin_only],
 )
 async def attach_tool(
-    ctx: CtxDep, assistant_id: uuid.UUID, tool_id: uuid.UUID, response: Response
+    ctx: UnitOfWorkDep, assistant_id: uuid.UUID, tool_id: uuid.UUID, response: Response
 ) -> object:
     link, made = await links.attach_tool(ctx, assistant_id, tool_id)
     response.status_code = 201 if made else 200
@@ -83,5 +87,5 @@ async def attach_tool(
 
 
 @router.delete("/{assistant_id}/tools/{tool_id}", status_code=204, dependencies=[admin_only])
-async def detach_tool(ctx: CtxDep, assistant_id: uuid.UUID, tool_id: uuid.UUID) -> None:
+async def detach_tool(ctx: UnitOfWorkDep, assistant_id: uuid.UUID, tool_id: uuid.UUID) -> None:
     await links.detach_tool(ctx, assistant_id, tool_id)

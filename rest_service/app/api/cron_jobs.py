@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from common.wire import CronJobStatus, CronJobType, RunOutcome
 from rest_service.app.api.common import ERRORS
-from rest_service.app.api.deps import CtxDep, PageDep, set_total
+from rest_service.app.api.deps import PageDep, UnitOfWorkDep, set_total
 from rest_service.app.auth import any_token
 from rest_service.app.domain import cron_jobs
 from rest_service.app.models.base import AwareDatetime
@@ -26,7 +26,7 @@ router = APIRouter(tags=["cron jobs"], responses=ERRORS, dependencies=[any_token
 
 @router.get("/api/cron-jobs/", response_model=list[CronJobPublic])
 async def list_jobs(
-    ctx: CtxDep,
+    ctx: UnitOfWorkDep,
     page: PageDep,
     response: Response,
     user_id: uuid.UUID | None = None,
@@ -57,7 +57,7 @@ async def list_jobs(
     status_code=201,
     responses={200: {"model": CronJobPublic, "description": "idempotency_key was stored"}},
 )
-async def create_job(ctx: CtxDep, data: CronJobCreate, response: Response) -> object:
+async def create_job(ctx: UnitOfWorkDep, data: CronJobCreate, response: Response) -> object:
     """Exactly one of `run_at` (aware, not in the past) and `cron_expression` (5 fields,
     or `DTSTART:... RRULE:...` for what a cron line cannot hold);
     `text` for a reminder, `prompt` for an assistant_prompt; `timezone` defaults to the
@@ -68,26 +68,26 @@ async def create_job(ctx: CtxDep, data: CronJobCreate, response: Response) -> ob
 
 
 @router.get("/api/cron-jobs/{job_id}", response_model=CronJobPublic)
-async def get_job(ctx: CtxDep, job_id: uuid.UUID) -> object:
+async def get_job(ctx: UnitOfWorkDep, job_id: uuid.UUID) -> object:
     return await cron_jobs.get_job(ctx, job_id)
 
 
 @router.put("/api/cron-jobs/{job_id}", response_model=CronJobPublic)
-async def update_job(ctx: CtxDep, job_id: uuid.UUID, data: CronJobUpdate) -> object:
+async def update_job(ctx: UnitOfWorkDep, job_id: uuid.UUID, data: CronJobUpdate) -> object:
     """Partial. `next_run_at` is recomputed when the schedule, status or `last_run_at`
     changes, unless given."""
     return await cron_jobs.update_job(ctx, job_id, data)
 
 
 @router.delete("/api/cron-jobs/{job_id}", status_code=204)
-async def delete_job(ctx: CtxDep, job_id: uuid.UUID) -> None:
+async def delete_job(ctx: UnitOfWorkDep, job_id: uuid.UUID) -> None:
     """With its runs."""
     await cron_jobs.delete_job(ctx, job_id)
 
 
 @router.get("/api/cron-jobs/{job_id}/runs", response_model=list[CronJobRunPublic])
 async def list_job_runs(
-    ctx: CtxDep, job_id: uuid.UUID, page: PageDep, response: Response
+    ctx: UnitOfWorkDep, job_id: uuid.UUID, page: PageDep, response: Response
 ) -> object:
     await cron_jobs.get_job(ctx, job_id)
     rows, total = await cron_jobs.list_runs(ctx, page, job_id=job_id, outcome=None, since=None)
@@ -102,7 +102,7 @@ async def list_job_runs(
     responses={200: {"model": CronJobRunPublic, "description": "this run was recorded"}},
 )
 async def append_run(
-    ctx: CtxDep, job_id: uuid.UUID, data: CronJobRunCreate, response: Response
+    ctx: UnitOfWorkDep, job_id: uuid.UUID, data: CronJobRunCreate, response: Response
 ) -> object:
     """One per `(job_id, scheduled_for)`: a repeat answers 200 with the stored run."""
     run, made = await cron_jobs.append_run(ctx, job_id, data)
@@ -112,7 +112,7 @@ async def append_run(
 
 @router.get("/api/cron-job-runs/", response_model=list[CronJobRunPublic])
 async def list_runs(
-    ctx: CtxDep,
+    ctx: UnitOfWorkDep,
     page: PageDep,
     response: Response,
     outcome: RunOutcome | None = None,

@@ -1,4 +1,4 @@
-"""Route dependencies: routes read like a sentence (`ctx: CtxDep, page: PageDep`)."""
+"""Route dependencies: routes read like a sentence (`ctx: UnitOfWorkDep, page: PageDep`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from fastapi import Depends, Query, Request, Response
 
 from common.web import caller_of
 from rest_service.app.domain.paging import Page
-from rest_service.app.domain.unit_of_work import Ctx, unit_of_work
+from rest_service.app.domain.unit_of_work import UnitOfWork, unit_of_work
 from rest_service.app.state import STATE, AppState
 
 MAX_LIMIT = 1000
@@ -18,7 +18,7 @@ MAX_OFFSET = 2**31 - 1
 
 async def ctx(
     request: Request, state: Annotated[AppState, Depends(STATE.of)]
-) -> AsyncIterator[Ctx]:
+) -> AsyncIterator[UnitOfWork]:
     """One unit of work per request, the caller's role as the history's actor."""
     caller = caller_of(request)
     async with unit_of_work(state, f"{caller.role}-token" if caller else "api") as unit:
@@ -41,5 +41,5 @@ def set_total(response: Response, total: int) -> None:
 
 #: `scope="function"`: the commit (and a 409 it may raise) happens before the response is
 #: sent, so a client that got its 201 reads its write.
-CtxDep = Annotated[Ctx, Depends(ctx, scope="function")]
+UnitOfWorkDep = Annotated[UnitOfWork, Depends(ctx, scope="function")]
 PageDep = Annotated[Page, Depends(page)]

@@ -8,7 +8,7 @@ import uuid
 from fastapi import APIRouter, Response
 
 from rest_service.app.api.common import ERRORS
-from rest_service.app.api.deps import CtxDep, PageDep, set_total
+from rest_service.app.api.deps import PageDep, UnitOfWorkDep, set_total
 from rest_service.app.auth import any_token
 from rest_service.app.domain import profile_facts
 from rest_service.app.models.profile_fact import ProfileFactCreate, ProfileFactPublic
@@ -17,7 +17,9 @@ router = APIRouter(prefix="/api/users", tags=["users"], responses=ERRORS)
 
 
 @router.get("/{user_id}/facts", response_model=list[ProfileFactPublic], dependencies=[any_token])
-async def list_facts(ctx: CtxDep, user_id: uuid.UUID, page: PageDep, response: Response) -> object:
+async def list_facts(
+    ctx: UnitOfWorkDep, user_id: uuid.UUID, page: PageDep, response: Response
+) -> object:
     """Oldest first."""
     rows, total = await profile_facts.list_facts(ctx, user_id, page)
     set_total(response, total)
@@ -32,7 +34,7 @@ async def list_facts(ctx: CtxDep, user_id: uuid.UUID, page: PageDep, response: R
     dependencies=[any_token],
 )
 async def add_fact(
-    ctx: CtxDep, user_id: uuid.UUID, data: ProfileFactCreate, response: Response
+    ctx: UnitOfWorkDep, user_id: uuid.UUID, data: ProfileFactCreate, response: Response
 ) -> object:
     """201 when stored, 200 with the stored fact when the user has it already (compared
     casefolded, whitespace collapsed); 409 when the user has PROFILE_FACTS_MAX facts."""
@@ -42,5 +44,5 @@ async def add_fact(
 
 
 @router.delete("/{user_id}/facts/{fact_id}", status_code=204, dependencies=[any_token])
-async def delete_fact(ctx: CtxDep, user_id: uuid.UUID, fact_id: uuid.UUID) -> None:
+async def delete_fact(ctx: UnitOfWorkDep, user_id: uuid.UUID, fact_id: uuid.UUID) -> None:
     await profile_facts.delete_fact(ctx, user_id, fact_id)

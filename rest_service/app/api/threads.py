@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Path, Query, Response
 from pydantic_core import to_json
 
 from rest_service.app.api.common import ERRORS
-from rest_service.app.api.deps import MAX_LIMIT, CtxDep, PageDep, set_total
+from rest_service.app.api.deps import MAX_LIMIT, PageDep, UnitOfWorkDep, set_total
 from rest_service.app.auth import any_token
 from rest_service.app.domain import chat_messages, threads, turn_context
 from rest_service.app.models.base import AwareDatetime, Text
@@ -21,8 +21,8 @@ from rest_service.app.models.thread import (
     ThreadCreate,
     ThreadPublic,
     ThreadReset,
-    TurnContext,
-    TurnContextQuery,
+    TurnBackground,
+    TurnBackgroundQuery,
 )
 
 router = APIRouter(tags=["threads"], responses=ERRORS, dependencies=[any_token])
@@ -36,7 +36,9 @@ ThreadKey = Annotated[str, Path(max_length=255, description="a thread's `thread_
     status_code=201,
     responses={200: {"model": ThreadPublic, "description": "the thread existed"}},
 )
-async def get_or_create_thread(ctx: CtxDep, data: ThreadCreate, response: Response) -> object:
+async def get_or_create_thread(
+    ctx: UnitOfWorkDep, data: ThreadCreate, response: Response
+) -> object:
     """The thread of a conversation (`user_id`: a user id, or `chat:<chat_id>` for a group)
     with an assistant: 201 when made, 200 when it existed; `last_used` is touched."""
     thread, made = await threads.get_or_create_thread(ctx, data)
@@ -44,19 +46,19 @@ async def get_or_create_thread(ctx: CtxDep, data: ThreadCreate, response: Respon
     return thread
 
 
-@router.post("/api/threads/context", response_model=TurnContext)
-async def get_turn_context(ctx: CtxDep, data: TurnContextQuery) -> object:
+@router.post("/api/threads/context", response_model=TurnBackground)
+async def get_turn_context(ctx: UnitOfWorkDep, data: TurnBackgroundQuery) -> object:
     """Everything a turn starts from, in one request: the conversation's thread (as
     `POST /api/threads/`), the sender's `profile` (`profile_id`, a user id; null when
     unknown), the `recent` window (as `.../messages/recent`) and, when `memory` is given,
     the long-term memory hits older than that window (as `/api/messages/search`)."""
-    # Built as JSON from the rows (the shape `TurnContext` documents): no model round trip.
+    # Built as JSON from the rows (the shape `TurnBackground` documents): no model round trip.
     return Response(await turn_context.turn_context_json(ctx, data), media_type="application/json")
 
 
 @router.get("/api/threads/", response_model=list[ThreadPublic])
 async def list_threads(
-    ctx: CtxDep,
+    ctx: UnitOfWorkDep,
     page: PageDep,
     response: Response,
     user_id: Annotated[Text | None, Query(max_length=255, description="conversation key")] = None,
@@ -68,7 +70,7 @@ async def list_threads(
 
 
 @router.post("/api/threads/reset", response_model=list[ThreadPublic])
-async def reset_threads(ctx: CtxDep, data: ThreadReset) -> object:
+async def reset_threads(ctx: UnitOfWorkDep, data: ThreadReset) -> object:
     """`/reset`: new `thread_id`s for the conversation's threads (one assistant's, if given).
     Older messages stay under their old `thread_id` and remain searchable."""
     return await threads.reset_threads(ctx, data)
@@ -76,7 +78,7 @@ async def reset_threads(ctx: CtxDep, data: ThreadReset) -> object:
 
 @router.get("/api/threads/{thread}", response_model=ThreadPublic)
 async def get_thread(
-    ctx: CtxDep, thread: Annotated[str, Path(max_length=255, description="id or thread_id")]
+    ctx: UnitOfWorkDep, thread: Annotated[str, Path(max_length=255, description="id or thread_id")]
 ) -> object:
     return await threads.get_thread(ctx, thread)
 
@@ -88,7 +90,7 @@ async def get_thread(
     responses={200: {"description": "every message was already stored (same dedup_key)"}},
 )
 async def append_messages(
-    ctx: CtxDep,
+    ctx: UnitOfWorkDep,
     thread_id: ThreadKey,
     data: MessageBatch | MessageCreate,
     prefer: Annotated[str | None, Header(include_in_schema=False)] = None,
@@ -108,7 +110,7 @@ async def append_messages(
 
 @router.get("/api/threads/{thread_id}/messages", response_model=list[MessagePublic])
 async def list_messages(
-    ctx: CtxDep, thread_id: ThreadKey, page: PageDep, response: Response
+    ctx: UnitOfWorkDep, thread_id: ThreadKey, page: PageDep, response: Response
 ) -> object:
     """A page of the thread's history, oldest first."""
     rows, total = await chat_messages.list_messages(ctx, thread_id, page)
@@ -118,7 +120,7 @@ async def list_messages(
 
 @router.get("/api/threads/{thread_id}/messages/recent", response_model=list[MessagePublic])
 async def recent_messages(
-    ctx: CtxDep,
+    ctx: UnitOfWorkDep,
     thread_id: ThreadKey,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
     max_chars: Annotated[int | None, Query(ge=0, le=10_000_000)] = None,
@@ -130,7 +132,7 @@ async def recent_messages(
 
 @router.get("/api/messages/search", response_model=list[SearchHit])
 async def search_messages(
-    ctx: CtxDep,
+    ctx: UnitOfWorkDep,
     user_id: Annotated[Text, Query(min_length=1, max_length=255, description="conversation key")],
     q: Annotated[Text, Query(max_length=2000, description="words to look for")],
     limit: Annotated[int, Query(ge=1, le=100)] = 5,

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from rest_service.app.api.common import ERRORS
-from rest_service.app.api.deps import CtxDep, PageDep, set_total
+from rest_service.app.api.deps import PageDep, UnitOfWorkDep, set_total
 from rest_service.app.auth import admin_only, any_token
 from rest_service.app.domain import invocations
 from rest_service.app.models.base import AwareDatetime, Text
@@ -18,13 +18,13 @@ router = APIRouter(prefix="/api/tool-invocations", tags=["stats"], responses=ERR
 
 
 @router.post("/", response_model=ToolInvocationPublic, status_code=201, dependencies=[any_token])
-async def append_invocation(ctx: CtxDep, data: ToolInvocationCreate) -> object:
+async def append_invocation(ctx: UnitOfWorkDep, data: ToolInvocationCreate) -> object:
     return await invocations.append_invocation(ctx, data)
 
 
 @router.get("/", response_model=list[ToolInvocationPublic], dependencies=[admin_only])
 async def list_invocations(
-    ctx: CtxDep,
+    ctx: UnitOfWorkDep,
     page: PageDep,
     response: Response,
     tool_name: Annotated[Text | None, Query(max_length=64)] = None,

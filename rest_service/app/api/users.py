@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Response
 from pydantic_core import to_json
 
 from rest_service.app.api.common import ERRORS
-from rest_service.app.api.deps import CtxDep, PageDep, set_total
+from rest_service.app.api.deps import PageDep, UnitOfWorkDep, set_total
 from rest_service.app.auth import any_token, calendar_credentials_only
 from rest_service.app.domain import calendar, users
 from rest_service.app.models.base import BIGINT_MAX
@@ -27,7 +27,7 @@ TelegramId = Annotated[int, Path(gt=0, le=BIGINT_MAX)]
 
 @router.get("/", response_model=list[UserPublic], dependencies=[any_token])
 async def list_users(
-    ctx: CtxDep,
+    ctx: UnitOfWorkDep,
     page: PageDep,
     response: Response,
     blocked: bool | None = None,
@@ -46,7 +46,7 @@ async def list_users(
     responses={200: {"model": UserPublic, "description": "the user existed"}},
     dependencies=[any_token],
 )
-async def get_or_create_user(ctx: CtxDep, data: UserCreate) -> object:
+async def get_or_create_user(ctx: UnitOfWorkDep, data: UserCreate) -> object:
     """Get-or-create by `telegram_id`: 201 when made, 200 with the stored user otherwise;
     concurrent calls make one row."""
     user, made = await users.get_or_create_user(ctx, data)
@@ -55,24 +55,24 @@ async def get_or_create_user(ctx: CtxDep, data: UserCreate) -> object:
 
 
 @router.get("/by-telegram/{telegram_id}", response_model=UserPublic, dependencies=[any_token])
-async def get_user_by_telegram(ctx: CtxDep, telegram_id: TelegramId) -> object:
+async def get_user_by_telegram(ctx: UnitOfWorkDep, telegram_id: TelegramId) -> object:
     return await users.get_by_telegram(ctx, telegram_id)
 
 
 @router.get("/{user_id}", response_model=UserPublic, dependencies=[any_token])
-async def get_user(ctx: CtxDep, user_id: uuid.UUID) -> object:
+async def get_user(ctx: UnitOfWorkDep, user_id: uuid.UUID) -> object:
     return await users.get_user(ctx, user_id)
 
 
 @router.put("/{user_id}", response_model=UserPublic, dependencies=[any_token])
-async def update_user(ctx: CtxDep, user_id: uuid.UUID, data: UserUpdate) -> object:
+async def update_user(ctx: UnitOfWorkDep, user_id: uuid.UUID, data: UserUpdate) -> object:
     """Settings and `blocked`. `timezone` must be an IANA name and `preferred_model` one of
     /api/llm-models/ (422 otherwise); null clears either."""
     return await users.update_user(ctx, user_id, data)
 
 
 @router.delete("/{user_id}", status_code=204, dependencies=[any_token])
-async def forget_user(ctx: CtxDep, user_id: uuid.UUID) -> None:
+async def forget_user(ctx: UnitOfWorkDep, user_id: uuid.UUID) -> None:
     """`/forget`: the user and everything of theirs (messages, threads, jobs and runs,
     calendar credentials, tool calls)."""
     await users.forget_user(ctx, user_id)
@@ -83,7 +83,7 @@ async def forget_user(ctx: CtxDep, user_id: uuid.UUID) -> None:
     response_model=CalendarCredentialsPublic,
     dependencies=[calendar_credentials_only],
 )
-async def get_calendar_credentials(ctx: CtxDep, user_id: uuid.UUID) -> object:
+async def get_calendar_credentials(ctx: UnitOfWorkDep, user_id: uuid.UUID) -> object:
     """Decrypted, for google_calendar_service only (the admin token gets a 403)."""
     return await calendar.get_credentials(ctx, user_id)
 
@@ -94,7 +94,7 @@ async def get_calendar_credentials(ctx: CtxDep, user_id: uuid.UUID) -> object:
     dependencies=[calendar_credentials_only],
 )
 async def put_calendar_credentials(
-    ctx: CtxDep, user_id: uuid.UUID, data: CalendarCredentialsPut
+    ctx: UnitOfWorkDep, user_id: uuid.UUID, data: CalendarCredentialsPut
 ) -> object:
     return await calendar.put_credentials(ctx, user_id, data)
 
@@ -102,7 +102,7 @@ async def put_calendar_credentials(
 @router.delete(
     "/{user_id}/calendar-credentials", status_code=204, dependencies=[calendar_credentials_only]
 )
-async def delete_calendar_credentials(ctx: CtxDep, user_id: uuid.UUID) -> None:
+async def delete_calendar_credentials(ctx: UnitOfWorkDep, user_id: uuid.UUID) -> None:
     await calendar.delete_credentials(ctx, user_id)
 
 
@@ -114,7 +114,7 @@ async def delete_calendar_credentials(ctx: CtxDep, user_id: uuid.UUID) -> None:
     response_model=CalendarCredentialsPublic,
     dependencies=[calendar_credentials_only],
 )
-async def get_pending_calendar_credentials(ctx: CtxDep, user_id: uuid.UUID) -> object:
+async def get_pending_calendar_credentials(ctx: UnitOfWorkDep, user_id: uuid.UUID) -> object:
     return await calendar.get_credentials(ctx, user_id, calendar.PENDING)
 
 
@@ -124,7 +124,7 @@ async def get_pending_calendar_credentials(ctx: CtxDep, user_id: uuid.UUID) -> o
     dependencies=[calendar_credentials_only],
 )
 async def put_pending_calendar_credentials(
-    ctx: CtxDep, user_id: uuid.UUID, data: CalendarCredentialsPut
+    ctx: UnitOfWorkDep, user_id: uuid.UUID, data: CalendarCredentialsPut
 ) -> object:
     return await calendar.put_credentials(ctx, user_id, data, calendar.PENDING)
 
@@ -134,7 +134,7 @@ async def put_pending_calendar_credentials(
     status_code=204,
     dependencies=[calendar_credentials_only],
 )
-async def delete_pending_calendar_credentials(ctx: CtxDep, user_id: uuid.UUID) -> None:
+async def delete_pending_calendar_credentials(ctx: UnitOfWorkDep, user_id: uuid.UUID) -> None:
     await calendar.delete_credentials(ctx, user_id, calendar.PENDING)
 
 
@@ -144,7 +144,7 @@ async def delete_pending_calendar_credentials(ctx: CtxDep, user_id: uuid.UUID) -
     dependencies=[calendar_credentials_only],
 )
 async def confirm_pending_calendar_credentials(
-    ctx: CtxDep, user_id: uuid.UUID, data: CalendarPendingConfirm
+    ctx: UnitOfWorkDep, user_id: uuid.UUID, data: CalendarPendingConfirm
 ) -> object:
     """The owner's yes: the pending connection becomes the active one (404 when none or
     expired)."""
@@ -156,6 +156,8 @@ async def confirm_pending_calendar_credentials(
     response_model=list[CalendarCredentialsPublic],
     dependencies=[calendar_credentials_only],
 )
-async def expire_pending_calendar_credentials(ctx: CtxDep, data: CalendarPendingConfirm) -> object:
+async def expire_pending_calendar_credentials(
+    ctx: UnitOfWorkDep, data: CalendarPendingConfirm
+) -> object:
     """Drops pending connections older than `max_age_seconds` and answers them (to revoke)."""
     return await calendar.expire_pending(ctx, data)

@@ -19,7 +19,7 @@ from rest_service.app.domain.common import (
 from rest_service.app.domain.llm_models import require_model
 from rest_service.app.domain.paging import Page
 from rest_service.app.domain.references import Reference, refuse_if_referenced
-from rest_service.app.domain.unit_of_work import Ctx
+from rest_service.app.domain.unit_of_work import UnitOfWork
 from rest_service.app.models.assistant import (
     Assistant,
     AssistantCreate,
@@ -33,7 +33,7 @@ KIND = "assistant"
 
 
 async def list_assistants(
-    ctx: Ctx, page: Page, is_active: bool | None, is_secretary: bool | None
+    ctx: UnitOfWork, page: Page, is_active: bool | None, is_secretary: bool | None
 ) -> tuple[list[Assistant], int]:
     stmt = select(Assistant).order_by(col(Assistant.name))
     if is_active is not None:
@@ -43,11 +43,11 @@ async def list_assistants(
     return await paged(ctx.session, stmt, page)
 
 
-async def get_assistant(ctx: Ctx, assistant_id: uuid.UUID) -> Assistant:
+async def get_assistant(ctx: UnitOfWork, assistant_id: uuid.UUID) -> Assistant:
     return await get_or_404(ctx.session, Assistant, assistant_id, KIND)
 
 
-async def create_assistant(ctx: Ctx, data: AssistantCreate) -> Assistant:
+async def create_assistant(ctx: UnitOfWork, data: AssistantCreate) -> Assistant:
     await _name_free(ctx, data.name)
     await require_model(ctx, data.model, "model")
     assistant = Assistant.model_validate(data)
@@ -58,7 +58,9 @@ async def create_assistant(ctx: Ctx, data: AssistantCreate) -> Assistant:
     return assistant
 
 
-async def update_assistant(ctx: Ctx, assistant_id: uuid.UUID, data: AssistantUpdate) -> Assistant:
+async def update_assistant(
+    ctx: UnitOfWork, assistant_id: uuid.UUID, data: AssistantUpdate
+) -> Assistant:
     assistant = await get_assistant(ctx, assistant_id)
     changes = non_null(Assistant, data.model_dump(exclude_unset=True))
     if changes.get("name", assistant.name) != assistant.name:
@@ -72,7 +74,7 @@ async def update_assistant(ctx: Ctx, assistant_id: uuid.UUID, data: AssistantUpd
     return assistant
 
 
-async def delete_assistant(ctx: Ctx, assistant_id: uuid.UUID, cascade: bool) -> None:
+async def delete_assistant(ctx: UnitOfWork, assistant_id: uuid.UUID, cascade: bool) -> None:
     """Under `cascade`: its links, the sub_assistant tools that call it, and its threads
     (their messages stay in the conversation's history)."""
     assistant = await get_assistant(ctx, assistant_id)
@@ -99,7 +101,7 @@ async def delete_assistant(ctx: Ctx, assistant_id: uuid.UUID, cascade: bool) -> 
     await live_config.config_changed(ctx)
 
 
-async def _demote_secretary(ctx: Ctx, keep: uuid.UUID) -> None:
+async def _demote_secretary(ctx: UnitOfWork, keep: uuid.UUID) -> None:
     """Making one assistant the secretary takes the role from the one that had it."""
     await ctx.session.execute(
         update(Assistant)
@@ -108,7 +110,7 @@ async def _demote_secretary(ctx: Ctx, keep: uuid.UUID) -> None:
     )
 
 
-async def _name_free(ctx: Ctx, name: str) -> None:
+async def _name_free(ctx: UnitOfWork, name: str) -> None:
     taken = await ctx.session.scalar(
         select(func.count()).select_from(Assistant).where(col(Assistant.name) == name)
     )

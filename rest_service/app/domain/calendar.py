@@ -19,7 +19,7 @@ from sqlmodel import col
 from common.clock import utcnow
 from common.errors import not_found
 from rest_service.app.domain.common import get_or_404
-from rest_service.app.domain.unit_of_work import CommitThenRaise, Ctx
+from rest_service.app.domain.unit_of_work import CommitThenRaise, UnitOfWork
 from rest_service.app.models.calendar import (
     CalendarCredential,
     CalendarCredentialsPublic,
@@ -33,7 +33,7 @@ PENDING = "pending"
 
 
 async def get_credentials(
-    ctx: Ctx, user_id: uuid.UUID, status: str = ACTIVE
+    ctx: UnitOfWork, user_id: uuid.UUID, status: str = ACTIVE
 ) -> CalendarCredentialsPublic:
     await get_or_404(ctx.session, User, user_id, "user")
     row = await _row(ctx, user_id, status)
@@ -43,7 +43,7 @@ async def get_credentials(
 
 
 async def put_credentials(
-    ctx: Ctx, user_id: uuid.UUID, data: CalendarCredentialsPut, status: str = ACTIVE
+    ctx: UnitOfWork, user_id: uuid.UUID, data: CalendarCredentialsPut, status: str = ACTIVE
 ) -> CalendarCredentialsPublic:
     """Insert or replace (a refresh stores the new tokens the same way). A new pending row
     restarts the owner's time to confirm."""
@@ -71,7 +71,7 @@ async def put_credentials(
     return await get_credentials(ctx, user_id, status)
 
 
-async def delete_credentials(ctx: Ctx, user_id: uuid.UUID, status: str = ACTIVE) -> None:
+async def delete_credentials(ctx: UnitOfWork, user_id: uuid.UUID, status: str = ACTIVE) -> None:
     await get_or_404(ctx.session, User, user_id, "user")
     result = await ctx.session.execute(
         delete(CalendarCredential).where(
@@ -84,7 +84,7 @@ async def delete_credentials(ctx: Ctx, user_id: uuid.UUID, status: str = ACTIVE)
 
 
 async def confirm_pending(
-    ctx: Ctx, user_id: uuid.UUID, data: CalendarPendingConfirm
+    ctx: UnitOfWork, user_id: uuid.UUID, data: CalendarPendingConfirm
 ) -> CalendarCredentialsPublic:
     """The owner said yes: the pending row replaces the active one, in one transaction. An
     expired pending row is dropped and answers 404 like a missing one."""
@@ -109,7 +109,9 @@ async def confirm_pending(
     return await get_credentials(ctx, user_id, ACTIVE)
 
 
-async def expire_pending(ctx: Ctx, data: CalendarPendingConfirm) -> list[CalendarCredentialsPublic]:
+async def expire_pending(
+    ctx: UnitOfWork, data: CalendarPendingConfirm
+) -> list[CalendarCredentialsPublic]:
     """Drop every pending row older than `max_age_seconds`; answers what was dropped, so the
     caller can revoke those grants at Google and tell their owners."""
     cutoff = utcnow() - timedelta(seconds=data.max_age_seconds)
@@ -127,7 +129,7 @@ async def expire_pending(ctx: Ctx, data: CalendarPendingConfirm) -> list[Calenda
 
 
 async def _row(
-    ctx: Ctx, user_id: uuid.UUID, status: str, *, for_update: bool = False
+    ctx: UnitOfWork, user_id: uuid.UUID, status: str, *, for_update: bool = False
 ) -> CalendarCredential | None:
     query = select(CalendarCredential).where(
         col(CalendarCredential.user_id) == user_id, col(CalendarCredential.status) == status
@@ -141,7 +143,7 @@ def _kind(status: str) -> str:
     return "pending calendar connection" if status == PENDING else "calendar credentials"
 
 
-def _public(ctx: Ctx, row: CalendarCredential) -> CalendarCredentialsPublic:
+def _public(ctx: UnitOfWork, row: CalendarCredential) -> CalendarCredentialsPublic:
     return CalendarCredentialsPublic(
         user_id=row.user_id,
         credentials=json.loads(ctx.box.decrypt(row.credentials_encrypted)),

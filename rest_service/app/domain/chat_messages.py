@@ -18,7 +18,7 @@ from common.wire import MessageRole
 from rest_service.app.domain import sql
 from rest_service.app.domain.common import is_foreign_key_violation, paged
 from rest_service.app.domain.paging import Page
-from rest_service.app.domain.unit_of_work import Ctx, autocommit
+from rest_service.app.domain.unit_of_work import UnitOfWork, autocommit
 from rest_service.app.models.thread import (
     ChatMessage,
     MessageCreate,
@@ -35,7 +35,7 @@ _WORD = re.compile(r"\w+")
 _CONFIG: ColumnClause[Any] = literal_column("'russian'::regconfig")
 
 
-async def conversation_of(ctx: Ctx, thread_id: str) -> str:
+async def conversation_of(ctx: UnitOfWork, thread_id: str) -> str:
     """The conversation key of a current thread, or of an older one (before a /reset)."""
     key = await ctx.session.scalar(
         select(col(UserAssistantThread.user_id)).where(
@@ -83,7 +83,7 @@ _FIELDS = (
 
 
 async def append_messages(
-    ctx: Ctx, thread_id: str, items: list[MessageCreate]
+    ctx: UnitOfWork, thread_id: str, items: list[MessageCreate]
 ) -> tuple[list[dict[str, Any]], bool]:
     """In order, in one statement (so no transaction of its own: autocommit), as
     `MessagePublic` rows. True when at least one was new (201, else 200)."""
@@ -119,7 +119,9 @@ async def _in_item_order(
     return [by_key[i.dedup_key] if i.dedup_key is not None else next(unkeyed) for i in items]
 
 
-async def list_messages(ctx: Ctx, thread_id: str, page: Page) -> tuple[list[ChatMessage], int]:
+async def list_messages(
+    ctx: UnitOfWork, thread_id: str, page: Page
+) -> tuple[list[ChatMessage], int]:
     await conversation_of(ctx, thread_id)
     stmt = (
         select(ChatMessage)
@@ -130,7 +132,7 @@ async def list_messages(ctx: Ctx, thread_id: str, page: Page) -> tuple[list[Chat
 
 
 async def recent_messages(
-    ctx: Ctx, thread_id: str, limit: int, max_chars: int | None
+    ctx: UnitOfWork, thread_id: str, limit: int, max_chars: int | None
 ) -> list[ChatMessage]:
     """The newest messages within `limit` and `max_chars`, oldest first. A window never
     starts with tool results whose call was cut off (chat completions refuse that)."""
@@ -139,7 +141,7 @@ async def recent_messages(
 
 
 async def recent_window(
-    ctx: Ctx, thread_id: str, limit: int, max_chars: int | None
+    ctx: UnitOfWork, thread_id: str, limit: int, max_chars: int | None
 ) -> list[ChatMessage]:
     """`recent_messages` of a thread known to exist."""
     newest = (
@@ -164,7 +166,7 @@ async def recent_window(
 
 
 async def search_messages(
-    ctx: Ctx,
+    ctx: UnitOfWork,
     conversation_key: str,
     query: str,
     limit: int,

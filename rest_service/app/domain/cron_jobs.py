@@ -18,7 +18,7 @@ from common.limits import LIMIT_REFUSALS
 from common.wire import CronJobStatus, CronJobType, RunOutcome
 from rest_service.app.domain.common import apply_update, get_or_404, non_null, paged
 from rest_service.app.domain.paging import Page
-from rest_service.app.domain.unit_of_work import AfterCommit, Ctx
+from rest_service.app.domain.unit_of_work import AfterCommit, UnitOfWork
 from rest_service.app.domain.validation import (
     check_cron,
     check_recurrence,
@@ -41,7 +41,7 @@ PAST_TOLERANCE = timedelta(minutes=1)
 _SCHEDULE_FIELDS = frozenset({"run_at", "cron_expression", "timezone", "status", "last_run_at"})
 
 
-async def create_job(ctx: Ctx, data: CronJobCreate) -> tuple[CronJob, bool]:
+async def create_job(ctx: UnitOfWork, data: CronJobCreate) -> tuple[CronJob, bool]:
     """A stored `idempotency_key` returns the stored job (False: not made now)."""
     if data.idempotency_key is not None:
         existing = await _by_key(ctx, data.idempotency_key)
@@ -74,7 +74,7 @@ async def create_job(ctx: Ctx, data: CronJobCreate) -> tuple[CronJob, bool]:
 
 
 async def list_jobs(
-    ctx: Ctx,
+    ctx: UnitOfWork,
     page: Page,
     *,
     user_id: uuid.UUID | None,
@@ -99,11 +99,11 @@ async def list_jobs(
     return await paged(ctx.session, stmt, page)
 
 
-async def get_job(ctx: Ctx, job_id: uuid.UUID) -> CronJob:
+async def get_job(ctx: UnitOfWork, job_id: uuid.UUID) -> CronJob:
     return await get_or_404(ctx.session, CronJob, job_id, KIND)
 
 
-async def update_job(ctx: Ctx, job_id: uuid.UUID, data: CronJobUpdate) -> CronJob:
+async def update_job(ctx: UnitOfWork, job_id: uuid.UUID, data: CronJobUpdate) -> CronJob:
     job = await get_job(ctx, job_id)
     changes = non_null(CronJob, data.model_dump(exclude_unset=True))
     merged = {**job.model_dump(), **changes}
@@ -123,7 +123,7 @@ async def update_job(ctx: Ctx, job_id: uuid.UUID, data: CronJobUpdate) -> CronJo
     return job
 
 
-async def delete_job(ctx: Ctx, job_id: uuid.UUID) -> None:
+async def delete_job(ctx: UnitOfWork, job_id: uuid.UUID) -> None:
     """Its runs go with it: they are the job's own record, not references to it."""
     job = await get_job(ctx, job_id)
     await ctx.session.delete(job)
@@ -132,7 +132,7 @@ async def delete_job(ctx: Ctx, job_id: uuid.UUID) -> None:
 
 
 async def append_run(
-    ctx: Ctx, job_id: uuid.UUID, data: CronJobRunCreate
+    ctx: UnitOfWork, job_id: uuid.UUID, data: CronJobRunCreate
 ) -> tuple[CronJobRun, bool]:
     """One run per (job, scheduled time): a repeat returns the stored one."""
     await get_job(ctx, job_id)
@@ -153,7 +153,7 @@ async def append_run(
 
 
 async def list_runs(
-    ctx: Ctx,
+    ctx: UnitOfWork,
     page: Page,
     *,
     job_id: uuid.UUID | None,
@@ -187,7 +187,7 @@ def _check_job(fields: dict[str, Any], now: datetime, new_run_at: bool) -> None:
         _refuse(needed, f"a {fields['type']} job needs {needed}")
 
 
-def _check_recurrence(ctx: Ctx, fields: dict[str, Any], *, changed: bool) -> None:
+def _check_recurrence(ctx: UnitOfWork, fields: dict[str, Any], *, changed: bool) -> None:
     """MIN_RECURRENCE_MINUTES, checked when the schedule is set (an old job keeps its own)."""
     expression = fields.get("cron_expression")
     if not changed or expression is None:
@@ -201,7 +201,7 @@ def _check_recurrence(ctx: Ctx, fields: dict[str, Any], *, changed: bool) -> Non
         raise
 
 
-async def _check_active_limit(ctx: Ctx, fields: dict[str, Any], *, was_active: bool) -> None:
+async def _check_active_limit(ctx: UnitOfWork, fields: dict[str, Any], *, was_active: bool) -> None:
     """MAX_ACTIVE_REMINDERS per user, when a job becomes active. The user's row is locked
     first, so concurrent creates (one turn's parallel tool calls) are counted one by one."""
     limit, user_id = ctx.settings.max_active_reminders, fields.get("user_id")
@@ -245,13 +245,13 @@ def _refuse(field: str, reason: str) -> None:
     raise ValidationFailedError(f"{field}: {reason}", [FieldError(field, reason)])
 
 
-async def _by_key(ctx: Ctx, key: str | None) -> CronJob | None:
+async def _by_key(ctx: UnitOfWork, key: str | None) -> CronJob | None:
     if key is None:
         return None
     return await ctx.session.scalar(select(CronJob).where(col(CronJob.idempotency_key) == key))
 
 
-def _announce(ctx: Ctx, job_id: uuid.UUID, change: str) -> None:
+def _announce(ctx: UnitOfWork, job_id: uuid.UUID, change: str) -> None:
     ctx.after_commit(f"cron:{job_id}", announce_cron({"job_id": str(job_id), "change": change}))
 
 
@@ -259,7 +259,7 @@ def announce_cron(message: dict[str, str]) -> AfterCommit:
     """Tell cron_service on `cron:updated`, once the change is committed (it reads the job
     back as soon as it hears)."""
 
-    async def announce(ctx: Ctx) -> None:
+    async def announce(ctx: UnitOfWork) -> None:
         await ctx.cache.publish_cron(json.dumps(message))
 
     return announce

@@ -10,13 +10,13 @@ from sqlmodel import col
 
 from rest_service.app.domain.common import get_or_404, paged
 from rest_service.app.domain.paging import Page
-from rest_service.app.domain.unit_of_work import Ctx
+from rest_service.app.domain.unit_of_work import UnitOfWork
 from rest_service.app.models.assistant import Assistant, Tool
 from rest_service.app.models.invocation import ToolInvocation, ToolInvocationCreate
 from rest_service.app.models.user import User
 
 
-async def append_invocation(ctx: Ctx, data: ToolInvocationCreate) -> ToolInvocation:
+async def append_invocation(ctx: UnitOfWork, data: ToolInvocationCreate) -> ToolInvocation:
     """Ids it names must exist (404 names the missing one)."""
     if data.tool_id is not None:
         await get_or_404(ctx.session, Tool, data.tool_id, "tool")
@@ -31,7 +31,7 @@ async def append_invocation(ctx: Ctx, data: ToolInvocationCreate) -> ToolInvocat
 
 
 async def list_invocations(
-    ctx: Ctx,
+    ctx: UnitOfWork,
     page: Page,
     *,
     tool_name: str | None,

@@ -12,7 +12,7 @@ from rest_service.app.domain import live_config
 from rest_service.app.domain.common import get_or_404, paged, paged_rows
 from rest_service.app.domain.paging import Page
 from rest_service.app.domain.tools import public as tool_public
-from rest_service.app.domain.unit_of_work import Ctx
+from rest_service.app.domain.unit_of_work import UnitOfWork
 from rest_service.app.models.assistant import (
     Assistant,
     AssistantToolLink,
@@ -25,7 +25,7 @@ KIND = "tool link"
 
 
 async def list_links(
-    ctx: Ctx, page: Page, assistant_id: uuid.UUID | None, tool_id: uuid.UUID | None
+    ctx: UnitOfWork, page: Page, assistant_id: uuid.UUID | None, tool_id: uuid.UUID | None
 ) -> tuple[list[AssistantToolLink], int]:
     stmt = select(AssistantToolLink).order_by(
         col(AssistantToolLink.created_at), col(AssistantToolLink.id)
@@ -38,7 +38,7 @@ async def list_links(
 
 
 async def assistant_tools(
-    ctx: Ctx, assistant_id: uuid.UUID, page: Page
+    ctx: UnitOfWork, assistant_id: uuid.UUID, page: Page
 ) -> tuple[list[AssistantToolPublic], int]:
     await get_or_404(ctx.session, Assistant, assistant_id, "assistant")
     stmt = (
@@ -51,7 +51,7 @@ async def assistant_tools(
     return [_as_assistant_tool(link, tool) for link, tool in rows], total
 
 
-async def create_link(ctx: Ctx, data: AssistantToolLinkCreate) -> AssistantToolLink:
+async def create_link(ctx: UnitOfWork, data: AssistantToolLinkCreate) -> AssistantToolLink:
     existing = await _find(ctx, data.assistant_id, data.tool_id)
     if existing is not None:
         reason = "this assistant already has this tool"
@@ -60,7 +60,7 @@ async def create_link(ctx: Ctx, data: AssistantToolLinkCreate) -> AssistantToolL
 
 
 async def attach_tool(
-    ctx: Ctx, assistant_id: uuid.UUID, tool_id: uuid.UUID
+    ctx: UnitOfWork, assistant_id: uuid.UUID, tool_id: uuid.UUID
 ) -> tuple[AssistantToolLink, bool]:
     """Idempotent: the existing link (re-activated) or a new one; True when made now."""
     existing = await _find(ctx, assistant_id, tool_id)
@@ -73,7 +73,7 @@ async def attach_tool(
     return existing, False
 
 
-async def detach_tool(ctx: Ctx, assistant_id: uuid.UUID, tool_id: uuid.UUID) -> None:
+async def detach_tool(ctx: UnitOfWork, assistant_id: uuid.UUID, tool_id: uuid.UUID) -> None:
     await get_or_404(ctx.session, Assistant, assistant_id, "assistant")
     await get_or_404(ctx.session, Tool, tool_id, "tool")
     link = await _find(ctx, assistant_id, tool_id)
@@ -84,7 +84,7 @@ async def detach_tool(ctx: Ctx, assistant_id: uuid.UUID, tool_id: uuid.UUID) -> 
 
 
 async def update_link(
-    ctx: Ctx, link_id: uuid.UUID, *, is_active: bool, sub_assistant_id: uuid.UUID | None
+    ctx: UnitOfWork, link_id: uuid.UUID, *, is_active: bool, sub_assistant_id: uuid.UUID | None
 ) -> AssistantToolLink:
     """A link's pair is fixed (delete it and make another); its state and answerer change."""
     link = await get_or_404(ctx.session, AssistantToolLink, link_id, KIND)
@@ -95,13 +95,13 @@ async def update_link(
     return link
 
 
-async def delete_link(ctx: Ctx, link_id: uuid.UUID) -> None:
+async def delete_link(ctx: UnitOfWork, link_id: uuid.UUID) -> None:
     link = await get_or_404(ctx.session, AssistantToolLink, link_id, KIND)
     await ctx.session.delete(link)
     await live_config.config_changed(ctx)
 
 
-async def _add(ctx: Ctx, data: AssistantToolLinkCreate) -> AssistantToolLink:
+async def _add(ctx: UnitOfWork, data: AssistantToolLinkCreate) -> AssistantToolLink:
     await get_or_404(ctx.session, Assistant, data.assistant_id, "assistant")
     await get_or_404(ctx.session, Tool, data.tool_id, "tool")
     if data.sub_assistant_id is not None:
@@ -112,7 +112,9 @@ async def _add(ctx: Ctx, data: AssistantToolLinkCreate) -> AssistantToolLink:
     return link
 
 
-async def _find(ctx: Ctx, assistant_id: uuid.UUID, tool_id: uuid.UUID) -> AssistantToolLink | None:
+async def _find(
+    ctx: UnitOfWork, assistant_id: uuid.UUID, tool_id: uuid.UUID
+) -> AssistantToolLink | None:
     return await ctx.session.scalar(
         select(AssistantToolLink).where(
             col(AssistantToolLink.assistant_id) == assistant_id,

@@ -11,13 +11,13 @@ from common.wire import ConfigSnapshot
 from rest_service.app.domain import history
 from rest_service.app.domain.common import flush_or_conflict
 from rest_service.app.domain.snapshot import build_snapshot
-from rest_service.app.domain.unit_of_work import Ctx, autocommit
+from rest_service.app.domain.unit_of_work import UnitOfWork, autocommit
 from rest_service.app.domain.version import bump_version, current_version
 
 log = get_logger(__name__)
 
 
-async def config_changed(ctx: Ctx) -> int:
+async def config_changed(ctx: UnitOfWork) -> int:
     """Flush (a unique clash is a 409), bump the version once per unit of work, record the
     change history under it, and republish after the commit; answers the new version."""
     await flush_or_conflict(ctx.session)
@@ -28,7 +28,7 @@ async def config_changed(ctx: Ctx) -> int:
     return ctx.config_version
 
 
-async def republish(ctx: Ctx) -> None:
+async def republish(ctx: UnitOfWork) -> None:
     """After a commit: cache the new snapshot and announce it. Best effort: the write stands,
     and readers compare versions with Postgres, so a missed publish is never served stale."""
     try:
@@ -39,7 +39,7 @@ async def republish(ctx: Ctx) -> None:
     await ctx.cache.publish_config(snapshot.version, dump(snapshot))
 
 
-async def config_payload(ctx: Ctx) -> bytes:
+async def config_payload(ctx: UnitOfWork) -> bytes:
     """The snapshot's JSON: from memory or Redis when their version is Postgres' version.
     Read-only, so no transaction: the hot path is one round trip after the pool's ping."""
     await autocommit(ctx)

@@ -21,7 +21,7 @@ from rest_service.app.domain.common import (
 from rest_service.app.domain.model_views import model_public, models_query, one_public
 from rest_service.app.domain.paging import Page
 from rest_service.app.domain.references import Reference, refuse_if_referenced
-from rest_service.app.domain.unit_of_work import Ctx
+from rest_service.app.domain.unit_of_work import UnitOfWork
 from rest_service.app.domain.user_changes import announce_user
 from rest_service.app.models.assistant import Assistant
 from rest_service.app.models.llm import (
@@ -37,7 +37,7 @@ KIND = "model"
 
 
 async def list_models(
-    ctx: Ctx, page: Page, active: bool | None, capability: ModelCapability | None = None
+    ctx: UnitOfWork, page: Page, active: bool | None, capability: ModelCapability | None = None
 ) -> tuple[list[LLMModelPublic], int]:
     stmt = models_query(active_only=bool(active))
     if active is False:
@@ -48,14 +48,14 @@ async def list_models(
     return [model_public(m, p) for m, p in rows], total
 
 
-async def get_model(ctx: Ctx, model_id: uuid.UUID) -> LLMModelPublic:
+async def get_model(ctx: UnitOfWork, model_id: uuid.UUID) -> LLMModelPublic:
     found = await one_public(ctx.session, model_id)
     if found is None:
         raise not_found(KIND, model_id)
     return found
 
 
-async def create_model(ctx: Ctx, data: LLMModelCreate) -> LLMModelPublic:
+async def create_model(ctx: UnitOfWork, data: LLMModelCreate) -> LLMModelPublic:
     await _provider_exists(ctx, data.provider_id)
     await _name_free(ctx, data.provider_model_name)
     model = LLMModel.model_validate(data)
@@ -66,7 +66,9 @@ async def create_model(ctx: Ctx, data: LLMModelCreate) -> LLMModelPublic:
     return await get_model(ctx, model.id)
 
 
-async def update_model(ctx: Ctx, model_id: uuid.UUID, data: LLMModelUpdate) -> LLMModelPublic:
+async def update_model(
+    ctx: UnitOfWork, model_id: uuid.UUID, data: LLMModelUpdate
+) -> LLMModelPublic:
     changes = non_null(LLMModel, data.model_dump(exclude_unset=True))
     stops_chatting = ModelCapability.chat not in changes.get("capabilities", [ModelCapability.chat])
     if "provider_model_name" in changes or stops_chatting:  # held as a delete holds it
@@ -88,13 +90,13 @@ async def update_model(ctx: Ctx, model_id: uuid.UUID, data: LLMModelUpdate) -> L
     return await get_model(ctx, model.id)
 
 
-async def delete_model(ctx: Ctx, model_id: uuid.UUID, cascade: bool) -> None:
+async def delete_model(ctx: UnitOfWork, model_id: uuid.UUID, cascade: bool) -> None:
     """Under `cascade`, assistants and users that chose it fall back to the default model."""
     await delete_rows(ctx, model_id, cascade=cascade)
     await live_config.config_changed(ctx)
 
 
-async def delete_rows(ctx: Ctx, model_id: uuid.UUID, cascade: bool = True) -> None:
+async def delete_rows(ctx: UnitOfWork, model_id: uuid.UUID, cascade: bool = True) -> None:
     model = await _locked(ctx, model_id)
     name = model.provider_model_name
     assistants = await _count(ctx, select(col(Assistant.id)).where(col(Assistant.model) == name))
@@ -108,7 +110,7 @@ async def delete_rows(ctx: Ctx, model_id: uuid.UUID, cascade: bool = True) -> No
     await ctx.session.delete(model)
 
 
-async def _refuse_if_chosen(ctx: Ctx, model: LLMModel) -> None:
+async def _refuse_if_chosen(ctx: UnitOfWork, model: LLMModel) -> None:
     """A model an assistant or a user chose must keep `chat`: they would get no answers."""
     name = model.provider_model_name
     assistants = await _count(ctx, select(col(Assistant.id)).where(col(Assistant.model) == name))
@@ -119,14 +121,14 @@ async def _refuse_if_chosen(ctx: Ctx, model: LLMModel) -> None:
         raise ConflictError(f"capabilities: {reason}", [FieldError("capabilities", reason)])
 
 
-async def model_exists(ctx: Ctx, name: str) -> bool:
+async def model_exists(ctx: UnitOfWork, name: str) -> bool:
     found = await ctx.session.scalar(
         select(func.count()).select_from(LLMModel).where(col(LLMModel.provider_model_name) == name)
     )
     return bool(found)
 
 
-async def require_model(ctx: Ctx, name: str | None, field: str) -> None:
+async def require_model(ctx: UnitOfWork, name: str | None, field: str) -> None:
     """A model named by an assistant or a user must be one of `llm_models`, and stays so
     until this transaction ends: the names are plain strings, so the row is locked here as
     a foreign key would lock it (FOR KEY SHARE); a delete or rename (FOR UPDATE) waits, or,
@@ -159,7 +161,7 @@ def check_flags_chat(model: LLMModel, field: str = "capabilities") -> None:
             raise ValidationFailedError(f"{field}: {reason}", [FieldError(field, reason)])
 
 
-async def _make_unique_flags(ctx: Ctx, model: LLMModel) -> None:
+async def _make_unique_flags(ctx: UnitOfWork, model: LLMModel) -> None:
     """Setting a model default (or fallback) takes the flag from the one that had it."""
     flags = (
         (model.is_default, col(LLMModel.is_default)),
@@ -172,7 +174,7 @@ async def _make_unique_flags(ctx: Ctx, model: LLMModel) -> None:
             )
 
 
-async def _rename_references(ctx: Ctx, old: str, new: str | None) -> None:
+async def _rename_references(ctx: UnitOfWork, old: str, new: str | None) -> None:
     await ctx.session.execute(
         update(Assistant).where(col(Assistant.model) == old).values(model=new)
     )
@@ -186,7 +188,7 @@ async def _rename_references(ctx: Ctx, old: str, new: str | None) -> None:
         announce_user(ctx, UserChanged(user_id=user_id, telegram_id=telegram_id, change="updated"))
 
 
-async def _locked(ctx: Ctx, model_id: uuid.UUID) -> LLMModel:
+async def _locked(ctx: UnitOfWork, model_id: uuid.UUID) -> LLMModel:
     """The model row under FOR UPDATE: references made meanwhile wait (see `require_model`),
     so the counts and renames that follow see every one committed before."""
     model = await ctx.session.get(LLMModel, model_id, with_for_update=True, populate_existing=True)
@@ -195,14 +197,14 @@ async def _locked(ctx: Ctx, model_id: uuid.UUID) -> LLMModel:
     return model
 
 
-async def _provider_exists(ctx: Ctx, provider_id: uuid.UUID) -> None:
+async def _provider_exists(ctx: UnitOfWork, provider_id: uuid.UUID) -> None:
     await get_or_404(ctx.session, LLMProvider, provider_id, "provider")
 
 
-async def _name_free(ctx: Ctx, name: str) -> None:
+async def _name_free(ctx: UnitOfWork, name: str) -> None:
     if await model_exists(ctx, name):
         raise name_taken("model", "provider_model_name", name)
 
 
-async def _count(ctx: Ctx, stmt: Select[uuid.UUID]) -> int:
+async def _count(ctx: UnitOfWork, stmt: Select[uuid.UUID]) -> int:
     return int(await ctx.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)

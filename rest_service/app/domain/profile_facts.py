@@ -14,14 +14,16 @@ from common.errors import FieldError, conflict, not_found
 from common.wire import PROFILE_FACTS_MAX
 from rest_service.app.domain.common import count, get_or_404, paged
 from rest_service.app.domain.paging import Page
-from rest_service.app.domain.unit_of_work import Ctx
+from rest_service.app.domain.unit_of_work import UnitOfWork
 from rest_service.app.models.profile_fact import ProfileFact, ProfileFactCreate
 from rest_service.app.models.user import User
 
 KIND = "profile fact"
 
 
-async def list_facts(ctx: Ctx, user_id: uuid.UUID, page: Page) -> tuple[list[ProfileFact], int]:
+async def list_facts(
+    ctx: UnitOfWork, user_id: uuid.UUID, page: Page
+) -> tuple[list[ProfileFact], int]:
     await get_or_404(ctx.session, User, user_id, "user")
     stmt = (
         select(ProfileFact)
@@ -32,7 +34,7 @@ async def list_facts(ctx: Ctx, user_id: uuid.UUID, page: Page) -> tuple[list[Pro
 
 
 async def add_fact(
-    ctx: Ctx, user_id: uuid.UUID, data: ProfileFactCreate
+    ctx: UnitOfWork, user_id: uuid.UUID, data: ProfileFactCreate
 ) -> tuple[ProfileFact, bool]:
     """`True` when stored now; a fact the user already has comes back as it is. The user's
     row is locked so two adds at once cannot pass the cap together."""
@@ -57,7 +59,7 @@ async def add_fact(
     return fact, True
 
 
-async def delete_fact(ctx: Ctx, user_id: uuid.UUID, fact_id: uuid.UUID) -> None:
+async def delete_fact(ctx: UnitOfWork, user_id: uuid.UUID, fact_id: uuid.UUID) -> None:
     await get_or_404(ctx.session, User, user_id, "user")
     result = await ctx.session.execute(
         delete(ProfileFact).where(
@@ -69,7 +71,7 @@ async def delete_fact(ctx: Ctx, user_id: uuid.UUID, fact_id: uuid.UUID) -> None:
         raise not_found(KIND, fact_id)
 
 
-async def _by_key(ctx: Ctx, user_id: uuid.UUID, key: str) -> ProfileFact | None:
+async def _by_key(ctx: UnitOfWork, user_id: uuid.UUID, key: str) -> ProfileFact | None:
     return await ctx.session.scalar(
         select(ProfileFact)
         .where(col(ProfileFact.user_id) == user_id, col(ProfileFact.text_key) == key)

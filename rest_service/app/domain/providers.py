@@ -13,7 +13,7 @@ from rest_service.app.domain import live_config, llm_models
 from rest_service.app.domain.common import apply_update, get_or_404, name_taken, non_null, paged
 from rest_service.app.domain.paging import Page
 from rest_service.app.domain.references import Reference, refuse_if_referenced
-from rest_service.app.domain.unit_of_work import Ctx
+from rest_service.app.domain.unit_of_work import UnitOfWork
 from rest_service.app.models.llm import (
     LLMModel,
     LLMProvider,
@@ -31,7 +31,7 @@ def public(provider: LLMProvider) -> ProviderPublic:
     )
 
 
-def set_api_key(ctx: Ctx, provider: LLMProvider, api_key: str | None) -> None:
+def set_api_key(ctx: UnitOfWork, provider: LLMProvider, api_key: str | None) -> None:
     provider.api_key_encrypted = ctx.box.encrypt(api_key) if api_key else None
     provider.api_key_masked = mask_secret(api_key)
 
@@ -52,16 +52,16 @@ def require_key_for_new_url(
     raise KeyRequiredError(f"{field} {reason}", [FieldError(field, reason)])
 
 
-async def list_providers(ctx: Ctx, page: Page) -> tuple[list[ProviderPublic], int]:
+async def list_providers(ctx: UnitOfWork, page: Page) -> tuple[list[ProviderPublic], int]:
     rows, total = await paged(ctx.session, select(LLMProvider).order_by(LLMProvider.name), page)
     return [public(p) for p in rows], total
 
 
-async def get_provider(ctx: Ctx, provider_id: uuid.UUID) -> LLMProvider:
+async def get_provider(ctx: UnitOfWork, provider_id: uuid.UUID) -> LLMProvider:
     return await get_or_404(ctx.session, LLMProvider, provider_id, KIND)
 
 
-async def create_provider(ctx: Ctx, data: ProviderCreate) -> LLMProvider:
+async def create_provider(ctx: UnitOfWork, data: ProviderCreate) -> LLMProvider:
     await _name_free(ctx, data.name)
     provider = LLMProvider.model_validate(data.model_dump(exclude={"api_key"}))
     set_api_key(ctx, provider, data.api_key)
@@ -70,7 +70,9 @@ async def create_provider(ctx: Ctx, data: ProviderCreate) -> LLMProvider:
     return provider
 
 
-async def update_provider(ctx: Ctx, provider_id: uuid.UUID, data: ProviderUpdate) -> LLMProvider:
+async def update_provider(
+    ctx: UnitOfWork, provider_id: uuid.UUID, data: ProviderUpdate
+) -> LLMProvider:
     provider = await get_provider(ctx, provider_id)
     changes = data.model_dump(exclude_unset=True)
     require_key_for_new_url(provider, changes.get("base_url"), "api_key" in changes)
@@ -83,7 +85,7 @@ async def update_provider(ctx: Ctx, provider_id: uuid.UUID, data: ProviderUpdate
     return provider
 
 
-async def delete_provider(ctx: Ctx, provider_id: uuid.UUID, cascade: bool) -> None:
+async def delete_provider(ctx: UnitOfWork, provider_id: uuid.UUID, cascade: bool) -> None:
     """Its models go with it under `cascade` (and then whatever refers to them)."""
     provider = await get_provider(ctx, provider_id)
     model_ids = (
@@ -99,14 +101,14 @@ async def delete_provider(ctx: Ctx, provider_id: uuid.UUID, cascade: bool) -> No
     await live_config.config_changed(ctx)
 
 
-async def decrypted_key(ctx: Ctx, provider_id: uuid.UUID) -> str | None:
+async def decrypted_key(ctx: UnitOfWork, provider_id: uuid.UUID) -> str | None:
     provider = await get_provider(ctx, provider_id)
     if provider.api_key_encrypted is None:
         return None
     return ctx.box.decrypt(provider.api_key_encrypted)
 
 
-async def _name_free(ctx: Ctx, name: str) -> None:
+async def _name_free(ctx: UnitOfWork, name: str) -> None:
     taken = await ctx.session.scalar(
         select(func.count()).select_from(LLMProvider).where(col(LLMProvider.name) == name)
     )

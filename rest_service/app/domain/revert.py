@@ -19,7 +19,7 @@ from rest_service.app.domain import (
     providers,
     tools,
 )
-from rest_service.app.domain.unit_of_work import Ctx
+from rest_service.app.domain.unit_of_work import UnitOfWork
 from rest_service.app.models.assistant import (
     AssistantCreate,
     AssistantToolLinkCreate,
@@ -35,10 +35,10 @@ from rest_service.app.models.llm import (
     ProviderUpdate,
 )
 
-Restorer = Callable[[Ctx, uuid.UUID, dict[str, Any], bool], Awaitable[None]]
+Restorer = Callable[[UnitOfWork, uuid.UUID, dict[str, Any], bool], Awaitable[None]]
 
 
-async def revert_to(ctx: Ctx, change_id: int) -> ConfigChange:
+async def revert_to(ctx: UnitOfWork, change_id: int) -> ConfigChange:
     """Restore the state a history entry recorded; answers the entry."""
     change = await history.get_change(ctx.session, change_id)
     if change.entity not in history.ENTITIES:  # e.g. a dead letter's replay: not config
@@ -54,7 +54,7 @@ def _fields(update_model: type[SQLModel], state: dict[str, Any]) -> dict[str, An
     return {k: v for k, v in state.items() if k in update_model.model_fields}
 
 
-async def _assistant(ctx: Ctx, key: uuid.UUID, state: dict[str, Any], exists: bool) -> None:
+async def _assistant(ctx: UnitOfWork, key: uuid.UUID, state: dict[str, Any], exists: bool) -> None:
     if exists:
         data = AssistantUpdate.model_validate(_fields(AssistantUpdate, state))
         await assistants.update_assistant(ctx, key, data)
@@ -62,14 +62,14 @@ async def _assistant(ctx: Ctx, key: uuid.UUID, state: dict[str, Any], exists: bo
         await assistants.create_assistant(ctx, AssistantCreate.model_validate(state))
 
 
-async def _tool(ctx: Ctx, key: uuid.UUID, state: dict[str, Any], exists: bool) -> None:
+async def _tool(ctx: UnitOfWork, key: uuid.UUID, state: dict[str, Any], exists: bool) -> None:
     if exists:
         await tools.update_tool(ctx, key, ToolUpdate.model_validate(_fields(ToolUpdate, state)))
     else:
         await tools.create_tool(ctx, ToolCreate.model_validate(state))
 
 
-async def _link(ctx: Ctx, key: uuid.UUID, state: dict[str, Any], exists: bool) -> None:
+async def _link(ctx: UnitOfWork, key: uuid.UUID, state: dict[str, Any], exists: bool) -> None:
     if not exists:
         await links.create_link(ctx, AssistantToolLinkCreate.model_validate(state))
         return
@@ -82,7 +82,7 @@ async def _link(ctx: Ctx, key: uuid.UUID, state: dict[str, Any], exists: bool) -
     )
 
 
-async def _provider(ctx: Ctx, key: uuid.UUID, state: dict[str, Any], exists: bool) -> None:
+async def _provider(ctx: UnitOfWork, key: uuid.UUID, state: dict[str, Any], exists: bool) -> None:
     """The key is not in the history (it is a secret): a revert keeps the current one."""
     if exists:
         data = ProviderUpdate.model_validate(_fields(ProviderUpdate, state))
@@ -91,7 +91,7 @@ async def _provider(ctx: Ctx, key: uuid.UUID, state: dict[str, Any], exists: boo
         await providers.create_provider(ctx, ProviderCreate.model_validate(state))
 
 
-async def _model(ctx: Ctx, key: uuid.UUID, state: dict[str, Any], exists: bool) -> None:
+async def _model(ctx: UnitOfWork, key: uuid.UUID, state: dict[str, Any], exists: bool) -> None:
     if exists:
         data = LLMModelUpdate.model_validate(_fields(LLMModelUpdate, state))
         await llm_models.update_model(ctx, key, data)

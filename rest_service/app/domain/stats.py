@@ -10,7 +10,7 @@ from sqlmodel import col
 
 from common.clock import utcnow
 from common.wire import MessageRole
-from rest_service.app.domain.unit_of_work import Ctx
+from rest_service.app.domain.unit_of_work import UnitOfWork
 from rest_service.app.models.cron import CronJobRun
 from rest_service.app.models.invocation import ToolInvocation
 from rest_service.app.models.stats import (
@@ -25,7 +25,7 @@ from rest_service.app.models.thread import ChatMessage
 from rest_service.app.models.user import User
 
 
-async def collect(ctx: Ctx, days: int) -> Stats:
+async def collect(ctx: UnitOfWork, days: int) -> Stats:
     now = utcnow()
     since = now - timedelta(days=days)
     return Stats(
@@ -39,7 +39,7 @@ async def collect(ctx: Ctx, days: int) -> Stats:
     )
 
 
-async def _messages_per_day(ctx: Ctx, since: datetime) -> list[DayCount]:
+async def _messages_per_day(ctx: UnitOfWork, since: datetime) -> list[DayCount]:
     day = cast(func.timezone("UTC", col(ChatMessage.created_at)), Date).label("day")
     rows = await ctx.session.execute(
         select(day, func.count())
@@ -50,7 +50,7 @@ async def _messages_per_day(ctx: Ctx, since: datetime) -> list[DayCount]:
     return [DayCount(day=d, messages=n) for d, n in rows.all()]
 
 
-async def _active_users(ctx: Ctx, now: datetime, since: datetime) -> ActiveUsers:
+async def _active_users(ctx: UnitOfWork, now: datetime, since: datetime) -> ActiveUsers:
     who = func.coalesce(cast(col(ChatMessage.user_id), SAText), col(ChatMessage.conversation_key))
 
     def active_since(start: datetime) -> ColumnElement[int]:
@@ -72,7 +72,7 @@ async def _active_users(ctx: Ctx, now: datetime, since: datetime) -> ActiveUsers
     return ActiveUsers(last_day=row[0], last_week=row[1], period=row[2], users_total=total or 0)
 
 
-async def _tool_calls(ctx: Ctx, since: datetime) -> list[ToolStats]:
+async def _tool_calls(ctx: UnitOfWork, since: datetime) -> list[ToolStats]:
     failures = func.count().filter(~col(ToolInvocation.ok))
     rows = await ctx.session.execute(
         select(
@@ -97,7 +97,7 @@ async def _tool_calls(ctx: Ctx, since: datetime) -> list[ToolStats]:
     ]
 
 
-async def _models(ctx: Ctx, since: datetime) -> list[ModelStats]:
+async def _models(ctx: UnitOfWork, since: datetime) -> list[ModelStats]:
     latency = col(ChatMessage.latency_ms)
     rows = await ctx.session.execute(
         select(
@@ -129,7 +129,7 @@ async def _models(ctx: Ctx, since: datetime) -> list[ModelStats]:
     ]
 
 
-async def _reminders(ctx: Ctx, since: datetime) -> ReminderStats:
+async def _reminders(ctx: UnitOfWork, since: datetime) -> ReminderStats:
     rows = await ctx.session.execute(
         select(col(CronJobRun.outcome), func.count())
         .where(col(CronJobRun.scheduled_for) >= since)

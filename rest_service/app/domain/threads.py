@@ -12,7 +12,7 @@ from sqlmodel import col
 from common.errors import not_found
 from rest_service.app.domain.common import get_or_404, paged
 from rest_service.app.domain.paging import Page
-from rest_service.app.domain.unit_of_work import Ctx
+from rest_service.app.domain.unit_of_work import UnitOfWork
 from rest_service.app.models.assistant import Assistant
 from rest_service.app.models.thread import ThreadCreate, ThreadReset, UserAssistantThread
 
@@ -44,7 +44,9 @@ def upsert_thread(user_id: str, assistant_id: uuid.UUID) -> Insert:
     )
 
 
-async def get_or_create_thread(ctx: Ctx, data: ThreadCreate) -> tuple[UserAssistantThread, bool]:
+async def get_or_create_thread(
+    ctx: UnitOfWork, data: ThreadCreate
+) -> tuple[UserAssistantThread, bool]:
     """One row per pair even under concurrent calls; `last_used` is touched every time."""
     await get_or_404(ctx.session, Assistant, data.assistant_id, "assistant")
     made: ColumnClause[bool] = literal_column("xmax = 0")
@@ -58,7 +60,7 @@ async def get_or_create_thread(ctx: Ctx, data: ThreadCreate) -> tuple[UserAssist
 
 
 async def list_threads(
-    ctx: Ctx, page: Page, user_id: str | None, assistant_id: uuid.UUID | None
+    ctx: UnitOfWork, page: Page, user_id: str | None, assistant_id: uuid.UUID | None
 ) -> tuple[list[UserAssistantThread], int]:
     stmt = select(UserAssistantThread).order_by(
         col(UserAssistantThread.last_used).desc(), col(UserAssistantThread.id)
@@ -70,7 +72,7 @@ async def list_threads(
     return await paged(ctx.session, stmt, page)
 
 
-async def get_thread(ctx: Ctx, key: str) -> UserAssistantThread:
+async def get_thread(ctx: UnitOfWork, key: str) -> UserAssistantThread:
     """By the row's id or by its current `thread_id`."""
     condition = col(UserAssistantThread.thread_id) == key
     row_id = _as_uuid(key)
@@ -82,7 +84,7 @@ async def get_thread(ctx: Ctx, key: str) -> UserAssistantThread:
     return thread
 
 
-async def reset_threads(ctx: Ctx, data: ThreadReset) -> list[UserAssistantThread]:
+async def reset_threads(ctx: UnitOfWork, data: ThreadReset) -> list[UserAssistantThread]:
     """New `thread_id`s for the conversation (or its thread with one assistant)."""
     stmt = update(UserAssistantThread).where(col(UserAssistantThread.user_id) == data.user_id)
     if data.assistant_id is not None:

@@ -23,7 +23,7 @@ from rest_service.app.domain.common import (
 from rest_service.app.domain.paging import Page
 from rest_service.app.domain.references import Reference, refuse_if_referenced
 from rest_service.app.domain.snapshot import parse_schema
-from rest_service.app.domain.unit_of_work import Ctx
+from rest_service.app.domain.unit_of_work import UnitOfWork
 from rest_service.app.domain.validation import check_json_schema
 from rest_service.app.models.assistant import (
     Assistant,
@@ -44,7 +44,7 @@ def public(tool: Tool) -> ToolPublic:
 
 
 async def list_tools(
-    ctx: Ctx, page: Page, tool_type: ToolType | None, is_active: bool | None
+    ctx: UnitOfWork, page: Page, tool_type: ToolType | None, is_active: bool | None
 ) -> tuple[list[ToolPublic], int]:
     stmt = select(Tool).order_by(col(Tool.name))
     if tool_type is not None:
@@ -55,11 +55,11 @@ async def list_tools(
     return [public(t) for t in rows], total
 
 
-async def get_tool(ctx: Ctx, tool_id: uuid.UUID) -> Tool:
+async def get_tool(ctx: UnitOfWork, tool_id: uuid.UUID) -> Tool:
     return await get_or_404(ctx.session, Tool, tool_id, KIND)
 
 
-async def create_tool(ctx: Ctx, data: ToolCreate) -> Tool:
+async def create_tool(ctx: UnitOfWork, data: ToolCreate) -> Tool:
     schema = check_json_schema(data.input_schema)
     await _name_free(ctx, data.name)
     await _check_sub_assistant(ctx, data.tool_type, data.assistant_id)
@@ -70,7 +70,7 @@ async def create_tool(ctx: Ctx, data: ToolCreate) -> Tool:
     return tool
 
 
-async def update_tool(ctx: Ctx, tool_id: uuid.UUID, data: ToolUpdate) -> Tool:
+async def update_tool(ctx: UnitOfWork, tool_id: uuid.UUID, data: ToolUpdate) -> Tool:
     tool = await get_tool(ctx, tool_id)
     changes = non_null(Tool, data.model_dump(exclude_unset=True))
     if "input_schema" in changes:
@@ -95,7 +95,7 @@ async def update_tool(ctx: Ctx, tool_id: uuid.UUID, data: ToolUpdate) -> Tool:
     return tool
 
 
-async def delete_tool(ctx: Ctx, tool_id: uuid.UUID, cascade: bool) -> None:
+async def delete_tool(ctx: UnitOfWork, tool_id: uuid.UUID, cascade: bool) -> None:
     """Under `cascade`, the links that give it to assistants go with it."""
     tool = await get_tool(ctx, tool_id)
     links = col(AssistantToolLink.tool_id) == tool_id
@@ -109,7 +109,7 @@ async def delete_tool(ctx: Ctx, tool_id: uuid.UUID, cascade: bool) -> None:
 
 
 async def _check_sub_assistant(
-    ctx: Ctx, tool_type: ToolType, assistant_id: uuid.UUID | None
+    ctx: UnitOfWork, tool_type: ToolType, assistant_id: uuid.UUID | None
 ) -> None:
     """A sub_assistant tool names the assistant it hands queries to; it must exist."""
     if tool_type is ToolType.sub_assistant and assistant_id is None:
@@ -120,7 +120,7 @@ async def _check_sub_assistant(
 
 
 def _check_config(
-    ctx: Ctx, tool_type: ToolType, config: dict[str, Any] | None, *, known_only: bool
+    ctx: UnitOfWork, tool_type: ToolType, config: dict[str, Any] | None, *, known_only: bool
 ) -> None:
     """An mcp tool's server must be reachable in principle (a stdio one named in
     MCP_STDIO_SERVERS when `known_only`): the 422 names the field."""
@@ -131,7 +131,7 @@ def _check_config(
         raise invalid(*problem)
 
 
-async def _name_free(ctx: Ctx, name: str) -> None:
+async def _name_free(ctx: UnitOfWork, name: str) -> None:
     taken = await ctx.session.scalar(
         select(func.count()).select_from(Tool).where(col(Tool.name) == name)
     )

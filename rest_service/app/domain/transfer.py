@@ -20,7 +20,7 @@ from rest_service.app.domain.common import flush_or_conflict
 from rest_service.app.domain.llm_models import check_flags_chat
 from rest_service.app.domain.providers import require_key_for_new_url, set_api_key
 from rest_service.app.domain.snapshot import parse_schema
-from rest_service.app.domain.unit_of_work import Ctx
+from rest_service.app.domain.unit_of_work import UnitOfWork
 from rest_service.app.domain.validation import check_json_schema
 from rest_service.app.domain.version import current_version
 from rest_service.app.models.assistant import Assistant, AssistantToolLink, Tool
@@ -50,7 +50,7 @@ class _Known:
     links: dict[tuple[uuid.UUID, uuid.UUID], AssistantToolLink]
 
     @classmethod
-    async def load(cls, ctx: Ctx) -> _Known:
+    async def load(cls, ctx: UnitOfWork) -> _Known:
         session = ctx.session
         links = (await session.scalars(select(AssistantToolLink))).all()
         return cls(
@@ -67,7 +67,7 @@ class _Known:
 _SECTIONS = ("providers", "models", "assistants", "tools", "links")
 
 
-async def import_config(ctx: Ctx, doc: ConfigDocument) -> ImportResult:
+async def import_config(ctx: UnitOfWork, doc: ConfigDocument) -> ImportResult:
     """One transaction and one version bump (none when nothing differs); a bad item is a
     422 naming it (`tools[2].input_schema`)."""
     known = await _Known.load(ctx)
@@ -94,7 +94,7 @@ async def import_config(ctx: Ctx, doc: ConfigDocument) -> ImportResult:
     return ImportResult(version=version, **counts)
 
 
-async def export_config(ctx: Ctx) -> ConfigDocument:
+async def export_config(ctx: UnitOfWork) -> ConfigDocument:
     session = ctx.session
     providers = (await session.scalars(select(LLMProvider).order_by(LLMProvider.name))).all()
     provider_names = {p.id: p.name for p in providers}
@@ -143,7 +143,7 @@ async def export_config(ctx: Ctx) -> ConfigDocument:
 
 
 def _import_provider(
-    ctx: Ctx, known: _Known, i: int, item: ProviderDoc, counts: ImportCounts
+    ctx: UnitOfWork, known: _Known, i: int, item: ProviderDoc, counts: ImportCounts
 ) -> None:
     existing, counted = known.providers.get(item.name), counts.updated
     if existing is not None:
@@ -157,7 +157,9 @@ def _import_provider(
         counts.updated += existing is not None and counts.updated == counted
 
 
-def _import_model(ctx: Ctx, known: _Known, i: int, item: ModelDoc, counts: ImportCounts) -> None:
+def _import_model(
+    ctx: UnitOfWork, known: _Known, i: int, item: ModelDoc, counts: ImportCounts
+) -> None:
     provider = known.providers.get(item.provider)
     if provider is None:
         _refuse(f"models[{i}].provider", f"no provider named {item.provider!r}")
@@ -172,7 +174,7 @@ def _import_model(ctx: Ctx, known: _Known, i: int, item: ModelDoc, counts: Impor
             _take_flag(known.models.values(), row, flag)
 
 
-async def _chat_models_chosen(ctx: Ctx, known: _Known, doc: ConfigDocument) -> None:
+async def _chat_models_chosen(ctx: UnitOfWork, known: _Known, doc: ConfigDocument) -> None:
     """What the API refuses one row at a time: an assistant's model must chat, and a model
     that stops chatting must not be anyone's choice."""
     for i, assistant in enumerate(doc.assistants):
@@ -192,7 +194,7 @@ async def _chat_models_chosen(ctx: Ctx, known: _Known, doc: ConfigDocument) -> N
 
 
 def _import_assistant(
-    ctx: Ctx, known: _Known, i: int, item: AssistantDoc, counts: ImportCounts
+    ctx: UnitOfWork, known: _Known, i: int, item: AssistantDoc, counts: ImportCounts
 ) -> None:
     if item.model is not None and item.model not in known.models:
         _refuse(f"assistants[{i}].model", f"no model named {item.model!r}")
@@ -202,7 +204,9 @@ def _import_assistant(
         _take_flag(known.assistants.values(), row, "is_secretary")
 
 
-def _import_tool(ctx: Ctx, known: _Known, i: int, item: ToolDoc, counts: ImportCounts) -> None:
+def _import_tool(
+    ctx: UnitOfWork, known: _Known, i: int, item: ToolDoc, counts: ImportCounts
+) -> None:
     schema = check_json_schema(item.input_schema, field=f"tools[{i}].input_schema")
     sub_assistant_id = None
     if item.sub_assistant is not None:
@@ -227,7 +231,9 @@ def _import_tool(ctx: Ctx, known: _Known, i: int, item: ToolDoc, counts: ImportC
     known.tools[item.name] = _upsert(ctx, known.tools.get(item.name), Tool, values, counts)
 
 
-def _import_link(ctx: Ctx, known: _Known, i: int, item: LinkDoc, counts: ImportCounts) -> None:
+def _import_link(
+    ctx: UnitOfWork, known: _Known, i: int, item: LinkDoc, counts: ImportCounts
+) -> None:
     assistant = known.assistants.get(item.assistant)
     if assistant is None:
         _refuse(f"links[{i}].assistant", f"no assistant named {item.assistant!r}")
@@ -250,7 +256,7 @@ def _import_link(ctx: Ctx, known: _Known, i: int, item: LinkDoc, counts: ImportC
     known.links[pair] = _upsert(ctx, known.links.get(pair), AssistantToolLink, values, counts)
 
 
-async def _roles_given_up(ctx: Ctx, known: _Known, doc: ConfigDocument) -> None:
+async def _roles_given_up(ctx: UnitOfWork, known: _Known, doc: ConfigDocument) -> None:
     """Who holds a role the document gives another row gives it up first, in a flush of its
     own: the one-holder indexes are checked at every statement, and one flush updates a
     table's rows in key order, not in the order they were changed."""
@@ -278,12 +284,12 @@ def _take_flag(rows: Iterable[Any], holder: Any, flag: str) -> None:
             setattr(row, flag, False)
 
 
-def _key_of(ctx: Ctx, provider: LLMProvider) -> str | None:
+def _key_of(ctx: UnitOfWork, provider: LLMProvider) -> str | None:
     return ctx.box.decrypt(provider.api_key_encrypted) if provider.api_key_encrypted else None
 
 
 def _upsert(
-    ctx: Ctx, row: Any, model: type[SQLModel], values: dict[str, Any], counts: ImportCounts
+    ctx: UnitOfWork, row: Any, model: type[SQLModel], values: dict[str, Any], counts: ImportCounts
 ) -> Any:
     if row is None:
         row = model.model_validate(values)

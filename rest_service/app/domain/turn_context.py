@@ -4,7 +4,7 @@ used to ask for these in four requests; one costs a quarter of the round trips.
 
 The busiest request of all, so its statements are plain SQL run on the driver
 (`exec_driver_sql`: no ORM statement building, cache keys or row loading) and the answer is
-built as JSON straight from the rows, in the shape of `TurnContext` (tests pin it)."""
+built as JSON straight from the rows, in the shape of `TurnBackground` (tests pin it)."""
 
 from __future__ import annotations
 
@@ -30,8 +30,8 @@ from rest_service.app.domain.sql import (
     rows,
 )
 from rest_service.app.domain.threads import new_thread_id
-from rest_service.app.domain.unit_of_work import Ctx, autocommit
-from rest_service.app.models.thread import TurnContextQuery
+from rest_service.app.domain.unit_of_work import UnitOfWork, autocommit
+from rest_service.app.models.thread import TurnBackgroundQuery
 
 _USER = USER_COLUMNS
 _THREAD = "user_id, assistant_id, id, thread_id, last_used, created_at, updated_at"
@@ -65,8 +65,8 @@ _MESSAGE_FIELDS = fields(_MESSAGE)
 _CONFIG = "'russian'::regconfig"
 
 
-async def turn_context_json(ctx: Ctx, query: TurnContextQuery) -> bytes:
-    """`TurnContext` as JSON. A blocked profile gets no thread (`thread` null): it will not
+async def turn_context_json(ctx: UnitOfWork, query: TurnBackgroundQuery) -> bytes:
+    """`TurnBackground` as JSON. A blocked profile gets no thread (`thread` null): it will not
     be answered."""
     # Each statement stands alone (the upsert is the only write), so no BEGIN/COMMIT round
     # trips: a third fewer for the busiest request.
@@ -112,7 +112,7 @@ def _context(
 
 
 async def _thread_and_newest(
-    conn: AsyncConnection, query: TurnContextQuery
+    conn: AsyncConnection, query: TurnBackgroundQuery
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Get-or-create in one statement with the newest `limit` messages, newest first; the
     foreign key stands for the assistant's lookup."""

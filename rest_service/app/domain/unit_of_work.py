@@ -15,11 +15,11 @@ from common.crypto import SecretBox
 from rest_service.app.live_config_cache import ConfigCache
 from rest_service.app.settings import Settings
 
-AfterCommit = Callable[["Ctx"], Awaitable[None]]
+AfterCommit = Callable[["UnitOfWork"], Awaitable[None]]
 
 
 @dataclass
-class Ctx:
+class UnitOfWork:
     """The one argument every domain function takes: the session and what a write needs."""
 
     session: AsyncSession
@@ -62,9 +62,9 @@ class Resources(Protocol):
 
 
 @asynccontextmanager
-async def unit_of_work(resources: Resources, actor: str = "api") -> AsyncIterator[Ctx]:
+async def unit_of_work(resources: Resources, actor: str = "api") -> AsyncIterator[UnitOfWork]:
     async with resources.sessions() as session:
-        ctx = Ctx(session, resources.settings, resources.box, resources.cache, actor)
+        ctx = UnitOfWork(session, resources.settings, resources.box, resources.cache, actor)
         try:
             yield ctx
         except CommitThenRaise as exc:
@@ -76,7 +76,7 @@ async def unit_of_work(resources: Resources, actor: str = "api") -> AsyncIterato
         await _commit(ctx)
 
 
-async def autocommit(ctx: Ctx) -> None:
+async def autocommit(ctx: UnitOfWork) -> None:
     """For a unit whose statements each stand alone: no BEGIN/COMMIT round trips. Only on a
     connection of the unit's own; one joined to an outer transaction (a test's) keeps it.
     Not with the statement cache off (DB_STATEMENT_CACHE_SIZE=0, for a transaction-mode
@@ -88,7 +88,7 @@ async def autocommit(ctx: Ctx) -> None:
         await ctx.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
-async def _commit(ctx: Ctx) -> None:
+async def _commit(ctx: UnitOfWork) -> None:
     await ctx.session.commit()
     hooks, ctx._hooks = list(ctx._hooks.values()), {}
     for hook in hooks:

@@ -12,14 +12,14 @@ from sqlmodel import col
 
 from common.wire import MessageRole
 from rest_service.app.domain.common import get_or_404
-from rest_service.app.domain.unit_of_work import Ctx
+from rest_service.app.domain.unit_of_work import UnitOfWork
 from rest_service.app.models.invocation import ToolInvocation
 from rest_service.app.models.thread import ChatMessage
 from rest_service.app.models.usage import UserUsage
 from rest_service.app.models.user import User
 
 
-async def user_usage(ctx: Ctx, user_id: uuid.UUID, since: datetime) -> UserUsage:
+async def user_usage(ctx: UnitOfWork, user_id: uuid.UUID, since: datetime) -> UserUsage:
     await get_or_404(ctx.session, User, user_id, "user")
     role = col(ChatMessage.role)
     mine = or_(

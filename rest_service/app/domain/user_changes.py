@@ -4,13 +4,13 @@ cached copy (`tg_bot/src/domain/users.py`)."""
 from __future__ import annotations
 
 from common.queue_messages import UserChanged
-from rest_service.app.domain.unit_of_work import Ctx
+from rest_service.app.domain.unit_of_work import UnitOfWork
 
 
-def announce_user(ctx: Ctx, change: UserChanged) -> None:
+def announce_user(ctx: UnitOfWork, change: UserChanged) -> None:
     """Said once the unit commits; the latest change to a user in a unit is the one said."""
 
-    async def announce(ctx: Ctx) -> None:
+    async def announce(ctx: UnitOfWork) -> None:
         await ctx.cache.publish_user(change.model_dump_json())
 
     ctx.after_commit(f"user:{change.user_id}", announce)

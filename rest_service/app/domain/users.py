@@ -15,7 +15,7 @@ from rest_service.app.domain.common import apply_update, count, get_or_404, non_
 from rest_service.app.domain.cron_jobs import announce_cron
 from rest_service.app.domain.llm_models import require_model
 from rest_service.app.domain.paging import Page
-from rest_service.app.domain.unit_of_work import Ctx, autocommit
+from rest_service.app.domain.unit_of_work import UnitOfWork, autocommit
 from rest_service.app.domain.user_changes import announce_user
 from rest_service.app.domain.validation import check_timezone
 from rest_service.app.models.calendar import CalendarCredential
@@ -36,7 +36,7 @@ _INSERT_SQL = (
 )
 
 
-async def get_or_create_user(ctx: Ctx, data: UserCreate) -> tuple[dict[str, Any], bool]:
+async def get_or_create_user(ctx: UnitOfWork, data: UserCreate) -> tuple[dict[str, Any], bool]:
     """One row per Telegram id even under concurrent calls (INSERT … ON CONFLICT), as a
     `UserPublic` row. tg_bot asks for every message: a known user costs one SELECT (in
     autocommit, plain SQL); a new one an INSERT; one made concurrently a SELECT again."""
@@ -56,7 +56,7 @@ async def get_or_create_user(ctx: Ctx, data: UserCreate) -> tuple[dict[str, Any]
 
 
 async def list_users(
-    ctx: Ctx,
+    ctx: UnitOfWork,
     page: Page,
     blocked: bool | None,
     event_alerts: bool | None = None,
@@ -70,18 +70,18 @@ async def list_users(
     return await paged(ctx.session, stmt, page)
 
 
-async def get_user(ctx: Ctx, user_id: uuid.UUID) -> User:
+async def get_user(ctx: UnitOfWork, user_id: uuid.UUID) -> User:
     return await get_or_404(ctx.session, User, user_id, KIND)
 
 
-async def get_by_telegram(ctx: Ctx, telegram_id: int) -> User:
+async def get_by_telegram(ctx: UnitOfWork, telegram_id: int) -> User:
     user = await ctx.session.scalar(select(User).where(col(User.telegram_id) == telegram_id))
     if user is None:
         raise not_found("user with Telegram id", telegram_id)
     return user
 
 
-async def update_user(ctx: Ctx, user_id: uuid.UUID, data: UserUpdate) -> User:
+async def update_user(ctx: UnitOfWork, user_id: uuid.UUID, data: UserUpdate) -> User:
     user = await get_user(ctx, user_id)
     changes = non_null(User, data.model_dump(exclude_unset=True))
     await _check_settings(ctx, changes)
@@ -94,7 +94,7 @@ async def update_user(ctx: Ctx, user_id: uuid.UUID, data: UserUpdate) -> User:
     return user
 
 
-async def forget_user(ctx: Ctx, user_id: uuid.UUID) -> None:
+async def forget_user(ctx: UnitOfWork, user_id: uuid.UUID) -> None:
     """`/forget`: the user's private conversation, their words in groups, their jobs, runs,
     calendar credentials and tool calls, then the user."""
     user = await get_user(ctx, user_id)
@@ -120,7 +120,7 @@ async def forget_user(ctx: Ctx, user_id: uuid.UUID) -> None:
     announce_user(ctx, forgotten)
 
 
-async def _check_settings(ctx: Ctx, changes: dict[str, object]) -> None:
+async def _check_settings(ctx: UnitOfWork, changes: dict[str, object]) -> None:
     timezone = changes.get("timezone")
     if isinstance(timezone, str):
         check_timezone(timezone)

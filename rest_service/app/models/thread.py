@@ -151,7 +151,7 @@ class MemoryQuery(SQLModel):
     match: Literal["any", "all"] = "any"
 
 
-class TurnContextQuery(SQLModel):
+class TurnBackgroundQuery(SQLModel):
     """What the assistant needs before a turn, asked for in one request."""
 
     user_id: ConversationKey = Field(min_length=1, max_length=255)
@@ -164,7 +164,7 @@ class TurnContextQuery(SQLModel):
     facts: bool = False
 
 
-class TurnContext(SQLModel):
+class TurnBackground(SQLModel):
     thread: ThreadPublic | None
     profile: UserPublic | None
     recent: list[MessagePublic]
