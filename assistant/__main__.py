@@ -1,7 +1,7 @@
 """`python -m assistant`."""
 
 from assistant.src.main import main
-from common.runner import run_worker
+from common.infrastructure.runner import run_worker
 
 if __name__ == "__main__":
     run_worker(main)

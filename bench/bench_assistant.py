@@ -35,8 +35,8 @@ import redis.asyncio as aioredis
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.environment import BenchEnvironment
-from common.queue_messages import IncomingMessage
-from common.redis_keys import Names
+from common.infrastructure.queue_messages import IncomingMessage
+from common.infrastructure.redis_keys import Names
 from ops.infra import free_port
 from ops.processes import ServiceProcess, Stack, spawn, wait_healthy
 from ops.services import ROOT

@@ -37,10 +37,10 @@ from psycopg2.extras import execute_values
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.environment import bench_environment
-from common.postgres_url import sync_url
-from common.redis_keys import TO_TELEGRAM, Names
-from common.rest_client import RestClient
-from common.wire import User
+from common.infrastructure.postgres_url import sync_url
+from common.infrastructure.redis_keys import TO_TELEGRAM, Names
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import User
 from ops.processes import ServiceProcess, Stack
 
 

@@ -45,8 +45,8 @@ from bench import procstat
 from bench.bench_cron import insert_reminders, make_users, memory_mb, percentile, wait_until
 from bench.cpu_limit import cpu_limited
 from bench.environment import bench_environment
-from common.redis_keys import Names
-from common.rest_client import RestClient
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.rest_client import RestClient
 from ops.processes import ServiceProcess, Stack
 
 

@@ -35,8 +35,8 @@ import redis.asyncio as aioredis
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.environment import bench_environment
-from common.queue_messages import OutgoingMessage
-from common.redis_keys import TO_SECRETARY, TO_TELEGRAM, Names
+from common.infrastructure.queue_messages import OutgoingMessage
+from common.infrastructure.redis_keys import TO_SECRETARY, TO_TELEGRAM, Names
 from ops.processes import ServiceProcess, Stack
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn

@@ -20,7 +20,7 @@ import psycopg2
 
 from assistant.src.assistants import memory
 from bench.environment import BenchEnvironment
-from common.rest_client import RestClient
+from common.infrastructure.rest_client import RestClient
 from ops.infra import admin_dsn
 from ops.processes import Stack
 from ops.services import ROOT

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from common.redis_keys import Names
+from common.infrastructure.redis_keys import Names
 from ops.infra import DatabaseServer, find_postgres, find_redis, migrate
 from ops.run_env import base_env, forget_prefix, fresh_secrets
 

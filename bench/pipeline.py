@@ -36,7 +36,7 @@ from openai import AsyncOpenAI
 from bench import procstat, startup
 from bench.environment import BenchEnvironment
 from bench.targets import FLAT_FROM, judge
-from common.queue_messages import answer_message_id, incoming_message_id
+from common.infrastructure.queue_messages import answer_message_id, incoming_message_id
 from ops.infra import free_port
 from ops.processes import Stack
 from ops.services import NAMES, ROOT

@@ -8,7 +8,7 @@ import os
 import subprocess
 import time
 
-from common.settings import ENV_FILE_VARIABLE
+from common.infrastructure.settings import ENV_FILE_VARIABLE
 from ops.infra import free_port
 from ops.processes import Foreground, ServiceError, check_ports_free, peer_urls, specs
 from ops.services import ROOT

@@ -1,2 +1,4 @@
-"""What the five services share: settings, logging, message models, the stream queue, names,
-the rest_service client, errors and secret helpers. No business logic lives here."""
+"""What the five services share, in two sub-packages: `infrastructure` (what every service
+runs on: settings, logging, the stream queue and its messages, Redis names, the rest_service
+client, errors, retries, web plumbing) and `features` (product features two or more services
+share: texts and languages, buttons, schedules, time zones, the calendar client, limits)."""

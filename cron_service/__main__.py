@@ -1,6 +1,6 @@
 """`python -m cron_service`."""
 
-from common.runner import run_worker
+from common.infrastructure.runner import run_worker
 from cron_service.app.main import main
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """`python -m google_calendar_service`: serve the API with uvicorn."""
 
-from common.serve import serve_asgi
-from common.settings import load_settings
+from common.infrastructure.serve import serve_asgi
+from common.infrastructure.settings import load_settings
 from google_calendar_service.src.settings import Settings
 
 if __name__ == "__main__":

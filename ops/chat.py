@@ -10,11 +10,11 @@ from typing import Any, cast
 
 import redis.asyncio as aioredis
 
-from common.queue import StreamPublisher
-from common.queue_messages import IncomingMessage, OutgoingMessage, Source
-from common.redis_connection import create_redis
-from common.redis_keys import TO_SECRETARY, Names
-from common.rest_client import RestClient
+from common.infrastructure.queue import StreamPublisher
+from common.infrastructure.queue_messages import IncomingMessage, OutgoingMessage, Source
+from common.infrastructure.redis_connection import create_redis
+from common.infrastructure.redis_keys import TO_SECRETARY, Names
+from common.infrastructure.rest_client import RestClient
 
 
 class ChatTimeout(TimeoutError):

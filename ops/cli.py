@@ -20,9 +20,9 @@ from urllib.parse import urlsplit
 import psycopg2
 import redis
 
-from common.redis_connection import create_sync_redis, topology_of
-from common.redis_keys import Names
-from common.streams import DEAD_LETTERED
+from common.infrastructure.redis_connection import create_sync_redis, topology_of
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.streams import DEAD_LETTERED
 from ops import coverage_report, infra, stack
 from ops.envfile import (
     ENV_FILE_VARIABLE,
@@ -1013,7 +1013,7 @@ def _rest_service_unreachable(exc: Exception) -> bool:
     # a quarter of a second at start, and only `chat` talks to rest_service.
     import httpx
 
-    from common.rest_client import RestServiceUnavailable
+    from common.infrastructure.rest_client import RestServiceUnavailable
 
     return isinstance(exc, httpx.TransportError | RestServiceUnavailable)
 

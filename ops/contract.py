@@ -80,7 +80,7 @@ def services() -> str:
 
 
 def streams() -> str:
-    from common import redis_keys as names
+    from common.infrastructure import redis_keys as names
 
     constants = [
         (name, value)
@@ -105,7 +105,7 @@ def _module_comments(module: Any) -> dict[str, str]:
 
 
 def messages() -> str:
-    from common.queue_messages import (
+    from common.infrastructure.queue_messages import (
         Attachment,
         Button,
         DraftMessage,
@@ -174,7 +174,7 @@ def _default(value: Any) -> str:
 
 
 def redis_names() -> str:
-    from common.redis_keys import Names
+    from common.infrastructure.redis_keys import Names
 
     sample = Names("")
     rows = []

@@ -31,9 +31,9 @@ import psycopg2
 import redis
 from psycopg2 import sql
 
-from common.clock import utcnow
-from common.crypto import generate_key
-from common.settings import ENV_FILE_VARIABLE
+from common.infrastructure.clock import utcnow
+from common.infrastructure.crypto import generate_key
+from common.infrastructure.settings import ENV_FILE_VARIABLE
 from ops import infra
 from ops.infra import ALEMBIC_INI, Infra, port_answers, with_database
 from ops.processes import Foreground, ServiceSpec, check_ports_free, peer_urls, specs

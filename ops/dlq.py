@@ -1,9 +1,9 @@
-"""`./manage.py dlq`: the operations live in common/dead_letters.py, which the web admin uses
-too (rest_service's image has no `ops`)."""
+"""`./manage.py dlq`: the operations live in common/infrastructure/dead_letters.py, which the web
+admin uses too (rest_service's image has no `ops`)."""
 
 from __future__ import annotations
 
-from common.dead_letters import (
+from common.infrastructure.dead_letters import (
     AmbiguousDeadLetter,
     DeadLetterError,
     DeadLetterNotFound,

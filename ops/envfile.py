@@ -12,9 +12,9 @@ from pathlib import Path
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
-from common import service_tokens
-from common.crypto import generate_key
-from common.settings import ENV_FILE_VARIABLE
+from common.infrastructure import service_tokens
+from common.infrastructure.crypto import generate_key
+from common.infrastructure.settings import ENV_FILE_VARIABLE
 
 __all__ = [
     "ENV_FILE_VARIABLE",
@@ -30,7 +30,7 @@ class EnvFileError(ValueError):
 
 
 def _token() -> str:
-    """43 characters: past the 32 the settings demand (common/settings.py)."""
+    """43 characters: past the 32 the settings demand (common/infrastructure/settings.py)."""
     return secrets.token_urlsafe(32)
 
 

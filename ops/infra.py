@@ -28,7 +28,7 @@ import psycopg2
 import redis
 from psycopg2 import sql
 
-from common.postgres_url import libpq_dsn
+from common.infrastructure.postgres_url import libpq_dsn
 from ops.services import ROOT
 
 LOCAL_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -174,7 +174,7 @@ def resolve(
 
 def admin_dsn(database_url: str, database: str | None = None) -> str:
     """A libpq DSN for `database_url` (or another database on the same server), its TLS and
-    other parameters spelled the libpq way (common.postgres_url)."""
+    other parameters spelled the libpq way (common.infrastructure.postgres_url)."""
     return libpq_dsn(with_database(database_url, database) if database else database_url)
 
 

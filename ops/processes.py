@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from common.settings import ENV_FILE_VARIABLE
+from common.infrastructure.settings import ENV_FILE_VARIABLE
 from ops.infra import free_port, port_answers
 from ops.services import BY_NAME, HTTP_SERVICES, NAMES, ROOT
 from ops.stack import pid_alive

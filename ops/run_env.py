@@ -8,7 +8,7 @@ import uuid
 
 import redis as syncredis
 
-from common.crypto import generate_key
+from common.infrastructure.crypto import generate_key
 
 
 def fresh_secrets() -> dict[str, str]:

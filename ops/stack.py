@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common.clock import utcnow
+from common.infrastructure.clock import utcnow
 from ops.infra import Infra
 
 STATE_FILE = "state.json"

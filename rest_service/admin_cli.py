@@ -10,8 +10,8 @@ import asyncio
 import getpass
 import sys
 
-from common.errors import AppError
-from common.settings import load_settings
+from common.infrastructure.errors import AppError
+from common.infrastructure.settings import load_settings
 from rest_service.app.admin.auth import admin_sessions
 from rest_service.app.domain import admin_accounts
 from rest_service.app.domain.unit_of_work import unit_of_work

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from common.crypto import SecretBox, SecretDecryptionError, is_valid_master_key
-from common.settings import load_settings
+from common.infrastructure.crypto import SecretBox, SecretDecryptionError, is_valid_master_key
+from common.infrastructure.settings import load_settings
 from rest_service.app.domain.key_rotation import RotationCounts, rotate_secrets
 from rest_service.app.domain.unit_of_work import unit_of_work
 from rest_service.app.settings import Settings

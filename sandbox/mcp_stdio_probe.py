@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common.mcp_servers import StdioServer
+from common.features.mcp_servers import StdioServer
 
 TOOLS = [
     ("add", "Adds two whole numbers.", {"a": "integer", "b": "integer"}),
@@ -99,7 +99,11 @@ def probe_server(user: str, env: tuple[str, ...] = ()) -> StdioServer:
     """The probe as an operator's `MCP_STDIO_SERVERS` entry, under a Python that `user`
     (empty: the current one) can start; its source goes in `-c`, so no file of ours needs
     to be readable by that user."""
-    source = Path(__file__).read_text().replace("from common.mcp_servers import StdioServer\n", "")
+    source = (
+        Path(__file__)
+        .read_text()
+        .replace("from common.features.mcp_servers import StdioServer\n", "")
+    )
     return StdioServer(command=_python_for(user), args=("-c", source), env=env)
 
 

@@ -21,8 +21,8 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from common.queue_messages import OutgoingMessage
-from common.redis_keys import Names
+from common.infrastructure.queue_messages import OutgoingMessage
+from common.infrastructure.redis_keys import Names
 from ops.processes import ServiceProcess, Stack
 from sandbox.google_api import GoogleStandIn, serving_in_thread
 from tests.harness import base_env

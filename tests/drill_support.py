@@ -23,7 +23,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from assistant.src.assistants import phrases
-from common.redis_keys import Names
+from common.infrastructure.redis_keys import Names
 from ops.processes import ServiceProcess, Stack
 from ops.services import ROOT
 from sandbox import telegram_updates as build

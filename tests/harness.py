@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from common.redis_keys import Names
+from common.infrastructure.redis_keys import Names
 from ops.infra import DatabaseServer, find_postgres, find_redis, migrate
 from ops.processes import Stack
 from ops.run_env import base_env, forget_prefix, fresh_secrets

@@ -5,9 +5,9 @@ Loaded as a pytest plugin by the root conftest.py, so any test can ask for the f
 
 - ``redis_cluster_url`` (session): ``redis://127.0.0.1:P/0`` of a node of a three-master
   cluster (no replicas). Open it with ``create_redis(url, cluster=True)`` from
-  ``common.redis_connection`` (or ``RedisCluster.from_url``). Tests share the cluster: use the
-  ``key_prefix`` fixture for your keys, as on the plain Redis. ``redis_cluster`` yields the
-  ``RedisClusterNodes`` itself (its ``urls``).
+  ``common.infrastructure.redis_connection`` (or ``RedisCluster.from_url``). Tests share the
+  cluster: use the ``key_prefix`` fixture for your keys, as on the plain Redis. ``redis_cluster``
+  yields the ``RedisClusterNodes`` itself (its ``urls``).
 - ``redis_sentinel`` (function): a ``SentinelSetup`` with one master, one replica and three
   sentinels (quorum 2). ``.sentinels`` is the ``REDIS_SENTINELS`` value
   (``127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3``), ``.master_name`` the ``REDIS_SENTINEL_MASTER``

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from common.rest_client import RestClient
-from common.wire import CronJob, User
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import CronJob, User
 
 MakeReminder = Callable[..., Any]
 

@@ -27,8 +27,8 @@ from typing import Any
 import httpx
 import psycopg2
 
-from common.postgres_url import sync_url
-from common.redis_keys import Names
+from common.infrastructure.postgres_url import sync_url
+from common.infrastructure.redis_keys import Names
 from ops.processes import Stack
 from ops.services import ROOT
 from sandbox import telegram_updates as build

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from common.rest_client import RestClient
-from common.wire import CronJob, CronJobStatus, CronJobType
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import CronJob, CronJobStatus, CronJobType
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import SentMessage
 from tests.system import DEFAULT_MODEL, FALLBACK_MODEL, Person, System

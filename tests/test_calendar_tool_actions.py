@@ -20,11 +20,11 @@ from assistant.src.settings import Settings
 from assistant.src.tools.base import Actor, ToolCallOrigin, ToolError, ToolServices
 from assistant.src.tools.calendar_tool import CalendarTool
 from assistant.tests.support import tool_spec
-from common.buttons import ButtonAction, confirm_buttons, decode
-from common.confirmations import Confirmations, PendingDelete
-from common.redis_keys import Names
-from common.rest_client import RestClient
-from common.wire import User
+from common.features.buttons import ButtonAction, confirm_buttons, decode
+from common.features.confirmations import Confirmations, PendingDelete
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import User
 from ops.processes import ServiceProcess
 from sandbox.google_api import GoogleStandIn
 from tests.calendar_stack import Browser, connect

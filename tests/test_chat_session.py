@@ -7,7 +7,7 @@ import asyncio
 import pytest
 import redis.asyncio as aioredis
 
-from common.redis_keys import Names
+from common.infrastructure.redis_keys import Names
 from ops.chat import ChatSession, ChatTimeout
 
 

@@ -22,18 +22,18 @@ from redis.crc import key_slot
 from assistant.src.clients.llm_breaker import Admission, CircuitBreaker
 from assistant.src.event_alerts import EventAlerts
 from assistant.src.orchestrator import AnswerOutbox
-from common.calendar_client import CalendarClient, Event
-from common.llm_stats import LlmCounts, LlmStats
-from common.queue_messages import (
+from common.features.calendar_client import CalendarClient, Event
+from common.features.llm_stats import LlmCounts, LlmStats
+from common.infrastructure.queue_messages import (
     ChatType,
     DraftMessage,
     IncomingMessage,
     OutgoingMessage,
 )
-from common.redis_connection import create_redis
-from common.redis_keys import TO_SECRETARY, TO_TELEGRAM, Names
-from common.rest_client import RestClient
-from common.wire import RunOutcome, User
+from common.infrastructure.redis_connection import create_redis
+from common.infrastructure.redis_keys import TO_SECRETARY, TO_TELEGRAM, Names
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import RunOutcome, User
 from cron_service.app.fires import Composed, Fire, FireLedger
 from rest_service.app.admin.login_limit import LoginLimiter, LoginPolicy, LoginThrottled
 from rest_service.app.admin.sessions import AdminSessions

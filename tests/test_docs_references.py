@@ -95,8 +95,10 @@ def test_no_document_points_outside_the_repository(document: str) -> None:
 
 
 def test_the_checker_finds_a_missing_file_and_a_missing_symbol() -> None:
-    assert resolve("common/queue.py", "docs/x.md") == ["common/queue.py"]
-    assert defines("common/queue.py", "DeadLetter")
-    assert defines("common/queue.py", "consumer_name")
-    assert not defines("common/queue.py", "no_such_thing_here")
+    assert resolve("common/infrastructure/queue.py", "docs/x.md") == [
+        "common/infrastructure/queue.py"
+    ]
+    assert defines("common/infrastructure/queue.py", "DeadLetter")
+    assert defines("common/infrastructure/queue.py", "consumer_name")
+    assert not defines("common/infrastructure/queue.py", "no_such_thing_here")
     assert resolve("queue_does_not_exist.py", "docs/x.md") == []

@@ -26,8 +26,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from common.rest_client import RestClient
-from common.wire import CronJobStatus
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import CronJobStatus
 from ops.infra import DatabaseServer, migrate
 from ops.processes import Stack
 from sandbox.llm_server import LlmStandIn, Step

@@ -20,7 +20,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from common.redis_keys import ASSISTANT_GROUP, Names
+from common.infrastructure.redis_keys import ASSISTANT_GROUP, Names
 from ops.services import BY_NAME, NAMES, ROOT
 from tests.programs import require_program
 from tg_bot.src.settings import Settings as TgBotSettings

@@ -14,7 +14,7 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from common.limits import TokenBudget
+from common.features.limits import TokenBudget
 from sandbox import telegram_updates as build
 from sandbox.llm_server import Step, ToolCallStep
 from tests.system import Person, System

@@ -17,7 +17,7 @@ import psycopg2
 import pytest
 
 from bench.pipeline import STREAM_ANSWER, Pipeline, Scenario
-from common.postgres_url import sync_url
+from common.infrastructure.postgres_url import sync_url
 from sandbox import telegram_updates as build
 from sandbox.telegram_html import parse_html
 from tests.waiting import until

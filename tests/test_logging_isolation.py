@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from common.logging import configure_logging
-from common.settings import ServiceSettings
+from common.infrastructure.logging import configure_logging
+from common.infrastructure.settings import ServiceSettings
 
 
 def test_a_service_configures_logging_in_this_process(

@@ -20,9 +20,9 @@ import httpx
 import pytest
 import redis as syncredis
 
-from common.queue import ConsumerConfig, StreamConsumer
-from common.queue_messages import OutgoingMessage
-from common.redis_keys import Names
+from common.infrastructure.queue import ConsumerConfig, StreamConsumer
+from common.infrastructure.queue_messages import OutgoingMessage
+from common.infrastructure.redis_keys import Names
 from ops.infra import port_answers
 from ops.processes import COVERAGE_VARIABLE
 from ops.services import ROOT

@@ -12,7 +12,7 @@ import psycopg2
 import pytest
 import redis as syncredis
 
-from common.redis_keys import TELEGRAM_UPDATES, TO_SECRETARY, TO_TELEGRAM, Names
+from common.infrastructure.redis_keys import TELEGRAM_UPDATES, TO_SECRETARY, TO_TELEGRAM, Names
 from ops import stack
 from ops.cli import main
 from ops.infra import Infra, admin_dsn

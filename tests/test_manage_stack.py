@@ -23,7 +23,7 @@ from types import ModuleType
 import pytest
 import redis as syncredis
 
-from common.redis_keys import Names
+from common.infrastructure.redis_keys import Names
 from ops.infra import free_port, port_answers
 from ops.services import ROOT
 from sandbox.llm_server import LlmStandIn
@@ -195,7 +195,7 @@ def test_a_stack_started_with_up_on_a_base_port_is_found_by_status_chat_dlq_and_
 def settings_in(cwd: Path, **env: str) -> str:
     """DEFAULT_TIMEZONE as a service's settings see it, started in `cwd`."""
     code = (
-        "from common.settings import ServiceSettings;"
+        "from common.infrastructure.settings import ServiceSettings;"
         "print(ServiceSettings(environment='test').default_timezone)"
     )
     result = subprocess.run(
@@ -252,7 +252,7 @@ def test_service_env_tells_services_to_read_no_env_file_and_base_port_wins(
 
 
 def test_env_files_mean_to_manage_py_what_they_mean_to_the_services(tmp_path: Path) -> None:
-    from common.settings import ServiceSettings
+    from common.infrastructure.settings import ServiceSettings
     from ops.envfile import read_env_file
 
     path = tmp_path / "x.env"

@@ -28,7 +28,7 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 from sqlalchemy import text
 
-from common.postgres_url import libpq_dsn
+from common.infrastructure.postgres_url import libpq_dsn
 from common.tests.certificates import Authority
 from ops import infra
 from rest_service.app.database import create_engine

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from common.wire import PROFILE_FACT_MAX_CHARS
+from common.infrastructure.wire import PROFILE_FACT_MAX_CHARS
 from sandbox import telegram_updates as build
 from tests.system import Person, System
 from tests.test_buttons import answer_to, buttons_of, edited, rest_client, tap

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from common.wire import CronJobStatus
+from common.infrastructure.wire import CronJobStatus
 from sandbox import telegram_updates as build
 from sandbox.llm_server import Step, ToolCallStep
 from tests.system import Person, System

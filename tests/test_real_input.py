@@ -19,8 +19,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from assistant.src.assistants.phrases import CATALOGUE as PHRASES
-from common.queue_messages import IncomingMessage, OutgoingMessage
-from common.redis_keys import TO_SECRETARY, TO_TELEGRAM
+from common.infrastructure.queue_messages import IncomingMessage, OutgoingMessage
+from common.infrastructure.redis_keys import TO_SECRETARY, TO_TELEGRAM
 from sandbox import telegram_updates as build
 from tests.streams import stream_entries
 from tests.system import Person, System

@@ -29,10 +29,10 @@ import pytest
 import redis.asyncio as aioredis
 
 from assistant.tests.support import Platform
-from common.queue_messages import IncomingMessage, OutgoingKind, OutgoingMessage
-from common.redis_keys import ASSISTANT_GROUP, TO_TELEGRAM, Names
-from common.rest_client import RestClient
-from common.wire import User
+from common.infrastructure.queue_messages import IncomingMessage, OutgoingKind, OutgoingMessage
+from common.infrastructure.redis_keys import ASSISTANT_GROUP, TO_TELEGRAM, Names
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import User
 from ops.processes import ServiceProcess, Stack
 from sandbox.llm_server import LlmStandIn, Step
 from sandbox.open_meteo import OpenMeteoStandIn

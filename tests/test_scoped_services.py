@@ -13,9 +13,9 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from common import service_tokens
-from common.queue_messages import ChatType, IncomingMessage
-from common.redis_keys import Names
+from common.infrastructure import service_tokens
+from common.infrastructure.queue_messages import ChatType, IncomingMessage
+from common.infrastructure.redis_keys import Names
 from ops.processes import Stack
 from sandbox.google_api import GoogleStandIn, serving_in_thread
 from sandbox.llm_server import LlmStandIn

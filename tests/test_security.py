@@ -25,10 +25,10 @@ import pytest
 import redis.asyncio as aioredis
 from starlette.routing import Mount, Route
 
-from common.queue_messages import ChatType, IncomingMessage, OutgoingMessage
-from common.redis_keys import Names
-from common.rest_client import RestClient
-from common.wire import CronJob, User
+from common.infrastructure.queue_messages import ChatType, IncomingMessage, OutgoingMessage
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import CronJob, User
 from ops.processes import ServiceProcess, Stack
 from ops.services import ROOT
 from rest_service.app.main import create_app

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from common import service_tokens
-from common.settings import MIN_TOKEN_LENGTH, TOKEN_SETTINGS
+from common.infrastructure import service_tokens
+from common.infrastructure.settings import MIN_TOKEN_LENGTH, TOKEN_SETTINGS
 from ops.envfile import read_env_file, write_env_file
 from ops.services import ROOT
 from rest_service.app.settings import Settings as RestSettings

@@ -9,8 +9,8 @@ import random
 
 import pytest
 
-from common.rest_client import RestClient
-from common.wire import User
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import User
 
 
 async def make_user(

@@ -1,6 +1,6 @@
 """`python -m tg_bot`."""
 
-from common.runner import run_worker
+from common.infrastructure.runner import run_worker
 from tg_bot.src.main import main
 
 if __name__ == "__main__":

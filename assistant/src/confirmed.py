@@ -1,4 +1,4 @@
-"""A held tool call the user said Yes to (`tools/outside.py`, `common/confirmations.py`):
+"""A held tool call the user said Yes to (`tools/outside.py`, `common/features/confirmations.py`):
 taken once, run exactly as the model made it (same tool of the same assistant, same
 arguments, same idempotency key), for the same user in the same chat, and answered with what
 was done. No model is asked; the Yes and its outcome go into the secretary's thread, so the
@@ -15,11 +15,11 @@ from assistant.src.assistants.phrases import CATALOGUE
 from assistant.src.clients.llm import ToolCall
 from assistant.src.live_config.snapshot import find_assistant
 from assistant.src.tools.base import Actor, ToolCallOrigin
-from common.confirmations import Confirmations, HeldCall
-from common.logging import get_logger
-from common.rest_client import RestServiceUnavailable
-from common.text import escape_markdown
-from common.wire import MessageIn, MessageRole, SnapshotAssistant
+from common.features.confirmations import Confirmations, HeldCall
+from common.infrastructure.logging import get_logger
+from common.infrastructure.rest_client import RestServiceUnavailable
+from common.infrastructure.text import escape_markdown
+from common.infrastructure.wire import MessageIn, MessageRole, SnapshotAssistant
 
 log = get_logger(__name__)
 

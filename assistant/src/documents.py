@@ -21,7 +21,7 @@ from enum import StrEnum
 from pathlib import PurePosixPath
 from typing import Any
 
-from common.text import clean_text
+from common.infrastructure.text import clean_text
 
 #: What each supported kind is called by its file extension and MIME types.
 PDF_TYPES = {"application/pdf", "application/x-pdf"}

@@ -19,9 +19,14 @@ from redis.exceptions import RedisError
 
 from assistant.src.assistants.phrases import CATALOGUE
 from assistant.src.settings import Settings
-from common.logging import get_logger
-from common.queue_messages import DraftMessage, IncomingMessage, Source, answer_message_id
-from common.redis_keys import TO_TELEGRAM, Names
+from common.infrastructure.logging import get_logger
+from common.infrastructure.queue_messages import (
+    DraftMessage,
+    IncomingMessage,
+    Source,
+    answer_message_id,
+)
+from common.infrastructure.redis_keys import TO_TELEGRAM, Names
 
 log = get_logger(__name__)
 

@@ -19,16 +19,16 @@ from datetime import datetime, timedelta
 
 import redis.asyncio as aioredis
 
-from common.calendar_client import CalendarClient, CalendarNotConnected, Event
-from common.clock import utcnow
-from common.errors import AppError
-from common.logging import get_logger
-from common.queue_messages import OutgoingKind, OutgoingMessage
-from common.redis_keys import TO_TELEGRAM, Names
-from common.rest_client import RestClient
-from common.texts import TEXTS
-from common.timezones import zone_or_default
-from common.wire import User
+from common.features.calendar_client import CalendarClient, CalendarNotConnected, Event
+from common.features.texts import TEXTS
+from common.features.timezones import zone_or_default
+from common.infrastructure.clock import utcnow
+from common.infrastructure.errors import AppError
+from common.infrastructure.logging import get_logger
+from common.infrastructure.queue_messages import OutgoingKind, OutgoingMessage
+from common.infrastructure.redis_keys import TO_TELEGRAM, Names
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import User
 
 log = get_logger(__name__)
 

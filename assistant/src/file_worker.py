@@ -29,7 +29,7 @@ from assistant.src.documents import DocumentKind, DocumentProblem, DocumentText,
 from assistant.src.file_child import OUT_OF_MEMORY
 from assistant.src.pictures import PictureProblem, PictureUnreadable
 from assistant.src.settings import Settings
-from common.logging import get_logger
+from common.infrastructure.logging import get_logger
 
 log = get_logger(__name__)
 

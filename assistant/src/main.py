@@ -21,16 +21,16 @@ from assistant.src.orchestrator import Orchestrator
 from assistant.src.settings import Settings
 from assistant.src.tools import tool_classes
 from assistant.src.tools.base import ToolServices
-from common.limits import TokenBudget
-from common.llm_stats import LlmStats
-from common.logging import get_logger
-from common.queue import ConsumerConfig, StreamConsumer
-from common.queue_messages import IncomingMessage
-from common.redis_keys import ASSISTANT_GROUP, TO_SECRETARY
-from common.rest_client import RestClient
-from common.settings import load_settings
-from common.wire import ConfigSnapshot
-from common.worker import WorkerRuntime, worker_runtime
+from common.features.limits import TokenBudget
+from common.features.llm_stats import LlmStats
+from common.infrastructure.logging import get_logger
+from common.infrastructure.queue import ConsumerConfig, StreamConsumer
+from common.infrastructure.queue_messages import IncomingMessage
+from common.infrastructure.redis_keys import ASSISTANT_GROUP, TO_SECRETARY
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.settings import load_settings
+from common.infrastructure.wire import ConfigSnapshot
+from common.infrastructure.worker import WorkerRuntime, worker_runtime
 
 log = get_logger(__name__)
 

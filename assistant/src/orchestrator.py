@@ -42,13 +42,14 @@ from assistant.src.drafts import drafts_for
 from assistant.src.live_config.watcher import ConfigWatcher
 from assistant.src.settings import Settings
 from assistant.src.tools.base import Actor, ToolServices
-from common.blobs import BlobStore
-from common.buttons import cancel_reminder_button, confirm_buttons
-from common.confirmations import Confirmations, HeldCall, Pending
-from common.errors import AppError, NotFoundError, RetryLater
-from common.logging import correlation, get_logger
-from common.queue import DeadLetter
-from common.queue_messages import (
+from common.features.blobs import BlobStore
+from common.features.buttons import cancel_reminder_button, confirm_buttons
+from common.features.confirmations import Confirmations, HeldCall, Pending
+from common.features.timezones import zone_or_default
+from common.infrastructure.errors import AppError, NotFoundError, RetryLater
+from common.infrastructure.logging import correlation, get_logger
+from common.infrastructure.queue import DeadLetter
+from common.infrastructure.queue_messages import (
     ID_NAMESPACE,
     Button,
     IncomingMessage,
@@ -56,11 +57,10 @@ from common.queue_messages import (
     OutgoingMessage,
     answer_message_id,
 )
-from common.redis_keys import TO_TELEGRAM, Names
-from common.rest_client import RestServiceUnavailable
-from common.text import clean_text, clean_tree, escape_markdown
-from common.timezones import zone_or_default
-from common.wire import ConfigSnapshot, SnapshotAssistant, TurnBackground, User
+from common.infrastructure.redis_keys import TO_TELEGRAM, Names
+from common.infrastructure.rest_client import RestServiceUnavailable
+from common.infrastructure.text import clean_text, clean_tree, escape_markdown
+from common.infrastructure.wire import ConfigSnapshot, SnapshotAssistant, TurnBackground, User
 
 log = get_logger(__name__)
 

@@ -6,8 +6,8 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from common.mcp_servers import StdioServers
-from common.settings import OpenMeteoSettings, ServiceSettings
+from common.features.mcp_servers import StdioServers
+from common.infrastructure.settings import OpenMeteoSettings, ServiceSettings
 
 
 class Settings(ServiceSettings, OpenMeteoSettings):

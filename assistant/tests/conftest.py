@@ -15,8 +15,8 @@ import redis.asyncio as aioredis
 from assistant.src.settings import Settings
 from assistant.src.tools.base import ToolServices
 from assistant.tests.support import STDIO_SERVERS, Deployment, Platform
-from common.redis_keys import Names
-from common.rest_client import RestClient
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.rest_client import RestClient
 from ops.processes import Stack
 from sandbox.llm_server import LlmStandIn
 from sandbox.open_meteo import OpenMeteoStandIn

@@ -16,10 +16,10 @@ from aiohttp import web
 from structlog.typing import EventDict
 
 from assistant.src.tools.base import Actor, ToolCallOrigin
-from common.queue_messages import ChatType, IncomingMessage, OutgoingMessage
-from common.redis_keys import Names
-from common.rest_client import RestClient
-from common.wire import ConfigSnapshot, Message, SnapshotTool, ToolType, User
+from common.infrastructure.queue_messages import ChatType, IncomingMessage, OutgoingMessage
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import ConfigSnapshot, Message, SnapshotTool, ToolType, User
 from ops.processes import ServiceProcess, Stack
 from sandbox.llm_server import LlmStandIn
 from sandbox.open_meteo import OpenMeteoStandIn

@@ -13,15 +13,15 @@ import pytest
 
 from assistant.src.tools.outside import DATA_NOTE
 from assistant.tests.support import Deployment
-from common.blobs import BlobStore
-from common.queue_messages import (
+from common.features.blobs import BlobStore
+from common.infrastructure.queue_messages import (
     Attachment,
     AttachmentKind,
     ChatType,
     IncomingMessage,
     OutgoingMessage,
 )
-from common.wire import User
+from common.infrastructure.wire import User
 from sandbox.llm_media import transcript_of
 from tests.media_files import docx_file, pdf, picture, speech_wav
 from tests.waiting import until

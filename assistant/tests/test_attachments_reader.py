@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from assistant.src.assistants.attachments import AttachmentReader, Refusal, vision_routes
 from assistant.src.clients.llm import LlmGateway, ModelRoute
 from assistant.src.settings import Settings
-from common.blobs import BlobStore
-from common.queue_messages import Attachment, AttachmentKind, IncomingMessage
-from common.wire import ConfigSnapshot, LLMModel, ModelCapability
+from common.features.blobs import BlobStore
+from common.infrastructure.queue_messages import Attachment, AttachmentKind, IncomingMessage
+from common.infrastructure.wire import ConfigSnapshot, LLMModel, ModelCapability
 from sandbox.llm_server import LlmStandIn
 from tests.media_files import docx_file, pdf, picture, speech_wav
 

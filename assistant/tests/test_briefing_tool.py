@@ -18,9 +18,9 @@ from assistant.src.settings import Settings
 from assistant.src.tools.base import Actor, ToolCallOrigin, ToolError, ToolServices
 from assistant.src.tools.reminder_tool import ReminderTool
 from assistant.tests.support import tool_spec
-from common.redis_keys import Names
-from common.rest_client import RestClient
-from common.wire import CronJobStatus, CronJobType, User
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import CronJobStatus, CronJobType, User
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

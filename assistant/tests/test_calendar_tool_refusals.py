@@ -11,7 +11,7 @@ import pytest
 
 from assistant.src.tools.base import ToolError
 from assistant.src.tools.calendar_tool import CalendarTool
-from common.wire import User
+from common.infrastructure.wire import User
 from sandbox.google_api import GoogleStandIn
 from tests.calendar_stack import Browser
 

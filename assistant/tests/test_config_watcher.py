@@ -12,8 +12,8 @@ from structlog.testing import capture_logs
 
 from assistant.src.live_config.watcher import ConfigNotLoaded, ConfigWatcher
 from assistant.tests.support import running_until_stopped
-from common.redis_keys import Names
-from common.rest_client import RestClient
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.rest_client import RestClient
 
 
 @pytest.fixture

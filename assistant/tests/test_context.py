@@ -10,7 +10,7 @@ from assistant.src.assistants.memory import (
     whole_tool_exchanges,
     window,
 )
-from common.wire import Message, SearchHit
+from common.infrastructure.wire import Message, SearchHit
 
 
 def stored(**fields: Any) -> Message:

@@ -9,8 +9,8 @@ import redis.asyncio as aioredis
 from structlog.testing import capture_logs
 
 from assistant.src.drafts import DraftPublisher
-from common.queue_messages import IncomingMessage
-from common.redis_keys import Names
+from common.infrastructure.queue_messages import IncomingMessage
+from common.infrastructure.redis_keys import Names
 
 
 async def test_with_redis_unreachable_drafts_stop_quietly_after_one_warning() -> None:

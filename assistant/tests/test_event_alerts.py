@@ -22,11 +22,11 @@ from structlog.testing import capture_logs
 
 from assistant.src.event_alerts import EventAlerts, due
 from assistant.tests.support import running_until_stopped
-from common.calendar_client import CalendarClient, Event
-from common.queue_messages import OutgoingKind, OutgoingMessage
-from common.redis_keys import Names
-from common.rest_client import RestClient
-from common.wire import User
+from common.features.calendar_client import CalendarClient, Event
+from common.infrastructure.queue_messages import OutgoingKind, OutgoingMessage
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import User
 from ops.processes import ServiceProcess
 from sandbox.google_api import GoogleStandIn
 from tests.calendar_stack import Browser, connect, sent_to

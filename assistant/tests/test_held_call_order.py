@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from assistant.src.orchestrator import in_call_order
-from common.confirmations import HeldCall, Pending, PendingDelete
+from common.features.confirmations import HeldCall, Pending, PendingDelete
 
 
 def held(position: str) -> HeldCall:

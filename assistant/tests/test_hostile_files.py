@@ -38,10 +38,10 @@ from assistant.src.file_worker import FileWorker
 from assistant.src.pictures import PictureProblem, PictureUnreadable
 from assistant.src.settings import Settings
 from assistant.tests.test_attachments_reader import snapshot as reader_snapshot
-from common.blobs import BlobStore
-from common.queue_messages import Attachment, AttachmentKind, IncomingMessage
-from common.redis_keys import Names
-from common.wire import ConfigSnapshot, ModelCapability
+from common.features.blobs import BlobStore
+from common.infrastructure.queue_messages import Attachment, AttachmentKind, IncomingMessage
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.wire import ConfigSnapshot, ModelCapability
 from sandbox.llm_server import LlmStandIn
 from tests.media_files import (
     docx_bomb,

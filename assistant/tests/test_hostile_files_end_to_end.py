@@ -22,9 +22,14 @@ from assistant.tests.test_attachments import (  # noqa: F401 (`media`: the fixtu
     media,
     send_files,
 )
-from common.blobs import BlobBudget, BlobStore
-from common.queue_messages import Attachment, AttachmentKind, ChatType, IncomingMessage
-from common.redis_keys import TO_SECRETARY
+from common.features.blobs import BlobBudget, BlobStore
+from common.infrastructure.queue_messages import (
+    Attachment,
+    AttachmentKind,
+    ChatType,
+    IncomingMessage,
+)
+from common.infrastructure.redis_keys import TO_SECRETARY
 from tests.media_files import (
     docx_bomb,
     docx_file,

@@ -16,7 +16,7 @@ import pytest
 from assistant.src.drafts import drafts_for, status_line
 from assistant.src.settings import Settings
 from assistant.tests.support import Deployment
-from common.queue_messages import (
+from common.infrastructure.queue_messages import (
     ChatType,
     DraftMessage,
     IncomingMessage,
@@ -24,7 +24,7 @@ from common.queue_messages import (
     Source,
     answer_message_id,
 )
-from common.redis_keys import TO_TELEGRAM
+from common.infrastructure.redis_keys import TO_TELEGRAM
 from sandbox.llm_server import Step, ToolCallStep
 from tests.streams import stream_entries
 

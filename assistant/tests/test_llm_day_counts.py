@@ -1,6 +1,6 @@
-"""The gateway's per-day counts for the admin dashboard (`common/llm_stats.py`), against the
-LLM stand-in: each failed request counts once, a model skipped by its open breaker does not,
-a streamed completion counts like any other, and a Redis that is gone fails no completion."""
+"""The gateway's per-day counts for the admin dashboard (`common/features/llm_stats.py`), against
+the LLM stand-in: each failed request counts once, a model skipped by its open breaker does not, a
+streamed completion counts like any other, and a Redis that is gone fails no completion."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import redis.asyncio as aioredis
 from assistant.src.clients.llm import LlmGateway, ModelRoute
 from assistant.src.clients.llm_breaker import CircuitBreaker
 from assistant.src.settings import Settings
-from common.llm_stats import LlmCounts, LlmStats
-from common.redis_keys import Names
+from common.features.llm_stats import LlmCounts, LlmStats
+from common.infrastructure.redis_keys import Names
 from ops.infra import free_port
 from sandbox.llm_server import LlmStandIn
 

@@ -14,7 +14,7 @@ from assistant.src.clients.llm import BREAKER_OPEN, LlmGateway, LlmUnavailable, 
 from assistant.src.clients.llm_breaker import Admission, circuit_breaker
 from assistant.src.settings import Settings
 from assistant.tests.support import ScriptedServer
-from common.redis_keys import Names
+from common.infrastructure.redis_keys import Names
 from sandbox.llm_server import LlmStandIn, Step, ToolCallStep
 from tests.waiting import until
 

@@ -14,7 +14,7 @@ import pytest
 from assistant.src.assistants.model_order import model_routes
 from assistant.src.clients.llm import LlmGateway, ModelRoute
 from assistant.src.settings import Settings
-from common.wire import ConfigSnapshot, LLMModel
+from common.infrastructure.wire import ConfigSnapshot, LLMModel
 from sandbox.llm_server import LlmStandIn
 
 HELLO = [{"role": "user", "content": "hello"}]

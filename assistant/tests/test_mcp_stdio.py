@@ -19,7 +19,7 @@ from assistant.src.tools.base import ToolError, ToolServices
 from assistant.src.tools.mcp_tool import McpCatalog, McpTool, expand
 from assistant.tests.support import call_context
 from assistant.tests.test_mcp_tools import mcp_spec
-from common.mcp_servers import StdioServer
+from common.features.mcp_servers import StdioServer
 from sandbox.mcp_stdio_probe import probe_server
 
 pytestmark = pytest.mark.e2e

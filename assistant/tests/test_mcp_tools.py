@@ -32,7 +32,7 @@ from assistant.src.tools.mcp_tool import (
 )
 from assistant.src.tools.toolbox import Toolbox, ToolOutcome
 from assistant.tests.support import Deployment, call_context
-from common.wire import SnapshotTool, ToolType
+from common.infrastructure.wire import SnapshotTool, ToolType
 from ops.infra import free_port
 from sandbox.mcp_server import McpServerProcess
 

@@ -13,7 +13,7 @@ import psycopg2
 from assistant.src.assistants.memory import MEMORY_HEADER, message_size
 from assistant.src.settings import Settings
 from assistant.tests.support import Deployment
-from common.wire import MessageIn, MessageRole, User
+from common.infrastructure.wire import MessageIn, MessageRole, User
 from sandbox.llm_server import RecordedRequest
 
 LIMITS = Settings(environment="test")

@@ -13,8 +13,8 @@ from assistant.src.assistants.memory import (
     memory_message,
     memory_query,
 )
+from common.infrastructure.wire import Message, MessageRole
 from common.tests.strategies import any_text
-from common.wire import Message, MessageRole
 
 
 @settings(max_examples=300, deadline=None)

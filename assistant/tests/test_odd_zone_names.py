@@ -7,8 +7,8 @@ import pytest
 
 from assistant.src.tools.base import ToolError
 from assistant.src.tools.when import zone as tool_zone
-from common.schedule import InvalidSchedule
-from common.schedule import zone as schedule_zone
+from common.features.schedule import InvalidSchedule
+from common.features.schedule import zone as schedule_zone
 
 ODD_NAMES = ["Europe", "America", "a" * 300, "Europe/" + "x" * 300]
 

@@ -9,7 +9,12 @@ from __future__ import annotations
 import uuid
 
 from assistant.tests.support import Deployment
-from common.queue_messages import ChatType, IncomingMessage, OutgoingKind, answer_message_id
+from common.infrastructure.queue_messages import (
+    ChatType,
+    IncomingMessage,
+    OutgoingKind,
+    answer_message_id,
+)
 from tests.streams import stream_entries
 from tests.waiting import until
 

@@ -24,9 +24,14 @@ from assistant.src.settings import Settings
 from assistant.src.tools.base import Actor, ToolCallOrigin, ToolError, ToolServices
 from assistant.src.tools.sub_assistant_tool import SubAssistantTool
 from assistant.tests.support import Deployment, tool_spec
-from common.confirmations import Confirmations, HeldCall
-from common.queue_messages import ChatType, IncomingMessage, OutgoingKind, OutgoingMessage
-from common.wire import User
+from common.features.confirmations import Confirmations, HeldCall
+from common.infrastructure.queue_messages import (
+    ChatType,
+    IncomingMessage,
+    OutgoingKind,
+    OutgoingMessage,
+)
+from common.infrastructure.wire import User
 
 
 async def no_key(_provider_id: str) -> str | None:

@@ -23,11 +23,17 @@ from assistant.src.tools.mcp_tool import McpTool
 from assistant.src.tools.outside import OutsideContent
 from assistant.src.tools.toolbox import Toolbox
 from assistant.tests.support import Deployment, Platform, tool_spec
-from common.confirmations import Confirmations, HeldCall, PendingDelete, _read, describe_call
-from common.queue_messages import IncomingMessage
-from common.redis_keys import Names
-from common.rest_client import RestClient
-from common.wire import SnapshotTool, ToolType, User
+from common.features.confirmations import (
+    Confirmations,
+    HeldCall,
+    PendingDelete,
+    _read,
+    describe_call,
+)
+from common.infrastructure.queue_messages import IncomingMessage
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import SnapshotTool, ToolType, User
 from tests.streams import raw
 
 NO_SERVICES = cast(ToolServices, None)

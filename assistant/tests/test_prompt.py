@@ -14,7 +14,7 @@ from assistant.src.assistants.prompt import (
     system_prompt,
 )
 from assistant.src.tools.base import Actor
-from common.wire import ProfileFact, TurnBackground
+from common.infrastructure.wire import ProfileFact, TurnBackground
 
 
 def test_the_prompt_asks_for_iso_local_date_times_from_the_users_time() -> None:

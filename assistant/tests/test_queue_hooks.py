@@ -26,18 +26,18 @@ from assistant.src.settings import Settings
 from assistant.src.tools.base import Actor, ToolError, ToolServices
 from assistant.src.tools.sub_assistant_tool import SubAssistantTool
 from assistant.tests.support import TIME_SCHEMA, call_context, tool_spec
-from common.confirmations import Confirmations, HeldCall
-from common.queue import DeadLetter
-from common.queue_messages import (
+from common.features.confirmations import Confirmations, HeldCall
+from common.infrastructure.queue import DeadLetter
+from common.infrastructure.queue_messages import (
     Attachment,
     AttachmentKind,
     IncomingMessage,
     OutgoingKind,
     OutgoingMessage,
 )
-from common.redis_keys import TO_TELEGRAM, Names
-from common.rest_client import RestServiceUnavailable
-from common.wire import AssistantType, ConfigSnapshot, SnapshotAssistant
+from common.infrastructure.redis_keys import TO_TELEGRAM, Names
+from common.infrastructure.rest_client import RestServiceUnavailable
+from common.infrastructure.wire import AssistantType, ConfigSnapshot, SnapshotAssistant
 from tests.streams import stream_entries
 
 

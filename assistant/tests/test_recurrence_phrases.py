@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from assistant.src.tools.base import ToolError
 from assistant.src.tools.recurrence import parse_recurrence
 from assistant.src.tools.when import UnclearTime
-from common.schedule import repeating
+from common.features.schedule import repeating
 
 EXPECTED = [
     ("every weekday at 9", "0 9 * * 1-5"),

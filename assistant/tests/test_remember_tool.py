@@ -20,9 +20,9 @@ from assistant.src.settings import Settings
 from assistant.src.tools.base import Actor, ToolCallOrigin, ToolError, ToolServices
 from assistant.src.tools.remember_tool import RememberTool
 from assistant.tests.support import Deployment, tool_spec
-from common.redis_keys import Names
-from common.rest_client import RestClient
-from common.wire import PROFILE_FACT_MAX_CHARS, PROFILE_FACTS_MAX, User
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import PROFILE_FACT_MAX_CHARS, PROFILE_FACTS_MAX, User
 from tests.users import make_user
 
 

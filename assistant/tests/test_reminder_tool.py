@@ -21,9 +21,9 @@ from assistant.src.tools.when import UnclearTime, local
 from assistant.tests import time_phrase_rules
 from assistant.tests.support import tool_spec
 from assistant.tests.time_phrase_rules import REFUSED, Rule
-from common.redis_keys import Names
-from common.rest_client import RestClient
-from common.wire import User
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import User
 
 NEW_YORK = ZoneInfo("America/New_York")
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assistant.src.orchestrator import salvage
-from common.redis_keys import TO_SECRETARY, TO_TELEGRAM
+from common.infrastructure.redis_keys import TO_SECRETARY, TO_TELEGRAM
 from common.tests.strategies import any_text
 
 JSON_VALUES = st.recursive(

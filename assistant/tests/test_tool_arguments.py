@@ -28,8 +28,8 @@ from assistant.src.tools.arguments import MAX_STRING_CHARS, fit, parse
 from assistant.src.tools.base import Actor, ToolCallOrigin, ToolError, ToolServices
 from assistant.src.tools.toolbox import Toolbox, ToolOutcome
 from assistant.tests.support import Platform, tool_spec
-from common.rest_client import RestClient
-from common.wire import CronJob, User
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import CronJob, User
 from ops.services import ROOT
 
 #: The built-in tools' schemas as shipped: what a real model sees.

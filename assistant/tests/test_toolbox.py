@@ -16,7 +16,7 @@ from assistant.src.tools.time_tool import TimeTool
 from assistant.src.tools.toolbox import Toolbox
 from assistant.src.tools.weather_tool import WeatherTool
 from assistant.tests.support import TIME_SCHEMA, WEATHER_SCHEMA, Deployment, tool_spec
-from common.wire import User
+from common.infrastructure.wire import User
 
 
 @pytest.fixture

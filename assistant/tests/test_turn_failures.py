@@ -9,7 +9,7 @@ import uuid
 
 from assistant.src.assistants.phrases import CATALOGUE
 from assistant.tests.support import Deployment
-from common.queue_messages import OutgoingKind
+from common.infrastructure.queue_messages import OutgoingKind
 from tests.streams import stream_entries
 from tests.waiting import until
 

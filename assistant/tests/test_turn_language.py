@@ -6,8 +6,8 @@ from __future__ import annotations
 import uuid
 
 from assistant.src.assistants.language import turn_language
-from common.queue_messages import ChatType, IncomingMessage
-from common.wire import Message, TurnBackground, User
+from common.infrastructure.queue_messages import ChatType, IncomingMessage
+from common.infrastructure.wire import Message, TurnBackground, User
 
 ALICE, BOB = uuid.uuid4(), uuid.uuid4()
 

@@ -14,10 +14,10 @@ import time
 
 import redis.asyncio as aioredis
 
-from common.queue import ConsumerConfig, StreamConsumer
-from common.queue_messages import OutgoingMessage
-from common.redis_keys import Names
-from common.runner import run_worker
+from common.infrastructure.queue import ConsumerConfig, StreamConsumer
+from common.infrastructure.queue_messages import OutgoingMessage
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.runner import run_worker
 
 
 def _args() -> argparse.Namespace:

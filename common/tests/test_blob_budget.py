@@ -14,8 +14,8 @@ import redis.asyncio as aioredis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from common.blobs import BlobBudget, BlobStore, OverBudget, RedisFull
-from common.redis_keys import Names
+from common.features.blobs import BlobBudget, BlobStore, OverBudget, RedisFull
+from common.infrastructure.redis_keys import Names
 from tests.redis_topologies import full_redis
 from tests.waiting import until
 

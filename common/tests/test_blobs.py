@@ -7,8 +7,8 @@ import redis.asyncio as aioredis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from common.blobs import BlobBudget, BlobStore
-from common.redis_keys import Names
+from common.features.blobs import BlobBudget, BlobStore
+from common.infrastructure.redis_keys import Names
 
 
 async def test_a_blob_is_kept_for_its_ttl_and_read_back_whole(

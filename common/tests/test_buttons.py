@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.buttons import (
+from common.features.buttons import (
     MAX_DATA_BYTES,
     ButtonAction,
     ButtonData,

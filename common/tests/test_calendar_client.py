@@ -11,7 +11,7 @@ import httpx
 import pytest
 from pydantic import BaseModel
 
-from common.calendar_client import (
+from common.features.calendar_client import (
     AuthLink,
     AuthStatus,
     CalendarClient,
@@ -27,7 +27,7 @@ from common.calendar_client import (
     Events,
     FreeBusy,
 )
-from common.errors import NotFoundError, UnauthorizedError, ValidationFailedError
+from common.infrastructure.errors import NotFoundError, UnauthorizedError, ValidationFailedError
 from common.tests.test_wire_contract import route_model, wire_shape
 from google_calendar_service.src.main import app as calendar_app
 from ops.processes import ServiceProcess

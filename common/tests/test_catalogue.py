@@ -6,12 +6,12 @@ import string
 
 import pytest
 
-from common.catalogue import DEFAULT_LANGUAGE, Catalogue
-from common.language import choose_language
-from common.texts import TEXTS
+from common.features.catalogue import DEFAULT_LANGUAGE, Catalogue
+from common.features.language import choose_language
+from common.features.texts import TEXTS
 
 # Every service's texts are this one catalogue now (common/tests/test_texts.py checks more).
-CATALOGUES = {"common.texts": TEXTS}
+CATALOGUES = {"common.features.texts": TEXTS}
 
 
 def placeholders(template: str) -> set[str]:

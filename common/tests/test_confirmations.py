@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
-from common.confirmations import Confirmations, HeldCall, PendingDelete, describe_call
-from common.redis_keys import Names
+from common.features.confirmations import Confirmations, HeldCall, PendingDelete, describe_call
+from common.infrastructure.redis_keys import Names
 
 DELETE = PendingDelete(
     user_id="u1", event_id="e1", calendar_id="primary", summary="Dentist", start="2026-01-05"

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.crypto import (
+from common.infrastructure.crypto import (
     SecretBox,
     SecretDecryptionError,
     generate_key,

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from common.dead_letters import (
+from common.infrastructure.dead_letters import (
     AmbiguousDeadLetter,
     DeadLetterNotFound,
     NotReplayable,
@@ -20,8 +20,8 @@ from common.dead_letters import (
     purge,
     replay,
 )
-from common.redis_keys import TELEGRAM_UPDATES, TO_SECRETARY, TO_TELEGRAM, Names
-from common.streams import DEAD_LETTERED
+from common.infrastructure.redis_keys import TELEGRAM_UPDATES, TO_SECRETARY, TO_TELEGRAM, Names
+from common.infrastructure.streams import DEAD_LETTERED
 from tests.streams import Fields, xrange_entries
 
 

@@ -9,8 +9,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from common.http import HealthServer
-from common.probes import ExplainedFailure
+from common.infrastructure.http import HealthServer
+from common.infrastructure.probes import ExplainedFailure
 
 
 class RedisDown(Exception):

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.language import detect_language, recent_language
+from common.features.language import detect_language, recent_language
 
 CORPUS: list[tuple[str, str | None]] = [
     # Russian, as typed in chat: no capitals, typos, Latin names, links, emoji.

@@ -9,8 +9,8 @@ import redis.asyncio as aioredis
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.limits import MessageRateLimit, TokenBudget, seconds_until_reset, utc_day
-from common.redis_keys import Names
+from common.features.limits import MessageRateLimit, TokenBudget, seconds_until_reset, utc_day
+from common.infrastructure.redis_keys import Names
 
 USER = 4242
 ZONES = [UTC, timezone(timedelta(hours=-11)), timezone(timedelta(hours=14))]

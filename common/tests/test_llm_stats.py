@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import redis.asyncio as aioredis
 from structlog.testing import capture_logs
 
-from common.llm_stats import LlmCounts, LlmStats, quarter_of
-from common.redis_keys import Names
+from common.features.llm_stats import LlmCounts, LlmStats, quarter_of
+from common.infrastructure.redis_keys import Names
 from common.tests.test_queue_metrics import silent_server
 from ops.infra import free_port
 from tests.streams import raw

@@ -7,8 +7,8 @@ import logging
 
 from structlog.testing import capture_logs
 
-from common.logging import configure_logging, correlation, get_logger, reset_logging
-from common.settings import ServiceSettings
+from common.infrastructure.logging import configure_logging, correlation, get_logger, reset_logging
+from common.infrastructure.settings import ServiceSettings
 
 
 def test_json_lines_carry_service_and_correlation_id(tmp_path) -> None:

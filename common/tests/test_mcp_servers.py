@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
-from common.mcp_servers import SERVER_NAME, StdioServers
-from common.wire import mcp_config_error, mcp_writing_error
+from common.features.mcp_servers import SERVER_NAME, StdioServers
+from common.infrastructure.wire import mcp_config_error, mcp_writing_error
 
 KNOWN = ("files", "orders")
 NAME = st.from_regex(SERVER_NAME, fullmatch=True)

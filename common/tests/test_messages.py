@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
-from common.queue_messages import (
+from common.infrastructure.queue_messages import (
     IncomingMessage,
     OutgoingKind,
     OutgoingMessage,

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from sqlalchemy import make_url
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 
-from common.postgres_url import (
+from common.infrastructure.postgres_url import (
     SSL_MODES,
     PostgresUrlError,
     asyncpg_target,

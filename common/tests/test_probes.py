@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from common.probes import liveness_body, readiness
+from common.infrastructure.probes import liveness_body, readiness
 
 
 async def _ok() -> None:

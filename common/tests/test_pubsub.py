@@ -9,10 +9,10 @@ from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
 
-from common import pubsub
-from common.pubsub import listen
-from common.redis_connection import create_redis
-from common.redis_keys import Names
+from common.infrastructure import pubsub
+from common.infrastructure.pubsub import listen
+from common.infrastructure.redis_connection import create_redis
+from common.infrastructure.redis_keys import Names
 from tests.waiting import until
 
 

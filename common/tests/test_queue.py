@@ -15,9 +15,9 @@ import pytest
 import redis.asyncio as aioredis
 from structlog.testing import capture_logs
 
-from common.queue import ConsumerConfig, StreamConsumer, StreamPublisher
-from common.queue_messages import OutgoingMessage
-from common.redis_keys import Names
+from common.infrastructure.queue import ConsumerConfig, StreamConsumer, StreamPublisher
+from common.infrastructure.queue_messages import OutgoingMessage
+from common.infrastructure.redis_keys import Names
 from ops.services import ROOT
 from tests.streams import stream_entries
 from tests.waiting import until

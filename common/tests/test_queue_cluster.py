@@ -16,14 +16,14 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 from redis.crc import key_slot
 
-from common.blobs import BlobBudget, BlobStore, OverBudget
-from common.limits import MessageRateLimit
-from common.pubsub import listen
-from common.queue import ConsumerConfig, StreamConsumer, StreamPublisher
-from common.queue_messages import OutgoingMessage
-from common.redis_connection import create_redis
-from common.redis_keys import Names
-from common.redis_lock import RedisLock
+from common.features.blobs import BlobBudget, BlobStore, OverBudget
+from common.features.limits import MessageRateLimit
+from common.infrastructure.pubsub import listen
+from common.infrastructure.queue import ConsumerConfig, StreamConsumer, StreamPublisher
+from common.infrastructure.queue_messages import OutgoingMessage
+from common.infrastructure.redis_connection import create_redis
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.redis_lock import RedisLock
 from common.tests.test_queue import message, running
 from ops import dlq
 from tests.streams import raw, stream_entries, xrange_entries

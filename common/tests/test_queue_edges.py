@@ -17,16 +17,16 @@ from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 from structlog.typing import EventDict
 
-from common.errors import RetryLater
-from common.queue import (
+from common.infrastructure.errors import RetryLater
+from common.infrastructure.queue import (
     ConsumerConfig,
     StreamConsumer,
     StreamPublisher,
     read_fields,
 )
-from common.queue_messages import OutgoingMessage
-from common.redis_connection import create_redis
-from common.redis_keys import Names
+from common.infrastructure.queue_messages import OutgoingMessage
+from common.infrastructure.redis_connection import create_redis
+from common.infrastructure.redis_keys import Names
 from common.tests.test_queue import (
     FAST,
     STREAM,

@@ -15,9 +15,9 @@ from dataclasses import replace
 import pytest
 import redis.asyncio as aioredis
 
-from common.queue import StreamConsumer, StreamPublisher
-from common.queue_messages import OutgoingMessage
-from common.redis_keys import Names
+from common.infrastructure.queue import StreamConsumer, StreamPublisher
+from common.infrastructure.queue_messages import OutgoingMessage
+from common.infrastructure.redis_keys import Names
 from common.tests.test_queue import (
     FAST,
     STREAM,

@@ -1,5 +1,5 @@
-"""Queue gauges (common/queue_metrics.py) against real Redis: depth, pending and dead letters
-per stream under REDIS_KEY_PREFIX, exported on the consuming worker's /metrics, and a
+"""Queue gauges (common/infrastructure/queue_metrics.py) against real Redis: depth, pending and dead
+letters per stream under REDIS_KEY_PREFIX, exported on the consuming worker's /metrics, and a
 /metrics that keeps answering while Redis does not."""
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import redis.asyncio as aioredis
 from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
-from common.queue import StreamPublisher
-from common.queue_messages import OutgoingMessage
-from common.queue_metrics import QueueGauges
-from common.redis_keys import (
+from common.infrastructure.queue import StreamPublisher
+from common.infrastructure.queue_messages import OutgoingMessage
+from common.infrastructure.queue_metrics import QueueGauges
+from common.infrastructure.redis_keys import (
     ASSISTANT_GROUP,
     DRAFTS,
     TELEGRAM_UPDATES,
@@ -28,9 +28,9 @@ from common.redis_keys import (
     TO_TELEGRAM,
     Names,
 )
-from common.settings import ServiceSettings
-from common.streams import CONSUMED, WatchedStream
-from common.worker import worker_runtime
+from common.infrastructure.settings import ServiceSettings
+from common.infrastructure.streams import CONSUMED, WatchedStream
+from common.infrastructure.worker import worker_runtime
 from ops.infra import free_port
 from tests.waiting import until
 

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client import REGISTRY
 
-from common.queue import DeadLetter, StreamConsumer, StreamPublisher
-from common.queue_messages import OutgoingMessage
+from common.infrastructure.queue import DeadLetter, StreamConsumer, StreamPublisher
+from common.infrastructure.queue_messages import OutgoingMessage
 from common.tests.test_queue import FAST, STREAM, message, running
 from tests.waiting import until
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
-from common.redis_keys import Names
-from common.redis_lock import RedisLock
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.redis_lock import RedisLock
 
 
 async def test_one_holder_at_a_time_with_its_token_and_ttl(

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from common.redis_connection import RedisTopologyError, create_sync_redis, topology_of
-from common.redis_keys import Names
+from common.infrastructure.redis_connection import (
+    RedisTopologyError,
+    create_sync_redis,
+    topology_of,
+)
+from common.infrastructure.redis_keys import Names
 from ops import dlq
 from tests.redis_topologies import SentinelSetup
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from common.redis_connection import POOL_CONNECTIONS, create_redis
+from common.infrastructure.redis_connection import POOL_CONNECTIONS, create_redis
 
 
 async def _burst(timeout_s: float | None, redis_url: str, width: int) -> list[object]:

@@ -17,17 +17,17 @@ from pydantic import ValidationError
 from redis.asyncio.connection import SSLConnection
 from redis.connection import SSLConnection as SyncSSLConnection
 
-from common.queue import ConsumerConfig, StreamConsumer
-from common.queue_messages import OutgoingMessage
-from common.redis_connection import (
+from common.infrastructure.queue import ConsumerConfig, StreamConsumer
+from common.infrastructure.queue_messages import OutgoingMessage
+from common.infrastructure.redis_connection import (
     RedisTopologyError,
     create_redis,
     create_redis_for,
     create_sync_redis,
     parse_sentinels,
 )
-from common.redis_keys import Names
-from common.settings import ServiceSettings, settings_problems
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.settings import ServiceSettings, settings_problems
 from common.tests.test_queue import left_by_a_dead_consumer, message, running
 from tests.private_servers import PrivateRedis
 from tests.redis_topologies import SentinelSetup

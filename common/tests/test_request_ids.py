@@ -1,7 +1,7 @@
-"""One id from a queue entry through HTTP (common/web_observability.py): a worker handling
-a message calls google_calendar_service, which calls rest_service (a real uvicorn server);
-every service's log lines and every answer carry the message's id. Also: the request log
-line, the id taken from or made for a caller, and request metrics by route template."""
+"""One id from a queue entry through HTTP (common/infrastructure/web_observability.py): a worker
+handling a message calls google_calendar_service, which calls rest_service (a real uvicorn server);
+every service's log lines and every answer carry the message's id. Also: the request log line, the
+id taken from or made for a caller, and request metrics by route template."""
 
 from __future__ import annotations
 
@@ -19,13 +19,13 @@ import structlog
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
 
-from common.calendar_client import CalendarClient
-from common.logging import REQUEST_ID_HEADER, get_logger, reset_logging
-from common.queue import ConsumerConfig, StreamConsumer, StreamPublisher
-from common.queue_messages import OutgoingMessage
-from common.redis_keys import Names
-from common.rest_client import RestClient
-from common.serve import served_in_this_loop
+from common.features.calendar_client import CalendarClient
+from common.infrastructure.logging import REQUEST_ID_HEADER, get_logger, reset_logging
+from common.infrastructure.queue import ConsumerConfig, StreamConsumer, StreamPublisher
+from common.infrastructure.queue_messages import OutgoingMessage
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.serve import served_in_this_loop
 from google_calendar_service.src.main import create_app as create_calendar_app
 from ops.infra import free_port
 from rest_service.app.main import create_app as create_rest_app

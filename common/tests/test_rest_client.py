@@ -12,10 +12,10 @@ from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.errors import AppError, NotFoundError, ValidationFailedError
-from common.logging import REQUEST_ID_HEADER, correlation
-from common.rest_client import UNSET, RestClient, RestServiceUnavailable, _query
-from common.wire import User
+from common.infrastructure.errors import AppError, NotFoundError, ValidationFailedError
+from common.infrastructure.logging import REQUEST_ID_HEADER, correlation
+from common.infrastructure.rest_client import UNSET, RestClient, RestServiceUnavailable, _query
+from common.infrastructure.wire import User
 from ops.infra import free_port
 
 

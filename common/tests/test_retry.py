@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from structlog.testing import capture_logs
 from structlog.typing import EventDict
 
-from common.retry import (
+from common.infrastructure.retry import (
     RetryPolicy,
     Stopped,
     http_status,

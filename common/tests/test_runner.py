@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 
-from common.runner import run_worker
+from common.infrastructure.runner import run_worker
 
 
 def test_a_finished_worker_leaves_its_heap_to_the_exit_not_to_a_last_collection() -> None:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.schedule import (
+from common.features.schedule import (
     InvalidSchedule,
     RuleSchedule,
     describe,

@@ -6,8 +6,8 @@ import pytest
 from pydantic import ValidationError
 
 from assistant.src.settings import Settings as AssistantSettings
-from common.crypto import generate_key
-from common.settings import OpenMeteoSettings, ServiceSettings
+from common.infrastructure.crypto import generate_key
+from common.infrastructure.settings import OpenMeteoSettings, ServiceSettings
 from rest_service.app.settings import Settings as RestSettings
 from tg_bot.src.settings import Settings as TgBotSettings
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from common.infrastructure.text import clean_text, clean_tree, trim
 from common.tests.strategies import any_text
-from common.text import clean_text, clean_tree, trim
 
 ANY_TEXT = any_text(300)
 PROPERTY = settings(max_examples=300, deadline=None)

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.schedule import describe
+from common.features.schedule import describe
+from common.features.texts import KEEP, LANGUAGES, LISTS, MOVE, NO, OFF, ON, TEXTS, YES, items
 from common.tests.test_schedule import cron_fields
-from common.texts import KEEP, LANGUAGES, LISTS, MOVE, NO, OFF, ON, TEXTS, YES, items
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("tg_bot", "assistant", "rest_service", "google_calendar_service", "cron_service")
@@ -81,7 +81,10 @@ def test_no_service_builds_a_catalogue_of_its_own() -> None:
         for path in (ROOT / service).rglob("*.py")
         if "tests" not in path.parts and "Catalogue(" in path.read_text()
     ]
-    assert [str(path) for path in built] == ["common/catalogue.py", "common/texts/__init__.py"]
+    assert [str(path) for path in built] == [
+        "common/features/catalogue.py",
+        "common/features/texts/__init__.py",
+    ]
 
 
 @PROPERTY

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from common.geocoding import GeocodingUnavailable, OpenMeteoGeocoder
-from common.timezones import (
+from common.features.geocoding import GeocodingUnavailable, OpenMeteoGeocoder
+from common.features.timezones import (
     _FRACTIONAL_ZONES,
     AmbiguousTimezone,
     ResolvedZone,

@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from common import service_tokens
-from common.crypto import generate_key
-from common.settings import TOKEN_SETTINGS, ServiceSettings, settings_problems
+from common.infrastructure import service_tokens
+from common.infrastructure.crypto import generate_key
+from common.infrastructure.settings import TOKEN_SETTINGS, ServiceSettings, settings_problems
 from ops.services import ROOT
 from rest_service.app.settings import Settings as RestSettings
 

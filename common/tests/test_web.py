@@ -1,5 +1,5 @@
-"""Both FastAPI services answer a failure alike (common/web.py): the same error body, the
-same field-name rule, the same 401 and 403."""
+"""Both FastAPI services answer a failure alike (common/infrastructure/web.py): the same error body,
+the same field-name rule, the same 401 and 403."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from common import service_tokens
+from common.infrastructure import service_tokens
 from google_calendar_service.src.main import create_app as create_calendar_app
 from rest_service.app.main import create_app as create_rest_app
 

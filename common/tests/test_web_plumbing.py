@@ -11,9 +11,9 @@ import pytest
 from fastapi import Depends, FastAPI
 from starlette.applications import Starlette
 
-from common.probes import ExplainedFailure, ReadinessCheck
-from common.service_tokens import Caller, Right, TokenTable
-from common.web import (
+from common.infrastructure.probes import ExplainedFailure, ReadinessCheck
+from common.infrastructure.service_tokens import Caller, Right, TokenTable
+from common.infrastructure.web import (
     StateSlot,
     add_ops_routes,
     add_probe_routes,

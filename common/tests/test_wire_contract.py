@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from common import wire
+from common.infrastructure import wire
 from rest_service.app.main import app
 
 Schema = dict[str, Any]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from common.rest_client import RestClient
+from common.features.zone_moves import move_reminders, same_clock_time
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import CronJob
 from common.tests.test_rest_client import ScriptedServer, server
-from common.wire import CronJob
-from common.zone_moves import move_reminders, same_clock_time
 
 __all__ = ["server"]  # the scripted rest_service, a fixture
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from common.clock import utcnow
+from common.infrastructure.clock import utcnow
 
 
 @dataclass(frozen=True)

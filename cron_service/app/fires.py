@@ -21,9 +21,9 @@ from zoneinfo import ZoneInfo
 
 import redis.asyncio as aioredis
 
-from common.buttons import fired_reminder_buttons
-from common.logging import get_logger
-from common.queue_messages import (
+from common.features.buttons import fired_reminder_buttons
+from common.infrastructure.logging import get_logger
+from common.infrastructure.queue_messages import (
     ChatType,
     IncomingMessage,
     OutgoingKind,
@@ -31,8 +31,8 @@ from common.queue_messages import (
     Source,
     fire_message_id,
 )
-from common.redis_keys import TO_SECRETARY, TO_TELEGRAM, Names
-from common.wire import CronJobType, RunOutcome
+from common.infrastructure.redis_keys import TO_SECRETARY, TO_TELEGRAM, Names
+from common.infrastructure.wire import CronJobType, RunOutcome
 from cron_service.app import texts
 from cron_service.app.jobs import PlannedJob
 

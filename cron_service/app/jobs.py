@@ -8,8 +8,8 @@ from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from common.schedule import InvalidSchedule, OneOff, Schedule, schedule_of, zone
-from common.wire import CronJob, CronJobType
+from common.features.schedule import InvalidSchedule, OneOff, Schedule, schedule_of, zone
+from common.infrastructure.wire import CronJob, CronJobType
 
 
 @dataclass(frozen=True)

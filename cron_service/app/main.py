@@ -16,11 +16,11 @@ from datetime import timedelta
 
 from redis.exceptions import RedisError
 
-from common.logging import get_logger
-from common.pubsub import listen
-from common.rest_client import RestClient
-from common.settings import load_settings
-from common.worker import WorkerRuntime, worker_runtime
+from common.infrastructure.logging import get_logger
+from common.infrastructure.pubsub import listen
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.settings import load_settings
+from common.infrastructure.worker import WorkerRuntime, worker_runtime
 from cron_service.app.clock import Clock
 from cron_service.app.fires import FireLedger, FireRules
 from cron_service.app.metrics import REPLICAS, SYNCS

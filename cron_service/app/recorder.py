@@ -17,10 +17,10 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-from common.errors import AppError, NotFoundError
-from common.logging import correlation, get_logger
-from common.rest_client import RestClient
-from common.wire import CronJobStatus, MessageRole, RunOutcome
+from common.infrastructure.errors import AppError, NotFoundError
+from common.infrastructure.logging import correlation, get_logger
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import CronJobStatus, MessageRole, RunOutcome
 from cron_service.app.clock import Clock
 from cron_service.app.fires import Fire, FireLedger
 from cron_service.app.metrics import PENDING_RECORDS, RECORDS
@@ -154,7 +154,7 @@ class Recorder:
 
     async def _update_job(self, fire: Fire) -> None:
         """Moves the last run forward (rest_service computes the next one from it, with the same
-        `common.schedule`); a one-off that still has this run time ends."""
+        `common.features.schedule`); a one-off that still has this run time ends."""
         job = await self._rest.get_cron_job(fire.job_id)
         if job.last_run_at is not None and job.last_run_at >= fire.scheduled_for:
             return

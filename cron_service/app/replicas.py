@@ -21,7 +21,7 @@ from datetime import timedelta
 
 import redis.asyncio as aioredis
 
-from common.redis_keys import Names
+from common.infrastructure.redis_keys import Names
 
 # Renews one replica's heartbeat and returns the live replicas. KEYS: the replicas' sorted
 # set. ARGV: the replica's id, its TTL (ms). One key, so one Cluster slot.

@@ -4,18 +4,18 @@ APScheduler only keeps time here. Each active job is planned for one occurrence 
 overdue one not yet fired); jobs planned for the same instant share one APScheduler job (a
 `DateTrigger`, id `at:<instant>`), because reminders cluster on round minutes and 10 000
 APScheduler jobs due at 09:00 cost far more than one. Recurrence is computed by
-`common/schedule.py` in the job's timezone; when a fire is done the job's following occurrence
-is planned. A resync that plans what is already planned changes nothing (plans are keyed by job
-id), nor does one that meets a fire taken out of its bucket and not yet claimed (it stays marked
-as firing). The job store is the default in-memory one, never shared: jobs live in rest_service
-and reach every instance by sync. Every instance knows every active job, but plans only its
-share (`replicas.Ring`: rendezvous hashing over the live replicas); when the replicas change,
+`common/features/schedule.py` in the job's timezone; when a fire is done the job's following
+occurrence is planned. A resync that plans what is already planned changes nothing (plans are keyed
+by job id), nor does one that meets a fire taken out of its bucket and not yet claimed (it stays
+marked as firing). The job store is the default in-memory one, never shared: jobs live in
+rest_service and reach every instance by sync. Every instance knows every active job, but plans only
+its share (`replicas.Ring`: rendezvous hashing over the live replicas); when the replicas change,
 the share is re-taken from what is known, without a reload (a takeover reloads only the jobs
-`cron:updated` named meanwhile, or all of them once after a flood). APScheduler's misfire
-handling is off (`misfire_grace_time=None`: run however late), and `max_instances` is high (a
-bucket may be re-made while its previous run is still firing), because lateness, grace and the
-"(late)" mark are decided by `fires.compose`, and a fire happens once because of its claim in
-Redis, not because of anything APScheduler remembers.
+`cron:updated` named meanwhile, or all of them once after a flood). APScheduler's misfire handling
+is off (`misfire_grace_time=None`: run however late), and `max_instances` is high (a bucket may be
+re-made while its previous run is still firing), because lateness, grace and the "(late)" mark are
+decided by `fires.compose`, and a fire happens once because of its claim in Redis, not because of
+anything APScheduler remembers.
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from redis.exceptions import RedisError
 
-from common.errors import NotFoundError
-from common.logging import correlation, get_logger
-from common.rest_client import RestClient
-from common.schedule import InvalidSchedule
-from common.wire import CronJob, CronJobStatus, RunOutcome
+from common.features.schedule import InvalidSchedule
+from common.infrastructure.errors import NotFoundError
+from common.infrastructure.logging import correlation, get_logger
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import CronJob, CronJobStatus, RunOutcome
 from cron_service.app import metrics
 from cron_service.app.clock import Clock
 from cron_service.app.fires import Composed, Fire, FireLedger, FireRules, compose
@@ -299,7 +299,7 @@ class ReminderScheduler:
 
     def _plan(self, job: PlannedJob, now: datetime) -> None:
         """Schedules the job's next fire (rest_service's `next_run_at` for it is the same:
-        both come from `common.schedule`, so nothing is written back)."""
+        both come from `common.features.schedule`, so nothing is written back)."""
         previous = self._jobs.get(job.id)
         self._jobs[job.id] = job
         if previous is not None and previous.fingerprint != job.fingerprint:

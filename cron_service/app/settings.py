@@ -8,7 +8,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import AwareDatetime, BeforeValidator, Field, model_validator
 
-from common.settings import ServiceSettings
+from common.infrastructure.settings import ServiceSettings
 
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 _COMPOUND = re.compile(r"(\d+(?:\.\d+)?)([dhms])")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from common.language import choose_language, detect_language
-from common.texts import TEXTS
+from common.features.language import choose_language, detect_language
+from common.features.texts import TEXTS
 
 #: The catalogue's `fire.*`.
 CATALOGUE = TEXTS.section("fire")

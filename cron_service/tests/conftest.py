@@ -20,11 +20,11 @@ import pytest
 import redis as syncredis
 import redis.asyncio as aioredis
 
-from common.postgres_url import sync_url
-from common.queue_messages import OutgoingMessage
-from common.redis_keys import TO_TELEGRAM, Names
-from common.rest_client import Id, RestClient
-from common.wire import CronJob, CronJobRun
+from common.infrastructure.postgres_url import sync_url
+from common.infrastructure.queue_messages import OutgoingMessage
+from common.infrastructure.redis_keys import TO_TELEGRAM, Names
+from common.infrastructure.rest_client import Id, RestClient
+from common.infrastructure.wire import CronJob, CronJobRun
 from ops.processes import ServiceProcess, Stack
 from tests.harness import MigratedDatabases
 from tests.reminders import whole_second

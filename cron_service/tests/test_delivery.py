@@ -10,10 +10,10 @@ from urllib.parse import urlsplit
 import httpx
 import redis.asyncio as aioredis
 
-from common.queue_messages import OutgoingKind, fire_message_id
-from common.redis_keys import Names
-from common.rest_client import RestClient
-from common.wire import CronJob, CronJobStatus, User
+from common.infrastructure.queue_messages import OutgoingKind, fire_message_id
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import CronJob, CronJobStatus, User
 from cron_service.app.fires import FireLedger, FireRules, compose
 from cron_service.app.jobs import plan
 from cron_service.tests.conftest import (

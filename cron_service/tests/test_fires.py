@@ -11,16 +11,16 @@ from typing import Any
 
 import pytest
 
-from common.queue_messages import (
+from common.features.schedule import InvalidSchedule
+from common.infrastructure.queue_messages import (
     IncomingMessage,
     OutgoingKind,
     OutgoingMessage,
     Source,
     fire_message_id,
 )
-from common.redis_keys import TO_SECRETARY, TO_TELEGRAM
-from common.schedule import InvalidSchedule
-from common.wire import CronJob, RunOutcome
+from common.infrastructure.redis_keys import TO_SECRETARY, TO_TELEGRAM
+from common.infrastructure.wire import CronJob, RunOutcome
 from cron_service.app.fires import Fire, FireRules, classify, compose
 from cron_service.app.jobs import PlannedJob, plan
 

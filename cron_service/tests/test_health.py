@@ -15,10 +15,10 @@ from redis.backoff import NoBackoff
 from structlog.testing import capture_logs
 from structlog.typing import EventDict
 
-from common.http import HealthServer
-from common.redis_keys import Names
-from common.rest_client import RestClient
-from common.worker import WorkerRuntime
+from common.infrastructure.http import HealthServer
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.worker import WorkerRuntime
 from cron_service.app.main import CronService
 from cron_service.app.settings import Settings
 from ops.infra import free_port

@@ -13,8 +13,8 @@ import redis.asyncio as aioredis
 from structlog.testing import capture_logs
 from structlog.typing import EventDict
 
-from common.redis_keys import TO_TELEGRAM, Names
-from common.rest_client import RestClient
+from common.infrastructure.redis_keys import TO_TELEGRAM, Names
+from common.infrastructure.rest_client import RestClient
 from cron_service.app.fires import Fire, FireLedger, compose
 from cron_service.app.recorder import Recorder
 from cron_service.tests.test_fires import NOW, RULES, job_data, planned

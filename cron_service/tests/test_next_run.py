@@ -1,5 +1,5 @@
 """rest_service's `next_run_at` is the fire cron_service plans: one evaluator
-(`common.schedule`), so neither corrects the other, across daylight-saving changes too."""
+(`common.features.schedule`), so neither corrects the other, across daylight-saving changes too."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from common.rest_client import RestClient
-from common.wire import User
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import User
 from cron_service.app.jobs import plan
 
 #: (expression, zone, last run): the day before or the day of a change, both hemispheres.

@@ -17,9 +17,9 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from structlog.testing import capture_logs
 
-from common.redis_keys import Names
-from common.rest_client import RestClient
-from common.wire import CronJob
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import CronJob
 from cron_service.app.fires import Fire, FireLedger, FireRules, compose
 from cron_service.app.jobs import plan
 from cron_service.app.recorder import Recorder

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from common.rest_client import RestClient
+from common.infrastructure.rest_client import RestClient
 from cron_service.tests.conftest import Outbox, job_when, later_reminder, runs_of, start_cron
 from ops.processes import Stack
 from tests.reminders import MakeReminder

@@ -20,11 +20,11 @@ from prometheus_client import REGISTRY
 from psycopg2.extras import execute_values
 from pydantic import ValidationError
 
-from common.postgres_url import sync_url
-from common.redis_connection import create_redis
-from common.redis_keys import Names
-from common.rest_client import RestClient
-from common.wire import CronJob, User
+from common.infrastructure.postgres_url import sync_url
+from common.infrastructure.redis_connection import create_redis
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import CronJob, User
 from cron_service.app.fires import FireLedger, FireRules, compose
 from cron_service.app.jobs import plan
 from cron_service.app.recorder import SWEEP_LIMIT, Recorder

@@ -21,10 +21,10 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from structlog.testing import capture_logs
 
-from common.postgres_url import sync_url
-from common.redis_keys import Names
-from common.rest_client import RestClient
-from common.wire import CronJobStatus, User
+from common.infrastructure.postgres_url import sync_url
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import CronJobStatus, User
 from cron_service.app.fires import FireLedger, FireRules
 from cron_service.app.recorder import Recorder
 from cron_service.app.replicas import Ring

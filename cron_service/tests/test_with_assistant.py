@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from common.queue_messages import IncomingMessage, fire_message_id
-from common.redis_keys import Names
-from common.rest_client import RestClient
-from common.wire import CronJobType, User
+from common.infrastructure.queue_messages import IncomingMessage, fire_message_id
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import CronJobType, User
 from cron_service.tests.conftest import Outbox, runs_of, start_cron
 from ops.processes import ServiceProcess, Stack
 from ops.services import ROOT

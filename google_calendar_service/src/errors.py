@@ -1,8 +1,9 @@
-"""The service's own errors. The shared handlers (common/web.py) render every AppError as JSON."""
+"""The service's own errors. The shared handlers (common/infrastructure/web.py) render every
+AppError as JSON."""
 
 from __future__ import annotations
 
-from common.errors import AppError, BadRequestError, DependencyUnavailableError
+from common.infrastructure.errors import AppError, BadRequestError, DependencyUnavailableError
 
 
 class CalendarAccessError(AppError):

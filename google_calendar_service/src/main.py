@@ -15,15 +15,15 @@ from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 
-from common import web, web_observability
-from common.logging import configure_logging, get_logger
-from common.metrics import SERVICE_STARTS
-from common.probes import OPS_ROUTES, ReadinessCheck
-from common.queue import StreamPublisher
-from common.redis_connection import create_redis_for, redis_health
-from common.redis_keys import Names
-from common.rest_client import RestClient
-from common.service_tokens import TokenTable
+from common.infrastructure import web, web_observability
+from common.infrastructure.logging import configure_logging, get_logger
+from common.infrastructure.metrics import SERVICE_STARTS
+from common.infrastructure.probes import OPS_ROUTES, ReadinessCheck
+from common.infrastructure.queue import StreamPublisher
+from common.infrastructure.redis_connection import create_redis_for, redis_health
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.service_tokens import TokenTable
 from google_calendar_service.src.api.routes import public, router
 from google_calendar_service.src.api.state import STATE, CalendarState
 from google_calendar_service.src.clients.google import GoogleCalendarClient

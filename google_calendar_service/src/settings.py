@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from common.settings import ServiceSettings
+from common.infrastructure.settings import ServiceSettings
 
 #: The calendar's scopes, read and write.
 SCOPES = (

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from common.rest_client import RestClient
+from common.infrastructure.rest_client import RestClient
 from ops.processes import ServiceProcess
 
 

@@ -17,10 +17,10 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from common.queue_messages import ChatType, IncomingMessage, OutgoingMessage
-from common.redis_keys import Names
-from common.rest_client import RestClient
-from common.wire import User
+from common.infrastructure.queue_messages import ChatType, IncomingMessage, OutgoingMessage
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import User
 from ops.processes import ServiceProcess, Stack
 from ops.services import ROOT
 from sandbox.google_api import GoogleStandIn

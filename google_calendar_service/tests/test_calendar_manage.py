@@ -10,8 +10,8 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from common.rest_client import RestClient
-from common.wire import User
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import User
 from sandbox.google_api import GoogleStandIn
 from tests.calendar_stack import Browser, connect
 from tests.users import make_user

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from common.redis_keys import Names
+from common.infrastructure.redis_keys import Names
 from google_calendar_service.src.domain.oauth import OAuthStates
 from google_calendar_service.src.main import create_app
 from ops.infra import free_port

@@ -7,9 +7,9 @@ from __future__ import annotations
 import httpx
 import redis.asyncio as aioredis
 
-from common.redis_keys import Names
-from common.rest_client import RestClient
-from common.wire import User
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import User
 from sandbox.google_api import GoogleStandIn
 from tests.calendar_stack import Browser, connect, consent, query_of, sent_to
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from common.errors import ValidationFailedError
+from common.infrastructure.errors import ValidationFailedError
 from google_calendar_service.src.domain.events import (
     event_body,
     event_id_for,

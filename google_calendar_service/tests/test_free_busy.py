@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.calendar_client import Interval
+from common.features.calendar_client import Interval
 from google_calendar_service.src.domain.events import patch_body
 from google_calendar_service.src.domain.free_busy import (
     busy_spans,

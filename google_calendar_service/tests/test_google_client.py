@@ -15,8 +15,8 @@ import pytest
 import redis.asyncio as aioredis
 from google.oauth2.credentials import Credentials
 
-from common.errors import NotFoundError
-from common.redis_keys import Names
+from common.infrastructure.errors import NotFoundError
+from common.infrastructure.redis_keys import Names
 from google_calendar_service.src.clients.google import CalendarSession, GoogleCalendarClient
 from google_calendar_service.src.domain.oauth import OAuthClient, OAuthStates
 from google_calendar_service.src.errors import (

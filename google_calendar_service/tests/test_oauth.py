@@ -8,10 +8,10 @@ import redis.asyncio as aioredis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from common.queue_messages import OutgoingKind
-from common.redis_keys import Names
-from common.rest_client import RestClient
-from common.wire import User
+from common.infrastructure.queue_messages import OutgoingKind
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import User
 from google_calendar_service.src.settings import SCOPES
 from ops.processes import ServiceProcess
 from sandbox.google_api import GoogleStandIn

@@ -12,9 +12,9 @@ import asyncpg
 import httpx
 import redis.asyncio as aioredis
 
-from common.redis_keys import Names
-from common.rest_client import RestClient
-from common.wire import User
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import User
 from sandbox.google_api import GoogleStandIn
 from tests.calendar_stack import Browser, StartCalendar, connect, consent, sent_to, service_client
 from tests.waiting import NotInTime, until

@@ -6,9 +6,9 @@ from __future__ import annotations
 import httpx
 import psycopg2
 
-from common.postgres_url import sync_url
-from common.rest_client import RestClient
-from common.wire import User
+from common.infrastructure.postgres_url import sync_url
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import User
 from ops.processes import ServiceProcess
 from sandbox.google_api import GoogleStandIn
 from tests.calendar_stack import Browser, connect

@@ -10,7 +10,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 from sqlmodel import SQLModel
 
-from common.postgres_url import sync_url
+from common.infrastructure.postgres_url import sync_url
 from rest_service.app import models  # noqa: F401  (registers every table on the metadata)
 from rest_service.app.settings import Settings
 

@@ -1,14 +1,14 @@
 """Who may call which rest_service route (docs/contract.md "REST routes", docs/security.md).
-The checking itself is the shared bearer auth (common/web.py): every /api path needs a known
-token."""
+The checking itself is the shared bearer auth (common/infrastructure/web.py): every /api path needs
+a known token."""
 
 from __future__ import annotations
 
 from fastapi import Depends, FastAPI
 from starlette.applications import Starlette
 
-from common import web
-from common.service_tokens import Right, TokenTable
+from common.infrastructure import web
+from common.infrastructure.service_tokens import Right, TokenTable
 from rest_service.app.state import STATE
 
 #: Paths that need a token; /health, /metrics, /docs, /openapi.json and /admin (its own

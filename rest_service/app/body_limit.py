@@ -12,8 +12,8 @@ from __future__ import annotations
 from prometheus_client import Counter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from common.logging import get_logger
-from common.web import send_error
+from common.infrastructure.logging import get_logger
+from common.infrastructure.web import send_error
 from rest_service.app.settings import Settings
 from rest_service.app.state import STATE
 

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from common.postgres_url import asyncpg_target
-from common.probes import ExplainedFailure
+from common.infrastructure.postgres_url import asyncpg_target
+from common.infrastructure.probes import ExplainedFailure
 from rest_service.app.settings import Settings
 
 #: How long a request waits for a connection before answering 503.
@@ -34,7 +34,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
     """We recover from a Postgres restart by ourselves: an idle connection is pinged before
     use (`_ping_when_idle`), and a busy one that fails with a disconnect invalidates the whole
     pool (SQLAlchemy's disconnect handling), so the next request gets a fresh connection.
-    The URL's TLS and libpq parameters become asyncpg connect arguments (common.postgres_url)."""
+    The URL's TLS and libpq parameters become asyncpg connect arguments
+    (common.infrastructure.postgres_url)."""
     target = asyncpg_target(settings.async_database_url)
     engine = create_async_engine(
         target.url,

@@ -1,5 +1,5 @@
-"""rest_service's failures beyond the shared ones (common/web.py): a database that is down
-or refuses a value, a secret that does not decrypt, and text that is not Unicode."""
+"""rest_service's failures beyond the shared ones (common/infrastructure/web.py): a database that is
+down or refuses a value, a secret that does not decrypt, and text that is not Unicode."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from common import web
-from common.crypto import SecretDecryptionError
-from common.errors import SecretUnreadableError
-from common.logging import get_logger
+from common.infrastructure import web
+from common.infrastructure.crypto import SecretDecryptionError
+from common.infrastructure.errors import SecretUnreadableError
+from common.infrastructure.logging import get_logger
 from rest_service.app.database import (
     STATEMENT_CACHE_FIX,
     StatementCacheBehindPooler,

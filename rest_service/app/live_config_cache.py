@@ -11,10 +11,10 @@ from typing import TypeVar
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from common.logging import get_logger
-from common.redis_connection import create_redis_for
-from common.redis_keys import Names
-from common.settings import ServiceSettings
+from common.infrastructure.logging import get_logger
+from common.infrastructure.redis_connection import create_redis_for
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.settings import ServiceSettings
 
 log = get_logger(__name__)
 

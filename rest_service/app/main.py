@@ -9,10 +9,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from starlette.applications import Starlette
 
-from common import web, web_observability
-from common.logging import configure_logging, get_logger
-from common.metrics import SERVICE_STARTS
-from common.probes import PROBE_TIMEOUT_S, ReadinessCheck
+from common.infrastructure import web, web_observability
+from common.infrastructure.logging import configure_logging, get_logger
+from common.infrastructure.metrics import SERVICE_STARTS
+from common.infrastructure.probes import PROBE_TIMEOUT_S, ReadinessCheck
 from rest_service.app.admin import bind_admin, mount_admin
 from rest_service.app.api import (
     assistant_tools,

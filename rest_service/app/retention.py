@@ -20,9 +20,9 @@ from redis.exceptions import RedisError
 from sqlalchemy import delete, select
 from sqlmodel import col
 
-from common.clock import utcnow
-from common.logging import get_logger
-from common.redis_keys import Names
+from common.infrastructure.clock import utcnow
+from common.infrastructure.logging import get_logger
+from common.infrastructure.redis_keys import Names
 from rest_service.app.domain.unit_of_work import Resources, unit_of_work
 from rest_service.app.models.thread import ChatMessage
 from rest_service.app.state import AppState

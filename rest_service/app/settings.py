@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 
-from common import postgres_url, service_tokens
-from common.mcp_servers import StdioServers
-from common.settings import ServiceSettings
+from common.features.mcp_servers import StdioServers
+from common.infrastructure import postgres_url, service_tokens
+from common.infrastructure.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):
@@ -45,7 +45,7 @@ class Settings(ServiceSettings):
     max_active_reminders: int = Field(default=50, ge=0)
     min_recurrence_minutes: int = Field(default=5, ge=0)
 
-    #: The stdio MCP servers an mcp tool may name (common/mcp_servers.py); the assistant
+    #: The stdio MCP servers an mcp tool may name (common/features/mcp_servers.py); the assistant
     #: reads the same setting to start them.
     mcp_stdio_servers: StdioServers = Field(default_factory=dict)
 
@@ -85,7 +85,8 @@ class Settings(ServiceSettings):
     @field_validator("async_database_url")
     @classmethod
     def _database_url_both_drivers(cls, url: str) -> str:
-        """Refuse at start-up a URL one of the two drivers could not use (common.postgres_url)."""
+        """Refuse at start-up a URL one of the two drivers could not use
+        (common.infrastructure.postgres_url)."""
         postgres_url.libpq_dsn(url)
         postgres_url.asyncpg_target(url)
         return url

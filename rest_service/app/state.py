@@ -7,11 +7,11 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from common.crypto import SecretBox, generate_key, is_valid_master_key
-from common.logging import get_logger
-from common.redis_keys import Names
-from common.service_tokens import TokenTable
-from common.web import StateSlot
+from common.infrastructure.crypto import SecretBox, generate_key, is_valid_master_key
+from common.infrastructure.logging import get_logger
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.service_tokens import TokenTable
+from common.infrastructure.web import StateSlot
 from rest_service.app.database import create_engine, create_sessionmaker
 from rest_service.app.live_config_cache import ConfigCache, create_cache_redis
 from rest_service.app.settings import Settings

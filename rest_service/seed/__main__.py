@@ -12,8 +12,8 @@ import asyncio
 import sys
 from pathlib import Path
 
-from common.logging import configure_logging
-from common.settings import load_settings
+from common.infrastructure.logging import configure_logging
+from common.infrastructure.settings import load_settings
 from rest_service.app.models.snapshot import ImportResult
 from rest_service.app.settings import Settings
 from rest_service.seed import DEFAULT_CONFIG, SeedResult, differences, reset, seed

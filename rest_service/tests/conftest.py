@@ -19,8 +19,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import SQLModel
 
-from common.rest_client import RestClient
-from common.serve import served_in_this_loop
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.serve import served_in_this_loop
 from ops.infra import free_port
 from rest_service.app.main import create_app
 from rest_service.app.settings import Settings

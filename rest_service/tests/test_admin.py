@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from starlette.datastructures import Headers
 from starlette.requests import Request
 
-from common.redis_keys import Names
+from common.infrastructure.redis_keys import Names
 from rest_service.app.admin.auth import NotLoggedIn, _same_origin, current_admin
 from rest_service.app.admin.headers import SecurityHeadersMiddleware
 from rest_service.tests.conftest import Api, unique

@@ -18,8 +18,8 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from common.errors import ValidationFailedError
-from common.redis_keys import Names
+from common.infrastructure.errors import ValidationFailedError
+from common.infrastructure.redis_keys import Names
 from rest_service.app.admin.login_limit import (
     LoginLimiter,
     LoginPolicy,

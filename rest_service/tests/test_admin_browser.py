@@ -15,7 +15,7 @@ import httpx
 import pytest
 import redis as syncredis
 
-from common.redis_keys import Names
+from common.infrastructure.redis_keys import Names
 from ops.processes import Stack
 from ops.services import ROOT
 from tests.harness import base_env

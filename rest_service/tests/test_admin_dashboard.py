@@ -16,8 +16,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
-from common.redis_keys import DRAFTS, TELEGRAM_UPDATES, TO_SECRETARY, TO_TELEGRAM, Names
-from common.streams import STREAMS
+from common.infrastructure.redis_keys import (
+    DRAFTS,
+    TELEGRAM_UPDATES,
+    TO_SECRETARY,
+    TO_TELEGRAM,
+    Names,
+)
+from common.infrastructure.streams import STREAMS
 from ops.infra import free_port
 from rest_service.app.admin.dashboard import (
     HEALTH_TIMEOUT_S,

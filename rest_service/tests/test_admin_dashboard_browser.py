@@ -18,8 +18,8 @@ import httpx
 import pytest
 import redis as syncredis
 
-from common.queue_messages import OutgoingMessage
-from common.redis_keys import TG_BOT_GROUP, TO_SECRETARY, TO_TELEGRAM
+from common.infrastructure.queue_messages import OutgoingMessage
+from common.infrastructure.redis_keys import TG_BOT_GROUP, TO_SECRETARY, TO_TELEGRAM
 from ops.processes import ServiceProcess
 from rest_service.tests.test_admin_browser import (
     ARTIFACTS,
@@ -100,7 +100,7 @@ def talk(conversation: Coroutine[Any, Any, Any]) -> Any:
 
 
 def llm_failure_recorded(system: System, redis_url: str, timeout: float = 10.0) -> None:
-    """The assistant writes its LLM counts once a second (`common/llm_stats.py`): wait for
+    """The assistant writes its LLM counts once a second (`common/features/llm_stats.py`): wait for
     the failed request to be written before the page reads it."""
     client = syncredis.Redis.from_url(redis_url)
     key = system.names.llm_stats(datetime.now(UTC).date().isoformat())

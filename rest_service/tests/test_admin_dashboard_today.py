@@ -15,9 +15,9 @@ from fastapi import FastAPI
 
 from assistant.src.clients.llm import LlmGateway, LlmUnavailable, ModelRoute
 from assistant.src.settings import Settings as AssistantSettings
-from common.llm_stats import LlmCounts, LlmStats
-from common.redis_keys import Names
-from common.wire import MessageRole
+from common.features.llm_stats import LlmCounts, LlmStats
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.wire import MessageRole
 from rest_service.app.admin.dashboard import end_of_day, start_of_day
 from rest_service.app.models.thread import ChatMessage
 from rest_service.app.state import STATE

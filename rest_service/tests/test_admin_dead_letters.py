@@ -12,7 +12,7 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from common.redis_keys import TELEGRAM_UPDATES, TO_SECRETARY, TO_TELEGRAM, Names
+from common.infrastructure.redis_keys import TELEGRAM_UPDATES, TO_SECRETARY, TO_TELEGRAM, Names
 from rest_service.tests.test_admin import ORIGIN, login
 from tests.streams import Fields, stream_entries
 

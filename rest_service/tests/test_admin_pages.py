@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from common.redis_keys import TO_SECRETARY, Names
+from common.infrastructure.redis_keys import TO_SECRETARY, Names
 from rest_service.tests.conftest import Api
 from rest_service.tests.test_admin import ORIGIN, login
 from tests.streams import Fields, raw

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from common.settings import settings_problems
+from common.infrastructure.settings import settings_problems
 from rest_service.app.admin.display_names import AdminClock, when
 from rest_service.app.settings import Settings
 from rest_service.tests.conftest import Api

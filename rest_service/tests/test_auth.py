@@ -8,7 +8,7 @@ import uuid
 import httpx
 import pytest
 
-from common.service_tokens import TokenTable
+from common.infrastructure.service_tokens import TokenTable
 from rest_service.app.main import create_app
 from rest_service.app.settings import Settings
 from rest_service.tests.conftest import assert_error

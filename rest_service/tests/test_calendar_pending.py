@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from sqlalchemy import update
 from sqlmodel import col
 
-from common.rest_client import RestClient
-from common.wire import CalendarCredentials
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import CalendarCredentials
 from rest_service.app.domain.unit_of_work import unit_of_work
 from rest_service.app.models.calendar import CalendarCredential
 from rest_service.tests.conftest import Api

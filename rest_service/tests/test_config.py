@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy import delete, select, update
 from sqlmodel import col
 
-from common.redis_keys import Names
+from common.infrastructure.redis_keys import Names
 from ops.infra import migrate
 from rest_service.app.domain.transfer import export_config
 from rest_service.app.domain.unit_of_work import unit_of_work

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from common.errors import ValidationFailedError
-from common.schedule import CronSchedule
+from common.features.schedule import CronSchedule
+from common.infrastructure.errors import ValidationFailedError
 from rest_service.app.domain.validation import check_recurrence
 from rest_service.tests.conftest import Api, assert_error
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from common.redis_keys import Names
+from common.infrastructure.redis_keys import Names
 from rest_service.tests.conftest import Api, assert_error, channel, unique
 
 MISSING = str(uuid.uuid4())
@@ -145,7 +145,7 @@ class TestCreate:
 
 
 class TestSchedule:
-    """`next_run_at` by `common.schedule`, the rule cron_service fires by, across DST."""
+    """`next_run_at` by `common.features.schedule`, the rule cron_service fires by, across DST."""
 
     async def after_a_run(self, api: Api, expression: str, zone: str, last: str) -> datetime:
         job = await api.job(cron_expression=expression, timezone=zone)

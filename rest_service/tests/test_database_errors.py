@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from common.crypto import SecretBox, generate_key
+from common.infrastructure.crypto import SecretBox, generate_key
 from rest_service.app.database import STATEMENT_CACHE_FIX, caused_by, create_engine
 from rest_service.app.errors import install_error_handlers
 from rest_service.app.settings import Settings

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from common.wire import User
+from common.infrastructure.wire import User
 from rest_service.tests.conftest import Api, assert_error
 
 

@@ -14,8 +14,8 @@ import httpx
 import psycopg2
 import pytest
 
-from common.crypto import SecretBox, generate_key
-from common.postgres_url import sync_url
+from common.infrastructure.crypto import SecretBox, generate_key
+from common.infrastructure.postgres_url import sync_url
 from ops.processes import Stack, measured
 from ops.services import ROOT
 from rest_service import rotate_key

@@ -8,10 +8,10 @@ import psycopg2
 import pytest
 import redis.asyncio as aioredis
 
-from common.crypto import SecretBox
-from common.postgres_url import sync_url
-from common.queue_messages import UserChanged
-from common.redis_keys import Names
+from common.infrastructure.crypto import SecretBox
+from common.infrastructure.postgres_url import sync_url
+from common.infrastructure.queue_messages import UserChanged
+from common.infrastructure.redis_keys import Names
 from rest_service.tests.conftest import Api, assert_error, channel, unique
 
 MISSING = str(uuid.uuid4())

@@ -11,8 +11,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-from common.postgres_url import sync_url
-from common.wire import mcp_config_error
+from common.infrastructure.postgres_url import sync_url
+from common.infrastructure.wire import mcp_config_error
 from ops.infra import migrate
 from rest_service.app import models  # noqa: F401  (registers the tables)
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from common.wire import ConfigSnapshot, ModelCapability, User
+from common.infrastructure.wire import ConfigSnapshot, ModelCapability, User
 from rest_service.app.settings import Settings
 from rest_service.seed import load_document, seed
 from rest_service.tests.conftest import Api, assert_error, unique

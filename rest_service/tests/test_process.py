@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import redis.asyncio as aioredis
 
-from common.redis_keys import Names
+from common.infrastructure.redis_keys import Names
 from ops.processes import Stack
 from rest_service.tests.conftest import unique
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from common.wire import PROFILE_FACT_MAX_CHARS, PROFILE_FACTS_MAX
+from common.infrastructure.wire import PROFILE_FACT_MAX_CHARS, PROFILE_FACTS_MAX
 from rest_service.tests.conftest import Api, assert_error
 from rest_service.tests.test_admin import ORIGIN, login
 

@@ -1,4 +1,4 @@
-"""common.rest_client's typed methods against the real rest_service (in-process)."""
+"""common.infrastructure.rest_client's typed methods against the real rest_service (in-process)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from common.errors import NotFoundError, ValidationFailedError
-from common.rest_client import RestClient
-from common.wire import CronJobStatus, CronJobType, MessageIn, MessageRole, RunOutcome
+from common.infrastructure.errors import NotFoundError, ValidationFailedError
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import (
+    CronJobStatus,
+    CronJobType,
+    MessageIn,
+    MessageRole,
+    RunOutcome,
+)
 from rest_service.tests.conftest import Api, telegram_id, unique
 
 

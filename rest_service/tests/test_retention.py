@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlmodel import col
 from structlog.testing import capture_logs
 
-from common.clock import utcnow
+from common.infrastructure.clock import utcnow
 from ops.infra import free_port
 from ops.processes import Stack
 from rest_service.app.domain.unit_of_work import unit_of_work

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from common import service_tokens
-from common.service_tokens import Right
+from common.infrastructure import service_tokens
+from common.infrastructure.service_tokens import Right
 from rest_service.tests.conftest import Api, assert_error
 
 SCOPED = {name: f"{name}-{uuid.uuid4().hex}" for name in service_tokens.SCOPES}

@@ -9,7 +9,7 @@ import secrets as random
 import pytest
 from pydantic import ValidationError
 
-from common.crypto import SecretDecryptionError, generate_key
+from common.infrastructure.crypto import SecretDecryptionError, generate_key
 from rest_service.app.settings import Settings
 from rest_service.app.state import AppState
 

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import event
 
-from common.wire import PROFILE_FACT_MAX_CHARS
+from common.infrastructure.wire import PROFILE_FACT_MAX_CHARS
 from rest_service.app.domain.chat_messages import SEARCH_DEPTH
 from rest_service.app.state import STATE
 from rest_service.tests.conftest import Api, assert_error, unique

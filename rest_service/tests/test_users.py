@@ -10,8 +10,8 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from common.queue_messages import UserChanged
-from common.redis_keys import Names
+from common.infrastructure.queue_messages import UserChanged
+from common.infrastructure.redis_keys import Names
 from rest_service.tests.conftest import Api, assert_error, channel, telegram_id
 from rest_service.tests.test_llm import raw_row
 

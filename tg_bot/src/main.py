@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 import httpx
 
-from common.logging import get_logger
-from common.pubsub import listen
-from common.rest_client import RestClient
-from common.settings import load_settings
-from common.worker import WorkerRuntime, worker_runtime
+from common.infrastructure.logging import get_logger
+from common.infrastructure.pubsub import listen
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.settings import load_settings
+from common.infrastructure.worker import WorkerRuntime, worker_runtime
 from tg_bot.src.clients.errors import TelegramError
 from tg_bot.src.clients.telegram import TelegramClient
 from tg_bot.src.domain.albums import AlbumStore

@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from pydantic import Field, field_validator
 
-from common.settings import MIN_TOKEN_LENGTH, OpenMeteoSettings, ServiceSettings
+from common.infrastructure.settings import MIN_TOKEN_LENGTH, OpenMeteoSettings, ServiceSettings
 
 #: What TELEGRAM_WEBHOOK_SECRET may be: the Bot API's characters, no shorter than a token.
 WEBHOOK_SECRET_PATTERN = rf"[A-Za-z0-9_-]{{{MIN_TOKEN_LENGTH},256}}"
@@ -49,7 +49,7 @@ class Settings(ServiceSettings, OpenMeteoSettings):
     max_message_length: int = Field(default=4096, ge=256, le=4096)
     sent_part_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
     #: The `queue:to_telegram` consumer: an answer idle this long is claimed from a dead
-    #: process, whose chat locks expire after the lock TTL (see common/queue.py).
+    #: process, whose chat locks expire after the lock TTL (see common/infrastructure/queue.py).
     queue_claim_idle_ms: int = Field(default=30_000, ge=100)
     queue_claim_interval_seconds: float = Field(default=5.0, gt=0)
     queue_lock_ttl_ms: int = Field(default=15_000, ge=100)
@@ -63,7 +63,7 @@ class Settings(ServiceSettings, OpenMeteoSettings):
     user_cache_seconds: float = Field(default=300.0, ge=0)
     forget_confirm_seconds: int = Field(default=300, gt=0)
 
-    # per-user limits (common/limits.py): messages for the assistant per minute (0: none);
+    # per-user limits (common/features/limits.py): messages for the assistant per minute (0: none);
     # the assistant's LLM token budget per UTC day, which /usage shows (0: none)
     rate_limit_messages_per_minute: int = Field(default=20, ge=0)
     llm_daily_token_budget: int = Field(default=200_000, ge=0)
@@ -97,7 +97,7 @@ class Settings(ServiceSettings, OpenMeteoSettings):
     #: assistant checks every picture's real dimensions again).
     image_max_pixels: int = Field(default=40_000_000, ge=1_000_000)
     #: Bytes of users' files waiting in Redis for the assistant: per sender, and in all
-    #: (`common/blobs.py`). A file over either is refused with a short answer. 0: no limit.
+    #: (`common/features/blobs.py`). A file over either is refused with a short answer. 0: no limit.
     blob_max_bytes_per_user: int = Field(default=64 * 1024 * 1024, ge=0)
     blob_max_bytes_total: int = Field(default=256 * 1024 * 1024, ge=0)
     #: How long the parts of an album are gathered into one turn.

@@ -16,10 +16,14 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from common.logging import reset_logging
-from common.queue_messages import IncomingMessage, OutgoingMessage, incoming_message_id
-from common.redis_keys import TO_SECRETARY, TO_TELEGRAM, Names
-from common.rest_client import RestClient
+from common.infrastructure.logging import reset_logging
+from common.infrastructure.queue_messages import (
+    IncomingMessage,
+    OutgoingMessage,
+    incoming_message_id,
+)
+from common.infrastructure.redis_keys import TO_SECRETARY, TO_TELEGRAM, Names
+from common.infrastructure.rest_client import RestClient
 from ops.infra import free_port
 from ops.processes import ServiceProcess, Stack
 from sandbox import telegram_updates as build

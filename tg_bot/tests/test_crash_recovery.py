@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 
-from common.queue_messages import incoming_message_id
+from common.infrastructure.queue_messages import incoming_message_id
 from ops.infra import free_port
 from ops.processes import ServiceProcess, Stack
 from sandbox import telegram_updates as build

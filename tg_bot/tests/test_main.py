@@ -9,7 +9,7 @@ import random
 
 import httpx
 
-from common.redis_keys import TO_SECRETARY
+from common.infrastructure.redis_keys import TO_SECRETARY
 from sandbox import telegram_updates as build
 from sandbox.telegram_webhook import SECRET_HEADER
 from tests.waiting import until

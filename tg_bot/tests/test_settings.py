@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from common.settings import load_settings
+from common.infrastructure.settings import load_settings
 from tg_bot.src.settings import Settings
 
 ALLOWED = string.ascii_letters + string.digits + "_-"

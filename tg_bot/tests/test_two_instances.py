@@ -10,7 +10,7 @@ import uuid
 
 import httpx
 
-from common.queue_messages import OutgoingMessage, incoming_message_id
+from common.infrastructure.queue_messages import OutgoingMessage, incoming_message_id
 from ops.processes import ServiceProcess, Stack
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn

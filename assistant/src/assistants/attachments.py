@@ -24,12 +24,12 @@ from assistant.src.file_worker import FileWorker
 from assistant.src.pictures import PictureProblem, PictureUnreadable
 from assistant.src.settings import Settings
 from assistant.src.tools.outside import data_block
-from common.blobs import BlobStore
-from common.logging import get_logger
-from common.queue_messages import Attachment, AttachmentKind, IncomingMessage
-from common.text import trim
-from common.texts import TEXTS
-from common.wire import ConfigSnapshot, ModelCapability
+from common.features.blobs import BlobStore
+from common.features.texts import TEXTS
+from common.infrastructure.logging import get_logger
+from common.infrastructure.queue_messages import Attachment, AttachmentKind, IncomingMessage
+from common.infrastructure.text import trim
+from common.infrastructure.wire import ConfigSnapshot, ModelCapability
 
 log = get_logger(__name__)
 

@@ -19,8 +19,8 @@ from assistant.src.tools.base import BaseTool, SubAssistantRequest, ToolError, T
 from assistant.src.tools.mcp_tool import McpTool, expand, unique
 from assistant.src.tools.outside import OutsideContent
 from assistant.src.tools.toolbox import Toolbox
-from common.logging import get_logger
-from common.wire import ConfigSnapshot, SnapshotAssistant, ToolType
+from common.infrastructure.logging import get_logger
+from common.infrastructure.wire import ConfigSnapshot, SnapshotAssistant, ToolType
 
 log = get_logger(__name__)
 

@@ -1,4 +1,4 @@
-"""The language of a turn, by the one rule (`common.language.choose_language`): the one the
+"""The language of a turn, by the one rule (`common.features.language.choose_language`): the one the
 user writes in (this message, else their recent messages in the thread), else the profile's,
 else Telegram's `language_code`. The assistant's own sentences (`phrases.py`), the prompt's
 hint and the tools' phrase parsing follow it."""
@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from common.language import choose_language, detect_language, recent_language
-from common.queue_messages import IncomingMessage
-from common.wire import Message, TurnBackground, User
+from common.features.language import choose_language, detect_language, recent_language
+from common.infrastructure.queue_messages import IncomingMessage
+from common.infrastructure.wire import Message, TurnBackground, User
 
 
 def turn_language(

@@ -34,11 +34,18 @@ from assistant.src.drafts import DraftPublisher, status_line
 from assistant.src.settings import Settings
 from assistant.src.tools.base import Actor, ToolCallOrigin
 from assistant.src.tools.toolbox import Toolbox, ToolOutcome
-from common.clock import utcnow
-from common.limits import LIMIT_REFUSALS, TokenBudget, seconds_until_reset
-from common.logging import get_logger
-from common.rest_client import RestClient
-from common.wire import MessageIn, MessageRole, SearchHit, SnapshotAssistant, Thread, TurnBackground
+from common.features.limits import LIMIT_REFUSALS, TokenBudget, seconds_until_reset
+from common.infrastructure.clock import utcnow
+from common.infrastructure.logging import get_logger
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import (
+    MessageIn,
+    MessageRole,
+    SearchHit,
+    SnapshotAssistant,
+    Thread,
+    TurnBackground,
+)
 
 log = get_logger(__name__)
 

@@ -13,8 +13,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from common.text import clean_text, trim
-from common.wire import Message
+from common.infrastructure.text import clean_text, trim
+from common.infrastructure.wire import Message
 
 #: A message as rest_service stored it (a search hit is one too).
 StoredMessage = Message

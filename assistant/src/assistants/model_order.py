@@ -6,7 +6,7 @@ from __future__ import annotations
 from assistant.src.clients.llm import ModelRoute
 from assistant.src.live_config.snapshot import default_model, fallback_model, find_model
 from assistant.src.settings import Settings
-from common.wire import ConfigSnapshot
+from common.infrastructure.wire import ConfigSnapshot
 
 
 def model_routes(

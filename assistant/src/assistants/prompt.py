@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from assistant.src.tools.base import Actor
-from common.wire import TurnBackground
+from common.infrastructure.wire import TurnBackground
 
 #: The profile section's most characters: facts past it (the newest) are left out.
 FACTS_MAX_CHARS = 4000

@@ -9,7 +9,7 @@ from assistant.src.assistants import memory
 from assistant.src.assistants.base import Turn
 from assistant.src.assistants.llm_chat import LlmChatAssistant
 from assistant.src.settings import Settings
-from common.logging import get_logger
+from common.infrastructure.logging import get_logger
 
 log = get_logger(__name__)
 

@@ -11,9 +11,9 @@ from assistant.src.assistants.model_order import route_for
 from assistant.src.clients.audio import speak
 from assistant.src.clients.llm import LlmGateway, LlmUnavailable
 from assistant.src.settings import Settings
-from common.blobs import BlobStore, RedisFull
-from common.logging import get_logger
-from common.wire import ConfigSnapshot, ModelCapability, User
+from common.features.blobs import BlobStore, RedisFull
+from common.infrastructure.logging import get_logger
+from common.infrastructure.wire import ConfigSnapshot, ModelCapability, User
 
 log = get_logger(__name__)
 

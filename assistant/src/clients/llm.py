@@ -1,7 +1,7 @@
 """One LLM interface over the OpenAI chat-completions protocol, for every provider.
 
-A client per (base URL, key), the SDK's own retries off: ours (`common.retry`) here, with a
-timeout on every call, `retry-after` honoured on 429, and the next model in the order tried
+A client per (base URL, key), the SDK's own retries off: ours (`common.infrastructure.retry`) here,
+with a timeout on every call, `retry-after` honoured on 429, and the next model in the order tried
 when a model keeps failing. A model whose circuit breaker is open (`llm_breaker.py`) is skipped
 without a request, and a half-open one is tried once. Tokens and latency come back with every
 completion.
@@ -42,9 +42,9 @@ from prometheus_client import Counter, Histogram
 
 from assistant.src.clients.llm_breaker import Admission, CircuitBreaker
 from assistant.src.settings import Settings
-from common.llm_stats import LlmCounts, LlmStats
-from common.logging import get_logger
-from common.retry import RetryPolicy, retry_after
+from common.features.llm_stats import LlmCounts, LlmStats
+from common.infrastructure.logging import get_logger
+from common.infrastructure.retry import RetryPolicy, retry_after
 
 log = get_logger(__name__)
 
@@ -375,7 +375,7 @@ class LlmGateway:
         raise LlmUnavailable(attempts)
 
     def _count(self, attempts: list[Attempt], *, answered_by: int | None) -> None:
-        """The day's counts for the admin dashboard (`common/llm_stats.py`), written in the
+        """The day's counts for the admin dashboard (`common/features/llm_stats.py`), written in the
         background: each error in `attempts` is a failed request, but a breaker's skip."""
         if self._stats is None:
             return

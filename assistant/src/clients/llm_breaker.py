@@ -20,8 +20,8 @@ from prometheus_client import Counter, Gauge
 from redis.exceptions import RedisError
 
 from assistant.src.settings import Settings
-from common.logging import get_logger
-from common.redis_keys import Names
+from common.infrastructure.logging import get_logger
+from common.infrastructure.redis_keys import Names
 
 log = get_logger(__name__)
 

@@ -29,7 +29,7 @@ from assistant.src.clients.web_fetch import (
     checked_address,
 )
 from assistant.src.settings import Settings
-from common.mcp_servers import StdioServer
+from common.features.mcp_servers import StdioServer
 
 if TYPE_CHECKING:  # the SDK is imported on the first call (0.7 s of the assistant's start)
     from mcp import ClientSession

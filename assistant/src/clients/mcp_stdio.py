@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from common.mcp_servers import StdioServer
+from common.features.mcp_servers import StdioServer
 
 if TYPE_CHECKING:
     from mcp.shared.message import SessionMessage

@@ -1,4 +1,5 @@
-"""Lookups in the config snapshot (`common.wire.ConfigSnapshot`) the assistant runs on.
+"""Lookups in the config snapshot (`common.infrastructure.wire.ConfigSnapshot`) the assistant runs
+on.
 
 The snapshot is frozen, so a message in flight keeps the config it started with while a
 newer one is swapped in; only active entries are ever picked.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from common.wire import ConfigSnapshot, LLMModel, SnapshotAssistant
+from common.infrastructure.wire import ConfigSnapshot, LLMModel, SnapshotAssistant
 
 
 def find_assistant(snapshot: ConfigSnapshot, assistant_id: UUID) -> SnapshotAssistant | None:

@@ -10,13 +10,13 @@ from collections.abc import Callable
 
 import redis.asyncio as aioredis
 
-from common.errors import AppError
-from common.logging import get_logger
-from common.pubsub import listen
-from common.redis_keys import Names
-from common.rest_client import RestClient
-from common.retry import RetryPolicy, Stopped
-from common.wire import ConfigSnapshot
+from common.infrastructure.errors import AppError
+from common.infrastructure.logging import get_logger
+from common.infrastructure.pubsub import listen
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.retry import RetryPolicy, Stopped
+from common.infrastructure.wire import ConfigSnapshot
 
 log = get_logger(__name__)
 

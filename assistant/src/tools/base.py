@@ -23,11 +23,11 @@ import redis.asyncio as aioredis
 from jsonschema.exceptions import SchemaError
 
 from assistant.src.settings import Settings
-from common.calendar_client import CalendarClient
-from common.clock import utcnow
-from common.redis_keys import Names
-from common.rest_client import RestClient
-from common.wire import SnapshotTool
+from common.features.calendar_client import CalendarClient
+from common.infrastructure.clock import utcnow
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import SnapshotTool
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator

@@ -6,7 +6,7 @@ events.
 The assistant never changes an event the user has not seen: update and delete take only an
 event id that list, find or create returned to this user lately (kept per user in Redis for
 `SHOWN_TTL_S`), and a delete is only asked for: the answer carries Yes / No buttons and
-tg_bot deletes on Yes (`common.confirmations`).
+tg_bot deletes on Yes (`common.features.confirmations`).
 
 Calendars are private. In a group chat the tool reads and writes nothing and does not hand
 out a connect link (whoever clicks a link connects their own Google account to the user
@@ -26,14 +26,14 @@ from redis.typing import EncodableT, FieldT
 
 from assistant.src.tools.base import Actor, BaseTool, ToolCallOrigin, ToolError
 from assistant.src.tools.when import resolve, zone
-from common.calendar_client import (
+from common.features.calendar_client import (
     CalendarNotConnected,
     CalendarServiceUnavailable,
     Event,
 )
-from common.clock import utcnow
-from common.confirmations import Confirmations, PendingDelete
-from common.errors import AppError, NotFoundError
+from common.features.confirmations import Confirmations, PendingDelete
+from common.infrastructure.clock import utcnow
+from common.infrastructure.errors import AppError, NotFoundError
 
 #: At most this many events go back to the model; the count says how many there were.
 MAX_EVENTS = 60

@@ -20,8 +20,8 @@ from uuid import UUID
 from assistant.src.clients.mcp import McpClient, McpError, McpRules, McpServerConfig, McpToolInfo
 from assistant.src.settings import Settings
 from assistant.src.tools.base import BaseTool, ToolCallOrigin, ToolError, ToolServices
-from common.logging import get_logger
-from common.wire import SnapshotTool, ToolType, mcp_config_error
+from common.infrastructure.logging import get_logger
+from common.infrastructure.wire import SnapshotTool, ToolType, mcp_config_error
 
 log = get_logger(__name__)
 

@@ -5,7 +5,7 @@ Outside content is text anyone may have written: a web page (`read_page`), searc
 the model marked as data (`as_data`), and once a turn has taken some in (`OutsideContent`,
 shared by the secretary and its sub-assistants), a tool call that stores or removes
 something is not run: it is held (`hold`) and offered to the user with Yes / No buttons
-(`common/confirmations.py`); on Yes the assistant runs exactly that call.
+(`common/features/confirmations.py`); on Yes the assistant runs exactly that call.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from assistant.src.tools.base import BaseTool, ToolCallOrigin
-from common.confirmations import Confirmations, HeldCall, describe_call
-from common.logging import get_logger
+from common.features.confirmations import Confirmations, HeldCall, describe_call
+from common.infrastructure.logging import get_logger
 
 log = get_logger(__name__)
 

@@ -4,8 +4,8 @@ weekday at 9", "каждый понедельник в 10", "every 15th at noon"
 "раз в две недели по понедельникам", "every other day") becomes an RFC 5545 recurrence rule
 anchored at its first occurrence. The time of day is read by `when.time_of_day`, so "at 9"
 means the same in a one-off and a repetition; when and how a cron expression fires is
-`common.schedule`'s, the one evaluator every service uses. Words that are not understood are
-asked about, never dropped.
+`common.features.schedule`'s, the one evaluator every service uses. Words that are not understood
+are asked about, never dropped.
 """
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ from assistant.src.tools.when import (
     resolve,
     time_of_day,
 )
-from common.clock import utcnow
-from common.schedule import (
+from common.features.schedule import (
     CronSchedule,
     InvalidSchedule,
     describe,
     repeating,
     wall_to_instant,
 )
+from common.infrastructure.clock import utcnow
 
 _CRON_FIELDS = re.compile(r"^(@\w+|(\S+\s+){4}\S+)$")
 _CRON_FIELD = re.compile(r"^(\*|[0-9a-z]{1,3})([-/,](\*|[0-9a-z]{1,3}))*$")
@@ -132,7 +132,7 @@ _YEARLY = re.compile(
 @dataclass(frozen=True)
 class Recurrence:
     """A repeating reminder: its cron expression or recurrence rule (what is stored in
-    `cron_expression`), evaluated by `common.schedule`."""
+    `cron_expression`), evaluated by `common.features.schedule`."""
 
     cron: str
     #: No time of day was said, so the day's default (09:00) was taken: say so.

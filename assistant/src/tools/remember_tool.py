@@ -10,8 +10,13 @@ from typing import Any
 from uuid import UUID
 
 from assistant.src.tools.base import BaseTool, ToolCallOrigin, ToolError
-from common.errors import ConflictError, ValidationFailedError
-from common.wire import PROFILE_FACT_MAX_CHARS, PROFILE_FACTS_MAX, ProfileFact, fact_key
+from common.infrastructure.errors import ConflictError, ValidationFailedError
+from common.infrastructure.wire import (
+    PROFILE_FACT_MAX_CHARS,
+    PROFILE_FACTS_MAX,
+    ProfileFact,
+    fact_key,
+)
 
 GROUP_REFUSAL = (
     "profile facts are private: they are neither stored nor shown in a group chat; tell the "

@@ -10,13 +10,13 @@ A reminder is a cron job in rest_service that cron_service fires. `when` is a mo
 8601 local date-time, preferred, or words: "tomorrow at 9", "in 20 minutes", "через час"),
 resolved by `when.resolve_moment` in the user's timezone; `recurrence` ("every weekday at 9",
 "каждый понедельник в 9", or a 5-field cron expression) becomes a cron expression
-(`recurrence.py`) that `common.schedule` evaluates in that timezone, here for the first time
-shown and in rest_service and cron_service for the stored and fired ones. A phrase that is
-unclear is a question back, never a guess. The result names the stored moment (weekday, date,
-HH:MM, zone) for the answer to confirm, and says when the timezone was assumed because the
-user never set one. Writes pass the call's idempotency key, so a
-redelivered message makes one reminder; every action is for the envelope's user only, and in
-a group only on reminders set in that group (what was set in private stays private there).
+(`recurrence.py`) that `common.features.schedule` evaluates in that timezone, here for the first
+time shown and in rest_service and cron_service for the stored and fired ones. A phrase that is
+unclear is a question back, never a guess. The result names the stored moment (weekday, date, HH:MM,
+zone) for the answer to confirm, and says when the timezone was assumed because the user never set
+one. Writes pass the call's idempotency key, so a redelivered message makes one reminder; every
+action is for the envelope's user only, and in a group only on reminders set in that group (what was
+set in private stays private there).
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from zoneinfo import ZoneInfo
 from assistant.src.tools.base import Actor, BaseTool, ToolCallOrigin, ToolError
 from assistant.src.tools.recurrence import parse_recurrence
 from assistant.src.tools.when import local, resolve_moment, zone
-from common.buttons import snoozed_until
-from common.errors import ConflictError, NotFoundError, ValidationFailedError
-from common.wire import CronJob, CronJobStatus, CronJobType
+from common.features.buttons import snoozed_until
+from common.infrastructure.errors import ConflictError, NotFoundError, ValidationFailedError
+from common.infrastructure.wire import CronJob, CronJobStatus, CronJobType
 
 #: `kind` → the job type it makes and reads.
 KINDS = {"reminder": CronJobType.reminder, "briefing": CronJobType.assistant_prompt}

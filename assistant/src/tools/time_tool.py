@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from assistant.src.tools.base import BaseTool, ToolCallOrigin, ToolError
 from assistant.src.tools.timezone_setting import set_user_timezone
 from assistant.src.tools.when import resolve, zone
-from common.clock import utcnow
+from common.infrastructure.clock import utcnow
 
 
 def describe(moment: datetime) -> dict[str, Any]:

@@ -1,17 +1,22 @@
 """The `time` tool's `set_timezone` action: the speaking user says where they are ("I'm in
-Tokyo this week"); the zone is resolved like /timezone does (common/timezones.py), stored on
-the envelope's user (never on one named in the arguments), and the answer names the zone and
-the local time. Reminders made under the assumed zone are listed with the offer tg_bot's
-`/timezone move` carries out."""
+Tokyo this week"); the zone is resolved like /timezone does (common/features/timezones.py), stored
+on the envelope's user (never on one named in the arguments), and the answer names the zone and the
+local time. Reminders made under the assumed zone are listed with the offer tg_bot's `/timezone
+move` carries out."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from assistant.src.tools.base import Actor, ToolError, ToolServices
-from common.geocoding import OpenMeteoGeocoder
-from common.timezones import AmbiguousTimezone, TimezoneError, format_offset, resolve_timezone
-from common.zone_moves import assumed_reminders, local_next_run
+from common.features.geocoding import OpenMeteoGeocoder
+from common.features.timezones import (
+    AmbiguousTimezone,
+    TimezoneError,
+    format_offset,
+    resolve_timezone,
+)
+from common.features.zone_moves import assumed_reminders, local_next_run
 
 _GEOCODING_TIMEOUT = 5.0
 

@@ -19,9 +19,9 @@ from assistant.src.clients.llm import ToolCall
 from assistant.src.tools.arguments import fit, parse
 from assistant.src.tools.base import BaseTool, ToolCallOrigin, ToolError
 from assistant.src.tools.outside import OutsideContent, as_data, hold
-from common.errors import AppError
-from common.logging import get_logger
-from common.rest_client import RestClient, RestServiceUnavailable
+from common.infrastructure.errors import AppError
+from common.infrastructure.logging import get_logger
+from common.infrastructure.rest_client import RestClient, RestServiceUnavailable
 
 log = get_logger(__name__)
 

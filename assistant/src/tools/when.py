@@ -35,8 +35,7 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from assistant.src.tools.base import ToolError
-from common.clock import utcnow
-from common.timezones import (
+from common.features.timezones import (
     TimezoneError,
     known_zone,
     zone_from_city,
@@ -44,6 +43,7 @@ from common.timezones import (
     zone_from_name,
     zone_from_offset,
 )
+from common.infrastructure.clock import utcnow
 
 #: Times of a part of the day named without a clock time.
 PART_DEFAULTS: dict[str, time] = {
@@ -88,7 +88,7 @@ class Resolved:
 
 
 def zone(name: str) -> ZoneInfo:
-    """An IANA name, or what `common.timezones` reads without a lookup: any case, a city
+    """An IANA name, or what `common.features.timezones` reads without a lookup: any case, a city
     under a zone's name ("Tokyo"), an offset ("UTC+3"), "МСК+2"."""
     exact = known_zone(name)
     if exact is not None:

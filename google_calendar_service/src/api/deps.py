@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from common import web
-from common.service_tokens import Right
+from common.infrastructure import web
+from common.infrastructure.service_tokens import Right
 from google_calendar_service.src.api.state import STATE, CalendarState
 from google_calendar_service.src.domain.calendar import GoogleCalendarService
 

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import HTMLResponse
 
-from common.calendar_client import (
+from common.features.calendar_client import (
     AuthLink,
     AuthStatus,
     Calendars,
@@ -22,7 +22,7 @@ from common.calendar_client import (
     Events,
     FreeBusy,
 )
-from common.errors import AppError
+from common.infrastructure.errors import AppError
 from google_calendar_service.src.api.deps import CalendarDep, calendar_callers_only
 from google_calendar_service.src.api.pages import confirm_in_telegram_page, rejected_page
 from google_calendar_service.src.schemas.events import (

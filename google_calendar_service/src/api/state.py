@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from common.rest_client import RestClient
-from common.service_tokens import TokenTable
-from common.web import StateSlot
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.service_tokens import TokenTable
+from common.infrastructure.web import StateSlot
 from google_calendar_service.src.domain.calendar import GoogleCalendarService
 from google_calendar_service.src.settings import Settings
 

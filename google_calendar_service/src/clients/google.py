@@ -23,9 +23,9 @@ from google.auth.exceptions import RefreshError, TransportError
 from google.oauth2.credentials import Credentials
 from prometheus_client import Counter
 
-from common.errors import NotFoundError
-from common.logging import get_logger
-from common.retry import RetryPolicy, parse_retry_after
+from common.infrastructure.errors import NotFoundError
+from common.infrastructure.logging import get_logger
+from common.infrastructure.retry import RetryPolicy, parse_retry_after
 from google_calendar_service.src.errors import (
     DuplicateEventError,
     EventGoneError,

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from common.calendar_client import (
+from common.features.calendar_client import (
     AuthLink,
     AuthStatus,
     CalendarInfo,
@@ -28,17 +28,17 @@ from common.calendar_client import (
     Events,
     FreeBusy,
 )
-from common.clock import utcnow
-from common.errors import AppError, FieldError, ValidationFailedError
-from common.language import choose_language
-from common.logging import get_logger
-from common.queue import StreamPublisher
-from common.queue_messages import ID_NAMESPACE, OutgoingKind, OutgoingMessage
-from common.redis_keys import TO_TELEGRAM
-from common.rest_client import RestClient
-from common.texts import TEXTS
-from common.timezones import zone_or_default
-from common.wire import User
+from common.features.language import choose_language
+from common.features.texts import TEXTS
+from common.features.timezones import zone_or_default
+from common.infrastructure.clock import utcnow
+from common.infrastructure.errors import AppError, FieldError, ValidationFailedError
+from common.infrastructure.logging import get_logger
+from common.infrastructure.queue import StreamPublisher
+from common.infrastructure.queue_messages import ID_NAMESPACE, OutgoingKind, OutgoingMessage
+from common.infrastructure.redis_keys import TO_TELEGRAM
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import User
 from google_calendar_service.src.clients.google import (
     CalendarSession,
     GoogleCalendarClient,

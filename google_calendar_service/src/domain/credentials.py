@@ -14,8 +14,8 @@ from typing import Any
 
 from google.oauth2.credentials import Credentials
 
-from common.errors import NotFoundError
-from common.rest_client import RestClient
+from common.infrastructure.errors import NotFoundError
+from common.infrastructure.rest_client import RestClient
 from google_calendar_service.src.settings import Settings
 
 

@@ -11,8 +11,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from common.calendar_client import Event, EventKind
-from common.errors import FieldError, ValidationFailedError
+from common.features.calendar_client import Event, EventKind
+from common.infrastructure.errors import FieldError, ValidationFailedError
 from google_calendar_service.src.schemas.events import EventCreateIn, EventPatchIn, parse_when
 
 #: Namespace of event ids derived from idempotency keys (stable across machines).

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from common.calendar_client import Interval
+from common.features.calendar_client import Interval
 
 Span = tuple[datetime, datetime]
 

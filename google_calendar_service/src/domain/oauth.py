@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, cast
 import redis.asyncio as aioredis
 from google.oauth2.credentials import Credentials
 
-from common.logging import get_logger
-from common.redis_keys import Names
+from common.infrastructure.logging import get_logger
+from common.infrastructure.redis_keys import Names
 from google_calendar_service.src.errors import GoogleUnavailableError, OAuthCallbackError
 from google_calendar_service.src.settings import SCOPES, Settings
 

@@ -1,5 +1,5 @@
 """The body of an event to create, as the service reads it. What the service answers is
-`common.calendar_client`'s, the models its callers read with."""
+`common.features.calendar_client`'s, the models its callers read with."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
 
-from common.timezones import known_zone
+from common.features.timezones import known_zone
 
 #: A calendar's id as Google gives them (an email address, `…@group.calendar.google.com`).
 CalendarId = Annotated[str, StringConstraints(pattern=r"^[^\s/?#]{1,255}$")]

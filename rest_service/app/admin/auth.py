@@ -21,8 +21,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from common.logging import get_logger
-from common.redis_keys import Names
+from common.infrastructure.logging import get_logger
+from common.infrastructure.redis_keys import Names
 from rest_service.app.admin.headers import SecurityHeadersMiddleware
 from rest_service.app.admin.login_limit import LoginLimiter, LoginPolicy, LoginThrottled
 from rest_service.app.admin.sessions import API_TOKEN_ADMIN, AdminSession, AdminSessions

@@ -1,6 +1,6 @@
 """The admin's landing page: what an operator looks at first. Every figure is read when the
 page (or its self-refreshing panel) is asked for: services' health over HTTP, queues and
-the assistant's LLM counts (`common/llm_stats.py`) from Redis, the rest from Postgres. A
+the assistant's LLM counts (`common/features/llm_stats.py`) from Redis, the rest from Postgres. A
 source that does not answer is shown as such, never as 0. "Today" is the day in
 ADMIN_TIMEZONE, from its 00:00."""
 
@@ -19,12 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Text as SAText
 from sqlmodel import col
 
-from common.clock import utcnow
-from common.llm_stats import LlmCounts, LlmStats
-from common.queue import dead_entry_summary
-from common.redis_keys import Names
-from common.streams import STREAMS, pending_count
-from common.wire import MessageRole, RunOutcome
+from common.features.llm_stats import LlmCounts, LlmStats
+from common.infrastructure.clock import utcnow
+from common.infrastructure.queue import dead_entry_summary
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.streams import STREAMS, pending_count
+from common.infrastructure.wire import MessageRole, RunOutcome
 from rest_service.app.models.config_state import CONFIG_STATE_ID, ConfigState
 from rest_service.app.models.cron import CronJobRun
 from rest_service.app.models.invocation import ToolInvocation
@@ -80,7 +80,8 @@ class Dashboard:
     reminders_today: dict[str, int]
     reminder_lateness_avg_s: float | None
     reminder_lateness_max_s: float | None
-    #: The assistant's LLM requests today (`common/llm_stats.py`); None: Redis did not answer.
+    #: The assistant's LLM requests today (`common/features/llm_stats.py`); None: Redis did not
+    #: answer.
     llm_today: LlmCounts | None
     last_errors: list[LastError] = field(default_factory=list)
 

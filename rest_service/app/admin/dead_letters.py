@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 import redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common import dead_letters as dlq
-from common.redis_connection import create_sync_redis
-from common.redis_keys import Names
+from common.infrastructure import dead_letters as dlq
+from common.infrastructure.redis_connection import create_sync_redis
+from common.infrastructure.redis_keys import Names
 from rest_service.app.domain.version import current_version
 from rest_service.app.models.history import ConfigChange
 from rest_service.app.settings import Settings
@@ -32,7 +32,7 @@ PURGE_ID = uuid.uuid5(uuid.NAMESPACE_URL, "smart-assistant:dead-letters:purge")
 
 def sync_client(settings: Settings) -> redis.Redis:
     """A synchronous client of the service's Redis (single, Sentinel's master, or a Cluster),
-    as common/dead_letters.py takes one."""
+    as common/infrastructure/dead_letters.py takes one."""
     return create_sync_redis(
         settings.redis_url,
         sentinels=settings.redis_sentinels,

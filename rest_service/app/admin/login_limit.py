@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-from common.redis_keys import Names
+from common.infrastructure.redis_keys import Names
 from rest_service.app.settings import Settings
 
 #: KEYS: account failures, account lock, address failures, address lock (one Cluster slot:

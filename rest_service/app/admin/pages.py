@@ -19,9 +19,9 @@ from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
-from common.clock import utcnow
-from common.dead_letters import DeadLetterError
-from common.streams import REPLAYABLE
+from common.infrastructure.clock import utcnow
+from common.infrastructure.dead_letters import DeadLetterError
+from common.infrastructure.streams import REPLAYABLE
 from rest_service.app.admin import conversations, dashboard, dead_letters, history_view
 from rest_service.app.admin.request_ctx import BIGINT_MAX, AdminFormError, admin_ctx, app_state
 from rest_service.app.domain import calendar, revert, stats, usage, users

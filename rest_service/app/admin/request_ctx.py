@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqladmin import BaseView
 from starlette.requests import Request
 
-from common.errors import AppError
+from common.infrastructure.errors import AppError
 from rest_service.app.admin.auth import current_admin
 from rest_service.app.domain.unit_of_work import UnitOfWork, unit_of_work
 from rest_service.app.state import STATE, AppState

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-from common.redis_keys import Names
+from common.infrastructure.redis_keys import Names
 
 #: The admin name the API-token login is recorded as (whatever user name was typed).
 API_TOKEN_ADMIN = "api-token"

@@ -20,8 +20,8 @@ from starlette.responses import RedirectResponse, Response
 from wtforms import Field, Form, PasswordField, SelectField, SelectMultipleField, widgets
 from wtforms.validators import ValidationError
 
-from common.errors import AppError
-from common.wire import ModelCapability
+from common.infrastructure.errors import AppError
+from common.infrastructure.wire import ModelCapability
 from rest_service.app.admin import display_names as readable
 from rest_service.app.admin.request_ctx import BIGINT_MAX, admin_ctx
 from rest_service.app.domain import (

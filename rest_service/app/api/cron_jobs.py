@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from common.wire import CronJobStatus, CronJobType, RunOutcome
+from common.infrastructure.wire import CronJobStatus, CronJobType, RunOutcome
 from rest_service.app.api.common import ERRORS
 from rest_service.app.api.deps import PageDep, UnitOfWorkDep, set_total
 from rest_service.app.auth import any_token

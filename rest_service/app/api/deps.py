@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request, Response
 
-from common.web import caller_of
+from common.infrastructure.web import caller_of
 from rest_service.app.domain.paging import Page
 from rest_service.app.domain.unit_of_work import UnitOfWork, unit_of_work
 from rest_service.app.state import STATE, AppState

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 
-from common.wire import ConfigSnapshot
+from common.infrastructure.wire import ConfigSnapshot
 from rest_service.app.api.common import ERRORS
 from rest_service.app.api.deps import PageDep, UnitOfWorkDep, set_total
 from rest_service.app.auth import admin_only, any_token

@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter, Response
 
-from common.wire import ModelCapability
+from common.infrastructure.wire import ModelCapability
 from rest_service.app.api.common import ERRORS, Cascade
 from rest_service.app.api.deps import PageDep, UnitOfWorkDep, set_total
 from rest_service.app.auth import admin_only, any_token, provider_keys_only

@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter, Response
 
-from common.wire import ToolType
+from common.infrastructure.wire import ToolType
 from rest_service.app.api.common import ERRORS, Cascade
 from rest_service.app.api.deps import PageDep, UnitOfWorkDep, set_total
 from rest_service.app.auth import admin_only, any_token

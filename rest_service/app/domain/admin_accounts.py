@@ -20,8 +20,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from common.clock import utcnow
-from common.errors import ConflictError, FieldError, NotFoundError, ValidationFailedError
+from common.infrastructure.clock import utcnow
+from common.infrastructure.errors import (
+    ConflictError,
+    FieldError,
+    NotFoundError,
+    ValidationFailedError,
+)
 from rest_service.app.models.admin_account import AdminAccount
 
 MIN_PASSWORD_LENGTH = 12

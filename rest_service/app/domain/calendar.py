@@ -16,8 +16,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 
-from common.clock import utcnow
-from common.errors import not_found
+from common.infrastructure.clock import utcnow
+from common.infrastructure.errors import not_found
 from rest_service.app.domain.common import get_or_404
 from rest_service.app.domain.unit_of_work import CommitThenRaise, UnitOfWork
 from rest_service.app.models.calendar import (

@@ -13,8 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 
-from common.errors import not_found
-from common.wire import MessageRole
+from common.infrastructure.errors import not_found
+from common.infrastructure.wire import MessageRole
 from rest_service.app.domain import sql
 from rest_service.app.domain.common import is_foreign_key_violation, paged
 from rest_service.app.domain.paging import Page

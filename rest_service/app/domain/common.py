@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
-from common.errors import ConflictError, FieldError, ValidationFailedError, not_found
+from common.infrastructure.errors import ConflictError, FieldError, ValidationFailedError, not_found
 from rest_service.app.domain.paging import Page
 
 M = TypeVar("M", bound=SQLModel)

@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 
-from common.clock import utcnow
-from common.errors import FieldError, ValidationFailedError, conflict
-from common.limits import LIMIT_REFUSALS
-from common.wire import CronJobStatus, CronJobType, RunOutcome
+from common.features.limits import LIMIT_REFUSALS
+from common.infrastructure.clock import utcnow
+from common.infrastructure.errors import FieldError, ValidationFailedError, conflict
+from common.infrastructure.wire import CronJobStatus, CronJobType, RunOutcome
 from rest_service.app.domain.common import apply_update, get_or_404, non_null, paged
 from rest_service.app.domain.paging import Page
 from rest_service.app.domain.unit_of_work import AfterCommit, UnitOfWork

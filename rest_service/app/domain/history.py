@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel, col
 
-from common.errors import ValidationFailedError, not_found
+from common.infrastructure.errors import ValidationFailedError, not_found
 from rest_service.app.domain.common import paged
 from rest_service.app.domain.paging import Page
 from rest_service.app.models.assistant import Assistant, AssistantToolLink, Tool

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common.crypto import SecretBox
+from common.infrastructure.crypto import SecretBox
 from rest_service.app.models.calendar import CalendarCredential
 from rest_service.app.models.llm import LLMProvider
 

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import select
 from sqlmodel import col
 
-from common.errors import ConflictError, FieldError, not_found
+from common.infrastructure.errors import ConflictError, FieldError, not_found
 from rest_service.app.domain import live_config
 from rest_service.app.domain.common import get_or_404, paged, paged_rows
 from rest_service.app.domain.paging import Page

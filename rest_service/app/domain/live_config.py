@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from common.logging import get_logger
-from common.wire import ConfigSnapshot
+from common.infrastructure.logging import get_logger
+from common.infrastructure.wire import ConfigSnapshot
 from rest_service.app.domain import history
 from rest_service.app.domain.common import flush_or_conflict
 from rest_service.app.domain.snapshot import build_snapshot

@@ -7,9 +7,9 @@ import uuid
 from sqlalchemy import Select, func, select, update
 from sqlmodel import col
 
-from common.errors import ConflictError, FieldError, ValidationFailedError, not_found
-from common.queue_messages import UserChanged
-from common.wire import ModelCapability
+from common.infrastructure.errors import ConflictError, FieldError, ValidationFailedError, not_found
+from common.infrastructure.queue_messages import UserChanged
+from common.infrastructure.wire import ModelCapability
 from rest_service.app.domain import live_config
 from rest_service.app.domain.common import (
     apply_update,

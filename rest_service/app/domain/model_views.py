@@ -8,7 +8,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from common.wire import ProviderRef
+from common.infrastructure.wire import ProviderRef
 from rest_service.app.models.llm import LLMModel, LLMModelPublic, LLMProvider
 
 

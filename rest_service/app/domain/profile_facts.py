@@ -10,8 +10,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 
-from common.errors import FieldError, conflict, not_found
-from common.wire import PROFILE_FACTS_MAX
+from common.infrastructure.errors import FieldError, conflict, not_found
+from common.infrastructure.wire import PROFILE_FACTS_MAX
 from rest_service.app.domain.common import count, get_or_404, paged
 from rest_service.app.domain.paging import Page
 from rest_service.app.domain.unit_of_work import UnitOfWork

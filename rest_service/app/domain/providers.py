@@ -7,8 +7,8 @@ import uuid
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from common.crypto import mask_secret
-from common.errors import FieldError, ValidationFailedError
+from common.infrastructure.crypto import mask_secret
+from common.infrastructure.errors import FieldError, ValidationFailedError
 from rest_service.app.domain import live_config, llm_models
 from rest_service.app.domain.common import apply_update, get_or_404, name_taken, non_null, paged
 from rest_service.app.domain.paging import Page

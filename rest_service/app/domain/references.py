@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from common.errors import ConflictError, FieldError
+from common.infrastructure.errors import ConflictError, FieldError
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlmodel import SQLModel
 
-from common.errors import ConflictError
+from common.infrastructure.errors import ConflictError
 from rest_service.app.domain import (
     assistants,
     history,

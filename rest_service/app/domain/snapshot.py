@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from common.wire import ConfigSnapshot, LLMModel, SnapshotAssistant, SnapshotTool
+from common.infrastructure.wire import ConfigSnapshot, LLMModel, SnapshotAssistant, SnapshotTool
 from rest_service.app.domain.model_views import public_models
 from rest_service.app.domain.version import current_version
 from rest_service.app.models.assistant import Assistant, AssistantToolLink, Tool

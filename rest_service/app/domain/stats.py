@@ -8,8 +8,8 @@ from sqlalchemy import ColumnElement, Date, case, cast, distinct, func, select
 from sqlalchemy.types import Text as SAText
 from sqlmodel import col
 
-from common.clock import utcnow
-from common.wire import MessageRole
+from common.infrastructure.clock import utcnow
+from common.infrastructure.wire import MessageRole
 from rest_service.app.domain.unit_of_work import UnitOfWork
 from rest_service.app.models.cron import CronJobRun
 from rest_service.app.models.invocation import ToolInvocation

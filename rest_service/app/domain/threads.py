@@ -9,7 +9,7 @@ from sqlalchemy import ColumnClause, func, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlmodel import col
 
-from common.errors import not_found
+from common.infrastructure.errors import not_found
 from rest_service.app.domain.common import get_or_404, paged
 from rest_service.app.domain.paging import Page
 from rest_service.app.domain.unit_of_work import UnitOfWork

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlmodel import col
 
-from common.errors import FieldError, ValidationFailedError, invalid
-from common.wire import ToolType, mcp_config_error, mcp_writing_error
+from common.infrastructure.errors import FieldError, ValidationFailedError, invalid
+from common.infrastructure.wire import ToolType, mcp_config_error, mcp_writing_error
 from rest_service.app.domain import live_config
 from rest_service.app.domain.common import (
     apply_update,

@@ -13,8 +13,13 @@ from typing import Any, NoReturn
 from sqlalchemy import func, select
 from sqlmodel import SQLModel, col
 
-from common.errors import FieldError, ValidationFailedError
-from common.wire import ModelCapability, ToolType, mcp_config_error, mcp_writing_error
+from common.infrastructure.errors import FieldError, ValidationFailedError
+from common.infrastructure.wire import (
+    ModelCapability,
+    ToolType,
+    mcp_config_error,
+    mcp_writing_error,
+)
 from rest_service.app.domain import live_config
 from rest_service.app.domain.common import flush_or_conflict
 from rest_service.app.domain.llm_models import check_flags_chat

@@ -15,8 +15,8 @@ from pydantic_core import to_json
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from common.errors import not_found
-from common.wire import PROFILE_FACTS_MAX, MessageRole
+from common.infrastructure.errors import not_found
+from common.infrastructure.wire import PROFILE_FACTS_MAX, MessageRole
 from rest_service.app.domain.chat_messages import _WORD, MAX_QUERY_WORDS, SEARCH_DEPTH
 from rest_service.app.domain.common import is_foreign_key_violation
 from rest_service.app.domain.sql import (

@@ -11,7 +11,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from common.crypto import SecretBox
+from common.infrastructure.crypto import SecretBox
 from rest_service.app.live_config_cache import ConfigCache
 from rest_service.app.settings import Settings
 

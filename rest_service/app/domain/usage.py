@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlmodel import col
 
-from common.wire import MessageRole
+from common.infrastructure.wire import MessageRole
 from rest_service.app.domain.common import get_or_404
 from rest_service.app.domain.unit_of_work import UnitOfWork
 from rest_service.app.models.invocation import ToolInvocation

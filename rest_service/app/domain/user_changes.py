@@ -3,7 +3,7 @@ cached copy (`tg_bot/src/domain/users.py`)."""
 
 from __future__ import annotations
 
-from common.queue_messages import UserChanged
+from common.infrastructure.queue_messages import UserChanged
 from rest_service.app.domain.unit_of_work import UnitOfWork
 
 

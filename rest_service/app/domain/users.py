@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import delete, or_, select
 from sqlmodel import col
 
-from common.errors import not_found
-from common.queue_messages import UserChanged
+from common.infrastructure.errors import not_found
+from common.infrastructure.queue_messages import UserChanged
 from rest_service.app.domain import sql
 from rest_service.app.domain.common import apply_update, count, get_or_404, non_null, paged
 from rest_service.app.domain.cron_jobs import announce_cron

@@ -11,8 +11,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, SchemaError, validators
 
-from common.errors import invalid
-from common.schedule import InvalidSchedule, next_fire, repeating, zone
+from common.features.schedule import InvalidSchedule, next_fire, repeating, zone
+from common.infrastructure.errors import invalid
 
 
 def check_json_schema(value: Any, field: str = "input_schema") -> dict[str, Any]:
@@ -38,7 +38,7 @@ def check_json_schema(value: Any, field: str = "input_schema") -> dict[str, Any]
 
 def check_cron(expression: str, field: str = "cron_expression") -> str:
     """Standard 5-field cron or a macro, or an RFC 5545 recurrence rule with its anchor
-    (`DTSTART:... RRULE:...`), as `common.schedule` reads them; the 422 says which part is
+    (`DTSTART:... RRULE:...`), as `common.features.schedule` reads them; the 422 says which part is
     wrong. Returns the normalized form (macros expanded, rule parts in one order), which is
     what is stored."""
     try:

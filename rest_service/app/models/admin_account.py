@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import DateTime
 from sqlmodel import Field, SQLModel
 
-from common.clock import utcnow
+from common.infrastructure.clock import utcnow
 from rest_service.app.models.base import TimestampMixin
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import Text as SAText
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from common.wire import AssistantType, ToolType
+from common.infrastructure.wire import AssistantType, ToolType
 from rest_service.app.models.base import JsonObject, Name, Text, TimestampMixin
 from rest_service.app.models.enums import varchar_enum
 
@@ -79,7 +79,8 @@ class ToolBase(SQLModel):
     assistant_id: uuid.UUID | None = Field(default=None, foreign_key="assistants.id")
     is_active: bool = True
     #: An mcp tool's server: `{"transport": "http", "url"}` or `{"transport": "stdio",
-    #: "server": <a name in MCP_STDIO_SERVERS>}` (checked by `common.wire.mcp_config_error`).
+    #: "server": <a name in MCP_STDIO_SERVERS>}` (checked by
+    #: `common.infrastructure.wire.mcp_config_error`).
     config: JsonObject | None = Field(default=None, sa_type=JSONB)
 
 

@@ -11,7 +11,7 @@ from pydantic import Field as PydanticField
 from sqlalchemy import DateTime, func
 from sqlmodel import Field, SQLModel
 
-from common.clock import utcnow
+from common.infrastructure.clock import utcnow
 
 #: Deterministic constraint names, so Alembic can find and drop what it made.
 SQLModel.metadata.naming_convention = {

@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, Column, DateTime, Identity, Index, UniqueCons
 from sqlalchemy import Text as SAText
 from sqlmodel import Field, SQLModel
 
-from common.wire import CronJobStatus, CronJobType, RunOutcome
+from common.infrastructure.wire import CronJobStatus, CronJobType, RunOutcome
 from rest_service.app.models.base import (
     BIGINT_MAX,
     AwareDatetime,

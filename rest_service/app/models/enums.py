@@ -1,4 +1,5 @@
-"""The column type of the enums (defined once, in `common.wire`), stored as VARCHAR."""
+"""The column type of the enums (defined once, in `common.infrastructure.wire`), stored as
+VARCHAR."""
 
 from __future__ import annotations
 

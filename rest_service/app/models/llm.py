@@ -14,7 +14,7 @@ from sqlalchemy import Text as SAText
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from common.wire import ModelCapability, ProviderRef
+from common.infrastructure.wire import ModelCapability, ProviderRef
 from rest_service.app.models.base import Name, Text, TimestampMixin
 
 URL_PATTERN = r"^https?://[^\s]+$"

@@ -12,7 +12,7 @@ from pydantic import Field as PydanticField
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from common.wire import PROFILE_FACT_MAX_CHARS, fact_key
+from common.infrastructure.wire import PROFILE_FACT_MAX_CHARS, fact_key
 from rest_service.app.models.base import CreatedMixin, _no_nul
 
 

@@ -1,10 +1,11 @@
-"""The config import/export document (the snapshot itself is `common.wire.ConfigSnapshot`)."""
+"""The config import/export document (the snapshot itself is
+`common.infrastructure.wire.ConfigSnapshot`)."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from common.wire import AssistantType, ToolType
+from common.infrastructure.wire import AssistantType, ToolType
 from rest_service.app.models.assistant import TOOL_NAME_PATTERN
 from rest_service.app.models.base import JsonObject, Name, Text
 from rest_service.app.models.llm import BaseUrl, Capabilities
@@ -28,7 +29,7 @@ class ToolDoc(BaseModel):
     #: For a sub_assistant tool: the name of the assistant it hands queries to.
     sub_assistant: Name | None = None
     is_active: bool = True
-    #: For an mcp tool: its server (`common.wire.mcp_config_error` checks it).
+    #: For an mcp tool: its server (`common.infrastructure.wire.mcp_config_error` checks it).
     config: JsonObject | None = None
 
 

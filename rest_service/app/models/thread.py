@@ -21,8 +21,8 @@ from sqlalchemy import Text as SAText
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlmodel import Field, SQLModel
 
-from common.clock import utcnow
-from common.wire import MessageRole
+from common.infrastructure.clock import utcnow
+from common.infrastructure.wire import MessageRole
 from rest_service.app.models.base import (
     CreatedMixin,
     JsonList,

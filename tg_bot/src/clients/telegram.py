@@ -4,8 +4,8 @@ Sending uses PTB's typed methods; getUpdates, getFile and `call` take the raw JS
 updates are read by our own tolerant models (`types`). Every failure becomes a type from
 `errors`: PTB's request layer is ours (`transport`) and keeps what PTB's mapping drops (the
 HTTP status, `error_code`, a 429 without parameters). Network errors and 5xx are retried under the
-one retry policy (`common.retry`); PTB retries nothing. The token never appears in an error
-or a log line.
+one retry policy (`common.infrastructure.retry`); PTB retries nothing. The token never appears in an
+error or a log line.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from pydantic import ValidationError
 from telegram.request import BaseRequest
 from telegram.warnings import PTBDeprecationWarning
 
-from common.logging import get_logger
-from common.retry import RetryPolicy
+from common.infrastructure.logging import get_logger
+from common.infrastructure.retry import RetryPolicy
 from tg_bot.src.clients.errors import (
     TelegramBadRequest,
     TelegramConflict,

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-from common.blobs import DEFAULT_TTL_SECONDS
-from common.queue_messages import ID_NAMESPACE, IncomingMessage
-from common.redis_keys import Names
+from common.features.blobs import DEFAULT_TTL_SECONDS
+from common.infrastructure.queue_messages import ID_NAMESPACE, IncomingMessage
+from common.infrastructure.redis_keys import Names
 
 #: The hash field that counts changes, so a flush sees whether the parts it read are current.
 _VERSION = "#v"

@@ -17,7 +17,9 @@ import re
 from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
-from common.text import escape_markdown as escape_markdown  # tg_bot's callers import it here
+from common.infrastructure.text import (
+    escape_markdown as escape_markdown,  # tg_bot's callers import it here
+)
 
 _SAFE_SCHEMES = ("http://", "https://", "tg://", "mailto:")
 _BULLETS = ("•", "◦", "▪")

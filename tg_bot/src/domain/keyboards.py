@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from common.queue_messages import Button
+from common.infrastructure.queue_messages import Button
 
 
 def keyboard(buttons: list[list[Button]]) -> dict[str, Any] | None:

@@ -10,8 +10,8 @@ import uuid
 
 import redis.asyncio as aioredis
 
-from common.queue_messages import ID_NAMESPACE
-from common.redis_keys import Names
+from common.infrastructure.queue_messages import ID_NAMESPACE
+from common.infrastructure.redis_keys import Names
 
 #: How long an answer's live state is kept: longer than its final can take to go out.
 LIVE_TTL_S = 3600

@@ -17,9 +17,9 @@ from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
 
-from common.logging import get_logger
-from common.redis_keys import Names
-from common.redis_lock import RedisLock
+from common.infrastructure.logging import get_logger
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.redis_lock import RedisLock
 
 log = get_logger(__name__)
 

@@ -33,7 +33,7 @@ import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError
 
-from common.redis_keys import Names
+from common.infrastructure.redis_keys import Names
 
 log = structlog.get_logger(__name__)
 

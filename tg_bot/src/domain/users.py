@@ -2,9 +2,9 @@
 chat does not cost a request per message), updated, forgotten, marked blocked.
 
 The cache follows rest_service: every committed change to a user is said on `user:updated`
-(`common.queue_messages.UserChanged`) and drops that user's copy here, on every tg_bot replica; a
-lost subscription drops them all. `USER_CACHE_SECONDS` bounds what a missed message could
-leave stale."""
+(`common.infrastructure.queue_messages.UserChanged`) and drops that user's copy here, on every
+tg_bot replica; a lost subscription drops them all. `USER_CACHE_SECONDS` bounds what a missed
+message could leave stale."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ import time
 
 from pydantic import ValidationError
 
-from common.errors import NotFoundError
-from common.logging import get_logger
-from common.queue_messages import UserChanged
-from common.rest_client import UNSET, RestClient
-from common.wire import User
+from common.infrastructure.errors import NotFoundError
+from common.infrastructure.logging import get_logger
+from common.infrastructure.queue_messages import UserChanged
+from common.infrastructure.rest_client import UNSET, RestClient
+from common.infrastructure.wire import User
 from tg_bot.src.clients.types import TgUser
 
 log = get_logger(__name__)

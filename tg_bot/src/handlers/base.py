@@ -12,19 +12,19 @@ from typing import TYPE_CHECKING
 import httpx
 import redis.asyncio as aioredis
 
-from common.calendar_client import CalendarClient
-from common.catalogue import Texts
-from common.limits import MessageRateLimit, TokenBudget
-from common.queue_messages import (
+from common.features.calendar_client import CalendarClient
+from common.features.catalogue import Texts
+from common.features.limits import MessageRateLimit, TokenBudget
+from common.infrastructure.queue_messages import (
     ChatType,
     IncomingMessage,
     OutgoingKind,
     OutgoingMessage,
     answer_message_id,
 )
-from common.redis_keys import Names
-from common.rest_client import RestClient
-from common.wire import User
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import User
 from tg_bot.src.clients.types import TgMessage, TgUser
 from tg_bot.src.domain.users import UserDirectory
 from tg_bot.src.settings import Settings

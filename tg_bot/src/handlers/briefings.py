@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import uuid
 
-from common.buttons import ButtonAction, ButtonData
-from common.errors import NotFoundError, ValidationFailedError
-from common.wire import CronJob, CronJobStatus, CronJobType
+from common.features.buttons import ButtonAction, ButtonData
+from common.infrastructure.errors import NotFoundError, ValidationFailedError
+from common.infrastructure.wire import CronJob, CronJobStatus, CronJobType
 from tg_bot.src.handlers.base import Addressed, Services
 from tg_bot.src.handlers.commands import Command, Press, Pressed, PressHandler, Reply
 from tg_bot.src.handlers.reminders import CANCEL_ARGS, job_listing, upcoming_jobs

@@ -16,11 +16,11 @@ from dataclasses import replace
 
 from redis.exceptions import RedisError
 
-from common.buttons import ButtonAction, decode
-from common.errors import DependencyUnavailableError
-from common.language import choose_language
-from common.logging import get_logger
-from common.queue_messages import incoming_message_id
+from common.features.buttons import ButtonAction, decode
+from common.features.language import choose_language
+from common.infrastructure.errors import DependencyUnavailableError
+from common.infrastructure.logging import get_logger
+from common.infrastructure.queue_messages import incoming_message_id
 from tg_bot.src.clients.errors import TelegramError
 from tg_bot.src.clients.types import TgCallbackQuery, TgMessage
 from tg_bot.src.handlers import briefings, calendar, confirmations, forget, memory, model, reminders

@@ -3,7 +3,7 @@
 a Google consent (the account is connected only on the owner's yes); `/calendar disconnect`
 revokes and forgets the connection. The answers carry buttons: Connect (the link itself) and
 Disconnect (for the user who asked only). Also the Yes / No under the assistant's question
-before it deletes an event (`common.confirmations`, checked in `confirmations.py`): only
+before it deletes an event (`common.features.confirmations`, checked in `confirmations.py`): only
 the event's owner may answer.
 
 Only in a private chat: a connect link is bound to the user it was made for, so whoever
@@ -12,13 +12,13 @@ clicked it in a group would connect their own Google account to someone else's p
 
 from __future__ import annotations
 
-from common.buttons import ButtonAction, ButtonData, button
-from common.calendar_client import CalendarClient
-from common.confirmations import Confirmations, PendingDelete
-from common.errors import AppError, NotFoundError
-from common.logging import get_logger
-from common.queue_messages import Button
-from common.texts import NO, YES
+from common.features.buttons import ButtonAction, ButtonData, button
+from common.features.calendar_client import CalendarClient
+from common.features.confirmations import Confirmations, PendingDelete
+from common.features.texts import NO, YES
+from common.infrastructure.errors import AppError, NotFoundError
+from common.infrastructure.logging import get_logger
+from common.infrastructure.queue_messages import Button
 from tg_bot.src.handlers.base import Addressed, Services
 from tg_bot.src.handlers.commands import Command, Press, Pressed, PressHandler, Reply
 from tg_bot.src.i18n import Markdown

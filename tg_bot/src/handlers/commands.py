@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from common.buttons import ButtonData, decode
-from common.catalogue import DEFAULT_LANGUAGE, Texts
-from common.queue_messages import Button, IncomingMessage, OutgoingMessage
+from common.features.buttons import ButtonData, decode
+from common.features.catalogue import DEFAULT_LANGUAGE, Texts
+from common.infrastructure.queue_messages import Button, IncomingMessage, OutgoingMessage
 from tg_bot.src.domain.formatting import escape_markdown
 from tg_bot.src.handlers.addressing import CommandCall
 from tg_bot.src.handlers.base import Addressed, Services

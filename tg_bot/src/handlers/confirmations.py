@@ -1,6 +1,6 @@
 """Yes / No under the assistant's question about an action waiting for its owner
-(`common/confirmations.py`): a calendar event's delete, or a tool call held because the turn
-had read outside content (a web page, search results, a file).
+(`common/features/confirmations.py`): a calendar event's delete, or a tool call held because the
+turn had read outside content (a web page, search results, a file).
 
 Only the user the question is for may answer, in the chat it was asked in; the button's
 claim (`buttons.py`) and the atomic take keep a double tap from acting twice. Yes to a
@@ -11,9 +11,9 @@ No drops the action either way.
 
 from __future__ import annotations
 
-from common.buttons import ButtonAction
-from common.confirmations import Confirmations, HeldCall, Pending, PendingDelete
-from common.queue_messages import confirmed_message_id
+from common.features.buttons import ButtonAction
+from common.features.confirmations import Confirmations, HeldCall, Pending, PendingDelete
+from common.infrastructure.queue_messages import confirmed_message_id
 from tg_bot.src.handlers import calendar
 from tg_bot.src.handlers.base import Services
 from tg_bot.src.handlers.commands import Press, Pressed, PressHandler

@@ -14,7 +14,7 @@ import time
 
 import redis.asyncio as aioredis
 
-from common.redis_keys import Names
+from common.infrastructure.redis_keys import Names
 from tg_bot.src.clients.types import TgMessage
 
 #: An edit may reach the bot late (a restart, an outage): the record outlives the window.

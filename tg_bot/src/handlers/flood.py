@@ -5,8 +5,8 @@ until the window frees a place."""
 
 from __future__ import annotations
 
-from common.limits import LIMIT_REFUSALS
-from common.logging import get_logger
+from common.features.limits import LIMIT_REFUSALS
+from common.infrastructure.logging import get_logger
 from tg_bot.src.handlers.base import Addressed, Outcome, Services
 
 log = get_logger(__name__)

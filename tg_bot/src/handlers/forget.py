@@ -4,8 +4,8 @@ question lapse) keeps it all."""
 
 from __future__ import annotations
 
-from common.buttons import ButtonAction, ButtonData, button
-from common.texts import YES
+from common.features.buttons import ButtonAction, ButtonData, button
+from common.features.texts import YES
 from tg_bot.src.handlers.base import Addressed, Services
 from tg_bot.src.handlers.commands import Command, Press, Pressed, PressHandler, Reply
 

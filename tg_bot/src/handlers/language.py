@@ -1,16 +1,16 @@
 """Which language the bot's own texts are in: the language the user writes in, not the one
 of their Telegram app (`language_code`, which is only the default).
 
-A text for the assistant that shows its language (`common/language.py`) sets the user's
+A text for the assistant that shows its language (`common/features/language.py`) sets the user's
 recent language in this chat (`tg_bot:language:<chat>:<user>`, kept `RECENT_LANGUAGE_TTL_S`);
 a command, "ok" or an emoji answers in that recent language. A command's arguments are not
 read for it: they are zone or model names more often than words. The order of the signals is
-`common.language.choose_language`.
+`common.features.language.choose_language`.
 """
 
 from __future__ import annotations
 
-from common.language import choose_language, detect_language
+from common.features.language import choose_language, detect_language
 from tg_bot.src.handlers.addressing import parse_command
 from tg_bot.src.handlers.base import Addressed, Services
 

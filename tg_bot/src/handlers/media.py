@@ -21,10 +21,10 @@ import asyncio
 import hashlib
 from typing import Protocol
 
-from common.blobs import BlobBudget, BlobStore, OverBudget, RedisFull
-from common.errors import DependencyUnavailableError
-from common.logging import get_logger
-from common.queue_messages import Attachment, AttachmentKind, OutgoingKind
+from common.features.blobs import BlobBudget, BlobStore, OverBudget, RedisFull
+from common.infrastructure.errors import DependencyUnavailableError
+from common.infrastructure.logging import get_logger
+from common.infrastructure.queue_messages import Attachment, AttachmentKind, OutgoingKind
 from tg_bot.src.clients.errors import (
     TelegramError,
     TelegramNetworkError,

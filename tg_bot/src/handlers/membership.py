@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from common.logging import get_logger
+from common.infrastructure.logging import get_logger
 from tg_bot.src.clients.types import TgChatMemberUpdated
 from tg_bot.src.handlers.base import Services
 

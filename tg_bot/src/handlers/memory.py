@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from common.buttons import ButtonAction, ButtonData, button
-from common.queue_messages import Button
-from common.wire import PROFILE_FACTS_MAX, ProfileFact, User
+from common.features.buttons import ButtonAction, ButtonData, button
+from common.infrastructure.queue_messages import Button
+from common.infrastructure.wire import PROFILE_FACTS_MAX, ProfileFact, User
 from tg_bot.src.handlers.base import Addressed, Services
 from tg_bot.src.handlers.commands import Command, Press, Pressed, PressHandler, Reply
 from tg_bot.src.i18n import Markdown

@@ -3,9 +3,9 @@ marked); `/model NAME` or a button makes one the user's own."""
 
 from __future__ import annotations
 
-from common.buttons import ButtonAction, ButtonData, button
-from common.queue_messages import Button
-from common.wire import LLMModel, ModelCapability
+from common.features.buttons import ButtonAction, ButtonData, button
+from common.infrastructure.queue_messages import Button
+from common.infrastructure.wire import LLMModel, ModelCapability
 from tg_bot.src.handlers.base import Addressed, Services
 from tg_bot.src.handlers.commands import Command, Press, Pressed, PressHandler, Reply
 from tg_bot.src.i18n import Markdown

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from common.buttons import (
+from common.features.buttons import (
     SNOOZES,
     ButtonAction,
     ButtonData,
@@ -22,12 +22,12 @@ from common.buttons import (
     snooze_idempotency_key,
     snoozed_until,
 )
-from common.clock import utcnow
-from common.errors import NotFoundError, ValidationFailedError
-from common.queue_messages import Button
-from common.schedule import describe
-from common.timezones import known_zone, zone_or_default
-from common.wire import CronJob, CronJobStatus, CronJobType
+from common.features.schedule import describe
+from common.features.timezones import known_zone, zone_or_default
+from common.infrastructure.clock import utcnow
+from common.infrastructure.errors import NotFoundError, ValidationFailedError
+from common.infrastructure.queue_messages import Button
+from common.infrastructure.wire import CronJob, CronJobStatus, CronJobType
 from tg_bot.src.handlers.base import Addressed, Services
 from tg_bot.src.handlers.commands import Command, Press, Pressed, PressHandler, Reply
 from tg_bot.src.i18n import Markdown

@@ -1,5 +1,5 @@
 """/timezone: show the user's time zone, or set it from what they type (`/timezone Berlin`,
-`Москва`, `UTC+3`, `Europe/Berlin`; common/timezones.py) or from a location they share in a
+`Москва`, `UTC+3`, `Europe/Berlin`; common/features/timezones.py) or from a location they share in a
 private chat. Setting one lists the reminders made under the assumed zone and offers
 `/timezone move` (same clock time in the new zone) or `/timezone keep`."""
 
@@ -9,11 +9,9 @@ import contextlib
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from common.clock import utcnow
-from common.geocoding import GeocodingUnavailable, OpenMeteoGeocoder
-from common.logging import get_logger
-from common.texts import KEEP, MOVE, NO, YES
-from common.timezones import (
+from common.features.geocoding import GeocodingUnavailable, OpenMeteoGeocoder
+from common.features.texts import KEEP, MOVE, NO, YES
+from common.features.timezones import (
     AmbiguousTimezone,
     ResolvedZone,
     TimezoneError,
@@ -23,8 +21,15 @@ from common.timezones import (
     is_zone,
     resolve_timezone,
 )
-from common.wire import CronJob
-from common.zone_moves import assumed_reminders, keep_reminders, local_next_run, move_reminders
+from common.features.zone_moves import (
+    assumed_reminders,
+    keep_reminders,
+    local_next_run,
+    move_reminders,
+)
+from common.infrastructure.clock import utcnow
+from common.infrastructure.logging import get_logger
+from common.infrastructure.wire import CronJob
 from tg_bot.src.handlers.base import Addressed, Services
 from tg_bot.src.handlers.commands import Command
 from tg_bot.src.i18n import Markdown

@@ -7,10 +7,10 @@ from dataclasses import replace
 
 from redis.exceptions import RedisError
 
-from common.errors import DependencyUnavailableError
-from common.language import choose_language
-from common.logging import get_logger
-from common.queue_messages import OutgoingKind, OutgoingMessage, incoming_message_id
+from common.features.language import choose_language
+from common.infrastructure.errors import DependencyUnavailableError
+from common.infrastructure.logging import get_logger
+from common.infrastructure.queue_messages import OutgoingKind, OutgoingMessage, incoming_message_id
 from tg_bot.src.clients.types import TgMessage, TgUpdate
 from tg_bot.src.domain.albums import AlbumStore
 from tg_bot.src.handlers.addressing import addressed_text, parse_command

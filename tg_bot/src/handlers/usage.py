@@ -5,10 +5,10 @@ private chat: one member's usage is not the group's business."""
 
 from __future__ import annotations
 
-from common.clock import utcnow
-from common.limits import seconds_until_reset
-from common.timezones import zone_or_default
-from common.wire import CronJobStatus, User, UserUsage
+from common.features.limits import seconds_until_reset
+from common.features.timezones import zone_or_default
+from common.infrastructure.clock import utcnow
+from common.infrastructure.wire import CronJobStatus, User, UserUsage
 from tg_bot.src.handlers.base import Addressed, Services
 from tg_bot.src.handlers.commands import Command
 from tg_bot.src.i18n import Markdown

@@ -3,9 +3,9 @@ assistant). `/voice on|off` sets it, `/voice` alone says which it is and how to 
 
 from __future__ import annotations
 
-from common.logging import get_logger
-from common.texts import NO, OFF, ON, YES
-from common.wire import ModelCapability
+from common.features.texts import NO, OFF, ON, YES
+from common.infrastructure.logging import get_logger
+from common.infrastructure.wire import ModelCapability
 from tg_bot.src.handlers.base import Addressed, Services
 from tg_bot.src.handlers.commands import Command
 

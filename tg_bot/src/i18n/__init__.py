@@ -1,6 +1,7 @@
-"""The bot's own words: the common catalogue (`common.texts`), its values escaped for Markdown.
+"""The bot's own words: the common catalogue (`common.features.texts`), its values escaped for
+Markdown.
 
-Which language a reply takes is `common.language.choose_language` (`handlers/language.py`
+Which language a reply takes is `common.features.language.choose_language` (`handlers/language.py`
 gathers its inputs). Entries are Markdown, rendered like the assistant's answers; values filled
 into them are escaped, so a user called `*Bob*` stays `*Bob*`. A value that is itself catalogue
 Markdown (a list built from other entries) is passed as `Markdown(...)` and goes in as it is.
@@ -8,8 +9,8 @@ Markdown (a list built from other entries) is passed as `Markdown(...)` and goes
 
 from __future__ import annotations
 
-from common.catalogue import Catalogue
-from common.texts import TEXTS
+from common.features.catalogue import Catalogue
+from common.features.texts import TEXTS
 from tg_bot.src.domain.formatting import escape_markdown
 
 

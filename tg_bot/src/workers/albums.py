@@ -8,7 +8,7 @@ import contextlib
 
 from redis.exceptions import RedisError
 
-from common.logging import correlation, get_logger
+from common.infrastructure.logging import correlation, get_logger
 from tg_bot.src.domain.albums import AlbumStore
 from tg_bot.src.workers.typing import TypingIndicator
 

@@ -28,10 +28,10 @@ import redis.asyncio as aioredis
 from prometheus_client import Counter
 from pydantic import ValidationError
 
-from common.clock import utcnow
-from common.logging import get_logger
-from common.queue_messages import ChatType, DraftMessage
-from common.redis_keys import TG_BOT_GROUP, Names
+from common.infrastructure.clock import utcnow
+from common.infrastructure.logging import get_logger
+from common.infrastructure.queue_messages import ChatType, DraftMessage
+from common.infrastructure.redis_keys import TG_BOT_GROUP, Names
 from tg_bot.src.clients.errors import (
     TelegramBadRequest,
     TelegramError,

@@ -39,14 +39,14 @@ import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
-from common.blobs import is_out_of_memory
-from common.errors import DependencyUnavailableError
-from common.logging import correlation, get_logger
-from common.queue import dead_letter_record
-from common.queue_messages import OutgoingKind, OutgoingMessage, answer_message_id
-from common.redis_keys import TELEGRAM_UPDATES, TO_SECRETARY, TO_TELEGRAM, Names
-from common.retry import OnRetry, RetryPolicy, Stopped
-from common.text import clean_tree
+from common.features.blobs import is_out_of_memory
+from common.infrastructure.errors import DependencyUnavailableError
+from common.infrastructure.logging import correlation, get_logger
+from common.infrastructure.queue import dead_letter_record
+from common.infrastructure.queue_messages import OutgoingKind, OutgoingMessage, answer_message_id
+from common.infrastructure.redis_keys import TELEGRAM_UPDATES, TO_SECRETARY, TO_TELEGRAM, Names
+from common.infrastructure.retry import OnRetry, RetryPolicy, Stopped
+from common.infrastructure.text import clean_tree
 from tg_bot.src.clients.errors import (
     TelegramConflict,
     TelegramError,

@@ -1,14 +1,14 @@
 """Sending: answers from `queue:to_telegram` delivered to Telegram, each exactly as a reader
 should see it and within Telegram's limits.
 
-The stream consumer (common.queue) gives at-least-once delivery, one chat at a time and many
-chats at once, and drops a message it has already handled. Here each message is rendered
-from Markdown to Telegram HTML, split into parts that fit, and every part is sent through
-the limiter; a part Telegram accepted is recorded under an id derived from the message id
-and its position, so a redelivered message never sends a part twice. The entry is acked
-only when every part went out (the handler returns). A 429 makes this chat wait
-`retry_after` while other chats go on; network errors and 5xx are retried; a 403 (the user
-blocked the bot) marks the user blocked and drops the message.
+The stream consumer (common.infrastructure.queue) gives at-least-once delivery, one chat at a time
+and many chats at once, and drops a message it has already handled. Here each message is rendered
+from Markdown to Telegram HTML, split into parts that fit, and every part is sent through the
+limiter; a part Telegram accepted is recorded under an id derived from the message id and its
+position, so a redelivered message never sends a part twice. The entry is acked only when every part
+went out (the handler returns). A 429 makes this chat wait `retry_after` while other chats go on;
+network errors and 5xx are retried; a 403 (the user blocked the bot) marks the user blocked and
+drops the message.
 
 The message's buttons go under its last part, and every part into its forum topic. An edit
 (`edit_telegram_message_id`) changes that message into the first part ("not modified" is
@@ -29,13 +29,13 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from common.blobs import BlobStore
-from common.errors import RetryLater
-from common.logging import get_logger
-from common.queue import ConsumerConfig, DeadLetter, StreamConsumer
-from common.queue_messages import OutgoingMessage
-from common.redis_keys import TG_BOT_GROUP, TO_TELEGRAM, Names
-from common.retry import RetryPolicy
+from common.features.blobs import BlobStore
+from common.infrastructure.errors import RetryLater
+from common.infrastructure.logging import get_logger
+from common.infrastructure.queue import ConsumerConfig, DeadLetter, StreamConsumer
+from common.infrastructure.queue_messages import OutgoingMessage
+from common.infrastructure.redis_keys import TG_BOT_GROUP, TO_TELEGRAM, Names
+from common.infrastructure.retry import RetryPolicy
 from tg_bot.src.clients.errors import (
     TelegramBadRequest,
     TelegramError,

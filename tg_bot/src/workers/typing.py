@@ -21,9 +21,9 @@ import time
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from common.logging import get_logger
-from common.queue_messages import OutgoingKind, OutgoingMessage
-from common.redis_keys import Names
+from common.infrastructure.logging import get_logger
+from common.infrastructure.queue_messages import OutgoingKind, OutgoingMessage
+from common.infrastructure.redis_keys import Names
 from tg_bot.src.clients.errors import TelegramError, TelegramForbidden
 from tg_bot.src.clients.telegram import TelegramClient
 

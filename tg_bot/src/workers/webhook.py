@@ -30,10 +30,10 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from pydantic import ValidationError
 
-from common.blobs import is_out_of_memory
-from common.errors import DependencyUnavailableError
-from common.logging import get_logger
-from common.redis_keys import Names
+from common.features.blobs import is_out_of_memory
+from common.infrastructure.errors import DependencyUnavailableError
+from common.infrastructure.logging import get_logger
+from common.infrastructure.redis_keys import Names
 from tg_bot.src.clients.types import TgUpdate
 from tg_bot.src.metrics import UPDATES
 from tg_bot.src.workers.receiver import FullNotice, Route, UpdateQueue

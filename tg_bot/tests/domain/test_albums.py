@@ -7,7 +7,12 @@ import asyncio
 import uuid
 from datetime import UTC, datetime
 
-from common.queue_messages import Attachment, AttachmentKind, IncomingMessage, incoming_message_id
+from common.infrastructure.queue_messages import (
+    Attachment,
+    AttachmentKind,
+    IncomingMessage,
+    incoming_message_id,
+)
 from tests.waiting import until
 from tg_bot.src.domain.albums import AlbumStore, album_message_id
 from tg_bot.tests.conftest import incoming

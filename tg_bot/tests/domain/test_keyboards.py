@@ -1,7 +1,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.queue_messages import Button
+from common.infrastructure.queue_messages import Button
 from tg_bot.src.domain.keyboards import keyboard
 
 

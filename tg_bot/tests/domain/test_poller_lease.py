@@ -8,7 +8,7 @@ from collections.abc import Awaitable
 
 import redis.asyncio as aioredis
 
-from common.redis_keys import Names
+from common.infrastructure.redis_keys import Names
 from tests.waiting import until
 from tg_bot.src.domain.poller_lease import PollerLease
 

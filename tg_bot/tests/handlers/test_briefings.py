@@ -8,9 +8,9 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from common.buttons import ButtonAction, ButtonData, cancel_reminder_button, decode
-from common.rest_client import RestClient
-from common.wire import CronJob, CronJobStatus, CronJobType, User
+from common.features.buttons import ButtonAction, ButtonData, cancel_reminder_button, decode
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import CronJob, CronJobStatus, CronJobType, User
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
 from tests.reminders import MakeReminder

@@ -9,10 +9,10 @@ import uuid
 
 import pytest
 
-from common.buttons import ButtonAction, ButtonData, fired_reminder_buttons
-from common.errors import NotFoundError
-from common.rest_client import RestClient
-from common.wire import CronJobStatus, CronJobType, User
+from common.features.buttons import ButtonAction, ButtonData, fired_reminder_buttons
+from common.infrastructure.errors import NotFoundError
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import CronJobStatus, CronJobType, User
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
 from sandbox.telegram_html import parse_html

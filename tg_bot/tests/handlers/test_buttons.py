@@ -17,19 +17,19 @@ import redis.asyncio as aioredis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from common.buttons import (
+from common.features.buttons import (
     ButtonAction,
     ButtonData,
     cancel_reminder_button,
     decode,
     fired_reminder_buttons,
 )
-from common.errors import NotFoundError
-from common.queue_messages import Button
-from common.redis_keys import Names
-from common.rest_client import RestClient
-from common.settings import load_settings
-from common.wire import CronJobStatus, CronJobType, User
+from common.infrastructure.errors import NotFoundError
+from common.infrastructure.queue_messages import Button
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.settings import load_settings
+from common.infrastructure.wire import CronJobStatus, CronJobType, User
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
 from tests.reminders import MakeReminder

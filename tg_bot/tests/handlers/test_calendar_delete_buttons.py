@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from common.buttons import ButtonAction, ButtonData, confirm_buttons
-from common.confirmations import Confirmations, PendingDelete
-from common.rest_client import RestClient
+from common.features.buttons import ButtonAction, ButtonData, confirm_buttons
+from common.features.confirmations import Confirmations, PendingDelete
+from common.infrastructure.rest_client import RestClient
 from sandbox.telegram_api import TelegramStandIn
 from tg_bot.src.handlers.base import Services
 from tg_bot.src.i18n import CATALOGUE

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from common.errors import NotFoundError
-from common.rest_client import RestClient
+from common.infrastructure.errors import NotFoundError
+from common.infrastructure.rest_client import RestClient
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import SentMessage, TelegramStandIn
 from sandbox.telegram_html import parse_html

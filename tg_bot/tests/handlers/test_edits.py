@@ -9,7 +9,7 @@ import time
 import uuid
 from typing import Any
 
-from common.queue_messages import incoming_message_id
+from common.infrastructure.queue_messages import incoming_message_id
 from sandbox import telegram_updates as build
 from tests.waiting import until
 from tg_bot.tests.conftest import incoming

@@ -11,10 +11,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.buttons import ButtonAction, ButtonData, confirm_buttons, decode
-from common.confirmations import Confirmations, HeldCall
-from common.queue_messages import Button
-from common.rest_client import RestClient
+from common.features.buttons import ButtonAction, ButtonData, confirm_buttons, decode
+from common.features.confirmations import Confirmations, HeldCall
+from common.infrastructure.queue_messages import Button
+from common.infrastructure.rest_client import RestClient
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
 from tg_bot.src.clients.types import TgCallbackQuery

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from common.redis_keys import Names
+from common.infrastructure.redis_keys import Names
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
 from tests.waiting import until

@@ -11,8 +11,8 @@ import uuid
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from common.limits import MessageRateLimit, TokenBudget
-from common.redis_keys import Names
+from common.features.limits import MessageRateLimit, TokenBudget
+from common.infrastructure.redis_keys import Names
 from sandbox import telegram_updates as build
 from tests.waiting import until
 from tg_bot.tests.conftest import incoming

@@ -15,8 +15,8 @@ import redis.asyncio as aioredis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from common.blobs import DEFAULT_TTL_SECONDS, BlobStore
-from common.redis_keys import TO_SECRETARY
+from common.features.blobs import DEFAULT_TTL_SECONDS, BlobStore
+from common.infrastructure.redis_keys import TO_SECRETARY
 from common.tests.strategies import any_text
 from sandbox import telegram_updates as build
 from tests.redis_topologies import full_redis

@@ -4,9 +4,9 @@ politely); private only. Real handlers, Redis, rest_service and the Telegram sta
 
 from __future__ import annotations
 
-from common.buttons import ButtonAction, ButtonData, decode
-from common.rest_client import RestClient
-from common.wire import User
+from common.features.buttons import ButtonAction, ButtonData, decode
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import User
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
 from tg_bot.src.handlers.base import Services

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from common.rest_client import RestClient
-from common.wire import User
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import User
 from ops.processes import ServiceProcess, Stack
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
@@ -72,8 +72,8 @@ async def test_reminders_lists_local_times_and_cancels_one(
 async def test_repeating_reminders_are_described_in_the_users_language(
     telegram: TelegramStandIn, make_reminder: MakeReminder, user: User
 ) -> None:
-    """`common.schedule.describe`, the words the assistant confirms with; an unusual schedule
-    is shown as its cron expression, as code."""
+    """`common.features.schedule.describe`, the words the assistant confirms with; an unusual
+    schedule is shown as its cron expression, as code."""
     await make_reminder("планёрка", cron_expression="0 9 * * 1-5")
     await make_reminder("бассейн", cron_expression="30 7 * * 1,3")
     await make_reminder("отчёт", cron_expression="0 10 1 * *")

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from common.rest_client import RestClient
+from common.infrastructure.rest_client import RestClient
 from sandbox import telegram_updates as build
 from sandbox.open_meteo import OpenMeteoStandIn
 from sandbox.telegram_api import TelegramStandIn

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from common.errors import NotFoundError
-from common.rest_client import RestClient
+from common.infrastructure.errors import NotFoundError
+from common.infrastructure.rest_client import RestClient
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
 from tests.waiting import until

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from common.queue_messages import UserChanged
-from common.rest_client import RestClient
-from common.wire import User
+from common.infrastructure.queue_messages import UserChanged
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import User
 from ops.processes import Stack
 from sandbox import telegram_updates as build
 from tests.waiting import until

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.rest_client import RestClient
-from common.texts import NO as OFF_WORDS
-from common.texts import YES as ON_WORDS
-from common.wire import ModelCapability
+from common.features.texts import NO as OFF_WORDS
+from common.features.texts import YES as ON_WORDS
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import ModelCapability
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
 from tg_bot.src.handlers.voice import wanted_state

@@ -19,10 +19,10 @@ import redis.asyncio as aioredis
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.clock import utcnow
-from common.queue_messages import ChatType, DraftMessage
-from common.redis_keys import Names
-from common.settings import load_settings
+from common.infrastructure.clock import utcnow
+from common.infrastructure.queue_messages import ChatType, DraftMessage
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.settings import load_settings
 from sandbox.telegram_html import parse_html, utf16_len
 from sandbox.telegram_live import NOT_MODIFIED
 from tests.waiting import until

@@ -14,8 +14,12 @@ from dataclasses import dataclass
 import pytest
 import redis.asyncio as aioredis
 
-from common.queue_messages import IncomingMessage, OutgoingMessage, incoming_message_id
-from common.redis_keys import TELEGRAM_UPDATES, TO_SECRETARY, Names
+from common.infrastructure.queue_messages import (
+    IncomingMessage,
+    OutgoingMessage,
+    incoming_message_id,
+)
+from common.infrastructure.redis_keys import TELEGRAM_UPDATES, TO_SECRETARY, Names
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
 from tests.streams import stream_entries

@@ -13,11 +13,11 @@ import uuid
 import httpx
 import pytest
 
-from common.errors import NotFoundError
-from common.queue import StreamPublisher
-from common.queue_messages import OutgoingMessage, incoming_message_id
-from common.redis_keys import TO_SECRETARY, TO_TELEGRAM
-from common.rest_client import RestClient
+from common.infrastructure.errors import NotFoundError
+from common.infrastructure.queue import StreamPublisher
+from common.infrastructure.queue_messages import OutgoingMessage, incoming_message_id
+from common.infrastructure.redis_keys import TO_SECRETARY, TO_TELEGRAM
+from common.infrastructure.rest_client import RestClient
 from sandbox import telegram_updates as build
 from tests.waiting import until
 from tg_bot.tests.conftest import incoming

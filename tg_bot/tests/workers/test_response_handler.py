@@ -8,9 +8,9 @@ import re
 import time
 import uuid
 
-from common.queue import StreamPublisher
-from common.queue_messages import OutgoingKind, OutgoingMessage
-from common.redis_keys import TO_TELEGRAM
+from common.infrastructure.queue import StreamPublisher
+from common.infrastructure.queue_messages import OutgoingKind, OutgoingMessage
+from common.infrastructure.redis_keys import TO_TELEGRAM
 from sandbox.telegram_html import parse_html, utf16_len
 from tests.tcp_proxy import TcpProxy
 from tests.waiting import until

@@ -12,9 +12,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from common.blobs import BlobStore
-from common.queue_messages import Button, OutgoingMessage
-from common.redis_keys import TO_TELEGRAM
+from common.features.blobs import BlobStore
+from common.infrastructure.queue_messages import Button, OutgoingMessage
+from common.infrastructure.redis_keys import TO_TELEGRAM
 from sandbox.telegram_errors import BotApiError
 from tests.waiting import until
 from tg_bot.src.clients.telegram import TelegramClient

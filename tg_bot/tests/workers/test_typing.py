@@ -14,8 +14,8 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import MaxConnectionsError
 
-from common.queue_messages import OutgoingKind, OutgoingMessage
-from common.redis_keys import Names
+from common.infrastructure.queue_messages import OutgoingKind, OutgoingMessage
+from common.infrastructure.redis_keys import Names
 from sandbox.telegram_api import TelegramStandIn
 from tests.waiting import until
 from tg_bot.src.clients.telegram import TelegramClient

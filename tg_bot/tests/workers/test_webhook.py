@@ -19,7 +19,7 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp import ClientSession, web
 
-from common.redis_keys import TO_SECRETARY
+from common.infrastructure.redis_keys import TO_SECRETARY
 from ops.infra import free_port
 from ops.processes import Stack
 from sandbox import telegram_updates as build

@@ -1,0 +1,138 @@
+"""Inline-keyboard buttons: the callback data codec (one place) and the buttons two services
+build (a fired reminder's in cron_service, a reminder confirmation's in the assistant).
+
+Callback data comes back from Telegram as whatever string a client sends, so `decode` reads
+anything and returns None for what is not ours (another version, garbled, too long); `encode`
+refuses what would not fit Telegram's 64 bytes. The form is `b1:<action>:<target>:<option>`:
+`target` is what the button acts on (a reminder's or a model's id, a Telegram user id),
+`option` a choice (snooze minutes), both `[A-Za-z0-9._-]*` so a UUID fits as it is.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from common.features.texts import TEXTS
+from common.infrastructure.queue_messages import Button
+
+VERSION = "b1"
+#: Telegram's limit on `callback_data`, in bytes.
+MAX_DATA_BYTES = 64
+_FIELD = re.compile(r"[A-Za-z0-9._-]*")
+
+
+class ButtonAction(StrEnum):
+    SNOOZE = "sn"
+    DONE = "dn"
+    CANCEL_REMINDER = "cx"
+    MODEL = "md"
+    FORGET_YES = "fy"
+    FORGET_NO = "fn"
+    CALENDAR_DISCONNECT = "cd"
+    MEMORY_DELETE = "mx"
+    CANCEL_BRIEFING = "cb"
+    #: Yes / No of an action waiting for its owner (`common/features/confirmations.py`); the codes
+    #: are the ones calendar deletes had first, so older questions stay answerable.
+    CONFIRM_YES = "ey"
+    CONFIRM_NO = "en"
+
+
+@dataclass(frozen=True)
+class ButtonData:
+    action: ButtonAction
+    target: str = ""
+    option: str = ""
+
+    def encode(self) -> str:
+        """The callback data; ValueError for fields that could not be read back or too long."""
+        for value in (self.target, self.option):
+            if not _FIELD.fullmatch(value):
+                raise ValueError(f"button field {value!r} has characters outside [A-Za-z0-9._-]")
+        data = f"{VERSION}:{self.action.value}:{self.target}:{self.option}"
+        if len(data.encode()) > MAX_DATA_BYTES:
+            raise ValueError(f"callback data over {MAX_DATA_BYTES} bytes: {data!r}")
+        return data
+
+
+def decode(data: str | None) -> ButtonData | None:
+    """Our button's data, or None for anything else: never raises."""
+    if not isinstance(data, str) or len(data.encode("utf-8", "replace")) > MAX_DATA_BYTES:
+        return None
+    parts = data.split(":")
+    if len(parts) != 4 or parts[0] != VERSION:
+        return None
+    _, action, target, option = parts
+    if not (_FIELD.fullmatch(target) and _FIELD.fullmatch(option)):
+        return None
+    try:
+        return ButtonData(ButtonAction(action), target, option)
+    except ValueError:
+        return None
+
+
+def button(text: str, data: ButtonData) -> Button:
+    return Button(text=text, data=data.encode())
+
+
+# -- reminders: the rule of a snooze and the buttons of a fired one -----------------------------
+
+#: Snooze choices of a fired reminder's buttons: option → how long.
+SNOOZES: dict[str, timedelta] = {
+    "10m": timedelta(minutes=10),
+    "1h": timedelta(hours=1),
+    "1d": timedelta(days=1),
+}
+
+
+def snoozed_until(now: datetime, delay: timedelta) -> datetime:
+    """When a snoozed reminder fires again: `now` (aware, in the reminder's timezone) plus
+    `delay` on the wall clock, so "tomorrow" keeps the time of day across a DST change."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    return (now.replace(microsecond=0) + delay).replace(fold=0)
+
+
+def snooze_idempotency_key(job_id: uuid.UUID | str, chat_id: int, telegram_message_id: int) -> str:
+    """One snooze per fired message, whichever button and however often it is tapped."""
+    return f"button-snooze:{job_id}:{chat_id}:{telegram_message_id}"
+
+
+LABELS = TEXTS.section("label")
+
+
+def fired_reminder_buttons(job_id: uuid.UUID | str, language: str | None) -> list[list[Button]]:
+    """Snooze 10 min / 1 h / Tomorrow, and Done, under a fired reminder."""
+    target = str(job_id)
+    snoozes = [
+        button(
+            LABELS.text(language, f"snooze_{option}"),
+            ButtonData(ButtonAction.SNOOZE, target, option),
+        )
+        for option in SNOOZES
+    ]
+    done = button(LABELS.text(language, "done"), ButtonData(ButtonAction.DONE, target))
+    return [snoozes, [done]]
+
+
+def cancel_reminder_button(job_id: uuid.UUID | str, language: str | None) -> Button:
+    return button(
+        LABELS.text(language, "cancel"), ButtonData(ButtonAction.CANCEL_REMINDER, str(job_id))
+    )
+
+
+def confirm_buttons(token: str, language: str | None, *, deleting: bool) -> list[list[Button]]:
+    """Yes / No under the assistant's question before an action waiting for the user (a
+    calendar event's delete: `deleting`, or a held tool call)."""
+    yes = ButtonData(ButtonAction.CONFIRM_YES, token)
+    no = ButtonData(ButtonAction.CONFIRM_NO, token)
+    labels = ("delete_yes", "delete_no") if deleting else ("confirm_yes", "confirm_no")
+    return [
+        [
+            button(LABELS.text(language, labels[0]), yes),
+            button(LABELS.text(language, labels[1]), no),
+        ]
+    ]

@@ -1,0 +1,290 @@
+"""The one google_calendar_service client, for the assistant's calendar tool and tg_bot's
+/calendar: the service token, typed answers, and failures as `common.infrastructure.errors` types.
+The answer models are the service's own response models too, so the bodies are written once.
+
+It runs over a caller-owned `httpx.AsyncClient` made once at start-up, so a command or a
+tool call opens no connection pool of its own. No retries: a person is waiting, and the
+calendar service retries Google itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from common.infrastructure.errors import ConflictError, DependencyUnavailableError, error_from_body
+from common.infrastructure.logging import correlation_headers
+
+#: How an event is told apart when it is read out: a birthday, an event spanning days,
+#: a whole-day event, or one with times.
+EventKind = Literal["timed", "all_day", "multi_day", "birthday"]
+
+#: The 409 `error`s that mean "connect first"; their body carries the link.
+_NOT_CONNECTED = {"calendar_not_connected", "calendar_reconnect_required"}
+
+
+class CalendarServiceUnavailable(DependencyUnavailableError):
+    """google_calendar_service did not answer, or not with JSON."""
+
+
+class CalendarNotConnected(ConflictError):
+    """The user has no working connection; `auth_url` makes one."""
+
+    def __init__(self, detail: str, auth_url: str | None, *, reconnect: bool) -> None:
+        super().__init__(detail)
+        self.auth_url = auth_url
+        self.reconnect = reconnect
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class AuthLink(_Answer):
+    auth_url: str
+    expires_in: int
+
+
+class AuthStatus(_Answer):
+    """Whether a user's calendar is connected, for `/calendar` (never a token)."""
+
+    connected: bool
+    valid: bool
+    account: str | None = None
+    connected_at: datetime | None = None
+    #: A consented account waits for the user's `/calendar confirm` (not a connection yet).
+    pending: bool = False
+    pending_account: str | None = None
+
+
+class Confirmation(_Answer):
+    """`confirmed` false: nothing was pending, or the request expired."""
+
+    confirmed: bool
+    account: str | None = None
+
+
+class Declined(_Answer):
+    declined: bool
+    account: str | None = None
+
+
+class Disconnection(_Answer):
+    disconnected: bool
+    revoked: bool
+
+
+class Event(_Answer):
+    id: str
+    summary: str
+    description: str | None = None
+    location: str | None = None
+    #: In the user's time zone: an ISO date-time, or a date for all-day events.
+    start: str
+    #: Exclusive, as Google keeps it: an all-day event ends on the day after its last day.
+    end: str
+    #: The last day the event covers (inclusive), in the user's time zone.
+    last_day: str
+    all_day: bool
+    multi_day: bool
+    kind: EventKind
+    event_type: str
+    status: str
+    recurring: bool
+    html_link: str | None = None
+    #: The calendar it is in ("primary" for answers of services older than several calendars).
+    calendar_id: str = "primary"
+    #: The guests' email addresses.
+    attendees: list[str] = []
+    #: The RRULE/EXDATE lines of a recurring event as created (instances have none).
+    recurrence: list[str] = []
+
+
+class Events(_Answer):
+    timezone: str
+    time_min: datetime
+    time_max: datetime
+    count: int
+    events: list[Event]
+
+
+class CreatedEvent(Event):
+    #: False when the idempotency key had made this event already.
+    created: bool
+
+
+class DeletedEvent(_Answer):
+    #: False when Google had it deleted already (a second tap, a change made elsewhere).
+    deleted: bool
+    event_id: str
+    calendar_id: str
+
+
+class CalendarInfo(_Answer):
+    id: str
+    summary: str
+    primary: bool
+    #: New events go here unless the user names another calendar.
+    default: bool
+    access_role: str
+    time_zone: str | None = None
+
+
+class Calendars(_Answer):
+    default_calendar_id: str
+    calendars: list[CalendarInfo]
+
+
+class Interval(_Answer):
+    """[start, end) in the user's time zone (ISO date-times)."""
+
+    start: str
+    end: str
+
+
+class FreeBusy(_Answer):
+    timezone: str
+    time_min: datetime
+    time_max: datetime
+    #: The calendars read; those Google could not read are in `unreadable`.
+    calendars: list[str]
+    unreadable: list[str] = []
+    #: Busy time across all of them, overlaps merged, in order.
+    busy: list[Interval]
+    #: The rest of the range.
+    free: list[Interval]
+
+
+AnswerT = TypeVar("AnswerT", bound=_Answer)
+
+
+class CalendarClient:
+    def __init__(self, http: httpx.AsyncClient, base_url: str, token: str, timeout: float) -> None:
+        self._http = http
+        self._base_url = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {token}"}
+        self._timeout = timeout
+
+    async def auth_url(self, user_id: str) -> AuthLink:
+        return await self._call(AuthLink, "GET", f"/auth/url/{user_id}")
+
+    async def status(self, user_id: str) -> AuthStatus:
+        return await self._call(AuthStatus, "GET", f"/auth/status/{user_id}")
+
+    async def confirm(self, user_id: str) -> Confirmation:
+        return await self._call(Confirmation, "POST", f"/auth/confirm/{user_id}")
+
+    async def decline(self, user_id: str) -> Declined:
+        return await self._call(Declined, "POST", f"/auth/decline/{user_id}")
+
+    async def disconnect(self, user_id: str) -> Disconnection:
+        return await self._call(Disconnection, "DELETE", f"/auth/{user_id}")
+
+    async def list_events(
+        self,
+        user_id: str,
+        time_min: str | None = None,
+        time_max: str | None = None,
+        *,
+        text: str | None = None,
+        calendar_id: str | None = None,
+    ) -> Events:
+        """Events overlapping [time_min, time_max) (ISO; the service's default: a week) in
+        all the user's calendars, or in `calendar_id`; `text` finds events mentioning it."""
+        asked = {"time_min": time_min, "time_max": time_max, "q": text, "calendar_id": calendar_id}
+        params = {k: v for k, v in asked.items() if v}
+        return await self._call(Events, "GET", f"/events/{user_id}", params=params)
+
+    async def update_event(
+        self, user_id: str, event_id: str, calendar_id: str, changes: dict[str, Any]
+    ) -> Event:
+        """Change only the fields in `changes` (summary, start, end, description, location,
+        timezone, attendees)."""
+        path = f"/events/{user_id}/{quote(event_id, safe='')}"
+        params = {"calendar_id": calendar_id}
+        return await self._call(Event, "PATCH", path, params=params, json=changes)
+
+    async def delete_event(self, user_id: str, event_id: str, calendar_id: str) -> DeletedEvent:
+        path = f"/events/{user_id}/{quote(event_id, safe='')}"
+        params = {"calendar_id": calendar_id}
+        return await self._call(DeletedEvent, "DELETE", path, params=params)
+
+    async def free_busy(
+        self, user_id: str, time_min: str | None = None, time_max: str | None = None
+    ) -> FreeBusy:
+        """Busy and free time across all the user's calendars."""
+        body = {"time_min": time_min, "time_max": time_max}
+        return await self._call(FreeBusy, "POST", f"/freebusy/{user_id}", json=body)
+
+    async def calendars(self, user_id: str) -> Calendars:
+        return await self._call(Calendars, "GET", f"/calendars/{user_id}")
+
+    async def set_default_calendar(self, user_id: str, calendar_id: str) -> Calendars:
+        body = {"calendar_id": calendar_id}
+        return await self._call(Calendars, "PUT", f"/calendars/{user_id}/default", json=body)
+
+    async def create_event(
+        self,
+        user_id: str,
+        *,
+        summary: str,
+        start: str,
+        end: str,
+        description: str | None = None,
+        location: str | None = None,
+        timezone: str | None = None,
+        idempotency_key: str | None = None,
+        calendar_id: str | None = None,
+        attendees: list[str] | None = None,
+        recurrence: list[str] | None = None,
+    ) -> CreatedEvent:
+        """In `calendar_id`, else the user's default calendar."""
+        body = {
+            "summary": summary,
+            "start": start,
+            "end": end,
+            "description": description,
+            "location": location,
+            "timezone": timezone,
+            "idempotency_key": idempotency_key,
+            "calendar_id": calendar_id,
+            "attendees": attendees or [],
+            "recurrence": recurrence or [],
+        }
+        return await self._call(CreatedEvent, "POST", f"/events/{user_id}", json=body)
+
+    async def _call(self, answer: type[AnswerT], method: str, path: str, **kwargs: Any) -> AnswerT:
+        try:
+            response = await self._http.request(
+                method,
+                self._base_url + path,
+                headers={**self._headers, **correlation_headers()},
+                timeout=self._timeout,
+                **kwargs,
+            )
+            body = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise CalendarServiceUnavailable(
+                f"google_calendar_service unreachable ({type(exc).__name__})"
+            ) from exc
+        if response.status_code >= 400:
+            raise _error(response.status_code, body)
+        try:
+            return answer.model_validate(body)
+        except ValidationError as exc:
+            raise CalendarServiceUnavailable(f"{method} {path}: unexpected answer") from exc
+
+
+def _error(status: int, body: Any) -> Exception:
+    fallback = f"the calendar service answered {status}"
+    if status == 409 and isinstance(body, dict) and body.get("error") in _NOT_CONNECTED:
+        return CalendarNotConnected(
+            str(body.get("detail") or fallback),
+            body.get("auth_url"),
+            reconnect=body["error"] == "calendar_reconnect_required",
+        )
+    return error_from_body(status, body, fallback)

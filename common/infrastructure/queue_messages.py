@@ -1,0 +1,206 @@
+"""The queue message models (docs/contract.md "Message models") and their derived ids."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from common.infrastructure.clock import utcnow
+from common.infrastructure.redis_keys import TO_TELEGRAM
+
+#: Namespace of every derived id, so redeliveries map to the same UUID on every machine.
+ID_NAMESPACE = uuid.UUID("5b0c7f4e-6f43-4d57-9d0e-3a1c2b7e9a10")
+
+
+def incoming_message_id(bot_id: int | str, update_id: int) -> uuid.UUID:
+    """The id of the message queued for a Telegram update."""
+    return uuid.uuid5(ID_NAMESPACE, f"telegram-update:{bot_id}:{update_id}")
+
+
+def answer_message_id(incoming_id: uuid.UUID | str) -> uuid.UUID:
+    """The id of the answer to an incoming message (the nth part when split)."""
+    return uuid.uuid5(ID_NAMESPACE, f"answer:{incoming_id}")
+
+
+def fire_message_id(job_id: uuid.UUID | int | str, scheduled_for: datetime) -> uuid.UUID:
+    """The id of one fire of a scheduled job: same job, same scheduled instant, same id."""
+    if scheduled_for.tzinfo is None:
+        raise ValueError("scheduled_for must be timezone-aware")
+    instant = scheduled_for.astimezone(UTC).isoformat(timespec="seconds")
+    return uuid.uuid5(ID_NAMESPACE, f"fire:{job_id}:{instant}")
+
+
+def confirmed_message_id(incoming_id: uuid.UUID | str) -> uuid.UUID:
+    """The id of the message a Yes under a held tool call sends to the assistant (the tap's
+    own id names the edit of the question)."""
+    return uuid.uuid5(ID_NAMESPACE, f"confirmed:{incoming_id}")
+
+
+class Source(StrEnum):
+    TELEGRAM = "telegram"
+    CLI = "cli"
+    CRON = "cron"
+
+
+class ChatType(StrEnum):
+    PRIVATE = "private"
+    GROUP = "group"
+    SUPERGROUP = "supergroup"
+
+
+class OutgoingKind(StrEnum):
+    REPLY = "reply"
+    NOTIFICATION = "notification"
+    ERROR = "error"
+
+
+class AttachmentKind(StrEnum):
+    VOICE = "voice"
+    AUDIO = "audio"
+    PHOTO = "photo"
+    DOCUMENT = "document"
+
+
+class Attachment(BaseModel):
+    """A file the user sent with a message. The bytes are not in the queue entry: tg_bot keeps
+    them in the blob store (`common/features/blobs.py`) under `blob_key` for as long as the turn
+    needs."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    kind: AttachmentKind
+    #: Where tg_bot put the bytes (`Names.blob`).
+    blob_key: str
+    mime_type: str | None = None
+    #: The name the sender's file had, if any.
+    file_name: str | None = None
+    #: Bytes, as Telegram reports them.
+    size: int | None = None
+    #: Seconds of a voice message or audio, as Telegram reports it.
+    duration: int | None = None
+
+
+class Button(BaseModel):
+    """One inline-keyboard button: `data` comes back in a callback query (at most 64 bytes, see
+    `common/features/buttons.py`), or `url` opens a link. The label is already in the user's
+    language."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    #: The label.
+    text: str = Field(min_length=1, max_length=64)
+    #: What a tap sends back (`common/features/buttons.py` packs and reads it).
+    data: str | None = Field(default=None, max_length=64)
+    #: A link the button opens instead.
+    url: str | None = None
+
+
+class _QueueMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    #: The model's version.
+    v: Literal[1] = 1
+    #: Derived, never random, where a redelivery could repeat it (the functions above).
+    message_id: uuid.UUID
+    #: The Telegram chat (negative for a group).
+    chat_id: int
+
+    def to_json(self) -> str:
+        return self.model_dump_json()
+
+
+class IncomingMessage(_QueueMessage):
+    """A message for the assistant (stream `queue:to_secretary`)."""
+
+    #: Who wrote it: a person in Telegram, `./manage.py chat`, or a scheduled prompt.
+    source: Source = Source.TELEGRAM
+    #: The stream the answer goes to (unprefixed).
+    reply_stream: str = TO_TELEGRAM
+    chat_type: ChatType = ChatType.PRIVATE
+    #: The sender's rest_service user id.
+    user_id: uuid.UUID
+    telegram_user_id: int | None = None
+    username: str | None = None
+    first_name: str | None = None
+    #: The sender's Telegram language, a hint where the text says too little.
+    language_code: str | None = None
+    #: What the user wrote (a caption for a file), as sent.
+    text: str
+    #: The Telegram message the answer replies to.
+    telegram_message_id: int | None = None
+    sent_at: AwareDatetime = Field(default_factory=utcnow)
+    #: A forum topic's id: the answer goes to the same topic.
+    message_thread_id: int | None = None
+    #: The user edited this message (text is the new version): answer it again and say so.
+    edited: bool = False
+    attachments: list[Attachment] = []
+    #: The user tapped Yes under a held tool call (`common/features/confirmations.py`): the token of
+    #: the call to run; `text` is empty.
+    confirmed: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
+
+    @property
+    def is_group(self) -> bool:
+        return self.chat_type != ChatType.PRIVATE
+
+    @property
+    def conversation_key(self) -> str:
+        """Private chats are the user's own conversation; a group has its own."""
+        return f"chat:{self.chat_id}" if self.is_group else str(self.user_id)
+
+
+class OutgoingMessage(_QueueMessage):
+    """A message for a chat (stream `queue:to_telegram` or an incoming `reply_stream`)."""
+
+    #: Markdown as the model writes it; tg_bot renders it and splits it by Telegram's limit.
+    text: str
+    #: An answer, a notification (a reminder, an alert) or an apology.
+    kind: OutgoingKind = OutgoingKind.REPLY
+    #: The message or job this answers, for the logs.
+    correlation_id: str | None = None
+    reply_to_telegram_message_id: int | None = None
+    created_at: AwareDatetime = Field(default_factory=utcnow)
+    #: Rows of inline-keyboard buttons, shown under the (last part of the) message.
+    buttons: list[list[Button]] = []
+    #: A forum topic's id: sent into that topic.
+    message_thread_id: int | None = None
+    #: Edit this already-sent Telegram message (text and buttons) instead of sending a new one.
+    edit_telegram_message_id: int | None = None
+    #: A blob (`common/features/blobs.py`) with speech audio to send as a voice message with the
+    #: text.
+    voice_blob_key: str | None = None
+
+
+class DraftMessage(_QueueMessage):
+    """The answer so far, while the assistant is still writing it (stream `queue:drafts`).
+
+    Best effort and ephemeral: tg_bot shows the newest one (a draft in private chats, throttled
+    edits elsewhere) and drops stale ones; the final `OutgoingMessage` with the same
+    `message_id` (the answer's id) replaces it and is what is stored and formatted as always.
+    """
+
+    chat_type: ChatType = ChatType.PRIVATE
+    correlation_id: str | None = None
+    #: The whole text so far (Markdown as the model writes it), not a delta.
+    text: str = ""
+    #: A short status line while a tool runs ("checking your calendar…"), else None.
+    status: str | None = None
+    #: Grows with every draft of one answer, so an older one arriving late is dropped.
+    seq: int = 0
+    message_thread_id: int | None = None
+    reply_to_telegram_message_id: int | None = None
+    created_at: AwareDatetime = Field(default_factory=utcnow)
+
+
+class UserChanged(BaseModel):
+    """What rest_service says on `user:updated` once a change to a user is committed: the
+    user's settings changed (`updated`) or they were forgotten (`deleted`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: uuid.UUID
+    telegram_id: int
+    change: Literal["updated", "deleted"]

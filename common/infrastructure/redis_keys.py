@@ -1,0 +1,298 @@
+"""Every Redis stream, key and channel name, under one prefix (REDIS_KEY_PREFIX)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TO_SECRETARY = "queue:to_secretary"
+TO_TELEGRAM = "queue:to_telegram"
+#: Telegram updates tg_bot could not queue; their dead letters go to `tg_bot:updates:dead`.
+TELEGRAM_UPDATES = "tg_bot:updates"
+ASSISTANT_GROUP = "assistant"
+TG_BOT_GROUP = "tg_bot"
+CONFIG_UPDATED = "config:updated"
+CRON_UPDATED = "cron:updated"
+#: A user changed or was forgotten in rest_service
+#: (`common.infrastructure.queue_messages.UserChanged`): tg_bot drops its cached copy.
+USER_UPDATED = "user:updated"
+#: The assistant's answers while they are being written: best effort, trimmed.
+DRAFTS = "queue:drafts"
+
+
+@dataclass(frozen=True)
+class Names:
+    """Builds prefixed names. Stream names in messages (`reply_stream`) are unprefixed;
+    `stream()` applies the prefix when a service touches Redis."""
+
+    prefix: str = ""
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    def tagged(self, owner: str, name: str) -> str:
+        """A key in the Redis Cluster slot of the key `owner` (already prefixed): Redis hashes
+        only the text between the first `{` and `}`, and a key without braces by its whole
+        name, so `{owner}` puts this key beside `owner` itself. Every key one script or
+        transaction touches is built this way from one owner (a stream, a chat, a limit).
+        The prefix stays first, so a prefix still names all of a run's keys."""
+        return f"{self.prefix}{{{owner}}}:{name}"
+
+    def slot_of(self, group: str) -> str:
+        """The owner key of a group of keys that no contract key anchors (a chat's state,
+        one rate limit): its keys are `tagged(slot_of(group), ...)`."""
+        return self.key(group)
+
+    def stream(self, name: str) -> str:
+        return self.key(name)
+
+    @property
+    def to_secretary(self) -> str:
+        return self.key(TO_SECRETARY)
+
+    @property
+    def to_telegram(self) -> str:
+        return self.key(TO_TELEGRAM)
+
+    @property
+    def drafts(self) -> str:
+        return self.key(DRAFTS)
+
+    def blob(self, blob_id: str) -> str:
+        """A file's bytes for one turn (a voice message, a photo, a document, speech audio)."""
+        return self.key(f"blob:{blob_id}")
+
+    def blob_budget(self, part: str) -> str:
+        """The blob budget's books, in one slot: `usage` (bytes per owner and `#total`),
+        `owners` (blob key → owner and size), `expiry` (blob key by its expiry, ms)."""
+        return self.tagged(self.slot_of("blob_budget"), part)
+
+    def button_used(
+        self, chat_id: int | str, telegram_message_id: int | str, target: str = ""
+    ) -> str:
+        """Set once the buttons of one sent message acted (those acting on `target`, when
+        given: one per reminder of a list): a second tap does nothing twice."""
+        suffix = f":{target}" if target else ""
+        return self.key(f"tg_bot:button_used:{chat_id}:{telegram_message_id}{suffix}")
+
+    def last_user_message(self, chat_id: int | str, telegram_user_id: int | str) -> str:
+        """The user's last message in a chat (id and date): only its edit is answered again."""
+        return self.key(f"tg_bot:last_message:{chat_id}:{telegram_user_id}")
+
+    def live_answer(self, first_part_id: str) -> str:
+        """The Telegram message a streamed answer is shown in (groups: edited as it grows),
+        beside the sent marker of the answer's first part (`first_part_id`), which the drafts'
+        gate reads with it."""
+        return self.tagged(self.telegram_sent_part(first_part_id), "tg_bot:live")
+
+    def album(self, chat_id: int | str, media_group_id: str) -> str:
+        """The parts of one album (several photos or documents sent together): one turn. In
+        the slot of the stream to the assistant, which its flush writes to."""
+        return self.tagged(self.to_secretary, f"tg_bot:album:{chat_id}:{media_group_id}")
+
+    @property
+    def albums_due(self) -> str:
+        """Albums being gathered (their `album` keys), scored by when they are due (ms)."""
+        return self.tagged(self.to_secretary, "tg_bot:albums:due")
+
+    @property
+    def config_updated(self) -> str:
+        return self.key(CONFIG_UPDATED)
+
+    @property
+    def cron_updated(self) -> str:
+        return self.key(CRON_UPDATED)
+
+    @property
+    def user_updated(self) -> str:
+        return self.key(USER_UPDATED)
+
+    @property
+    def config_snapshot(self) -> str:
+        """Beside `config_version` (its slot), which is stored with it."""
+        return self.tagged(self.config_version, "config:snapshot")
+
+    @property
+    def config_version(self) -> str:
+        return self.key("config:version")
+
+    def telegram_bot_offset(self, bot_id: int | str) -> str:
+        """The offset after the last queued batch of this bot (a new token, a new bot id), in
+        the slot of the stream to the assistant: the commit moves it as it queues."""
+        return self.tagged(self.to_secretary, f"tg_bot:offset:{bot_id}")
+
+    def telegram_bot_offset_floor(self, bot_id: int | str) -> str:
+        """The lowest update_id of the last queued batch: ids from it up to the offset are
+        replays; ids below it, a restarted update_id sequence."""
+        return self.tagged(self.to_secretary, f"tg_bot:offset:{bot_id}:floor")
+
+    def telegram_webhook_secret(self, bot_id: int | str) -> str:
+        """The webhook's secret_token when none is configured: made once, shared by replicas."""
+        return self.key(f"tg_bot:webhook:secret:{bot_id}")
+
+    def telegram_webhook_seen(self, bot_id: int | str, update_id: int | str) -> str:
+        """Set with the queueing of a webhook update, so a redelivery is not queued again."""
+        return self.tagged(self.to_secretary, f"tg_bot:webhook:seen:{bot_id}:{update_id}")
+
+    def telegram_replied(self, bot_id: int | str, update_id: int | str) -> str:
+        """Set with the XADD of an update's own replies (the stream to Telegram, another slot
+        than the commit's), so a redelivered update is not replied to twice."""
+        return self.tagged(self.to_telegram, f"tg_bot:replied:{bot_id}:{update_id}")
+
+    @property
+    def telegram_poller_lease(self) -> str:
+        """Held by the one tg_bot process that polls getUpdates."""
+        return self.key("tg_bot:poller")
+
+    def telegram_sent_part(self, part_id: str) -> str:
+        """Marks one part of an answer as accepted by Telegram, so a redelivery skips it."""
+        return self.key(f"tg_bot:sent:{part_id}")
+
+    def telegram_send_limit(self, scope: str) -> str:
+        """The send log of one rate limit: `all`, `chat:<id>` or `group:<id>`. One slot for
+        all of them: a send is checked against `all` and its chat's at once."""
+        return self.tagged(self.slot_of("tg_bot:limit"), scope)
+
+    def telegram_typing(self, chat_id: int | str) -> str:
+        """Incoming messages of a chat still waiting for their answer ("typing…"), in the
+        slot of the stream to the assistant, which the messages are queued to with it."""
+        return self.tagged(self.to_secretary, f"tg_bot:typing:{chat_id}")
+
+    def telegram_forget_pending(self, telegram_user_id: int | str) -> str:
+        """A /forget asked for and not yet confirmed."""
+        return self.key(f"tg_bot:forget:{telegram_user_id}")
+
+    def assistant_answered(self, message_id: str, reply_stream: str) -> str:
+        """Set with the answer's XADD to `reply_stream` (unprefixed), in its slot, so a
+        redelivered message is never answered twice."""
+        return self.tagged(self.stream(reply_stream), f"assistant:answered:{message_id}")
+
+    def event_alert(self, user_event: str) -> str:
+        """An alert before a calendar event (`<user id>:<event id>`) was queued: set with
+        its XADD to the stream to Telegram, in that stream's slot."""
+        return self.tagged(self.to_telegram, f"assistant:event_alert:{user_event}")
+
+    def reminders_made(self, message_id: str) -> str:
+        """The reminders the assistant made while answering a message: its answer carries a
+        Cancel button for each."""
+        return self.key(f"assistant:reminders_made:{message_id}")
+
+    def calendar_shown(self, user_id: str) -> str:
+        """Events the calendar tool showed a user lately (hash: event id → calendar id): only
+        these may be changed or deleted."""
+        return self.key(f"assistant:calendar_shown:{user_id}")
+
+    def confirmation(self, token: str) -> str:
+        """An action (an event delete, a held tool call) waiting for its owner's Yes / No
+        button (`common/features/confirmations.py`). The name is the one event deletes had first, so
+        questions asked before an upgrade stay answerable."""
+        return self.key(f"calendar:delete:{token}")
+
+    def confirmations_asked(self, message_id: str) -> str:
+        """The actions the assistant asked about while answering a message: its answer
+        carries their Yes / No buttons."""
+        return self.key(f"assistant:calendar_deletes:{message_id}")
+
+    def llm_breaker(self, model: str, part: str) -> str:
+        """A model's circuit breaker (assistant): `failures`, `open`, `tripped`, `probe`,
+        in one slot per model."""
+        return self.tagged(self.slot_of(f"assistant:llm_breaker:{model}"), part)
+
+    def llm_stats(self, day: str) -> str:
+        """The assistant's LLM requests on a UTC day (`YYYY-MM-DD`), counted per quarter hour
+        (`common/features/llm_stats.py`); every day in one slot, so a read of two days is one
+        call."""
+        return self.tagged(self.slot_of("assistant:llm_stats"), day)
+
+    def user_message_window(self, telegram_user_id: int | str) -> str:
+        """A user's recent messages (sorted set by time): the per-minute limit (tg_bot). The
+        limit's keys share one slot per user: one script admits with all three."""
+        return self.tagged(self.slot_of(f"limits:user:{telegram_user_id}"), "messages")
+
+    def user_flood_notice(self, telegram_user_id: int | str) -> str:
+        """Set while a user has been told to slow down, so they are told once (tg_bot)."""
+        return self.tagged(self.slot_of(f"limits:user:{telegram_user_id}"), "flood_notice")
+
+    def user_messages_today(self, telegram_user_id: int | str, day: str) -> str:
+        """How many messages a user sent on a UTC day (`YYYY-MM-DD`), for /usage."""
+        owner = self.slot_of(f"limits:user:{telegram_user_id}")
+        return self.tagged(owner, f"messages_today:{day}")
+
+    def user_tokens_today(self, user_id: str, day: str) -> str:
+        """LLM tokens (prompt + completion) a user's turns used on a UTC day (assistant)."""
+        return self.key(f"limits:tokens:{user_id}:{day}")
+
+    def admin_session(self, token_digest: str) -> str:
+        """One web-admin session, by the SHA-256 of its cookie token (rest_service)."""
+        return self.key(f"admin:session:{token_digest}")
+
+    def admin_sessions_of(self, admin: str) -> str:
+        """The set of an admin's session digests, so a password change ends them all."""
+        return self.key(f"admin:sessions_of:{admin}")
+
+    def admin_login_failures(self, scope: str) -> str:
+        """Failed admin logins of `account:<digest>` or `address:<ip>` (rest_service). One
+        slot for all: an attempt counts against its account and its address at once."""
+        return self.tagged(self.slot_of("admin:login"), f"failures:{scope}")
+
+    def admin_login_lock(self, scope: str) -> str:
+        """Set while `scope` must wait before its next admin login attempt."""
+        return self.tagged(self.slot_of("admin:login"), f"lock:{scope}")
+
+    @property
+    def history_retention_claim(self) -> str:
+        """Held by the rest_service replica that deletes old chat messages this period."""
+        return self.key("rest_service:history_retention")
+
+    def recent_language(self, chat_id: int | str, telegram_user_id: int | str) -> str:
+        """The language a user last wrote in, in a chat (tg_bot; its texts follow it)."""
+        return self.key(f"tg_bot:language:{chat_id}:{telegram_user_id}")
+
+    # The helpers below take the logical (unprefixed) stream name. The contract names
+    # (`<stream>:dead`, `done:<stream>:<id>`) keep their slots; the queue's own keys are in
+    # the stream's slot, so its scripts and transactions stay in one slot on a cluster.
+
+    def dead(self, stream: str) -> str:
+        return self.key(f"{stream}:dead")
+
+    def done(self, stream: str, message_id: str) -> str:
+        return self.key(f"done:{stream}:{message_id}")
+
+    def attempts(self, stream: str, entry_id: str) -> str:
+        return self.tagged(self.stream(stream), f"attempts:{entry_id}")
+
+    def last_error(self, stream: str, entry_id: str) -> str:
+        return self.tagged(self.stream(stream), f"error:{entry_id}")
+
+    def chat_lock(self, stream: str, chat: str) -> str:
+        return self.tagged(self.stream(stream), f"lock:chat:{chat}")
+
+    def chat_backlog(self, stream: str) -> str:
+        """Every chat's registered entries of the stream: one sorted set, members
+        `<chat>|<padded entry id>` (a chat never holds `|`), read per chat by lex range."""
+        return self.tagged(self.stream(stream), "backlog")
+
+    def fire_claim(self, stream: str, job_id: str, scheduled_for: str) -> str:
+        """A fire of a job was published to `stream` (unprefixed): set with its XADD, in the
+        stream's slot."""
+        return self.tagged(self.stream(stream), f"cron:fired:{job_id}:{scheduled_for}")
+
+    def cron_unrecorded_of(self, stream: str) -> str:
+        """Hash of fires published to `stream` and not yet recorded in rest_service
+        (cron_service), in the stream's slot: written with the fire's XADD."""
+        return self.tagged(self.stream(stream), "cron:unrecorded")
+
+    @property
+    def cron_replicas(self) -> str:
+        """Sorted set of live cron_service replicas, scored by when their heartbeat runs out."""
+        return self.key("cron:replicas")
+
+    def cron_recording(self, stream: str, fire_key: str) -> str:
+        """Held by the cron_service instance recording this fire, so others leave it; beside
+        the fire's unrecorded hash (`stream` unprefixed), which it is deleted with."""
+        return self.tagged(self.stream(stream), f"cron:recording:{fire_key}")
+
+    def oauth_state(self, state: str) -> str:
+        return self.key(f"gcal:oauth_state:{state}")
+
+    def weather_cache(self, location: str, days: int) -> str:
+        return self.key(f"weather:{location.lower()}:{days}")

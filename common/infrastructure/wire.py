@@ -1,0 +1,484 @@
+"""The bodies that cross between services: rest_service's answers as its clients read them,
+and the request bodies its clients send.
+
+Written once, here: `RestClient` parses every answer into these frozen models (real
+`datetime`, `UUID` and enum types), the services read attributes, and rest_service
+imports the enums (and serves the config snapshot) from this module.
+`common/tests/test_wire_contract.py` compares each model with rest_service's OpenAPI
+schema, so a drift fails the suite. Fields a newer server adds are ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from common.features.mcp_servers import SERVER_NAME
+from common.features.mcp_servers import SETTING as MCP_SETTING
+
+
+class AssistantType(StrEnum):
+    llm = "llm"
+    openai_api = "openai_api"
+
+
+class ToolType(StrEnum):
+    calendar = "calendar"
+    reminder = "reminder"
+    time = "time"
+    weather = "weather"
+    sub_assistant = "sub_assistant"
+    remember = "remember"
+    web_search = "web_search"
+    read_page = "read_page"
+    mcp = "mcp"
+
+
+class MessageRole(StrEnum):
+    system = "system"
+    user = "user"
+    assistant = "assistant"
+    tool = "tool"
+
+
+class CronJobType(StrEnum):
+    reminder = "reminder"
+    assistant_prompt = "assistant_prompt"
+
+
+class CronJobStatus(StrEnum):
+    active = "active"
+    paused = "paused"
+    done = "done"
+    cancelled = "cancelled"
+    missed = "missed"
+
+
+class RunOutcome(StrEnum):
+    on_time = "on_time"
+    late = "late"
+    missed = "missed"
+    failed = "failed"
+
+
+class WireModel(BaseModel):
+    """Frozen, so a body read once cannot change under its readers; `from_attributes` lets
+    rest_service build one from its own rows."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", from_attributes=True)
+
+
+class User(WireModel):
+    id: UUID
+    telegram_id: int
+    username: str | None
+    first_name: str | None
+    language: str | None
+    timezone: str | None
+    preferred_model: str | None
+    blocked: bool
+    #: `/voice on`: answers come as voice messages too.
+    voice_replies: bool = False
+    #: An alert this many minutes before each calendar event; 0: none.
+    event_alert_minutes: int = 0
+    created_at: datetime
+    updated_at: datetime
+
+
+class Thread(WireModel):
+    id: UUID
+    #: The conversation key: a user id, or `chat:<chat_id>` for a group.
+    user_id: str
+    assistant_id: UUID
+    thread_id: str
+    last_used: datetime
+    created_at: datetime
+    updated_at: datetime
+
+
+class MessageIn(WireModel):
+    """One message to append; only `role` is required."""
+
+    role: MessageRole
+    content: str | None = None
+    author: str | None = None
+    user_id: UUID | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = None
+    name: str | None = None
+    model: str | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    latency_ms: int | None = None
+    dedup_key: str | None = None
+
+
+class UserIn(WireModel):
+    """`POST /api/users/`: the user of a Telegram id, made when missing."""
+
+    telegram_id: int
+    username: str | None = None
+    first_name: str | None = None
+    language: str | None = None
+
+
+class UserChanges(WireModel):
+    """`PUT /api/users/{user_id}`: a partial update; only the fields set are sent."""
+
+    username: str | None = None
+    first_name: str | None = None
+    language: str | None = None
+    timezone: str | None = None
+    preferred_model: str | None = None
+    blocked: bool | None = None
+    voice_replies: bool | None = None
+    event_alert_minutes: int | None = None
+
+
+class FactIn(WireModel):
+    """`POST /api/users/{user_id}/facts`."""
+
+    text: str
+
+
+class ThreadKey(WireModel):
+    """`POST /api/threads/`: a conversation's thread with an assistant."""
+
+    #: The conversation key: a user's id, or `chat:<chat_id>` for a group.
+    user_id: str
+    assistant_id: UUID
+
+
+class ThreadsReset(WireModel):
+    """`POST /api/threads/reset`: new threads for a conversation (no assistant: all of them)."""
+
+    user_id: str
+    assistant_id: UUID | None = None
+
+
+class MemoryQuery(WireModel):
+    """Older messages found by search for a turn's long-term memory."""
+
+    q: str
+    limit: int = 5
+    match: Literal["any", "all"] = "any"
+
+
+class TurnBackgroundQuery(WireModel):
+    """`POST /api/threads/context`: what one turn needs, in one request."""
+
+    user_id: str
+    assistant_id: UUID
+    profile_id: UUID | None = None
+    limit: int = 20
+    max_chars: int | None = None
+    facts: bool = False
+    memory: MemoryQuery | None = None
+
+
+class CredentialsIn(WireModel):
+    """`PUT /api/users/{user_id}/calendar-credentials` (and `.../pending`)."""
+
+    credentials: dict[str, Any]
+    valid: bool = True
+
+
+class CronJobIn(WireModel):
+    """`POST /api/cron-jobs/`; fields left None are not sent (the server's defaults hold)."""
+
+    name: str
+    type: CronJobType = CronJobType.reminder
+    user_id: UUID | None = None
+    chat_id: int
+    text: str | None = None
+    prompt: str | None = None
+    run_at: datetime | None = None
+    cron_expression: str | None = None
+    timezone: str | None = None
+    idempotency_key: str | None = None
+    timezone_assumed: bool | None = None
+
+
+class CronJobChanges(WireModel):
+    """`PUT /api/cron-jobs/{job_id}`: a partial update; only the fields set are sent."""
+
+    name: str | None = None
+    text: str | None = None
+    prompt: str | None = None
+    run_at: datetime | None = None
+    cron_expression: str | None = None
+    timezone: str | None = None
+    timezone_assumed: bool | None = None
+    status: CronJobStatus | None = None
+    last_run_at: datetime | None = None
+    next_run_at: datetime | None = None
+
+
+class CronJobRunIn(WireModel):
+    """`POST /api/cron-jobs/{job_id}/runs`: one per job and scheduled time."""
+
+    scheduled_for: datetime
+    outcome: RunOutcome
+    delivered_at: datetime | None = None
+    error: str | None = None
+    message_id: str | None = None
+
+
+class ToolInvocationIn(WireModel):
+    """`POST /api/tool-invocations/`."""
+
+    tool_name: str
+    ok: bool
+    duration_ms: int
+    tool_id: UUID | None = None
+    assistant_id: UUID | None = None
+    user_id: UUID | None = None
+    message_id: str | None = None
+    error: str | None = None
+
+
+class Message(WireModel):
+    id: int
+    thread_id: str
+    conversation_key: str
+    role: MessageRole
+    author: str | None
+    user_id: UUID | None
+    content: str | None
+    tool_calls: list[dict[str, Any]] | None
+    tool_call_id: str | None
+    name: str | None
+    model: str | None
+    tokens_in: int | None
+    tokens_out: int | None
+    latency_ms: int | None
+    dedup_key: str | None
+    created_at: datetime
+
+
+class SearchHit(Message):
+    rank: float
+
+
+#: A profile fact's longest text, and the most facts one user keeps (rest_service's rules).
+PROFILE_FACT_MAX_CHARS = 300
+PROFILE_FACTS_MAX = 50
+
+
+def fact_key(text: str) -> str:
+    """What makes two facts the same: their words, casefolded ("Anna" is "anna")."""
+    return " ".join(text.split()).casefold()
+
+
+class ProfileFact(WireModel):
+    """Something a user told the assistant about themselves; theirs alone."""
+
+    id: UUID
+    user_id: UUID
+    text: str
+    created_at: datetime
+
+
+class UserUsage(WireModel):
+    """A user's own figures since `since`: messages they sent, tokens of the answers they
+    got, tool calls made for them."""
+
+    since: datetime
+    messages: int
+    tokens_in: int
+    tokens_out: int
+    tool_calls: int
+
+
+class TurnBackground(WireModel):
+    """A turn's starting point in one request; no thread for a blocked profile. `facts`:
+    the profile's facts, asked for in private chats only."""
+
+    thread: Thread | None
+    profile: User | None
+    recent: list[Message]
+    memory: list[SearchHit]
+    facts: list[ProfileFact] = []
+
+
+class ProviderRef(WireModel):
+    id: UUID
+    name: str
+    base_url: str
+
+
+class ModelCapability(StrEnum):
+    """What a model can do: the transcription and speech models are the active
+    models with that capability; pictures go only to a model with `vision`."""
+
+    chat = "chat"
+    vision = "vision"
+    transcription = "transcription"
+    speech = "speech"
+
+
+class LLMModel(WireModel):
+    id: UUID
+    #: The provider's model name: what goes into a chat completion request.
+    name: str
+    provider_model_name: str
+    display_name: str | None
+    provider_id: UUID
+    provider: ProviderRef
+    is_default: bool
+    is_fallback: bool
+    is_active: bool
+    capabilities: list[ModelCapability] = [ModelCapability.chat]
+    created_at: datetime
+    updated_at: datetime
+
+
+class SnapshotTool(WireModel):
+    id: UUID
+    name: str
+    tool_type: ToolType
+    description: str
+    input_schema: dict[str, Any]
+    #: For a sub_assistant tool: the assistant that answers it.
+    sub_assistant_id: UUID | None
+    #: For an mcp tool: where its server is (`mcp_config_error` checks it).
+    config: dict[str, Any] | None = None
+
+
+def mcp_config_error(
+    config: Any, stdio_servers: Collection[str] | None = None
+) -> tuple[str, str] | None:
+    """The field and the reason an mcp tool's config is unusable, else None: the rule
+    rest_service refuses on write and the assistant relies on. A stdio server is named,
+    never given as a command; with `stdio_servers` (the names in MCP_STDIO_SERVERS) an
+    unknown name is refused too."""
+    if not isinstance(config, dict):
+        return "config", 'an mcp tool needs {"transport": "http"|"stdio", ...}'
+    for key in _COMMAND_KEYS:
+        if key in config:
+            return f"config.{key}", (
+                "is not accepted: a command runs only as the operator names it in "
+                f'{MCP_SETTING}; refer to one by name, {{"transport": "stdio", "server": "<name>"}}'
+            )
+    transport = config.get("transport")
+    if transport == "http":
+        url = config.get("url")
+        if not isinstance(url, str) or not _HTTP_URL.fullmatch(url):
+            return "config.url", "must be an http(s) URL with a host"
+        return None
+    if transport == "stdio":
+        server = config.get("server")
+        if not isinstance(server, str) or not SERVER_NAME.fullmatch(server):
+            return "config.server", (
+                f"must name a stdio server of {MCP_SETTING} (a-z, 0-9, - and _; 1-64 characters)"
+            )
+        if stdio_servers is not None and server not in stdio_servers:
+            known = ", ".join(sorted(stdio_servers)) or "none"
+            return "config.server", f"{MCP_SETTING} names no server {server!r} (it names: {known})"
+        return None
+    return "config.transport", 'must be "http" or "stdio"'
+
+
+def mcp_writing_error(config: Any) -> tuple[str, str] | None:
+    """`"writing"` of an mcp tool's config, when present, lists the server's functions that
+    store or remove something (after outside content they wait for the user's Yes): the
+    field and the reason when it is not a list of names, else None."""
+    writing = config.get("writing", []) if isinstance(config, dict) else []
+    if not isinstance(writing, list) or not all(isinstance(n, str) and n for n in writing):
+        return "config.writing", "must be a list of the server's function names"
+    return None
+
+
+#: Keys that would say how to start a process: only the operator's setting does.
+_COMMAND_KEYS = ("command", "args", "env", "cwd")
+_HTTP_URL = re.compile(r"https?://[^\s/?#@]+(?:[/?#]\S*)?", re.IGNORECASE)
+
+
+class SnapshotAssistant(WireModel):
+    id: UUID
+    name: str
+    is_secretary: bool
+    model: str | None
+    instructions: str
+    assistant_type: AssistantType
+    openai_assistant_id: str | None
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+    tools: tuple[SnapshotTool, ...]
+
+
+class ConfigSnapshot(WireModel):
+    """`GET /api/config`: what the assistant runs on (rest_service's response model too)."""
+
+    version: int
+    secretary: SnapshotAssistant | None
+    assistants: tuple[SnapshotAssistant, ...]
+    models: tuple[LLMModel, ...]
+
+    def model_with(self, capability: ModelCapability) -> LLMModel | None:
+        """The model that does `capability` (the transcription model, the speech model): the
+        first active one that has it, the default first; `models` holds only active ones."""
+        return next((m for m in self.models if capability in m.capabilities), None)
+
+
+class CalendarCredentials(WireModel):
+    user_id: UUID
+    credentials: dict[str, Any]
+    valid: bool
+    #: "active" (what the calendar reads) or "pending" (waits for the owner's confirmation).
+    status: str
+    pending_since: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CronJob(WireModel):
+    id: UUID
+    name: str
+    type: CronJobType
+    user_id: UUID | None
+    chat_id: int
+    text: str | None
+    prompt: str | None
+    run_at: datetime | None
+    cron_expression: str | None
+    timezone: str
+    #: The user had set no zone: setting one offers to move the job.
+    timezone_assumed: bool
+    status: CronJobStatus
+    last_run_at: datetime | None
+    next_run_at: datetime | None
+    idempotency_key: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CronJobRun(WireModel):
+    id: int
+    job_id: UUID
+    scheduled_for: datetime
+    delivered_at: datetime | None
+    outcome: RunOutcome
+    error: str | None
+    message_id: str | None
+    created_at: datetime
+
+
+class ToolInvocation(WireModel):
+    id: int
+    tool_name: str
+    tool_id: UUID | None
+    assistant_id: UUID | None
+    user_id: UUID | None
+    message_id: str | None
+    duration_ms: int
+    ok: bool
+    error: str | None
+    created_at: datetime
