@@ -227,7 +227,7 @@ class Orchestrator:
     ) -> Answer | None:
         """The answer to `message`; None for a blocked user. `config_version`: the stored
         version of the live config, when the caller read it already."""
-        snapshot = await self.config.settled(config_version)
+        snapshot = await self.config.current_snapshot(config_version)
         if message.confirmed is not None:
             return await self._confirmed(message, message.confirmed, snapshot)
         reading = await self._read_attachments(message, snapshot)
@@ -305,7 +305,7 @@ class Orchestrator:
     async def dead_lettered(self, dead: DeadLetter[IncomingMessage]) -> None:
         """The queue's hook: the sender of a message that failed for good gets an apology
         (unless it was answered after all)."""
-        message = dead.message or salvage(dead.data)
+        message = dead.message or salvage_for_apology(dead.data)
         if message is None:
             log.error("dead_letter_without_sender", entry_id=dead.entry_id, reason=dead.reason)
             TURN_FAILURES.labels("unanswerable").inc()
@@ -431,7 +431,7 @@ def readable(message: IncomingMessage) -> IncomingMessage:
     return message.model_copy(update=cleaned)
 
 
-def salvage(data: str) -> IncomingMessage | None:
+def salvage_for_apology(data: str) -> IncomingMessage | None:
     """Enough of a payload that did not parse to apologise to its chat: the chat id, and what
     else is readable (the reply stream, the language, the message id)."""
     try:

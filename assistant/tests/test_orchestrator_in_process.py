@@ -172,7 +172,7 @@ async def test_with_redis_unreachable_a_message_runs_on_the_config_it_holds(
     watcher = ConfigWatcher(deployment.rest, dead, deployment.names, poll_seconds=60.0)
     try:
         held = await watcher.refresh()
-        assert await watcher.settled() is held
+        assert await watcher.current_snapshot() is held
     finally:
         await dead.aclose()
 

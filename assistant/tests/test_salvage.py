@@ -8,7 +8,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.src.orchestrator import salvage
+from assistant.src.orchestrator import salvage_for_apology
 from common.infrastructure.redis_keys import TO_SECRETARY, TO_TELEGRAM
 from common.tests.strategies import any_text
 
@@ -35,7 +35,7 @@ PAYLOADS = st.one_of(
 @settings(max_examples=300, deadline=None)
 @given(PAYLOADS)
 def test_salvage_gives_nothing_or_an_answerable_message(data: str) -> None:
-    message = salvage(data)
+    message = salvage_for_apology(data)
     if message is None:
         return
     message.to_json().encode("utf-8")
@@ -44,8 +44,8 @@ def test_salvage_gives_nothing_or_an_answerable_message(data: str) -> None:
 
 def test_a_payload_naming_its_chat_is_salvaged_with_its_reply_stream() -> None:
     data = json.dumps({"chat_id": 5, "reply_stream": "cli:replies:x", "text": 7})
-    message = salvage(data)
+    message = salvage_for_apology(data)
     assert message is not None
     assert (message.chat_id, message.reply_stream) == (5, "cli:replies:x")
-    back_to_itself = salvage(json.dumps({"chat_id": 5, "reply_stream": TO_SECRETARY}))
+    back_to_itself = salvage_for_apology(json.dumps({"chat_id": 5, "reply_stream": TO_SECRETARY}))
     assert back_to_itself is not None and back_to_itself.reply_stream == (TO_TELEGRAM)

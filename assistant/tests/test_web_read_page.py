@@ -23,7 +23,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant.src.clients.page_text import html_text
-from assistant.src.clients.web_fetch import FetchFailed, FetchLimits, FetchRefused, fetch, refusal
+from assistant.src.clients.web_fetch import (
+    FetchFailed,
+    FetchLimits,
+    FetchRefused,
+    fetch,
+    why_not_public,
+)
 from assistant.src.tools.base import ToolError, ToolServices
 from assistant.src.tools.read_page_tool import ReadPageTool
 from assistant.tests.support import ScriptedServer, call_context, tool_spec
@@ -177,7 +183,7 @@ async def test_a_redirect_to_a_private_address_is_refused_before_it_is_followed(
 async def test_a_hostname_that_resolves_to_a_private_address_is_refused(guarded) -> None:
     name = socket.gethostname()
     addresses = {i[4][0] for i in socket.getaddrinfo(name, 80, type=socket.SOCK_STREAM)}
-    assert all(refusal(ipaddress.ip_address(a)) for a in addresses), addresses
+    assert all(why_not_public(ipaddress.ip_address(a)) for a in addresses), addresses
     with pytest.raises(ToolError, match=f"refused: {name.lower()} is a .* address"):
         await guarded.run({"url": f"http://{name}/"}, call_context())
 
@@ -246,7 +252,7 @@ async def test_other_schemes_and_malformed_urls_are_refused(guarded, url, messag
 
 def test_public_addresses_pass_and_every_private_kind_has_a_reason() -> None:
     for public in ("93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946", "1.1.1.1"):
-        assert refusal(ipaddress.ip_address(public)) is None
+        assert why_not_public(ipaddress.ip_address(public)) is None
     kinds = {
         "0.0.0.0": "unspecified",
         "127.0.0.1": "loopback",
@@ -259,7 +265,7 @@ def test_public_addresses_pass_and_every_private_kind_has_a_reason() -> None:
         "2001:0:4136:e378:8000:63bf:80ff:fffe": "loopback",  # Teredo to 127.0.0.1
     }
     for address, kind in kinds.items():
-        assert refusal(ipaddress.ip_address(address)) == kind, address
+        assert why_not_public(ipaddress.ip_address(address)) == kind, address
 
 
 LOCAL_HOSTS = st.sampled_from(

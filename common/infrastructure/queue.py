@@ -609,7 +609,7 @@ class StreamConsumer(Generic[M]):
             log.exception("queue_entry_failed", stream=self.stream, entry_id=entry_id)
             entry = read_fields(found[0][1] if found else [])
             await self._dead_letter(
-                entry_id, backlog, member, entry, f"unhandled: {_brief(exc)}", 0, None
+                entry_id, backlog, member, entry, f"unhandled: {_error_summary(exc)}", 0, None
             )
 
     async def _heartbeat(self, lock: RedisLock) -> None:
@@ -637,7 +637,7 @@ class StreamConsumer(Generic[M]):
         try:
             message = self._validate(raw)
         except ValidationError as exc:
-            reason = f"malformed: {_brief(exc)}"
+            reason = f"malformed: {_error_summary(exc)}"
             await self._dead_letter(entry_id, backlog, member, entry, reason, 0, None)
             return
         message_id = str(getattr(message, "message_id", entry_id))
@@ -720,12 +720,12 @@ class StreamConsumer(Generic[M]):
                     return
                 continue
             except Exception as exc:
-                await self._redis.set(error_key, _brief(exc), ex=cfg.done_ttl_s)
+                await self._redis.set(error_key, _error_summary(exc), ex=cfg.done_ttl_s)
                 log.warning(
                     "queue_handler_failed",
                     entry_id=entry_id,
                     attempt=attempts,
-                    error=_brief(exc),
+                    error=_error_summary(exc),
                     exc_info=True,
                 )
                 await self._retry_wait(_redelivery(cfg).wait(attempts))
@@ -824,7 +824,7 @@ class StreamConsumer(Generic[M]):
         except Exception as exc:
             QUEUE_FAILURES.labels(self.stream, "on_dead").inc()
             log.exception("queue_on_dead_failed", stream=self.stream, entry_id=dead.entry_id)
-            return _brief(exc)
+            return _error_summary(exc)
         return None
 
     async def _retry_wait(self, delay: float) -> None:
@@ -849,7 +849,7 @@ def _bytes(value: Any) -> bytes:
     return str(value).encode("utf-8", "surrogatepass")
 
 
-def _brief(exc: BaseException) -> str:
+def _error_summary(exc: BaseException) -> str:
     if isinstance(exc, ValidationError):
         errors = [
             f"{'.'.join(str(p) for p in e['loc']) or 'payload'}: {e['msg']}" for e in exc.errors()

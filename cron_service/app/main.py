@@ -178,14 +178,16 @@ class CronService:
     async def _listen(self) -> None:
         """`cron:updated` asks for a reload; (re)subscribing asks for a full one, as messages
         sent while not subscribed are lost."""
-        await listen(self._ctx.redis, self._ctx.names.cron_updated, self._heard, self._want_all)
+        await listen(
+            self._ctx.redis, self._ctx.names.cron_updated, self._on_jobs_changed, self._want_all
+        )
 
     def _want_all(self) -> None:
         self._subscribed.set()
         self._full = True
         self._wanted.set()
 
-    def _heard(self, data: str) -> None:
+    def _on_jobs_changed(self, data: str) -> None:
         """rest_service says `{"job_id": ..., "change": ...}`; anything else means all."""
         try:
             job_id = str(json.loads(data)["job_id"])

@@ -120,10 +120,10 @@ async def test_a_message_on_cron_updated_that_names_no_job_asks_for_everything(
     redis: aioredis.Redis, key_prefix: str
 ) -> None:
     async with service(redis, settings_for(key_prefix)) as (cron, _http, _stop):
-        cron._heard('{"job_id": "j1", "change": "updated"}')
+        cron._on_jobs_changed('{"job_id": "j1", "change": "updated"}')
         assert (cron._changed, cron._full, cron._wanted.is_set()) == ({"j1"}, False, True)
         for noise in ["not json", "[1]", '{"change": "deleted"}', "null"]:
             cron._full = False
-            cron._heard(noise)
+            cron._on_jobs_changed(noise)
             assert cron._full, noise
         assert cron._changed == {"j1"}

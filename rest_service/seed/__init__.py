@@ -263,7 +263,7 @@ def _doc_name(row: ModelDoc | AssistantDoc) -> str:
 
 
 def _changed(what: str, field: str, old: Any, new: Any) -> list[str]:
-    old_text, new_text = _shown(old), _shown(new)
+    old_text, new_text = _display_value(old), _display_value(new)
     if "\n" not in old_text + new_text and len(old_text) + len(new_text) <= 2 * _SHORT:
         return [f"~ {what}: {field}: {old_text} -> {new_text}"]
     diff = list(
@@ -277,7 +277,7 @@ def _changed(what: str, field: str, old: Any, new: Any) -> list[str]:
     return [f"~ {what}: {field} differs:", *shown]
 
 
-def _shown(value: Any) -> str:
+def _display_value(value: Any) -> str:
     if isinstance(value, dict | list):
         return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
     return str(value)

@@ -431,7 +431,7 @@ class LlmGateway:
             try:
                 completion = await once()
             except openai.APIStatusError as exc:
-                attempt.errors.append(f"{exc.status_code}: {_brief(exc)}")
+                attempt.errors.append(f"{exc.status_code}: {_error_summary(exc)}")
                 if exc.status_code in _REQUEST_FAULT_STATUS:
                     await self._release(route.model, admission)
                     raise _GiveUpOnModel from exc
@@ -706,7 +706,7 @@ def _asked_wait(ending: object) -> float | None:
     return retry_after(ending.response)
 
 
-def _brief(exc: openai.APIStatusError) -> str:
+def _error_summary(exc: openai.APIStatusError) -> str:
     body = exc.body
     if isinstance(body, dict):
         inner = body.get("error", body)

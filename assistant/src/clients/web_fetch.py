@@ -64,7 +64,7 @@ class Page:
     truncated: bool
 
 
-def refusal(address: IPAddress) -> str | None:
+def why_not_public(address: IPAddress) -> str | None:
     """Why `address` is not public, or None. IPv6 forms that carry an IPv4 address
     (mapped, 6to4, Teredo) are judged by that address."""
     if isinstance(address, ipaddress.IPv6Address):
@@ -72,7 +72,7 @@ def refusal(address: IPAddress) -> str | None:
         if inner is None and address.teredo:
             inner = address.teredo[1]
         if inner is not None:
-            return refusal(inner)
+            return why_not_public(inner)
     checks = (
         ("unspecified", address.is_unspecified),
         ("loopback", address.is_loopback),
@@ -146,7 +146,7 @@ async def checked_address(target: Target, allow: frozenset[str]) -> IPAddress:
     addresses = await resolve(target)
     if not target.allowed(allow):
         for address in addresses:
-            reason = refusal(address)
+            reason = why_not_public(address)
             if reason:
                 raise FetchRefused(
                     f"{target.host} is a {reason} address; only public web pages can be read"

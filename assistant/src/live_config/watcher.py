@@ -92,7 +92,7 @@ class ConfigWatcher:
                         self._on_change(fresh)
             return self.current
 
-    async def settled(self, stored_version: int | None = None) -> ConfigSnapshot:
+    async def current_snapshot(self, stored_version: int | None = None) -> ConfigSnapshot:
         """The snapshot for a message starting now. rest_service keeps the version in Redis
         before it answers a config write: one GET here means the message right after a
         change sees it, even before `config:updated` arrives. `stored_version`: that
@@ -150,10 +150,14 @@ class ConfigWatcher:
     async def _listen(self, stop: asyncio.Event) -> None:
         """Each (re)subscription refreshes: a change published meanwhile was not heard."""
         await listen(
-            self._redis, self._names.config_updated, self._heard, self.trigger_refresh, stop
+            self._redis,
+            self._names.config_updated,
+            self._on_config_updated,
+            self.trigger_refresh,
+            stop,
         )
 
-    def _heard(self, data: str) -> None:
+    def _on_config_updated(self, data: str) -> None:
         log.debug("config_updated_heard", data=data)
         self.trigger_refresh()
 

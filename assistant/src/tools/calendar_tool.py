@@ -103,7 +103,7 @@ def _failure(exc: AppError) -> ToolError:
     return ToolError(f"{exc.detail}{f' ({fields})' if fields else ''}")
 
 
-def _brief(event: Event) -> dict[str, Any]:
+def _event_for_reply(event: Event) -> dict[str, Any]:
     """An event with what a reply needs (times already in the user's zone) and the ids an
     update or delete names it by."""
     out: dict[str, Any] = {
@@ -191,7 +191,7 @@ class ShownEvents:
             pipe.expire(self._key, SHOWN_TTL_S)
             await pipe.execute()
 
-    async def shown(self, event_id: str) -> Shown:
+    async def shown_event(self, event_id: str) -> Shown:
         """The event as shown; a ToolError when the user has not been shown it."""
         found = await self._redis.hget(self._key, event_id)
         if found is None:
@@ -296,7 +296,7 @@ class CalendarTool(BaseTool, tool_type="calendar"):
             "from": wire["time_min"],
             "to": wire["time_max"],
             "count": found.count,
-            "events": [_brief(e) for e in events],
+            "events": [_event_for_reply(e) for e in events],
             **({"truncated": True} if found.count > MAX_EVENTS else {}),
         }
 
@@ -337,12 +337,17 @@ class CalendarTool(BaseTool, tool_type="calendar"):
             recurrence=_rules(arguments.get("recurrence")),
         )
         await ShownEvents(self, call.actor.user_id).note([made])
-        return {"status": "created" if made.created else "already_created", **_brief(made)}
+        return {
+            "status": "created" if made.created else "already_created",
+            **_event_for_reply(made),
+        }
 
     async def _update(self, arguments: dict[str, Any], call: ToolCallOrigin) -> dict[str, Any]:
         """Change or move an event the user was shown; a new start alone keeps its length."""
         event_id = _event_id(arguments, "update")
-        calendar_id = (await ShownEvents(self, call.actor.user_id).shown(event_id)).calendar_id
+        calendar_id = (
+            await ShownEvents(self, call.actor.user_id).shown_event(event_id)
+        ).calendar_id
         changes: dict[str, Any] = {}
         for name in ("summary", "description", "location"):
             value = _text(arguments, name)
@@ -364,12 +369,12 @@ class CalendarTool(BaseTool, tool_type="calendar"):
         updated = await self.services.calendar.update_event(
             call.actor.user_id, event_id, calendar_id, changes
         )
-        return {"status": "updated", **_brief(updated)}
+        return {"status": "updated", **_event_for_reply(updated)}
 
     async def _delete(self, arguments: dict[str, Any], call: ToolCallOrigin) -> dict[str, Any]:
         """Only asks: the answer gets Yes / No buttons, and Yes deletes (in tg_bot)."""
         event_id = _event_id(arguments, "delete")
-        shown = await ShownEvents(self, call.actor.user_id).shown(event_id)
+        shown = await ShownEvents(self, call.actor.user_id).shown_event(event_id)
         pending = PendingDelete(
             call.actor.user_id, event_id, shown.calendar_id, shown.summary[:200], shown.start
         )

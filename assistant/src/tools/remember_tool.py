@@ -38,7 +38,7 @@ class RememberTool(BaseTool, tool_type="remember"):
         if action == "add":
             return await self._add(actor.user_id, arguments.get("fact"))
         if action == "list":
-            return {"facts": [_shown(f) for f in await self._facts(actor.user_id)]}
+            return {"facts": [_fact_for_reply(f) for f in await self._facts(actor.user_id)]}
         if action == "delete":
             return await self._delete(actor.user_id, arguments)
         raise ToolError("unknown action: use add, list or delete")
@@ -61,7 +61,11 @@ class RememberTool(BaseTool, tool_type="remember"):
             ) from exc
         except ValidationFailedError as exc:
             raise ToolError(f"the fact was refused: {exc.detail}") from exc
-        return {**_shown(stored), "stored": made, "note": None if made else "already known"}
+        return {
+            **_fact_for_reply(stored),
+            "stored": made,
+            "note": None if made else "already known",
+        }
 
     async def _delete(self, user_id: str, arguments: dict[str, Any]) -> Any:
         fact_id = arguments.get("fact_id")
@@ -97,7 +101,7 @@ def _matching(facts: list[ProfileFact], words: str) -> list[ProfileFact]:
     return [f for f in facts if key in fact_key(f.text) or fact_key(f.text) in key]
 
 
-def _shown(fact: ProfileFact) -> dict[str, Any]:
+def _fact_for_reply(fact: ProfileFact) -> dict[str, Any]:
     return {"fact_id": str(fact.id), "fact": fact.text}
 
 

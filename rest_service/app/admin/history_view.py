@@ -119,7 +119,7 @@ def _line(row: ConfigChange, names: dict[uuid.UUID, str]) -> dict[str, Any]:
             key == "id" or (old in (None, "") and new in (None, ""))
         ):
             continue  # a created or deleted object: its own id and empty fields say nothing
-        old_text, new_text = _shown(key, old, names), _shown(key, new, names)
+        old_text, new_text = _display_value(key, old, names), _display_value(key, new, names)
         fields.append(
             {
                 "field": key,
@@ -134,12 +134,12 @@ def _line(row: ConfigChange, names: dict[uuid.UUID, str]) -> dict[str, Any]:
     state = after or before
     title = state.get("name") or state.get("provider_model_name") or str(row.entity_id)
     if row.entity == "link":  # a link is its pair
-        pair = (_shown(k, state.get(k), names) for k in ("assistant_id", "tool_id"))
+        pair = (_display_value(k, state.get(k), names) for k in ("assistant_id", "tool_id"))
         title = " → ".join(pair)
     return {"change": row, "title": title, "fields": fields}
 
 
-def _shown(key: str, value: Any, names: dict[uuid.UUID, str]) -> str:
+def _display_value(key: str, value: Any, names: dict[uuid.UUID, str]) -> str:
     if key in ID_KINDS:
         found = _as_uuid(value)
         if found is not None and found in names:

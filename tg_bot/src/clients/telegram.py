@@ -381,7 +381,7 @@ def typed_error(method: str, exc: ptb.TelegramError, token: str = "") -> Telegra
     """PTB's error as ours. Ours keep the HTTP status; PTB's own types (raised where no
     HTTP answer was read) are mapped by kind."""
     if isinstance(exc, Refused):
-        return refusal(method, exc.status, exc.payload)
+        return error_from_answer(method, exc.status, exc.payload)
     text = exc.message.replace(token, "***") if token else exc.message
     if isinstance(exc, ptb.RetryAfter):
         with warnings.catch_warnings(action="ignore", category=PTBDeprecationWarning):
@@ -405,7 +405,7 @@ def typed_error(method: str, exc: ptb.TelegramError, token: str = "") -> Telegra
     return TelegramError(method, text)
 
 
-def refusal(method: str, status: int, payload: Any) -> TelegramError:
+def error_from_answer(method: str, status: int, payload: Any) -> TelegramError:
     """The error for an HTTP answer that is not a success, read as Telegram writes it:
     `error_code`, `description` and `parameters` (retry_after, migrate_to_chat_id)."""
     if not isinstance(payload, dict):

@@ -38,7 +38,7 @@ class Press:
     data: ButtonData
 
     @property
-    def shown(self) -> str:
+    def shown_text(self) -> str:
         """The message's text as the user sees it, as Markdown: kept when a button is answered
         by a line under it."""
         return escape_markdown(self.turn.message.text or self.turn.message.caption or "")
@@ -47,7 +47,7 @@ class Press:
         """The message as it was with `line` under it, and no buttons any more; with
         `keep_others`, the rows of buttons about other targets stay (the answer's other
         questions are still open)."""
-        shown = self.shown
+        shown = self.shown_text
         kept = self.other_rows() if keep_others else []
         return Reply(f"{shown}\n\n{line}" if shown else line, kept)
 

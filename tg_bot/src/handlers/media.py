@@ -95,7 +95,7 @@ def size_limit(kind: AttachmentKind, services: Services) -> int:
     return settings.file_max_bytes
 
 
-def refusal(
+def why_refused(
     turn: Addressed, kind: AttachmentKind, ref: TgFileRef, services: Services
 ) -> str | None:
     """Why this file is not taken, from what the message says about it; None when it is."""
@@ -152,7 +152,7 @@ class MediaIntake:
         if ref is None or not ref.file_id.strip():
             log.info("media_unreadable", field=field, chat_id=turn.chat_id)
             return _answer(turn, "media_refused", turn.t("media.unreadable"))
-        refused = refusal(turn, kind, ref, self._services)
+        refused = why_refused(turn, kind, ref, self._services)
         if refused is not None:
             return _answer(turn, "media_refused", refused)
         group = turn.message.media_group_id

@@ -42,7 +42,7 @@ async def set_timezone(turn: Addressed, args: str, services: Services) -> str:
     current = turn.user.timezone if turn.user else None
     if not wanted:
         if current:
-            return turn.t("timezone.current", **_shown(current))
+            return turn.t("timezone.current", **_zone_now(current))
         return turn.t("timezone.unset", zone=services.settings.default_timezone)
     if turn.user is None:
         return turn.t("timezone.invalid", zone=wanted)
@@ -70,7 +70,7 @@ async def _apply(turn: Addressed, services: Services, found: ResolvedZone) -> st
     assert turn.user is not None
     await services.users.update(turn.user, timezone=found.name)
     log.info("timezone_set", user_id=str(turn.user.id), zone=found.name, source=found.source)
-    parts = [turn.t("timezone.set", **_shown(found.name))]
+    parts = [turn.t("timezone.set", **_zone_now(found.name))]
     if found.place:
         parts.append(turn.t("timezone.found_place", place=found.place))
     offer = await _offer(turn, services, found.name)
@@ -145,7 +145,7 @@ def _refusal(turn: Addressed, wanted: str, refused: TimezoneError) -> str:
     return turn.t("timezone.invalid", zone=wanted)
 
 
-def _shown(zone: str) -> dict[str, Any]:
+def _zone_now(zone: str) -> dict[str, Any]:
     now = utcnow().astimezone(ZoneInfo(zone))
     return {"zone": zone, "offset": format_offset(now.utcoffset()), "time": now.strftime("%H:%M")}
 
