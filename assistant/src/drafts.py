@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import redis.asyncio as aioredis
 from prometheus_client import Counter
 from redis.exceptions import RedisError
 
-from assistant.src.assistants.phrases import CATALOGUE
 from assistant.src.settings import Settings
 from common.infrastructure.logging import get_logger
 from common.infrastructure.queue_messages import (
@@ -36,21 +35,6 @@ DRAFTS_PUBLISHED = Counter(
 
 #: Entries `queue:drafts` keeps (about): drafts are read within a second or dropped as stale.
 DRAFTS_MAXLEN = 10_000
-
-#: The phrase for a tool call, by the tool's type; other types get `status.working`.
-STATUS_KEYS = {
-    "calendar": "status.calendar",
-    "weather": "status.weather",
-    "time": "status.time",
-    "reminder": "status.reminder",
-    "sub_assistant": "status.sub_assistant",
-}
-
-
-def status_line(tool_types: Sequence[str | None], language: str | None) -> str:
-    """What the user reads while tools run: the first call's kind of work, in their language."""
-    first = tool_types[0] if tool_types else None
-    return CATALOGUE.text(language, STATUS_KEYS.get(first or "", "status.working"))
 
 
 class DraftPublisher:

@@ -13,7 +13,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from assistant.src.drafts import drafts_for, status_line
+from assistant.src.assistants.phrases import status_line
+from assistant.src.drafts import drafts_for
 from assistant.src.settings import Settings
 from assistant.tests.support import Deployment
 from common.infrastructure.queue_messages import (

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from assistant.src.assistants import memory
 from assistant.src.assistants.base import BaseAssistant, Turn, TurnResult
-from assistant.src.assistants.phrases import CATALOGUE
+from assistant.src.assistants.phrases import CATALOGUE, status_line
 from assistant.src.assistants.prompt import private_facts, system_prompt
 from assistant.src.clients.llm import (
     Completion,
@@ -30,7 +30,7 @@ from assistant.src.clients.llm import (
     ModelRoute,
     ToolCall,
 )
-from assistant.src.drafts import DraftPublisher, status_line
+from assistant.src.drafts import DraftPublisher
 from assistant.src.settings import Settings
 from assistant.src.tools.base import Actor, ToolCallOrigin
 from assistant.src.tools.toolbox import Toolbox, ToolOutcome

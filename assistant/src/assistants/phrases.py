@@ -3,6 +3,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from common.features.texts import TEXTS
 
 CATALOGUE = TEXTS.section("assistant")
+
+#: The phrase for a tool call, by the tool's type; other types get `status.working`.
+STATUS_KEYS = {
+    "calendar": "status.calendar",
+    "weather": "status.weather",
+    "time": "status.time",
+    "reminder": "status.reminder",
+    "sub_assistant": "status.sub_assistant",
+}
+
+
+def status_line(tool_types: Sequence[str | None], language: str | None) -> str:
+    """What the user reads while tools run: the first call's kind of work, in their language."""
+    first = tool_types[0] if tool_types else None
+    return CATALOGUE.text(language, STATUS_KEYS.get(first or "", "status.working"))
