@@ -43,8 +43,8 @@ def run_time_imports(tree: ast.Module) -> list[str]:
 
     def visit(node: ast.AST) -> None:
         if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            for child in node.orelse:
-                visit(child)
+            for branch in node.orelse:
+                visit(branch)
             return
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.extend([node.module, *(f"{node.module}.{a.name}" for a in node.names)])
