@@ -11,7 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -541,15 +541,54 @@ def cmd_test(ctx: Context, args: argparse.Namespace) -> int:
     if args.coverage:
         coverage_report.erase()
         command = coverage_report.wrap(command)
-    with infra.suite_servers(dict(os.environ)) as servers:
+    stop = StopOnSignal()
+    # The servers are stopped on the way out, a SIGTERM's too. The handler comes before the
+    # line that says they run: a SIGTERM sent on seeing it (tests/test_bare_machine.py) beat
+    # the handler in a slower run (--coverage).
+    with infra.suite_servers(dict(os.environ)) as servers, stop.on(signal.SIGTERM):
         if servers.started:
-            # Stopped on the way out too. Before the line that says they run: a SIGTERM sent on
-            # seeing it (tests/test_bare_machine.py) beat the handler in a slower run (--coverage)
-            signal.signal(signal.SIGTERM, _raise_interrupt)
             urls = ", ".join(servers.started.values())
             say(f"no {' or '.join(servers.started)} found: the tests use embedded ones ({urls})")
-        code = subprocess.run(command, cwd=ROOT, env=_bytecode_cached(servers.env)).returncode
+        code = stop.run(command, env=_bytecode_cached(servers.env))
     return coverage_report.report(code) if args.coverage else code
+
+
+class StopOnSignal:
+    """pytest as a child that a signal to manage.py stops (a CI job cancelled). The handler
+    only notes the signal and kills the child once there is one: an exception raised from it
+    while `Popen` was starting the child left the child running, unowned, with the run's
+    output open, so whoever waited for that output waited for the child's own end."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._child: subprocess.Popen[bytes] | None = None
+
+    @contextlib.contextmanager
+    def on(self, signum: int) -> Iterator[None]:
+        previous = signal.signal(signum, self._note)
+        try:
+            yield
+        finally:
+            signal.signal(signum, previous)
+
+    def _note(self, signum: int, _frame: object) -> None:
+        self.signum = signum
+        if self._child is not None:
+            self._child.kill()
+
+    def run(self, command: list[str], env: dict[str, str]) -> int:
+        """The child's exit code; 128 + the signal's number when a signal stopped it, or
+        stopped the run before it began."""
+        code = 0
+        if self.signum is None:
+            self._child = subprocess.Popen(command, cwd=ROOT, env=env)
+            if self._noted():  # while the child started
+                self._child.kill()
+            code = self._child.wait()
+        return code if self.signum is None else 128 + self.signum
+
+    def _noted(self) -> bool:
+        return self.signum is not None
 
 
 def _bytecode_cached(env: dict[str, str]) -> dict[str, str]:

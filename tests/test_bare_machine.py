@@ -12,6 +12,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -185,3 +186,29 @@ def test_a_stopped_run_stops_its_embedded_servers(unshare: str, scratch: Path) -
     run.communicate(timeout=60)
     assert run.returncode != 0
     assert_nothing_left(scratch)
+
+
+def test_a_sigterm_while_pytest_starts_kills_it_and_ends_the_run(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The signal lands inside `Popen`, after the child began: the child is killed and the run
+    ends with 128 + 15. (Raised from the handler there, it left pytest running, unowned, with
+    the run's output open: a loaded CI waited a minute for a run already stopped.)"""
+    from ops import cli
+
+    started: list[subprocess.Popen[bytes]] = []
+
+    class SignalledWhileStarting(subprocess.Popen[bytes]):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            started.append(self)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(cli.subprocess, "Popen", SignalledWhileStarting)  # type: ignore[attr-defined]  # the module ops.cli runs pytest through
+    waiting = tmp_path / "test_until_stopped.py"
+    waiting.write_text(UNTIL_STOPPED)
+    before = signal.getsignal(signal.SIGTERM)
+    assert cli.main(["test", "--", str(waiting), "-q", "-p", "no:cacheprovider"]) == 128 + 15
+    (child,) = started
+    assert child.returncode == -signal.SIGKILL
+    assert signal.getsignal(signal.SIGTERM) == before

@@ -128,6 +128,16 @@ def test_the_fast_profile_caps_a_tests_own_examples() -> None:
     assert settings.get_profile("full").max_examples == settings.get_profile("default").max_examples
 
 
+class Finished:
+    """A pytest run that passed at once."""
+
+    def wait(self) -> int:
+        return 0
+
+    def kill(self) -> None:
+        pass
+
+
 @dataclass
 class PytestRuns:
     """What `./manage.py test` would have run: each pytest command and its environment."""
@@ -135,15 +145,13 @@ class PytestRuns:
     commands: list[list[str]] = field(default_factory=list)
     envs: list[dict[str, str]] = field(default_factory=list)
 
-    def run(
-        self, command: list[str], *, env: dict[str, str], **_: object
-    ) -> subprocess.CompletedProcess[str]:
+    def popen(self, command: list[str], *, env: dict[str, str], **_: object) -> Finished:
         self.commands.append(command)
         self.envs.append(env)
-        return subprocess.CompletedProcess(command, 0)
+        return Finished()
 
     def in_place_of_pytest(self, monkeypatch: pytest.MonkeyPatch) -> PytestRuns:
-        monkeypatch.setattr(cli.subprocess, "run", self.run)  # type: ignore[attr-defined]  # the module ops.cli runs pytest through
+        monkeypatch.setattr(cli.subprocess, "Popen", self.popen)  # type: ignore[attr-defined]  # the module ops.cli runs pytest through
         return self
 
     def arguments(self) -> list[list[str]]:
