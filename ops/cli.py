@@ -1048,13 +1048,13 @@ def _dead_letter_error(exc: Exception) -> bool:
 
 
 def _rest_service_unreachable(exc: Exception) -> bool:
-    # Imported here: httpx and the rest client (with structlog and rich) cost every command
+    # Imported here: aiohttp and the rest client (with structlog and rich) cost every command
     # a quarter of a second at start, and only `chat` talks to rest_service.
-    import httpx
+    import aiohttp
 
     from common.infrastructure.rest_client import RestServiceUnavailable
 
-    return isinstance(exc, httpx.TransportError | RestServiceUnavailable)
+    return isinstance(exc, aiohttp.ClientConnectionError | RestServiceUnavailable)
 
 
 def _first_line(exc: BaseException) -> str:

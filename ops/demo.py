@@ -20,13 +20,14 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psycopg2
 import redis
 from psycopg2 import sql
@@ -546,11 +547,11 @@ class Demo:
         since = len(self.world.telegram.sent)
         self.console.print(f"browser> opening {_short(url)}")
         try:
-            page = httpx.get(url, follow_redirects=True, timeout=30)
-        except httpx.HTTPError as exc:
+            text = _open(url)
+        except (OSError, ValueError) as exc:  # URLError and timeouts are OSErrors
             self.console.print(f"browser> could not open it: {exc}")
             return
-        self.console.print(f"browser> {page_text(page.text)}")
+        self.console.print(f"browser> {page_text(text)}")
         if url.startswith(self.world.google.url):  # the consent: the bot asks you to confirm
             asked = self._await_answer(lambda m: m.chat_id == YOU["id"], since)
             if asked is not None and CONFIRM in asked.text:
@@ -582,6 +583,25 @@ class Demo:
 
 def _short(url: str, keep: int = 48) -> str:
     return url if len(url) <= keep else url[:keep] + "…"
+
+
+def _open(url: str) -> str:
+    """The page at `url` as a browser gets it: redirects followed, an error page read too."""
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return _decoded(response.read(), response.headers.get_content_charset())
+    except urllib.error.HTTPError as answered:
+        if answered.code < 400:  # redirects that go on (or round) too long: not opened
+            raise
+        with answered:  # a 4xx or 5xx still has a page to show
+            return _decoded(answered.read(), answered.headers.get_content_charset())
+
+
+def _decoded(body: bytes, charset: str | None) -> str:
+    try:
+        return body.decode(charset or "utf-8", errors="replace")
+    except LookupError:  # a charset Python does not know
+        return body.decode("utf-8", errors="replace")
 
 
 def page_text(page: str) -> str:

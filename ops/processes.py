@@ -6,6 +6,7 @@ grace time, SIGKILL. `manage.py` runs the five in the foreground (`up`) or detac
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -269,16 +270,17 @@ class Stack:
 
     def import_config(self, document: dict[str, Any]) -> dict[str, Any]:
         """`POST /api/config/import` to this stack's rest_service, as the admin."""
-        import httpx  # only tests and benchmarks import a config; `up` need not load httpx
-
-        response = httpx.post(
+        request = urllib.request.Request(
             f"{self.url('rest_service')}/api/config/import",
-            json=document,
-            headers={"Authorization": f"Bearer {self.env['ADMIN_API_TOKEN']}"},
-            timeout=60,
+            data=json.dumps(document).encode(),
+            headers={
+                "Authorization": f"Bearer {self.env['ADMIN_API_TOKEN']}",
+                "Content-Type": "application/json",
+            },
+            method="POST",
         )
-        response.raise_for_status()
-        imported: dict[str, Any] = response.json()
+        with urllib.request.urlopen(request, timeout=60) as response:  # raises on non-2xx
+            imported: dict[str, Any] = json.load(response)
         return imported
 
     def stop_all(self, *, together: bool = False) -> None:

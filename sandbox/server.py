@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Self
 
 from aiohttp import web
@@ -72,6 +73,33 @@ class StandInServer(ABC):
 
     def __exit__(self, *_: object) -> None:
         self.stop_thread()
+
+
+class ScriptedServer(StandInServer):
+    """One path answered with `responses` in turn (the last one again after them): what an
+    outside server does at its worst (a proxy's HTML error, a page in an unknown charset).
+    A function per response: aiohttp sends a response object once."""
+
+    def __init__(
+        self, path: str, *responses: Callable[[], web.Response], method: str = "GET"
+    ) -> None:
+        super().__init__()
+        self.path, self.method = path, method
+        self.responses = list(responses)
+        self.hits = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{self.path}"
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route(self.method, self.path, self._answer)
+        return app
+
+    async def _answer(self, _request: web.Request) -> web.Response:
+        self.hits += 1
+        return self.responses[min(self.hits, len(self.responses)) - 1]()
 
 
 async def _cancel_leftovers() -> None:

@@ -22,6 +22,7 @@ from assistant.src.tools.calendar_tool import CalendarTool
 from assistant.tests.support import tool_spec
 from common.features.buttons import ButtonAction, confirm_buttons, decode
 from common.features.confirmations import Confirmations, PendingDelete
+from common.infrastructure.http_client import client_session
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
 from common.infrastructure.wire import User
@@ -63,7 +64,7 @@ async def tool(
         google_calendar_service_url=calendar_process.url,
         service_api_token=secrets["SERVICE_API_TOKEN"],
     )
-    async with httpx.AsyncClient() as http:
+    async with client_session() as http:
         services = ToolServices(config, redis, names, cal_rest, http)
         yield CalendarTool(tool_spec("calendar"), services)
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 import redis.asyncio as aioredis
 from redis.crc import key_slot
@@ -24,6 +23,7 @@ from assistant.src.event_alerts import EventAlerts
 from assistant.src.orchestrator import AnswerOutbox
 from common.features.calendar_client import CalendarClient, Event
 from common.features.llm_stats import LlmCounts, LlmStats
+from common.infrastructure.http_client import client_session
 from common.infrastructure.queue_messages import (
     ChatType,
     DraftMessage,
@@ -136,7 +136,7 @@ async def test_an_event_alert_is_sent_once(client: aioredis.Redis, names: Names)
                                   "all_day": False, "multi_day": False, "kind": "timed",
                                   "event_type": "default", "status": "confirmed",
                                   "recurring": False})  # fmt: skip
-    async with httpx.AsyncClient() as http, RestClient(NOWHERE, "t") as rest:
+    async with client_session() as http, RestClient(NOWHERE, "t") as rest:
         calendar = CalendarClient(http, NOWHERE, "t", 1.0)
         alerts = EventAlerts(rest, calendar, client, names, timedelta(minutes=1))
         assert [await alerts._send(user, event, start, now) for _ in range(2)] == [1, 0]

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
-import httpx
+import aiohttp
 
 from assistant.src.assistants.llm_chat import AssistantDeps
 from assistant.src.clients.llm import LlmGateway
@@ -23,6 +23,7 @@ from assistant.src.tools import tool_classes
 from assistant.src.tools.base import ToolServices
 from common.features.limits import TokenBudget
 from common.features.llm_stats import LlmStats
+from common.infrastructure.http_client import client_session
 from common.infrastructure.logging import get_logger
 from common.infrastructure.queue import ConsumerConfig, StreamConsumer
 from common.infrastructure.queue_messages import IncomingMessage
@@ -40,7 +41,7 @@ class Runtime:
     """The long-lived clients of one process."""
 
     rest: RestClient
-    http: httpx.AsyncClient
+    http: aiohttp.ClientSession
     llm: LlmGateway
     config: ConfigWatcher
     orchestrator: Orchestrator
@@ -51,7 +52,7 @@ async def runtime(ctx: WorkerRuntime, settings: Settings) -> AsyncIterator[Runti
     """Opens the clients the orchestrator needs and closes them on the way out."""
     async with (
         RestClient(settings.rest_service_url, settings.own_service_token) as rest,
-        httpx.AsyncClient() as http,
+        client_session() as http,
     ):
         breaker = circuit_breaker(settings, ctx.redis, ctx.names)
         stats = LlmStats(ctx.redis, ctx.names)

@@ -8,13 +8,13 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
-import httpx
 import pytest
 import redis.asyncio as aioredis
 
 from assistant.src.settings import Settings
 from assistant.src.tools.base import ToolServices
 from assistant.tests.support import STDIO_SERVERS, Deployment, Platform
+from common.infrastructure.http_client import client_session
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
 from ops.processes import Stack
@@ -59,7 +59,7 @@ async def services(settings: Settings, redis, names) -> AsyncIterator[ToolServic
     """What tools use; rest_service is not running for the in-process tool tests."""
     async with (
         RestClient("http://127.0.0.1:9", "unused", retries=0) as rest,
-        httpx.AsyncClient() as http,
+        client_session() as http,
     ):
         yield ToolServices(settings, redis, names, rest, http)
 

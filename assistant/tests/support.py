@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import redis.asyncio as aioredis
-from aiohttp import web
 from structlog.typing import EventDict
 
 from assistant.src.tools.base import Actor, ToolCallOrigin
@@ -23,7 +22,6 @@ from common.infrastructure.wire import ConfigSnapshot, Message, SnapshotTool, To
 from ops.processes import ServiceProcess, Stack
 from sandbox.llm_server import LlmStandIn
 from sandbox.open_meteo import OpenMeteoStandIn
-from sandbox.server import StandInServer
 from tests.streams import stream_entries
 from tests.waiting import until
 
@@ -379,30 +377,3 @@ async def running_until_stopped(
         stop.set()
         await asyncio.wait_for(task, 5)
     assert task.exception() is None
-
-
-class ScriptedServer(StandInServer):
-    """One path answered with `responses` in turn (the last one again after them): what an
-    outside server does at its worst (a proxy's HTML error, a page in an unknown charset).
-    A function per response: aiohttp sends a response object once."""
-
-    def __init__(
-        self, path: str, *responses: Callable[[], web.Response], method: str = "GET"
-    ) -> None:
-        super().__init__()
-        self.path, self.method = path, method
-        self.responses = list(responses)
-        self.hits = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{self.path}"
-
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_route(self.method, self.path, self._answer)
-        return app
-
-    async def _answer(self, _request: web.Request) -> web.Response:
-        self.hits += 1
-        return self.responses[min(self.hits, len(self.responses)) - 1]()

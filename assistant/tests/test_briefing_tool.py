@@ -8,7 +8,6 @@ import uuid
 from collections.abc import AsyncIterator
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 import redis.asyncio as aioredis
 from hypothesis import HealthCheck, given, settings
@@ -18,6 +17,7 @@ from assistant.src.settings import Settings
 from assistant.src.tools.base import Actor, ToolCallOrigin, ToolError, ToolServices
 from assistant.src.tools.reminder_tool import ReminderTool
 from assistant.tests.support import tool_spec
+from common.infrastructure.http_client import client_session
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
 from common.infrastructure.wire import CronJobStatus, CronJobType, User
@@ -30,7 +30,7 @@ async def tool(
     rest: RestClient, redis: aioredis.Redis, names: Names, redis_url: str
 ) -> AsyncIterator[ReminderTool]:
     settings = Settings(environment="test", redis_url=redis_url, default_timezone="Europe/Moscow")
-    async with httpx.AsyncClient() as http:
+    async with client_session() as http:
         yield ReminderTool(tool_spec("reminder"), ToolServices(settings, redis, names, rest, http))
 
 

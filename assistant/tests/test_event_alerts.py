@@ -23,6 +23,7 @@ from structlog.testing import capture_logs
 from assistant.src.event_alerts import EventAlerts, due
 from assistant.tests.support import running_until_stopped
 from common.features.calendar_client import CalendarClient, Event
+from common.infrastructure.http_client import client_session
 from common.infrastructure.queue_messages import OutgoingKind, OutgoingMessage
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
@@ -49,7 +50,7 @@ async def alerts(
     redis: aioredis.Redis,
     names: Names,
 ) -> AsyncIterator[EventAlerts]:
-    async with httpx.AsyncClient() as http:
+    async with client_session() as http:
         calendar = CalendarClient(http, calendar_process.url, secrets["SERVICE_API_TOKEN"], 30)
         yield EventAlerts(rest, calendar, redis, names, INTERVAL)
 
@@ -124,7 +125,7 @@ async def test_two_instances_sweeping_at_once_send_one_alert_in_russian(
     await connect(api, browser, str(user.id))
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=12)
     google.state.seed(browser.email, [timed("Стоматолог", start)])
-    async with httpx.AsyncClient() as http:
+    async with client_session() as http:
         other_calendar = CalendarClient(
             http, calendar_process.url, secrets["SERVICE_API_TOKEN"], 30
         )
@@ -203,7 +204,7 @@ async def test_a_sweep_that_fails_is_logged_and_tried_again_until_stopped(
     """rest_service away: each sweep fails, is logged, and the loop waits and tries again."""
     async with (
         RestClient("http://127.0.0.1:9", "unused", retries=0) as away,
-        httpx.AsyncClient() as http,
+        client_session() as http,
     ):
         calendar = CalendarClient(http, "http://127.0.0.1:9", "unused", 1)
         alerts = EventAlerts(away, calendar, redis, names, timedelta(milliseconds=20))

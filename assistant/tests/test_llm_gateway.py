@@ -13,9 +13,9 @@ from structlog.testing import capture_logs
 from assistant.src.clients.llm import BREAKER_OPEN, LlmGateway, LlmUnavailable, ModelRoute
 from assistant.src.clients.llm_breaker import Admission, circuit_breaker
 from assistant.src.settings import Settings
-from assistant.tests.support import ScriptedServer
 from common.infrastructure.redis_keys import Names
 from sandbox.llm_server import LlmStandIn, Step, ToolCallStep
+from sandbox.server import ScriptedServer
 from tests.waiting import until
 
 HELLO = [{"role": "user", "content": "hello"}]

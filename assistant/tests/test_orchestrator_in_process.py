@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 import redis.asyncio as aioredis
 from structlog.testing import capture_logs
@@ -25,6 +24,7 @@ from assistant.src.tools.base import Actor, ToolCallOrigin, ToolError, ToolServi
 from assistant.src.tools.sub_assistant_tool import SubAssistantTool
 from assistant.tests.support import Deployment, tool_spec
 from common.features.confirmations import Confirmations, HeldCall
+from common.infrastructure.http_client import client_session
 from common.infrastructure.queue_messages import (
     ChatType,
     IncomingMessage,
@@ -42,7 +42,7 @@ async def no_key(_provider_id: str) -> str | None:
 async def orchestrator(deployment: Deployment, settings: Settings) -> AsyncIterator[Orchestrator]:
     llm = LlmGateway(settings, no_key)
     rest, redis, names = deployment.rest, deployment.redis, deployment.names
-    async with httpx.AsyncClient() as http:
+    async with client_session() as http:
         services = ToolServices(settings, redis, names, rest, http)
         config = ConfigWatcher(rest, redis, names, poll_seconds=60.0)
         await config.refresh()

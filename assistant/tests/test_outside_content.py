@@ -30,6 +30,7 @@ from common.features.confirmations import (
     _read,
     describe_call,
 )
+from common.infrastructure.http_client import client_session
 from common.infrastructure.queue_messages import IncomingMessage
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
@@ -139,7 +140,7 @@ async def real_services(
     rest: RestClient, redis: aioredis.Redis, names: Names, redis_url: str
 ) -> AsyncIterator[ToolServices]:
     settings = Settings(environment="test", redis_url=redis_url)
-    async with httpx.AsyncClient() as http:
+    async with client_session() as http:
         yield ToolServices(settings, redis, names, rest, http)
 
 

@@ -9,7 +9,6 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 import redis.asyncio as aioredis
 from hypothesis import given, settings
@@ -20,6 +19,7 @@ from assistant.src.settings import Settings
 from assistant.src.tools.base import Actor, ToolCallOrigin, ToolError, ToolServices
 from assistant.src.tools.remember_tool import RememberTool
 from assistant.tests.support import Deployment, tool_spec
+from common.infrastructure.http_client import client_session
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
 from common.infrastructure.wire import PROFILE_FACT_MAX_CHARS, PROFILE_FACTS_MAX, User
@@ -31,7 +31,7 @@ async def tool(
     rest: RestClient, redis: aioredis.Redis, names: Names, redis_url: str
 ) -> AsyncIterator[RememberTool]:
     settings = Settings(environment="test", redis_url=redis_url)
-    async with httpx.AsyncClient() as http:
+    async with client_session() as http:
         yield RememberTool(tool_spec("remember"), ToolServices(settings, redis, names, rest, http))
 
 

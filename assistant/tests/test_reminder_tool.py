@@ -10,7 +10,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 import redis.asyncio as aioredis
 
@@ -21,6 +20,7 @@ from assistant.src.tools.when import UnclearTime, local
 from assistant.tests import time_phrase_rules
 from assistant.tests.support import tool_spec
 from assistant.tests.time_phrase_rules import REFUSED, Rule
+from common.infrastructure.http_client import client_session
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
 from common.infrastructure.wire import User
@@ -34,7 +34,7 @@ async def tool(
 ) -> AsyncIterator[ReminderTool]:
     settings = Settings(environment="test", redis_url=redis_url, default_timezone="Europe/Moscow")
     spec = tool_spec("reminder")
-    async with httpx.AsyncClient() as http:
+    async with client_session() as http:
         yield ReminderTool(spec, ToolServices(settings, redis, names, rest, http))
 
 

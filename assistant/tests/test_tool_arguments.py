@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 import redis.asyncio as aioredis
 from hypothesis import HealthCheck, given, settings
@@ -28,6 +27,7 @@ from assistant.src.tools.arguments import MAX_STRING_CHARS, fit, parse
 from assistant.src.tools.base import Actor, ToolCallOrigin, ToolError, ToolServices
 from assistant.src.tools.toolbox import Toolbox, ToolOutcome
 from assistant.tests.support import Platform, tool_spec
+from common.infrastructure.http_client import client_session
 from common.infrastructure.rest_client import RestClient
 from common.infrastructure.wire import CronJob, User
 from ops.services import ROOT
@@ -111,7 +111,7 @@ async def open_world(platform: Platform, redis_url: str, stack: AsyncExitStack) 
     admin = await stack.enter_async_context(
         RestClient(platform.rest_url, tokens["ADMIN_API_TOKEN"])
     )
-    http = await stack.enter_async_context(httpx.AsyncClient())
+    http = await stack.enter_async_context(client_session())
     redis = aioredis.Redis.from_url(redis_url)
     stack.push_async_callback(redis.aclose)
     settings_ = Settings(

@@ -7,7 +7,6 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 
 from assistant.src.clients.llm import ToolCall
@@ -16,6 +15,7 @@ from assistant.src.tools.time_tool import TimeTool
 from assistant.src.tools.toolbox import Toolbox
 from assistant.src.tools.weather_tool import WeatherTool
 from assistant.tests.support import TIME_SCHEMA, WEATHER_SCHEMA, Deployment, tool_spec
+from common.infrastructure.http_client import client_session
 from common.infrastructure.wire import User
 
 
@@ -29,7 +29,7 @@ async def toolbox(deployment: Deployment, settings) -> AsyncIterator[Toolbox]:
             "weather_api_url": deployment.open_meteo.forecast_url,
         }
     )
-    async with httpx.AsyncClient() as http:
+    async with client_session() as http:
         services = ToolServices(quick, deployment.redis, deployment.names, deployment.rest, http)
         tools = [
             TimeTool(

@@ -7,7 +7,8 @@ from aiohttp import web
 
 from assistant.src.tools.base import ToolError, ToolServices
 from assistant.src.tools.weather_tool import WeatherTool
-from assistant.tests.support import ScriptedServer, call_context, tool_spec
+from assistant.tests.support import call_context, tool_spec
+from sandbox.server import ScriptedServer
 
 SPEC = tool_spec("weather")
 

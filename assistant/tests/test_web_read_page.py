@@ -32,8 +32,9 @@ from assistant.src.clients.web_fetch import (
 )
 from assistant.src.tools.base import ToolError, ToolServices
 from assistant.src.tools.read_page_tool import ReadPageTool
-from assistant.tests.support import ScriptedServer, call_context, tool_spec
+from assistant.tests.support import call_context, tool_spec
 from sandbox.search_stand_in import SearchStandIn
+from sandbox.server import ScriptedServer
 
 SPEC = tool_spec("read_page")
 

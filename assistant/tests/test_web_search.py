@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from assistant.src.clients.search import parse_results
 from assistant.src.tools.base import ToolError, ToolServices
 from assistant.src.tools.web_search_tool import WebSearchTool
-from assistant.tests.support import ScriptedServer, call_context, tool_spec
+from assistant.tests.support import call_context, tool_spec
 from sandbox.search_stand_in import BRAVE_KEY, TAVILY_KEY, SearchStandIn
+from sandbox.server import ScriptedServer
 
 SPEC = tool_spec("web_search")
 

@@ -2,7 +2,7 @@
 /calendar: the service token, typed answers, and failures as `common.infrastructure.errors` types.
 The answer models are the service's own response models too, so the bodies are written once.
 
-It runs over a caller-owned `httpx.AsyncClient` made once at start-up, so a command or a
+It runs over a caller-owned `aiohttp.ClientSession` made once at start-up, so a command or a
 tool call opens no connection pool of its own. No retries: a person is waiting, and the
 calendar service retries Google itself.
 """
@@ -13,10 +13,11 @@ from datetime import datetime
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
-import httpx
+import aiohttp
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from common.infrastructure.errors import ConflictError, DependencyUnavailableError, error_from_body
+from common.infrastructure.http_client import UNREADABLE, failure_name, send
 from common.infrastructure.logging import correlation_headers
 
 #: How an event is told apart when it is read out: a birthday, an event spanning days,
@@ -163,7 +164,9 @@ AnswerT = TypeVar("AnswerT", bound=_Answer)
 
 
 class CalendarClient:
-    def __init__(self, http: httpx.AsyncClient, base_url: str, token: str, timeout: float) -> None:
+    def __init__(
+        self, http: aiohttp.ClientSession, base_url: str, token: str, timeout: float
+    ) -> None:
         self._http = http
         self._base_url = base_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {token}"}
@@ -259,20 +262,21 @@ class CalendarClient:
 
     async def _call(self, answer: type[AnswerT], method: str, path: str, **kwargs: Any) -> AnswerT:
         try:
-            response = await self._http.request(
+            reply = await send(
+                self._http,
                 method,
                 self._base_url + path,
                 headers={**self._headers, **correlation_headers()},
                 timeout=self._timeout,
                 **kwargs,
             )
-            body = response.json()
-        except (httpx.HTTPError, ValueError) as exc:
+            body = reply.json()
+        except UNREADABLE as exc:
             raise CalendarServiceUnavailable(
-                f"google_calendar_service unreachable ({type(exc).__name__})"
+                f"google_calendar_service unreachable ({failure_name(exc)})"
             ) from exc
-        if response.status_code >= 400:
-            raise _error(response.status_code, body)
+        if reply.status >= 400:
+            raise _error(reply.status, body)
         try:
             return answer.model_validate(body)
         except ValidationError as exc:

@@ -1,15 +1,17 @@
 """Places and their time zones from Open-Meteo: the geocoding search (`GEOCODING_API_URL`),
 whose results carry the place's IANA zone, and the forecast API (`WEATHER_API_URL`) asked
 with `timezone=auto`, which names the zone at a pair of coordinates. Used by the time zone
-resolver (`common/features/timezones.py`) in tg_bot and the assistant, over the caller's one httpx
-client."""
+resolver (`common/features/timezones.py`) in tg_bot and the assistant, over the caller's one aiohttp
+session."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import aiohttp
+
+from common.infrastructure.http_client import UNREADABLE, failure_name, send
 
 
 class GeocodingUnavailable(Exception):
@@ -32,10 +34,10 @@ class GeoPlace:
 
 
 class OpenMeteoGeocoder:
-    """The two Open-Meteo calls the resolver needs, over a caller-owned httpx client."""
+    """The two Open-Meteo calls the resolver needs, over a caller-owned aiohttp session."""
 
     def __init__(
-        self, http: httpx.AsyncClient, search_url: str, forecast_url: str, timeout: float
+        self, http: aiohttp.ClientSession, search_url: str, forecast_url: str, timeout: float
     ) -> None:
         self._http = http
         self._search_url = search_url
@@ -62,12 +64,12 @@ class OpenMeteoGeocoder:
 
     async def _get(self, url: str, params: dict[str, str]) -> dict[str, Any]:
         try:
-            response = await self._http.get(url, params=params, timeout=self._timeout)
-            body = response.json()
-        except (httpx.HTTPError, ValueError) as exc:
-            raise GeocodingUnavailable(f"Open-Meteo unreachable ({type(exc).__name__})") from exc
-        if response.status_code >= 400 or not isinstance(body, dict) or body.get("error"):
-            raise GeocodingUnavailable(f"Open-Meteo answered {response.status_code}")
+            answer = await send(self._http, "GET", url, params=params, timeout=self._timeout)
+            body = answer.json()
+        except UNREADABLE as exc:
+            raise GeocodingUnavailable(f"Open-Meteo unreachable ({failure_name(exc)})") from exc
+        if answer.status >= 400 or not isinstance(body, dict) or body.get("error"):
+            raise GeocodingUnavailable(f"Open-Meteo answered {answer.status}")
         return body
 
 

@@ -7,7 +7,8 @@ together do not retry together; 1 and 1: no jitter), never more than `max_s`. A 
 other side asked for (Retry-After, Telegram's `retry_after`) is honoured: at least that long,
 or exactly that long with `obey_asked`. Each caller says which failures are worth another try
 and how a retry is logged. The policy needs no HTTP library: the helpers read any response's
-status and headers, and `is_connect_error` knows both stacks' connection errors. The queue's
+status and headers (aiohttp's, and the httpx2 responses the LLM SDK hands over), and
+`is_connect_error` knows aiohttp's connection errors and the OS's. The queue's
 redelivery counts its attempts in Redis and takes only its waits from here (`wait`).
 """
 
@@ -118,7 +119,7 @@ class RetryPolicy:
 
 
 def is_connect_error(ending: object) -> bool:
-    """No answer came back: refused, reset, or timed out (on either HTTP stack)."""
+    """No answer came back: refused, reset, or timed out."""
     return isinstance(ending, _connect_errors())
 
 
@@ -167,13 +168,12 @@ def _seconds_until(value: str, now: datetime | None) -> float | None:
 def _connect_errors() -> tuple[type[BaseException], ...]:
     """Imported when first asked: the policy itself needs no HTTP library."""
     import aiohttp
-    import httpx
 
-    return (OSError, TimeoutError, httpx.TransportError, aiohttp.ClientConnectionError)
+    return (OSError, TimeoutError, aiohttp.ClientConnectionError)
 
 
 def _status(ending: object) -> int | None:
-    """A response's status: `status_code` (httpx, ours) or `status` (aiohttp)."""
+    """A response's status: `status_code` (the LLM SDK's httpx2, ours) or `status` (aiohttp)."""
     if isinstance(ending, BaseException):
         return None
     status = getattr(ending, "status_code", getattr(ending, "status", None))

@@ -7,8 +7,10 @@ import random
 import socket
 from collections.abc import AsyncIterator
 
+import aiohttp
 import httpx
 import pytest
+from aiohttp import web
 from pydantic import BaseModel
 
 from common.features.calendar_client import (
@@ -28,10 +30,12 @@ from common.features.calendar_client import (
     FreeBusy,
 )
 from common.infrastructure.errors import NotFoundError, UnauthorizedError, ValidationFailedError
+from common.infrastructure.http_client import client_session
 from common.tests.test_wire_contract import route_model, wire_shape
 from google_calendar_service.src.main import app as calendar_app
 from ops.processes import ServiceProcess
 from sandbox.google_api import GoogleStandIn
+from sandbox.server import ScriptedServer
 from tests.calendar_stack import Browser, consent
 
 RANGE = ("2030-01-01", "2030-01-05")
@@ -64,14 +68,14 @@ def test_the_answer_model_is_the_route_s_schema(
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with client_session() as client:
         yield client
 
 
 @pytest.fixture
 def calendar(
-    http: httpx.AsyncClient, calendar_process: ServiceProcess, secrets: dict[str, str]
+    http: aiohttp.ClientSession, calendar_process: ServiceProcess, secrets: dict[str, str]
 ) -> CalendarClient:
     return CalendarClient(http, calendar_process.url, secrets["SERVICE_API_TOKEN"], timeout=30)
 
@@ -149,14 +153,14 @@ async def test_invalid_input_is_a_validation_error_with_its_fields(
 
 
 async def test_a_wrong_token_is_unauthorized(
-    http: httpx.AsyncClient, calendar_process: ServiceProcess, user_id: str
+    http: aiohttp.ClientSession, calendar_process: ServiceProcess, user_id: str
 ) -> None:
     wrong = CalendarClient(http, calendar_process.url, "not-a-token", timeout=30)
     with pytest.raises(UnauthorizedError):
         await wrong.status(user_id)
 
 
-async def test_no_service_is_unavailable(http: httpx.AsyncClient) -> None:
+async def test_no_service_is_unavailable(http: aiohttp.ClientSession) -> None:
     with socket.socket() as sock:  # a port nothing listens on once it is closed
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -201,10 +205,11 @@ async def test_an_answer_of_another_shape_is_unavailable_naming_the_call() -> No
     """A 200 whose body is not the answer (another service behind the URL, a proxy's page in
     JSON) is an outage of the calendar, not a crash in the caller."""
 
-    def elsewhere(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"status": "ok", "service": "something else"})
+    def elsewhere() -> web.Response:
+        return web.json_response({"status": "ok", "service": "something else"})
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(elsewhere)) as http:
-        wrong = CalendarClient(http, "http://calendar.test", "token", timeout=2)
-        with pytest.raises(CalendarServiceUnavailable, match="GET /calendars/u1: unexpected"):
-            await wrong.calendars("u1")
+    with ScriptedServer("/calendars/u1", elsewhere) as site:
+        async with client_session() as http:
+            wrong = CalendarClient(http, f"http://127.0.0.1:{site.port}", "token", timeout=2)
+            with pytest.raises(CalendarServiceUnavailable, match="GET /calendars/u1: unexpected"):
+                await wrong.calendars("u1")

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import pytest
 import redis.asyncio as aioredis
@@ -93,11 +94,16 @@ async def test_a_message_id_travels_from_the_worker_through_both_services(
     done = asyncio.Event()
     worker_log = get_logger("worker")
 
-    async def answered(response: httpx.Response) -> None:
-        answers.append(response.headers.get(REQUEST_ID_HEADER))
+    async def answered(_: object, __: object, request: aiohttp.TraceRequestEndParams) -> None:
+        answers.append(request.response.headers.get(REQUEST_ID_HEADER))
 
-    async with asgi(calendar_app, event_hooks={"response": [answered]}) as http:
-        calendar = CalendarClient(http, "http://calendar", token, timeout=10)
+    trace = aiohttp.TraceConfig()
+    trace.on_request_end.append(answered)
+    async with (
+        served_in_this_loop(calendar_app, free_port(), lifespan="off") as calendar_url,
+        aiohttp.ClientSession(trace_configs=[trace]) as http,
+    ):
+        calendar = CalendarClient(http, calendar_url, token, timeout=10)
 
         async def handle(message: OutgoingMessage) -> None:
             structlog.contextvars.bind_contextvars(service="worker")

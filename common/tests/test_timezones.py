@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
+from aiohttp import web
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -30,7 +30,9 @@ from common.features.timezones import (
     resolve_timezone,
     zone_or_default,
 )
+from common.infrastructure.http_client import client_session
 from sandbox.open_meteo import OpenMeteoStandIn
+from sandbox.server import ScriptedServer
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +43,7 @@ def open_meteo() -> Iterator[OpenMeteoStandIn]:
 
 @pytest.fixture
 async def places(open_meteo: OpenMeteoStandIn) -> AsyncIterator[OpenMeteoGeocoder]:
-    async with httpx.AsyncClient() as http:
+    async with client_session() as http:
         yield OpenMeteoGeocoder(http, open_meteo.geocoding_url, open_meteo.forecast_url, 5)
 
 
@@ -172,7 +174,7 @@ async def test_a_zone_path_never_goes_to_the_lookup(
 
 
 async def test_a_lookup_that_is_down_says_so() -> None:
-    async with httpx.AsyncClient() as http:
+    async with client_session() as http:
         down = OpenMeteoGeocoder(http, "http://127.0.0.1:9/v1/search", "http://127.0.0.1:9/", 2)
         with pytest.raises(TimezoneLookupUnavailable):
             await resolve_timezone("Москва", down)
@@ -300,12 +302,14 @@ async def test_places_without_a_zone_are_left_out_of_the_search() -> None:
         {"name": "Paris", "timezone": "Europe/Paris", "country": "France", "population": 2138551},
     ]
 
-    def search(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"results": results})
+    def search() -> web.Response:
+        return web.json_response({"results": results})
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(search)) as http:
-        geocoder = OpenMeteoGeocoder(http, "http://geo.test/v1/search", "http://geo.test/", 2)
-        [place] = await geocoder.search("Paris")
+    with ScriptedServer("/v1/search", search) as site:
+        async with client_session() as http:
+            base = f"http://127.0.0.1:{site.port}"
+            geocoder = OpenMeteoGeocoder(http, f"{base}/v1/search", f"{base}/", 2)
+            [place] = await geocoder.search("Paris")
     assert (place.name, place.timezone, place.population) == ("Paris", "Europe/Paris", 2138551)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import socket
 from datetime import UTC, datetime
 
-import httpx
 import pytest
 import redis.asyncio as aioredis
 from starlette.applications import Starlette
@@ -16,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
+from common.infrastructure.http_client import client_session
 from common.infrastructure.redis_keys import (
     DRAFTS,
     TELEGRAM_UPDATES,
@@ -23,6 +23,7 @@ from common.infrastructure.redis_keys import (
     TO_TELEGRAM,
     Names,
 )
+from common.infrastructure.serve import served_in_this_loop
 from common.infrastructure.streams import STREAMS
 from ops.infra import free_port
 from rest_service.app.admin.dashboard import (
@@ -58,19 +59,19 @@ BARE = Starlette(routes=[Route("/readyz", _bare_503)])
 
 
 async def test_a_service_without_readyz_is_asked_its_health() -> None:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=OLD)) as client:
-        found = await probe(client, "old", "http://old")
+    async with served_in_this_loop(OLD, free_port()) as url, client_session() as client:
+        found = await probe(client, "old", url)
     assert (found.state, found.probe) == ("ready", "/health")
 
 
 async def test_a_failing_readiness_names_the_check() -> None:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=FAILING)) as client:
-        found = await probe(client, "svc", "http://svc")
+    async with served_in_this_loop(FAILING, free_port()) as url, client_session() as client:
+        found = await probe(client, "svc", url)
     assert found.state == "not ready" and "redis" in found.detail
 
 
 async def test_a_service_that_does_not_answer_is_down() -> None:
-    async with httpx.AsyncClient(timeout=HEALTH_TIMEOUT_S) as client:
+    async with client_session(HEALTH_TIMEOUT_S) as client:
         found = await probe(client, "gone", f"http://127.0.0.1:{free_port()}")
     assert (found.state, found.detail) == ("down", "ConnectError")
 
@@ -79,16 +80,16 @@ async def test_a_service_that_accepts_but_never_answers_is_down_at_the_timeout()
     """Never hanging: the dashboard's client timeout ends the wait, and the probe says so."""
     with socket.create_server(("127.0.0.1", 0)) as silent:  # listens, never accepts
         port = silent.getsockname()[1]
-        async with httpx.AsyncClient(timeout=HEALTH_TIMEOUT_S) as client:
+        async with client_session(HEALTH_TIMEOUT_S) as client:
             found = await probe(client, "stuck", f"http://127.0.0.1:{port}")
     assert (found.state, found.detail) == ("down", "ReadTimeout")
 
 
 @pytest.mark.parametrize("app", [PLAIN, BARE], ids=["text body", "no failing checks"])
 async def test_a_503_without_named_checks_shows_its_status(app: Starlette) -> None:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as client:
-        found = await probe(client, "svc", "http://svc/")
-    assert (found.state, found.url, found.detail) == ("not ready", "http://svc", "HTTP 503")
+    async with served_in_this_loop(app, free_port()) as url, client_session() as client:
+        found = await probe(client, "svc", f"{url}/")
+    assert (found.state, found.url, found.detail) == ("not ready", url, "HTTP 503")
 
 
 async def test_queues_show_depth_pending_and_dead_letters_newest_first(

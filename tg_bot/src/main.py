@@ -9,8 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-import httpx
-
+from common.infrastructure.http_client import client_session
 from common.infrastructure.logging import get_logger
 from common.infrastructure.pubsub import listen
 from common.infrastructure.rest_client import RestClient
@@ -127,7 +126,7 @@ async def _bot(
         retry_backoff_s=settings.send_retry_backoff_seconds,
     )
     rest = RestClient(settings.rest_service_url, settings.own_service_token)
-    async with telegram, rest, httpx.AsyncClient() as http:
+    async with telegram, rest, client_session() as http:
         users = UserDirectory(rest, settings.user_cache_seconds)
         services = Services(
             settings, rest, users, ctx.redis, ctx.names, default_commands(), http, telegram

@@ -1,4 +1,4 @@
-"""Open-Meteo over httpx: geocoding a place name, then current weather and a daily
+"""Open-Meteo over aiohttp: geocoding a place name, then current weather and a daily
 forecast for its coordinates. No key; both URLs are settings."""
 
 from __future__ import annotations
@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import aiohttp
+
+from common.infrastructure.http_client import UNREADABLE, failure_name, send
 
 CURRENT = "temperature_2m,apparent_temperature,relative_humidity_2m,weather_code,wind_speed_10m"
 DAILY = (
@@ -36,7 +38,7 @@ class Place:
 
 class OpenMeteoClient:
     def __init__(
-        self, http: httpx.AsyncClient, geocoding_url: str, forecast_url: str, timeout: float
+        self, http: aiohttp.ClientSession, geocoding_url: str, forecast_url: str, timeout: float
     ) -> None:
         self._http = http
         self._geocoding_url = geocoding_url
@@ -73,13 +75,11 @@ class OpenMeteoClient:
 
     async def _get(self, url: str, params: dict[str, str]) -> dict[str, Any]:
         try:
-            response = await self._http.get(url, params=params, timeout=self._timeout)
-            body = response.json()
-        except (httpx.HTTPError, ValueError) as exc:
-            raise WeatherServiceError(
-                f"weather service unreachable ({type(exc).__name__})"
-            ) from exc
-        status = response.status_code
+            answer = await send(self._http, "GET", url, params=params, timeout=self._timeout)
+            body = answer.json()
+        except UNREADABLE as exc:
+            raise WeatherServiceError(f"weather service unreachable ({failure_name(exc)})") from exc
+        status = answer.status
         if status >= 400 or not isinstance(body, dict) or body.get("error"):
             reason = body.get("reason") if isinstance(body, dict) else None
             raise WeatherServiceError(f"weather service error {status}: {reason or body}")

@@ -13,9 +13,10 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
-import httpx
+import aiohttp
 
 from assistant.src.settings import Settings
+from common.infrastructure.http_client import UNREADABLE, failure_name, send
 
 SNIPPET_CHARS = 400
 TITLE_CHARS = 200
@@ -40,7 +41,7 @@ class SearchResult:
 class SearchProvider(ABC):
     name: ClassVar[str]
 
-    def __init__(self, http: httpx.AsyncClient, settings: Settings) -> None:
+    def __init__(self, http: aiohttp.ClientSession, settings: Settings) -> None:
         self._http = http
         self._settings = settings
 
@@ -50,20 +51,23 @@ class SearchProvider(ABC):
     ) -> list[SearchResult]:
         """Up to `max_results` results for `query`."""
 
-    async def _call(self, request: httpx.Request) -> Any:
+    async def _call(self, method: str, url: str, **kwargs: Any) -> Any:
         try:
-            response = await self._http.send(request)
-            body = response.json() if response.status_code < 400 else None
-        except (httpx.HTTPError, ValueError) as exc:
-            raise SearchError(f"{self.name} unreachable ({type(exc).__name__})") from exc
-        if response.status_code >= 400:
-            raise SearchError(f"{self.name} answered HTTP {response.status_code}")
+            answer = await send(
+                self._http,
+                method,
+                url,
+                timeout=self._settings.web_search_timeout_seconds,
+                **kwargs,
+            )
+            body = answer.json() if answer.status < 400 else None
+        except UNREADABLE as exc:
+            raise SearchError(f"{self.name} unreachable ({failure_name(exc)})") from exc
+        if answer.status >= 400:
+            raise SearchError(f"{self.name} answered HTTP {answer.status}")
         if not isinstance(body, dict):
             raise SearchError(f"{self.name} answered with no results object")
         return body
-
-    def _timeout(self) -> httpx.Timeout:
-        return httpx.Timeout(self._settings.web_search_timeout_seconds)
 
 
 class SearxngProvider(SearchProvider):
@@ -78,10 +82,7 @@ class SearxngProvider(SearchProvider):
         params = {"q": query, "format": "json", "safesearch": "1"}
         if language:
             params["language"] = language
-        request = self._http.build_request(
-            "GET", f"{base}/search", params=params, timeout=self._timeout()
-        )
-        body = await self._call(request)
+        body = await self._call("GET", f"{base}/search", params=params)
         return parse_results(body.get("results"), "content", max_results)
 
 
@@ -98,14 +99,9 @@ class BraveProvider(SearchProvider):
         if language:
             params["search_lang"] = language
         headers = {"Accept": "application/json", "X-Subscription-Token": key}
-        request = self._http.build_request(
-            "GET",
-            self._settings.brave_search_url,
-            params=params,
-            headers=headers,
-            timeout=self._timeout(),
+        body = await self._call(
+            "GET", self._settings.brave_search_url, params=params, headers=headers
         )
-        body = await self._call(request)
         web = body.get("web")
         return parse_results(
             web.get("results") if isinstance(web, dict) else None, "description", max_results
@@ -121,14 +117,12 @@ class TavilyProvider(SearchProvider):
         key = self._settings.tavily_api_key
         if not key:
             raise SearchError("web search is not set up (TAVILY_API_KEY is empty)")
-        request = self._http.build_request(
+        body = await self._call(
             "POST",
             self._settings.tavily_search_url,
             json={"query": query, "max_results": max_results, "search_depth": "basic"},
             headers={"Authorization": f"Bearer {key}"},
-            timeout=self._timeout(),
         )
-        body = await self._call(request)
         return parse_results(body.get("results"), "content", max_results)
 
 
@@ -137,7 +131,7 @@ PROVIDERS: dict[str, type[SearchProvider]] = {
 }
 
 
-def provider_for(settings: Settings, http: httpx.AsyncClient) -> SearchProvider:
+def provider_for(settings: Settings, http: aiohttp.ClientSession) -> SearchProvider:
     return PROVIDERS[settings.web_search_provider](http, settings)
 
 

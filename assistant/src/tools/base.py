@@ -17,7 +17,7 @@ from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
-import httpx
+import aiohttp
 import jsonschema
 import redis.asyncio as aioredis
 from jsonschema.exceptions import SchemaError
@@ -99,14 +99,14 @@ SubAssistantRunner = Callable[[SubAssistantRequest], Awaitable[str]]
 @dataclass(frozen=True)
 class ToolServices:
     """What tools may use; `delegate` runs another assistant on the message's config.
-    `http` is the process's one client for outside HTTP APIs; `clock` is now (aware), which a
+    `http` is the process's one session for outside HTTP APIs; `clock` is now (aware), which a
     test may replace with one it moves on instead of waiting."""
 
     settings: Settings
     redis: aioredis.Redis
     names: Names
     rest: RestClient
-    http: httpx.AsyncClient
+    http: aiohttp.ClientSession
     delegate: SubAssistantRunner | None = None
     clock: Callable[[], datetime] = utcnow
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
+import aiohttp
 import redis.asyncio as aioredis
 from sqlalchemy import and_, cast, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +21,13 @@ from sqlmodel import col
 
 from common.features.llm_stats import LlmCounts, LlmStats
 from common.infrastructure.clock import utcnow
+from common.infrastructure.http_client import (
+    UNANSWERED,
+    Answer,
+    client_session,
+    failure_name,
+    send,
+)
 from common.infrastructure.queue import dead_entry_summary
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.streams import STREAMS, pending_count
@@ -96,36 +103,36 @@ def service_urls(settings: Settings) -> dict[str, str]:
     }
 
 
-async def probe(client: httpx.AsyncClient, service: str, base_url: str) -> ServiceHealth:
+async def probe(client: aiohttp.ClientSession, service: str, base_url: str) -> ServiceHealth:
     """`/readyz`; a service without it (404) is asked its `/health`."""
     base = base_url.rstrip("/")
     try:
-        response = await client.get(f"{base}/readyz")
+        response = await send(client, "GET", f"{base}/readyz", timeout=HEALTH_TIMEOUT_S)
         path = "/readyz"
-        if response.status_code == 404:
-            response = await client.get(f"{base}/health")
+        if response.status == 404:
+            response = await send(client, "GET", f"{base}/health", timeout=HEALTH_TIMEOUT_S)
             path = "/health"
-    except httpx.HTTPError as exc:
-        return ServiceHealth(service, base, "down", detail=type(exc).__name__)
-    if response.status_code == 200:
+    except UNANSWERED as exc:
+        return ServiceHealth(service, base, "down", detail=failure_name(exc))
+    if response.status == 200:
         return ServiceHealth(service, base, "ready", path)
     return ServiceHealth(service, base, "not ready", path, _failing(response))
 
 
-def _failing(response: httpx.Response) -> str:
+def _failing(response: Answer) -> str:
     try:
         body = response.json()
     except ValueError:
-        return f"HTTP {response.status_code}"
+        return f"HTTP {response.status}"
     failing = body.get("failing") if isinstance(body, dict) else None
     if failing:
-        return f"HTTP {response.status_code}: failing {', '.join(map(str, failing))}"
-    return f"HTTP {response.status_code}"
+        return f"HTTP {response.status}: failing {', '.join(map(str, failing))}"
+    return f"HTTP {response.status}"
 
 
 async def services_health(settings: Settings) -> list[ServiceHealth]:
     urls = service_urls(settings)
-    async with httpx.AsyncClient(timeout=HEALTH_TIMEOUT_S) as client:
+    async with client_session(HEALTH_TIMEOUT_S) as client:
         return list(await asyncio.gather(*(probe(client, s, u) for s, u in urls.items())))
 
 

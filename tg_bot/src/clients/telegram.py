@@ -54,8 +54,8 @@ _BY_STATUS: dict[int, type[TelegramError]] = {
 }
 _NO_PREVIEW = telegram.LinkPreviewOptions(is_disabled=True)
 #: Loggers whose lines below WARNING carry a URL or a message's text: PTB's (the API URL,
-#: with the token) and httpx's request lines (the bot's other outside calls).
-_URL_LOGGERS = ("telegram", "httpx")
+#: with the token). Its httpx transport, which would log request lines too, is not used.
+_URL_LOGGERS = ("telegram",)
 
 
 class _Bot(telegram.Bot):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-import httpx
+import aiohttp
 import redis.asyncio as aioredis
 
 from common.features.calendar_client import CalendarClient
@@ -50,8 +50,8 @@ class Services:
     redis: aioredis.Redis
     names: Names
     commands: CommandRegistry
-    #: The process's one client for the other HTTP services (not Telegram: its client has its own).
-    http: httpx.AsyncClient
+    #: The process's one session for the other HTTP services (not Telegram: its client has its own).
+    http: aiohttp.ClientSession
     #: For what a handler says to Telegram directly (a callback query's answer); None in tools
     #: that route updates without a bot.
     telegram: TelegramClient | None = None

@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 import redis.asyncio as aioredis
 from hypothesis import HealthCheck, given, settings
@@ -25,6 +24,7 @@ from common.features.buttons import (
     fired_reminder_buttons,
 )
 from common.infrastructure.errors import NotFoundError
+from common.infrastructure.http_client import client_session
 from common.infrastructure.queue_messages import Button
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
@@ -63,7 +63,7 @@ async def services(
     config = load_settings(Settings)
     async with (
         RestClient(rest_url, config.own_service_token) as rest,
-        httpx.AsyncClient() as http,
+        client_session() as http,
         TelegramClient(config.telegram_api_base, config.telegram_token, retries=0) as client,
     ):
         users = UserDirectory(rest, 0)
