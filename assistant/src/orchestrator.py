@@ -21,7 +21,7 @@ import time
 import redis.asyncio as aioredis
 from prometheus_client import Histogram
 
-from assistant.src.assistants.attachments import AttachmentReader, blob_keys
+from assistant.src.assistants.attachments import AttachmentReader
 from assistant.src.assistants.llm_chat import AssistantDeps
 from assistant.src.assistants.voice_reply import VoiceReplies
 from assistant.src.clients.llm import recording
@@ -29,7 +29,13 @@ from assistant.src.live_config.watcher import ConfigWatcher
 from assistant.src.settings import Settings
 from assistant.src.tools.base import ToolServices
 from assistant.src.turn.background import Background
-from assistant.src.turn.intake import Intake, dead_blobs, readable, salvage_for_apology
+from assistant.src.turn.intake import (
+    Intake,
+    blob_keys,
+    dead_blobs,
+    readable,
+    salvage_for_apology,
+)
 from assistant.src.turn.model import ModelRun
 from assistant.src.turn.outbox import ANSWERED_TTL_S, AnswerOutbox, FirstReads, turn_record_key
 from assistant.src.turn.publish import Asked, Publisher, in_call_order
@@ -114,7 +120,7 @@ class Orchestrator:
             answer = failed("refused", exc, message.language_code)
         if answer is not None:
             await self.publish(message, answer)
-        await self.blobs.delete(*blob_keys(message))
+        await self.blobs.delete(*taken.files)
         elapsed = time.perf_counter() - started
         TURN_SECONDS.observe(elapsed)
         log.info("message_handled", turn_ms=round(elapsed * 1000, 2), answered=answer is not None)

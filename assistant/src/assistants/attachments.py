@@ -222,10 +222,6 @@ class AttachmentReader:
         return TurnInput(text=stored, parts=parts, notes=shown, vision=bool(pictures))
 
 
-def blob_keys(message: IncomingMessage) -> list[str]:
-    return [a.blob_key for a in message.attachments]
-
-
 _AUDIO = (AttachmentKind.VOICE, AttachmentKind.AUDIO)
 
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-from assistant.src.assistants.attachments import blob_keys
 from assistant.src.clients.llm import TurnRecord
 from assistant.src.live_config.watcher import ConfigWatcher
 from assistant.src.turn.outbox import AnswerOutbox, turn_record_key
@@ -36,6 +35,8 @@ class Taken:
     config_version: int
     #: The completions an earlier try of this turn finished, replayed instead of asked again.
     record: TurnRecord
+    #: The blob keys of its files, deleted once it is answered.
+    files: list[str]
 
 
 class Intake:
@@ -62,7 +63,11 @@ class Intake:
             return None
         record = TurnRecord(self.redis, turn_record_key(self.names, message), reads.recorded)
         version = self.config.parse_version(reads.value)
-        return Taken(readable(message), version, record)
+        return Taken(readable(message), version, record, blob_keys(message))
+
+
+def blob_keys(message: IncomingMessage) -> list[str]:
+    return [a.blob_key for a in message.attachments]
 
 
 def readable(message: IncomingMessage) -> IncomingMessage:
