@@ -75,7 +75,6 @@ class ModelRun:
         secretary.drafts = drafts_for(state.message, self.settings, self.redis, self.names)
         if state.files is not None and state.files.vision:
             try:
-                # Pictures go to a model with `vision`.
                 secretary.routes = vision_routes(
                     state.snapshot, self.settings, secretary.routes, preferred
                 )
