@@ -17,23 +17,23 @@ from typing import Any
 from prometheus_client import Counter
 
 from assistant.src.assistants.model_order import route_for
+from assistant.src.assistants.model_order import vision_routes as vision_routes
+from assistant.src.assistants.refusal import PHRASES
+from assistant.src.assistants.refusal import Refusal as Refusal
 from assistant.src.clients.audio import audio_file_name, transcribe
-from assistant.src.clients.llm import LlmGateway, LlmUnavailable, ModelRoute
-from assistant.src.documents import SUPPORTED, DocumentProblem, DocumentText, DocumentUnreadable
+from assistant.src.clients.llm import LlmGateway, LlmUnavailable
+from assistant.src.documents import DocumentProblem, DocumentText, DocumentUnreadable
 from assistant.src.file_worker import FileWorker
 from assistant.src.pictures import PictureProblem, PictureUnreadable
 from assistant.src.settings import Settings
 from assistant.src.tools.outside import data_block
 from common.features.blobs import BlobStore
-from common.features.texts import TEXTS
 from common.infrastructure.logging import get_logger
 from common.infrastructure.queue_messages import Attachment, AttachmentKind, IncomingMessage
 from common.infrastructure.text import trim
 from common.infrastructure.wire import ConfigSnapshot, ModelCapability
 
 log = get_logger(__name__)
-
-PHRASES = TEXTS.section("attachment")
 
 ATTACHMENT_TURNS = Counter(
     "smart_assistant_assistant_attachment_turns_total",
@@ -60,18 +60,6 @@ _PICTURE_REFUSALS = {
     PictureProblem.UNREADABLE: "picture_unreadable",
     PictureProblem.TOO_MANY_PIXELS: "picture_too_many_pixels",
 }
-
-
-class Refusal(Exception):
-    """The turn is answered with this phrase (the catalogue's `attachment.*`) instead of a model."""
-
-    def __init__(self, key: str, **values: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.values = values
-
-    def text(self, language: str | None) -> str:
-        return PHRASES.text(language, self.key, supported=SUPPORTED, **self.values)
 
 
 @dataclass
@@ -232,30 +220,6 @@ class AttachmentReader:
         ]
         parts = [{"type": "text", "text": text}, *pictures]
         return TurnInput(text=stored, parts=parts, notes=shown, vision=bool(pictures))
-
-
-def vision_routes(
-    snapshot: ConfigSnapshot,
-    settings: Settings,
-    routes: list[ModelRoute],
-    preferred: str | None,
-) -> list[ModelRoute]:
-    """The models a turn with pictures goes to: the turn's own when it sees; else a model
-    that does, unless the user chose theirs (then they are told which model can)."""
-    seeing = {m.name for m in snapshot.models if ModelCapability.vision in m.capabilities}
-    if routes and routes[0].model in seeing:
-        return [r for r in routes if r.model in seeing]
-    vision = snapshot.model_with(ModelCapability.vision)
-    if vision is None:
-        raise Refusal("no_vision")
-    chosen = bool(preferred) and bool(routes) and routes[0].model == preferred
-    if chosen:
-        raise Refusal("vision_other_model", model=preferred, vision=vision.name)
-    return [route_for(vision.name, snapshot, settings)]
-
-
-def blob_keys(message: IncomingMessage) -> list[str]:
-    return [a.blob_key for a in message.attachments]
 
 
 _AUDIO = (AttachmentKind.VOICE, AttachmentKind.AUDIO)

@@ -1,0 +1,128 @@
+"""Publish: the tools' notes become the answer's buttons (a Cancel for each reminder made, Yes
+/ No for each question asked), and the answer is queued with the message's answered mark, in
+one step, once (`outbox.py`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import redis.asyncio as aioredis
+
+from assistant.src.assistants.phrases import CATALOGUE
+from assistant.src.turn.outbox import AnswerOutbox
+from assistant.src.turn.reply_form import Answer
+from common.features.buttons import cancel_reminder_button, confirm_buttons
+from common.features.confirmations import Confirmations, HeldCall, Pending
+from common.infrastructure.logging import get_logger
+from common.infrastructure.queue_messages import (
+    Button,
+    IncomingMessage,
+    OutgoingKind,
+    OutgoingMessage,
+    answer_message_id,
+)
+from common.infrastructure.redis_keys import Names
+from common.infrastructure.text import escape_markdown
+
+log = get_logger(__name__)
+
+#: More reminders made in one turn than this get no buttons beyond it (/reminders has them).
+_MAX_CANCEL_BUTTONS = 5
+
+
+@dataclass
+class Asked:
+    """The answer's questions: their Yes / No rows and the lines naming held calls."""
+
+    buttons: list[list[Button]] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+
+
+class Publisher:
+    def __init__(self, redis: aioredis.Redis, names: Names, outbox: AnswerOutbox) -> None:
+        self.redis = redis
+        self.names = names
+        self.outbox = outbox
+
+    async def publish(self, message: IncomingMessage, answer: Answer) -> None:
+        """Queue the answer and mark the message answered, in one step, once."""
+        made, asked = await self._turn_notes(message, answer)
+        text = answer.text + "".join(f"\n\n{line}" for line in asked.lines)
+        outgoing = OutgoingMessage(
+            message_id=answer_message_id(message.message_id),
+            chat_id=message.chat_id,
+            text=f"{CATALOGUE.text(message.language_code, 'edited')}\n\n{text}"
+            if message.edited
+            else text,
+            kind=answer.kind,
+            correlation_id=str(message.message_id),
+            reply_to_telegram_message_id=message.telegram_message_id,
+            message_thread_id=message.message_thread_id,
+            voice_blob_key=answer.voice_blob_key,
+            buttons=[[cancel_reminder_button(job, message.language_code)] for job in made]
+            + asked.buttons,
+        )
+        if not await self.outbox.put(message, outgoing):
+            log.warning("answer_already_queued")
+
+    async def _turn_notes(
+        self, message: IncomingMessage, answer: Answer
+    ) -> tuple[list[str], Asked]:
+        """What the tools noted for the answer's buttons, read in one round trip: the
+        reminders this turn made (each gets a Cancel) and the actions it asked about (Yes /
+        No each: calendar deletes, held tool calls). An apology carries none, so nothing is
+        done on a failed turn; an answer no tool worked on has none to read (no round
+        trip)."""
+        if answer.kind != OutgoingKind.REPLY or not answer.noted:
+            return [], Asked()
+        message_id = str(message.message_id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.lrange(self.names.reminders_made(message_id), 0, _MAX_CANCEL_BUTTONS * 4)
+            pipe.lrange(self.names.confirmations_asked(message_id), 0, _MAX_CANCEL_BUTTONS - 1)
+            made, found = await pipe.execute()
+        return _reminders_made(made), await self._asked(_tokens(found), message.language_code)
+
+    async def _asked(self, tokens: list[str], language: str | None) -> Asked:
+        """Yes / No for each question still open; a held call's line says exactly what it
+        would do, in our words, whatever the model's answer says about it."""
+        asked = Asked()
+        pending = await Confirmations(self.redis, self.names).peek_many(tokens)
+        for token, found in in_call_order(list(zip(tokens, pending, strict=True))):
+            if found is None:
+                continue
+            held = isinstance(found, HeldCall)
+            asked.buttons += confirm_buttons(token, language, deleting=not held)
+            if held:
+                what = escape_markdown(found.summary)
+                asked.lines.append(CATALOGUE.text(language, "held", what=what))
+        return asked
+
+
+def _reminders_made(found: list[bytes | str]) -> list[str]:
+    ids = (raw.decode() if isinstance(raw, bytes) else str(raw) for raw in found)
+    return list(dict.fromkeys(ids))[:_MAX_CANCEL_BUTTONS]
+
+
+def in_call_order(
+    asked: Sequence[tuple[str, Pending | None]],
+) -> list[tuple[str, Pending | None]]:
+    """`asked` with its held calls in the order the model made them (their positions, `2/10`
+    after `2/9`), each in a slot a held call had: calls of one turn run at once and note their
+    questions as they finish, so the noted order changes from run to run. The rest stay put."""
+    slots = [i for i, (_, found) in enumerate(asked) if isinstance(found, HeldCall)]
+    held = sorted((asked[i] for i in slots), key=lambda entry: _place(entry[1]))
+    ordered = list(asked)
+    for slot, entry in zip(slots, held, strict=True):
+        ordered[slot] = entry
+    return ordered
+
+
+def _place(found: Pending | None) -> tuple[int, ...]:
+    position = found.position if isinstance(found, HeldCall) else ""
+    return tuple(int(part) for part in position.split("/") if part.isdigit())
+
+
+def _tokens(found: list[bytes | str]) -> list[str]:
+    tokens = (raw.decode() if isinstance(raw, bytes) else str(raw) for raw in found)
+    return list(dict.fromkeys(tokens))

@@ -1,0 +1,62 @@
+"""Decide the reply's form: the model's answer as text, spoken too when the user wants a voice
+reply, with what was heard or cut shown before it; or the words for a turn no model answered
+(a refused file, no secretary configured, every model down, a failed turn)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client import Counter
+
+from assistant.src.assistants.phrases import CATALOGUE
+from assistant.src.assistants.voice_reply import VoiceReplies, wants_voice
+from assistant.src.turn.state import TurnState
+from common.infrastructure.logging import get_logger
+from common.infrastructure.queue_messages import OutgoingKind
+
+log = get_logger(__name__)
+
+TURN_FAILURES = Counter(
+    "smart_assistant_assistant_turn_failures_total",
+    "Turns that failed for good and were answered with an apology",
+    ["reason"],
+)
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    kind: OutgoingKind
+    #: The answer spoken (`voice_reply.py`), sent as a voice message with `text`.
+    voice_blob_key: str | None = None
+    #: Whether tools may have left notes for its buttons (False: none ran, nothing to read).
+    noted: bool = True
+
+
+class ReplyForm:
+    def __init__(self, voice: VoiceReplies) -> None:
+        self.voice = voice
+
+    async def choose(self, state: TurnState) -> Answer:
+        language = state.sender().language
+        if state.refusal is not None:
+            return Answer(state.refusal.text(language), OutgoingKind.REPLY)
+        if state.not_configured:
+            return Answer(CATALOGUE.text(language, "not_configured"), OutgoingKind.ERROR)
+        if state.confirmed is not None:
+            return Answer(state.confirmed, OutgoingKind.REPLY, noted=False)
+        result = state.result
+        if result is None or result.text is None:
+            return Answer(CATALOGUE.text(language, "apology"), OutgoingKind.ERROR)
+        voice = None
+        if wants_voice(state.user, state.message.text):
+            voice = await self.voice.speak(result.text, state.snapshot)
+        shown = (state.files.prefix if state.files is not None else "") + result.text
+        return Answer(shown, OutgoingKind.REPLY, voice, noted=result.tools_ran)
+
+
+def failed(reason: str, exc: BaseException, language: str | None) -> Answer:
+    """The apology for a turn that failed for good, logged and counted."""
+    log.error("turn_failed_apologised", reason=reason, error=str(exc)[:500])
+    TURN_FAILURES.labels(reason).inc()
+    return Answer(CATALOGUE.text(language, "turn_failed"), OutgoingKind.ERROR)
