@@ -213,8 +213,8 @@ class RestClient:
     async def delete(self, path: str, **params: QueryValue) -> None:
         await self.request("DELETE", path, params=params)
 
-    async def health(self) -> dict[str, Any]:
-        body: dict[str, Any] = (await self._probe("/health")).json()
+    async def health(self) -> dict[str, object]:
+        body: dict[str, object] = (await self._probe("/health")).json()
         return body
 
     async def ready(self) -> None:
