@@ -47,7 +47,7 @@ class HeldCall:
     #: The assistant whose tool it is (the secretary or a sub-assistant).
     assistant_id: str
     tool: str
-    arguments: dict[str, object] = field(default_factory=dict)
+    arguments: Mapping[str, object] = field(default_factory=dict)
     #: The turn's message and the call's place in it: the call's idempotency key.
     message_id: str = ""
     position: str = ""
