@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
 
 import redis.asyncio as aioredis
 
@@ -47,7 +47,7 @@ class HeldCall:
     #: The assistant whose tool it is (the secretary or a sub-assistant).
     assistant_id: str
     tool: str
-    arguments: dict[str, Any] = field(default_factory=dict)
+    arguments: Mapping[str, object] = field(default_factory=dict)
     #: The turn's message and the call's place in it: the call's idempotency key.
     message_id: str = ""
     position: str = ""
@@ -104,7 +104,7 @@ class Confirmations:
             return [_read(raw) for raw in await pipe.execute()]
 
 
-def describe_call(tool: str, arguments: dict[str, Any], limit: int = 3000) -> str:
+def describe_call(tool: str, arguments: Mapping[str, object], limit: int = 3000) -> str:
     """A held call as the user reads it: the tool's name and its arguments exactly (JSON on
     one line), so what the model says about it cannot hide what it does."""
     text = f"{tool} {json.dumps(arguments, ensure_ascii=False, sort_keys=True)}"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import NotRequired, TypedDict
 
 #: The routes every service answers for orchestrators and scrapers (no token, no business).
 OPS_ROUTES = frozenset({"/health", "/livez", "/readyz", "/metrics"})
@@ -24,11 +24,25 @@ class ExplainedFailure(Exception):
     what fixes it: `/readyz` gives it after the type, where other errors give the type only."""
 
 
-def liveness_body(service: str) -> dict[str, Any]:
+class CheckResult(TypedDict):
+    ok: bool
+    #: Why it failed (absent when it answered).
+    error: NotRequired[str]
+
+
+class ReadinessBody(TypedDict):
+    status: str
+    service: str
+    #: The checks that failed, by name.
+    failing: list[str]
+    checks: dict[str, CheckResult]
+
+
+def liveness_body(service: str) -> dict[str, str]:
     return {"status": "ok", "service": service}
 
 
-async def _run(check: ReadinessCheck, timeout: float) -> dict[str, Any]:
+async def _run(check: ReadinessCheck, timeout: float) -> CheckResult:
     try:
         async with asyncio.timeout(timeout):
             await check()
@@ -43,13 +57,13 @@ async def _run(check: ReadinessCheck, timeout: float) -> dict[str, Any]:
 
 async def readiness(
     service: str, checks: Mapping[str, ReadinessCheck], timeout: float = PROBE_TIMEOUT_S
-) -> tuple[int, dict[str, Any]]:
+) -> tuple[int, ReadinessBody]:
     """The status (200 or 503) and body of `/readyz`: every check at once, each bounded."""
     names = list(checks)
     results = await asyncio.gather(*(_run(checks[name], timeout) for name in names))
     found = dict(zip(names, results, strict=True))
     failing = [name for name, result in found.items() if not result["ok"]]
-    body = {
+    body: ReadinessBody = {
         "status": "not_ready" if failing else "ready",
         "service": service,
         "failing": failing,

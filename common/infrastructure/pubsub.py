@@ -59,7 +59,7 @@ async def listen(
         stopping.cancel()
 
 
-async def _next(pubsub: PubSub, stopping: asyncio.Future[Any]) -> dict[str, Any] | None:
+async def _next(pubsub: PubSub, stopping: asyncio.Future[Any]) -> dict[str, object] | None:
     """The next message, or `{}` when a wait of `_POLL_S` brought none; None once `stopping`
     is done: a stop ends the wait at once instead of at the poll's end."""
     getting = asyncio.ensure_future(

@@ -19,7 +19,7 @@ ISO 8601. Keyword arguments left out of an update are not sent (a partial `PUT`)
 from __future__ import annotations
 
 import json as jsonlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypeVar
@@ -51,9 +51,11 @@ from common.infrastructure.wire import (
     LLMModel,
     MemoryQuery,
     Message,
+    MessageBatchIn,
     MessageIn,
     MessageRole,
     ModelCapability,
+    PendingMaxAge,
     ProfileFact,
     RunOutcome,
     SearchHit,
@@ -89,6 +91,12 @@ UNSET: Any = _Unset()
 
 #: An id as a caller holds it: a wire model's `UUID` or its text.
 Id = UUID | str
+#: A request body: a JSON object, as `json.dumps` takes it.
+JsonBody = Mapping[str, object]
+#: A query parameter's value (`_query` spells it as rest_service reads it); a list or a
+#: tuple repeats the parameter.
+QueryValue = str | int | float | bool | None | Sequence[str | int | float | bool | None]
+QueryParams = Mapping[str, QueryValue]
 W = TypeVar("W", bound=WireModel)
 #: Asks rest_service for the status only where its answer would go unread.
 _MINIMAL = {"Prefer": "return=minimal"}
@@ -151,7 +159,7 @@ class RestClient:
         method: str,
         path: str,
         *,
-        json: Any = None,
+        json: JsonBody | None = None,
         params: list[tuple[str, str]] | None = None,
         headers: dict[str, str] | None = None,
     ) -> RestResponse:
@@ -175,8 +183,8 @@ class RestClient:
         method: str,
         path: str,
         *,
-        json: Any = None,
-        params: dict[str, Any] | None = None,
+        json: JsonBody | None = None,
+        params: QueryParams | None = None,
         headers: dict[str, str] | None = None,
     ) -> RestResponse:
         """Send with retries on connection errors and 503; raise typed errors on 4xx/5xx."""
@@ -192,21 +200,21 @@ class RestClient:
             raise RestServiceUnavailable(f"rest_service unreachable: {_why(exc)}") from exc
         return _raise_for_error(response)
 
-    async def get_json(self, path: str, **params: Any) -> Any:
+    async def get_json(self, path: str, **params: QueryValue) -> Any:
         return (await self.request("GET", path, params=params)).json()
 
-    async def post_json(self, path: str, body: Any = None, **params: Any) -> Any:
+    async def post_json(self, path: str, body: JsonBody | None = None, **params: QueryValue) -> Any:
         response = await self.request("POST", path, json=body, params=params)
         return response.json() if response.content else None
 
-    async def put_json(self, path: str, body: Any) -> Any:
+    async def put_json(self, path: str, body: JsonBody) -> Any:
         return (await self.request("PUT", path, json=body)).json()
 
-    async def delete(self, path: str, **params: Any) -> None:
+    async def delete(self, path: str, **params: QueryValue) -> None:
         await self.request("DELETE", path, params=params)
 
-    async def health(self) -> dict[str, Any]:
-        body: dict[str, Any] = (await self._probe("/health")).json()
+    async def health(self) -> dict[str, object]:
+        body: dict[str, object] = (await self._probe("/health")).json()
         return body
 
     async def ready(self) -> None:
@@ -274,8 +282,8 @@ class RestClient:
     ) -> User:
         """Partial update: a 422 names a timezone that is not IANA or a model that does
         not exist (or cannot chat)."""
-        changes = UserChanges(
-            **_given(
+        changes = UserChanges.model_validate(
+            _given(
                 username=username,
                 first_name=first_name,
                 language=language,
@@ -374,23 +382,24 @@ class RestClient:
         thread_id: str,
         role: MessageRole,
         content: str | None = None,
-        **fields: Any,
+        **fields: object,
     ) -> Message:
         """One message (fields as in `MessageIn`); a stored `dedup_key` returns the stored one."""
-        body = _json(MessageIn(role=role, content=content, **fields), exclude_unset=True)
+        message = MessageIn.model_validate({"role": role, "content": content, **fields})
+        body = _json(message, exclude_unset=True)
         return Message.model_validate(
             await self.post_json(f"/api/threads/{thread_id}/messages", body)
         )
 
     async def append_messages(self, thread_id: str, messages: list[MessageIn]) -> list[Message]:
         """A batch in one transaction, in order."""
-        body = {"messages": [_json(message, exclude_unset=True) for message in messages]}
+        body = _json(MessageBatchIn(messages=messages), exclude_unset=True)
         return _many(Message, await self.post_json(f"/api/threads/{thread_id}/messages", body))
 
     async def store_messages(self, thread_id: str, messages: list[MessageIn]) -> bool:
         """`append_messages` for a caller that needs no answer: rest_service answers with
         the status only (`Prefer: return=minimal`). True when at least one was new."""
-        body = {"messages": [_json(message, exclude_unset=True) for message in messages]}
+        body = _json(MessageBatchIn(messages=messages), exclude_unset=True)
         response = await self.request(
             "POST", f"/api/threads/{thread_id}/messages", json=body, headers=_MINIMAL
         )
@@ -540,7 +549,7 @@ class RestClient:
         try:
             body = await self.post_json(
                 f"/api/users/{user_id}/calendar-credentials/pending/confirm",
-                {"max_age_seconds": max_age_seconds},
+                _json(PendingMaxAge(max_age_seconds=max_age_seconds)),
             )
         except NotFoundError:
             return None
@@ -551,7 +560,8 @@ class RestClient:
     ) -> list[CalendarCredentials]:
         """Drops pending connections older than `max_age_seconds`; answers the dropped ones."""
         dropped = await self.post_json(
-            "/api/users/calendar-credentials/pending/expire", {"max_age_seconds": max_age_seconds}
+            "/api/users/calendar-credentials/pending/expire",
+            _json(PendingMaxAge(max_age_seconds=max_age_seconds)),
         )
         return _many(CalendarCredentials, dropped)
 
@@ -608,8 +618,8 @@ class RestClient:
         last_run_at: datetime | None = UNSET,
         next_run_at: datetime | None = UNSET,
     ) -> CronJob:
-        changes = CronJobChanges(
-            **_given(
+        changes = CronJobChanges.model_validate(
+            _given(
                 name=name,
                 text=text,
                 prompt=prompt,
@@ -743,7 +753,7 @@ def _many(model: type[W], items: list[Any]) -> list[W]:
     return [model.model_validate(item) for item in items]
 
 
-def _json(body: BaseModel, *, exclude_unset: bool = False, exclude_none: bool = False) -> Any:
+def _json(body: BaseModel, *, exclude_unset: bool = False, exclude_none: bool = False) -> JsonBody:
     """A request body as JSON; the exclusions leave out what the server takes as its default
     (a partial update sends only what was set)."""
     return body.model_dump(mode="json", exclude_unset=exclude_unset, exclude_none=exclude_none)
@@ -770,16 +780,16 @@ def _str(value: Id | None) -> str | None:
     return None if value is None else str(value)
 
 
-def _given(**fields: Any) -> dict[str, Any]:
+def _given(**fields: object) -> dict[str, object]:
     """The keyword arguments a caller gave (partial update bodies)."""
     return {name: value for name, value in fields.items() if value is not UNSET}
 
 
-def _iso(value: Any) -> Any:
+def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def _query(params: Mapping[str, Any]) -> list[tuple[str, str]]:
+def _query(params: QueryParams) -> list[tuple[str, str]]:
     """Query parameters as rest_service reads them: None left out, booleans as true/false,
     a list as the parameter repeated."""
     query: list[tuple[str, str]] = []

@@ -48,7 +48,7 @@ _LOCATIONS = ("body", "query", "path", "header", "cookie")
 
 def error_body(
     error: str, detail: str, fields: list[dict[str, str]] | None = None
-) -> dict[str, Any]:
+) -> dict[str, object]:
     return {"error": error, "detail": detail, "fields": fields or []}
 
 

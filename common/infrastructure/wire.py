@@ -119,6 +119,12 @@ class MessageIn(WireModel):
     dedup_key: str | None = None
 
 
+class MessageBatchIn(WireModel):
+    """`POST /api/threads/{thread_id}/messages` with several: stored in one transaction."""
+
+    messages: list[MessageIn]
+
+
 class UserIn(WireModel):
     """`POST /api/users/`: the user of a Telegram id, made when missing."""
 
@@ -187,6 +193,13 @@ class CredentialsIn(WireModel):
 
     credentials: dict[str, Any]
     valid: bool = True
+
+
+class PendingMaxAge(WireModel):
+    """`POST .../calendar-credentials/pending/confirm` and `.../pending/expire`: a pending
+    connection older than this is expired."""
+
+    max_age_seconds: int
 
 
 class CronJobIn(WireModel):

@@ -7,7 +7,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -35,6 +35,30 @@ class Conversation:
     last_role: str
     last_text: str
     when: datetime
+
+
+class MessageItem(TypedDict):
+    message: ChatMessage
+    #: Its tool calls as indented JSON (None when it made none).
+    tool_calls: str | None
+
+
+class ToolCard(TypedDict):
+    """A tool call with the result of the tool message that answers it."""
+
+    id: str
+    name: str
+    arguments: str
+    result: str | None
+    duration_ms: int | None
+
+
+class ShownMessage(MessageItem):
+    cards: list[ToolCard]
+    #: An assistant's text as HTML.
+    answer: Markup | None
+    #: A tool message whose result a card shows.
+    in_card: bool
 
 
 def _like(text: str) -> str:
@@ -89,7 +113,7 @@ def _uuid(value: str) -> uuid.UUID | None:
         return None
 
 
-def _pretty(value: Any) -> str:
+def _pretty(value: object) -> str:
     """JSON text or a value, indented; anything else as it is."""
     if isinstance(value, str):
         try:
@@ -99,18 +123,18 @@ def _pretty(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2)
 
 
-def with_tool_cards(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def with_tool_cards(items: list[MessageItem]) -> list[ShownMessage]:
     """Each message with `cards` for the tool calls it made (name, arguments, the result from
     the matching tool message, its duration); tool messages shown in a card are marked."""
-    results = {
+    results: dict[object, ChatMessage] = {
         item["message"].tool_call_id: item["message"]
         for item in items
         if item["message"].tool_call_id
     }
     shown: set[str] = set()
-    out = []
+    out: list[ShownMessage] = []
     for item in items:
-        cards = []
+        cards: list[ToolCard] = []
         for call in item["message"].tool_calls or []:
             function = call.get("function") or {}
             result = results.get(call.get("id"))
@@ -129,7 +153,7 @@ def with_tool_cards(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         answer = None
         if str(message.role) == "assistant" and message.content:
             answer = Markup(_MARKDOWN.render(message.content))
-        out.append({**item, "cards": cards, "answer": answer})
+        out.append({**item, "cards": cards, "answer": answer, "in_card": False})
     for item in out:
         item["in_card"] = item["message"].tool_call_id in shown
     return out

@@ -18,6 +18,7 @@ from sqlalchemy import and_, cast, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Text as SAText
 from sqlmodel import col
+from starlette.applications import Starlette
 
 from common.features.llm_stats import LlmCounts, LlmStats
 from common.infrastructure.clock import utcnow
@@ -313,7 +314,7 @@ async def collect(
     )
 
 
-async def for_app(app: Any) -> Dashboard:
+async def for_app(app: Starlette) -> Dashboard:
     """The dashboard of the running app (its settings, database and Redis)."""
     state = STATE.of_app(app)
     async with state.sessions() as session:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 import redis
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -58,9 +58,9 @@ def entry_uuid(entry_id: str) -> uuid.UUID:
     return uuid.uuid5(uuid.NAMESPACE_URL, f"smart-assistant:dead-letter:{entry_id}")
 
 
-def pretty(entry: dict[str, str]) -> dict[str, Any]:
+def pretty(entry: dict[str, str]) -> dict[str, object]:
     """The entry with its JSON fields (the message, the raw bytes) parsed for reading."""
-    shown: dict[str, Any] = {}
+    shown: dict[str, object] = {}
     for key, value in entry.items():
         try:
             shown[key] = json.loads(value) if key in ("data", "raw_b64") else value
@@ -111,8 +111,8 @@ async def _record(
     actor: str,
     entity_id: uuid.UUID,
     action: str,
-    before: dict[str, Any],
-    after: dict[str, Any],
+    before: Mapping[str, object],
+    after: Mapping[str, object],
 ) -> None:
     """A history entry at the current config version (the config itself did not change),
     committed with the admin's unit of work."""
@@ -124,7 +124,7 @@ async def _record(
             action=action,
             actor=actor,
             version=version,
-            before=before,
-            after=after,
+            before=dict(before),
+            after=dict(after),
         )
     )

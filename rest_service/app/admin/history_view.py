@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +26,25 @@ ID_KINDS = {
     "provider_id": "provider",
 }
 BOOKKEEPING = ("updated_at", "created_at")
+
+
+class ChangedField(TypedDict):
+    """One field of a change as the history page shows it."""
+
+    field: str
+    label: str
+    before: str
+    after: str
+    before_short: str
+    after_short: str
+    #: Either side is cut short in the line (the whole is on hover).
+    long: bool
+
+
+class HistoryLine(TypedDict):
+    change: ConfigChange
+    title: str
+    fields: list[ChangedField]
 
 
 async def changes(
@@ -52,7 +71,7 @@ async def actors(session: AsyncSession) -> list[str]:
     return list(found.all())
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     if value is None:
         return "∅"
     if isinstance(value, str):
@@ -64,7 +83,7 @@ def _short(text: str) -> str:
     return text if len(text) <= SHORT else text[: SHORT - 1] + "…"
 
 
-async def lines(session: AsyncSession, rows: list[ConfigChange]) -> list[dict[str, Any]]:
+async def lines(session: AsyncSession, rows: list[ConfigChange]) -> list[HistoryLine]:
     """Each change with its changed fields: label, before and after (ids as names), short
     and whole."""
     ids: dict[str, set[uuid.UUID]] = {}
@@ -83,34 +102,21 @@ async def lines(session: AsyncSession, rows: list[ConfigChange]) -> list[dict[st
 CONFIG_ACTIONS = ("created", "updated", "deleted")
 
 
-def _action_line(row: ConfigChange) -> dict[str, Any]:
+def _action_line(row: ConfigChange) -> HistoryLine:
     """An action that is not a config change (a dead letter replayed or purged): what it did,
     and the error the dead letter had."""
     before, after = row.before or {}, row.after or {}
     shown = {**after, **({"error": before["error"]} if before.get("error") else {})}
-    fields = []
-    for key, value in shown.items():
-        text = _text(value)
-        fields.append(
-            {
-                "field": key,
-                "label": word_label(key),
-                "before": "",
-                "after": text,
-                "before_short": "",
-                "after_short": _short(text),
-                "long": len(text) > SHORT,
-            }
-        )
+    fields = [_changed(key, "", _text(value)) for key, value in shown.items()]
     title = before.get("id") or f"{len(before.get('entries', []))} entries"
     return {"change": row, "title": title, "fields": fields}
 
 
-def _line(row: ConfigChange, names: dict[uuid.UUID, str]) -> dict[str, Any]:
+def _line(row: ConfigChange, names: dict[uuid.UUID, str]) -> HistoryLine:
     if row.action not in CONFIG_ACTIONS:
         return _action_line(row)
     before, after = row.before or {}, row.after or {}
-    fields = []
+    fields: list[ChangedField] = []
     for key in sorted(set(before) | set(after)):
         old, new = before.get(key), after.get(key)
         if key in BOOKKEEPING or (row.before and row.after and old == new):
@@ -120,17 +126,7 @@ def _line(row: ConfigChange, names: dict[uuid.UUID, str]) -> dict[str, Any]:
         ):
             continue  # a created or deleted object: its own id and empty fields say nothing
         old_text, new_text = _display_value(key, old, names), _display_value(key, new, names)
-        fields.append(
-            {
-                "field": key,
-                "label": word_label(key),
-                "before": old_text,
-                "after": new_text,
-                "before_short": _short(old_text),
-                "after_short": _short(new_text),
-                "long": len(old_text) > SHORT or len(new_text) > SHORT,
-            }
-        )
+        fields.append(_changed(key, old_text, new_text))
     state = after or before
     title = state.get("name") or state.get("provider_model_name") or str(row.entity_id)
     if row.entity == "link":  # a link is its pair
@@ -139,7 +135,19 @@ def _line(row: ConfigChange, names: dict[uuid.UUID, str]) -> dict[str, Any]:
     return {"change": row, "title": title, "fields": fields}
 
 
-def _display_value(key: str, value: Any, names: dict[uuid.UUID, str]) -> str:
+def _changed(key: str, before: str, after: str) -> ChangedField:
+    return {
+        "field": key,
+        "label": word_label(key),
+        "before": before,
+        "after": after,
+        "before_short": _short(before),
+        "after_short": _short(after),
+        "long": len(before) > SHORT or len(after) > SHORT,
+    }
+
+
+def _display_value(key: str, value: object, names: dict[uuid.UUID, str]) -> str:
     if key in ID_KINDS:
         found = _as_uuid(value)
         if found is not None and found in names:
@@ -147,7 +155,7 @@ def _display_value(key: str, value: Any, names: dict[uuid.UUID, str]) -> str:
     return _text(value)
 
 
-def _as_uuid(value: Any) -> uuid.UUID | None:
+def _as_uuid(value: object) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value)) if value else None
     except ValueError:

@@ -9,13 +9,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from redis.exceptions import RedisError
 from sqladmin import BaseView, expose
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
+from starlette.applications import Starlette
+from starlette.datastructures import URL
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
@@ -39,7 +40,7 @@ MESSAGES_PAGE = Page(limit=500, offset=0)
 MAX_DAYS = 3650
 
 
-def script_json(value: Any) -> str:
+def script_json(value: object) -> str:
     """JSON safe to put inside a <script> element."""
     return json.dumps(value, default=str).replace("</", "<\\/")
 
@@ -47,7 +48,7 @@ def script_json(value: Any) -> str:
 DASHBOARD_REFRESH_S = 10
 
 
-async def dashboard_context(app: Any, request: Request) -> dict[str, Any]:
+async def dashboard_context(app: Starlette, request: Request) -> dict[str, object]:
     refresh = _int(request.query_params.get("refresh"), DASHBOARD_REFRESH_S, 2, 300)
     return {
         "dashboard": await dashboard.for_app(app),
@@ -150,7 +151,7 @@ class DeadLettersView(BaseView):
         settings = app_state(self).settings
         params = request.query_params
         purged = params.get("purged")
-        context: dict[str, Any] = {
+        context: dict[str, object] = {
             "entries": [],
             "entry": None,
             "entry_id": entry_id,
@@ -215,7 +216,7 @@ class DeadLetterActionsView(BaseView):
         return _see(url.include_query_params(purged=str(count)))
 
 
-def _see(url: Any) -> Response:
+def _see(url: URL) -> Response:
     return RedirectResponse(str(url), status_code=303)
 
 
@@ -322,7 +323,7 @@ class ConversationsView(BaseView):
         query = (request.query_params.get("user") or "").strip()
         text = (request.query_params.get("q") or "").strip()
         thread_id = (request.query_params.get("thread") or "").strip()
-        context: dict[str, Any] = {"query": query, "text": text, "thread_id": thread_id}
+        context: dict[str, object] = {"query": query, "text": text, "thread_id": thread_id}
         async with admin_ctx(self, request) as ctx:
             user = await _find_user(ctx.session, query) if query else None
             keys = await _conversation_keys(ctx.session, user, query)
@@ -393,7 +394,7 @@ async def _threads(
     return [*current, *extra]
 
 
-async def _messages(session: AsyncSession, thread_id: str) -> list[dict[str, Any]]:
+async def _messages(session: AsyncSession, thread_id: str) -> list[conversations.MessageItem]:
     rows = (
         await session.scalars(
             select(ChatMessage)

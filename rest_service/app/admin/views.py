@@ -6,8 +6,10 @@ same checks run, the config version bumps, the change history records it, and
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from markupsafe import Markup
 from sqladmin import ModelView, action
@@ -15,6 +17,7 @@ from sqladmin.filters import BooleanFilter
 from sqladmin.formatters import BASE_FORMATTERS
 from sqladmin.helpers import object_identifier_values
 from sqladmin.pagination import Pagination
+from sqlmodel import SQLModel
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from wtforms import Field, Form, PasswordField, SelectField, SelectMultipleField, widgets
@@ -64,7 +67,16 @@ LIST_PAGE_SIZE = 50
 ADMIN_BASE = "/admin"
 
 
-def _blank_to_none(data: dict[str, Any], *names: str) -> dict[str, Any]:
+#: A submitted form as sqladmin hands it over (field name -> value): validated at once into
+#: the API's models (`AssistantCreate`, ...), which hold the shape.
+FormData = dict[str, object]
+#: A form field's input's HTML attributes (`form_widget_args`).
+HtmlAttributes = dict[str, str | int]
+#: A form field's keyword arguments (`form_args`): validators, description, ...
+FieldArguments = dict[str, object]
+
+
+def _blank_to_none(data: FormData, *names: str) -> FormData:
     """A form sends "" for an empty optional field; the services mean null."""
     cleaned = dict(data)
     for name in names:
@@ -73,13 +85,13 @@ def _blank_to_none(data: dict[str, Any], *names: str) -> dict[str, Any]:
     return cleaned
 
 
-def _uuid_or_none(value: Any) -> uuid.UUID | None:
+def _uuid_or_none(value: object) -> uuid.UUID | None:
     if value is None or str(value).strip() == "":
         return None
     return uuid.UUID(str(value).strip())
 
 
-def _with_fields(form: type[Form], **fields: Any) -> type[Form]:
+def _with_fields(form: type[Form], **fields: Field) -> type[Form]:
     """Foreign keys are left out of sqladmin's forms (we have no ORM relationships): add
     them as plain id fields."""
     return type(f"{form.__name__}WithIds", (form,), fields)
@@ -124,11 +136,16 @@ def _capabilities_field() -> SelectMultipleField:
     )
 
 
-def _listed(values: Any) -> str:
+def _checked(values: object) -> list[object]:
+    """The boxes checked in a multiple choice (none: an empty list)."""
+    return list(values) if isinstance(values, Iterable) else []
+
+
+def _listed(values: Iterable[object] | None) -> str:
     return ", ".join(str(v) for v in values or [])
 
 
-def _truncated_cell(model: Any, attribute: str) -> Any:
+def _truncated_cell(model: object, attribute: str) -> Markup | str:
     return readable.truncated(getattr(model, attribute, None))
 
 
@@ -170,12 +187,12 @@ class _ReadableView(ModelView):
             return False
         return all(not isinstance(v, int) or abs(v) <= BIGINT_MAX for v in values)
 
-    async def get_object_for_edit(self, request: Request) -> Any:
+    async def get_object_for_edit(self, request: Request) -> object:
         if not self._names_a_row(request.path_params["pk"]):
             return None
         return await super().get_object_for_edit(request)
 
-    async def get_object_for_details(self, request: Request) -> Any:
+    async def get_object_for_details(self, request: Request) -> object:
         if not self._names_a_row(request.path_params["pk"]):
             return None
         found = await super().get_object_for_details(request)
@@ -190,7 +207,7 @@ class _ServiceView(_ReadableView):
 
     page_size = LIST_PAGE_SIZE
     can_export = False
-    column_default_sort: ClassVar[Any] = ("updated_at", True)
+    column_default_sort: ClassVar[tuple[str, bool]] = ("updated_at", True)
 
 
 class _TrackedView(_ServiceView):
@@ -207,7 +224,57 @@ class _TrackedView(_ServiceView):
         return RedirectResponse(str(url), status_code=303)
 
 
-class AssistantAdmin(_TrackedView, model=Assistant):
+CreateT = TypeVar("CreateT", bound=SQLModel)
+UpdateT = TypeVar("UpdateT", bound=SQLModel)
+SavedT = TypeVar("SavedT")
+
+
+class _Delete(Protocol):
+    def __call__(self, ctx: UnitOfWork, key: uuid.UUID, /, cascade: bool) -> Awaitable[None]: ...
+
+
+@dataclass(frozen=True)
+class _Service(Generic[CreateT, UpdateT, SavedT]):
+    """A table's create, edit and delete in the service layer, with the API's bodies."""
+
+    create_body: type[CreateT]
+    create: Callable[[UnitOfWork, CreateT], Awaitable[SavedT]]
+    update_body: type[UpdateT]
+    update: Callable[[UnitOfWork, uuid.UUID, UpdateT], Awaitable[SavedT]]
+    delete: _Delete
+
+
+class _ServiceTableView(_TrackedView, Generic[CreateT, UpdateT, SavedT]):
+    """Create, edit and delete go through `service`: the form's data, cleaned, is validated
+    into the API's bodies; a delete refuses a row that others still use (no cascade)."""
+
+    service: _Service[CreateT, UpdateT, SavedT]
+
+    def _clean(self, data: FormData) -> FormData:
+        return data
+
+    async def _row(self, ctx: UnitOfWork, saved: SavedT) -> object:
+        """The row sqladmin redirects to (by its mapped primary key)."""
+        return saved
+
+    async def insert_model(self, request: Request, data: FormData) -> object:
+        async with admin_ctx(self, request) as ctx:
+            create = self.service.create_body.model_validate(self._clean(data))
+            return await self._row(ctx, await self.service.create(ctx, create))
+
+    async def update_model(self, request: Request, pk: str, data: FormData) -> object:
+        async with admin_ctx(self, request) as ctx:
+            update = self.service.update_body.model_validate(self._clean(data))
+            return await self._row(ctx, await self.service.update(ctx, uuid.UUID(pk), update))
+
+    async def delete_model(self, request: Request, pk: str) -> None:
+        async with admin_ctx(self, request) as ctx:
+            await self.service.delete(ctx, uuid.UUID(pk), cascade=False)
+
+
+class AssistantAdmin(
+    _ServiceTableView[AssistantCreate, AssistantUpdate, Assistant], model=Assistant
+):
     name = "Assistant"
     history_entity = "assistant"
     name_plural = "Assistants"
@@ -221,7 +288,7 @@ class AssistantAdmin(_TrackedView, model=Assistant):
         Assistant.updated_at,
     ]
     column_searchable_list: ClassVar[Any] = [Assistant.name, Assistant.instructions]
-    column_filters: ClassVar[Any] = [
+    column_filters: ClassVar[list[BooleanFilter]] = [
         BooleanFilter("is_active"),
         BooleanFilter("is_secretary"),
     ]
@@ -234,7 +301,7 @@ class AssistantAdmin(_TrackedView, model=Assistant):
         Assistant.openai_assistant_id,
         Assistant.is_active,
     ]
-    form_widget_args: ClassVar[Any] = {
+    form_widget_args: ClassVar[dict[str, HtmlAttributes]] = {
         "instructions": {"rows": 24, "style": "font-family: monospace"}
     }
     create_template = "admin_form_create.html"
@@ -243,26 +310,19 @@ class AssistantAdmin(_TrackedView, model=Assistant):
     async def scaffold_form(self, rules: list[str] | None = None) -> type[Form]:
         return await _with_model_select(self, await super().scaffold_form(rules), "model")
 
-    def _clean(self, data: dict[str, Any]) -> dict[str, Any]:
+    service = _Service(
+        AssistantCreate,
+        assistants.create_assistant,
+        AssistantUpdate,
+        assistants.update_assistant,
+        assistants.delete_assistant,
+    )
+
+    def _clean(self, data: FormData) -> FormData:
         return _blank_to_none(data, "model", "openai_assistant_id")
 
-    async def insert_model(self, request: Request, data: dict[str, Any]) -> Assistant:
-        async with admin_ctx(self, request) as ctx:
-            return await assistants.create_assistant(
-                ctx, AssistantCreate.model_validate(self._clean(data))
-            )
 
-    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Assistant:
-        async with admin_ctx(self, request) as ctx:
-            update = AssistantUpdate.model_validate(self._clean(data))
-            return await assistants.update_assistant(ctx, uuid.UUID(pk), update)
-
-    async def delete_model(self, request: Request, pk: str) -> None:
-        async with admin_ctx(self, request) as ctx:
-            await assistants.delete_assistant(ctx, uuid.UUID(pk), cascade=False)
-
-
-class ToolAdmin(_TrackedView, model=Tool):
+class ToolAdmin(_ServiceTableView[ToolCreate, ToolUpdate, Tool], model=Tool):
     name = "Tool"
     text_columns = ("description",)
     #: A `sub_assistant` tool's assistant, on its detail page.
@@ -278,7 +338,7 @@ class ToolAdmin(_TrackedView, model=Tool):
         Tool.updated_at,
     ]
     column_searchable_list: ClassVar[Any] = [Tool.name, Tool.description]
-    column_filters: ClassVar[Any] = [BooleanFilter("is_active")]
+    column_filters: ClassVar[list[BooleanFilter]] = [BooleanFilter("is_active")]
     form_columns: ClassVar[Any] = [
         Tool.name,
         Tool.tool_type,
@@ -287,7 +347,7 @@ class ToolAdmin(_TrackedView, model=Tool):
         Tool.config,
         Tool.is_active,
     ]
-    form_widget_args: ClassVar[Any] = {
+    form_widget_args: ClassVar[dict[str, HtmlAttributes]] = {
         "input_schema": {"rows": 16, "style": "font-family: monospace"},
         # An mcp tool's server (the form's help text says the shape).
         "config": {"rows": 4, "style": "font-family: monospace"},
@@ -295,7 +355,7 @@ class ToolAdmin(_TrackedView, model=Tool):
 
     create_template = "admin_form_create.html"
     edit_template = "admin_form_edit.html"
-    form_args: ClassVar[Any] = {
+    form_args: ClassVar[dict[str, FieldArguments]] = {
         "input_schema": {"validators": [_schema_at_field]},
         "config": {
             "description": 'mcp tools only: {"transport": "http", "url": "https://…/mcp"} or '
@@ -306,6 +366,10 @@ class ToolAdmin(_TrackedView, model=Tool):
         },
     }
 
+    service = _Service(
+        ToolCreate, tools.create_tool, ToolUpdate, tools.update_tool, tools.delete_tool
+    )
+
     async def scaffold_form(self, rules: list[str] | None = None) -> type[Form]:
         form = await super().scaffold_form(rules)
         async with self.session_maker() as session:
@@ -313,29 +377,16 @@ class ToolAdmin(_TrackedView, model=Tool):
         label = "Sub-assistant (sub_assistant tools)"
         return _with_fields(form, assistant_id=_name_select(label, answerers))
 
-    async def get_form_data_for_edit(self, obj: Any) -> dict[str, Any]:
+    async def get_form_data_for_edit(self, obj: Tool) -> FormData:
         data = await super().get_form_data_for_edit(obj)
         schema = readable.pretty_json(obj.input_schema)
         answerer = str(obj.assistant_id) if obj.assistant_id else ""
         return {**data, "assistant_id": answerer, "input_schema": schema}
 
-    def _clean(self, data: dict[str, Any]) -> dict[str, Any]:
+    def _clean(self, data: FormData) -> FormData:
         cleaned = dict(data)
         cleaned["assistant_id"] = _uuid_or_none(data.get("assistant_id"))
         return cleaned
-
-    async def insert_model(self, request: Request, data: dict[str, Any]) -> Tool:
-        async with admin_ctx(self, request) as ctx:
-            return await tools.create_tool(ctx, ToolCreate.model_validate(self._clean(data)))
-
-    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Tool:
-        async with admin_ctx(self, request) as ctx:
-            update = ToolUpdate.model_validate(self._clean(data))
-            return await tools.update_tool(ctx, uuid.UUID(pk), update)
-
-    async def delete_model(self, request: Request, pk: str) -> None:
-        async with admin_ctx(self, request) as ctx:
-            await tools.delete_tool(ctx, uuid.UUID(pk), cascade=False)
 
 
 class LinkAdmin(_TrackedView, model=AssistantToolLink):
@@ -350,7 +401,7 @@ class LinkAdmin(_TrackedView, model=AssistantToolLink):
         AssistantToolLink.is_active,
         AssistantToolLink.updated_at,
     ]
-    column_filters: ClassVar[Any] = [BooleanFilter("is_active")]
+    column_filters: ClassVar[list[BooleanFilter]] = [BooleanFilter("is_active")]
     form_columns: ClassVar[Any] = [AssistantToolLink.is_active]
 
     name_columns: ClassVar[dict[str, str]] = {
@@ -376,12 +427,12 @@ class LinkAdmin(_TrackedView, model=AssistantToolLink):
             ),
         )
 
-    async def get_form_data_for_edit(self, obj: Any) -> dict[str, Any]:
+    async def get_form_data_for_edit(self, obj: AssistantToolLink) -> FormData:
         data = await super().get_form_data_for_edit(obj)
         ids = ("assistant_id", "tool_id", "sub_assistant_id")
         return {**data, **{k: str(getattr(obj, k)) if getattr(obj, k) else "" for k in ids}}
 
-    async def insert_model(self, request: Request, data: dict[str, Any]) -> AssistantToolLink:
+    async def insert_model(self, request: Request, data: FormData) -> AssistantToolLink:
         fields = {
             **data,
             "assistant_id": _uuid_or_none(data.get("assistant_id")),
@@ -391,9 +442,7 @@ class LinkAdmin(_TrackedView, model=AssistantToolLink):
         async with admin_ctx(self, request) as ctx:
             return await links.create_link(ctx, AssistantToolLinkCreate.model_validate(fields))
 
-    async def update_model(
-        self, request: Request, pk: str, data: dict[str, Any]
-    ) -> AssistantToolLink:
+    async def update_model(self, request: Request, pk: str, data: FormData) -> AssistantToolLink:
         """A link's pair is fixed (delete it and make another); its state and answerer change."""
         async with admin_ctx(self, request) as ctx:
             return await links.update_link(
@@ -408,7 +457,9 @@ class LinkAdmin(_TrackedView, model=AssistantToolLink):
             await links.delete_link(ctx, uuid.UUID(pk))
 
 
-class ProviderAdmin(_TrackedView, model=LLMProvider):
+class ProviderAdmin(
+    _ServiceTableView[ProviderCreate, ProviderUpdate, LLMProvider], model=LLMProvider
+):
     name = "LLM provider"
     history_entity = "provider"
     name_plural = "LLM providers"
@@ -422,9 +473,16 @@ class ProviderAdmin(_TrackedView, model=LLMProvider):
     ]
     column_details_exclude_list: ClassVar[Any] = [LLMProvider.api_key_encrypted]
     column_searchable_list: ClassVar[Any] = [LLMProvider.name, LLMProvider.base_url]
-    column_filters: ClassVar[Any] = [BooleanFilter("is_active")]
+    column_filters: ClassVar[list[BooleanFilter]] = [BooleanFilter("is_active")]
     column_labels: ClassVar[Any] = {LLMProvider.api_key_masked: "API key"}
     form_columns: ClassVar[Any] = [LLMProvider.name, LLMProvider.base_url, LLMProvider.is_active]
+    service = _Service(
+        ProviderCreate,
+        providers.create_provider,
+        ProviderUpdate,
+        providers.update_provider,
+        providers.delete_provider,
+    )
 
     async def scaffold_form(self, rules: list[str] | None = None) -> type[Form]:
         form = await super().scaffold_form(rules)
@@ -434,28 +492,14 @@ class ProviderAdmin(_TrackedView, model=LLMProvider):
         )
         return _with_fields(form, api_key=key)
 
-    def _clean(self, data: dict[str, Any]) -> dict[str, Any]:
+    def _clean(self, data: FormData) -> FormData:
         cleaned = dict(data)
         if not cleaned.get("api_key"):
             cleaned.pop("api_key", None)  # write-only: empty keeps the stored key
         return cleaned
 
-    async def insert_model(self, request: Request, data: dict[str, Any]) -> LLMProvider:
-        async with admin_ctx(self, request) as ctx:
-            create = ProviderCreate.model_validate(self._clean(data))
-            return await providers.create_provider(ctx, create)
 
-    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> LLMProvider:
-        async with admin_ctx(self, request) as ctx:
-            update = ProviderUpdate.model_validate(self._clean(data))
-            return await providers.update_provider(ctx, uuid.UUID(pk), update)
-
-    async def delete_model(self, request: Request, pk: str) -> None:
-        async with admin_ctx(self, request) as ctx:
-            await providers.delete_provider(ctx, uuid.UUID(pk), cascade=False)
-
-
-class ModelAdmin(_TrackedView, model=LLMModel):
+class ModelAdmin(_ServiceTableView[LLMModelCreate, LLMModelUpdate, LLMModelPublic], model=LLMModel):
     name_columns: ClassVar[dict[str, str]] = {"provider_id": "provider"}
     name = "LLM model"
     history_entity = "model"
@@ -475,7 +519,7 @@ class ModelAdmin(_TrackedView, model=LLMModel):
     }
     column_formatters_detail: ClassVar[Any] = column_formatters
     column_searchable_list: ClassVar[Any] = [LLMModel.provider_model_name, LLMModel.display_name]
-    column_filters: ClassVar[Any] = [
+    column_filters: ClassVar[list[BooleanFilter]] = [
         BooleanFilter("is_active"),
         BooleanFilter("is_default"),
     ]
@@ -489,6 +533,13 @@ class ModelAdmin(_TrackedView, model=LLMModel):
 
     create_template = "admin_form_create.html"
     edit_template = "admin_form_edit.html"
+    service = _Service(
+        LLMModelCreate,
+        llm_models.create_model,
+        LLMModelUpdate,
+        llm_models.update_model,
+        llm_models.delete_model,
+    )
 
     async def scaffold_form(self, rules: list[str] | None = None) -> type[Form]:
         form = await super().scaffold_form(rules)
@@ -500,38 +551,22 @@ class ModelAdmin(_TrackedView, model=LLMModel):
             capabilities=_capabilities_field(),
         )
 
-    def _clean(self, data: dict[str, Any]) -> dict[str, Any]:
+    def _clean(self, data: FormData) -> FormData:
         cleaned = _blank_to_none(data, "display_name")
         cleaned["provider_id"] = _uuid_or_none(data.get("provider_id"))
-        cleaned["capabilities"] = list(data.get("capabilities") or [])
+        cleaned["capabilities"] = _checked(data.get("capabilities"))
         return cleaned
 
-    async def get_form_data_for_edit(self, obj: Any) -> dict[str, Any]:
+    async def get_form_data_for_edit(self, obj: LLMModel) -> FormData:
         """The added fields are no columns of the form: fill them from the row too."""
         data = await super().get_form_data_for_edit(obj)
         return {**data, "provider_id": str(obj.provider_id), "capabilities": obj.capabilities}
 
-    async def insert_model(self, request: Request, data: dict[str, Any]) -> LLMModel:
-        async with admin_ctx(self, request) as ctx:
-            create = LLMModelCreate.model_validate(self._clean(data))
-            return await self._row(ctx, await llm_models.create_model(ctx, create))
-
-    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> LLMModel:
-        async with admin_ctx(self, request) as ctx:
-            update = LLMModelUpdate.model_validate(self._clean(data))
-            return await self._row(ctx, await llm_models.update_model(ctx, uuid.UUID(pk), update))
-
-    @staticmethod
-    async def _row(ctx: UnitOfWork, shown: LLMModelPublic) -> LLMModel:
-        """sqladmin redirects to the saved row by its mapped primary key: the row, not the
-        API's view of it."""
-        row = await ctx.session.get(LLMModel, shown.id)
+    async def _row(self, ctx: UnitOfWork, saved: LLMModelPublic) -> LLMModel:
+        """The row, not the API's view of it."""
+        row = await ctx.session.get(LLMModel, saved.id)
         assert row is not None
         return row
-
-    async def delete_model(self, request: Request, pk: str) -> None:
-        async with admin_ctx(self, request) as ctx:
-            await llm_models.delete_model(ctx, uuid.UUID(pk), cascade=False)
 
 
 class UserAdmin(_ServiceView, model=User):
@@ -553,7 +588,7 @@ class UserAdmin(_ServiceView, model=User):
         User.created_at,
     ]
     column_searchable_list: ClassVar[Any] = [User.username, User.first_name]
-    column_filters: ClassVar[Any] = [BooleanFilter("blocked")]
+    column_filters: ClassVar[list[BooleanFilter]] = [BooleanFilter("blocked")]
     #: The user's own page (reminders, calendar, usage, actions): pages.UserPageView.
     column_formatters: ClassVar[Any] = {
         User.telegram_id: lambda m, _a: Markup('<a class="user-page" href="{}">{}</a>').format(
@@ -575,7 +610,7 @@ class UserAdmin(_ServiceView, model=User):
         form = await super().scaffold_form(rules)
         return await _with_model_select(self, form, "preferred_model")
 
-    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> User:
+    async def update_model(self, request: Request, pk: str, data: FormData) -> User:
         cleaned = _blank_to_none(data, "username", "first_name", "language", "timezone")
         cleaned = _blank_to_none(cleaned, "preferred_model")
         async with admin_ctx(self, request) as ctx:
@@ -605,7 +640,7 @@ class CronJobAdmin(_ServiceView, model=CronJob):
         CronJob.next_run_at,
     ]
     column_searchable_list: ClassVar[Any] = [CronJob.name, CronJob.text]
-    column_default_sort: ClassVar[Any] = ("next_run_at", False)
+    column_default_sort: ClassVar[tuple[str, bool]] = ("next_run_at", False)
     form_columns: ClassVar[Any] = [
         CronJob.name,
         CronJob.text,
@@ -616,7 +651,7 @@ class CronJobAdmin(_ServiceView, model=CronJob):
         CronJob.status,
     ]
 
-    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> CronJob:
+    async def update_model(self, request: Request, pk: str, data: FormData) -> CronJob:
         # run_at comes zone-aware: sqladmin reads a timestamptz field's time as UTC.
         cleaned = _blank_to_none(data, "text", "prompt", "cron_expression", "timezone")
         async with admin_ctx(self, request) as ctx:
@@ -650,7 +685,7 @@ class CronJobRunAdmin(_ReadableView, model=CronJobRun):
         CronJobRun.outcome,
         CronJobRun.error,
     ]
-    column_default_sort: ClassVar[Any] = ("scheduled_for", True)
+    column_default_sort: ClassVar[tuple[str, bool]] = ("scheduled_for", True)
     column_searchable_list: ClassVar[Any] = [CronJobRun.error]
 
 
@@ -669,7 +704,7 @@ class ProfileFactAdmin(_ReadableView, model=ProfileFact):
     page_size = LIST_PAGE_SIZE
     column_list: ClassVar[Any] = [ProfileFact.user_id, ProfileFact.text, ProfileFact.created_at]
     column_details_exclude_list: ClassVar[Any] = [ProfileFact.text_key]
-    column_default_sort: ClassVar[Any] = ("created_at", True)
+    column_default_sort: ClassVar[tuple[str, bool]] = ("created_at", True)
     column_searchable_list: ClassVar[Any] = [ProfileFact.text]
 
     async def delete_model(self, request: Request, pk: str) -> None:

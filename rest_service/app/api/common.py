@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Query
 from pydantic import BaseModel
@@ -21,11 +21,11 @@ class ErrorBody(BaseModel):
     fields: list[ErrorField]
 
 
-def _error(description: str) -> dict[str, Any]:
+def _error(description: str) -> dict[str, object]:
     return {"model": ErrorBody, "description": description}
 
 
-ERRORS: dict[int | str, dict[str, Any]] = {
+ERRORS: dict[int | str, dict[str, object]] = {
     401: _error("no bearer token, or an unknown one"),
     403: _error("a valid token without the right (the service token on an admin route)"),
     404: _error("not found"),

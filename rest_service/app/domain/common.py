@@ -4,6 +4,7 @@ updates, and unique-constraint violations turned into 409s that name the field."
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, func, select
@@ -56,7 +57,7 @@ async def get_or_404(session: AsyncSession, model: type[M], key: uuid.UUID, kind
     return row
 
 
-def apply_update(row: SQLModel, changes: dict[str, Any]) -> SQLModel:
+def apply_update(row: SQLModel, changes: Mapping[str, object]) -> SQLModel:
     for name, value in changes.items():
         setattr(row, name, value)
     return row

@@ -24,7 +24,7 @@ from common.infrastructure.errors import ValidationFailedError, not_found
 from rest_service.app.domain.common import paged
 from rest_service.app.domain.paging import Page
 from rest_service.app.models.assistant import Assistant, AssistantToolLink, Tool
-from rest_service.app.models.history import ConfigChange
+from rest_service.app.models.history import ConfigChange, RowState
 from rest_service.app.models.llm import LLMModel, LLMProvider
 
 #: Table model → the name the history uses.
@@ -51,8 +51,8 @@ class PendingChange:
     entity: str
     entity_id: uuid.UUID
     action: str
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
+    before: RowState | None
+    after: RowState | None
 
 
 @event.listens_for(Session, "before_flush")
@@ -122,7 +122,7 @@ async def get_change(session: AsyncSession, change_id: int) -> ConfigChange:
     return change
 
 
-def restorable_state(change: ConfigChange) -> dict[str, Any]:
+def restorable_state(change: ConfigChange) -> RowState:
     """The row as it was right after this change (or, for a deletion, right before it)."""
     state = change.after if change.after is not None else change.before
     if state is None:
@@ -131,13 +131,13 @@ def restorable_state(change: ConfigChange) -> dict[str, Any]:
 
 
 def _change(
-    obj: SQLModel, action: str, before: dict[str, Any] | None, after: dict[str, Any] | None
+    obj: SQLModel, action: str, before: RowState | None, after: RowState | None
 ) -> PendingChange:
     # every tracked table has an `id`; SQLModel, their common base, does not declare one
     return PendingChange(TRACKED[type(obj)], obj.id, action, before, after)  # type: ignore[attr-defined]
 
 
-def _state(obj: SQLModel) -> dict[str, Any]:
+def _state(obj: SQLModel) -> RowState:
     mapper = inspect(type(obj))
     loaded = inspect(obj).dict  # what is loaded: reading it never queries
     return {
@@ -147,7 +147,7 @@ def _state(obj: SQLModel) -> dict[str, Any]:
     }
 
 
-def _state_before(obj: SQLModel) -> dict[str, Any]:
+def _state_before(obj: SQLModel) -> RowState:
     """The committed values: each changed attribute's old value replaces the new one."""
     state = _state(obj)
     attrs = inspect(obj).attrs
@@ -158,11 +158,11 @@ def _state_before(obj: SQLModel) -> dict[str, Any]:
     return state
 
 
-def _differs(before: dict[str, Any], after: dict[str, Any]) -> bool:
+def _differs(before: RowState, after: RowState) -> bool:
     return any(before.get(k) != v for k, v in after.items() if k not in IGNORED_COLUMNS)
 
 
-def _jsonable(value: Any) -> Any:
+def _jsonable(value: object) -> object:
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, datetime | date):

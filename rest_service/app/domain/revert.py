@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from sqlmodel import SQLModel
 
@@ -27,7 +26,7 @@ from rest_service.app.models.assistant import (
     ToolCreate,
     ToolUpdate,
 )
-from rest_service.app.models.history import ConfigChange
+from rest_service.app.models.history import ConfigChange, RowState
 from rest_service.app.models.llm import (
     LLMModelCreate,
     LLMModelUpdate,
@@ -35,7 +34,7 @@ from rest_service.app.models.llm import (
     ProviderUpdate,
 )
 
-Restorer = Callable[[UnitOfWork, uuid.UUID, dict[str, Any], bool], Awaitable[None]]
+Restorer = Callable[[UnitOfWork, uuid.UUID, RowState, bool], Awaitable[None]]
 
 
 async def revert_to(ctx: UnitOfWork, change_id: int) -> ConfigChange:
@@ -50,11 +49,11 @@ async def revert_to(ctx: UnitOfWork, change_id: int) -> ConfigChange:
     return change
 
 
-def _fields(update_model: type[SQLModel], state: dict[str, Any]) -> dict[str, Any]:
+def _fields(update_model: type[SQLModel], state: RowState) -> RowState:
     return {k: v for k, v in state.items() if k in update_model.model_fields}
 
 
-async def _assistant(ctx: UnitOfWork, key: uuid.UUID, state: dict[str, Any], exists: bool) -> None:
+async def _assistant(ctx: UnitOfWork, key: uuid.UUID, state: RowState, exists: bool) -> None:
     if exists:
         data = AssistantUpdate.model_validate(_fields(AssistantUpdate, state))
         await assistants.update_assistant(ctx, key, data)
@@ -62,14 +61,14 @@ async def _assistant(ctx: UnitOfWork, key: uuid.UUID, state: dict[str, Any], exi
         await assistants.create_assistant(ctx, AssistantCreate.model_validate(state))
 
 
-async def _tool(ctx: UnitOfWork, key: uuid.UUID, state: dict[str, Any], exists: bool) -> None:
+async def _tool(ctx: UnitOfWork, key: uuid.UUID, state: RowState, exists: bool) -> None:
     if exists:
         await tools.update_tool(ctx, key, ToolUpdate.model_validate(_fields(ToolUpdate, state)))
     else:
         await tools.create_tool(ctx, ToolCreate.model_validate(state))
 
 
-async def _link(ctx: UnitOfWork, key: uuid.UUID, state: dict[str, Any], exists: bool) -> None:
+async def _link(ctx: UnitOfWork, key: uuid.UUID, state: RowState, exists: bool) -> None:
     if not exists:
         await links.create_link(ctx, AssistantToolLinkCreate.model_validate(state))
         return
@@ -78,11 +77,11 @@ async def _link(ctx: UnitOfWork, key: uuid.UUID, state: dict[str, Any], exists: 
         ctx,
         key,
         is_active=bool(state.get("is_active", True)),
-        sub_assistant_id=uuid.UUID(sub) if sub else None,
+        sub_assistant_id=uuid.UUID(str(sub)) if sub else None,
     )
 
 
-async def _provider(ctx: UnitOfWork, key: uuid.UUID, state: dict[str, Any], exists: bool) -> None:
+async def _provider(ctx: UnitOfWork, key: uuid.UUID, state: RowState, exists: bool) -> None:
     """The key is not in the history (it is a secret): a revert keeps the current one."""
     if exists:
         data = ProviderUpdate.model_validate(_fields(ProviderUpdate, state))
@@ -91,7 +90,7 @@ async def _provider(ctx: UnitOfWork, key: uuid.UUID, state: dict[str, Any], exis
         await providers.create_provider(ctx, ProviderCreate.model_validate(state))
 
 
-async def _model(ctx: UnitOfWork, key: uuid.UUID, state: dict[str, Any], exists: bool) -> None:
+async def _model(ctx: UnitOfWork, key: uuid.UUID, state: RowState, exists: bool) -> None:
     if exists:
         data = LLMModelUpdate.model_validate(_fields(LLMModelUpdate, state))
         await llm_models.update_model(ctx, key, data)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +14,7 @@ from rest_service.app.domain.model_views import public_models
 from rest_service.app.domain.version import current_version
 from rest_service.app.models.assistant import Assistant, AssistantToolLink, Tool
 
-EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
+EMPTY_SCHEMA: dict[str, object] = {"type": "object", "properties": {}}
 
 
 async def build_snapshot(session: AsyncSession) -> ConfigSnapshot:
@@ -68,7 +67,7 @@ async def _active_tools(session: AsyncSession) -> dict[uuid.UUID, list[SnapshotT
     return by_assistant
 
 
-def parse_schema(text: str) -> dict[str, Any]:
+def parse_schema(text: str) -> dict[str, object]:
     """Stored schemas were checked on write; a hand-edited broken one reads as empty."""
     try:
         value = json.loads(text)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlmodel import col
@@ -120,7 +119,7 @@ async def _check_sub_assistant(
 
 
 def _check_config(
-    ctx: UnitOfWork, tool_type: ToolType, config: dict[str, Any] | None, *, known_only: bool
+    ctx: UnitOfWork, tool_type: ToolType, config: dict[str, object] | None, *, known_only: bool
 ) -> None:
     """An mcp tool's server must be reachable in principle (a stdio one named in
     MCP_STDIO_SERVERS when `known_only`): the 422 names the field."""
@@ -139,5 +138,5 @@ async def _name_free(ctx: UnitOfWork, name: str) -> None:
         raise name_taken(KIND, "name", name)
 
 
-def _schema_text(schema: dict[str, Any]) -> str:
+def _schema_text(schema: dict[str, object]) -> str:
     return json.dumps(schema, ensure_ascii=False)

@@ -7,7 +7,6 @@ import json
 import zoneinfo
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
 
 from jsonschema import Draft202012Validator, SchemaError, validators
 
@@ -15,7 +14,7 @@ from common.features.schedule import InvalidSchedule, next_fire, repeating, zone
 from common.infrastructure.errors import invalid
 
 
-def check_json_schema(value: Any, field: str = "input_schema") -> dict[str, Any]:
+def check_json_schema(value: object, field: str = "input_schema") -> dict[str, object]:
     """A JSON Schema object valid against its meta-schema (Draft 2020-12 unless `$schema`
     names another), describing an object: what the model's function arguments are."""
     if isinstance(value, str):

@@ -13,6 +13,10 @@ from sqlmodel import Field, SQLModel
 
 from rest_service.app.models.base import CreatedMixin
 
+#: A tracked row's columns as JSON values, its secrets left out: what the history records
+#: before and after a change, and what a revert restores.
+RowState = dict[str, object]
+
 
 class ConfigChange(CreatedMixin, table=True):
     __tablename__ = "config_changes"
