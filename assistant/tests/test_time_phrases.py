@@ -25,10 +25,11 @@ NOWS = {
     name: datetime.fromisoformat(spec["now"]).replace(tzinfo=ZoneInfo(spec["timezone"]))
     for name, spec in CORPUS["nows"].items()
 }
+#: One test a phrase, at every fixed now of the corpus: each case is a few microseconds of
+#: work, and 5 510 tests of their own cost pytest ten times that.
 CASES = [
-    pytest.param(entry["phrase"], now_id, expected, id=f"{now_id}:{entry['phrase']}")
+    pytest.param(entry["phrase"], entry["expected"], id=entry["phrase"])
     for entry in CORPUS["phrases"]
-    for now_id, expected in entry["expected"].items()
 ]
 
 
@@ -49,17 +50,24 @@ def test_the_corpus_is_large_and_half_english_half_russian() -> None:
     assert refused >= 50
 
 
-@pytest.mark.parametrize(("phrase", "now_id", "expected"), CASES)
-def test_phrase_resolves_as_expected(phrase: str, now_id: str, expected: str) -> None:
-    assert outcome(phrase, NOWS[now_id]) == expected
-    if expected != "refused":
+@pytest.mark.parametrize(("phrase", "expected"), CASES)
+def test_phrase_resolves_as_expected_at_every_now(phrase: str, expected: dict[str, str]) -> None:
+    wrong = {
+        now_id: (found, want)
+        for now_id, want in expected.items()
+        if (found := outcome(phrase, NOWS[now_id])) != want
+    }
+    assert not wrong, f"{phrase!r} at each now: (found, expected) {wrong}"
+    for now_id, want in expected.items():
+        if want == "refused":
+            continue
         # What a reminder confirms names this very moment: weekday, date, time, zone, offset.
-        moment = datetime.fromisoformat(expected)
+        moment = datetime.fromisoformat(want)
         zone_name = CORPUS["nows"][now_id]["timezone"]
         offset = moment.strftime("%z")
         assert local(moment.astimezone(ZoneInfo(zone_name))) == (
             f"{moment:%A %d %B %Y, %H:%M} ({zone_name}, UTC{offset[:3]}:{offset[3:]})"
-        )
+        ), now_id
 
 
 def test_a_refusal_is_a_question_for_the_user() -> None:
