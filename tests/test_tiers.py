@@ -128,6 +128,29 @@ def test_the_fast_profile_caps_a_tests_own_examples() -> None:
     assert settings.get_profile("full").max_examples == settings.get_profile("default").max_examples
 
 
+def test_the_fast_profile_caps_a_property_a_test_defines_in_its_body() -> None:
+    assert tiers.examples(300) == 300  # the full profile: the test's own number
+    settings.load_profile("fast")
+    try:
+        assert tiers.examples(300) == tiers.FAST_EXAMPLES
+        assert tiers.examples(3) == 3
+    finally:
+        settings.load_profile("full")
+
+
+#: `@settings(` indented: a property defined in a test's body, out of collection's reach.
+_NESTED_SETTINGS = re.compile(r"^[ ]+@settings\((?:[^()]|\([^()]*\))*\)", re.MULTILINE)
+
+
+def test_a_property_in_a_tests_body_takes_its_examples_through_the_cap() -> None:
+    literal = []
+    for path in [*ROOT.glob("tests/**/test_*.py"), *ROOT.glob("*/tests/**/test_*.py")]:
+        for found in _NESTED_SETTINGS.finditer(path.read_text()):
+            if re.search(r"max_examples=\d", found.group()) and path.name != "test_tiers.py":
+                literal.append(f"{path.relative_to(ROOT)}: {found.group().split(chr(10))[0]}")
+    assert not literal, "use max_examples=examples(N) (tests/tiers.py):\n" + "\n".join(literal)
+
+
 class Finished:
     """A pytest run that passed at once."""
 

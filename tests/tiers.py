@@ -216,6 +216,14 @@ def tier(item: pytest.Item) -> str:
     return next(mark.name for mark in item.iter_markers() if mark.name in TIERS)
 
 
+def examples(wanted: int) -> int:
+    """`wanted`, capped by the fast profile: for a property a test defines in its own body,
+    which collection (`_few_examples`) cannot reach."""
+    if settings.get_current_profile_name() == "fast":
+        return min(wanted, FAST_EXAMPLES)
+    return wanted
+
+
 def _few_examples(item: pytest.Item) -> None:
     """A test's own `@settings(max_examples=...)` wins over a profile; the fast one caps it."""
     test = getattr(getattr(item, "obj", None), "__func__", getattr(item, "obj", None))

@@ -31,6 +31,7 @@ from common.infrastructure.http_client import client_session
 from common.infrastructure.rest_client import RestClient
 from common.infrastructure.wire import CronJob, User
 from ops.services import ROOT
+from tests.tiers import examples
 
 #: The built-in tools' schemas as shipped: what a real model sees.
 BUILT_IN = {
@@ -402,7 +403,7 @@ def test_any_arguments_are_a_result_or_an_error_for_the_model_never_a_crash(
     try:
 
         @settings(
-            max_examples=60,
+            max_examples=examples(60),
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
         )

@@ -20,6 +20,7 @@ from common.infrastructure.redis_keys import TO_SECRETARY
 from common.tests.strategies import any_text
 from sandbox import telegram_updates as build
 from tests.redis_topologies import full_redis
+from tests.tiers import examples
 from tests.waiting import until
 from tg_bot.tests.conftest import incoming, outgoing
 
@@ -393,7 +394,7 @@ async def test_any_media_message_is_answered_or_ignored_and_the_next_goes_on(
             assert await until(heard_or_answered, timeout=10), f"no answer to {spec}"
 
     @settings(
-        max_examples=40,
+        max_examples=examples(40),
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )

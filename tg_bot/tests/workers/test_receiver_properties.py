@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from common.tests.strategies import any_text
 from sandbox import telegram_updates as build
+from tests.tiers import examples
 from tests.waiting import until
 from tg_bot.tests.conftest import incoming, outgoing
 
@@ -120,7 +121,7 @@ async def test_any_update_is_received_and_the_next_chat_goes_on(
             assert await until(heard_or_answered), f"no answer to {spec['text']!r}"
 
     @settings(
-        max_examples=40,
+        max_examples=examples(40),
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )

@@ -16,6 +16,7 @@ from common.features.blobs import BlobStore
 from common.infrastructure.queue_messages import Button, OutgoingMessage
 from common.infrastructure.redis_keys import TO_TELEGRAM
 from sandbox.telegram_errors import BotApiError
+from tests.tiers import examples
 from tests.waiting import until
 from tg_bot.src.clients.telegram import TelegramClient
 from tg_bot.src.domain.keyboards import keyboard
@@ -196,7 +197,9 @@ async def test_any_answer_arrives_whole_with_buttons_last_and_in_its_topic(
             assert re.sub(r"\s", "", said) == re.sub(r"\s", "", message.text)
         assert not telegram.rejected
 
-    @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(
+        max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
     @given(batch=st.lists(answers, min_size=1, max_size=4))
     def check(batch: list[dict[str, Any]]) -> None:
         asyncio.run_coroutine_threadsafe(one(batch), loop).result(timeout=60)

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from common.tests.strategies import any_text
 from sandbox import telegram_updates as build
 from sandbox.telegram_webhook import SECRET_HEADER
+from tests.tiers import examples
 from tests.waiting import until
 from tg_bot.tests.conftest import incoming
 
@@ -71,13 +72,14 @@ async def test_any_body_posted_to_the_webhook_gets_no_5xx(
 ) -> None:
     url = f"http://127.0.0.1:{bot_env['HTTP_PORT']}/telegram/webhook"
     statuses: list[int] = []
+    bodies = examples(100)
 
     async with run_bot(TELEGRAM_WEBHOOK_URL=url, RATE_LIMIT_MESSAGES_PER_MINUTE="0"):
         await until(lambda: _set(telegram), timeout=30)
         secret = telegram.webhook.secret_token
 
         @settings(
-            max_examples=100,
+            max_examples=bodies,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
         )
@@ -109,7 +111,8 @@ async def test_any_body_posted_to_the_webhook_gets_no_5xx(
     assert statuses and all(s < 500 for s in statuses)
     pattern = names.telegram_webhook_seen(telegram.bot_id, "*")
     seen = [key async for key in redis.scan_iter(match=pattern, count=1000)]
-    assert len(seen) >= 5  # bodies were updates, routed and committed, not only refused
+    # Bodies were updates, routed and committed, not only refused: one in twenty at least.
+    assert len(seen) >= max(1, bodies // 20)
 
 
 async def _set(telegram: Any) -> bool:
