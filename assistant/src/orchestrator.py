@@ -87,20 +87,18 @@ class Orchestrator:
         config: ConfigWatcher,
     ) -> None:
         self.settings = settings
-        self.redis = redis
-        self.names = names
         self.deps = deps
         self.services = services
         self.config = config
-        self.outbox = AnswerOutbox(redis, names)
+        outbox = AnswerOutbox(redis, names)
         #: The files of a turn (voice, pictures, documents), deleted when it is answered.
         self.blobs = BlobStore(redis, names)
-        self.intake = Intake(redis, names, self.outbox, self.blobs, config)
+        self.intake = Intake(redis, names, outbox, self.blobs, config)
         self.reading = Reading(AttachmentReader(settings, self.blobs, deps.llm))
         self.background = Background(settings, deps)
         self.model = ModelRun(settings, redis, names, deps, services)
         self.reply_form = ReplyForm(VoiceReplies(settings, self.blobs, deps.llm))
-        self.publisher = Publisher(redis, names, self.outbox)
+        self.publisher = Publisher(redis, names, outbox)
 
     async def handle(self, message: IncomingMessage) -> None:
         taken = await self.intake.take(message)

@@ -23,7 +23,7 @@ _SHARED_PROCESSORS: list[structlog.typing.Processor] = [
 ]
 
 #: Libraries whose INFO lines are noise next to ours.
-_QUIET_LOGGERS = ("uvicorn.access", "aiohttp.access", "apscheduler")
+_QUIET_LOGGERS = ("httpx", "httpcore", "uvicorn.access", "aiohttp.access", "apscheduler")
 
 
 def _formatter(json_lines: bool) -> logging.Formatter:

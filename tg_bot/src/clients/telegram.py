@@ -54,8 +54,9 @@ _BY_STATUS: dict[int, type[TelegramError]] = {
 }
 _NO_PREVIEW = telegram.LinkPreviewOptions(is_disabled=True)
 #: Loggers whose lines below WARNING carry a URL or a message's text: PTB's (the API URL,
-#: with the token). Its httpx transport, which would log request lines too, is not used.
-_URL_LOGGERS = ("telegram",)
+#: with the token) and httpx's request lines (PTB's own transport, installed with it, though
+#: ours replaces it: a call that ever went through it would log the token).
+_URL_LOGGERS = ("telegram", "httpx")
 
 
 class _Bot(telegram.Bot):
