@@ -63,11 +63,27 @@ async def test_tonight_at_8_is_eight_in_the_evening_or_a_question(run_time) -> N
         assert await resolved(run_time, "tonight at 8") == eight
 
 
-async def test_on_friday_is_friday_at_nine_and_says_no_time_was_given(run_time) -> None:
-    result = await run_time({"action": "resolve", "phrase": "on friday"})
-    moment = datetime.fromisoformat(result["datetime"])
+def time_tool_at(services: ToolServices, moment: datetime) -> TimeTool:
+    """The tool on a clock stopped at `moment`, for phrases whose answer depends on the day."""
+    return TimeTool(tool_spec("time"), dataclasses.replace(services, clock=lambda: moment))
+
+
+async def test_on_friday_is_friday_at_nine_and_says_no_time_was_given(services) -> None:
+    wednesday = datetime(2026, 11, 25, 15, 0, tzinfo=TOKYO)
+    tool = time_tool_at(services, wednesday)
+    result = await tool.run(
+        {"action": "resolve", "phrase": "on friday"}, call_context("Asia/Tokyo")
+    )
     assert (result["weekday"], result["time"], result["all_day"]) == ("Friday", "09:00", True)
-    assert timedelta(0) < moment - datetime.now(TOKYO) <= timedelta(days=7)
+    assert datetime.fromisoformat(result["datetime"]) == datetime(2026, 11, 27, 9, tzinfo=TOKYO)
+
+
+async def test_on_friday_said_early_on_a_friday_asks_which_friday(services) -> None:
+    """Found on a Friday just after midnight in Tokyo: nine that morning is still ahead, so
+    "on friday" may mean today or a week on; the tool asks (it read the wall clock before)."""
+    tool = time_tool_at(services, datetime(2026, 11, 27, 0, 25, tzinfo=TOKYO))
+    with pytest.raises(ToolError, match=r"today \(Friday 27 November\) or Friday 04 December"):
+        await tool.run({"action": "resolve", "phrase": "on friday"}, call_context("Asia/Tokyo"))
 
 
 async def test_in_half_an_hour(run_time) -> None:

@@ -32,7 +32,6 @@ from common.features.calendar_client import (
     Event,
 )
 from common.features.confirmations import Confirmations, PendingDelete
-from common.infrastructure.clock import utcnow
 from common.infrastructure.errors import AppError, NotFoundError
 
 #: At most this many events go back to the model; the count says how many there were.
@@ -244,7 +243,7 @@ class CalendarTool(BaseTool, tool_type="calendar"):
 
     async def _resolve(self, text: str, actor: Actor) -> date | datetime:
         tz = zone(actor.timezone)
-        now = utcnow().astimezone(tz)
+        now = self.services.clock().astimezone(tz)
         return _day_or_moment(text, tz, now)
 
     async def _list(self, arguments: dict[str, Any], call: ToolCallOrigin) -> dict[str, Any]:
@@ -264,7 +263,7 @@ class CalendarTool(BaseTool, tool_type="calendar"):
             _text(arguments, "time_min"), _text(arguments, "time_max"), actor
         )
         tz = zone(actor.timezone)
-        now = utcnow().astimezone(tz).replace(microsecond=0)
+        now = self.services.clock().astimezone(tz).replace(microsecond=0)
         if not time_min:  # a month before the earlier of now and the end asked
             time_min = (
                 min(now, _moment(time_max, tz) if time_max else now) - FIND_BACK

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 from assistant.src.tools.base import BaseTool, ToolCallOrigin, ToolError
 from assistant.src.tools.timezone_setting import set_user_timezone
 from assistant.src.tools.when import resolve, zone
-from common.infrastructure.clock import utcnow
 
 
 def describe(moment: datetime) -> dict[str, Any]:
@@ -33,7 +32,7 @@ class TimeTool(BaseTool, tool_type="time"):
         if action == "set_timezone":
             return await self._set_timezone(arguments, call)
         here = zone(arguments.get("timezone") or call.actor.timezone)
-        now = utcnow().astimezone(here)
+        now = self.services.clock().astimezone(here)
         if action == "now":
             return describe(now)
         if action == "convert":
