@@ -26,6 +26,7 @@ import pytest
 from ops.infra import DatabaseServer, with_database
 from ops.services import ROOT
 from tests.test_manage import MANAGE, bare_env, free_base_port
+from tests.waiting import until_sync
 
 pytestmark = pytest.mark.e2e
 
@@ -220,6 +221,13 @@ def test_services_a_killed_demo_left_behind_are_stopped_by_the_next(tmp_path: Pa
         stderr=subprocess.DEVNULL,
     )
     unrelated = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    # A leftover has run for a while: its command line is http.server's, not the forked
+    # pytest worker's it has until its exec (a loaded machine took the check there first).
+    until_sync(
+        lambda: b"-m\0http.server" in Path(f"/proc/{leftover.pid}/cmdline").read_bytes(),
+        30,
+        "the leftover running http.server",
+    )
     pid_file = tmp_path / "services.json"
     pid_file.write_text(json.dumps({"http.server": leftover.pid, "rest_service": unrelated.pid}))
     try:

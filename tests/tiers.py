@@ -38,8 +38,8 @@ TIERS = ("unit", "integration", "e2e", "policy")
 FAST_TIERS = ("unit", "integration")
 FAST_EXAMPLES = 10
 
-settings.register_profile("full", settings())
-settings.register_profile("fast", max_examples=FAST_EXAMPLES)
+settings.register_profile("full", deadline=None)
+settings.register_profile("fast", max_examples=FAST_EXAMPLES, deadline=None)
 settings.load_profile("full")
 
 #: Fixtures that reach Postgres or Redis, or serve HTTP from a stand-in in this process.
