@@ -9,7 +9,7 @@ import resource
 import sys
 from typing import Any
 
-from assistant.src.documents import FileUnreadable, read_document
+from common.features.documents import FileUnreadable, read_document
 from assistant.src.pictures import scaled_picture
 
 #: The exit status when the child ran out of its memory.

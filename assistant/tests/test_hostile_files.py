@@ -26,7 +26,7 @@ from structlog.testing import capture_logs
 from assistant.src.assistants.attachments import AttachmentReader, Refusal
 from assistant.src.assistants.voice_reply import VoiceReplies
 from assistant.src.clients.llm import LlmGateway
-from assistant.src.documents import (
+from common.features.documents import (
     DocumentProblem,
     DocumentUnreadable,
     ZipLimits,

@@ -22,7 +22,7 @@ from assistant.src.assistants.refusal import PHRASES
 from assistant.src.assistants.refusal import Refusal as Refusal
 from assistant.src.clients.audio import audio_file_name, transcribe
 from assistant.src.clients.llm import LlmGateway, LlmUnavailable
-from assistant.src.documents import DocumentProblem, DocumentText, DocumentUnreadable
+from common.features.documents import DocumentProblem, DocumentText, DocumentUnreadable
 from assistant.src.file_worker import FileWorker
 from assistant.src.pictures import PictureProblem, PictureUnreadable
 from assistant.src.settings import Settings
