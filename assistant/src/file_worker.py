@@ -25,7 +25,12 @@ from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from common.features.documents import DocumentKind, DocumentProblem, DocumentText, DocumentUnreadable
+from common.features.documents import (
+    DocumentKind,
+    DocumentProblem,
+    DocumentText,
+    DocumentUnreadable,
+)
 from assistant.src.file_child import OUT_OF_MEMORY
 from assistant.src.pictures import PictureProblem, PictureUnreadable
 from assistant.src.settings import Settings
