@@ -1,7 +1,8 @@
 """Files are parsed in a child process with memory and time limits, never in the assistant.
 
 A document's text (`common/features/documents.py`) and a picture's scaled JPEG
-(`pictures.py`) come from a fresh `python -m assistant.src.file_child` with an address-space limit of
+(`pictures.py`) come from a fresh `python -m assistant.src.file_child` with an address-space
+limit of
 `DOCUMENT_PARSE_MAX_MB` and a CPU limit, killed after `DOCUMENT_PARSE_SECONDS` of wall time.
 Whatever a hostile file makes a parser do (a zip or PDF bomb, a pixel flood, a parser's own
 bug), it does there: the child fails, the user gets a short refusal, and the assistant's
