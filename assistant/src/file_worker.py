@@ -2,8 +2,8 @@
 
 A document's text (`common/features/documents.py`) and a picture's scaled JPEG
 (`pictures.py`) come from a fresh `python -m assistant.src.file_child` with an address-space
-limit of
-`DOCUMENT_PARSE_MAX_MB` and a CPU limit, killed after `DOCUMENT_PARSE_SECONDS` of wall time.
+limit of `DOCUMENT_PARSE_MAX_MB` and a CPU limit, killed after `DOCUMENT_PARSE_SECONDS` of
+wall time.
 Whatever a hostile file makes a parser do (a zip or PDF bomb, a pixel flood, a parser's own
 bug), it does there: the child fails, the user gets a short refusal, and the assistant's
 memory is what it was. The child starts with an empty environment (no secrets to read) and
