@@ -19,7 +19,6 @@ from pathlib import PurePosixPath
 from pydantic import TypeAdapter, ValidationError
 
 from common.features.documents import (
-    DocumentKind,
     DocumentProblem,
     DocumentUnreadable,
     read_document,
@@ -120,8 +119,6 @@ def _text(data: bytes, file_name: str) -> str:
         raise invalid("file", _reason(exc)) from exc
     if read.cut:
         raise invalid("file", f"has more than {MAX_CHARS} characters of text: split it")
-    if read.kind is DocumentKind.TEXT and "\ufffd" in read.text:
-        raise invalid("file", "is not text in a known encoding")
     return read.text
 
 
