@@ -90,7 +90,7 @@ class TestFormats:
         assert [h["title"] for h in hits] == ["Delivery"]
 
     async def test_markdown_without_headings_is_one_article(self, api: Api) -> None:
-        made = await imported(api, "Notes.markdown", "## Only a subheading\nText".encode())
+        made = await imported(api, "Notes.markdown", b"## Only a subheading\nText")
         assert [(a["title"], a["body"]) for a in made] == [("Notes", "## Only a subheading\nText")]
 
     async def test_text_is_one_article(self, api: Api) -> None:
