@@ -30,8 +30,8 @@ KIND = "knowledge article"
 MAX_QUERY_WORDS = 32
 _WORD = re.compile(r"\w+")
 _CONFIG = literal_column("'russian'::regconfig")
-#: The excerpt: a passage of about 15 to 35 words around the words found, marked **so**.
-_HEADLINE = "MaxWords=35, MinWords=15, ShortWord=2, MaxFragments=2, StartSel=**, StopSel=**"
+#: The excerpt: up to three passages of 20 to 40 words around the words found, marked **so**.
+_HEADLINE = "MaxWords=40, MinWords=20, ShortWord=2, MaxFragments=3, StartSel=**, StopSel=**"
 
 
 @dataclass(frozen=True)
