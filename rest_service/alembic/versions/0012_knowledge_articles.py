@@ -43,7 +43,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("assistant_id", sa.Uuid(), nullable=True),
         sa.Column("title", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
-        sa.Column("body", sa.String(), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
         sa.Column("language", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True),
         sa.Column("source", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
         sa.Column(

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator
 from pydantic import Field as PydanticField
 from sqlalchemy import Column, Computed, Index, String
+from sqlalchemy import Text as SAText
 from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlmodel import Field, SQLModel
 
@@ -98,7 +99,7 @@ class KnowledgeArticle(TimestampMixin, table=True):
         default=None, foreign_key="assistants.id", ondelete="CASCADE", nullable=True
     )
     title: str = Field(max_length=TITLE_MAX)
-    body: str = Field(sa_type=String)
+    body: str = Field(sa_type=SAText)
     language: str | None = Field(default=None, max_length=8)
     source: str = Field(default="manual", max_length=SOURCE_MAX)
     tags: list[str] = Field(
