@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, literal_column, or_, select
+from sqlalchemy import ColumnClause, ColumnElement, delete, func, literal_column, or_, select
 from sqlmodel import col
 
 from common.infrastructure.errors import invalid, not_found
@@ -29,7 +29,7 @@ KIND = "knowledge article"
 #: Words of a query that count; a customer's question is a sentence.
 MAX_QUERY_WORDS = 32
 _WORD = re.compile(r"\w+")
-_CONFIG = literal_column("'russian'::regconfig")
+_CONFIG: ColumnClause[Any] = literal_column("'russian'::regconfig")
 #: The excerpt: up to three passages of 20 to 40 words around the words found, marked **so**.
 _HEADLINE = "MaxWords=40, MinWords=20, ShortWord=2, MaxFragments=3, StartSel=**, StopSel=**"
 

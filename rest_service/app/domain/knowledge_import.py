@@ -15,6 +15,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -53,6 +54,7 @@ _HEADING = re.compile(r"^#(?!#)\s*(.*?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 
 
+T = TypeVar("T")
 _LANGUAGE: TypeAdapter[str | None] = TypeAdapter(Language)
 _TAGS: TypeAdapter[list[str]] = TypeAdapter(Tags)
 
@@ -70,14 +72,11 @@ class ImportOptions:
         cls, assistant_id: uuid.UUID | None, language: str | None, tags: str | None
     ) -> ImportOptions:
         """The form's fields checked as an article's are; `tags` comma-separated."""
-        return cls(
-            assistant_id,
-            _field(_LANGUAGE, "language", language),
-            tuple(_field(_TAGS, "tags", (tags or "").split(","))),
-        )
+        listed: list[str] = _field(_TAGS, "tags", (tags or "").split(","))
+        return cls(assistant_id, _field(_LANGUAGE, "language", language), tuple(listed))
 
 
-def _field(adapter: TypeAdapter[object], name: str, value: object) -> object:
+def _field(adapter: TypeAdapter[T], name: str, value: object) -> T:
     try:
         return adapter.validate_python(value)
     except ValidationError as exc:
