@@ -55,7 +55,7 @@ async def upload(
 
 
 async def imported(api: Api, name: str, data: bytes, **form: str) -> list[dict[str, Any]]:
-    response = await upload(api, name, data, **form)
+    response = await upload(api, name, data, None, **form)
     assert response.status_code == 201, response.text
     return response.json()
 
