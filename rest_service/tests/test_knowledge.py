@@ -100,6 +100,7 @@ class TestWrite:
             ({"title": "t", "body": "x", "language": "english"}, "language"),
             ({"title": "t", "body": "x", "tags": ["t" * 65]}, "tags.0"),
             ({"title": "t", "body": "x", "tags": "a,b"}, "tags"),
+            ({"title": "t", "body": "x", "tags": ["a", 1]}, "tags.1"),
             ({"title": "t", "body": "x", "assistant_id": "nope"}, "assistant_id"),
             ({"title": "t", "body": "x", "assistant_id": str(uuid.uuid4())}, "assistant_id"),
         ],

@@ -115,6 +115,10 @@ class TestFormats:
         assert made[0]["body"].startswith("0 word") and made[1]["body"].startswith("2 word")
         assert made[3]["body"] == "x" * PART_CHARS and made[4]["body"] == "x" * 5
 
+    async def test_a_paragraph_of_whole_parts_leaves_no_empty_one(self, api: Api) -> None:
+        made = await imported(api, "wall.txt", b"y" * (2 * PART_CHARS))
+        assert [len(a["body"]) for a in made] == [PART_CHARS, PART_CHARS]
+
     async def test_csv_is_one_article_per_question(self, api: Api) -> None:
         data = table(
             ("ID", " Question ", "Answer"),

@@ -9,7 +9,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
-from common.infrastructure.errors import invalid
 from common.infrastructure.wire import KNOWLEDGE_SEARCH_MAX
 from rest_service.app.api.common import ERRORS
 from rest_service.app.api.deps import PageDep, UnitOfWorkDep, set_total
@@ -82,10 +81,8 @@ async def import_file(
 ) -> object:
     """The file's articles, all or none: Markdown one per `# ` section, PDF/DOCX/text in
     parts of about 8 000 characters, CSV one per `question,answer` row."""
-    if not file.filename:
-        raise invalid("file", "the upload has no file name (its type is read from it)")
     options = ImportOptions.of_form(assistant_id, language, tags)
-    drafts = await articles_from_file(await file.read(), file.filename, options)
+    drafts = await articles_from_file(await file.read(), file.filename or "", options)
     return await knowledge.create_articles(ctx, drafts)
 
 
