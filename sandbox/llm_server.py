@@ -748,6 +748,16 @@ def _search_text(r: dict[str, Any]) -> str:
     return "\n".join(f"- [{x['title']}]({x['url']}): {x['snippet']}" for x in found)
 
 
+def _knowledge_text(r: dict[str, Any]) -> str:
+    """Articles found as a consultant answers from them: the first one's passage, cited by
+    its title; none found, an honest "I don't know" and a person offered."""
+    found = [x for x in r["articles"] if isinstance(x, dict)]
+    if not found:
+        return "I don't know that, sorry. Shall I connect you with a person?"
+    best = found[0]
+    return f"{str(best['excerpt']).replace('**', '')}\n\nSource: {best['title']}"
+
+
 def _page_text(r: dict[str, Any]) -> str:
     """A page read: its first lines, then the page cited."""
     excerpt = " ".join(str(r["text"]).splitlines()[:3])[:400]
@@ -762,6 +772,7 @@ _RENDERERS: list[tuple[set[str], Callable[[dict[str, Any]], str]]] = [
     ({"status", "message"}, _calendar_text),
     ({"events", "count"}, _calendar_text),
     ({"query", "results"}, _search_text),
+    ({"query", "articles"}, _knowledge_text),
     ({"url", "text"}, _page_text),
     ({"error"}, _error_text),
 ]

@@ -25,6 +25,8 @@ LAZY = {
     # The MCP SDK only for an mcp tool (0.7 s); documents and pictures are read in a child
     # process, never in the assistant's own.
     "assistant.src.main": ("mcp", "mcp_types", "pypdf", "docx", "PIL"),
+    # pypdf only for a knowledge import of a PDF (docs/decisions/0046).
+    "rest_service.app.main": ("pypdf",),
 }
 
 

@@ -303,6 +303,8 @@ SERVICE_MAY = [
     ("GET", rf"/api/users/{_ID}/(facts|usage)"),
     ("POST", rf"/api/users/{_ID}/facts"),
     ("DELETE", rf"/api/users/{_ID}/facts/{_ID}"),
+    # the knowledge tool's search; articles are written, listed and imported by the admin
+    ("GET", r"/api/knowledge/search"),
 ]
 #: Routes that return or take one decrypted secret: the service token's alone.
 SERVICE_ONLY = r"/api/.*/(api-key|calendar-credentials(/pending(/confirm|/expire)?)?)"

@@ -9,8 +9,8 @@ import resource
 import sys
 from typing import Any
 
-from assistant.src.documents import FileUnreadable, read_document
 from assistant.src.pictures import scaled_picture
+from common.features.documents import FileUnreadable, read_document
 
 #: The exit status when the child ran out of its memory.
 OUT_OF_MEMORY = 3

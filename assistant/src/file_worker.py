@@ -1,8 +1,9 @@
 """Files are parsed in a child process with memory and time limits, never in the assistant.
 
-A document's text (`documents.py`) and a picture's scaled JPEG (`pictures.py`) come from a
-fresh `python -m assistant.src.file_child` with an address-space limit of
-`DOCUMENT_PARSE_MAX_MB` and a CPU limit, killed after `DOCUMENT_PARSE_SECONDS` of wall time.
+A document's text (`common/features/documents.py`) and a picture's scaled JPEG
+(`pictures.py`) come from a fresh `python -m assistant.src.file_child` with an address-space
+limit of `DOCUMENT_PARSE_MAX_MB` and a CPU limit, killed after `DOCUMENT_PARSE_SECONDS` of
+wall time.
 Whatever a hostile file makes a parser do (a zip or PDF bomb, a pixel flood, a parser's own
 bug), it does there: the child fails, the user gets a short refusal, and the assistant's
 memory is what it was. The child starts with an empty environment (no secrets to read) and
@@ -25,10 +26,15 @@ from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from assistant.src.documents import DocumentKind, DocumentProblem, DocumentText, DocumentUnreadable
 from assistant.src.file_child import OUT_OF_MEMORY
 from assistant.src.pictures import PictureProblem, PictureUnreadable
 from assistant.src.settings import Settings
+from common.features.documents import (
+    DocumentKind,
+    DocumentProblem,
+    DocumentText,
+    DocumentUnreadable,
+)
 from common.infrastructure.logging import get_logger
 
 log = get_logger(__name__)

@@ -14,7 +14,7 @@ import warnings
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from assistant.src.documents import FileUnreadable
+from common.features.documents import FileUnreadable
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PilImage

@@ -1,4 +1,4 @@
-"""Documents read into text (`assistant/src/documents.py`): generated PDFs and DOCX files,
+"""Documents read into text (`common/features/documents.py`): generated PDFs and DOCX files,
 text in several charsets, and anything else raising only `DocumentUnreadable`."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from assistant.src.assistants.voice_reply import asks_for_voice, spoken_text
 from assistant.src.clients.audio import audio_file_name
-from assistant.src.documents import (
+from common.features.documents import (
     DocumentKind,
     DocumentProblem,
     DocumentUnreadable,

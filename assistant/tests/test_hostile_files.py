@@ -26,19 +26,19 @@ from structlog.testing import capture_logs
 from assistant.src.assistants.attachments import AttachmentReader, Refusal
 from assistant.src.assistants.voice_reply import VoiceReplies
 from assistant.src.clients.llm import LlmGateway
-from assistant.src.documents import (
-    DocumentProblem,
-    DocumentUnreadable,
-    ZipLimits,
-    check_zip,
-    read_document,
-)
 from assistant.src.file_child import OUT_OF_MEMORY
 from assistant.src.file_worker import FileWorker
 from assistant.src.pictures import PictureProblem, PictureUnreadable
 from assistant.src.settings import Settings
 from assistant.tests.test_attachments_reader import snapshot as reader_snapshot
 from common.features.blobs import BlobStore
+from common.features.documents import (
+    DocumentProblem,
+    DocumentUnreadable,
+    ZipLimits,
+    check_zip,
+    read_document,
+)
 from common.infrastructure.queue_messages import Attachment, AttachmentKind, IncomingMessage
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.wire import ConfigSnapshot, ModelCapability

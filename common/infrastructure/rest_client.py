@@ -48,6 +48,7 @@ from common.infrastructure.wire import (
     CronJobStatus,
     CronJobType,
     FactIn,
+    KnowledgeHit,
     LLMModel,
     MemoryQuery,
     Message,
@@ -471,6 +472,17 @@ class RestClient:
             match=match,
         )
         return _many(SearchHit, hits)
+
+    async def search_knowledge(
+        self, query: str, *, assistant_id: Id | None = None, limit: int = 5
+    ) -> list[KnowledgeHit]:
+        """Active articles matching `query` (any of its words, Russian and English stemmed),
+        best first: the assistant's own and the shared ones, or every one without
+        `assistant_id`."""
+        hits = await self.get_json(
+            "/api/knowledge/search", q=query, assistant_id=_str(assistant_id), limit=limit
+        )
+        return _many(KnowledgeHit, hits)
 
     # --- LLM providers and models ---------------------------------------------------------------
 

@@ -38,6 +38,7 @@ class ToolType(StrEnum):
     web_search = "web_search"
     read_page = "read_page"
     mcp = "mcp"
+    knowledge = "knowledge"
 
 
 class MessageRole(StrEnum):
@@ -296,6 +297,23 @@ class ProfileFact(WireModel):
     user_id: UUID
     text: str
     created_at: datetime
+
+
+#: The most hits one knowledge search returns (rest_service's rule).
+KNOWLEDGE_SEARCH_MAX = 20
+
+
+class KnowledgeHit(WireModel):
+    """A knowledge article that matches a search: its title, the passage that matched (the
+    words found marked `**so**`) and how well it matched, best first."""
+
+    id: UUID
+    title: str
+    excerpt: str
+    source: str
+    language: str | None
+    assistant_id: UUID | None
+    rank: float
 
 
 class UserUsage(WireModel):

@@ -19,8 +19,8 @@ from rest_service.app.state import STATE
 
 log = get_logger(__name__)
 
-#: The one route with a larger limit: a whole configuration document.
-IMPORT_PATH = "/api/config/import"
+#: The routes with a larger limit: a whole configuration document, a knowledge file.
+IMPORT_PATHS = frozenset({"/api/config/import", "/api/knowledge/import"})
 
 BODIES_REFUSED = Counter(
     "smart_assistant_rest_request_bodies_too_large_total",
@@ -33,7 +33,7 @@ class BodyTooLargeError(Exception):
 
 
 def limit_for(path: str, settings: Settings) -> int:
-    if path.rstrip("/") == IMPORT_PATH:
+    if path.rstrip("/") in IMPORT_PATHS:
         return settings.max_import_body_bytes
     return settings.max_request_body_bytes
 

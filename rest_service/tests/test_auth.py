@@ -87,6 +87,13 @@ WHO = {
     ("GET", "/api/config/changes"): A,
     ("POST", "/api/config/changes/{change_id}/revert"): A,
     ("GET", "/api/stats"): A,
+    ("GET", "/api/knowledge/"): A,
+    ("POST", "/api/knowledge/"): A,
+    ("GET", "/api/knowledge/search"): S,
+    ("POST", "/api/knowledge/import"): A,
+    ("GET", "/api/knowledge/{article_id}"): A,
+    ("PUT", "/api/knowledge/{article_id}"): A,
+    ("DELETE", "/api/knowledge/{article_id}"): A,
 }
 
 
@@ -118,6 +125,7 @@ def _url(path: str) -> str:
                     "user_id",
                     "provider_id",
                     "model_id",
+                    "article_id",
                     "job_id",
                     "fact_id",
                 )

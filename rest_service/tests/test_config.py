@@ -38,6 +38,7 @@ ARCHITECTURE_TOOL_ARGUMENTS = {
     "remember": ({"action", "fact", "fact_id"}, {"action"}),
     "web_search": ({"query", "max_results"}, {"query"}),
     "read_page": ({"url"}, {"url"}),
+    "knowledge": ({"query", "limit"}, {"query"}),
 }
 
 
@@ -321,6 +322,11 @@ class TestSeed:
             assert arguments <= set(schema["properties"]), name
             assert set(schema.get("required", [])) == required, name
         assert tools["sub_assistant"].sub_assistant == "writer"
+        (consultant,) = (a for a in config.assistants if a.name == "consultant")
+        assert not consultant.is_secretary and "do not know" in consultant.instructions
+        linked = {(link.assistant, link.tool) for link in config.links}
+        assert {("consultant", "knowledge"), ("consultant", "time")} <= linked
+        assert ("secretary", "knowledge") not in linked
         models = {m.provider_model_name: m for m in config.models}
         assert models[seed_settings.default_model].is_default is True
         assert models[seed_settings.fallback_model].is_fallback is True

@@ -22,12 +22,12 @@ from assistant.src.assistants.refusal import PHRASES
 from assistant.src.assistants.refusal import Refusal as Refusal
 from assistant.src.clients.audio import audio_file_name, transcribe
 from assistant.src.clients.llm import LlmGateway, LlmUnavailable
-from assistant.src.documents import DocumentProblem, DocumentText, DocumentUnreadable
 from assistant.src.file_worker import FileWorker
 from assistant.src.pictures import PictureProblem, PictureUnreadable
 from assistant.src.settings import Settings
 from assistant.src.tools.outside import data_block
 from common.features.blobs import BlobStore
+from common.features.documents import DocumentProblem, DocumentText, DocumentUnreadable
 from common.infrastructure.logging import get_logger
 from common.infrastructure.queue_messages import Attachment, AttachmentKind, IncomingMessage
 from common.infrastructure.text import trim

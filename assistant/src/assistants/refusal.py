@@ -5,7 +5,7 @@ without importing the attachment reader that uses it."""
 
 from __future__ import annotations
 
-from assistant.src.documents import SUPPORTED
+from common.features.documents import SUPPORTED
 from common.features.texts import TEXTS
 
 PHRASES = TEXTS.section("attachment")

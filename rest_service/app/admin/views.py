@@ -20,7 +20,15 @@ from sqladmin.pagination import Pagination
 from sqlmodel import SQLModel
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from wtforms import Field, Form, PasswordField, SelectField, SelectMultipleField, widgets
+from wtforms import (
+    Field,
+    Form,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    widgets,
+)
 from wtforms.validators import ValidationError
 
 from common.infrastructure.errors import AppError
@@ -30,6 +38,7 @@ from rest_service.app.admin.request_ctx import BIGINT_MAX, admin_ctx
 from rest_service.app.domain import (
     assistants,
     cron_jobs,
+    knowledge,
     links,
     llm_models,
     profile_facts,
@@ -50,6 +59,11 @@ from rest_service.app.models.assistant import (
     ToolUpdate,
 )
 from rest_service.app.models.cron import CronJob, CronJobRun, CronJobUpdate
+from rest_service.app.models.knowledge import (
+    KnowledgeArticle,
+    KnowledgeArticleCreate,
+    KnowledgeArticleUpdate,
+)
 from rest_service.app.models.llm import (
     LLMModel,
     LLMModelCreate,
@@ -714,6 +728,78 @@ class ProfileFactAdmin(_ReadableView, model=ProfileFact):
                 await profile_facts.delete_fact(ctx, fact.user_id, fact.id)
 
 
+class KnowledgeAdmin(_ServiceView, model=KnowledgeArticle):
+    """What a business's assistant answers from: written here or imported (the API's
+    `POST /api/knowledge/import`). Writes go through the service layer; articles are data,
+    so no write bumps the config version."""
+
+    name = "Knowledge article"
+    name_plural = "Knowledge"
+    name_columns: ClassVar[dict[str, str]] = {"assistant_id": "assistant"}
+    text_columns = ("body",)
+    icon = "fa-solid fa-book"
+    column_list: ClassVar[Any] = [
+        KnowledgeArticle.title,
+        KnowledgeArticle.assistant_id,
+        KnowledgeArticle.language,
+        KnowledgeArticle.source,
+        KnowledgeArticle.is_active,
+        KnowledgeArticle.updated_at,
+    ]
+    column_details_exclude_list: ClassVar[Any] = [KnowledgeArticle.search_vector]
+    column_searchable_list: ClassVar[Any] = [KnowledgeArticle.title, KnowledgeArticle.body]
+    column_filters: ClassVar[list[BooleanFilter]] = [BooleanFilter("is_active")]
+    form_columns: ClassVar[Any] = [
+        KnowledgeArticle.title,
+        KnowledgeArticle.body,
+        KnowledgeArticle.language,
+        KnowledgeArticle.source,
+        KnowledgeArticle.is_active,
+    ]
+    form_widget_args: ClassVar[dict[str, HtmlAttributes]] = {"body": {"rows": 20}}
+    create_template = "admin_form_create.html"
+    edit_template = "admin_form_edit.html"
+
+    async def scaffold_form(self, rules: list[str] | None = None) -> type[Form]:
+        form = await super().scaffold_form(rules)
+        async with self.session_maker() as session:
+            owners = await readable.choices(session, "assistant", blank="(every assistant)")
+        return _with_fields(
+            form,
+            assistant_id=_name_select("Assistant", owners),
+            tags=StringField("Tags", description="comma-separated"),
+        )
+
+    async def get_form_data_for_edit(self, obj: KnowledgeArticle) -> FormData:
+        data = await super().get_form_data_for_edit(obj)
+        owner = str(obj.assistant_id) if obj.assistant_id else ""
+        return {**data, "assistant_id": owner, "tags": _listed(obj.tags)}
+
+    def _clean(self, data: FormData) -> FormData:
+        cleaned = _blank_to_none(data, "language")
+        tags = str(cleaned.get("tags") or "")
+        return {
+            **cleaned,
+            "assistant_id": _uuid_or_none(cleaned.get("assistant_id")),
+            "source": cleaned.get("source") or "manual",
+            "tags": [tag for tag in tags.split(",") if tag.strip()],
+        }
+
+    async def insert_model(self, request: Request, data: FormData) -> KnowledgeArticle:
+        async with admin_ctx(self, request) as ctx:
+            body = KnowledgeArticleCreate.model_validate(self._clean(data))
+            return await knowledge.create_article(ctx, body)
+
+    async def update_model(self, request: Request, pk: str, data: FormData) -> KnowledgeArticle:
+        async with admin_ctx(self, request) as ctx:
+            body = KnowledgeArticleUpdate.model_validate(self._clean(data))
+            return await knowledge.update_article(ctx, uuid.UUID(pk), body)
+
+    async def delete_model(self, request: Request, pk: str) -> None:
+        async with admin_ctx(self, request) as ctx:
+            await knowledge.delete_article(ctx, uuid.UUID(pk))
+
+
 VIEWS: tuple[type[ModelView], ...] = (
     AssistantAdmin,
     ToolAdmin,
@@ -724,4 +810,5 @@ VIEWS: tuple[type[ModelView], ...] = (
     CronJobAdmin,
     CronJobRunAdmin,
     ProfileFactAdmin,
+    KnowledgeAdmin,
 )

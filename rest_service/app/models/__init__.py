@@ -7,6 +7,7 @@ from rest_service.app.models.config_state import ConfigState
 from rest_service.app.models.cron import CronJob, CronJobRun
 from rest_service.app.models.history import ConfigChange
 from rest_service.app.models.invocation import ToolInvocation
+from rest_service.app.models.knowledge import KnowledgeArticle
 from rest_service.app.models.llm import LLMModel, LLMProvider
 from rest_service.app.models.profile_fact import ProfileFact
 from rest_service.app.models.thread import ChatMessage, UserAssistantThread
@@ -22,6 +23,7 @@ __all__ = [
     "ConfigState",
     "CronJob",
     "CronJobRun",
+    "KnowledgeArticle",
     "LLMModel",
     "LLMProvider",
     "ProfileFact",

@@ -9,7 +9,8 @@ A DOCX is a zip: before anything is inflated its directory is checked (`check_zi
 total uncompressed size, compression ratio), so a small file that inflates to gigabytes is
 refused unread, and its text is read as a stream that stops at the character cap. The readers
 run in a child process with memory and time limits (`file_worker.py`); this module is what
-that process runs.
+that process runs; rest_service's knowledge import reads an admin's files with the same
+readers in a thread, bounded by bytes, pages and characters.
 """
 
 from __future__ import annotations
@@ -105,18 +106,27 @@ def document_kind(mime_type: str | None, file_name: str | None) -> DocumentKind:
 
 
 def read_document(
-    data: bytes, mime_type: str | None, file_name: str | None, max_chars: int
+    data: bytes,
+    mime_type: str | None,
+    file_name: str | None,
+    max_chars: int,
+    max_pages: int | None = None,
 ) -> DocumentText:
-    """The document's text, cut to `max_chars`. CPU-bound: run it in a thread."""
+    """The document's text, cut to `max_chars`; a PDF of more than `max_pages` pages is
+    refused (`TOO_HEAVY`) unread. CPU-bound: run it in a thread."""
     kind = document_kind(mime_type, file_name)
-    readers = {DocumentKind.PDF: _pdf_text, DocumentKind.DOCX: _docx_text}
-    text = (readers[kind](data, max_chars) if kind in readers else _decoded(data)).strip()
+    if kind is DocumentKind.PDF:
+        text = _pdf_text(data, max_chars, max_pages).strip()
+    elif kind is DocumentKind.DOCX:
+        text = _docx_text(data, max_chars).strip()
+    else:
+        text = _decoded(data).strip()
     if not text:
         raise DocumentUnreadable(DocumentProblem.EMPTY, kind)
     return DocumentText(clean_text(text[:max_chars]), kind, cut=len(text) > max_chars)
 
 
-def _pdf_text(data: bytes, max_chars: int) -> str:
+def _pdf_text(data: bytes, max_chars: int, max_pages: int | None = None) -> str:
     """Pages until the cap is reached (a long book is not parsed to its end)."""
     import pypdf  # on first use: ~25 MB resident, for a rare message
 
@@ -124,6 +134,8 @@ def _pdf_text(data: bytes, max_chars: int) -> str:
         reader = pypdf.PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise DocumentUnreadable(DocumentProblem.ENCRYPTED, "pdf")
+        if max_pages is not None and len(reader.pages) > max_pages:
+            raise DocumentUnreadable(DocumentProblem.TOO_HEAVY, f"over {max_pages} pages")
         pages: list[str] = []
         size = 0
         for page in reader.pages:
