@@ -38,6 +38,7 @@ class ToolType(StrEnum):
     web_search = "web_search"
     read_page = "read_page"
     mcp = "mcp"
+    catalogue = "catalogue"
 
 
 class MessageRole(StrEnum):

@@ -19,8 +19,9 @@ from rest_service.app.state import STATE
 
 log = get_logger(__name__)
 
-#: The one route with a larger limit: a whole configuration document.
+#: The routes with a larger limit: a whole configuration document, a whole catalogue.
 IMPORT_PATH = "/api/config/import"
+CATALOGUE_IMPORT_PATH = "/api/catalogue/import"
 
 BODIES_REFUSED = Counter(
     "smart_assistant_rest_request_bodies_too_large_total",
@@ -33,7 +34,7 @@ class BodyTooLargeError(Exception):
 
 
 def limit_for(path: str, settings: Settings) -> int:
-    if path.rstrip("/") == IMPORT_PATH:
+    if path.rstrip("/") in (IMPORT_PATH, CATALOGUE_IMPORT_PATH):
         return settings.max_import_body_bytes
     return settings.max_request_body_bytes
 

@@ -17,6 +17,7 @@ from rest_service.app.admin import bind_admin, mount_admin
 from rest_service.app.api import (
     assistant_tools,
     assistants,
+    catalogue,
     cron_jobs,
     live_config,
     llm,
@@ -44,6 +45,7 @@ ROUTERS = (
     assistant_tools.router,
     users.router,
     profile_facts.router,
+    catalogue.router,
     usage.router,
     threads.router,
     llm.router,
