@@ -8,7 +8,8 @@ import uuid
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Query, Request, Response
+from starlette.datastructures import UploadFile
 from pydantic import BaseModel
 
 from common.infrastructure.errors import invalid
@@ -160,12 +161,12 @@ async def _upload(request: Request, wanted: Format | None) -> tuple[bytes, Forma
     name); a 422 when neither says."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media == "multipart/form-data":
-        form = await request.form()
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise invalid("file", "the form needs the CSV or JSON file in the field `file`")
-        body = await upload.read()
-        named = (upload.filename or "").lower().rsplit(".", 1)[-1]
+        async with request.form() as form:
+            upload = form.get("file")
+            if not isinstance(upload, UploadFile):
+                raise invalid("file", "the form needs the CSV or JSON file in the field `file`")
+            body = await upload.read()
+            named = (upload.filename or "").lower().rsplit(".", 1)[-1]
         return body, wanted or _format_of(named if named in ("csv", "json") else "")
     return await request.body(), wanted or _format_of(media)
 

@@ -278,8 +278,8 @@ def _csv_rows(text: str) -> list[dict[str, Any]]:
 def _csv_row(columns: list[str], cells: list[str]) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for name, cell in zip(columns, cells, strict=False):
-        value = cell.strip()
-        if value == "" and name not in ("description",):
+        value = cell if name == "description" else cell.strip()
+        if value == "" and name != "description":
             continue
         row[name] = _csv_value(name, value)
     if len(cells) > len(columns):
