@@ -9,8 +9,8 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from starlette.datastructures import UploadFile
 from pydantic import BaseModel
+from starlette.datastructures import UploadFile
 
 from common.infrastructure.errors import invalid
 from rest_service.app.api.common import ERRORS

@@ -82,7 +82,7 @@ async def search_items(
 ) -> list[CatalogueItemPublic]:
     """What one assistant offers: its own active items and the shared ones (only shared ones
     without an assistant), best match first."""
-    scope = col(CatalogueItem.assistant_id).is_(None)
+    scope: ColumnElement[bool] = col(CatalogueItem.assistant_id).is_(None)
     if assistant_id is not None:
         scope = or_(scope, col(CatalogueItem.assistant_id) == assistant_id)
     stmt = _filtered(select(CatalogueItem), where).where(

@@ -221,7 +221,7 @@ async def _existing(ctx: UnitOfWork, item: CatalogueItemCreate) -> CatalogueItem
 
 
 async def _assistant_names(ctx: UnitOfWork) -> dict[uuid.UUID, str]:
-    rows = (await ctx.session.execute(select(Assistant.id, Assistant.name))).all()
+    rows = (await ctx.session.execute(select(col(Assistant.id), col(Assistant.name)))).all()
     return {row[0]: row[1] for row in rows}
 
 
