@@ -15,7 +15,7 @@ from pydantic import Field as PydanticField
 from sqlalchemy import Column, Computed, Index, Numeric, text
 from sqlalchemy import Text as SAText
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
-from sqlmodel import Field, SQLModel
+from sqlmodel import AutoString, Field, SQLModel
 
 from rest_service.app.domain.currencies import MINOR_UNITS
 from rest_service.app.models.base import INT_MAX, TimestampMixin, _no_nul
@@ -85,10 +85,8 @@ ItemName = Annotated[
 ]
 Description = Annotated[str, PydanticField(max_length=DESCRIPTION_MAX), AfterValidator(_no_nul)]
 Sku = Annotated[
-    str | None,
+    Annotated[str, PydanticField(max_length=SKU_MAX), AfterValidator(_no_nul)] | None,
     BeforeValidator(_blank_is_none),
-    PydanticField(max_length=SKU_MAX),
-    AfterValidator(_no_nul),
 ]
 Price = Annotated[
     Decimal,
@@ -119,7 +117,7 @@ class CatalogueItemBase(SQLModel):
     assistant_id: uuid.UUID | None = Field(
         default=None, foreign_key="assistants.id", ondelete="CASCADE"
     )
-    sku: Sku = Field(default=None, max_length=SKU_MAX)
+    sku: Sku = Field(default=None, sa_type=AutoString(length=SKU_MAX))
     name: ItemName = Field(max_length=NAME_MAX)
     description: Description = Field(default="", sa_type=SAText)
     currency: Currency = Field(max_length=3)
