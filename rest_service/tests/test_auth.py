@@ -87,6 +87,14 @@ WHO = {
     ("GET", "/api/config/changes"): A,
     ("POST", "/api/config/changes/{change_id}/revert"): A,
     ("GET", "/api/stats"): A,
+    ("GET", "/api/catalogue/"): A,
+    ("POST", "/api/catalogue/"): A,
+    ("GET", "/api/catalogue/search"): S,
+    ("GET", "/api/catalogue/export"): A,
+    ("POST", "/api/catalogue/import"): A,
+    ("GET", "/api/catalogue/{item_id}"): A,
+    ("PUT", "/api/catalogue/{item_id}"): A,
+    ("DELETE", "/api/catalogue/{item_id}"): A,
 }
 
 
@@ -120,6 +128,7 @@ def _url(path: str) -> str:
                     "model_id",
                     "job_id",
                     "fact_id",
+                    "item_id",
                 )
             }
         )
