@@ -281,6 +281,12 @@ class TestTransfer:
         many = "name,price,currency\n" + "x,1,EUR\n" * (catalogue_transfer.MAX_ROWS + 1)
         error = assert_error(await import_(api, many, "text/csv"), 422)
         assert error["fields"][0]["field"] == "rows"
+        # Over MAX_REQUEST_BODY_BYTES: the import has the config import's larger limit.
+        huge = "name,price,currency\n" + "x,1,EUR\n" * 200_000
+        assert len(huge) > 1_048_576
+        assert (
+            assert_error(await import_(api, huge, "text/csv"), 422)["fields"][0]["field"] == "rows"
+        )
 
 
 ITEMS = st.lists(
