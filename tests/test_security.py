@@ -303,6 +303,8 @@ SERVICE_MAY = [
     ("GET", rf"/api/users/{_ID}/(facts|usage)"),
     ("POST", rf"/api/users/{_ID}/facts"),
     ("DELETE", rf"/api/users/{_ID}/facts/{_ID}"),
+    # the catalogue tool reads active items; keeping the catalogue is the admin's
+    ("GET", r"/api/catalogue/search"),
 ]
 #: Routes that return or take one decrypted secret: the service token's alone.
 SERVICE_ONLY = r"/api/.*/(api-key|calendar-credentials(/pending(/confirm|/expire)?)?)"

@@ -18,7 +18,6 @@ from sqlmodel import col
 from common.infrastructure.errors import ConflictError, FieldError, invalid, not_found
 from rest_service.app.domain.chat_messages import tsquery
 from rest_service.app.domain.common import constraint_name, get_or_404, non_null, paged
-from rest_service.app.domain.currencies import MINOR_UNITS
 from rest_service.app.domain.paging import Page
 from rest_service.app.domain.unit_of_work import UnitOfWork
 from rest_service.app.models.assistant import Assistant
@@ -30,6 +29,7 @@ from rest_service.app.models.catalogue import (
     price_error,
     tag_key,
 )
+from rest_service.app.models.currencies import MINOR_UNITS
 
 KIND = "catalogue item"
 SKU_TAKEN = "an item with this sku exists in this assistant's catalogue (or the shared one)"

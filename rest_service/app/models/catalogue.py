@@ -17,8 +17,8 @@ from sqlalchemy import Text as SAText
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlmodel import AutoString, Field, SQLModel
 
-from rest_service.app.domain.currencies import MINOR_UNITS
 from rest_service.app.models.base import INT_MAX, TimestampMixin, _no_nul
+from rest_service.app.models.currencies import MINOR_UNITS
 
 NAME_MAX = 200
 #: Prices below a trillion: NUMERIC(16, 4) holds them with four decimals.
