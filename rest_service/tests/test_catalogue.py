@@ -89,6 +89,9 @@ class TestItems:
             ({"stock": -2}, "stock"),
             ({"tags": ["a,b"]}, "tags.0"),
             ({"assistant_id": "00000000-0000-0000-0000-000000000001"}, "assistant_id"),
+            ({"currency": 5}, "currency"),
+            ({"tags": [5]}, "tags.0"),
+            ({"tags": ["  "]}, "tags.0"),
         ]
         for fields, named in cases:
             body = {"name": "Haircut", "price": "25", "currency": "EUR", **fields}
@@ -107,7 +110,11 @@ class TestItems:
 
     async def test_a_sku_names_one_item_per_scope(self, api: Api) -> None:
         shop = await api.assistant()
-        await item(api, sku="CUT-1")
+        first = await item(api, sku="CUT-1")
+        assert (await item(api, sku="   "))["sku"] is None
+        body = {"id": first["id"], "name": "x", "price": "1", "currency": "EUR"}
+        error = assert_error(await api.http.post(PATH, json=body, headers=api.admin), 409)
+        assert error["fields"][0]["field"] == "id"
         await item(api, sku="CUT-1", assistant_id=shop["id"])
         await item(api, name="Without a sku")
         await item(api, name="Another without one")
@@ -254,6 +261,7 @@ class TestTransfer:
             (b"name,price,currency\nx,1,EUR,extra\n", "text/csv", None, "rows.1.(extra cells)"),
             (b"name,price,currency\n", "application/xml", None, "format"),
             (b'"a', "text/csv", None, "header"),
+            (b"name,price,currency\nx,1,EUR," + b"y" * 200_000 + b"\n", "text/csv", None, "body"),
         ]
         for body, media, fmt, field in cases:
             error = assert_error(await import_(api, body, media, fmt), 422)

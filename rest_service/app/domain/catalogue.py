@@ -15,12 +15,17 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
-from common.infrastructure.errors import ConflictError, FieldError, invalid, not_found
+from common.infrastructure.errors import invalid, not_found
 from rest_service.app.domain.chat_messages import tsquery
-from rest_service.app.domain.common import constraint_name, get_or_404, non_null, paged
+from rest_service.app.domain.common import (
+    conflict_from,
+    get_or_404,
+    is_foreign_key_violation,
+    non_null,
+    paged,
+)
 from rest_service.app.domain.paging import Page
 from rest_service.app.domain.unit_of_work import UnitOfWork
-from rest_service.app.models.assistant import Assistant
 from rest_service.app.models.catalogue import (
     CatalogueItem,
     CatalogueItemCreate,
@@ -32,8 +37,6 @@ from rest_service.app.models.catalogue import (
 from rest_service.app.models.currencies import MINOR_UNITS
 
 KIND = "catalogue item"
-SKU_TAKEN = "an item with this sku exists in this assistant's catalogue (or the shared one)"
-_SKU_INDEXES = ("uq_catalogue_items_assistant_sku", "uq_catalogue_items_shared_sku")
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,6 @@ async def get_item(ctx: UnitOfWork, item_id: uuid.UUID) -> CatalogueItem:
 
 
 async def create_item(ctx: UnitOfWork, data: CatalogueItemCreate) -> CatalogueItemPublic:
-    await _assistant_exists(ctx, data.assistant_id)
     fields = data.model_dump(exclude_unset=True)
     if fields.get("id") is None:
         fields.pop("id", None)
@@ -114,8 +116,6 @@ async def update_item(
 ) -> CatalogueItemPublic:
     item = await get_item(ctx, item_id)
     changes = non_null(CatalogueItem, data.model_dump(exclude_unset=True))
-    if "assistant_id" in changes:
-        await _assistant_exists(ctx, changes["assistant_id"])
     price = changes.get("price", item.price)
     currency = changes.get("currency", item.currency)
     if problem := price_error(Decimal(price), currency):
@@ -174,16 +174,12 @@ def _tsquery(query: str | None) -> ColumnElement[Any] | None:
     return None if terms is None else select(terms).scalar_subquery()
 
 
-async def _assistant_exists(ctx: UnitOfWork, assistant_id: uuid.UUID | None) -> None:
-    if assistant_id is not None and await ctx.session.get(Assistant, assistant_id) is None:
-        raise invalid("assistant_id", f"no assistant {assistant_id}")
-
-
 async def flush_items(ctx: UnitOfWork) -> None:
-    """A sku taken in the item's scope is a 409 naming `sku`."""
+    """A sku taken in the item's scope, or an id taken, is a 409 naming it; an assistant that
+    does not exist (or was deleted meanwhile) a 422 naming `assistant_id`."""
     try:
         await ctx.session.flush()
     except IntegrityError as exc:
-        if constraint_name(exc) in _SKU_INDEXES:
-            raise ConflictError(SKU_TAKEN, [FieldError("sku", SKU_TAKEN)]) from exc
-        raise
+        if is_foreign_key_violation(exc):
+            raise invalid("assistant_id", "no such assistant") from exc
+        raise conflict_from(exc) from exc
