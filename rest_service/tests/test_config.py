@@ -38,6 +38,7 @@ ARCHITECTURE_TOOL_ARGUMENTS = {
     "remember": ({"action", "fact", "fact_id"}, {"action"}),
     "web_search": ({"query", "max_results"}, {"query"}),
     "read_page": ({"url"}, {"url"}),
+    "catalogue": ({"action", "query", "tag", "max_price", "item_id", "limit"}, {"action"}),
 }
 
 
