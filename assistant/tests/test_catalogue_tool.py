@@ -22,6 +22,7 @@ from assistant.src.tools.base import Actor, ToolCallOrigin, ToolError, ToolServi
 from assistant.src.tools.catalogue_tool import NOTHING, QUOTE, CatalogueTool
 from assistant.tests.support import Deployment, Platform, tool_spec
 from assistant.tests.test_tools_end_to_end import tool_results
+from common.features.buttons import ButtonAction, ButtonData, decode
 from common.infrastructure.http_client import client_session
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
@@ -68,7 +69,7 @@ def origin(assistant_id: uuid.UUID) -> ToolCallOrigin:
 
 
 async def test_search_gives_its_own_and_shared_items_with_exact_prices(
-    tool: CatalogueTool, admin: RestClient
+    tool: CatalogueTool, admin: RestClient, redis: aioredis.Redis, names: Names
 ) -> None:
     shop, rival = await business(admin), await business(admin)
     word = f"w{uuid.uuid4().hex[:8]}"
@@ -86,9 +87,16 @@ async def test_search_gives_its_own_and_shared_items_with_exact_prices(
     await add(admin, name=f"Rival {word}", assistant_id=str(rival))
     await add(admin, name=f"Retired {word}", assistant_id=str(shop), is_active=False)
 
-    found = await tool.run({"action": "search", "query": word}, origin(shop))
+    call = origin(shop)
+    found = await tool.run({"action": "search", "query": word}, call)
 
     assert found["note"] == QUOTE
+    noted = [
+        json.loads(raw) for raw in await redis.lrange(names.catalogue_shown(call.message_id), 0, -1)
+    ]
+    assert {(n["id"], n["name"]) for n in noted} == {
+        (i["item_id"], i["name"]) for i in found["items"]
+    }
     by_name = {i["name"]: i for i in found["items"]}
     assert set(by_name) == {f"Haircut {word}", f"Gift card {word}"}
     haircut = by_name[f"Haircut {word}"]
@@ -118,8 +126,12 @@ async def test_filters_and_an_empty_search_says_so(tool: CatalogueTool, admin: R
     assert await names(limit=1) in ([f"Cheap {word}"], [f"Dear {word}"])
     dear = (await tool.run({"query": f"dear {word}"}, origin(shop)))["items"][0]
     assert dear["availability"] == "out of stock"
-    nothing = await tool.run({"action": "search", "query": "zzqx" + word}, origin(shop))
+    empty = origin(shop)
+    nothing = await tool.run({"action": "search", "query": "zzqx" + word}, empty)
     assert nothing == {"items": [], "note": NOTHING}
+    assert not await tool.services.redis.exists(
+        tool.services.names.catalogue_shown(empty.message_id)
+    )
 
 
 @pytest.mark.parametrize(
@@ -200,6 +212,9 @@ async def test_the_models_answer_quotes_the_rows_price(deployment: Deployment) -
         assert [i["item_id"] for i in result["items"]] == [made["id"]]
         assert result["items"][0]["price"] == "1234.50 RUB"
         assert "1234.50 RUB" in answer.text
+        [[show]] = answer.buttons
+        assert decode(show.data) == ButtonData(ButtonAction.CATALOGUE_SHOW, made["id"])
+        assert show.text.endswith(f"Стрижка {word}")
     finally:
         await deployment.admin.delete(f"/api/tools/{tool['id']}", cascade=True)
         await deployment.admin.delete(f"/api/catalogue/{made['id']}")

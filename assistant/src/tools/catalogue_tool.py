@@ -5,6 +5,7 @@ says so plainly."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
@@ -22,6 +23,8 @@ QUOTE = (
     "Quote names, prices and availability exactly as given here; never name an item, price "
     "or availability this catalogue did not give."
 )
+#: How long the items shown for an answer are noted (a redelivered turn finds them).
+NOTED_TTL_S = 24 * 3600
 NOTHING = (
     "The catalogue has no such item: tell the user so plainly, and do not invent items, "
     "prices or availability."
@@ -51,6 +54,7 @@ class CatalogueTool(BaseTool, tool_type="catalogue"):
             max_price=_price(arguments.get("max_price")),
             limit=limit,
         )
+        await self._noted(call, items)
         return {
             "items": [shown(item, SHORT_DESCRIPTION) for item in items],
             "note": QUOTE if items else NOTHING,
@@ -68,6 +72,17 @@ class CatalogueTool(BaseTool, tool_type="catalogue"):
         if not items:
             raise ToolError(f"no item {item_id} in this catalogue: search first. {NOTHING}")
         return {"item": shown(items[0], None), "note": QUOTE}
+
+    async def _noted(self, call: ToolCallOrigin, items: list[CatalogueItem]) -> None:
+        """Noted for the answer to this message, which carries a Show button for each item."""
+        if not items:
+            return
+        key = self.services.names.catalogue_shown(call.message_id)
+        shown = [json.dumps({"id": str(i.id), "name": i.name}, ensure_ascii=False) for i in items]
+        async with self.services.redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(key, *shown)
+            pipe.expire(key, NOTED_TTL_S)
+            await pipe.execute()
 
     async def _find(self, call: ToolCallOrigin, **criteria: Any) -> list[CatalogueItem]:
         try:
