@@ -65,6 +65,7 @@ async def test_show_asks_the_assistant_in_the_buttons_words(
     again = await bob.tap(query(bob, rows[1][0], keyboard(rows)))
     assert again.incoming is None
 
-    without_keyboard = await ann.tap(query(ann, rows[0][0], {}))
+    junk = {"inline_keyboard": [["junk", {"text": 5}], "not a row"]}
+    without_keyboard = await ann.tap(query(ann, rows[0][0], junk))
     assert without_keyboard.incoming is not None
     assert without_keyboard.incoming.text == str(haircut)
