@@ -305,6 +305,8 @@ SERVICE_MAY = [
     ("DELETE", rf"/api/users/{_ID}/facts/{_ID}"),
     # the knowledge tool's search; articles are written, listed and imported by the admin
     ("GET", r"/api/knowledge/search"),
+    # the catalogue tool reads active items; keeping the catalogue is the admin's
+    ("GET", r"/api/catalogue/search"),
 ]
 #: Routes that return or take one decrypted secret: the service token's alone.
 SERVICE_ONLY = r"/api/.*/(api-key|calendar-credentials(/pending(/confirm|/expire)?)?)"

@@ -39,6 +39,8 @@ class ButtonAction(StrEnum):
     #: are the ones calendar deletes had first, so older questions stay answerable.
     CONFIRM_YES = "ey"
     CONFIRM_NO = "en"
+    #: A catalogue item under a search's answer: asks the assistant to show it.
+    CATALOGUE_SHOW = "cs"
 
 
 @dataclass(frozen=True)
@@ -136,3 +138,14 @@ def confirm_buttons(token: str, language: str | None, *, deleting: bool) -> list
             button(LABELS.text(language, labels[1]), no),
         ]
     ]
+
+
+#: A catalogue item's name on its button is cut here (Telegram shows a short line).
+BUTTON_NAME_CHARS = 40
+
+
+def catalogue_item_button(item_id: uuid.UUID | str, name: str, language: str | None) -> Button:
+    """ "Show <name>" under an answer that listed the item."""
+    short = name if len(name) <= BUTTON_NAME_CHARS else name[: BUTTON_NAME_CHARS - 1] + "…"
+    label = LABELS.text(language, "catalogue_show", name=short)
+    return button(label, ButtonData(ButtonAction.CATALOGUE_SHOW, str(item_id)))

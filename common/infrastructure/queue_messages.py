@@ -40,6 +40,12 @@ def confirmed_message_id(incoming_id: uuid.UUID | str) -> uuid.UUID:
     return uuid.uuid5(ID_NAMESPACE, f"confirmed:{incoming_id}")
 
 
+def pressed_message_id(incoming_id: uuid.UUID | str) -> uuid.UUID:
+    """The id of the message a button sends to the assistant in the user's words (a catalogue
+    item's Show; the tap's own id names the edit of the message the button was under)."""
+    return uuid.uuid5(ID_NAMESPACE, f"pressed:{incoming_id}")
+
+
 class Source(StrEnum):
     TELEGRAM = "telegram"
     CLI = "cli"

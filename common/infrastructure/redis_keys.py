@@ -176,6 +176,11 @@ class Names:
         Cancel button for each."""
         return self.key(f"assistant:reminders_made:{message_id}")
 
+    def catalogue_shown(self, message_id: str) -> str:
+        """The catalogue items a search showed while the assistant answered a message (JSON
+        `{"id", "name"}` each): its answer carries a Show button for each."""
+        return self.key(f"assistant:catalogue_shown:{message_id}")
+
     def calendar_shown(self, user_id: str) -> str:
         """Events the calendar tool showed a user lately (hash: event id → calendar id): only
         these may be changed or deleted."""

@@ -22,6 +22,7 @@ import json as jsonlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal, TypeVar
 from uuid import UUID
 
@@ -38,6 +39,7 @@ from common.infrastructure.logging import correlation_headers, get_logger
 from common.infrastructure.retry import RetryPolicy
 from common.infrastructure.wire import (
     CalendarCredentials,
+    CatalogueItem,
     ConfigSnapshot,
     CredentialsIn,
     CronJob,
@@ -325,6 +327,31 @@ class RestClient:
         except NotFoundError:
             return False
         return True
+
+    # --- the catalogue -------------------------------------------------------------------------
+
+    async def search_catalogue(
+        self,
+        assistant_id: Id | None,
+        *,
+        query: str | None = None,
+        tag: str | None = None,
+        max_price: Decimal | None = None,
+        item_id: Id | None = None,
+        limit: int = 10,
+    ) -> list[CatalogueItem]:
+        """The active items `assistant_id` offers (its own and the shared ones), best match
+        first; `ValidationFailedError` names a parameter rest_service refuses."""
+        found = await self.get_json(
+            "/api/catalogue/search",
+            assistant_id=str(assistant_id) if assistant_id else None,
+            q=query,
+            tag=tag,
+            max_price=str(max_price) if max_price is not None else None,
+            item_id=str(item_id) if item_id else None,
+            limit=limit,
+        )
+        return _many(CatalogueItem, found)
 
     async def user_usage(self, user_id: Id, since: datetime) -> UserUsage:
         """The user's messages, tokens and tool calls since `since` (timezone-aware)."""

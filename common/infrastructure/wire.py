@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
 from uuid import UUID
@@ -39,6 +40,7 @@ class ToolType(StrEnum):
     read_page = "read_page"
     mcp = "mcp"
     knowledge = "knowledge"
+    catalogue = "catalogue"
 
 
 class MessageRole(StrEnum):
@@ -288,6 +290,23 @@ PROFILE_FACTS_MAX = 50
 def fact_key(text: str) -> str:
     """What makes two facts the same: their words, casefolded ("Anna" is "anna")."""
     return " ".join(text.split()).casefold()
+
+
+class CatalogueItem(WireModel):
+    """A service or product of a business assistant's catalogue (or of every assistant's);
+    `price` exactly as stored, with its currency's decimals."""
+
+    id: UUID
+    assistant_id: UUID | None = None
+    sku: str | None = None
+    name: str
+    description: str = ""
+    price: Decimal
+    currency: str
+    duration_minutes: int | None = None
+    available: bool = True
+    stock: int | None = None
+    tags: list[str] = []
 
 
 class ProfileFact(WireModel):

@@ -19,8 +19,9 @@ from rest_service.app.state import STATE
 
 log = get_logger(__name__)
 
-#: The routes with a larger limit: a whole configuration document, a knowledge file.
-IMPORT_PATHS = frozenset({"/api/config/import", "/api/knowledge/import"})
+#: The routes with a larger limit: a whole configuration document, a knowledge file, a whole
+#: catalogue.
+IMPORT_PATHS = frozenset({"/api/config/import", "/api/knowledge/import", "/api/catalogue/import"})
 
 BODIES_REFUSED = Counter(
     "smart_assistant_rest_request_bodies_too_large_total",

@@ -17,6 +17,7 @@ from rest_service.app.admin import bind_admin, mount_admin
 from rest_service.app.api import (
     assistant_tools,
     assistants,
+    catalogue,
     cron_jobs,
     knowledge,
     live_config,
@@ -46,6 +47,7 @@ ROUTERS = (
     users.router,
     profile_facts.router,
     knowledge.router,
+    catalogue.router,
     usage.router,
     threads.router,
     llm.router,

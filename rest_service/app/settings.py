@@ -33,8 +33,8 @@ class Settings(ServiceSettings):
     #: Largest request body read (bytes); a larger one is a 413 before anything is parsed.
     max_request_body_bytes: int = Field(default=1_048_576, ge=1024)
     #: POST /api/config/import takes a whole configuration (instructions of up to 100 000
-    #: characters per assistant) and POST /api/knowledge/import a file, so they have a
-    #: larger limit of their own.
+    #: characters per assistant), POST /api/knowledge/import a file and POST
+    #: /api/catalogue/import a whole catalogue, so they have a larger limit of their own.
     max_import_body_bytes: int = Field(default=16 * 1_048_576, ge=1024)
     #: Chat messages older than this many days are deleted once a day; 0 keeps them all.
     history_retention_days: int = Field(default=0, ge=0)

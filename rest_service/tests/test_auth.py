@@ -94,6 +94,14 @@ WHO = {
     ("GET", "/api/knowledge/{article_id}"): A,
     ("PUT", "/api/knowledge/{article_id}"): A,
     ("DELETE", "/api/knowledge/{article_id}"): A,
+    ("GET", "/api/catalogue/"): A,
+    ("POST", "/api/catalogue/"): A,
+    ("GET", "/api/catalogue/search"): S,
+    ("GET", "/api/catalogue/export"): A,
+    ("POST", "/api/catalogue/import"): A,
+    ("GET", "/api/catalogue/{item_id}"): A,
+    ("PUT", "/api/catalogue/{item_id}"): A,
+    ("DELETE", "/api/catalogue/{item_id}"): A,
 }
 
 
@@ -128,6 +136,7 @@ def _url(path: str) -> str:
                     "article_id",
                     "job_id",
                     "fact_id",
+                    "item_id",
                 )
             }
         )

@@ -39,6 +39,7 @@ ARCHITECTURE_TOOL_ARGUMENTS = {
     "web_search": ({"query", "max_results"}, {"query"}),
     "read_page": ({"url"}, {"url"}),
     "knowledge": ({"query", "limit"}, {"query"}),
+    "catalogue": ({"action", "query", "tag", "max_price", "item_id", "limit"}, {"action"}),
 }
 
 

@@ -1,9 +1,10 @@
 """Publish: the tools' notes become the answer's buttons (a Cancel for each reminder made, Yes
-/ No for each question asked), and the answer is queued with the message's answered mark, in
-one step, once (`outbox.py`)."""
+/ No for each question asked, a Show for each catalogue item listed), and the answer is queued
+with the message's answered mark, in one step, once (`outbox.py`)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -12,7 +13,11 @@ import redis.asyncio as aioredis
 from assistant.src.assistants.phrases import CATALOGUE
 from assistant.src.turn.outbox import AnswerOutbox
 from assistant.src.turn.reply_form import Answer
-from common.features.buttons import cancel_reminder_button, confirm_buttons
+from common.features.buttons import (
+    cancel_reminder_button,
+    catalogue_item_button,
+    confirm_buttons,
+)
 from common.features.confirmations import Confirmations, HeldCall, Pending
 from common.infrastructure.logging import get_logger
 from common.infrastructure.queue_messages import (
@@ -29,6 +34,8 @@ log = get_logger(__name__)
 
 #: More reminders made in one turn than this get no buttons beyond it (/reminders has them).
 _MAX_CANCEL_BUTTONS = 5
+#: Catalogue items shown in one answer get a Show button up to this many.
+_MAX_SHOW_BUTTONS = 5
 
 
 @dataclass
@@ -47,7 +54,7 @@ class Publisher:
 
     async def publish(self, message: IncomingMessage, answer: Answer) -> None:
         """Queue the answer and mark the message answered, in one step, once."""
-        made, asked = await self._turn_notes(message, answer)
+        made, asked, shown = await self._turn_notes(message, answer)
         text = answer.text + "".join(f"\n\n{line}" for line in asked.lines)
         outgoing = OutgoingMessage(
             message_id=answer_message_id(message.message_id),
@@ -61,27 +68,30 @@ class Publisher:
             message_thread_id=message.message_thread_id,
             voice_blob_key=answer.voice_blob_key,
             buttons=[[cancel_reminder_button(job, message.language_code)] for job in made]
-            + asked.buttons,
+            + asked.buttons
+            + [[catalogue_item_button(i, name, message.language_code)] for i, name in shown],
         )
         if not await self.outbox.put(message, outgoing):
             log.warning("answer_already_queued")
 
     async def _turn_notes(
         self, message: IncomingMessage, answer: Answer
-    ) -> tuple[list[str], Asked]:
+    ) -> tuple[list[str], Asked, list[tuple[str, str]]]:
         """What the tools noted for the answer's buttons, read in one round trip: the
-        reminders this turn made (each gets a Cancel) and the actions it asked about (Yes /
-        No each: calendar deletes, held tool calls). An apology carries none, so nothing is
-        done on a failed turn; an answer no tool worked on has none to read (no round
-        trip)."""
+        reminders this turn made (each gets a Cancel), the actions it asked about (Yes /
+        No each: calendar deletes, held tool calls) and the catalogue items it showed (a
+        Show each). An apology carries none, so nothing is done on a failed turn; an answer
+        no tool worked on has none to read (no round trip)."""
         if answer.kind != OutgoingKind.REPLY or not answer.noted:
-            return [], Asked()
+            return [], Asked(), []
         message_id = str(message.message_id)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.lrange(self.names.reminders_made(message_id), 0, _MAX_CANCEL_BUTTONS * 4)
             pipe.lrange(self.names.confirmations_asked(message_id), 0, _MAX_CANCEL_BUTTONS - 1)
-            made, found = await pipe.execute()
-        return _reminders_made(made), await self._asked(_tokens(found), message.language_code)
+            pipe.lrange(self.names.catalogue_shown(message_id), 0, _MAX_SHOW_BUTTONS * 4)
+            made, found, shown = await pipe.execute()
+        asked = await self._asked(_tokens(found), message.language_code)
+        return _reminders_made(made), asked, _items_shown(shown)
 
     async def _asked(self, tokens: list[str], language: str | None) -> Asked:
         """Yes / No for each question still open; a held call's line says exactly what it
@@ -97,6 +107,15 @@ class Publisher:
                 what = escape_markdown(found.summary)
                 asked.lines.append(CATALOGUE.text(language, "held", what=what))
         return asked
+
+
+def _items_shown(found: list[bytes | str]) -> list[tuple[str, str]]:
+    """(id, name) of each item a search showed, once, in the order shown."""
+    items: dict[str, str] = {}
+    for raw in found:
+        item = json.loads(raw)
+        items.setdefault(str(item["id"]), str(item["name"]))
+    return list(items.items())[:_MAX_SHOW_BUTTONS]
 
 
 def _reminders_made(found: list[bytes | str]) -> list[str]:

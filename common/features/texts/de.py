@@ -312,6 +312,8 @@ TEXTS: dict[str, str] = {
     "confirm.running": "✅ Du hast Ja gesagt: Ich mache es jetzt.",
     "confirm.no_notice": "Nicht gemacht.",
     "confirm.dropped": "✖ Nicht gemacht: Es wurde nichts gespeichert oder entfernt.",
+    "catalogue.asked": "🔎 Du hast nach „{name}“ gefragt.",
+    "catalogue.notice": "Einen Moment.",
     "confirm.expired": (
         "Diese Frage ist abgelaufen: Es wurde nichts gemacht. Frag mich noch einmal, "
         "wenn du es willst."
@@ -443,6 +445,7 @@ TEXTS: dict[str, str] = {
     "label.snooze_1h": "⏰ 1 Std.",
     "label.snooze_1d": "⏰ Morgen",
     "label.done": "✅ Erledigt",
+    "label.catalogue_show": "Zeigen: {name}",
     "label.cancel": "✖ Abbrechen",
     "label.delete_yes": "🗑 Ja, löschen",
     "label.delete_no": "Nein, behalten",

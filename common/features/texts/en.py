@@ -270,6 +270,8 @@ TEXTS: dict[str, str] = {
     "confirm.running": "✅ You said yes: doing it now.",
     "confirm.no_notice": "Not done.",
     "confirm.dropped": "✖ Not done: nothing was stored or removed.",
+    "catalogue.asked": "🔎 You asked about {name}.",
+    "catalogue.notice": "One moment.",
     "confirm.expired": "This question has expired: nothing was done. Ask me again if you want it.",
     # /voice
     "voice.state_on": (
@@ -382,6 +384,7 @@ TEXTS: dict[str, str] = {
     "label.snooze_1h": "⏰ 1 h",
     "label.snooze_1d": "⏰ Tomorrow",
     "label.done": "✅ Done",
+    "label.catalogue_show": "Show {name}",
     "label.cancel": "✖ Cancel",
     "label.delete_yes": "🗑 Yes, delete",
     "label.delete_no": "No, keep it",

@@ -274,6 +274,8 @@ TEXTS: dict[str, str] = {
     "confirm.running": "✅ Вы сказали «да»: делаю.",
     "confirm.no_notice": "Не сделано.",
     "confirm.dropped": "✖ Не сделано: ничего не сохранено и не удалено.",
+    "catalogue.asked": "🔎 Вы спросили о «{name}».",
+    "catalogue.notice": "Секунду.",
     "confirm.expired": "Этот вопрос устарел: ничего не сделано. Попросите снова, если нужно.",
     # /voice
     "voice.state_on": (
@@ -389,6 +391,7 @@ TEXTS: dict[str, str] = {
     "label.snooze_1h": "⏰ 1 ч",
     "label.snooze_1d": "⏰ Завтра",
     "label.done": "✅ Готово",
+    "label.catalogue_show": "Показать: {name}",
     "label.cancel": "✖ Отменить",
     "label.delete_yes": "🗑 Да, удалить",
     "label.delete_no": "Нет, оставить",

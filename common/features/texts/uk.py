@@ -279,6 +279,8 @@ TEXTS: dict[str, str] = {
     "confirm.running": "✅ Ви сказали «так»: роблю.",
     "confirm.no_notice": "Не зроблено.",
     "confirm.dropped": "✖ Не зроблено: нічого не збережено й не видалено.",
+    "catalogue.asked": "🔎 Ви запитали про «{name}».",
+    "catalogue.notice": "Секунду.",
     "confirm.expired": "Це питання застаріло: нічого не зроблено. Попросіть знову, якщо треба.",
     # /voice
     "voice.state_on": (
@@ -395,6 +397,7 @@ TEXTS: dict[str, str] = {
     "label.snooze_1h": "⏰ 1 год",
     "label.snooze_1d": "⏰ Завтра",
     "label.done": "✅ Готово",
+    "label.catalogue_show": "Показати: {name}",
     "label.cancel": "✖ Скасувати",
     "label.delete_yes": "🗑 Так, видалити",
     "label.delete_no": "Ні, залишити",

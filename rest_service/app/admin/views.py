@@ -37,6 +37,7 @@ from rest_service.app.admin import display_names as readable
 from rest_service.app.admin.request_ctx import BIGINT_MAX, admin_ctx
 from rest_service.app.domain import (
     assistants,
+    catalogue,
     cron_jobs,
     knowledge,
     links,
@@ -57,6 +58,11 @@ from rest_service.app.models.assistant import (
     Tool,
     ToolCreate,
     ToolUpdate,
+)
+from rest_service.app.models.catalogue import (
+    CatalogueItem,
+    CatalogueItemCreate,
+    CatalogueItemUpdate,
 )
 from rest_service.app.models.cron import CronJob, CronJobRun, CronJobUpdate
 from rest_service.app.models.knowledge import (
@@ -800,6 +806,109 @@ class KnowledgeAdmin(_ServiceView, model=KnowledgeArticle):
             await knowledge.delete_article(ctx, uuid.UUID(pk))
 
 
+def _price_with_currency(item: object, _attribute: object) -> str:
+    assert isinstance(item, CatalogueItem)
+    return f"{catalogue.public(item).price} {item.currency}"
+
+
+class CatalogueAdmin(_ServiceView, model=CatalogueItem):
+    """A business's services and products (docs/admin.md "Catalogue"); writes go through
+    the API's service layer. Export and import: the Catalogue transfer page."""
+
+    name = "Catalogue item"
+    name_plural = "Catalogue"
+    icon = "fa-solid fa-tags"
+    name_columns: ClassVar[dict[str, str]] = {"assistant_id": "assistant"}
+    text_columns = ("description",)
+    column_list: ClassVar[Any] = [
+        CatalogueItem.name,
+        CatalogueItem.assistant_id,
+        CatalogueItem.sku,
+        CatalogueItem.price,
+        CatalogueItem.available,
+        CatalogueItem.stock,
+        CatalogueItem.tags,
+        CatalogueItem.is_active,
+        CatalogueItem.updated_at,
+    ]
+    column_labels: ClassVar[Any] = {CatalogueItem.assistant_id: "Assistant (none: shared)"}
+    column_formatters: ClassVar[Any] = {
+        CatalogueItem.price: _price_with_currency,
+        CatalogueItem.tags: lambda m, a: _listed(getattr(m, "tags", None)),
+    }
+    column_formatters_detail: ClassVar[Any] = column_formatters
+    column_details_exclude_list: ClassVar[Any] = [CatalogueItem.search_vector]
+    column_searchable_list: ClassVar[Any] = [
+        CatalogueItem.name,
+        CatalogueItem.sku,
+        CatalogueItem.description,
+    ]
+    column_sortable_list: ClassVar[Any] = [
+        CatalogueItem.name,
+        CatalogueItem.price,
+        CatalogueItem.updated_at,
+    ]
+    column_filters: ClassVar[list[BooleanFilter]] = [
+        BooleanFilter("available"),
+        BooleanFilter("is_active"),
+    ]
+    form_columns: ClassVar[Any] = [
+        CatalogueItem.sku,
+        CatalogueItem.name,
+        CatalogueItem.description,
+        CatalogueItem.price,
+        CatalogueItem.currency,
+        CatalogueItem.duration_minutes,
+        CatalogueItem.available,
+        CatalogueItem.stock,
+        CatalogueItem.is_active,
+    ]
+    form_args: ClassVar[dict[str, FieldArguments]] = {
+        "currency": {"description": "ISO 4217 code: EUR, USD, RUB, …"},
+        "price": {"description": "no more decimals than the currency has (JPY none)"},
+    }
+    create_template = "admin_form_create.html"
+    edit_template = "admin_form_edit.html"
+
+    async def scaffold_form(self, rules: list[str] | None = None) -> type[Form]:
+        form = await super().scaffold_form(rules)
+        async with self.session_maker() as session:
+            owners = await readable.choices(session, "assistant", blank="(shared)")
+        tags = StringField("Tags", description="separated by commas")
+        return _with_fields(
+            form, assistant_id=_name_select("Assistant (its business)", owners), tags=tags
+        )
+
+    async def get_form_data_for_edit(self, obj: CatalogueItem) -> FormData:
+        data = await super().get_form_data_for_edit(obj)
+        owner = str(obj.assistant_id) if obj.assistant_id else ""
+        return {**data, "assistant_id": owner, "tags": ", ".join(obj.tags)}
+
+    def _clean(self, data: FormData) -> FormData:
+        cleaned = _blank_to_none(data, "sku", "duration_minutes", "stock")
+        cleaned["assistant_id"] = _uuid_or_none(data.get("assistant_id"))
+        cleaned["tags"] = [t for t in str(data.get("tags") or "").split(",") if t.strip()]
+        cleaned["description"] = data.get("description") or ""
+        return cleaned
+
+    async def insert_model(self, request: Request, data: FormData) -> object:
+        async with admin_ctx(self, request) as ctx:
+            made = await catalogue.create_item(
+                ctx, CatalogueItemCreate.model_validate(self._clean(data))
+            )
+            return await catalogue.get_item(ctx, made.id)
+
+    async def update_model(self, request: Request, pk: str, data: FormData) -> object:
+        async with admin_ctx(self, request) as ctx:
+            changes = CatalogueItemUpdate.model_validate(self._clean(data))
+            await catalogue.update_item(ctx, uuid.UUID(pk), changes)
+            return await catalogue.get_item(ctx, uuid.UUID(pk))
+
+    async def delete_model(self, request: Request, pk: str) -> None:
+        async with admin_ctx(self, request) as ctx:
+            await catalogue.delete_item(ctx, uuid.UUID(pk))
+
+
 VIEWS: tuple[type[ModelView], ...] = (
     AssistantAdmin,
     ToolAdmin,
@@ -811,4 +920,5 @@ VIEWS: tuple[type[ModelView], ...] = (
     CronJobRunAdmin,
     ProfileFactAdmin,
     KnowledgeAdmin,
+    CatalogueAdmin,
 )

@@ -177,17 +177,17 @@ async def search_messages(
     """Ranked full-text hits from one conversation's threads, old threads included: the
     newest `SEARCH_DEPTH` matches ranked, so a conversation of 100 000 messages costs no
     more than one of a thousand."""
-    terms = _tsquery(query, match_all)
+    terms = tsquery(query, match_all)
     if terms is None:
         return []
     # A scalar subquery is an InitPlan: built once per statement. Inline, a generic plan of
     # the prepared statement rebuilds it for every row it filters (seconds in a big one).
-    tsquery = select(terms).scalar_subquery()
+    wanted = select(terms).scalar_subquery()
     newest = (
         select(col(ChatMessage.id))
         .where(
             col(ChatMessage.conversation_key) == conversation_key,
-            col(ChatMessage.search_vector).op("@@")(tsquery),
+            col(ChatMessage.search_vector).op("@@")(wanted),
         )
         .order_by(col(ChatMessage.id).desc())
         .limit(SEARCH_DEPTH)
@@ -196,7 +196,7 @@ async def search_messages(
         newest = newest.where(col(ChatMessage.created_at) < before)
     if before_id is not None:
         newest = newest.where(col(ChatMessage.id) < before_id)
-    rank = func.ts_rank_cd(col(ChatMessage.search_vector), tsquery).label("rank")
+    rank = func.ts_rank_cd(col(ChatMessage.search_vector), wanted).label("rank")
     candidates = newest.subquery()
     stmt = (
         select(ChatMessage, rank)
@@ -211,7 +211,9 @@ async def search_messages(
     ]
 
 
-def _tsquery(query: str, match_all: bool) -> ColumnElement[Any] | None:
+def tsquery(query: str, match_all: bool) -> ColumnElement[Any] | None:
+    """The words of `query` as a `russian` tsquery: all of them (web search syntax) or any
+    of them; None without a word. The catalogue searches the same way."""
     words = _WORD.findall(query)[:MAX_QUERY_WORDS]
     if not words:
         return None

@@ -31,6 +31,9 @@ _UNIQUE_MEANING: dict[str, tuple[str, str]] = {
     "uq_cron_jobs_idempotency_key": ("idempotency_key", "a job with this key exists"),
     "uq_chat_messages_dedup_key": ("dedup_key", "a message with this key exists"),
     "uq_user_assistant_threads_pair": ("user_id", "this conversation has a thread"),
+    "uq_catalogue_items_assistant_sku": ("sku", "this assistant has an item with this sku"),
+    "uq_catalogue_items_shared_sku": ("sku", "a shared item has this sku"),
+    "pk_catalogue_items": ("id", "an item with this id exists"),
 }
 
 

@@ -3,6 +3,7 @@
 from rest_service.app.models.admin_account import AdminAccount
 from rest_service.app.models.assistant import Assistant, AssistantToolLink, Tool
 from rest_service.app.models.calendar import CalendarCredential
+from rest_service.app.models.catalogue import CatalogueItem
 from rest_service.app.models.config_state import ConfigState
 from rest_service.app.models.cron import CronJob, CronJobRun
 from rest_service.app.models.history import ConfigChange
@@ -18,6 +19,7 @@ __all__ = [
     "Assistant",
     "AssistantToolLink",
     "CalendarCredential",
+    "CatalogueItem",
     "ChatMessage",
     "ConfigChange",
     "ConfigState",

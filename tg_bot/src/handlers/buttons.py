@@ -23,7 +23,16 @@ from common.infrastructure.logging import get_logger
 from common.infrastructure.queue_messages import incoming_message_id
 from tg_bot.src.clients.errors import TelegramError
 from tg_bot.src.clients.types import TgCallbackQuery, TgMessage
-from tg_bot.src.handlers import briefings, calendar, confirmations, forget, memory, model, reminders
+from tg_bot.src.handlers import (
+    briefings,
+    calendar,
+    catalogue_items,
+    confirmations,
+    forget,
+    memory,
+    model,
+    reminders,
+)
 from tg_bot.src.handlers.base import Addressed, BotIdentity, Outcome, Services
 from tg_bot.src.handlers.commands import Press, Pressed, PressHandler
 from tg_bot.src.handlers.language import user_language
@@ -46,6 +55,7 @@ HANDLERS: dict[ButtonAction, PressHandler] = {
     **calendar.BUTTONS,
     **confirmations.BUTTONS,
     **memory.BUTTONS,
+    **catalogue_items.BUTTONS,
 }
 
 
