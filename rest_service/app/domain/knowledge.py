@@ -4,7 +4,6 @@ the shared ones. Articles are data, not configuration: no write bumps the config
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +13,7 @@ from sqlmodel import col
 
 from common.infrastructure.errors import invalid, not_found
 from common.infrastructure.wire import KNOWLEDGE_SEARCH_MAX
+from rest_service.app.domain.chat_messages import tsquery
 from rest_service.app.domain.common import apply_update, non_null, paged
 from rest_service.app.domain.paging import Page
 from rest_service.app.domain.unit_of_work import UnitOfWork
@@ -27,8 +27,6 @@ from rest_service.app.models.knowledge import (
 
 KIND = "knowledge article"
 #: Words of a query that count; a customer's question is a sentence.
-MAX_QUERY_WORDS = 32
-_WORD = re.compile(r"\w+")
 _CONFIG: ColumnClause[Any] = literal_column("'russian'::regconfig")
 #: The excerpt: up to three passages of 20 to 40 words around the words found, marked **so**.
 _HEADLINE = "MaxWords=40, MinWords=20, ShortWord=2, MaxFragments=3, StartSel=**, StopSel=**"
@@ -75,7 +73,7 @@ def _conditions(where: ArticleFilter) -> list[ColumnElement[bool]]:
         found.append(col(KnowledgeArticle.tags).contains([tag]))
     if where.source is not None:
         found.append(col(KnowledgeArticle.source) == where.source)
-    if where.q is not None and (terms := _tsquery(where.q)) is not None:
+    if where.q is not None and (terms := tsquery(where.q, match_all=False)) is not None:
         found.append(col(KnowledgeArticle.search_vector).op("@@")(terms))
     return found
 
@@ -137,18 +135,18 @@ async def search(
 ) -> list[KnowledgeHitPublic]:
     """Active articles with any of the query's words, best first: for an assistant, its own
     and the shared ones; without one, all of them."""
-    terms = _tsquery(query)
+    terms = tsquery(query, match_all=False)
     if terms is None:
         return []
     # Built once per statement, as the chat history's search does (an InitPlan).
-    tsquery = select(terms).scalar_subquery()
-    rank = func.ts_rank_cd(col(KnowledgeArticle.search_vector), tsquery).label("rank")
-    excerpt = func.ts_headline(_CONFIG, col(KnowledgeArticle.body), tsquery, _HEADLINE)
+    wanted = select(terms).scalar_subquery()
+    rank = func.ts_rank_cd(col(KnowledgeArticle.search_vector), wanted).label("rank")
+    excerpt = func.ts_headline(_CONFIG, col(KnowledgeArticle.body), wanted, _HEADLINE)
     stmt = (
         select(KnowledgeArticle, rank, excerpt.label("excerpt"))
         .where(
             col(KnowledgeArticle.is_active).is_(True),
-            col(KnowledgeArticle.search_vector).op("@@")(tsquery),
+            col(KnowledgeArticle.search_vector).op("@@")(wanted),
         )
         .order_by(rank.desc(), col(KnowledgeArticle.updated_at).desc())
         .limit(min(limit, KNOWLEDGE_SEARCH_MAX))
@@ -174,18 +172,6 @@ def _hit(article: KnowledgeArticle, rank: float, excerpt: str) -> KnowledgeHitPu
         assistant_id=article.assistant_id,
         rank=rank,
     )
-
-
-def _tsquery(query: str) -> ColumnElement[Any] | None:
-    """Any of the words (each stemmed; stop words drop out): a customer's question rarely
-    has every word of the article that answers it."""
-    words = _WORD.findall(query)[:MAX_QUERY_WORDS]
-    if not words:
-        return None
-    combined: ColumnElement[Any] = func.plainto_tsquery(_CONFIG, words[0])
-    for word in words[1:]:
-        combined = combined.op("||")(func.plainto_tsquery(_CONFIG, word))
-    return combined
 
 
 async def _assistant_exists(ctx: UnitOfWork, assistant_id: uuid.UUID | None) -> None:
