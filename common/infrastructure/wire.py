@@ -15,10 +15,10 @@ from collections.abc import Collection
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, WithJsonSchema
 
 from common.features.mcp_servers import SERVER_NAME
 from common.features.mcp_servers import SETTING as MCP_SETTING
@@ -301,12 +301,16 @@ class CatalogueItem(WireModel):
     sku: str | None = None
     name: str
     description: str = ""
-    price: Decimal
+    #: A JSON string on the wire ("1999.90"): never a float.
+    price: Annotated[Decimal, WithJsonSchema({"type": "string"})]
     currency: str
     duration_minutes: int | None = None
     available: bool = True
     stock: int | None = None
     tags: list[str] = []
+    is_active: bool = True
+    created_at: datetime
+    updated_at: datetime
 
 
 class ProfileFact(WireModel):

@@ -30,6 +30,8 @@ ROUTES: list[tuple[type[BaseModel], str, str]] = [
     (wire.ToolInvocation, "post", "/api/tool-invocations/"),
     (wire.ProfileFact, "get", "/api/users/{user_id}/facts"),
     (wire.UserUsage, "get", "/api/users/{user_id}/usage"),
+    (wire.KnowledgeHit, "get", "/api/knowledge/search"),
+    (wire.CatalogueItem, "get", "/api/catalogue/search"),
 ]
 
 
