@@ -90,6 +90,15 @@ class Claim:
     url: str | None = None
     secret: str | None = None
     active: bool = True
+    lead_id: str = ""
+    bitrix_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Sent:
+    """An attempt that succeeded; `bitrix_id`: the lead crm.lead.add made."""
+
+    bitrix_id: int | None = None
 
 
 def envelope(claim: Claim) -> bytes:
@@ -126,9 +135,12 @@ class DeliveryWorker:
         self.wake = asyncio.Event()
 
     async def run_once(self) -> int:
-        """Claims and sends the due deliveries; how many it handled."""
+        """Claims the due deliveries, sends them at once, then writes each outcome (one
+        after another: the writes are short, the sends are what may take long)."""
         claims = await self.claim()
-        await asyncio.gather(*(self.deliver(claim) for claim in claims))
+        outcomes = await asyncio.gather(*(self.attempt(claim) for claim in claims))
+        for claim, outcome in zip(claims, outcomes, strict=True):
+            await self.settle(claim, outcome)
         return len(claims)
 
     async def claim(self) -> list[Claim]:
@@ -155,19 +167,22 @@ class DeliveryWorker:
             rows = list(claimed.scalars().all())
             return await _with_subscriptions(ctx, rows)
 
-    async def deliver(self, claim: Claim) -> None:
+    async def attempt(self, claim: Claim) -> Sent | DeliveryFailed:
         try:
-            await self.send(claim)
+            return await self.send(claim)
         except DeliveryFailed as exc:
-            await self.record_failure(claim, str(exc), exc.retry_after)
-        else:
-            DELIVERIES.labels(claim.target.value, "delivered").inc()
-            await self.record(claim, status=DeliveryStatus.delivered, last_error=None)
+            return exc
 
-    async def send(self, claim: Claim) -> None:
-        if claim.target is DeliveryTarget.bitrix24:
-            await self.send_bitrix24(claim)
+    async def settle(self, claim: Claim, outcome: Sent | DeliveryFailed) -> None:
+        if isinstance(outcome, DeliveryFailed):
+            await self.record_failure(claim, str(outcome), outcome.retry_after)
             return
+        DELIVERIES.labels(claim.target.value, "delivered").inc()
+        await self.record(claim, DeliveryStatus.delivered, None, bitrix_id=outcome.bitrix_id)
+
+    async def send(self, claim: Claim) -> Sent:
+        if claim.target is DeliveryTarget.bitrix24:
+            return await self.send_bitrix24(claim)
         if not claim.active or claim.url is None or claim.secret is None:
             raise DeliveryFailed("subscription inactive")
         await self.guard(claim.url)
@@ -194,25 +209,26 @@ class DeliveryWorker:
             raise DeliveryFailed(failure_name(exc)) from exc
         if not 200 <= answer.status < 300:
             raise DeliveryFailed(f"HTTP {answer.status}")
+        return Sent()
 
-    async def send_bitrix24(self, claim: Claim) -> None:
+    async def send_bitrix24(self, claim: Claim) -> Sent:
+        """crm.lead.add for a lead not in Bitrix24 yet, else crm.lead.update of the lead
+        that add made (a replayed add included)."""
         base = self.settings.bitrix24_webhook_url
         if not base:
             raise DeliveryFailed("BITRIX24_WEBHOOK_URL unset")
-        await self.guard(base)
-        lead_id = str(claim.payload.get("id", ""))[:64]
-        if not lead_id:
+        if not claim.lead_id:
             raise DeliveryFailed("lead event without an id")
+        await self.guard(base)
         timeout = self.settings.webhook_timeout_seconds
-        known = await self.bitrix_id(lead_id)
+        known = claim.bitrix_id
         try:
             if known is not None:
                 await bitrix24.update_lead(self.http, base, known, claim.payload, timeout)
-            elif claim.event is WebhookEvent.lead_created:
-                new = await bitrix24.add_lead(self.http, base, claim.payload, timeout)
-                await self.remember_bitrix_id(lead_id, new)
-            else:
-                raise DeliveryFailed("no Bitrix24 lead yet (its crm.lead.add is not through)")
+                return Sent()
+            if claim.event is WebhookEvent.lead_created:
+                return Sent(await bitrix24.add_lead(self.http, base, claim.payload, timeout))
+            raise DeliveryFailed("no Bitrix24 lead yet (its crm.lead.add is not through)")
         except bitrix24.Bitrix24Error as exc:
             raise DeliveryFailed(str(exc)) from exc
         except UNANSWERED as exc:
@@ -224,23 +240,6 @@ class DeliveryWorker:
             await check_url(url, allow_private=self.settings.webhook_allow_private_addresses)
         except OSError as exc:
             raise DeliveryFailed(type(exc).__name__) from exc
-
-    async def bitrix_id(self, lead_id: str) -> int | None:
-        async with unit_of_work(self.resources, "webhooks") as ctx:
-            return await ctx.session.scalar(
-                select(col(Bitrix24Lead.bitrix_id)).where(col(Bitrix24Lead.lead_id) == lead_id)
-            )
-
-    async def remember_bitrix_id(self, lead_id: str, bitrix_id: int) -> None:
-        now = utcnow()
-        async with unit_of_work(self.resources, "webhooks") as ctx:
-            await ctx.session.execute(
-                insert(Bitrix24Lead)
-                .values(lead_id=lead_id, bitrix_id=bitrix_id, created_at=now, updated_at=now)
-                .on_conflict_do_update(
-                    index_elements=["lead_id"], set_={"bitrix_id": bitrix_id, "updated_at": now}
-                )
-            )
 
     async def record_failure(self, claim: Claim, reason: str, asked: float | None) -> None:
         if claim.attempts >= self.settings.webhook_max_attempts:
@@ -259,6 +258,7 @@ class DeliveryWorker:
         status: DeliveryStatus,
         last_error: str | None,
         next_attempt_at: datetime | None = None,
+        bitrix_id: int | None = None,
     ) -> None:
         """Only onto the attempt claimed: a row replayed or claimed again meanwhile is not
         overwritten by a late answer."""
@@ -276,6 +276,8 @@ class DeliveryWorker:
                 .values(values)
                 .execution_options(synchronize_session=False)
             )
+            if bitrix_id is not None and claim.lead_id:
+                await _remember_bitrix_id(ctx, claim.lead_id, bitrix_id)
 
     async def pause(self) -> float:
         """Seconds until the next pending row is due, within the poll interval."""
@@ -305,7 +307,29 @@ class DeliveryWorker:
                 await asyncio.wait_for(self.wake.wait(), pause)
 
 
+async def _remember_bitrix_id(ctx: UnitOfWork, lead_id: str, bitrix_id: int) -> None:
+    now = utcnow()
+    await ctx.session.execute(
+        insert(Bitrix24Lead)
+        .values(lead_id=lead_id, bitrix_id=bitrix_id, created_at=now, updated_at=now)
+        .on_conflict_do_update(
+            index_elements=["lead_id"], set_={"bitrix_id": bitrix_id, "updated_at": now}
+        )
+    )
+
+
 async def _with_subscriptions(ctx: UnitOfWork, rows: list[WebhookDelivery]) -> list[Claim]:
+    """Each claim with its subscription's URL and secret, or its lead's Bitrix24 id."""
+    leads = {_lead_id(row) for row in rows if row.target is DeliveryTarget.bitrix24} - {""}
+    known = dict(
+        (
+            await ctx.session.execute(
+                select(col(Bitrix24Lead.lead_id), col(Bitrix24Lead.bitrix_id)).where(
+                    col(Bitrix24Lead.lead_id).in_(leads)
+                )
+            )
+        ).all()
+    )
     ids = {row.subscription_id for row in rows if row.subscription_id is not None}
     subs = {
         sub.id: sub
@@ -315,10 +339,22 @@ async def _with_subscriptions(ctx: UnitOfWork, rows: list[WebhookDelivery]) -> l
             )
         ).all()
     }
-    return [_claim(ctx, row, subs.get(row.subscription_id)) for row in rows]  # type: ignore[arg-type]
+    return [
+        _claim(ctx, row, subs.get(row.subscription_id), known.get(_lead_id(row)))  # type: ignore[arg-type]
+        for row in rows
+    ]
 
 
-def _claim(ctx: UnitOfWork, row: WebhookDelivery, sub: WebhookSubscription | None) -> Claim:
+def _lead_id(row: WebhookDelivery) -> str:
+    return str(row.payload.get("id", ""))[:64]
+
+
+def _claim(
+    ctx: UnitOfWork,
+    row: WebhookDelivery,
+    sub: WebhookSubscription | None,
+    bitrix_id: int | None,
+) -> Claim:
     claim = Claim(
         id=row.id,
         target=row.target,
@@ -327,6 +363,8 @@ def _claim(ctx: UnitOfWork, row: WebhookDelivery, sub: WebhookSubscription | Non
         occurred_at=row.occurred_at,
         payload=row.payload,
         attempts=row.attempts,
+        lead_id=_lead_id(row),
+        bitrix_id=bitrix_id,
     )
     if sub is None:
         return claim

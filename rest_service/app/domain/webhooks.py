@@ -47,12 +47,17 @@ class PrivateAddressError(ValidationFailedError):
     """The URL's host is loopback, private or otherwise not public (SSRF)."""
 
 
+def _fields(sub: WebhookSubscription) -> dict[str, object]:
+    """`events` as stored (JSONB gives back strings; the public model reads them as names)."""
+    return {**sub.model_dump(exclude={"events"}), "events": sub.events}
+
+
 def public(sub: WebhookSubscription) -> WebhookPublic:
-    return WebhookPublic.model_validate(sub.model_dump())
+    return WebhookPublic.model_validate(_fields(sub))
 
 
 def created(sub: WebhookSubscription, secret: str) -> WebhookCreated:
-    return WebhookCreated.model_validate({**sub.model_dump(), "secret": secret})
+    return WebhookCreated.model_validate({**_fields(sub), "secret": secret})
 
 
 def new_secret() -> str:
