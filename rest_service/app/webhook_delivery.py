@@ -183,8 +183,10 @@ class DeliveryWorker:
     async def send(self, claim: Claim) -> Sent:
         if claim.target is DeliveryTarget.bitrix24:
             return await self.send_bitrix24(claim)
-        if not claim.active or claim.url is None or claim.secret is None:
+        if not claim.active or claim.url is None:
             raise DeliveryFailed("subscription inactive")
+        if claim.secret is None:
+            raise DeliveryFailed("SecretUnreadable")
         await self.guard(claim.url)
         body = envelope(claim)
         timestamp = str(int(utcnow().timestamp()))
@@ -214,11 +216,11 @@ class DeliveryWorker:
     async def send_bitrix24(self, claim: Claim) -> Sent:
         """crm.lead.add for a lead not in Bitrix24 yet, else crm.lead.update of the lead
         that add made (a replayed add included)."""
+        if not claim.lead_id:
+            raise DeliveryFailed("lead event without an id")
         base = self.settings.bitrix24_webhook_url
         if not base:
             raise DeliveryFailed("BITRIX24_WEBHOOK_URL unset")
-        if not claim.lead_id:
-            raise DeliveryFailed("lead event without an id")
         await self.guard(base)
         timeout = self.settings.webhook_timeout_seconds
         known = claim.bitrix_id

@@ -37,7 +37,7 @@ from rest_service.app.state import AppState
 from rest_service.app.webhook_delivery import DeliveryWorker
 from rest_service.tests.conftest import Api, assert_error, unique
 from sandbox.bitrix24 import Bitrix24StandIn
-from sandbox.server import StandInServer
+from sandbox.server import ScriptedServer, StandInServer
 from tests.tiers import examples
 from tests.waiting import until
 
@@ -263,6 +263,10 @@ class TestAddressGuard:
         assert [(r.status, r.last_error) for r in rows] == [(DeliveryStatus.dead, "AddressRefused")]
         assert receiver.received == []
 
+    async def test_a_host_not_found_now_is_let_be(self, api: Api) -> None:
+        made = await subscribe(api, "https://no-such-host.invalid/hook")
+        assert made["url"] == "https://no-such-host.invalid/hook"
+
 
 class TestOutbox:
     async def test_a_rolled_back_change_emits_nothing(self, api: Api, state: AppState) -> None:
@@ -352,6 +356,74 @@ class TestDelivery:
         rows = await settled(worker, state)
         assert sorted(r.last_error or "" for r in rows) == ["ConnectError", "subscription inactive"]
         assert receiver.received == []
+
+
+class TestWorkerEdges:
+    async def test_an_unreadable_secret_is_named_and_nothing_is_sent(
+        self, api: Api, state: AppState, worker: DeliveryWorker, receiver: Receiver
+    ) -> None:
+        made = await subscribe(api, receiver.url, ["feedback.created"])
+        async with unit_of_work(state) as ctx:
+            row = await ctx.session.get(WebhookSubscription, uuid.UUID(made["id"]))
+            assert row is not None
+            row.secret_encrypted = "not-a-fernet-token"
+        await emit(state, WebhookEvent.feedback_created, {"id": "f1"})
+        await subscribe(api, receiver.url, ["feedback.created"])  # after the event: none
+        [row] = await settled(worker, state)
+        assert (row.status, row.last_error) == (DeliveryStatus.dead, "SecretUnreadable")
+        assert receiver.received == []
+
+    async def test_the_pause_is_the_poll_or_until_the_next_due_row(
+        self, api: Api, state: AppState, worker: DeliveryWorker, receiver: Receiver
+    ) -> None:
+        assert await worker.pause() == state.settings.webhook_poll_seconds
+        receiver.statuses = [500]
+        await subscribe(api, receiver.url)
+        await emit(state, WebhookEvent.lead_created, LEAD)
+        assert await worker.run_once() == 1
+        assert 0 < await worker.pause() <= state.settings.webhook_retry_max_seconds
+
+    async def test_bitrix_deliveries_without_a_url_or_a_lead_id_are_dead(
+        self, state: AppState, http: aiohttp.ClientSession
+    ) -> None:
+        with_url = state.settings.model_copy(update={"bitrix24_webhook_url": "http://127.0.0.1:9/"})
+        state.settings = with_url
+        await emit(state, WebhookEvent.lead_created, {"name": "no id"})
+        await emit(state, WebhookEvent.lead_created, {"id": "lead-9"})
+        unset = with_url.model_copy(update={"bitrix24_webhook_url": ""})
+        rows = await settled(DeliveryWorker(state, http, unset), state)
+        assert sorted(str(r.last_error) for r in rows) == [
+            "BITRIX24_WEBHOOK_URL unset",
+            "lead event without an id",
+        ]
+
+    async def test_bitrix_answers_that_are_no_lead_id_are_failures(
+        self, state: AppState, http: aiohttp.ClientSession
+    ) -> None:
+        server = ScriptedServer(
+            "/rest/1/t/crm.lead.add.json",
+            lambda: web.Response(text="<html>bad gateway</html>", status=502),
+            lambda: web.json_response({"result": "not-a-number"}),
+            lambda: web.json_response({"error": {"code": 1}}, status=400),
+            method="POST",
+        )
+        await server.start()
+        try:
+            url = f"http://127.0.0.1:{server.port}/rest/1/t/"
+            state.settings = state.settings.model_copy(update={"bitrix24_webhook_url": url})
+            await emit(state, WebhookEvent.lead_created, LEAD)
+            worker = DeliveryWorker(state, http, state.settings)
+            errors = []
+            for _ in range(3):
+                await until(worker.run_once, 10, "the delivery claimed")
+                errors.append((await deliveries(state))[0].last_error)
+        finally:
+            await server.stop()
+        assert errors == [
+            "HTTP 502 crm.lead.add answered no JSON object",
+            "crm.lead.add answered no lead id",
+            'HTTP 400 {"code": 1}',
+        ]
 
 
 @pytest.mark.commits
