@@ -85,9 +85,13 @@ def refuse_private(host: str, addresses: list[IPAddress]) -> None:
 
 async def check_url(url: str, *, allow_private: bool) -> None:
     """The URL's host resolves, and (unless `allow_private`) only to public addresses."""
-    parsed = URL(url)
+    try:
+        parsed = URL(url)
+        port = parsed.port or 443
+    except (ValueError, TypeError) as exc:
+        raise HostNotFound(f"not a URL a host can be read from ({exc})") from exc
     host = (parsed.raw_host or "").lower().rstrip(".")
-    addresses = await resolve_host(host, parsed.port or 443)
+    addresses = await resolve_host(host, port)
     if not allow_private:
         refuse_private(host, addresses)
 

@@ -369,8 +369,8 @@ class TestWorkerEdges:
             row.secret_encrypted = "not-a-fernet-token"
         await emit(state, WebhookEvent.feedback_created, {"id": "f1"})
         await subscribe(api, receiver.url, ["feedback.created"])  # after the event: none
-        [row] = await settled(worker, state)
-        assert (row.status, row.last_error) == (DeliveryStatus.dead, "SecretUnreadable")
+        [dead] = await settled(worker, state)
+        assert (dead.status, dead.last_error) == (DeliveryStatus.dead, "SecretUnreadable")
         assert receiver.received == []
 
     async def test_the_pause_is_the_poll_or_until_the_next_due_row(
