@@ -13,6 +13,7 @@ from common.infrastructure.address_guard import (
     AddressRefused,
     GuardedResolver,
     HostNotFound,
+    check_url,
     guarded_session,
     resolve_host,
     why_not_public,
@@ -52,3 +53,8 @@ async def test_a_guarded_session_connects_by_name_only_where_allowed() -> None:
             assert await response.text() == "ok"
     finally:
         await server.stop()
+
+
+async def test_a_url_without_a_readable_host_is_not_found() -> None:
+    with pytest.raises(HostNotFound):
+        await check_url("http://[::1/hook", allow_private=False)
