@@ -28,11 +28,11 @@ from assistant.src.clients.web_fetch import (
     FetchLimits,
     FetchRefused,
     fetch,
-    why_not_public,
 )
 from assistant.src.tools.base import ToolError, ToolServices
 from assistant.src.tools.read_page_tool import ReadPageTool
 from assistant.tests.support import call_context, tool_spec
+from common.infrastructure.address_guard import why_not_public
 from sandbox.search_stand_in import SearchStandIn
 from sandbox.server import ScriptedServer
 

@@ -248,6 +248,11 @@ class Names:
         """Held by the rest_service replica that deletes old chat messages this period."""
         return self.key("rest_service:history_retention")
 
+    @property
+    def webhooks_pending(self) -> str:
+        """Published after a commit that wrote webhook deliveries: the workers look at once."""
+        return self.key("rest_service:webhooks_pending")
+
     def recent_language(self, chat_id: int | str, telegram_user_id: int | str) -> str:
         """The language a user last wrote in, in a chat (tg_bot; its texts follow it)."""
         return self.key(f"tg_bot:language:{chat_id}:{telegram_user_id}")

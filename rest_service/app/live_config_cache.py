@@ -90,6 +90,10 @@ class ConfigCache:
     async def publish_user(self, message: str) -> None:
         await self._call(lambda: self._redis.publish(self._names.user_updated, message))
 
+    async def publish_webhooks(self) -> None:
+        """Wakes the webhook workers; a lost nudge costs only their next poll."""
+        await self._call(lambda: self._redis.publish(self._names.webhooks_pending, "1"))
+
     async def ping(self) -> bool:
         """A real round trip (for /health), which also closes the breaker when Redis is back."""
         self._down_until = 0.0

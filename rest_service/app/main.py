@@ -28,6 +28,7 @@ from rest_service.app.api import (
     tools,
     usage,
     users,
+    webhooks,
 )
 from rest_service.app.auth import install_auth
 from rest_service.app.body_limit import BodyLimitMiddleware
@@ -37,6 +38,7 @@ from rest_service.app.errors import install_error_handlers
 from rest_service.app.retention import start_retention, stop_retention
 from rest_service.app.settings import Settings
 from rest_service.app.state import STATE, AppState
+from rest_service.app.webhook_delivery import start_worker, stop_worker
 
 log = get_logger(__name__)
 
@@ -54,6 +56,7 @@ ROUTERS = (
     cron_jobs.router,
     tool_invocations.router,
     live_config.router,
+    webhooks.router,
 )
 
 
@@ -66,9 +69,11 @@ async def _running(app: FastAPI, settings: Settings) -> AsyncIterator[AppState]:
     SERVICE_STARTS.labels("rest_service").inc()
     log.info("service_started", port=settings.port)
     retention = start_retention(state)
+    webhook_worker = start_worker(state)
     try:
         yield state
     finally:
+        await stop_worker(webhook_worker)
         await stop_retention(retention)
         await state.close()
         log.info("service_stopped")

@@ -41,6 +41,23 @@ class Settings(ServiceSettings):
     #: How often the deletion runs (one replica per period, claimed in Redis).
     history_retention_interval_seconds: float = Field(default=86_400.0, ge=1.0)
 
+    #: Outgoing webhooks (docs/decisions/0050-outgoing-webhooks-from-an-outbox.md): the
+    #: delivery worker's sends per subscription event, the first retry's wait (doubling,
+    #: jittered, up to the maximum), each request's timeout, and how often it looks for due
+    #: deliveries without a nudge.
+    webhook_delivery_enabled: bool = True
+    webhook_max_attempts: int = Field(default=8, ge=1, le=100)
+    webhook_retry_base_seconds: float = Field(default=10.0, gt=0)
+    webhook_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_poll_seconds: float = Field(default=5.0, gt=0)
+    #: Let subscriptions (and Bitrix24) reach loopback and private addresses: for tests and
+    #: a CRM inside the same network; off, only public addresses are sent to.
+    webhook_allow_private_addresses: bool = False
+    #: Bitrix24's inbound webhook (`https://<portal>/rest/<user>/<token>/`): lead events
+    #: also go to its crm.lead.add / crm.lead.update. Holds a token: never logged or shown.
+    bitrix24_webhook_url: str = ""
+
     #: Per-user limits on cron jobs (reminders and assistant prompts): active jobs at once,
     #: and the shortest gap between two fires of a recurring one (0: no limit).
     max_active_reminders: int = Field(default=50, ge=0)

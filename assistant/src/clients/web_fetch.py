@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import codecs
 import functools
-import ipaddress
 import socket
 import ssl
 from dataclasses import dataclass, field
@@ -22,9 +21,13 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
+from common.infrastructure.address_guard import (
+    HostNotFound,
+    IPAddress,
+    resolve_host,
+    why_not_public,
+)
 from common.infrastructure.http_client import failure_name, per_step
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 SCHEMES = ("http", "https")
 CONTENT_TYPES = ("text/html", "text/plain", "application/xhtml+xml")
@@ -69,27 +72,6 @@ class Page:
     body: bytes
     #: The body was longer than `max_bytes`; `body` is its start.
     truncated: bool
-
-
-def why_not_public(address: IPAddress) -> str | None:
-    """Why `address` is not public, or None. IPv6 forms that carry an IPv4 address
-    (mapped, 6to4, Teredo) are judged by that address."""
-    if isinstance(address, ipaddress.IPv6Address):
-        inner = address.ipv4_mapped or address.sixtofour
-        if inner is None and address.teredo:
-            inner = address.teredo[1]
-        if inner is not None:
-            return why_not_public(inner)
-    checks = (
-        ("unspecified", address.is_unspecified),
-        ("loopback", address.is_loopback),
-        ("link-local", address.is_link_local),
-        ("multicast", address.is_multicast),
-        ("reserved", address.is_reserved),
-        ("private", address.is_private),
-        ("not global", not address.is_global),
-    )
-    return next((name for name, hit in checks if hit), None)
 
 
 @dataclass(frozen=True)
@@ -137,20 +119,9 @@ class Target:
 async def resolve(target: Target) -> list[IPAddress]:
     """Every address the host has (an IP literal is its own)."""
     try:
-        return [ipaddress.ip_address(target.host)]
-    except ValueError:
-        pass
-    loop = asyncio.get_running_loop()
-    try:
-        infos = await loop.getaddrinfo(
-            target.host, target.port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
-        )
-    except (OSError, UnicodeError) as exc:
-        raise FetchFailed(f"the host {target.host!r} was not found") from exc
-    found = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
-    if not found:
-        raise FetchFailed(f"the host {target.host!r} was not found")
-    return list(dict.fromkeys(found))
+        return await resolve_host(target.host, target.port)
+    except HostNotFound as exc:
+        raise FetchFailed(str(exc)) from exc
 
 
 async def checked_address(target: Target, allow: frozenset[str]) -> IPAddress:

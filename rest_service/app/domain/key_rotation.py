@@ -12,11 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.infrastructure.crypto import SecretBox
 from rest_service.app.models.calendar import CalendarCredential
 from rest_service.app.models.llm import LLMProvider
+from rest_service.app.models.webhook import WebhookSubscription
 
 #: Every encrypted column: (what the report calls it, table model, column name).
 SECRETS: tuple[tuple[str, Any, str], ...] = (
     ("provider keys", LLMProvider, "api_key_encrypted"),
     ("calendar credentials", CalendarCredential, "credentials_encrypted"),
+    ("webhook secrets", WebhookSubscription, "secret_encrypted"),
 )
 
 

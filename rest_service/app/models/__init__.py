@@ -13,11 +13,13 @@ from rest_service.app.models.llm import LLMModel, LLMProvider
 from rest_service.app.models.profile_fact import ProfileFact
 from rest_service.app.models.thread import ChatMessage, UserAssistantThread
 from rest_service.app.models.user import User
+from rest_service.app.models.webhook import Bitrix24Lead, WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "AdminAccount",
     "Assistant",
     "AssistantToolLink",
+    "Bitrix24Lead",
     "CalendarCredential",
     "CatalogueItem",
     "ChatMessage",
@@ -33,4 +35,6 @@ __all__ = [
     "ToolInvocation",
     "User",
     "UserAssistantThread",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]
