@@ -305,8 +305,11 @@ class DeliveryWorker:
             except Exception as exc:  # a background loop must outlive any one failure
                 log.warning("webhook_worker_failed", error=type(exc).__name__)
                 pause = self.settings.webhook_poll_seconds
+            # Not `wait_for`: on 3.11 a cancel landing as the event is set (a nudge, the
+            # listener's subscription) was swallowed, and the stop waited a whole poll.
             with suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), pause)
+                async with asyncio.timeout(pause):
+                    await self.wake.wait()
 
 
 async def _remember_bitrix_id(ctx: UnitOfWork, lead_id: str, bitrix_id: int) -> None:

@@ -102,6 +102,13 @@ WHO = {
     ("GET", "/api/catalogue/{item_id}"): A,
     ("PUT", "/api/catalogue/{item_id}"): A,
     ("DELETE", "/api/catalogue/{item_id}"): A,
+    ("GET", "/api/webhooks/"): A,
+    ("POST", "/api/webhooks/"): A,
+    ("GET", "/api/webhooks/{webhook_id}"): A,
+    ("PUT", "/api/webhooks/{webhook_id}"): A,
+    ("DELETE", "/api/webhooks/{webhook_id}"): A,
+    ("GET", "/api/webhooks/{webhook_id}/deliveries"): A,
+    ("POST", "/api/webhooks/deliveries/{delivery_id}/replay"): A,
 }
 
 
@@ -137,6 +144,8 @@ def _url(path: str) -> str:
                     "job_id",
                     "fact_id",
                     "item_id",
+                    "webhook_id",
+                    "delivery_id",
                 )
             }
         )
