@@ -41,6 +41,8 @@ class ToolType(StrEnum):
     mcp = "mcp"
     knowledge = "knowledge"
     catalogue = "catalogue"
+    contact = "contact"
+    lead = "lead"
 
 
 class MessageRole(StrEnum):
