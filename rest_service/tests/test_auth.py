@@ -102,6 +102,18 @@ WHO = {
     ("GET", "/api/catalogue/{item_id}"): A,
     ("PUT", "/api/catalogue/{item_id}"): A,
     ("DELETE", "/api/catalogue/{item_id}"): A,
+    ("GET", "/api/contacts/"): A,
+    ("GET", "/api/contacts/of/{user_id}/{assistant_id}"): S,
+    ("PUT", "/api/contacts/of/{user_id}/{assistant_id}"): S,
+    ("DELETE", "/api/contacts/of/{user_id}/{assistant_id}"): S,
+    ("GET", "/api/contacts/{contact_id}"): A,
+    ("DELETE", "/api/contacts/{contact_id}"): A,
+    ("GET", "/api/leads/"): A,
+    ("GET", "/api/leads/export"): A,
+    ("POST", "/api/leads/interest"): S,
+    ("GET", "/api/leads/{lead_id}"): A,
+    ("PUT", "/api/leads/{lead_id}"): A,
+    ("DELETE", "/api/leads/{lead_id}"): A,
 }
 
 
@@ -137,6 +149,8 @@ def _url(path: str) -> str:
                     "job_id",
                     "fact_id",
                     "item_id",
+                    "contact_id",
+                    "lead_id",
                 )
             }
         )

@@ -33,21 +33,17 @@ def _stripped_or_none(value: object) -> object:
 
 
 ContactName = Annotated[
-    str | None,
+    Annotated[str, PydanticField(max_length=NAME_MAX), AfterValidator(_no_nul)] | None,
     BeforeValidator(_stripped_or_none),
-    PydanticField(default=None, max_length=NAME_MAX),
-    AfterValidator(_no_nul),
 ]
 #: As the customer wrote it; the domain normalises it to E.164 (its default region is a
 #: setting) or refuses it naming `phone`.
 RawPhone = Annotated[
-    str | None, BeforeValidator(_stripped_or_none), PydanticField(default=None, max_length=64)
-]
-Email = Annotated[
-    EmailStr | None,
+    Annotated[str, PydanticField(max_length=64), AfterValidator(_no_nul)] | None,
     BeforeValidator(_stripped_or_none),
-    PydanticField(default=None, max_length=EMAIL_MAX),
 ]
+#: email-validator also holds an address to RFC 5321's length.
+Email = Annotated[EmailStr | None, BeforeValidator(_stripped_or_none)]
 ConsentText = Annotated[
     str,
     BeforeValidator(lambda v: v.strip() if isinstance(v, str) else v),
@@ -55,10 +51,8 @@ ConsentText = Annotated[
     AfterValidator(_no_nul),
 ]
 Source = Annotated[
-    str | None,
+    Annotated[str, PydanticField(max_length=SOURCE_MAX), AfterValidator(_no_nul)] | None,
     BeforeValidator(_stripped_or_none),
-    PydanticField(default=None, max_length=SOURCE_MAX),
-    AfterValidator(_no_nul),
 ]
 
 

@@ -46,10 +46,16 @@ def _stripped_or_none(value: object) -> object:
 
 
 Owner = Annotated[
-    str | None,
+    Annotated[str, PydanticField(max_length=OWNER_MAX), AfterValidator(_no_nul)] | None,
     BeforeValidator(_stripped_or_none),
-    PydanticField(default=None, max_length=OWNER_MAX),
-    AfterValidator(_no_nul),
+]
+Bot = Annotated[
+    Annotated[str, PydanticField(max_length=BOT_MAX), AfterValidator(_no_nul)] | None,
+    BeforeValidator(_stripped_or_none),
+]
+StartPayload = Annotated[
+    Annotated[str, PydanticField(max_length=PAYLOAD_MAX), AfterValidator(_no_nul)] | None,
+    BeforeValidator(_stripped_or_none),
 ]
 Notes = Annotated[str, PydanticField(max_length=NOTES_MAX), AfterValidator(_no_nul)]
 ItemWords = Annotated[
@@ -58,7 +64,6 @@ ItemWords = Annotated[
     PydanticField(min_length=1, max_length=ITEM_NAME_MAX),
     AfterValidator(_no_nul),
 ]
-Short = Annotated[str | None, BeforeValidator(_stripped_or_none), AfterValidator(_no_nul)]
 
 
 class Lead(TimestampMixin, table=True):
@@ -106,8 +111,8 @@ class InterestIn(SQLModel):
     items: list[ItemWords] = Field(default_factory=list, max_length=MAX_ITEMS)
     note: Annotated[str, PydanticField(max_length=1000), AfterValidator(_no_nul)] = ""
     channel: str = Field(default="telegram", min_length=1, max_length=CHANNEL_MAX)
-    bot: Annotated[Short, PydanticField(max_length=BOT_MAX)] = None
-    start_payload: Annotated[Short, PydanticField(max_length=PAYLOAD_MAX)] = None
+    bot: Bot = None
+    start_payload: StartPayload = None
 
 
 class LeadUpdate(SQLModel):
