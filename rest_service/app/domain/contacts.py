@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Result, Select, delete, literal_column, or_, select, update
+from sqlalchemy import Result, Select, delete, func, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
@@ -48,6 +48,7 @@ async def save_contact(
     """The customer's details for this business (made when `True`), the consent renewed; an
     open lead of the customer with this business gets the contact."""
     fields = _fields(ctx, data)
+    await lock_customer(ctx, user_id, assistant_id)
     now = utcnow()
     row: dict[str, Any] = {
         "id": uuid.uuid4(),
@@ -78,6 +79,13 @@ async def save_contact(
         raise invalid("phone", "give a name, a phone or an e-mail to save")
     await _attach_to_open_lead(ctx, contact)
     return public(contact), bool(created)
+
+
+async def lock_customer(ctx: UnitOfWork, user_id: uuid.UUID, assistant_id: uuid.UUID) -> None:
+    """Until the unit ends: a contact saved and a lead made at once for one customer see each
+    other (the second waits, then finds the first), so the lead gets the contact."""
+    key = func.hashtextextended(f"customer:{user_id}:{assistant_id}", 0)
+    await ctx.session.execute(select(func.pg_advisory_xact_lock(key)))
 
 
 async def find_contact(

@@ -17,7 +17,7 @@ from sqlmodel import col
 
 from common.infrastructure.errors import invalid, not_found
 from rest_service.app.domain.common import constraint_name, get_or_404, non_null, paged
-from rest_service.app.domain.contacts import find_contact
+from rest_service.app.domain.contacts import find_contact, lock_customer
 from rest_service.app.domain.paging import Page
 from rest_service.app.domain.unit_of_work import UnitOfWork
 from rest_service.app.models.catalogue import CatalogueItem
@@ -60,6 +60,7 @@ async def record_interest(ctx: UnitOfWork, data: InterestIn) -> tuple[LeadPublic
     """The open lead of (user, business), made now when `True`: the items asked about added
     (catalogue items by id or name, others as said), the note appended, the contact
     attached. One conversation makes one lead, however many messages show interest."""
+    await lock_customer(ctx, data.user_id, data.assistant_id)
     created = await _open_if_none(ctx, data)
     lead = await _open_lead(ctx, data.user_id, data.assistant_id)
     assert lead is not None  # made above, or open and locked
