@@ -25,6 +25,7 @@ from common.infrastructure.dead_letters import DeadLetterError
 from common.infrastructure.streams import REPLAYABLE
 from rest_service.app.admin import conversations, dashboard, dead_letters, history_view
 from rest_service.app.admin.catalogue_page import CatalogueTransferView
+from rest_service.app.admin.leads_views import LeadsExportView
 from rest_service.app.admin.request_ctx import BIGINT_MAX, AdminFormError, admin_ctx, app_state
 from rest_service.app.domain import calendar, revert, stats, usage, users
 from rest_service.app.domain.history import ENTITIES
@@ -440,4 +441,5 @@ PAGES: tuple[type[BaseView], ...] = (
     ChartJsView,
     ConversationsView,
     CatalogueTransferView,
+    LeadsExportView,
 )
