@@ -163,6 +163,7 @@ async def test_interest_makes_one_lead_with_the_contact(
         {"action": "note_interest", "items": [item["id"]], "note": "Saturday"}, origin(anna, shop)
     )
     assert first == {"lead": "recorded", "items": ["Haircut"], "contact_saved": False}
+    assert lead.stores_or_removes({"action": "note_interest"})
     await contact.run(
         {"action": "save", "phone": "+44 20 7946 0958", "consent": CONSENT}, origin(anna, shop)
     )

@@ -10,7 +10,7 @@ from pydantic import Field, field_validator
 from common.features.mcp_servers import StdioServers
 from common.infrastructure import postgres_url, service_tokens
 from common.infrastructure.settings import ServiceSettings
-from rest_service.app.domain import phones
+from rest_service.app import phones
 
 
 class Settings(ServiceSettings):

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
-from rest_service.app.domain.phones import InvalidPhoneError, normalise_phone
+from rest_service.app.phones import InvalidPhoneError, normalise_phone
+from rest_service.app.settings import Settings as RestSettings
 from rest_service.tests.conftest import Api, assert_error
 from tests.tiers import examples
 
@@ -165,6 +168,12 @@ WRITTEN = {
     "+49 30 901820": "+4930901820",
 }
 GARBAGE = ["", "   ", "call me", "12", "+7 999", "+0 123 456", "8 912", "+7 912 345 67 89 00"]
+
+
+def test_the_default_region_is_a_setting_refused_when_unknown() -> None:
+    assert RestSettings(environment="test", phone_default_region="de").phone_default_region == "DE"
+    with pytest.raises(ValidationError, match="region code"):
+        RestSettings(environment="test", phone_default_region="XX")
 
 
 def test_the_ways_people_write_a_phone_become_e164() -> None:

@@ -17,10 +17,10 @@ from common.infrastructure.clock import utcnow
 from common.infrastructure.errors import invalid, not_found
 from rest_service.app.domain.common import constraint_name, get_or_404, paged
 from rest_service.app.domain.paging import Page
-from rest_service.app.domain.phones import InvalidPhoneError, normalise_phone
 from rest_service.app.domain.unit_of_work import UnitOfWork
 from rest_service.app.models.contacts import Contact, ContactIn, ContactPublic
 from rest_service.app.models.leads import OPEN_STATUSES, Lead
+from rest_service.app.phones import InvalidPhoneError, normalise_phone
 
 KIND = "contact"
 #: A foreign key a save can miss → the field that names it.
@@ -75,8 +75,6 @@ async def save_contact(
         raise invalid(field, reason) from exc
     contact = await ctx.session.get(Contact, contact_id, populate_existing=True)
     assert contact is not None  # the statement above returned its id in this transaction
-    if not (contact.phone or contact.email or contact.name):
-        raise invalid("phone", "give a name, a phone or an e-mail to save")
     await _attach_to_open_lead(ctx, contact)
     return public(contact), bool(created)
 

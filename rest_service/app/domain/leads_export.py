@@ -10,7 +10,6 @@ import io
 from datetime import datetime
 from typing import Any, Literal
 
-from openpyxl import Workbook
 from sqlalchemy import select
 from sqlmodel import col
 
@@ -74,7 +73,10 @@ def as_csv(rows: list[dict[str, Any]]) -> bytes:
 
 
 def as_xlsx(rows: list[dict[str, Any]]) -> bytes:
-    book = Workbook(write_only=False)
+    # Imported on the first XLSX export: most starts of rest_service never make one.
+    from openpyxl import Workbook
+
+    book = Workbook()
     sheet = book.active
     sheet.title = "leads"
     sheet.append(COLUMNS)
