@@ -25,8 +25,9 @@ LAZY = {
     # The MCP SDK only for an mcp tool (0.7 s); documents and pictures are read in a child
     # process, never in the assistant's own.
     "assistant.src.main": ("mcp", "mcp_types", "pypdf", "docx", "PIL"),
-    # pypdf only for a knowledge import of a PDF (docs/decisions/0046).
-    "rest_service.app.main": ("pypdf",),
+    # pypdf only for a knowledge import of a PDF (docs/decisions/0046), openpyxl only for an
+    # XLSX export of the leads (docs/decisions/0049).
+    "rest_service.app.main": ("pypdf", "openpyxl"),
 }
 
 

@@ -307,6 +307,11 @@ SERVICE_MAY = [
     ("GET", r"/api/knowledge/search"),
     # the catalogue tool reads active items; keeping the catalogue is the admin's
     ("GET", r"/api/catalogue/search"),
+    # the contact tool saves, shows and deletes the sender's own contact with one business;
+    # listing contacts is the admin's
+    ("GET|PUT|DELETE", rf"/api/contacts/of/{_ID}/{_ID}"),
+    # the lead tool records interest; reading, editing and exporting leads is the admin's
+    ("POST", r"/api/leads/interest"),
 ]
 #: Routes that return or take one decrypted secret: the service token's alone.
 SERVICE_ONLY = r"/api/.*/(api-key|calendar-credentials(/pending(/confirm|/expire)?)?)"

@@ -41,6 +41,8 @@ from common.infrastructure.wire import (
     CalendarCredentials,
     CatalogueItem,
     ConfigSnapshot,
+    Contact,
+    ContactIn,
     CredentialsIn,
     CronJob,
     CronJobChanges,
@@ -50,7 +52,9 @@ from common.infrastructure.wire import (
     CronJobStatus,
     CronJobType,
     FactIn,
+    InterestIn,
     KnowledgeHit,
+    Lead,
     LLMModel,
     MemoryQuery,
     Message,
@@ -352,6 +356,38 @@ class RestClient:
             limit=limit,
         )
         return _many(CatalogueItem, found)
+
+    # --- contacts and leads -------------------------------------------------------------------
+
+    async def save_contact(
+        self, user_id: Id, assistant_id: Id, contact: ContactIn
+    ) -> tuple[Contact, bool]:
+        """The user's contact with this business, `True` when made now; fields left unset
+        keep their values. `ValidationFailedError` names `phone` or `email` when refused."""
+        path = f"/api/contacts/of/{user_id}/{assistant_id}"
+        response = await self.request("PUT", path, json=_json(contact, exclude_unset=True))
+        return Contact.model_validate(response.json()), response.status_code == 201
+
+    async def get_contact(self, user_id: Id, assistant_id: Id) -> Contact | None:
+        """None when the user saved no contact with this business."""
+        try:
+            found = await self.get_json(f"/api/contacts/of/{user_id}/{assistant_id}")
+        except NotFoundError:
+            return None
+        return Contact.model_validate(found)
+
+    async def delete_contact(self, user_id: Id, assistant_id: Id) -> bool:
+        """`False` when there was none."""
+        try:
+            await self.delete(f"/api/contacts/of/{user_id}/{assistant_id}")
+        except NotFoundError:
+            return False
+        return True
+
+    async def record_interest(self, interest: InterestIn) -> tuple[Lead, bool]:
+        """The open lead of the user with the business, `True` when made now."""
+        response = await self.request("POST", "/api/leads/interest", json=_json(interest))
+        return Lead.model_validate(response.json()), response.status_code == 201
 
     async def user_usage(self, user_id: Id, since: datetime) -> UserUsage:
         """The user's messages, tokens and tool calls since `since` (timezone-aware)."""

@@ -41,6 +41,8 @@ class ToolType(StrEnum):
     mcp = "mcp"
     knowledge = "knowledge"
     catalogue = "catalogue"
+    contact = "contact"
+    lead = "lead"
 
 
 class MessageRole(StrEnum):
@@ -311,6 +313,57 @@ class CatalogueItem(WireModel):
     is_active: bool = True
     created_at: datetime
     updated_at: datetime
+
+
+class Contact(WireModel):
+    """A customer's details for one business, with the consent they agreed to; the phone
+    in E.164."""
+
+    id: UUID
+    user_id: UUID
+    assistant_id: UUID
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    consent_text: str
+    consented_at: datetime
+    source: str | None = None
+
+
+class ContactIn(WireModel):
+    """A save of the sender's contact: fields left unset keep their stored values."""
+
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    consent_text: str
+    source: str | None = None
+
+
+class InterestIn(WireModel):
+    """A conversation showed interest in these items (catalogue ids or names)."""
+
+    user_id: UUID
+    assistant_id: UUID
+    conversation_key: str
+    items: list[str] = []
+    note: str = ""
+    channel: str = "telegram"
+    bot: str | None = None
+    start_payload: str | None = None
+
+
+class Lead(WireModel):
+    """The open lead of a customer with a business: what was asked about and its state."""
+
+    id: UUID
+    assistant_id: UUID
+    user_id: UUID
+    contact_id: UUID | None = None
+    conversation_key: str
+    items: list[dict[str, Any]] = []
+    status: str
+    notes: str = ""
 
 
 class ProfileFact(WireModel):

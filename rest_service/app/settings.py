@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 from common.features.mcp_servers import StdioServers
 from common.infrastructure import postgres_url, service_tokens
 from common.infrastructure.settings import ServiceSettings
+from rest_service.app import phones
 
 
 class Settings(ServiceSettings):
@@ -63,6 +64,10 @@ class Settings(ServiceSettings):
     max_active_reminders: int = Field(default=50, ge=0)
     min_recurrence_minutes: int = Field(default=5, ge=0)
 
+    #: Contacts: a phone number written without a country code is read as one of this region
+    #: (ISO 3166 alpha-2), so a local "8 912 345-67-89" is stored as +79123456789.
+    phone_default_region: str = "RU"
+
     #: The stdio MCP servers an mcp tool may name (common/features/mcp_servers.py); the assistant
     #: reads the same setting to start them.
     mcp_stdio_servers: StdioServers = Field(default_factory=dict)
@@ -108,6 +113,14 @@ class Settings(ServiceSettings):
         postgres_url.libpq_dsn(url)
         postgres_url.asyncpg_target(url)
         return url
+
+    @field_validator("phone_default_region")
+    @classmethod
+    def _known_region(cls, region: str) -> str:
+        """A region libphonenumber does not know would refuse every local number."""
+        if not phones.known_region(region):
+            raise ValueError(f"{region!r} is not a region code such as RU, DE or US")
+        return region.upper()
 
     @field_validator("admin_timezone")
     @classmethod

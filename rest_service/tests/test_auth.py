@@ -109,6 +109,18 @@ WHO = {
     ("DELETE", "/api/webhooks/{webhook_id}"): A,
     ("GET", "/api/webhooks/{webhook_id}/deliveries"): A,
     ("POST", "/api/webhooks/deliveries/{delivery_id}/replay"): A,
+    ("GET", "/api/contacts/"): A,
+    ("GET", "/api/contacts/of/{user_id}/{assistant_id}"): S,
+    ("PUT", "/api/contacts/of/{user_id}/{assistant_id}"): S,
+    ("DELETE", "/api/contacts/of/{user_id}/{assistant_id}"): S,
+    ("GET", "/api/contacts/{contact_id}"): A,
+    ("DELETE", "/api/contacts/{contact_id}"): A,
+    ("GET", "/api/leads/"): A,
+    ("GET", "/api/leads/export"): A,
+    ("POST", "/api/leads/interest"): S,
+    ("GET", "/api/leads/{lead_id}"): A,
+    ("PUT", "/api/leads/{lead_id}"): A,
+    ("DELETE", "/api/leads/{lead_id}"): A,
 }
 
 
@@ -146,6 +158,8 @@ def _url(path: str) -> str:
                     "item_id",
                     "webhook_id",
                     "delivery_id",
+                    "contact_id",
+                    "lead_id",
                 )
             }
         )

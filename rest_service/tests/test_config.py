@@ -40,6 +40,8 @@ ARCHITECTURE_TOOL_ARGUMENTS = {
     "read_page": ({"url"}, {"url"}),
     "knowledge": ({"query", "limit"}, {"query"}),
     "catalogue": ({"action", "query", "tag", "max_price", "item_id", "limit"}, {"action"}),
+    "contact": ({"action", "name", "phone", "email", "consent"}, {"action"}),
+    "lead": ({"action", "items", "note"}, {"action"}),
 }
 
 
@@ -327,6 +329,8 @@ class TestSeed:
         assert not consultant.is_secretary and "do not know" in consultant.instructions
         linked = {(link.assistant, link.tool) for link in config.links}
         assert {("consultant", "knowledge"), ("consultant", "time")} <= linked
+        assert {("consultant", "contact"), ("consultant", "lead")} <= linked
+        assert "consent" in consultant.instructions and "`lead`" in consultant.instructions
         assert ("secretary", "knowledge") not in linked
         models = {m.provider_model_name: m for m in config.models}
         assert models[seed_settings.default_model].is_default is True

@@ -581,3 +581,52 @@ async def _forget_committed(state: AppState) -> None:
         await ctx.session.execute(delete(WebhookDelivery))
         await ctx.session.execute(delete(WebhookSubscription))
         await ctx.session.execute(delete(Bitrix24Lead))
+
+
+class TestLeadEvents:
+    async def test_a_lead_and_its_changes_reach_the_subscribers_with_the_contact(
+        self, api: Api, state: AppState, worker: DeliveryWorker, receiver: Receiver
+    ) -> None:
+        await subscribe(api, receiver.url, ["lead.created", "lead.updated"])
+        user, shop = await api.user(), await api.assistant()
+        contact = {"consent_text": "You may call me.", "name": "Anna", "phone": "+7 912 345-67-89"}
+        await api.ok(
+            "PUT", f"/api/contacts/of/{user['id']}/{shop['id']}", api.service, json=contact
+        )
+        interest = {
+            "user_id": user["id"],
+            "assistant_id": shop["id"],
+            "conversation_key": user["id"],
+            "items": ["a haircut"],
+            "channel": "telegram",
+        }
+        lead = await api.ok("POST", "/api/leads/interest", api.service, json=interest)
+        await api.ok("POST", "/api/leads/interest", api.service, json=interest)  # the same lead
+        await api.ok("PUT", f"/api/leads/{lead['id']}", api.admin, json={"status": "won"})
+
+        rows = await settled(worker, state)
+        assert [r.event for r in rows] == ["lead.created", "lead.updated", "lead.updated"]
+        assert all(r.status == DeliveryStatus.delivered for r in rows)
+        sent = [json.loads(body) for _headers, body in receiver.received]
+        assert {event["data"]["id"] for event in sent} == {lead["id"]}
+        first = sent[0]["data"]
+        assert (first["name"], first["phone"], first["title"]) == (
+            "Anna",
+            "+79123456789",
+            "Lead: a haircut",
+        )
+        assert first["source"] == "telegram" and first["status"] == "new"
+        assert sent[-1]["data"]["status"] == "won"
+
+    async def test_a_lead_refused_by_its_transaction_announces_nothing(
+        self, api: Api, state: AppState, receiver: Receiver
+    ) -> None:
+        await subscribe(api, receiver.url, ["lead.created"])
+        body = {
+            "user_id": str(uuid.uuid4()),
+            "assistant_id": str(uuid.uuid4()),
+            "conversation_key": "x",
+        }
+        refused = await api.http.post("/api/leads/interest", headers=api.service, json=body)
+        assert refused.status_code == 422
+        assert await deliveries(state) == []

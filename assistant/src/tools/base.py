@@ -57,6 +57,8 @@ class Actor:
     is_group: bool = False
     #: rest_service knows the user (rows may reference `user_id`).
     registered: bool = True
+    #: Where the message came from (`telegram`, `cli`, `cron`): a lead's source.
+    channel: str = "telegram"
 
     @property
     def stored_user_id(self) -> str | None:

@@ -2,7 +2,7 @@
 bitrix24_leads (our lead id → the Bitrix24 lead made for it).
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0015
 Create Date: 2026-11-26 17:00:00.000000+00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0016"
-down_revision: str | None = "0013"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

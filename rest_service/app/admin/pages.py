@@ -26,6 +26,7 @@ from common.infrastructure.streams import REPLAYABLE
 from rest_service.app.admin import conversations, dashboard, dead_letters, history_view
 from rest_service.app.admin.catalogue_page import CatalogueTransferView
 from rest_service.app.admin.knowledge_page import KnowledgeImportView
+from rest_service.app.admin.leads_views import LeadsExportView
 from rest_service.app.admin.request_ctx import BIGINT_MAX, AdminFormError, admin_ctx, app_state
 from rest_service.app.domain import calendar, revert, stats, usage, users
 from rest_service.app.domain.history import ENTITIES
@@ -442,4 +443,5 @@ PAGES: tuple[type[BaseView], ...] = (
     ConversationsView,
     CatalogueTransferView,
     KnowledgeImportView,
+    LeadsExportView,
 )

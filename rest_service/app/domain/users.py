@@ -19,8 +19,10 @@ from rest_service.app.domain.unit_of_work import UnitOfWork, autocommit
 from rest_service.app.domain.user_changes import announce_user
 from rest_service.app.domain.validation import check_timezone
 from rest_service.app.models.calendar import CalendarCredential
+from rest_service.app.models.contacts import Contact
 from rest_service.app.models.cron import CronJob
 from rest_service.app.models.invocation import ToolInvocation
+from rest_service.app.models.leads import Lead
 from rest_service.app.models.thread import ChatMessage, UserAssistantThread
 from rest_service.app.models.user import User, UserCreate, UserUpdate
 
@@ -96,7 +98,8 @@ async def update_user(ctx: UnitOfWork, user_id: uuid.UUID, data: UserUpdate) -> 
 
 async def forget_user(ctx: UnitOfWork, user_id: uuid.UUID) -> None:
     """`/forget`: the user's private conversation, their words in groups, their jobs, runs,
-    calendar credentials and tool calls, then the user."""
+    calendar credentials, tool calls, leads and contacts with every business, then the
+    user."""
     user = await get_user(ctx, user_id)
     forgotten = UserChanged(user_id=user_id, telegram_id=user.telegram_id, change="deleted")
     key = str(user_id)
@@ -114,6 +117,8 @@ async def forget_user(ctx: UnitOfWork, user_id: uuid.UUID) -> None:
         delete(CalendarCredential).where(col(CalendarCredential.user_id) == user_id)
     )
     await ctx.session.execute(delete(ToolInvocation).where(col(ToolInvocation.user_id) == user_id))
+    await ctx.session.execute(delete(Lead).where(col(Lead.user_id) == user_id))
+    await ctx.session.execute(delete(Contact).where(col(Contact.user_id) == user_id))
     await ctx.session.execute(delete(User).where(col(User.id) == user_id))
     if had_jobs:
         ctx.after_commit(f"cron:user:{key}", announce_cron({"user_id": key, "change": "deleted"}))

@@ -5,10 +5,12 @@ from rest_service.app.models.assistant import Assistant, AssistantToolLink, Tool
 from rest_service.app.models.calendar import CalendarCredential
 from rest_service.app.models.catalogue import CatalogueItem
 from rest_service.app.models.config_state import ConfigState
+from rest_service.app.models.contacts import Contact
 from rest_service.app.models.cron import CronJob, CronJobRun
 from rest_service.app.models.history import ConfigChange
 from rest_service.app.models.invocation import ToolInvocation
 from rest_service.app.models.knowledge import KnowledgeArticle
+from rest_service.app.models.leads import Lead
 from rest_service.app.models.llm import LLMModel, LLMProvider
 from rest_service.app.models.profile_fact import ProfileFact
 from rest_service.app.models.thread import ChatMessage, UserAssistantThread
@@ -25,11 +27,13 @@ __all__ = [
     "ChatMessage",
     "ConfigChange",
     "ConfigState",
+    "Contact",
     "CronJob",
     "CronJobRun",
     "KnowledgeArticle",
     "LLMModel",
     "LLMProvider",
+    "Lead",
     "ProfileFact",
     "Tool",
     "ToolInvocation",
