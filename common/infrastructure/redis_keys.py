@@ -15,6 +15,9 @@ CRON_UPDATED = "cron:updated"
 #: A user changed or was forgotten in rest_service
 #: (`common.infrastructure.queue_messages.UserChanged`): tg_bot drops its cached copy.
 USER_UPDATED = "user:updated"
+#: A bot row changed in rest_service (`common.infrastructure.queue_messages.BotChanged`):
+#: tg_bot starts, restarts or stops that bot's receiver.
+BOTS_UPDATED = "bots:updated"
 #: The assistant's answers while they are being written: best effort, trimmed.
 DRAFTS = "queue:drafts"
 
@@ -105,6 +108,10 @@ class Names:
     @property
     def user_updated(self) -> str:
         return self.key(USER_UPDATED)
+
+    @property
+    def bots_updated(self) -> str:
+        return self.key(BOTS_UPDATED)
 
     @property
     def config_snapshot(self) -> str:

@@ -37,6 +37,7 @@ from common.infrastructure.errors import (
 from common.infrastructure.logging import correlation_headers, get_logger
 from common.infrastructure.retry import RetryPolicy
 from common.infrastructure.wire import (
+    Bot,
     CalendarCredentials,
     ConfigSnapshot,
     CredentialsIn,
@@ -471,6 +472,20 @@ class RestClient:
             match=match,
         )
         return _many(SearchHit, hits)
+
+    # --- bots ------------------------------------------------------------------------------------
+
+    async def list_bots(self, *, active: bool | None = True, limit: int = 1000) -> list[Bot]:
+        """The bots (no token in them); `active=True`: the ones tg_bot runs."""
+        return _many(Bot, await self.get_json("/api/bots/", active=active, limit=limit))
+
+    async def get_bot(self, bot_id: Id) -> Bot:
+        return Bot.model_validate(await self.get_json(f"/api/bots/{bot_id}"))
+
+    async def get_bot_token(self, bot_id: Id) -> str:
+        """The decrypted token of one bot (a token with the `bot_tokens` right only)."""
+        token: str = (await self.get_json(f"/api/bots/{bot_id}/token"))["token"]
+        return token
 
     # --- LLM providers and models ---------------------------------------------------------------
 

@@ -67,6 +67,16 @@ class RunOutcome(StrEnum):
     failed = "failed"
 
 
+class BotChannel(StrEnum):
+    """Where a bot talks. tg_bot runs the `telegram` ones; the others wait for their channel."""
+
+    telegram = "telegram"
+    whatsapp = "whatsapp"
+    slack = "slack"
+    email = "email"
+    web = "web"
+
+
 class WireModel(BaseModel):
     """Frozen, so a body read once cannot change under its readers; `from_attributes` lets
     rest_service build one from its own rows."""
@@ -427,6 +437,14 @@ class SnapshotAssistant(WireModel):
     tools: tuple[SnapshotTool, ...]
 
 
+class SnapshotBot(WireModel):
+    """An active bot as the assistant needs it: which assistant answers its conversations."""
+
+    id: UUID
+    name: str
+    assistant_id: UUID
+
+
 class ConfigSnapshot(WireModel):
     """`GET /api/config`: what the assistant runs on (rest_service's response model too)."""
 
@@ -434,11 +452,31 @@ class ConfigSnapshot(WireModel):
     secretary: SnapshotAssistant | None
     assistants: tuple[SnapshotAssistant, ...]
     models: tuple[LLMModel, ...]
+    #: The active bots (a snapshot of an older server has none: every message is the secretary's).
+    bots: tuple[SnapshotBot, ...] = ()
 
     def model_with(self, capability: ModelCapability) -> LLMModel | None:
         """The model that does `capability` (the transcription model, the speech model): the
         first active one that has it, the default first; `models` holds only active ones."""
         return next((m for m in self.models if capability in m.capabilities), None)
+
+
+class Bot(WireModel):
+    """`GET /api/bots/`: a bot without its secret (the token is read one bot at a time)."""
+
+    id: UUID
+    name: str
+    channel: BotChannel
+    telegram_bot_id: int | None
+    telegram_username: str | None
+    assistant_id: UUID
+    greeting: str | None
+    #: Telegram user ids allowed to talk to it; empty: everyone.
+    allowed_user_ids: list[int]
+    is_active: bool
+    token_masked: str | None
+    created_at: datetime
+    updated_at: datetime
 
 
 class CalendarCredentials(WireModel):

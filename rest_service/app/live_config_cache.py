@@ -90,6 +90,9 @@ class ConfigCache:
     async def publish_user(self, message: str) -> None:
         await self._call(lambda: self._redis.publish(self._names.user_updated, message))
 
+    async def publish_bots(self, message: str) -> None:
+        await self._call(lambda: self._redis.publish(self._names.bots_updated, message))
+
     async def ping(self) -> bool:
         """A real round trip (for /health), which also closes the breaker when Redis is back."""
         self._down_until = 0.0

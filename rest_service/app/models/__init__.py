@@ -2,6 +2,7 @@
 
 from rest_service.app.models.admin_account import AdminAccount
 from rest_service.app.models.assistant import Assistant, AssistantToolLink, Tool
+from rest_service.app.models.bot import Bot
 from rest_service.app.models.calendar import CalendarCredential
 from rest_service.app.models.config_state import ConfigState
 from rest_service.app.models.cron import CronJob, CronJobRun
@@ -16,6 +17,7 @@ __all__ = [
     "AdminAccount",
     "Assistant",
     "AssistantToolLink",
+    "Bot",
     "CalendarCredential",
     "ChatMessage",
     "ConfigChange",
