@@ -200,6 +200,8 @@ class DraftMessage(_QueueMessage):
     message_thread_id: int | None = None
     reply_to_telegram_message_id: int | None = None
     created_at: AwareDatetime = Field(default_factory=utcnow)
+    #: The bot that shows it (the bots row); None: the default bot.
+    bot_id: uuid.UUID | None = None
 
 
 class BotChanged(BaseModel):

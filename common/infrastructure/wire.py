@@ -455,6 +455,16 @@ class ConfigSnapshot(WireModel):
     #: The active bots (a snapshot of an older server has none: every message is the secretary's).
     bots: tuple[SnapshotBot, ...] = ()
 
+    def speaker(self, bot_id: UUID | None) -> SnapshotAssistant | None:
+        """Who answers a message: the secretary for the default bot, else the bot's assistant
+        (None while the bot or its assistant is inactive: nobody is configured to answer)."""
+        if bot_id is None:
+            return self.secretary
+        bot = next((b for b in self.bots if b.id == bot_id), None)
+        if bot is None:
+            return None
+        return next((a for a in self.assistants if a.id == bot.assistant_id), None)
+
     def model_with(self, capability: ModelCapability) -> LLMModel | None:
         """The model that does `capability` (the transcription model, the speech model): the
         first active one that has it, the default first; `models` holds only active ones."""
