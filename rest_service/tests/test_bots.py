@@ -242,3 +242,29 @@ async def test_any_body_is_a_201_or_an_error_naming_a_field(
     assert response.status_code in (201, 409, 422), response.text
     if response.status_code == 422:
         assert assert_error(response, 422)["fields"][0]["field"]
+
+
+@pytest.mark.commits
+async def test_forgetting_a_user_forgets_their_conversations_with_every_bot(
+    api: Api, client: httpx.AsyncClient, database_url: str
+) -> None:
+    bot = await make_bot(api)
+    user, other = await api.user(), await api.user()
+    mine = await api.thread(f"bot:{bot['id']}:{user['id']}", bot["assistant_id"])
+    theirs = await api.thread(f"bot:{bot['id']}:{other['id']}", bot["assistant_id"])
+    await api.say(mine["thread_id"], "my sofa order")
+    await api.say(theirs["thread_id"], "their sofa order")
+
+    assert (await client.delete(f"/api/users/{user['id']}", headers=api.service)).status_code == 204
+
+    keys = (f"bot:{bot['id']}:{user['id']}", f"bot:{bot['id']}:{other['id']}")
+    counts = raw_row(
+        database_url,
+        """SELECT (SELECT count(*) FROM chat_messages WHERE conversation_key = %s),
+                  (SELECT count(*) FROM user_assistant_threads WHERE user_id = %s),
+                  (SELECT count(*) FROM chat_messages WHERE conversation_key = %s)""",
+        keys[0],
+        keys[0],
+        keys[1],
+    )
+    assert counts == (0, 0, 1)
