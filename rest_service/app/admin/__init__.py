@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from rest_service.app.admin.auth import AdminAuth
+from rest_service.app.admin.bot_views import BotAdmin
 from rest_service.app.admin.display_names import AdminClock
 from rest_service.app.admin.pages import PAGES, dashboard_context
 from rest_service.app.admin.views import ADMIN_BASE, VIEWS
@@ -45,7 +46,7 @@ def mount_admin(app: FastAPI) -> Admin:
     )
     clock = AdminClock()
     times = {**BASE_FORMATTERS, datetime: clock.when}
-    for view in VIEWS:
+    for view in (*VIEWS, BotAdmin):
         # sqladmin binds the session maker on the view class itself: a class per app, so a
         # second app in one process (a test's) cannot point this app's admin at its database
         # (nor show its times in that app's zone).
