@@ -306,9 +306,7 @@ async def test_a_message_of_a_bot_no_longer_running_is_told_nobody_answers(
     deployment: Deployment, orchestrator: Orchestrator
 ) -> None:
     tess = await deployment.user("Tess")
-    message = message_from(deployment, tess, "hello?").model_copy(
-        update={"bot_id": uuid.uuid4()}
-    )
+    message = message_from(deployment, tess, "hello?").model_copy(update={"bot_id": uuid.uuid4()})
     await orchestrator.handle(message)
     (answer,) = await replies(deployment)
     assert answer.kind == OutgoingKind.ERROR and answer.bot_id == message.bot_id

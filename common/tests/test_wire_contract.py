@@ -175,7 +175,11 @@ def test_the_snapshot_carries_every_field_of_an_assistant(openapi: Schema) -> No
 def test_every_model_rest_client_returns_is_checked() -> None:
     checked = {model for model, _, _ in ROUTES} | {wire.MessageIn, wire.SnapshotAssistant}
     checked |= {model for model, *_ in REQUESTS}
-    nested = {wire.SnapshotTool, wire.MemoryQuery, wire.SnapshotBot}  # checked through the model holding them
+    nested = {
+        wire.SnapshotTool,
+        wire.MemoryQuery,
+        wire.SnapshotBot,
+    }  # checked through the model holding them
     models = {
         value
         for value in vars(wire).values()

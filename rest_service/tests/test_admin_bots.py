@@ -25,13 +25,17 @@ async def test_a_bot_is_made_and_edited_with_its_token_write_only(
         "assistant_id": assistant["id"],
         "allowed_user_ids": "7, 5",
     }
-    made = await logged_in.post(
-        "/admin/bot/create", data={**form, "token": token}, headers=ORIGIN
-    )
+    made = await logged_in.post("/admin/bot/create", data={**form, "token": token}, headers=ORIGIN)
     assert made.status_code == 302, made.text
-    (bot,) = [b for b in await api.ok("GET", "/api/bots/?limit=1000", api.admin) if b["name"] == name]
+    (bot,) = [
+        b for b in await api.ok("GET", "/api/bots/?limit=1000", api.admin) if b["name"] == name
+    ]
     assert (bot["telegram_bot_id"], bot["allowed_user_ids"]) == (555000111, [5, 7])
-    for page in ("/admin/bot/list", f"/admin/bot/details/{bot['id']}", f"/admin/bot/edit/{bot['id']}"):
+    for page in (
+        "/admin/bot/list",
+        f"/admin/bot/details/{bot['id']}",
+        f"/admin/bot/edit/{bot['id']}",
+    ):
         text = (await logged_in.get(page)).text
         assert token.split(":")[1] not in text and "gAAAA" not in text, page
 
@@ -51,9 +55,7 @@ async def test_a_bot_is_made_and_edited_with_its_token_write_only(
     assert (await api.http.get(f"/api/bots/{bot['id']}", headers=api.admin)).status_code == 404
 
 
-async def test_a_bad_token_is_refused_on_the_form(
-    logged_in: httpx.AsyncClient, api: Api
-) -> None:
+async def test_a_bad_token_is_refused_on_the_form(logged_in: httpx.AsyncClient, api: Api) -> None:
     assistant = await api.assistant()
     form = {"name": unique("bot"), "channel": "telegram", "is_active": "y",
             "assistant_id": assistant["id"], "token": "not-a-token"}  # fmt: skip

@@ -7,7 +7,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
-from sqladmin import Admin
+from sqladmin import Admin, ModelView
 from sqladmin.authentication import login_required
 from sqladmin.formatters import BASE_FORMATTERS
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -46,7 +46,8 @@ def mount_admin(app: FastAPI) -> Admin:
     )
     clock = AdminClock()
     times = {**BASE_FORMATTERS, datetime: clock.when}
-    for view in (*VIEWS, BotAdmin):
+    views: tuple[type[ModelView], ...] = (*VIEWS, BotAdmin)
+    for view in views:
         # sqladmin binds the session maker on the view class itself: a class per app, so a
         # second app in one process (a test's) cannot point this app's admin at its database
         # (nor show its times in that app's zone).

@@ -95,4 +95,3 @@ class BotAdmin(_ServiceView, model=Bot):
     async def delete_model(self, request: Request, pk: str) -> None:
         async with admin_ctx(self, request) as ctx:
             await bots.delete_bot(ctx, uuid.UUID(pk))
-
