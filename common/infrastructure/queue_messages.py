@@ -205,8 +205,8 @@ class DraftMessage(_QueueMessage):
 
 
 class BotChanged(BaseModel):
-    """What rest_service says on `bots:updated` once a bot row's change is committed: tg_bot
-    reads the bot again (`updated`, which also covers a new one) or stops it (`deleted`)."""
+    """What rest_service says on `bots:updated` once a bot row's change is committed: read
+    the bot again (`updated`, which also covers a new one) or stop it (`deleted`)."""
 
     model_config = ConfigDict(frozen=True)
 

@@ -15,8 +15,8 @@ CRON_UPDATED = "cron:updated"
 #: A user changed or was forgotten in rest_service
 #: (`common.infrastructure.queue_messages.UserChanged`): tg_bot drops its cached copy.
 USER_UPDATED = "user:updated"
-#: A bot row changed in rest_service (`common.infrastructure.queue_messages.BotChanged`):
-#: tg_bot starts, restarts or stops that bot's receiver.
+#: A bot row changed in rest_service (`common.infrastructure.queue_messages.BotChanged`),
+#: for whoever runs the bots' receivers (decision 0048).
 BOTS_UPDATED = "bots:updated"
 #: The assistant's answers while they are being written: best effort, trimmed.
 DRAFTS = "queue:drafts"

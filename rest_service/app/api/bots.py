@@ -45,7 +45,7 @@ async def update_bot(ctx: UnitOfWorkDep, bot_id: uuid.UUID, data: BotUpdate) -> 
 
 @router.delete("/api/bots/{bot_id}", status_code=204, dependencies=[admin_only])
 async def delete_bot(ctx: UnitOfWorkDep, bot_id: uuid.UUID) -> None:
-    """tg_bot stops it; its conversations' messages stay in the history."""
+    """Its conversations' messages stay in the history."""
     await bots.delete_bot(ctx, bot_id)
 
 
