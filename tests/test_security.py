@@ -290,7 +290,7 @@ async def test_provider_keys_and_oauth_tokens_are_encrypted_at_rest_and_never_re
 _ID = r"\{\w+\}"  # a path parameter in an OpenAPI path template
 SERVICE_MAY = [
     ("GET", r"/api/config(/version)?"),
-    ("GET", rf"/api/(assistants|tools|llm-models|users|threads|cron-jobs)/({_ID})?"),
+    ("GET", rf"/api/(assistants|tools|llm-models|users|threads|cron-jobs|bots)/({_ID})?"),
     ("GET", rf"/api/assistants/{_ID}/tools"),
     ("GET", rf"/api/users/by-telegram/{_ID}"),
     ("GET", rf"/api/threads/{_ID}/messages(/recent)?"),
@@ -305,7 +305,7 @@ SERVICE_MAY = [
     ("DELETE", rf"/api/users/{_ID}/facts/{_ID}"),
 ]
 #: Routes that return or take one decrypted secret: the service token's alone.
-SERVICE_ONLY = r"/api/.*/(api-key|calendar-credentials(/pending(/confirm|/expire)?)?)"
+SERVICE_ONLY = r"/api/.*/(api-key|token|calendar-credentials(/pending(/confirm|/expire)?)?)"
 #: The only routes outside /api, and all of them open (the admin UI has its own login).
 OPEN_ROUTES = {
     "/health",
@@ -333,6 +333,7 @@ def test_a_route_the_policy_does_not_name_is_expected_to_be_admin_only() -> None
     assert expected_roles("GET", "/api/users/{user_id}/secrets-export") == {"admin"}
     assert expected_roles("POST", "/api/assistants/") == {"admin"}
     assert expected_roles("GET", "/api/llm-providers/{provider_id}/api-key") == {"service"}
+    assert expected_roles("GET", "/api/bots/{bot_id}/token") == {"service"}
     assert expected_roles("GET", "/api/users/{user_id}") == {"admin", "service"}
 
 
