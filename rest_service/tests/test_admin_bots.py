@@ -49,6 +49,13 @@ async def test_a_bot_is_made_and_edited_with_its_token_write_only(
     assert (after["greeting"], after["allowed_user_ids"]) == (None, [])
     kept = await api.ok("GET", f"/api/bots/{bot['id']}/token", api.service)
     assert kept == {"token": token}
+    new = telegram_token(555000222)
+    replaced = await logged_in.post(
+        f"/admin/bot/edit/{bot['id']}", data={**form, "token": new}, headers=ORIGIN
+    )
+    assert replaced.status_code == 302, replaced.text
+    read = await api.ok("GET", f"/api/bots/{bot['id']}/token", api.service)
+    assert read == {"token": new}
 
     gone = await logged_in.delete(f"/admin/bot/delete?pks={bot['id']}", headers=ORIGIN)
     assert gone.status_code == 200, gone.text
