@@ -150,6 +150,10 @@ class Names:
         """Held by the one tg_bot process that polls getUpdates."""
         return self.key("tg_bot:poller")
 
+    def telegram_bot_poller_lease(self, bot_id: object) -> str:
+        """Held by the one tg_bot process that polls getUpdates for a bots row's bot."""
+        return self.key(f"tg_bot:poller:{bot_id}")
+
     def telegram_sent_part(self, part_id: str) -> str:
         """Marks one part of an answer as accepted by Telegram, so a redelivery skips it."""
         return self.key(f"tg_bot:sent:{part_id}")
@@ -159,10 +163,12 @@ class Names:
         all of them: a send is checked against `all` and its chat's at once."""
         return self.tagged(self.slot_of("tg_bot:limit"), scope)
 
-    def telegram_typing(self, chat_id: int | str) -> str:
+    def telegram_typing(self, chat_id: int | str, bot_id: object = None) -> str:
         """Incoming messages of a chat still waiting for their answer ("typing…"), in the
-        slot of the stream to the assistant, which the messages are queued to with it."""
-        return self.tagged(self.to_secretary, f"tg_bot:typing:{chat_id}")
+        slot of the stream to the assistant, which the messages are queued to with it; per
+        bot (`bot_id`: a bots row's id, None the default bot): each bot types in its chat."""
+        bot = "" if bot_id is None else f"bot:{bot_id}:"
+        return self.tagged(self.to_secretary, f"tg_bot:typing:{bot}{chat_id}")
 
     def telegram_forget_pending(self, telegram_user_id: int | str) -> str:
         """A /forget asked for and not yet confirmed."""

@@ -345,7 +345,7 @@ class UpdateQueue:
         be serialised."""
         found: list[str | int] = []
         if outcome.incoming is not None:
-            typing_key = self._names.telegram_typing(outcome.incoming.chat_id)
+            typing_key = self._typing.key(outcome.incoming.chat_id)
             if typing_key not in keys:
                 keys.append(typing_key)
             found += [outcome.update_id, g + 1, outcome.incoming.to_json()]
@@ -378,6 +378,7 @@ class UpdateQueue:
             text=CATALOGUE.text(incoming.language_code, "error.generic"),
             kind=OutgoingKind.ERROR,
             correlation_id=str(incoming.message_id),
+            bot_id=incoming.bot_id,
         )
         return [apology.to_json()]
 

@@ -1,0 +1,143 @@
+"""Several bots in one tg_bot (decision 0048): the default bot (TELEGRAM_TOKEN) and the
+active bots rows of rest_service, each polled with its own token and offset, each answer
+sent as the bot it names. Through the Telegram stand-in serving two bots, and rest_service."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from common.infrastructure.queue_messages import (
+    BotChanged,
+    OutgoingKind,
+    OutgoingMessage,
+)
+from common.infrastructure.redis_keys import TO_TELEGRAM, Names
+from sandbox import telegram_updates as build
+from sandbox.telegram_api import TelegramStandIn
+from tests.waiting import until
+from tg_bot.tests.conftest import incoming
+from tg_bot.tests.handlers.test_commands import Chat
+
+GREETING = "Welcome to the shop! Ask me about anything we sell."
+
+
+@pytest.fixture
+async def admin(rest_url: str, secrets: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
+    headers = {"Authorization": f"Bearer {secrets['ADMIN_API_TOKEN']}"}
+    async with httpx.AsyncClient(base_url=rest_url, headers=headers, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def shop(telegram: TelegramStandIn) -> TelegramStandIn:
+    """A second bot on the stand-in, with a Telegram bot id of this test's own."""
+    bot_id = random.randint(10**9, 2 * 10**9)
+    return telegram.add_bot(f"{bot_id}:SHOP-{uuid.uuid4().hex}", bot_username="shop_test_bot")
+
+
+@pytest.fixture
+async def shop_row(
+    admin: httpx.AsyncClient, shop: TelegramStandIn
+) -> AsyncIterator[dict[str, Any]]:
+    """The shop's bots row (the rest_service is shared: deleted afterwards, so no later
+    test's tg_bot polls it)."""
+    assistant = await admin.post(
+        "/api/assistants/",
+        json={"name": f"consultant-{uuid.uuid4().hex[:8]}", "instructions": "Sell."},
+    )
+    assert assistant.status_code == 201, assistant.text
+    body = {
+        "name": f"shop-{uuid.uuid4().hex[:8]}",
+        "assistant_id": assistant.json()["id"],
+        "token": shop.token,
+        "greeting": GREETING,
+    }
+    created = await admin.post("/api/bots/", json=body)
+    assert created.status_code == 201, created.text
+    row: dict[str, Any] = created.json()
+    yield row
+    await admin.delete(f"/api/bots/{row['id']}")
+
+
+def person(name: str = "Anna") -> dict[str, Any]:
+    return build.user(random.randint(10**8, 10**9), name, language_code="en")
+
+
+async def queued_text(redis, names: Names, text: str) -> Any:
+    async def found() -> Any:
+        return next((m for m in await incoming(redis, names) if m.text == text), None)
+
+    return await until(found, 15, f"{text!r} queued")
+
+
+async def test_each_bot_queues_its_messages_and_answers_as_itself(
+    run_bot, telegram: TelegramStandIn, shop: TelegramStandIn, shop_row, redis, names: Names
+) -> None:
+    anna = person()
+    async with run_bot(BOTS_REFRESH_SECONDS="0.3"):
+        telegram.inject(build.private_text(anna, "hello secretary"))
+        shop.inject(build.private_text(anna, "hello shop"))
+        to_secretary = await queued_text(redis, names, "hello secretary")
+        to_shop = await queued_text(redis, names, "hello shop")
+        assert to_secretary.bot_id is None
+        assert str(to_shop.bot_id) == shop_row["id"]
+        assert to_shop.conversation_key != to_secretary.conversation_key
+
+        answer = OutgoingMessage(
+            message_id=uuid.uuid4(), chat_id=anna["id"], text="We sell *tea*.",
+            kind=OutgoingKind.REPLY, correlation_id=str(to_shop.message_id),
+            bot_id=to_shop.bot_id,
+        )  # fmt: skip
+        await redis.xadd(names.stream(TO_TELEGRAM), {"data": answer.to_json()})
+        sent = await shop.wait_sent(1, anna["id"])
+        assert sent[-1].text == "We sell tea."
+        assert not telegram.sent_to(anna["id"])
+
+        assert await Chat(shop, person("Boris")).text("/start") == GREETING
+        assert await Chat(telegram, person("Vera")).text("/start") != GREETING
+
+
+async def test_a_bots_allowed_users_apply_to_it_alone(
+    run_bot, telegram: TelegramStandIn, shop: TelegramStandIn, shop_row, admin, redis, names
+) -> None:
+    allowed, other = person("Ann"), person("Otto")
+    changed = await admin.put(
+        f"/api/bots/{shop_row['id']}", json={"allowed_user_ids": [allowed["id"]]}
+    )
+    assert changed.status_code == 200, changed.text
+    async with run_bot(BOTS_REFRESH_SECONDS="0.3"):
+        refusal = await Chat(shop, other).text("what do you sell?")
+        assert str(other["id"]) in refusal
+        shop.inject(build.private_text(allowed, "what do you sell?"))
+        assert str((await queued_text(redis, names, "what do you sell?")).bot_id) == shop_row["id"]
+        telegram.inject(build.private_text(other, "remind me at 5"))  # the default bot: everyone
+        assert (await queued_text(redis, names, "remind me at 5")).bot_id is None
+
+
+async def test_a_bot_deactivated_stops_being_polled_and_starts_again_when_active(
+    run_bot, shop: TelegramStandIn, shop_row, admin, redis, names: Names
+) -> None:
+    """Told on `bots:updated` (the periodic re-read is an hour off here)."""
+    anna, path = person(), f"/api/bots/{shop_row['id']}"
+    notice = BotChanged(bot_id=shop_row["id"], change="updated").model_dump_json()
+    async with run_bot(BOTS_REFRESH_SECONDS="3600"):
+        shop.inject(build.private_text(anna, "first"))
+        await queued_text(redis, names, "first")
+
+        assert (await admin.put(path, json={"is_active": False})).status_code == 200
+        await redis.publish(names.bots_updated, notice)
+        await until(lambda: shop.polling == 0, 15, "the shop bot no longer polled")
+        polls = shop.calls["getUpdates"]
+        shop.inject(build.private_text(anna, "while away"))
+
+        assert (await admin.put(path, json={"is_active": True})).status_code == 200
+        await redis.publish(names.bots_updated, notice)
+        later = await queued_text(redis, names, "while away")
+    assert str(later.bot_id) == shop_row["id"]
+    assert shop.calls["getUpdates"] > polls
