@@ -153,8 +153,16 @@ class IncomingMessage(_QueueMessage):
     def conversation_key(self) -> str:
         """Private chats are the user's own conversation; a group has its own; each bot's
         conversations are apart from the default bot's and from each other's."""
-        key = f"chat:{self.chat_id}" if self.is_group else str(self.user_id)
-        return key if self.bot_id is None else f"bot:{self.bot_id}:{key}"
+        return conversation_key(self.chat_id, self.user_id, group=self.is_group, bot_id=self.bot_id)
+
+
+def conversation_key(
+    chat_id: int, user_id: object, *, group: bool, bot_id: uuid.UUID | None
+) -> str:
+    """A group's conversation is the group's, a private one the user's; a bots row's bot
+    (decision 0048) keeps its own apart: `bot:<bot id>:<key>`."""
+    key = f"chat:{chat_id}" if group else str(user_id)
+    return key if bot_id is None else f"bot:{bot_id}:{key}"
 
 
 class OutgoingMessage(_QueueMessage):

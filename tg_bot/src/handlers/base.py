@@ -21,6 +21,7 @@ from common.infrastructure.queue_messages import (
     OutgoingKind,
     OutgoingMessage,
     answer_message_id,
+    conversation_key,
 )
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
@@ -133,15 +134,12 @@ class Addressed:
 
     @property
     def conversation_key(self) -> str:
-        """A group's conversation is the group's; a private one is the user's; a bots row's
-        bot has its own (as `IncomingMessage.conversation_key`)."""
-        if self.is_group:
-            key = f"chat:{self.chat_id}"
-        elif self.user:
-            key = str(self.user.id)
-        else:
+        """As `IncomingMessage.conversation_key` (each bot's apart); "" for a private chat
+        whose sender is not known."""
+        if self.user is None and not self.is_group:
             return ""
-        return key if self.bot_id is None else f"bot:{self.bot_id}:{key}"
+        user_id = self.user.id if self.user else None
+        return conversation_key(self.chat_id, user_id, group=self.is_group, bot_id=self.bot_id)
 
     @property
     def display_name(self) -> str:

@@ -78,7 +78,6 @@ class _Running:
     services: Services
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
-    poller: UpdatePoller | None = None
 
 
 class BotFleet:
@@ -110,10 +109,6 @@ class BotFleet:
     @property
     def _names(self) -> Names:
         return self._services.names
-
-    def running(self) -> dict[uuid.UUID, Bot]:
-        """The row bots this process runs, by id."""
-        return {bot_id: run.bot for bot_id, run in self._running.items()}
 
     def known(self, bot_id: uuid.UUID | None) -> BotLine | None:
         """The line of a bot running here (None: the default bot's)."""
@@ -242,24 +237,21 @@ class BotFleet:
         """getMe, the command menus, then poll whenever this process holds the bot's lease."""
         settings, telegram = self._settings, run.line.telegram
         queue = UpdateQueue(self._redis, self._names, run.line.typing, settings)
-        poller = run.poller = UpdatePoller(telegram, self._redis, self._names, queue, settings)
-        try:
-            me = await poller.identify(run.stop)
-            if me is None:
-                return
-            for language, commands in self._services.commands.menus().items():
-                with contextlib.suppress(TelegramError):
-                    await telegram.set_my_commands(commands, language)
-            router = UpdateRouter(
-                run.services, run.services.commands, BotIdentity(me.id, me.username or ""),
-                files=telegram, albums=self._albums,
-            )  # fmt: skip
-            if not await poller.until_done(telegram.delete_webhook, "delete_webhook", run.stop):
-                return
-            lease = PollerLease(self._redis, self._names, settings.poller_lease_seconds, run.bot.id)
-            await lease.run_while_held(lambda until: poller.run(router.route, until), run.stop)
-        except Exception:  # one bot's failure must not stop the others
-            log.exception("bot_receiver_failed", bot_id=str(run.bot.id))
+        poller = UpdatePoller(telegram, self._redis, self._names, queue, settings)
+        me = await poller.identify(run.stop)
+        if me is None:
+            return
+        for language, commands in self._services.commands.menus().items():
+            with contextlib.suppress(TelegramError):
+                await telegram.set_my_commands(commands, language)
+        router = UpdateRouter(
+            run.services, run.services.commands, BotIdentity(me.id, me.username or ""),
+            files=telegram, albums=self._albums,
+        )  # fmt: skip
+        if not await poller.until_done(telegram.delete_webhook, "delete_webhook", run.stop):
+            return
+        lease = PollerLease(self._redis, self._names, settings.poller_lease_seconds, run.bot.id)
+        await lease.run_while_held(lambda until: poller.run(router.route, until), run.stop)
 
 
 async def _wait_either(wake: asyncio.Event, stop: asyncio.Event, timeout_s: float) -> None:

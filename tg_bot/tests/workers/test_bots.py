@@ -14,6 +14,7 @@ import pytest
 
 from common.infrastructure.queue_messages import (
     BotChanged,
+    DraftMessage,
     OutgoingKind,
     OutgoingMessage,
 )
@@ -88,6 +89,7 @@ async def test_each_bot_queues_its_messages_and_answers_as_itself(
         assert to_secretary.bot_id is None
         assert str(to_shop.bot_id) == shop_row["id"]
         assert to_shop.conversation_key != to_secretary.conversation_key
+        await until(lambda: shop.actions_in(anna["id"]), 15, "typing… shown by the shop bot")
 
         answer = OutgoingMessage(
             message_id=uuid.uuid4(), chat_id=anna["id"], text="We sell *tea*.",
@@ -120,15 +122,21 @@ async def test_a_bots_allowed_users_apply_to_it_alone(
         assert (await queued_text(redis, names, "remind me at 5")).bot_id is None
 
 
-async def test_a_bot_deactivated_stops_being_polled_and_starts_again_when_active(
-    run_bot, shop: TelegramStandIn, shop_row, admin, redis, names: Names
+async def test_bots_follow_their_rows_live(
+    run_bot, telegram: TelegramStandIn, shop: TelegramStandIn, shop_row, admin, redis, names: Names
 ) -> None:
-    """Told on `bots:updated` (the periodic re-read is an hour off here)."""
+    """Told on `bots:updated` (the periodic re-read is an hour off here): a greeting changed
+    applies at once, a deactivated bot stops polling and starts again, a new token restarts it."""
     anna, path = person(), f"/api/bots/{shop_row['id']}"
     notice = BotChanged(bot_id=shop_row["id"], change="updated").model_dump_json()
     async with run_bot(BOTS_REFRESH_SECONDS="3600"):
         shop.inject(build.private_text(anna, "first"))
         await queued_text(redis, names, "first")
+        greeting = {"greeting": "We moved to a bigger shop."}
+        assert (await admin.put(path, json=greeting)).status_code == 200
+        await redis.publish(names.bots_updated, notice)
+        start = Chat(shop, anna)
+        await until(lambda: _greets(start, "We moved to a bigger shop."), 15, "the new greeting")
 
         assert (await admin.put(path, json={"is_active": False})).status_code == 200
         await redis.publish(names.bots_updated, notice)
@@ -139,5 +147,62 @@ async def test_a_bot_deactivated_stops_being_polled_and_starts_again_when_active
         assert (await admin.put(path, json={"is_active": True})).status_code == 200
         await redis.publish(names.bots_updated, notice)
         later = await queued_text(redis, names, "while away")
-    assert str(later.bot_id) == shop_row["id"]
-    assert shop.calls["getUpdates"] > polls
+        assert str(later.bot_id) == shop_row["id"]
+        assert shop.calls["getUpdates"] > polls
+
+        # a new token (another Telegram bot) for the row: polled instead, as the same row
+        moved = telegram.add_bot(
+            f"{shop.bot_id + 1}:MOVED-{uuid.uuid4().hex}", bot_username="moved_bot"
+        )
+        assert (await admin.put(path, json={"token": moved.token})).status_code == 200
+        await redis.publish(names.bots_updated, notice)
+        moved.inject(build.private_text(anna, "to the new bot"))
+        assert str((await queued_text(redis, names, "to the new bot")).bot_id) == shop_row["id"]
+        await until(lambda: shop.polling == 0, 15, "the old token no longer polled")
+
+
+async def _greets(chat: Chat, greeting: str) -> bool:
+    return await chat.text("/start") == greeting
+
+
+def answer(chat_id: int, text: str, bot_id: object = None) -> OutgoingMessage:
+    return OutgoingMessage(
+        message_id=uuid.uuid4(), chat_id=chat_id, text=text, kind=OutgoingKind.REPLY,
+        bot_id=bot_id,
+    )  # fmt: skip
+
+
+async def publish(redis, names: Names, message: OutgoingMessage) -> None:
+    await redis.xadd(names.stream(TO_TELEGRAM), {"data": message.to_json()})
+
+
+async def dead_letters(redis, names: Names) -> int:
+    return int(await redis.xlen(names.dead(TO_TELEGRAM)))
+
+
+async def test_a_bots_drafts_and_undeliverable_answers_go_through_that_bot(
+    run_bot, telegram: TelegramStandIn, shop: TelegramStandIn, shop_row, redis, names, clock
+) -> None:
+    """The apology for an answer Telegram keeps refusing comes from the bot that failed it;
+    an answer for a bot that is no row (deleted since) is dropped."""
+    anna, bot_id = person(), shop_row["id"]
+    shop.fail(
+        "sendMessage", status=400, description="Bad Request: odd", chat_id=anna["id"], times=5
+    )
+    async with run_bot(clock=clock, BOTS_REFRESH_SECONDS="0.3"):
+        draft = DraftMessage(message_id=uuid.uuid4(), chat_id=anna["id"], text="Our teas", seq=1,
+                             bot_id=bot_id)  # fmt: skip
+        await redis.xadd(names.drafts, {"data": draft.to_json()})
+        await until(lambda: shop.live.drafts_to(anna["id"]), 15, "the shop bot's draft")
+
+        await publish(redis, names, answer(anna["id"], "never delivered", bot_id))
+        [apology] = await shop.wait_sent(1, anna["id"], timeout=30)
+        assert await until(lambda: dead_letters(redis, names))
+
+        await publish(redis, names, answer(anna["id"], "from nobody", uuid.uuid4()))
+        await publish(redis, names, answer(anna["id"], "from the secretary"))
+        await telegram.wait_sent(1, anna["id"])
+    assert [m.text for m in telegram.sent_to(anna["id"])] == ["from the secretary"]
+    assert apology.parse_mode is None and len(shop.sent_to(anna["id"])) == 1
+    assert not telegram.live.drafts_to(anna["id"])
+    assert await dead_letters(redis, names) == 1
