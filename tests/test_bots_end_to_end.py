@@ -2,12 +2,13 @@
 bot (TELEGRAM_TOKEN) and a shop's consultant bot (a bots row speaking as another assistant,
 started live on `bots:updated`). The same person talks to both; each answers as its own
 assistant (the model is told that assistant's instructions), through its own Telegram bot,
-and the two conversations stay apart."""
+the two conversations stay apart, and a reminder made with the shop's bot fires through it."""
 
 from __future__ import annotations
 
 import random
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -32,11 +33,16 @@ async def test_a_secretary_bot_and_a_consultant_bot_each_answer_as_their_own_ass
             json={"name": "tea-consultant", "model": DEFAULT_MODEL, "instructions": CONSULTANT},
         )
         assert consultant.status_code == 201, consultant.text
+        consultant_id = consultant.json()["id"]
+        tools = (await admin.get("/api/tools/", params={"limit": 500})).json()
+        reminder = next(t for t in tools if t["name"] == "reminder")
+        linked = await admin.post(f"/api/assistants/{consultant_id}/tools/{reminder['id']}")
+        assert linked.status_code in (200, 201), linked.text
         bot = await admin.post(
             "/api/bots/",
             json={
                 "name": "tea-shop",
-                "assistant_id": consultant.json()["id"],
+                "assistant_id": consultant_id,
                 "token": shop.token,
                 "greeting": "Welcome to the tea shop!",
             },
@@ -68,3 +74,18 @@ async def test_a_secretary_bot_and_a_consultant_bot_each_answer_as_their_own_ass
     system.telegram.inject(build.message(chat, anna.telegram, text="/start"), shop)
     greeted = await until(lambda: len(shop.sent_to(anna.id)) == 2 or None, 30, "the greeting")
     assert greeted and shop.sent_to(anna.id)[-1].text == "Welcome to the tea shop!"
+
+    # a reminder made in the shop's conversation fires through the shop's bot
+    due = (datetime.now(UTC) + timedelta(seconds=4)).replace(microsecond=0)
+    create = {"action": "create", "text": "pick up the tea order", "when": due.isoformat()}
+    system.llm.call("reminder", create, contains="remind me to pick up")
+    system.telegram.inject(
+        build.message(chat, anna.telegram, text="remind me to pick up my order"), shop
+    )
+    fired = await until(
+        lambda: [m for m in shop.sent_to(anna.id) if "⏰ pick up the tea order" in m.text] or None,
+        60,
+        "the reminder from the shop bot",
+    )
+    assert fired
+    assert not [m for m in system.sent_to(anna.id) if "pick up the tea order" in m.text]

@@ -596,9 +596,10 @@ class RestClient:
         timezone: str | None = None,
         idempotency_key: str | None = None,
         timezone_assumed: bool | None = None,
+        bot_id: Id | None = None,
     ) -> CronJob:
         """One-off (`run_at`, aware) or recurring (`cron_expression`, 5 fields); a stored
-        `idempotency_key` returns the stored job."""
+        `idempotency_key` returns the stored job. `bot_id`: the bots row it fires through."""
         job = CronJobIn(
             name=name,
             type=type,
@@ -611,6 +612,7 @@ class RestClient:
             timezone=timezone,
             idempotency_key=idempotency_key,
             timezone_assumed=timezone_assumed,
+            bot_id=_uuid(bot_id, "bot_id"),
         )
         body = _json(job, exclude_none=True)
         return CronJob.model_validate(await self.post_json("/api/cron-jobs/", body))

@@ -226,6 +226,8 @@ class CronJobIn(WireModel):
     timezone: str | None = None
     idempotency_key: str | None = None
     timezone_assumed: bool | None = None
+    #: The bots row whose conversation made it (decision 0048); None: the default bot.
+    bot_id: UUID | None = None
 
 
 class CronJobChanges(WireModel):
@@ -519,6 +521,8 @@ class CronJob(WireModel):
     idempotency_key: str | None
     created_at: datetime
     updated_at: datetime
+    #: The bot it fires through (a bots row); None: the default bot (an older server's too).
+    bot_id: UUID | None = None
 
 
 class CronJobRun(WireModel):

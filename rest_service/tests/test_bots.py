@@ -268,3 +268,26 @@ async def test_forgetting_a_user_forgets_their_conversations_with_every_bot(
         keys[1],
     )
     assert counts == (0, 0, 1)
+
+
+async def test_a_job_made_in_a_bots_conversation_is_that_bots_and_goes_with_it(
+    api: Api, client: httpx.AsyncClient, redis: aioredis.Redis, names: Names
+) -> None:
+    """A reminder made with a bot fires through it (cron_service reads `bot_id`); one for a
+    bot that is no row is a 404; deleting the bot deletes its jobs."""
+    bot, user = await make_bot(api), await api.user()
+    job = await api.job(user_id=user["id"], bot_id=bot["id"])
+    assert job["bot_id"] == bot["id"]
+    assert (await api.job(user_id=user["id"]))["bot_id"] is None
+    body = {"name": "x", "chat_id": 1, "text": "x", "cron_expression": "0 9 * * *"}
+    missing = await client.post(
+        "/api/cron-jobs/", headers=api.service, json={**body, "bot_id": MISSING}
+    )
+    assert "bot" in assert_error(missing, 404)["detail"]
+
+    async with channel(redis, names.cron_updated) as heard:
+        deleted = await client.delete(f"/api/bots/{bot['id']}", headers=api.admin)
+        assert deleted.status_code == 204
+        told = [json.loads(m) for m in await heard(1)]
+    assert told == [{"job_id": job["id"], "change": "deleted"}]
+    assert_error(await client.get(f"/api/cron-jobs/{job['id']}", headers=api.service), 404)

@@ -57,6 +57,8 @@ class Actor:
     is_group: bool = False
     #: rest_service knows the user (rows may reference `user_id`).
     registered: bool = True
+    #: The bots row the conversation is with (decision 0048); None: the default bot.
+    bot_id: UUID | None = None
 
     @property
     def stored_user_id(self) -> str | None:

@@ -113,6 +113,7 @@ class ReminderTool(BaseTool, tool_type="reminder"):
             prompt=text if briefing else None,
             timezone=zone_name,
             idempotency_key=call.idempotency_key,
+            bot_id=call.actor.bot_id,
             **when,
         )
 

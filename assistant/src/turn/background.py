@@ -73,4 +73,5 @@ class Background:
             username=message.username or (user.username if user else None),
             is_group=message.is_group,
             registered=user is not None,
+            bot_id=message.bot_id,
         )

@@ -50,7 +50,17 @@ def upgrade() -> None:
         sa.UniqueConstraint("name", name="uq_bots_name"),
         sa.UniqueConstraint("telegram_bot_id", name="uq_bots_telegram_bot_id"),
     )  # fmt: skip
+    # a reminder or briefing fires through the bot whose conversation made it
+    op.add_column("cron_jobs", sa.Column("bot_id", sa.Uuid(), nullable=True))
+    op.create_index(op.f("ix_cron_jobs_bot_id"), "cron_jobs", ["bot_id"], unique=False)
+    op.create_foreign_key(
+        op.f("fk_cron_jobs_bot_id_bots"), "cron_jobs", "bots", ["bot_id"], ["id"],
+        ondelete="CASCADE",
+    )  # fmt: skip
 
 
 def downgrade() -> None:
+    op.drop_constraint(op.f("fk_cron_jobs_bot_id_bots"), "cron_jobs", type_="foreignkey")
+    op.drop_index(op.f("ix_cron_jobs_bot_id"), table_name="cron_jobs")
+    op.drop_column("cron_jobs", "bot_id")
     op.drop_table("bots")

@@ -16,6 +16,7 @@ from common.infrastructure.queue_messages import BotChanged
 from common.infrastructure.wire import BotChannel
 from rest_service.app.domain import live_config
 from rest_service.app.domain.common import apply_update, get_or_404, non_null, paged
+from rest_service.app.domain.cron_jobs import announce_bot_jobs_deleted
 from rest_service.app.domain.paging import Page
 from rest_service.app.domain.unit_of_work import UnitOfWork
 from rest_service.app.models.assistant import Assistant
@@ -73,6 +74,7 @@ async def delete_bot(ctx: UnitOfWork, bot_id: uuid.UUID) -> None:
 
 
 async def delete_row(ctx: UnitOfWork, bot: Bot) -> None:
+    await announce_bot_jobs_deleted(ctx, bot.id)
     await ctx.session.delete(bot)
     await _changed(ctx, bot.id, "deleted")
 

@@ -179,6 +179,7 @@ async def snooze_pressed(press: Press, services: Services) -> Pressed:
         timezone=zone.key,
         run_at=snoozed_until(utcnow().astimezone(zone), delay),
         idempotency_key=snooze_idempotency_key(job.id, turn.chat_id, turn.message.message_id),
+        bot_id=job.bot_id,
     )
     at = (snoozed.run_at or utcnow()).astimezone(zone)
     line = turn.t("reminders.snoozed_mark", when=_when(turn, at))
