@@ -169,7 +169,7 @@ async def _bot(
             typing_ttl_seconds=settings.typing_max_seconds,
         )
         default = line(None, telegram)
-        fleet = BotFleet(default, services, albums, line, settings)
+        fleet = BotFleet(default, services, albums, line, settings, ctx.health)
         if default.drafts is not None:  # the one reader of queue:drafts in this process
             default.drafts = DraftsWorker(
                 telegram, default.limiter, ctx.redis, ctx.names, settings, others=fleet.drafts_of

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 import redis.asyncio as aioredis
 
 from common.infrastructure.errors import AppError, RetryLater
+from common.infrastructure.http import HealthServer
 from common.infrastructure.logging import get_logger
 from common.infrastructure.pubsub import listen
 from common.infrastructure.queue import DeadLetter
@@ -41,9 +42,10 @@ from tg_bot.src.handlers.base import BotIdentity, BotProfile, Services
 from tg_bot.src.handlers.updates import UpdateRouter
 from tg_bot.src.settings import Settings
 from tg_bot.src.workers.drafts import DraftsWorker
-from tg_bot.src.workers.receiver import UpdatePoller, UpdateQueue
+from tg_bot.src.workers.receiver import ALLOWED_UPDATES, Route, UpdatePoller, UpdateQueue
 from tg_bot.src.workers.response_handler import ResponseHandler
 from tg_bot.src.workers.typing import TypingIndicator
+from tg_bot.src.workers.webhook import WebhookReceiver, webhook_secret
 
 log = get_logger(__name__)
 
@@ -88,7 +90,10 @@ class BotFleet:
         albums: AlbumStore,
         make_line: MakeLine,
         settings: Settings,
+        http: HealthServer,
     ) -> None:
+        """`http`: the process's HTTP server, which takes the row bots' webhooks."""
+        self._http = http
         self.default = default
         self._services = services
         self._albums = albums
@@ -248,10 +253,45 @@ class BotFleet:
             run.services, run.services.commands, BotIdentity(me.id, me.username or ""),
             files=telegram, albums=self._albums,
         )  # fmt: skip
+        if settings.telegram_webhook_url:
+            receiver = WebhookReceiver(queue, poller.full_notice)
+            await self._by_webhook(run, me.id, receiver, poller, router.route)
+            return
         if not await poller.until_done(telegram.delete_webhook, "delete_webhook", run.stop):
             return
         lease = PollerLease(self._redis, self._names, settings.poller_lease_seconds, run.bot.id)
         await lease.run_while_held(lambda until: poller.run(router.route, until), run.stop)
+
+    async def _by_webhook(
+        self,
+        run: _Running,
+        telegram_id: int,
+        receiver: WebhookReceiver,
+        poller: UpdatePoller,
+        route: Route,
+    ) -> None:
+        """Webhook mode: the row's bot takes its POSTs on `<TELEGRAM_WEBHOOK_PATH>/<row id>`
+        (`<TELEGRAM_WEBHOOK_URL>/<row id>` for Telegram) until stopped, in every process."""
+        settings = self._settings
+        secret = await webhook_secret(
+            self._redis, self._names, telegram_id, settings.telegram_webhook_secret, run.stop
+        )
+        if secret is None:
+            return
+        path = f"{settings.telegram_webhook_path}/{run.bot.id}"
+        url = f"{settings.telegram_webhook_url}/{run.bot.id}"
+        receiver.open(telegram_id, secret, route)
+        self._http.add_post(path, receiver.handle)
+        try:
+            telegram = run.line.telegram
+            if await poller.until_done(
+                lambda: telegram.set_webhook(url, secret, ALLOWED_UPDATES), "set_webhook", run.stop
+            ):
+                log.info("telegram_webhook_set", path=path)
+            await run.stop.wait()
+        finally:
+            self._http.remove_post(path)
+            await receiver.close(settings.shutdown_grace_seconds)
 
 
 async def _wait_either(wake: asyncio.Event, stop: asyncio.Event, timeout_s: float) -> None:

@@ -206,3 +206,33 @@ async def test_a_bots_drafts_and_undeliverable_answers_go_through_that_bot(
     assert apology.parse_mode is None and len(shop.sent_to(anna["id"])) == 1
     assert not telegram.live.drafts_to(anna["id"])
     assert await dead_letters(redis, names) == 1
+
+
+async def test_in_webhook_mode_each_bot_takes_its_own_webhook(
+    run_bot,
+    telegram: TelegramStandIn,
+    shop: TelegramStandIn,
+    shop_row,
+    admin,
+    redis,
+    names,
+    webhook_url,
+) -> None:
+    """A row's bot gets `<TELEGRAM_WEBHOOK_URL>/<row id>`; stopped, its path is gone."""
+    anna, own_url = person(), f"{webhook_url}/{shop_row['id']}"
+    async with run_bot(TELEGRAM_WEBHOOK_URL=webhook_url, BOTS_REFRESH_SECONDS="0.3"):
+        shop.inject(build.private_text(anna, "by webhook to the shop"))
+        telegram.inject(build.private_text(anna, "by webhook to the secretary"))
+        to_shop = await queued_text(redis, names, "by webhook to the shop")
+        to_secretary = await queued_text(redis, names, "by webhook to the secretary")
+        off = await admin.put(f"/api/bots/{shop_row['id']}", json={"is_active": False})
+        assert off.status_code == 200
+
+        async def gone() -> bool:
+            async with httpx.AsyncClient() as http:
+                return (await http.post(own_url, json={})).status_code == 404
+
+        await until(gone, 15, "the stopped bot's webhook path gone")
+    assert (str(to_shop.bot_id), to_secretary.bot_id) == (shop_row["id"], None)
+    assert shop.webhook.url == own_url
+    assert shop.calls.get("getUpdates", 0) == 0
