@@ -304,8 +304,11 @@ SERVICE_MAY = [
     ("POST", rf"/api/users/{_ID}/facts"),
     ("DELETE", rf"/api/users/{_ID}/facts/{_ID}"),
 ]
-#: Routes that return or take one decrypted secret: the service token's alone.
-SERVICE_ONLY = r"/api/.*/(api-key|token|calendar-credentials(/pending(/confirm|/expire)?)?)"
+#: Routes that return or take one decrypted secret, or record what only the one running the
+#: bots learns (getMe's username): the service token's alone.
+SERVICE_ONLY = (
+    r"/api/.*/(api-key|token|telegram-username|calendar-credentials(/pending(/confirm|/expire)?)?)"
+)
 #: The only routes outside /api, and all of them open (the admin UI has its own login).
 OPEN_ROUTES = {
     "/health",
@@ -334,6 +337,7 @@ def test_a_route_the_policy_does_not_name_is_expected_to_be_admin_only() -> None
     assert expected_roles("POST", "/api/assistants/") == {"admin"}
     assert expected_roles("GET", "/api/llm-providers/{provider_id}/api-key") == {"service"}
     assert expected_roles("GET", "/api/bots/{bot_id}/token") == {"service"}
+    assert expected_roles("PUT", "/api/bots/{bot_id}/telegram-username") == {"service"}
     assert expected_roles("GET", "/api/users/{user_id}") == {"admin", "service"}
 
 

@@ -482,6 +482,13 @@ class RestClient:
     async def get_bot(self, bot_id: Id) -> Bot:
         return Bot.model_validate(await self.get_json(f"/api/bots/{bot_id}"))
 
+    async def learn_bot_username(self, bot_id: Id, username: str) -> Bot:
+        """What getMe says the bot's @username is (a token with the `bot_tokens` right)."""
+        body = {"telegram_username": username}
+        return Bot.model_validate(
+            await self.put_json(f"/api/bots/{bot_id}/telegram-username", body)
+        )
+
     async def get_bot_token(self, bot_id: Id) -> str:
         """The decrypted token of one bot (a token with the `bot_tokens` right only)."""
         token: str = (await self.get_json(f"/api/bots/{bot_id}/token"))["token"]

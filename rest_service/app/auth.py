@@ -37,3 +37,4 @@ calendar_credentials_only = Depends(
     web.require_right(Right.calendar_credentials, "read calendar credentials")
 )
 bot_tokens_only = Depends(web.require_right(Right.bot_tokens, "read bot tokens"))
+bot_runners_only = Depends(web.require_right(Right.bot_tokens, "record what getMe says"))

@@ -291,3 +291,28 @@ async def test_a_job_made_in_a_bots_conversation_is_that_bots_and_goes_with_it(
         told = [json.loads(m) for m in await heard(1)]
     assert told == [{"job_id": job["id"], "change": "deleted"}]
     assert_error(await client.get(f"/api/cron-jobs/{job['id']}", headers=api.service), 404)
+
+
+async def test_tg_bot_records_the_username_getme_gives(api: Api, client: httpx.AsyncClient) -> None:
+    """The service token with the `bot_tokens` right only; a new token forgets it again."""
+    bot = await make_bot(api)
+    path = f"/api/bots/{bot['id']}/telegram-username"
+    learnt = await api.ok("PUT", path, api.service, json={"telegram_username": "tea_shop_bot"})
+    assert learnt["telegram_username"] == "tea_shop_bot"
+    assert (await api.ok("GET", f"/api/bots/{bot['id']}", api.service))["telegram_username"] == (
+        "tea_shop_bot"
+    )
+    bad = await client.put(path, headers=api.service, json={"telegram_username": "no spaces"})
+    assert assert_error(bad, 422)["fields"][0]["field"] == "telegram_username"
+    assert_error(
+        await client.put(path, headers=api.admin, json={"telegram_username": "x_bot1"}), 403
+    )
+    assert_error(await client.put(path, json={"telegram_username": "x_bot1"}), 401)
+    missing = f"/api/bots/{MISSING}/telegram-username"
+    assert_error(
+        await client.put(missing, headers=api.service, json={"telegram_username": "abcde"}), 404
+    )
+    renewed = await api.ok(
+        "PUT", f"/api/bots/{bot['id']}", api.admin, json={"token": telegram_token()}
+    )
+    assert renewed["telegram_username"] is None

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Response
 
 from rest_service.app.api.common import ERRORS
 from rest_service.app.api.deps import PageDep, UnitOfWorkDep, set_total
-from rest_service.app.auth import admin_only, any_token, bot_tokens_only
+from rest_service.app.auth import admin_only, any_token, bot_runners_only, bot_tokens_only
 from rest_service.app.domain import bots
-from rest_service.app.models.bot import BotCreate, BotPublic, BotToken, BotUpdate
+from rest_service.app.models.bot import BotCreate, BotPublic, BotToken, BotUpdate, BotUsername
 
 router = APIRouter(tags=["bots"], responses=ERRORS)
 
@@ -53,3 +53,16 @@ async def delete_bot(ctx: UnitOfWorkDep, bot_id: uuid.UUID) -> None:
 async def get_bot_token(ctx: UnitOfWorkDep, bot_id: uuid.UUID) -> object:
     """The decrypted token, for tg_bot: a service token with the right only (admin: 403)."""
     return BotToken(token=await bots.decrypted_token(ctx, bot_id))
+
+
+@router.put(
+    "/api/bots/{bot_id}/telegram-username",
+    response_model=BotPublic,
+    dependencies=[bot_runners_only],
+)
+async def learn_telegram_username(
+    ctx: UnitOfWorkDep, bot_id: uuid.UUID, data: BotUsername
+) -> object:
+    """The @username getMe gives for the bot's token, from tg_bot (the `bot_tokens` right:
+    whoever runs the bots); the admin sets it with PUT /api/bots/{id}."""
+    return bots.public(await bots.learn_username(ctx, bot_id, data.telegram_username))

@@ -85,6 +85,14 @@ async def bots_of_assistant(ctx: UnitOfWork, assistant_id: uuid.UUID) -> list[Bo
     return list((await ctx.session.scalars(stmt)).all())
 
 
+async def learn_username(ctx: UnitOfWork, bot_id: uuid.UUID, username: str) -> Bot:
+    """tg_bot's getMe for the bot's token. Not said on `bots:updated` (nothing runs on it,
+    and tg_bot, which sent it, would only read it back)."""
+    bot = await get_bot(ctx, bot_id)
+    bot.telegram_username = username
+    return bot
+
+
 async def decrypted_token(ctx: UnitOfWork, bot_id: uuid.UUID) -> str:
     bot = await get_bot(ctx, bot_id)
     if bot.token_encrypted is None:

@@ -110,3 +110,9 @@ class BotPublic(BotBase):
 
 class BotToken(SQLModel):
     token: str
+
+
+class BotUsername(SQLModel):
+    """What tg_bot's getMe says the bot's @username is."""
+
+    telegram_username: Annotated[str, PydanticField(pattern=r"^[A-Za-z0-9_]{5,64}$")]

@@ -246,6 +246,8 @@ class BotFleet:
         me = await poller.identify(run.stop)
         if me is None:
             return
+        if me.username and me.username != run.bot.telegram_username:
+            await self._learn_username(run.bot, me.username)
         for language, commands in self._services.commands.menus().items():
             with contextlib.suppress(TelegramError):
                 await telegram.set_my_commands(commands, language)
@@ -261,6 +263,13 @@ class BotFleet:
             return
         lease = PollerLease(self._redis, self._names, settings.poller_lease_seconds, run.bot.id)
         await lease.run_while_held(lambda until: poller.run(router.route, until), run.stop)
+
+    async def _learn_username(self, bot: Bot, username: str) -> None:
+        """Recorded on the row for the admin (best effort: the bot runs on getMe's anyway)."""
+        try:
+            await self._rest.learn_bot_username(bot.id, username)
+        except AppError as exc:
+            log.warning("bot_username_not_recorded", bot_id=str(bot.id), error=str(exc)[:300])
 
     async def _by_webhook(
         self,

@@ -78,8 +78,9 @@ async def queued_text(redis, names: Names, text: str) -> Any:
 
 
 async def test_each_bot_queues_its_messages_and_answers_as_itself(
-    run_bot, telegram: TelegramStandIn, shop: TelegramStandIn, shop_row, redis, names: Names
+    run_bot, telegram: TelegramStandIn, shop: TelegramStandIn, shop_row, admin, redis, names
 ) -> None:
+    """And the row learns its bot's @username from getMe."""
     anna = person()
     async with run_bot(BOTS_REFRESH_SECONDS="0.3"):
         telegram.inject(build.private_text(anna, "hello secretary"))
@@ -103,6 +104,11 @@ async def test_each_bot_queues_its_messages_and_answers_as_itself(
 
         assert await Chat(shop, person("Boris")).text("/start") == GREETING
         assert await Chat(telegram, person("Vera")).text("/start") != GREETING
+
+        async def username() -> object:
+            return (await admin.get(f"/api/bots/{shop_row['id']}")).json()["telegram_username"]
+
+        assert await until(lambda: _is(username(), "shop_test_bot"), 15, "the username recorded")
 
 
 async def test_a_bots_allowed_users_apply_to_it_alone(
@@ -159,6 +165,10 @@ async def test_bots_follow_their_rows_live(
         moved.inject(build.private_text(anna, "to the new bot"))
         assert str((await queued_text(redis, names, "to the new bot")).bot_id) == shop_row["id"]
         await until(lambda: shop.polling == 0, 15, "the old token no longer polled")
+
+
+async def _is(found: Any, wanted: object) -> bool:
+    return bool(await found == wanted)
 
 
 async def _greets(chat: Chat, greeting: str) -> bool:
