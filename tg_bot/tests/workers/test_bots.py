@@ -246,3 +246,20 @@ async def test_in_webhook_mode_each_bot_takes_its_own_webhook(
     assert (str(to_shop.bot_id), to_secretary.bot_id) == (shop_row["id"], None)
     assert shop.webhook.url == own_url
     assert shop.calls.get("getUpdates", 0) == 0
+
+
+async def test_reminders_are_listed_by_the_bot_they_were_made_with(
+    run_bot, telegram: TelegramStandIn, shop: TelegramStandIn, shop_row, rest, redis, names
+) -> None:
+    anna = person()
+    async with run_bot(BOTS_REFRESH_SECONDS="0.3"):
+        assert await Chat(shop, anna).text("/start") == GREETING  # anna is a user now
+        user = await rest.get_user_by_telegram(anna["id"])
+        await rest.create_cron_job(
+            name="tea", chat_id=anna["id"], user_id=user.id, text="pick up the tea",
+            cron_expression="0 9 * * *", bot_id=shop_row["id"],
+        )  # fmt: skip
+        in_shop = await Chat(shop, anna).text("/reminders")
+        with_secretary = await Chat(telegram, anna).text("/reminders")
+    assert "pick up the tea" in in_shop
+    assert "pick up the tea" not in with_secretary
