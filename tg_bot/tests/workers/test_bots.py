@@ -175,10 +175,10 @@ async def _greets(chat: Chat, greeting: str) -> bool:
     return await chat.text("/start") == greeting
 
 
-def answer(chat_id: int, text: str, bot_id: object = None) -> OutgoingMessage:
+def answer(chat_id: int, text: str, bot_id: uuid.UUID | str | None = None) -> OutgoingMessage:
+    bot = uuid.UUID(str(bot_id)) if bot_id else None
     return OutgoingMessage(
-        message_id=uuid.uuid4(), chat_id=chat_id, text=text, kind=OutgoingKind.REPLY,
-        bot_id=bot_id,
+        message_id=uuid.uuid4(), chat_id=chat_id, text=text, kind=OutgoingKind.REPLY, bot_id=bot,
     )  # fmt: skip
 
 
