@@ -116,6 +116,7 @@ async def main(
         await _finish(following, settings.shutdown_grace_seconds)
         await sending
         await consumer.drain(settings.shutdown_grace_seconds)
+        await bot.fleet.close()
         await bot.typing.close()
 
 

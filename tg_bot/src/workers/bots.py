@@ -102,6 +102,8 @@ class BotFleet:
         self._running: dict[uuid.UUID, _Running] = {}
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
+        #: Shutting down: no bot is started any more (`run` ended).
+        self._closing = False
 
     @property
     def _rest(self) -> RestClient:
@@ -134,7 +136,7 @@ class BotFleet:
         """The bot's line; a bot not running here yet (an answer came before the rows were
         read) is looked up first. None: no such active bot."""
         found = self.known(bot_id)
-        if found is None:
+        if found is None and not self._closing:
             await self.sync()
             found = self.known(bot_id)
         return found
@@ -147,6 +149,8 @@ class BotFleet:
             line = await self.line(message.bot_id)
         except AppError as exc:  # rest_service unreachable: the answer waits
             raise RetryLater(self._settings.send_outage_retry_seconds, str(exc)) from None
+        if line is None and self._closing:  # another process, or the next start, sends it
+            raise RetryLater(self._settings.send_outage_retry_seconds, "shutting down")
         if line is None:
             log.warning("answer_for_unknown_bot_dropped", bot_id=str(message.bot_id))
             return
@@ -161,7 +165,8 @@ class BotFleet:
     # -- the rows --------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Keep the running bots as the rows say until `stop`; then stop them all."""
+        """Keep the running bots as the rows say until `stop`; then stop their receivers
+        (their lines send on until `close`)."""
         listening = asyncio.create_task(
             listen(self._redis, self._names.bots_updated, self._heard, self._wake.set, stop)
         )
@@ -170,17 +175,24 @@ class BotFleet:
                 wait_s = self._settings.bots_refresh_seconds
                 try:
                     await self.sync()
-                except (AppError, TelegramError) as exc:
+                except AppError as exc:
                     log.warning("bots_sync_failed", error=str(exc)[:300])
                     wait_s = min(wait_s, self._settings.poll_backoff_max_seconds)
                 await _wait_either(self._wake, stop, wait_s)
                 self._wake.clear()
         finally:
+            self._closing = True
             listening.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await listening
-            for bot_id in list(self._running):
-                await self._stop(bot_id)
+            async with self._lock:
+                await asyncio.gather(*(self._receiver_stopped(r) for r in self._running.values()))
+
+    async def close(self) -> None:
+        """Close the row bots' lines, once the answers being sent are done."""
+        async with self._lock:
+            running, self._running = list(self._running.values()), {}
+            await asyncio.gather(*(self._closed(run) for run in running))
 
     def _heard(self, _data: str) -> None:
         self._wake.set()
@@ -226,17 +238,22 @@ class BotFleet:
 
     async def _stop(self, bot_id: uuid.UUID) -> None:
         run = self._running.pop(bot_id)
+        await self._receiver_stopped(run)
+        await self._closed(run)
+
+    async def _receiver_stopped(self, run: _Running) -> None:
         run.stop.set()
-        grace = self._settings.shutdown_grace_seconds
         if run.task is not None:
-            done, _ = await asyncio.wait({run.task}, timeout=grace)
+            done, _ = await asyncio.wait({run.task}, timeout=self._settings.shutdown_grace_seconds)
             if not done:
                 run.task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await run.task
-        await run.line.typing.close(grace)
+
+    async def _closed(self, run: _Running) -> None:
+        await run.line.typing.close(self._settings.shutdown_grace_seconds)
         await run.line.telegram.__aexit__(None, None, None)
-        log.info("bot_stopped", bot_id=str(bot_id), name=run.bot.name)
+        log.info("bot_stopped", bot_id=str(run.bot.id), name=run.bot.name)
 
     async def _receive(self, run: _Running) -> None:
         """getMe, the command menus, then poll whenever this process holds the bot's lease."""
