@@ -133,7 +133,8 @@ async def _bot(
         retry_backoff_s=settings.send_retry_backoff_seconds,
     )
     rest = RestClient(settings.rest_service_url, settings.own_service_token)
-    async with telegram, rest, client_session() as http:
+    rows = RestClient(settings.rest_service_url, settings.own_service_token, retries=0)
+    async with telegram, rest, rows, client_session() as http:
         users = UserDirectory(rest, settings.user_cache_seconds)
         services = Services(
             settings, rest, users, ctx.redis, ctx.names, default_commands(), http, telegram
@@ -170,7 +171,7 @@ async def _bot(
             typing_ttl_seconds=settings.typing_max_seconds,
         )
         default = line(None, telegram)
-        fleet = BotFleet(default, services, albums, line, settings, ctx.health)
+        fleet = BotFleet(default, services, albums, line, settings, ctx.health, rows)
         if default.drafts is not None:  # the one reader of queue:drafts in this process
             default.drafts = DraftsWorker(
                 telegram, default.limiter, ctx.redis, ctx.names, settings, others=fleet.drafts_of

@@ -91,9 +91,13 @@ class BotFleet:
         make_line: MakeLine,
         settings: Settings,
         http: HealthServer,
+        rest: RestClient,
     ) -> None:
-        """`http`: the process's HTTP server, which takes the row bots' webhooks."""
+        """`http`: the process's HTTP server, which takes the row bots' webhooks. `rest`: a
+        client of its own without quick retries: the fleet tries again on its own pace, and
+        does not spin (nor draw random jitter) while rest_service is down."""
         self._http = http
+        self._rest = rest
         self.default = default
         self._services = services
         self._albums = albums
@@ -104,10 +108,6 @@ class BotFleet:
         self._wake = asyncio.Event()
         #: Shutting down: no bot is started any more (`run` ended).
         self._closing = False
-
-    @property
-    def _rest(self) -> RestClient:
-        return self._services.rest
 
     @property
     def _redis(self) -> aioredis.Redis:
