@@ -389,4 +389,8 @@ async def test_no_retries_is_one_attempt_that_draws_no_jitter() -> None:
     with pytest.raises(ConnectionError):
         await RetryPolicy(0, 0.2).run(failing, retry_exception=lambda _exc: True)
     assert random.getstate() == before and calls == [1]
-    assert await RetryPolicy(0).run(lambda: asyncio.sleep(0, 7), retry_result=lambda r: True) == 7
+
+    async def seven() -> int:
+        return 7
+
+    assert await RetryPolicy(0).run(seven, retry_result=lambda _r: True) == 7
