@@ -557,7 +557,8 @@ class UpdatePoller:
         level = log.error if fatal else log.warning
         if isinstance(exc, TelegramConflict):
             level = log.error  # another instance polls with this token, or a webhook is set
-        level("telegram_poll_failed", call=call, error=str(exc), retry_in=delay)
+        # the Telegram bot id (after getMe), so each bot's failures are told apart
+        level("telegram_poll_failed", call=call, error=str(exc), retry_in=delay, bot=self._bot_id)
 
 
 def _asked_wait(ending: object) -> float | None:
