@@ -210,6 +210,10 @@ class TelegramStandIn:
         self.buttons = Buttons(self)
         self.files = Files(self)
         self.rates = RateWatch()
+        #: getUpdates calls open right now (0: nobody polls this bot).
+        self.polling = 0
+        #: Other bots this server answers for (`add_bot`), by token.
+        self.others: dict[str, TelegramStandIn] = {}
         self.app = self._make_app()
 
     # -- in-process API ----------------------------------------------------------------------
@@ -238,6 +242,18 @@ class TelegramStandIn:
         self.updates.append(update)
         self._wake()
         return self._next_update_id
+
+    def add_bot(
+        self, token: str, *, bot_username: str, bot_name: str = "Another bot"
+    ) -> TelegramStandIn:
+        """Another bot on this server (`/bot<token>/...`, as Telegram serves every bot): a
+        stand-in of its own (its updates, sends, chat actions, webhook), driven in-process.
+        Its file downloads and the control API stay this bot's."""
+        other = TelegramStandIn(token, bot_username=bot_username, bot_name=bot_name)
+        other.url = self.url
+        other.clock = self.clock
+        self.others[token] = other
+        return other
 
     def restart_update_ids(self, next_id: int) -> None:
         """The next update gets `next_id` (lower than before, say), as when Telegram picks
@@ -306,9 +322,13 @@ class TelegramStandIn:
         await site.start()
         bound = self._runner.addresses[0][1]
         self.url = f"http://{host}:{bound}"
+        for other in self.others.values():
+            other.url = self.url
         return self.url
 
     async def stop(self) -> None:
+        for other in self.others.values():
+            await other.stop()
         self._stopping = True
         self._wake()
         await self.webhook.stop()
@@ -350,6 +370,9 @@ class TelegramStandIn:
 
     async def _bot_api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
+        other = self.others.get(request.match_info["token"])
+        if other is not None:
+            return await other._bot_api(request)
         if request.match_info["token"] != self.token:
             return _error(BotApiError(401, "Unauthorized"))
         handler = self._methods().get(method.lower())
@@ -429,6 +452,13 @@ class TelegramStandIn:
                 "supports_inline_queries": False}  # fmt: skip
 
     async def _get_updates(self, params: Json) -> list[Json]:
+        self.polling += 1
+        try:
+            return await self._long_poll(params)
+        finally:
+            self.polling -= 1
+
+    async def _long_poll(self, params: Json) -> list[Json]:
         self.webhook.refuse_get_updates()
         offset = _int_or_none(params.get("offset"))
         limit = min(max(_int_or_none(params.get("limit")) or 100, 1), 100)

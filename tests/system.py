@@ -108,12 +108,20 @@ class TelegramThread:
     def _run(self, coroutine: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(10)
 
-    async def _inject(self, update: Json) -> int:
-        return self.api.inject(update)
+    async def _inject(self, update: Json, api: TelegramStandIn | None = None) -> int:
+        return (api or self.api).inject(update)
 
-    def inject(self, update: Json) -> int:
-        """Queue an update for the bot's getUpdates (on the stand-in's own loop)."""
-        return self._run(self._inject(update))
+    def inject(self, update: Json, api: TelegramStandIn | None = None) -> int:
+        """Queue an update for the bot's getUpdates (on the stand-in's own loop); `api`:
+        another bot's (`add_bot`)."""
+        return self._run(self._inject(update, api))
+
+    async def _add_bot(self, token: str, username: str) -> TelegramStandIn:
+        return self.api.add_bot(token, bot_username=username)
+
+    def add_bot(self, token: str, username: str) -> TelegramStandIn:
+        """Another bot served beside the default one (a bots row's, decision 0048)."""
+        return self._run(self._add_bot(token, username))
 
     def sent_to(self, chat_id: int) -> list[SentMessage]:
         return [m for m in list(self.api.sent) if m.chat_id == chat_id]

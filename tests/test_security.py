@@ -290,7 +290,7 @@ async def test_provider_keys_and_oauth_tokens_are_encrypted_at_rest_and_never_re
 _ID = r"\{\w+\}"  # a path parameter in an OpenAPI path template
 SERVICE_MAY = [
     ("GET", r"/api/config(/version)?"),
-    ("GET", rf"/api/(assistants|tools|llm-models|users|threads|cron-jobs)/({_ID})?"),
+    ("GET", rf"/api/(assistants|tools|llm-models|users|threads|cron-jobs|bots)/({_ID})?"),
     ("GET", rf"/api/assistants/{_ID}/tools"),
     ("GET", rf"/api/users/by-telegram/{_ID}"),
     ("GET", rf"/api/threads/{_ID}/messages(/recent)?"),
@@ -313,8 +313,11 @@ SERVICE_MAY = [
     # the lead tool records interest; reading, editing and exporting leads is the admin's
     ("POST", r"/api/leads/interest"),
 ]
-#: Routes that return or take one decrypted secret: the service token's alone.
-SERVICE_ONLY = r"/api/.*/(api-key|calendar-credentials(/pending(/confirm|/expire)?)?)"
+#: Routes that return or take one decrypted secret, or record what only the one running the
+#: bots learns (getMe's username): the service token's alone.
+SERVICE_ONLY = (
+    r"/api/.*/(api-key|token|telegram-username|calendar-credentials(/pending(/confirm|/expire)?)?)"
+)
 #: The only routes outside /api, and all of them open (the admin UI has its own login).
 OPEN_ROUTES = {
     "/health",
@@ -342,6 +345,8 @@ def test_a_route_the_policy_does_not_name_is_expected_to_be_admin_only() -> None
     assert expected_roles("GET", "/api/users/{user_id}/secrets-export") == {"admin"}
     assert expected_roles("POST", "/api/assistants/") == {"admin"}
     assert expected_roles("GET", "/api/llm-providers/{provider_id}/api-key") == {"service"}
+    assert expected_roles("GET", "/api/bots/{bot_id}/token") == {"service"}
+    assert expected_roles("PUT", "/api/bots/{bot_id}/telegram-username") == {"service"}
     assert expected_roles("GET", "/api/users/{user_id}") == {"admin", "service"}
 
 

@@ -63,8 +63,9 @@ async def run_confirmed(
 async def _note(
     factory: AssistantFactory, actor: Actor, token: str, held: HeldCall, answer: str
 ) -> None:
-    """The Yes and what came of it, in the secretary's thread of this conversation."""
-    secretary = factory.snapshot.secretary
+    """The Yes and what came of it, in the answering assistant's thread of this
+    conversation."""
+    secretary = factory.speaker
     if secretary is None:
         return
     start = await fetch_context(factory.deps, secretary.id, actor.conversation_key, None)

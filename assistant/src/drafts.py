@@ -86,6 +86,7 @@ class DraftPublisher:
             seq=self._seq,
             message_thread_id=message.message_thread_id,
             reply_to_telegram_message_id=message.telegram_message_id,
+            bot_id=message.bot_id,
         )
         try:
             await self._redis.xadd(

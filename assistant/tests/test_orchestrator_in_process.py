@@ -254,3 +254,60 @@ async def test_a_sub_assistant_whose_models_are_down_is_a_tool_error_naming_it(
     with pytest.raises(ToolError, match=rf"{deployment.config.helper} could not answer: its model"):
         await tool.run({"query": "summarise my week"}, call)
     assert deployment.llm.requests  # it was asked, and failed
+
+
+async def test_a_bots_message_is_answered_by_its_assistant_on_a_conversation_of_its_own(
+    deployment: Deployment, orchestrator: Orchestrator
+) -> None:
+    """One person with the secretary and with a shop's bot: each answers as itself, in the
+    bot's name, and neither sees the other's conversation."""
+    consultant = await deployment.admin.post_json(
+        "/api/assistants/",
+        {"name": f"consultant-{uuid.uuid4().hex[:6]}", "instructions": "You sell sofas."},
+    )
+    bot = await deployment.admin.post_json(
+        "/api/bots/",
+        {
+            "name": f"shop-{uuid.uuid4().hex[:6]}",
+            "assistant_id": consultant["id"],
+            "token": f"{uuid.uuid4().int % 10**9 + 1}:AA{uuid.uuid4().hex}",
+        },
+    )
+    bot_id = uuid.UUID(bot["id"])
+    rita = await deployment.user("Rita")
+    try:
+        deployment.llm.reply("The green one.")
+        deployment.llm.reply("Your day is free.")
+        deployment.llm.reply("Yes, in velvet.")
+        to_shop = message_from(deployment, rita, "which sofa?").model_copy(
+            update={"bot_id": bot_id}
+        )
+        await orchestrator.handle(to_shop)
+        await orchestrator.handle(message_from(deployment, rita, "my day?"))
+        again = message_from(deployment, rita, "in velvet?").model_copy(update={"bot_id": bot_id})
+        await orchestrator.handle(again)
+    finally:
+        await deployment.admin.delete(f"/api/assistants/{consultant['id']}", cascade=True)
+
+    shop, secretary, shop_again = deployment.llm.requests
+    assert "You sell sofas." in shop.system_text
+    assert "You sell sofas." not in secretary.system_text
+    assert "which sofa?" not in str(secretary.messages)
+    assert "which sofa?" in str(shop_again.messages) and "my day?" not in str(shop_again.messages)
+    answers = await replies(deployment)
+    assert [(a.text, a.bot_id) for a in answers] == [
+        ("The green one.", bot_id),
+        ("Your day is free.", None),
+        ("Yes, in velvet.", bot_id),
+    ]
+
+
+async def test_a_message_of_a_bot_no_longer_running_is_told_nobody_answers(
+    deployment: Deployment, orchestrator: Orchestrator
+) -> None:
+    tess = await deployment.user("Tess")
+    message = message_from(deployment, tess, "hello?").model_copy(update={"bot_id": uuid.uuid4()})
+    await orchestrator.handle(message)
+    (answer,) = await replies(deployment)
+    assert answer.kind == OutgoingKind.ERROR and answer.bot_id == message.bot_id
+    assert deployment.llm.requests == []

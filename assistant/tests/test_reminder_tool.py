@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 import redis.asyncio as aioredis
 
@@ -435,3 +436,26 @@ async def test_each_kind_of_phrase_is_stored_and_confirmed_at_the_meant_local_ti
     who = await rest.update_user(user.id, timezone=zone_name)
     for phrase in NEW_KINDS[kind]:
         await create_at(tool, rest, who, zone_name, phrase, RULES[phrase])
+
+
+async def test_a_bots_conversation_sees_only_its_own_bots_reminders(
+    tool: ReminderTool, rest: RestClient, user: User, platform
+) -> None:
+    """A reminder made with a shop's bot fires through it and is listed there only; the
+    secretary's conversation neither lists nor cancels it (decision 0048)."""
+    admin = {"Authorization": f"Bearer {platform.secrets['ADMIN_API_TOKEN']}"}
+    async with httpx.AsyncClient(base_url=platform.rest_url, headers=admin) as http:
+        assistant = await http.post("/api/assistants/", json={"name": f"shop-{uuid.uuid4().hex}"})
+        body = {"name": f"shop-{uuid.uuid4().hex}", "assistant_id": assistant.json()["id"],
+                "token": f"{uuid.uuid4().int % 10**9 + 1}:{'A' * 30}"}  # fmt: skip
+        bot = (await http.post("/api/bots/", json=body)).json()
+    secretary = call(user, "Europe/Moscow")
+    shop = replace(secretary, actor=replace(secretary.actor, bot_id=uuid.UUID(bot["id"])))
+    made = await tool.run({"action": "create", "text": "tea order", "when": "in 2 hours"}, shop)
+    assert str((await rest.get_cron_job(made["reminder_id"])).bot_id) == bot["id"]
+
+    listed = await tool.run({"action": "list"}, replace(secretary, position="1"))
+    assert "tea order" not in str(listed)
+    assert "tea order" in str(await tool.run({"action": "list"}, replace(shop, position="1")))
+    with pytest.raises(ToolError):
+        await tool.run({"action": "delete", "reminder_id": made["reminder_id"]}, secretary)

@@ -49,6 +49,10 @@ class HealthServer:
         """Serve POSTs to `path` (also once the server runs)."""
         self._posts[path] = handler
 
+    def remove_post(self, path: str) -> None:
+        """No longer serve POSTs to `path` (404 from now on)."""
+        self._posts.pop(path, None)
+
     async def _post(self, request: web.Request) -> web.StreamResponse:
         handler = self._posts.get(request.path)
         if handler is None:

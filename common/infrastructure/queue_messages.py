@@ -144,6 +144,9 @@ class IncomingMessage(_QueueMessage):
     #: The user edited this message (text is the new version): answer it again and say so.
     edited: bool = False
     attachments: list[Attachment] = []
+    #: The bots row (rest_service) whose bot received it, whose assistant answers it and
+    #: which sends the answer; None: the default bot (`TELEGRAM_TOKEN`) and the secretary.
+    bot_id: uuid.UUID | None = None
     #: The user tapped Yes under a held tool call (`common/features/confirmations.py`): the token of
     #: the call to run; `text` is empty.
     confirmed: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
@@ -154,8 +157,18 @@ class IncomingMessage(_QueueMessage):
 
     @property
     def conversation_key(self) -> str:
-        """Private chats are the user's own conversation; a group has its own."""
-        return f"chat:{self.chat_id}" if self.is_group else str(self.user_id)
+        """Private chats are the user's own conversation; a group has its own; each bot's
+        conversations are apart from the default bot's and from each other's."""
+        return conversation_key(self.chat_id, self.user_id, group=self.is_group, bot_id=self.bot_id)
+
+
+def conversation_key(
+    chat_id: int, user_id: object, *, group: bool, bot_id: uuid.UUID | None
+) -> str:
+    """A group's conversation is the group's, a private one the user's; a bots row's bot
+    (decision 0048) keeps its own apart: `bot:<bot id>:<key>`."""
+    key = f"chat:{chat_id}" if group else str(user_id)
+    return key if bot_id is None else f"bot:{bot_id}:{key}"
 
 
 class OutgoingMessage(_QueueMessage):
@@ -175,6 +188,8 @@ class OutgoingMessage(_QueueMessage):
     message_thread_id: int | None = None
     #: Edit this already-sent Telegram message (text and buttons) instead of sending a new one.
     edit_telegram_message_id: int | None = None
+    #: The bot that sends it (the bots row); None: the default bot (`TELEGRAM_TOKEN`).
+    bot_id: uuid.UUID | None = None
     #: A blob (`common/features/blobs.py`) with speech audio to send as a voice message with the
     #: text.
     voice_blob_key: str | None = None
@@ -199,6 +214,18 @@ class DraftMessage(_QueueMessage):
     message_thread_id: int | None = None
     reply_to_telegram_message_id: int | None = None
     created_at: AwareDatetime = Field(default_factory=utcnow)
+    #: The bot that shows it (the bots row); None: the default bot.
+    bot_id: uuid.UUID | None = None
+
+
+class BotChanged(BaseModel):
+    """What rest_service says on `bots:updated` once a bot row's change is committed: read
+    the bot again (`updated`, which also covers a new one) or stop it (`deleted`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    bot_id: uuid.UUID
+    change: Literal["updated", "deleted"]
 
 
 class UserChanged(BaseModel):

@@ -15,6 +15,9 @@ CRON_UPDATED = "cron:updated"
 #: A user changed or was forgotten in rest_service
 #: (`common.infrastructure.queue_messages.UserChanged`): tg_bot drops its cached copy.
 USER_UPDATED = "user:updated"
+#: A bot row changed in rest_service (`common.infrastructure.queue_messages.BotChanged`),
+#: for whoever runs the bots' receivers (decision 0048).
+BOTS_UPDATED = "bots:updated"
 #: The assistant's answers while they are being written: best effort, trimmed.
 DRAFTS = "queue:drafts"
 
@@ -107,6 +110,10 @@ class Names:
         return self.key(USER_UPDATED)
 
     @property
+    def bots_updated(self) -> str:
+        return self.key(BOTS_UPDATED)
+
+    @property
     def config_snapshot(self) -> str:
         """Beside `config_version` (its slot), which is stored with it."""
         return self.tagged(self.config_version, "config:snapshot")
@@ -143,6 +150,10 @@ class Names:
         """Held by the one tg_bot process that polls getUpdates."""
         return self.key("tg_bot:poller")
 
+    def telegram_bot_poller_lease(self, bot_id: object) -> str:
+        """Held by the one tg_bot process that polls getUpdates for a bots row's bot."""
+        return self.key(f"tg_bot:poller:{bot_id}")
+
     def telegram_sent_part(self, part_id: str) -> str:
         """Marks one part of an answer as accepted by Telegram, so a redelivery skips it."""
         return self.key(f"tg_bot:sent:{part_id}")
@@ -152,10 +163,12 @@ class Names:
         all of them: a send is checked against `all` and its chat's at once."""
         return self.tagged(self.slot_of("tg_bot:limit"), scope)
 
-    def telegram_typing(self, chat_id: int | str) -> str:
+    def telegram_typing(self, chat_id: int | str, bot_id: object = None) -> str:
         """Incoming messages of a chat still waiting for their answer ("typing…"), in the
-        slot of the stream to the assistant, which the messages are queued to with it."""
-        return self.tagged(self.to_secretary, f"tg_bot:typing:{chat_id}")
+        slot of the stream to the assistant, which the messages are queued to with it; per
+        bot (`bot_id`: a bots row's id, None the default bot): each bot types in its chat."""
+        bot = "" if bot_id is None else f"bot:{bot_id}:"
+        return self.tagged(self.to_secretary, f"tg_bot:typing:{bot}{chat_id}")
 
     def telegram_forget_pending(self, telegram_user_id: int | str) -> str:
         """A /forget asked for and not yet confirmed."""

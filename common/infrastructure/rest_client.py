@@ -38,6 +38,7 @@ from common.infrastructure.errors import (
 from common.infrastructure.logging import correlation_headers, get_logger
 from common.infrastructure.retry import RetryPolicy
 from common.infrastructure.wire import (
+    Bot,
     CalendarCredentials,
     CatalogueItem,
     ConfigSnapshot,
@@ -547,6 +548,27 @@ class RestClient:
         )
         return _many(KnowledgeHit, hits)
 
+    # --- bots ------------------------------------------------------------------------------------
+
+    async def list_bots(self, *, active: bool | None = True, limit: int = 1000) -> list[Bot]:
+        """The bots (no token in them); `active=True`: the ones tg_bot runs."""
+        return _many(Bot, await self.get_json("/api/bots/", active=active, limit=limit))
+
+    async def get_bot(self, bot_id: Id) -> Bot:
+        return Bot.model_validate(await self.get_json(f"/api/bots/{bot_id}"))
+
+    async def learn_bot_username(self, bot_id: Id, username: str) -> Bot:
+        """What getMe says the bot's @username is (a token with the `bot_tokens` right)."""
+        body = {"telegram_username": username}
+        return Bot.model_validate(
+            await self.put_json(f"/api/bots/{bot_id}/telegram-username", body)
+        )
+
+    async def get_bot_token(self, bot_id: Id) -> str:
+        """The decrypted token of one bot (a token with the `bot_tokens` right only)."""
+        token: str = (await self.get_json(f"/api/bots/{bot_id}/token"))["token"]
+        return token
+
     # --- LLM providers and models ---------------------------------------------------------------
 
     async def get_provider_api_key(self, provider_id: Id) -> str | None:
@@ -656,9 +678,10 @@ class RestClient:
         timezone: str | None = None,
         idempotency_key: str | None = None,
         timezone_assumed: bool | None = None,
+        bot_id: Id | None = None,
     ) -> CronJob:
         """One-off (`run_at`, aware) or recurring (`cron_expression`, 5 fields); a stored
-        `idempotency_key` returns the stored job."""
+        `idempotency_key` returns the stored job. `bot_id`: the bots row it fires through."""
         job = CronJobIn(
             name=name,
             type=type,
@@ -671,6 +694,7 @@ class RestClient:
             timezone=timezone,
             idempotency_key=idempotency_key,
             timezone_assumed=timezone_assumed,
+            bot_id=_uuid(bot_id, "bot_id"),
         )
         body = _json(job, exclude_none=True)
         return CronJob.model_validate(await self.post_json("/api/cron-jobs/", body))

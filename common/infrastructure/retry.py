@@ -114,6 +114,8 @@ class RetryPolicy:
                 raise Stopped
             return await attempt()
 
+        if self.retries == 0:  # tenacity would draw a wait (jitter) it never sleeps
+            return await once()
         result: T = await retrying(once)
         return result
 

@@ -19,6 +19,8 @@ class Right(StrEnum):
     calendar_credentials = "calendar_credentials"
     #: Call google_calendar_service (tg_bot's /calendar, the assistant's calendar tool).
     calendar_api = "calendar_api"
+    #: Read one bot's decrypted token (tg_bot, which talks to Telegram as that bot).
+    bot_tokens = "bot_tokens"
 
 
 #: The shared SERVICE_API_TOKEN's scope name, and its rights: everything, as before.
@@ -27,7 +29,7 @@ ALL_RIGHTS: frozenset[Right] = frozenset(Right)
 
 #: Each service's least rights. cron_service reads no secret and calls no other service.
 SCOPES: dict[str, frozenset[Right]] = {
-    "tg_bot": frozenset({Right.calendar_api}),
+    "tg_bot": frozenset({Right.calendar_api, Right.bot_tokens}),
     "assistant": frozenset({Right.provider_keys, Right.calendar_api}),
     "google_calendar_service": frozenset({Right.calendar_credentials}),
     "cron_service": frozenset(),

@@ -72,6 +72,16 @@ class RunOutcome(StrEnum):
     failed = "failed"
 
 
+class BotChannel(StrEnum):
+    """Where a bot talks. tg_bot runs the `telegram` ones; the others wait for their channel."""
+
+    telegram = "telegram"
+    whatsapp = "whatsapp"
+    slack = "slack"
+    email = "email"
+    web = "web"
+
+
 class WireModel(BaseModel):
     """Frozen, so a body read once cannot change under its readers; `from_attributes` lets
     rest_service build one from its own rows."""
@@ -221,6 +231,8 @@ class CronJobIn(WireModel):
     timezone: str | None = None
     idempotency_key: str | None = None
     timezone_assumed: bool | None = None
+    #: The bots row whose conversation made it (decision 0048); None: the default bot.
+    bot_id: UUID | None = None
 
 
 class CronJobChanges(WireModel):
@@ -521,6 +533,14 @@ class SnapshotAssistant(WireModel):
     tools: tuple[SnapshotTool, ...]
 
 
+class SnapshotBot(WireModel):
+    """An active bot as the assistant needs it: which assistant answers its conversations."""
+
+    id: UUID
+    name: str
+    assistant_id: UUID
+
+
 class ConfigSnapshot(WireModel):
     """`GET /api/config`: what the assistant runs on (rest_service's response model too)."""
 
@@ -528,11 +548,41 @@ class ConfigSnapshot(WireModel):
     secretary: SnapshotAssistant | None
     assistants: tuple[SnapshotAssistant, ...]
     models: tuple[LLMModel, ...]
+    #: The active bots (a snapshot of an older server has none: every message is the secretary's).
+    bots: tuple[SnapshotBot, ...] = ()
+
+    def speaker(self, bot_id: UUID | None) -> SnapshotAssistant | None:
+        """Who answers a message: the secretary for the default bot, else the bot's assistant
+        (None while the bot or its assistant is inactive: nobody is configured to answer)."""
+        if bot_id is None:
+            return self.secretary
+        bot = next((b for b in self.bots if b.id == bot_id), None)
+        if bot is None:
+            return None
+        return next((a for a in self.assistants if a.id == bot.assistant_id), None)
 
     def model_with(self, capability: ModelCapability) -> LLMModel | None:
         """The model that does `capability` (the transcription model, the speech model): the
         first active one that has it, the default first; `models` holds only active ones."""
         return next((m for m in self.models if capability in m.capabilities), None)
+
+
+class Bot(WireModel):
+    """`GET /api/bots/`: a bot without its secret (the token is read one bot at a time)."""
+
+    id: UUID
+    name: str
+    channel: BotChannel
+    telegram_bot_id: int | None
+    telegram_username: str | None
+    assistant_id: UUID
+    greeting: str | None
+    #: Telegram user ids allowed to talk to it; empty: everyone.
+    allowed_user_ids: list[int]
+    is_active: bool
+    token_masked: str | None
+    created_at: datetime
+    updated_at: datetime
 
 
 class CalendarCredentials(WireModel):
@@ -565,6 +615,8 @@ class CronJob(WireModel):
     idempotency_key: str | None
     created_at: datetime
     updated_at: datetime
+    #: The bot it fires through (a bots row); None: the default bot (an older server's too).
+    bot_id: UUID | None = None
 
 
 class CronJobRun(WireModel):

@@ -70,6 +70,8 @@ def test_incoming_message_has_the_contract_fields() -> None:
         "attachments",
         # a Yes under a held tool call
         "confirmed",
+        # several bots in one deployment
+        "bot_id",
     }
     msg = IncomingMessage(message_id=uuid.uuid4(), chat_id=1, user_id=uuid.uuid4(), text="hi")
     assert (msg.v, msg.source, msg.reply_stream, msg.chat_type) == (
@@ -95,6 +97,8 @@ def test_outgoing_message_has_the_contract_fields() -> None:
         "message_thread_id",
         "edit_telegram_message_id",
         "voice_blob_key",
+        # several bots in one deployment
+        "bot_id",
     }
 
 
@@ -104,6 +108,7 @@ def test_an_old_entry_without_the_issue_19_fields_still_reads() -> None:
     assert (message.buttons, message.message_thread_id, message.voice_blob_key) == ([], None, None)
     incoming = IncomingMessage.model_validate({**old, "user_id": str(uuid.uuid4())})
     assert (incoming.attachments, incoming.edited) == ([], False)
+    assert (message.bot_id, incoming.bot_id) == (None, None)
 
 
 def test_conversation_key_separates_groups_from_private_chats() -> None:
@@ -112,6 +117,24 @@ def test_conversation_key_separates_groups_from_private_chats() -> None:
     group = private.model_copy(update={"chat_id": -100, "chat_type": "group"})
     assert private.conversation_key == str(user)
     assert group.conversation_key == "chat:-100"
+
+
+def test_each_bot_keeps_its_conversations_apart() -> None:
+    """The same person (and the same group) with two bots: two conversations, two threads."""
+    user, shop, other = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    private = IncomingMessage(message_id=uuid.uuid4(), chat_id=5, user_id=user, text="x")
+    with_shop = private.model_copy(update={"bot_id": shop})
+    group = with_shop.model_copy(update={"chat_id": -100, "chat_type": "group"})
+    keys = {
+        private.conversation_key,
+        with_shop.conversation_key,
+        private.model_copy(update={"bot_id": other}).conversation_key,
+        group.conversation_key,
+        group.model_copy(update={"bot_id": None}).conversation_key,
+    }
+    assert len(keys) == 5
+    assert with_shop.conversation_key == f"bot:{shop}:{user}"
+    assert group.conversation_key == f"bot:{shop}:chat:-100"
 
 
 def test_round_trip_through_json() -> None:

@@ -372,3 +372,25 @@ async def test_a_stop_set_before_the_first_attempt_makes_none() -> None:
     with pytest.raises(Stopped):
         await RetryPolicy().run(count, stop=stop)
     assert attempts == 0
+
+
+async def test_no_retries_is_one_attempt_that_draws_no_jitter() -> None:
+    """tg_bot's bots fleet retries at its own pace: its failing calls must not spin the
+    shared random generator (a Hypothesis test in the same process counts that as flaky)."""
+    import random
+
+    calls: list[int] = []
+
+    async def failing() -> int:
+        calls.append(1)
+        raise ConnectionError("down")
+
+    before = random.getstate()
+    with pytest.raises(ConnectionError):
+        await RetryPolicy(0, 0.2).run(failing, retry_exception=lambda _exc: True)
+    assert random.getstate() == before and calls == [1]
+
+    async def seven() -> int:
+        return 7
+
+    assert await RetryPolicy(0).run(seven, retry_result=lambda _r: True) == 7

@@ -32,6 +32,7 @@ ROUTES: list[tuple[type[BaseModel], str, str]] = [
     (wire.UserUsage, "get", "/api/users/{user_id}/usage"),
     (wire.KnowledgeHit, "get", "/api/knowledge/search"),
     (wire.CatalogueItem, "get", "/api/catalogue/search"),
+    (wire.Bot, "get", "/api/bots/{bot_id}"),
 ]
 
 
@@ -176,7 +177,11 @@ def test_the_snapshot_carries_every_field_of_an_assistant(openapi: Schema) -> No
 def test_every_model_rest_client_returns_is_checked() -> None:
     checked = {model for model, _, _ in ROUTES} | {wire.MessageIn, wire.SnapshotAssistant}
     checked |= {model for model, *_ in REQUESTS}
-    nested = {wire.SnapshotTool, wire.MemoryQuery}  # checked through the model holding them
+    nested = {
+        wire.SnapshotTool,
+        wire.MemoryQuery,
+        wire.SnapshotBot,
+    }  # checked through the model holding them
     models = {
         value
         for value in vars(wire).values()

@@ -167,6 +167,7 @@ def _message(
         text=text,
         kind=OutgoingKind.NOTIFICATION,
         correlation_id=job.id,
+        bot_id=job.job.bot_id,
         # Snooze and Done under a reminder, labelled in the language its text is in.
         buttons=[] if prompt else fired_reminder_buttons(job.id, texts.language(job.text)),
     )
@@ -186,6 +187,7 @@ def _prompt(job: PlannedJob, message_id: UUID) -> IncomingMessage:
         chat_type=ChatType.GROUP if chat_id < 0 else ChatType.PRIVATE,
         user_id=user_id,
         text=texts.render("briefing", job.text, ""),
+        bot_id=job.job.bot_id,
     )
 
 

@@ -189,3 +189,14 @@ def test_a_briefing_that_lost_its_user_is_not_sent_as_nobody() -> None:
     orphan = dataclasses.replace(job, job=job.job.model_copy(update={"user_id": None}))
     with pytest.raises(ValueError, match="needs a user_id"):
         compose(orphan, NOW, NOW, RULES)
+
+
+def test_a_job_made_with_a_bot_fires_through_that_bot() -> None:
+    """Its reminder goes out as the bot, its briefing is answered by the bot's assistant
+    (decision 0048); a job of the default bot carries none."""
+    bot_id = uuid.uuid4()
+    _, reminder, _ = compose(planned(job_data(bot_id=str(bot_id))), NOW, NOW, RULES)
+    data = job_data(type="assistant_prompt", text=None, prompt="news", bot_id=str(bot_id))
+    _, briefing, _ = compose(planned(data), NOW, NOW, RULES)
+    _, default, _ = compose(planned(job_data()), NOW, NOW, RULES)
+    assert (reminder.bot_id, briefing.bot_id, default.bot_id) == (bot_id, bot_id, None)

@@ -36,3 +36,5 @@ provider_keys_only = Depends(web.require_right(Right.provider_keys, "read provid
 calendar_credentials_only = Depends(
     web.require_right(Right.calendar_credentials, "read calendar credentials")
 )
+bot_tokens_only = Depends(web.require_right(Right.bot_tokens, "read bot tokens"))
+bot_runners_only = Depends(web.require_right(Right.bot_tokens, "record what getMe says"))

@@ -94,6 +94,9 @@ class ConfigCache:
         """Wakes the webhook workers; a lost nudge costs only their next poll."""
         await self._call(lambda: self._redis.publish(self._names.webhooks_pending, "1"))
 
+    async def publish_bots(self, message: str) -> None:
+        await self._call(lambda: self._redis.publish(self._names.bots_updated, message))
+
     async def ping(self) -> bool:
         """A real round trip (for /health), which also closes the breaker when Redis is back."""
         self._down_until = 0.0

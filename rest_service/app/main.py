@@ -17,6 +17,7 @@ from rest_service.app.admin import bind_admin, mount_admin
 from rest_service.app.api import (
     assistant_tools,
     assistants,
+    bots,
     catalogue,
     contacts,
     cron_jobs,
@@ -57,6 +58,7 @@ ROUTERS = (
     usage.router,
     threads.router,
     llm.router,
+    bots.router,
     cron_jobs.router,
     tool_invocations.router,
     live_config.router,

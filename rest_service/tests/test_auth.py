@@ -65,6 +65,13 @@ WHO = {
     ("PUT", "/api/llm-providers/{provider_id}"): A,
     ("DELETE", "/api/llm-providers/{provider_id}"): A,
     ("GET", "/api/llm-providers/{provider_id}/api-key"): S_ONLY,
+    ("GET", "/api/bots/"): S,
+    ("POST", "/api/bots/"): A,
+    ("GET", "/api/bots/{bot_id}"): S,
+    ("PUT", "/api/bots/{bot_id}"): A,
+    ("DELETE", "/api/bots/{bot_id}"): A,
+    ("GET", "/api/bots/{bot_id}/token"): S_ONLY,
+    ("PUT", "/api/bots/{bot_id}/telegram-username"): S_ONLY,
     ("GET", "/api/llm-models/"): S,
     ("POST", "/api/llm-models/"): A,
     ("GET", "/api/llm-models/{model_id}"): S,
@@ -147,6 +154,7 @@ def _url(path: str) -> str:
                 k: uuid.uuid4()
                 for k in (
                     "assistant_id",
+                    "bot_id",
                     "tool_id",
                     "link_id",
                     "user_id",

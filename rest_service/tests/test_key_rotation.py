@@ -25,6 +25,7 @@ pytestmark = pytest.mark.e2e
 
 OLD, NEW = generate_key(), generate_key()
 PROVIDER_KEY = f"sk-rotate-{uuid.uuid4().hex}"
+BOT_TOKEN = "123456789:AAH-rotated-bot-token-0123456789"
 CREDENTIALS = {"token": f"ya29.{uuid.uuid4().hex}", "refresh_token": "1//r"}
 
 
@@ -57,7 +58,7 @@ def _headers(secrets: dict[str, str], name: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {secrets[name]}"}
 
 
-async def _store_secrets(url: str, secrets: dict[str, str]) -> tuple[str, str]:
+async def _store_secrets(url: str, secrets: dict[str, str]) -> tuple[str, str, str]:
     admin, service = _headers(secrets, "ADMIN_API_TOKEN"), _headers(secrets, "SERVICE_API_TOKEN")
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
         body = {"name": "rotated", "base_url": "http://llm.test/v1", "api_key": PROVIDER_KEY}
@@ -66,15 +67,19 @@ async def _store_secrets(url: str, secrets: dict[str, str]) -> tuple[str, str]:
         path = f"/api/users/{user['id']}/calendar-credentials"
         stored = await http.put(path, json={"credentials": CREDENTIALS}, headers=service)
         assert stored.status_code == 200, stored.text
-    return f"/api/llm-providers/{provider['id']}/api-key", path
+        assistant = (await http.post("/api/assistants/", json={"name": "a"}, headers=admin)).json()
+        body = {"name": "shop", "assistant_id": assistant["id"], "token": BOT_TOKEN}
+        bot = (await http.post("/api/bots/", json=body, headers=admin)).json()
+    return f"/api/llm-providers/{provider['id']}/api-key", path, f"/api/bots/{bot['id']}/token"
 
 
-async def _read_secrets(url: str, secrets: dict[str, str], paths: tuple[str, str]) -> tuple:
+async def _read_secrets(url: str, secrets: dict[str, str], paths: tuple[str, str, str]) -> tuple:
     service = _headers(secrets, "SERVICE_API_TOKEN")
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
         key = (await http.get(paths[0], headers=service)).json()["api_key"]
         credentials = (await http.get(paths[1], headers=service)).json()["credentials"]
-    return key, credentials
+        token = (await http.get(paths[2], headers=service)).json()["token"]
+    return key, credentials, token
 
 
 def _raw_tokens(database: str) -> list[str]:
@@ -85,6 +90,8 @@ def _raw_tokens(database: str) -> list[str]:
         )
         tokens = [row[0] for row in cur.fetchall()]
         cur.execute("SELECT credentials_encrypted FROM calendar_credentials")
+        tokens += [row[0] for row in cur.fetchall()]
+        cur.execute("SELECT token_encrypted FROM bots")
         tokens += [row[0] for row in cur.fetchall()]
     conn.close()
     return tokens
@@ -110,6 +117,7 @@ async def test_rotate_then_start_with_only_the_new_key(
         assert first.returncode == 0, first.stderr
         assert "provider keys: 1 re-encrypted, 0 already current" in first.stdout
         assert "calendar credentials: 1 re-encrypted, 0 already current" in first.stdout
+        assert "bot tokens: 1 re-encrypted, 0 already current" in first.stdout
         again = _rotate(both)
         assert "provider keys: 0 re-encrypted, 1 already current" in again.stdout
         assert all(SecretBox(NEW).is_current(token) for token in _raw_tokens(own_database))
@@ -118,7 +126,7 @@ async def test_rotate_then_start_with_only_the_new_key(
         stack = Stack(new_only, tmp_path / "new")
         (tmp_path / "new").mkdir()
         url = stack.start("rest_service").url
-        assert await _read_secrets(url, secrets, paths) == (PROVIDER_KEY, CREDENTIALS)
+        assert await _read_secrets(url, secrets, paths) == (PROVIDER_KEY, CREDENTIALS, BOT_TOKEN)
     finally:
         stack.stop_all()
 

@@ -1,6 +1,6 @@
-"""Scoped service tokens: tg_bot's token reads no secret, the
+"""Scoped service tokens: tg_bot's token reads bot tokens only, the
 assistant's reads provider keys only, google_calendar_service's calendar credentials only,
-cron_service's neither; SERVICE_API_TOKEN keeps every right it had."""
+cron_service's none; SERVICE_API_TOKEN keeps every right it had."""
 
 from __future__ import annotations
 
@@ -31,8 +31,11 @@ def _bearer(token: str) -> dict[str, str]:
 
 @pytest.fixture
 async def secrets_of(api: Api) -> dict[Right, str]:
-    """A provider with a key and a user with calendar credentials: a path per secret."""
+    """A provider with a key, a user with calendar credentials and a bot: a path per secret."""
     provider = await api.provider(api_key="sk-secret-provider-key-1234")
+    assistant = await api.assistant()
+    bot_body = {"name": "scoped", "assistant_id": assistant["id"], "token": "123:" + "A" * 30}
+    bot = await api.ok("POST", "/api/bots/", api.admin, json=bot_body)
     user = await api.user()
     path = f"/api/users/{user['id']}/calendar-credentials"
     body = {"credentials": {"token": "ya29.x", "refresh_token": "1//y"}}
@@ -40,6 +43,7 @@ async def secrets_of(api: Api) -> dict[Right, str]:
     return {
         Right.provider_keys: f"/api/llm-providers/{provider['id']}/api-key",
         Right.calendar_credentials: path,
+        Right.bot_tokens: f"/api/bots/{bot['id']}/token",
     }
 
 
@@ -60,7 +64,9 @@ async def test_tg_bots_token_reads_no_provider_key_nor_anyones_calendar(
     client: httpx.AsyncClient, secrets_of: dict[Right, str]
 ) -> None:
     """The attack: tg_bot's token used to be the shared one, which read both."""
-    for path in secrets_of.values():
+    for right, path in secrets_of.items():
+        if right == Right.bot_tokens:
+            continue
         assert (await client.get(path, headers=_bearer(SCOPED["tg_bot"]))).status_code == 403
     credentials = secrets_of[Right.calendar_credentials]
     for method in ("PUT", "DELETE"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -40,6 +41,7 @@ from tg_bot.src.handlers.commands import CommandRegistry
 from tg_bot.src.handlers.updates import UpdateRouter
 from tg_bot.src.settings import Settings
 from tg_bot.src.workers.albums import AlbumFlusher
+from tg_bot.src.workers.bots import BotFleet, BotLine
 from tg_bot.src.workers.drafts import DraftsWorker
 from tg_bot.src.workers.receiver import ALLOWED_UPDATES, Route, UpdatePoller, UpdateQueue
 from tg_bot.src.workers.response_handler import ResponseHandler
@@ -74,6 +76,8 @@ class Bot:
     drafts: DraftsWorker | None
     started: float
     albums: AlbumStore
+    #: Every bot: the default one's line, and the bots rows' (decision 0048).
+    fleet: BotFleet
 
 
 async def main(
@@ -89,11 +93,12 @@ async def main(
         ctx.health.add_check("telegram", lambda: _telegram_health(bot))
         if settings.telegram_webhook_url:
             ctx.health.add_post(settings.telegram_webhook_path, bot.webhook.handle)
-        consumer = bot.sender.consumer()
+        consumer = bot.sender.consumer(handle=bot.fleet.send, on_dead=bot.fleet.dead_lettered)
         sending = asyncio.create_task(consumer.run())
         showing = asyncio.create_task(bot.drafts.run()) if bot.drafts else None
         receiving = asyncio.create_task(_receive(bot, stop))
-        flusher = AlbumFlusher(bot.albums, bot.typing, settings.album_wait_seconds)
+        running_bots = asyncio.create_task(bot.fleet.run(stop))
+        flusher = AlbumFlusher(bot.albums, bot.fleet.typing_of, settings.album_wait_seconds)
         flushing = asyncio.create_task(flusher.run(stop))
         users = bot.services.users
         following = asyncio.create_task(
@@ -106,10 +111,12 @@ async def main(
             bot.drafts.stop()
             await _finish(showing, settings.shutdown_grace_seconds)
         await _finish(receiving, settings.shutdown_grace_seconds)
+        await _finish(running_bots, settings.shutdown_grace_seconds * 2)
         await _finish(flushing, settings.shutdown_grace_seconds)
         await _finish(following, settings.shutdown_grace_seconds)
         await sending
         await consumer.drain(settings.shutdown_grace_seconds)
+        await bot.fleet.close()
         await bot.typing.close()
 
 
@@ -126,44 +133,64 @@ async def _bot(
         retry_backoff_s=settings.send_retry_backoff_seconds,
     )
     rest = RestClient(settings.rest_service_url, settings.own_service_token)
-    async with telegram, rest, client_session() as http:
+    rows = RestClient(settings.rest_service_url, settings.own_service_token, retries=0)
+    async with telegram, rest, rows, client_session() as http:
         users = UserDirectory(rest, settings.user_cache_seconds)
         services = Services(
             settings, rest, users, ctx.redis, ctx.names, default_commands(), http, telegram
         )
-        typing = TypingIndicator(
-            telegram, ctx.redis, ctx.names,
-            interval_s=settings.typing_interval_seconds, delay_s=settings.typing_delay_seconds,
-            max_s=settings.typing_max_seconds,
-        )  # fmt: skip
-        limiter = SendLimiter(
-            ctx.redis, ctx.names, _limits(settings), clock=clock, sleep=sleep or asyncio.sleep
+        limits = _limits(settings)
+
+        def line(bot_id: uuid.UUID | None, client: TelegramClient) -> BotLine:
+            """What talks to Telegram as one bot; a row bot's drafts are read by the
+            default bot's drafts worker, which hands them over."""
+            typing = TypingIndicator(
+                client, ctx.redis, ctx.names,
+                interval_s=settings.typing_interval_seconds, delay_s=settings.typing_delay_seconds,
+                max_s=settings.typing_max_seconds, bot_id=bot_id,
+            )  # fmt: skip
+            limiter = SendLimiter(
+                ctx.redis, ctx.names, limits, clock=clock, sleep=sleep or asyncio.sleep,
+                bot_id=bot_id,
+            )  # fmt: skip
+            sender = ResponseHandler(
+                client, limiter, ctx.redis, ctx.names, users, typing, settings, sleep=sleep,
+                bot_id=bot_id,
+            )  # fmt: skip
+            drafts = (
+                DraftsWorker(client, limiter, ctx.redis, ctx.names, settings)
+                if settings.stream_answers
+                else None
+            )
+            return BotLine(bot_id, client, typing, limiter, sender, drafts)
+
+        albums = AlbumStore(
+            ctx.redis,
+            ctx.names,
+            wait_seconds=settings.album_wait_seconds,
+            typing_ttl_seconds=settings.typing_max_seconds,
         )
-        queue = UpdateQueue(ctx.redis, ctx.names, typing, settings)
+        default = line(None, telegram)
+        fleet = BotFleet(default, services, albums, line, settings, ctx.health, rows)
+        if default.drafts is not None:  # the one reader of queue:drafts in this process
+            default.drafts = DraftsWorker(
+                telegram, default.limiter, ctx.redis, ctx.names, settings, others=fleet.drafts_of
+            )
+        queue = UpdateQueue(ctx.redis, ctx.names, default.typing, settings)
         poller = UpdatePoller(telegram, ctx.redis, ctx.names, queue, settings)
         yield Bot(
             settings=settings,
             telegram=telegram,
             services=services,
-            typing=typing,
+            typing=default.typing,
             poller=poller,
             webhook=WebhookReceiver(queue, poller.full_notice),
             lease=PollerLease(ctx.redis, ctx.names, settings.poller_lease_seconds),
-            sender=ResponseHandler(
-                telegram, limiter, ctx.redis, ctx.names, users, typing, settings, sleep=sleep
-            ),
-            drafts=(
-                DraftsWorker(telegram, limiter, ctx.redis, ctx.names, settings)
-                if settings.stream_answers
-                else None
-            ),
+            sender=default.sender,
+            drafts=default.drafts,
             started=time.monotonic(),
-            albums=AlbumStore(
-                ctx.redis,
-                ctx.names,
-                wait_seconds=settings.album_wait_seconds,
-                typing_ttl_seconds=settings.typing_max_seconds,
-            ),
+            albums=albums,
+            fleet=fleet,
         )
 
 

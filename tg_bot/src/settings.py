@@ -34,6 +34,9 @@ class Settings(ServiceSettings, OpenMeteoSettings):
     telegram_unhealthy_after_seconds: float = Field(default=180.0, gt=0)
     #: One process polls; another takes over this long after it stopped renewing.
     poller_lease_seconds: float = Field(default=10.0, gt=0)
+    #: The bots rows (decision 0048) are read again this often, besides on `bots:updated`, so a
+    #: lost change notice leaves a bot stale at most this long.
+    bots_refresh_seconds: float = Field(default=60.0, gt=0)
     #: How long Redis must have refused an update for memory before its sender is told.
     redis_full_notice_after_seconds: float = Field(default=5.0, gt=0)
 

@@ -35,9 +35,12 @@ class AssistantFactory:
         snapshot: ConfigSnapshot,
         *,
         preferred_model: str | None = None,
+        bot_id: UUID | None = None,
     ) -> None:
         self.deps = deps
         self.snapshot = snapshot
+        #: The assistant that answers the message: the secretary, or its bot's assistant.
+        self.speaker = snapshot.speaker(bot_id)
         self.preferred_model = preferred_model
         self.services = dataclasses.replace(services, delegate=self.run_sub_assistant)
         #: The functions of each linked mcp tool, by stored tool id, listed by `prepare`.
@@ -47,9 +50,9 @@ class AssistantFactory:
         self.outside = OutsideContent()
 
     async def prepare(self, spec: SnapshotAssistant | None = None) -> None:
-        """List the MCP servers the assistant (the secretary by default) links, so building
-        it stays synchronous; cached, so most turns wait for nothing."""
-        spec = spec or self.snapshot.secretary
+        """List the MCP servers the assistant (the one answering by default) links, so
+        building it stays synchronous; cached, so most turns wait for nothing."""
+        spec = spec or self.speaker
         if spec is None:
             return
         pending = [t for t in spec.tools if t.tool_type is ToolType.mcp and t.id not in self._mcp]
@@ -57,7 +60,9 @@ class AssistantFactory:
         self._mcp.update((t.id, functions) for t, functions in zip(pending, listed, strict=True))
 
     def secretary(self) -> Secretary | None:
-        spec = self.snapshot.secretary
+        """The assistant that answers the message, in the secretary's role (the top of the
+        turn): the secretary itself, or the assistant its bot speaks as."""
+        spec = self.speaker
         if spec is None or not spec.is_active:
             return None
         return self._build(Secretary, spec, preferred=self.preferred_model)

@@ -59,6 +59,8 @@ class Actor:
     registered: bool = True
     #: Where the message came from (`telegram`, `cli`, `cron`): a lead's source.
     channel: str = "telegram"
+    #: The bots row the conversation is with (decision 0048); None: the default bot.
+    bot_id: UUID | None = None
 
     @property
     def stored_user_id(self) -> str | None:

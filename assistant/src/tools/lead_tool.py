@@ -39,6 +39,7 @@ class LeadTool(BaseTool, tool_type="lead"):
             items=items,
             note=note,
             channel=actor.channel,
+            bot=str(actor.bot_id) if actor.bot_id else None,
         )
         try:
             lead, made = await self.services.rest.record_interest(interest)

@@ -113,6 +113,7 @@ class ReminderTool(BaseTool, tool_type="reminder"):
             prompt=text if briefing else None,
             timezone=zone_name,
             idempotency_key=call.idempotency_key,
+            bot_id=call.actor.bot_id,
             **when,
         )
 
@@ -280,9 +281,12 @@ def _words(job: CronJob) -> str:
 
 def _visible(job: CronJob, actor: Actor) -> bool:
     """The actor's own reminder, and in a group one set in that group: a member's injected
-    instruction must not bring reminders set in private into the group, nor cancel them."""
-    return str(job.user_id) == actor.user_id and (
-        not actor.is_group or job.chat_id == actor.chat_id
+    instruction must not bring reminders set in private into the group, nor cancel them.
+    Only the conversation's bot's (decision 0048): a shop's bot never sees the secretary's."""
+    return (
+        str(job.user_id) == actor.user_id
+        and (not actor.is_group or job.chat_id == actor.chat_id)
+        and job.bot_id == actor.bot_id
     )
 
 

@@ -62,7 +62,11 @@ class ModelRun:
         user = state.user
         preferred = user.preferred_model if user else None
         factory = AssistantFactory(
-            self.deps, self.services, state.snapshot, preferred_model=preferred
+            self.deps,
+            self.services,
+            state.snapshot,
+            preferred_model=preferred,
+            bot_id=state.message.bot_id,
         )
         await factory.prepare()
         # A document's text or a picture is outside content from the start of the turn.
@@ -85,6 +89,8 @@ class ModelRun:
 
     async def _confirmed(self, state: TurnState, token: str) -> str:
         """The user said Yes to a held tool call: it runs, and the answer says how it went."""
-        factory = AssistantFactory(self.deps, self.services, state.snapshot)
+        factory = AssistantFactory(
+            self.deps, self.services, state.snapshot, bot_id=state.message.bot_id
+        )
         confirmations = Confirmations(self.redis, self.names)
         return await run_confirmed(token, state.sender(), factory, confirmations)

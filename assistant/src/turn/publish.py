@@ -67,6 +67,7 @@ class Publisher:
             reply_to_telegram_message_id=message.telegram_message_id,
             message_thread_id=message.message_thread_id,
             voice_blob_key=answer.voice_blob_key,
+            bot_id=message.bot_id,
             buttons=[[cancel_reminder_button(job, message.language_code)] for job in made]
             + asked.buttons
             + [[catalogue_item_button(i, name, message.language_code)] for i, name in shown],

@@ -7,7 +7,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
-from sqladmin import Admin
+from sqladmin import Admin, ModelView
 from sqladmin.authentication import login_required
 from sqladmin.formatters import BASE_FORMATTERS
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from rest_service.app.admin.auth import AdminAuth
+from rest_service.app.admin.bot_views import BotAdmin
 from rest_service.app.admin.display_names import AdminClock
 from rest_service.app.admin.leads_views import LEAD_VIEWS
 from rest_service.app.admin.pages import PAGES, dashboard_context
@@ -46,7 +47,8 @@ def mount_admin(app: FastAPI) -> Admin:
     )
     clock = AdminClock()
     times = {**BASE_FORMATTERS, datetime: clock.when}
-    for view in (*VIEWS, *LEAD_VIEWS):
+    views: tuple[type[ModelView], ...] = (*VIEWS, *LEAD_VIEWS, BotAdmin)
+    for view in views:
         # sqladmin binds the session maker on the view class itself: a class per app, so a
         # second app in one process (a test's) cannot point this app's admin at its database
         # (nor show its times in that app's zone).

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import delete, func, or_, select, update
 from sqlmodel import col
 
-from rest_service.app.domain import live_config
+from rest_service.app.domain import bots, live_config
 from rest_service.app.domain.common import (
     apply_update,
     count,
@@ -75,8 +75,8 @@ async def update_assistant(
 
 
 async def delete_assistant(ctx: UnitOfWork, assistant_id: uuid.UUID, cascade: bool) -> None:
-    """Under `cascade`: its links, the sub_assistant tools that call it, and its threads
-    (their messages stay in the conversation's history)."""
+    """Under `cascade`: its links, the sub_assistant tools that call it, its threads
+    (their messages stay in the conversation's history) and the bots speaking as it."""
     assistant = await get_assistant(ctx, assistant_id)
     links = or_(
         col(AssistantToolLink.assistant_id) == assistant_id,
@@ -85,12 +85,16 @@ async def delete_assistant(ctx: UnitOfWork, assistant_id: uuid.UUID, cascade: bo
     tool_ids = select(col(Tool.id)).where(col(Tool.assistant_id) == assistant_id)
     threads = col(UserAssistantThread.assistant_id) == assistant_id
     calls_it = col(Tool.assistant_id) == assistant_id
+    speaking = await bots.bots_of_assistant(ctx, assistant_id)
     refs = [
         Reference("assistant_tool_link", await count(ctx.session, links), "tool links"),
         Reference("tools", await count(ctx.session, calls_it), "sub_assistant tools calling it"),
         Reference("user_assistant_threads", await count(ctx.session, threads), "threads"),
+        Reference("bots", len(speaking), "bots speaking as it"),
     ]
     refuse_if_referenced(KIND, assistant_id, refs, cascade)
+    for bot in speaking:
+        await bots.delete_row(ctx, bot)
     await ctx.session.execute(delete(AssistantToolLink).where(links))
     await ctx.session.execute(
         delete(AssistantToolLink).where(col(AssistantToolLink.tool_id).in_(tool_ids))

@@ -27,6 +27,8 @@ _UNIQUE_MEANING: dict[str, tuple[str, str]] = {
     "uq_llm_models_provider_model_name": ("provider_model_name", "a model with this name exists"),
     "uq_llm_models_one_default": ("is_default", "another model is the default"),
     "uq_llm_models_one_fallback": ("is_fallback", "another model is the fallback"),
+    "uq_bots_name": ("name", "a bot with this name exists"),
+    "uq_bots_telegram_bot_id": ("token", "another bot row has this Telegram bot"),
     "ix_users_telegram_id": ("telegram_id", "a user with this Telegram id exists"),
     "uq_cron_jobs_idempotency_key": ("idempotency_key", "a job with this key exists"),
     "uq_chat_messages_dedup_key": ("dedup_key", "a message with this key exists"),

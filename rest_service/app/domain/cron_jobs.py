@@ -25,6 +25,7 @@ from rest_service.app.domain.validation import (
     check_timezone,
     next_cron_time,
 )
+from rest_service.app.models.bot import Bot
 from rest_service.app.models.cron import (
     CronJob,
     CronJobCreate,
@@ -48,6 +49,8 @@ async def create_job(ctx: UnitOfWork, data: CronJobCreate) -> tuple[CronJob, boo
         if existing is not None:
             return existing, False
     user = await get_or_404(ctx.session, User, data.user_id, "user") if data.user_id else None
+    if data.bot_id is not None:
+        await get_or_404(ctx.session, Bot, data.bot_id, "bot")
     fields = data.model_dump()
     fields["timezone"] = (
         data.timezone or (user.timezone if user else None) or ctx.settings.default_timezone
@@ -249,6 +252,13 @@ async def _by_key(ctx: UnitOfWork, key: str | None) -> CronJob | None:
     if key is None:
         return None
     return await ctx.session.scalar(select(CronJob).where(col(CronJob.idempotency_key) == key))
+
+
+async def announce_bot_jobs_deleted(ctx: UnitOfWork, bot_id: uuid.UUID) -> None:
+    """A bot's jobs go with it (the foreign key cascades): cron_service hears of each."""
+    found = await ctx.session.scalars(select(col(CronJob.id)).where(col(CronJob.bot_id) == bot_id))
+    for job_id in found.all():
+        _announce(ctx, job_id, "deleted")
 
 
 def _announce(ctx: UnitOfWork, job_id: uuid.UUID, change: str) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.infrastructure.crypto import SecretBox
+from rest_service.app.models.bot import Bot
 from rest_service.app.models.calendar import CalendarCredential
 from rest_service.app.models.llm import LLMProvider
 from rest_service.app.models.webhook import WebhookSubscription
@@ -19,6 +20,7 @@ SECRETS: tuple[tuple[str, Any, str], ...] = (
     ("provider keys", LLMProvider, "api_key_encrypted"),
     ("calendar credentials", CalendarCredential, "credentials_encrypted"),
     ("webhook secrets", WebhookSubscription, "secret_encrypted"),
+    ("bot tokens", Bot, "token_encrypted"),
 )
 
 

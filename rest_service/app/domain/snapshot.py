@@ -9,10 +9,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from common.infrastructure.wire import ConfigSnapshot, LLMModel, SnapshotAssistant, SnapshotTool
+from common.infrastructure.wire import (
+    ConfigSnapshot,
+    LLMModel,
+    SnapshotAssistant,
+    SnapshotBot,
+    SnapshotTool,
+)
 from rest_service.app.domain.model_views import public_models
 from rest_service.app.domain.version import current_version
 from rest_service.app.models.assistant import Assistant, AssistantToolLink, Tool
+from rest_service.app.models.bot import Bot
 
 EMPTY_SCHEMA: dict[str, object] = {"type": "object", "properties": {}}
 
@@ -39,7 +46,13 @@ async def build_snapshot(session: AsyncSession) -> ConfigSnapshot:
         secretary=secretary,
         assistants=tuple(entries),
         models=tuple(LLMModel.model_validate(model) for model in models),
+        bots=await _active_bots(session),
     )
+
+
+async def _active_bots(session: AsyncSession) -> tuple[SnapshotBot, ...]:
+    rows = await session.scalars(select(Bot).where(col(Bot.is_active)).order_by(col(Bot.name)))
+    return tuple(SnapshotBot.model_validate(bot) for bot in rows.all())
 
 
 async def _active_tools(session: AsyncSession) -> dict[uuid.UUID, list[SnapshotTool]]:

@@ -97,20 +97,30 @@ async def update_user(ctx: UnitOfWork, user_id: uuid.UUID, data: UserUpdate) -> 
 
 
 async def forget_user(ctx: UnitOfWork, user_id: uuid.UUID) -> None:
-    """`/forget`: the user's private conversation, their words in groups, their jobs, runs,
-    calendar credentials, tool calls, leads and contacts with every business, then the
-    user."""
+    """`/forget`: the user's private conversations (with every bot), their words in groups,
+    their jobs, runs, calendar credentials, tool calls, leads and contacts with every
+    business, then the user."""
     user = await get_user(ctx, user_id)
     forgotten = UserChanged(user_id=user_id, telegram_id=user.telegram_id, change="deleted")
     key = str(user_id)
+    with_bots = f"bot:%:{key}"
     had_jobs = await count(ctx.session, col(CronJob.user_id) == user_id)
     await ctx.session.execute(
         delete(ChatMessage).where(
-            or_(col(ChatMessage.conversation_key) == key, col(ChatMessage.user_id) == user_id)
+            or_(
+                col(ChatMessage.conversation_key) == key,
+                col(ChatMessage.conversation_key).like(with_bots),
+                col(ChatMessage.user_id) == user_id,
+            )
         )
     )
     await ctx.session.execute(
-        delete(UserAssistantThread).where(col(UserAssistantThread.user_id) == key)
+        delete(UserAssistantThread).where(
+            or_(
+                col(UserAssistantThread.user_id) == key,
+                col(UserAssistantThread.user_id).like(with_bots),
+            )
+        )
     )
     await ctx.session.execute(delete(CronJob).where(col(CronJob.user_id) == user_id))
     await ctx.session.execute(

@@ -2,6 +2,7 @@
 
 from rest_service.app.models.admin_account import AdminAccount
 from rest_service.app.models.assistant import Assistant, AssistantToolLink, Tool
+from rest_service.app.models.bot import Bot
 from rest_service.app.models.calendar import CalendarCredential
 from rest_service.app.models.catalogue import CatalogueItem
 from rest_service.app.models.config_state import ConfigState
@@ -22,6 +23,7 @@ __all__ = [
     "Assistant",
     "AssistantToolLink",
     "Bitrix24Lead",
+    "Bot",
     "CalendarCredential",
     "CatalogueItem",
     "ChatMessage",

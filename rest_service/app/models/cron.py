@@ -31,6 +31,11 @@ class CronJobBase(SQLModel):
         default=None, foreign_key="users.id", ondelete="CASCADE", index=True
     )
     chat_id: int = Field(ge=CHAT_ID_MIN, le=BIGINT_MAX, sa_type=BigInteger)
+    #: The bots row whose conversation made it, which it fires through (its assistant answers
+    #: a prompt); None: the default bot. Deleting the bot deletes its jobs (decision 0048).
+    bot_id: uuid.UUID | None = Field(
+        default=None, foreign_key="bots.id", ondelete="CASCADE", index=True
+    )
     #: What a reminder says.
     text: Text | None = Field(default=None, max_length=MAX_TEXT, sa_type=SAText)
     #: What an assistant_prompt job asks the assistant.

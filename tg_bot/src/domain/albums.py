@@ -150,7 +150,7 @@ class AlbumStore:
                 key,
                 self._names.albums_due,
                 self._names.to_secretary,
-                self._names.telegram_typing(message.chat_id),
+                self._names.telegram_typing(message.chat_id, message.bot_id),
             ],
             args=[version, message.to_json(), str(message.message_id), self._typing_ttl,
                   *waiting],

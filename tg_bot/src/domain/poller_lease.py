@@ -27,8 +27,14 @@ Work = Callable[[asyncio.Event], Awaitable[None]]
 
 
 class PollerLease:
-    def __init__(self, redis: aioredis.Redis, names: Names, ttl_s: float) -> None:
-        self._lock = RedisLock(redis, names.telegram_poller_lease, int(ttl_s * 1000))
+    def __init__(
+        self, redis: aioredis.Redis, names: Names, ttl_s: float, bot_id: object = None
+    ) -> None:
+        """`bot_id`: whose poller (a bots row's id; None the default bot)."""
+        key = names.telegram_poller_lease
+        if bot_id is not None:
+            key = names.telegram_bot_poller_lease(bot_id)
+        self._lock = RedisLock(redis, key, int(ttl_s * 1000))
         #: monotonic time the lease was taken; None while another process polls
         self.held_since: float | None = None
         #: Tries to take the lease, and renewals of it while held, so far.

@@ -128,9 +128,12 @@ class SendLimiter:
         *,
         clock: Clock | None = None,
         sleep: Sleep = asyncio.sleep,
+        bot_id: object = None,
     ) -> None:
         """`clock`: now in seconds for the limits (default Redis's clock, which every process
-        shares); `sleep`: how a wait for a slot is spent."""
+        shares); `sleep`: how a wait for a slot is spent; `bot_id`: whose sends (a bots row's
+        id, None the default bot): Telegram's limits are per bot, so each bot has its own."""
+        self._prefix = "" if bot_id is None else f"bot:{bot_id}:"
         self._clock = clock
         self._sleep = sleep
         self._redis = redis
@@ -196,7 +199,10 @@ class SendLimiter:
         scopes = [("all", self._limits.overall), (f"chat:{chat_id}", self._limits.chat)]
         if chat_id < 0:  # groups and supergroups have negative ids
             scopes.append((f"group:{chat_id}", self._limits.group))
-        return [(self._names.telegram_send_limit(scope), limit) for scope, limit in scopes]
+        return [
+            (self._names.telegram_send_limit(self._prefix + scope), limit)
+            for scope, limit in scopes
+        ]
 
 
 def _window_us(limit: Limit) -> int:

@@ -21,6 +21,7 @@ from common.infrastructure.queue_messages import (
     OutgoingKind,
     OutgoingMessage,
     answer_message_id,
+    conversation_key,
 )
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
@@ -42,6 +43,17 @@ class BotIdentity:
     username: str
 
 
+@dataclass(frozen=True)
+class BotProfile:
+    """What a bots row (decision 0048) says about its bot's conversations."""
+
+    id: uuid.UUID
+    #: The answer to /start; None: the default greeting.
+    greeting: str | None
+    #: Telegram user ids allowed to talk to it; empty: everyone.
+    allowed_user_ids: frozenset[int]
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -55,6 +67,12 @@ class Services:
     #: For what a handler says to Telegram directly (a callback query's answer); None in tools
     #: that route updates without a bot.
     telegram: TelegramClient | None = None
+    #: The bots row whose bot these updates came to; None: the default bot (TELEGRAM_TOKEN).
+    bot: BotProfile | None = None
+
+    @property
+    def bot_id(self) -> uuid.UUID | None:
+        return self.bot.id if self.bot else None
 
     @functools.cached_property
     def calendar(self) -> CalendarClient:
@@ -76,7 +94,9 @@ class Services:
         return TokenBudget(self.redis, self.names, self.settings.llm_daily_token_budget)
 
     def allowed(self, telegram_id: int) -> bool:
-        allowed = self.settings.allowed_ids
+        """A bots row's own list for its bot (the owner's ALLOWED_TELEGRAM_IDS keep the default
+        bot: a shop's bot talks to its customers); empty lets everyone in."""
+        allowed = self.bot.allowed_user_ids if self.bot else self.settings.allowed_ids
         return not allowed or telegram_id in allowed
 
 
@@ -93,6 +113,7 @@ class Addressed:
     user: User | None = None  # None only for a sender outside the allow-list
     created: bool = False  # the user was made just now
     edited: bool = False  # an edit of the user's last message, answered again
+    bot_id: uuid.UUID | None = None  # the bots row whose bot it came to; None: the default bot
 
     @property
     def thread_id(self) -> int | None:
@@ -113,10 +134,12 @@ class Addressed:
 
     @property
     def conversation_key(self) -> str:
-        """A group's conversation is the group's; a private one is the user's."""
-        if self.is_group:
-            return f"chat:{self.chat_id}"
-        return str(self.user.id) if self.user else ""
+        """As `IncomingMessage.conversation_key` (each bot's apart); "" for a private chat
+        whose sender is not known."""
+        if self.user is None and not self.is_group:
+            return ""
+        user_id = self.user.id if self.user else None
+        return conversation_key(self.chat_id, user_id, group=self.is_group, bot_id=self.bot_id)
 
     @property
     def display_name(self) -> str:
@@ -135,6 +158,7 @@ class Addressed:
             correlation_id=str(self.incoming_id),
             reply_to_telegram_message_id=self.message.message_id if self.is_group else None,
             message_thread_id=self.thread_id,
+            bot_id=self.bot_id,
         )
 
     def incoming(self) -> IncomingMessage:
@@ -155,6 +179,7 @@ class Addressed:
             sent_at=datetime.fromtimestamp(self.message.date, UTC),
             message_thread_id=self.thread_id,
             edited=self.edited,
+            bot_id=self.bot_id,
         )
 
 

@@ -68,7 +68,7 @@ async def button_pressed(
         # Too old for Telegram to say which message: nothing to act on.
         await _notify(services, query, CATALOGUE.text(language, "button.unknown"))
         return Outcome(update_id, "button_unknown")
-    turn = _turn(update_id, query, message, bot, language)
+    turn = replace(_turn(update_id, query, message, bot, language), bot_id=services.bot_id)
     if not services.allowed(query.sender.id):
         log.info("sender_refused", telegram_id=query.sender.id, chat_id=turn.chat_id)
         await _notify(services, query, turn.t("button.refused"))

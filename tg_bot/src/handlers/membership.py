@@ -12,7 +12,8 @@ log = get_logger(__name__)
 
 async def membership_changed(change: TgChatMemberUpdated, services: Services) -> str:
     status = change.new_chat_member.status
-    if change.chat.type != "private":
+    if change.chat.type != "private" or services.bot is not None:
+        # `blocked` is about the default bot: a bots row's bot blocked leaves it be
         log.info("bot_membership_changed", chat_id=change.chat.id, status=status)
         return "membership"
     if status == "kicked":

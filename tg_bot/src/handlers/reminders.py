@@ -92,7 +92,8 @@ def _cancel_button(number: int, words: str, data: ButtonData) -> Button:
 async def upcoming_jobs(
     turn: Addressed, services: Services, job_type: CronJobType = CronJobType.reminder
 ) -> list[CronJob]:
-    """The user's active reminders or briefings (in a group, those set there), soonest first."""
+    """The user's active reminders or briefings (in a group, those set there) made with this
+    bot (decision 0048), soonest first."""
     assert turn.user is not None
     jobs = await services.rest.list_cron_jobs(
         user_id=str(turn.user.id),
@@ -101,7 +102,8 @@ async def upcoming_jobs(
         type=job_type,
         limit=_LIMIT,
     )
-    return sorted(jobs, key=lambda job: _next(job) or datetime.max.replace(tzinfo=ZoneInfo("UTC")))
+    mine = [job for job in jobs if job.bot_id == turn.bot_id]
+    return sorted(mine, key=lambda job: _next(job) or datetime.max.replace(tzinfo=ZoneInfo("UTC")))
 
 
 async def _cancel(turn: Addressed, services: Services, upcoming: list[CronJob], number: int) -> str:
@@ -179,6 +181,7 @@ async def snooze_pressed(press: Press, services: Services) -> Pressed:
         timezone=zone.key,
         run_at=snoozed_until(utcnow().astimezone(zone), delay),
         idempotency_key=snooze_idempotency_key(job.id, turn.chat_id, turn.message.message_id),
+        bot_id=job.bot_id,
     )
     at = (snoozed.run_at or utcnow()).astimezone(zone)
     line = turn.t("reminders.snoozed_mark", when=_when(turn, at))

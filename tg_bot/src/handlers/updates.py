@@ -104,6 +104,7 @@ class UpdateRouter:
                 choose_language(written=written, app=sender.language_code)
             ),
             edited=edited,
+            bot_id=self._services.bot_id,
         )
         if not self._services.allowed(sender.id):
             log.info("sender_refused", telegram_id=sender.id, chat_id=turn.chat_id)
@@ -156,6 +157,7 @@ class UpdateRouter:
             sender=message.sender,
             text="",
             incoming_id=incoming_message_id(self._bot.id, update.update_id),
+            bot_id=self._services.bot_id,
             catalogue=CATALOGUE.speaking(
                 choose_language(
                     written=written_language(message.body), app=message.sender.language_code

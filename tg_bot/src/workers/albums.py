@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
+from collections.abc import Callable
 
 from redis.exceptions import RedisError
 
@@ -16,7 +18,13 @@ log = get_logger(__name__)
 
 
 class AlbumFlusher:
-    def __init__(self, albums: AlbumStore, typing: TypingIndicator, wait_seconds: float) -> None:
+    def __init__(
+        self,
+        albums: AlbumStore,
+        typing: Callable[[uuid.UUID | None], TypingIndicator | None],
+        wait_seconds: float,
+    ) -> None:
+        """`typing`: the "typing…" of the bot an album came to (None: not running here)."""
         self._albums = albums
         self._typing = typing
         #: Often enough that an album waits little beyond its `album_wait_seconds`.
@@ -39,5 +47,7 @@ class AlbumFlusher:
         for album in flushed:
             with correlation(str(album.message.message_id)):
                 log.info("album_queued", chat_id=album.message.chat_id, parts=album.parts)
-            self._typing.show(album.message.chat_id)
+            typing = self._typing(album.message.bot_id)
+            if typing is not None:
+                typing.show(album.message.chat_id)
         return len(flushed)

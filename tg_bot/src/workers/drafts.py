@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import html
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import cast
@@ -123,7 +124,11 @@ class DraftsWorker:
         *,
         consumer: str | None = None,
         block_ms: int = 100,
+        others: Callable[[uuid.UUID], DraftsWorker | None] | None = None,
     ) -> None:
+        """`others`: the worker of a bots row's bot, which shows that bot's drafts (None: it
+        is not running here, and its drafts are dropped: they are best effort)."""
+        self._others = others
         self._telegram = telegram
         self._limiter = limiter
         self._redis = redis
@@ -191,6 +196,17 @@ class DraftsWorker:
         except ValidationError:
             DRAFTS_DROPPED.labels("malformed").inc()
             return
+        if draft.bot_id is not None and self._others is not None:
+            other = self._others(draft.bot_id)
+            if other is None:
+                DRAFTS_DROPPED.labels("unknown_bot").inc()
+            else:
+                other.take(draft)
+            return
+        self.take(draft)
+
+    def take(self, draft: DraftMessage) -> None:
+        """Keep `draft` as its answer's newest and show it in due time."""
         answer = self._answers.get(draft.message_id)
         if answer is None:
             answer = self._answers[draft.message_id] = _Answer(draft)

@@ -345,7 +345,7 @@ class UpdateQueue:
         be serialised."""
         found: list[str | int] = []
         if outcome.incoming is not None:
-            typing_key = self._names.telegram_typing(outcome.incoming.chat_id)
+            typing_key = self._typing.key(outcome.incoming.chat_id)
             if typing_key not in keys:
                 keys.append(typing_key)
             found += [outcome.update_id, g + 1, outcome.incoming.to_json()]
@@ -378,6 +378,7 @@ class UpdateQueue:
             text=CATALOGUE.text(incoming.language_code, "error.generic"),
             kind=OutgoingKind.ERROR,
             correlation_id=str(incoming.message_id),
+            bot_id=incoming.bot_id,
         )
         return [apology.to_json()]
 
@@ -556,7 +557,8 @@ class UpdatePoller:
         level = log.error if fatal else log.warning
         if isinstance(exc, TelegramConflict):
             level = log.error  # another instance polls with this token, or a webhook is set
-        level("telegram_poll_failed", call=call, error=str(exc), retry_in=delay)
+        # the Telegram bot id (after getMe), so each bot's failures are told apart
+        level("telegram_poll_failed", call=call, error=str(exc), retry_in=delay, bot=self._bot_id)
 
 
 def _asked_wait(ending: object) -> float | None:

@@ -101,8 +101,11 @@ class ResponseHandler:
         settings: Settings,
         *,
         sleep: Sleep | None = None,
+        bot_id: object = None,
     ) -> None:
-        """`sleep`: how a retry's delay is spent (a test's clock; by default waited out)."""
+        """`sleep`: how a retry's delay is spent (a test's clock; by default waited out);
+        `bot_id`: the bot it sends as (a bots row's id; None the default bot)."""
+        self._bot_id = bot_id
         self._sleep = sleep
         self._telegram = telegram
         self._limiter = limiter
@@ -114,7 +117,15 @@ class ResponseHandler:
         self._renderer = MarkdownRenderer()
         self._blobs = BlobStore(redis, names)
 
-    def consumer(self, config: ConsumerConfig | None = None) -> StreamConsumer[OutgoingMessage]:
+    def consumer(
+        self,
+        config: ConsumerConfig | None = None,
+        *,
+        handle: Callable[[OutgoingMessage], Awaitable[None]] | None = None,
+        on_dead: Callable[[DeadLetter[OutgoingMessage]], Awaitable[None]] | None = None,
+    ) -> StreamConsumer[OutgoingMessage]:
+        """`handle`, `on_dead`: instead of this sender's own (each bot's answers go to that
+        bot's sender: `workers/bots.py`)."""
         settings = self._settings
         config = config or ConsumerConfig(
             concurrency=settings.send_concurrency,
@@ -124,8 +135,9 @@ class ResponseHandler:
             lock_ttl_ms=settings.queue_lock_ttl_ms,
         )
         return StreamConsumer(
-            self._redis, self._names, TO_TELEGRAM, TG_BOT_GROUP, OutgoingMessage, self.handle,
-            config=config, on_dead=self.dead_lettered, retry_sleep=self._sleep,
+            self._redis, self._names, TO_TELEGRAM, TG_BOT_GROUP, OutgoingMessage,
+            handle or self.handle, config=config, on_dead=on_dead or self.dead_lettered,
+            retry_sleep=self._sleep,
         )  # fmt: skip
 
     async def handle(self, message: OutgoingMessage) -> None:
@@ -349,5 +361,6 @@ class ResponseHandler:
     async def _blocked(self, chat_id: int, exc: TelegramForbidden) -> None:
         SEND_ERRORS.labels("forbidden").inc()
         log.warning("message_dropped_bot_blocked", chat_id=chat_id, error=exc.description)
-        if chat_id > 0:  # a private chat's id is the user's Telegram id
+        # a private chat's id is the user's Telegram id; `blocked` is about the default bot
+        if chat_id > 0 and self._bot_id is None:
             await self._users.set_blocked(chat_id, True)

@@ -41,7 +41,10 @@ class TypingIndicator:
         delay_s: float = 0.0,
         max_s: float = 120.0,
         max_in_flight: int = 8,
+        bot_id: object = None,
     ) -> None:
+        """`bot_id`: the bot whose chats these are (a bots row's id, None the default bot)."""
+        self._bot_id = bot_id
         self._telegram = telegram
         self._redis = redis
         self._names = names
@@ -59,6 +62,10 @@ class TypingIndicator:
         # cost more CPU than the requests themselves. They wait here instead (O(1)).
         self._in_flight = asyncio.Semaphore(max_in_flight)
 
+    def key(self, chat_id: int) -> str:
+        """The chat's waiting messages, for this bot."""
+        return self._names.telegram_typing(chat_id, self._bot_id)
+
     def show(self, chat_id: int) -> None:
         """Keep "typing…" in the chat while answers are pending (already recorded)."""
         self._drained.discard(chat_id)
@@ -74,7 +81,7 @@ class TypingIndicator:
         if message.kind == OutgoingKind.NOTIFICATION:
             return
         chat_id = message.chat_id
-        key = self._names.telegram_typing(chat_id)
+        key = self.key(chat_id)
         removed, waiting = 0, 0
         if message.correlation_id:
             async with self._redis.pipeline(transaction=False) as pipe:  # one round trip
@@ -166,7 +173,7 @@ class TypingIndicator:
         return True
 
     async def _pending(self, chat_id: int) -> bool:
-        key = self._names.telegram_typing(chat_id)
+        key = self.key(chat_id)
         async with self._redis.pipeline(transaction=False) as pipe:  # one round trip
             pipe.zremrangebyscore(key, "-inf", time.time() - self._max_s)
             pipe.zcard(key)
