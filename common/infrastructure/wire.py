@@ -340,6 +340,8 @@ class Contact(WireModel):
     consent_text: str
     consented_at: datetime
     source: str | None = None
+    created_at: datetime
+    updated_at: datetime
 
 
 class ContactIn(WireModel):
@@ -347,7 +349,7 @@ class ContactIn(WireModel):
 
     name: str | None = None
     phone: str | None = None
-    email: str | None = None
+    email: Annotated[str, WithJsonSchema({"type": "string", "format": "email"})] | None = None
     consent_text: str
     source: str | None = None
 
@@ -374,8 +376,14 @@ class Lead(WireModel):
     contact_id: UUID | None = None
     conversation_key: str
     items: list[dict[str, Any]] = []
-    status: str
+    channel: str
+    bot: str | None = None
+    start_payload: str | None = None
+    status: Literal["new", "in_progress", "won", "lost"]
+    owner: str | None = None
     notes: str = ""
+    created_at: datetime
+    updated_at: datetime
 
 
 class ProfileFact(WireModel):

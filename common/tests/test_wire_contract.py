@@ -32,6 +32,8 @@ ROUTES: list[tuple[type[BaseModel], str, str]] = [
     (wire.UserUsage, "get", "/api/users/{user_id}/usage"),
     (wire.KnowledgeHit, "get", "/api/knowledge/search"),
     (wire.CatalogueItem, "get", "/api/catalogue/search"),
+    (wire.Contact, "get", "/api/contacts/of/{user_id}/{assistant_id}"),
+    (wire.Lead, "post", "/api/leads/interest"),
     (wire.Bot, "get", "/api/bots/{bot_id}"),
 ]
 
@@ -138,6 +140,8 @@ REQUESTS: list[tuple[type[BaseModel], str, str, bool]] = [
     (wire.MessageBatchIn, "post", "/api/threads/{thread_id}/messages", False),
     (wire.PendingMaxAge, "post", "/api/users/{user_id}/calendar-credentials/pending/confirm", True),
     (wire.PendingMaxAge, "post", "/api/users/calendar-credentials/pending/expire", True),
+    (wire.ContactIn, "put", "/api/contacts/of/{user_id}/{assistant_id}", False),
+    (wire.InterestIn, "post", "/api/leads/interest", True),
 ]
 
 

@@ -385,6 +385,9 @@ class RunningWorker:
     task: asyncio.Task[None]
     listener: asyncio.Task[None]
     http: aiohttp.ClientSession
+    #: Ends the listener, as the other services end theirs: a cancel landing in redis-py's
+    #: read was swallowed there, and rest_service's stop waited on it (minutes, in tests).
+    stop: asyncio.Event
 
 
 def start_worker(state: AppState) -> RunningWorker | None:
@@ -398,18 +401,20 @@ def start_worker(state: AppState) -> RunningWorker | None:
     resources = dataclasses.replace(state, sessions=create_sessionmaker(state.engine))
     worker = DeliveryWorker(resources, http, settings)
     channel = Names(settings.redis_key_prefix).webhooks_pending
+    stop = asyncio.Event()
     listener = asyncio.create_task(
-        pubsub.listen(state.redis, channel, lambda _: worker.wake.set(), worker.wake.set),
+        pubsub.listen(state.redis, channel, lambda _: worker.wake.set(), worker.wake.set, stop),
         name="webhook_nudges",
     )
-    return RunningWorker(asyncio.create_task(worker.run(), name="webhooks"), listener, http)
+    return RunningWorker(asyncio.create_task(worker.run(), name="webhooks"), listener, http, stop)
 
 
 async def stop_worker(running: RunningWorker | None) -> None:
     if running is None:
         return
-    for task in (running.task, running.listener):
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
+    running.stop.set()
+    running.task.cancel()
+    with suppress(asyncio.CancelledError):
+        await running.task
+    await running.listener
     await running.http.close()
