@@ -146,27 +146,29 @@ async def test_the_model_calls_the_tool_and_its_answer_cites_the_article(
     )
     secretary = (await deployment.rest.get_config()).secretary
     assert secretary is not None
-    tool_id = await linked_knowledge_tool(deployment, secretary.id)
+    # A name of its own: the session's database may hold the seed's `knowledge` tool.
+    name = f"knowledge_{word}"
+    tool_id = await linked_knowledge_tool(deployment, secretary.id, name)
     try:
         await seen_by_the_assistant(deployment)
         customer = await deployment.user("Mia")
-        deployment.llm.call("knowledge", {"query": f"when does the {word} shop open"})
+        deployment.llm.call(name, {"query": f"when does the {word} shop open"})
 
         answer = await deployment.ask(customer, f"When does the {word} shop open?")
 
-        assert "knowledge" in deployment.llm.requests[0].tool_names
+        assert name in deployment.llm.requests[0].tool_names
         assert "opens at 9 and closes at 18" in answer.text
         assert answer.text.endswith("Source: Opening hours")
-        deployment.llm.call("knowledge", {"query": "do you sell unicorns"})
+        deployment.llm.call(name, {"query": "do you sell unicorns"})
         unknown = await deployment.ask(customer, "Do you sell unicorns?")
         assert "don't know" in unknown.text and "person" in unknown.text
     finally:
         await deployment.admin.delete(f"/api/tools/{tool_id}", cascade="true")
 
 
-async def linked_knowledge_tool(deployment: Deployment, assistant_id: uuid.UUID) -> str:
+async def linked_knowledge_tool(deployment: Deployment, assistant_id: uuid.UUID, name: str) -> str:
     body = {
-        "name": "knowledge",
+        "name": name,
         "tool_type": "knowledge",
         "description": "The shop's articles",
         "input_schema": KNOWLEDGE_SCHEMA,
