@@ -20,6 +20,7 @@ from rest_service.app.admin.display_names import AdminClock
 from rest_service.app.admin.leads_views import LEAD_VIEWS
 from rest_service.app.admin.pages import PAGES, dashboard_context
 from rest_service.app.admin.views import ADMIN_BASE, VIEWS
+from rest_service.app.admin.webhook_views import WebhookAdmin, WebhookDeliveryAdmin
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -47,7 +48,13 @@ def mount_admin(app: FastAPI) -> Admin:
     )
     clock = AdminClock()
     times = {**BASE_FORMATTERS, datetime: clock.when}
-    views: tuple[type[ModelView], ...] = (*VIEWS, *LEAD_VIEWS, BotAdmin)
+    views: tuple[type[ModelView], ...] = (
+        *VIEWS,
+        *LEAD_VIEWS,
+        BotAdmin,
+        WebhookAdmin,
+        WebhookDeliveryAdmin,
+    )
     for view in views:
         # sqladmin binds the session maker on the view class itself: a class per app, so a
         # second app in one process (a test's) cannot point this app's admin at its database
