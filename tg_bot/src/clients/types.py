@@ -28,6 +28,16 @@ class _TgObject(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
 
 
+class TgContact(_TgObject):
+    """A phone number shared in chat (Telegram's `Contact`): the sender's own when
+    `user_id` is theirs, else someone else's card."""
+
+    phone_number: str
+    first_name: str = ""
+    last_name: str | None = None
+    user_id: int | None = None
+
+
 class TgUser(_TgObject):
     id: int
     is_bot: bool = False
@@ -128,6 +138,16 @@ class TgMessage(_TgObject):
         sizes = [s for s in self.photo if isinstance(s, dict) and isinstance(s.get("file_id"), str)]
         try:
             return TgFileRef.model_validate(sizes[-1]) if sizes else None
+        except ValueError:
+            return None
+
+    @property
+    def shared_contact(self) -> TgContact | None:
+        """The contact the message shares (None when absent or unreadable)."""
+        if not isinstance(self.contact, dict):
+            return None
+        try:
+            return TgContact.model_validate(self.contact)
         except ValueError:
             return None
 

@@ -17,6 +17,7 @@ from tg_bot.src.handlers.addressing import addressed_text, parse_command
 from tg_bot.src.handlers.base import Addressed, BotIdentity, Outcome, Services
 from tg_bot.src.handlers.buttons import button_pressed
 from tg_bot.src.handlers.commands import CommandRegistry, reply_to
+from tg_bot.src.handlers.contact import shared_contact_text
 from tg_bot.src.handlers.edits import LastMessages
 from tg_bot.src.handlers.flood import over_limit
 from tg_bot.src.handlers.language import user_language, written_language
@@ -132,8 +133,12 @@ class UpdateRouter:
         if turn.message.location is not None and not turn.is_group:
             answer = await set_from_location(turn, self._services)
             return Outcome(turn.update_id, "location", replies=[turn.reply(answer)])
+        card = turn.message.shared_contact if not turn.is_group else None
+        shared = shared_contact_text(card, turn.sender.id) if card is not None else None
+        if shared is not None:
+            turn = replace(turn, text=shared)
         media = turn.message.media_kind
-        if turn.message.text is None and media is not None:
+        if turn.message.text is None and media is not None and shared is None:
             return await self._media.receive(turn, media)
         if not turn.text.strip():
             return Outcome(
