@@ -37,7 +37,7 @@ from typing import Any
 from aiohttp import web
 
 from sandbox import telegram_updates as build
-from sandbox.telegram_buttons import Buttons, inline_keyboard
+from sandbox.telegram_buttons import Buttons, sent_keyboard
 from sandbox.telegram_errors import BotApiError
 from sandbox.telegram_errors import int_or_none as _int_or_none
 from sandbox.telegram_files import Files
@@ -67,7 +67,8 @@ class SentMessage:
     wall: float  # time.time() of acceptance
     #: The forum topic it was sent into.
     message_thread_id: int | None = None
-    #: The inline keyboard under the message now (`{"inline_keyboard": [[...]]}`).
+    #: The inline keyboard under the message now (`{"inline_keyboard": [[...]]}`), or the
+    #: reply keyboard it was sent with (`{"keyboard": [[...]], ...}`).
     reply_markup: Json | None = None
     #: A voice message: its audio (`text` is then the caption).
     voice: bytes | None = None
@@ -93,7 +94,8 @@ class SentMessage:
             found["text"] = self.text
             if self.entities:
                 found["entities"] = self.entities
-        if self.reply_markup:
+        if self.reply_markup and "inline_keyboard" in self.reply_markup:
+            # a Message shows its inline keyboard only: a reply keyboard is not part of it
             found["reply_markup"] = self.reply_markup
         if self.message_thread_id is not None:
             found["message_thread_id"] = self.message_thread_id
@@ -426,7 +428,7 @@ class TelegramStandIn:
 
     @staticmethod
     def _markup(params: Json) -> Json | None:
-        return inline_keyboard(params.get("reply_markup"))
+        return sent_keyboard(params.get("reply_markup"))
 
     async def _forced_error(self, method: str, params: Json) -> None:
         chat_id = _int_or_none(params.get("chat_id"))

@@ -50,6 +50,31 @@ def inline_keyboard(raw: Any) -> Json | None:
     return {"inline_keyboard": [[_button(b) for b in row] for row in rows]}
 
 
+def sent_keyboard(raw: Any) -> Json | None:
+    """`reply_markup` of a sent message: an inline keyboard, or a reply keyboard (buttons in
+    place of the keyboard; `request_contact` asks for the phone number). An edit takes
+    inline keyboards only, as on Telegram."""
+    parsed = json.loads(raw) if isinstance(raw, str) and raw.startswith("{") else raw
+    if not isinstance(parsed, dict) or "keyboard" not in parsed:
+        return inline_keyboard(raw)
+    rows = parsed["keyboard"]
+    if not isinstance(rows, list) or not rows or not all(isinstance(r, list) for r in rows):
+        raise BotApiError(400, 'Bad Request: field "keyboard" of the ReplyKeyboardMarkup '
+                       "should be an Array of Arrays")  # fmt: skip
+    buttons = [[_reply_button(b) for b in row] for row in rows]
+    flags = {k: bool(parsed[k]) for k in ("one_time_keyboard", "resize_keyboard") if k in parsed}
+    return {"keyboard": buttons, **flags}
+
+
+def _reply_button(raw: Any) -> Json:
+    if not isinstance(raw, dict) or not isinstance(raw.get("text"), str) or not raw["text"]:
+        raise BotApiError(400, "Bad Request: can't parse keyboard button: Text must be non-empty")
+    return {
+        "text": raw["text"],
+        **({"request_contact": True} if raw.get("request_contact") else {}),
+    }
+
+
 def _button(raw: Any) -> Json:
     if not isinstance(raw, dict) or not isinstance(raw.get("text"), str) or not raw["text"]:
         raise BotApiError(

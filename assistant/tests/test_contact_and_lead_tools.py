@@ -247,3 +247,26 @@ async def test_the_model_saves_a_contact_notes_interest_and_the_lead_appears(
     finally:
         for tool in made:
             await deployment.admin.delete(f"/api/tools/{tool['id']}", cascade=True)
+
+
+async def test_the_model_asks_for_the_number_and_the_answer_carries_the_phone_keyboard(
+    deployment: Deployment,
+) -> None:
+    await deployment.assistant()
+    secretary = await deployment.assistant_id(deployment.config.secretary)
+    spec = {**seed_tool("contact"), "name": f"contact_{uuid.uuid4().hex[:8]}"}
+    tool = await deployment.admin.post_json("/api/tools/", spec)
+    await deployment.admin.post_json(f"/api/assistants/{secretary}/tools/{tool['id']}")
+    try:
+        ann = await deployment.user("Ann", language="ru")
+        deployment.llm.call(spec["name"], {"action": "request_phone"})
+
+        answer = await deployment.ask(ann, "перезвоните мне")
+
+        (asked,) = tool_results(deployment.llm.requests[1])
+        assert "Share my phone number" in asked["note"]
+        assert answer.request_phone == "📱 Поделиться номером телефона"
+        plain = await deployment.ask(ann, "спасибо")  # a later answer asks for nothing
+        assert plain.request_phone is None
+    finally:
+        await deployment.admin.delete(f"/api/tools/{tool['id']}", cascade=True)

@@ -184,6 +184,10 @@ class OutgoingMessage(_QueueMessage):
     created_at: AwareDatetime = Field(default_factory=utcnow)
     #: Rows of inline-keyboard buttons, shown under the (last part of the) message.
     buttons: list[list[Button]] = []
+    #: The label of Telegram's "Share my phone number" keyboard, in the user's language: shown
+    #: when the contact tool asked for the customer's number (a private chat only, and only
+    #: without inline buttons: a message carries one keyboard).
+    request_phone: str | None = None
     #: A forum topic's id: sent into that topic.
     message_thread_id: int | None = None
     #: Edit this already-sent Telegram message (text and buttons) instead of sending a new one.

@@ -194,6 +194,11 @@ class Names:
         `{"id", "name"}` each): its answer carries a Show button for each."""
         return self.key(f"assistant:catalogue_shown:{message_id}")
 
+    def phone_requested(self, message_id: str) -> str:
+        """The contact tool asked for the customer's number while the assistant answered a
+        message: its answer shows the "Share my phone number" keyboard."""
+        return self.key(f"assistant:phone_requested:{message_id}")
+
     def calendar_shown(self, user_id: str) -> str:
         """Events the calendar tool showed a user lately (hash: event id → calendar id): only
         these may be changed or deleted."""

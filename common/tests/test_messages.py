@@ -99,6 +99,8 @@ def test_outgoing_message_has_the_contract_fields() -> None:
         "voice_blob_key",
         # several bots in one deployment
         "bot_id",
+        # the business assistant asks for a phone number
+        "request_phone",
     }
 
 
@@ -106,6 +108,7 @@ def test_an_old_entry_without_the_issue_19_fields_still_reads() -> None:
     old = {"v": 1, "message_id": str(uuid.uuid4()), "chat_id": 1, "text": "x"}
     message = OutgoingMessage.model_validate(old)
     assert (message.buttons, message.message_thread_id, message.voice_blob_key) == ([], None, None)
+    assert message.request_phone is None
     incoming = IncomingMessage.model_validate({**old, "user_id": str(uuid.uuid4())})
     assert (incoming.attachments, incoming.edited) == ([], False)
     assert (message.bot_id, incoming.bot_id) == (None, None)

@@ -19,6 +19,12 @@ NO_CONSENT = (
     "action 'save' needs 'consent': first quote the consent text to the customer, ask whether "
     "they agree, and pass the text they agreed to"
 )
+#: How long a request for the number is noted (a redelivered turn finds it).
+REQUEST_NOTED_S = 3600
+PHONE_BUTTON = (
+    "a 'Share my phone number' button is shown under your answer: say what the number is "
+    "for, quote the consent text, and ask the customer to tap the button or write the number"
+)
 ASK_AGAIN = {
     "phone": "the phone number is not a valid number: ask the customer to write it again "
     "with the country code, e.g. +7 912 345-67-89",
@@ -45,7 +51,11 @@ class ContactTool(BaseTool, tool_type="contact"):
         if action == "delete":
             gone = await self.services.rest.delete_contact(actor.user_id, call.assistant_id)
             return {"deleted": gone}
-        raise ToolError("unknown action: use save, show or delete")
+        if action == "request_phone":
+            key = self.services.names.phone_requested(call.message_id)
+            await self.services.redis.set(key, "1", ex=REQUEST_NOTED_S)
+            return {"note": PHONE_BUTTON}
+        raise ToolError("unknown action: use save, show, delete or request_phone")
 
     async def _save(self, arguments: dict[str, Any], call: ToolCallOrigin) -> Any:
         consent = " ".join(str(arguments.get("consent") or "").split())

@@ -14,6 +14,7 @@ from assistant.src.assistants.phrases import CATALOGUE
 from assistant.src.turn.outbox import AnswerOutbox
 from assistant.src.turn.reply_form import Answer
 from common.features.buttons import (
+    LABELS,
     cancel_reminder_button,
     catalogue_item_button,
     confirm_buttons,
@@ -54,7 +55,7 @@ class Publisher:
 
     async def publish(self, message: IncomingMessage, answer: Answer) -> None:
         """Queue the answer and mark the message answered, in one step, once."""
-        made, asked, shown = await self._turn_notes(message, answer)
+        made, asked, shown, phone = await self._turn_notes(message, answer)
         text = answer.text + "".join(f"\n\n{line}" for line in asked.lines)
         outgoing = OutgoingMessage(
             message_id=answer_message_id(message.message_id),
@@ -71,28 +72,33 @@ class Publisher:
             buttons=[[cancel_reminder_button(job, message.language_code)] for job in made]
             + asked.buttons
             + [[catalogue_item_button(i, name, message.language_code)] for i, name in shown],
+            request_phone=LABELS.text(message.language_code, "share_phone")
+            if phone and not message.is_group
+            else None,
         )
         if not await self.outbox.put(message, outgoing):
             log.warning("answer_already_queued")
 
     async def _turn_notes(
         self, message: IncomingMessage, answer: Answer
-    ) -> tuple[list[str], Asked, list[tuple[str, str]]]:
+    ) -> tuple[list[str], Asked, list[tuple[str, str]], bool]:
         """What the tools noted for the answer's buttons, read in one round trip: the
         reminders this turn made (each gets a Cancel), the actions it asked about (Yes /
-        No each: calendar deletes, held tool calls) and the catalogue items it showed (a
-        Show each). An apology carries none, so nothing is done on a failed turn; an answer
-        no tool worked on has none to read (no round trip)."""
+        No each: calendar deletes, held tool calls), the catalogue items it showed (a
+        Show each) and whether the contact tool asked for the number (the phone keyboard).
+        An apology carries none, so nothing is done on a failed turn; an answer no tool
+        worked on has none to read (no round trip)."""
         if answer.kind != OutgoingKind.REPLY or not answer.noted:
-            return [], Asked(), []
+            return [], Asked(), [], False
         message_id = str(message.message_id)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.lrange(self.names.reminders_made(message_id), 0, _MAX_CANCEL_BUTTONS * 4)
             pipe.lrange(self.names.confirmations_asked(message_id), 0, _MAX_CANCEL_BUTTONS - 1)
             pipe.lrange(self.names.catalogue_shown(message_id), 0, _MAX_SHOW_BUTTONS * 4)
-            made, found, shown = await pipe.execute()
+            pipe.exists(self.names.phone_requested(message_id))
+            made, found, shown, phone = await pipe.execute()
         asked = await self._asked(_tokens(found), message.language_code)
-        return _reminders_made(made), asked, _items_shown(shown)
+        return _reminders_made(made), asked, _items_shown(shown), bool(phone)
 
     async def _asked(self, tokens: list[str], language: str | None) -> Asked:
         """Yes / No for each question still open; a held call's line says exactly what it

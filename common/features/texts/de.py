@@ -446,6 +446,7 @@ TEXTS: dict[str, str] = {
     "label.snooze_1d": "⏰ Morgen",
     "label.done": "✅ Erledigt",
     "label.catalogue_show": "Zeigen: {name}",
+    "label.share_phone": "📱 Meine Telefonnummer teilen",
     "label.cancel": "✖ Abbrechen",
     "label.delete_yes": "🗑 Ja, löschen",
     "label.delete_no": "Nein, behalten",

@@ -385,6 +385,7 @@ TEXTS: dict[str, str] = {
     "label.snooze_1d": "⏰ Tomorrow",
     "label.done": "✅ Done",
     "label.catalogue_show": "Show {name}",
+    "label.share_phone": "📱 Share my phone number",
     "label.cancel": "✖ Cancel",
     "label.delete_yes": "🗑 Yes, delete",
     "label.delete_no": "No, keep it",

@@ -392,6 +392,7 @@ TEXTS: dict[str, str] = {
     "label.snooze_1d": "⏰ Завтра",
     "label.done": "✅ Готово",
     "label.catalogue_show": "Показать: {name}",
+    "label.share_phone": "📱 Поделиться номером телефона",
     "label.cancel": "✖ Отменить",
     "label.delete_yes": "🗑 Да, удалить",
     "label.delete_no": "Нет, оставить",

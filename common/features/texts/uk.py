@@ -398,6 +398,7 @@ TEXTS: dict[str, str] = {
     "label.snooze_1d": "⏰ Завтра",
     "label.done": "✅ Готово",
     "label.catalogue_show": "Показати: {name}",
+    "label.share_phone": "📱 Поділитися номером телефону",
     "label.cancel": "✖ Скасувати",
     "label.delete_yes": "🗑 Так, видалити",
     "label.delete_no": "Ні, залишити",

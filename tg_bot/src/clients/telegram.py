@@ -212,7 +212,7 @@ class TelegramClient:
                 chat_id=chat_id,
                 message_id=message_id,
                 parse_mode=parse_mode,
-                reply_markup=self._markup(reply_markup),
+                reply_markup=self._inline(reply_markup),
                 link_preview_options=_NO_PREVIEW,
             ),
         )
@@ -224,7 +224,7 @@ class TelegramClient:
         await self._run(
             "editMessageReplyMarkup",
             lambda: self._bot.edit_message_reply_markup(
-                chat_id=chat_id, message_id=message_id, reply_markup=self._markup(reply_markup)
+                chat_id=chat_id, message_id=message_id, reply_markup=self._inline(reply_markup)
             ),
         )
 
@@ -338,9 +338,20 @@ class TelegramClient:
         except (KeyError, TypeError, ValueError, AttributeError) as exc:  # an odd `result`
             raise TelegramError(method, f"unreadable answer ({type(exc).__name__})", 200) from None
 
-    def _markup(self, markup: Json | None) -> telegram.InlineKeyboardMarkup | None:
-        """The Bot API JSON shape (`domain.keyboards`) as PTB's object."""
+    def _inline(self, markup: Json | None) -> telegram.InlineKeyboardMarkup | None:
+        """An edit carries inline buttons only (the Bot API's rule)."""
         return None if not markup else telegram.InlineKeyboardMarkup.de_json(markup, self._bot)
+
+    def _markup(
+        self, markup: Json | None
+    ) -> telegram.InlineKeyboardMarkup | telegram.ReplyKeyboardMarkup | None:
+        """The Bot API JSON shape (`domain.keyboards`) as PTB's object: the inline keyboard,
+        or the reply keyboard that asks for the phone number."""
+        if not markup:
+            return None
+        if "keyboard" in markup:
+            return telegram.ReplyKeyboardMarkup.de_json(markup, self._bot)
+        return self._inline(markup)
 
 
 def _request(timeout: float, connections: int) -> AiohttpRequest:

@@ -1,10 +1,12 @@
-"""Buttons from queue messages as the Bot API's inline keyboard (`reply_markup`)."""
+"""Buttons from queue messages as the Bot API's `reply_markup`: the inline keyboard, or the
+one-time "Share my phone number" keyboard when the message asks for the number and has no
+inline buttons (a message carries one keyboard)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from common.infrastructure.queue_messages import Button
+from common.infrastructure.queue_messages import Button, OutgoingMessage
 
 
 def keyboard(buttons: list[list[Button]]) -> dict[str, Any] | None:
@@ -13,6 +15,15 @@ def keyboard(buttons: list[list[Button]]) -> dict[str, Any] | None:
     rows = [[_button(b) for b in row if b.data or b.url] for row in buttons]
     rows = [row for row in rows if row]
     return {"inline_keyboard": rows} if rows else None
+
+
+def markup_of(message: OutgoingMessage) -> dict[str, Any] | None:
+    """What goes under the last part of `message`."""
+    inline = keyboard(message.buttons)
+    if inline is not None or not message.request_phone:
+        return inline
+    share = {"text": message.request_phone[:64], "request_contact": True}
+    return {"keyboard": [[share]], "one_time_keyboard": True, "resize_keyboard": True}
 
 
 def _button(button: Button) -> dict[str, str]:

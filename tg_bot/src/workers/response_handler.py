@@ -48,7 +48,7 @@ from tg_bot.src.clients.errors import (
 )
 from tg_bot.src.clients.telegram import TelegramClient
 from tg_bot.src.domain.formatting import MarkdownRenderer
-from tg_bot.src.domain.keyboards import keyboard
+from tg_bot.src.domain.keyboards import keyboard, markup_of
 from tg_bot.src.domain.live_answers import part_id, take_live_message
 from tg_bot.src.domain.rate_limiter import SendLimiter, Sleep
 from tg_bot.src.domain.splitting import split_html, utf16_len
@@ -246,11 +246,14 @@ class ResponseHandler:
     ) -> None:
         """One text part: the first edits `edit_telegram_message_id` when there is one; the
         last carries the buttons."""
-        markup = keyboard(message.buttons) if last else None
+        markup = markup_of(message) if last else None
         edit = message.edit_telegram_message_id
         reply_to = message.reply_to_telegram_message_id if index == 0 else None
         if index == 0 and edit is not None and chat_id == message.chat_id:
-            if await self._edit(chat_id, edit, part, markup):
+            # An edit carries inline buttons only: the phone keyboard needs a new message,
+            # which the draft being finished is not (the text still asks for the number).
+            inline = keyboard(message.buttons) if last else None
+            if await self._edit(chat_id, edit, part, inline):
                 return
             async with self._limiter.sending(chat_id):  # the refused edit took this slot
                 await self._send(chat_id, part, reply_to, message.message_thread_id, markup)
@@ -320,7 +323,7 @@ class ResponseHandler:
         if audio is None:
             log.warning("voice_missing_sent_as_text", chat_id=chat_id, blob_key=key)
             return chat_id, False
-        markup = keyboard(message.buttons) if caption is not None else None
+        markup = markup_of(message) if caption is not None else None
 
         async def send(chat: int) -> None:
             await self._send_voice(message, chat, audio, caption, markup)

@@ -324,3 +324,32 @@ async def test_an_answer_to_a_group_that_became_a_supergroup_goes_to_the_supergr
         await publish(redis, names, answer(old_group, "Hello team"))
         [sent] = await telegram.wait_sent(1, supergroup)
     assert sent.text == "Hello team"
+
+
+SHARE = "📱 Share my phone number"
+PHONE_KEYBOARD = {
+    "keyboard": [[{"text": SHARE, "request_contact": True}]],
+    "one_time_keyboard": True,
+    "resize_keyboard": True,
+}
+
+
+async def test_an_answer_asking_for_the_number_shows_the_phone_keyboard_once(
+    run_bot, telegram, redis, names
+) -> None:
+    """Only under the last part; inline buttons win (a message carries one keyboard); an edit
+    carries inline buttons only, so the finished draft keeps its words and no keyboard."""
+    async with run_bot():
+        await publish(redis, names, answer(text=LONG, request_phone=SHARE))
+        parts = await telegram.wait_sent(3, PRIVATE)
+        await publish(redis, names, answer(GROUP, "Hi", request_phone=SHARE, buttons=BUTTONS))
+        [with_buttons] = await telegram.wait_sent(1, GROUP)
+        edited = answer(
+            text="Call us?", request_phone=SHARE, edit_telegram_message_id=parts[0].message_id
+        )
+        await publish(redis, names, edited)
+        await until(lambda: _text_is(telegram, parts[0], "Call us?"))
+    assert [p.reply_markup for p in parts[:2]] == [None, None]
+    assert parts[2].reply_markup == PHONE_KEYBOARD
+    assert with_buttons.reply_markup == MARKUP
+    assert not await redis.xlen(names.dead("queue:to_telegram"))
