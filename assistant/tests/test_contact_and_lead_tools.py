@@ -176,6 +176,18 @@ async def test_interest_makes_one_lead_with_the_contact(
         await lead.run({"items": ["x"]}, origin(anna, uuid.uuid4()))
 
 
+async def test_a_lead_names_the_deep_link_its_customer_came_through(
+    tools: tuple[ContactTool, LeadTool], admin: RestClient, rest: RestClient, redis, names
+) -> None:
+    """tg_bot keeps `/start <payload>` per bot and user; the lead takes it."""
+    _contact, lead = tools
+    anna, shop = await customer(rest, admin)
+    await redis.set(names.start_payload(None, anna.user_id), "promo-winter")
+    await lead.run({"items": ["Haircut"]}, origin(anna, shop))
+    (stored,) = await admin.get_json("/api/leads/", user_id=anna.user_id)
+    assert stored["start_payload"] == "promo-winter"
+
+
 @settings(
     max_examples=examples(20),
     deadline=None,

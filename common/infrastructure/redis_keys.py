@@ -194,6 +194,11 @@ class Names:
         `{"id", "name"}` each): its answer carries a Show button for each."""
         return self.key(f"assistant:catalogue_shown:{message_id}")
 
+    def start_payload(self, bot_id: str | None, user_id: str) -> str:
+        """The deep link a user came through to a bot (`/start <payload>`), kept for the lead
+        their conversation may become: per bot (None: the default bot) and user."""
+        return self.key(f"tg_bot:start_payload:{bot_id or 'default'}:{user_id}")
+
     def phone_requested(self, message_id: str) -> str:
         """The contact tool asked for the customer's number while the assistant answered a
         message: its answer shows the "Share my phone number" keyboard."""

@@ -32,6 +32,10 @@ class LeadTool(BaseTool, tool_type="lead"):
         note = " ".join(str(arguments.get("note") or "").split())[:NOTE_MAX_CHARS]
         if not items and not note:
             raise ToolError("note_interest needs 'items' (catalogue item ids or names) or 'note'")
+        bot = str(actor.bot_id) if actor.bot_id else None
+        came_through = await self.services.redis.get(
+            self.services.names.start_payload(bot, actor.user_id)
+        )
         interest = InterestIn(
             user_id=UUID(actor.user_id),
             assistant_id=call.assistant_id,
@@ -39,7 +43,8 @@ class LeadTool(BaseTool, tool_type="lead"):
             items=items,
             note=note,
             channel=actor.channel,
-            bot=str(actor.bot_id) if actor.bot_id else None,
+            bot=bot,
+            start_payload=_text(came_through),
         )
         try:
             lead, made = await self.services.rest.record_interest(interest)
@@ -50,3 +55,7 @@ class LeadTool(BaseTool, tool_type="lead"):
             "items": [item.get("name") for item in lead.items],
             "contact_saved": lead.contact_id is not None,
         }
+
+
+def _text(value: bytes | str | None) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value

@@ -196,3 +196,18 @@ def test_a_command_name_registered_twice_is_refused_at_start() -> None:
     with pytest.raises(ValueError, match="/help is registered twice"):
         registry.register(Command("help", help_command.handler))
     assert registry.get("help") is help_command
+
+
+async def test_a_deep_links_start_payload_is_kept_for_the_lead_and_garbage_is_not(
+    run_bot, telegram, redis, names, rest
+) -> None:
+    anna = build.user(random.randint(10**8, 10**9), "Anna", language_code="en")
+    boris = build.user(random.randint(10**8, 10**9), "Boris", language_code="en")
+    async with run_bot():
+        assert await Chat(telegram, anna).text("/start promo-winter_2") == shown(
+            "en", "start.new", name="Anna"
+        )
+        await Chat(telegram, boris).text("/start not a payload!")
+    for person, kept in ((anna, b"promo-winter_2"), (boris, None)):
+        user = await rest.get_user_by_telegram(person["id"])
+        assert await redis.get(names.start_payload(None, str(user.id))) == kept
