@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 
 from common.infrastructure.errors import AppError, FieldError
 from rest_service.app.admin.auth import current_admin
-from rest_service.app.admin.request_ctx import app_state
+from rest_service.app.admin.request_ctx import app_state, page
 from rest_service.app.domain import catalogue_transfer
 from rest_service.app.domain.catalogue_transfer import Format
 from rest_service.app.domain.unit_of_work import unit_of_work
@@ -73,8 +73,4 @@ class CatalogueTransferView(BaseView):
         status: int = 200,
     ) -> Response:
         context = {"done": done, "errors": errors or [], "detail": detail}
-        response = await self.templates.TemplateResponse(
-            request, "admin_catalogue_transfer.html", context
-        )
-        response.status_code = status
-        return response
+        return await page(self, request, "admin_catalogue_transfer.html", context, status)

@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from common.infrastructure.errors import AppError, FieldError, invalid
 from rest_service.app.admin import display_names as readable
 from rest_service.app.admin.auth import current_admin
-from rest_service.app.admin.request_ctx import app_state
+from rest_service.app.admin.request_ctx import app_state, page
 from rest_service.app.domain import knowledge
 from rest_service.app.domain.knowledge_import import ImportOptions, articles_from_file
 from rest_service.app.domain.unit_of_work import unit_of_work
@@ -71,11 +71,7 @@ class KnowledgeImportView(BaseView):
             "owners": owners,
             "accepted": ACCEPTED,
         }
-        response = await self.templates.TemplateResponse(
-            request, "admin_knowledge_import.html", context
-        )
-        response.status_code = status
-        return response
+        return await page(self, request, "admin_knowledge_import.html", context, status)
 
 
 def _uuid(text: str) -> uuid.UUID | None:

@@ -1,14 +1,17 @@
 """An admin action's unit of work: the same as an API request's, with the logged-in admin as
-the change history's actor (`admin:<name>`, or `api-token` for the token login)."""
+the change history's actor (`admin:<name>`, or `api-token` for the token login); and a page
+rendered with the status its outcome calls for."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from pydantic import ValidationError
 from sqladmin import BaseView
 from starlette.requests import Request
+from starlette.responses import Response
 
 from common.infrastructure.errors import AppError
 from rest_service.app.admin.auth import current_admin
@@ -50,3 +53,13 @@ def _describe_validation(exc: ValidationError) -> str:
     return "; ".join(
         f"{'.'.join(str(p) for p in err['loc']) or 'value'}: {err['msg']}" for err in exc.errors()
     )
+
+
+async def page(
+    view: BaseView, request: Request, template: str, context: dict[str, Any], status: int = 200
+) -> Response:
+    """`template` with `context`, answered with `status` (a refused upload or action is a
+    4xx page that says why)."""
+    response: Response = await view.templates.TemplateResponse(request, template, context)
+    response.status_code = status
+    return response

@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from wtforms import Form, PasswordField, SelectMultipleField, widgets
 
 from common.infrastructure.errors import invalid
-from rest_service.app.admin.request_ctx import AdminFormError, admin_ctx
+from rest_service.app.admin.request_ctx import AdminFormError, admin_ctx, page
 from rest_service.app.admin.views import FormData, _ReadableView, _ServiceView, _with_fields
 from rest_service.app.domain import webhooks
 from rest_service.app.models.webhook import (
@@ -132,9 +132,7 @@ class WebhookDeliveryAdmin(_ReadableView, model=WebhookDelivery):
                     await webhooks.replay(ctx, _delivery_id(pk))
         except AdminFormError as exc:  # all or none: the page says which and why
             context = {"status_code": 409, "message": f"Nothing was replayed: {exc}"}
-            page = await self.templates.TemplateResponse(request, "sqladmin/error.html", context)
-            page.status_code = 409
-            return page
+            return await page(self, request, "sqladmin/error.html", context, 409)
         return RedirectResponse(str(request.url_for("admin:list", identity=self.identity)), 303)
 
 
