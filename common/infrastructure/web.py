@@ -116,23 +116,35 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(error, detail), status_code=exc.status_code, headers=exc.headers)
 
 
-async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-    """A 500 without a trace. The log names the error and where it happened but not its
-    message, which may hold a user's text or a token. Starlette calls this outside every
-    middleware, so the request's id (`common/infrastructure/web_observability.py`) is put back
-    here."""
+async def unexpected(request: Request, exc: Exception, **known: object) -> JSONResponse:
+    """A 500 without a trace. The log names the error and where it happened (the innermost
+    frames of the project's own code, then of the libraries) but not its message, which may
+    hold a user's text or a token; a caller that knows more safe facts passes them as
+    `known`. Starlette calls this outside every middleware, so the request's id
+    (`common/infrastructure/web_observability.py`) is put back here."""
     request_id = getattr(request.state, REQUEST_ID_STATE, None)
     with structlog.contextvars.bound_contextvars(correlation_id=request_id):
         log.error(
             "unhandled_error",
             path=request.url.path,
             error=type(exc).__name__,
-            where=traceback.format_tb(exc.__traceback__)[-5:],
+            where=_where(exc),
+            **known,
         )
     response = error_response(500, "internal_error", "internal error")
     if request_id is not None:
         response.headers[REQUEST_ID_HEADER] = request_id
     return response
+
+
+def _where(exc: BaseException) -> list[str]:
+    """The last frames of the project's code (a failing statement's own frames are all in
+    SQLAlchemy and asyncpg, which say nothing of which route's query it was), then the last
+    two of the libraries'."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if "site-packages" not in f.filename][-4:]
+    theirs = [f for f in frames if "site-packages" in f.filename][-2:]
+    return [f"{f.filename}:{f.lineno} in {f.name}" for f in (*ours, *theirs)]
 
 
 def install_error_handlers(app: FastAPI) -> None:

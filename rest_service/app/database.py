@@ -126,14 +126,18 @@ def caused_by(
     exc: BaseException, kinds: type[BaseException] | tuple[type[BaseException], ...]
 ) -> bool:
     """`exc` or an error it was raised from or during is one of `kinds`."""
+    return any(isinstance(seen, kinds) for seen in causes(exc))
+
+
+def causes(exc: BaseException) -> list[BaseException]:
+    """`exc`, the error it was raised from or during, that one's, and so on."""
+    found: list[BaseException] = []
     seen: BaseException | None = exc
-    for _ in range(20):  # a chain can loop back on itself
-        if seen is None:
-            return False
-        if isinstance(seen, kinds):
-            return True
+    # a chain can loop back on itself
+    while seen is not None and all(seen is not f for f in found) and len(found) < 20:
+        found.append(seen)
         seen = seen.__cause__ or seen.__context__
-    return False
+    return found
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

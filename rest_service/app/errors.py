@@ -16,6 +16,7 @@ from rest_service.app.database import (
     STATEMENT_CACHE_FIX,
     StatementCacheBehindPooler,
     caused_by,
+    causes,
     is_database_down,
     is_statement_cache_behind_pooler,
 )
@@ -45,7 +46,7 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
             fix=STATEMENT_CACHE_FIX,
         )
         return web.error_response(500, "internal_error", str(explained))
-    return await _unexpected(request, exc)
+    return await _unexpected(request, exc, **_postgres_said(exc))
 
 
 async def _secret_unreadable(_request: Request, _exc: Exception) -> JSONResponse:
@@ -55,7 +56,7 @@ async def _secret_unreadable(_request: Request, _exc: Exception) -> JSONResponse
     return JSONResponse(error.to_dict(), status_code=error.status_code)
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(request: Request, exc: Exception, **known: object) -> JSONResponse:
     if is_database_down(exc):
         return await _database_error(request, exc)
     if caused_by(exc, UnicodeError):
@@ -64,7 +65,29 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.warning("unstorable_text", path=request.url.path, error=type(exc).__name__)
         detail = "invalid value: text that is not valid Unicode (a lone surrogate?)"
         return web.error_response(422, "validation_error", detail)
-    return await web.unexpected(request, exc)
+    return await web.unexpected(request, exc, **known)
+
+
+def _postgres_said(exc: Exception) -> dict[str, object]:
+    """What Postgres reported of a statement it refused, for the log: its SQLSTATE, error class
+    and message, and the objects it names. The errors that reach here (class 42: a missing
+    relation, a type mismatch; 40: a deadlock; 53, 55, 57, XX) name schema objects, not stored
+    values: a refused value (class 22) and a broken constraint (23) are answered above."""
+    postgres = next(
+        (e for e in causes(exc) if isinstance(e, asyncpg.PostgresError)),
+        None,
+    )
+    if postgres is None:
+        return {}
+    said: dict[str, object] = {
+        "sqlstate": postgres.sqlstate,
+        "db_error": type(postgres).__name__,
+        "db_message": str(postgres).splitlines()[0][:300],
+    }
+    for field in ("schema_name", "table_name", "column_name", "constraint_name"):
+        if value := getattr(postgres, field, None):
+            said[f"db_{field}"] = value
+    return said
 
 
 def _first_line(exc: DBAPIError) -> str:

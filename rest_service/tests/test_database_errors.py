@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from structlog.testing import capture_logs
 
 from common.infrastructure.crypto import SecretBox, generate_key
 from rest_service.app.database import STATEMENT_CACHE_FIX, caused_by, create_engine
@@ -44,6 +45,10 @@ def failing_app(engine: AsyncEngine) -> FastAPI:
     @app.get("/missing-statement")
     async def missing_statement() -> None:
         await run("EXECUTE no_such_prepared_statement")
+
+    @app.get("/missing-table")
+    async def missing_table() -> None:
+        await run("SELECT * FROM no_such_table_here")
 
     @app.get("/secret")
     async def secret() -> None:
@@ -90,6 +95,22 @@ async def test_a_secret_no_key_opens_is_a_500_naming_the_key_setting(
     body = assert_error(await client.get("/secret"), 500, "secret_unreadable")
     assert "LLM_MODEL_DECRYPT_KEY" in body["detail"]
     assert "sk-elsewhere" not in body["detail"]
+
+
+async def test_an_unforeseen_database_error_is_logged_with_its_sqlstate_and_message(
+    client: httpx.AsyncClient,
+) -> None:
+    """The client sees only "internal error"; the log says what Postgres said and which of
+    our lines ran the statement, so the cause of a 500 can be found from the log alone."""
+    with capture_logs() as events:
+        body = assert_error(await client.get("/missing-table"), 500, "internal_error")
+    assert body["detail"] == "internal error"
+    [logged] = [e for e in events if e["event"] == "unhandled_error"]
+    assert logged["sqlstate"] == "42P01"
+    assert logged["db_error"] == "UndefinedTableError"
+    assert 'relation "no_such_table_here" does not exist' in logged["db_message"]
+    assert logged["path"] == "/missing-table"
+    assert "test_database_errors.py:" in logged["where"][0]
 
 
 def test_a_cause_chain_that_loops_back_on_itself_is_searched_to_an_end() -> None:
