@@ -29,6 +29,10 @@ class LeadStatus(StrEnum):
 
 #: A customer has at most one lead in these at a time with one business.
 OPEN_STATUSES = (LeadStatus.new, LeadStatus.in_progress)
+#: The open-lead index's predicate, written out: an ON CONFLICT that names it must repeat it
+#: with the values in the text, since a generic plan (what a long-lived connection's prepared
+#: statement gets after five runs) cannot match the index on a predicate of parameters.
+OPEN_PREDICATE = "status IN ({})".format(", ".join(f"'{s.value}'" for s in OPEN_STATUSES))
 OWNER_MAX = 100
 NOTES_MAX = 4000
 ITEM_NAME_MAX = 200
@@ -74,7 +78,7 @@ class Lead(TimestampMixin, table=True):
             "user_id",
             "assistant_id",
             unique=True,
-            postgresql_where=text("status IN ('new', 'in_progress')"),
+            postgresql_where=text(OPEN_PREDICATE),
         ),
         Index("ix_leads_assistant_id_created_at", "assistant_id", "created_at"),
         Index("ix_leads_status_created_at", "status", "created_at"),
