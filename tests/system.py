@@ -18,7 +18,7 @@ import os
 import re
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -325,7 +325,7 @@ def _start_services(stack: Stack, settings: dict[str, dict[str, str]]) -> None:
     """rest_service first (everyone is told its URL); the calendar service beside
     cron_service while the config is imported; then the two that are told the calendar
     service's URL (the assistant loads the imported config as it starts)."""
-    stack.start("rest_service")
+    stack.start("rest_service", env=settings.get("rest_service"))
     with ThreadPoolExecutor(3) as pool:
         waves = (
             (
@@ -352,7 +352,9 @@ def running_system(
     key_prefix: str,
     secrets: dict[str, str],
     workdir: Path,
+    extra_env: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Iterator[System]:
+    """Every service as a process; `extra_env` adds settings of a service's (by its name)."""
     database_url = databases.create()
     llm = LlmStandIn().start_in_thread()
     open_meteo = OpenMeteoStandIn().start_in_thread()
@@ -386,6 +388,8 @@ def running_system(
                 "cron_service": CRON_ENV,
                 "tg_bot": BOT_ENV,
             }
+            for service, added in (extra_env or {}).items():
+                settings[service] = {**settings.get(service, {}), **added}
             _start_services(stack, settings)
             yield System(
                 stack,

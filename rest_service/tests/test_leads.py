@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import uuid
 from typing import Any
 
 import pytest
 from openpyxl import load_workbook
 
+from common.infrastructure.queue_messages import conversation_key
 from rest_service.tests.conftest import Api, assert_error
 
 PATH = "/api/leads/"
@@ -120,6 +122,13 @@ class TestInterest:
             f"{PATH}{first['id']}", headers=api.admin, json={"status": "in_progress"}
         )
         assert assert_error(reopen, 422)["fields"][0]["field"] == "status"
+
+    async def test_a_bots_conversation_key_fits(self, api: Api) -> None:
+        """A bots row's bot keys its conversations `bot:<bot id>:<user>` (decision 0048)."""
+        user, assistant = await api.user(), await api.assistant()
+        key = conversation_key(1, uuid.UUID(user["id"]), group=False, bot_id=uuid.uuid4())
+        lead = await interest(api, user, assistant, conversation_key=key, items=["Haircut"])
+        assert lead["conversation_key"] == key and len(key) > 64
 
     async def test_the_contact_is_attached_before_or_after(self, api: Api) -> None:
         user, assistant = await api.user(), await api.assistant()

@@ -5,8 +5,6 @@ Bitrix24 connector against its stand-in."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -37,41 +35,13 @@ from rest_service.app.state import AppState
 from rest_service.app.webhook_delivery import DeliveryWorker
 from rest_service.tests.conftest import Api, assert_error, unique
 from sandbox.bitrix24 import Bitrix24StandIn
-from sandbox.server import ScriptedServer, StandInServer
+from sandbox.server import ScriptedServer
+from sandbox.webhook_receiver import Receiver, verify
 from tests.tiers import examples
 from tests.waiting import until
 
 PUBLIC_URL = "https://93.184.216.34/hooks"
 LEAD = {"id": "lead-1", "name": "Ann", "phone": "+7 900 000-00-00", "email": "ann@example.com"}
-
-
-def verify(secret: str, headers: dict[str, str], body: bytes) -> bool:
-    """The receiver's recipe in docs/rest_api.md, "Webhooks"."""
-    timestamp = headers["X-Webhook-Timestamp"]
-    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return hmac.compare_digest(headers["X-Webhook-Signature"], "sha256=" + expected.hexdigest())
-
-
-class Receiver(StandInServer):
-    """A subscriber's endpoint: answers `statuses` in turn (the last one again after them)."""
-
-    def __init__(self, *statuses: int) -> None:
-        super().__init__()
-        self.statuses = list(statuses) or [200]
-        self.received: list[tuple[dict[str, str], bytes]] = []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
-
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_post("/hook", self._hook)
-        return app
-
-    async def _hook(self, request: web.Request) -> web.Response:
-        self.received.append((dict(request.headers), await request.read()))
-        return web.Response(status=self.statuses[min(len(self.received), len(self.statuses)) - 1])
 
 
 @pytest.fixture

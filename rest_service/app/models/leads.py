@@ -18,6 +18,7 @@ from sqlmodel import Field, SQLModel
 
 from rest_service.app.models.base import TimestampMixin, _no_nul
 from rest_service.app.models.enums import varchar_enum
+from rest_service.app.models.thread import CONVERSATION_KEY_MAX
 
 
 class LeadStatus(StrEnum):
@@ -90,7 +91,7 @@ class Lead(TimestampMixin, table=True):
         default=None, foreign_key="contacts.id", ondelete="SET NULL"
     )
     #: The conversation (a user id, or `chat:<chat_id>`): the admin's conversation page.
-    conversation_key: str = Field(max_length=64)
+    conversation_key: str = Field(max_length=CONVERSATION_KEY_MAX)
     #: What was asked about: `{"item_id": <catalogue item or null>, "name": ...}`, first first.
     items: list[dict[str, Any]] = Field(
         default_factory=list,
@@ -111,7 +112,7 @@ class InterestIn(SQLModel):
 
     user_id: uuid.UUID
     assistant_id: uuid.UUID
-    conversation_key: str = Field(min_length=1, max_length=64)
+    conversation_key: str = Field(min_length=1, max_length=CONVERSATION_KEY_MAX)
     items: list[ItemWords] = Field(default_factory=list, max_length=MAX_ITEMS)
     note: Annotated[str, PydanticField(max_length=1000), AfterValidator(_no_nul)] = ""
     channel: str = Field(default="telegram", min_length=1, max_length=CHANNEL_MAX)

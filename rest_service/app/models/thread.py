@@ -98,6 +98,11 @@ class MessageBase(SQLModel):
     dedup_key: Text | None = Field(default=None, max_length=255)
 
 
+#: A conversation's key (`common/infrastructure/queue_messages.py conversation_key`): a bots
+#: row's bot's is `bot:<bot id>:<user id or chat:<chat id>>`.
+CONVERSATION_KEY_MAX = 255
+
+
 class ChatMessage(MessageBase, CreatedMixin, table=True):
     __tablename__ = "chat_messages"
     __table_args__ = (
@@ -112,7 +117,7 @@ class ChatMessage(MessageBase, CreatedMixin, table=True):
         default=None, sa_column=Column(BigInteger, Identity(always=False), primary_key=True)
     )
     thread_id: str = Field(max_length=64)
-    conversation_key: str = Field(max_length=255)
+    conversation_key: str = Field(max_length=CONVERSATION_KEY_MAX)
     search_vector: Any = Field(
         default=None,
         sa_column=Column(TSVECTOR, Computed(SEARCH_VECTOR_SQL, persisted=True)),

@@ -1,0 +1,208 @@
+"""A customer's whole journey with a shop's consultant bot, beside the secretary bot in one
+deployment, every service a real process (issue 37's "done when"): the customer comes
+through a deep link, asks a question answered from an imported article, browses the
+catalogue, shares a phone number with the button, and becomes one lead that reaches a
+subscribed webhook (signature verified) and the Bitrix24 stand-in, and exports as CSV and
+XLSX with the right row."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from openpyxl import load_workbook
+
+from sandbox import telegram_updates as build
+from sandbox.bitrix24 import Bitrix24StandIn
+from sandbox.telegram_api import SentMessage, TelegramStandIn
+from sandbox.webhook_receiver import Receiver
+from tests.harness import MigratedDatabases
+from tests.system import Person, System, running_system
+from tests.waiting import until
+
+pytestmark = pytest.mark.e2e
+
+ARTICLES = """# Delivery
+We deliver across Berlin within two days; delivery is free over 50 EUR.
+
+# Returns
+Unused items can be returned within 14 days.
+"""
+
+
+class Journey:
+    def __init__(self, system: System, receiver: Receiver, bitrix: Bitrix24StandIn) -> None:
+        self.system, self.receiver, self.bitrix = system, receiver, bitrix
+        self.shop: TelegramStandIn | None = None
+        self.secret = ""
+        self.consultant: dict[str, Any] = {}
+        self.bot_id = ""
+
+    @property
+    def bot(self) -> TelegramStandIn:
+        assert self.shop is not None
+        return self.shop
+
+    def sent(self, person: Person) -> list[SentMessage]:
+        return self.bot.sent_to(person.id)
+
+    async def answer(self, person: Person, text: str | None, **content: Any) -> SentMessage:
+        """What the shop's bot sends after `text` (or other `content`) from `person`."""
+        before = len(self.sent(person))
+        chat = build.private_chat(person.telegram)
+        update = build.message(chat, person.telegram, text=text, **content)
+        self.system.telegram.inject(update, self.bot)
+        found = await until(
+            lambda: self.sent(person)[before:] or None, 60, f"the shop's answer to {text!r}"
+        )
+        return found[-1]
+
+
+@pytest.fixture(scope="module")
+def journey(
+    migrated_databases: MigratedDatabases,
+    redis_url: str,
+    session_prefix: str,
+    secrets: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Journey]:
+    receiver = Receiver().start_in_thread()
+    bitrix = Bitrix24StandIn().start_in_thread()
+    rest = {
+        "BITRIX24_WEBHOOK_URL": bitrix.url,
+        "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": "true",
+        "WEBHOOK_RETRY_BASE_SECONDS": "0.2",
+        "WEBHOOK_POLL_SECONDS": "1",
+    }
+    prefix = f"{session_prefix}journey-{uuid.uuid4().hex[:6]}:"
+    workdir = tmp_path_factory.mktemp("journey")
+    try:
+        with running_system(
+            migrated_databases, redis_url, prefix, secrets, workdir, {"rest_service": rest}
+        ) as system:
+            yield Journey(system, receiver, bitrix)
+    finally:
+        receiver.stop_thread()
+        bitrix.stop_thread()
+
+
+async def open_the_shop(journey: Journey, admin: httpx.AsyncClient) -> None:
+    """What the shop's admin does first: the articles, the catalogue, the webhook, the bot."""
+    system = journey.system
+    assistants = (await admin.get("/api/assistants/", params={"limit": 100})).json()
+    journey.consultant = next(a for a in assistants if a["name"] == "consultant")
+    consultant_id = journey.consultant["id"]
+    imported = await admin.post(
+        "/api/knowledge/import",
+        files={"file": ("shop.md", ARTICLES.encode(), "text/markdown")},
+        data={"assistant_id": consultant_id},
+    )
+    assert imported.status_code == 201, imported.text
+    for name, price in (("Haircut", "25.00"), ("Beard trim", "12.50")):
+        item = {"name": name, "price": price, "currency": "EUR", "assistant_id": consultant_id}
+        made = await admin.post("/api/catalogue/", json=item)
+        assert made.status_code == 201, made.text
+    hook = await admin.post(
+        "/api/webhooks/",
+        json={"name": "crm", "url": journey.receiver.url, "events": ["lead.created"]},
+    )
+    assert hook.status_code == 201, hook.text
+    journey.secret = hook.json()["secret"]
+    telegram_id = random.randint(10**9, 2 * 10**9)
+    journey.shop = system.telegram.add_bot(f"{telegram_id}:SHOP-{uuid.uuid4().hex}", "barber_bot")
+    bot = await admin.post(
+        "/api/bots/",
+        json={
+            "name": "barber",
+            "assistant_id": consultant_id,
+            "token": journey.shop.token,
+            "greeting": "Welcome to the barber shop!",
+        },
+    )
+    assert bot.status_code == 201, bot.text
+    journey.bot_id = bot.json()["id"]
+    await system.assistant_has_latest_config()
+
+
+@pytest.mark.timeout(240)
+async def test_a_customer_becomes_a_lead_in_the_crm(journey: Journey) -> None:
+    system, llm = journey.system, journey.system.llm
+    llm.reset()
+    async with system.admin() as admin:
+        await open_the_shop(journey, admin)
+    ola = Person.new("Ola")
+
+    greeting = await journey.answer(ola, "/start spring_promo")
+    assert greeting.text == "Welcome to the barber shop!"
+
+    # a question answered from the imported article, which the answer cites
+    llm.call("knowledge", {"query": "delivery Berlin"}, contains="deliver to Berlin?")
+    llm.reply("Yes: within two days, free over 50 EUR (from “Delivery”).", contains="to Berlin?")
+    answer = await journey.answer(ola, "Do you deliver to Berlin?")
+    assert "two days" in answer.text
+    [found] = system.tool_results("deliver to Berlin?")
+    assert "Delivery" in str(found) and "within two days" in str(found)
+
+    # the catalogue, with a button per item
+    llm.call("catalogue", {"action": "search", "query": "haircut"}, contains="haircuts")
+    llm.reply("A haircut is 25.00 EUR.", contains="haircuts")
+    shown = await journey.answer(ola, "What haircuts do you have?")
+    assert "25.00 EUR" in shown.text
+    buttons = [
+        b["text"] for row in (shown.reply_markup or {}).get("inline_keyboard", []) for b in row
+    ]
+    assert any("Haircut" in b for b in buttons), buttons
+    [items] = system.tool_results("haircuts")
+    assert "25.00" in str(items)
+
+    # the phone number, through the "Share my phone number" button
+    llm.call("contact", {"action": "request_phone"}, contains="book a haircut")
+    llm.reply("Please share your phone number and we will call you.", contains="book a haircut")
+    asked = await journey.answer(ola, "I want to book a haircut")
+    keyboard = asked.reply_markup or {}
+    assert any(b.get("request_contact") for row in keyboard.get("keyboard", []) for b in row)
+
+    consent = "You agree that the shop stores your phone number to call you back."
+    save = {"action": "save", "name": "Ola", "phone": "+49 30 1234567", "consent": consent}
+    llm.call("contact", save, contains="Shared a contact")
+    llm.call("lead", {"action": "note_interest", "items": ["Haircut"]}, contains="Shared a contact")
+    llm.reply("Thank you, Ola! We will call you to book.", contains="Shared a contact")
+    card = {"phone_number": "+49 30 1234567", "first_name": "Ola", "user_id": ola.id}
+    thanked = await journey.answer(ola, None, contact=card)
+    assert "We will call you" in thanked.text
+    saved, noted = system.tool_results("Shared a contact")
+    assert "+49301234567" in str(saved), saved
+    assert noted == {"lead": "recorded", "items": ["Haircut"], "contact_saved": True}, noted
+
+    # one lead, in the webhook (signed) and in Bitrix24
+    events = await until(lambda: journey.receiver.events(journey.secret) or None, 30, "the webhook")
+    [created] = [e for e in events if e["event"] == "lead.created"]
+    assert created["data"]["phone"] == "+49301234567"
+    assert created["data"]["items"][0]["name"] == "Haircut"
+    assert created["data"]["start_payload"] == "spring_promo"
+    crm = await until(lambda: list(journey.bitrix.leads.values()) or None, 30, "the Bitrix24 lead")
+    assert crm[0]["PHONE"][0]["VALUE"] == "+49301234567"
+
+    # the lead exports with the right row
+    async with system.admin() as admin:
+        params = {"assistant_id": journey.consultant["id"]}
+        as_csv = await admin.get("/api/leads/export", params={**params, "format": "csv"})
+        as_xlsx = await admin.get("/api/leads/export", params={**params, "format": "xlsx"})
+    [row] = list(csv.DictReader(io.StringIO(as_csv.content.decode("utf-8-sig"))))
+    assert (row["phone"], row["items"], row["start_payload"], row["bot"]) == (
+        "'+49301234567",
+        "Haircut",
+        "spring_promo",
+        journey.bot_id,
+    )
+    sheet = load_workbook(io.BytesIO(as_xlsx.content)).active
+    assert sheet is not None
+    header, *rows = [[c.value for c in r] for r in sheet.iter_rows()]
+    [xlsx_row] = [dict(zip(header, r, strict=True)) for r in rows]
+    assert xlsx_row["phone"] == "+49301234567" and xlsx_row["start_payload"] == "spring_promo"
