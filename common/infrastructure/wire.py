@@ -539,6 +539,8 @@ class SnapshotAssistant(WireModel):
     created_at: datetime
     updated_at: datetime
     tools: tuple[SnapshotTool, ...]
+    #: 👍 / 👎 under its answers (a snapshot of an older server has none).
+    feedback_buttons: bool = False
 
 
 class SnapshotBot(WireModel):
