@@ -226,10 +226,8 @@ async def _total(ctx: UnitOfWork, where: FeedbackFilter) -> Satisfaction:
     return _figures("total", int(rated), int(up), int(down))
 
 
-async def _grouped(
-    ctx: UnitOfWork, where: FeedbackFilter, key: ColumnElement[Any]
-) -> list[Satisfaction]:
-    """One row per value of `key`, in its order."""
+async def _grouped(ctx: UnitOfWork, where: FeedbackFilter, key: Any) -> list[Satisfaction]:
+    """One row per value of `key` (a column or an expression over `feedback`), in its order."""
     stmt = filtered(select(key, *_counts()).select_from(Feedback), where)
     rows = (await ctx.session.execute(stmt.group_by(key).order_by(key))).all()
     return [_figures(str(k), int(rated), int(u), int(d)) for k, rated, u, d in rows]
