@@ -5,7 +5,8 @@ at /api/analytics/feedback."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from enum import IntEnum
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
@@ -21,6 +22,12 @@ from rest_service.app.models.feedback import (
     FeedbackIn,
     FeedbackPublic,
 )
+
+
+class RatingQuery(IntEnum):
+    up = 1
+    down = -1
+
 
 router = APIRouter(prefix="/api/feedback", tags=["feedback"], responses=ERRORS)
 analytics_router = APIRouter(prefix="/api/analytics", tags=["feedback"], responses=ERRORS)
@@ -46,20 +53,18 @@ async def list_feedback(
     response: Response,
     assistant_id: uuid.UUID | None = None,
     model: ModelQuery = None,
-    rating: Literal[1, -1] | None = None,
+    rating: Annotated[RatingQuery | None, Query(description="1 (👍) or -1 (👎)")] = None,
     created_from: From = None,
     created_to: To = None,
 ) -> object:
     """Newest first."""
-    where = FeedbackFilter(assistant_id, model, rating, created_from, created_to)
+    where = FeedbackFilter(assistant_id, model, rating and int(rating), created_from, created_to)
     rows, total = await feedback.list_feedback(ctx, page, where)
     set_total(response, total)
     return rows
 
 
-@analytics_router.get(
-    "/feedback", response_model=FeedbackAnalytics, dependencies=[admin_only]
-)
+@analytics_router.get("/feedback", response_model=FeedbackAnalytics, dependencies=[admin_only])
 async def feedback_analytics(
     ctx: UnitOfWorkDep,
     assistant_id: uuid.UUID | None = None,

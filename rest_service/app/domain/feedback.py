@@ -198,13 +198,12 @@ async def analytics(
 ) -> FeedbackAnalytics:
     """Satisfaction in total and by assistant, model and day (UTC); each grouping covers
     every rated answer once, so its counts add up to the total's. And the newest 👎s."""
-    names = dict(
-        (await ctx.session.execute(select(col(Assistant.id), col(Assistant.name)))).tuples().all()
-    )
+    rows = await ctx.session.execute(select(col(Assistant.id), col(Assistant.name)))
+    names = {str(key): name for key, name in rows.all()}
     total = await _total(ctx, where)
     by_assistant = await _grouped(ctx, where, col(Feedback.assistant_id))
     for group in by_assistant:
-        group.label = names.get(uuid.UUID(group.key), group.key)
+        group.label = names.get(group.key, group.key)
     return FeedbackAnalytics(
         total=total,
         by_assistant=by_assistant,
@@ -247,4 +246,3 @@ async def _dislikes(ctx: UnitOfWork, where: FeedbackFilter, limit: int) -> list[
     )
     rows = (await ctx.session.scalars(stmt)).all()
     return [Dislike.model_validate(row.model_dump()) for row in rows]
-
