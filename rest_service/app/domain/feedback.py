@@ -238,11 +238,13 @@ def _figures(key: str, rated: int, up: int, down: int) -> Satisfaction:
 
 
 async def _dislikes(ctx: UnitOfWork, where: FeedbackFilter, limit: int) -> list[Dislike]:
+    """The newest 👎s, each with its answer's thread (the conversation page opens it)."""
     mine = FeedbackFilter(where.assistant_id, where.model, -1, where.created_from, where.created_to)
     stmt = (
-        filtered(select(Feedback), mine)
+        filtered(select(Feedback, col(ChatMessage.thread_id)), mine)
+        .outerjoin(ChatMessage, col(ChatMessage.id) == col(Feedback.chat_message_id))
         .order_by(col(Feedback.created_at).desc(), col(Feedback.id))
         .limit(limit)
     )
-    rows = (await ctx.session.scalars(stmt)).all()
-    return [Dislike.model_validate(row.model_dump()) for row in rows]
+    rows = (await ctx.session.execute(stmt)).all()
+    return [Dislike.model_validate({**row.model_dump(), "thread_id": tid}) for row, tid in rows]

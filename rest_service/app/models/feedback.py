@@ -122,6 +122,8 @@ class Dislike(SQLModel):
     assistant_id: uuid.UUID
     conversation_key: str
     chat_message_id: int | None
+    #: The rated answer's thread (None once retention removed the answer).
+    thread_id: str | None
     model: str | None
     comment: str | None
     created_at: datetime
