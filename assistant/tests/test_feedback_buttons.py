@@ -4,6 +4,8 @@ the stored answer, chat, model and prompt; with the setting off the answer has n
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 
 from assistant.tests.support import Deployment
@@ -60,7 +62,7 @@ async def test_an_answer_carries_the_buttons_only_when_its_assistant_asks(
         body = FeedbackIn(
             message_key=rated.message_key,
             user_id=ann.id,
-            assistant_id=secretary,
+            assistant_id=uuid.UUID(secretary),
             rating=-1,
             model=rated.model,
             prompt_hash=rated.prompt_hash,
