@@ -21,13 +21,13 @@ async def test_the_list_shows_and_filters_ratings(
 ) -> None:
     user, assistant = await api.user(), await api.assistant(name=unique("tea-shop"))
     comment = unique("too-expensive")
-    liked = unique("lovely")
+    other = unique("too-slow")
     down = await rated.answer(api, user, assistant)
     up = await rated.answer(api, user, assistant)
     await rated.rate(api, down, user, assistant, rating=-1, comment=comment)
     await rated.rate(api, up, user, assistant, rating=1)
     await rated.rate(api, await rated.answer(api, user, assistant), user, assistant, rating=-1,
-                     comment=liked)  # fmt: skip
+                     comment=other)  # fmt: skip
     await rated.rate(api, await rated.answer(api, user, assistant), user, assistant, rating=1)
 
     listed = await logged_in.get(LIST)
@@ -35,7 +35,8 @@ async def test_the_list_shows_and_filters_ratings(
     assert comment in listed.text and assistant["name"] in listed.text and "👎" in listed.text
     assert f"/admin/conversations?user={user['id']}" in listed.text
     assert comment not in (await logged_in.get(f"{LIST}?rating=1")).text
-    assert comment in (await logged_in.get(f"{LIST}?rating=-1")).text
+    dislikes = (await logged_in.get(f"{LIST}?rating=-1")).text
+    assert comment in dislikes and other in dislikes
     assert comment in (await logged_in.get(f"{LIST}?rating=junk")).text
     assert (await logged_in.get(f"{LIST}?search={comment}")).status_code == 200
 
