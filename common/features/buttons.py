@@ -41,6 +41,11 @@ class ButtonAction(StrEnum):
     CONFIRM_NO = "en"
     #: A catalogue item under a search's answer: asks the assistant to show it.
     CATALOGUE_SHOW = "cs"
+    #: 👍 / 👎 under an answer, and Skip under the question for a 👎's comment; the target is
+    #: the token of what they rate (`common/features/feedback.py`).
+    FEEDBACK_UP = "fu"
+    FEEDBACK_DOWN = "fd"
+    FEEDBACK_SKIP = "fs"
 
 
 @dataclass(frozen=True)
@@ -149,3 +154,16 @@ def catalogue_item_button(item_id: uuid.UUID | str, name: str, language: str | N
     short = name if len(name) <= BUTTON_NAME_CHARS else name[: BUTTON_NAME_CHARS - 1] + "…"
     label = LABELS.text(language, "catalogue_show", name=short)
     return button(label, ButtonData(ButtonAction.CATALOGUE_SHOW, str(item_id)))
+
+
+def feedback_buttons(token: str, language: str | None) -> list[list[Button]]:
+    """👍 / 👎 under an answer whose assistant asks for feedback."""
+    up = button(LABELS.text(language, "feedback_up"), ButtonData(ButtonAction.FEEDBACK_UP, token))
+    down = ButtonData(ButtonAction.FEEDBACK_DOWN, token)
+    return [[up, button(LABELS.text(language, "feedback_down"), down)]]
+
+
+def feedback_skip_button(token: str, language: str | None) -> Button:
+    """Skip under the question for a 👎's comment."""
+    skip = ButtonData(ButtonAction.FEEDBACK_SKIP, token)
+    return button(LABELS.text(language, "feedback_skip"), skip)

@@ -199,6 +199,16 @@ class Names:
         their conversation may become: per bot (None: the default bot) and user."""
         return self.key(f"tg_bot:start_payload:{bot_id or 'default'}:{user_id}")
 
+    def feedback_answer(self, token: str) -> str:
+        """What the 👍 / 👎 buttons carrying `token` rate (JSON `RatedAnswer`, written by the
+        assistant with its answer, read by tg_bot on a press; `common/features/feedback.py`)."""
+        return self.key(f"assistant:feedback_answer:{token}")
+
+    def feedback_comment(self, bot_id: str | None, chat_id: int | str, user: int | str) -> str:
+        """A 👎's token while tg_bot waits for its comment: the Telegram user's next message
+        in the chat (per bot; None: the default bot) is saved as the comment."""
+        return self.key(f"tg_bot:feedback_comment:{bot_id or 'default'}:{chat_id}:{user}")
+
     def phone_requested(self, message_id: str) -> str:
         """The contact tool asked for the customer's number while the assistant answered a
         message: its answer shows the "Share my phone number" keyboard."""

@@ -53,6 +53,8 @@ from common.infrastructure.wire import (
     CronJobStatus,
     CronJobType,
     FactIn,
+    Feedback,
+    FeedbackIn,
     InterestIn,
     KnowledgeHit,
     Lead,
@@ -389,6 +391,13 @@ class RestClient:
         """The open lead of the user with the business, `True` when made now."""
         response = await self.request("POST", "/api/leads/interest", json=_json(interest))
         return Lead.model_validate(response.json()), response.status_code == 201
+
+    async def record_feedback(self, feedback: FeedbackIn) -> tuple[Feedback, bool]:
+        """The user's rating of the answer, `True` when made now (a second press changes
+        it). `ValidationFailedError` names `message_key` for an answer not stored."""
+        body = _json(feedback, exclude_unset=True)
+        response = await self.request("POST", "/api/feedback/", json=body)
+        return Feedback.model_validate(response.json()), response.status_code == 201
 
     async def user_usage(self, user_id: Id, since: datetime) -> UserUsage:
         """The user's messages, tokens and tool calls since `since` (timezone-aware)."""

@@ -367,6 +367,38 @@ class InterestIn(WireModel):
     start_payload: str | None = None
 
 
+class FeedbackIn(WireModel):
+    """A user's 👍 (1) or 👎 (-1) on the stored answer `message_key` (its history
+    `dedup_key`); `comment` left unset keeps what the user said before."""
+
+    message_key: str
+    user_id: UUID
+    assistant_id: UUID
+    rating: Literal[1, -1]
+    comment: str | None = None
+    model: str | None = None
+    prompt_hash: str | None = None
+    bot_id: UUID | None = None
+
+
+class Feedback(WireModel):
+    """A stored rating: one per answer and user."""
+
+    id: UUID
+    assistant_id: UUID
+    user_id: UUID
+    conversation_key: str
+    message_key: str
+    chat_message_id: int | None = None
+    rating: int
+    comment: str | None = None
+    model: str | None = None
+    prompt_hash: str | None = None
+    bot_id: UUID | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
 class Lead(WireModel):
     """The open lead of a customer with a business: what was asked about and its state."""
 
@@ -539,6 +571,8 @@ class SnapshotAssistant(WireModel):
     created_at: datetime
     updated_at: datetime
     tools: tuple[SnapshotTool, ...]
+    #: 👍 / 👎 under its answers (a snapshot of an older server has none).
+    feedback_buttons: bool = False
 
 
 class SnapshotBot(WireModel):

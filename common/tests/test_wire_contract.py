@@ -34,6 +34,7 @@ ROUTES: list[tuple[type[BaseModel], str, str]] = [
     (wire.CatalogueItem, "get", "/api/catalogue/search"),
     (wire.Contact, "get", "/api/contacts/of/{user_id}/{assistant_id}"),
     (wire.Lead, "post", "/api/leads/interest"),
+    (wire.Feedback, "post", "/api/feedback/"),
     (wire.Bot, "get", "/api/bots/{bot_id}"),
 ]
 
@@ -142,6 +143,7 @@ REQUESTS: list[tuple[type[BaseModel], str, str, bool]] = [
     (wire.PendingMaxAge, "post", "/api/users/calendar-credentials/pending/expire", True),
     (wire.ContactIn, "put", "/api/contacts/of/{user_id}/{assistant_id}", False),
     (wire.InterestIn, "post", "/api/leads/interest", True),
+    (wire.FeedbackIn, "post", "/api/feedback/", False),
 ]
 
 

@@ -128,6 +128,9 @@ WHO = {
     ("GET", "/api/leads/{lead_id}"): A,
     ("PUT", "/api/leads/{lead_id}"): A,
     ("DELETE", "/api/leads/{lead_id}"): A,
+    ("POST", "/api/feedback/"): S,
+    ("GET", "/api/feedback/"): A,
+    ("GET", "/api/analytics/feedback"): A,
 }
 
 

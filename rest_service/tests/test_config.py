@@ -327,6 +327,7 @@ class TestSeed:
         assert tools["sub_assistant"].sub_assistant == "writer"
         (consultant,) = (a for a in config.assistants if a.name == "consultant")
         assert not consultant.is_secretary and "do not know" in consultant.instructions
+        assert consultant.feedback_buttons and not secretary.feedback_buttons
         linked = {(link.assistant, link.tool) for link in config.links}
         assert {("consultant", "knowledge"), ("consultant", "time")} <= linked
         assert {("consultant", "contact"), ("consultant", "lead")} <= linked

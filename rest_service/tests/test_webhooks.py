@@ -33,6 +33,7 @@ from rest_service.app.models.webhook import (
 )
 from rest_service.app.state import AppState
 from rest_service.app.webhook_delivery import DeliveryWorker
+from rest_service.tests import test_feedback as rated
 from rest_service.tests.conftest import Api, assert_error, unique
 from sandbox.bitrix24 import Bitrix24StandIn
 from sandbox.server import ScriptedServer
@@ -600,3 +601,30 @@ class TestLeadEvents:
         refused = await api.http.post("/api/leads/interest", headers=api.service, json=body)
         assert refused.status_code == 422
         assert await deliveries(state) == []
+
+
+class TestFeedbackEvents:
+    async def test_a_rating_and_its_comment_reach_the_subscribers(
+        self, api: Api, state: AppState, worker: DeliveryWorker, receiver: Receiver
+    ) -> None:
+        await subscribe(api, receiver.url, ["feedback.created", "feedback.updated"])
+        user, shop = await api.user(), await api.assistant()
+        key = await rated.answer(api, user, shop)
+        down = rated.body(key, user, shop, rating=-1)
+        made = await api.ok("POST", "/api/feedback/", api.service, json=down)
+        await api.ok("POST", "/api/feedback/", api.service, json=down)  # the same: no event
+        commented = {**down, "comment": "wrong price"}
+        await api.ok("POST", "/api/feedback/", api.service, json=commented)
+
+        rows = await settled(worker, state)
+        assert [r.event for r in rows] == ["feedback.created", "feedback.updated"]
+        assert all(r.status == DeliveryStatus.delivered for r in rows)
+        sent = {event["event"]: event["data"] for event in map(json.loads, _bodies(receiver))}
+        created = sent["feedback.created"]
+        assert (created["id"], created["rating"], created["model"]) == (made["id"], "down", "gpt-x")
+        assert created["conversation_key"] == user["id"] and created["message_key"] == key
+        assert sent["feedback.updated"]["comment"] == "wrong price"
+
+
+def _bodies(receiver: Receiver) -> list[bytes]:
+    return [body for _headers, body in receiver.received]

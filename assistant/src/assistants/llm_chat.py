@@ -34,6 +34,7 @@ from assistant.src.drafts import DraftPublisher
 from assistant.src.settings import Settings
 from assistant.src.tools.base import Actor, ToolCallOrigin
 from assistant.src.tools.toolbox import Toolbox, ToolOutcome
+from common.features.feedback import answer_key
 from common.features.limits import LIMIT_REFUSALS, TokenBudget, seconds_until_reset
 from common.infrastructure.clock import utcnow
 from common.infrastructure.logging import get_logger
@@ -258,7 +259,7 @@ class LlmChatAssistant(BaseAssistant):
             update={"content": text}
         )
         answer = {"role": "assistant", "content": text}
-        exchange.add(answer, record, key=f"{exchange.turn.key}:answer")
+        exchange.add(answer, record, key=answer_key(exchange.turn.key))
         return text
 
     # -- history -----------------------------------------------------------------------------
@@ -318,7 +319,7 @@ async def fetch_context(
 
 
 def _stored_answer(history: list[memory.StoredMessage], turn: Turn) -> memory.StoredMessage | None:
-    key = f"{turn.key}:answer"
+    key = answer_key(turn.key)
     return next((m for m in reversed(history) if m.dedup_key == key), None)
 
 

@@ -1,6 +1,7 @@
 """Publish: the tools' notes become the answer's buttons (a Cancel for each reminder made, Yes
-/ No for each question asked, a Show for each catalogue item listed), and the answer is queued
-with the message's answered mark, in one step, once (`outbox.py`)."""
+/ No for each question asked, a Show for each catalogue item listed), 👍 / 👎 go under it when
+its assistant asks for feedback, and the answer is queued with the message's answered mark,
+in one step, once (`outbox.py`)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ from common.features.buttons import (
     cancel_reminder_button,
     catalogue_item_button,
     confirm_buttons,
+    feedback_buttons,
 )
 from common.features.confirmations import Confirmations, HeldCall, Pending
+from common.features.feedback import FeedbackAsks
 from common.infrastructure.logging import get_logger
 from common.infrastructure.queue_messages import (
     Button,
@@ -56,6 +59,7 @@ class Publisher:
     async def publish(self, message: IncomingMessage, answer: Answer) -> None:
         """Queue the answer and mark the message answered, in one step, once."""
         made, asked, shown, phone = await self._turn_notes(message, answer)
+        rating = await self._rating(answer, message.language_code)
         text = answer.text + "".join(f"\n\n{line}" for line in asked.lines)
         outgoing = OutgoingMessage(
             message_id=answer_message_id(message.message_id),
@@ -71,7 +75,8 @@ class Publisher:
             bot_id=message.bot_id,
             buttons=[[cancel_reminder_button(job, message.language_code)] for job in made]
             + asked.buttons
-            + [[catalogue_item_button(i, name, message.language_code)] for i, name in shown],
+            + [[catalogue_item_button(i, name, message.language_code)] for i, name in shown]
+            + rating,
             request_phone=LABELS.text(message.language_code, "share_phone")
             if phone and not message.is_group
             else None,
@@ -99,6 +104,13 @@ class Publisher:
             made, found, shown, phone = await pipe.execute()
         asked = await self._asked(_tokens(found), message.language_code)
         return _reminders_made(made), asked, _items_shown(shown), bool(phone)
+
+    async def _rating(self, answer: Answer, language: str | None) -> list[list[Button]]:
+        """👍 / 👎 under an answer whose assistant asks for feedback, last."""
+        if answer.rated is None or answer.kind != OutgoingKind.REPLY:
+            return []
+        token = await FeedbackAsks(self.redis, self.names).offer(answer.rated)
+        return feedback_buttons(token, language)
 
     async def _asked(self, tokens: list[str], language: str | None) -> Asked:
         """Yes / No for each question still open; a held call's line says exactly what it

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 
 from prometheus_client import Counter
 
+from assistant.src.assistants.base import TurnResult
 from assistant.src.assistants.phrases import CATALOGUE
 from assistant.src.assistants.voice_reply import VoiceReplies, wants_voice
 from assistant.src.turn.state import TurnState
+from common.features.feedback import RatedAnswer, answer_key, prompt_hash
 from common.infrastructure.logging import get_logger
-from common.infrastructure.queue_messages import OutgoingKind
+from common.infrastructure.queue_messages import OutgoingKind, Source
 
 log = get_logger(__name__)
 
@@ -31,6 +33,8 @@ class Answer:
     voice_blob_key: str | None = None
     #: Whether tools may have left notes for its buttons (False: none ran, nothing to read).
     noted: bool = True
+    #: What its 👍 / 👎 rate, when its assistant asks for feedback (decision 0051).
+    rated: RatedAnswer | None = None
 
 
 class ReplyForm:
@@ -52,7 +56,27 @@ class ReplyForm:
         if wants_voice(state.user, state.message.text):
             voice = await self.voice.speak(result.text, state.snapshot)
         shown = (state.files.prefix if state.files is not None else "") + result.text
-        return Answer(shown, OutgoingKind.REPLY, voice, noted=result.tools_ran)
+        rated = rated_answer(state, result)
+        return Answer(shown, OutgoingKind.REPLY, voice, noted=result.tools_ran, rated=rated)
+
+
+def rated_answer(state: TurnState, result: TurnResult) -> RatedAnswer | None:
+    """What the answer's 👍 / 👎 rate: only a model's answer (not a refusal the turn made
+    itself) in Telegram, from an assistant whose `feedback_buttons` is on."""
+    message = state.message
+    speaker = state.snapshot.speaker(message.bot_id)
+    if speaker is None or not speaker.feedback_buttons or result.model is None:
+        return None
+    if message.source != Source.TELEGRAM:
+        return None
+    return RatedAnswer(
+        message_key=answer_key(str(message.message_id)),
+        assistant_id=str(speaker.id),
+        chat_id=message.chat_id,
+        bot_id=str(message.bot_id) if message.bot_id else None,
+        model=result.model,
+        prompt_hash=prompt_hash(speaker.instructions),
+    )
 
 
 def failed(reason: str, exc: BaseException, language: str | None) -> Answer:

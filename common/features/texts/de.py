@@ -314,6 +314,15 @@ TEXTS: dict[str, str] = {
     "confirm.dropped": "✖ Nicht gemacht: Es wurde nichts gespeichert oder entfernt.",
     "catalogue.asked": "🔎 Du hast nach „{name}“ gefragt.",
     "catalogue.notice": "Einen Moment.",
+    "feedback.up_notice": "Danke für die Rückmeldung!",
+    "feedback.down_notice": "Danke, notiert.",
+    "feedback.ask_comment": (
+        "😔 Schade, dass diese Antwort nicht gepasst hat. Was war falsch? "
+        "Schreib es in deiner nächsten Nachricht oder tippe auf Überspringen."
+    ),
+    "feedback.comment_saved": "Danke, dein Kommentar ist gespeichert.",
+    "feedback.skipped": "OK, ohne Kommentar.",
+    "feedback.expired": "Diese Antwort kann nicht mehr bewertet werden.",
     "confirm.expired": (
         "Diese Frage ist abgelaufen: Es wurde nichts gemacht. Frag mich noch einmal, "
         "wenn du es willst."
@@ -447,6 +456,9 @@ TEXTS: dict[str, str] = {
     "label.done": "✅ Erledigt",
     "label.catalogue_show": "Zeigen: {name}",
     "label.share_phone": "📱 Meine Telefonnummer teilen",
+    "label.feedback_up": "👍",
+    "label.feedback_down": "👎",
+    "label.feedback_skip": "Überspringen",
     "label.cancel": "✖ Abbrechen",
     "label.delete_yes": "🗑 Ja, löschen",
     "label.delete_no": "Nein, behalten",

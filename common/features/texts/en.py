@@ -272,6 +272,14 @@ TEXTS: dict[str, str] = {
     "confirm.dropped": "✖ Not done: nothing was stored or removed.",
     "catalogue.asked": "🔎 You asked about {name}.",
     "catalogue.notice": "One moment.",
+    "feedback.up_notice": "Thanks for the feedback!",
+    "feedback.down_notice": "Thanks, noted.",
+    "feedback.ask_comment": (
+        "😔 Sorry this answer missed. What was wrong? Write it in your next message, or tap Skip."
+    ),
+    "feedback.comment_saved": "Thanks, your comment is saved.",
+    "feedback.skipped": "OK, no comment.",
+    "feedback.expired": "This answer can no longer be rated.",
     "confirm.expired": "This question has expired: nothing was done. Ask me again if you want it.",
     # /voice
     "voice.state_on": (
@@ -386,6 +394,9 @@ TEXTS: dict[str, str] = {
     "label.done": "✅ Done",
     "label.catalogue_show": "Show {name}",
     "label.share_phone": "📱 Share my phone number",
+    "label.feedback_up": "👍",
+    "label.feedback_down": "👎",
+    "label.feedback_skip": "Skip",
     "label.cancel": "✖ Cancel",
     "label.delete_yes": "🗑 Yes, delete",
     "label.delete_no": "No, keep it",

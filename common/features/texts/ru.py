@@ -276,6 +276,15 @@ TEXTS: dict[str, str] = {
     "confirm.dropped": "✖ Не сделано: ничего не сохранено и не удалено.",
     "catalogue.asked": "🔎 Вы спросили о «{name}».",
     "catalogue.notice": "Секунду.",
+    "feedback.up_notice": "Спасибо за отзыв!",
+    "feedback.down_notice": "Спасибо, учтём.",
+    "feedback.ask_comment": (
+        "😔 Жаль, что ответ не помог. Что было не так? "
+        "Напишите следующим сообщением или нажмите «Пропустить»."
+    ),
+    "feedback.comment_saved": "Спасибо, комментарий сохранён.",
+    "feedback.skipped": "Хорошо, без комментария.",
+    "feedback.expired": "Этот ответ больше нельзя оценить.",
     "confirm.expired": "Этот вопрос устарел: ничего не сделано. Попросите снова, если нужно.",
     # /voice
     "voice.state_on": (
@@ -393,6 +402,9 @@ TEXTS: dict[str, str] = {
     "label.done": "✅ Готово",
     "label.catalogue_show": "Показать: {name}",
     "label.share_phone": "📱 Поделиться номером телефона",
+    "label.feedback_up": "👍",
+    "label.feedback_down": "👎",
+    "label.feedback_skip": "Пропустить",
     "label.cancel": "✖ Отменить",
     "label.delete_yes": "🗑 Да, удалить",
     "label.delete_no": "Нет, оставить",

@@ -281,6 +281,15 @@ TEXTS: dict[str, str] = {
     "confirm.dropped": "✖ Не зроблено: нічого не збережено й не видалено.",
     "catalogue.asked": "🔎 Ви запитали про «{name}».",
     "catalogue.notice": "Секунду.",
+    "feedback.up_notice": "Дякуємо за відгук!",
+    "feedback.down_notice": "Дякуємо, врахуємо.",
+    "feedback.ask_comment": (
+        "😔 Шкода, що відповідь не допомогла. Що було не так? "
+        "Напишіть наступним повідомленням або натисніть «Пропустити»."
+    ),
+    "feedback.comment_saved": "Дякуємо, коментар збережено.",
+    "feedback.skipped": "Гаразд, без коментаря.",
+    "feedback.expired": "Цю відповідь більше не можна оцінити.",
     "confirm.expired": "Це питання застаріло: нічого не зроблено. Попросіть знову, якщо треба.",
     # /voice
     "voice.state_on": (
@@ -399,6 +408,9 @@ TEXTS: dict[str, str] = {
     "label.done": "✅ Готово",
     "label.catalogue_show": "Показати: {name}",
     "label.share_phone": "📱 Поділитися номером телефону",
+    "label.feedback_up": "👍",
+    "label.feedback_down": "👎",
+    "label.feedback_skip": "Пропустити",
     "label.cancel": "✖ Скасувати",
     "label.delete_yes": "🗑 Так, видалити",
     "label.delete_no": "Ні, залишити",

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from rest_service.app.admin.auth import AdminAuth
 from rest_service.app.admin.bot_views import BotAdmin
 from rest_service.app.admin.display_names import AdminClock
+from rest_service.app.admin.feedback_views import FeedbackAdmin
 from rest_service.app.admin.leads_views import LEAD_VIEWS
 from rest_service.app.admin.pages import PAGES, dashboard_context
 from rest_service.app.admin.views import ADMIN_BASE, VIEWS
@@ -51,6 +52,7 @@ def mount_admin(app: FastAPI) -> Admin:
     views: tuple[type[ModelView], ...] = (
         *VIEWS,
         *LEAD_VIEWS,
+        FeedbackAdmin,
         BotAdmin,
         WebhookAdmin,
         WebhookDeliveryAdmin,

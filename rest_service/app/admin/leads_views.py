@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 
 from markupsafe import Markup
 from sqladmin import BaseView, ModelView, expose
@@ -30,10 +31,15 @@ from rest_service.app.models.leads import Lead, LeadStatus, LeadUpdate
 LIST_PAGE_SIZE = 50
 
 
-def _conversation(model: object, _attribute: str) -> Markup:
-    key = str(getattr(model, "conversation_key", ""))
-    return Markup('<a class="lead-conversation" href="{}">{}</a>').format(
-        f"{ADMIN_BASE}/conversations?user={key}", "conversation"
+def conversation_link(model: object, _attribute: str) -> Markup:
+    """A link to the row's conversation in the admin's conversation viewer."""
+    key = (
+        model.get("conversation_key", "")
+        if isinstance(model, dict)
+        else getattr(model, "conversation_key", "")
+    )
+    return Markup('<a class="lead-conversation" href="{}?{}">{}</a>').format(
+        f"{ADMIN_BASE}/conversations", urlencode({"user": str(key)}), "conversation"
     )
 
 
@@ -64,7 +70,7 @@ class LeadAdmin(_ServiceView, model=Lead):
     ]
     column_labels: ClassVar[Any] = {Lead.assistant_id: "Business", Lead.user_id: "Customer"}
     column_formatters: ClassVar[Any] = {
-        Lead.conversation_key: _conversation,
+        Lead.conversation_key: conversation_link,
         Lead.items: _items,
     }
     column_formatters_detail: ClassVar[Any] = column_formatters

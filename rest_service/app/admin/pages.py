@@ -25,6 +25,7 @@ from common.infrastructure.dead_letters import DeadLetterError
 from common.infrastructure.streams import REPLAYABLE
 from rest_service.app.admin import conversations, dashboard, dead_letters, history_view
 from rest_service.app.admin.catalogue_page import CatalogueTransferView
+from rest_service.app.admin.feedback_views import SatisfactionView
 from rest_service.app.admin.knowledge_page import KnowledgeImportView
 from rest_service.app.admin.leads_views import LeadsExportView
 from rest_service.app.admin.request_ctx import BIGINT_MAX, AdminFormError, admin_ctx, app_state
@@ -360,9 +361,10 @@ async def _find_user(session: AsyncSession, query: str) -> User | None:
 
 
 async def _conversation_keys(session: AsyncSession, user: User | None, query: str) -> list[str]:
-    """The user's private conversation and every group they wrote in (or a raw key)."""
+    """The user's private conversation and every group they wrote in (or a raw key: a
+    group's, or a bots row's conversation)."""
     if user is None:
-        return [query] if query.startswith("chat:") else []
+        return [query] if query.startswith(("chat:", "bot:")) else []
     groups = await session.scalars(
         select(col(ChatMessage.conversation_key))
         .where(col(ChatMessage.user_id) == user.id)
@@ -444,4 +446,5 @@ PAGES: tuple[type[BaseView], ...] = (
     CatalogueTransferView,
     KnowledgeImportView,
     LeadsExportView,
+    SatisfactionView,
 )

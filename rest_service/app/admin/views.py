@@ -320,6 +320,7 @@ class AssistantAdmin(
         Assistant.assistant_type,
         Assistant.openai_assistant_id,
         Assistant.is_active,
+        Assistant.feedback_buttons,
     ]
     form_widget_args: ClassVar[dict[str, HtmlAttributes]] = {
         "instructions": {"rows": 24, "style": "font-family: monospace"}

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import StringConstraints
-from sqlalchemy import Column, Index, UniqueConstraint, text
+from sqlalchemy import Column, Index, UniqueConstraint, false, text
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy import Text as SAText
 from sqlalchemy.dialects.postgresql import JSONB
@@ -33,6 +33,8 @@ class AssistantBase(SQLModel):
     )
     openai_assistant_id: Text | None = Field(default=None, max_length=255)
     is_active: bool = True
+    #: 👍 / 👎 under its answers, and a comment asked after a 👎 (decision 0051).
+    feedback_buttons: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class Assistant(AssistantBase, TimestampMixin, table=True):
@@ -61,6 +63,7 @@ class AssistantUpdate(SQLModel):
     assistant_type: AssistantType | None = None
     openai_assistant_id: Text | None = Field(default=None, max_length=255)
     is_active: bool | None = None
+    feedback_buttons: bool | None = None
 
 
 class AssistantPublic(AssistantBase):

@@ -19,6 +19,7 @@ class AssistantDoc(BaseModel):
     assistant_type: AssistantType = AssistantType.llm
     openai_assistant_id: Text | None = Field(default=None, max_length=255)
     is_active: bool = True
+    feedback_buttons: bool = False
 
 
 class ToolDoc(BaseModel):

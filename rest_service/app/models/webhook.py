@@ -28,6 +28,7 @@ class WebhookEvent(StrEnum):
     lead_updated = "lead.updated"
     handoff_requested = "handoff.requested"
     feedback_created = "feedback.created"
+    feedback_updated = "feedback.updated"
 
 
 class DeliveryStatus(StrEnum):

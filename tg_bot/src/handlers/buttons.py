@@ -28,13 +28,14 @@ from tg_bot.src.handlers import (
     calendar,
     catalogue_items,
     confirmations,
+    feedback,
     forget,
     memory,
     model,
     reminders,
 )
 from tg_bot.src.handlers.base import Addressed, BotIdentity, Outcome, Services
-from tg_bot.src.handlers.commands import Press, Pressed, PressHandler
+from tg_bot.src.handlers.commands import Press, Pressed, PressHandler, reply_to
 from tg_bot.src.handlers.language import user_language
 from tg_bot.src.i18n import CATALOGUE
 
@@ -56,6 +57,7 @@ HANDLERS: dict[ButtonAction, PressHandler] = {
     **confirmations.BUTTONS,
     **memory.BUTTONS,
     **catalogue_items.BUTTONS,
+    **feedback.BUTTONS,
 }
 
 
@@ -101,7 +103,8 @@ async def _admitted(turn: Addressed, query: TgCallbackQuery, services: Services)
     await _notify(services, query, pressed.notice)
     if pressed.reply is None:
         await services.redis.delete(claim)
-        return Outcome(turn.update_id, "button")
+        follow = [reply_to(turn, pressed.follow_up)] if pressed.follow_up is not None else []
+        return Outcome(turn.update_id, "button", incoming=pressed.incoming, replies=follow)
     edit = turn.reply(pressed.reply.text).model_copy(
         update={
             "buttons": pressed.reply.buttons,

@@ -67,11 +67,15 @@ class Press:
 class Pressed:
     """What a tapped button leads to: a short notice (the callback query's answer, plain text)
     and, unless None, the message's new text and buttons; `incoming`, a message for the
-    assistant (queued with the edit, in one step)."""
+    assistant (queued with the edit, in one step). Without a new text the message's buttons
+    may be tapped again."""
 
     notice: str
     reply: Reply | None = None
     incoming: IncomingMessage | None = None
+    #: A new message sent after the tap, the message it was under left as it was (and its
+    #: buttons free to be tapped again: a rating changes).
+    follow_up: Reply | None = None
 
 
 def _ours(raw: object) -> tuple[Button, ButtonData] | None:

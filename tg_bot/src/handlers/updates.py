@@ -19,6 +19,7 @@ from tg_bot.src.handlers.buttons import button_pressed
 from tg_bot.src.handlers.commands import CommandRegistry, reply_to
 from tg_bot.src.handlers.contact import shared_contact_text
 from tg_bot.src.handlers.edits import LastMessages
+from tg_bot.src.handlers.feedback import comment_taken
 from tg_bot.src.handlers.flood import over_limit
 from tg_bot.src.handlers.language import user_language, written_language
 from tg_bot.src.handlers.media import FileSource, MediaIntake
@@ -144,6 +145,9 @@ class UpdateRouter:
             return Outcome(
                 turn.update_id, "empty", replies=[turn.reply(turn.t("group.empty_mention"))]
             )
+        commented = await comment_taken(turn, self._services)
+        if commented is not None:
+            return commented
         limited = await over_limit(turn, self._services)
         if limited is not None:
             return limited
