@@ -16,6 +16,7 @@ from sqlalchemy import Text as SAText
 from sqlmodel import Field, SQLModel
 
 from rest_service.app.models.base import Text, TimestampMixin, _no_nul
+from rest_service.app.models.thread import CONVERSATION_KEY_MAX
 
 COMMENT_MAX = 2000
 MODEL_MAX = 255
@@ -51,7 +52,7 @@ class Feedback(TimestampMixin, table=True):
     assistant_id: uuid.UUID = Field(foreign_key="assistants.id", ondelete="CASCADE")
     user_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
     #: The conversation (a user id, or `chat:<chat_id>`): the admin's conversation page.
-    conversation_key: str = Field(max_length=255)
+    conversation_key: str = Field(max_length=CONVERSATION_KEY_MAX)
     #: The rated answer's `dedup_key` in the history (`<incoming message id>:answer`): stays
     #: when retention deletes the message itself.
     message_key: str = Field(max_length=MESSAGE_KEY_MAX)

@@ -1,8 +1,8 @@
 """feedback (a user's 👍 / 👎 on one answer, with a 👎's comment and what made the answer)
 and assistants.feedback_buttons (whether its answers carry the buttons).
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-11-26 19:00:00.000000+00:00
 """
 
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0017"
-down_revision: str | None = "0016"
+revision: str = "0018"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
