@@ -23,7 +23,8 @@ from sandbox.bitrix24 import Bitrix24StandIn
 from sandbox.telegram_api import SentMessage, TelegramStandIn
 from sandbox.webhook_receiver import Receiver
 from tests.harness import MigratedDatabases
-from tests.system import Person, System, running_system
+from tests.system import DEFAULT_MODEL, Person, System, running_system
+from tests.test_feedback_end_to_end import notice, press
 from tests.waiting import until
 
 pytestmark = pytest.mark.e2e
@@ -110,7 +111,11 @@ async def open_the_shop(journey: Journey, admin: httpx.AsyncClient) -> None:
         assert made.status_code == 201, made.text
     hook = await admin.post(
         "/api/webhooks/",
-        json={"name": "crm", "url": journey.receiver.url, "events": ["lead.created"]},
+        json={
+            "name": "crm",
+            "url": journey.receiver.url,
+            "events": ["lead.created", "feedback.created", "feedback.updated"],
+        },
     )
     assert hook.status_code == 201, hook.text
     journey.secret = hook.json()["secret"]
@@ -188,6 +193,36 @@ async def test_a_customer_becomes_a_lead_in_the_crm(journey: Journey) -> None:
     assert created["data"]["start_payload"] == "spring_promo"
     crm = await until(lambda: list(journey.bitrix.leads.values()) or None, 30, "the Bitrix24 lead")
     assert crm[0]["PHONE"][0]["VALUE"] == "+49301234567"
+
+    # 👎 under the answer, and why: stored with the answer's model, sent to the CRM too
+    down = press(system, journey.bot, ola, thanked, "👎")
+    assert await notice(journey.bot, down) == "Thanks, noted."
+
+    def asked_why() -> bool:
+        return "What was wrong?" in journey.sent(ola)[-1].text
+
+    assert await until(asked_why, 30, "the question why")
+    said = await journey.answer(ola, "I had to wait too long")
+    assert said.text == "Thanks, your comment is saved."
+    assert system.requests_about("wait too long") == []  # the model never saw it
+    rated = system.query(
+        "SELECT rating, comment, model FROM feedback WHERE assistant_id = %s",
+        journey.consultant["id"],
+    )
+    assert rated == [(-1, "I had to wait too long", DEFAULT_MODEL)]
+    commented = await until(
+        lambda: (
+            [
+                e
+                for e in journey.receiver.events(journey.secret)
+                if e["event"] == "feedback.updated" and e["data"].get("comment")
+            ]
+            or None
+        ),
+        30,
+        "the comment's webhook",
+    )
+    assert commented[0]["data"]["comment"] == "I had to wait too long"
 
     # the lead exports with the right row
     async with system.admin() as admin:

@@ -9,6 +9,7 @@ import uuid
 import httpx
 
 from assistant.tests.support import Deployment
+from assistant.tests.test_contact_and_lead_tools import seed_tool
 from common.features.buttons import ButtonAction, decode
 from common.features.feedback import FeedbackAsks, answer_key, prompt_hash
 from common.infrastructure.wire import FeedbackIn
@@ -75,3 +76,26 @@ async def test_an_answer_carries_the_buttons_only_when_its_assistant_asks(
     deployment.llm.reply("Still glad to help.")
     plain = await deployment.ask(ann, "hello again")
     assert plain.text and plain.buttons == []
+
+
+async def test_an_answer_asking_for_the_phone_carries_its_keyboard_not_the_rating(
+    deployment: Deployment,
+) -> None:
+    """Telegram shows one keyboard under a message: the customer's next step (sharing the
+    number) wins over rating the answer that asks for it."""
+    secretary = await deployment.assistant_id(deployment.config.secretary)
+    spec = {**seed_tool("contact"), "name": f"contact_{uuid.uuid4().hex[:8]}"}
+    tool = await deployment.admin.post_json("/api/tools/", spec)
+    await deployment.admin.post_json(f"/api/assistants/{secretary}/tools/{tool['id']}")
+    await switched(deployment, secretary, True)
+    try:
+        ann = await deployment.user("Ann")
+        deployment.llm.call(spec["name"], {"action": "request_phone"})
+        answer = await deployment.ask(ann, "call me back")
+        assert answer.request_phone and answer.buttons == []
+        deployment.llm.reply("Noted.")
+        rated = await deployment.ask(ann, "thanks")
+        assert [b.text for b in rated.buttons[0]] == ["👍", "👎"]
+    finally:
+        await switched(deployment, secretary, False)
+        await deployment.admin.delete(f"/api/tools/{tool['id']}", cascade=True)

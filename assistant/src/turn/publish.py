@@ -59,7 +59,9 @@ class Publisher:
     async def publish(self, message: IncomingMessage, answer: Answer) -> None:
         """Queue the answer and mark the message answered, in one step, once."""
         made, asked, shown, phone = await self._turn_notes(message, answer)
-        rating = await self._rating(answer, message.language_code)
+        asks_phone = phone and not message.is_group
+        # Telegram shows one keyboard: the phone button (the customer's next step) wins.
+        rating = [] if asks_phone else await self._rating(answer, message.language_code)
         text = answer.text + "".join(f"\n\n{line}" for line in asked.lines)
         outgoing = OutgoingMessage(
             message_id=answer_message_id(message.message_id),
@@ -77,9 +79,7 @@ class Publisher:
             + asked.buttons
             + [[catalogue_item_button(i, name, message.language_code)] for i, name in shown]
             + rating,
-            request_phone=LABELS.text(message.language_code, "share_phone")
-            if phone and not message.is_group
-            else None,
+            request_phone=LABELS.text(message.language_code, "share_phone") if asks_phone else None,
         )
         if not await self.outbox.put(message, outgoing):
             log.warning("answer_already_queued")
