@@ -128,6 +128,14 @@ WHO = {
     ("GET", "/api/leads/{lead_id}"): A,
     ("PUT", "/api/leads/{lead_id}"): A,
     ("DELETE", "/api/leads/{lead_id}"): A,
+    ("GET", "/api/experiments/"): A,
+    ("POST", "/api/experiments/"): A,
+    ("GET", "/api/experiments/{experiment_id}"): A,
+    ("PUT", "/api/experiments/{experiment_id}"): A,
+    ("DELETE", "/api/experiments/{experiment_id}"): A,
+    ("POST", "/api/experiments/{experiment_id}/stop"): A,
+    ("POST", "/api/experiments/{experiment_id}/promote"): A,
+    ("GET", "/api/experiments/{experiment_id}/results"): A,
 }
 
 
