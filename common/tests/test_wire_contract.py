@@ -35,6 +35,8 @@ ROUTES: list[tuple[type[BaseModel], str, str]] = [
     (wire.Contact, "get", "/api/contacts/of/{user_id}/{assistant_id}"),
     (wire.Lead, "post", "/api/leads/interest"),
     (wire.Bot, "get", "/api/bots/{bot_id}"),
+    (wire.SnapshotExperiment, "get", "/api/config"),
+    (wire.SnapshotVariant, "get", "/api/config"),
 ]
 
 

@@ -176,6 +176,7 @@ def _url(path: str) -> str:
                     "delivery_id",
                     "contact_id",
                     "lead_id",
+                    "experiment_id",
                 )
             }
         )

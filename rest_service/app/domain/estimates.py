@@ -22,7 +22,9 @@ def wilson(successes: int, n: int, z: float = Z95) -> Estimate:
     z2 = z * z
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
     half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    return Estimate(value=p, low=max(0.0, centre - half), high=min(1.0, centre + half), n=n)
+    # the rate is inside its interval in exact arithmetic; floats at 0 and 1 can miss by 1 ulp
+    low, high = min(p, max(0.0, centre - half)), max(p, min(1.0, centre + half))
+    return Estimate(value=p, low=low, high=high, n=n)
 
 
 def mean_interval(mean: float | None, sd: float | None, n: int, z: float = Z95) -> Estimate:

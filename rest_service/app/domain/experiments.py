@@ -41,7 +41,7 @@ _ASSIGN_SQL = (
     "INSERT INTO experiment_assignments (experiment_id, user_id, variant_id, created_at) "
     "SELECT v.experiment_id, a.user_id, v.id, now() "
     "FROM unnest($1::uuid[], $2::uuid[]) AS a(variant_id, user_id) "
-    "JOIN experiment_variants v ON v.id = a.variant_id "
+    "JOIN experiment_variants v ON v.id = a.variant_id JOIN users u ON u.id = a.user_id "
     "ON CONFLICT DO NOTHING"
 )
 
