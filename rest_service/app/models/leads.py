@@ -29,6 +29,8 @@ class LeadStatus(StrEnum):
 
 #: A customer has at most one lead in these at a time with one business.
 OPEN_STATUSES = (LeadStatus.new, LeadStatus.in_progress)
+#: The same, as the partial unique index's predicate (and an upsert's conflict target).
+OPEN_PREDICATE = "status IN ('new', 'in_progress')"
 OWNER_MAX = 100
 NOTES_MAX = 4000
 ITEM_NAME_MAX = 200
@@ -74,7 +76,7 @@ class Lead(TimestampMixin, table=True):
             "user_id",
             "assistant_id",
             unique=True,
-            postgresql_where=text("status IN ('new', 'in_progress')"),
+            postgresql_where=text(OPEN_PREDICATE),
         ),
         Index("ix_leads_assistant_id_created_at", "assistant_id", "created_at"),
         Index("ix_leads_status_created_at", "status", "created_at"),
