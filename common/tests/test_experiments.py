@@ -3,6 +3,7 @@ the shares say, and a snapshot that changes nothing about the experiment moves n
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections import Counter
 
@@ -32,7 +33,7 @@ def shares(draw: st.DrawFn) -> list[int]:
         )
     )
     edges = [0, *sorted(cuts), SHARE_TOTAL]
-    return [b - a for a, b in zip(edges, edges[1:], strict=False)]
+    return [b - a for a, b in itertools.pairwise(edges)]
 
 
 def experiment(split: list[int], key: uuid.UUID) -> SnapshotExperiment:

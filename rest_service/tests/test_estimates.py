@@ -15,7 +15,12 @@ from tests.tiers import examples
 
 @pytest.mark.parametrize(
     ("successes", "n", "low", "high"),
-    [(0, 10, 0.0, 0.2775), (5, 10, 0.2366, 0.7634), (10, 10, 0.7225, 1.0), (81, 263, 0.2553, 0.3662)],
+    [
+        (0, 10, 0.0, 0.2775),
+        (5, 10, 0.2366, 0.7634),
+        (10, 10, 0.7225, 1.0),
+        (81, 263, 0.2553, 0.3662),
+    ],
     ids=["none", "half", "all", "textbook"],
 )
 def test_wilson_matches_known_intervals(successes: int, n: int, low: float, high: float) -> None:

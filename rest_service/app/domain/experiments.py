@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
-from common.infrastructure.clock import utcnow
 from common.infrastructure.errors import ConflictError, FieldError, invalid
 from rest_service.app.domain import assistants, live_config
 from rest_service.app.domain.common import apply_update, get_or_404, paged
@@ -84,7 +84,9 @@ async def create_experiment(ctx: UnitOfWork, data: ExperimentCreate) -> Experime
     await assistants.get_assistant(ctx, data.assistant_id)
     await _check_variants(ctx, data.variants)
     await _none_running(ctx, data.assistant_id)
-    experiment = Experiment(assistant_id=data.assistant_id, name=data.name)
+    experiment = Experiment(
+        assistant_id=data.assistant_id, name=data.name, started_at=await _database_now(ctx)
+    )
     ctx.session.add(experiment)
     for position, variant in enumerate(data.variants):
         ctx.session.add(
@@ -119,7 +121,7 @@ async def delete_experiment(ctx: UnitOfWork, experiment_id: uuid.UUID) -> None:
 async def stop_experiment(ctx: UnitOfWork, experiment_id: uuid.UUID) -> Experiment:
     """Everyone gets the assistant as configured again; the figures stay."""
     experiment = await _running(ctx, experiment_id)
-    _finish(experiment, ExperimentStatus.stopped, None)
+    await _finish(ctx, experiment, ExperimentStatus.stopped, None)
     await live_config.config_changed(ctx)
     return experiment
 
@@ -135,7 +137,7 @@ async def promote_variant(
     overrides = {"instructions": variant.instructions, "model": variant.model}
     changes = AssistantUpdate.model_validate({k: v for k, v in overrides.items() if v is not None})
     await assistants.update_assistant(ctx, experiment.assistant_id, changes)
-    _finish(experiment, ExperimentStatus.promoted, variant.id)
+    await _finish(ctx, experiment, ExperimentStatus.promoted, variant.id)
     await live_config.config_changed(ctx)
     return experiment
 
@@ -219,7 +221,17 @@ async def _running(ctx: UnitOfWork, experiment_id: uuid.UUID) -> Experiment:
     return experiment
 
 
-def _finish(experiment: Experiment, status: ExperimentStatus, winner: uuid.UUID | None) -> None:
+async def _finish(
+    ctx: UnitOfWork, experiment: Experiment, status: ExperimentStatus, winner: uuid.UUID | None
+) -> None:
     experiment.status = status
-    experiment.ended_at = utcnow()
+    experiment.ended_at = await _database_now(ctx)
     experiment.winner_variant_id = winner
+
+
+async def _database_now(ctx: UnitOfWork) -> datetime:
+    """The window's ends on the database's clock, the one leads are stamped by (`now()`:
+    the transaction's start), so a lead made in the experiment's first moments counts."""
+    moment = await ctx.session.scalar(select(func.now()))
+    assert moment is not None
+    return moment
