@@ -25,6 +25,7 @@ from common.infrastructure.dead_letters import DeadLetterError
 from common.infrastructure.streams import REPLAYABLE
 from rest_service.app.admin import conversations, dashboard, dead_letters, history_view
 from rest_service.app.admin.catalogue_page import CatalogueTransferView
+from rest_service.app.admin.experiments_page import ExperimentsView, ExperimentView
 from rest_service.app.admin.knowledge_page import KnowledgeImportView
 from rest_service.app.admin.leads_views import LeadsExportView
 from rest_service.app.admin.request_ctx import BIGINT_MAX, AdminFormError, admin_ctx, app_state
@@ -444,4 +445,6 @@ PAGES: tuple[type[BaseView], ...] = (
     CatalogueTransferView,
     KnowledgeImportView,
     LeadsExportView,
+    ExperimentsView,
+    ExperimentView,
 )
