@@ -233,5 +233,5 @@ async def _database_now(ctx: UnitOfWork) -> datetime:
     """The window's ends on the database's clock, the one leads are stamped by (`now()`:
     the transaction's start), so a lead made in the experiment's first moments counts."""
     moment = await ctx.session.scalar(select(func.now()))
-    assert moment is not None
+    assert isinstance(moment, datetime)
     return moment
