@@ -202,6 +202,10 @@ class Platform:
         if self._holds_its_roles(await rest.get_config()):
             return
         await asyncio.to_thread(self.import_config)
+        await self.config_seen(rest)
+
+    async def config_seen(self, rest: RestClient) -> None:
+        """The running shared assistant has seen the latest config version."""
         shared = self.stack.processes.get(SHARED)
         if shared is None or not shared.running:
             return  # an assistant that starts reads the config then

@@ -20,6 +20,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, WithJsonSchema
 
+from common.features.experiments import pick
 from common.features.mcp_servers import SERVER_NAME
 from common.features.mcp_servers import SETTING as MCP_SETTING
 
@@ -132,6 +133,8 @@ class MessageIn(WireModel):
     tokens_out: int | None = None
     latency_ms: int | None = None
     dedup_key: str | None = None
+    #: The experiment arm that answered (an assistant's message in a running experiment).
+    experiment_variant_id: UUID | None = None
 
 
 class MessageBatchIn(WireModel):
@@ -289,6 +292,7 @@ class Message(WireModel):
     tokens_out: int | None
     latency_ms: int | None
     dedup_key: str | None
+    experiment_variant_id: UUID | None = None
     created_at: datetime
 
 
@@ -494,6 +498,9 @@ class LLMModel(WireModel):
     is_fallback: bool
     is_active: bool
     capabilities: list[ModelCapability] = [ModelCapability.chat]
+    #: Money per million input and output tokens (None: not priced).
+    input_price: float | None = None
+    output_price: float | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -583,6 +590,29 @@ class SnapshotBot(WireModel):
     assistant_id: UUID
 
 
+class SnapshotVariant(WireModel):
+    """One arm of a running experiment: its overrides of the assistant (none for control)."""
+
+    id: UUID
+    name: str
+    share: int
+    is_control: bool
+    instructions: str | None
+    model: str | None
+
+
+class SnapshotExperiment(WireModel):
+    """A running experiment: its assistant answers each person with one of `variants`."""
+
+    id: UUID
+    assistant_id: UUID
+    #: In their order: the hash walks their shares in it.
+    variants: tuple[SnapshotVariant, ...]
+
+    def variant_for(self, user_id: UUID | str) -> SnapshotVariant:
+        return pick(self.variants, self.id, user_id)
+
+
 class ConfigSnapshot(WireModel):
     """`GET /api/config`: what the assistant runs on (rest_service's response model too)."""
 
@@ -592,6 +622,16 @@ class ConfigSnapshot(WireModel):
     models: tuple[LLMModel, ...]
     #: The active bots (a snapshot of an older server has none: every message is the secretary's).
     bots: tuple[SnapshotBot, ...] = ()
+    #: The running experiments, at most one per assistant.
+    experiments: tuple[SnapshotExperiment, ...] = ()
+
+    def variant_for(self, assistant_id: UUID, user_id: UUID | str | None) -> SnapshotVariant | None:
+        """The person's arm of the assistant's running experiment (None: none runs, or
+        nobody to assign, as for a scheduled prompt without a person)."""
+        if user_id is None:
+            return None
+        found = next((e for e in self.experiments if e.assistant_id == assistant_id), None)
+        return found.variant_for(user_id) if found is not None else None
 
     def speaker(self, bot_id: UUID | None) -> SnapshotAssistant | None:
         """Who answers a message: the secretary for the default bot, else the bot's assistant

@@ -36,6 +36,8 @@ ROUTES: list[tuple[type[BaseModel], str, str]] = [
     (wire.Lead, "post", "/api/leads/interest"),
     (wire.Feedback, "post", "/api/feedback/"),
     (wire.Bot, "get", "/api/bots/{bot_id}"),
+    (wire.SnapshotExperiment, "get", "/api/config"),
+    (wire.SnapshotVariant, "get", "/api/config"),
 ]
 
 

@@ -206,6 +206,8 @@ class TestModels:
             "provider_id": model["provider_id"],
             "capabilities": ["chat", "transcription"],
             "is_active": "y",
+            "input_price": "2.5",
+            "output_price": "",
             "save": CONTINUE,
         }
         edited = await post(admin_http, f"/admin/llm-model/edit/{model['id']}", form)
@@ -214,6 +216,7 @@ class TestModels:
         stored = await api.ok("GET", f"/api/llm-models/{model['id']}", api.admin)
         assert stored["display_name"] == "Shown name"
         assert stored["capabilities"] == ["chat", "transcription"]
+        assert (stored["input_price"], stored["output_price"]) == (2.5, None)
         assert "error" not in await delete(admin_http, "llm-model", model["id"])
         assert await gone(api, f"/api/llm-models/{model['id']}")
 

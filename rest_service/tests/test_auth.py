@@ -131,6 +131,14 @@ WHO = {
     ("POST", "/api/feedback/"): S,
     ("GET", "/api/feedback/"): A,
     ("GET", "/api/analytics/feedback"): A,
+    ("GET", "/api/experiments/"): A,
+    ("POST", "/api/experiments/"): A,
+    ("GET", "/api/experiments/{experiment_id}"): A,
+    ("PUT", "/api/experiments/{experiment_id}"): A,
+    ("DELETE", "/api/experiments/{experiment_id}"): A,
+    ("POST", "/api/experiments/{experiment_id}/stop"): A,
+    ("POST", "/api/experiments/{experiment_id}/promote"): A,
+    ("GET", "/api/experiments/{experiment_id}/results"): A,
 }
 
 
@@ -171,6 +179,7 @@ def _url(path: str) -> str:
                     "delivery_id",
                     "contact_id",
                     "lead_id",
+                    "experiment_id",
                 )
             }
         )

@@ -20,7 +20,12 @@ from assistant.src.tools.mcp_tool import McpTool, expand, unique
 from assistant.src.tools.outside import OutsideContent
 from assistant.src.tools.toolbox import Toolbox
 from common.infrastructure.logging import get_logger
-from common.infrastructure.wire import ConfigSnapshot, SnapshotAssistant, ToolType
+from common.infrastructure.wire import (
+    ConfigSnapshot,
+    SnapshotAssistant,
+    SnapshotVariant,
+    ToolType,
+)
 
 log = get_logger(__name__)
 
@@ -36,12 +41,15 @@ class AssistantFactory:
         *,
         preferred_model: str | None = None,
         bot_id: UUID | None = None,
+        person: UUID | None = None,
     ) -> None:
         self.deps = deps
         self.snapshot = snapshot
         #: The assistant that answers the message: the secretary, or its bot's assistant.
         self.speaker = snapshot.speaker(bot_id)
         self.preferred_model = preferred_model
+        #: Who the turn answers: their arm of an assistant's running experiment applies.
+        self.person = person
         self.services = dataclasses.replace(services, delegate=self.run_sub_assistant)
         #: The functions of each linked mcp tool, by stored tool id, listed by `prepare`.
         self._mcp: dict[UUID, list[McpTool]] = {}
@@ -96,10 +104,14 @@ class AssistantFactory:
     def _build(self, cls: type[A], spec: SnapshotAssistant, *, preferred: str | None) -> A:
         """Both assistant types run on chat completions; `openai_api` threads are emulated
         from our own history (the Assistants API is gone)."""
+        variant = self.snapshot.variant_for(spec.id, self.person)
+        spec = with_variant(spec, variant)
         routes = model_routes(
             self.snapshot, self.deps.settings, preferred=preferred, assistant_model=spec.model
         )
-        return cls(spec, self.deps, self.toolbox(spec), routes)
+        assistant = cls(spec, self.deps, self.toolbox(spec), routes)
+        assistant.experiment_variant_id = variant.id if variant is not None else None
+        return assistant
 
     def toolbox(self, spec: SnapshotAssistant) -> Toolbox:
         classes = tool_classes()
@@ -114,3 +126,12 @@ class AssistantFactory:
                 continue
             tools.append(cls(tool, self.services))
         return Toolbox(unique(tools), self.deps.rest, self.outside)
+
+
+def with_variant(spec: SnapshotAssistant, variant: SnapshotVariant | None) -> SnapshotAssistant:
+    """The assistant as the person's experiment arm has it: its instructions and model where
+    the arm sets them (the control sets neither)."""
+    if variant is None:
+        return spec
+    overrides = {"instructions": variant.instructions, "model": variant.model}
+    return spec.model_copy(update={k: v for k, v in overrides.items() if v is not None})

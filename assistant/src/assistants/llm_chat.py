@@ -103,6 +103,8 @@ class LlmChatAssistant(BaseAssistant):
         self.facts: list[str] = []
         #: Where the answer is shown as it grows; None: not streamed.
         self.drafts: DraftPublisher | None = None
+        #: The live experiment's arm this assistant answers in (its answers are marked).
+        self.experiment_variant_id: UUID | None = None
 
     @property
     def settings(self) -> Settings:
@@ -184,7 +186,10 @@ class LlmChatAssistant(BaseAssistant):
     ) -> list[ToolOutcome]:
         calls = [c.to_openai() for c in completion.tool_calls]
         message = {"role": "assistant", "content": completion.content, "tool_calls": calls}
-        exchange.add(message, _assistant_record(completion, calls, exchange.turn.actor))
+        exchange.add(
+            message,
+            _assistant_record(completion, calls, exchange.turn.actor, self.experiment_variant_id),
+        )
         turn = exchange.turn
         if self.drafts is not None:
             kinds = {tool.name: tool.tool_type for tool in self.spec.tools}
@@ -255,9 +260,9 @@ class LlmChatAssistant(BaseAssistant):
         text = (completion.content or "").strip() or CATALOGUE.text(
             exchange.turn.actor.language, "out_of_steps"
         )
-        record = _assistant_record(completion, None, exchange.turn.actor).model_copy(
-            update={"content": text}
-        )
+        record = _assistant_record(
+            completion, None, exchange.turn.actor, self.experiment_variant_id
+        ).model_copy(update={"content": text})
         answer = {"role": "assistant", "content": text}
         exchange.add(answer, record, key=answer_key(exchange.turn.key))
         return text
@@ -355,7 +360,10 @@ def _bounded(record: MessageIn) -> MessageIn:
 
 
 def _assistant_record(
-    completion: Completion, calls: list[dict[str, Any]] | None, actor: Actor
+    completion: Completion,
+    calls: list[dict[str, Any]] | None,
+    actor: Actor,
+    variant_id: UUID | None,
 ) -> MessageIn:
     """`user_id`: whom the answer was for, so a group's tokens count in that user's /usage."""
     stored_user_id = actor.stored_user_id
@@ -368,6 +376,7 @@ def _assistant_record(
         tokens_in=completion.tokens_in,
         tokens_out=completion.tokens_out,
         latency_ms=completion.latency_ms,
+        experiment_variant_id=variant_id,
     )
 
 

@@ -67,6 +67,7 @@ class ModelRun:
             state.snapshot,
             preferred_model=preferred,
             bot_id=state.message.bot_id,
+            person=state.message.user_id,
         )
         await factory.prepare()
         # A document's text or a picture is outside content from the start of the turn.

@@ -25,6 +25,7 @@ from common.infrastructure.dead_letters import DeadLetterError
 from common.infrastructure.streams import REPLAYABLE
 from rest_service.app.admin import conversations, dashboard, dead_letters, history_view
 from rest_service.app.admin.catalogue_page import CatalogueTransferView
+from rest_service.app.admin.experiments_page import ExperimentsView, ExperimentView
 from rest_service.app.admin.feedback_views import SatisfactionView
 from rest_service.app.admin.knowledge_page import KnowledgeImportView
 from rest_service.app.admin.leads_views import LeadsExportView
@@ -447,4 +448,6 @@ PAGES: tuple[type[BaseView], ...] = (
     KnowledgeImportView,
     LeadsExportView,
     SatisfactionView,
+    ExperimentsView,
+    ExperimentView,
 )

@@ -156,6 +156,11 @@ def _capabilities_field() -> SelectMultipleField:
     )
 
 
+def _price_field(label: str) -> StringField:
+    """A number the service checks (0..1 000 000); blank: the model is not priced."""
+    return StringField(label, description="money per million tokens, for experiments' cost")
+
+
 def _checked(values: object) -> list[object]:
     """The boxes checked in a multiple choice (none: an empty list)."""
     return list(values) if isinstance(values, Iterable) else []
@@ -570,10 +575,12 @@ class ModelAdmin(_ServiceTableView[LLMModelCreate, LLMModelUpdate, LLMModelPubli
             form,
             provider_id=_name_select("Provider", providers_),
             capabilities=_capabilities_field(),
+            input_price=_price_field("Input price"),
+            output_price=_price_field("Output price"),
         )
 
     def _clean(self, data: FormData) -> FormData:
-        cleaned = _blank_to_none(data, "display_name")
+        cleaned = _blank_to_none(data, "display_name", "input_price", "output_price")
         cleaned["provider_id"] = _uuid_or_none(data.get("provider_id"))
         cleaned["capabilities"] = _checked(data.get("capabilities"))
         return cleaned
@@ -581,7 +588,16 @@ class ModelAdmin(_ServiceTableView[LLMModelCreate, LLMModelUpdate, LLMModelPubli
     async def get_form_data_for_edit(self, obj: LLMModel) -> FormData:
         """The added fields are no columns of the form: fill them from the row too."""
         data = await super().get_form_data_for_edit(obj)
-        return {**data, "provider_id": str(obj.provider_id), "capabilities": obj.capabilities}
+        prices = {
+            name: "" if getattr(obj, name) is None else str(getattr(obj, name))
+            for name in ("input_price", "output_price")
+        }
+        return {
+            **data,
+            **prices,
+            "provider_id": str(obj.provider_id),
+            "capabilities": obj.capabilities,
+        }
 
     async def _row(self, ctx: UnitOfWork, saved: LLMModelPublic) -> LLMModel:
         """The row, not the API's view of it."""

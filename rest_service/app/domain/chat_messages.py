@@ -15,7 +15,7 @@ from sqlmodel import col
 
 from common.infrastructure.errors import not_found
 from common.infrastructure.wire import MessageRole
-from rest_service.app.domain import sql
+from rest_service.app.domain import experiments, sql
 from rest_service.app.domain.common import is_foreign_key_violation, paged
 from rest_service.app.domain.paging import Page
 from rest_service.app.domain.unit_of_work import UnitOfWork, autocommit
@@ -60,25 +60,27 @@ async def conversation_of(ctx: UnitOfWork, thread_id: str) -> str:
 #: the clock's (as the ORM's Python default was), not the transaction's start.
 _APPEND_SQL = (
     "INSERT INTO chat_messages (role, author, user_id, content, tool_calls, tool_call_id, "
-    "name, model, tokens_in, tokens_out, latency_ms, dedup_key, thread_id, conversation_key, "
-    "created_at) "
+    "name, model, tokens_in, tokens_out, latency_ms, dedup_key, experiment_variant_id, "
+    "thread_id, conversation_key, created_at) "
     "SELECT v.role, v.author, v.user_id, v.content, v.tool_calls, v.tool_call_id, v.name, "
-    "v.model, v.tokens_in, v.tokens_out, v.latency_ms, v.dedup_key, $13, k.key, "
+    "v.model, v.tokens_in, v.tokens_out, v.latency_ms, v.dedup_key, "
+    "(SELECT id FROM experiment_variants WHERE id = v.variant), $14, k.key, "
     "clock_timestamp() "
     "FROM unnest($1::varchar[], $2::varchar[], $3::uuid[], $4::text[], $5::jsonb[], "
     "$6::varchar[], $7::varchar[], $8::varchar[], $9::int[], $10::int[], $11::int[], "
-    "$12::varchar[]) WITH ORDINALITY AS v(role, author, user_id, content, tool_calls, "
-    "tool_call_id, name, model, tokens_in, tokens_out, latency_ms, dedup_key, ord) "
+    "$12::varchar[], $13::uuid[]) WITH ORDINALITY AS v(role, author, user_id, content, "
+    "tool_calls, tool_call_id, name, model, tokens_in, tokens_out, latency_ms, dedup_key, "
+    "variant, ord) "
     "CROSS JOIN (SELECT COALESCE((SELECT user_id FROM user_assistant_threads "
-    "WHERE thread_id = $13), (SELECT conversation_key FROM chat_messages "
-    "WHERE thread_id = $13 LIMIT 1)) AS key) k "
+    "WHERE thread_id = $14), (SELECT conversation_key FROM chat_messages "
+    "WHERE thread_id = $14 LIMIT 1)) AS key) k "
     "WHERE k.key IS NOT NULL ORDER BY v.ord "
     f"ON CONFLICT (dedup_key) DO NOTHING RETURNING {sql.MESSAGE_COLUMNS}"
 )
 _BY_DEDUP_KEY_SQL = f"SELECT {sql.MESSAGE_COLUMNS} FROM chat_messages WHERE dedup_key = ANY($1)"
 _FIELDS = (
     "role", "author", "user_id", "content", "tool_calls", "tool_call_id", "name", "model",
-    "tokens_in", "tokens_out", "latency_ms", "dedup_key",
+    "tokens_in", "tokens_out", "latency_ms", "dedup_key", "experiment_variant_id",
 )  # fmt: skip
 
 
@@ -100,6 +102,7 @@ async def append_messages(
         raise
     if not made:
         await conversation_of(ctx, thread_id)
+    await experiments.record_assignments(conn, made)
     stored = await _in_item_order(conn, items, [sql.message(row) for row in made])
     return stored, bool(made)
 

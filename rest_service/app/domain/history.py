@@ -24,6 +24,7 @@ from common.infrastructure.errors import ValidationFailedError, not_found
 from rest_service.app.domain.common import paged
 from rest_service.app.domain.paging import Page
 from rest_service.app.models.assistant import Assistant, AssistantToolLink, Tool
+from rest_service.app.models.experiment import Experiment
 from rest_service.app.models.history import ConfigChange, RowState
 from rest_service.app.models.llm import LLMModel, LLMProvider
 
@@ -34,6 +35,7 @@ TRACKED: dict[type[SQLModel], str] = {
     AssistantToolLink: "link",
     LLMProvider: "provider",
     LLMModel: "model",
+    Experiment: "experiment",
 }
 ENTITIES: dict[str, type[SQLModel]] = {name: model for model, name in TRACKED.items()}
 #: Never copied into the history.

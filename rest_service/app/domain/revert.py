@@ -12,6 +12,7 @@ from sqlmodel import SQLModel
 from common.infrastructure.errors import ConflictError
 from rest_service.app.domain import (
     assistants,
+    experiments,
     history,
     links,
     llm_models,
@@ -104,4 +105,5 @@ _RESTORERS: dict[str, Restorer] = {
     "link": _link,
     "provider": _provider,
     "model": _model,
+    "experiment": experiments.restore,
 }

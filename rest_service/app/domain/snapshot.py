@@ -14,12 +14,15 @@ from common.infrastructure.wire import (
     LLMModel,
     SnapshotAssistant,
     SnapshotBot,
+    SnapshotExperiment,
     SnapshotTool,
+    SnapshotVariant,
 )
 from rest_service.app.domain.model_views import public_models
 from rest_service.app.domain.version import current_version
 from rest_service.app.models.assistant import Assistant, AssistantToolLink, Tool
 from rest_service.app.models.bot import Bot
+from rest_service.app.models.experiment import Experiment, ExperimentStatus, ExperimentVariant
 
 EMPTY_SCHEMA: dict[str, object] = {"type": "object", "properties": {}}
 
@@ -47,6 +50,28 @@ async def build_snapshot(session: AsyncSession) -> ConfigSnapshot:
         assistants=tuple(entries),
         models=tuple(LLMModel.model_validate(model) for model in models),
         bots=await _active_bots(session),
+        experiments=await running_experiments(session),
+    )
+
+
+async def running_experiments(session: AsyncSession) -> tuple[SnapshotExperiment, ...]:
+    """For the live config snapshot: each running experiment with its arms in order."""
+    rows = (
+        await session.execute(
+            select(Experiment, ExperimentVariant)
+            .join(ExperimentVariant, col(ExperimentVariant.experiment_id) == col(Experiment.id))
+            .where(col(Experiment.status) == ExperimentStatus.running)
+            .order_by(col(Experiment.id), col(ExperimentVariant.position))
+        )
+    ).all()
+    arms: dict[uuid.UUID, list[SnapshotVariant]] = {}
+    owners: dict[uuid.UUID, uuid.UUID] = {}
+    for experiment, variant in rows:
+        owners[experiment.id] = experiment.assistant_id
+        arms.setdefault(experiment.id, []).append(SnapshotVariant.model_validate(variant))
+    return tuple(
+        SnapshotExperiment(id=key, assistant_id=owners[key], variants=tuple(variants))
+        for key, variants in arms.items()
     )
 
 

@@ -18,7 +18,8 @@ USER_COLUMNS = (
 #: `MessagePublic`'s fields, in its order.
 MESSAGE_COLUMNS = (
     "role, author, user_id, content, tool_calls, tool_call_id, name, model, tokens_in, "
-    "tokens_out, latency_ms, dedup_key, id, thread_id, conversation_key, created_at"
+    "tokens_out, latency_ms, dedup_key, experiment_variant_id, id, thread_id, conversation_key, "
+    "created_at"
 )
 
 

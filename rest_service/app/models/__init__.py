@@ -8,6 +8,7 @@ from rest_service.app.models.catalogue import CatalogueItem
 from rest_service.app.models.config_state import ConfigState
 from rest_service.app.models.contacts import Contact
 from rest_service.app.models.cron import CronJob, CronJobRun
+from rest_service.app.models.experiment import Experiment, ExperimentAssignment, ExperimentVariant
 from rest_service.app.models.feedback import Feedback
 from rest_service.app.models.history import ConfigChange
 from rest_service.app.models.invocation import ToolInvocation
@@ -33,6 +34,9 @@ __all__ = [
     "Contact",
     "CronJob",
     "CronJobRun",
+    "Experiment",
+    "ExperimentAssignment",
+    "ExperimentVariant",
     "Feedback",
     "KnowledgeArticle",
     "LLMModel",

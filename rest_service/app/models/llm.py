@@ -34,6 +34,8 @@ def _parsable_url(value: str) -> str:
 
 #: An http(s) URL of an OpenAI-compatible API (`https://api.openai.com/v1`).
 BaseUrl = Annotated[str, StringConstraints(pattern=URL_PATTERN), AfterValidator(_parsable_url)]
+#: Money per million tokens (the deployment's one currency).
+Price = Annotated[float, PydanticField(ge=0, le=1_000_000, allow_inf_nan=False)]
 
 
 def _distinct_in_order(value: list[ModelCapability]) -> list[ModelCapability]:
@@ -128,6 +130,9 @@ class LLMModelBase(SQLModel):
         sa_type=CapabilityList,
         sa_column_kwargs={"server_default": text("'[\"chat\"]'::jsonb"), "nullable": False},
     )
+    #: Money per million input / output tokens, for the experiments' cost (None: unpriced).
+    input_price: Price | None = None
+    output_price: Price | None = None
 
 
 class LLMModel(LLMModelBase, TimestampMixin, table=True):
@@ -163,6 +168,8 @@ class LLMModelUpdate(SQLModel):
     is_fallback: bool | None = None
     is_active: bool | None = None
     capabilities: Capabilities | None = None
+    input_price: Price | None = None
+    output_price: Price | None = None
 
 
 class LLMModelPublic(LLMModelBase):

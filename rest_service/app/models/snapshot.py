@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from common.infrastructure.wire import AssistantType, ToolType
 from rest_service.app.models.assistant import TOOL_NAME_PATTERN
 from rest_service.app.models.base import JsonObject, Name, Text
-from rest_service.app.models.llm import BaseUrl, Capabilities
+from rest_service.app.models.llm import BaseUrl, Capabilities, Price
 
 
 class AssistantDoc(BaseModel):
@@ -59,6 +59,8 @@ class ModelDoc(BaseModel):
     #: Left out: a new model chats, an existing one keeps what it has (a document from
     #: before capabilities existed, or the seed's DEFAULT_MODEL that an admin gave `vision`).
     capabilities: Capabilities | None = None
+    input_price: Price | None = None
+    output_price: Price | None = None
 
 
 class ConfigDocument(BaseModel):

@@ -96,6 +96,10 @@ class MessageBase(SQLModel):
     latency_ms: SmallCount | None = None
     #: A stored key is never stored twice (redelivered queue messages).
     dedup_key: Text | None = Field(default=None, max_length=255)
+    #: The live experiment's arm that answered (assistant messages only).
+    experiment_variant_id: uuid.UUID | None = Field(
+        default=None, foreign_key="experiment_variants.id", ondelete="SET NULL"
+    )
 
 
 #: A conversation's key (`common/infrastructure/queue_messages.py conversation_key`): a bots
