@@ -1,5 +1,6 @@
-"""Every text file of the project is UTF-8 and holds no UTF-8 read back as Latin-1
-("ÑÐºÐ¾Ð»Ñ" for "сколь"): the seed's tool descriptions once showed the model such examples."""
+"""Every text file of the project is UTF-8 and holds no UTF-8 read back as Latin-1 (each
+Cyrillic letter as two signs, "Ñ" and a control character): the seed's tool descriptions
+once showed the model such examples."""
 
 from __future__ import annotations
 
