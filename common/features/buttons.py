@@ -41,6 +41,8 @@ class ButtonAction(StrEnum):
     CONFIRM_NO = "en"
     #: A catalogue item under a search's answer: asks the assistant to show it.
     CATALOGUE_SHOW = "cs"
+    #: Under a handoff's message in the operator chat: the conversation goes back to the bot.
+    HAND_BACK = "hb"
 
 
 @dataclass(frozen=True)
@@ -149,3 +151,10 @@ def catalogue_item_button(item_id: uuid.UUID | str, name: str, language: str | N
     short = name if len(name) <= BUTTON_NAME_CHARS else name[: BUTTON_NAME_CHARS - 1] + "…"
     label = LABELS.text(language, "catalogue_show", name=short)
     return button(label, ButtonData(ButtonAction.CATALOGUE_SHOW, str(item_id)))
+
+
+def hand_back_button(handoff_id: uuid.UUID | str, language: str | None) -> Button:
+    """ "Hand back to the bot" under a handoff's message in the operator chat."""
+    return button(
+        LABELS.text(language, "hand_back"), ButtonData(ButtonAction.HAND_BACK, str(handoff_id))
+    )

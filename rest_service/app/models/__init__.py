@@ -8,6 +8,7 @@ from rest_service.app.models.catalogue import CatalogueItem
 from rest_service.app.models.config_state import ConfigState
 from rest_service.app.models.contacts import Contact
 from rest_service.app.models.cron import CronJob, CronJobRun
+from rest_service.app.models.handoffs import Handoff
 from rest_service.app.models.history import ConfigChange
 from rest_service.app.models.invocation import ToolInvocation
 from rest_service.app.models.knowledge import KnowledgeArticle
@@ -32,6 +33,7 @@ __all__ = [
     "Contact",
     "CronJob",
     "CronJobRun",
+    "Handoff",
     "KnowledgeArticle",
     "LLMModel",
     "LLMProvider",

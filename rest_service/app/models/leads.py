@@ -36,6 +36,8 @@ MAX_ITEMS = 50
 CHANNEL_MAX = 32
 BOT_MAX = 100
 PAYLOAD_MAX = 64
+#: `bot:<bot id>:<user id>` is 77 characters: a bots row's conversations need more than 64.
+CONVERSATION_KEY_MAX = 128
 
 
 def _stripped_or_none(value: object) -> object:
@@ -86,7 +88,7 @@ class Lead(TimestampMixin, table=True):
         default=None, foreign_key="contacts.id", ondelete="SET NULL"
     )
     #: The conversation (a user id, or `chat:<chat_id>`): the admin's conversation page.
-    conversation_key: str = Field(max_length=64)
+    conversation_key: str = Field(max_length=CONVERSATION_KEY_MAX)
     #: What was asked about: `{"item_id": <catalogue item or null>, "name": ...}`, first first.
     items: list[dict[str, Any]] = Field(
         default_factory=list,
@@ -107,7 +109,7 @@ class InterestIn(SQLModel):
 
     user_id: uuid.UUID
     assistant_id: uuid.UUID
-    conversation_key: str = Field(min_length=1, max_length=64)
+    conversation_key: str = Field(min_length=1, max_length=CONVERSATION_KEY_MAX)
     items: list[ItemWords] = Field(default_factory=list, max_length=MAX_ITEMS)
     note: Annotated[str, PydanticField(max_length=1000), AfterValidator(_no_nul)] = ""
     channel: str = Field(default="telegram", min_length=1, max_length=CHANNEL_MAX)
