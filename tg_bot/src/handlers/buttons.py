@@ -29,6 +29,7 @@ from tg_bot.src.handlers import (
     catalogue_items,
     confirmations,
     forget,
+    handoffs,
     memory,
     model,
     reminders,
@@ -56,6 +57,7 @@ HANDLERS: dict[ButtonAction, PressHandler] = {
     **confirmations.BUTTONS,
     **memory.BUTTONS,
     **catalogue_items.BUTTONS,
+    **handoffs.BUTTONS,
 }
 
 
