@@ -412,6 +412,7 @@ class Handoff(WireModel):
     conversation_key: str
     chat_id: int
     channel: str
+    language: str | None = None
     operator_chat_id: int
     status: Literal["waiting", "active", "returned", "expired"]
     summary: str
@@ -419,6 +420,9 @@ class Handoff(WireModel):
     expires_at: datetime
     answered_at: datetime | None = None
     returned_at: datetime | None = None
+    returned_by: str | None = None
+    created_at: datetime
+    updated_at: datetime
 
 
 class HandoffReply(WireModel):
@@ -638,6 +642,9 @@ class Bot(WireModel):
     #: Telegram user ids allowed to talk to it; empty: everyone.
     allowed_user_ids: list[int]
     is_active: bool
+    #: The Telegram group its conversations are handed to people in; None: no operators.
+    operator_chat_id: int | None = None
+    operator_wait_minutes: int = 10
     token_masked: str | None
     created_at: datetime
     updated_at: datetime

@@ -34,6 +34,9 @@ ROUTES: list[tuple[type[BaseModel], str, str]] = [
     (wire.CatalogueItem, "get", "/api/catalogue/search"),
     (wire.Contact, "get", "/api/contacts/of/{user_id}/{assistant_id}"),
     (wire.Lead, "post", "/api/leads/interest"),
+    (wire.Handoff, "post", "/api/handoffs/"),
+    (wire.Handoff, "post", "/api/handoffs/{handoff_id}/reply"),
+    (wire.Handoff, "post", "/api/handoffs/{handoff_id}/return"),
     (wire.Bot, "get", "/api/bots/{bot_id}"),
 ]
 
@@ -142,6 +145,9 @@ REQUESTS: list[tuple[type[BaseModel], str, str, bool]] = [
     (wire.PendingMaxAge, "post", "/api/users/calendar-credentials/pending/expire", True),
     (wire.ContactIn, "put", "/api/contacts/of/{user_id}/{assistant_id}", False),
     (wire.InterestIn, "post", "/api/leads/interest", True),
+    (wire.HandoffIn, "post", "/api/handoffs/", True),
+    (wire.HandoffReply, "post", "/api/handoffs/{handoff_id}/reply", True),
+    (wire.HandoffReturn, "post", "/api/handoffs/{handoff_id}/return", True),
 ]
 
 

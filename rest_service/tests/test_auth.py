@@ -128,6 +128,11 @@ WHO = {
     ("GET", "/api/leads/{lead_id}"): A,
     ("PUT", "/api/leads/{lead_id}"): A,
     ("DELETE", "/api/leads/{lead_id}"): A,
+    ("GET", "/api/handoffs/"): A,
+    ("POST", "/api/handoffs/"): S,
+    ("GET", "/api/handoffs/{handoff_id}"): A,
+    ("POST", "/api/handoffs/{handoff_id}/reply"): S,
+    ("POST", "/api/handoffs/{handoff_id}/return"): S,
 }
 
 
@@ -168,6 +173,7 @@ def _url(path: str) -> str:
                     "delivery_id",
                     "contact_id",
                     "lead_id",
+                    "handoff_id",
                 )
             }
         )
