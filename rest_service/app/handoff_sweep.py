@@ -8,6 +8,7 @@ one handoff twice. The clock is passed in: a test moves it past the wait instead
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime
@@ -16,8 +17,10 @@ from prometheus_client import Counter
 
 from common.infrastructure.clock import utcnow
 from common.infrastructure.logging import get_logger
+from rest_service.app.database import create_sessionmaker
 from rest_service.app.domain import handoffs
 from rest_service.app.domain.unit_of_work import Resources, unit_of_work
+from rest_service.app.state import AppState
 
 log = get_logger(__name__)
 
@@ -49,7 +52,9 @@ async def sweep_loop(resources: Resources, clock: Callable[[], datetime] = utcno
         await asyncio.sleep(pause)
 
 
-def start_sweep(resources: Resources) -> asyncio.Task[None]:
+def start_sweep(state: AppState) -> asyncio.Task[None]:
+    """On sessions of its own (never a request's)."""
+    resources = dataclasses.replace(state, sessions=create_sessionmaker(state.engine))
     return asyncio.create_task(sweep_loop(resources), name="handoff_sweep")
 
 
