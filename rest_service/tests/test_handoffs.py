@@ -150,6 +150,19 @@ class TestRequest:
         )
         assert assert_error(zero, 422)["fields"][0]["field"] == "operator_chat_id"
 
+    async def test_many_handoffs_on_one_connection_each_find_the_partial_index(
+        self, api: Api
+    ) -> None:
+        """Postgres plans a prepared statement generically from its sixth run: the partial
+        index's condition must not be bound values then."""
+        shop = await api.assistant()
+        for _ in range(8):
+            user = await api.user()
+            made = await api.http.post(PATH, headers=api.service, json=body_for(user, shop))
+            assert made.status_code == 201, made.text
+            again = await api.http.post(PATH, headers=api.service, json=body_for(user, shop))
+            assert_error(again, 409, "conflict")
+
     async def test_unknown_rows_are_422_naming_the_field(self, api: Api) -> None:
         user, shop = await api.user(), await api.assistant()
         for field in ("user_id", "assistant_id", "bot_id"):
