@@ -7,6 +7,8 @@ a reply to one of them is proof enough."""
 
 from __future__ import annotations
 
+import uuid
+
 from common.features.buttons import ButtonAction
 from common.features.language import choose_language
 from common.infrastructure.errors import ConflictError, NotFoundError
@@ -71,8 +73,8 @@ async def hand_back_pressed(press: Press, services: Services) -> Pressed:
     turn = press.turn
     who = operator_name(turn.sender)
     try:
-        await services.rest.return_handoff(press.data.target, by=who)
-    except (ConflictError, NotFoundError, ValueError):
+        await services.rest.return_handoff(uuid.UUID(press.data.target), by=who)
+    except (ConflictError, NotFoundError, ValueError):  # closed, or no handoff's button
         return Pressed(turn.t("handoff.closed"), press.below(turn.t("handoff.closed")))
     return Pressed(turn.t("handoff.notice"), press.below(turn.t("handoff.handed_back", who=who)))
 
