@@ -21,7 +21,6 @@ from ops.processes import Stack
 from sandbox.llm_server import LlmStandIn
 from sandbox.open_meteo import OpenMeteoStandIn
 
-
 #: The default bot's operator group in the platform's rest_service.
 OPERATOR_CHAT_ID = -100_900_800
 
