@@ -61,7 +61,11 @@ async def customer(
     body = {"name": f"shop-{uuid.uuid4().hex[:8]}", "instructions": "Sell."}
     shop = uuid.UUID((await admin.post_json("/api/assistants/", body))["id"])
     token = f"{uuid.uuid4().int % 10**9 + 1}:{uuid.uuid4().hex}"
-    bot = {"name": f"bot-{uuid.uuid4().hex[:8]}", "assistant_id": str(shop), "token": token}
+    bot: dict[str, object] = {
+        "name": f"bot-{uuid.uuid4().hex[:8]}",
+        "assistant_id": str(shop),
+        "token": token,
+    }
     if operators is not None:
         bot["operator_chat_id"] = operators
     bot_id = uuid.UUID((await admin.post_json("/api/bots/", bot))["id"])

@@ -30,6 +30,7 @@ from rest_service.app.webhook_delivery import DeliveryWorker
 from rest_service.tests.conftest import Api, assert_error
 from rest_service.tests.test_bots import make_bot
 from rest_service.tests.test_webhooks import Receiver, http, receiver, settled, subscribe
+from tests.streams import stream_entries
 from tests.tiers import examples
 
 PATH = "/api/handoffs/"
@@ -71,7 +72,7 @@ async def handed(api: Api, **fields: Any) -> tuple[dict[str, Any], dict[str, Any
 
 
 async def queued(redis: aioredis.Redis, names: Names, stream: str) -> list[OutgoingMessage]:
-    entries = await redis.xrange(names.stream(stream))
+    entries = await stream_entries(redis, names.stream(stream))
     return [OutgoingMessage.model_validate_json(fields[b"data"]) for _id, fields in entries]
 
 
@@ -91,7 +92,7 @@ class TestRequest:
         waited = _time(made["expires_at"]) - _time(made["requested_at"])
         assert waited == timedelta(minutes=10)
 
-        marker = json.loads(await redis.get(names.handoff_open(user["id"])))
+        marker = json.loads(await redis.get(names.handoff_open(user["id"])) or b"null")
         assert marker == {"id": made["id"], "operator_chat_id": OPERATORS, "bot_id": None}
         (announced,) = await queued(redis, names, TO_TELEGRAM)
         assert announced.chat_id == OPERATORS and str(announced.handoff_id) == made["id"]
