@@ -380,7 +380,7 @@ class ConversationsView(BaseView):
 
 
 def _thread_url(request: Request, thread_id: str) -> URL:
-    url = request.url_for("admin:conversations")
+    url = request.url_for("admin:view-conversations")
     return url.include_query_params(thread=thread_id) if thread_id else url
 
 
