@@ -164,6 +164,7 @@ async def reply(ctx: UnitOfWork, handoff_id: uuid.UUID, data: HandoffReplyIn) ->
         await _must(ctx.cache.queue(handoff.reply_stream, message.to_json()))
 
     ctx.after_commit(f"handoff:{handoff.id}", send)
+    log.info("handoff_reply", handoff_id=str(handoff.id), author=data.author or ctx.actor)
     return public(handoff)
 
 
