@@ -24,7 +24,7 @@ from assistant.tests.support import Deployment, tool_spec
 from assistant.tests.test_contact_and_lead_tools import seed_tool
 from assistant.tests.test_tools_end_to_end import tool_results
 from common.infrastructure.http_client import client_session
-from common.infrastructure.queue_messages import OutgoingMessage
+from common.infrastructure.queue_messages import IncomingMessage, OutgoingMessage
 from common.infrastructure.redis_keys import TO_TELEGRAM, Names
 from common.infrastructure.rest_client import RestClient
 from common.infrastructure.wire import HandoffReply
@@ -158,7 +158,20 @@ async def test_the_model_hands_over_and_stays_silent_until_it_is_handed_back(
         assert "Ann wants a person about her order" in announced[0].text
         asked = len(deployment.llm.requests)
 
-        while_away = await deployment.send(ann, "hello? my order is 1234")
+        while_away = IncomingMessage(
+            message_id=uuid.uuid4(),
+            chat_id=ann.telegram_id,
+            user_id=ann.id,
+            telegram_user_id=ann.telegram_id,
+            first_name=ann.first_name,
+            text="hello? my order is 1234",
+            reply_stream=deployment.replies,
+        )
+        # tg_bot's "typing…" waits for it (and an earlier message) as it is queued
+        typing = deployment.names.telegram_typing(ann.telegram_id)
+        waits = {"earlier message": 1.0, str(while_away.message_id): 2.0}
+        await deployment.redis.zadd(typing, waits)
+        await deployment.redis.xadd(deployment.names.to_secretary, {"data": while_away.to_json()})
         forwarded = await operator_messages(deployment, handoff["id"], 2)
         assert forwarded[1].text == "💬 *Ann*: hello? my order is 1234"
         assert forwarded[1].chat_id == OPERATOR_CHAT_ID
@@ -166,6 +179,9 @@ async def test_the_model_hands_over_and_stays_silent_until_it_is_handed_back(
         assert not [
             a for a in await deployment.answers() if a.correlation_id == str(while_away.message_id)
         ]
+        # no answer of the bot's will come: the customer's chat stops "typing…" for it
+        waiting = await until(lambda: _waiting_without(deployment, typing, while_away), 20)
+        assert waiting == [b"earlier message"]
 
         await deployment.rest.reply_to_handoff(
             handoff["id"], HandoffReply(text="Hi Ann, it's Olga")
@@ -197,3 +213,10 @@ async def operator_messages(
 
 async def customer_got(deployment: Deployment, words: str) -> OutgoingMessage | None:
     return next((a for a in await deployment.answers() if words in a.text), None)
+
+
+async def _waiting_without(
+    deployment: Deployment, typing: str, message: IncomingMessage
+) -> list[bytes] | None:
+    waiting: list[bytes] = await deployment.redis.zrange(typing, 0, -1)
+    return waiting if str(message.message_id).encode() not in waiting else None

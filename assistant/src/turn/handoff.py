@@ -67,6 +67,9 @@ class HandedOff:
             return False
         await self.publisher.publish(TO_TELEGRAM, forward(message, handoff))
         await self.outbox.mark(message)
+        # no answer of the bot's will say this message is answered: "typing…" stops now
+        typing = self.names.telegram_typing(message.chat_id, message.bot_id)
+        await self.redis.zrem(typing, str(message.message_id))
         log.info("handed_off_message_forwarded", handoff_id=str(handoff.id))
         return True
 
