@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import redis.asyncio as aioredis
@@ -218,5 +218,5 @@ async def customer_got(deployment: Deployment, words: str) -> OutgoingMessage | 
 async def _waiting_without(
     deployment: Deployment, typing: str, message: IncomingMessage
 ) -> list[bytes] | None:
-    waiting: list[bytes] = await deployment.redis.zrange(typing, 0, -1)
+    waiting = cast(list[bytes], await deployment.redis.zrange(typing, 0, -1))
     return waiting if str(message.message_id).encode() not in waiting else None
