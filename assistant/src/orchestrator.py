@@ -29,6 +29,7 @@ from assistant.src.live_config.watcher import ConfigWatcher
 from assistant.src.settings import Settings
 from assistant.src.tools.base import ToolServices
 from assistant.src.turn.background import Background
+from assistant.src.turn.handoff import HandedOff
 from assistant.src.turn.intake import (
     Intake,
     blob_keys,
@@ -94,6 +95,7 @@ class Orchestrator:
         #: The files of a turn (voice, pictures, documents), deleted when it is answered.
         self.blobs = BlobStore(redis, names)
         self.intake = Intake(redis, names, outbox, self.blobs, config)
+        self.handed_off = HandedOff(redis, names, outbox)
         self.reading = Reading(AttachmentReader(settings, self.blobs, deps.llm))
         self.background = Background(settings, deps)
         self.model = ModelRun(settings, redis, names, deps, services)
@@ -103,6 +105,9 @@ class Orchestrator:
     async def handle(self, message: IncomingMessage) -> None:
         taken = await self.intake.take(message)
         if taken is None:
+            return
+        if await self.handed_off.forwarded(taken.message):
+            await self.blobs.delete(*taken.files)
             return
         started = time.perf_counter()
         message = taken.message

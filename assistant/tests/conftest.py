@@ -21,6 +21,9 @@ from ops.processes import Stack
 from sandbox.llm_server import LlmStandIn
 from sandbox.open_meteo import OpenMeteoStandIn
 
+#: The default bot's operator group in the platform's rest_service.
+OPERATOR_CHAT_ID = -100_900_800
+
 
 @pytest.fixture
 def llm() -> Iterator[LlmStandIn]:
@@ -85,6 +88,8 @@ def platform(
         "LOG_LEVEL": "DEBUG",
         #: The stdio MCP servers an mcp tool may name (test_mcp_config.py); none is started.
         "MCP_STDIO_SERVERS": json.dumps(STDIO_SERVERS),
+        #: The default bot's operator group (test_handoff_tool.py).
+        "OPERATOR_CHAT_ID": str(OPERATOR_CHAT_ID),
         **secrets,
     }
     llm = LlmStandIn().start_in_thread()

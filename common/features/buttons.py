@@ -46,6 +46,8 @@ class ButtonAction(StrEnum):
     FEEDBACK_UP = "fu"
     FEEDBACK_DOWN = "fd"
     FEEDBACK_SKIP = "fs"
+    #: Under a handoff's message in the operator chat: the conversation goes back to the bot.
+    HAND_BACK = "hb"
 
 
 @dataclass(frozen=True)
@@ -167,3 +169,10 @@ def feedback_skip_button(token: str, language: str | None) -> Button:
     """Skip under the question for a 👎's comment."""
     skip = ButtonData(ButtonAction.FEEDBACK_SKIP, token)
     return button(LABELS.text(language, "feedback_skip"), skip)
+
+
+def hand_back_button(handoff_id: uuid.UUID | str, language: str | None) -> Button:
+    """ "Hand back to the bot" under a handoff's message in the operator chat."""
+    return button(
+        LABELS.text(language, "hand_back"), ButtonData(ButtonAction.HAND_BACK, str(handoff_id))
+    )

@@ -40,6 +40,12 @@ def confirmed_message_id(incoming_id: uuid.UUID | str) -> uuid.UUID:
     return uuid.uuid5(ID_NAMESPACE, f"confirmed:{incoming_id}")
 
 
+def handoff_message_id(handoff_id: uuid.UUID | str, what: str) -> uuid.UUID:
+    """The id of a message a handoff sends (`requested`, `expired`, `returned`, `reply:<key>`),
+    so a retried request or sweep sends it once."""
+    return uuid.uuid5(ID_NAMESPACE, f"handoff:{handoff_id}:{what}")
+
+
 def pressed_message_id(incoming_id: uuid.UUID | str) -> uuid.UUID:
     """The id of the message a button sends to the assistant in the user's words (a catalogue
     item's Show; the tap's own id names the edit of the message the button was under)."""
@@ -197,6 +203,9 @@ class OutgoingMessage(_QueueMessage):
     #: A blob (`common/features/blobs.py`) with speech audio to send as a voice message with the
     #: text.
     voice_blob_key: str | None = None
+    #: A message for an operator chat about this handoff: tg_bot remembers the Telegram
+    #: message it became (`Names.handoff_relay`), so an operator's reply to it is relayed.
+    handoff_id: uuid.UUID | None = None
 
 
 class DraftMessage(_QueueMessage):

@@ -209,6 +209,19 @@ class Names:
         in the chat (per bot; None: the default bot) is saved as the comment."""
         return self.key(f"tg_bot:feedback_comment:{bot_id or 'default'}:{chat_id}:{user}")
 
+    def handoff_open(self, conversation_key: str) -> str:
+        """The conversation is with a person (JSON `{"id", "operator_chat_id", "bot_id"}`):
+        the assistant forwards its messages to the operators instead of answering. Written by
+        rest_service after the handoff's commit, deleted when it is handed back or expires."""
+        return self.key(f"handoff:open:{conversation_key}")
+
+    def handoff_relay(self, bot_id: str | None, chat_id: int, telegram_message_id: int) -> str:
+        """A message a bot (None: the default bot) sent to an operator chat for a handoff →
+        the handoff's id: an operator's Telegram reply to it reaches that customer."""
+        return self.key(
+            f"tg_bot:handoff_relay:{bot_id or 'default'}:{chat_id}:{telegram_message_id}"
+        )
+
     def phone_requested(self, message_id: str) -> str:
         """The contact tool asked for the customer's number while the assistant answered a
         message: its answer shows the "Share my phone number" keyboard."""

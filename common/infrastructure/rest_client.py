@@ -55,6 +55,9 @@ from common.infrastructure.wire import (
     FactIn,
     Feedback,
     FeedbackIn,
+    Handoff,
+    HandoffIn,
+    HandoffReply,
     InterestIn,
     KnowledgeHit,
     Lead,
@@ -398,6 +401,21 @@ class RestClient:
         body = _json(feedback, exclude_unset=True)
         response = await self.request("POST", "/api/feedback/", json=body)
         return Feedback.model_validate(response.json()), response.status_code == 201
+
+    async def create_handoff(self, handoff: HandoffIn) -> Handoff:
+        """The conversation goes to the operators (409: it is with them already; 422 on
+        `bot_id`: no operator chat is set for the bot)."""
+        return Handoff.model_validate(await self.post_json("/api/handoffs/", _json(handoff)))
+
+    async def reply_to_handoff(self, handoff_id: Id, reply: HandoffReply) -> Handoff:
+        """An operator's words reach the customer (409: the handoff is closed)."""
+        body = await self.post_json(f"/api/handoffs/{handoff_id}/reply", _json(reply))
+        return Handoff.model_validate(body)
+
+    async def return_handoff(self, handoff_id: Id, by: str | None = None) -> Handoff:
+        """The conversation goes back to the bot (409: it is closed already)."""
+        body = await self.post_json(f"/api/handoffs/{handoff_id}/return", {"by": by})
+        return Handoff.model_validate(body)
 
     async def user_usage(self, user_id: Id, since: datetime) -> UserUsage:
         """The user's messages, tokens and tool calls since `since` (timezone-aware)."""

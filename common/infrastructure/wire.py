@@ -44,6 +44,7 @@ class ToolType(StrEnum):
     catalogue = "catalogue"
     contact = "contact"
     lead = "lead"
+    handoff = "handoff"
 
 
 class MessageRole(StrEnum):
@@ -422,6 +423,59 @@ class Lead(WireModel):
     updated_at: datetime
 
 
+class HandoffIn(WireModel):
+    """`POST /api/handoffs/`: a conversation goes to the operators."""
+
+    user_id: UUID
+    assistant_id: UUID
+    bot_id: UUID | None = None
+    conversation_key: str
+    chat_id: int
+    channel: str = "telegram"
+    reply_stream: str = "queue:to_telegram"
+    language: str | None = None
+    summary: str = ""
+
+
+class Handoff(WireModel):
+    """A conversation with the operators: waiting for one, active (one answered), returned
+    to the bot or expired (no one answered in time)."""
+
+    id: UUID
+    bot_id: UUID | None = None
+    assistant_id: UUID
+    user_id: UUID
+    conversation_key: str
+    chat_id: int
+    channel: str
+    language: str | None = None
+    operator_chat_id: int
+    status: Literal["waiting", "active", "returned", "expired"]
+    summary: str
+    requested_at: datetime
+    expires_at: datetime
+    answered_at: datetime | None = None
+    returned_at: datetime | None = None
+    returned_by: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class HandoffReply(WireModel):
+    """`POST /api/handoffs/{id}/reply`: an operator's words for the customer. `key` names the
+    reply (the operator chat's message) so a retry sends it once."""
+
+    text: str
+    author: str | None = None
+    key: str | None = None
+
+
+class HandoffReturn(WireModel):
+    """`POST /api/handoffs/{id}/return`: who handed the conversation back."""
+
+    by: str | None = None
+
+
 class ProfileFact(WireModel):
     """Something a user told the assistant about themselves; theirs alone."""
 
@@ -662,6 +716,9 @@ class Bot(WireModel):
     #: Telegram user ids allowed to talk to it; empty: everyone.
     allowed_user_ids: list[int]
     is_active: bool
+    #: The Telegram group its conversations are handed to people in; None: no operators.
+    operator_chat_id: int | None = None
+    operator_wait_minutes: int = 10
     token_masked: str | None
     created_at: datetime
     updated_at: datetime

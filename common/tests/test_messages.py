@@ -101,6 +101,8 @@ def test_outgoing_message_has_the_contract_fields() -> None:
         "bot_id",
         # the business assistant asks for a phone number
         "request_phone",
+        # a human operator: the operator chat's messages about a handoff
+        "handoff_id",
     }
 
 

@@ -35,6 +35,9 @@ ROUTES: list[tuple[type[BaseModel], str, str]] = [
     (wire.Contact, "get", "/api/contacts/of/{user_id}/{assistant_id}"),
     (wire.Lead, "post", "/api/leads/interest"),
     (wire.Feedback, "post", "/api/feedback/"),
+    (wire.Handoff, "post", "/api/handoffs/"),
+    (wire.Handoff, "post", "/api/handoffs/{handoff_id}/reply"),
+    (wire.Handoff, "post", "/api/handoffs/{handoff_id}/return"),
     (wire.Bot, "get", "/api/bots/{bot_id}"),
     (wire.SnapshotExperiment, "get", "/api/config"),
     (wire.SnapshotVariant, "get", "/api/config"),
@@ -146,6 +149,9 @@ REQUESTS: list[tuple[type[BaseModel], str, str, bool]] = [
     (wire.ContactIn, "put", "/api/contacts/of/{user_id}/{assistant_id}", False),
     (wire.InterestIn, "post", "/api/leads/interest", True),
     (wire.FeedbackIn, "post", "/api/feedback/", False),
+    (wire.HandoffIn, "post", "/api/handoffs/", True),
+    (wire.HandoffReply, "post", "/api/handoffs/{handoff_id}/reply", True),
+    (wire.HandoffReturn, "post", "/api/handoffs/{handoff_id}/return", True),
 ]
 
 

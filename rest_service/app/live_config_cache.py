@@ -56,6 +56,10 @@ class ConfigCache:
         self._store = redis.register_script(_STORE_IF_NEWER)
 
     @property
+    def names(self) -> Names:
+        return self._names
+
+    @property
     def redis_up(self) -> bool:
         return self.last_error is None
 
@@ -96,6 +100,19 @@ class ConfigCache:
 
     async def publish_bots(self, message: str) -> None:
         await self._call(lambda: self._redis.publish(self._names.bots_updated, message))
+
+    async def queue(self, stream: str, payload: str) -> bool:
+        """A queue message (`data`: its JSON) onto `stream` (unprefixed); False when Redis is
+        down (the caller decides whether that fails its request)."""
+        name = self._names.stream(stream)
+        return await self._call(lambda: self._redis.xadd(name, {"data": payload})) is not None
+
+    async def set_value(self, key: str, value: str) -> bool:
+        """`key` (prefixed by the caller's `Names`) holds `value`; False when Redis is down."""
+        return await self._call(lambda: self._redis.set(key, value)) is not None
+
+    async def delete_key(self, key: str) -> bool:
+        return await self._call(lambda: self._redis.delete(key)) is not None
 
     async def ping(self) -> bool:
         """A real round trip (for /health), which also closes the breaker when Redis is back."""

@@ -23,6 +23,7 @@ from rest_service.app.api import (
     cron_jobs,
     experiments,
     feedback,
+    handoffs,
     knowledge,
     leads,
     live_config,
@@ -40,6 +41,7 @@ from rest_service.app.body_limit import BodyLimitMiddleware
 from rest_service.app.database import StatementCacheBehindPooler, check_database, database_ok
 from rest_service.app.domain import admin_accounts
 from rest_service.app.errors import install_error_handlers
+from rest_service.app.handoff_sweep import start_sweep, stop_sweep
 from rest_service.app.retention import start_retention, stop_retention
 from rest_service.app.settings import Settings
 from rest_service.app.state import STATE, AppState
@@ -59,6 +61,7 @@ ROUTERS = (
     leads.router,
     feedback.router,
     feedback.analytics_router,
+    handoffs.router,
     usage.router,
     threads.router,
     llm.router,
@@ -81,9 +84,11 @@ async def _running(app: FastAPI, settings: Settings) -> AsyncIterator[AppState]:
     log.info("service_started", port=settings.port)
     retention = start_retention(state)
     webhook_worker = start_worker(state)
+    handoff_sweep = start_sweep(state)
     try:
         yield state
     finally:
+        await stop_sweep(handoff_sweep)
         await stop_worker(webhook_worker)
         await stop_retention(retention)
         await state.close()

@@ -139,6 +139,11 @@ WHO = {
     ("POST", "/api/experiments/{experiment_id}/stop"): A,
     ("POST", "/api/experiments/{experiment_id}/promote"): A,
     ("GET", "/api/experiments/{experiment_id}/results"): A,
+    ("GET", "/api/handoffs/"): A,
+    ("POST", "/api/handoffs/"): S,
+    ("GET", "/api/handoffs/{handoff_id}"): A,
+    ("POST", "/api/handoffs/{handoff_id}/reply"): S,
+    ("POST", "/api/handoffs/{handoff_id}/return"): S,
 }
 
 
@@ -180,6 +185,7 @@ def _url(path: str) -> str:
                     "contact_id",
                     "lead_id",
                     "experiment_id",
+                    "handoff_id",
                 )
             }
         )

@@ -53,6 +53,17 @@ class TestAuth:
 
 
 class TestInterest:
+    async def test_many_customers_on_one_connection_each_find_the_partial_index(
+        self, api: Api
+    ) -> None:
+        """Postgres plans a prepared statement generically from its sixth run: the partial
+        index's condition must not be bound values then (it was: a 500 from then on)."""
+        assistant = await api.assistant()
+        for _ in range(8):
+            user = await api.user()
+            first = await interest(api, user, assistant)
+            assert (await interest(api, user, assistant))["id"] == first["id"]
+
     async def test_a_conversation_makes_one_lead_with_every_item_once(self, api: Api) -> None:
         user, assistant = await api.user(), await api.assistant()
         haircut = await item(api, assistant["id"], "Haircut")

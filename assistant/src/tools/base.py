@@ -61,6 +61,8 @@ class Actor:
     channel: str = "telegram"
     #: The bots row the conversation is with (decision 0048); None: the default bot.
     bot_id: UUID | None = None
+    #: The stream the conversation's answers take (a handoff's operator replies go there).
+    reply_stream: str = "queue:to_telegram"
 
     @property
     def stored_user_id(self) -> str | None:

@@ -75,4 +75,5 @@ class Background:
             registered=user is not None,
             channel=message.source.value,
             bot_id=message.bot_id,
+            reply_stream=message.reply_stream,
         )

@@ -84,3 +84,8 @@ class AnswerOutbox:
             turn_record_key(self._names, message),
         ]
         return bool(await self._publish_once(keys=keys, args=[ANSWERED_TTL_S, outgoing.to_json()]))
+
+    async def mark(self, message: IncomingMessage) -> None:
+        """`message` is answered without an answer on its stream (it went to the operators)."""
+        key = self._names.assistant_answered(str(message.message_id), message.reply_stream)
+        await self._redis.set(key, "1", nx=True, ex=ANSWERED_TTL_S)

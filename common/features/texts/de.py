@@ -533,4 +533,27 @@ TEXTS: dict[str, str] = {
     "words.keep": "behalten,behalte",
     "words.on": "an,ein,einschalten,aktivieren",
     "words.off": "aus,ausschalten,deaktivieren",
+    # a human operator (rest_service and tg_bot): the operator chat's messages and the
+    # customer's notices
+    "label.hand_back": "↩️ An den Bot zurückgeben",
+    "handoff.requested": "🙋 *{customer}* möchte mit einem Menschen sprechen.",
+    "handoff.summary": "Kurz: {summary}",
+    "handoff.recent": "Letzte Nachrichten:",
+    "handoff.how": (
+        "Antworten Sie auf diese Nachricht, um dem Kunden zu schreiben; tippen Sie auf "
+        "die Schaltfläche, wenn Sie fertig sind."
+    ),
+    "handoff.customer_said": "💬 *{customer}*: {text}",
+    "handoff.customer_file": "(eine Datei)",
+    "handoff.no_answer": (
+        "Leider ist gerade niemand frei. Wir melden uns so bald wie möglich bei Ihnen."
+    ),
+    "handoff.expired": (
+        "⌛ Niemand hat *{customer}* rechtzeitig geantwortet: Der Kunde weiß, dass wir uns "
+        "melden, und ein Lead wurde angelegt."
+    ),
+    "handoff.returned": "Sie sprechen wieder mit dem Assistenten.",
+    "handoff.handed_back": "↩️ An den Bot zurückgegeben von {who}.",
+    "handoff.closed": "Dieses Gespräch liegt nicht mehr bei einem Mitarbeiter.",
+    "handoff.notice": "An den Bot zurückgegeben",
 }

@@ -473,4 +473,26 @@ TEXTS: dict[str, str] = {
     "words.keep": "keep",
     "words.on": "on,enable",
     "words.off": "off,disable",
+    # a human operator (rest_service and tg_bot): the operator chat's messages and the
+    # customer's notices
+    "label.hand_back": "↩️ Hand back to the bot",
+    "handoff.requested": "🙋 *{customer}* asks for a person.",
+    "handoff.summary": "Summary: {summary}",
+    "handoff.recent": "Last messages:",
+    "handoff.how": (
+        "Reply to this message to answer the customer; tap the button when you are done."
+    ),
+    "handoff.customer_said": "💬 *{customer}*: {text}",
+    "handoff.customer_file": "(a file)",
+    "handoff.no_answer": (
+        "Sorry, no one is free right now. We'll get back to you as soon as we can."
+    ),
+    "handoff.expired": (
+        "⌛ No one answered *{customer}* in time: they were told we'll get back to them, "
+        "and a lead was recorded."
+    ),
+    "handoff.returned": "You're talking with the assistant again.",
+    "handoff.handed_back": "↩️ Handed back to the bot by {who}.",
+    "handoff.closed": "This conversation is no longer with an operator.",
+    "handoff.notice": "Handed back to the bot",
 }

@@ -478,4 +478,24 @@ TEXTS: dict[str, str] = {
     "words.keep": "оставить,оставь",
     "words.on": "вкл,включить,включи",
     "words.off": "выкл,выключить,выключи",
+    # a human operator (rest_service and tg_bot): the operator chat's messages and the
+    # customer's notices
+    "label.hand_back": "↩️ Вернуть боту",
+    "handoff.requested": "🙋 *{customer}* просит человека.",
+    "handoff.summary": "Кратко: {summary}",
+    "handoff.recent": "Последние сообщения:",
+    "handoff.how": (
+        "Ответьте на это сообщение, чтобы написать клиенту; когда закончите, нажмите кнопку."
+    ),
+    "handoff.customer_said": "💬 *{customer}*: {text}",
+    "handoff.customer_file": "(файл)",
+    "handoff.no_answer": "К сожалению, сейчас все заняты. Мы свяжемся с вами, как только сможем.",
+    "handoff.expired": (
+        "⌛ Никто не ответил *{customer}* вовремя: клиенту сказали, что мы свяжемся, и "
+        "записали заявку."
+    ),
+    "handoff.returned": "Вы снова общаетесь с ассистентом.",
+    "handoff.handed_back": "↩️ Возвращено боту: {who}.",
+    "handoff.closed": "Этот разговор уже не у оператора.",
+    "handoff.notice": "Возвращено боту",
 }

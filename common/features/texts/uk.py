@@ -484,4 +484,24 @@ TEXTS: dict[str, str] = {
     "words.keep": "залишити,залиш",
     "words.on": "увімк,увімкнути,увімкни",
     "words.off": "вимк,вимкнути,вимкни",
+    # a human operator (rest_service and tg_bot): the operator chat's messages and the
+    # customer's notices
+    "label.hand_back": "↩️ Повернути боту",
+    "handoff.requested": "🙋 *{customer}* просить людину.",
+    "handoff.summary": "Коротко: {summary}",
+    "handoff.recent": "Останні повідомлення:",
+    "handoff.how": (
+        "Відповідайте на це повідомлення, щоб написати клієнту; коли закінчите, натисніть кнопку."
+    ),
+    "handoff.customer_said": "💬 *{customer}*: {text}",
+    "handoff.customer_file": "(файл)",
+    "handoff.no_answer": "На жаль, зараз усі зайняті. Ми зв'яжемося з вами, щойно зможемо.",
+    "handoff.expired": (
+        "⌛ Ніхто не відповів *{customer}* вчасно: клієнту сказали, що ми зв'яжемося, і "
+        "записали заявку."
+    ),
+    "handoff.returned": "Ви знову спілкуєтеся з асистентом.",
+    "handoff.handed_back": "↩️ Повернуто боту: {who}.",
+    "handoff.closed": "Ця розмова вже не в оператора.",
+    "handoff.notice": "Повернуто боту",
 }

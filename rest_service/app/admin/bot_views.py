@@ -47,7 +47,20 @@ class BotAdmin(_ServiceView, model=Bot):
     column_searchable_list: ClassVar[Any] = [Bot.name, Bot.telegram_username]
     column_filters: ClassVar[list[BooleanFilter]] = [BooleanFilter("is_active")]
     column_labels: ClassVar[Any] = {Bot.token_masked: "Token"}
-    form_columns: ClassVar[Any] = [Bot.name, Bot.channel, Bot.greeting, Bot.is_active]
+    form_columns: ClassVar[Any] = [
+        Bot.name,
+        Bot.channel,
+        Bot.greeting,
+        Bot.operator_chat_id,
+        Bot.operator_wait_minutes,
+        Bot.is_active,
+    ]
+    column_descriptions: ClassVar[Any] = {
+        "operator_chat_id": "the Telegram group its conversations are handed to people in "
+        "(a group's id is negative); empty: no operators",
+        "operator_wait_minutes": "how long a handoff waits for an operator before the customer "
+        "is told no one is free",
+    }
     create_template = "admin_form_create.html"
     edit_template = "admin_form_edit.html"
 
@@ -73,7 +86,9 @@ class BotAdmin(_ServiceView, model=Bot):
         return {**data, "assistant_id": str(obj.assistant_id), "allowed_user_ids": allowed}
 
     def _clean(self, data: FormData, *, editing: bool) -> FormData:
-        cleaned = _blank_to_none(data, "greeting")
+        cleaned = _blank_to_none(data, "greeting", "operator_chat_id", "operator_wait_minutes")
+        if cleaned.get("operator_wait_minutes") is None:
+            cleaned.pop("operator_wait_minutes", None)  # the default, or the stored minutes
         cleaned["assistant_id"] = _uuid_or_none(data.get("assistant_id"))
         cleaned["allowed_user_ids"] = _ids(data.get("allowed_user_ids"))
         if editing:

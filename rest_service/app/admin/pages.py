@@ -30,11 +30,12 @@ from rest_service.app.admin.feedback_views import SatisfactionView
 from rest_service.app.admin.knowledge_page import KnowledgeImportView
 from rest_service.app.admin.leads_views import LeadsExportView
 from rest_service.app.admin.request_ctx import BIGINT_MAX, AdminFormError, admin_ctx, app_state
-from rest_service.app.domain import calendar, revert, stats, usage, users
+from rest_service.app.domain import calendar, handoffs, revert, stats, usage, users
 from rest_service.app.domain.history import ENTITIES
 from rest_service.app.domain.paging import Page
 from rest_service.app.models.calendar import CalendarCredential
 from rest_service.app.models.cron import CronJob
+from rest_service.app.models.handoffs import HandoffReplyIn
 from rest_service.app.models.thread import ChatMessage, UserAssistantThread
 from rest_service.app.models.user import User
 
@@ -339,7 +340,50 @@ class ConversationsView(BaseView):
             )
             messages = await _messages(ctx.session, thread_id) if thread_id else []
             context["messages"] = conversations.with_tool_cards(messages)
+            key = messages[0]["message"].conversation_key if messages else None
+            context["handoff"] = await handoffs.open_handoff(ctx, key) if key else None
+        context["done"] = request.query_params.get("done")
+        context["error"] = request.query_params.get("error")
         return await self.templates.TemplateResponse(request, "admin_conversations.html", context)
+
+    @expose(
+        "/conversations/handoffs/{handoff_id:uuid}/reply",
+        methods=["POST"],
+        identity="conversations-handoff-reply",
+    )
+    async def handoff_reply(self, request: Request) -> Response:
+        """The admin answers a handed-off customer: it reaches them on their channel."""
+        form = await request.form()
+        back = _thread_url(request, str(form.get("thread") or ""))
+        try:
+            async with admin_ctx(self, request) as ctx:
+                text = str(form.get("text") or "")
+                data = HandoffReplyIn(text=text, author=ctx.actor[:100])
+                await handoffs.reply(ctx, request.path_params["handoff_id"], data)
+        except AdminFormError as exc:
+            return _see(back.include_query_params(error=str(exc)))
+        return _see(back.include_query_params(done="The reply is on its way to the customer."))
+
+    @expose(
+        "/conversations/handoffs/{handoff_id:uuid}/return",
+        methods=["POST"],
+        identity="conversations-handoff-return",
+    )
+    async def handoff_return(self, request: Request) -> Response:
+        """The admin hands the conversation back to the bot."""
+        form = await request.form()
+        back = _thread_url(request, str(form.get("thread") or ""))
+        try:
+            async with admin_ctx(self, request) as ctx:
+                await handoffs.hand_back(ctx, request.path_params["handoff_id"], ctx.actor[:100])
+        except AdminFormError as exc:
+            return _see(back.include_query_params(error=str(exc)))
+        return _see(back.include_query_params(done="The bot has the conversation again."))
+
+
+def _thread_url(request: Request, thread_id: str) -> URL:
+    url = request.url_for("admin:view-conversations")
+    return url.include_query_params(thread=thread_id) if thread_id else url
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from rest_service.app.models.contacts import Contact
 from rest_service.app.models.cron import CronJob, CronJobRun
 from rest_service.app.models.experiment import Experiment, ExperimentAssignment, ExperimentVariant
 from rest_service.app.models.feedback import Feedback
+from rest_service.app.models.handoffs import Handoff
 from rest_service.app.models.history import ConfigChange
 from rest_service.app.models.invocation import ToolInvocation
 from rest_service.app.models.knowledge import KnowledgeArticle
@@ -38,6 +39,7 @@ __all__ = [
     "ExperimentAssignment",
     "ExperimentVariant",
     "Feedback",
+    "Handoff",
     "KnowledgeArticle",
     "LLMModel",
     "LLMProvider",

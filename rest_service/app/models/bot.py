@@ -19,6 +19,13 @@ from common.infrastructure.wire import BotChannel
 from rest_service.app.models.base import BIGINT_MAX, Name, Text, TimestampMixin
 from rest_service.app.models.enums import varchar_enum
 
+
+def _not_zero(chat_id: int) -> int:
+    if chat_id == 0:
+        raise ValueError("a chat id is not 0 (leave it out for no operator chat)")
+    return chat_id
+
+
 #: `123456789:AA…`: Telegram's bot token; the number before the colon is the bot's id.
 TELEGRAM_TOKEN_PATTERN = re.compile(r"^([1-9][0-9]{0,18}):[A-Za-z0-9_-]{20,}$")
 GREETING_MAX = 4096
@@ -32,6 +39,11 @@ AllowedUsers = Annotated[
 ]
 Token = Annotated[Text, PydanticField(min_length=1, max_length=4096)]
 Greeting = Annotated[Text, PydanticField(max_length=GREETING_MAX)]
+#: A Telegram chat id (a group's is negative); 0 is no chat.
+OperatorChat = Annotated[
+    int, PydanticField(ge=-BIGINT_MAX, le=BIGINT_MAX), AfterValidator(_not_zero)
+]
+WaitMinutes = Annotated[int, PydanticField(ge=1, le=10080)]
 
 
 def telegram_bot_id(token: str) -> int:
@@ -57,6 +69,13 @@ class BotBase(SQLModel):
         default_factory=list, sa_column_kwargs={"nullable": False}, sa_type=JSONB
     )
     is_active: bool = True
+    #: The Telegram group its conversations are handed to people in (decision 0052); None:
+    #: no operators, the assistant says no one is available.
+    operator_chat_id: OperatorChat | None = Field(default=None, sa_type=BigInteger)
+    #: How long a handoff waits for an operator before the customer is told no one is free.
+    operator_wait_minutes: WaitMinutes = Field(
+        default=10, sa_column_kwargs={"server_default": "10"}
+    )
 
 
 class Bot(BotBase, TimestampMixin, table=True):
@@ -97,6 +116,8 @@ class BotUpdate(SQLModel):
     #: Write-only; a new token replaces the old one (a Telegram one names a new bot id).
     token: Token | None = None
     telegram_username: Annotated[str, PydanticField(pattern=r"^[A-Za-z0-9_]{5,64}$")] | None = None
+    operator_chat_id: OperatorChat | None = None
+    operator_wait_minutes: WaitMinutes | None = None
 
 
 class BotPublic(BotBase):

@@ -30,6 +30,7 @@ from tg_bot.src.handlers import (
     confirmations,
     feedback,
     forget,
+    handoffs,
     memory,
     model,
     reminders,
@@ -58,6 +59,7 @@ HANDLERS: dict[ButtonAction, PressHandler] = {
     **memory.BUTTONS,
     **catalogue_items.BUTTONS,
     **feedback.BUTTONS,
+    **handoffs.BUTTONS,
 }
 
 

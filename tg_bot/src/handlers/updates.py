@@ -21,6 +21,7 @@ from tg_bot.src.handlers.contact import shared_contact_text
 from tg_bot.src.handlers.edits import LastMessages
 from tg_bot.src.handlers.feedback import comment_taken
 from tg_bot.src.handlers.flood import over_limit
+from tg_bot.src.handlers.handoffs import operator_reply
 from tg_bot.src.handlers.language import user_language, written_language
 from tg_bot.src.handlers.media import FileSource, MediaIntake
 from tg_bot.src.handlers.membership import membership_changed
@@ -76,6 +77,10 @@ class UpdateRouter:
         if message.chat.type not in _CHAT_TYPES:
             return Outcome(update.update_id)
         text = message.body
+        if message.chat.is_group and not edited:
+            relayed = await operator_reply(update.update_id, message, self._services, self._bot)
+            if relayed is not None:
+                return relayed
         if message.chat.is_group:
             found = addressed_text(message, self._bot.id, self._bot.username)
             if found is None and not await self._joins_album(message):

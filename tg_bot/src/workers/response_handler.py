@@ -60,6 +60,10 @@ from tg_bot.src.workers.typing import TypingIndicator
 
 log = get_logger(__name__)
 
+Json = dict[str, Any]
+#: How long an operator may reply to a handoff's message in the operator chat.
+HANDOFF_RELAY_TTL_S = 30 * 24 * 3600
+
 
 #: The voice message's place among a message's parts (text parts count from 0).
 VOICE_PART = -1
@@ -256,9 +260,21 @@ class ResponseHandler:
             if await self._edit(chat_id, edit, part, inline):
                 return
             async with self._limiter.sending(chat_id):  # the refused edit took this slot
-                await self._send(chat_id, part, reply_to, message.message_thread_id, markup)
+                sent = await self._send(chat_id, part, reply_to, message.message_thread_id, markup)
+            await self._relayed(message, chat_id, sent)
             return
-        await self._send(chat_id, part, reply_to, message.message_thread_id, markup)
+        sent = await self._send(chat_id, part, reply_to, message.message_thread_id, markup)
+        await self._relayed(message, chat_id, sent)
+
+    async def _relayed(self, message: OutgoingMessage, chat_id: int, sent: Json) -> None:
+        """A handoff's message in the operator chat: an operator's reply to it reaches the
+        customer (`handlers/handoffs.py`), for as long as the handoff may last."""
+        if message.handoff_id is None or not isinstance(sent.get("message_id"), int):
+            return
+        key = self._names.handoff_relay(
+            str(message.bot_id) if message.bot_id else None, chat_id, sent["message_id"]
+        )
+        await self._redis.set(key, str(message.handoff_id), ex=HANDOFF_RELAY_TTL_S)
 
     async def _send(
         self,
@@ -267,17 +283,17 @@ class ResponseHandler:
         reply_to: int | None,
         thread: int | None,
         markup: dict[str, Any] | None = None,
-    ) -> None:
-        """`thread`: a forum topic's id, so the answer stays in the topic."""
+    ) -> Json:
+        """`thread`: a forum topic's id, so the answer stays in the topic. The message sent."""
         try:
-            await self._telegram.send_message(
+            return await self._telegram.send_message(
                 chat_id, part, reply_to_message_id=reply_to, message_thread_id=thread,
                 reply_markup=markup,
             )  # fmt: skip
         except TelegramParseError as exc:
             SEND_ERRORS.labels("parse").inc()
             log.error("html_refused_sent_as_text", chat_id=chat_id, error=str(exc))
-            await self._telegram.send_message(
+            return await self._telegram.send_message(
                 chat_id, plain_text(part), parse_mode=None, reply_to_message_id=reply_to,
                 message_thread_id=thread, reply_markup=markup,
             )  # fmt: skip
