@@ -2,8 +2,10 @@
 deployment, every service a real process (issue 37's "done when"): the customer comes
 through a deep link, asks a question answered from an imported article, browses the
 catalogue, shares a phone number with the button, and becomes one lead that reaches a
-subscribed webhook (signature verified) and the Bitrix24 stand-in, and exports as CSV and
-XLSX with the right row."""
+subscribed webhook (signature verified) and the Bitrix24 stand-in, gives 👎 with a comment,
+asks for a person, gets an operator's reply from the operator group and is handed back; the
+lead exports as CSV and XLSX with the right row. An experiment on the same consultant splits
+its customers stably, and its figures add up."""
 
 from __future__ import annotations
 
@@ -12,23 +14,26 @@ import io
 import random
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 from openpyxl import load_workbook
 
+from common.features.experiments import pick
 from sandbox import telegram_updates as build
 from sandbox.bitrix24 import Bitrix24StandIn
 from sandbox.telegram_api import SentMessage, TelegramStandIn
 from sandbox.webhook_receiver import Receiver
 from tests.harness import MigratedDatabases
-from tests.system import DEFAULT_MODEL, Person, System, running_system
-from tests.test_feedback_end_to_end import notice, press
+from tests.system import DEFAULT_MODEL, FALLBACK_MODEL, Person, System, running_system
+from tests.test_feedback_end_to_end import notice, press, tap
 from tests.waiting import until
 
 pytestmark = pytest.mark.e2e
 
+OPERATORS = -100_5555_0001
 ARTICLES = """# Delivery
 We deliver across Berlin within two days; delivery is free over 50 EUR.
 
@@ -52,6 +57,20 @@ class Journey:
 
     def sent(self, person: Person) -> list[SentMessage]:
         return self.bot.sent_to(person.id)
+
+    async def in_group(self, containing: str) -> SentMessage:
+        """The shop bot's message in the operator group holding `containing`."""
+        found: SentMessage = await until(
+            lambda: next((m for m in self.bot.sent_to(OPERATORS) if containing in m.text), None),
+            30,
+            f"{containing!r} in the operator group",
+        )
+        return found
+
+    def tap(self, person: Person, message: SentMessage) -> None:
+        """`person` taps the one button under the bot's `message`."""
+        ((button,),) = (message.reply_markup or {})["inline_keyboard"]
+        tap(self.system, self.bot, person, message, button["callback_data"])
 
     async def answer(self, person: Person, text: str | None, **content: Any) -> SentMessage:
         """What the shop's bot sends after `text` (or other `content`) from `person`."""
@@ -128,6 +147,7 @@ async def open_the_shop(journey: Journey, admin: httpx.AsyncClient) -> None:
             "assistant_id": consultant_id,
             "token": journey.shop.token,
             "greeting": "Welcome to the barber shop!",
+            "operator_chat_id": OPERATORS,
         },
     )
     assert bot.status_code == 201, bot.text
@@ -224,6 +244,38 @@ async def test_a_customer_becomes_a_lead_in_the_crm(journey: Journey) -> None:
     )
     assert commented[0]["data"]["comment"] == "I had to wait too long"
 
+    # a person: the operators get the summary, one of them answers, and hands back
+    ask = "Can I talk to a person about a group booking?"
+    handing = {"reason": "customer_asked", "summary": "Ola wants a group booking"}
+    llm.call("handoff", handing, contains="group booking?")
+    llm.reply("I've passed this to a colleague; they'll reply here.", contains="group booking?")
+    assert "colleague" in (await journey.answer(ola, ask)).text
+    announced = await journey.in_group("Ola wants a group booking")
+    assert "Haircut" in announced.text or "book a haircut" in announced.text  # the last words
+    model_calls = len(llm.requests)
+    mia = Person.new("Mia")
+    group = build.group_chat(OPERATORS, "Operators")
+    reply = build.reply(
+        group,
+        mia.telegram,
+        "Hi Ola, Mia here: five people on Saturday works.",
+        announced.as_message(journey.bot.bot),
+    )
+    system.telegram.inject(reply, journey.bot)
+    relayed = await until(
+        lambda: [m for m in journey.sent(ola) if "Mia here" in m.text] or None,
+        30,
+        "the operator's reply",
+    )
+    assert relayed[-1].text.startswith("Hi Ola, Mia here")
+    assert len(llm.requests) == model_calls  # the model stayed out of it
+    journey.tap(mia, announced)
+    await until(
+        lambda: [m for m in journey.sent(ola) if "assistant again" in m.text] or None,
+        30,
+        "handed back",
+    )
+
     # the lead exports with the right row
     async with system.admin() as admin:
         params = {"assistant_id": journey.consultant["id"]}
@@ -241,3 +293,71 @@ async def test_a_customer_becomes_a_lead_in_the_crm(journey: Journey) -> None:
     header, *rows = [[c.value for c in r] for r in sheet.iter_rows()]
     [xlsx_row] = [dict(zip(header, r, strict=True)) for r in rows]
     assert xlsx_row["phone"] == "+49301234567" and xlsx_row["start_payload"] == "spring_promo"
+
+
+@dataclass(frozen=True)
+class Arm:
+    id: str
+    name: str
+    share: int
+
+
+@pytest.mark.timeout(240)
+async def test_an_experiment_splits_customers_stably_and_its_figures_add_up(
+    journey: Journey,
+) -> None:
+    """The consultant runs a variant (its own prompt and model) on half its customers: each
+    keeps the arm the hash gives them over every turn, and the results count them there."""
+    system, llm = journey.system, journey.system.llm
+    llm.reset()
+    if journey.shop is None:
+        async with system.admin() as admin:
+            await open_the_shop(journey, admin)
+    marker = f"SHORT-{uuid.uuid4().hex[:6]}"
+    body = {
+        "assistant_id": journey.consultant["id"],
+        "name": "shorter answers",
+        "variants": [
+            {"name": "control", "share": 50, "is_control": True},
+            {"name": "short", "share": 50, "instructions": marker, "model": FALLBACK_MODEL},
+        ],
+    }
+    async with system.admin() as admin:
+        made = await admin.post("/api/experiments/", json=body)
+        assert made.status_code == 201, made.text
+        experiment = made.json()
+        await system.assistant_has_latest_config()
+        arms = [Arm(v["id"], v["name"], v["share"]) for v in experiment["variants"]]
+        people: dict[str, list[Person]] = {"control": [], "short": []}
+        try:
+            # new customers until each arm has two (at 50/50, a handful)
+            for n in range(24):
+                if min(len(p) for p in people.values()) >= 2:
+                    break
+                person = Person.new(f"C{n}")
+                await journey.answer(person, f"hello from {person.username}")
+                [(user_id,)] = system.query(
+                    "SELECT id FROM users WHERE telegram_id = %s", person.id
+                )
+                arm = pick(arms, uuid.UUID(experiment["id"]), user_id)
+                people[arm.name].append(person)
+                await journey.answer(person, f"again from {person.username}")
+            assert min(len(p) for p in people.values()) >= 2, people
+            for name, members in people.items():
+                for person in members:
+                    for said in ("hello from", "again from"):
+                        [asked] = system.requests_about(f"{said} {person.username}")
+                        in_short = marker in asked.system_text
+                        assert in_short == (name == "short"), (name, said)
+                        assert (asked.model == FALLBACK_MODEL) == (name == "short")
+            shown = await admin.get(f"/api/experiments/{experiment['id']}/results")
+            results = shown.json()
+        finally:
+            await admin.post(f"/api/experiments/{experiment['id']}/stop")
+    by_arm = {v["name"]: v for v in results["variants"]}
+    for name, members in people.items():
+        assert by_arm[name]["people"] == len(members)
+        assert by_arm[name]["completions"] == 2 * len(members)
+    totals = results["totals"]
+    for key in ("people", "conversations", "completions", "leads", "tokens_in", "tokens_out"):
+        assert totals[key] == sum(v[key] for v in results["variants"]), key
