@@ -41,6 +41,7 @@ class ExperimentsView(BaseView):
     async def start(self, request: Request) -> Response:
         async with request.form() as form:
             body = _body(form)
+            typed = {k: str(v) for k, v in form.items() if isinstance(v, str)}
         try:
             data = ExperimentCreate.model_validate(body)
             async with unit_of_work(app_state(self), current_admin(request).actor) as ctx:
@@ -49,9 +50,11 @@ class ExperimentsView(BaseView):
             errors = [
                 FieldError(".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()
             ]
-            return await self._render(request, errors=errors, status=400)
+            return await self._render(request, errors=errors, status=400, typed=typed)
         except AppError as exc:
-            return await self._render(request, errors=exc.fields, detail=exc.detail, status=400)
+            return await self._render(
+                request, errors=exc.fields, detail=exc.detail, status=400, typed=typed
+            )
         url = request.url_for("admin:view-experiment", experiment_id=str(made.id))
         return RedirectResponse(str(url), status_code=303)
 
@@ -62,7 +65,9 @@ class ExperimentsView(BaseView):
         errors: list[FieldError] | None = None,
         detail: str | None = None,
         status: int = 200,
+        typed: dict[str, str] | None = None,
     ) -> Response:
+        """The list and the start form; a refused form comes back as the admin typed it."""
         async with unit_of_work(app_state(self), current_admin(request).actor) as ctx:
             rows, _total = await experiments.list_experiments(
                 ctx, Page(offset=0, limit=LISTED), None, None
@@ -77,6 +82,7 @@ class ExperimentsView(BaseView):
             "rows": range(FORM_ROWS),
             "errors": errors or [],
             "detail": detail,
+            "typed": typed or {},
         }
         return await page(self, request, "admin_experiments.html", context, status)
 
