@@ -1,6 +1,6 @@
 """Experiments in a real browser: an experiment started from the form (refused first with the
-field at fault, shares that do not add up to 100, and everything typed kept) opens on its results, one row per arm with
-its intervals' sample sizes; promoting the variant writes its prompt into the assistant, and
+field at fault, shares that do not add up to 100, and everything typed kept) opens on its
+results, one row per arm; promoting the variant writes its prompt into the assistant, and
 the change history has it. Screenshot: `test-artifacts/admin-experiment.png`."""
 
 from __future__ import annotations
