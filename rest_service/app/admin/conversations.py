@@ -80,12 +80,15 @@ async def recent(session: AsyncSession, text: str = "") -> list[Conversation]:
             .limit(RECENT)
         )
     ).all()
-    private = {_uuid(m.conversation_key) for m in rows}
-    names = await names_of(session, "user", private)
+    keys = {m.conversation_key: _private(m.conversation_key) for m in rows}
+    names = await names_of(session, "user", (user for user, _bot in keys.values()))
+    bots = await names_of(session, "bot", (bot for _user, bot in keys.values()))
     found = []
     for m in rows:
-        user_id = _uuid(m.conversation_key)
+        user_id, bot_id = keys[m.conversation_key]
         who = names.get(user_id, str(user_id)) if user_id else f"group {m.conversation_key}"
+        if user_id and bot_id:
+            who = f"{who} · {bots.get(bot_id, str(bot_id))}"
         snippet = (m.content or _tool_names(m.tool_calls) or "").strip()
         found.append(
             Conversation(
@@ -104,6 +107,16 @@ async def recent(session: AsyncSession, text: str = "") -> list[Conversation]:
 def _tool_names(calls: Any) -> str:
     names = [str((c.get("function") or {}).get("name", "?")) for c in calls or []]
     return f"(calls {', '.join(names)})" if names else ""
+
+
+def _private(key: str) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    """A conversation key's private user (None: a group) and bots row (None: the default
+    bot): `<user id>`, `bot:<bot id>:<user id>`, `chat:<id>`, `bot:<bot id>:chat:<id>`."""
+    bot_id = None
+    if key.startswith("bot:"):
+        _prefix, bot, key = [*key.split(":", 2), "", ""][:3]
+        bot_id = _uuid(bot)
+    return _uuid(key), bot_id
 
 
 def _uuid(value: str) -> uuid.UUID | None:

@@ -20,6 +20,7 @@ from sqlalchemy.types import Text as SAText
 from sqlmodel import col
 
 from rest_service.app.models.assistant import Assistant, Tool
+from rest_service.app.models.bot import Bot
 from rest_service.app.models.cron import CronJob
 from rest_service.app.models.llm import LLMModel, LLMProvider
 from rest_service.app.models.user import User
@@ -131,6 +132,7 @@ NAME_OF: dict[str, Callable[[], tuple[Any, Any]]] = {
     "provider": lambda: (col(LLMProvider.id), col(LLMProvider.name)),
     "user": lambda: (col(User.id), _user_name()),
     "cron_job": lambda: (col(CronJob.id), col(CronJob.name)),
+    "bot": lambda: (col(Bot.id), col(Bot.name)),
     # Assistants and users name their model by `provider_model_name` (a string, no key).
     "model": lambda: (col(LLMModel.provider_model_name), _model_label()),
 }
