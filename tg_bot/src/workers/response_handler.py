@@ -254,10 +254,11 @@ class ResponseHandler:
         edit = message.edit_telegram_message_id
         reply_to = message.reply_to_telegram_message_id if index == 0 else None
         if index == 0 and edit is not None and chat_id == message.chat_id:
-            # An edit carries inline buttons only: the phone keyboard needs a new message,
-            # which the draft being finished is not (the text still asks for the number).
+            # An edit carries inline buttons only: the phone keyboard needs a new message.
             inline = keyboard(message.buttons) if last else None
             if await self._edit(chat_id, edit, part, inline):
+                if last and inline is None and markup is not None:
+                    await self._phone_keyboard(message, chat_id, markup)
                 return
             async with self._limiter.sending(chat_id):  # the refused edit took this slot
                 sent = await self._send(chat_id, part, reply_to, message.message_thread_id, markup)
@@ -265,6 +266,16 @@ class ResponseHandler:
             return
         sent = await self._send(chat_id, part, reply_to, message.message_thread_id, markup)
         await self._relayed(message, chat_id, sent)
+
+    async def _phone_keyboard(
+        self, message: OutgoingMessage, chat_id: int, markup: dict[str, Any]
+    ) -> None:
+        """The "Share my phone number" keyboard under a finished draft (a streamed answer,
+        edited into place, which cannot take it): one short message with the button's own
+        words carries it, or the customer never sees the button the answer speaks of."""
+        label = html.escape(message.request_phone or "", quote=False)
+        async with self._limiter.sending(chat_id):
+            await self._send(chat_id, label, None, message.message_thread_id, markup)
 
     async def _relayed(self, message: OutgoingMessage, chat_id: int, sent: Json) -> None:
         """A handoff's message in the operator chat: an operator's reply to it reaches the

@@ -338,7 +338,8 @@ async def test_an_answer_asking_for_the_number_shows_the_phone_keyboard_once(
     run_bot, telegram, redis, names
 ) -> None:
     """Only under the last part; inline buttons win (a message carries one keyboard); an edit
-    carries inline buttons only, so the finished draft keeps its words and no keyboard."""
+    carries inline buttons only, so a finished draft (a streamed answer) is followed by one
+    short message that carries the keyboard: without it the customer never saw the button."""
     async with run_bot():
         await publish(redis, names, answer(text=LONG, request_phone=SHARE))
         parts = await telegram.wait_sent(3, PRIVATE)
@@ -349,6 +350,8 @@ async def test_an_answer_asking_for_the_number_shows_the_phone_keyboard_once(
         )
         await publish(redis, names, edited)
         await until(lambda: _text_is(telegram, parts[0], "Call us?"))
+        [*_, follow_up] = await telegram.wait_sent(4, PRIVATE)
+    assert (follow_up.text, follow_up.reply_markup) == (SHARE, PHONE_KEYBOARD)
     assert [p.reply_markup for p in parts[:2]] == [None, None]
     assert parts[2].reply_markup == PHONE_KEYBOARD
     assert with_buttons.reply_markup == MARKUP
