@@ -295,6 +295,11 @@ class Names:
         return self.key("rest_service:history_retention")
 
     @property
+    def webhook_retention_claim(self) -> str:
+        """Held by the rest_service replica that deletes old finished webhook deliveries."""
+        return self.key("rest_service:webhook_retention")
+
+    @property
     def webhooks_pending(self) -> str:
         """Published after a commit that wrote webhook deliveries: the workers look at once."""
         return self.key("rest_service:webhooks_pending")

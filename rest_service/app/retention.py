@@ -1,5 +1,7 @@
 """History retention: chat messages older than `HISTORY_RETENTION_DAYS` are deleted once a
-period (`HISTORY_RETENTION_INTERVAL_SECONDS`, a day) by one rest_service replica.
+period (`HISTORY_RETENTION_INTERVAL_SECONDS`, a day) by one rest_service replica; so are the
+outgoing webhooks' finished deliveries (delivered or dead) `WEBHOOK_RETENTION_DAYS` after
+their last attempt, which would otherwise grow the outbox by a row per event for ever.
 
 It runs here, in rest_service's lifespan, because rest_service owns `chat_messages`: a
 cron_service job would need an endpoint that deletes history in bulk and a token right to
@@ -14,10 +16,11 @@ from __future__ import annotations
 import asyncio
 from contextlib import suppress
 from datetime import datetime, timedelta
+from typing import Any
 
 from prometheus_client import Counter
 from redis.exceptions import RedisError
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlmodel import col
 
 from common.infrastructure.clock import utcnow
@@ -25,6 +28,7 @@ from common.infrastructure.logging import get_logger
 from common.infrastructure.redis_keys import Names
 from rest_service.app.domain.unit_of_work import Resources, unit_of_work
 from rest_service.app.models.thread import ChatMessage
+from rest_service.app.models.webhook import DeliveryStatus, WebhookDelivery
 from rest_service.app.state import AppState
 
 log = get_logger(__name__)
@@ -36,6 +40,10 @@ DELETED = Counter(
     "smart_assistant_history_retention_deleted_total",
     "Chat messages deleted for being older than HISTORY_RETENTION_DAYS",
 )
+DELIVERIES_DELETED = Counter(
+    "smart_assistant_webhook_retention_deleted_total",
+    "Finished webhook deliveries deleted for being older than WEBHOOK_RETENTION_DAYS",
+)
 CLAIMS = Counter(
     "smart_assistant_history_retention_claims_total",
     "Retention periods this replica tried to claim: it ran (`ran`), or another had it (`taken`)",
@@ -45,18 +53,32 @@ CLAIMS = Counter(
 
 async def delete_older_than(resources: Resources, cutoff: datetime, batch: int = BATCH) -> int:
     """Deletes every message created before `cutoff`, `batch` rows per unit of work."""
+    oldest = select(col(ChatMessage.id)).where(col(ChatMessage.created_at) < cutoff)
+    return await _delete_in_batches(resources, ChatMessage, col(ChatMessage.id), oldest, batch)
+
+
+async def delete_deliveries_older_than(
+    resources: Resources, cutoff: datetime, batch: int = BATCH
+) -> int:
+    """Deletes the delivered and dead webhook deliveries last attempted before `cutoff`; a
+    pending one stays, whatever its age."""
+    done = (DeliveryStatus.delivered, DeliveryStatus.dead)
+    oldest = select(col(WebhookDelivery.id)).where(
+        col(WebhookDelivery.status).in_(done), col(WebhookDelivery.updated_at) < cutoff
+    )
+    key = col(WebhookDelivery.id)
+    return await _delete_in_batches(resources, WebhookDelivery, key, oldest, batch)
+
+
+async def _delete_in_batches(
+    resources: Resources, table: type[Any], key: Any, chosen: Select[Any], batch: int
+) -> int:
+    """Deletes the rows `chosen` selects the keys of, `batch` per unit of work."""
     total = 0
     while True:
-        oldest = (
-            select(col(ChatMessage.id))
-            .where(col(ChatMessage.created_at) < cutoff)
-            .order_by(col(ChatMessage.id))
-            .limit(batch)
-        )
+        some = chosen.order_by(key).limit(batch).scalar_subquery()
         async with unit_of_work(resources, "retention") as ctx:
-            result = await ctx.session.execute(
-                delete(ChatMessage).where(col(ChatMessage.id).in_(oldest.scalar_subquery()))
-            )
+            result = await ctx.session.execute(delete(table).where(key.in_(some)))
         deleted = int(getattr(result, "rowcount", 0) or 0)
         total += deleted
         if deleted < batch:
@@ -97,19 +119,43 @@ async def run_once(state: AppState, now: datetime | None = None) -> int | None:
     return deleted
 
 
+async def run_webhooks_once(state: AppState, now: datetime | None = None) -> int | None:
+    """Finished deliveries deleted, or None when kept for ever or another replica has the
+    period."""
+    days = state.settings.webhook_retention_days
+    if days <= 0:
+        return None
+    names = Names(state.settings.redis_key_prefix)
+    period_ms = int(state.settings.history_retention_interval_seconds * 1000)
+    if not await state.redis.set(names.webhook_retention_claim, "1", nx=True, px=period_ms):
+        return None
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    try:
+        deleted = await delete_deliveries_older_than(state, cutoff)
+    except BaseException:
+        with suppress(RedisError):
+            await state.redis.delete(names.webhook_retention_claim)
+        raise
+    DELIVERIES_DELETED.inc(deleted)
+    log.info("webhook_retention_ran", deleted=deleted, days=days, cutoff=cutoff.isoformat())
+    return deleted
+
+
 async def retention_loop(state: AppState) -> None:
     """Tries 24 times a period, so a lapsed claim is taken up within the hour."""
     pause = max(1.0, state.settings.history_retention_interval_seconds / 24)
     while True:
-        try:
-            await run_once(state)
-        except Exception as exc:  # a background loop must outlive any one failure
-            log.warning("history_retention_failed", error=type(exc).__name__)
+        for run, failed in ((run_once, "history"), (run_webhooks_once, "webhook")):
+            try:
+                await run(state)
+            except Exception as exc:  # a background loop must outlive any one failure
+                log.warning(f"{failed}_retention_failed", error=type(exc).__name__)
         await asyncio.sleep(pause)
 
 
 def start_retention(state: AppState) -> asyncio.Task[None] | None:
-    if state.settings.history_retention_days <= 0:
+    settings = state.settings
+    if settings.history_retention_days <= 0 and settings.webhook_retention_days <= 0:
         return None
     return asyncio.create_task(retention_loop(state), name="history_retention")
 

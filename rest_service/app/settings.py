@@ -41,6 +41,9 @@ class Settings(ServiceSettings):
     history_retention_days: int = Field(default=0, ge=0)
     #: How often the deletion runs (one replica per period, claimed in Redis).
     history_retention_interval_seconds: float = Field(default=86_400.0, ge=1.0)
+    #: Webhook deliveries done with (delivered or dead) are deleted from the outbox this many
+    #: days after their last attempt, in the same periods; 0 keeps them all.
+    webhook_retention_days: int = Field(default=30, ge=0)
 
     #: Outgoing webhooks (docs/decisions/0050-outgoing-webhooks-from-an-outbox.md): the
     #: delivery worker's sends per subscription event, the first retry's wait (doubling,

@@ -42,6 +42,7 @@ ARCHITECTURE_TOOL_ARGUMENTS = {
     "catalogue": ({"action", "query", "tag", "max_price", "item_id", "limit"}, {"action"}),
     "contact": ({"action", "name", "phone", "email", "consent"}, {"action"}),
     "lead": ({"action", "items", "note"}, {"action"}),
+    "handoff": ({"reason", "summary"}, {"reason", "summary"}),
 }
 
 
@@ -330,7 +331,11 @@ class TestSeed:
         assert consultant.feedback_buttons and not secretary.feedback_buttons
         linked = {(link.assistant, link.tool) for link in config.links}
         assert {("consultant", "knowledge"), ("consultant", "time")} <= linked
-        assert {("consultant", "contact"), ("consultant", "lead")} <= linked
+        assert {
+            ("consultant", "contact"),
+            ("consultant", "lead"),
+            ("consultant", "handoff"),
+        } <= linked
         assert "consent" in consultant.instructions and "`lead`" in consultant.instructions
         assert ("secretary", "knowledge") not in linked
         models = {m.provider_model_name: m for m in config.models}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -17,13 +18,16 @@ from sqlmodel import col
 from structlog.testing import capture_logs
 
 from common.infrastructure.clock import utcnow
+from common.infrastructure.redis_keys import Names
 from ops.infra import free_port
 from ops.processes import Stack
 from rest_service.app.domain.unit_of_work import unit_of_work
 from rest_service.app.models.thread import ChatMessage
+from rest_service.app.models.webhook import DeliveryStatus, WebhookDelivery, WebhookEvent
 from rest_service.app.retention import (
     delete_older_than,
     run_once,
+    run_webhooks_once,
     start_retention,
     stop_retention,
 )
@@ -105,11 +109,56 @@ async def test_retention_is_off_by_default(api: Api, settings: Settings) -> None
         ages = [4000]
         _thread, ids = await _thread_with_ages(api, ages)
         await _age(state, ids, ages)
-        assert start_retention(state) is None
         assert await run_once(state) is None
         assert await _left(state, ids) == set(ids)
+        kept = AppState.create(settings.model_copy(update={"webhook_retention_days": 0}))
+        try:
+            assert start_retention(kept) is None  # nothing to delete: no loop
+        finally:
+            await kept.close()
     finally:
         await state.close()
+
+
+async def test_finished_webhook_deliveries_go_after_their_days_and_pending_ones_stay(
+    api: Api, states: list[AppState]
+) -> None:
+    hook = {
+        "name": f"crm-{time.monotonic_ns()}",
+        "url": "https://93.184.216.34/hooks",
+        "events": ["lead.created"],
+    }
+    made = await api.ok("POST", "/api/webhooks/", api.admin, json=hook)
+    rows = {  # (status, days since the last attempt)
+        "old delivered": (DeliveryStatus.delivered, 40),
+        "old dead": (DeliveryStatus.dead, 31),
+        "old pending": (DeliveryStatus.pending, 400),
+        "new delivered": (DeliveryStatus.delivered, 5),
+    }
+    ids = {name: uuid.uuid4() for name in rows}
+    async with unit_of_work(states[0]) as ctx:
+        for name, (status, age) in rows.items():
+            when = utcnow() - timedelta(days=age)
+            ctx.session.add(
+                WebhookDelivery(
+                    id=ids[name], subscription_id=uuid.UUID(made["id"]),
+                    event=WebhookEvent.lead_created, event_id=uuid.uuid4(), occurred_at=when,
+                    payload={"id": name}, status=status, next_attempt_at=when, attempts=1,
+                    created_at=when, updated_at=when,
+                )
+            )  # fmt: skip
+    assert states[0].settings.webhook_retention_days == 30
+    # the service's own loop claimed this period as it started (the outbox was empty then)
+    await states[0].redis.delete(Names(states[0].settings.redis_key_prefix).webhook_retention_claim)
+    results = await asyncio.gather(*(run_webhooks_once(s) for s in states))
+    assert sorted(results, key=str) == [2, None]  # one replica ran it
+    async with states[0].sessions() as session:
+        left = set(
+            await session.scalars(
+                select(col(WebhookDelivery.id)).where(col(WebhookDelivery.id).in_(ids.values()))
+            )
+        )
+    assert left == {ids["old pending"], ids["new delivered"]}
 
 
 async def test_of_two_replicas_one_runs_it_per_period(api: Api, states: list[AppState]) -> None:
