@@ -312,6 +312,11 @@ SERVICE_MAY = [
     ("GET|PUT|DELETE", rf"/api/contacts/of/{_ID}/{_ID}"),
     # the lead tool records interest; reading, editing and exporting leads is the admin's
     ("POST", r"/api/leads/interest"),
+    # tg_bot stores a 👍 / 👎; the lists and the analytics are the admin's
+    ("POST", r"/api/feedback/"),
+    # the handoff tool hands a conversation over; tg_bot relays an operator's reply and the
+    # hand-back button; the list is the admin's
+    ("POST", rf"/api/handoffs/|/api/handoffs/{_ID}/(reply|return)"),
 ]
 #: Routes that return or take one decrypted secret, or record what only the one running the
 #: bots learns (getMe's username): the service token's alone.
