@@ -29,6 +29,15 @@ from tests.programs import require_program
 
 
 @pytest.fixture
+def settings_env(settings_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """No retention loop in an in-process app: its units of work join the test's one
+    connection, where a loop's query at startup would race the test's own
+    (test_retention.py runs retention with settings of its own)."""
+    monkeypatch.setenv("WEBHOOK_RETENTION_DAYS", "0")
+    return {**settings_env, "WEBHOOK_RETENTION_DAYS": "0"}
+
+
+@pytest.fixture
 def settings(settings_env: dict[str, str]) -> Settings:
     return Settings(_env_file=None)  # type: ignore[call-arg]
 
