@@ -1,6 +1,6 @@
 """A customer's whole journey with a shop's consultant bot, beside the secretary bot in one
-deployment, every service a real process (issue 37's "done when"): the customer comes
-through a deep link, asks a question answered from an imported article, browses the
+deployment, every service a real process (the business assistant's acceptance journey): the
+customer comes through a deep link, asks a question answered from an imported article, browses the
 catalogue, shares a phone number with the button, and becomes one lead that reaches a
 subscribed webhook (signature verified) and the Bitrix24 stand-in, gives 👎 with a comment,
 asks for a person, gets an operator's reply from the operator group and is handed back; the

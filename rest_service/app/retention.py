@@ -14,6 +14,7 @@ at once, whatever its age."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +27,7 @@ from sqlmodel import col
 from common.infrastructure.clock import utcnow
 from common.infrastructure.logging import get_logger
 from common.infrastructure.redis_keys import Names
+from rest_service.app.database import create_sessionmaker
 from rest_service.app.domain.unit_of_work import Resources, unit_of_work
 from rest_service.app.models.thread import ChatMessage
 from rest_service.app.models.webhook import DeliveryStatus, WebhookDelivery
@@ -157,6 +159,8 @@ def start_retention(state: AppState) -> asyncio.Task[None] | None:
     settings = state.settings
     if settings.history_retention_days <= 0 and settings.webhook_retention_days <= 0:
         return None
+    # On sessions of its own (never a request's), as the handoff sweep.
+    state = dataclasses.replace(state, sessions=create_sessionmaker(state.engine))
     return asyncio.create_task(retention_loop(state), name="history_retention")
 
 
