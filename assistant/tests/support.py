@@ -311,7 +311,9 @@ class Deployment:
         chat_id: int | None = None,
         group: bool = False,
         reply_stream: str | None = None,
+        **fields: Any,
     ) -> IncomingMessage:
+        """`fields` are the message's other fields (another channel's ids)."""
         message = IncomingMessage(
             message_id=uuid.uuid4(),
             chat_id=chat_id if chat_id is not None else int(user.telegram_id),
@@ -323,6 +325,7 @@ class Deployment:
             language_code=user.language,
             text=text,
             reply_stream=reply_stream or self.replies,
+            **fields,
         )
         await self.redis.xadd(self.names.to_secretary, {"data": message.to_json()})
         return message

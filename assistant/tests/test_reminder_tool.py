@@ -21,6 +21,7 @@ from assistant.src.tools.when import UnclearTime, local
 from assistant.tests import time_phrase_rules
 from assistant.tests.support import tool_spec
 from assistant.tests.time_phrase_rules import REFUSED, Rule
+from common.infrastructure.channels import Channel, channel_chat_number
 from common.infrastructure.http_client import client_session
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
@@ -74,6 +75,26 @@ async def test_in_20_minutes_for_a_user_in_new_york(
     assert f"{run_at.astimezone(NEW_YORK):%H:%M}" in result["confirmation"]
     assert "America/New_York" in result["confirmation"]
     assert "timezone_note" not in result
+
+
+async def test_a_reminder_made_in_another_channel_fires_in_that_channel(
+    tool: ReminderTool, rest: RestClient, new_yorker: User
+) -> None:
+    number = channel_chat_number(Channel.WHATSAPP, "4915112345678")
+    actor = replace(
+        call(new_yorker, "America/New_York").actor,
+        chat_id=number,
+        answer_channel=Channel.WHATSAPP,
+        channel_chat_id="4915112345678",
+    )
+    origin = ToolCallOrigin(actor, str(uuid.uuid4()), uuid.UUID(int=1), "0", 0)
+    result = await tool.run({"action": "create", "text": "water", "when": "in 1 hour"}, origin)
+    job = await rest.get_cron_job(result["reminder_id"])
+    assert (job.channel, job.channel_chat_id, job.chat_id) == (
+        Channel.WHATSAPP,
+        "4915112345678",
+        number,
+    )
 
 
 async def test_every_monday_at_9_for_a_user_in_new_york(

@@ -27,6 +27,9 @@ PAYLOADS = st.one_of(
             "language_code": any_text(5),
             "message_id": any_text(36),
             "text": JSON_VALUES,
+            "channel": st.one_of(any_text(8), st.sampled_from(["whatsapp", "slack", "web"])),
+            "channel_chat_id": st.one_of(any_text(20), st.integers()),
+            "channel_thread_id": any_text(20),
         },
     ).map(json.dumps),
 )
@@ -49,3 +52,21 @@ def test_a_payload_naming_its_chat_is_salvaged_with_its_reply_stream() -> None:
     assert (message.chat_id, message.reply_stream) == (5, "cli:replies:x")
     back_to_itself = salvage_for_apology(json.dumps({"chat_id": 5, "reply_stream": TO_SECRETARY}))
     assert back_to_itself is not None and back_to_itself.reply_stream == (TO_TELEGRAM)
+
+
+def test_a_payload_of_another_channel_is_apologised_for_in_that_channel() -> None:
+    data = json.dumps(
+        {
+            "chat_id": 1 << 61,
+            "channel": "whatsapp",
+            "channel_chat_id": "4915112345678",
+            "reply_stream": "queue:to_channels",
+            "user_id": "not a uuid",
+        }
+    )
+    message = salvage_for_apology(data)
+    assert message is not None
+    assert (message.channel, message.channel_chat_id) == ("whatsapp", "4915112345678")
+    assert message.reply_stream == "queue:to_channels"
+    unaddressed = salvage_for_apology(json.dumps({"chat_id": 5, "channel": "slack"}))
+    assert unaddressed is not None and unaddressed.channel == "telegram"

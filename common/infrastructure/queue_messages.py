@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, TypedDict
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from common.infrastructure.channels import Channel
 from common.infrastructure.clock import utcnow
 from common.infrastructure.redis_keys import TO_TELEGRAM
 
@@ -19,6 +20,13 @@ ID_NAMESPACE = uuid.UUID("5b0c7f4e-6f43-4d57-9d0e-3a1c2b7e9a10")
 def incoming_message_id(bot_id: int | str, update_id: int) -> uuid.UUID:
     """The id of the message queued for a Telegram update."""
     return uuid.uuid5(ID_NAMESPACE, f"telegram-update:{bot_id}:{update_id}")
+
+
+def channel_message_uuid(channel: Channel, account: str, channel_message_id: str) -> uuid.UUID:
+    """The id of the message queued for a message of another channel: its platform's own
+    message id (a WhatsApp `wamid`, a Slack event id, an e-mail `Message-ID`) under the
+    account that received it, so a redelivered webhook or a mail read twice is one message."""
+    return uuid.uuid5(ID_NAMESPACE, f"channel:{channel.value}:{account}:{channel_message_id}")
 
 
 def answer_message_id(incoming_id: uuid.UUID | str) -> uuid.UUID:
@@ -53,9 +61,17 @@ def pressed_message_id(incoming_id: uuid.UUID | str) -> uuid.UUID:
 
 
 class Source(StrEnum):
+    """Who wrote a message: a person (in the channel named), `./manage.py chat`, or a
+    scheduled prompt."""
+
     TELEGRAM = "telegram"
     CLI = "cli"
     CRON = "cron"
+    WHATSAPP = "whatsapp"
+    SLACK = "slack"
+    EMAIL = "email"
+    WEB = "web"
+    API = "api"
 
 
 class ChatType(StrEnum):
@@ -118,8 +134,23 @@ class _QueueMessage(BaseModel):
     v: Literal[1] = 1
     #: Derived, never random, where a redelivery could repeat it (the functions above).
     message_id: uuid.UUID
-    #: The Telegram chat (negative for a group).
+    #: The Telegram chat (negative for a group); for another channel, the number
+    #: `channel_chat_number` makes of its conversation id.
     chat_id: int
+    #: The channel the conversation is in: the answer goes back there.
+    channel: Channel = Channel.TELEGRAM
+    #: The channel's own conversation id (a WhatsApp number, a Slack channel, an e-mail
+    #: address, a web chat session); None for Telegram, whose is `chat_id`.
+    channel_chat_id: str | None = Field(default=None, min_length=1, max_length=255)
+    #: The channel's thread the conversation continues in (a Slack thread's `ts`, the first
+    #: e-mail's `Message-ID`), if it has threads.
+    channel_thread_id: str | None = Field(default=None, max_length=998)
+
+    @model_validator(mode="after")
+    def _addressed(self) -> _QueueMessage:
+        if self.channel != Channel.TELEGRAM and self.channel_chat_id is None:
+            raise ValueError(f"a {self.channel.value} message needs its channel_chat_id")
+        return self
 
     def to_json(self) -> str:
         return self.model_dump_json()
@@ -128,7 +159,8 @@ class _QueueMessage(BaseModel):
 class IncomingMessage(_QueueMessage):
     """A message for the assistant (stream `queue:to_secretary`)."""
 
-    #: Who wrote it: a person in Telegram, `./manage.py chat`, or a scheduled prompt.
+    #: Who wrote it: a person (in Telegram or the channel named), `./manage.py chat`, or a
+    #: scheduled prompt.
     source: Source = Source.TELEGRAM
     #: The stream the answer goes to (unprefixed).
     reply_stream: str = TO_TELEGRAM
@@ -153,6 +185,12 @@ class IncomingMessage(_QueueMessage):
     #: The bots row (rest_service) whose bot received it, whose assistant answers it and
     #: which sends the answer; None: the default bot (`TELEGRAM_TOKEN`) and the secretary.
     bot_id: uuid.UUID | None = None
+    #: The sender's id in the channel (a WhatsApp number, a Slack `team:user`, an e-mail
+    #: address, a web visitor); None for Telegram, whose is `telegram_user_id`.
+    channel_user_id: str | None = Field(default=None, max_length=255)
+    #: The channel's id of this message (the answer replies to it: a Slack `ts`, an e-mail
+    #: `Message-ID`, a WhatsApp `wamid`).
+    channel_message_id: str | None = Field(default=None, max_length=998)
     #: The user tapped Yes under a held tool call (`common/features/confirmations.py`): the token of
     #: the call to run; `text` is empty.
     confirmed: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
@@ -203,9 +241,32 @@ class OutgoingMessage(_QueueMessage):
     #: A blob (`common/features/blobs.py`) with speech audio to send as a voice message with the
     #: text.
     voice_blob_key: str | None = None
+    #: The channel's message this answers (a Slack `ts`, an e-mail `Message-ID`, a WhatsApp
+    #: `wamid`): the channel shows the answer as a reply to it where it can.
+    reply_to_channel_message_id: str | None = Field(default=None, max_length=998)
     #: A message for an operator chat about this handoff: tg_bot remembers the Telegram
     #: message it became (`Names.handoff_relay`), so an operator's reply to it is relayed.
     handoff_id: uuid.UUID | None = None
+
+
+class AnswerAddress(TypedDict):
+    """An answer's channel fields (`OutgoingMessage`)."""
+
+    channel: Channel
+    channel_chat_id: str | None
+    channel_thread_id: str | None
+    reply_to_channel_message_id: str | None
+
+
+def answer_address(message: IncomingMessage) -> AnswerAddress:
+    """The channel fields of an answer to `message`: the same channel, conversation and
+    thread, replying to the message itself."""
+    return {
+        "channel": message.channel,
+        "channel_chat_id": message.channel_chat_id,
+        "channel_thread_id": message.channel_thread_id,
+        "reply_to_channel_message_id": message.channel_message_id,
+    }
 
 
 class DraftMessage(_QueueMessage):

@@ -29,6 +29,7 @@ from uuid import UUID
 import aiohttp
 from pydantic import BaseModel
 
+from common.infrastructure.channels import Channel
 from common.infrastructure.errors import (
     DependencyUnavailableError,
     NotFoundError,
@@ -706,9 +707,12 @@ class RestClient:
         idempotency_key: str | None = None,
         timezone_assumed: bool | None = None,
         bot_id: Id | None = None,
+        channel: Channel = Channel.TELEGRAM,
+        channel_chat_id: str | None = None,
     ) -> CronJob:
         """One-off (`run_at`, aware) or recurring (`cron_expression`, 5 fields); a stored
-        `idempotency_key` returns the stored job. `bot_id`: the bots row it fires through."""
+        `idempotency_key` returns the stored job. `bot_id`: the bots row it fires through;
+        `channel` and `channel_chat_id`: the conversation it fires in."""
         job = CronJobIn(
             name=name,
             type=type,
@@ -722,6 +726,9 @@ class RestClient:
             idempotency_key=idempotency_key,
             timezone_assumed=timezone_assumed,
             bot_id=_uuid(bot_id, "bot_id"),
+            # Telegram's is the server's default: an older server never sees the field.
+            channel=None if channel is Channel.TELEGRAM else channel,
+            channel_chat_id=channel_chat_id,
         )
         body = _json(job, exclude_none=True)
         return CronJob.model_validate(await self.post_json("/api/cron-jobs/", body))

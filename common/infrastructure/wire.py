@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, WithJsonSchema
 from common.features.experiments import pick
 from common.features.mcp_servers import SERVER_NAME
 from common.features.mcp_servers import SETTING as MCP_SETTING
+from common.infrastructure.channels import Channel
 
 
 class AssistantType(StrEnum):
@@ -237,6 +238,9 @@ class CronJobIn(WireModel):
     timezone_assumed: bool | None = None
     #: The bots row whose conversation made it (decision 0048); None: the default bot.
     bot_id: UUID | None = None
+    #: The channel it fires in and that channel's conversation id; None: Telegram.
+    channel: Channel | None = None
+    channel_chat_id: str | None = None
 
 
 class CronJobChanges(WireModel):
@@ -432,6 +436,7 @@ class HandoffIn(WireModel):
     conversation_key: str
     chat_id: int
     channel: str = "telegram"
+    channel_chat_id: str | None = None
     reply_stream: str = "queue:to_telegram"
     language: str | None = None
     summary: str = ""
@@ -448,6 +453,7 @@ class Handoff(WireModel):
     conversation_key: str
     chat_id: int
     channel: str
+    channel_chat_id: str | None = None
     language: str | None = None
     operator_chat_id: int
     status: Literal["waiting", "active", "returned", "expired"]
@@ -756,6 +762,9 @@ class CronJob(WireModel):
     updated_at: datetime
     #: The bot it fires through (a bots row); None: the default bot (an older server's too).
     bot_id: UUID | None = None
+    #: Where it fires: an older server's jobs are all Telegram's.
+    channel: Channel = Channel.TELEGRAM
+    channel_chat_id: str | None = None
 
 
 class CronJobRun(WireModel):

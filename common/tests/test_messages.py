@@ -72,6 +72,12 @@ def test_incoming_message_has_the_contract_fields() -> None:
         "confirmed",
         # several bots in one deployment
         "bot_id",
+        # channels other than Telegram
+        "channel",
+        "channel_chat_id",
+        "channel_thread_id",
+        "channel_user_id",
+        "channel_message_id",
     }
     msg = IncomingMessage(message_id=uuid.uuid4(), chat_id=1, user_id=uuid.uuid4(), text="hi")
     assert (msg.v, msg.source, msg.reply_stream, msg.chat_type) == (
@@ -103,6 +109,11 @@ def test_outgoing_message_has_the_contract_fields() -> None:
         "request_phone",
         # a human operator: the operator chat's messages about a handoff
         "handoff_id",
+        # channels other than Telegram
+        "channel",
+        "channel_chat_id",
+        "channel_thread_id",
+        "reply_to_channel_message_id",
     }
 
 

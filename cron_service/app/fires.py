@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 import redis.asyncio as aioredis
 
 from common.features.buttons import fired_reminder_buttons
+from common.infrastructure.channels import Channel, answer_stream
 from common.infrastructure.logging import get_logger
 from common.infrastructure.queue_messages import (
     ChatType,
@@ -31,7 +32,7 @@ from common.infrastructure.queue_messages import (
     Source,
     fire_message_id,
 )
-from common.infrastructure.redis_keys import TO_SECRETARY, TO_TELEGRAM, Names
+from common.infrastructure.redis_keys import TO_CHANNELS, TO_SECRETARY, TO_TELEGRAM, Names
 from common.infrastructure.wire import CronJobType, RunOutcome
 from cron_service.app import texts
 from cron_service.app.jobs import PlannedJob
@@ -84,6 +85,8 @@ class Fire:
     one_off: bool
     #: What the user was sent, for their conversation; None when the assistant answers.
     sent_text: str | None
+    #: The channel it fires in (a fire kept by an older version: Telegram).
+    channel: Channel = Channel.TELEGRAM
 
     @property
     def key(self) -> str:
@@ -97,7 +100,8 @@ class Fire:
     def stream(self) -> str:
         """Where it was published (as `compose` decides): its claim and record live there."""
         prompt = self.job_type == CronJobType.assistant_prompt
-        return TO_SECRETARY if prompt and self.outcome != RunOutcome.missed else TO_TELEGRAM
+        notified = answer_stream(self.channel)
+        return TO_SECRETARY if prompt and self.outcome != RunOutcome.missed else notified
 
     def to_json(self) -> str:
         fields = {f.name: getattr(self, f.name) for f in dataclass_fields(self)}
@@ -110,6 +114,7 @@ class Fire:
         for name in ("scheduled_for", "published_at"):
             data[name] = datetime.fromisoformat(data[name])
         data["outcome"] = RunOutcome(data["outcome"])
+        data["channel"] = Channel(data.get("channel", Channel.TELEGRAM))
         return cls(**data)
 
 
@@ -146,6 +151,7 @@ def compose(job: PlannedJob, scheduled_for: datetime, now: datetime, rules: Fire
         chat_id=job.job.chat_id,
         one_off=job.one_off,
         sent_text=sent,
+        channel=job.job.channel,
     )
     return stream, message, fire
 
@@ -168,10 +174,12 @@ def _message(
         kind=OutgoingKind.NOTIFICATION,
         correlation_id=job.id,
         bot_id=job.job.bot_id,
+        channel=job.job.channel,
+        channel_chat_id=job.job.channel_chat_id,
         # Snooze and Done under a reminder, labelled in the language its text is in.
         buttons=[] if prompt else fired_reminder_buttons(job.id, texts.language(job.text)),
     )
-    return TO_TELEGRAM, notification, text
+    return answer_stream(job.job.channel), notification, text
 
 
 def _prompt(job: PlannedJob, message_id: UUID) -> IncomingMessage:
@@ -188,6 +196,9 @@ def _prompt(job: PlannedJob, message_id: UUID) -> IncomingMessage:
         user_id=user_id,
         text=texts.render("briefing", job.text, ""),
         bot_id=job.job.bot_id,
+        channel=job.job.channel,
+        channel_chat_id=job.job.channel_chat_id,
+        reply_stream=answer_stream(job.job.channel),
     )
 
 
@@ -235,7 +246,7 @@ class FireLedger:
         stream's slot, so these are read apart from the script."""
         fresh = [True] * len(fires)
         briefings = [
-            (index, TO_TELEGRAM if stream == TO_SECRETARY else TO_SECRETARY, fire)
+            (index, answer_stream(fire.channel) if stream == TO_SECRETARY else TO_SECRETARY, fire)
             for index, (stream, _, fire) in enumerate(fires)
             if fire.job_type == CronJobType.assistant_prompt
         ]
@@ -251,7 +262,8 @@ class FireLedger:
 
     def _unrecorded_hashes(self) -> list[str]:
         names = self._names
-        return [names.cron_unrecorded_of(TO_SECRETARY), names.cron_unrecorded_of(TO_TELEGRAM)]
+        streams = (TO_SECRETARY, TO_TELEGRAM, TO_CHANNELS)
+        return [names.cron_unrecorded_of(stream) for stream in streams]
 
     async def unrecorded(self) -> list[Fire]:
         """The fires not yet recorded; an entry that does not parse is logged and dropped."""

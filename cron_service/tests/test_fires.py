@@ -200,3 +200,31 @@ def test_a_job_made_with_a_bot_fires_through_that_bot() -> None:
     _, briefing, _ = compose(planned(data), NOW, NOW, RULES)
     _, default, _ = compose(planned(job_data()), NOW, NOW, RULES)
     assert (reminder.bot_id, briefing.bot_id, default.bot_id) == (bot_id, bot_id, None)
+
+
+def test_a_reminder_made_in_another_channel_fires_there() -> None:
+    job = planned(job_data(channel="whatsapp", channel_chat_id="4915112345678"))
+    stream, message, fire = compose(job, NOW, NOW, RULES)
+    assert stream == "queue:to_channels"
+    assert isinstance(message, OutgoingMessage)
+    assert (message.channel, message.channel_chat_id) == ("whatsapp", "4915112345678")
+    assert fire.stream == "queue:to_channels"
+    assert Fire.from_json(fire.to_json()) == fire
+
+
+def test_a_briefing_made_in_another_channel_is_answered_there() -> None:
+    data = job_data(type="assistant_prompt", text=None, prompt="my day")
+    job = planned(data | {"channel": "slack", "channel_chat_id": "D024BE91L"})
+    stream, message, _ = compose(job, NOW, NOW, RULES)
+    assert stream == TO_SECRETARY
+    assert isinstance(message, IncomingMessage)
+    assert (message.channel, message.channel_chat_id) == ("slack", "D024BE91L")
+    assert message.reply_stream == "queue:to_channels"
+    missed = compose(job, NOW - timedelta(days=1), NOW, RULES)
+    assert missed[0] == "queue:to_channels", "a missed briefing is told where it was made"
+
+
+def test_a_fire_kept_by_an_older_version_is_telegrams() -> None:
+    _, _, fire = compose(planned(job_data()), NOW, NOW, RULES)
+    old = {k: v for k, v in json.loads(fire.to_json()).items() if k != "channel"}
+    assert Fire.from_json(json.dumps(old)).stream == TO_TELEGRAM

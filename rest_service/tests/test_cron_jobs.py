@@ -40,6 +40,23 @@ class TestCreate:
     async def test_timezone_defaults_to_the_settings(self, api: Api) -> None:
         assert (await api.job())["timezone"] == "UTC"
 
+    async def test_a_job_made_in_another_channel_keeps_where_it_fires(self, api: Api) -> None:
+        job = await api.job(channel="whatsapp", channel_chat_id="4915112345678")
+        assert (job["channel"], job["channel_chat_id"]) == ("whatsapp", "4915112345678")
+        assert (await api.job())["channel"] == "telegram", "Telegram's is the default"
+
+    async def test_a_job_of_another_channel_without_its_conversation_is_refused(
+        self, api: Api, client
+    ) -> None:
+        body = {"name": "n", "chat_id": 1, "text": "t", "run_at": in_hours(1), "channel": "slack"}
+        response = await client.post("/api/cron-jobs/", json=body, headers=api.service)
+        fields = assert_error(response, 422)["fields"]
+        assert [f["field"] for f in fields] == ["channel_chat_id"]
+        unknown = await client.post(
+            "/api/cron-jobs/", json={**body, "channel": "fax"}, headers=api.service
+        )
+        assert [f["field"] for f in assert_error(unknown, 422)["fields"]] == ["channel"]
+
     async def test_a_stored_idempotency_key_answers_200_with_that_job(
         self, api: Api, client
     ) -> None:

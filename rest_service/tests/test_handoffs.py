@@ -188,6 +188,25 @@ class TestReplyAndReturn:
         shown = await api.ok("GET", f"{PATH}{made['id']}", api.admin)
         assert shown["answered_at"] == answered["answered_at"]
 
+    async def test_a_whatsapp_customer_hears_the_operator_and_the_hand_back_in_whatsapp(
+        self, api: Api, redis: aioredis.Redis, names: Names
+    ) -> None:
+        number = 1 << 61
+        made, _user = await handed(
+            api,
+            chat_id=number,
+            channel="whatsapp",
+            channel_chat_id="4915112345678",
+            reply_stream="queue:to_channels",
+        )
+        path = f"{PATH}{made['id']}"
+        await api.ok("POST", f"{path}/reply", api.service, json={"text": "Olga here", "key": "k1"})
+        await api.ok("POST", f"{path}/return", api.service, json={"by": "Olga"})
+        told = [m for m in await queued(redis, names, "queue:to_channels") if m.chat_id == number]
+        assert [m.text for m in told] == ["Olga here", "You're talking with the assistant again."]
+        assert {(m.channel, m.channel_chat_id) for m in told} == {("whatsapp", "4915112345678")}
+        assert made["channel_chat_id"] == "4915112345678"
+
     async def test_a_hand_back_tells_the_customer_and_lifts_the_marker(
         self, api: Api, redis: aioredis.Redis, names: Names
     ) -> None:

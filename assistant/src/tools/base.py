@@ -24,6 +24,7 @@ from jsonschema.exceptions import SchemaError
 
 from assistant.src.settings import Settings
 from common.features.calendar_client import CalendarClient
+from common.infrastructure.channels import Channel
 from common.infrastructure.clock import utcnow
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
@@ -63,6 +64,10 @@ class Actor:
     bot_id: UUID | None = None
     #: The stream the conversation's answers take (a handoff's operator replies go there).
     reply_stream: str = "queue:to_telegram"
+    #: The channel the conversation is in and its id there (None for Telegram): a reminder
+    #: made here fires here.
+    answer_channel: Channel = Channel.TELEGRAM
+    channel_chat_id: str | None = None
 
     @property
     def stored_user_id(self) -> str | None:

@@ -49,6 +49,7 @@ class HandoffTool(BaseTool, tool_type="handoff"):
             conversation_key=actor.conversation_key,
             chat_id=actor.chat_id,
             channel=actor.channel,
+            channel_chat_id=actor.channel_chat_id,
             reply_stream=actor.reply_stream,
             language=actor.language,
             summary=summary,

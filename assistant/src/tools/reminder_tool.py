@@ -114,6 +114,8 @@ class ReminderTool(BaseTool, tool_type="reminder"):
             timezone=zone_name,
             idempotency_key=call.idempotency_key,
             bot_id=call.actor.bot_id,
+            channel=call.actor.answer_channel,
+            channel_chat_id=call.actor.channel_chat_id,
             **when,
         )
 

@@ -76,4 +76,6 @@ class Background:
             channel=message.source.value,
             bot_id=message.bot_id,
             reply_stream=message.reply_stream,
+            answer_channel=message.channel,
+            channel_chat_id=message.channel_chat_id,
         )

@@ -92,7 +92,9 @@ def salvage_for_apology(data: str) -> IncomingMessage | None:
         return None
     fields: dict[str, object] = {"chat_id": chat_id, "text": "", "user_id": uuid.UUID(int=0)}
     fields["message_id"] = uuid.uuid5(ID_NAMESPACE, f"salvaged:{data}")
-    for name in ("message_id", "reply_stream", "language_code", "telegram_message_id"):
+    salvaged = ("message_id", "reply_stream", "language_code", "telegram_message_id")
+    # The channel's address before the channel, which needs it.
+    for name in (*salvaged, "channel_chat_id", "channel_thread_id", "channel"):
         value = raw.get(name)
         candidate = {**fields, name: value}
         try:

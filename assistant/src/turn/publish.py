@@ -29,6 +29,7 @@ from common.infrastructure.queue_messages import (
     IncomingMessage,
     OutgoingKind,
     OutgoingMessage,
+    answer_address,
     answer_message_id,
 )
 from common.infrastructure.redis_keys import Names
@@ -75,6 +76,7 @@ class Publisher:
             message_thread_id=message.message_thread_id,
             voice_blob_key=answer.voice_blob_key,
             bot_id=message.bot_id,
+            **answer_address(message),
             buttons=[[cancel_reminder_button(job, message.language_code)] for job in made]
             + asked.buttons
             + [[catalogue_item_button(i, name, message.language_code)] for i, name in shown]

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 
 from common.features.limits import LIMIT_REFUSALS
+from common.infrastructure.channels import Channel
 from common.infrastructure.clock import utcnow
 from common.infrastructure.errors import FieldError, ValidationFailedError, conflict
 from common.infrastructure.wire import CronJobStatus, CronJobType, RunOutcome
@@ -185,6 +186,12 @@ def _check_job(fields: dict[str, Any], now: datetime, new_run_at: bool) -> None:
     elif new_run_at and run_at is not None and run_at < now - PAST_TOLERANCE:
         _refuse("run_at", f"{run_at.isoformat()} is in the past")
     check_timezone(fields["timezone"])
+    if fields.get("channel", Channel.TELEGRAM) != Channel.TELEGRAM and not fields.get(
+        "channel_chat_id"
+    ):
+        _refuse(
+            "channel_chat_id", f"a job in {fields['channel']} needs the conversation it fires in"
+        )
     needed = "text" if fields["type"] == CronJobType.reminder else "prompt"
     if not (fields.get(needed) or "").strip():
         _refuse(needed, f"a {fields['type']} job needs {needed}")

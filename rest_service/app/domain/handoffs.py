@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypedDict
 
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
@@ -20,6 +21,7 @@ from sqlmodel import col
 
 from common.features.buttons import hand_back_button
 from common.features.texts import TEXTS
+from common.infrastructure.channels import Channel
 from common.infrastructure.clock import utcnow
 from common.infrastructure.errors import DependencyUnavailableError, conflict, invalid, not_found
 from common.infrastructure.logging import get_logger
@@ -155,6 +157,7 @@ async def reply(ctx: UnitOfWork, handoff_id: uuid.UUID, data: HandoffReplyIn) ->
     message = OutgoingMessage(
         message_id=handoff_message_id(handoff.id, f"reply:{data.key or uuid.uuid4()}"),
         chat_id=handoff.chat_id,
+        **customer_address(handoff),
         text=escape_markdown(data.text),
         correlation_id=str(handoff.id),
         bot_id=handoff.bot_id,
@@ -364,11 +367,28 @@ def _to_customer(handoff: Handoff, what: str, text: str) -> OutgoingMessage:
     return OutgoingMessage(
         message_id=handoff_message_id(handoff.id, what),
         chat_id=handoff.chat_id,
+        **customer_address(handoff),
         text=text,
         kind=OutgoingKind.NOTIFICATION,
         correlation_id=str(handoff.id),
         bot_id=handoff.bot_id,
     )
+
+
+class CustomerAddress(TypedDict):
+    channel: Channel
+    channel_chat_id: str | None
+
+
+def customer_address(handoff: Handoff) -> CustomerAddress:
+    """The customer's channel and conversation there: what the operators say goes back to
+    the channel the customer wrote in (`channel` also names `cli` for `./manage.py chat`,
+    whose answers are Telegram-shaped)."""
+    known = handoff.channel in Channel.__members__.values()
+    channel = Channel(handoff.channel) if known else Channel.TELEGRAM
+    if channel is not Channel.TELEGRAM and handoff.channel_chat_id is None:
+        channel = Channel.TELEGRAM
+    return CustomerAddress(channel=channel, channel_chat_id=handoff.channel_chat_id)
 
 
 def _marker(ctx: UnitOfWork, handoff: Handoff) -> str:

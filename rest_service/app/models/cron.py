@@ -9,6 +9,7 @@ from sqlalchemy import BigInteger, Column, DateTime, Identity, Index, UniqueCons
 from sqlalchemy import Text as SAText
 from sqlmodel import Field, SQLModel
 
+from common.infrastructure.channels import Channel
 from common.infrastructure.wire import CronJobStatus, CronJobType, RunOutcome
 from rest_service.app.models.base import (
     BIGINT_MAX,
@@ -36,6 +37,14 @@ class CronJobBase(SQLModel):
     bot_id: uuid.UUID | None = Field(
         default=None, foreign_key="bots.id", ondelete="CASCADE", index=True
     )
+    #: The channel it fires in (where it was made), and that channel's conversation id (None
+    #: for Telegram, whose is `chat_id`).
+    channel: Channel = Field(
+        default=Channel.TELEGRAM,
+        sa_type=varchar_enum(Channel, 16),
+        sa_column_kwargs={"server_default": Channel.TELEGRAM.value},
+    )
+    channel_chat_id: Text | None = Field(default=None, min_length=1, max_length=255)
     #: What a reminder says.
     text: Text | None = Field(default=None, max_length=MAX_TEXT, sa_type=SAText)
     #: What an assistant_prompt job asks the assistant.

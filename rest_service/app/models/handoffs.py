@@ -83,6 +83,8 @@ class Handoff(TimestampMixin, table=True):
     #: Where the customer is: the channel's chat id, the channel, the stream its answers take.
     chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     channel: str = Field(max_length=32)
+    #: The conversation's id in a channel other than Telegram (its answers need it).
+    channel_chat_id: str | None = Field(default=None, max_length=255)
     reply_stream: str = Field(max_length=STREAM_MAX)
     language: str | None = Field(default=None, max_length=16)
     #: The Telegram group the operators read (the bot's, or OPERATOR_CHAT_ID's).
@@ -112,6 +114,7 @@ class HandoffCreate(SQLModel):
     conversation_key: str = Field(min_length=1, max_length=CONVERSATION_KEY_MAX)
     chat_id: ChatId
     channel: str = Field(default="telegram", min_length=1, max_length=32)
+    channel_chat_id: str | None = Field(default=None, min_length=1, max_length=255)
     reply_stream: str = Field(default="queue:to_telegram", min_length=1, max_length=STREAM_MAX)
     language: str | None = Field(default=None, max_length=16)
     summary: Summary = ""
@@ -137,6 +140,7 @@ class HandoffPublic(SQLModel):
     conversation_key: str
     chat_id: int
     channel: str
+    channel_chat_id: str | None = None
     language: str | None
     operator_chat_id: int
     status: HandoffStatus
