@@ -93,7 +93,8 @@ class WireModel(BaseModel):
 
 class User(WireModel):
     id: UUID
-    telegram_id: int
+    #: None for a person who speaks through other channels only.
+    telegram_id: int | None
     username: str | None
     first_name: str | None
     language: str | None
