@@ -71,7 +71,7 @@ async def link_identity(ctx: UnitOfWorkDep, data: LinkRequest) -> object:
 
 
 @router.delete(
-    "/{user_id}/identities/{channel}/{external_id}",
+    "/{user_id}/identities/{channel}/{external_id:path}",
     response_model=UserPublic,
     dependencies=[identities_only],
 )
