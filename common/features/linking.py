@@ -61,7 +61,7 @@ def parse_link_command(text: str) -> LinkCommand | None:
     """`/link`, `/link CODE`, `/unlink` (a bot's `@name` suffix allowed) or the phrase "link my
     accounts"; None for anything else."""
     stripped = text.strip()
-    if _PHRASE.match(stripped):
+    if is_link_phrase(stripped):
         return LinkCommand("issue")
     found = _COMMAND.match(stripped)
     if found is None:
@@ -93,3 +93,13 @@ def normalise_external_id(channel: Channel, external_id: str) -> str:
             raise ValueError("an e-mail address is local@domain")
         return value.lower()
     return value
+
+
+def is_link_phrase(text: str) -> bool:
+    """ "link my accounts" (any case and spacing): a request for a code without the command."""
+    return _PHRASE.match(text) is not None
+
+
+#: Channel names that are brands, the same in every language; the others are catalogue
+#: entries `channel.<name>`.
+BRANDS = {Channel.telegram: "Telegram", Channel.whatsapp: "WhatsApp", Channel.slack: "Slack"}

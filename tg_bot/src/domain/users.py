@@ -116,6 +116,11 @@ class UserDirectory:
         if change.telegram_id is not None:
             self._cache.pop(change.telegram_id, None)
 
+    def drop(self, telegram_id: int) -> None:
+        """This replica's copy of a Telegram sender (linked to or unlinked from another user:
+        the next message asks rest_service)."""
+        self._cache.pop(telegram_id, None)
+
     def forget_all(self) -> None:
         """Every cached user (a (re)subscription: changes may have been missed meanwhile)."""
         self._cache.clear()
