@@ -28,7 +28,7 @@ from starlette.routing import Mount, Route
 from common.infrastructure.queue_messages import ChatType, IncomingMessage, OutgoingMessage
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
-from common.infrastructure.wire import CronJob, User
+from common.infrastructure.wire import CronJob, TelegramUser
 from ops.processes import ServiceProcess, Stack
 from ops.services import ROOT
 from rest_service.app.main import create_app
@@ -533,7 +533,7 @@ def assistant(deployment: Deployment, google: GoogleStandIn, llm: LlmStandIn) ->
 
 @dataclass
 class Person:
-    user: User
+    user: TelegramUser
     marker: str
     email: str
 
@@ -562,7 +562,7 @@ async def _person(rest: RestClient, name: str, marker: str) -> Person:
     user, _ = await rest.get_or_create_user(
         uuid.uuid4().int % 10**11 + 10**9, username=f"{name}_{marker}", first_name=name
     )
-    user = await rest.update_user(user.id, timezone="Europe/Berlin")
+    user = TelegramUser.model_validate(await rest.update_user(user.id, timezone="Europe/Berlin"))
     return Person(user, marker, f"{name.lower()}-{marker}@example.com")
 
 

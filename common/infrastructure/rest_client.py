@@ -79,6 +79,7 @@ from common.infrastructure.wire import (
     ProfileFact,
     RunOutcome,
     SearchHit,
+    TelegramUser,
     Thread,
     ThreadKey,
     ThreadsReset,
@@ -259,20 +260,21 @@ class RestClient:
         username: str | None = None,
         first_name: str | None = None,
         language: str | None = None,
-    ) -> tuple[User, bool]:
+    ) -> tuple[TelegramUser, bool]:
         """The user with this Telegram id, made if missing; `True` when it was made now."""
         body = UserIn(
             telegram_id=telegram_id, username=username, first_name=first_name, language=language
         )
         response = await self.request("POST", "/api/users/", json=_json(body))
-        return User.model_validate(response.json()), response.status_code == 201
+        return TelegramUser.model_validate(response.json()), response.status_code == 201
 
     async def get_user(self, user_id: Id) -> User:
         return User.model_validate(await self.get_json(f"/api/users/{user_id}"))
 
-    async def get_user_by_telegram(self, telegram_id: int) -> User:
+    async def get_user_by_telegram(self, telegram_id: int) -> TelegramUser:
         """Raises `NotFoundError` when no user has this Telegram id."""
-        return User.model_validate(await self.get_json(f"/api/users/by-telegram/{telegram_id}"))
+        found = await self.get_json(f"/api/users/by-telegram/{telegram_id}")
+        return TelegramUser.model_validate(found)
 
     async def list_users(
         self,

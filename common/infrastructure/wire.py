@@ -110,6 +110,12 @@ class User(WireModel):
     updated_at: datetime
 
 
+class TelegramUser(User):
+    """A user found or made by their Telegram id, which is therefore set."""
+
+    telegram_id: int
+
+
 class Thread(WireModel):
     id: UUID
     #: The conversation key: a user id, or `chat:<chat_id>` for a group.

@@ -38,6 +38,7 @@ class UserDirectory:
         cached = self._cache.get(sender.id)
         if cached and time.monotonic() - cached[0] < self._cache_s:
             return cached[1], False
+        user: User
         user, created = await self._rest.get_or_create_user(
             sender.id,
             username=sender.username,
