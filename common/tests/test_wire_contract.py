@@ -31,6 +31,7 @@ ROUTES: list[tuple[type[BaseModel], str, str]] = [
     (wire.ProfileFact, "get", "/api/users/{user_id}/facts"),
     (wire.UserUsage, "get", "/api/users/{user_id}/usage"),
     (wire.User, "post", "/api/users/by-identity"),
+    (wire.TelegramUser, "get", "/api/users/by-telegram/{telegram_id}"),
     (wire.Identity, "get", "/api/users/{user_id}/identities"),
     (wire.LinkCode, "post", "/api/users/{user_id}/link-codes"),
     (wire.Linked, "post", "/api/users/link"),

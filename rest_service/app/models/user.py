@@ -60,3 +60,9 @@ class UserPublic(UserBase):
     event_alert_minutes: int = 0
     created_at: datetime
     updated_at: datetime
+
+
+class TelegramUserPublic(UserPublic):
+    """A user found or made by their Telegram id, which is therefore set."""
+
+    telegram_id: int
