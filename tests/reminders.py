@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from common.infrastructure.rest_client import RestClient
-from common.infrastructure.wire import CronJob, User
+from common.infrastructure.wire import CronJob, TelegramUser
 
 MakeReminder = Callable[..., Any]
 
@@ -20,7 +20,7 @@ def whole_second(moment: datetime) -> datetime:
 
 
 @pytest.fixture
-def make_reminder(rest: RestClient, user: User) -> MakeReminder:
+def make_reminder(rest: RestClient, user: TelegramUser) -> MakeReminder:
     """`await make_reminder(text, due_in=3)` or with any cron job field (`run_at`, ...)."""
 
     async def make(text: str, due_in: float | None = None, **fields: Any) -> CronJob:

@@ -32,7 +32,7 @@ from assistant.tests.support import Platform
 from common.infrastructure.queue_messages import IncomingMessage, OutgoingKind, OutgoingMessage
 from common.infrastructure.redis_keys import ASSISTANT_GROUP, TO_TELEGRAM, Names
 from common.infrastructure.rest_client import RestClient
-from common.infrastructure.wire import User
+from common.infrastructure.wire import TelegramUser
 from ops.processes import ServiceProcess, Stack
 from sandbox.llm_server import LlmStandIn, Step
 from sandbox.open_meteo import OpenMeteoStandIn
@@ -97,7 +97,7 @@ async def rest(platform: Platform) -> AsyncIterator[RestClient]:
         yield client
 
 
-def incoming(user: User, text: str) -> IncomingMessage:
+def incoming(user: TelegramUser, text: str) -> IncomingMessage:
     return IncomingMessage(
         message_id=uuid.uuid4(),
         chat_id=int(user.telegram_id),
@@ -110,10 +110,10 @@ def incoming(user: User, text: str) -> IncomingMessage:
     )
 
 
-async def new_users(rest: RestClient, count: int) -> list[User]:
-    async def one(i: int) -> User:
+async def new_users(rest: RestClient, count: int) -> list[TelegramUser]:
+    async def one(i: int) -> TelegramUser:
         telegram_id = uuid.uuid4().int % 10**12
-        user, _made = await rest.get_or_create_user(telegram_id, first_name=f"User{i}")
+        user, _made = await rest.get_or_create_user(telegram_id, first_name=f"TelegramUser{i}")
         return user
 
     return list(await asyncio.gather(*(one(i) for i in range(count))))

@@ -28,7 +28,7 @@ from starlette.routing import Mount, Route
 from common.infrastructure.queue_messages import ChatType, IncomingMessage, OutgoingMessage
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
-from common.infrastructure.wire import CronJob, User
+from common.infrastructure.wire import CronJob, TelegramUser
 from ops.processes import ServiceProcess, Stack
 from ops.services import ROOT
 from rest_service.app.main import create_app
@@ -300,7 +300,7 @@ SERVICE_MAY = [
     ("POST", rf"/api/threads/(reset|context|{_ID}/messages)|/api/cron-jobs/{_ID}/runs"),
     ("PUT|DELETE", rf"/api/(users|cron-jobs)/{_ID}"),
     # a user's profile facts (the remember tool, /memory) and their monthly usage
-    ("GET", rf"/api/users/{_ID}/(facts|usage)"),
+    ("GET", rf"/api/users/{_ID}/(facts|usage|identities)"),
     ("POST", rf"/api/users/{_ID}/facts"),
     ("DELETE", rf"/api/users/{_ID}/facts/{_ID}"),
     # the knowledge tool's search; articles are written, listed and imported by the admin
@@ -322,6 +322,8 @@ SERVICE_MAY = [
 #: bots learns (getMe's username): the service token's alone.
 SERVICE_ONLY = (
     r"/api/.*/(api-key|token|telegram-username|calendar-credentials(/pending(/confirm|/expire)?)?)"
+    # acting for a channel's sender: get-or-create, link codes, link, unlink (decision 0054)
+    rf"|/api/users/(by-identity|link|{_ID}/link-codes|{_ID}/identities/{_ID}/{_ID})"
 )
 #: The only routes outside /api, and all of them open (the admin UI has its own login).
 OPEN_ROUTES = {
@@ -353,6 +355,8 @@ def test_a_route_the_policy_does_not_name_is_expected_to_be_admin_only() -> None
     assert expected_roles("GET", "/api/bots/{bot_id}/token") == {"service"}
     assert expected_roles("PUT", "/api/bots/{bot_id}/telegram-username") == {"service"}
     assert expected_roles("GET", "/api/users/{user_id}") == {"admin", "service"}
+    assert expected_roles("POST", "/api/users/link") == {"service"}
+    assert expected_roles("GET", "/api/users/{user_id}/identities") == {"admin", "service"}
 
 
 def _dummy(parameter: dict[str, Any]) -> str:
@@ -529,7 +533,7 @@ def assistant(deployment: Deployment, google: GoogleStandIn, llm: LlmStandIn) ->
 
 @dataclass
 class Person:
-    user: User
+    user: TelegramUser
     marker: str
     email: str
 
@@ -558,7 +562,7 @@ async def _person(rest: RestClient, name: str, marker: str) -> Person:
     user, _ = await rest.get_or_create_user(
         uuid.uuid4().int % 10**11 + 10**9, username=f"{name}_{marker}", first_name=name
     )
-    user = await rest.update_user(user.id, timezone="Europe/Berlin")
+    user = TelegramUser.model_validate(await rest.update_user(user.id, timezone="Europe/Berlin"))
     return Person(user, marker, f"{name.lower()}-{marker}@example.com")
 
 

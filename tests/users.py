@@ -10,19 +10,19 @@ import random
 import pytest
 
 from common.infrastructure.rest_client import RestClient
-from common.infrastructure.wire import User
+from common.infrastructure.wire import TelegramUser
 
 
 async def make_user(
     rest: RestClient, timezone: str = "Europe/Berlin", language: str | None = None
-) -> User:
+) -> TelegramUser:
     """A new user; no language unless given, so the Telegram app's language applies."""
     made, _ = await rest.get_or_create_user(
         random.randint(10**8, 10**10), first_name="Ann", language=language
     )
-    return await rest.update_user(made.id, timezone=timezone)
+    return TelegramUser.model_validate(await rest.update_user(made.id, timezone=timezone))
 
 
 @pytest.fixture
-async def user(rest: RestClient) -> User:
+async def user(rest: RestClient) -> TelegramUser:
     return await make_user(rest)

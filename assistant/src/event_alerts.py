@@ -118,6 +118,8 @@ class EventAlerts:
             offset += _PAGE
 
     async def _for_user(self, user: User, now: datetime) -> int:
+        if user.telegram_id is None:  # alerts go to Telegram; no other channel's chat is known
+            return 0
         lead = timedelta(minutes=user.event_alert_minutes)
         until = now + lead + self._interval
         try:
@@ -135,6 +137,7 @@ class EventAlerts:
         return sent
 
     async def _send(self, user: User, event: Event, start: datetime, now: datetime) -> int:
+        assert user.telegram_id is not None  # _for_user skips the others
         key = f"{user.id}:{event.id}"
         message = OutgoingMessage(
             message_id=uuid.uuid5(_NAMESPACE, key),

@@ -18,7 +18,7 @@ from assistant.src.tools.base import Actor, ToolCallOrigin
 from common.infrastructure.queue_messages import ChatType, IncomingMessage, OutgoingMessage
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
-from common.infrastructure.wire import ConfigSnapshot, Message, SnapshotTool, ToolType, User
+from common.infrastructure.wire import ConfigSnapshot, Message, SnapshotTool, TelegramUser, ToolType
 from ops.processes import ServiceProcess, Stack
 from sandbox.llm_server import LlmStandIn
 from sandbox.open_meteo import OpenMeteoStandIn
@@ -294,18 +294,20 @@ class Deployment:
 
     async def user(
         self, first_name: str, *, timezone: str | None = None, language: str = "en"
-    ) -> User:
+    ) -> TelegramUser:
         telegram_id = uuid.uuid4().int % 10**12
         user, _made = await self.rest.get_or_create_user(
             telegram_id, username=first_name.lower(), first_name=first_name, language=language
         )
         if timezone:
-            user = await self.rest.update_user(user.id, timezone=timezone)
+            user = TelegramUser.model_validate(
+                await self.rest.update_user(user.id, timezone=timezone)
+            )
         return user
 
     async def send(
         self,
-        user: User,
+        user: TelegramUser,
         text: str,
         *,
         chat_id: int | None = None,
@@ -343,7 +345,7 @@ class Deployment:
 
         return await until(found, timeout, f"no answer to {message.text!r}")
 
-    async def ask(self, user: User, text: str, **options: Any) -> OutgoingMessage:
+    async def ask(self, user: TelegramUser, text: str, **options: Any) -> OutgoingMessage:
         return await self.answer_to(await self.send(user, text, **options))
 
     async def thread_messages(

@@ -21,7 +21,7 @@ from common.infrastructure.queue_messages import (
     IncomingMessage,
     OutgoingMessage,
 )
-from common.infrastructure.wire import User
+from common.infrastructure.wire import TelegramUser
 from sandbox.llm_media import transcript_of
 from tests.media_files import docx_file, pdf, picture, speech_wav
 from tests.waiting import until
@@ -114,7 +114,7 @@ async def media(deployment: Deployment) -> AsyncIterator[MediaModels]:
 
 
 async def send_files(
-    deployment: Deployment, user: User, text: str, *files: tuple[Attachment, bytes | None]
+    deployment: Deployment, user: TelegramUser, text: str, *files: tuple[Attachment, bytes | None]
 ) -> IncomingMessage:
     """`files`: each attachment with its bytes put in the blob store (None: expired)."""
     blobs = BlobStore(deployment.redis, deployment.names)

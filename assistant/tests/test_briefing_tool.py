@@ -20,7 +20,7 @@ from assistant.tests.support import tool_spec
 from common.infrastructure.http_client import client_session
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
-from common.infrastructure.wire import CronJobStatus, CronJobType, User
+from common.infrastructure.wire import CronJobStatus, CronJobType, TelegramUser
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -35,11 +35,11 @@ async def tool(
 
 
 @pytest.fixture
-async def berliner(rest: RestClient, user: User) -> User:
-    return await rest.update_user(user.id, timezone="Europe/Berlin")
+async def berliner(rest: RestClient, user: TelegramUser) -> TelegramUser:
+    return TelegramUser.model_validate(await rest.update_user(user.id, timezone="Europe/Berlin"))
 
 
-def call(user: User, chat_id: int | None = None) -> ToolCallOrigin:
+def call(user: TelegramUser, chat_id: int | None = None) -> ToolCallOrigin:
     actor = Actor(
         user_id=str(user.id),
         conversation_key=str(user.id),
@@ -51,7 +51,7 @@ def call(user: User, chat_id: int | None = None) -> ToolCallOrigin:
 
 
 async def test_every_weekday_at_8_makes_a_briefing_owned_by_the_user(
-    tool: ReminderTool, rest: RestClient, berliner: User
+    tool: ReminderTool, rest: RestClient, berliner: TelegramUser
 ) -> None:
     result = await tool.run(
         {
@@ -74,7 +74,7 @@ async def test_every_weekday_at_8_makes_a_briefing_owned_by_the_user(
 
 
 async def test_a_russian_briefing_and_the_lists_kept_apart(
-    tool: ReminderTool, rest: RestClient, berliner: User
+    tool: ReminderTool, rest: RestClient, berliner: TelegramUser
 ) -> None:
     made = await tool.run(
         {
@@ -95,7 +95,7 @@ async def test_a_russian_briefing_and_the_lists_kept_apart(
 
 
 async def test_update_by_words_changes_the_time_and_the_request(
-    tool: ReminderTool, rest: RestClient, berliner: User
+    tool: ReminderTool, rest: RestClient, berliner: TelegramUser
 ) -> None:
     made = await tool.run(
         {
@@ -124,7 +124,7 @@ async def test_update_by_words_changes_the_time_and_the_request(
 
 
 async def test_cancel_by_chat_and_not_someone_elses(
-    tool: ReminderTool, rest: RestClient, berliner: User
+    tool: ReminderTool, rest: RestClient, berliner: TelegramUser
 ) -> None:
     made = await tool.run(
         {"action": "create", "kind": "briefing", "text": "weather", "recurrence": "daily at 7"},
@@ -142,7 +142,7 @@ async def test_cancel_by_chat_and_not_someone_elses(
 
 
 async def test_event_alerts_are_set_read_and_turned_off(
-    tool: ReminderTool, rest: RestClient, berliner: User
+    tool: ReminderTool, rest: RestClient, berliner: TelegramUser
 ) -> None:
     assert (await tool.run({"action": "event_alerts"}, call(berliner))) == {
         "event_alert_minutes": 0
@@ -156,7 +156,7 @@ async def test_event_alerts_are_set_read_and_turned_off(
         await tool.run({"action": "event_alerts", "minutes": 5}, call(berliner, chat_id=-100))
 
 
-async def test_an_unknown_kind_is_a_clear_error(tool: ReminderTool, berliner: User) -> None:
+async def test_an_unknown_kind_is_a_clear_error(tool: ReminderTool, berliner: TelegramUser) -> None:
     with pytest.raises(ToolError, match="kind must be"):
         await tool.run(
             {"action": "create", "kind": "memo", "text": "x", "when": "in 5 minutes"},
@@ -169,7 +169,7 @@ async def test_an_unknown_kind_is_a_clear_error(tool: ReminderTool, berliner: Us
 )
 @given(minutes=st.integers(min_value=-5000, max_value=5000))
 async def test_any_alert_lead_is_stored_in_range_or_refused(
-    tool: ReminderTool, rest: RestClient, berliner: User, minutes: int
+    tool: ReminderTool, rest: RestClient, berliner: TelegramUser, minutes: int
 ) -> None:
     try:
         await tool.run({"action": "event_alerts", "minutes": minutes}, call(berliner))
@@ -180,7 +180,7 @@ async def test_any_alert_lead_is_stored_in_range_or_refused(
 
 
 async def test_a_zero_minute_snooze_is_refused_not_read_as_the_default(
-    tool: ReminderTool, berliner: User
+    tool: ReminderTool, berliner: TelegramUser
 ) -> None:
     """The schema's floor is 0 for event_alerts' "off"; a snooze still needs a minute."""
     await tool.run({"action": "create", "text": "tea", "when": "in 5 minutes"}, call(berliner))

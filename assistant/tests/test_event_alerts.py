@@ -27,7 +27,7 @@ from common.infrastructure.http_client import client_session
 from common.infrastructure.queue_messages import OutgoingKind, OutgoingMessage
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
-from common.infrastructure.wire import User
+from common.infrastructure.wire import TelegramUser
 from ops.processes import ServiceProcess
 from sandbox.google_api import GoogleStandIn
 from tests.calendar_stack import Browser, connect, sent_to
@@ -55,9 +55,10 @@ async def alerts(
         yield EventAlerts(rest, calendar, redis, names, INTERVAL)
 
 
-async def new_user(rest: RestClient, language: str = "en", minutes: int = 10) -> User:
+async def new_user(rest: RestClient, language: str = "en", minutes: int = 10) -> TelegramUser:
     user, _ = await rest.get_or_create_user(random.randint(10**8, 10**10), language=language)
-    return await rest.update_user(user.id, timezone="Europe/Berlin", event_alert_minutes=minutes)
+    updated = await rest.update_user(user.id, timezone="Europe/Berlin", event_alert_minutes=minutes)
+    return TelegramUser.model_validate(updated)
 
 
 def timed(summary: str, start: datetime, minutes: int = 30) -> dict[str, Any]:
@@ -69,7 +70,9 @@ def timed(summary: str, start: datetime, minutes: int = 30) -> dict[str, Any]:
     }
 
 
-async def alerts_to(redis: aioredis.Redis, names: Names, user: User) -> list[OutgoingMessage]:
+async def alerts_to(
+    redis: aioredis.Redis, names: Names, user: TelegramUser
+) -> list[OutgoingMessage]:
     return await sent_to(redis, names, user.telegram_id)
 
 

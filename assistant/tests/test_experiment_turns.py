@@ -10,14 +10,14 @@ import uuid
 from typing import Any
 
 from assistant.tests.support import Deployment
-from common.infrastructure.wire import SnapshotExperiment, User
+from common.infrastructure.wire import SnapshotExperiment, TelegramUser
 
 
 async def people_in_each_arm(
     deployment: Deployment, experiment: SnapshotExperiment
-) -> dict[str, User]:
+) -> dict[str, TelegramUser]:
     """A new person for each arm (a 50/50 split: a handful of tries)."""
-    found: dict[str, User] = {}
+    found: dict[str, TelegramUser] = {}
     while len(found) < len(experiment.variants):
         person = await deployment.user(f"P{len(found)}")
         found.setdefault(experiment.variant_for(person.id).name, person)

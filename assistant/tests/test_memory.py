@@ -13,7 +13,7 @@ import psycopg2
 from assistant.src.assistants.memory import MEMORY_HEADER, message_size
 from assistant.src.settings import Settings
 from assistant.tests.support import Deployment
-from common.infrastructure.wire import MessageIn, MessageRole, User
+from common.infrastructure.wire import MessageIn, MessageRole, TelegramUser
 from sandbox.llm_server import RecordedRequest
 
 LIMITS = Settings(environment="test")
@@ -29,19 +29,21 @@ def memory(request: RecordedRequest) -> str:
     return next((c for c in found if c.startswith(MEMORY_HEADER)), "")
 
 
-async def thread_of(deployment: Deployment, user: User) -> str:
+async def thread_of(deployment: Deployment, user: TelegramUser) -> str:
     secretary = await deployment.assistant_id(deployment.config.secretary)
     return (await deployment.rest.get_or_create_thread(str(user.id), secretary)).thread_id
 
 
-async def store(deployment: Deployment, user: User, messages: list[MessageIn]) -> None:
+async def store(deployment: Deployment, user: TelegramUser, messages: list[MessageIn]) -> None:
     """Append messages to the user's thread with the secretary, in order, through the API."""
     thread = await thread_of(deployment, user)
     for start in range(0, len(messages), 100):
         await deployment.rest.append_messages(thread, messages[start : start + 100])
 
 
-async def bulk_store(database_url: str, deployment: Deployment, user: User, count: int) -> None:
+async def bulk_store(
+    database_url: str, deployment: Deployment, user: TelegramUser, count: int
+) -> None:
     """Old history in one INSERT (appending 10 000 one API batch at a time would take the
     suite's whole budget); what the window must read goes through the API afterwards."""
     thread = await thread_of(deployment, user)

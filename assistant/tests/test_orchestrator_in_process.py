@@ -31,7 +31,7 @@ from common.infrastructure.queue_messages import (
     OutgoingKind,
     OutgoingMessage,
 )
-from common.infrastructure.wire import User
+from common.infrastructure.wire import TelegramUser
 
 
 async def no_key(_provider_id: str) -> str | None:
@@ -58,7 +58,7 @@ async def orchestrator(deployment: Deployment, settings: Settings) -> AsyncItera
 
 
 def message_from(
-    deployment: Deployment, user: User, text: str, confirmed: str | None = None
+    deployment: Deployment, user: TelegramUser, text: str, confirmed: str | None = None
 ) -> IncomingMessage:
     return IncomingMessage(
         message_id=uuid.uuid4(),
@@ -78,7 +78,9 @@ async def replies(deployment: Deployment) -> list[OutgoingMessage]:
     return await deployment.answers()
 
 
-async def held_time_call(deployment: Deployment, user: User, assistant: str, **arguments) -> str:
+async def held_time_call(
+    deployment: Deployment, user: TelegramUser, assistant: str, **arguments
+) -> str:
     """A time call of `assistant` held for `user`'s Yes: its token."""
     held = HeldCall(
         str(user.id),

@@ -22,7 +22,7 @@ from assistant.tests.support import Deployment, tool_spec
 from common.infrastructure.http_client import client_session
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
-from common.infrastructure.wire import PROFILE_FACT_MAX_CHARS, PROFILE_FACTS_MAX, User
+from common.infrastructure.wire import PROFILE_FACT_MAX_CHARS, PROFILE_FACTS_MAX, TelegramUser
 from tests.users import make_user
 
 
@@ -35,7 +35,7 @@ async def tool(
         yield RememberTool(tool_spec("remember"), ToolServices(settings, redis, names, rest, http))
 
 
-def call(user: User, *, group: bool = False) -> ToolCallOrigin:
+def call(user: TelegramUser, *, group: bool = False) -> ToolCallOrigin:
     actor = Actor(
         user_id=str(user.id),
         conversation_key=f"chat:-100{user.telegram_id}" if group else str(user.id),
@@ -46,11 +46,13 @@ def call(user: User, *, group: bool = False) -> ToolCallOrigin:
     return ToolCallOrigin(actor, str(uuid.uuid4()), uuid.UUID(int=1), "0", 0)
 
 
-async def texts(rest: RestClient, user: User) -> list[str]:
+async def texts(rest: RestClient, user: TelegramUser) -> list[str]:
     return [f.text for f in await rest.list_facts(user.id)]
 
 
-async def test_add_list_and_delete_by_id(tool: RememberTool, rest: RestClient, user: User) -> None:
+async def test_add_list_and_delete_by_id(
+    tool: RememberTool, rest: RestClient, user: TelegramUser
+) -> None:
     added = await tool.run({"action": "add", "fact": "My wife is  Anna"}, call(user))
     assert added["stored"] is True and added["fact"] == "My wife is Anna"
     await tool.run({"action": "add", "fact": "Я не ем мясо"}, call(user))
@@ -66,7 +68,7 @@ async def test_add_list_and_delete_by_id(tool: RememberTool, rest: RestClient, u
 
 
 async def test_a_duplicate_is_not_stored_twice(
-    tool: RememberTool, rest: RestClient, user: User
+    tool: RememberTool, rest: RestClient, user: TelegramUser
 ) -> None:
     first = await tool.run({"action": "add", "fact": "I live in Berlin"}, call(user))
     again = await tool.run({"action": "add", "fact": "i live in berlin "}, call(user))
@@ -75,7 +77,9 @@ async def test_a_duplicate_is_not_stored_twice(
     assert await texts(rest, user) == ["I live in Berlin"]
 
 
-async def test_delete_by_the_facts_words(tool: RememberTool, rest: RestClient, user: User) -> None:
+async def test_delete_by_the_facts_words(
+    tool: RememberTool, rest: RestClient, user: TelegramUser
+) -> None:
     for fact in ("I don't eat meat", "My son is Tim", "My daughter is Mia"):
         await tool.run({"action": "add", "fact": fact}, call(user))
     gone = await tool.run({"action": "delete", "fact": "that I don't eat meat"}, call(user))
@@ -89,7 +93,7 @@ async def test_delete_by_the_facts_words(tool: RememberTool, rest: RestClient, u
 
 
 async def test_the_cap_and_the_length_are_clear_errors(
-    tool: RememberTool, rest: RestClient, user: User
+    tool: RememberTool, rest: RestClient, user: TelegramUser
 ) -> None:
     with pytest.raises(ToolError, match=f"at most {PROFILE_FACT_MAX_CHARS}"):
         await tool.run({"action": "add", "fact": "x" * (PROFILE_FACT_MAX_CHARS + 1)}, call(user))
@@ -103,7 +107,7 @@ async def test_the_cap_and_the_length_are_clear_errors(
 
 
 async def test_in_a_group_it_refuses_everything(
-    tool: RememberTool, rest: RestClient, user: User
+    tool: RememberTool, rest: RestClient, user: TelegramUser
 ) -> None:
     await rest.add_fact(user.id, "My wife is Anna")
     for arguments in (
@@ -117,7 +121,7 @@ async def test_in_a_group_it_refuses_everything(
 
 
 async def test_it_acts_for_the_envelopes_user_only(
-    tool: RememberTool, rest: RestClient, user: User
+    tool: RememberTool, rest: RestClient, user: TelegramUser
 ) -> None:
     other = await make_user(rest)
     theirs, _ = await rest.add_fact(other.id, "My wife is Anna")
@@ -197,7 +201,7 @@ async def test_what_cannot_be_acted_on_is_said_before_rest_service_is_asked(
 
 
 async def test_a_fact_rest_service_refuses_is_an_error_saying_why(
-    tool: RememberTool, rest: RestClient, user: User
+    tool: RememberTool, rest: RestClient, user: TelegramUser
 ) -> None:
     """A NUL the model wrote (JSON "\\u0000") cannot be stored: the model reads rest_service's
     reason, and nothing is kept."""
@@ -207,7 +211,7 @@ async def test_a_fact_rest_service_refuses_is_an_error_saying_why(
 
 
 async def test_the_facts_exact_words_win_over_a_longer_fact_containing_them(
-    tool: RememberTool, rest: RestClient, user: User
+    tool: RememberTool, rest: RestClient, user: TelegramUser
 ) -> None:
     for fact in ("My son is Tim", "My son is Timothy's friend"):
         await tool.run({"action": "add", "fact": fact}, call(user))

@@ -25,7 +25,7 @@ from common.infrastructure.channels import Channel, channel_chat_number
 from common.infrastructure.http_client import client_session
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
-from common.infrastructure.wire import User
+from common.infrastructure.wire import TelegramUser
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -40,7 +40,9 @@ async def tool(
         yield ReminderTool(spec, ToolServices(settings, redis, names, rest, http))
 
 
-def call(user: User, timezone: str, position: str = "0", message_id: str = "") -> ToolCallOrigin:
+def call(
+    user: TelegramUser, timezone: str, position: str = "0", message_id: str = ""
+) -> ToolCallOrigin:
     actor = Actor(
         user_id=str(user.id),
         conversation_key=str(user.id),
@@ -51,12 +53,12 @@ def call(user: User, timezone: str, position: str = "0", message_id: str = "") -
 
 
 @pytest.fixture
-async def new_yorker(rest: RestClient, user: User) -> User:
-    return await rest.update_user(user.id, timezone="America/New_York")
+async def new_yorker(rest: RestClient, user: TelegramUser) -> TelegramUser:
+    return TelegramUser.model_validate(await rest.update_user(user.id, timezone="America/New_York"))
 
 
 async def test_in_20_minutes_for_a_user_in_new_york(
-    tool: ReminderTool, rest: RestClient, new_yorker: User
+    tool: ReminderTool, rest: RestClient, new_yorker: TelegramUser
 ) -> None:
     before = datetime.now(UTC)
     result = await tool.run(
@@ -78,7 +80,7 @@ async def test_in_20_minutes_for_a_user_in_new_york(
 
 
 async def test_a_reminder_made_in_another_channel_fires_in_that_channel(
-    tool: ReminderTool, rest: RestClient, new_yorker: User
+    tool: ReminderTool, rest: RestClient, new_yorker: TelegramUser
 ) -> None:
     number = channel_chat_number(Channel.WHATSAPP, "4915112345678")
     actor = replace(
@@ -98,7 +100,7 @@ async def test_a_reminder_made_in_another_channel_fires_in_that_channel(
 
 
 async def test_every_monday_at_9_for_a_user_in_new_york(
-    tool: ReminderTool, rest: RestClient, new_yorker: User
+    tool: ReminderTool, rest: RestClient, new_yorker: TelegramUser
 ) -> None:
     result = await tool.run(
         {"action": "create", "text": "weekly report", "recurrence": "every Monday at 9"},
@@ -116,7 +118,7 @@ async def test_every_monday_at_9_for_a_user_in_new_york(
 
 
 async def test_russian_relative_time_and_weekday_recurrence(
-    tool: ReminderTool, rest: RestClient, new_yorker: User
+    tool: ReminderTool, rest: RestClient, new_yorker: TelegramUser
 ) -> None:
     result = await tool.run(
         {"action": "create", "text": "позвонить маме", "when": "через час"},
@@ -133,9 +135,9 @@ async def test_russian_relative_time_and_weekday_recurrence(
 
 
 async def test_a_user_without_a_timezone_is_told_which_was_assumed(
-    tool: ReminderTool, user: User, rest: RestClient
+    tool: ReminderTool, user: TelegramUser, rest: RestClient
 ) -> None:
-    plain = await rest.update_user(user.id, timezone=None)
+    plain = TelegramUser.model_validate(await rest.update_user(user.id, timezone=None))
     result = await tool.run(
         {"action": "create", "text": "tea", "when": "in 5 minutes"}, call(plain, "Europe/Moscow")
     )
@@ -145,7 +147,7 @@ async def test_a_user_without_a_timezone_is_told_which_was_assumed(
 
 
 async def test_the_same_call_again_makes_no_second_reminder(
-    tool: ReminderTool, rest: RestClient, new_yorker: User
+    tool: ReminderTool, rest: RestClient, new_yorker: TelegramUser
 ) -> None:
     arguments = {"action": "create", "text": "once", "when": "in 30 minutes"}
     first = await tool.run(arguments, call(new_yorker, "America/New_York", message_id="m-1"))
@@ -155,7 +157,7 @@ async def test_the_same_call_again_makes_no_second_reminder(
 
 
 async def test_a_redelivered_create_confirms_the_time_stored_the_first_time(
-    tool: ReminderTool, rest: RestClient, new_yorker: User
+    tool: ReminderTool, rest: RestClient, new_yorker: TelegramUser
 ) -> None:
     """ "in 30 minutes" read again a minute later is another moment; the stored one counts."""
     now = [datetime.now(UTC)]  # the tool's clock, moved on by the test
@@ -170,7 +172,7 @@ async def test_a_redelivered_create_confirms_the_time_stored_the_first_time(
 
 
 async def test_list_snooze_and_delete_act_only_for_the_envelopes_user(
-    tool: ReminderTool, rest: RestClient, new_yorker: User
+    tool: ReminderTool, rest: RestClient, new_yorker: TelegramUser
 ) -> None:
     created = await tool.run(
         {"action": "create", "text": "water plants", "when": "in 2 hours"},
@@ -203,7 +205,7 @@ async def test_list_snooze_and_delete_act_only_for_the_envelopes_user(
 
 
 async def create_at(
-    tool: ReminderTool, rest: RestClient, who: User, zone_name: str, phrase: str, rule: Rule
+    tool: ReminderTool, rest: RestClient, who: TelegramUser, zone_name: str, phrase: str, rule: Rule
 ) -> None:
     """`phrase` through the create path: stored and confirmed as the rule's moment at the real
     now (taken before and after, so a minute turning over in between is no failure), or
@@ -237,10 +239,10 @@ RULES = dict(time_phrase_rules.EN + time_phrase_rules.RU + time_phrase_rules.ISO
 
 @pytest.mark.parametrize("zone_name", ["America/New_York", "Asia/Tokyo"])
 async def test_issue_16_phrases_are_stored_and_confirmed_at_the_meant_local_time(
-    tool: ReminderTool, rest: RestClient, user: User, zone_name: str
+    tool: ReminderTool, rest: RestClient, user: TelegramUser, zone_name: str
 ) -> None:
     """Each of these was stored at another time than it means (or refused) before."""
-    who = await rest.update_user(user.id, timezone=zone_name)
+    who = TelegramUser.model_validate(await rest.update_user(user.id, timezone=zone_name))
     for phrase in ISSUE_PHRASES:
         await create_at(tool, rest, who, zone_name, phrase, RULES[phrase])
 
@@ -251,10 +253,15 @@ async def test_issue_16_phrases_are_stored_and_confirmed_at_the_meant_local_time
      ("America/New_York", "ru", 3), ("Europe/Moscow", "iso", 0)],
 )  # fmt: skip
 async def test_a_sample_of_the_corpus_end_to_end(
-    tool: ReminderTool, rest: RestClient, user: User, zone_name: str, language: str, start: int
+    tool: ReminderTool,
+    rest: RestClient,
+    user: TelegramUser,
+    zone_name: str,
+    language: str,
+    start: int,
 ) -> None:
     """Every fourth phrase of a language (the resolver test runs them all at fixed nows)."""
-    who = await rest.update_user(user.id, timezone=zone_name)
+    who = TelegramUser.model_validate(await rest.update_user(user.id, timezone=zone_name))
     family = {"en": time_phrase_rules.EN, "ru": time_phrase_rules.RU}.get(
         language, time_phrase_rules.ISO
     )
@@ -264,7 +271,7 @@ async def test_a_sample_of_the_corpus_end_to_end(
 
 
 async def test_a_refused_phrase_stores_nothing_and_asks(
-    tool: ReminderTool, rest: RestClient, new_yorker: User
+    tool: ReminderTool, rest: RestClient, new_yorker: TelegramUser
 ) -> None:
     for phrase in ("at 3", "next week", "завтра в 2 ночи", "12/05"):
         with pytest.raises(UnclearTime, match=r"ask the user"):
@@ -284,7 +291,7 @@ async def test_a_refused_phrase_stores_nothing_and_asks(
      ("два раза в день в 9 и 21", "0 9,21 * * *")],
 )  # fmt: skip
 async def test_a_recurrence_confirms_the_first_time_rest_service_stores(
-    tool: ReminderTool, rest: RestClient, new_yorker: User, recurrence: str, cron: str
+    tool: ReminderTool, rest: RestClient, new_yorker: TelegramUser, recurrence: str, cron: str
 ) -> None:
     result = await tool.run(
         {"action": "create", "text": "repeat", "recurrence": recurrence},
@@ -307,7 +314,7 @@ async def test_a_recurrence_confirms_the_first_time_rest_service_stores(
      ("раз в две недели по понедельникам в 10", "Monday", "every other Monday at 10:00, ")],
 )  # fmt: skip
 async def test_every_other_week_is_stored_as_a_rule_and_confirmed_as_stored(
-    tool: ReminderTool, rest: RestClient, new_yorker: User, recurrence: str, weekday: str,
+    tool: ReminderTool, rest: RestClient, new_yorker: TelegramUser, recurrence: str, weekday: str,
     words: str,
 ) -> None:  # fmt: skip
     result = await tool.run(
@@ -330,7 +337,7 @@ async def test_every_other_week_is_stored_as_a_rule_and_confirmed_as_stored(
 
 
 async def test_snooze_until_a_phrase(
-    tool: ReminderTool, rest: RestClient, new_yorker: User
+    tool: ReminderTool, rest: RestClient, new_yorker: TelegramUser
 ) -> None:
     created = await tool.run(
         {"action": "create", "text": "call back", "when": "in 1 hour"},
@@ -350,7 +357,7 @@ async def test_snooze_until_a_phrase(
 
 
 async def test_a_recurrence_takes_its_local_time_from_an_iso_when_with_an_offset(
-    tool: ReminderTool, rest: RestClient, new_yorker: User
+    tool: ReminderTool, rest: RestClient, new_yorker: TelegramUser
 ) -> None:
     """14:00Z on a January day is 09:00 in New York: the cron is local, so 9, not 14."""
     result = await tool.run(
@@ -387,7 +394,7 @@ async def test_what_cannot_be_made_is_said_before_rest_service_is_asked(
 
 
 async def test_a_reminder_moved_to_a_new_time_is_stored_and_confirmed_at_it(
-    tool: ReminderTool, rest: RestClient, new_yorker: User
+    tool: ReminderTool, rest: RestClient, new_yorker: TelegramUser
 ) -> None:
     created = await tool.run(
         {"action": "create", "text": "water plants", "when": "in 1 hour"},
@@ -405,7 +412,7 @@ async def test_a_reminder_moved_to_a_new_time_is_stored_and_confirmed_at_it(
 
 
 async def test_snoozing_a_repeating_reminder_keeps_its_schedule_and_adds_a_one_off(
-    tool: ReminderTool, rest: RestClient, new_yorker: User
+    tool: ReminderTool, rest: RestClient, new_yorker: TelegramUser
 ) -> None:
     weekly = await tool.run(
         {"action": "create", "text": "stand-up", "recurrence": "every Monday at 9am"},
@@ -425,7 +432,7 @@ async def test_snoozing_a_repeating_reminder_keeps_its_schedule_and_adds_a_one_o
 # A fixed id: xdist workers must collect the same test ids (a random one failed the run).
 @pytest.mark.parametrize("reminder_id", ["6f1d2c3b-0000-4000-8000-000000000001", "not-an-id"])
 async def test_a_reminder_id_no_one_has_is_an_error_pointing_at_list(
-    tool: ReminderTool, new_yorker: User, reminder_id: str
+    tool: ReminderTool, new_yorker: TelegramUser, reminder_id: str
 ) -> None:
     with pytest.raises(ToolError, match=r"has no reminder .*action 'list' shows them"):
         await tool.run(
@@ -452,15 +459,15 @@ NEW_KINDS = {
 @pytest.mark.parametrize("kind", list(NEW_KINDS))
 @pytest.mark.parametrize("zone_name", ["America/New_York", "Asia/Tokyo"])
 async def test_each_kind_of_phrase_is_stored_and_confirmed_at_the_meant_local_time(
-    tool: ReminderTool, rest: RestClient, user: User, zone_name: str, kind: str
+    tool: ReminderTool, rest: RestClient, user: TelegramUser, zone_name: str, kind: str
 ) -> None:
-    who = await rest.update_user(user.id, timezone=zone_name)
+    who = TelegramUser.model_validate(await rest.update_user(user.id, timezone=zone_name))
     for phrase in NEW_KINDS[kind]:
         await create_at(tool, rest, who, zone_name, phrase, RULES[phrase])
 
 
 async def test_a_bots_conversation_sees_only_its_own_bots_reminders(
-    tool: ReminderTool, rest: RestClient, user: User, platform
+    tool: ReminderTool, rest: RestClient, user: TelegramUser, platform
 ) -> None:
     """A reminder made with a shop's bot fires through it and is listed there only; the
     secretary's conversation neither lists nor cancels it (decision 0048)."""

@@ -29,7 +29,7 @@ from assistant.src.tools.toolbox import Toolbox, ToolOutcome
 from assistant.tests.support import Platform, tool_spec
 from common.infrastructure.http_client import client_session
 from common.infrastructure.rest_client import RestClient
-from common.infrastructure.wire import CronJob, User
+from common.infrastructure.wire import CronJob, TelegramUser
 from ops.services import ROOT
 from tests.tiers import examples
 
@@ -52,8 +52,8 @@ class World:
     rest: RestClient
     admin: RestClient
     secretary_id: str
-    me: User
-    other: User
+    me: TelegramUser
+    other: TelegramUser
     others_reminder: CronJob
     chat_id: int
 
@@ -96,7 +96,7 @@ async def _tool_id(admin: RestClient, tool_type: str, helper_id: str) -> str:
     return str((await admin.post_json("/api/tools/", body))["id"])
 
 
-async def _person(rest: RestClient, first_name: str) -> User:
+async def _person(rest: RestClient, first_name: str) -> TelegramUser:
     user, _made = await rest.get_or_create_user(
         uuid.uuid4().int % 10**12, username=first_name.lower(), first_name=first_name
     )

@@ -12,6 +12,9 @@ from common.infrastructure.redis_keys import TO_CHANNELS, TO_TELEGRAM
 
 
 class Channel(StrEnum):
+    """Where a message came from or goes: one registry of the names, used by queue messages,
+    identities and bots alike. `api` is the public API's caller."""
+
     TELEGRAM = "telegram"
     WHATSAPP = "whatsapp"
     SLACK = "slack"

@@ -309,5 +309,6 @@ class UserChanged(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     user_id: uuid.UUID
-    telegram_id: int
+    #: None for a user without a Telegram identity (decision 0054).
+    telegram_id: int | None = None
     change: Literal["updated", "deleted"]

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
+from urllib.parse import quote
 from uuid import UUID
 
 import aiohttp
@@ -59,9 +60,14 @@ from common.infrastructure.wire import (
     Handoff,
     HandoffIn,
     HandoffReply,
+    Identity,
+    IdentityIn,
     InterestIn,
     KnowledgeHit,
     Lead,
+    LinkCode,
+    Linked,
+    LinkIn,
     LLMModel,
     MemoryQuery,
     Message,
@@ -73,6 +79,7 @@ from common.infrastructure.wire import (
     ProfileFact,
     RunOutcome,
     SearchHit,
+    TelegramUser,
     Thread,
     ThreadKey,
     ThreadsReset,
@@ -253,20 +260,21 @@ class RestClient:
         username: str | None = None,
         first_name: str | None = None,
         language: str | None = None,
-    ) -> tuple[User, bool]:
+    ) -> tuple[TelegramUser, bool]:
         """The user with this Telegram id, made if missing; `True` when it was made now."""
         body = UserIn(
             telegram_id=telegram_id, username=username, first_name=first_name, language=language
         )
         response = await self.request("POST", "/api/users/", json=_json(body))
-        return User.model_validate(response.json()), response.status_code == 201
+        return TelegramUser.model_validate(response.json()), response.status_code == 201
 
     async def get_user(self, user_id: Id) -> User:
         return User.model_validate(await self.get_json(f"/api/users/{user_id}"))
 
-    async def get_user_by_telegram(self, telegram_id: int) -> User:
+    async def get_user_by_telegram(self, telegram_id: int) -> TelegramUser:
         """Raises `NotFoundError` when no user has this Telegram id."""
-        return User.model_validate(await self.get_json(f"/api/users/by-telegram/{telegram_id}"))
+        found = await self.get_json(f"/api/users/by-telegram/{telegram_id}")
+        return TelegramUser.model_validate(found)
 
     async def list_users(
         self,
@@ -314,6 +322,51 @@ class RestClient:
     async def delete_user(self, user_id: Id) -> None:
         """`/forget`: the user, their messages, threads, jobs and credentials."""
         await self.delete(f"/api/users/{user_id}")
+
+    # --- one person across channels (decision 0054) --------------------------------------------
+
+    async def get_or_create_user_by_identity(
+        self,
+        channel: Channel | str,
+        external_id: str,
+        *,
+        username: str | None = None,
+        first_name: str | None = None,
+        language: str | None = None,
+        display_name: str | None = None,
+    ) -> tuple[User, bool]:
+        """The user of a channel's sender, made if missing; `True` when it was made now. A
+        `telegram` sender (its id as text) is the user `get_or_create_user` gives."""
+        body = IdentityIn(
+            channel=Channel(channel),
+            external_id=external_id,
+            username=username,
+            first_name=first_name,
+            language=language,
+            display_name=display_name,
+        )
+        response = await self.request("POST", "/api/users/by-identity", json=_json(body))
+        return User.model_validate(response.json()), response.status_code == 201
+
+    async def list_identities(self, user_id: Id) -> list[Identity]:
+        """Telegram first, then the others, oldest first."""
+        return _many(Identity, await self.get_json(f"/api/users/{user_id}/identities"))
+
+    async def issue_link_code(self, user_id: Id) -> LinkCode:
+        """A one-time code for the user to send from another account (their older ones die)."""
+        return LinkCode.model_validate(await self.post_json(f"/api/users/{user_id}/link-codes"))
+
+    async def link_identity(self, code: str, channel: Channel | str, external_id: str) -> Linked:
+        """The sender joins the code's issuer. `NotFoundError`: the code is unknown, used or
+        expired; `ConflictError`: the person has another Telegram account linked."""
+        body = LinkIn(code=code, channel=Channel(channel), external_id=external_id)
+        return Linked.model_validate(await self.post_json("/api/users/link", _json(body)))
+
+    async def unlink_identity(self, user_id: Id, channel: Channel | str, external_id: str) -> User:
+        """The identity becomes a user of its own (answered). `ConflictError`: it is the
+        user's last; `NotFoundError`: it is not the user's."""
+        path = f"/api/users/{user_id}/identities/{Channel(channel)}/{quote(external_id, safe='')}"
+        return User.model_validate((await self.request("DELETE", path)).json())
 
     # --- profile facts and usage ---------------------------------------------------------------
 

@@ -21,6 +21,9 @@ class Right(StrEnum):
     calendar_api = "calendar_api"
     #: Read one bot's decrypted token (tg_bot, which talks to Telegram as that bot).
     bot_tokens = "bot_tokens"
+    #: Get-or-create a channel's sender, issue link codes, link and unlink identities (the
+    #: bots and the channels service, acting for their senders).
+    identities = "identities"
 
 
 #: The shared SERVICE_API_TOKEN's scope name, and its rights: everything, as before.
@@ -29,7 +32,7 @@ ALL_RIGHTS: frozenset[Right] = frozenset(Right)
 
 #: Each service's least rights. cron_service reads no secret and calls no other service.
 SCOPES: dict[str, frozenset[Right]] = {
-    "tg_bot": frozenset({Right.calendar_api, Right.bot_tokens}),
+    "tg_bot": frozenset({Right.calendar_api, Right.bot_tokens, Right.identities}),
     "assistant": frozenset({Right.provider_keys, Right.calendar_api}),
     "google_calendar_service": frozenset({Right.calendar_credentials}),
     "cron_service": frozenset(),

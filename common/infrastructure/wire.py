@@ -94,7 +94,8 @@ class WireModel(BaseModel):
 
 class User(WireModel):
     id: UUID
-    telegram_id: int
+    #: None for a person who speaks through other channels only.
+    telegram_id: int | None
     username: str | None
     first_name: str | None
     language: str | None
@@ -107,6 +108,12 @@ class User(WireModel):
     event_alert_minutes: int = 0
     created_at: datetime
     updated_at: datetime
+
+
+class TelegramUser(User):
+    """A user found or made by their Telegram id, which is therefore set."""
+
+    telegram_id: int
 
 
 class Thread(WireModel):
@@ -152,6 +159,51 @@ class UserIn(WireModel):
     username: str | None = None
     first_name: str | None = None
     language: str | None = None
+
+
+class IdentityIn(WireModel):
+    """`POST /api/users/by-identity`: the user of a channel's sender, made when missing."""
+
+    channel: Channel
+    external_id: str
+    username: str | None = None
+    first_name: str | None = None
+    language: str | None = None
+    display_name: str | None = None
+
+
+class Identity(WireModel):
+    """One of a person's senders: Telegram's is their `telegram_id` as text."""
+
+    channel: Channel
+    external_id: str
+    display_name: str | None
+    created_at: datetime
+
+
+class LinkCode(WireModel):
+    """A one-time code as shown (`ABCD-EFGH`), and when it stops working."""
+
+    code: str
+    expires_at: datetime
+    ttl_seconds: int
+
+
+class LinkIn(WireModel):
+    """`POST /api/users/link`: the sender of `code` joins the code's issuer."""
+
+    code: str
+    channel: Channel
+    external_id: str
+
+
+class Linked(WireModel):
+    """The person after a link: the issuer, every channel they speak through, and the user
+    merged into them (None when the sender was theirs already or new)."""
+
+    user: User
+    identities: list[Identity]
+    merged_user_id: UUID | None
 
 
 class UserChanges(WireModel):

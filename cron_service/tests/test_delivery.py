@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 from common.infrastructure.queue_messages import OutgoingKind, fire_message_id
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
-from common.infrastructure.wire import CronJob, CronJobStatus, User
+from common.infrastructure.wire import CronJob, CronJobStatus, TelegramUser
 from cron_service.app.fires import FireLedger, FireRules, compose
 from cron_service.app.jobs import plan
 from cron_service.tests.conftest import (
@@ -38,7 +38,7 @@ QUICK_TAKEOVER = {"CRON_REPLICA_HEARTBEAT": "0.5", "CRON_REPLICA_TTL": "2"}
 async def test_one_off_reminder_fires_once_at_its_time(
     stack: Stack,
     rest: RestClient,
-    user: User,
+    user: TelegramUser,
     secretary: str,
     outbox: Outbox,
     make_reminder: MakeReminder,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from common.infrastructure.rest_client import RestClient
-from common.infrastructure.wire import User
+from common.infrastructure.wire import TelegramUser
 from cron_service.app.jobs import plan
 
 #: (expression, zone, last run): the day before or the day of a change, both hemispheres.
@@ -28,7 +28,7 @@ CASES = [
 
 @pytest.mark.parametrize(("expression", "zone", "last"), CASES)
 async def test_rest_service_next_run_is_the_fire_cron_service_plans(
-    rest: RestClient, user: User, expression: str, zone: str, last: datetime
+    rest: RestClient, user: TelegramUser, expression: str, zone: str, last: datetime
 ) -> None:
     made = await rest.create_cron_job(
         name="n",

@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 from common.infrastructure.queue_messages import IncomingMessage, fire_message_id
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
-from common.infrastructure.wire import CronJobType, User
+from common.infrastructure.wire import CronJobType, TelegramUser
 from cron_service.tests.conftest import Outbox, runs_of, start_cron
 from ops.processes import ServiceProcess, Stack
 from ops.services import ROOT
@@ -74,7 +74,7 @@ def start_assistant(stack: Stack, llm: LlmStandIn) -> ServiceProcess:
 async def test_a_redelivered_message_creates_one_reminder(
     stack: Stack,
     rest: RestClient,
-    user: User,
+    user: TelegramUser,
     redis: aioredis.Redis,
     names: Names,
     outbox: Outbox,
@@ -122,7 +122,7 @@ async def test_a_redelivered_message_creates_one_reminder(
 async def test_an_assistant_prompt_jobs_answer_reaches_telegram(
     stack: Stack,
     rest: RestClient,
-    user: User,
+    user: TelegramUser,
     outbox: Outbox,
     secretary_with_reminders: LlmStandIn,
 ) -> None:
@@ -157,7 +157,7 @@ async def test_an_assistant_prompt_jobs_answer_reaches_telegram(
 async def test_a_users_weekday_briefing_fires_once_with_two_cron_instances_and_a_restart(
     stack: Stack,
     rest: RestClient,
-    user: User,
+    user: TelegramUser,
     outbox: Outbox,
     secretary_with_reminders: LlmStandIn,
 ) -> None:

@@ -20,7 +20,7 @@ import redis.asyncio as aioredis
 from common.infrastructure.queue_messages import ChatType, IncomingMessage, OutgoingMessage
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
-from common.infrastructure.wire import User
+from common.infrastructure.wire import TelegramUser
 from ops.processes import ServiceProcess, Stack
 from ops.services import ROOT
 from sandbox.google_api import GoogleStandIn
@@ -89,7 +89,9 @@ class Chat:
     def __init__(self, redis: aioredis.Redis, names: Names) -> None:
         self.redis, self.names = redis, names
 
-    async def say(self, user: User, text: str, *, group_chat: int | None = None) -> OutgoingMessage:
+    async def say(
+        self, user: TelegramUser, text: str, *, group_chat: int | None = None
+    ) -> OutgoingMessage:
         message = IncomingMessage(
             message_id=uuid.uuid4(),
             chat_id=group_chat or int(user.telegram_id),

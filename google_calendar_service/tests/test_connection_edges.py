@@ -9,13 +9,17 @@ import redis.asyncio as aioredis
 
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
-from common.infrastructure.wire import User
+from common.infrastructure.wire import TelegramUser
 from sandbox.google_api import GoogleStandIn
 from tests.calendar_stack import Browser, connect, consent, query_of, sent_to
 
 
 async def test_a_callback_with_its_state_but_no_code_is_refused_and_the_link_spent(
-    api: httpx.AsyncClient, browser: Browser, google: GoogleStandIn, rest: RestClient, user: User
+    api: httpx.AsyncClient,
+    browser: Browser,
+    google: GoogleStandIn,
+    rest: RestClient,
+    user: TelegramUser,
 ) -> None:
     link = (await api.get(f"/auth/url/{user.id}")).json()["auth_url"]
     callback = await browser.consent_redirect(link)
@@ -35,7 +39,7 @@ async def test_an_account_google_will_not_name_is_still_offered_for_confirmation
     browser: Browser,
     google: GoogleStandIn,
     rest: RestClient,
-    user: User,
+    user: TelegramUser,
     redis: aioredis.Redis,
     shared_names: Names,
 ) -> None:
@@ -58,7 +62,11 @@ async def test_an_account_google_will_not_name_is_still_offered_for_confirmation
 
 
 async def test_declining_a_second_request_for_the_connected_account_keeps_it_working(
-    api: httpx.AsyncClient, browser: Browser, google: GoogleStandIn, rest: RestClient, user: User
+    api: httpx.AsyncClient,
+    browser: Browser,
+    google: GoogleStandIn,
+    rest: RestClient,
+    user: TelegramUser,
 ) -> None:
     """Revoking at Google ends the account's whole grant: declining a repeated request for
     the account already connected must not cut the connection that works."""
@@ -78,7 +86,11 @@ async def test_declining_a_second_request_for_the_connected_account_keeps_it_wor
 
 
 async def test_a_token_google_refuses_mid_call_asks_to_reconnect_without_condemning_it(
-    api: httpx.AsyncClient, browser: Browser, google: GoogleStandIn, rest: RestClient, user: User
+    api: httpx.AsyncClient,
+    browser: Browser,
+    google: GoogleStandIn,
+    rest: RestClient,
+    user: TelegramUser,
 ) -> None:
     """A 403 that is not a rate limit (access narrowed at Google): the user gets a link to
     reconnect; the tokens are not marked dead, as only `invalid_grant` proves that."""
@@ -97,7 +109,11 @@ async def test_a_token_google_refuses_mid_call_asks_to_reconnect_without_condemn
 
 
 async def test_tokens_stored_without_an_expiry_are_used_as_they_are(
-    api: httpx.AsyncClient, browser: Browser, google: GoogleStandIn, rest: RestClient, user: User
+    api: httpx.AsyncClient,
+    browser: Browser,
+    google: GoogleStandIn,
+    rest: RestClient,
+    user: TelegramUser,
 ) -> None:
     assert (await connect(api, browser, str(user.id))).status_code == 200
     stored = await rest.get_calendar_credentials(user.id)
@@ -113,7 +129,11 @@ async def test_tokens_stored_without_an_expiry_are_used_as_they_are(
 
 
 async def test_an_expired_token_without_a_refresh_token_asks_to_reconnect(
-    api: httpx.AsyncClient, browser: Browser, google: GoogleStandIn, rest: RestClient, user: User
+    api: httpx.AsyncClient,
+    browser: Browser,
+    google: GoogleStandIn,
+    rest: RestClient,
+    user: TelegramUser,
 ) -> None:
     """Nothing to refresh with (a grant stored without its refresh token): Google is not
     asked, and the user gets the link to connect again rather than an error."""

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from common.infrastructure.queue_messages import OutgoingKind
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
-from common.infrastructure.wire import User
+from common.infrastructure.wire import TelegramUser
 from google_calendar_service.src.settings import SCOPES
 from ops.processes import ServiceProcess
 from sandbox.google_api import GoogleStandIn
@@ -20,7 +20,7 @@ from tests.waiting import until
 
 
 async def _nothing_connected(
-    rest: RestClient, user: User, google: GoogleStandIn, redis: aioredis.Redis, names: Names
+    rest: RestClient, user: TelegramUser, google: GoogleStandIn, redis: aioredis.Redis, names: Names
 ) -> None:
     assert await rest.get_calendar_credentials(user.id) is None
     assert "authorization_code" not in google.state.token_grants
@@ -32,7 +32,7 @@ async def test_the_full_round_trip_keeps_tokens_pending_and_asks_the_user(
     browser: Browser,
     google: GoogleStandIn,
     rest: RestClient,
-    user: User,
+    user: TelegramUser,
     redis: aioredis.Redis,
     shared_names: Names,
 ) -> None:
@@ -73,7 +73,7 @@ async def test_the_full_round_trip_keeps_tokens_pending_and_asks_the_user(
 
 
 async def test_a_reused_state_is_rejected(
-    api: httpx.AsyncClient, browser: Browser, google: GoogleStandIn, user: User
+    api: httpx.AsyncClient, browser: Browser, google: GoogleStandIn, user: TelegramUser
 ) -> None:
     link = (await api.get(f"/auth/url/{user.id}")).json()["auth_url"]
     callback = await browser.consent_redirect(link)
@@ -90,7 +90,7 @@ async def test_a_tampered_state_is_rejected(
     browser: Browser,
     google: GoogleStandIn,
     rest: RestClient,
-    user: User,
+    user: TelegramUser,
     redis: aioredis.Redis,
     shared_names: Names,
 ) -> None:
@@ -111,7 +111,7 @@ async def test_a_denied_consent_is_rejected(
     browser: Browser,
     google: GoogleStandIn,
     rest: RestClient,
-    user: User,
+    user: TelegramUser,
     redis: aioredis.Redis,
     shared_names: Names,
 ) -> None:
@@ -130,7 +130,7 @@ async def test_an_expired_state_is_rejected(
     browser: Browser,
     google: GoogleStandIn,
     rest: RestClient,
-    user: User,
+    user: TelegramUser,
     redis: aioredis.Redis,
     names: Names,
     secrets: dict[str, str],
@@ -153,7 +153,11 @@ async def test_an_expired_state_is_rejected(
 
 
 async def test_disconnect_revokes_at_google_and_forgets_the_tokens(
-    api: httpx.AsyncClient, browser: Browser, google: GoogleStandIn, rest: RestClient, user: User
+    api: httpx.AsyncClient,
+    browser: Browser,
+    google: GoogleStandIn,
+    rest: RestClient,
+    user: TelegramUser,
 ) -> None:
     assert (await connect(api, browser, str(user.id))).status_code == 200
 
@@ -170,7 +174,7 @@ async def test_disconnect_revokes_at_google_and_forgets_the_tokens(
 
 
 async def test_everything_but_the_callback_needs_the_service_token(
-    api: httpx.AsyncClient, user: User
+    api: httpx.AsyncClient, user: TelegramUser
 ) -> None:
     for token in (None, "wrong"):
         headers = {"Authorization": f"Bearer {token}"} if token else {}

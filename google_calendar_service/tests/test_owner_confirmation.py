@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
-from common.infrastructure.wire import User
+from common.infrastructure.wire import TelegramUser
 from sandbox.google_api import GoogleStandIn
 from tests.calendar_stack import Browser, StartCalendar, connect, consent, sent_to, service_client
 from tests.waiting import NotInTime, until
@@ -41,7 +41,7 @@ async def test_a_link_opened_by_another_account_is_a_request_the_owner_declines(
     browser: Browser,
     google: GoogleStandIn,
     rest: RestClient,
-    user: User,
+    user: TelegramUser,
     redis: aioredis.Redis,
     shared_names: Names,
 ) -> None:
@@ -68,7 +68,7 @@ async def test_a_link_opened_by_another_account_is_a_request_the_owner_declines(
 
 
 async def test_a_stranger_s_consent_leaves_the_owner_s_connection_as_it_was(
-    api: httpx.AsyncClient, browser: Browser, google: GoogleStandIn, user: User
+    api: httpx.AsyncClient, browser: Browser, google: GoogleStandIn, user: TelegramUser
 ) -> None:
     google.state.seed(browser.email, [{**TOMORROW_EVENT, "summary": "A's own meeting"}])
     assert (await connect(api, browser, str(user.id))).status_code == 200
@@ -88,7 +88,7 @@ async def test_a_stranger_s_consent_leaves_the_owner_s_connection_as_it_was(
 
 
 async def test_the_owner_confirms_their_own_account_and_reads_their_events(
-    api: httpx.AsyncClient, browser: Browser, google: GoogleStandIn, user: User
+    api: httpx.AsyncClient, browser: Browser, google: GoogleStandIn, user: TelegramUser
 ) -> None:
     google.state.seed(browser.email, [{**TOMORROW_EVENT, "summary": "A's own meeting"}])
     assert (await consent(api, browser, str(user.id))).status_code == 200
@@ -103,7 +103,7 @@ async def test_the_owner_confirms_their_own_account_and_reads_their_events(
 
 
 async def test_confirming_another_account_replaces_and_revokes_the_old_one(
-    api: httpx.AsyncClient, browser: Browser, google: GoogleStandIn, user: User
+    api: httpx.AsyncClient, browser: Browser, google: GoogleStandIn, user: TelegramUser
 ) -> None:
     assert (await connect(api, browser, str(user.id))).status_code == 200
     second = stranger(google, browser)  # the owner's other Google account
@@ -121,7 +121,7 @@ async def test_an_unanswered_request_expires_and_its_grant_is_revoked(
     browser: Browser,
     google: GoogleStandIn,
     rest: RestClient,
-    user: User,
+    user: TelegramUser,
     secrets: dict[str, str],
 ) -> None:
     service = start_calendar(
@@ -143,7 +143,7 @@ async def test_an_unanswered_request_expires_and_its_grant_is_revoked(
         assert (await api.get(f"/events/{user.id}")).status_code == 409
 
 
-async def made_earlier(database_url: str, user: User, seconds: float) -> None:
+async def made_earlier(database_url: str, user: TelegramUser, seconds: float) -> None:
     """The user's pending request as if it came `seconds` ago: its time passes, not the test's."""
     dsn = database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
     connection = await asyncpg.connect(dsn)
@@ -163,7 +163,7 @@ async def test_a_late_confirmation_is_refused_even_before_the_sweep(
     start_calendar: StartCalendar,
     browser: Browser,
     rest: RestClient,
-    user: User,
+    user: TelegramUser,
     secrets: dict[str, str],
     database_url: str,
 ) -> None:
@@ -182,7 +182,11 @@ async def test_a_late_confirmation_is_refused_even_before_the_sweep(
 
 
 async def test_disconnect_also_drops_a_waiting_request(
-    api: httpx.AsyncClient, browser: Browser, google: GoogleStandIn, rest: RestClient, user: User
+    api: httpx.AsyncClient,
+    browser: Browser,
+    google: GoogleStandIn,
+    rest: RestClient,
+    user: TelegramUser,
 ) -> None:
     v = stranger(google, browser)
     assert (await consent(api, v, str(user.id))).status_code == 200

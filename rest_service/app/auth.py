@@ -38,3 +38,5 @@ calendar_credentials_only = Depends(
 )
 bot_tokens_only = Depends(web.require_right(Right.bot_tokens, "read bot tokens"))
 bot_runners_only = Depends(web.require_right(Right.bot_tokens, "record what getMe says"))
+#: Get-or-create, link and unlink a channel's senders: the bots and the channels service.
+identities_only = Depends(web.require_right(Right.identities, "link or unlink identities"))

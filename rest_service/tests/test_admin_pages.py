@@ -270,3 +270,16 @@ class TestAnalytics:
         for asked, used in (("abc", 30), ("0", 1), ("999999", 3650)):
             page = (await admin_http.get(f"/admin/analytics?days={asked}")).text
             assert f'name="days" min="1" max="3650" value="{used}"' in page, asked
+
+
+class TestUserWithoutTelegram:
+    async def test_the_user_list_and_page_show_a_person_without_telegram(
+        self, admin_http: httpx.AsyncClient, api: Api
+    ) -> None:
+        """A WhatsApp-only person (decision 0054): no Telegram id, named by their id."""
+        body = {"channel": "whatsapp", "external_id": "4915112345678"}
+        user = await api.ok("POST", "/api/users/by-identity", api.service, json=body)
+        page = await admin_http.get(f"/admin/users/{user['id']}")
+        assert page.status_code == 200 and "no Telegram" in page.text
+        listing = await admin_http.get("/admin/user/list")
+        assert listing.status_code == 200 and f"/admin/users/{user['id']}" in listing.text

@@ -42,6 +42,11 @@ WHO = {
     ("POST", "/api/users/{user_id}/facts"): S,
     ("DELETE", "/api/users/{user_id}/facts/{fact_id}"): S,
     ("GET", "/api/users/{user_id}/usage"): S,
+    ("POST", "/api/users/by-identity"): S_ONLY,
+    ("GET", "/api/users/{user_id}/identities"): S,
+    ("POST", "/api/users/{user_id}/link-codes"): S_ONLY,
+    ("POST", "/api/users/link"): S_ONLY,
+    ("DELETE", "/api/users/{user_id}/identities/{channel}/{external_id}"): S_ONLY,
     ("GET", "/api/users/{user_id}/calendar-credentials"): S_ONLY,
     ("PUT", "/api/users/{user_id}/calendar-credentials"): S_ONLY,
     ("DELETE", "/api/users/{user_id}/calendar-credentials"): S_ONLY,
@@ -165,6 +170,8 @@ def _url(path: str) -> str:
         .replace("{thread}", "thread_0")
         .replace("{thread_id}", "thread_0")
         .replace("{change_id}", "1")
+        .replace("{channel}", "web")
+        .replace("{external_id}", "visitor-1")
         .format_map(
             {
                 k: uuid.uuid4()

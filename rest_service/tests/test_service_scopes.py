@@ -118,3 +118,18 @@ async def test_a_token_near_a_scoped_one_is_unknown(
         assert response.status_code == 200
     else:
         assert_error(response, 401, "unauthorized")
+
+
+@pytest.mark.parametrize("scope", sorted(service_tokens.SCOPES))
+async def test_only_a_scope_with_the_identities_right_acts_for_a_channels_sender(
+    client: httpx.AsyncClient, scope: str
+) -> None:
+    """Linking merges two people's data: only tg_bot (and the channels service) may."""
+    body = {"channel": "web", "external_id": f"visitor-{uuid.uuid4().hex}"}
+    response = await client.post(
+        "/api/users/by-identity", json=body, headers=_bearer(SCOPED[scope])
+    )
+    if Right.identities in service_tokens.SCOPES[scope]:
+        assert response.status_code == 201, response.text
+    else:
+        assert "may not link" in assert_error(response, 403, "forbidden")["detail"]

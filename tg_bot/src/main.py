@@ -26,6 +26,7 @@ from tg_bot.src.handlers import (
     briefings,
     calendar,
     forget,
+    link,
     memory,
     model,
     reminders,
@@ -56,7 +57,7 @@ def default_commands() -> CommandRegistry:
     return CommandRegistry(
         [start.COMMAND, help_command.COMMAND, model.COMMAND, reset.COMMAND, timezone.COMMAND,
          forget.COMMAND, reminders.COMMAND, briefings.COMMAND, calendar.COMMAND, memory.COMMAND,
-         usage.COMMAND, voice.COMMAND]
+         usage.COMMAND, voice.COMMAND, link.COMMAND, link.UNLINK_COMMAND]
     )  # fmt: skip
 
 

@@ -15,6 +15,8 @@ TEXTS: dict[str, str] = {
     "command.memory": "Was ich mir über dich merke, mit einem Löschen-Knopf für jedes",
     "command.usage": "Dein Verbrauch diesen Monat und heute: Nachrichten, KI-Tokens, Werkzeuge",
     "command.voice": "Antworten auch als Sprachnachricht: /voice on oder /voice off",
+    "command.link": "Deine Konten in anderen Kanälen verbinden: /link oder /link CODE",
+    "command.unlink": "Dieses Telegram-Konto von deinen anderen Konten trennen",
     # Begrüßung und Hilfe
     "start.new": (
         "Hallo, {name}! Ich bin dein persönlicher Sekretär.\n\n"
@@ -81,6 +83,35 @@ TEXTS: dict[str, str] = {
     "memory.private_only": (
         "Was ich mir über dich merke, ist privat: schick mir /memory in einem privaten Chat."
     ),
+    # /link und /unlink: eine Person in allen Kanälen
+    "link.code": (
+        "Dein Code: `{code}`\n\n"
+        "Schick `/link {code}` von deinem anderen Konto — WhatsApp, Slack, E-Mail oder dem "
+        "Web-Chat — innerhalb von {minutes} Minuten. Dann bist du dort und hier eine Person: "
+        "Gedächtnis, Erinnerungen, Kalender und Einstellungen."
+    ),
+    "link.done": "Verbunden. Du bist jetzt eine Person in: {channels}.",
+    "link.bad_code": (
+        "Das sieht nicht nach einem Code von mir aus. Schick /link in deinem anderen Konto, um "
+        "einen zu bekommen, und dann `/link CODE` hier."
+    ),
+    "link.unknown_code": (
+        "Diesen Code kenne ich nicht, oder er ist benutzt oder abgelaufen. Schick /link in "
+        "deinem anderen Konto für einen neuen."
+    ),
+    "link.second_telegram": (
+        "Mit jenem Konto ist schon ein anderes Telegram-Konto verbunden. Trenne es zuerst "
+        "(/unlink dort)."
+    ),
+    "link.private_only": "Konten verbinden geht in einem privaten Chat: schick mir dort /link.",
+    "unlink.done": (
+        "Dieses Telegram-Konto steht wieder für sich. Deine anderen Konten ({channels}) behalten, "
+        "was du hattest."
+    ),
+    "unlink.alone": "Dieses Telegram-Konto ist mit keinem anderen verbunden.",
+    "channel.email": "E-Mail",
+    "channel.web": "der Web-Chat",
+    "channel.api": "die API",
     "usage.private_only": (
         "Dein Verbrauch geht nur dich an: schick mir /usage in einem privaten Chat."
     ),

@@ -15,6 +15,8 @@ TEXTS: dict[str, str] = {
     "command.memory": "What I remember about you, with a Delete button for each",
     "command.usage": "What you used this month and today: messages, AI tokens, tool calls",
     "command.voice": "Answers as voice messages too: /voice on, or /voice off",
+    "command.link": "Link your accounts on other channels: /link, or /link CODE",
+    "command.unlink": "Unlink this Telegram account from your other accounts",
     # greetings and help
     "start.new": (
         "Hello, {name}! I'm your personal secretary.\n\n"
@@ -74,6 +76,34 @@ TEXTS: dict[str, str] = {
     "memory.private_only": (
         "What I remember about you is private: send me /memory in a private chat."
     ),
+    # /link and /unlink: one person across channels
+    "link.code": (
+        "Your code: `{code}`\n\n"
+        "Send `/link {code}` from your other account — WhatsApp, Slack, e-mail or the web chat "
+        "— within {minutes} minutes. Then you are one person there and here: memory, "
+        "reminders, calendar and settings."
+    ),
+    "link.done": "Linked. You are one person now on: {channels}.",
+    "link.bad_code": (
+        "That doesn't look like a code of mine. Send /link in your other account to get one, "
+        "then `/link CODE` here."
+    ),
+    "link.unknown_code": (
+        "That code is unknown, used or expired. Send /link in your other account for a new one."
+    ),
+    "link.second_telegram": (
+        "That account has another Telegram account linked already. Unlink that one first "
+        "(/unlink there)."
+    ),
+    "link.private_only": "Linking accounts works in a private chat: send me /link there.",
+    "unlink.done": (
+        "This Telegram account stands on its own again. Your other accounts ({channels}) keep "
+        "what you had."
+    ),
+    "unlink.alone": "This Telegram account is not linked to any other.",
+    "channel.email": "e-mail",
+    "channel.web": "the web chat",
+    "channel.api": "the API",
     "usage.private_only": "Your usage is yours: send me /usage in a private chat.",
     "group.empty_mention": "Yes? Write your question together with the mention, or reply to me.",
     "nontext.video": (

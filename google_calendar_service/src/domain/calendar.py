@@ -146,6 +146,10 @@ class GoogleCalendarService:
         account is theirs only once they say so, so a link opened by someone else can at most
         produce a request the owner declines."""
         user = await self._rest.get_user(user_id)
+        if user.telegram_id is None:
+            # No Telegram chat to ask in: the pending account lapses unconfirmed.
+            log.info("calendar_owner_without_telegram", user_id=user_id)
+            return
         texts = TEXTS.speaking(choose_language(stored=user.language))
         text = texts.text(
             "calendar.ask_owner",

@@ -116,7 +116,10 @@ SHOWN: ContextVar[dict[uuid.UUID, str] | None] = ContextVar("admin_shown_names",
 
 def _user_name() -> Any:
     return func.coalesce(
-        "@" + col(User.username), col(User.first_name), func.cast(col(User.telegram_id), SAText)
+        "@" + col(User.username),
+        col(User.first_name),
+        func.cast(col(User.telegram_id), SAText),
+        func.cast(col(User.id), SAText),  # a person without Telegram (decision 0054)
     )
 
 

@@ -629,7 +629,7 @@ class UserAdmin(_ServiceView, model=User):
     #: The user's own page (reminders, calendar, usage, actions): pages.UserPageView.
     column_formatters: ClassVar[Any] = {
         User.telegram_id: lambda m, _a: Markup('<a class="user-page" href="{}">{}</a>').format(
-            f"{ADMIN_BASE}/users/{m.id}", m.telegram_id
+            f"{ADMIN_BASE}/users/{m.id}", m.telegram_id if m.telegram_id is not None else "—"
         )
     }
     form_columns: ClassVar[Any] = [

@@ -18,7 +18,12 @@ from rest_service.app.models.calendar import (
     CalendarCredentialsPut,
     CalendarPendingConfirm,
 )
-from rest_service.app.models.user import UserCreate, UserPublic, UserUpdate
+from rest_service.app.models.user import (
+    TelegramUserPublic,
+    UserCreate,
+    UserPublic,
+    UserUpdate,
+)
 
 router = APIRouter(prefix="/api/users", tags=["users"], responses=ERRORS)
 
@@ -41,9 +46,9 @@ async def list_users(
 
 @router.post(
     "/",
-    response_model=UserPublic,
+    response_model=TelegramUserPublic,
     status_code=201,
-    responses={200: {"model": UserPublic, "description": "the user existed"}},
+    responses={200: {"model": TelegramUserPublic, "description": "the user existed"}},
     dependencies=[any_token],
 )
 async def get_or_create_user(ctx: UnitOfWorkDep, data: UserCreate) -> object:
@@ -54,7 +59,9 @@ async def get_or_create_user(ctx: UnitOfWorkDep, data: UserCreate) -> object:
     return Response(to_json(user), status_code=201 if made else 200, media_type="application/json")
 
 
-@router.get("/by-telegram/{telegram_id}", response_model=UserPublic, dependencies=[any_token])
+@router.get(
+    "/by-telegram/{telegram_id}", response_model=TelegramUserPublic, dependencies=[any_token]
+)
 async def get_user_by_telegram(ctx: UnitOfWorkDep, telegram_id: TelegramId) -> object:
     return await users.get_by_telegram(ctx, telegram_id)
 

@@ -43,7 +43,7 @@ async def get_or_create_user(ctx: UnitOfWork, data: UserCreate) -> tuple[dict[st
     `UserPublic` row. tg_bot asks for every message: a known user costs one SELECT (in
     autocommit, plain SQL); a new one an INSERT; one made concurrently a SELECT again."""
     await autocommit(ctx)
-    await _check_settings(ctx, data.model_dump(exclude_unset=True))
+    await check_settings(ctx, data.model_dump(exclude_unset=True))
     conn = await ctx.session.connection()
     found = await sql.one(conn, _BY_TELEGRAM_SQL, (data.telegram_id,))
     if found is not None:
@@ -86,7 +86,7 @@ async def get_by_telegram(ctx: UnitOfWork, telegram_id: int) -> User:
 async def update_user(ctx: UnitOfWork, user_id: uuid.UUID, data: UserUpdate) -> User:
     user = await get_user(ctx, user_id)
     changes = non_null(User, data.model_dump(exclude_unset=True))
-    await _check_settings(ctx, changes)
+    await check_settings(ctx, changes)
     apply_update(user, changes)
     await ctx.session.flush()
     if changes:
@@ -135,7 +135,7 @@ async def forget_user(ctx: UnitOfWork, user_id: uuid.UUID) -> None:
     announce_user(ctx, forgotten)
 
 
-async def _check_settings(ctx: UnitOfWork, changes: dict[str, object]) -> None:
+async def check_settings(ctx: UnitOfWork, changes: dict[str, object]) -> None:
     timezone = changes.get("timezone")
     if isinstance(timezone, str):
         check_timezone(timezone)

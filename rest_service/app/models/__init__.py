@@ -12,6 +12,7 @@ from rest_service.app.models.experiment import Experiment, ExperimentAssignment,
 from rest_service.app.models.feedback import Feedback
 from rest_service.app.models.handoffs import Handoff
 from rest_service.app.models.history import ConfigChange
+from rest_service.app.models.identity import LinkCode, UserIdentity
 from rest_service.app.models.invocation import ToolInvocation
 from rest_service.app.models.knowledge import KnowledgeArticle
 from rest_service.app.models.leads import Lead
@@ -44,11 +45,13 @@ __all__ = [
     "LLMModel",
     "LLMProvider",
     "Lead",
+    "LinkCode",
     "ProfileFact",
     "Tool",
     "ToolInvocation",
     "User",
     "UserAssistantThread",
+    "UserIdentity",
     "WebhookDelivery",
     "WebhookSubscription",
 ]

@@ -1,4 +1,4 @@
-"""Telegram users and their settings."""
+"""Users (one person, whatever channels they speak through) and their settings."""
 
 from __future__ import annotations
 
@@ -27,7 +27,9 @@ class UserBase(SQLModel):
 class User(UserBase, TimestampMixin, table=True):
     __tablename__ = "users"
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    telegram_id: int = Field(unique=True, index=True, sa_type=BigInteger)
+    #: The person's Telegram identity; None for one who speaks through other channels only
+    #: (their identities are `user_identities`, decision 0054).
+    telegram_id: int | None = Field(default=None, unique=True, index=True, sa_type=BigInteger)
     blocked: bool = False
     #: `/voice on`: answers come as voice messages too.
     voice_replies: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
@@ -52,9 +54,15 @@ class UserUpdate(SQLModel):
 
 class UserPublic(UserBase):
     id: uuid.UUID
-    telegram_id: int
+    telegram_id: int | None
     blocked: bool
     voice_replies: bool
     event_alert_minutes: int = 0
     created_at: datetime
     updated_at: datetime
+
+
+class TelegramUserPublic(UserPublic):
+    """A user found or made by their Telegram id, which is therefore set."""
+
+    telegram_id: int

@@ -38,6 +38,7 @@ class UserDirectory:
         cached = self._cache.get(sender.id)
         if cached and time.monotonic() - cached[0] < self._cache_s:
             return cached[1], False
+        user: User
         user, created = await self._rest.get_or_create_user(
             sender.id,
             username=sender.username,
@@ -79,7 +80,8 @@ class UserDirectory:
         """Delete the user and everything rest_service holds about them."""
         with contextlib.suppress(NotFoundError):
             await self._rest.delete_user(str(user.id))
-        self._cache.pop(int(user.telegram_id), None)
+        if user.telegram_id is not None:
+            self._cache.pop(user.telegram_id, None)
         log.info("user_forgotten", user_id=str(user.id))
 
     async def set_blocked(self, telegram_id: int, blocked: bool) -> None:
@@ -112,14 +114,22 @@ class UserDirectory:
             log.warning("user_update_unreadable", raw=raw[:200])
             self.forget_all()
             return
-        self._cache.pop(change.telegram_id, None)
+        if change.telegram_id is not None:
+            self._cache.pop(change.telegram_id, None)
+
+    def drop(self, telegram_id: int) -> None:
+        """This replica's copy of a Telegram sender (linked to or unlinked from another user:
+        the next message asks rest_service)."""
+        self._cache.pop(telegram_id, None)
 
     def forget_all(self) -> None:
         """Every cached user (a (re)subscription: changes may have been missed meanwhile)."""
         self._cache.clear()
 
     def _remember(self, user: User) -> None:
-        self._cache[int(user.telegram_id)] = (time.monotonic(), user)
+        """Kept by Telegram id: a user without one (another channel's) is never asked for here."""
+        if user.telegram_id is not None:
+            self._cache[user.telegram_id] = (time.monotonic(), user)
 
 
 def _kept_language(tag: str | None) -> str | None:

@@ -8,12 +8,13 @@ from dataclasses import replace
 from redis.exceptions import RedisError
 
 from common.features.language import choose_language
+from common.features.linking import is_link_phrase
 from common.infrastructure.errors import DependencyUnavailableError
 from common.infrastructure.logging import get_logger
 from common.infrastructure.queue_messages import OutgoingKind, OutgoingMessage, incoming_message_id
 from tg_bot.src.clients.types import TgMessage, TgUpdate
 from tg_bot.src.domain.albums import AlbumStore
-from tg_bot.src.handlers.addressing import addressed_text, parse_command
+from tg_bot.src.handlers.addressing import CommandCall, addressed_text, parse_command
 from tg_bot.src.handlers.base import Addressed, BotIdentity, Outcome, Services
 from tg_bot.src.handlers.buttons import button_pressed
 from tg_bot.src.handlers.commands import CommandRegistry, reply_to
@@ -130,6 +131,8 @@ class UpdateRouter:
 
     async def _answer(self, turn: Addressed) -> Outcome:
         command = parse_command(turn.text)
+        if command is None and not turn.is_group and is_link_phrase(turn.text):
+            command = CommandCall("link", "", None)
         if command is not None and turn.edited:
             return Outcome(turn.update_id, "edit_ignored")  # a command runs once
         if command is not None:

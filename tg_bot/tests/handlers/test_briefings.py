@@ -10,7 +10,7 @@ import pytest
 
 from common.features.buttons import ButtonAction, ButtonData, cancel_reminder_button, decode
 from common.infrastructure.rest_client import RestClient
-from common.infrastructure.wire import CronJob, CronJobStatus, CronJobType, User
+from common.infrastructure.wire import CronJob, CronJobStatus, CronJobType, TelegramUser
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
 from tests.reminders import MakeReminder
@@ -27,8 +27,8 @@ MakeBriefing = Callable[..., Awaitable[CronJob]]
 
 
 @pytest.fixture
-def make_briefing(rest: RestClient, user: User) -> MakeBriefing:
-    async def make(prompt: str, cron_expression: str, owner: User = user) -> CronJob:
+def make_briefing(rest: RestClient, user: TelegramUser) -> MakeBriefing:
+    async def make(prompt: str, cron_expression: str, owner: TelegramUser = user) -> CronJob:
         return await rest.create_cron_job(
             name=prompt[:60],
             type=CronJobType.assistant_prompt,
@@ -44,7 +44,7 @@ def make_briefing(rest: RestClient, user: User) -> MakeBriefing:
 
 async def test_briefings_list_cancels_by_button_once_and_leaves_reminders_alone(
     services: Services,
-    user: User,
+    user: TelegramUser,
     rest: RestClient,
     telegram: TelegramStandIn,
     make_briefing: MakeBriefing,
@@ -78,7 +78,7 @@ async def test_briefings_list_cancels_by_button_once_and_leaves_reminders_alone(
 
 
 async def test_cancel_by_number_and_the_confirmations_cancel_button(
-    services: Services, user: User, rest: RestClient, make_briefing: MakeBriefing
+    services: Services, user: TelegramUser, rest: RestClient, make_briefing: MakeBriefing
 ) -> None:
     first = await make_briefing("weather", "0 7 * * *")
     second = await make_briefing("agenda", "0 8 * * *")
@@ -102,7 +102,7 @@ async def test_cancel_by_number_and_the_confirmations_cancel_button(
 
 
 async def test_someone_elses_briefing_is_not_cancelled(
-    services: Services, user: User, rest: RestClient, make_briefing: MakeBriefing
+    services: Services, user: TelegramUser, rest: RestClient, make_briefing: MakeBriefing
 ) -> None:
     bob, _ = await rest.get_or_create_user(telegram_id=user.telegram_id + 7)
     his = await make_briefing("bob's agenda", "0 8 * * *", owner=bob)
@@ -113,7 +113,9 @@ async def test_someone_elses_briefing_is_not_cancelled(
     assert (await rest.get_cron_job(his.id)).status == CronJobStatus.active
 
 
-async def test_russian_listing(services: Services, user: User, make_briefing: MakeBriefing) -> None:
+async def test_russian_listing(
+    services: Services, user: TelegramUser, make_briefing: MakeBriefing
+) -> None:
     await make_briefing("мои дела и погода в Берлине", "0 8 * * 1-5")
     ann = RussianTapper(
         services, user.telegram_id, build.private_chat(build.user(user.telegram_id))
@@ -133,7 +135,7 @@ class RussianTapper(Tapper):
 
 
 async def test_reminders_points_to_the_briefings(
-    services: Services, user: User, make_briefing: MakeBriefing, make_reminder: MakeReminder
+    services: Services, user: TelegramUser, make_briefing: MakeBriefing, make_reminder: MakeReminder
 ) -> None:
     ann = tapper_for(services, user)
     assert "/briefings" not in str(await ann.command("/reminders"))

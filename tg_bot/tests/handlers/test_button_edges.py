@@ -12,7 +12,7 @@ import pytest
 from common.features.buttons import ButtonAction, ButtonData, fired_reminder_buttons
 from common.infrastructure.errors import NotFoundError
 from common.infrastructure.rest_client import RestClient
-from common.infrastructure.wire import CronJobStatus, CronJobType, User
+from common.infrastructure.wire import CronJobStatus, CronJobType, TelegramUser
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
 from sandbox.telegram_html import parse_html
@@ -39,7 +39,7 @@ MAX_ACTIVE = 50
 
 async def test_a_snooze_refused_at_the_reminder_cap_apologises_and_gives_the_button_back(
     services: Services,
-    user: User,
+    user: TelegramUser,
     make_reminder: MakeReminder,
     rest: RestClient,
     telegram: TelegramStandIn,
@@ -69,7 +69,7 @@ async def test_a_snooze_refused_at_the_reminder_cap_apologises_and_gives_the_but
 
 
 async def test_a_memory_delete_with_a_garbled_target_deletes_nothing(
-    services: Services, user: User, rest: RestClient, telegram: TelegramStandIn
+    services: Services, user: TelegramUser, rest: RestClient, telegram: TelegramStandIn
 ) -> None:
     await rest.add_fact(user.id, "My wife is Anna")
     ann = tapper_for(services, user)
@@ -84,7 +84,7 @@ async def test_a_memory_delete_with_a_garbled_target_deletes_nothing(
 
 
 async def test_a_memory_delete_tapped_in_a_group_deletes_nothing(
-    services: Services, user: User, rest: RestClient, telegram: TelegramStandIn
+    services: Services, user: TelegramUser, rest: RestClient, telegram: TelegramStandIn
 ) -> None:
     fact, _ = await rest.add_fact(user.id, "My cat is Barsik")
     ann = Tapper(services, user.telegram_id, build.group_chat(-100777))
@@ -99,7 +99,7 @@ async def test_a_memory_delete_tapped_in_a_group_deletes_nothing(
 
 
 async def test_a_briefings_cancel_for_a_briefing_that_never_was_says_it_is_gone(
-    services: Services, user: User, telegram: TelegramStandIn
+    services: Services, user: TelegramUser, telegram: TelegramStandIn
 ) -> None:
     ann = tapper_for(services, user)
     for target in (str(uuid.uuid4()), "garbage"):
@@ -130,7 +130,7 @@ async def test_no_under_someone_elses_forget_question_keeps_it_pending(
 
 
 async def test_done_under_a_cancelled_reminder_says_it_is_gone_and_changes_nothing(
-    services: Services, user: User, make_reminder: MakeReminder, rest: RestClient
+    services: Services, user: TelegramUser, make_reminder: MakeReminder, rest: RestClient
 ) -> None:
     job = await make_reminder("nap", due_in=-1)
     await rest.update_cron_job(job.id, status=CronJobStatus.cancelled)
@@ -143,7 +143,7 @@ async def test_done_under_a_cancelled_reminder_says_it_is_gone_and_changes_nothi
 
 
 async def test_a_reminder_set_in_another_zone_is_listed_with_that_zone(
-    services: Services, user: User, make_reminder: MakeReminder, rest: RestClient
+    services: Services, user: TelegramUser, make_reminder: MakeReminder, rest: RestClient
 ) -> None:
     """Its clock time is the zone it was set in, not the user's: the list says which."""
     await rest.update_user(str(user.id), timezone="Europe/Berlin")

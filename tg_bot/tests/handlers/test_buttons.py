@@ -29,7 +29,7 @@ from common.infrastructure.queue_messages import Button
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
 from common.infrastructure.settings import load_settings
-from common.infrastructure.wire import CronJobStatus, CronJobType, User
+from common.infrastructure.wire import CronJobStatus, CronJobType, TelegramUser
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
 from tests.reminders import MakeReminder
@@ -135,7 +135,7 @@ def ann_and_bob(services: Services) -> tuple[Tapper, Tapper]:
     return ann, Tapper(services, ann.sender["id"] + 1, ann.chat)
 
 
-def tapper_for(services: Services, user: User) -> Tapper:
+def tapper_for(services: Services, user: TelegramUser) -> Tapper:
     return Tapper(services, user.telegram_id, build.private_chat(build.user(user.telegram_id)))
 
 
@@ -153,7 +153,7 @@ def answered(telegram: TelegramStandIn, query: TgCallbackQuery) -> list[str | No
 
 async def test_reminders_list_cancels_by_button_once(
     services: Services,
-    user: User,
+    user: TelegramUser,
     make_reminder: MakeReminder,
     rest: RestClient,
     telegram: TelegramStandIn,
@@ -192,7 +192,7 @@ async def test_reminders_list_cancels_by_button_once(
 
 
 async def test_a_confirmations_cancel_marks_the_message_and_drops_its_button(
-    services: Services, user: User, make_reminder: MakeReminder, rest: RestClient
+    services: Services, user: TelegramUser, make_reminder: MakeReminder, rest: RestClient
 ) -> None:
     job = await make_reminder("call mum", due_in=600)
     ann = tapper_for(services, user)
@@ -208,7 +208,7 @@ async def test_a_confirmations_cancel_marks_the_message_and_drops_its_button(
 
 
 async def test_snooze_makes_one_follow_up_whatever_is_tapped_again(
-    services: Services, user: User, make_reminder: MakeReminder, rest: RestClient
+    services: Services, user: TelegramUser, make_reminder: MakeReminder, rest: RestClient
 ) -> None:
     job = await make_reminder("water the plants", due_in=-1)
     await rest.update_cron_job(job.id, status=CronJobStatus.done)
@@ -246,7 +246,7 @@ async def test_snooze_makes_one_follow_up_whatever_is_tapped_again(
 
 
 async def test_done_ends_a_one_off_and_a_cancelled_reminder_answers_politely(
-    services: Services, user: User, make_reminder: MakeReminder, rest: RestClient
+    services: Services, user: TelegramUser, make_reminder: MakeReminder, rest: RestClient
 ) -> None:
     job = await make_reminder("stretch", due_in=-1)
     ann = tapper_for(services, user)
@@ -349,7 +349,7 @@ async def test_typed_forget_confirm_still_works(services: Services, rest: RestCl
 
 async def test_a_sender_outside_the_allow_list_acts_on_nothing(
     services: Services,
-    user: User,
+    user: TelegramUser,
     make_reminder: MakeReminder,
     rest: RestClient,
     monkeypatch: pytest.MonkeyPatch,
@@ -366,7 +366,7 @@ async def test_a_sender_outside_the_allow_list_acts_on_nothing(
 
 async def test_a_blocked_user_acts_on_nothing_and_the_spinner_still_stops(
     services: Services,
-    user: User,
+    user: TelegramUser,
     make_reminder: MakeReminder,
     rest: RestClient,
     telegram: TelegramStandIn,
@@ -383,7 +383,7 @@ async def test_a_blocked_user_acts_on_nothing_and_the_spinner_still_stops(
 
 async def test_taps_count_against_the_message_limit(
     services: Services,
-    user: User,
+    user: TelegramUser,
     make_reminder: MakeReminder,
     rest: RestClient,
     telegram: TelegramStandIn,
@@ -412,7 +412,7 @@ async def test_taps_count_against_the_message_limit(
 )
 async def test_any_tap_from_outside_is_answered_and_acts_on_nothing_it_should_not(
     services: Services,
-    user: User,
+    user: TelegramUser,
     make_reminder: MakeReminder,
     rest: RestClient,
     telegram: TelegramStandIn,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from common.features.buttons import ButtonAction, ButtonData, decode
 from common.infrastructure.rest_client import RestClient
-from common.infrastructure.wire import User
+from common.infrastructure.wire import TelegramUser
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
 from tg_bot.src.handlers.base import Services
@@ -18,12 +18,12 @@ from tg_bot.tests.handlers.test_buttons import Tapper, answered, tapper_for, the
 services = test_buttons.services
 
 
-async def facts(rest: RestClient, user: User) -> list[str]:
+async def facts(rest: RestClient, user: TelegramUser) -> list[str]:
     return [f.text for f in await rest.list_facts(user.id)]
 
 
 async def test_memory_lists_facts_and_deletes_by_button_once(
-    services: Services, user: User, rest: RestClient, telegram: TelegramStandIn
+    services: Services, user: TelegramUser, rest: RestClient, telegram: TelegramStandIn
 ) -> None:
     await rest.add_fact(user.id, "My wife is Anna")
     meat, _ = await rest.add_fact(user.id, "I don't eat meat")
@@ -60,14 +60,14 @@ async def test_memory_lists_facts_and_deletes_by_button_once(
     assert await facts(rest, user) == []
 
 
-async def test_memory_when_nothing_is_remembered(services: Services, user: User) -> None:
+async def test_memory_when_nothing_is_remembered(services: Services, user: TelegramUser) -> None:
     empty = await tapper_for(services, user).command("/memory")
     assert isinstance(empty, Reply) and "I don't remember anything" in empty.text
     assert empty.buttons == []
 
 
 async def test_memory_in_a_group_shows_nothing(
-    services: Services, user: User, rest: RestClient
+    services: Services, user: TelegramUser, rest: RestClient
 ) -> None:
     await rest.add_fact(user.id, "My cat is Barsik")
     group = build.group_chat(-100123)
@@ -78,7 +78,7 @@ async def test_memory_in_a_group_shows_nothing(
 
 
 async def test_a_stranger_cannot_delete_anothers_fact(
-    services: Services, user: User, rest: RestClient
+    services: Services, user: TelegramUser, rest: RestClient
 ) -> None:
     fact, _ = await rest.add_fact(user.id, "My cat is Barsik")
     data = ButtonData(ButtonAction.MEMORY_DELETE, str(fact.id)).encode()

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from common.infrastructure.rest_client import RestClient
-from common.infrastructure.wire import User
+from common.infrastructure.wire import TelegramUser
 from ops.processes import ServiceProcess, Stack
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
@@ -38,7 +38,9 @@ async def telegram(
         yield api
 
 
-async def ask(telegram: TelegramStandIn, user: User, text: str, language: str = "en") -> str:
+async def ask(
+    telegram: TelegramStandIn, user: TelegramUser, text: str, language: str = "en"
+) -> str:
     sender = build.user(user.telegram_id, "Ann", language_code=language)
     before = len(telegram.sent_to(user.telegram_id))
     telegram.inject(build.private_text(sender, text))
@@ -47,7 +49,7 @@ async def ask(telegram: TelegramStandIn, user: User, text: str, language: str = 
 
 
 async def test_reminders_lists_local_times_and_cancels_one(
-    telegram: TelegramStandIn, rest: RestClient, user: User, make_reminder: MakeReminder
+    telegram: TelegramStandIn, rest: RestClient, user: TelegramUser, make_reminder: MakeReminder
 ) -> None:
     berlin = ZoneInfo("Europe/Berlin")
     now = datetime.now(berlin)
@@ -70,7 +72,7 @@ async def test_reminders_lists_local_times_and_cancels_one(
 
 
 async def test_repeating_reminders_are_described_in_the_users_language(
-    telegram: TelegramStandIn, make_reminder: MakeReminder, user: User
+    telegram: TelegramStandIn, make_reminder: MakeReminder, user: TelegramUser
 ) -> None:
     """`common.features.schedule.describe`, the words the assistant confirms with; an unusual
     schedule is shown as its cron expression, as code."""
