@@ -6,10 +6,13 @@ from dataclasses import dataclass
 
 TO_SECRETARY = "queue:to_secretary"
 TO_TELEGRAM = "queue:to_telegram"
+#: Answers for the channels other than Telegram (the `channels` service reads it).
+TO_CHANNELS = "queue:to_channels"
 #: Telegram updates tg_bot could not queue; their dead letters go to `tg_bot:updates:dead`.
 TELEGRAM_UPDATES = "tg_bot:updates"
 ASSISTANT_GROUP = "assistant"
 TG_BOT_GROUP = "tg_bot"
+CHANNELS_GROUP = "channels"
 CONFIG_UPDATED = "config:updated"
 CRON_UPDATED = "cron:updated"
 #: A user changed or was forgotten in rest_service
