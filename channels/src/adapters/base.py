@@ -74,10 +74,10 @@ class Adapter(ABC):
         """Routes the service mounts while the adapter runs (webhooks, the web chat)."""
         return None
 
-    async def start(self) -> None:
+    async def start(self) -> None:  # noqa: B027 - optional: most adapters only send
         """Starts the adapter's background work (an IMAP loop); returns once it runs."""
 
-    async def stop(self) -> None:
+    async def stop(self) -> None:  # noqa: B027 - optional, as start
         """Stops what `start` started, within the service's shutdown grace."""
 
     @abstractmethod
