@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 
@@ -32,17 +33,17 @@ class BrokenMailbox(Adapter):
 
 
 EMAIL_ON = {
-    "email_imap_url": "imaps://secretary:pw@imap.example.org:993/INBOX",
-    "email_smtp_url": "smtps://secretary:pw@smtp.example.org:465",
+    "email_imap_url": "imaps://imap.example.org:993/INBOX",
+    "email_smtp_url": "smtps://smtp.example.org:465",
     "email_from": "secretary@example.org",
 }
 
 
 @asynccontextmanager
 async def serving(
-    redis_url: str, key_prefix: str, adapters: Mapping[Channel, type[Adapter]], **values: str
+    redis_url: str, key_prefix: str, adapters: Mapping[Channel, type[Adapter]], **values: Any
 ) -> AsyncIterator[str]:
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         _env_file=None,
         environment="test",
         redis_url=redis_url,
@@ -91,7 +92,7 @@ async def test_without_redis_health_and_readiness_say_so(key_prefix: str) -> Non
 
 async def test_health_says_when_the_sender_stopped(redis_url: str, key_prefix: str) -> None:
     app = create_app(
-        Settings(  # type: ignore[call-arg]
+        Settings(
             _env_file=None, environment="test", redis_url=redis_url, redis_key_prefix=key_prefix
         ),
         {},

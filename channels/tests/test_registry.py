@@ -4,7 +4,7 @@ is failed, and the others run on."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import redis.asyncio as aioredis
@@ -24,7 +24,7 @@ EVERY_REQUIRED = sorted({name for names in REQUIRED_SETTINGS.values() for name i
 
 
 def _settings(**values: Any) -> Settings:
-    return Settings(_env_file=None, environment="test", **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, environment="test", **values)
 
 
 def _context(settings: Settings) -> AdapterContext:
@@ -32,23 +32,28 @@ def _context(settings: Settings) -> AdapterContext:
     return AdapterContext(settings, aioredis.Redis(), Names("unused:"))
 
 
-def _adapter(channel: Channel, *, fails: bool = False) -> type[Adapter]:
-    class Stub(Adapter):
-        started = stopped = False
+class Stub(Adapter):
+    """An adapter that notes it was started and stopped; `fails`: its start raises."""
 
-        async def start(self) -> None:
-            if fails:
-                raise ConnectionError("imap.example.org refused")
-            type(self).started = True
+    fails: ClassVar[bool] = False
+    started: ClassVar[bool] = False
+    stopped: ClassVar[bool] = False
 
-        async def stop(self) -> None:
-            type(self).stopped = True
+    async def start(self) -> None:
+        if self.fails:
+            raise ConnectionError("imap.example.org refused")
+        type(self).started = True
 
-        async def send(self, message: OutgoingMessage) -> None:
-            """Not called here."""
+    async def stop(self) -> None:
+        type(self).stopped = True
 
-    Stub.channel = channel
-    return Stub
+    async def send(self, message: OutgoingMessage) -> None:
+        """Not called here."""
+
+
+def _adapter(channel: Channel, *, fails: bool = False) -> type[Stub]:
+    """A Stub class of its own for `channel` (its started/stopped marks its own)."""
+    return type("Stub", (Stub,), {"channel": channel, "fails": fails})
 
 
 WEB_ON = {"web_chat_secret": "s" * 32}
@@ -87,7 +92,9 @@ def test_a_configured_channel_without_an_adapter_says_it_is_not_built_yet() -> N
 
 
 def test_an_adapter_may_ask_more_than_the_settings_it_needs() -> None:
-    class Picky(_adapter(Channel.SLACK)):  # type: ignore[misc]
+    class Picky(Stub):
+        channel = Channel.SLACK
+
         @classmethod
         def configured(cls, settings: Settings) -> bool:
             return False
@@ -126,7 +133,9 @@ async def test_a_channel_whose_start_fails_is_failed_and_the_others_run_on() -> 
 
 
 async def test_an_adapter_whose_stop_fails_does_not_keep_the_others_running() -> None:
-    class Stubborn(_adapter(Channel.SLACK)):  # type: ignore[misc]
+    class Stubborn(Stub):
+        channel = Channel.SLACK
+
         async def stop(self) -> None:
             raise RuntimeError("stuck")
 

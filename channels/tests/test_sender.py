@@ -12,7 +12,7 @@ import signal
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -129,15 +129,22 @@ def put(client: syncredis.Redis, names: Names, data: dict[str, Any] | str) -> No
     client.xadd(names.stream(TO_CHANNELS), {"data": raw})
 
 
+def entries(client: syncredis.Redis, key: str) -> list[dict[str, str]]:
+    """The fields of every entry of the stream `key` (the client decodes them)."""
+    found = cast(list[tuple[str, dict[str, str]]], client.xrange(key))
+    return [fields for _, fields in found]
+
+
 def sent(client: syncredis.Redis, names: Names, message_id: object) -> list[str]:
-    entries = client.xrange(names.key(SENT))
-    return [f["text"] for _, f in entries if f["message_id"] == str(message_id)]
+    return [
+        f["text"] for f in entries(client, names.key(SENT)) if f["message_id"] == str(message_id)
+    ]
 
 
 def dead(client: syncredis.Redis, names: Names, message_id: object) -> dict[str, str] | None:
-    for _, fields in client.xrange(names.dead(TO_CHANNELS)):
+    for fields in entries(client, names.dead(TO_CHANNELS)):
         if json.loads(fields["data"]).get("message_id") == str(message_id):
-            return dict(fields)
+            return fields
     return None
 
 
@@ -266,7 +273,7 @@ def test_a_payload_that_does_not_parse_is_dead_lettered(
     def found() -> bool:
         return any(
             f["data"] == raw and f["error"].startswith("malformed")
-            for _, f in client.xrange(names.dead(TO_CHANNELS))
+            for f in entries(client, names.dead(TO_CHANNELS))
         )
 
     until_sync(found, message="the malformed entry dead-lettered")
