@@ -112,7 +112,7 @@ def test_up_embedded_from_nothing_runs_every_service_and_stops_on_sigint(
         text = out.read_text()
         assert "Postgres: embedded" in text and "Redis: embedded" in text
         assert f"wrote {env_file}" in text
-        for offset in range(5):
+        for offset in range(len(NAMES)):
             assert httpx.get(f"http://127.0.0.1:{base + offset}/health").status_code == 200
         proc.send_signal(signal.SIGINT)
         assert proc.wait(60) == 0
@@ -122,7 +122,7 @@ def test_up_embedded_from_nothing_runs_every_service_and_stops_on_sigint(
         telegram.terminate()
         telegram.wait(10)
     assert "manage.py: stopped" in out.read_text()
-    assert not any(port_answers("127.0.0.1", base + i) for i in range(5))
+    assert not any(port_answers("127.0.0.1", base + i) for i in range(len(NAMES)))
     assert not (data_dir / "postgres" / "postmaster.pid").exists()
 
 
