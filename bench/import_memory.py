@@ -26,6 +26,7 @@ MAIN_MODULES = {
     "assistant": "assistant.src.main",
     "cron_service": "cron_service.app.main",
     "tg_bot": "tg_bot.src.main",
+    "channels": "channels.src.main",
 }
 OWN = ("common", *MAIN_MODULES)
 #: The row of the service's own modules (what its main module adds after its libraries).

@@ -830,7 +830,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=int(os.environ["SMART_ASSISTANT_BASE_PORT"])
         if os.environ.get("SMART_ASSISTANT_BASE_PORT")
         else None,
-        help="run the five services on N..N+4 instead of 8000..8004",
+        help="run the six services on N..N+5 instead of 8000..8005",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 

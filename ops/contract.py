@@ -20,7 +20,7 @@ from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings
 
@@ -165,6 +165,8 @@ def _default(value: Any) -> str:
         return f"`{getattr(value, '__name__', 'computed')}()`"
     if hasattr(value, "value"):  # an enum member
         value = value.value
+    if isinstance(value, SecretStr):  # every secret defaults to empty
+        value = value.get_secret_value()
     if isinstance(value, timedelta):
         seconds = value.total_seconds()
         return f"`{int(seconds) if seconds.is_integer() else seconds}` s"
@@ -210,12 +212,16 @@ def rest_routes() -> str:
 
 def _settings_classes() -> list[type[BaseSettings]]:
     from assistant.src.settings import Settings as AssistantSettings
+    from channels.src.settings import Settings as ChannelsSettings
     from cron_service.app.settings import Settings as CronSettings
     from google_calendar_service.src.settings import Settings as CalendarSettings
     from rest_service.app.settings import Settings as RestSettings
     from tg_bot.src.settings import Settings as TgSettings
 
-    return [RestSettings, CalendarSettings, AssistantSettings, CronSettings, TgSettings]
+    return [
+        RestSettings, CalendarSettings, AssistantSettings, CronSettings, TgSettings,
+        ChannelsSettings,
+    ]  # fmt: skip
 
 
 def every_setting() -> dict[str, list[str]]:

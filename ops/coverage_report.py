@@ -29,6 +29,7 @@ PACKAGES = (
     "tg_bot",
     "cron_service",
     "google_calendar_service",
+    "channels",
     "manage.py",
 )
 REPORTS = ROOT / "test-artifacts" / "coverage"

@@ -1,7 +1,7 @@
 """`./manage.py demo`: the whole stack with the outside world played by the sandbox stand-ins
 (Telegram, the LLM, Google, Open-Meteo), and the terminal as a Telegram chat with the bot.
 
-The five services run as real processes, started as `up` starts them; only the URLs of the
+The six services run as real processes, started as `up` starts them; only the URLs of the
 outside world point at stand-ins served from this process. The demo keeps to its own
 database, Redis key prefix and data folder, and starts from a clean slate each time, so it
 never touches a real installation's data or `.env`.
@@ -38,7 +38,7 @@ from common.infrastructure.settings import ENV_FILE_VARIABLE
 from ops import infra
 from ops.infra import ALEMBIC_INI, Infra, port_answers, with_database
 from ops.processes import Foreground, ServiceSpec, check_ports_free, peer_urls, specs
-from ops.services import ROOT
+from ops.services import NAMES, ROOT
 from sandbox import telegram_updates as tg
 from sandbox.google_api import GoogleStandIn
 from sandbox.google_state import DEFAULT_EMAIL
@@ -321,11 +321,11 @@ def stop_leftovers(pid_file: Path, timeout: float = 10.0) -> None:
 
 
 def free_base_port(start: int = 8100) -> int:
-    """The first N..N+4 (N = 8100, 8110, ...) where nothing listens."""
+    """The first N..N+5 (N = 8100, 8110, ...) where nothing listens: a port per service."""
     for base in range(start, 60_000, 10):
-        if not any(port_answers("127.0.0.1", base + i) for i in range(5)):
+        if not any(port_answers("127.0.0.1", base + i) for i in range(len(NAMES))):
             return base
-    raise DemoError("no five free ports in a row")
+    raise DemoError(f"no {len(NAMES)} free ports in a row")
 
 
 def run_python(args: list[str], env: dict[str, str], cwd: Path) -> None:
@@ -665,7 +665,7 @@ def run_demo(options: DemoOptions) -> int:
         )
         run_python(["-m", "rest_service.seed"], env, options.data_dir)
         runner = QuietForeground(env, options.data_dir, options.data_dir / "logs", pid_file)
-        say(f"starting the five services on ports {base}..{base + 4}")
+        say(f"starting the services on ports {base}..{base + len(NAMES) - 1}")
         start_services(runner, chosen, options.timeout)
         say(f"ready; service logs in {options.data_dir / 'logs'}")
         return converse(world, options)

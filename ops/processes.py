@@ -1,6 +1,6 @@
 """The one supervisor: each service as a child process (`python -m <service>`) with its own
 environment and log, waited for until `/health` answers, stopped with SIGTERM and, after a
-grace time, SIGKILL. `manage.py` runs the five in the foreground (`up`) or detached (`start`,
+grace time, SIGKILL. `manage.py` runs the six in the foreground (`up`) or detached (`start`,
 `stop`, `status`); the test harness and the benchmarks run a `Stack` on free ports."""
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def check_ports_free(chosen: list[ServiceSpec]) -> None:
     if busy:
         raise ServiceError(
             f"port in use: {', '.join(busy)}. Stop what listens there, "
-            "or run with --base-port N to move all five services to N..N+4"
+            "or run with --base-port N to move all six services to N..N+5"
         )
 
 

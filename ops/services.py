@@ -1,4 +1,4 @@
-"""The five services, written once (docs/contract.md "Services"): manage.py, the test harness,
+"""The six services, written once (docs/contract.md "Services"): manage.py, the test harness,
 the benchmarks and the container checks all read this list. No service needs it at run time,
 so it is development tooling and stays out of the images."""
 
@@ -37,6 +37,7 @@ SERVICES: tuple[Service, ...] = (
     Service("assistant", 8002, Kind.worker),
     Service("cron_service", 8003, Kind.worker),
     Service("tg_bot", 8004, Kind.worker),
+    Service("channels", 8005, Kind.http),
 )
 NAMES: tuple[str, ...] = tuple(s.name for s in SERVICES)
 BY_NAME: dict[str, Service] = {s.name: s for s in SERVICES}

@@ -4,9 +4,9 @@ the sandbox stand-ins, driven the way a user drives it, through Telegram.
 `running_system()` makes a database of its own (a copy of a migrated one), starts
 rest_service, imports the shipped `rest_service/seed/default_config.json` through the config
 import (its provider pointed at the LLM stand-in), starts google_calendar_service,
-cron_service, assistant and tg_bot, and yields a `System`: the stand-ins (to script the LLM,
-arrange Google, read what Telegram got) and helpers to say something in a chat and await the
-bot's answer there.
+cron_service, assistant, tg_bot and channels, and yields a `System`: the stand-ins (to script
+the LLM, arrange Google, read what Telegram got) and helpers to say something in a chat and
+await the bot's answer there.
 """
 
 from __future__ import annotations
@@ -323,8 +323,8 @@ def _import_seed(stack: Stack) -> None:
 
 def _start_services(stack: Stack, settings: dict[str, dict[str, str]]) -> None:
     """rest_service first (everyone is told its URL); the calendar service beside
-    cron_service while the config is imported; then the two that are told the calendar
-    service's URL (the assistant loads the imported config as it starts)."""
+    cron_service while the config is imported; then the ones that are told the calendar
+    service's URL (the assistant loads the imported config as it starts), and channels."""
     stack.start("rest_service", env=settings.get("rest_service"))
     with ThreadPoolExecutor(3) as pool:
         waves = (
@@ -338,6 +338,7 @@ def _start_services(stack: Stack, settings: dict[str, dict[str, str]]) -> None:
             (
                 lambda: stack.start("assistant", env=settings["assistant"]),
                 lambda: stack.start("tg_bot", env=settings["tg_bot"]),
+                lambda: stack.start("channels", env=settings.get("channels")),
             ),
         )
         for wave in waves:

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from ops.services import HTTP_SERVICES, NAMES, ROOT, WORKERS
+from ops.services import HTTP_SERVICES, NAMES, ROOT
 from ops.services import SERVICES as ALL_SERVICES
 from tests.programs import require_program
 
@@ -32,6 +32,8 @@ pytestmark = pytest.mark.policy
 SERVICES = NAMES
 PORTS = {s.name: s.default_port for s in ALL_SERVICES}
 PUBLISHED = HTTP_SERVICES
+#: Every service but rest_service: no database, and they wait for rest_service.
+NOT_REST = tuple(name for name in SERVICES if name != "rest_service")
 CADDYFILE = ROOT / "deploy" / "compose" / "Caddyfile"
 #: An image tag naming a release (and a variant), optionally with its digest.
 IMAGE_TAG = re.compile(
@@ -170,7 +172,7 @@ def test_service_healthcheck_asks_its_own_health_endpoint(app: dict[str, Any], n
 @pytest.mark.parametrize("name", SERVICES)
 def test_every_service_can_be_scaled(app: dict[str, Any], name: str) -> None:
     """`docker compose up --scale rest_service=2 --scale assistant=3` needs no fixed host port
-    and no fixed name on any of the five."""
+    and no fixed name on any of them."""
     service = app["services"][name]
     assert not service.get("ports"), f"{name} publishes a host port"
     assert "container_name" not in service
@@ -269,7 +271,7 @@ def test_the_postgres_password_reaches_postgres_and_rest_service_only(
     for name in ("rest_service", "migrate"):
         url = services[name]["environment"]["ASYNC_DATABASE_URL"]
         assert f":{POSTGRES_PASSWORD_MARKER}@postgres:5432/" in url
-    for name in ("google_calendar_service", *WORKERS):
+    for name in NOT_REST:
         assert services[name]["environment"]["POSTGRES_PASSWORD"] == "", name
 
 
@@ -284,7 +286,7 @@ def test_services_wait_for_what_they_need(app: dict[str, Any]) -> None:
         "redis": "service_healthy",
         "migrate": "service_completed_successfully",
     }
-    for name in ("google_calendar_service", *WORKERS):
+    for name in NOT_REST:
         assert conditions(services[name]) == {
             "redis": "service_healthy",
             "rest_service": "service_healthy",

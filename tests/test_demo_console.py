@@ -19,6 +19,7 @@ import redis as syncredis
 from ops import demo as demo_module
 from ops.demo import BOT_TOKEN, GROUP, HELP, YOU, Console, Demo, DemoError, DemoOptions, World
 from ops.infra import DatabaseServer, Infra, admin_dsn
+from ops.services import NAMES
 from tests.waiting import until_sync
 
 
@@ -266,7 +267,7 @@ def test_the_clean_slate_empties_the_demos_database_and_only_its_redis_keys(
         postgres_server.drop(url)
 
 
-def test_the_first_five_free_ports_in_a_row_are_chosen(tmp_path: Path) -> None:
+def test_the_first_free_ports_in_a_row_one_per_service_are_chosen(tmp_path: Path) -> None:
     import socket
 
     from ops.infra import free_port, port_answers
@@ -275,7 +276,7 @@ def test_the_first_five_free_ports_in_a_row_are_chosen(tmp_path: Path) -> None:
     with socket.create_server(("127.0.0.1", start + 3)):
         base = demo_module.free_base_port(start)
     assert base > start and base % 10 == start % 10
-    assert not any(port_answers("127.0.0.1", base + i) for i in range(5))
+    assert not any(port_answers("127.0.0.1", base + i) for i in range(len(NAMES)))
 
 
 def test_the_demo_command_refuses_a_database_not_named_for_it_and_stops_what_it_started(

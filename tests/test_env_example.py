@@ -9,6 +9,7 @@ import pytest
 from pydantic_settings import BaseSettings
 
 from assistant.src.settings import Settings as AssistantSettings
+from channels.src.settings import Settings as ChannelsSettings
 from cron_service.app.settings import Settings as CronSettings
 from google_calendar_service.src.settings import Settings as CalendarSettings
 from ops.services import ROOT
@@ -23,6 +24,7 @@ SERVICES: list[type[BaseSettings]] = [
     CronSettings,
     RestSettings,
     TgSettings,
+    ChannelsSettings,
 ]
 
 

@@ -20,6 +20,7 @@ SOURCES = (
     "rest_service/app",
     "cron_service/app",
     "google_calendar_service/src",
+    "channels/src",
     "common/infrastructure",
     "common/features",
 )

@@ -387,7 +387,7 @@ def test_workers_get_no_admin_secrets(rendered: list[dict[str, Any]]) -> None:
         keys = secret_keys(container)
         if service != "rest_service":
             assert not keys & admin_only, service
-        if service in ("assistant", "cron_service", "tg_bot"):
+        if service in ("assistant", "cron_service", "tg_bot", "channels"):
             scoped = {k for k in keys if k.startswith("SERVICE_TOKEN_")}
             assert scoped == {f"SERVICE_TOKEN_{service.upper()}"}, service
 
@@ -429,6 +429,9 @@ def test_the_ingress_routes_admin_oauth_callback_and_webhook(
         "/admin": "rest-service",
         "/auth/callback": "google-calendar-service",
         webhook_path: "tg-bot",
+        "/whatsapp": "channels",
+        "/slack": "channels",
+        "/chat": "channels",
     }
     assert config["GOOGLE_REDIRECT_URI"] == f"https://{rule['host']}/auth/callback"
     assert config["TELEGRAM_WEBHOOK_URL"] == f"https://{rule['host']}{webhook_path}"

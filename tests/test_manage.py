@@ -25,7 +25,7 @@ from common.infrastructure.queue_messages import OutgoingMessage
 from common.infrastructure.redis_keys import Names
 from ops.infra import port_answers
 from ops.processes import COVERAGE_VARIABLE
-from ops.services import ROOT
+from ops.services import NAMES, ROOT
 from tests.streams import raw
 from tests.waiting import NotInTime, until, until_sync
 
@@ -39,9 +39,9 @@ def free_base_port() -> int:
         # below Linux's ephemeral range (32768+): an outgoing connection's local port there
         # took a service's port between this check and its bind
         base = random.randrange(20_000, 32_700, 10)
-        if not any(port_answers("127.0.0.1", base + i) for i in range(5)):
+        if not any(port_answers("127.0.0.1", base + i) for i in range(len(NAMES))):
             return base
-    raise RuntimeError("no five free ports in a row")
+    raise RuntimeError("no free ports in a row, one per service")
 
 
 def bare_env(**extra: str) -> dict[str, str]:
@@ -112,7 +112,7 @@ def test_up_embedded_from_nothing_runs_every_service_and_stops_on_sigint(
         text = out.read_text()
         assert "Postgres: embedded" in text and "Redis: embedded" in text
         assert f"wrote {env_file}" in text
-        for offset in range(5):
+        for offset in range(len(NAMES)):
             assert httpx.get(f"http://127.0.0.1:{base + offset}/health").status_code == 200
         proc.send_signal(signal.SIGINT)
         assert proc.wait(60) == 0
@@ -122,7 +122,7 @@ def test_up_embedded_from_nothing_runs_every_service_and_stops_on_sigint(
         telegram.terminate()
         telegram.wait(10)
     assert "manage.py: stopped" in out.read_text()
-    assert not any(port_answers("127.0.0.1", base + i) for i in range(5))
+    assert not any(port_answers("127.0.0.1", base + i) for i in range(len(NAMES)))
     assert not (data_dir / "postgres" / "postmaster.pid").exists()
 
 

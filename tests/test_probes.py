@@ -26,6 +26,7 @@ READINESS = {
     "assistant": {"redis", "rest_service", "config"},
     "cron_service": {"redis", "rest_service"},
     "tg_bot": {"redis"},
+    "channels": {"redis"},
 }
 #: The manifests' probe timeout: a dead dependency must be reported within it.
 PROBE_TIMEOUT_S = 3.0

@@ -146,5 +146,5 @@ async def test_the_calendar_service_connects_a_user_on_its_own_token(
     async with httpx.AsyncClient(base_url=rest) as http:
         mine = await http.get(path, headers=_bearer(SCOPED["google_calendar_service"]))
         assert mine.status_code == 200 and mine.json()["credentials"]["token"]
-        for other in ("tg_bot", "assistant", "cron_service"):
+        for other in ("tg_bot", "assistant", "cron_service", "channels"):
             assert (await http.get(path, headers=_bearer(SCOPED[other]))).status_code == 403

@@ -19,7 +19,7 @@ from tests.test_containers import rendered
 
 pytestmark = pytest.mark.policy
 
-WORKERS = ("tg_bot", "assistant", "cron_service", "google_calendar_service")
+WORKERS = ("tg_bot", "assistant", "cron_service", "google_calendar_service", "channels")
 
 
 def test_a_fresh_env_file_has_every_token_long_and_distinct_and_starts(tmp_path: Path) -> None:

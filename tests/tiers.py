@@ -89,6 +89,7 @@ E2E_FIXTURES = frozenset(
         "tests/redis_topologies.py:redis_sentinel",
         "assistant/tests/conftest.py:platform",
         "assistant/tests/test_mcp_tools.py:mcp_server",
+        "channels/tests/test_sender.py:service",
         "common/tests/test_blob_budget.py:full",
         "cron_service/tests/conftest.py:backend",
         "cron_service/tests/conftest.py:stack",

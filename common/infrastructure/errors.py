@@ -90,6 +90,12 @@ class RetryLater(Exception):
         self.reason = reason
 
 
+class Undeliverable(Exception):
+    """Raised by a queue handler for a message it can never handle (an answer for a channel
+    this deployment has off): the entry goes to the dead-letter stream at once, with this
+    reason, instead of being tried again."""
+
+
 ERRORS_BY_STATUS: dict[int, type[AppError]] = {
     cls.status_code: cls
     for cls in (

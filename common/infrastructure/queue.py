@@ -17,7 +17,8 @@ At-least-once delivery over a Redis consumer group, answered once:
   driving) in a list every consumer's read takes first: another replica carries on at once.
 * A payload that does not parse, or an entry with a field that is not UTF-8, goes to
   `<stream>:dead` at once (undecodable bytes kept as base64); a handler that keeps failing goes
-  there after `max_deliveries` attempts, with the last error. An `on_dead` hook runs first, so
+  there after `max_deliveries` attempts, with the last error; one that raises `Undeliverable`
+  goes there at once, with its reason. An `on_dead` hook runs first, so
   a service can tell the user (a message is never only a dead letter). The dead letter is
   added before the entry is acked, so a crash between the two at worst dead-letters it twice.
 * Nothing an entry does can kill its chat's worker: an unexpected error dead-letters the entry,
@@ -51,7 +52,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.typing import EncodableT, FieldT
 
 from common.infrastructure.clock import utcnow
-from common.infrastructure.errors import RetryLater
+from common.infrastructure.errors import RetryLater, Undeliverable
 from common.infrastructure.logging import correlation, get_logger
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.redis_lock import RedisLock
@@ -719,6 +720,10 @@ class StreamConsumer(Generic[M]):
                 if self._stopping.is_set():
                     return
                 continue
+            except Undeliverable as exc:
+                reason = f"undeliverable: {exc}"[:1000]
+                await self._dead_letter(entry_id, backlog, member, entry, reason, attempts, message)
+                return
             except Exception as exc:
                 await self._redis.set(error_key, _error_summary(exc), ex=cfg.done_ttl_s)
                 log.warning(

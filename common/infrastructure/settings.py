@@ -82,6 +82,7 @@ class ServiceSettings(BaseSettings):
     service_token_assistant: str = ""
     service_token_google_calendar_service: str = ""
     service_token_cron_service: str = ""
+    service_token_channels: str = ""
 
     default_timezone: str = "UTC"
 

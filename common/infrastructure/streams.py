@@ -10,9 +10,11 @@ import redis.asyncio as aioredis
 
 from common.infrastructure.redis_keys import (
     ASSISTANT_GROUP,
+    CHANNELS_GROUP,
     DRAFTS,
     TELEGRAM_UPDATES,
     TG_BOT_GROUP,
+    TO_CHANNELS,
     TO_SECRETARY,
     TO_TELEGRAM,
 )
@@ -38,6 +40,7 @@ CONSUMED: dict[str, tuple[WatchedStream, ...]] = {
         WatchedStream(TELEGRAM_UPDATES, entries=False),
         WatchedStream(DRAFTS, TG_BOT_GROUP, dead_letters=False),
     ),
+    "channels": (WatchedStream(TO_CHANNELS, CHANNELS_GROUP),),
 }
 
 #: Every stream, in the order the dashboard shows them.

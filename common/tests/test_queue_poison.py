@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client import REGISTRY
 
+from common.infrastructure.errors import Undeliverable
 from common.infrastructure.queue import DeadLetter, StreamConsumer, StreamPublisher
 from common.infrastructure.queue_messages import OutgoingMessage
 from common.tests.test_queue import FAST, STREAM, message, running
@@ -269,3 +270,30 @@ async def test_a_redis_key_of_the_wrong_type_does_not_stop_reading_for_good(redi
         await StreamPublisher(redis, names).publish(STREAM, message(32, "after"))
         await until(lambda: _true(recorder.texts(32) == ["after"]))
         await until(lambda: _true(recorder.texts(31) == ["blocked"]))
+
+
+async def test_an_undeliverable_message_is_dead_lettered_at_once_and_the_chat_goes_on(
+    redis, names
+) -> None:
+    """A handler that can never handle a message says so (`Undeliverable`): dead at the
+    first attempt, with its reason and the hook told, not retried `max_deliveries` times."""
+    recorder = Recorder()
+
+    async def refuse_the_fax(msg: OutgoingMessage) -> None:
+        if msg.text == "for the fax":
+            raise Undeliverable("the fax channel is off")
+        await recorder.handle(msg)
+
+    worker = StreamConsumer(
+        redis, names, STREAM, "g", OutgoingMessage, refuse_the_fax,
+        config=FAST, on_dead=recorder.on_dead,
+    )  # fmt: skip
+    async with running(worker):
+        await StreamPublisher(redis, names).publish(STREAM, message(11, "for the fax"))
+        await StreamPublisher(redis, names).publish(STREAM, message(11, "after"))
+        await until(lambda: _true(recorder.texts(11) == ["after"]))
+        await until(lambda: settled(redis, names))
+    [dead] = await raw_dead(redis, names)
+    assert dead[b"error"] == b"undeliverable: the fax channel is off"
+    assert dead[b"attempts"] == b"1"
+    assert [d.reason for d in recorder.dead] == ["undeliverable: the fax channel is off"]

@@ -120,6 +120,7 @@ SERVICES = {
     "tg_bot": {"SERVICE_API_TOKEN": "short", "TELEGRAM_TOKEN": "123:abc"},
     "google_calendar_service": {"SERVICE_TOKEN_GOOGLE_CALENDAR_SERVICE": "short"},
     "cron_service": {"SERVICE_API_TOKEN": "s" * 40, "SERVICE_TOKEN_CRON_SERVICE": "s" * 40},
+    "channels": {"SERVICE_TOKEN_CHANNELS": "short"},
 }
 
 

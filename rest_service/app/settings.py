@@ -107,6 +107,7 @@ class Settings(ServiceSettings):
     assistant_url: str = "http://127.0.0.1:8002"
     cron_service_url: str = "http://127.0.0.1:8003"
     tg_bot_url: str = "http://127.0.0.1:8004"
+    channels_url: str = "http://127.0.0.1:8005"
 
     openai_api_key: str = ""
     openai_base_url: str = "https://api.openai.com/v1"

@@ -19,6 +19,7 @@ from common.infrastructure.http_client import client_session
 from common.infrastructure.redis_keys import (
     DRAFTS,
     TELEGRAM_UPDATES,
+    TO_CHANNELS,
     TO_SECRETARY,
     TO_TELEGRAM,
     Names,
@@ -26,14 +27,17 @@ from common.infrastructure.redis_keys import (
 from common.infrastructure.serve import served_in_this_loop
 from common.infrastructure.streams import STREAMS
 from ops.infra import free_port
+from ops.services import NAMES
 from rest_service.app.admin.dashboard import (
     HEALTH_TIMEOUT_S,
     LAST_ERRORS,
     llm_today,
     probe,
     queue_figures,
+    service_urls,
     since_label,
 )
+from rest_service.app.settings import Settings
 
 
 async def _health(_request: Request) -> JSONResponse:
@@ -56,6 +60,11 @@ OLD = Starlette(routes=[Route("/health", _health)])
 FAILING = Starlette(routes=[Route("/readyz", _not_ready), Route("/health", _health)])
 PLAIN = Starlette(routes=[Route("/readyz", _plain_503)])
 BARE = Starlette(routes=[Route("/readyz", _bare_503)])
+
+
+def test_the_panel_asks_every_service() -> None:
+    settings = Settings(_env_file=None, environment="test")  # type: ignore[call-arg]
+    assert list(service_urls(settings)) == list(NAMES)
 
 
 async def test_a_service_without_readyz_is_asked_its_health() -> None:
@@ -114,6 +123,7 @@ async def test_queues_show_depth_pending_and_dead_letters_newest_first(
         TO_TELEGRAM: (1, 1, 0),
         TELEGRAM_UPDATES: (None, None, 3),
         DRAFTS: (0, 0, None),
+        TO_CHANNELS: (0, 0, 0),
     }
     assert [e.what for e in errors] == [
         "1700000120000-0: no reason given",

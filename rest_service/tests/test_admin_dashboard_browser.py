@@ -21,6 +21,7 @@ import redis as syncredis
 from common.infrastructure.queue_messages import OutgoingMessage
 from common.infrastructure.redis_keys import TG_BOT_GROUP, TO_SECRETARY, TO_TELEGRAM
 from ops.processes import ServiceProcess
+from ops.services import NAMES
 from rest_service.tests.test_admin_browser import (
     ARTIFACTS,
     CHROMIUM_ARGS,
@@ -39,7 +40,7 @@ from tests.waiting import until_sync
 #: 30 s on an idle machine, well over a minute on a busy one).
 pytestmark = [browser_marks[0], pytest.mark.timeout(240)]
 
-SERVICES = ("rest_service", "google_calendar_service", "assistant", "cron_service", "tg_bot")
+SERVICES = NAMES
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +65,7 @@ def admin(system: System) -> ServiceProcess:
         "ASSISTANT_URL": system.stack.url("assistant"),
         "CRON_SERVICE_URL": system.stack.url("cron_service"),
         "TG_BOT_URL": system.stack.url("tg_bot"),
+        "CHANNELS_URL": system.stack.url("channels"),
         "REST_SERVICE_URL": system.stack.url("rest_service"),
     }
     return system.stack.start("rest_service", name="admin", env=urls)

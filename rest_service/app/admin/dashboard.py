@@ -101,6 +101,7 @@ def service_urls(settings: Settings) -> dict[str, str]:
         "assistant": settings.assistant_url,
         "cron_service": settings.cron_service_url,
         "tg_bot": settings.tg_bot_url,
+        "channels": settings.channels_url,
     }
 
 

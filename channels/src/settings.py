@@ -1,0 +1,51 @@
+"""channels settings: the service, its outgoing worker, and every channel's own settings.
+
+A channel whose settings are missing is off (`channels/src/adapters/registry.py`), so none
+of them is required: the service starts with none configured and says so in `/health`."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field, SecretStr
+
+from common.infrastructure.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    default_port: ClassVar[int] = 8005
+    service_name: ClassVar[str] = "channels"
+
+    # WhatsApp (Cloud API): on with a token, the phone number's id and the app secret that
+    # signs the webhooks (X-Hub-Signature-256)
+    whatsapp_token: SecretStr = SecretStr("")
+    whatsapp_phone_number_id: str = ""
+    whatsapp_app_secret: SecretStr = SecretStr("")
+    #: What WhatsApp's webhook verification handshake sends back as `hub.verify_token`.
+    whatsapp_verify_token: SecretStr = SecretStr("")
+    whatsapp_api_base: str = "https://graph.facebook.com/v21.0"
+    #: The approved message template a reminder goes out as outside the 24-hour window.
+    whatsapp_reminder_template: str = ""
+
+    # Slack (Events API + Web API): on with the bot token and the signing secret
+    slack_bot_token: SecretStr = SecretStr("")
+    slack_signing_secret: SecretStr = SecretStr("")
+    slack_api_base: str = "https://slack.com/api"
+
+    # e-mail: on with both servers (URLs with the account, `imaps://user:pass@host:993`) and
+    # the address the secretary writes from
+    email_imap_url: SecretStr = SecretStr("")
+    email_smtp_url: SecretStr = SecretStr("")
+    email_from: str = ""
+    #: Comma-separated addresses (or `@domain`s) whose mail is answered; empty: nobody's.
+    email_allowed_senders: str = ""
+
+    # the web chat: on when the secret that signs the visitor's session cookie is set
+    web_chat_secret: SecretStr = SecretStr("")
+
+    # the `queue:to_channels` consumer (common/infrastructure/queue.py): an answer idle this
+    # long is claimed from a dead process, whose chat locks expire after the lock TTL
+    send_concurrency: int = Field(default=64, ge=1, description="conversations answered at once")
+    queue_claim_idle_ms: int = Field(default=30_000, ge=100)
+    queue_claim_interval_seconds: float = Field(default=5.0, gt=0)
+    queue_lock_ttl_ms: int = Field(default=15_000, ge=100)

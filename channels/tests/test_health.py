@@ -1,0 +1,109 @@
+"""`/health`, `/readyz` and request ids of the channels app, served in this process: a
+channel whose start failed, or Redis gone, makes the service degraded, and says which."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+
+from channels.src.adapters.base import Adapter
+from channels.src.main import create_app
+from channels.src.settings import Settings
+from channels.src.state import STATE
+from common.infrastructure.channels import Channel
+from common.infrastructure.queue_messages import OutgoingMessage
+from common.infrastructure.serve import served_in_this_loop
+from ops.infra import free_port
+
+
+class BrokenMailbox(Adapter):
+    """An e-mail adapter whose server refuses it at start."""
+
+    channel = Channel.EMAIL
+
+    async def start(self) -> None:
+        raise ConnectionRefusedError("imap.example.org:993 refused")
+
+    async def send(self, message: OutgoingMessage) -> None:
+        """Never reached: it never starts."""
+
+
+EMAIL_ON = {
+    "email_imap_url": "imaps://imap.example.org:993/INBOX",
+    "email_smtp_url": "smtps://smtp.example.org:465",
+    "email_from": "secretary@example.org",
+}
+
+
+@asynccontextmanager
+async def serving(
+    redis_url: str, key_prefix: str, adapters: Mapping[Channel, type[Adapter]], **values: Any
+) -> AsyncIterator[str]:
+    settings = Settings(
+        _env_file=None,
+        environment="test",
+        redis_url=redis_url,
+        redis_key_prefix=key_prefix,
+        **values,
+    )
+    async with served_in_this_loop(create_app(settings, adapters), free_port()) as url:
+        yield url
+
+
+async def test_a_channel_that_failed_to_start_makes_the_service_degraded(
+    redis_url: str, key_prefix: str
+) -> None:
+    async with (
+        serving(redis_url, key_prefix, {Channel.EMAIL: BrokenMailbox}, **EMAIL_ON) as url,
+        httpx.AsyncClient(base_url=url) as client,
+    ):
+        health = await client.get("/health", headers={"X-Request-ID": "probe-1"})
+        ready = await client.get("/readyz")
+    assert health.status_code == 503
+    body = health.json()
+    assert body["status"] == "degraded"
+    assert body["channels"]["email"] == {
+        "state": "failed",
+        "reason": "ConnectionRefusedError: imap.example.org:993 refused",
+    }
+    assert body["channels"]["web"]["state"] == "off"
+    assert health.headers["X-Request-ID"] == "probe-1"
+    assert ready.status_code == 200, "a channel's outage does not take the others' traffic"
+
+
+async def test_without_redis_health_and_readiness_say_so(key_prefix: str) -> None:
+    nowhere = f"redis://127.0.0.1:{free_port()}/0"
+    async with (
+        serving(nowhere, key_prefix, {}) as url,
+        httpx.AsyncClient(base_url=url) as client,
+    ):
+        health = await client.get("/health")
+        ready = await client.get("/readyz")
+        metrics = await client.get("/metrics")
+    assert health.status_code == 503
+    assert health.json()["checks"]["redis"]["ok"] is False
+    assert ready.status_code == 503 and ready.json()["failing"] == ["redis"]
+    assert metrics.status_code == 200
+
+
+async def test_health_says_when_the_sender_stopped(redis_url: str, key_prefix: str) -> None:
+    app = create_app(
+        Settings(
+            _env_file=None, environment="test", redis_url=redis_url, redis_key_prefix=key_prefix
+        ),
+        {},
+    )
+    async with served_in_this_loop(app, free_port()) as url, httpx.AsyncClient() as client:
+        state = STATE.of_app(app)
+        state.sender.stop()
+        await asyncio.wait_for(state.sending, timeout=10)
+        health = await client.get(f"{url}/health")
+    assert health.status_code == 503
+    assert health.json()["checks"]["sender"] == {
+        "ok": False,
+        "error": "the queue:to_channels consumer stopped",
+    }
