@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 
 from channels.src.adapters.base import Adapter, AdapterContext
 from channels.src.adapters.registry import ADAPTERS, AdapterRegistry
+from channels.src.intake import Intake
 from channels.src.settings import Settings
 from channels.src.state import STATE, ChannelsState
 from channels.src.workers.outgoing import AnswerSender
@@ -25,6 +26,7 @@ from common.infrastructure.probes import ReadinessCheck
 from common.infrastructure.queue_metrics import QueueGauges
 from common.infrastructure.redis_connection import create_redis_for, redis_health
 from common.infrastructure.redis_keys import Names
+from common.infrastructure.rest_client import RestClient
 from common.infrastructure.streams import CONSUMED
 
 log = get_logger(__name__)
@@ -43,7 +45,9 @@ async def _running(
     configure_logging(settings, SERVICE)
     redis = create_redis_for(settings)
     names = Names(settings.redis_key_prefix)
-    registry = AdapterRegistry(AdapterContext(settings, redis, names), adapters)
+    rest = RestClient(settings.rest_service_url, settings.own_service_token)
+    intake = Intake(rest, redis, names)
+    registry = AdapterRegistry(AdapterContext(settings, redis, names, intake, rest), adapters)
     for router in registry.routers():  # routes of the channels that are on, and only theirs
         app.include_router(router)
     await registry.start()
@@ -62,6 +66,7 @@ async def _running(
         await sender.drain(settings.shutdown_grace_seconds)
         await registry.stop(settings.shutdown_grace_seconds)
         await gauges.stop()
+        await rest.aclose()
         await redis.aclose()
         log.info("service_stopped")
 

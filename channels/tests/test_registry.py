@@ -13,11 +13,13 @@ from hypothesis import strategies as st
 
 from channels.src.adapters.base import HOSTED, REQUIRED_SETTINGS, Adapter, AdapterContext
 from channels.src.adapters.registry import AdapterRegistry
+from channels.src.intake import Intake
 from channels.src.settings import Settings
 from common.infrastructure.channels import Channel
 from common.infrastructure.errors import Undeliverable
 from common.infrastructure.queue_messages import OutgoingMessage
 from common.infrastructure.redis_keys import Names
+from common.infrastructure.rest_client import RestClient
 from tests.tiers import examples
 
 EVERY_REQUIRED = sorted({name for names in REQUIRED_SETTINGS.values() for name in names})
@@ -29,7 +31,9 @@ def _settings(**values: Any) -> Settings:
 
 def _context(settings: Settings) -> AdapterContext:
     # A client that is never used: these tests call no adapter that talks to Redis.
-    return AdapterContext(settings, aioredis.Redis(), Names("unused:"))
+    redis, names = aioredis.Redis(), Names("unused:")
+    rest = RestClient("http://127.0.0.1:9", "unused")
+    return AdapterContext(settings, redis, names, Intake(rest, redis, names), rest)
 
 
 class Stub(Adapter):

@@ -340,6 +340,11 @@ class Names:
         stream's slot."""
         return self.tagged(self.stream(stream), f"cron:fired:{job_id}:{scheduled_for}")
 
+    def channel_message_seen(self, message_id: str) -> str:
+        """Set once the channels service queued the message with this id (a retried webhook
+        or a mail read again queues nothing)."""
+        return self.key(f"channels:seen:{message_id}")
+
     def cron_unrecorded_of(self, stream: str) -> str:
         """Hash of fires published to `stream` and not yet recorded in rest_service
         (cron_service), in the stream's slot: written with the fire's XADD."""

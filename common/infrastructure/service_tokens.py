@@ -30,14 +30,14 @@ class Right(StrEnum):
 SHARED = "shared"
 ALL_RIGHTS: frozenset[Right] = frozenset(Right)
 
-#: Each service's least rights. cron_service reads no secret and calls no other service; nor,
-#: so far, does channels (its adapters add the rights they turn out to need).
+#: Each service's least rights. cron_service reads no secret and calls no other service;
+#: channels knows its senders as people (identities).
 SCOPES: dict[str, frozenset[Right]] = {
     "tg_bot": frozenset({Right.calendar_api, Right.bot_tokens, Right.identities}),
     "assistant": frozenset({Right.provider_keys, Right.calendar_api}),
     "google_calendar_service": frozenset({Right.calendar_credentials}),
     "cron_service": frozenset(),
-    "channels": frozenset(),
+    "channels": frozenset({Right.identities}),
 }
 
 #: The services that call google_calendar_service.

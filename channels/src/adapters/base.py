@@ -15,10 +15,12 @@ from typing import ClassVar
 import redis.asyncio as aioredis
 from fastapi import APIRouter
 
+from channels.src.intake import Intake
 from channels.src.settings import Settings
 from common.infrastructure.channels import Channel
 from common.infrastructure.queue_messages import OutgoingMessage
 from common.infrastructure.redis_keys import Names
+from common.infrastructure.rest_client import RestClient
 
 #: The settings each channel needs before it is on (docs/channels.md "Settings").
 REQUIRED_SETTINGS: dict[Channel, tuple[str, ...]] = {
@@ -49,11 +51,14 @@ def missing_settings(settings: Settings, channel: Channel) -> list[str]:
 
 @dataclass(frozen=True)
 class AdapterContext:
-    """What the service gives an adapter: its settings and the Redis it queues messages on."""
+    """What the service gives an adapter: its settings, the Redis it queues messages on, the
+    intake every message goes in by (`channels/src/intake.py`) and rest_service."""
 
     settings: Settings
     redis: aioredis.Redis
     names: Names
+    intake: Intake
+    rest: RestClient
 
 
 class Adapter(ABC):

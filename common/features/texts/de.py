@@ -109,6 +109,21 @@ TEXTS: dict[str, str] = {
         "was du hattest."
     ),
     "unlink.alone": "Dieses Telegram-Konto ist mit keinem anderen verbunden.",
+    "link.code_from": (
+        "Dein Code: `{code}`\n\n"
+        "Schick `/link {code}` von deinem anderen Konto — Telegram, WhatsApp, Slack, E-Mail "
+        "oder dem Web-Chat — innerhalb von {minutes} Minuten. Dann bist du dort und hier eine "
+        "Person: Gedächtnis, Erinnerungen, Kalender und Einstellungen."
+    ),
+    "link.second_account": (
+        "Diese Person hat schon ein anderes {channel}-Konto verbunden. Trenne das zuerst "
+        "(/unlink dort)."
+    ),
+    "unlink.done_in": (
+        "Dieses {channel}-Konto steht wieder für sich. Deine anderen Konten ({channels}) "
+        "behalten, was du hattest."
+    ),
+    "unlink.alone_in": "Dieses {channel}-Konto ist mit keinem anderen verbunden.",
     "channel.email": "E-Mail",
     "channel.web": "der Web-Chat",
     "channel.api": "die API",

@@ -101,6 +101,21 @@ TEXTS: dict[str, str] = {
         "what you had."
     ),
     "unlink.alone": "This Telegram account is not linked to any other.",
+    "link.code_from": (
+        "Your code: `{code}`\n\n"
+        "Send `/link {code}` from your other account — Telegram, WhatsApp, Slack, e-mail or the "
+        "web chat — within {minutes} minutes. Then you are one person there and here: memory, "
+        "reminders, calendar and settings."
+    ),
+    "link.second_account": (
+        "That person has another {channel} account linked already. Unlink that one first "
+        "(/unlink there)."
+    ),
+    "unlink.done_in": (
+        "This {channel} account stands on its own again. Your other accounts ({channels}) keep "
+        "what you had."
+    ),
+    "unlink.alone_in": "This {channel} account is not linked to any other.",
     "channel.email": "e-mail",
     "channel.web": "the web chat",
     "channel.api": "the API",

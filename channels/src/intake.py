@@ -1,0 +1,200 @@
+"""A message from any channel in: its sender as a person (one user across linked channels),
+the link commands answered here, everything else queued for the secretary, once.
+
+Every adapter turns its platform's delivery into an `Inbound` and hands it to
+`Intake.receive`. The platform's own message id makes the queued message's id, and a mark kept
+after queueing makes a second delivery of it (a retried webhook, a mail fetched again after a
+restart) a `DUPLICATE` that queues nothing. A failure to reach rest_service or Redis raises,
+so the adapter answers its platform with an error and the platform delivers again: nothing is
+lost, and nothing is queued twice."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+import redis.asyncio as aioredis
+
+from common.features.language import choose_language
+from common.features.linking import BRANDS, LinkCommand, normalise_external_id, parse_link_command
+from common.features.texts import TEXTS
+from common.infrastructure.channels import Channel, answer_stream, channel_chat_number
+from common.infrastructure.clock import utcnow
+from common.infrastructure.errors import ConflictError, NotFoundError
+from common.infrastructure.logging import get_logger
+from common.infrastructure.queue import StreamPublisher
+from common.infrastructure.queue_messages import (
+    Attachment,
+    ChatType,
+    IncomingMessage,
+    OutgoingMessage,
+    Source,
+    answer_address,
+    answer_message_id,
+    channel_message_uuid,
+)
+from common.infrastructure.redis_keys import TO_SECRETARY, Names
+from common.infrastructure.rest_client import RestClient
+from common.infrastructure.wire import Identity, User
+
+log = get_logger(__name__)
+
+#: How long a platform's message id is remembered as queued: longer than any platform retries
+#: (WhatsApp for up to 7 days, Slack for minutes, a mailbox until the mail is marked answered).
+SEEN_TTL_SECONDS = 8 * 24 * 3600
+
+
+class Received(StrEnum):
+    """What became of an inbound message (for the adapter's answer, logs and tests)."""
+
+    QUEUED = "queued"
+    #: A link command, answered here.
+    ANSWERED = "answered"
+    DUPLICATE = "duplicate"
+    #: rest_service says the sender is blocked: no answer, as in Telegram.
+    BLOCKED = "blocked"
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One message of a channel, in the channel's own terms."""
+
+    channel: Channel
+    #: The account that received it (a phone number id, a Slack team, the mailbox, `web`).
+    account: str
+    #: The platform's id of this message: the same delivery twice is one message.
+    message_id: str
+    #: The conversation (`channel_chat_id`) and the sender (`channel_user_id`).
+    chat_id: str
+    sender_id: str
+    text: str
+    group: bool = False
+    thread_id: str | None = None
+    first_name: str | None = None
+    username: str | None = None
+    language: str | None = None
+    sent_at: datetime | None = None
+    attachments: list[Attachment] = field(default_factory=list)
+    #: A held tool call's token when the message is a tap on its Yes.
+    confirmed: str | None = None
+
+
+class Intake:
+    def __init__(self, rest: RestClient, redis: aioredis.Redis, names: Names) -> None:
+        self.rest = rest
+        self.redis = redis
+        self.names = names
+        self.publisher = StreamPublisher(redis, names)
+
+    async def receive(self, inbound: Inbound) -> Received:
+        """Queues the message for the secretary (or answers a link command), once."""
+        message_id = channel_message_uuid(inbound.channel, inbound.account, inbound.message_id)
+        seen = self.names.channel_message_seen(str(message_id))
+        if await self.redis.exists(seen):
+            log.info("channel_message_duplicate", channel=inbound.channel.value)
+            return Received.DUPLICATE
+        user = await self.user_of(inbound)
+        if user.blocked:
+            log.info("sender_blocked", channel=inbound.channel.value)
+            return Received.BLOCKED
+        message = self.message(inbound, message_id, user)
+        command = None if inbound.group else parse_link_command(inbound.text)
+        if command is not None:
+            answer = await self._link(message, command, user)
+            await self.publisher.publish(answer_stream(inbound.channel), answer)
+            outcome = Received.ANSWERED
+        else:
+            await self.publisher.publish(TO_SECRETARY, message)
+            outcome = Received.QUEUED
+        # After the queueing: a crash between the two delivers again, and the queue's own
+        # marks (`done:`, answered) keep the second copy from a second answer.
+        await self.redis.set(seen, "1", ex=SEEN_TTL_SECONDS)
+        log.info("channel_message_received", channel=inbound.channel.value, outcome=outcome.value)
+        return outcome
+
+    async def user_of(self, inbound: Inbound) -> User:
+        """The sender's user, made on their first message (a linked sender's is the person's)."""
+        user, _made = await self.rest.get_or_create_user_by_identity(
+            inbound.channel,
+            normalise_external_id(inbound.channel, inbound.sender_id),
+            username=inbound.username,
+            first_name=inbound.first_name,
+            language=inbound.language,
+        )
+        return user
+
+    @staticmethod
+    def message(inbound: Inbound, message_id: uuid.UUID, user: User) -> IncomingMessage:
+        return IncomingMessage(
+            message_id=message_id,
+            source=Source(inbound.channel.value),
+            reply_stream=answer_stream(inbound.channel),
+            chat_id=channel_chat_number(inbound.channel, inbound.chat_id, group=inbound.group),
+            chat_type=ChatType.GROUP if inbound.group else ChatType.PRIVATE,
+            user_id=user.id,
+            username=inbound.username,
+            first_name=inbound.first_name,
+            language_code=inbound.language or user.language,
+            text=inbound.text,
+            sent_at=inbound.sent_at or utcnow(),
+            attachments=inbound.attachments,
+            confirmed=inbound.confirmed,
+            channel=inbound.channel,
+            channel_chat_id=inbound.chat_id,
+            channel_thread_id=inbound.thread_id,
+            channel_user_id=inbound.sender_id,
+            channel_message_id=inbound.message_id,
+        )
+
+    async def _link(
+        self, message: IncomingMessage, command: LinkCommand, user: User
+    ) -> OutgoingMessage:
+        """`/link`, `/link CODE`, `/unlink`, answered in the sender's channel."""
+        language = choose_language(stored=user.language, app=message.language_code) or "en"
+        channel = message.channel
+        name = channel_name(language, channel)
+        sender = normalise_external_id(channel, message.channel_user_id or "")
+        if command.action == "issue":
+            issued = await self.rest.issue_link_code(user.id)
+            minutes = max(1, issued.ttl_seconds // 60)
+            text = TEXTS.text(language, "link.code_from", code=issued.code, minutes=minutes)
+        elif command.action == "join" and command.code is None:
+            text = TEXTS.text(language, "link.bad_code")
+        elif command.action == "join":
+            try:
+                linked = await self.rest.link_identity(command.code or "", channel, sender)
+            except NotFoundError:
+                text = TEXTS.text(language, "link.unknown_code")
+            except ConflictError:
+                text = TEXTS.text(language, "link.second_account", channel=name)
+            else:
+                channels = channel_names(language, linked.identities)
+                text = TEXTS.text(language, "link.done", channels=channels)
+        else:
+            others = [i for i in await self.rest.list_identities(user.id) if i.channel != channel]
+            try:
+                await self.rest.unlink_identity(user.id, channel, sender)
+            except (ConflictError, NotFoundError):
+                text = TEXTS.text(language, "unlink.alone_in", channel=name)
+            else:
+                channels = channel_names(language, others)
+                text = TEXTS.text(language, "unlink.done_in", channel=name, channels=channels)
+        return OutgoingMessage(
+            message_id=answer_message_id(message.message_id),
+            chat_id=message.chat_id,
+            text=text,
+            correlation_id=str(message.message_id),
+            **answer_address(message),
+        )
+
+
+def channel_name(language: str, channel: Channel) -> str:
+    return BRANDS.get(channel) or TEXTS.text(language, f"channel.{channel.value}")
+
+
+def channel_names(language: str, identities: list[Identity]) -> str:
+    """The channels, each once, in the order listed, as the user's language names them."""
+    seen = dict.fromkeys(i.channel for i in identities)
+    return ", ".join(channel_name(language, c) for c in seen)

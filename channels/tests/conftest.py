@@ -1,0 +1,17 @@
+"""The channels tests' rest_service: one real process per module (`module_rest_service`)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from common.infrastructure.rest_client import RestClient
+from ops.processes import Stack
+
+
+@pytest.fixture
+async def rest(module_rest_service: Stack, secrets: dict[str, str]) -> AsyncIterator[RestClient]:
+    url = module_rest_service.processes["rest_service"].url
+    async with RestClient(url, secrets["SERVICE_API_TOKEN"]) as client:
+        yield client
