@@ -3,8 +3,9 @@
 Best effort by design: a draft is only a preview that tg_bot shows and the final answer
 replaces, so publishing is throttled (`stream_publish_interval_seconds`), the stream is
 trimmed (`MAXLEN ~`), and a Redis failure stops this answer's drafts instead of failing
-the turn. Only a Telegram user's turn is streamed: cron prompts, `./manage.py chat` and
-sub-assistants are not.
+the turn. Only a person's turn in Telegram or the web chat is streamed (the web chat's on
+`queue:channel_drafts`, for the channels service): cron prompts, `./manage.py chat`, the
+channels that cannot edit a message and sub-assistants are not.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from prometheus_client import Counter
 from redis.exceptions import RedisError
 
 from assistant.src.settings import Settings
+from common.infrastructure.channels import Channel
 from common.infrastructure.logging import get_logger
 from common.infrastructure.queue_messages import (
     DraftMessage,
@@ -25,7 +27,7 @@ from common.infrastructure.queue_messages import (
     Source,
     answer_message_id,
 )
-from common.infrastructure.redis_keys import TO_TELEGRAM, Names
+from common.infrastructure.redis_keys import CHANNEL_DRAFTS, TO_CHANNELS, TO_TELEGRAM, Names
 
 log = get_logger(__name__)
 
@@ -49,7 +51,8 @@ class DraftPublisher:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._redis = redis
-        self._stream = names.drafts
+        web = message.channel is Channel.WEB
+        self._stream = names.stream(CHANNEL_DRAFTS) if web else names.drafts
         self._message = message
         self._answer_id = answer_message_id(message.message_id)
         self._interval_s = interval_s
@@ -87,6 +90,9 @@ class DraftPublisher:
             message_thread_id=message.message_thread_id,
             reply_to_telegram_message_id=message.telegram_message_id,
             bot_id=message.bot_id,
+            channel=message.channel,
+            channel_chat_id=message.channel_chat_id,
+            channel_thread_id=message.channel_thread_id,
         )
         try:
             await self._redis.xadd(
@@ -102,9 +108,12 @@ class DraftPublisher:
 def drafts_for(
     message: IncomingMessage, settings: Settings, redis: aioredis.Redis, names: Names
 ) -> DraftPublisher | None:
-    """A publisher when this message's answer is streamed to its Telegram chat, else None."""
-    if not settings.stream_answers or message.source != Source.TELEGRAM:
+    """A publisher when this message's answer is streamed to its Telegram chat or web chat,
+    else None."""
+    if not settings.stream_answers:
         return None
-    if message.reply_stream != TO_TELEGRAM:
+    telegram = message.source == Source.TELEGRAM and message.reply_stream == TO_TELEGRAM
+    web = message.source == Source.WEB and message.reply_stream == TO_CHANNELS
+    if not (telegram or web):
         return None
     return DraftPublisher(redis, names, message, settings.stream_publish_interval_seconds)

@@ -162,6 +162,25 @@ def test_only_a_telegram_users_turn_is_streamed_and_only_when_enabled(redis, nam
     assert drafts_for(incoming(reply_stream="cli:replies:x"), on, redis, names) is None
 
 
+async def test_a_web_chat_turn_is_streamed_for_the_channels_service_and_no_other_channels(
+    redis, names
+) -> None:
+    on = Settings(environment="test", stream_answers=True)
+    web = {"channel": "web", "channel_chat_id": "v1", "reply_stream": "queue:to_channels"}
+    publisher = drafts_for(incoming(source=Source.WEB, **web), on, redis, names)
+    assert publisher is not None
+    await publisher.status("checking your calendar…")
+    ((_, fields),) = await redis.xrange(names.stream("queue:channel_drafts"))
+    draft = DraftMessage.model_validate_json(fields[b"data"])
+    assert (draft.channel, draft.channel_chat_id, draft.status) == (
+        "web",
+        "v1",
+        "checking your calendar…",
+    )
+    whatsapp = {**web, "channel": "whatsapp"}
+    assert drafts_for(incoming(source=Source.WHATSAPP, **whatsapp), on, redis, names) is None
+
+
 def test_status_lines_name_the_tools_work() -> None:
     assert status_line(["calendar"], "en") == "checking your calendar…"
     assert status_line(["weather", "time"], "de") == "schaue nach dem Wetter…"

@@ -11,18 +11,20 @@ lost, and nothing is queued twice."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
 import redis.asyncio as aioredis
 
+from common.features.buttons import ButtonAction, decode
+from common.features.confirmations import Confirmations
 from common.features.language import choose_language
 from common.features.linking import BRANDS, LinkCommand, normalise_external_id, parse_link_command
 from common.features.texts import TEXTS
 from common.infrastructure.channels import Channel, answer_stream, channel_chat_number
 from common.infrastructure.clock import utcnow
-from common.infrastructure.errors import ConflictError, NotFoundError
+from common.infrastructure.errors import ConflictError, NotFoundError, ValidationFailedError
 from common.infrastructure.logging import get_logger
 from common.infrastructure.queue import StreamPublisher
 from common.infrastructure.queue_messages import (
@@ -37,9 +39,14 @@ from common.infrastructure.queue_messages import (
 )
 from common.infrastructure.redis_keys import TO_SECRETARY, Names
 from common.infrastructure.rest_client import RestClient
-from common.infrastructure.wire import Identity, User
+from common.infrastructure.wire import CronJobStatus, Identity, User
 
 log = get_logger(__name__)
+
+#: Buttons the intake acts on itself; any other says its label to the secretary.
+_ACTED_HERE = frozenset(
+    {ButtonAction.CONFIRM_YES, ButtonAction.CONFIRM_NO, ButtonAction.CANCEL_REMINDER}
+)
 
 #: How long a platform's message id is remembered as queued: longer than any platform retries
 #: (WhatsApp for up to 7 days, Slack for minutes, a mailbox until the mail is marked answered).
@@ -113,6 +120,62 @@ class Intake:
         await self.redis.set(seen, "1", ex=SEEN_TTL_SECONDS)
         log.info("channel_message_received", channel=inbound.channel.value, outcome=outcome.value)
         return outcome
+
+    async def press(self, inbound: Inbound, data: str, label: str) -> Received:
+        """A button under an answer (`inbound.message_id` is the press's own id): a Yes
+        under a held tool call runs that call, its No drops it, a reminder's Cancel cancels
+        it — each only for the person the button was for; any other button says its label to
+        the secretary, as if typed."""
+        pressed = decode(data)
+        if pressed is None or pressed.action not in _ACTED_HERE:
+            return await self.receive(replace(inbound, text=label))
+        if pressed.action == ButtonAction.CONFIRM_YES:
+            return await self.receive(replace(inbound, text="", confirmed=pressed.target))
+        message_id = channel_message_uuid(inbound.channel, inbound.account, inbound.message_id)
+        seen = self.names.channel_message_seen(str(message_id))
+        if await self.redis.exists(seen):
+            return Received.DUPLICATE
+        user = await self.user_of(inbound)
+        message = self.message(replace(inbound, text=label), message_id, user)
+        language = choose_language(stored=user.language, app=message.language_code) or "en"
+        if pressed.action == ButtonAction.CONFIRM_NO:
+            key = await self._drop(pressed.target, user)
+        else:
+            key = await self._cancel(pressed.target, user)
+        answer = OutgoingMessage(
+            message_id=answer_message_id(message_id),
+            chat_id=message.chat_id,
+            text=TEXTS.text(language, key),
+            correlation_id=str(message_id),
+            **answer_address(message),
+        )
+        await self.publisher.publish(answer_stream(inbound.channel), answer)
+        await self.redis.set(seen, "1", ex=SEEN_TTL_SECONDS)
+        return Received.ANSWERED
+
+    async def _drop(self, token: str, user: User) -> str:
+        """No under a question: the held call (or delete) is dropped, if it is the user's."""
+        confirmations = Confirmations(self.redis, self.names)
+        pending = await confirmations.peek(token)
+        if pending is None:
+            return "confirm.expired"
+        if pending.user_id != str(user.id):
+            return "button.not_yours"
+        await confirmations.take(token)
+        return "confirm.dropped"
+
+    async def _cancel(self, job_id: str, user: User) -> str:
+        """A reminder's (or briefing's) Cancel, if it is the user's."""
+        try:
+            job = await self.rest.get_cron_job(uuid.UUID(job_id))
+        except (ValueError, NotFoundError, ValidationFailedError):
+            return "reminders.gone_notice"
+        if job.user_id != user.id:
+            return "button.not_yours"
+        if job.status not in (CronJobStatus.active, CronJobStatus.paused):
+            return "reminders.gone_notice"
+        await self.rest.update_cron_job(job.id, status=CronJobStatus.cancelled)
+        return "reminders.cancelled_notice"
 
     async def user_of(self, inbound: Inbound) -> User:
         """The sender's user, made on their first message (a linked sender's is the person's)."""

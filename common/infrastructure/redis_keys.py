@@ -23,6 +23,9 @@ USER_UPDATED = "user:updated"
 BOTS_UPDATED = "bots:updated"
 #: The assistant's answers while they are being written: best effort, trimmed.
 DRAFTS = "queue:drafts"
+#: The same for the channels that show answers as they are written (the web chat): the
+#: channels service reads them.
+CHANNEL_DRAFTS = "queue:channel_drafts"
 
 
 @dataclass(frozen=True)
@@ -339,6 +342,14 @@ class Names:
         """A fire of a job was published to `stream` (unprefixed): set with its XADD, in the
         stream's slot."""
         return self.tagged(self.stream(stream), f"cron:fired:{job_id}:{scheduled_for}")
+
+    def web_chat(self, visitor: str) -> str:
+        """A web chat visitor's conversation: the events their page reads (a stream)."""
+        return self.key(f"channels:web:{visitor}")
+
+    def web_chat_sent(self, message_id: str) -> str:
+        """Set once an answer is in its visitor's conversation (a redelivery adds nothing)."""
+        return self.key(f"channels:web:sent:{message_id}")
 
     def channel_message_seen(self, message_id: str) -> str:
         """Set once the channels service queued the message with this id (a retried webhook

@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 
 from common.infrastructure.redis_keys import (
     ASSISTANT_GROUP,
+    CHANNEL_DRAFTS,
     CHANNELS_GROUP,
     DRAFTS,
     TELEGRAM_UPDATES,
@@ -40,7 +41,10 @@ CONSUMED: dict[str, tuple[WatchedStream, ...]] = {
         WatchedStream(TELEGRAM_UPDATES, entries=False),
         WatchedStream(DRAFTS, TG_BOT_GROUP, dead_letters=False),
     ),
-    "channels": (WatchedStream(TO_CHANNELS, CHANNELS_GROUP),),
+    "channels": (
+        WatchedStream(TO_CHANNELS, CHANNELS_GROUP),
+        WatchedStream(CHANNEL_DRAFTS, CHANNELS_GROUP, dead_letters=False),
+    ),
 }
 
 #: Every stream, in the order the dashboard shows them.
