@@ -168,6 +168,18 @@ class TestLink:
             ("email", "ann@example.com"),
         ]
 
+    @pytest.mark.commits
+    async def test_one_code_sent_twice_at_once_links_once(self, api: Api) -> None:
+        ann = await api.user()
+        code = await code_of(api, ann["id"])
+        visitors = [f"visitor-{uuid.uuid4().hex}" for _ in range(4)]
+        answers = await asyncio.gather(*(link(api, code, "web", v) for v in visitors))
+        assert sorted(a.status_code for a in answers) == [200, 404, 404, 404]
+        assert len(await identities(api, ann["id"])) == 2
+        assert (
+            await api.http.delete(f"/api/users/{ann['id']}", headers=api.admin)
+        ).status_code == 204
+
     async def test_an_expired_code_is_refused(self, api: Api, app: FastAPI) -> None:
         ann = await api.user()
         code = await code_of(api, ann["id"])
