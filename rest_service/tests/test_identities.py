@@ -157,6 +157,40 @@ class TestLink:
         again = await sender(api, "whatsapp", phone)
         assert again["id"] == ann["id"]
 
+    async def test_the_issuers_calendar_and_facts_win_over_their_twins(self, api: Api) -> None:
+        ann, phone = await api.user(), wa()
+        joiner = await sender(api, "whatsapp", phone)
+        for who, token in ((ann, "ya29.ann"), (joiner, "ya29.joiner")):
+            body = {"credentials": {"token": token, "refresh_token": "r"}}
+            await api.ok(
+                "PUT", f"/api/users/{who['id']}/calendar-credentials", api.service, json=body
+            )
+            facts = f"/api/users/{who['id']}/facts"
+            await api.ok("POST", facts, api.service, json={"text": "I live in Berlin"})
+        await api.ok(
+            "POST", f"/api/users/{joiner['id']}/facts", api.service, json={"text": "I am vegan"}
+        )
+        assert (
+            await link(api, await code_of(api, ann["id"]), "whatsapp", phone)
+        ).status_code == 200
+        calendar = await api.ok("GET", f"/api/users/{ann['id']}/calendar-credentials", api.service)
+        assert calendar["credentials"]["token"] == "ya29.ann"
+        facts = await api.ok("GET", f"/api/users/{ann['id']}/facts", api.service)
+        assert sorted(f["text"] for f in facts) == ["I am vegan", "I live in Berlin"]
+
+    async def test_a_calendar_only_the_joiner_had_moves(self, api: Api) -> None:
+        ann, phone = await api.user(), wa()
+        joiner = await sender(api, "whatsapp", phone)
+        body = {"credentials": {"token": "ya29.joiner", "refresh_token": "r"}}
+        await api.ok(
+            "PUT", f"/api/users/{joiner['id']}/calendar-credentials", api.service, json=body
+        )
+        assert (
+            await link(api, await code_of(api, ann["id"]), "whatsapp", phone)
+        ).status_code == 200
+        calendar = await api.ok("GET", f"/api/users/{ann['id']}/calendar-credentials", api.service)
+        assert calendar["credentials"]["token"] == "ya29.joiner"
+
     async def test_a_code_works_once(self, api: Api) -> None:
         ann = await api.user()
         code = await code_of(api, ann["id"])
@@ -167,6 +201,18 @@ class TestLink:
             ("telegram", str(ann["telegram_id"])),
             ("email", "ann@example.com"),
         ]
+
+    @pytest.mark.commits
+    async def test_one_code_sent_twice_at_once_links_once(self, api: Api) -> None:
+        ann = await api.user()
+        code = await code_of(api, ann["id"])
+        visitors = [f"visitor-{uuid.uuid4().hex}" for _ in range(4)]
+        answers = await asyncio.gather(*(link(api, code, "web", v) for v in visitors))
+        assert sorted(a.status_code for a in answers) == [200, 404, 404, 404]
+        assert len(await identities(api, ann["id"])) == 2
+        assert (
+            await api.http.delete(f"/api/users/{ann['id']}", headers=api.admin)
+        ).status_code == 204
 
     async def test_an_expired_code_is_refused(self, api: Api, app: FastAPI) -> None:
         ann = await api.user()

@@ -184,13 +184,16 @@ async def link(ctx: UnitOfWork, data: LinkRequest) -> LinkResult:
     to the issuer, and that emptied user is deleted."""
     conn = await _conn(ctx)
     issuer = await _redeem(conn, data.code)
-    await _lock(conn, issuer)
     joiner = await _owner(conn, data)
+    # Both rows locked in one order, so two links crossing each other wait, never deadlock.
+    for user_id in sorted({issuer} if joiner is None else {issuer, joiner}):
+        await _lock(conn, user_id)
+    if await _owner(conn, data) != joiner:
+        raise conflict("the identity changed hands meanwhile; try again")
     merged: uuid.UUID | None = None
     if joiner is None:
         await _attach(conn, issuer, data)
     elif joiner != issuer:
-        await _lock(conn, joiner)
         old_telegram = await _merge(ctx, conn, joiner, issuer)
         ctx.after_commit(
             f"cron:user:{joiner}",
