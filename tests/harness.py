@@ -22,6 +22,7 @@ from common.infrastructure.redis_keys import Names
 from ops.infra import DatabaseServer, find_postgres, find_redis, migrate
 from ops.processes import Stack
 from ops.run_env import base_env, forget_prefix, fresh_secrets
+from tests.programs import require_program
 
 #: Settings that would let a developer's .env or shell leak into a test run.
 _ISOLATED = (
@@ -235,3 +236,9 @@ def stack(service_env: dict[str, str], tmp_path: Path) -> Iterator[Stack]:
         yield running
     finally:
         running.stop_all()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's headless Chromium for the browser tests (CHROMIUM_PATH names another)."""
+    return require_program(os.environ.get("CHROMIUM_PATH", "chromium"), "chromium")

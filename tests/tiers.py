@@ -90,6 +90,7 @@ E2E_FIXTURES = frozenset(
         "assistant/tests/conftest.py:platform",
         "assistant/tests/test_mcp_tools.py:mcp_server",
         "channels/tests/test_sender.py:service",
+        "channels/tests/test_web_chat.py:system",
         "common/tests/test_blob_budget.py:full",
         "cron_service/tests/conftest.py:backend",
         "cron_service/tests/conftest.py:stack",

@@ -5,7 +5,6 @@ that makes rows through the public endpoints."""
 from __future__ import annotations
 
 import functools
-import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -25,7 +24,6 @@ from ops.infra import free_port
 from rest_service.app.main import create_app
 from rest_service.app.settings import Settings
 from rest_service.app.state import AppState
-from tests.programs import require_program
 
 
 @pytest.fixture
@@ -247,9 +245,3 @@ async def channel(
         yield heard
     finally:
         await pubsub.aclose()
-
-
-@pytest.fixture(scope="session")
-def chromium() -> str:
-    """Debian's headless Chromium for the browser tests (CHROMIUM_PATH names another)."""
-    return require_program(os.environ.get("CHROMIUM_PATH", "chromium"), "chromium")

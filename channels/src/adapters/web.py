@@ -48,13 +48,21 @@ HEARTBEAT_S = 15.0
 #: Where the page reads from when it saw nothing yet: the whole kept conversation.
 FROM_START = "0-0"
 
-_MARKDOWN = MarkdownIt("commonmark", {"html": False, "breaks": True}).enable("strikethrough")
+#: Raw HTML off (shown as text), pictures off (a remote image in an answer would tell a
+#: stranger the visitor read it), ~~strikethrough~~ on.
+_MARKDOWN = (
+    MarkdownIt("commonmark", {"html": False, "breaks": True})
+    .enable("strikethrough")
+    .disable("image")
+)
+_SAFE_SCHEMES = ("http://", "https://", "mailto:")
+_MARKDOWN.validateLink = lambda url: url.strip().lower().startswith(_SAFE_SCHEMES)  # type: ignore[method-assign]
 _STATIC = files("channels.src.adapters").joinpath("web_static")
 
 
 def to_html(markdown: str) -> str:
     """The model's Markdown as safe HTML: raw HTML is shown as text, and a link opens only
-    http, https and mailto (markdown-it refuses `javascript:` and the like)."""
+    http, https and mailto (any other scheme stays text)."""
     return str(_MARKDOWN.render(markdown))
 
 
@@ -120,7 +128,8 @@ class WebChatAdapter(Adapter):
     async def _add(self, visitor: str, kind: str, body: dict[str, Any]) -> None:
         redis, key = self.context.redis, self._events(visitor)
         async with redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(key, {"kind": kind, "body": json.dumps(body)}, maxlen=EVENTS_KEPT)
+            body_json = json.dumps(body, ensure_ascii=False)
+            pipe.xadd(key, {"kind": kind, "body": body_json}, maxlen=EVENTS_KEPT)
             pipe.expire(key, EVENTS_TTL_S)
             await pipe.execute()
 
