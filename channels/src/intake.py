@@ -20,6 +20,7 @@ import redis.asyncio as aioredis
 from common.features.buttons import ButtonAction, decode
 from common.features.confirmations import Confirmations
 from common.features.language import choose_language
+from common.features.limits import LIMIT_REFUSALS, MessageRateLimit
 from common.features.linking import BRANDS, LinkCommand, normalise_external_id, parse_link_command
 from common.features.texts import TEXTS
 from common.infrastructure.channels import Channel, answer_stream, channel_chat_number
@@ -39,6 +40,7 @@ from common.infrastructure.queue_messages import (
 )
 from common.infrastructure.redis_keys import TO_SECRETARY, Names
 from common.infrastructure.rest_client import RestClient
+from common.infrastructure.text import clean_text, trim
 from common.infrastructure.wire import CronJobStatus, Identity, User
 
 log = get_logger(__name__)
@@ -48,6 +50,8 @@ _ACTED_HERE = frozenset(
     {ButtonAction.CONFIRM_YES, ButtonAction.CONFIRM_NO, ButtonAction.CANCEL_REMINDER}
 )
 
+#: The longest name a user row keeps.
+NAME_MAX = 255
 #: How long a platform's message id is remembered as queued: longer than any platform retries
 #: (WhatsApp for up to 7 days, Slack for minutes, a mailbox until the mail is marked answered).
 SEEN_TTL_SECONDS = 8 * 24 * 3600
@@ -62,6 +66,11 @@ class Received(StrEnum):
     DUPLICATE = "duplicate"
     #: rest_service says the sender is blocked: no answer, as in Telegram.
     BLOCKED = "blocked"
+    #: Over the messages-a-minute limit: the first refused one is told so, once.
+    LIMITED = "limited"
+    #: The platform named no usable sender (an empty id, an address without `@`): nobody to
+    #: answer, so nothing is queued (and a redelivery would not change that).
+    UNREADABLE = "unreadable"
 
 
 @dataclass(frozen=True)
@@ -89,11 +98,14 @@ class Inbound:
 
 
 class Intake:
-    def __init__(self, rest: RestClient, redis: aioredis.Redis, names: Names) -> None:
+    def __init__(
+        self, rest: RestClient, redis: aioredis.Redis, names: Names, per_minute: int = 0
+    ) -> None:
         self.rest = rest
         self.redis = redis
         self.names = names
         self.publisher = StreamPublisher(redis, names)
+        self.limit = MessageRateLimit(redis, names, per_minute)
 
     async def receive(self, inbound: Inbound) -> Received:
         """Queues the message for the secretary (or answers a link command), once."""
@@ -102,12 +114,22 @@ class Intake:
         if await self.redis.exists(seen):
             log.info("channel_message_duplicate", channel=inbound.channel.value)
             return Received.DUPLICATE
+        try:
+            inbound = readable(inbound)
+        except ValueError as exc:
+            log.warning("sender_unreadable", channel=inbound.channel.value, error=str(exc))
+            return Received.UNREADABLE
         user = await self.user_of(inbound)
         if user.blocked:
             log.info("sender_blocked", channel=inbound.channel.value)
             return Received.BLOCKED
         message = self.message(inbound, message_id, user)
         command = None if inbound.group else parse_link_command(inbound.text)
+        admission = await self.limit.admit(str(user.id), str(message_id))
+        if not admission.admitted:
+            await self._limited(message, user, admission.wait_seconds, told=admission.notify)
+            await self.redis.set(seen, "1", ex=SEEN_TTL_SECONDS)
+            return Received.LIMITED
         if command is not None:
             answer = await self._link(message, command, user)
             await self.publisher.publish(answer_stream(inbound.channel), answer)
@@ -135,8 +157,12 @@ class Intake:
         seen = self.names.channel_message_seen(str(message_id))
         if await self.redis.exists(seen):
             return Received.DUPLICATE
+        try:
+            inbound = readable(replace(inbound, text=label))
+        except ValueError:
+            return Received.UNREADABLE
         user = await self.user_of(inbound)
-        message = self.message(replace(inbound, text=label), message_id, user)
+        message = self.message(inbound, message_id, user)
         language = choose_language(stored=user.language, app=message.language_code) or "en"
         if pressed.action == ButtonAction.CONFIRM_NO:
             key = await self._drop(pressed.target, user)
@@ -152,6 +178,27 @@ class Intake:
         await self.publisher.publish(answer_stream(inbound.channel), answer)
         await self.redis.set(seen, "1", ex=SEEN_TTL_SECONDS)
         return Received.ANSWERED
+
+    async def _limited(
+        self, message: IncomingMessage, user: User, wait_seconds: int, *, told: bool
+    ) -> None:
+        """A flood costs one Redis call a message, never a model's: the first refused message
+        is answered, the rest are dropped until the window frees a place."""
+        LIMIT_REFUSALS.labels("messages_per_minute").inc()
+        log.info("message_rate_limited", channel=message.channel.value, told=told)
+        if not told:
+            return
+        language = choose_language(stored=user.language, app=message.language_code) or "en"
+        await self.publisher.publish(
+            answer_stream(message.channel),
+            OutgoingMessage(
+                message_id=answer_message_id(message.message_id),
+                chat_id=message.chat_id,
+                text=TEXTS.text(language, "limit.flood", seconds=wait_seconds),
+                correlation_id=str(message.message_id),
+                **answer_address(message),
+            ),
+        )
 
     async def _drop(self, token: str, user: User) -> str:
         """No under a question: the held call (or delete) is dropped, if it is the user's."""
@@ -181,7 +228,7 @@ class Intake:
         """The sender's user, made on their first message (a linked sender's is the person's)."""
         user, _made = await self.rest.get_or_create_user_by_identity(
             inbound.channel,
-            normalise_external_id(inbound.channel, inbound.sender_id),
+            inbound.sender_id,
             username=inbound.username,
             first_name=inbound.first_name,
             language=inbound.language,
@@ -251,6 +298,23 @@ class Intake:
             correlation_id=str(message.message_id),
             **answer_address(message),
         )
+
+
+def readable(inbound: Inbound) -> Inbound:
+    """`inbound` as every store takes it: the sender id in its stored form (ValueError when
+    it cannot be one), names and text without NUL or lone surrogates, names within the
+    user row's 255 characters (empty: none)."""
+    return replace(
+        inbound,
+        sender_id=normalise_external_id(inbound.channel, inbound.sender_id),
+        text=clean_text(inbound.text),
+        first_name=_name(inbound.first_name),
+        username=_name(inbound.username),
+    )
+
+
+def _name(value: str | None) -> str | None:
+    return trim(clean_text(value).strip(), NAME_MAX) or None if value else None
 
 
 def channel_name(language: str, channel: Channel) -> str:

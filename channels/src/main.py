@@ -46,7 +46,7 @@ async def _running(
     redis = create_redis_for(settings)
     names = Names(settings.redis_key_prefix)
     rest = RestClient(settings.rest_service_url, settings.own_service_token)
-    intake = Intake(rest, redis, names)
+    intake = Intake(rest, redis, names, settings.rate_limit_messages_per_minute)
     registry = AdapterRegistry(AdapterContext(settings, redis, names, intake, rest), adapters)
     for router in registry.routers():  # routes of the channels that are on, and only theirs
         app.include_router(router)

@@ -43,6 +43,10 @@ class Settings(ServiceSettings):
     # the web chat: on when the secret that signs the visitor's session cookie is set
     web_chat_secret: SecretStr = SecretStr("")
 
+    #: Messages a person may send a minute, in all these channels together (0: no limit), as
+    #: tg_bot's limit of the same name; the first refused one is answered, once.
+    rate_limit_messages_per_minute: int = Field(default=20, ge=0)
+
     # the `queue:to_channels` consumer (common/infrastructure/queue.py): an answer idle this
     # long is claimed from a dead process, whose chat locks expire after the lock TTL
     send_concurrency: int = Field(default=64, ge=1, description="conversations answered at once")

@@ -159,9 +159,45 @@ async def test_a_blocked_person_is_not_queued(
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(text=st.text(max_size=300), name=st.none() | st.text(max_size=40))
-async def test_whatever_a_person_writes_is_queued_as_written(
-    intake: Intake, redis: aioredis.Redis, names: Names, text: str, name: str | None
+@given(
+    text=st.text(max_size=300),
+    name=st.none() | st.text(max_size=300),
+    username=st.none() | st.text(max_size=40),
+)
+async def test_whatever_a_person_writes_and_is_called_is_queued_as_written(
+    intake: Intake,
+    redis: aioredis.Redis,
+    names: Names,
+    text: str,
+    name: str | None,
+    username: str | None,
 ) -> None:
-    inbound = whatsapp(a_number(), text, first_name=name)
+    """NUL, lone surrogates, a 300-character name: queued all the same, never a 422 that the
+    platform would redeliver for ever."""
+    inbound = whatsapp(a_number(), text, first_name=name, username=username)
     assert await intake.receive(inbound) in {Received.QUEUED, Received.ANSWERED}
+
+
+@pytest.mark.parametrize(
+    "sender", ["", "   ", "x" * 256, "no-at-sign"], ids=["empty", "blank", "long", "no_at"]
+)
+async def test_a_sender_that_cannot_be_one_queues_nothing(
+    intake: Intake, redis: aioredis.Redis, names: Names, sender: str
+) -> None:
+    inbound = whatsapp(sender, "hello", channel=Channel.EMAIL)
+    assert await intake.receive(inbound) == Received.UNREADABLE
+    assert await for_secretary(redis, names) == []
+
+
+async def test_a_flood_is_refused_told_once_and_counted_per_person(
+    rest: RestClient, redis: aioredis.Redis, names: Names
+) -> None:
+    intake = Intake(rest, redis, names, per_minute=2)
+    number = a_number()
+    outcomes = [await intake.receive(whatsapp(number, f"message {i}")) for i in range(4)]
+    assert outcomes == [Received.QUEUED, Received.QUEUED, Received.LIMITED, Received.LIMITED]
+    (told,) = await answers(redis, names)
+    assert told.text.startswith("You're sending messages faster than I can read them")
+    assert len(await for_secretary(redis, names)) == 2
+    other = await intake.receive(whatsapp(a_number(), "someone else"))
+    assert other == Received.QUEUED

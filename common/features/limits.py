@@ -70,7 +70,8 @@ class Admission:
 
 
 class MessageRateLimit:
-    """A sliding window of `per_minute` messages per Telegram user (0: no limit)."""
+    """A sliding window of `per_minute` messages per sender (0: no limit): a Telegram user's
+    id in tg_bot, the person's rest_service id in the channels service."""
 
     def __init__(self, redis: aioredis.Redis, names: Names, per_minute: int) -> None:
         self.redis = redis
@@ -78,7 +79,7 @@ class MessageRateLimit:
         self.per_minute = per_minute
         self._admit = redis.register_script(_ADMIT)
 
-    async def admit(self, telegram_user_id: int, member: str) -> Admission:
+    async def admit(self, telegram_user_id: int | str, member: str) -> Admission:
         """`member`: the message's id, so a replayed update counts once and passes again."""
         now = utcnow()
         if self.per_minute <= 0:
@@ -94,14 +95,14 @@ class MessageRateLimit:
         admitted, wait_ms, first = await self._admit(keys=keys, args=args)
         return Admission(bool(admitted), math.ceil(int(wait_ms) / 1000), bool(first))
 
-    async def count_only(self, telegram_user_id: int, now: datetime) -> None:
+    async def count_only(self, telegram_user_id: int | str, now: datetime) -> None:
         key = self.names.user_messages_today(telegram_user_id, utc_day(now))
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.incr(key)
             pipe.expire(key, DAY_KEY_TTL_S)
             await pipe.execute()
 
-    async def messages_today(self, telegram_user_id: int) -> int:
+    async def messages_today(self, telegram_user_id: int | str) -> int:
         value = await self.redis.get(self.names.user_messages_today(telegram_user_id, utc_day()))
         return int(value or 0)
 

@@ -26,8 +26,8 @@ from pydantic import BaseModel, Field
 from redis.exceptions import RedisError
 
 from channels.src.adapters.base import Adapter, AdapterContext
+from channels.src.adapters.web_drafts import DraftReader, read_entries
 from channels.src.intake import Inbound, Received
-from channels.src.workers.drafts import DraftReader, read_entries
 from common.infrastructure.channels import Channel
 from common.infrastructure.errors import RetryLater, UnauthorizedError
 from common.infrastructure.logging import get_logger
