@@ -30,7 +30,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from common.features.blobs import BlobStore
-from common.infrastructure.errors import RetryLater
+from common.infrastructure.channels import Channel
+from common.infrastructure.errors import RetryLater, Undeliverable
 from common.infrastructure.logging import get_logger
 from common.infrastructure.queue import ConsumerConfig, DeadLetter, StreamConsumer
 from common.infrastructure.queue_messages import OutgoingMessage
@@ -145,6 +146,9 @@ class ResponseHandler:
         )  # fmt: skip
 
     async def handle(self, message: OutgoingMessage) -> None:
+        if message.channel is not Channel.TELEGRAM:
+            # Its chat_id is a derived number no Telegram chat has: sending would only fail.
+            raise Undeliverable(f"a {message.channel.value} answer on Telegram's stream")
         started = time.perf_counter()
         message = await self._live(message)
         parts = split_html(self._renderer.render(message.text), self._settings.max_message_length)
@@ -176,9 +180,10 @@ class ResponseHandler:
 
     async def dead_lettered(self, dead: DeadLetter[OutgoingMessage]) -> None:
         """An answer that could not be delivered: the chat gets a short plain-text apology
-        instead of silence (an error answer itself gets none, so nothing loops)."""
+        instead of silence (an error answer itself gets none, so nothing loops; another
+        channel's answer has no Telegram chat to apologise in)."""
         message = dead.message
-        if message is None or message.kind == "error":
+        if message is None or message.kind == "error" or message.channel is not Channel.TELEGRAM:
             return
         language = await self._chat_language(message.chat_id)
         apology = plain_text(self._renderer.render(CATALOGUE.text(language, "error.generic")))

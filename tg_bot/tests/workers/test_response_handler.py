@@ -8,6 +8,7 @@ import re
 import time
 import uuid
 
+from common.infrastructure.channels import Channel, channel_chat_number
 from common.infrastructure.queue import StreamPublisher
 from common.infrastructure.queue_messages import OutgoingKind, OutgoingMessage
 from common.infrastructure.redis_keys import TO_TELEGRAM
@@ -233,6 +234,25 @@ async def test_an_answer_telegram_keeps_refusing_is_dead_lettered_with_an_apolog
     # The consumer's doubling back-off, passed on the test's clock (the limiter's own waits
     # for a slot, if any, are far shorter).
     assert [s for s in clock.slept if s >= 0.1] == [0.2, 0.4, 0.8, 1.6, 3.2]
+
+
+async def test_another_channels_answer_on_telegrams_stream_is_dead_lettered_unsent(
+    run_bot, telegram, redis, names
+) -> None:
+    stray = OutgoingMessage(
+        message_id=uuid.uuid4(),
+        chat_id=channel_chat_number(Channel.WHATSAPP, "4915112345678"),
+        text="for WhatsApp",
+        channel=Channel.WHATSAPP,
+        channel_chat_id="4915112345678",
+    )
+    async with run_bot():
+        await publish(redis, names, stray, answer(PRIVATE, "for Telegram"))
+        await telegram.wait_sent(1, PRIVATE)
+        await until(lambda: dead_count(redis, names))
+    ((_, fields),) = await redis.xrange(names.dead(TO_TELEGRAM))
+    assert b"a whatsapp answer on Telegram" in b"".join(fields.values())
+    assert telegram.sent_to(stray.chat_id) == []
 
 
 async def dead_count(redis, names) -> bool:
