@@ -22,6 +22,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -36,6 +37,7 @@ from common.infrastructure.clock import utcnow
 from common.infrastructure.crypto import generate_key
 from common.infrastructure.settings import ENV_FILE_VARIABLE
 from ops import infra
+from ops.demo_web import WebVisitor
 from ops.infra import ALEMBIC_INI, Infra, port_answers, with_database
 from ops.processes import Foreground, ServiceSpec, check_ports_free, peer_urls, specs
 from ops.services import NAMES, ROOT
@@ -64,6 +66,7 @@ HELP = """Demo commands (anything else goes to the bot as your Telegram message)
                      "browser"; the Google stand-in says yes on the consent screen, and
                      the demo answers the bot's question with /calendar confirm for you
   /group TEXT        Bob says TEXT in the group "Team", mentioning the bot
+  /web TEXT          a visitor of the web chat (the channels service's /chat) says TEXT
   /wait TEXT [SEC]   wait until a bot message containing TEXT arrives (for scripts)
   /quit              stop everything (so do Ctrl-C and Ctrl-D)
 Try: what time is it in Tokyo | weather in Paris | remind me in 1 minute to stretch |
@@ -122,6 +125,10 @@ class World:
         self.weather = OpenMeteoStandIn()
         self.search = SearchStandIn()
         self._started: list[Callable[[], None]] = []
+        #: The web chat's visitor, once the channels service's URL is known, and the secret
+        #: of its cookies (a fresh one each run, as its visitors are).
+        self.web: WebVisitor | None = None
+        self.web_chat_secret = uuid.uuid4().hex
 
     def start(self) -> None:
         self.loop.run(self.telegram.start())
@@ -176,6 +183,8 @@ class World:
             # The transcript is lines, one per answer: a live answer growing by drafts and
             # edits is for a Telegram client to show (tests/test_live_answers.py proves it).
             "STREAM_ANSWERS": "false",
+            # The web chat is on (`/web TEXT`).
+            "WEB_CHAT_SECRET": self.web_chat_secret,
         }
 
     def inject(self, update: dict[str, Any]) -> int | None:
@@ -509,6 +518,8 @@ class Demo:
             self.click(rest.strip())
         elif command == "/group":
             self.group(rest.strip())
+        elif command == "/web":
+            self.web(rest.strip())
         elif command == "/wait":
             self.wait_for(rest.strip())
         else:
@@ -519,6 +530,19 @@ class Demo:
         since = len(self.world.telegram.sent)
         self.world.inject(tg.private_text(YOU, text))
         self._await_answer(lambda m: m.chat_id == YOU["id"], since)
+
+    def web(self, text: str) -> None:
+        if not text or self.world.web is None:
+            self.console.print("usage: /web TEXT (a visitor of the web chat says it)")
+            return
+        self.console.print(f"web visitor> {text}")
+        try:
+            answers = self.world.web.say(text, self.reply_timeout)
+        except OSError as exc:  # URLError and timeouts are OSErrors
+            self.console.print(f"web> (the web chat did not answer: {exc})")
+            return
+        for answer in answers or ["(no answer in time)"]:
+            self.console.print(f"web> {answer}")
 
     def group(self, text: str) -> None:
         if not text:
@@ -658,6 +682,7 @@ def run_demo(options: DemoOptions) -> int:
         chosen = specs(base)
         check_ports_free(chosen)
         calendar = next(s for s in chosen if s.name == "google_calendar_service")
+        world.web = WebVisitor(next(s.url for s in chosen if s.name == "channels"))
         env = service_env(isolation, found, world, chosen, calendar.url)
         say("preparing the demo database")
         run_python(

@@ -40,6 +40,7 @@ what's on my calendar
 /click
 what's on my calendar
 /group what's the weather in Berlin?
+/web what time is it in Tokyo
 """
 
 
@@ -126,6 +127,8 @@ def test_the_scripted_tour_shows_time_weather_reminder_calendar_and_group(
     assert "bot> On your calendar (3):" in out and "Team stand-up" in out
     assert "Bob in Team> @smart_assistant_demo_bot what's the weather in Berlin?" in out
     assert re.search(r"bot in Team> Weather in Berlin, .*°C", out)
+    assert "web visitor> what time is it in Tokyo" in out
+    assert re.search(r"web> It is \d\d:\d\d on \w+, [\d-]+ in Asia/Tokyo", out)
     assert "(no answer" not in out and "(nothing with" not in out
     assert out.index("⏰ stretch") < out.index("you> what's on my calendar")
     assert "demo: stopped" in result.stderr
