@@ -179,7 +179,12 @@ class Pipeline:
     """Stand-ins in this process (Telegram) and a thread (LLM); services as processes."""
 
     def __init__(
-        self, workdir: Path, *, llm_process: bool = False, measure_startup: bool = False
+        self,
+        workdir: Path,
+        *,
+        llm_process: bool = False,
+        measure_startup: bool = False,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         """`llm_process`: the LLM stand-in as a process of its own instead (streaming many
         answers would take the CPU the Telegram stand-in needs to stamp sends on time).
@@ -193,6 +198,8 @@ class Pipeline:
         self._llm_process: subprocess.Popen[bytes] | None = None
         self._llm_url = ""
         self.env: dict[str, str] = {}
+        #: Settings added to every service's (the channels bench turns the web chat on).
+        self._extra_env = dict(extra_env or {})
         #: Every injected message: (chat, update_id, time.monotonic()).
         self.injected: list[tuple[int, int, float]] = []
         self.stack: Stack | None = None
@@ -219,6 +226,7 @@ class Pipeline:
             "POLL_TIMEOUT_SECONDS": "5",
             "STREAM_ANSWERS": "true" if scenario.stream else "false",
             **limits,
+            **self._extra_env,
         }
         if scenario.stream:
             # Each answer takes its model about a second: enough turns at once for the rate.

@@ -81,3 +81,14 @@ def test_manage_bench_hands_its_arguments_to_the_benchmark(
     assert "--scenario" in capfd.readouterr().out
     assert main(["bench", "--scenario", "no-such-scenario"]) == 2
     assert "invalid choice: 'no-such-scenario'" in capfd.readouterr().err
+
+
+@pytest.mark.timeout(120)
+async def test_the_channels_bench_answers_both_channels_and_measures_each() -> None:
+    from bench.bench_channels import run
+
+    result = await run(messages=10, users=4)
+    telegram, web = result["telegram"], result["web"]
+    assert isinstance(telegram, dict) and isinstance(web, dict)
+    assert (telegram["answered"], web["answered"]) == (5, 5)
+    assert 0 < web["p50"] < 60_000 and 0 < telegram["p50"] < 60_000
