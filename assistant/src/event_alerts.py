@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import redis.asyncio as aioredis
@@ -22,15 +24,26 @@ import redis.asyncio as aioredis
 from common.features.calendar_client import CalendarClient, CalendarNotConnected, Event
 from common.features.texts import TEXTS
 from common.features.timezones import zone_or_default
+from common.infrastructure.channels import Channel, answer_stream, channel_chat_number
 from common.infrastructure.clock import utcnow
 from common.infrastructure.errors import AppError
 from common.infrastructure.logging import get_logger
 from common.infrastructure.queue_messages import OutgoingKind, OutgoingMessage
-from common.infrastructure.redis_keys import TO_TELEGRAM, Names
+from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
 from common.infrastructure.wire import User
 
 log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where a person's alerts go: the channel, its chat number, its own conversation id."""
+
+    channel: Channel
+    chat_id: int
+    channel_chat_id: str | None
+
 
 #: How long an event's alert is remembered: an event moved further than this is announced again.
 CLAIM_TTL = timedelta(days=30)
@@ -118,7 +131,8 @@ class EventAlerts:
             offset += _PAGE
 
     async def _for_user(self, user: User, now: datetime) -> int:
-        if user.telegram_id is None:  # alerts go to Telegram; no other channel's chat is known
+        address = await self._address(user)
+        if address is None:  # no Telegram, and no other channel heard from them lately
             return 0
         lead = timedelta(minutes=user.event_alert_minutes)
         until = now + lead + self._interval
@@ -133,20 +147,38 @@ class EventAlerts:
             return 0
         sent = 0
         for event, start in due(found.events, now, lead):
-            sent += await self._send(user, event, start, now)
+            sent += await self._send(user, address, event, start, now)
         return sent
 
-    async def _send(self, user: User, event: Event, start: datetime, now: datetime) -> int:
-        assert user.telegram_id is not None  # _for_user skips the others
+    async def _address(self, user: User) -> Address | None:
+        """Telegram's chat when they have one; else the channel they last wrote from."""
+        if user.telegram_id is not None:
+            return Address(Channel.TELEGRAM, user.telegram_id, None)
+        raw = await self._redis.get(self._names.channel_home(str(user.id)))
+        if raw is None:
+            return None
+        try:
+            home = json.loads(raw)
+            channel, own = Channel(home["channel"]), str(home["channel_chat_id"])
+        except (ValueError, KeyError, TypeError):
+            return None
+        return Address(channel, channel_chat_number(channel, own), own)
+
+    async def _send(
+        self, user: User, address: Address, event: Event, start: datetime, now: datetime
+    ) -> int:
         key = f"{user.id}:{event.id}"
         message = OutgoingMessage(
             message_id=uuid.uuid5(_NAMESPACE, key),
-            chat_id=user.telegram_id,
+            chat_id=address.chat_id,
             text=alert_text(user, event, start, now),
             kind=OutgoingKind.NOTIFICATION,
             correlation_id=f"event:{event.id}",
+            channel=address.channel,
+            channel_chat_id=address.channel_chat_id,
         )
-        keys = [self._names.event_alert(key), self._names.stream(TO_TELEGRAM)]
+        stream = answer_stream(address.channel)
+        keys = [self._names.event_alert(key, stream), self._names.stream(stream)]
         args: list[str | int] = [int(CLAIM_TTL.total_seconds()), message.to_json()]
         sent = int(await self._script(keys=keys, args=args))
         if sent:

@@ -6,6 +6,7 @@ language and local time."""
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import uuid
 from collections.abc import AsyncIterator
@@ -23,14 +24,16 @@ from structlog.testing import capture_logs
 from assistant.src.event_alerts import EventAlerts, due
 from assistant.tests.support import running_until_stopped
 from common.features.calendar_client import CalendarClient, Event
+from common.infrastructure.channels import Channel, channel_chat_number
 from common.infrastructure.http_client import client_session
 from common.infrastructure.queue_messages import OutgoingKind, OutgoingMessage
-from common.infrastructure.redis_keys import Names
+from common.infrastructure.redis_keys import TO_CHANNELS, Names
 from common.infrastructure.rest_client import RestClient
 from common.infrastructure.wire import TelegramUser
 from ops.processes import ServiceProcess
 from sandbox.google_api import GoogleStandIn
 from tests.calendar_stack import Browser, connect, sent_to
+from tests.streams import stream_entries
 
 INTERVAL = timedelta(seconds=1)
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -111,6 +114,43 @@ async def test_one_alert_per_event_even_when_it_moves(
     texts = [m.text for m in await alerts_to(redis, names, user)]
     moved = (now + timedelta(minutes=9)).astimezone(BERLIN)
     assert texts[1:] == [f"🔔 In 9 min, at {moved:%H:%M}: Gym"]
+
+
+async def test_a_person_without_telegram_is_alerted_where_they_last_wrote(
+    alerts: EventAlerts,
+    rest: RestClient,
+    api: httpx.AsyncClient,
+    browser: Browser,
+    google: GoogleStandIn,
+    redis: aioredis.Redis,
+    names: Names,
+) -> None:
+    number = f"49{random.randint(10**10, 10**11)}"
+    user, _ = await rest.get_or_create_user_by_identity(Channel.WHATSAPP, number, language="en")
+    await rest.update_user(user.id, timezone="Europe/Berlin", event_alert_minutes=10)
+    await connect(api, browser, str(user.id))
+    now = datetime.now(UTC).replace(microsecond=0)
+    google.state.seed(browser.email, [timed("Dentist", now + timedelta(minutes=5))])
+
+    await alerts.sweep(datetime.now(UTC))
+    assert await channel_alerts(redis, names, number) == [], "nowhere to send it yet"
+
+    home = {"channel": "whatsapp", "channel_chat_id": number}
+    await redis.set(names.channel_home(str(user.id)), json.dumps(home))
+    await alerts.sweep(datetime.now(UTC))
+    await alerts.sweep(datetime.now(UTC))
+    [alert] = await channel_alerts(redis, names, number)
+    assert (alert.channel, alert.chat_id) == (
+        Channel.WHATSAPP,
+        channel_chat_number(Channel.WHATSAPP, number),
+    )
+    assert alert.text.startswith("🔔 In 5 min") and alert.text.endswith("Dentist")
+
+
+async def channel_alerts(redis: aioredis.Redis, names: Names, own: str) -> list[OutgoingMessage]:
+    entries = await stream_entries(redis, names.stream(TO_CHANNELS))
+    found = [OutgoingMessage.model_validate_json(fields[b"data"]) for _, fields in entries]
+    return [m for m in found if m.channel_chat_id == own]
 
 
 async def test_two_instances_sweeping_at_once_send_one_alert_in_russian(

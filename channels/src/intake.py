@@ -10,6 +10,7 @@ lost, and nothing is queued twice."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -50,6 +51,8 @@ _ACTED_HERE = frozenset(
     {ButtonAction.CONFIRM_YES, ButtonAction.CONFIRM_NO, ButtonAction.CANCEL_REMINDER}
 )
 
+#: How long a person's last channel is kept as where their alerts go.
+HOME_TTL_SECONDS = 180 * 24 * 3600
 #: The longest name a user row keeps.
 NAME_MAX = 255
 #: How long a platform's message id is remembered as queued: longer than any platform retries
@@ -140,6 +143,8 @@ class Intake:
         # After the queueing: a crash between the two delivers again, and the queue's own
         # marks (`done:`, answered) keep the second copy from a second answer.
         await self.redis.set(seen, "1", ex=SEEN_TTL_SECONDS)
+        if not inbound.group:
+            await self._home(message)
         log.info("channel_message_received", channel=inbound.channel.value, outcome=outcome.value)
         return outcome
 
@@ -178,6 +183,14 @@ class Intake:
         await self.publisher.publish(answer_stream(inbound.channel), answer)
         await self.redis.set(seen, "1", ex=SEEN_TTL_SECONDS)
         return Received.ANSWERED
+
+    async def _home(self, message: IncomingMessage) -> None:
+        """Where this person last wrote from: a calendar alert, which answers no message,
+        goes there when they have no Telegram (`Names.channel_home`)."""
+        home = {"channel": message.channel.value, "channel_chat_id": message.channel_chat_id}
+        await self.redis.set(
+            self.names.channel_home(str(message.user_id)), json.dumps(home), ex=HOME_TTL_SECONDS
+        )
 
     async def _limited(
         self, message: IncomingMessage, user: User, wait_seconds: int, *, told: bool

@@ -185,10 +185,15 @@ class Names:
         redelivered message is never answered twice."""
         return self.tagged(self.stream(reply_stream), f"assistant:answered:{message_id}")
 
-    def event_alert(self, user_event: str) -> str:
+    def event_alert(self, user_event: str, stream: str = TO_TELEGRAM) -> str:
         """An alert before a calendar event (`<user id>:<event id>`) was queued: set with
-        its XADD to the stream to Telegram, in that stream's slot."""
-        return self.tagged(self.to_telegram, f"assistant:event_alert:{user_event}")
+        its XADD to the stream (unprefixed) it went to, in that stream's slot."""
+        return self.tagged(self.stream(stream), f"assistant:event_alert:{user_event}")
+
+    def channel_home(self, user_id: str) -> str:
+        """Where a person without Telegram last wrote from (`channel`, `channel_chat_id`, as
+        JSON): what is not an answer to a message (a calendar alert) goes there."""
+        return self.key(f"channels:home:{user_id}")
 
     def reminders_made(self, message_id: str) -> str:
         """The reminders the assistant made while answering a message: its answer carries a
