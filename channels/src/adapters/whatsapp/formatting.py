@@ -9,6 +9,8 @@ only walks the tree."""
 
 from __future__ import annotations
 
+import re
+
 from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
@@ -18,6 +20,8 @@ INTERACTIVE_BODY_LIMIT = 1024
 _BULLETS = ("•", "◦", "▪")
 _RULE = "———"
 _MARKS = {"strong": "*", "em": "_", "s": "~"}
+#: A fence's line that only names the code's language (or is empty).
+_LANGUAGE_WORD = re.compile(r"^[A-Za-z0-9_+#.-]*$")
 
 
 class WhatsAppRenderer:
@@ -50,8 +54,7 @@ class WhatsAppRenderer:
             inner = self._blocks(node.children, depth=depth)
             return "\n".join(f"> {line}" if line else ">" for line in inner.split("\n"))
         if kind in ("fence", "code_block"):
-            code = node.content.rstrip("\n")
-            return f"```{code}```" if code.strip() else ""
+            return _code_block(node.content.rstrip("\n"), (node.info or "").strip())
         if kind == "hr":
             return _RULE
         if kind == "table":
@@ -105,6 +108,15 @@ class WhatsAppRenderer:
             alt = "".join(_plain(child) for child in node.children)
             return _link(str(node.attrs.get("src", "")), alt)
         return self._inline_children(node) if node.children else node.content
+
+
+def _code_block(code: str, info: str) -> str:
+    """A monospace block; the fence's line is shown above it unless it is just the language
+    (WhatsApp shows no language), and is all there is of an empty block."""
+    if not code.strip():
+        return info
+    label = "" if _LANGUAGE_WORD.match(info) else f"{info}\n"
+    return f"{label}```{code}```"
 
 
 def _marked(mark: str, inner: str) -> str:
