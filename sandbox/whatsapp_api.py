@@ -105,7 +105,7 @@ class SentWa:
 @dataclass
 class ForcedError:
     """The next `times` calls of `kind` (`messages`, `media`, `media_info`, `download`; to
-    `to`, if set) fail with `status` and WhatsApp's `code`."""
+    `to`, if set), after the first `after`, fail with `status` and WhatsApp's `code`."""
 
     kind: str
     status: int = 500
@@ -114,9 +114,16 @@ class ForcedError:
     retry_after: float | None = None
     to: str | None = None
     times: int = 1
+    #: Matching calls let through before the failures start.
+    after: int = 0
 
     def matches(self, kind: str, to: str | None) -> bool:
-        return self.times > 0 and self.kind == kind and (self.to is None or self.to == to)
+        if not (self.times > 0 and self.kind == kind and (self.to is None or self.to == to)):
+            return False
+        if self.after > 0:
+            self.after -= 1
+            return False
+        return True
 
 
 @dataclass
