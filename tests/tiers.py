@@ -112,6 +112,7 @@ E2E_FIXTURES = frozenset(
         "tests/test_scaling.py:platform",
         "tests/test_scoped_services.py:deployment",
         "tests/test_security.py:deployment",
+        "tests/test_whatsapp_end_to_end.py:world",
     }
 )
 
