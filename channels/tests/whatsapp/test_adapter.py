@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import redis.asyncio as aioredis
+from aiohttp import web
 from fastapi import FastAPI
 
 from channels.src.adapters.base import AdapterContext
@@ -25,7 +26,8 @@ from common.infrastructure.errors import RetryLater, Undeliverable
 from common.infrastructure.queue_messages import Button, OutgoingKind, OutgoingMessage
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
-from sandbox.whatsapp_api import WhatsAppStandIn
+from sandbox.server import ScriptedServer
+from sandbox.whatsapp_api import WhatsAppStandIn, text
 
 PERSON = "4915112345678"
 
@@ -219,3 +221,40 @@ async def test_without_a_template_a_reminder_outside_the_window_is_undeliverable
     finally:
         await rig.adapter.stop()
     assert api.sent == []
+
+
+async def test_the_stand_in_delivers_again_until_the_receiver_answers_200(
+    api: WhatsAppStandIn,
+) -> None:
+    receiver = ScriptedServer(
+        "/whatsapp/webhook", lambda: web.Response(status=500), lambda: web.Response(text="ok"),
+        method="POST",
+    )  # fmt: skip
+    await receiver.start()
+    try:
+        made = await api.deliver(api.message(PERSON, "Ana", text("hi")), url=receiver.url)
+    finally:
+        await receiver.stop()
+    assert [(d.attempt, d.status) for d in made] == [(1, 500), (2, 200)]
+    assert api.in_window(PERSON)
+
+
+async def test_a_reminder_reported_outside_the_window_later_goes_again_as_the_template(
+    rig: Rig,
+) -> None:
+    await rig.open_window()
+    await rig.adapter.send(answer("⏰ call mum", kind=OutgoingKind.NOTIFICATION))
+    [taken] = rig.api.sent_to(PERSON)
+    assert taken.type == "text"
+    errors = [{"code": 131047, "title": "Re-engagement message"}]
+    raw = json.dumps(rig.api.status(taken.wamid, "failed", PERSON, errors)).encode()
+    signed = {"X-Hub-Signature-256": rig.api.sign(raw)}
+    async with rig.http() as http:
+        for _ in range(2):  # WhatsApp may deliver the status twice
+            answered = await http.post("/whatsapp/webhook", content=raw, headers=signed)
+            assert answered.status_code == 200
+    _, again = rig.api.sent_to(PERSON)
+    assert again.template == "reminder" and again.text == "⏰ call mum"
+    assert len(rig.api.sent_to(PERSON)) == 2
+    window = rig.names.whatsapp_window(rig.api.phone_number_id, PERSON)
+    assert not await rig.redis.exists(window)

@@ -228,17 +228,35 @@ class WhatsAppAdapter(Adapter):
 
     async def _noted(self, status: WaStatus) -> None:
         """A status of something we sent: kept beside our answer's id, and logged."""
-        key = self.context.names.whatsapp_sent(status.wamid)
-        answer = await self.context.redis.hget(key, "message_id")
+        redis, key = self.context.redis, self.context.names.whatsapp_sent(status.wamid)
+        answer = await redis.hget(key, "message_id")
         if answer is not None:
             errors = "; ".join(status.errors)
-            await self.context.redis.hset(key, mapping={"status": status.status, "errors": errors})
+            await redis.hset(key, mapping={"status": status.status, "errors": errors})
         shown = answer.decode() if isinstance(answer, bytes) else answer
-        if status.status == "failed":
-            log.warning("whatsapp_message_failed", message_id=shown, wamid=status.wamid[:120],
-                        errors=list(status.errors))  # fmt: skip
-        else:
+        if status.status != "failed":
             log.info("whatsapp_status", message_id=shown, status=status.status)
+            return
+        log.warning("whatsapp_message_failed", message_id=shown, wamid=status.wamid[:120],
+                    errors=list(status.errors))  # fmt: skip
+        if any(e.startswith(f"{OUTSIDE_WINDOW}:") for e in status.errors):
+            await self._reminder_refused_late(key, status)
+
+    async def _reminder_refused_late(self, key: str, status: WaStatus) -> None:
+        """WhatsApp took a reminder and then reported it outside the window (131047 as a
+        status): our note of the window was wrong; the reminder goes again as the template."""
+        redis = self.context.redis
+        found = await redis.hmget(key, ["message_id", "to", "reminder", "templated"])
+        message_id, to, text, templated = (_text(v) for v in found)
+        if to:
+            await redis.delete(self.context.names.whatsapp_window(self._account, to))
+        if not (message_id and to and text) or templated:
+            return
+        try:
+            await self._send_template(message_id, text, to)
+        except Undeliverable as exc:
+            log.warning("whatsapp_template_refused", message_id=message_id, reason=str(exc))
+        await redis.hset(key, "templated", "1")
 
     # -- sending -----------------------------------------------------------------------------
 
@@ -248,13 +266,13 @@ class WhatsAppAdapter(Adapter):
             raise Undeliverable("a WhatsApp answer without its recipient (channel_chat_id)")
         reminder = message.kind is OutgoingKind.NOTIFICATION
         if reminder and not await self._in_window(to):
-            await self._send_template(message, to)
+            await self._send_template(str(message.message_id), message.text, to)
             return
         try:
             await self._send_free(message, to)
         except GraphError as exc:
             if exc.code == OUTSIDE_WINDOW and reminder:
-                await self._send_template(message, to)
+                await self._send_template(str(message.message_id), message.text, to)
                 return
             raise _failure(exc) from exc
 
@@ -292,7 +310,11 @@ class WhatsAppAdapter(Adapter):
             body = {**body, "audio": {"id": await self._uploaded(body["audio"]["blob"])}}
         wamid = await self.graph.send_message({"to": to, **body})
         await redis.set(done, wamid or "1", ex=PART_TTL_SECONDS)
-        await self._sent(wamid, message)
+        # A reminder's first message keeps its text: should WhatsApp report it outside the
+        # window later, it goes again as the template.
+        reminder = index == 0 and message.kind is OutgoingKind.NOTIFICATION
+        remembered = {"to": to, "reminder": message.text[:4096]} if reminder else {}
+        await self._sent(wamid, str(message.message_id), remembered)
 
     async def _uploaded(self, blob_key: str) -> str:
         audio = await self._blobs.get(blob_key)
@@ -300,15 +322,15 @@ class WhatsAppAdapter(Adapter):
             raise Undeliverable("the answer's speech expired before it could be sent")
         return await self.graph.upload(audio, "audio/ogg", "answer.ogg")
 
-    async def _sent(self, wamid: str, message: OutgoingMessage) -> None:
+    async def _sent(self, wamid: str, message_id: str, more: dict[str, str] | None = None) -> None:
         if not wamid:
             return
         key = self.context.names.whatsapp_sent(wamid)
-        fields = {"message_id": str(message.message_id), "status": "accepted", "errors": ""}
+        fields = {"message_id": message_id, "status": "accepted", "errors": "", **(more or {})}
         await self.context.redis.hset(key, mapping=fields)  # type: ignore[arg-type]
         await self.context.redis.expire(key, SENT_TTL_SECONDS)
 
-    async def _send_template(self, message: OutgoingMessage, to: str) -> None:
+    async def _send_template(self, message_id: str, text: str, to: str) -> None:
         """The reminder as the approved template: WhatsApp sends nothing else outside the
         window."""
         setting = self.context.settings.whatsapp_reminder_template.strip()
@@ -316,9 +338,9 @@ class WhatsAppAdapter(Adapter):
             raise Undeliverable(
                 "outside WhatsApp's 24-hour window, and WHATSAPP_REMINDER_TEMPLATE is not set"
             )
-        body = layout.template(setting, layout.template_parameter(message.text))
+        body = layout.template(setting, layout.template_parameter(text))
         names, redis = self.context.names, self.context.redis
-        done = names.whatsapp_part(str(message.message_id), -1)
+        done = names.whatsapp_part(message_id, -1)
         if await redis.exists(done):
             return
         try:
@@ -326,8 +348,8 @@ class WhatsAppAdapter(Adapter):
         except GraphError as exc:
             raise _failure(exc) from exc
         await redis.set(done, wamid or "1", ex=PART_TTL_SECONDS)
-        await self._sent(wamid, message)
-        log.info("whatsapp_template_sent", message_id=str(message.message_id))
+        await self._sent(wamid, message_id)
+        log.info("whatsapp_template_sent", message_id=message_id)
 
 
 def _failure(exc: GraphError) -> Exception:
@@ -337,6 +359,10 @@ def _failure(exc: GraphError) -> Exception:
     if exc.code == OUTSIDE_WINDOW:
         return Undeliverable(f"outside WhatsApp's 24-hour window: {exc.message}")
     return Undeliverable(f"WhatsApp refused the message: {exc}")
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value or "")
 
 
 def _same(given: str, expected: str) -> bool:
