@@ -352,8 +352,9 @@ class Names:
         return self.key(f"whatsapp:window:{account}:{wa_id}")
 
     def whatsapp_sent(self, wamid: str) -> str:
-        """Hash of a message the channels service sent to WhatsApp: our answer's id and the
-        latest delivery status WhatsApp reported for it."""
+        """Hash of a message the channels service sent to WhatsApp: our answer's id, the
+        latest delivery status WhatsApp reported for it, and for a reminder its recipient and
+        text (sent again as the template should WhatsApp report it outside the window)."""
         return self.key(f"whatsapp:sent:{wamid}")
 
     def whatsapp_part(self, message_id: str, index: int) -> str:
