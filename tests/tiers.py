@@ -53,6 +53,7 @@ INTEGRATION_FIXTURES = frozenset(
         "assistant/tests/test_web_read_page.py:search",
         "assistant/tests/test_web_read_page.py:tls_site",
         "assistant/tests/test_web_search.py:search",
+        "channels/tests/whatsapp/test_adapter.py:api",
         "common/tests/test_rest_client.py:server",
         "common/tests/test_retry.py:server",
         "common/tests/test_timezones.py:open_meteo",
@@ -112,6 +113,7 @@ E2E_FIXTURES = frozenset(
         "tests/test_scaling.py:platform",
         "tests/test_scoped_services.py:deployment",
         "tests/test_security.py:deployment",
+        "tests/test_whatsapp_end_to_end.py:world",
     }
 )
 

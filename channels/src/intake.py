@@ -19,7 +19,7 @@ from enum import StrEnum
 import redis.asyncio as aioredis
 
 from common.features.buttons import ButtonAction, decode
-from common.features.confirmations import Confirmations
+from common.features.confirmations import Confirmations, HeldCall
 from common.features.language import choose_language
 from common.features.limits import LIMIT_REFUSALS, MessageRateLimit
 from common.features.linking import BRANDS, LinkCommand, normalise_external_id, parse_link_command
@@ -150,14 +150,19 @@ class Intake:
 
     async def press(self, inbound: Inbound, data: str, label: str) -> Received:
         """A button under an answer (`inbound.message_id` is the press's own id): a Yes
-        under a held tool call runs that call, its No drops it, a reminder's Cancel cancels
+        under a held tool call runs that call, a No drops the question, a reminder's Cancel cancels
         it — each only for the person the button was for; any other button says its label to
         the secretary, as if typed."""
         pressed = decode(data)
         if pressed is None or pressed.action not in _ACTED_HERE:
             return await self.receive(replace(inbound, text=label))
         if pressed.action == ButtonAction.CONFIRM_YES:
-            return await self.receive(replace(inbound, text="", confirmed=pressed.target))
+            # A held tool call runs as asked (the assistant checks it is the presser's); a
+            # calendar delete's Yes is tg_bot's own, so here it is said in words.
+            pending = await Confirmations(self.redis, self.names).peek(pressed.target)
+            if isinstance(pending, HeldCall):
+                return await self.receive(replace(inbound, text="", confirmed=pressed.target))
+            return await self.receive(replace(inbound, text=label))
         message_id = channel_message_uuid(inbound.channel, inbound.account, inbound.message_id)
         seen = self.names.channel_message_seen(str(message_id))
         if await self.redis.exists(seen):

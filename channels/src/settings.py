@@ -24,7 +24,8 @@ class Settings(ServiceSettings):
     #: What WhatsApp's webhook verification handshake sends back as `hub.verify_token`.
     whatsapp_verify_token: SecretStr = SecretStr("")
     whatsapp_api_base: str = "https://graph.facebook.com/v21.0"
-    #: The approved message template a reminder goes out as outside the 24-hour window.
+    #: The approved message template a reminder goes out as outside the 24-hour window: its
+    #: name, or `name:language` (`en` when not given); its body has one variable, the text.
     whatsapp_reminder_template: str = ""
 
     # Slack (Events API + Web API): on with the bot token and the signing secret

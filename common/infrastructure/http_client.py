@@ -9,7 +9,8 @@ the whole exchange), as theirs did.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -50,6 +51,8 @@ class Answer:
 
     status: int
     content: bytes
+    #: The response's headers (a `Retry-After` to honour), case-insensitive.
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     def json(self) -> Any:
         """The body as JSON; `ValueError` when it is not."""
@@ -63,7 +66,7 @@ async def send(
     async with http.request(
         method, url, timeout=per_step(timeout), allow_redirects=False, **kwargs
     ) as response:
-        return Answer(response.status, await response.read())
+        return Answer(response.status, await response.read(), response.headers)
 
 
 def failure_name(exc: BaseException) -> str:

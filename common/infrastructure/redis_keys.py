@@ -361,6 +361,27 @@ class Names:
         or a mail read again queues nothing)."""
         return self.key(f"channels:seen:{message_id}")
 
+    def whatsapp_window(self, account: str, wa_id: str) -> str:
+        """Set while WhatsApp's 24-hour customer-service window with `wa_id` is open on the
+        business number `account` (its value: the last inbound message's time); it expires
+        when the window closes."""
+        return self.key(f"whatsapp:window:{account}:{wa_id}")
+
+    def whatsapp_sent(self, wamid: str) -> str:
+        """Hash of a message the channels service sent to WhatsApp: our answer's id, the
+        latest delivery status WhatsApp reported for it, and for a reminder its recipient and
+        text (sent again as the template should WhatsApp report it outside the window)."""
+        return self.key(f"whatsapp:sent:{wamid}")
+
+    def whatsapp_part(self, message_id: str, index: int) -> str:
+        """Set once part `index` of an answer went out, so a retried answer sends the rest."""
+        return self.key(f"whatsapp:part:{message_id}:{index}")
+
+    def whatsapp_answered(self, wamid: str) -> str:
+        """Set once the channels service answered a message it does not queue (a sticker),
+        so a redelivered webhook is answered once."""
+        return self.key(f"whatsapp:answered:{wamid}")
+
     def cron_unrecorded_of(self, stream: str) -> str:
         """Hash of fires published to `stream` and not yet recorded in rest_service
         (cron_service), in the stream's slot: written with the fire's XADD."""

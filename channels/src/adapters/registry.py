@@ -12,6 +12,7 @@ from fastapi import APIRouter
 
 from channels.src.adapters.base import HOSTED, Adapter, AdapterContext, missing_settings
 from channels.src.adapters.web import WebChatAdapter
+from channels.src.adapters.whatsapp import WhatsAppAdapter
 from channels.src.settings import Settings
 from common.infrastructure.channels import Channel
 from common.infrastructure.errors import Undeliverable
@@ -20,7 +21,10 @@ from common.infrastructure.logging import get_logger
 log = get_logger(__name__)
 
 #: The adapters written so far, by channel: an adapter's author adds its class here.
-ADAPTERS: Mapping[Channel, type[Adapter]] = {Channel.WEB: WebChatAdapter}
+ADAPTERS: Mapping[Channel, type[Adapter]] = {
+    Channel.WHATSAPP: WhatsAppAdapter,
+    Channel.WEB: WebChatAdapter,
+}
 
 
 @dataclass(frozen=True)
