@@ -15,6 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from channels.src.intake import Inbound, Intake, Received
+from common.features.buttons import confirm_buttons
+from common.features.confirmations import Confirmations, HeldCall
 from common.infrastructure.channels import Channel, channel_chat_number
 from common.infrastructure.queue_messages import IncomingMessage, OutgoingMessage, Source
 from common.infrastructure.redis_keys import TO_CHANNELS, TO_SECRETARY, Names
@@ -201,3 +203,47 @@ async def test_a_flood_is_refused_told_once_and_counted_per_person(
     assert len(await for_secretary(redis, names)) == 2
     other = await intake.receive(whatsapp(a_number(), "someone else"))
     assert other == Received.QUEUED
+
+
+async def test_yes_runs_a_held_call_no_drops_it_and_anothers_button_is_refused(
+    intake: Intake, redis: aioredis.Redis, names: Names
+) -> None:
+    number = a_number()
+    user = await intake.user_of(whatsapp(number, "x"))
+    confirmations = Confirmations(redis, names)
+
+    async def held() -> str:
+        call = HeldCall(str(user.id), 1, str(uuid.uuid4()), "time", {"action": "now"})
+        return await confirmations.ask(call)
+
+    def press_of(token: str, yes: bool) -> tuple[str, str]:
+        (row,) = confirm_buttons(token, "en", deleting=False)
+        button = row[0] if yes else row[1]
+        return button.data or "", button.text
+
+    yes_token, no_token = await held(), await held()
+    pressed = whatsapp(number, "", message_id=f"press-{uuid.uuid4().hex}")
+    assert await intake.press(pressed, *press_of(yes_token, yes=True)) == Received.QUEUED
+    (run,) = await for_secretary(redis, names)
+    assert (run.confirmed, run.text) == (yes_token, "")
+
+    dropped = whatsapp(number, "", message_id=f"press-{uuid.uuid4().hex}")
+    assert await intake.press(dropped, *press_of(no_token, yes=False)) == Received.ANSWERED
+    assert await confirmations.peek(no_token) is None
+    stranger = whatsapp(a_number(), "", message_id=f"press-{uuid.uuid4().hex}")
+    assert await intake.press(stranger, *press_of(await held(), yes=False)) == Received.ANSWERED
+    told = [a.text for a in await answers(redis, names)]
+    assert told == [
+        "✖ Not done: nothing was stored or removed.",
+        "This button is for someone else.",
+    ]
+    assert await intake.press(dropped, *press_of(no_token, yes=False)) == Received.DUPLICATE
+
+
+async def test_any_other_button_says_its_label_to_the_secretary(
+    intake: Intake, redis: aioredis.Redis, names: Names
+) -> None:
+    pressed = whatsapp(a_number(), "", message_id=f"press-{uuid.uuid4().hex}")
+    assert await intake.press(pressed, "not ours at all", "Show the blue teapot") == Received.QUEUED
+    (message,) = await for_secretary(redis, names)
+    assert message.text == "Show the blue teapot" and message.confirmed is None
