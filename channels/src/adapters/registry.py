@@ -11,6 +11,7 @@ from typing import Literal
 from fastapi import APIRouter
 
 from channels.src.adapters.base import HOSTED, Adapter, AdapterContext, missing_settings
+from channels.src.adapters.slack import SlackAdapter
 from channels.src.settings import Settings
 from common.infrastructure.channels import Channel
 from common.infrastructure.errors import Undeliverable
@@ -19,7 +20,9 @@ from common.infrastructure.logging import get_logger
 log = get_logger(__name__)
 
 #: The adapters written so far, by channel: an adapter's author adds its class here.
-ADAPTERS: Mapping[Channel, type[Adapter]] = {}
+ADAPTERS: Mapping[Channel, type[Adapter]] = {
+    Channel.SLACK: SlackAdapter,
+}
 
 
 @dataclass(frozen=True)
