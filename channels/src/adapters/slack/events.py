@@ -25,6 +25,8 @@ _TS = re.compile(r"[0-9]{1,12}\.[0-9]{1,9}")
 _TOKEN = re.compile(r"[0-9a-f]{32}")
 #: Slack's markup in a message's text: `<@U123>`, `<#C123|general>`, `<!here>`, `<url|label>`.
 _MARKUP = re.compile(r"<([^<>]*)>")
+#: Subtypes of a message a person wrote (a file's text is taken, the file not yet).
+_WRITTEN = (None, "file_share", "thread_broadcast")
 #: Longest text taken from one message: a Slack message holds at most 40 000 characters.
 MAX_TEXT = 40_000
 
@@ -108,7 +110,11 @@ def event_inbound(envelope: Json) -> Inbound | None:
         group = True
     else:
         return None
-    if "subtype" in event or event.get("bot_id") or event.get("bot_profile"):
+    if (
+        event.get("subtype", None) not in _WRITTEN
+        or event.get("bot_id")
+        or event.get("bot_profile")
+    ):
         return None  # edits, joins, and every bot's message: ours would loop
     channel = slack_id(event.get("channel"))
     user = slack_id(event.get("user"))
@@ -163,7 +169,7 @@ def action_inbound(payload: Json) -> Inbound | None:
     if data is None:
         return None
     confirmed = None
-    text = label.strip()[:MAX_TEXT]
+    text = _readable(label).strip()[:MAX_TEXT]
     if data.action is ButtonAction.CONFIRM_YES and _TOKEN.fullmatch(data.target):
         confirmed, text = data.target, ""
     elif not text:
@@ -197,4 +203,4 @@ def _field(data: Json, *path: str) -> object:
 
 def _username(payload: Json) -> str | None:
     name = _field(payload, "user", "username")
-    return name[:64] if isinstance(name, str) and name.strip() and "\x00" not in name else None
+    return _readable(name).strip()[:64] or None if isinstance(name, str) else None
