@@ -72,6 +72,7 @@ INTEGRATION_FIXTURES = frozenset(
         "tests/test_demo_console.py:world",
         "tests/test_scaling.py:llm",
         "tests/test_security.py:llm",
+        "channels/tests/test_slack_web_api.py:slack",
     }
 )
 
@@ -111,6 +112,7 @@ E2E_FIXTURES = frozenset(
         "tests/test_scaling.py:platform",
         "tests/test_scoped_services.py:deployment",
         "tests/test_security.py:deployment",
+        "tests/test_slack_end_to_end.py:slack_system",
     }
 )
 

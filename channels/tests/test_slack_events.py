@@ -210,7 +210,8 @@ def test_a_press_that_is_not_ours_or_a_bad_yes_is_no_confirmation(value: str | N
 
 @given(payload=st.fixed_dictionaries({"type": st.just("block_actions")}, optional={
     "team": json_values, "user": json_values, "container": json_values, "channel": json_values,
-    "actions": st.lists(st.dictionaries(st.sampled_from(["value", "text", "action_ts"]), json_values)),
+    "actions": st.lists(st.dictionaries(st.sampled_from(["value", "text", "action_ts"]),
+                                        json_values)),
 }))  # fmt: skip
 def test_any_press_is_read_without_an_error(payload: Json) -> None:
     action_inbound(payload)
