@@ -8,6 +8,7 @@ checked to look like Slack's, so nothing odd reaches the identities or the queue
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -144,9 +145,19 @@ def event_inbound(envelope: Json) -> Inbound | None:
     )
 
 
-def action_inbound(payload: Json) -> Inbound | None:
-    """A press on one of our buttons (`block_actions`) as a message: Yes under a held tool
-    call is its confirmation (`Inbound.confirmed`), any other button the label pressed."""
+@dataclass(frozen=True)
+class Press:
+    """A press on one of our buttons: who pressed where (`inbound`, its text the label), the
+    button's data (`Button.data`) and its label."""
+
+    inbound: Inbound
+    data: str
+    label: str
+
+
+def pressed(payload: Json) -> Press | None:
+    """The press a `block_actions` payload carries; None for a link button (it opened its
+    page), a button that is not ours, or anything else."""
     if payload.get("type") != "block_actions":
         return None
     team = slack_id(_field(payload, "team", "id"))
@@ -160,24 +171,17 @@ def action_inbound(payload: Json) -> Inbound | None:
     action = next((a for a in actions if isinstance(a, dict)), None)
     if action is None:
         return None
-    value = action.get("value")
-    label = _field(action, "text", "text")
+    value, label = action.get("value"), _field(action, "text", "text")
     action_ts = slack_ts(action.get("action_ts"))
     if not isinstance(value, str) or not isinstance(label, str) or action_ts is None:
-        return None  # a link button (it opened its page) or not ours
-    data = decode(value)
-    if data is None:
         return None
-    confirmed = None
     text = _readable(label).strip()[:MAX_TEXT]
-    if data.action is ButtonAction.CONFIRM_YES and _TOKEN.fullmatch(data.target):
-        confirmed, text = data.target, ""
-    elif not text:
+    if decode(value) is None or not text:
         return None
     thread = slack_ts(_field(payload, "container", "thread_ts")) or slack_ts(
         _field(payload, "message", "thread_ts")
     )
-    return Inbound(
+    inbound = Inbound(
         channel=Channel.SLACK,
         account=team,
         message_id=f"action:{action_ts}",
@@ -188,8 +192,27 @@ def action_inbound(payload: Json) -> Inbound | None:
         thread_id=thread,
         username=_username(payload),
         sent_at=_sent_at(action_ts),
-        confirmed=confirmed,
     )
+    return Press(inbound, value, text)
+
+
+def press_message(press: Press) -> Inbound:
+    """The press as a message for the secretary: Yes under a held tool call is its
+    confirmation (`Inbound.confirmed`, no text), any other button its label, as if typed."""
+    data = decode(press.data)
+    if (
+        data is not None
+        and data.action is ButtonAction.CONFIRM_YES
+        and _TOKEN.fullmatch(data.target)
+    ):
+        return replace(press.inbound, text="", confirmed=data.target)
+    return press.inbound
+
+
+def action_inbound(payload: Json) -> Inbound | None:
+    """`pressed` then `press_message`: the message a `block_actions` payload is."""
+    press = pressed(payload)
+    return None if press is None else press_message(press)
 
 
 def _field(data: Json, *path: str) -> object:
