@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import hashlib
 import hmac
+import itertools
 import json
 import time
 from dataclasses import dataclass, field
@@ -41,6 +42,9 @@ MAX_SECTION = 3000
 MAX_BLOCKS = 50
 MAX_BUTTON_TEXT = 75
 MAX_BUTTON_VALUE = 2000
+#: Slack's pace for posts to one channel ("about one message a second"): closer posts count as
+#: too fast (`too_fast`).
+PACE_SECONDS = 1.0
 #: Slack's retries of a failed delivery: three, after the first.
 RETRIES = 3
 
@@ -76,6 +80,8 @@ class Forced:
     retry_after: int | None = 1
     channel: str | None = None
     times: int = 1
+    #: Matching calls let through before the failures start.
+    after: int = 0
 
 
 @dataclass
@@ -118,6 +124,11 @@ class SlackStandIn(StandInServer):
 
     def posted_to(self, channel: str) -> list[Posted]:
         return [p for p in list(self.posted) if p.channel == channel]
+
+    def too_fast(self, channel: str) -> int:
+        """Posts to `channel` that came sooner than Slack's pace after the one before."""
+        at = [p.at for p in self.posted_to(channel)]
+        return sum(b - a < PACE_SECONDS * 0.9 for a, b in itertools.pairwise(at))
 
     def fail(self, method: str, **how: Any) -> Forced:
         forced = Forced(method, **how)
@@ -166,6 +177,9 @@ class SlackStandIn(StandInServer):
         for forced in self.forced:
             wanted = forced.channel is None or forced.channel == channel
             if forced.times > 0 and forced.method == method and wanted:
+                if forced.after > 0:
+                    forced.after -= 1
+                    return None
                 forced.times -= 1
                 return forced
         return None
