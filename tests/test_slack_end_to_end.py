@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from sandbox import slack_events as build
@@ -122,6 +123,20 @@ async def test_a_reminder_made_in_slack_fires_in_slack_and_its_button_is_pressed
     after = await posts(slack, dm, before + 1, "the answer to the press")
     assert after[-1].sections == ["Great, marked as done."]
     assert system.request_about(label)  # the secretary read what was pressed
+
+
+@pytest.mark.timeout(60)
+async def test_slacks_url_check_is_answered_with_its_challenge(slack_system: Slack) -> None:
+    system, slack = slack_system
+    body, kind = build.event_body(
+        build.url_verification("3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P")
+    )
+    async with httpx.AsyncClient() as http:
+        answered = await http.post(
+            events_url(system), content=body, headers=slack.signed_headers(body, kind)
+        )
+    assert answered.status_code == 200
+    assert answered.json() == {"challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}
 
 
 @pytest.mark.timeout(60)

@@ -22,7 +22,7 @@ Json = dict[str, Any]
 ids = st.from_regex(r"[A-Z][A-Z0-9]{8,11}", fullmatch=True)
 stamps = st.from_regex(r"1[0-9]{9}\.[0-9]{6}", fullmatch=True)
 words = st.text(
-    st.characters(blacklist_categories=("Cs",), blacklist_characters="<>&\x00"), max_size=200
+    st.characters(blacklist_categories=["Cs"], blacklist_characters="<>&\x00"), max_size=200
 ).filter(lambda t: t.strip())
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),

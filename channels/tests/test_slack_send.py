@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from pydantic import SecretStr
 
 from channels.src.adapters.base import AdapterContext
 from channels.src.adapters.slack import SlackAdapter
@@ -36,8 +38,8 @@ async def slack() -> AsyncIterator[SlackStandIn]:
 @pytest.fixture
 async def adapter(slack: SlackStandIn, redis: aioredis.Redis) -> AsyncIterator[SlackAdapter]:
     settings = Settings(
-        _env_file=None, environment="test", slack_bot_token=slack.token,
-        slack_signing_secret=slack.signing_secret, slack_api_base=slack.api_base,
+        _env_file=None, environment="test", slack_bot_token=SecretStr(slack.token),
+        slack_signing_secret=SecretStr(slack.signing_secret), slack_api_base=slack.api_base,
     )  # fmt: skip
     names = Names(f"test:slack:{uuid.uuid4().hex[:8]}:")
     rest = RestClient("http://127.0.0.1:9", "unused")  # sending asks rest_service nothing
@@ -47,7 +49,7 @@ async def adapter(slack: SlackStandIn, redis: aioredis.Redis) -> AsyncIterator[S
     await made.stop()
 
 
-def answer(channel: str, text: str, **fields: object) -> OutgoingMessage:
+def answer(channel: str, text: str, **fields: Any) -> OutgoingMessage:
     chat = f"{TEAM}:{channel}"
     return OutgoingMessage(
         message_id=uuid.uuid4(), chat_id=channel_chat_number(Channel.SLACK, chat), text=text,
