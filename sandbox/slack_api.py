@@ -104,6 +104,8 @@ class SlackStandIn(StandInServer):
         self.forced: list[Forced] = []
         self.unknown_channels: set[str] = set()
         self.calls: dict[str, int] = {}
+        #: Shared files by id: their bytes and content type.
+        self.files: dict[str, tuple[bytes, str]] = {}
 
     @property
     def url(self) -> str:
@@ -130,6 +132,24 @@ class SlackStandIn(StandInServer):
         at = [p.at for p in self.posted_to(channel)]
         return sum(b - a < PACE_SECONDS * 0.9 for a, b in itertools.pairwise(at))
 
+    def add_file(
+        self, data: bytes, name: str, mimetype: str, *, subtype: str | None = None
+    ) -> Json:
+        """A file someone shared: its object as a message event carries it (in `files`), its
+        bytes at `url_private_download` for the bot token only."""
+        file_id = f"F0{len(self.files) + 1:08d}"
+        self.files[file_id] = (data, mimetype)
+        found: Json = {
+            "id": file_id, "created": int(time.time()), "name": name, "title": name,
+            "mimetype": mimetype, "filetype": name.rsplit(".", 1)[-1], "size": len(data),
+            "mode": "hosted", "is_external": False,
+            "url_private": f"{self.url}/files/{file_id}/{name}",
+            "url_private_download": f"{self.url}/files/{file_id}/download/{name}",
+        }  # fmt: skip
+        if subtype is not None:
+            found["subtype"] = subtype
+        return found
+
     def fail(self, method: str, **how: Any) -> Forced:
         forced = Forced(method, **how)
         self.forced.append(forced)
@@ -140,7 +160,18 @@ class SlackStandIn(StandInServer):
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/api/{method}", self._web_api)
+        app.router.add_get("/files/{file_id}/{rest:.*}", self._file)
         return app
+
+    async def _file(self, request: web.Request) -> web.Response:
+        """A file's bytes for the bot token; without it Slack shows its login page."""
+        found = self.files.get(request.match_info["file_id"])
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            return web.Response(text="<html>Sign in to Slack</html>", content_type="text/html")
+        if found is None:
+            return web.Response(status=404)
+        data, mimetype = found
+        return web.Response(body=data, content_type=mimetype)
 
     async def _web_api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]

@@ -59,8 +59,10 @@ def direct_message(
     ts: str | None = None,
     thread_ts: str | None = None,
     team: str = TEAM,
+    files: list[Json] | None = None,
 ) -> Json:
-    """A `message.im` event: `user` writes to the bot in their direct conversation."""
+    """A `message.im` event: `user` writes to the bot in their direct conversation (sharing
+    `files`, objects the stand-in's `add_file` made)."""
     event: Json = {
         "client_msg_id": "5d3c4cd1-4f67-4b5e-a5b5-0c9a0d6c1a11",
         "type": "message",
@@ -75,6 +77,8 @@ def direct_message(
     }
     if thread_ts is not None:
         event["thread_ts"] = thread_ts
+    if files:
+        event.update(subtype="file_share", files=files, upload=False)
     return event
 
 

@@ -199,3 +199,17 @@ async def test_a_429_from_slack_is_waited_out_and_the_answer_posted_once(
     )
     answers = await posts(slack, dm, 2, "the next answer")
     assert [a.sections for a in answers] == [["Worth the wait."], ["Still here."]]
+
+
+@pytest.mark.timeout(120)
+async def test_a_document_shared_in_a_direct_message_is_read(slack_system: Slack) -> None:
+    system, slack = slack_system
+    user, dm = an_id("U"), an_id("D")
+    notes = slack.add_file(b"The door code is 4711.\n", "notes.txt", "text/plain")
+    system.llm.reply("It says the door code is 4711.", contains="what does it say?")
+    event = build.direct_message(user, dm, "what does it say?", files=[notes])
+    delivery = await slack.deliver_event(events_url(system), build.envelope(event))
+    assert delivery.statuses == [200]
+    (answer,) = await posts(slack, dm, 1, "the answer about the document")
+    assert answer.sections == ["It says the door code is 4711."]
+    assert "The door code is 4711." in str(system.request_about("what does it say?").messages)

@@ -12,9 +12,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from channels.src.adapters.slack.events import action_inbound, event_inbound, plain_text
+from channels.src.adapters.slack.events import (
+    action_inbound,
+    event_files,
+    event_inbound,
+    plain_text,
+)
 from common.features.buttons import ButtonAction, ButtonData
 from common.infrastructure.channels import Channel
+from common.infrastructure.queue_messages import AttachmentKind
 from sandbox import slack_events as build
 
 Json = dict[str, Any]
@@ -215,3 +221,38 @@ def test_a_press_that_is_not_ours_or_a_bad_yes_is_no_confirmation(value: str | N
 }))  # fmt: skip
 def test_any_press_is_read_without_an_error(payload: Json) -> None:
     action_inbound(payload)
+
+
+def shared(**fields: Any) -> Json:
+    file = {
+        "id": "F0FILE0001",
+        "name": "notes.txt",
+        "mimetype": "text/plain",
+        "size": 12,
+        "url_private_download": "https://files.slack.com/files-pri/T0-F0/download/notes.txt",
+    }
+    return build.envelope(
+        {**DM, "text": "", "subtype": "file_share", "files": [{**file, **fields}]}
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "kind"),
+    [
+        ({}, AttachmentKind.DOCUMENT),
+        ({"mimetype": "image/png", "name": "p.png"}, AttachmentKind.DOCUMENT),
+        ({"mimetype": "audio/mpeg", "name": "a.mp3"}, AttachmentKind.AUDIO),
+        ({"mimetype": "audio/webm", "subtype": "slack_audio"}, AttachmentKind.VOICE),
+        ({"mimetype": "video/mp4"}, None),
+        ({"size": 0}, None),
+        ({"id": "../etc"}, None),
+        ({"url_private_download": "file:///etc/passwd"}, None),
+    ],
+    ids=["document", "picture", "audio", "voice-clip", "video", "empty", "odd-id", "odd-url"],
+)
+def test_a_shared_file_is_read_by_its_kind(fields: Json, kind: AttachmentKind | None) -> None:
+    envelope = shared(**fields)
+    files = event_files(envelope)
+    assert [f.kind for f in files] == ([kind] if kind else [])
+    # a message of files alone is a message when one of them can be read
+    assert (event_inbound(envelope) is not None) == (kind is not None)

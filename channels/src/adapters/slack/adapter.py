@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -21,7 +22,9 @@ from fastapi.responses import JSONResponse
 
 from channels.src.adapters.base import Adapter
 from channels.src.adapters.slack.events import (
+    SlackFile,
     action_inbound,
+    event_files,
     event_inbound,
     slack_channel,
     slack_id,
@@ -31,11 +34,12 @@ from channels.src.adapters.slack.mrkdwn import messages
 from channels.src.adapters.slack.signing import BadSignature, verify
 from channels.src.adapters.slack.web_api import SlackWebApi
 from channels.src.intake import Inbound
+from common.features.blobs import BlobStore
 from common.infrastructure.channels import Channel
 from common.infrastructure.errors import Undeliverable
-from common.infrastructure.http_client import client_session
+from common.infrastructure.http_client import client_session, per_step
 from common.infrastructure.logging import get_logger
-from common.infrastructure.queue_messages import OutgoingMessage
+from common.infrastructure.queue_messages import Attachment, OutgoingMessage
 
 log = get_logger(__name__)
 
@@ -46,6 +50,12 @@ INTAKE_TIMEOUT_S = 2.5
 SEEN_TTL_S = 24 * 3600
 #: Between two posts to one channel.
 PACE_MS = 1000
+#: A file larger than this is not fetched (the message's text still goes), as Telegram's
+#: bots may fetch 20 MB.
+FILE_MAX_BYTES = 20 * 1024 * 1024
+#: Where a file may be fetched from with the bot token: Slack's file host (or the API's own
+#: host, the stand-in's).
+FILE_HOSTS = ("https://files.slack.com/",)
 
 #: Reserves the next post slot of a channel: returns how many ms to wait for it.
 _RESERVE_SLOT = """
@@ -115,7 +125,7 @@ class SlackAdapter(Adapter):
                 log.info("slack_event_repeated", retry=request.headers.get("X-Slack-Retry-Num"))
                 return Response(status_code=200)
         inbound = event_inbound(envelope)
-        if inbound is not None and not await self._taken(inbound):
+        if inbound is not None and not await self._taken(inbound, event_files(envelope)):
             return Response(status_code=500)
         if seen is not None:
             await self.context.redis.set(seen, "1", ex=SEEN_TTL_S)
@@ -137,16 +147,64 @@ class SlackAdapter(Adapter):
             return Response(status_code=500)
         return Response(status_code=200)
 
-    async def _taken(self, inbound: Inbound) -> bool:
-        """Hands the message to the intake; False when it could not take it in time."""
+    async def _taken(self, inbound: Inbound, files: list[SlackFile] | None = None) -> bool:
+        """Hands the message (with its files, fetched) to the intake; False when it could not
+        take it in time."""
         try:
             async with asyncio.timeout(INTAKE_TIMEOUT_S):
+                if files:
+                    attachments = [a for f in files if (a := await self._fetched(f, inbound))]
+                    inbound = replace(inbound, attachments=attachments)
+                    if not inbound.text and not attachments:
+                        return True  # nothing it could read: Slack need not try again
                 outcome = await self.context.intake.receive(inbound)
         except Exception as exc:  # Slack delivers again: the intake's dedup keeps it once
             log.warning("slack_intake_failed", error=type(exc).__name__, exc_info=True)
             return False
         log.info("slack_message_in", outcome=outcome.value, group=inbound.group)
         return True
+
+    async def _fetched(self, file: SlackFile, inbound: Inbound) -> Attachment | None:
+        """The file in the blob store (kept from an earlier delivery, or fetched now with the
+        bot token); None for one that is too big, not on Slack's file host, or refused (the
+        message goes without it). A fetch that fails for a while raises: Slack tries again."""
+        base = self.context.settings.slack_api_base.rstrip("/")
+        origin = base.rsplit("/api", 1)[0] + "/"
+        if file.size > FILE_MAX_BYTES or not file.url.startswith((*FILE_HOSTS, origin)):
+            log.info("slack_file_skipped", size=file.size, kind=file.kind.value)
+            return None
+        blob_id = f"slack:{inbound.account}:{file.id}"
+        key = self.context.names.blob(blob_id)
+        if not await self.context.redis.strlen(key):
+            data = await self._download(file)
+            if data is None:
+                return None
+            await BlobStore(self.context.redis, self.context.names).put(data, blob_id)
+        return Attachment(
+            kind=file.kind, blob_key=key, mime_type=file.mime_type, file_name=file.name,
+            size=file.size,
+        )  # fmt: skip
+
+    async def _download(self, file: SlackFile) -> bytes | None:
+        assert self._http is not None
+        token = self.context.settings.slack_bot_token.get_secret_value()
+        async with self._http.get(
+            file.url, headers={"Authorization": f"Bearer {token}"}, allow_redirects=False,
+            timeout=per_step(INTAKE_TIMEOUT_S),
+        ) as response:  # fmt: skip
+            if response.status >= 500:
+                raise ConnectionError(f"slack file host: HTTP {response.status}")
+            html = response.content_type == "text/html" and file.mime_type != "text/html"
+            if response.status != 200 or html:  # a login page: the token lacks files:read
+                log.warning("slack_file_refused", status=response.status, login_page=html)
+                return None
+            chunks, size = [], 0
+            async for chunk in response.content.iter_chunked(64 * 1024):
+                size += len(chunk)
+                if size > FILE_MAX_BYTES:
+                    return None
+                chunks.append(chunk)
+        return b"".join(chunks) or None
 
     # -- out ---------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from typing import Any
 from channels.src.intake import Inbound
 from common.features.buttons import ButtonAction, decode
 from common.infrastructure.channels import Channel
+from common.infrastructure.queue_messages import AttachmentKind
 
 Json = dict[str, Any]
 
@@ -28,6 +29,10 @@ _TOKEN = re.compile(r"[0-9a-f]{32}")
 _MARKUP = re.compile(r"<([^<>]*)>")
 #: Subtypes of a message a person wrote (a file's text is taken, the file not yet).
 _WRITTEN = (None, "file_share", "thread_broadcast")
+#: A file's id (`F0123ABCD`).
+_FILE_ID = _ID
+#: Files taken from one message, at most.
+MAX_FILES = 10
 #: Longest text taken from one message: a Slack message holds at most 40 000 characters.
 MAX_TEXT = 40_000
 
@@ -128,7 +133,7 @@ def event_inbound(envelope: Json) -> Inbound | None:
         return None
     thread = slack_ts(event.get("thread_ts"))
     plain = plain_text(text, bot_user).strip()[:MAX_TEXT]
-    if not plain:
+    if not plain and not event_files(envelope):
         return None
     return Inbound(
         channel=Channel.SLACK,
@@ -143,6 +148,61 @@ def event_inbound(envelope: Json) -> Inbound | None:
         thread_id=(thread or ts) if group else thread,
         sent_at=_sent_at(ts),
     )
+
+
+@dataclass(frozen=True)
+class SlackFile:
+    """A file shared with a message, as the event describes it (its bytes are fetched from
+    `url` with the bot token)."""
+
+    id: str
+    kind: AttachmentKind
+    url: str
+    size: int
+    name: str | None
+    mime_type: str | None
+
+
+def event_files(envelope: Json) -> list[SlackFile]:
+    """The files of the envelope's message the assistant can read: voice clips and audio,
+    documents and pictures (a picture is a document with an image type, as the assistant reads
+    it); no video."""
+    event = envelope.get("event")
+    files = event.get("files") if isinstance(event, dict) else None
+    if not isinstance(files, list):
+        return []
+    found = [f for f in (_file(raw) for raw in files[:MAX_FILES]) if f is not None]
+    return found
+
+
+def _file(raw: object) -> SlackFile | None:
+    if not isinstance(raw, dict):
+        return None
+    file_id = slack_id(raw.get("id"))
+    url = raw.get("url_private_download") or raw.get("url_private")
+    size = raw.get("size")
+    mime = raw.get("mimetype")
+    mime = mime if isinstance(mime, str) and len(mime) <= 100 else None
+    if file_id is None or not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        return None
+    if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
+        return None
+    kind = _kind(raw.get("subtype"), mime or "")
+    if kind is None:
+        return None
+    name = raw.get("name")
+    name = _readable(name).strip()[:255] or None if isinstance(name, str) else None
+    return SlackFile(file_id, kind, url, size, name, mime)
+
+
+def _kind(subtype: object, mime: str) -> AttachmentKind | None:
+    if subtype == "slack_audio":
+        return AttachmentKind.VOICE
+    if mime.startswith("audio/"):
+        return AttachmentKind.AUDIO
+    if mime.startswith("video/"):
+        return None
+    return AttachmentKind.DOCUMENT
 
 
 @dataclass(frozen=True)
