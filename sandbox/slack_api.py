@@ -106,6 +106,8 @@ class SlackStandIn(StandInServer):
         self.calls: dict[str, int] = {}
         #: Shared files by id: their bytes and content type.
         self.files: dict[str, tuple[bytes, str]] = {}
+        #: While set, the file host answers 503.
+        self.files_down = False
 
     @property
     def url(self) -> str:
@@ -166,6 +168,8 @@ class SlackStandIn(StandInServer):
     async def _file(self, request: web.Request) -> web.Response:
         """A file's bytes for the bot token; without it Slack shows its login page."""
         found = self.files.get(request.match_info["file_id"])
+        if self.files_down:
+            return web.Response(status=503)
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return web.Response(text="<html>Sign in to Slack</html>", content_type="text/html")
         if found is None:

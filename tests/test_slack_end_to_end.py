@@ -213,3 +213,21 @@ async def test_a_document_shared_in_a_direct_message_is_read(slack_system: Slack
     (answer,) = await posts(slack, dm, 1, "the answer about the document")
     assert answer.sections == ["It says the door code is 4711."]
     assert "The door code is 4711." in str(system.request_about("what does it say?").messages)
+
+
+@pytest.mark.timeout(120)
+async def test_a_file_slack_cannot_give_is_left_out_on_its_last_try(slack_system: Slack) -> None:
+    system, slack = slack_system
+    user, dm = an_id("U"), an_id("D")
+    notes = slack.add_file(b"unreachable", "later.txt", "text/plain")
+    system.llm.reply("Your text came, the file did not.", contains="here is the file")
+    event = build.direct_message(user, dm, "here is the file", files=[notes])
+    slack.files_down = True
+    try:
+        delivery = await slack.deliver_event(events_url(system), build.envelope(event))
+    finally:
+        slack.files_down = False
+    assert delivery.statuses == [500, 500, 500, 200]
+    (answer,) = await posts(slack, dm, 1, "the answer without the file")
+    assert answer.sections == ["Your text came, the file did not."]
+    assert "unreachable" not in str(system.request_about("here is the file").messages)

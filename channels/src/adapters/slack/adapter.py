@@ -45,6 +45,11 @@ log = get_logger(__name__)
 
 #: Time the intake may take before Slack is told to deliver again (Slack waits 3 s).
 INTAKE_TIMEOUT_S = 2.5
+#: The part of it a message's files may take; past it the request fails and Slack tries again,
+#: except on Slack's last try, which goes without the files that did not come.
+FILES_TIMEOUT_S = 1.5
+#: Slack's last retry of an event (`X-Slack-Retry-Num`).
+LAST_RETRY = 3
 #: How long a taken event id and a posted part are remembered: past Slack's retries (which
 #: end within the hour) and the queue's redeliveries.
 SEEN_TTL_S = 24 * 3600
@@ -125,7 +130,9 @@ class SlackAdapter(Adapter):
                 log.info("slack_event_repeated", retry=request.headers.get("X-Slack-Retry-Num"))
                 return Response(status_code=200)
         inbound = event_inbound(envelope)
-        if inbound is not None and not await self._taken(inbound, event_files(envelope)):
+        last = request.headers.get("X-Slack-Retry-Num", "") == str(LAST_RETRY)
+        files = event_files(envelope)
+        if inbound is not None and not await self._taken(inbound, files, last_try=last):
             return Response(status_code=500)
         if seen is not None:
             await self.context.redis.set(seen, "1", ex=SEEN_TTL_S)
@@ -147,13 +154,15 @@ class SlackAdapter(Adapter):
             return Response(status_code=500)
         return Response(status_code=200)
 
-    async def _taken(self, inbound: Inbound, files: list[SlackFile] | None = None) -> bool:
+    async def _taken(
+        self, inbound: Inbound, files: list[SlackFile] | None = None, *, last_try: bool = False
+    ) -> bool:
         """Hands the message (with its files, fetched) to the intake; False when it could not
         take it in time."""
         try:
             async with asyncio.timeout(INTAKE_TIMEOUT_S):
                 if files:
-                    attachments = [a for f in files if (a := await self._fetched(f, inbound))]
+                    attachments = await self._attachments(files, inbound, last_try=last_try)
                     inbound = replace(inbound, attachments=attachments)
                     if not inbound.text and not attachments:
                         return True  # nothing it could read: Slack need not try again
@@ -163,6 +172,24 @@ class SlackAdapter(Adapter):
             return False
         log.info("slack_message_in", outcome=outcome.value, group=inbound.group)
         return True
+
+    async def _attachments(
+        self, files: list[SlackFile], inbound: Inbound, *, last_try: bool
+    ) -> list[Attachment]:
+        """The files that could be fetched within `FILES_TIMEOUT_S`; a fetch that fails or
+        is too slow raises, unless Slack will not try again: then the message goes without."""
+        found: list[Attachment] = []
+        try:
+            async with asyncio.timeout(FILES_TIMEOUT_S):
+                for file in files:
+                    attachment = await self._fetched(file, inbound)
+                    if attachment is not None:
+                        found.append(attachment)
+        except (TimeoutError, OSError, aiohttp.ClientError):
+            if not last_try:
+                raise
+            log.warning("slack_files_left_out", taken=len(found), shared=len(files))
+        return found
 
     async def _fetched(self, file: SlackFile, inbound: Inbound) -> Attachment | None:
         """The file in the blob store (kept from an earlier delivery, or fetched now with the
