@@ -73,6 +73,8 @@ INTEGRATION_FIXTURES = frozenset(
         "tests/test_demo_console.py:world",
         "tests/test_scaling.py:llm",
         "tests/test_security.py:llm",
+        "channels/tests/test_slack_web_api.py:slack",
+        "channels/tests/test_slack_send.py:slack",
     }
 )
 
@@ -114,6 +116,7 @@ E2E_FIXTURES = frozenset(
         "tests/test_scoped_services.py:deployment",
         "tests/test_security.py:deployment",
         "tests/test_whatsapp_end_to_end.py:world",
+        "tests/test_slack_end_to_end.py:slack_system",
     }
 )
 

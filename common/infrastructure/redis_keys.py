@@ -382,6 +382,18 @@ class Names:
         so a redelivered webhook is answered once."""
         return self.key(f"whatsapp:answered:{wamid}")
 
+    def slack_event_seen(self, team: str, event_id: str) -> str:
+        """Set once a Slack event was taken in (a retried delivery is answered 200 at once)."""
+        return self.key(f"channels:slack:event:{team}:{event_id}")
+
+    def slack_pace(self, channel_chat_id: str) -> str:
+        """When the next post to a Slack channel may go (Slack's about one a second each)."""
+        return self.key(f"channels:slack:pace:{channel_chat_id}")
+
+    def slack_posted(self, message_id: str, part: int) -> str:
+        """Set once part `part` of an answer was posted, so a retried answer skips it."""
+        return self.key(f"channels:slack:posted:{message_id}:{part}")
+
     def cron_unrecorded_of(self, stream: str) -> str:
         """Hash of fires published to `stream` and not yet recorded in rest_service
         (cron_service), in the stream's slot: written with the fire's XADD."""

@@ -11,6 +11,7 @@ from typing import Literal
 from fastapi import APIRouter
 
 from channels.src.adapters.base import HOSTED, Adapter, AdapterContext, missing_settings
+from channels.src.adapters.slack import SlackAdapter
 from channels.src.adapters.web import WebChatAdapter
 from channels.src.adapters.whatsapp import WhatsAppAdapter
 from channels.src.settings import Settings
@@ -24,6 +25,7 @@ log = get_logger(__name__)
 ADAPTERS: Mapping[Channel, type[Adapter]] = {
     Channel.WHATSAPP: WhatsAppAdapter,
     Channel.WEB: WebChatAdapter,
+    Channel.SLACK: SlackAdapter,
 }
 
 
