@@ -3,10 +3,12 @@ stand-ins. A person writes in WhatsApp and reads the model's answer in WhatsApp'
 webhook WhatsApp delivers twice is answered once and a forged one is refused; a document and
 a voice note reach the assistant as files; a Yes tapped under a held action runs it; and a
 reminder made in WhatsApp fires in WhatsApp, as free text within the 24-hour window and as
-the approved template outside it."""
+the approved template outside it; and a person who linked Telegram and WhatsApp is one person
+in both."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,7 +26,7 @@ from sandbox.llm_server import Step, ToolCallStep
 from sandbox.whatsapp_api import SentWa, WhatsAppStandIn
 from tests.harness import MigratedDatabases
 from tests.media_files import speech_wav
-from tests.system import System, running_system
+from tests.system import Person, System, running_system
 from tests.waiting import until
 
 pytestmark = pytest.mark.e2e
@@ -234,3 +236,43 @@ async def test_outside_the_24_hour_window_a_reminder_arrives_as_the_template(
     fired = await world.answer(number, after=1, containing="renew the passport")
     assert fired.type == "template" and fired.template == "reminder"
     assert fired.text.startswith("⏰ renew the passport")
+
+
+@pytest.mark.timeout(180)
+async def test_a_person_who_linked_telegram_and_whatsapp_is_one_person_in_both(
+    world_now: World,
+) -> None:
+    """`/link` in Telegram, the code sent from WhatsApp: a fact told in Telegram is known in
+    WhatsApp, and a reminder set in WhatsApp fires in WhatsApp, for the one person."""
+    world, system = world_now, world_now.system
+    number, person = world.person(), Person.new("Lena")
+    given = await system.say(person, "/link")
+    code = re.search(r"([A-Z0-9]{4}-[A-Z0-9]{4})", given.text)
+    assert code is not None, given.text
+
+    await world.write(number, wa.text(f"/link {code.group(1)}"))
+    linked = await world.answer(number, after=0, containing="Linked")
+    assert "Telegram" in linked.text and "WhatsApp" in linked.text
+
+    fact = "Lena drinks her tea without sugar"
+    system.llm.script(
+        Step(tool_calls=[ToolCallStep("remember", {"action": "add", "fact": fact})],
+             contains="remember my tea"),
+        Step(text="Noted.", contains="remember my tea"),
+    )  # fmt: skip
+    await system.say(person, "remember my tea: no sugar")
+    system.llm.reply("Your tea, without sugar.", contains="how do I take my tea")
+    await world.write(number, wa.text("how do I take my tea?"))
+    await world.answer(number, after=1, containing="without sugar")
+    assert fact in system.request_about("how do I take my tea").system_text
+
+    due = (datetime.now(UTC) + timedelta(seconds=4)).replace(microsecond=0)
+    create = {"action": "create", "text": "steep the tea", "when": due.isoformat()}
+    system.llm.call("reminder", create, contains="remind me to steep")
+    system.llm.reply("I'll remind you.", contains="remind me to steep")
+    await world.write(number, wa.text("remind me to steep the tea"))
+    fired = await world.answer(number, after=2, containing="steep the tea", timeout=60)
+    assert "⏰" in fired.text
+    telegram_user = await world.user(number)
+    assert telegram_user.telegram_id == person.id, "one person: the WhatsApp sender is Lena"
+    assert not [m for m in system.sent_to(person.id) if "steep the tea" in m.text]
