@@ -13,8 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
+import redis as syncredis
 
+from common.infrastructure.redis_keys import TO_CHANNELS
 from rest_service.tests.test_admin_browser import ARTIFACTS, CHROMIUM_ARGS, TIMEOUT_MS
+from sandbox.llm_server import Step
 from tests.harness import MigratedDatabases
 from tests.system import System, running_system
 from tests.waiting import until_sync
@@ -200,3 +203,29 @@ def test_the_page_in_a_browser_sends_shows_the_answer_and_its_buttons_work(
             assert page.locator(".you").count() == 3
         finally:
             browser.close()
+
+
+def test_a_restart_of_channels_mid_turn_still_answers_once(
+    system: System, chat: httpx.Client
+) -> None:
+    """The answer is written while channels is down: it waits on `queue:to_channels` and is
+    in the conversation once channels is back, once."""
+    system.llm.script(Step(text="Here after the restart.", delay=2.0, contains="slow question"))
+    channels = system.stack.processes["channels"]
+    say(chat, "a slow question")
+    until_sync(lambda: system.llm.requests or None, 30, "the model asked")
+    channels.stop()
+    try:
+        queued = system.names.stream(TO_CHANNELS)
+        with syncredis.Redis.from_url(system.stack.env["REDIS_URL"]) as redis:
+
+            def answer_queued() -> bool:
+                entries = redis.xrange(queued)
+                return any(b"Here after the restart." in f[b"data"] for _, f in entries)
+
+            until_sync(answer_queued, 30, "the answer queued while channels is down")
+    finally:
+        channels.start(system.stack.workdir)
+    seen = events(chat, "Here after the restart.")
+    answers = [body for kind, body in seen if kind == "answer"]
+    assert [a["html"] for a in answers].count("<p>Here after the restart.</p>\n") == 1
