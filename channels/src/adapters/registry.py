@@ -11,6 +11,7 @@ from typing import Literal
 from fastapi import APIRouter
 
 from channels.src.adapters.base import HOSTED, Adapter, AdapterContext, missing_settings
+from channels.src.adapters.email import EmailAdapter
 from channels.src.adapters.web import WebChatAdapter
 from channels.src.settings import Settings
 from common.infrastructure.channels import Channel
@@ -20,7 +21,10 @@ from common.infrastructure.logging import get_logger
 log = get_logger(__name__)
 
 #: The adapters written so far, by channel: an adapter's author adds its class here.
-ADAPTERS: Mapping[Channel, type[Adapter]] = {Channel.WEB: WebChatAdapter}
+ADAPTERS: Mapping[Channel, type[Adapter]] = {
+    Channel.WEB: WebChatAdapter,
+    Channel.EMAIL: EmailAdapter,
+}
 
 
 @dataclass(frozen=True)
