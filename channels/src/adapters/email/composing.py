@@ -37,16 +37,22 @@ class Outgoing:
     buttons: list[Button] = field(default_factory=list)
 
 
+def one_line(text: str) -> str:
+    """A header's text on one line: any line break or control character is a space."""
+    printable = "".join(c if c.isprintable() else " " for c in text)
+    return " ".join(printable.split())
+
+
 def reply_subject(subject: str) -> str:
     """`Re: <the original subject>`, never `Re: Re: …`."""
-    bare = _REPLY_PREFIX.sub("", subject).strip()
+    bare = _REPLY_PREFIX.sub("", one_line(subject)).strip()
     return f"Re: {bare}"[:SUBJECT_MAX] if bare else "Re: your message"
 
 
 def notification_subject(markdown: str) -> str:
     """A reminder's subject: its first line, as text."""
     first = next((line for line in markdown_to_text(markdown).splitlines() if line.strip()), "")
-    first = " ".join(first.split())
+    first = one_line(first)
     if len(first) > 78:
         first = first[:77].rstrip() + "…"
     return first or "A message from your secretary"
