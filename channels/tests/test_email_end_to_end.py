@@ -251,4 +251,3 @@ def test_a_restart_of_channels_in_the_middle_of_a_turn_answers_the_mail_once(
     )
     assert len(mail.messages("alice")) == 1
     assert len(fresh.llm.requests) == 1
-

@@ -116,6 +116,12 @@ def _headers(**headers: str) -> EmailMessage:
     return message
 
 
+ROBOT_IDS = [
+    "auto-replied", "auto-generated", "bulk", "list", "junk", "list-id", "list-unsubscribe",
+    "x-autoreply", "null-return-path",
+]  # fmt: skip
+
+
 @pytest.mark.parametrize(
     "headers",
     [
@@ -129,8 +135,7 @@ def _headers(**headers: str) -> EmailMessage:
         {"X_Autoreply": "yes"},
         {"Return_Path": "<>"},
     ],
-    ids=["auto-replied", "auto-generated", "bulk", "list", "junk", "list-id",
-         "list-unsubscribe", "x-autoreply", "null-return-path"],  # fmt: skip
+    ids=ROBOT_IDS,
 )
 def test_robots_mail_is_recognised(headers: dict[str, str]) -> None:
     assert automatic(_headers(**headers), "alice@example.org") is not None
@@ -217,7 +222,8 @@ def test_subjects_references_and_thread_keys() -> None:
 
 
 def test_server_urls_carry_the_account_and_defaults() -> None:
-    imap = ServerUrl.parse("imaps://me%40example.org:p%3Ass@imap.example.org/Secretary", "imap")
+    url = "imaps://me%40example.org:p%3Ass@imap.example.org/Secretary"  # secret-scan: example
+    imap = ServerUrl.parse(url, "imap")
     assert (imap.secure, imap.host, imap.port) == (True, "imap.example.org", 993)
     assert (imap.user, imap.password, imap.mailbox) == ("me@example.org", "p:ss", "Secretary")
     smtp = ServerUrl.parse("smtp://mail.example.org", "smtp")
@@ -258,12 +264,14 @@ def test_any_headers_and_body_are_read_without_raising(
     assert "\x00" not in mail.sender
 
 
+_LABELS = st.text(st.characters(blacklist_categories=["Cs", "Cc"]), min_size=1, max_size=20)
+
+
 @settings(max_examples=examples(200), deadline=None)
 @given(
     markdown=st.text(max_size=300),
     subject=_HEADER_VALUES,
-    labels=st.lists(st.text(st.characters(blacklist_categories=["Cs", "Cc"]), min_size=1,
-                            max_size=20), max_size=3),  # fmt: skip
+    labels=st.lists(_LABELS, max_size=3),
 )
 def test_any_answer_makes_a_mail_that_reads_back_with_its_words(
     markdown: str, subject: str, labels: list[str]
