@@ -17,7 +17,10 @@ from email.parser import BytesParser
 import pytest
 import redis
 
-from channels.tests.mail_servers import MailServers, mail_servers
+from channels.src.adapters.email.composing import Outgoing, compose
+from channels.src.adapters.email.servers import ServerUrl, send_mail
+from channels.tests.mail_servers import MailServers, free_port, mail_servers
+from common.infrastructure.errors import RetryLater, Undeliverable
 from sandbox.llm_server import Step
 from tests.harness import MigratedDatabases
 from tests.system import System, running_system
@@ -251,3 +254,42 @@ def test_a_restart_of_channels_in_the_middle_of_a_turn_answers_the_mail_once(
     )
     assert len(mail.messages("alice")) == 1
     assert len(fresh.llm.requests) == 1
+
+
+def test_a_reply_that_says_a_buttons_label_presses_it(fresh: System, mail: MailServers) -> None:
+    later = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
+    fresh.llm.call("reminder", {"action": "create", "text": "call mum", "when": later.isoformat()})
+    fresh.llm.reply("I'll remind you to call mum tomorrow.")
+    message, first_id = written(ALICE, "Remind me to call mum tomorrow", subject="Mum")
+    send(mail, message)
+    (raw,) = mail.wait_for("alice", 1)
+    confirmed = read(raw)
+    plain, rich = parts(confirmed)
+    assert "Reply with: ✖ Cancel" in plain and "<b>✖ Cancel</b>" in rich
+
+    ours = confirmed["Message-ID"]
+    reply, _ = written(
+        ALICE,
+        "cancel\n\nOn Tue, 24 Nov 2026 at 10:00, Secretary wrote:\n> Reply with: ✖ Cancel\n",
+        subject="Re: Mum",
+        In_Reply_To=ours,
+        References=f"{first_id} {ours}",
+    )
+    send(mail, reply)
+    raws = mail.wait_for("alice", 2)
+    cancelled = next(read(r) for r in raws if read(r)["In-Reply-To"] != first_id)
+    assert "Reminder cancelled." in parts(cancelled)[0]
+    assert cancelled["Subject"] == "Re: Mum"
+    assert len(fresh.llm.requests) == 2, "the press is the intake's, not the model's"
+
+
+def test_smtp_refusals_are_dead_letters_and_an_unreachable_server_is_tried_again(
+    mail: MailServers,
+) -> None:
+    ours = compose(Outgoing(SECRETARY, "x@elsewhere.test", "Hi", "hi", "<t1@example.test>"))
+    smtp = ServerUrl.parse(mail.smtp_url, "smtp")
+    with pytest.raises(Undeliverable, match="smtp 550"):
+        send_mail(smtp, ours, SECRETARY, "x@elsewhere.test")
+    nowhere = ServerUrl.parse(f"smtp://127.0.0.1:{free_port()}", "smtp")
+    with pytest.raises(RetryLater):
+        send_mail(nowhere, ours, SECRETARY, ALICE)

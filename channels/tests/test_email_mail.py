@@ -172,6 +172,7 @@ def test_a_reply_that_says_a_buttons_label_presses_it() -> None:
     assert pressed_button("No!", buttons) == buttons[1]
     assert pressed_button("yes please", buttons) is None
     assert pressed_button("", buttons) is None
+    assert pressed_button("Cancel", [{"text": "✖ Cancel", "data": "1:cx:j:"}]) is not None
 
 
 def test_an_answer_is_a_threaded_mail_with_both_parts_and_nothing_quoted() -> None:
