@@ -7,6 +7,7 @@ in the middle of a turn answers the mail once."""
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,7 @@ import pytest
 import redis
 
 from channels.src.adapters.email.composing import Outgoing, compose
-from channels.src.adapters.email.servers import ServerUrl, send_mail
+from channels.src.adapters.email.servers import Mailbox, ServerUrl, send_mail
 from channels.tests.mail_servers import MailServers, free_port, mail_servers
 from common.infrastructure.errors import RetryLater, Undeliverable
 from sandbox.llm_server import Step
@@ -293,3 +294,26 @@ def test_smtp_refusals_are_dead_letters_and_an_unreachable_server_is_tried_again
     nowhere = ServerUrl.parse(f"smtp://127.0.0.1:{free_port()}", "smtp")
     with pytest.raises(RetryLater):
         send_mail(nowhere, ours, SECRETARY, ALICE)
+
+
+def test_idle_wakes_on_new_mail_and_without_idle_a_stop_ends_the_wait(mail: MailServers) -> None:
+    mailbox = Mailbox(ServerUrl.parse(mail.imap_url("bob"), "imap"))
+    mailbox.connect()
+    try:
+        assert mailbox.idle, "Dovecot has IDLE"
+        waiting = threading.Thread(target=mailbox.wait, args=(3600, threading.Event()))
+        waiting.start()
+        message, _ = written(ALICE, "wake up")
+        mail.submit(message.as_bytes(), ALICE, BOB)
+        until_sync(lambda: not waiting.is_alive(), 30, "IDLE to hear the new mail")
+        assert mailbox.new_uids(0)
+
+        mailbox.idle = False
+        stop = threading.Event()
+        polling = threading.Thread(target=mailbox.wait, args=(3600, stop))
+        polling.start()
+        stop.set()
+        until_sync(lambda: not polling.is_alive(), 10, "the poll's wait to end on stop")
+    finally:
+        mailbox.close()
+        mail.clear()
