@@ -1,7 +1,7 @@
 """System programs some tests need (kubectl, caddy, pgbouncer, promtool, chromium, the
-Postgres server binaries): a test without its program skips with one line that names it and
-the Debian package to install. CI sets REQUIRE_SYSTEM_TOOLS=1 and installs them all; there a
-missing program fails the test instead, so nothing is skipped unnoticed."""
+Postgres server binaries, Dovecot and Postfix): a test without its program skips with one line
+that names it and the Debian package to install. CI sets REQUIRE_SYSTEM_TOOLS=1 and installs
+them all; there a missing program fails the test instead, so nothing is skipped unnoticed."""
 
 from __future__ import annotations
 

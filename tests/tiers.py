@@ -94,6 +94,8 @@ E2E_FIXTURES = frozenset(
         "assistant/tests/test_mcp_tools.py:mcp_server",
         "channels/tests/test_sender.py:service",
         "channels/tests/test_web_chat.py:system",
+        "channels/tests/test_email_end_to_end.py:mail",
+        "channels/tests/test_email_end_to_end.py:system",
         "common/tests/test_blob_budget.py:full",
         "cron_service/tests/conftest.py:backend",
         "cron_service/tests/conftest.py:stack",

@@ -40,6 +40,12 @@ class Settings(ServiceSettings):
     email_from: str = ""
     #: Comma-separated addresses (or `@domain`s) whose mail is answered; empty: nobody's.
     email_allowed_senders: str = ""
+    #: Use IMAP IDLE where the server has it (new mail within a second); off, or on a server
+    #: without it, the mailbox is looked at every EMAIL_POLL_SECONDS.
+    email_idle: bool = True
+    email_poll_seconds: float = Field(default=60.0, gt=0)
+    #: A mail's attachment larger than this is left out (the text still goes in).
+    email_attachment_max_bytes: int = Field(default=20 * 1024 * 1024, ge=0)
 
     # the web chat: on when the secret that signs the visitor's session cookie is set
     web_chat_secret: SecretStr = SecretStr("")

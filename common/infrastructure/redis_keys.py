@@ -356,6 +356,24 @@ class Names:
         """Set once an answer is in its visitor's conversation (a redelivery adds nothing)."""
         return self.key(f"channels:web:sent:{message_id}")
 
+    def email_cursor(self, account: str) -> str:
+        """The e-mail channel's place in its mailbox: `<UIDVALIDITY>:<last UID handled>`."""
+        return self.key(f"channels:email:cursor:{account}")
+
+    def email_mail(self, message_id: str) -> str:
+        """Where a queued mail is in the mailbox (`uidvalidity`, `uid`), by the queued
+        message's id (its answer's correlation), to flag it answered once answered."""
+        return self.key(f"channels:email:mail:{message_id}")
+
+    def email_thread(self, thread: str) -> str:
+        """An e-mail conversation's thread (a hash of its address and root): its subject,
+        References chain and the buttons of our last mail in it."""
+        return self.key(f"channels:email:thread:{thread}")
+
+    def email_sent(self, message_id: str) -> str:
+        """Set once the answer with this id went out by SMTP (a redelivery sends nothing)."""
+        return self.key(f"channels:email:sent:{message_id}")
+
     def channel_message_seen(self, message_id: str) -> str:
         """Set once the channels service queued the message with this id (a retried webhook
         or a mail read again queues nothing)."""

@@ -11,6 +11,7 @@ from typing import Literal
 from fastapi import APIRouter
 
 from channels.src.adapters.base import HOSTED, Adapter, AdapterContext, missing_settings
+from channels.src.adapters.email import EmailAdapter
 from channels.src.adapters.slack import SlackAdapter
 from channels.src.adapters.web import WebChatAdapter
 from channels.src.adapters.whatsapp import WhatsAppAdapter
@@ -24,8 +25,9 @@ log = get_logger(__name__)
 #: The adapters written so far, by channel: an adapter's author adds its class here.
 ADAPTERS: Mapping[Channel, type[Adapter]] = {
     Channel.WHATSAPP: WhatsAppAdapter,
-    Channel.WEB: WebChatAdapter,
     Channel.SLACK: SlackAdapter,
+    Channel.EMAIL: EmailAdapter,
+    Channel.WEB: WebChatAdapter,
 }
 
 
