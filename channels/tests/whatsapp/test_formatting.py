@@ -66,6 +66,11 @@ def test_markdown_becomes_whatsapp_marks(markdown: str, shown: str) -> None:
     assert RENDER.render(markdown) == shown
 
 
+def test_a_fence_a_model_opens_mid_line_keeps_the_text_after_it() -> None:
+    shown = RENDER.render("Here: ```python\nprint(1)\n``` and then")
+    assert shown.startswith("Here:") and "print(1)" in shown and shown.endswith("and then")
+
+
 PIECES = ["*", "**", "_", "~~", "`", "```", "# ", "- ", "1. ", "> ", "[", "](", ")", "https://e.com",
           "\n", "\n\n", " ", "word", "Привет", "🙂", "👨‍👩‍👧", "|", "---"]  # fmt: skip
 MARKDOWN = st.lists(st.sampled_from(PIECES) | st.text(max_size=10), max_size=40).map("".join)

@@ -14,6 +14,8 @@ import re
 from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
+from common.infrastructure.markdown_fences import fences_on_own_lines
+
 #: WhatsApp's limit on a text message's body, and on an interactive message's body.
 TEXT_LIMIT = 4096
 INTERACTIVE_BODY_LIMIT = 1024
@@ -33,7 +35,9 @@ class WhatsAppRenderer:
         )
 
     def render(self, markdown: str) -> str:
-        root = SyntaxTreeNode(self._md.parse(markdown.replace("\r\n", "\n")))
+        # A fence a model opens mid-line would swallow the rest (as in tg_bot's renderer).
+        markdown = fences_on_own_lines(markdown.replace("\r\n", "\n"))
+        root = SyntaxTreeNode(self._md.parse(markdown))
         return self._blocks(root.children, depth=0).strip()
 
     # -- blocks ------------------------------------------------------------------------------
