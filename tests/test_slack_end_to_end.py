@@ -2,18 +2,22 @@
 a direct message is answered in mrkdwn, a mention in its thread, a press on a fired reminder's
 button reaches the secretary, a reminder made in Slack fires in Slack; a forged or stale request
 is refused, an event Slack delivers again is answered once, and a 429 from `chat.postMessage`
-delays the answer without doubling it."""
+delays the answer without doubling it; a restart of channels mid-turn posts the answer once."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 
+from common.infrastructure.redis_keys import TO_CHANNELS
 from sandbox import slack_events as build
+from sandbox.llm_server import Step
 from sandbox.slack_api import Posted, SlackStandIn
 from tests.harness import MigratedDatabases
 from tests.system import System, running_system
@@ -231,3 +235,35 @@ async def test_a_file_slack_cannot_give_is_left_out_on_its_last_try(slack_system
     (answer,) = await posts(slack, dm, 1, "the answer without the file")
     assert answer.sections == ["Your text came, the file did not."]
     assert "unreachable" not in str(system.request_about("here is the file").messages)
+
+
+@pytest.mark.timeout(150)
+async def test_a_restart_of_channels_mid_turn_posts_the_answer_once(slack_system: Slack) -> None:
+    """The answer is written while channels is down: it waits on `queue:to_channels` and is
+    posted once channels is back."""
+    system, slack = slack_system
+    user, dm = an_id("U"), an_id("D")
+    system.llm.script(Step(text="Posted after the restart.", delay=2.0, contains="slow one"))
+    delivery = await slack.deliver_event(
+        events_url(system), build.envelope(build.direct_message(user, dm, "a slow one"))
+    )
+    assert delivery.statuses == [200]
+    await until(lambda: system.requests_about("slow one"), 30, "the model asked")
+    channels = system.stack.processes["channels"]
+    await asyncio.to_thread(channels.stop)
+    try:
+        await until(lambda: answer_queued(system, "Posted after the restart."), 30, "queued")
+    finally:
+        await asyncio.to_thread(channels.start, system.stack.workdir)
+    (answer,) = await posts(slack, dm, 1, "the answer after the restart")
+    assert answer.sections == ["Posted after the restart."]
+    assert len(slack.posted_to(dm)) == 1
+
+
+async def answer_queued(system: System, text: str) -> bool:
+    redis = aioredis.Redis.from_url(system.stack.env["REDIS_URL"])
+    try:
+        entries = await redis.xrange(system.names.stream(TO_CHANNELS))
+    finally:
+        await redis.aclose()
+    return any(text.encode() in fields[b"data"] for _, fields in entries)

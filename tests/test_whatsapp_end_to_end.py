@@ -4,10 +4,11 @@ webhook WhatsApp delivers twice is answered once and a forged one is refused; a 
 a voice note reach the assistant as files; a Yes tapped under a held action runs it; and a
 reminder made in WhatsApp fires in WhatsApp, as free text within the 24-hour window and as
 the approved template outside it; and a person who linked Telegram and WhatsApp is one person
-in both."""
+in both; a restart of channels mid-turn sends the answer once."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from common.infrastructure.channels import Channel
+from common.infrastructure.redis_keys import TO_CHANNELS
 from common.infrastructure.rest_client import RestClient
 from common.infrastructure.wire import CronJob, CronJobType, User
 from sandbox import whatsapp_api as wa
@@ -276,3 +278,32 @@ async def test_a_person_who_linked_telegram_and_whatsapp_is_one_person_in_both(
     telegram_user = await world.user(number)
     assert telegram_user.telegram_id == person.id, "one person: the WhatsApp sender is Lena"
     assert not [m for m in system.sent_to(person.id) if "steep the tea" in m.text]
+
+
+@pytest.mark.timeout(150)
+async def test_a_restart_of_channels_mid_turn_sends_the_answer_once(world_now: World) -> None:
+    """The answer is written while channels is down: it waits on `queue:to_channels` and is
+    sent once channels is back."""
+    world, system, number = world_now, world_now.system, world_now.person()
+    system.llm.script(Step(text="Sent after the restart.", delay=2.0, contains="slow one"))
+    await world.write(number, wa.text("a slow one"))
+    await until(lambda: system.requests_about("slow one"), 30, "the model asked")
+    channels = system.stack.processes["channels"]
+    await asyncio.to_thread(channels.stop)
+    try:
+        queued = system.names.stream(TO_CHANNELS)
+        redis = aioredis.Redis.from_url(system.stack.env["REDIS_URL"])
+
+        async def answer_queued() -> bool:
+            entries = await redis.xrange(queued)
+            return any(b"Sent after the restart." in f[b"data"] for _, f in entries)
+
+        try:
+            await until(answer_queued, 30, "the answer queued while channels is down")
+        finally:
+            await redis.aclose()
+    finally:
+        await asyncio.to_thread(channels.start, system.stack.workdir)
+    answer = await world.answer(number, after=0, containing="Sent after the restart.")
+    assert answer.text == "Sent after the restart."
+    assert [m.text for m in world.api.sent_to(number)].count("Sent after the restart.") == 1
