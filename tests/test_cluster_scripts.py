@@ -19,10 +19,11 @@ import redis.asyncio as aioredis
 from redis.crc import key_slot
 
 from assistant.src.clients.llm_breaker import Admission, CircuitBreaker
-from assistant.src.event_alerts import EventAlerts
+from assistant.src.event_alerts import Address, EventAlerts
 from assistant.src.orchestrator import AnswerOutbox
 from common.features.calendar_client import CalendarClient, Event
 from common.features.llm_stats import LlmCounts, LlmStats
+from common.infrastructure.channels import Channel, channel_chat_number
 from common.infrastructure.http_client import client_session
 from common.infrastructure.queue_messages import (
     ChatType,
@@ -31,7 +32,7 @@ from common.infrastructure.queue_messages import (
     OutgoingMessage,
 )
 from common.infrastructure.redis_connection import create_redis
-from common.infrastructure.redis_keys import TO_SECRETARY, TO_TELEGRAM, Names
+from common.infrastructure.redis_keys import TO_CHANNELS, TO_SECRETARY, TO_TELEGRAM, Names
 from common.infrastructure.rest_client import RestClient
 from common.infrastructure.wire import RunOutcome, User
 from cron_service.app.fires import Composed, Fire, FireLedger
@@ -139,8 +140,14 @@ async def test_an_event_alert_is_sent_once(client: aioredis.Redis, names: Names)
     async with client_session() as http, RestClient(NOWHERE, "t") as rest:
         calendar = CalendarClient(http, NOWHERE, "t", 1.0)
         alerts = EventAlerts(rest, calendar, client, names, timedelta(minutes=1))
-        assert [await alerts._send(user, event, start, now) for _ in range(2)] == [1, 0]
+        telegram = Address(Channel.TELEGRAM, 7, None)
+        assert [await alerts._send(user, telegram, event, start, now) for _ in range(2)] == [1, 0]
         assert await client.xlen(names.to_telegram) == 1
+        # a person without Telegram: claimed in the slot of the channels' stream
+        web = Address(Channel.WEB, channel_chat_number(Channel.WEB, "v1"), "v1")
+        other = user.model_copy(update={"id": uuid.uuid4(), "telegram_id": None})
+        assert [await alerts._send(other, web, event, start, now) for _ in range(2)] == [1, 0]
+        assert await client.xlen(names.stream(TO_CHANNELS)) == 1
 
 
 async def test_an_answer_is_queued_once_on_its_reply_stream(

@@ -20,6 +20,7 @@ from sandbox import slack_events as build
 from sandbox.llm_server import Step
 from sandbox.slack_api import Posted, SlackStandIn
 from tests.harness import MigratedDatabases
+from tests.streams import stream_entries
 from tests.system import System, running_system
 from tests.waiting import until
 
@@ -263,7 +264,7 @@ async def test_a_restart_of_channels_mid_turn_posts_the_answer_once(slack_system
 async def answer_queued(system: System, text: str) -> bool:
     redis = aioredis.Redis.from_url(system.stack.env["REDIS_URL"])
     try:
-        entries = await redis.xrange(system.names.stream(TO_CHANNELS))
+        entries = await stream_entries(redis, system.names.stream(TO_CHANNELS))
     finally:
         await redis.aclose()
     return any(text.encode() in fields[b"data"] for _, fields in entries)

@@ -28,6 +28,7 @@ from sandbox.llm_server import Step, ToolCallStep
 from sandbox.whatsapp_api import SentWa, WhatsAppStandIn
 from tests.harness import MigratedDatabases
 from tests.media_files import speech_wav
+from tests.streams import stream_entries
 from tests.system import Person, System, running_system
 from tests.waiting import until
 
@@ -295,7 +296,7 @@ async def test_a_restart_of_channels_mid_turn_sends_the_answer_once(world_now: W
         redis = aioredis.Redis.from_url(system.stack.env["REDIS_URL"])
 
         async def answer_queued() -> bool:
-            entries = await redis.xrange(queued)
+            entries = await stream_entries(redis, queued)
             return any(b"Sent after the restart." in f[b"data"] for _, f in entries)
 
         try:
