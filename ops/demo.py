@@ -1,5 +1,6 @@
 """`./manage.py demo`: the whole stack with the outside world played by the sandbox stand-ins
-(Telegram, the LLM, Google, Open-Meteo), and the terminal as a Telegram chat with the bot.
+(Telegram, the LLM, Google, Open-Meteo, WhatsApp, Slack), and the terminal as a Telegram chat
+with the bot (and, by command, a web chat visitor, a WhatsApp and a Slack user).
 
 The six services run as real processes, started as `up` starts them; only the URLs of the
 outside world point at stand-ins served from this process. The demo keeps to its own
@@ -37,6 +38,7 @@ from common.infrastructure.clock import utcnow
 from common.infrastructure.crypto import generate_key
 from common.infrastructure.settings import ENV_FILE_VARIABLE
 from ops import infra
+from ops.demo_channels import SlackUser, WhatsAppUser
 from ops.demo_web import WebVisitor
 from ops.infra import ALEMBIC_INI, Infra, port_answers, with_database
 from ops.processes import Foreground, ServiceSpec, check_ports_free, peer_urls, specs
@@ -47,7 +49,9 @@ from sandbox.google_state import DEFAULT_EMAIL
 from sandbox.llm_server import LlmStandIn
 from sandbox.open_meteo import OpenMeteoStandIn
 from sandbox.search_stand_in import SearchStandIn
+from sandbox.slack_api import SlackStandIn
 from sandbox.telegram_api import SentMessage, TelegramStandIn
+from sandbox.whatsapp_api import WhatsAppStandIn
 
 DEMO_DATABASE = "smart_assistant_demo"
 DEMO_PREFIX = "demo:"
@@ -67,6 +71,8 @@ HELP = """Demo commands (anything else goes to the bot as your Telegram message)
                      the demo answers the bot's question with /calendar confirm for you
   /group TEXT        Bob says TEXT in the group "Team", mentioning the bot
   /web TEXT          a visitor of the web chat (the channels service's /chat) says TEXT
+  /whatsapp TEXT     you say TEXT in WhatsApp (the Cloud API's stand-in delivers it)
+  /slack TEXT        you say TEXT in a Slack direct message (Slack's stand-in delivers it)
   /wait TEXT [SEC]   wait until a bot message containing TEXT arrives (for scripts)
   /quit              stop everything (so do Ctrl-C and Ctrl-D)
 Try: what time is it in Tokyo | weather in Paris | remind me in 1 minute to stretch |
@@ -129,6 +135,11 @@ class World:
         #: of its cookies (a fresh one each run, as its visitors are).
         self.web: WebVisitor | None = None
         self.web_chat_secret = uuid.uuid4().hex
+        self.whatsapp_api = WhatsAppStandIn()
+        self.slack_api = SlackStandIn(signing_secret=uuid.uuid4().hex)
+        #: The person in WhatsApp and in Slack, once the channels service's URL is known.
+        self.whatsapp: WhatsAppUser | None = None
+        self.slack: SlackUser | None = None
 
     def start(self) -> None:
         self.loop.run(self.telegram.start())
@@ -141,6 +152,9 @@ class World:
         self._started.append(self.weather.stop_thread)
         self.search.start_in_thread()
         self._started.append(self.search.stop_thread)
+        for stand_in in (self.whatsapp_api, self.slack_api):
+            stand_in.start_in_thread()
+            self._started.append(stand_in.stop_thread)
         self._seed_calendar()
 
     def stop(self) -> None:
@@ -183,9 +197,20 @@ class World:
             # The transcript is lines, one per answer: a live answer growing by drafts and
             # edits is for a Telegram client to show (tests/test_live_answers.py proves it).
             "STREAM_ANSWERS": "false",
-            # The web chat is on (`/web TEXT`).
+            # The web chat, WhatsApp and Slack are on (`/web`, `/whatsapp`, `/slack`).
             "WEB_CHAT_SECRET": self.web_chat_secret,
+            **self.whatsapp_api.settings(),
+            **self.slack_api.settings(),
         }
+
+    def meet(self, channels_url: str) -> None:
+        """The people of the channels service's channels, now that its URL is known."""
+        self.web = WebVisitor(channels_url)
+        self.whatsapp_api.webhook_url = f"{channels_url}/whatsapp/webhook"
+        self.whatsapp = WhatsAppUser(self.whatsapp_api, lambda c: self.loop.run(c, timeout=60))
+        self.slack = SlackUser(
+            self.slack_api, lambda c: self.loop.run(c, timeout=60), f"{channels_url}/slack/events"
+        )
 
     def inject(self, update: dict[str, Any]) -> int | None:
         """Queue an update for the bot; returns the message's id in its chat."""
@@ -520,6 +545,8 @@ class Demo:
             self.group(rest.strip())
         elif command == "/web":
             self.web(rest.strip())
+        elif command in ("/whatsapp", "/slack"):
+            self.elsewhere(command.removeprefix("/"), rest.strip())
         elif command == "/wait":
             self.wait_for(rest.strip())
         else:
@@ -543,6 +570,17 @@ class Demo:
             return
         for answer in answers or ["(no answer in time)"]:
             self.console.print(f"web> {answer}")
+
+    def elsewhere(self, channel: str, text: str) -> None:
+        """You, in WhatsApp or in Slack."""
+        person = self.world.whatsapp if channel == "whatsapp" else self.world.slack
+        if not text or person is None:
+            self.console.print(f"usage: /{channel} TEXT (you say it in {channel})")
+            return
+        self.console.print(f"you in {channel}> {text}")
+        answers = person.say(text, self.reply_timeout)
+        for answer in answers or ["(no answer in time)"]:
+            self.console.print(f"{channel}> {answer}")
 
     def group(self, text: str) -> None:
         if not text:
@@ -682,7 +720,7 @@ def run_demo(options: DemoOptions) -> int:
         chosen = specs(base)
         check_ports_free(chosen)
         calendar = next(s for s in chosen if s.name == "google_calendar_service")
-        world.web = WebVisitor(next(s.url for s in chosen if s.name == "channels"))
+        world.meet(next(s.url for s in chosen if s.name == "channels"))
         env = service_env(isolation, found, world, chosen, calendar.url)
         say("preparing the demo database")
         run_python(

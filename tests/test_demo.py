@@ -1,5 +1,6 @@
-"""`./manage.py demo` as a person runs it: the five services as processes, the stand-ins for
-the outside world, the terminal as a Telegram chat. Each test gives the demo a database and
+"""`./manage.py demo` as a person runs it: every service as a process, the stand-ins for the
+outside world, the terminal as a Telegram chat (and a web chat visitor, a WhatsApp and a Slack
+user). Each test gives the demo a database and
 a Redis key prefix of its own, and checks that no service process outlives it."""
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from ops.infra import DatabaseServer, with_database
-from ops.services import ROOT
+from ops.services import NAMES, ROOT
 from tests.test_manage import MANAGE, bare_env, free_base_port
 from tests.waiting import until_sync
 
@@ -41,6 +42,8 @@ what's on my calendar
 what's on my calendar
 /group what's the weather in Berlin?
 /web what time is it in Tokyo
+/whatsapp what time is it in Tokyo
+/slack weather in Paris
 """
 
 
@@ -129,6 +132,11 @@ def test_the_scripted_tour_shows_time_weather_reminder_calendar_and_group(
     assert re.search(r"bot in Team> Weather in Berlin, .*°C", out)
     assert "web visitor> what time is it in Tokyo" in out
     assert re.search(r"web> It is \d\d:\d\d on \w+, [\d-]+ in Asia/Tokyo", out)
+    assert "you in whatsapp> what time is it in Tokyo" in out
+    # in WhatsApp's and Slack's own marks (*bold*)
+    assert re.search(r"whatsapp> It is \*\d\d:\d\d\* on \w+, [\d-]+ in Asia/Tokyo", out)
+    assert "you in slack> weather in Paris" in out
+    assert re.search(r"slack> Weather in \*Paris, .*°C", out)
     assert "(no answer" not in out and "(nothing with" not in out
     assert out.index("⏰ stretch") < out.index("you> what's on my calendar")
     assert "demo: stopped" in result.stderr
@@ -201,7 +209,8 @@ def test_at_a_terminal_a_reminder_shows_while_the_prompt_waits_and_ctrl_c_stops_
         terminal.expect(r"/click \[N\]", timeout=10)
         terminal.type("remind me in 3 seconds to stretch\n")
         terminal.expect(r"bot> Done\. Reminder set", timeout=60)
-        assert len(demo.services_left()) == 5  # the check below sees them while they run
+        # the check below sees them while they run
+        assert len(demo.services_left()) == len(NAMES)
         mark = len(terminal.seen)
         # Nothing typed: the reminder arrives on its own, above a fresh prompt.
         terminal.expect(r"bot> ⏰ stretch\s*\n\s*you> ", timeout=60)
