@@ -626,6 +626,7 @@ _SHORT = {
     "assistant": "asst",
     "cron_service": "cron",
     "tg_bot": "tg",
+    "channels": "ch",
 }
 
 

@@ -132,7 +132,7 @@ def test_tg_bot_is_left_out_with_a_reason_while_there_is_no_token(capsys) -> Non
 
     chosen = runnable(specs(None), {"TELEGRAM_TOKEN": ""})
     assert [s.name for s in chosen] == [
-        "rest_service", "google_calendar_service", "assistant", "cron_service",
+        "rest_service", "google_calendar_service", "assistant", "cron_service", "channels",
     ]  # fmt: skip
     assert "tg_bot not started: TELEGRAM_TOKEN is empty" in capsys.readouterr().err
 

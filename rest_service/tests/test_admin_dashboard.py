@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from common.infrastructure.http_client import client_session
 from common.infrastructure.redis_keys import (
+    CHANNEL_DRAFTS,
     DRAFTS,
     TELEGRAM_UPDATES,
     TO_CHANNELS,
@@ -124,6 +125,7 @@ async def test_queues_show_depth_pending_and_dead_letters_newest_first(
         TELEGRAM_UPDATES: (None, None, 3),
         DRAFTS: (0, 0, None),
         TO_CHANNELS: (0, 0, 0),
+        CHANNEL_DRAFTS: (0, 0, None),
     }
     assert [e.what for e in errors] == [
         "1700000120000-0: no reason given",
