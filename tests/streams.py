@@ -35,3 +35,9 @@ def raw(answer: bytes | str | None) -> bytes:
 def raw_or_none(answer: bytes | str | None) -> bytes | None:
     """`raw`, for a key that may be missing."""
     return None if answer is None else raw(answer)
+
+
+def any_entry_with(entries: list[Entry], text: str) -> bool:
+    """Whether a message model in `entries` (their `data`) says `text`."""
+    wanted = text.encode()
+    return any(wanted in fields.get(b"data", b"") for _id, fields in entries)

@@ -20,7 +20,7 @@ from sandbox import slack_events as build
 from sandbox.llm_server import Step
 from sandbox.slack_api import Posted, SlackStandIn
 from tests.harness import MigratedDatabases
-from tests.streams import stream_entries
+from tests.streams import any_entry_with, stream_entries
 from tests.system import System, running_system
 from tests.waiting import until
 
@@ -267,4 +267,4 @@ async def answer_queued(system: System, text: str) -> bool:
         entries = await stream_entries(redis, system.names.stream(TO_CHANNELS))
     finally:
         await redis.aclose()
-    return any(text.encode() in fields[b"data"] for _, fields in entries)
+    return any_entry_with(entries, text)

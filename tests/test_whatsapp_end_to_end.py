@@ -28,7 +28,7 @@ from sandbox.llm_server import Step, ToolCallStep
 from sandbox.whatsapp_api import SentWa, WhatsAppStandIn
 from tests.harness import MigratedDatabases
 from tests.media_files import speech_wav
-from tests.streams import stream_entries
+from tests.streams import any_entry_with, stream_entries
 from tests.system import Person, System, running_system
 from tests.waiting import until
 
@@ -296,8 +296,7 @@ async def test_a_restart_of_channels_mid_turn_sends_the_answer_once(world_now: W
         redis = aioredis.Redis.from_url(system.stack.env["REDIS_URL"])
 
         async def answer_queued() -> bool:
-            entries = await stream_entries(redis, queued)
-            return any(b"Sent after the restart." in f[b"data"] for _, f in entries)
+            return any_entry_with(await stream_entries(redis, queued), "Sent after the restart.")
 
         try:
             await until(answer_queued, 30, "the answer queued while channels is down")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ import redis.asyncio as aioredis
 from common.features.calendar_client import CalendarClient, CalendarNotConnected, Event
 from common.features.texts import TEXTS
 from common.features.timezones import zone_or_default
-from common.infrastructure.channels import Channel, answer_stream, channel_chat_number
+from common.infrastructure.channels import Channel, ChannelAddress, answer_stream
 from common.infrastructure.clock import utcnow
 from common.infrastructure.errors import AppError
 from common.infrastructure.logging import get_logger
@@ -155,14 +154,10 @@ class EventAlerts:
         if user.telegram_id is not None:
             return Address(Channel.TELEGRAM, user.telegram_id, None)
         raw = await self._redis.get(self._names.channel_home(str(user.id)))
-        if raw is None:
+        home = ChannelAddress.parse(raw) if raw is not None else None
+        if home is None:
             return None
-        try:
-            home = json.loads(raw)
-            channel, own = Channel(home["channel"]), str(home["channel_chat_id"])
-        except (ValueError, KeyError, TypeError):
-            return None
-        return Address(channel, channel_chat_number(channel, own), own)
+        return Address(home.channel, home.chat_id, home.channel_chat_id)
 
     async def _send(
         self, user: User, address: Address, event: Event, start: datetime, now: datetime

@@ -10,7 +10,6 @@ lost, and nothing is queued twice."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -24,7 +23,12 @@ from common.features.language import choose_language
 from common.features.limits import LIMIT_REFUSALS, MessageRateLimit
 from common.features.linking import BRANDS, LinkCommand, normalise_external_id, parse_link_command
 from common.features.texts import TEXTS
-from common.infrastructure.channels import Channel, answer_stream, channel_chat_number
+from common.infrastructure.channels import (
+    Channel,
+    ChannelAddress,
+    answer_stream,
+    channel_chat_number,
+)
 from common.infrastructure.clock import utcnow
 from common.infrastructure.errors import ConflictError, NotFoundError, ValidationFailedError
 from common.infrastructure.logging import get_logger
@@ -134,17 +138,21 @@ class Intake:
             await self.redis.set(seen, "1", ex=SEEN_TTL_SECONDS)
             return Received.LIMITED
         if command is not None:
-            answer = await self._link(message, command, user)
-            await self.publisher.publish(answer_stream(inbound.channel), answer)
+            await self._answer(reply(message, await self._link(message, command, user)))
             outcome = Received.ANSWERED
         else:
             await self.publisher.publish(TO_SECRETARY, message)
             outcome = Received.QUEUED
         # After the queueing: a crash between the two delivers again, and the queue's own
-        # marks (`done:`, answered) keep the second copy from a second answer.
-        await self.redis.set(seen, "1", ex=SEEN_TTL_SECONDS)
-        if not inbound.group:
-            await self._home(message)
+        # marks (`done:`, answered) keep the second copy from a second answer. In the same
+        # round trip, where this person last wrote from (`Names.channel_home`): a calendar
+        # alert, which answers no message, goes there when they have no Telegram.
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(seen, "1", ex=SEEN_TTL_SECONDS)
+            if not inbound.group:
+                home = ChannelAddress(inbound.channel, inbound.chat_id)
+                pipe.set(self.names.channel_home(str(user.id)), home.to_json(), ex=HOME_TTL_SECONDS)
+            await pipe.execute()
         log.info("channel_message_received", channel=inbound.channel.value, outcome=outcome.value)
         return outcome
 
@@ -173,29 +181,13 @@ class Intake:
             return Received.UNREADABLE
         user = await self.user_of(inbound)
         message = self.message(inbound, message_id, user)
-        language = choose_language(stored=user.language, app=message.language_code) or "en"
         if pressed.action == ButtonAction.CONFIRM_NO:
             key = await self._drop(pressed.target, user)
         else:
             key = await self._cancel(pressed.target, user)
-        answer = OutgoingMessage(
-            message_id=answer_message_id(message_id),
-            chat_id=message.chat_id,
-            text=TEXTS.text(language, key),
-            correlation_id=str(message_id),
-            **answer_address(message),
-        )
-        await self.publisher.publish(answer_stream(inbound.channel), answer)
+        await self._answer(reply(message, TEXTS.text(language_of(message, user), key)))
         await self.redis.set(seen, "1", ex=SEEN_TTL_SECONDS)
         return Received.ANSWERED
-
-    async def _home(self, message: IncomingMessage) -> None:
-        """Where this person last wrote from: a calendar alert, which answers no message,
-        goes there when they have no Telegram (`Names.channel_home`)."""
-        home = {"channel": message.channel.value, "channel_chat_id": message.channel_chat_id}
-        await self.redis.set(
-            self.names.channel_home(str(message.user_id)), json.dumps(home), ex=HOME_TTL_SECONDS
-        )
 
     async def _limited(
         self, message: IncomingMessage, user: User, wait_seconds: int, *, told: bool
@@ -206,17 +198,8 @@ class Intake:
         log.info("message_rate_limited", channel=message.channel.value, told=told)
         if not told:
             return
-        language = choose_language(stored=user.language, app=message.language_code) or "en"
-        await self.publisher.publish(
-            answer_stream(message.channel),
-            OutgoingMessage(
-                message_id=answer_message_id(message.message_id),
-                chat_id=message.chat_id,
-                text=TEXTS.text(language, "limit.flood", seconds=wait_seconds),
-                correlation_id=str(message.message_id),
-                **answer_address(message),
-            ),
-        )
+        text = TEXTS.text(language_of(message, user), "limit.flood", seconds=wait_seconds)
+        await self._answer(reply(message, text))
 
     async def _drop(self, token: str, user: User) -> str:
         """No under a question: the held call (or delete) is dropped, if it is the user's."""
@@ -276,14 +259,12 @@ class Intake:
             channel_message_id=inbound.message_id,
         )
 
-    async def _link(
-        self, message: IncomingMessage, command: LinkCommand, user: User
-    ) -> OutgoingMessage:
-        """`/link`, `/link CODE`, `/unlink`, answered in the sender's channel."""
-        language = choose_language(stored=user.language, app=message.language_code) or "en"
+    async def _link(self, message: IncomingMessage, command: LinkCommand, user: User) -> str:
+        """What `/link`, `/link CODE` or `/unlink` answers in the sender's channel."""
+        language = language_of(message, user)
         channel = message.channel
         name = channel_name(language, channel)
-        sender = normalise_external_id(channel, message.channel_user_id or "")
+        sender = message.channel_user_id or ""  # in its stored form already (`readable`)
         if command.action == "issue":
             issued = await self.rest.issue_link_code(user.id)
             minutes = max(1, issued.ttl_seconds // 60)
@@ -309,13 +290,26 @@ class Intake:
             else:
                 channels = channel_names(language, others)
                 text = TEXTS.text(language, "unlink.done_in", channel=name, channels=channels)
-        return OutgoingMessage(
-            message_id=answer_message_id(message.message_id),
-            chat_id=message.chat_id,
-            text=text,
-            correlation_id=str(message.message_id),
-            **answer_address(message),
-        )
+        return text
+
+    async def _answer(self, answer: OutgoingMessage) -> None:
+        """An answer of the intake's own, on its channel's stream."""
+        await self.publisher.publish(answer_stream(answer.channel), answer)
+
+
+def reply(message: IncomingMessage, text: str) -> OutgoingMessage:
+    """The intake's answer to `message`, in its conversation (its id derived: once)."""
+    return OutgoingMessage(
+        message_id=answer_message_id(message.message_id),
+        chat_id=message.chat_id,
+        text=text,
+        correlation_id=str(message.message_id),
+        **answer_address(message),
+    )
+
+
+def language_of(message: IncomingMessage, user: User) -> str:
+    return choose_language(stored=user.language, app=message.language_code) or "en"
 
 
 def readable(inbound: Inbound) -> Inbound:

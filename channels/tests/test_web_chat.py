@@ -19,6 +19,7 @@ from common.infrastructure.redis_keys import TO_CHANNELS
 from rest_service.tests.test_admin_browser import ARTIFACTS, CHROMIUM_ARGS, TIMEOUT_MS
 from sandbox.llm_server import Step
 from tests.harness import MigratedDatabases
+from tests.streams import any_entry_with, xrange_entries
 from tests.system import System, running_system
 from tests.waiting import until_sync
 
@@ -220,8 +221,9 @@ def test_a_restart_of_channels_mid_turn_still_answers_once(
         with syncredis.Redis.from_url(system.stack.env["REDIS_URL"]) as redis:
 
             def answer_queued() -> bool:
-                entries = redis.xrange(queued)
-                return any(b"Here after the restart." in f[b"data"] for _, f in entries)
+                return any_entry_with(
+                    xrange_entries(redis.xrange(queued)), "Here after the restart."
+                )
 
             until_sync(answer_queued, 30, "the answer queued while channels is down")
     finally:

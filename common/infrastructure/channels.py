@@ -6,6 +6,8 @@ channel and the channel's own ids; an answer goes back to the channel it came fr
 from __future__ import annotations
 
 import hashlib
+import json
+from dataclasses import dataclass
 from enum import StrEnum
 
 from common.infrastructure.redis_keys import TO_CHANNELS, TO_TELEGRAM
@@ -48,3 +50,28 @@ def is_derived_chat(chat_id: int) -> bool:
 def answer_stream(channel: Channel) -> str:
     """Where answers for a channel go: tg_bot reads Telegram's, the channels service the rest."""
     return TO_TELEGRAM if channel is Channel.TELEGRAM else TO_CHANNELS
+
+
+@dataclass(frozen=True)
+class ChannelAddress:
+    """A conversation in a channel other than Telegram, as kept in Redis (`Names.channel_home`:
+    where a person without Telegram last wrote from)."""
+
+    channel: Channel
+    channel_chat_id: str
+
+    @property
+    def chat_id(self) -> int:
+        return channel_chat_number(self.channel, self.channel_chat_id)
+
+    def to_json(self) -> str:
+        return json.dumps({"channel": self.channel.value, "channel_chat_id": self.channel_chat_id})
+
+    @classmethod
+    def parse(cls, raw: str | bytes) -> ChannelAddress | None:
+        """None for what is not one (an older or broken value)."""
+        try:
+            found = json.loads(raw)
+            return cls(Channel(found["channel"]), str(found["channel_chat_id"]))
+        except (ValueError, KeyError, TypeError):
+            return None

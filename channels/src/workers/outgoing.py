@@ -20,11 +20,6 @@ from common.infrastructure.redis_keys import CHANNELS_GROUP, TO_CHANNELS, Names
 log = get_logger(__name__)
 
 
-def channel_of(message: OutgoingMessage) -> str:
-    """The answer's channel as text."""
-    return message.channel.value
-
-
 class AnswerSender:
     """Hands each answer to its channel's adapter."""
 
@@ -32,12 +27,12 @@ class AnswerSender:
         self._registry = registry
 
     async def handle(self, message: OutgoingMessage) -> None:
-        adapter = self._registry.sender_of(channel_of(message))
+        adapter = self._registry.sender_of(message.channel)
         await adapter.send(message)
         log.info("answer_sent", channel=adapter.channel.value, kind=message.kind)
 
     async def dead_lettered(self, dead: DeadLetter[OutgoingMessage]) -> None:
-        channel = channel_of(dead.message) if dead.message is not None else None
+        channel = dead.message.channel.value if dead.message is not None else None
         log.warning("answer_undelivered", channel=channel, reason=dead.reason)
 
     def consumer(
