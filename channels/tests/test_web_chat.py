@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 import pytest
 import redis as syncredis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from common.infrastructure.redis_keys import TO_CHANNELS
 from rest_service.tests.test_admin_browser import ARTIFACTS, CHROMIUM_ARGS, TIMEOUT_MS
@@ -231,3 +233,31 @@ def test_a_restart_of_channels_mid_turn_still_answers_once(
     seen = events(chat, "Here after the restart.")
     answers = [body for kind, body in seen if kind == "answer"]
     assert [a["html"] for a in answers].count("<p>Here after the restart.</p>\n") == 1
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+BODIES = st.one_of(
+    JSON,
+    st.fixed_dictionaries(
+        {}, optional={"text": JSON | st.text(max_size=5000), "id": JSON | st.text(max_size=80)}
+    ),
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(body=BODIES)
+def test_any_body_is_taken_or_refused_naming_the_field_never_a_500(
+    chat: httpx.Client, body: object
+) -> None:
+    for path in ("/chat/messages", "/chat/press"):
+        response = chat.post(path, json=body)
+        assert response.status_code in (202, 422), response.text
+        if response.status_code == 422:
+            fields = response.json()["fields"]
+            assert fields and all(f["field"] and f["reason"] for f in fields)
