@@ -1,12 +1,14 @@
-"""Channels mixed in one run: Telegram users through the Telegram stand-in and tg_bot, web
-chat visitors through the channels service, all answered by the same assistant at once.
+"""Channels mixed in one run: Telegram users through the Telegram stand-in and tg_bot; web
+chat visitors, WhatsApp users and Slack users through the channels service (WhatsApp's and
+Slack's stand-ins deliver signed webhooks as the platforms do); all answered by the same
+assistant at once.
 
-Run with `.venv/bin/python -m bench.bench_channels [--messages N] [--users N]`. Half the
-messages are Telegram's, half the web chat's, sent as a backlog at once; it prints one JSON
-line with each channel's answered count, throughput and latency (message in → answer in the
-channel: Telegram's stand-in stamps its send, the web chat's answer event carries the
-millisecond it was written), and writes `bench/results/channels-<time>.json`.
-Not part of the test suite.
+Run with `.venv/bin/python -m bench.bench_channels [--messages N] [--users N]`. A quarter of
+the messages is each channel's, sent as a backlog at once; it prints one JSON line with each
+channel's answered count and latency (message in → answer in the channel: the Telegram,
+WhatsApp and Slack stand-ins stamp what they accept, the web chat's answer event carries the
+millisecond it was written) and the throughput of the whole, and writes
+`bench/results/channels-<time>.json`. Not part of the test suite.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,6 +29,10 @@ import redis.asyncio as aioredis
 
 from bench.pipeline import RESULTS, Pipeline, Scenario, _percentiles, machine
 from common.infrastructure.redis_keys import Names
+from sandbox import slack_events
+from sandbox import whatsapp_api as wa
+from sandbox.slack_api import SlackStandIn
+from sandbox.whatsapp_api import WhatsAppStandIn
 
 WEB_CHAT_SECRET = uuid.uuid4().hex
 
@@ -38,30 +45,45 @@ async def _visitor(client: httpx.AsyncClient) -> str:
 
 
 async def run(messages: int, users: int) -> dict[str, object]:
-    half_users = max(1, users // 2)
-    scenario = Scenario("mixed", messages // 2, half_users, "hello there")
+    per_channel_users = max(1, users // 4)
+    scenario = Scenario("mixed", messages // 4, per_channel_users, "hello there")
+    whatsapp, slack = WhatsAppStandIn(), SlackStandIn(signing_secret=uuid.uuid4().hex)
+    await whatsapp.start()
+    await slack.start()
+    settings = {"WEB_CHAT_SECRET": WEB_CHAT_SECRET, **whatsapp.settings(), **slack.settings()}
     with tempfile.TemporaryDirectory() as tmp:
-        pipeline = Pipeline(Path(tmp), extra_env={"WEB_CHAT_SECRET": WEB_CHAT_SECRET})
+        pipeline = Pipeline(Path(tmp), extra_env=settings)
         await pipeline.start(scenario)
         try:
-            return await _mixed(pipeline, messages, half_users)
+            return await _mixed(pipeline, whatsapp, slack, messages, per_channel_users)
         finally:
             await pipeline.stop()
+            await whatsapp.stop()
+            await slack.stop()
 
 
-async def _mixed(pipeline: Pipeline, messages: int, users: int) -> dict[str, object]:
+async def _mixed(
+    pipeline: Pipeline,
+    whatsapp: WhatsAppStandIn,
+    slack: SlackStandIn,
+    messages: int,
+    users: int,
+) -> dict[str, object]:
     assert pipeline.stack is not None
+    channels_url = pipeline.stack.url("channels")
+    whatsapp.webhook_url = f"{channels_url}/whatsapp/webhook"
     names = Names(pipeline.env["REDIS_KEY_PREFIX"])
     redis = aioredis.Redis.from_url(pipeline.env["REDIS_URL"])
     telegram_users = [8_000_000 + i for i in range(users)]
+    wa_ids = [f"49151{7_000_000 + i}" for i in range(users)]
+    slack_people = [(f"U0BENCH{i:04d}", f"D0BENCH{i:04d}") for i in range(users)]
     injected: dict[int, list[float]] = {u: [] for u in telegram_users}
-    clients = [
-        httpx.AsyncClient(base_url=pipeline.stack.url("channels"), timeout=30) for _ in range(users)
-    ]
+    delivered: dict[str, list[float]] = {}
+    clients = [httpx.AsyncClient(base_url=channels_url, timeout=30) for _ in range(users)]
+    per_channel = messages // 4
     try:
         visitors = await asyncio.gather(*(_visitor(c) for c in clients))
         posted: dict[str, list[float]] = {v: [] for v in visitors}
-        per_channel = messages // 2
         pipeline.telegram.sent.clear()
         started = time.monotonic()
 
@@ -71,24 +93,86 @@ async def _mixed(pipeline: Pipeline, messages: int, users: int) -> dict[str, obj
             body = {"text": f"hello there [{i}]", "id": uuid.uuid4().hex}
             (await client.post("/chat/messages", json=body)).raise_for_status()
 
+        async def on_whatsapp(i: int) -> None:
+            wa_id = wa_ids[i % users]
+            delivered.setdefault(wa_id, []).append(time.monotonic())
+            message = whatsapp.message(wa_id, "Bench", wa.text(f"hello there [{i}]"))
+            await whatsapp.deliver(message)
+
+        async def on_slack(i: int) -> None:
+            user, dm = slack_people[i % users]
+            delivered.setdefault(dm, []).append(time.monotonic())
+            event = slack_events.direct_message(user, dm, f"hello there [{i}]")
+            await slack.deliver_event(f"{channels_url}/slack/events", slack_events.envelope(event))
+
         for i in range(per_channel):
             pipeline._inject(telegram_users[i % users], f"hello there [{i}]", injected)
-        await asyncio.gather(*(post(i) for i in range(per_channel)))
+        # Each person's messages in order, the people at once (a platform delivers one
+        # conversation's webhooks one after another).
+        await asyncio.gather(
+            *(post(i) for i in range(per_channel)),
+            *(_in_order(on_whatsapp, person, per_channel, users) for person in range(users)),
+            *(_in_order(on_slack, person, per_channel, users) for person in range(users)),
+        )
+        timeout = max(120.0, messages / 5)
         web_latencies = await _web_answers(redis, names, posted, per_channel)
-        await pipeline.telegram.wait_sent(per_channel, timeout=max(120.0, messages / 5))
+        await pipeline.telegram.wait_sent(per_channel, timeout=timeout)
+        whatsapp_answers = await _answers(
+            lambda: {w: [m.at for m in whatsapp.sent_to(w) if m.text] for w in wa_ids},
+            per_channel,
+            timeout,
+        )
+        slack_answers = await _answers(
+            lambda: {dm: [p.at for p in slack.posted_to(dm)] for _, dm in slack_people},
+            per_channel,
+            timeout,
+        )
         seconds = time.monotonic() - started
         telegram_latencies = pipeline._latencies(injected)
     finally:
         await asyncio.gather(*(c.aclose() for c in clients))
         await redis.aclose()
+    whatsapp_latencies = _paired(delivered, whatsapp_answers)
+    slack_latencies = _paired(delivered, slack_answers)
     return {
         "messages": messages,
-        "users": users * 2,
+        "users": users * 4,
         "seconds": round(seconds, 2),
         "throughput": round(messages / seconds, 1),
         "telegram": {"answered": len(pipeline.telegram.sent), **_percentiles(telegram_latencies)},
         "web": {"answered": len(web_latencies), **_percentiles(web_latencies)},
+        "whatsapp": {"answered": len(whatsapp_latencies), **_percentiles(whatsapp_latencies)},
+        "slack": {"answered": len(slack_latencies), **_percentiles(slack_latencies)},
     }
+
+
+async def _in_order(
+    send: Callable[[int], Awaitable[None]], person: int, total: int, people: int
+) -> None:
+    for i in range(person, total, people):
+        await send(i)
+
+
+async def _answers(
+    shown: Callable[[], dict[str, list[float]]], wanted: int, timeout: float
+) -> dict[str, list[float]]:
+    """Each conversation's answer times, once `wanted` answers have come (or at the
+    deadline, with what came)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answers = shown()
+        if sum(map(len, answers.values())) >= wanted or time.monotonic() > deadline:
+            return answers
+        await asyncio.sleep(0.2)
+
+
+def _paired(sent: dict[str, list[float]], answered: dict[str, list[float]]) -> list[float]:
+    """ms from each message to its answer, paired in order within each conversation."""
+    latencies: list[float] = []
+    for conversation, times in answered.items():
+        pairs = zip(sent.get(conversation, []), times, strict=False)
+        latencies += [1000 * (answer - message) for message, answer in pairs]
+    return latencies
 
 
 async def _web_answers(
