@@ -38,7 +38,7 @@ from common.infrastructure.clock import utcnow
 from common.infrastructure.crypto import generate_key
 from common.infrastructure.settings import ENV_FILE_VARIABLE
 from ops import infra
-from ops.demo_channels import SlackUser, WhatsAppUser
+from ops.demo_channels import EmailUser, SlackUser, WhatsAppUser
 from ops.demo_web import WebVisitor
 from ops.infra import ALEMBIC_INI, Infra, port_answers, with_database
 from ops.processes import Foreground, ServiceSpec, check_ports_free, peer_urls, specs
@@ -47,6 +47,7 @@ from sandbox import telegram_updates as tg
 from sandbox.google_api import GoogleStandIn
 from sandbox.google_state import DEFAULT_EMAIL
 from sandbox.llm_server import LlmStandIn
+from sandbox.mail_servers import MailServers, MailServersMissing, mail_servers
 from sandbox.open_meteo import OpenMeteoStandIn
 from sandbox.search_stand_in import SearchStandIn
 from sandbox.slack_api import SlackStandIn
@@ -73,6 +74,8 @@ HELP = """Demo commands (anything else goes to the bot as your Telegram message)
   /web TEXT          a visitor of the web chat (the channels service's /chat) says TEXT
   /whatsapp TEXT     you say TEXT in WhatsApp (the Cloud API's stand-in delivers it)
   /slack TEXT        you say TEXT in a Slack direct message (Slack's stand-in delivers it)
+  /email TEXT        you mail TEXT to the secretary (private Dovecot and Postfix servers;
+                     needs their Debian packages and root)
   /wait TEXT [SEC]   wait until a bot message containing TEXT arrives (for scripts)
   /quit              stop everything (so do Ctrl-C and Ctrl-D)
 Try: what time is it in Tokyo | weather in Paris | remind me in 1 minute to stretch |
@@ -140,6 +143,11 @@ class World:
         #: The person in WhatsApp and in Slack, once the channels service's URL is known.
         self.whatsapp: WhatsAppUser | None = None
         self.slack: SlackUser | None = None
+        #: The mail servers and you in e-mail, where this machine can run them; else why not.
+        self._mail_servers = contextlib.ExitStack()
+        self.mail: MailServers | None = None
+        self.email: EmailUser | None = None
+        self.email_missing = ""
 
     def start(self) -> None:
         self.loop.run(self.telegram.start())
@@ -155,6 +163,11 @@ class World:
         for stand_in in (self.whatsapp_api, self.slack_api):
             stand_in.start_in_thread()
             self._started.append(stand_in.stop_thread)
+        try:
+            self.mail = self._mail_servers.enter_context(mail_servers())
+        except (MailServersMissing, OSError, RuntimeError, TimeoutError) as exc:
+            self.email_missing = str(exc)
+        self._started.append(self._mail_servers.close)
         self._seed_calendar()
 
     def stop(self) -> None:
@@ -201,6 +214,7 @@ class World:
             "WEB_CHAT_SECRET": self.web_chat_secret,
             **self.whatsapp_api.settings(),
             **self.slack_api.settings(),
+            **(EmailUser.settings(self.mail) if self.mail else {}),
         }
 
     def meet(self, channels_url: str) -> None:
@@ -211,6 +225,7 @@ class World:
         self.slack = SlackUser(
             self.slack_api, lambda c: self.loop.run(c, timeout=60), f"{channels_url}/slack/events"
         )
+        self.email = EmailUser(self.mail) if self.mail else None
 
     def inject(self, update: dict[str, Any]) -> int | None:
         """Queue an update for the bot; returns the message's id in its chat."""
@@ -547,6 +562,8 @@ class Demo:
             self.web(rest.strip())
         elif command in ("/whatsapp", "/slack"):
             self.elsewhere(command.removeprefix("/"), rest.strip())
+        elif command == "/email":
+            self.mail(rest.strip())
         elif command == "/wait":
             self.wait_for(rest.strip())
         else:
@@ -581,6 +598,23 @@ class Demo:
         answers = person.say(text, self.reply_timeout)
         for answer in answers or ["(no answer in time)"]:
             self.console.print(f"{channel}> {answer}")
+
+    def mail(self, text: str) -> None:
+        """You, in e-mail."""
+        if self.world.email is None:
+            self.console.print(f"/email is off here: {self.world.email_missing}")
+            return
+        if not text:
+            self.console.print("usage: /email TEXT (you mail it to the secretary)")
+            return
+        self.console.print(f"you by e-mail> {text}")
+        try:
+            answers = self.world.email.say(text, self.reply_timeout)
+        except OSError as exc:
+            self.console.print(f"email> (the mail servers did not answer: {exc})")
+            return
+        for answer in answers or ["(no answer in time)"]:
+            self.console.print(f"email> {answer}")
 
     def group(self, text: str) -> None:
         if not text:
