@@ -258,3 +258,20 @@ async def test_a_reminder_reported_outside_the_window_later_goes_again_as_the_te
     assert len(rig.api.sent_to(PERSON)) == 2
     window = rig.names.whatsapp_window(rig.api.phone_number_id, PERSON)
     assert not await rig.redis.exists(window)
+
+
+async def test_speech_that_expired_while_an_answer_waited_leaves_its_words_to_go(
+    rig: Rig,
+) -> None:
+    """WhatsApp was down after the voice went; by the retry the speech (kept 30 minutes) is
+    gone: the words still go, all of them."""
+    await rig.open_window()
+    key = await BlobStore(rig.redis, rig.names).put(b"OggS-speech")
+    message = answer("It is sunny.", voice_blob_key=key)
+    rig.api.fail("messages", status=503, message="Service unavailable", after=1)
+    with pytest.raises(RetryLater):
+        await rig.adapter.send(message)
+    await rig.redis.delete(key)
+    await rig.adapter.send(message)
+    assert [m.type for m in rig.api.sent_to(PERSON)] == ["audio", "text"]
+    assert rig.api.sent_to(PERSON)[1].text == "It is sunny."
