@@ -188,7 +188,6 @@ class WhatsAppAdapter(Adapter):
         first = await self.context.redis.set(
             names.whatsapp_answered(message.wamid), "1", nx=True, ex=SENT_TTL_SECONDS
         )
-        self._mark_read(message.wamid)
         if not first:
             return
         text = TEXTS.text(None, text_key, **values)
@@ -252,8 +251,7 @@ class WhatsAppAdapter(Adapter):
 
     async def send(self, message: OutgoingMessage) -> None:
         to = message.channel_chat_id
-        if not to:
-            raise Undeliverable("a WhatsApp answer without its recipient (channel_chat_id)")
+        assert to, "OutgoingMessage requires channel_chat_id for every channel but Telegram"
         reminder = message.kind is OutgoingKind.NOTIFICATION
         if reminder and not await self._in_window(to):
             await self._send_template(str(message.message_id), message.text, to)
