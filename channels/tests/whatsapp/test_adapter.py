@@ -634,3 +634,28 @@ async def test_a_file_whatsapp_points_nowhere_waits_for_its_next_delivery(
         await graph.stop()
     assert status == 500 and graph.hits == 1
     assert await redis.keys(names.blob("*")) == []
+
+
+async def test_a_message_whatsapp_delivers_more_than_a_day_late_opens_no_window(
+    rig: Rig,
+) -> None:
+    """WhatsApp delivers again for days; the window runs from when the person wrote."""
+    reaction = {"type": "reaction", "reaction": {"message_id": "wamid.OUT", "emoji": "👍"},
+                "timestamp": str(int(time.time()) - 25 * 3600)}  # fmt: skip
+    _, status = await rig.from_person(reaction)
+    assert status == 200
+    assert not await rig.redis.exists(_window(rig))
+
+
+async def test_a_file_delivered_again_is_taken_from_what_was_kept_not_fetched_again(
+    rig: Rig,
+) -> None:
+    media_id = rig.api.add_media(b"%PDF-1.7 notes", "application/pdf")
+    content = document(media_id, "notes.pdf", "application/pdf")
+    [message] = parse(rig.api.message(PERSON, "Ana", content)).messages
+    intake = MediaIntake(rig.adapter.graph, rig.redis, rig.names)
+    first = await intake.stored(message)
+    rig.api.fail("media_info", status=500, times=5)  # WhatsApp asked again would fail now
+    again = await intake.stored(message)
+    assert again == first and again.size == len(b"%PDF-1.7 notes")
+    assert await rig.redis.get(again.blob_key) == b"%PDF-1.7 notes"
