@@ -1,6 +1,8 @@
 """The WhatsApp adapter against the Graph API stand-in and a real Redis, in this process: the
-webhook's handshake and signature, statuses kept beside our answers, and every way a send
-ends (sent, limited, refused, outside the 24-hour window, half sent and retried)."""
+webhook's handshake and signature, statuses kept beside our answers, what is answered here
+rather than queued (stickers, files that cannot be taken) and what waits for WhatsApp's next
+delivery, and every way a send ends (sent, limited, refused, outside the 24-hour window, half
+sent and retried, WhatsApp unreachable or answering what it does not document)."""
 
 from __future__ import annotations
 
