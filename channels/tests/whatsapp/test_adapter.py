@@ -11,7 +11,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -311,7 +311,7 @@ def _window(rig: Rig) -> str:
     return rig.names.whatsapp_window(rig.api.phone_number_id, PERSON)
 
 
-def _events(logs: list[dict[str, Any]], event: str) -> list[dict[str, Any]]:
+def _events(logs: Sequence[Mapping[str, Any]], event: str) -> list[Mapping[str, Any]]:
     return [entry for entry in logs if entry["event"] == event]
 
 
@@ -378,7 +378,9 @@ async def test_a_failed_mark_read_is_only_logged(rig: Rig) -> None:
     rig.api.fail("read", status=500, message="Something went wrong")
     with capture_logs() as logs:
         _, status = await rig.from_person({"type": "sticker", "sticker": {"id": "9"}})
-        await until(lambda: _events(logs, "whatsapp_mark_read_failed"), 10, "the failure logged")
+        await until(
+            lambda: _events(logs, "whatsapp_mark_read_failed") or None, 10, "the failure logged"
+        )
     assert status == 200 and len(rig.api.sent_to(PERSON)) == 1 and rig.api.read == []
 
 
@@ -643,7 +645,7 @@ async def test_a_message_whatsapp_delivers_more_than_a_day_late_opens_no_window(
 ) -> None:
     """WhatsApp delivers again for days; the window runs from when the person wrote."""
     reaction = {"type": "reaction", "reaction": {"message_id": "wamid.OUT", "emoji": "👍"},
-                "timestamp": str(int(time.time()) - 25 * 3600)}  # fmt: skip
+                "timestamp": "1700000000"}  # 2023-11-14  # fmt: skip
     _, status = await rig.from_person(reaction)
     assert status == 200
     assert not await rig.redis.exists(_window(rig))
