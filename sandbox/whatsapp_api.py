@@ -104,8 +104,9 @@ class SentWa:
 
 @dataclass
 class ForcedError:
-    """The next `times` calls of `kind` (`messages`, `media`, `media_info`, `download`; to
-    `to`, if set), after the first `after`, fail with `status` and WhatsApp's `code`."""
+    """The next `times` calls of `kind` (`messages`, `read` (a message marked read), `media`,
+    `media_info`, `download`; to `to`, if set), after the first `after`, fail with `status` and
+    WhatsApp's `code`; or, with `stall`, get no answer at all while the stand-in runs."""
 
     kind: str
     status: int = 500
@@ -116,6 +117,7 @@ class ForcedError:
     times: int = 1
     #: Matching calls let through before the failures start.
     after: int = 0
+    stall: bool = False
 
     def matches(self, kind: str, to: str | None) -> bool:
         if not (self.times > 0 and self.kind == kind and (self.to is None or self.to == to)):
@@ -131,6 +133,8 @@ class StoredMedia:
     data: bytes
     mime_type: str
     uploaded: bool = False
+    #: Whether `GET /{media_id}` says the file's size (WhatsApp's answer may leave it out).
+    size_told: bool = True
 
 
 @dataclass
@@ -213,10 +217,10 @@ class WhatsAppStandIn(StandInServer):
         self.forced.append(forced)
         return forced
 
-    def add_media(self, data: bytes, mime_type: str) -> str:
+    def add_media(self, data: bytes, mime_type: str, *, size_told: bool = True) -> str:
         """A file a person sends: its media id."""
         media_id = str(10**15 + next(self._ids))
-        self.media[media_id] = StoredMedia(data, mime_type)
+        self.media[media_id] = StoredMedia(data, mime_type, size_told=size_told)
         return media_id
 
     def close_window(self, wa_id: str) -> None:
@@ -303,7 +307,7 @@ class WhatsAppStandIn(StandInServer):
         app.router.add_get(f"/{VERSION}/{{media_id}}", self._media_info)
         return app
 
-    def _check(self, request: web.Request, kind: str, to: str | None = None) -> None:
+    async def _check(self, request: web.Request, kind: str, to: str | None = None) -> None:
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             raise GraphApiError(401, 190, "Invalid OAuth access token - Cannot parse access token")
         phone = request.match_info.get("phone")
@@ -312,6 +316,8 @@ class WhatsAppStandIn(StandInServer):
         for forced in self.forced:
             if forced.matches(kind, to):
                 forced.times -= 1
+                if forced.stall:  # until the stand-in stops (its leftover requests are cancelled)
+                    await asyncio.Event().wait()
                 raise _Forced(forced)
 
     async def _messages(self, request: web.Request) -> web.Response:
@@ -320,8 +326,9 @@ class WhatsAppStandIn(StandInServer):
         except ValueError:
             body = None
         to = str(body.get("to")) if isinstance(body, dict) and body.get("to") else None
+        reading = isinstance(body, dict) and body.get("status") == "read"
         try:
-            self._check(request, "messages", to)
+            await self._check(request, "read" if reading else "messages", to)
             if not isinstance(body, dict) or body.get("messaging_product") != "whatsapp":
                 raise GraphApiError(400, 100, "The parameter messaging_product is required.")
             if body.get("status") == "read":
@@ -385,7 +392,7 @@ class WhatsAppStandIn(StandInServer):
 
     async def _upload(self, request: web.Request) -> web.Response:
         try:
-            self._check(request, "media")
+            await self._check(request, "media")
             form = await request.post()
             upload = form.get("file")
             if form.get("messaging_product") != "whatsapp" or not isinstance(upload, web.FileField):
@@ -403,7 +410,7 @@ class WhatsAppStandIn(StandInServer):
     async def _media_info(self, request: web.Request) -> web.Response:
         media_id = request.match_info["media_id"]
         try:
-            self._check(request, "media_info")
+            await self._check(request, "media_info")
             media = self.media.get(media_id)
             if media is None:
                 raise GraphApiError(400, 100, f"Unsupported get request: no object {media_id!r}")
@@ -416,13 +423,13 @@ class WhatsAppStandIn(StandInServer):
             "url": f"{self.url}/media-download/{media_id}",
             "mime_type": media.mime_type,
             "sha256": hashlib_hex(media.data),
-            "file_size": len(media.data),
+            **({"file_size": len(media.data)} if media.size_told else {}),
             "id": media_id,
         })  # fmt: skip
 
     async def _download(self, request: web.Request) -> web.Response:
         try:
-            self._check(request, "download")
+            await self._check(request, "download")
         except GraphApiError as exc:
             return exc.response()
         except _Forced as forced:

@@ -1,7 +1,8 @@
 """WhatsApp end to end: every service a real process, WhatsApp's Cloud API and the model the
 stand-ins. A person writes in WhatsApp and reads the model's answer in WhatsApp's marks; a
 webhook WhatsApp delivers twice is answered once and a forged one is refused; a document and
-a voice note reach the assistant as files; a Yes tapped under a held action runs it; and a
+a voice note reach the assistant as files (a note WhatsApp's media server fails at first, on
+its next delivery); a Yes tapped under a held action runs it; and a
 reminder made in WhatsApp fires in WhatsApp, as free text within the 24-hour window and as
 the approved template outside it; and a person who linked Telegram and WhatsApp is one person
 in both; a restart of channels mid-turn sends the answer once."""
@@ -191,6 +192,23 @@ async def test_a_voice_note_is_heard(world_now: World) -> None:
     await world.write(number, wa.audio(media_id, mime_type="audio/wav"))
     answer = await world.answer(number, after=0, containing="Lima.")
     assert answer.type in ("text", "audio")
+
+
+@pytest.mark.timeout(120)
+async def test_a_voice_note_whatsapp_fails_to_give_at_first_is_heard_on_its_next_delivery(
+    world_now: World,
+) -> None:
+    """WhatsApp's media server answers 503 once: the webhook answers 500, WhatsApp delivers
+    the message again, and the second time the note is fetched, heard and answered, once."""
+    world, number = world_now, world_now.person()
+    media_id = world.api.add_media(speech_wav("what is the capital of Chile"), "audio/wav")
+    world.system.llm.reply("Santiago.", contains="capital of Chile")
+    failing = world.api.fail("download", status=503, message="Service temporarily unavailable")
+    payload = world.api.message(number, "Ana", wa.audio(media_id, mime_type="audio/wav"))
+    made = await world.api.deliver(payload)
+    assert [d.status for d in made] == [500, 200] and failing.times == 0
+    await world.answer(number, after=0, containing="Santiago.")
+    assert len(world.system.requests_about("capital of Chile")) == 1
 
 
 def _reminder(world: World, text: str, due: datetime, asked: str) -> None:

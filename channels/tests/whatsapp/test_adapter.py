@@ -1,13 +1,17 @@
 """The WhatsApp adapter against the Graph API stand-in and a real Redis, in this process: the
-webhook's handshake and signature, statuses kept beside our answers, and every way a send
-ends (sent, limited, refused, outside the 24-hour window, half sent and retried)."""
+webhook's handshake and signature, statuses kept beside our answers, what is answered here
+rather than queued (stickers, files that cannot be taken) and what waits for WhatsApp's next
+delivery, and every way a send ends (sent, limited, refused, outside the 24-hour window, half
+sent and retried, WhatsApp unreachable or answering what it does not document)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -15,21 +19,28 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
 from fastapi import FastAPI
+from structlog.testing import capture_logs
 
 from channels.src.adapters.base import AdapterContext
 from channels.src.adapters.whatsapp import WhatsAppAdapter
+from channels.src.adapters.whatsapp.media import MediaIntake, Refused
+from channels.src.adapters.whatsapp.webhook import parse
 from channels.src.intake import Intake
 from channels.src.settings import Settings
-from common.features.blobs import BlobStore
+from common.features.blobs import BlobBudget, BlobStore
+from common.features.texts import TEXTS
 from common.infrastructure.channels import Channel, channel_chat_number
 from common.infrastructure.errors import RetryLater, Undeliverable
 from common.infrastructure.queue_messages import Button, OutgoingKind, OutgoingMessage
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
 from sandbox.server import ScriptedServer
-from sandbox.whatsapp_api import WhatsAppStandIn, text
+from sandbox.whatsapp_api import WhatsAppStandIn, audio, document, image, text
+from tests.waiting import until
 
 PERSON = "4915112345678"
+#: Nothing listens there: a connection is refused at once.
+NOWHERE = "http://127.0.0.1:9"
 
 
 @pytest.fixture
@@ -52,6 +63,22 @@ class Rig:
         self.api.windows[PERSON] = time.monotonic()
         key = self.names.whatsapp_window(self.api.phone_number_id, PERSON)
         await self.redis.set(key, "now", ex=3600)
+
+    async def post(self, payload: Any) -> httpx.Response:
+        """`payload` delivered to the webhook as WhatsApp does, signed (no retry)."""
+        raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        async with self.http() as http:
+            return await http.post(
+                "/whatsapp/webhook",
+                content=raw,
+                headers={"X-Hub-Signature-256": self.api.sign(raw)},
+            )
+
+    async def from_person(self, content: dict[str, Any], **options: Any) -> tuple[str, int]:
+        """`content` sent by PERSON: its wamid, and the webhook's answer's status."""
+        payload = self.api.message(PERSON, "Ana", content, **options)
+        wamid = payload["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
+        return wamid, (await self.post(payload)).status_code
 
 
 def answer(text_: str, **fields: Any) -> OutgoingMessage:
@@ -258,3 +285,381 @@ async def test_a_reminder_reported_outside_the_window_later_goes_again_as_the_te
     assert len(rig.api.sent_to(PERSON)) == 2
     window = rig.names.whatsapp_window(rig.api.phone_number_id, PERSON)
     assert not await rig.redis.exists(window)
+
+
+async def test_speech_that_expired_while_an_answer_waited_leaves_its_words_to_go(
+    rig: Rig,
+) -> None:
+    """WhatsApp was down after the voice went; by the retry the speech (kept 30 minutes) is
+    gone: the words still go, all of them."""
+    await rig.open_window()
+    key = await BlobStore(rig.redis, rig.names).put(b"OggS-speech")
+    message = answer("It is sunny.", voice_blob_key=key)
+    rig.api.fail("messages", status=503, message="Service unavailable", after=1)
+    with pytest.raises(RetryLater):
+        await rig.adapter.send(message)
+    await rig.redis.delete(key)
+    await rig.adapter.send(message)
+    assert [m.type for m in rig.api.sent_to(PERSON)] == ["audio", "text"]
+    assert rig.api.sent_to(PERSON)[1].text == "It is sunny."
+
+
+# -- what arrives -----------------------------------------------------------------------------
+
+
+def _window(rig: Rig) -> str:
+    return rig.names.whatsapp_window(rig.api.phone_number_id, PERSON)
+
+
+def _events(logs: Sequence[Mapping[str, Any]], event: str) -> list[Mapping[str, Any]]:
+    return [entry for entry in logs if entry["event"] == event]
+
+
+async def test_a_signed_body_that_is_not_json_is_400(rig: Rig) -> None:
+    assert (await rig.post(b"<html>not a webhook</html>")).status_code == 400
+
+
+async def test_a_message_to_another_business_number_is_left_alone(rig: Rig) -> None:
+    payload = rig.api.message(PERSON, "Ana", {"type": "sticker", "sticker": {"id": "9"}})
+    payload["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = "999000111"
+    assert (await rig.post(payload)).status_code == 200
+    assert rig.api.sent == [] and not await rig.redis.exists(_window(rig))
+
+
+async def test_a_reaction_opens_the_window_and_is_neither_answered_nor_queued(rig: Rig) -> None:
+    """(The rig's rest_service does not exist: queueing would fail the webhook with 500.)"""
+    reaction = {"type": "reaction", "reaction": {"message_id": "wamid.OUT", "emoji": "👍"}}
+    _, status = await rig.from_person(reaction)
+    assert status == 200
+    assert await rig.redis.exists(_window(rig))
+    assert rig.api.sent == []
+
+
+async def test_a_sticker_is_answered_here_once_however_often_whatsapp_delivers_it(
+    rig: Rig,
+) -> None:
+    rig.api.windows[PERSON] = time.monotonic()
+    sticker = {"type": "sticker", "sticker": {"id": "9", "mime_type": "image/webp"}}
+    wamid, first = await rig.from_person(sticker)
+    _, again = await rig.from_person(sticker, wamid=wamid)
+    assert first == again == 200
+    [told] = rig.api.sent_to(PERSON)
+    assert told.text == TEXTS.text(None, "nontext.sticker")
+    await until(lambda: rig.api.read.count(wamid) >= 2, 10, "the sticker marked read")
+    await rig.adapter.stop()
+    assert rig.api.read == [wamid, wamid], "marked read once a delivery"
+
+
+async def test_a_flow_reply_is_answered_as_a_message_that_cannot_be_read(rig: Rig) -> None:
+    rig.api.windows[PERSON] = time.monotonic()
+    flow = {"type": "interactive", "interactive": {"type": "nfm_reply", "nfm_reply": {
+        "response_json": "{}", "body": "Sent", "name": "flow"}}}  # fmt: skip
+    _, status = await rig.from_person(flow)
+    assert status == 200
+    [told] = rig.api.sent_to(PERSON)
+    assert told.text == TEXTS.text(None, "nontext.other")
+
+
+async def test_an_answer_whatsapp_refuses_is_logged_and_the_delivery_still_taken(
+    rig: Rig,
+) -> None:
+    """A video from someone WhatsApp counts as outside the window (our note of it said
+    otherwise): the 131047 is logged; the webhook answers 200, since delivering the video
+    again would not change that."""
+    with capture_logs() as logs:
+        _, status = await rig.from_person({"type": "video", "video": {"id": "7"}})
+    assert status == 200 and rig.api.sent == []
+    [failed] = _events(logs, "whatsapp_answer_failed")
+    assert "131047" in failed["error"]
+
+
+async def test_a_failed_mark_read_is_only_logged(rig: Rig) -> None:
+    rig.api.windows[PERSON] = time.monotonic()
+    rig.api.fail("read", status=500, message="Something went wrong")
+    with capture_logs() as logs:
+        _, status = await rig.from_person({"type": "sticker", "sticker": {"id": "9"}})
+        await until(
+            lambda: _events(logs, "whatsapp_mark_read_failed") or None, 10, "the failure logged"
+        )
+    assert status == 200 and len(rig.api.sent_to(PERSON)) == 1 and rig.api.read == []
+
+
+async def test_stopping_does_not_wait_for_a_mark_read_whatsapp_leaves_unanswered(
+    rig: Rig,
+) -> None:
+    rig.api.windows[PERSON] = time.monotonic()
+    stalled = rig.api.fail("read", stall=True)
+    _, status = await rig.from_person({"type": "sticker", "sticker": {"id": "9"}})
+    assert status == 200
+    await until(lambda: stalled.times == 0, 10, "the mark-read waiting at WhatsApp")
+    async with asyncio.timeout(5):  # far below the call's own 20 s bound
+        await rig.adapter.stop()
+    assert rig.api.read == []
+
+
+async def test_a_message_that_cannot_be_queued_is_500_so_whatsapp_delivers_it_again(
+    rig: Rig,
+) -> None:
+    """rest_service is unreachable (the rig's points nowhere): nothing answered, nothing
+    marked read; WhatsApp's next delivery is the message's next chance."""
+    _, status = await rig.from_person(text("hello?"))
+    assert status == 500
+    assert rig.api.sent == [] and rig.adapter._reading == set()
+
+
+async def test_delivered_and_read_are_kept_and_a_status_of_a_message_not_ours_is_not(
+    rig: Rig,
+) -> None:
+    await rig.open_window()
+    await rig.adapter.send(answer("hello"))
+    [out] = rig.api.sent_to(PERSON)
+    key = rig.names.whatsapp_sent(out.wamid)
+    for status in ("sent", "delivered", "read"):
+        assert (await rig.post(rig.api.status(out.wamid, status, PERSON))).status_code == 200
+        assert await rig.redis.hget(key, "status") == status.encode()
+    elsewhere = "wamid.SENT-BY-ANOTHER-APP-ON-THE-NUMBER"
+    assert (await rig.post(rig.api.status(elsewhere, "read", PERSON))).status_code == 200
+    assert not await rig.redis.exists(rig.names.whatsapp_sent(elsewhere))
+
+
+async def test_unreadable_items_are_skipped_and_the_rest_kept(rig: Rig) -> None:
+    await rig.open_window()
+    await rig.adapter.send(answer("hello"))
+    [out] = rig.api.sent_to(PERSON)
+    payload = rig.api.status(out.wamid, "delivered", PERSON)
+    statuses = payload["entry"][0]["changes"][0]["value"]["statuses"]
+    statuses.insert(0, {"id": out.wamid})  # no status: skipped
+    statuses.insert(0, "garbage")
+    with capture_logs() as logs:
+        assert (await rig.post(payload)).status_code == 200
+    assert await rig.redis.hget(rig.names.whatsapp_sent(out.wamid), "status") == b"delivered"
+    assert _events(logs, "whatsapp_webhook_items_skipped")[0]["skipped"] == 2
+
+
+async def test_a_reminder_reported_late_whose_template_is_refused_is_given_up_once(
+    api: WhatsAppStandIn, redis: aioredis.Redis, names: Names
+) -> None:
+    rig = await _rig(api, redis, names, _settings(api, whatsapp_reminder_template="unapproved"))
+    try:
+        await rig.open_window()
+        await rig.adapter.send(answer("⏰ call mum", kind=OutgoingKind.NOTIFICATION))
+        [taken] = api.sent_to(PERSON)
+        errors = [{"code": 131047, "title": "Re-engagement message"}]
+        failed = api.status(taken.wamid, "failed", PERSON, errors)
+        with capture_logs() as logs:
+            for _ in range(2):  # WhatsApp delivers the status again: no second try
+                assert (await rig.post(failed)).status_code == 200
+    finally:
+        await rig.adapter.stop()
+    [refused] = _events(logs, "whatsapp_template_refused")
+    assert "Template name does not exist" in refused["reason"]
+    assert api.sent_to(PERSON) == [taken]
+
+
+# -- files ------------------------------------------------------------------------------------
+
+
+async def _refused_with(rig: Rig, content: dict[str, Any]) -> str:
+    """The one answer PERSON got for sending `content` (the webhook took it)."""
+    rig.api.windows[PERSON] = time.monotonic()
+    _, status = await rig.from_person(content)
+    assert status == 200
+    [told] = rig.api.sent_to(PERSON)
+    return told.text
+
+
+async def test_a_voice_note_whatsapp_cannot_give_us_is_answered_with_a_short_apology(
+    rig: Rig,
+) -> None:
+    """The media's URL has expired (WhatsApp's last five minutes): the person is asked to
+    send it again, and nothing is kept."""
+    media_id = rig.api.add_media(b"OggS-voice", "audio/ogg; codecs=opus")
+    rig.api.fail("download", status=404, code=131052, message="Media download error")
+    told = await _refused_with(rig, audio(media_id))
+    assert told == TEXTS.text(None, "media.download_failed")
+    assert await rig.redis.keys(rig.names.blob("*")) == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "code"),
+    [("media_info", 429, 130429), ("download", 503, 131000), ("media_info", 500, 131000)],
+    ids=["rate-limited", "download-unavailable", "graph-error"],
+)
+async def test_a_file_whatsapp_fails_to_give_for_now_waits_for_its_next_delivery(
+    rig: Rig, kind: str, status: int, code: int
+) -> None:
+    media_id = rig.api.add_media(b"OggS-voice", "audio/ogg; codecs=opus")
+    rig.api.fail(kind, status=status, code=code, message="Try again later")
+    _, answered = await rig.from_person(audio(media_id))
+    assert answered == 500
+    assert rig.api.sent == [] and rig.api.read == []
+    assert await rig.redis.keys(rig.names.blob("*")) == []
+
+
+@pytest.mark.parametrize("size_told", [True, False], ids=["size-told", "size-untold"])
+async def test_a_file_over_20_mb_is_refused_saying_the_limit(rig: Rig, size_told: bool) -> None:
+    big = rig.api.add_media(b"%PDF" + b"0" * (20 * 1024 * 1024), "application/pdf",
+                            size_told=size_told)  # fmt: skip
+    told = await _refused_with(rig, document(big, "scan.pdf", "application/pdf"))
+    assert told == TEXTS.text(None, "media.too_big", limit="20 MB")
+    assert await rig.redis.keys(rig.names.blob("*")) == []
+
+
+async def test_an_empty_file_is_answered_as_unreadable(rig: Rig) -> None:
+    empty = rig.api.add_media(b"", "image/jpeg")
+    assert await _refused_with(rig, image(empty)) == TEXTS.text(None, "media.unreadable")
+
+
+@pytest.mark.parametrize(
+    ("budget", "text_key", "values"),
+    [
+        (BlobBudget(per_user=3 * 1024 * 1024), "media.over_budget", {"limit": "3 MB"}),
+        (BlobBudget(total=3 * 1024 * 1024), "media.storage_full", {}),
+    ],
+    ids=["the-persons", "everyones"],
+)
+async def test_a_file_past_a_budget_is_refused_saying_which(
+    rig: Rig, budget: BlobBudget, text_key: str, values: dict[str, str]
+) -> None:
+    await BlobStore(rig.redis, rig.names, budget=budget).put(
+        b"w" * 2 * 1024 * 1024, owner=f"whatsapp:{PERSON}"
+    )
+    media_id = rig.api.add_media(b"p" * 2 * 1024 * 1024, "image/png")
+    [message] = parse(rig.api.message(PERSON, "Ana", image(media_id, "image/png"))).messages
+    intake = MediaIntake(rig.adapter.graph, rig.redis, rig.names, budget)
+    with pytest.raises(Refused) as refused:
+        await intake.stored(message)
+    assert (refused.value.text_key, refused.value.values) == (text_key, values)
+    assert TEXTS.text(None, text_key, **values)  # the person is told in words
+
+
+# -- what goes out when things go wrong -------------------------------------------------------
+
+
+async def test_a_spoken_only_answer_whose_speech_expired_sends_nothing(rig: Rig) -> None:
+    await rig.open_window()
+    gone = rig.names.blob("expired-speech")
+    with capture_logs() as logs:
+        await rig.adapter.send(answer("", voice_blob_key=gone))
+    assert rig.api.sent == []
+    assert _events(logs, "whatsapp_nothing_to_send")
+
+
+async def test_a_reminder_delivered_again_after_its_template_went_goes_once(rig: Rig) -> None:
+    reminder = answer("⏰ water the plants", kind=OutgoingKind.NOTIFICATION)
+    await rig.adapter.send(reminder)
+    await rig.adapter.send(reminder)  # the queue delivers it again (acked too late)
+    [out] = rig.api.sent_to(PERSON)
+    assert out.template == "reminder"
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "message", "raised"),
+    [
+        (404, 132001, "Template name does not exist in the translation", Undeliverable),
+        (429, 130429, "Rate limit hit", RetryLater),
+        (400, 131056, "(Business Account, Consumer Account) pair rate limit hit", RetryLater),
+    ],
+    ids=["not-approved", "rate-limited", "pair-rate-limited"],
+)
+async def test_a_refused_template_is_given_up_or_tried_again_as_whatsapp_says(
+    rig: Rig, status: int, code: int, message: str, raised: type[Exception]
+) -> None:
+    rig.api.fail("messages", status=status, code=code, message=message)
+    with pytest.raises(raised, match=re.escape(message)):
+        await rig.adapter.send(answer("⏰ water the plants", kind=OutgoingKind.NOTIFICATION))
+    assert rig.api.sent == []
+
+
+async def test_an_expired_access_token_is_undeliverable_saying_so(rig: Rig) -> None:
+    await rig.open_window()
+    expired = "Error validating access token: Session has expired on Tuesday, 26-Nov-24."
+    rig.api.fail("messages", status=401, code=190, message=expired)
+    with pytest.raises(Undeliverable, match="Session has expired"):
+        await rig.adapter.send(answer("hello"))
+
+
+async def test_when_whatsapp_cannot_be_reached_the_answer_waits(
+    api: WhatsAppStandIn, redis: aioredis.Redis, names: Names
+) -> None:
+    rig = await _rig(api, redis, names, _settings(api, whatsapp_api_base=NOWHERE))
+    try:
+        await rig.open_window()
+        with pytest.raises(RetryLater) as waiting:
+            await rig.adapter.send(answer("hello"))
+    finally:
+        await rig.adapter.stop()
+    assert waiting.value.delay == 5.0
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        lambda: web.Response(status=502, text="<html><body>Bad Gateway</body></html>",
+                             content_type="text/html"),
+        lambda: web.json_response({"messaging_product": "whatsapp", "contacts": []}),
+    ],
+    ids=["a-proxys-html-502", "taken-without-a-message-id"],
+)  # fmt: skip
+async def test_an_answer_graph_api_does_not_give_is_tried_again_later(
+    api: WhatsAppStandIn, redis: aioredis.Redis, names: Names, page: Any
+) -> None:
+    proxy = ScriptedServer(f"/{api.phone_number_id}/messages", page, method="POST")
+    await proxy.start()
+    base = f"http://127.0.0.1:{proxy.port}"
+    rig = await _rig(api, redis, names, _settings(api, whatsapp_api_base=base))
+    try:
+        await rig.open_window()
+        with pytest.raises(RetryLater, match="502"):
+            await rig.adapter.send(answer("hello"))
+    finally:
+        await rig.adapter.stop()
+        await proxy.stop()
+    assert proxy.hits == 1
+
+
+@pytest.mark.parametrize(
+    "media_answer",
+    [{"id": "1000000000000077", "mime_type": "audio/ogg"},
+     {"id": "1000000000000077", "url": f"{NOWHERE}/media/77", "file_size": 9}],
+    ids=["without-its-url", "at-a-host-that-does-not-answer"],
+)  # fmt: skip
+async def test_a_file_whatsapp_points_nowhere_waits_for_its_next_delivery(
+    api: WhatsAppStandIn, redis: aioredis.Redis, names: Names, media_answer: dict[str, Any]
+) -> None:
+    graph = ScriptedServer("/1000000000000077", lambda: web.json_response(media_answer))
+    await graph.start()
+    base = f"http://127.0.0.1:{graph.port}"
+    rig = await _rig(api, redis, names, _settings(api, whatsapp_api_base=base))
+    try:
+        _, status = await rig.from_person(audio("1000000000000077"))
+    finally:
+        await rig.adapter.stop()
+        await graph.stop()
+    assert status == 500 and graph.hits == 1
+    assert await redis.keys(names.blob("*")) == []
+
+
+async def test_a_message_whatsapp_delivers_more_than_a_day_late_opens_no_window(
+    rig: Rig,
+) -> None:
+    """WhatsApp delivers again for days; the window runs from when the person wrote."""
+    reaction = {"type": "reaction", "reaction": {"message_id": "wamid.OUT", "emoji": "👍"},
+                "timestamp": "1700000000"}  # 2023-11-14  # fmt: skip
+    _, status = await rig.from_person(reaction)
+    assert status == 200
+    assert not await rig.redis.exists(_window(rig))
+
+
+async def test_a_file_delivered_again_is_taken_from_what_was_kept_not_fetched_again(
+    rig: Rig,
+) -> None:
+    media_id = rig.api.add_media(b"%PDF-1.7 notes", "application/pdf")
+    content = document(media_id, "notes.pdf", "application/pdf")
+    [message] = parse(rig.api.message(PERSON, "Ana", content)).messages
+    intake = MediaIntake(rig.adapter.graph, rig.redis, rig.names)
+    first = await intake.stored(message)
+    rig.api.fail("media_info", status=500, times=5)  # WhatsApp asked again would fail now
+    again = await intake.stored(message)
+    assert again == first and again.size == len(b"%PDF-1.7 notes")
+    assert await rig.redis.get(again.blob_key) == b"%PDF-1.7 notes"

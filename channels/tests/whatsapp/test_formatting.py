@@ -46,6 +46,9 @@ RENDER = WhatsAppRenderer()
         ("** spaced **", "** spaced **"),
         ("a<b>c</b>", "a<b>c</b>"),
         ("| a | b |\n|---|---|\n| 1 | 2 |", "```a | b\n--+--\n1 | 2```"),
+        ("![a cat](https://e.org/cat.png)", "a cat (https://e.org/cat.png)"),
+        ("![a\ncat](https://e.org/c.png)", "a cat (https://e.org/c.png)"),
+        ("| [x](https://e.org) |\n|---|", "```x (https://e.org)\n" + "-" * 17 + "```"),
     ],
     ids=[
         "marks",
@@ -60,6 +63,9 @@ RENDER = WhatsAppRenderer()
         "spaced-stars",
         "raw-html",
         "table",
+        "image",
+        "image-alt-on-two-lines",
+        "link-in-a-table",
     ],
 )
 def test_markdown_becomes_whatsapp_marks(markdown: str, shown: str) -> None:
@@ -106,6 +112,11 @@ def test_splitting_keeps_every_character_within_the_limit(text: str, limit: int)
     assert all(part and units(part) <= limit for part in parts)
     assert all(part == part.strip() for part in parts)
     assert "".join("".join(p.split()) for p in parts) == "".join(text.split())
+
+
+def test_a_limit_too_small_for_every_character_is_refused_rather_than_looping() -> None:
+    with pytest.raises(ValueError, match="at least one character"):
+        split("🙂", 1)
 
 
 def test_a_long_answer_is_cut_at_paragraphs_within_4096() -> None:
@@ -163,6 +174,24 @@ def test_every_answer_fits_whatsapps_limits(text: str, labels: list[str]) -> Non
             titles = [b["reply"]["title"] for b in interactive["action"]["buttons"]]
             assert 1 <= len(titles) <= 3 and all(0 < len(t) <= 20 for t in titles)
             assert len(set(titles)) == len(titles)
+
+
+def test_a_long_answer_with_buttons_goes_first_and_the_buttons_under_its_last_1024() -> None:
+    paragraphs = [f"Paragraph {n}: " + "word " * 60 for n in range(30)]  # about 9 500 units
+    buttons = [[Button(text="Yes", data="y"), Button(text="No", data="n")]]
+    bodies = messages("\n\n".join(paragraphs), buttons)
+    *words, last = bodies
+    assert [b["type"] for b in words] == ["text"] * len(words) and len(words) >= 3
+    assert last["type"] == "interactive"
+    assert units(last["interactive"]["body"]["text"]) <= INTERACTIVE_BODY_LIMIT
+    shown = " ".join([*(b["text"]["body"] for b in words), last["interactive"]["body"]["text"]])
+    assert shown.split() == "\n\n".join(paragraphs).split()
+
+
+def test_a_long_reminder_is_cut_to_the_templates_1024_with_an_ellipsis() -> None:
+    parameter = template_parameter("⏰ " + "call the plumber about the boiler, " * 60)
+    assert len(parameter) == 1024 and parameter.endswith("…")
+    assert parameter.startswith("⏰ call the plumber about the boiler,")
 
 
 @settings(max_examples=examples(150), deadline=None)

@@ -80,6 +80,39 @@ def test_real_payloads_give_their_messages_and_statuses(case: dict[str, Any]) ->
     assert [_status_fields(s) for s in parsed.statuses] == case["statuses"]
     if case["messages"]:
         assert all(m.sent_at is not None for m in parsed.messages)
+    if "skipped" in case:
+        assert parsed.skipped == case["skipped"]
+
+
+def _one_text(**fields: Any) -> dict[str, Any]:
+    raw = {"from": "4915112345678", "id": "wamid.T", "timestamp": "1750096325", "type": "text",
+           "text": {"body": "hi"}, **fields}  # fmt: skip
+    value = {"metadata": {"phone_number_id": "106540352242922"}, "messages": [raw]}
+    return {"object": "whatsapp_business_account",
+            "entry": [{"changes": [{"field": "messages", "value": value}]}]}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    ["soon", None, 10**20, "", [1750096325]],
+    ids=["word", "none", "far", "empty", "list"],
+)
+def test_a_message_whose_time_is_not_a_unix_time_is_kept_without_one(timestamp: Any) -> None:
+    [message] = parse(_one_text(timestamp=timestamp)).messages
+    assert message.text == "hi" and message.sent_at is None
+
+
+@settings(max_examples=examples(100), deadline=None)
+@given(sender=st.integers(min_value=1, max_value=10**15), wamid=st.integers(min_value=1))
+def test_ids_sent_as_json_numbers_are_read_as_their_digits(sender: int, wamid: int) -> None:
+    [message] = parse(_one_text(**{"from": sender, "id": wamid})).messages
+    assert (message.sender, message.wamid) == (str(sender), str(wamid))
+
+
+@pytest.mark.parametrize("bad", [True, False, "", "  ", "a\nb", 1.5], ids=repr)
+def test_a_message_without_a_usable_sender_is_skipped(bad: Any) -> None:
+    parsed = parse(_one_text(**{"from": bad}))
+    assert parsed.messages == [] and parsed.skipped == 1
 
 
 JSON = st.recursive(

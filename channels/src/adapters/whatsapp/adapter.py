@@ -52,6 +52,10 @@ WINDOW_MARGIN = timedelta(minutes=5)
 #: How long what we sent is remembered for its statuses, and a part as sent.
 SENT_TTL_SECONDS = 8 * 24 * 3600
 PART_TTL_SECONDS = 24 * 3600
+#: The part numbers of an answer's speech and of its template, beside its text parts' 0, 1, ...:
+#: a text part keeps its number whether or not the speech is still there to go before it.
+VOICE_PART = -2
+TEMPLATE_PART = -1
 #: When WhatsApp limits us without saying for how long.
 DEFAULT_RETRY_SECONDS = 5.0
 #: Message types answered here rather than queued, and the text that answers them.
@@ -70,7 +74,8 @@ class WhatsAppAdapter(Adapter):
         self._secret = settings.whatsapp_app_secret.get_secret_value().encode()
         self._verify = settings.whatsapp_verify_token.get_secret_value()
         self._http: aiohttp.ClientSession | None = None
-        self._graph: GraphClient | None = None
+        #: The Graph API, from `start` on (the route is served only after it).
+        self.graph: GraphClient
         self._blobs = BlobStore(context.redis, context.names)
         self._reading: set[asyncio.Task[None]] = set()
 
@@ -79,7 +84,7 @@ class WhatsAppAdapter(Adapter):
     async def start(self) -> None:
         settings = self.context.settings
         self._http = client_session(CALL_SECONDS)
-        self._graph = GraphClient(
+        self.graph = GraphClient(
             self._http,
             settings.whatsapp_api_base,
             settings.whatsapp_token.get_secret_value(),
@@ -92,12 +97,6 @@ class WhatsAppAdapter(Adapter):
         await asyncio.gather(*self._reading, return_exceptions=True)
         if self._http is not None:
             await self._http.close()
-
-    @property
-    def graph(self) -> GraphClient:
-        if self._graph is None:
-            raise RuntimeError("the WhatsApp adapter is not started")
-        return self._graph
 
     # -- the webhook -------------------------------------------------------------------------
 
@@ -189,7 +188,6 @@ class WhatsAppAdapter(Adapter):
         first = await self.context.redis.set(
             names.whatsapp_answered(message.wamid), "1", nx=True, ex=SENT_TTL_SECONDS
         )
-        self._mark_read(message.wamid)
         if not first:
             return
         text = TEXTS.text(None, text_key, **values)
@@ -253,8 +251,7 @@ class WhatsAppAdapter(Adapter):
 
     async def send(self, message: OutgoingMessage) -> None:
         to = message.channel_chat_id
-        if not to:
-            raise Undeliverable("a WhatsApp answer without its recipient (channel_chat_id)")
+        assert to, "OutgoingMessage requires channel_chat_id for every channel but Telegram"
         reminder = message.kind is OutgoingKind.NOTIFICATION
         if reminder and not await self._in_window(to):
             await self._send_template(str(message.message_id), message.text, to)
@@ -273,49 +270,47 @@ class WhatsAppAdapter(Adapter):
         )
 
     async def _send_free(self, message: OutgoingMessage, to: str) -> None:
-        bodies = layout.messages(message.text, message.buttons) if message.text.strip() else []
+        text = layout.messages(message.text, message.buttons) if message.text.strip() else []
+        parts = list(enumerate(text))
+        audio = None
         if message.voice_blob_key is not None:
             audio = await self._blobs.get(message.voice_blob_key)
             if audio is not None:
-                bodies.insert(0, {"type": "audio", "audio": {"blob": message.voice_blob_key}})
-            else:
+                parts.insert(0, (VOICE_PART, {"type": "audio"}))
+            else:  # expired (kept for BlobStore's TTL) while the answer waited for a retry
                 log.warning("voice_missing_sent_as_text", blob_key=message.voice_blob_key)
-        if not bodies:
+        if not parts:
             log.info("whatsapp_nothing_to_send", message_id=str(message.message_id))
             return
         reply_to = message.reply_to_channel_message_id
-        for index, body in enumerate(bodies):
-            if reply_to and index == 0:
+        for position, (index, body) in enumerate(parts):
+            if reply_to and position == 0:
                 body = {**body, "context": {"message_id": reply_to}}
-            await self._send_part(message, index, to, body)
+            await self._send_part(message, index, to, body, audio)
         if message.voice_blob_key is not None:
             await self._blobs.delete(message.voice_blob_key)
 
-    async def _send_part(self, message: OutgoingMessage, index: int, to: str, body: Json) -> None:
-        """One message of an answer, once: a retried answer sends only what did not go."""
+    async def _send_part(
+        self, message: OutgoingMessage, index: int, to: str, body: Json, audio: bytes | None
+    ) -> None:
+        """One message of an answer, once: a retried answer sends only what did not go. An
+        audio part uploads the speech (`audio`) first."""
         names, redis = self.context.names, self.context.redis
         done = names.whatsapp_part(str(message.message_id), index)
         if await redis.exists(done):
             return
-        if body["type"] == "audio":
-            body = {**body, "audio": {"id": await self._uploaded(body["audio"]["blob"])}}
+        if body["type"] == "audio" and audio is not None:
+            media_id = await self.graph.upload(audio, "audio/ogg", "answer.ogg")
+            body = {**body, "audio": {"id": media_id}}
         wamid = await self.graph.send_message({"to": to, **body})
-        await redis.set(done, wamid or "1", ex=PART_TTL_SECONDS)
+        await redis.set(done, wamid, ex=PART_TTL_SECONDS)
         # A reminder's first message keeps its text: should WhatsApp report it outside the
         # window later, it goes again as the template.
         reminder = index == 0 and message.kind is OutgoingKind.NOTIFICATION
         remembered = {"to": to, "reminder": message.text[:4096]} if reminder else {}
         await self._sent(wamid, str(message.message_id), remembered)
 
-    async def _uploaded(self, blob_key: str) -> str:
-        audio = await self._blobs.get(blob_key)
-        if audio is None:
-            raise Undeliverable("the answer's speech expired before it could be sent")
-        return await self.graph.upload(audio, "audio/ogg", "answer.ogg")
-
     async def _sent(self, wamid: str, message_id: str, more: dict[str, str] | None = None) -> None:
-        if not wamid:
-            return
         key = self.context.names.whatsapp_sent(wamid)
         fields = {"message_id": message_id, "status": "accepted", "errors": "", **(more or {})}
         await self.context.redis.hset(key, mapping=fields)  # type: ignore[arg-type]
@@ -331,14 +326,14 @@ class WhatsAppAdapter(Adapter):
             )
         body = layout.template(setting, layout.template_parameter(text))
         names, redis = self.context.names, self.context.redis
-        done = names.whatsapp_part(message_id, -1)
+        done = names.whatsapp_part(message_id, TEMPLATE_PART)
         if await redis.exists(done):
             return
         try:
             wamid = await self.graph.send_message({"to": to, **body})
         except GraphError as exc:
             raise _failure(exc) from exc
-        await redis.set(done, wamid or "1", ex=PART_TTL_SECONDS)
+        await redis.set(done, wamid, ex=PART_TTL_SECONDS)
         await self._sent(wamid, message_id)
         log.info("whatsapp_template_sent", message_id=message_id)
 

@@ -57,15 +57,18 @@ class GraphClient:
         self.phone_number_id = phone_number_id
 
     async def send_message(self, body: Json) -> str:
-        """Sends one message; the `wamid` WhatsApp gave it."""
+        """Sends one message; the `wamid` WhatsApp gave it (an answer without one is a
+        `GraphError` 502, as any other answer the API does not give)."""
         answer = await self._call(
             "POST", f"{self._base}/{self.phone_number_id}/messages",
             json={"messaging_product": "whatsapp", "recipient_type": "individual", **body},
         )  # fmt: skip
         messages = answer.get("messages")
-        if not isinstance(messages, list) or not messages or not isinstance(messages[0], dict):
+        first = messages[0] if isinstance(messages, list) and messages else None
+        wamid = first.get("id") if isinstance(first, dict) else None
+        if not isinstance(wamid, str) or not wamid:
             raise GraphError(502, "no message id in the answer")
-        return str(messages[0].get("id", ""))
+        return wamid
 
     async def mark_read(self, wamid: str) -> None:
         await self._call(

@@ -61,9 +61,8 @@ class WhatsAppRenderer:
             return _code_block(node.content.rstrip("\n"), (node.info or "").strip())
         if kind == "hr":
             return _RULE
-        if kind == "table":
-            return self._table(node)
-        return node.content
+        # The one block left with raw HTML and references off (see `__init__`).
+        return self._table(node)
 
     def _list(self, node: SyntaxTreeNode, *, depth: int) -> str:
         ordered = node.type == "ordered_list"
@@ -79,13 +78,13 @@ class WhatsAppRenderer:
         return "\n".join(items)
 
     def _table(self, node: SyntaxTreeNode) -> str:
+        """A table as a monospace block; it always has its header row (markdown-it reads
+        no table without one)."""
         rows = [
             [_plain(cell) for cell in row.children]
             for section in node.children
             for row in section.children
         ]
-        if not rows:
-            return ""
         widths = [max(len(r[i]) if i < len(r) else 0 for r in rows) for i in range(len(rows[0]))]
         lines = [" | ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() for r in rows]
         lines.insert(1, "-+-".join("-" * width for width in widths))
@@ -170,10 +169,10 @@ def split(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     parts = []
     rest = text.strip()
     while rest:
-        if units(rest) <= limit:
+        cut = _fit(rest, limit)
+        if cut == len(rest):
             parts.append(rest)
             break
-        cut = _fit(rest, limit)
         head = rest[:cut]
         for separator in ("\n\n", "\n", " "):
             at = head.rfind(separator)

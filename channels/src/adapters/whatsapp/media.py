@@ -46,11 +46,13 @@ def megabytes(size: int) -> str:
 
 
 class MediaIntake:
-    def __init__(self, graph: GraphClient, redis: aioredis.Redis, names: Names) -> None:
+    def __init__(
+        self, graph: GraphClient, redis: aioredis.Redis, names: Names, budget: BlobBudget = BUDGET
+    ) -> None:
         self._graph = graph
         self._redis = redis
         self._names = names
-        self._blobs = BlobStore(redis, names, budget=BUDGET)
+        self._blobs = BlobStore(redis, names, budget=budget)
 
     async def stored(self, message: WaMessage) -> Attachment:
         media = message.media
@@ -87,10 +89,8 @@ class MediaIntake:
             if exc.status == 413:
                 raise Refused("media.too_big", limit=megabytes(FILE_MAX_BYTES)) from exc
             raise Refused("media.download_failed") from exc
-        except OverBudget as exc:
-            if exc.scope == "user":
+        except (OverBudget, RedisFull) as exc:
+            if isinstance(exc, OverBudget) and exc.scope == "user":
                 raise Refused("media.over_budget", limit=megabytes(exc.limit)) from exc
-            raise Refused("media.storage_full") from exc
-        except RedisFull as exc:
-            raise Refused("media.storage_full") from exc
+            raise Refused("media.storage_full") from exc  # everyone's budget, or Redis, is full
         return key, len(data), media.mime_type or info.mime_type
