@@ -121,3 +121,22 @@ def test_a_schedule_has_words_in_every_language_when_it_has_them_in_english(
     words = describe(expression, language)
     assert words.startswith(fallback) != english_has_words
     assert words != describe(expression, "en")
+
+
+def test_a_text_said_in_telegram_and_in_the_other_channels_names_no_one_channel() -> None:
+    """What tg_bot and the channels service both say, people in every channel hear: "from
+    Telegram" in one (a file that could not be fetched) told a WhatsApp user the wrong app."""
+
+    def said_in(service: str) -> set[str]:
+        code = "\n".join(p.read_text() for p in (ROOT / service / "src").rglob("*.py"))
+        return {key for key in KEYS if re.search(rf"[\"']{re.escape(key)}[\"']", code)}
+
+    shared = said_in("tg_bot") & said_in("channels")
+    assert "media.download_failed" in shared
+    naming = [
+        (language, key)
+        for language in LANGUAGES
+        for key in sorted(shared)
+        if "Telegram" in TEXTS.texts[language][key]
+    ]
+    assert naming == []

@@ -164,7 +164,7 @@ TEXTS: dict[str, str] = {
         "Bitte schick sie in ein paar Minuten noch einmal."
     ),
     "media.download_failed": (
-        "Entschuldigung, ich konnte deine Datei nicht von Telegram abholen. "
+        "Entschuldigung, ich konnte deine Datei nicht abholen. "
         "Bitte schick sie in einer Minute noch einmal."
     ),
     "media.minutes": "{n} Min.",

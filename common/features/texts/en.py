@@ -149,7 +149,7 @@ TEXTS: dict[str, str] = {
         "few minutes."
     ),
     "media.download_failed": (
-        "Sorry, I couldn't fetch your file from Telegram. Please send it again in a minute."
+        "Sorry, I couldn't fetch your file. Please send it again in a minute."
     ),
     "media.minutes": "{n} min",
     "media.minutes_seconds": "{m} min {s} s",
