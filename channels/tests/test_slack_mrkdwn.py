@@ -125,7 +125,8 @@ def test_an_empty_answer_without_buttons_is_not_posted() -> None:
 #: What models write in answers, as Slack should show it.
 MODEL_ANSWERS = {
     "table": (
-        "| Day | Time & place |\n|-----|------|\n| Mon | `9:00` |\n| Tuesday | **10:30** at <home> |",
+        "| Day | Time & place |\n|-----|------|\n| Mon | `9:00` |\n"
+        "| Tuesday | **10:30** at <home> |",
         "```\nDay     | Time &amp; place\n--------+----------------\nMon     | 9:00\n"
         "Tuesday | 10:30 at &lt;home&gt;\n```",
     ),

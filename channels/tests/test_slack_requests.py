@@ -27,9 +27,9 @@ from common.features.buttons import ButtonAction, ButtonData
 from common.infrastructure.queue_messages import IncomingMessage
 from common.infrastructure.redis_keys import TO_SECRETARY, Names
 from common.infrastructure.rest_client import RestClient
+from ops.processes import Stack
 from sandbox import slack_events as build
 from sandbox.slack_api import SlackStandIn
-from ops.processes import Stack
 from tests.streams import stream_entries
 
 Json = dict[str, Any]
