@@ -32,6 +32,7 @@ from common.infrastructure.redis_keys import CHANNEL_DRAFTS, Names
 from common.infrastructure.rest_client import RestClient
 from common.infrastructure.serve import served_in_this_loop
 from ops.infra import free_port
+from tests.streams import stream_entries
 from tests.tcp_proxy import TcpProxy
 from tests.waiting import until
 
@@ -161,7 +162,7 @@ async def test_an_answer_is_added_once_and_one_sent_without_redis_is_retried(
     message = answer("visitor-1", "once")
     await web.send(message)
     await web.send(message)
-    assert len(await redis.xrange(names.web_chat("visitor-1"))) == 1
+    assert len(await stream_entries(redis, names.web_chat("visitor-1"))) == 1
     cut = aioredis.Redis(port=proxy.port)
     await proxy.stop()
     try:
@@ -195,17 +196,16 @@ async def test_the_drafts_reader_makes_its_group_again_and_drops_what_it_cannot_
     try:
         await until(lambda: redis.exists(stream), 10, "the group made")
 
-        def draft(text: str) -> dict[str, str]:
-            message = DraftMessage(message_id=uuid.uuid4(), chat_id=1, text=text)
-            return {"data": message.model_dump_json()}
+        def draft(text: str) -> str:
+            return DraftMessage(message_id=uuid.uuid4(), chat_id=1, text=text).model_dump_json()
 
-        await redis.xadd(stream, {"data": "{not json"})
-        await redis.xadd(stream, draft("one"))
+        await redis.xadd(stream, {b"data": b"{not json"})
+        await redis.xadd(stream, {"data": draft("one")})
         await until(lambda: shown == ["one"] or None, 10, "the readable draft shown")
         await redis.delete(stream)  # trimmed away, flushed: the group goes with it
 
         async def after() -> bool:
-            await redis.xadd(stream, draft("two"))
+            await redis.xadd(stream, {"data": draft("two")})
             return "two" in shown
 
         await until(after, 20, "a draft shown after the stream went")
