@@ -189,7 +189,7 @@ async def test_a_file_slack_will_not_give_is_left_out(
     file = shared(slack, b"secret plans")
     if refusal == "deleted":
         del slack.files[file["id"]]
-    rig = await make(token="xoxb-no-files-read" if refusal == "login-page" else None)
+    rig = await make(token="wrong-token" if refusal == "login-page" else None)
     assert await rig.event(a_dm("see the file", subtype="file_share", files=[file])) == 200
     (message,) = await queued(redis, names)
     assert (message.text, message.attachments) == ("see the file", [])
