@@ -276,8 +276,9 @@ class Intake:
                 linked = await self.rest.link_identity(command.code or "", channel, sender)
             except NotFoundError:
                 text = TEXTS.text(language, "link.unknown_code")
-            except ConflictError:
-                text = TEXTS.text(language, "link.second_account", channel=name)
+            except ConflictError:  # the one conflict a link meets: a second Telegram account
+                telegram = channel_name(language, Channel.TELEGRAM)
+                text = TEXTS.text(language, "link.second_account", channel=telegram)
             else:
                 channels = channel_names(language, linked.identities)
                 text = TEXTS.text(language, "link.done", channels=channels)

@@ -150,6 +150,29 @@ CORPUS: dict[str, tuple[Json, str | None]] = {
         None,
     ),
     "no-team": ({**build.envelope(DM), "team_id": None}, None),
+    # a user token's authorization first, the bot's after it: our mention still goes
+    "mention-with-a-users-authorization-first": (
+        {
+            **build.envelope(build.mention("U0ANNA0001", "C0GENERAL1", "ping")),
+            "authorizations": [
+                {"team_id": build.TEAM, "user_id": "U0ADMIN001", "is_bot": False},
+                {"team_id": build.TEAM, "user_id": build.BOT_USER, "is_bot": True},
+            ],
+        },
+        "ping",
+    ),
+    # no bot among the authorizations: nobody's mention is taken for ours
+    "mention-without-the-bots-authorization": (
+        {
+            **build.envelope(build.mention("U0ANNA0001", "C0GENERAL1", "ping")),
+            "authorizations": [{"team_id": build.TEAM, "user_id": "U0ADMIN001", "is_bot": False}],
+        },
+        f"@{build.BOT_USER} ping",
+    ),
+    "files-that-are-not-files": (
+        build.envelope({**DM, "subtype": "file_share", "files": ["F0FILE0001", None, 7]}),
+        "hello",
+    ),
     "odd-ts": (build.envelope({**DM, "ts": "../../etc"}), None),
 }
 
@@ -256,3 +279,17 @@ def test_a_shared_file_is_read_by_its_kind(fields: Json, kind: AttachmentKind | 
     assert [f.kind for f in files] == ([kind] if kind else [])
     # a message of files alone is a message when one of them can be read
     assert (event_inbound(envelope) is not None) == (kind is not None)
+
+
+def test_a_message_stamped_past_the_calendars_end_is_taken_without_its_time() -> None:
+    """`ts` is Slack's (digits, a dot, digits): one past year 9999 reads as no time (the
+    intake stamps it on arrival), never an error that Slack would redeliver for an hour."""
+    inbound = event_inbound(build.envelope({**DM, "ts": "999999999999.000001"}))
+    assert inbound is not None and inbound.text == "hello" and inbound.sent_at is None
+    found = event_inbound(build.envelope(DM))
+    assert found is not None and found.sent_at is not None and found.sent_at.year == 2023
+
+
+def test_a_press_whose_actions_are_not_actions_is_no_press() -> None:
+    payload = press(ButtonData(ButtonAction.DONE, "x").encode(), "Done")
+    assert pressed({**payload, "actions": ["b0.0", None]}) is None

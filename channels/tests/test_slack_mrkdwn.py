@@ -120,3 +120,58 @@ def test_buttons_are_an_actions_block_each_row() -> None:
 
 def test_an_empty_answer_without_buttons_is_not_posted() -> None:
     assert messages("  \n", []) == []
+
+
+#: What models write in answers, as Slack should show it.
+MODEL_ANSWERS = {
+    "table": (
+        "| Day | Time & place |\n|-----|------|\n| Mon | `9:00` |\n"
+        "| Tuesday | **10:30** at <home> |",
+        "```\nDay     | Time &amp; place\n--------+----------------\nMon     | 9:00\n"
+        "Tuesday | 10:30 at &lt;home&gt;\n```",
+    ),
+    "table-with-a-short-row": (
+        "| a | b | c |\n|---|---|---|\n| 1 |",
+        "```\na | b | c\n--+---+--\n1 |   |\n```",
+    ),
+    "nested-lists": (
+        "1. Pack\n   - passport\n     - a copy\n   - charger\n2. Go",
+        "1. Pack\n    ◦ passport\n        ▪ a copy\n    ◦ charger\n2. Go",
+    ),
+    "list-from-three": ("3. three\n4. four", "3. three\n4. four"),
+    "rule-between-parts": ("Before\n\n---\n\nAfter", "Before\n\n———\n\nAfter"),
+    "picture": ("See ![the chart](https://ex.com/c.png).", "See <https://ex.com/c.png|the chart>."),
+    "picture-without-words": ("![](https://ex.com/c.png)", "<https://ex.com/c.png|image>"),
+    "empty-heading-and-bold": ("#\n\n**[](<>)** text", "text"),
+}
+
+
+@pytest.mark.parametrize("name", list(MODEL_ANSWERS))
+def test_what_models_write_is_shown_as_slack_can(name: str) -> None:
+    markdown, expected = MODEL_ANSWERS[name]
+    assert to_mrkdwn(markdown) == expected
+
+
+cells = st.text(st.sampled_from("ab7 &<>é"), min_size=1, max_size=12).filter(str.strip)
+
+
+@given(st.lists(st.lists(cells, min_size=2, max_size=2), min_size=1, max_size=6))
+def test_a_table_is_a_code_block_of_aligned_columns(rows: list[list[str]]) -> None:
+    header, *body = [[c.strip() for c in row] for row in rows]
+    lines = [f"| {a} | {b} |" for a, b in [header, *body]]
+    lines.insert(1, "|---|---|")
+    shown = to_mrkdwn("\n".join(lines)).split("\n")
+    assert shown[0] == shown[-1] == FENCE
+    table = shown[1:-1]
+    assert len(table) == len(rows) + 1
+    unescaped = [t.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&") for t in table]
+    column = max(len(row[0]) for row in [header, *body])
+    assert all(line[column : column + 3] == " | " for line in unescaped[:1] + unescaped[2:])
+    for line, (first, second) in zip(unescaped[:1] + unescaped[2:], [header, *body], strict=True):
+        assert line.split(" | ", 1)[0].rstrip() == first and line.rstrip().endswith(second)
+
+
+def test_a_button_that_sends_nothing_and_opens_nothing_is_left_out() -> None:
+    rows = [[Button(text="Idle"), Button(text="OK", data="b1:dn:y:")], [Button(text="Idle too")]]
+    (row,) = actions(rows)
+    assert [e["text"]["text"] for e in row["elements"]] == ["OK"]

@@ -90,3 +90,29 @@ async def test_no_answer_is_try_again() -> None:
 )
 def test_retry_after_is_read_within_sense(header: str | None, seconds: float) -> None:
     assert retry_delay(header) == seconds
+
+
+async def test_slacks_own_trouble_in_an_ok_answer_is_try_again(
+    slack: SlackStandIn, api: SlackWebApi
+) -> None:
+    slack.fail(POST, status=200, error="internal_error", retry_after=None)
+    with pytest.raises(RetryLater, match="internal_error"):
+        await api.call(POST, BODY)
+    assert not slack.posted
+
+
+async def test_an_error_slack_does_not_list_fails_naming_it(slack: SlackStandIn) -> None:
+    """Neither retried at once nor dropped: the queue's retries and dead letter take it."""
+    async with client_session() as http:
+        with pytest.raises(RuntimeError, match="unknown_method"):
+            await SlackWebApi(http, slack.api_base, slack.token).call("chat.postMesage", BODY)
+
+
+async def test_an_answer_that_is_not_the_web_apis_fails_naming_its_status(
+    slack: SlackStandIn,
+) -> None:
+    """A wrong `SLACK_API_BASE` (or a proxy's page) answers HTML or text, not Slack's JSON."""
+    async with client_session() as http:
+        with pytest.raises(RuntimeError, match="HTTP 404, not a Web API answer"):
+            await SlackWebApi(http, f"{slack.url}/apis", slack.token).call(POST, BODY)
+    assert not slack.posted

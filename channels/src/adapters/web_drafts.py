@@ -8,6 +8,7 @@ final answer (on `queue:to_channels`) replaces the drafts whatever became of the
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 from collections.abc import Awaitable, Callable
 from typing import cast
@@ -25,6 +26,8 @@ log = get_logger(__name__)
 #: How long one read waits for drafts, and how long to wait after Redis failed.
 BLOCK_MS = 5_000
 OUTAGE_PAUSE_S = 1.0
+
+_GROUP_GONE = re.compile(r"NOGROUP|no longer exists")
 
 Show = Callable[[DraftMessage], Awaitable[None]]
 #: A stream entry as a client that does not decode answers gives it.
@@ -52,7 +55,10 @@ class DraftReader:
                     CHANNELS_GROUP, self._consumer, {self._key: ">"}, count=100, block=BLOCK_MS
                 )
             except ResponseError as exc:
-                if "NOGROUP" not in str(exc):
+                # The stream went (deleted, flushed) and its group with it: Redis 7 answers a
+                # read waiting on it "UNBLOCKED the stream key no longer exists", the next one
+                # NOGROUP.
+                if not _GROUP_GONE.search(str(exc)):
                     raise
                 await self._ensure_group()
                 continue

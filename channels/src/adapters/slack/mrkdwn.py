@@ -27,9 +27,8 @@ SECTION_LIMIT = 3000
 #: A message's `text`; the sections of one message together stay under it.
 TEXT_LIMIT = 40_000
 SECTIONS_PER_MESSAGE = TEXT_LIMIT // (SECTION_LIMIT + 1)
-#: A button's label and value.
+#: A button's label.
 BUTTON_TEXT_LIMIT = 75
-BUTTON_VALUE_LIMIT = 2000
 FENCE = "```"
 
 _SAFE_SCHEMES = ("http://", "https://", "mailto:")
@@ -75,9 +74,7 @@ def _block(node: SyntaxTreeNode, *, depth: int) -> str:
         return f"{FENCE}\n{escape(code)}\n{FENCE}" if code.strip() else ""
     if kind == "hr":
         return _RULE
-    if kind == "table":
-        return _table(node)
-    return escape(node.content)
+    return _table(node)  # the parser makes no other block: raw HTML and references are off
 
 
 def _list(node: SyntaxTreeNode, *, depth: int) -> str:
@@ -95,9 +92,9 @@ def _list(node: SyntaxTreeNode, *, depth: int) -> str:
 
 
 def _table(node: SyntaxTreeNode) -> str:
+    """A table as a code block of aligned columns (Slack shows no tables); Markdown's table
+    always has its header row."""
     rows = [[_plain(c) for c in row.children] for part in node.children for row in part.children]
-    if not rows:
-        return ""
     widths = [max(len(r[i]) if i < len(r) else 0 for r in rows) for i in range(len(rows[0]))]
     lines = [" | ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() for r in rows]
     lines.insert(1, "-+-".join("-" * w for w in widths))
@@ -245,7 +242,7 @@ def actions(buttons: list[list[Button]]) -> list[Json]:
             }
             if button.url:
                 element["url"] = button.url[:3000]
-            elif button.data and len(button.data) <= BUTTON_VALUE_LIMIT:
+            elif button.data:  # at most 64 characters (`Button`), under Slack's 2000
                 element["value"] = button.data
             else:
                 continue
