@@ -240,6 +240,21 @@ async def test_an_answer_after_the_folder_was_renumbered_flags_no_mail(
     assert flagged(mail, b"\\Answered") == [False]
 
 
+async def test_an_answer_to_a_mail_no_longer_remembered_is_sent_and_flags_nothing(
+    mail: MailServers, rest: RestClient, redis: aioredis.Redis, names: Names
+) -> None:
+    async with running(adapter_for(settings_for(mail), rest, redis, names)) as adapter:
+        deliver(mail, written(ALICE, "a question"))
+        (question,) = await queued(redis, names, 1)
+        # Answered after the mail's record expired (or by another deployment's queue).
+        late = reply(question, "A late answer.").model_copy(
+            update={"correlation_id": str(uuid.uuid4())}
+        )
+        await adapter.send(late)
+    assert b"A late answer." in mail.wait_for("alice", 1)[0]
+    assert flagged(mail, b"\\Answered") == [False]
+
+
 async def test_an_answer_without_an_address_is_undeliverable(
     mail: MailServers, rest: RestClient, redis: aioredis.Redis, names: Names
 ) -> None:
