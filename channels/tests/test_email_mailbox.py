@@ -30,7 +30,7 @@ from channels.src.settings import Settings
 from channels.tests.mail_servers import BUSY, MailServers, mail_servers
 from common.infrastructure.channels import Channel, channel_chat_number
 from common.infrastructure.errors import RetryLater, Undeliverable
-from common.infrastructure.queue_messages import IncomingMessage, OutgoingMessage
+from common.infrastructure.queue_messages import IncomingMessage, OutgoingKind, OutgoingMessage
 from common.infrastructure.redis_keys import TO_SECRETARY, Names
 from common.infrastructure.rest_client import RestClient
 from tests.streams import stream_entries
@@ -240,7 +240,7 @@ async def test_an_answer_after_the_folder_was_renumbered_flags_no_mail(
     assert flagged(mail, b"\\Answered") == [False]
 
 
-async def test_an_answer_to_a_mail_no_longer_remembered_is_sent_and_flags_nothing(
+async def test_an_answer_to_a_mail_no_longer_remembered_and_a_reminder_are_sent_and_flag_nothing(
     mail: MailServers, rest: RestClient, redis: aioredis.Redis, names: Names
 ) -> None:
     async with running(adapter_for(settings_for(mail), rest, redis, names)) as adapter:
@@ -251,7 +251,15 @@ async def test_an_answer_to_a_mail_no_longer_remembered_is_sent_and_flags_nothin
             update={"correlation_id": str(uuid.uuid4())}
         )
         await adapter.send(late)
-    assert b"A late answer." in mail.wait_for("alice", 1)[0]
+        # A reminder answers no mail at all.
+        reminder = OutgoingMessage(
+            message_id=uuid.uuid4(), chat_id=question.chat_id, text="Water the plants.",
+            channel=Channel.EMAIL, channel_chat_id=ALICE, kind=OutgoingKind.NOTIFICATION,
+        )  # fmt: skip
+        await adapter.send(reminder)
+    raws = mail.wait_for("alice", 2)
+    assert any(b"A late answer." in raw for raw in raws)
+    assert any(b"Subject: Water the plants." in raw for raw in raws)
     assert flagged(mail, b"\\Answered") == [False]
 
 
