@@ -102,8 +102,7 @@ class EmailAdapter(Adapter):
         self._stop = threading.Event()
         self._task: asyncio.Task[None] | None = None
         self._reader: Mailbox | None = None
-        self._flagger: Mailbox | None = None
-        self._flag_lock = asyncio.Lock()
+        self._imap: ServerUrl | None = None
         self._blobs = BlobStore(context.redis, context.names)
 
     def _urls(self) -> tuple[ServerUrl, ServerUrl]:
@@ -117,18 +116,20 @@ class EmailAdapter(Adapter):
         imap, _ = self._urls()
         if "@" not in self.account:
             raise ValueError("EMAIL_FROM is not an address")
-        self._reader, self._flagger = Mailbox(imap), Mailbox(imap)
+        self._reader, self._imap = Mailbox(imap), imap
         await asyncio.to_thread(self._reader.connect)
         self._task = asyncio.create_task(self._read(), name="email-mailbox")
 
     async def stop(self) -> None:
+        """Ends the loop at its next step (a wait ends within half a second of the stop) and
+        then closes the mailbox: cancelled, the loop's thread would go on using the
+        connection while `close` logs out on it (one's answer read by the other, then a
+        30-second wait for the one that never comes)."""
         self._stop.set()
         if self._task is not None:
-            self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        for mailbox in (self._reader, self._flagger):
-            if mailbox is not None:
-                await asyncio.to_thread(mailbox.close)
+        if self._reader is not None:
+            await asyncio.to_thread(self._reader.close)
 
     # --- reading --------------------------------------------------------------------------
 
@@ -143,8 +144,6 @@ class EmailAdapter(Adapter):
                 reader.idle = reader.idle and settings.email_idle
                 await asyncio.to_thread(reader.wait, settings.email_poll_seconds, self._stop)
                 pause = RETRY_FIRST_S
-            except asyncio.CancelledError:
-                raise
             except Exception as exc:  # the mailbox, rest_service or Redis: try again later
                 log.warning("email_mailbox_failed", error=f"{type(exc).__name__}: {exc}"[:300])
                 await asyncio.to_thread(reader.close)
@@ -285,23 +284,30 @@ class EmailAdapter(Adapter):
             await redis.hdel(thread, "buttons")
 
     async def _flag_answered(self, correlation_id: str | None) -> None:
-        """`\\Answered` on the person's mail, best effort: the answer went out already."""
-        if not correlation_id or self._flagger is None:
+        """`\\Answered` on the person's mail, best effort: the answer went out already. A
+        connection of its own each time: one kept between answers would have been dropped by
+        the server (they close idle connections after minutes) by the next answer."""
+        if not correlation_id or self._imap is None:
             return
         where = await self.context.redis.hgetall(self.context.names.email_mail(correlation_id))
         uid = _text(where.get(b"uid") or where.get("uid"))
         validity = _text(where.get(b"uidvalidity") or where.get("uidvalidity"))
         if not uid.isdigit():
             return
-        flagger = self._flagger
-        async with self._flag_lock:
-            try:
-                await asyncio.to_thread(lambda: flagger.client)
-                if str(flagger.uid_validity) == validity:
-                    await asyncio.to_thread(flagger.flag, int(uid), "\\Answered")
-            except _MAIL_ERRORS as exc:
-                log.warning("email_flag_failed", error=f"{type(exc).__name__}: {exc}"[:200])
-                await asyncio.to_thread(flagger.close)
+        try:
+            await asyncio.to_thread(_flag, Mailbox(self._imap), int(uid), validity)
+        except _MAIL_ERRORS as exc:
+            log.warning("email_flag_failed", error=f"{type(exc).__name__}: {exc}"[:200])
+
+
+def _flag(mailbox: Mailbox, uid: int, validity: str) -> None:
+    """Flags the mail answered unless the folder was renumbered since it was read."""
+    try:
+        mailbox.connect()
+        if str(mailbox.uid_validity) == validity:
+            mailbox.flag(uid, "\\Answered")
+    finally:
+        mailbox.close()
 
 
 def thread_key(address: str, thread_id: str) -> str:

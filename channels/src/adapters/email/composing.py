@@ -7,9 +7,10 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
+from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime
 
 from channels.src.adapters.email.text import markdown_to_text
 from channels.src.adapters.web import to_html
@@ -119,8 +120,8 @@ def _address(value: str) -> str:
         return value
     try:
         return str(Address(addr_spec=value))
-    except (ValueError, IndexError):
-        return formataddr(("", value))
+    except (ValueError, IndexError, HeaderParseError):  # the email package's strict reading
+        return value  # as it came (a UTF-8 local part: the header writes it, SMTPUTF8 sends it)
 
 
 def _document(body: str) -> str:

@@ -10,9 +10,10 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from email import policy
-from email.message import EmailMessage, Message
+from email.message import EmailMessage, Message, MIMEPart
 from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr
+from typing import cast
 
 from channels.src.adapters.email.text import html_to_text
 
@@ -37,6 +38,7 @@ _OUTLOOK_HEADER = re.compile(r"^\s*(from|von|de):\s.+", re.IGNORECASE)
 _OUTLOOK_NEXT = re.compile(r"^\s*(sent|date|gesendet|envoyé|to|an|à):\s", re.IGNORECASE)
 _SIGNATURE = "-- "
 _PRECEDENCE_ROBOTS = frozenset({"bulk", "list", "junk", "auto_reply"})
+_PARSER = BytesParser(EmailMessage, policy=policy.default)
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,13 @@ class Mail:
 
 def parse(raw: bytes, *, own_address: str = "") -> Mail:
     """Reads a raw RFC 5322 message."""
-    message = BytesParser(policy=policy.default).parsebytes(raw)
+    try:
+        return _read(raw, _PARSER.parsebytes(raw), own_address)
+    except RecursionError:  # MIME nested deeper than the email package recurses: headers only
+        return _read(raw, _PARSER.parsebytes(raw, headersonly=True), own_address)
+
+
+def _read(raw: bytes, message: EmailMessage, own_address: str) -> Mail:
     message_id = _ids(_header(message, "Message-ID"))
     own_id = message_id[0] if message_id else stable_id(raw)
     references = _ids(_header(message, "References"))
@@ -140,28 +148,30 @@ def automatic(message: Message, sender: str, own_address: str = "") -> str | Non
     return None
 
 
-def _body_text(message: Message) -> str:
+def _body_text(message: EmailMessage) -> str:
     """The text/plain part, else the HTML part as text (its quotes left out), else ""."""
-    if not isinstance(message, EmailMessage):
-        return ""
-    try:
-        plain = message.get_body(preferencelist=("plain",))
-        if plain is not None:
-            return _content(plain)
-        html = message.get_body(preferencelist=("html",))
-        if html is not None:
-            return html_to_text(_content(html), drop_quotes=True)
-    except Exception:  # a malformed MIME tree: nothing readable
-        return ""
+    plain = _body(message, "plain")
+    if plain is not None:
+        return _content(plain)
+    html = _body(message, "html")
+    if html is not None:
+        return html_to_text(_content(html), drop_quotes=True)
     return ""
+
+
+def _body(message: EmailMessage, kind: str) -> MIMEPart | None:
+    """The body part of that kind; None when there is none or the MIME tree is too broken
+    for the email package to look (a multipart/related without a boundary makes it raise)."""
+    try:
+        return message.get_body(preferencelist=(kind,))
+    except Exception:
+        return None
 
 
 def _content(part: Message) -> str:
     """A text part's content in any charset; an unknown or wrong charset is read as well
     as it can be rather than refused."""
-    payload = part.get_payload(decode=True)
-    if not isinstance(payload, bytes):
-        return ""
+    payload = cast(bytes, part.get_payload(decode=True))  # a body part is a leaf: bytes
     charset = part.get_content_charset() or "utf-8"
     try:
         return payload.decode(charset, errors="replace")
@@ -203,25 +213,21 @@ def _outlook_block(lines: list[str], index: int) -> bool:
     return any(_OUTLOOK_NEXT.match(line) for line in lines[index + 1 : index + 4])
 
 
-def _files(message: Message) -> list[MailFile]:
+def _files(message: EmailMessage) -> list[MailFile]:
     """Attachments at any depth (inline pictures too): every part that is not the body's
     text, with its decoded bytes."""
-    if not isinstance(message, EmailMessage):
-        return []
+    bodies = {id(_body(message, kind)) for kind in ("plain", "html")}
     found: list[MailFile] = []
-    try:
-        bodies = {id(message.get_body(preferencelist=(kind,))) for kind in ("plain", "html")}
-        for part in message.walk():
-            if part.is_multipart() or id(part) in bodies:
-                continue
-            name = part.get_filename()
-            attached = (part.get_content_disposition() or "") == "attachment"
-            if part.get_content_maintype() == "text" and not name and not attached:
-                continue  # another rendering of the text, not a file
-            data = part.get_payload(decode=True)
-            if isinstance(data, bytes) and data:
-                file_name = name.strip() if name else None
-                found.append(MailFile(data, part.get_content_type(), file_name))
-    except Exception:  # a malformed part: the text still goes in
-        return found
+    for part in message.walk():
+        # A multipart without its boundary is no file: the parser leaves it a leaf.
+        if part.get_content_maintype() == "multipart" or id(part) in bodies:
+            continue
+        name = part.get_filename()
+        attached = (part.get_content_disposition() or "") == "attachment"
+        if part.get_content_maintype() == "text" and not name and not attached:
+            continue  # another rendering of the text, not a file
+        data = part.get_payload(decode=True)
+        if isinstance(data, bytes) and data:
+            file_name = name.strip() if name else None
+            found.append(MailFile(data, part.get_content_type(), file_name))
     return found

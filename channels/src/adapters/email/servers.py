@@ -76,7 +76,8 @@ class Mailbox:
         self.idle = False
 
     def connect(self) -> None:
-        """Logs in and selects the mailbox; raises what the server says when it refuses."""
+        """Logs in and selects the mailbox; raises what the server says when it refuses (and
+        leaves no connection open: the loop tries again and again while it refuses)."""
         self.close()
         url = self.url
         if url.secure:
@@ -85,8 +86,18 @@ class Mailbox:
             )
         else:
             client = imaplib.IMAP4(url.host, url.port, timeout=TIMEOUT_S)
-            if "STARTTLS" in client.capabilities:
-                client.starttls(ssl.create_default_context())
+        try:
+            self._log_in(client)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                client.shutdown()
+            raise
+        self._client = client
+
+    def _log_in(self, client: imaplib.IMAP4) -> None:
+        url = self.url
+        if not url.secure and "STARTTLS" in client.capabilities:
+            client.starttls(ssl.create_default_context())
         client.login(url.user, url.password)
         status, data = client.select(_quoted(url.mailbox))
         if status != "OK":
@@ -95,7 +106,6 @@ class Mailbox:
         last = found[-1]
         self.uid_validity = int(last) if isinstance(last, bytes) and last.isdigit() else 0
         self.idle = "IDLE" in client.capabilities
-        self._client = client
 
     @property
     def client(self) -> imaplib.IMAP4:
@@ -134,8 +144,9 @@ class Mailbox:
         client = self.client
         tag = client._new_tag().decode()
         client.send(f"{tag} IDLE\r\n".encode())
-        if not client.readline().startswith(b"+"):
-            raise imaplib.IMAP4.error("the server refused IDLE")
+        answer = client.readline()
+        if not answer.startswith(b"+"):  # NO, BAD, or the BYE of a connection it dropped
+            raise imaplib.IMAP4.abort(f"the server refused IDLE: {answer[:200]!r}")
         sock = client.sock
         deadline = time.monotonic() + min(seconds, IDLE_RENEW_S)
         try:
@@ -158,8 +169,11 @@ class Mailbox:
         client, self._client = self._client, None
         if client is None:
             return
-        with contextlib.suppress(OSError, imaplib.IMAP4.error):
+        try:
             client.logout()
+        except (OSError, imaplib.IMAP4.error):  # dropped already: the socket is let go of
+            with contextlib.suppress(OSError):
+                client.shutdown()
 
 
 def _quoted(mailbox: str) -> str:
@@ -172,7 +186,8 @@ def send_mail(url: ServerUrl, message: EmailMessage, sender: str, to: str) -> No
     recipient or the mail (5xx): `Undeliverable`."""
     try:
         with _smtp(url) as smtp:
-            refused = smtp.send_message(message, from_addr=sender, to_addrs=[to])
+            # One recipient: its refusal raises SMTPRecipientsRefused, so none is returned.
+            smtp.send_message(message, from_addr=sender, to_addrs=[to])
     except smtplib.SMTPRecipientsRefused as exc:
         code, reason = next(iter(exc.recipients.values()), (550, b""))
         raise _refusal(code, reason) from exc
@@ -182,9 +197,6 @@ def send_mail(url: ServerUrl, message: EmailMessage, sender: str, to: str) -> No
         raise RetryLater(60.0, f"smtp login refused: {exc.smtp_code}") from exc
     except (smtplib.SMTPException, OSError) as exc:  # refused, reset, timed out, 421
         raise RetryLater(10.0, f"smtp: {type(exc).__name__}: {exc}"[:200]) from exc
-    if refused:
-        code, reason = next(iter(refused.values()))
-        raise _refusal(code, reason)
 
 
 def _refusal(code: int, reason: bytes | str) -> Exception:
@@ -195,6 +207,7 @@ def _refusal(code: int, reason: bytes | str) -> Exception:
 
 
 def _smtp(url: ServerUrl) -> smtplib.SMTP:
+    """A connection ready to send; one the server refuses is closed, not left open."""
     context = ssl.create_default_context()
     if url.secure:
         smtp: smtplib.SMTP = smtplib.SMTP_SSL(
@@ -202,12 +215,17 @@ def _smtp(url: ServerUrl) -> smtplib.SMTP:
         )
     else:
         smtp = smtplib.SMTP(url.host, url.port, timeout=TIMEOUT_S, local_hostname=_hostname())
-        smtp.ehlo()
-        if smtp.has_extn("starttls"):
-            smtp.starttls(context=context)
+    try:
+        if not url.secure:
             smtp.ehlo()
-    if url.user:
-        smtp.login(url.user, url.password)
+            if smtp.has_extn("starttls"):
+                smtp.starttls(context=context)
+                smtp.ehlo()
+        if url.user:
+            smtp.login(url.user, url.password)
+    except BaseException:
+        smtp.close()
+        raise
     return smtp
 
 
