@@ -4,9 +4,12 @@ services. The e-mail channel's tests and the demo's e-mail user run on them.
 
 Postfix takes mail on its SMTP port and hands every message for the domain to Dovecot's LMTP,
 which stores it in the user's Maildir; the channel and whoever plays the people read it over
-IMAP. Without the Debian packages, or not as root (Dovecot stores mail as an unprivileged
-user, Postfix's daemons start as root), `mail_servers()` raises `MailServersMissing` saying
-which."""
+IMAP. Postfix says 450 (try later) to BUSY. `mail_servers(secure=True)` adds what a mail
+provider has: TLS under a throwaway CA (`ca_file`; STARTTLS on both plain ports, IMAPS), and
+SMTP submission with implicit TLS and a login (Dovecot checks the password), where a user
+may send only as their own address. Without the Debian packages, or not as root (Dovecot
+stores mail as an unprivileged user, Postfix's daemons start as root), `mail_servers()`
+raises `MailServersMissing` saying which (`missing()` tells without starting anything)."""
 
 from __future__ import annotations
 
@@ -36,6 +39,8 @@ USERS = ("secretary", "alice", "bob", "stranger")
 MAIL_USER = "nobody"
 #: How often the waits below look again.
 POLL_S = 0.1
+#: A recipient Postfix refuses for now (450), as a full mailbox or a greylisting server does.
+BUSY = f"busy@{DOMAIN}"
 
 
 class MailServersMissing(Exception):
@@ -62,6 +67,26 @@ def _program(name: str, package: str, *candidates: str) -> str:
     return found
 
 
+def _programs() -> tuple[str, str]:
+    """Dovecot's and Postfix's paths; raises MailServersMissing saying what is not here."""
+    dovecot = _program("dovecot", "dovecot-imapd dovecot-lmtpd", "/usr/sbin/dovecot")
+    postfix = _program("postfix", "postfix", "/usr/sbin/postfix")
+    if not Path("/usr/lib/dovecot/lmtp").exists():
+        raise MailServersMissing("dovecot's LMTP is missing: apt-get install dovecot-lmtpd")
+    if os.geteuid() != 0:
+        raise MailServersMissing("the private mail servers run as root (as CI does)")
+    return dovecot, postfix
+
+
+def missing() -> str:
+    """Why the mail servers cannot run on this machine, or "" when they can."""
+    try:
+        _programs()
+    except MailServersMissing as exc:
+        return str(exc)
+    return ""
+
+
 def free_port() -> int:
     import socket
 
@@ -75,6 +100,11 @@ class MailServers:
     imap_port: int
     smtp_port: int
     root: Path
+    #: With `secure`: the IMAPS port, the SMTP submission port (implicit TLS, login) and
+    #: the CA that signed both servers' certificate (for `localhost` and 127.0.0.1).
+    imaps_port: int = 0
+    submissions_port: int = 0
+    ca_file: Path | None = None
 
     @staticmethod
     def address(user: str) -> str:
@@ -87,6 +117,35 @@ class MailServers:
     @property
     def smtp_url(self) -> str:
         return f"smtp://127.0.0.1:{self.smtp_port}"
+
+    def imaps_url(self, user: str = "secretary", password: str = PASSWORD) -> str:
+        account = f"{quote(self.address(user))}:{quote(password)}"
+        return f"imaps://{account}@localhost:{self.imaps_port}/INBOX"  # secret-scan: example
+
+    def submissions_url(self, user: str = "secretary", password: str = PASSWORD) -> str:
+        account = f"{quote(self.address(user))}:{quote(password)}"
+        return f"smtps://{account}@localhost:{self.submissions_port}"  # secret-scan: example
+
+    def kick(self, user: str) -> None:
+        """Drops every IMAP connection of the user, as a server restart or a network does."""
+        _run("doveadm", "-c", str(self.root / "dovecot.conf"), "kick", self.address(user))
+
+    def renumber(self, user: str) -> None:
+        """A new UIDVALIDITY for the user's INBOX, as a server that rebuilt the folder says."""
+        _run("doveadm", "-c", str(self.root / "dovecot.conf"), "mailbox", "update", "-u",
+             self.address(user), "--uid-validity", str(int(time.time()) + 7), "INBOX")  # fmt: skip
+
+    def idling(self, user: str) -> bool:
+        """Whether a connection of the user waits in IDLE (Dovecot's process titles say)."""
+        master = (self.root / "run" / "master.pid").read_text().strip()
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with suppress(OSError):
+                if stat.read_text().rpartition(")")[2].split()[1] != master:
+                    continue
+                title = (stat.parent / "cmdline").read_bytes()
+                if self.address(user).encode() in title and b" IDLE]" in title:
+                    return True
+        return False
 
     def submit(self, raw: bytes, sender: str, to: str) -> None:
         """Mail in through Postfix, as another server would deliver it."""
@@ -139,17 +198,18 @@ class MailServers:
                     client.logout()
 
 
-def _dovecot_conf(root: Path, imap_port: int, lmtp_port: int) -> str:
-    return f"""
+def _dovecot_conf(root: Path, imap_port: int, imaps_port: int, lmtp_port: int, tls: str) -> str:
+    return f"""{tls}
 protocols = imap lmtp
 base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
 info_log_path = {root}/dovecot.log
 listen = 127.0.0.1
-ssl = no
+verbose_proctitle = yes
+auth_failure_delay = 0
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain
 default_internal_user = dovecot
 default_internal_group = dovecot
 default_login_user = dovenull
@@ -171,7 +231,14 @@ service imap-login {{
     port = {imap_port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {imaps_port}
+    ssl = yes
+  }}
+}}
+service auth {{
+  unix_listener auth-postfix {{
+    mode = 0666
   }}
 }}
 service lmtp {{
@@ -197,8 +264,8 @@ protocol lmtp {{
 """
 
 
-def _postfix_main(root: Path, smtp_port: int, lmtp_port: int) -> str:
-    return f"""
+def _postfix_main(root: Path, smtp_port: int, lmtp_port: int, tls: str) -> str:
+    return f"""{tls}
 compatibility_level = 3.6
 queue_directory = {root}/postfix/queue
 data_directory = {root}/postfix/data
@@ -211,7 +278,10 @@ mydestination =
 inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
 mynetworks = 127.0.0.0/8
-smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
+smtpd_recipient_restrictions = check_recipient_access texthash:{root}/postfix/etc/access
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = {root}/run/auth-postfix
 virtual_mailbox_domains = {DOMAIN}
 virtual_transport = lmtp:inet:127.0.0.1:{lmtp_port}
 relayhost =
@@ -220,6 +290,7 @@ maillog_file = {root}/postfix.log
 maillog_file_prefixes = {root}
 smtputf8_enable = yes
 biff = no
+smtpd_error_sleep_time = 0
 alias_maps =
 alias_database =
 local_recipient_maps =
@@ -252,6 +323,35 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 """
 
 
+def _tls(root: Path, submissions_port: int) -> tuple[str, str, str, Path]:
+    """Dovecot's and Postfix's settings for TLS, the submission port's line of master.cf,
+    and the CA's certificate."""
+    from common.tests.certificates import Authority
+
+    (root / "tls").mkdir()
+    authority = Authority(root / "tls")
+    pair = authority.issue("mail", "localhost", ("localhost", "127.0.0.1"))
+    dovecot = f"""
+ssl = yes
+ssl_cert = <{pair.cert}
+ssl_key = <{pair.key}
+"""
+    postfix = f"""
+smtpd_tls_cert_file = {pair.cert}
+smtpd_tls_key_file = {pair.key}
+smtpd_tls_security_level = may
+submission_senders = inline:{{ {{ secretary@{DOMAIN} = secretary@{DOMAIN} }} }}
+"""
+    submissions = (
+        f"127.0.0.1:{submissions_port} inet n - n - - smtpd -o smtpd_tls_wrappermode=yes "
+        "-o smtpd_sasl_auth_enable=yes -o smtpd_delay_reject=no "
+        "-o smtpd_sender_login_maps=$submission_senders "
+        "-o smtpd_sender_restrictions=reject_sender_login_mismatch "
+        "-o smtpd_relay_restrictions=permit_sasl_authenticated,reject\n"
+    )
+    return dovecot, postfix, submissions, authority.cert_path
+
+
 def _run(*args: str) -> None:
     """Runs a server's control command; its output goes to a file, not a pipe, because the
     daemons it starts keep their inherited descriptors open."""
@@ -264,42 +364,28 @@ def _run(*args: str) -> None:
             raise RuntimeError(f"{' '.join(args)}: {output.read().decode(errors='replace')}")
 
 
-def _programs() -> tuple[str, str]:
-    """Dovecot's and Postfix's paths; raises MailServersMissing saying what is not here."""
-    dovecot = _program("dovecot", "dovecot-imapd dovecot-lmtpd", "/usr/sbin/dovecot")
-    postfix = _program("postfix", "postfix", "/usr/sbin/postfix")
-    if not Path("/usr/lib/dovecot/lmtp").exists():
-        raise MailServersMissing("dovecot's LMTP is missing: apt-get install dovecot-lmtpd")
-    if os.geteuid() != 0:
-        raise MailServersMissing("the private mail servers run as root (as CI does)")
-    return dovecot, postfix
-
-
-def missing() -> str:
-    """Why the mail servers cannot run on this machine, or "" when they can."""
-    try:
-        _programs()
-    except MailServersMissing as exc:
-        return str(exc)
-    return ""
-
-
 @contextmanager
-def mail_servers() -> Iterator[MailServers]:
+def mail_servers(*, secure: bool = False) -> Iterator[MailServers]:
     """Dovecot and Postfix on free ports, stopped and removed on the way out."""
     dovecot, postfix = _programs()
     # /tmp, not pytest's 0700 tree: Dovecot writes the Maildirs as an unprivileged user.
     root = Path(tempfile.mkdtemp(prefix="sa-mail-"))
     root.chmod(0o755)
     imap_port, lmtp_port, smtp_port = free_port(), free_port(), free_port()
+    imaps_port, submissions_port = (free_port(), free_port()) if secure else (0, 0)
     started: list[str] = []
     try:
+        dovecot_tls, postfix_tls, submissions, ca_file = (
+            _tls(root, submissions_port) if secure else ("ssl = no\n", "", "", None)
+        )
         (root / "mail").mkdir()
         nobody = pwd.getpwnam(MAIL_USER)
         os.chown(root / "mail", nobody.pw_uid, nobody.pw_gid)
         users = "".join(f"{user}@{DOMAIN}:{{PLAIN}}{PASSWORD}\n" for user in USERS)
         (root / "users").write_text(users)
-        (root / "dovecot.conf").write_text(_dovecot_conf(root, imap_port, lmtp_port))
+        (root / "dovecot.conf").write_text(
+            _dovecot_conf(root, imap_port, imaps_port, lmtp_port, dovecot_tls)
+        )
         _run(dovecot, "-c", str(root / "dovecot.conf"))
         started.append("dovecot")
         config = root / "postfix" / "etc"
@@ -308,12 +394,14 @@ def mail_servers() -> Iterator[MailServers]:
         (root / "postfix" / "data").mkdir()
         postfix_user = pwd.getpwnam("postfix")
         os.chown(root / "postfix" / "data", postfix_user.pw_uid, postfix_user.pw_gid)
-        (config / "main.cf").write_text(_postfix_main(root, smtp_port, lmtp_port))
-        (config / "master.cf").write_text(_POSTFIX_MASTER.format(port=f"127.0.0.1:{smtp_port}"))
+        (config / "main.cf").write_text(_postfix_main(root, smtp_port, lmtp_port, postfix_tls))
+        master = _POSTFIX_MASTER.format(port=f"127.0.0.1:{smtp_port}")
+        (config / "master.cf").write_text(master + submissions)
+        (config / "access").write_text(f"{BUSY} 450 4.2.1 Mailbox busy, try again later\n")
         _run(postfix, "-c", str(config), "check")
         _run(postfix, "-c", str(config), "start")
         started.append("postfix")
-        servers = MailServers(imap_port, smtp_port, root)
+        servers = MailServers(imap_port, smtp_port, root, imaps_port, submissions_port, ca_file)
         _until(lambda: _answers(servers), 30, "answer from the mail servers")
         yield servers
     finally:
