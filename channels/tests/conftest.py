@@ -1,4 +1,5 @@
-"""The channels tests' rest_service: one real process per module (`module_rest_service`)."""
+"""The channels tests' rest_service, one real process per module (`module_rest_service`), and
+Slack's stand-in."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 
 from common.infrastructure.rest_client import RestClient
 from ops.processes import Stack
+from sandbox.slack_api import SlackStandIn
 
 
 @pytest.fixture
@@ -15,3 +17,12 @@ async def rest(module_rest_service: Stack, secrets: dict[str, str]) -> AsyncIter
     url = module_rest_service.processes["rest_service"].url
     async with RestClient(url, secrets["SERVICE_API_TOKEN"]) as client:
         yield client
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[SlackStandIn]:
+    """Slack's Web API and file host, served in the test's loop."""
+    stand_in = SlackStandIn()
+    await stand_in.start()
+    yield stand_in
+    await stand_in.stop()

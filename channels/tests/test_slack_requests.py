@@ -39,14 +39,6 @@ NO_REST = "http://127.0.0.1:9"
 
 
 @pytest.fixture
-async def slack() -> AsyncIterator[SlackStandIn]:
-    stand_in = SlackStandIn()
-    await stand_in.start()
-    yield stand_in
-    await stand_in.stop()
-
-
-@pytest.fixture
 def names() -> Names:
     return Names(f"test:slack-in:{uuid.uuid4().hex[:8]}:")
 

@@ -28,14 +28,6 @@ TEAM = "T0SANDBOX1"
 
 
 @pytest.fixture
-async def slack() -> AsyncIterator[SlackStandIn]:
-    stand_in = SlackStandIn()
-    await stand_in.start()
-    yield stand_in
-    await stand_in.stop()
-
-
-@pytest.fixture
 async def adapter(slack: SlackStandIn, redis: aioredis.Redis) -> AsyncIterator[SlackAdapter]:
     settings = Settings(
         _env_file=None, environment="test", slack_bot_token=SecretStr(slack.token),

@@ -17,14 +17,6 @@ BODY = {"channel": "D0ANNA0001", "text": "hi", "blocks": []}
 
 
 @pytest.fixture
-async def slack() -> AsyncIterator[SlackStandIn]:
-    stand_in = SlackStandIn()
-    await stand_in.start()
-    yield stand_in
-    await stand_in.stop()
-
-
-@pytest.fixture
 async def api(slack: SlackStandIn) -> AsyncIterator[SlackWebApi]:
     async with client_session() as http:
         yield SlackWebApi(http, slack.api_base, slack.token)
