@@ -73,8 +73,7 @@ INTEGRATION_FIXTURES = frozenset(
         "tests/test_demo_console.py:world",
         "tests/test_scaling.py:llm",
         "tests/test_security.py:llm",
-        "channels/tests/test_slack_web_api.py:slack",
-        "channels/tests/test_slack_send.py:slack",
+        "channels/tests/conftest.py:slack",
     }
 )
 
