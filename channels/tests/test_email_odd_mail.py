@@ -9,7 +9,6 @@ from __future__ import annotations
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -24,15 +23,9 @@ from channels.src.adapters.email.composing import (
 )
 from channels.src.adapters.email.parsing import new_text, parse
 from channels.src.adapters.email.text import html_to_text
+from channels.tests.test_email_mail import corpus
 from common.infrastructure.queue_messages import Button
 from tests.tiers import examples
-
-CORPUS = Path(__file__).parent / "email_corpus"
-
-
-def corpus(name: str) -> bytes:
-    return (CORPUS / name).read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-
 
 # -- HTML-only replies: the words above the client's quote block -------------------------------
 
