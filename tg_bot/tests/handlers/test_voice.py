@@ -12,8 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.features.texts import NO as OFF_WORDS
-from common.features.texts import YES as ON_WORDS
+from common.features.texts import NO, OFF, ON, YES
 from common.infrastructure.rest_client import RestClient
 from common.infrastructure.wire import ModelCapability
 from sandbox import telegram_updates as build
@@ -141,6 +140,16 @@ async def test_model_offers_no_voice_model(
 def test_voice_is_in_the_command_menu_of_every_language() -> None:
     for language, menu in default_commands().menus().items():
         assert "voice" in {entry["command"] for entry in menu}, language
+
+
+#: Every language's yes and "on" words turn it on (German "an"), its no and "off" words off.
+ON_WORDS = YES | ON
+OFF_WORDS = NO | OFF
+
+
+def test_the_german_on_and_off_words_are_taken_in_any_case() -> None:
+    assert wanted_state("AN") is True
+    assert wanted_state("Aus") is False
 
 
 @settings(max_examples=100, deadline=None)
