@@ -496,6 +496,43 @@ async def test_a_file_whatsapp_fails_to_give_for_now_waits_for_its_next_delivery
     assert await rig.redis.keys(rig.names.blob("*")) == []
 
 
+@pytest.mark.parametrize(
+    ("kind", "status"), [("media_info", 400), ("download", 401)], ids=["info-400", "download-401"]
+)
+async def test_a_file_that_comes_while_our_token_is_refused_waits_for_its_next_delivery(
+    rig: Rig, kind: str, status: int
+) -> None:
+    """An expired access token (Graph's code 190) is ours to renew, not the person's file to
+    lose: no apology that could not go anyway, a 500 so WhatsApp delivers the file again."""
+    media_id = rig.api.add_media(b"OggS-voice", "audio/ogg; codecs=opus")
+    rig.api.windows[PERSON] = time.monotonic()
+    rig.api.fail(kind, status=status, code=190, message="Session has expired")
+    with capture_logs() as logs:
+        _, answered = await rig.from_person(audio(media_id))
+    assert answered == 500
+    assert rig.api.sent == [] and rig.api.read == []
+    assert await rig.redis.keys(rig.names.blob("*")) == []
+    [refused] = _events(logs, "whatsapp_token_refused")
+    assert refused["log_level"] == "error" and str(status) in refused["error"]
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [(401, 190), (503, 131000), (429, 130429)], ids=["token", "down", "limited"]
+)
+async def test_a_short_answer_that_cannot_go_for_now_goes_at_the_next_delivery(
+    rig: Rig, status: int, code: int
+) -> None:
+    rig.api.windows[PERSON] = time.monotonic()
+    rig.api.fail("messages", status=status, code=code, message="not now")
+    sticker = {"type": "sticker", "sticker": {"id": "9", "mime_type": "image/webp"}}
+    wamid, first = await rig.from_person(sticker)
+    assert first == 500 and rig.api.sent == []
+    _, again = await rig.from_person(sticker, wamid=wamid)
+    assert again == 200
+    [told] = rig.api.sent_to(PERSON)
+    assert told.text == TEXTS.text(None, "nontext.sticker")
+
+
 @pytest.mark.parametrize("size_told", [True, False], ids=["size-told", "size-untold"])
 async def test_a_file_over_20_mb_is_refused_saying_the_limit(rig: Rig, size_told: bool) -> None:
     big = rig.api.add_media(b"%PDF" + b"0" * (20 * 1024 * 1024), "application/pdf",

@@ -183,7 +183,8 @@ class WhatsAppAdapter(Adapter):
         )
 
     async def _answer_here(self, message: WaMessage, text_key: str, **values: object) -> None:
-        """A short answer to what is not queued (a sticker, a file too big), once."""
+        """A short answer to what is not queued (a sticker, a file too big), once; one that
+        cannot go for now raises, so the webhook's 500 brings the message again."""
         names = self.context.names
         first = await self.context.redis.set(
             names.whatsapp_answered(message.wamid), "1", nx=True, ex=SENT_TTL_SECONDS
@@ -194,6 +195,9 @@ class WhatsAppAdapter(Adapter):
         try:
             await self.graph.send_message({"to": message.sender, **layout.messages(text, [])[0]})
         except GraphError as exc:
+            if exc.transient or exc.token_refused:  # 500: WhatsApp's next delivery answers it
+                await self.context.redis.delete(names.whatsapp_answered(message.wamid))
+                raise
             log.warning("whatsapp_answer_failed", error=str(exc)[:300])
 
     async def _window_opened(self, message: WaMessage) -> None:

@@ -18,6 +18,8 @@ Json = dict[str, Any]
 CALL_SECONDS = 20.0
 #: WhatsApp's code for a free-form message outside the 24-hour customer-service window.
 OUTSIDE_WINDOW = 131047
+#: Graph's code for an access token that has expired or been revoked (OAuthException).
+TOKEN_REFUSED = 190
 #: Codes that mean "too many, slow down", whatever the HTTP status they come with.
 THROTTLED = frozenset({4, 80007, 130429, 131048, 131056})
 
@@ -38,6 +40,12 @@ class GraphError(Exception):
     def transient(self) -> bool:
         """Worth trying again later: no answer, a 429 or 5xx, or a throughput limit."""
         return self.status in (0, 429) or self.status >= 500 or self.code in THROTTLED
+
+    @property
+    def token_refused(self) -> bool:
+        """Our access token was refused (expired, revoked): nothing we call works until an
+        operator renews `WHATSAPP_TOKEN`."""
+        return self.status == 401 or self.code == TOKEN_REFUSED
 
 
 @dataclass(frozen=True)

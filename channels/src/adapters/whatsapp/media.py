@@ -83,6 +83,9 @@ class MediaIntake:
                 raise Refused("media.unreadable")
             key = await self._blobs.put(data, blob_id, owner=f"whatsapp:{message.sender}")
         except GraphError as exc:
+            if exc.token_refused:  # the file waits for WhatsApp's next delivery of it
+                log.error("whatsapp_token_refused", call="media", error=str(exc)[:300])
+                raise
             log.warning("whatsapp_media_failed", error=str(exc)[:300], transient=exc.transient)
             if exc.transient:
                 raise
