@@ -130,6 +130,19 @@ class MailServers:
         """Drops every IMAP connection of the user, as a server restart or a network does."""
         _run("doveadm", "-c", str(self.root / "dovecot.conf"), "kick", self.address(user))
 
+    @contextmanager
+    def logins_refused(self, user: str) -> Iterator[None]:
+        """Inside: the user's password is another, as after a change on the server (Dovecot
+        reads its passwd-file again when the file changes). Connections already in stay."""
+        users = self.root / "users"
+        kept = users.read_text()
+        entry = f"{self.address(user)}:{{PLAIN}}"
+        users.write_text(kept.replace(f"{entry}{PASSWORD}", f"{entry}changed-{PASSWORD}"))
+        try:
+            yield
+        finally:
+            users.write_text(kept)
+
     def renumber(self, user: str) -> None:
         """A new UIDVALIDITY for the user's INBOX, as a server that rebuilt the folder says."""
         _run("doveadm", "-c", str(self.root / "dovecot.conf"), "mailbox", "update", "-u",

@@ -87,7 +87,7 @@ def _sender_check(state: ChannelsState) -> dict[str, object]:
 
 async def health(request: Request) -> JSONResponse:
     """Each channel's state (a channel that is off is no fault: it says why); 503 when Redis
-    is down, the sender stopped or a configured channel failed to start."""
+    is down, the sender stopped, or a configured channel failed to start or is down."""
     state = STATE.of_app(request.app)
     redis = await _redis_check(state)
     sender = _sender_check(state)

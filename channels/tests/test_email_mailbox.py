@@ -192,6 +192,27 @@ async def test_a_mailbox_that_drops_the_connection_is_read_again_and_no_mail_is_
     assert flagged(mail, b"\\Seen") == [True, True]
 
 
+async def test_a_mailbox_that_refuses_the_login_is_the_channels_trouble_until_it_takes_it(
+    mail: MailServers, rest: RestClient, redis: aioredis.Redis, names: Names
+) -> None:
+    """`/health` says the channel is down (with why) while its loop tries again, and on once
+    mail is read again: the password changed on the server, then changed back."""
+    async with running(adapter_for(settings_for(mail), rest, redis, names)) as adapter:
+        await until(lambda: mail.idling("secretary"), 20, "the mailbox waiting in IDLE")
+        assert adapter.trouble is None
+        with mail.logins_refused("secretary"):
+            mail.kick("secretary")
+            refused = await until(
+                lambda: adapter.trouble if "AUTHENTICATIONFAILED" in (adapter.trouble or "")
+                else None, 30, "the refused login said as the channel's trouble",
+            )  # fmt: skip
+        assert refused.startswith("mail cannot be read now, trying again: ")
+        deliver(mail, written(ALICE, "after the password is back"))
+        (taken,) = await queued(redis, names, 1)
+        assert taken.text == "after the password is back"
+        await until(lambda: adapter.trouble is None, 30, "the trouble cleared")
+
+
 async def test_a_file_over_the_limit_is_left_out_and_the_rest_reaches_the_secretary(
     mail: MailServers, rest: RestClient, redis: aioredis.Redis, names: Names
 ) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -30,6 +30,20 @@ class BrokenMailbox(Adapter):
 
     async def send(self, message: OutgoingMessage) -> None:
         """Never reached: it never starts."""
+
+
+class MailboxGoneDown(Adapter):
+    """An e-mail adapter that started, then lost its mailbox (its loop retries)."""
+
+    channel = Channel.EMAIL
+    running: ClassVar[list[Adapter]] = []
+
+    async def start(self) -> None:
+        self.trouble = "mail cannot be read now, trying again: OSError: connection reset"
+        MailboxGoneDown.running.append(self)
+
+    async def send(self, message: OutgoingMessage) -> None:
+        """Not sent here."""
 
 
 EMAIL_ON = {
@@ -73,6 +87,26 @@ async def test_a_channel_that_failed_to_start_makes_the_service_degraded(
     assert body["channels"]["web"]["state"] == "off"
     assert health.headers["X-Request-ID"] == "probe-1"
     assert ready.status_code == 200, "a channel's outage does not take the others' traffic"
+
+
+async def test_a_channel_whose_platform_is_down_is_down_until_it_is_back(
+    redis_url: str, key_prefix: str
+) -> None:
+    async with (
+        serving(redis_url, key_prefix, {Channel.EMAIL: MailboxGoneDown}, **EMAIL_ON) as url,
+        httpx.AsyncClient(base_url=url) as client,
+    ):
+        down = await client.get("/health")
+        MailboxGoneDown.running.pop().trouble = None  # its loop read the mailbox again
+        back = await client.get("/health")
+        ready = await client.get("/readyz")
+    assert down.status_code == 503 and down.json()["status"] == "degraded"
+    assert down.json()["channels"]["email"] == {
+        "state": "down",
+        "reason": "mail cannot be read now, trying again: OSError: connection reset",
+    }
+    assert back.status_code == 200 and back.json()["channels"]["email"] == {"state": "on"}
+    assert ready.status_code == 200
 
 
 async def test_without_redis_health_and_readiness_say_so(key_prefix: str) -> None:

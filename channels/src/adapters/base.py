@@ -68,6 +68,9 @@ class Adapter(ABC):
 
     def __init__(self, context: AdapterContext) -> None:
         self.context = context
+        #: Why the running channel cannot work right now (its mailbox is down), while its
+        #: loop tries again; None while it works. `/health` says it as the state `down`.
+        self.trouble: str | None = None
 
     @classmethod
     def configured(cls, settings: Settings) -> bool:

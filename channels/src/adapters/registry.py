@@ -33,10 +33,11 @@ ADAPTERS: Mapping[Channel, type[Adapter]] = {
 
 @dataclass(frozen=True)
 class ChannelState:
-    """What `/health` says of a channel: on, off (not configured, or no adapter yet) or
-    failed (configured, but its start failed), with why."""
+    """What `/health` says of a channel: on, off (not configured, or no adapter yet), failed
+    (configured, but its start failed) or down (running, but its platform does not answer
+    now; it tries again by itself), with why."""
 
-    state: Literal["on", "off", "failed"]
+    state: Literal["on", "off", "failed", "down"]
     reason: str | None = None
 
     def to_dict(self) -> dict[str, str]:
@@ -100,11 +101,18 @@ class AdapterRegistry:
                 log.exception("channel_stop_failed", channel=channel.value)
 
     def states(self) -> dict[str, dict[str, str]]:
-        return {channel.value: state.to_dict() for channel, state in self._states.items()}
+        return {channel.value: self._now(channel).to_dict() for channel in self._states}
 
     @property
     def failed(self) -> list[str]:
-        return [c.value for c, s in self._states.items() if s.state == "failed"]
+        """The channels that are failed or down: the service is degraded while any is."""
+        return [c.value for c in self._states if self._now(c).state in ("failed", "down")]
+
+    def _now(self, channel: Channel) -> ChannelState:
+        running = self._running.get(channel)
+        if running is not None and running.trouble is not None:
+            return ChannelState("down", running.trouble)
+        return self._states[channel]
 
     def sender_of(self, channel: object) -> Adapter:
         """The running adapter of `channel` (an answer's `channel`); `Undeliverable` when

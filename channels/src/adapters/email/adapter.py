@@ -142,10 +142,13 @@ class EmailAdapter(Adapter):
             try:
                 await self.check()
                 reader.idle = reader.idle and settings.email_idle
+                self.trouble = None
                 await asyncio.to_thread(reader.wait, settings.email_poll_seconds, self._stop)
                 pause = RETRY_FIRST_S
             except Exception as exc:  # the mailbox, rest_service or Redis: try again later
-                log.warning("email_mailbox_failed", error=f"{type(exc).__name__}: {exc}"[:300])
+                error = f"{type(exc).__name__}: {exc}"[:300]
+                log.warning("email_mailbox_failed", error=error)
+                self.trouble = f"mail cannot be read now, trying again: {error}"
                 await asyncio.to_thread(reader.close)
                 await asyncio.to_thread(self._stop.wait, pause)
                 pause = min(pause * 2, settings.email_poll_seconds)
