@@ -139,6 +139,21 @@ def test_the_mailbox_is_reached_over_tls_and_a_certificate_not_trusted_is_refuse
         Mailbox(ServerUrl.parse(mail.imaps_url(), "imap")).connect()
 
 
+def test_a_search_finds_mail_delivered_since_the_last_command(mail: MailServers) -> None:
+    """As a poll without IDLE does: the mail that came between two polls is found by the
+    second, not the third."""
+    mailbox = Mailbox(ServerUrl.parse(mail.imaps_url(), "imap"))
+    mailbox.connect()
+    try:
+        assert mailbox.new_uids(0) == []
+        for count in (1, 2):
+            deliver(mail, written(ALICE, f"mail {count}"))
+            mail.wait_for("secretary", count)
+            assert len(mailbox.new_uids(0)) == count
+    finally:
+        mailbox.close()
+
+
 def test_a_folder_that_does_not_exist_is_refused_naming_it(mail: MailServers) -> None:
     url = ServerUrl.parse(mail.imaps_url().replace("/INBOX", "/Secretary"), "imap")
     with pytest.raises(imaplib.IMAP4.error, match="cannot select Secretary"):

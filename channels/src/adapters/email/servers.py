@@ -115,7 +115,10 @@ class Mailbox:
         return self._client
 
     def new_uids(self, after: int) -> list[int]:
-        """Unseen, unanswered messages with a UID above `after`, oldest first."""
+        """Unseen, unanswered messages with a UID above `after`, oldest first. A NOOP first:
+        Dovecot brings a selected mailbox up to date after a command, not before it, so a
+        SEARCH alone misses mail delivered since the last command (a poll late)."""
+        self.client.noop()
         status, data = self.client.uid("SEARCH", f"UID {after + 1}:*", "UNSEEN", "UNANSWERED")
         if status != "OK":
             raise imaplib.IMAP4.error(f"search failed: {data!r}")
