@@ -48,9 +48,9 @@ async def _running(
     rest = RestClient(settings.rest_service_url, settings.own_service_token)
     intake = Intake(rest, redis, names, settings.rate_limit_messages_per_minute)
     registry = AdapterRegistry(AdapterContext(settings, redis, names, intake, rest), adapters)
-    for router in registry.routers():  # routes of the channels that are on, and only theirs
-        app.include_router(router)
     await registry.start()
+    for router in registry.routers():  # routes of the channels that run, and only theirs
+        app.include_router(router)
     sender = AnswerSender(registry).consumer(redis, names, settings)
     sending = asyncio.create_task(sender.run(), name="channels-sender")
     gauges = QueueGauges(redis, names, CONSUMED[SERVICE])

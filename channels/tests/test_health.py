@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any, ClassVar
 
 import httpx
+from fastapi import APIRouter
 
 from channels.src.adapters.base import Adapter
 from channels.src.main import create_app
@@ -27,6 +28,24 @@ class BrokenMailbox(Adapter):
 
     async def start(self) -> None:
         raise ConnectionRefusedError("imap.example.org:993 refused")
+
+    async def send(self, message: OutgoingMessage) -> None:
+        """Never reached: it never starts."""
+
+
+class RefusedAtStart(Adapter):
+    """A WhatsApp adapter with a webhook whose start fails (its token is refused)."""
+
+    channel = Channel.WHATSAPP
+
+    @property
+    def router(self) -> APIRouter:
+        routes = APIRouter()
+        routes.add_api_route("/whatsapp/webhook", lambda: {"taken": True}, methods=["POST"])
+        return routes
+
+    async def start(self) -> None:
+        raise PermissionError("the token was refused")
 
     async def send(self, message: OutgoingMessage) -> None:
         """Never reached: it never starts."""
@@ -87,6 +106,23 @@ async def test_a_channel_that_failed_to_start_makes_the_service_degraded(
     assert body["channels"]["web"]["state"] == "off"
     assert health.headers["X-Request-ID"] == "probe-1"
     assert ready.status_code == 200, "a channel's outage does not take the others' traffic"
+
+
+async def test_a_channel_that_failed_to_start_takes_no_deliveries(
+    redis_url: str, key_prefix: str
+) -> None:
+    """Its platform is told to deliver again later (404), instead of its webhook taking
+    messages no running adapter would answer."""
+    whatsapp_on = {"whatsapp_token": "t", "whatsapp_phone_number_id": "1",
+                   "whatsapp_app_secret": "s", "whatsapp_verify_token": "v"}  # fmt: skip
+    async with (
+        serving(redis_url, key_prefix, {Channel.WHATSAPP: RefusedAtStart}, **whatsapp_on) as url,
+        httpx.AsyncClient(base_url=url) as client,
+    ):
+        delivery = await client.post("/whatsapp/webhook", json={})
+        health = await client.get("/health")
+    assert health.json()["channels"]["whatsapp"]["state"] == "failed"
+    assert delivery.status_code == 404
 
 
 async def test_a_channel_whose_platform_is_down_is_down_until_it_is_back(
