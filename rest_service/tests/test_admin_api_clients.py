@@ -5,6 +5,7 @@ given a new key by the "New key" action, and revoked by delete (the row stays)."
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import httpx
 import pytest
@@ -39,8 +40,11 @@ async def live(api: Api, key: str) -> bool:
     return response.status_code == 200
 
 
-async def made(logged_in: httpx.AsyncClient, api: Api, **fields: str | list[str]) -> tuple:  # noqa: F811
-    saved = await logged_in.post("/admin/api-client/create", data=form(**fields), headers=ORIGIN)
+async def made(
+    http: httpx.AsyncClient, api: Api, **fields: str | list[str]
+) -> tuple[dict[str, Any], str, httpx.Response]:
+    """A client made through the form: its row (as the API lists it), its key, the answer."""
+    saved = await http.post("/admin/api-client/create", data=form(**fields), headers=ORIGIN)
     assert saved.status_code == 200, saved.text
     (key,) = set(KEY.findall(saved.text))
     (client,) = await api.ok("GET", "/api/api-clients", api.admin)
