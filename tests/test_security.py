@@ -324,6 +324,8 @@ SERVICE_ONLY = (
     r"/api/.*/(api-key|token|telegram-username|calendar-credentials(/pending(/confirm|/expire)?)?)"
     # acting for a channel's sender: get-or-create, link codes, link, unlink (decision 0054)
     rf"|/api/users/(by-identity|link|{_ID}/link-codes|{_ID}/identities/{_ID}/{_ID})"
+    # checking an outside program's API key: the channels service, which serves the public API
+    r"|/api/api-clients/authenticate"
 )
 #: The only routes outside /api, and all of them open (the admin UI has its own login).
 OPEN_ROUTES = {
@@ -357,6 +359,8 @@ def test_a_route_the_policy_does_not_name_is_expected_to_be_admin_only() -> None
     assert expected_roles("GET", "/api/users/{user_id}") == {"admin", "service"}
     assert expected_roles("POST", "/api/users/link") == {"service"}
     assert expected_roles("GET", "/api/users/{user_id}/identities") == {"admin", "service"}
+    assert expected_roles("POST", "/api/api-clients/authenticate") == {"service"}
+    assert expected_roles("POST", "/api/api-clients/{client_id}/key") == {"admin"}
 
 
 def _dummy(parameter: dict[str, Any]) -> str:

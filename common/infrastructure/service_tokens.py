@@ -24,6 +24,8 @@ class Right(StrEnum):
     #: Get-or-create a channel's sender, issue link codes, link and unlink identities (the
     #: bots and the channels service, acting for their senders).
     identities = "identities"
+    #: Check an outside program's API key (the channels service, which serves the public API).
+    api_clients = "api_clients"
 
 
 #: The shared SERVICE_API_TOKEN's scope name, and its rights: everything, as before.
@@ -37,7 +39,7 @@ SCOPES: dict[str, frozenset[Right]] = {
     "assistant": frozenset({Right.provider_keys, Right.calendar_api}),
     "google_calendar_service": frozenset({Right.calendar_credentials}),
     "cron_service": frozenset(),
-    "channels": frozenset({Right.identities}),
+    "channels": frozenset({Right.identities, Right.api_clients}),
 }
 
 #: The services that call google_calendar_service.

@@ -40,3 +40,5 @@ bot_tokens_only = Depends(web.require_right(Right.bot_tokens, "read bot tokens")
 bot_runners_only = Depends(web.require_right(Right.bot_tokens, "record what getMe says"))
 #: Get-or-create, link and unlink a channel's senders: the bots and the channels service.
 identities_only = Depends(web.require_right(Right.identities, "link or unlink identities"))
+#: Check an outside program's API key: the channels service, which serves those programs.
+api_key_checkers_only = Depends(web.require_right(Right.api_clients, "check API keys"))

@@ -15,6 +15,7 @@ from common.infrastructure.metrics import SERVICE_STARTS
 from common.infrastructure.probes import PROBE_TIMEOUT_S, ReadinessCheck
 from rest_service.app.admin import bind_admin, mount_admin
 from rest_service.app.api import (
+    api_clients,
     assistant_tools,
     assistants,
     bots,
@@ -73,6 +74,7 @@ ROUTERS = (
     tool_invocations.router,
     live_config.router,
     webhooks.router,
+    api_clients.router,
 )
 
 

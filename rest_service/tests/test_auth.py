@@ -149,6 +149,13 @@ WHO = {
     ("GET", "/api/handoffs/{handoff_id}"): A,
     ("POST", "/api/handoffs/{handoff_id}/reply"): S,
     ("POST", "/api/handoffs/{handoff_id}/return"): S,
+    ("GET", "/api/api-clients"): A,
+    ("POST", "/api/api-clients"): A,
+    ("GET", "/api/api-clients/{client_id}"): A,
+    ("PATCH", "/api/api-clients/{client_id}"): A,
+    ("DELETE", "/api/api-clients/{client_id}"): A,
+    ("POST", "/api/api-clients/{client_id}/key"): A,
+    ("POST", "/api/api-clients/authenticate"): S_ONLY,
 }
 
 
@@ -193,6 +200,7 @@ def _url(path: str) -> str:
                     "lead_id",
                     "experiment_id",
                     "handoff_id",
+                    "client_id",
                 )
             }
         )

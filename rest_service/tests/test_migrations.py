@@ -106,6 +106,31 @@ def test_0006_gives_existing_models_chat_and_users_no_voice_and_goes_back(
     assert {"capabilities"} <= _columns(empty_database, "llm_models")
 
 
+def test_0023_adds_api_clients_with_a_key_hash_and_no_key_and_goes_back(
+    empty_database: str,
+) -> None:
+    migrate(empty_database, "upgrade", "0022")
+    assert "api_clients" not in _tables(empty_database)
+    migrate(empty_database, "upgrade", "0023")
+    columns = _columns(empty_database, "api_clients")
+    assert {"key_prefix", "key_hash", "revoked_at", "allowed_assistants"} <= columns
+    assert "key" not in columns
+    conn = _connect(empty_database)
+    insert = (
+        "INSERT INTO api_clients (id, name, allowed_assistants, per_minute_limit, daily_limit,"
+        " key_prefix, key_hash) VALUES (gen_random_uuid(), %s, '[]', 0, 0, 'sa_x', %s)"
+    )
+    with conn, conn.cursor() as cur:
+        cur.execute(insert, ["a", "h1"])
+    with pytest.raises(psycopg2.errors.UniqueViolation), conn, conn.cursor() as cur:
+        cur.execute(insert, ["a", "h2"])
+    conn.close()
+    migrate(empty_database, "downgrade", "0022")
+    assert "api_clients" not in _tables(empty_database)
+    migrate(empty_database, "upgrade", "head")
+    assert "api_clients" in _tables(empty_database)
+
+
 def test_0011_moves_stored_mcp_commands_out_of_reach_and_turns_those_tools_off(
     empty_database: str,
 ) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response
 
+from rest_service.app.admin.api_client_views import ApiClientAdmin
 from rest_service.app.admin.auth import AdminAuth
 from rest_service.app.admin.bot_views import BotAdmin
 from rest_service.app.admin.display_names import AdminClock
@@ -56,6 +57,7 @@ def mount_admin(app: FastAPI) -> Admin:
         BotAdmin,
         WebhookAdmin,
         WebhookDeliveryAdmin,
+        ApiClientAdmin,
     )
     for view in views:
         # sqladmin binds the session maker on the view class itself: a class per app, so a

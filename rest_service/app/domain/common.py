@@ -37,6 +37,7 @@ _UNIQUE_MEANING: dict[str, tuple[str, str]] = {
     "uq_catalogue_items_shared_sku": ("sku", "a shared item has this sku"),
     "pk_catalogue_items": ("id", "an item with this id exists"),
     "uq_webhook_subscriptions_name": ("name", "a webhook with this name exists"),
+    "uq_api_clients_name": ("name", "an API client with this name exists"),
 }
 
 

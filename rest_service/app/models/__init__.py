@@ -1,6 +1,7 @@
 """The tables (one SQLModel metadata for Alembic) and the API models of each entity."""
 
 from rest_service.app.models.admin_account import AdminAccount
+from rest_service.app.models.api_client import ApiClient
 from rest_service.app.models.assistant import Assistant, AssistantToolLink, Tool
 from rest_service.app.models.bot import Bot
 from rest_service.app.models.calendar import CalendarCredential
@@ -24,6 +25,7 @@ from rest_service.app.models.webhook import Bitrix24Lead, WebhookDelivery, Webho
 
 __all__ = [
     "AdminAccount",
+    "ApiClient",
     "Assistant",
     "AssistantToolLink",
     "Bitrix24Lead",
