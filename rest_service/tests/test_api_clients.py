@@ -69,6 +69,14 @@ class TestKeys:
             assert "key" not in row and "key_hash" not in row
             assert key not in str(row) and key[:11] in str(row)
 
+    async def test_the_answers_that_carry_a_key_are_kept_by_no_cache(
+        self, api: Api, client: httpx.AsyncClient
+    ) -> None:
+        made = await client.post("/api/api-clients", json={"name": unique("c")}, headers=api.admin)
+        rotated = await client.post(f"/api/api-clients/{made.json()['id']}/key", headers=api.admin)
+        assert made.status_code == 201 and rotated.status_code == 200
+        assert made.headers["Cache-Control"] == rotated.headers["Cache-Control"] == "no-store"
+
     async def test_the_stored_row_holds_the_keys_hash_and_not_the_key(
         self, api: Api, app: FastAPI
     ) -> None:

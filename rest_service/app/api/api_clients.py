@@ -22,6 +22,8 @@ from rest_service.app.models.api_client import (
 )
 
 PREFIX = "/api/api-clients"
+#: An answer that carries a key is kept by no cache or proxy on the way.
+NO_STORE = "no-store"
 router = APIRouter(tags=["api clients"], responses=ERRORS)
 
 
@@ -42,9 +44,12 @@ async def list_api_clients(ctx: UnitOfWorkDep, page: PageDep, response: Response
 
 
 @router.post(PREFIX, response_model=ApiClientWithKey, status_code=201, dependencies=[admin_only])
-async def create_api_client(ctx: UnitOfWorkDep, data: ApiClientCreate) -> object:
+async def create_api_client(
+    ctx: UnitOfWorkDep, data: ApiClientCreate, response: Response
+) -> object:
     """`key` is in this response only; later, `key_prefix`."""
     client, key = await api_clients.create_client(ctx, data)
+    response.headers["Cache-Control"] = NO_STORE
     return api_clients.with_key(client, key)
 
 
@@ -63,9 +68,12 @@ async def update_api_client(
 @router.post(
     f"{PREFIX}/{{client_id}}/key", response_model=ApiClientWithKey, dependencies=[admin_only]
 )
-async def rotate_api_client_key(ctx: UnitOfWorkDep, client_id: uuid.UUID) -> object:
+async def rotate_api_client_key(
+    ctx: UnitOfWorkDep, client_id: uuid.UUID, response: Response
+) -> object:
     """A new key, shown in this response only; the old one stops at once. 409 if revoked."""
     client, key = await api_clients.rotate_key(ctx, client_id)
+    response.headers["Cache-Control"] = NO_STORE
     return api_clients.with_key(client, key)
 
 
