@@ -184,6 +184,8 @@ BERLIN_TUESDAY = datetime(2025, 6, 10, 14, 0, tzinfo=ZoneInfo("Europe/Berlin"))
         ("the 31st of this month", "that day is not in June 2025"),
         ("tomorrow at the end of the month", "two different days are named"),
         ("the last friday of this month at 9 tomorrow", "two different days are named"),
+        ("the end of the month on friday", "two different days are named"),
+        ("tomorrow tonight", "two different days are named"),
     ],
 )
 def test_a_phrase_that_could_mean_two_things_or_none_is_asked_about(
@@ -267,3 +269,30 @@ def test_a_date_that_comes_round_again_only_after_the_calendar_ends_is_asked_abo
     end = datetime(9999, 12, 15, 12, 0, tzinfo=ZoneInfo("Europe/Berlin"))
     with pytest.raises(UnclearTime, match="which date is meant"):
         resolve(phrase, end.tzinfo, end)  # type: ignore[arg-type]
+
+
+END_OF_DECEMBER_9999 = datetime(9999, 12, 15, 12, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+
+
+@pytest.mark.parametrize(
+    "phrase", ["the end of the month", "the end of this month", "the last friday of the month"]
+)
+def test_a_day_of_the_calendars_last_month_resolves_though_no_month_follows(phrase: str) -> None:
+    """They asked "too far ahead?" in December 9999: the month after was worked out first."""
+    found = resolve(phrase, END_OF_DECEMBER_9999.tzinfo, END_OF_DECEMBER_9999)  # type: ignore[arg-type]
+    assert found.at.replace(tzinfo=None).isoformat(timespec="minutes") == "9999-12-31T09:00"
+
+
+@pytest.mark.parametrize("phrase", ["the end of next month", "the first monday of the month"])
+def test_a_day_of_the_month_after_the_calendar_ends_is_asked_about(phrase: str) -> None:
+    with pytest.raises(UnclearTime, match="that is too far ahead"):
+        resolve(phrase, END_OF_DECEMBER_9999.tzinfo, END_OF_DECEMBER_9999)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("phrase", ["9999-12-31T23:30", "on 31 december at 23:30"])
+def test_a_wall_time_west_of_utc_whose_instant_is_past_the_calendars_end_is_asked_about(
+    phrase: str,
+) -> None:
+    now = datetime(9999, 12, 30, 12, 0, tzinfo=NEW_YORK)
+    with pytest.raises(UnclearTime, match="is out of range: which date is meant"):
+        resolve(phrase, NEW_YORK, now)

@@ -330,10 +330,7 @@ class RuleSchedule:
         text = f"DTSTART:{start:%Y%m%dT%H%M%S} RRULE:" + ";".join(
             f"{name}={parts[name]}" for name in _RULE_PARTS if name in parts
         )
-        try:
-            rule = rrulestr(text, cache=False)
-        except (ValueError, TypeError) as exc:
-            raise InvalidSchedule(f"the recurrence rule {text!r} cannot be read: {exc}") from exc
+        rule = rrulestr(text, cache=False)  # every part and the anchor were checked above
         assert isinstance(rule, rrule)
         hours = [int(h) for h in parts["BYHOUR"].split(",")]
         minutes = [int(m) for m in parts["BYMINUTE"].split(",")]
@@ -350,7 +347,9 @@ class RuleSchedule:
             times=tuple(sorted({h * 60 + m for h in hours for m in minutes})),
             rule=rule,
         )
-        horizon = rule.replace(until=start + timedelta(days=_SEARCH_DAYS))
+        # the calendar ends in 9999: an anchor in its last years searches to its end
+        ahead = min(timedelta(days=_SEARCH_DAYS), datetime.max - start)
+        horizon = rule.replace(until=start + ahead)
         if horizon.after(start, inc=True) is None:
             raise InvalidSchedule(f"{text!r} never fires (no date matches the rule)")
         return schedule

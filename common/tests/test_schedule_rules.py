@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from common.features.schedule import (
@@ -77,6 +77,11 @@ def test_every_other_sunday_keeps_its_weeks_and_the_dst_rules() -> None:
             "DTSTART:20261201T080000 RRULE:FREQ=DAILY;BYHOUR=8,9,10,11,12;BYMINUTE=0,10,20,30,40",
             "24",
         ),
+        ("DTSTART:20261201T080000 RRULE:FREQ=WEEKLY;BYHOUR;BYMINUTE=0", "NAME=VALUE"),
+        ("DTSTART:20261201T080000 RRULE:FREQ=DAILY;BYHOUR=8;BYMINUTE=0;BYHOUR=9", "twice"),
+        ("DTSTART:20261201T080000 RRULE:FREQ=WEEKLY;WKST=XX;BYHOUR=8;BYMINUTE=0", "WKST"),
+        # the calendar ends on 31 December 9999 before 08:00 comes round
+        ("DTSTART:99991231T120000 RRULE:FREQ=DAILY;BYHOUR=8;BYMINUTE=0", "never fires"),
     ],
 )
 def test_a_rule_that_cannot_be_kept_is_refused_saying_why(expression: str, says: str) -> None:
@@ -189,3 +194,74 @@ def test_a_rule_anchored_long_ago_is_quick_and_the_same() -> None:
     assert old.next_after(instant).astimezone(NEW_YORK).replace(tzinfo=None) == plain
     before = old.rule.before(local(instant, NEW_YORK), inc=True)
     assert old.last_at_or_before(instant) == before.replace(tzinfo=NEW_YORK).astimezone(UTC)
+
+
+def test_a_rule_anchored_in_the_calendars_last_years_is_read_not_an_overflow() -> None:
+    """Its search for a first fire stops at the end of 9999 (it overflowed the calendar)."""
+    rule = RuleSchedule.parse(
+        "DTSTART:99991201T080000 RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=MO;BYHOUR=8;BYMINUTE=0"
+    )
+    first = rule.next_after(datetime(9999, 1, 1, tzinfo=UTC))
+    assert first == datetime(9999, 12, 13, 8, 0, tzinfo=UTC)
+    assert rule.next_after(first) == datetime(9999, 12, 27, 8, 0, tzinfo=UTC)
+    with pytest.raises(InvalidSchedule, match="year 10000"):
+        rule.next_after(datetime(9999, 12, 27, 8, 0, tzinfo=UTC))
+
+
+DAILY_SINCE_1970 = "DTSTART:19700101T000000 RRULE:FREQ=DAILY;BYHOUR=8;BYMINUTE=0"
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.datetimes(timezones=st.just(UTC)),
+    st.sampled_from(["Pacific/Kiritimati", "America/New_York", "Pacific/Pago_Pago", "UTC"]),
+    st.sampled_from(
+        [
+            DAILY_SINCE_1970,
+            BIWEEKLY_SUNDAY,
+            "DTSTART:99991220T000000 RRULE:FREQ=WEEKLY;BYDAY=MO,FR;BYHOUR=0,23;BYMINUTE=59",
+        ]
+    ),
+)
+# the calendar's last hours: the local time (14 hours ahead) is past 9999, or the search back
+# from a few hours ahead of it is
+@example(datetime(9999, 12, 31, 20, 0, tzinfo=UTC), "Pacific/Kiritimati", DAILY_SINCE_1970)
+@example(datetime(9999, 12, 31, 20, 0, tzinfo=UTC), "UTC", DAILY_SINCE_1970)
+def test_any_instant_of_the_calendar_gets_a_rules_fire_or_a_reason(
+    instant: datetime, name: str, expression: str
+) -> None:
+    """Years 1 to 9999 (a last run stored by anyone), in zones 14 hours either side of UTC:
+    never an OverflowError."""
+    schedule = RuleSchedule.parse(expression, ZoneInfo(name))
+    try:
+        assert schedule.next_after(instant) > instant
+    except InvalidSchedule as exc:
+        assert "year 10000" in str(exc)
+    last = schedule.last_at_or_before(instant)
+    assert last is None or last <= instant
+
+
+def test_an_instant_without_its_utc_offset_is_refused() -> None:
+    rule = repeating(BIWEEKLY_SUNDAY, NEW_YORK)
+    with pytest.raises(InvalidSchedule, match="needs its UTC offset"):
+        rule.next_after(datetime(2025, 3, 1, 12, 0))
+
+
+def test_a_weekly_rule_without_days_fires_and_is_said_on_its_anchors_weekday() -> None:
+    expression = "DTSTART:20261201T080000 RRULE:FREQ=WEEKLY;INTERVAL=2;BYHOUR=8;BYMINUTE=0"
+    rule = RuleSchedule.parse(expression)
+    first = rule.next_after(datetime(2026, 12, 1, tzinfo=UTC))
+    fires = [first, rule.next_after(first)]
+    assert fires == [
+        datetime(2026, 12, 1, 8, 0, tzinfo=UTC),
+        datetime(2026, 12, 15, 8, 0, tzinfo=UTC),
+    ]
+    assert {f.strftime("%A") for f in fires} == {"Tuesday"}
+    assert describe(expression) == "every other Tuesday at 08:00, starting 1 December 2026"
+
+
+def test_a_stored_rule_that_no_longer_reads_is_shown_as_written() -> None:
+    """A row written before a rule's checks were tightened is still described, not an error."""
+    expression = "DTSTART:20261201T080000 RRULE:FREQ=MONTHLY;BYMONTHDAY=1;BYHOUR=8;BYMINUTE=0"
+    assert describe(expression) == f"on the recurrence rule `{expression}`"
+    assert describe(expression, "ru") == f"по правилу повторения `{expression}`"

@@ -27,6 +27,7 @@ question. The defaults (documented in docs/decisions/0017-strict-time-phrases.md
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -707,8 +708,6 @@ class _Phrase:
                 return False
             into = _RU_ORDINAL_HOURS[match["h"]]
             minute = 30 if match["half"] else 15 if match["quarter"] else _RU_MINUTES[match["n"]]
-            if not 0 < minute < 60:
-                raise self._ask(f"{match[0]!r} is not a time of day: which time is meant?")
             hour = into - 1
         self._cut(match)
         self._set_clock((hour or 12, minute), match["suffix"], explicit=False)
@@ -866,25 +865,25 @@ class _Phrase:
         if p.month_pick is None and p.month_day is None:
             raise self._ask("which day of the month, and at what time?")
         today = self.now.date()
-        this = today.replace(day=1)
-        try:
-            following = (this + timedelta(days=32)).replace(day=1)
-        except OverflowError:
-            raise self._ask("that is too far ahead: which date is meant?") from None
-        months = {"this": [this], "next": [following]}.get(p.month_ref or "", [this, following])
+        first = today.replace(day=1)
+        steps = {"this": [0], "next": [1]}.get(p.month_ref or "", [0, 1])
         clock = self._time_of_day()
-        for first in months:
+        for step in steps:
+            if step:  # the next month, only when asked for: December 9999 has none
+                try:
+                    first = (first + timedelta(days=32)).replace(day=1)
+                except OverflowError:
+                    raise self._ask("that is too far ahead: which date is meant?") from None
             day = self._day_in(first)
             if day is not None and (day >= today or not self.future or p.month_ref == "this"):
                 moment = _wall(day, clock or DAY_DEFAULT, self.tz, self.phrase)
                 return Resolved(moment, all_day=clock is None)
-        raise self._ask(f"that day is not in {months[-1]:%B %Y}: which date is meant?")
+        raise self._ask(f"that day is not in {first:%B %Y}: which date is meant?")
 
     def _day_in(self, first: date) -> date | None:
         """The day picked in the month that starts on `first`; None when it has none."""
         p = self.parts
-        last = first.replace(day=28) + timedelta(days=4)
-        last -= timedelta(days=last.day)
+        last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
         if p.month_pick is None:
             wanted = p.month_day or 0
             return first.replace(day=wanted) if 1 <= wanted <= last.day else None
