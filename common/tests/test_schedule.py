@@ -19,6 +19,7 @@ from common.features.schedule import (
     CronSchedule,
     InvalidSchedule,
     OneOff,
+    RuleSchedule,
     describe,
     next_fire,
     schedule_of,
@@ -410,7 +411,12 @@ def test_any_instant_of_the_calendar_gets_a_fire_or_a_reason(
     instant: datetime, name: str, expression: str
 ) -> None:
     """Years 1 to 9999 (a last run stored by anyone): never an OverflowError."""
-    schedule = CronSchedule.parse(expression, ZoneInfo(name))
+    fires_or_says_why(CronSchedule.parse(expression, ZoneInfo(name)), instant)
+
+
+def fires_or_says_why(schedule: CronSchedule | RuleSchedule, instant: datetime) -> None:
+    """A next fire after `instant` or the reason there is none; a last one at or before it,
+    or None: never an OverflowError at the calendar's ends."""
     try:
         assert schedule.next_after(instant) > instant
     except InvalidSchedule as exc:
