@@ -102,6 +102,9 @@ class Inbound:
     attachments: list[Attachment] = field(default_factory=list)
     #: A held tool call's token when the message is a tap on its Yes.
     confirmed: str | None = None
+    #: The assistant (by name) that answers instead of the secretary: only a channel that
+    #: checked the sender may use it sets it (the public API, from its client's list).
+    assistant: str | None = None
 
 
 class Intake:
@@ -252,6 +255,7 @@ class Intake:
             sent_at=inbound.sent_at or utcnow(),
             attachments=inbound.attachments,
             confirmed=inbound.confirmed,
+            assistant=inbound.assistant,
             channel=inbound.channel,
             channel_chat_id=inbound.chat_id,
             channel_thread_id=inbound.thread_id,

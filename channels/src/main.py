@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 
 from channels.src.adapters.base import Adapter, AdapterContext
 from channels.src.adapters.registry import ADAPTERS, AdapterRegistry
+from channels.src.adapters.web_drafts import DraftReader
 from channels.src.intake import Intake
 from channels.src.settings import Settings
 from channels.src.state import STATE, ChannelsState
@@ -53,6 +54,13 @@ async def _running(
         app.include_router(router)
     sender = AnswerSender(registry).consumer(redis, names, settings)
     sending = asyncio.create_task(sender.run(), name="channels-sender")
+    # Drafts from `queue:channel_drafts`, best effort: one replica shows each (a consumer
+    # group), each to its channel; the final answer replaces them whatever became of them.
+    drafting = (
+        asyncio.create_task(DraftReader(redis, names, registry.show_draft).run(), name="drafts")
+        if registry.shows_drafts
+        else None
+    )
     gauges = QueueGauges(redis, names, CONSUMED[SERVICE])
     gauges.start()
     SERVICE_STARTS.labels(SERVICE).inc()
@@ -63,6 +71,9 @@ async def _running(
         sender.stop()
         with contextlib.suppress(asyncio.CancelledError):
             await sending
+        if drafting is not None:
+            drafting.cancel()
+            await asyncio.gather(drafting, return_exceptions=True)
         await sender.drain(settings.shutdown_grace_seconds)
         await registry.stop(settings.shutdown_grace_seconds)
         await gauges.stop()
@@ -112,8 +123,9 @@ def create_app(
     """`adapters`: the adapter class of each channel (by default the ones written so far)."""
     app = FastAPI(
         title="Channels",
-        description="The secretary's channels beside Telegram: WhatsApp, Slack, e-mail and "
-        "the web chat. A channel that is not configured is off (`/health` says why).",
+        description="The secretary's channels beside Telegram: WhatsApp, Slack, e-mail, "
+        "the web chat and the public API (`/v1/openapi.json`). A channel that is not "
+        "configured is off (`/health` says why).",
         version="1.0.0",
         lifespan=STATE.lifespan(lambda app: _running(app, settings or Settings(), adapters)),
     )

@@ -50,6 +50,15 @@ class Settings(ServiceSettings):
     # the web chat: on when the secret that signs the visitor's session cookie is set
     web_chat_secret: SecretStr = SecretStr("")
 
+    # the public API (OpenAI-compatible chat and asynchronous messages): on unless turned
+    # off; every request needs an API client's key (`POST /api/api-clients` on rest_service)
+    api_enabled: bool = True
+    #: How long `/v1/chat/completions` waits for the answer before a 504 that names the
+    #: message (its answer is then in `GET /api/v1/messages/{id}`).
+    api_answer_timeout_seconds: float = Field(default=120.0, gt=0)
+    #: How long a message's state and answer are kept for `GET /api/v1/messages/{id}`.
+    api_message_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+
     #: Messages a person may send a minute, in all these channels together (0: no limit), as
     #: tg_bot's limit of the same name; the first refused one is answered, once.
     rate_limit_messages_per_minute: int = Field(default=20, ge=0)

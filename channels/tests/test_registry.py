@@ -78,8 +78,16 @@ def test_with_nothing_set_every_channel_is_off_naming_its_settings() -> None:
             "reason": "EMAIL_IMAP_URL, EMAIL_SMTP_URL, EMAIL_FROM are not set",
         },
         "web": {"state": "off", "reason": "WEB_CHAT_SECRET is not set"},
+        # the public API needs no setting: with no adapter given, it is not built
+        "api": {"state": "off", "reason": "configured, but the api adapter is not built yet"},
     }
     assert registry.routers() == [] and registry.failed == []
+
+
+def test_the_public_api_is_on_by_default_and_off_by_its_switch() -> None:
+    assert AdapterRegistry(_context(_settings())).states()["api"] == {"state": "on"}
+    off = AdapterRegistry(_context(_settings(api_enabled=False))).states()["api"]
+    assert off == {"state": "off", "reason": "API_ENABLED is false"}
 
 
 def test_a_setting_of_blanks_is_not_set() -> None:

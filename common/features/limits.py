@@ -26,14 +26,18 @@ DAY_KEY_TTL_S = 2 * 24 * 3600
 WINDOW_MS = 60_000
 
 # KEYS: window, notice, messages today (one slot per user: `Names.user_message_window`).
-# ARGV: now ms, limit, window ms, day TTL s, member.
-# Returns {admitted, wait ms, first refusal (1: tell the user)}.
+# ARGV: now ms, limit, window ms, day TTL s, member, daily limit (optional; 0: none).
+# Returns {admitted, wait ms (-1: the day's limit is spent), first refusal (1: tell the user)}.
 _ADMIT = """
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 if redis.call('ZSCORE', KEYS[1], ARGV[5]) then
   return {1, 0, 0}
+end
+local daily = tonumber(ARGV[6] or '0')
+if daily > 0 and tonumber(redis.call('GET', KEYS[3]) or '0') >= daily then
+  return {0, -1, 0}
 end
 if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
   redis.call('ZADD', KEYS[1], now, ARGV[5])
@@ -105,6 +109,36 @@ class MessageRateLimit:
     async def messages_today(self, telegram_user_id: int | str) -> int:
         value = await self.redis.get(self.names.user_messages_today(telegram_user_id, utc_day()))
         return int(value or 0)
+
+
+class ClientRateLimit:
+    """An API client's limits: `per_minute` requests in a sliding minute and `daily` in a
+    UTC day (0: no such limit), counted per request id, so a retried request counts once."""
+
+    #: The window's size when only the day is limited: no minute ever fills it.
+    UNLIMITED = 2**31 - 1
+
+    def __init__(self, redis: aioredis.Redis, names: Names) -> None:
+        self.names = names
+        self._admit = redis.register_script(_ADMIT)
+
+    async def admit(self, client_id: str, member: str, per_minute: int, daily: int) -> Admission:
+        """`wait_seconds`: until the minute's window frees a place, or until midnight UTC
+        when the day's requests are spent."""
+        now = utcnow()
+        keys = [
+            self.names.api_client_window(client_id),
+            self.names.api_client_notice(client_id),
+            self.names.api_client_today(client_id, utc_day(now)),
+        ]
+        limit = per_minute if per_minute > 0 else self.UNLIMITED
+        now_ms = int(now.timestamp() * 1000)
+        args: list[EncodableT] = [now_ms, limit, WINDOW_MS, DAY_KEY_TTL_S, member, daily]
+        admitted, wait_ms, _first = await self._admit(keys=keys, args=args)
+        if admitted:
+            return Admission(True)
+        wait = seconds_until_reset(now) if int(wait_ms) < 0 else math.ceil(int(wait_ms) / 1000)
+        return Admission(False, wait)
 
 
 class TokenBudget:

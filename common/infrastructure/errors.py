@@ -58,6 +58,16 @@ class ValidationFailedError(AppError):
     status_code, error = 422, "validation_error"
 
 
+class TooManyRequestsError(AppError):
+    """Over a limit: answered 429 with `Retry-After` (whole seconds until a request passes)."""
+
+    status_code, error = 429, "rate_limited"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, retry_after)
+
+
 class DependencyUnavailableError(AppError):
     status_code, error = 503, "service_unavailable"
 

@@ -374,6 +374,28 @@ class Names:
         """Set once the answer with this id went out by SMTP (a redelivery sends nothing)."""
         return self.key(f"channels:email:sent:{message_id}")
 
+    def api_message(self, message_id: str) -> str:
+        """Hash of a message an API client sent (`channels/src/adapters/api`): whose it is,
+        how it is answered (waited for or by webhook), its state and its answer."""
+        return self.key(f"channels:api:message:{message_id}")
+
+    def api_answer_events(self, message_id: str) -> str:
+        """The drafts and the answer of an API message as they come (a stream): what a
+        waiting `/v1/chat/completions` reads, on whichever replica it waits."""
+        return self.key(f"channels:api:events:{message_id}")
+
+    def api_client_window(self, client_id: str) -> str:
+        """An API client's requests of the last minute (a sorted set, as a person's)."""
+        return self.key(f"channels:api:window:{client_id}")
+
+    def api_client_notice(self, client_id: str) -> str:
+        """Set while an API client is over its per-minute limit (the limit script's mark)."""
+        return self.key(f"channels:api:notice:{client_id}")
+
+    def api_client_today(self, client_id: str, day: str) -> str:
+        """An API client's requests on a UTC day, for its daily limit."""
+        return self.key(f"channels:api:day:{client_id}:{day}")
+
     def channel_message_seen(self, message_id: str) -> str:
         """Set once the channels service queued the message with this id (a retried webhook
         or a mail read again queues nothing)."""

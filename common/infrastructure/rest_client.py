@@ -40,6 +40,7 @@ from common.infrastructure.errors import (
 from common.infrastructure.logging import correlation_headers, get_logger
 from common.infrastructure.retry import RetryPolicy
 from common.infrastructure.wire import (
+    ApiClient,
     Bot,
     CalendarCredentials,
     CatalogueItem,
@@ -367,6 +368,14 @@ class RestClient:
         user's last; `NotFoundError`: it is not the user's."""
         path = f"/api/users/{user_id}/identities/{Channel(channel)}/{quote(external_id, safe='')}"
         return User.model_validate((await self.request("DELETE", path)).json())
+
+    # --- the public API's callers (decision 0060) ------------------------------------------------
+
+    async def authenticate_api_client(self, key: str) -> ApiClient:
+        """The live client an API key belongs to; `UnauthorizedError` for an unknown,
+        malformed or revoked key (one answer for all three)."""
+        body = await self.post_json("/api/api-clients/authenticate", {"key": key})
+        return ApiClient.model_validate(body)
 
     # --- profile facts and usage ---------------------------------------------------------------
 

@@ -19,7 +19,12 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from common.infrastructure.errors import AppError, ForbiddenError, UnauthorizedError
+from common.infrastructure.errors import (
+    AppError,
+    ForbiddenError,
+    TooManyRequestsError,
+    UnauthorizedError,
+)
 from common.infrastructure.logging import REQUEST_ID_HEADER, REQUEST_ID_STATE, get_logger
 from common.infrastructure.metrics import render_metrics
 from common.infrastructure.probes import ReadinessCheck, liveness_body, readiness
@@ -93,6 +98,8 @@ def field_name(loc: Sequence[Any]) -> str:
 async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    if isinstance(exc, TooManyRequestsError):
+        headers = {"Retry-After": str(exc.retry_after)}
     return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
 
 

@@ -197,6 +197,19 @@ class LinkIn(WireModel):
     external_id: str
 
 
+class ApiClient(WireModel):
+    """An outside program with a live API key (`POST /api/api-clients/authenticate`): what
+    the channels service needs to serve it."""
+
+    id: UUID
+    name: str
+    webhook_url: str | None = None
+    #: Assistant names it may talk to besides the secretary.
+    allowed_assistants: list[str] = []
+    per_minute_limit: int = 0
+    daily_limit: int = 0
+
+
 class Linked(WireModel):
     """The person after a link: the issuer, every channel they speak through, and the user
     merged into them (None when the sender was theirs already or new)."""

@@ -18,7 +18,7 @@ from fastapi import APIRouter
 from channels.src.intake import Intake
 from channels.src.settings import Settings
 from common.infrastructure.channels import Channel
-from common.infrastructure.queue_messages import OutgoingMessage
+from common.infrastructure.queue_messages import DraftMessage, OutgoingMessage
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
 
@@ -33,6 +33,9 @@ REQUIRED_SETTINGS: dict[Channel, tuple[str, ...]] = {
     Channel.SLACK: ("slack_bot_token", "slack_signing_secret"),
     Channel.EMAIL: ("email_imap_url", "email_smtp_url", "email_from"),
     Channel.WEB: ("web_chat_secret",),
+    # the public API needs no secret of its own (its callers' keys live in rest_service):
+    # on unless API_ENABLED is false
+    Channel.API: (),
 }
 #: The channels this service hosts, in the order `/health` lists them.
 HOSTED: tuple[Channel, ...] = tuple(REQUIRED_SETTINGS)
@@ -65,6 +68,8 @@ class Adapter(ABC):
     """One channel. Subclasses set `channel` and implement `send`; the rest is optional."""
 
     channel: ClassVar[Channel]
+    #: Shows an answer as it is written (`show_draft`): the service then reads the drafts.
+    shows_drafts: ClassVar[bool] = False
 
     def __init__(self, context: AdapterContext) -> None:
         self.context = context
@@ -77,6 +82,11 @@ class Adapter(ABC):
         """On when every setting the channel needs is set."""
         return not missing_settings(settings, cls.channel)
 
+    @classmethod
+    def turned_off(cls, settings: Settings) -> str | None:
+        """Why a channel whose settings are all set is off anyway (a switch); None: on."""
+        return None
+
     @property
     def router(self) -> APIRouter | None:
         """Routes the service mounts while the adapter runs (webhooks, the web chat)."""
@@ -87,6 +97,9 @@ class Adapter(ABC):
 
     async def stop(self) -> None:  # noqa: B027 - optional, as start
         """Stops what `start` started, within the service's shutdown grace."""
+
+    async def show_draft(self, draft: DraftMessage) -> None:  # noqa: B027 - optional
+        """The answer so far (`shows_drafts`), best effort: the final answer replaces it."""
 
     @abstractmethod
     async def send(self, message: OutgoingMessage) -> None:

@@ -10,6 +10,7 @@ from typing import Literal
 
 from fastapi import APIRouter
 
+from channels.src.adapters.api import ApiAdapter
 from channels.src.adapters.base import HOSTED, Adapter, AdapterContext, missing_settings
 from channels.src.adapters.email import EmailAdapter
 from channels.src.adapters.slack import SlackAdapter
@@ -19,6 +20,7 @@ from channels.src.settings import Settings
 from common.infrastructure.channels import Channel
 from common.infrastructure.errors import Undeliverable
 from common.infrastructure.logging import get_logger
+from common.infrastructure.queue_messages import DraftMessage
 
 log = get_logger(__name__)
 
@@ -28,6 +30,7 @@ ADAPTERS: Mapping[Channel, type[Adapter]] = {
     Channel.SLACK: SlackAdapter,
     Channel.EMAIL: EmailAdapter,
     Channel.WEB: WebChatAdapter,
+    Channel.API: ApiAdapter,
 }
 
 
@@ -54,6 +57,8 @@ def _off_reason(settings: Settings, channel: Channel, adapter: type[Adapter] | N
         return f"{', '.join(missing)} {verb} not set"
     if adapter is None:
         return f"configured, but the {channel.value} adapter is not built yet"
+    if (switched := adapter.turned_off(settings)) is not None:
+        return switched
     if not adapter.configured(settings):
         return f"the {channel.value} settings are incomplete"
     return None
@@ -75,6 +80,17 @@ class AdapterRegistry:
                 continue
             self._running[channel] = adapter(context)
             self._states[channel] = ChannelState("on")
+
+    @property
+    def shows_drafts(self) -> bool:
+        """Some running channel shows answers as they are written."""
+        return any(adapter.shows_drafts for adapter in self._running.values())
+
+    async def show_draft(self, draft: DraftMessage) -> None:
+        """A draft to its channel's adapter, if it runs here and shows drafts."""
+        adapter = self._running.get(draft.channel)
+        if adapter is not None and adapter.shows_drafts:
+            await adapter.show_draft(draft)
 
     def routers(self) -> list[APIRouter]:
         return [r for a in self._running.values() if (r := a.router) is not None]

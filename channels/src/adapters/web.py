@@ -11,7 +11,6 @@ retried POST is the same message)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -26,7 +25,7 @@ from pydantic import BaseModel, Field
 from redis.exceptions import RedisError
 
 from channels.src.adapters.base import Adapter, AdapterContext
-from channels.src.adapters.web_drafts import DraftReader, read_entries
+from channels.src.adapters.web_drafts import read_entries
 from channels.src.intake import Inbound, Received
 from common.infrastructure.channels import Channel
 from common.infrastructure.errors import RetryLater, UnauthorizedError
@@ -91,12 +90,12 @@ def _button(button: Button) -> dict[str, str]:
 
 class WebChatAdapter(Adapter):
     channel: ClassVar[Channel] = Channel.WEB
+    shows_drafts: ClassVar[bool] = True
 
     def __init__(self, context: AdapterContext) -> None:
         super().__init__(context)
         secret = context.settings.web_chat_secret.get_secret_value()
         self._signer = TimestampSigner(secret, salt="smart-assistant.web-chat")
-        self._drafts: asyncio.Task[None] | None = None
 
     # --- the visitor ----------------------------------------------------------------------
 
@@ -271,19 +270,6 @@ class WebChatAdapter(Adapter):
             "status": draft.status,
         }
         await self._add(draft.channel_chat_id or "", "draft", body)
-
-    async def start(self) -> None:
-        self._drafts = asyncio.create_task(self._read_drafts(), name="web-chat-drafts")
-
-    async def stop(self) -> None:
-        if self._drafts is not None:
-            self._drafts.cancel()
-            await asyncio.gather(self._drafts, return_exceptions=True)
-
-    async def _read_drafts(self) -> None:
-        """Drafts from `queue:channel_drafts`, best effort: one replica shows each (a
-        consumer group), a broken one is dropped, and the final answer replaces them all."""
-        await DraftReader(self.context.redis, self.context.names, self.show_draft).run()
 
 
 def _text(value: bytes | str) -> str:
