@@ -168,28 +168,30 @@ class ApiAdapter(Adapter):
     @property
     def router(self) -> APIRouter:
         router = APIRouter(tags=["public API"], dependencies=[])
-        caller = Annotated[ApiClient, Depends(self.caller)]
+        # A default, not an `Annotated` alias: these annotations are strings (PEP 563),
+        # resolved in the module's globals, where a local alias is not.
+        caller = Depends(self.caller)
 
-        async def models(client: caller) -> ModelList:
+        async def models(client: ApiClient = caller) -> ModelList:
             """The assistants this client may talk to (`model` in a chat completion)."""
             return self.models(client)
 
-        async def chat_completions(body: ChatCompletionRequest, client: caller) -> Any:
+        async def chat_completions(body: ChatCompletionRequest, client: ApiClient = caller) -> Any:
             """OpenAI's chat completion: the last user message is said to the assistant
             `model`, for the person `user`; the answer is waited for, or streamed."""
             return await self.chat(body, client)
 
         async def post_message(
             body: MessageIn,
-            client: caller,
             idempotency_key: Annotated[str | None, Header()] = None,
+            client: ApiClient = caller,
         ) -> JSONResponse:
             """Queues the message and answers 202 at once with its id; the answer goes to
             the client's webhook and to `GET /api/v1/messages/{id}`."""
             state = await self.post_message(body, client, idempotency_key)
             return JSONResponse(state.model_dump(mode="json"), status_code=202)
 
-        async def get_message(message_id: uuid.UUID, client: caller) -> MessageState:
+        async def get_message(message_id: uuid.UUID, client: ApiClient = caller) -> MessageState:
             """A message's state and answer; 404 for a message that is not this client's."""
             return await self.get_message(message_id, client)
 
