@@ -9,7 +9,13 @@ import redis.asyncio as aioredis
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.features.limits import MessageRateLimit, TokenBudget, seconds_until_reset, utc_day
+from common.features.limits import (
+    ClientRateLimit,
+    MessageRateLimit,
+    TokenBudget,
+    seconds_until_reset,
+    utc_day,
+)
 from common.infrastructure.redis_keys import Names
 
 USER = 4242
@@ -61,6 +67,30 @@ async def test_a_flood_is_refused_with_the_wait_and_told_once(
     assert not second.admitted and not second.notify
     assert (await limit.admit(USER + 1, "a")).admitted  # another user's own window
     assert await limit.messages_today(USER) == 2
+
+
+async def test_an_api_clients_minute_is_its_own_and_a_retried_request_counts_once(
+    redis: aioredis.Redis, names: Names
+) -> None:
+    limit = ClientRateLimit(redis, names)
+    assert (await limit.admit("crm", "r1", per_minute=2, daily=0)).admitted
+    assert (await limit.admit("crm", "r2", per_minute=2, daily=0)).admitted
+    assert (await limit.admit("crm", "r1", per_minute=2, daily=0)).admitted  # a retry
+    refused = await limit.admit("crm", "r3", per_minute=2, daily=0)
+    assert not refused.admitted and 1 <= refused.wait_seconds <= 60
+    assert (await limit.admit("shop", "r3", per_minute=2, daily=0)).admitted
+
+
+async def test_an_api_clients_day_once_spent_waits_for_midnight_utc(
+    redis: aioredis.Redis, names: Names
+) -> None:
+    limit = ClientRateLimit(redis, names)
+    for n in range(3):
+        assert (await limit.admit("crm", f"r{n}", per_minute=0, daily=3)).admitted
+    refused = await limit.admit("crm", "r3", per_minute=0, daily=3)
+    assert not refused.admitted
+    assert abs(refused.wait_seconds - seconds_until_reset()) <= 2
+    assert (await limit.admit("crm", "r3", per_minute=0, daily=0)).admitted  # limit lifted
 
 
 async def test_a_token_budget_refuses_once_the_day_is_spent(

@@ -19,7 +19,7 @@ PERSON_MAX = 200
 MESSAGES_MAX = 1_000
 
 #: Printable (no control characters) and not only spaces.
-_PRINTABLE = r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$"
+_PRINTABLE = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$"
 Person = Annotated[str, StringConstraints(min_length=1, max_length=PERSON_MAX, pattern=_PRINTABLE)]
 ModelName = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 
