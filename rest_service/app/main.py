@@ -8,8 +8,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from starlette.applications import Starlette
+from starlette.types import Scope
 
 from common.infrastructure import web, web_observability
+from common.infrastructure.body_limit import BodyLimitMiddleware
 from common.infrastructure.logging import configure_logging, get_logger
 from common.infrastructure.metrics import SERVICE_STARTS
 from common.infrastructure.probes import PROBE_TIMEOUT_S, ReadinessCheck
@@ -39,7 +41,6 @@ from rest_service.app.api import (
     webhooks,
 )
 from rest_service.app.auth import install_auth
-from rest_service.app.body_limit import BodyLimitMiddleware
 from rest_service.app.database import StatementCacheBehindPooler, check_database, database_ok
 from rest_service.app.domain import admin_accounts
 from rest_service.app.errors import install_error_handlers
@@ -133,6 +134,18 @@ def readiness_checks(app: Starlette) -> dict[str, ReadinessCheck]:
     return {"postgres": postgres}
 
 
+#: The routes with a larger body limit: a whole configuration document, a knowledge file, a
+#: whole catalogue.
+IMPORT_PATHS = frozenset({"/api/config/import", "/api/knowledge/import", "/api/catalogue/import"})
+
+
+def body_limit(scope: Scope) -> int:
+    settings = STATE.of_app(scope["app"]).settings
+    if str(scope["path"]).rstrip("/") in IMPORT_PATHS:
+        return settings.max_import_body_bytes
+    return settings.max_request_body_bytes
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Smart Assistant REST API",
@@ -144,7 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_auth(app)
     # Outermost: no body over the limit is read, whoever sends it.
-    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(BodyLimitMiddleware, limit_for=body_limit, service="rest_service")
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -5,38 +5,35 @@ body took the process to 1 GB before the 422. `Content-Length` is checked before
 runs; a chunked body is counted as it arrives and cut off at the limit, so the process never
 holds more than the limit plus one chunk, whatever the client sends or claims. The rest of
 a refused body is read and dropped by the server (uvicorn), not stored; closing the
-connection instead would reset it under the client before it reads the 413."""
+connection instead would reset it under the client before it reads the 413.
+
+Each service gives its own limit per path (`LimitFor`): rest_service's imports and the public
+API's file uploads have larger limits than the rest."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from prometheus_client import Counter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.infrastructure.logging import get_logger
 from common.infrastructure.web import send_error
-from rest_service.app.settings import Settings
-from rest_service.app.state import STATE
 
 log = get_logger(__name__)
 
-#: The routes with a larger limit: a whole configuration document, a knowledge file, a whole
-#: catalogue.
-IMPORT_PATHS = frozenset({"/api/config/import", "/api/knowledge/import", "/api/catalogue/import"})
+#: The largest body a request to this path may carry (the app's scope gives its settings).
+LimitFor = Callable[[Scope], int]
 
 BODIES_REFUSED = Counter(
     "smart_assistant_rest_request_bodies_too_large_total",
-    "Requests refused with 413 (body over the limit)",
+    "Requests refused with 413 (body over the limit), by service",
+    ["service"],
 )
 
 
 class BodyTooLargeError(Exception):
     """Raised into the app from `receive` once the body passes the limit."""
-
-
-def limit_for(path: str, settings: Settings) -> int:
-    if path.rstrip("/") in IMPORT_PATHS:
-        return settings.max_import_body_bytes
-    return settings.max_request_body_bytes
 
 
 def declared_length(scope: Scope) -> int | None:
@@ -77,17 +74,19 @@ class _Guard:
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, limit_for: LimitFor, service: str) -> None:
         self.app = app
+        self.limit_for = limit_for
+        self.service = service
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = limit_for(scope["path"], STATE.of_app(scope["app"]).settings)
+        limit = self.limit_for(scope)
         declared = declared_length(scope)
         if declared is not None and declared > limit:
-            await _too_large(send, scope["path"], limit)
+            await self._too_large(send, scope["path"], limit)
             return
         guard = _Guard(receive, send, limit)
         try:
@@ -96,11 +95,10 @@ class BodyLimitMiddleware:
             if not guard.exceeded:
                 raise
         if guard.exceeded and not guard.started:
-            await _too_large(send, scope["path"], limit)
+            await self._too_large(send, scope["path"], limit)
 
-
-async def _too_large(send: Send, path: str, limit: int) -> None:
-    BODIES_REFUSED.inc()
-    log.warning("request_body_too_large", path=path, limit=limit)
-    detail = f"request body over the limit of {limit} bytes"
-    await send_error(send, 413, "payload_too_large", detail)
+    async def _too_large(self, send: Send, path: str, limit: int) -> None:
+        BODIES_REFUSED.labels(self.service).inc()
+        log.warning("request_body_too_large", path=path, limit=limit)
+        detail = f"request body over the limit of {limit} bytes"
+        await send_error(send, 413, "payload_too_large", detail)
