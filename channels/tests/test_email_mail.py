@@ -14,12 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from channels.src.adapters.email.adapter import (
-    allowed,
-    attachment_kind,
-    pressed_button,
-    thread_key,
-)
+from channels.src.adapters.email.adapter import allowed, pressed_button, thread_key
 from channels.src.adapters.email.composing import (
     REFERENCES_KEPT,
     Outgoing,
@@ -31,6 +26,7 @@ from channels.src.adapters.email.composing import (
 from channels.src.adapters.email.parsing import automatic, new_text, parse, stable_id
 from channels.src.adapters.email.servers import ServerUrl
 from channels.src.adapters.email.text import html_to_text, markdown_to_text
+from channels.src.adapters.files import attachment_kind
 from common.infrastructure.queue_messages import AttachmentKind, Button
 from tests.tiers import examples
 

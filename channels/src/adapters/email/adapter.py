@@ -31,6 +31,7 @@ from channels.src.adapters.email.composing import (
 )
 from channels.src.adapters.email.parsing import Mail, MailFile, parse
 from channels.src.adapters.email.servers import Mailbox, ServerUrl, send_mail
+from channels.src.adapters.files import attachment_kind
 from channels.src.intake import SEEN_TTL_SECONDS, Inbound, Received
 from common.features.blobs import BlobStore
 from common.infrastructure.channels import Channel
@@ -38,7 +39,6 @@ from common.infrastructure.errors import Undeliverable
 from common.infrastructure.logging import get_logger
 from common.infrastructure.queue_messages import (
     Attachment,
-    AttachmentKind,
     Button,
     OutgoingKind,
     OutgoingMessage,
@@ -51,8 +51,6 @@ log = get_logger(__name__)
 THREAD_TTL_S = 90 * 24 * 3600
 #: After the mailbox failed, the next try waits this long (doubling up to the poll interval).
 RETRY_FIRST_S = 1.0
-#: Audio a phone records as a voice note.
-_VOICE_TYPES = frozenset({"audio/ogg", "audio/opus", "audio/webm", "audio/amr"})
 _MAIL_ERRORS = (OSError, imaplib.IMAP4.error, EOFError)
 
 
@@ -68,16 +66,6 @@ def allowed(sender: str, rule: str) -> bool:
         if entry and entry in (sender, domain):
             return True
     return False
-
-
-def attachment_kind(mime_type: str) -> AttachmentKind:
-    if mime_type in _VOICE_TYPES:
-        return AttachmentKind.VOICE
-    if mime_type.startswith("audio/"):
-        return AttachmentKind.AUDIO
-    if mime_type in ("image/jpeg", "image/png", "image/webp", "image/gif"):
-        return AttachmentKind.PHOTO
-    return AttachmentKind.DOCUMENT
 
 
 def pressed_button(text: str, buttons: list[dict[str, str]]) -> dict[str, str] | None:
