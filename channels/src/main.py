@@ -11,7 +11,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.applications import Starlette
+from starlette.types import Scope
 
+from channels.src.adapters.api.adapter import FILES
 from channels.src.adapters.base import Adapter, AdapterContext
 from channels.src.adapters.registry import ADAPTERS, AdapterRegistry
 from channels.src.adapters.web_drafts import DraftReader
@@ -20,6 +22,7 @@ from channels.src.settings import Settings
 from channels.src.state import STATE, ChannelsState
 from channels.src.workers.outgoing import AnswerSender
 from common.infrastructure import web, web_observability
+from common.infrastructure.body_limit import BodyLimitMiddleware
 from common.infrastructure.channels import Channel
 from common.infrastructure.logging import configure_logging, get_logger
 from common.infrastructure.metrics import SERVICE_STARTS
@@ -117,6 +120,15 @@ def readiness_checks(app: Starlette) -> dict[str, ReadinessCheck]:
     return {"redis": STATE.of_app(app).redis.ping}
 
 
+def body_limit(scope: Scope) -> int:
+    """A file given to the public API may be as large as an attachment; any other body (a
+    webhook, a chat message) is small."""
+    settings = STATE.of_app(scope["app"]).settings
+    if str(scope["path"]).rstrip("/") == FILES:
+        return settings.api_attachment_max_bytes
+    return settings.max_request_body_bytes
+
+
 def create_app(
     settings: Settings | None = None, adapters: Mapping[Channel, type[Adapter]] = ADAPTERS
 ) -> FastAPI:
@@ -129,6 +141,8 @@ def create_app(
         version="1.0.0",
         lifespan=STATE.lifespan(lambda app: _running(app, settings or Settings(), adapters)),
     )
+    # Outermost: no body over the limit is read, whoever sends it.
+    app.add_middleware(BodyLimitMiddleware, limit_for=body_limit, service=SERVICE)
     web.install_error_handlers(app)
     web.add_ops_routes(app, health)
     web_observability.instrument(app, SERVICE)

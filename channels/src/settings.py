@@ -58,6 +58,15 @@ class Settings(ServiceSettings):
     api_answer_timeout_seconds: float = Field(default=120.0, gt=0)
     #: How long a message's state and answer are kept for `GET /api/v1/messages/{id}`.
     api_message_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    #: The largest file a client uploads (`POST /api/v1/files`) or a message names by URL.
+    api_attachment_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    #: Fetch attachment URLs on private addresses too (a test's or an intranet's files); off,
+    #: only public addresses are fetched (the SSRF rule of outgoing calls).
+    api_attachment_allow_private_addresses: bool = False
+    api_attachment_timeout_seconds: float = Field(default=20.0, gt=0)
+
+    #: The largest request body any other route reads (a 413 before anything parses it).
+    max_request_body_bytes: int = Field(default=1_048_576, ge=1024)
 
     #: Messages a person may send a minute, in all these channels together (0: no limit), as
     #: tg_bot's limit of the same name; the first refused one is answered, once.

@@ -17,9 +17,11 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sandbox.server import ScriptedServer
 from sandbox.webhook_receiver import Receiver
 from tests.harness import MigratedDatabases
 from tests.system import System, running_system
@@ -59,7 +61,15 @@ def system(
 ) -> Iterator[System]:
     prefix = f"{session_prefix}api-{uuid.uuid4().hex[:6]}:"
     workdir = tmp_path_factory.mktemp("public-api")
-    extra = {"rest_service": REST_ENV, "channels": {"API_ANSWER_TIMEOUT_SECONDS": "30"}}
+    extra = {
+        "rest_service": REST_ENV,
+        "channels": {
+            "API_ANSWER_TIMEOUT_SECONDS": "30",
+            # the files a test serves are on 127.0.0.1; a small maximum to pass
+            "API_ATTACHMENT_ALLOW_PRIVATE_ADDRESSES": "true",
+            "API_ATTACHMENT_MAX_BYTES": str(64 * 1024),
+        },
+    }
     with running_system(
         migrated_databases, redis_url, prefix, secrets, workdir, extra_env=extra
     ) as running:
@@ -324,6 +334,7 @@ def test_an_assistant_the_client_may_not_use_is_not_found(system: System) -> Non
 def test_the_public_api_has_its_own_openapi_document(system: System) -> None:
     document = httpx.get(f"{system.stack.url('channels')}/v1/openapi.json").json()
     assert set(document["paths"]) == {
+        "/api/v1/files",
         "/v1/models",
         "/v1/chat/completions",
         "/api/v1/messages",
@@ -331,6 +342,55 @@ def test_the_public_api_has_its_own_openapi_document(system: System) -> None:
     }
     page = httpx.get(f"{system.stack.url('channels')}/v1/docs")
     assert page.status_code == 200 and "/v1/openapi.json" in page.text
+
+
+def _seen_by_model(system: System, words: str) -> bool:
+    return any(words in json.dumps(r.messages, ensure_ascii=False) for r in system.llm.requests)
+
+
+def test_files_uploaded_or_named_by_url_reach_the_secretary(system: System) -> None:
+    system.llm.reset()
+    client = make_client(system)
+    gate = "The gate code is LILAC-77."
+    notes = ScriptedServer("/notes.txt", lambda: web.Response(text=gate, content_type="text/plain"))
+    with notes.start_in_thread(), api(system, client["key"]) as caller:
+        uploaded = caller.post(
+            "/api/v1/files?name=brief.txt",
+            content=b"The meeting room is ORCHID-12.",
+            headers={"Content-Type": "text/plain"},
+        )
+        assert uploaded.status_code == 201, uploaded.text
+        file = uploaded.json()
+        assert file["bytes"] == 30 and file["file_name"] == "brief.txt"
+        posted = caller.post(
+            "/api/v1/messages",
+            json={
+                "text": "read these",
+                "user": "jo",
+                "attachments": [{"file_id": file["id"]}, {"url": notes.url}],
+            },
+        )
+        assert posted.status_code == 202, posted.text
+        until_sync(lambda: _seen_by_model(system, "ORCHID-12"), 30, "the uploaded file read")
+        assert _seen_by_model(system, "LILAC-77")
+
+        other = make_client(system)
+        with api(system, other["key"]) as stranger:
+            theirs = stranger.post(
+                "/api/v1/messages",
+                json={"text": "x", "user": "jo", "attachments": [{"file_id": file["id"]}]},
+            )
+        assert theirs.status_code == 422
+        assert theirs.json()["fields"][0]["field"] == "attachments.0.file_id"
+        too_big = caller.post("/api/v1/files", content=b"x" * (64 * 1024 + 1))
+        assert too_big.status_code == 413
+        missing = caller.post(
+            "/api/v1/messages",
+            json={"text": "x", "user": "jo", "attachments": [{"url": notes.url + "-gone"}]},
+        )
+        assert missing.status_code == 422
+        assert missing.json()["fields"][0]["field"] == "attachments.0.url"
+        assert "HTTP 404" in missing.json()["fields"][0]["reason"]
 
 
 _SCALARS = st.none() | st.booleans() | st.integers() | st.text(max_size=20)

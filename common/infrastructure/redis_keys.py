@@ -384,6 +384,11 @@ class Names:
         waiting `/v1/chat/completions` reads, on whichever replica it waits."""
         return self.key(f"channels:api:events:{message_id}")
 
+    def api_file(self, file_id: str) -> str:
+        """A file an API client uploaded (`POST /api/v1/files`): its blob, type and name,
+        for as long as the blob is kept."""
+        return self.key(f"channels:api:file:{file_id}")
+
     def api_client_window(self, client_id: str) -> str:
         """An API client's requests of the last minute (a sorted set, as a person's)."""
         return self.key(f"channels:api:window:{client_id}")

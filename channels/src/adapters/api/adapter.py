@@ -21,17 +21,19 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, ClassVar
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from redis.exceptions import RedisError
 
+from channels.src.adapters.api.files import ApiFiles
 from channels.src.adapters.api.records import FROM_START, Delivery, Event, Record, Records
 from channels.src.adapters.api.schemas import (
     SECRETARY,
     AnswerOut,
     ChatCompletionRequest,
+    FileOut,
     MessageIn,
     MessageState,
     ModelList,
@@ -61,6 +63,7 @@ from common.infrastructure.errors import (
 )
 from common.infrastructure.logging import get_logger
 from common.infrastructure.queue_messages import (
+    Attachment,
     Button,
     DraftMessage,
     OutgoingMessage,
@@ -80,6 +83,7 @@ READ_BLOCK_MS = 5_000
 #: The public API's paths, for its own OpenAPI document.
 V1 = "/v1"
 MESSAGES = "/api/v1/messages"
+FILES = "/api/v1/files"
 
 
 def person_id(client: ApiClient | str, user: str) -> str:
@@ -120,6 +124,7 @@ class ApiAdapter(Adapter):
         settings = context.settings
         self.records = Records(context.redis, context.names, settings.api_message_ttl_seconds)
         self.limits = ClientRateLimit(context.redis, context.names)
+        self.files = ApiFiles(context)
         self.timeout_s = settings.api_answer_timeout_seconds
 
     @classmethod
@@ -191,6 +196,16 @@ class ApiAdapter(Adapter):
             state = await self.post_message(body, client, idempotency_key)
             return JSONResponse(state.model_dump(mode="json"), status_code=202)
 
+        async def upload(
+            request: Request,
+            name: Annotated[str | None, Query(min_length=1, max_length=255)] = None,
+            client: ApiClient = caller,
+        ) -> FileOut:
+            """A file for a message to name (`attachments: [{"file_id": ...}]`): the raw
+            bytes as the body, their type as `Content-Type`; kept 30 minutes."""
+            await self._admit(client, uuid.uuid4().hex)
+            return await self.files.upload(client, request, name)
+
         async def get_message(message_id: uuid.UUID, client: ApiClient = caller) -> MessageState:
             """A message's state and answer; 404 for a message that is not this client's."""
             return await self.get_message(message_id, client)
@@ -201,6 +216,9 @@ class ApiAdapter(Adapter):
             MESSAGES, post_message, methods=["POST"], status_code=202,
             response_model=MessageState,
         )  # fmt: skip
+        router.add_api_route(
+            FILES, upload, methods=["POST"], status_code=201, response_model=FileOut
+        )
         router.add_api_route(
             f"{MESSAGES}/{{message_id}}", get_message, methods=["GET"],
             response_model=MessageState,
@@ -266,7 +284,11 @@ class ApiAdapter(Adapter):
         request_id = key or uuid.uuid4().hex
         await self._admit(client, request_id)
         delivery: Delivery = "webhook" if client.webhook_url else "get"
-        record = await self._take(client, body.user, assistant, request_id, body.text, delivery)
+        message_id = str(channel_message_uuid(Channel.API, str(client.id), request_id))
+        files = await self.files.attachments(client, message_id, body.attachments)
+        record = await self._take(
+            client, body.user, assistant, request_id, body.text, delivery, files
+        )
         return state_of(record)
 
     async def get_message(self, message_id: uuid.UUID, client: ApiClient) -> MessageState:
@@ -285,6 +307,7 @@ class ApiAdapter(Adapter):
         request_id: str,
         text: str,
         delivery: Delivery,
+        attachments: list[Attachment] | None = None,
     ) -> Record:
         """The message through the intake, once per request id; its record, kept before
         the intake queues it, so its answer always finds it."""
@@ -304,6 +327,7 @@ class ApiAdapter(Adapter):
                 chat_id=person,
                 sender_id=person,
                 text=text,
+                attachments=attachments or [],
                 assistant=None if assistant == SECRETARY else assistant,
             )
             received = await self.context.intake.receive(inbound)

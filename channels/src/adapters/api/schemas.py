@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 #: The assistant a request names when it names none: the deployment's secretary.
 SECRETARY = "secretary"
@@ -77,6 +77,38 @@ class ChatCompletionRequest(BaseModel):
         raise ValueError("no message with role 'user'")
 
 
+#: Files one message may carry.
+ATTACHMENTS_MAX = 10
+FILE_ID = r"^file-[0-9a-f]{32}$"
+
+
+class FileRef(BaseModel):
+    """An attachment: a file uploaded before (`file_id`) or one to fetch (`url`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    file_id: str | None = Field(default=None, pattern=FILE_ID)
+    url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://\S+$")
+    file_name: str | None = Field(default=None, min_length=1, max_length=255)
+    mime_type: str | None = Field(default=None, max_length=255, pattern=r"^[\w.+-]+/[\w.+-]+$")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FileRef:
+        if (self.file_id is None) == (self.url is None):
+            raise ValueError("give either file_id or url")
+        return self
+
+
+class FileOut(BaseModel):
+    """`POST /api/v1/files`: the file, kept for a message to name it until `expires_at`."""
+
+    id: str
+    object: Literal["file"] = "file"
+    bytes: int
+    mime_type: str
+    file_name: str | None
+    expires_at: datetime
+
+
 class MessageIn(BaseModel):
     """`POST /api/v1/messages`."""
 
@@ -88,6 +120,7 @@ class MessageIn(BaseModel):
     idempotency_key: str | None = Field(
         default=None, min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$"
     )
+    attachments: list[FileRef] = Field(default_factory=list, max_length=ATTACHMENTS_MAX)
 
 
 class Usage(BaseModel):
