@@ -181,6 +181,24 @@ async def test_a_web_chat_turn_is_streamed_for_the_channels_service_and_no_other
     assert drafts_for(incoming(source=Source.WHATSAPP, **whatsapp), on, redis, names) is None
 
 
+async def test_a_public_api_turn_is_streamed_for_the_channels_service_as_the_web_chats(
+    redis, names
+) -> None:
+    on = Settings(environment="test", stream_answers=True)
+    api = {"channel": "api", "channel_chat_id": "client:c1", "reply_stream": "queue:to_channels"}
+    publisher = drafts_for(incoming(source=Source.API, **api), on, redis, names)
+    assert publisher is not None
+    await publisher.text("Hel")
+    ((_, fields),) = await redis.xrange(names.stream("queue:channel_drafts"))
+    draft = DraftMessage.model_validate_json(fields[b"data"])
+    assert (draft.channel, draft.channel_chat_id, draft.text) == ("api", "client:c1", "Hel")
+    assert await redis.xrange(names.drafts) == []
+    # a scheduled prompt in the API's conversation, or an answer sent elsewhere, is not
+    assert drafts_for(incoming(source=Source.CRON, **api), on, redis, names) is None
+    elsewhere = {**api, "reply_stream": "cli:replies:x"}
+    assert drafts_for(incoming(source=Source.API, **elsewhere), on, redis, names) is None
+
+
 def test_status_lines_name_the_tools_work() -> None:
     assert status_line(["calendar"], "en") == "checking your calendar…"
     assert status_line(["weather", "time"], "de") == "schaue nach dem Wetter…"
