@@ -12,7 +12,6 @@ from __future__ import annotations
 from assistant.src.assistants.phrases import CATALOGUE
 from assistant.tests.support import Deployment
 from common.infrastructure.queue_messages import OutgoingKind, Usage
-from sandbox.llm_server import Step, ToolCallStep
 
 
 def reported(deployment: Deployment) -> Usage:
@@ -29,11 +28,9 @@ async def test_an_answer_carries_the_tokens_of_every_model_call_of_its_turn(
 ) -> None:
     await deployment.assistant()
     ann = await deployment.user("Ann")
-    deployment.llm.script(
-        Step(tool_calls=[ToolCallStep("ask_helper", {"query": "any news?"})]),
-        Step(text="Nothing new.", contains="any news?"),
-        Step(text="The helper says nothing is new."),
-    )
+    deployment.llm.call("ask_helper", {"query": "any news?"})
+    deployment.llm.reply("Nothing new.", contains="any news?")
+    deployment.llm.reply("The helper says nothing is new.")
 
     answer = await deployment.ask(ann, "ask the helper for news")
 
