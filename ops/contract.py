@@ -111,11 +111,21 @@ def messages() -> str:
         DraftMessage,
         IncomingMessage,
         OutgoingMessage,
+        Usage,
         UserChanged,
     )
 
     parts = []
-    for model in (IncomingMessage, OutgoingMessage, DraftMessage, UserChanged, Attachment, Button):
+    models = (
+        IncomingMessage,
+        OutgoingMessage,
+        DraftMessage,
+        UserChanged,
+        Attachment,
+        Button,
+        Usage,
+    )
+    for model in models:
         doc = " ".join((model.__doc__ or "").split("\n\n")[0].split())
         parts.append(f"**`{model.__name__}`**: {doc}\n\n{_fields(model)}")
     return "\n".join(parts)

@@ -165,6 +165,8 @@ class RecordedRequest:
     api_key: str | None = None
     #: Asked with `stream: true`.
     stream: bool = False
+    #: The token counts the reply reported (None: no completion was made).
+    usage: dict[str, int] | None = None
 
     @property
     def system_text(self) -> str:
@@ -187,6 +189,7 @@ class RecordedRequest:
             "status": self.status,
             "api_key": self.api_key,
             "stream": self.stream,
+            "usage": self.usage,
         }
 
 
@@ -346,6 +349,11 @@ class LlmStandIn(StandInServer):
     def _completion(self, record: RecordedRequest, message: dict[str, Any]) -> dict[str, Any]:
         prompt_tokens = sum(prompt_tokens_of(m) for m in record.messages) + 1
         completion_tokens = len(str(message.get("content") or "")) // 4 + 1
+        record.usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        }
         return {
             "id": f"chatcmpl-sandbox-{next(self._ids)}",
             "object": "chat.completion",
@@ -359,11 +367,7 @@ class LlmStandIn(StandInServer):
                     "finish_reason": "tool_calls" if message.get("tool_calls") else "stop",
                 }
             ],
-            "usage": {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion_tokens,
-                "total_tokens": prompt_tokens + completion_tokens,
-            },
+            "usage": record.usage,
         }
 
     async def _stream(

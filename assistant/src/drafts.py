@@ -3,9 +3,9 @@
 Best effort by design: a draft is only a preview that tg_bot shows and the final answer
 replaces, so publishing is throttled (`stream_publish_interval_seconds`), the stream is
 trimmed (`MAXLEN ~`), and a Redis failure stops this answer's drafts instead of failing
-the turn. Only a person's turn in Telegram or the web chat is streamed (the web chat's on
-`queue:channel_drafts`, for the channels service): cron prompts, `./manage.py chat`, the
-channels that cannot edit a message and sub-assistants are not.
+the turn. Only a person's turn in a drafted channel (`DRAFTED_CHANNELS`: Telegram, the web chat,
+the public API) is streamed, the channels service's on `queue:channel_drafts`: cron prompts,
+`./manage.py chat`, the channels that cannot edit a message and sub-assistants are not.
 """
 
 from __future__ import annotations
@@ -19,15 +19,14 @@ from prometheus_client import Counter
 from redis.exceptions import RedisError
 
 from assistant.src.settings import Settings
-from common.infrastructure.channels import Channel
+from common.infrastructure.channels import DRAFTED_CHANNELS, answer_stream, draft_stream
 from common.infrastructure.logging import get_logger
 from common.infrastructure.queue_messages import (
     DraftMessage,
     IncomingMessage,
-    Source,
     answer_message_id,
 )
-from common.infrastructure.redis_keys import CHANNEL_DRAFTS, TO_CHANNELS, TO_TELEGRAM, Names
+from common.infrastructure.redis_keys import Names
 
 log = get_logger(__name__)
 
@@ -51,8 +50,7 @@ class DraftPublisher:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._redis = redis
-        web = message.channel is Channel.WEB
-        self._stream = names.stream(CHANNEL_DRAFTS) if web else names.drafts
+        self._stream = names.stream(draft_stream(message.channel))
         self._message = message
         self._answer_id = answer_message_id(message.message_id)
         self._interval_s = interval_s
@@ -108,12 +106,13 @@ class DraftPublisher:
 def drafts_for(
     message: IncomingMessage, settings: Settings, redis: aioredis.Redis, names: Names
 ) -> DraftPublisher | None:
-    """A publisher when this message's answer is streamed to its Telegram chat or web chat,
-    else None."""
+    """A publisher when this message's answer is streamed (a person writing in a drafted
+    channel, answered there), else None."""
     if not settings.stream_answers:
         return None
-    telegram = message.source == Source.TELEGRAM and message.reply_stream == TO_TELEGRAM
-    web = message.source == Source.WEB and message.reply_stream == TO_CHANNELS
-    if not (telegram or web):
+    channel = message.channel
+    person = message.source.value == channel.value  # not a scheduled prompt, not the cli
+    answered_there = message.reply_stream == answer_stream(channel)
+    if not (person and channel in DRAFTED_CHANNELS and answered_there):
         return None
     return DraftPublisher(redis, names, message, settings.stream_publish_interval_seconds)

@@ -162,22 +162,32 @@ def test_only_a_telegram_users_turn_is_streamed_and_only_when_enabled(redis, nam
     assert drafts_for(incoming(reply_stream="cli:replies:x"), on, redis, names) is None
 
 
-async def test_a_web_chat_turn_is_streamed_for_the_channels_service_and_no_other_channels(
-    redis, names
+@pytest.mark.parametrize("source", [Source.WEB, Source.API])
+async def test_a_web_chat_or_public_api_turn_is_streamed_for_the_channels_service(
+    redis, names, source: Source
 ) -> None:
     on = Settings(environment="test", stream_answers=True)
-    web = {"channel": "web", "channel_chat_id": "v1", "reply_stream": "queue:to_channels"}
-    publisher = drafts_for(incoming(source=Source.WEB, **web), on, redis, names)
+    address = {"channel": source, "channel_chat_id": "v1", "reply_stream": "queue:to_channels"}
+    publisher = drafts_for(incoming(source=source, **address), on, redis, names)
     assert publisher is not None
     await publisher.status("checking your calendar…")
     ((_, fields),) = await redis.xrange(names.stream("queue:channel_drafts"))
     draft = DraftMessage.model_validate_json(fields[b"data"])
     assert (draft.channel, draft.channel_chat_id, draft.status) == (
-        "web",
+        source.value,
         "v1",
         "checking your calendar…",
     )
-    whatsapp = {**web, "channel": "whatsapp"}
+    assert await redis.xrange(names.drafts) == []
+    # a scheduled prompt in that conversation, or an answer sent elsewhere, is not
+    assert drafts_for(incoming(source=Source.CRON, **address), on, redis, names) is None
+    elsewhere = {**address, "reply_stream": "cli:replies:x"}
+    assert drafts_for(incoming(source=source, **elsewhere), on, redis, names) is None
+
+
+async def test_the_channels_that_cannot_edit_a_message_are_not_streamed(redis, names) -> None:
+    on = Settings(environment="test", stream_answers=True)
+    whatsapp = {"channel": "whatsapp", "channel_chat_id": "w1", "reply_stream": "queue:to_channels"}
     assert drafts_for(incoming(source=Source.WHATSAPP, **whatsapp), on, redis, names) is None
 
 

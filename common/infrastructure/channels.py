@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from enum import StrEnum
 
-from common.infrastructure.redis_keys import TO_CHANNELS, TO_TELEGRAM
+from common.infrastructure.redis_keys import CHANNEL_DRAFTS, DRAFTS, TO_CHANNELS, TO_TELEGRAM
 
 
 class Channel(StrEnum):
@@ -50,6 +50,17 @@ def is_derived_chat(chat_id: int) -> bool:
 def answer_stream(channel: Channel) -> str:
     """Where answers for a channel go: tg_bot reads Telegram's, the channels service the rest."""
     return TO_TELEGRAM if channel is Channel.TELEGRAM else TO_CHANNELS
+
+
+#: The channels a person's answers are shown in as they are written (drafts): Telegram (tg_bot)
+#: and those of the channels service that can (the web chat, the public API's streams).
+DRAFTED_CHANNELS = frozenset({Channel.TELEGRAM, Channel.WEB, Channel.API})
+
+
+def draft_stream(channel: Channel) -> str:
+    """Where a drafted channel's drafts go: tg_bot reads Telegram's, the channels service the
+    rest."""
+    return DRAFTS if channel is Channel.TELEGRAM else CHANNEL_DRAFTS
 
 
 @dataclass(frozen=True)

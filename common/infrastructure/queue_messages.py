@@ -127,6 +127,20 @@ class Button(BaseModel):
     url: str | None = None
 
 
+class Usage(BaseModel):
+    """The tokens of the model calls an answer was made of, as the providers reported them (a
+    provider that reports none counts 0), in OpenAI's names: `total_tokens` is their sum."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    prompt_tokens: int = Field(default=0, ge=0)
+    completion_tokens: int = Field(default=0, ge=0)
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
 class _QueueMessage(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -194,6 +208,10 @@ class IncomingMessage(_QueueMessage):
     #: The user tapped Yes under a held tool call (`common/features/confirmations.py`): the token of
     #: the call to run; `text` is empty.
     confirmed: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
+    #: The assistant (by name) that answers instead of the bot's or the secretary: set only by
+    #: a trusted producer that checked its sender may talk to it (the public API's client).
+    #: The secretary's own name is the secretary, in its usual conversation.
+    assistant: str | None = Field(default=None, min_length=1, max_length=255)
 
     @property
     def is_group(self) -> bool:
@@ -202,16 +220,30 @@ class IncomingMessage(_QueueMessage):
     @property
     def conversation_key(self) -> str:
         """Private chats are the user's own conversation; a group has its own; each bot's
-        conversations are apart from the default bot's and from each other's."""
-        return conversation_key(self.chat_id, self.user_id, group=self.is_group, bot_id=self.bot_id)
+        conversations, and each named assistant's, are apart from the secretary's."""
+        return conversation_key(
+            self.chat_id,
+            self.user_id,
+            group=self.is_group,
+            bot_id=self.bot_id,
+            assistant=self.assistant,
+        )
 
 
 def conversation_key(
-    chat_id: int, user_id: object, *, group: bool, bot_id: uuid.UUID | None
+    chat_id: int,
+    user_id: object,
+    *,
+    group: bool,
+    bot_id: uuid.UUID | None,
+    assistant: str | None = None,
 ) -> str:
     """A group's conversation is the group's, a private one the user's; a bots row's bot
-    (decision 0048) keeps its own apart: `bot:<bot id>:<key>`."""
+    (decision 0048) keeps its own apart: `bot:<bot id>:<key>`, and so does an assistant a
+    message names: `assistant:<name>:<key>`."""
     key = f"chat:{chat_id}" if group else str(user_id)
+    if assistant is not None:
+        key = f"assistant:{assistant}:{key}"
     return key if bot_id is None else f"bot:{bot_id}:{key}"
 
 
@@ -247,6 +279,12 @@ class OutgoingMessage(_QueueMessage):
     #: A message for an operator chat about this handoff: tg_bot remembers the Telegram
     #: message it became (`Names.handoff_relay`), so an operator's reply to it is relayed.
     handoff_id: uuid.UUID | None = None
+    #: The tokens of the model calls of the turn this answers (every tool round and the
+    #: sub-assistants it asked included); zeros when its assistant answered without a model
+    #: (the daily budget spent, an answer found already stored); None when no assistant ran
+    #: (a refused file, a Yes to a held call, nobody to answer, a failed turn's apology, a
+    #: notification).
+    usage: Usage | None = None
 
 
 class AnswerAddress(TypedDict):

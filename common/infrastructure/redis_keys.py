@@ -23,8 +23,8 @@ USER_UPDATED = "user:updated"
 BOTS_UPDATED = "bots:updated"
 #: The assistant's answers while they are being written: best effort, trimmed.
 DRAFTS = "queue:drafts"
-#: The same for the channels that show answers as they are written (the web chat): the
-#: channels service reads them.
+#: The same for the channels that show answers as they are written (the web chat, the public
+#: API's streamed answers): the channels service reads them.
 CHANNEL_DRAFTS = "queue:channel_drafts"
 
 

@@ -758,9 +758,14 @@ class ConfigSnapshot(WireModel):
         found = next((e for e in self.experiments if e.assistant_id == assistant_id), None)
         return found.variant_for(user_id) if found is not None else None
 
-    def speaker(self, bot_id: UUID | None) -> SnapshotAssistant | None:
-        """Who answers a message: the secretary for the default bot, else the bot's assistant
-        (None while the bot or its assistant is inactive: nobody is configured to answer)."""
+    def speaker(
+        self, bot_id: UUID | None, assistant: str | None = None
+    ) -> SnapshotAssistant | None:
+        """Who answers a message: the assistant it names (`IncomingMessage.assistant`), else
+        the secretary for the default bot, else the bot's assistant (None while the named one,
+        the bot or its assistant is inactive or unknown: nobody is configured to answer)."""
+        if assistant is not None:
+            return next((a for a in self.assistants if a.name == assistant), None)
         if bot_id is None:
             return self.secretary
         bot = next((b for b in self.bots if b.id == bot_id), None)

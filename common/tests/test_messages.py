@@ -12,6 +12,7 @@ from common.infrastructure.queue_messages import (
     IncomingMessage,
     OutgoingKind,
     OutgoingMessage,
+    Usage,
     answer_message_id,
     fire_message_id,
     incoming_message_id,
@@ -78,6 +79,8 @@ def test_incoming_message_has_the_contract_fields() -> None:
         "channel_thread_id",
         "channel_user_id",
         "channel_message_id",
+        # the public API names the assistant that answers
+        "assistant",
     }
     msg = IncomingMessage(message_id=uuid.uuid4(), chat_id=1, user_id=uuid.uuid4(), text="hi")
     assert (msg.v, msg.source, msg.reply_stream, msg.chat_type) == (
@@ -114,6 +117,8 @@ def test_outgoing_message_has_the_contract_fields() -> None:
         "channel_chat_id",
         "channel_thread_id",
         "reply_to_channel_message_id",
+        # the public API reports the tokens of the turn
+        "usage",
     }
 
 
@@ -151,6 +156,28 @@ def test_each_bot_keeps_its_conversations_apart() -> None:
     assert len(keys) == 5
     assert with_shop.conversation_key == f"bot:{shop}:{user}"
     assert group.conversation_key == f"bot:{shop}:chat:-100"
+
+
+def test_a_named_assistant_keeps_its_conversations_apart() -> None:
+    user, shop = uuid.uuid4(), uuid.uuid4()
+    private = IncomingMessage(message_id=uuid.uuid4(), chat_id=5, user_id=user, text="x")
+    named = private.model_copy(update={"assistant": "lawyer"})
+    assert named.conversation_key == f"assistant:lawyer:{user}"
+    group = named.model_copy(update={"chat_id": -100, "chat_type": "group", "bot_id": shop})
+    assert group.conversation_key == f"bot:{shop}:assistant:lawyer:chat:-100"
+    with pytest.raises(ValidationError):
+        private.model_validate({**private.model_dump(), "assistant": "x" * 256})
+
+
+def test_usage_counts_tokens_in_openais_names_and_an_answer_without_it_still_reads() -> None:
+    usage = Usage(prompt_tokens=120, completion_tokens=30)
+    assert usage.total_tokens == 150
+    answer = OutgoingMessage(message_id=uuid.uuid4(), chat_id=1, text="hi", usage=usage)
+    assert OutgoingMessage.model_validate_json(answer.to_json()).usage == usage
+    older = OutgoingMessage.model_validate_json(answer.model_dump_json(exclude={"usage"}))
+    assert older.usage is None
+    with pytest.raises(ValidationError):
+        Usage(prompt_tokens=-1, completion_tokens=0)
 
 
 def test_round_trip_through_json() -> None:

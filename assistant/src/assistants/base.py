@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assistant.src.tools.base import Actor
+from common.infrastructure.queue_messages import Usage
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,23 @@ class TurnResult:
     #: False only when this turn surely called no tool, so no tool left notes for the
     #: answer's buttons (a replayed turn may have called some on its first try).
     tools_ran: bool = True
+
+
+@dataclass
+class TurnTokens:
+    """The tokens of one message's model calls as the providers report them, summed as they
+    are made: the assistant answering it and the sub-assistants it asks add to one
+    (`AssistantFactory`), for the answer's `usage`."""
+
+    prompt: int = 0
+    completion: int = 0
+
+    def add(self, tokens_in: int | None, tokens_out: int | None) -> None:
+        self.prompt += tokens_in or 0
+        self.completion += tokens_out or 0
+
+    def usage(self) -> Usage:
+        return Usage(prompt_tokens=self.prompt, completion_tokens=self.completion)
 
 
 class BaseAssistant(ABC):

@@ -8,7 +8,7 @@ import dataclasses
 from typing import TypeVar
 from uuid import UUID
 
-from assistant.src.assistants.base import Turn
+from assistant.src.assistants.base import Turn, TurnTokens
 from assistant.src.assistants.llm_chat import AssistantDeps, LlmChatAssistant
 from assistant.src.assistants.model_order import model_routes
 from assistant.src.assistants.secretary import Secretary
@@ -41,12 +41,14 @@ class AssistantFactory:
         *,
         preferred_model: str | None = None,
         bot_id: UUID | None = None,
+        assistant: str | None = None,
         person: UUID | None = None,
     ) -> None:
         self.deps = deps
         self.snapshot = snapshot
-        #: The assistant that answers the message: the secretary, or its bot's assistant.
-        self.speaker = snapshot.speaker(bot_id)
+        #: The assistant that answers the message: the one it names, its bot's assistant, or
+        #: the secretary.
+        self.speaker = snapshot.speaker(bot_id, assistant)
         self.preferred_model = preferred_model
         #: Who the turn answers: their arm of an assistant's running experiment applies.
         self.person = person
@@ -56,6 +58,8 @@ class AssistantFactory:
         #: Whether the message's turn took in outside content: every toolbox built here
         #: (the secretary's and its sub-assistants') reads and sets it.
         self.outside = OutsideContent()
+        #: The tokens of the turn's model calls: every assistant built here adds to them.
+        self.tokens = TurnTokens()
 
     async def prepare(self, spec: SnapshotAssistant | None = None) -> None:
         """List the MCP servers the assistant (the one answering by default) links, so
@@ -69,7 +73,7 @@ class AssistantFactory:
 
     def secretary(self) -> Secretary | None:
         """The assistant that answers the message, in the secretary's role (the top of the
-        turn): the secretary itself, or the assistant its bot speaks as."""
+        turn): the secretary itself, the assistant its bot speaks as, or the one it names."""
         spec = self.speaker
         if spec is None or not spec.is_active:
             return None
@@ -111,6 +115,7 @@ class AssistantFactory:
         )
         assistant = cls(spec, self.deps, self.toolbox(spec), routes)
         assistant.experiment_variant_id = variant.id if variant is not None else None
+        assistant.tokens = self.tokens
         return assistant
 
     def toolbox(self, spec: SnapshotAssistant) -> Toolbox:

@@ -20,7 +20,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from assistant.src.assistants import memory
-from assistant.src.assistants.base import BaseAssistant, Turn, TurnResult
+from assistant.src.assistants.base import BaseAssistant, Turn, TurnResult, TurnTokens
 from assistant.src.assistants.phrases import CATALOGUE, status_line
 from assistant.src.assistants.prompt import private_facts, system_prompt
 from assistant.src.clients.llm import (
@@ -105,6 +105,8 @@ class LlmChatAssistant(BaseAssistant):
         self.drafts: DraftPublisher | None = None
         #: The live experiment's arm this assistant answers in (its answers are marked).
         self.experiment_variant_id: UUID | None = None
+        #: Where its calls' tokens add up: the turn's, shared with its sub-assistants.
+        self.tokens = TurnTokens()
 
     @property
     def settings(self) -> Settings:
@@ -220,11 +222,14 @@ class LlmChatAssistant(BaseAssistant):
         tools: list[dict[str, Any]] | None,
         **options: Any,
     ) -> Completion:
-        """One LLM call, its reported tokens counted against the user's daily budget."""
+        """One LLM call, its reported tokens counted for the answer's usage (a completion
+        reused on a redelivery too: the answer is made of it) and, once, against the user's
+        daily budget."""
         on_text = self.drafts.text if self.drafts is not None else None
         completion = await self.deps.llm.complete(
             self.routes, messages, tools, on_text=on_text, **options
         )
+        self.tokens.add(completion.tokens_in, completion.tokens_out)
         if self.deps.budget is not None and not completion.reused:
             used = (completion.tokens_in or 0) + (completion.tokens_out or 0)
             await self.deps.budget.add(exchange.turn.actor.user_id, used)

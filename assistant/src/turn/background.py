@@ -27,7 +27,7 @@ class Background:
     async def learn(self, state: TurnState) -> None:
         """Fills the turn's context, user and actor; a blocked user's turn stops here."""
         message = state.message
-        context = await self._context(message, state.snapshot.speaker(message.bot_id))
+        context = await self._context(message, state.speaker)
         state.context = context
         state.user = context.profile if context is not None else await self._user(message)
         if state.blocked:

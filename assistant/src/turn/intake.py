@@ -1,6 +1,7 @@
 """Take in: a message's first reads in one round trip, the check that it was not answered
-already, and its free text made readable. A dead letter is taken in here too: enough of it
-to apologise, and the files it names."""
+already, its free text made readable, and the assistant it names settled (the secretary's own
+name is the secretary, in its usual conversation). A dead letter is taken in here too: enough
+of it to apologise, and the files it names."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from common.infrastructure.queue import DeadLetter
 from common.infrastructure.queue_messages import ID_NAMESPACE, IncomingMessage
 from common.infrastructure.redis_keys import TO_TELEGRAM, Names
 from common.infrastructure.text import clean_text, clean_tree
+from common.infrastructure.wire import ConfigSnapshot
 
 log = get_logger(__name__)
 
@@ -63,7 +65,23 @@ class Intake:
             return None
         record = TurnRecord(self.redis, turn_record_key(self.names, message), reads.recorded)
         version = self.config.parse_version(reads.value)
-        return Taken(readable(message), version, record, blob_keys(message))
+        message = await self._addressed(readable(message), version)
+        return Taken(message, version, record, blob_keys(message))
+
+    async def _addressed(self, message: IncomingMessage, version: int) -> IncomingMessage:
+        """Only a message naming an assistant needs the config here."""
+        if message.assistant is None:
+            return message
+        return addressed(message, await self.config.current_snapshot(version))
+
+
+def addressed(message: IncomingMessage, snapshot: ConfigSnapshot) -> IncomingMessage:
+    """`message` with the secretary's own name taken off: a person's conversation with the
+    secretary is one, whichever channel names it."""
+    secretary = snapshot.secretary
+    if secretary is None or message.assistant != secretary.name:
+        return message
+    return message.model_copy(update={"assistant": None})
 
 
 def blob_keys(message: IncomingMessage) -> list[str]:

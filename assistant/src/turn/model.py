@@ -53,6 +53,7 @@ class ModelRun:
         parts = state.files.parts if state.files is not None else None
         turn = Turn(message.text, state.sender(), str(message.message_id), parts=parts)
         state.result = await secretary.answer(turn, state.context)
+        state.usage = secretary.tokens.usage()
         if state.result.text is not None:
             log.info("message_answered", model=state.result.model, replayed=state.result.replayed)
 
@@ -67,6 +68,7 @@ class ModelRun:
             state.snapshot,
             preferred_model=preferred,
             bot_id=state.message.bot_id,
+            assistant=state.message.assistant,
             person=state.message.user_id,
         )
         await factory.prepare()
@@ -74,7 +76,11 @@ class ModelRun:
         factory.outside.taken = state.files is not None and state.files.parts is not None
         secretary = factory.secretary()
         if secretary is None:
-            log.error("no_secretary_configured", config_version=state.snapshot.version)
+            named = state.message.assistant
+            if named is not None:
+                log.warning("named_assistant_not_found", assistant=named[:64])
+            else:
+                log.error("no_secretary_configured", config_version=state.snapshot.version)
             state.not_configured = True
             return None
         secretary.drafts = drafts_for(state.message, self.settings, self.redis, self.names)
@@ -90,8 +96,13 @@ class ModelRun:
 
     async def _confirmed(self, state: TurnState, token: str) -> str:
         """The user said Yes to a held tool call: it runs, and the answer says how it went."""
+        message = state.message
         factory = AssistantFactory(
-            self.deps, self.services, state.snapshot, bot_id=state.message.bot_id
+            self.deps,
+            self.services,
+            state.snapshot,
+            bot_id=message.bot_id,
+            assistant=message.assistant,
         )
         confirmations = Confirmations(self.redis, self.names)
         return await run_confirmed(token, state.sender(), factory, confirmations)

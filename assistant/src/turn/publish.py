@@ -82,6 +82,7 @@ class Publisher:
             + [[catalogue_item_button(i, name, message.language_code)] for i, name in shown]
             + rating,
             request_phone=LABELS.text(message.language_code, "share_phone") if asks_phone else None,
+            usage=answer.usage,
         )
         if not await self.outbox.put(message, outgoing):
             log.warning("answer_already_queued")

@@ -14,7 +14,8 @@ from assistant.src.assistants.voice_reply import VoiceReplies, wants_voice
 from assistant.src.turn.state import TurnState
 from common.features.feedback import RatedAnswer, answer_key, prompt_hash
 from common.infrastructure.logging import get_logger
-from common.infrastructure.queue_messages import OutgoingKind, Source
+from common.infrastructure.queue_messages import IncomingMessage, OutgoingKind, Source, Usage
+from common.infrastructure.text import escape_markdown
 
 log = get_logger(__name__)
 
@@ -35,6 +36,8 @@ class Answer:
     noted: bool = True
     #: What its 👍 / 👎 rate, when its assistant asks for feedback (decision 0051).
     rated: RatedAnswer | None = None
+    #: The tokens of the model calls it was made of; None: no assistant ran.
+    usage: Usage | None = None
 
 
 class ReplyForm:
@@ -46,25 +49,35 @@ class ReplyForm:
         if state.refusal is not None:
             return Answer(state.refusal.text(language), OutgoingKind.REPLY)
         if state.not_configured:
-            return Answer(CATALOGUE.text(language, "not_configured"), OutgoingKind.ERROR)
+            return Answer(unconfigured(state.message, language), OutgoingKind.ERROR)
         if state.confirmed is not None:
             return Answer(state.confirmed, OutgoingKind.REPLY, noted=False)
         result = state.result
         if result is None or result.text is None:
-            return Answer(CATALOGUE.text(language, "apology"), OutgoingKind.ERROR)
+            apology = CATALOGUE.text(language, "apology")
+            return Answer(apology, OutgoingKind.ERROR, usage=state.usage)
         voice = None
         if wants_voice(state.user, state.message.text):
             voice = await self.voice.speak(result.text, state.snapshot)
         shown = (state.files.prefix if state.files is not None else "") + result.text
         rated = rated_answer(state, result)
-        return Answer(shown, OutgoingKind.REPLY, voice, noted=result.tools_ran, rated=rated)
+        noted = result.tools_ran
+        return Answer(shown, OutgoingKind.REPLY, voice, noted, rated, usage=state.usage)
+
+
+def unconfigured(message: IncomingMessage, language: str | None) -> str:
+    """Nobody is configured to answer: the assistant the message names, or the secretary."""
+    if message.assistant is not None:
+        name = escape_markdown(message.assistant)
+        return CATALOGUE.text(language, "no_such_assistant", name=name)
+    return CATALOGUE.text(language, "not_configured")
 
 
 def rated_answer(state: TurnState, result: TurnResult) -> RatedAnswer | None:
     """What the answer's 👍 / 👎 rate: only a model's answer (not a refusal the turn made
     itself) in Telegram, from an assistant whose `feedback_buttons` is on."""
     message = state.message
-    speaker = state.snapshot.speaker(message.bot_id)
+    speaker = state.speaker
     if speaker is None or not speaker.feedback_buttons or result.model is None:
         return None
     if message.source != Source.TELEGRAM:

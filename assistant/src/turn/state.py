@@ -9,8 +9,8 @@ from typing import Any
 from assistant.src.assistants.base import TurnResult
 from assistant.src.assistants.refusal import Refusal
 from assistant.src.tools.base import Actor
-from common.infrastructure.queue_messages import IncomingMessage
-from common.infrastructure.wire import ConfigSnapshot, TurnBackground, User
+from common.infrastructure.queue_messages import IncomingMessage, Usage
+from common.infrastructure.wire import ConfigSnapshot, SnapshotAssistant, TurnBackground, User
 
 
 @dataclass(frozen=True)
@@ -44,12 +44,22 @@ class TurnState:
     user: User | None = None
     #: `background`: who the tools act for and in what language the turn is answered.
     actor: Actor | None = None
-    #: `model`: no secretary is configured to answer.
+    #: `model`: no secretary (or no assistant of the name the message gives) is configured to
+    #: answer.
     not_configured: bool = False
     #: `model`: the secretary's answer.
     result: TurnResult | None = None
+    #: `model`: the tokens of the secretary's model calls and its sub-assistants'; None when
+    #: no assistant ran.
+    usage: Usage | None = None
     #: `model`: the answer to a Yes (a held call run), when the message is one.
     confirmed: str | None = None
+
+    @property
+    def speaker(self) -> SnapshotAssistant | None:
+        """The assistant that answers: the one the message names, its bot's, or the
+        secretary."""
+        return self.snapshot.speaker(self.message.bot_id, self.message.assistant)
 
     @property
     def blocked(self) -> bool:

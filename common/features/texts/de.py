@@ -406,6 +406,10 @@ TEXTS: dict[str, str] = {
         "Entschuldigung, bei dieser Nachricht ist etwas schiefgegangen, ich konnte nicht "
         "antworten. Bitte versuche es noch einmal oder formuliere es anders."
     ),
+    "assistant.no_such_assistant": (
+        "Entschuldigung, der Assistent „{name}“ ist hier nicht verfügbar: es gibt keinen aktiven "
+        "Assistenten mit diesem Namen."
+    ),
     "assistant.not_configured": (
         "Entschuldigung, ich bin noch nicht eingerichtet: es ist kein Sekretariats-Assistent "
         "konfiguriert."

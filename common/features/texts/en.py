@@ -355,6 +355,9 @@ TEXTS: dict[str, str] = {
         "Sorry, something went wrong with this message and I couldn't answer it. "
         "Please try again, or say it differently."
     ),
+    "assistant.no_such_assistant": (
+        "Sorry, the assistant “{name}” isn't available here: no active assistant has that name."
+    ),
     "assistant.not_configured": "Sorry, I'm not set up yet: no secretary assistant is configured.",
     "assistant.edited": "_(answering your edited message)_",
     "assistant.token_budget_spent": (
