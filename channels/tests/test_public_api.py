@@ -331,6 +331,32 @@ def test_an_assistant_the_client_may_not_use_is_not_found(system: System) -> Non
         assert refused.status_code == 404 and refused.json()["fields"][0]["field"] == "assistant"
 
 
+def test_a_named_assistant_the_client_may_use_answers_in_its_own_voice(system: System) -> None:
+    system.llm.reset()
+    name = f"concierge-{uuid.uuid4().hex[:6]}"
+    made = httpx.post(
+        f"{system.stack.url('rest_service')}/api/assistants/",
+        json={"name": name, "instructions": "You are the hotel concierge."},
+        headers={"Authorization": f"Bearer {system.secrets['ADMIN_API_TOKEN']}"},
+    )
+    assert made.status_code == 201, made.text
+    client = make_client(system, allowed_assistants=[name])
+    chat = openai_client(system, client["key"])
+    assert [m.id for m in chat.models.list()] == ["secretary", name]
+
+    def concierge_knows_it() -> bool:  # the assistants read the new row from the config
+        system.llm.reply("The spa opens at nine.")
+        answer = chat.chat.completions.create(
+            model=name, messages=[{"role": "user", "content": "when does the spa open?"}]
+        )
+        asked = system.llm.requests[-1].system_text if system.llm.requests else ""
+        return answer.choices[0].message.content == "The spa opens at nine." and (
+            "You are the hotel concierge." in asked
+        )
+
+    until_sync(concierge_knows_it, 30, "the concierge answering")
+
+
 def test_the_public_api_has_its_own_openapi_document(system: System) -> None:
     document = httpx.get(f"{system.stack.url('channels')}/v1/openapi.json").json()
     assert set(document["paths"]) == {

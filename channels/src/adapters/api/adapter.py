@@ -104,14 +104,14 @@ def _button(button: Button) -> dict[str, str]:
 
 
 def answer_body(message: OutgoingMessage) -> dict[str, Any]:
-    usage = getattr(message, "usage", None)
+    usage = message.usage
     return AnswerOut(
         id=message.message_id,
         text=message.text,
         kind=message.kind.value,
         created_at=message.created_at,
         buttons=[[_button(b) for b in row] for row in message.buttons],
-        usage=Usage.model_validate(usage.model_dump()) if usage is not None else None,
+        usage=None if usage is None else Usage.of(usage.prompt_tokens, usage.completion_tokens),
     ).model_dump(mode="json")
 
 

@@ -124,9 +124,16 @@ class MessageIn(BaseModel):
 
 
 class Usage(BaseModel):
+    """OpenAI's usage object: the tokens of every model call of the turn."""
+
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
+
+    @classmethod
+    def of(cls, prompt: int, completion: int) -> Usage:
+        total = prompt + completion
+        return cls(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total)
 
 
 class AnswerOut(BaseModel):
