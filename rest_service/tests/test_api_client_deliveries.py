@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlmodel import col
 
 from common.infrastructure import service_tokens
@@ -29,12 +29,12 @@ from rest_service.app.models.webhook import PAYLOAD_MAX_BYTES, DeliveryStatus, W
 from rest_service.app.state import AppState
 from rest_service.app.webhook_delivery import DeliveryWorker
 from rest_service.tests.conftest import Api, assert_error, unique
+from rest_service.tests.test_api_clients import CHANNELS, SCOPED, make
+from rest_service.tests.test_webhooks import deliveries, settled
 from sandbox.webhook_receiver import Receiver, verify
 from tests.tiers import examples
 from tests.waiting import until
 
-SCOPED = {name: f"{name}-{uuid.uuid4().hex}" for name in service_tokens.SCOPES}
-CHANNELS = {"Authorization": f"Bearer {SCOPED['channels']}"}
 SIGNATURE = "X-Signature-256"
 ANSWER = {"conversation_id": "c-1", "text": "Your table is booked for 7 pm."}
 
@@ -48,6 +48,7 @@ def service_env(service_env: dict[str, str]) -> dict[str, str]:
 
 @pytest.fixture
 def settings_env(settings_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Loopback receivers allowed, no worker of the app's own, short backoffs."""
     for name, value in {
         "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": "true",
         "WEBHOOK_DELIVERY_ENABLED": "false",
@@ -78,11 +79,6 @@ async def worker(state: AppState) -> AsyncIterator[DeliveryWorker]:
         yield DeliveryWorker(state, http, state.settings)
 
 
-async def make(api: Api, **fields: Any) -> dict[str, Any]:
-    body = {"name": unique("client"), **fields}
-    return await api.ok("POST", "/api/api-clients", api.admin, json=body)
-
-
 def queue_body(event_id: uuid.UUID | None = None, **fields: Any) -> dict[str, Any]:
     return {
         "event": "message.answered",
@@ -98,30 +94,13 @@ async def queue(
     return await client.post(f"/api/api-clients/{client_id}/deliveries", json=body, headers=headers)
 
 
-async def rows(state: AppState) -> list[WebhookDelivery]:
-    async with unit_of_work(state, "test") as ctx:
-        stmt = select(WebhookDelivery).order_by(col(WebhookDelivery.created_at))
-        return list((await ctx.session.scalars(stmt)).all())
-
-
-async def settled(worker: DeliveryWorker, state: AppState) -> list[WebhookDelivery]:
-    """Runs the worker until no delivery is pending."""
-
-    async def done() -> list[WebhookDelivery] | None:
-        await worker.run_once()
-        found = await rows(state)
-        return found if all(r.status != DeliveryStatus.pending for r in found) else None
-
-    return await until(done, 20, "every delivery delivered or dead")
-
-
 async def attempted(worker: DeliveryWorker, state: AppState, times: int) -> WebhookDelivery:
     """Runs the worker until the one delivery has been tried `times` times (its short
     backoffs waited out) and is still pending."""
 
     async def enough() -> WebhookDelivery | None:
         await worker.run_once()
-        [row] = await rows(state)
+        [row] = await deliveries(state)
         assert row.status == DeliveryStatus.pending, row.last_error
         return row if row.attempts >= times else None
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -23,6 +24,7 @@ from rest_service.app.admin.request_ctx import AdminFormError, admin_ctx, page
 from rest_service.app.admin.views import FormData, _blank_to_none, _ServiceView, _with_fields
 from rest_service.app.domain import api_clients
 from rest_service.app.domain.paging import Page
+from rest_service.app.domain.unit_of_work import UnitOfWork
 from rest_service.app.models.api_client import ApiClient, ApiClientCreate, ApiClientUpdate
 from rest_service.app.models.assistant import Assistant
 
@@ -32,6 +34,8 @@ SECRET_TITLE = "The client's webhook signing secret"
 SECRET_LABEL = "Copy it now: it is shown this once and kept encrypted."
 #: Deliveries listed on a client's page: the newest; the webhook deliveries page has all.
 RECENT_DELIVERIES = 20
+#: Gives a client a new key or webhook secret: the client and the secret in clear.
+Renewal = Callable[[UnitOfWork, uuid.UUID], Awaitable[tuple[ApiClient, str]]]
 
 
 class ApiClientAdmin(_ServiceView, model=ApiClient):
@@ -138,14 +142,8 @@ class ApiClientAdmin(_ServiceView, model=ApiClient):
     )
     async def new_key(self, request: Request) -> Response:
         """The new key on a page of its own (never cached); the old one stops at once."""
-        pk = request.query_params.get("pks", "").split(",")[0]
-        try:
-            async with admin_ctx(self, request) as ctx:
-                client, key = await api_clients.rotate_key(ctx, _client_id(pk))
-        except AdminFormError as exc:
-            return await _refused(self, request, f"No new key: {exc}")
         shown = Shown(KEY_TITLE, KEY_LABEL, "The previous key no longer works.", "api-client-key")
-        return await _show_once(self, request, client, key, shown)
+        return await self._renewed(request, api_clients.rotate_key, "No new key", shown)
 
     @action(
         name="new-webhook-secret",
@@ -156,15 +154,26 @@ class ApiClientAdmin(_ServiceView, model=ApiClient):
     )
     async def new_webhook_secret(self, request: Request) -> Response:
         """The new signing secret on a page of its own (never cached)."""
+        note = "Deliveries are signed with it from now on."
+        shown = Shown(SECRET_TITLE, SECRET_LABEL, note, "api-client-webhook-secret")
+        renew = api_clients.renew_webhook_secret
+        return await self._renewed(request, renew, "No new webhook secret", shown)
+
+    async def _renewed(
+        self, request: Request, renew: Renewal, refused: str, shown: Shown
+    ) -> Response:
+        """The chosen client's new secret, shown once; the domain's refusal as a 409 page."""
         pk = request.query_params.get("pks", "").split(",")[0]
         try:
             async with admin_ctx(self, request) as ctx:
-                client, secret = await api_clients.renew_webhook_secret(ctx, _client_id(pk))
+                client, secret = await renew(ctx, _client_id(pk))
         except AdminFormError as exc:
-            return await _refused(self, request, f"No new webhook secret: {exc}")
-        note = "Deliveries are signed with it from now on."
-        shown = Shown(SECRET_TITLE, SECRET_LABEL, note, "api-client-webhook-secret")
-        return await _show_once(self, request, client, secret, shown)
+            context = {"status_code": 409, "message": f"{refused}: {exc}"}
+            return await page(self, request, "sqladmin/error.html", context, 409)
+        context = {"client": client, "secret": secret, **dataclasses.asdict(shown)}
+        response = await page(self, request, "admin_api_client_secret.html", context)
+        Secret.apply_no_store_headers(response)
+        return response
 
 
 @dataclass(frozen=True)
@@ -175,20 +184,6 @@ class Shown:
     label: str
     note: str
     field_id: str
-
-
-async def _show_once(
-    view: ApiClientAdmin, request: Request, client: ApiClient, secret: str, shown: Shown
-) -> Response:
-    context = {"client": client, "secret": secret, **dataclasses.asdict(shown)}
-    response = await page(view, request, "admin_api_client_secret.html", context)
-    Secret.apply_no_store_headers(response)
-    return response
-
-
-async def _refused(view: ApiClientAdmin, request: Request, message: str) -> Response:
-    context = {"status_code": 409, "message": message}
-    return await page(view, request, "sqladmin/error.html", context, 409)
 
 
 def _client_id(pk: str) -> uuid.UUID:
