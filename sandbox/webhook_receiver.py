@@ -14,11 +14,14 @@ from aiohttp import web
 from sandbox.server import StandInServer
 
 
-def verify(secret: str, headers: dict[str, str], body: bytes) -> bool:
-    """The receiver's recipe in docs/rest_api.md, "Webhooks"."""
+def verify(
+    secret: str, headers: dict[str, str], body: bytes, header: str = "X-Webhook-Signature"
+) -> bool:
+    """The receiver's recipe in docs/rest_api.md, "Webhooks" (an API client's signature is
+    in `X-Signature-256`)."""
     timestamp = headers["X-Webhook-Timestamp"]
     expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return hmac.compare_digest(headers["X-Webhook-Signature"], "sha256=" + expected.hexdigest())
+    return hmac.compare_digest(headers[header], "sha256=" + expected.hexdigest())
 
 
 class Receiver(StandInServer):

@@ -317,6 +317,9 @@ SERVICE_MAY = [
     # the handoff tool hands a conversation over; tg_bot relays an operator's reply and the
     # hand-back button; the list is the admin's
     ("POST", rf"/api/handoffs/|/api/handoffs/{_ID}/(reply|return)"),
+    # the channels service queues an API client's answer for its webhook (the api_clients
+    # right; the admin may too); listing them is the admin's
+    ("POST", rf"/api/api-clients/{_ID}/deliveries"),
 ]
 #: Routes that return or take one decrypted secret, or record what only the one running the
 #: bots learns (getMe's username): the service token's alone.
@@ -361,6 +364,12 @@ def test_a_route_the_policy_does_not_name_is_expected_to_be_admin_only() -> None
     assert expected_roles("GET", "/api/users/{user_id}/identities") == {"admin", "service"}
     assert expected_roles("POST", "/api/api-clients/authenticate") == {"service"}
     assert expected_roles("POST", "/api/api-clients/{client_id}/key") == {"admin"}
+    assert expected_roles("POST", "/api/api-clients/{client_id}/deliveries") == {
+        "admin",
+        "service",
+    }
+    assert expected_roles("GET", "/api/api-clients/{client_id}/deliveries") == {"admin"}
+    assert expected_roles("POST", "/api/api-clients/{client_id}/webhook-secret") == {"admin"}
 
 
 def _dummy(parameter: dict[str, Any]) -> str:

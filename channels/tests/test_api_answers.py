@@ -200,3 +200,21 @@ async def test_the_key_cannot_be_checked_while_rest_service_is_away(
     ):
         refused = await api.get("/v1/models", headers={"Authorization": "Bearer sa_" + "a" * 43})
     assert refused.status_code == 503
+
+
+async def test_a_body_over_the_limit_is_refused_before_it_is_read(
+    module_rest_service: Stack, redis_url: str, prefix: str, secrets: dict[str, str]
+) -> None:
+    async with serving(
+        module_rest_service, redis_url, prefix, secrets, max_request_body_bytes=4096
+    ) as api:
+        big = {"text": "x" * 5000, "user": "oz"}
+        refused = await api.post("/api/v1/messages", json=big)  # no key needed to be refused
+
+        async def chunked() -> AsyncIterator[bytes]:
+            for _ in range(8):
+                yield b"x" * 1024
+
+        streamed = await api.post("/chat/messages", content=chunked())
+    assert refused.status_code == 413 and refused.json()["error"] == "payload_too_large"
+    assert streamed.status_code == 413

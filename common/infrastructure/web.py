@@ -254,10 +254,15 @@ async def require_admin(caller: Caller = Depends(current_caller)) -> Caller:
     return caller
 
 
-def require_right(right: Right, action: str) -> Callable[..., Awaitable[Caller]]:
-    """A service token whose scope has `right`; `action` completes "may not …"."""
+def require_right(
+    right: Right, action: str, *, admin_too: bool = False
+) -> Callable[..., Awaitable[Caller]]:
+    """A service token whose scope has `right` (or, with `admin_too`, the admin token);
+    `action` completes "may not …"."""
 
     async def check(caller: Caller = Depends(current_caller)) -> Caller:
+        if admin_too and caller.role is Role.admin:
+            return caller
         if caller.role is not Role.service:
             raise ForbiddenError("this route is for the service tokens only")
         if right not in caller.rights:

@@ -42,3 +42,8 @@ bot_runners_only = Depends(web.require_right(Right.bot_tokens, "record what getM
 identities_only = Depends(web.require_right(Right.identities, "link or unlink identities"))
 #: Check an outside program's API key: the channels service, which serves those programs.
 api_key_checkers_only = Depends(web.require_right(Right.api_clients, "check API keys"))
+#: Queue a delivery to an API client's webhook: the channels service, and the admin (who
+#: may send a client a test delivery).
+api_client_deliverers = Depends(
+    web.require_right(Right.api_clients, "queue API client deliveries", admin_too=True)
+)

@@ -58,6 +58,9 @@ class Settings(ServiceSettings):
     #: Let subscriptions (and Bitrix24) reach loopback and private addresses: for tests and
     #: a CRM inside the same network; off, only public addresses are sent to.
     webhook_allow_private_addresses: bool = False
+    #: API clients' deliveries (decision 0061) are retried, on the same backoff, until they
+    #: are this many hours old (from queueing or the latest replay), then dead.
+    api_webhook_retry_hours: float = Field(default=24.0, gt=0, allow_inf_nan=False)
     #: Bitrix24's inbound webhook (`https://<portal>/rest/<user>/<token>/`): lead events
     #: also go to its crm.lead.add / crm.lead.update. Holds a token: never logged or shown.
     bitrix24_webhook_url: str = ""

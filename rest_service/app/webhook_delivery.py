@@ -7,8 +7,9 @@ same short transaction, counts the attempt and hides the row for a lease (its
 at once and a replica that dies mid-send leaves it to another once the lease ends. The send
 happens outside any transaction; its outcome is written only if the row is still the
 attempt this worker claimed. Failures wait the one retry policy's backoff
-(common/infrastructure/retry.py) up to WEBHOOK_MAX_ATTEMPTS, then the delivery is dead
-until an admin replays it. A Redis nudge after each commit that adds rows wakes the
+(common/infrastructure/retry.py) up to WEBHOOK_MAX_ATTEMPTS (an API client's, decision 0061:
+until API_WEBHOOK_RETRY_HOURS after its queueing), then the delivery is dead until an admin
+replays it. A Redis nudge after each commit that adds rows wakes the
 workers; without it they look every WEBHOOK_POLL_SECONDS.
 """
 
@@ -42,6 +43,7 @@ from common.infrastructure.retry import RetryPolicy
 from rest_service.app import bitrix24
 from rest_service.app.database import create_sessionmaker
 from rest_service.app.domain.unit_of_work import Resources, UnitOfWork, unit_of_work
+from rest_service.app.models.api_client import ApiClient
 from rest_service.app.models.webhook import (
     Bitrix24Lead,
     DeliveryStatus,
@@ -59,6 +61,14 @@ log = get_logger(__name__)
 BATCH = 20
 #: The shortest pause between two looks when a row is due now but another worker has it.
 MIN_PAUSE_S = 0.01
+#: The backoff's doubling stops counting here: the wait is long at its cap by then, and an
+#: API client's day of retries must not overflow `2.0 ** attempts`.
+BACKOFF_STEPS_MAX = 64
+#: Where each target's receiver finds the signature.
+SIGNATURE_HEADER = {
+    DeliveryTarget.webhook: "X-Webhook-Signature",
+    DeliveryTarget.api_client: "X-Signature-256",
+}
 
 DELIVERIES = Counter(
     "smart_assistant_webhook_deliveries_total",
@@ -71,9 +81,13 @@ class DeliveryFailed(Exception):
     """An attempt did not succeed; the message (a status or an error's name) is what the row
     keeps as `last_error`."""
 
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self, reason: str, retry_after: float | None = None, *, final: bool = False
+    ) -> None:
         super().__init__(reason[:200])
         self.retry_after = retry_after
+        #: No retry can succeed (a revoked client): dead at once.
+        self.final = final
 
 
 @dataclass(frozen=True)
@@ -87,9 +101,13 @@ class Claim:
     occurred_at: datetime
     payload: dict[str, Any]
     attempts: int
+    queued_at: datetime
     url: str | None = None
     secret: str | None = None
-    active: bool = True
+    #: Why it cannot be sent as claimed (`subscription inactive`, `client revoked`, …).
+    refusal: str | None = None
+    #: The refusal is for good: the delivery is dead at once.
+    final: bool = False
     lead_id: str = ""
     bitrix_id: int | None = None
 
@@ -175,7 +193,7 @@ class DeliveryWorker:
 
     async def settle(self, claim: Claim, outcome: Sent | DeliveryFailed) -> None:
         if isinstance(outcome, DeliveryFailed):
-            await self.record_failure(claim, str(outcome), outcome.retry_after)
+            await self.record_failure(claim, outcome)
             return
         DELIVERIES.labels(claim.target.value, "delivered").inc()
         await self.record(claim, DeliveryStatus.delivered, None, bitrix_id=outcome.bitrix_id)
@@ -183,10 +201,8 @@ class DeliveryWorker:
     async def send(self, claim: Claim) -> Sent:
         if claim.target is DeliveryTarget.bitrix24:
             return await self.send_bitrix24(claim)
-        if not claim.active or claim.url is None:
-            raise DeliveryFailed("subscription inactive")
-        if claim.secret is None:
-            raise DeliveryFailed("SecretUnreadable")
+        if claim.refusal is not None or claim.url is None or claim.secret is None:
+            raise DeliveryFailed(claim.refusal or "SecretUnreadable", final=claim.final)
         await self.guard(claim.url)
         body = envelope(claim)
         timestamp = str(int(utcnow().timestamp()))
@@ -196,7 +212,7 @@ class DeliveryWorker:
             "X-Webhook-Event": claim.event.value,
             "X-Webhook-Id": str(claim.event_id),
             "X-Webhook-Timestamp": timestamp,
-            "X-Webhook-Signature": signature(claim.secret, timestamp, body),
+            SIGNATURE_HEADER[claim.target]: signature(claim.secret, timestamp, body),
         }
         try:
             answer = await send(
@@ -243,16 +259,25 @@ class DeliveryWorker:
         except OSError as exc:
             raise DeliveryFailed(type(exc).__name__) from exc
 
-    async def record_failure(self, claim: Claim, reason: str, asked: float | None) -> None:
-        if claim.attempts >= self.settings.webhook_max_attempts:
+    async def record_failure(self, claim: Claim, failure: DeliveryFailed) -> None:
+        reason = str(failure)
+        if failure.final or self.exhausted(claim):
             DELIVERIES.labels(claim.target.value, "dead").inc()
             log.warning("webhook_dead", delivery=str(claim.id), error=reason)
             await self.record(claim, status=DeliveryStatus.dead, last_error=reason)
             return
         DELIVERIES.labels(claim.target.value, "failed").inc()
-        wait = self.policy.wait(claim.attempts, asked)
+        wait = self.policy.wait(min(claim.attempts, BACKOFF_STEPS_MAX), failure.retry_after)
         later = utcnow() + timedelta(seconds=wait)
         await self.record(claim, DeliveryStatus.pending, last_error=reason, next_attempt_at=later)
+
+    def exhausted(self, claim: Claim) -> bool:
+        """No more tries: an API client's delivery past its retry time (its receiver may be
+        down for hours, and the answer still matters), any other after its attempts."""
+        if claim.target is DeliveryTarget.api_client:
+            horizon = timedelta(hours=self.settings.api_webhook_retry_hours)
+            return utcnow() - claim.queued_at >= horizon
+        return claim.attempts >= self.settings.webhook_max_attempts
 
     async def record(
         self,
@@ -324,7 +349,8 @@ async def _remember_bitrix_id(ctx: UnitOfWork, lead_id: str, bitrix_id: int) -> 
 
 
 async def _with_subscriptions(ctx: UnitOfWork, rows: list[WebhookDelivery]) -> list[Claim]:
-    """Each claim with its subscription's URL and secret, or its lead's Bitrix24 id."""
+    """Each claim with its subscription's or API client's URL and secret, or its lead's
+    Bitrix24 id."""
     leads = {_lead_id(row) for row in rows if row.target is DeliveryTarget.bitrix24} - {""}
     known = dict(
         (
@@ -344,10 +370,19 @@ async def _with_subscriptions(ctx: UnitOfWork, rows: list[WebhookDelivery]) -> l
             )
         ).all()
     }
-    return [
-        _claim(ctx, row, subs.get(row.subscription_id), known.get(_lead_id(row)))  # type: ignore[arg-type]
-        for row in rows
-    ]
+    client_ids = {row.api_client_id for row in rows if row.api_client_id is not None}
+    clients = {
+        client.id: client
+        for client in (
+            await ctx.session.scalars(select(ApiClient).where(col(ApiClient.id).in_(client_ids)))
+        ).all()
+    }
+    claims = []
+    for row in rows:
+        claim = _claim(ctx, row, subs.get(row.subscription_id), known.get(_lead_id(row)))  # type: ignore[arg-type]
+        client = clients.get(row.api_client_id)  # type: ignore[arg-type]
+        claims.append(claim if client is None else _to_client(ctx, claim, client))
+    return claims
 
 
 def _lead_id(row: WebhookDelivery) -> str:
@@ -368,16 +403,37 @@ def _claim(
         occurred_at=row.occurred_at,
         payload=row.payload,
         attempts=row.attempts,
+        queued_at=row.queued_at,
         lead_id=_lead_id(row),
         bitrix_id=bitrix_id,
     )
     if sub is None:
         return claim
+    refusal = None if sub.is_active else "subscription inactive"
+    secret = _opened(ctx, sub.secret_encrypted)
+    return dataclasses.replace(claim, url=sub.url, secret=secret, refusal=refusal)
+
+
+def _to_client(ctx: UnitOfWork, claim: Claim, client: ApiClient) -> Claim:
+    """To the client's webhook as it is now (its URL and secret may have changed since the
+    queueing). A revoked client's is dead at once; one without a URL or a secret waits for
+    an admin to give it one, within its retry time."""
+    if client.revoked_at is not None:
+        return dataclasses.replace(claim, refusal="client revoked", final=True)
+    if client.webhook_url is None:
+        return dataclasses.replace(claim, refusal="no webhook_url")
+    if client.webhook_secret_encrypted is None:
+        return dataclasses.replace(claim, refusal="no webhook secret")
+    secret = _opened(ctx, client.webhook_secret_encrypted)
+    return dataclasses.replace(claim, url=client.webhook_url, secret=secret)
+
+
+def _opened(ctx: UnitOfWork, token: str) -> str | None:
+    """A signing secret in clear; None when no key opens it (named `SecretUnreadable`)."""
     try:
-        secret = ctx.box.decrypt(sub.secret_encrypted)
+        return ctx.box.decrypt(token)
     except SecretDecryptionError:
-        secret = None
-    return dataclasses.replace(claim, url=sub.url, secret=secret, active=sub.is_active)
+        return None
 
 
 @dataclass

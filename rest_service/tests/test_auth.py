@@ -155,6 +155,10 @@ WHO = {
     ("PATCH", "/api/api-clients/{client_id}"): A,
     ("DELETE", "/api/api-clients/{client_id}"): A,
     ("POST", "/api/api-clients/{client_id}/key"): A,
+    ("POST", "/api/api-clients/{client_id}/webhook-secret"): A,
+    ("GET", "/api/api-clients/{client_id}/deliveries"): A,
+    # the channels service's token (the api_clients right), the shared one and the admin's
+    ("POST", "/api/api-clients/{client_id}/deliveries"): S,
     ("POST", "/api/api-clients/authenticate"): S_ONLY,
 }
 

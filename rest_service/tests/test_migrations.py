@@ -131,6 +131,44 @@ def test_0023_adds_api_clients_with_a_key_hash_and_no_key_and_goes_back(
     assert "api_clients" in _tables(empty_database)
 
 
+def test_0024_gives_api_clients_a_secret_column_and_their_own_deliveries_and_goes_back(
+    empty_database: str,
+) -> None:
+    migrate(empty_database, "upgrade", "0023")
+    conn = _connect(empty_database)
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO api_clients (id, name, allowed_assistants, per_minute_limit,"
+            " daily_limit, key_prefix, key_hash)"
+            " VALUES (gen_random_uuid(), 'old', '[]', 0, 0, 'sa_x', 'h') RETURNING id"
+        )
+        (client_id,) = cur.fetchone()
+    migrate(empty_database, "upgrade", "0024")
+    assert {"webhook_secret_encrypted", "webhook_secret_masked"} <= _columns(
+        empty_database, "api_clients"
+    )
+    assert {"api_client_id", "queued_at"} <= _columns(empty_database, "webhook_deliveries")
+    delivery = (
+        "INSERT INTO webhook_deliveries (id, api_client_id, target, event, event_id,"
+        " occurred_at, payload, status, attempts, next_attempt_at)"
+        " VALUES (gen_random_uuid(), %s, %s, 'message.answered', %s, now(), '{}', 'pending',"
+        " 0, now())"
+    )
+    event_id = "00000000-0000-0000-0000-000000000001"
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT webhook_secret_encrypted FROM api_clients WHERE id = %s", [client_id])
+        assert cur.fetchone() == (None,)  # made before: none until an admin makes one
+        cur.execute(delivery, [client_id, "api_client", event_id])
+        cur.execute(delivery, [None, "bitrix24", event_id])  # no collision with Bitrix24's
+    with pytest.raises(psycopg2.errors.UniqueViolation), conn, conn.cursor() as cur:
+        cur.execute(delivery, [client_id, "api_client", event_id])
+    conn.close()
+    migrate(empty_database, "downgrade", "0023")
+    assert "api_client_id" not in _columns(empty_database, "webhook_deliveries")
+    assert "webhook_secret_encrypted" not in _columns(empty_database, "api_clients")
+    migrate(empty_database, "upgrade", "head")
+
+
 def test_0011_moves_stored_mcp_commands_out_of_reach_and_turns_those_tools_off(
     empty_database: str,
 ) -> None:

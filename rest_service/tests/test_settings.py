@@ -59,3 +59,11 @@ async def test_a_test_run_without_a_master_key_gets_a_throwaway_one(settings: Se
     finally:
         for state in states:
             await state.close()
+
+
+@pytest.mark.parametrize("hours", ["0", "-1", "nan", "inf"])
+def test_an_api_webhook_retry_time_that_is_no_time_is_refused_naming_it(hours: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        production(service_api_token=random.token_hex(20), api_webhook_retry_hours=hours)
+    assert "api_webhook_retry_hours" in str(refused.value)
+    assert production(service_api_token=random.token_hex(20)).api_webhook_retry_hours == 24.0

@@ -1,10 +1,15 @@
 """The web admin's API clients: made, edited and revoked through the api_clients domain, as
-the API's are. The key is shown once, on the page that answers the save (or the "New key"
-action); the tables hold only its prefix and its hash."""
+the API's are. The key and the webhook signing secret are shown once, on the page that
+answers the save (or the "New key" / "New webhook secret" action); the tables hold only the
+key's prefix and hash and the secret encrypted. A client's page lists its latest webhook
+deliveries (decision 0061)."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from sqladmin import action
@@ -18,11 +23,19 @@ from wtforms import Form, SelectMultipleField, widgets
 from rest_service.app.admin.request_ctx import AdminFormError, admin_ctx, page
 from rest_service.app.admin.views import FormData, _blank_to_none, _ServiceView, _with_fields
 from rest_service.app.domain import api_clients
+from rest_service.app.domain.paging import Page
+from rest_service.app.domain.unit_of_work import UnitOfWork
 from rest_service.app.models.api_client import ApiClient, ApiClientCreate, ApiClientUpdate
 from rest_service.app.models.assistant import Assistant
 
 KEY_TITLE = "The client's API key"
 KEY_LABEL = "Copy it now: it is shown this once and kept only as a hash."
+SECRET_TITLE = "The client's webhook signing secret"
+SECRET_LABEL = "Copy it now: it is shown this once and kept encrypted."
+#: Deliveries listed on a client's page: the newest; the webhook deliveries page has all.
+RECENT_DELIVERIES = 20
+#: Gives a client a new key or webhook secret: the client and the secret in clear.
+Renewal = Callable[[UnitOfWork, uuid.UUID], Awaitable[tuple[ApiClient, str]]]
 
 
 class ApiClientAdmin(_ServiceView, model=ApiClient):
@@ -41,9 +54,15 @@ class ApiClientAdmin(_ServiceView, model=ApiClient):
         ApiClient.revoked_at,
         ApiClient.updated_at,
     ]
-    column_details_exclude_list: ClassVar[Any] = [ApiClient.key_hash]
+    column_details_exclude_list: ClassVar[Any] = [
+        ApiClient.key_hash,
+        ApiClient.webhook_secret_encrypted,
+    ]
     column_searchable_list: ClassVar[Any] = [ApiClient.name, ApiClient.key_prefix]
-    column_labels: ClassVar[Any] = {ApiClient.key_prefix: "Key"}
+    column_labels: ClassVar[Any] = {
+        ApiClient.key_prefix: "Key",
+        ApiClient.webhook_secret_masked: "Webhook secret",
+    }
     column_descriptions: ClassVar[Any] = {
         "per_minute_limit": "requests a minute; 0: no limit",
         "daily_limit": "requests a day; 0: no limit",
@@ -56,8 +75,9 @@ class ApiClientAdmin(_ServiceView, model=ApiClient):
         ApiClient.per_minute_limit,
         ApiClient.daily_limit,
     ]
-    create_template = "admin_form_create.html"
+    create_template = "admin_api_client_create.html"
     edit_template = "admin_form_edit.html"
+    details_template = "admin_api_client_details.html"
 
     async def scaffold_form(self, rules: list[str] | None = None) -> type[Form]:
         form = await super().scaffold_form(rules)
@@ -89,9 +109,20 @@ class ApiClientAdmin(_ServiceView, model=ApiClient):
     async def insert_model(self, request: Request, data: FormData) -> object:
         async with admin_ctx(self, request) as ctx:
             body = ApiClientCreate.model_validate(self._clean(data))
-            client, key = await api_clients.create_client(ctx, body)
+            client, key, webhook_secret = await api_clients.create_client(ctx, body)
         Secret.reveal_once(request, key, KEY_TITLE, KEY_LABEL)  # sqladmin shows it, no-store
+        request.state.api_client_webhook_secret = webhook_secret  # under it, on that page
         return client
+
+    async def get_object_for_details(self, request: Request) -> object:
+        """The client, and its latest deliveries for the page (`request.state`)."""
+        found = await super().get_object_for_details(request)
+        if isinstance(found, ApiClient):
+            async with admin_ctx(self, request) as ctx:
+                page_ = Page(limit=RECENT_DELIVERIES, offset=0)
+                rows, _total = await api_clients.list_deliveries(ctx, found.id, None, page_)
+            request.state.api_client_deliveries = rows
+        return found
 
     async def update_model(self, request: Request, pk: str, data: FormData) -> object:
         async with admin_ctx(self, request) as ctx:
@@ -111,17 +142,48 @@ class ApiClientAdmin(_ServiceView, model=ApiClient):
     )
     async def new_key(self, request: Request) -> Response:
         """The new key on a page of its own (never cached); the old one stops at once."""
+        shown = Shown(KEY_TITLE, KEY_LABEL, "The previous key no longer works.", "api-client-key")
+        return await self._renewed(request, api_clients.rotate_key, "No new key", shown)
+
+    @action(
+        name="new-webhook-secret",
+        label="New webhook secret",
+        confirmation_message="Deliveries are signed with the new secret from now on. Make one?",
+        add_in_list=False,
+        add_in_detail=True,
+    )
+    async def new_webhook_secret(self, request: Request) -> Response:
+        """The new signing secret on a page of its own (never cached)."""
+        note = "Deliveries are signed with it from now on."
+        shown = Shown(SECRET_TITLE, SECRET_LABEL, note, "api-client-webhook-secret")
+        renew = api_clients.renew_webhook_secret
+        return await self._renewed(request, renew, "No new webhook secret", shown)
+
+    async def _renewed(
+        self, request: Request, renew: Renewal, refused: str, shown: Shown
+    ) -> Response:
+        """The chosen client's new secret, shown once; the domain's refusal as a 409 page."""
         pk = request.query_params.get("pks", "").split(",")[0]
         try:
             async with admin_ctx(self, request) as ctx:
-                client, key = await api_clients.rotate_key(ctx, _client_id(pk))
+                client, secret = await renew(ctx, _client_id(pk))
         except AdminFormError as exc:
-            context = {"status_code": 409, "message": f"No new key: {exc}"}
+            context = {"status_code": 409, "message": f"{refused}: {exc}"}
             return await page(self, request, "sqladmin/error.html", context, 409)
-        context = {"client": client, "key": key, "title": KEY_TITLE, "label": KEY_LABEL}
-        response = await page(self, request, "admin_api_client_key.html", context)
+        context = {"client": client, "secret": secret, **dataclasses.asdict(shown)}
+        response = await page(self, request, "admin_api_client_secret.html", context)
         Secret.apply_no_store_headers(response)
         return response
+
+
+@dataclass(frozen=True)
+class Shown:
+    """How a secret shown once is introduced on its page."""
+
+    title: str
+    label: str
+    note: str
+    field_id: str
 
 
 def _client_id(pk: str) -> uuid.UUID:

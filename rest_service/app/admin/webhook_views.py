@@ -18,6 +18,7 @@ from rest_service.app.admin.request_ctx import AdminFormError, admin_ctx, page
 from rest_service.app.admin.views import FormData, _ReadableView, _ServiceView, _with_fields
 from rest_service.app.domain import webhooks
 from rest_service.app.models.webhook import (
+    API_EVENTS,
     WebhookCreate,
     WebhookDelivery,
     WebhookEvent,
@@ -25,7 +26,7 @@ from rest_service.app.models.webhook import (
     WebhookUpdate,
 )
 
-EVENTS = [(event.value, event.value) for event in WebhookEvent]
+EVENTS = [(event.value, event.value) for event in WebhookEvent if event not in API_EVENTS]
 
 
 class WebhookAdmin(_ServiceView, model=WebhookSubscription):
@@ -118,6 +119,7 @@ class WebhookDeliveryAdmin(_ReadableView, model=WebhookDelivery):
     column_default_sort: ClassVar[tuple[str, bool]] = ("created_at", True)
     column_filters: ClassVar[list[AllUniqueStringValuesFilter]] = [
         AllUniqueStringValuesFilter(WebhookDelivery.status),
+        AllUniqueStringValuesFilter(WebhookDelivery.target),
         AllUniqueStringValuesFilter(WebhookDelivery.event),
     ]
 

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.infrastructure.crypto import SecretBox
+from rest_service.app.models.api_client import ApiClient
 from rest_service.app.models.bot import Bot
 from rest_service.app.models.calendar import CalendarCredential
 from rest_service.app.models.llm import LLMProvider
@@ -21,6 +22,7 @@ SECRETS: tuple[tuple[str, Any, str], ...] = (
     ("calendar credentials", CalendarCredential, "credentials_encrypted"),
     ("webhook secrets", WebhookSubscription, "secret_encrypted"),
     ("bot tokens", Bot, "token_encrypted"),
+    ("API client webhook secrets", ApiClient, "webhook_secret_encrypted"),
 )
 
 

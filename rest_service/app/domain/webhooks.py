@@ -1,10 +1,12 @@
 """Webhook subscriptions (an admin's: a URL, the events it wants, a signing secret kept
-encrypted and shown once) and their deliveries: listed, and sent again on an admin's say."""
+encrypted and shown once) and their deliveries: listed, and sent again on an admin's say
+(an API client's deliveries too, decision 0061)."""
 
 from __future__ import annotations
 
 import secrets
 import uuid
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlmodel import col
@@ -64,9 +66,14 @@ def new_secret() -> str:
     return f"whsec_{secrets.token_urlsafe(32)}"
 
 
+def sealed(ctx: UnitOfWork, secret: str) -> tuple[str, str | None]:
+    """A signing secret as kept: encrypted with the master key (the worker must read it to
+    sign), and masked for the admin."""
+    return ctx.box.encrypt(secret), mask_secret(secret)
+
+
 def set_secret(ctx: UnitOfWork, sub: WebhookSubscription, secret: str) -> None:
-    sub.secret_encrypted = ctx.box.encrypt(secret)
-    sub.secret_masked = mask_secret(secret)
+    sub.secret_encrypted, sub.secret_masked = sealed(ctx, secret)
 
 
 async def check_address(ctx: UnitOfWork, url: str, field: str = "url") -> None:
@@ -132,7 +139,15 @@ async def list_deliveries(
     ctx: UnitOfWork, sub_id: uuid.UUID, status: DeliveryStatus | None, page: Page
 ) -> tuple[list[DeliveryPublic], int]:
     await get_subscription(ctx, sub_id)
-    stmt = select(WebhookDelivery).where(col(WebhookDelivery.subscription_id) == sub_id)
+    return await deliveries_to(ctx, WebhookDelivery.subscription_id, sub_id, status, page)
+
+
+async def deliveries_to(
+    ctx: UnitOfWork, owner: Any, owner_id: uuid.UUID, status: DeliveryStatus | None, page: Page
+) -> tuple[list[DeliveryPublic], int]:
+    """The deliveries whose `owner` column (a subscription's, an API client's) is `owner_id`,
+    newest first."""
+    stmt = select(WebhookDelivery).where(col(owner) == owner_id)
     if status is not None:
         stmt = stmt.where(col(WebhookDelivery.status) == status)
     stmt = stmt.order_by(col(WebhookDelivery.created_at).desc(), col(WebhookDelivery.id))
@@ -142,7 +157,8 @@ async def list_deliveries(
 
 async def replay(ctx: UnitOfWork, delivery_id: uuid.UUID) -> DeliveryPublic:
     """A dead or delivered delivery goes out again, with the same event id (so the receiver
-    can tell it has seen it) and a fresh count of attempts; a pending one is left be."""
+    can tell it has seen it), a fresh count of attempts and a fresh `queued_at` (an API
+    client's gets its whole retry time again); a pending one is left be."""
     now = utcnow()
     found = await ctx.session.execute(
         update(WebhookDelivery)
@@ -152,6 +168,7 @@ async def replay(ctx: UnitOfWork, delivery_id: uuid.UUID) -> DeliveryPublic:
             status=DeliveryStatus.pending,
             attempts=0,
             next_attempt_at=now,
+            queued_at=now,
             last_error=None,
             updated_at=now,
         )

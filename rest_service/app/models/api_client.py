@@ -1,6 +1,8 @@
 """API clients: the outside programs that call the public API (the channels service's
 `/v1/chat/completions` and `/api/v1/messages`), each with its own key. Only the key's
-SHA-256 is stored; the key itself is shown once, when it is made."""
+SHA-256 is stored; the key itself is shown once, when it is made. The secret that signs
+what is posted to the client's webhook is kept encrypted (it must be read to sign) and is
+shown once too."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import Annotated
 from pydantic import AfterValidator
 from pydantic import Field as PydanticField
 from sqlalchemy import Column, DateTime, UniqueConstraint
+from sqlalchemy import Text as SAText
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -59,6 +62,11 @@ class ApiClient(ApiClientBase, TimestampMixin, table=True):
     key_hash: str = Field(max_length=64)
     #: Set by a revoke: the key stops at once and the row stays, as a record.
     revoked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    #: Fernet token of the webhook signing secret (LLM_MODEL_DECRYPT_KEY); None for a client
+    #: made before there were any, until an admin makes one.
+    webhook_secret_encrypted: str | None = Field(default=None, sa_type=SAText)
+    #: What an admin sees (`…abcd`).
+    webhook_secret_masked: str | None = Field(default=None, max_length=32)
 
 
 class ApiClientCreate(ApiClientBase):
@@ -76,6 +84,7 @@ class ApiClientUpdate(SQLModel):
 class ApiClientPublic(ApiClientBase):
     id: uuid.UUID
     key_prefix: str
+    webhook_secret_masked: str | None
     revoked_at: datetime | None
     created_at: datetime
     updated_at: datetime
@@ -85,6 +94,18 @@ class ApiClientWithKey(ApiClientPublic):
     """The create and rotate answers: the one time the key is shown."""
 
     key: str
+
+
+class ApiClientCreated(ApiClientWithKey):
+    """The create answer: the key and the webhook signing secret, each shown this once."""
+
+    webhook_secret: str
+
+
+class ApiClientWithWebhookSecret(ApiClientPublic):
+    """The answer of a new webhook secret: the one time it is shown."""
+
+    webhook_secret: str
 
 
 class KeyCheck(SQLModel):

@@ -1,9 +1,11 @@
 """Outgoing webhooks: an admin's subscriptions to business events, and the outbox of their
 deliveries (written in the transaction of the change that caused the event, sent by the
-delivery worker). A delivery to the Bitrix24 connector has no subscription."""
+delivery worker). A delivery to the Bitrix24 connector has no subscription; one to an API
+client's webhook (decision 0061) has its client instead."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from enum import StrEnum
@@ -11,24 +13,60 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator
 from pydantic import Field as PydanticField
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy import Text as SAText
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import AutoString, Field, SQLModel
 
-from rest_service.app.models.base import Name, TimestampMixin
+from common.infrastructure.clock import utcnow
+from rest_service.app.models.base import JsonObject, Name, TimestampMixin
 from rest_service.app.models.enums import varchar_enum
 from rest_service.app.models.llm import BaseUrl
 
 
 class WebhookEvent(StrEnum):
-    """The events an admin may subscribe to."""
+    """The events an admin may subscribe to, and the public API's (`API_EVENTS`)."""
 
     lead_created = "lead.created"
     lead_updated = "lead.updated"
     handoff_requested = "handoff.requested"
     feedback_created = "feedback.created"
     feedback_updated = "feedback.updated"
+    #: An answer to a message the API client sent.
+    message_answered = "message.answered"
+    #: A message nobody asked for right then: a reminder, a briefing.
+    message_notification = "message.notification"
+
+
+#: What the public API tells one API client about its own conversations: never a
+#: subscription's, whose events are about the business as a whole.
+API_EVENTS = frozenset({WebhookEvent.message_answered, WebhookEvent.message_notification})
+
+
+def _subscribable(event: WebhookEvent) -> WebhookEvent:
+    if event in API_EVENTS:
+        raise ValueError(f"{event.value} goes to API clients' webhooks only")
+    return event
+
+
+def _api_event(event: WebhookEvent) -> WebhookEvent:
+    if event not in API_EVENTS:
+        names = ", ".join(sorted(API_EVENTS))
+        raise ValueError(f"an API client's delivery is one of {names}")
+    return event
+
+
+SubscribableEvent = Annotated[WebhookEvent, AfterValidator(_subscribable)]
+ApiEvent = Annotated[WebhookEvent, AfterValidator(_api_event)]
 
 
 class DeliveryStatus(StrEnum):
@@ -38,17 +76,19 @@ class DeliveryStatus(StrEnum):
 
 
 class DeliveryTarget(StrEnum):
-    """Where a delivery goes: a subscription's URL, or Bitrix24's lead methods."""
+    """Where a delivery goes: a subscription's URL, Bitrix24's lead methods, or an API
+    client's webhook URL."""
 
     webhook = "webhook"
     bitrix24 = "bitrix24"
+    api_client = "api_client"
 
 
 SECRET_MIN = 16
 SECRET_MAX = 256
 
 
-def _distinct(events: list[WebhookEvent]) -> list[WebhookEvent]:
+def _distinct(events: list[SubscribableEvent]) -> list[SubscribableEvent]:
     return list(dict.fromkeys(events))
 
 
@@ -57,7 +97,7 @@ def _distinct(events: list[WebhookEvent]) -> list[WebhookEvent]:
 EVENTS_LISTED_MAX = 20
 
 Events = Annotated[
-    list[WebhookEvent],
+    list[SubscribableEvent],
     PydanticField(min_length=1, max_length=EVENTS_LISTED_MAX),
     AfterValidator(_distinct),
 ]
@@ -112,11 +152,14 @@ class WebhookDelivery(TimestampMixin, table=True):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         UniqueConstraint("subscription_id", "event_id", name="uq_webhook_deliveries_event"),
+        UniqueConstraint(
+            "api_client_id", "event_id", name="uq_webhook_deliveries_api_client_event"
+        ),
         Index(
             "uq_webhook_deliveries_bitrix24_event",
             "event_id",
             unique=True,
-            postgresql_where=text("subscription_id IS NULL"),
+            postgresql_where=text("target = 'bitrix24'"),
         ),
         Index(
             "ix_webhook_deliveries_due",
@@ -129,6 +172,12 @@ class WebhookDelivery(TimestampMixin, table=True):
         default=None,
         sa_column=Column(
             ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"), nullable=True, index=True
+        ),
+    )
+    api_client_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(
+            ForeignKey("api_clients.id", ondelete="CASCADE"), nullable=True, index=True
         ),
     )
     target: DeliveryTarget = Field(
@@ -147,11 +196,19 @@ class WebhookDelivery(TimestampMixin, table=True):
     #: An HTTP status or an error's name; never a secret or a response body.
     last_error: str | None = Field(default=None, sa_type=AutoString(length=200))
     delivered_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    #: When this run of sends began: the queueing, or the latest replay. An API client's
+    #: delivery is retried until API_WEBHOOK_RETRY_HOURS past it.
+    queued_at: datetime = Field(
+        default_factory=utcnow,
+        sa_type=DateTime(timezone=True),
+        sa_column_kwargs={"server_default": func.now(), "nullable": False},
+    )
 
 
 class DeliveryPublic(SQLModel):
     id: uuid.UUID
     subscription_id: uuid.UUID | None
+    api_client_id: uuid.UUID | None
     target: DeliveryTarget
     event: WebhookEvent
     event_id: uuid.UUID
@@ -162,8 +219,34 @@ class DeliveryPublic(SQLModel):
     next_attempt_at: datetime
     last_error: str | None
     delivered_at: datetime | None
+    queued_at: datetime
     created_at: datetime
     updated_at: datetime
+
+
+#: The largest `payload` an API client's delivery takes, as compact JSON: an answer or a
+#: notification with room to spare, far below the request body limit.
+PAYLOAD_MAX_BYTES = 64 * 1024
+
+
+def _sendable(payload: dict[str, Any]) -> dict[str, Any]:
+    """JSON a receiver can parse (no NaN or Infinity) within `PAYLOAD_MAX_BYTES`."""
+    try:
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError as exc:
+        raise ValueError("must be JSON without NaN or Infinity") from exc
+    if len(body.encode()) > PAYLOAD_MAX_BYTES:
+        raise ValueError(f"must be at most {PAYLOAD_MAX_BYTES} bytes as JSON")
+    return payload
+
+
+class ApiDeliveryCreate(SQLModel):
+    """`POST /api/api-clients/{id}/deliveries`: what the channels service queues."""
+
+    event: ApiEvent
+    #: The message's id, derived by the caller: the same event queued again is one delivery.
+    event_id: uuid.UUID
+    payload: Annotated[JsonObject, AfterValidator(_sendable)]
 
 
 class Bitrix24Lead(TimestampMixin, table=True):
