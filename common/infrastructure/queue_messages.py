@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -240,11 +241,22 @@ def conversation_key(
 ) -> str:
     """A group's conversation is the group's, a private one the user's; a bots row's bot
     (decision 0048) keeps its own apart: `bot:<bot id>:<key>`, and so does an assistant a
-    message names: `assistant:<name>:<key>`."""
+    message names: `assistant:<name>:<key>` (a name over ASSISTANT_IN_KEY_MAX characters
+    stands there as `sha256-<digest>`, so every key fits the 255 a thread key may have)."""
     key = f"chat:{chat_id}" if group else str(user_id)
     if assistant is not None:
-        key = f"assistant:{assistant}:{key}"
+        key = f"assistant:{_assistant_in_key(assistant)}:{key}"
     return key if bot_id is None else f"bot:{bot_id}:{key}"
+
+
+#: The longest assistant name a conversation key carries as it is.
+ASSISTANT_IN_KEY_MAX = 100
+
+
+def _assistant_in_key(name: str) -> str:
+    if len(name) <= ASSISTANT_IN_KEY_MAX:
+        return name
+    return "sha256-" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 class OutgoingMessage(_QueueMessage):

@@ -6,6 +6,8 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from common.infrastructure.queue_messages import (
@@ -14,9 +16,11 @@ from common.infrastructure.queue_messages import (
     OutgoingMessage,
     Usage,
     answer_message_id,
+    conversation_key,
     fire_message_id,
     incoming_message_id,
 )
+from tests.tiers import examples
 
 
 def test_incoming_id_is_stable_and_depends_on_bot_and_update() -> None:
@@ -192,3 +196,15 @@ def test_unknown_version_is_rejected() -> None:
         OutgoingMessage.model_validate(
             {"v": 2, "message_id": str(uuid.uuid4()), "chat_id": 1, "text": "x"}
         )
+
+
+@settings(max_examples=examples(100))
+@given(st.text(min_size=1, max_size=255), st.text(min_size=1, max_size=255))
+def test_every_named_assistants_key_fits_a_thread_key_and_names_it_alone(
+    name: str, other: str
+) -> None:
+    user, bot = uuid.uuid4(), uuid.uuid4()
+    key = conversation_key(1, user, group=False, bot_id=bot, assistant=name)
+    assert len(key) <= 255 and key.endswith(f":{user}")
+    if name != other:
+        assert key != conversation_key(1, user, group=False, bot_id=bot, assistant=other)

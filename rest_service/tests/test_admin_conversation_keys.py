@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from common.infrastructure.queue_messages import conversation_key
@@ -31,3 +31,18 @@ def test_any_key_is_read_without_an_error(key: str) -> None:
     user, bot = _private(key)
     assert user is None or isinstance(user, uuid.UUID)
     assert bot is None or key.startswith("bot:")
+
+
+@settings(max_examples=100)
+@example(name="front:chat", bot=None, group=False)
+@example(name="x:chat:-100", bot=BOT, group=True)
+@given(
+    name=st.text(min_size=1, max_size=255),
+    bot=st.sampled_from([None, BOT]),
+    group=st.booleans(),
+)
+def test_a_named_assistants_conversation_is_its_persons_or_its_groups(
+    name: str, bot: uuid.UUID | None, group: bool
+) -> None:
+    key = conversation_key(-100 if group else 1, USER, group=group, bot_id=bot, assistant=name)
+    assert _private(key) == (None if group else USER, bot)

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from common.infrastructure.crypto import SecretBox
+from common.infrastructure.queue_messages import conversation_key
 from common.infrastructure.redis_keys import Names
 from rest_service.tests.conftest import Api, assert_error, channel, unique
 from rest_service.tests.test_llm import raw_row
@@ -268,6 +269,42 @@ async def test_forgetting_a_user_forgets_their_conversations_with_every_bot(
         keys[1],
     )
     assert counts == (0, 0, 1)
+
+
+@pytest.mark.commits
+async def test_forgetting_a_user_forgets_their_conversations_with_named_assistants(
+    api: Api, client: httpx.AsyncClient, database_url: str
+) -> None:
+    """The public API's named assistants keep conversations of their own: /forget takes
+    them too, with a bot or without, long names (digested in the key) included."""
+    bot = await make_bot(api)
+    user, other = await api.user(), await api.user()
+    names = ("concierge", "c" * 255)
+    keys = [
+        conversation_key(0, person["id"], group=False, bot_id=bot_id, assistant=name)
+        for person in (user, other)
+        for name in names
+        for bot_id in (None, uuid.UUID(bot["id"]))
+    ]
+    assert all(len(key) <= 255 for key in keys)
+    for key in keys:
+        thread = await api.thread(key, bot["assistant_id"])
+        await api.say(thread["thread_id"], f"said in {key[:20]}")
+
+    assert (await client.delete(f"/api/users/{user['id']}", headers=api.service)).status_code == 204
+
+    def left(key: str) -> tuple[object, ...]:
+        return raw_row(
+            database_url,
+            """SELECT (SELECT count(*) FROM chat_messages WHERE conversation_key = %s),
+                      (SELECT count(*) FROM user_assistant_threads WHERE user_id = %s)""",
+            key,
+            key,
+        )
+
+    mine, theirs = keys[:4], keys[4:]
+    assert [left(k) for k in mine] == [(0, 0)] * 4
+    assert [left(k) for k in theirs] == [(1, 1)] * 4
 
 
 async def test_a_job_made_in_a_bots_conversation_is_that_bots_and_goes_with_it(

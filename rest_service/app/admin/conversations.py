@@ -111,11 +111,14 @@ def _tool_names(calls: Any) -> str:
 
 def _private(key: str) -> tuple[uuid.UUID | None, uuid.UUID | None]:
     """A conversation key's private user (None: a group) and bots row (None: the default
-    bot): `<user id>`, `bot:<bot id>:<user id>`, `chat:<id>`, `bot:<bot id>:chat:<id>`."""
+    bot): `<user id>`, `bot:<bot id>:<user id>`, `chat:<id>`, `bot:<bot id>:chat:<id>`, each
+    also with a named assistant's `assistant:<name>:` before the user or chat."""
     bot_id = None
     if key.startswith("bot:"):
         _prefix, bot, key = [*key.split(":", 2), "", ""][:3]
         bot_id = _uuid(bot)
+    if key.startswith("assistant:"):  # a name may hold ':'; a group's chat is never a uuid
+        return _uuid(key.rpartition(":")[2]), bot_id
     return _uuid(key), bot_id
 
 

@@ -409,7 +409,7 @@ async def _conversation_keys(session: AsyncSession, user: User | None, query: st
     """The user's private conversation and every group they wrote in (or a raw key: a
     group's, or a bots row's conversation)."""
     if user is None:
-        return [query] if query.startswith(("chat:", "bot:")) else []
+        return [query] if query.startswith(("chat:", "bot:", "assistant:")) else []
     groups = await session.scalars(
         select(col(ChatMessage.conversation_key))
         .where(col(ChatMessage.user_id) == user.id)

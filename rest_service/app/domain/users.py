@@ -103,13 +103,16 @@ async def forget_user(ctx: UnitOfWork, user_id: uuid.UUID) -> None:
     user = await get_user(ctx, user_id)
     forgotten = UserChanged(user_id=user_id, telegram_id=user.telegram_id, change="deleted")
     key = str(user_id)
-    with_bots = f"bot:%:{key}"
+    # The private conversations with a bot (`bot:<id>:<user>`), with a named assistant
+    # (`assistant:<name>:<user>`), or both (`bot:<id>:assistant:<name>:<user>`).
+    with_bots, with_assistants = f"bot:%:{key}", f"assistant:%:{key}"
     had_jobs = await count(ctx.session, col(CronJob.user_id) == user_id)
     await ctx.session.execute(
         delete(ChatMessage).where(
             or_(
                 col(ChatMessage.conversation_key) == key,
                 col(ChatMessage.conversation_key).like(with_bots),
+                col(ChatMessage.conversation_key).like(with_assistants),
                 col(ChatMessage.user_id) == user_id,
             )
         )
@@ -119,6 +122,7 @@ async def forget_user(ctx: UnitOfWork, user_id: uuid.UUID) -> None:
             or_(
                 col(UserAssistantThread.user_id) == key,
                 col(UserAssistantThread.user_id).like(with_bots),
+                col(UserAssistantThread.user_id).like(with_assistants),
             )
         )
     )
