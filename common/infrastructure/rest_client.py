@@ -41,7 +41,6 @@ from common.infrastructure.logging import correlation_headers, get_logger
 from common.infrastructure.retry import RetryPolicy
 from common.infrastructure.wire import (
     ApiClient,
-    ApiClientDelivery,
     Bot,
     CalendarCredentials,
     CatalogueItem,
@@ -945,13 +944,14 @@ class RestClient:
 
     async def queue_api_client_delivery(
         self, client_id: Id, event: str, event_id: Id, payload: dict[str, Any]
-    ) -> ApiClientDelivery:
+    ) -> UUID:
         """Queues `payload` for the API client's webhook (`message.answered` or
-        `message.notification`); the same `event_id` again gives back the delivery already
-        queued. 409 (`ConflictError`) for a revoked client or one without a webhook_url."""
+        `message.notification`): the delivery's id; the same `event_id` again gives back the
+        delivery already queued. 409 (`ConflictError`) for a revoked client or one without a
+        webhook_url."""
         path = f"/api/api-clients/{_an_id(client_id, 'client_id')}/deliveries"
         body = {"event": event, "event_id": str(_an_id(event_id, "event_id")), "payload": payload}
-        return ApiClientDelivery.model_validate(await self.post_json(path, body))
+        return UUID(str((await self.post_json(path, body))["id"]))
 
 
 def _many(model: type[W], items: list[Any]) -> list[W]:

@@ -859,17 +859,3 @@ class ToolInvocation(WireModel):
     ok: bool
     error: str | None
     created_at: datetime
-
-
-class ApiClientDelivery(WireModel):
-    """A delivery queued for an API client's webhook (rest_service signs, sends and retries
-    it): `status` is `pending`, `delivered` or `dead`."""
-
-    id: UUID
-    api_client_id: UUID
-    event: str
-    event_id: UUID
-    status: str
-    attempts: int
-    last_error: str | None
-    created_at: datetime

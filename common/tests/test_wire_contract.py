@@ -45,6 +45,7 @@ ROUTES: list[tuple[type[BaseModel], str, str]] = [
     (wire.Handoff, "post", "/api/handoffs/{handoff_id}/reply"),
     (wire.Handoff, "post", "/api/handoffs/{handoff_id}/return"),
     (wire.Bot, "get", "/api/bots/{bot_id}"),
+    (wire.ApiClient, "post", "/api/api-clients/authenticate"),
     (wire.SnapshotExperiment, "get", "/api/config"),
     (wire.SnapshotVariant, "get", "/api/config"),
 ]

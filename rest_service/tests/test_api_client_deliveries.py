@@ -198,10 +198,13 @@ class TestQueueing:
         again = await rest.queue_api_client_delivery(
             made["id"], "message.answered", str(event_id), ANSWER
         )
-        assert again == queued and str(queued.api_client_id) == made["id"]
-        assert (queued.event, queued.event_id, queued.status) == (
+        assert again == queued
+        path = f"/api/api-clients/{made['id']}/deliveries"
+        (listed,) = (await api.http.get(path, headers=api.admin)).json()
+        assert listed["id"] == str(queued) and listed["api_client_id"] == made["id"]
+        assert (listed["event"], listed["event_id"], listed["status"]) == (
             "message.answered",
-            event_id,
+            str(event_id),
             "pending",
         )
         await api.http.delete(f"/api/api-clients/{made['id']}", headers=api.admin)
