@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.types import Scope
 
@@ -21,6 +22,7 @@ from channels.src.intake import Intake
 from channels.src.settings import Settings
 from channels.src.state import STATE, ChannelsState
 from channels.src.workers.outgoing import AnswerSender
+from common.features.blobs import RedisFull
 from common.infrastructure import web, web_observability
 from common.infrastructure.body_limit import BodyLimitMiddleware
 from common.infrastructure.channels import Channel
@@ -120,6 +122,13 @@ def readiness_checks(app: Starlette) -> dict[str, ReadinessCheck]:
     return {"redis": STATE.of_app(app).redis.ping}
 
 
+async def _store_unreachable(_request: Request, exc: Exception) -> JSONResponse:
+    """Redis down or full: every route's message or answer waits on it, so the caller is
+    told to try again (a platform's webhook then delivers again), never a 500."""
+    log.warning("redis_unavailable", error=type(exc).__name__)
+    return web.error_response(503, "service_unavailable", "the queue is unreachable; try again")
+
+
 def body_limit(scope: Scope) -> int:
     """A file given to the public API may be as large as an attachment; any other body (a
     webhook, a chat message) is small."""
@@ -144,6 +153,8 @@ def create_app(
     # Outermost: no body over the limit is read, whoever sends it.
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit, service=SERVICE)
     web.install_error_handlers(app)
+    for unreachable in (RedisError, RedisFull):
+        app.add_exception_handler(unreachable, _store_unreachable)
     web.add_ops_routes(app, health)
     web_observability.instrument(app, SERVICE)
     web.add_probe_routes(app, SERVICE, readiness_checks)

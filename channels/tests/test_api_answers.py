@@ -7,6 +7,7 @@ dead-lettered saying why."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -17,18 +18,24 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
+from channels.src.adapters.api import ApiAdapter
+from channels.src.adapters.base import AdapterContext
+from channels.src.intake import Intake
 from channels.src.main import create_app
 from channels.src.settings import Settings
 from common.infrastructure.channels import Channel
+from common.infrastructure.errors import RetryLater
 from common.infrastructure.queue import StreamPublisher
 from common.infrastructure.queue_messages import (
+    DraftMessage,
     IncomingMessage,
     OutgoingKind,
     OutgoingMessage,
     answer_address,
     answer_message_id,
 )
-from common.infrastructure.redis_keys import TO_CHANNELS, TO_SECRETARY, Names
+from common.infrastructure.redis_keys import CHANNEL_DRAFTS, TO_CHANNELS, TO_SECRETARY, Names
+from common.infrastructure.rest_client import RestClient
 from common.infrastructure.serve import served_in_this_loop
 from ops.infra import free_port
 from ops.processes import Stack
@@ -218,3 +225,143 @@ async def test_a_body_over_the_limit_is_refused_before_it_is_read(
         streamed = await api.post("/api/v1/messages", content=chunked())
     assert refused.status_code == 413 and refused.json()["error"] == "payload_too_large"
     assert streamed.status_code == 413
+
+
+async def test_a_streamed_answer_grows_with_the_drafts_and_ends_with_the_answer(
+    module_rest_service: Stack,
+    redis_url: str,
+    redis: aioredis.Redis,
+    prefix: str,
+    secrets: dict[str, str],
+) -> None:
+    """Drafts that continue the text are sent as they come; one that starts over (a tool
+    ran) is left out, and the answer then follows what was sent after a blank line."""
+    names = Names(prefix)
+    client = await make_client(module_rest_service, secrets)
+    key = {"Authorization": f"Bearer {client['key']}"}
+    async with serving(module_rest_service, redis_url, prefix, secrets) as api:
+        body = {"messages": [{"role": "user", "content": "my day?"}], "stream": True}
+        streaming = asyncio.create_task(api.post("/v1/chat/completions", json=body, headers=key))
+        message = await queued(redis, names, "my day?")
+        for seq, (text, correlated) in enumerate(
+            [("Let me", True), ("Let me check", True), ("ignored", False), ("Your", True)], 1
+        ):
+            draft = DraftMessage(
+                message_id=answer_message_id(message.message_id),
+                chat_id=message.chat_id,
+                correlation_id=str(message.message_id) if correlated else None,
+                text=text,
+                seq=seq,
+                channel=Channel.API,
+                channel_chat_id=message.channel_chat_id,
+            )
+            await redis.xadd(names.stream(CHANNEL_DRAFTS), {"data": draft.to_json()})
+
+        async def drafts_shown() -> bool:  # the one without a correlation is dropped
+            events = names.api_answer_events(str(message.message_id))
+            return len(await stream_entries(redis, events)) == 3
+
+        await until(drafts_shown, 10, "the drafts in the message's events")
+        await answer(redis, names, message, "Your day is clear.")
+        response = await streaming
+    lines = [line.removeprefix("data: ") for line in response.text.splitlines() if line]
+    chunks = [json.loads(line) for line in lines[:-1]]
+    deltas = [c["choices"][0]["delta"].get("content") for c in chunks if c["choices"]]
+    assert deltas == ["", "Let me", " check", "\n\nYour day is clear.", None]
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop" and lines[-1] == "[DONE]"
+
+
+async def test_a_blocked_person_is_refused(
+    module_rest_service: Stack,
+    redis_url: str,
+    redis: aioredis.Redis,
+    prefix: str,
+    secrets: dict[str, str],
+) -> None:
+    names = Names(prefix)
+    client = await make_client(module_rest_service, secrets)
+    key = {"Authorization": f"Bearer {client['key']}"}
+    async with serving(module_rest_service, redis_url, prefix, secrets) as api:
+        first = await api.post("/api/v1/messages", json={"text": "hi", "user": "rex"}, headers=key)
+        assert first.status_code == 202
+        user_id = (await queued(redis, names, "hi")).user_id
+        async with httpx.AsyncClient() as admin:
+            blocked = await admin.put(
+                f"{module_rest_service.processes['rest_service'].url}/api/users/{user_id}",
+                json={"blocked": True},
+                headers={"Authorization": f"Bearer {secrets['ADMIN_API_TOKEN']}"},
+            )
+        assert blocked.status_code == 200, blocked.text
+        again = await api.post("/api/v1/messages", json={"text": "hi", "user": "rex"}, headers=key)
+        too_long = await api.post(
+            "/api/v1/messages",
+            json={"text": "hi", "user": "sue"},
+            headers={**key, "Idempotency-Key": "k" * 129},
+        )
+    assert again.status_code == 403
+    assert too_long.status_code == 422
+    assert too_long.json()["fields"][0]["field"] == "idempotency_key"
+
+
+async def test_an_answer_whose_webhook_went_away_is_kept_for_get(
+    module_rest_service: Stack,
+    redis_url: str,
+    redis: aioredis.Redis,
+    prefix: str,
+    secrets: dict[str, str],
+) -> None:
+    names = Names(prefix)
+    client = await make_client(module_rest_service, secrets, webhook_url="https://93.184.216.34/h")
+    key = {"Authorization": f"Bearer {client['key']}"}
+    async with serving(module_rest_service, redis_url, prefix, secrets) as api:
+        posted = await api.post("/api/v1/messages", json={"text": "ho", "user": "ty"}, headers=key)
+        async with httpx.AsyncClient() as admin:
+            changed = await admin.patch(
+                f"{module_rest_service.processes['rest_service'].url}/api/api-clients/{client['id']}",
+                json={"webhook_url": None},
+                headers={"Authorization": f"Bearer {secrets['ADMIN_API_TOKEN']}"},
+            )
+        assert changed.status_code == 200 and changed.json()["webhook_url"] is None
+        message = await queued(redis, names, "ho")
+        await answer(redis, names, message, "Still here.")
+        done = names.done(TO_CHANNELS, str(answer_message_id(message.message_id)))
+        await until(lambda: redis.exists(done), 10, "the answer handled")
+        state = (await api.get(f"/api/v1/messages/{posted.json()['id']}", headers=key)).json()
+    assert state["answer"]["text"] == "Still here."
+    assert await stream_entries(redis, names.dead(TO_CHANNELS)) == []
+
+
+async def test_redis_away_is_a_503_never_a_500(
+    module_rest_service: Stack, prefix: str, secrets: dict[str, str]
+) -> None:
+    client = await make_client(module_rest_service, secrets)
+    key = {"Authorization": f"Bearer {client['key']}"}
+    closed = f"redis://127.0.0.1:{free_port()}/0"
+    async with serving(module_rest_service, closed, prefix, secrets) as api:
+        posted = await api.post("/api/v1/messages", json={"text": "x", "user": "u"}, headers=key)
+        fetched = await api.get(f"/api/v1/messages/{uuid.uuid4()}", headers=key)
+    assert posted.status_code == fetched.status_code == 503
+    assert posted.json()["error"] == "service_unavailable"
+
+
+async def test_an_answer_is_tried_again_while_redis_or_rest_service_is_away(
+    redis: aioredis.Redis, prefix: str
+) -> None:
+    settings = Settings(_env_file=None, environment="test", redis_key_prefix=prefix)
+    names = Names(prefix)
+    away = RestClient(f"http://127.0.0.1:{free_port()}", "unused", retries=0)
+    closed = aioredis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0")
+    reminder = OutgoingMessage(
+        message_id=uuid.uuid4(),
+        chat_id=1 << 60,
+        text="⏰ stretch",
+        kind=OutgoingKind.NOTIFICATION,
+        channel=Channel.API,
+        channel_chat_id=f"{uuid.uuid4()}:pat",
+    )
+    for store, rest in ((redis, away), (closed, away)):
+        context = AdapterContext(settings, store, names, Intake(rest, store, names), rest)
+        with pytest.raises(RetryLater):
+            await ApiAdapter(context).send(reminder.model_copy(update={"correlation_id": "x"}))
+    await away.aclose()
+    await closed.aclose()

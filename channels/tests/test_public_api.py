@@ -21,6 +21,7 @@ from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ops.infra import free_port
 from sandbox.server import ScriptedServer
 from sandbox.webhook_receiver import Receiver
 from tests.harness import MigratedDatabases
@@ -417,6 +418,23 @@ def test_files_uploaded_or_named_by_url_reach_the_secretary(system: System) -> N
         assert missing.status_code == 422
         assert missing.json()["fields"][0]["field"] == "attachments.0.url"
         assert "HTTP 404" in missing.json()["fields"][0]["reason"]
+        empty = caller.post("/api/v1/files", content=b"")
+        assert empty.status_code == 422 and empty.json()["fields"][0]["field"] == "body"
+
+
+def test_a_file_url_that_is_too_large_or_unreachable_is_refused_naming_it(system: System) -> None:
+    client = make_client(system)
+    big = ScriptedServer("/big.bin", lambda: web.Response(body=b"x" * (64 * 1024 + 1)))
+    nowhere = f"http://127.0.0.1:{free_port()}/gone.txt"
+    with big.start_in_thread(), api(system, client["key"]) as caller:
+        for url, why in ((big.url, "over 65536 bytes"), (nowhere, "cannot be fetched")):
+            refused = caller.post(
+                "/api/v1/messages",
+                json={"text": "x", "user": "kai", "attachments": [{"url": url}]},
+            )
+            assert refused.status_code == 422, refused.text
+            (field,) = refused.json()["fields"]
+            assert field["field"] == "attachments.0.url" and why in field["reason"]
 
 
 _SCALARS = st.none() | st.booleans() | st.integers() | st.text(max_size=20)

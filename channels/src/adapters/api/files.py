@@ -17,14 +17,10 @@ from yarl import URL
 from channels.src.adapters.api.schemas import FileOut, FileRef
 from channels.src.adapters.base import AdapterContext
 from channels.src.adapters.files import attachment_kind
-from common.features.blobs import DEFAULT_TTL_SECONDS, BlobStore, OverBudget, RedisFull
+from common.features.blobs import DEFAULT_TTL_SECONDS, BlobStore
 from common.infrastructure.address_guard import guarded_session
 from common.infrastructure.clock import utcnow
-from common.infrastructure.errors import (
-    DependencyUnavailableError,
-    FieldError,
-    ValidationFailedError,
-)
+from common.infrastructure.errors import FieldError, ValidationFailedError
 from common.infrastructure.logging import get_logger
 from common.infrastructure.queue_messages import Attachment
 from common.infrastructure.wire import ApiClient
@@ -55,7 +51,7 @@ class ApiFiles:
             raise refused("body", "an empty file")
         file_id = f"file-{uuid.uuid4().hex}"
         mime = (request.headers.get("content-type") or DEFAULT_TYPE).split(";")[0].strip()
-        key = await self._store(client, bytes(data), f"api:{client.id}:{file_id}", "body")
+        key = await self._store(client, bytes(data), f"api:{client.id}:{file_id}")
         meta = {"client": str(client.id), "blob": key, "mime": mime, "name": name}
         names, redis = self.context.names, self.context.redis
         await redis.set(names.api_file(file_id), json.dumps(meta), ex=DEFAULT_TTL_SECONDS)
@@ -96,7 +92,7 @@ class ApiFiles:
         url = ref.url or ""
         data, served_type = await self._download(url, f"{field}.url")
         mime = ref.mime_type or served_type or DEFAULT_TYPE
-        key = await self._store(client, data, f"api:{blob_id}", f"{field}.url")
+        key = await self._store(client, data, f"api:{blob_id}")
         name = ref.file_name or URL(url).name or None
         kind = attachment_kind(mime)
         return Attachment(kind=kind, blob_key=key, mime_type=mime, file_name=name, size=len(data))
@@ -111,8 +107,6 @@ class ApiFiles:
             async with session, session.get(url, max_redirects=MAX_REDIRECTS) as response:
                 if response.status != 200:
                     raise refused(field, f"the URL answered HTTP {response.status}")
-                if (response.content_length or 0) > self.max_bytes:
-                    raise refused(field, f"the file is over {self.max_bytes} bytes")
                 data = bytearray()
                 async for piece in response.content.iter_chunked(READ_CHUNK):
                     data += piece
@@ -123,10 +117,6 @@ class ApiFiles:
             log.info("api_attachment_unreachable", error=type(exc).__name__)
             raise refused(field, f"the URL cannot be fetched ({str(exc)[:200]})") from exc
 
-    async def _store(self, client: ApiClient, data: bytes, blob_id: str, field: str) -> str:
-        try:
-            return await self.blobs.put(data, blob_id, owner=f"api:{client.id}")
-        except OverBudget as exc:
-            raise refused(field, "too many files waiting; try again shortly") from exc
-        except RedisFull as exc:
-            raise DependencyUnavailableError("no room for files now; try again") from exc
+    async def _store(self, client: ApiClient, data: bytes, blob_id: str) -> str:
+        """In the blob store (a full Redis is the app's 503, as any Redis outage)."""
+        return await self.blobs.put(data, blob_id, owner=f"api:{client.id}")
