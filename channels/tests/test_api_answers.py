@@ -19,6 +19,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from channels.src.adapters.api import ApiAdapter
+from channels.src.adapters.api.records import Records
 from channels.src.adapters.base import AdapterContext
 from channels.src.intake import Intake
 from channels.src.main import create_app
@@ -364,4 +365,16 @@ async def test_an_answer_is_tried_again_while_redis_or_rest_service_is_away(
         with pytest.raises(RetryLater):
             await ApiAdapter(context).send(reminder.model_copy(update={"correlation_id": "x"}))
     await away.aclose()
+    await closed.aclose()
+
+
+async def test_a_stream_whose_redis_goes_away_ends_with_an_error_event(prefix: str) -> None:
+    settings = Settings(_env_file=None, environment="test", redis_key_prefix=prefix)
+    names, rest = Names(prefix), RestClient("http://127.0.0.1:9", "unused")
+    closed = aioredis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0")
+    adapter = ApiAdapter(AdapterContext(settings, closed, names, Intake(rest, closed, names), rest))
+    record = Records.new(str(uuid.uuid4()), str(uuid.uuid4()), "vi", "secretary", "wait")
+    events = [e async for e in adapter._stream(record, "chatcmpl-x", 0, "secretary", False)]
+    assert json.loads(events[-2].removeprefix("data: "))["error"]["error"] == "service_unavailable"
+    assert events[-1] == "data: [DONE]\n\n"
     await closed.aclose()

@@ -152,6 +152,15 @@ def test_the_said_text_is_the_last_user_messages_or_a_reason(messages: list[Any]
         assert users and said == users[-1].text().strip() and said
 
 
+@pytest.mark.parametrize(
+    "attachment",
+    [{}, {"file_id": "file-" + "0" * 32, "url": "https://example.org/a.pdf"}],
+)
+def test_an_attachment_is_a_file_id_or_a_url_never_both_or_none(attachment: Any) -> None:
+    with pytest.raises(ValidationError, match="either file_id or url"):
+        MessageIn.model_validate({"text": "x", "user": "u", "attachments": [attachment]})
+
+
 PEOPLE = st.text(max_size=PERSON_MAX + 5)
 
 

@@ -354,10 +354,9 @@ class ApiAdapter(Adapter):
         raise AnswerTimeout(record.id)
 
     async def _wait(self, record: Record) -> dict[str, Any]:
-        async for event in self._events(record):
-            if event.kind == "answer":
-                return event.body
-        raise AnswerTimeout(record.id)  # pragma: no cover - _events ends with an answer
+        """The answer (the last event: `_events` ends with it)."""
+        events = [event async for event in self._events(record)]
+        return events[-1].body
 
     async def _stream(
         self, record: Record, completion_id: str, created: int, model: str, include_usage: bool
@@ -382,12 +381,11 @@ class ApiAdapter(Adapter):
                     delta = {"content": text[len(sent) :]}
                     yield event(chunk(completion_id, created, model, delta))
                     sent = text
-                if update.kind == "answer":
+                if update.kind == "answer":  # the last event
                     yield event(chunk(completion_id, created, model, {}, "stop"))
                     if include_usage:
                         usage = _usage(update.body)
                         yield event(usage_chunk(completion_id, created, model, usage))
-                    break
         except AnswerTimeout as exc:
             yield event({"error": exc.to_dict()})
         except RedisError:
