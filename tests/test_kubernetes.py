@@ -432,6 +432,8 @@ def test_the_ingress_routes_admin_oauth_callback_and_webhook(
         "/whatsapp": "channels",
         "/slack": "channels",
         "/chat": "channels",
+        "/v1": "channels",
+        "/api/v1": "channels",
     }
     assert config["GOOGLE_REDIRECT_URI"] == f"https://{rule['host']}/auth/callback"
     assert config["TELEGRAM_WEBHOOK_URL"] == f"https://{rule['host']}{webhook_path}"
