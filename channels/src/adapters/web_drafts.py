@@ -1,5 +1,6 @@
-"""Drafts of answers for the channels that show an answer as it is written (the web chat):
-read from `queue:channel_drafts` in the channels group, so one replica shows each.
+"""Drafts of answers for the channels that show an answer as it is written (the web chat, the
+public API's streamed chat completions): read from `queue:channel_drafts` in the channels
+group, so one replica takes each, and handed to the draft's channel (`main.py`).
 
 Best effort, as tg_bot's drafts are: an entry is acknowledged as soon as it is read, a draft
 that does not parse or cannot be shown is dropped, and a Redis outage waits and reads on. The
