@@ -32,6 +32,7 @@ from tg_bot.src.handlers import (
     forget,
     handoffs,
     memory,
+    tasks,
     model,
     reminders,
 )
@@ -57,6 +58,7 @@ HANDLERS: dict[ButtonAction, PressHandler] = {
     **calendar.BUTTONS,
     **confirmations.BUTTONS,
     **memory.BUTTONS,
+    **tasks.BUTTONS,
     **catalogue_items.BUTTONS,
     **feedback.BUTTONS,
     **handoffs.BUTTONS,
