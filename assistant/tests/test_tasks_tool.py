@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -132,7 +132,11 @@ async def test_update_moves_the_reminder_with_the_deadline_and_delete_cancels_it
          "priority": "HIGH", "notes": "bring the card"},
         call(user, position="1"),
     )  # fmt: skip
-    assert (moved["title"], moved["priority"], moved["notes"]) == ("Dentist!", "high", "bring the card")
+    assert (moved["title"], moved["priority"], moved["notes"]) == (
+        "Dentist!",
+        "high",
+        "bring the card",
+    )
     task = await rest.get_task(user.id, added["task_id"])
     assert task.reminder_job_id not in (None, first)
     assert first is not None and (await rest.get_cron_job(first)).status == "cancelled"
@@ -146,7 +150,9 @@ async def test_update_moves_the_reminder_with_the_deadline_and_delete_cancels_it
         await tool.run({"action": "delete", "task_id": str(task.id)}, call(user))
 
 
-async def test_a_redelivered_add_adds_once(tool: TasksTool, rest: RestClient, user: TelegramUser) -> None:
+async def test_a_redelivered_add_adds_once(
+    tool: TasksTool, rest: RestClient, user: TelegramUser
+) -> None:
     origin = call(user)
     first = await tool.run({"action": "add", "title": "Buy milk"}, origin)
     second = await tool.run({"action": "add", "title": "Buy milk"}, origin)
@@ -184,13 +190,18 @@ async def test_refusals_the_model_reads(tool: TasksTool, user: TelegramUser) -> 
 async def test_in_a_group_it_refuses(tool: TasksTool, user: TelegramUser) -> None:
     with pytest.raises(ToolError, match="private"):
         await tool.run({"action": "list"}, call(user, group=True))
-    assert tool.stores_or_removes({"action": "add"}) and not tool.stores_or_removes({"action": "list"})
+    assert tool.stores_or_removes({"action": "add"}) and not tool.stores_or_removes(
+        {"action": "list"}
+    )
 
 
 #: How real models write these calls (raw JSON as they send it), and what comes of it.
 CORPUS: list[tuple[str, str]] = [
-    ('{"action": "add", "title": "Send the report", "deadline": "next Friday", "priority": "HIGH"}',
-     "added"),
+    (
+        '{"action": "add", "title": "Send the report", "deadline": "next Friday", '
+        '"priority": "HIGH"}',
+        "added",
+    ),
     ('{"action": "Add", "title": "Gym", "priority": " low "}', "added"),
     ('{"action": "add", "title": "Water plants", "notes": null, "deadline": null}', "added"),
     ('"{\\"action\\": \\"list\\"}"', "tasks"),
@@ -218,7 +229,7 @@ async def test_calls_as_real_models_write_them(
 
 
 ARGUMENTS = st.dictionaries(
-    st.sampled_from(list(SCHEMA["properties"]) + ["extra"]),
+    st.sampled_from([*SCHEMA["properties"], "extra"]),
     st.one_of(
         st.none(), st.booleans(), st.integers(-5, 400), st.text(max_size=30),
         st.sampled_from(["add", "list", "complete", "reopen", "delete", "update", "HIGH",
@@ -228,7 +239,9 @@ ARGUMENTS = st.dictionaries(
 )  # fmt: skip
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(arguments=ARGUMENTS)
 async def test_any_arguments_get_a_result_or_an_error_the_model_reads(
     on_saturday: TasksTool, rest: RestClient, user: TelegramUser, arguments: dict[str, Any]

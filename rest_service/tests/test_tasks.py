@@ -13,6 +13,7 @@ import pytest
 from common.infrastructure.wire import TASK_NOTES_MAX_CHARS, TASK_TITLE_MAX_CHARS, TASKS_MAX
 from rest_service.tests.conftest import Api, assert_error
 
+
 def at(days: float) -> str:
     return (datetime.now(UTC) + timedelta(days=days)).isoformat()
 
@@ -65,7 +66,9 @@ class TestTasks:
         assert [t["title"] for t in still_open] == ["next month", "someday"]
         page = await api.http.get(path, params={"limit": 1, "offset": 1}, headers=api.service)
         assert page.headers["X-Total-Count"] == "3" and len(page.json()) == 1
-        naive = await api.http.get(path, params={"due_before": "2030-01-01T00:00"}, headers=api.service)
+        naive = await api.http.get(
+            path, params={"due_before": "2030-01-01T00:00"}, headers=api.service
+        )
         assert assert_error(naive, 422)["fields"][0]["field"] == "due_before"
 
     async def test_complete_reopen_and_change(self, api: Api) -> None:
@@ -134,8 +137,12 @@ class TestTasks:
         user, other = await api.user(), await api.user()
         key = f"m-{uuid.uuid4()}:0"
         path = f"/api/users/{user['id']}/tasks"
-        made = await api.http.post(path, json={"title": "x", "idempotency_key": key}, headers=api.service)
-        again = await api.http.post(path, json={"title": "y", "idempotency_key": key}, headers=api.service)
+        made = await api.http.post(
+            path, json={"title": "x", "idempotency_key": key}, headers=api.service
+        )
+        again = await api.http.post(
+            path, json={"title": "y", "idempotency_key": key}, headers=api.service
+        )
         assert (made.status_code, again.status_code) == (201, 200)
         assert again.json()["id"] == made.json()["id"]
         theirs = await api.http.post(

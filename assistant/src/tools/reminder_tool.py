@@ -115,7 +115,9 @@ class ReminderTool(BaseTool, tool_type="reminder"):
         if arguments.get("recurrence"):
             rule = parse_recurrence(arguments["recurrence"], arguments.get("when"), tz, now)
             first = rule.first_after(now)
-            job = await new_reminder(self.services, call, text, zone_name, kind, cron_expression=rule.cron)
+            job = await new_reminder(
+                self.services, call, text, zone_name, kind, cron_expression=rule.cron
+            )
             await self._made(call, job)
             result = _created(job, first, zone_name, assumed, rule.describe())
             if rule.time_assumed:

@@ -154,7 +154,12 @@ class TasksTool(BaseTool, tool_type="tasks"):
         moves = deadline is not None and task.reminder_job_id is not None
         wanted = {**arguments, "remind": arguments.get("remind") or moves}
         reminder = await self._reminder(
-            wanted, call, changes.get("title", task.title), deadline or task.deadline, now, zone_name
+            wanted,
+            call,
+            changes.get("title", task.title),
+            deadline or task.deadline,
+            now,
+            zone_name,
         )
         if reminder is not None:
             changes["reminder_job_id"] = reminder

@@ -85,7 +85,9 @@ TEXTS: dict[str, str] = {
         "Was ich mir über dich merke, ist privat: schick mir /memory in einem privaten Chat."
     ),
     # /tasks: die Aufgabenliste
-    "tasks.list": "**Deine offenen Aufgaben** ({count}):\n{tasks}\n\nTippe auf ✓, wenn eine erledigt ist.",
+    "tasks.list": (
+        "**Deine offenen Aufgaben** ({count}):\n{tasks}\n\nTippe auf ✓, wenn eine erledigt ist."
+    ),
     "tasks.item": "{n}. {mark}{title}{due}",
     "tasks.high": "❗ ",
     "tasks.low": "↓ ",

@@ -78,7 +78,7 @@ TEXTS: dict[str, str] = {
         "What I remember about you is private: send me /memory in a private chat."
     ),
     # /tasks: the to-do list
-    "tasks.list": "**Your open tasks** ({count}):\n{tasks}\n\nTap ✓ when one is done.",
+    "tasks.list": ("**Your open tasks** ({count}):\n{tasks}\n\nTap ✓ when one is done."),
     "tasks.item": "{n}. {mark}{title}{due}",
     "tasks.high": "❗ ",
     "tasks.low": "↓ ",

@@ -28,17 +28,25 @@ def upgrade() -> None:
     op.create_table(
         "tasks",
         sa.Column(
-            "created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
         ),
         sa.Column(
-            "updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
         ),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("title", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("notes", sa.Text(), nullable=True),
         sa.Column("deadline", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("priority", _varchar_enum("taskpriority", "low", "normal", "high"), nullable=False),
+        sa.Column(
+            "priority", _varchar_enum("taskpriority", "low", "normal", "high"), nullable=False
+        ),
         sa.Column("status", _varchar_enum("taskstatus", "open", "done"), nullable=False),
         sa.Column("reminder_job_id", sa.Uuid(), nullable=True),
         sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),

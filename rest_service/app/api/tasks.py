@@ -16,9 +16,7 @@ from rest_service.app.domain import tasks
 from rest_service.app.models.base import AwareDatetime
 from rest_service.app.models.task import TaskCreate, TaskPublic, TaskUpdate
 
-router = APIRouter(
-    prefix="/api/users", tags=["tasks"], responses=ERRORS, dependencies=[any_token]
-)
+router = APIRouter(prefix="/api/users", tags=["tasks"], responses=ERRORS, dependencies=[any_token])
 
 
 @router.get("/{user_id}/tasks", response_model=list[TaskPublic])

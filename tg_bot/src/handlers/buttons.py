@@ -32,9 +32,9 @@ from tg_bot.src.handlers import (
     forget,
     handoffs,
     memory,
-    tasks,
     model,
     reminders,
+    tasks,
 )
 from tg_bot.src.handlers.base import Addressed, BotIdentity, Outcome, Services
 from tg_bot.src.handlers.commands import Press, Pressed, PressHandler, reply_to

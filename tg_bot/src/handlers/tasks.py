@@ -42,7 +42,9 @@ async def complete_pressed(press: Press, services: Services) -> Pressed:
     await services.rest.update_task(turn.user.id, task_id, status=TaskStatus.done)
     after = await _listing(turn, turn.user, services)
     said = turn.t("tasks.completed", title=task.title)
-    return Pressed(turn.t("tasks.completed_notice"), Reply(f"{said}\n\n{after.text}", after.buttons))
+    return Pressed(
+        turn.t("tasks.completed_notice"), Reply(f"{said}\n\n{after.text}", after.buttons)
+    )
 
 
 async def _open_task(user: User, task_id: UUID, services: Services) -> Task | None:
