@@ -5,6 +5,7 @@ arguments at all answered with a result or an error the model reads."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -38,30 +39,20 @@ SCHEMA = next(
 )
 
 
-def services(rest: RestClient, redis: aioredis.Redis, names: Names, redis_url: str, http: Any,
-             clock: Any = None) -> ToolServices:  # fmt: skip
-    settings = Settings(environment="test", redis_url=redis_url)
-    if clock is None:
-        return ToolServices(settings, redis, names, rest, http)
-    return ToolServices(settings, redis, names, rest, http, clock=clock)
-
-
 @pytest.fixture
 async def tool(
     rest: RestClient, redis: aioredis.Redis, names: Names, redis_url: str
 ) -> AsyncIterator[TasksTool]:
     async with client_session() as http:
         spec = tool_spec("tasks", input_schema=SCHEMA)
-        yield TasksTool(spec, services(rest, redis, names, redis_url, http))
+        settings = Settings(environment="test", redis_url=redis_url)
+        yield TasksTool(spec, ToolServices(settings, redis, names, rest, http))
 
 
 @pytest.fixture
-async def on_saturday(
-    rest: RestClient, redis: aioredis.Redis, names: Names, redis_url: str
-) -> AsyncIterator[TasksTool]:
-    async with client_session() as http:
-        spec = tool_spec("tasks", input_schema=SCHEMA)
-        yield TasksTool(spec, services(rest, redis, names, redis_url, http, lambda: SATURDAY))
+def on_saturday(tool: TasksTool) -> TasksTool:
+    """The tool with its clock on SATURDAY."""
+    return TasksTool(tool.spec, dataclasses.replace(tool.services, clock=lambda: SATURDAY))
 
 
 def call(user: TelegramUser, *, group: bool = False, position: str = "0") -> ToolCallOrigin:

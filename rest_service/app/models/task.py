@@ -20,18 +20,12 @@ from common.infrastructure.wire import (
     TaskPriority,
     TaskStatus,
 )
-from rest_service.app.models.base import AwareDatetime, Text, TimestampMixin, _no_nul
+from rest_service.app.models.base import AwareDatetime, Text, TimestampMixin, _no_nul, one_line
 from rest_service.app.models.enums import varchar_enum
-
-
-def _one_line(value: object) -> object:
-    """A title is one line: runs of whitespace become one space."""
-    return " ".join(value.split()) if isinstance(value, str) else value
-
 
 Title = Annotated[
     str,
-    BeforeValidator(_one_line),
+    BeforeValidator(one_line),
     PydanticField(min_length=1, max_length=TASK_TITLE_MAX_CHARS),
     AfterValidator(_no_nul),
 ]
