@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from assistant.src.tools.base import Actor, BaseTool, ToolCallOrigin, ToolError
+from assistant.src.tools.base import Actor, BaseTool, ToolCallOrigin, ToolError, ToolServices
 from assistant.src.tools.recurrence import parse_recurrence
 from assistant.src.tools.when import local, resolve_moment, zone
 from common.features.buttons import snoozed_until
@@ -41,6 +41,41 @@ MAX_SNOOZE_MINUTES = 7 * 24 * 60
 _NAME_LENGTH = 60
 #: How long the reminders made for an answer are noted (a redelivered turn finds them).
 MADE_TTL_S = 24 * 3600
+
+
+async def new_reminder(
+    services: ToolServices,
+    call: ToolCallOrigin,
+    text: str,
+    zone_name: str,
+    kind: CronJobType = CronJobType.reminder,
+    **when: Any,
+) -> CronJob:
+    """The cron job a reminder (or briefing) is, made where the call's conversation is, under
+    the call's idempotency key. The `tasks` tool makes a deadline's reminder here too."""
+    briefing = kind == CronJobType.assistant_prompt
+    return await services.rest.create_cron_job(
+        name=text[:_NAME_LENGTH],
+        type=kind,
+        user_id=call.actor.user_id,
+        chat_id=call.actor.chat_id,
+        text=None if briefing else text,
+        prompt=text if briefing else None,
+        timezone=zone_name,
+        idempotency_key=call.idempotency_key,
+        bot_id=call.actor.bot_id,
+        channel=call.actor.answer_channel,
+        channel_chat_id=call.actor.channel_chat_id,
+        **when,
+    )
+
+
+async def user_zone(services: ToolServices, call: ToolCallOrigin) -> tuple[str, bool]:
+    """The user's own timezone, or the one assumed for them (True) when they set none."""
+    user = await services.rest.get_user(call.actor.user_id)
+    if user.timezone:
+        return user.timezone, False
+    return call.actor.timezone or services.settings.default_timezone, True
 
 
 class ReminderTool(BaseTool, tool_type="reminder"):
@@ -74,13 +109,15 @@ class ReminderTool(BaseTool, tool_type="reminder"):
         if not text:
             what = "what to do each time" if kind == CronJobType.assistant_prompt else "what"
             raise ToolError(f"action 'create' needs 'text': {what} to remind about")
-        zone_name, assumed = await self._user_zone(call)
+        zone_name, assumed = await user_zone(self.services, call)
         tz = zone(zone_name)
         zone_name, now = str(tz), self.services.clock().astimezone(tz)
         if arguments.get("recurrence"):
             rule = parse_recurrence(arguments["recurrence"], arguments.get("when"), tz, now)
             first = rule.first_after(now)
-            job = await self._new_job(call, text, zone_name, kind, cron_expression=rule.cron)
+            job = await new_reminder(
+                self.services, call, text, zone_name, kind, cron_expression=rule.cron
+            )
             await self._made(call, job)
             result = _created(job, first, zone_name, assumed, rule.describe())
             if rule.time_assumed:
@@ -89,35 +126,11 @@ class ReminderTool(BaseTool, tool_type="reminder"):
         if not arguments.get("when"):
             raise ToolError("say when: 'when' (e.g. '2025-06-11T09:00' or 'in 20 minutes')")
         at = resolve_moment(str(arguments["when"]), tz, now)
-        job = await self._new_job(call, text, zone_name, kind, run_at=at)
+        job = await new_reminder(self.services, call, text, zone_name, kind, run_at=at)
         await self._made(call, job)
         # A redelivered message gets the job made the first time: confirm what is stored.
         stored = job.run_at.astimezone(tz) if job.run_at else at
         return _created(job, stored, zone_name, assumed, None)
-
-    async def _new_job(
-        self,
-        call: ToolCallOrigin,
-        text: str,
-        zone_name: str,
-        kind: CronJobType = CronJobType.reminder,
-        **when: Any,
-    ) -> CronJob:
-        briefing = kind == CronJobType.assistant_prompt
-        return await self.services.rest.create_cron_job(
-            name=text[:_NAME_LENGTH],
-            type=kind,
-            user_id=call.actor.user_id,
-            chat_id=call.actor.chat_id,
-            text=None if briefing else text,
-            prompt=text if briefing else None,
-            timezone=zone_name,
-            idempotency_key=call.idempotency_key,
-            bot_id=call.actor.bot_id,
-            channel=call.actor.answer_channel,
-            channel_chat_id=call.actor.channel_chat_id,
-            **when,
-        )
 
     async def _made(self, call: ToolCallOrigin, job: CronJob) -> None:
         """Noted for the answer to this message, which carries a Cancel button for it."""
@@ -126,13 +139,6 @@ class ReminderTool(BaseTool, tool_type="reminder"):
             pipe.rpush(key, str(job.id))
             pipe.expire(key, MADE_TTL_S)
             await pipe.execute()
-
-    async def _user_zone(self, call: ToolCallOrigin) -> tuple[str, bool]:
-        """The user's own timezone, or the one assumed for them (True) when they set none."""
-        user = await self.services.rest.get_user(call.actor.user_id)
-        if user.timezone:
-            return user.timezone, False
-        return call.actor.timezone or self.services.settings.default_timezone, True
 
     # -- list, delete, snooze -----------------------------------------------------------------
 
@@ -206,7 +212,7 @@ class ReminderTool(BaseTool, tool_type="reminder"):
         at = _snoozed_until(arguments, self.services.clock().astimezone(tz).replace(microsecond=0))
         if job.cron_expression:
             # A repeating reminder keeps its schedule; the snooze is a one-off of its own.
-            job = await self._new_job(call, job.text or "", str(tz), run_at=at)
+            job = await new_reminder(self.services, call, job.text or "", str(tz), run_at=at)
         else:
             job = await self.services.rest.update_cron_job(
                 job.id, run_at=at, status=CronJobStatus.active
