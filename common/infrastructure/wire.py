@@ -46,6 +46,7 @@ class ToolType(StrEnum):
     contact = "contact"
     lead = "lead"
     handoff = "handoff"
+    draw = "draw"
 
 
 class MessageRole(StrEnum):
@@ -602,13 +603,15 @@ class ProviderRef(WireModel):
 
 
 class ModelCapability(StrEnum):
-    """What a model can do: the transcription and speech models are the active
+    """What a model can do: the transcription, speech and image models are the active
     models with that capability; pictures go only to a model with `vision`."""
 
     chat = "chat"
     vision = "vision"
     transcription = "transcription"
     speech = "speech"
+    #: Makes pictures (`POST /images/generations`): the `draw` tool.
+    image = "image"
 
 
 class LLMModel(WireModel):

@@ -433,6 +433,7 @@ TEXTS: dict[str, str] = {
     "assistant.status.sub_assistant": "frage einen Kollegen…",
     "assistant.status.web_search": "suche im Web…",
     "assistant.status.read_page": "lese die Seite…",
+    "assistant.status.draw": "zeichne das Bild…",
     "assistant.status.working": "arbeite daran…",
     # Sprachnachrichten, Bilder und Dokumente, die der Assistent nicht annehmen kann
     "attachment.voice_quote": "🎤 «{text}»",
@@ -452,6 +453,11 @@ TEXTS: dict[str, str] = {
     "attachment.nothing_heard": (
         "Entschuldigung, ich konnte in dieser Sprachnachricht keine Worte hören."
     ),
+    "assistant.draw.no_model": "Entschuldigung, hier kann ich keine Bilder zeichnen: Es ist kein Modell eingerichtet, das Bilder erstellt.",
+    "assistant.draw.refused": (
+        "Entschuldigung, das kann ich nicht zeichnen: Der Bilddienst hat diese Anfrage abgelehnt. Möchtest du etwas anderes beschreiben?"
+    ),
+    "assistant.draw.failed": "Entschuldigung, das Bild ist gerade nicht gelungen. Bitte versuche es gleich noch einmal.",
     "attachment.no_vision": (
         "Entschuldigung, hier kann ich keine Bilder ansehen: Es ist kein Modell eingerichtet, "
         "das Bilder sieht."
