@@ -435,6 +435,17 @@ TEXTS: dict[str, str] = {
     "assistant.status.read_page": "lese die Seite…",
     "assistant.status.draw": "zeichne das Bild…",
     "assistant.status.working": "arbeite daran…",
+    "assistant.draw.no_model": (
+        "Entschuldigung, hier kann ich keine Bilder zeichnen: Es ist kein Modell eingerichtet, "
+        "das Bilder erstellt."
+    ),
+    "assistant.draw.refused": (
+        "Entschuldigung, das kann ich nicht zeichnen: Der Bilddienst hat diese Anfrage "
+        "abgelehnt. Möchtest du etwas anderes beschreiben?"
+    ),
+    "assistant.draw.failed": (
+        "Entschuldigung, das Bild ist gerade nicht gelungen. Bitte versuche es gleich noch einmal."
+    ),
     # Sprachnachrichten, Bilder und Dokumente, die der Assistent nicht annehmen kann
     "attachment.voice_quote": "🎤 «{text}»",
     "attachment.document_cut": "📄 {name} ist lang: Ich habe die ersten {chars} Zeichen gelesen.",
@@ -453,11 +464,6 @@ TEXTS: dict[str, str] = {
     "attachment.nothing_heard": (
         "Entschuldigung, ich konnte in dieser Sprachnachricht keine Worte hören."
     ),
-    "assistant.draw.no_model": "Entschuldigung, hier kann ich keine Bilder zeichnen: Es ist kein Modell eingerichtet, das Bilder erstellt.",
-    "assistant.draw.refused": (
-        "Entschuldigung, das kann ich nicht zeichnen: Der Bilddienst hat diese Anfrage abgelehnt. Möchtest du etwas anderes beschreiben?"
-    ),
-    "assistant.draw.failed": "Entschuldigung, das Bild ist gerade nicht gelungen. Bitte versuche es gleich noch einmal.",
     "attachment.no_vision": (
         "Entschuldigung, hier kann ich keine Bilder ansehen: Es ist kein Modell eingerichtet, "
         "das Bilder sieht."

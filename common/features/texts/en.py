@@ -379,6 +379,16 @@ TEXTS: dict[str, str] = {
     "assistant.status.read_page": "reading the page…",
     "assistant.status.draw": "drawing the picture…",
     "assistant.status.working": "working on it…",
+    "assistant.draw.no_model": (
+        "Sorry, I can't draw pictures here: no model that makes images is set up."
+    ),
+    "assistant.draw.refused": (
+        "Sorry, I can't draw that: the picture service refused this request. Could you "
+        "describe something else?"
+    ),
+    "assistant.draw.failed": (
+        "Sorry, I couldn't draw the picture just now. Please try again in a moment."
+    ),
     # assistant: voice messages, pictures and documents it cannot take, and why
     "attachment.voice_quote": "🎤 «{text}»",
     "attachment.document_cut": "📄 {name} is long: I read its first {chars} characters.",
@@ -395,11 +405,6 @@ TEXTS: dict[str, str] = {
         "Please try again in a moment, or type it."
     ),
     "attachment.nothing_heard": "Sorry, I couldn't hear any words in that voice message.",
-    "assistant.draw.no_model": "Sorry, I can't draw pictures here: no model that makes images is set up.",
-    "assistant.draw.refused": (
-        "Sorry, I can't draw that: the picture service refused this request. Could you describe something else?"
-    ),
-    "assistant.draw.failed": "Sorry, I couldn't draw the picture just now. Please try again in a moment.",
     "attachment.no_vision": (
         "Sorry, I can't look at pictures here: no model that sees images is set up."
     ),

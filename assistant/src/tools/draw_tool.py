@@ -1,0 +1,60 @@
+"""`draw`: a picture the user asks for, made by the model with capability `image`
+(`assistants/drawing.py`) and noted for the answer, which carries it as a photo. One picture
+per answer: a second call in the same turn is refused to the model. A refusal (no image model,
+the provider's content policy, a failure after retries) reaches the model as the catalogue's
+words in the user's language, to pass on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from assistant.src.assistants.drawing import DrawRefused, NotDrawn
+from assistant.src.assistants.phrases import CATALOGUE
+from assistant.src.clients.images import DEFAULT_SIZE, IMAGE_SIZES, ImageSize
+from assistant.src.tools.base import BaseTool, ToolCallOrigin, ToolError
+
+#: The longest description sent to the image model (DALL·E 3 takes 4000 characters).
+MAX_PROMPT_CHARS = 1000
+#: How long the answer's note outlives the call: the answer is published within the turn.
+NOTED_TTL_S = 3600
+SENT = (
+    "The picture is drawn and goes to the user as a photo with your answer as its caption: "
+    "answer in one short sentence, without a link or a description of the picture."
+)
+ONE_PER_ANSWER = "one picture per answer: this one was not drawn; say so if the user asked for more"
+PASS_ON = "Tell the user exactly this, in their language: "
+
+
+class DrawTool(BaseTool, tool_type="draw"):
+    @property
+    def timeout(self) -> float:
+        """Every attempt of the image model, which takes tens of seconds to draw."""
+        settings = self.services.settings
+        return settings.llm_timeout_seconds * settings.llm_max_attempts + 5
+
+    async def run(self, arguments: dict[str, Any], call: ToolCallOrigin) -> Any:
+        prompt = " ".join(str(arguments.get("prompt") or "").split())[:MAX_PROMPT_CHARS]
+        if not prompt:
+            raise ToolError("'prompt' is empty: describe the picture to draw")
+        size = arguments.get("size")
+        chosen: ImageSize = size if size in IMAGE_SIZES else DEFAULT_SIZE
+        services = self.services
+        blob_id = f"drawn:{call.idempotency_key}"
+        noted = services.names.picture_drawn(call.message_id)
+        earlier = await services.redis.get(noted)
+        if earlier is not None and _text(earlier) != services.names.blob(blob_id):
+            raise ToolError(ONE_PER_ANSWER)
+        painter = services.painter
+        try:
+            if painter is None:
+                raise DrawRefused(NotDrawn.NO_MODEL)
+            key = await painter.draw(prompt, chosen, user_id=call.actor.user_id, blob_id=blob_id)
+        except DrawRefused as exc:
+            said = CATALOGUE.text(call.actor.language, f"draw.{exc.reason.value}")
+            raise ToolError(PASS_ON + said) from exc
+        await services.redis.set(noted, key, ex=NOTED_TTL_S)
+        return {"drawn": True, "size": chosen, "note": SENT}
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
