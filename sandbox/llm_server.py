@@ -7,7 +7,8 @@ without a script a rule-based default answers well enough for the demo (the time
 tools in plain words. Like OpenAI it
 rejects with 400 a `tool` message that answers no call, and an assistant `tool_calls`
 message whose calls are not all answered. Every request is recorded. Audio
-(`/v1/audio/transcriptions`, `/v1/audio/speech`) and image content parts: `llm_media.py`.
+(`/v1/audio/transcriptions`, `/v1/audio/speech`) and image content parts: `llm_media.py`;
+pictures made (`/v1/images/generations`): `llm_images.py`.
 
 Argument styles: `exact` (the default) writes a tool call's arguments as the rule or the
 script gave them. `realistic` writes them the way real models do (`model_arguments.py`):
