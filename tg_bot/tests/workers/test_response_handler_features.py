@@ -1,5 +1,6 @@
 """Sending what answers carry besides text: buttons under the last part, forum topics,
-edits of a message already sent, and speech as a voice message, each once."""
+edits of a message already sent, a picture drawn as a photo and speech as a voice message, each
+once."""
 
 from __future__ import annotations
 
@@ -129,6 +130,53 @@ async def test_speech_whose_blob_expired_leaves_the_text(run_bot, telegram, redi
         await publish(redis, names, answer(text="Here it is", voice_blob_key=names.blob("gone")))
         [sent] = await telegram.wait_sent(1, PRIVATE)
     assert (sent.voice, sent.text) == (None, "Here it is")
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(32)
+
+
+async def test_a_picture_goes_as_a_photo_with_the_text_as_caption_once(
+    run_bot, telegram, redis, names
+) -> None:
+    blobs = BlobStore(redis, names)
+    key = await blobs.put(PNG)
+    message = answer(text="Here is your **cat**", photo_blob_key=key, buttons=BUTTONS,
+                     reply_to_telegram_message_id=7)  # fmt: skip
+    async with run_bot():
+        await publish(redis, names, message)
+        [photo] = await telegram.wait_sent(1, PRIVATE)
+        await until(lambda: stream_empty(redis, names))
+        await publish(redis, names, message)  # redelivered: nothing goes twice
+        await until(lambda: stream_empty(redis, names))
+    assert (photo.photo, photo.text, photo.reply_markup) == (PNG, "Here is your cat", MARKUP)
+    assert photo.reply_to_message_id == 7 and photo.voice is None
+    assert len(telegram.sent_to(PRIVATE)) == 1
+    assert await blobs.get(key) is None
+
+
+async def test_a_picture_and_speech_go_photo_first_and_the_caption_once(
+    run_bot, telegram, redis, names
+) -> None:
+    blobs = BlobStore(redis, names)
+    picture, speech = await blobs.put(PNG), await blobs.put(b"OggS-both")
+    async with run_bot():
+        await publish(
+            redis, names, answer(text="Your cat", photo_blob_key=picture, voice_blob_key=speech)
+        )
+        photo, voice = await telegram.wait_sent(2, PRIVATE)
+    assert (photo.photo, photo.text) == (PNG, "Your cat")
+    assert (voice.voice, voice.text) == (b"OggS-both", "")
+
+
+async def test_a_picture_whose_blob_expired_leaves_the_caption_to_the_voice(
+    run_bot, telegram, redis, names
+) -> None:
+    speech = await BlobStore(redis, names).put(b"OggS-left")
+    async with run_bot():
+        message = answer(text="Your cat", photo_blob_key=names.blob("gone"), voice_blob_key=speech)
+        await publish(redis, names, message)
+        [voice] = await telegram.wait_sent(1, PRIVATE)
+    assert (voice.voice, voice.text, voice.photo) == (b"OggS-left", "Your cat", None)
 
 
 async def _text_is(telegram, message, text: str) -> bool:
