@@ -67,9 +67,7 @@ class Painter:
             stored = await self.blobs.put(picture, blob_id)
         except LlmUnavailable as exc:
             log.warning("draw_failed", model=model.name, error=str(exc)[:500])
-            raise DrawRefused(
-                NotDrawn.REFUSED if exc.request_refused else NotDrawn.FAILED
-            ) from exc
+            raise DrawRefused(NotDrawn.REFUSED if exc.request_refused else NotDrawn.FAILED) from exc
         except (NoPicture, RedisFull) as exc:
             log.warning("draw_failed", model=model.name, error=str(exc)[:500])
             raise DrawRefused(NotDrawn.FAILED) from exc

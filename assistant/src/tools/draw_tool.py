@@ -1,8 +1,9 @@
 """`draw`: a picture the user asks for, made by the model with capability `image`
 (`assistants/drawing.py`) and noted for the answer, which carries it as a photo. One picture
-per answer: a second call in the same turn is refused to the model. A refusal (no image model,
-the provider's content policy, a failure after retries) reaches the model as the catalogue's
-words in the user's language, to pass on."""
+per answer: a second call in the same turn is refused to the model, and so is a call in a
+channel that shows no pictures. A refusal (no image model, the provider's content policy, a
+failure after retries) reaches the model as the catalogue's words in the user's language, to
+pass on."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from assistant.src.assistants.drawing import DrawRefused, NotDrawn
 from assistant.src.assistants.phrases import CATALOGUE
 from assistant.src.clients.images import DEFAULT_SIZE, IMAGE_SIZES, ImageSize
 from assistant.src.tools.base import BaseTool, ToolCallOrigin, ToolError
+from common.infrastructure.channels import PICTURE_CHANNELS
 
 #: The longest description sent to the image model (DALL·E 3 takes 4000 characters).
 MAX_PROMPT_CHARS = 1000
@@ -38,6 +40,8 @@ class DrawTool(BaseTool, tool_type="draw"):
             raise ToolError("'prompt' is empty: describe the picture to draw")
         size = arguments.get("size")
         chosen: ImageSize = size if size in IMAGE_SIZES else DEFAULT_SIZE
+        if call.actor.answer_channel not in PICTURE_CHANNELS:
+            raise ToolError(PASS_ON + CATALOGUE.text(call.actor.language, "draw.not_here"))
         services = self.services
         blob_id = f"drawn:{call.idempotency_key}"
         noted = services.names.picture_drawn(call.message_id)

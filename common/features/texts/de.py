@@ -443,6 +443,10 @@ TEXTS: dict[str, str] = {
         "Entschuldigung, das kann ich nicht zeichnen: Der Bilddienst hat diese Anfrage "
         "abgelehnt. Möchtest du etwas anderes beschreiben?"
     ),
+    "assistant.draw.not_here": (
+        "Entschuldigung, in diesem Chat kann ich keine Bilder senden: Frag mich in Telegram "
+        "oder im Web-Chat."
+    ),
     "assistant.draw.failed": (
         "Entschuldigung, das Bild ist gerade nicht gelungen. Bitte versuche es gleich noch einmal."
     ),

@@ -386,6 +386,9 @@ TEXTS: dict[str, str] = {
         "Sorry, I can't draw that: the picture service refused this request. Could you "
         "describe something else?"
     ),
+    "assistant.draw.not_here": (
+        "Sorry, I can't send pictures in this chat: ask me in Telegram or in the web chat."
+    ),
     "assistant.draw.failed": (
         "Sorry, I couldn't draw the picture just now. Please try again in a moment."
     ),
