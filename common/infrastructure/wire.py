@@ -576,13 +576,15 @@ class KnowledgeHit(WireModel):
 
 class UserUsage(WireModel):
     """A user's own figures since `since`: messages they sent, tokens of the answers they
-    got, tool calls made for them."""
+    got, tool calls made for them, pictures drawn for them."""
 
     since: datetime
     messages: int
     tokens_in: int
     tokens_out: int
     tool_calls: int
+    #: Pictures drawn for them (`draw` calls that made one; each also counts as a tool call).
+    images: int = 0
 
 
 class TurnBackground(WireModel):

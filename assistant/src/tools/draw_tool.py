@@ -44,19 +44,21 @@ class DrawTool(BaseTool, tool_type="draw"):
             raise ToolError(PASS_ON + CATALOGUE.text(call.actor.language, "draw.not_here"))
         services = self.services
         blob_id = f"drawn:{call.idempotency_key}"
+        key = services.names.blob(blob_id)
         noted = services.names.picture_drawn(call.message_id)
-        earlier = await services.redis.get(noted)
-        if earlier is not None and _text(earlier) != services.names.blob(blob_id):
+        # The turn's calls run at once: the first to claim the answer's photo draws it (a
+        # redelivered message claims it again with the same key).
+        claimed = await services.redis.set(noted, key, nx=True, ex=NOTED_TTL_S)
+        if not claimed and _text(await services.redis.get(noted) or b"") != key:
             raise ToolError(ONE_PER_ANSWER)
-        painter = services.painter
         try:
-            if painter is None:
+            if services.painter is None:
                 raise DrawRefused(NotDrawn.NO_MODEL)
-            key = await painter.draw(prompt, chosen, user_id=call.actor.user_id, blob_id=blob_id)
+            await services.painter.draw(prompt, chosen, user_id=call.actor.user_id, blob_id=blob_id)
         except DrawRefused as exc:
+            await services.redis.delete(noted)
             said = CATALOGUE.text(call.actor.language, f"draw.{exc.reason.value}")
             raise ToolError(PASS_ON + said) from exc
-        await services.redis.set(noted, key, ex=NOTED_TTL_S)
         return {"drawn": True, "size": chosen, "note": SENT}
 
 
