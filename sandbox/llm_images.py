@@ -1,7 +1,8 @@
 """The LLM stand-in's `/v1/images/generations`: the body checked against OpenAI's shape (what
 the official client's `images.generate` sends; 400 `invalid_request_error` otherwise) and
 answered with a small real PNG whose one colour comes from the prompt, so a test can tell
-two pictures apart. A scripted 400 is the content policy's refusal, as OpenAI words it."""
+two pictures apart. A scripted 400 is the content policy's refusal, as OpenAI words it; a
+scripted 200 an answer without a picture (a provider that made none)."""
 
 from __future__ import annotations
 
@@ -93,6 +94,10 @@ def generated(body: dict[str, Any], base_url: str) -> dict[str, Any]:
     else:
         item["url"] = f"{base_url}/images/{hashlib.sha256(picture).hexdigest()}.png"
     return {"created": int(time.time()), "data": [dict(item) for _ in range(body.get("n", 1))]}
+
+
+def empty() -> web.Response:
+    return web.json_response({"created": int(time.time()), "data": []})
 
 
 def refusal() -> web.Response:

@@ -181,6 +181,8 @@ class MediaEndpoints:
         status = self._scripted_failure()
         if status is not None:
             record.status = status
+            if status == 200:
+                return llm_images.empty()
             return llm_images.refusal() if status == 400 else error_response(status, "scripted")
         try:
             body = llm_images.check_image_request(raw)

@@ -24,7 +24,6 @@ from common.infrastructure.queue_messages import OutgoingMessage
 from ops.services import ROOT
 from sandbox.llm_server import RecordedRequest, Step, ToolCallStep
 
-pytestmark = pytest.mark.e2e
 
 SHIPPED = next(
     t
