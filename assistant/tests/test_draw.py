@@ -24,7 +24,6 @@ from common.infrastructure.queue_messages import OutgoingMessage
 from ops.services import ROOT
 from sandbox.llm_server import RecordedRequest, Step, ToolCallStep
 
-
 SHIPPED = next(
     t
     for t in json.loads((ROOT / "rest_service/seed/default_config.json").read_text("utf-8"))[
