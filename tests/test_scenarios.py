@@ -395,3 +395,36 @@ def written_calls(system: System) -> list[str]:
         for call in message.get("tool_calls") or []
     }
     return list(calls.values())
+
+
+@WITH_REAL_ARGUMENTS
+async def test_a_picture_asked_for_arrives_as_a_photo_and_without_an_image_model_politely_not(
+    system: System,
+) -> None:
+    """The shipped secretary has `draw`; the seed makes no image model unless IMAGE_MODEL
+    names one, so an admin adds one while the system runs."""
+    mia = Person.new("Mia")
+    refused = await system.say(mia, "draw a cat in a spacesuit")
+    assert "no model that makes images is set up" in refused.text and refused.photo is None
+
+    async with system.admin() as admin:
+        [provider] = (await admin.get("/api/llm-providers/")).json()
+        created = await admin.post(
+            "/api/llm-models/",
+            json={
+                "provider_id": provider["id"],
+                "provider_model_name": "sandbox-painter",
+                "capabilities": ["image"],
+            },
+        )
+        assert created.status_code == 201, created.text
+        try:
+            await system.assistant_has_latest_config()
+            photo = await system.say(mia, "draw a cat in a spacesuit")
+        finally:
+            await admin.delete(f"/api/llm-models/{created.json()['id']}")
+
+    assert photo.photo is not None and photo.photo.startswith(b"\x89PNG\r\n\x1a\n")
+    assert photo.text == "Here is your picture."
+    [made] = [r for r in system.llm.media.requests if r.status == 200]
+    assert made.model == "sandbox-painter" and made.fields["prompt"] == "a cat in a spacesuit"
