@@ -219,7 +219,7 @@ def test_0027_lets_a_model_make_images_and_goes_back(empty_database: str) -> Non
             [provider_id, "painter", json.dumps(["image"])],
         )
         cur.execute(
-            "UPDATE llm_models SET capabilities = '[\"chat\", \"image\"]'"
+            'UPDATE llm_models SET capabilities = \'["chat", "image"]\''
             " WHERE provider_model_name = 'old-model'"
         )
     conn.close()
