@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant.src.assistants.base import TurnTokens
-from assistant.src.assistants.drawing import DrawRefused, NotDrawn, Painter
+from assistant.src.assistants.drawing import Painter
+from assistant.src.clients.images import DrawRefused, NotDrawn
 from assistant.src.clients.llm import LlmGateway
 from assistant.src.settings import Settings
 from assistant.src.tools.base import Actor, ToolCallOrigin, ToolError, ToolServices

@@ -9,11 +9,16 @@ and neither asks the provider again nor counts it twice."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 from assistant.src.assistants.base import TurnTokens
 from assistant.src.assistants.model_order import route_for
-from assistant.src.clients.images import ImageSize, NoPicture, generate_image
+from assistant.src.clients.images import (
+    DrawRefused,
+    ImageSize,
+    NoPicture,
+    NotDrawn,
+    generate_image,
+)
 from assistant.src.clients.llm import LlmGateway, LlmUnavailable
 from assistant.src.settings import Settings
 from common.features.blobs import BlobStore, RedisFull
@@ -23,22 +28,6 @@ from common.infrastructure.redis_keys import Names
 from common.infrastructure.wire import ConfigSnapshot, ModelCapability
 
 log = get_logger(__name__)
-
-
-class NotDrawn(StrEnum):
-    """Why no picture: each is a text of the catalogue (`assistant.draw.*`)."""
-
-    NO_MODEL = "no_model"
-    #: The provider refused the request (a content policy's 400).
-    REFUSED = "refused"
-    #: The provider failed after its retries, or its answer held no picture.
-    FAILED = "failed"
-
-
-class DrawRefused(Exception):
-    def __init__(self, reason: NotDrawn) -> None:
-        super().__init__(reason.value)
-        self.reason = reason
 
 
 @dataclass(frozen=True)

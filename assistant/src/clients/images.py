@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from enum import StrEnum
 from typing import Final, Literal
 
 import openai
@@ -17,6 +18,24 @@ ImageSize = Literal["1024x1024", "1024x1792", "1792x1024"]
 #: The sizes the draw tool offers: square, portrait, landscape (DALL·E 3's and most others').
 IMAGE_SIZES: Final[tuple[ImageSize, ...]] = ("1024x1024", "1024x1792", "1792x1024")
 DEFAULT_SIZE: Final[ImageSize] = "1024x1024"
+
+
+class NotDrawn(StrEnum):
+    """Why no picture: each is a text of the catalogue (`assistant.draw.*`)."""
+
+    NO_MODEL = "no_model"
+    #: The provider refused the request (a content policy's 400).
+    REFUSED = "refused"
+    #: The provider failed after its retries, or its answer held no picture.
+    FAILED = "failed"
+
+
+class DrawRefused(Exception):
+    """No picture, and why (the tool tells the model in the user's words)."""
+
+    def __init__(self, reason: NotDrawn) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
 
 
 class NoPicture(Exception):

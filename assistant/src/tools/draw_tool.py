@@ -9,10 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistant.src.assistants.drawing import DrawRefused, NotDrawn
-from assistant.src.assistants.phrases import CATALOGUE
-from assistant.src.clients.images import DEFAULT_SIZE, IMAGE_SIZES, ImageSize
+from assistant.src.clients.images import (
+    DEFAULT_SIZE,
+    IMAGE_SIZES,
+    DrawRefused,
+    ImageSize,
+    NotDrawn,
+)
 from assistant.src.tools.base import BaseTool, ToolCallOrigin, ToolError
+from common.features.texts import TEXTS
 from common.infrastructure.channels import PICTURE_CHANNELS
 
 #: The longest description sent to the image model (DALL·E 3 takes 4000 characters).
@@ -25,6 +30,8 @@ SENT = (
 )
 ONE_PER_ANSWER = "one picture per answer: this one was not drawn; say so if the user asked for more"
 PASS_ON = "Tell the user exactly this, in their language: "
+#: The assistant's sentences (`assistant.draw.*`), in the turn's language.
+CATALOGUE = TEXTS.section("assistant")
 
 
 class DrawTool(BaseTool, tool_type="draw"):
