@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.llm_media import MediaRequestError, error_response
+from sandbox.llm_media import MediaRequestError, error_response, required_text
 
 IMAGE_SIZES = (
     "256x256",
@@ -46,15 +46,7 @@ def check_image_request(body: Any) -> dict[str, Any]:
     unknown = sorted(set(body) - IMAGE_FIELDS)
     if unknown:
         raise MediaRequestError(f"Unknown parameter: '{unknown[0]}'.", unknown[0])
-    prompt = body.get("prompt")
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise MediaRequestError("Missing required parameter: 'prompt'.", "prompt")
-    if len(prompt) > MAX_PROMPT:
-        raise MediaRequestError(
-            f"Invalid 'prompt': string too long. Expected a string with maximum length "
-            f"{MAX_PROMPT}, but got a string with length {len(prompt)} instead.",
-            "prompt",
-        )
+    required_text(body, "prompt", MAX_PROMPT)
     n = body.get("n", 1)
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 10:
         raise MediaRequestError(f"Invalid value for 'n': {n!r}", "n")

@@ -320,19 +320,25 @@ def _opus_comment(audio: bytes) -> str | None:
 # -- speech ---------------------------------------------------------------------------------
 
 
+def required_text(body: dict[str, Any], name: str, limit: int) -> str:
+    """A required string field within its length limit, or the 400 as OpenAI words it."""
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise MediaRequestError(f"Missing required parameter: '{name}'.", name)
+    if len(value) > limit:
+        raise MediaRequestError(
+            f"Invalid '{name}': string too long. Expected a string with maximum length "
+            f"{limit}, but got a string with length {len(value)} instead.",
+            name,
+        )
+    return value
+
+
 def speech(body: dict[str, Any]) -> tuple[bytes, str]:
     """The audio for a `/audio/speech` body and its content type."""
     if not isinstance(body.get("model"), str) or not body["model"]:
         raise MediaRequestError("you must provide a model parameter", "model")
-    text = body.get("input")
-    if not isinstance(text, str) or not text:
-        raise MediaRequestError("Missing required parameter: 'input'.", "input")
-    if len(text) > MAX_SPEECH_INPUT:
-        raise MediaRequestError(
-            f"Invalid 'input': string too long. Expected a string with maximum length "
-            f"{MAX_SPEECH_INPUT}, but got a string with length {len(text)} instead.",
-            "input",
-        )
+    text = required_text(body, "input", MAX_SPEECH_INPUT)
     if body.get("voice") not in SPEECH_VOICES:
         raise MediaRequestError(f"Invalid value for 'voice': {body.get('voice')!r}", "voice")
     fmt = body.get("response_format", "mp3")

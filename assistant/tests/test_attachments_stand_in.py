@@ -263,7 +263,7 @@ async def test_a_scripted_400_is_the_content_policy_refusal(llm: LlmStandIn) -> 
     ("body", "message"),
     [
         ({"model": "dall-e-3"}, "'prompt'"),
-        ({"model": "dall-e-3", "prompt": "  "}, "'prompt'"),
+        ({"model": "dall-e-3", "prompt": ""}, "'prompt'"),
         ({"prompt": "x" * 4001}, "too long"),
         ({"prompt": "a cat", "size": "999x999"}, "'size'"),
         ({"prompt": "a cat", "n": 0}, "'n'"),

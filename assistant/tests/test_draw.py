@@ -48,27 +48,7 @@ class Drawing:
     model: str
 
     def set_model(self, *, active: bool) -> None:
-        config = self.deployment.config
-        provider = f"sandbox-{config.suffix}"
-        self.deployment.platform.import_config(
-            {
-                "providers": [
-                    {
-                        "name": provider,
-                        "base_url": self.deployment.llm.base_url,
-                        "api_key": "sk-sandbox",
-                    }
-                ],
-                "models": [
-                    {
-                        "provider": provider,
-                        "provider_model_name": self.model,
-                        "capabilities": ["image"],
-                        "is_active": active,
-                    }
-                ],
-            }
-        )
+        self.deployment.import_models([(self.model, ["image"], active)])
 
     async def seen(self) -> None:
         await self.deployment.platform.config_seen(self.deployment.rest)

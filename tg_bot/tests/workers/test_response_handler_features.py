@@ -10,6 +10,7 @@ import re
 import uuid
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -94,22 +95,31 @@ async def test_an_edit_of_a_message_that_is_gone_is_sent_anew(
     assert [r.description for r in telegram.rejected] == ["Bad Request: message to edit not found"]
 
 
-async def test_speech_goes_as_a_voice_with_the_text_as_caption_and_its_blob_is_deleted(
-    run_bot, telegram, redis, names
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(32)
+
+
+@pytest.mark.parametrize(
+    ("field", "data"),
+    [("voice_blob_key", b"OggS-speech"), ("photo_blob_key", PNG)],
+    ids=["speech as a voice", "a picture drawn as a photo"],
+)
+async def test_a_file_goes_with_the_text_as_caption_once_and_its_blob_is_deleted(
+    run_bot, telegram, redis, names, field: str, data: bytes
 ) -> None:
     blobs = BlobStore(redis, names)
-    key = await blobs.put(b"OggS-speech")
-    message = answer(text="**Sunny**, 21°", voice_blob_key=key, buttons=BUTTONS,
-                     reply_to_telegram_message_id=5)  # fmt: skip
+    key = await blobs.put(data)
+    message = answer(text="**Sunny**, 21°", buttons=BUTTONS, reply_to_telegram_message_id=5,
+                     **{field: key})  # fmt: skip
     async with run_bot():
         await publish(redis, names, message)
-        [voice] = await telegram.wait_sent(1, PRIVATE)
+        [sent] = await telegram.wait_sent(1, PRIVATE)
         await until(lambda: stream_empty(redis, names))
         await publish(redis, names, message)  # redelivered: nothing goes twice
         await until(lambda: stream_empty(redis, names))
-    assert (voice.voice, voice.text, voice.reply_markup) == (b"OggS-speech", "Sunny, 21°", MARKUP)
-    assert voice.entities == [{"type": "bold", "offset": 0, "length": 5}]
-    assert voice.reply_to_message_id == 5
+    carried = sent.voice if field == "voice_blob_key" else sent.photo
+    assert (carried, sent.text, sent.reply_markup) == (data, "Sunny, 21°", MARKUP)
+    assert sent.entities == [{"type": "bold", "offset": 0, "length": 5}]
+    assert sent.reply_to_message_id == 5
     assert len(telegram.sent_to(PRIVATE)) == 1
     assert await blobs.get(key) is None
 
@@ -130,28 +140,6 @@ async def test_speech_whose_blob_expired_leaves_the_text(run_bot, telegram, redi
         await publish(redis, names, answer(text="Here it is", voice_blob_key=names.blob("gone")))
         [sent] = await telegram.wait_sent(1, PRIVATE)
     assert (sent.voice, sent.text) == (None, "Here it is")
-
-
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(32)
-
-
-async def test_a_picture_goes_as_a_photo_with_the_text_as_caption_once(
-    run_bot, telegram, redis, names
-) -> None:
-    blobs = BlobStore(redis, names)
-    key = await blobs.put(PNG)
-    message = answer(text="Here is your **cat**", photo_blob_key=key, buttons=BUTTONS,
-                     reply_to_telegram_message_id=7)  # fmt: skip
-    async with run_bot():
-        await publish(redis, names, message)
-        [photo] = await telegram.wait_sent(1, PRIVATE)
-        await until(lambda: stream_empty(redis, names))
-        await publish(redis, names, message)  # redelivered: nothing goes twice
-        await until(lambda: stream_empty(redis, names))
-    assert (photo.photo, photo.text, photo.reply_markup) == (PNG, "Here is your cat", MARKUP)
-    assert photo.reply_to_message_id == 7 and photo.voice is None
-    assert len(telegram.sent_to(PRIVATE)) == 1
-    assert await blobs.get(key) is None
 
 
 async def test_a_picture_and_speech_go_photo_first_and_the_caption_once(
