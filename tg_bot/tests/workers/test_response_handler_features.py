@@ -108,8 +108,8 @@ async def test_a_file_goes_with_the_text_as_caption_once_and_its_blob_is_deleted
 ) -> None:
     blobs = BlobStore(redis, names)
     key = await blobs.put(data)
-    message = answer(text="**Sunny**, 21°", buttons=BUTTONS, reply_to_telegram_message_id=5,
-                     **{field: key})  # fmt: skip
+    message = answer(text="**Sunny**, 21°", buttons=BUTTONS, reply_to_telegram_message_id=5)
+    message = message.model_copy(update={field: key})
     async with run_bot():
         await publish(redis, names, message)
         [sent] = await telegram.wait_sent(1, PRIVATE)
