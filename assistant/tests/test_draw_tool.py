@@ -99,6 +99,19 @@ async def test_a_redelivered_message_finds_its_picture_and_counts_it_once(
     assert await drawer.budget.used_today("u-draw") == drawer.painter.settings.image_token_cost
 
 
+async def test_a_second_picture_in_one_answer_is_refused_and_an_uncounted_painter_draws(
+    drawer: Drawer, llm: LlmStandIn
+) -> None:
+    first = drawer.call()
+    second = dataclasses.replace(first, position="1")
+    uncounted = dataclasses.replace(drawer.painter, budget=None)
+    tool = DrawTool(drawer.tool.spec, dataclasses.replace(drawer.tool.services, painter=uncounted))
+    assert (await tool.run({"prompt": "a cat"}, first))["drawn"]
+    with pytest.raises(ToolError, match="one picture per answer"):
+        await tool.run({"prompt": "a dog"}, second)
+    assert len(llm.media.requests) == 1 and await drawer.budget.used_today("u-draw") == 0
+
+
 async def test_a_channel_without_pictures_is_refused_before_anything_is_asked(
     drawer: Drawer, llm: LlmStandIn
 ) -> None:
