@@ -1,6 +1,7 @@
-"""The LLM stand-in's media: `/v1/audio/transcriptions`, `/v1/audio/speech`, and image content
-parts in chat completions, checked against OpenAI's shapes (400 `invalid_request_error`
-otherwise) and answered deterministically.
+"""The LLM stand-in's media: `/v1/audio/transcriptions`, `/v1/audio/speech`,
+`/v1/images/generations` (`llm_images.py`), and image content parts in chat completions,
+checked against OpenAI's shapes (400 `invalid_request_error` otherwise)
+and answered deterministically.
 
 Transcription reads the words from the audio's own metadata, so a test knows what will be
 "heard": a WAV's RIFF LIST/INFO comment (`ICMT`, written by `tests/media_files.py`) or an Ogg
@@ -73,12 +74,13 @@ class AudioRequest:
 
 @dataclass
 class MediaEndpoints:
-    """The audio endpoints' state: recorded requests and scripted failures."""
+    """The audio and image endpoints' state: recorded requests and scripted failures (a
+    400 on the image endpoint is the content policy's refusal)."""
 
     #: False: keep no request log (the demo's long runs).
     record: bool = True
     requests: list[AudioRequest] = field(default_factory=list)
-    #: Status codes the next audio requests fail with, in order.
+    #: Status codes the next audio or image requests fail with, in order.
     failures: list[int] = field(default_factory=list)
     #: Models that cannot see: a chat request with a picture for one is a 400, as OpenAI's
     #: text-only models answer.
@@ -111,6 +113,7 @@ class MediaEndpoints:
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/audio/transcriptions", self._transcriptions)
         app.router.add_post("/v1/audio/speech", self._speech)
+        app.router.add_post("/v1/images/generations", self._images)
 
     def _record(self, endpoint: str, model: str | None, fields: dict[str, Any]) -> AudioRequest:
         record = AudioRequest(endpoint, model, fields)
@@ -165,6 +168,29 @@ class MediaEndpoints:
             record.status = 400
             return error_response(400, str(exc), exc.param)
         return web.Response(body=audio, content_type=content_type)
+
+    async def _images(self, request: web.Request) -> web.Response:
+        from sandbox import llm_images  # that module imports this one
+
+        try:
+            raw = await request.json()
+        except ValueError:
+            return error_response(400, "We could not parse the JSON body of your request.")
+        fields = dict(raw) if isinstance(raw, dict) else {"body": raw}
+        record = self._record("images", fields.get("model"), fields)
+        status = self._scripted_failure()
+        if status is not None:
+            record.status = status
+            if status == 200:
+                return llm_images.empty()
+            return llm_images.refusal() if status == 400 else error_response(status, "scripted")
+        try:
+            body = llm_images.check_image_request(raw)
+        except MediaRequestError as exc:
+            record.status = 400
+            return llm_images.invalid(exc)
+        base = f"{request.scheme}://{request.host}"
+        return web.json_response(llm_images.generated(body, base))
 
 
 def error_response(status: int, message: str, param: str | None = None) -> web.Response:
@@ -294,19 +320,25 @@ def _opus_comment(audio: bytes) -> str | None:
 # -- speech ---------------------------------------------------------------------------------
 
 
+def required_text(body: dict[str, Any], name: str, limit: int) -> str:
+    """A required string field within its length limit, or the 400 as OpenAI words it."""
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise MediaRequestError(f"Missing required parameter: '{name}'.", name)
+    if len(value) > limit:
+        raise MediaRequestError(
+            f"Invalid '{name}': string too long. Expected a string with maximum length "
+            f"{limit}, but got a string with length {len(value)} instead.",
+            name,
+        )
+    return value
+
+
 def speech(body: dict[str, Any]) -> tuple[bytes, str]:
     """The audio for a `/audio/speech` body and its content type."""
     if not isinstance(body.get("model"), str) or not body["model"]:
         raise MediaRequestError("you must provide a model parameter", "model")
-    text = body.get("input")
-    if not isinstance(text, str) or not text:
-        raise MediaRequestError("Missing required parameter: 'input'.", "input")
-    if len(text) > MAX_SPEECH_INPUT:
-        raise MediaRequestError(
-            f"Invalid 'input': string too long. Expected a string with maximum length "
-            f"{MAX_SPEECH_INPUT}, but got a string with length {len(text)} instead.",
-            "input",
-        )
+    text = required_text(body, "input", MAX_SPEECH_INPUT)
     if body.get("voice") not in SPEECH_VOICES:
         raise MediaRequestError(f"Invalid value for 'voice': {body.get('voice')!r}", "voice")
     fmt = body.get("response_format", "mp3")

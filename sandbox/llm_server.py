@@ -3,11 +3,12 @@
 Replies are scripted per test (text, tool calls, errors, delays, 429 with `retry-after`);
 without a script a rule-based default answers well enough for the demo (the time in a place →
 `time` with its IANA zone, weather in X → `weather`, "remind me in 5 minutes to …" →
-`reminder`, the calendar → `calendar`, otherwise an echo), and puts the results of those
-tools in plain words. Like OpenAI it
+`reminder`, the calendar → `calendar`, "draw …" → `draw`, otherwise an echo), and puts the
+results of those tools in plain words. Like OpenAI it
 rejects with 400 a `tool` message that answers no call, and an assistant `tool_calls`
 message whose calls are not all answered. Every request is recorded. Audio
-(`/v1/audio/transcriptions`, `/v1/audio/speech`) and image content parts: `llm_media.py`.
+(`/v1/audio/transcriptions`, `/v1/audio/speech`) and image content parts: `llm_media.py`;
+pictures made (`/v1/images/generations`): `llm_images.py`.
 
 Argument styles: `exact` (the default) writes a tool call's arguments as the rule or the
 script gave them. `realistic` writes them the way real models do (`model_arguments.py`):
@@ -85,6 +86,11 @@ _WHEN = re.compile(
     r"|минут\w*|час\w*|дн\w*|день)"
     r"|\b(?:today|tomorrow|tonight|завтра|сегодня)(?:\s+(?:at|в)\s+\d{1,2}(?::\d{2})?\s*(?:am|pm)?)?"
     r"|\b(?:at|в)\s+\d{1,2}(?::\d{2})?\s*(?:am|pm)?",
+    re.IGNORECASE,
+)
+_DRAW = re.compile(
+    r"^\s*(?:please\s+)?(?:draw|paint|sketch)(?:\s+me)?\s+(?P<what>.+)"
+    r"|^\s*(?:нарисуй|нарисуйте)(?:\s+мне)?\s+(?P<ru>.+)",
     re.IGNORECASE,
 )
 _CALENDAR = re.compile(r"\bcalendar\b|\bschedule\b|\bagenda\b|календар\w*", re.IGNORECASE)
@@ -633,6 +639,8 @@ def _tool_call_for(text: str, offered: set[str]) -> tuple[str, dict[str, Any]] |
         }
     if "web_search" in offered and (search := _SEARCH.search(text)):
         return "web_search", {"query": search.group("q").strip(" ?.!")}
+    if "draw" in offered and (draw := _DRAW.search(text)):
+        return "draw", {"prompt": (draw.group("what") or draw.group("ru")).strip(" ?.!")}
     if "calendar" in offered and _CALENDAR.search(text):
         return "calendar", {"action": "list"}
     weather = _WEATHER.search(text)
@@ -778,6 +786,7 @@ _RENDERERS: list[tuple[set[str], Callable[[dict[str, Any]], str]]] = [
     ({"query", "results"}, _search_text),
     ({"query", "articles"}, _knowledge_text),
     ({"url", "text"}, _page_text),
+    ({"drawn"}, lambda _r: "Here is your picture."),
     ({"error"}, _error_text),
 ]
 

@@ -8,8 +8,8 @@ Bot API (`/bot<token>/<method>`, JSON, form or query parameters): `getMe`, `getU
 markup is a 400), `sendChatAction`, `setMyCommands`, `getMyCommands`; `sendMessageDraft`,
 `editMessageText`, `deleteMessage` (sandbox/telegram_live.py); inline keyboards,
 `editMessageReplyMarkup`, `answerCallbackQuery` and button presses (sandbox/telegram_buttons.py);
-`getFile`, file downloads and `sendVoice` (sandbox/telegram_files.py). Sends, edits and drafts
-are timed against Telegram's limits and violations counted (sandbox/telegram_limits.py).
+`getFile`, file downloads, `sendVoice` and `sendPhoto` (sandbox/telegram_files.py). Sends, edits
+and drafts are timed against Telegram's limits and violations counted (sandbox/telegram_limits.py).
 
 Control API (`/control/...`, JSON) and the same operations in-process on `TelegramStandIn`:
 inject updates (raw, or built by `sandbox.telegram_updates`), read what the bot sent and
@@ -73,6 +73,9 @@ class SentMessage:
     #: A voice message: its audio (`text` is then the caption).
     voice: bytes | None = None
     voice_file_id: str | None = None
+    #: A photo: the picture uploaded (`text` is then the caption).
+    photo: bytes | None = None
+    photo_file_id: str | None = None
 
     def as_message(self, bot: Json) -> Json:
         """The Bot API Message object, e.g. to build a user's reply to it."""
@@ -86,10 +89,12 @@ class SentMessage:
             found["voice"] = {"file_id": self.voice_file_id or "", "duration": 1,
                               "file_unique_id": (self.voice_file_id or "")[-16:],
                               "mime_type": "audio/ogg", "file_size": len(self.voice)}  # fmt: skip
-            if self.text:
-                found["caption"] = self.text
-            if self.entities:
-                found["caption_entities"] = self.entities
+            self._caption(found)
+        elif self.photo is not None:
+            file_id = self.photo_file_id or ""
+            found["photo"] = [{"file_id": file_id, "file_unique_id": file_id[-16:],
+                               "width": 1, "height": 1, "file_size": len(self.photo)}]  # fmt: skip
+            self._caption(found)
         else:
             found["text"] = self.text
             if self.entities:
@@ -102,10 +107,17 @@ class SentMessage:
             found["is_topic_message"] = True
         return found
 
+    def _caption(self, found: Json) -> None:
+        if self.text:
+            found["caption"] = self.text
+        if self.entities:
+            found["caption_entities"] = self.entities
+
     def as_record(self) -> Json:
-        """For the control API: the voice's size instead of its bytes."""
+        """For the control API: the voice's and the photo's sizes instead of their bytes."""
         record = asdict(self)
         record["voice"] = None if self.voice is None else len(self.voice)
+        record["photo"] = None if self.photo is None else len(self.photo)
         return record
 
 

@@ -1,10 +1,11 @@
 """Files in the Telegram stand-in: `getFile`, downloads from `/file/bot<token>/<file_path>`,
-and `sendVoice` (a multipart upload, as PTB and every client send it).
+`sendVoice` and `sendPhoto` (multipart uploads, as PTB and every client send them).
 
 A test registers the bytes a person "sent" with `register(...)` and puts the returned
 file_id into the update it injects; the bot then fetches them the way it fetches from
 Telegram. As on Telegram, getFile refuses a file over 20 MB (a bot cannot download it), and
-an unknown file_id is a 400. A voice the bot sends is kept with its caption in `sent`.
+an unknown file_id is a 400. A voice or a photo the bot sends is kept with its caption in
+`sent`; a photo that is not a picture is refused as Telegram refuses it.
 """
 
 from __future__ import annotations
@@ -55,7 +56,11 @@ class Files:
     downloads: list[str] = field(default_factory=list)
 
     def methods(self) -> dict[str, Any]:
-        return {"getfile": self._get_file, "sendvoice": self._send_voice}
+        return {
+            "getfile": self._get_file,
+            "sendvoice": self._send_voice,
+            "sendphoto": self._send_photo,
+        }
 
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/file/bot{token}/{file_path:.+}", self._download)
@@ -108,27 +113,38 @@ class Files:
         )
 
     async def _send_voice(self, params: Json) -> Json:
+        data = await self._upload(params.get("voice"))
+        voice_file = self.register(data, kind="voice", mime_type="audio/ogg")
+        return self._sent(params, voice=data, voice_file_id=voice_file["file_id"])
+
+    async def _send_photo(self, params: Json) -> Json:
+        data = await self._upload(params.get("photo"))
+        if not data.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8", b"GIF8", b"RIFF")):
+            raise BotApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+        photo_file = self.register(data, kind="photo", mime_type="image/png")
+        return self._sent(params, photo=data, photo_file_id=photo_file["file_id"])
+
+    def _sent(self, params: Json, **media: Any) -> Json:
+        """A media message with its caption, kept in `sent`."""
         from sandbox.telegram_api import SentMessage  # that module imports this one
 
         api = self.api
         chat_id = api._chat_id(params)
-        data = await self._upload(params.get("voice"))
         caption_source = str(params.get("caption") or "")
         caption, entities = api._parse(caption_source, params.get("parse_mode"))
         if utf16_len(caption) > MAX_CAPTION:
             raise BotApiError(400, "Bad Request: message caption is too long")
-        voice_file = self.register(data, kind="voice", mime_type="audio/ogg")
         sent = SentMessage(
             api._next_message_id(chat_id), chat_id, caption, caption_source,
             params.get("parse_mode"), entities, api._reply_to(params),
             time.monotonic(), time.time(), int_or_none(params.get("message_thread_id")),
-            reply_markup=api._markup(params), voice=data, voice_file_id=voice_file["file_id"],
+            reply_markup=api._markup(params), **media,
         )  # fmt: skip
         api.sent.append(sent)
         return sent.as_message(api.bot)
 
     async def _upload(self, value: Any) -> bytes:
-        """The voice as uploaded (a multipart file part), or a file_id Telegram holds."""
+        """The file as uploaded (a multipart file part), or a file_id Telegram holds."""
         if isinstance(value, web.FileField):
             data = value.file.read()
         elif isinstance(value, (bytes, bytearray)):

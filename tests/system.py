@@ -307,14 +307,17 @@ def seed_document(env: dict[str, str]) -> Json:
     """The shipped default configuration with its placeholders filled from `env`, as the
     seed fills them on a fresh install: its provider is the LLM stand-in."""
     raw = (ROOT / "rest_service" / "seed" / "default_config.json").read_text(encoding="utf-8")
-    # The voice models as rest_service's settings default them, unless `env` names others.
-    voice = {"TRANSCRIPTION_MODEL": "whisper-1", "SPEECH_MODEL": "tts-1"}
-    values = {**voice, **{k: env[k] for k in voice if env.get(k)}}
+    # The voice and picture models as rest_service's settings default them (no picture
+    # model), unless `env` names others.
+    media = {"TRANSCRIPTION_MODEL": "whisper-1", "SPEECH_MODEL": "tts-1", "IMAGE_MODEL": ""}
+    values = {**media, **{k: env[k] for k in media if env.get(k)}}
     for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "DEFAULT_MODEL", "FALLBACK_MODEL"):
         values[name] = env[name]
     for name, value in values.items():
         raw = raw.replace(f"${{{name}}}", value)
-    return json.loads(raw)
+    document = json.loads(raw)
+    document["models"] = [m for m in document["models"] if m["provider_model_name"]]
+    return document
 
 
 def _import_seed(stack: Stack) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
 from sandbox import telegram_updates as build
@@ -256,21 +257,23 @@ async def test_scenario_4_a_group_talks_to_the_bot_and_never_sees_a_members_cale
     assert "Dentist" in private.text  # connected all along: the group was the reason
 
 
+async def add_model(admin: httpx.AsyncClient, name: str, **fields: object) -> str:
+    """A model on the seeded provider (the LLM stand-in); its id."""
+    [provider] = (await admin.get("/api/llm-providers/")).json()
+    created = await admin.post(
+        "/api/llm-models/",
+        json={"provider_id": provider["id"], "provider_model_name": name, **fields},
+    )
+    assert created.status_code == 201, created.text
+    return str(created.json()["id"])
+
+
 async def test_scenario_5_model_command_switches_the_model_the_llm_is_asked_for(
     system: System,
 ) -> None:
     lena = Person.new("Lena")
     async with system.admin() as admin:
-        [provider] = (await admin.get("/api/llm-providers/")).json()
-        created = await admin.post(
-            "/api/llm-models/",
-            json={
-                "provider_id": provider["id"],
-                "provider_model_name": "sandbox-smart",
-                "display_name": "Sandbox Smart",
-            },
-        )
-        assert created.status_code == 201, created.text
+        await add_model(admin, "sandbox-smart", display_name="Sandbox Smart")
     await system.say(lena, "hello on the default model")
     assert system.request_about("hello on the default model").model == DEFAULT_MODEL
 
@@ -395,3 +398,27 @@ def written_calls(system: System) -> list[str]:
         for call in message.get("tool_calls") or []
     }
     return list(calls.values())
+
+
+@WITH_REAL_ARGUMENTS
+async def test_a_picture_asked_for_arrives_as_a_photo_and_without_an_image_model_politely_not(
+    system: System,
+) -> None:
+    """The shipped secretary has `draw`; the seed makes no image model unless IMAGE_MODEL
+    names one, so an admin adds one while the system runs."""
+    mia = Person.new("Mia")
+    refused = await system.say(mia, "draw a cat in a spacesuit")
+    assert "no model that makes images is set up" in refused.text and refused.photo is None
+
+    async with system.admin() as admin:
+        painter = await add_model(admin, "sandbox-painter", capabilities=["image"])
+        try:
+            await system.assistant_has_latest_config()
+            photo = await system.say(mia, "draw a cat in a spacesuit")
+        finally:
+            await admin.delete(f"/api/llm-models/{painter}")
+
+    assert photo.photo is not None and photo.photo.startswith(b"\x89PNG\r\n\x1a\n")
+    assert photo.text == "Here is your picture."
+    [made] = [r for r in system.llm.media.requests if r.status == 200]
+    assert made.model == "sandbox-painter" and made.fields["prompt"] == "a cat in a spacesuit"

@@ -80,6 +80,10 @@ class Settings(ServiceSettings, OpenMeteoSettings):
     image_turn_max_bytes: int = Field(default=8 * 1024 * 1024, ge=256 * 1024)
     #: Voice replies longer than this many characters are sent as text only.
     speech_max_chars: int = Field(default=1_500, ge=1)
+    #: What one picture the `draw` tool makes counts, in completion tokens: in the answer's
+    #: usage and against `LLM_DAILY_TOKEN_BUDGET`; set it to a picture's price in your chat
+    #: model's tokens.
+    image_token_cost: int = Field(default=4_000, ge=0)
 
     # web answers (`web_search` through one provider, `read_page` behind the SSRF guard)
     web_search_provider: Literal["searxng", "brave", "tavily"] = "searxng"

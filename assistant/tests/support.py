@@ -360,6 +360,27 @@ class Deployment:
             return []
         return await self.rest.list_messages(threads[0].thread_id, limit=1000)
 
+    def import_models(self, models: list[tuple[str, list[str], bool]]) -> None:
+        """Models (name, capabilities, active) on the test config's provider, the LLM
+        stand-in; the assistant reads the new config version before its next message."""
+        provider = f"sandbox-{self.config.suffix}"
+        self.platform.import_config(
+            {
+                "providers": [
+                    {"name": provider, "base_url": self.llm.base_url, "api_key": "sk-sandbox"}
+                ],
+                "models": [
+                    {
+                        "provider": provider,
+                        "provider_model_name": name,
+                        "capabilities": capabilities,
+                        "is_active": active,
+                    }
+                    for name, capabilities, active in models
+                ],
+            }
+        )
+
     async def assistant_id(self, name: str) -> str:
         assistants = await self.admin.get_json("/api/assistants/", limit=1000)
         return next(a["id"] for a in assistants if a["name"] == name)

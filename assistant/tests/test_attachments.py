@@ -51,32 +51,13 @@ class MediaModels:
     def set(self, *, vision: bool = True, transcription: bool = True, speech: bool = True) -> None:
         """Which of them are active (rest_service's config; the assistant reads the new
         version before its next message)."""
-        config = self.deployment.config
-        provider = f"sandbox-{config.suffix}"
-        models = [
-            (self.vision, ["chat", "vision"], vision),
-            (self.transcription, ["transcription"], transcription),
-            (self.speech, ["speech"], speech),
-        ]
-        document = {
-            "providers": [
-                {
-                    "name": provider,
-                    "base_url": self.deployment.llm.base_url,
-                    "api_key": "sk-sandbox",
-                }
-            ],
-            "models": [
-                {
-                    "provider": provider,
-                    "provider_model_name": name,
-                    "capabilities": capabilities,
-                    "is_active": active,
-                }
-                for name, capabilities, active in models
-            ],
-        }
-        self.deployment.platform.import_config(document)
+        self.deployment.import_models(
+            [
+                (self.vision, ["chat", "vision"], vision),
+                (self.transcription, ["transcription"], transcription),
+                (self.speech, ["speech"], speech),
+            ]
+        )
 
 
 async def deactivate_other_media_models(deployment: Deployment, ours: set[str]) -> None:

@@ -209,3 +209,73 @@ async def test_a_streamed_answer_sees_the_picture_too(llm: LlmStandIn) -> None:
 def user_says(content: Any) -> Any:
     """A user message, as the SDK's typed params take it (JSON here)."""
     return [{"role": "user", "content": content}]
+
+
+# -- pictures made (`sandbox/llm_images.py`) -----------------------------------------------
+
+
+async def test_images_generate_answers_a_real_png_as_the_openai_client_asks(
+    llm: LlmStandIn,
+) -> None:
+    async with client(llm) as sdk:
+        made = await sdk.images.generate(
+            model="dall-e-3",
+            prompt="a cat in a spacesuit",
+            size="1024x1024",
+            n=1,
+            response_format="b64_json",
+        )
+        other = await sdk.images.generate(
+            model="dall-e-3", prompt="a dog", response_format="b64_json"
+        )
+    assert made.data and other.data
+    drawn = base64.b64decode(made.data[0].b64_json or "")
+    with Image.open(io.BytesIO(drawn)) as image:
+        assert image.format == "PNG" and image.size == (16, 16)
+    assert other.data[0].b64_json != made.data[0].b64_json  # the colour follows the prompt
+    (request, _) = llm.media.requests
+    assert request.endpoint == "images" and request.model == "dall-e-3"
+    assert request.fields == {
+        "model": "dall-e-3",
+        "prompt": "a cat in a spacesuit",
+        "size": "1024x1024",
+        "n": 1,
+        "response_format": "b64_json",
+    }
+
+
+async def test_a_picture_asked_as_a_link_is_a_link(llm: LlmStandIn) -> None:
+    async with client(llm) as sdk:
+        made = await sdk.images.generate(model="dall-e-3", prompt="a tree")
+    assert made.data and (made.data[0].url or "").endswith(".png") and not made.data[0].b64_json
+
+
+async def test_a_scripted_400_is_the_content_policy_refusal(llm: LlmStandIn) -> None:
+    llm.media.fail(400)
+    async with client(llm) as sdk:
+        with pytest.raises(openai.BadRequestError) as refused:
+            await sdk.images.generate(model="dall-e-3", prompt="x", response_format="b64_json")
+    assert refused.value.code == "content_policy_violation"
+    assert [r.status for r in llm.media.requests] == [400]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"model": "dall-e-3"}, "'prompt'"),
+        ({"model": "dall-e-3", "prompt": ""}, "'prompt'"),
+        ({"prompt": "x" * 4001}, "too long"),
+        ({"prompt": "a cat", "size": "999x999"}, "'size'"),
+        ({"prompt": "a cat", "n": 0}, "'n'"),
+        ({"prompt": "a cat", "n": True}, "'n'"),
+        ({"prompt": "a cat", "response_format": "png"}, "'response_format'"),
+        ({"prompt": "a cat", "colour": "red"}, "Unknown parameter: 'colour'"),
+        (["a cat"], "JSON object"),
+    ],
+)
+async def test_images_of_the_wrong_shape_are_400(llm: LlmStandIn, body: Any, message: str) -> None:
+    async with httpx.AsyncClient() as http:
+        response = await http.post(f"{llm.base_url}/images/generations", json=body)
+        broken = await http.post(f"{llm.base_url}/images/generations", content=b"{")
+    assert response.status_code == 400 and message in response.json()["error"]["message"]
+    assert broken.status_code == 400

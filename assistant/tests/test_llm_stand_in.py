@@ -23,7 +23,7 @@ from sandbox.model_arguments import Conversation, realistic
 
 TOOLS: list[Any] = [  # the SDK's typed params, written as JSON
     {"type": "function", "function": {"name": n, "parameters": {"type": "object"}}}
-    for n in ("time", "weather", "reminder", "calendar", "web_search")
+    for n in ("time", "weather", "reminder", "calendar", "web_search", "draw")
 ]
 
 
@@ -61,6 +61,8 @@ async def test_asking_the_time_calls_the_time_tool(client) -> None:
         ("search the web for python 3.13 release?", "web_search",
          {"query": "python 3.13 release"}),
         ("найди в интернете длина Транссиба", "web_search", {"query": "длина Транссиба"}),
+        ("Draw me a cat in a spacesuit!", "draw", {"prompt": "a cat in a spacesuit"}),
+        ("нарисуй кота в скафандре", "draw", {"prompt": "кота в скафандре"}),
     ],
 )  # fmt: skip
 async def test_the_demo_phrases_call_their_tools(client, text, name, arguments) -> None:
@@ -81,6 +83,14 @@ async def test_known_tool_results_are_put_in_plain_words(client) -> None:
     assert summary.message.content == (
         "Your Google Calendar is not connected yet. Connect it here: http://g.test/auth"
     )
+    drew = {"id": "c2", "type": "function", "function": {"name": "draw", "arguments": "{}"}}
+    drawn = await ask(
+        client,
+        {"role": "user", "content": "draw a cat"},
+        {"role": "assistant", "content": None, "tool_calls": [drew]},
+        {"role": "tool", "tool_call_id": "c2", "content": json.dumps({"drawn": True})},
+    )
+    assert drawn.message.content == "Here is your picture."
 
 
 async def test_weather_in_a_place_calls_the_weather_tool(client) -> None:

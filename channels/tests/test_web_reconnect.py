@@ -8,6 +8,7 @@ The embed script names the chat of the host that served it."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -25,6 +26,7 @@ from channels.src.adapters.web_drafts import DraftReader
 from channels.src.intake import Intake
 from channels.src.main import create_app
 from channels.src.settings import Settings
+from common.features.blobs import BlobStore
 from common.infrastructure.channels import Channel, channel_chat_number
 from common.infrastructure.errors import RetryLater
 from common.infrastructure.queue_messages import DraftMessage, OutgoingMessage
@@ -170,6 +172,27 @@ async def test_an_answer_is_added_once_and_one_sent_without_redis_is_retried(
             await adapter(cut, names).send(answer("visitor-1", "later"))
     finally:
         await cut.aclose()
+
+
+async def test_a_picture_drawn_goes_into_the_answer_as_a_data_url_and_its_blob_is_deleted(
+    redis: aioredis.Redis, key_prefix: str
+) -> None:
+    names = Names(key_prefix)
+    blobs = BlobStore(redis, names)
+    picture = b"\x89PNG\r\n\x1a\n" + bytes(16)
+    key = await blobs.put(picture)
+    web = adapter(redis, names)
+    drawn = answer("visitor-2", "Your **cat**").model_copy(update={"photo_blob_key": key})
+    gone = answer("visitor-2", "expired").model_copy(update={"photo_blob_key": names.blob("x")})
+    await web.send(drawn)
+    await web.send(gone)
+    bodies = [
+        json.loads(f[b"body"]) for _, f in await stream_entries(redis, names.web_chat("visitor-2"))
+    ]
+    assert bodies[0]["picture"] == "data:image/png;base64," + base64.b64encode(picture).decode()
+    assert bodies[0]["html"] == "<p>Your <strong>cat</strong></p>\n"
+    assert "picture" not in bodies[1]
+    assert await blobs.get(key) is None
 
 
 async def test_the_embed_script_opens_the_chat_of_the_host_that_served_it(

@@ -25,6 +25,10 @@ class Channel(StrEnum):
     API = "api"
 
 
+#: The channels an answer's picture (`OutgoingMessage.photo_blob_key`) is shown in; the draw
+#: tool refuses elsewhere rather than make a picture nobody sees.
+PICTURE_CHANNELS = frozenset({Channel.TELEGRAM, Channel.WEB})
+
 #: Derived chat numbers start here: above every Telegram chat id (which fit in 52 bits), so a
 #: channel's conversation never shares a per-chat lock, limit or group key with a Telegram chat.
 _DERIVED_BASE = 1 << 60

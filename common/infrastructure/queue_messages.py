@@ -285,6 +285,9 @@ class OutgoingMessage(_QueueMessage):
     #: A blob (`common/features/blobs.py`) with speech audio to send as a voice message with the
     #: text.
     voice_blob_key: str | None = None
+    #: A blob with a picture (PNG) the assistant drew to send as a photo with the text as its
+    #: caption (`draw` tool).
+    photo_blob_key: str | None = None
     #: The channel's message this answers (a Slack `ts`, an e-mail `Message-ID`, a WhatsApp
     #: `wamid`): the channel shows the answer as a reply to it where it can.
     reply_to_channel_message_id: str | None = Field(default=None, max_length=998)

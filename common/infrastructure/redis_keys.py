@@ -238,6 +238,11 @@ class Names:
         message: its answer shows the "Share my phone number" keyboard."""
         return self.key(f"assistant:phone_requested:{message_id}")
 
+    def picture_drawn(self, message_id: str) -> str:
+        """The blob key of the picture the draw tool made while the assistant answered a
+        message: its answer carries it as a photo."""
+        return self.key(f"assistant:picture_drawn:{message_id}")
+
     def calendar_shown(self, user_id: str) -> str:
         """Events the calendar tool showed a user lately (hash: event id → calendar id): only
         these may be changed or deleted."""

@@ -47,6 +47,7 @@ class ToolType(StrEnum):
     lead = "lead"
     handoff = "handoff"
     tasks = "tasks"
+    draw = "draw"
 
 
 class MessageRole(StrEnum):
@@ -639,13 +640,15 @@ class KnowledgeHit(WireModel):
 
 class UserUsage(WireModel):
     """A user's own figures since `since`: messages they sent, tokens of the answers they
-    got, tool calls made for them."""
+    got, tool calls made for them, pictures drawn for them."""
 
     since: datetime
     messages: int
     tokens_in: int
     tokens_out: int
     tool_calls: int
+    #: Pictures drawn for them (`draw` calls that made one; each also counts as a tool call).
+    images: int = 0
 
 
 class TurnBackground(WireModel):
@@ -666,13 +669,15 @@ class ProviderRef(WireModel):
 
 
 class ModelCapability(StrEnum):
-    """What a model can do: the transcription and speech models are the active
+    """What a model can do: the transcription, speech and image models are the active
     models with that capability; pictures go only to a model with `vision`."""
 
     chat = "chat"
     vision = "vision"
     transcription = "transcription"
     speech = "speech"
+    #: Makes pictures (`POST /images/generations`): the `draw` tool.
+    image = "image"
 
 
 class LLMModel(WireModel):

@@ -119,6 +119,9 @@ class Settings(ServiceSettings):
     #: The seed's voice models on the same provider (OpenAI's names); empty: none seeded.
     transcription_model: str = "whisper-1"
     speech_model: str = "tts-1"
+    #: The seed's picture model (capability `image`, e.g. `dall-e-3`); empty: none seeded, and
+    #: the `draw` tool politely refuses until an admin adds one.
+    image_model: str = ""
 
     @field_validator("async_database_url")
     @classmethod

@@ -1,5 +1,5 @@
 """The default configuration (a secretary with its tools and a writer sub-assistant, a
-provider, two chat models, a transcription and a speech model from the settings).
+provider, two chat models, a transcription, a speech and a picture model from the settings).
 
 `seed` never overwrites: into a database without assistants it imports the whole document;
 on one that has them it adds only the rows missing by name and changes nothing that exists
@@ -58,8 +58,8 @@ class SeedResult:
 
 def load_document(settings: Settings, path: Path = DEFAULT_CONFIG) -> ConfigDocument:
     """The JSON with `${OPENAI_BASE_URL}`, `${OPENAI_API_KEY}`, `${DEFAULT_MODEL}`,
-    `${FALLBACK_MODEL}`, `${TRANSCRIPTION_MODEL}` and `${SPEECH_MODEL}` filled in from the
-    settings."""
+    `${FALLBACK_MODEL}`, `${TRANSCRIPTION_MODEL}`, `${SPEECH_MODEL}` and `${IMAGE_MODEL}` filled
+    in from the settings."""
     values = {
         "OPENAI_BASE_URL": settings.openai_base_url,
         "OPENAI_API_KEY": settings.openai_api_key,
@@ -67,6 +67,7 @@ def load_document(settings: Settings, path: Path = DEFAULT_CONFIG) -> ConfigDocu
         "FALLBACK_MODEL": settings.fallback_model,
         "TRANSCRIPTION_MODEL": settings.transcription_model,
         "SPEECH_MODEL": settings.speech_model,
+        "IMAGE_MODEL": settings.image_model,
     }
     raw = _fill(json.loads(path.read_text(encoding="utf-8")), values)
     _drop_empty_keys(raw)
@@ -304,8 +305,8 @@ def _drop_empty_keys(raw: dict[str, Any]) -> None:
 
 
 def _drop_unnamed_models(raw: dict[str, Any]) -> None:
-    """An empty TRANSCRIPTION_MODEL or SPEECH_MODEL: that model is not seeded (an endpoint
-    without audio)."""
+    """An empty TRANSCRIPTION_MODEL, SPEECH_MODEL or IMAGE_MODEL: that model is not seeded (an
+    endpoint without audio or pictures)."""
     raw["models"] = [m for m in raw.get("models", []) if m["provider_model_name"].strip()]
 
 

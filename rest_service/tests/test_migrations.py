@@ -213,3 +213,34 @@ def test_0025_adds_the_tasks_table_and_goes_back(empty_database: str) -> None:
     assert "tasks" not in _tables(empty_database)
     migrate(empty_database, "upgrade", "head")
     assert "tasks" in _tables(empty_database)
+
+
+def test_0026_lets_a_model_make_images_and_goes_back(empty_database: str) -> None:
+    migrate(empty_database, "upgrade", "0025")
+    _rows_before_0006(empty_database)
+    migrate(empty_database, "upgrade", "0026")
+    conn = _connect(empty_database)
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT provider_id FROM llm_models WHERE provider_model_name = 'old-model'")
+        (provider_id,) = cur.fetchone()
+        cur.execute(
+            "INSERT INTO llm_models (id, provider_id, provider_model_name, is_default,"
+            " is_fallback, is_active, capabilities) VALUES (gen_random_uuid(), %s, %s,"
+            " false, false, true, %s)",
+            [provider_id, "painter", json.dumps(["image"])],
+        )
+        cur.execute(
+            'UPDATE llm_models SET capabilities = \'["chat", "image"]\''
+            " WHERE provider_model_name = 'old-model'"
+        )
+    conn.close()
+    migrate(empty_database, "downgrade", "0025")
+    conn = _connect(empty_database)
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT provider_model_name, capabilities, is_active FROM llm_models"
+            " ORDER BY provider_model_name"
+        )
+        assert cur.fetchall() == [("old-model", ["chat"], True), ("painter", ["chat"], False)]
+    conn.close()
+    migrate(empty_database, "upgrade", "head")

@@ -321,6 +321,30 @@ class TestSeed:
         assert ours.model_with(ModelCapability.transcription).name == names["ears"]  # type: ignore[union-attr]
         assert ours.model_with(ModelCapability.speech).name == names["voice"]  # type: ignore[union-attr]
 
+    async def test_a_database_seeded_before_pictures_gets_draw_for_its_secretary(
+        self, api: Api, settings: Settings
+    ) -> None:
+        seeded = settings.model_copy(
+            update={
+                "openai_base_url": "http://llm.seed.test/v1",
+                "openai_api_key": "sk-seed-key-5678",
+            }
+        )
+        await seed(seeded)
+        tools = await api.ok("GET", "/api/tools/?limit=1000", api.admin)
+        (draw,) = [t for t in tools if t["name"] == "draw"]
+        gone = await api.http.delete(f"/api/tools/{draw['id']}?cascade=true", headers=api.admin)
+        assert gone.status_code == 204  # as a database from before the draw tool has it
+        again = await seed(seeded)
+        assert not again.full
+        assert {"tool draw", "link secretary -> draw"} <= set(again.added)
+        secretary = next(
+            a for a in await api.ok("GET", "/api/assistants/?limit=1000", api.admin)
+            if a["name"] == "secretary"
+        )  # fmt: skip
+        linked = await api.ok("GET", f"/api/assistants/{secretary['id']}/tools", api.admin)
+        assert "draw" in {t["name"] for t in linked}
+
     def test_the_default_names_are_openai_s(self, settings: Settings) -> None:
         voice = {m.provider_model_name: m.capabilities for m in load_document(settings).models}
         assert voice == {
@@ -333,6 +357,17 @@ class TestSeed:
     def test_an_empty_voice_setting_seeds_no_such_model(self, settings: Settings) -> None:
         doc = load_document(settings.model_copy(update={"transcription_model": " "}))
         assert [m.capabilities for m in doc.models if m.capabilities] == [[ModelCapability.speech]]
+
+    def test_a_picture_model_is_seeded_only_when_named_and_the_secretary_draws(
+        self, settings: Settings
+    ) -> None:
+        unnamed = load_document(settings)
+        named = load_document(settings.model_copy(update={"image_model": "dall-e-3"}))
+        assert all(ModelCapability.image not in (m.capabilities or []) for m in unnamed.models)
+        assert [m.provider_model_name for m in named.models if m.capabilities == ["image"]] == [
+            "dall-e-3"
+        ]
+        assert any(link.assistant == "secretary" and link.tool == "draw" for link in named.links)
 
     def test_one_model_named_twice_does_both(self, settings: Settings) -> None:
         same = settings.model_copy(update={"default_model": "omni", "speech_model": "omni"})

@@ -9,6 +9,7 @@ from typing import TypeVar
 from uuid import UUID
 
 from assistant.src.assistants.base import Turn, TurnTokens
+from assistant.src.assistants.drawing import Painter
 from assistant.src.assistants.llm_chat import AssistantDeps, LlmChatAssistant
 from assistant.src.assistants.model_order import model_routes
 from assistant.src.assistants.secretary import Secretary
@@ -19,6 +20,7 @@ from assistant.src.tools.base import BaseTool, SubAssistantRequest, ToolError, T
 from assistant.src.tools.mcp_tool import McpTool, expand, unique
 from assistant.src.tools.outside import OutsideContent
 from assistant.src.tools.toolbox import Toolbox
+from common.features.blobs import BlobStore
 from common.infrastructure.logging import get_logger
 from common.infrastructure.wire import (
     ConfigSnapshot,
@@ -52,14 +54,25 @@ class AssistantFactory:
         self.preferred_model = preferred_model
         #: Who the turn answers: their arm of an assistant's running experiment applies.
         self.person = person
-        self.services = dataclasses.replace(services, delegate=self.run_sub_assistant)
+        #: The tokens of the turn's model calls: every assistant built here adds to them.
+        self.tokens = TurnTokens()
+        painter = Painter(
+            deps.settings,
+            snapshot,
+            deps.llm,
+            BlobStore(services.redis, services.names),
+            services.names,
+            self.tokens,
+            deps.budget,
+        )
+        self.services = dataclasses.replace(
+            services, delegate=self.run_sub_assistant, painter=painter
+        )
         #: The functions of each linked mcp tool, by stored tool id, listed by `prepare`.
         self._mcp: dict[UUID, list[McpTool]] = {}
         #: Whether the message's turn took in outside content: every toolbox built here
         #: (the secretary's and its sub-assistants') reads and sets it.
         self.outside = OutsideContent()
-        #: The tokens of the turn's model calls: every assistant built here adds to them.
-        self.tokens = TurnTokens()
 
     async def prepare(self, spec: SnapshotAssistant | None = None) -> None:
         """List the MCP servers the assistant (the one answering by default) links, so

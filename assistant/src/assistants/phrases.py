@@ -16,6 +16,7 @@ STATUS_KEYS = {
     "time": "status.time",
     "reminder": "status.reminder",
     "sub_assistant": "status.sub_assistant",
+    "draw": "status.draw",
 }
 
 

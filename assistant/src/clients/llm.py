@@ -77,6 +77,7 @@ LLM_REUSED = Counter(
 _RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504}
 #: Statuses that say this request is wrong, not the model: they do not count for the breaker.
 _REQUEST_FAULT_STATUS = {400, 413, 422}
+_REQUEST_FAULT_TEXT = {str(status) for status in _REQUEST_FAULT_STATUS}
 
 _SAMPLE_COMPLETION = {
     "id": "warm-up",
@@ -248,6 +249,13 @@ class LlmUnavailable(Exception):
         summary = "; ".join(f"{a.model}: {a.errors[-1] if a.errors else '?'}" for a in attempts)
         super().__init__(f"no model answered ({summary})")
         self.attempts = list(attempts)
+
+    @property
+    def request_refused(self) -> bool:
+        """The last model's provider said the request itself is wrong (400, 413, 422): a
+        content policy refusing a prompt, not an outage."""
+        last = self.attempts[-1].errors[-1:] if self.attempts else []
+        return any(error.split(":", 1)[0] in _REQUEST_FAULT_TEXT for error in last)
 
 
 class EmptyCompletion(Exception):

@@ -33,6 +33,8 @@ from common.infrastructure.wire import SnapshotTool
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
 
+    from assistant.src.assistants.drawing import Painter
+
 #: Every tool class by `tool_type`; filled as the modules of this package are imported.
 TOOL_TYPES: dict[str, type[BaseTool]] = {}
 
@@ -120,6 +122,8 @@ class ToolServices:
     http: aiohttp.ClientSession
     delegate: SubAssistantRunner | None = None
     clock: Callable[[], datetime] = utcnow
+    #: The turn's image model, for `draw` (None: no turn built it, so nothing is drawn).
+    painter: Painter | None = None
 
     @cached_property
     def calendar(self) -> CalendarClient:

@@ -1,5 +1,6 @@
 """Publish: the tools' notes become the answer's buttons (a Cancel for each reminder made, Yes
-/ No for each question asked, a Show for each catalogue item listed), 👍 / 👎 go under it when
+/ No for each question asked, a Show for each catalogue item listed) and its photo (a picture
+drawn), 👍 / 👎 go under it when
 its assistant asks for feedback, and the answer is queued with the message's answered mark,
 in one step, once (`outbox.py`)."""
 
@@ -51,6 +52,16 @@ class Asked:
     lines: list[str] = field(default_factory=list)
 
 
+@dataclass
+class TurnNotes:
+    made: list[str] = field(default_factory=list)
+    asked: Asked = field(default_factory=Asked)
+    shown: list[tuple[str, str]] = field(default_factory=list)
+    phone: bool = False
+    #: The blob key of the picture the draw tool made.
+    picture: str | None = None
+
+
 class Publisher:
     def __init__(self, redis: aioredis.Redis, names: Names, outbox: AnswerOutbox) -> None:
         self.redis = redis
@@ -59,7 +70,8 @@ class Publisher:
 
     async def publish(self, message: IncomingMessage, answer: Answer) -> None:
         """Queue the answer and mark the message answered, in one step, once."""
-        made, asked, shown, phone = await self._turn_notes(message, answer)
+        notes = await self._turn_notes(message, answer)
+        made, asked, shown, phone = notes.made, notes.asked, notes.shown, notes.phone
         asks_phone = phone and not message.is_group
         # Telegram shows one keyboard: the phone button (the customer's next step) wins.
         rating = [] if asks_phone else await self._rating(answer, message.language_code)
@@ -75,6 +87,7 @@ class Publisher:
             reply_to_telegram_message_id=message.telegram_message_id,
             message_thread_id=message.message_thread_id,
             voice_blob_key=answer.voice_blob_key,
+            photo_blob_key=notes.picture,
             bot_id=message.bot_id,
             **answer_address(message),
             buttons=[[cancel_reminder_button(job, message.language_code)] for job in made]
@@ -87,26 +100,31 @@ class Publisher:
         if not await self.outbox.put(message, outgoing):
             log.warning("answer_already_queued")
 
-    async def _turn_notes(
-        self, message: IncomingMessage, answer: Answer
-    ) -> tuple[list[str], Asked, list[tuple[str, str]], bool]:
-        """What the tools noted for the answer's buttons, read in one round trip: the
-        reminders this turn made (each gets a Cancel), the actions it asked about (Yes /
-        No each: calendar deletes, held tool calls), the catalogue items it showed (a
-        Show each) and whether the contact tool asked for the number (the phone keyboard).
+    async def _turn_notes(self, message: IncomingMessage, answer: Answer) -> TurnNotes:
+        """What the tools noted for the answer, read in one round trip: the reminders this
+        turn made (each gets a Cancel), the actions it asked about (Yes / No each: calendar
+        deletes, held tool calls), the catalogue items it showed (a Show each), whether the
+        contact tool asked for the number (the phone keyboard) and the picture drawn.
         An apology carries none, so nothing is done on a failed turn; an answer no tool
         worked on has none to read (no round trip)."""
         if answer.kind != OutgoingKind.REPLY or not answer.noted:
-            return [], Asked(), [], False
+            return TurnNotes()
         message_id = str(message.message_id)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.lrange(self.names.reminders_made(message_id), 0, _MAX_CANCEL_BUTTONS * 4)
             pipe.lrange(self.names.confirmations_asked(message_id), 0, _MAX_CANCEL_BUTTONS - 1)
             pipe.lrange(self.names.catalogue_shown(message_id), 0, _MAX_SHOW_BUTTONS * 4)
             pipe.exists(self.names.phone_requested(message_id))
-            made, found, shown, phone = await pipe.execute()
+            pipe.get(self.names.picture_drawn(message_id))
+            made, found, shown, phone, picture = await pipe.execute()
         asked = await self._asked(_tokens(found), message.language_code)
-        return _reminders_made(made), asked, _items_shown(shown), bool(phone)
+        return TurnNotes(
+            _reminders_made(made),
+            asked,
+            _items_shown(shown),
+            bool(phone),
+            picture.decode() if isinstance(picture, bytes) else picture,
+        )
 
     async def _rating(self, answer: Answer, language: str | None) -> list[list[Button]]:
         """👍 / 👎 under an answer whose assistant asks for feedback, last."""

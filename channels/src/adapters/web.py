@@ -11,6 +11,7 @@ retried POST is the same message)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -27,6 +28,7 @@ from redis.exceptions import RedisError
 from channels.src.adapters.base import Adapter, AdapterContext
 from channels.src.adapters.web_drafts import read_entries
 from channels.src.intake import Inbound, Received
+from common.features.blobs import BlobStore
 from common.infrastructure.channels import Channel
 from common.infrastructure.errors import RetryLater, UnauthorizedError
 from common.infrastructure.logging import get_logger
@@ -96,6 +98,7 @@ class WebChatAdapter(Adapter):
         super().__init__(context)
         secret = context.settings.web_chat_secret.get_secret_value()
         self._signer = TimestampSigner(secret, salt="smart-assistant.web-chat")
+        self._blobs = BlobStore(context.redis, context.names)
 
     # --- the visitor ----------------------------------------------------------------------
 
@@ -256,10 +259,23 @@ class WebChatAdapter(Adapter):
                 "html": to_html(message.text),
                 "buttons": [[_button(b) for b in row] for row in message.buttons],
             }
+            picture = await self._picture(message.photo_blob_key)
+            if picture is not None:
+                body["picture"] = picture
             await self._add(visitor, "answer", body)
             await self.context.redis.set(sent, "1", ex=EVENTS_TTL_S)
+            if message.photo_blob_key is not None:
+                await self._blobs.delete(message.photo_blob_key)
         except RedisError as exc:
             raise RetryLater(1.0, f"redis: {exc}") from exc
+
+    async def _picture(self, key: str | None) -> str | None:
+        """A picture drawn, as a data URL the page shows in an <img> (kept with the
+        conversation, so a reload shows it again); None when there is none or it expired."""
+        data = await self._blobs.get(key) if key is not None else None
+        if not data:
+            return None
+        return f"data:image/png;base64,{base64.b64encode(data).decode()}"
 
     async def show_draft(self, draft: DraftMessage) -> None:
         """The answer so far (or what the secretary is doing), replacing the last draft."""

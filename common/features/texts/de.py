@@ -451,7 +451,23 @@ TEXTS: dict[str, str] = {
     "assistant.status.sub_assistant": "frage einen Kollegen…",
     "assistant.status.web_search": "suche im Web…",
     "assistant.status.read_page": "lese die Seite…",
+    "assistant.status.draw": "zeichne das Bild…",
     "assistant.status.working": "arbeite daran…",
+    "assistant.draw.no_model": (
+        "Entschuldigung, hier kann ich keine Bilder zeichnen: Es ist kein Modell eingerichtet, "
+        "das Bilder erstellt."
+    ),
+    "assistant.draw.refused": (
+        "Entschuldigung, das kann ich nicht zeichnen: Der Bilddienst hat diese Anfrage "
+        "abgelehnt. Möchtest du etwas anderes beschreiben?"
+    ),
+    "assistant.draw.not_here": (
+        "Entschuldigung, in diesem Chat kann ich keine Bilder senden: Frag mich in Telegram "
+        "oder im Web-Chat."
+    ),
+    "assistant.draw.failed": (
+        "Entschuldigung, das Bild ist gerade nicht gelungen. Bitte versuche es gleich noch einmal."
+    ),
     # Sprachnachrichten, Bilder und Dokumente, die der Assistent nicht annehmen kann
     "attachment.voice_quote": "🎤 «{text}»",
     "attachment.document_cut": "📄 {name} ist lang: Ich habe die ersten {chars} Zeichen gelesen.",

@@ -393,7 +393,21 @@ TEXTS: dict[str, str] = {
     "assistant.status.sub_assistant": "asking a colleague…",
     "assistant.status.web_search": "searching the web…",
     "assistant.status.read_page": "reading the page…",
+    "assistant.status.draw": "drawing the picture…",
     "assistant.status.working": "working on it…",
+    "assistant.draw.no_model": (
+        "Sorry, I can't draw pictures here: no model that makes images is set up."
+    ),
+    "assistant.draw.refused": (
+        "Sorry, I can't draw that: the picture service refused this request. Could you "
+        "describe something else?"
+    ),
+    "assistant.draw.not_here": (
+        "Sorry, I can't send pictures in this chat: ask me in Telegram or in the web chat."
+    ),
+    "assistant.draw.failed": (
+        "Sorry, I couldn't draw the picture just now. Please try again in a moment."
+    ),
     # assistant: voice messages, pictures and documents it cannot take, and why
     "attachment.voice_quote": "🎤 «{text}»",
     "attachment.document_cut": "📄 {name} is long: I read its first {chars} characters.",

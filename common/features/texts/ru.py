@@ -399,7 +399,22 @@ TEXTS: dict[str, str] = {
     "assistant.status.sub_assistant": "спрашиваю коллегу…",
     "assistant.status.web_search": "ищу в интернете…",
     "assistant.status.read_page": "читаю страницу…",
+    "assistant.status.draw": "рисую картинку…",
     "assistant.status.working": "работаю над этим…",
+    "assistant.draw.no_model": (
+        "Извините, здесь я не умею рисовать: не настроена модель, которая создаёт изображения."
+    ),
+    "assistant.draw.refused": (
+        "Извините, это я нарисовать не могу: сервис картинок отклонил такой запрос. Опишите "
+        "что-нибудь другое?"
+    ),
+    "assistant.draw.not_here": (
+        "Извините, в этом чате я не могу присылать картинки: попросите меня в Telegram или в "
+        "веб-чате."
+    ),
+    "assistant.draw.failed": (
+        "Извините, сейчас не получилось нарисовать картинку. Попробуйте чуть позже."
+    ),
     # голосовые, картинки и документы, которые ассистент не может принять
     "attachment.voice_quote": "🎤 «{text}»",
     "attachment.document_cut": "📄 {name} длинный: я прочитал первые {chars} символов.",

@@ -407,7 +407,21 @@ TEXTS: dict[str, str] = {
     "assistant.status.sub_assistant": "питаю колегу…",
     "assistant.status.web_search": "шукаю в інтернеті…",
     "assistant.status.read_page": "читаю сторінку…",
+    "assistant.status.draw": "малюю картинку…",
     "assistant.status.working": "працюю над цим…",
+    "assistant.draw.no_model": (
+        "Вибачте, тут я не вмію малювати: не налаштовано модель, яка створює зображення."
+    ),
+    "assistant.draw.refused": (
+        "Вибачте, це я намалювати не можу: сервіс картинок відхилив такий запит. Опишіть щось інше?"
+    ),
+    "assistant.draw.not_here": (
+        "Вибачте, у цьому чаті я не можу надсилати картинки: попросіть мене в Telegram або у "
+        "вебчаті."
+    ),
+    "assistant.draw.failed": (
+        "Вибачте, зараз не вдалося намалювати картинку. Спробуйте трохи згодом."
+    ),
     # голосові, картинки й документи, яких асистент не може прийняти
     "attachment.voice_quote": "🎤 «{text}»",
     "attachment.document_cut": "📄 {name} довгий: я прочитав перші {chars} символів.",

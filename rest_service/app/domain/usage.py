@@ -1,6 +1,6 @@
 """One user's own figures since a moment, in one round trip: the messages they wrote, the
-tokens of the answers they got (their private chat, and in groups the answers to them) and
-the tool calls made for them."""
+tokens of the answers they got (their private chat, and in groups the answers to them), the
+tool calls made for them and the pictures drawn for them (the `draw` calls that made one)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlmodel import col
 
-from common.infrastructure.wire import MessageRole
+from common.infrastructure.wire import MessageRole, ToolType
 from rest_service.app.domain.common import get_or_404
 from rest_service.app.domain.unit_of_work import UnitOfWork
+from rest_service.app.models.assistant import Tool
 from rest_service.app.models.invocation import ToolInvocation
 from rest_service.app.models.thread import ChatMessage
 from rest_service.app.models.usage import UserUsage
@@ -30,14 +31,18 @@ async def user_usage(ctx: UnitOfWork, user_id: uuid.UUID, since: datetime) -> Us
     answers = role == MessageRole.assistant
     tokens_in = func.coalesce(func.sum(col(ChatMessage.tokens_in)).filter(answers), 0)
     tokens_out = func.coalesce(func.sum(col(ChatMessage.tokens_out)).filter(answers), 0)
-    calls = (
+    theirs = (col(ToolInvocation.user_id) == user_id, col(ToolInvocation.created_at) >= since)
+    calls = select(func.count()).where(*theirs).scalar_subquery()
+    drawn = (
         select(func.count())
-        .where(col(ToolInvocation.user_id) == user_id, col(ToolInvocation.created_at) >= since)
+        .select_from(ToolInvocation)
+        .join(Tool, col(Tool.id) == col(ToolInvocation.tool_id))
+        .where(*theirs, col(ToolInvocation.ok), col(Tool.tool_type) == ToolType.draw)
         .scalar_subquery()
     )
     row = (
         await ctx.session.execute(
-            select(sent, tokens_in, tokens_out, calls).where(
+            select(sent, tokens_in, tokens_out, calls, drawn).where(
                 mine, col(ChatMessage.created_at) >= since
             )
         )
@@ -48,4 +53,5 @@ async def user_usage(ctx: UnitOfWork, user_id: uuid.UUID, since: datetime) -> Us
         tokens_in=int(row[1]),
         tokens_out=int(row[2]),
         tool_calls=int(row[3]),
+        images=int(row[4]),
     )

@@ -46,7 +46,7 @@ def _distinct_in_order(value: list[ModelCapability]) -> list[ModelCapability]:
     return [c for c in ModelCapability if c in value]
 
 
-#: What a model can do: at least one of `chat`, `vision`, `transcription`, `speech`.
+#: What a model can do: at least one of `chat`, `vision`, `transcription`, `speech`, `image`.
 Capabilities = Annotated[
     list[ModelCapability],
     PydanticField(min_length=1, max_length=len(ModelCapability)),
@@ -71,7 +71,7 @@ DEFAULT_CAPABILITIES = (ModelCapability.chat,)
 #: Postgres holds only a non-empty array of known names, whatever wrote the row.
 CAPABILITIES_CHECK = (
     "jsonb_typeof(capabilities) = 'array' AND jsonb_array_length(capabilities) > 0 "
-    'AND capabilities <@ \'["chat", "vision", "transcription", "speech"]\'::jsonb'
+    'AND capabilities <@ \'["chat", "vision", "transcription", "speech", "image"]\'::jsonb'
 )
 
 

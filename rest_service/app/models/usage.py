@@ -13,3 +13,5 @@ class UserUsage(BaseModel):
     tokens_in: int
     tokens_out: int
     tool_calls: int
+    #: Pictures drawn (`draw` calls that made one; each also counts in `tool_calls`).
+    images: int

@@ -15,7 +15,7 @@ import datetime as dt
 import logging
 import warnings
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 import telegram
 import telegram.error as ptb
@@ -44,6 +44,18 @@ from tg_bot.src.clients.types import TgFile, TgUpdate, TgUser
 log = get_logger(__name__)
 T = TypeVar("T")
 Json = dict[str, Any]
+
+
+class MediaOptions(TypedDict, total=False):
+    """How a voice or a photo is sent: its caption (HTML unless `parse_mode` says otherwise)
+    and where it goes."""
+
+    caption: str | None
+    parse_mode: str | None
+    reply_markup: Json | None
+    message_thread_id: int | None
+    reply_to_message_id: int | None
+
 
 _BY_STATUS: dict[int, type[TelegramError]] = {
     400: TelegramBadRequest,
@@ -260,30 +272,37 @@ class TelegramClient:
             retries=0,
         )
 
-    async def send_voice(
+    async def send_voice(self, chat_id: int, voice: bytes, **options: Unpack[MediaOptions]) -> Json:
+        file = telegram.InputFile(voice, filename="voice.ogg")
+        return await self._send_media("sendVoice", self._bot.send_voice, chat_id, file, options)
+
+    async def send_photo(self, chat_id: int, photo: bytes, **options: Unpack[MediaOptions]) -> Json:
+        file = telegram.InputFile(photo, filename="picture.png")
+        return await self._send_media("sendPhoto", self._bot.send_photo, chat_id, file, options)
+
+    async def _send_media(
         self,
+        method: str,
+        send: Callable[..., Awaitable[telegram.Message]],
         chat_id: int,
-        voice: bytes,
-        *,
-        caption: str | None = None,
-        parse_mode: str | None = "HTML",
-        reply_markup: Json | None = None,
-        message_thread_id: int | None = None,
-        reply_to_message_id: int | None = None,
+        file: telegram.InputFile,
+        options: MediaOptions,
     ) -> Json:
+        """A file uploaded (multipart) with its caption in `parse_mode` (HTML by default)."""
+        caption = options.get("caption")
         sent = await self._run(
-            "sendVoice",
-            lambda: self._bot.send_voice(
+            method,
+            lambda: send(
                 chat_id,
-                telegram.InputFile(voice, filename="voice.ogg"),
+                file,
                 caption=caption,
-                parse_mode=parse_mode if caption else None,
-                reply_parameters=_reply(reply_to_message_id),
-                reply_markup=self._markup(reply_markup),
-                message_thread_id=message_thread_id,
+                parse_mode=options.get("parse_mode", "HTML") if caption else None,
+                reply_parameters=_reply(options.get("reply_to_message_id")),
+                reply_markup=self._markup(options.get("reply_markup")),
+                message_thread_id=options.get("message_thread_id"),
             ),
         )
-        return _message("sendVoice", sent)
+        return _message(method, sent)
 
     async def send_chat_action(self, chat_id: int, action: str = "typing") -> None:
         await self._run(

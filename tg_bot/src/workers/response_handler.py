@@ -12,8 +12,9 @@ drops the message.
 
 The message's buttons go under its last part, and every part into its forum topic. An edit
 (`edit_telegram_message_id`) changes that message into the first part ("not modified" is
-done; a message gone is sent anew). Speech (`voice_blob_key`) goes first as a voice message,
-with the text as its caption when that fits; the blob is deleted once the voice is out.
+done; a message gone is sent anew). A picture drawn (`photo_blob_key`) goes first as a photo,
+then speech (`voice_blob_key`) as a voice message; the first of them carries the text as its
+caption when that fits; each blob is deleted once it is out.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import html
 import re
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -66,8 +68,9 @@ Json = dict[str, Any]
 HANDOFF_RELAY_TTL_S = 30 * 24 * 3600
 
 
-#: The voice message's place among a message's parts (text parts count from 0).
+#: The voice message's and the photo's places among a message's parts (text parts count from 0).
 VOICE_PART = -1
+PHOTO_PART = -2
 #: Telegram's limit for a caption, in characters after the markup is parsed.
 CAPTION_MAX = 1024
 #: An edit Telegram refuses because there is nothing to change: the part is out.
@@ -152,10 +155,10 @@ class ResponseHandler:
         started = time.perf_counter()
         message = await self._live(message)
         parts = split_html(self._renderer.render(message.text), self._settings.max_message_length)
-        if not parts and message.voice_blob_key is None:
+        if not parts and message.voice_blob_key is None and message.photo_blob_key is None:
             log.warning("empty_answer_dropped", chat_id=message.chat_id)
         try:
-            chat_id, captioned = await self._voice(message, message.chat_id, parts)
+            chat_id, captioned = await self._media(message, message.chat_id, parts)
             texts = [] if captioned else parts
             for index, part in enumerate(texts):
                 last = index == len(texts) - 1
@@ -339,44 +342,60 @@ class ResponseHandler:
             raise
         return True
 
-    async def _voice(
+    async def _media(
         self, message: OutgoingMessage, chat_id: int, parts: list[str]
     ) -> tuple[int, bool]:
-        """Send the speech audio, if any, first; returns the chat id and whether its caption
-        carried the whole text (decided by the text alone, so a redelivery decides alike)."""
-        key = message.voice_blob_key
-        if key is None:
-            return chat_id, False
-        caption = self._caption(message, parts)
-        if await self._redis.exists(self._sent_key(message, VOICE_PART)):
-            await self._blobs.delete(key)
-            return chat_id, caption is not None
-        audio = await self._blobs.get(key)
-        if audio is None:
-            log.warning("voice_missing_sent_as_text", chat_id=chat_id, blob_key=key)
+        """Send the picture, then the speech audio, if any, first; returns the chat id and
+        whether a caption carried the whole text (decided by the text alone, so a redelivery
+        decides alike)."""
+        captioned = False
+        media = (
+            (message.photo_blob_key, PHOTO_PART, self._telegram.send_photo),
+            (message.voice_blob_key, VOICE_PART, self._telegram.send_voice),
+        )
+        for key, part, send in media:
+            if key is None:
+                continue
+            caption = None if captioned else self._caption(message, parts)
+            chat_id, sent = await self._medium(message, chat_id, _Medium(key, part, send), caption)
+            captioned = captioned or (sent and caption is not None)
+        return chat_id, captioned
+
+    async def _medium(
+        self, message: OutgoingMessage, chat_id: int, medium: _Medium, caption: str | None
+    ) -> tuple[int, bool]:
+        """One file with `caption`; returns the chat id and whether it is out (now or before);
+        a blob gone is left to the text."""
+        if await self._redis.exists(self._sent_key(message, medium.part)):
+            await self._blobs.delete(medium.key)
+            return chat_id, True
+        data = await self._blobs.get(medium.key)
+        if data is None:
+            log.warning("media_missing_sent_as_text", chat_id=chat_id, blob_key=medium.key)
             return chat_id, False
         markup = markup_of(message) if caption is not None else None
 
         async def send(chat: int) -> None:
-            await self._send_voice(message, chat, audio, caption, markup)
+            await self._send_file(message, chat, medium, data, caption, markup)
 
-        chat_id = await self._deliver(message, chat_id, VOICE_PART, send)
-        await self._blobs.delete(key)
-        return chat_id, caption is not None
+        chat_id = await self._deliver(message, chat_id, medium.part, send)
+        await self._blobs.delete(medium.key)
+        return chat_id, True
 
     @staticmethod
     def _caption(message: OutgoingMessage, parts: list[str]) -> str | None:
-        """The text as the voice's caption when it is one part within Telegram's caption
+        """The text as the file's caption when it is one part within Telegram's caption
         limit (an edit keeps its text in the edited message)."""
         if len(parts) != 1 or message.edit_telegram_message_id is not None:
             return None
         return parts[0] if utf16_len(plain_text(parts[0])) <= CAPTION_MAX else None
 
-    async def _send_voice(
+    async def _send_file(
         self,
         message: OutgoingMessage,
         chat_id: int,
-        audio: bytes,
+        medium: _Medium,
+        data: bytes,
         caption: str | None,
         markup: dict[str, Any] | None,
     ) -> None:
@@ -386,12 +405,12 @@ class ResponseHandler:
             "reply_to_message_id": message.reply_to_telegram_message_id,
         }
         try:
-            await self._telegram.send_voice(chat_id, audio, caption=caption, **how)
+            await medium.send(chat_id, data, caption=caption, **how)
         except TelegramParseError as exc:
             SEND_ERRORS.labels("parse").inc()
             log.error("html_refused_caption_as_text", chat_id=chat_id, error=str(exc))
             plain = plain_text(caption or "")
-            await self._telegram.send_voice(chat_id, audio, caption=plain, parse_mode=None, **how)
+            await medium.send(chat_id, data, caption=plain, parse_mode=None, **how)
 
     async def _blocked(self, chat_id: int, exc: TelegramForbidden) -> None:
         SEND_ERRORS.labels("forbidden").inc()
@@ -399,3 +418,12 @@ class ResponseHandler:
         # a private chat's id is the user's Telegram id; `blocked` is about the default bot
         if chat_id > 0 and self._bot_id is None:
             await self._users.set_blocked(chat_id, True)
+
+
+@dataclass(frozen=True)
+class _Medium:
+    """A file an answer carries: its blob, its place among the parts, how Telegram takes it."""
+
+    key: str
+    part: int
+    send: Callable[..., Awaitable[Any]]

@@ -124,6 +124,19 @@ async def test_a_voice_goes_up_as_a_multipart_upload_with_its_caption(client, te
         await client.send_voice(42, audio, caption="x" * 1025)
 
 
+async def test_a_photo_goes_up_as_a_multipart_upload_and_must_be_a_picture(
+    client, telegram
+) -> None:
+    picture = b"\x89PNG\r\n\x1a\n" + bytes(64)
+    sent = await client.send_photo(42, picture, caption="<i>A cat</i>", reply_to_message_id=3)
+    [record] = telegram.sent_to(42)
+    assert (record.photo, record.text, record.reply_to_message_id) == (picture, "A cat", 3)
+    assert sent["photo"][0]["file_size"] == len(picture) and sent["caption"] == "A cat"
+    assert record.as_record()["photo"] == len(picture)
+    with pytest.raises(TelegramBadRequest, match="IMAGE_PROCESS_FAILED"):
+        await client.send_photo(42, b"not a picture")
+
+
 async def test_the_webhook_is_set_reported_and_deleted(client, telegram) -> None:
     await client.set_webhook("https://bot.example/hook", "s3cret", ["message", "callback_query"])
     info = await client.get_webhook_info()

@@ -1,5 +1,6 @@
 """Sending what answers carry besides text: buttons under the last part, forum topics,
-edits of a message already sent, and speech as a voice message, each once."""
+edits of a message already sent, a picture drawn as a photo and speech as a voice message, each
+once."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import re
 import uuid
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -93,22 +95,31 @@ async def test_an_edit_of_a_message_that_is_gone_is_sent_anew(
     assert [r.description for r in telegram.rejected] == ["Bad Request: message to edit not found"]
 
 
-async def test_speech_goes_as_a_voice_with_the_text_as_caption_and_its_blob_is_deleted(
-    run_bot, telegram, redis, names
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(32)
+
+
+@pytest.mark.parametrize(
+    ("field", "data"),
+    [("voice_blob_key", b"OggS-speech"), ("photo_blob_key", PNG)],
+    ids=["speech as a voice", "a picture drawn as a photo"],
+)
+async def test_a_file_goes_with_the_text_as_caption_once_and_its_blob_is_deleted(
+    run_bot, telegram, redis, names, field: str, data: bytes
 ) -> None:
     blobs = BlobStore(redis, names)
-    key = await blobs.put(b"OggS-speech")
-    message = answer(text="**Sunny**, 21°", voice_blob_key=key, buttons=BUTTONS,
-                     reply_to_telegram_message_id=5)  # fmt: skip
+    key = await blobs.put(data)
+    message = answer(text="**Sunny**, 21°", buttons=BUTTONS, reply_to_telegram_message_id=5)
+    message = message.model_copy(update={field: key})
     async with run_bot():
         await publish(redis, names, message)
-        [voice] = await telegram.wait_sent(1, PRIVATE)
+        [sent] = await telegram.wait_sent(1, PRIVATE)
         await until(lambda: stream_empty(redis, names))
         await publish(redis, names, message)  # redelivered: nothing goes twice
         await until(lambda: stream_empty(redis, names))
-    assert (voice.voice, voice.text, voice.reply_markup) == (b"OggS-speech", "Sunny, 21°", MARKUP)
-    assert voice.entities == [{"type": "bold", "offset": 0, "length": 5}]
-    assert voice.reply_to_message_id == 5
+    carried = sent.voice if field == "voice_blob_key" else sent.photo
+    assert (carried, sent.text, sent.reply_markup) == (data, "Sunny, 21°", MARKUP)
+    assert sent.entities == [{"type": "bold", "offset": 0, "length": 5}]
+    assert sent.reply_to_message_id == 5
     assert len(telegram.sent_to(PRIVATE)) == 1
     assert await blobs.get(key) is None
 
@@ -129,6 +140,31 @@ async def test_speech_whose_blob_expired_leaves_the_text(run_bot, telegram, redi
         await publish(redis, names, answer(text="Here it is", voice_blob_key=names.blob("gone")))
         [sent] = await telegram.wait_sent(1, PRIVATE)
     assert (sent.voice, sent.text) == (None, "Here it is")
+
+
+async def test_a_picture_and_speech_go_photo_first_and_the_caption_once(
+    run_bot, telegram, redis, names
+) -> None:
+    blobs = BlobStore(redis, names)
+    picture, speech = await blobs.put(PNG), await blobs.put(b"OggS-both")
+    async with run_bot():
+        await publish(
+            redis, names, answer(text="Your cat", photo_blob_key=picture, voice_blob_key=speech)
+        )
+        photo, voice = await telegram.wait_sent(2, PRIVATE)
+    assert (photo.photo, photo.text) == (PNG, "Your cat")
+    assert (voice.voice, voice.text) == (b"OggS-both", "")
+
+
+async def test_a_picture_whose_blob_expired_leaves_the_caption_to_the_voice(
+    run_bot, telegram, redis, names
+) -> None:
+    speech = await BlobStore(redis, names).put(b"OggS-left")
+    async with run_bot():
+        message = answer(text="Your cat", photo_blob_key=names.blob("gone"), voice_blob_key=speech)
+        await publish(redis, names, message)
+        [voice] = await telegram.wait_sent(1, PRIVATE)
+    assert (voice.voice, voice.text, voice.photo) == (b"OggS-left", "Your cat", None)
 
 
 async def _text_is(telegram, message, text: str) -> bool:

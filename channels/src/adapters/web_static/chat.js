@@ -77,6 +77,11 @@
       const el = bubble(body.id, "answer" + (body.kind === "error" ? " error" : ""));
       el.dataset.final = "1";
       el.innerHTML = body.html;
+      if (body.picture && body.picture.startsWith("data:image/")) {
+        const img = document.createElement("img");
+        img.className = "picture"; img.alt = ""; img.src = body.picture;
+        el.insertBefore(img, el.firstChild);
+      }
       if (body.buttons && body.buttons.length) el.appendChild(buttons(body.buttons));
     },
   };
