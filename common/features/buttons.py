@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from common.features.texts import TEXTS
@@ -113,8 +113,24 @@ def snooze_idempotency_key(job_id: uuid.UUID | str, chat_id: int, telegram_messa
 LABELS = TEXTS.section("label")
 
 
-def fired_reminder_buttons(job_id: uuid.UUID | str, language: str | None) -> list[list[Button]]:
-    """Snooze 10 min / 1 h / Tomorrow, and Done, under a fired reminder."""
+def done_option(occurrence: datetime | None) -> str:
+    """What Done carries of the fire it is under: the occurrence in Unix seconds ("" for none),
+    so pressing it acknowledges that fire of an urgent reminder and no other."""
+    return "" if occurrence is None else str(int(occurrence.timestamp()))
+
+
+def done_occurrence(option: str) -> datetime | None:
+    """The occurrence a Done button carries; None for an older button's, or garbled data."""
+    if not option.isdigit() or len(option) > 12:
+        return None
+    return datetime.fromtimestamp(int(option), UTC)
+
+
+def fired_reminder_buttons(
+    job_id: uuid.UUID | str, language: str | None, occurrence: datetime | None = None
+) -> list[list[Button]]:
+    """Snooze 10 min / 1 h / Tomorrow, and Done (acknowledging `occurrence`), under a fired
+    reminder."""
     target = str(job_id)
     snoozes = [
         button(
@@ -123,7 +139,8 @@ def fired_reminder_buttons(job_id: uuid.UUID | str, language: str | None) -> lis
         )
         for option in SNOOZES
     ]
-    done = button(LABELS.text(language, "done"), ButtonData(ButtonAction.DONE, target))
+    pressed = ButtonData(ButtonAction.DONE, target, done_option(occurrence))
+    done = button(LABELS.text(language, "done"), pressed)
     return [snoozes, [done]]
 
 

@@ -8,6 +8,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from prometheus_client import Counter
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
@@ -30,11 +31,19 @@ from rest_service.app.models.bot import Bot
 from rest_service.app.models.cron import (
     CronJob,
     CronJobCreate,
+    CronJobDone,
     CronJobRun,
     CronJobRunCreate,
     CronJobUpdate,
 )
 from rest_service.app.models.user import User
+
+#: Urgent fires acknowledged (Done pressed), by the repeats sent before it.
+ACKNOWLEDGED = Counter(
+    "smart_assistant_urgent_reminders_acknowledged_total",
+    "Urgent reminders acknowledged (Done pressed), by the repeats they needed",
+    ["repeats"],
+)
 
 KIND = "cron job"
 #: A one-off time this far in the past is a mistake, not a late reminder.
@@ -125,6 +134,43 @@ async def update_job(ctx: UnitOfWork, job_id: uuid.UUID, data: CronJobUpdate) ->
     await ctx.session.flush()
     _announce(ctx, job.id, "updated")
     return job
+
+
+async def mark_done(ctx: UnitOfWork, job_id: uuid.UUID, data: CronJobDone) -> CronJob:
+    """Done under a fired reminder: an urgent fire is acknowledged (its repeats stop), a
+    one-off ends even when its fire is not yet recorded. Pressed twice: nothing more (the row
+    is locked, so two presses at once count once)."""
+    await ctx.session.execute(
+        select(col(CronJob.id)).where(col(CronJob.id) == job_id).with_for_update()
+    )
+    job = await get_job(ctx, job_id)
+    occurrence = data.occurrence
+    acknowledged = job.acknowledged_for
+    changes: dict[str, Any] = {}
+    if (
+        job.urgent
+        and occurrence is not None
+        and (acknowledged is None or acknowledged < occurrence)
+    ):
+        repeats = job.repeats_sent if job.repeating_for == occurrence else 0
+        changes["acknowledged_for"] = occurrence
+        changes["acknowledgements"] = job.acknowledgements + 1
+        changes["repeats_before_acknowledgement"] = job.repeats_before_acknowledgement + repeats
+        ctx.after_commit(f"ack:{job_id}", _count_acknowledged(repeats))
+    if job.cron_expression is None and job.status == CronJobStatus.active:
+        changes |= {"status": CronJobStatus.done, "next_run_at": None}
+    if changes:
+        apply_update(job, changes)
+        await ctx.session.flush()
+        _announce(ctx, job.id, "updated")
+    return job
+
+
+def _count_acknowledged(repeats: int) -> AfterCommit:
+    async def count(_: UnitOfWork) -> None:
+        ACKNOWLEDGED.labels(str(repeats)).inc()
+
+    return count
 
 
 async def delete_job(ctx: UnitOfWork, job_id: uuid.UUID) -> None:

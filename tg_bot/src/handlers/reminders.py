@@ -19,6 +19,7 @@ from common.features.buttons import (
     ButtonAction,
     ButtonData,
     button,
+    done_occurrence,
     snooze_idempotency_key,
     snoozed_until,
 )
@@ -195,10 +196,13 @@ async def done_pressed(press: Press, services: Services) -> Pressed:
     turn = press.turn
     if job.status == CronJobStatus.cancelled:
         return Pressed(turn.t("reminders.gone_notice"), press.below(turn.t("reminders.gone_mark")))
-    if job.cron_expression is None and job.status == CronJobStatus.active:
-        # Pressed before the fire was recorded: the one-off is over all the same.
-        await services.rest.update_cron_job(job.id, status=CronJobStatus.done)
-    return Pressed(turn.t("reminders.done_notice"), press.below(turn.t("reminders.done_mark")))
+    # rest_service ends a one-off (its fire may not be recorded yet) and acknowledges an
+    # urgent fire, which stops its repeats.
+    occurrence = done_occurrence(press.data.option)
+    await services.rest.mark_cron_job_done(job.id, occurrence)
+    said = "repeats_stopped" if job.urgent and occurrence else "done"
+    notice, mark = turn.t(f"reminders.{said}_notice"), turn.t(f"reminders.{said}_mark")
+    return Pressed(notice, press.below(mark))
 
 
 async def _pressed_job(press: Press, services: Services) -> CronJob | Pressed:
