@@ -487,3 +487,34 @@ async def test_a_bots_conversation_sees_only_its_own_bots_reminders(
     assert "tea order" in str(await tool.run({"action": "list"}, replace(shop, position="1")))
     with pytest.raises(ToolError):
         await tool.run({"action": "delete", "reminder_id": made["reminder_id"]}, secretary)
+
+
+async def test_an_urgent_reminder_is_stored_with_its_repeats_and_confirmed_as_urgent(
+    tool: ReminderTool, rest: RestClient, new_yorker: TelegramUser
+) -> None:
+    origin = call(new_yorker, "America/New_York")
+    arguments = {"action": "create", "text": "pills", "when": "in 1 hour"}
+    result = await tool.run(arguments | {"repeat_every_minutes": "every 10 min"}, origin)
+    job = await rest.get_cron_job(result["reminder_id"])
+    assert (job.urgent, job.repeat_every_minutes, job.max_repeats) == (True, 10, 6)
+    assert "repeats every 10 minutes until Done" in result["urgent"]
+
+    calm = await tool.run(arguments, call(new_yorker, "America/New_York"))
+    assert "urgent" not in calm and not (await rest.get_cron_job(calm["reminder_id"])).urgent
+    changed = await tool.run(
+        {"action": "update", "reminder_id": calm["reminder_id"], "urgent": True, "max_repeats": 2},
+        origin,
+    )
+    assert changed["urgent"] is True
+    assert (await rest.get_cron_job(calm["reminder_id"])).max_repeats == 2
+
+
+async def test_a_briefing_cannot_be_urgent(tool: ReminderTool, new_yorker: TelegramUser) -> None:
+    briefing = {"action": "create", "kind": "briefing", "text": "news", "when": "in 1 hour"}
+    origin = call(new_yorker, "America/New_York")
+    with pytest.raises(ToolError, match="a briefing cannot be urgent"):
+        await tool.run(briefing | {"urgent": True}, origin)
+    made = await tool.run(briefing, origin)
+    change = {"action": "update", "kind": "briefing", "reminder_id": made["reminder_id"]}
+    with pytest.raises(ToolError, match="a briefing cannot be urgent"):
+        await tool.run(change | {"max_repeats": 3}, call(new_yorker, "America/New_York"))
