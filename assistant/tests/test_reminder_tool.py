@@ -507,6 +507,12 @@ async def test_an_urgent_reminder_is_stored_with_its_repeats_and_confirmed_as_ur
     )
     assert changed["urgent"] is True
     assert (await rest.get_cron_job(calm["reminder_id"])).max_repeats == 2
+    daily = {"action": "create", "text": "meds", "recurrence": "every day at 9", "urgent": "yes"}
+    repeating = await tool.run(daily | {"urgent": True}, call(new_yorker, "America/New_York"))
+    assert repeating["repeats"] and "until Done" in repeating["urgent"]
+    moved = {"action": "update", "reminder_id": repeating["reminder_id"], "max_repeats": 3}
+    again = await tool.run(moved | {"recurrence": "every day at 10"}, origin)
+    assert "next on" in again["confirmation"] and again["urgent"] is True
 
 
 async def test_a_briefing_cannot_be_urgent(tool: ReminderTool, new_yorker: TelegramUser) -> None:

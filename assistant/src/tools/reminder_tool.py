@@ -94,8 +94,8 @@ class ReminderTool(BaseTool, tool_type="reminder"):
         if not text:
             what = "what to do each time" if kind == CronJobType.assistant_prompt else "what"
             raise ToolError(f"action 'create' needs 'text': {what} to remind about")
-        repeats = repeat_settings(arguments)
-        if repeats and kind == CronJobType.assistant_prompt:
+        insisting = repeat_settings(arguments)
+        if insisting and kind == CronJobType.assistant_prompt:
             raise ToolError("a briefing cannot be urgent: only a reminder repeats until Done")
         zone_name, assumed = await self._user_zone(call)
         tz = zone(zone_name)
@@ -104,7 +104,7 @@ class ReminderTool(BaseTool, tool_type="reminder"):
             rule = parse_recurrence(arguments["recurrence"], arguments.get("when"), tz, now)
             first = rule.first_after(now)
             job = await self._new_job(
-                call, text, zone_name, kind, cron_expression=rule.cron, **repeats
+                call, text, zone_name, kind, cron_expression=rule.cron, **insisting
             )
             await self._made(call, job)
             result = _created(job, first, zone_name, assumed, rule.describe())
@@ -114,7 +114,7 @@ class ReminderTool(BaseTool, tool_type="reminder"):
         if not arguments.get("when"):
             raise ToolError("say when: 'when' (e.g. '2025-06-11T09:00' or 'in 20 minutes')")
         at = resolve_moment(str(arguments["when"]), tz, now)
-        job = await self._new_job(call, text, zone_name, kind, run_at=at, **repeats)
+        job = await self._new_job(call, text, zone_name, kind, run_at=at, **insisting)
         await self._made(call, job)
         # A redelivered message gets the job made the first time: confirm what is stored.
         stored = job.run_at.astimezone(tz) if job.run_at else at
@@ -194,10 +194,10 @@ class ReminderTool(BaseTool, tool_type="reminder"):
         elif arguments.get("when"):
             first = resolve_moment(str(arguments["when"]), tz, now)
             changes |= {"run_at": first, "cron_expression": None}
-        repeats = repeat_settings(arguments)
-        if repeats and job.type == CronJobType.assistant_prompt:
+        insisting = repeat_settings(arguments)
+        if insisting and job.type == CronJobType.assistant_prompt:
             raise ToolError("a briefing cannot be urgent: only a reminder repeats until Done")
-        changes |= repeats
+        changes |= insisting
         if not changes:
             raise ToolError("nothing to change: give new_text, when, recurrence or urgent")
         job = await self.services.rest.update_cron_job(job.id, **changes)
