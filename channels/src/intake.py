@@ -17,7 +17,7 @@ from enum import StrEnum
 
 import redis.asyncio as aioredis
 
-from common.features.buttons import ButtonAction, decode, done_occurrence
+from common.features.buttons import ButtonAction, decode, fired_choice
 from common.features.confirmations import Confirmations, HeldCall
 from common.features.language import choose_language
 from common.features.limits import LIMIT_REFUSALS, MessageRateLimit
@@ -248,7 +248,7 @@ class Intake:
         job = await self._own_job(job_id, user)
         if isinstance(job, str):
             return job
-        occurrence = done_occurrence(option)
+        _, occurrence = fired_choice(option)
         await self.rest.mark_cron_job_done(job.id, occurrence)
         return (
             "reminders.repeats_stopped_notice"

@@ -116,6 +116,8 @@ class PlannedJob:
         occurrence = self.job.repeating_for
         if not self.repeats or occurrence is None or self._acknowledged(occurrence):
             return None
+        if isinstance(self.schedule, OneOff) and occurrence != self.schedule.run_at:
+            return None  # moved (snoozed) since: its new time starts afresh
         return self._repeat(occurrence, self.job.repeats_sent + 1, now)
 
     def _acknowledged(self, occurrence: datetime) -> bool:

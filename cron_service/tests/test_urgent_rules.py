@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.features.buttons import ButtonAction, decode, done_occurrence
+from common.features.buttons import ButtonAction, decode, fired_choice
 from common.infrastructure.queue_messages import OutgoingMessage
 from common.infrastructure.wire import RunOutcome
 from cron_service.app.fires import Fire, compose
@@ -60,6 +60,11 @@ def test_a_restart_plans_the_repeat_after_the_recorded_ones() -> None:
     assert urgent(**recorded | {"repeats_sent": 3}).next_fire(NOW + 20 * MINUTE) == NOW
 
 
+def test_a_one_off_moved_since_its_fire_repeats_that_fire_no_more() -> None:
+    moved = urgent(run_at=(NOW + 60 * MINUTE).isoformat(), repeating_for=NOW.isoformat())
+    assert moved.next_fire(NOW + 6 * MINUTE) == NOW + 60 * MINUTE
+
+
 def test_repeats_of_a_recurring_reminder_stop_at_its_next_occurrence() -> None:
     job = planned(job_data(urgent=True, repeat_every_minutes=60 * 24 * 3, max_repeats=5))
     week = timedelta(days=7)
@@ -83,9 +88,11 @@ def test_an_urgent_fire_says_so_and_its_done_names_the_occurrence() -> None:
     assert first.text.startswith("🚨 Urgent: call Anna")
     assert repeat.text == "🚨 Urgent, repeat 2 of 3: call Anna"
     for message in (first, repeat):
-        done = decode(message.buttons[-1][0].data)
+        [snooze, *_], [done] = [[decode(b.data) for b in row] for row in message.buttons]
         assert done is not None and done.action == ButtonAction.DONE
-        assert done_occurrence(done.option) == NOW
+        assert snooze is not None and snooze.action == ButtonAction.SNOOZE
+        assert fired_choice(done.option) == ("", NOW)
+        assert fired_choice(snooze.option) == ("10m", NOW)
     assert (fire.occurrence, fire.repeat, again.repeat) == (NOW, 0, 2)
     assert Fire.from_json(again.to_json()) == again
 
@@ -111,4 +118,4 @@ def test_repeats_keep_their_bounds(every: int, most: int, late_by: int) -> None:
     if nxt is not None:
         occurrence, number = job.occurrence_of(nxt)
         assert occurrence == NOW and 2 <= number <= most
-    assert done_occurrence("") is None and done_occurrence("x1") is None
+    assert fired_choice("") == ("", None) and fired_choice("10m.x1") == ("10m", None)

@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 from assistant.src.tools.base import Actor, BaseTool, ToolCallOrigin, ToolError
 from assistant.src.tools.recurrence import parse_recurrence
 from assistant.src.tools.when import local, resolve_moment, zone
-from common.features.buttons import snoozed_until
+from common.features.buttons import snoozed_insistence, snoozed_until
 from common.infrastructure.errors import ConflictError, NotFoundError, ValidationFailedError
 from common.infrastructure.wire import CronJob, CronJobStatus, CronJobType
 
@@ -234,9 +234,13 @@ class ReminderTool(BaseTool, tool_type="reminder"):
         tz = zone(job.timezone or call.actor.timezone)
         at = _snoozed_until(arguments, self.services.clock().astimezone(tz).replace(microsecond=0))
         if job.cron_expression:
-            # A repeating reminder keeps its schedule; the snooze is a one-off of its own.
-            job = await self._new_job(call, job.text or "", str(tz), run_at=at)
-        else:
+            # A repeating reminder keeps its schedule; the snooze is a one-off of its own, as
+            # insistent as it; an urgent fire being repeated is answered (its repeats stop).
+            if job.urgent and job.repeating_for is not None:
+                await self.services.rest.mark_cron_job_done(job.id, job.repeating_for)
+            insisting = snoozed_insistence(job)
+            job = await self._new_job(call, job.text or "", str(tz), run_at=at, **insisting)
+        else:  # a one-off moved: the repeats of its old time stop in cron_service
             job = await self.services.rest.update_cron_job(
                 job.id, run_at=at, status=CronJobStatus.active
             )
