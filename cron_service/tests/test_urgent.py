@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from common.features.buttons import ButtonAction, decode, fired_choice
 from common.infrastructure.rest_client import RestClient
 from common.infrastructure.wire import CronJobStatus
 from cron_service.tests.conftest import Outbox, job_when, later_fire, start_cron
@@ -47,8 +48,13 @@ async def test_an_urgent_reminder_repeats_across_a_restart_until_done(
     await rest.mark_cron_job_done(job.id, DUE)
     await later_fire(rest, outbox, run_at=DUE + 4 * MINUTE)
 
-    texts = [s.message.text for s in await outbox.for_job(str(job.id))]
+    sent = await outbox.for_job(str(job.id))
+    texts = [s.message.text for s in sent]
     assert texts[0].startswith("🚨 Urgent: take the pills")
+    for each in sent:  # Done under every fire, for that occurrence
+        done = decode(each.message.buttons[-1][0].data)
+        assert done is not None and done.action == ButtonAction.DONE
+        assert fired_choice(done.option) == ("", DUE)
     assert texts[1:] == [f"🚨 Urgent, repeat {n} of 5: take the pills" for n in (1, 2)]
     done = await rest.get_cron_job(job.id)
     assert (done.status, done.acknowledged_for, done.repeats_sent) == (CronJobStatus.done, DUE, 2)
