@@ -147,8 +147,9 @@ async def test_an_event_without_slacks_event_id_is_still_taken_once(
 async def test_a_press_the_intake_cannot_take_is_a_500_and_slacks_retry_takes_it(
     make: Make, redis: aioredis.Redis, names: Names
 ) -> None:
+    snooze = ButtonData(ButtonAction.SNOOZE, str(uuid.uuid4()), "10m")  # said as its label
     button = {"action_id": "b0.0", "text": {"type": "plain_text", "text": "10 min"},
-              "value": ButtonData(ButtonAction.SNOOZE, str(uuid.uuid4()), "10m").encode()}  # fmt: skip
+              "value": snooze.encode()}  # fmt: skip
     press = build.block_actions("U0ANNA0001", "D0ANNA0001", "1700000000.000100", button)
     assert await (await make(working=False)).action(press) == 500
     assert await queued(redis, names) == []
