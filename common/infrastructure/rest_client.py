@@ -900,14 +900,17 @@ class RestClient:
         delivered_at: datetime | None = None,
         error: str | None = None,
         message_id: str | None = None,
+        repeat: int = 0,
     ) -> CronJobRun:
-        """One run per `(job_id, scheduled_for)`: a repeat returns the stored run."""
+        """One run per `(job_id, scheduled_for)`: a second call returns the stored run.
+        `repeat`: which repeat of an urgent reminder's fire it is (0: a fire of its own)."""
         run = CronJobRunIn(
             scheduled_for=scheduled_for,
             outcome=outcome,
             delivered_at=delivered_at,
             error=error,
             message_id=message_id,
+            repeat=repeat,
         )
         body = _json(run)
         return CronJobRun.model_validate(

@@ -346,6 +346,8 @@ class CronJobRunIn(WireModel):
     delivered_at: datetime | None = None
     error: str | None = None
     message_id: str | None = None
+    #: An urgent reminder's repeat number (0: a fire of its own).
+    repeat: int = 0
 
 
 class ToolInvocationIn(WireModel):
@@ -871,6 +873,8 @@ class CronJobRun(WireModel):
     error: str | None
     message_id: str | None
     created_at: datetime
+    #: An urgent reminder's repeat number (0: a fire of its own; an older server's runs).
+    repeat: int = 0
 
 
 class ToolInvocation(WireModel):

@@ -150,6 +150,7 @@ class Recorder:
             outcome=fire.outcome,
             delivered_at=None if fire.outcome == RunOutcome.missed else fire.published_at,
             message_id=fire.message_id,
+            repeat=fire.repeat,
         )
 
     async def _update_job(self, fire: Fire) -> None:

@@ -10,6 +10,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from rest_service.tests.conftest import Api, assert_error
+from rest_service.tests.test_admin import login
 from rest_service.tests.test_cron_jobs import MISSING, in_hours
 
 
@@ -80,3 +81,39 @@ async def test_done_ends_a_one_off_urgent_or_not(api: Api) -> None:
 async def test_done_on_a_missing_job_is_404(client, service) -> None:
     response = await client.post(f"/api/cron-jobs/{MISSING}/done", json={}, headers=service)
     assert_error(response, 404)
+
+
+async def urgent_fire_with_two_repeats_acknowledged(api: Api, fired: datetime) -> None:
+    """An urgent reminder's fire, its two repeats recorded as runs, and Done under the
+    second."""
+    job = await api.job(urgent=True, repeat_every_minutes=5)
+    path = f"/api/cron-jobs/{job['id']}"
+    for repeat in range(3):
+        run = {"scheduled_for": (fired + repeat * timedelta(minutes=5)).isoformat()}
+        body = run | {"outcome": "on_time", "repeat": repeat}
+        assert (await api.ok("POST", f"{path}/runs", api.service, json=body))["repeat"] == repeat
+    state = {"repeating_for": fired.isoformat(), "repeats_sent": 2}
+    await api.ok("PUT", path, api.service, json=state)
+    await api.ok("POST", f"{path}/done", api.service, json={"occurrence": fired.isoformat()})
+
+
+async def test_the_analytics_count_repeats_apart_and_what_done_needed(api: Api) -> None:
+    await urgent_fire_with_two_repeats_acknowledged(api, datetime(2099, 1, 1, 9, tzinfo=UTC))
+    reminders = (await api.ok("GET", "/api/stats", api.admin, params={"days": 7}))["reminders"]
+    assert reminders["on_time"] == 1, "the repeats are not fires of their own"
+    assert (
+        reminders["urgent_repeats"],
+        reminders["urgent_acknowledged"],
+        reminders["urgent_repeats_needed"],
+    ) == (2, 1, 2)
+
+
+async def test_the_dashboard_and_the_analytics_page_say_what_urgent_reminders_needed(
+    api: Api, client, secrets: dict[str, str]
+) -> None:
+    fired = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=11)
+    await urgent_fire_with_two_repeats_acknowledged(api, fired)
+    await login(client, secrets["ADMIN_API_TOKEN"])
+    said = "urgent reminders: 1 acknowledged / 2 repeats needed (2 repeats sent)"
+    assert said in (await client.get("/admin/dashboard/panel")).text
+    assert said in (await client.get("/admin/analytics")).text

@@ -30,6 +30,7 @@ from rest_service.app.domain.validation import (
 from rest_service.app.models.bot import Bot
 from rest_service.app.models.cron import (
     CronJob,
+    CronJobAcknowledgement,
     CronJobCreate,
     CronJobDone,
     CronJobRun,
@@ -137,26 +138,26 @@ async def update_job(ctx: UnitOfWork, job_id: uuid.UUID, data: CronJobUpdate) ->
 
 
 async def mark_done(ctx: UnitOfWork, job_id: uuid.UUID, data: CronJobDone) -> CronJob:
-    """Done under a fired reminder: an urgent fire is acknowledged (its repeats stop), a
-    one-off ends even when its fire is not yet recorded. Pressed twice: nothing more (the row
-    is locked, so two presses at once count once)."""
-    await ctx.session.execute(
-        select(col(CronJob.id)).where(col(CronJob.id) == job_id).with_for_update()
-    )
+    """Done under a fired reminder: an urgent fire is acknowledged (its repeats stop, and the
+    repeats it took are kept for the analytics, once per fire), a one-off ends even when its
+    fire is not yet recorded. Pressed again: nothing more."""
     job = await get_job(ctx, job_id)
     occurrence = data.occurrence
-    acknowledged = job.acknowledged_for
     changes: dict[str, Any] = {}
-    if (
-        job.urgent
-        and occurrence is not None
-        and (acknowledged is None or acknowledged < occurrence)
-    ):
-        repeats = job.repeats_sent if job.repeating_for == occurrence else 0
-        changes["acknowledged_for"] = occurrence
-        changes["acknowledgements"] = job.acknowledgements + 1
-        changes["repeats_before_acknowledgement"] = job.repeats_before_acknowledgement + repeats
-        ctx.after_commit(f"ack:{job_id}", _count_acknowledged(repeats))
+    latest = job.repeating_for
+    # An older fire's Done changes nothing: its repeats ended when the next fire came.
+    if job.urgent and occurrence is not None and (latest is None or occurrence >= latest):
+        repeats = job.repeats_sent if latest == occurrence else 0
+        made = await ctx.session.scalar(
+            insert(CronJobAcknowledgement)
+            .values(job_id=job_id, occurrence=occurrence, repeats=repeats)
+            .on_conflict_do_nothing(constraint="uq_cron_job_acknowledgements_fire")
+            .returning(col(CronJobAcknowledgement.id))
+        )
+        if made is not None:
+            ctx.after_commit(f"ack:{job_id}:{occurrence.isoformat()}", _count_acknowledged(repeats))
+        if job.acknowledged_for is None or job.acknowledged_for < occurrence:
+            changes["acknowledged_for"] = occurrence
     if job.cron_expression is None and job.status == CronJobStatus.active:
         changes |= {"status": CronJobStatus.done, "next_run_at": None}
     if changes:

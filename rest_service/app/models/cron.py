@@ -103,11 +103,6 @@ class CronJob(CronJobBase, TimestampMixin, table=True):
     repeating_for: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     repeats_sent: int = Field(default=0, sa_column_kwargs={"server_default": sql_text("0")})
     acknowledged_for: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    #: For the analytics: how many fires were acknowledged, and the repeats they needed in all.
-    acknowledgements: int = Field(default=0, sa_column_kwargs={"server_default": sql_text("0")})
-    repeats_before_acknowledgement: int = Field(
-        default=0, sa_column_kwargs={"server_default": sql_text("0")}
-    )
 
 
 class CronJobCreate(CronJobBase):
@@ -172,6 +167,11 @@ class CronJobRunBase(SQLModel):
     error: Text | None = Field(default=None, max_length=MAX_TEXT, sa_type=SAText)
     #: The OutgoingMessage id the fire produced.
     message_id: Text | None = Field(default=None, max_length=64)
+    #: An urgent reminder's repeat (1, 2, ...) of the fire at `scheduled_for - n * interval`;
+    #: 0: a fire of its own.
+    repeat: int = Field(
+        default=0, ge=0, le=MAX_REPEATS[1], sa_column_kwargs={"server_default": sql_text("0")}
+    )
 
 
 class CronJobRun(CronJobRunBase, CreatedMixin, table=True):
@@ -194,3 +194,20 @@ class CronJobRunPublic(CronJobRunBase):
     id: int
     job_id: uuid.UUID
     created_at: datetime
+
+
+class CronJobAcknowledgement(CreatedMixin, table=True):
+    """Done pressed under a fire of an urgent reminder (once per fire): for the analytics,
+    how many repeats it took."""
+
+    __tablename__ = "cron_job_acknowledgements"
+    __table_args__ = (
+        UniqueConstraint("job_id", "occurrence", name="uq_cron_job_acknowledgements_fire"),
+        Index("ix_cron_job_acknowledgements_created_at", "created_at"),
+    )
+    id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, Identity(always=False), primary_key=True)
+    )
+    job_id: uuid.UUID = Field(foreign_key="cron_jobs.id", ondelete="CASCADE")
+    occurrence: datetime = Field(sa_type=DateTime(timezone=True))
+    repeats: int
