@@ -59,10 +59,10 @@ _INTERVAL = re.compile(
 
 class ReminderTool(BaseTool, tool_type="reminder"):
     def validate(self, arguments: Any) -> None:
-        """The schema, then an urgent reminder's repeats (words like "every 10 min" too)."""
+        """The schema (an object, so a dict from here on), then an urgent reminder's repeats
+        (words like "every 10 min" too)."""
         super().validate(arguments)
-        if isinstance(arguments, dict):
-            repeat_settings(arguments)
+        repeat_settings(arguments)
 
     def stores_or_removes(self, arguments: dict[str, Any]) -> bool:
         return arguments.get("action") in ("delete", "cancel")
