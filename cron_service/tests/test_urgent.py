@@ -56,8 +56,12 @@ async def test_an_urgent_reminder_repeats_across_a_restart_until_done(
         assert done is not None and done.action == ButtonAction.DONE
         assert fired_choice(done.option) == ("", DUE)
     assert texts[1:] == [f"🚨 Urgent, repeat {n} of 5: take the pills" for n in (1, 2)]
-    done = await rest.get_cron_job(job.id)
-    assert (done.status, done.acknowledged_for, done.repeats_sent) == (CronJobStatus.done, DUE, 2)
+    stopped = await rest.get_cron_job(job.id)
+    assert (stopped.status, stopped.acknowledged_for, stopped.repeats_sent) == (
+        CronJobStatus.done,
+        DUE,
+        2,
+    )
 
 
 async def test_two_replicas_repeat_an_urgent_reminder_up_to_max_repeats_once_each(
