@@ -303,6 +303,9 @@ SERVICE_MAY = [
     ("GET", rf"/api/users/{_ID}/(facts|usage|identities)"),
     ("POST", rf"/api/users/{_ID}/facts"),
     ("DELETE", rf"/api/users/{_ID}/facts/{_ID}"),
+    # a user's tasks (the tasks tool, /tasks)
+    ("GET|POST", rf"/api/users/{_ID}/tasks"),
+    ("GET|PATCH|DELETE", rf"/api/users/{_ID}/tasks/{_ID}"),
     # the knowledge tool's search; articles are written, listed and imported by the admin
     ("GET", r"/api/knowledge/search"),
     # the catalogue tool reads active items; keeping the catalogue is the admin's

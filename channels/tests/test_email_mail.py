@@ -14,7 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from channels.src.adapters.email.adapter import allowed, pressed_button, thread_key
+from channels.src.adapters.buttons import pressed_button
+from channels.src.adapters.email.adapter import allowed, thread_key
 from channels.src.adapters.email.composing import (
     REFERENCES_KEPT,
     Outgoing,

@@ -220,6 +220,34 @@ def test_a_reminder_set_through_the_api_arrives_at_the_webhook_signed(
     assert not verified("another-secret", forged, receiver.received[-1][1])
 
 
+def test_a_button_is_pressed_by_sending_its_label(system: System) -> None:
+    """A program sees no buttons: sending a button's label presses it (here the Cancel under
+    a reminder just made)."""
+    system.llm.reset()
+    client = make_client(system)
+    later = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
+    system.llm.call("reminder", {"action": "create", "text": "call mum", "when": later.isoformat()})
+    system.llm.reply("I'll remind you to call mum tomorrow.")
+    with api(system, client["key"]) as caller:
+
+        def answer_to(text: str) -> dict[str, Any]:
+            posted = caller.post("/api/v1/messages", json={"text": text, "user": "lou"})
+            assert posted.status_code == 202, posted.text
+
+            def answered() -> dict[str, Any] | None:
+                state = caller.get(f"/api/v1/messages/{posted.json()['id']}").json()
+                return state["answer"] if state["status"] == "answered" else None
+
+            return dict(until_sync(answered, 30, f"the answer to {text!r}"))
+
+        made = answer_to("remind me to call mum tomorrow")
+        (cancel,) = [b for row in made["buttons"] for b in row if b.get("data")]
+        requests_before = len(system.llm.requests)
+        cancelled = answer_to(cancel["text"].upper())
+    assert cancelled["text"] == "Reminder cancelled."
+    assert len(system.llm.requests) == requests_before, "a press asks no model"
+
+
 def test_a_wrong_or_revoked_key_is_refused(system: System) -> None:
     client = make_client(system)
     wrong = openai_client(system, "sa_" + "x" * 43)

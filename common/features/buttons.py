@@ -50,6 +50,8 @@ class ButtonAction(StrEnum):
     FEEDBACK_SKIP = "fs"
     #: Under a handoff's message in the operator chat: the conversation goes back to the bot.
     HAND_BACK = "hb"
+    #: ✓ under /tasks: the task (the target) is done.
+    TASK_COMPLETE = "tc"
 
 
 @dataclass(frozen=True)

@@ -384,6 +384,11 @@ class Names:
         waiting `/v1/chat/completions` reads, on whichever replica it waits."""
         return self.key(f"channels:api:events:{message_id}")
 
+    def api_buttons(self, person: str) -> str:
+        """The buttons under the last answer to an API client's person (`<client>:<user>`):
+        a message whose whole text is one's label presses it."""
+        return self.key(f"channels:api:buttons:{person}")
+
     def api_file(self, file_id: str) -> str:
         """A file an API client uploaded (`POST /api/v1/files`): its blob, type and name,
         for as long as the blob is kept."""

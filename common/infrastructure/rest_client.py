@@ -81,6 +81,11 @@ from common.infrastructure.wire import (
     ProfileFact,
     RunOutcome,
     SearchHit,
+    Task,
+    TaskChanges,
+    TaskIn,
+    TaskPriority,
+    TaskStatus,
     TelegramUser,
     Thread,
     ThreadKey,
@@ -398,6 +403,91 @@ class RestClient:
         """`False` when the user has no such fact (gone already)."""
         try:
             await self.delete(f"/api/users/{user_id}/facts/{fact_id}")
+        except NotFoundError:
+            return False
+        return True
+
+    # --- tasks ---------------------------------------------------------------------------------
+
+    async def list_tasks(
+        self,
+        user_id: Id,
+        *,
+        status: TaskStatus | None = None,
+        due_before: datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Task]:
+        """By priority (high first), then deadline (none last)."""
+        page = await self.get_json(
+            f"/api/users/{user_id}/tasks",
+            status=status,
+            due_before=_iso(due_before),
+            limit=limit,
+            offset=offset,
+        )
+        return _many(Task, page)
+
+    async def create_task(
+        self,
+        user_id: Id,
+        title: str,
+        *,
+        notes: str | None = None,
+        deadline: datetime | None = None,
+        priority: TaskPriority | None = None,
+        reminder_job_id: Id | None = None,
+        idempotency_key: str | None = None,
+    ) -> Task:
+        """A stored `idempotency_key` returns the task it made; `ValidationFailedError`
+        names a refused field, `ConflictError` at the cap."""
+        task = TaskIn(
+            title=title,
+            notes=notes,
+            deadline=deadline,
+            priority=priority,
+            reminder_job_id=_uuid(reminder_job_id, "reminder_job_id"),
+            idempotency_key=idempotency_key,
+        )
+        body = _json(task, exclude_none=True)
+        return Task.model_validate(await self.post_json(f"/api/users/{user_id}/tasks", body))
+
+    async def get_task(self, user_id: Id, task_id: Id) -> Task:
+        return Task.model_validate(await self.get_json(f"/api/users/{user_id}/tasks/{task_id}"))
+
+    async def update_task(
+        self,
+        user_id: Id,
+        task_id: Id,
+        *,
+        title: str = UNSET,
+        notes: str | None = UNSET,
+        deadline: datetime | None = UNSET,
+        priority: TaskPriority = UNSET,
+        status: TaskStatus = UNSET,
+        reminder_job_id: Id | None = UNSET,
+    ) -> Task:
+        """Partial; done cancels the task's reminder, and so does another `reminder_job_id`."""
+        if reminder_job_id is not UNSET:
+            reminder_job_id = _uuid(reminder_job_id, "reminder_job_id")
+        changes = TaskChanges.model_validate(
+            _given(
+                title=title,
+                notes=notes,
+                deadline=deadline,
+                priority=priority,
+                status=status,
+                reminder_job_id=reminder_job_id,
+            )
+        )
+        body = _json(changes, exclude_unset=True)
+        path = f"/api/users/{user_id}/tasks/{task_id}"
+        return Task.model_validate((await self.request("PATCH", path, json=body)).json())
+
+    async def delete_task(self, user_id: Id, task_id: Id) -> bool:
+        """`False` when the user has no such task (gone already); its reminder is cancelled."""
+        try:
+            await self.delete(f"/api/users/{user_id}/tasks/{task_id}")
         except NotFoundError:
             return False
         return True

@@ -46,6 +46,7 @@ class ToolType(StrEnum):
     contact = "contact"
     lead = "lead"
     handoff = "handoff"
+    tasks = "tasks"
 
 
 class MessageRole(StrEnum):
@@ -66,6 +67,21 @@ class CronJobStatus(StrEnum):
     done = "done"
     cancelled = "cancelled"
     missed = "missed"
+
+
+class TaskPriority(StrEnum):
+    low = "low"
+    normal = "normal"
+    high = "high"
+
+
+#: Listing order: high first.
+PRIORITY_RANK = {TaskPriority.high: 0, TaskPriority.normal: 1, TaskPriority.low: 2}
+
+
+class TaskStatus(StrEnum):
+    open = "open"
+    done = "done"
 
 
 class RunOutcome(StrEnum):
@@ -236,6 +252,30 @@ class FactIn(WireModel):
     """`POST /api/users/{user_id}/facts`."""
 
     text: str
+
+
+class TaskIn(WireModel):
+    """`POST /api/users/{user_id}/tasks`; fields left None are not sent (the defaults hold)."""
+
+    title: str
+    notes: str | None = None
+    deadline: datetime | None = None
+    priority: TaskPriority | None = None
+    #: The reminder job made for the deadline (the user's own).
+    reminder_job_id: UUID | None = None
+    idempotency_key: str | None = None
+
+
+class TaskChanges(WireModel):
+    """`PATCH /api/users/{user_id}/tasks/{task_id}`: only the fields set are sent; `null`
+    clears notes, deadline or reminder."""
+
+    title: str | None = None
+    notes: str | None = None
+    deadline: datetime | None = None
+    priority: TaskPriority | None = None
+    status: TaskStatus | None = None
+    reminder_job_id: UUID | None = None
 
 
 class ThreadKey(WireModel):
@@ -571,6 +611,30 @@ class ProfileFact(WireModel):
     user_id: UUID
     text: str
     created_at: datetime
+
+
+#: A task's title and notes at most (rest_service refuses longer), and the most a user keeps.
+TASK_TITLE_MAX_CHARS = 200
+TASK_NOTES_MAX_CHARS = 2000
+TASKS_MAX = 500
+
+
+class Task(WireModel):
+    """A to-do of one user's; listed by priority, then deadline (none last)."""
+
+    id: UUID
+    user_id: UUID
+    title: str
+    notes: str | None
+    deadline: datetime | None
+    priority: TaskPriority
+    status: TaskStatus
+    #: The reminder made for the deadline; completing or deleting the task cancels it.
+    reminder_job_id: UUID | None
+    completed_at: datetime | None
+    idempotency_key: str | None
+    created_at: datetime
+    updated_at: datetime
 
 
 #: The most hits one knowledge search returns (rest_service's rule).

@@ -41,6 +41,11 @@ WHO = {
     ("GET", "/api/users/{user_id}/facts"): S,
     ("POST", "/api/users/{user_id}/facts"): S,
     ("DELETE", "/api/users/{user_id}/facts/{fact_id}"): S,
+    ("GET", "/api/users/{user_id}/tasks"): S,
+    ("POST", "/api/users/{user_id}/tasks"): S,
+    ("GET", "/api/users/{user_id}/tasks/{task_id}"): S,
+    ("PATCH", "/api/users/{user_id}/tasks/{task_id}"): S,
+    ("DELETE", "/api/users/{user_id}/tasks/{task_id}"): S,
     ("GET", "/api/users/{user_id}/usage"): S,
     ("POST", "/api/users/by-identity"): S_ONLY,
     ("GET", "/api/users/{user_id}/identities"): S,
@@ -206,6 +211,7 @@ def _url(path: str) -> str:
                     "experiment_id",
                     "handoff_id",
                     "client_id",
+                    "task_id",
                 )
             }
         )

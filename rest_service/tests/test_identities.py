@@ -157,6 +157,35 @@ class TestLink:
         again = await sender(api, "whatsapp", phone)
         assert again["id"] == ann["id"]
 
+    async def test_the_joiners_tasks_and_named_assistant_conversations_move_too(
+        self, api: Api
+    ) -> None:
+        """Each conversation keeps its own place: with a named assistant, with a bot and a
+        named assistant, with a bot, and the plain one (none is folded into another)."""
+        ann = await api.user()
+        phone = wa()
+        joiner = await sender(api, "whatsapp", phone)
+        bot = str(uuid.uuid4())
+        shapes = ["{u}", "assistant:concierge:{u}", f"bot:{bot}:assistant:concierge:{{u}}"]
+        for shape in shapes:
+            thread = await api.thread(shape.format(u=joiner["id"]))
+            await api.say(thread["thread_id"], f"said in {shape}", user_id=joiner["id"])
+        task = await api.ok(
+            "POST", f"/api/users/{joiner['id']}/tasks", api.service, json={"title": "pay rent"}
+        )
+
+        answer = await link(api, await code_of(api, ann["id"]), "whatsapp", phone)
+        assert answer.status_code == 200, answer.text
+
+        tasks = await api.ok("GET", f"/api/users/{ann['id']}/tasks", api.service)
+        assert [t["id"] for t in tasks] == [task["id"]]
+        for shape in shapes:
+            key = shape.format(u=ann["id"])
+            threads = await api.ok("GET", "/api/threads/", api.admin, params={"user_id": key})
+            (thread,) = threads
+            said = await api.ok("GET", f"/api/threads/{thread['thread_id']}/messages", api.admin)
+            assert [m["content"] for m in said] == [f"said in {shape}"], key
+
     async def test_the_issuers_calendar_and_facts_win_over_their_twins(self, api: Api) -> None:
         ann, phone = await api.user(), wa()
         joiner = await sender(api, "whatsapp", phone)

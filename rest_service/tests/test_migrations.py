@@ -202,3 +202,14 @@ def test_0011_moves_stored_mcp_commands_out_of_reach_and_turns_those_tools_off(
     assert mcp_config_error(files, {"files-server"}) is None
     migrate(empty_database, "downgrade", "0010")
     migrate(empty_database, "upgrade", "head")
+
+
+def test_0025_adds_the_tasks_table_and_goes_back(empty_database: str) -> None:
+    migrate(empty_database, "upgrade", "0025")
+    assert {"title", "deadline", "priority", "status", "reminder_job_id"} <= _columns(
+        empty_database, "tasks"
+    )
+    migrate(empty_database, "downgrade", "0024")
+    assert "tasks" not in _tables(empty_database)
+    migrate(empty_database, "upgrade", "head")
+    assert "tasks" in _tables(empty_database)

@@ -32,6 +32,7 @@ from tg_bot.src.handlers import (
     reminders,
     reset,
     start,
+    tasks,
     timezone,
     usage,
     voice,
@@ -57,7 +58,7 @@ def default_commands() -> CommandRegistry:
     return CommandRegistry(
         [start.COMMAND, help_command.COMMAND, model.COMMAND, reset.COMMAND, timezone.COMMAND,
          forget.COMMAND, reminders.COMMAND, briefings.COMMAND, calendar.COMMAND, memory.COMMAND,
-         usage.COMMAND, voice.COMMAND, link.COMMAND, link.UNLINK_COMMAND]
+         tasks.COMMAND, usage.COMMAND, voice.COMMAND, link.COMMAND, link.UNLINK_COMMAND]
     )  # fmt: skip
 
 

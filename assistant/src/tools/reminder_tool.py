@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from assistant.src.tools.base import Actor, BaseTool, ToolCallOrigin, ToolError
+from assistant.src.tools.base import Actor, BaseTool, ToolCallOrigin, ToolError, ToolServices
 from assistant.src.tools.recurrence import parse_recurrence
 from assistant.src.tools.when import local, resolve_moment, zone
 from common.features.buttons import snoozed_insistence, snoozed_until
@@ -55,6 +55,41 @@ _INTERVAL = re.compile(
     r"(?P<unit>m|mins?|minutes?|мин\w*|h|hrs?|hours?|час\w*)?\.?\s*",
     re.IGNORECASE,
 )
+
+
+async def new_reminder(
+    services: ToolServices,
+    call: ToolCallOrigin,
+    text: str,
+    zone_name: str,
+    kind: CronJobType = CronJobType.reminder,
+    **when: Any,
+) -> CronJob:
+    """The cron job a reminder (or briefing) is, made where the call's conversation is, under
+    the call's idempotency key. The `tasks` tool makes a deadline's reminder here too."""
+    briefing = kind == CronJobType.assistant_prompt
+    return await services.rest.create_cron_job(
+        name=text[:_NAME_LENGTH],
+        type=kind,
+        user_id=call.actor.user_id,
+        chat_id=call.actor.chat_id,
+        text=None if briefing else text,
+        prompt=text if briefing else None,
+        timezone=zone_name,
+        idempotency_key=call.idempotency_key,
+        bot_id=call.actor.bot_id,
+        channel=call.actor.answer_channel,
+        channel_chat_id=call.actor.channel_chat_id,
+        **when,
+    )
+
+
+async def user_zone(services: ToolServices, call: ToolCallOrigin) -> tuple[str, bool]:
+    """The user's own timezone, or the one assumed for them (True) when they set none."""
+    user = await services.rest.get_user(call.actor.user_id)
+    if user.timezone:
+        return user.timezone, False
+    return call.actor.timezone or services.settings.default_timezone, True
 
 
 class ReminderTool(BaseTool, tool_type="reminder"):
@@ -97,14 +132,14 @@ class ReminderTool(BaseTool, tool_type="reminder"):
         insisting = repeat_settings(arguments)
         if insisting and kind == CronJobType.assistant_prompt:
             raise ToolError("a briefing cannot be urgent: only a reminder repeats until Done")
-        zone_name, assumed = await self._user_zone(call)
+        zone_name, assumed = await user_zone(self.services, call)
         tz = zone(zone_name)
         zone_name, now = str(tz), self.services.clock().astimezone(tz)
         if arguments.get("recurrence"):
             rule = parse_recurrence(arguments["recurrence"], arguments.get("when"), tz, now)
             first = rule.first_after(now)
-            job = await self._new_job(
-                call, text, zone_name, kind, cron_expression=rule.cron, **insisting
+            job = await new_reminder(
+                self.services, call, text, zone_name, kind, cron_expression=rule.cron, **insisting
             )
             await self._made(call, job)
             result = _created(job, first, zone_name, assumed, rule.describe())
@@ -114,35 +149,11 @@ class ReminderTool(BaseTool, tool_type="reminder"):
         if not arguments.get("when"):
             raise ToolError("say when: 'when' (e.g. '2025-06-11T09:00' or 'in 20 minutes')")
         at = resolve_moment(str(arguments["when"]), tz, now)
-        job = await self._new_job(call, text, zone_name, kind, run_at=at, **insisting)
+        job = await new_reminder(self.services, call, text, zone_name, kind, run_at=at, **insisting)
         await self._made(call, job)
         # A redelivered message gets the job made the first time: confirm what is stored.
         stored = job.run_at.astimezone(tz) if job.run_at else at
         return _created(job, stored, zone_name, assumed, None)
-
-    async def _new_job(
-        self,
-        call: ToolCallOrigin,
-        text: str,
-        zone_name: str,
-        kind: CronJobType = CronJobType.reminder,
-        **when: Any,
-    ) -> CronJob:
-        briefing = kind == CronJobType.assistant_prompt
-        return await self.services.rest.create_cron_job(
-            name=text[:_NAME_LENGTH],
-            type=kind,
-            user_id=call.actor.user_id,
-            chat_id=call.actor.chat_id,
-            text=None if briefing else text,
-            prompt=text if briefing else None,
-            timezone=zone_name,
-            idempotency_key=call.idempotency_key,
-            bot_id=call.actor.bot_id,
-            channel=call.actor.answer_channel,
-            channel_chat_id=call.actor.channel_chat_id,
-            **when,
-        )
 
     async def _made(self, call: ToolCallOrigin, job: CronJob) -> None:
         """Noted for the answer to this message, which carries a Cancel button for it."""
@@ -151,13 +162,6 @@ class ReminderTool(BaseTool, tool_type="reminder"):
             pipe.rpush(key, str(job.id))
             pipe.expire(key, MADE_TTL_S)
             await pipe.execute()
-
-    async def _user_zone(self, call: ToolCallOrigin) -> tuple[str, bool]:
-        """The user's own timezone, or the one assumed for them (True) when they set none."""
-        user = await self.services.rest.get_user(call.actor.user_id)
-        if user.timezone:
-            return user.timezone, False
-        return call.actor.timezone or self.services.settings.default_timezone, True
 
     # -- list, delete, snooze -----------------------------------------------------------------
 
@@ -239,7 +243,9 @@ class ReminderTool(BaseTool, tool_type="reminder"):
             if job.urgent and job.repeating_for is not None:
                 await self.services.rest.mark_cron_job_done(job.id, job.repeating_for)
             insisting = snoozed_insistence(job)
-            job = await self._new_job(call, job.text or "", str(tz), run_at=at, **insisting)
+            job = await new_reminder(
+                self.services, call, job.text or "", str(tz), run_at=at, **insisting
+            )
         else:  # a one-off moved: the repeats of its old time stop in cron_service
             job = await self.services.rest.update_cron_job(
                 job.id, run_at=at, status=CronJobStatus.active

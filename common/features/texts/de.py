@@ -13,6 +13,7 @@ TEXTS: dict[str, str] = {
     "command.reminders": "Deine Erinnerungen; eine abbrechen: /reminders cancel N",
     "command.calendar": "Google Kalender verbinden oder trennen: /calendar disconnect",
     "command.memory": "Was ich mir über dich merke, mit einem Löschen-Knopf für jedes",
+    "command.tasks": "Deine offenen Aufgaben, mit einem ✓-Knopf für jede",
     "command.usage": "Dein Verbrauch diesen Monat und heute: Nachrichten, KI-Tokens, Werkzeuge",
     "command.voice": "Antworten auch als Sprachnachricht: /voice on oder /voice off",
     "command.link": "Deine Konten in anderen Kanälen verbinden: /link oder /link CODE",
@@ -83,6 +84,23 @@ TEXTS: dict[str, str] = {
     "memory.private_only": (
         "Was ich mir über dich merke, ist privat: schick mir /memory in einem privaten Chat."
     ),
+    # /tasks: die Aufgabenliste
+    "tasks.list": (
+        "**Deine offenen Aufgaben** ({count}):\n{tasks}\n\nTippe auf ✓, wenn eine erledigt ist."
+    ),
+    "tasks.item": "{n}. {mark}{title}{due}",
+    "tasks.high": "❗ ",
+    "tasks.low": "↓ ",
+    "tasks.due": " — fällig {deadline}",
+    "tasks.complete": "✓ {n}",
+    "tasks.empty": (
+        "Du hast keine offenen Aufgaben. Nenn mir eine („neue Aufgabe: Bericht bis Freitag "
+        "schicken“), und ich behalte sie."
+    ),
+    "tasks.completed": "Erledigt: _{title}_",
+    "tasks.completed_notice": "Erledigt.",
+    "tasks.stale_notice": "Die ist schon erledigt oder weg.",
+    "tasks.private_only": "Deine Aufgaben sind privat: schick mir /tasks in einem privaten Chat.",
     # /link und /unlink: eine Person in allen Kanälen
     "link.code": (
         "Dein Code: `{code}`\n\n"

@@ -13,6 +13,7 @@ TEXTS: dict[str, str] = {
     "command.reminders": "Your upcoming reminders; cancel one: /reminders cancel N",
     "command.calendar": "Connect your Google Calendar, or disconnect: /calendar disconnect",
     "command.memory": "What I remember about you, with a Delete button for each",
+    "command.tasks": "Your open tasks, with a ✓ button to complete each",
     "command.usage": "What you used this month and today: messages, AI tokens, tool calls",
     "command.voice": "Answers as voice messages too: /voice on, or /voice off",
     "command.link": "Link your accounts on other channels: /link, or /link CODE",
@@ -76,6 +77,21 @@ TEXTS: dict[str, str] = {
     "memory.private_only": (
         "What I remember about you is private: send me /memory in a private chat."
     ),
+    # /tasks: the to-do list
+    "tasks.list": ("**Your open tasks** ({count}):\n{tasks}\n\nTap ✓ when one is done."),
+    "tasks.item": "{n}. {mark}{title}{due}",
+    "tasks.high": "❗ ",
+    "tasks.low": "↓ ",
+    "tasks.due": " — due {deadline}",
+    "tasks.complete": "✓ {n}",
+    "tasks.empty": (
+        "You have no open tasks. Tell me one (“add a task: send the report by Friday”) "
+        "and I'll keep it."
+    ),
+    "tasks.completed": "Done: _{title}_",
+    "tasks.completed_notice": "Done.",
+    "tasks.stale_notice": "That one is done or gone already.",
+    "tasks.private_only": "Your tasks are private: send me /tasks in a private chat.",
     # /link and /unlink: one person across channels
     "link.code": (
         "Your code: `{code}`\n\n"

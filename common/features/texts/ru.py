@@ -13,6 +13,7 @@ TEXTS: dict[str, str] = {
     "command.reminders": "Ваши напоминания; отменить: /reminders cancel N",
     "command.calendar": "Подключить Google Календарь или отключить: /calendar disconnect",
     "command.memory": "Что я о вас помню, с кнопкой «Удалить» у каждого",
+    "command.tasks": "Ваши открытые задачи, с кнопкой ✓ для каждой",
     "command.usage": "Ваш расход за месяц и за сегодня: сообщения, токены, инструменты",
     "command.voice": "Ответы ещё и голосом: /voice on или /voice off",
     "command.link": "Связать ваши аккаунты в других каналах: /link или /link КОД",
@@ -76,6 +77,23 @@ TEXTS: dict[str, str] = {
     "memory.private_only": (
         "То, что я о вас помню, — личное: отправьте мне /memory в личном чате."
     ),
+    # /tasks: список задач
+    "tasks.list": (
+        "**Ваши открытые задачи** ({count}):\n{tasks}\n\nНажмите ✓, когда задача выполнена."
+    ),
+    "tasks.item": "{n}. {mark}{title}{due}",
+    "tasks.high": "❗ ",
+    "tasks.low": "↓ ",
+    "tasks.due": " — срок {deadline}",
+    "tasks.complete": "✓ {n}",
+    "tasks.empty": (
+        "Открытых задач нет. Скажите мне задачу («добавь задачу: отправить отчёт к пятнице»), "
+        "и я её запишу."
+    ),
+    "tasks.completed": "Выполнено: _{title}_",
+    "tasks.completed_notice": "Выполнено.",
+    "tasks.stale_notice": "Эта задача уже выполнена или удалена.",
+    "tasks.private_only": "Ваши задачи — личное: отправьте мне /tasks в личном чате.",
     # /link и /unlink: один человек во всех каналах
     "link.code": (
         "Ваш код: `{code}`\n\n"

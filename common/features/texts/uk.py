@@ -13,6 +13,7 @@ TEXTS: dict[str, str] = {
     "command.reminders": "Ваші нагадування; скасувати: /reminders cancel N",
     "command.calendar": "Підключити Google Календар або відключити: /calendar disconnect",
     "command.memory": "Що я про вас пам'ятаю, з кнопкою «Видалити» біля кожного",
+    "command.tasks": "Ваші відкриті завдання, з кнопкою ✓ для кожного",
     "command.usage": "Ваші витрати за місяць і за сьогодні: повідомлення, токени, інструменти",
     "command.voice": "Відповіді ще й голосом: /voice on або /voice off",
     "command.link": "Пов'язати ваші акаунти в інших каналах: /link або /link КОД",
@@ -76,6 +77,23 @@ TEXTS: dict[str, str] = {
     "memory.private_only": (
         "Те, що я про вас пам'ятаю, — особисте: надішліть мені /memory в особистому чаті."
     ),
+    # /tasks: список завдань
+    "tasks.list": (
+        "**Ваші відкриті завдання** ({count}):\n{tasks}\n\nНатисніть ✓, коли завдання виконано."
+    ),
+    "tasks.item": "{n}. {mark}{title}{due}",
+    "tasks.high": "❗ ",
+    "tasks.low": "↓ ",
+    "tasks.due": " — термін {deadline}",
+    "tasks.complete": "✓ {n}",
+    "tasks.empty": (
+        "Відкритих завдань немає. Скажіть мені завдання («додай завдання: надіслати звіт до "
+        "пʼятниці»), і я його запишу."
+    ),
+    "tasks.completed": "Виконано: _{title}_",
+    "tasks.completed_notice": "Виконано.",
+    "tasks.stale_notice": "Це завдання вже виконане або видалене.",
+    "tasks.private_only": "Ваші завдання — особисте: надішліть мені /tasks в особистому чаті.",
     # /link і /unlink: одна людина в усіх каналах
     "link.code": (
         "Ваш код: `{code}`\n\n"

@@ -3,7 +3,7 @@ most) and keep the state of the latest fire's repeats; a run says which repeat i
 Done under an urgent fire is kept with the repeats it took, for the analytics.
 
 Revision ID: 0026
-Revises: 0024 (0025_tasks comes between when both are merged)
+Revises: 0025
 Create Date: 2026-11-27 10:40:00.000000+00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0026"
-down_revision: str | None = "0024"
+down_revision: str | None = "0025"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

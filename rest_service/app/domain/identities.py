@@ -264,10 +264,11 @@ _MOVED: list[tuple[str, str]] = [
     ("feedback", "o.message_key = t.message_key"),
     ("experiment_assignments", "o.experiment_id = t.experiment_id"),
     ("handoffs", "false"),
+    ("tasks", "false"),
     ("leads", f"o.assistant_id = t.assistant_id AND o.{OPEN_PREDICATE} AND t.{OPEN_PREDICATE}"),
 ]
-#: Tables whose `conversation_key` names a private conversation (`<user id>` or
-#: `bot:<bot id>:<user id>`): the joiner's become the issuer's.
+#: Tables whose `conversation_key` names a private conversation (`<user id>`, or with a
+#: `bot:<bot id>:` or `assistant:<name>:` prefix): the joiner's become the issuer's.
 _KEYED = ["chat_messages", "leads", "feedback"]
 _SETTINGS = sorted(_PROFILE)
 
@@ -315,36 +316,43 @@ async def _move_identities(
 
 
 async def _move_conversations(conn: AsyncConnection, joiner: str, issuer: str) -> None:
-    """The joiner's private conversations (and with every bot) become the issuer's, so memory
-    search and usage see one person. A thread the issuer has with the same assistant already
-    wins; the joiner's messages keep their old `thread_id` (older history, as after /reset)."""
-    bot_key = "'bot:' || split_part({col}, ':', 2) || ':' || $2"
+    """The joiner's private conversations (with every bot and every named assistant too)
+    become the issuer's, so memory search and usage see one person. A thread the issuer has
+    with the same assistant already wins; the joiner's messages keep their old `thread_id`
+    (older history, as after /reset)."""
     for table in _KEYED:
         await conn.exec_driver_sql(
-            f"UPDATE {table} SET conversation_key = CASE WHEN conversation_key = $1 THEN $2 "
-            f"ELSE {bot_key.format(col='conversation_key')} END "
-            "WHERE conversation_key = $1 OR conversation_key LIKE 'bot:%:' || $1",
+            f"UPDATE {table} SET conversation_key = {_issuers('conversation_key')} "
+            f"WHERE {_joiners('conversation_key')}",
             (joiner, issuer),
         )
-    new_key = f"CASE WHEN t.user_id = $1 THEN $2 ELSE {bot_key.format(col='t.user_id')} END"
+    new_key = _issuers("t.user_id")
     await conn.exec_driver_sql(
         f"UPDATE user_assistant_threads t SET user_id = {new_key}, updated_at = now() "
-        "WHERE (t.user_id = $1 OR t.user_id LIKE 'bot:%:' || $1) AND NOT EXISTS "
+        f"WHERE ({_joiners('t.user_id')}) AND NOT EXISTS "
         f"(SELECT 1 FROM user_assistant_threads o WHERE o.assistant_id = t.assistant_id "
         f"AND o.user_id = {new_key})",
         (joiner, issuer),
     )
     await conn.exec_driver_sql(
-        "DELETE FROM user_assistant_threads WHERE user_id = $1 OR user_id LIKE 'bot:%:' || $1",
-        (joiner,),
+        f"DELETE FROM user_assistant_threads WHERE {_joiners('user_id')}", (joiner,)
     )
     await conn.exec_driver_sql(
-        "UPDATE handoffs t SET conversation_key = CASE WHEN conversation_key = $1 THEN $2 "
-        f"ELSE {bot_key.format(col='conversation_key')} END "
-        "WHERE (conversation_key = $1 OR conversation_key LIKE 'bot:%:' || $1) "
-        "AND status NOT IN ('waiting', 'active')",
+        f"UPDATE handoffs t SET conversation_key = {_issuers('conversation_key')} "
+        f"WHERE ({_joiners('conversation_key')}) AND status NOT IN ('waiting', 'active')",
         (joiner, issuer),
     )
+
+
+def _joiners(column: str) -> str:
+    """SQL: `column` is a private conversation key of the user `$1`: `<user>`, with a bot
+    (`bot:<id>:<user>`), with a named assistant (`assistant:<name>:<user>`) or both."""
+    return f"{column} = $1 OR {column} LIKE 'bot:%:' || $1 OR {column} LIKE 'assistant:%:' || $1"
+
+
+def _issuers(column: str) -> str:
+    """SQL: that key with the user `$1` at its end replaced by `$2`, its prefixes kept."""
+    return f"substr({column}, 1, length({column}) - length($1)) || $2"
 
 
 async def _fill_settings(conn: AsyncConnection, joiner: uuid.UUID, issuer: uuid.UUID) -> None:

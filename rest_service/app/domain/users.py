@@ -23,6 +23,7 @@ from rest_service.app.models.contacts import Contact
 from rest_service.app.models.cron import CronJob
 from rest_service.app.models.invocation import ToolInvocation
 from rest_service.app.models.leads import Lead
+from rest_service.app.models.task import Task
 from rest_service.app.models.thread import ChatMessage, UserAssistantThread
 from rest_service.app.models.user import User, UserCreate, UserUpdate
 
@@ -98,7 +99,7 @@ async def update_user(ctx: UnitOfWork, user_id: uuid.UUID, data: UserUpdate) -> 
 
 async def forget_user(ctx: UnitOfWork, user_id: uuid.UUID) -> None:
     """`/forget`: the user's private conversations (with every bot), their words in groups,
-    their jobs, runs, calendar credentials, tool calls, leads and contacts with every
+    their tasks, jobs, runs, calendar credentials, tool calls, leads and contacts with every
     business, then the user."""
     user = await get_user(ctx, user_id)
     forgotten = UserChanged(user_id=user_id, telegram_id=user.telegram_id, change="deleted")
@@ -126,6 +127,7 @@ async def forget_user(ctx: UnitOfWork, user_id: uuid.UUID) -> None:
             )
         )
     )
+    await ctx.session.execute(delete(Task).where(col(Task.user_id) == user_id))
     await ctx.session.execute(delete(CronJob).where(col(CronJob.user_id) == user_id))
     await ctx.session.execute(
         delete(CalendarCredential).where(col(CalendarCredential.user_id) == user_id)

@@ -19,6 +19,7 @@ from rest_service.app.models.knowledge import KnowledgeArticle
 from rest_service.app.models.leads import Lead
 from rest_service.app.models.llm import LLMModel, LLMProvider
 from rest_service.app.models.profile_fact import ProfileFact
+from rest_service.app.models.task import Task
 from rest_service.app.models.thread import ChatMessage, UserAssistantThread
 from rest_service.app.models.user import User
 from rest_service.app.models.webhook import Bitrix24Lead, WebhookDelivery, WebhookSubscription
@@ -50,6 +51,7 @@ __all__ = [
     "Lead",
     "LinkCode",
     "ProfileFact",
+    "Task",
     "Tool",
     "ToolInvocation",
     "User",

@@ -46,6 +46,12 @@ def _no_nul(value: Any) -> Any:
     return value
 
 
+def one_line(value: object) -> object:
+    """Runs of whitespace become one space (a fact is one line of the prompt, a task's title
+    one line of a list)."""
+    return " ".join(value.split()) if isinstance(value, str) else value
+
+
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("must carry a timezone offset (e.g. 2025-01-31T09:00:00+03:00)")

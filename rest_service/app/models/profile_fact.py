@@ -13,17 +13,11 @@ from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from common.infrastructure.wire import PROFILE_FACT_MAX_CHARS, fact_key
-from rest_service.app.models.base import CreatedMixin, _no_nul
-
-
-def _collapsed(value: object) -> object:
-    """Runs of whitespace become one space: a fact is one line of the prompt."""
-    return " ".join(value.split()) if isinstance(value, str) else value
-
+from rest_service.app.models.base import CreatedMixin, _no_nul, one_line
 
 FactText = Annotated[
     str,
-    BeforeValidator(_collapsed),
+    BeforeValidator(one_line),
     PydanticField(min_length=1, max_length=PROFILE_FACT_MAX_CHARS),
     AfterValidator(_no_nul),
 ]

@@ -34,6 +34,7 @@ from tg_bot.src.handlers import (
     memory,
     model,
     reminders,
+    tasks,
 )
 from tg_bot.src.handlers.base import Addressed, BotIdentity, Outcome, Services
 from tg_bot.src.handlers.commands import Press, Pressed, PressHandler, reply_to
@@ -57,6 +58,7 @@ HANDLERS: dict[ButtonAction, PressHandler] = {
     **calendar.BUTTONS,
     **confirmations.BUTTONS,
     **memory.BUTTONS,
+    **tasks.BUTTONS,
     **catalogue_items.BUTTONS,
     **feedback.BUTTONS,
     **handoffs.BUTTONS,

@@ -119,7 +119,7 @@ async def _cancel(turn: Addressed, services: Services, upcoming: list[CronJob], 
 def job_line(turn: Addressed, number: int, job: CronJob, user_zone: ZoneInfo) -> str:
     zone = known_zone(job.timezone) or user_zone
     moment = _next(job)
-    when = _when(turn, moment.astimezone(zone)) if moment else "—"
+    when = moment_text(turn, moment.astimezone(zone)) if moment else "—"
     if zone.key != user_zone.key:
         when = f"{when} ({zone.key})"
     values = {"number": number, "when": when, "text": job.text or job.name}
@@ -134,7 +134,7 @@ def _next(job: CronJob) -> datetime | None:
     return job.next_run_at or job.run_at
 
 
-def _when(turn: Addressed, moment: datetime) -> str:
+def moment_text(turn: Addressed, moment: datetime) -> str:
     day = turn.t("reminders.weekdays").split(",")[moment.weekday()]
     return f"{day} {moment:%d.%m %H:%M}"
 
@@ -191,7 +191,7 @@ async def snooze_pressed(press: Press, services: Services) -> Pressed:
         **snoozed_insistence(job),
     )
     at = (snoozed.run_at or utcnow()).astimezone(zone)
-    line = turn.t("reminders.snoozed_mark", when=_when(turn, at))
+    line = turn.t("reminders.snoozed_mark", when=moment_text(turn, at))
     return Pressed(turn.t("reminders.snoozed_notice"), press.below(line))
 
 

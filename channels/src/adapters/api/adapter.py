@@ -44,6 +44,7 @@ from channels.src.adapters.api.schemas import (
     usage_chunk,
 )
 from channels.src.adapters.base import Adapter, AdapterContext
+from channels.src.adapters.buttons import pressed_button
 from channels.src.intake import Inbound, Received
 from channels.src.settings import Settings
 from common.features.limits import ClientRateLimit
@@ -324,7 +325,7 @@ class ApiAdapter(Adapter):
             attachments=attachments or [],
             assistant=None if assistant == SECRETARY else assistant,
         )
-        received = await self.context.intake.receive(inbound)
+        received = await self._said(person, inbound)
         if received is Received.BLOCKED:
             await self.records.refused(record)
             raise ForbiddenError("this person is blocked")
@@ -336,6 +337,27 @@ class ApiAdapter(Adapter):
             raise TooManyRequestsError(f"this person sent over {limit} messages a minute", 60)
         log.info("api_message_taken", client=client.name, outcome=received.value)
         return record
+
+    async def _said(self, person: str, inbound: Inbound) -> Received:
+        """A message whose whole text is the label of a button under the person's last
+        answer presses it (a Yes runs the held call, a Cancel cancels the reminder); any
+        other goes to the secretary."""
+        raw = await self.context.redis.get(self.context.names.api_buttons(person))
+        buttons = json.loads(raw) if raw and not inbound.attachments else []
+        button = pressed_button(inbound.text, buttons)
+        if button is None:
+            return await self.context.intake.receive(inbound)
+        return await self.context.intake.press(inbound, button["data"], button["text"])
+
+    async def _keep_buttons(self, message: OutgoingMessage) -> None:
+        """The buttons an answer carries, for the person's next message to press in words."""
+        pressable = [
+            {"text": b.text, "data": b.data} for row in message.buttons for b in row if b.data
+        ]
+        if pressable and message.channel_chat_id:
+            key = self.context.names.api_buttons(message.channel_chat_id)
+            ttl = self.context.settings.api_message_ttl_seconds
+            await self.context.redis.set(key, json.dumps(pressable), ex=ttl)
 
     # --- waiting for the answer -----------------------------------------------------------
 
@@ -410,6 +432,7 @@ class ApiAdapter(Adapter):
                 await self.records.get(message.correlation_id) if message.correlation_id else None
             )
             body = answer_body(message)
+            await self._keep_buttons(message)
             if record is not None:
                 # Once more on a redelivery: the same answer again, and the webhook's outbox
                 # keeps one delivery per answer id.

@@ -23,6 +23,7 @@ from email.utils import parseaddr
 from typing import ClassVar
 
 from channels.src.adapters.base import Adapter, AdapterContext
+from channels.src.adapters.buttons import pressed_button
 from channels.src.adapters.email.composing import (
     Outgoing,
     compose,
@@ -66,18 +67,6 @@ def allowed(sender: str, rule: str) -> bool:
         if entry and entry in (sender, domain):
             return True
     return False
-
-
-def pressed_button(text: str, buttons: list[dict[str, str]]) -> dict[str, str] | None:
-    """The button a reply presses: its whole new text is the button's label, in any case,
-    without the label's symbols or the reply's punctuation ("cancel" for "✖ Cancel")."""
-    said = _words(text)
-    return next((b for b in buttons if _words(b["text"]) == said), None) if said else None
-
-
-def _words(text: str) -> str:
-    kept = "".join(c if c.isalnum() else " " for c in text.casefold())
-    return " ".join(kept.split())
 
 
 class EmailAdapter(Adapter):
