@@ -85,7 +85,12 @@ def rest_client(system: System) -> RestClient:
 
 
 async def reminder_for(
-    system: System, person: Person, text: str, in_seconds: float, chat_id: int | None = None
+    system: System,
+    person: Person,
+    text: str,
+    in_seconds: float,
+    chat_id: int | None = None,
+    **fields: Any,
 ) -> CronJob:
     """A reminder made over rest_service, as the assistant's tool makes one (in `person`'s
     private chat, or in the group `chat_id`)."""
@@ -94,8 +99,9 @@ async def reminder_for(
     async with rest_client(system) as rest:
         user = await rest.get_user_by_telegram(person.id)
         return await rest.create_cron_job(
-            name=text, chat_id=chat_id or person.id, user_id=user.id, text=text, run_at=due
-        )
+            name=text, chat_id=chat_id or person.id, user_id=user.id, text=text, run_at=due,
+            **fields,
+        )  # fmt: skip
 
 
 async def later_reminder_fired(system: System, person: Person) -> None:
@@ -229,3 +235,24 @@ async def test_in_a_group_a_reminders_buttons_are_its_owners(system: System) -> 
     assert await answer_to(system, query) == "Done."
     shown = await edited(system, group["id"], fired.message_id, "✅ Done.")
     assert buttons_of(shown) == []
+
+
+@pytest.mark.timeout(120)
+async def test_done_under_an_urgent_reminder_stops_its_repeats_and_says_so(
+    system: System,
+) -> None:
+    """Its first repeat is a minute away and Done comes before it (the repeats, and that none
+    follows a Done, are cron_service's tests, on a fast clock)."""
+    uma = Person.new("Uma")
+    job = await reminder_for(
+        system, uma, "take the pills", in_seconds=2, urgent=True, repeat_every_minutes=1
+    )
+    fired = await system.next_message(uma.id, after=0, containing="🚨 Urgent: take the pills")
+    assert [b["text"] for b in buttons_of(fired)][-1] == "✅ Done"
+
+    query = tap(system, uma, fired, labelled(fired, "Done"))
+    assert await answer_to(system, query) == "Done: no more repeats."
+    shown = await edited(system, uma.id, fired.message_id, "✅ Done: no more repeats.")
+    assert buttons_of(shown) == []
+    [stopped] = await reminders_of(system, uma)
+    assert (stopped.status, stopped.acknowledged_for) == (CronJobStatus.done, job.run_at)

@@ -297,7 +297,7 @@ SERVICE_MAY = [
     ("GET", r"/api/messages/search"),
     ("GET", rf"/api/cron-jobs/{_ID}/runs|/api/cron-job-runs/"),
     ("POST", r"/api/(users|threads|cron-jobs|tool-invocations)/"),
-    ("POST", rf"/api/threads/(reset|context|{_ID}/messages)|/api/cron-jobs/{_ID}/runs"),
+    ("POST", rf"/api/threads/(reset|context|{_ID}/messages)|/api/cron-jobs/{_ID}/(runs|done)"),
     ("PUT|DELETE", rf"/api/(users|cron-jobs)/{_ID}"),
     # a user's profile facts (the remember tool, /memory) and their monthly usage
     ("GET", rf"/api/users/{_ID}/(facts|usage|identities)"),

@@ -487,3 +487,57 @@ async def test_a_bots_conversation_sees_only_its_own_bots_reminders(
     assert "tea order" in str(await tool.run({"action": "list"}, replace(shop, position="1")))
     with pytest.raises(ToolError):
         await tool.run({"action": "delete", "reminder_id": made["reminder_id"]}, secretary)
+
+
+async def test_an_urgent_reminder_is_stored_with_its_repeats_and_confirmed_as_urgent(
+    tool: ReminderTool, rest: RestClient, new_yorker: TelegramUser
+) -> None:
+    origin = call(new_yorker, "America/New_York")
+    arguments = {"action": "create", "text": "pills", "when": "in 1 hour"}
+    result = await tool.run(arguments | {"repeat_every_minutes": "every 10 min"}, origin)
+    job = await rest.get_cron_job(result["reminder_id"])
+    assert (job.urgent, job.repeat_every_minutes, job.max_repeats) == (True, 10, 6)
+    assert "repeats every 10 minutes until Done" in result["urgent"]
+
+    calm = await tool.run(arguments, call(new_yorker, "America/New_York"))
+    assert "urgent" not in calm and not (await rest.get_cron_job(calm["reminder_id"])).urgent
+    changed = await tool.run(
+        {"action": "update", "reminder_id": calm["reminder_id"], "urgent": True, "max_repeats": 2},
+        origin,
+    )
+    assert changed["urgent"] is True
+    assert (await rest.get_cron_job(calm["reminder_id"])).max_repeats == 2
+    with pytest.raises(ToolError, match="nothing to change"):
+        await tool.run({"action": "update", "reminder_id": calm["reminder_id"]}, origin)
+    daily = {"action": "create", "text": "meds", "recurrence": "every day at 9", "urgent": "yes"}
+    repeating = await tool.run(daily | {"urgent": True}, call(new_yorker, "America/New_York"))
+    assert repeating["repeats"] and "until Done" in repeating["urgent"]
+    moved = {"action": "update", "reminder_id": repeating["reminder_id"], "max_repeats": 3}
+    again = await tool.run(moved | {"recurrence": "every day at 10"}, origin)
+    assert "next on" in again["confirmation"] and again["urgent"] is True
+
+
+async def test_snoozing_an_urgent_repeating_reminder_answers_its_fire_and_the_copy_insists(
+    tool: ReminderTool, rest: RestClient, new_yorker: TelegramUser
+) -> None:
+    daily = {"action": "create", "text": "meds", "recurrence": "every day at 9", "urgent": True}
+    made = await tool.run(daily | {"max_repeats": 4}, call(new_yorker, "America/New_York"))
+    fired = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+    await rest.update_cron_job(made["reminder_id"], repeating_for=fired, repeats_sent=2)
+    snooze = {"action": "snooze", "reminder_id": made["reminder_id"], "minutes": 30}
+    snoozed = await tool.run(snooze, call(new_yorker, "America/New_York"))
+    assert (await rest.get_cron_job(made["reminder_id"])).acknowledged_for == fired
+    copy = await rest.get_cron_job(snoozed["reminder_id"])
+    assert str(copy.id) != made["reminder_id"] and copy.cron_expression is None
+    assert (copy.urgent, copy.repeat_every_minutes, copy.max_repeats) == (True, 5, 4)
+
+
+async def test_a_briefing_cannot_be_urgent(tool: ReminderTool, new_yorker: TelegramUser) -> None:
+    briefing = {"action": "create", "kind": "briefing", "text": "news", "when": "in 1 hour"}
+    origin = call(new_yorker, "America/New_York")
+    with pytest.raises(ToolError, match="a briefing cannot be urgent"):
+        await tool.run(briefing | {"urgent": True}, origin)
+    made = await tool.run(briefing, origin)
+    change = {"action": "update", "kind": "briefing", "reminder_id": made["reminder_id"]}
+    with pytest.raises(ToolError, match="a briefing cannot be urgent"):
+        await tool.run(change | {"max_repeats": 3}, call(new_yorker, "America/New_York"))

@@ -17,7 +17,7 @@ from enum import StrEnum
 
 import redis.asyncio as aioredis
 
-from common.features.buttons import ButtonAction, decode
+from common.features.buttons import ButtonAction, decode, fired_choice
 from common.features.confirmations import Confirmations, HeldCall
 from common.features.language import choose_language
 from common.features.limits import LIMIT_REFUSALS, MessageRateLimit
@@ -46,13 +46,18 @@ from common.infrastructure.queue_messages import (
 from common.infrastructure.redis_keys import TO_SECRETARY, Names
 from common.infrastructure.rest_client import RestClient
 from common.infrastructure.text import clean_text, trim
-from common.infrastructure.wire import CronJobStatus, Identity, User
+from common.infrastructure.wire import CronJob, CronJobStatus, Identity, User
 
 log = get_logger(__name__)
 
 #: Buttons the intake acts on itself; any other says its label to the secretary.
 _ACTED_HERE = frozenset(
-    {ButtonAction.CONFIRM_YES, ButtonAction.CONFIRM_NO, ButtonAction.CANCEL_REMINDER}
+    {
+        ButtonAction.CONFIRM_YES,
+        ButtonAction.CONFIRM_NO,
+        ButtonAction.CANCEL_REMINDER,
+        ButtonAction.DONE,
+    }
 )
 
 #: How long a person's last channel is kept as where their alerts go.
@@ -161,9 +166,10 @@ class Intake:
 
     async def press(self, inbound: Inbound, data: str, label: str) -> Received:
         """A button under an answer (`inbound.message_id` is the press's own id): a Yes
-        under a held tool call runs that call, a No drops the question, a reminder's Cancel cancels
-        it — each only for the person the button was for; any other button says its label to
-        the secretary, as if typed."""
+        under a held tool call runs that call, a No drops the question, a reminder's Cancel
+        cancels it, its Done ends it (an urgent one's repeats stop) — each only for the
+        person the button was for; any other button says its label to the secretary, as if
+        typed."""
         pressed = decode(data)
         if pressed is None or pressed.action not in _ACTED_HERE:
             return await self.receive(replace(inbound, text=label))
@@ -186,6 +192,8 @@ class Intake:
         message = self.message(inbound, message_id, user)
         if pressed.action == ButtonAction.CONFIRM_NO:
             key = await self._drop(pressed.target, user)
+        elif pressed.action == ButtonAction.DONE:
+            key = await self._done(pressed.target, pressed.option, user)
         else:
             key = await self._cancel(pressed.target, user)
         await self._answer(reply(message, TEXTS.text(language_of(message, user), key)))
@@ -217,16 +225,36 @@ class Intake:
 
     async def _cancel(self, job_id: str, user: User) -> str:
         """A reminder's (or briefing's) Cancel, if it is the user's."""
+        job = await self._own_job(job_id, user)
+        if isinstance(job, str):
+            return job
+        if job.status not in (CronJobStatus.active, CronJobStatus.paused):
+            return "reminders.gone_notice"
+        await self.rest.update_cron_job(job.id, status=CronJobStatus.cancelled)
+        return "reminders.cancelled_notice"
+
+    async def _own_job(self, job_id: str, user: User) -> CronJob | str:
+        """The job a button acts on, or what to answer when it is gone or someone else's."""
         try:
             job = await self.rest.get_cron_job(uuid.UUID(job_id))
         except (ValueError, NotFoundError, ValidationFailedError):
             return "reminders.gone_notice"
         if job.user_id != user.id:
             return "button.not_yours"
-        if job.status not in (CronJobStatus.active, CronJobStatus.paused):
-            return "reminders.gone_notice"
-        await self.rest.update_cron_job(job.id, status=CronJobStatus.cancelled)
-        return "reminders.cancelled_notice"
+        return job
+
+    async def _done(self, job_id: str, option: str, user: User) -> str:
+        """A fired reminder's Done, if it is the user's: an urgent one stops repeating."""
+        job = await self._own_job(job_id, user)
+        if isinstance(job, str):
+            return job
+        _, occurrence = fired_choice(option)
+        await self.rest.mark_cron_job_done(job.id, occurrence)
+        return (
+            "reminders.repeats_stopped_notice"
+            if job.urgent and occurrence
+            else "reminders.done_notice"
+        )
 
     async def user_of(self, inbound: Inbound) -> User:
         """The sender's user, made on their first message (a linked sender's is the person's)."""

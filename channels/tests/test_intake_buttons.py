@@ -3,7 +3,8 @@ rest_service and Redis: a Yes with no held call behind it is said in words; No o
 question and Cancel on a reminder that is gone, not the presser's or already cancelled are
 each answered with why nothing happened; a press from a sender that cannot be one queues
 nothing; `/unlink` of a linked account names the accounts that stay; a link that would give
-a person a second Telegram account says so (Telegram, not the channel it was sent from)."""
+a person a second Telegram account says so (Telegram, not the channel it was sent from); Done
+under a fired reminder ends it, and stops an urgent one's repeats, saying so."""
 
 from __future__ import annotations
 
@@ -14,7 +15,12 @@ import pytest
 import redis.asyncio as aioredis
 
 from channels.src.intake import Inbound, Intake, Received
-from common.features.buttons import ButtonAction, ButtonData, cancel_reminder_button
+from common.features.buttons import (
+    ButtonAction,
+    ButtonData,
+    cancel_reminder_button,
+    fired_reminder_buttons,
+)
 from common.infrastructure.channels import Channel
 from common.infrastructure.queue_messages import IncomingMessage, OutgoingMessage
 from common.infrastructure.redis_keys import TO_CHANNELS, TO_SECRETARY, Names
@@ -161,3 +167,33 @@ async def test_a_link_that_would_give_a_person_two_telegram_accounts_names_teleg
         "(/unlink there)."
     )
     assert (await intake.user_of(whatsapp(number))).id == first.id
+
+
+def done(job_id: uuid.UUID, occurrence: datetime | None = None) -> tuple[str, str]:
+    [_, [button]] = fired_reminder_buttons(job_id, "en", occurrence)
+    return button.data or "", button.text
+
+
+async def test_done_ends_a_reminder_and_stops_an_urgent_ones_repeats(
+    intake: Intake, redis: aioredis.Redis, names: Names, rest: RestClient
+) -> None:
+    number = a_number()
+    user = await intake.user_of(whatsapp(number))
+    calm = await a_reminder(rest, user)
+    due = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    urgent = await rest.create_cron_job(
+        name="pills", chat_id=1, user_id=user.id, text="pills", run_at=due, urgent=True
+    )
+    assert await intake.press(whatsapp(number), *done(calm)) == Received.ANSWERED
+    assert await intake.press(whatsapp(number), *done(urgent.id, due)) == Received.ANSWERED
+    assert await intake.press(whatsapp(a_number()), *done(urgent.id, due)) == Received.ANSWERED
+    assert await intake.press(whatsapp(number), *done(uuid.uuid4())) == Received.ANSWERED
+    assert await told(redis, names) == [
+        "Done.",
+        "Done: no more repeats.",
+        "This button is for someone else.",
+        "This reminder was already cancelled.",
+    ]
+    assert (await rest.get_cron_job(calm)).status == CronJobStatus.done
+    stopped = await rest.get_cron_job(urgent.id)
+    assert (stopped.status, stopped.acknowledged_for) == (CronJobStatus.done, due)

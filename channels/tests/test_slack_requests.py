@@ -147,13 +147,14 @@ async def test_an_event_without_slacks_event_id_is_still_taken_once(
 async def test_a_press_the_intake_cannot_take_is_a_500_and_slacks_retry_takes_it(
     make: Make, redis: aioredis.Redis, names: Names
 ) -> None:
-    button = {"action_id": "b0.0", "text": {"type": "plain_text", "text": "Done"},
-              "value": ButtonData(ButtonAction.DONE, str(uuid.uuid4())).encode()}  # fmt: skip
+    snooze = ButtonData(ButtonAction.SNOOZE, str(uuid.uuid4()), "10m")  # said as its label
+    button = {"action_id": "b0.0", "text": {"type": "plain_text", "text": "10 min"},
+              "value": snooze.encode()}  # fmt: skip
     press = build.block_actions("U0ANNA0001", "D0ANNA0001", "1700000000.000100", button)
     assert await (await make(working=False)).action(press) == 500
     assert await queued(redis, names) == []
     assert await (await make()).action(press, retry=1) == 200
-    assert [m.text for m in await queued(redis, names)] == ["Done"]
+    assert [m.text for m in await queued(redis, names)] == ["10 min"]
 
 
 def shared(slack: SlackStandIn, data: bytes, name: str = "notes.txt", **fields: Any) -> Json:

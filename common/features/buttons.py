@@ -13,11 +13,13 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from common.features.texts import TEXTS
 from common.infrastructure.queue_messages import Button
+from common.infrastructure.wire import CronJob
 
 VERSION = "b1"
 #: Telegram's limit on `callback_data`, in bytes.
@@ -107,6 +109,18 @@ def snoozed_until(now: datetime, delay: timedelta) -> datetime:
     return (now.replace(microsecond=0) + delay).replace(fold=0)
 
 
+def snoozed_insistence(job: CronJob) -> dict[str, Any]:
+    """What a snoozed copy of `job` keeps of its insistence: an urgent reminder's copy repeats
+    as it did (`create_cron_job`'s arguments); a calm one's, nothing."""
+    if not job.urgent:
+        return {}
+    return {
+        "urgent": True,
+        "repeat_every_minutes": job.repeat_every_minutes,
+        "max_repeats": job.max_repeats,
+    }
+
+
 def snooze_idempotency_key(job_id: uuid.UUID | str, chat_id: int, telegram_message_id: int) -> str:
     """One snooze per fired message, whichever button and however often it is tapped."""
     return f"button-snooze:{job_id}:{chat_id}:{telegram_message_id}"
@@ -115,17 +129,37 @@ def snooze_idempotency_key(job_id: uuid.UUID | str, chat_id: int, telegram_messa
 LABELS = TEXTS.section("label")
 
 
-def fired_reminder_buttons(job_id: uuid.UUID | str, language: str | None) -> list[list[Button]]:
-    """Snooze 10 min / 1 h / Tomorrow, and Done, under a fired reminder."""
+def fired_option(choice: str, occurrence: datetime | None) -> str:
+    """A fired reminder's button option: its choice (a snooze's length, "" for Done) and, for
+    an urgent reminder, the occurrence it is under in Unix seconds (`10m.1764234000`), so the
+    press acknowledges that fire and no other."""
+    return choice if occurrence is None else f"{choice}.{int(occurrence.timestamp())}"
+
+
+def fired_choice(option: str) -> tuple[str, datetime | None]:
+    """The choice and the occurrence a fired reminder's button carries; no occurrence for an
+    older button's option, or a garbled one."""
+    choice, _, seconds = option.partition(".")
+    if not seconds.isdigit() or len(seconds) > 12:
+        return choice, None
+    return choice, datetime.fromtimestamp(int(seconds), UTC)
+
+
+def fired_reminder_buttons(
+    job_id: uuid.UUID | str, language: str | None, occurrence: datetime | None = None
+) -> list[list[Button]]:
+    """Snooze 10 min / 1 h / Tomorrow, and Done, under a fired reminder (an urgent one's
+    `occurrence`: the fire they acknowledge)."""
     target = str(job_id)
     snoozes = [
         button(
             LABELS.text(language, f"snooze_{option}"),
-            ButtonData(ButtonAction.SNOOZE, target, option),
+            ButtonData(ButtonAction.SNOOZE, target, fired_option(option, occurrence)),
         )
         for option in SNOOZES
     ]
-    done = button(LABELS.text(language, "done"), ButtonData(ButtonAction.DONE, target))
+    pressed = ButtonData(ButtonAction.DONE, target, fired_option("", occurrence))
+    done = button(LABELS.text(language, "done"), pressed)
     return [snoozes, [done]]
 
 

@@ -50,6 +50,7 @@ from common.infrastructure.wire import (
     CredentialsIn,
     CronJob,
     CronJobChanges,
+    CronJobDoneIn,
     CronJobIn,
     CronJobRun,
     CronJobRunIn,
@@ -861,10 +862,14 @@ class RestClient:
         bot_id: Id | None = None,
         channel: Channel = Channel.TELEGRAM,
         channel_chat_id: str | None = None,
+        urgent: bool | None = None,
+        repeat_every_minutes: int | None = None,
+        max_repeats: int | None = None,
     ) -> CronJob:
         """One-off (`run_at`, aware) or recurring (`cron_expression`, 5 fields); a stored
         `idempotency_key` returns the stored job. `bot_id`: the bots row it fires through;
-        `channel` and `channel_chat_id`: the conversation it fires in."""
+        `channel` and `channel_chat_id`: the conversation it fires in; `urgent`: it repeats
+        until Done (the repeats' defaults are the server's)."""
         job = CronJobIn(
             name=name,
             type=type,
@@ -881,6 +886,9 @@ class RestClient:
             # Telegram's is the server's default: an older server never sees the field.
             channel=None if channel is Channel.TELEGRAM else channel,
             channel_chat_id=channel_chat_id,
+            urgent=urgent or None,
+            repeat_every_minutes=repeat_every_minutes,
+            max_repeats=max_repeats,
         )
         body = _json(job, exclude_none=True)
         return CronJob.model_validate(await self.post_json("/api/cron-jobs/", body))
@@ -902,6 +910,11 @@ class RestClient:
         status: CronJobStatus = UNSET,
         last_run_at: datetime | None = UNSET,
         next_run_at: datetime | None = UNSET,
+        urgent: bool = UNSET,
+        repeat_every_minutes: int = UNSET,
+        max_repeats: int = UNSET,
+        repeating_for: datetime = UNSET,
+        repeats_sent: int = UNSET,
     ) -> CronJob:
         changes = CronJobChanges.model_validate(
             _given(
@@ -915,10 +928,21 @@ class RestClient:
                 status=status,
                 last_run_at=last_run_at,
                 next_run_at=next_run_at,
+                urgent=urgent,
+                repeat_every_minutes=repeat_every_minutes,
+                max_repeats=max_repeats,
+                repeating_for=repeating_for,
+                repeats_sent=repeats_sent,
             )
         )
         body = _json(changes, exclude_unset=True)
         return CronJob.model_validate(await self.put_json(f"/api/cron-jobs/{job_id}", body))
+
+    async def mark_cron_job_done(self, job_id: Id, occurrence: datetime | None) -> CronJob:
+        """Done pressed under a fire of the job (`occurrence`: its scheduled time, when the
+        button carries it): an urgent fire's repeats stop, a one-off ends."""
+        body = _json(CronJobDoneIn(occurrence=occurrence))
+        return CronJob.model_validate(await self.post_json(f"/api/cron-jobs/{job_id}/done", body))
 
     async def delete_cron_job(self, job_id: Id) -> None:
         await self.delete(f"/api/cron-jobs/{job_id}")
@@ -966,14 +990,17 @@ class RestClient:
         delivered_at: datetime | None = None,
         error: str | None = None,
         message_id: str | None = None,
+        repeat: int = 0,
     ) -> CronJobRun:
-        """One run per `(job_id, scheduled_for)`: a repeat returns the stored run."""
+        """One run per `(job_id, scheduled_for)`: a second call returns the stored run.
+        `repeat`: which repeat of an urgent reminder's fire it is (0: a fire of its own)."""
         run = CronJobRunIn(
             scheduled_for=scheduled_for,
             outcome=outcome,
             delivered_at=delivered_at,
             error=error,
             message_id=message_id,
+            repeat=repeat,
         )
         body = _json(run)
         return CronJobRun.model_validate(

@@ -347,6 +347,10 @@ class CronJobIn(WireModel):
     #: The channel it fires in and that channel's conversation id; None: Telegram.
     channel: Channel | None = None
     channel_chat_id: str | None = None
+    #: An urgent reminder repeats every `repeat_every_minutes` until Done, `max_repeats` at most.
+    urgent: bool | None = None
+    repeat_every_minutes: int | None = None
+    max_repeats: int | None = None
 
 
 class CronJobChanges(WireModel):
@@ -362,6 +366,17 @@ class CronJobChanges(WireModel):
     status: CronJobStatus | None = None
     last_run_at: datetime | None = None
     next_run_at: datetime | None = None
+    urgent: bool | None = None
+    repeat_every_minutes: int | None = None
+    max_repeats: int | None = None
+    repeating_for: datetime | None = None
+    repeats_sent: int | None = None
+
+
+class CronJobDoneIn(WireModel):
+    """`POST /api/cron-jobs/{job_id}/done`: the fire Done was pressed under (None: unknown)."""
+
+    occurrence: datetime | None = None
 
 
 class CronJobRunIn(WireModel):
@@ -372,6 +387,8 @@ class CronJobRunIn(WireModel):
     delivered_at: datetime | None = None
     error: str | None = None
     message_id: str | None = None
+    #: An urgent reminder's repeat number (0: a fire of its own).
+    repeat: int = 0
 
 
 class ToolInvocationIn(WireModel):
@@ -904,6 +921,16 @@ class CronJob(WireModel):
     #: Where it fires: an older server's jobs are all Telegram's.
     channel: Channel = Channel.TELEGRAM
     channel_chat_id: str | None = None
+    #: Urgent: repeats every `repeat_every_minutes` until Done, `max_repeats` at most (an
+    #: older server's jobs are not urgent).
+    urgent: bool = False
+    repeat_every_minutes: int = 5
+    max_repeats: int = 6
+    #: The occurrence the latest repeats are of, how many went out, and the occurrence Done
+    #: was last pressed for.
+    repeating_for: datetime | None = None
+    repeats_sent: int = 0
+    acknowledged_for: datetime | None = None
 
 
 class CronJobRun(WireModel):
@@ -915,6 +942,8 @@ class CronJobRun(WireModel):
     error: str | None
     message_id: str | None
     created_at: datetime
+    #: An urgent reminder's repeat number (0: a fire of its own; an older server's runs).
+    repeat: int = 0
 
 
 class ToolInvocation(WireModel):

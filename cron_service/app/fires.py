@@ -87,6 +87,9 @@ class Fire:
     sent_text: str | None
     #: The channel it fires in (a fire kept by an older version: Telegram).
     channel: Channel = Channel.TELEGRAM
+    #: An urgent reminder's: the occurrence it is of, and which repeat (0: the first fire).
+    occurrence: datetime | None = None
+    repeat: int = 0
 
     @property
     def key(self) -> str:
@@ -111,8 +114,9 @@ class Fire:
     def from_json(cls, raw: str | bytes) -> Fire:
         data = json.loads(raw)
         data.pop("next_run_at", None)  # written by versions that wrote it back themselves
-        for name in ("scheduled_for", "published_at"):
-            data[name] = datetime.fromisoformat(data[name])
+        for name in ("scheduled_for", "published_at", "occurrence"):
+            if data.get(name) is not None:
+                data[name] = datetime.fromisoformat(data[name])
         data["outcome"] = RunOutcome(data["outcome"])
         data["channel"] = Channel(data.get("channel", Channel.TELEGRAM))
         return cls(**data)
@@ -139,7 +143,9 @@ def compose(job: PlannedJob, scheduled_for: datetime, now: datetime, rules: Fire
     outcome = classify(now - scheduled_for, rules.late_after, rules.grace)
     message_id = fire_message_id(job.id, scheduled_for)
     due = texts.local_time(scheduled_for, job.tz, now)
-    stream, message, sent = _message(job, outcome, message_id, due)
+    occurrence, repeat = job.occurrence_of(scheduled_for)
+    urgent = _Urgent(occurrence, repeat) if job.repeats else None
+    stream, message, sent = _message(job, outcome, message_id, due, urgent)
     fire = Fire(
         job_id=job.id,
         job_type=str(job.job.type),
@@ -152,21 +158,32 @@ def compose(job: PlannedJob, scheduled_for: datetime, now: datetime, rules: Fire
         one_off=job.one_off,
         sent_text=sent,
         channel=job.job.channel,
+        occurrence=urgent.occurrence if urgent else None,
+        repeat=urgent.repeat if urgent else 0,
     )
     return stream, message, fire
 
 
+@dataclass(frozen=True)
+class _Urgent:
+    occurrence: datetime
+    repeat: int
+
+
 def _message(
-    job: PlannedJob, outcome: RunOutcome, message_id: UUID, due: str
+    job: PlannedJob, outcome: RunOutcome, message_id: UUID, due: str, urgent: _Urgent | None
 ) -> tuple[str, IncomingMessage | OutgoingMessage, str | None]:
     prompt = job.job.type == CronJobType.assistant_prompt
     if prompt and outcome != RunOutcome.missed:
         return TO_SECRETARY, _prompt(job, message_id), None
     if outcome == RunOutcome.missed:
         key = "missed_prompt" if prompt else "missed_reminder"
+    elif urgent is not None:  # says it is urgent, late or not: the repeats are the point
+        key = "urgent_repeat" if urgent.repeat else "urgent"
     else:
         key = "late" if outcome == RunOutcome.late else "reminder"
-    text = texts.render(key, job.text, due)
+    repeat, of = (urgent.repeat, job.job.max_repeats) if urgent else (0, 0)
+    text = texts.render(key, job.text, due, repeat=repeat, of=of)
     notification = OutgoingMessage(
         message_id=message_id,
         chat_id=job.job.chat_id,
@@ -177,7 +194,12 @@ def _message(
         channel=job.job.channel,
         channel_chat_id=job.job.channel_chat_id,
         # Snooze and Done under a reminder, labelled in the language its text is in.
-        buttons=[] if prompt else fired_reminder_buttons(job.id, texts.language(job.text)),
+        # Done under every fire of an urgent one acknowledges that occurrence.
+        buttons=[]
+        if prompt
+        else fired_reminder_buttons(
+            job.id, texts.language(job.text), urgent.occurrence if urgent else None
+        ),
     )
     return answer_stream(job.job.channel), notification, text
 

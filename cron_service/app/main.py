@@ -45,7 +45,9 @@ class CronService:
     def __init__(self, ctx: WorkerRuntime, settings: Settings, rest: RestClient) -> None:
         self._ctx = ctx
         self._settings = settings
-        self._clock = Clock.starting_at(settings.cron_test_clock_start)
+        self._clock = Clock.starting_at(
+            settings.cron_test_clock_start, settings.cron_test_clock_rate
+        )
         ledger = FireLedger(ctx.redis, ctx.names, settings.cron_fire_claim_ttl)
         self.recorder = Recorder(rest, ledger, settings.cron_record_concurrency, self._clock)
         self.scheduler = ReminderScheduler(
@@ -106,7 +108,8 @@ class CronService:
         if not self.scheduler.running:
             raise SchedulerUnhealthy("the scheduler is not running")
         last = self.scheduler.last_sync_at
-        age = (self._clock.now() - last).total_seconds() if last else None
+        clock = self._clock
+        age = (clock.real(clock.now()) - clock.real(last)).total_seconds() if last else None
         limit = 3 * self._settings.cron_resync_interval.total_seconds()
         waited = age if age is not None else time.monotonic() - self._started
         if waited > limit:

@@ -19,6 +19,10 @@ LATENESS = Histogram(
     "Publish time minus scheduled time of each fire",
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600, 6 * 3600, 24 * 3600),
 )
+URGENT_REPEATS = Counter(
+    "smart_assistant_cron_urgent_repeats_total",
+    "Repeats of urgent reminders sent (Done not pressed yet)",
+)
 ALREADY_FIRED = Counter(
     "smart_assistant_cron_fires_already_claimed_total",
     "Fires skipped: another instance or a restart had them",

@@ -150,6 +150,7 @@ class Recorder:
             outcome=fire.outcome,
             delivered_at=None if fire.outcome == RunOutcome.missed else fire.published_at,
             message_id=fire.message_id,
+            repeat=fire.repeat,
         )
 
     async def _update_job(self, fire: Fire) -> None:
@@ -159,10 +160,16 @@ class Recorder:
         if job.last_run_at is not None and job.last_run_at >= fire.scheduled_for:
             return
         changes: dict[str, Any] = {"last_run_at": fire.scheduled_for}
-        still_due = job.run_at == fire.scheduled_for
+        occurrence = fire.occurrence or fire.scheduled_for
+        missed = fire.outcome == RunOutcome.missed
+        if fire.occurrence is not None and not missed:  # urgent: what its repeats go from
+            changes |= {"repeating_for": fire.occurrence, "repeats_sent": fire.repeat}
+        still_due = job.run_at == occurrence
         if fire.one_off and still_due and job.status == CronJobStatus.active:
-            missed = fire.outcome == RunOutcome.missed
-            changes["status"] = CronJobStatus.missed if missed else CronJobStatus.done
+            # An urgent one-off stays active while it repeats (Done ends it sooner).
+            last = fire.occurrence is None or missed or fire.repeat >= job.max_repeats
+            if last:
+                changes["status"] = CronJobStatus.missed if missed else CronJobStatus.done
         await self._rest.update_cron_job(fire.job_id, **changes)
 
     async def _append_to_conversation(self, fire: Fire) -> None:

@@ -403,7 +403,9 @@ class ReminderScheduler:
         sent = 0
         for (job, scheduled_for), (_, _, fire), ok in zip(due, composed, claimed, strict=True):
             self._fired[job.id] = scheduled_for
-            following = job.following(scheduled_for)
+            # A missed fire is told once, never repeated.
+            repeats = fire.outcome != RunOutcome.missed
+            following = job.following(scheduled_for, fire.published_at, repeat=repeats)
             if following is not None and job.id not in self._planned and job.id in self._jobs:
                 self._schedule(job.id, following)
             with correlation(fire.message_id, job_id=job.id):
@@ -433,6 +435,8 @@ def _count(fire: Fire, claimed: bool) -> None:
         return
     lateness = fire.lateness.total_seconds()
     metrics.FIRES.labels(fire.job_type, fire.outcome.value).inc()
+    if fire.repeat:
+        metrics.URGENT_REPEATS.inc()
     metrics.LATENESS.observe(max(0.0, lateness))
     if fire.outcome == RunOutcome.missed:
         metrics.MISSES.labels(fire.job_type).inc()

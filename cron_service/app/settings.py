@@ -64,6 +64,8 @@ class Settings(ServiceSettings):
     cron_replica_ttl: PositiveDuration = timedelta(seconds=10)
     #: Tests only (ENVIRONMENT=test): what the service's clock reads when it starts.
     cron_test_clock_start: AwareDatetime | None = None
+    #: Tests only: how many times as fast as the real one the service's clock runs.
+    cron_test_clock_rate: float = Field(default=1.0, gt=0, le=3600)
 
     @model_validator(mode="after")
     def _heartbeat_within_ttl(self) -> Settings:
@@ -75,4 +77,6 @@ class Settings(ServiceSettings):
     def _test_clock_only_in_tests(self) -> Settings:
         if self.cron_test_clock_start is not None and not self.is_test:
             raise ValueError("CRON_TEST_CLOCK_START is for tests (ENVIRONMENT=test) only")
+        if self.cron_test_clock_rate != 1 and not self.is_test:
+            raise ValueError("CRON_TEST_CLOCK_RATE is for tests (ENVIRONMENT=test) only")
         return self

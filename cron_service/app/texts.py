@@ -24,5 +24,5 @@ def language(text: str) -> str | None:
     return choose_language(written=detect_language(text))
 
 
-def render(key: str, text: str, due: str) -> str:
-    return CATALOGUE.text(language(text), key, text=text, due=due)
+def render(key: str, text: str, due: str, **values: object) -> str:
+    return CATALOGUE.text(language(text), key, text=text, due=due, **values)

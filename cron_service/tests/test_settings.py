@@ -71,3 +71,16 @@ def test_the_test_clock_is_refused_outside_tests() -> None:
         )
     test = Settings.model_validate({"environment": "test", "cron_test_clock_start": start})
     assert test.cron_test_clock_start == start
+
+
+def test_a_fast_test_clock_is_refused_outside_tests() -> None:
+    with pytest.raises(ValidationError, match="CRON_TEST_CLOCK_RATE is for tests"):
+        Settings.model_validate(
+            {"environment": "production", "service_api_token": "s" * 32, "cron_test_clock_rate": 60}
+        )
+    assert (
+        Settings.model_validate(
+            {"environment": "test", "cron_test_clock_rate": 60}
+        ).cron_test_clock_rate
+        == 60
+    )

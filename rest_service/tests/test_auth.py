@@ -94,6 +94,7 @@ WHO = {
     ("DELETE", "/api/cron-jobs/{job_id}"): S,
     ("GET", "/api/cron-jobs/{job_id}/runs"): S,
     ("POST", "/api/cron-jobs/{job_id}/runs"): S,
+    ("POST", "/api/cron-jobs/{job_id}/done"): S,
     ("GET", "/api/cron-job-runs/"): S,
     ("POST", "/api/tool-invocations/"): S,
     ("GET", "/api/tool-invocations/"): A,

@@ -7,6 +7,7 @@ and nothing else:
 
 - a string holding an integer (`"3"`, `" 15 "`, `"3.0"`) or a whole float (`3.0`) where
   the schema says `integer`; a numeric string where it says `number`;
+- a yes or no in words (`"yes"`, `"true"`, `"да"`, `"no"`, ...) where the schema says `boolean`;
 - `null` for a property that is not required: as if it were absent;
 - an enum string matched ignoring case and surrounding spaces: the schema's spelling;
 - a key the schema does not know, when the schema forbids other keys: dropped, and named
@@ -36,6 +37,11 @@ MAX_STRING_CHARS = 20_000
 
 _INTEGER = re.compile(r"\s*[+-]?\d{1,15}(?:\.0*)?\s*")
 _NUMBER = re.compile(r"\s*[+-]?(?:\d{1,15}(?:\.\d{0,15})?|\.\d{1,15})\s*")
+#: Words a model writes for a boolean: what each means.
+_BOOLEANS = {
+    **dict.fromkeys(("true", "yes", "y", "on", "1", "да"), True),
+    **dict.fromkeys(("false", "no", "n", "off", "0", "нет"), False),
+}
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*(?P<body>.*?)\s*```$", re.DOTALL)
 _WRAPPERS = frozenset({"arguments", "parameters", "input", "args", "params"})
@@ -113,6 +119,8 @@ def _fit_string(value: str, kind: Any, enum: Any) -> Any:
     if isinstance(enum, list):
         folded = value.strip().casefold()
         return next((e for e in enum if isinstance(e, str) and e.casefold() == folded), value)
+    if kind == "boolean" and value.strip().casefold() in _BOOLEANS:
+        return _BOOLEANS[value.strip().casefold()]
     if kind == "integer" and _INTEGER.fullmatch(value):
         return int(float(value))
     if kind == "number" and _NUMBER.fullmatch(value):

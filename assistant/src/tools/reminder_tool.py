@@ -17,10 +17,15 @@ zone) for the answer to confirm, and says when the timezone was assumed because 
 one. Writes pass the call's idempotency key, so a redelivered message makes one reminder; every
 action is for the envelope's user only, and in a group only on reminders set in that group (what was
 set in private stays private there).
+
+`urgent` makes a reminder that insists: cron_service fires it again every
+`repeat_every_minutes` (a number, or words: "every 10 min", "1 hour") until Done is pressed,
+`max_repeats` times at most; unsaid, rest_service's defaults hold (5 minutes, 6 repeats).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,7 +33,7 @@ from zoneinfo import ZoneInfo
 from assistant.src.tools.base import Actor, BaseTool, ToolCallOrigin, ToolError, ToolServices
 from assistant.src.tools.recurrence import parse_recurrence
 from assistant.src.tools.when import local, resolve_moment, zone
-from common.features.buttons import snoozed_until
+from common.features.buttons import snoozed_insistence, snoozed_until
 from common.infrastructure.errors import ConflictError, NotFoundError, ValidationFailedError
 from common.infrastructure.wire import CronJob, CronJobStatus, CronJobType
 
@@ -41,6 +46,15 @@ MAX_SNOOZE_MINUTES = 7 * 24 * 60
 _NAME_LENGTH = 60
 #: How long the reminders made for an answer are noted (a redelivered turn finds them).
 MADE_TTL_S = 24 * 3600
+#: An urgent reminder's repeats, as rest_service bounds them.
+REPEAT_MINUTES = (1, 1440)
+MAX_REPEATS = (1, 50)
+#: "10", "every 10 min", "10m", "1 hour", "каждые 10 минут", "1 час".
+_INTERVAL = re.compile(
+    r"\s*(?:every|each|каждые|каждый|кажд\w*)?\s*(?P<n>\d{1,5})\s*"
+    r"(?P<unit>m|mins?|minutes?|мин\w*|h|hrs?|hours?|час\w*)?\.?\s*",
+    re.IGNORECASE,
+)
 
 
 async def new_reminder(
@@ -79,6 +93,12 @@ async def user_zone(services: ToolServices, call: ToolCallOrigin) -> tuple[str, 
 
 
 class ReminderTool(BaseTool, tool_type="reminder"):
+    def validate(self, arguments: Any) -> None:
+        """The schema (an object, so a dict from here on), then an urgent reminder's repeats
+        (words like "every 10 min" too)."""
+        super().validate(arguments)
+        repeat_settings(arguments)
+
     def stores_or_removes(self, arguments: dict[str, Any]) -> bool:
         return arguments.get("action") in ("delete", "cancel")
 
@@ -109,6 +129,9 @@ class ReminderTool(BaseTool, tool_type="reminder"):
         if not text:
             what = "what to do each time" if kind == CronJobType.assistant_prompt else "what"
             raise ToolError(f"action 'create' needs 'text': {what} to remind about")
+        insisting = repeat_settings(arguments)
+        if insisting and kind == CronJobType.assistant_prompt:
+            raise ToolError("a briefing cannot be urgent: only a reminder repeats until Done")
         zone_name, assumed = await user_zone(self.services, call)
         tz = zone(zone_name)
         zone_name, now = str(tz), self.services.clock().astimezone(tz)
@@ -116,7 +139,7 @@ class ReminderTool(BaseTool, tool_type="reminder"):
             rule = parse_recurrence(arguments["recurrence"], arguments.get("when"), tz, now)
             first = rule.first_after(now)
             job = await new_reminder(
-                self.services, call, text, zone_name, kind, cron_expression=rule.cron
+                self.services, call, text, zone_name, kind, cron_expression=rule.cron, **insisting
             )
             await self._made(call, job)
             result = _created(job, first, zone_name, assumed, rule.describe())
@@ -126,7 +149,7 @@ class ReminderTool(BaseTool, tool_type="reminder"):
         if not arguments.get("when"):
             raise ToolError("say when: 'when' (e.g. '2025-06-11T09:00' or 'in 20 minutes')")
         at = resolve_moment(str(arguments["when"]), tz, now)
-        job = await new_reminder(self.services, call, text, zone_name, kind, run_at=at)
+        job = await new_reminder(self.services, call, text, zone_name, kind, run_at=at, **insisting)
         await self._made(call, job)
         # A redelivered message gets the job made the first time: confirm what is stored.
         stored = job.run_at.astimezone(tz) if job.run_at else at
@@ -175,8 +198,12 @@ class ReminderTool(BaseTool, tool_type="reminder"):
         elif arguments.get("when"):
             first = resolve_moment(str(arguments["when"]), tz, now)
             changes |= {"run_at": first, "cron_expression": None}
+        insisting = repeat_settings(arguments)
+        if insisting and job.type == CronJobType.assistant_prompt:
+            raise ToolError("a briefing cannot be urgent: only a reminder repeats until Done")
+        changes |= insisting
         if not changes:
-            raise ToolError("nothing to change: give new_text, when or recurrence")
+            raise ToolError("nothing to change: give new_text, when, recurrence or urgent")
         job = await self.services.rest.update_cron_job(job.id, **changes)
         upcoming = first or job.next_run_at or job.run_at
         result = _summary(job)
@@ -211,9 +238,15 @@ class ReminderTool(BaseTool, tool_type="reminder"):
         tz = zone(job.timezone or call.actor.timezone)
         at = _snoozed_until(arguments, self.services.clock().astimezone(tz).replace(microsecond=0))
         if job.cron_expression:
-            # A repeating reminder keeps its schedule; the snooze is a one-off of its own.
-            job = await new_reminder(self.services, call, job.text or "", str(tz), run_at=at)
-        else:
+            # A repeating reminder keeps its schedule; the snooze is a one-off of its own, as
+            # insistent as it; an urgent fire being repeated is answered (its repeats stop).
+            if job.urgent and job.repeating_for is not None:
+                await self.services.rest.mark_cron_job_done(job.id, job.repeating_for)
+            insisting = snoozed_insistence(job)
+            job = await new_reminder(
+                self.services, call, job.text or "", str(tz), run_at=at, **insisting
+            )
+        else:  # a one-off moved: the repeats of its old time stop in cron_service
             job = await self.services.rest.update_cron_job(
                 job.id, run_at=at, status=CronJobStatus.active
             )
@@ -275,6 +308,47 @@ class ReminderTool(BaseTool, tool_type="reminder"):
         return [job for job in jobs if _visible(job, call.actor)]
 
 
+def repeat_settings(arguments: dict[str, Any]) -> dict[str, Any]:
+    """`urgent`, `repeat_every_minutes` and `max_repeats` as rest_service takes them, only
+    those given (a repeat setting alone makes the reminder urgent: asking "every 10 minutes
+    until I say done" is asking for that); a value out of bounds is a ToolError."""
+    settings: dict[str, Any] = {}
+    if arguments.get("urgent") is not None:
+        if not isinstance(arguments["urgent"], bool):
+            raise ToolError("urgent must be true or false")
+        settings["urgent"] = arguments["urgent"]
+    if arguments.get("repeat_every_minutes") is not None:
+        settings["repeat_every_minutes"] = _interval(arguments["repeat_every_minutes"])
+    if arguments.get("max_repeats") is not None:
+        most = arguments["max_repeats"]
+        if isinstance(most, bool) or not isinstance(most, int):
+            raise ToolError("max_repeats must be a whole number")
+        settings["max_repeats"] = _within(most, MAX_REPEATS, "max_repeats")
+    if settings.keys() - {"urgent"}:
+        settings.setdefault("urgent", True)
+    return settings
+
+
+def _interval(value: Any) -> int:
+    """Minutes from a number or words ("every 10 min", "1 hour")."""
+    if isinstance(value, bool):
+        raise ToolError("repeat_every_minutes must be a number of minutes")
+    if isinstance(value, int | float) and float(value).is_integer():
+        return _within(int(value), REPEAT_MINUTES, "repeat_every_minutes")
+    found = _INTERVAL.fullmatch(value) if isinstance(value, str) else None
+    if found is None:
+        raise ToolError(f"repeat_every_minutes: {value!r} is not a number of minutes")
+    hours = (found["unit"] or "m").lower().startswith(("h", "час"))
+    return _within(int(found["n"]) * (60 if hours else 1), REPEAT_MINUTES, "repeat_every_minutes")
+
+
+def _within(value: int, bounds: tuple[int, int], name: str) -> int:
+    low, high = bounds
+    if not low <= value <= high:
+        raise ToolError(f"{name} must be between {low} and {high}")
+    return value
+
+
 def _kind(arguments: dict[str, Any]) -> CronJobType:
     kind = KINDS.get(str(arguments.get("kind") or "reminder"))
     if kind is None:
@@ -330,6 +404,11 @@ def _created(
     }
     if repeats:
         result["repeats"] = repeats
+    if job.urgent:
+        result["urgent"] = (
+            f"Urgent: it repeats every {job.repeat_every_minutes} minutes until Done is "
+            f"pressed, {job.max_repeats} times at most. Say so."
+        )
     if assumed:
         result["timezone_note"] = (
             f"The user has never set a timezone, so {zone_name} was assumed. Say so, and that "
@@ -349,4 +428,5 @@ def _summary(job: CronJob) -> dict[str, Any]:
         "timezone": str(tz),
         "repeats": job.cron_expression,
         "status": str(job.status),
+        "urgent": job.urgent,
     }

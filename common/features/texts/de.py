@@ -349,6 +349,8 @@ TEXTS: dict[str, str] = {
     "reminders.snoozed_mark": "⏰ Ich erinnere dich wieder {when}.",
     "reminders.done_notice": "Erledigt.",
     "reminders.done_mark": "✅ Erledigt.",
+    "reminders.repeats_stopped_notice": "Erledigt: keine Wiederholungen mehr.",
+    "reminders.repeats_stopped_mark": "✅ Erledigt: keine Wiederholungen mehr.",
     "model.set_notice": "Modell gewechselt.",
     "model.gone_notice": "Dieses Modell gibt es nicht mehr.",
     "model.gone": "Dieses Modell gibt es nicht mehr. Mit /model siehst du die aktuellen.",
@@ -550,6 +552,8 @@ TEXTS: dict[str, str] = {
     "label.confirm_no": "Nein, lieber nicht",
     # cron_service
     "fire.reminder": "⏰ {text}",
+    "fire.urgent": "🚨 Dringend: {text}\n(ich wiederhole es, bis du auf Erledigt tippst)",
+    "fire.urgent_repeat": "🚨 Dringend, Wiederholung {repeat} von {of}: {text}",
     "fire.briefing": (
         "Geplantes Briefing, vom Nutzer eingerichtet: {text}\n"
         "Antworte mit frischen Daten aus deinen Werkzeugen, in einer kurzen Nachricht."

@@ -308,6 +308,8 @@ TEXTS: dict[str, str] = {
     "reminders.snoozed_mark": "⏰ I'll remind you again {when}.",
     "reminders.done_notice": "Done.",
     "reminders.done_mark": "✅ Done.",
+    "reminders.repeats_stopped_notice": "Done: no more repeats.",
+    "reminders.repeats_stopped_mark": "✅ Done: no more repeats.",
     "model.set_notice": "Model changed.",
     "model.gone_notice": "That model is no longer available.",
     "model.gone": "That model is no longer available. Send /model to see the current ones.",
@@ -483,6 +485,8 @@ TEXTS: dict[str, str] = {
     # cron_service: a fire, in the language of the reminder's own words. `fire.briefing` is
     # the request the assistant answers, not a text the user reads.
     "fire.reminder": "⏰ {text}",
+    "fire.urgent": "🚨 Urgent: {text}\n(I will repeat it until you press Done)",
+    "fire.urgent_repeat": "🚨 Urgent, repeat {repeat} of {of}: {text}",
     "fire.briefing": (
         "Scheduled briefing the user set up: {text}\n"
         "Answer with fresh data from your tools, in one short message."

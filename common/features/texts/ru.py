@@ -313,6 +313,8 @@ TEXTS: dict[str, str] = {
     "reminders.snoozed_mark": "⏰ Напомню снова {when}.",
     "reminders.done_notice": "Готово.",
     "reminders.done_mark": "✅ Готово.",
+    "reminders.repeats_stopped_notice": "Готово: больше не повторяю.",
+    "reminders.repeats_stopped_mark": "✅ Готово: больше не повторяю.",
     "model.set_notice": "Модель изменена.",
     "model.gone_notice": "Этой модели больше нет.",
     "model.gone": "Этой модели больше нет. Отправьте /model, чтобы увидеть доступные.",
@@ -492,6 +494,8 @@ TEXTS: dict[str, str] = {
     "label.confirm_no": "Нет, не надо",
     # cron_service
     "fire.reminder": "⏰ {text}",
+    "fire.urgent": "🚨 Срочно: {text}\n(буду повторять, пока не нажмёте «Готово»)",
+    "fire.urgent_repeat": "🚨 Срочно, повтор {repeat} из {of}: {text}",
     "fire.briefing": (
         "Сводка по расписанию, которую настроил пользователь: {text}\n"
         "Ответь по свежим данным из инструментов, одним коротким сообщением."

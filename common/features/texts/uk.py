@@ -319,6 +319,8 @@ TEXTS: dict[str, str] = {
     "reminders.snoozed_mark": "⏰ Нагадаю знову {when}.",
     "reminders.done_notice": "Готово.",
     "reminders.done_mark": "✅ Готово.",
+    "reminders.repeats_stopped_notice": "Готово: більше не повторюю.",
+    "reminders.repeats_stopped_mark": "✅ Готово: більше не повторюю.",
     "model.set_notice": "Модель змінено.",
     "model.gone_notice": "Цієї моделі більше немає.",
     "model.gone": "Цієї моделі більше немає. Надішліть /model, щоб побачити доступні.",
@@ -498,6 +500,8 @@ TEXTS: dict[str, str] = {
     "label.confirm_no": "Ні, не треба",
     # cron_service
     "fire.reminder": "⏰ {text}",
+    "fire.urgent": "🚨 Терміново: {text}\n(повторюватиму, доки не натиснете «Готово»)",
+    "fire.urgent_repeat": "🚨 Терміново, повтор {repeat} з {of}: {text}",
     "fire.briefing": (
         "Зведення за розкладом, яке налаштував користувач: {text}\n"
         "Відповідай за свіжими даними з інструментів, одним коротким повідомленням."

@@ -33,6 +33,7 @@ from common.infrastructure.queue import dead_entry_summary
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.streams import STREAMS, pending_count
 from common.infrastructure.wire import MessageRole, RunOutcome
+from rest_service.app.domain.stats import urgent_figures
 from rest_service.app.models.config_state import CONFIG_STATE_ID, ConfigState
 from rest_service.app.models.cron import CronJobRun
 from rest_service.app.models.invocation import ToolInvocation
@@ -86,6 +87,8 @@ class Dashboard:
     tool_calls_today: int
     tool_failures_today: int
     reminders_today: dict[str, int]
+    #: Urgent reminders today: repeats sent, fires acknowledged, repeats those needed.
+    urgent_today: dict[str, int]
     reminder_lateness_avg_s: float | None
     reminder_lateness_max_s: float | None
     #: The assistant's LLM requests today (`common/features/llm_stats.py`); None: Redis did not
@@ -221,7 +224,7 @@ async def database_figures(
     ).one()
     outcomes = await session.execute(
         select(col(CronJobRun.outcome), func.count())
-        .where(_within(col(CronJobRun.scheduled_for), since, until))
+        .where(_within(col(CronJobRun.scheduled_for), since, until), col(CronJobRun.repeat) == 0)
         .group_by(col(CronJobRun.outcome))
     )
     late = func.extract("epoch", col(CronJobRun.delivered_at) - col(CronJobRun.scheduled_for))
@@ -244,6 +247,7 @@ async def database_figures(
             **{o.value: 0 for o in RunOutcome},
             **{str(o): int(n) for o, n in outcomes.all()},
         },
+        "urgent_today": await urgent_figures(session, since, until),
         "reminder_lateness_avg_s": float(lateness[0]) if lateness[0] is not None else None,
         "reminder_lateness_max_s": float(lateness[1]) if lateness[1] is not None else None,
     }

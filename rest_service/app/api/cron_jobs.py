@@ -15,6 +15,7 @@ from rest_service.app.domain import cron_jobs
 from rest_service.app.models.base import AwareDatetime
 from rest_service.app.models.cron import (
     CronJobCreate,
+    CronJobDone,
     CronJobPublic,
     CronJobRunCreate,
     CronJobRunPublic,
@@ -77,6 +78,13 @@ async def update_job(ctx: UnitOfWorkDep, job_id: uuid.UUID, data: CronJobUpdate)
     """Partial. `next_run_at` is recomputed when the schedule, status or `last_run_at`
     changes, unless given."""
     return await cron_jobs.update_job(ctx, job_id, data)
+
+
+@router.post("/api/cron-jobs/{job_id}/done", response_model=CronJobPublic)
+async def mark_done(ctx: UnitOfWorkDep, job_id: uuid.UUID, data: CronJobDone) -> object:
+    """Done pressed under a fire: `occurrence` (the fire's scheduled time) acknowledges an
+    urgent reminder's fire, which stops its repeats; a one-off ends. Idempotent."""
+    return await cron_jobs.mark_done(ctx, job_id, data)
 
 
 @router.delete("/api/cron-jobs/{job_id}", status_code=204)

@@ -8,6 +8,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from prometheus_client import Counter
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
@@ -29,12 +30,21 @@ from rest_service.app.domain.validation import (
 from rest_service.app.models.bot import Bot
 from rest_service.app.models.cron import (
     CronJob,
+    CronJobAcknowledgement,
     CronJobCreate,
+    CronJobDone,
     CronJobRun,
     CronJobRunCreate,
     CronJobUpdate,
 )
 from rest_service.app.models.user import User
+
+#: Urgent fires acknowledged (Done pressed), by the repeats sent before it.
+ACKNOWLEDGED = Counter(
+    "smart_assistant_urgent_reminders_acknowledged_total",
+    "Urgent reminders acknowledged (Done pressed), by the repeats they needed",
+    ["repeats"],
+)
 
 KIND = "cron job"
 #: A one-off time this far in the past is a mistake, not a late reminder.
@@ -125,6 +135,43 @@ async def update_job(ctx: UnitOfWork, job_id: uuid.UUID, data: CronJobUpdate) ->
     await ctx.session.flush()
     _announce(ctx, job.id, "updated")
     return job
+
+
+async def mark_done(ctx: UnitOfWork, job_id: uuid.UUID, data: CronJobDone) -> CronJob:
+    """Done under a fired reminder: an urgent fire is acknowledged (its repeats stop, and the
+    repeats it took are kept for the analytics, once per fire), a one-off ends even when its
+    fire is not yet recorded. Pressed again: nothing more."""
+    job = await get_job(ctx, job_id)
+    occurrence = data.occurrence
+    changes: dict[str, Any] = {}
+    latest = job.repeating_for
+    # An older fire's Done changes nothing: its repeats ended when the next fire came.
+    if job.urgent and occurrence is not None and (latest is None or occurrence >= latest):
+        repeats = job.repeats_sent if latest == occurrence else 0
+        made = await ctx.session.scalar(
+            insert(CronJobAcknowledgement)
+            .values(job_id=job_id, occurrence=occurrence, repeats=repeats)
+            .on_conflict_do_nothing(constraint="uq_cron_job_acknowledgements_fire")
+            .returning(col(CronJobAcknowledgement.id))
+        )
+        if made is not None:
+            ctx.after_commit(f"ack:{job_id}:{occurrence.isoformat()}", _count_acknowledged(repeats))
+        if job.acknowledged_for is None or job.acknowledged_for < occurrence:
+            changes["acknowledged_for"] = occurrence
+    if job.cron_expression is None and job.status == CronJobStatus.active:
+        changes |= {"status": CronJobStatus.done, "next_run_at": None}
+    if changes:
+        apply_update(job, changes)
+        await ctx.session.flush()
+        _announce(ctx, job.id, "updated")
+    return job
+
+
+def _count_acknowledged(repeats: int) -> AfterCommit:
+    async def count(_: UnitOfWork) -> None:
+        ACKNOWLEDGED.labels(str(repeats)).inc()
+
+    return count
 
 
 async def delete_job(ctx: UnitOfWork, job_id: uuid.UUID) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Date, case, cast, distinct, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Text as SAText
 from sqlmodel import col
 
 from common.infrastructure.clock import utcnow
 from common.infrastructure.wire import MessageRole
 from rest_service.app.domain.unit_of_work import UnitOfWork
-from rest_service.app.models.cron import CronJobRun
+from rest_service.app.models.cron import CronJobAcknowledgement, CronJobRun
 from rest_service.app.models.invocation import ToolInvocation
 from rest_service.app.models.stats import (
     ActiveUsers,
@@ -132,7 +133,35 @@ async def _models(ctx: UnitOfWork, since: datetime) -> list[ModelStats]:
 async def _reminders(ctx: UnitOfWork, since: datetime) -> ReminderStats:
     rows = await ctx.session.execute(
         select(col(CronJobRun.outcome), func.count())
-        .where(col(CronJobRun.scheduled_for) >= since)
+        .where(col(CronJobRun.scheduled_for) >= since, col(CronJobRun.repeat) == 0)
         .group_by(col(CronJobRun.outcome))
     )
-    return ReminderStats(**{str(outcome): n for outcome, n in rows.all()})
+    urgent = await urgent_figures(ctx.session, since)
+    return ReminderStats(**{str(outcome): n for outcome, n in rows.all()}, **urgent)
+
+
+async def urgent_figures(
+    session: AsyncSession, since: datetime, until: datetime | None = None
+) -> dict[str, int]:
+    """Urgent reminders from `since` (up to `until`): repeats sent, fires acknowledged with
+    Done, and the repeats those needed in all."""
+    run_window = [col(CronJobRun.scheduled_for) >= since]
+    ack_window = [col(CronJobAcknowledgement.created_at) >= since]
+    if until is not None:
+        run_window.append(col(CronJobRun.scheduled_for) < until)
+        ack_window.append(col(CronJobAcknowledgement.created_at) < until)
+    repeats = await session.scalar(
+        select(func.count()).where(col(CronJobRun.repeat) > 0, *run_window)
+    )
+    acknowledged, needed = (
+        await session.execute(
+            select(
+                func.count(), func.coalesce(func.sum(col(CronJobAcknowledgement.repeats)), 0)
+            ).where(*ack_window)
+        )
+    ).one()
+    return {
+        "urgent_repeats": repeats or 0,
+        "urgent_acknowledged": acknowledged,
+        "urgent_repeats_needed": int(needed),
+    }

@@ -8,7 +8,7 @@ from rest_service.app.models.calendar import CalendarCredential
 from rest_service.app.models.catalogue import CatalogueItem
 from rest_service.app.models.config_state import ConfigState
 from rest_service.app.models.contacts import Contact
-from rest_service.app.models.cron import CronJob, CronJobRun
+from rest_service.app.models.cron import CronJob, CronJobAcknowledgement, CronJobRun
 from rest_service.app.models.experiment import Experiment, ExperimentAssignment, ExperimentVariant
 from rest_service.app.models.feedback import Feedback
 from rest_service.app.models.handoffs import Handoff
@@ -38,6 +38,7 @@ __all__ = [
     "ConfigState",
     "Contact",
     "CronJob",
+    "CronJobAcknowledgement",
     "CronJobRun",
     "Experiment",
     "ExperimentAssignment",

@@ -5,8 +5,17 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, Identity, Index, UniqueConstraint, false
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy import Text as SAText
+from sqlalchemy import text as sql_text
 from sqlmodel import Field, SQLModel
 
 from common.infrastructure.channels import Channel
@@ -22,6 +31,9 @@ from rest_service.app.models.base import (
 from rest_service.app.models.enums import varchar_enum
 
 MAX_TEXT = 10_000
+#: An urgent reminder's repeats: how often (minutes) and how many at most.
+REPEAT_EVERY_MINUTES = (1, 1440)
+MAX_REPEATS = (1, 50)
 CHAT_ID_MIN = -BIGINT_MAX
 
 
@@ -53,6 +65,21 @@ class CronJobBase(SQLModel):
     run_at: AwareDatetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     #: Recurring jobs: 5 fields, standard cron weekdays (0 or 7 = Sunday), in `timezone`.
     cron_expression: Text | None = Field(default=None, max_length=255)
+    #: An urgent reminder fires again every `repeat_every_minutes` until Done is pressed,
+    #: `max_repeats` times at most.
+    urgent: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    repeat_every_minutes: int = Field(
+        default=5,
+        ge=REPEAT_EVERY_MINUTES[0],
+        le=REPEAT_EVERY_MINUTES[1],
+        sa_column_kwargs={"server_default": sql_text("5")},
+    )
+    max_repeats: int = Field(
+        default=6,
+        ge=MAX_REPEATS[0],
+        le=MAX_REPEATS[1],
+        sa_column_kwargs={"server_default": sql_text("6")},
+    )
 
 
 class CronJob(CronJobBase, TimestampMixin, table=True):
@@ -71,6 +98,11 @@ class CronJob(CronJobBase, TimestampMixin, table=True):
     last_run_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     next_run_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     idempotency_key: str | None = Field(default=None, max_length=255)
+    #: The repeats of an urgent reminder's latest fire: the occurrence they repeat, how many
+    #: went out (cron_service records them), and the occurrence Done was last pressed for.
+    repeating_for: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    repeats_sent: int = Field(default=0, sa_column_kwargs={"server_default": sql_text("0")})
+    acknowledged_for: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
 
 class CronJobCreate(CronJobBase):
@@ -96,6 +128,21 @@ class CronJobUpdate(SQLModel):
     status: CronJobStatus | None = None
     last_run_at: AwareDatetime | None = None
     next_run_at: AwareDatetime | None = None
+    urgent: bool | None = None
+    repeat_every_minutes: int | None = Field(
+        default=None, ge=REPEAT_EVERY_MINUTES[0], le=REPEAT_EVERY_MINUTES[1]
+    )
+    max_repeats: int | None = Field(default=None, ge=MAX_REPEATS[0], le=MAX_REPEATS[1])
+    #: cron_service's record of an urgent fire's repeats.
+    repeating_for: AwareDatetime | None = None
+    repeats_sent: int | None = Field(default=None, ge=0, le=MAX_REPEATS[1])
+
+
+class CronJobDone(SQLModel):
+    """Done pressed under a fired reminder: `occurrence` is the fire's scheduled time (the
+    button carries it), None from a button older than urgent reminders."""
+
+    occurrence: AwareDatetime | None = None
 
 
 class CronJobPublic(CronJobBase):
@@ -106,6 +153,9 @@ class CronJobPublic(CronJobBase):
     last_run_at: datetime | None
     next_run_at: datetime | None
     idempotency_key: str | None
+    repeating_for: datetime | None
+    repeats_sent: int
+    acknowledged_for: datetime | None
     created_at: datetime
     updated_at: datetime
 
@@ -117,6 +167,11 @@ class CronJobRunBase(SQLModel):
     error: Text | None = Field(default=None, max_length=MAX_TEXT, sa_type=SAText)
     #: The OutgoingMessage id the fire produced.
     message_id: Text | None = Field(default=None, max_length=64)
+    #: An urgent reminder's repeat (1, 2, ...) of the fire at `scheduled_for - n * interval`;
+    #: 0: a fire of its own.
+    repeat: int = Field(
+        default=0, ge=0, le=MAX_REPEATS[1], sa_column_kwargs={"server_default": sql_text("0")}
+    )
 
 
 class CronJobRun(CronJobRunBase, CreatedMixin, table=True):
@@ -139,3 +194,20 @@ class CronJobRunPublic(CronJobRunBase):
     id: int
     job_id: uuid.UUID
     created_at: datetime
+
+
+class CronJobAcknowledgement(CreatedMixin, table=True):
+    """Done pressed under a fire of an urgent reminder (once per fire): for the analytics,
+    how many repeats it took."""
+
+    __tablename__ = "cron_job_acknowledgements"
+    __table_args__ = (
+        UniqueConstraint("job_id", "occurrence", name="uq_cron_job_acknowledgements_fire"),
+        Index("ix_cron_job_acknowledgements_created_at", "created_at"),
+    )
+    id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, Identity(always=False), primary_key=True)
+    )
+    job_id: uuid.UUID = Field(foreign_key="cron_jobs.id", ondelete="CASCADE")
+    occurrence: datetime = Field(sa_type=DateTime(timezone=True))
+    repeats: int

@@ -39,10 +39,16 @@ class ModelStats(BaseModel):
 
 
 class ReminderStats(BaseModel):
+    """Fires by outcome (an urgent reminder's repeats apart), and urgent reminders: repeats
+    sent, fires acknowledged with Done, and the repeats those needed in all."""
+
     on_time: int = 0
     late: int = 0
     missed: int = 0
     failed: int = 0
+    urgent_repeats: int = 0
+    urgent_acknowledged: int = 0
+    urgent_repeats_needed: int = 0
 
 
 class Stats(BaseModel):

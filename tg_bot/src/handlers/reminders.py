@@ -19,7 +19,9 @@ from common.features.buttons import (
     ButtonAction,
     ButtonData,
     button,
+    fired_choice,
     snooze_idempotency_key,
+    snoozed_insistence,
     snoozed_until,
 )
 from common.features.schedule import describe
@@ -166,11 +168,15 @@ async def snooze_pressed(press: Press, services: Services) -> Pressed:
     if isinstance(job, Pressed):
         return job
     turn = press.turn
-    delay = SNOOZES.get(press.data.option)
+    choice, occurrence = fired_choice(press.data.option)
+    delay = SNOOZES.get(choice)
     if delay is None:
         return Pressed(turn.t("button.unknown"))
     if job.status == CronJobStatus.cancelled:
         return Pressed(turn.t("reminders.gone_notice"), press.below(turn.t("reminders.gone_mark")))
+    if job.urgent and occurrence is not None:
+        # A snooze answers the fire: its repeats stop, and the snoozed copy insists instead.
+        await services.rest.mark_cron_job_done(job.id, occurrence)
     zone = zone_or_default(job.timezone, services.settings.default_timezone)
     snoozed = await services.rest.create_cron_job(
         name=job.name,
@@ -182,6 +188,7 @@ async def snooze_pressed(press: Press, services: Services) -> Pressed:
         run_at=snoozed_until(utcnow().astimezone(zone), delay),
         idempotency_key=snooze_idempotency_key(job.id, turn.chat_id, turn.message.message_id),
         bot_id=job.bot_id,
+        **snoozed_insistence(job),
     )
     at = (snoozed.run_at or utcnow()).astimezone(zone)
     line = turn.t("reminders.snoozed_mark", when=moment_text(turn, at))
@@ -195,10 +202,13 @@ async def done_pressed(press: Press, services: Services) -> Pressed:
     turn = press.turn
     if job.status == CronJobStatus.cancelled:
         return Pressed(turn.t("reminders.gone_notice"), press.below(turn.t("reminders.gone_mark")))
-    if job.cron_expression is None and job.status == CronJobStatus.active:
-        # Pressed before the fire was recorded: the one-off is over all the same.
-        await services.rest.update_cron_job(job.id, status=CronJobStatus.done)
-    return Pressed(turn.t("reminders.done_notice"), press.below(turn.t("reminders.done_mark")))
+    # rest_service ends a one-off (its fire may not be recorded yet) and acknowledges an
+    # urgent fire, which stops its repeats.
+    _, occurrence = fired_choice(press.data.option)
+    await services.rest.mark_cron_job_done(job.id, occurrence)
+    said = "repeats_stopped" if job.urgent and occurrence else "done"
+    notice, mark = turn.t(f"reminders.{said}_notice"), turn.t(f"reminders.{said}_mark")
+    return Pressed(notice, press.below(mark))
 
 
 async def _pressed_job(press: Press, services: Services) -> CronJob | Pressed:

@@ -465,3 +465,41 @@ async def test_a_tap_too_old_to_say_its_message_acts_on_nothing_and_says_so(
 
     assert (outcome.kind, outcome.replies, outcome.incoming) == ("button_unknown", [], None)
     assert answered(telegram, query) == [CATALOGUE.text("en", "button.unknown")]
+
+
+async def test_done_under_any_fire_of_an_urgent_reminder_stops_its_repeats_and_says_so(
+    services: Services, user: TelegramUser, make_reminder: MakeReminder, rest: RestClient
+) -> None:
+    job = await make_reminder("pills", cron_expression="0 9 * * *", urgent=True)
+    fired = datetime(2026, 11, 27, 9, tzinfo=UTC)
+    await rest.update_cron_job(job.id, repeating_for=fired, repeats_sent=2)
+    ann = tapper_for(services, user)
+    [_, [done]] = fired_reminder_buttons(job.id, "en", fired)  # under its second repeat
+    edit = the_edit(await ann.press(done, 95, "🚨 Urgent, repeat 2 of 6: pills"), 95)
+    assert edit.text.endswith(CATALOGUE.text("en", "reminders.repeats_stopped_mark"))
+    acknowledged = await rest.get_cron_job(job.id)
+    assert (acknowledged.acknowledged_for, acknowledged.status) == (fired, CronJobStatus.active)
+
+
+async def test_snooze_under_an_urgent_fire_answers_it_and_the_snooze_insists_too(
+    services: Services, user: TelegramUser, make_reminder: MakeReminder, rest: RestClient
+) -> None:
+    job = await make_reminder(
+        "pay rent", due_in=-1, urgent=True, repeat_every_minutes=10, max_repeats=2
+    )
+    assert job.run_at is not None
+    ann = tapper_for(services, user)
+    [[ten, _, _], _] = fired_reminder_buttons(job.id, "en", job.run_at)
+    edit = the_edit(await ann.press(ten, 96, "🚨 Urgent: pay rent"), 96)
+    assert "remind you again" in edit.text
+    answered_fire = await rest.get_cron_job(job.id)
+    assert (answered_fire.acknowledged_for, answered_fire.status) == (
+        job.run_at,
+        CronJobStatus.done,
+    )
+    [snoozed] = [
+        j
+        for j in await rest.list_cron_jobs(user_id=user.id, type=CronJobType.reminder)
+        if j.id != job.id
+    ]
+    assert (snoozed.urgent, snoozed.repeat_every_minutes, snoozed.max_repeats) == (True, 10, 2)
