@@ -123,6 +123,8 @@ def test_outgoing_message_has_the_contract_fields() -> None:
         "reply_to_channel_message_id",
         # the public API reports the tokens of the turn
         "usage",
+        # a picture drawn on request, sent as a photo with the text
+        "photo_blob_key",
     }
 
 

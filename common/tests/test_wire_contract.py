@@ -157,6 +157,7 @@ REQUESTS: list[tuple[type[BaseModel], str, str, bool]] = [
     (wire.CronJobIn, "post", "/api/cron-jobs/", False),
     (wire.CronJobChanges, "put", "/api/cron-jobs/{job_id}", False),
     (wire.CronJobRunIn, "post", "/api/cron-jobs/{job_id}/runs", True),
+    (wire.CronJobDoneIn, "post", "/api/cron-jobs/{job_id}/done", True),
     (wire.ToolInvocationIn, "post", "/api/tool-invocations/", True),
     (wire.MessageBatchIn, "post", "/api/threads/{thread_id}/messages", False),
     (wire.PendingMaxAge, "post", "/api/users/{user_id}/calendar-credentials/pending/confirm", True),
