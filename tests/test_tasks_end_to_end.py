@@ -57,6 +57,8 @@ async def test_a_task_said_in_chat_reminds_at_its_deadline_and_its_tick_complete
 
     first = tap(system, ann, listing, ticks[1])
     assert await answer_to(system, first) == "Done."
-    shown = await edited(system, ann.id, listing.message_id, "Done: _book the dentist_")
-    assert "book the dentist" not in shown.text.split("Done:")[0]
+    shown = await edited(system, ann.id, listing.message_id, "Done:")
+    done, _, still_open = shown.text.partition("\n")
+    assert "book the dentist" in done and "book the dentist" not in still_open
+    assert "send the invoice" in still_open
     assert [b["text"] for b in buttons_of(shown)] == ["✓ 1"]
