@@ -122,6 +122,7 @@ async def test_usage_counts_this_months_messages_tokens_and_tool_calls(system: S
     assert "Messages to me: 3" in month
     assert f"AI tokens: {tokens:,}".replace(",", " ") in month
     assert "Tool calls: 1" in month
+    assert "Pictures drawn: 0" in month
 
 
 @pytest.mark.timeout(120)

@@ -43,6 +43,7 @@ async def show_usage(turn: Addressed, _args: str, services: Services) -> str:
         month_messages=_grouped(month.messages),
         month_tokens=_grouped(month.tokens_in + month.tokens_out),
         month_tools=_grouped(month.tool_calls),
+        month_images=_grouped(month.images),
         tokens=_grouped(tokens),
         allowance=Markdown(allowance),
         messages=messages,
