@@ -122,7 +122,17 @@ def job_line(turn: Addressed, number: int, job: CronJob, user_zone: ZoneInfo) ->
     when = moment_text(turn, moment.astimezone(zone)) if moment else "—"
     if zone.key != user_zone.key:
         when = f"{when} ({zone.key})"
-    values = {"number": number, "when": when, "text": job.text or job.name}
+    text: str | Markdown = job.text or job.name
+    if job.urgent:
+        text = Markdown(
+            turn.t(
+                "reminders.urgent_text",
+                text=text,
+                minutes=job.repeat_every_minutes,
+                repeats=job.max_repeats,
+            )
+        )
+    values = {"number": number, "when": when, "text": text}
     if job.cron_expression:
         # The same words the assistant confirms with; a cron fallback is Markdown code.
         rule = Markdown(describe(job.cron_expression or "", turn.catalogue.language))

@@ -503,3 +503,18 @@ async def test_snooze_under_an_urgent_fire_answers_it_and_the_snooze_insists_too
         if j.id != job.id
     ]
     assert (snoozed.urgent, snoozed.repeat_every_minutes, snoozed.max_repeats) == (True, 10, 2)
+
+
+async def test_reminders_says_which_are_urgent_and_how_they_repeat(
+    services: Services, user: TelegramUser, make_reminder: MakeReminder, rest: RestClient
+) -> None:
+    pills = await make_reminder("take the pills", due_in=1800)
+    await rest.update_cron_job(pills.id, urgent=True, repeat_every_minutes=10, max_repeats=3)
+    await make_reminder("water the plants", due_in=3600)
+
+    listing = await tapper_for(services, user).command("/reminders")
+
+    assert isinstance(listing, Reply)
+    urgent, calm = [line for line in listing.text.splitlines() if line[:2] in ("1.", "2.")]
+    assert urgent.endswith("🚨 take the pills (urgent: every 10 min until Done, at most 3 times)")
+    assert calm.endswith("— water the plants")
