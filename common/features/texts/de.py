@@ -267,7 +267,9 @@ TEXTS: dict[str, str] = {
         "Zum Abbrechen schick `/reminders cancel NUMMER` oder sag mir einfach, welche."
     ),
     "reminders.item": "{number}. {when} — {text}",
-    "reminders.urgent_text": "🚨 {text} (dringend: alle {minutes} Min. bis „Erledigt“, höchstens {repeats}-mal)",
+    "reminders.urgent_text": (
+        "🚨 {text} (dringend: alle {minutes} Min. bis „Erledigt“, höchstens {repeats}-mal)"
+    ),
     "reminders.item_repeating": "{number}. {when} — {text} ({rule})",
     "reminders.weekdays": "Mo,Di,Mi,Do,Fr,Sa,So",
     "reminders.briefings": "Geplante Briefings: {count}, siehe /briefings.",

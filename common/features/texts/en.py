@@ -239,7 +239,9 @@ TEXTS: dict[str, str] = {
         "To cancel one, send `/reminders cancel NUMBER`, or just tell me which."
     ),
     "reminders.item": "{number}. {when} — {text}",
-    "reminders.urgent_text": "🚨 {text} (urgent: every {minutes} min until Done, at most {repeats} times)",
+    "reminders.urgent_text": (
+        "🚨 {text} (urgent: every {minutes} min until Done, at most {repeats} times)"
+    ),
     "reminders.item_repeating": "{number}. {when} — {text} ({rule})",
     "reminders.weekdays": "Mon,Tue,Wed,Thu,Fri,Sat,Sun",
     "reminders.briefings": "Scheduled briefings: {count}, see /briefings.",

@@ -241,7 +241,10 @@ TEXTS: dict[str, str] = {
         "Чтобы отменить, отправьте `/reminders cancel НОМЕР` или просто скажите, какое."
     ),
     "reminders.item": "{number}. {when} — {text}",
-    "reminders.urgent_text": "🚨 {text} (срочно: каждые {minutes} мин, пока не нажмёте «Готово», не больше {repeats} раз)",
+    "reminders.urgent_text": (
+        "🚨 {text}"
+        " (срочно: каждые {minutes} мин, пока не нажмёте «Готово», не больше {repeats} раз)"
+    ),
     "reminders.item_repeating": "{number}. {when} — {text} ({rule})",
     "reminders.weekdays": "пн,вт,ср,чт,пт,сб,вс",
     "reminders.briefings": "Сводок по расписанию: {count}, см. /briefings.",

@@ -245,7 +245,10 @@ TEXTS: dict[str, str] = {
         "Щоб скасувати, надішліть `/reminders cancel НОМЕР` або просто скажіть, яке."
     ),
     "reminders.item": "{number}. {when} — {text}",
-    "reminders.urgent_text": "🚨 {text} (терміново: кожні {minutes} хв, доки не натиснете «Готово», не більше {repeats} разів)",
+    "reminders.urgent_text": (
+        "🚨 {text}"
+        " (терміново: кожні {minutes} хв, доки не натиснете «Готово», не більше {repeats} разів)"
+    ),
     "reminders.item_repeating": "{number}. {when} — {text} ({rule})",
     "reminders.weekdays": "пн,вт,ср,чт,пт,сб,нд",
     "reminders.briefings": "Зведень за розкладом: {count}, див. /briefings.",
