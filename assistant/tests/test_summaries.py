@@ -14,6 +14,7 @@ from assistant.tests.support import SHARED, Deployment
 from assistant.tests.test_memory import chat, store, thread_of
 from common.infrastructure.wire import MessageIn, MessageRole, TelegramUser
 from sandbox.llm_server import RecordedRequest, Step
+from tests.streams import stream_entries
 from tests.waiting import until
 
 WINDOW = "6"
@@ -95,7 +96,7 @@ async def test_a_detail_said_200_messages_back_reaches_the_next_prompt_through_t
 
 async def _first_answer_ms(deployment: Deployment) -> float:
     """When the first answer was queued: its stream entry's id is Redis' clock in ms."""
-    entries = await deployment.redis.xrange(deployment.names.stream(deployment.replies))
+    entries = await stream_entries(deployment.redis, deployment.names.stream(deployment.replies))
     return float(entries[0][0].decode().split("-")[0])
 
 

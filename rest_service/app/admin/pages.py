@@ -30,7 +30,15 @@ from rest_service.app.admin.feedback_views import SatisfactionView
 from rest_service.app.admin.knowledge_page import KnowledgeImportView
 from rest_service.app.admin.leads_views import LeadsExportView
 from rest_service.app.admin.request_ctx import BIGINT_MAX, AdminFormError, admin_ctx, app_state
-from rest_service.app.domain import calendar, handoffs, revert, stats, thread_summaries, usage, users
+from rest_service.app.domain import (
+    calendar,
+    handoffs,
+    revert,
+    stats,
+    thread_summaries,
+    usage,
+    users,
+)
 from rest_service.app.domain.history import ENTITIES
 from rest_service.app.domain.paging import Page
 from rest_service.app.models.calendar import CalendarCredential
