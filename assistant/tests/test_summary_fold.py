@@ -5,7 +5,6 @@ empty reply, a writer overtaken by another, a lock held elsewhere, shutdown whil
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -20,7 +19,7 @@ from assistant.src.turn.state import TurnState
 from assistant.src.turn.summary import Summaries
 from assistant.tests.support import Deployment
 from assistant.tests.test_memory import chat, store, thread_of
-from common.infrastructure.queue_messages import ChatType, IncomingMessage
+from assistant.tests.test_orchestrator_in_process import message_from
 from common.infrastructure.redis_lock import RedisLock
 from common.infrastructure.wire import TelegramUser
 from sandbox.llm_server import Step
@@ -109,7 +108,7 @@ async def test_after_an_answer_one_fold_starts_per_thread_and_close_waits_for_it
     deployment.llm.script(Step(text="notes", delay=0.5))
     snapshot = await deployment.rest.get_config()
     secretary = await deployment.assistant_id(deployment.config.secretary)
-    state = TurnState(_message(user), snapshot)
+    state = TurnState(message_from(deployment, user, "hello"), snapshot)
     state.context = await deployment.rest.turn_context(str(user.id), secretary, limit=2)
 
     summaries.after_answer(state)
@@ -121,15 +120,3 @@ async def test_after_an_answer_one_fold_starts_per_thread_and_close_waits_for_it
     assert (await deployment.rest.summary_backlog(thread)).summary.content == "notes"  # type: ignore[union-attr]
     assert summaries.running == {}
     await summaries.close()  # nothing in flight: returns at once
-
-
-def _message(user: TelegramUser) -> IncomingMessage:
-    return IncomingMessage(
-        message_id=uuid.uuid4(),
-        chat_id=int(user.telegram_id),
-        chat_type=ChatType.PRIVATE,
-        user_id=user.id,
-        telegram_user_id=user.telegram_id,
-        text="hello",
-        reply_stream="test:unused",
-    )

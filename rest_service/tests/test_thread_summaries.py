@@ -25,6 +25,17 @@ async def write(api: Api, thread_id: str, **body: Any) -> Any:
     return await api.http.put(f"/api/threads/{thread_id}/summary", json=body, headers=api.service)
 
 
+async def replace(api: Api, thread_id: str, content: str, covers: int, previous: int) -> Any:
+    """A summary made from the stored one that covers up to `previous`."""
+    return await write(
+        api,
+        thread_id,
+        content=content,
+        covers_message_id=covers,
+        previous_covers_message_id=previous,
+    )
+
+
 async def backlog(api: Api, thread_id: str, **params: Any) -> dict[str, Any]:
     path = f"/api/threads/{thread_id}/summary/backlog"
     return await api.ok("GET", path, api.service, params=params)
@@ -59,9 +70,7 @@ class TestConditionalReplace:
         thread, ids = await conversation(api, 4)
         key = thread["thread_id"]
         await write(api, key, content="first", covers_message_id=ids[0])
-        again = await write(
-            api, key, content="second", covers_message_id=ids[2], previous_covers_message_id=ids[0]
-        )
+        again = await replace(api, key, "second", ids[2], ids[0])
         assert again.status_code == 200
         assert again.json()["content"] == "second"
         assert again.json()["covers_message_id"] == ids[2]
@@ -74,12 +83,8 @@ class TestConditionalReplace:
         key = thread["thread_id"]
         await write(api, key, content="first", covers_message_id=ids[0])
         # Both read "first"; the one that writes second is refused.
-        won = await write(
-            api, key, content="winner", covers_message_id=ids[2], previous_covers_message_id=ids[0]
-        )
-        lost = await write(
-            api, key, content="loser", covers_message_id=ids[3], previous_covers_message_id=ids[0]
-        )
+        won = await replace(api, key, "winner", ids[2], ids[0])
+        lost = await replace(api, key, "loser", ids[3], ids[0])
         late_first = await write(api, key, content="another first", covers_message_id=ids[1])
         assert won.status_code == 200
         assert_error(lost, 409)
@@ -92,9 +97,7 @@ class TestConditionalReplace:
         thread, ids = await conversation(api, 2)
         key = thread["thread_id"]
         await write(api, key, content="first", covers_message_id=ids[1])
-        older = await write(
-            api, key, content="x", covers_message_id=ids[0], previous_covers_message_id=ids[1]
-        )
+        older = await replace(api, key, "x", ids[0], ids[1])
         assert_error(older, 409)
 
     @PROPERTY
