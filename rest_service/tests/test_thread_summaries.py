@@ -142,6 +142,17 @@ class TestWhereItGoes:
         assert after["summary"]["covers_message_id"] == ids[1]
         assert [m["id"] for m in after["recent"]] == ids[2:]
 
+    async def test_reset_starts_a_thread_without_a_summary(self, api: Api) -> None:
+        thread, ids = await conversation(api, 2)
+        await write(api, thread["thread_id"], content="old notes", covers_message_id=ids[1])
+        reset = {"user_id": thread["user_id"], "assistant_id": thread["assistant_id"]}
+        await api.ok("POST", "/api/threads/reset", api.service, json=reset)
+
+        context = await api.ok("POST", "/api/threads/context", api.service, json=reset)
+
+        assert context["thread"]["thread_id"] != thread["thread_id"]
+        assert context["summary"] is None and context["recent"] == []
+
     async def test_forget_deletes_the_summaries_of_their_conversations_and_groups(
         self, api: Api
     ) -> None:
