@@ -61,6 +61,9 @@ ASSISTANT_ENV = {
     "REST_RETRY_SECONDS": "0.5",
     "SHUTDOWN_GRACE_SECONDS": "2",
     "EVENT_ALERT_INTERVAL_SECONDS": "1",
+    # No running summary joins the requests a scenario reads from the LLM stand-in
+    # (assistant/tests/test_summaries.py proves the summary with its own assistant).
+    "SUMMARY_AFTER_MESSAGES": "1000",
 }
 #: Who stdio MCP servers run as: the tests may run as root, the assistant then needs one.
 MCP_USER = "nobody" if os.geteuid() == 0 else ""

@@ -294,6 +294,9 @@ SERVICE_MAY = [
     ("GET", rf"/api/assistants/{_ID}/tools"),
     ("GET", rf"/api/users/by-telegram/{_ID}"),
     ("GET", rf"/api/threads/{_ID}/messages(/recent)?"),
+    # the assistant keeps a thread's running summary of the turns before its window
+    ("GET", rf"/api/threads/{_ID}/summary/backlog"),
+    ("PUT", rf"/api/threads/{_ID}/summary"),
     ("GET", r"/api/messages/search"),
     ("GET", rf"/api/cron-jobs/{_ID}/runs|/api/cron-job-runs/"),
     ("POST", r"/api/(users|threads|cron-jobs|tool-invocations)/"),

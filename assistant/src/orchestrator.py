@@ -43,6 +43,7 @@ from assistant.src.turn.publish import Asked, Publisher, in_call_order
 from assistant.src.turn.reading import Reading
 from assistant.src.turn.reply_form import TURN_FAILURES, Answer, ReplyForm, failed
 from assistant.src.turn.state import TurnState
+from assistant.src.turn.summary import Summaries
 from common.features.blobs import BlobStore
 from common.infrastructure.errors import AppError, RetryLater
 from common.infrastructure.logging import correlation, get_logger
@@ -101,6 +102,7 @@ class Orchestrator:
         self.model = ModelRun(settings, redis, names, deps, services)
         self.reply_form = ReplyForm(VoiceReplies(settings, self.blobs, deps.llm))
         self.publisher = Publisher(redis, names, outbox)
+        self.summaries = Summaries(settings, redis, names, deps)
 
     async def handle(self, message: IncomingMessage) -> None:
         taken = await self.intake.take(message)
@@ -111,9 +113,10 @@ class Orchestrator:
             return
         started = time.perf_counter()
         message = taken.message
+        state: TurnState | None = None
         try:
             with recording(taken.record):
-                answer = await self.answer(message, taken.config_version)
+                answer, state = await self._answer(message, taken.config_version)
         except RestServiceUnavailable as exc:
             log.warning("rest_service_unavailable", error=str(exc))
             raise RetryLater(self.settings.rest_retry_seconds, "rest_service unavailable") from exc
@@ -123,6 +126,8 @@ class Orchestrator:
             answer = failed("refused", exc, message.language_code)
         if answer is not None:
             await self.publish(message, answer)
+        if state is not None:
+            self.summaries.after_answer(state)
         await self.blobs.delete(*taken.files)
         elapsed = time.perf_counter() - started
         TURN_SECONDS.observe(elapsed)
@@ -133,13 +138,20 @@ class Orchestrator:
     ) -> Answer | None:
         """The answer to `message`; None for a blocked user. `config_version`: the stored
         version of the live config, when the caller read it already."""
+        answer, _state = await self._answer(message, config_version)
+        return answer
+
+    async def _answer(
+        self, message: IncomingMessage, config_version: int | None
+    ) -> tuple[Answer | None, TurnState]:
+        """`answer`, with the turn it made (its thread's summary is kept after publishing)."""
         state = TurnState(message, await self.config.current_snapshot(config_version))
         await self.reading.read(state)
         await self.background.learn(state)
         if state.blocked:
-            return None
+            return None, state
         await self.model.run(state)
-        return await self.reply_form.choose(state)
+        return await self.reply_form.choose(state), state
 
     async def publish(self, message: IncomingMessage, answer: Answer) -> None:
         """Queue the answer and mark the message answered, in one step, once."""

@@ -25,6 +25,12 @@ class Settings(ServiceSettings, OpenMeteoSettings):
     long_term_memory_enabled: bool = True
     max_long_term_results: int = Field(default=5, ge=0)
     long_term_memory_length: int = Field(default=2_000, ge=0)
+    #: The running summary (`turn/summary.py`): folded again once this many messages before
+    #: the window are not in it yet; at most `summary_max_messages` of them in one go.
+    summary_after_messages: int = Field(default=40, ge=1)
+    summary_max_messages: int = Field(default=400, ge=1, le=1000)
+    #: One summary per thread at a time across replicas; a holder that dies frees it then.
+    summary_lock_seconds: float = Field(default=120.0, gt=0)
 
     assistant_concurrency: int = Field(default=16, ge=1)
     #: On SIGTERM the assistant stops reading and gives the turns in flight this long to

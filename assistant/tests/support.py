@@ -168,6 +168,9 @@ FAST_ASSISTANT = {
     "REST_RETRY_SECONDS": "0.5",
     "CONFIG_POLL_SECONDS": "1",
     "SHUTDOWN_GRACE_SECONDS": "3",
+    # No running summary behind the tests that read the model's last request; the summary's
+    # own tests (test_summaries.py) start an assistant that makes them.
+    "SUMMARY_AFTER_MESSAGES": "1000",
 }
 
 #: The assistant process the end-to-end tests share.

@@ -259,6 +259,10 @@ class Names:
         carries their Yes / No buttons."""
         return self.key(f"assistant:calendar_deletes:{message_id}")
 
+    def thread_summary_lock(self, thread_id: str) -> str:
+        """Held while an assistant replica folds a thread's older turns into its summary."""
+        return self.key(f"assistant:summary_lock:{thread_id}")
+
     def llm_breaker(self, model: str, part: str) -> str:
         """A model's circuit breaker (assistant): `failures`, `open`, `tripped`, `probe`,
         in one slot per model."""

@@ -81,6 +81,8 @@ from common.infrastructure.wire import (
     ProfileFact,
     RunOutcome,
     SearchHit,
+    SummaryBacklog,
+    SummaryWrite,
     Task,
     TaskChanges,
     TaskIn,
@@ -90,6 +92,7 @@ from common.infrastructure.wire import (
     Thread,
     ThreadKey,
     ThreadsReset,
+    ThreadSummary,
     ToolInvocation,
     ToolInvocationIn,
     TurnBackground,
@@ -694,6 +697,32 @@ class RestClient:
         )
         body = _json(query)
         return TurnBackground.model_validate(await self.post_json("/api/threads/context", body))
+
+    async def summary_backlog(
+        self, thread_id: str, *, before_id: int | None = None, limit: int = 100
+    ) -> SummaryBacklog:
+        """The thread's running summary and the messages after it, older than `before_id`."""
+        path = f"/api/threads/{thread_id}/summary/backlog"
+        return SummaryBacklog.model_validate(
+            await self.get_json(path, before_id=before_id, limit=limit)
+        )
+
+    async def write_summary(
+        self,
+        thread_id: str,
+        content: str,
+        covers_message_id: int,
+        previous_covers_message_id: int | None,
+    ) -> ThreadSummary:
+        """Replaces the running summary if the stored one is still the one it was made from;
+        `ConflictError` when another writer was first (theirs stays)."""
+        body = SummaryWrite(
+            content=content,
+            covers_message_id=covers_message_id,
+            previous_covers_message_id=previous_covers_message_id,
+        )
+        path = f"/api/threads/{thread_id}/summary"
+        return ThreadSummary.model_validate(await self.put_json(path, _json(body)))
 
     async def search_messages(
         self,

@@ -424,6 +424,35 @@ class Message(WireModel):
     created_at: datetime
 
 
+class ThreadSummary(WireModel):
+    """A thread's running summary: the assistant's own notes on the turns before its recent
+    window, up to and including `covers_message_id`."""
+
+    thread_id: str
+    conversation_key: str
+    content: str
+    covers_message_id: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class SummaryBacklog(WireModel):
+    """The stored summary and, oldest first, the messages it does not cover yet that are
+    older than the recent window."""
+
+    summary: ThreadSummary | None
+    messages: list[Message]
+
+
+class SummaryWrite(WireModel):
+    """`PUT /api/threads/{thread_id}/summary`: stored only while the stored summary still
+    covers up to `previous_covers_message_id` (None: there is none yet)."""
+
+    content: str
+    covers_message_id: int
+    previous_covers_message_id: int | None = None
+
+
 class SearchHit(Message):
     rank: float
 
@@ -677,6 +706,8 @@ class TurnBackground(WireModel):
     recent: list[Message]
     memory: list[SearchHit]
     facts: list[ProfileFact] = []
+    #: The thread's running summary of the turns before the window (None: none yet).
+    summary: ThreadSummary | None = None
 
 
 class ProviderRef(WireModel):

@@ -229,6 +229,23 @@ class TestConversations:
         page = (await admin_http.get(f"/admin/conversations?thread={thread}")).text
         assert "{\n  &#34;zone&#34;: &#34;UTC&#34;\n}" in page  # arguments as an object
 
+    async def test_a_thread_shows_the_assistant_s_running_summary_as_text(
+        self, admin_http: httpx.AsyncClient, api: Api
+    ) -> None:
+        thread = (await api.thread((await api.user())["id"]))["thread_id"]
+        said = await api.say(thread, "my locker code is 4711")
+        plain = (await admin_http.get(f"/admin/conversations?thread={thread}")).text
+        assert 'id="thread-summary"' not in plain
+        notes = "Locker code 4711. <b>not markup</b>"
+        body = {"content": notes, "covers_message_id": said["id"]}
+        await api.ok("PUT", f"/api/threads/{thread}/summary", api.service, json=body)
+
+        page = (await admin_http.get(f"/admin/conversations?thread={thread}")).text
+
+        shown = page[page.index('id="thread-summary"') :]
+        assert f"up to #{said['id']}" in shown
+        assert "Locker code 4711. &lt;b&gt;not markup&lt;/b&gt;" in shown
+
     async def test_an_unknown_user_finds_nothing(self, admin_http: httpx.AsyncClient) -> None:
         unknown = uuid.uuid4()
         page = (await admin_http.get(f"/admin/conversations?user={unknown}")).text

@@ -68,6 +68,8 @@ WHO = {
     ("POST", "/api/threads/{thread_id}/messages"): S,
     ("GET", "/api/threads/{thread_id}/messages"): S,
     ("GET", "/api/threads/{thread_id}/messages/recent"): S,
+    ("GET", "/api/threads/{thread_id}/summary/backlog"): S,
+    ("PUT", "/api/threads/{thread_id}/summary"): S,
     ("GET", "/api/messages/search"): S,
     ("GET", "/api/llm-providers/"): A,
     ("POST", "/api/llm-providers/"): A,

@@ -244,3 +244,14 @@ def test_0026_lets_a_model_make_images_and_goes_back(empty_database: str) -> Non
         assert cur.fetchall() == [("old-model", ["chat"], True), ("painter", ["chat"], False)]
     conn.close()
     migrate(empty_database, "upgrade", "head")
+
+
+def test_0029_adds_thread_summaries_and_goes_back(empty_database: str) -> None:
+    migrate(empty_database, "upgrade", "0029")
+    assert {"thread_id", "conversation_key", "content", "covers_message_id"} <= _columns(
+        empty_database, "thread_summaries"
+    )
+    migrate(empty_database, "downgrade", "0027")
+    assert "thread_summaries" not in _tables(empty_database)
+    migrate(empty_database, "upgrade", "head")
+    assert "thread_summaries" in _tables(empty_database)

@@ -132,9 +132,11 @@ class LlmChatAssistant(BaseAssistant):
         if await self._budget_spent(turn):
             return TurnResult(_budget_refusal(turn.actor.language))
         history = _without_turn(history, turn)
+        summary = memory.summary_message(start.summary)
         exchange = _Exchange(
             messages=[
                 *await self.system_messages(turn, history),
+                *([summary] if summary is not None else []),
                 *(memory.to_openai(m, group=turn.actor.is_group) for m in history),
             ],
             records=[],

@@ -4,7 +4,8 @@ Short-term: the thread's newest messages within MAX_CONTEXT_MESSAGES and
 MAX_CONTEXT_LENGTH, and only whole tool exchanges (an assistant message with `tool_calls`
 followed by a result for every call): a window that would cut one drops it whole, since the
 protocol rejects a tool result without its call. Long-term: older messages found by search,
-within LONG_TERM_MEMORY_LENGTH, as one system message.
+within LONG_TERM_MEMORY_LENGTH, as one system message. Between them: the thread's running
+summary of the turns before the window (`assistant/src/turn/summary.py` keeps it).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from common.infrastructure.text import clean_text, trim
-from common.infrastructure.wire import Message
+from common.infrastructure.wire import Message, ThreadSummary
 
 #: A message as rest_service stored it (a search hit is one too).
 StoredMessage = Message
@@ -23,6 +24,10 @@ StoredMessage = Message
 MEMORY_QUERY_MAX_CHARS = 2000
 
 MEMORY_HEADER = "Earlier messages of this conversation that may be relevant (long-term memory):"
+SUMMARY_HEADER = (
+    "Earlier in this conversation (your own notes on the turns no longer shown; "
+    "trust them as you would your memory):"
+)
 
 
 def memory_query(text: str) -> str | None:
@@ -131,6 +136,13 @@ def memory_message(
     if not lines:
         return None
     return {"role": "system", "content": "\n".join([MEMORY_HEADER, *lines])}
+
+
+def summary_message(summary: ThreadSummary | None) -> dict[str, Any] | None:
+    """The thread's running summary as one system message before the recent window."""
+    if summary is None:
+        return None
+    return {"role": "system", "content": f"{SUMMARY_HEADER}\n{summary.content}"}
 
 
 def _speaker(hit: StoredMessage, group: bool) -> str:

@@ -30,7 +30,15 @@ from rest_service.app.admin.feedback_views import SatisfactionView
 from rest_service.app.admin.knowledge_page import KnowledgeImportView
 from rest_service.app.admin.leads_views import LeadsExportView
 from rest_service.app.admin.request_ctx import BIGINT_MAX, AdminFormError, admin_ctx, app_state
-from rest_service.app.domain import calendar, handoffs, revert, stats, usage, users
+from rest_service.app.domain import (
+    calendar,
+    handoffs,
+    revert,
+    stats,
+    thread_summaries,
+    usage,
+    users,
+)
 from rest_service.app.domain.history import ENTITIES
 from rest_service.app.domain.paging import Page
 from rest_service.app.models.calendar import CalendarCredential
@@ -340,6 +348,9 @@ class ConversationsView(BaseView):
             )
             messages = await _messages(ctx.session, thread_id) if thread_id else []
             context["messages"] = conversations.with_tool_cards(messages)
+            context["summary"] = (
+                await thread_summaries.summary_of(ctx, thread_id) if thread_id else None
+            )
             key = messages[0]["message"].conversation_key if messages else None
             context["handoff"] = await handoffs.open_handoff(ctx, key) if key else None
         context["done"] = request.query_params.get("done")

@@ -11,7 +11,7 @@ from pydantic_core import to_json
 from rest_service.app.api.common import ERRORS
 from rest_service.app.api.deps import MAX_LIMIT, PageDep, UnitOfWorkDep, set_total
 from rest_service.app.auth import any_token
-from rest_service.app.domain import chat_messages, threads, turn_context
+from rest_service.app.domain import chat_messages, thread_summaries, threads, turn_context
 from rest_service.app.models.base import AwareDatetime, Text
 from rest_service.app.models.thread import (
     MessageBatch,
@@ -21,9 +21,11 @@ from rest_service.app.models.thread import (
     ThreadCreate,
     ThreadPublic,
     ThreadReset,
+    ThreadSummaryPublic,
     TurnBackground,
     TurnBackgroundQuery,
 )
+from rest_service.app.models.thread_summary import SummaryBacklog, SummaryWrite
 
 router = APIRouter(tags=["threads"], responses=ERRORS, dependencies=[any_token])
 
@@ -128,6 +130,25 @@ async def recent_messages(
     """The newest messages within `limit` and `max_chars` (content plus tool calls),
     oldest first; the window never starts with an orphaned tool result."""
     return await chat_messages.recent_messages(ctx, thread_id, limit, max_chars)
+
+
+@router.get("/api/threads/{thread_id}/summary/backlog", response_model=SummaryBacklog)
+async def summary_backlog(
+    ctx: UnitOfWorkDep,
+    thread_id: ThreadKey,
+    before_id: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+) -> object:
+    """The thread's running summary (null: none yet) and, oldest first, the messages it
+    does not cover that are older than `before_id` (the recent window's oldest)."""
+    return await thread_summaries.backlog(ctx, thread_id, before_id, limit)
+
+
+@router.put("/api/threads/{thread_id}/summary", response_model=ThreadSummaryPublic)
+async def write_summary(ctx: UnitOfWorkDep, thread_id: ThreadKey, data: SummaryWrite) -> object:
+    """Replaces the running summary, only if the stored one still covers up to
+    `previous_covers_message_id` (null: there is none yet); else 409 and it stays."""
+    return await thread_summaries.write_summary(ctx, thread_id, data)
 
 
 @router.get("/api/messages/search", response_model=list[SearchHit])

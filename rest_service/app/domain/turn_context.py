@@ -46,22 +46,27 @@ _PROFILE_AND_FACTS_SQL = (
     f"ORDER BY created_at, id LIMIT {PROFILE_FACTS_MAX}) f ON true "
     "WHERE u.id = $1 ORDER BY f.created_at, f.id"
 )
-#: The thread's get-or-create and its newest messages in one statement (one round trip):
-#: one row per message (`m_` columns), or one with null `m_` columns for an empty thread.
+_SUMMARY = "thread_id, conversation_key, content, covers_message_id, created_at, updated_at"
+#: The thread's get-or-create, its running summary and its newest messages in one statement
+#: (one round trip): one row per message (`m_` columns), or one with null `m_` columns for an
+#: empty thread; the summary's `s_` columns are null when it has none.
 _THREAD_AND_NEWEST_SQL = (
     "WITH t AS (INSERT INTO user_assistant_threads "
     "(id, user_id, assistant_id, thread_id, last_used, created_at, updated_at) "
     "VALUES ($1, $2, $3, $4, clock_timestamp(), clock_timestamp(), clock_timestamp()) "
     "ON CONFLICT ON CONSTRAINT uq_user_assistant_threads_pair DO UPDATE SET last_used = now() "
-    f"RETURNING {_THREAD}) "
-    f"SELECT {prefixed('t', _THREAD)}, {children_as('m', _MESSAGE, 'm_')} "
-    f"FROM t LEFT JOIN LATERAL (SELECT {_MESSAGE} FROM chat_messages "
+    f"RETURNING {_THREAD}), "
+    f"s AS (SELECT {_SUMMARY} FROM thread_summaries WHERE thread_id = (SELECT thread_id FROM t)) "
+    f"SELECT {prefixed('t', _THREAD)}, {children_as('s', _SUMMARY, 's_')}, "
+    f"{children_as('m', _MESSAGE, 'm_')} "
+    f"FROM t LEFT JOIN s ON true LEFT JOIN LATERAL (SELECT {_MESSAGE} FROM chat_messages "
     "WHERE thread_id = t.thread_id ORDER BY id DESC LIMIT $5) m ON true ORDER BY m.id DESC"
 )
 _THREAD_FIELDS = fields(_THREAD)
 _USER_FIELDS = fields(_USER)
 _FACT_FIELDS = fields(_FACT)
 _MESSAGE_FIELDS = fields(_MESSAGE)
+_SUMMARY_FIELDS = fields(_SUMMARY)
 _CONFIG = "'russian'::regconfig"
 
 
@@ -78,7 +83,7 @@ async def turn_context_json(ctx: UnitOfWork, query: TurnBackgroundQuery) -> byte
         profile, facts = await _profile_and_facts(conn, query.profile_id, query.facts)
     if profile is not None and profile["blocked"]:
         return _context(None, profile, [], [], [])
-    thread, newest = await _thread_and_newest(conn, query)
+    thread, summary, newest = await _thread_and_newest(conn, query)
     recent = _recent_window(newest, query.max_chars)
     memory: list[dict[str, Any]] = []
     if query.memory is not None:
@@ -87,7 +92,7 @@ async def turn_context_json(ctx: UnitOfWork, query: TurnBackgroundQuery) -> byte
             conn, query.user_id, query.memory.q, query.memory.limit, oldest,
             match_all=query.memory.match == "all",
         )  # fmt: skip
-    return _context(thread, profile, recent, memory, facts)
+    return _context(thread, profile, recent, memory, facts, summary)
 
 
 async def _profile_and_facts(
@@ -106,16 +111,18 @@ def _context(
     recent: list[dict[str, Any]],
     memory: list[dict[str, Any]],
     facts: list[dict[str, Any]],
+    summary: dict[str, Any] | None = None,
 ) -> bytes:
     body = {"thread": thread, "profile": profile, "recent": recent, "memory": memory}
-    return to_json({**body, "facts": facts})
+    return to_json({**body, "facts": facts, "summary": summary})
 
 
 async def _thread_and_newest(
     conn: AsyncConnection, query: TurnBackgroundQuery
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Get-or-create in one statement with the newest `limit` messages, newest first; the
-    foreign key stands for the assistant's lookup."""
+) -> tuple[dict[str, Any], dict[str, Any] | None, list[dict[str, Any]]]:
+    """Get-or-create in one statement with the running summary (None: none yet) and the
+    newest `limit` messages, newest first; the foreign key stands for the assistant's
+    lookup."""
     params = (uuid.uuid4(), query.user_id, query.assistant_id, new_thread_id(), query.limit)
     try:
         found = await rows(conn, _THREAD_AND_NEWEST_SQL, params)
@@ -124,7 +131,11 @@ async def _thread_and_newest(
             raise not_found("assistant", query.assistant_id) from exc
         raise
     thread, newest = parent_and_children(found, _THREAD_FIELDS, _MESSAGE_FIELDS, "m_")
-    return thread, [message(row) for row in newest]
+    first = found[0]
+    summary = (
+        None if first["s_thread_id"] is None else {c: first[f"s_{c}"] for c in _SUMMARY_FIELDS}
+    )
+    return thread, summary, [message(row) for row in newest]
 
 
 def _recent_window(newest: list[dict[str, Any]], max_chars: int | None) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ from sqlmodel import col
 
 from common.infrastructure.errors import not_found
 from common.infrastructure.queue_messages import UserChanged
-from rest_service.app.domain import sql
+from rest_service.app.domain import sql, thread_summaries
 from rest_service.app.domain.common import apply_update, count, get_or_404, non_null, paged
 from rest_service.app.domain.cron_jobs import announce_cron
 from rest_service.app.domain.llm_models import require_model
@@ -25,6 +25,7 @@ from rest_service.app.models.invocation import ToolInvocation
 from rest_service.app.models.leads import Lead
 from rest_service.app.models.task import Task
 from rest_service.app.models.thread import ChatMessage, UserAssistantThread
+from rest_service.app.models.thread_summary import ThreadSummary
 from rest_service.app.models.user import User, UserCreate, UserUpdate
 
 KIND = "user"
@@ -108,6 +109,12 @@ async def forget_user(ctx: UnitOfWork, user_id: uuid.UUID) -> None:
     # (`assistant:<name>:<user>`), or both (`bot:<id>:assistant:<name>:<user>`).
     with_bots, with_assistants = f"bot:%:{key}", f"assistant:%:{key}"
     had_jobs = await count(ctx.session, col(CronJob.user_id) == user_id)
+    summary_key = col(ThreadSummary.conversation_key)
+    await thread_summaries.forget_summaries(
+        ctx,
+        user_id,
+        or_(summary_key == key, summary_key.like(with_bots), summary_key.like(with_assistants)),
+    )
     await ctx.session.execute(
         delete(ChatMessage).where(
             or_(

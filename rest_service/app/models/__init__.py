@@ -21,6 +21,7 @@ from rest_service.app.models.llm import LLMModel, LLMProvider
 from rest_service.app.models.profile_fact import ProfileFact
 from rest_service.app.models.task import Task
 from rest_service.app.models.thread import ChatMessage, UserAssistantThread
+from rest_service.app.models.thread_summary import ThreadSummary
 from rest_service.app.models.user import User
 from rest_service.app.models.webhook import Bitrix24Lead, WebhookDelivery, WebhookSubscription
 
@@ -52,6 +53,7 @@ __all__ = [
     "LinkCode",
     "ProfileFact",
     "Task",
+    "ThreadSummary",
     "Tool",
     "ToolInvocation",
     "User",

@@ -34,6 +34,19 @@ from rest_service.app.models.enums import varchar_enum
 from rest_service.app.models.profile_fact import ProfileFactPublic
 from rest_service.app.models.user import UserPublic
 
+
+class ThreadSummaryPublic(SQLModel):
+    """A thread's running summary: the assistant's own notes on the turns before its recent
+    window, up to and including `covers_message_id`."""
+
+    thread_id: str
+    conversation_key: str
+    content: str
+    covers_message_id: int
+    created_at: datetime
+    updated_at: datetime
+
+
 MAX_CONTENT = 100_000
 #: The conversation key: a user id for a private chat, `chat:<chat_id>` for a group.
 ConversationKey = Text
@@ -179,3 +192,5 @@ class TurnBackground(SQLModel):
     recent: list[MessagePublic]
     memory: list[SearchHit]
     facts: list[ProfileFactPublic] = []
+    #: The thread's running summary of the turns before the window; null: none yet.
+    summary: ThreadSummaryPublic | None = None
