@@ -27,6 +27,7 @@ from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
 from common.infrastructure.wire import User
 from tg_bot.src.clients.types import TgMessage, TgUser
+from tg_bot.src.domain.pairings import PairingDirectory
 from tg_bot.src.domain.users import UserDirectory
 from tg_bot.src.settings import Settings
 
@@ -92,6 +93,21 @@ class Services:
     @functools.cached_property
     def token_budget(self) -> TokenBudget:
         return TokenBudget(self.redis, self.names, self.settings.llm_daily_token_budget)
+
+    @functools.cached_property
+    def pairings(self) -> PairingDirectory:
+        return PairingDirectory(self.rest, self.settings.user_cache_seconds)
+
+    @property
+    def pairing_on(self) -> bool:
+        """PAIRING applies to the default bot only: a bots row keeps its own list."""
+        return self.settings.pairing and self.bot is None
+
+    async def admitted(self, sender: TgUser) -> bool:
+        """Allowed (`allowed`), or approved by an owner with PAIRING on."""
+        if self.allowed(sender.id):
+            return True
+        return self.pairing_on and await self.pairings.approved(sender)
 
     def allowed(self, telegram_id: int) -> bool:
         """A bots row's own list for its bot (the owner's ALLOWED_TELEGRAM_IDS keep the default

@@ -33,6 +33,7 @@ from tg_bot.src.handlers import (
     handoffs,
     memory,
     model,
+    pairing,
     reminders,
     tasks,
 )
@@ -62,6 +63,7 @@ HANDLERS: dict[ButtonAction, PressHandler] = {
     **catalogue_items.BUTTONS,
     **feedback.BUTTONS,
     **handoffs.BUTTONS,
+    **pairing.BUTTONS,
 }
 
 
@@ -75,7 +77,7 @@ async def button_pressed(
         await _notify(services, query, CATALOGUE.text(language, "button.unknown"))
         return Outcome(update_id, "button_unknown")
     turn = replace(_turn(update_id, query, message, bot, language), bot_id=services.bot_id)
-    if not services.allowed(query.sender.id):
+    if not await services.admitted(query.sender):
         log.info("sender_refused", telegram_id=query.sender.id, chat_id=turn.chat_id)
         await _notify(services, query, turn.t("button.refused"))
         return Outcome(update_id, "refused")
