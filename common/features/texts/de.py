@@ -36,7 +36,9 @@ TEXTS: dict[str, str] = {
     ),
     "help.command": "/{command} — {description}",
     # Zugang, Fehler, was der Bot nicht lesen kann
-    "pairing.ask": "Das ist ein privater Assistent. Bitte den Besitzer, den Code {code} freizugeben.",
+    "pairing.ask": (
+        "Das ist ein privater Assistent. Bitte den Besitzer, den Code {code} freizugeben."
+    ),
     "pairing.refused": "Entschuldigung, der Besitzer hat dich nicht freigegeben.",
     "pairing.owner_notice": "{name} ({telegram_id}) möchte den Bot nutzen: Code {code}.",
     "pairing.approved": "Freigegeben: {code}.",
