@@ -193,6 +193,7 @@ def _url(path: str) -> str:
         .replace("{change_id}", "1")
         .replace("{channel}", "web")
         .replace("{external_id}", "visitor-1")
+        .replace("{code}", "ABCDEF")
         .format_map(
             {
                 k: uuid.uuid4()
