@@ -116,6 +116,15 @@ class Services:
         return not allowed or telegram_id in allowed
 
 
+async def claimed(redis: aioredis.Redis, key: str, holder: str, ttl_s: int | None) -> bool:
+    """True for the first to claim `key`, and for the same `holder` again (a redelivered
+    update comes to the same answer)."""
+    if await redis.set(key, holder, nx=True, ex=ttl_s):
+        return True
+    held = await redis.get(key)
+    return bool((held.decode() if isinstance(held, bytes) else held) == holder)
+
+
 @dataclass(frozen=True)
 class Addressed:
     """One message the bot was addressed with, and who sent it."""

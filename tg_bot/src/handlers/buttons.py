@@ -37,7 +37,7 @@ from tg_bot.src.handlers import (
     reminders,
     tasks,
 )
-from tg_bot.src.handlers.base import Addressed, BotIdentity, Outcome, Services
+from tg_bot.src.handlers.base import Addressed, BotIdentity, Outcome, Services, claimed
 from tg_bot.src.handlers.commands import Press, Pressed, PressHandler, reply_to
 from tg_bot.src.handlers.language import user_language
 from tg_bot.src.i18n import CATALOGUE
@@ -137,11 +137,7 @@ async def _act(press: Press, services: Services, claim: str) -> Pressed:
 
 async def _claim(services: Services, key: str, query_id: str) -> bool:
     """True for the first tap, and for the same query once more (a replayed update)."""
-    if await services.redis.set(key, query_id, nx=True, ex=BUTTON_USED_TTL_S):
-        return True
-    holder = await services.redis.get(key)
-    held = holder.decode() if isinstance(holder, bytes) else holder
-    return bool(held == query_id)
+    return await claimed(services.redis, key, query_id, BUTTON_USED_TTL_S)
 
 
 async def _notify(services: Services, query: TgCallbackQuery, text: str | None) -> None:

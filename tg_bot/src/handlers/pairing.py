@@ -14,7 +14,7 @@ from common.infrastructure.errors import NotFoundError
 from common.infrastructure.logging import get_logger
 from common.infrastructure.queue_messages import ID_NAMESPACE, OutgoingKind, OutgoingMessage
 from common.infrastructure.wire import Pairing, PairingStatus
-from tg_bot.src.handlers.base import Addressed, Outcome, Services
+from tg_bot.src.handlers.base import Addressed, Outcome, Services, claimed
 from tg_bot.src.handlers.commands import Press, Pressed, PressHandler
 from tg_bot.src.i18n import CATALOGUE
 
@@ -44,7 +44,7 @@ async def gate(turn: Addressed, services: Services) -> Outcome | None:
 
 async def _refused(turn: Addressed, services: Services) -> Outcome:
     key = services.names.pairing_refused_told(turn.sender.id)
-    if not await _first_telling(turn, services, key, REFUSED_TOLD_S):
+    if not await claimed(services.redis, key, str(turn.incoming_id), REFUSED_TOLD_S):
         return Outcome(turn.update_id, "refused_silent")
     return Outcome(turn.update_id, "refused", replies=[turn.reply(turn.t("pairing.refused"))])
 
@@ -97,19 +97,11 @@ async def group_refused(turn: Addressed, services: Services) -> Outcome:
     """The first message addressed to the bot in a group not allowed is answered; the rest
     are not."""
     key = services.names.group_refused_told(turn.chat_id)
-    if not await _first_telling(turn, services, key, None):
+    if not await claimed(services.redis, key, str(turn.incoming_id), None):
         return Outcome(turn.update_id, "group_refused_silent")
     log.info("group_refused", chat_id=turn.chat_id)
     told = turn.reply(turn.t("group.not_enabled"))
     return Outcome(turn.update_id, "group_refused", replies=[told])
-
-
-async def _first_telling(turn: Addressed, services: Services, key: str, ttl_s: int | None) -> bool:
-    """True for the first message told under `key` (and for it again: a redelivery)."""
-    mine = str(turn.incoming_id)
-    if await services.redis.set(key, mine, nx=True, ex=ttl_s):
-        return True
-    return bool((await services.redis.get(key) or b"").decode() == mine)
 
 
 BUTTONS: dict[ButtonAction, PressHandler] = {
