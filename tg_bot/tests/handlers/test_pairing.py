@@ -12,7 +12,11 @@ from typing import Any
 
 import pytest
 
+from common.features.buttons import pairing_buttons
 from common.features.pairing import CODE_PATTERN
+from common.infrastructure.queue import StreamPublisher
+from common.infrastructure.queue_messages import OutgoingMessage
+from common.infrastructure.redis_keys import TO_TELEGRAM
 from common.infrastructure.rest_client import RestClient
 from common.infrastructure.wire import PairingIn, PairingStatus
 from sandbox import telegram_updates as build
@@ -124,6 +128,19 @@ async def test_someone_else_pressing_an_owners_button_changes_nothing(
     pairing = await status_of(own_rest, stranger)
     assert pairing.status == PairingStatus.pending
     assert telegram.buttons.answer_to(query)["text"] == "Sorry, this bot is private."
+
+
+async def test_an_owners_button_for_a_code_no_one_has_is_told_it_no_longer_works(
+    run_bot, telegram, redis, names, own_rest: RestClient
+) -> None:
+    request = OutgoingMessage(message_id=uuid.uuid4(), chat_id=OWNER, text="a request",
+                              buttons=pairing_buttons("ZZZZZZ", None))  # fmt: skip
+    async with run_bot(**PAIRED):
+        await StreamPublisher(redis, names).publish(TO_TELEGRAM, request)
+        [sent] = await telegram.wait_sent(1, OWNER)
+        query = telegram.press(OWNER, sent.message_id, "Approve", sender=build.user(OWNER, "O"))
+        await until(lambda: telegram.buttons.answer_to(query))
+    assert telegram.buttons.answer_to(query)["text"] == "This button no longer works."
 
 
 async def test_without_pairing_a_stranger_is_refused_as_before(
