@@ -10,10 +10,14 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from common.features.pairing import parse_code
+from common.features.pairing import new_code, parse_code
+from rest_service.app.domain import pairings
+from rest_service.app.domain.unit_of_work import unit_of_work
+from rest_service.app.models.pairing import PairingCreate
 from rest_service.tests.conftest import assert_error, channel, telegram_id
 from tests.tiers import examples
 
@@ -61,6 +65,21 @@ async def test_the_admin_lists_pending_codes_and_approves_or_refuses_them(
     now_approved = await client.get(PATH, headers=admin, params={"status": "approved"})
     assert code_a in {row["code"] for row in now_approved.json()}
     assert code_b not in {row["code"] for row in now_approved.json()}
+
+
+async def test_a_code_drawn_twice_is_drawn_again_and_a_decision_made_twice_is_kept(
+    app: FastAPI, client: httpx.AsyncClient, service: dict[str, str], admin: dict[str, str]
+) -> None:
+    taken = (await ask(client, service, telegram_id())).json()["code"]
+    fresh = iter([taken, new_code()])
+    async with unit_of_work(app.state.app_state) as ctx:
+        made, created = await pairings.request(
+            ctx, PairingCreate(telegram_id=telegram_id()), draw=lambda: next(fresh)
+        )
+    first = await client.post(f"{PATH}/{made.code}/approve", headers=admin, json={"by": "Olga"})
+    again = await client.post(f"{PATH}/{made.code}/approve", headers=admin, json={"by": "Ivan"})
+    assert created and made.code != taken
+    assert first.json()["decided_by"] == again.json()["decided_by"] == "Olga"
 
 
 async def test_an_unknown_code_is_404_and_a_malformed_one_422_naming_code(

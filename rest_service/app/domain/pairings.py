@@ -4,6 +4,8 @@ while it waits), `decide` the one place an owner answers it. Every change is sai
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
@@ -22,13 +24,15 @@ from rest_service.app.models.pairing import Pairing, PairingCreate
 CODE_ATTEMPTS = 5
 
 
-async def request(ctx: UnitOfWork, data: PairingCreate) -> tuple[Pairing, bool]:
-    """The person's pairing, made pending with a fresh code if they have none (`True` then);
-    concurrent calls make one row."""
+async def request(
+    ctx: UnitOfWork, data: PairingCreate, draw: Callable[[], str] = new_code
+) -> tuple[Pairing, bool]:
+    """The person's pairing, made pending with a fresh code (from `draw`) if they have none
+    (`True` then); concurrent calls make one row."""
     for _ in range(CODE_ATTEMPTS):
         made = await ctx.session.scalar(
             insert(Pairing)
-            .values(code=new_code(), status=PairingStatus.pending.value, **data.model_dump())
+            .values(code=draw(), status=PairingStatus.pending.value, **data.model_dump())
             .on_conflict_do_nothing()
             .returning(col(Pairing.code))
         )
