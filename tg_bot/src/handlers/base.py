@@ -103,12 +103,6 @@ class Services:
         """PAIRING applies to the default bot only: a bots row keeps its own list."""
         return self.settings.pairing and self.bot is None
 
-    async def admitted(self, sender: TgUser) -> bool:
-        """Allowed (`allowed`), or approved by an owner with PAIRING on."""
-        if self.allowed(sender.id):
-            return True
-        return self.pairing_on and await self.pairings.approved(sender)
-
     def allowed(self, telegram_id: int) -> bool:
         """A bots row's own list for its bot (the owner's ALLOWED_TELEGRAM_IDS keep the default
         bot: a shop's bot talks to its customers); empty lets everyone in."""

@@ -40,6 +40,7 @@ from tg_bot.src.handlers import (
 from tg_bot.src.handlers.base import Addressed, BotIdentity, Outcome, Services, claimed
 from tg_bot.src.handlers.commands import Press, Pressed, PressHandler, reply_to
 from tg_bot.src.handlers.language import user_language
+from tg_bot.src.handlers.pairing import press_gate
 from tg_bot.src.i18n import CATALOGUE
 
 log = get_logger(__name__)
@@ -77,10 +78,11 @@ async def button_pressed(
         await _notify(services, query, CATALOGUE.text(language, "button.unknown"))
         return Outcome(update_id, "button_unknown")
     turn = replace(_turn(update_id, query, message, bot, language), bot_id=services.bot_id)
-    if not await services.admitted(query.sender):
+    refused = await press_gate(turn, services)
+    if refused is not None:
         log.info("sender_refused", telegram_id=query.sender.id, chat_id=turn.chat_id)
         await _notify(services, query, turn.t("button.refused"))
-        return Outcome(update_id, "refused")
+        return refused
     user, created = await services.users.identify(query.sender)
     if user.blocked:
         await _notify(services, query, None)

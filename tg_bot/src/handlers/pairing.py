@@ -42,6 +42,17 @@ async def gate(turn: Addressed, services: Services) -> Outcome | None:
     return Outcome(turn.update_id, "pairing", replies=[ask, *notices])
 
 
+async def press_gate(turn: Addressed, services: Services) -> Outcome | None:
+    """A button's presser: None when they may press; else what they are told besides the
+    button's notice (with PAIRING, in a private chat, what a message of theirs would get:
+    a stranger's press asks for a code as their first message would)."""
+    if services.allowed(turn.sender.id):
+        return None
+    if not services.pairing_on or turn.is_group:
+        return Outcome(turn.update_id, "refused")
+    return await gate(turn, services)
+
+
 async def _refused(turn: Addressed, services: Services) -> Outcome:
     key = services.names.pairing_refused_told(turn.sender.id)
     if not await claimed(services.redis, key, str(turn.incoming_id), REFUSED_TOLD_S):

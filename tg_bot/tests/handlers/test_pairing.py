@@ -143,6 +143,25 @@ async def test_an_owners_button_for_a_code_no_one_has_is_told_it_no_longer_works
     assert telegram.buttons.answer_to(query)["text"] == "This button no longer works."
 
 
+async def test_a_strangers_button_press_asks_for_a_code_as_a_message_would(
+    run_bot, telegram, redis, names, own_rest: RestClient
+) -> None:
+    """An old message with buttons in a stranger's chat (from before the owner set PAIRING)."""
+    stranger = someone()
+    old = OutgoingMessage(message_id=uuid.uuid4(), chat_id=stranger["id"], text="old",
+                          buttons=pairing_buttons("ZZZZZZ", None))  # fmt: skip
+    async with run_bot(**PAIRED):
+        await StreamPublisher(redis, names).publish(TO_TELEGRAM, old)
+        [sent] = await telegram.wait_sent(1, stranger["id"])
+        query = telegram.press(stranger["id"], sent.message_id, "Approve", sender=stranger)
+        [_, asked] = await telegram.wait_sent(2, stranger["id"])
+        [notice] = await telegram.wait_sent(1, OWNER)
+        await until(lambda: telegram.buttons.answer_to(query))
+    assert code_in(asked.text) == code_in(notice.text)
+    assert telegram.buttons.answer_to(query)["text"] == "Sorry, this bot is private."
+    assert (await status_of(own_rest, stranger)).status == PairingStatus.pending
+
+
 async def test_without_pairing_a_stranger_is_refused_as_before(
     run_bot, telegram, redis, names, rest_url
 ) -> None:
