@@ -79,6 +79,9 @@ async def test_a_code_drawn_twice_is_drawn_again_and_a_decision_made_twice_is_ke
     first = await client.post(f"{PATH}/{made.code}/approve", headers=admin, json={"by": "Olga"})
     again = await client.post(f"{PATH}/{made.code}/approve", headers=admin, json={"by": "Ivan"})
     assert created and made.code != taken
+    with pytest.raises(RuntimeError, match="no free pairing code"):
+        async with unit_of_work(app.state.app_state) as ctx:
+            await pairings.request(ctx, PairingCreate(telegram_id=telegram_id()), lambda: taken)
     assert first.json()["decided_by"] == again.json()["decided_by"] == "Olga"
 
 
