@@ -41,9 +41,7 @@ async def request(
             if made is not None:
                 _announce(ctx, found.telegram_id)
             return found, made is not None
-    raise RuntimeError(
-        "no free pairing code"
-    )  # pragma: no cover: five taken codes of 31^6 in a row
+    raise RuntimeError("no free pairing code")
 
 
 async def list_pairings(
