@@ -323,6 +323,9 @@ SERVICE_MAY = [
     # the handoff tool hands a conversation over; tg_bot relays an operator's reply and the
     # hand-back button; the list is the admin's
     ("POST", rf"/api/handoffs/|/api/handoffs/{_ID}/(reply|return)"),
+    # tg_bot asks for a stranger's pairing (PAIRING) and answers it for an owner's button;
+    # the list is the admin's
+    ("POST", rf"/api/pairings|/api/pairings/{_ID}/(approve|refuse)"),
     # the channels service queues an API client's answer for its webhook (the api_clients
     # right; the admin may too); listing them is the admin's
     ("POST", rf"/api/api-clients/{_ID}/deliveries"),

@@ -104,7 +104,7 @@ E2E_FIXTURES = frozenset(
         "rest_service/tests/test_admin_conversations_browser.py:on_a_new_database",
         "rest_service/tests/test_admin_dashboard_browser.py:system",
         "tg_bot/tests/conftest.py:rest_service",
-        "tg_bot/tests/handlers/test_user_cache.py:own_rest",
+        "tg_bot/tests/conftest.py:own_rest",
         "tests/test_drills.py:make_pipeline",
         "tests/test_drills.py:private_postgres",
         "tests/test_drills.py:private_redis",

@@ -52,6 +52,10 @@ class ButtonAction(StrEnum):
     HAND_BACK = "hb"
     #: ✓ under /tasks: the task (the target) is done.
     TASK_COMPLETE = "tc"
+    #: Approve / Refuse under a stranger's pairing request sent to the owners; the target is
+    #: the pairing's code.
+    PAIRING_APPROVE = "pa"
+    PAIRING_REFUSE = "pr"
 
 
 @dataclass(frozen=True)
@@ -212,3 +216,15 @@ def hand_back_button(handoff_id: uuid.UUID | str, language: str | None) -> Butto
     return button(
         LABELS.text(language, "hand_back"), ButtonData(ButtonAction.HAND_BACK, str(handoff_id))
     )
+
+
+def pairing_buttons(code: str, language: str | None) -> list[list[Button]]:
+    """Approve / Refuse under a stranger's pairing request in an owner's chat."""
+    approve = ButtonData(ButtonAction.PAIRING_APPROVE, code)
+    refuse = ButtonData(ButtonAction.PAIRING_REFUSE, code)
+    return [
+        [
+            button(LABELS.text(language, "pairing_approve"), approve),
+            button(LABELS.text(language, "pairing_refuse"), refuse),
+        ]
+    ]

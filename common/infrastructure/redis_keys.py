@@ -21,6 +21,9 @@ USER_UPDATED = "user:updated"
 #: A bot row changed in rest_service (`common.infrastructure.queue_messages.BotChanged`),
 #: for whoever runs the bots' receivers (decision 0048).
 BOTS_UPDATED = "bots:updated"
+#: A pairing was made or answered in rest_service (its Telegram id as the message): tg_bot
+#: drops its cached copy of that person.
+PAIRINGS_UPDATED = "pairings:updated"
 #: The assistant's answers while they are being written: best effort, trimmed.
 DRAFTS = "queue:drafts"
 #: The same for the channels that show answers as they are written (the web chat, the public
@@ -114,6 +117,18 @@ class Names:
     @property
     def user_updated(self) -> str:
         return self.key(USER_UPDATED)
+
+    @property
+    def pairings_updated(self) -> str:
+        return self.key(PAIRINGS_UPDATED)
+
+    def pairing_refused_told(self, telegram_id: int) -> str:
+        """Set while a refused person's last "not approved" answer is recent."""
+        return self.key(f"tg_bot:pairing:refused_told:{telegram_id}")
+
+    def group_refused_told(self, chat_id: int) -> str:
+        """Set once a group not allowed was told the bot is not enabled there."""
+        return self.key(f"tg_bot:group:refused_told:{chat_id}")
 
     @property
     def bots_updated(self) -> str:

@@ -77,6 +77,9 @@ from common.infrastructure.wire import (
     MessageIn,
     MessageRole,
     ModelCapability,
+    Pairing,
+    PairingIn,
+    PairingStatus,
     PendingMaxAge,
     ProfileFact,
     RunOutcome,
@@ -573,6 +576,22 @@ class RestClient:
         """The conversation goes back to the bot (409: it is closed already)."""
         body = await self.post_json(f"/api/handoffs/{handoff_id}/return", {"by": by})
         return Handoff.model_validate(body)
+
+    async def request_pairing(self, who: PairingIn) -> tuple[Pairing, bool]:
+        """The person's pairing (PAIRING in tg_bot), `True` when it was made now (pending)."""
+        response = await self.request("POST", "/api/pairings", json=_json(who))
+        return Pairing.model_validate(response.json()), response.status_code == 201
+
+    async def list_pairings(self, status: PairingStatus | None = None) -> list[Pairing]:
+        """Newest first (admin token)."""
+        params = {"status": status.value} if status else {}
+        body = await self.get_json("/api/pairings", **params)
+        return [Pairing.model_validate(row) for row in body]
+
+    async def decide_pairing(self, code: str, approve: bool, by: str | None = None) -> Pairing:
+        """Approve or refuse the code (404: no such code)."""
+        path = f"/api/pairings/{code}/{'approve' if approve else 'refuse'}"
+        return Pairing.model_validate(await self.post_json(path, {"by": by}))
 
     async def user_usage(self, user_id: Id, since: datetime) -> UserUsage:
         """The user's messages, tokens and tool calls since `since` (timezone-aware)."""

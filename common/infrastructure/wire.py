@@ -85,6 +85,12 @@ class TaskStatus(StrEnum):
     done = "done"
 
 
+class PairingStatus(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    refused = "refused"
+
+
 class RunOutcome(StrEnum):
     on_time = "on_time"
     late = "late"
@@ -987,4 +993,25 @@ class ToolInvocation(WireModel):
     duration_ms: int
     ok: bool
     error: str | None
+    created_at: datetime
+
+
+class PairingIn(WireModel):
+    """`POST /api/pairings`: a stranger wrote to the bot; their pairing, made if missing."""
+
+    telegram_id: int
+    username: str | None = None
+    first_name: str | None = None
+
+
+class Pairing(WireModel):
+    """A stranger's request to use a private bot: its code, and the owner's answer."""
+
+    code: str
+    telegram_id: int
+    username: str | None = None
+    first_name: str | None = None
+    status: PairingStatus
+    decided_at: datetime | None = None
+    decided_by: str | None = None
     created_at: datetime

@@ -51,6 +51,9 @@ ROUTES: list[tuple[type[BaseModel], str, str]] = [
     (wire.Handoff, "post", "/api/handoffs/{handoff_id}/reply"),
     (wire.Handoff, "post", "/api/handoffs/{handoff_id}/return"),
     (wire.Bot, "get", "/api/bots/{bot_id}"),
+    (wire.Pairing, "post", "/api/pairings"),
+    (wire.Pairing, "get", "/api/pairings"),
+    (wire.Pairing, "post", "/api/pairings/{code}/approve"),
     (wire.ApiClient, "post", "/api/api-clients/authenticate"),
     (wire.SnapshotExperiment, "get", "/api/config"),
     (wire.SnapshotVariant, "get", "/api/config"),
@@ -171,6 +174,7 @@ REQUESTS: list[tuple[type[BaseModel], str, str, bool]] = [
     (wire.HandoffIn, "post", "/api/handoffs/", True),
     (wire.HandoffReply, "post", "/api/handoffs/{handoff_id}/reply", True),
     (wire.HandoffReturn, "post", "/api/handoffs/{handoff_id}/return", True),
+    (wire.PairingIn, "post", "/api/pairings", True),
 ]
 
 

@@ -98,6 +98,9 @@ class ConfigCache:
         """Wakes the webhook workers; a lost nudge costs only their next poll."""
         await self._call(lambda: self._redis.publish(self._names.webhooks_pending, "1"))
 
+    async def publish_pairing(self, telegram_id: int) -> None:
+        await self._call(lambda: self._redis.publish(self._names.pairings_updated, telegram_id))
+
     async def publish_bots(self, message: str) -> None:
         await self._call(lambda: self._redis.publish(self._names.bots_updated, message))
 

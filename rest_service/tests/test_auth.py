@@ -157,6 +157,10 @@ WHO = {
     ("GET", "/api/handoffs/{handoff_id}"): A,
     ("POST", "/api/handoffs/{handoff_id}/reply"): S,
     ("POST", "/api/handoffs/{handoff_id}/return"): S,
+    ("GET", "/api/pairings"): A,
+    ("POST", "/api/pairings"): S,
+    ("POST", "/api/pairings/{code}/approve"): S,
+    ("POST", "/api/pairings/{code}/refuse"): S,
     ("GET", "/api/api-clients"): A,
     ("POST", "/api/api-clients"): A,
     ("GET", "/api/api-clients/{client_id}"): A,
@@ -191,6 +195,7 @@ def _url(path: str) -> str:
         .replace("{change_id}", "1")
         .replace("{channel}", "web")
         .replace("{external_id}", "visitor-1")
+        .replace("{code}", "ABCDEF")
         .format_map(
             {
                 k: uuid.uuid4()

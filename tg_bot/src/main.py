@@ -106,6 +106,10 @@ async def main(
         following = asyncio.create_task(
             listen(ctx.redis, ctx.names.user_updated, users.heard, users.forget_all, stop)
         )
+        pairings = bot.services.pairings
+        following_pairings = asyncio.create_task(
+            listen(ctx.redis, ctx.names.pairings_updated, pairings.heard, pairings.forget_all, stop)
+        )
         await stop.wait()
         await bot.webhook.close(settings.shutdown_grace_seconds)
         consumer.stop()
@@ -116,6 +120,7 @@ async def main(
         await _finish(running_bots, settings.shutdown_grace_seconds * 2)
         await _finish(flushing, settings.shutdown_grace_seconds)
         await _finish(following, settings.shutdown_grace_seconds)
+        await _finish(following_pairings, settings.shutdown_grace_seconds)
         await sending
         await consumer.drain(settings.shutdown_grace_seconds)
         await bot.fleet.close()

@@ -23,6 +23,11 @@ class Settings(ServiceSettings, OpenMeteoSettings):
     telegram_api_base: str = "https://api.telegram.org"
     #: Comma-separated Telegram user ids; empty lets everyone in.
     allowed_telegram_ids: str = ""
+    #: A stranger to the default bot gets a code for its owners (ALLOWED_TELEGRAM_IDS) to
+    #: approve; off: strangers are refused as before.
+    pairing: bool = False
+    #: Comma-separated group chat ids the default bot talks in; empty: any group.
+    allowed_groups: str = ""
 
     # receiving
     poll_timeout_seconds: int = Field(default=25, ge=0, le=50)
@@ -131,14 +136,28 @@ class Settings(ServiceSettings, OpenMeteoSettings):
     @field_validator("allowed_telegram_ids")
     @classmethod
     def _ids_are_numbers(cls, value: str) -> str:
-        for item in value.replace(";", ",").split(","):
-            if item.strip() and not item.strip().lstrip("-").isdigit():
-                raise ValueError(f"not a Telegram user id: {item.strip()!r}")
+        _ids(value, "not a Telegram user id")
+        return value
+
+    @field_validator("allowed_groups")
+    @classmethod
+    def _groups_are_numbers(cls, value: str) -> str:
+        _ids(value, "not a Telegram chat id")
         return value
 
     @functools.cached_property
     def allowed_ids(self) -> frozenset[int]:
-        return frozenset(
-            int(item) for item in self.allowed_telegram_ids.replace(";", ",").split(",")
-            if item.strip()
-        )  # fmt: skip
+        return _ids(self.allowed_telegram_ids, "")
+
+    @functools.cached_property
+    def allowed_group_ids(self) -> frozenset[int]:
+        return _ids(self.allowed_groups, "")
+
+
+def _ids(value: str, refusal: str) -> frozenset[int]:
+    """The ids of a comma- (or semicolon-) separated list; ValueError(`refusal`) on a word."""
+    items = [item.strip() for item in value.replace(";", ",").split(",") if item.strip()]
+    for item in items:
+        if not item.lstrip("-").isdigit():
+            raise ValueError(f"{refusal}: {item!r}")
+    return frozenset(int(item) for item in items)

@@ -10,6 +10,7 @@ import json
 import os
 import random
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -126,6 +127,23 @@ def rest_url(
     monkeypatch.setenv("REST_SERVICE_URL", rest_service.url)
     bot_env["REST_SERVICE_URL"] = rest_service.url
     return rest_service.url
+
+
+@pytest.fixture
+async def own_rest(
+    service_env: dict[str, str], bot_env: dict[str, str], tmp_path: Path, monkeypatch
+) -> AsyncIterator[RestClient]:
+    """A rest_service on this test's Redis prefix (the shared one has its own), so what it
+    says on `user:updated` and `pairings:updated` reaches the bot."""
+    stack = Stack(service_env, tmp_path)
+    try:
+        process = stack.start("rest_service")
+        monkeypatch.setenv("REST_SERVICE_URL", process.url)
+        bot_env["REST_SERVICE_URL"] = process.url
+        async with RestClient(process.url, service_env["SERVICE_API_TOKEN"]) as rest:
+            yield rest
+    finally:
+        stack.stop_all()
 
 
 @pytest.fixture

@@ -55,6 +55,7 @@ def test_a_one_letter_secret_stops_the_start_with_one_line(
     [
         ("TELEGRAM_WEBHOOK_PATH", "telegram/webhook", "TELEGRAM_WEBHOOK_PATH: must start with /"),
         ("ALLOWED_TELEGRAM_IDS", "12345, anna", "ALLOWED_TELEGRAM_IDS: not a Telegram user id"),
+        ("ALLOWED_GROUPS", "-100123, team", "ALLOWED_GROUPS: not a Telegram chat id"),
     ],
 )
 def test_a_webhook_path_without_its_slash_or_a_name_among_the_ids_stops_the_start(
@@ -78,5 +79,8 @@ def test_a_webhook_path_without_its_slash_or_a_name_among_the_ids_stops_the_star
 
 def test_ids_may_be_separated_by_semicolons_and_be_negative() -> None:
     allowed = "12345; -1001234, 67"
-    settings = Settings(environment="test", allowed_telegram_ids=allowed, _env_file=None)
+    settings = Settings(
+        environment="test", allowed_telegram_ids=allowed, allowed_groups=allowed, _env_file=None
+    )
     assert settings.allowed_telegram_ids == allowed
+    assert settings.allowed_group_ids == {12345, -1001234, 67}

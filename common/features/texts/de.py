@@ -36,6 +36,16 @@ TEXTS: dict[str, str] = {
     ),
     "help.command": "/{command} — {description}",
     # Zugang, Fehler, was der Bot nicht lesen kann
+    "pairing.ask": (
+        "Das ist ein privater Assistent. Bitte den Besitzer, den Code {code} freizugeben."
+    ),
+    "pairing.refused": "Entschuldigung, der Besitzer hat dich nicht freigegeben.",
+    "pairing.owner_notice": "{name} ({telegram_id}) möchte den Bot nutzen: Code {code}.",
+    "pairing.approved": "Freigegeben: {code}.",
+    "pairing.refused_by_owner": "Abgelehnt: {code}.",
+    "group.not_enabled": "Der Bot ist in dieser Gruppe nicht aktiviert.",
+    "label.pairing_approve": "✅ Freigeben",
+    "label.pairing_refuse": "🚫 Ablehnen",
     "refusal.not_allowed": (
         "Entschuldigung, das ist ein privater Assistent, und ich darf nicht mit dir sprechen. "
         "Bitte seinen Besitzer, deine Telegram-ID ({telegram_id}) hinzuzufügen."

@@ -36,6 +36,14 @@ TEXTS: dict[str, str] = {
     ),
     "help.command": "/{command} — {description}",
     # allow-list, errors, what the bot cannot read
+    "pairing.ask": "This is a private assistant. Ask the owner to approve code {code}.",
+    "pairing.refused": "Sorry, the owner has not approved you.",
+    "pairing.owner_notice": "{name} ({telegram_id}) asks to use the bot: code {code}.",
+    "pairing.approved": "Approved: {code}.",
+    "pairing.refused_by_owner": "Refused: {code}.",
+    "group.not_enabled": "The bot is not enabled in this group.",
+    "label.pairing_approve": "✅ Approve",
+    "label.pairing_refuse": "🚫 Refuse",
     "refusal.not_allowed": (
         "Sorry, this is a private assistant and I can't talk to you. "
         "Ask its owner to add your Telegram id ({telegram_id})."

@@ -36,6 +36,14 @@ TEXTS: dict[str, str] = {
     ),
     "help.command": "/{command} — {description}",
     # доступ, ошибки, то, что бот не читает
+    "pairing.ask": "Это частный ассистент. Попросите владельца одобрить код {code}.",
+    "pairing.refused": "Извините, владелец вас не одобрил.",
+    "pairing.owner_notice": "{name} ({telegram_id}) просит доступ к боту: код {code}.",
+    "pairing.approved": "Одобрено: {code}.",
+    "pairing.refused_by_owner": "Отклонено: {code}.",
+    "group.not_enabled": "Бот не включён в этой группе.",
+    "label.pairing_approve": "✅ Одобрить",
+    "label.pairing_refuse": "🚫 Отклонить",
     "refusal.not_allowed": (
         "Извините, это частный ассистент, и я не могу с вами общаться. "
         "Попросите владельца добавить ваш Telegram id ({telegram_id})."

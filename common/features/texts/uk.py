@@ -36,6 +36,14 @@ TEXTS: dict[str, str] = {
     ),
     "help.command": "/{command} — {description}",
     # доступ, помилки, те, чого бот не читає
+    "pairing.ask": "Це приватний асистент. Попросіть власника схвалити код {code}.",
+    "pairing.refused": "Вибачте, власник вас не схвалив.",
+    "pairing.owner_notice": "{name} ({telegram_id}) просить доступ до бота: код {code}.",
+    "pairing.approved": "Схвалено: {code}.",
+    "pairing.refused_by_owner": "Відхилено: {code}.",
+    "group.not_enabled": "Бот не увімкнено в цій групі.",
+    "label.pairing_approve": "✅ Схвалити",
+    "label.pairing_refuse": "🚫 Відхилити",
     "refusal.not_allowed": (
         "Вибачте, це приватний асистент, і я не можу з вами спілкуватися. "
         "Попросіть власника додати ваш Telegram id ({telegram_id})."

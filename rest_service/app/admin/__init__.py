@@ -21,6 +21,7 @@ from rest_service.app.admin.display_names import AdminClock
 from rest_service.app.admin.feedback_views import FeedbackAdmin
 from rest_service.app.admin.leads_views import LEAD_VIEWS
 from rest_service.app.admin.pages import PAGES, dashboard_context
+from rest_service.app.admin.pairing_views import PairingAdmin
 from rest_service.app.admin.views import ADMIN_BASE, VIEWS
 from rest_service.app.admin.webhook_views import WebhookAdmin, WebhookDeliveryAdmin
 
@@ -58,6 +59,7 @@ def mount_admin(app: FastAPI) -> Admin:
         WebhookAdmin,
         WebhookDeliveryAdmin,
         ApiClientAdmin,
+        PairingAdmin,
     )
     for view in views:
         # sqladmin binds the session maker on the view class itself: a class per app, so a

@@ -18,6 +18,7 @@ from rest_service.app.models.invocation import ToolInvocation
 from rest_service.app.models.knowledge import KnowledgeArticle
 from rest_service.app.models.leads import Lead
 from rest_service.app.models.llm import LLMModel, LLMProvider
+from rest_service.app.models.pairing import Pairing
 from rest_service.app.models.profile_fact import ProfileFact
 from rest_service.app.models.task import Task
 from rest_service.app.models.thread import ChatMessage, UserAssistantThread
@@ -51,6 +52,7 @@ __all__ = [
     "LLMProvider",
     "Lead",
     "LinkCode",
+    "Pairing",
     "ProfileFact",
     "Task",
     "ThreadSummary",

@@ -27,6 +27,7 @@ from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
 from common.infrastructure.wire import User
 from tg_bot.src.clients.types import TgMessage, TgUser
+from tg_bot.src.domain.pairings import PairingDirectory
 from tg_bot.src.domain.users import UserDirectory
 from tg_bot.src.settings import Settings
 
@@ -93,11 +94,29 @@ class Services:
     def token_budget(self) -> TokenBudget:
         return TokenBudget(self.redis, self.names, self.settings.llm_daily_token_budget)
 
+    @functools.cached_property
+    def pairings(self) -> PairingDirectory:
+        return PairingDirectory(self.rest, self.settings.user_cache_seconds)
+
+    @property
+    def pairing_on(self) -> bool:
+        """PAIRING applies to the default bot only: a bots row keeps its own list."""
+        return self.settings.pairing and self.bot is None
+
     def allowed(self, telegram_id: int) -> bool:
         """A bots row's own list for its bot (the owner's ALLOWED_TELEGRAM_IDS keep the default
         bot: a shop's bot talks to its customers); empty lets everyone in."""
         allowed = self.bot.allowed_user_ids if self.bot else self.settings.allowed_ids
         return not allowed or telegram_id in allowed
+
+
+async def claimed(redis: aioredis.Redis, key: str, holder: str, ttl_s: int | None) -> bool:
+    """True for the first to claim `key`, and for the same `holder` again (a redelivered
+    update comes to the same answer)."""
+    if await redis.set(key, holder, nx=True, ex=ttl_s):
+        return True
+    held = await redis.get(key)
+    return bool((held.decode() if isinstance(held, bytes) else held) == holder)
 
 
 @dataclass(frozen=True)

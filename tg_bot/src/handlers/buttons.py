@@ -33,12 +33,14 @@ from tg_bot.src.handlers import (
     handoffs,
     memory,
     model,
+    pairing,
     reminders,
     tasks,
 )
-from tg_bot.src.handlers.base import Addressed, BotIdentity, Outcome, Services
+from tg_bot.src.handlers.base import Addressed, BotIdentity, Outcome, Services, claimed
 from tg_bot.src.handlers.commands import Press, Pressed, PressHandler, reply_to
 from tg_bot.src.handlers.language import user_language
+from tg_bot.src.handlers.pairing import press_gate
 from tg_bot.src.i18n import CATALOGUE
 
 log = get_logger(__name__)
@@ -62,6 +64,7 @@ HANDLERS: dict[ButtonAction, PressHandler] = {
     **catalogue_items.BUTTONS,
     **feedback.BUTTONS,
     **handoffs.BUTTONS,
+    **pairing.BUTTONS,
 }
 
 
@@ -75,10 +78,11 @@ async def button_pressed(
         await _notify(services, query, CATALOGUE.text(language, "button.unknown"))
         return Outcome(update_id, "button_unknown")
     turn = replace(_turn(update_id, query, message, bot, language), bot_id=services.bot_id)
-    if not services.allowed(query.sender.id):
+    refused = await press_gate(turn, services)
+    if refused is not None:
         log.info("sender_refused", telegram_id=query.sender.id, chat_id=turn.chat_id)
         await _notify(services, query, turn.t("button.refused"))
-        return Outcome(update_id, "refused")
+        return refused
     user, created = await services.users.identify(query.sender)
     if user.blocked:
         await _notify(services, query, None)
@@ -135,11 +139,7 @@ async def _act(press: Press, services: Services, claim: str) -> Pressed:
 
 async def _claim(services: Services, key: str, query_id: str) -> bool:
     """True for the first tap, and for the same query once more (a replayed update)."""
-    if await services.redis.set(key, query_id, nx=True, ex=BUTTON_USED_TTL_S):
-        return True
-    holder = await services.redis.get(key)
-    held = holder.decode() if isinstance(holder, bytes) else holder
-    return bool(held == query_id)
+    return await claimed(services.redis, key, query_id, BUTTON_USED_TTL_S)
 
 
 async def _notify(services: Services, query: TgCallbackQuery, text: str | None) -> None:

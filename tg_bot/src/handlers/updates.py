@@ -11,7 +11,7 @@ from common.features.language import choose_language
 from common.features.linking import is_link_phrase
 from common.infrastructure.errors import DependencyUnavailableError
 from common.infrastructure.logging import get_logger
-from common.infrastructure.queue_messages import OutgoingKind, OutgoingMessage, incoming_message_id
+from common.infrastructure.queue_messages import OutgoingKind, incoming_message_id
 from tg_bot.src.clients.types import TgMessage, TgUpdate
 from tg_bot.src.domain.albums import AlbumStore
 from tg_bot.src.handlers.addressing import CommandCall, addressed_text, parse_command
@@ -26,6 +26,7 @@ from tg_bot.src.handlers.handoffs import operator_reply
 from tg_bot.src.handlers.language import user_language, written_language
 from tg_bot.src.handlers.media import FileSource, MediaIntake
 from tg_bot.src.handlers.membership import membership_changed
+from tg_bot.src.handlers.pairing import gate, group_allowed, group_refused
 from tg_bot.src.handlers.timezone import set_from_location
 from tg_bot.src.i18n import CATALOGUE
 
@@ -114,9 +115,11 @@ class UpdateRouter:
             edited=edited,
             bot_id=self._services.bot_id,
         )
-        if not self._services.allowed(sender.id):
-            log.info("sender_refused", telegram_id=sender.id, chat_id=turn.chat_id)
-            return Outcome(update_id, "refused", replies=[self._refusal(turn)])
+        if turn.is_group and not group_allowed(turn.chat_id, self._services):
+            return await group_refused(turn, self._services)
+        refused = await gate(turn, self._services)
+        if refused is not None:
+            return refused
         user, created = await self._services.users.identify(sender)
         if user.blocked:
             log.info("blocked_user_ignored", user_id=str(user.id))
@@ -160,9 +163,6 @@ class UpdateRouter:
         if limited is not None:
             return limited
         return Outcome(turn.update_id, "queued", incoming=turn.incoming())
-
-    def _refusal(self, turn: Addressed) -> OutgoingMessage:
-        return turn.reply(turn.t("refusal.not_allowed", telegram_id=turn.sender.id))
 
     def _apology(self, update: TgUpdate) -> Outcome:
         message = update.message or update.edited_message

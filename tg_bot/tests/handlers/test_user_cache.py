@@ -5,18 +5,14 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from common.infrastructure.queue_messages import UserChanged
 from common.infrastructure.rest_client import RestClient
 from common.infrastructure.wire import User
-from ops.processes import Stack
 from sandbox import telegram_updates as build
 from tests.waiting import until
 from tg_bot.src.domain.users import UserDirectory
@@ -25,23 +21,6 @@ from tg_bot.tests.conftest import incoming
 
 def someone() -> dict[str, Any]:
     return build.user(random.randint(10**8, 10**9), "Ida", username=f"u{uuid.uuid4().hex[:8]}")
-
-
-@pytest.fixture
-async def own_rest(
-    service_env: dict[str, str], bot_env: dict[str, str], tmp_path: Path, monkeypatch
-) -> AsyncIterator[RestClient]:
-    """A rest_service on this test's Redis prefix (the shared one has its own), so what it
-    says on `user:updated` reaches the bot."""
-    stack = Stack(service_env, tmp_path)
-    try:
-        process = stack.start("rest_service")
-        monkeypatch.setenv("REST_SERVICE_URL", process.url)
-        bot_env["REST_SERVICE_URL"] = process.url
-        async with RestClient(process.url, service_env["SERVICE_API_TOKEN"]) as rest:
-            yield rest
-    finally:
-        stack.stop_all()
 
 
 async def test_a_user_the_admin_forgot_is_not_served_from_the_cache(
