@@ -251,7 +251,7 @@ def test_0029_adds_thread_summaries_and_goes_back(empty_database: str) -> None:
     assert {"thread_id", "conversation_key", "content", "covers_message_id"} <= _columns(
         empty_database, "thread_summaries"
     )
-    migrate(empty_database, "downgrade", "0027")
+    migrate(empty_database, "downgrade", "0028")
     assert "thread_summaries" not in _tables(empty_database)
     migrate(empty_database, "upgrade", "head")
     assert "thread_summaries" in _tables(empty_database)
