@@ -27,9 +27,14 @@ from rest_service.app.models.base import CreatedMixin, Name, Text
 MAX_DIMS = 4096
 
 
+#: The largest magnitude a `real` (float4) holds.
+FLOAT4_MAX = 3.4028234663852886e38
+
+
 def _finite(vector: list[float]) -> list[float]:
-    if any(v != v or abs(v) == float("inf") for v in vector):
-        raise ValueError("a vector holds finite numbers only")
+    """Stored as `real`: a number it cannot hold is refused here, not by Postgres."""
+    if not all(abs(v) <= FLOAT4_MAX for v in vector):  # NaN fails this too
+        raise ValueError("a vector holds finite numbers a float4 can hold")
     return vector
 
 
