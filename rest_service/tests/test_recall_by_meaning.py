@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from rest_service.app.domain.embeddings import MIN_SIMILARITY, cosine, fuse, rank
-from rest_service.app.models.embedding import FLOAT4_MAX, MAX_DIMS
+from rest_service.app.models.embedding import FLOAT4_MAX, FLOAT4_TINY, MAX_DIMS
 from rest_service.app.state import STATE
 from rest_service.tests.conftest import Api, assert_error, unique
 from rest_service.tests.test_profile_facts import PROPERTY
@@ -169,7 +169,11 @@ class TestBodies:
             content=json.dumps(body),
             headers={**api.service, "Content-Type": "application/json"},
         )
-        good_vector = 0 < len(vector) <= MAX_DIMS and all(abs(v) <= FLOAT4_MAX for v in vector)
+        good_vector = (
+            0 < len(vector) <= MAX_DIMS
+            and all(abs(v) <= FLOAT4_MAX for v in vector)
+            and any(abs(v) >= FLOAT4_TINY for v in vector)
+        )
         good_model = model is not None and 0 < len(model.strip()) <= 255 and "\0" not in model
         assert response.status_code == (204 if good_vector and good_model else 422)
 

@@ -61,9 +61,10 @@ async def store(ctx: UnitOfWork, thread_id: str, batch: EmbeddingBatch) -> None:
 
 
 def cosine(a: Sequence[float], b: Sequence[float]) -> float:
-    """Cosine similarity; 0 for a zero vector (it points nowhere)."""
+    """Cosine similarity as pgvector computes it (one square root of the norms' product);
+    0 for a zero vector (it points nowhere)."""
     dot = math.fsum(x * y for x, y in zip(a, b, strict=True))
-    norms = math.sqrt(math.fsum(x * x for x in a)) * math.sqrt(math.fsum(y * y for y in b))
+    norms = math.sqrt(math.fsum(x * x for x in a) * math.fsum(y * y for y in b))
     return dot / norms if norms else 0.0
 
 

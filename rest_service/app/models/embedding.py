@@ -27,14 +27,18 @@ from rest_service.app.models.base import CreatedMixin, Name, Text
 MAX_DIMS = 4096
 
 
-#: The largest magnitude a `real` (float4) holds.
+#: The largest magnitude a `real` (float4) holds, and its smallest normal one.
 FLOAT4_MAX = 3.4028234663852886e38
+FLOAT4_TINY = 1.1754943508222875e-38
 
 
 def _finite(vector: list[float]) -> list[float]:
-    """Stored as `real`: a number it cannot hold is refused here, not by Postgres."""
+    """Stored as `real`: a number it cannot hold is refused here, not by Postgres; a vector
+    that is zero as float4 points nowhere (its cosine is undefined)."""
     if not all(abs(v) <= FLOAT4_MAX for v in vector):  # NaN fails this too
         raise ValueError("a vector holds finite numbers a float4 can hold")
+    if all(abs(v) < FLOAT4_TINY for v in vector):
+        raise ValueError("a zero vector points nowhere")
     return vector
 
 
