@@ -113,8 +113,8 @@ async def recall(
     best = rank(vector, candidates, limit)
     if not best:
         return []
-    found = {r["id"]: r for r in await rows(conn, _MESSAGES_SQL, ([i for i, _ in best],))}
-    return [message({**found[i], "rank": score}) for i, score in best if i in found]
+    by_id = {r["id"]: r for r in await rows(conn, _MESSAGES_SQL, ([i for i, _ in best],))}
+    return [message({**by_id[i], "rank": score}) for i, score in best if i in by_id]
 
 
 def fuse(lists: Sequence[Sequence[dict[str, Any]]], limit: int) -> list[dict[str, Any]]:
