@@ -83,15 +83,32 @@ async def test_the_migration_made_the_vector_extension(engine: AsyncEngine) -> N
     query=_VECTORS,
     stored=st.lists(_VECTORS, min_size=1, max_size=10),
     limit=st.integers(1, 5),
+    depth=st.integers(1, 12),
+    least=st.sampled_from([-1.0, 0.0, 0.3, 0.8]),
 )
 async def test_pgvector_and_the_application_rank_the_same_hits(
-    engine: AsyncEngine, query: list[int], stored: list[list[int]], limit: int
+    engine: AsyncEngine,
+    query: list[int],
+    stored: list[list[int]],
+    limit: int,
+    depth: int,
+    least: float,
 ) -> None:
+    """Within the same bounds: the newest `depth` vectors, none less similar than `least`."""
     ids = await _store(engine, stored)
     vector = [float(v) for v in query]
     async with engine.connect() as conn:
         found = {
-            way: await embeddings.recall(conn, KEY, MODEL, vector, limit, ids[-1] + 1, pgvector=way)
+            way: await embeddings.recall(
+                conn,
+                KEY,
+                MODEL,
+                vector,
+                limit,
+                ids[-1] + 1,
+                embeddings.Bounds(depth, least),
+                pgvector=way,
+            )
             for way in (True, False)
         }
     in_sql, in_app = found[True], found[False]

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from rest_service.app.domain.embeddings import MIN_SIMILARITY, cosine, fuse, rank
+from rest_service.app.domain.embeddings import cosine, fuse, rank
 from rest_service.app.models.embedding import FLOAT4_MAX, FLOAT4_TINY, MAX_DIMS
 from rest_service.app.state import STATE
 from rest_service.tests.conftest import Api, assert_error, unique
@@ -146,6 +146,7 @@ class TestRecallByMeaning:
         assert await vectors_of(app, user["id"]) == 0
 
 
+MIN_SIMILARITY = 0.3
 _FINITE = st.floats(-1e6, 1e6, allow_nan=False, width=32)
 _VECTORS = st.lists(_FINITE, min_size=1, max_size=8)
 
@@ -199,7 +200,7 @@ class TestRanking:
         self, query: list[float], candidates: list[list[float]], limit: int
     ) -> None:
         sized = [(i, (v * len(query))[: len(query)]) for i, v in enumerate(candidates, 1)]
-        best = rank(query, sized, limit)
+        best = rank(query, sized, limit, MIN_SIMILARITY)
         scores = {i: cosine(query, v) for i, v in sized}
         eligible = [i for i, s in scores.items() if s >= MIN_SIMILARITY]
         assert len(best) == min(limit, len(eligible))

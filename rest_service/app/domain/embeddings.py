@@ -2,13 +2,15 @@
 to a turn's question, and merged with the full-text hits.
 
 Where the server has pgvector, it ranks in SQL; elsewhere the conversation's latest
-`SCAN_DEPTH` vectors are ranked here by `cosine`. Both rank the same candidates with the same
-tie-break (newest first), so they answer alike."""
+RECALL_SCAN_DEPTH vectors are ranked here by `cosine`. Both rank the same candidates with the
+same tie-break (newest first) and keep those at least RECALL_MIN_SIMILARITY, so they answer
+alike."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -18,10 +20,6 @@ from rest_service.app.domain.sql import MESSAGE_COLUMNS, message, prefixed, rows
 from rest_service.app.domain.unit_of_work import UnitOfWork
 from rest_service.app.models.embedding import EmbeddingBatch
 
-#: How many of a conversation's newest vectors are ranked: a bounded cost however long it is.
-SCAN_DEPTH = 2000
-#: Below this a message is not about the question (unrelated texts sit near 0).
-MIN_SIMILARITY = 0.3
 #: Reciprocal rank fusion's constant: a hit's weight in a list is 1 / (FUSION_K + place).
 FUSION_K = 60
 
@@ -36,14 +34,14 @@ _STORE_SQL = (
 _CANDIDATES = (
     "SELECT message_id, vector FROM message_embeddings "
     "WHERE conversation_key = $1 AND model = $2 AND dims = $3 AND message_id < $4 "
-    f"ORDER BY message_id DESC LIMIT {SCAN_DEPTH}"
+    "ORDER BY message_id DESC LIMIT $5"
 )
 _PGVECTOR_SQL = (
     f"SELECT {prefixed('m', MESSAGE_COLUMNS)}, "
-    "(1 - (e.vector::vector <=> $5::vector))::float8 AS rank "
+    "(1 - (e.vector::vector <=> $6::vector))::float8 AS rank "
     f"FROM ({_CANDIDATES}) e JOIN chat_messages m ON m.id = e.message_id "
-    "WHERE 1 - (e.vector::vector <=> $5::vector) >= $6 "
-    "ORDER BY rank DESC, m.id DESC LIMIT $7"
+    "WHERE 1 - (e.vector::vector <=> $6::vector) >= $7 "
+    "ORDER BY rank DESC, m.id DESC LIMIT $8"
 )
 _MESSAGES_SQL = f"SELECT {MESSAGE_COLUMNS} FROM chat_messages WHERE id = ANY($1)"
 _HAS_PGVECTOR_SQL = "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'vector')"
@@ -68,13 +66,25 @@ def cosine(a: Sequence[float], b: Sequence[float]) -> float:
     return dot / norms if norms else 0.0
 
 
+@dataclass(frozen=True)
+class Bounds:
+    """How far recall looks (`RECALL_SCAN_DEPTH`) and how near a hit must be
+    (`RECALL_MIN_SIMILARITY`)."""
+
+    scan_depth: int
+    min_similarity: float
+
+
 def rank(
-    query: Sequence[float], candidates: Sequence[tuple[int, Sequence[float]]], limit: int
+    query: Sequence[float],
+    candidates: Sequence[tuple[int, Sequence[float]]],
+    limit: int,
+    min_similarity: float,
 ) -> list[tuple[int, float]]:
-    """The `limit` candidates most similar to `query` (at least MIN_SIMILARITY), best first,
-    the newer first on a tie: (message id, similarity)."""
+    """The `limit` candidates most similar to `query` (at least `min_similarity`), best
+    first, the newer first on a tie: (message id, similarity)."""
     scored = [(ident, cosine(query, vector)) for ident, vector in candidates]
-    kept = [(ident, score) for ident, score in scored if score >= MIN_SIMILARITY]
+    kept = [(ident, score) for ident, score in scored if score >= min_similarity]
     kept.sort(key=lambda hit: (-hit[1], -hit[0]))
     return kept[:limit]
 
@@ -98,19 +108,20 @@ async def recall(
     vector: list[float],
     limit: int,
     before_id: int | None,
+    bounds: Bounds,
     *,
     pgvector: bool,
 ) -> list[dict[str, Any]]:
     """The conversation's messages nearest in meaning to `vector` (older than `before_id`),
     best first, as `SearchHit` rows whose rank is the similarity."""
     older = _NO_OLDER_BOUND if before_id is None else before_id
-    head = (conversation_key, model, len(vector), older)
+    head = (conversation_key, model, len(vector), older, bounds.scan_depth)
     if pgvector:
         text = "[" + ",".join(repr(float(v)) for v in vector) + "]"
-        found = await rows(conn, _PGVECTOR_SQL, (*head, text, MIN_SIMILARITY, limit))
+        found = await rows(conn, _PGVECTOR_SQL, (*head, text, bounds.min_similarity, limit))
         return [message(row) for row in found]
     candidates = [(r["message_id"], r["vector"]) for r in await rows(conn, _CANDIDATES, head)]
-    best = rank(vector, candidates, limit)
+    best = rank(vector, candidates, limit, bounds.min_similarity)
     if not best:
         return []
     by_id = {r["id"]: r for r in await rows(conn, _MESSAGES_SQL, ([i for i, _ in best],))}
