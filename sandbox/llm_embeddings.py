@@ -14,13 +14,12 @@ import hashlib
 import math
 import re
 import struct
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
-from sandbox.llm_media import error_response
+from sandbox.llm_media import ScriptedEndpoints, error_response
 
 #: Concept axes and the word beginnings that mean them.
 CONCEPTS: dict[str, tuple[str, ...]] = {
@@ -61,22 +60,9 @@ def embedding(text: str) -> list[float]:
 
 
 @dataclass
-class EmbeddingEndpoints:
-    """Recorded embedding requests (the inputs as sent) and scripted failures."""
-
-    record: bool = True
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    failures: list[int] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def fail(self, status: int = 500, times: int = 1) -> None:
-        with self._lock:
-            self.failures.extend([status] * times)
-
-    def reset(self) -> None:
-        with self._lock:
-            self.requests.clear()
-            self.failures.clear()
+class EmbeddingEndpoints(ScriptedEndpoints):
+    """Recorded embedding requests (`{"model", "input"}`, the inputs as a list) and scripted
+    failures."""
 
     def inputs(self) -> list[str]:
         """Every text embedded so far, in order."""
@@ -95,9 +81,9 @@ class EmbeddingEndpoints:
         if problem is not None:
             return error_response(400, *problem)
         texts = [body["input"]] if isinstance(body["input"], str) else body["input"]
-        with self._lock:
-            status = self.failures.pop(0) if self.failures else None
-            if self.record:
+        status = self._scripted_failure()
+        if self.record:
+            with self._lock:
                 self.requests.append({"model": body["model"], "input": texts})
         if status is not None:
             return error_response(status, "scripted failure")
