@@ -35,26 +35,35 @@ async def embedder(deployment: Deployment) -> AsyncIterator[str]:
         deployment.import_models([(name, ["embedding"], False)])
 
 
-async def said_weeks_ago(deployment: Deployment, user: TelegramUser) -> None:
+#: (what was said weeks ago, today's question): no word in common, one meaning.
+CONVERSATIONS = {
+    "en": (SAID, QUESTION),
+    "ru": ("Я не ем мясо, уже много лет", "что приготовить на ужин сегодня?"),
+}
+
+
+async def said_weeks_ago(deployment: Deployment, user: TelegramUser, line: str) -> None:
     """The line said in chat (so the assistant stores it and its vector afterwards), then
     more than a window of chatter."""
-    await deployment.ask(user, SAID)
-    await until(lambda: SAID in deployment.llm.embeddings.inputs(), 10, "the line embedded")
+    await deployment.ask(user, line)
+    await until(lambda: line in deployment.llm.embeddings.inputs(), 10, "the line embedded")
     await store(deployment, user, chat(30, "chatter"))
 
 
+@pytest.mark.parametrize("language", list(CONVERSATIONS))
 async def test_a_line_sharing_no_word_with_the_question_is_recalled_by_meaning(
-    deployment: Deployment, embedder: str
+    deployment: Deployment, embedder: str, language: str
 ) -> None:
-    rosa = await deployment.user("Rosa")
-    await said_weeks_ago(deployment, rosa)
+    said, question = CONVERSATIONS[language]
+    rosa = await deployment.user("Rosa", language=language)
+    await said_weeks_ago(deployment, rosa, said)
     embedded = deployment.llm.embeddings.requests[:]
 
-    await deployment.ask(rosa, QUESTION)
+    await deployment.ask(rosa, question)
 
-    assert SAID in memory(deployment.llm.requests[-1])
+    assert said in memory(deployment.llm.requests[-1])
     assert {r["model"] for r in embedded} == {embedder}
-    assert [QUESTION] in [r["input"] for r in deployment.llm.embeddings.requests]
+    assert [question] in [r["input"] for r in deployment.llm.embeddings.requests]
 
 
 async def test_without_an_embedding_model_memory_is_full_text_search_as_before(
