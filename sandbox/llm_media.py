@@ -73,18 +73,14 @@ class AudioRequest:
 
 
 @dataclass
-class MediaEndpoints:
-    """The audio and image endpoints' state: recorded requests and scripted failures (a
-    400 on the image endpoint is the content policy's refusal)."""
+class ScriptedEndpoints:
+    """Endpoints' recorded requests and the status codes their next requests fail with."""
 
     #: False: keep no request log (the demo's long runs).
     record: bool = True
-    requests: list[AudioRequest] = field(default_factory=list)
-    #: Status codes the next audio or image requests fail with, in order.
+    requests: list[Any] = field(default_factory=list)
+    #: Status codes the next requests fail with, in order.
     failures: list[int] = field(default_factory=list)
-    #: Models that cannot see: a chat request with a picture for one is a 400, as OpenAI's
-    #: text-only models answer.
-    blind_models: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def fail(self, status: int = 500, times: int = 1) -> None:
@@ -95,6 +91,24 @@ class MediaEndpoints:
         with self._lock:
             self.requests.clear()
             self.failures.clear()
+
+    def _scripted_failure(self) -> int | None:
+        with self._lock:
+            return self.failures.pop(0) if self.failures else None
+
+
+@dataclass
+class MediaEndpoints(ScriptedEndpoints):
+    """The audio and image endpoints' state: recorded `AudioRequest`s and scripted failures
+    (a 400 on the image endpoint is the content policy's refusal)."""
+
+    #: Models that cannot see: a chat request with a picture for one is a 400, as OpenAI's
+    #: text-only models answer.
+    blind_models: set[str] = field(default_factory=set)
+
+    def reset(self) -> None:
+        super().reset()
+        with self._lock:
             self.blind_models.clear()
 
     def check_sees(self, model: str, messages: list[dict[str, Any]]) -> None:
@@ -121,10 +135,6 @@ class MediaEndpoints:
             with self._lock:
                 self.requests.append(record)
         return record
-
-    def _scripted_failure(self) -> int | None:
-        with self._lock:
-            return self.failures.pop(0) if self.failures else None
 
     async def _transcriptions(self, request: web.Request) -> web.Response:
         try:

@@ -8,7 +8,8 @@ results of those tools in plain words. Like OpenAI it
 rejects with 400 a `tool` message that answers no call, and an assistant `tool_calls`
 message whose calls are not all answered. Every request is recorded. Audio
 (`/v1/audio/transcriptions`, `/v1/audio/speech`) and image content parts: `llm_media.py`;
-pictures made (`/v1/images/generations`): `llm_images.py`.
+pictures made (`/v1/images/generations`): `llm_images.py`; vectors by meaning
+(`/v1/embeddings`): `llm_embeddings.py`.
 
 Argument styles: `exact` (the default) writes a tool call's arguments as the rule or the
 script gave them. `realistic` writes them the way real models do (`model_arguments.py`):
@@ -54,6 +55,7 @@ from typing import Any
 
 from aiohttp import web
 
+from sandbox.llm_embeddings import EmbeddingEndpoints
 from sandbox.llm_media import (
     MediaEndpoints,
     MediaRequestError,
@@ -236,6 +238,8 @@ class LlmStandIn(StandInServer):
         self._ids = itertools.count(1)
         #: `/v1/audio/*` (`llm_media.py`): its recorded requests and scripted failures.
         self.media = MediaEndpoints(record=record)
+        #: `/v1/embeddings` (`llm_embeddings.py`): vectors by meaning, recorded.
+        self.embeddings = EmbeddingEndpoints(record=record)
         super().__init__()
 
     # -- scripting ---------------------------------------------------------------------------
@@ -259,6 +263,7 @@ class LlmStandIn(StandInServer):
             self._steps.clear()
             self.requests.clear()
         self.media.reset()
+        self.embeddings.reset()
 
     def pending_steps(self) -> int:
         with self._lock:
@@ -290,6 +295,7 @@ class LlmStandIn(StandInServer):
         app.router.add_post("/v1/chat/completions", self._completions)
         app.router.add_get("/v1/models", self._models)
         self.media.add_routes(app)
+        self.embeddings.add_routes(app)
         app.router.add_post("/control/script", self._control_script)
         app.router.add_post("/control/reset", self._control_reset)
         app.router.add_get("/control/requests", self._control_requests)

@@ -2,7 +2,8 @@
 the stand-ins (scripted to call `remember`). A fact told in chat is stored, shown by /memory
 with a Delete button, in the next prompt of that user's private chat; its button deletes it
 once, and the prompt after that no longer has it; in English and Russian. /usage counts the
-month's messages, tokens and tool calls."""
+month's messages, tokens and tool calls. With an embedding model, a line said long ago that
+shares no word with the question comes back by meaning, and /forget deletes its vectors."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from common.infrastructure.wire import PROFILE_FACT_MAX_CHARS
+from common.infrastructure.wire import PROFILE_FACT_MAX_CHARS, MessageIn, MessageRole
 from sandbox import telegram_updates as build
 from tests.system import Person, System
-from tests.test_buttons import answer_to, buttons_of, edited, rest_client, tap
+from tests.test_buttons import answer_to, buttons_of, edited, labelled, rest_client, tap
+from tests.test_scenarios import add_model
 from tests.waiting import until
 
 HEADER = "What the user told you about themselves"
@@ -153,3 +155,44 @@ async def test_memory_shows_every_fact_in_full_across_messages_within_telegrams_
     for n, fact in enumerate(facts, 1):
         assert sum(f"{n}. {fact}" in p.text for p in parts) == 1, fact
     assert len(buttons_of(parts[-1])) == 50
+
+
+def vectors_of(system: System, person: Person) -> int:
+    [(count,)] = system.query(
+        "SELECT count(*) FROM message_embeddings e JOIN users u "
+        "ON e.conversation_key = u.id::text WHERE u.telegram_id = %s",
+        person.id,
+    )
+    return int(count)
+
+
+@pytest.mark.timeout(120)
+async def test_a_line_said_long_ago_comes_back_by_meaning_and_forget_deletes_its_vectors(
+    system: System,
+) -> None:
+    vera = Person.new("Vera")
+    said, question = "I don't eat meat, haven't for years", "what should we cook for dinner?"
+    async with system.admin() as admin:
+        model = await add_model(admin, "sandbox-embedder", capabilities=["embedding"])
+    try:
+        await system.assistant_has_latest_config()
+        await system.say(vera, said)
+        await until(lambda: vectors_of(system, vera) == 2, message="the turn's vectors stored")
+        [(thread,)] = system.query(
+            "SELECT t.thread_id FROM user_assistant_threads t JOIN users u "
+            "ON t.user_id = u.id::text WHERE u.telegram_id = %s",
+            vera.id,
+        )
+        chatter = [MessageIn(role=MessageRole.user, content=f"chatter {i}") for i in range(30)]
+        async with rest_client(system) as rest:  # more than a window since
+            await rest.append_messages(thread, chatter)
+
+        await system.say(vera, question)
+        assert said in system.request_about(question).system_text
+
+        confirm = await system.say(vera, "/forget")
+        await answer_to(system, tap(system, vera, confirm, labelled(confirm, "Yes")))
+        assert vectors_of(system, vera) == 0
+    finally:
+        async with system.admin() as admin:
+            await admin.put(f"/api/llm-models/{model}", json={"is_active": False})

@@ -302,6 +302,8 @@ SERVICE_MAY = [
     ("POST", r"/api/(users|threads|cron-jobs|tool-invocations)/"),
     ("POST", rf"/api/threads/(reset|context|{_ID}/messages)|/api/cron-jobs/{_ID}/(runs|done)"),
     ("PUT|DELETE", rf"/api/(users|cron-jobs)/{_ID}"),
+    # the assistant stores its messages' vectors (recall by meaning)
+    ("PUT", rf"/api/threads/{_ID}/embeddings"),
     # a user's profile facts (the remember tool, /memory) and their monthly usage
     ("GET", rf"/api/users/{_ID}/(facts|usage|identities)"),
     ("POST", rf"/api/users/{_ID}/facts"),

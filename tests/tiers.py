@@ -84,6 +84,7 @@ E2E_FIXTURES = frozenset(
         "tests/harness.py:stack",
         "tests/conftest.py:whole_system",
         "tests/conftest.py:embedded_data_dir",
+        "tests/test_pgvector_recall.py:pgvector_url",
         "tests/calendar_stack.py:shared_stack",
         "tests/calendar_stack.py:rest_process",
         "tests/calendar_stack.py:calendar_process",

@@ -56,6 +56,8 @@ from common.infrastructure.wire import (
     CronJobRunIn,
     CronJobStatus,
     CronJobType,
+    EmbeddingBatch,
+    EmbeddingIn,
     FactIn,
     Feedback,
     FeedbackIn,
@@ -673,6 +675,14 @@ class RestClient:
         )
         return response.status_code == 201
 
+    async def store_embeddings(
+        self, thread_id: str, model: str, vectors: dict[str, list[float]]
+    ) -> None:
+        """Vectors by `model` of the thread's stored messages, by their `dedup_key`."""
+        items = [EmbeddingIn(dedup_key=k, vector=v) for k, v in vectors.items()]
+        body = _json(EmbeddingBatch(model=model, items=items))
+        await self.request("PUT", f"/api/threads/{thread_id}/embeddings", json=body)
+
     async def list_messages(
         self, thread_id: str, *, limit: int = 100, offset: int = 0
     ) -> list[Message]:
@@ -699,10 +709,13 @@ class RestClient:
         memory_limit: int = 5,
         match: Literal["any", "all"] = "any",
         facts: bool = False,
+        memory_vector: tuple[str, list[float]] | None = None,
     ) -> TurnBackground:
         """`get_or_create_thread`, `get_user(profile_id)` (None when missing),
         `recent_messages` and, given `memory_query`, `search_messages` before that window:
-        one request instead of four. `facts`: the profile's facts too."""
+        one request instead of four. `facts`: the profile's facts too. `memory_vector`: the
+        query's (embedding model, vector), to recall by meaning as well."""
+        model, vector = memory_vector if memory_vector is not None else (None, None)
         query = TurnBackgroundQuery(
             user_id=conversation_key,
             assistant_id=_an_id(assistant_id, "assistant_id"),
@@ -712,7 +725,9 @@ class RestClient:
             facts=facts,
             memory=None
             if memory_query is None
-            else MemoryQuery(q=memory_query, limit=memory_limit, match=match),
+            else MemoryQuery(
+                q=memory_query, limit=memory_limit, match=match, vector=vector, model=model
+            ),
         )
         body = _json(query)
         return TurnBackground.model_validate(await self.post_json("/api/threads/context", body))

@@ -306,6 +306,23 @@ class MemoryQuery(WireModel):
     q: str
     limit: int = 5
     match: Literal["any", "all"] = "any"
+    #: The question's embedding by `model`: messages near it in meaning are recalled too.
+    vector: list[float] | None = None
+    model: str | None = None
+
+
+class EmbeddingIn(WireModel):
+    """One stored message's vector, named by the key it was stored with."""
+
+    dedup_key: str
+    vector: list[float]
+
+
+class EmbeddingBatch(WireModel):
+    """`PUT /api/threads/{thread_id}/embeddings`: vectors of one model for stored messages."""
+
+    model: str
+    items: list[EmbeddingIn]
 
 
 class TurnBackgroundQuery(WireModel):
@@ -732,6 +749,8 @@ class ModelCapability(StrEnum):
     speech = "speech"
     #: Makes pictures (`POST /images/generations`): the `draw` tool.
     image = "image"
+    #: Turns text into vectors (`POST /embeddings`): recall by meaning.
+    embedding = "embedding"
 
 
 class LLMModel(WireModel):

@@ -166,6 +166,7 @@ REQUESTS: list[tuple[type[BaseModel], str, str, bool]] = [
     (wire.CronJobDoneIn, "post", "/api/cron-jobs/{job_id}/done", True),
     (wire.ToolInvocationIn, "post", "/api/tool-invocations/", True),
     (wire.MessageBatchIn, "post", "/api/threads/{thread_id}/messages", False),
+    (wire.EmbeddingBatch, "put", "/api/threads/{thread_id}/embeddings", True),
     (wire.PendingMaxAge, "post", "/api/users/{user_id}/calendar-credentials/pending/confirm", True),
     (wire.PendingMaxAge, "post", "/api/users/calendar-credentials/pending/expire", True),
     (wire.ContactIn, "put", "/api/contacts/of/{user_id}/{assistant_id}", False),
@@ -218,6 +219,7 @@ def test_every_model_rest_client_returns_is_checked() -> None:
         wire.SnapshotTool,
         wire.MemoryQuery,
         wire.SnapshotBot,
+        wire.EmbeddingIn,
     }  # checked through the model holding them
     models = {
         value

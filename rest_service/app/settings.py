@@ -37,6 +37,10 @@ class Settings(ServiceSettings):
     #: characters per assistant), POST /api/knowledge/import a file and POST
     #: /api/catalogue/import a whole catalogue, so they have a larger limit of their own.
     max_import_body_bytes: int = Field(default=16 * 1_048_576, ge=1024)
+    #: Recall by meaning: how many of a conversation's newest message vectors are ranked for
+    #: a turn, and the cosine similarity below which a message is not about the question.
+    recall_scan_depth: int = Field(default=2000, ge=1, le=100_000)
+    recall_min_similarity: float = Field(default=0.3, ge=-1.0, le=1.0)
     #: Chat messages older than this many days are deleted once a day; 0 keeps them all.
     history_retention_days: int = Field(default=0, ge=0)
     #: How often the deletion runs (one replica per period, claimed in Redis).

@@ -66,6 +66,7 @@ WHO = {
     ("POST", "/api/threads/context"): S,
     ("GET", "/api/threads/{thread}"): S,
     ("POST", "/api/threads/{thread_id}/messages"): S,
+    ("PUT", "/api/threads/{thread_id}/embeddings"): S,
     ("GET", "/api/threads/{thread_id}/messages"): S,
     ("GET", "/api/threads/{thread_id}/messages/recent"): S,
     ("GET", "/api/threads/{thread_id}/summary/backlog"): S,

@@ -14,6 +14,7 @@ tools run. What is stored and returned is the same either way: only whole comple
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -103,6 +104,8 @@ class LlmChatAssistant(BaseAssistant):
         self.facts: list[str] = []
         #: Where the answer is shown as it grows; None: not streamed.
         self.drafts: DraftPublisher | None = None
+        #: Called with the thread and the stored records after a turn (recall by meaning).
+        self.stored: Callable[[str, list[MessageIn]], None] | None = None
         #: The live experiment's arm this assistant answers in (its answers are marked).
         self.experiment_variant_id: UUID | None = None
         #: Where its calls' tokens add up: the turn's, shared with its sub-assistants.
@@ -283,6 +286,8 @@ class LlmChatAssistant(BaseAssistant):
             await self.deps.rest.store_messages(
                 thread.thread_id, records[start : start + MAX_BATCH]
             )
+        if self.stored is not None:
+            self.stored(thread.thread_id, records)
 
     def _user_message(self, turn: Turn) -> dict[str, Any]:
         author = self.user_author(turn)
@@ -314,6 +319,7 @@ async def fetch_context(
     *,
     profile_id: str | None = None,
     facts: bool = False,
+    memory_vector: tuple[str, list[float]] | None = None,
 ) -> TurnBackground:
     """The thread, the recent window (one bounded query; the same limits and whole
     exchanges are enforced again here), memory hits and the sender's profile: one request."""
@@ -327,6 +333,7 @@ async def fetch_context(
         memory_query=memory_query,
         memory_limit=max(1, settings.max_long_term_results),
         facts=facts,
+        memory_vector=memory_vector,
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from assistant.src.assistants.language import turn_language
 from assistant.src.assistants.llm_chat import AssistantDeps, fetch_context
+from assistant.src.assistants.recall import Recall
 from assistant.src.assistants.secretary import secretary_memory_query
 from assistant.src.settings import Settings
 from assistant.src.tools.base import Actor
@@ -14,7 +15,7 @@ from common.features.timezones import zone_or_default
 from common.infrastructure.errors import NotFoundError
 from common.infrastructure.logging import get_logger
 from common.infrastructure.queue_messages import IncomingMessage
-from common.infrastructure.wire import SnapshotAssistant, TurnBackground, User
+from common.infrastructure.wire import TurnBackground, User
 
 log = get_logger(__name__)
 
@@ -23,11 +24,12 @@ class Background:
     def __init__(self, settings: Settings, deps: AssistantDeps) -> None:
         self.settings = settings
         self.deps = deps
+        self.recall = Recall(deps)
 
     async def learn(self, state: TurnState) -> None:
         """Fills the turn's context, user and actor; a blocked user's turn stops here."""
         message = state.message
-        context = await self._context(message, state.speaker)
+        context = await self._context(state)
         state.context = context
         state.user = context.profile if context is not None else await self._user(message)
         if state.blocked:
@@ -36,20 +38,22 @@ class Background:
             return
         state.actor = self._actor(message, state.user, context)
 
-    async def _context(
-        self, message: IncomingMessage, secretary: SnapshotAssistant | None
-    ) -> TurnBackground | None:
+    async def _context(self, state: TurnState) -> TurnBackground | None:
         """The sender's profile with the secretary's thread, window and memory, in one
         request (None when no secretary would answer, or for a Yes: no model is asked)."""
+        message, secretary = state.message, state.speaker
         if secretary is None or not secretary.is_active or message.confirmed is not None:
             return None
+        query = secretary_memory_query(self.settings, message.text)
+        meaning = None if query is None else await self.recall.question(state.snapshot, query)
         return await fetch_context(
             self.deps,
             secretary.id,
             message.conversation_key,
-            secretary_memory_query(self.settings, message.text),
+            query,
             profile_id=str(message.user_id),
             facts=not message.is_group,
+            memory_vector=meaning,
         )
 
     async def _user(self, message: IncomingMessage) -> User | None:

@@ -4,12 +4,15 @@ call runs that call instead (`confirmed.py`), without a model."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import redis.asyncio as aioredis
 
 from assistant.src.assistants.base import Turn
 from assistant.src.assistants.factory import AssistantFactory
 from assistant.src.assistants.llm_chat import AssistantDeps
 from assistant.src.assistants.model_order import vision_routes
+from assistant.src.assistants.recall import Recall
 from assistant.src.assistants.refusal import Refusal
 from assistant.src.assistants.secretary import Secretary
 from assistant.src.confirmed import run_confirmed
@@ -38,6 +41,7 @@ class ModelRun:
         self.names = names
         self.deps = deps
         self.services = services
+        self.recall = Recall(deps)
 
     async def run(self, state: TurnState) -> None:
         """Fills the turn's `result` (or `confirmed`); nothing runs for a refused turn."""
@@ -84,6 +88,7 @@ class ModelRun:
             state.not_configured = True
             return None
         secretary.drafts = drafts_for(state.message, self.settings, self.redis, self.names)
+        secretary.stored = partial(self.recall.remember, state.snapshot)
         if state.files is not None and state.files.vision:
             try:
                 secretary.routes = vision_routes(

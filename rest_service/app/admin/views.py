@@ -150,7 +150,10 @@ def _capabilities_field() -> SelectMultipleField:
         "Capabilities",
         choices=[(c.value, c.value) for c in ModelCapability],
         default=[ModelCapability.chat.value],
-        description="transcription and speech: the active models with them do voice; image: draws",
+        description=(
+            "transcription and speech: the active models with them do voice; image: draws; "
+            "embedding: recall by meaning"
+        ),
         widget=widgets.ListWidget(prefix_label=False),
         option_widget=widgets.CheckboxInput(),
     )

@@ -94,8 +94,8 @@ async def list_models(
 )
 async def create_model(ctx: UnitOfWorkDep, data: LLMModelCreate) -> object:
     """`is_default`/`is_fallback` move the flag from the model that had it. `capabilities`
-    (default `["chat"]`): the transcription, speech and image models are the active ones with
-    that capability; the default and fallback models must have `chat`."""
+    (default `["chat"]`): the transcription, speech, image and embedding models are the active
+    ones with that capability; the default and fallback models must have `chat`."""
     return await llm_models.create_model(ctx, data)
 
 

@@ -11,8 +11,15 @@ from pydantic_core import to_json
 from rest_service.app.api.common import ERRORS
 from rest_service.app.api.deps import MAX_LIMIT, PageDep, UnitOfWorkDep, set_total
 from rest_service.app.auth import any_token
-from rest_service.app.domain import chat_messages, thread_summaries, threads, turn_context
+from rest_service.app.domain import (
+    chat_messages,
+    embeddings,
+    thread_summaries,
+    threads,
+    turn_context,
+)
 from rest_service.app.models.base import AwareDatetime, Text
+from rest_service.app.models.embedding import EmbeddingBatch
 from rest_service.app.models.thread import (
     MessageBatch,
     MessageCreate,
@@ -83,6 +90,13 @@ async def get_thread(
     ctx: UnitOfWorkDep, thread: Annotated[str, Path(max_length=255, description="id or thread_id")]
 ) -> object:
     return await threads.get_thread(ctx, thread)
+
+
+@router.put("/api/threads/{thread_id}/embeddings", status_code=204)
+async def store_embeddings(ctx: UnitOfWorkDep, thread_id: ThreadKey, data: EmbeddingBatch) -> None:
+    """Vectors of stored messages (named by their `dedup_key`) by one embedding model, for
+    recall by meaning; a key not stored in the thread is skipped, a repeat replaces."""
+    await embeddings.store(ctx, thread_id, data)
 
 
 @router.post(

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from common.infrastructure.errors import not_found
 from common.infrastructure.wire import PROFILE_FACTS_MAX, MessageRole
+from rest_service.app.domain import embeddings
 from rest_service.app.domain.chat_messages import _WORD, MAX_QUERY_WORDS, SEARCH_DEPTH
 from rest_service.app.domain.common import is_foreign_key_violation
 from rest_service.app.domain.sql import (
@@ -88,11 +89,34 @@ async def turn_context_json(ctx: UnitOfWork, query: TurnBackgroundQuery) -> byte
     memory: list[dict[str, Any]] = []
     if query.memory is not None:
         oldest = min((m["id"] for m in recent), default=None)
+        bounds = embeddings.Bounds(
+            ctx.settings.recall_scan_depth, ctx.settings.recall_min_similarity
+        )
         memory = await _search(
             conn, query.user_id, query.memory.q, query.memory.limit, oldest,
             match_all=query.memory.match == "all",
         )  # fmt: skip
+        memory = await _with_meaning(conn, query, memory, oldest, bounds)
     return _context(thread, profile, recent, memory, facts, summary)
+
+
+async def _with_meaning(
+    conn: AsyncConnection,
+    query: TurnBackgroundQuery,
+    found: list[dict[str, Any]],
+    oldest: int | None,
+    bounds: embeddings.Bounds,
+) -> list[dict[str, Any]]:
+    """The full-text hits fused with the messages nearest in meaning, when the question
+    came with its embedding."""
+    wanted = query.memory
+    if wanted is None or wanted.vector is None or wanted.model is None:
+        return found
+    near = await embeddings.recall(
+        conn, query.user_id, wanted.model, wanted.vector, wanted.limit, oldest, bounds,
+        pgvector=await embeddings.has_pgvector(conn),
+    )  # fmt: skip
+    return embeddings.fuse([found, near], wanted.limit)
 
 
 async def _profile_and_facts(

@@ -46,7 +46,8 @@ def _distinct_in_order(value: list[ModelCapability]) -> list[ModelCapability]:
     return [c for c in ModelCapability if c in value]
 
 
-#: What a model can do: at least one of `chat`, `vision`, `transcription`, `speech`, `image`.
+#: What a model can do: at least one of `chat`, `vision`, `transcription`, `speech`, `image`,
+#: `embedding`.
 Capabilities = Annotated[
     list[ModelCapability],
     PydanticField(min_length=1, max_length=len(ModelCapability)),
@@ -71,7 +72,8 @@ DEFAULT_CAPABILITIES = (ModelCapability.chat,)
 #: Postgres holds only a non-empty array of known names, whatever wrote the row.
 CAPABILITIES_CHECK = (
     "jsonb_typeof(capabilities) = 'array' AND jsonb_array_length(capabilities) > 0 "
-    'AND capabilities <@ \'["chat", "vision", "transcription", "speech", "image"]\'::jsonb'
+    'AND capabilities <@ \'["chat", "vision", "transcription", "speech", "image", '
+    '"embedding"]\'::jsonb'
 )
 
 

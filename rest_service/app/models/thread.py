@@ -26,10 +26,12 @@ from common.infrastructure.wire import MessageRole
 from rest_service.app.models.base import (
     CreatedMixin,
     JsonList,
+    Name,
     SmallCount,
     Text,
     TimestampMixin,
 )
+from rest_service.app.models.embedding import Vector
 from rest_service.app.models.enums import varchar_enum
 from rest_service.app.models.profile_fact import ProfileFactPublic
 from rest_service.app.models.user import UserPublic
@@ -171,6 +173,15 @@ class MemoryQuery(SQLModel):
     q: Text = Field(max_length=2000)
     limit: int = Field(default=5, ge=1, le=100)
     match: Literal["any", "all"] = "any"
+    #: The question's embedding by `model`: messages near it in meaning are recalled too.
+    vector: Vector | None = None
+    model: Name | None = Field(default=None, max_length=255)
+
+    @model_validator(mode="after")
+    def _vector_with_its_model(self) -> MemoryQuery:
+        if (self.vector is None) != (self.model is None):
+            raise ValueError("vector and model come together")
+        return self
 
 
 class TurnBackgroundQuery(SQLModel):

@@ -1,0 +1,80 @@
+"""Recall by meaning: the question's embedding goes with a turn's memory query, and a turn's
+stored messages get theirs afterwards, off the answer's path. Without an active model with
+capability `embedding` neither happens and memory is full-text search alone. A failure is
+logged and counted; it never fails a turn."""
+
+from __future__ import annotations
+
+import asyncio
+
+from prometheus_client import Counter
+
+from assistant.src.assistants.llm_chat import AssistantDeps
+from assistant.src.assistants.model_order import route_for
+from assistant.src.clients.embeddings import embed
+from assistant.src.clients.llm import ModelRoute
+from common.infrastructure.logging import get_logger
+from common.infrastructure.wire import ConfigSnapshot, MessageIn, MessageRole, ModelCapability
+
+log = get_logger(__name__)
+
+#: `stage`: query (a turn's question) or store (a turn's messages afterwards).
+EMBEDDING_FAILURES = Counter(
+    "smart_assistant_embedding_failures_total", "Embeddings not made or not stored", ["stage"]
+)
+#: Only what people said is recalled; tool traffic is not.
+_RECALLED = {MessageRole.user, MessageRole.assistant}
+#: An embedding model reads about 8k tokens; the start of a long message says what it is about.
+MAX_EMBEDDED_CHARS = 8000
+
+
+class Recall:
+    def __init__(self, deps: AssistantDeps) -> None:
+        self.deps = deps
+        #: Running background steps, held so they are not collected half way.
+        self.pending: set[asyncio.Task[None]] = set()
+
+    async def question(self, snapshot: ConfigSnapshot, text: str) -> tuple[str, list[float]] | None:
+        """(model, vector) of a turn's memory query; None without a model or on a failure."""
+        model = snapshot.model_with(ModelCapability.embedding)
+        if model is None:
+            return None
+        try:
+            [vector] = await embed(self.deps.llm, self._route(snapshot, model.name), [text])
+        except Exception as exc:
+            _failed("query", model.name, exc)
+            return None
+        return model.name, vector
+
+    def remember(self, snapshot: ConfigSnapshot, thread_id: str, records: list[MessageIn]) -> None:
+        """Embeds and stores the turn's messages in the background."""
+        model = snapshot.model_with(ModelCapability.embedding)
+        texts = {
+            r.dedup_key: r.content[:MAX_EMBEDDED_CHARS]
+            for r in records
+            if r.role in _RECALLED and r.content and r.content.strip() and r.dedup_key
+        }
+        if model is None or not texts:
+            return
+        step = self._store(self._route(snapshot, model.name), thread_id, texts)
+        task = asyncio.create_task(step)
+        self.pending.add(task)
+        task.add_done_callback(self.pending.discard)
+
+    async def _store(self, route: ModelRoute, thread_id: str, texts: dict[str, str]) -> None:
+        try:
+            vectors = await embed(self.deps.llm, route, list(texts.values()))
+            stored = dict(zip(texts, vectors, strict=True))
+            await self.deps.rest.store_embeddings(thread_id, route.model, stored)
+        except Exception as exc:
+            _failed("store", route.model, exc)
+            return
+        log.info("messages_embedded", model=route.model, count=len(texts))
+
+    def _route(self, snapshot: ConfigSnapshot, name: str) -> ModelRoute:
+        return route_for(name, snapshot, self.deps.settings)
+
+
+def _failed(stage: str, model: str, exc: Exception) -> None:
+    EMBEDDING_FAILURES.labels(stage).inc()
+    log.warning("embedding_failed", stage=stage, model=model, error=str(exc)[:300])
