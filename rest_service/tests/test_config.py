@@ -43,7 +43,10 @@ ARCHITECTURE_TOOL_ARGUMENTS = {
     "contact": ({"action", "name", "phone", "email", "consent"}, {"action"}),
     "lead": ({"action", "items", "note"}, {"action"}),
     "handoff": ({"reason", "summary"}, {"reason", "summary"}),
-    "tasks": ({"action", "title", "notes", "deadline", "priority", "remind", "task_id"}, {"action"}),
+    "tasks": (
+        {"action", "title", "notes", "deadline", "priority", "remind", "task_id"},
+        {"action"},
+    ),
     "draw": ({"prompt", "size"}, {"prompt"}),
 }
 
