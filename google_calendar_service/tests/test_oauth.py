@@ -12,7 +12,7 @@ from common.infrastructure.queue_messages import OutgoingKind
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
 from common.infrastructure.wire import TelegramUser
-from google_calendar_service.src.settings import SCOPES
+from google_calendar_service.src.settings import ACCESS_SCOPES, SCOPES
 from ops.processes import ServiceProcess
 from sandbox.google_api import GoogleStandIn
 from tests.calendar_stack import Browser, StartCalendar, connect, query_of, sent_to, service_client
@@ -215,3 +215,27 @@ def test_any_callback_without_a_live_state_is_a_400_page_and_stores_nothing(
     assert page.status_code == 400 and page.headers["content-type"].startswith("text/html")
     assert "<h1>Calendar not connected</h1>" in page.text and "Nothing was connected" in page.text
     assert "authorization_code" not in google.state.token_grants
+
+
+async def test_asking_for_mail_later_keeps_the_calendar_grant(
+    api: httpx.AsyncClient, browser: Browser, user: TelegramUser
+) -> None:
+    await connect(api, browser, str(user.id))
+    assert (await api.get(f"/auth/status/{user.id}")).json()["access"] == ["calendar"]
+
+    link = (await api.get(f"/auth/url/{user.id}", params={"access": "mail"})).json()
+    asked = query_of(link["auth_url"])
+    assert set(asked["scope"].split()) == {*SCOPES, *ACCESS_SCOPES["mail"]}
+    assert asked["include_granted_scopes"] == "true"
+    await browser.open(await browser.consent_redirect(link["auth_url"]))
+    await api.post(f"/auth/confirm/{user.id}")
+
+    status = (await api.get(f"/auth/status/{user.id}")).json()
+    assert status["connected"] and status["access"] == ["calendar", "mail"]
+
+
+async def test_an_unknown_access_is_refused_by_name(
+    api: httpx.AsyncClient, user: TelegramUser
+) -> None:
+    answer = await api.get(f"/auth/url/{user.id}", params={"access": "photos"})
+    assert answer.status_code == 422 and "access" in answer.text

@@ -8,7 +8,7 @@ the translation of events into the user's time zone (services/events.py).
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -27,6 +27,7 @@ from common.features.calendar_client import (
     Event,
     Events,
     FreeBusy,
+    GoogleAccess,
 )
 from common.features.language import choose_language
 from common.features.texts import TEXTS
@@ -60,6 +61,7 @@ from google_calendar_service.src.errors import (
     CalendarReconnectRequiredError,
     DuplicateEventError,
     EventGoneError,
+    GoogleAccessNotGrantedError,
     GoogleAuthRejectedError,
     InvalidGrantError,
     OAuthCallbackError,
@@ -70,7 +72,7 @@ from google_calendar_service.src.schemas.events import (
     EventPatchIn,
     FreeBusyIn,
 )
-from google_calendar_service.src.settings import SCOPES, Settings
+from google_calendar_service.src.settings import SCOPES, Settings, granted_access
 
 log = get_logger(__name__)
 
@@ -97,15 +99,16 @@ class GoogleCalendarService:
 
     # -- connecting ----------------------------------------------------------------------------
 
-    async def get_auth_url(self, user_id: str) -> AuthLink:
-        """A fresh connect link for an existing user."""
+    async def get_auth_url(self, user_id: str, access: Iterable[GoogleAccess] = ()) -> AuthLink:
+        """A fresh connect link for an existing user; `access` asks for more than the
+        calendar."""
         await self._rest.get_user(user_id)
-        link = await self._new_link(user_id)
+        link = await self._new_link(user_id, access)
         return AuthLink(auth_url=link, expires_in=self._states.ttl_seconds)
 
-    async def _new_link(self, user_id: str) -> str:
+    async def _new_link(self, user_id: str, access: Iterable[GoogleAccess] = ()) -> str:
         state = self._states.new_state()
-        url, code_verifier = self._oauth.authorization_url(state)
+        url, code_verifier = self._oauth.authorization_url(state, access)
         await self._states.remember(state, user_id, code_verifier)
         return url
 
@@ -233,6 +236,7 @@ class GoogleCalendarService:
             connected_at=stored.connected_at,
             pending=waiting,
             pending_account=pending_account,
+            access=granted_access(stored.credentials.scopes or ()),
         )
 
     async def disconnect(self, user_id: str) -> Disconnection:
@@ -381,19 +385,26 @@ class GoogleCalendarService:
 
     @asynccontextmanager
     async def _connected(
-        self, user_id: str
+        self, user_id: str, access: GoogleAccess = "calendar"
     ) -> AsyncIterator[tuple[CalendarSession, User, StoredCredentials]]:
-        """The user's Calendar session; refreshed tokens are written back, a dead grant is
-        marked invalid, and a user who must (re)connect gets the link in the error."""
+        """The user's Google session; refreshed tokens are written back, a dead grant is
+        marked invalid, and a user who must (re)connect, or grant `access`, gets the link in
+        the error."""
         user = await self._rest.get_user(user_id)
         stored = await self._store.load(user_id)
         if stored is None:
             raise CalendarNotConnectedError(
                 "Google Calendar is not connected. Open the link to connect it.",
-                await self._new_link(user_id),
+                await self._new_link(user_id, [access]),
             )
         if not stored.valid:
             raise await self._reconnect(user_id)
+        # The calendar is every connection's first grant (older records list no scopes).
+        if access != "calendar" and access not in granted_access(stored.credentials.scopes or ()):
+            raise GoogleAccessNotGrantedError(
+                f"This Google connection does not allow {access}. Open the link to allow it.",
+                await self._new_link(user_id, [access]),
+            )
         try:
             async with self._google.session(stored.credentials) as session:
                 yield session, user, stored
