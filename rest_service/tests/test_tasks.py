@@ -247,9 +247,7 @@ class TestGoogleTasksSync:
         )
         assert "google_task_id" in assert_error(twice, 422)["detail"]
 
-    async def test_a_synced_task_deleted_here_is_kept_to_delete_in_google(
-        self, api: Api
-    ) -> None:
+    async def test_a_synced_task_deleted_here_is_kept_to_delete_in_google(self, api: Api) -> None:
         user = await api.user()
         tasks = f"/api/users/{user['id']}/tasks"
         sync = f"/api/users/{user['id']}/task-sync"

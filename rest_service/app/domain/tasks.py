@@ -154,7 +154,7 @@ async def link_to_google(
     written as it is, so the mark is not itself a change to send."""
     task = await get_task(ctx, user_id, task_id)
     taken = await ctx.session.scalar(
-        select(Task.id).where(
+        select(col(Task.id)).where(
             col(Task.user_id) == user_id,
             col(Task.google_task_id) == link.google_task_id,
             col(Task.id) != task_id,
@@ -180,7 +180,7 @@ async def get_sync(ctx: UnitOfWork, user_id: uuid.UUID) -> TaskSyncPublic:
     await get_or_404(ctx.session, User, user_id, "user")
     sync = await ctx.session.get(GoogleTaskSync, user_id)
     deletions = await ctx.session.scalars(
-        select(GoogleTaskDeletion.google_task_id)
+        select(col(GoogleTaskDeletion.google_task_id))
         .where(col(GoogleTaskDeletion.user_id) == user_id)
         .order_by(col(GoogleTaskDeletion.created_at))
     )
