@@ -147,7 +147,7 @@ EDIT = st.one_of(
             ]
         ),
         st.integers(0, 9),
-    ),  # fmt: skip
+    ),
 )
 
 
