@@ -48,8 +48,11 @@ log = get_logger(__name__)
 DUE_TIME = time(23, 59)
 #: One sync of a user's at a time (seconds a dead holder keeps the lock).
 LOCK_SECONDS = 120
+UTC_ZONE = ZoneInfo("UTC")
 
-Kind = Literal["push_new", "push_change", "push_delete", "pull_new", "pull_change", "drop_here"]
+Kind = Literal[
+    "push_new", "push_change", "push_delete", "pull_new", "pull_change", "drop_here", "pair"
+]
 
 
 @dataclass(frozen=True)
@@ -83,18 +86,28 @@ def plan(
     *,
     full: bool,
     updated_min: str | None = None,
+    tz: ZoneInfo = UTC_ZONE,
 ) -> Plan:
     """What to do so both sides agree. `remote` is every Google task changed since the last
-    read (deleted ones marked), or all of them when `full`."""
-    mirrors = {t.google_task_id: t for t in tasks if t.google_task_id is not None}
+    read (deleted ones marked), or all of them when `full`.
+
+    `tasks` is read before `deletions`: a task deleted here between the two reads is in both,
+    and the deletion wins (its Google task is only deleted, never sent to or taken from).
+    A task new here and a Google task new there that say the same are one task (linked, not
+    copied both ways): an insert that reached Google whose link failed to save, or the same
+    to-do kept on both sides before the first sync."""
     pending = set(deletions)
+    mirrors = {t.google_task_id: t for t in tasks if t.google_task_id not in (None, *pending)}
     steps: list[Step] = []
     read = {r["id"] for r in remote}
+    fresh: list[dict[str, Any]] = []
     for item in remote:
         task = mirrors.get(item["id"])
+        if item["id"] in pending:
+            continue
         if task is None:
-            if not item.get("deleted") and item["id"] not in pending:
-                steps.append(Step("pull_new", remote=item))
+            if not item.get("deleted"):
+                fresh.append(item)
         elif item.get("deleted"):
             steps.append(Step("drop_here", task=task))
         elif item.get("updated") == task.google_updated or _local_wins(task, item):
@@ -104,17 +117,38 @@ def plan(
             steps.append(Step("pull_change", task=task, remote=item))
     for task in tasks:
         if task.google_task_id is None:
-            steps.append(Step("push_new", task=task))
-        elif task.google_task_id in read:
+            twin = _twin(task, fresh, tz)
+            if twin is None:
+                steps.append(Step("push_new", task=task))
+            else:
+                fresh.remove(twin)
+                steps.append(Step("pair", task=task, remote=twin))
+        elif task.google_task_id in pending or task.google_task_id in read:
             continue
         elif full:  # Google no longer has it at all
             steps.append(Step("drop_here", task=task))
         elif dirty(task):
             steps.append(Step("push_change", task=task, google_task_id=task.google_task_id))
+    steps += [Step("pull_new", remote=item) for item in fresh]
     steps += [Step("push_delete", google_task_id=g) for g in deletions]
     stamps = [r["updated"] for r in remote if r.get("updated")]
     latest = max(stamps, key=parse_stamp) if stamps else updated_min
     return Plan(steps, latest)
+
+
+def _twin(task: Task, fresh: list[dict[str, Any]], tz: ZoneInfo) -> dict[str, Any] | None:
+    """A Google task new to us that says what `task` says (title, notes, due date, done)."""
+    said = _gist(to_google(task, tz))
+    return next((item for item in fresh if _gist(item) == said), None)
+
+
+def _gist(item: dict[str, Any]) -> tuple[object, ...]:
+    return (
+        item.get("title") or None,
+        item.get("notes") or None,
+        _due_date(item.get("due")),
+        item.get("status") == "completed",
+    )
 
 
 def _local_wins(task: Task, item: dict[str, Any]) -> bool:
@@ -242,11 +276,10 @@ class TaskSync:
         tally: _Tally,
     ) -> None:
         remote = await self._google.list_tasks(session, updated_min)
-        state = await self._rest.get_task_sync(user_id)
         tasks = await self._rest.list_tasks(user_id, limit=10_000)
-        steps = plan(
-            tasks, remote, state.deletions, full=updated_min is None, updated_min=updated_min
-        )
+        deletions = (await self._rest.get_task_sync(user_id)).deletions  # after the tasks
+        full = updated_min is None
+        steps = plan(tasks, remote, deletions, full=full, updated_min=updated_min, tz=tz)
         for step in steps.steps:
             await self._do(user_id, session, step, tz, tally)
         if steps.updated_min is not None and steps.updated_min != updated_min:
@@ -263,11 +296,17 @@ class TaskSync:
         elif step.kind == "push_new":
             assert step.task is not None
             made = await self._google.insert(session, _present(to_google(step.task, tz)))
-            await self._link(user_id, step.task, made)
-            tally.pushed += 1
+            if await self._link(user_id, step.task, made):
+                tally.pushed += 1
+            else:  # deleted here meanwhile: nothing of it stays in Google
+                await self._gone_there(session, made["id"])
         elif step.kind == "push_change":
             assert step.task is not None and step.google_task_id is not None
             await self._push_change(user_id, session, step.task, step.google_task_id, tz, tally)
+        elif step.kind == "pair":
+            assert step.task is not None and step.remote is not None
+            if not await self._link(user_id, step.task, step.remote):
+                await self._gone_there(session, step.remote["id"])
         elif step.kind == "drop_here":
             assert step.task is not None
             await self._rest.delete_task(user_id, step.task.id, from_google=True)
@@ -291,8 +330,8 @@ class TaskSync:
             await self._rest.delete_task(user_id, task.id, from_google=True)
             tally.deleted_here += 1
             return
-        await self._link(user_id, task, patched)
-        tally.pushed += 1
+        if await self._link(user_id, task, patched):  # else deleted here meanwhile: its
+            tally.pushed += 1  # deletion is on the list to send
 
     async def _pull(
         self, user_id: str, task: Task | None, item: dict[str, Any], tz: ZoneInfo, tally: _Tally
@@ -315,14 +354,21 @@ class TaskSync:
             log.info("google_task_not_taken", user_id=user_id, error=type(exc).__name__)
             tally.skipped += 1
             return
-        await self._link(user_id, task, item)
-        tally.pulled += 1
+        except NotFoundError:  # deleted here meanwhile: its deletion is on the list to send
+            return
+        if await self._link(user_id, task, item):
+            tally.pulled += 1
 
-    async def _link(self, user_id: str, task: Task, item: dict[str, Any]) -> None:
+    async def _link(self, user_id: str, task: Task, item: dict[str, Any]) -> bool:
+        """Marked in step with `item`; False when the task was deleted here meanwhile."""
         link = TaskGoogleLink(
             google_task_id=item["id"], google_updated=item["updated"], synced_at=task.updated_at
         )
-        await self._rest.link_task_to_google(user_id, task.id, link)
+        try:
+            await self._rest.link_task_to_google(user_id, task.id, link)
+        except NotFoundError:
+            return False
+        return True
 
     async def _gone_there(self, session: CalendarSession, google_task_id: str) -> None:
         with contextlib.suppress(NotFoundError, EventGoneError):  # deleted there already
