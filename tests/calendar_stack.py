@@ -156,18 +156,23 @@ def start_calendar(
     return start
 
 
-async def consent(api: httpx.AsyncClient, browser: Browser, user_id: str) -> httpx.Response:
-    """`user_id`'s link opened in `browser` and consented: the callback page's response (the
-    account is then pending, waiting for the user's confirmation)."""
-    link = await api.get(f"/auth/url/{user_id}")
+async def consent(
+    api: httpx.AsyncClient, browser: Browser, user_id: str, access: str | None = None
+) -> httpx.Response:
+    """`user_id`'s link (asking for `access` beside the calendar, if given) opened in
+    `browser` and consented: the callback page's response (the account is then pending,
+    waiting for the user's confirmation)."""
+    link = await api.get(f"/auth/url/{user_id}", params={"access": access} if access else {})
     assert link.status_code == 200, link.text
     return await browser.open(await browser.consent_redirect(link.json()["auth_url"]))
 
 
-async def connect(api: httpx.AsyncClient, browser: Browser, user_id: str) -> httpx.Response:
+async def connect(
+    api: httpx.AsyncClient, browser: Browser, user_id: str, access: str | None = None
+) -> httpx.Response:
     """The whole connect flow for `user_id`, the owner's `/calendar confirm` included; the
     callback page's response."""
-    page = await consent(api, browser, user_id)
+    page = await consent(api, browser, user_id, access)
     if page.status_code == 200:
         confirmed = await api.post(f"/auth/confirm/{user_id}")
         assert confirmed.json()["confirmed"], confirmed.text

@@ -32,6 +32,7 @@ from common.infrastructure.rest_client import RestClient
 from common.infrastructure.wire import (
     TASK_NOTES_MAX_CHARS,
     TASK_TITLE_MAX_CHARS,
+    TASKS_MAX,
     Task,
     TaskGoogleLink,
     TaskStatus,
@@ -276,7 +277,7 @@ class TaskSync:
         tally: _Tally,
     ) -> None:
         remote = await self._google.list_tasks(session, updated_min)
-        tasks = await self._rest.list_tasks(user_id, limit=10_000)
+        tasks = await self._rest.list_tasks(user_id, limit=TASKS_MAX)  # all: at most that
         deletions = (await self._rest.get_task_sync(user_id)).deletions  # after the tasks
         full = updated_min is None
         steps = plan(tasks, remote, deletions, full=full, updated_min=updated_min, tz=tz)
