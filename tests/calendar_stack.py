@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -23,6 +24,7 @@ import redis.asyncio as aioredis
 
 from common.infrastructure.queue_messages import OutgoingMessage
 from common.infrastructure.redis_keys import Names
+from common.infrastructure.rest_client import RestClient
 from ops.processes import ServiceProcess, Stack
 from sandbox.google_api import GoogleStandIn, serving_in_thread
 from tests.harness import base_env
@@ -89,6 +91,23 @@ def calendar_process(
     shared_stack: Stack, rest_process: ServiceProcess, google_server: GoogleStandIn
 ) -> ServiceProcess:
     return shared_stack.start("google_calendar_service", env=calendar_env(google_server))
+
+
+@pytest.fixture
+async def stack_rest(
+    rest_process: ServiceProcess, secrets: dict[str, str]
+) -> AsyncIterator[RestClient]:
+    """A client of the stack's rest_service (the one the calendar service works with)."""
+    async with RestClient(rest_process.url, secrets["SERVICE_API_TOKEN"]) as client:
+        yield client
+
+
+async def google_tasks_of(google: GoogleStandIn, email: str) -> dict[str, dict[str, Any]]:
+    """`email`'s Google Tasks as Google holds them (the stand-in's control route), by title;
+    deleted ones left out."""
+    async with httpx.AsyncClient(base_url=google.url) as http:
+        found = (await http.get(f"/_sandbox/tasks/{email}")).json()
+    return {t["title"]: t for t in found if not t.get("deleted")}
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
@@ -24,14 +23,13 @@ from common.infrastructure.rest_client import RestClient
 from common.infrastructure.wire import TelegramUser
 from ops.processes import ServiceProcess
 from sandbox.google_api import GoogleStandIn
-from tests.calendar_stack import Browser, connect
+from tests.calendar_stack import Browser, connect, google_tasks_of
 
 
 @pytest.fixture
-async def rest(rest_process: ServiceProcess, secrets: dict[str, str]) -> AsyncIterator[RestClient]:
+def rest(stack_rest: RestClient) -> RestClient:
     """The calendar stack's rest_service (the one the calendar service syncs with)."""
-    async with RestClient(rest_process.url, secrets["SERVICE_API_TOKEN"]) as client:
-        yield client
+    return stack_rest
 
 
 @pytest.fixture
@@ -54,12 +52,6 @@ async def tool(
         yield TasksTool(tool_spec("tasks", input_schema=SCHEMA), services)
 
 
-async def in_google(google: GoogleStandIn, email: str) -> dict[str, dict[str, Any]]:
-    async with httpx.AsyncClient(base_url=google.url) as http:
-        found = (await http.get(f"/_sandbox/tasks/{email}")).json()
-    return {t["title"]: t for t in found if not t.get("deleted")}
-
-
 async def test_google_on_gives_the_link_then_every_action_syncs_until_off(
     tool: TasksTool,
     user: TelegramUser,
@@ -78,20 +70,20 @@ async def test_google_on_gives_the_link_then_every_action_syncs_until_off(
 
     added = await tool.run({"action": "add", "title": "Pay rent"}, call(user, position="1"))
     assert added["google_tasks"] == "in step"
-    assert list(await in_google(google, browser.email)) == ["Pay rent"]
+    assert list(await google_tasks_of(google, browser.email)) == ["Pay rent"]
     async with httpx.AsyncClient(base_url=google.url) as http:
         await http.post(f"/_sandbox/tasks/{browser.email}", json={"title": "Call the plumber"})
     listed = await tool.run({"action": "list"}, call(user))
     assert sorted(t["title"] for t in listed["tasks"]) == ["Call the plumber", "Pay rent"]
     done = await tool.run({"action": "complete", "title": "pay rent"}, call(user, position="2"))
     assert done["task_status"] == "done" and done["google_tasks"] == "in step"
-    assert (await in_google(google, browser.email))["Pay rent"]["status"] == "completed"
+    assert (await google_tasks_of(google, browser.email))["Pay rent"]["status"] == "completed"
 
     off = await tool.run({"action": "google_off"}, call(user, position="3"))
     assert off["status"] == "sync_off"
     quiet = await tool.run({"action": "add", "title": "Private"}, call(user, position="4"))
     assert "google_tasks" not in quiet
-    assert "Private" not in await in_google(google, browser.email)
+    assert "Private" not in await google_tasks_of(google, browser.email)
 
 
 async def test_google_unreachable_is_told_to_the_model_and_the_task_is_kept(
@@ -112,7 +104,7 @@ async def test_google_unreachable_is_told_to_the_model_and_the_task_is_kept(
     google.state.faults.clear()
     listed = await tool.run({"action": "list"}, call(user))
     assert listed["google_tasks"] == "in step"
-    assert list(await in_google(google, browser.email)) == ["Renew passport"]
+    assert list(await google_tasks_of(google, browser.email)) == ["Renew passport"]
 
 
 async def test_the_calendar_service_down_is_an_error_the_model_reads(

@@ -6,7 +6,6 @@ access not granted yet is nothing to do yet; the calendar service or Google unre
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
 
 import aiohttp
 import httpx
@@ -14,65 +13,48 @@ import pytest
 
 from common.features.calendar_client import CalendarClient, GoogleAccessNotGranted
 from common.features.google_tasks import sync_if_on
-from common.infrastructure.http_client import client_session
 from common.infrastructure.rest_client import RestClient
 from common.infrastructure.wire import TelegramUser
-from ops.processes import ServiceProcess
+from common.tests import test_calendar_client
 from sandbox.google_api import GoogleStandIn
 from tests.calendar_stack import Browser, connect
 from tests.users import make_user
 
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with client_session() as client:
-        yield client
+#: The calendar client on the shared stack, as test_calendar_client makes it.
+http, calendar = test_calendar_client.http, test_calendar_client.calendar
 
 
 @pytest.fixture
-def calendar(
-    http: aiohttp.ClientSession, calendar_process: ServiceProcess, secrets: dict[str, str]
-) -> CalendarClient:
-    return CalendarClient(http, calendar_process.url, secrets["SERVICE_API_TOKEN"], timeout=30)
-
-
-@pytest.fixture
-async def rest(rest_process: ServiceProcess, secrets: dict[str, str]) -> AsyncIterator[RestClient]:
-    async with RestClient(rest_process.url, secrets["SERVICE_API_TOKEN"]) as client:
-        yield client
-
-
-@pytest.fixture
-async def ann(rest: RestClient) -> TelegramUser:
-    return await make_user(rest)
+async def ann(stack_rest: RestClient) -> TelegramUser:
+    return await make_user(stack_rest)
 
 
 async def test_off_google_is_not_asked_and_on_without_access_is_nothing_to_do_yet(
     calendar: CalendarClient,
-    rest: RestClient,
+    stack_rest: RestClient,
     ann: TelegramUser,
     api: httpx.AsyncClient,
     browser: Browser,
     google: GoogleStandIn,
 ) -> None:
-    assert (await sync_if_on(rest, calendar, str(ann.id))).enabled is False
+    assert (await sync_if_on(stack_rest, calendar, str(ann.id))).enabled is False
     await connect(api, browser, str(ann.id))
     with pytest.raises(GoogleAccessNotGranted) as refused:
         await calendar.turn_task_sync(str(ann.id), on=True)
     assert refused.value.auth_url
 
-    waiting = await sync_if_on(rest, calendar, str(ann.id))
+    waiting = await sync_if_on(stack_rest, calendar, str(ann.id))
 
     assert (waiting.enabled, waiting.unreachable, waiting.pushed) == (True, False, 0)
     assert google.state.operations("tasks.list") == []
     off = await calendar.turn_task_sync(str(ann.id), on=False)
-    assert off.enabled is False and not (await rest.get_task_sync(ann.id)).enabled
+    assert off.enabled is False and not (await stack_rest.get_task_sync(ann.id)).enabled
 
 
 async def test_google_or_the_calendar_service_unreachable_is_said_not_raised(
     calendar: CalendarClient,
     http: aiohttp.ClientSession,
-    rest: RestClient,
+    stack_rest: RestClient,
     ann: TelegramUser,
     api: httpx.AsyncClient,
     browser: Browser,
@@ -81,16 +63,16 @@ async def test_google_or_the_calendar_service_unreachable_is_said_not_raised(
 ) -> None:
     await connect(api, browser, str(ann.id), "tasks")
     assert (await calendar.turn_task_sync(str(ann.id), on=True)).enabled
-    await rest.create_task(ann.id, "Renew passport")
+    await stack_rest.create_task(ann.id, "Renew passport")
     google.state.queue_fault("tasks.list", 503, "backendError", count=100)
 
-    assert (await sync_if_on(rest, calendar, str(ann.id))).unreachable
+    assert (await sync_if_on(stack_rest, calendar, str(ann.id))).unreachable
 
     with socket.socket() as spare:
         spare.bind(("127.0.0.1", 0))
         nobody = f"http://127.0.0.1:{spare.getsockname()[1]}"
         gone = CalendarClient(http, nobody, secrets["SERVICE_API_TOKEN"], timeout=5)
-        assert (await sync_if_on(rest, gone, str(ann.id))).unreachable
+        assert (await sync_if_on(stack_rest, gone, str(ann.id))).unreachable
     google.state.faults.clear()
-    sent = await sync_if_on(rest, calendar, str(ann.id))
+    sent = await sync_if_on(stack_rest, calendar, str(ann.id))
     assert (sent.unreachable, sent.pushed) == (False, 1)

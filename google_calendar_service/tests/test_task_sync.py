@@ -48,6 +48,14 @@ async def in_google(google: GoogleStandIn, browser: Browser) -> AsyncIterator[Go
         yield GoogleTasksApp(http, browser.email)
 
 
+@pytest.fixture
+async def syncing(api: httpx.AsyncClient, browser: Browser, user: TelegramUser) -> TelegramUser:
+    """`user`, connected with tasks access, sync turned on."""
+    await connect(api, browser, str(user.id), "tasks")
+    assert (await sync(api, user, "PUT"))["enabled"]
+    return user
+
+
 async def sync(api: httpx.AsyncClient, user: TelegramUser, method: str = "POST") -> dict[str, Any]:
     answer = await api.request(method, f"/tasks/{user.id}/sync")
     assert answer.status_code == 200, answer.text
@@ -137,14 +145,12 @@ async def test_changes_here_reach_google_and_changes_there_come_back(
 
 async def test_google_unreachable_loses_nothing_and_the_next_sync_sends_it(
     api: httpx.AsyncClient,
-    browser: Browser,
     google: GoogleStandIn,
     rest: RestClient,
-    user: TelegramUser,
+    syncing: TelegramUser,
     in_google: GoogleTasksApp,
 ) -> None:
-    await connect(api, browser, str(user.id), "tasks")
-    assert (await sync(api, user, "PUT"))["enabled"]
+    user = syncing
     await rest.create_task(user.id, "Renew passport")
     google.state.queue_fault("tasks.insert", 503, "backendError", count=100)
 
@@ -163,14 +169,12 @@ async def test_google_unreachable_loses_nothing_and_the_next_sync_sends_it(
 
 async def test_off_nothing_reaches_google(
     api: httpx.AsyncClient,
-    browser: Browser,
     google: GoogleStandIn,
     rest: RestClient,
-    user: TelegramUser,
+    syncing: TelegramUser,
     in_google: GoogleTasksApp,
 ) -> None:
-    await connect(api, browser, str(user.id), "tasks")
-    assert (await sync(api, user, "PUT"))["enabled"]
+    user = syncing
     off = await sync(api, user, "DELETE")
     assert off == off | {"enabled": False}
     await rest.create_task(user.id, "Private errand")

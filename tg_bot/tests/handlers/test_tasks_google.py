@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
@@ -22,7 +21,7 @@ from google_calendar_service.src.settings import ACCESS_SCOPES
 from ops.processes import ServiceProcess
 from sandbox.google_api import GoogleStandIn
 from sandbox.telegram_api import TelegramStandIn
-from tests.calendar_stack import Browser, connect, query_of
+from tests.calendar_stack import Browser, connect, google_tasks_of, query_of
 from tg_bot.src.clients.telegram import TelegramClient
 from tg_bot.src.domain.users import UserDirectory
 from tg_bot.src.handlers.base import Services
@@ -33,10 +32,9 @@ from tg_bot.tests.handlers.test_buttons import tapper_for, the_edit
 
 
 @pytest.fixture
-async def rest(rest_process: ServiceProcess, secrets: dict[str, str]) -> AsyncIterator[RestClient]:
+def rest(stack_rest: RestClient) -> RestClient:
     """The calendar stack's rest_service (the one the calendar service syncs with)."""
-    async with RestClient(rest_process.url, secrets["SERVICE_API_TOKEN"]) as client:
-        yield client
+    return stack_rest
 
 
 @pytest.fixture
@@ -59,13 +57,6 @@ async def services(
     ):
         users = UserDirectory(rest, 0)
         yield Services(config, rest, users, redis, names, default_commands(), http, client)
-
-
-async def in_google(google: GoogleStandIn, email: str) -> dict[str, dict[str, Any]]:
-    """The user's Google Tasks as Google holds them (the stand-in's control route), by title."""
-    async with httpx.AsyncClient(base_url=google.url) as http:
-        found = (await http.get(f"/_sandbox/tasks/{email}")).json()
-    return {t["title"]: t for t in found if not t.get("deleted")}
 
 
 async def test_google_gives_the_link_then_syncs_lists_and_ticks_then_turns_off(
@@ -91,7 +82,7 @@ async def test_google_gives_the_link_then_syncs_lists_and_ticks_then_turns_off(
 
     on = await ann.command("/tasks google")
     assert isinstance(on, str) and on.startswith("Google Tasks sync is on"), on
-    assert list(await in_google(google, browser.email)) == ["Pay rent"]
+    assert list(await google_tasks_of(google, browser.email)) == ["Pay rent"]
 
     async with httpx.AsyncClient(base_url=google.url) as http:
         await http.post(f"/_sandbox/tasks/{browser.email}", json={"title": "Call the plumber"})
@@ -100,7 +91,7 @@ async def test_google_gives_the_link_then_syncs_lists_and_ticks_then_turns_off(
     [[first, _]] = listing.buttons
     done = the_edit(await ann.press(first, 900, listing.text), 900)
     assert done.text.startswith("Done:")
-    completed = [t for t in (await in_google(google, browser.email)).values()
+    completed = [t for t in (await google_tasks_of(google, browser.email)).values()
                  if t["status"] == "completed"]  # fmt: skip
     assert len(completed) == 1 and completed[0]["title"] in listing.text
 
@@ -108,7 +99,7 @@ async def test_google_gives_the_link_then_syncs_lists_and_ticks_then_turns_off(
     assert off == "Google Tasks sync is off. Both lists stay as they are."
     await rest.create_task(user.id, "Private errand")
     await ann.command("/tasks")
-    assert "Private errand" not in await in_google(google, browser.email)
+    assert "Private errand" not in await google_tasks_of(google, browser.email)
 
 
 async def test_google_unreachable_is_said_above_the_list_and_nothing_is_lost(
@@ -135,7 +126,7 @@ async def test_google_unreachable_is_said_above_the_list_and_nothing_is_lost(
 
     google.state.faults.clear()
     await ann.command("/tasks")
-    assert list(await in_google(google, browser.email)) == ["Renew passport"]
+    assert list(await google_tasks_of(google, browser.email)) == ["Renew passport"]
     assert [t.title for t in await rest.list_tasks(user.id, status=TaskStatus.open)] == [
         "Renew passport"
     ]
