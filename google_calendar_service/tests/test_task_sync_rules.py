@@ -199,27 +199,34 @@ def _edit(world: World, edit: tuple[str, Any]) -> None:
     elif kind == "sync_losing_a_link":
         world.sync(lose_links=1)
     elif kind == "delete_here_during_sync":
-        world.sync(meanwhile=lambda: here and world.delete_local(here[arg % len(here)]))
+
+        def delete_one() -> None:
+            if here:
+                world.delete_local(here[arg % len(here)])
+
+        world.sync(meanwhile=delete_one)
     elif kind.endswith("_here") and here:
         task = here[arg % len(here)]
         if kind == "delete_here":
             world.delete_local(task)
         else:
-            world.put_local(task, **{
+            here_edits: dict[str, dict[str, Any]] = {
                 "done_here": {"status": TaskStatus.done},
                 "reopen_here": {"status": TaskStatus.open},
                 "rename_here": {"title": f"{task.title} again"},
                 "due_here": {"deadline": START + timedelta(days=arg, hours=5)},
-            }[kind])  # fmt: skip
+            }
+            world.put_local(task, **here_edits[kind])
     elif kind.endswith("_there") and there:
         item = there[arg % len(there)]
-        world.put_remote(item["id"], {
+        there_edits: dict[str, dict[str, Any]] = {
             "done_there": {"status": "completed"},
             "reopen_there": {"status": "needsAction"},
             "delete_there": {"deleted": True},
             "rename_there": {"title": f"{item.get('title', '')} there"},
             "due_there": {"due": f"2030-02-{arg + 1:02d}T00:00:00.000Z"},
-        }[kind])  # fmt: skip
+        }
+        world.put_remote(item["id"], there_edits[kind])
 
 
 @settings(max_examples=examples(300), deadline=None)

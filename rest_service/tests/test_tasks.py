@@ -215,7 +215,7 @@ class TestGoogleTasksSync:
     ) -> None:
         user = await api.user()
         path = f"/api/users/{user['id']}/task-sync"
-        off = {"enabled": False, "updated_min": None, "deletions": []}
+        off: dict[str, object] = {"enabled": False, "updated_min": None, "deletions": []}
         assert await api.ok("GET", path, api.service) == off
         stamp = "2030-01-01T00:00:00.000Z"
         on = await api.ok("PUT", path, api.service, json={"enabled": True})
