@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -382,6 +382,13 @@ class GoogleCalendarService:
         entries = await self._google.calendar_list(session)
         ids = [e["id"] for e in entries if e.get("id") and not e.get("hidden")]
         return ids or ["primary"]
+
+    def connected(
+        self, user_id: str, access: GoogleAccess
+    ) -> AbstractAsyncContextManager[tuple[CalendarSession, User, StoredCredentials]]:
+        """The user's connection for `access`, as the calendar's own calls have it: another
+        Google API (tasks) builds its client on the credentials."""
+        return self._connected(user_id, access)
 
     @asynccontextmanager
     async def _connected(
