@@ -274,6 +274,11 @@ class Names:
         carries their Yes / No buttons."""
         return self.key(f"assistant:calendar_deletes:{message_id}")
 
+    def fact_declined(self, user_id: str, fact: str) -> str:
+        """A fact the user said No to remembering (its key's digest): not proposed again
+        while this lives (`common/features/confirmations.py`)."""
+        return self.key(f"assistant:fact_declined:{user_id}:{fact}")
+
     def thread_summary_lock(self, thread_id: str) -> str:
         """Held while an assistant replica folds a thread's older turns into its summary."""
         return self.key(f"assistant:summary_lock:{thread_id}")

@@ -1,11 +1,15 @@
 """Recall by meaning: the question's embedding goes with a turn's memory query, and a turn's
-stored messages get theirs afterwards, off the answer's path. Without an active model with
+stored messages get theirs afterwards, off the answer's path; so do the speaker's profile
+facts that have none yet (`TurnBackground.unembedded_facts`: new, or changed in /memory). Without an active model with
 capability `embedding` neither happens and memory is full-text search alone. A failure is
 logged and counted; it never fails a turn."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from typing import Any
+from uuid import UUID
 
 from prometheus_client import Counter
 
@@ -14,11 +18,17 @@ from assistant.src.assistants.model_order import route_for
 from assistant.src.clients.embeddings import embed
 from assistant.src.clients.llm import ModelRoute
 from common.infrastructure.logging import get_logger
-from common.infrastructure.wire import ConfigSnapshot, MessageIn, MessageRole, ModelCapability
+from common.infrastructure.wire import (
+    ConfigSnapshot,
+    MessageIn,
+    MessageRole,
+    ModelCapability,
+    TurnBackground,
+)
 
 log = get_logger(__name__)
 
-#: `stage`: query (a turn's question) or store (a turn's messages afterwards).
+#: `stage`: query (a turn's question), store (a turn's messages afterwards) or facts.
 EMBEDDING_FAILURES = Counter(
     "smart_assistant_embedding_failures_total", "Embeddings not made or not stored", ["stage"]
 )
@@ -56,7 +66,29 @@ class Recall:
         }
         if model is None or not texts:
             return
-        step = self._store(self._route(snapshot, model.name), thread_id, texts)
+        self._start(self._store(self._route(snapshot, model.name), thread_id, texts))
+
+    def learn_facts(self, snapshot: ConfigSnapshot, user_id: str, context: TurnBackground) -> None:
+        """Embeds and stores, in the background, the speaker's facts that have no vector of
+        the embedding model yet."""
+        model = snapshot.model_with(ModelCapability.embedding)
+        missing = set(context.unembedded_facts)
+        texts = {f.id: f.text for f in context.facts if f.id in missing}
+        if model is None or not texts:
+            return
+        self._start(self._store_facts(self._route(snapshot, model.name), user_id, texts))
+
+    async def _store_facts(self, route: ModelRoute, user_id: str, texts: dict[UUID, str]) -> None:
+        try:
+            vectors = await embed(self.deps.llm, route, list(texts.values()))
+            stored = dict(zip(texts, vectors, strict=True))
+            await self.deps.rest.store_fact_embeddings(user_id, route.model, stored)
+        except Exception as exc:
+            _failed("facts", route.model, exc)
+            return
+        log.info("facts_embedded", model=route.model, count=len(texts))
+
+    def _start(self, step: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(step)
         self.pending.add(task)
         task.add_done_callback(self.pending.discard)
