@@ -195,6 +195,10 @@ class Names:
         """A /forget asked for and not yet confirmed."""
         return self.key(f"tg_bot:forget:{telegram_user_id}")
 
+    def telegram_memory_clear_pending(self, telegram_user_id: int | str) -> str:
+        """A /memory clear asked for and not yet confirmed."""
+        return self.key(f"tg_bot:memory_clear:{telegram_user_id}")
+
     def assistant_answered(self, message_id: str, reply_stream: str) -> str:
         """Set with the answer's XADD to `reply_stream` (unprefixed), in its slot, so a
         redelivered message is never answered twice."""

@@ -1,7 +1,8 @@
 """Recall by meaning: the question's embedding goes with a turn's memory query, and a turn's
 stored messages get theirs afterwards, off the answer's path; so do the speaker's profile
-facts that have none yet (`TurnBackground.unembedded_facts`: new, or changed in /memory). Without an active model with
-capability `embedding` neither happens and memory is full-text search alone. A failure is
+facts that have none yet (`TurnBackground.unembedded_facts`: new, or changed in /memory).
+Without an active model with capability `embedding` none of it happens and memory is
+full-text search alone. A failure is
 logged and counted; it never fails a turn."""
 
 from __future__ import annotations

@@ -143,7 +143,7 @@ class Publisher:
                 continue
             held = isinstance(found, HeldCall)
             asked.buttons += confirm_buttons(token, language, deleting=not held)
-            if held:
+            if isinstance(found, HeldCall):
                 asked.lines.append(_question(found, language))
         return asked
 

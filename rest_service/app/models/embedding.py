@@ -102,9 +102,7 @@ class FactEmbedding(CreatedMixin, table=True):
         default=None, sa_column=Column(BigInteger, Identity(always=False), primary_key=True)
     )
     fact_id: uuid.UUID = Field(
-        sa_column=Column(
-            SAUuid, ForeignKey("profile_facts.id", ondelete="CASCADE"), nullable=False
-        )
+        sa_column=Column(SAUuid, ForeignKey("profile_facts.id", ondelete="CASCADE"), nullable=False)
     )
     user_id: uuid.UUID = Field(sa_type=SAUuid)
     model: str = Field(max_length=255)
