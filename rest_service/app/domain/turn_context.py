@@ -162,7 +162,8 @@ def _context(
     near: dict[str, list[uuid.UUID]] | None = None,
 ) -> bytes:
     body = {"thread": thread, "profile": profile, "recent": recent, "memory": memory}
-    return to_json({**body, "facts": facts, "summary": summary, **(near or {})})
+    nearest = {"recalled_facts": [], "unembedded_facts": [], **(near or {})}
+    return to_json({**body, "facts": facts, "summary": summary, **nearest})
 
 
 async def _thread_and_newest(
