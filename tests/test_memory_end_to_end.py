@@ -275,6 +275,10 @@ async def test_memory_edit_changes_a_fact_in_place_and_clear_asks_first(system: 
     assert facts_of(system, una) == ["My son is Tim", "I live in Berlin"]
     assert "no fact number 7" in (await system.say(una, "/memory edit 7 x")).text
     assert "/memory edit" in (await system.say(una, "/memory edit two")).text
+    assert "/memory edit" in (await system.say(una, "/memory tidy up")).text
+    assert "as another fact" in (await system.say(una, "/memory edit 1 i live in berlin")).text
+    too_long = await system.say(una, f"/memory edit 1 {'x' * (PROFILE_FACT_MAX_CHARS + 1)}")
+    assert f"at most {PROFILE_FACT_MAX_CHARS} characters" in too_long.text
 
     ask = await system.say(una, "/memory clear")
     assert "Delete all 2 facts" in ask.text
@@ -283,7 +287,17 @@ async def test_memory_edit_changes_a_fact_in_place_and_clear_asks_first(system: 
     assert len(facts_of(system, una)) == 2
 
     ask = await system.say(una, "/memory clear")
-    first = tap(system, una, ask, labelled(ask, "Yes, delete them all"))
+    yes = labelled(ask, "Yes, delete them all")
+    first = tap(system, una, ask, yes)
     assert await answer_to(system, first) == "Deleted."
     assert facts_of(system, una) == []
     assert "I remember no facts about you now" in (await sent_containing(system, una, "now."))[0]
+    again = tap(system, una, ask, yes)
+    assert await answer_to(system, again) != "Deleted."  # a second tap deletes nothing more
+    assert "I don't remember anything" in (await system.say(una, "/memory clear")).text
+
+    async with rest_client(system) as rest:
+        await rest.add_fact(user.id, "I have a cat")
+    await system.say(una, "/memory clear")
+    typed = await system.say(una, "/memory clear yes")
+    assert "I remember no facts about you now" in typed.text and facts_of(system, una) == []
