@@ -27,6 +27,9 @@ MODEL = "embedder"
 DIMS = 4
 #: Small whole numbers: float4 holds them exactly, so both paths add up the same products.
 _VECTORS = st.lists(st.integers(-3, 3), min_size=DIMS, max_size=DIMS).filter(any)
+_STORED = st.lists(_VECTORS, min_size=1, max_size=10)
+_LIMITS = st.integers(1, 5)
+_LEASTS = st.sampled_from([-1.0, 0.0, 0.3, 0.8])
 
 
 @pytest.fixture(scope="module")
@@ -84,10 +87,10 @@ async def test_the_migration_made_the_vector_extension(engine: AsyncEngine) -> N
 )
 @given(
     query=_VECTORS,
-    stored=st.lists(_VECTORS, min_size=1, max_size=10),
-    limit=st.integers(1, 5),
+    stored=_STORED,
+    limit=_LIMITS,
     depth=st.integers(1, 12),
-    least=st.sampled_from([-1.0, 0.0, 0.3, 0.8]),
+    least=_LEASTS,
 )
 async def test_pgvector_and_the_application_rank_the_same_hits(
     engine: AsyncEngine,
@@ -153,12 +156,7 @@ async def _store_facts(engine: AsyncEngine, vectors: list[list[int]]) -> uuid.UU
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(
-    query=_VECTORS,
-    stored=st.lists(_VECTORS, min_size=1, max_size=10),
-    limit=st.integers(1, 5),
-    least=st.sampled_from([-1.0, 0.0, 0.3, 0.8]),
-)
+@given(query=_VECTORS, stored=_STORED, limit=_LIMITS, least=_LEASTS)
 async def test_pgvector_and_the_application_rank_the_same_facts(
     engine: AsyncEngine, query: list[int], stored: list[list[int]], limit: int, least: float
 ) -> None:

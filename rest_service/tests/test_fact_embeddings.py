@@ -15,10 +15,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from rest_service.app.models.embedding import FLOAT4_MAX, FLOAT4_TINY, MAX_DIMS
+from rest_service.app.models.embedding import MAX_DIMS
 from rest_service.app.state import STATE
 from rest_service.tests.conftest import Api, assert_error
 from rest_service.tests.test_profile_facts import BODIES, PROPERTY, acceptable, add
+from rest_service.tests.test_recall_by_meaning import storable
 from sandbox.llm_embeddings import embedding
 
 MODEL = "text-embedding-3-small"
@@ -179,14 +180,8 @@ async def test_any_fact_vector_body_is_204_or_422(
         content=json.dumps(body),
         headers={**api.service, "Content-Type": "application/json"},
     )
-    good_vector = (
-        0 < len(vector) <= MAX_DIMS
-        and all(abs(v) <= FLOAT4_MAX for v in vector)
-        and any(abs(v) >= FLOAT4_TINY for v in vector)
-    )
-    good_model = model is not None and 0 < len(model.strip()) <= 255 and "\0" not in model
-    good_id = _is_uuid(fact_id)
-    assert response.status_code == (204 if good_vector and good_model and good_id else 422)
+    good = storable(vector, model) and _is_uuid(fact_id)
+    assert response.status_code == (204 if good else 422)
 
 
 def _is_uuid(text: str) -> bool:

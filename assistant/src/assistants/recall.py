@@ -8,9 +8,9 @@ logged and counted; it never fails a turn."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
-from typing import Any
-from uuid import UUID
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import TypeVar
 
 from prometheus_client import Counter
 
@@ -33,6 +33,9 @@ log = get_logger(__name__)
 EMBEDDING_FAILURES = Counter(
     "smart_assistant_embedding_failures_total", "Embeddings not made or not stored", ["stage"]
 )
+K = TypeVar("K")
+#: Stores vectors by `model` under their keys (a message's `dedup_key`, a fact's id).
+Save = Callable[[str, dict[K, list[float]]], Awaitable[None]]
 #: Only what people said is recalled; tool traffic is not.
 _RECALLED = {MessageRole.user, MessageRole.assistant}
 #: An embedding model reads about 8k tokens; the start of a long message says what it is about.
@@ -59,50 +62,46 @@ class Recall:
 
     def remember(self, snapshot: ConfigSnapshot, thread_id: str, records: list[MessageIn]) -> None:
         """Embeds and stores the turn's messages in the background."""
-        model = snapshot.model_with(ModelCapability.embedding)
         texts = {
             r.dedup_key: r.content[:MAX_EMBEDDED_CHARS]
             for r in records
             if r.role in _RECALLED and r.content and r.content.strip() and r.dedup_key
         }
-        if model is None or not texts:
-            return
-        self._start(self._store(self._route(snapshot, model.name), thread_id, texts))
+        store = self.deps.rest.store_embeddings
+        self._start(snapshot, "store", texts, partial(store, thread_id))
 
     def learn_facts(self, snapshot: ConfigSnapshot, user_id: str, context: TurnBackground) -> None:
         """Embeds and stores, in the background, the speaker's facts that have no vector of
         the embedding model yet."""
-        model = snapshot.model_with(ModelCapability.embedding)
         missing = set(context.unembedded_facts)
         texts = {f.id: f.text for f in context.facts if f.id in missing}
+        store = self.deps.rest.store_fact_embeddings
+        self._start(snapshot, "facts", texts, partial(store, user_id))
+
+    def _start(
+        self, snapshot: ConfigSnapshot, stage: str, texts: dict[K, str], save: Save[K]
+    ) -> None:
+        """`texts` embedded by the embedding model and saved, in the background (nothing
+        without a model or a text)."""
+        model = snapshot.model_with(ModelCapability.embedding)
         if model is None or not texts:
             return
-        self._start(self._store_facts(self._route(snapshot, model.name), user_id, texts))
-
-    async def _store_facts(self, route: ModelRoute, user_id: str, texts: dict[UUID, str]) -> None:
-        try:
-            vectors = await embed(self.deps.llm, route, list(texts.values()))
-            stored = dict(zip(texts, vectors, strict=True))
-            await self.deps.rest.store_fact_embeddings(user_id, route.model, stored)
-        except Exception as exc:
-            _failed("facts", route.model, exc)
-            return
-        log.info("facts_embedded", model=route.model, count=len(texts))
-
-    def _start(self, step: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(step)
+        task = asyncio.create_task(
+            self._store(self._route(snapshot, model.name), stage, texts, save)
+        )
         self.pending.add(task)
         task.add_done_callback(self.pending.discard)
 
-    async def _store(self, route: ModelRoute, thread_id: str, texts: dict[str, str]) -> None:
+    async def _store(
+        self, route: ModelRoute, stage: str, texts: dict[K, str], save: Save[K]
+    ) -> None:
         try:
             vectors = await embed(self.deps.llm, route, list(texts.values()))
-            stored = dict(zip(texts, vectors, strict=True))
-            await self.deps.rest.store_embeddings(thread_id, route.model, stored)
+            await save(route.model, dict(zip(texts, vectors, strict=True)))
         except Exception as exc:
-            _failed("store", route.model, exc)
+            _failed(stage, route.model, exc)
             return
-        log.info("messages_embedded", model=route.model, count=len(texts))
+        log.info("texts_embedded", stage=stage, model=route.model, count=len(texts))
 
     def _route(self, snapshot: ConfigSnapshot, name: str) -> ModelRoute:
         return route_for(name, snapshot, self.deps.settings)
