@@ -196,3 +196,108 @@ async def test_a_line_said_long_ago_comes_back_by_meaning_and_forget_deletes_its
     finally:
         async with system.admin() as admin:
             await admin.put(f"/api/llm-models/{model}", json={"is_active": False})
+
+
+def facts_of(system: System, person: Person) -> list[str]:
+    rows = system.query(
+        "SELECT f.text FROM profile_facts f JOIN users u ON f.user_id = u.id "
+        "WHERE u.telegram_id = %s ORDER BY f.created_at, f.id",
+        person.id,
+    )
+    return [text for (text,) in rows]
+
+
+async def sent_containing(system: System, person: Person, text: str) -> list[str]:
+    """The bot's messages to `person` holding `text`, once there is one."""
+    found: list[str] = await until(
+        lambda: [m.text for m in system.sent_to(person.id) if text in m.text]
+    )
+    return found
+
+
+@pytest.mark.timeout(120)
+async def test_a_stated_fact_is_proposed_kept_once_on_yes_listed_and_in_the_next_prompt(
+    system: System,
+) -> None:
+    ivy = Person.new("Ivy")
+    fact = "I am vegetarian"
+    system.llm.call("remember", {"action": "propose", "fact": fact}, contains=fact)
+    proposal = await system.say(ivy, fact)
+    assert f"Shall I remember this about you? {fact}" in proposal.text
+    assert facts_of(system, ivy) == []
+
+    yes = labelled(proposal, "Yes")
+    first, second = tap(system, ivy, proposal, yes), tap(system, ivy, proposal, yes)
+    await answer_to(system, first)
+    await answer_to(system, second)
+    assert await sent_containing(system, ivy, f"Remembered: {fact}")
+    assert facts_of(system, ivy) == [fact]
+
+    listing = await system.say(ivy, "/memory")
+    assert f"1. {fact}" in listing.text
+    await system.say(ivy, "what should I have for lunch?")
+    assert f"- {fact}" in system.request_about("what should I have for lunch?").system_text
+    assert len(await sent_containing(system, ivy, "Remembered")) == 1  # the second Yes: nothing
+
+
+@pytest.mark.timeout(120)
+async def test_a_no_stores_nothing_and_the_fact_is_not_proposed_again(system: System) -> None:
+    max_ = Person.new("Max")
+    fact = "I work at Acme"
+    propose = {"action": "propose", "fact": fact}
+    system.llm.call("remember", propose, contains=fact)
+    proposal = await system.say(max_, fact)
+    assert "Shall I remember this about you?" in proposal.text
+
+    no = tap(system, max_, proposal, labelled(proposal, "No"))
+    assert await answer_to(system, no) == "Not done."
+    assert facts_of(system, max_) == []
+
+    again = f"{fact}, as I said"
+    system.llm.call("remember", propose, contains=again)
+    answer = await system.say(max_, again)
+    [result] = system.tool_results(again)
+    assert result["proposed"] is False and "said No" in result["note"]
+    assert buttons_of(answer) == [] and facts_of(system, max_) == []
+
+
+@pytest.mark.timeout(120)
+async def test_memory_edit_changes_a_fact_in_place_and_clear_asks_first(system: System) -> None:
+    una = Person.new("Una")
+    await system.say(una, "/start")
+    async with rest_client(system) as rest:
+        user = await rest.get_user_by_telegram(una.id)
+        for fact in ("My son is Tim", "I live in Rome"):
+            await rest.add_fact(user.id, fact)
+
+    edited_list = await system.say(una, "/memory edit 2 I live in Berlin")
+    assert "Changed 2: I live in Berlin" in edited_list.text
+    assert facts_of(system, una) == ["My son is Tim", "I live in Berlin"]
+    assert "no fact number 7" in (await system.say(una, "/memory edit 7 x")).text
+    assert "/memory edit" in (await system.say(una, "/memory edit two")).text
+    assert "/memory edit" in (await system.say(una, "/memory tidy up")).text
+    assert "as another fact" in (await system.say(una, "/memory edit 1 i live in berlin")).text
+    too_long = await system.say(una, f"/memory edit 1 {'x' * (PROFILE_FACT_MAX_CHARS + 1)}")
+    assert f"at most {PROFILE_FACT_MAX_CHARS} characters" in too_long.text
+
+    ask = await system.say(una, "/memory clear")
+    assert "Delete all 2 facts" in ask.text
+    kept = tap(system, una, ask, labelled(ask, "No, keep them"))
+    assert await answer_to(system, kept) == "Nothing deleted."
+    assert len(facts_of(system, una)) == 2
+
+    ask = await system.say(una, "/memory clear")
+    yes = labelled(ask, "Yes, delete them all")
+    first = tap(system, una, ask, yes)
+    assert await answer_to(system, first) == "Deleted."
+    assert facts_of(system, una) == []
+    assert "I remember no facts about you now" in (await sent_containing(system, una, "now."))[0]
+    again = tap(system, una, ask, yes)
+    assert await answer_to(system, again) != "Deleted."  # a second tap deletes nothing more
+    assert "I don't remember anything" in (await system.say(una, "/memory clear")).text
+
+    async with rest_client(system) as rest:
+        await rest.add_fact(user.id, "I have a cat")
+    await system.say(una, "/memory clear")
+    typed = await system.say(una, "/memory clear yes")
+    assert "I remember no facts about you now" in typed.text and facts_of(system, una) == []

@@ -307,7 +307,10 @@ SERVICE_MAY = [
     # a user's profile facts (the remember tool, /memory) and their monthly usage
     ("GET", rf"/api/users/{_ID}/(facts|usage|identities)"),
     ("POST", rf"/api/users/{_ID}/facts"),
-    ("DELETE", rf"/api/users/{_ID}/facts/{_ID}"),
+    ("PUT|DELETE", rf"/api/users/{_ID}/facts/{_ID}"),
+    ("DELETE", rf"/api/users/{_ID}/facts"),
+    # the assistant stores the facts' vectors (recall by meaning)
+    ("PUT", rf"/api/users/{_ID}/facts/embeddings"),
     # a user's tasks (the tasks tool, /tasks)
     ("GET|POST", rf"/api/users/{_ID}/tasks"),
     ("GET|PATCH|DELETE", rf"/api/users/{_ID}/tasks/{_ID}"),

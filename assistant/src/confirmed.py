@@ -51,7 +51,9 @@ async def run_confirmed(
         await confirmations.restore(token, held)  # the retry of this message runs it
         raise
     log.info("confirmed_call_run", tool=held.tool[:64], ok=outcome.ok)
-    if outcome.ok:
+    if outcome.ok and held.fact:
+        answer = CATALOGUE.text(language, "remembered", fact=escape_markdown(held.fact))
+    elif outcome.ok:
         answer = CATALOGUE.text(language, "confirmed_done", what=what)
     else:
         error = escape_markdown((outcome.error or "")[:_ERROR_CHARS])

@@ -2,7 +2,8 @@
 said weeks ago that shares no word with today's question comes back into the prompt's
 long-term memory once an embedding model is configured; without one, memory is full-text
 search as before and no embedding is asked for; a failing embedding endpoint never fails a
-turn. The stand-in's vectors put texts of one meaning on one axis
+turn; a profile fact with no word in common with the question leads the prompt's profile
+section once the facts have vectors. The stand-in's vectors put texts of one meaning on one axis
 (`sandbox/llm_embeddings.py`)."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 from assistant.tests.support import Deployment
 from assistant.tests.test_memory import chat, memory, store
 from common.infrastructure.wire import TelegramUser
+from sandbox.llm_embeddings import embedding
 from tests.waiting import until
 
 SAID = "I don't eat meat, haven't for years"
@@ -97,3 +99,38 @@ async def test_a_failing_embedding_endpoint_never_fails_a_turn(
         return all(f'embedding_failures_total{{stage="{s}"}}' in metrics for s in STAGES)
 
     await until(failures_counted, 20, "both failed embeddings counted")
+
+
+#: Long facts that fill the prompt's profile section before a newer one fits.
+FILLER = [f"Fact {n:02d}: my car's tires and engine were checked " + "x" * 240 for n in range(15)]
+KOSHER = "I keep kosher"
+
+
+async def test_a_fact_sharing_no_word_with_the_question_comes_first_in_the_prompt(
+    deployment: Deployment, embedder: str
+) -> None:
+    """Facts oldest first fill the profile section, so the newest is left out of it; once
+    the facts have vectors (made after a turn, in the background), the one nearest the
+    question leads the section."""
+    kim = await deployment.user("Kim")
+    for fact in [*FILLER, KOSHER]:
+        await deployment.rest.add_fact(kim.id, fact)
+    await deployment.ask(kim, "hello")
+    assert f"- {KOSHER}" not in deployment.llm.requests[-1].system_text
+    await until(lambda: KOSHER in deployment.llm.embeddings.inputs(), 10, "the facts embedded")
+    secretary = await deployment.assistant_id(deployment.config.secretary)
+
+    async def all_embedded() -> bool:
+        found = await deployment.rest.turn_context(
+            str(kim.id), secretary, memory_query="dinner", profile_id=str(kim.id), facts=True,
+            memory_vector=(embedder, embedding("dinner")),
+        )  # fmt: skip
+        return found.unembedded_facts == []
+
+    await until(all_embedded, 10, "the facts' vectors stored")
+
+    await deployment.ask(kim, "what can I cook for dinner?")
+
+    prompt = deployment.llm.requests[-1].system_text
+    assert f"- {KOSHER}" in prompt
+    assert prompt.index(f"- {KOSHER}") < prompt.index("- Fact 00")

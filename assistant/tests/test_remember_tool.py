@@ -1,6 +1,6 @@
-"""The `remember` tool against the real rest_service (add, list, delete by id and by words,
-duplicates, the cap, the group refusal), and profile facts in the system prompt: in every
-private turn of their owner, in no group turn."""
+"""The `remember` tool against the real rest_service (add, propose, list, delete by id and by
+words, duplicates, the cap, the group refusal, a declined proposal not made again), and
+profile facts in the system prompt: in every private turn of their owner, in no group turn."""
 
 from __future__ import annotations
 
@@ -11,18 +11,21 @@ from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant.src.assistants.prompt import FACTS_HEADER, facts_section
 from assistant.src.settings import Settings
 from assistant.src.tools.base import Actor, ToolCallOrigin, ToolError, ToolServices
-from assistant.src.tools.remember_tool import RememberTool
+from assistant.src.tools.remember_tool import DECLINED_NOTE, RememberTool
 from assistant.tests.support import Deployment, tool_spec
+from common.features.confirmations import Confirmations, HeldCall, decline_fact, fact_declined
 from common.infrastructure.http_client import client_session
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
 from common.infrastructure.wire import PROFILE_FACT_MAX_CHARS, PROFILE_FACTS_MAX, TelegramUser
+from tests.streams import raw
+from tests.tiers import examples
 from tests.users import make_user
 
 
@@ -179,7 +182,7 @@ async def test_facts_are_in_private_prompts_and_in_no_group_prompt(
 @pytest.mark.parametrize(
     ("arguments", "told"),
     [
-        ({"action": "recall"}, "unknown action: use add, list or delete"),
+        ({"action": "recall"}, "unknown action: use add, propose, list or delete"),
         ({"action": "delete"}, "action 'delete' needs 'fact_id' (from action 'list') or 'fact'"),
         ({"action": "delete", "fact_id": "the-cat-one"}, "fact_id 'the-cat-one' is not an id"),
         ({"action": "add", "fact": "   "}, "action 'add' needs 'fact'"),
@@ -218,3 +221,104 @@ async def test_the_facts_exact_words_win_over_a_longer_fact_containing_them(
     gone = await tool.run({"action": "delete", "fact": "my son is  TIM"}, call(user))
     assert gone["fact"] == "My son is Tim"
     assert await texts(rest, user) == ["My son is Timothy's friend"]
+
+
+# -- propose: a fact the user only stated waits for their Yes ----------------------------------
+
+
+async def asked(tool: RememberTool, origin: ToolCallOrigin) -> list[HeldCall]:
+    """The questions noted for the answer to `origin`'s message."""
+    services = tool.services
+    confirmations = Confirmations(services.redis, services.names)
+    tokens = await services.redis.lrange(
+        services.names.confirmations_asked(origin.message_id), 0, -1
+    )
+    found = [await confirmations.peek(raw(t).decode()) for t in tokens]
+    return [f for f in found if isinstance(f, HeldCall)]
+
+
+async def test_propose_asks_and_stores_nothing_until_the_yes(
+    tool: RememberTool, rest: RestClient, user: TelegramUser
+) -> None:
+    origin = call(user)
+    result = await tool.run({"action": "propose", "fact": " I am  vegetarian "}, origin)
+    assert result["proposed"] is True and result["fact"] == "I am vegetarian"
+    assert "do not say it was stored" in result["message"]
+    [held] = await asked(tool, origin)
+    assert held.fact == "I am vegetarian" and held.tool == "remember"
+    assert held.arguments == {"action": "add", "fact": "I am vegetarian"}
+    assert (held.user_id, held.chat_id) == (str(user.id), int(user.telegram_id))
+    assert await texts(rest, user) == []
+
+
+async def test_a_known_fact_is_not_proposed(
+    tool: RememberTool, rest: RestClient, user: TelegramUser
+) -> None:
+    stored, _ = await rest.add_fact(user.id, "My daughter is Masha")
+    origin = call(user)
+    result = await tool.run({"action": "propose", "fact": "my daughter is masha"}, origin)
+    assert result == {
+        "fact_id": str(stored.id), "fact": "My daughter is Masha", "proposed": False,
+        "note": "already known",
+    }  # fmt: skip
+    assert await asked(tool, origin) == []
+
+
+async def test_a_declined_fact_is_not_proposed_again_to_that_user(
+    tool: RememberTool, rest: RestClient, user: TelegramUser
+) -> None:
+    first = call(user)
+    await tool.run({"action": "propose", "fact": "I work at Acme"}, first)
+    [held] = await asked(tool, first)
+    await decline_fact(tool.services.redis, tool.services.names, held)
+
+    again = call(user)
+    result = await tool.run({"action": "propose", "fact": "i work at  ACME"}, again)
+    assert result["proposed"] is False and result["note"] == DECLINED_NOTE
+    assert await asked(tool, again) == []
+    # Someone else's No is not this user's.
+    other = await make_user(rest)
+    theirs = await tool.run({"action": "propose", "fact": "I work at Acme"}, call(other))
+    assert theirs["proposed"] is True
+
+
+async def test_a_no_to_another_held_call_declines_no_fact(
+    tool: RememberTool, user: TelegramUser
+) -> None:
+    services = tool.services
+    arguments = {"action": "delete", "fact": "x"}
+    other = HeldCall(str(user.id), 1, "a", "remember", arguments, "m", "0", "remember delete")
+    await decline_fact(services.redis, services.names, other)
+    await decline_fact(services.redis, services.names, None)
+    assert not await fact_declined(services.redis, services.names, str(user.id), "x")
+
+
+async def test_propose_in_a_group_refuses(
+    tool: RememberTool, rest: RestClient, user: TelegramUser
+) -> None:
+    origin = call(user, group=True)
+    with pytest.raises(ToolError, match="private"):
+        await tool.run({"action": "propose", "fact": "I am vegan"}, origin)
+    assert await asked(tool, origin) == [] and await texts(rest, user) == []
+
+
+@settings(
+    max_examples=examples(30),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(fact=st.one_of(st.text(max_size=PROFILE_FACT_MAX_CHARS + 20), st.none(), st.integers()))
+async def test_any_fact_argument_is_proposed_as_one_line_within_the_limit_or_refused(
+    tool: RememberTool, rest: RestClient, user: TelegramUser, fact: object
+) -> None:
+    origin = call(user)
+    try:
+        result = await tool.run({"action": "propose", "fact": fact}, origin)
+    except ToolError as exc:
+        assert "needs 'fact'" in str(exc) or f"at most {PROFILE_FACT_MAX_CHARS}" in str(exc)
+        assert await asked(tool, origin) == []
+        return
+    text = result["fact"]
+    assert 0 < len(text) <= PROFILE_FACT_MAX_CHARS and text == " ".join(text.split())
+    assert [h.fact for h in await asked(tool, origin)] == ([text] if result["proposed"] else [])
+    assert await texts(rest, user) == []

@@ -18,7 +18,7 @@ from enum import StrEnum
 import redis.asyncio as aioredis
 
 from common.features.buttons import ButtonAction, decode, fired_choice
-from common.features.confirmations import Confirmations, HeldCall
+from common.features.confirmations import Confirmations, HeldCall, decline_fact
 from common.features.language import choose_language
 from common.features.limits import LIMIT_REFUSALS, MessageRateLimit
 from common.features.linking import BRANDS, LinkCommand, normalise_external_id, parse_link_command
@@ -213,14 +213,15 @@ class Intake:
         await self._answer(reply(message, text))
 
     async def _drop(self, token: str, user: User) -> str:
-        """No under a question: the held call (or delete) is dropped, if it is the user's."""
+        """No under a question: the held call (or delete) is dropped, if it is the user's (a
+        proposed fact is not proposed again soon)."""
         confirmations = Confirmations(self.redis, self.names)
         pending = await confirmations.peek(token)
         if pending is None:
             return "confirm.expired"
         if pending.user_id != str(user.id):
             return "button.not_yours"
-        await confirmations.take(token)
+        await decline_fact(self.redis, self.names, await confirmations.take(token))
         return "confirm.dropped"
 
     async def _cancel(self, job_id: str, user: User) -> str:

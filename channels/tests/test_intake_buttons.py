@@ -4,7 +4,8 @@ question and Cancel on a reminder that is gone, not the presser's or already can
 each answered with why nothing happened; a press from a sender that cannot be one queues
 nothing; `/unlink` of a linked account names the accounts that stay; a link that would give
 a person a second Telegram account says so (Telegram, not the channel it was sent from); Done
-under a fired reminder ends it, and stops an urgent one's repeats, saying so."""
+under a fired reminder ends it, and stops an urgent one's repeats, saying so; No under a
+proposed fact keeps it from being proposed again."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from common.features.buttons import (
     cancel_reminder_button,
     fired_reminder_buttons,
 )
+from common.features.confirmations import Confirmations, HeldCall, fact_declined
 from common.infrastructure.channels import Channel
 from common.infrastructure.queue_messages import IncomingMessage, OutgoingMessage
 from common.infrastructure.redis_keys import TO_CHANNELS, TO_SECRETARY, Names
@@ -197,3 +199,22 @@ async def test_done_ends_a_reminder_and_stops_an_urgent_ones_repeats(
     assert (await rest.get_cron_job(calm)).status == CronJobStatus.done
     stopped = await rest.get_cron_job(urgent.id)
     assert (stopped.status, stopped.acknowledged_for) == (CronJobStatus.done, due)
+
+
+async def test_no_under_a_proposed_fact_keeps_it_from_being_proposed_again(
+    intake: Intake, redis: aioredis.Redis, names: Names
+) -> None:
+    """The proposal's No said by label (a mail, WhatsApp) counts as in Telegram."""
+    inbound = whatsapp(a_number())
+    user = await intake.user_of(inbound)
+    arguments = {"action": "add", "fact": "I work at Acme"}
+    proposal = HeldCall(
+        str(user.id), 0, str(uuid.uuid4()), "remember", arguments, "m", "0", "remember add",
+        fact="I work at Acme",
+    )  # fmt: skip
+    token = await Confirmations(redis, names).ask(proposal)
+    no = ButtonData(ButtonAction.CONFIRM_NO, token).encode()
+    assert await intake.press(inbound, no, "No") == Received.ANSWERED
+    assert await told(redis, names) == ["✖ Not done: nothing was stored or removed."]
+    assert await fact_declined(redis, names, str(user.id), "i work at acme")
+    assert not await fact_declined(redis, names, str(uuid.uuid4()), "I work at Acme")

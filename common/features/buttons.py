@@ -36,6 +36,9 @@ class ButtonAction(StrEnum):
     FORGET_NO = "fn"
     CALENDAR_DISCONNECT = "cd"
     MEMORY_DELETE = "mx"
+    #: Yes / No under /memory clear; the target is the asker's Telegram id.
+    MEMORY_CLEAR_YES = "my"
+    MEMORY_CLEAR_NO = "mn"
     CANCEL_BRIEFING = "cb"
     #: Yes / No of an action waiting for its owner (`common/features/confirmations.py`); the codes
     #: are the ones calendar deletes had first, so older questions stay answerable.

@@ -6,6 +6,10 @@ deletes on Yes. A held tool call (`HeldCall`) is any call that stores or removes
 made after the turn took in outside content (a web page, search results, a file, an MCP
 server's answer): on Yes tg_bot hands it back to the assistant, which runs exactly that call.
 
+A third kind is a held call too: the secretary's proposal to remember a fact the user stated
+about themselves (`HeldCall.fact`): Yes stores it, No drops it and keeps the same fact from
+being proposed again for `DECLINED_FACT_TTL_S` (`decline_fact`, `fact_declined`).
+
 Nothing is done on the model's word alone: the action is kept in Redis under a random token
 the buttons carry (an id would not fit Telegram's 64 bytes of callback data), and `take`
 reads and removes it in one step, so two taps act at most once.
@@ -13,6 +17,7 @@ reads and removes it in one step, so two taps act at most once.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from collections.abc import Mapping
@@ -21,9 +26,12 @@ from dataclasses import asdict, dataclass, field
 import redis.asyncio as aioredis
 
 from common.infrastructure.redis_keys import Names
+from common.infrastructure.wire import fact_key
 
 #: How long a question stays answerable; after it the buttons say it expired.
 CONFIRM_TTL_S = 24 * 3600
+#: How long a fact the user said No to is not proposed again.
+DECLINED_FACT_TTL_S = 30 * 24 * 3600
 #: The stored form's name of a held call (a calendar delete has none: the older form).
 _HELD = "held_call"
 
@@ -53,6 +61,9 @@ class HeldCall:
     position: str = ""
     #: What the call does, in our words (`describe_call`), shown with the buttons.
     summary: str = ""
+    #: A proposal to remember this fact (the call is `remember` add): the question and the
+    #: answer name the fact, and a No keeps it from being proposed again soon.
+    fact: str = ""
 
 
 Pending = PendingDelete | HeldCall
@@ -102,6 +113,22 @@ class Confirmations:
             for token in tokens:
                 pipe.get(self._names.confirmation(token))
             return [_read(raw) for raw in await pipe.execute()]
+
+
+async def decline_fact(redis: aioredis.Redis, names: Names, pending: Pending | None) -> None:
+    """A No to a fact proposal: the same fact is not proposed to this user again soon."""
+    if isinstance(pending, HeldCall) and pending.fact:
+        key = names.fact_declined(pending.user_id, _digest(pending.fact))
+        await redis.set(key, "1", ex=DECLINED_FACT_TTL_S)
+
+
+async def fact_declined(redis: aioredis.Redis, names: Names, user_id: str, fact: str) -> bool:
+    """The user said No to remembering this fact (however spelled) lately."""
+    return bool(await redis.exists(names.fact_declined(user_id, _digest(fact))))
+
+
+def _digest(fact: str) -> str:
+    return hashlib.sha256(fact_key(fact).encode()).hexdigest()[:32]
 
 
 def describe_call(tool: str, arguments: Mapping[str, object], limit: int = 3000) -> str:

@@ -201,6 +201,10 @@ class Names:
         """A /forget asked for and not yet confirmed."""
         return self.key(f"tg_bot:forget:{telegram_user_id}")
 
+    def telegram_memory_clear_pending(self, telegram_user_id: int | str) -> str:
+        """A /memory clear asked for and not yet confirmed."""
+        return self.key(f"tg_bot:memory_clear:{telegram_user_id}")
+
     def assistant_answered(self, message_id: str, reply_stream: str) -> str:
         """Set with the answer's XADD to `reply_stream` (unprefixed), in its slot, so a
         redelivered message is never answered twice."""
@@ -279,6 +283,11 @@ class Names:
         """The actions the assistant asked about while answering a message: its answer
         carries their Yes / No buttons."""
         return self.key(f"assistant:calendar_deletes:{message_id}")
+
+    def fact_declined(self, user_id: str, fact: str) -> str:
+        """A fact the user said No to remembering (its key's digest): not proposed again
+        while this lives (`common/features/confirmations.py`)."""
+        return self.key(f"assistant:fact_declined:{user_id}:{fact}")
 
     def thread_summary_lock(self, thread_id: str) -> str:
         """Held while an assistant replica folds a thread's older turns into its summary."""

@@ -58,6 +58,8 @@ from common.infrastructure.wire import (
     CronJobType,
     EmbeddingBatch,
     EmbeddingIn,
+    FactEmbeddingBatch,
+    FactEmbeddingIn,
     FactIn,
     Feedback,
     FeedbackIn,
@@ -416,6 +418,29 @@ class RestClient:
         except NotFoundError:
             return False
         return True
+
+    async def update_fact(self, user_id: Id, fact_id: Id, text: str) -> ProfileFact | None:
+        """The fact with new words; None when the user has no such fact (gone already);
+        `ConflictError` when another fact says that, `ValidationFailedError` for an empty or
+        too long text."""
+        body = _json(FactIn(text=text))
+        try:
+            response = await self.request("PUT", f"/api/users/{user_id}/facts/{fact_id}", json=body)
+        except NotFoundError:
+            return None
+        return ProfileFact.model_validate(response.json())
+
+    async def clear_facts(self, user_id: Id) -> None:
+        """Every fact of the user deleted."""
+        await self.delete(f"/api/users/{user_id}/facts")
+
+    async def store_fact_embeddings(
+        self, user_id: Id, model: str, vectors: dict[UUID, list[float]]
+    ) -> None:
+        """Vectors by `model` of the user's facts, by their ids."""
+        items = [FactEmbeddingIn(fact_id=k, vector=v) for k, v in vectors.items()]
+        body = _json(FactEmbeddingBatch(model=model, items=items))
+        await self.request("PUT", f"/api/users/{user_id}/facts/embeddings", json=body)
 
     # --- tasks ---------------------------------------------------------------------------------
 

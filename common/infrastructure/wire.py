@@ -325,6 +325,20 @@ class EmbeddingBatch(WireModel):
     items: list[EmbeddingIn]
 
 
+class FactEmbeddingIn(WireModel):
+    """One profile fact's vector."""
+
+    fact_id: UUID
+    vector: list[float]
+
+
+class FactEmbeddingBatch(WireModel):
+    """`PUT /api/users/{user_id}/facts/embeddings`: vectors of one model for a user's facts."""
+
+    model: str
+    items: list[FactEmbeddingIn]
+
+
 class TurnBackgroundQuery(WireModel):
     """`POST /api/threads/context`: what one turn needs, in one request."""
 
@@ -757,6 +771,10 @@ class TurnBackground(WireModel):
     facts: list[ProfileFact] = []
     #: The thread's running summary of the turns before the window (None: none yet).
     summary: ThreadSummary | None = None
+    #: Of `facts`, those nearest in meaning to the memory query, best first (given its
+    #: vector), and those without a vector of its model yet.
+    recalled_facts: list[UUID] = []
+    unembedded_facts: list[UUID] = []
 
 
 class ProviderRef(WireModel):

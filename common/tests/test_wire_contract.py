@@ -155,6 +155,8 @@ REQUESTS: list[tuple[type[BaseModel], str, str, bool]] = [
     (wire.IdentityIn, "post", "/api/users/by-identity", True),
     (wire.LinkIn, "post", "/api/users/link", True),
     (wire.FactIn, "post", "/api/users/{user_id}/facts", True),
+    (wire.FactIn, "put", "/api/users/{user_id}/facts/{fact_id}", True),
+    (wire.FactEmbeddingBatch, "put", "/api/users/{user_id}/facts/embeddings", True),
     (wire.TaskIn, "post", "/api/users/{user_id}/tasks", False),
     (wire.TaskChanges, "patch", "/api/users/{user_id}/tasks/{task_id}", True),
     (wire.TaskGoogleLink, "put", "/api/users/{user_id}/tasks/{task_id}/google", True),
@@ -224,6 +226,7 @@ def test_every_model_rest_client_returns_is_checked() -> None:
         wire.MemoryQuery,
         wire.SnapshotBot,
         wire.EmbeddingIn,
+        wire.FactEmbeddingIn,
     }  # checked through the model holding them
     models = {
         value

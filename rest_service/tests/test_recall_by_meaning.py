@@ -63,6 +63,16 @@ async def vectors_of(app: FastAPI, conversation: str) -> int:
         return int((await session.execute(sql, {"key": conversation})).scalar_one())
 
 
+def storable(vector: list[float], model: str | None) -> bool:
+    """A vector float4 holds, not all zero, of a model with a name: what rest_service keeps."""
+    good_vector = (
+        0 < len(vector) <= MAX_DIMS
+        and all(abs(v) <= FLOAT4_MAX for v in vector)
+        and any(abs(v) >= FLOAT4_TINY for v in vector)
+    )
+    return good_vector and model is not None and 0 < len(model.strip()) <= 255 and "\0" not in model
+
+
 class TestRecallByMeaning:
     async def test_a_message_sharing_no_word_with_the_question_is_recalled_by_meaning(
         self, api: Api
@@ -170,13 +180,7 @@ class TestBodies:
             content=json.dumps(body),
             headers={**api.service, "Content-Type": "application/json"},
         )
-        good_vector = (
-            0 < len(vector) <= MAX_DIMS
-            and all(abs(v) <= FLOAT4_MAX for v in vector)
-            and any(abs(v) >= FLOAT4_TINY for v in vector)
-        )
-        good_model = model is not None and 0 < len(model.strip()) <= 255 and "\0" not in model
-        assert response.status_code == (204 if good_vector and good_model else 422)
+        assert response.status_code == (204 if storable(vector, model) else 422)
 
     async def test_a_memory_vector_without_its_model_is_422(self, api: Api, client) -> None:
         assistant = await api.assistant()

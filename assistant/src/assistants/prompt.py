@@ -56,10 +56,14 @@ def profile_line(actor: Actor) -> str:
 
 def private_facts(actor: Actor, context: TurnBackground) -> list[str]:
     """The speaker's facts, for their private chat only: in a group no member's facts are
-    shown, whatever the context carried."""
+    shown, whatever the context carried. Those nearest in meaning to the message come first
+    (so they are within the section's size), the rest oldest first."""
     if actor.is_group:
         return []
-    return [fact.text for fact in context.facts if str(fact.user_id) == actor.user_id]
+    own = [fact for fact in context.facts if str(fact.user_id) == actor.user_id]
+    place = {ident: n for n, ident in enumerate(context.recalled_facts)}
+    own.sort(key=lambda fact: place.get(fact.id, len(place)))
+    return [fact.text for fact in own]
 
 
 def facts_section(facts: Sequence[str], max_chars: int = FACTS_MAX_CHARS) -> list[str]:

@@ -71,6 +71,16 @@ def data_block(source: str, text: str) -> str:
 
 async def hold(tool: BaseTool, arguments: dict[str, Any], call: ToolCallOrigin) -> dict[str, Any]:
     """Keep the call for the user's Yes and note its token for the turn's answer."""
+    summary = await keep(tool, arguments, call)
+    log.info("tool_call_held", tool=tool.name[:64])
+    return {"status": "confirmation_asked", "would_do": summary, "message": HELD_MESSAGE}
+
+
+async def keep(
+    tool: BaseTool, arguments: dict[str, Any], call: ToolCallOrigin, *, fact: str = ""
+) -> str:
+    """The call kept for the user's Yes, its token noted for the turn's answer (its Yes / No
+    buttons); what it would do, in our words. `fact`: a proposal to remember this fact."""
     actor = call.actor
     summary = describe_call(tool.name, arguments)
     held = HeldCall(
@@ -82,8 +92,8 @@ async def hold(tool: BaseTool, arguments: dict[str, Any], call: ToolCallOrigin) 
         message_id=call.message_id,
         position=call.position,
         summary=summary,
+        fact=fact,
     )
     services = tool.services
     await Confirmations(services.redis, services.names).ask_in_answer(held, call.message_id)
-    log.info("tool_call_held", tool=tool.name[:64])
-    return {"status": "confirmation_asked", "would_do": summary, "message": HELD_MESSAGE}
+    return summary

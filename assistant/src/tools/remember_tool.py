@@ -2,7 +2,12 @@
 eat meat"), kept in rest_service and shown in every prompt of their private chat. Facts are
 the speaker's own and private: in a group the tool refuses, so nothing said there is stored
 and nothing stored is read out there. Delete by `fact_id`, or by the fact's words ("forget
-that I don't eat meat") when they match exactly one fact."""
+that I don't eat meat") when they match exactly one fact.
+
+`propose` is the secretary's own idea: the user stated something lasting without asking to
+keep it, so it asks first ("Remember that: I'm vegetarian?" with Yes / No). The proposal is a
+held `add` (`tools/outside.py`): Yes stores it once; No stores nothing and the same fact is
+not proposed again soon (`common/features/confirmations.py`)."""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ from typing import Any
 from uuid import UUID
 
 from assistant.src.tools.base import BaseTool, ToolCallOrigin, ToolError
+from assistant.src.tools.outside import keep
+from common.features.confirmations import fact_declined
 from common.infrastructure.errors import ConflictError, ValidationFailedError
 from common.infrastructure.wire import (
     PROFILE_FACT_MAX_CHARS,
@@ -17,6 +24,13 @@ from common.infrastructure.wire import (
     ProfileFact,
     fact_key,
 )
+
+PROPOSED_MESSAGE = (
+    "Not stored yet: Yes / No buttons asking the user whether to remember this go under your "
+    "answer. Answer their message as usual and, at most, say in a few words that you can "
+    "remember it; do not say it was stored."
+)
+DECLINED_NOTE = "the user said No to remembering this lately: do not propose it again"
 
 GROUP_REFUSAL = (
     "profile facts are private: they are neither stored nor shown in a group chat; tell the "
@@ -37,21 +51,30 @@ class RememberTool(BaseTool, tool_type="remember"):
         action = arguments.get("action")
         if action == "add":
             return await self._add(actor.user_id, arguments.get("fact"))
+        if action == "propose":
+            return await self._propose(arguments, call)
         if action == "list":
             return {"facts": [_fact_for_reply(f) for f in await self._facts(actor.user_id)]}
         if action == "delete":
             return await self._delete(actor.user_id, arguments)
-        raise ToolError("unknown action: use add, list or delete")
+        raise ToolError("unknown action: use add, propose, list or delete")
+
+    async def _propose(self, arguments: dict[str, Any], call: ToolCallOrigin) -> Any:
+        """Yes / No under the answer: remember this? Nothing is asked for a fact kept already
+        or one the user said No to lately."""
+        user_id = call.actor.user_id
+        text = _fact_text("propose", arguments.get("fact"))
+        known = [f for f in await self._facts(user_id) if fact_key(f.text) == fact_key(text)]
+        if known:
+            return {**_fact_for_reply(known[0]), "proposed": False, "note": "already known"}
+        services = self.services
+        if await fact_declined(services.redis, services.names, user_id, text):
+            return {"fact": text, "proposed": False, "note": DECLINED_NOTE}
+        await keep(self, {"action": "add", "fact": text}, call, fact=text)
+        return {"fact": text, "proposed": True, "message": PROPOSED_MESSAGE}
 
     async def _add(self, user_id: str, fact: object) -> Any:
-        text = " ".join(str(fact or "").split())
-        if not text:
-            raise ToolError("action 'add' needs 'fact': the user's statement about themselves")
-        if len(text) > PROFILE_FACT_MAX_CHARS:
-            raise ToolError(
-                f"the fact has {len(text)} characters, at most {PROFILE_FACT_MAX_CHARS} are kept: "
-                "store a shorter one"
-            )
+        text = _fact_text("add", fact)
         try:
             stored, made = await self.services.rest.add_fact(user_id, text)
         except ConflictError as exc:
@@ -99,6 +122,19 @@ def _matching(facts: list[ProfileFact], words: str) -> list[ProfileFact]:
     if exact:
         return exact
     return [f for f in facts if key in fact_key(f.text) or fact_key(f.text) in key]
+
+
+def _fact_text(action: str, fact: object) -> str:
+    """The fact on one line, within what is kept."""
+    text = " ".join(str(fact or "").split())
+    if not text:
+        raise ToolError(f"action {action!r} needs 'fact': the user's statement about themselves")
+    if len(text) > PROFILE_FACT_MAX_CHARS:
+        raise ToolError(
+            f"the fact has {len(text)} characters, at most {PROFILE_FACT_MAX_CHARS} are kept: "
+            "use a shorter one"
+        )
+    return text
 
 
 def _fact_for_reply(fact: ProfileFact) -> dict[str, Any]:

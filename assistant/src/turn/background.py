@@ -37,6 +37,8 @@ class Background:
                 log.info("message_from_blocked_user")
             return
         state.actor = self._actor(message, state.user, context)
+        if context is not None and context.unembedded_facts:
+            self.recall.learn_facts(state.snapshot, str(message.user_id), context)
 
     async def _context(self, state: TurnState) -> TurnBackground | None:
         """The sender's profile with the secretary's thread, window and memory, in one

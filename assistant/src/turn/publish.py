@@ -143,10 +143,16 @@ class Publisher:
                 continue
             held = isinstance(found, HeldCall)
             asked.buttons += confirm_buttons(token, language, deleting=not held)
-            if held:
-                what = escape_markdown(found.summary)
-                asked.lines.append(CATALOGUE.text(language, "held", what=what))
+            if isinstance(found, HeldCall):
+                asked.lines.append(_question(found, language))
         return asked
+
+
+def _question(held: HeldCall, language: str | None) -> str:
+    """A proposal names the fact to remember; another held call exactly what it would do."""
+    if held.fact:
+        return CATALOGUE.text(language, "remember_proposal", fact=escape_markdown(held.fact))
+    return CATALOGUE.text(language, "held", what=escape_markdown(held.summary))
 
 
 def _items_shown(found: list[bytes | str]) -> list[tuple[str, str]]:

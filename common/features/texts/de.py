@@ -81,7 +81,8 @@ TEXTS: dict[str, str] = {
     # /memory: die Fakten über den Nutzer
     "memory.list": (
         "**Was ich mir über dich merke** ({count}):\n{facts}\n\n"
-        "Tippe auf einen Knopf, um einen Fakt zu löschen; /forget löscht alles."
+        "Tippe auf einen Knopf, um einen Fakt zu löschen; /memory edit 2 … gibt Fakt 2 neue "
+        "Worte; /memory clear löscht alle Fakten."
     ),
     "memory.item": "{n}. {fact}",
     "memory.delete": "🗑 {n} löschen",
@@ -94,6 +95,23 @@ TEXTS: dict[str, str] = {
     "memory.stale_notice": "Das ist schon weg.",
     "memory.private_only": (
         "Was ich mir über dich merke, ist privat: schick mir /memory in einem privaten Chat."
+    ),
+    "memory.usage": (
+        "Um einen Fakt zu ändern, sende /memory edit, seine Nummer und die neuen Worte („/memory "
+        "edit 2 Ich wohne in Berlin“); /memory clear löscht alle Fakten; /memory zeigt sie."
+    ),
+    "memory.too_long": "Ein Fakt hat höchstens {max} Zeichen: sag es kürzer.",
+    "memory.no_such": "Es gibt keinen Fakt Nummer {n}: /memory zeigt die Liste.",
+    "memory.duplicate": "Das merke ich mir schon als anderen Fakt.",
+    "memory.edited": "Geändert {n}: _{fact}_",
+    "memory.clear_confirm": "Alle {count} Fakten über dich löschen? Unsere Gespräche bleiben.",
+    "memory.clear_yes": "Ja, alle löschen",
+    "memory.clear_no": "Nein, behalten",
+    "memory.cleared": "Erledigt: Ich merke mir jetzt keine Fakten mehr über dich.",
+    "memory.clear_kept": "Nichts gelöscht: Ich weiß noch alles, was du mir erzählt hast.",
+    "memory.clear_stale": (
+        "Diese Frage ist abgelaufen, nichts wurde gelöscht. Sende /memory clear, um erneut zu "
+        "fragen."
     ),
     # /tasks: die Aufgabenliste
     "tasks.list": (
@@ -475,6 +493,8 @@ TEXTS: dict[str, str] = {
     ),
     "assistant.held": "❓ Wartet auf dein Ja: {what}",
     "assistant.confirmed_done": "✅ Erledigt: {what}",
+    "assistant.remember_proposal": "💡 Soll ich mir das über dich merken? _{fact}_",
+    "assistant.remembered": "✅ Gemerkt: _{fact}_",
     "assistant.confirmed_failed": "Entschuldigung, das ging nicht: {error}",
     "assistant.confirmed_gone": (
         "Diese Frage ist schon beantwortet oder abgelaufen: nichts wurde getan."

@@ -72,7 +72,8 @@ TEXTS: dict[str, str] = {
     # /memory: the profile facts
     "memory.list": (
         "**What I remember about you** ({count}):\n{facts}\n\n"
-        "Tap a button to delete a fact; /forget deletes everything."
+        "Tap a button to delete a fact; /memory edit 2 … gives fact 2 new words; "
+        "/memory clear deletes them all."
     ),
     "memory.item": "{n}. {fact}",
     "memory.delete": "🗑 Delete {n}",
@@ -85,6 +86,24 @@ TEXTS: dict[str, str] = {
     "memory.stale_notice": "That one is gone already.",
     "memory.private_only": (
         "What I remember about you is private: send me /memory in a private chat."
+    ),
+    "memory.usage": (
+        "To change a fact send /memory edit, its number and the new words (“/memory edit 2 I live "
+        "in Berlin”); /memory clear deletes them all; /memory lists them."
+    ),
+    "memory.too_long": "A fact is kept in at most {max} characters: say it shorter.",
+    "memory.no_such": "There is no fact number {n}: /memory lists them.",
+    "memory.duplicate": "I remember that already as another fact.",
+    "memory.edited": "Changed {n}: _{fact}_",
+    "memory.clear_confirm": (
+        "Delete all {count} facts I remember about you? Our conversations stay."
+    ),
+    "memory.clear_yes": "Yes, delete them all",
+    "memory.clear_no": "No, keep them",
+    "memory.cleared": "Done: I remember no facts about you now.",
+    "memory.clear_kept": "Nothing was deleted: I still remember what you told me.",
+    "memory.clear_stale": (
+        "This question has lapsed and nothing was deleted. Send /memory clear to ask again."
     ),
     # /tasks: the to-do list
     "tasks.list": ("**Your open tasks** ({count}):\n{tasks}\n\nTap ✓ when one is done."),
@@ -412,6 +431,8 @@ TEXTS: dict[str, str] = {
     ),
     "assistant.held": "❓ Waiting for your Yes: {what}",
     "assistant.confirmed_done": "✅ Done: {what}",
+    "assistant.remember_proposal": "💡 Shall I remember this about you? _{fact}_",
+    "assistant.remembered": "✅ Remembered: _{fact}_",
     "assistant.confirmed_failed": "Sorry, that could not be done: {error}",
     "assistant.confirmed_gone": (
         "This question was answered already or has expired: nothing was done."

@@ -72,7 +72,8 @@ TEXTS: dict[str, str] = {
     # /memory: факты о пользователе
     "memory.list": (
         "**Что я о вас помню** ({count}):\n{facts}\n\n"
-        "Нажмите кнопку, чтобы удалить факт; /forget удаляет всё."
+        "Нажмите кнопку, чтобы удалить факт; /memory edit 2 … меняет слова факта 2; "
+        "/memory clear удаляет все факты."
     ),
     "memory.item": "{n}. {fact}",
     "memory.delete": "🗑 Удалить {n}",
@@ -85,6 +86,22 @@ TEXTS: dict[str, str] = {
     "memory.stale_notice": "Этого уже нет.",
     "memory.private_only": (
         "То, что я о вас помню, — личное: отправьте мне /memory в личном чате."
+    ),
+    "memory.usage": (
+        "Чтобы изменить факт, отправьте /memory edit, его номер и новые слова («/memory edit 2 я "
+        "живу в Берлине»); /memory clear удаляет все факты; /memory показывает их."
+    ),
+    "memory.too_long": "Факт хранится не длиннее {max} символов: скажите короче.",
+    "memory.no_such": "Факта с номером {n} нет: /memory покажет список.",
+    "memory.duplicate": "Это я уже помню как другой факт.",
+    "memory.edited": "Изменено {n}: _{fact}_",
+    "memory.clear_confirm": "Удалить все факты о вас ({count})? Наши разговоры останутся.",
+    "memory.clear_yes": "Да, удалить все",
+    "memory.clear_no": "Нет, оставить",
+    "memory.cleared": "Готово: теперь я не помню о вас никаких фактов.",
+    "memory.clear_kept": "Ничего не удалено: я помню всё, что вы рассказали.",
+    "memory.clear_stale": (
+        "Этот вопрос устарел, ничего не удалено. Отправьте /memory clear, чтобы спросить снова."
     ),
     # /tasks: список задач
     "tasks.list": (
@@ -422,6 +439,8 @@ TEXTS: dict[str, str] = {
     ),
     "assistant.held": "❓ Жду вашего «Да»: {what}",
     "assistant.confirmed_done": "✅ Сделано: {what}",
+    "assistant.remember_proposal": "💡 Запомнить это о вас? _{fact}_",
+    "assistant.remembered": "✅ Запомнил: _{fact}_",
     "assistant.confirmed_failed": "Извините, это не удалось сделать: {error}",
     "assistant.confirmed_gone": "На этот вопрос уже ответили или он устарел: ничего не сделано.",
     "assistant.status.calendar": "смотрю ваш календарь…",

@@ -72,7 +72,8 @@ TEXTS: dict[str, str] = {
     # /memory: факти про користувача
     "memory.list": (
         "**Що я про вас пам'ятаю** ({count}):\n{facts}\n\n"
-        "Натисніть кнопку, щоб видалити факт; /forget видаляє все."
+        "Натисніть кнопку, щоб видалити факт; /memory edit 2 … змінює слова факту 2; "
+        "/memory clear видаляє всі факти."
     ),
     "memory.item": "{n}. {fact}",
     "memory.delete": "🗑 Видалити {n}",
@@ -85,6 +86,22 @@ TEXTS: dict[str, str] = {
     "memory.stale_notice": "Цього вже немає.",
     "memory.private_only": (
         "Те, що я про вас пам'ятаю, — особисте: надішліть мені /memory в особистому чаті."
+    ),
+    "memory.usage": (
+        "Щоб змінити факт, надішліть /memory edit, його номер і нові слова («/memory edit 2 я живу "
+        "в Берліні»); /memory clear видаляє всі факти; /memory показує їх."
+    ),
+    "memory.too_long": "Факт зберігається не довше {max} символів: скажіть коротше.",
+    "memory.no_such": "Факту з номером {n} немає: /memory покаже список.",
+    "memory.duplicate": "Це я вже пам'ятаю як інший факт.",
+    "memory.edited": "Змінено {n}: _{fact}_",
+    "memory.clear_confirm": "Видалити всі факти про вас ({count})? Наші розмови залишаться.",
+    "memory.clear_yes": "Так, видалити всі",
+    "memory.clear_no": "Ні, залишити",
+    "memory.cleared": "Готово: тепер я не пам'ятаю про вас жодних фактів.",
+    "memory.clear_kept": "Нічого не видалено: я пам'ятаю все, що ви розповіли.",
+    "memory.clear_stale": (
+        "Це питання застаріло, нічого не видалено. Надішліть /memory clear, щоб запитати знову."
     ),
     # /tasks: список завдань
     "tasks.list": (
@@ -428,6 +445,8 @@ TEXTS: dict[str, str] = {
     ),
     "assistant.held": "❓ Чекаю на ваше «Так»: {what}",
     "assistant.confirmed_done": "✅ Зроблено: {what}",
+    "assistant.remember_proposal": "💡 Запам'ятати це про вас? _{fact}_",
+    "assistant.remembered": "✅ Запам'ятав: _{fact}_",
     "assistant.confirmed_failed": "Вибачте, це не вдалося зробити: {error}",
     "assistant.confirmed_gone": (
         "На це питання вже відповіли або воно застаріло: нічого не зроблено."

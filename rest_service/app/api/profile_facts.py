@@ -10,7 +10,8 @@ from fastapi import APIRouter, Response
 from rest_service.app.api.common import ERRORS
 from rest_service.app.api.deps import PageDep, UnitOfWorkDep, set_total
 from rest_service.app.auth import any_token
-from rest_service.app.domain import profile_facts
+from rest_service.app.domain import embeddings, profile_facts
+from rest_service.app.models.embedding import FactEmbeddingBatch
 from rest_service.app.models.profile_fact import ProfileFactCreate, ProfileFactPublic
 
 router = APIRouter(prefix="/api/users", tags=["users"], responses=ERRORS)
@@ -41,6 +42,32 @@ async def add_fact(
     fact, made = await profile_facts.add_fact(ctx, user_id, data)
     response.status_code = 201 if made else 200
     return fact
+
+
+@router.put("/{user_id}/facts/embeddings", status_code=204, dependencies=[any_token])
+async def store_fact_embeddings(
+    ctx: UnitOfWorkDep, user_id: uuid.UUID, data: FactEmbeddingBatch
+) -> None:
+    """Vectors of the user's facts by one embedding model, for recall by meaning; a fact
+    that is not the user's (or gone) is skipped, a repeat replaces."""
+    await embeddings.store_facts(ctx, user_id, data)
+
+
+@router.put(
+    "/{user_id}/facts/{fact_id}", response_model=ProfileFactPublic, dependencies=[any_token]
+)
+async def update_fact(
+    ctx: UnitOfWorkDep, user_id: uuid.UUID, fact_id: uuid.UUID, data: ProfileFactCreate
+) -> object:
+    """New words for a fact, in its place; 409 when the user has those words as another
+    fact. Its vectors are dropped (they were of the old words)."""
+    return await profile_facts.update_fact(ctx, user_id, fact_id, data)
+
+
+@router.delete("/{user_id}/facts", status_code=204, dependencies=[any_token])
+async def clear_facts(ctx: UnitOfWorkDep, user_id: uuid.UUID) -> None:
+    """Every fact of the user (`/memory clear`)."""
+    await profile_facts.clear_facts(ctx, user_id)
 
 
 @router.delete("/{user_id}/facts/{fact_id}", status_code=204, dependencies=[any_token])

@@ -1,6 +1,8 @@
 """Profile facts per user: listed oldest first, added once (a duplicate returns the stored
-fact), at most PROFILE_FACTS_MAX per user, deleted one at a time or all by `/forget`
-(the foreign key cascades)."""
+fact), at most PROFILE_FACTS_MAX per user, changed in place (keeping their place in the
+list; their vectors go, as they were of the old words), deleted one at a time, all at once
+(`/memory clear`) or with everything by `/forget` (the foreign keys cascade: a fact's vectors
+go with it)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from common.infrastructure.wire import PROFILE_FACTS_MAX
 from rest_service.app.domain.common import count, get_or_404, paged
 from rest_service.app.domain.paging import Page
 from rest_service.app.domain.unit_of_work import UnitOfWork
+from rest_service.app.models.embedding import FactEmbedding
 from rest_service.app.models.profile_fact import ProfileFact, ProfileFactCreate
 from rest_service.app.models.user import User
 
@@ -69,6 +72,40 @@ async def delete_fact(ctx: UnitOfWork, user_id: uuid.UUID, fact_id: uuid.UUID) -
     # execute() is typed as returning Result; a DELETE returns a CursorResult with rowcount
     if not result.rowcount:  # type: ignore[attr-defined]
         raise not_found(KIND, fact_id)
+
+
+async def update_fact(
+    ctx: UnitOfWork, user_id: uuid.UUID, fact_id: uuid.UUID, data: ProfileFactCreate
+) -> ProfileFact:
+    """The fact with new words; 409 when another of the user's facts says that already."""
+    await get_or_404(ctx.session, User, user_id, "user")
+    fact = await ctx.session.scalar(
+        select(ProfileFact).where(
+            col(ProfileFact.user_id) == user_id, col(ProfileFact.id) == fact_id
+        )
+    )
+    if fact is None:
+        raise not_found(KIND, fact_id)
+    other = await _by_key(ctx, user_id, data.key)
+    if other is not None and other.id != fact_id:
+        reason = "the user has this fact already"
+        raise conflict(reason, [FieldError("text", reason)])
+    if fact.text != data.text:
+        await ctx.session.execute(
+            delete(FactEmbedding).where(col(FactEmbedding.fact_id) == fact_id)
+        )
+    fact.text, fact.text_key = data.text, data.key
+    await ctx.session.flush()
+    return fact
+
+
+async def clear_facts(ctx: UnitOfWork, user_id: uuid.UUID) -> int:
+    """Every fact of the user deleted (with their vectors); how many there were."""
+    await get_or_404(ctx.session, User, user_id, "user")
+    result = await ctx.session.execute(
+        delete(ProfileFact).where(col(ProfileFact.user_id) == user_id)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def _by_key(ctx: UnitOfWork, user_id: uuid.UUID, key: str) -> ProfileFact | None:

@@ -97,7 +97,30 @@ async def turn_context_json(ctx: UnitOfWork, query: TurnBackgroundQuery) -> byte
             match_all=query.memory.match == "all",
         )  # fmt: skip
         memory = await _with_meaning(conn, query, memory, oldest, bounds)
-    return _context(thread, profile, recent, memory, facts, summary)
+    near = await _facts_by_meaning(conn, query, facts, ctx.settings.recall_min_similarity)
+    return _context(thread, profile, recent, memory, facts, summary, near)
+
+
+async def _facts_by_meaning(
+    conn: AsyncConnection,
+    query: TurnBackgroundQuery,
+    facts: list[dict[str, Any]],
+    min_similarity: float,
+) -> dict[str, list[uuid.UUID]]:
+    """The profile's facts nearest in meaning to the question (`recalled_facts`) and those
+    without a vector of its model yet (`unembedded_facts`, for the assistant to embed), when
+    the question came with its embedding and the facts were asked for."""
+    wanted = query.memory
+    if not facts or wanted is None or wanted.vector is None or wanted.model is None:
+        return {}
+    assert query.profile_id is not None  # facts are the profile's
+    pgvector = await embeddings.has_pgvector(conn)
+    recalled = await embeddings.recall_facts(
+        conn, query.profile_id, wanted.model, wanted.vector, wanted.limit, min_similarity,
+        pgvector=pgvector,
+    )  # fmt: skip
+    missing = await embeddings.unembedded_facts(conn, query.profile_id, wanted.model)
+    return {"recalled_facts": recalled, "unembedded_facts": missing}
 
 
 async def _with_meaning(
@@ -136,9 +159,11 @@ def _context(
     memory: list[dict[str, Any]],
     facts: list[dict[str, Any]],
     summary: dict[str, Any] | None = None,
+    near: dict[str, list[uuid.UUID]] | None = None,
 ) -> bytes:
     body = {"thread": thread, "profile": profile, "recent": recent, "memory": memory}
-    return to_json({**body, "facts": facts, "summary": summary})
+    nearest = {"recalled_facts": [], "unembedded_facts": [], **(near or {})}
+    return to_json({**body, "facts": facts, "summary": summary, **nearest})
 
 
 async def _thread_and_newest(

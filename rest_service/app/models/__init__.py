@@ -9,7 +9,7 @@ from rest_service.app.models.catalogue import CatalogueItem
 from rest_service.app.models.config_state import ConfigState
 from rest_service.app.models.contacts import Contact
 from rest_service.app.models.cron import CronJob, CronJobAcknowledgement, CronJobRun
-from rest_service.app.models.embedding import MessageEmbedding
+from rest_service.app.models.embedding import FactEmbedding, MessageEmbedding
 from rest_service.app.models.experiment import Experiment, ExperimentAssignment, ExperimentVariant
 from rest_service.app.models.feedback import Feedback
 from rest_service.app.models.handoffs import Handoff
@@ -46,6 +46,7 @@ __all__ = [
     "Experiment",
     "ExperimentAssignment",
     "ExperimentVariant",
+    "FactEmbedding",
     "Feedback",
     "GoogleTaskDeletion",
     "GoogleTaskSync",

@@ -1,8 +1,10 @@
 """Recall by meaning: one vector per stored message and embedding model, kept with its
-conversation's key so a turn ranks only its own (and deleted with its message)."""
+conversation's key so a turn ranks only its own (and deleted with its message); and one per
+profile fact and model, kept with its user (deleted with its fact)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from pydantic import AfterValidator
@@ -18,9 +20,11 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy import Text as SAText
+from sqlalchemy import Uuid as SAUuid
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
 
+from common.infrastructure.wire import PROFILE_FACTS_MAX
 from rest_service.app.models.base import CreatedMixin, Name, Text
 
 #: Larger than any embedding model's (3072 for OpenAI's large one).
@@ -82,3 +86,40 @@ class EmbeddingBatch(SQLModel):
 
     model: Name = Field(max_length=255)
     items: list[EmbeddingIn] = Field(min_length=1, max_length=100)
+
+
+class FactEmbedding(CreatedMixin, table=True):
+    """A profile fact's vector by one embedding model, kept with its user so a turn ranks
+    only the speaker's facts (deleted with its fact; dropped when the fact's text changes)."""
+
+    __tablename__ = "fact_embeddings"
+    __table_args__ = (
+        CheckConstraint("cardinality(vector) = dims", name="dims"),
+        UniqueConstraint("fact_id", "model", name="uq_fact_embeddings_fact_model"),
+        Index("ix_fact_embeddings_user", "user_id", "model"),
+    )
+    id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, Identity(always=False), primary_key=True)
+    )
+    fact_id: uuid.UUID = Field(
+        sa_column=Column(SAUuid, ForeignKey("profile_facts.id", ondelete="CASCADE"), nullable=False)
+    )
+    user_id: uuid.UUID = Field(sa_type=SAUuid)
+    model: str = Field(max_length=255)
+    dims: int
+    vector: list[float] = Field(sa_column=Column(ARRAY(REAL), nullable=False))
+
+
+class FactEmbeddingIn(SQLModel):
+    """One profile fact's vector."""
+
+    fact_id: uuid.UUID
+    vector: Vector
+
+
+class FactEmbeddingBatch(SQLModel):
+    """`PUT /api/users/{user_id}/facts/embeddings`: vectors of one model for the user's
+    facts."""
+
+    model: Name = Field(max_length=255)
+    items: list[FactEmbeddingIn] = Field(min_length=1, max_length=PROFILE_FACTS_MAX)

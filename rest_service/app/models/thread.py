@@ -205,3 +205,7 @@ class TurnBackground(SQLModel):
     facts: list[ProfileFactPublic] = []
     #: The thread's running summary of the turns before the window; null: none yet.
     summary: ThreadSummaryPublic | None = None
+    #: Of `facts`, those nearest in meaning to the memory query, best first (given its
+    #: vector), and those without a vector of its model yet.
+    recalled_facts: list[uuid.UUID] = []
+    unembedded_facts: list[uuid.UUID] = []

@@ -6,13 +6,20 @@ Only the user the question is for may answer, in the chat it was asked in; the b
 claim (`buttons.py`) and the atomic take keep a double tap from acting twice. Yes to a
 calendar delete deletes here; Yes to a held call sends the assistant a message naming it
 (`IncomingMessage.confirmed`), and the assistant runs exactly that call and says how it went.
-No drops the action either way.
+No drops the action either way; a No to a proposed fact also keeps it from being proposed
+again soon.
 """
 
 from __future__ import annotations
 
 from common.features.buttons import ButtonAction
-from common.features.confirmations import Confirmations, HeldCall, Pending, PendingDelete
+from common.features.confirmations import (
+    Confirmations,
+    HeldCall,
+    Pending,
+    PendingDelete,
+    decline_fact,
+)
 from common.infrastructure.queue_messages import confirmed_message_id
 from tg_bot.src.handlers import calendar
 from tg_bot.src.handlers.base import Services
@@ -64,6 +71,7 @@ async def no_pressed(press: Press, services: Services) -> Pressed:
         return Pressed(turn.t("button.used"))
     if isinstance(pending, PendingDelete):
         return calendar.delete_kept(press, pending)
+    await decline_fact(services.redis, services.names, pending)
     dropped = press.below(turn.t("confirm.dropped"), keep_others=True)
     return Pressed(turn.t("confirm.no_notice"), dropped)
 

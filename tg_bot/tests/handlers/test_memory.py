@@ -1,6 +1,7 @@
 """/memory: the sender's profile facts with a Delete button each, in English and Russian; a
 Delete acts once (a double tap is told it was done, a fact gone already is answered
-politely); private only. Real handlers, Redis, rest_service and the Telegram stand-in."""
+politely); private only; /memory clear answered only by its asker, in time. Real handlers,
+Redis, rest_service and the Telegram stand-in."""
 
 from __future__ import annotations
 
@@ -88,3 +89,45 @@ async def test_a_stranger_cannot_delete_anothers_fact(
     outcome = await stranger.tap(stranger.query(data, 800))
     assert "Barsik" not in "".join(r.text for r in outcome.replies)
     assert await facts(rest, user) == ["My cat is Barsik"]
+
+
+def said(answer: str | Reply) -> str:
+    return answer.text if isinstance(answer, Reply) else answer
+
+
+async def test_clear_asks_and_only_its_asker_in_time_answers(
+    services: Services, user: TelegramUser, rest: RestClient, telegram: TelegramStandIn
+) -> None:
+    await rest.add_fact(user.id, "My cat is Barsik")
+    ann = tapper_for(services, user)
+    ask = await ann.command("/memory clear")
+    assert isinstance(ask, Reply) and "Delete all 1 facts" in ask.text
+    [[yes, no]] = ask.buttons
+    stranger = Tapper(
+        services, user.telegram_id + 7, build.private_chat(build.user(user.telegram_id + 7))
+    )
+    for data in (yes.data, no.data):
+        await stranger.tap(stranger.query(data, 900))
+    assert await facts(rest, user) == ["My cat is Barsik"]
+
+    # The question lapsed (its mark is gone): the Yes deletes nothing.
+    await services.redis.delete(services.names.telegram_memory_clear_pending(user.telegram_id))
+    late = ann.query(yes.data, 901)
+    outcome = await ann.tap(late)
+    assert "Send /memory clear to ask again" in "".join(r.text for r in outcome.replies)
+    assert answered(telegram, late) == ["This question has lapsed."]
+    assert await facts(rest, user) == ["My cat is Barsik"]
+    assert "Delete all 1 facts" in said(await ann.command("/memory clear yes"))  # asked anew
+    assert "I remember no facts" in said(await ann.command("/memory clear yes"))
+    assert await facts(rest, user) == []
+
+
+async def test_a_fact_gone_is_not_changed_and_its_number_is_no_more(
+    services: Services, user: TelegramUser, rest: RestClient
+) -> None:
+    fact, _ = await rest.add_fact(user.id, "My cat is Barsik")
+    ann = tapper_for(services, user)
+    assert await rest.update_fact(user.id, fact.id, "My cat is Murzik") is not None
+    await rest.delete_fact(user.id, fact.id)
+    assert await rest.update_fact(user.id, fact.id, "My cat is Vaska") is None
+    assert "no fact number 1" in said(await ann.command("/memory edit 1 My cat is Vaska"))
