@@ -335,7 +335,8 @@ SERVICE_MAY = [
 #: Routes that return or take one decrypted secret, or record what only the one running the
 #: bots learns (getMe's username): the service token's alone.
 SERVICE_ONLY = (
-    r"/api/.*/(api-key|token|telegram-username|calendar-credentials(/pending(/confirm|/expire)?)?)"
+    r"/api/.*/(api-key|token|telegram-username|calendar-credentials(/pending(/confirm|/expire)?)?"
+    r"|calendar-accounts(/default)?)"
     # acting for a channel's sender: get-or-create, link codes, link, unlink (decision 0054)
     rf"|/api/users/(by-identity|link|{_ID}/link-codes|{_ID}/identities/{_ID}/{_ID})"
     # checking an outside program's API key: the channels service, which serves the public API
