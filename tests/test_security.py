@@ -848,6 +848,7 @@ async def test_the_calendar_service_refuses_callers_without_the_service_token(
                 ("GET", f"/auth/url/{user}"),
                 ("GET", f"/auth/status/{user}"),
                 ("DELETE", f"/auth/{user}"),
+                ("PUT", f"/auth/default/{user}"),
             ):
                 response = await http.request(method, path, headers=headers)
                 assert response.status_code in (401, 403), (method, path, headers, response.text)

@@ -125,7 +125,12 @@ async def test_a_delete_happens_once_and_a_repeat_says_it_was_gone(
     again = await api.delete(path, params={"calendar_id": WORK})
     never = await api.delete(f"/events/{user.id}/{uuid.uuid4().hex}")
 
-    assert first.json() == {"deleted": True, "event_id": event["id"], "calendar_id": WORK}
+    assert first.json() == {
+        "deleted": True,
+        "event_id": event["id"],
+        "calendar_id": WORK,
+        "account": browser.email,
+    }
     assert again.status_code == 200 and again.json()["deleted"] is False
     assert never.status_code == 404
     assert event["id"] not in google.state.other_calendars[browser.email][WORK].events
