@@ -35,6 +35,8 @@ class ButtonAction(StrEnum):
     FORGET_YES = "fy"
     FORGET_NO = "fn"
     CALENDAR_DISCONNECT = "cd"
+    #: Make one of the user's Google accounts the default (the option: the account's tag).
+    CALENDAR_DEFAULT = "cf"
     MEMORY_DELETE = "mx"
     CANCEL_BRIEFING = "cb"
     #: Yes / No of an action waiting for its owner (`common/features/confirmations.py`); the codes

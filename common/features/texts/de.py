@@ -316,7 +316,8 @@ TEXTS: dict[str, str] = {
     ),
     "calendar.connected": (
         "Dein Google Kalender ist als **{account}** verbunden.\n\n"
-        "Zum Trennen schick /calendar disconnect."
+        "Zum Trennen schick /calendar disconnect.\n\n"
+        "Um ein weiteres Google-Konto (beruflich oder privat) zu verbinden, sende /calendar add."
     ),
     "calendar.connected_unknown": (
         "Dein Google Kalender ist verbunden.\n\nZum Trennen schick /calendar disconnect."
@@ -377,6 +378,33 @@ TEXTS: dict[str, str] = {
     ),
     "forget.kept_notice": "Nichts gelöscht.",
     "forget.kept": "Es wurde nichts gelöscht: Ich erinnere mich weiter an unsere Gespräche.",
+    "calendar.add": (
+        "Verbinde ein weiteres Google-Konto (beruflich oder privat): [Google-Konto "
+        "verbinden]({url})\n\nDer Link funktioniert einmal, {minutes} Minuten lang."
+    ),
+    "calendar.accounts": "Deine Google-Konten:",
+    "calendar.account_line": "• **{account}**",
+    "calendar.account_line_reconnect": "• **{account}** ⚠️ muss neu verbunden werden",
+    "calendar.account_default": " (Standard: neue Termine landen hier)",
+    "calendar.accounts_help": (
+        "\n`/calendar default <Konto>` wählt, wohin neue Termine gehen, `/calendar "
+        "disconnect <Konto>` trennt eines, `/calendar add` verbindet ein weiteres."
+    ),
+    "calendar.default_button": "{account} als Standard",
+    "calendar.disconnect_account_button": "{account} trennen",
+    "calendar.reconnect_button": "Neu verbinden",
+    "calendar.which_account": (
+        "Welches Google-Konto? Nenne seine Adresse oder einen Teil davon: {accounts}."
+    ),
+    "calendar.disconnected_account": (
+        "Erledigt: **{account}** ist getrennt und mein Zugriff darauf widerrufen."
+    ),
+    "calendar.default_now": "Neue Termine gehen jetzt an **{account}**.",
+    "calendar.confirmed_another": (
+        "✅ **{account}** ist auch verbunden. Ich lese die Kalender all deiner Google-Konten; "
+        "neue Termine gehen weiter an dein Standardkonto (sende /calendar, um das zu ändern)."
+    ),
+    "calendar.default_notice": "Standard geändert.",
     "calendar.connect_button": "Google Kalender verbinden",
     "calendar.disconnect_button": "Trennen",
     "calendar.disconnected_notice": "Getrennt.",

@@ -198,3 +198,79 @@ def test_any_calendar_argument_gets_an_answer_and_connects_nothing(
 
     assert any(text in answer.text for text in _ANSWERS), answer.text
     assert "connected as" not in answer.text
+
+
+async def test_calendar_connects_a_second_account_lists_both_and_chooses_the_default(
+    telegram: Telegram, browser: Browser
+) -> None:
+    """`/calendar add` links another Google account; `/calendar` then lists both with a
+    Disconnect and a Make default each; `/calendar default` and `/calendar disconnect` take
+    an account by a part of its address, and ask which when none is named."""
+    ann = build.user(uuid.uuid4().int % 10**9, "Ann")
+    chat = build.private_chat(ann)
+    home = Browser(browser.google, f"home-{uuid.uuid4().hex[:8]}@example.com", browser.service_url)
+    first = await telegram.send(build.command(chat, ann, "calendar"), ann["id"])
+    [link] = [html.unescape(url) for url in _LINK.findall(first.html)]
+    assert (await browser.open(await browser.consent_redirect(link))).status_code == 200
+    await telegram.send(build.command(chat, ann, "calendar", "confirm"), ann["id"])
+
+    add = await telegram.send(build.command(chat, ann, "calendar", "add"), ann["id"])
+    [link] = [html.unescape(url) for url in _LINK.findall(add.html)]
+    assert "another Google account" in add.text
+    assert (await home.open(await home.consent_redirect(link))).status_code == 200
+    also = await telegram.send(build.command(chat, ann, "calendar", "confirm"), ann["id"])
+    listed = await telegram.send(build.command(chat, ann, "calendar"), ann["id"])
+    which = await telegram.send(build.command(chat, ann, "calendar", "disconnect"), ann["id"])
+    chosen = await telegram.send(build.command(chat, ann, "calendar", "default home-"), ann["id"])
+    unknown = await telegram.send(build.command(chat, ann, "calendar", "default nope"), ann["id"])
+    gone = await telegram.send(
+        build.command(chat, ann, "calendar", f"disconnect {home.email}"), ann["id"]
+    )
+
+    assert f"{home.email} connected too" in also.text
+    assert f"{browser.email} (default" in listed.text and home.email in listed.text
+    buttons = [b["text"] for row in (listed.reply_markup or {})["inline_keyboard"] for b in row]
+    assert buttons == [
+        f"Disconnect {browser.email}",
+        f"Disconnect {home.email}",
+        f"Make {home.email} default",
+    ]
+    assert "Which Google account?" in which.text and home.email in which.text
+    assert f"New events now go to {home.email}" in chosen.text
+    assert "Which Google account?" in unknown.text
+    assert f"{home.email} is disconnected" in gone.text
+    assert f"New events now go to {browser.email}" in gone.text
+    single = await telegram.send(build.command(chat, ann, "calendar"), ann["id"])
+    assert f"connected as {browser.email}" in single.text
+
+
+async def test_calendar_buttons_make_default_and_disconnect_one_account(
+    telegram: Telegram, browser: Browser
+) -> None:
+    ann = build.user(uuid.uuid4().int % 10**9, "Ann")
+    chat = build.private_chat(ann)
+    home = Browser(browser.google, f"home-{uuid.uuid4().hex[:8]}@example.com", browser.service_url)
+    for one, word in ((browser, ""), (home, "add")):
+        answer = await telegram.send(build.command(chat, ann, "calendar", word), ann["id"])
+        [link] = [html.unescape(url) for url in _LINK.findall(answer.html)]
+        assert (await one.open(await one.consent_redirect(link))).status_code == 200
+        await telegram.send(build.command(chat, ann, "calendar", "confirm"), ann["id"])
+    listed = await telegram.send(build.command(chat, ann, "calendar"), ann["id"])
+    stand_in, message_id = telegram.stand_in, listed.message_id
+
+    make = f"Make {home.email} default"
+    query = await telegram.on_loop(lambda: stand_in.press(ann["id"], message_id, make))
+    await until(lambda: stand_in.buttons.answer_to(query), 15, "the default pressed")
+    assert (stand_in.buttons.answer_to(query) or {})["text"] == "Default changed."
+    await until(lambda: "New events now go to" in listed.text, 15, "the list replaced")
+    assert f"New events now go to {home.email}" in listed.text
+    relisted = await telegram.send(build.command(chat, ann, "calendar"), ann["id"])
+    drop, message_id = f"Disconnect {browser.email}", relisted.message_id
+    query = await telegram.on_loop(lambda: stand_in.press(ann["id"], message_id, drop))
+    await until(lambda: stand_in.buttons.answer_to(query), 15, "the disconnect pressed")
+
+    assert (stand_in.buttons.answer_to(query) or {})["text"] == "Disconnected."
+    await until(lambda: "is disconnected" in relisted.text, 15, "the list replaced")
+    assert f"{browser.email} is disconnected" in relisted.text
+    single = await telegram.send(build.command(chat, ann, "calendar"), ann["id"])
+    assert f"connected as {home.email}" in single.text
