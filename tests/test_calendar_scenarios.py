@@ -203,3 +203,52 @@ async def test_when_am_i_free_tomorrow_across_two_calendars(
     ]
     assert answer.text
     await until(lambda: system.google.state.operations("freebusy.query"))
+
+
+async def test_two_google_accounts_answer_together_and_new_events_go_to_the_default(
+    system: System,
+) -> None:
+    """Work and personal accounts connected one after the other (each confirmed in chat):
+    "what's on tomorrow" reads both; a new event lands in the first connected (default)."""
+    person, work, zone = await connected(system, "en")
+    home = f"home-{uuid.uuid4().hex[:8]}@example.com"
+    offer = await system.say(person, "/calendar add")
+    link = system.link_to(offer, system.google.url)
+    before = len(system.sent_to(person.id))
+    assert (await system.consent(link, home)).status_code == 200
+    await system.next_message(person.id, after=before, containing="/calendar confirm")
+    confirmed = await system.say(person, "/calendar confirm")
+    assert home in confirmed.text
+    system.google.state.calendar(home, zone.key)
+    tomorrow = datetime.now(zone).date() + timedelta(days=1)
+    system.google.state.seed(work, [timed("Standup", tomorrow, "09:00", "09:15", zone)])
+    system.google.state.seed(home, [timed("Dentist", tomorrow, "17:00", "18:00", zone)])
+    system.llm.call(
+        "calendar",
+        {"action": "list", "time_min": str(tomorrow), "time_max": str(tomorrow)},
+        contains="on tomorrow",
+    )
+
+    answer = await system.say(person, "what's on tomorrow?")
+
+    [listed] = system.tool_results("on tomorrow")
+    assert [(e["summary"], e["account"]) for e in listed["events"]] == [
+        ("Standup", work),
+        ("Dentist", home),
+    ]
+    assert answer.text
+    system.llm.call(
+        "calendar",
+        {"action": "create", "summary": "Lunch with Eva", "start": f"{tomorrow}T12:00"},
+        contains="lunch",
+    )
+
+    await system.say(person, "put lunch with Eva tomorrow at noon")
+
+    [made] = system.tool_results("lunch")
+    assert (made["status"], made["account"], made["calendar_id"]) == ("created", work, work)
+    assert [e["summary"] for e in system.google.state.calendar(work).events.values()] == [
+        "Standup",
+        "Lunch with Eva",
+    ]
+    assert [e["summary"] for e in system.google.state.calendar(home).events.values()] == ["Dentist"]

@@ -235,7 +235,7 @@ async def delete_confirmed(press: Press, services: Services) -> Pressed:
         return Pressed(turn.t("button.used"))
     try:
         result = await services.calendar.delete_event(
-            pending.user_id, pending.event_id, pending.calendar_id
+            pending.user_id, pending.event_id, pending.calendar_id, pending.account
         )
     except NotFoundError:
         return Pressed(
