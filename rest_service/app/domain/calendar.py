@@ -206,7 +206,7 @@ async def expire_pending(
     return [_public(ctx, row) for row in rows]
 
 
-def _active(user_id: uuid.UUID) -> Select[tuple[CalendarCredential]]:
+def _active(user_id: uuid.UUID) -> Select[CalendarCredential]:
     return select(CalendarCredential).where(
         col(CalendarCredential.user_id) == user_id, col(CalendarCredential.status) == ACTIVE
     )
@@ -260,7 +260,7 @@ async def _learn_accounts(ctx: UnitOfWork, user_id: uuid.UUID) -> None:
     for row in legacy:
         key = account_key(json.loads(ctx.box.decrypt(row.credentials_encrypted)).get("account"))
         taken = await ctx.session.scalar(
-            select(CalendarCredential.id).where(
+            select(col(CalendarCredential.id)).where(
                 col(CalendarCredential.user_id) == user_id,
                 col(CalendarCredential.status) == row.status,
                 col(CalendarCredential.account) == key,
