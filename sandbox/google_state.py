@@ -310,6 +310,8 @@ class GoogleState:
         back = {"state": params["state"]} if "state" in params else {}
         if not consent.grant:
             return {"error": consent.error, **back}
+        if params.get("include_granted_scopes") == "true":
+            scopes += self._granted(client_id, consent.email, scopes)
         code = f"4/{secrets.token_urlsafe(24)}"
         self.codes[code] = AuthCode(
             client_id=client_id,
@@ -323,6 +325,17 @@ class GoogleState:
         )
         self.calendar(consent.email)
         return {"code": code, "scope": " ".join(scopes), **back}
+
+    def _granted(self, client_id: str, email: str, asked: list[str]) -> list[str]:
+        """Scopes this account granted the client before and not asked now (incremental
+        authorization)."""
+        earlier = [
+            scope
+            for grant in self.grants.values()
+            if grant.client_id == client_id and grant.email == email and not grant.revoked
+            for scope in grant.scopes
+        ]
+        return list(dict.fromkeys(s for s in earlier if s not in asked))
 
     def _client(self, form: dict[str, str], basic: tuple[str, str] | None) -> str:
         client_id, secret = basic or (form.get("client_id", ""), form.get("client_secret", ""))

@@ -1,8 +1,9 @@
-"""deploy/kubernetes, checked offline: the example overlay renders with `kubectl kustomize`,
-every built-in object passes the Kubernetes schemas strictly (kubernetes-validate), the
-custom resources (KEDA, Prometheus operator) pass schemas of the fields we use, checkov finds
-nothing but the checks `.checkov.yaml` skips with a reason, and the manifests keep the
-promises docs/deploy.md makes (probes, resources, budgets, the prefixed KEDA stream)."""
+"""deploy/kubernetes, checked offline: every overlay (minimal, example, ha) renders with
+`kubectl kustomize`, every built-in object passes the Kubernetes schemas strictly
+(kubernetes-validate), the custom resources (KEDA, Prometheus operator) pass schemas of the
+fields we use, checkov finds nothing but the checks `.checkov.yaml` skips with a reason, and the
+manifests keep the promises docs/deploy.md makes (probes, resources, budgets, the prefixed KEDA
+stream, the Argo CD waves, egress, placement, the connection budget)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import shutil
 import subprocess
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from xml.etree import ElementTree
 
 import jsonschema
@@ -22,6 +23,7 @@ import yaml
 
 from common.infrastructure.redis_keys import ASSISTANT_GROUP, Names
 from ops.services import BY_NAME, NAMES, ROOT
+from rest_service.app.settings import Settings as RestSettings
 from tests.programs import require_program
 from tg_bot.src.settings import Settings as TgBotSettings
 
@@ -29,6 +31,8 @@ pytestmark = pytest.mark.policy
 
 KUBERNETES = ROOT / "deploy" / "kubernetes"
 OVERLAY = KUBERNETES / "overlays" / "example"
+#: The overlays an operator installs as they are (docs/deploy.md "The overlays").
+OVERLAYS = ("minimal", "example", "ha")
 CHECKOV_CONFIG = KUBERNETES / ".checkov.yaml"
 #: The oldest Kubernetes the manifests are for (the kubectl in CI is 1.32).
 KUBERNETES_VERSION = "1.32.0"
@@ -52,9 +56,24 @@ def kustomize(path: Path) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
 
 
+class Overlay(NamedTuple):
+    name: str
+    docs: list[dict[str, Any]]
+
+
 @pytest.fixture(scope="module")
-def rendered() -> list[dict[str, Any]]:
-    return kustomize(OVERLAY)
+def renders() -> dict[str, list[dict[str, Any]]]:
+    return {name: kustomize(KUBERNETES / "overlays" / name) for name in OVERLAYS}
+
+
+@pytest.fixture(scope="module")
+def rendered(renders: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    return renders["example"]
+
+
+@pytest.fixture(params=OVERLAYS)
+def overlay(request: pytest.FixtureRequest, renders: dict[str, list[dict[str, Any]]]) -> Overlay:
+    return Overlay(request.param, renders[request.param])
 
 
 def of_kind(docs: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
@@ -81,6 +100,34 @@ def secret_keys(container: dict[str, Any]) -> set[str]:
     }
 
 
+NAMESPACE_KEY = "kubernetes.io/metadata.name"
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job")
+
+
+def pods(docs: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """Each workload's pod labels, by the workload's name."""
+    return {
+        d["metadata"]["name"]: d["spec"]["template"]["metadata"]["labels"]
+        for d in docs
+        if d["kind"] in WORKLOAD_KINDS
+    }
+
+
+def matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    if not selector.get("matchLabels", {}).items() <= labels.items():
+        return False
+    for expression in selector.get("matchExpressions", []):
+        assert expression["operator"] == "In", expression  # the only one the policies use
+        if labels.get(expression["key"]) not in expression["values"]:
+            return False
+    return True
+
+
+def selected(docs: list[dict[str, Any]], selector: dict[str, Any]) -> set[str]:
+    """The workloads whose pods a (namespace-local) pod selector picks."""
+    return {name for name, labels in pods(docs).items() if matches(selector, labels)}
+
+
 # -- rendering and schemas ------------------------------------------------------------------
 
 
@@ -92,6 +139,7 @@ def test_the_overlay_renders_every_object(rendered: list[dict[str, Any]]) -> Non
     assert set(of_kind(rendered, "Job")) == {"migrate"}
     assert len(of_kind(rendered, "Ingress")) == 1
     assert set(of_kind(rendered, "ScaledObject")) == {"assistant"}
+    assert set(of_kind(rendered, "HorizontalPodAutoscaler")) == {"rest-service"}
     assert len(of_kind(rendered, "ServiceMonitor")) == 1
     assert len(of_kind(rendered, "PrometheusRule")) == 1  # deploy/observability's alerts
     assert of_kind(rendered, "NetworkPolicy")
@@ -99,22 +147,57 @@ def test_the_overlay_renders_every_object(rendered: list[dict[str, Any]]) -> Non
     assert {d["metadata"].get("namespace") for d in namespaced} == {"smart-assistant"}
 
 
-def test_built_in_objects_pass_the_kubernetes_schemas_strictly(
-    rendered: list[dict[str, Any]],
+#: What each overlay adds to the six services, the Job and the Ingress.
+EXTRAS: dict[str, dict[str, set[str]]] = {
+    "minimal": {"StatefulSet": {"postgres", "redis"}, "Service": {"postgres", "redis"}},
+    "example": {},
+    "ha": {
+        "Deployment": {"pgbouncer"},
+        "Service": {"pgbouncer"},
+        "PodDisruptionBudget": {"pgbouncer"},
+    },
+}
+
+
+def test_every_overlay_renders_the_services_job_and_ingress(overlay: Overlay) -> None:
+    services = {k8s_name(s) for s in NAMES}
+    extras = EXTRAS[overlay.name]
+    for kind in ("Deployment", "Service", "PodDisruptionBudget", "StatefulSet"):
+        wanted = (services if kind != "StatefulSet" else set()) | extras.get(kind, set())
+        assert set(of_kind(overlay.docs, kind)) == wanted, kind
+    assert set(of_kind(overlay.docs, "Job")) == {"migrate"}
+    assert len(of_kind(overlay.docs, "Ingress")) == 1
+    namespaced = [d for d in overlay.docs if d["kind"] != "Namespace"]
+    assert {d["metadata"].get("namespace") for d in namespaced} == {"smart-assistant"}
+    for name, budget in of_kind(overlay.docs, "PodDisruptionBudget").items():
+        assert budget["spec"]["maxUnavailable"] == 1, name
+
+
+def test_the_minimal_overlay_needs_no_custom_resource(
+    renders: dict[str, list[dict[str, Any]]],
 ) -> None:
-    built_in = [d for d in rendered if d["kind"] not in CRD_KINDS]
+    """It applies on a bare cluster: every kind is built in, one replica of each service."""
+    minimal = renders["minimal"]
+    assert not [d for d in minimal if d["kind"] in CRD_KINDS]
+    for kind in ("Deployment", "StatefulSet"):
+        for name, workload in of_kind(minimal, kind).items():
+            assert workload["spec"]["replicas"] == 1, name
+
+
+def test_built_in_objects_pass_the_kubernetes_schemas_strictly(overlay: Overlay) -> None:
+    built_in = [d for d in overlay.docs if d["kind"] not in CRD_KINDS]
     for doc in built_in:
         kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
     # and strict means strict: a misspelt field is refused
-    deployment = dict(of_kind(rendered, "Deployment")["assistant"])
+    deployment = dict(of_kind(overlay.docs, "Deployment")["assistant"])
     deployment["spec"] = {**deployment["spec"], "replica": 2}
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
 
 
-def test_custom_resources_have_no_built_in_schema(rendered: list[dict[str, Any]]) -> None:
+def test_custom_resources_have_no_built_in_schema(overlay: Overlay) -> None:
     """Why they get the schemas below: kubernetes-validate knows only built-in kinds."""
-    for doc in (d for d in rendered if d["kind"] in CRD_KINDS):
+    for doc in (d for d in overlay.docs if d["kind"] in CRD_KINDS):
         with pytest.raises(kubernetes_validate.SchemaNotFoundError):
             kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
 
@@ -270,11 +353,14 @@ CRD_SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
-def test_custom_resources_pass_their_schemas(rendered: list[dict[str, Any]]) -> None:
-    custom = [d for d in rendered if d["kind"] in CRD_KINDS]
-    assert {d["kind"] for d in custom} == CRD_KINDS
+def test_custom_resources_pass_their_schemas(overlay: Overlay) -> None:
+    custom = [d for d in overlay.docs if d["kind"] in CRD_KINDS]
+    assert {d["kind"] for d in custom} == (set() if overlay.name == "minimal" else CRD_KINDS)
     for doc in custom:
         jsonschema.validate(doc, CRD_SCHEMAS[doc["kind"]])
+
+
+def test_a_trigger_without_a_stream_is_refused(rendered: list[dict[str, Any]]) -> None:
     scaled = dict(of_kind(rendered, "ScaledObject")["assistant"])
     scaled["spec"] = {**scaled["spec"], "triggers": [{"type": "redis-streams", "metadata": {}}]}
     with pytest.raises(jsonschema.ValidationError):  # no stream: refused
@@ -324,12 +410,14 @@ def run_checkov(manifests: dict[str, list[dict[str, Any]]], tmp_path: Path) -> C
     return passed
 
 
-def test_checkov_finds_nothing_unexplained_in_the_overlay_or_the_redis_component(
-    rendered: list[dict[str, Any]], with_redis: list[dict[str, Any]], tmp_path: Path
+def test_checkov_finds_nothing_unexplained_in_the_overlays_or_the_redis_component(
+    renders: dict[str, list[dict[str, Any]]], with_redis: list[dict[str, Any]], tmp_path: Path
 ) -> None:
     redis = [d for d in with_redis if d["metadata"]["name"] in ("redis", "redis-clients")]
-    passed = run_checkov({"rendered.yaml": rendered, "redis.yaml": redis}, tmp_path)
-    assert passed["rendered.yaml"] > 100 and passed["redis.yaml"] > 40
+    files = {f"{name}.yaml": docs for name, docs in renders.items()}
+    passed = run_checkov({**files, "redis.yaml": redis}, tmp_path)
+    assert all(passed[name] > 100 for name in files), passed
+    assert passed["redis.yaml"] > 40
 
 
 # -- what the manifests promise --------------------------------------------------------------
@@ -417,16 +505,23 @@ def test_the_migrate_job_runs_what_compose_runs(rendered: list[dict[str, Any]]) 
     assert {"ASYNC_DATABASE_URL", "LLM_MODEL_DECRYPT_KEY"} <= secret_keys(container)
 
 
-def test_the_ingress_routes_admin_oauth_callback_and_webhook(
+def ingress_routes(docs: list[dict[str, Any]]) -> dict[str, str]:
+    (ingress,) = of_kind(docs, "Ingress").values()
+    (rule,) = ingress["spec"]["rules"]
+    return {p["path"]: p["backend"]["service"]["name"] for p in rule["http"]["paths"]}
+
+
+def test_the_ingress_routes_oauth_callback_webhook_and_channels(
     rendered: list[dict[str, Any]],
 ) -> None:
+    """The example keeps the admin off the public Ingress (the admin-ingress component puts it
+    there), and rest_service takes nothing from the ingress controller."""
     (ingress,) = of_kind(rendered, "Ingress").values()
     (rule,) = ingress["spec"]["rules"]
-    routes = {p["path"]: p["backend"]["service"]["name"] for p in rule["http"]["paths"]}
+    routes = ingress_routes(rendered)
     config = config_data(rendered)
     webhook_path = config["TELEGRAM_WEBHOOK_PATH"]
     assert routes == {
-        "/admin": "rest-service",
         "/auth/callback": "google-calendar-service",
         webhook_path: "tg-bot",
         "/whatsapp": "channels",
@@ -438,6 +533,31 @@ def test_the_ingress_routes_admin_oauth_callback_and_webhook(
     assert config["GOOGLE_REDIRECT_URI"] == f"https://{rule['host']}/auth/callback"
     assert config["TELEGRAM_WEBHOOK_URL"] == f"https://{rule['host']}{webhook_path}"
     assert ingress["spec"]["tls"][0]["hosts"] == [rule["host"]]
+    assert "rest-service" not in reached_from_ingress_controller(rendered)
+
+
+def reached_from_ingress_controller(docs: list[dict[str, Any]]) -> set[str]:
+    names: set[str] = set()
+    for policy in of_kind(docs, "NetworkPolicy").values():
+        sources = [s for rule in policy["spec"].get("ingress", []) for s in rule["from"]]
+        if any(
+            s.get("namespaceSelector", {}).get("matchLabels", {}).get(NAMESPACE_KEY)
+            == "ingress-nginx"
+            for s in sources
+        ):
+            names |= selected(docs, policy["spec"]["podSelector"])
+    return names
+
+
+def test_the_admin_is_on_the_ingress_only_with_its_component(
+    renders: dict[str, list[dict[str, Any]]],
+) -> None:
+    for name, docs in renders.items():
+        with_admin = name == "minimal"  # a trial: the only overlay that includes it
+        assert (ingress_routes(docs).get("/admin") == "rest-service") is with_admin, name
+        assert ("rest-service" in reached_from_ingress_controller(docs)) is with_admin, name
+        # the webhook path is still where the overlay's replacement put it
+        assert ingress_routes(docs)[config_data(docs)["TELEGRAM_WEBHOOK_PATH"]] == "tg-bot"
 
 
 def test_the_webhook_path_in_base_is_tg_bots_default() -> None:
@@ -531,22 +651,35 @@ def test_the_object_counts_docs_deploy_gives_are_the_renders(
 def test_the_replicas_docs_deploy_gives_are_the_manifests(
     rendered: list[dict[str, Any]],
 ) -> None:
-    """The "Scaling each service" table: a fixed count, or KEDA's min to max."""
+    """The "Scaling each service" table: a fixed count, KEDA's or an HPA's min to max."""
     rows = re.findall(
-        r"^\| (\w+) \| (?:KEDA, (\d+) to (\d+)|(\d+)) \|",
+        r"^\| (\w+) \| (?:(KEDA|HPA), (\d+) to (\d+)|(\d+)) \|",
         doc_section("Scaling each service"),
         re.MULTILINE,
     )
     assert {row[0] for row in rows} == set(NAMES)
     deployments = of_kind(rendered, "Deployment")
-    scaled = of_kind(rendered, "ScaledObject")
-    for service, low, high, fixed in rows:
+    for service, scaler, low, high, fixed in rows:
         name = k8s_name(service)
         if fixed:
             assert deployments[name]["spec"]["replicas"] == int(fixed), service
         else:
-            spec = scaled[name]["spec"]
-            assert (spec["minReplicaCount"], spec["maxReplicaCount"]) == (int(low), int(high))
+            assert replica_range(rendered, name) == (int(low), int(high)), service
+            assert name in (
+                of_kind(rendered, "ScaledObject" if scaler == "KEDA" else "HorizontalPodAutoscaler")
+            )
+
+
+def replica_range(docs: list[dict[str, Any]], name: str) -> tuple[int, int]:
+    """A Deployment's fewest and most replicas: its HPA's, its ScaledObject's, or its count."""
+    if name in (hpas := of_kind(docs, "HorizontalPodAutoscaler")):
+        spec = hpas[name]["spec"]
+        return spec["minReplicas"], spec["maxReplicas"]
+    if name in (scaled := of_kind(docs, "ScaledObject")):
+        spec = scaled[name]["spec"]
+        return spec["minReplicaCount"], spec["maxReplicaCount"]
+    replicas: int = of_kind(docs, "Deployment")[name]["spec"]["replicas"]
+    return replicas, replicas
 
 
 def claimed(pattern: str, text: str) -> tuple[str, ...]:
@@ -635,3 +768,256 @@ def test_only_the_services_and_keda_reach_the_redis_component(
         assert labels["app.kubernetes.io/component"] == "redis"
     steps = re.findall(r"-l 'app\.kubernetes\.io/component in \(([^)]*)\)'", DEPLOY_DOC.read_text())
     assert steps and all("redis" in step.split(",") for step in steps)
+
+
+# -- the package: autoscaling, GitOps order, egress, placement, the connection budget -------
+
+
+def test_every_autoscaler_owns_its_deployments_count_alone(overlay: Overlay) -> None:
+    deployments = of_kind(overlay.docs, "Deployment")
+    targets = [
+        h["spec"]["scaleTargetRef"]
+        for h in of_kind(overlay.docs, "HorizontalPodAutoscaler").values()
+    ]
+    assert all(t["kind"] == "Deployment" for t in targets)
+    targets += [s["spec"]["scaleTargetRef"] for s in of_kind(overlay.docs, "ScaledObject").values()]
+    names = [t["name"] for t in targets]
+    assert len(names) == len(set(names)), "KEDA and an HPA never scale one Deployment"
+    for name in names:
+        assert "replicas" not in deployments[name]["spec"], name
+        low, high = replica_range(overlay.docs, name)
+        assert 1 <= low <= high
+    for name in set(deployments) - set(names):
+        assert deployments[name]["spec"]["replicas"] >= 1, name
+    if overlay.name != "minimal":
+        assert "rest-service" in of_kind(overlay.docs, "HorizontalPodAutoscaler")
+
+
+def test_every_hpa_component_renders_and_validates(tmp_path: Path) -> None:
+    """Each components/hpa-<name> alone: a CPU HPA for its Deployment, whose count it owns."""
+    shutil.copytree(KUBERNETES.parent, tmp_path / "deploy")
+    components = sorted((KUBERNETES / "components").glob("hpa-*"))
+    overlay = tmp_path / "deploy" / "kubernetes" / "overlays" / "all-hpa"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "resources": ["../../base"],
+                "components": [f"../../components/{c.name}" for c in components],
+            }
+        )
+    )
+    docs = kustomize(overlay)
+    hpas = of_kind(docs, "HorizontalPodAutoscaler")
+    assert set(hpas) == {c.name.removeprefix("hpa-") for c in components}
+    assert {"rest-service", "assistant"} <= set(hpas)
+    for name, hpa in hpas.items():
+        kubernetes_validate.validate(hpa, KUBERNETES_VERSION, strict=True)
+        assert hpa["spec"]["scaleTargetRef"]["name"] == name
+        ((metric),) = hpa["spec"]["metrics"]
+        assert metric["resource"]["name"] == "cpu"
+        assert "replicas" not in of_kind(docs, "Deployment")[name]["spec"], name
+
+
+WAVE = "argocd.argoproj.io/sync-wave"
+#: What the migrate Job needs running before it: the bundled databases (their pods carry
+#: `app.kubernetes.io/component` = these).
+DATABASES = ("redis", "postgres", "pgbouncer")
+
+
+def wave(doc: dict[str, Any]) -> int:
+    return int(doc["metadata"].get("annotations", {}).get(WAVE, "0"))
+
+
+def test_argo_cd_applies_settings_then_the_migrate_job_then_the_services(
+    overlay: Overlay,
+) -> None:
+    """Sync waves: the namespace, then the settings, secrets and bundled databases, then the
+    Job (a hook, made again at every sync, with no TTL that would let a later apply run it
+    again), then everything else."""
+    docs = overlay.docs
+    job = of_kind(docs, "Job")["migrate"]
+    annotations = job["metadata"]["annotations"]
+    assert annotations["argocd.argoproj.io/hook"] == "Sync"
+    assert annotations["argocd.argoproj.io/hook-delete-policy"] == "BeforeHookCreation"
+    assert "ttlSecondsAfterFinished" not in job["spec"]
+    assert job["metadata"]["labels"]["app.kubernetes.io/component"] == "migrate"
+    (container,) = containers(job)
+    assert container["command"] == ["sh", "-c", "python manage.py upgrade && python manage.py seed"]
+    inputs = {("ConfigMap", e["configMapRef"]["name"]) for e in container["envFrom"]}
+    inputs |= {
+        ("Secret", e["valueFrom"]["secretKeyRef"]["name"])
+        for e in container["env"]
+        if "secretKeyRef" in e.get("valueFrom", {})
+    }
+    before = [
+        d
+        for d in docs
+        if (d["kind"], d["metadata"]["name"]) in inputs
+        or d["metadata"].get("labels", {}).get("app.kubernetes.io/component") in DATABASES
+    ]
+    assert {(d["kind"], d["metadata"]["name"]) for d in before} >= inputs
+    (namespace,) = of_kind(docs, "Namespace").values()
+    assert wave(namespace) < min(wave(d) for d in before)
+    assert max(wave(d) for d in before) < wave(job)
+    for doc in docs:
+        if doc is not namespace and doc is not job and not any(doc is d for d in before):
+            assert wave(doc) > wave(job), (doc["kind"], doc["metadata"]["name"])
+
+
+def test_the_first_apply_step_starts_the_bundled_databases(overlay: Overlay) -> None:
+    """Without Argo CD, docs/deploy.md applies the labelled step first: it holds the Job and
+    every bundled database it needs."""
+    (step,) = set(
+        re.findall(r"-l '(app\.kubernetes\.io/component in \([^)]*\))'", DEPLOY_DOC.read_text())
+    )
+    components = set(step.split("(")[1].rstrip(")").split(","))
+    assert {"config", "migrate", *DATABASES} <= components
+    for kind in WORKLOAD_KINDS:
+        for name, workload in of_kind(overlay.docs, kind).items():
+            component = workload["metadata"]["labels"].get("app.kubernetes.io/component")
+            assert (component in components) is (name in ("migrate", *DATABASES)), name
+
+
+#: The services whose code calls hosts outside the cluster (docs/deploy.md "Network egress").
+OUTSIDE_CALLERS = {"rest-service", "google-calendar-service", "assistant", "tg-bot", "channels"}
+PRIVATE = {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"}
+
+
+def egress_rules(docs: list[dict[str, Any]], workload: str) -> list[dict[str, Any]]:
+    labels = pods(docs)[workload]
+    rules: list[dict[str, Any]] = []
+    for policy in of_kind(docs, "NetworkPolicy").values():
+        spec = policy["spec"]
+        if "Egress" in spec["policyTypes"] and matches(spec["podSelector"], labels):
+            rules += spec.get("egress", [])
+    return rules
+
+
+def reaches_port(rules: list[dict[str, Any]], port: int) -> bool:
+    """A rule lets the port out to anywhere (Postgres and Redis are where the URLs say)."""
+    return any("to" not in r and port in {p["port"] for p in r["ports"]} for r in rules)
+
+
+def test_egress_is_only_what_each_workload_calls(overlay: Overlay) -> None:
+    docs = overlay.docs
+    deny = of_kind(docs, "NetworkPolicy")["default-deny-egress"]["spec"]
+    assert deny == {"podSelector": {}, "policyTypes": ["Egress"]}
+    for name, labels in pods(docs).items():
+        rules = egress_rules(docs, name)
+        if labels.get("app.kubernetes.io/part-of") != "smart-assistant":
+            # the bundled databases call nothing; PgBouncer calls Postgres
+            assert bool(rules) is (name == "pgbouncer"), name
+            continue
+        dns = [r for r in rules if {53} == {p["port"] for p in r.get("ports", [])}]
+        assert dns and all(p["protocol"] in ("UDP", "TCP") for r in dns for p in r["ports"])
+        blocks = [t["ipBlock"] for r in rules for t in r.get("to", []) if "ipBlock" in t]
+        if name in OUTSIDE_CALLERS:
+            (v4,) = (b for b in blocks if b["cidr"] == "0.0.0.0/0")
+            assert set(v4["except"]) >= PRIVATE, name
+        else:
+            assert not blocks, f"{name} calls nothing outside"
+        assert reaches_port(rules, 6379), name
+        assert reaches_port(rules, 5432) is (name in ("rest-service", "migrate")), name
+        # no rule lets every port out to every address
+        assert all("to" in r or r.get("ports") for r in rules), name
+
+
+def test_the_ha_overlay_spreads_every_service_across_zones_and_nodes(
+    renders: dict[str, list[dict[str, Any]]],
+) -> None:
+    ha = renders["ha"]
+    budgets = of_kind(ha, "PodDisruptionBudget")
+    for service in NAMES:
+        name = k8s_name(service)
+        pod = of_kind(ha, "Deployment")[name]["spec"]["template"]["spec"]
+        spread = {c["topologyKey"]: c for c in pod["topologySpreadConstraints"]}
+        assert set(spread) == {"topology.kubernetes.io/zone", "kubernetes.io/hostname"}
+        assert spread["kubernetes.io/hostname"]["whenUnsatisfiable"] == "DoNotSchedule"
+        (anti,) = pod["affinity"]["podAntiAffinity"][
+            "preferredDuringSchedulingIgnoredDuringExecution"
+        ]
+        term = anti["podAffinityTerm"]
+        assert term["topologyKey"] == "kubernetes.io/hostname"
+        for selector in [c["labelSelector"] for c in spread.values()] + [term["labelSelector"]]:
+            assert selected(ha, selector) == {name}  # its own pods, no other service's
+        low, _ = replica_range(ha, name)
+        assert low >= (2 if service in ("google_calendar_service", "tg_bot") else 3), name
+        assert budgets[name]["spec"]["maxUnavailable"] == 1
+    assert config_data(ha)["DB_STATEMENT_CACHE_SIZE"] == "0"  # behind PgBouncer
+
+
+# -- the connection budget (docs/deploy.md "Connection budget") ----------------------------
+
+#: Postgres's own default, for an overlay whose Postgres is not in it.
+POSTGRES_MAX_CONNECTIONS = 100
+#: Postgres keeps these for superusers (superuser_reserved_connections' default).
+SUPERUSER_RESERVED = 3
+#: Kept for the migrate Job and an operator's `manage.py` (one connection at a time each).
+OPERATIONS_RESERVED = 5
+
+
+def env_value(container: dict[str, Any], key: str) -> str:
+    (value,) = (e["value"] for e in container["env"] if e["name"] == key)
+    return str(value)
+
+
+def pods_at_most(docs: list[dict[str, Any]], name: str) -> int:
+    """The most replicas, and one more while a rollout surges."""
+    deployment = of_kind(docs, "Deployment")[name]
+    surge: int = deployment["spec"]["strategy"]["rollingUpdate"]["maxSurge"]
+    return replica_range(docs, name)[1] + surge
+
+
+def postgres_allows(docs: list[dict[str, Any]]) -> int:
+    if "postgres" in of_kind(docs, "StatefulSet"):
+        (container,) = containers(of_kind(docs, "StatefulSet")["postgres"])
+        (setting,) = (a for a in container["args"] if a.startswith("max_connections="))
+        max_connections = int(setting.split("=")[1])
+    else:
+        max_connections = POSTGRES_MAX_CONNECTIONS
+    return max_connections - SUPERUSER_RESERVED - OPERATIONS_RESERVED
+
+
+def budget_rows(pattern: str) -> dict[str, tuple[int, ...]]:
+    section = doc_section("Connection budget")
+    return {
+        row[0]: tuple(int(n) for n in row[1:]) for row in re.findall(pattern, section, re.MULTILINE)
+    }
+
+
+def test_rest_services_pools_fit_what_postgres_or_pgbouncer_allows(
+    renders: dict[str, list[dict[str, Any]]],
+) -> None:
+    """rest_service is the one service with a Postgres pool (the others reach the data through
+    it): its pods at most × (DB_POOL_SIZE + DB_MAX_OVERFLOW) fit the server they open,
+    Postgres (max_connections less the reserved) or PgBouncer (its MAX_CLIENT_CONN less the
+    same reserve); PgBouncer's own server connections fit Postgres. The numbers are the
+    docs' table."""
+    fields = RestSettings.model_fields
+    rows = budget_rows(r"^\| (\w+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \|")
+    bouncer_rows = budget_rows(r"^\| (\w+), PgBouncer \| (\d+) \| (\d+) \| (\d+) \| (\d+) \|")
+    assert set(rows) == set(OVERLAYS) and set(bouncer_rows) == {"ha"}
+    for name, docs in renders.items():
+        config = config_data(docs)
+        per_pod = int(config.get("DB_POOL_SIZE", fields["db_pool_size"].default)) + int(
+            config.get("DB_MAX_OVERFLOW", fields["db_max_overflow"].default)
+        )
+        pods_ = pods_at_most(docs, "rest-service")
+        if "pgbouncer" in of_kind(docs, "Deployment"):
+            bouncer = of_kind(docs, "Deployment")["pgbouncer"]
+            (container,) = containers(bouncer)
+            allows = int(env_value(container, "MAX_CLIENT_CONN")) - OPERATIONS_RESERVED
+            assert env_value(container, "POOL_MODE") == "transaction"
+            servers = int(env_value(container, "MAX_DB_CONNECTIONS"))
+            assert servers >= int(env_value(container, "DEFAULT_POOL_SIZE"))
+            bouncers = pods_at_most(docs, "pgbouncer")
+            wanted = (bouncers, servers, bouncers * servers, postgres_allows(docs))
+            assert bouncer_rows[name] == wanted
+            assert bouncers * servers <= postgres_allows(docs)
+        else:
+            allows = postgres_allows(docs)
+        assert rows[name] == (pods_, per_pod, pods_ * per_pod, allows), name
+        assert pods_ * per_pod <= allows, name

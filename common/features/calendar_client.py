@@ -9,6 +9,7 @@ calendar service retries Google itself.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote
@@ -24,8 +25,17 @@ from common.infrastructure.logging import correlation_headers
 #: a whole-day event, or one with times.
 EventKind = Literal["timed", "all_day", "multi_day", "birthday"]
 
+#: What the secretary may reach through a Google connection. The calendar is always asked
+#: for; the others only when the user wants them (each a consent of its own).
+GoogleAccess = Literal["calendar", "mail", "tasks"]
+GOOGLE_ACCESS: tuple[GoogleAccess, ...] = ("calendar", "mail", "tasks")
+
 #: The 409 `error`s that mean "connect first"; their body carries the link.
-_NOT_CONNECTED = {"calendar_not_connected", "calendar_reconnect_required"}
+_NOT_CONNECTED = {
+    "calendar_not_connected",
+    "calendar_reconnect_required",
+    "google_access_not_granted",
+}
 
 
 class CalendarServiceUnavailable(DependencyUnavailableError):
@@ -50,6 +60,11 @@ class CalendarNotConnected(ConflictError):
         self.accounts = accounts or []
 
 
+class GoogleAccessNotGranted(CalendarNotConnected):
+    """The connection works but was not granted this access (mail, tasks); `auth_url` asks
+    Google for it, keeping what was granted before."""
+
+
 class _Answer(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -68,6 +83,8 @@ class AccountState(_Answer):
     #: New events go to this account unless a call names another.
     default: bool
     connected_at: datetime | None = None
+    #: What this account's grant allows (see GoogleAccess).
+    access: list[GoogleAccess] = []
 
 
 class AuthStatus(_Answer):
@@ -81,6 +98,8 @@ class AuthStatus(_Answer):
     #: A consented account waits for the user's `/calendar confirm` (not a connection yet).
     pending: bool = False
     pending_account: str | None = None
+    #: What the default account's grant allows (see GoogleAccess); empty when not connected.
+    access: list[GoogleAccess] = []
     #: Every connected account, the default first.
     accounts: list[AccountState] = []
 
@@ -216,8 +235,10 @@ class CalendarClient:
         self._headers = {"Authorization": f"Bearer {token}"}
         self._timeout = timeout
 
-    async def auth_url(self, user_id: str) -> AuthLink:
-        return await self._call(AuthLink, "GET", f"/auth/url/{user_id}")
+    async def auth_url(self, user_id: str, access: Sequence[GoogleAccess] = ()) -> AuthLink:
+        """A connect link; `access` asks for more than the calendar (mail, tasks)."""
+        params = [("access", a) for a in access]
+        return await self._call(AuthLink, "GET", f"/auth/url/{user_id}", params=params)
 
     async def status(self, user_id: str) -> AuthStatus:
         return await self._call(AuthStatus, "GET", f"/auth/status/{user_id}")
@@ -358,7 +379,12 @@ class CalendarClient:
 def _error(status: int, body: Any) -> Exception:
     fallback = f"the calendar service answered {status}"
     if status == 409 and isinstance(body, dict) and body.get("error") in _NOT_CONNECTED:
-        return CalendarNotConnected(
+        kind = (
+            GoogleAccessNotGranted
+            if body["error"] == "google_access_not_granted"
+            else CalendarNotConnected
+        )
+        return kind(
             str(body.get("detail") or fallback),
             body.get("auth_url"),
             reconnect=body["error"] == "calendar_reconnect_required",

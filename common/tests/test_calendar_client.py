@@ -28,6 +28,7 @@ from common.features.calendar_client import (
     Event,
     Events,
     FreeBusy,
+    GoogleAccessNotGranted,
 )
 from common.infrastructure.errors import NotFoundError, UnauthorizedError, ValidationFailedError
 from common.infrastructure.http_client import client_session
@@ -36,7 +37,7 @@ from google_calendar_service.src.main import app as calendar_app
 from ops.processes import ServiceProcess
 from sandbox.google_api import GoogleStandIn
 from sandbox.server import ScriptedServer
-from tests.calendar_stack import Browser, consent
+from tests.calendar_stack import Browser, consent, query_of
 
 RANGE = ("2030-01-01", "2030-01-05")
 
@@ -213,3 +214,23 @@ async def test_an_answer_of_another_shape_is_unavailable_naming_the_call() -> No
             wrong = CalendarClient(http, f"http://127.0.0.1:{site.port}", "token", timeout=2)
             with pytest.raises(CalendarServiceUnavailable, match="GET /calendars/u1: unexpected"):
                 await wrong.calendars("u1")
+
+
+async def test_a_link_for_mail_asks_google_for_mail_too(
+    calendar: CalendarClient, google: GoogleStandIn, user_id: str
+) -> None:
+    link = await calendar.auth_url(user_id, ["mail"])
+    assert "gmail.modify" in query_of(link.auth_url)["scope"]
+
+
+async def test_an_access_not_granted_is_its_own_error_with_the_link() -> None:
+    def refused() -> web.Response:
+        body = {"error": "google_access_not_granted", "detail": "no mail", "auth_url": "u"}
+        return web.json_response(body, status=409)
+
+    with ScriptedServer("/calendars/u1", refused) as site:
+        async with client_session() as http:
+            client = CalendarClient(http, f"http://127.0.0.1:{site.port}", "token", timeout=2)
+            with pytest.raises(GoogleAccessNotGranted) as caught:
+                await client.calendars("u1")
+    assert (caught.value.auth_url, caught.value.reconnect) == ("u", False)

@@ -30,6 +30,12 @@ class CalendarReconnectRequiredError(CalendarAccessError):
     error = "calendar_reconnect_required"
 
 
+class GoogleAccessNotGrantedError(CalendarAccessError):
+    """The connection works, but its grant lacks an access (mail, tasks) a call needs."""
+
+    error = "google_access_not_granted"
+
+
 class GoogleRejectedError(BadRequestError):
     """Google answered 400: retrying the same request cannot help."""
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar
 
 from pydantic import Field
 
+from common.features.calendar_client import GoogleAccess
 from common.infrastructure.settings import ServiceSettings
 
 #: The calendar's scopes, read and write.
@@ -14,6 +16,28 @@ SCOPES = (
     "https://www.googleapis.com/auth/calendar.readonly",
     "https://www.googleapis.com/auth/calendar.events",
 )
+
+#: The scopes of each access a user may grant. gmail.modify reads, drafts, sends and labels,
+#: but cannot delete mail for good.
+ACCESS_SCOPES: dict[GoogleAccess, tuple[str, ...]] = {
+    "calendar": SCOPES,
+    "mail": ("https://www.googleapis.com/auth/gmail.modify",),
+    "tasks": ("https://www.googleapis.com/auth/tasks",),
+}
+
+
+def scopes_for(access: Iterable[GoogleAccess]) -> list[str]:
+    """The scopes to ask for: the calendar's always, then each access asked, in order."""
+    wanted: list[str] = list(SCOPES)
+    for name in access:
+        wanted += [s for s in ACCESS_SCOPES[name] if s not in wanted]
+    return wanted
+
+
+def granted_access(scopes: Iterable[str]) -> list[GoogleAccess]:
+    """Each access whose scopes were all granted."""
+    have = set(scopes)
+    return [name for name, needed in ACCESS_SCOPES.items() if have.issuperset(needed)]
 
 
 class Settings(ServiceSettings):

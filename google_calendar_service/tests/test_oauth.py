@@ -12,7 +12,7 @@ from common.infrastructure.queue_messages import OutgoingKind
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
 from common.infrastructure.wire import TelegramUser
-from google_calendar_service.src.settings import SCOPES
+from google_calendar_service.src.settings import ACCESS_SCOPES, SCOPES
 from ops.processes import ServiceProcess
 from sandbox.google_api import GoogleStandIn
 from tests.calendar_stack import Browser, StartCalendar, connect, query_of, sent_to, service_client
@@ -63,7 +63,7 @@ async def test_the_full_round_trip_keeps_tokens_pending_and_asks_the_user(
 
     confirmed = await api.post(f"/auth/confirm/{user.id}")
 
-    assert confirmed.json() == {"confirmed": True, "account": browser.email}
+    assert confirmed.json() == {"confirmed": True, "account": browser.email, "default": True}
     stored = await rest.get_calendar_credentials(user.id)
     assert stored is not None and stored.valid and stored.status == "active"
     assert await rest.get_pending_calendar_credentials(user.id) is None
@@ -163,14 +163,15 @@ async def test_disconnect_revokes_at_google_and_forgets_the_tokens(
 
     gone = await api.delete(f"/auth/{user.id}")
 
-    assert gone.json() == {"disconnected": True, "revoked": True}
+    nothing = {"account": None, "default_account": None}
+    assert gone.json() == {"disconnected": True, "revoked": True, **nothing}
     grants = [g for g in google.state.grants.values() if g.email == browser.email]
     assert grants and all(grant.revoked for grant in grants)
     assert await rest.get_calendar_credentials(user.id) is None
     events = await api.get(f"/events/{user.id}")
     assert events.status_code == 409 and events.json()["error"] == "calendar_not_connected"
     again = await api.delete(f"/auth/{user.id}")
-    assert again.json() == {"disconnected": False, "revoked": False}
+    assert again.json() == {"disconnected": False, "revoked": False, **nothing}
 
 
 async def test_everything_but_the_callback_needs_the_service_token(
@@ -215,3 +216,27 @@ def test_any_callback_without_a_live_state_is_a_400_page_and_stores_nothing(
     assert page.status_code == 400 and page.headers["content-type"].startswith("text/html")
     assert "<h1>Calendar not connected</h1>" in page.text and "Nothing was connected" in page.text
     assert "authorization_code" not in google.state.token_grants
+
+
+async def test_asking_for_mail_later_keeps_the_calendar_grant(
+    api: httpx.AsyncClient, browser: Browser, user: TelegramUser
+) -> None:
+    await connect(api, browser, str(user.id))
+    assert (await api.get(f"/auth/status/{user.id}")).json()["access"] == ["calendar"]
+
+    link = (await api.get(f"/auth/url/{user.id}", params={"access": "mail"})).json()
+    asked = query_of(link["auth_url"])
+    assert set(asked["scope"].split()) == {*SCOPES, *ACCESS_SCOPES["mail"]}
+    assert asked["include_granted_scopes"] == "true"
+    await browser.open(await browser.consent_redirect(link["auth_url"]))
+    await api.post(f"/auth/confirm/{user.id}")
+
+    status = (await api.get(f"/auth/status/{user.id}")).json()
+    assert status["connected"] and status["access"] == ["calendar", "mail"]
+
+
+async def test_an_unknown_access_is_refused_by_name(
+    api: httpx.AsyncClient, user: TelegramUser
+) -> None:
+    answer = await api.get(f"/auth/url/{user.id}", params={"access": "photos"})
+    assert answer.status_code == 422 and "access" in answer.text

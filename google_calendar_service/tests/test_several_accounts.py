@@ -238,6 +238,23 @@ async def test_connecting_an_account_again_refreshes_it(
     assert (await _create(api, user))["calendar_id"] == SHARED  # its default calendar kept
 
 
+async def test_access_is_each_accounts_own(
+    api: httpx.AsyncClient, browser: Browser, rest: RestClient, google: GoogleStandIn
+) -> None:
+    user, home = await _two_accounts(api, browser, rest, google)
+
+    link = (await api.get(f"/auth/url/{user.id}", params={"access": "mail"})).json()
+    await home.open(await home.consent_redirect(link["auth_url"]))
+    assert (await api.post(f"/auth/confirm/{user.id}")).json()["confirmed"]
+
+    status = (await api.get(f"/auth/status/{user.id}")).json()
+    assert status["account"] == browser.email and status["access"] == ["calendar"]
+    assert [(a["account"], a["access"]) for a in status["accounts"]] == [
+        (browser.email, ["calendar"]),
+        (home.email, ["calendar", "mail"]),
+    ]
+
+
 async def test_disconnecting_one_account_keeps_the_other_as_the_default(
     api: httpx.AsyncClient, browser: Browser, rest: RestClient, google: GoogleStandIn
 ) -> None:

@@ -21,6 +21,7 @@ from common.features.calendar_client import (
     Event,
     Events,
     FreeBusy,
+    GoogleAccess,
 )
 from common.infrastructure.errors import AppError
 from google_calendar_service.src.api.deps import CalendarDep, calendar_callers_only
@@ -56,8 +57,14 @@ async def auth_callback(
 
 
 @router.get("/auth/url/{user_id}", response_model=AuthLink, tags=["oauth"])
-async def auth_url(user_id: uuid.UUID, calendar: CalendarDep) -> AuthLink:
-    return await calendar.get_auth_url(str(user_id))
+async def auth_url(
+    user_id: uuid.UUID,
+    calendar: CalendarDep,
+    access: Annotated[list[GoogleAccess] | None, Query(max_length=3)] = None,
+) -> AuthLink:
+    """A connect link. The calendar is always asked for; `access` (repeatable: mail, tasks)
+    asks for more, keeping what the account granted before."""
+    return await calendar.get_auth_url(str(user_id), access or ())
 
 
 @router.get("/auth/status/{user_id}", response_model=AuthStatus, tags=["oauth"])

@@ -14,7 +14,7 @@ the translation of events into the user's time zone (services/events.py).
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, TypeVar
@@ -34,6 +34,7 @@ from common.features.calendar_client import (
     Event,
     Events,
     FreeBusy,
+    GoogleAccess,
 )
 from common.features.language import choose_language
 from common.features.texts import TEXTS
@@ -68,6 +69,7 @@ from google_calendar_service.src.errors import (
     CalendarReconnectRequiredError,
     DuplicateEventError,
     EventGoneError,
+    GoogleAccessNotGrantedError,
     GoogleAuthRejectedError,
     InvalidGrantError,
     OAuthCallbackError,
@@ -79,7 +81,7 @@ from google_calendar_service.src.schemas.events import (
     EventPatchIn,
     FreeBusyIn,
 )
-from google_calendar_service.src.settings import SCOPES, Settings
+from google_calendar_service.src.settings import SCOPES, Settings, granted_access
 
 log = get_logger(__name__)
 
@@ -110,15 +112,16 @@ class GoogleCalendarService:
 
     # -- connecting ----------------------------------------------------------------------------
 
-    async def get_auth_url(self, user_id: str) -> AuthLink:
-        """A fresh connect link for an existing user."""
+    async def get_auth_url(self, user_id: str, access: Iterable[GoogleAccess] = ()) -> AuthLink:
+        """A fresh connect link for an existing user; `access` asks for more than the
+        calendar."""
         await self._rest.get_user(user_id)
-        link = await self._new_link(user_id)
+        link = await self._new_link(user_id, access)
         return AuthLink(auth_url=link, expires_in=self._states.ttl_seconds)
 
-    async def _new_link(self, user_id: str) -> str:
+    async def _new_link(self, user_id: str, access: Iterable[GoogleAccess] = ()) -> str:
         state = self._states.new_state()
-        url, code_verifier = self._oauth.authorization_url(state)
+        url, code_verifier = self._oauth.authorization_url(state, access)
         await self._states.remember(state, user_id, code_verifier)
         return url
 
@@ -256,12 +259,14 @@ class GoogleCalendarService:
             connected_at=default.connected_at,
             pending=waiting,
             pending_account=pending_account,
+            access=_access_of(default),
             accounts=[
                 AccountState(
                     account=a.name,
                     valid=a.valid,
                     default=a is default,
                     connected_at=a.connected_at,
+                    access=_access_of(a),
                 )
                 for a in connected
             ],
@@ -515,13 +520,16 @@ class GoogleCalendarService:
 
     # -- accounts ------------------------------------------------------------------------------
 
-    async def _accounts(self, user_id: str) -> list[StoredCredentials]:
-        """The user's connected accounts, the default first; none: the link to connect."""
+    async def _accounts(
+        self, user_id: str, access: GoogleAccess = "calendar"
+    ) -> list[StoredCredentials]:
+        """The user's connected accounts, the default first; none: the link to connect (asking
+        for `access` too)."""
         connected = await self._store.load_all(user_id)
         if not connected:
             raise CalendarNotConnectedError(
                 "Google Calendar is not connected. Open the link to connect it.",
-                await self._new_link(user_id),
+                await self._new_link(user_id, [access]),
             )
         return connected
 
@@ -592,15 +600,29 @@ class GoogleCalendarService:
 
     @asynccontextmanager
     async def _connected(
-        self, user_id: str, account: str | None = None, calendar_id: str | None = None
+        self,
+        user_id: str,
+        account: str | None = None,
+        calendar_id: str | None = None,
+        *,
+        access: GoogleAccess = "calendar",
     ) -> AsyncIterator[tuple[CalendarSession, User, StoredCredentials]]:
-        """One account's Calendar session (see `_choose`); refreshed tokens are written back,
-        a dead grant is marked invalid, and a user who must (re)connect gets the link in the
-        error."""
+        """One account's Google session (see `_choose`); refreshed tokens are written back, a
+        dead grant is marked invalid, and a user who must (re)connect, or grant `access` to
+        the account used, gets the link in the error."""
         user = await self._rest.get_user(user_id)
-        stored = await self._choose(user_id, await self._accounts(user_id), account, calendar_id)
+        connected = await self._accounts(user_id, access)
+        stored = await self._choose(user_id, connected, account, calendar_id)
         if not stored.valid:
             raise await self._reconnect(user_id, [stored.name])
+        if access not in _access_of(stored):
+            named = f" ({stored.name})" if stored.name else ""
+            raise GoogleAccessNotGrantedError(
+                f"This Google connection{named} does not allow {access}. Open the link to "
+                "allow it.",
+                await self._new_link(user_id, [access]),
+                [stored.name] if stored.name else [],
+            )
         try:
             async with self._google.session(stored.credentials) as session:
                 yield session, user, stored
@@ -641,6 +663,13 @@ class GoogleCalendarService:
 
 
 _WRITABLE = frozenset({"owner", "writer"})
+
+
+def _access_of(stored: StoredCredentials) -> list[GoogleAccess]:
+    """What an account's grant allows; the calendar is every connection's first grant (older
+    records list no scopes)."""
+    granted = granted_access(stored.credentials.scopes or ())
+    return granted if "calendar" in granted else ["calendar", *granted]
 
 
 def _real_id(calendar_id: str, account: str | None) -> str:

@@ -12,16 +12,18 @@ import asyncio
 import json
 import secrets
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 import redis.asyncio as aioredis
 from google.oauth2.credentials import Credentials
 
+from common.features.calendar_client import GoogleAccess
 from common.infrastructure.logging import get_logger
 from common.infrastructure.redis_keys import Names
 from google_calendar_service.src.errors import GoogleUnavailableError, OAuthCallbackError
-from google_calendar_service.src.settings import SCOPES, Settings
+from google_calendar_service.src.settings import SCOPES, Settings, scopes_for
 
 if TYPE_CHECKING:
     import requests
@@ -90,24 +92,25 @@ class OAuthClient:
             }
         }
 
-    def _flow(self, code_verifier: str | None = None) -> Flow:
+    def _flow(self, code_verifier: str | None = None, scopes: list[str] | None = None) -> Flow:
         from google_auth_oauthlib.flow import Flow
 
         return Flow.from_client_config(
             self._client_config,
-            scopes=list(SCOPES),
+            scopes=scopes or list(SCOPES),
             redirect_uri=self._settings.google_redirect_uri,
             code_verifier=code_verifier,
             autogenerate_code_verifier=code_verifier is None,
         )
 
-    def authorization_url(self, state: str) -> tuple[str, str]:
+    def authorization_url(self, state: str, access: Iterable[GoogleAccess] = ()) -> tuple[str, str]:
         """The consent URL and the PKCE code_verifier to keep until the callback.
 
         Offline access with a forced consent screen, so Google sends a refresh token even
-        to a user who connected before.
+        to a user who connected before; earlier grants are kept (include_granted_scopes), so
+        asking for mail later does not drop the calendar.
         """
-        flow = self._flow()
+        flow = self._flow(scopes=scopes_for(access))
         url, _ = flow.authorization_url(
             state=state, access_type="offline", prompt="consent", include_granted_scopes="true"
         )

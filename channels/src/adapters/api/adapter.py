@@ -376,9 +376,12 @@ class ApiAdapter(Adapter):
         raise AnswerTimeout(record.id)
 
     async def _wait(self, record: Record) -> dict[str, Any]:
-        """The answer (the last event: `_events` ends with it)."""
-        events = [event async for event in self._events(record)]
-        return events[-1].body
+        """The answer (the last event: `_events` ends with it); drafts are passed over, not
+        kept, so a long answer's many drafts cost no memory."""
+        last: dict[str, Any] = {}
+        async for event in self._events(record):
+            last = event.body
+        return last
 
     async def _stream(
         self, record: Record, completion_id: str, created: int, model: str, include_usage: bool
