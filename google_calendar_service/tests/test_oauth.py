@@ -40,7 +40,7 @@ async def test_the_full_round_trip_keeps_tokens_pending_and_asks_the_user(
     asked = query_of(link["auth_url"])
     assert link["expires_in"] == 600
     assert set(asked["scope"].split()) == set(SCOPES)
-    assert (asked["access_type"], asked["prompt"]) == ("offline", "consent")
+    assert (asked["access_type"], asked["prompt"]) == ("offline", "consent select_account")
     assert asked["code_challenge_method"] == "S256" and len(asked["state"]) >= 40
 
     page = await browser.open(await browser.consent_redirect(link["auth_url"]))

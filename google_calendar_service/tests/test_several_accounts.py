@@ -54,6 +54,14 @@ async def _create(api: httpx.AsyncClient, user: User, **extra: str) -> dict[str,
     return dict(made.json())
 
 
+async def test_each_account_is_picked_on_googles_account_chooser(
+    api: httpx.AsyncClient, browser: Browser, rest: RestClient, google: GoogleStandIn
+) -> None:
+    _user, home = await _two_accounts(api, browser, rest, google)
+
+    assert google.state.chosen_accounts == [browser.email, home.email]
+
+
 async def test_events_span_both_accounts_and_say_which(
     api: httpx.AsyncClient, browser: Browser, rest: RestClient, google: GoogleStandIn
 ) -> None:
