@@ -174,6 +174,15 @@ async def connect(api: httpx.AsyncClient, browser: Browser, user_id: str) -> htt
     return page
 
 
+def timed(summary: str, start: str, end: str, zone: str = "Europe/Berlin") -> dict[str, object]:
+    """A timed event as Google's API takes it, to seed the stand-in with."""
+    return {
+        "summary": summary,
+        "start": {"dateTime": start, "timeZone": zone},
+        "end": {"dateTime": end, "timeZone": zone},
+    }
+
+
 def query_of(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 

@@ -14,21 +14,12 @@ from hypothesis import strategies as st
 from common.infrastructure.rest_client import RestClient
 from common.infrastructure.wire import User
 from sandbox.google_api import GoogleStandIn
-from tests.calendar_stack import Browser, connect
+from tests.calendar_stack import Browser, connect, timed
 from tests.tiers import examples
 from tests.users import make_user
 
 SHARED = "team@group.calendar.google.com"
 WINDOW = {"time_min": "2025-06-01", "time_max": "2025-06-08"}
-
-
-def _timed(summary: str, start: str, end: str) -> dict[str, object]:
-    zone = "Europe/Berlin"
-    return {
-        "summary": summary,
-        "start": {"dateTime": start, "timeZone": zone},
-        "end": {"dateTime": end, "timeZone": zone},
-    }
 
 
 def _other(browser: Browser) -> Browser:
@@ -66,8 +57,8 @@ async def test_events_span_both_accounts_and_say_which(
     api: httpx.AsyncClient, browser: Browser, rest: RestClient, google: GoogleStandIn
 ) -> None:
     user, home = await _two_accounts(api, browser, rest, google)
-    google.state.seed(browser.email, [_timed("Standup", "2025-06-03T09:00", "2025-06-03T09:15")])
-    google.state.seed(home.email, [_timed("Dentist", "2025-06-03T08:00", "2025-06-03T08:30")])
+    google.state.seed(browser.email, [timed("Standup", "2025-06-03T09:00", "2025-06-03T09:15")])
+    google.state.seed(home.email, [timed("Dentist", "2025-06-03T08:00", "2025-06-03T08:30")])
 
     answer = await api.get(f"/events/{user.id}", params=WINDOW)
     only_home = await api.get(f"/events/{user.id}", params={**WINDOW, "account": "home-"})
@@ -91,7 +82,7 @@ async def test_a_calendar_both_accounts_share_is_read_once(
         SHARED
     ]
     google.state.seed(
-        browser.email, [_timed("Retro", "2025-06-04T09:00", "2025-06-04T10:00")], SHARED
+        browser.email, [timed("Retro", "2025-06-04T09:00", "2025-06-04T10:00")], SHARED
     )
 
     events = (await api.get(f"/events/{user.id}", params=WINDOW)).json()["events"]
@@ -113,8 +104,8 @@ async def test_free_busy_merges_both_accounts(
     api: httpx.AsyncClient, browser: Browser, rest: RestClient, google: GoogleStandIn
 ) -> None:
     user, home = await _two_accounts(api, browser, rest, google)
-    google.state.seed(browser.email, [_timed("Standup", "2025-06-03T13:00", "2025-06-03T14:00")])
-    google.state.seed(home.email, [_timed("Dentist", "2025-06-03T13:30", "2025-06-03T15:00")])
+    google.state.seed(browser.email, [timed("Standup", "2025-06-03T13:00", "2025-06-03T14:00")])
+    google.state.seed(home.email, [timed("Dentist", "2025-06-03T13:30", "2025-06-03T15:00")])
 
     body = (
         await api.post(
@@ -158,7 +149,7 @@ async def test_an_event_of_the_second_account_is_changed_and_deleted_by_its_cale
     user, home = await _two_accounts(api, browser, rest, google)
     google.state.add_calendar(home.email, SHARED, "Family")
     [event] = google.state.seed(
-        home.email, [_timed("Dentist", "2025-06-03T10:00", "2025-06-03T10:45")], SHARED
+        home.email, [timed("Dentist", "2025-06-03T10:00", "2025-06-03T10:45")], SHARED
     )
     path = f"/events/{user.id}/{event['id']}"
 
@@ -196,7 +187,7 @@ async def test_one_dead_grant_leaves_the_other_account_working_and_is_named(
     api: httpx.AsyncClient, browser: Browser, rest: RestClient, google: GoogleStandIn
 ) -> None:
     user, home = await _two_accounts(api, browser, rest, google)
-    google.state.seed(browser.email, [_timed("Standup", "2025-06-03T09:00", "2025-06-03T09:15")])
+    google.state.seed(browser.email, [timed("Standup", "2025-06-03T09:00", "2025-06-03T09:15")])
     google.state.invalidate_grants(home.email)
     google.state.expire_access_tokens(home.email)
 
