@@ -317,7 +317,7 @@ TEXTS: dict[str, str] = {
     "calendar.connected": (
         "Dein Google Kalender ist als **{account}** verbunden.\n\n"
         "Zum Trennen schick /calendar disconnect.\n\n"
-        "Um ein weiteres Google-Konto (beruflich oder privat) zu verbinden, sende /calendar add."
+        "Um ein weiteres Google-Konto (beruflich oder privat) zu verbinden, schick /calendar add."
     ),
     "calendar.connected_unknown": (
         "Dein Google Kalender ist verbunden.\n\nZum Trennen schick /calendar disconnect."
@@ -387,7 +387,7 @@ TEXTS: dict[str, str] = {
     "calendar.account_line_reconnect": "• **{account}** ⚠️ muss neu verbunden werden",
     "calendar.account_default": " (Standard: neue Termine landen hier)",
     "calendar.accounts_help": (
-        "\n`/calendar default <Konto>` wählt, wohin neue Termine gehen, `/calendar "
+        "\n`/calendar default <Konto>` wählt, wo neue Termine landen, `/calendar "
         "disconnect <Konto>` trennt eines, `/calendar add` verbindet ein weiteres."
     ),
     "calendar.default_button": "{account} als Standard",
@@ -399,10 +399,11 @@ TEXTS: dict[str, str] = {
     "calendar.disconnected_account": (
         "Erledigt: **{account}** ist getrennt und mein Zugriff darauf widerrufen."
     ),
-    "calendar.default_now": "Neue Termine gehen jetzt an **{account}**.",
+    "calendar.default_now": "Neue Termine landen jetzt in **{account}**.",
     "calendar.confirmed_another": (
-        "✅ **{account}** ist auch verbunden. Ich lese die Kalender all deiner Google-Konten; "
-        "neue Termine gehen weiter an dein Standardkonto (sende /calendar, um das zu ändern)."
+        "✅ **{account}** ist auch verbunden. Ich lese die Kalender aller deiner Google-Konten; "
+        "neue Termine landen weiter in deinem Standardkonto (schick /calendar, um das zu "
+        "ändern)."
     ),
     "calendar.default_notice": "Standard geändert.",
     "calendar.connect_button": "Google Kalender verbinden",

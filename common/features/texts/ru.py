@@ -341,7 +341,7 @@ TEXTS: dict[str, str] = {
     "forget.kept": "Ничего не удалено: я по-прежнему помню наши разговоры.",
     "calendar.add": (
         "Подключите ещё один аккаунт Google (рабочий или личный): [подключить аккаунт "
-        "Google]({url})\n\nСсылка работает один раз, {minutes} мин."
+        "Google]({url})\n\nСсылка сработает один раз в течение {minutes} мин."
     ),
     "calendar.accounts": "Ваши аккаунты Google:",
     "calendar.account_line": "• **{account}**",

@@ -347,7 +347,7 @@ TEXTS: dict[str, str] = {
     "forget.kept": "Нічого не видалено: я й далі пам'ятаю наші розмови.",
     "calendar.add": (
         "Підключіть ще один акаунт Google (робочий чи особистий): [підключити акаунт "
-        "Google]({url})\n\nПосилання працює один раз, {minutes} хв."
+        "Google]({url})\n\nПосилання спрацює один раз протягом {minutes} хв."
     ),
     "calendar.accounts": "Ваші акаунти Google:",
     "calendar.account_line": "• **{account}**",

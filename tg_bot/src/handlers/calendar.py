@@ -19,6 +19,7 @@ clicked it in a group would connect their own Google account to someone else's p
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 
 from common.features.buttons import ButtonAction, ButtonData, button
 from common.features.calendar_client import AccountState, AuthStatus, CalendarClient
@@ -178,42 +179,42 @@ async def _decline(turn: Addressed, client: CalendarClient, user_id: str) -> str
 
 
 async def disconnect_pressed(press: Press, services: Services) -> Pressed:
-    """Disconnect: every account (a button from before several accounts), or the one the
-    button names."""
-    turn = press.turn
-    if press.data.target != str(turn.sender.id) or turn.user is None:
-        return Pressed(turn.t("button.not_yours"))
-    user_id, client = str(turn.user.id), services.calendar
-    try:
-        account = await _tagged(client, user_id, press.data.option)
-        if account is None:
-            return Pressed(turn.t("button.used"))
-        if account:
-            result = await client.disconnect(user_id, account)
-            text = turn.t("calendar.disconnected_account", account=result.account or account)
-        else:
-            text = await _disconnect(turn, client, user_id)
-    except AppError as exc:
-        log.warning("calendar_service_unavailable", error=str(exc))
-        return Pressed(turn.t("calendar.unavailable_notice"))
-    return Pressed(turn.t("calendar.disconnected_notice"), Reply(text))
+    """Disconnect: the account the button names, or (a button from before several accounts)
+    the connection, asking which when there are several."""
+    return await _account_pressed(
+        press, services, _disconnect, "calendar.disconnected_notice", untagged=True
+    )
 
 
 async def default_pressed(press: Press, services: Services) -> Pressed:
+    return await _account_pressed(
+        press, services, _make_default, "calendar.default_notice", untagged=False
+    )
+
+
+#: What an account button does: (turn, client, user id, account) -> the answer.
+AccountStep = Callable[[Addressed, CalendarClient, str, str], Awaitable[str]]
+
+
+async def _account_pressed(
+    press: Press, services: Services, step: AccountStep, notice: str, *, untagged: bool
+) -> Pressed:
+    """What the account buttons share: only the presser's own button works, the account it
+    names must still be connected (a button naming none only where `untagged`), and a
+    calendar service failure is a short notice."""
     turn = press.turn
     if press.data.target != str(turn.sender.id) or turn.user is None:
         return Pressed(turn.t("button.not_yours"))
     user_id, client = str(turn.user.id), services.calendar
     try:
         account = await _tagged(client, user_id, press.data.option)
-        if not account:
+        if account is None or not (account or untagged):
             return Pressed(turn.t("button.used"))
-        status = await client.set_default_account(user_id, account)
+        text = await step(turn, client, user_id, account)
     except AppError as exc:
         log.warning("calendar_service_unavailable", error=str(exc))
         return Pressed(turn.t("calendar.unavailable_notice"))
-    text = turn.t("calendar.default_now", account=status.account or account)
-    return Pressed(turn.t("calendar.default_notice"), Reply(text))
+    return Pressed(turn.t(notice), Reply(text))
 
 
 async def _tagged(client: CalendarClient, user_id: str, tag: str) -> str | None:

@@ -244,10 +244,43 @@ async def test_calendar_connects_a_second_account_lists_both_and_chooses_the_def
     assert f"connected as {browser.email}" in single.text
 
 
+#: The account buttons' texts in two languages: the labels, the pressed notice, the edit.
+_BUTTONS = {
+    "en": (
+        "Make {} default",
+        "Default changed.",
+        "New events now go to {}",
+        "Disconnect {}",
+        "Disconnected.",
+        "{} is disconnected",
+        "connected as {}",
+    ),
+    "de": (
+        "{} als Standard",
+        "Standard geändert.",
+        "Neue Termine landen jetzt in {}",
+        "{} trennen",
+        "Getrennt.",
+        "{} ist getrennt",
+        "als {} verbunden",
+    ),
+}
+
+
+async def _press(telegram: Telegram, ann: dict[str, Any], listed: SentMessage, label: str) -> str:
+    """`label` tapped under `listed`; the notice the tap was answered with."""
+    stand_in = telegram.stand_in
+    query = await telegram.on_loop(lambda: stand_in.press(ann["id"], listed.message_id, label))
+    await until(lambda: stand_in.buttons.answer_to(query), 15, f"{label} pressed")
+    return str((stand_in.buttons.answer_to(query) or {})["text"])
+
+
+@pytest.mark.parametrize("language", sorted(_BUTTONS))
 async def test_calendar_buttons_make_default_and_disconnect_one_account(
-    telegram: Telegram, browser: Browser
+    telegram: Telegram, browser: Browser, language: str
 ) -> None:
-    ann = build.user(uuid.uuid4().int % 10**9, "Ann")
+    make, default_changed, goes_to, drop, dropped, gone, single_text = _BUTTONS[language]
+    ann = build.user(uuid.uuid4().int % 10**9, "Ann", language_code=language)
     chat = build.private_chat(ann)
     home = Browser(browser.google, f"home-{uuid.uuid4().hex[:8]}@example.com", browser.service_url)
     for one, word in ((browser, ""), (home, "add")):
@@ -256,21 +289,12 @@ async def test_calendar_buttons_make_default_and_disconnect_one_account(
         assert (await one.open(await one.consent_redirect(link))).status_code == 200
         await telegram.send(build.command(chat, ann, "calendar", "confirm"), ann["id"])
     listed = await telegram.send(build.command(chat, ann, "calendar"), ann["id"])
-    stand_in, message_id = telegram.stand_in, listed.message_id
 
-    make = f"Make {home.email} default"
-    query = await telegram.on_loop(lambda: stand_in.press(ann["id"], message_id, make))
-    await until(lambda: stand_in.buttons.answer_to(query), 15, "the default pressed")
-    assert (stand_in.buttons.answer_to(query) or {})["text"] == "Default changed."
-    await until(lambda: "New events now go to" in listed.text, 15, "the list replaced")
-    assert f"New events now go to {home.email}" in listed.text
+    assert await _press(telegram, ann, listed, make.format(home.email)) == default_changed
+    await until(lambda: goes_to.format("") in listed.text, 15, "the list replaced")
+    assert goes_to.format(home.email) in listed.text
     relisted = await telegram.send(build.command(chat, ann, "calendar"), ann["id"])
-    drop, message_id = f"Disconnect {browser.email}", relisted.message_id
-    query = await telegram.on_loop(lambda: stand_in.press(ann["id"], message_id, drop))
-    await until(lambda: stand_in.buttons.answer_to(query), 15, "the disconnect pressed")
-
-    assert (stand_in.buttons.answer_to(query) or {})["text"] == "Disconnected."
-    await until(lambda: "is disconnected" in relisted.text, 15, "the list replaced")
-    assert f"{browser.email} is disconnected" in relisted.text
+    assert await _press(telegram, ann, relisted, drop.format(browser.email)) == dropped
+    await until(lambda: gone.format(browser.email) in relisted.text, 15, "the list replaced")
     single = await telegram.send(build.command(chat, ann, "calendar"), ann["id"])
-    assert f"connected as {home.email}" in single.text
+    assert single_text.format(home.email) in single.text
