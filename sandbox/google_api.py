@@ -10,7 +10,7 @@ with a redirect to `redirect_uri`, carrying a code, or `error=access_denied` whe
 queued consent says no), `POST /token`, `POST /revoke`, and under `/calendar/v3/`:
 `calendars/{calendarId}`, `calendars/{calendarId}/events` (list, insert),
 `calendars/{calendarId}/events/{eventId}` (get, patch, delete), `users/me/calendarList` and
-`freeBusy`. Every Calendar answer is checked against the
+`freeBusy`; Tasks v1 (sandbox.google_tasks). Every Calendar answer is checked against the
 discovery document (sandbox.google_schema). Control routes under `/_sandbox/` queue
 consents and faults, seed events and show what was asked.
 """
@@ -28,6 +28,7 @@ from urllib.parse import urlencode
 
 from aiohttp import BasicAuth, web
 
+from sandbox import google_tasks
 from sandbox.google_schema import SchemaDriftError
 from sandbox.google_state import (
     DEFAULT_CLIENT_ID,
@@ -293,6 +294,7 @@ def create_app(state: GoogleState | None = None) -> web.Application:
     ]
     for method, path, handler, name in routes:
         app.router.add_route(method, path, handler, name=name)
+    google_tasks.add_routes(app)
     return app
 
 
@@ -338,6 +340,7 @@ class GoogleStandIn:
             "GOOGLE_TOKEN_URI": f"{self.url}/token",
             "GOOGLE_REVOKE_URI": f"{self.url}/revoke",
             "GOOGLE_API_BASE_URL": f"{self.url}/calendar/v3/",
+            "GOOGLE_TASKS_API_BASE_URL": f"{self.url}/",
         }
 
 

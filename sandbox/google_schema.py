@@ -17,9 +17,8 @@ from typing import Any
 import googleapiclient
 from jsonschema import Draft7Validator, FormatChecker
 
-DISCOVERY_PATH = (
-    Path(googleapiclient.__file__).parent / "discovery_cache" / "documents" / "calendar.v3.json"
-)
+DOCUMENTS = Path(googleapiclient.__file__).parent / "discovery_cache" / "documents"
+DISCOVERY_PATH = DOCUMENTS / "calendar.v3.json"
 
 #: Discovery keywords that carry over to JSON Schema as they are.
 _KEPT = ("type", "enum")
@@ -31,8 +30,9 @@ class SchemaDriftError(AssertionError):
 
 
 @cache
-def discovery_document() -> dict[str, Any]:
-    return json.loads(DISCOVERY_PATH.read_text(encoding="utf-8"))
+def discovery_document(api: str = "calendar.v3") -> dict[str, Any]:
+    """The discovery document of `api` (`calendar.v3`, `tasks.v1`, ...)."""
+    return json.loads((DOCUMENTS / f"{api}.json").read_text(encoding="utf-8"))
 
 
 def _convert(node: dict[str, Any]) -> dict[str, Any]:
@@ -79,10 +79,10 @@ def _format_checker() -> FormatChecker:
 
 
 @cache
-def _validator(schema_name: str) -> Draft7Validator:
-    schemas = discovery_document()["schemas"]
+def _validator(schema_name: str, api: str) -> Draft7Validator:
+    schemas = discovery_document(api)["schemas"]
     if schema_name not in schemas:
-        raise KeyError(f"calendar.v3 has no schema {schema_name!r}")
+        raise KeyError(f"{api} has no schema {schema_name!r}")
     schema = {
         **_convert(schemas[schema_name]),
         "definitions": {name: _convert(node) for name, node in schemas.items()},
@@ -90,14 +90,16 @@ def _validator(schema_name: str) -> Draft7Validator:
     return Draft7Validator(schema, format_checker=_format_checker())
 
 
-def validate(schema_name: str, payload: Any) -> None:
-    """Raise SchemaDriftError when `payload` is not a valid `schema_name` resource."""
-    errors = sorted(_validator(schema_name).iter_errors(payload), key=lambda e: list(e.path))
+def validate(schema_name: str, payload: Any, api: str = "calendar.v3") -> None:
+    """Raise SchemaDriftError when `payload` is not a valid `schema_name` resource of
+    `api`."""
+    found = _validator(schema_name, api).iter_errors(payload)
+    errors = sorted(found, key=lambda e: list(e.path))
     if errors:
         where = "/".join(str(p) for p in errors[0].path) or "(root)"
         raise SchemaDriftError(f"{schema_name} at {where}: {errors[0].message}")
 
 
-def method(resource: str, name: str) -> dict[str, Any]:
+def method(resource: str, name: str, api: str = "calendar.v3") -> dict[str, Any]:
     """A method's discovery description (its path, parameters and response schema)."""
-    return discovery_document()["resources"][resource]["methods"][name]
+    return discovery_document(api)["resources"][resource]["methods"][name]

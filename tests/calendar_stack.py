@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -23,6 +24,7 @@ import redis.asyncio as aioredis
 
 from common.infrastructure.queue_messages import OutgoingMessage
 from common.infrastructure.redis_keys import Names
+from common.infrastructure.rest_client import RestClient
 from ops.processes import ServiceProcess, Stack
 from sandbox.google_api import GoogleStandIn, serving_in_thread
 from tests.harness import base_env
@@ -92,6 +94,23 @@ def calendar_process(
 
 
 @pytest.fixture
+async def stack_rest(
+    rest_process: ServiceProcess, secrets: dict[str, str]
+) -> AsyncIterator[RestClient]:
+    """A client of the stack's rest_service (the one the calendar service works with)."""
+    async with RestClient(rest_process.url, secrets["SERVICE_API_TOKEN"]) as client:
+        yield client
+
+
+async def google_tasks_of(google: GoogleStandIn, email: str) -> dict[str, dict[str, Any]]:
+    """`email`'s Google Tasks as Google holds them (the stand-in's control route), by title;
+    deleted ones left out."""
+    async with httpx.AsyncClient(base_url=google.url) as http:
+        found = (await http.get(f"/_sandbox/tasks/{email}")).json()
+    return {t["title"]: t for t in found if not t.get("deleted")}
+
+
+@pytest.fixture
 def shared_names(shared_prefix: str) -> Names:
     """The Redis names the shared services use."""
     return Names(shared_prefix)
@@ -156,18 +175,23 @@ def start_calendar(
     return start
 
 
-async def consent(api: httpx.AsyncClient, browser: Browser, user_id: str) -> httpx.Response:
-    """`user_id`'s link opened in `browser` and consented: the callback page's response (the
-    account is then pending, waiting for the user's confirmation)."""
-    link = await api.get(f"/auth/url/{user_id}")
+async def consent(
+    api: httpx.AsyncClient, browser: Browser, user_id: str, access: str | None = None
+) -> httpx.Response:
+    """`user_id`'s link (asking for `access` beside the calendar, if given) opened in
+    `browser` and consented: the callback page's response (the account is then pending,
+    waiting for the user's confirmation)."""
+    link = await api.get(f"/auth/url/{user_id}", params={"access": access} if access else {})
     assert link.status_code == 200, link.text
     return await browser.open(await browser.consent_redirect(link.json()["auth_url"]))
 
 
-async def connect(api: httpx.AsyncClient, browser: Browser, user_id: str) -> httpx.Response:
+async def connect(
+    api: httpx.AsyncClient, browser: Browser, user_id: str, access: str | None = None
+) -> httpx.Response:
     """The whole connect flow for `user_id`, the owner's `/calendar confirm` included; the
     callback page's response."""
-    page = await consent(api, browser, user_id)
+    page = await consent(api, browser, user_id, access)
     if page.status_code == 200:
         confirmed = await api.post(f"/auth/confirm/{user_id}")
         assert confirmed.json()["confirmed"], confirmed.text

@@ -42,11 +42,8 @@ HYPOTHESIS = settings(
 
 
 @pytest.fixture
-async def cal_rest(
-    rest_process: ServiceProcess, secrets: dict[str, str]
-) -> AsyncIterator[RestClient]:
-    async with RestClient(rest_process.url, secrets["SERVICE_API_TOKEN"]) as client:
-        yield client
+def cal_rest(stack_rest: RestClient) -> RestClient:
+    return stack_rest
 
 
 @pytest.fixture

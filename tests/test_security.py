@@ -311,6 +311,10 @@ SERVICE_MAY = [
     # a user's tasks (the tasks tool, /tasks)
     ("GET|POST", rf"/api/users/{_ID}/tasks"),
     ("GET|PATCH|DELETE", rf"/api/users/{_ID}/tasks/{_ID}"),
+    # Google Tasks sync (google_calendar_service keeps the two lists in step)
+    ("PUT", rf"/api/users/{_ID}/tasks/{_ID}/google"),
+    ("GET|PUT", rf"/api/users/{_ID}/task-sync"),
+    ("DELETE", rf"/api/users/{_ID}/task-sync/deletions/{_ID}"),
     # the knowledge tool's search; articles are written, listed and imported by the admin
     ("GET", r"/api/knowledge/search"),
     # the catalogue tool reads active items; keeping the catalogue is the admin's
@@ -849,6 +853,9 @@ async def test_the_calendar_service_refuses_callers_without_the_service_token(
                 ("GET", f"/auth/status/{user}"),
                 ("DELETE", f"/auth/{user}"),
                 ("PUT", f"/auth/default/{user}"),
+                ("PUT", f"/tasks/{user}/sync"),
+                ("POST", f"/tasks/{user}/sync"),
+                ("DELETE", f"/tasks/{user}/sync"),
             ):
                 response = await http.request(method, path, headers=headers)
                 assert response.status_code in (401, 403), (method, path, headers, response.text)

@@ -104,6 +104,23 @@ class AuthStatus(_Answer):
     accounts: list[AccountState] = []
 
 
+class TaskSyncReport(_Answer):
+    """One Google Tasks sync: what went each way. `enabled` false: sync is off (Google was
+    not asked); `unreachable`: Google failed part way, and what changed here waits for the
+    next sync (nothing is lost)."""
+
+    enabled: bool
+    unreachable: bool = False
+    #: Tasks sent to Google (new or changed) and taken from it.
+    pushed: int = 0
+    pulled: int = 0
+    #: Tasks deleted here because they were deleted in Google, and the other way.
+    deleted_here: int = 0
+    deleted_there: int = 0
+    #: Google tasks not taken (the list is full, or a field we refuse).
+    skipped: int = 0
+
+
 class Confirmation(_Answer):
     """`confirmed` false: nothing was pending, or the request expired."""
 
@@ -352,6 +369,16 @@ class CalendarClient:
             **({"account": account} if account else {}),
         }
         return await self._call(CreatedEvent, "POST", f"/events/{user_id}", json=body)
+
+    async def sync_tasks(self, user_id: str) -> TaskSyncReport:
+        """A Google Tasks sync, if the user turned it on."""
+        return await self._call(TaskSyncReport, "POST", f"/tasks/{user_id}/sync")
+
+    async def turn_task_sync(self, user_id: str, *, on: bool) -> TaskSyncReport:
+        """On (and a first sync; `GoogleAccessNotGranted` carries the link when tasks were
+        not allowed yet) or off."""
+        method = "PUT" if on else "DELETE"
+        return await self._call(TaskSyncReport, method, f"/tasks/{user_id}/sync")
 
     async def _call(self, answer: type[AnswerT], method: str, path: str, **kwargs: Any) -> AnswerT:
         try:

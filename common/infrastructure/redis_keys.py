@@ -24,6 +24,7 @@ BOTS_UPDATED = "bots:updated"
 #: A pairing was made or answered in rest_service (its Telegram id as the message): tg_bot
 #: drops its cached copy of that person.
 PAIRINGS_UPDATED = "pairings:updated"
+GOOGLE_TASKS_SYNC = "google_tasks_sync"
 #: The assistant's answers while they are being written: best effort, trimmed.
 DRAFTS = "queue:drafts"
 #: The same for the channels that show answers as they are written (the web chat, the public
@@ -121,6 +122,11 @@ class Names:
     @property
     def pairings_updated(self) -> str:
         return self.key(PAIRINGS_UPDATED)
+
+    @property
+    def google_tasks_sync_lock(self) -> str:
+        """`<this>:<user id>`: one Google Tasks sync of a user's at a time."""
+        return self.key(GOOGLE_TASKS_SYNC)
 
     def pairing_refused_told(self, telegram_id: int) -> str:
         """Set while a refused person's last "not approved" answer is recent."""

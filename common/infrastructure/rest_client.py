@@ -91,9 +91,11 @@ from common.infrastructure.wire import (
     SummaryWrite,
     Task,
     TaskChanges,
+    TaskGoogleLink,
     TaskIn,
     TaskPriority,
     TaskStatus,
+    TaskSync,
     TelegramUser,
     Thread,
     ThreadKey,
@@ -493,13 +495,38 @@ class RestClient:
         path = f"/api/users/{user_id}/tasks/{task_id}"
         return Task.model_validate((await self.request("PATCH", path, json=body)).json())
 
-    async def delete_task(self, user_id: Id, task_id: Id) -> bool:
-        """`False` when the user has no such task (gone already); its reminder is cancelled."""
+    async def delete_task(self, user_id: Id, task_id: Id, *, from_google: bool = False) -> bool:
+        """`False` when the user has no such task (gone already); its reminder is cancelled.
+        A synced task's Google task is kept to delete there, unless it went `from_google`."""
+        params: dict[str, QueryValue] = {"from_google": "true"} if from_google else {}
         try:
-            await self.delete(f"/api/users/{user_id}/tasks/{task_id}")
+            await self.delete(f"/api/users/{user_id}/tasks/{task_id}", **params)
         except NotFoundError:
             return False
         return True
+
+    async def link_task_to_google(self, user_id: Id, task_id: Id, link: TaskGoogleLink) -> Task:
+        """The task is in step with that Google task's version; its `updated_at` stays."""
+        path = f"/api/users/{user_id}/tasks/{task_id}/google"
+        return Task.model_validate(await self.put_json(path, _json(link)))
+
+    async def get_task_sync(self, user_id: Id) -> TaskSync:
+        return TaskSync.model_validate(await self.get_json(f"/api/users/{user_id}/task-sync"))
+
+    async def set_task_sync(
+        self, user_id: Id, *, enabled: bool | None = None, updated_min: str | None = None
+    ) -> TaskSync:
+        """What is given changes (`None` leaves it)."""
+        body = {
+            k: v for k, v in (("enabled", enabled), ("updated_min", updated_min)) if v is not None
+        }
+        return TaskSync.model_validate(await self.put_json(f"/api/users/{user_id}/task-sync", body))
+
+    async def forget_google_deletion(self, user_id: Id, google_task_id: str) -> None:
+        """That Google task was deleted there (or was gone already)."""
+        await self.delete(
+            f"/api/users/{user_id}/task-sync/deletions/{quote(google_task_id, safe='')}"
+        )
 
     # --- the catalogue -------------------------------------------------------------------------
 

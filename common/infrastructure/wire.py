@@ -676,6 +676,8 @@ class ProfileFact(WireModel):
 TASK_TITLE_MAX_CHARS = 200
 TASK_NOTES_MAX_CHARS = 2000
 TASKS_MAX = 500
+#: Google's task ids are opaque; this is what we keep of one.
+GOOGLE_ID_MAX_CHARS = 1024
 
 
 class Task(WireModel):
@@ -694,6 +696,30 @@ class Task(WireModel):
     idempotency_key: str | None
     created_at: datetime
     updated_at: datetime
+    #: The Google task it mirrors (Google Tasks sync), the version of it last in step, and
+    #: this task's `updated_at` then; a later `updated_at` is a change still to send.
+    google_task_id: str | None = None
+    google_updated: str | None = None
+    google_synced_at: datetime | None = None
+
+
+class TaskGoogleLink(WireModel):
+    """`PUT /api/users/{user_id}/tasks/{task_id}/google`: in step with that Google task's
+    version as of the task's `synced_at` (its `updated_at` the sync saw)."""
+
+    google_task_id: str
+    google_updated: str
+    synced_at: datetime
+
+
+class TaskSync(WireModel):
+    """`GET|PUT /api/users/{user_id}/task-sync`: a user's Google Tasks sync."""
+
+    enabled: bool
+    #: Google's `updated` read up to (the next pull asks from there); None: read everything.
+    updated_min: str | None = None
+    #: Google tasks whose local task was deleted, still to delete there.
+    deletions: list[str] = []
 
 
 #: The most hits one knowledge search returns (rest_service's rule).

@@ -29,6 +29,7 @@ from common.features.calendar_client import (
     Events,
     FreeBusy,
     GoogleAccessNotGranted,
+    TaskSyncReport,
 )
 from common.infrastructure.errors import NotFoundError, UnauthorizedError, ValidationFailedError
 from common.infrastructure.http_client import client_session
@@ -55,6 +56,9 @@ ROUTES: list[tuple[type[BaseModel], str, str]] = [
     (FreeBusy, "post", "/freebusy/{user_id}"),
     (Calendars, "get", "/calendars/{user_id}"),
     (Calendars, "put", "/calendars/{user_id}/default"),
+    (TaskSyncReport, "post", "/tasks/{user_id}/sync"),
+    (TaskSyncReport, "put", "/tasks/{user_id}/sync"),
+    (TaskSyncReport, "delete", "/tasks/{user_id}/sync"),
 ]
 
 

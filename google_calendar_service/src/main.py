@@ -24,6 +24,7 @@ from common.infrastructure.redis_connection import create_redis_for, redis_healt
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
 from common.infrastructure.service_tokens import TokenTable
+from google_calendar_service.src.api import tasks_routes
 from google_calendar_service.src.api.routes import public, router
 from google_calendar_service.src.api.state import STATE, CalendarState
 from google_calendar_service.src.clients.google import GoogleCalendarClient
@@ -166,6 +167,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     web.install_error_handlers(app)
     app.include_router(public)
     app.include_router(router)
+    app.include_router(tasks_routes.router)
     web.add_ops_routes(app, health)
     web_observability.instrument(app, "google_calendar_service")
     web.add_probe_routes(app, "google_calendar_service", readiness_checks)

@@ -51,6 +51,8 @@ class Settings(ServiceSettings):
     google_token_uri: str = "https://oauth2.googleapis.com/token"
     google_revoke_uri: str = "https://oauth2.googleapis.com/revoke"
     google_api_base_url: str = "https://www.googleapis.com/calendar/v3/"
+    #: Tasks v1's root (its paths start `tasks/v1/`).
+    google_tasks_api_base_url: str = "https://tasks.googleapis.com/"
 
     #: How long a connect link works; its state is single-use within that time.
     oauth_state_ttl_seconds: int = Field(default=600, gt=0)

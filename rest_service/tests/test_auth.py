@@ -46,6 +46,10 @@ WHO = {
     ("GET", "/api/users/{user_id}/tasks/{task_id}"): S,
     ("PATCH", "/api/users/{user_id}/tasks/{task_id}"): S,
     ("DELETE", "/api/users/{user_id}/tasks/{task_id}"): S,
+    ("PUT", "/api/users/{user_id}/tasks/{task_id}/google"): S,
+    ("GET", "/api/users/{user_id}/task-sync"): S,
+    ("PUT", "/api/users/{user_id}/task-sync"): S,
+    ("DELETE", "/api/users/{user_id}/task-sync/deletions/{google_task_id}"): S,
     ("GET", "/api/users/{user_id}/usage"): S,
     ("POST", "/api/users/by-identity"): S_ONLY,
     ("GET", "/api/users/{user_id}/identities"): S,
@@ -199,6 +203,7 @@ def _url(path: str) -> str:
         .replace("{channel}", "web")
         .replace("{external_id}", "visitor-1")
         .replace("{code}", "ABCDEF")
+        .replace("{google_task_id}", "MTIzNDU2")
         .format_map(
             {
                 k: uuid.uuid4()

@@ -204,3 +204,69 @@ class TestTasks:
         path = f"/api/users/{user['id']}/tasks/{task['id']}"
         response = await api.http.patch(path, json={"status": "finished"}, headers=api.service)
         assert assert_error(response, 422)["fields"][0]["field"] == "status"
+
+
+class TestGoogleTasksSync:
+    """What Google Tasks sync keeps here: the per-user switch and read mark, each task's mark
+    of the Google task it mirrors, and the Google tasks still to delete there."""
+
+    async def test_sync_is_off_until_turned_on_and_off_forgets_the_read_mark(
+        self, api: Api
+    ) -> None:
+        user = await api.user()
+        path = f"/api/users/{user['id']}/task-sync"
+        off: dict[str, object] = {"enabled": False, "updated_min": None, "deletions": []}
+        assert await api.ok("GET", path, api.service) == off
+        stamp = "2030-01-01T00:00:00.000Z"
+        on = await api.ok("PUT", path, api.service, json={"enabled": True})
+        read = await api.ok("PUT", path, api.service, json={"updated_min": stamp})
+        assert on["enabled"] and (read["enabled"], read["updated_min"]) == (True, stamp)
+        assert await api.ok("PUT", path, api.service, json={"enabled": False}) == off
+        missing = await api.http.get(f"/api/users/{uuid.uuid4()}/task-sync", headers=api.service)
+        assert_error(missing, 404)
+        bad = await api.http.put(path, headers=api.service, json={"updated_min": ""})
+        assert "updated_min" in assert_error(bad, 422)["detail"]
+
+    async def test_a_mark_keeps_updated_at_and_one_google_task_has_one_mirror(
+        self, api: Api
+    ) -> None:
+        user = await api.user()
+        task = await add(api, user["id"], "water the plants")
+        other = await add(api, user["id"], "feed the cat")
+        link = {"google_task_id": "g1", "google_updated": "2030-01-01T00:00:00.000Z"}
+        path = f"/api/users/{user['id']}/tasks/{task['id']}/google"
+        marked = await api.ok(
+            "PUT", path, api.service, json={**link, "synced_at": task["updated_at"]}
+        )
+        assert marked["updated_at"] == task["updated_at"] == marked["google_synced_at"]
+        assert marked["google_task_id"] == "g1"
+        twice = await api.http.put(
+            f"/api/users/{user['id']}/tasks/{other['id']}/google",
+            headers=api.service,
+            json={**link, "synced_at": other["updated_at"]},
+        )
+        assert "google_task_id" in assert_error(twice, 422)["detail"]
+
+    async def test_a_synced_task_deleted_here_is_kept_to_delete_in_google(self, api: Api) -> None:
+        user = await api.user()
+        tasks = f"/api/users/{user['id']}/tasks"
+        sync = f"/api/users/{user['id']}/task-sync"
+        link = {"google_updated": "2030-01-01T00:00:00.000Z"}
+        ids = []
+        for n in (1, 2, 3):
+            task = await add(api, user["id"], f"task {n}")
+            body = {**link, "google_task_id": f"g{n}", "synced_at": task["updated_at"]}
+            await api.ok("PUT", f"{tasks}/{task['id']}/google", api.service, json=body)
+            ids.append(task["id"])
+        local = await add(api, user["id"], "never synced")
+        for task_id in (ids[0], local["id"]):
+            gone = await api.http.delete(f"{tasks}/{task_id}", headers=api.service)
+            assert gone.status_code == 204
+        from_google = await api.http.delete(
+            f"{tasks}/{ids[1]}", headers=api.service, params={"from_google": "true"}
+        )
+        assert from_google.status_code == 204
+        assert (await api.ok("GET", sync, api.service))["deletions"] == ["g1"]
+        done = await api.http.delete(f"{sync}/deletions/g1", headers=api.service)
+        assert done.status_code == 204
+        assert (await api.ok("GET", sync, api.service))["deletions"] == []

@@ -8,7 +8,11 @@ unclear phrase is a question back); `remind` puts a reminder at the deadline, `r
 another moment, made as the reminder tool makes one (`new_reminder`) and linked to the task:
 completing or deleting the task cancels it (rest_service does). Tasks are the speaker's own and
 private: in a group the tool refuses. Writes pass the call's idempotency key, so a redelivered
-message adds one task."""
+message adds one task.
+
+`google_on` / `google_off` turn Google Tasks sync on or off (on answers the link when Google
+Tasks is not allowed yet); with sync on, every action syncs after it, and a Google that cannot
+be reached is told to the model to say, never an error."""
 
 from __future__ import annotations
 
@@ -19,7 +23,14 @@ from uuid import UUID
 from assistant.src.tools.base import BaseTool, ToolCallOrigin, ToolError
 from assistant.src.tools.reminder_tool import new_reminder, user_zone
 from assistant.src.tools.when import local, resolve_moment, zone
-from common.infrastructure.errors import ConflictError, NotFoundError, ValidationFailedError
+from common.features.calendar_client import CalendarNotConnected, TaskSyncReport
+from common.features.google_tasks import sync_if_on
+from common.infrastructure.errors import (
+    AppError,
+    ConflictError,
+    NotFoundError,
+    ValidationFailedError,
+)
 from common.infrastructure.wire import (
     TASK_NOTES_MAX_CHARS,
     TASK_TITLE_MAX_CHARS,
@@ -37,7 +48,12 @@ GROUP_REFUSAL = (
 MAX_WITHIN_DAYS = 366
 #: What a task's reminder says when it fires.
 REMINDER_PREFIX = "Task: "
-_WRITES = ("add", "complete", "reopen", "delete", "update")
+_WRITES = ("add", "complete", "reopen", "delete", "update", "google_on", "google_off")
+#: What the model is told when Google Tasks could not be reached after a change.
+UNREACHABLE_NOTE = (
+    "Google Tasks could not be reached: the change is saved here and reaches Google at the "
+    "next sync. Tell the user so."
+)
 
 
 class TasksTool(BaseTool, tool_type="tasks"):
@@ -56,18 +72,66 @@ class TasksTool(BaseTool, tool_type="tasks"):
             "reopen": self._reopen,
             "delete": self._delete,
             "update": self._update,
+            "google_on": self._google_on,
+            "google_off": self._google_off,
         }
         action = actions.get(str(arguments.get("action") or "").strip().lower())
         if action is None:
-            raise ToolError("unknown action: use add, list, complete, reopen, delete or update")
+            raise ToolError(
+                "unknown action: use add, list, complete, reopen, delete, update, google_on or "
+                "google_off"
+            )
+        if action == self._list:  # what changed in Google shows in the list
+            return self._with(await self._sync(call), await self._list(arguments, call))
         try:
-            return await action(arguments, call)
+            result = await action(arguments, call)
         except ConflictError as exc:
             raise ToolError(
                 f"the user has {TASKS_MAX} tasks, the most kept: ask which to delete first"
             ) from exc
         except ValidationFailedError as exc:
             raise ToolError(f"rest_service refused: {exc.detail}") from exc
+        if action in (self._google_on, self._google_off):
+            return result
+        return self._with(await self._sync(call), result)
+
+    async def _sync(self, call: ToolCallOrigin) -> TaskSyncReport:
+        return await sync_if_on(self.services.rest, self.services.calendar, str(call.actor.user_id))
+
+    @staticmethod
+    def _with(report: TaskSyncReport, result: Any) -> Any:
+        """With Google Tasks sync on, the result says whether Google is in step; Google
+        unreachable is said, never an error."""
+        if not report.enabled:
+            return result
+        if report.unreachable:
+            return {**result, "google_tasks": UNREACHABLE_NOTE}
+        return {**result, "google_tasks": "in step"}
+
+    # -- Google Tasks sync -----------------------------------------------------------------
+
+    async def _google_on(self, _arguments: dict[str, Any], call: ToolCallOrigin) -> Any:
+        try:
+            report = await self.services.calendar.turn_task_sync(str(call.actor.user_id), on=True)
+        except CalendarNotConnected as exc:
+            return {
+                "status": "needs_access",
+                "auth_url": exc.auth_url,
+                "note": "give the user this link to allow Google Tasks (and to confirm it "
+                "with /calendar confirm); sync starts then",
+            }
+        except AppError as exc:
+            raise ToolError("Google Tasks cannot be reached now: say so, try later") from exc
+        if report.unreachable:
+            return {"status": "sync_on", "google_tasks": UNREACHABLE_NOTE}
+        return {"status": "sync_on", "sent": report.pushed, "taken": report.pulled}
+
+    async def _google_off(self, _arguments: dict[str, Any], call: ToolCallOrigin) -> Any:
+        try:
+            await self.services.calendar.turn_task_sync(str(call.actor.user_id), on=False)
+        except AppError as exc:
+            raise ToolError("Google Tasks sync cannot be turned off now: try later") from exc
+        return {"status": "sync_off", "note": "both lists stay as they are"}
 
     # -- add and list ----------------------------------------------------------------------
 

@@ -113,6 +113,25 @@ TEXTS: dict[str, str] = {
     "tasks.stale_notice": "Die ist schon erledigt oder weg.",
     "tasks.private_only": "Deine Aufgaben sind privat: schick mir /tasks in einem privaten Chat.",
     # /link und /unlink: eine Person in allen Kanälen
+    "tasks.google_link": (
+        "Damit deine Aufgaben mit Google Tasks übereinstimmen, erlaube mir den Zugriff: "
+        "[Google Tasks erlauben]({url})\n\n"
+        "Der Link gilt einmal, {minutes} Minuten lang. Nach deiner Bestätigung wird synchronisiert."
+    ),
+    "tasks.google_button": "Google Tasks erlauben",
+    "tasks.google_on": (
+        "Die Synchronisierung mit Google Tasks ist an: was du hier hinzufügst, erledigst oder "
+        "löschst, erscheint dort, und umgekehrt. /tasks google off schaltet sie aus."
+    ),
+    "tasks.google_off": (
+        "Die Synchronisierung mit Google Tasks ist aus. Beide Listen bleiben, wie sie sind."
+    ),
+    "tasks.google_unreachable": (
+        "Google Tasks ist gerade nicht erreichbar: deine Aufgaben sind hier gespeichert und "
+        "kommen bei der nächsten Synchronisierung zu Google."
+    ),
+    "tasks.google_unavailable": "Entschuldige, Google Tasks ist gerade nicht erreichbar. "
+    "Versuch es später noch einmal.",
     "link.code": (
         "Dein Code: `{code}`\n\n"
         "Schick `/link {code}` von deinem anderen Konto — WhatsApp, Slack, E-Mail oder dem "

@@ -102,6 +102,22 @@ TEXTS: dict[str, str] = {
     "tasks.stale_notice": "That one is done or gone already.",
     "tasks.private_only": "Your tasks are private: send me /tasks in a private chat.",
     # /link and /unlink: one person across channels
+    "tasks.google_link": (
+        "To keep your tasks in step with Google Tasks, allow me to use them: "
+        "[allow Google Tasks]({url})\n\n"
+        "The link works once, for {minutes} minutes. Once you confirm, your tasks sync."
+    ),
+    "tasks.google_button": "Allow Google Tasks",
+    "tasks.google_on": (
+        "Google Tasks sync is on: what you add, complete or delete here appears there, "
+        "and the other way round. /tasks google off stops it."
+    ),
+    "tasks.google_off": "Google Tasks sync is off. Both lists stay as they are.",
+    "tasks.google_unreachable": (
+        "Google Tasks can't be reached right now: your tasks are saved here and will "
+        "reach Google at the next sync."
+    ),
+    "tasks.google_unavailable": "Sorry, I can't reach Google Tasks right now. Try again later.",
     "link.code": (
         "Your code: `{code}`\n\n"
         "Send `/link {code}` from your other account — WhatsApp, Slack, e-mail or the web chat "

@@ -104,6 +104,23 @@ TEXTS: dict[str, str] = {
     "tasks.stale_notice": "Эта задача уже выполнена или удалена.",
     "tasks.private_only": "Ваши задачи — личное: отправьте мне /tasks в личном чате.",
     # /link и /unlink: один человек во всех каналах
+    "tasks.google_link": (
+        "Чтобы задачи совпадали с Google Tasks, разрешите мне доступ к ним: "
+        "[разрешить Google Tasks]({url})\n\n"
+        "Ссылка работает один раз, {minutes} мин. После подтверждения задачи синхронизируются."
+    ),
+    "tasks.google_button": "Разрешить Google Tasks",
+    "tasks.google_on": (
+        "Синхронизация с Google Tasks включена: что вы добавите, выполните или удалите здесь, "
+        "появится там, и наоборот. /tasks google off выключает её."
+    ),
+    "tasks.google_off": "Синхронизация с Google Tasks выключена. Оба списка остаются как есть.",
+    "tasks.google_unreachable": (
+        "Google Tasks сейчас недоступен: задачи сохранены здесь и попадут в Google "
+        "при следующей синхронизации."
+    ),
+    "tasks.google_unavailable": "Извините, сейчас не получается связаться с Google Tasks. "
+    "Попробуйте позже.",
     "link.code": (
         "Ваш код: `{code}`\n\n"
         "Отправьте `/link {code}` из другого вашего аккаунта — WhatsApp, Slack, электронной "

@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from google.auth.exceptions import RefreshError, TransportError
 from google.oauth2.credentials import Credentials
@@ -80,6 +80,13 @@ def _calendar_discovery() -> str:
     return document
 
 
+class Api(NamedTuple):
+    """A Google API to build a client of: its discovery document and endpoint."""
+
+    document: str
+    endpoint: str
+
+
 @dataclass
 class CalendarSession:
     """One user's Calendar client for one operation; its calls run one at a time."""
@@ -134,7 +141,8 @@ class GoogleCalendarClient:
             floor=0.5,
         )
 
-    def _build(self, credentials: Credentials) -> Resource:
+    def _build(self, credentials: Credentials, api: Api | None = None) -> Resource:
+        """A client of `api` (the calendar's by default) on these credentials."""
         import httplib2
         from google_auth_httplib2 import AuthorizedHttp
         from googleapiclient.discovery import build_from_document
@@ -144,23 +152,25 @@ class GoogleCalendarClient:
             http=httplib2.Http(timeout=self._settings.google_timeout_seconds),
             max_refresh_attempts=1,
         )
+        document, endpoint = api or Api(_calendar_discovery(), self._settings.google_api_base_url)
         service: Resource = build_from_document(
-            _calendar_discovery(),
-            http=http,
-            client_options={"api_endpoint": self._settings.google_api_base_url},
+            document, http=http, client_options={"api_endpoint": endpoint}
         )
         return service
 
-    async def open(self, credentials: Credentials) -> CalendarSession:
+    async def open(self, credentials: Credentials, api: Api | None = None) -> CalendarSession:
         """A session the caller closes (`session.service.close()`); `session()` does."""
-        service = await asyncio.to_thread(self._build, credentials)
+        service = await asyncio.to_thread(self._build, credentials, api)
         return CalendarSession(credentials, service)
 
     @asynccontextmanager
-    async def session(self, credentials: Credentials) -> AsyncIterator[CalendarSession]:
+    async def session(
+        self, credentials: Credentials, api: Api | None = None
+    ) -> AsyncIterator[CalendarSession]:
         """A session whose connections to Google close when the operation ends: httplib2
-        keeps its sockets open until the garbage collector finds them otherwise."""
-        opened = await self.open(credentials)
+        keeps its sockets open until the garbage collector finds them otherwise. `api` is
+        another Google API than the calendar (its discovery document and endpoint)."""
+        opened = await self.open(credentials, api)
         try:
             yield opened
         finally:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -517,6 +517,13 @@ class GoogleCalendarService:
         entries = await self._google.calendar_list(session)
         ids = [e["id"] for e in entries if e.get("id") and not e.get("hidden")]
         return ids or ["primary"]
+
+    def connected(
+        self, user_id: str, access: GoogleAccess
+    ) -> AbstractAsyncContextManager[tuple[CalendarSession, User, StoredCredentials]]:
+        """The user's default account's connection for `access`, as the calendar's own calls
+        have it: another Google API (tasks) builds its client on the credentials."""
+        return self._connected(user_id, access=access)
 
     # -- accounts ------------------------------------------------------------------------------
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import case, select
+from sqlalchemy import case, delete, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 
 from common.infrastructure.clock import utcnow
@@ -24,7 +25,16 @@ from rest_service.app.domain.common import apply_update, count, get_or_404, non_
 from rest_service.app.domain.paging import Page
 from rest_service.app.domain.unit_of_work import UnitOfWork
 from rest_service.app.models.cron import CronJob, CronJobUpdate
-from rest_service.app.models.task import Task, TaskCreate, TaskUpdate
+from rest_service.app.models.task import (
+    GoogleTaskDeletion,
+    GoogleTaskSync,
+    Task,
+    TaskCreate,
+    TaskGoogleLink,
+    TaskSyncPublic,
+    TaskSyncUpdate,
+    TaskUpdate,
+)
 from rest_service.app.models.user import User
 
 KIND = "task"
@@ -116,12 +126,95 @@ async def update_task(
     return task
 
 
-async def delete_task(ctx: UnitOfWork, user_id: uuid.UUID, task_id: uuid.UUID) -> None:
+async def delete_task(
+    ctx: UnitOfWork, user_id: uuid.UUID, task_id: uuid.UUID, *, from_google: bool = False
+) -> None:
+    """A synced task's Google task is kept to delete there, unless the deletion came from
+    Google."""
     task = await get_task(ctx, user_id, task_id)
     if task.reminder_job_id is not None:
         await cancel_reminder(ctx, task.reminder_job_id)
+    if task.google_task_id is not None and not from_google:
+        await ctx.session.execute(
+            insert(GoogleTaskDeletion)
+            .values(user_id=user_id, google_task_id=task.google_task_id)
+            .on_conflict_do_nothing()
+        )
     await ctx.session.delete(task)
     await ctx.session.flush()
+
+
+# -- Google Tasks sync ----------------------------------------------------------------------
+
+
+async def link_to_google(
+    ctx: UnitOfWork, user_id: uuid.UUID, task_id: uuid.UUID, link: TaskGoogleLink
+) -> Task:
+    """The task in step with a Google task's version as of `synced_at`; `updated_at` is
+    written as it is, so the mark is not itself a change to send."""
+    task = await get_task(ctx, user_id, task_id)
+    taken = await ctx.session.scalar(
+        select(col(Task.id)).where(
+            col(Task.user_id) == user_id,
+            col(Task.google_task_id) == link.google_task_id,
+            col(Task.id) != task_id,
+        )
+    )
+    if taken is not None:
+        raise invalid("google_task_id", "another task of this user's mirrors it")
+    await ctx.session.execute(
+        update(Task)
+        .where(col(Task.id) == task_id)
+        .values(
+            google_task_id=link.google_task_id,
+            google_updated=link.google_updated,
+            google_synced_at=link.synced_at,
+            updated_at=Task.updated_at,
+        )
+    )
+    await ctx.session.refresh(task)
+    return task
+
+
+async def get_sync(ctx: UnitOfWork, user_id: uuid.UUID) -> TaskSyncPublic:
+    await get_or_404(ctx.session, User, user_id, "user")
+    sync = await ctx.session.get(GoogleTaskSync, user_id)
+    deletions = await ctx.session.scalars(
+        select(col(GoogleTaskDeletion.google_task_id))
+        .where(col(GoogleTaskDeletion.user_id) == user_id)
+        .order_by(col(GoogleTaskDeletion.created_at))
+    )
+    return TaskSyncPublic(
+        enabled=sync is not None and sync.enabled,
+        updated_min=sync.updated_min if sync is not None else None,
+        deletions=list(deletions),
+    )
+
+
+async def set_sync(ctx: UnitOfWork, user_id: uuid.UUID, data: TaskSyncUpdate) -> TaskSyncPublic:
+    """Turning sync off forgets how far Google was read: on again reads it all."""
+    await get_or_404(ctx.session, User, user_id, "user")
+    sync = await ctx.session.get(GoogleTaskSync, user_id, with_for_update=True)
+    if sync is None:
+        sync = GoogleTaskSync(user_id=user_id)
+        ctx.session.add(sync)
+    if data.enabled is not None:
+        sync.enabled = data.enabled
+        if not data.enabled:
+            sync.updated_min = None
+    if data.updated_min is not None:
+        sync.updated_min = data.updated_min
+    await ctx.session.flush()
+    return await get_sync(ctx, user_id)
+
+
+async def forget_deletion(ctx: UnitOfWork, user_id: uuid.UUID, google_task_id: str) -> None:
+    await ctx.session.execute(
+        delete(GoogleTaskDeletion).where(
+            col(GoogleTaskDeletion.user_id) == user_id,
+            col(GoogleTaskDeletion.google_task_id) == google_task_id,
+        )
+    )
 
 
 async def cancel_reminder(ctx: UnitOfWork, job_id: uuid.UUID) -> None:

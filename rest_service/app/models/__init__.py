@@ -21,7 +21,7 @@ from rest_service.app.models.leads import Lead
 from rest_service.app.models.llm import LLMModel, LLMProvider
 from rest_service.app.models.pairing import Pairing
 from rest_service.app.models.profile_fact import ProfileFact
-from rest_service.app.models.task import Task
+from rest_service.app.models.task import GoogleTaskDeletion, GoogleTaskSync, Task
 from rest_service.app.models.thread import ChatMessage, UserAssistantThread
 from rest_service.app.models.thread_summary import ThreadSummary
 from rest_service.app.models.user import User
@@ -47,6 +47,8 @@ __all__ = [
     "ExperimentAssignment",
     "ExperimentVariant",
     "Feedback",
+    "GoogleTaskDeletion",
+    "GoogleTaskSync",
     "Handoff",
     "KnowledgeArticle",
     "LLMModel",

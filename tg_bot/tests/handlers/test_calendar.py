@@ -270,7 +270,9 @@ _BUTTONS = {
 async def _press(telegram: Telegram, ann: dict[str, Any], listed: SentMessage, label: str) -> str:
     """`label` tapped under `listed`; the notice the tap was answered with."""
     stand_in = telegram.stand_in
-    query = await telegram.on_loop(lambda: stand_in.press(ann["id"], listed.message_id, label))
+    query = await telegram.on_loop(
+        lambda: stand_in.press(ann["id"], listed.message_id, label, sender=ann)
+    )
     await until(lambda: stand_in.buttons.answer_to(query), 15, f"{label} pressed")
     return str((stand_in.buttons.answer_to(query) or {})["text"])
 
