@@ -200,6 +200,9 @@ async def test_one_dead_grant_leaves_the_other_account_working_and_is_named(
     google.state.invalidate_grants(browser.email)
     google.state.expire_access_tokens(browser.email)
     nothing = await api.get(f"/events/{user.id}", params=WINDOW)
+    from_shared = await api.delete(
+        f"/events/{user.id}/abc123", params={"calendar_id": SHARED}
+    )  # no account answers whose calendar it is: the default's reconnect
 
     assert events.status_code == 200, events.text
     body = events.json()
@@ -214,6 +217,8 @@ async def test_one_dead_grant_leaves_the_other_account_working_and_is_named(
     assert into_home.json()["accounts"] == [home.email]
     assert nothing.status_code == 409
     assert nothing.json()["error"] == "calendar_reconnect_required"
+    assert from_shared.status_code == 409
+    assert from_shared.json()["accounts"] == [browser.email]
     assert sorted(nothing.json()["accounts"]) == sorted([browser.email, home.email])
 
 
