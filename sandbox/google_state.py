@@ -181,6 +181,24 @@ def parse_rfc3339(text: str) -> datetime:
     return moment
 
 
+#: The `prompt` values Google's authorization endpoint takes (space-separated).
+_PROMPTS = frozenset({"none", "consent", "select_account"})
+
+
+def _prompt(value: str) -> set[str]:
+    """The authorization request's `prompt`, refused the way Google refuses it: an unknown
+    value, or `none` together with another."""
+    asked = set(value.split())
+    if not asked <= _PROMPTS:
+        unknown = " ".join(sorted(asked - _PROMPTS))
+        raise OAuthError(400, "invalid_request", f"Invalid parameter value for prompt: {unknown}")
+    if "none" in asked and len(asked) > 1:
+        raise OAuthError(
+            400, "invalid_request", "prompt=none must not be combined with other values"
+        )
+    return asked
+
+
 def pkce_challenge(verifier: str) -> str:
     digest = hashlib.sha256(verifier.encode()).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
@@ -214,6 +232,8 @@ class GoogleState:
         self.seen: list[Seen] = []
         #: The grant_type of every token request, in order ("authorization_code", ...).
         self.token_grants: list[str] = []
+        #: The account picked on each account chooser shown (`prompt=select_account`), in order.
+        self.chosen_accounts: list[str] = []
 
     # -- arranging (tests and the control endpoints) ----------------------------------------
 
@@ -279,6 +299,7 @@ class GoogleState:
         self.faults.clear()
         self.seen.clear()
         self.token_grants.clear()
+        self.chosen_accounts.clear()
 
     def issued_secrets(self) -> list[str]:
         """Every token and code handed out, for tests that look for leaks."""
@@ -306,8 +327,11 @@ class GoogleState:
         scopes = params.get("scope", "").split()
         if not scopes:
             raise OAuthError(400, "invalid_request", "Missing required parameter: scope")
+        prompt = _prompt(params.get("prompt", ""))
         consent = self.consents.popleft() if self.consents else self.default_consent
         back = {"state": params["state"]} if "state" in params else {}
+        if "select_account" in prompt:
+            self.chosen_accounts.append(consent.email)
         if not consent.grant:
             return {"error": consent.error, **back}
         if params.get("include_granted_scopes") == "true":

@@ -198,6 +198,15 @@ async def connect(
     return page
 
 
+def timed(summary: str, start: str, end: str, zone: str = "Europe/Berlin") -> dict[str, object]:
+    """A timed event as Google's API takes it, to seed the stand-in with."""
+    return {
+        "summary": summary,
+        "start": {"dateTime": start, "timeZone": zone},
+        "end": {"dateTime": end, "timeZone": zone},
+    }
+
+
 def query_of(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from sandbox.telegram_api import SentMessage
 from tests.system import Person, System
 from tests.test_buttons import answer_to, buttons_of, edited, labelled, tap
 from tests.waiting import until
@@ -33,12 +34,7 @@ async def connected(system: System, language: str) -> tuple[Person, str, ZoneInf
     a second calendar "Work"; their Google address and time zone."""
     person = Person.new("Dana" if language == "en" else "Дана", language=language)
     email = f"{uuid.uuid4().hex[:10]}@example.com"
-    offer = await system.say(person, "/calendar")
-    link = system.link_to(offer, system.google.url)
-    before = len(system.sent_to(person.id))
-    assert (await system.consent(link, email)).status_code == 200
-    await system.next_message(person.id, after=before, containing="/calendar confirm")
-    await system.say(person, "/calendar confirm")
+    await connect_in_chat(system, person, "/calendar", email)
     row = system.user_row(person)
     assert row is not None
     async with system.admin() as admin:
@@ -48,6 +44,17 @@ async def connected(system: System, language: str) -> tuple[Person, str, ZoneInf
     system.google.state.calendar(email, BERLIN.key)
     system.google.state.add_calendar(email, WORK, "Work")
     return person, email, zone
+
+
+async def connect_in_chat(system: System, person: Person, command: str, email: str) -> SentMessage:
+    """`command`'s link consented as `email`, then confirmed in chat; the confirmation's
+    answer."""
+    offer = await system.say(person, command)
+    link = system.link_to(offer, system.google.url)
+    before = len(system.sent_to(person.id))
+    assert (await system.consent(link, email)).status_code == 200
+    await system.next_message(person.id, after=before, containing="/calendar confirm")
+    return await system.say(person, "/calendar confirm")
 
 
 def next_weekday(zone: ZoneInfo, weekday: int) -> date:
@@ -203,3 +210,47 @@ async def test_when_am_i_free_tomorrow_across_two_calendars(
     ]
     assert answer.text
     await until(lambda: system.google.state.operations("freebusy.query"))
+
+
+async def test_two_google_accounts_answer_together_and_new_events_go_to_the_default(
+    system: System,
+) -> None:
+    """Work and personal accounts connected one after the other (each confirmed in chat):
+    "what's on tomorrow" reads both; a new event lands in the first connected (default)."""
+    person, work, zone = await connected(system, "en")
+    home = f"home-{uuid.uuid4().hex[:8]}@example.com"
+    confirmed = await connect_in_chat(system, person, "/calendar add", home)
+    assert home in confirmed.text
+    system.google.state.calendar(home, zone.key)
+    tomorrow = datetime.now(zone).date() + timedelta(days=1)
+    system.google.state.seed(work, [timed("Standup", tomorrow, "09:00", "09:15", zone)])
+    system.google.state.seed(home, [timed("Dentist", tomorrow, "17:00", "18:00", zone)])
+    system.llm.call(
+        "calendar",
+        {"action": "list", "time_min": str(tomorrow), "time_max": str(tomorrow)},
+        contains="on tomorrow",
+    )
+
+    answer = await system.say(person, "what's on tomorrow?")
+
+    [listed] = system.tool_results("on tomorrow")
+    assert [(e["summary"], e["account"]) for e in listed["events"]] == [
+        ("Standup", work),
+        ("Dentist", home),
+    ]
+    assert answer.text
+    system.llm.call(
+        "calendar",
+        {"action": "create", "summary": "Lunch with Eva", "start": f"{tomorrow}T12:00"},
+        contains="lunch",
+    )
+
+    await system.say(person, "put lunch with Eva tomorrow at noon")
+
+    [made] = system.tool_results("lunch")
+    assert (made["status"], made["account"], made["calendar_id"]) == ("created", work, work)
+    assert [e["summary"] for e in system.google.state.calendar(work).events.values()] == [
+        "Standup",
+        "Lunch with Eva",
+    ]
+    assert [e["summary"] for e in system.google.state.calendar(home).events.values()] == ["Dentist"]

@@ -342,7 +342,8 @@ SERVICE_MAY = [
 #: Routes that return or take one decrypted secret, or record what only the one running the
 #: bots learns (getMe's username): the service token's alone.
 SERVICE_ONLY = (
-    r"/api/.*/(api-key|token|telegram-username|calendar-credentials(/pending(/confirm|/expire)?)?)"
+    r"/api/.*/(api-key|token|telegram-username|calendar-credentials(/pending(/confirm|/expire)?)?"
+    r"|calendar-accounts(/default)?)"
     # acting for a channel's sender: get-or-create, link codes, link, unlink (decision 0054)
     rf"|/api/users/(by-identity|link|{_ID}/link-codes|{_ID}/identities/{_ID}/{_ID})"
     # checking an outside program's API key: the channels service, which serves the public API
@@ -854,6 +855,7 @@ async def test_the_calendar_service_refuses_callers_without_the_service_token(
                 ("GET", f"/auth/url/{user}"),
                 ("GET", f"/auth/status/{user}"),
                 ("DELETE", f"/auth/{user}"),
+                ("PUT", f"/auth/default/{user}"),
                 ("PUT", f"/tasks/{user}/sync"),
                 ("POST", f"/tasks/{user}/sync"),
                 ("DELETE", f"/tasks/{user}/sync"),

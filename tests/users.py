@@ -5,7 +5,7 @@ rest_service its tests run against."""
 
 from __future__ import annotations
 
-import random
+import secrets
 
 import pytest
 
@@ -13,13 +13,17 @@ from common.infrastructure.rest_client import RestClient
 from common.infrastructure.wire import TelegramUser
 
 
+def new_telegram_id() -> int:
+    """A Telegram id of the test's own. Not from `random`: Hypothesis seeds it the same for
+    every example, so users made inside `@given` tests would all be one user."""
+    return 10**8 + secrets.randbelow(9 * 10**9)
+
+
 async def make_user(
     rest: RestClient, timezone: str = "Europe/Berlin", language: str | None = None
 ) -> TelegramUser:
     """A new user; no language unless given, so the Telegram app's language applies."""
-    made, _ = await rest.get_or_create_user(
-        random.randint(10**8, 10**10), first_name="Ann", language=language
-    )
+    made, _ = await rest.get_or_create_user(new_telegram_id(), first_name="Ann", language=language)
     return TelegramUser.model_validate(await rest.update_user(made.id, timezone=timezone))
 
 

@@ -35,6 +35,8 @@ class ButtonAction(StrEnum):
     FORGET_YES = "fy"
     FORGET_NO = "fn"
     CALENDAR_DISCONNECT = "cd"
+    #: Make one of the user's Google accounts the default (the option: the account's tag).
+    CALENDAR_DEFAULT = "cf"
     MEMORY_DELETE = "mx"
     #: Yes / No under /memory clear; the target is the asker's Telegram id.
     MEMORY_CLEAR_YES = "my"

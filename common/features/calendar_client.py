@@ -45,10 +45,19 @@ class CalendarServiceUnavailable(DependencyUnavailableError):
 class CalendarNotConnected(ConflictError):
     """The user has no working connection; `auth_url` makes one."""
 
-    def __init__(self, detail: str, auth_url: str | None, *, reconnect: bool) -> None:
+    def __init__(
+        self,
+        detail: str,
+        auth_url: str | None,
+        *,
+        reconnect: bool,
+        accounts: list[str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.auth_url = auth_url
         self.reconnect = reconnect
+        #: The Google accounts that need reconnecting (empty: not said).
+        self.accounts = accounts or []
 
 
 class GoogleAccessNotGranted(CalendarNotConnected):
@@ -65,8 +74,22 @@ class AuthLink(_Answer):
     expires_in: int
 
 
+class AccountState(_Answer):
+    """One connected Google account of a user's."""
+
+    account: str
+    #: False: Google no longer accepts this connection; the user must connect it again.
+    valid: bool
+    #: New events go to this account unless a call names another.
+    default: bool
+    connected_at: datetime | None = None
+    #: What this account's grant allows (see GoogleAccess).
+    access: list[GoogleAccess] = []
+
+
 class AuthStatus(_Answer):
-    """Whether a user's calendar is connected, for `/calendar` (never a token)."""
+    """Whether a user's calendar is connected, for `/calendar` (never a token). `valid`,
+    `account` and `connected_at` are the default account's; `accounts` has them all."""
 
     connected: bool
     valid: bool
@@ -75,8 +98,10 @@ class AuthStatus(_Answer):
     #: A consented account waits for the user's `/calendar confirm` (not a connection yet).
     pending: bool = False
     pending_account: str | None = None
-    #: What the connection's grant allows (see GoogleAccess); empty when not connected.
+    #: What the default account's grant allows (see GoogleAccess); empty when not connected.
     access: list[GoogleAccess] = []
+    #: Every connected account, the default first.
+    accounts: list[AccountState] = []
 
 
 class TaskSyncReport(_Answer):
@@ -101,6 +126,8 @@ class Confirmation(_Answer):
 
     confirmed: bool
     account: str | None = None
+    #: The confirmed account is the default one (the user's first, or a reconnected default).
+    default: bool = False
 
 
 class Declined(_Answer):
@@ -111,6 +138,10 @@ class Declined(_Answer):
 class Disconnection(_Answer):
     disconnected: bool
     revoked: bool
+    #: The account disconnected (None: all of them, or nothing was connected).
+    account: str | None = None
+    #: The default account afterwards (None: none is left).
+    default_account: str | None = None
 
 
 class Event(_Answer):
@@ -133,6 +164,9 @@ class Event(_Answer):
     html_link: str | None = None
     #: The calendar it is in ("primary" for answers of services older than several calendars).
     calendar_id: str = "primary"
+    #: The Google account the calendar belongs to (None from services older than several
+    #: accounts).
+    account: str | None = None
     #: The guests' email addresses.
     attendees: list[str] = []
     #: The RRULE/EXDATE lines of a recurring event as created (instances have none).
@@ -145,6 +179,9 @@ class Events(_Answer):
     time_max: datetime
     count: int
     events: list[Event]
+    #: Accounts left out because Google no longer accepts them (reconnect with the link).
+    reconnect_accounts: list[str] = []
+    reconnect_url: str | None = None
 
 
 class CreatedEvent(Event):
@@ -157,6 +194,7 @@ class DeletedEvent(_Answer):
     deleted: bool
     event_id: str
     calendar_id: str
+    account: str | None = None
 
 
 class CalendarInfo(_Answer):
@@ -167,11 +205,17 @@ class CalendarInfo(_Answer):
     default: bool
     access_role: str
     time_zone: str | None = None
+    #: The Google account it belongs to.
+    account: str | None = None
 
 
 class Calendars(_Answer):
+    #: The default account's default calendar.
     default_calendar_id: str
     calendars: list[CalendarInfo]
+    default_account: str | None = None
+    reconnect_accounts: list[str] = []
+    reconnect_url: str | None = None
 
 
 class Interval(_Answer):
@@ -192,6 +236,8 @@ class FreeBusy(_Answer):
     busy: list[Interval]
     #: The rest of the range.
     free: list[Interval]
+    reconnect_accounts: list[str] = []
+    reconnect_url: str | None = None
 
 
 AnswerT = TypeVar("AnswerT", bound=_Answer)
@@ -220,8 +266,15 @@ class CalendarClient:
     async def decline(self, user_id: str) -> Declined:
         return await self._call(Declined, "POST", f"/auth/decline/{user_id}")
 
-    async def disconnect(self, user_id: str) -> Disconnection:
-        return await self._call(Disconnection, "DELETE", f"/auth/{user_id}")
+    async def disconnect(self, user_id: str, account: str | None = None) -> Disconnection:
+        """One Google account (its address, or a unique part of it); None: all of them."""
+        params = {"account": account} if account else {}
+        return await self._call(Disconnection, "DELETE", f"/auth/{user_id}", params=params)
+
+    async def set_default_account(self, user_id: str, account: str) -> AuthStatus:
+        """New events go to this connected account (its address, or a unique part of it)."""
+        body = {"account": account}
+        return await self._call(AuthStatus, "PUT", f"/auth/default/{user_id}", json=body)
 
     async def list_events(
         self,
@@ -231,25 +284,40 @@ class CalendarClient:
         *,
         text: str | None = None,
         calendar_id: str | None = None,
+        account: str | None = None,
     ) -> Events:
         """Events overlapping [time_min, time_max) (ISO; the service's default: a week) in
-        all the user's calendars, or in `calendar_id`; `text` finds events mentioning it."""
-        asked = {"time_min": time_min, "time_max": time_max, "q": text, "calendar_id": calendar_id}
+        all the user's calendars of all their accounts, or in `calendar_id` / `account`;
+        `text` finds events mentioning it."""
+        asked = {
+            "time_min": time_min,
+            "time_max": time_max,
+            "q": text,
+            "calendar_id": calendar_id,
+            "account": account,
+        }
         params = {k: v for k, v in asked.items() if v}
         return await self._call(Events, "GET", f"/events/{user_id}", params=params)
 
     async def update_event(
-        self, user_id: str, event_id: str, calendar_id: str, changes: dict[str, Any]
+        self,
+        user_id: str,
+        event_id: str,
+        calendar_id: str,
+        changes: dict[str, Any],
+        account: str | None = None,
     ) -> Event:
         """Change only the fields in `changes` (summary, start, end, description, location,
         timezone, attendees)."""
         path = f"/events/{user_id}/{quote(event_id, safe='')}"
-        params = {"calendar_id": calendar_id}
+        params = {"calendar_id": calendar_id} | ({"account": account} if account else {})
         return await self._call(Event, "PATCH", path, params=params, json=changes)
 
-    async def delete_event(self, user_id: str, event_id: str, calendar_id: str) -> DeletedEvent:
+    async def delete_event(
+        self, user_id: str, event_id: str, calendar_id: str, account: str | None = None
+    ) -> DeletedEvent:
         path = f"/events/{user_id}/{quote(event_id, safe='')}"
-        params = {"calendar_id": calendar_id}
+        params = {"calendar_id": calendar_id} | ({"account": account} if account else {})
         return await self._call(DeletedEvent, "DELETE", path, params=params)
 
     async def free_busy(
@@ -262,8 +330,11 @@ class CalendarClient:
     async def calendars(self, user_id: str) -> Calendars:
         return await self._call(Calendars, "GET", f"/calendars/{user_id}")
 
-    async def set_default_calendar(self, user_id: str, calendar_id: str) -> Calendars:
-        body = {"calendar_id": calendar_id}
+    async def set_default_calendar(
+        self, user_id: str, calendar_id: str, account: str | None = None
+    ) -> Calendars:
+        """New events go to this calendar (and its account) from now on."""
+        body = {"calendar_id": calendar_id} | ({"account": account} if account else {})
         return await self._call(Calendars, "PUT", f"/calendars/{user_id}/default", json=body)
 
     async def create_event(
@@ -280,8 +351,10 @@ class CalendarClient:
         calendar_id: str | None = None,
         attendees: list[str] | None = None,
         recurrence: list[str] | None = None,
+        account: str | None = None,
     ) -> CreatedEvent:
-        """In `calendar_id`, else the user's default calendar."""
+        """In `calendar_id` (of `account`), else the default calendar of `account`, else of
+        the user's default account."""
         body = {
             "summary": summary,
             "start": start,
@@ -293,6 +366,7 @@ class CalendarClient:
             "calendar_id": calendar_id,
             "attendees": attendees or [],
             "recurrence": recurrence or [],
+            **({"account": account} if account else {}),
         }
         return await self._call(CreatedEvent, "POST", f"/events/{user_id}", json=body)
 
@@ -341,5 +415,6 @@ def _error(status: int, body: Any) -> Exception:
             str(body.get("detail") or fallback),
             body.get("auth_url"),
             reconnect=body["error"] == "calendar_reconnect_required",
+            accounts=[str(a) for a in body.get("accounts") or [] if isinstance(a, str)],
         )
     return error_from_body(status, body, fallback)

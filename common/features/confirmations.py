@@ -44,6 +44,8 @@ class PendingDelete:
     #: What the question named, so the edited message can say what was deleted.
     summary: str
     start: str
+    #: The Google account of the event (None: found by its calendar, else the default one).
+    account: str | None = None
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,7 @@ from common.infrastructure.wire import (
     CronJobRunIn,
     CronJobStatus,
     CronJobType,
+    DefaultAccountIn,
     EmbeddingBatch,
     EmbeddingIn,
     FactEmbeddingBatch,
@@ -247,8 +248,8 @@ class RestClient:
         response = await self.request("POST", path, json=body, params=params)
         return response.json() if response.content else None
 
-    async def put_json(self, path: str, body: JsonBody) -> Any:
-        return (await self.request("PUT", path, json=body)).json()
+    async def put_json(self, path: str, body: JsonBody, **params: QueryValue) -> Any:
+        return (await self.request("PUT", path, json=body, params=params)).json()
 
     async def delete(self, path: str, **params: QueryValue) -> None:
         await self.request("DELETE", path, params=params)
@@ -893,23 +894,45 @@ class RestClient:
 
     # --- calendar credentials -------------------------------------------------------------------
 
-    async def get_calendar_credentials(self, user_id: Id) -> CalendarCredentials | None:
-        """`None` when the user has not connected a calendar."""
+    async def get_calendar_credentials(
+        self, user_id: Id, account: str | None = None
+    ) -> CalendarCredentials | None:
+        """One connected Google account (None: the default one); `None` when not connected."""
         try:
-            body = await self.get_json(f"/api/users/{user_id}/calendar-credentials")
+            body = await self.get_json(
+                f"/api/users/{user_id}/calendar-credentials", account=account
+            )
         except NotFoundError:
             return None
         return CalendarCredentials.model_validate(body)
 
+    async def list_calendar_accounts(self, user_id: Id) -> list[CalendarCredentials]:
+        """Every connected Google account of the user's, the default first."""
+        return _many(
+            CalendarCredentials, await self.get_json(f"/api/users/{user_id}/calendar-accounts")
+        )
+
     async def put_calendar_credentials(
-        self, user_id: Id, credentials: Mapping[str, Any], *, valid: bool = True
+        self,
+        user_id: Id,
+        credentials: Mapping[str, Any],
+        *,
+        valid: bool = True,
+        account: str | None = None,
     ) -> CalendarCredentials:
+        """`account`'s tokens (None: the default account's, or the user's first account)."""
         body = _json(CredentialsIn(credentials=dict(credentials), valid=valid))
         path = f"/api/users/{user_id}/calendar-credentials"
-        return CalendarCredentials.model_validate(await self.put_json(path, body))
+        return CalendarCredentials.model_validate(await self.put_json(path, body, account=account))
 
-    async def delete_calendar_credentials(self, user_id: Id) -> None:
-        await self.delete(f"/api/users/{user_id}/calendar-credentials")
+    async def delete_calendar_credentials(self, user_id: Id, account: str | None = None) -> None:
+        await self.delete(f"/api/users/{user_id}/calendar-credentials", account=account)
+
+    async def set_default_calendar_account(self, user_id: Id, account: str) -> CalendarCredentials:
+        """New events go to `account` from now on; NotFoundError when it is not connected."""
+        path = f"/api/users/{user_id}/calendar-accounts/default"
+        body = _json(DefaultAccountIn(account=account))
+        return CalendarCredentials.model_validate(await self.put_json(path, body))
 
     # A new Google account is pending (unusable) until its Telegram user confirms it.
 

@@ -358,6 +358,12 @@ class CredentialsIn(WireModel):
     valid: bool = True
 
 
+class DefaultAccountIn(WireModel):
+    """`PUT /api/users/{user_id}/calendar-accounts/default`."""
+
+    account: str
+
+
 class PendingMaxAge(WireModel):
     """`POST .../calendar-credentials/pending/confirm` and `.../pending/expire`: a pending
     connection older than this is expired."""
@@ -993,6 +999,10 @@ class CalendarCredentials(WireModel):
     #: "active" (what the calendar reads) or "pending" (waits for the owner's confirmation).
     status: str
     pending_since: datetime | None
+    #: The Google account's address, lower-cased ("" when unknown).
+    account: str = ""
+    #: The account new events go to (one of a user's active rows).
+    is_default: bool = False
     created_at: datetime
     updated_at: datetime
 

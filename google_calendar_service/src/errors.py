@@ -7,16 +7,19 @@ from common.infrastructure.errors import AppError, BadRequestError, DependencyUn
 
 
 class CalendarAccessError(AppError):
-    """The user must (re)connect their calendar; the body carries the link to do it."""
+    """The user must (re)connect their calendar; the body carries the link to do it and, for a
+    reconnect, which Google accounts need it."""
 
     status_code = 409
 
-    def __init__(self, detail: str, auth_url: str) -> None:
+    def __init__(self, detail: str, auth_url: str, accounts: list[str] | None = None) -> None:
         super().__init__(detail)
         self.auth_url = auth_url
+        self.accounts = accounts or []
 
     def to_dict(self) -> dict[str, object]:
-        return {**super().to_dict(), "auth_url": self.auth_url}
+        extra = {"accounts": self.accounts} if self.accounts else {}
+        return {**super().to_dict(), "auth_url": self.auth_url, **extra}
 
 
 class CalendarNotConnectedError(CalendarAccessError):

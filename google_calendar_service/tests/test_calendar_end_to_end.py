@@ -169,7 +169,7 @@ async def test_scenario_1_not_connected_then_the_link_then_the_events(
     told = [m.text for m in await sent_to(redis, shared_names, user.telegram_id)]
     assert any(browser.email in text and "/calendar confirm" in text for text in told)
     confirmed = await api.post(f"/auth/confirm/{user.id}")  # tg_bot's /calendar confirm
-    assert confirmed.json() == {"confirmed": True, "account": browser.email}
+    assert confirmed.json() == {"confirmed": True, "account": browser.email, "default": True}
 
     _seed_tomorrow(google, browser.email)
     llm.reset()

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from common.infrastructure.rest_client import RestClient
 from common.infrastructure.wire import User
 from sandbox.google_api import GoogleStandIn
-from tests.calendar_stack import Browser, connect
+from tests.calendar_stack import Browser, connect, timed
 from tests.users import make_user
 
 WORK = "work-calendar@group.calendar.google.com"
@@ -29,25 +29,16 @@ async def _connected(
     return user
 
 
-def _timed(summary: str, start: str, end: str) -> dict[str, object]:
-    zone = "Europe/Berlin"
-    return {
-        "summary": summary,
-        "start": {"dateTime": start, "timeZone": zone},
-        "end": {"dateTime": end, "timeZone": zone},
-    }
-
-
 async def test_find_reads_every_calendar_and_keeps_what_mentions_the_words(
     api: httpx.AsyncClient, browser: Browser, rest: RestClient, google: GoogleStandIn
 ) -> None:
     user = await _connected(api, browser, rest, google)
-    google.state.seed(browser.email, [_timed("Dentist", "2025-06-03T10:00", "2025-06-03T11:00")])
+    google.state.seed(browser.email, [timed("Dentist", "2025-06-03T10:00", "2025-06-03T11:00")])
     google.state.seed(
         browser.email,
         [
-            _timed("Standup", "2025-06-03T09:00", "2025-06-03T09:15"),
-            _timed("Dentist for Tom", "2025-06-02T08:00", "2025-06-02T08:30"),
+            timed("Standup", "2025-06-03T09:00", "2025-06-03T09:15"),
+            timed("Dentist for Tom", "2025-06-02T08:00", "2025-06-02T08:30"),
         ],
         WORK,
     )
@@ -73,7 +64,7 @@ async def test_moving_an_event_to_another_day_keeps_its_length(
 ) -> None:
     user = await _connected(api, browser, rest, google)
     [event] = google.state.seed(
-        browser.email, [_timed("Dentist", "2025-06-03T10:00", "2025-06-03T10:45")]
+        browser.email, [timed("Dentist", "2025-06-03T10:00", "2025-06-03T10:45")]
     )
 
     answer = await api.patch(
@@ -96,7 +87,7 @@ async def test_an_update_checks_what_it_is_given(
 ) -> None:
     user = await _connected(api, browser, rest, google)
     [event] = google.state.seed(
-        browser.email, [_timed("Dentist", "2025-06-03T10:00", "2025-06-03T10:45")]
+        browser.email, [timed("Dentist", "2025-06-03T10:00", "2025-06-03T10:45")]
     )
     path = f"/events/{user.id}/{event['id']}"
 
@@ -117,7 +108,7 @@ async def test_a_delete_happens_once_and_a_repeat_says_it_was_gone(
 ) -> None:
     user = await _connected(api, browser, rest, google)
     [event] = google.state.seed(
-        browser.email, [_timed("Dentist", "2025-06-03T10:00", "2025-06-03T10:45")], WORK
+        browser.email, [timed("Dentist", "2025-06-03T10:00", "2025-06-03T10:45")], WORK
     )
     path = f"/events/{user.id}/{event['id']}"
 
@@ -125,7 +116,12 @@ async def test_a_delete_happens_once_and_a_repeat_says_it_was_gone(
     again = await api.delete(path, params={"calendar_id": WORK})
     never = await api.delete(f"/events/{user.id}/{uuid.uuid4().hex}")
 
-    assert first.json() == {"deleted": True, "event_id": event["id"], "calendar_id": WORK}
+    assert first.json() == {
+        "deleted": True,
+        "event_id": event["id"],
+        "calendar_id": WORK,
+        "account": browser.email,
+    }
     assert again.status_code == 200 and again.json()["deleted"] is False
     assert never.status_code == 404
     assert event["id"] not in google.state.other_calendars[browser.email][WORK].events
@@ -135,13 +131,13 @@ async def test_free_busy_merges_two_calendars_and_gives_the_gaps(
     api: httpx.AsyncClient, browser: Browser, rest: RestClient, google: GoogleStandIn
 ) -> None:
     user = await _connected(api, browser, rest, google)
-    google.state.seed(browser.email, [_timed("Dentist", "2025-06-03T13:00", "2025-06-03T14:00")])
+    google.state.seed(browser.email, [timed("Dentist", "2025-06-03T13:00", "2025-06-03T14:00")])
     google.state.seed(
         browser.email,
         [
-            _timed("Review", "2025-06-03T13:30", "2025-06-03T15:00"),
+            timed("Review", "2025-06-03T13:30", "2025-06-03T15:00"),
             {
-                **_timed("Focus", "2025-06-03T16:00", "2025-06-03T17:00"),
+                **timed("Focus", "2025-06-03T16:00", "2025-06-03T17:00"),
                 "transparency": "transparent",
             },
         ],
@@ -279,7 +275,7 @@ async def test_times_sent_as_null_are_left_as_they_are(
     """A client that sends every field, the unchanged ones as null: only the name changes."""
     user = await _connected(api, browser, rest, google)
     [event] = google.state.seed(
-        browser.email, [_timed("Dentist", "2025-06-03T10:00", "2025-06-03T10:45")]
+        browser.email, [timed("Dentist", "2025-06-03T10:00", "2025-06-03T10:45")]
     )
 
     answer = await api.patch(

@@ -22,8 +22,8 @@ async def google() -> AsyncIterator[GoogleStandIn]:
         yield stand_in
 
 
-async def _code(http: httpx.AsyncClient, google: GoogleStandIn, verifier: str) -> str:
-    params = {
+def _authorization(verifier: str, **extra: str) -> dict[str, str]:
+    return {
         "client_id": DEFAULT_CLIENT_ID,
         "response_type": "code",
         "redirect_uri": REDIRECT,
@@ -32,7 +32,12 @@ async def _code(http: httpx.AsyncClient, google: GoogleStandIn, verifier: str) -
         "access_type": "offline",
         "code_challenge": pkce_challenge(verifier),
         "code_challenge_method": "S256",
+        **extra,
     }
+
+
+async def _code(http: httpx.AsyncClient, google: GoogleStandIn, verifier: str) -> str:
+    params = _authorization(verifier)
     answer = await http.get(f"{google.url}/o/oauth2/auth", params=params)
     return parse_qs(urlsplit(answer.headers["location"]).query)["code"][0]
 
@@ -51,6 +56,25 @@ async def test_a_code_needs_its_pkce_verifier(google: GoogleStandIn) -> None:
         right = await _exchange(http, google, await _code(http, google, verifier), verifier)
     assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
     assert right.status_code == 200 and right.json()["refresh_token"]
+
+
+async def test_the_account_chooser_is_asked_with_consent_and_odd_prompts_are_refused(
+    google: GoogleStandIn,
+) -> None:
+    google.state.queue_consent(True, "home@example.com")
+    async with httpx.AsyncClient() as http:
+        url = f"{google.url}/o/oauth2/auth"
+        chosen = await http.get(
+            url, params=_authorization("v" * 64, prompt="consent select_account")
+        )
+        refused = [
+            await http.get(url, params=_authorization("v" * 64, prompt=prompt))
+            for prompt in ("login", "none select_account")
+        ]
+    assert chosen.status_code == 302 and "code=" in chosen.headers["location"]
+    assert google.state.chosen_accounts == ["home@example.com"]
+    assert [(r.status_code, "invalid_request" in r.text) for r in refused] == [(400, True)] * 2
+    assert "prompt" in refused[0].text and "login" in refused[0].text
 
 
 async def test_event_lists_follow_the_discovery_document(google: GoogleStandIn) -> None:

@@ -40,7 +40,7 @@ async def test_the_full_round_trip_keeps_tokens_pending_and_asks_the_user(
     asked = query_of(link["auth_url"])
     assert link["expires_in"] == 600
     assert set(asked["scope"].split()) == set(SCOPES)
-    assert (asked["access_type"], asked["prompt"]) == ("offline", "consent")
+    assert (asked["access_type"], asked["prompt"]) == ("offline", "consent select_account")
     assert asked["code_challenge_method"] == "S256" and len(asked["state"]) >= 40
 
     page = await browser.open(await browser.consent_redirect(link["auth_url"]))
@@ -63,7 +63,7 @@ async def test_the_full_round_trip_keeps_tokens_pending_and_asks_the_user(
 
     confirmed = await api.post(f"/auth/confirm/{user.id}")
 
-    assert confirmed.json() == {"confirmed": True, "account": browser.email}
+    assert confirmed.json() == {"confirmed": True, "account": browser.email, "default": True}
     stored = await rest.get_calendar_credentials(user.id)
     assert stored is not None and stored.valid and stored.status == "active"
     assert await rest.get_pending_calendar_credentials(user.id) is None
@@ -163,14 +163,15 @@ async def test_disconnect_revokes_at_google_and_forgets_the_tokens(
 
     gone = await api.delete(f"/auth/{user.id}")
 
-    assert gone.json() == {"disconnected": True, "revoked": True}
+    nothing = {"account": None, "default_account": None}
+    assert gone.json() == {"disconnected": True, "revoked": True, **nothing}
     grants = [g for g in google.state.grants.values() if g.email == browser.email]
     assert grants and all(grant.revoked for grant in grants)
     assert await rest.get_calendar_credentials(user.id) is None
     events = await api.get(f"/events/{user.id}")
     assert events.status_code == 409 and events.json()["error"] == "calendar_not_connected"
     again = await api.delete(f"/auth/{user.id}")
-    assert again.json() == {"disconnected": False, "revoked": False}
+    assert again.json() == {"disconnected": False, "revoked": False, **nothing}
 
 
 async def test_everything_but_the_callback_needs_the_service_token(

@@ -96,13 +96,13 @@ async def test_the_owner_confirms_their_own_account_and_reads_their_events(
 
     confirmed = await api.post(f"/auth/confirm/{user.id}")
 
-    assert confirmed.json() == {"confirmed": True, "account": browser.email}
+    assert confirmed.json() == {"confirmed": True, "account": browser.email, "default": True}
     events = (await api.get(f"/events/{user.id}", params=RANGE)).json()
     assert [e["summary"] for e in events["events"]] == ["A's own meeting"]
     assert (await api.post(f"/auth/confirm/{user.id}")).json()["confirmed"] is False
 
 
-async def test_confirming_another_account_replaces_and_revokes_the_old_one(
+async def test_confirming_another_account_adds_it_beside_the_first_revoking_nothing(
     api: httpx.AsyncClient, browser: Browser, google: GoogleStandIn, user: TelegramUser
 ) -> None:
     assert (await connect(api, browser, str(user.id))).status_code == 200
@@ -111,8 +111,9 @@ async def test_confirming_another_account_replaces_and_revokes_the_old_one(
     assert (await connect(api, second, str(user.id))).status_code == 200
 
     status = (await api.get(f"/auth/status/{user.id}")).json()
-    assert status["account"] == second.email and status["pending"] is False
-    assert _grants_of(google, browser.email) == [True]
+    assert status["account"] == browser.email and status["pending"] is False
+    assert [a["account"] for a in status["accounts"]] == [browser.email, second.email]
+    assert _grants_of(google, browser.email) == [False]
     assert _grants_of(google, second.email) == [False]
 
 
@@ -193,6 +194,11 @@ async def test_disconnect_also_drops_a_waiting_request(
 
     gone = await api.delete(f"/auth/{user.id}")
 
-    assert gone.json() == {"disconnected": False, "revoked": False}
+    assert gone.json() == {
+        "disconnected": False,
+        "revoked": False,
+        "account": None,
+        "default_account": None,
+    }
     assert await rest.get_pending_calendar_credentials(user.id) is None
     assert _grants_of(google, v.email) == [True]

@@ -67,6 +67,8 @@ WHO = {
     ("DELETE", "/api/users/{user_id}/calendar-credentials/pending"): S_ONLY,
     ("POST", "/api/users/{user_id}/calendar-credentials/pending/confirm"): S_ONLY,
     ("POST", "/api/users/calendar-credentials/pending/expire"): S_ONLY,
+    ("GET", "/api/users/{user_id}/calendar-accounts"): S_ONLY,
+    ("PUT", "/api/users/{user_id}/calendar-accounts/default"): S_ONLY,
     ("POST", "/api/threads/"): S,
     ("GET", "/api/threads/"): S,
     ("POST", "/api/threads/reset"): S,

@@ -65,7 +65,9 @@ async def test_a_user_with_only_a_pending_account_is_not_connected(
     assert await rest.get_calendar_credentials(user["id"]) is None
 
 
-async def test_confirm_makes_the_pending_account_the_active_one(rest: RestClient, api: Api) -> None:
+async def test_confirm_makes_the_pending_account_active_beside_the_default(
+    rest: RestClient, api: Api
+) -> None:
     user = await api.user()
     await rest.put_calendar_credentials(user["id"], MINE)
     await rest.put_pending_calendar_credentials(user["id"], THEIRS)
@@ -74,7 +76,10 @@ async def test_confirm_makes_the_pending_account_the_active_one(rest: RestClient
 
     assert confirmed is not None and confirmed.credentials == THEIRS
     assert (confirmed.status, confirmed.pending_since) == ("active", None)
-    assert _credentials(await rest.get_calendar_credentials(user["id"])) == THEIRS
+    assert (confirmed.account, confirmed.is_default) == ("v@example.com", False)
+    assert _credentials(await rest.get_calendar_credentials(user["id"])) == MINE
+    theirs = await rest.get_calendar_credentials(user["id"], account="v@example.com")
+    assert _credentials(theirs) == THEIRS
     assert await rest.get_pending_calendar_credentials(user["id"]) is None
     assert await rest.confirm_pending_calendar_credentials(user["id"], max_age_seconds=900) is None
 
@@ -90,7 +95,8 @@ async def test_two_confirms_at_once_make_one_active_row(rest: RestClient, api: A
     )
 
     assert sorted(r is None for r in results) == [False, True]
-    assert _credentials(await rest.get_calendar_credentials(user["id"])) == THEIRS
+    accounts = await rest.list_calendar_accounts(user["id"])
+    assert [_credentials(a) for a in accounts] == [MINE, THEIRS]
 
 
 async def test_an_old_pending_account_cannot_be_confirmed_and_is_dropped(

@@ -1,5 +1,6 @@
 """`calendar`: the user's Google Calendar through google_calendar_service: list or find events
-(in every calendar of theirs), create one (with guests, repeating), move or change one,
+(in every calendar of every Google account of theirs, each event saying its account), create
+one (into the default account, or the `account` named) (with guests, repeating), move or change one,
 delete one after the user's Yes, free time across calendars, and which calendar takes new
 events.
 
@@ -77,6 +78,17 @@ def private_chat_only(actor: Actor) -> dict[str, Any]:
 
 
 def _connect_answer(exc: CalendarNotConnected) -> dict[str, Any]:
+    if exc.accounts:
+        return {
+            "status": "reconnect_required",
+            "connect_url": exc.auth_url,
+            "accounts": exc.accounts,
+            "message": (
+                f"Google no longer accepts the connection of {', '.join(exc.accounts)}. Give "
+                "the user connect_url to connect that account again (it works for 10 minutes, "
+                "once); they confirm it in their private chat with /calendar confirm."
+            ),
+        }
     return {
         "status": "reconnect_required" if exc.reconnect else "not_connected",
         "connect_url": exc.auth_url,
@@ -108,6 +120,7 @@ def _event_for_reply(event: Event) -> dict[str, Any]:
     out: dict[str, Any] = {
         "event_id": event.id,
         "calendar_id": event.calendar_id,
+        **({"account": event.account} if event.account else {}),
         "summary": event.summary,
         "kind": event.kind,
         "start": event.start,
@@ -164,11 +177,26 @@ def _event_id(arguments: dict[str, Any], action: str) -> str:
     return value.strip()
 
 
+def _reconnect_note(accounts: list[str], url: str | None) -> dict[str, Any]:
+    """What an answer read without some accounts tells the model to pass on."""
+    if not accounts:
+        return {}
+    return {
+        "reconnect_accounts": accounts,
+        "connect_url": url,
+        "note": (
+            f"Not included: {', '.join(accounts)} (Google no longer accepts that connection). "
+            "Tell the user and give them connect_url to connect it again."
+        ),
+    }
+
+
 @dataclass(frozen=True)
 class Shown:
     calendar_id: str
     summary: str
     start: str
+    account: str | None = None
 
 
 class ShownEvents:
@@ -183,7 +211,7 @@ class ShownEvents:
         if not events:
             return
         mapping: dict[FieldT, EncodableT] = {
-            e.id: json.dumps([e.calendar_id, e.summary, e.start]) for e in events
+            e.id: json.dumps([e.calendar_id, e.summary, e.start, e.account]) for e in events
         }
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(self._key, mapping=mapping)
@@ -199,8 +227,9 @@ class ShownEvents:
                 "first (action 'find' or 'list'), show it to the user, then use the event_id "
                 "from that answer"
             )
-        calendar_id, summary, start = json.loads(found)
-        return Shown(str(calendar_id), str(summary), str(start))
+        calendar_id, summary, start, *account = json.loads(found)
+        owner = account[0] if account and isinstance(account[0], str) else None
+        return Shown(str(calendar_id), str(summary), str(start), owner)
 
 
 class CalendarTool(BaseTool, tool_type="calendar"):
@@ -286,6 +315,7 @@ class CalendarTool(BaseTool, tool_type="calendar"):
             time_max,
             text=query,
             calendar_id=_text(arguments, "calendar_id"),
+            account=_text(arguments, "account"),
         )
         events = found.events[:MAX_EVENTS]
         await ShownEvents(self, actor.user_id).note(events)
@@ -297,6 +327,7 @@ class CalendarTool(BaseTool, tool_type="calendar"):
             "count": found.count,
             "events": [_event_for_reply(e) for e in events],
             **({"truncated": True} if found.count > MAX_EVENTS else {}),
+            **_reconnect_note(found.reconnect_accounts, found.reconnect_url),
         }
 
     async def _range(
@@ -334,6 +365,7 @@ class CalendarTool(BaseTool, tool_type="calendar"):
             calendar_id=_text(arguments, "calendar_id"),
             attendees=_emails(arguments.get("attendees")),
             recurrence=_rules(arguments.get("recurrence")),
+            account=_text(arguments, "account"),
         )
         await ShownEvents(self, call.actor.user_id).note([made])
         return {
@@ -344,9 +376,7 @@ class CalendarTool(BaseTool, tool_type="calendar"):
     async def _update(self, arguments: dict[str, Any], call: ToolCallOrigin) -> dict[str, Any]:
         """Change or move an event the user was shown; a new start alone keeps its length."""
         event_id = _event_id(arguments, "update")
-        calendar_id = (
-            await ShownEvents(self, call.actor.user_id).shown_event(event_id)
-        ).calendar_id
+        shown = await ShownEvents(self, call.actor.user_id).shown_event(event_id)
         changes: dict[str, Any] = {}
         for name in ("summary", "description", "location"):
             value = _text(arguments, name)
@@ -366,7 +396,7 @@ class CalendarTool(BaseTool, tool_type="calendar"):
             raise ToolError(f"action 'update' needs something to change: {', '.join(_CHANGES)}")
         changes["timezone"] = call.actor.timezone
         updated = await self.services.calendar.update_event(
-            call.actor.user_id, event_id, calendar_id, changes
+            call.actor.user_id, event_id, shown.calendar_id, changes, shown.account
         )
         return {"status": "updated", **_event_for_reply(updated)}
 
@@ -375,7 +405,12 @@ class CalendarTool(BaseTool, tool_type="calendar"):
         event_id = _event_id(arguments, "delete")
         shown = await ShownEvents(self, call.actor.user_id).shown_event(event_id)
         pending = PendingDelete(
-            call.actor.user_id, event_id, shown.calendar_id, shown.summary[:200], shown.start
+            call.actor.user_id,
+            event_id,
+            shown.calendar_id,
+            shown.summary[:200],
+            shown.start,
+            shown.account,
         )
         services = self.services
         await Confirmations(services.redis, services.names).ask_in_answer(pending, call.message_id)
@@ -404,18 +439,23 @@ class CalendarTool(BaseTool, tool_type="calendar"):
             "calendars_read": len(found.calendars) - len(found.unreadable),
             "busy": [i.model_dump() for i in found.busy],
             "free": [i.model_dump() for i in found.free],
+            **_reconnect_note(found.reconnect_accounts, found.reconnect_url),
         }
 
     async def _calendars(self, arguments: dict[str, Any], call: ToolCallOrigin) -> dict[str, Any]:
-        """The user's calendars; with `calendar_id`, that one takes new events from now on."""
-        chosen = _text(arguments, "calendar_id")
-        client = self.services.calendar
+        """The user's calendars (of every account); with `calendar_id`, that one takes new
+        events from now on; with `account` alone, that account does."""
+        chosen, account = _text(arguments, "calendar_id"), _text(arguments, "account")
+        client, user_id = self.services.calendar, call.actor.user_id
         if chosen:
-            found = await client.set_default_calendar(call.actor.user_id, chosen)
+            found = await client.set_default_calendar(user_id, chosen, account)
         else:
-            found = await client.calendars(call.actor.user_id)
+            if account:
+                await client.set_default_account(user_id, account)
+            found = await client.calendars(user_id)
         return {
-            **({"status": "default_set"} if chosen else {}),
+            **({"status": "default_set"} if chosen or account else {}),
+            "default_account": found.default_account,
             "default_calendar_id": found.default_calendar_id,
             "calendars": [
                 {
@@ -424,7 +464,9 @@ class CalendarTool(BaseTool, tool_type="calendar"):
                     "primary": c.primary,
                     "default": c.default,
                     "writable": c.access_role in ("owner", "writer"),
+                    **({"account": c.account} if c.account else {}),
                 }
                 for c in found.calendars
             ],
+            **_reconnect_note(found.reconnect_accounts, found.reconnect_url),
         }

@@ -353,7 +353,8 @@ TEXTS: dict[str, str] = {
     ),
     "calendar.connected": (
         "Dein Google Kalender ist als **{account}** verbunden.\n\n"
-        "Zum Trennen schick /calendar disconnect."
+        "Zum Trennen schick /calendar disconnect.\n\n"
+        "Um ein weiteres Google-Konto (beruflich oder privat) zu verbinden, schick /calendar add."
     ),
     "calendar.connected_unknown": (
         "Dein Google Kalender ist verbunden.\n\nZum Trennen schick /calendar disconnect."
@@ -414,6 +415,34 @@ TEXTS: dict[str, str] = {
     ),
     "forget.kept_notice": "Nichts gelöscht.",
     "forget.kept": "Es wurde nichts gelöscht: Ich erinnere mich weiter an unsere Gespräche.",
+    "calendar.add": (
+        "Verbinde ein weiteres Google-Konto (beruflich oder privat): [Google-Konto "
+        "verbinden]({url})\n\nDer Link funktioniert einmal, {minutes} Minuten lang."
+    ),
+    "calendar.accounts": "Deine Google-Konten:",
+    "calendar.account_line": "• **{account}**",
+    "calendar.account_line_reconnect": "• **{account}** ⚠️ muss neu verbunden werden",
+    "calendar.account_default": " (Standard: neue Termine landen hier)",
+    "calendar.accounts_help": (
+        "\n`/calendar default <Konto>` wählt, wo neue Termine landen, `/calendar "
+        "disconnect <Konto>` trennt eines, `/calendar add` verbindet ein weiteres."
+    ),
+    "calendar.default_button": "{account} als Standard",
+    "calendar.disconnect_account_button": "{account} trennen",
+    "calendar.reconnect_button": "Neu verbinden",
+    "calendar.which_account": (
+        "Welches Google-Konto? Nenne seine Adresse oder einen Teil davon: {accounts}."
+    ),
+    "calendar.disconnected_account": (
+        "Erledigt: **{account}** ist getrennt und mein Zugriff darauf widerrufen."
+    ),
+    "calendar.default_now": "Neue Termine landen jetzt in **{account}**.",
+    "calendar.confirmed_another": (
+        "✅ **{account}** ist auch verbunden. Ich lese die Kalender aller deiner Google-Konten; "
+        "neue Termine landen weiter in deinem Standardkonto (schick /calendar, um das zu "
+        "ändern)."
+    ),
+    "calendar.default_notice": "Standard geändert.",
     "calendar.connect_button": "Google Kalender verbinden",
     "calendar.disconnect_button": "Trennen",
     "calendar.disconnected_notice": "Getrennt.",

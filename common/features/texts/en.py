@@ -317,7 +317,8 @@ TEXTS: dict[str, str] = {
     ),
     "calendar.connected": (
         "Your Google Calendar is connected as **{account}**.\n\n"
-        "To disconnect it, send /calendar disconnect."
+        "To disconnect it, send /calendar disconnect.\n\n"
+        "To connect another Google account (work or personal), send /calendar add."
     ),
     "calendar.connected_unknown": (
         "Your Google Calendar is connected.\n\nTo disconnect it, send /calendar disconnect."
@@ -367,6 +368,33 @@ TEXTS: dict[str, str] = {
     "forget.stale": "This question has lapsed and nothing was deleted. Send /forget to ask again.",
     "forget.kept_notice": "Nothing deleted.",
     "forget.kept": "Nothing was deleted: I still remember our conversations.",
+    "calendar.add": (
+        "Connect another Google account (work or personal): [connect a Google "
+        "account]({url})\n\nThe link works once, for {minutes} minutes."
+    ),
+    "calendar.accounts": "Your Google accounts:",
+    "calendar.account_line": "• **{account}**",
+    "calendar.account_line_reconnect": "• **{account}** ⚠️ reconnect needed",
+    "calendar.account_default": " (default: new events go here)",
+    "calendar.accounts_help": (
+        "\n`/calendar default <account>` chooses where new events go, `/calendar disconnect "
+        "<account>` drops one, `/calendar add` connects another."
+    ),
+    "calendar.default_button": "Make {account} default",
+    "calendar.disconnect_account_button": "Disconnect {account}",
+    "calendar.reconnect_button": "Reconnect",
+    "calendar.which_account": (
+        "Which Google account? Name it by its address or a part of it: {accounts}."
+    ),
+    "calendar.disconnected_account": (
+        "Done: **{account}** is disconnected and my access to it revoked."
+    ),
+    "calendar.default_now": "New events now go to **{account}**.",
+    "calendar.confirmed_another": (
+        "✅ **{account}** connected too. I read the calendars of all your Google accounts; "
+        "new events still go to your default one (send /calendar to change that)."
+    ),
+    "calendar.default_notice": "Default changed.",
     "calendar.connect_button": "Connect Google Calendar",
     "calendar.disconnect_button": "Disconnect",
     "calendar.disconnected_notice": "Disconnected.",

@@ -321,7 +321,8 @@ TEXTS: dict[str, str] = {
     ),
     "calendar.connected": (
         "Ваш Google Календарь подключён: **{account}**.\n\n"
-        "Чтобы отключить его, отправьте /calendar disconnect."
+        "Чтобы отключить его, отправьте /calendar disconnect.\n\n"
+        "Чтобы подключить ещё один аккаунт Google (рабочий или личный), отправьте /calendar add."
     ),
     "calendar.connected_unknown": (
         "Ваш Google Календарь подключён.\n\nЧтобы отключить его, отправьте /calendar disconnect."
@@ -372,6 +373,32 @@ TEXTS: dict[str, str] = {
     "forget.stale": "Этот вопрос уже неактуален, ничего не удалено. Отправьте /forget ещё раз.",
     "forget.kept_notice": "Ничего не удалено.",
     "forget.kept": "Ничего не удалено: я по-прежнему помню наши разговоры.",
+    "calendar.add": (
+        "Подключите ещё один аккаунт Google (рабочий или личный): [подключить аккаунт "
+        "Google]({url})\n\nСсылка сработает один раз в течение {minutes} мин."
+    ),
+    "calendar.accounts": "Ваши аккаунты Google:",
+    "calendar.account_line": "• **{account}**",
+    "calendar.account_line_reconnect": "• **{account}** ⚠️ нужно переподключить",
+    "calendar.account_default": " (основной: новые события попадают сюда)",
+    "calendar.accounts_help": (
+        "\n`/calendar default <аккаунт>` выбирает, куда попадают новые события, `/calendar "
+        "disconnect <аккаунт>` отключает аккаунт, `/calendar add` подключает ещё один."
+    ),
+    "calendar.default_button": "Сделать {account} основным",
+    "calendar.disconnect_account_button": "Отключить {account}",
+    "calendar.reconnect_button": "Переподключить",
+    "calendar.which_account": (
+        "Какой аккаунт Google? Назовите его адрес или часть адреса: {accounts}."
+    ),
+    "calendar.disconnected_account": "Готово: **{account}** отключён, мой доступ к нему отозван.",
+    "calendar.default_now": "Новые события теперь попадают в **{account}**.",
+    "calendar.confirmed_another": (
+        "✅ **{account}** тоже подключён. Я читаю календари всех ваших аккаунтов Google; "
+        "новые события по-прежнему попадают в основной (отправьте /calendar, чтобы это "
+        "изменить)."
+    ),
+    "calendar.default_notice": "Основной аккаунт изменён.",
     "calendar.connect_button": "Подключить Google Календарь",
     "calendar.disconnect_button": "Отключить",
     "calendar.disconnected_notice": "Отключено.",

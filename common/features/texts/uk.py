@@ -325,7 +325,8 @@ TEXTS: dict[str, str] = {
     ),
     "calendar.connected": (
         "Ваш Google Календар підключено: **{account}**.\n\n"
-        "Щоб відключити його, надішліть /calendar disconnect."
+        "Щоб відключити його, надішліть /calendar disconnect.\n\n"
+        "Щоб підключити ще один акаунт Google (робочий чи особистий), надішліть /calendar add."
     ),
     "calendar.connected_unknown": (
         "Ваш Google Календар підключено.\n\nЩоб відключити його, надішліть /calendar disconnect."
@@ -378,6 +379,33 @@ TEXTS: dict[str, str] = {
     "forget.stale": "Це питання вже неактуальне, нічого не видалено. Надішліть /forget ще раз.",
     "forget.kept_notice": "Нічого не видалено.",
     "forget.kept": "Нічого не видалено: я й далі пам'ятаю наші розмови.",
+    "calendar.add": (
+        "Підключіть ще один акаунт Google (робочий чи особистий): [підключити акаунт "
+        "Google]({url})\n\nПосилання спрацює один раз протягом {minutes} хв."
+    ),
+    "calendar.accounts": "Ваші акаунти Google:",
+    "calendar.account_line": "• **{account}**",
+    "calendar.account_line_reconnect": "• **{account}** ⚠️ потрібно перепідключити",
+    "calendar.account_default": " (основний: нові події потрапляють сюди)",
+    "calendar.accounts_help": (
+        "\n`/calendar default <акаунт>` обирає, куди потрапляють нові події, `/calendar "
+        "disconnect <акаунт>` відключає акаунт, `/calendar add` підключає ще один."
+    ),
+    "calendar.default_button": "Зробити {account} основним",
+    "calendar.disconnect_account_button": "Відключити {account}",
+    "calendar.reconnect_button": "Перепідключити",
+    "calendar.which_account": (
+        "Який акаунт Google? Назвіть його адресу або частину адреси: {accounts}."
+    ),
+    "calendar.disconnected_account": (
+        "Готово: **{account}** відключено, мій доступ до нього відкликано."
+    ),
+    "calendar.default_now": "Нові події тепер потрапляють до **{account}**.",
+    "calendar.confirmed_another": (
+        "✅ **{account}** теж підключено. Я читаю календарі всіх ваших акаунтів Google; нові "
+        "події й далі потрапляють до основного (надішліть /calendar, щоб це змінити)."
+    ),
+    "calendar.default_notice": "Основний акаунт змінено.",
     "calendar.connect_button": "Підключити Google Календар",
     "calendar.disconnect_button": "Відключити",
     "calendar.disconnected_notice": "Відключено.",

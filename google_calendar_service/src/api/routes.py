@@ -28,6 +28,7 @@ from google_calendar_service.src.api.deps import CalendarDep, calendar_callers_o
 from google_calendar_service.src.api.pages import confirm_in_telegram_page, rejected_page
 from google_calendar_service.src.schemas.events import (
     EVENT_ID_PATTERN,
+    DefaultAccountIn,
     DefaultCalendarIn,
     EventCreateIn,
     EventPatchIn,
@@ -83,12 +84,28 @@ async def decline(user_id: uuid.UUID, calendar: CalendarDep) -> Declined:
     return await calendar.decline(str(user_id))
 
 
-@router.delete("/auth/{user_id}", response_model=Disconnection, tags=["oauth"])
-async def disconnect(user_id: uuid.UUID, calendar: CalendarDep) -> Disconnection:
-    return await calendar.disconnect(str(user_id))
-
-
 EventId = Annotated[str, Path(pattern=EVENT_ID_PATTERN)]
+#: Which connected Google account: its address, or a part naming one ("work").
+AccountQuery = Annotated[str | None, Query(pattern=r"^[^\s/?#]{1,320}$")]
+
+
+@router.delete("/auth/{user_id}", response_model=Disconnection, tags=["oauth"])
+async def disconnect(
+    user_id: uuid.UUID, calendar: CalendarDep, account: AccountQuery = None
+) -> Disconnection:
+    """One Google account with `account` (another becomes the default if it was); without
+    it, every account, and a request waiting for confirmation."""
+    return await calendar.disconnect(str(user_id), account)
+
+
+@router.put("/auth/default/{user_id}", response_model=AuthStatus, tags=["oauth"])
+async def set_default_account(
+    user_id: uuid.UUID, body: DefaultAccountIn, calendar: CalendarDep
+) -> AuthStatus:
+    """New events go to this connected Google account from now on."""
+    return await calendar.set_default_account(str(user_id), body)
+
+
 #: Which calendar an event is in: an id from the user's calendar list, or "primary".
 CalendarIdQuery = Annotated[str, Query(pattern=r"^[^\s/?#]{1,255}$")]
 
@@ -101,12 +118,15 @@ async def list_events(
     time_max: str | None = None,
     q: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
     calendar_id: Annotated[str | None, Query(pattern=r"^[^\s/?#]{1,255}$")] = None,
+    account: AccountQuery = None,
 ) -> Events:
-    """Events overlapping [time_min, time_max) in all the user's calendars (or one), in
-    the user's time zone. Times without an offset and plain dates are the user's local
-    time; the default is the next 7 days. `q` finds events that mention its words."""
+    """Events overlapping [time_min, time_max) in all the calendars of all the user's
+    Google accounts (or one calendar, or one account), in the user's time zone. Times
+    without an offset and plain dates are the user's local time; the default is the next 7
+    days. `q` finds events that mention its words. Accounts Google no longer accepts are
+    named in `reconnect_accounts`."""
     return await calendar.get_events(
-        str(user_id), time_min, time_max, text=q, calendar_id=calendar_id
+        str(user_id), time_min, time_max, text=q, calendar_id=calendar_id, account=account
     )
 
 
@@ -117,9 +137,11 @@ async def update_event(
     body: EventPatchIn,
     calendar: CalendarDep,
     calendar_id: CalendarIdQuery = "primary",
+    account: AccountQuery = None,
 ) -> Event:
-    """Change the fields sent; a new start alone moves the event and keeps its length."""
-    return await calendar.update_event(str(user_id), event_id, calendar_id, body)
+    """Change the fields sent; a new start alone moves the event and keeps its length. The
+    account: `account`, else the one whose calendar `calendar_id` is, else the default."""
+    return await calendar.update_event(str(user_id), event_id, calendar_id, body, account)
 
 
 @router.delete("/events/{user_id}/{event_id}", response_model=DeletedEvent, tags=["events"])
@@ -128,20 +150,22 @@ async def delete_event(
     event_id: EventId,
     calendar: CalendarDep,
     calendar_id: CalendarIdQuery = "primary",
+    account: AccountQuery = None,
 ) -> DeletedEvent:
     """`deleted` false when it was deleted already; 404 for an event never there."""
-    return await calendar.delete_event(str(user_id), event_id, calendar_id)
+    return await calendar.delete_event(str(user_id), event_id, calendar_id, account)
 
 
 @router.post("/freebusy/{user_id}", response_model=FreeBusy, tags=["events"])
 async def free_busy(user_id: uuid.UUID, body: FreeBusyIn, calendar: CalendarDep) -> FreeBusy:
-    """Busy and free time across all the user's calendars (the default: the next 7 days)."""
+    """Busy and free time across all the calendars of all the user's Google accounts (the
+    default: the next 7 days)."""
     return await calendar.free_busy(str(user_id), body)
 
 
 @router.get("/calendars/{user_id}", response_model=Calendars, tags=["calendars"])
 async def calendars(user_id: uuid.UUID, calendar: CalendarDep) -> Calendars:
-    """The user's calendars, and which one takes new events."""
+    """The calendars of all the user's Google accounts, and which one takes new events."""
     return await calendar.calendars(str(user_id))
 
 
@@ -149,7 +173,8 @@ async def calendars(user_id: uuid.UUID, calendar: CalendarDep) -> Calendars:
 async def set_default_calendar(
     user_id: uuid.UUID, body: DefaultCalendarIn, calendar: CalendarDep
 ) -> Calendars:
-    """New events go to this calendar from now on (kept with the connection)."""
+    """New events go to this calendar from now on (kept with its account's connection; that
+    account becomes the default)."""
     return await calendar.set_default_calendar(str(user_id), body)
 
 

@@ -1,4 +1,10 @@
-"""GoogleCalendarService: connect a user's calendar, read and write their events.
+"""GoogleCalendarService: connect a user's Google accounts, read and write their events.
+
+A user may connect several Google accounts (work and personal). Reads (events, free/busy,
+the calendars list) span them all, each answer saying which account it is from; an account
+whose grant Google no longer accepts is left out, marked for reconnecting and named in the
+answer, while the others keep working. Writes go to one account: the one named, the one whose
+calendar is named, else the default one.
 
 It joins the parts: connect links (services/oauth.py), the credentials kept by
 rest_service (services/credentials.py), Calendar v3 calls (services/google_client.py) and
@@ -8,13 +14,14 @@ the translation of events into the user's time zone (services/events.py).
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from common.features.calendar_client import (
+    AccountState,
     AuthLink,
     AuthStatus,
     CalendarInfo,
@@ -44,6 +51,7 @@ from google_calendar_service.src.clients.google import (
     CalendarSession,
     GoogleCalendarClient,
 )
+from google_calendar_service.src.domain import accounts as choose
 from google_calendar_service.src.domain import free_busy
 from google_calendar_service.src.domain.credentials import CredentialStore, StoredCredentials
 from google_calendar_service.src.domain.events import (
@@ -67,6 +75,7 @@ from google_calendar_service.src.errors import (
     OAuthCallbackError,
 )
 from google_calendar_service.src.schemas.events import (
+    DefaultAccountIn,
     DefaultCalendarIn,
     EventCreateIn,
     EventPatchIn,
@@ -75,6 +84,10 @@ from google_calendar_service.src.schemas.events import (
 from google_calendar_service.src.settings import SCOPES, Settings, granted_access
 
 log = get_logger(__name__)
+
+T = TypeVar("T")
+#: One read of one account's calendars.
+Read = Callable[[CalendarSession, StoredCredentials], Awaitable[T]]
 
 
 class GoogleCalendarService:
@@ -169,20 +182,29 @@ class GoogleCalendarService:
         await self._publisher.publish(TO_TELEGRAM, message)
 
     async def confirm(self, user_id: str) -> Confirmation:
-        """The owner's yes (`/calendar confirm`): the pending account becomes the calendar.
-        An older connection it replaces is revoked at Google."""
+        """The owner's yes (`/calendar confirm`): the pending account joins the user's
+        accounts (the first one becomes the default); an account connected before is
+        refreshed, keeping its default calendar."""
         await self._rest.get_user(user_id)
-        previous = await self._store.load(user_id)
+        pending = await self._store.load_pending(user_id)
+        previous = (
+            await self._store.load(user_id, pending.account)
+            if pending is not None and pending.account
+            else None
+        )
         row = await self._rest.confirm_pending_calendar_credentials(
             user_id, max_age_seconds=self._settings.calendar_confirm_ttl_seconds
         )
         if row is None:
             return Confirmation(confirmed=False)
         account = row.credentials.get("account")
-        if previous is not None and previous.account != account:
-            await self._revoke(previous.credentials.refresh_token or previous.credentials.token)
-        log.info("calendar_connected", user_id=user_id)
-        return Confirmation(confirmed=True, account=account)
+        if previous is not None and previous.default_calendar:
+            credentials = self._store.from_record(row.credentials)
+            await self._store.save(
+                user_id, credentials, account, default_calendar=previous.default_calendar
+            )
+        log.info("calendar_connected", user_id=user_id, default=row.is_default)
+        return Confirmation(confirmed=True, account=account, default=row.is_default)
 
     async def decline(self, user_id: str) -> Declined:
         """The owner's no (`/calendar decline`): the grant is revoked and forgotten."""
@@ -211,45 +233,84 @@ class GoogleCalendarService:
 
     async def _revoke_unless_active(self, user_id: str, record: dict[str, Any]) -> None:
         """Revoking at Google ends the whole grant of that account, so an account that is
-        also the user's active connection is only forgotten, not revoked."""
-        active = await self._store.load(user_id)
-        if active is not None and active.account == record.get("account"):
+        also one of the user's connected accounts is only forgotten, not revoked."""
+        connected = await self._store.load_all(user_id)
+        if any(a.account == record.get("account") for a in connected):
             return
         await self._revoke(record.get("refresh_token") or record.get("token"))
 
     async def status(self, user_id: str) -> AuthStatus:
         await self._rest.get_user(user_id)
-        stored = await self._store.load(user_id)
+        connected = await self._store.load_all(user_id)
         pending = await self._store.load_pending(user_id)
         waiting = pending is not None and not _expired(
             pending.connected_at, self._settings.calendar_confirm_ttl_seconds
         )
         pending_account = pending.account if waiting and pending else None
-        if stored is None:
+        if not connected:
             return AuthStatus(
                 connected=False, valid=False, pending=waiting, pending_account=pending_account
             )
+        default = choose.default_of(connected)
         return AuthStatus(
             connected=True,
-            valid=stored.valid,
-            account=stored.account,
-            connected_at=stored.connected_at,
+            valid=default.valid,
+            account=default.account,
+            connected_at=default.connected_at,
             pending=waiting,
             pending_account=pending_account,
-            access=granted_access(stored.credentials.scopes or ()),
+            access=_access_of(default),
+            accounts=[
+                AccountState(
+                    account=a.name,
+                    valid=a.valid,
+                    default=a is default,
+                    connected_at=a.connected_at,
+                    access=_access_of(a),
+                )
+                for a in connected
+            ],
         )
 
-    async def disconnect(self, user_id: str) -> Disconnection:
-        """Revoke at Google where it still works, then forget the credentials; a request
-        waiting for confirmation goes too (declined)."""
-        await self.decline(user_id)
-        stored = await self._store.load(user_id)
-        if stored is None:
+    async def set_default_account(self, user_id: str, data: DefaultAccountIn) -> AuthStatus:
+        """New events go to this connected account from now on."""
+        await self._rest.get_user(user_id)
+        connected = await self._store.load_all(user_id)
+        if not connected:
+            raise CalendarNotConnectedError(
+                "Google Calendar is not connected. Open the link to connect it.",
+                await self._new_link(user_id),
+            )
+        chosen = choose.pick(connected, data.account)
+        await self._store.make_default(user_id, chosen.name)
+        log.info("calendar_default_account_set", user_id=user_id)
+        return await self.status(user_id)
+
+    async def disconnect(self, user_id: str, account: str | None = None) -> Disconnection:
+        """Revoke at Google where it still works, then forget the credentials: of `account`
+        only, or of every account (and a request waiting for confirmation is declined)."""
+        if account is None:
+            await self.decline(user_id)
+        connected = await self._store.load_all(user_id)
+        if not connected:
             return Disconnection(disconnected=False, revoked=False)
+        going = [choose.pick(connected, account)] if account else connected
+        revoked = True
+        for stored in going:
+            revoked = await self._forget(user_id, stored) and revoked
+        left = await self._store.load(user_id)
+        log.info("calendar_disconnected", user_id=user_id, revoked=revoked, accounts=len(going))
+        return Disconnection(
+            disconnected=True,
+            revoked=revoked,
+            account=going[0].account if account else None,
+            default_account=left.account if left else None,
+        )
+
+    async def _forget(self, user_id: str, stored: StoredCredentials) -> bool:
         revoked = await self._revoke(stored.credentials.refresh_token or stored.credentials.token)
-        await self._store.delete(user_id)
-        log.info("calendar_disconnected", user_id=user_id, revoked=revoked)
-        return Disconnection(disconnected=True, revoked=revoked)
+        await self._store.delete(user_id, stored.account)
+        return revoked
 
     # -- events --------------------------------------------------------------------------------
 
@@ -261,18 +322,24 @@ class GoogleCalendarService:
         *,
         text: str | None = None,
         calendar_id: str | None = None,
+        account: str | None = None,
     ) -> Events:
-        """Events of every calendar in the user's list (or of `calendar_id`), in start
-        order; `text` keeps those that mention it (Google's own search)."""
-        async with self._connected(user_id) as (session, user, _stored):
-            tz = _timezone(user, self._settings.default_timezone)
-            start, end = resolve_range(
-                time_min,
-                time_max,
-                tz,
-                now=utcnow(),
-                max_days=self._settings.max_range_days,
-            )
+        """Events of every calendar in every connected account's list (or of `calendar_id`,
+        or of `account`), in start order; `text` keeps those that mention it (Google's own
+        search). An event seen in an earlier account (a shared calendar, an invitation from
+        one account to the other) is listed once, so an event id names one event."""
+        user = await self._rest.get_user(user_id)
+        tz = _timezone(user, self._settings.default_timezone)
+        start, end = resolve_range(
+            time_min, time_max, tz, now=utcnow(), max_days=self._settings.max_range_days
+        )
+        connected = await self._accounts(user_id)
+        if account or calendar_id:
+            connected = [await self._choose(user_id, connected, account, calendar_id)]
+
+        async def read(
+            session: CalendarSession, _stored: StoredCredentials
+        ) -> list[tuple[str, dict[str, Any]]]:
             ids = [calendar_id] if calendar_id else await self._calendar_ids(session)
             found: list[tuple[str, dict[str, Any]]] = []
             for one in ids:
@@ -280,18 +347,38 @@ class GoogleCalendarService:
                     session, start, end, tz.key, calendar_id=one, text=text
                 )
                 found.extend((one, item) for item in items if item.get("status") != "cancelled")
-        found.sort(key=lambda pair: start_instant(pair[1], tz))
-        events = [to_event_out(item, tz, one) for one, item in found]
-        log.info("calendar_events_listed", user_id=user_id, count=len(events), calendars=len(ids))
+            return found
+
+        results, reconnect = await self._read_each(user_id, connected, read)
+        seen: set[str] = set()
+        listed: list[tuple[str, StoredCredentials, dict[str, Any]]] = []
+        for stored, found in results:
+            ours = [(one, stored, item) for one, item in found if item.get("id") not in seen]
+            seen.update(str(item.get("id")) for _one, _stored, item in ours)
+            listed.extend(ours)
+        listed.sort(key=lambda entry: start_instant(entry[2], tz))
+        events = [to_event_out(item, tz, one, stored.account) for one, stored, item in listed]
+        log.info(
+            "calendar_events_listed", user_id=user_id, count=len(events), accounts=len(results)
+        )
         return Events(
-            timezone=tz.key, time_min=start, time_max=end, count=len(events), events=events
+            timezone=tz.key,
+            time_min=start,
+            time_max=end,
+            count=len(events),
+            events=events,
+            **await self._reconnect_fields(user_id, reconnect),
         )
 
     async def create_event(self, user_id: str, data: EventCreateIn) -> CreatedEvent:
         """Create once: the id comes from the idempotency key (random without one), so a
         repeat finds the event it made instead of making another. It goes into the named
-        calendar, else the user's default one."""
-        async with self._connected(user_id) as (session, user, stored):
+        calendar, else the default calendar of the named account, else of the default one."""
+        async with self._connected(user_id, data.account, data.calendar_id) as (
+            session,
+            user,
+            stored,
+        ):
             tz = _timezone(user, self._settings.default_timezone)
             calendar_id = data.calendar_id or stored.default_calendar or "primary"
             key = data.idempotency_key
@@ -303,64 +390,110 @@ class GoogleCalendarService:
                 item = await self._google.get_event(session, event_id, tz.key, calendar_id)
                 created = False
         log.info("calendar_event_created", user_id=user_id, created=created)
-        out = to_event_out(item, tz, _real_id(calendar_id, stored.account))
+        out = to_event_out(item, tz, _real_id(calendar_id, stored.account), stored.account)
         return CreatedEvent(**out.model_dump(), created=created)
 
     async def update_event(
-        self, user_id: str, event_id: str, calendar_id: str, data: EventPatchIn
+        self,
+        user_id: str,
+        event_id: str,
+        calendar_id: str,
+        data: EventPatchIn,
+        account: str | None = None,
     ) -> Event:
         """events.patch after reading the event (a move keeps its length)."""
-        async with self._connected(user_id) as (session, user, stored):
+        async with self._connected(user_id, account, calendar_id) as (session, user, stored):
             tz = _timezone(user, self._settings.default_timezone)
             item = await self._google.get_event(session, event_id, tz.key, calendar_id)
             body = patch_body(data, item, data.timezone or tz.key)
             patched = await self._google.patch_event(session, calendar_id, event_id, body)
         log.info("calendar_event_updated", user_id=user_id, fields=sorted(body))
-        return to_event_out(patched, tz, _real_id(calendar_id, stored.account))
+        return to_event_out(patched, tz, _real_id(calendar_id, stored.account), stored.account)
 
-    async def delete_event(self, user_id: str, event_id: str, calendar_id: str) -> DeletedEvent:
+    async def delete_event(
+        self, user_id: str, event_id: str, calendar_id: str, account: str | None = None
+    ) -> DeletedEvent:
         """`deleted` false when Google had it deleted already (a repeat is no error)."""
-        async with self._connected(user_id) as (session, _user, _stored):
+        async with self._connected(user_id, account, calendar_id) as (session, _user, stored):
             try:
                 await self._google.delete_event(session, calendar_id, event_id)
                 deleted = True
             except EventGoneError:
                 deleted = False
         log.info("calendar_event_deleted", user_id=user_id, deleted=deleted)
-        return DeletedEvent(deleted=deleted, event_id=event_id, calendar_id=calendar_id)
+        return DeletedEvent(
+            deleted=deleted, event_id=event_id, calendar_id=calendar_id, account=stored.account
+        )
 
     async def free_busy(self, user_id: str, data: FreeBusyIn) -> FreeBusy:
-        """Busy time across every calendar of the user's, merged, and the free gaps."""
-        async with self._connected(user_id) as (session, user, _stored):
-            tz = _timezone(user, self._settings.default_timezone)
-            start, end = resolve_range(
-                data.time_min,
-                data.time_max,
-                tz,
-                now=utcnow(),
-                max_days=self._settings.max_range_days,
-            )
+        """Busy time across every calendar of every connected account, merged, and the
+        free gaps."""
+        user = await self._rest.get_user(user_id)
+        tz = _timezone(user, self._settings.default_timezone)
+        start, end = resolve_range(
+            data.time_min, data.time_max, tz, now=utcnow(), max_days=self._settings.max_range_days
+        )
+
+        async def read(
+            session: CalendarSession, _stored: StoredCredentials
+        ) -> tuple[list[str], dict[str, Any]]:
             ids = await self._calendar_ids(session)
-            answer = await self._google.free_busy(session, start, end, tz.key, ids)
-        busy = free_busy.merge(free_busy.busy_spans(answer, start, end))
+            return ids, await self._google.free_busy(session, start, end, tz.key, ids)
+
+        results, reconnect = await self._read_each(user_id, await self._accounts(user_id), read)
+        ids: list[str] = []
+        spans: list[free_busy.Span] = []
+        unreadable: list[str] = []
+        for _stored, (read_ids, answer) in results:
+            ids.extend(one for one in read_ids if one not in ids)
+            spans.extend(free_busy.busy_spans(answer, start, end))
+            unreadable.extend(free_busy.unreadable(answer))
+        busy = free_busy.merge(spans)
         return FreeBusy(
             timezone=tz.key,
             time_min=start,
             time_max=end,
             calendars=ids,
-            unreadable=free_busy.unreadable(answer),
+            unreadable=unreadable,
             busy=free_busy.intervals(busy, tz),
             free=free_busy.intervals(free_busy.gaps(busy, start, end), tz),
+            **await self._reconnect_fields(user_id, reconnect),
         )
 
     async def calendars(self, user_id: str) -> Calendars:
-        async with self._connected(user_id) as (session, _user, stored):
-            entries = await self._google.calendar_list(session)
-        return _calendars(entries, stored.default_calendar)
+        """Every connected account's calendars (a calendar two accounts share, once)."""
+        await self._rest.get_user(user_id)
+        connected = await self._accounts(user_id)
+
+        async def read(
+            session: CalendarSession, _stored: StoredCredentials
+        ) -> list[dict[str, Any]]:
+            return await self._google.calendar_list(session)
+
+        results, reconnect = await self._read_each(user_id, connected, read)
+        default = choose.default_of(connected)
+        default_id = default.default_calendar or default.account or "primary"
+        infos: list[CalendarInfo] = []
+        for stored, entries in results:
+            chosen, listed = _calendars(entries, stored)
+            default_id = chosen if stored is default else default_id
+            known = {info.id for info in infos}
+            infos.extend(info for info in listed if info.id not in known)
+        return Calendars(
+            default_calendar_id=default_id,
+            calendars=infos,
+            default_account=default.account,
+            **await self._reconnect_fields(user_id, reconnect),
+        )
 
     async def set_default_calendar(self, user_id: str, data: DefaultCalendarIn) -> Calendars:
-        """Only a calendar of the user's list that they may write to can take new events."""
-        async with self._connected(user_id) as (session, _user, stored):
+        """Only a calendar of the user's list that they may write to can take new events; its
+        account becomes the default one too."""
+        async with self._connected(user_id, data.account, data.calendar_id) as (
+            session,
+            _user,
+            stored,
+        ):
             entries = await self._google.calendar_list(session)
             entry = next((e for e in entries if e.get("id") == data.calendar_id), None)
             if entry is None or entry.get("accessRole") not in _WRITABLE:
@@ -374,11 +507,13 @@ class GoogleCalendarService:
                 user_id, stored.credentials, stored.account, default_calendar=chosen
             )
             stored.stored_token = stored.credentials.token
+        if not stored.is_default:
+            await self._store.make_default(user_id, stored.name)
         log.info("calendar_default_set", user_id=user_id, primary=chosen is None)
-        return _calendars(entries, chosen)
+        return await self.calendars(user_id)
 
     async def _calendar_ids(self, session: CalendarSession) -> list[str]:
-        """Every calendar of the user's list that they see (hidden ones stay out)."""
+        """Every calendar of the account's list that they see (hidden ones stay out)."""
         entries = await self._google.calendar_list(session)
         ids = [e["id"] for e in entries if e.get("id") and not e.get("hidden")]
         return ids or ["primary"]
@@ -386,48 +521,135 @@ class GoogleCalendarService:
     def connected(
         self, user_id: str, access: GoogleAccess
     ) -> AbstractAsyncContextManager[tuple[CalendarSession, User, StoredCredentials]]:
-        """The user's connection for `access`, as the calendar's own calls have it: another
-        Google API (tasks) builds its client on the credentials."""
-        return self._connected(user_id, access)
+        """The user's default account's connection for `access`, as the calendar's own calls
+        have it: another Google API (tasks) builds its client on the credentials."""
+        return self._connected(user_id, access=access)
 
-    @asynccontextmanager
-    async def _connected(
+    # -- accounts ------------------------------------------------------------------------------
+
+    async def _accounts(
         self, user_id: str, access: GoogleAccess = "calendar"
-    ) -> AsyncIterator[tuple[CalendarSession, User, StoredCredentials]]:
-        """The user's Google session; refreshed tokens are written back, a dead grant is
-        marked invalid, and a user who must (re)connect, or grant `access`, gets the link in
-        the error."""
-        user = await self._rest.get_user(user_id)
-        stored = await self._store.load(user_id)
-        if stored is None:
+    ) -> list[StoredCredentials]:
+        """The user's connected accounts, the default first; none: the link to connect (asking
+        for `access` too)."""
+        connected = await self._store.load_all(user_id)
+        if not connected:
             raise CalendarNotConnectedError(
                 "Google Calendar is not connected. Open the link to connect it.",
                 await self._new_link(user_id, [access]),
             )
+        return connected
+
+    async def _choose(
+        self,
+        user_id: str,
+        connected: list[StoredCredentials],
+        account: str | None,
+        calendar_id: str | None,
+    ) -> StoredCredentials:
+        """The account named, else the one whose calendar is named, else the default one."""
+        if account:
+            return choose.pick(connected, account)
+        if calendar_id and calendar_id != "primary" and len(connected) > 1:
+            owner = choose.owner_by_address(connected, calendar_id)
+            if owner is None:
+                owner = await self._owner_of(user_id, connected, calendar_id)
+            if owner is not None:
+                return owner
+        return choose.default_of(connected)
+
+    async def _owner_of(
+        self, user_id: str, connected: list[StoredCredentials], calendar_id: str
+    ) -> StoredCredentials | None:
+        """The first account (the default first) whose calendar list has `calendar_id`."""
+
+        async def read(session: CalendarSession, _stored: StoredCredentials) -> set[str]:
+            return {e.get("id", "") for e in await self._google.calendar_list(session)}
+
+        try:
+            results, _reconnect = await self._read_each(user_id, connected, read)
+        except CalendarReconnectRequiredError:
+            return None
+        return next((stored for stored, ids in results if calendar_id in ids), None)
+
+    async def _read_each(
+        self, user_id: str, connected: list[StoredCredentials], read: Read[T]
+    ) -> tuple[list[tuple[StoredCredentials, T]], list[str]]:
+        """`read` over each working account, and the accounts that need reconnecting: one
+        account's dead grant is marked for reconnect and the others still answer; when none
+        answers, the user gets the link."""
+        results: list[tuple[StoredCredentials, T]] = []
+        reconnect: list[str] = []
+        for stored in connected:
+            if not stored.valid:
+                reconnect.append(stored.name)
+                continue
+            try:
+                async with self._google.session(stored.credentials) as session:
+                    results.append((stored, await read(session, stored)))
+            except InvalidGrantError:
+                await self._store.mark_invalid(user_id, stored)
+                reconnect.append(stored.name)
+            except GoogleAuthRejectedError:
+                reconnect.append(stored.name)
+            finally:
+                await self._write_back(user_id, stored)
+        if not results:
+            raise await self._reconnect(user_id, reconnect)
+        return results, reconnect
+
+    async def _reconnect_fields(self, user_id: str, reconnect: list[str]) -> dict[str, Any]:
+        """What an answer read without some accounts says about them: which, and the link."""
+        if not reconnect:
+            return {}
+        log.info("calendar_reconnect_required", user_id=user_id, accounts=len(reconnect))
+        return {"reconnect_accounts": reconnect, "reconnect_url": await self._new_link(user_id)}
+
+    @asynccontextmanager
+    async def _connected(
+        self,
+        user_id: str,
+        account: str | None = None,
+        calendar_id: str | None = None,
+        *,
+        access: GoogleAccess = "calendar",
+    ) -> AsyncIterator[tuple[CalendarSession, User, StoredCredentials]]:
+        """One account's Google session (see `_choose`); refreshed tokens are written back, a
+        dead grant is marked invalid, and a user who must (re)connect, or grant `access` to
+        the account used, gets the link in the error."""
+        user = await self._rest.get_user(user_id)
+        connected = await self._accounts(user_id, access)
+        stored = await self._choose(user_id, connected, account, calendar_id)
         if not stored.valid:
-            raise await self._reconnect(user_id)
-        # The calendar is every connection's first grant (older records list no scopes).
-        if access != "calendar" and access not in granted_access(stored.credentials.scopes or ()):
+            raise await self._reconnect(user_id, [stored.name])
+        if access not in _access_of(stored):
+            named = f" ({stored.name})" if stored.name else ""
             raise GoogleAccessNotGrantedError(
-                f"This Google connection does not allow {access}. Open the link to allow it.",
+                f"This Google connection{named} does not allow {access}. Open the link to "
+                "allow it.",
                 await self._new_link(user_id, [access]),
+                [stored.name] if stored.name else [],
             )
         try:
             async with self._google.session(stored.credentials) as session:
                 yield session, user, stored
         except InvalidGrantError:
             await self._store.mark_invalid(user_id, stored)
-            raise await self._reconnect(user_id) from None
+            raise await self._reconnect(user_id, [stored.name]) from None
         except GoogleAuthRejectedError:
-            raise await self._reconnect(user_id) from None
+            raise await self._reconnect(user_id, [stored.name]) from None
         finally:
             await self._write_back(user_id, stored)
 
-    async def _reconnect(self, user_id: str) -> CalendarReconnectRequiredError:
-        log.info("calendar_reconnect_required", user_id=user_id)
+    async def _reconnect(self, user_id: str, accounts: list[str]) -> CalendarReconnectRequiredError:
+        log.info("calendar_reconnect_required", user_id=user_id, accounts=len(accounts))
+        named = ", ".join(a for a in accounts if a)
+        which = f" ({named})" if named else ""
         return CalendarReconnectRequiredError(
-            "Google no longer accepts this calendar connection. Open the link to reconnect.",
+            f"Google no longer accepts this calendar connection{which}. Open the link to "
+            "reconnect.",
             await self._new_link(user_id),
+            [a for a in accounts if a],
         )
 
     async def _write_back(self, user_id: str, stored: StoredCredentials) -> None:
@@ -450,30 +672,40 @@ class GoogleCalendarService:
 _WRITABLE = frozenset({"owner", "writer"})
 
 
+def _access_of(stored: StoredCredentials) -> list[GoogleAccess]:
+    """What an account's grant allows; the calendar is every connection's first grant (older
+    records list no scopes)."""
+    granted = granted_access(stored.credentials.scopes or ())
+    return granted if "calendar" in granted else ["calendar", *granted]
+
+
 def _real_id(calendar_id: str, account: str | None) -> str:
     """The primary calendar's id is its account's address."""
     return account if calendar_id == "primary" and account else calendar_id
 
 
-def _calendars(entries: list[dict[str, Any]], default: str | None) -> Calendars:
+def _calendars(
+    entries: list[dict[str, Any]], stored: StoredCredentials
+) -> tuple[str, list[CalendarInfo]]:
+    """One account's calendars, and its default one (marked default only in the default
+    account)."""
     primary = next((e["id"] for e in entries if e.get("primary")), "primary")
+    default = stored.default_calendar
     known = default is not None and any(e.get("id") == default for e in entries)
     chosen = default if known and default else primary
-    return Calendars(
-        default_calendar_id=chosen,
-        calendars=[
-            CalendarInfo(
-                id=e["id"],
-                summary=e.get("summaryOverride") or e.get("summary") or e["id"],
-                primary=bool(e.get("primary")),
-                default=e["id"] == chosen,
-                access_role=e.get("accessRole", "reader"),
-                time_zone=e.get("timeZone"),
-            )
-            for e in entries
-            if e.get("id")
-        ],
-    )
+    return chosen, [
+        CalendarInfo(
+            id=e["id"],
+            summary=e.get("summaryOverride") or e.get("summary") or e["id"],
+            primary=bool(e.get("primary")),
+            default=stored.is_default and e["id"] == chosen,
+            access_role=e.get("accessRole", "reader"),
+            time_zone=e.get("timeZone"),
+            account=stored.account,
+        )
+        for e in entries
+        if e.get("id")
+    ]
 
 
 def _expired(since: datetime | None, ttl_seconds: int) -> bool:

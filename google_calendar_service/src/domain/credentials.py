@@ -29,6 +29,13 @@ class StoredCredentials:
     stored_token: str | None
     #: Where new events go unless a call names a calendar (None: the primary calendar).
     default_calendar: str | None = None
+    #: The account new events go to unless a call names another.
+    is_default: bool = True
+
+    @property
+    def name(self) -> str:
+        """How answers name the account ("" when Google did not say)."""
+        return self.account or ""
 
     @property
     def refreshed(self) -> bool:
@@ -77,12 +84,22 @@ class CredentialStore:
             expiry=_expiry_value(record.get("expiry")),
         )
 
-    async def load(self, user_id: str) -> StoredCredentials | None:
-        """The active connection only: a pending one is not a connection."""
-        row = await self._rest.get_calendar_credentials(user_id)
+    async def load(self, user_id: str, account: str | None = None) -> StoredCredentials | None:
+        """One connected account (None: the default one, as when a user had only one); a
+        pending one is not a connection."""
+        row = await self._rest.get_calendar_credentials(user_id, account)
         if row is None or row.status != "active":
             return None
-        return self._stored(row.credentials, row.valid, row.created_at)
+        return self._stored(row.credentials, row.valid, row.created_at, row.is_default)
+
+    async def load_all(self, user_id: str) -> list[StoredCredentials]:
+        """Every connected account of the user's, the default first."""
+        rows = await self._rest.list_calendar_accounts(user_id)
+        return [
+            self._stored(row.credentials, row.valid, row.created_at, row.is_default)
+            for row in rows
+            if row.status == "active"
+        ]
 
     async def load_pending(self, user_id: str) -> StoredCredentials | None:
         """A consented account awaiting its owner's confirmation; `connected_at` is when it
@@ -90,10 +107,10 @@ class CredentialStore:
         row = await self._rest.get_pending_calendar_credentials(user_id)
         if row is None:
             return None
-        return self._stored(row.credentials, False, row.pending_since)
+        return self._stored(row.credentials, False, row.pending_since, False)
 
     def _stored(
-        self, record: dict[str, Any], valid: bool, since: datetime | None
+        self, record: dict[str, Any], valid: bool, since: datetime | None, is_default: bool
     ) -> StoredCredentials:
         return StoredCredentials(
             credentials=self.from_record(record),
@@ -102,6 +119,7 @@ class CredentialStore:
             connected_at=since,
             stored_token=record.get("token"),
             default_calendar=record.get("default_calendar"),
+            is_default=is_default,
         )
 
     async def save(
@@ -113,10 +131,11 @@ class CredentialStore:
         valid: bool = True,
         default_calendar: str | None = None,
     ) -> None:
-        """The default calendar is kept with the connection, so it goes when the connection
-        does (another account's calendars are not this one's)."""
+        """Into `account`'s row (None: the default account's). The default calendar is kept
+        with the connection, so it goes when the connection does (another account's calendars
+        are not this one's)."""
         record = self.to_record(credentials, account, default_calendar)
-        await self._rest.put_calendar_credentials(user_id, record, valid=valid)
+        await self._rest.put_calendar_credentials(user_id, record, valid=valid, account=account)
 
     async def save_pending(
         self, user_id: str, credentials: Credentials, account: str | None
@@ -136,9 +155,13 @@ class CredentialStore:
         )
         stored.valid = False
 
-    async def delete(self, user_id: str) -> bool:
+    async def delete(self, user_id: str, account: str | None = None) -> bool:
+        """Forget one account (None: the default one); another becomes the default."""
         try:
-            await self._rest.delete_calendar_credentials(user_id)
+            await self._rest.delete_calendar_credentials(user_id, account)
         except NotFoundError:
             return False
         return True
+
+    async def make_default(self, user_id: str, account: str) -> None:
+        await self._rest.set_default_calendar_account(user_id, account)

@@ -74,8 +74,11 @@ def start_instant(item: dict[str, Any], tz: ZoneInfo) -> datetime:
     return datetime.fromisoformat(start["dateTime"].replace("Z", "+00:00"))
 
 
-def to_event_out(item: dict[str, Any], tz: ZoneInfo, calendar_id: str = "primary") -> Event:
-    """One Google event of `calendar_id` in the user's time zone, with its kind told apart."""
+def to_event_out(
+    item: dict[str, Any], tz: ZoneInfo, calendar_id: str = "primary", account: str | None = None
+) -> Event:
+    """One Google event of `calendar_id` (of `account`) in the user's time zone, with its kind
+    told apart."""
     start_raw, end_raw = item.get("start", {}), item.get("end", {})
     all_day = "date" in start_raw
     if all_day:
@@ -107,6 +110,7 @@ def to_event_out(item: dict[str, Any], tz: ZoneInfo, calendar_id: str = "primary
         recurring="recurringEventId" in item or bool(item.get("recurrence")),
         html_link=item.get("htmlLink"),
         calendar_id=calendar_id,
+        account=account,
         attendees=[a["email"] for a in item.get("attendees", []) if a.get("email")],
         recurrence=list(item.get("recurrence", [])),
     )

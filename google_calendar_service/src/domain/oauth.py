@@ -107,12 +107,17 @@ class OAuthClient:
         """The consent URL and the PKCE code_verifier to keep until the callback.
 
         Offline access with a forced consent screen, so Google sends a refresh token even
-        to a user who connected before; earlier grants are kept (include_granted_scopes), so
-        asking for mail later does not drop the calendar.
+        to a user who connected before; Google's account chooser first (select_account), so a
+        user signed into several Google accounts picks which one to connect or add; earlier
+        grants are kept (include_granted_scopes), so asking for mail later does not drop the
+        calendar.
         """
         flow = self._flow(scopes=scopes_for(access))
         url, _ = flow.authorization_url(
-            state=state, access_type="offline", prompt="consent", include_granted_scopes="true"
+            state=state,
+            access_type="offline",
+            prompt="consent select_account",
+            include_granted_scopes="true",
         )
         return url, str(flow.code_verifier)
 

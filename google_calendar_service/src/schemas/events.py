@@ -13,6 +13,8 @@ from common.features.timezones import known_zone
 
 #: A calendar's id as Google gives them (an email address, `…@group.calendar.google.com`).
 CalendarId = Annotated[str, StringConstraints(pattern=r"^[^\s/?#]{1,255}$")]
+#: A connected Google account: its address, or a part of it that names one account ("work").
+AccountName = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^\s/?#]{1,320}$")]
 #: An event's id: base32hex, and `_` with a time for an instance of a recurring event.
 EVENT_ID_PATTERN = r"^[A-Za-z0-9_-]{5,1024}$"
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$")
@@ -48,8 +50,10 @@ class EventCreateIn(BaseModel):
     timezone: str | None = None
     #: The same key always makes the same event id, so a retried create never doubles.
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=512)
-    #: Which calendar; None is the user's default one.
+    #: Which calendar; None is the default one of the account.
     calendar_id: CalendarId | None = None
+    #: Which Google account; None: the one `calendar_id` belongs to, else the default one.
+    account: AccountName | None = None
     attendees: list[str] = Field(default_factory=list, max_length=50)
     #: RFC 5545 lines as Google takes them ("RRULE:FREQ=WEEKLY;COUNT=5").
     recurrence: list[str] = Field(default_factory=list, max_length=10)
@@ -152,3 +156,9 @@ class FreeBusyIn(BaseModel):
 
 class DefaultCalendarIn(BaseModel):
     calendar_id: CalendarId
+    #: Whose calendar; None: the account whose list has it.
+    account: AccountName | None = None
+
+
+class DefaultAccountIn(BaseModel):
+    account: AccountName

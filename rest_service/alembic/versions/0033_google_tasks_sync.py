@@ -4,7 +4,7 @@ last seen (`google_updated`, Google's `updated`) and the local `updated_at` last
 (`google_task_sync`); and the Google tasks still to delete there (`google_task_deletions`).
 
 Revision ID: 0033
-Revises: 0030
+Revises: 0032
 Create Date: 2026-11-28 12:00:00.000000+00:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0033"
-down_revision: str | None = "0031"
+down_revision: str | None = "0032"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

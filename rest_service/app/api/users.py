@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic_core import to_json
 
 from rest_service.app.api.common import ERRORS
@@ -14,8 +14,10 @@ from rest_service.app.auth import any_token, calendar_credentials_only
 from rest_service.app.domain import calendar, users
 from rest_service.app.models.base import BIGINT_MAX
 from rest_service.app.models.calendar import (
+    ACCOUNT_MAX,
     CalendarCredentialsPublic,
     CalendarCredentialsPut,
+    CalendarDefaultAccountPut,
     CalendarPendingConfirm,
 )
 from rest_service.app.models.user import (
@@ -28,6 +30,8 @@ from rest_service.app.models.user import (
 router = APIRouter(prefix="/api/users", tags=["users"], responses=ERRORS)
 
 TelegramId = Annotated[int, Path(gt=0, le=BIGINT_MAX)]
+#: Which connected Google account (its address); left out: the user's default account.
+AccountQuery = Annotated[str | None, Query(min_length=1, max_length=ACCOUNT_MAX)]
 
 
 @router.get("/", response_model=list[UserPublic], dependencies=[any_token])
@@ -90,9 +94,12 @@ async def forget_user(ctx: UnitOfWorkDep, user_id: uuid.UUID) -> None:
     response_model=CalendarCredentialsPublic,
     dependencies=[calendar_credentials_only],
 )
-async def get_calendar_credentials(ctx: UnitOfWorkDep, user_id: uuid.UUID) -> object:
-    """Decrypted, for google_calendar_service only (the admin token gets a 403)."""
-    return await calendar.get_credentials(ctx, user_id)
+async def get_calendar_credentials(
+    ctx: UnitOfWorkDep, user_id: uuid.UUID, account: AccountQuery = None
+) -> object:
+    """Decrypted, for google_calendar_service only (the admin token gets a 403). One Google
+    account of the user's; without `account`, the default one."""
+    return await calendar.get_credentials(ctx, user_id, calendar.ACTIVE, account)
 
 
 @router.put(
@@ -101,16 +108,47 @@ async def get_calendar_credentials(ctx: UnitOfWorkDep, user_id: uuid.UUID) -> ob
     dependencies=[calendar_credentials_only],
 )
 async def put_calendar_credentials(
-    ctx: UnitOfWorkDep, user_id: uuid.UUID, data: CalendarCredentialsPut
+    ctx: UnitOfWorkDep,
+    user_id: uuid.UUID,
+    data: CalendarCredentialsPut,
+    account: AccountQuery = None,
 ) -> object:
-    return await calendar.put_credentials(ctx, user_id, data)
+    """Stores `account`'s tokens (without it: the default account's; a user's first account
+    becomes the default)."""
+    return await calendar.put_credentials(ctx, user_id, data, calendar.ACTIVE, account)
 
 
 @router.delete(
     "/{user_id}/calendar-credentials", status_code=204, dependencies=[calendar_credentials_only]
 )
-async def delete_calendar_credentials(ctx: UnitOfWorkDep, user_id: uuid.UUID) -> None:
-    await calendar.delete_credentials(ctx, user_id)
+async def delete_calendar_credentials(
+    ctx: UnitOfWorkDep, user_id: uuid.UUID, account: AccountQuery = None
+) -> None:
+    """Forgets one account (without `account`: the default one, and the earliest connected
+    of the others becomes the default)."""
+    await calendar.delete_credentials(ctx, user_id, calendar.ACTIVE, account)
+
+
+@router.get(
+    "/{user_id}/calendar-accounts",
+    response_model=list[CalendarCredentialsPublic],
+    dependencies=[calendar_credentials_only],
+)
+async def list_calendar_accounts(ctx: UnitOfWorkDep, user_id: uuid.UUID) -> object:
+    """Every connected Google account of the user's, decrypted, the default first."""
+    return await calendar.list_accounts(ctx, user_id)
+
+
+@router.put(
+    "/{user_id}/calendar-accounts/default",
+    response_model=CalendarCredentialsPublic,
+    dependencies=[calendar_credentials_only],
+)
+async def set_default_calendar_account(
+    ctx: UnitOfWorkDep, user_id: uuid.UUID, data: CalendarDefaultAccountPut
+) -> object:
+    """New events go to this connected account from now on (404 when it is not connected)."""
+    return await calendar.set_default_account(ctx, user_id, data.account)
 
 
 # A consented Google account waits here, unusable, until the Telegram user confirms it.

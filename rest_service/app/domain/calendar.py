@@ -1,9 +1,13 @@
-"""Google Calendar credentials per user: encrypted at rest, read one user at a time.
+"""Google Calendar credentials per user and Google account: encrypted at rest, read one user
+at a time.
 
-A user has at most one *active* connection (what the calendar reads) and one *pending* one: a
-Google account consented through the user's link but not yet confirmed by that user in their
-own Telegram chat. Whoever opens a link can only ever produce a pending row, which nothing
-reads as a connection; the owner's confirm makes it active, a decline or its age drops it.
+A user may connect several Google accounts (work and personal): one *active* row per account,
+one of them the *default* (where new events go; what the single-connection routes mean). At
+most one *pending* row per user: a Google account consented through the user's link but not
+yet confirmed by that user in their own Telegram chat. Whoever opens a link can only ever
+produce a pending row, which nothing reads as a connection; the owner's confirm makes it the
+active row of its account (refreshing an account connected before), a decline or its age
+drops it.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import json
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 
@@ -21,6 +25,7 @@ from common.infrastructure.errors import not_found
 from rest_service.app.domain.common import get_or_404
 from rest_service.app.domain.unit_of_work import CommitThenRaise, UnitOfWork
 from rest_service.app.models.calendar import (
+    ACCOUNT_MAX,
     CalendarCredential,
     CalendarCredentialsPublic,
     CalendarCredentialsPut,
@@ -32,64 +37,136 @@ ACTIVE = "active"
 PENDING = "pending"
 
 
+def account_key(account: object) -> str:
+    """How an account is named among a user's rows: its address, trimmed and lower-cased."""
+    return account.strip().casefold()[:ACCOUNT_MAX] if isinstance(account, str) else ""
+
+
 async def get_credentials(
-    ctx: UnitOfWork, user_id: uuid.UUID, status: str = ACTIVE
+    ctx: UnitOfWork, user_id: uuid.UUID, status: str = ACTIVE, account: str | None = None
 ) -> CalendarCredentialsPublic:
+    """The pending row, or the active row of `account` (None: the default account)."""
     await get_or_404(ctx.session, User, user_id, "user")
-    row = await _row(ctx, user_id, status)
+    await _learn_accounts(ctx, user_id)
+    row = await _row(ctx, user_id, status, account)
     if row is None:
-        raise not_found(f"{_kind(status)} of user", user_id)
+        raise not_found(_kind(status, account), user_id)
     return _public(ctx, row)
 
 
-async def put_credentials(
-    ctx: UnitOfWork, user_id: uuid.UUID, data: CalendarCredentialsPut, status: str = ACTIVE
-) -> CalendarCredentialsPublic:
-    """Insert or replace (a refresh stores the new tokens the same way). A new pending row
-    restarts the owner's time to confirm."""
+async def list_accounts(ctx: UnitOfWork, user_id: uuid.UUID) -> list[CalendarCredentialsPublic]:
+    """Every connected account of the user's, the default first, then in connecting order."""
     await get_or_404(ctx.session, User, user_id, "user")
-    encrypted = ctx.box.encrypt(json.dumps(data.credentials))
-    pending_since = utcnow() if status == PENDING else None
+    await _learn_accounts(ctx, user_id)
+    rows = await ctx.session.scalars(
+        _active(user_id)
+        .order_by(
+            col(CalendarCredential.is_default).desc(),
+            col(CalendarCredential.created_at),
+            col(CalendarCredential.account),
+        )
+        .execution_options(populate_existing=True)
+    )
+    return [_public(ctx, row) for row in rows]
+
+
+async def put_credentials(
+    ctx: UnitOfWork,
+    user_id: uuid.UUID,
+    data: CalendarCredentialsPut,
+    status: str = ACTIVE,
+    account: str | None = None,
+) -> CalendarCredentialsPublic:
+    """Insert or replace (a refresh stores the new tokens the same way). Active: the row of
+    `account`, else the default account's (a user's first account becomes the default). A new
+    pending row replaces the user's pending one and restarts the owner's time to confirm."""
+    await get_or_404(ctx.session, User, user_id, "user")
+    await _learn_accounts(ctx, user_id)
+    if status == PENDING:
+        key = account_key(data.credentials.get("account"))
+    elif account is None:
+        default = await _row(ctx, user_id, ACTIVE, None)
+        key = default.account if default else account_key(data.credentials.get("account"))
+    else:
+        key = account_key(account)
+    has_default = await _row(ctx, user_id, ACTIVE, None) is not None
     stmt = insert(CalendarCredential).values(
         id=uuid.uuid4(),
         user_id=user_id,
-        credentials_encrypted=encrypted,
+        credentials_encrypted=ctx.box.encrypt(json.dumps(data.credentials)),
         valid=data.valid,
         status=status,
-        pending_since=pending_since,
+        pending_since=utcnow() if status == PENDING else None,
+        account=key,
+        is_default=status == ACTIVE and not has_default,
     )
-    stmt = stmt.on_conflict_do_update(
-        constraint="uq_calendar_credentials_user_id_status",
-        set_={
-            "credentials_encrypted": stmt.excluded.credentials_encrypted,
-            "valid": stmt.excluded.valid,
-            "pending_since": stmt.excluded.pending_since,
-            "updated_at": utcnow(),
-        },
-    )
-    await ctx.session.execute(stmt)
-    return await get_credentials(ctx, user_id, status)
-
-
-async def delete_credentials(ctx: UnitOfWork, user_id: uuid.UUID, status: str = ACTIVE) -> None:
-    await get_or_404(ctx.session, User, user_id, "user")
-    result = await ctx.session.execute(
-        delete(CalendarCredential).where(
-            col(CalendarCredential.user_id) == user_id, col(CalendarCredential.status) == status
+    changes = {
+        "credentials_encrypted": stmt.excluded.credentials_encrypted,
+        "valid": stmt.excluded.valid,
+        "pending_since": stmt.excluded.pending_since,
+        "updated_at": utcnow(),
+    }
+    if status == PENDING:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["user_id"],
+            index_where=text("status = 'pending'"),
+            set_=changes | {"account": stmt.excluded.account},
         )
-    )
-    # execute() is typed as returning Result; a DELETE returns a CursorResult with rowcount
-    if not result.rowcount:  # type: ignore[attr-defined]
-        raise not_found(f"{_kind(status)} of user", user_id)
+    else:
+        stmt = stmt.on_conflict_do_update(
+            constraint="uq_calendar_credentials_user_id_status_account", set_=changes
+        )
+    await ctx.session.execute(stmt)
+    return await get_credentials(ctx, user_id, status, key if status == ACTIVE else None)
+
+
+async def delete_credentials(
+    ctx: UnitOfWork, user_id: uuid.UUID, status: str = ACTIVE, account: str | None = None
+) -> None:
+    """The pending row, or one account (None: the default one); when the default goes, the
+    earliest connected of the others becomes the default."""
+    await get_or_404(ctx.session, User, user_id, "user")
+    await _learn_accounts(ctx, user_id)
+    row = await _row(ctx, user_id, status, account, for_update=True)
+    if row is None:
+        raise not_found(_kind(status, account), user_id)
+    was_default = row.is_default
+    await ctx.session.delete(row)
+    await ctx.session.flush()
+    if was_default:
+        successor = await ctx.session.scalar(
+            _active(user_id).order_by(col(CalendarCredential.created_at)).limit(1)
+        )
+        if successor is not None:
+            successor.is_default = True
+            await ctx.session.flush()
+
+
+async def set_default_account(
+    ctx: UnitOfWork, user_id: uuid.UUID, account: str
+) -> CalendarCredentialsPublic:
+    """New events go to `account` from now on (404 when the user has not connected it)."""
+    await get_or_404(ctx.session, User, user_id, "user")
+    await _learn_accounts(ctx, user_id)
+    row = await _row(ctx, user_id, ACTIVE, account, for_update=True)
+    if row is None:
+        raise not_found(_kind(ACTIVE, account), user_id)
+    await _clear_default(ctx, user_id)
+    row.is_default, row.updated_at = True, utcnow()
+    await ctx.session.flush()
+    return _public(ctx, row)
 
 
 async def confirm_pending(
     ctx: UnitOfWork, user_id: uuid.UUID, data: CalendarPendingConfirm
 ) -> CalendarCredentialsPublic:
-    """The owner said yes: the pending row replaces the active one, in one transaction. An
-    expired pending row is dropped and answers 404 like a missing one."""
+    """The owner said yes: the pending row becomes its account's active row (replacing the one
+    connected before, which keeps being the default if it was), in one transaction; a user's
+    first account becomes the default. An expired pending row is dropped and answers 404 like
+    a missing one."""
     await get_or_404(ctx.session, User, user_id, "user")
-    row = await _row(ctx, user_id, PENDING, for_update=True)
+    await _learn_accounts(ctx, user_id)
+    row = await _row(ctx, user_id, PENDING, None, for_update=True)
     if row is None:
         raise not_found("pending calendar connection of user", user_id)
     if row.pending_since is None or utcnow() - row.pending_since > timedelta(
@@ -98,15 +175,16 @@ async def confirm_pending(
         await ctx.session.delete(row)
         await ctx.session.flush()
         raise CommitThenRaise(not_found("pending calendar connection of user", user_id))
-    await ctx.session.execute(
-        delete(CalendarCredential).where(
-            col(CalendarCredential.user_id) == user_id, col(CalendarCredential.status) == ACTIVE
-        )
-    )
-    await ctx.session.flush()
+    replaced = await _row(ctx, user_id, ACTIVE, row.account, for_update=True)
+    keeps_default = replaced is not None and replaced.is_default
+    if replaced is not None:
+        await ctx.session.delete(replaced)
+        await ctx.session.flush()
+    default = await _row(ctx, user_id, ACTIVE, None)
     row.status, row.pending_since, row.updated_at = ACTIVE, None, utcnow()
+    row.is_default = keeps_default or default is None
     await ctx.session.flush()
-    return await get_credentials(ctx, user_id, ACTIVE)
+    return _public(ctx, row)
 
 
 async def expire_pending(
@@ -128,19 +206,75 @@ async def expire_pending(
     return [_public(ctx, row) for row in rows]
 
 
+def _active(user_id: uuid.UUID) -> Select[CalendarCredential]:
+    return select(CalendarCredential).where(
+        col(CalendarCredential.user_id) == user_id, col(CalendarCredential.status) == ACTIVE
+    )
+
+
 async def _row(
-    ctx: UnitOfWork, user_id: uuid.UUID, status: str, *, for_update: bool = False
+    ctx: UnitOfWork,
+    user_id: uuid.UUID,
+    status: str,
+    account: str | None,
+    *,
+    for_update: bool = False,
 ) -> CalendarCredential | None:
+    """The pending row (`account` is ignored), or the active row of `account` (None: the
+    default)."""
     query = select(CalendarCredential).where(
         col(CalendarCredential.user_id) == user_id, col(CalendarCredential.status) == status
     )
+    if status == ACTIVE:
+        query = query.where(
+            col(CalendarCredential.is_default)
+            if account is None
+            else col(CalendarCredential.account) == account_key(account)
+        )
     if for_update:
         query = query.with_for_update()
     return await ctx.session.scalar(query.execution_options(populate_existing=True))
 
 
-def _kind(status: str) -> str:
-    return "pending calendar connection" if status == PENDING else "calendar credentials"
+async def _clear_default(ctx: UnitOfWork, user_id: uuid.UUID) -> None:
+    await ctx.session.execute(
+        update(CalendarCredential)
+        .where(col(CalendarCredential.user_id) == user_id, col(CalendarCredential.is_default))
+        .values(is_default=False)
+    )
+    await ctx.session.flush()
+
+
+async def _learn_accounts(ctx: UnitOfWork, user_id: uuid.UUID) -> None:
+    """Rows from before several accounts have no account name (the migration cannot decrypt):
+    it is copied from their credentials the first time they are read, unless another row of
+    the user's already goes by it."""
+    legacy = (
+        await ctx.session.scalars(
+            select(CalendarCredential).where(
+                col(CalendarCredential.user_id) == user_id,
+                col(CalendarCredential.account) == "",
+            )
+        )
+    ).all()
+    for row in legacy:
+        key = account_key(json.loads(ctx.box.decrypt(row.credentials_encrypted)).get("account"))
+        taken = await ctx.session.scalar(
+            select(col(CalendarCredential.id)).where(
+                col(CalendarCredential.user_id) == user_id,
+                col(CalendarCredential.status) == row.status,
+                col(CalendarCredential.account) == key,
+            )
+        )
+        if key and taken is None:
+            row.account = key
+            await ctx.session.flush()
+
+
+def _kind(status: str, account: str | None = None) -> str:
+    if status == PENDING:
+        return "pending calendar connection"
+    return f"calendar account {account_key(account)!r}" if account else "calendar credentials"
 
 
 def _public(ctx: UnitOfWork, row: CalendarCredential) -> CalendarCredentialsPublic:
@@ -150,6 +284,8 @@ def _public(ctx: UnitOfWork, row: CalendarCredential) -> CalendarCredentialsPubl
         valid=row.valid,
         status=row.status,
         pending_since=row.pending_since,
+        account=row.account,
+        is_default=row.is_default,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )

@@ -198,3 +198,105 @@ def test_any_calendar_argument_gets_an_answer_and_connects_nothing(
 
     assert any(text in answer.text for text in _ANSWERS), answer.text
     assert "connected as" not in answer.text
+
+
+async def test_calendar_connects_a_second_account_lists_both_and_chooses_the_default(
+    telegram: Telegram, browser: Browser
+) -> None:
+    """`/calendar add` links another Google account; `/calendar` then lists both with a
+    Disconnect and a Make default each; `/calendar default` and `/calendar disconnect` take
+    an account by a part of its address, and ask which when none is named."""
+    ann = build.user(uuid.uuid4().int % 10**9, "Ann")
+    chat = build.private_chat(ann)
+    home = Browser(browser.google, f"home-{uuid.uuid4().hex[:8]}@example.com", browser.service_url)
+    first = await telegram.send(build.command(chat, ann, "calendar"), ann["id"])
+    [link] = [html.unescape(url) for url in _LINK.findall(first.html)]
+    assert (await browser.open(await browser.consent_redirect(link))).status_code == 200
+    await telegram.send(build.command(chat, ann, "calendar", "confirm"), ann["id"])
+
+    add = await telegram.send(build.command(chat, ann, "calendar", "add"), ann["id"])
+    [link] = [html.unescape(url) for url in _LINK.findall(add.html)]
+    assert "another Google account" in add.text
+    assert (await home.open(await home.consent_redirect(link))).status_code == 200
+    also = await telegram.send(build.command(chat, ann, "calendar", "confirm"), ann["id"])
+    listed = await telegram.send(build.command(chat, ann, "calendar"), ann["id"])
+    which = await telegram.send(build.command(chat, ann, "calendar", "disconnect"), ann["id"])
+    chosen = await telegram.send(build.command(chat, ann, "calendar", "default home-"), ann["id"])
+    unknown = await telegram.send(build.command(chat, ann, "calendar", "default nope"), ann["id"])
+    gone = await telegram.send(
+        build.command(chat, ann, "calendar", f"disconnect {home.email}"), ann["id"]
+    )
+
+    assert f"{home.email} connected too" in also.text
+    assert f"{browser.email} (default" in listed.text and home.email in listed.text
+    buttons = [b["text"] for row in (listed.reply_markup or {})["inline_keyboard"] for b in row]
+    assert buttons == [
+        f"Disconnect {browser.email}",
+        f"Disconnect {home.email}",
+        f"Make {home.email} default",
+    ]
+    assert "Which Google account?" in which.text and home.email in which.text
+    assert f"New events now go to {home.email}" in chosen.text
+    assert "Which Google account?" in unknown.text
+    assert f"{home.email} is disconnected" in gone.text
+    assert f"New events now go to {browser.email}" in gone.text
+    single = await telegram.send(build.command(chat, ann, "calendar"), ann["id"])
+    assert f"connected as {browser.email}" in single.text
+
+
+#: The account buttons' texts in two languages: the labels, the pressed notice, the edit.
+_BUTTONS = {
+    "en": (
+        "Make {} default",
+        "Default changed.",
+        "New events now go to {}",
+        "Disconnect {}",
+        "Disconnected.",
+        "{} is disconnected",
+        "connected as {}",
+    ),
+    "de": (
+        "{} als Standard",
+        "Standard geändert.",
+        "Neue Termine landen jetzt in {}",
+        "{} trennen",
+        "Getrennt.",
+        "{} ist getrennt",
+        "als {} verbunden",
+    ),
+}
+
+
+async def _press(telegram: Telegram, ann: dict[str, Any], listed: SentMessage, label: str) -> str:
+    """`label` tapped under `listed`; the notice the tap was answered with."""
+    stand_in = telegram.stand_in
+    query = await telegram.on_loop(
+        lambda: stand_in.press(ann["id"], listed.message_id, label, sender=ann)
+    )
+    await until(lambda: stand_in.buttons.answer_to(query), 15, f"{label} pressed")
+    return str((stand_in.buttons.answer_to(query) or {})["text"])
+
+
+@pytest.mark.parametrize("language", sorted(_BUTTONS))
+async def test_calendar_buttons_make_default_and_disconnect_one_account(
+    telegram: Telegram, browser: Browser, language: str
+) -> None:
+    make, default_changed, goes_to, drop, dropped, gone, single_text = _BUTTONS[language]
+    ann = build.user(uuid.uuid4().int % 10**9, "Ann", language_code=language)
+    chat = build.private_chat(ann)
+    home = Browser(browser.google, f"home-{uuid.uuid4().hex[:8]}@example.com", browser.service_url)
+    for one, word in ((browser, ""), (home, "add")):
+        answer = await telegram.send(build.command(chat, ann, "calendar", word), ann["id"])
+        [link] = [html.unescape(url) for url in _LINK.findall(answer.html)]
+        assert (await one.open(await one.consent_redirect(link))).status_code == 200
+        await telegram.send(build.command(chat, ann, "calendar", "confirm"), ann["id"])
+    listed = await telegram.send(build.command(chat, ann, "calendar"), ann["id"])
+
+    assert await _press(telegram, ann, listed, make.format(home.email)) == default_changed
+    await until(lambda: goes_to.format("") in listed.text, 15, "the list replaced")
+    assert goes_to.format(home.email) in listed.text
+    relisted = await telegram.send(build.command(chat, ann, "calendar"), ann["id"])
+    assert await _press(telegram, ann, relisted, drop.format(browser.email)) == dropped
+    await until(lambda: gone.format(browser.email) in relisted.text, 15, "the list replaced")
+    single = await telegram.send(build.command(chat, ann, "calendar"), ann["id"])
+    assert single_text.format(home.email) in single.text
