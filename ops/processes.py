@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from common.infrastructure.settings import ENV_FILE_VARIABLE
+from common.infrastructure.settings import ENV_FILE_VARIABLE, own_name
 from ops.infra import free_port, port_answers
 from ops.services import BY_NAME, HTTP_SERVICES, NAMES, ROOT
 from ops.stack import pid_alive
@@ -71,6 +71,15 @@ def healthy(url: str, timeout: float = 1.0) -> bool:
             return bool(response.status == 200)
     except OSError:
         return False
+
+
+#: The one-process runner: its module, and its name where a process is named (a log file).
+ONE_PROCESS_MODULE = "ops.one_process"
+ONE_PROCESS = "one_process"
+
+
+def _local(port: int) -> str:
+    return f"http://127.0.0.1:{port}"
 
 
 def check_ports_free(chosen: list[ServiceSpec]) -> None:
@@ -181,6 +190,8 @@ class ServiceProcess:
     env: dict[str, str]
     log_path: Path
     proc: subprocess.Popen[bytes] | None = None
+    #: Arguments after `python -m <service>` (the one-process runner: which services).
+    args: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -197,9 +208,12 @@ class ServiceProcess:
         return "\n".join(lines[-last:] if last else lines)
 
     def start(self, cwd: Path, timeout: float = STARTUP_SECONDS) -> None:
-        with self.log_path.open("ab") as log:
-            self.proc = spawn(self.service, self.env, cwd, log, detached=False)
+        self.launch(cwd)
         self.wait_healthy(timeout)
+
+    def launch(self, cwd: Path) -> None:
+        with self.log_path.open("ab") as log:
+            self.proc = spawn(self.service, self.env, cwd, log, detached=False, args=self.args)
 
     def wait_healthy(self, timeout: float = STARTUP_SECONDS) -> None:
         assert self.proc is not None, f"{self.name} was never started"
@@ -240,12 +254,7 @@ class Stack:
             raise RuntimeError(f"{name} is already running")
         port = free_port()
         full_env = {
-            "PATH": os.environ.get("PATH", ""),
-            "PYTHONPATH": str(ROOT),
-            "PYTHONUNBUFFERED": "1",
-            # No `.env` of the working tree: a stack gets exactly the settings given here.
-            ENV_FILE_VARIABLE: "",
-            **self.env,
+            **self._base_env(),
             **peer_urls({n: p.url for n, p in self.processes.items()}),
             "HTTP_PORT": str(port),
             **(env or {}),
@@ -254,6 +263,45 @@ class Stack:
         self.processes[name] = process
         process.start(self.workdir, timeout)
         return process
+
+    def _base_env(self) -> dict[str, str]:
+        return {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": str(ROOT),
+            "PYTHONUNBUFFERED": "1",
+            # No `.env` of the working tree: a stack gets exactly the settings given here.
+            ENV_FILE_VARIABLE: "",
+            **self.env,
+        }
+
+    def launch_one_process(self, services: dict[str, dict[str, str]]) -> None:
+        """`services` (name -> its own settings) in one process (ops/one_process.py), each on
+        a free port; `stack[name]` is each, all sharing the process (stopping one stops all).
+        `wait_healthy` waits for them."""
+        ports = {name: free_port() for name in services}
+        env = {**self._base_env(), **peer_urls({n: _local(p) for n, p in ports.items()})}
+        for name, own in services.items():
+            env.update({own_name(name, key): value for key, value in own.items()})
+            env[own_name(name, "http_port")] = str(ports[name])
+        log_path = self.workdir / f"{ONE_PROCESS}.log"
+        runner = ServiceProcess(
+            ONE_PROCESS, ONE_PROCESS_MODULE, 0, env, log_path, args=tuple(ports)
+        )
+        runner.launch(self.workdir)
+        for name, port in ports.items():
+            self.processes[name] = ServiceProcess(
+                name, ONE_PROCESS_MODULE, port, env, log_path, runner.proc, runner.args
+            )
+
+    def wait_healthy(self, names: Iterable[str], timeout: float = STARTUP_SECONDS) -> None:
+        """Until each of `names` answers `/health` (the first to exit, or the timeout, raises)."""
+        starting = {name: (self.url(name), self._proc(name)) for name in names}
+        wait_all_healthy(starting, lambda name: self.processes[name].logs(40), timeout)
+
+    def _proc(self, name: str) -> subprocess.Popen[bytes]:
+        proc = self.processes[name].proc
+        assert proc is not None, f"{name} was never started"
+        return proc
 
     def restart(self, name: str, timeout: float = STARTUP_SECONDS) -> ServiceProcess:
         """Start a stopped (or killed) process again, on the same port and settings."""
@@ -286,7 +334,8 @@ class Stack:
     def stop_all(self, *, together: bool = False) -> None:
         """In the reverse of the start order (the workers before the rest_service they talk
         to); `together`: all at once, where nothing is left to finish (a test's end)."""
-        processes = list(self.processes.values())
+        # Services sharing one process (launch_one_process) are stopped once.
+        processes = list({id(p.proc): p for p in self.processes.values()}.values())
         if not together:
             for process in reversed(processes):
                 process.stop()

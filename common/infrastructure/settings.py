@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from typing import Any, ClassVar, Literal, TypeVar, cast
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
@@ -31,6 +32,29 @@ TOKEN_SETTINGS = (
 
 class InsecureSettingsError(ValueError):
     """A secret setting is empty or malformed where the service must not start with it."""
+
+
+#: Between a service's name and a setting's: `TG_BOT__LOG_LEVEL=DEBUG` is tg_bot's alone.
+OWN_SEPARATOR = "__"
+
+
+def own_name(service: str, setting: str) -> str:
+    """The variable that gives `service` its own value of `setting` (`TG_BOT__HTTP_PORT`)."""
+    return f"{service.upper()}{OWN_SEPARATOR}{setting.upper()}"
+
+
+def own_values(service: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """The settings `environ` gives `service` alone, by field name (`tg_bot`: `TG_BOT__X=1`
+    gives `x`). Several services in one process (ops/one_process.py) read one environment;
+    this is how each still gets its own port, log level or anything else."""
+    if not service:
+        return {}
+    prefix = f"{service.upper()}{OWN_SEPARATOR}"
+    return {
+        key[len(prefix) :].lower(): value
+        for key, value in environ.items()
+        if key.upper().startswith(prefix) and len(key) > len(prefix)
+    }
 
 
 class OpenMeteoSettings(BaseModel):
@@ -96,6 +120,8 @@ class ServiceSettings(BaseSettings):
         # An explicit `_env_file=` (tests) wins; then SMART_ASSISTANT_ENV_FILE; then `.env`.
         if "_env_file" not in values and ENV_FILE_VARIABLE in os.environ:
             values["_env_file"] = os.environ[ENV_FILE_VARIABLE] or None
+        for name, value in own_values(self.service_name, os.environ).items():
+            values.setdefault(name, value)
         super().__init__(**values)
 
     @property
