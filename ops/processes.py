@@ -82,6 +82,11 @@ def _local(port: int) -> str:
     return f"http://127.0.0.1:{port}"
 
 
+def one_process_env(env: dict[str, str], chosen: list[ServiceSpec]) -> dict[str, str]:
+    """`env`, with each of `chosen` told its own port (one HTTP_PORT cannot serve six)."""
+    return {**env, **{own_name(s.name, "http_port"): str(s.port) for s in chosen}}
+
+
 def check_ports_free(chosen: list[ServiceSpec]) -> None:
     busy = [f"{s.name} ({s.port})" for s in chosen if port_answers("127.0.0.1", s.port)]
     if busy:
@@ -357,21 +362,37 @@ class Foreground:
         self._tails: dict[str, list[str]] = {}
         self._lock = threading.Lock()
 
+        #: Which process serves each service (its own, or the one of `launch_one`).
+        self._serving: dict[str, str] = {}
+
     def launch(self, spec: ServiceSpec) -> None:
         """Spawn the service and pump its lines; `wait_healthy` waits for it."""
         env = {**self._env, "HTTP_PORT": str(spec.port)}
-        proc = spawn(spec.name, env, self._cwd, subprocess.PIPE, detached=True)
-        self._procs[spec.name] = proc
-        self._tails[spec.name] = []
-        color = _COLORS[NAMES.index(spec.name) % len(_COLORS)]
-        threading.Thread(target=self._pump, args=(spec.name, proc, color), daemon=True).start()
+        self._launch(spec.name, spec.name, env, ())
+        self._serving[spec.name] = spec.name
+
+    def launch_one(self, chosen: list[ServiceSpec]) -> None:
+        """All of `chosen` in one process (ops/one_process.py); its lines name each service."""
+        env = one_process_env(self._env, chosen)
+        self._launch(ONE_PROCESS, ONE_PROCESS_MODULE, env, tuple(s.name for s in chosen))
+        self._serving.update((s.name, ONE_PROCESS) for s in chosen)
+
+    def _launch(self, name: str, module: str, env: dict[str, str], args: tuple[str, ...]) -> None:
+        proc = spawn(module, env, self._cwd, subprocess.PIPE, detached=True, args=args)
+        self._procs[name] = proc
+        self._tails[name] = []
+        color = _COLORS[(NAMES.index(name) if name in NAMES else len(NAMES)) % len(_COLORS)]
+        threading.Thread(target=self._pump, args=(name, proc, color), daemon=True).start()
 
     def wait_healthy(
         self, launched: list[ServiceSpec], timeout: float = STARTUP_SECONDS
     ) -> dict[str, float]:
         """Until every one of `launched` answers `/health`, all polled together."""
-        starting = {s.name: (s.url, self._procs[s.name]) for s in launched}
-        return wait_all_healthy(starting, lambda name: "\n".join(self._tails[name][-20:]), timeout)
+        serving = {s.name: self._serving[s.name] for s in launched}
+        starting = {s.name: (s.url, self._procs[serving[s.name]]) for s in launched}
+        return wait_all_healthy(
+            starting, lambda name: "\n".join(self._tails[serving[name]][-20:]), timeout
+        )
 
     def _pump(self, name: str, proc: subprocess.Popen[bytes], color: str) -> None:
         assert proc.stdout is not None
@@ -387,7 +408,8 @@ class Foreground:
 
     def pids(self) -> dict[str, int]:
         """The running children's pids, by service (recorded for `status` and `stop`)."""
-        return {name: proc.pid for name, proc in self._procs.items() if proc.poll() is None}
+        procs = {name: self._procs[owner] for name, owner in self._serving.items()}
+        return {name: proc.pid for name, proc in procs.items() if proc.poll() is None}
 
     def wait(self) -> str | None:
         """Block until a child dies (returns its name) or a signal arrives (raises)."""
@@ -445,10 +467,33 @@ class Background:
         self._launched[spec.name] = proc
         return proc.pid
 
+    def launch_one(self, chosen: list[ServiceSpec], env: dict[str, str], cwd: Path) -> int:
+        """All of `chosen` in one detached process (ops/one_process.py), with one pid file."""
+        if self.pid(ONE_PROCESS):
+            raise ServiceError(f"the one process is already running (pid {self.pid(ONE_PROCESS)})")
+        check_ports_free(chosen)
+        names = tuple(s.name for s in chosen)
+        with self.log_file(ONE_PROCESS).open("ab") as log:
+            proc = spawn(
+                ONE_PROCESS_MODULE,
+                one_process_env(env, chosen),
+                cwd,
+                log,
+                detached=True,
+                args=names,
+            )
+        self.pid_file(ONE_PROCESS).write_text(str(proc.pid))
+        self._launched.update(dict.fromkeys(names, proc))
+        return proc.pid
+
     def wait_healthy(self, launched: list[ServiceSpec], timeout: float) -> None:
         """Until every one of `launched` (by this object) answers `/health`, polled together."""
         starting = {s.name: (s.url, self._launched[s.name]) for s in launched}
-        wait_all_healthy(starting, self.tail, timeout)
+        wait_all_healthy(starting, self._tail_of, timeout)
+
+    def _tail_of(self, name: str) -> str:
+        """The log of the process serving `name`: its own, or the one process's."""
+        return self.tail(name if self.log_file(name).exists() else ONE_PROCESS)
 
     def stop(self, name: str, timeout: float = 10.0) -> bool:
         pid = self.pid(name)
