@@ -283,7 +283,7 @@ class Stack:
         """`services` (name -> its own settings) in one process (ops/one_process.py), each on
         a free port; `stack[name]` is each, all sharing the process (stopping one stops all).
         `wait_healthy` waits for them."""
-        ports = {name: free_port() for name in services}
+        ports = {name: int(own.get("HTTP_PORT") or free_port()) for name, own in services.items()}
         env = {**self._base_env(), **peer_urls({n: _local(p) for n, p in ports.items()})}
         for name, own in services.items():
             env.update({own_name(name, key): value for key, value in own.items()})
