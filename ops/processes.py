@@ -468,9 +468,8 @@ class Background:
         return proc.pid
 
     def launch_one(self, chosen: list[ServiceSpec], env: dict[str, str], cwd: Path) -> int:
-        """All of `chosen` in one detached process (ops/one_process.py), with one pid file."""
-        if self.pid(ONE_PROCESS):
-            raise ServiceError(f"the one process is already running (pid {self.pid(ONE_PROCESS)})")
+        """All of `chosen` in one detached process (ops/one_process.py), with one pid file
+        (the caller has seen that none runs)."""
         check_ports_free(chosen)
         names = tuple(s.name for s in chosen)
         with self.log_file(ONE_PROCESS).open("ab") as log:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import socket
+import subprocess
 import textwrap
 import urllib.request
 from collections.abc import Iterator
@@ -15,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from ops.processes import Stack, healthy
-from ops.services import NAMES
-from tests.test_manage import bare_env, free_base_port, manage
+from ops.services import NAMES, ROOT
+from tests.test_manage import MANAGE, bare_env, free_base_port, manage
 from tests.waiting import until_sync
 
 pytestmark = pytest.mark.e2e
@@ -70,6 +72,9 @@ def test_a_service_that_cannot_start_is_started_again_while_the_others_answer(
     assert all(healthy(stack.url(name)) for name in others)
     with urllib.request.urlopen(f"{stack.url('channels')}/livez", timeout=5) as live:
         assert live.status == 200
+    # SIGTERM stops every service, each as in its own process, and the process ends with 0.
+    assert stack["channels"].stop() == 0, stack["channels"].logs(30)
+    assert all(not stack[name].running for name in NAMES if name != "tg_bot")
 
 
 def test_start_status_restart_and_stop_act_on_the_one_process(
@@ -92,6 +97,8 @@ def test_start_status_restart_and_stop_act_on_the_one_process(
 
         pids = running_pids(manage(*where, "status", env=bare_env()).stdout)
         assert set(NAMES) - {"tg_bot"} <= set(pids) and len(set(pids.values())) == 1
+        twice = manage(*where, "start", "--one-process", env=bare_env())
+        assert twice.returncode == 0 and "the one process is already running" in twice.stderr
 
         refused = manage(*where, "stop", "--service", "assistant", env=bare_env())
         assert refused.returncode == 1 and "share one process" in refused.stderr
@@ -104,6 +111,44 @@ def test_start_status_restart_and_stop_act_on_the_one_process(
         stopped = manage(*where, "stop", env=bare_env(), timeout=120)
     assert stopped.returncode == 0 and "the one process stopped" in stopped.stderr
     assert running_pids(manage(*where, "status", env=bare_env()).stdout) == {}
+
+
+def test_up_runs_the_chosen_services_in_one_process_until_stopped(
+    tmp_path: Path, database_url: str, redis_url: str, key_prefix: str
+) -> None:
+    """`up --one-process` in the foreground: one pid for the services chosen, each on its
+    port; `stop` ends it."""
+    data_dir, env_file, base = tmp_path / "data", tmp_path / "up.env", free_base_port()
+    env_file.write_text(
+        f"ASYNC_DATABASE_URL={database_url}\nREDIS_URL={redis_url}\n"
+        f'REDIS_KEY_PREFIX="{key_prefix}"\nOPENAI_API_KEY=sk-one-process\n'
+    )
+    where = ["--data-dir", str(data_dir), "--env-file", str(env_file), "--base-port", str(base)]
+    chosen = ("rest_service", "cron_service")
+    with (tmp_path / "up.log").open("wb") as log:
+        up = subprocess.Popen(
+            [*MANAGE, *where, "up", "--one-process",
+             *(arg for name in chosen for arg in ("--service", name))],
+            env=bare_env(), stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+        )  # fmt: skip
+    try:
+
+        def all_running() -> dict[str, int] | None:
+            pids = running_pids(manage(*where, "status", env=bare_env()).stdout)
+            ports = [base + NAMES.index(name) for name in chosen]
+            answering = all(healthy(f"http://127.0.0.1:{port}") for port in ports)
+            return pids if set(pids) == set(chosen) and answering else None
+
+        pids = until_sync(all_running, 180, "both services healthy in one process")
+        assert len(set(pids.values())) == 1 and up.pid not in pids.values()
+        stopped = manage(*where, "stop", env=bare_env(), timeout=120)
+        assert stopped.returncode == 0, stopped.stderr
+        assert up.wait(60) == 0
+    finally:
+        if up.poll() is None:
+            up.send_signal(signal.SIGINT)
+            up.wait(60)
+    assert "Traceback" not in (tmp_path / "up.log").read_text()
 
 
 def running_pids(status: str) -> dict[str, int]:

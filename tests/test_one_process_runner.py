@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+from pathlib import Path
 
 import pytest
 from structlog.testing import capture_logs
@@ -15,6 +16,7 @@ from common.infrastructure.logging import configure_logging, get_logger, reset_l
 from common.infrastructure.retry import RetryPolicy
 from common.infrastructure.settings import ServiceSettings
 from ops import one_process
+from ops.processes import ONE_PROCESS, Background
 from ops.services import BY_NAME
 from tests.waiting import until
 
@@ -95,3 +97,13 @@ def test_each_service_logs_at_its_own_level(caplog: pytest.LogCaptureFixture) ->
         reset_logging()
     seen = [(r.msg["service"], r.msg["event"]) for r in records]  # type: ignore[index]
     assert seen == [("quiet", "problem"), ("chatty", "detail"), ("chatty", "problem")]
+
+
+def test_a_service_in_the_one_process_shows_the_one_process_log(tmp_path: Path) -> None:
+    """`start` waiting for a service that fails shows the log it writes to: its own, or the
+    one process's when it runs there."""
+    background = Background(tmp_path / "run", tmp_path / "logs")
+    background.log_file(ONE_PROCESS).write_text("rest_service failed\n")
+    background.log_file("assistant").write_text("assistant alone\n")
+    assert "rest_service failed" in background._tail_of("rest_service")
+    assert "assistant alone" in background._tail_of("assistant")
