@@ -2,6 +2,8 @@
 # (compose passes it; see docs/containers.md), `--build-arg PORT=<its default port>` its port.
 # Build from the repository root: docker build --build-arg SERVICE=assistant --build-arg PORT=8002 .
 # Only that service's dependency group from uv.lock is installed, only its code is copied.
+# SERVICE=all is the one-process image (docker-compose.one.yml): every service's group and
+# package, and ops/, running `python -m ops.one_process` (PORT=8000, rest_service's).
 
 FROM python:3.11.13-slim-bookworm AS builder
 ARG SERVICE
@@ -15,15 +17,21 @@ WORKDIR /build
 COPY pyproject.toml uv.lock ./
 RUN --mount=type=cache,target=/root/.cache/uv \
     : "${SERVICE:?build with --build-arg SERVICE=<service>}" \
-    && uv sync --frozen --no-install-project --no-dev --extra "${SERVICE}"
+    && if [ "${SERVICE}" = all ]; then set -- --all-extras --no-extra dev --no-extra embedded; \
+       else set -- --extra "${SERVICE}"; fi \
+    && uv sync --frozen --no-install-project --no-dev "$@"
 WORKDIR /src
 COPY common/ common/
-COPY ${SERVICE}/ ${SERVICE}/
 # The rest_service image also runs the migrate step and the operations (`manage.py upgrade`,
-# `seed`, `dlq`); no other image carries the development tooling.
+# `seed`, `dlq`), the all image the one-process runner; no other carries the tooling.
 COPY manage.py ./
 COPY ops/ ops/
-RUN if [ "${SERVICE}" != "rest_service" ]; then rm -r manage.py ops; fi
+# The service's package from the build context; for SERVICE=all, each of ops/services.py's.
+RUN --mount=type=bind,target=/context \
+    python -c "import shutil, sys; from ops.services import NAMES; \
+[shutil.copytree(f'/context/{n}', n) for n in (NAMES if sys.argv[1] == 'all' else sys.argv[1:])]" \
+        "${SERVICE}" \
+    && if [ "${SERVICE}" != rest_service ] && [ "${SERVICE}" != all ]; then rm -r manage.py ops; fi
 
 FROM python:3.11.13-slim-bookworm
 ARG SERVICE
@@ -46,5 +54,5 @@ USER 10001:10001
 EXPOSE ${PORT}
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ['HTTP_PORT'] + '/health', timeout=2)"]
-# exec: the service, not the shell, is the process that receives SIGTERM.
-CMD ["sh", "-c", "exec python -m \"$SERVICE\""]
+# exec: the service (or the one process), not the shell, is the process that receives SIGTERM.
+CMD ["sh", "-c", "if [ \"$SERVICE\" = all ]; then exec python -m ops.one_process; fi; exec python -m \"$SERVICE\""]

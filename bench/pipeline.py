@@ -38,7 +38,7 @@ from bench.environment import BenchEnvironment
 from bench.targets import FLAT_FROM, judge
 from common.infrastructure.queue_messages import answer_message_id, incoming_message_id
 from ops.infra import free_port
-from ops.processes import Stack
+from ops.processes import ONE_PROCESS, Stack
 from ops.services import NAMES, ROOT
 from sandbox.llm_server import LlmStandIn, Step
 from sandbox.telegram_api import TelegramStandIn
@@ -185,11 +185,14 @@ class Pipeline:
         llm_process: bool = False,
         measure_startup: bool = False,
         extra_env: dict[str, str] | None = None,
+        one_process: bool = False,
     ) -> None:
         """`llm_process`: the LLM stand-in as a process of its own instead (streaming many
         answers would take the CPU the Telegram stand-in needs to stamp sends on time).
-        `measure_startup`: time `up`'s start of the five on the migrated database first."""
+        `measure_startup`: time `up`'s start of the five on the migrated database first.
+        `one_process`: the services in one process (ops/one_process.py), as `--one-process`."""
         self.workdir = workdir
+        self._one_process = one_process
         self._measure_startup = measure_startup
         self.startup: dict[str, float] | None = None
         self.telegram = TelegramStandIn(TOKEN, bot_username="bench_bot")
@@ -269,6 +272,10 @@ class Pipeline:
         )
         if self._measure_startup:
             self.startup = startup.measure(env)
+        if self._one_process:
+            self.stack.launch_one_process({name: {} for name in SERVICES})
+            self.stack.wait_healthy(SERVICES)
+            return
         for name in SERVICES:
             self.stack.start(name)
 
@@ -289,7 +296,11 @@ class Pipeline:
         return self._bench.database_url if self._bench else ""
 
     def pids(self) -> dict[str, int]:
+        """Each process once, by service (`one_process` for the one process of them all)."""
         assert self.stack is not None
+        if self._one_process:
+            [pid] = {p.proc.pid for p in self.stack.processes.values() if p.proc}
+            return {ONE_PROCESS: pid}
         return {n: p.proc.pid for n, p in self.stack.processes.items() if p.proc}
 
     async def run(self, scenario: Scenario) -> Result:
@@ -587,12 +598,21 @@ async def baseline(messages: int) -> dict[str, float]:
 
 
 async def run_scenario(
-    scenario: Scenario, *, config_changes: int = 0, measure_startup: bool = False
+    scenario: Scenario,
+    *,
+    config_changes: int = 0,
+    measure_startup: bool = False,
+    one_process: bool = False,
 ) -> Result:
     """One scenario on a fresh stack and database (and, if asked, the config-change probe
     on the same stack afterwards, and `up`'s start-up time before, in `extra`)."""
     with tempfile.TemporaryDirectory() as tmp:
-        pipeline = Pipeline(Path(tmp), llm_process=scenario.stream, measure_startup=measure_startup)
+        pipeline = Pipeline(
+            Path(tmp),
+            llm_process=scenario.stream,
+            measure_startup=measure_startup,
+            one_process=one_process,
+        )
         try:
             await pipeline.start(scenario)
             result = await pipeline.run(scenario)
@@ -695,7 +715,14 @@ async def run_all(args: argparse.Namespace) -> tuple[list[Result], dict[str, obj
         first = name == names[0]
         probe = 5 if args.config_probe and first else 0
         timed = args.startup and first
-        results.append(await run_scenario(scenario, config_changes=probe, measure_startup=timed))
+        results.append(
+            await run_scenario(
+                scenario,
+                config_changes=probe,
+                measure_startup=timed,
+                one_process=args.one_process,
+            )
+        )
         print(json.dumps(asdict(results[-1])), flush=True)
     extras: dict[str, object] = {}
     for r in results:
@@ -742,14 +769,21 @@ def main(argv: list[str] | None = None) -> int:
         action="store_false",
         help="skip timing `up`'s start of the five (done before the first scenario)",
     )
+    parser.add_argument(
+        "--one-process",
+        action="store_true",
+        help="the services in one process (ops/one_process.py) instead of one each",
+    )
     args = parser.parse_args(argv)
     started = machine()
     results, extras = asyncio.run(run_all(args))
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M")
-    out = RESULTS / f"pipeline-{stamp}-{'-'.join(r.scenario for r in results)}.json"
+    shape = "one_process" if args.one_process else "processes"
+    out = RESULTS / f"pipeline-{stamp}-{'-'.join(r.scenario for r in results)}-{shape}.json"
     document = {
         "machine": {**started, "load_at_end": " ".join(f"{x:.2f}" for x in os.getloadavg())},
+        "shape": shape,
         "results": [asdict(r) for r in results],
         "extras": extras,
         "targets": judge(results, extras),

@@ -33,6 +33,7 @@ from ops.envfile import (
 )
 from ops.infra import ALEMBIC_INI
 from ops.processes import (
+    ONE_PROCESS,
     Background,
     Foreground,
     ServiceError,
@@ -81,7 +82,8 @@ class Context:
         if state.mode == "up":
             return state if state.manager_alive() else None
         bg = self.background
-        return state if any(bg.pid(name) for name in state.ports) else None
+        processes = [ONE_PROCESS] if state.one_process else state.ports
+        return state if any(bg.pid(name) for name in processes) else None
 
 
 def say(message: str) -> None:
@@ -340,6 +342,7 @@ def cmd_up(ctx: Context, args: argparse.Namespace) -> int:
         base_port=ctx.base_port,
         ports={s.name: s.port for s in specs(ctx.base_port)},
         redis_key_prefix=env.get("REDIS_KEY_PREFIX", ""),
+        one_process=bool(args.one_process),
         manager_pid=os.getpid(),
     )
     # Installed explicitly: a background launch may have inherited SIGINT as ignored.
@@ -351,8 +354,11 @@ def cmd_up(ctx: Context, args: argparse.Namespace) -> int:
         check_ports_free(chosen)
         # All at once: each spends its first seconds importing, and the workers wait for
         # rest_service on their own (their /health answers once they have their config).
-        for spec in chosen:
-            runner.launch(spec)
+        if state.one_process:
+            runner.launch_one(chosen)
+        else:
+            for spec in chosen:
+                runner.launch(spec)
         state.pids = runner.pids()
         stack.save(state, ctx.run_dir)
         runner.wait_healthy(chosen, timeout=args.timeout)
@@ -426,12 +432,16 @@ def _start_services(
         base_port=ctx.base_port,
         ports={s.name: s.port for s in specs(ctx.base_port)},
         redis_key_prefix=env.get("REDIS_KEY_PREFIX", ""),
+        one_process=bool(args.one_process),
     )
     stack.save(state, ctx.run_dir)
     chosen = runnable(specs(ctx.base_port, args.service), env)
     if any(s.name == "rest_service" for s in chosen):
         prepare_database(env, seed_if_empty=True)
     bg = ctx.background
+    if state.one_process:
+        _start_one_process(bg, chosen, env, launched, args.timeout)
+        return
     starting: list[ServiceSpec] = []
     for spec in chosen:
         if bg.pid(spec.name):
@@ -445,6 +455,31 @@ def _start_services(
     bg.wait_healthy(starting, args.timeout)
     if starting:
         say(f"healthy: {', '.join(s.name for s in starting)}")
+
+
+def _start_one_process(
+    bg: Background,
+    chosen: list[ServiceSpec],
+    env: dict[str, str],
+    launched: list[str],
+    timeout: float,
+) -> None:
+    if bg.pid(ONE_PROCESS):
+        say(f"the one process is already running (pid {bg.pid(ONE_PROCESS)})")
+        return
+    launched.append(ONE_PROCESS)
+    pid = bg.launch_one(chosen, env, ROOT)
+    say(f"one process started: pid {pid}, log {bg.log_file(ONE_PROCESS)}")
+    bg.wait_healthy(chosen, timeout)
+    say(f"healthy: {', '.join(f'{s.name} {s.url}' for s in chosen)}")
+
+
+def _one_process_wanted(ctx: Context, args: argparse.Namespace) -> None:
+    """`--one-process` or `--processes` as given; otherwise the way the recorded stack ran
+    (`restart`), else separate processes."""
+    if args.one_process is None:
+        recorded = stack.load(ctx.run_dir)
+        args.one_process = bool(recorded and recorded.one_process)
 
 
 def _known_specs(ctx: Context, only: list[str] | None) -> list[ServiceSpec]:
@@ -472,6 +507,14 @@ def cmd_stop(ctx: Context, args: argparse.Namespace) -> int:
         say(f"stopped the stack of `up` (pid {live.manager_pid})")
         return 0
     bg = ctx.background
+    if bg.pid(ONE_PROCESS):
+        if args.service:
+            raise CommandError(
+                f"these services share one process (pid {bg.pid(ONE_PROCESS)}); "
+                "stop them all (./manage.py stop)"
+            )
+        bg.stop(ONE_PROCESS, timeout=args.timeout)
+        say("the one process stopped")
     for spec in reversed(_known_specs(ctx, args.service)):
         if bg.stop(spec.name, timeout=args.timeout):
             say(f"{spec.name} stopped")
@@ -497,6 +540,7 @@ def _stop_up(pid: int, timeout: float) -> None:
 
 
 def cmd_restart(ctx: Context, args: argparse.Namespace) -> int:
+    _one_process_wanted(ctx, args)
     cmd_stop(ctx, args)
     return cmd_start(ctx, args)
 
@@ -508,8 +552,10 @@ def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
         owner = f"`up` (pid {live.manager_pid})" if live.mode == "up" else "`start`"
         say(f"stack of {owner}, env file {live.env_file}; {live.infra.describe()}")
     print(f"{'service':<26}{'state':<10}{'pid':<9}{'port':<7}health")
+    one_pid = bg.pid(ONE_PROCESS)
     for spec in _known_specs(ctx, args.service):
         pid = live.service_pid(spec.name) if live and live.mode == "up" else bg.pid(spec.name)
+        pid = pid or one_pid
         state = "running" if pid else "stopped"
         health = ("ok" if healthy(spec.url) else "unhealthy") if pid else "-"
         print(f"{spec.name:<26}{state:<10}{pid or '-':<9}{spec.port:<7}{health}")
@@ -813,6 +859,27 @@ def cmd_demo(ctx: Context, args: argparse.Namespace) -> int:
 # -- parser --------------------------------------------------------------------------------
 
 
+def one_process_choice(
+    parser: argparse.ArgumentParser, default: str = "default: separate processes"
+) -> None:
+    """`--one-process` (every service in one process, for one small machine) or
+    `--processes` (a process per service)."""
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--one-process",
+        dest="one_process",
+        action="store_true",
+        default=None,
+        help=f"run the services in one process (less memory on one machine; {default})",
+    )
+    mode.add_argument(
+        "--processes",
+        dest="one_process",
+        action="store_false",
+        help="run each service in a process of its own",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="manage.py", description="Run, test and operate Smart Assistant."
@@ -876,7 +943,8 @@ def build_parser() -> argparse.ArgumentParser:
         timeout=60,
     )
     up.add_argument("--no-seed", action="store_true", help="do not import the default config")
-    command(
+    one_process_choice(up)
+    start = command(
         "start",
         cmd_start,
         "start services in the background and wait for /health",
@@ -884,6 +952,7 @@ def build_parser() -> argparse.ArgumentParser:
         embedded=True,
         timeout=60,
     )
+    one_process_choice(start)
     command(
         "stop",
         cmd_stop,
@@ -891,7 +960,7 @@ def build_parser() -> argparse.ArgumentParser:
         services=True,
         timeout=10,
     )
-    command(
+    restart = command(
         "restart",
         cmd_restart,
         "stop, then start, background services",
@@ -899,6 +968,7 @@ def build_parser() -> argparse.ArgumentParser:
         embedded=True,
         timeout=60,
     )
+    one_process_choice(restart, "default: as they ran")
     command("status", cmd_status, "each service: running or not, pid, port, health", services=True)
     command(
         "rotate-key",

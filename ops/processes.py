@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from common.infrastructure.settings import ENV_FILE_VARIABLE
+from common.infrastructure.settings import ENV_FILE_VARIABLE, own_name
 from ops.infra import free_port, port_answers
 from ops.services import BY_NAME, HTTP_SERVICES, NAMES, ROOT
 from ops.stack import pid_alive
@@ -71,6 +71,20 @@ def healthy(url: str, timeout: float = 1.0) -> bool:
             return bool(response.status == 200)
     except OSError:
         return False
+
+
+#: The one-process runner: its module, and its name where a process is named (a log file).
+ONE_PROCESS_MODULE = "ops.one_process"
+ONE_PROCESS = "one_process"
+
+
+def _local(port: int) -> str:
+    return f"http://127.0.0.1:{port}"
+
+
+def one_process_env(env: dict[str, str], chosen: list[ServiceSpec]) -> dict[str, str]:
+    """`env`, with each of `chosen` told its own port (one HTTP_PORT cannot serve six)."""
+    return {**env, **{own_name(s.name, "http_port"): str(s.port) for s in chosen}}
 
 
 def check_ports_free(chosen: list[ServiceSpec]) -> None:
@@ -181,6 +195,8 @@ class ServiceProcess:
     env: dict[str, str]
     log_path: Path
     proc: subprocess.Popen[bytes] | None = None
+    #: Arguments after `python -m <service>` (the one-process runner: which services).
+    args: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -197,9 +213,12 @@ class ServiceProcess:
         return "\n".join(lines[-last:] if last else lines)
 
     def start(self, cwd: Path, timeout: float = STARTUP_SECONDS) -> None:
-        with self.log_path.open("ab") as log:
-            self.proc = spawn(self.service, self.env, cwd, log, detached=False)
+        self.launch(cwd)
         self.wait_healthy(timeout)
+
+    def launch(self, cwd: Path) -> None:
+        with self.log_path.open("ab") as log:
+            self.proc = spawn(self.service, self.env, cwd, log, detached=False, args=self.args)
 
     def wait_healthy(self, timeout: float = STARTUP_SECONDS) -> None:
         assert self.proc is not None, f"{self.name} was never started"
@@ -240,12 +259,7 @@ class Stack:
             raise RuntimeError(f"{name} is already running")
         port = free_port()
         full_env = {
-            "PATH": os.environ.get("PATH", ""),
-            "PYTHONPATH": str(ROOT),
-            "PYTHONUNBUFFERED": "1",
-            # No `.env` of the working tree: a stack gets exactly the settings given here.
-            ENV_FILE_VARIABLE: "",
-            **self.env,
+            **self._base_env(),
             **peer_urls({n: p.url for n, p in self.processes.items()}),
             "HTTP_PORT": str(port),
             **(env or {}),
@@ -254,6 +268,45 @@ class Stack:
         self.processes[name] = process
         process.start(self.workdir, timeout)
         return process
+
+    def _base_env(self) -> dict[str, str]:
+        return {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": str(ROOT),
+            "PYTHONUNBUFFERED": "1",
+            # No `.env` of the working tree: a stack gets exactly the settings given here.
+            ENV_FILE_VARIABLE: "",
+            **self.env,
+        }
+
+    def launch_one_process(self, services: dict[str, dict[str, str]]) -> None:
+        """`services` (name -> its own settings) in one process (ops/one_process.py), each on
+        a free port; `stack[name]` is each, all sharing the process (stopping one stops all).
+        `wait_healthy` waits for them."""
+        ports = {name: int(own.get("HTTP_PORT") or free_port()) for name, own in services.items()}
+        env = {**self._base_env(), **peer_urls({n: _local(p) for n, p in ports.items()})}
+        for name, own in services.items():
+            env.update({own_name(name, key): value for key, value in own.items()})
+            env[own_name(name, "http_port")] = str(ports[name])
+        log_path = self.workdir / f"{ONE_PROCESS}.log"
+        runner = ServiceProcess(
+            ONE_PROCESS, ONE_PROCESS_MODULE, 0, env, log_path, args=tuple(ports)
+        )
+        runner.launch(self.workdir)
+        for name, port in ports.items():
+            self.processes[name] = ServiceProcess(
+                name, ONE_PROCESS_MODULE, port, env, log_path, runner.proc, runner.args
+            )
+
+    def wait_healthy(self, names: Iterable[str], timeout: float = STARTUP_SECONDS) -> None:
+        """Until each of `names` answers `/health` (the first to exit, or the timeout, raises)."""
+        starting = {name: (self.url(name), self._proc(name)) for name in names}
+        wait_all_healthy(starting, lambda name: self.processes[name].logs(40), timeout)
+
+    def _proc(self, name: str) -> subprocess.Popen[bytes]:
+        proc = self.processes[name].proc
+        assert proc is not None, f"{name} was never started"
+        return proc
 
     def restart(self, name: str, timeout: float = STARTUP_SECONDS) -> ServiceProcess:
         """Start a stopped (or killed) process again, on the same port and settings."""
@@ -286,7 +339,8 @@ class Stack:
     def stop_all(self, *, together: bool = False) -> None:
         """In the reverse of the start order (the workers before the rest_service they talk
         to); `together`: all at once, where nothing is left to finish (a test's end)."""
-        processes = list(self.processes.values())
+        # Services sharing one process (launch_one_process) are stopped once.
+        processes = list({id(p.proc): p for p in self.processes.values()}.values())
         if not together:
             for process in reversed(processes):
                 process.stop()
@@ -308,21 +362,37 @@ class Foreground:
         self._tails: dict[str, list[str]] = {}
         self._lock = threading.Lock()
 
+        #: Which process serves each service (its own, or the one of `launch_one`).
+        self._serving: dict[str, str] = {}
+
     def launch(self, spec: ServiceSpec) -> None:
         """Spawn the service and pump its lines; `wait_healthy` waits for it."""
         env = {**self._env, "HTTP_PORT": str(spec.port)}
-        proc = spawn(spec.name, env, self._cwd, subprocess.PIPE, detached=True)
-        self._procs[spec.name] = proc
-        self._tails[spec.name] = []
-        color = _COLORS[NAMES.index(spec.name) % len(_COLORS)]
-        threading.Thread(target=self._pump, args=(spec.name, proc, color), daemon=True).start()
+        self._launch(spec.name, spec.name, env, ())
+        self._serving[spec.name] = spec.name
+
+    def launch_one(self, chosen: list[ServiceSpec]) -> None:
+        """All of `chosen` in one process (ops/one_process.py); its lines name each service."""
+        env = one_process_env(self._env, chosen)
+        self._launch(ONE_PROCESS, ONE_PROCESS_MODULE, env, tuple(s.name for s in chosen))
+        self._serving.update((s.name, ONE_PROCESS) for s in chosen)
+
+    def _launch(self, name: str, module: str, env: dict[str, str], args: tuple[str, ...]) -> None:
+        proc = spawn(module, env, self._cwd, subprocess.PIPE, detached=True, args=args)
+        self._procs[name] = proc
+        self._tails[name] = []
+        color = _COLORS[(NAMES.index(name) if name in NAMES else len(NAMES)) % len(_COLORS)]
+        threading.Thread(target=self._pump, args=(name, proc, color), daemon=True).start()
 
     def wait_healthy(
         self, launched: list[ServiceSpec], timeout: float = STARTUP_SECONDS
     ) -> dict[str, float]:
         """Until every one of `launched` answers `/health`, all polled together."""
-        starting = {s.name: (s.url, self._procs[s.name]) for s in launched}
-        return wait_all_healthy(starting, lambda name: "\n".join(self._tails[name][-20:]), timeout)
+        serving = {s.name: self._serving[s.name] for s in launched}
+        starting = {s.name: (s.url, self._procs[serving[s.name]]) for s in launched}
+        return wait_all_healthy(
+            starting, lambda name: "\n".join(self._tails[serving[name]][-20:]), timeout
+        )
 
     def _pump(self, name: str, proc: subprocess.Popen[bytes], color: str) -> None:
         assert proc.stdout is not None
@@ -338,7 +408,8 @@ class Foreground:
 
     def pids(self) -> dict[str, int]:
         """The running children's pids, by service (recorded for `status` and `stop`)."""
-        return {name: proc.pid for name, proc in self._procs.items() if proc.poll() is None}
+        procs = {name: self._procs[owner] for name, owner in self._serving.items()}
+        return {name: proc.pid for name, proc in procs.items() if proc.poll() is None}
 
     def wait(self) -> str | None:
         """Block until a child dies (returns its name) or a signal arrives (raises)."""
@@ -396,10 +467,32 @@ class Background:
         self._launched[spec.name] = proc
         return proc.pid
 
+    def launch_one(self, chosen: list[ServiceSpec], env: dict[str, str], cwd: Path) -> int:
+        """All of `chosen` in one detached process (ops/one_process.py), with one pid file
+        (the caller has seen that none runs)."""
+        check_ports_free(chosen)
+        names = tuple(s.name for s in chosen)
+        with self.log_file(ONE_PROCESS).open("ab") as log:
+            proc = spawn(
+                ONE_PROCESS_MODULE,
+                one_process_env(env, chosen),
+                cwd,
+                log,
+                detached=True,
+                args=names,
+            )
+        self.pid_file(ONE_PROCESS).write_text(str(proc.pid))
+        self._launched.update(dict.fromkeys(names, proc))
+        return proc.pid
+
     def wait_healthy(self, launched: list[ServiceSpec], timeout: float) -> None:
         """Until every one of `launched` (by this object) answers `/health`, polled together."""
         starting = {s.name: (s.url, self._launched[s.name]) for s in launched}
-        wait_all_healthy(starting, self.tail, timeout)
+        wait_all_healthy(starting, self._tail_of, timeout)
+
+    def _tail_of(self, name: str) -> str:
+        """The log of the process serving `name`: its own, or the one process's."""
+        return self.tail(name if self.log_file(name).exists() else ONE_PROCESS)
 
     def stop(self, name: str, timeout: float = 10.0) -> bool:
         pid = self.pid(name)

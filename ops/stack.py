@@ -25,6 +25,8 @@ class StackState:
     base_port: int | None
     ports: dict[str, int]
     redis_key_prefix: str = ""
+    #: All services in one process (ops/one_process.py): `pids` holds its pid for each.
+    one_process: bool = False
     #: The `up` process itself: stopping the stack is signalling it.
     manager_pid: int | None = None
     #: Service pids (`up`; `start` keeps its pid files).

@@ -37,9 +37,18 @@ def whole_system(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[System]:
     """Every service as a real process, with the stand-ins, shared by one test module under a
-    Redis prefix of its own."""
+    Redis prefix of its own. A module runs a test in both shapes of the system by
+    parametrizing this fixture (indirectly) with `tests.system.MODES`."""
+    mode = getattr(request, "param", "processes")
     label = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
     prefix = f"{session_prefix}{label}-{uuid.uuid4().hex[:6]}:"
-    workdir = tmp_path_factory.mktemp(label)
-    with running_system(migrated_databases, redis_url, prefix, secrets, workdir) as system:
+    workdir = tmp_path_factory.mktemp(f"{label}-{mode}")
+    with running_system(
+        migrated_databases,
+        redis_url,
+        prefix,
+        secrets,
+        workdir,
+        one_process=mode == "one_process",
+    ) as system:
         yield system

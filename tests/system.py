@@ -6,7 +6,8 @@ rest_service, imports the shipped `rest_service/seed/default_config.json` throug
 import (its provider pointed at the LLM stand-in), starts google_calendar_service,
 cron_service, assistant, tg_bot and channels, and yields a `System`: the stand-ins (to script
 the LLM, arrange Google, read what Telegram got) and helpers to say something in a chat and
-await the bot's answer there.
+await the bot's answer there. With `one_process`, the six run in one process
+(ops/one_process.py), each with the same settings of its own as in its own process.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import json
 import os
 import re
 import threading
+import urllib.request
 import uuid
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -26,11 +28,12 @@ from typing import Any
 
 import httpx
 import psycopg2
+import pytest
 
 from common.infrastructure.postgres_url import sync_url
 from common.infrastructure.redis_keys import Names
 from ops.processes import Stack
-from ops.services import ROOT
+from ops.services import NAMES, ROOT
 from sandbox import telegram_updates as build
 from sandbox.google_api import GoogleStandIn, serving_in_thread
 from sandbox.llm_server import LlmStandIn, RecordedRequest
@@ -39,7 +42,7 @@ from sandbox.open_meteo import OpenMeteoStandIn
 from sandbox.search_stand_in import SearchStandIn
 from sandbox.telegram_api import SentMessage, TelegramStandIn
 from tests.harness import MigratedDatabases, base_env
-from tests.waiting import NotInTime, until
+from tests.waiting import NotInTime, until, until_sync
 from tg_bot.tests.conftest import FAST_BOT
 
 Json = dict[str, Any]
@@ -89,6 +92,22 @@ CALENDAR_ENV = {
 }
 
 _URL = re.compile(r"https?://[^\s\"'<>)\]]+")
+
+#: The two shapes of the system: a process per service, and all services in one process.
+MODES = ("processes", "one_process")
+#: A test of a module with `parametrize_modes` that runs in both shapes.
+IN_BOTH_MODES = pytest.mark.parametrize("whole_system", MODES, indirect=True)
+
+
+def parametrize_modes(metafunc: pytest.Metafunc) -> None:
+    """A module's `pytest_generate_tests`: its tests run on the system in processes, those
+    marked IN_BOTH_MODES in one process too; every test names its shape, so each shape
+    starts once for the module."""
+    marked = any(
+        mark.args[0] == "whole_system" for mark in metafunc.definition.iter_markers("parametrize")
+    )
+    if "whole_system" in metafunc.fixturenames and not marked:
+        metafunc.parametrize("whole_system", MODES[:1], indirect=True)
 
 
 class TelegramThread:
@@ -352,6 +371,22 @@ def _start_services(stack: Stack, settings: dict[str, dict[str, str]]) -> None:
                 future.result()
 
 
+def _start_one_process(stack: Stack, settings: dict[str, dict[str, str]]) -> None:
+    """All six in one process, each with its settings; the config imported once rest_service
+    answers, then waited for until the assistant holds it (as it does starting after it)."""
+    stack.launch_one_process({name: settings.get(name, {}) for name in NAMES})
+    stack.wait_healthy(["rest_service"])
+    imported = stack.import_config(seed_document(stack.env))["version"]
+    stack.wait_healthy(NAMES)
+
+    def assistant_holds_it() -> bool:
+        url = f"{stack.url('assistant')}/health"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return bool(json.load(response)["checks"]["config"]["version"] >= imported)
+
+    until_sync(assistant_holds_it, 30, f"the assistant holds config version {imported}")
+
+
 @contextlib.contextmanager
 def running_system(
     databases: MigratedDatabases,
@@ -360,8 +395,11 @@ def running_system(
     secrets: dict[str, str],
     workdir: Path,
     extra_env: Mapping[str, Mapping[str, str]] | None = None,
+    *,
+    one_process: bool = False,
 ) -> Iterator[System]:
-    """Every service as a process; `extra_env` adds settings of a service's (by its name)."""
+    """Every service as a process (or all in one); `extra_env` adds settings of a service's
+    (by its name)."""
     database_url = databases.create()
     llm = LlmStandIn().start_in_thread()
     open_meteo = OpenMeteoStandIn().start_in_thread()
@@ -397,7 +435,10 @@ def running_system(
             }
             for service, added in (extra_env or {}).items():
                 settings[service] = {**settings.get(service, {}), **added}
-            _start_services(stack, settings)
+            if one_process:
+                _start_one_process(stack, settings)
+            else:
+                _start_services(stack, settings)
             yield System(
                 stack,
                 telegram,

@@ -1,4 +1,4 @@
-"""The container files hold up without a Docker engine: both compose files go through a real
+"""The container files hold up without a Docker engine: the compose files go through a real
 Docker Compose v2 binary (`config`), both Dockerfiles (the services' one and the tests') through
 hadolint, and they name exactly the services of `ops/services.py`.
 
@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from common.infrastructure.settings import own_name
 from ops.services import HTTP_SERVICES, NAMES, ROOT
 from ops.services import SERVICES as ALL_SERVICES
 from tests.programs import require_program
@@ -48,6 +49,11 @@ DOCKERFILES = {"services": ROOT / "Dockerfile", "tests": ROOT / "Dockerfile.test
 TOOL_GROUPS = {"embedded", "dev"}
 #: A value no default has, written into the temporary .env to see which services read it.
 ENV_FILE_MARKER = "from-the-env-file-1f3a"
+#: A container per service; all of them in one container (small hosts); the test stack.
+COMPOSE_FILES = ("docker-compose.yml", "docker-compose.one.yml", "docker-compose.test.yml")
+SYSTEM_FILES = COMPOSE_FILES[:2]
+#: The one container of docker-compose.one.yml that runs every service.
+ONE = "services"
 
 
 # -- the tools ------------------------------------------------------------------------------
@@ -123,6 +129,11 @@ def app(project_dir: Path) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
+def one(project_dir: Path) -> dict[str, Any]:
+    return rendered("docker-compose.one.yml", project_dir)
+
+
+@pytest.fixture(scope="module")
 def test_stack(project_dir: Path) -> dict[str, Any]:
     return rendered("docker-compose.test.yml", project_dir)
 
@@ -138,22 +149,24 @@ def test_the_compose_wrapper_is_bypassed_for_the_real_binary(project_dir: Path) 
     assert "Docker Compose version v2." in version.stdout
 
 
-@pytest.mark.parametrize("compose_file", ["docker-compose.yml", "docker-compose.test.yml"])
+@pytest.mark.parametrize("compose_file", COMPOSE_FILES)
 def test_compose_file_is_valid_without_warnings(compose_file: str, project_dir: Path) -> None:
     result = compose(compose_file, project_dir, "config", "-q")
     assert result.returncode == 0, result.stderr
     assert result.stderr == "", result.stderr
 
 
-def test_compose_refuses_to_start_without_an_env_file(tmp_path: Path) -> None:
-    result = compose("docker-compose.yml", tmp_path, "config", "-q")
+@pytest.mark.parametrize("compose_file", SYSTEM_FILES)
+def test_compose_refuses_to_start_without_an_env_file(tmp_path: Path, compose_file: str) -> None:
+    result = compose(compose_file, tmp_path, "config", "-q")
     assert result.returncode != 0
     # The first thing missing is the password the .env would hold.
     assert "set POSTGRES_PASSWORD in .env" in result.stderr
 
 
-def test_every_long_running_service_has_a_healthcheck(app: dict[str, Any]) -> None:
-    for name, service in app["services"].items():
+@pytest.mark.parametrize("compose_file", SYSTEM_FILES)
+def test_every_long_running_service_has_a_healthcheck(compose_file: str, project_dir: Path) -> None:
+    for name, service in rendered(compose_file, project_dir)["services"].items():
         check = service.get("healthcheck") or {}
         if name == "migrate":  # one shot: it exits, nothing waits for it to be healthy
             assert check.get("disable") is True
@@ -233,7 +246,7 @@ def test_the_pinning_rule_tells_floating_tags_from_releases() -> None:
         assert not pinned(floating), floating
 
 
-@pytest.mark.parametrize("compose_file", ["docker-compose.yml", "docker-compose.test.yml"])
+@pytest.mark.parametrize("compose_file", COMPOSE_FILES)
 def test_every_image_is_pinned_to_an_exact_version(compose_file: str, project_dir: Path) -> None:
     for name, service in rendered(compose_file, project_dir)["services"].items():
         if "build" in service and service.get("image", "").startswith("smart-assistant"):
@@ -242,7 +255,7 @@ def test_every_image_is_pinned_to_an_exact_version(compose_file: str, project_di
             assert pinned(service["image"]), f"{name}: {service['image']} floats"
 
 
-@pytest.mark.parametrize("compose_file", ["docker-compose.yml", "docker-compose.test.yml"])
+@pytest.mark.parametrize("compose_file", COMPOSE_FILES)
 def test_every_service_has_limits_and_rotated_logs(compose_file: str, project_dir: Path) -> None:
     for name, service in rendered(compose_file, project_dir)["services"].items():
         limits = service.get("deploy", {}).get("resources", {}).get("limits", {})
@@ -254,11 +267,14 @@ def test_every_service_has_limits_and_rotated_logs(compose_file: str, project_di
         assert int(logging["options"]["max-file"]) >= 2, name
 
 
-def test_compose_refuses_to_start_without_a_postgres_password(tmp_path: Path) -> None:
+@pytest.mark.parametrize("compose_file", SYSTEM_FILES)
+def test_compose_refuses_to_start_without_a_postgres_password(
+    tmp_path: Path, compose_file: str
+) -> None:
     text = (ROOT / ".env.example").read_text()
     assert re.search(r"^POSTGRES_PASSWORD=$", text, re.M), ".env.example leaves it empty"
     (tmp_path / ".env").write_text(text)
-    result = compose("docker-compose.yml", tmp_path, "config", "-q")
+    result = compose(compose_file, tmp_path, "config", "-q")
     assert result.returncode != 0
     assert "set POSTGRES_PASSWORD in .env" in result.stderr
 
@@ -341,12 +357,13 @@ def redis_bytes(size: str) -> int:
     return int(found.group(1)) * units[found.group(2)]
 
 
+@pytest.mark.parametrize("compose_file", SYSTEM_FILES)
 def test_redis_refuses_writes_when_full_and_never_evicts_below_its_limit(
-    app: dict[str, Any],
+    compose_file: str, project_dir: Path
 ) -> None:
     """maxmemory with noeviction (a queued message is never evicted), and room above it in
     the container for an AOF rewrite's fork."""
-    redis = app["services"]["redis"]
+    redis = rendered(compose_file, project_dir)["services"]["redis"]
     command = redis["command"]
     options = dict(zip(command[1::2], command[2::2], strict=False))
     assert options["--maxmemory-policy"] == "noeviction"
@@ -355,7 +372,9 @@ def test_redis_refuses_writes_when_full_and_never_evicts_below_its_limit(
     assert 0 < maxmemory <= limit * 2 // 3
 
 
-def test_queued_messages_and_data_survive_a_restart(app: dict[str, Any]) -> None:
+@pytest.mark.parametrize("compose_file", SYSTEM_FILES)
+def test_queued_messages_and_data_survive_a_restart(compose_file: str, project_dir: Path) -> None:
+    app = rendered(compose_file, project_dir)
     services = app["services"]
     assert "--appendonly yes" in " ".join(services["redis"]["command"])
     mounts = {
@@ -418,6 +437,110 @@ def test_tests_container_runs_the_suite_against_the_test_stack(
     assert "@test-db:5432/" in env["TEST_DATABASE_URL"]
     assert env["TEST_REDIS_URL"].startswith("redis://test-redis:6379/")
     assert ENV_FILE_MARKER not in json.dumps(tests), "the tests container must not read .env"
+
+
+# -- all services in one container (docker-compose.one.yml) -------------------------------
+
+
+def test_one_container_runs_every_service_from_the_all_image(one: dict[str, Any]) -> None:
+    """SERVICE=all: every group and package and the runner; the image's command runs
+    `python -m ops.one_process` (checked on the Dockerfile below), so compose names none."""
+    services = one["services"]
+    assert set(services) == {"postgres", "redis", "migrate", ONE, "proxy"}
+    runner = services[ONE]
+    assert runner["build"]["dockerfile"] == "Dockerfile"
+    assert runner["build"]["args"] == {"SERVICE": "all", "PORT": str(PORTS["rest_service"])}
+    assert runner.get("command") is None
+    assert runner["init"] is True and runner["restart"] == "unless-stopped"
+    migrate = services["migrate"]
+    assert (migrate["build"], migrate["image"]) == (runner["build"], runner["image"])
+    assert " ".join(migrate["command"]).endswith(
+        "python manage.py upgrade && python manage.py seed"
+    )
+    assert migrate["restart"] == "no"
+
+
+def test_one_container_is_healthy_when_every_service_answers_its_own_health(
+    one: dict[str, Any],
+) -> None:
+    check = " ".join(one["services"][ONE]["healthcheck"]["test"])
+    ports = re.search(r"for port in \(([\d, ]+)\)", check)
+    assert ports and "http://127.0.0.1:{port}/health" in check, check
+    assert {int(port) for port in ports.group(1).split(",")} == set(PORTS.values())
+
+
+def test_one_container_publishes_nothing_and_the_proxy_finds_it_by_the_usual_names(
+    app: dict[str, Any], one: dict[str, Any]
+) -> None:
+    """The same proxy and Caddyfile: the container answers to each HTTP service's name."""
+    services = one["services"]
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"proxy"}
+    assert services["proxy"]["ports"] == app["services"]["proxy"]["ports"]
+    [mount] = services["proxy"]["volumes"]
+    assert mount["target"] == "/etc/caddy/Caddyfile" and mount["read_only"] is True
+    assert Path(mount["source"]) == Path(services[ONE]["build"]["context"]) / (
+        CADDYFILE.relative_to(ROOT)
+    )
+    aliases = services[ONE]["networks"]["default"]["aliases"]
+    assert set(aliases) == set(PUBLISHED)
+    assert conditions(services["proxy"]) == {ONE: "service_started"}
+    assert "container_name" not in services[ONE]
+
+
+def test_one_container_waits_for_the_database_and_the_migration(one: dict[str, Any]) -> None:
+    services = one["services"]
+    assert conditions(services["migrate"]) == {
+        "postgres": "service_healthy",
+        "redis": "service_healthy",
+    }
+    assert conditions(services[ONE]) == {
+        "postgres": "service_healthy",
+        "redis": "service_healthy",
+        "migrate": "service_completed_successfully",
+    }
+
+
+@pytest.mark.parametrize("name", ["migrate", ONE])
+def test_one_container_reads_env_and_reaches_the_services_on_loopback(
+    one: dict[str, Any], name: str
+) -> None:
+    """.env is read, the container's addresses win over it, and the services call one
+    another on loopback inside the container. No HTTP_PORT of its own: the runner gives each
+    service its default port (`<SERVICE>__HTTP_PORT`)."""
+    env = one["services"][name]["environment"]
+    assert env["DEFAULT_TIMEZONE"] == "UTC", "the container does not read .env"
+    assert env["ADMIN_API_TOKEN"] == ENV_FILE_MARKER, "rest_service in it needs the admin token"
+    assert env["HTTP_HOST"] == "0.0.0.0"
+    assert env["REDIS_URL"] == "redis://redis:6379/0"
+    for service in ALL_SERVICES:
+        assert env[service.url_setting] == f"http://127.0.0.1:{service.default_port}"
+        assert own_name(service.name, "http_port") not in env
+    assert "HTTP_PORT" not in env
+
+
+def test_one_container_gets_the_database_url_and_not_the_bare_password(
+    one: dict[str, Any],
+) -> None:
+    for name in ("migrate", ONE):
+        env = one["services"][name]["environment"]
+        assert f":{POSTGRES_PASSWORD_MARKER}@postgres:5432/" in env["ASYNC_DATABASE_URL"]
+        assert env["POSTGRES_PASSWORD"] == ""
+    postgres = one["services"]["postgres"]["environment"]
+    assert postgres["POSTGRES_PASSWORD"] == POSTGRES_PASSWORD_MARKER
+    for name in ("redis", "proxy"):
+        assert "ASYNC_DATABASE_URL" not in (one["services"][name].get("environment") or {})
+
+
+def test_one_container_stack_is_its_own_project(app: dict[str, Any], one: dict[str, Any]) -> None:
+    """Its own project name: its containers and volumes never mix with the per-service
+    stack's (use one file or the other)."""
+    assert one["name"] != app["name"]
+    # Stopping lets the assistant finish a turn, as its own container does.
+    assert (
+        one["services"][ONE]["stop_grace_period"]
+        == app["services"]["assistant"]["stop_grace_period"]
+    )
 
 
 # -- Dockerfiles ----------------------------------------------------------------------------
@@ -484,29 +607,54 @@ def test_image_is_small_multi_stage_and_not_root(name: str) -> None:
 
 
 def test_service_image_installs_only_its_own_group() -> None:
+    """`--extra "${SERVICE}"`; SERVICE=all (the one-process image) every group but the
+    tools' (`--all-extras` less each tool group)."""
     syncs = [
         args
         for keyword, args in instructions(DOCKERFILES["services"])
         if keyword == "RUN" and "uv sync" in args
     ]
     assert len(syncs) == 1
-    flags = syncs[0].split()
-    assert "--frozen" in flags, "install exactly what uv.lock says"
-    assert "--all-extras" not in flags
-    extras = [flags[i + 1] for i, flag in enumerate(flags) if flag == "--extra"]
-    assert extras == ['"${SERVICE}"'], "the SERVICE build argument picks the one group"
+    all_image = re.search(r'if \[ "\$\{SERVICE\}" = all \]; then set -- ([^;]*);', syncs[0])
+    one_image = re.search(r"else set -- ([^;]*); fi", syncs[0])
+    assert all_image and one_image, syncs[0]
+    assert one_image.group(1).split() == ["--extra", '"${SERVICE}"']
+    flags = all_image.group(1).split()
+    assert flags[0] == "--all-extras"
+    assert {flags[i + 1] for i, flag in enumerate(flags) if flag == "--no-extra"} == TOOL_GROUPS
+    assert len(flags) == 1 + 2 * len(TOOL_GROUPS)
+    install = syncs[0].split("&&")[-1].split()
+    assert "--frozen" in install, "install exactly what uv.lock says"
+    assert install[-1] == '"$@"' and "--all-extras" not in install and "--extra" not in install
 
 
 def test_service_image_copies_only_its_own_package() -> None:
-    copies = [args for keyword, args in instructions(DOCKERFILES["services"]) if keyword == "COPY"]
-    packages = [args.split()[0] for args in copies if not args.startswith("--from")]
-    assert not set(packages) & {f"{name}/" for name in SERVICES}, "no service copied by name"
-    assert "${SERVICE}/" in packages
+    """The builder copies `${SERVICE}`'s package from the build context, or for SERVICE=all
+    each one ops/services.py names; tooling stays only in the rest_service and all images."""
+    stage = [args for keyword, args in instructions(DOCKERFILES["services"]) if keyword != "FROM"]
+    copies = [args.split()[0] for args in stage if args.split()[0] in ("common/", "ops/")]
+    assert copies == ["common/", "ops/"]
+    assert not any(f"{name}/" in args for args in stage for name in SERVICES), "none by name"
+    [gather] = [args for args in stage if "shutil.copytree" in args]
+    assert gather.startswith("--mount=type=bind,target=/context ")
+    assert "from ops.services import NAMES" in gather
+    assert "(NAMES if sys.argv[1] == 'all' else sys.argv[1:])" in gather
+    assert '"${SERVICE}"' in gather
+    assert (
+        'if [ "${SERVICE}" != rest_service ] && [ "${SERVICE}" != all ]; then rm -r manage.py ops'
+        in gather
+    )
 
 
 def test_service_image_runs_the_service_and_checks_its_health() -> None:
     stage = final_stage(DOCKERFILES["services"])
-    assert ("CMD", '["sh", "-c", "exec python -m \\"$SERVICE\\""]') in stage
+    [command] = [json.loads(args) for keyword, args in stage if keyword == "CMD"]
+    assert command == [
+        "sh",
+        "-c",
+        'if [ "$SERVICE" = all ]; then exec python -m ops.one_process; fi; '
+        'exec python -m "$SERVICE"',
+    ]
     env = " ".join(args for keyword, args in stage if keyword == "ENV")
     assert "SERVICE=${SERVICE}" in env and "HTTP_PORT=${PORT}" in env
     [healthcheck] = [args for keyword, args in stage if keyword == "HEALTHCHECK"]

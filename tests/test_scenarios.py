@@ -8,6 +8,9 @@ Each scenario where a tool is called runs twice: with the arguments as scripted 
 and as real models write them (`realistic`: `"action": "List"`, `"minutes": "1"`, nulls,
 unknown fields, the time as local ISO, with an offset, `Z`, or "in 6 seconds"; see
 `sandbox/model_arguments.py`). Both must give the user the same result.
+
+A representative few (a message answered, a calendar read, a reminder fired, a program's
+message through the public API) run on the system in one process too (`IN_BOTH_MODES`).
 """
 
 from __future__ import annotations
@@ -23,12 +26,16 @@ import httpx
 import pytest
 
 from sandbox import telegram_updates as build
-from tests.system import DEFAULT_MODEL, Person, System
+from tests.system import DEFAULT_MODEL, IN_BOTH_MODES, Person, System, parametrize_modes
 from tests.waiting import until
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 #: The events `seed_tomorrow` puts in a calendar.
 SEEDED = ("Berlin standup", "Dentist", "Day off", "Masha")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrize_modes(metafunc)
 
 
 @pytest.fixture
@@ -95,6 +102,7 @@ async def connect_calendar(system: System, person: Person, email: str) -> None:
     assert "Google Calendar connected" in confirmed.text, confirmed.text
 
 
+@IN_BOTH_MODES
 @WITH_REAL_ARGUMENTS
 async def test_scenario_1_calendar_link_consent_connected_then_events_in_users_zone(
     system: System,
@@ -139,18 +147,7 @@ async def test_scenario_2_reminder_arrives_on_time_and_snooze_brings_it_back(
     system: System, style: str
 ) -> None:
     mira = Person.new("Mira")
-    due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=6)
-    create = {"action": "create", "text": "stretch your legs", "when": due.isoformat()}
-    system.llm.call("reminder", create, contains="remind me")
-
-    confirmation = await system.say(mira, "remind me to stretch your legs in a few seconds")
-
-    assert "Reminder set" in confirmation.text and confirmation.wall < due.timestamp()
-    fired = await system.next_message(
-        mira.id, after=len(system.sent_to(mira.id)), containing="⏰ stretch your legs"
-    )
-    assert due.timestamp() - 0.5 <= fired.wall <= due.timestamp() + 5
-    assert await until(lambda: system.reminder_runs(mira)) == ["on_time"]
+    await reminder_arrives_on_time(system, mira)
 
     system.llm.call("reminder", {"action": "snooze", "minutes": 1}, contains="snooze it")
     snoozed = await system.say(mira, "snooze it")
@@ -179,6 +176,40 @@ async def test_scenario_2_reminder_arrives_on_time_and_snooze_brings_it_back(
     ) == [(run_at,)]
 
 
+async def reminder_arrives_on_time(system: System, person: Person) -> None:
+    """`person` asks for a reminder in six seconds: set, then fired on time, recorded so."""
+    due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=6)
+    create = {"action": "create", "text": "stretch your legs", "when": due.isoformat()}
+    system.llm.call("reminder", create, contains="remind me")
+
+    confirmation = await system.say(person, "remind me to stretch your legs in a few seconds")
+
+    assert "Reminder set" in confirmation.text and confirmation.wall < due.timestamp()
+    fired = await system.next_message(
+        person.id, after=len(system.sent_to(person.id)), containing="⏰ stretch your legs"
+    )
+    assert due.timestamp() - 0.5 <= fired.wall <= due.timestamp() + 5
+    assert await until(lambda: system.reminder_runs(person)) == ["on_time"]
+
+
+@IN_BOTH_MODES
+async def test_a_reminder_asked_for_in_a_chat_arrives_on_time(system: System) -> None:
+    await reminder_arrives_on_time(system, Person.new("Rosa"))
+
+
+@IN_BOTH_MODES
+async def test_a_program_asks_through_the_public_api_and_gets_the_answer(system: System) -> None:
+    async with system.admin() as admin:
+        created = await admin.post("/api/api-clients", json={"name": f"p-{uuid.uuid4().hex[:6]}"})
+    assert created.status_code == 201, created.text
+    key = {"Authorization": f"Bearer {created.json()['key']}"}
+    body = {"messages": [{"role": "user", "content": "hello from a program"}], "user": "ada"}
+    async with httpx.AsyncClient(base_url=system.stack.url("channels"), timeout=30) as api:
+        answer = await api.post("/v1/chat/completions", json=body, headers=key)
+    assert answer.status_code == 200, answer.text
+    assert "hello from a program" in answer.json()["choices"][0]["message"]["content"]
+
+
 @contextlib.contextmanager
 def cron_clock_reading(system: System, start: datetime) -> Iterator[None]:
     """cron_service started again on a clock that reads `start` (a minute's wait in seconds),
@@ -196,6 +227,7 @@ def cron_clock_reading(system: System, start: datetime) -> Iterator[None]:
         cron.start(system.stack.workdir)
 
 
+@IN_BOTH_MODES
 async def test_scenario_3_new_instructions_reach_the_next_message_without_a_restart(
     system: System,
 ) -> None:

@@ -9,6 +9,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 import structlog
 
@@ -42,11 +43,34 @@ def _formatter(json_lines: bool) -> logging.Formatter:
     )
 
 
+#: The service whose code runs in this context (bound where the service starts).
+_SERVICE: ContextVar[str | None] = ContextVar("logging_service", default=None)
+#: Each service's LOG_LEVEL; several differ where services share a process.
+_LEVELS: dict[str, int] = {}
+
+
+class _ServiceLevel(logging.Filter):
+    """A line passes at the level of the service it comes from: the root logger is at the
+    lowest of them, so one service's DEBUG does not open the others' debug lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        service = _SERVICE.get()
+        return service is None or record.levelno >= _LEVELS.get(service, logging.NOTSET)
+
+
+def bind_service(service: str) -> None:
+    """Every line logged in this context (and the tasks it starts) names `service`."""
+    _SERVICE.set(service)
+    structlog.contextvars.bind_contextvars(service=service)
+
+
 def configure_logging(settings: ServiceSettings, service: str) -> None:
-    """Route structlog and stdlib logging through one set of handlers."""
+    """Route structlog and stdlib logging through one set of handlers, at `service`'s level."""
     json_lines = settings.log_format == "json" if settings.log_format else not sys.stderr.isatty()
     root = logging.getLogger()
+    levels = {**_LEVELS, service: logging.getLevelName(settings.log_level)}
     reset_logging()
+    _LEVELS.update(levels)
     console = logging.StreamHandler(sys.stderr)
     console.setFormatter(_formatter(json_lines))
     root.addHandler(console)
@@ -56,7 +80,9 @@ def configure_logging(settings: ServiceSettings, service: str) -> None:
         )
         rotating.setFormatter(_formatter(json_lines=True))
         root.addHandler(rotating)
-    root.setLevel(settings.log_level)
+    for handler in root.handlers:
+        handler.addFilter(_ServiceLevel())
+    root.setLevel(min(_LEVELS.values()))
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
 
@@ -77,11 +103,12 @@ def configure_logging(settings: ServiceSettings, service: str) -> None:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    structlog.contextvars.bind_contextvars(service=service)
+    bind_service(service)
 
 
 def reset_logging() -> None:
     """Close and remove every root handler (a reconfiguration, or the end of a test)."""
+    _LEVELS.clear()
     root = logging.getLogger()
     for handler in list(root.handlers):
         handler.close()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
@@ -13,10 +14,15 @@ from common.infrastructure.settings import ServiceSettings
 
 
 def serve_asgi(app_path: str, settings: ServiceSettings) -> None:
+    """`python -m <service>`: the app in a process of its own, stopped by SIGTERM or SIGINT."""
+    uvicorn.Server(asgi_config(app_path, settings)).run()
+
+
+def asgi_config(app_path: str, settings: ServiceSettings) -> uvicorn.Config:
     """uvicorn would believe X-Forwarded-For from 127.0.0.1 (and its own FORWARDED_ALLOW_IPS
     variable) by default: only the proxies FORWARDED_ALLOW_IPS names are, so a client beside
     the service cannot pick its address (the admin login counts failures per address)."""
-    config = uvicorn.Config(
+    return uvicorn.Config(
         app_path,
         host=settings.http_host,
         port=settings.port,
@@ -27,7 +33,16 @@ def serve_asgi(app_path: str, settings: ServiceSettings) -> None:
         proxy_headers=bool(settings.forwarded_allow_ips),
         forwarded_allow_ips=settings.forwarded_allow_ips,
     )
-    uvicorn.Server(config).run()
+
+
+class SharedProcessServer(uvicorn.Server):
+    """uvicorn beside other services in one process (ops/one_process.py): the process owns
+    SIGTERM and SIGINT and stops each server with `should_exit`; uvicorn's own handlers would
+    replace one another's and raise the signal again as each server ends."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 @asynccontextmanager

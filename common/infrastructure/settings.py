@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar, cast
 
+from dotenv import dotenv_values
 from pydantic import BaseModel, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -31,6 +34,40 @@ TOKEN_SETTINGS = (
 
 class InsecureSettingsError(ValueError):
     """A secret setting is empty or malformed where the service must not start with it."""
+
+
+#: Between a service's name and a setting's: `TG_BOT__LOG_LEVEL=DEBUG` is tg_bot's alone.
+OWN_SEPARATOR = "__"
+
+
+def own_name(service: str, setting: str) -> str:
+    """The variable that gives `service` its own value of `setting` (`TG_BOT__HTTP_PORT`)."""
+    return f"{service.upper()}{OWN_SEPARATOR}{setting.upper()}"
+
+
+def own_values(service: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """The settings `environ` gives `service` alone, by field name (`tg_bot`: `TG_BOT__X=1`
+    gives `x`). Several services in one process (ops/one_process.py) read one environment;
+    this is how each still gets its own port, log level or anything else."""
+    if not service:
+        return {}
+    prefix = f"{service.upper()}{OWN_SEPARATOR}"
+    return {
+        key[len(prefix) :].lower(): value
+        for key, value in environ.items()
+        if key.upper().startswith(prefix) and len(key) > len(prefix)
+    }
+
+
+def _env_file_values(env_file: object) -> dict[str, str]:
+    """The variables of the env file(s) a settings class reads (None: none; missing: none)."""
+    paths = env_file if isinstance(env_file, list | tuple) else [env_file]
+    found: dict[str, str] = {}
+    for path in paths:
+        if path is not None and Path(str(path)).is_file():
+            values = dotenv_values(Path(str(path)), encoding="utf-8")
+            found |= {key: value for key, value in values.items() if value is not None}
+    return found
 
 
 class OpenMeteoSettings(BaseModel):
@@ -96,6 +133,12 @@ class ServiceSettings(BaseSettings):
         # An explicit `_env_file=` (tests) wins; then SMART_ASSISTANT_ENV_FILE; then `.env`.
         if "_env_file" not in values and ENV_FILE_VARIABLE in os.environ:
             values["_env_file"] = os.environ[ENV_FILE_VARIABLE] or None
+        env_file = values.get("_env_file", self.model_config.get("env_file"))
+        # Its own value from the env file too (a service run by hand reads `.env` itself);
+        # the environment wins over the file, as for every setting.
+        environ = {**_env_file_values(env_file), **os.environ}
+        for name, value in own_values(self.service_name, environ).items():
+            values.setdefault(name, value)
         super().__init__(**values)
 
     @property
