@@ -10,9 +10,9 @@ with a redirect to `redirect_uri`, carrying a code, or `error=access_denied` whe
 queued consent says no), `POST /token`, `POST /revoke`, and under `/calendar/v3/`:
 `calendars/{calendarId}`, `calendars/{calendarId}/events` (list, insert),
 `calendars/{calendarId}/events/{eventId}` (get, patch, delete), `users/me/calendarList` and
-`freeBusy`. Every Calendar answer is checked against the
-discovery document (sandbox.google_schema). Control routes under `/_sandbox/` queue
-consents and faults, seed events and show what was asked.
+`freeBusy`; Gmail v1 under `/gmail/v1/` (sandbox.google_mail). Every Calendar answer is
+checked against the discovery document (sandbox.google_schema). Control routes under
+`/_sandbox/` queue consents and faults, seed events and mail and show what was asked.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from urllib.parse import urlencode
 
 from aiohttp import BasicAuth, web
 
+from sandbox.google_mail import MAIL_KEY, MailState, mail_routes
 from sandbox.google_schema import SchemaDriftError
 from sandbox.google_state import (
     DEFAULT_CLIENT_ID,
@@ -266,9 +267,10 @@ async def health(_request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "service": "google_stand_in"})
 
 
-def create_app(state: GoogleState | None = None) -> web.Application:
+def create_app(state: GoogleState | None = None, mail: MailState | None = None) -> web.Application:
     app = web.Application(middlewares=[_faults_and_record])
     app[STATE_KEY] = state or GoogleState()
+    app[MAIL_KEY] = mail or MailState(app[STATE_KEY])
     api = "/calendar/v3/calendars/{calendar_id}"
     routes: list[tuple[str, str, Handler, str]] = [
         ("GET", "/o/oauth2/auth", authorize, "authorize"),
@@ -290,6 +292,7 @@ def create_app(state: GoogleState | None = None) -> web.Application:
         ("GET", "/_sandbox/requests", control_requests, "_requests"),
         ("PATCH", "/_sandbox/settings", control_settings, "_settings"),
         ("GET", "/health", health, "_health"),
+        *mail_routes(),
     ]
     for method, path, handler, name in routes:
         app.router.add_route(method, path, handler, name=name)
@@ -301,6 +304,8 @@ class GoogleStandIn:
 
     def __init__(self, state: GoogleState | None = None, host: str = "127.0.0.1") -> None:
         self.state = state or GoogleState()
+        #: Gmail's mailboxes (sandbox.google_mail), on the same tokens.
+        self.mail = MailState(self.state)
         self.host = host
         self.port = 0
         self._runner: web.AppRunner | None = None
@@ -310,7 +315,7 @@ class GoogleStandIn:
         return f"http://{self.host}:{self.port}"
 
     async def start(self, port: int = 0) -> GoogleStandIn:
-        self._runner = web.AppRunner(create_app(self.state), access_log=None)
+        self._runner = web.AppRunner(create_app(self.state, self.mail), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, port)
         await site.start()
@@ -338,6 +343,7 @@ class GoogleStandIn:
             "GOOGLE_TOKEN_URI": f"{self.url}/token",
             "GOOGLE_REVOKE_URI": f"{self.url}/revoke",
             "GOOGLE_API_BASE_URL": f"{self.url}/calendar/v3/",
+            "GOOGLE_MAIL_API_BASE_URL": f"{self.url}/",
         }
 
 

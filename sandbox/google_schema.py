@@ -1,6 +1,7 @@
-"""The Google stand-in's answers checked against Calendar v3's own discovery document.
+"""The Google stand-in's answers checked against the APIs' own discovery documents (Calendar
+v3; Gmail v1 with `api="gmail.v1"`).
 
-The document is the one google-api-python-client ships and our service builds its client
+The documents are the ones google-api-python-client ships and our service builds its client
 from, so a field the stand-in invents, renames or mistypes fails here instead of letting
 the stand-in drift from what Google sends.
 """
@@ -17,12 +18,11 @@ from typing import Any
 import googleapiclient
 from jsonschema import Draft7Validator, FormatChecker
 
-DISCOVERY_PATH = (
-    Path(googleapiclient.__file__).parent / "discovery_cache" / "documents" / "calendar.v3.json"
-)
+DISCOVERY_DIR = Path(googleapiclient.__file__).parent / "discovery_cache" / "documents"
 
 #: Discovery keywords that carry over to JSON Schema as they are.
 _KEPT = ("type", "enum")
+_BASE64 = re.compile(r"[A-Za-z0-9_\-+/]*={0,2}")
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 
@@ -31,8 +31,8 @@ class SchemaDriftError(AssertionError):
 
 
 @cache
-def discovery_document() -> dict[str, Any]:
-    return json.loads(DISCOVERY_PATH.read_text(encoding="utf-8"))
+def discovery_document(api: str = "calendar.v3") -> dict[str, Any]:
+    return json.loads((DISCOVERY_DIR / f"{api}.json").read_text(encoding="utf-8"))
 
 
 def _convert(node: dict[str, Any]) -> dict[str, Any]:
@@ -42,7 +42,7 @@ def _convert(node: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {k: node[k] for k in _KEPT if k in node}
     if out.get("type") == "any":
         out.pop("type")
-    if node.get("format") in ("date-time", "date", "int64", "uint64"):
+    if node.get("format") in ("date-time", "date", "int64", "uint64", "byte"):
         out["format"] = node["format"]
     if "properties" in node:
         out["properties"] = {k: _convert(v) for k, v in node["properties"].items()}
@@ -70,6 +70,11 @@ def _format_checker() -> FormatChecker:
             return True
         return len(value) == 10 and date.fromisoformat(value) is not None
 
+    @checker.checks("byte")
+    def _byte(value: object) -> bool:
+        """Base64 (Gmail's bodies and raw messages are URL-safe base64)."""
+        return not isinstance(value, str) or _BASE64.fullmatch(value) is not None
+
     @checker.checks("int64")
     @checker.checks("uint64")
     def _int64(value: object) -> bool:
@@ -79,10 +84,10 @@ def _format_checker() -> FormatChecker:
 
 
 @cache
-def _validator(schema_name: str) -> Draft7Validator:
-    schemas = discovery_document()["schemas"]
+def _validator(schema_name: str, api: str = "calendar.v3") -> Draft7Validator:
+    schemas = discovery_document(api)["schemas"]
     if schema_name not in schemas:
-        raise KeyError(f"calendar.v3 has no schema {schema_name!r}")
+        raise KeyError(f"{api} has no schema {schema_name!r}")
     schema = {
         **_convert(schemas[schema_name]),
         "definitions": {name: _convert(node) for name, node in schemas.items()},
@@ -90,9 +95,9 @@ def _validator(schema_name: str) -> Draft7Validator:
     return Draft7Validator(schema, format_checker=_format_checker())
 
 
-def validate(schema_name: str, payload: Any) -> None:
+def validate(schema_name: str, payload: Any, api: str = "calendar.v3") -> None:
     """Raise SchemaDriftError when `payload` is not a valid `schema_name` resource."""
-    errors = sorted(_validator(schema_name).iter_errors(payload), key=lambda e: list(e.path))
+    errors = sorted(_validator(schema_name, api).iter_errors(payload), key=lambda e: list(e.path))
     if errors:
         where = "/".join(str(p) for p in errors[0].path) or "(root)"
         raise SchemaDriftError(f"{schema_name} at {where}: {errors[0].message}")
