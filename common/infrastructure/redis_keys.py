@@ -263,6 +263,11 @@ class Names:
         these may be changed or deleted."""
         return self.key(f"assistant:calendar_shown:{user_id}")
 
+    def mail_send(self, user_id: str, idempotency_key: str) -> str:
+        """A mail send by its idempotency key: "sending" while under way, then the sent
+        message's id (a retried send sends nothing again)."""
+        return self.key(f"google:mail_send:{user_id}:{idempotency_key}")
+
     def confirmation(self, token: str) -> str:
         """An action (an event delete, a held tool call) waiting for its owner's Yes / No
         button (`common/features/confirmations.py`). The name is the one event deletes had first, so
