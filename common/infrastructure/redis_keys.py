@@ -263,6 +263,11 @@ class Names:
         these may be changed or deleted."""
         return self.key(f"assistant:calendar_shown:{user_id}")
 
+    def mail_shown(self, user_id: str) -> str:
+        """Messages the mail tool showed a user lately (hash: message id → a line naming it):
+        only these may be archived or labelled."""
+        return self.key(f"assistant:mail_shown:{user_id}")
+
     def mail_send(self, user_id: str, idempotency_key: str) -> str:
         """A mail send by its idempotency key: "sending" while under way, then the sent
         message's id (a retried send sends nothing again)."""

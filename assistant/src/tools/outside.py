@@ -69,10 +69,13 @@ def data_block(source: str, text: str) -> str:
     )
 
 
-async def hold(tool: BaseTool, arguments: dict[str, Any], call: ToolCallOrigin) -> dict[str, Any]:
-    """Keep the call for the user's Yes and note its token for the turn's answer."""
+async def hold(
+    tool: BaseTool, arguments: dict[str, Any], call: ToolCallOrigin, summary: str | None = None
+) -> dict[str, Any]:
+    """Keep the call for the user's Yes and note its token for the turn's answer. `summary`:
+    what the call does in the tool's own exact words (else its name and arguments)."""
     actor = call.actor
-    summary = describe_call(tool.name, arguments)
+    summary = summary or describe_call(tool.name, arguments)
     held = HeldCall(
         user_id=actor.user_id,
         chat_id=actor.chat_id,
