@@ -177,7 +177,9 @@ class MailTool(BaseTool, tool_type="mail"):
             await pipe.execute()
 
     async def _shown(self, actor: Actor, message_id: str) -> str:
-        found = await self.services.redis.hget(self.services.names.mail_shown(actor.user_id), message_id)
+        found = await self.services.redis.hget(
+            self.services.names.mail_shown(actor.user_id), message_id
+        )
         if found is None:
             raise ToolError(
                 f"message {message_id!r} was not shown to the user lately: search or read "
@@ -211,7 +213,9 @@ def _change(arguments: dict[str, Any]) -> MailChange:
     if not label:
         raise ToolError("label needs label (the label's name)")
     removing = bool(arguments.get("remove"))
-    return MailChange(add_labels=[] if removing else [label], remove_labels=[label] if removing else [])
+    return MailChange(
+        add_labels=[] if removing else [label], remove_labels=[label] if removing else []
+    )
 
 
 def _required(arguments: dict[str, Any], name: str, action: str) -> str:
