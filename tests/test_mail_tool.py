@@ -5,6 +5,7 @@ allowed, the group refusal; and what models write as arguments (corpus and hypot
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -271,3 +272,29 @@ async def test_any_arguments_are_an_answer_or_a_tool_error_and_nothing_is_sent(
     if not outcome.ok:
         assert not str(outcome.error).startswith("internal error"), outcome.error
     assert google.mail.mailbox(browser.email).sent == []
+
+
+async def test_a_briefing_gets_the_unread_inbox_or_skips_mail_silently(
+    tool: MailTool,
+    user: User,
+    anna: str,
+    google: GoogleStandIn,
+    browser: Browser,
+    cal_rest: RestClient,
+    api: httpx.AsyncClient,
+) -> None:
+    google.mail.seed(browser.email, [{"subject": "Read already", "unread": False}])
+    briefing = call(user)
+    briefing = dataclasses.replace(
+        briefing, actor=dataclasses.replace(briefing.actor, channel="cron")
+    )
+    found = await tool.run({"action": "search"}, briefing)
+    assert found["query"] == "in:inbox is:unread newer_than:1d"
+    assert [m["thread_id"] for m in found["messages"]] == [anna]
+
+    calendar_only = await make_user(cal_rest, "Europe/Berlin")
+    another = dataclasses.replace(browser, email=f"{uuid.uuid4().hex[:10]}@example.com")
+    await connect(api, another, str(calendar_only.id))  # an account that never allowed mail
+    plain = call(calendar_only)
+    cron = dataclasses.replace(plain, actor=dataclasses.replace(plain.actor, channel="cron"))
+    assert (await tool.run({"action": "search"}, cron))["status"] == "skipped"

@@ -9,7 +9,9 @@ send carries the call's idempotency key, so a second run sends nothing.
 Mail is outside content: anyone can write to the user, so what the tool returns is read as
 data, and a turn that read mail asks before any other tool stores or removes something.
 Archive and label take only a message this user was shown lately (kept per user in Redis).
-Mail is private: in a group the tool reads and sends nothing.
+Mail is private: in a group the tool reads and sends nothing. In a scheduled briefing
+(cron_service's prompt) a search means the mail that matters today (unread in the inbox,
+newest first, a few), and a connection without mail is left out silently.
 """
 
 from __future__ import annotations
@@ -36,6 +38,11 @@ from common.infrastructure.errors import AppError, NotFoundError
 
 #: What "what came in" means when the model gives no query.
 DEFAULT_QUERY = "in:inbox newer_than:1d"
+#: A briefing's "mail that matters today": unread in the inbox, newest first, a few.
+BRIEFING_QUERY = "in:inbox is:unread newer_than:1d"
+BRIEFING_MAX = 5
+#: The actor channel of a scheduled briefing's turn (cron_service's assistant_prompt).
+_BRIEFING = "cron"
 #: How long a message shown to the user may be archived or labelled without showing it again.
 SHOWN_TTL_S = 6 * 3600
 _WRITES = ("send", "reply", "archive", "label")
@@ -76,9 +83,11 @@ class MailTool(BaseTool, tool_type="mail"):
             if action in _WRITES and not call.confirmed:
                 return await hold(self, arguments, call, await self._describe(arguments, call))
             return await handler(arguments, call)
-        except GoogleAccessNotGranted as exc:
-            return _allow_mail_answer(exc)
         except CalendarNotConnected as exc:
+            if call.actor.channel == _BRIEFING:
+                return _SKIPPED
+            if isinstance(exc, GoogleAccessNotGranted):
+                return _allow_mail_answer(exc)
             return _connect_answer(exc)
         except NotFoundError as exc:
             raise ToolError("no such message or conversation any more; search again") from exc
@@ -88,8 +97,9 @@ class MailTool(BaseTool, tool_type="mail"):
     # -- reading -------------------------------------------------------------------------------
 
     async def _search(self, arguments: dict[str, Any], call: ToolCallOrigin) -> Any:
-        query = str(arguments.get("query") or DEFAULT_QUERY)
-        limit = int(arguments.get("max") or 10)
+        briefing = call.actor.channel == _BRIEFING
+        query = str(arguments.get("query") or (BRIEFING_QUERY if briefing else DEFAULT_QUERY))
+        limit = int(arguments.get("max") or (BRIEFING_MAX if briefing else 10))
         found = await self.mail.messages(call.actor.user_id, query, limit)
         await self._remember(call.actor, found.messages)
         return {
@@ -245,6 +255,13 @@ def _last_sender(messages: list[MailMessage]) -> str:
 def _quote(text: str) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= _QUOTE_CHARS else f"{flat[: _QUOTE_CHARS - 1]}…"
+
+
+#: A briefing without mail allowed leaves mail out, saying nothing about it.
+_SKIPPED = {
+    "status": "skipped",
+    "message": "Mail is not available for this user: leave it out and do not mention it.",
+}
 
 
 def _private_only(actor: Actor) -> dict[str, Any]:
