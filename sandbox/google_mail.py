@@ -146,10 +146,10 @@ class MailState:
         validate("ListMessagesResponse", body, _API)
         return body
 
-    def get_message(self, box: Mailbox, message_id: str, params: dict[str, str]) -> dict:
+    def get_message(self, box: Mailbox, message_id: str, params: dict[str, str]) -> dict[str, Any]:
         return self.render(self._message(box, message_id), params.get("format", "full"))
 
-    def get_thread(self, box: Mailbox, thread_id: str, params: dict[str, str]) -> dict:
+    def get_thread(self, box: Mailbox, thread_id: str, params: dict[str, str]) -> dict[str, Any]:
         mails = sorted(
             (m for m in box.messages.values() if m.thread_id == thread_id),
             key=lambda m: m.received,

@@ -269,8 +269,8 @@ class Names:
         return self.key(f"assistant:mail_shown:{user_id}")
 
     def mail_send(self, user_id: str, idempotency_key: str) -> str:
-        """A mail send by its idempotency key: "sending" while under way, then the sent
-        message's id (a retried send sends nothing again)."""
+        """A mail send by its idempotency key: "sending" while under way, then what was sent
+        (a retried send sends nothing again)."""
         return self.key(f"google:mail_send:{user_id}:{idempotency_key}")
 
     def confirmation(self, token: str) -> str:

@@ -80,7 +80,9 @@ class GmailClient(GoogleCalendarClient):
         made: dict[str, Any] = await self.execute(session, "drafts.create", make)
         return made
 
-    async def send(self, session: CalendarSession, raw: str, thread_id: str | None) -> dict:
+    async def send(
+        self, session: CalendarSession, raw: str, thread_id: str | None
+    ) -> dict[str, Any]:
         """messages.send: retried only when Google turned it away unread (rate limits); after
         a 5xx or a broken connection it may have been sent, and a retry could send twice."""
         body = _message(raw, thread_id)
