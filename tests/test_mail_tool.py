@@ -298,3 +298,16 @@ async def test_a_briefing_gets_the_unread_inbox_or_skips_mail_silently(
     plain = call(calendar_only)
     cron = dataclasses.replace(plain, actor=dataclasses.replace(plain.actor, channel="cron"))
     assert (await tool.run({"action": "search"}, cron))["status"] == "skipped"
+
+
+async def test_nothing_found_and_a_service_down_are_said_plainly(
+    tool: MailTool, user: User, anna: str
+) -> None:
+    found = await tool.run({"action": "search", "query": "from:nobody"}, call(user))
+    assert (found["count"], found["messages"]) == (0, [])
+    settings = tool.services.settings.model_copy(
+        update={"google_calendar_service_url": "http://127.0.0.1:9"}
+    )
+    down = MailTool(tool.spec, dataclasses.replace(tool.services, settings=settings))
+    with pytest.raises(ToolError, match="unreachable"):
+        await down.run({"action": "search"}, call(user))

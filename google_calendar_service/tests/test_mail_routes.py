@@ -8,10 +8,12 @@ from email import message_from_bytes, policy
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from common.features.mail_client import MailOut
+from common.infrastructure.redis_keys import Names
 from common.infrastructure.wire import TelegramUser
 from sandbox.google_api import GoogleStandIn
 from sandbox.google_mail import unb64url
@@ -188,3 +190,40 @@ async def test_the_mail_routes_want_the_service_token(
     for headers in ({"Authorization": ""}, {"Authorization": "Bearer wrong"}):
         answer = await api.request(method, url, headers=headers)
         assert answer.status_code == 401, (method, path, answer.text)
+
+
+async def test_a_send_under_way_is_not_sent_again(
+    api: httpx.AsyncClient,
+    user: TelegramUser,
+    google: GoogleStandIn,
+    browser: Browser,
+    mailbox: list[str],
+    redis: aioredis.Redis,
+    shared_names: Names,
+) -> None:
+    await redis.set(shared_names.mail_send(str(user.id), "cut-off"), "sending", ex=60)
+    body = {"to": ["bob@example.org"], "body": "Hello", "idempotency_key": "cut-off"}
+    answer = await api.post(f"/mail/{user.id}/send", json=body)
+    assert answer.status_code == 409 and answer.json()["error"] == "mail_send_unsettled"
+    assert google.mail.mailbox(browser.email).sent == []
+
+
+async def test_a_thread_of_our_own_and_an_html_mail(
+    api: httpx.AsyncClient,
+    user: TelegramUser,
+    google: GoogleStandIn,
+    browser: Browser,
+    mailbox: list[str],
+) -> None:
+    """A reply in a conversation only the user wrote in goes to whom they wrote; a mail with an HTML
+    part is read by its text part."""
+    first = {"to": ["bob@example.org"], "subject": "Plan", "body": "Shall we?"}
+    started = (await api.post(f"/mail/{user.id}/send", json=first)).json()
+    follow_up = {"thread_id": started["thread_id"], "subject": "Plan, again", "body": "Well?"}
+    sent = (await api.post(f"/mail/{user.id}/send", json=follow_up)).json()
+    assert (sent["to"], sent["subject"]) == (["bob@example.org"], "Plan, again")
+    [html] = google.mail.seed(
+        browser.email, [{"subject": "News", "text": "plain words", "html": "<p>rich</p>"}]
+    )
+    thread = (await api.get(f"/mail/{user.id}/threads/{html.thread_id}")).json()
+    assert thread["messages"][0]["text"] == "plain words"

@@ -166,9 +166,9 @@ class GoogleMail:
         headers: dict[str, str] = {}
         if out.thread_id:
             thread = await self._gmail.get_thread(session, out.thread_id)
-            last = _last_incoming(thread.get("messages", []))
-            if not to and last.get("Reply-To", last.get("From")):
-                to = [parseaddr(last.get("Reply-To") or last["From"])[1]]
+            last, own = _last_incoming(thread.get("messages", []))
+            if not to:
+                to = _answer_to(last, own)
             if subject is None:
                 earlier = last.get("Subject", "")
                 subject = earlier if earlier.lower().startswith("re:") else f"Re: {earlier}"
@@ -195,11 +195,21 @@ def _headers(message: dict[str, Any]) -> dict[str, str]:
     return {_HEADER_NAMES.get(h["name"].lower(), h["name"]): h["value"] for h in found}
 
 
-def _last_incoming(messages: list[dict[str, Any]]) -> dict[str, str]:
-    """The headers of the conversation's last message not sent by the user (else its last)."""
+def _last_incoming(messages: list[dict[str, Any]]) -> tuple[dict[str, str], bool]:
+    """The headers of the conversation's last message not sent by the user, else of its
+    last one; and whether that one is the user's own."""
     incoming = [m for m in messages if not {"SENT", "DRAFT"} & set(m.get("labelIds", []))]
     chosen = (incoming or messages or [{}])[-1]
-    return _headers(chosen)
+    return _headers(chosen), not incoming
+
+
+def _answer_to(last: dict[str, str], own: bool) -> list[str]:
+    """Who a reply goes to: the sender (or its Reply-To); in a conversation only the user
+    wrote in, whom they wrote to."""
+    if own:
+        return [a for _, a in getaddresses([last.get("To", "")]) if a]
+    found = parseaddr(last.get("Reply-To") or last.get("From", ""))[1]
+    return [found] if found else []
 
 
 def _message(message: dict[str, Any], *, with_text: bool = False) -> MailMessage:
