@@ -129,7 +129,9 @@ async def test_a_reply_is_held_with_what_it_sends_and_sent_once_on_yes(
     )
     assert google.mail.mailbox(browser.email).sent == []
     [token] = await redis.lrange(names.confirmations_asked("m1"), 0, -1)
-    asked = await Confirmations(redis, names).peek(token.decode())
+    asked = await Confirmations(redis, names).peek(
+        token.decode() if isinstance(token, bytes) else token
+    )
     assert isinstance(asked, HeldCall) and asked.arguments == reply
 
     first = await tool.run(reply, call(user, yes=True))
