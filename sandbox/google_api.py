@@ -23,12 +23,11 @@ import contextlib
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict
-from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import BasicAuth, web
 
-from sandbox.google_mail import MAIL_KEY, MailState, mail_routes
+from sandbox.google_mail import MAIL_KEY, MailState, json_body, mail_routes
 from sandbox.google_schema import SchemaDriftError
 from sandbox.google_state import (
     DEFAULT_CLIENT_ID,
@@ -147,19 +146,9 @@ async def events_insert(request: web.Request) -> web.Response:
     return web.json_response(event)
 
 
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError as exc:
-        raise ApiError(400, "parseError", "Parse Error") from exc
-    if not isinstance(body, dict):
-        raise ApiError(400, "parseError", "Parse Error")
-    return body
-
-
 async def events_patch(request: web.Request) -> web.Response:
     calendar = _calendar(request)
-    body = await _json_body(request)
+    body = await json_body(request)
     try:
         event = _state(request).patch(calendar, request.match_info["event_id"], body)
     except SchemaDriftError as exc:
@@ -182,7 +171,7 @@ async def calendar_list(request: web.Request) -> web.Response:
 async def free_busy(request: web.Request) -> web.Response:
     state = _state(request)
     email = state.authenticate(request.headers.get("Authorization"))
-    body = await _json_body(request)
+    body = await json_body(request)
     try:
         answer = state.free_busy(email, body)
     except SchemaDriftError as exc:

@@ -428,7 +428,8 @@ def _mailbox(request: web.Request) -> tuple[MailState, Mailbox]:
     return mail, mail.mailbox(email)
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
+async def json_body(request: web.Request) -> dict[str, Any]:
+    """A request's JSON object, or Google's 400 parseError."""
     try:
         body = await request.json()
     except ValueError as exc:
@@ -467,19 +468,19 @@ async def threads_get(request: web.Request) -> web.Response:
 
 async def messages_send(request: web.Request) -> web.Response:
     mail, box = _mailbox(request)
-    body = await _body(request)
+    body = await json_body(request)
     return _checked(lambda: mail.send(box, body))
 
 
 async def drafts_create(request: web.Request) -> web.Response:
     mail, box = _mailbox(request)
-    body = await _body(request)
+    body = await json_body(request)
     return _checked(lambda: mail.create_draft(box, body))
 
 
 async def messages_modify(request: web.Request) -> web.Response:
     mail, box = _mailbox(request)
-    body = await _body(request)
+    body = await json_body(request)
     return _checked(lambda: mail.modify(box, request.match_info["id"], body))
 
 
@@ -490,7 +491,7 @@ async def labels_list(request: web.Request) -> web.Response:
 
 async def labels_create(request: web.Request) -> web.Response:
     mail, box = _mailbox(request)
-    body = await _body(request)
+    body = await json_body(request)
     return _checked(lambda: mail.create_label(box, body))
 
 

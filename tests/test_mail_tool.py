@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -18,23 +17,23 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant.src.clients.llm import ToolCall
-from assistant.src.settings import Settings
 from assistant.src.tools.base import Actor, ToolCallOrigin, ToolError, ToolServices
 from assistant.src.tools.mail_tool import MailTool
 from assistant.src.tools.outside import OUTSIDE_KEY, OutsideContent
 from assistant.src.tools.toolbox import Toolbox
 from assistant.tests.support import tool_spec
 from common.features.confirmations import Confirmations, HeldCall
-from common.infrastructure.http_client import client_session
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
 from common.infrastructure.wire import User
-from ops.processes import ServiceProcess
 from ops.services import ROOT
 from sandbox.google_api import GoogleStandIn
 from tests.calendar_stack import Browser, connect
+from tests.test_calendar_tool_actions import cal_rest, tool_services
 from tests.tiers import examples
 from tests.users import make_user
+
+__all__ = ["cal_rest", "tool_services"]
 
 SCHEMA = next(
     t["input_schema"]
@@ -44,31 +43,8 @@ SCHEMA = next(
 
 
 @pytest.fixture
-async def cal_rest(
-    rest_process: ServiceProcess, secrets: dict[str, str]
-) -> AsyncIterator[RestClient]:
-    async with RestClient(rest_process.url, secrets["SERVICE_API_TOKEN"]) as client:
-        yield client
-
-
-@pytest.fixture
-async def tool(
-    calendar_process: ServiceProcess,
-    cal_rest: RestClient,
-    redis: aioredis.Redis,
-    names: Names,
-    redis_url: str,
-    secrets: dict[str, str],
-) -> AsyncIterator[MailTool]:
-    config = Settings(
-        environment="test",
-        redis_url=redis_url,
-        google_calendar_service_url=calendar_process.url,
-        service_api_token=secrets["SERVICE_API_TOKEN"],
-    )
-    async with client_session() as http:
-        services = ToolServices(config, redis, names, cal_rest, http)
-        yield MailTool(tool_spec("mail", input_schema=SCHEMA), services)
+def tool(tool_services: ToolServices) -> MailTool:
+    return MailTool(tool_spec("mail", input_schema=SCHEMA), tool_services)
 
 
 @pytest.fixture
@@ -91,8 +67,23 @@ def anna(google: GoogleStandIn, browser: Browser, user: User) -> str:
     return mail.thread_id
 
 
-def call(user: User, *, message_id: str = "m1", group: bool = False, yes: bool = False):
-    actor = Actor(str(user.id), str(user.id), 1, "Europe/Berlin", language="en", is_group=group)
+def call(
+    user: User,
+    *,
+    message_id: str = "m1",
+    group: bool = False,
+    yes: bool = False,
+    channel: str = "telegram",
+) -> ToolCallOrigin:
+    actor = Actor(
+        str(user.id),
+        str(user.id),
+        1,
+        "Europe/Berlin",
+        language="en",
+        is_group=group,
+        channel=channel,
+    )
     return ToolCallOrigin(actor, message_id, uuid.UUID(int=1), "0", 0, confirmed=yes)
 
 
@@ -286,20 +277,15 @@ async def test_a_briefing_gets_the_unread_inbox_or_skips_mail_silently(
     api: httpx.AsyncClient,
 ) -> None:
     google.mail.seed(browser.email, [{"subject": "Read already", "unread": False}])
-    briefing = call(user)
-    briefing = dataclasses.replace(
-        briefing, actor=dataclasses.replace(briefing.actor, channel="cron")
-    )
-    found = await tool.run({"action": "search"}, briefing)
+    found = await tool.run({"action": "search"}, call(user, channel="cron"))
     assert found["query"] == "in:inbox is:unread newer_than:1d"
     assert [m["thread_id"] for m in found["messages"]] == [anna]
 
     calendar_only = await make_user(cal_rest, "Europe/Berlin")
     another = dataclasses.replace(browser, email=f"{uuid.uuid4().hex[:10]}@example.com")
     await connect(api, another, str(calendar_only.id))  # an account that never allowed mail
-    plain = call(calendar_only)
-    cron = dataclasses.replace(plain, actor=dataclasses.replace(plain.actor, channel="cron"))
-    assert (await tool.run({"action": "search"}, cron))["status"] == "skipped"
+    skipped = await tool.run({"action": "search"}, call(calendar_only, channel="cron"))
+    assert skipped["status"] == "skipped"
 
 
 async def test_nothing_found_and_a_service_down_are_said_plainly(

@@ -8,40 +8,25 @@ import uuid
 from collections.abc import AsyncIterator
 from email.message import EmailMessage
 
-import httpx
 import pytest
-from google.oauth2.credentials import Credentials
 
 from common.infrastructure.errors import NotFoundError
 from google_calendar_service.src.clients.gmail import GmailClient
 from google_calendar_service.src.clients.google import CalendarSession
-from google_calendar_service.src.domain.oauth import OAuthClient
 from google_calendar_service.src.errors import (
     GoogleRejectedError,
     GoogleScopeMissingError,
     GoogleUnavailableError,
 )
 from google_calendar_service.tests.test_google_client import (
-    STATE,
     consented,
     plain_http_to_the_stand_in,
     settings_for,
 )
 from sandbox.google_api import GoogleStandIn
 from sandbox.google_mail import b64url
-from tests.calendar_stack import query_of
 
 __all__ = ["plain_http_to_the_stand_in"]
-
-
-async def _mail_consent(google: GoogleStandIn, email: str) -> Credentials:
-    settings = settings_for(google)
-    oauth = OAuthClient(settings)
-    url, verifier = oauth.authorization_url(STATE, ["mail"])
-    google.state.queue_consent(True, email)
-    async with httpx.AsyncClient() as http:
-        answer = await http.get(url)
-    return await oauth.exchange(query_of(answer.headers["location"])["code"], verifier)
 
 
 @pytest.fixture
@@ -53,8 +38,9 @@ def email() -> str:
 async def gmail(
     google: GoogleStandIn, email: str
 ) -> AsyncIterator[tuple[GmailClient, CalendarSession]]:
-    client = GmailClient(settings_for(google))
-    async with client.session(await _mail_consent(google, email)) as session:
+    settings = settings_for(google)
+    client = GmailClient(settings)
+    async with client.session(await consented(google, settings, email, ["mail"])) as session:
         yield client, session
 
 
