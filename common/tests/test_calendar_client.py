@@ -30,6 +30,13 @@ from common.features.calendar_client import (
     FreeBusy,
     GoogleAccessNotGranted,
 )
+from common.features.mail_client import (
+    MailDraft,
+    MailMessages,
+    MailModified,
+    MailSent,
+    MailThread,
+)
 from common.infrastructure.errors import NotFoundError, UnauthorizedError, ValidationFailedError
 from common.infrastructure.http_client import client_session
 from common.tests.test_wire_contract import route_model, wire_shape
@@ -55,6 +62,11 @@ ROUTES: list[tuple[type[BaseModel], str, str]] = [
     (FreeBusy, "post", "/freebusy/{user_id}"),
     (Calendars, "get", "/calendars/{user_id}"),
     (Calendars, "put", "/calendars/{user_id}/default"),
+    (MailMessages, "get", "/mail/{user_id}/messages"),
+    (MailThread, "get", "/mail/{user_id}/threads/{thread_id}"),
+    (MailDraft, "post", "/mail/{user_id}/drafts"),
+    (MailSent, "post", "/mail/{user_id}/send"),
+    (MailModified, "post", "/mail/{user_id}/messages/{message_id}/modify"),
 ]
 
 

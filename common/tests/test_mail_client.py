@@ -1,6 +1,6 @@
-"""The mail client against the real google_calendar_service (and its Google stand-in):
-each answer model is its route's schema, every call answers typed, and a connection
-without mail raises GoogleAccessNotGranted carrying the link."""
+"""The mail client against the real google_calendar_service (and its Google stand-in): every
+call answers typed, and a connection without mail raises GoogleAccessNotGranted carrying the
+link. Each answer model is its route's schema: common/tests/test_calendar_client.py's ROUTES."""
 
 from __future__ import annotations
 
@@ -8,46 +8,20 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from pydantic import BaseModel
 
 from common.features.calendar_client import GoogleAccessNotGranted
 from common.features.mail_client import (
     MailChange,
     MailClient,
-    MailDraft,
-    MailMessages,
-    MailModified,
     MailOut,
-    MailSent,
-    MailThread,
 )
 from common.infrastructure.http_client import client_session
 from common.tests.test_calendar_client import user_id
-from common.tests.test_wire_contract import route_model, wire_shape
-from google_calendar_service.src.main import app as calendar_app
 from ops.processes import ServiceProcess
 from sandbox.google_api import GoogleStandIn
 from tests.calendar_stack import Browser, connect
 
 __all__ = ["user_id"]
-
-#: (answer model, method, path of the route it is read from)
-ROUTES: list[tuple[type[BaseModel], str, str]] = [
-    (MailMessages, "get", "/mail/{user_id}/messages"),
-    (MailThread, "get", "/mail/{user_id}/threads/{thread_id}"),
-    (MailDraft, "post", "/mail/{user_id}/drafts"),
-    (MailSent, "post", "/mail/{user_id}/send"),
-    (MailModified, "post", "/mail/{user_id}/messages/{message_id}/modify"),
-]
-
-
-@pytest.mark.parametrize(
-    ("model", "method", "path"), ROUTES, ids=lambda v: getattr(v, "__name__", str(v))
-)
-def test_the_answer_model_is_the_route_s_schema(
-    model: type[BaseModel], method: str, path: str
-) -> None:
-    assert wire_shape(model) == route_model(calendar_app.openapi(), method, path, model)
 
 
 @pytest.fixture

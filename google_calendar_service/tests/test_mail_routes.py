@@ -4,6 +4,7 @@ and archiving, and what bad input and a grant taken back at Google answer."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from email import message_from_bytes, policy
 
 import httpx
@@ -16,7 +17,7 @@ from common.features.mail_client import MailOut
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.wire import TelegramUser
 from sandbox.google_api import GoogleStandIn
-from sandbox.google_mail import unb64url
+from sandbox.google_mail import Mailbox, unb64url
 from tests.calendar_stack import Browser, connect, query_of
 from tests.tiers import examples
 
@@ -30,10 +31,18 @@ async def _allow_mail(api: httpx.AsyncClient, browser: Browser, user_id: str) ->
     assert (await api.post(f"/auth/confirm/{user_id}")).json()["confirmed"]
 
 
+@dataclass
+class Arranged:
+    """The user's mailbox at the stand-in, and the ids of what was seeded in it."""
+
+    box: Mailbox
+    ids: list[str]
+
+
 @pytest.fixture
 async def mailbox(
     api: httpx.AsyncClient, browser: Browser, google: GoogleStandIn, user: TelegramUser
-) -> list[str]:
+) -> Arranged:
     """A user who connected and allowed mail; Anna's two messages in one thread, then an
     old newsletter."""
     await _allow_mail(api, browser, str(user.id))
@@ -63,13 +72,14 @@ async def mailbox(
             {"from": "news@shop.example", "subject": "Sale", "date": "2020-01-01T00:00:00Z"},
         ],
     )
-    return [first.id, second[0].id, second[1].id]
+    ids = [first.id, second[0].id, second[1].id]
+    return Arranged(google.mail.mailbox(browser.email), ids)
 
 
 async def test_search_and_read_a_conversation(
-    api: httpx.AsyncClient, user: TelegramUser, mailbox: list[str]
+    api: httpx.AsyncClient, user: TelegramUser, mailbox: Arranged
 ) -> None:
-    second = mailbox[1]
+    second = mailbox.ids[1]
     found = await api.get(f"/mail/{user.id}/messages", params={"q": "is:unread from:anna"})
     [message] = found.json()["messages"]
     assert message["id"] == second and message["unread"] and message["text"] is None
@@ -82,11 +92,9 @@ async def test_search_and_read_a_conversation(
 async def test_a_reply_draft_and_a_send_made_once_per_key(
     api: httpx.AsyncClient,
     user: TelegramUser,
-    google: GoogleStandIn,
-    browser: Browser,
-    mailbox: list[str],
+    mailbox: Arranged,
 ) -> None:
-    thread_id = google.mail.mailbox(browser.email).messages[mailbox[0]].thread_id
+    thread_id = mailbox.box.messages[mailbox.ids[0]].thread_id
     reply = {"body": "Yes, noon works.", "thread_id": thread_id}
     draft = await api.post(f"/mail/{user.id}/drafts", json=reply)
     assert draft.status_code == 201, draft.text
@@ -98,7 +106,7 @@ async def test_a_reply_draft_and_a_send_made_once_per_key(
     again = await api.post(f"/mail/{user.id}/send", json=keyed)
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json() == {**first.json(), "sent": False}
-    [sent] = google.mail.mailbox(browser.email).sent
+    [sent] = mailbox.box.sent
     assert sent["threadId"] == thread_id
     mime = message_from_bytes(unb64url(sent["raw"]), policy=policy.default)
     assert mime["In-Reply-To"] == "<m2@example.org>" and mime["To"] == "anna@example.org"
@@ -109,22 +117,21 @@ async def test_a_send_that_failed_may_be_tried_again_with_its_key(
     api: httpx.AsyncClient,
     user: TelegramUser,
     google: GoogleStandIn,
-    browser: Browser,
-    mailbox: list[str],
+    mailbox: Arranged,
 ) -> None:
     body = {"to": ["bob@example.org"], "subject": "Hi", "body": "Hello", "idempotency_key": "k"}
     google.state.queue_fault("gmail.users.messages.send", 400)
     assert (await api.post(f"/mail/{user.id}/send", json=body)).status_code == 400
     assert (await api.post(f"/mail/{user.id}/send", json=body)).status_code == 201
-    assert len(google.mail.mailbox(browser.email).sent) == 1
+    assert len(mailbox.box.sent) == 1
     nobody = await api.post(f"/mail/{user.id}/send", json={"body": "to whom?"})
     assert nobody.status_code == 422 and nobody.json()["fields"][0]["field"] == "to"
 
 
 async def test_labels_are_made_when_missing_and_archiving_leaves_the_inbox(
-    api: httpx.AsyncClient, user: TelegramUser, mailbox: list[str]
+    api: httpx.AsyncClient, user: TelegramUser, mailbox: Arranged
 ) -> None:
-    message = mailbox[1]
+    message = mailbox.ids[1]
     change = {"add_labels": ["Family"], "remove_labels": ["UNREAD", "Nope"], "archive": True}
     changed = await api.post(f"/mail/{user.id}/messages/{message}/modify", json=change)
     assert changed.json()["labels"] == ["Family"]
@@ -139,11 +146,10 @@ async def test_mail_taken_back_at_google_asks_for_it_again(
     api: httpx.AsyncClient,
     user: TelegramUser,
     google: GoogleStandIn,
-    browser: Browser,
-    mailbox: list[str],
+    mailbox: Arranged,
 ) -> None:
     for token in google.state.tokens.values():
-        if token.email == browser.email:
+        if token.email == mailbox.box.email:
             token.scopes = [s for s in token.scopes if "gmail" not in s]
     answer = await api.get(f"/mail/{user.id}/messages")
     assert answer.status_code == 409 and answer.json()["error"] == "google_access_not_granted"
@@ -195,9 +201,7 @@ async def test_the_mail_routes_want_the_service_token(
 async def test_a_send_under_way_is_not_sent_again(
     api: httpx.AsyncClient,
     user: TelegramUser,
-    google: GoogleStandIn,
-    browser: Browser,
-    mailbox: list[str],
+    mailbox: Arranged,
     redis: aioredis.Redis,
     shared_names: Names,
 ) -> None:
@@ -205,15 +209,14 @@ async def test_a_send_under_way_is_not_sent_again(
     body = {"to": ["bob@example.org"], "body": "Hello", "idempotency_key": "cut-off"}
     answer = await api.post(f"/mail/{user.id}/send", json=body)
     assert answer.status_code == 409 and answer.json()["error"] == "mail_send_unsettled"
-    assert google.mail.mailbox(browser.email).sent == []
+    assert mailbox.box.sent == []
 
 
 async def test_a_thread_of_our_own_and_an_html_mail(
     api: httpx.AsyncClient,
     user: TelegramUser,
     google: GoogleStandIn,
-    browser: Browser,
-    mailbox: list[str],
+    mailbox: Arranged,
 ) -> None:
     """A reply in a conversation only the user wrote in goes to whom they wrote; a mail with an HTML
     part is read by its text part."""
@@ -223,7 +226,7 @@ async def test_a_thread_of_our_own_and_an_html_mail(
     sent = (await api.post(f"/mail/{user.id}/send", json=follow_up)).json()
     assert (sent["to"], sent["subject"]) == (["bob@example.org"], "Plan, again")
     [html] = google.mail.seed(
-        browser.email, [{"subject": "News", "text": "plain words", "html": "<p>rich</p>"}]
+        mailbox.box.email, [{"subject": "News", "text": "plain words", "html": "<p>rich</p>"}]
     )
     thread = (await api.get(f"/mail/{user.id}/threads/{html.thread_id}")).json()
     assert thread["messages"][0]["text"] == "plain words"
