@@ -10,9 +10,10 @@ with a redirect to `redirect_uri`, carrying a code, or `error=access_denied` whe
 queued consent says no), `POST /token`, `POST /revoke`, and under `/calendar/v3/`:
 `calendars/{calendarId}`, `calendars/{calendarId}/events` (list, insert),
 `calendars/{calendarId}/events/{eventId}` (get, patch, delete), `users/me/calendarList` and
-`freeBusy`; Tasks v1 (sandbox.google_tasks). Every Calendar answer is checked against the
-discovery document (sandbox.google_schema). Control routes under `/_sandbox/` queue
-consents and faults, seed events and show what was asked.
+`freeBusy`; Tasks v1 (sandbox.google_tasks); Gmail v1 under `/gmail/v1/`
+(sandbox.google_mail). Every answer is checked against its discovery document
+(sandbox.google_schema). Control routes under `/_sandbox/` queue consents and faults, seed
+events, tasks and mail and show what was asked.
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ import contextlib
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict
-from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import BasicAuth, web
 
 from sandbox import google_tasks
+from sandbox.google_mail import MAIL_KEY, MailState, json_body, mail_routes
 from sandbox.google_schema import SchemaDriftError
 from sandbox.google_state import (
     DEFAULT_CLIENT_ID,
@@ -147,19 +148,9 @@ async def events_insert(request: web.Request) -> web.Response:
     return web.json_response(event)
 
 
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError as exc:
-        raise ApiError(400, "parseError", "Parse Error") from exc
-    if not isinstance(body, dict):
-        raise ApiError(400, "parseError", "Parse Error")
-    return body
-
-
 async def events_patch(request: web.Request) -> web.Response:
     calendar = _calendar(request)
-    body = await _json_body(request)
+    body = await json_body(request)
     try:
         event = _state(request).patch(calendar, request.match_info["event_id"], body)
     except SchemaDriftError as exc:
@@ -182,7 +173,7 @@ async def calendar_list(request: web.Request) -> web.Response:
 async def free_busy(request: web.Request) -> web.Response:
     state = _state(request)
     email = state.authenticate(request.headers.get("Authorization"))
-    body = await _json_body(request)
+    body = await json_body(request)
     try:
         answer = state.free_busy(email, body)
     except SchemaDriftError as exc:
@@ -267,9 +258,10 @@ async def health(_request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "service": "google_stand_in"})
 
 
-def create_app(state: GoogleState | None = None) -> web.Application:
+def create_app(state: GoogleState | None = None, mail: MailState | None = None) -> web.Application:
     app = web.Application(middlewares=[_faults_and_record])
     app[STATE_KEY] = state or GoogleState()
+    app[MAIL_KEY] = mail or MailState(app[STATE_KEY])
     api = "/calendar/v3/calendars/{calendar_id}"
     routes: list[tuple[str, str, Handler, str]] = [
         ("GET", "/o/oauth2/auth", authorize, "authorize"),
@@ -291,6 +283,7 @@ def create_app(state: GoogleState | None = None) -> web.Application:
         ("GET", "/_sandbox/requests", control_requests, "_requests"),
         ("PATCH", "/_sandbox/settings", control_settings, "_settings"),
         ("GET", "/health", health, "_health"),
+        *mail_routes(),
     ]
     for method, path, handler, name in routes:
         app.router.add_route(method, path, handler, name=name)
@@ -303,6 +296,8 @@ class GoogleStandIn:
 
     def __init__(self, state: GoogleState | None = None, host: str = "127.0.0.1") -> None:
         self.state = state or GoogleState()
+        #: Gmail's mailboxes (sandbox.google_mail), on the same tokens.
+        self.mail = MailState(self.state)
         self.host = host
         self.port = 0
         self._runner: web.AppRunner | None = None
@@ -312,7 +307,7 @@ class GoogleStandIn:
         return f"http://{self.host}:{self.port}"
 
     async def start(self, port: int = 0) -> GoogleStandIn:
-        self._runner = web.AppRunner(create_app(self.state), access_log=None)
+        self._runner = web.AppRunner(create_app(self.state, self.mail), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, port)
         await site.start()
@@ -341,6 +336,7 @@ class GoogleStandIn:
             "GOOGLE_REVOKE_URI": f"{self.url}/revoke",
             "GOOGLE_API_BASE_URL": f"{self.url}/calendar/v3/",
             "GOOGLE_TASKS_API_BASE_URL": f"{self.url}/",
+            "GOOGLE_MAIL_API_BASE_URL": f"{self.url}/",
         }
 
 

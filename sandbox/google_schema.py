@@ -1,6 +1,7 @@
-"""The Google stand-in's answers checked against Calendar v3's own discovery document.
+"""The Google stand-in's answers checked against the APIs' own discovery documents (Calendar
+v3; Gmail v1 with `api="gmail.v1"`).
 
-The document is the one google-api-python-client ships and our service builds its client
+The documents are the ones google-api-python-client ships and our service builds its client
 from, so a field the stand-in invents, renames or mistypes fails here instead of letting
 the stand-in drift from what Google sends.
 """
@@ -22,6 +23,7 @@ DISCOVERY_PATH = DOCUMENTS / "calendar.v3.json"
 
 #: Discovery keywords that carry over to JSON Schema as they are.
 _KEPT = ("type", "enum")
+_BASE64 = re.compile(r"[A-Za-z0-9_\-+/]*={0,2}")
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 
@@ -42,7 +44,7 @@ def _convert(node: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {k: node[k] for k in _KEPT if k in node}
     if out.get("type") == "any":
         out.pop("type")
-    if node.get("format") in ("date-time", "date", "int64", "uint64"):
+    if node.get("format") in ("date-time", "date", "int64", "uint64", "byte"):
         out["format"] = node["format"]
     if "properties" in node:
         out["properties"] = {k: _convert(v) for k, v in node["properties"].items()}
@@ -69,6 +71,11 @@ def _format_checker() -> FormatChecker:
         if not isinstance(value, str):
             return True
         return len(value) == 10 and date.fromisoformat(value) is not None
+
+    @checker.checks("byte")
+    def _byte(value: object) -> bool:
+        """Base64 (Gmail's bodies and raw messages are URL-safe base64)."""
+        return not isinstance(value, str) or _BASE64.fullmatch(value) is not None
 
     @checker.checks("int64")
     @checker.checks("uint64")

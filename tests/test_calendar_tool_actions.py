@@ -47,14 +47,15 @@ def cal_rest(stack_rest: RestClient) -> RestClient:
 
 
 @pytest.fixture
-async def tool(
+async def tool_services(
     calendar_process: ServiceProcess,
     cal_rest: RestClient,
     redis: aioredis.Redis,
     names: Names,
     redis_url: str,
     secrets: dict[str, str],
-) -> AsyncIterator[CalendarTool]:
+) -> AsyncIterator[ToolServices]:
+    """What a tool of the assistant uses, its calendar service the shared one."""
     config = Settings(
         environment="test",
         redis_url=redis_url,
@@ -62,8 +63,12 @@ async def tool(
         service_api_token=secrets["SERVICE_API_TOKEN"],
     )
     async with client_session() as http:
-        services = ToolServices(config, redis, names, cal_rest, http)
-        yield CalendarTool(tool_spec("calendar"), services)
+        yield ToolServices(config, redis, names, cal_rest, http)
+
+
+@pytest.fixture
+def tool(tool_services: ToolServices) -> CalendarTool:
+    return CalendarTool(tool_spec("calendar"), tool_services)
 
 
 @pytest.fixture

@@ -859,6 +859,11 @@ async def test_the_calendar_service_refuses_callers_without_the_service_token(
                 ("PUT", f"/tasks/{user}/sync"),
                 ("POST", f"/tasks/{user}/sync"),
                 ("DELETE", f"/tasks/{user}/sync"),
+                ("GET", f"/mail/{user}/messages"),
+                ("GET", f"/mail/{user}/threads/t1"),
+                ("POST", f"/mail/{user}/drafts"),
+                ("POST", f"/mail/{user}/send"),
+                ("POST", f"/mail/{user}/messages/m1/modify"),
             ):
                 response = await http.request(method, path, headers=headers)
                 assert response.status_code in (401, 403), (method, path, headers, response.text)

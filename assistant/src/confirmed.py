@@ -43,7 +43,9 @@ async def run_confirmed(
     if spec is None:
         return CATALOGUE.text(language, "confirmed_failed", error="the assistant is gone")
     call = ToolCall(f"confirmed-{token[:12]}", held.tool, json.dumps(held.arguments))
-    context = ToolCallOrigin(actor, held.message_id, spec.id, held.position, depth=0)
+    context = ToolCallOrigin(
+        actor, held.message_id, spec.id, held.position, depth=0, confirmed=True
+    )
     try:
         await factory.prepare(spec)
         outcome = await factory.toolbox(spec).run(call, context)

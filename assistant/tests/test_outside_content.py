@@ -61,7 +61,7 @@ def mcp(config: dict[str, Any], remote: str) -> McpTool:
 
 def test_the_tools_that_read_outside_content() -> None:
     outside = {t for t, cls in tool_classes().items() if cls.reads_outside_content}
-    assert outside == {"read_page", "web_search", "mcp"}
+    assert outside == {"read_page", "web_search", "mcp", "mail"}
 
 
 @pytest.mark.parametrize(

@@ -273,6 +273,16 @@ class Names:
         these may be changed or deleted."""
         return self.key(f"assistant:calendar_shown:{user_id}")
 
+    def mail_shown(self, user_id: str) -> str:
+        """Messages the mail tool showed a user lately (hash: message id → a line naming it):
+        only these may be archived or labelled."""
+        return self.key(f"assistant:mail_shown:{user_id}")
+
+    def mail_send(self, user_id: str, idempotency_key: str) -> str:
+        """A mail send by its idempotency key: "sending" while under way, then what was sent
+        (a retried send sends nothing again)."""
+        return self.key(f"google:mail_send:{user_id}:{idempotency_key}")
+
     def confirmation(self, token: str) -> str:
         """An action (an event delete, a held tool call) waiting for its owner's Yes / No
         button (`common/features/confirmations.py`). The name is the one event deletes had first, so

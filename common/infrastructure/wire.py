@@ -48,6 +48,7 @@ class ToolType(StrEnum):
     handoff = "handoff"
     tasks = "tasks"
     draw = "draw"
+    mail = "mail"
 
 
 class MessageRole(StrEnum):

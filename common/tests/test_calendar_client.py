@@ -31,6 +31,13 @@ from common.features.calendar_client import (
     GoogleAccessNotGranted,
     TaskSyncReport,
 )
+from common.features.mail_client import (
+    MailDraft,
+    MailMessages,
+    MailModified,
+    MailSent,
+    MailThread,
+)
 from common.infrastructure.errors import NotFoundError, UnauthorizedError, ValidationFailedError
 from common.infrastructure.http_client import client_session
 from common.tests.test_wire_contract import route_model, wire_shape
@@ -59,6 +66,11 @@ ROUTES: list[tuple[type[BaseModel], str, str]] = [
     (TaskSyncReport, "post", "/tasks/{user_id}/sync"),
     (TaskSyncReport, "put", "/tasks/{user_id}/sync"),
     (TaskSyncReport, "delete", "/tasks/{user_id}/sync"),
+    (MailMessages, "get", "/mail/{user_id}/messages"),
+    (MailThread, "get", "/mail/{user_id}/threads/{thread_id}"),
+    (MailDraft, "post", "/mail/{user_id}/drafts"),
+    (MailSent, "post", "/mail/{user_id}/send"),
+    (MailModified, "post", "/mail/{user_id}/messages/{message_id}/modify"),
 ]
 
 

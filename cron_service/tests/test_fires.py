@@ -131,7 +131,8 @@ def test_assistant_prompt_goes_to_the_secretary_as_the_user() -> None:
     assert str(message.user_id) == data["user_id"]
     assert message.text == (
         "Scheduled briefing the user set up: today's calendar and weather\n"
-        "Answer with fresh data from your tools, in one short message."
+        "Answer with fresh data from your tools, in one short message. With a mail tool, "
+        "add the mail that matters today (its search) in a few lines."
     )
     assert fire.sent_text is None
 

@@ -75,3 +75,19 @@ class DuplicateEventError(Exception):
 
 class EventGoneError(Exception):
     """Google answered 410: the event was deleted already."""
+
+
+class GoogleScopeMissingError(AppError):
+    """Google answered 403 insufficientPermissions: the token lacks the scope the call needs
+    (the user took mail back at Google); the caller asks for it again."""
+
+    status_code = 409
+    error = "google_scope_missing"
+
+
+class MailSendUnsettledError(AppError):
+    """A send with this idempotency key began and its outcome is unknown (it is under way,
+    or its process died): sending again could send twice, so it is not done."""
+
+    status_code = 409
+    error = "mail_send_unsettled"

@@ -25,10 +25,13 @@ from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
 from common.infrastructure.service_tokens import TokenTable
 from google_calendar_service.src.api import tasks_routes
+from google_calendar_service.src.api.mail_routes import mail_router
 from google_calendar_service.src.api.routes import public, router
 from google_calendar_service.src.api.state import STATE, CalendarState
+from google_calendar_service.src.clients.gmail import GmailClient
 from google_calendar_service.src.clients.google import GoogleCalendarClient
 from google_calendar_service.src.domain.calendar import GoogleCalendarService
+from google_calendar_service.src.domain.mail import GoogleMail
 from google_calendar_service.src.domain.oauth import OAuthClient, OAuthStates
 from google_calendar_service.src.settings import Settings
 
@@ -85,7 +88,8 @@ def _open_state(settings: Settings) -> CalendarState:
         OAuthClient(settings),
         GoogleCalendarClient(settings),
     )
-    return CalendarState(settings, redis, rest, calendar)
+    mail = GoogleMail(calendar, GmailClient(settings), redis, names)
+    return CalendarState(settings, redis, rest, calendar, mail)
 
 
 async def _expire_pending_forever(calendar: GoogleCalendarService, interval: float) -> None:
@@ -168,6 +172,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(public)
     app.include_router(router)
     app.include_router(tasks_routes.router)
+    app.include_router(mail_router)
     web.add_ops_routes(app, health)
     web_observability.instrument(app, "google_calendar_service")
     web.add_probe_routes(app, "google_calendar_service", readiness_checks)

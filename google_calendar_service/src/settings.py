@@ -53,6 +53,8 @@ class Settings(ServiceSettings):
     google_api_base_url: str = "https://www.googleapis.com/calendar/v3/"
     #: Tasks v1's root (its paths start `tasks/v1/`).
     google_tasks_api_base_url: str = "https://tasks.googleapis.com/"
+    #: Gmail v1's root (the client's `api_endpoint`; its paths start with gmail/v1/).
+    google_mail_api_base_url: str = "https://gmail.googleapis.com/"
 
     #: How long a connect link works; its state is single-use within that time.
     oauth_state_ttl_seconds: int = Field(default=600, gt=0)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import httpx
@@ -15,6 +15,7 @@ import pytest
 import redis.asyncio as aioredis
 from google.oauth2.credentials import Credentials
 
+from common.features.calendar_client import GoogleAccess
 from common.infrastructure.errors import NotFoundError
 from common.infrastructure.redis_keys import Names
 from google_calendar_service.src.clients.google import CalendarSession, GoogleCalendarClient
@@ -43,10 +44,13 @@ def settings_for(google: GoogleStandIn, **overrides: str) -> Settings:
     )
 
 
-async def consented(google: GoogleStandIn, settings: Settings, email: str) -> Credentials:
-    """The tokens of `email`'s consent, as the callback's exchange gets them."""
+async def consented(
+    google: GoogleStandIn, settings: Settings, email: str, access: Sequence[GoogleAccess] = ()
+) -> Credentials:
+    """The tokens of `email`'s consent (to the calendar, and `access`), as the callback's
+    exchange gets them."""
     oauth = OAuthClient(settings)
-    url, verifier = oauth.authorization_url(STATE)
+    url, verifier = oauth.authorization_url(STATE, access)
     google.state.queue_consent(True, email)
     async with httpx.AsyncClient() as http:
         answer = await http.get(url)

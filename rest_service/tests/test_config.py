@@ -48,6 +48,7 @@ ARCHITECTURE_TOOL_ARGUMENTS = {
         {"action"},
     ),
     "draw": ({"prompt", "size"}, {"prompt"}),
+    "mail": ({"action", "query", "thread_id", "message_id", "to", "subject", "body"}, {"action"}),
 }
 
 

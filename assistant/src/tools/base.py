@@ -92,6 +92,9 @@ class ToolCallOrigin:
     #: message repeats the same keys.
     position: str
     depth: int
+    #: The user pressed Yes to exactly this call (assistant/src/confirmed.py): a tool that
+    #: always asks first (mail's send) now acts.
+    confirmed: bool = False
 
     @property
     def idempotency_key(self) -> str:

@@ -69,20 +69,29 @@ def data_block(source: str, text: str) -> str:
     )
 
 
-async def hold(tool: BaseTool, arguments: dict[str, Any], call: ToolCallOrigin) -> dict[str, Any]:
-    """Keep the call for the user's Yes and note its token for the turn's answer."""
-    summary = await keep(tool, arguments, call)
+async def hold(
+    tool: BaseTool, arguments: dict[str, Any], call: ToolCallOrigin, summary: str | None = None
+) -> dict[str, Any]:
+    """Keep the call for the user's Yes and note its token for the turn's answer. `summary`:
+    what the call does in the tool's own exact words (else its name and arguments)."""
+    said = await keep(tool, arguments, call, summary=summary)
     log.info("tool_call_held", tool=tool.name[:64])
-    return {"status": "confirmation_asked", "would_do": summary, "message": HELD_MESSAGE}
+    return {"status": "confirmation_asked", "would_do": said, "message": HELD_MESSAGE}
 
 
 async def keep(
-    tool: BaseTool, arguments: dict[str, Any], call: ToolCallOrigin, *, fact: str = ""
+    tool: BaseTool,
+    arguments: dict[str, Any],
+    call: ToolCallOrigin,
+    *,
+    fact: str = "",
+    summary: str | None = None,
 ) -> str:
     """The call kept for the user's Yes, its token noted for the turn's answer (its Yes / No
-    buttons); what it would do, in our words. `fact`: a proposal to remember this fact."""
+    buttons); what it would do, in our words (`summary`, else its name and arguments).
+    `fact`: a proposal to remember this fact."""
     actor = call.actor
-    summary = describe_call(tool.name, arguments)
+    summary = summary or describe_call(tool.name, arguments)
     held = HeldCall(
         user_id=actor.user_id,
         chat_id=actor.chat_id,

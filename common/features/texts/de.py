@@ -638,7 +638,8 @@ TEXTS: dict[str, str] = {
     "fire.urgent_repeat": "🚨 Dringend, Wiederholung {repeat} von {of}: {text}",
     "fire.briefing": (
         "Geplantes Briefing, vom Nutzer eingerichtet: {text}\n"
-        "Antworte mit frischen Daten aus deinen Werkzeugen, in einer kurzen Nachricht."
+        "Antworte mit frischen Daten aus deinen Werkzeugen, in einer kurzen Nachricht. Mit "
+        "einem Mail-Werkzeug füge die wichtige Post von heute (seine Suche) in wenigen Zeilen an."
     ),
     "fire.late": "⏰ (verspätet) {text}\n(fällig war es um {due})",
     "fire.missed_reminder": "Verpasste Erinnerung (fällig {due}): {text}",

@@ -566,7 +566,8 @@ TEXTS: dict[str, str] = {
     "fire.urgent_repeat": "🚨 Urgent, repeat {repeat} of {of}: {text}",
     "fire.briefing": (
         "Scheduled briefing the user set up: {text}\n"
-        "Answer with fresh data from your tools, in one short message."
+        "Answer with fresh data from your tools, in one short message. With a mail tool, "
+        "add the mail that matters today (its search) in a few lines."
     ),
     "fire.late": "⏰ (late) {text}\n(it was due at {due})",
     "fire.missed_reminder": "Missed reminder (due {due}): {text}",

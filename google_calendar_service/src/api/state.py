@@ -10,6 +10,7 @@ from common.infrastructure.rest_client import RestClient
 from common.infrastructure.service_tokens import TokenTable
 from common.infrastructure.web import StateSlot
 from google_calendar_service.src.domain.calendar import GoogleCalendarService
+from google_calendar_service.src.domain.mail import GoogleMail
 from google_calendar_service.src.settings import Settings
 
 
@@ -19,6 +20,7 @@ class CalendarState:
     redis: Redis
     rest: RestClient
     calendar: GoogleCalendarService
+    mail: GoogleMail
 
     @property
     def tokens(self) -> TokenTable:

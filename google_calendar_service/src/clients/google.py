@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import TYPE_CHECKING, Any, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, cast
 
 from google.auth.exceptions import RefreshError, TransportError
 from google.oauth2.credentials import Credentials
@@ -69,14 +69,14 @@ def _http_error() -> type[HttpError]:
 
 
 @cache
-def _calendar_discovery() -> str:
-    """Calendar v3's discovery document from the library's static copies, read once (not
-    on every session, as `build` would)."""
+def _discovery(api: str = "calendar", version: str = "v3") -> str:
+    """An API's discovery document from the library's static copies, read once (not on
+    every session, as `build` would)."""
     from googleapiclient.discovery_cache import get_static_doc
 
-    document: str | None = get_static_doc("calendar", "v3")
+    document: str | None = get_static_doc(api, version)
     if document is None:
-        raise RuntimeError("google-api-python-client ships no calendar v3 discovery document")
+        raise RuntimeError(f"google-api-python-client ships no {api} {version} discovery document")
     return document
 
 
@@ -131,6 +131,10 @@ def is_invalid_grant(exc: RefreshError) -> bool:
 class GoogleCalendarClient:
     """Runs Calendar v3 calls for a CalendarSession with the retry rules above."""
 
+    #: The API a session speaks (its static discovery document), and its name for users.
+    api: ClassVar[tuple[str, str]] = ("calendar", "v3")
+    product: ClassVar[str] = "Google Calendar"
+
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         # Equal jitter (half of each wait fixed): Google asks clients to back off.
@@ -142,7 +146,8 @@ class GoogleCalendarClient:
         )
 
     def _build(self, credentials: Credentials, api: Api | None = None) -> Resource:
-        """A client of `api` (the calendar's by default) on these credentials."""
+        """A client of `api` (by default this client's own: the calendar's, Gmail's) on these
+        credentials."""
         import httplib2
         from google_auth_httplib2 import AuthorizedHttp
         from googleapiclient.discovery import build_from_document
@@ -152,11 +157,18 @@ class GoogleCalendarClient:
             http=httplib2.Http(timeout=self._settings.google_timeout_seconds),
             max_refresh_attempts=1,
         )
-        document, endpoint = api or Api(_calendar_discovery(), self._settings.google_api_base_url)
+        document, endpoint = api or Api(_discovery(*self.api), self._endpoint())
         service: Resource = build_from_document(
             document, http=http, client_options={"api_endpoint": endpoint}
         )
         return service
+
+    def _endpoint(self) -> str:
+        return self._settings.google_api_base_url
+
+    def _error(self, failure: _Failure) -> Exception:
+        """What a final failure of Google's means to our callers."""
+        return _error_for(failure, self.product)
 
     async def open(self, credentials: Credentials, api: Api | None = None) -> CalendarSession:
         """A session the caller closes (`session.service.close()`); `session()` does."""
@@ -176,24 +188,31 @@ class GoogleCalendarClient:
         finally:
             opened.service.close()
 
-    async def execute(self, session: CalendarSession, method: str, make: MakeRequest) -> Any:
-        """Run one call; retry what Google says may succeed later, within the bound."""
+    async def execute(
+        self,
+        session: CalendarSession,
+        method: str,
+        make: MakeRequest,
+        retry_when: Callable[[object], bool] | None = None,
+    ) -> Any:
+        """Run one call; retry what Google says may succeed later (or what `retry_when`
+        allows), within the bound."""
         try:
             return await self._retry.run(
                 lambda: _attempt(session, method, make),
-                retry_exception=_worth_retrying,
+                retry_exception=retry_when or _worth_retrying,
                 wait_hint=_asked_wait,
                 name=f"google {method}",
             )
         except _http_error() as exc:
-            raise _error_for(_Failure.of(exc)) from exc
+            raise self._error(_Failure.of(exc)) from exc
         except RefreshError as exc:
             if is_invalid_grant(exc):
                 raise InvalidGrantError("the refresh token was revoked or expired") from exc
             raise GoogleAuthRejectedError("Google refused to refresh the access token") from exc
         except _network_errors() as exc:
             raise GoogleUnavailableError(
-                "Google Calendar could not be reached; try again."
+                f"{self.product} could not be reached; try again."
             ) from exc
 
     # -- the calls the service makes -----------------------------------------------------------
@@ -323,6 +342,16 @@ async def _attempt(session: CalendarSession, method: str, make: MakeRequest) -> 
     return result
 
 
+def refused_unread(ending: object) -> bool:
+    """Google turned the call away before acting on it (rate limited): repeating it cannot
+    do the thing twice. A 5xx or a broken connection may come after it was done."""
+    return (
+        isinstance(ending, _http_error())
+        and _Failure.of(ending).retryable
+        and (_Failure.of(ending).status in (403, 429))
+    )
+
+
 def _worth_retrying(ending: object) -> bool:
     if isinstance(ending, _http_error()):
         return _Failure.of(ending).retryable
@@ -374,11 +403,11 @@ class _Page:
         return make
 
 
-def _error_for(failure: _Failure) -> Exception:
+def _error_for(failure: _Failure, product: str = "Google Calendar") -> Exception:
     if failure.status in (401, 403) and failure.reason not in _RATE_LIMIT_REASONS:
         return GoogleAuthRejectedError(f"Google answered {failure.status}: {failure.message}")
     if failure.status == 400:
-        return GoogleRejectedError(f"Google Calendar rejected the request: {failure.message}")
+        return GoogleRejectedError(f"{product} rejected the request: {failure.message}")
     if failure.status == 404:
         return NotFoundError("no such event in the calendar")
     if failure.status == 410:
@@ -387,7 +416,7 @@ def _error_for(failure: _Failure) -> Exception:
         return DuplicateEventError(failure.message)
     if failure.retryable:
         return GoogleUnavailableError(
-            f"Google Calendar is busy ({failure.status} {failure.reason or 'error'}); "
+            f"{product} is busy ({failure.status} {failure.reason or 'error'}); "
             "try again in a minute."
         )
-    return GoogleUnavailableError(f"Google Calendar answered {failure.status}: {failure.message}")
+    return GoogleUnavailableError(f"{product} answered {failure.status}: {failure.message}")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from google.oauth2.credentials import Credentials
@@ -16,6 +15,7 @@ from google_calendar_service.src.clients.google import (
     CalendarSession,
     GoogleCalendarClient,
     MakeRequest,
+    _discovery,
 )
 from google_calendar_service.src.settings import Settings
 
@@ -29,22 +29,12 @@ DEFAULT_LIST = "@default"
 PAGE_SIZE = 100
 
 
-@cache
-def _tasks_discovery() -> str:
-    from googleapiclient.discovery_cache import get_static_doc
-
-    document: str | None = get_static_doc("tasks", "v1")
-    if document is None:
-        raise RuntimeError("google-api-python-client ships no tasks v1 discovery document")
-    return document
-
-
 class GoogleTasksClient:
     """Tasks v1 calls on a user's credentials, through the calendar client's `execute`."""
 
     def __init__(self, google: GoogleCalendarClient, settings: Settings) -> None:
         self._google = google
-        self._api = Api(_tasks_discovery(), settings.google_tasks_api_base_url)
+        self._api = Api(_discovery("tasks", "v1"), settings.google_tasks_api_base_url)
 
     @asynccontextmanager
     async def session(self, credentials: Credentials) -> AsyncIterator[CalendarSession]:

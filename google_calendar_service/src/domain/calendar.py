@@ -521,8 +521,9 @@ class GoogleCalendarService:
     def connected(
         self, user_id: str, access: GoogleAccess
     ) -> AbstractAsyncContextManager[tuple[CalendarSession, User, StoredCredentials]]:
-        """The user's default account's connection for `access`, as the calendar's own calls
-        have it: another Google API (tasks) builds its client on the credentials."""
+        """The connection for `access` (the default account if its grant allows it, else the
+        first that does), as the calendar's own calls have it: another Google API (tasks,
+        mail) builds its client on the credentials."""
         return self._connected(user_id, access=access)
 
     # -- accounts ------------------------------------------------------------------------------
@@ -619,7 +620,10 @@ class GoogleCalendarService:
         the account used, gets the link in the error."""
         user = await self._rest.get_user(user_id)
         connected = await self._accounts(user_id, access)
-        stored = await self._choose(user_id, connected, account, calendar_id)
+        unnamed = account is None and calendar_id is None and access != "calendar"
+        stored = (_first_allowing(connected, access) if unnamed else None) or await self._choose(
+            user_id, connected, account, calendar_id
+        )
         if not stored.valid:
             raise await self._reconnect(user_id, [stored.name])
         if access not in _access_of(stored):
@@ -670,6 +674,16 @@ class GoogleCalendarService:
 
 
 _WRITABLE = frozenset({"owner", "writer"})
+
+
+def _first_allowing(
+    connected: list[StoredCredentials], access: GoogleAccess
+) -> StoredCredentials | None:
+    """The account mail or tasks use: the default when its grant allows `access`, else the
+    first working one that does (None: none does, the default answers why)."""
+    allowing = [s for s in connected if s.valid and access in _access_of(s)]
+    default = choose.default_of(connected)
+    return default if default in allowing else next(iter(allowing), None)
 
 
 def _access_of(stored: StoredCredentials) -> list[GoogleAccess]:
