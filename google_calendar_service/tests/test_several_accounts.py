@@ -314,3 +314,22 @@ async def test_any_account_argument_is_answered_without_a_server_error(
     ):
         answer = await api.request(method, path, **kwargs)  # type: ignore[arg-type]
         assert answer.status_code in (200, 409, 422), (method, account, answer.text)
+
+
+async def test_mail_is_read_in_the_account_that_allowed_it_not_only_the_default(
+    api: httpx.AsyncClient, browser: Browser, rest: RestClient, google: GoogleStandIn
+) -> None:
+    """Work is the default (calendar only); mail was allowed on the home account: mail
+    reads home's mailbox, and the calendar still writes into work's."""
+    user = await make_user(rest, "Europe/Berlin")
+    home = _other(browser)
+    assert (await connect(api, browser, str(user.id))).status_code == 200
+    assert (await connect(api, home, str(user.id), "mail")).status_code == 200
+    google.mail.seed(home.email, [{"from": "anna@example.org", "subject": "Lunch at home"}])
+
+    found = await api.get(f"/mail/{user.id}/messages")
+    made = await _create(api, user)
+
+    assert found.status_code == 200, found.text
+    assert [m["subject"] for m in found.json()["messages"]] == ["Lunch at home"]
+    assert made["account"] == browser.email
