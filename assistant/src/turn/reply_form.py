@@ -62,6 +62,8 @@ class ReplyForm:
             return Answer(state.confirmed, OutgoingKind.REPLY, noted=False)
         result = state.result
         if result is None or result.text is None:
+            # No model answered (after retries and the fallbacks): a failed turn too.
+            TURN_FAILURES.labels("llm_unavailable").inc()
             apology = CATALOGUE.text(language, "apology")
             return Answer(apology, OutgoingKind.ERROR, usage=state.usage)
         voice = None
