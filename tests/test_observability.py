@@ -346,6 +346,17 @@ CASES: list[tuple[str, list[dict[str, str]], str, list[dict[str, str]]]] = [
         "20m",
         [{"service": "rest_service"}],
     ),
+    (
+        "SmartAssistantServiceMetricsAbsent",
+        [
+            *(series("smart_assistant_service_starts_total", "1x30", service=name)
+              for name in ("assistant", "tg_bot", "cron_service", "rest_service",
+                           "google_calendar_service")),
+            series("smart_assistant_service_starts_total", "1x3 _x27", service="channels"),
+        ],
+        "20m",
+        [{"service": "channels"}],
+    ),
 ]  # fmt: skip
 
 
@@ -384,11 +395,84 @@ def _kept_labels(expr: str) -> str:
     grouped = _GROUPING.findall(expr)
     if grouped:
         return str(grouped[0])
+    if "absent(" in expr:
+        return "service"
     return ", ".join(sorted({"job", "instance"}))
 
 
 def _labels(sample: dict[str, str]) -> str:
     return "{" + ", ".join(f'{k}="{v}"' for k, v in sample.items()) + "}"
+
+
+UNIT_TESTS = HERE / "tests"
+RUNBOOK = ROOT / "docs" / "runbook.md"
+
+
+def unit_tests() -> list[dict[str, Any]]:
+    return [
+        test
+        for path in sorted(UNIT_TESTS.glob("*.yaml"))
+        for test in yaml.safe_load(path.read_text())["tests"]
+    ]
+
+
+def test_promtool_unit_tests_of_the_alerts_pass(promtool: str, tmp_path: Path) -> None:
+    """`promtool test rules` over deploy/observability/tests/*.yaml, on the rules' `spec`
+    without annotations (promtool compares them in full; `check rules` parses them)."""
+    spec = yaml.safe_load(RULES.read_text())["spec"]
+    for group in spec["groups"]:
+        for rule in group["rules"]:
+            rule.pop("annotations", None)
+    (tmp_path / "rules.yml").write_text(yaml.safe_dump(spec))
+    files = sorted(UNIT_TESTS.glob("*.yaml"))
+    assert files
+    for path in files:
+        assert yaml.safe_load(path.read_text())["rule_files"] == ["rules.yml"], path
+        (tmp_path / path.name).write_text(path.read_text())
+    out = run_promtool(promtool, "test", "rules", *(str(tmp_path / p.name) for p in files))
+    assert "FAILED" not in out
+
+
+def test_every_alert_is_unit_tested_firing_and_quiet() -> None:
+    firing: set[str] = set()
+    quiet: set[str] = set()
+    for test in unit_tests():
+        for case in test["alert_rule_test"]:
+            (firing if case.get("exp_alerts") else quiet).add(case["alertname"])
+    alerts = {r["alert"] for r in rules()}
+    assert firing == alerts, alerts ^ firing
+    assert quiet == alerts, alerts ^ quiet
+
+
+def github_anchors(markdown: str) -> set[str]:
+    """The anchors GitHub gives the headings of `markdown`."""
+    anchors = set()
+    for heading in re.findall(r"^#{1,6}\s+(.+?)\s*$", markdown, flags=re.MULTILINE):
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        anchors.add(slug)
+    return anchors
+
+
+def test_the_anchor_finder_spells_as_github_does() -> None:
+    assert github_anchors("# Top\n## What `up` means, and why\n") == {
+        "top", "what-up-means-and-why"
+    }  # fmt: skip
+
+
+def test_every_alert_has_a_runbook_section() -> None:
+    """Each alert's `runbook_url` points at a section of docs/runbook.md that says what the
+    alert means, how to confirm it and what to do."""
+    text = RUNBOOK.read_text()
+    anchors = github_anchors(text)
+    sections = re.split(r"^## ", text, flags=re.MULTILINE)
+    for rule in rules():
+        url = rule["annotations"]["runbook_url"]
+        page, _, anchor = url.partition("#")
+        assert page == "docs/runbook.md", url
+        assert anchor == rule["alert"].lower() and anchor in anchors, url
+        (section,) = [s for s in sections if s.startswith(rule["alert"] + "\n")]
+        for part in ("**Means**", "**Confirm**", "**Do**"):
+            assert part in section, (rule["alert"], part)
 
 
 # -- the dashboard ----------------------------------------------------------------------------
@@ -420,6 +504,7 @@ def test_the_dashboard_shows_what_the_alerts_watch() -> None:
     assert watched - shown <= {
         REFRESHED,
         "smart_assistant_cron_last_sync_timestamp_seconds",
+        "smart_assistant_service_starts_total",
     }
 
 

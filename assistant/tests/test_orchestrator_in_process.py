@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
+from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
 from assistant.src.assistants.factory import AssistantFactory
@@ -313,3 +314,23 @@ async def test_a_message_of_a_bot_no_longer_running_is_told_nobody_answers(
     (answer,) = await replies(deployment)
     assert answer.kind == OutgoingKind.ERROR and answer.bot_id == message.bot_id
     assert deployment.llm.requests == []
+
+
+async def test_a_turn_no_model_answers_is_apologised_for_and_counted_as_failed(
+    deployment: Deployment, orchestrator: Orchestrator
+) -> None:
+    """The "language model unavailable" apology counts in
+    smart_assistant_assistant_turn_failures_total{reason="llm_unavailable"}, which the
+    SmartAssistantTurnFailures alert watches."""
+    sam = await deployment.user("Sam")
+    deployment.llm.fail(503, times=None)
+    failures = "smart_assistant_assistant_turn_failures_total"
+    before = REGISTRY.get_sample_value(failures, {"reason": "llm_unavailable"})
+
+    answer = await orchestrator.answer(message_from(deployment, sam, "what's on today?"))
+
+    assert answer is not None and answer.kind == OutgoingKind.ERROR
+    assert answer.text == CATALOGUE.text(sam.language, "apology")
+    assert deployment.llm.requests
+    after = REGISTRY.get_sample_value(failures, {"reason": "llm_unavailable"})
+    assert before is not None and after == before + 1

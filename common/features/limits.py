@@ -13,12 +13,20 @@ from prometheus_client import Counter
 from redis.typing import EncodableT
 
 from common.infrastructure.clock import utcnow
+from common.infrastructure.metrics import zeroed
 from common.infrastructure.redis_keys import Names
 
 #: `limit`: messages_per_minute, daily_tokens, tool_calls_per_turn, active_reminders,
 #: recurrence_interval (a fixed set).
-LIMIT_REFUSALS = Counter(
-    "smart_assistant_limit_refusals_total", "Requests refused by a per-user limit", ["limit"]
+LIMIT_REFUSALS = zeroed(
+    Counter(
+        "smart_assistant_limit_refusals_total", "Requests refused by a per-user limit", ["limit"]
+    ),
+    "messages_per_minute",
+    "daily_tokens",
+    "tool_calls_per_turn",
+    "active_reminders",
+    "recurrence_interval",
 )
 
 #: Day counters outlive their day a little, so /usage just after midnight still reads them.

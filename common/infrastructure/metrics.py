@@ -26,5 +26,15 @@ HTTP_REQUEST_SECONDS = Histogram(
 )
 
 
+def zeroed(counter: Counter, *label_sets: str | tuple[str, ...]) -> Counter:
+    """`counter` with a series at 0 for each of `label_sets` (a known, finite set: outcomes,
+    reasons, streams). A labelled series appears only at its first `inc()`, so after a restart
+    `increase()` would see the first failure as the series' start and miss it; a series there
+    from the start makes it a step from 0."""
+    for labels in label_sets:
+        counter.labels(*((labels,) if isinstance(labels, str) else labels))
+    return counter
+
+
 def render_metrics() -> tuple[bytes, str]:
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

@@ -54,6 +54,7 @@ from redis.typing import EncodableT, FieldT
 from common.infrastructure.clock import utcnow
 from common.infrastructure.errors import RetryLater, Undeliverable
 from common.infrastructure.logging import correlation, get_logger
+from common.infrastructure.metrics import zeroed
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.redis_lock import RedisLock
 from common.infrastructure.retry import RetryPolicy
@@ -107,6 +108,8 @@ def read_fields(flat: list[Any]) -> EntryFields:
     return EntryFields(fields, unreadable, raw if unreadable else {})
 
 
+#: Where `QUEUE_FAILURES` counts an error kept from killing a chat's worker.
+QUEUE_FAILURE_PLACES = ("read", "claim", "drive", "entry", "on_dead", "on_duplicate")
 QUEUE_FAILURES = Counter(
     "smart_assistant_queue_failures_total",
     "Unexpected errors kept from killing a chat's worker",
@@ -334,6 +337,8 @@ class StreamConsumer(Generic[M]):
         self._redis = redis
         self._names = names
         self.stream = stream
+        zeroed(HANDLED, *((stream, outcome) for outcome in ("handled", "duplicate", "dead")))
+        zeroed(QUEUE_FAILURES, *((stream, where) for where in QUEUE_FAILURE_PLACES))
         self._key = names.stream(stream)
         self.group = group
         self._model = model

@@ -4,15 +4,28 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-FIRES = Counter(
-    "smart_assistant_cron_fires_total",
-    "Job fires published, by job type and outcome",
-    ["type", "outcome"],
+from common.infrastructure.metrics import zeroed
+from common.infrastructure.wire import CronJobType, RunOutcome
+
+#: Every job type, and every type with every outcome: their series start at 0.
+_TYPES = tuple(t.value for t in CronJobType)
+_TYPED_OUTCOMES = tuple((t, o.value) for t in _TYPES for o in RunOutcome)
+
+FIRES = zeroed(
+    Counter(
+        "smart_assistant_cron_fires_total",
+        "Job fires published, by job type and outcome",
+        ["type", "outcome"],
+    ),
+    *_TYPED_OUTCOMES,
 )
-MISSES = Counter(
-    "smart_assistant_cron_misses_total",
-    "Fires beyond REMINDER_MISFIRE_GRACE (the user was told)",
-    ["type"],
+MISSES = zeroed(
+    Counter(
+        "smart_assistant_cron_misses_total",
+        "Fires beyond REMINDER_MISFIRE_GRACE (the user was told)",
+        ["type"],
+    ),
+    *_TYPES,
 )
 LATENESS = Histogram(
     "smart_assistant_cron_fire_lateness_seconds",
@@ -27,14 +40,23 @@ ALREADY_FIRED = Counter(
     "smart_assistant_cron_fires_already_claimed_total",
     "Fires skipped: another instance or a restart had them",
 )
-RECORDS = Counter(
-    "smart_assistant_cron_fire_records_total", "Fires recorded in rest_service", ["result"]
+RECORDS = zeroed(
+    Counter(
+        "smart_assistant_cron_fire_records_total", "Fires recorded in rest_service", ["result"]
+    ),
+    "ok",
+    "failed",
 )
 PENDING_RECORDS = Gauge(
     "smart_assistant_cron_fires_unrecorded", "Fires published and not yet recorded"
 )
-SYNCS = Counter(
-    "smart_assistant_cron_syncs_total", "Loads of the active jobs from rest_service", ["result"]
+SYNCS = zeroed(
+    Counter(
+        "smart_assistant_cron_syncs_total", "Loads of the active jobs from rest_service", ["result"]
+    ),
+    "ok",
+    "targeted",
+    "failed",
 )
 SCHEDULED = Gauge(
     "smart_assistant_cron_scheduled_jobs", "Active jobs this replica plans (its share)"

@@ -14,15 +14,23 @@ from assistant.src.assistants.voice_reply import VoiceReplies, wants_voice
 from assistant.src.turn.state import TurnState
 from common.features.feedback import RatedAnswer, answer_key, prompt_hash
 from common.infrastructure.logging import get_logger
+from common.infrastructure.metrics import zeroed
 from common.infrastructure.queue_messages import IncomingMessage, OutgoingKind, Source, Usage
 from common.infrastructure.text import escape_markdown
 
 log = get_logger(__name__)
 
-TURN_FAILURES = Counter(
-    "smart_assistant_assistant_turn_failures_total",
-    "Turns that failed for good and were answered with an apology",
-    ["reason"],
+#: Why a turn was answered with an apology: no model answered (after retries and the
+#: fallbacks), rest_service refused the turn, the message was dead-lettered, or a dead entry
+#: had no sender to answer.
+TURN_FAILURE_REASONS = ("llm_unavailable", "refused", "dead_letter", "unanswerable")
+TURN_FAILURES = zeroed(
+    Counter(
+        "smart_assistant_assistant_turn_failures_total",
+        "Turns that failed for good and were answered with an apology",
+        ["reason"],
+    ),
+    *TURN_FAILURE_REASONS,
 )
 
 
@@ -54,6 +62,8 @@ class ReplyForm:
             return Answer(state.confirmed, OutgoingKind.REPLY, noted=False)
         result = state.result
         if result is None or result.text is None:
+            # No model answered (after retries and the fallbacks): a failed turn too.
+            TURN_FAILURES.labels("llm_unavailable").inc()
             apology = CATALOGUE.text(language, "apology")
             return Answer(apology, OutgoingKind.ERROR, usage=state.usage)
         voice = None
