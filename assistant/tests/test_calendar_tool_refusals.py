@@ -16,9 +16,9 @@ from sandbox.google_api import GoogleStandIn
 from tests.calendar_stack import Browser
 
 # The calendar tool's fixtures (services, a connected user with a Google account of its own).
-from tests.test_calendar_tool_actions import _day, _timed, cal_rest, call, tool, user
+from tests.test_calendar_tool_actions import _day, _timed, cal_rest, call, tool, tool_services, user
 
-__all__ = ["cal_rest", "tool", "user"]
+__all__ = ["cal_rest", "tool", "tool_services", "user"]
 
 
 async def shown(tool: CalendarTool, user: User, query: str) -> dict[str, Any]:
