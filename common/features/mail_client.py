@@ -47,7 +47,7 @@ class MailMessages(_Answer):
     query: str
     messages: list[MailMessage]
     #: Accounts left out because Google no longer accepts their grant, and the link.
-    reconnect_accounts: list[str] = []
+    reconnect_accounts: list[str] = Field(default_factory=list)
     reconnect_url: str | None = None
 
 
@@ -120,9 +120,7 @@ class MailClient(CalendarClient):
         params = {"q": query, "max": str(limit)}
         return await self._call(MailMessages, "GET", f"/mail/{user_id}/messages", params=params)
 
-    async def thread(
-        self, user_id: str, thread_id: str, account: str | None = None
-    ) -> MailThread:
+    async def thread(self, user_id: str, thread_id: str, account: str | None = None) -> MailThread:
         path = f"/mail/{user_id}/threads/{quote(thread_id, safe='')}"
         params = {"account": account} if account else None
         return await self._call(MailThread, "GET", path, params=params)

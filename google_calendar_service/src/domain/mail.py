@@ -78,9 +78,11 @@ class GoogleMail:
     ) -> AsyncIterator[tuple[CalendarSession, str | None]]:
         """A Gmail session on one account's connection (the one named, else the default
         mail account), and that account's address."""
-        async with self._calendar.connected(user_id, "mail", account) as (session, _user, stored):
-            async with self._gmail_of(user_id, session, stored) as mail:
-                yield mail, stored.account
+        async with (
+            self._calendar.connected(user_id, "mail", account) as (session, _user, stored),
+            self._gmail_of(user_id, session, stored) as mail,
+        ):
+            yield mail, stored.account
 
     @asynccontextmanager
     async def _gmail_of(
@@ -94,8 +96,7 @@ class GoogleMail:
         except GoogleScopeMissingError:
             link = await self._calendar.get_auth_url(user_id, ["mail"])
             raise GoogleAccessNotGrantedError(
-                "Google no longer allows this connection to read mail. Open the link to "
-                "allow it.",
+                "Google no longer allows this connection to read mail. Open the link to allow it.",
                 link.auth_url,
                 [stored.account] if stored.account else [],
             ) from None
@@ -112,18 +113,14 @@ class GoogleMail:
             return [(_received(d), _message(d, account=stored.account)) for d in details]
 
         results, reconnect = await self._calendar.read_allowing(user_id, "mail", read)
-        merged = sorted(
-            (one for _stored, found in results for one in found), key=lambda x: -x[0]
-        )
+        merged = sorted((one for _stored, found in results for one in found), key=lambda x: -x[0])
         messages = [message for _when, message in merged[:limit]]
         return MailMessages(query=query, messages=messages, **reconnect)
 
     async def thread(self, user_id: str, thread_id: str, account: str | None = None) -> MailThread:
         async with self._mailbox(user_id, account) as (session, address):
             found = await self._gmail.get_thread(session, thread_id)
-        messages = [
-            _message(m, with_text=True, account=address) for m in found.get("messages", [])
-        ]
+        messages = [_message(m, with_text=True, account=address) for m in found.get("messages", [])]
         subject = messages[0].subject if messages else ""
         return MailThread(id=thread_id, subject=subject, messages=messages, account=address)
 
