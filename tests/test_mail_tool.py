@@ -326,6 +326,8 @@ async def test_a_reply_and_an_archive_go_to_the_mailbox_the_mail_came_from(
     )
     read = await tool.run({"action": "read", "thread_id": mum.thread_id}, call(user))
     assert read["account"] == home.email
+    named = {"action": "read", "thread_id": mum.thread_id, "account": "home"}
+    assert (await tool.run(named, call(user)))["messages"][0]["text"] == "Lunch?"
     sent = await tool.run(reply, call(user, yes=True))
     assert (sent["status"], sent["account"]) == ("sent", home.email)
     assert google.mail.mailbox(browser.email).sent == []
@@ -339,3 +341,13 @@ async def test_a_reply_and_an_archive_go_to_the_mailbox_the_mail_came_from(
     assert (await tool.run(new, call(user)))["would_do"].endswith(f"(from {home.email})")
     await tool.run(new, call(user, message_id="m2", yes=True))
     assert len(google.mail.mailbox(home.email).sent) == 2
+
+
+async def test_a_message_remembered_in_an_older_shape_is_shown_again_first(
+    tool: MailTool, user: User, redis: aioredis.Redis, names: Names
+) -> None:
+    key = names.mail_shown(str(user.id))
+    await redis.hset(key, mapping={"old": "'Lunch' from Anna", "odd": "{}"})
+    for message_id in ("old", "odd"):
+        with pytest.raises(ToolError, match="not shown to the user"):
+            await tool.run({"action": "archive", "message_id": message_id}, call(user))
