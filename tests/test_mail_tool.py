@@ -299,3 +299,55 @@ async def test_nothing_found_and_a_service_down_are_said_plainly(
     down = MailTool(tool.spec, dataclasses.replace(tool.services, settings=settings))
     with pytest.raises(ToolError, match="unreachable"):
         await down.run({"action": "search"}, call(user))
+
+
+async def test_a_reply_and_an_archive_go_to_the_mailbox_the_mail_came_from(
+    tool: MailTool,
+    user: User,
+    anna: str,
+    api: httpx.AsyncClient,
+    google: GoogleStandIn,
+    browser: Browser,
+) -> None:
+    home = Browser(google, f"home-{uuid.uuid4().hex[:8]}@example.com", browser.service_url)
+    assert (await connect(api, home, str(user.id), "mail")).status_code == 200
+    [mum] = google.mail.seed(
+        home.email, [{"from": "Mum <mum@home.example>", "subject": "Sunday?", "text": "Lunch?"}]
+    )
+    found = await tool.run({"action": "search"}, call(user))
+    by_subject = {m["subject"]: m for m in found["messages"]}
+    assert by_subject["Sunday?"]["account"] == home.email
+    assert by_subject["Lunch on Thursday?"]["account"] == browser.email
+
+    reply = {"action": "reply", "thread_id": mum.thread_id, "body": "Yes!"}
+    held = await tool.run(reply, call(user))
+    assert held["would_do"] == (
+        f"Reply to Mum <mum@home.example> in 'Sunday?': 'Yes!' (from {home.email})"
+    )
+    read = await tool.run({"action": "read", "thread_id": mum.thread_id}, call(user))
+    assert read["account"] == home.email
+    named = {"action": "read", "thread_id": mum.thread_id, "account": "home"}
+    assert (await tool.run(named, call(user)))["messages"][0]["text"] == "Lunch?"
+    sent = await tool.run(reply, call(user, yes=True))
+    assert (sent["status"], sent["account"]) == ("sent", home.email)
+    assert google.mail.mailbox(browser.email).sent == []
+    assert [s["threadId"] for s in google.mail.mailbox(home.email).sent] == [mum.thread_id]
+
+    archive = {"action": "archive", "message_id": mum.id}
+    assert (await tool.run(archive, call(user)))["would_do"].endswith(f"(from {home.email})")
+    await tool.run(archive, call(user, yes=True))
+    assert "INBOX" not in google.mail.mailbox(home.email).messages[mum.id].labels
+    new = {"action": "send", "to": ["bob@example.org"], "body": "Hi", "account": "home-"}
+    assert (await tool.run(new, call(user)))["would_do"].endswith(f"(from {home.email})")
+    await tool.run(new, call(user, message_id="m2", yes=True))
+    assert len(google.mail.mailbox(home.email).sent) == 2
+
+
+async def test_a_message_remembered_in_an_older_shape_is_shown_again_first(
+    tool: MailTool, user: User, redis: aioredis.Redis, names: Names
+) -> None:
+    key = names.mail_shown(str(user.id))
+    await redis.hset(key, mapping={"old": "'Lunch' from Anna", "odd": "{}"})
+    for message_id in ("old", "odd"):
+        with pytest.raises(ToolError, match="not shown to the user"):
+            await tool.run({"action": "archive", "message_id": message_id}, call(user))

@@ -20,6 +20,8 @@ ADDRESS_PATTERN = r"^[^@\s<>,;\"]{1,64}@[^@\s<>,;\"]{1,255}$"
 MAIL_ID_PATTERN = r"^[A-Za-z0-9_-]{1,100}$"
 
 Address = Annotated[str, Field(pattern=ADDRESS_PATTERN)]
+#: A connected Google account: its address, or a part of it that names one account ("work").
+AccountName = Annotated[str, Field(pattern=r"^[^\s/?#]{1,320}$")]
 LabelName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$")]
 
 
@@ -36,17 +38,24 @@ class MailMessage(_Answer):
     unread: bool
     labels: list[str]
     text: str | None = None
+    #: The Google account whose mailbox holds it (None from services older than several
+    #: accounts).
+    account: str | None = None
 
 
 class MailMessages(_Answer):
     query: str
     messages: list[MailMessage]
+    #: Accounts left out because Google no longer accepts their grant, and the link.
+    reconnect_accounts: list[str] = Field(default_factory=list)
+    reconnect_url: str | None = None
 
 
 class MailThread(_Answer):
     id: str
     subject: str
     messages: list[MailMessage]
+    account: str | None = None
 
 
 class MailDraft(_Answer):
@@ -54,6 +63,7 @@ class MailDraft(_Answer):
     thread_id: str
     to: list[str]
     subject: str
+    account: str | None = None
 
 
 class MailSent(_Answer):
@@ -63,11 +73,13 @@ class MailSent(_Answer):
     subject: str
     #: False when the idempotency key had sent it already (nothing went out again).
     sent: bool
+    account: str | None = None
 
 
 class MailModified(_Answer):
     id: str
     labels: list[str]
+    account: str | None = None
 
 
 class MailOut(BaseModel):
@@ -82,6 +94,9 @@ class MailOut(BaseModel):
     thread_id: str | None = Field(default=None, pattern=MAIL_ID_PATTERN)
     #: A send with a key seen before sends nothing again (a retried request, a second Yes).
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
+    #: The Google account to write from (its address or a unique part); None: the default
+    #: mail account.
+    account: AccountName | None = None
 
 
 class MailChange(BaseModel):
@@ -93,6 +108,8 @@ class MailChange(BaseModel):
     add_labels: list[LabelName] = Field(default_factory=list, max_length=10)
     remove_labels: list[LabelName] = Field(default_factory=list, max_length=10)
     archive: bool = False
+    #: The Google account whose mailbox holds the message; None: the default mail account.
+    account: AccountName | None = None
 
 
 class MailClient(CalendarClient):
@@ -103,9 +120,10 @@ class MailClient(CalendarClient):
         params = {"q": query, "max": str(limit)}
         return await self._call(MailMessages, "GET", f"/mail/{user_id}/messages", params=params)
 
-    async def thread(self, user_id: str, thread_id: str) -> MailThread:
+    async def thread(self, user_id: str, thread_id: str, account: str | None = None) -> MailThread:
         path = f"/mail/{user_id}/threads/{quote(thread_id, safe='')}"
-        return await self._call(MailThread, "GET", path)
+        params = {"account": account} if account else None
+        return await self._call(MailThread, "GET", path, params=params)
 
     async def draft(self, user_id: str, out: MailOut) -> MailDraft:
         body = out.model_dump(exclude_none=True)
@@ -117,4 +135,5 @@ class MailClient(CalendarClient):
 
     async def modify(self, user_id: str, message_id: str, change: MailChange) -> MailModified:
         path = f"/mail/{user_id}/messages/{quote(message_id, safe='')}/modify"
-        return await self._call(MailModified, "POST", path, json=change.model_dump())
+        body = change.model_dump(exclude_none=True)
+        return await self._call(MailModified, "POST", path, json=body)

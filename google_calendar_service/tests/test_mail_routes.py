@@ -4,6 +4,7 @@ and archiving, and what bad input and a grant taken back at Google answer."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 
@@ -230,3 +231,96 @@ async def test_a_thread_of_our_own_and_an_html_mail(
     )
     thread = (await api.get(f"/mail/{user.id}/threads/{html.thread_id}")).json()
     assert thread["messages"][0]["text"] == "plain words"
+
+
+@dataclass
+class TwoMailboxes:
+    """A user whose two Google accounts both allow mail: work (the default) and home."""
+
+    work: Mailbox
+    home: Mailbox
+
+
+@pytest.fixture
+async def two_mailboxes(
+    api: httpx.AsyncClient, browser: Browser, google: GoogleStandIn, user: TelegramUser
+) -> TwoMailboxes:
+    home = Browser(google, f"home-{uuid.uuid4().hex[:8]}@example.com", browser.service_url)
+    for one in (browser, home):
+        assert (await connect(api, one, str(user.id), "mail")).status_code == 200
+    google.mail.seed(
+        browser.email,
+        [
+            {"from": "boss@work.example", "subject": "Budget", "date": "2026-11-26T10:00:00Z"},
+            {"from": "hr@work.example", "subject": "Holidays", "date": "2026-11-20T10:00:00Z"},
+        ],
+    )
+    google.mail.seed(
+        home.email,
+        [
+            {
+                "from": "Mum <mum@home.example>",
+                "subject": "Sunday lunch",
+                "date": "2026-11-25T10:00:00Z",
+                "message_id": "<mum1@home.example>",
+            }
+        ],
+    )
+    return TwoMailboxes(google.mail.mailbox(browser.email), google.mail.mailbox(home.email))
+
+
+async def test_a_search_spans_both_accounts_newest_first_each_saying_its_account(
+    api: httpx.AsyncClient, user: TelegramUser, two_mailboxes: TwoMailboxes
+) -> None:
+    work, home = two_mailboxes.work.email, two_mailboxes.home.email
+    found = await api.get(f"/mail/{user.id}/messages", params={"q": "", "max": 2})
+    assert found.status_code == 200, found.text
+    assert [(m["subject"], m["account"]) for m in found.json()["messages"]] == [
+        ("Budget", work),
+        ("Sunday lunch", home),
+    ]
+    assert found.json()["reconnect_accounts"] == []
+    every = (await api.get(f"/mail/{user.id}/messages", params={"q": ""})).json()
+    assert [m["subject"] for m in every["messages"]] == ["Budget", "Sunday lunch", "Holidays"]
+
+
+async def test_a_reply_goes_out_of_the_account_named(
+    api: httpx.AsyncClient, user: TelegramUser, two_mailboxes: TwoMailboxes
+) -> None:
+    [mum] = two_mailboxes.home.messages.values()
+    default = await api.get(f"/mail/{user.id}/threads/{mum.thread_id}")
+    assert default.status_code == 404  # the default (work) mailbox has no such thread
+    thread = await api.get(f"/mail/{user.id}/threads/{mum.thread_id}", params={"account": "home"})
+    assert thread.json()["account"] == two_mailboxes.home.email
+    assert thread.json()["messages"][0]["account"] == two_mailboxes.home.email
+
+    reply = {"body": "See you!", "thread_id": mum.thread_id, "account": "home-"}
+    sent = await api.post(f"/mail/{user.id}/send", json=reply)
+    assert sent.status_code == 201, sent.text
+    assert sent.json()["to"] == ["mum@home.example"]
+    assert sent.json()["account"] == two_mailboxes.home.email
+    assert two_mailboxes.work.sent == [] and len(two_mailboxes.home.sent) == 1
+    archived = await api.post(
+        f"/mail/{user.id}/messages/{mum.id}/modify", json={"archive": True, "account": "home"}
+    )
+    assert archived.json()["account"] == two_mailboxes.home.email
+    assert "INBOX" not in archived.json()["labels"]
+    unknown = await api.post(f"/mail/{user.id}/send", json={**reply, "account": "nobody"})
+    assert unknown.status_code == 422 and unknown.json()["fields"][0]["field"] == "account"
+
+
+async def test_a_dead_grant_is_named_while_the_other_mailbox_answers(
+    api: httpx.AsyncClient,
+    user: TelegramUser,
+    google: GoogleStandIn,
+    two_mailboxes: TwoMailboxes,
+) -> None:
+    google.state.invalidate_grants(two_mailboxes.home.email)
+    found = await api.get(f"/mail/{user.id}/messages", params={"q": ""})
+    assert found.status_code == 200, found.text
+    assert {m["account"] for m in found.json()["messages"]} == {two_mailboxes.work.email}
+    assert found.json()["reconnect_accounts"] == [two_mailboxes.home.email]
+    assert found.json()["reconnect_url"]
+    google.state.invalidate_grants(two_mailboxes.work.email)
+    none = await api.get(f"/mail/{user.id}/messages", params={"q": ""})
+    assert none.status_code == 409, none.text

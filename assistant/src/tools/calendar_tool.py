@@ -16,16 +16,14 @@ it was made for); it asks the member to talk to the bot in a private chat instea
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from redis.typing import EncodableT, FieldT
-
 from assistant.src.tools.base import Actor, BaseTool, ToolCallOrigin, ToolError
+from assistant.src.tools.shown import ShownItems
 from assistant.src.tools.when import resolve, zone
 from common.features.calendar_client import (
     CalendarNotConnected,
@@ -177,7 +175,7 @@ def _event_id(arguments: dict[str, Any], action: str) -> str:
     return value.strip()
 
 
-def _reconnect_note(accounts: list[str], url: str | None) -> dict[str, Any]:
+def reconnect_note(accounts: list[str], url: str | None) -> dict[str, Any]:
     """What an answer read without some accounts tells the model to pass on."""
     if not accounts:
         return {}
@@ -200,34 +198,26 @@ class Shown:
 
 
 class ShownEvents:
-    """The events shown to a user lately (event id → its calendar, title and start), per
-    user in Redis."""
+    """The events shown to a user lately (event id → its calendar, title, start and account)."""
 
     def __init__(self, tool: BaseTool, user_id: str) -> None:
-        self._redis = tool.services.redis
-        self._key = tool.services.names.calendar_shown(user_id)
+        self._items = ShownItems(tool, tool.services.names.calendar_shown(user_id), SHOWN_TTL_S)
 
     async def note(self, events: list[Event]) -> None:
-        if not events:
-            return
-        mapping: dict[FieldT, EncodableT] = {
-            e.id: json.dumps([e.calendar_id, e.summary, e.start, e.account]) for e in events
-        }
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self._key, mapping=mapping)
-            pipe.expire(self._key, SHOWN_TTL_S)
-            await pipe.execute()
+        await self._items.note(
+            {e.id: [e.calendar_id, e.summary, e.start, e.account] for e in events}
+        )
 
     async def shown_event(self, event_id: str) -> Shown:
         """The event as shown; a ToolError when the user has not been shown it."""
-        found = await self._redis.hget(self._key, event_id)
-        if found is None:
+        found = await self._items.get(event_id)
+        if found is None or len(found) < 3:
             raise ToolError(
                 f"event {event_id!r} was not shown to the user in this conversation: find it "
                 "first (action 'find' or 'list'), show it to the user, then use the event_id "
                 "from that answer"
             )
-        calendar_id, summary, start, *account = json.loads(found)
+        calendar_id, summary, start, *account = found
         owner = account[0] if account and isinstance(account[0], str) else None
         return Shown(str(calendar_id), str(summary), str(start), owner)
 
@@ -327,7 +317,7 @@ class CalendarTool(BaseTool, tool_type="calendar"):
             "count": found.count,
             "events": [_event_for_reply(e) for e in events],
             **({"truncated": True} if found.count > MAX_EVENTS else {}),
-            **_reconnect_note(found.reconnect_accounts, found.reconnect_url),
+            **reconnect_note(found.reconnect_accounts, found.reconnect_url),
         }
 
     async def _range(
@@ -439,7 +429,7 @@ class CalendarTool(BaseTool, tool_type="calendar"):
             "calendars_read": len(found.calendars) - len(found.unreadable),
             "busy": [i.model_dump() for i in found.busy],
             "free": [i.model_dump() for i in found.free],
-            **_reconnect_note(found.reconnect_accounts, found.reconnect_url),
+            **reconnect_note(found.reconnect_accounts, found.reconnect_url),
         }
 
     async def _calendars(self, arguments: dict[str, Any], call: ToolCallOrigin) -> dict[str, Any]:
@@ -468,5 +458,5 @@ class CalendarTool(BaseTool, tool_type="calendar"):
                 }
                 for c in found.calendars
             ],
-            **_reconnect_note(found.reconnect_accounts, found.reconnect_url),
+            **reconnect_note(found.reconnect_accounts, found.reconnect_url),
         }

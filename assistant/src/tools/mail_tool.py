@@ -9,6 +9,10 @@ send carries the call's idempotency key, so a second run sends nothing.
 Mail is outside content: anyone can write to the user, so what the tool returns is read as
 data, and a turn that read mail asks before any other tool stores or removes something.
 Archive and label take only a message this user was shown lately (kept per user in Redis).
+A user may have several Google accounts: a search spans every one allowing mail, and each
+message and conversation shown is remembered with its account, so a read, reply, archive or
+label goes to the mailbox it came from (a new mail goes from the `account` named, else the
+default one); the Yes / No line names the account when the user has more than one.
 Mail is private: in a group the tool reads and sends nothing. In a scheduled briefing
 (cron_service's prompt) a search means the mail that matters today (unread in the inbox,
 newest first, a few), and a connection without mail is left out silently.
@@ -22,7 +26,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from assistant.src.tools.base import Actor, BaseTool, ToolCallOrigin, ToolError
+from assistant.src.tools.calendar_tool import reconnect_note
 from assistant.src.tools.outside import hold
+from assistant.src.tools.shown import ShownItems
 from common.features.calendar_client import (
     CalendarNotConnected,
     CalendarServiceUnavailable,
@@ -106,14 +112,17 @@ class MailTool(BaseTool, tool_type="mail"):
             "query": found.query,
             "count": len(found.messages),
             "messages": [_brief(m) for m in found.messages],
+            **reconnect_note(found.reconnect_accounts, found.reconnect_url),
         }
 
     async def _read(self, arguments: dict[str, Any], call: ToolCallOrigin) -> Any:
         thread_id = _required(arguments, "thread_id", "read")
-        thread = await self.mail.thread(call.actor.user_id, thread_id)
+        account = await self._thread_account(call.actor, arguments, thread_id)
+        thread = await self.mail.thread(call.actor.user_id, thread_id, account)
         await self._remember(call.actor, thread.messages)
         return {
             "thread_id": thread.id,
+            **({"account": thread.account} if thread.account else {}),
             "subject": thread.subject,
             "messages": [{**_brief(m), "text": m.text or ""} for m in thread.messages],
             "note": "Summarise this conversation for the user in a few lines.",
@@ -122,9 +131,11 @@ class MailTool(BaseTool, tool_type="mail"):
     # -- writing -------------------------------------------------------------------------------
 
     async def _draft(self, arguments: dict[str, Any], call: ToolCallOrigin) -> Any:
-        made = await self.mail.draft(call.actor.user_id, _outgoing(arguments, call, keyed=False))
+        out = await self._from_account(call, _outgoing(arguments, call, keyed=False))
+        made = await self.mail.draft(call.actor.user_id, out)
         return {
             "status": "drafted",
+            **({"account": made.account} if made.account else {}),
             "draft_id": made.id,
             "thread_id": made.thread_id,
             "to": made.to,
@@ -137,9 +148,11 @@ class MailTool(BaseTool, tool_type="mail"):
         }
 
     async def _send(self, arguments: dict[str, Any], call: ToolCallOrigin) -> Any:
-        sent = await self.mail.send_mail(call.actor.user_id, _outgoing(arguments, call))
+        out = await self._from_account(call, _outgoing(arguments, call))
+        sent = await self.mail.send_mail(call.actor.user_id, out)
         return {
             "status": "sent" if sent.sent else "sent_already",
+            **({"account": sent.account} if sent.account else {}),
             "to": sent.to,
             "subject": sent.subject,
             "thread_id": sent.thread_id,
@@ -147,9 +160,28 @@ class MailTool(BaseTool, tool_type="mail"):
 
     async def _change(self, arguments: dict[str, Any], call: ToolCallOrigin) -> Any:
         message_id = _required(arguments, "message_id", str(arguments["action"]))
-        await self._shown(call.actor, message_id)
-        changed = await self.mail.modify(call.actor.user_id, message_id, _change(arguments))
+        _line, account = await self._shown(call.actor, message_id)
+        change = _change(arguments).model_copy(update={"account": account})
+        changed = await self.mail.modify(call.actor.user_id, message_id, change)
         return {"status": "changed", "message_id": changed.id, "labels": changed.labels}
+
+    async def _from_account(self, call: ToolCallOrigin, out: MailOut) -> MailOut:
+        """A reply goes from the mailbox its conversation was shown from (unless the model
+        named another); a new mail from the account named, else the default one."""
+        if out.account or not out.thread_id:
+            return out
+        found = await self._items(call.actor).get(_thread_key(out.thread_id))
+        account = found[0] if found and isinstance(found[0], str) else None
+        return out.model_copy(update={"account": account})
+
+    async def _thread_account(
+        self, actor: Actor, arguments: dict[str, Any], thread_id: str
+    ) -> str | None:
+        named = _account(arguments)
+        if named:
+            return named
+        found = await self._items(actor).get(_thread_key(thread_id))
+        return found[0] if found and isinstance(found[0], str) else None
 
     # -- what the user is asked ----------------------------------------------------------------
 
@@ -159,43 +191,55 @@ class MailTool(BaseTool, tool_type="mail"):
         action = arguments["action"]
         body = _quote(str(arguments.get("body") or ""))
         if action == "send":
-            _outgoing(arguments, call)  # refuse now what could not be sent
+            out = await self._from_account(call, _outgoing(arguments, call))  # refuse it now
             to = ", ".join(arguments.get("to") or [])
-            return f"Send to {to}, subject '{arguments.get('subject') or ''}': '{body}'"
+            said = f"Send to {to}, subject '{arguments.get('subject') or ''}': '{body}'"
+            return await self._naming(call, said, out.account)
         if action == "reply":
             thread_id = _required(arguments, "thread_id", "reply")
-            _outgoing(arguments, call)
-            thread = await self.mail.thread(call.actor.user_id, thread_id)
+            out = await self._from_account(call, _outgoing(arguments, call))
+            thread = await self.mail.thread(call.actor.user_id, thread_id, out.account)
             to = ", ".join(arguments.get("to") or []) or _last_sender(thread.messages)
-            return f"Reply to {to} in '{thread.subject}': '{body}'"
+            said = f"Reply to {to} in '{thread.subject}': '{body}'"
+            return await self._naming(call, said, thread.account)
         message_id = _required(arguments, "message_id", str(action))
-        shown = await self._shown(call.actor, message_id)
+        shown, account = await self._shown(call.actor, message_id)
         if action == "archive":
-            return f"Archive {shown}"
+            return await self._naming(call, f"Archive {shown}", account)
         change = _change(arguments)
         what = "Remove the label" if change.remove_labels else "Add the label"
-        return f"{what} '{arguments.get('label')}' on {shown}"
+        return await self._naming(call, f"{what} '{arguments.get('label')}' on {shown}", account)
+
+    async def _naming(self, call: ToolCallOrigin, said: str, account: str | None) -> str:
+        """The Yes / No line, saying which mailbox when the user has more than one."""
+        status = await self.mail.status(call.actor.user_id)
+        mailboxes = [a.account for a in status.accounts if "mail" in a.access]
+        if len(mailboxes) < 2:
+            return said
+        named = account or status.account or mailboxes[0]
+        full = [m for m in mailboxes if named.casefold() in m.casefold()]
+        return f"{said} (from {full[0] if len(full) == 1 else named})"
+
+    def _items(self, actor: Actor) -> ShownItems:
+        return ShownItems(self, self.services.names.mail_shown(actor.user_id), SHOWN_TTL_S)
 
     async def _remember(self, actor: Actor, messages: list[MailMessage]) -> None:
-        if not messages:
-            return
-        key = self.services.names.mail_shown(actor.user_id)
-        lines = {m.id: f"'{m.subject}' from {m.sender}" for m in messages}
-        async with self.services.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping=lines)  # type: ignore[arg-type]
-            pipe.expire(key, SHOWN_TTL_S)
-            await pipe.execute()
+        shown: dict[str, list[Any]] = {}
+        for m in messages:
+            shown[m.id] = [f"'{m.subject}' from {m.sender}", m.account]
+            shown[_thread_key(m.thread_id)] = [m.account]
+        await self._items(actor).note(shown)
 
-    async def _shown(self, actor: Actor, message_id: str) -> str:
-        found = await self.services.redis.hget(
-            self.services.names.mail_shown(actor.user_id), message_id
-        )
-        if found is None:
+    async def _shown(self, actor: Actor, message_id: str) -> tuple[str, str | None]:
+        """How the message was shown, and its account."""
+        found = await self._items(actor).get(message_id)
+        if not found or not isinstance(found[0], str):
             raise ToolError(
                 f"message {message_id!r} was not shown to the user lately: search or read "
                 "first, show it to the user, then use the id from that answer"
             )
-        return found.decode() if isinstance(found, bytes) else str(found)
+        account = found[1] if len(found) > 1 and isinstance(found[1], str) else None
+        return found[0], account
 
 
 def _outgoing(arguments: dict[str, Any], call: ToolCallOrigin, *, keyed: bool = True) -> MailOut:
@@ -209,11 +253,23 @@ def _outgoing(arguments: dict[str, Any], call: ToolCallOrigin, *, keyed: bool = 
             body=arguments.get("body") or "",
             thread_id=arguments.get("thread_id") if action != "send" else None,
             idempotency_key=call.idempotency_key if keyed else None,
+            account=_account(arguments),
         )
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "arguments"
         raise ToolError(f"{where}: {first['msg']}") from None
+
+
+def _account(arguments: dict[str, Any]) -> str | None:
+    named = arguments.get("account")
+    return named.strip() or None if isinstance(named, str) else None
+
+
+def _thread_key(thread_id: str) -> str:
+    """Conversations are remembered beside messages (a thread's id may be its first
+    message's)."""
+    return f"thread:{thread_id}"
 
 
 def _change(arguments: dict[str, Any]) -> MailChange:
@@ -244,6 +300,7 @@ def _brief(message: MailMessage) -> dict[str, Any]:
         "date": message.date,
         "unread": message.unread,
         "snippet": message.snippet,
+        **({"account": message.account} if message.account else {}),
     }
 
 

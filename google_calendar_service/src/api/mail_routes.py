@@ -20,6 +20,7 @@ from common.features.mail_client import (
     MailThread,
 )
 from google_calendar_service.src.api.deps import MailDep, calendar_callers_only
+from google_calendar_service.src.api.routes import AccountQuery
 
 mail_router = APIRouter(dependencies=[calendar_callers_only], tags=["mail"])
 MailId = Annotated[str, Path(pattern=MAIL_ID_PATTERN)]
@@ -33,14 +34,19 @@ async def mail_messages(
     max: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> MailMessages:
     """The newest messages matching Gmail's search `q` (from:, subject:, is:unread,
-    newer_than:2d, in:inbox, label:...), at most `max`."""
+    newer_than:2d, in:inbox, label:...), at most `max`, across every Google account whose
+    grant allows mail (each message says its `account`; accounts whose grant died are in
+    `reconnect_accounts`)."""
     return await mail.messages(str(user_id), q, max)
 
 
 @mail_router.get("/mail/{user_id}/threads/{thread_id}", response_model=MailThread)
-async def mail_thread(user_id: uuid.UUID, thread_id: MailId, mail: MailDep) -> MailThread:
-    """A conversation's messages, oldest first, with their plain text."""
-    return await mail.thread(str(user_id), thread_id)
+async def mail_thread(
+    user_id: uuid.UUID, thread_id: MailId, mail: MailDep, account: AccountQuery = None
+) -> MailThread:
+    """A conversation's messages, oldest first, with their plain text; in `account`, else
+    the default mail account."""
+    return await mail.thread(str(user_id), thread_id, account)
 
 
 @mail_router.post("/mail/{user_id}/drafts", response_model=MailDraft, status_code=201)

@@ -519,12 +519,26 @@ class GoogleCalendarService:
         return ids or ["primary"]
 
     def connected(
-        self, user_id: str, access: GoogleAccess
+        self, user_id: str, access: GoogleAccess, account: str | None = None
     ) -> AbstractAsyncContextManager[tuple[CalendarSession, User, StoredCredentials]]:
-        """The connection for `access` (the default account if its grant allows it, else the
-        first that does), as the calendar's own calls have it: another Google API (tasks,
-        mail) builds its client on the credentials."""
-        return self._connected(user_id, access=access)
+        """The connection for `access` (the `account` named, else the default account if its
+        grant allows it, else the first that does), as the calendar's own calls have it:
+        another Google API (tasks, mail) builds its client on the credentials."""
+        return self._connected(user_id, account, access=access)
+
+    async def read_allowing(
+        self, user_id: str, access: GoogleAccess, read: Read[T]
+    ) -> tuple[list[tuple[StoredCredentials, T]], dict[str, Any]]:
+        """`read` over every working account whose grant allows `access` (as the calendar's
+        reads span accounts), and the fields naming the accounts to reconnect; when no
+        account allows `access`, the link that asks for it."""
+        await self._rest.get_user(user_id)
+        connected = await self._accounts(user_id, access)
+        allowing = [s for s in connected if access in _access_of(s)]
+        if not allowing:
+            raise await self._not_granted(user_id, access, choose.default_of(connected))
+        results, reconnect = await self._read_each(user_id, allowing, read)
+        return results, await self._reconnect_fields(user_id, reconnect)
 
     # -- accounts ------------------------------------------------------------------------------
 
@@ -627,13 +641,7 @@ class GoogleCalendarService:
         if not stored.valid:
             raise await self._reconnect(user_id, [stored.name])
         if access not in _access_of(stored):
-            named = f" ({stored.name})" if stored.name else ""
-            raise GoogleAccessNotGrantedError(
-                f"This Google connection{named} does not allow {access}. Open the link to "
-                "allow it.",
-                await self._new_link(user_id, [access]),
-                [stored.name] if stored.name else [],
-            )
+            raise await self._not_granted(user_id, access, stored)
         try:
             async with self._google.session(stored.credentials) as session:
                 yield session, user, stored
@@ -644,6 +652,16 @@ class GoogleCalendarService:
             raise await self._reconnect(user_id, [stored.name]) from None
         finally:
             await self._write_back(user_id, stored)
+
+    async def _not_granted(
+        self, user_id: str, access: GoogleAccess, stored: StoredCredentials
+    ) -> GoogleAccessNotGrantedError:
+        named = f" ({stored.name})" if stored.name else ""
+        return GoogleAccessNotGrantedError(
+            f"This Google connection{named} does not allow {access}. Open the link to allow it.",
+            await self._new_link(user_id, [access]),
+            [stored.name] if stored.name else [],
+        )
 
     async def _reconnect(self, user_id: str, accounts: list[str]) -> CalendarReconnectRequiredError:
         log.info("calendar_reconnect_required", user_id=user_id, accounts=len(accounts))

@@ -4,6 +4,11 @@ send (once per idempotency key), and change labels.
 Credentials, refreshes and "connect first" come from the calendar domain's connection
 (`connected` with access "mail"): a grant without mail answers 409
 `google_access_not_granted` with the link that asks Google for it.
+
+A user with several Google accounts: a search spans every account whose grant allows mail
+(merged newest first, each message saying its account; an account whose grant died is named
+for reconnecting while the others answer). Reading a conversation, drafting, sending and
+changing labels act in one account: the one named, else the default mail account.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import base64
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from email.message import EmailMessage
-from email.utils import getaddresses, parseaddr
+from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -33,6 +38,7 @@ from common.infrastructure.redis_keys import Names
 from google_calendar_service.src.clients.gmail import GmailClient
 from google_calendar_service.src.clients.google import CalendarSession
 from google_calendar_service.src.domain.calendar import GoogleCalendarService
+from google_calendar_service.src.domain.credentials import StoredCredentials
 from google_calendar_service.src.errors import (
     GoogleAccessNotGrantedError,
     GoogleScopeMissingError,
@@ -67,40 +73,65 @@ class GoogleMail:
         self._names = names
 
     @asynccontextmanager
-    async def _mailbox(self, user_id: str) -> AsyncIterator[CalendarSession]:
-        """A Gmail session on the user's connection; a grant Google says lacks mail gets
+    async def _mailbox(
+        self, user_id: str, account: str | None = None
+    ) -> AsyncIterator[tuple[CalendarSession, str | None]]:
+        """A Gmail session on one account's connection (the one named, else the default
+        mail account), and that account's address."""
+        async with (
+            self._calendar.connected(user_id, "mail", account) as (session, _user, stored),
+            self._gmail_of(user_id, session, stored) as mail,
+        ):
+            yield mail, stored.account
+
+    @asynccontextmanager
+    async def _gmail_of(
+        self, user_id: str, session: CalendarSession, stored: StoredCredentials
+    ) -> AsyncIterator[CalendarSession]:
+        """A Gmail session on the account's credentials; a grant Google says lacks mail gets
         the link that asks for it."""
-        async with self._calendar.connected(user_id, "mail") as (session, _user, _stored):
-            try:
-                async with self._gmail.session(session.credentials) as mail:
-                    yield mail
-            except GoogleScopeMissingError:
-                link = await self._calendar.get_auth_url(user_id, ["mail"])
-                raise GoogleAccessNotGrantedError(
-                    "Google no longer allows this connection to read mail. Open the link "
-                    "to allow it.",
-                    link.auth_url,
-                ) from None
+        try:
+            async with self._gmail.session(session.credentials) as mail:
+                yield mail
+        except GoogleScopeMissingError:
+            link = await self._calendar.get_auth_url(user_id, ["mail"])
+            raise GoogleAccessNotGrantedError(
+                "Google no longer allows this connection to read mail. Open the link to allow it.",
+                link.auth_url,
+                [stored.account] if stored.account else [],
+            ) from None
 
     async def messages(self, user_id: str, query: str, limit: int) -> MailMessages:
-        async with self._mailbox(user_id) as session:
-            found = await self._gmail.list_messages(session, query, limit)
-            details = [await self._gmail.get_message(session, m["id"]) for m in found]
-        return MailMessages(query=query, messages=[_message(d) for d in details])
+        """The newest `limit` messages matching `query` across every account allowing mail."""
 
-    async def thread(self, user_id: str, thread_id: str) -> MailThread:
-        async with self._mailbox(user_id) as session:
+        async def read(
+            session: CalendarSession, stored: StoredCredentials
+        ) -> list[tuple[int, MailMessage]]:
+            async with self._gmail_of(user_id, session, stored) as mail:
+                found = await self._gmail.list_messages(mail, query, limit)
+                details = [await self._gmail.get_message(mail, m["id"]) for m in found]
+            return [(_received(d), _message(d, account=stored.account)) for d in details]
+
+        results, reconnect = await self._calendar.read_allowing(user_id, "mail", read)
+        merged = sorted((one for _stored, found in results for one in found), key=lambda x: -x[0])
+        messages = [message for _when, message in merged[:limit]]
+        return MailMessages(query=query, messages=messages, **reconnect)
+
+    async def thread(self, user_id: str, thread_id: str, account: str | None = None) -> MailThread:
+        async with self._mailbox(user_id, account) as (session, address):
             found = await self._gmail.get_thread(session, thread_id)
-        messages = [_message(m, with_text=True) for m in found.get("messages", [])]
+        messages = [_message(m, with_text=True, account=address) for m in found.get("messages", [])]
         subject = messages[0].subject if messages else ""
-        return MailThread(id=thread_id, subject=subject, messages=messages)
+        return MailThread(id=thread_id, subject=subject, messages=messages, account=address)
 
     async def draft(self, user_id: str, out: MailOut) -> MailDraft:
-        async with self._mailbox(user_id) as session:
+        async with self._mailbox(user_id, out.account) as (session, address):
             to, subject, raw = await self._compose(session, out)
             made = await self._gmail.create_draft(session, raw, out.thread_id)
         thread_id = made.get("message", {}).get("threadId", "")
-        return MailDraft(id=made["id"], thread_id=thread_id, to=to, subject=subject)
+        return MailDraft(
+            id=made["id"], thread_id=thread_id, to=to, subject=subject, account=address
+        )
 
     async def send(self, user_id: str, out: MailOut) -> MailSent:
         """Sent once per idempotency key: a repeat answers what the first sent; a send whose
@@ -109,7 +140,7 @@ class GoogleMail:
         if key is not None and not await self._redis.set(key, _SENDING, nx=True, ex=SEND_KEY_TTL_S):
             return await self._earlier(key)
         try:
-            async with self._mailbox(user_id) as session:
+            async with self._mailbox(user_id, out.account) as (session, address):
                 to, subject, raw = await self._compose(session, out)
                 sent = await self._gmail.send(session, raw, out.thread_id)
         except Exception:
@@ -117,7 +148,12 @@ class GoogleMail:
                 await self._redis.delete(key)
             raise
         answer = MailSent(
-            id=sent["id"], thread_id=sent.get("threadId", ""), to=to, subject=subject, sent=True
+            id=sent["id"],
+            thread_id=sent.get("threadId", ""),
+            to=to,
+            subject=subject,
+            sent=True,
+            account=address,
         )
         if key is not None:
             await self._redis.set(key, answer.model_dump_json(), ex=SEND_KEY_TTL_S)
@@ -133,7 +169,7 @@ class GoogleMail:
         return MailSent.model_validate_json(found).model_copy(update={"sent": False})
 
     async def modify(self, user_id: str, message_id: str, change: MailChange) -> MailModified:
-        async with self._mailbox(user_id) as session:
+        async with self._mailbox(user_id, change.account) as (session, address):
             names = {x["id"]: x["name"] for x in await self._gmail.labels(session)}
             ids = await self._label_ids(session, names, change)
             add = [ids[name] for name in change.add_labels]
@@ -142,7 +178,7 @@ class GoogleMail:
             changed = await self._gmail.modify(session, message_id, add, remove)
         names |= {label_id: name for name, label_id in ids.items() if label_id not in names}
         labels = [names.get(label, label) for label in changed.get("labelIds", [])]
-        return MailModified(id=changed["id"], labels=labels)
+        return MailModified(id=changed["id"], labels=labels, account=address)
 
     async def _label_ids(
         self, session: CalendarSession, names: dict[str, str], change: MailChange
@@ -212,7 +248,20 @@ def _answer_to(last: dict[str, str], own: bool) -> list[str]:
     return [found] if found else []
 
 
-def _message(message: dict[str, Any], *, with_text: bool = False) -> MailMessage:
+def _received(message: dict[str, Any]) -> int:
+    """When Gmail received the message (ms since the epoch), else its Date header's."""
+    found = str(message.get("internalDate") or "")
+    if found.isdigit():
+        return int(found)
+    try:
+        return int(parsedate_to_datetime(_headers(message).get("Date", "")).timestamp() * 1000)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _message(
+    message: dict[str, Any], *, with_text: bool = False, account: str | None = None
+) -> MailMessage:
     headers = _headers(message)
     labels = message.get("labelIds", [])
     return MailMessage(
@@ -226,6 +275,7 @@ def _message(message: dict[str, Any], *, with_text: bool = False) -> MailMessage
         unread="UNREAD" in labels,
         labels=labels,
         text=_text(message.get("payload", {}))[:TEXT_CHARS] if with_text else None,
+        account=account,
     )
 
 
