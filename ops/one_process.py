@@ -100,8 +100,16 @@ async def supervise(
 
 
 async def run_all(runs: dict[str, Run], stop: asyncio.Event) -> None:
-    """Every service supervised in a context of its own until `stop` is set and all ended."""
-    await asyncio.gather(*(supervise(name, run, stop) for name, run in runs.items()))
+    """Every service supervised in a context of its own until `stop` is set; then each is
+    stopped in the reverse of the start order and waited for, as `Stack.stop_all` stops
+    separate processes: a worker finishing its last job still reaches the rest_service it
+    calls (stopped together, it would retry a closed port until killed)."""
+    own = {name: asyncio.Event() for name in runs}
+    tasks = {name: asyncio.create_task(supervise(name, runs[name], own[name])) for name in runs}
+    await stop.wait()
+    for name in sorted(runs, key=NAMES.index, reverse=True):
+        own[name].set()
+        await tasks[name]
 
 
 def give_ports(names: Sequence[str], environ: MutableMapping[str, str]) -> None:

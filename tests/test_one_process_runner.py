@@ -107,3 +107,40 @@ def test_a_service_in_the_one_process_shows_the_one_process_log(tmp_path: Path) 
     background.log_file("assistant").write_text("assistant alone\n")
     assert "rest_service failed" in background._tail_of("rest_service")
     assert "assistant alone" in background._tail_of("assistant")
+
+
+async def test_on_stop_each_service_ends_before_the_ones_it_calls_are_told_to_stop() -> None:
+    """Callers first, rest_service last: a worker's last job still reaches rest_service."""
+    stop = asyncio.Event()
+    running: set[str] = set()
+    told: list[tuple[str, frozenset[str]]] = []
+
+    def service(name: str) -> one_process.Run:
+        async def run(event: asyncio.Event) -> None:
+            running.add(name)
+            await event.wait()
+            told.append((name, frozenset(running)))
+            running.discard(name)
+
+        return run
+
+    names = ["rest_service", "channels", "google_calendar_service", "cron_service"]
+    everything = asyncio.create_task(one_process.run_all({n: service(n) for n in names}, stop))
+    await until(lambda: len(running) == len(names), 5, "all running")
+    stop.set()
+    await everything
+
+    assert [name for name, _ in told] == [
+        "channels",
+        "cron_service",
+        "google_calendar_service",
+        "rest_service",
+    ]
+    assert all(still == {name, *later} for (name, still), later in _after(told))
+
+
+def _after(
+    told: list[tuple[str, frozenset[str]]],
+) -> list[tuple[tuple[str, frozenset[str]], list[str]]]:
+    """Each stop with the services told after it (still running when it was told)."""
+    return [(entry, [name for name, _ in told[i + 1 :]]) for i, entry in enumerate(told)]
