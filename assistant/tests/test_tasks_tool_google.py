@@ -6,24 +6,23 @@ syncs first; Google unreachable is told to the model, never an error; `google_of
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import redis.asyncio as aioredis
 
-from assistant.src.settings import Settings
 from assistant.src.tools.base import ToolError, ToolServices
 from assistant.src.tools.tasks_tool import UNREACHABLE_NOTE, TasksTool
 from assistant.tests.support import tool_spec
 from assistant.tests.test_tasks_tool import SCHEMA, call
-from common.infrastructure.http_client import client_session
-from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
 from common.infrastructure.wire import TelegramUser
-from ops.processes import ServiceProcess
 from sandbox.google_api import GoogleStandIn
 from tests.calendar_stack import Browser, connect, google_tasks_of
+
+# The calendar tool's services (its calendar service the shared one).
+from tests.test_calendar_tool_actions import cal_rest, tool_services
+
+__all__ = ["cal_rest", "tool_services"]
 
 
 @pytest.fixture
@@ -33,23 +32,8 @@ def rest(stack_rest: RestClient) -> RestClient:
 
 
 @pytest.fixture
-async def tool(
-    calendar_process: ServiceProcess,
-    rest: RestClient,
-    redis: aioredis.Redis,
-    names: Names,
-    redis_url: str,
-    secrets: dict[str, str],
-) -> AsyncIterator[TasksTool]:
-    config = Settings(
-        environment="test",
-        redis_url=redis_url,
-        google_calendar_service_url=calendar_process.url,
-        service_api_token=secrets["SERVICE_API_TOKEN"],
-    )
-    async with client_session() as http:
-        services = ToolServices(config, redis, names, rest, http)
-        yield TasksTool(tool_spec("tasks", input_schema=SCHEMA), services)
+def tool(tool_services: ToolServices) -> TasksTool:
+    return TasksTool(tool_spec("tasks", input_schema=SCHEMA), tool_services)
 
 
 async def test_google_on_gives_the_link_then_every_action_syncs_until_off(
