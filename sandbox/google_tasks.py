@@ -23,6 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
+from sandbox.google_mail import json_body
 from sandbox.google_schema import SchemaDriftError, validate
 from sandbox.google_state import ApiError, GoogleState, parse_rfc3339
 
@@ -232,16 +233,6 @@ def _account(request: web.Request, *, write: bool) -> tuple[GoogleTasks, str]:
     return tasks_of(state), email
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError as exc:
-        raise ApiError(400, "parseError", "Parse Error") from exc
-    if not isinstance(body, dict):
-        raise ApiError(400, "parseError", "Parse Error")
-    return body
-
-
 async def tasklists_list(request: web.Request) -> web.Response:
     tasks, email = _account(request, write=False)
     answer = {"kind": "tasks#taskLists", "items": [t.resource() for t in tasks.lists_of(email)]}
@@ -257,13 +248,13 @@ async def tasks_list(request: web.Request) -> web.Response:
 
 async def tasks_insert(request: web.Request) -> web.Response:
     tasks, email = _account(request, write=True)
-    body = await _body(request)
+    body = await json_body(request)
     return web.json_response(tasks.insert(email, request.match_info["tasklist"], body))
 
 
 async def tasks_patch(request: web.Request) -> web.Response:
     tasks, email = _account(request, write=True)
-    body = await _body(request)
+    body = await json_body(request)
     where = request.match_info
     return web.json_response(tasks.patch(email, where["tasklist"], where["task"], body))
 
@@ -290,12 +281,12 @@ async def control_tasks(request: web.Request) -> web.Response:
 
 async def control_add(request: web.Request) -> web.Response:
     tasks, email = _control(request)
-    return web.json_response(tasks.insert(email, "@default", await _body(request)))
+    return web.json_response(tasks.insert(email, "@default", await json_body(request)))
 
 
 async def control_change(request: web.Request) -> web.Response:
     tasks, email = _control(request)
-    body = await _body(request)
+    body = await json_body(request)
     return web.json_response(tasks.patch(email, "@default", request.match_info["task"], body))
 
 
