@@ -78,7 +78,8 @@ def test_a_signal_ends_a_child_as_it_ends_a_popen_child(
     forks: ForkServer, programs: Path, tmp_path: Path
 ) -> None:
     child = _start(forks, "idle", programs, tmp_path / "idle.log")
-    assert child.poll() is None
+    other = _start(forks, "where", programs, tmp_path / "where.log")  # forked beside it
+    assert other.wait(60) == 7 and child.poll() is None
     with pytest.raises(subprocess.TimeoutExpired):
         child.wait(0.05)
     child.terminate()
@@ -100,11 +101,12 @@ def test_a_start_it_cannot_read_is_refused_and_it_serves_the_next(
     forks: ForkServer, programs: Path, tmp_path: Path
 ) -> None:
     _start(forks, "where", programs, tmp_path / "first.log").wait(60)
-    for garbage in (b"not json\n", json.dumps({"module": "where"}).encode() + b"\n"):
+    for garbage in (b"not json\n", json.dumps({"module": "where"}).encode() + b"\n", b'{"mod'):
         with socket.socket(socket.AF_UNIX) as connection:
             connection.connect(forks.path)
             with (tmp_path / "x.log").open("ab") as output:
                 socket.send_fds(connection, [garbage], [output.fileno()])
+            connection.shutdown(socket.SHUT_WR)
             assert connection.recv(64) == b""  # closed, no child
     with socket.socket(socket.AF_UNIX) as connection:  # no output descriptor
         connection.connect(forks.path)
@@ -216,3 +218,26 @@ def test_nothing_of_ours_reads_the_environment_when_the_fork_server_imports_it()
         check=True,
     )
     assert json.loads(said.stdout) == []
+
+
+def test_a_server_that_cannot_import_what_it_preloads_is_named_and_not_used(
+    programs: Path, tmp_path: Path
+) -> None:
+    env = measured({"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT)})
+    broken = ForkServer(env, ROOT, preloaded=("no_such_module_here",))
+    try:
+        with pytest.raises(fork_server.ForkServerError, match="did not start"):
+            _start(broken, "where", programs, tmp_path / "where.log")
+        with pytest.raises(fork_server.ForkServerError, match="exited with 1"):
+            _start(broken, "where", programs, tmp_path / "where.log")
+    finally:
+        broken.close()
+
+
+def test_a_start_longer_than_one_read_is_read_whole(
+    forks: ForkServer, programs: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "where.log"
+    child = _start(forks, "where", programs, log, A_SETTING="x" * 200_000)
+    assert child.wait(60) == 7
+    assert json.loads(log.read_text())["setting"] == "x" * 200_000
