@@ -35,6 +35,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis import ConnectionError as RedisConnectionError
@@ -157,7 +158,7 @@ async def run_messages(redis: aioredis.Redis, names: Names, users: int, total: i
         if count == total:
             delivered.set()
 
-    consumers = [
+    consumers: list[StreamConsumer[Any]] = [
         StreamConsumer(redis, names, TO_SECRETARY, ASSISTANT_GROUP, IncomingMessage, assistant),
         StreamConsumer(redis, names, TO_TELEGRAM, TG_BOT_GROUP, OutgoingMessage, tg_bot),
     ]
