@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 import redis.asyncio as aioredis
@@ -334,3 +335,21 @@ async def test_a_turn_no_model_answers_is_apologised_for_and_counted_as_failed(
     assert deployment.llm.requests
     after = REGISTRY.get_sample_value(failures, {"reason": "llm_unavailable"})
     assert before is not None and after == before + 1
+
+
+async def test_an_answer_carries_when_its_message_arrived_and_how_long_the_model_took(
+    deployment: Deployment, orchestrator: Orchestrator
+) -> None:
+    """tg_bot and channels time the delivered answer from the message's `received_at`, and
+    leave out `model_seconds` (the stand-in's 0.2 s delay at least) for the answer-time SLO."""
+    rae = await deployment.user("Rae")
+    arrived = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    message = message_from(deployment, rae, "hello?").model_copy(update={"received_at": arrived})
+    deployment.llm.reply("Hello!", delay=0.2)
+
+    await orchestrator.handle(message)
+
+    (answer,) = await replies(deployment)
+    assert answer.text == "Hello!"
+    assert answer.received_at == arrived
+    assert answer.model_seconds is not None and answer.model_seconds >= 0.2
