@@ -45,7 +45,7 @@ def zeroed(counter: Metric, *label_sets: str | tuple[str, ...]) -> Metric:
     return counter
 
 
-#: The answer-time SLO's threshold (docs/slo.md): a bucket boundary of both answer histograms.
+#: The answer-time SLO's threshold (docs/deploy.md, "The answer-time SLO"): a bucket of both.
 ANSWER_SLO_SECONDS = 10.0
 ANSWER_BUCKETS = (0.25, 0.5, 1, 2, 3, 5, 7.5, ANSWER_SLO_SECONDS, 15, 20, 30, 60, 120, 300)
 
