@@ -46,7 +46,9 @@ def at_zero(name: str, **labels: str) -> str:
     return f"{name}{{{inner}}} 0.0"
 
 
-@pytest.mark.parametrize("reason", ["llm_unavailable", "refused", "dead_letter", "unanswerable"])
+@pytest.mark.parametrize(
+    "reason", ["llm_unavailable", "refused", "dead_letter", "unanswerable", "not_configured"]
+)
 def test_every_turn_failure_reason_starts_at_zero(reason: str) -> None:
     assert at_zero("smart_assistant_assistant_turn_failures_total", reason=reason) in (
         fresh_metrics()
