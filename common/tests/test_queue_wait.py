@@ -44,8 +44,8 @@ async def test_an_entry_s_wait_is_observed_once_at_its_first_take(
     consumer = StreamConsumer(redis, names, stream, "g", OutgoingMessage, handle, config=FAST)
     assert waited(stream) == 0.0  # there from the consumer's start
     added_ms = int(time.time() * 1000) - 60_000  # added a minute ago
-    entry = {"data": message(7, "late").to_json()}
-    await redis.xadd(names.stream(stream), entry, id=f"{added_ms}-0")
+    payload = message(7, "late").to_json()
+    await redis.xadd(names.stream(stream), {"data": payload}, id=f"{added_ms}-0")
 
     async with running(consumer):
         await until(lambda: _handled(redis, names, stream))

@@ -114,13 +114,15 @@ async def test_an_unforeseen_database_error_is_logged_with_its_sqlstate_and_mess
     assert "test_database_errors.py:" in logged["where"][0]
 
 
+#: A key-shaped string (made here, so the repository holds none).
+KEY = "sk-" + "policy-0123456789abcdef0123456789"
 #: A trigger that refuses one user's row the way Postgres refuses a statement no 4xx
 #: explains: a PL/pgSQL exception (SQLSTATE P0001) whose message holds a token.
 REFUSING_TRIGGER = (
     """
     CREATE FUNCTION refuse_user() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      RAISE EXCEPTION 'users refused by a policy, api_key=sk-policy-0123456789abcdef0123456789';
+      RAISE EXCEPTION 'users refused by a policy, api_key={key}';
     END $$
     """,
     """
@@ -140,7 +142,7 @@ async def test_a_real_route_s_500_logs_the_error_its_message_and_sqlstate_not_it
     telegram_id = uuid.uuid4().int % 10**12 + 1
     async with app.state.app_state.sessions() as session:
         for statement in REFUSING_TRIGGER:
-            await session.execute(text(statement.format(telegram_id=telegram_id)))
+            await session.execute(text(statement.format(telegram_id=telegram_id, key=KEY)))
         await session.commit()
     username = f"u{uuid.uuid4().hex[:12]}"
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
