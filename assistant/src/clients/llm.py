@@ -196,13 +196,18 @@ _TURN_RECORD: contextvars.ContextVar[TurnRecord | None] = contextvars.ContextVar
 
 
 @contextlib.contextmanager
-def recording(record: TurnRecord) -> Iterator[None]:
-    """Completions asked for inside (sub-assistants' included) are kept in `record`."""
-    token = _TURN_RECORD.set(record)
+def _within(var: contextvars.ContextVar[T | None], value: T) -> Iterator[T]:
+    """`var` is `value` inside (tasks started inside included)."""
+    token = var.set(value)
     try:
-        yield
+        yield value
     finally:
-        _TURN_RECORD.reset(token)
+        var.reset(token)
+
+
+def recording(record: TurnRecord) -> contextlib.AbstractContextManager[TurnRecord]:
+    """Completions asked for inside (sub-assistants' included) are kept in `record`."""
+    return _within(_TURN_RECORD, record)
 
 
 @dataclass
@@ -234,14 +239,9 @@ _MODEL_CLOCK: contextvars.ContextVar[ModelClock | None] = contextvars.ContextVar
 )
 
 
-@contextlib.contextmanager
-def timing_model(clock: ModelClock) -> Iterator[ModelClock]:
+def timing_model(clock: ModelClock) -> contextlib.AbstractContextManager[ModelClock]:
     """Completions asked for inside (sub-assistants' included) add their wait to `clock`."""
-    token = _MODEL_CLOCK.set(clock)
-    try:
-        yield clock
-    finally:
-        _MODEL_CLOCK.reset(token)
+    return _within(_MODEL_CLOCK, clock)
 
 
 def request_digest(
