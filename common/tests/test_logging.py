@@ -100,6 +100,14 @@ def test_a_logger_cached_before_a_reconfiguration_is_captured_after_it() -> None
             "user 5b0c7f4e-6f43-4d57-9d0e-3a1c2b7e9a10 has no smart_assistant_configuration_value",
         ),
         ("column x.y_z does not exist", "column x.y_z does not exist"),
+        (
+            "no attribute in common.infrastructure.queue_metrics2.refresh",
+            "no attribute in common.infrastructure.queue_metrics2.refresh",
+        ),
+        (
+            "a JWT eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ",
+            "a JWT [redacted]",
+        ),
         ("statement failed\n[SQL: SELECT $1]\n[parameters: ('secret',)]", "statement failed"),
         ("", ""),
     ],
