@@ -16,12 +16,12 @@ import pytest
 import redis as syncredis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from prometheus_client.parser import text_string_to_metric_families
 
 from common.infrastructure.redis_keys import TO_CHANNELS
 from rest_service.tests.test_admin_browser import ARTIFACTS, CHROMIUM_ARGS, TIMEOUT_MS
 from sandbox.llm_server import Step
 from tests.harness import MigratedDatabases
+from tests.metrics_text import scraped
 from tests.streams import any_entry_with, xrange_entries
 from tests.system import System, running_system
 from tests.waiting import until_sync
@@ -116,16 +116,11 @@ def test_an_answer_streams_in_and_arrives_as_html(system: System, chat: httpx.Cl
 
 def answer_times(system: System) -> dict[str, float]:
     """channels' answer-time histograms for the web chat: count and sums."""
-    text = httpx.get(f"{system.stack.url('channels')}/metrics", timeout=10).text
-    found = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.labels.get("channel") == "web" and sample.name.endswith(("_count", "_sum")):
-                found[sample.name] = sample.value
+    url, name = system.stack.url("channels"), "smart_assistant_answer"
     return {
-        "count": found["smart_assistant_answer_seconds_count"],
-        "took": found["smart_assistant_answer_seconds_sum"],
-        "without_model": found["smart_assistant_answer_without_model_seconds_sum"],
+        "count": scraped(url, f"{name}_seconds_count", channel="web"),
+        "took": scraped(url, f"{name}_seconds_sum", channel="web"),
+        "without_model": scraped(url, f"{name}_without_model_seconds_sum", channel="web"),
     }
 
 
