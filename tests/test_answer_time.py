@@ -5,8 +5,6 @@ from their add to their first take."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.metrics_text import scraped
@@ -17,13 +15,6 @@ pytestmark = pytest.mark.e2e
 
 ANSWER = "smart_assistant_answer"
 WAIT = "smart_assistant_queue_wait_seconds_count"
-
-
-@pytest.fixture
-def system(whole_system: System) -> Iterator[System]:
-    whole_system.llm.reset()
-    yield whole_system
-    whole_system.llm.reset()
 
 
 def figures(system: System) -> dict[str, float]:
@@ -37,7 +28,10 @@ def figures(system: System) -> dict[str, float]:
     }
 
 
-async def test_a_telegram_answer_is_timed_end_to_end_without_the_model(system: System) -> None:
+async def test_a_telegram_answer_is_timed_end_to_end_without_the_model(
+    whole_system: System,
+) -> None:
+    system = whole_system  # this module's own: no other test scripts its model
     before = figures(system)
     system.llm.reply("Timed for you.", delay=0.5)
 
