@@ -11,6 +11,7 @@ from functools import cache
 
 import pytest
 
+from common.infrastructure.channels import Channel
 from common.infrastructure.wire import CronJobType, RunOutcome
 from ops.services import ROOT
 
@@ -45,7 +46,9 @@ def at_zero(name: str, **labels: str) -> str:
     return f"{name}{{{inner}}} 0.0"
 
 
-@pytest.mark.parametrize("reason", ["llm_unavailable", "refused", "dead_letter", "unanswerable"])
+@pytest.mark.parametrize(
+    "reason", ["llm_unavailable", "refused", "dead_letter", "unanswerable", "not_configured"]
+)
 def test_every_turn_failure_reason_starts_at_zero(reason: str) -> None:
     assert at_zero("smart_assistant_assistant_turn_failures_total", reason=reason) in (
         fresh_metrics()
@@ -80,3 +83,13 @@ def test_a_consumer_s_stream_starts_at_zero_for_every_outcome_and_failure() -> N
     for where in ("read", "claim", "drive", "entry", "on_dead", "on_duplicate"):
         line = at_zero("smart_assistant_queue_failures_total", stream="queue:fresh", where=where)
         assert line in fresh_metrics()
+
+
+def test_the_answer_time_of_every_channel_and_a_stream_s_wait_start_at_zero() -> None:
+    for channel in Channel:
+        for name in ("answer_seconds", "answer_without_model_seconds"):
+            line = at_zero(f"smart_assistant_{name}_count", channel=channel.value)
+            assert line in fresh_metrics()
+    assert at_zero("smart_assistant_queue_wait_seconds_count", stream="queue:fresh") in (
+        fresh_metrics()
+    )

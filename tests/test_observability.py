@@ -69,8 +69,28 @@ def exported() -> dict[str, set[str]]:
 
 
 def rules() -> list[dict[str, Any]]:
+    """Every rule: the alerts and the recording rules they read."""
     document = yaml.safe_load(RULES.read_text())
     return [rule for group in document["spec"]["groups"] for rule in group["rules"]]
+
+
+def alerts() -> list[dict[str, Any]]:
+    return [rule for rule in rules() if "alert" in rule]
+
+
+def recorded() -> dict[str, set[str]]:
+    """The series the recording rules make, with the labels they keep (their `by`)."""
+    return {
+        rule["record"]: {g.strip() for c in _GROUPING.findall(rule["expr"]) for g in c.split(",")}
+        - {""}
+        for rule in rules()
+        if "record" in rule
+    }
+
+
+def known() -> dict[str, set[str]]:
+    """What an expression may read: the services' metrics and the recorded series."""
+    return exported() | recorded()
 
 
 def dashboard() -> dict[str, Any]:
@@ -133,22 +153,24 @@ def test_every_metric_used_is_exported_under_our_namespace(expr: str) -> None:
     names = metric_names(expr)
     assert names, expr
     for name in names:
-        assert name.startswith("smart_assistant_"), (name, expr)
-        assert name in exported(), f"{name} is not exported by any service ({expr})"
+        assert name.startswith(("smart_assistant_", "smart_assistant:")), (name, expr)
+        assert name in known(), f"{name} is neither exported nor recorded ({expr})"
 
 
 @pytest.mark.parametrize("expr", all_exprs())
 def test_every_label_used_is_one_the_metric_has(expr: str) -> None:
     for name, labels in used_labels(expr).items():
         # a label grouped by on an outer aggregation may belong to another metric of the expr
-        others = set().union(*(exported()[n] for n in metric_names(expr)))
-        unknown = labels - exported()[name] - SCRAPE_LABELS - others
+        others = set().union(*(known()[n] for n in metric_names(expr)))
+        unknown = labels - known()[name] - SCRAPE_LABELS - others
         assert not unknown, f"{name} has no label {sorted(unknown)} ({expr})"
 
 
 def test_the_issue_s_alerts_are_there() -> None:
     alerts = {rule["alert"] for rule in rules() if "alert" in rule}
     wanted = {
+        "SmartAssistantAnswerSLOFastBurn",
+        "SmartAssistantAnswerSLOSlowBurn",
         "SmartAssistantQueueBackingUp",
         "SmartAssistantDeadLetters",
         "SmartAssistantLLMFailures",
@@ -170,6 +192,12 @@ def test_the_rules_are_a_prometheus_rule_resource() -> None:
     for group in document["spec"]["groups"]:
         assert group["name"] and group["rules"]
         for rule in group["rules"]:
+            if "record" in rule:
+                assert set(rule) <= {"record", "expr", "labels"}, rule
+                assert rule["record"].startswith("smart_assistant:"), rule
+                assert rule["record"] not in seen and expr_balanced(rule["expr"])
+                seen.add(rule["record"])
+                continue
             assert set(rule) <= {"alert", "expr", "for", "labels", "annotations"}, rule
             assert rule["alert"] not in seen
             seen.add(rule["alert"])
@@ -222,6 +250,7 @@ def test_promtool_accepts_every_dashboard_query(promtool: str, tmp_path: Path) -
 REFRESHED = "smart_assistant_queue_metrics_refreshed_timestamp_seconds"
 LATE = "smart_assistant_cron_fire_lateness_seconds_bucket"
 HTTP = "smart_assistant_http_requests_total"
+SLO = "smart_assistant_answer_without_model_seconds"
 
 
 def series(name: str, values: str, **labels: str) -> dict[str, str]:
@@ -347,6 +376,26 @@ CASES: list[tuple[str, list[dict[str, str]], str, list[dict[str, str]]]] = [
         [{"service": "rest_service"}],
     ),
     (
+        "SmartAssistantAnswerSLOFastBurn",
+        [
+            series(f"{SLO}_count", "0+100x100", channel="telegram"),
+            series(f"{SLO}_bucket", "0+100x30 3050+50x69", channel="telegram", le="10.0"),
+            series(f"{SLO}_count", "0+100x100", channel="web"),
+            series(f"{SLO}_bucket", "0+100x100", channel="web", le="10.0"),
+        ],
+        "80m",
+        [{}],
+    ),
+    (
+        "SmartAssistantAnswerSLOSlowBurn",
+        [
+            series(f"{SLO}_count", "0+100x400", channel="telegram"),
+            series(f"{SLO}_bucket", "0+100x60 6090+90x339", channel="telegram", le="10.0"),
+        ],
+        "330m",
+        [{}],
+    ),
+    (
         "SmartAssistantServiceMetricsAbsent",
         [
             *(series("smart_assistant_service_starts_total", "1x30", service=name)
@@ -361,13 +410,14 @@ CASES: list[tuple[str, list[dict[str, str]], str, list[dict[str, str]]]] = [
 
 
 def test_every_alert_has_a_case() -> None:
-    assert {case[0] for case in CASES} == {r["alert"] for r in rules()}
+    assert {case[0] for case in CASES} == {r["alert"] for r in alerts()}
 
 
 def test_each_alert_fires_on_its_data_and_only_there(promtool: str, tmp_path: Path) -> None:
     """promtool evaluates each alert's expression (`for` aside) over the series of its case:
-    the label sets it returns are the expected ones, and quiet before the trouble starts."""
-    exprs = {r["alert"]: r["expr"] for r in rules()}
+    the label sets it returns are the expected ones, and quiet before the trouble starts.
+    The recording rules are loaded, so an alert on a recorded series sees it."""
+    exprs = {r["alert"]: r["expr"] for r in alerts()}
     tests = []
     for alert, inputs, at, firing in CASES:
         returned = _kept_labels(exprs[alert])
@@ -383,9 +433,9 @@ def test_each_alert_fires_on_its_data_and_only_there(promtool: str, tmp_path: Pa
                 ],
             }
         )  # fmt: skip
-    (tmp_path / "empty.yml").write_text("groups: []\n")
+    (tmp_path / "rules.yml").write_text(yaml.safe_dump(rules_without_annotations()))
     (tmp_path / "tests.yml").write_text(
-        yaml.safe_dump({"rule_files": ["empty.yml"], "tests": tests})
+        yaml.safe_dump({"rule_files": ["rules.yml"], "tests": tests})
     )
     run_promtool(promtool, "test", "rules", str(tmp_path / "tests.yml"))
 
@@ -416,14 +466,20 @@ def unit_tests() -> list[dict[str, Any]]:
     ]
 
 
-def test_promtool_unit_tests_of_the_alerts_pass(promtool: str, tmp_path: Path) -> None:
-    """`promtool test rules` over deploy/observability/tests/*.yaml, on the rules' `spec`
-    without annotations (promtool compares them in full; `check rules` parses them)."""
-    spec = yaml.safe_load(RULES.read_text())["spec"]
+def rules_without_annotations() -> dict[str, Any]:
+    """The rules' `spec` without annotations (promtool compares them in full; `check rules`
+    parses them)."""
+    spec: dict[str, Any] = yaml.safe_load(RULES.read_text())["spec"]
     for group in spec["groups"]:
         for rule in group["rules"]:
             rule.pop("annotations", None)
-    (tmp_path / "rules.yml").write_text(yaml.safe_dump(spec))
+    return spec
+
+
+def test_promtool_unit_tests_of_the_alerts_pass(promtool: str, tmp_path: Path) -> None:
+    """`promtool test rules` over deploy/observability/tests/*.yaml, on the rules' `spec`
+    without annotations."""
+    (tmp_path / "rules.yml").write_text(yaml.safe_dump(rules_without_annotations()))
     files = sorted(UNIT_TESTS.glob("*.yaml"))
     assert files
     for path in files:
@@ -439,9 +495,9 @@ def test_every_alert_is_unit_tested_firing_and_quiet() -> None:
     for test in unit_tests():
         for case in test["alert_rule_test"]:
             (firing if case.get("exp_alerts") else quiet).add(case["alertname"])
-    alerts = {r["alert"] for r in rules()}
-    assert firing == alerts, alerts ^ firing
-    assert quiet == alerts, alerts ^ quiet
+    names = {r["alert"] for r in alerts()}
+    assert firing == names, names ^ firing
+    assert quiet == names, names ^ quiet
 
 
 def github_anchors(markdown: str) -> set[str]:
@@ -465,7 +521,7 @@ def test_every_alert_has_a_runbook_section() -> None:
     text = RUNBOOK.read_text()
     anchors = github_anchors(text)
     sections = re.split(r"^## ", text, flags=re.MULTILINE)
-    for rule in rules():
+    for rule in alerts():
         url = rule["annotations"]["runbook_url"]
         page, _, anchor = url.partition("#")
         assert page == "docs/runbook.md", url
@@ -500,7 +556,7 @@ def test_the_dashboard_has_grafana_s_shape() -> None:
 
 def test_the_dashboard_shows_what_the_alerts_watch() -> None:
     shown = set().union(*(metric_names(e) for e in dashboard_exprs()))
-    watched = set().union(*(metric_names(r["expr"]) for r in rules()))
+    watched = set().union(*(metric_names(r["expr"]) for r in rules())) - set(recorded())
     assert watched - shown <= {
         REFRESHED,
         "smart_assistant_cron_last_sync_timestamp_seconds",

@@ -24,7 +24,7 @@ from prometheus_client import Histogram
 from assistant.src.assistants.attachments import AttachmentReader
 from assistant.src.assistants.llm_chat import AssistantDeps
 from assistant.src.assistants.voice_reply import VoiceReplies
-from assistant.src.clients.llm import recording
+from assistant.src.clients.llm import ModelClock, recording, timing_model
 from assistant.src.live_config.watcher import ConfigWatcher
 from assistant.src.settings import Settings
 from assistant.src.tools.base import ToolServices
@@ -114,8 +114,9 @@ class Orchestrator:
         started = time.perf_counter()
         message = taken.message
         state: TurnState | None = None
+        clock = ModelClock()
         try:
-            with recording(taken.record):
+            with recording(taken.record), timing_model(clock):
                 answer, state = await self._answer(message, taken.config_version)
         except RestServiceUnavailable as exc:
             log.warning("rest_service_unavailable", error=str(exc))
@@ -125,7 +126,7 @@ class Orchestrator:
                 raise
             answer = failed("refused", exc, message.language_code)
         if answer is not None:
-            await self.publish(message, answer)
+            await self.publish(message, answer, model_seconds=clock.seconds)
         if state is not None:
             self.summaries.after_answer(state)
         await self.blobs.delete(*taken.files)
@@ -153,9 +154,12 @@ class Orchestrator:
         await self.model.run(state)
         return await self.reply_form.choose(state), state
 
-    async def publish(self, message: IncomingMessage, answer: Answer) -> None:
-        """Queue the answer and mark the message answered, in one step, once."""
-        await self.publisher.publish(message, answer)
+    async def publish(
+        self, message: IncomingMessage, answer: Answer, model_seconds: float | None = None
+    ) -> None:
+        """Queue the answer and mark the message answered, in one step, once.
+        `model_seconds`: how long the turn waited on the model, if it is known."""
+        await self.publisher.publish(message, answer, model_seconds)
 
     async def dead_lettered(self, dead: DeadLetter[IncomingMessage]) -> None:
         """The queue's hook: the sender of a message that failed for good gets an apology

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 import redis.asyncio as aioredis
@@ -26,6 +27,7 @@ from assistant.src.tools.sub_assistant_tool import SubAssistantTool
 from assistant.tests.support import Deployment, tool_spec
 from common.features.confirmations import Confirmations, HeldCall
 from common.infrastructure.http_client import client_session
+from common.infrastructure.queue import DeadLetter
 from common.infrastructure.queue_messages import (
     ChatType,
     IncomingMessage,
@@ -77,6 +79,14 @@ def message_from(
 
 async def replies(deployment: Deployment) -> list[OutgoingMessage]:
     return await deployment.answers()
+
+
+def turn_failures(reason: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "smart_assistant_assistant_turn_failures_total", {"reason": reason}
+    )
+    assert value is not None  # at 0 from the start
+    return value
 
 
 async def held_time_call(
@@ -148,6 +158,7 @@ async def test_with_no_secretary_configured_the_user_is_told_and_a_yes_still_run
     deployment: Deployment, orchestrator: Orchestrator
 ) -> None:
     oscar = await deployment.user("Oscar")
+    before = turn_failures("not_configured")
     token = await held_time_call(deployment, oscar, deployment.config.helper, action="now")
     secretary = f"/api/assistants/{await deployment.assistant_id(deployment.config.secretary)}"
     await deployment.admin.put_json(secretary, {"is_active": False})
@@ -163,6 +174,7 @@ async def test_with_no_secretary_configured_the_user_is_told_and_a_yes_still_run
     assert unconfigured.kind == OutgoingKind.ERROR
     assert unconfigured.text == CATALOGUE.text("en", "not_configured")
     assert "no_secretary_configured" in [e["event"] for e in logs]
+    assert turn_failures("not_configured") == before + 1  # an apology: a failed turn
     # The helper's held call ran; there is no secretary's thread to note it in.
     assert done.kind == OutgoingKind.REPLY and "the time" in done.text
     assert deployment.llm.requests == []
@@ -309,11 +321,13 @@ async def test_a_message_of_a_bot_no_longer_running_is_told_nobody_answers(
     deployment: Deployment, orchestrator: Orchestrator
 ) -> None:
     tess = await deployment.user("Tess")
+    before = turn_failures("not_configured")
     message = message_from(deployment, tess, "hello?").model_copy(update={"bot_id": uuid.uuid4()})
     await orchestrator.handle(message)
     (answer,) = await replies(deployment)
     assert answer.kind == OutgoingKind.ERROR and answer.bot_id == message.bot_id
     assert deployment.llm.requests == []
+    assert turn_failures("not_configured") == before + 1
 
 
 async def test_a_turn_no_model_answers_is_apologised_for_and_counted_as_failed(
@@ -334,3 +348,64 @@ async def test_a_turn_no_model_answers_is_apologised_for_and_counted_as_failed(
     assert deployment.llm.requests
     after = REGISTRY.get_sample_value(failures, {"reason": "llm_unavailable"})
     assert before is not None and after == before + 1
+
+
+async def test_an_answer_carries_when_its_message_arrived_and_how_long_the_model_took(
+    deployment: Deployment, orchestrator: Orchestrator
+) -> None:
+    """tg_bot and channels time the delivered answer from the message's `received_at`, and
+    leave out `model_seconds` (the stand-in's 0.2 s delay at least) for the answer-time SLO."""
+    rae = await deployment.user("Rae")
+    arrived = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    message = message_from(deployment, rae, "hello?").model_copy(update={"received_at": arrived})
+    deployment.llm.reply("Hello!", delay=0.2)
+
+    await orchestrator.handle(message)
+
+    (answer,) = await replies(deployment)
+    assert answer.text == "Hello!"
+    assert answer.received_at == arrived
+    assert answer.model_seconds is not None and answer.model_seconds >= 0.2
+
+
+async def test_a_message_naming_an_assistant_nobody_has_is_a_failed_turn(
+    deployment: Deployment, orchestrator: Orchestrator
+) -> None:
+    wren = await deployment.user("Wren")
+    before = turn_failures("not_configured")
+    message = message_from(deployment, wren, "hello?").model_copy(update={"assistant": "nobody"})
+
+    await orchestrator.handle(message)
+
+    (answer,) = await replies(deployment)
+    assert answer.kind == OutgoingKind.ERROR
+    assert answer.text == CATALOGUE.text("en", "no_such_assistant", name="nobody")
+    assert turn_failures("not_configured") == before + 1
+
+
+async def test_a_dead_lettered_message_is_apologised_for_and_counted(
+    deployment: Deployment, orchestrator: Orchestrator
+) -> None:
+    vic = await deployment.user("Vic")
+    message = message_from(deployment, vic, "hello?")
+    before = turn_failures("dead_letter")
+    dead = DeadLetter("queue:to_secretary", "1-0", "boom", 5, message.to_json(), message)
+
+    await orchestrator.dead_lettered(dead)
+
+    (answer,) = await replies(deployment)
+    assert answer.kind == OutgoingKind.ERROR and answer.chat_id == message.chat_id
+    assert turn_failures("dead_letter") == before + 1
+
+
+async def test_a_dead_entry_with_no_sender_to_answer_is_counted(
+    orchestrator: Orchestrator,
+) -> None:
+    before = turn_failures("unanswerable")
+    dead: DeadLetter[IncomingMessage] = DeadLetter(
+        "queue:to_secretary", "1-0", "malformed", 0, "not json at all", None
+    )
+
+    await orchestrator.dead_lettered(dead)
+
+    assert turn_failures("unanswerable") == before + 1

@@ -110,6 +110,8 @@ class Inbound:
     #: The assistant (by name) that answers instead of the secretary: only a channel that
     #: checked the sender may use it sets it (the public API, from its client's list).
     assistant: str | None = None
+    #: When it reached us (the webhook, the mail read, the API call): its answer carries it.
+    received_at: datetime = field(default_factory=utcnow)
 
 
 class Intake:
@@ -290,6 +292,7 @@ class Intake:
             channel_thread_id=inbound.thread_id,
             channel_user_id=inbound.sender_id,
             channel_message_id=inbound.message_id,
+            received_at=inbound.received_at,
         )
 
     async def _link(self, message: IncomingMessage, command: LinkCommand, user: User) -> str:
@@ -339,6 +342,7 @@ def reply(message: IncomingMessage, text: str) -> OutgoingMessage:
         text=text,
         correlation_id=str(message.message_id),
         **answer_address(message),
+        received_at=message.received_at,
     )
 
 

@@ -21,6 +21,7 @@ from common.infrastructure.redis_keys import TO_CHANNELS
 from rest_service.tests.test_admin_browser import ARTIFACTS, CHROMIUM_ARGS, TIMEOUT_MS
 from sandbox.llm_server import Step
 from tests.harness import MigratedDatabases
+from tests.metrics_text import scraped
 from tests.streams import any_entry_with, xrange_entries
 from tests.system import System, running_system
 from tests.waiting import until_sync
@@ -111,6 +112,39 @@ def test_an_answer_streams_in_and_arrives_as_html(system: System, chat: httpx.Cl
     assert answer["html"].startswith("<p><strong>Hello</strong> there")
     drafts = [body for kind, body in seen if kind == "draft"]
     assert all(d["id"] == answer["id"] for d in drafts)
+
+
+def answer_times(system: System) -> dict[str, float]:
+    """channels' answer-time histograms for the web chat: count and sums."""
+    url, name = system.stack.url("channels"), "smart_assistant_answer"
+    return {
+        "count": scraped(url, f"{name}_seconds_count", channel="web"),
+        "took": scraped(url, f"{name}_seconds_sum", channel="web"),
+        "without_model": scraped(url, f"{name}_without_model_seconds_sum", channel="web"),
+    }
+
+
+def test_a_delivered_answer_is_timed_from_the_message_with_the_model_s_time_left_out(
+    system: System, chat: httpx.Client
+) -> None:
+    """The answer time runs from channels taking the message to its answer delivered; the
+    model's 0.5 s (the stand-in's delay) is in it and left out of the time without it."""
+    system.llm.reply("Timed for you.", delay=0.5)
+    before = answer_times(system)
+
+    assert say(chat, "time me") == "queued"
+    events(chat, "Timed for you")
+
+    def counted() -> dict[str, float] | None:
+        now = answer_times(system)
+        return now if now["count"] > before["count"] else None
+
+    after = until_sync(counted, 10, "the answer timed")
+    took = after["took"] - before["took"]
+    without_model = after["without_model"] - before["without_model"]
+    assert after["count"] == before["count"] + 1
+    assert took >= 0.5
+    assert 0 <= without_model <= took - 0.5
 
 
 def test_a_retried_message_is_one_message_with_one_answer(

@@ -158,3 +158,52 @@ def correlation_headers() -> dict[str, str]:
     """The header an outgoing call to one of our services sends: the current id, if any."""
     found = current_correlation_id()
     return {REQUEST_ID_HEADER: found} if found else {}
+
+
+#: What a logged error message never shows, whatever the error put in it: credentials in a URL
+#: (its user part and its query), a Telegram bot token (`bot<id>:<secret>` in a Bot API path),
+#: an authorization header's value, the value after a name that says secret (`token=…`,
+#: `api_key: …`, `password=…`), and long opaque strings (keys, tokens) that are not UUIDs.
+_SECRET_SHAPES = (
+    (re.compile(r"://[^/\s@]+@"), "://[redacted]@"),
+    (re.compile(r"(https?://[^\s?#]+)\?[^\s#]*"), r"\1?[redacted]"),
+    (re.compile(r"\bbot\d+:[\w-]+"), "bot[redacted]"),
+    (re.compile(r"(?i)\b(bearer|basic)\s+[\w.~+/=-]+"), r"\1 [redacted]"),
+    (
+        re.compile(
+            r"(?i)\b([\w-]*(?:token|secret|password|passwd|api[_-]?key|authorization|"
+            r"signature|credentials?))(['\"]?\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&)]+)"
+        ),
+        r"\1\2[redacted]",
+    ),
+)
+_OPAQUE = re.compile(r"[A-Za-z0-9_=.-]{32,}")
+_UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+#: The longest error message a log line carries.
+MESSAGE_MAX = 300
+
+
+def loggable_message(exc: BaseException) -> str:
+    """`exc`'s message fit for a log: its first line (SQLAlchemy puts the statement and its
+    parameters on the lines after it; rest_service's engine hides the parameters besides),
+    at most MESSAGE_MAX characters, with what looks like a secret replaced by `[redacted]`."""
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else ""
+    for shape, replacement in _SECRET_SHAPES:
+        text = shape.sub(replacement, text)
+    return _OPAQUE.sub(_opaque_redacted, text)[:MESSAGE_MAX]
+
+
+def _opaque_redacted(found: re.Match[str]) -> str:
+    """A long run of letters and digits is a key or a token; a UUID, a dotted name or a
+    word of a message (no digit in it) is not."""
+    word = found.group(0)
+    if (
+        _UUID.fullmatch(word)
+        or not any(c.isdigit() for c in word)
+        or not any(c.isalpha() for c in word)
+    ):
+        return word
+    if "." in word and all(len(part) < 32 for part in word.split(".")):
+        return word
+    return "[redacted]"

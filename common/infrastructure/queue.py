@@ -127,6 +127,20 @@ HANDLE_SECONDS = Histogram(
     ["stream"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+#: From an entry's XADD (its id's milliseconds, Redis's clock) to a consumer taking it the
+#: first time (this host's clock: a skew between the two shows here, and a wait below 0 is 0).
+QUEUE_WAIT_SECONDS = Histogram(
+    "smart_assistant_queue_wait_seconds",
+    "Time a stream entry waited before a consumer took it, by stream",
+    ["stream"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
+
+
+def waited_seconds(entry_id: str, now: float) -> float:
+    """How long the entry `entry_id` (`<ms>-<seq>`) waited until `now` (epoch seconds)."""
+    return max(0.0, now - int(entry_id.partition("-")[0]) / 1000)
+
 
 # Reads (or claims) entries and registers each in the stream's backlog (KEYS[2]) as
 # `<chat>|<padded id>`, atomically, so a chat's backlog order is the stream order.
@@ -339,6 +353,7 @@ class StreamConsumer(Generic[M]):
         self.stream = stream
         zeroed(HANDLED, *((stream, outcome) for outcome in ("handled", "duplicate", "dead")))
         zeroed(QUEUE_FAILURES, *((stream, where) for where in QUEUE_FAILURE_PLACES))
+        zeroed(QUEUE_WAIT_SECONDS, stream)
         self._key = names.stream(stream)
         self.group = group
         self._model = model
@@ -655,6 +670,10 @@ class StreamConsumer(Generic[M]):
                 pipe.exists(done_key)
                 self._count_attempt(pipe, entry_id)
                 done, attempts, _ = await pipe.execute()
+            if attempts == 1:
+                QUEUE_WAIT_SECONDS.labels(self.stream).observe(
+                    waited_seconds(entry_id, time.time())
+                )
             if done:
                 log.info("queue_duplicate_dropped", entry_id=entry_id)
                 HANDLED.labels(self.stream, "duplicate").inc()

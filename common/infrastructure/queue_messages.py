@@ -213,6 +213,10 @@ class IncomingMessage(_QueueMessage):
     #: a trusted producer that checked its sender may talk to it (the public API's client).
     #: The secretary's own name is the secretary, in its usual conversation.
     assistant: str | None = Field(default=None, min_length=1, max_length=255)
+    #: When the message reached us (tg_bot routing its update, channels its webhook or mail);
+    #: its answer carries it on, so delivering the answer times the whole path. None from a
+    #: producer that does not stamp it (cron, `./manage.py chat`, an entry queued before).
+    received_at: AwareDatetime | None = None
 
     @property
     def is_group(self) -> bool:
@@ -300,6 +304,14 @@ class OutgoingMessage(_QueueMessage):
     #: (a refused file, a Yes to a held call, nobody to answer, a failed turn's apology, a
     #: notification).
     usage: Usage | None = None
+    #: The `received_at` of the message this answers: tg_bot or channels time the answer's
+    #: delivery from it (`smart_assistant_answer_seconds`); None: not an answer to time.
+    received_at: AwareDatetime | None = None
+    #: Seconds the turn waited on the model (chat completions, retries and fallbacks
+    #: included; calls at the same time counted once; 0 when none was asked), left out of
+    #: the answer time `smart_assistant_answer_without_model_seconds` observes; None: not
+    #: known (an apology for a dead letter, a producer that does not time it).
+    model_seconds: float | None = Field(default=None, ge=0)
 
 
 class AnswerAddress(TypedDict):

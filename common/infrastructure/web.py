@@ -25,7 +25,12 @@ from common.infrastructure.errors import (
     TooManyRequestsError,
     UnauthorizedError,
 )
-from common.infrastructure.logging import REQUEST_ID_HEADER, REQUEST_ID_STATE, get_logger
+from common.infrastructure.logging import (
+    REQUEST_ID_HEADER,
+    REQUEST_ID_STATE,
+    get_logger,
+    loggable_message,
+)
 from common.infrastructure.metrics import render_metrics
 from common.infrastructure.probes import ReadinessCheck, liveness_body, readiness
 from common.infrastructure.service_tokens import Caller, Right, Role, TokenTable
@@ -124,17 +129,18 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 async def unexpected(request: Request, exc: Exception, **known: object) -> JSONResponse:
-    """A 500 without a trace. The log names the error and where it happened (the innermost
-    frames of the project's own code, then of the libraries) but not its message, which may
-    hold a user's text or a token; a caller that knows more safe facts passes them as
-    `known`. Starlette calls this outside every middleware, so the request's id
-    (`common/infrastructure/web_observability.py`) is put back here."""
+    """A 500 without a trace. The log names the error, its message (the first line, with
+    what looks like a secret redacted: `loggable_message`) and where it happened (the
+    innermost frames of the project's own code, then of the libraries); a caller that knows
+    more safe facts passes them as `known`. Starlette calls this outside every middleware, so
+    the request's id (`common/infrastructure/web_observability.py`) is put back here."""
     request_id = getattr(request.state, REQUEST_ID_STATE, None)
     with structlog.contextvars.bound_contextvars(correlation_id=request_id):
         log.error(
             "unhandled_error",
             path=request.url.path,
             error=type(exc).__name__,
+            message=loggable_message(exc),
             where=_where(exc),
             **known,
         )

@@ -85,6 +85,8 @@ def test_incoming_message_has_the_contract_fields() -> None:
         "channel_message_id",
         # the public API names the assistant that answers
         "assistant",
+        # when it reached us: its answer's delivery is timed from it (the answer-time SLO)
+        "received_at",
     }
     msg = IncomingMessage(message_id=uuid.uuid4(), chat_id=1, user_id=uuid.uuid4(), text="hi")
     assert (msg.v, msg.source, msg.reply_stream, msg.chat_type) == (
@@ -125,6 +127,9 @@ def test_outgoing_message_has_the_contract_fields() -> None:
         "usage",
         # a picture drawn on request, sent as a photo with the text
         "photo_blob_key",
+        # the answer-time SLO: when the message reached us, and the model's share of the wait
+        "received_at",
+        "model_seconds",
     }
 
 
@@ -136,6 +141,7 @@ def test_an_old_entry_without_the_issue_19_fields_still_reads() -> None:
     incoming = IncomingMessage.model_validate({**old, "user_id": str(uuid.uuid4())})
     assert (incoming.attachments, incoming.edited) == ([], False)
     assert (message.bot_id, incoming.bot_id) == (None, None)
+    assert (message.received_at, message.model_seconds, incoming.received_at) == (None, None, None)
 
 
 def test_conversation_key_separates_groups_from_private_chats() -> None:

@@ -193,14 +193,15 @@ async def test_an_unhandled_error_answers_500_with_the_request_id_and_logs_it(
     log_file: Path, settings_env: dict[str, str]
 ) -> None:
     """Starlette writes that 500 outside every middleware: it went without the header, and
-    the error's log line without the request's id."""
+    the error's log line without the request's id. The line has the error's message, with
+    the token in it redacted."""
     app = create_rest_app()
 
-    secret = f"a user's text {uuid.uuid4()}"
+    secret = f"tok{uuid.uuid4().hex}"
 
     @app.get("/api/boom")
     async def boom() -> None:
-        raise RuntimeError(secret)
+        raise RuntimeError(f"the upstream refused access_token={secret} for this call")
 
     auth = {"Authorization": f"Bearer {settings_env['SERVICE_API_TOKEN']}"}
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
@@ -217,4 +218,6 @@ async def test_an_unhandled_error_answers_500_with_the_request_id_and_logs_it(
     logged = await asyncio.to_thread(log_file.read_text)
     errors = [line for line in lines(log_file) if line["event"] == "unhandled_error"]
     assert errors and errors[-1]["correlation_id"] == "req-500"
+    assert errors[-1]["error"] == "RuntimeError"
+    assert errors[-1]["message"] == "the upstream refused access_token=[redacted] for this call"
     assert secret not in logged

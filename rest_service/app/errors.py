@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from common.infrastructure import web
 from common.infrastructure.crypto import SecretDecryptionError
 from common.infrastructure.errors import SecretUnreadableError
-from common.infrastructure.logging import get_logger
+from common.infrastructure.logging import get_logger, loggable_message
 from rest_service.app.database import (
     STATEMENT_CACHE_FIX,
     StatementCacheBehindPooler,
@@ -82,7 +82,7 @@ def _postgres_said(exc: Exception) -> dict[str, object]:
     said: dict[str, object] = {
         "sqlstate": postgres.sqlstate,
         "db_error": type(postgres).__name__,
-        "db_message": str(postgres).splitlines()[0][:300],
+        "db_message": loggable_message(postgres),
     }
     for field in ("schema_name", "table_name", "column_name", "constraint_name"):
         if value := getattr(postgres, field, None):

@@ -5,6 +5,7 @@ a secret no key opens a 500 naming the key setting, each in the shared error sha
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 
 import httpx
@@ -111,6 +112,58 @@ async def test_an_unforeseen_database_error_is_logged_with_its_sqlstate_and_mess
     assert 'relation "no_such_table_here" does not exist' in logged["db_message"]
     assert logged["path"] == "/missing-table"
     assert "test_database_errors.py:" in logged["where"][0]
+
+
+#: A key-shaped string (made here, so the repository holds none).
+KEY = "sk-" + "policy-0123456789abcdef0123456789"
+#: A trigger that refuses one user's row the way Postgres refuses a statement no 4xx
+#: explains: a PL/pgSQL exception (SQLSTATE P0001) whose message holds a token.
+REFUSING_TRIGGER = (
+    """
+    CREATE FUNCTION refuse_user() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      RAISE EXCEPTION 'users refused by a policy, api_key={key}';
+    END $$
+    """,
+    """
+    CREATE TRIGGER refuse_user BEFORE INSERT ON users FOR EACH ROW
+      WHEN (NEW.telegram_id = {telegram_id}) EXECUTE FUNCTION refuse_user()
+    """,
+)
+
+
+async def test_a_real_route_s_500_logs_the_error_its_message_and_sqlstate_not_its_values(
+    app: FastAPI, service: dict[str, str]
+) -> None:
+    """POST /api/users/ on a real Postgres that refuses the INSERT (a trigger, made in the
+    test's rolled-back transaction): the client gets "internal error"; the log line has the
+    error's type, its message and what Postgres said, the token in it redacted, and never the
+    statement's values (the username, a bound parameter)."""
+    telegram_id = uuid.uuid4().int % 10**12 + 1
+    async with app.state.app_state.sessions() as session:
+        for statement in REFUSING_TRIGGER:
+            await session.execute(text(statement.format(telegram_id=telegram_id, key=KEY)))
+        await session.commit()
+    username = f"u{uuid.uuid4().hex[:12]}"
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://rest") as http:
+        with capture_logs() as events:
+            answer = await http.post(
+                "/api/users/",
+                json={"telegram_id": telegram_id, "username": username},
+                headers=service,
+            )
+
+    body = assert_error(answer, 500, "internal_error")
+    assert body["detail"] == "internal error"
+    [logged] = [e for e in events if e["event"] == "unhandled_error"]
+    assert logged["path"] == "/api/users/"
+    assert logged["sqlstate"] == "P0001" and logged["db_error"] == "RaiseError"
+    assert logged["error"] == "DBAPIError"
+    said = "users refused by a policy, api_key=[redacted]"
+    assert said in logged["message"] and logged["db_message"] == said
+    assert "sk-policy" not in str(logged) and username not in str(logged)
+    assert any("rest_service/app/" in frame for frame in logged["where"])
 
 
 def test_a_cause_chain_that_loops_back_on_itself_is_searched_to_an_end() -> None:

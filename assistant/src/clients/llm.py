@@ -16,7 +16,8 @@ since building the SDK's model of every chunk cost more CPU than the rest of a t
 Inside a `recording(TurnRecord)` scope (one incoming message's turn) every finished
 completion is kept in Redis under the request's digest, and a request with a kept answer is
 not sent again: a message redelivered after a restart or a crash does not pay the model twice
-for a step it answered.
+for a step it answered. Inside a `timing_model(ModelClock)` scope the time waited on the model
+adds up, for the answer time that leaves it out.
 """
 
 from __future__ import annotations
@@ -195,13 +196,52 @@ _TURN_RECORD: contextvars.ContextVar[TurnRecord | None] = contextvars.ContextVar
 
 
 @contextlib.contextmanager
-def recording(record: TurnRecord) -> Iterator[None]:
-    """Completions asked for inside (sub-assistants' included) are kept in `record`."""
-    token = _TURN_RECORD.set(record)
+def _within(var: contextvars.ContextVar[T | None], value: T) -> Iterator[T]:
+    """`var` is `value` inside (tasks started inside included)."""
+    token = var.set(value)
     try:
-        yield
+        yield value
     finally:
-        _TURN_RECORD.reset(token)
+        var.reset(token)
+
+
+def recording(record: TurnRecord) -> contextlib.AbstractContextManager[TurnRecord]:
+    """Completions asked for inside (sub-assistants' included) are kept in `record`."""
+    return _within(_TURN_RECORD, record)
+
+
+@dataclass
+class ModelClock:
+    """The time one turn waits on the model: from the first of its requests in flight to the
+    last of them finished, so requests at the same time (sub-assistants asked at once) count
+    once. Retries and the fallback models are the model's time too."""
+
+    seconds: float = 0.0
+    now: Callable[[], float] = time.perf_counter
+    _in_flight: int = 0
+    _since: float = 0.0
+
+    @contextlib.contextmanager
+    def waiting(self) -> Iterator[None]:
+        if self._in_flight == 0:
+            self._since = self.now()
+        self._in_flight += 1
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self.seconds += self.now() - self._since
+
+
+_MODEL_CLOCK: contextvars.ContextVar[ModelClock | None] = contextvars.ContextVar(
+    "model_clock", default=None
+)
+
+
+def timing_model(clock: ModelClock) -> contextlib.AbstractContextManager[ModelClock]:
+    """Completions asked for inside (sub-assistants' included) add their wait to `clock`."""
+    return _within(_MODEL_CLOCK, clock)
 
 
 def request_digest(
@@ -344,7 +384,9 @@ class LlmGateway:
                 if on_text is not None and kept.content:
                     await on_text(kept.content)
                 return dataclasses.replace(kept, reused=True)
-        completion = await self._complete(routes, messages, tools, tool_choice, on_text)
+        clock = _MODEL_CLOCK.get()
+        with clock.waiting() if clock is not None else contextlib.nullcontext():
+            completion = await self._complete(routes, messages, tools, tool_choice, on_text)
         if record is not None:
             await record.put(digest, completion)
         return completion

@@ -68,8 +68,11 @@ class Publisher:
         self.names = names
         self.outbox = outbox
 
-    async def publish(self, message: IncomingMessage, answer: Answer) -> None:
-        """Queue the answer and mark the message answered, in one step, once."""
+    async def publish(
+        self, message: IncomingMessage, answer: Answer, model_seconds: float | None = None
+    ) -> None:
+        """Queue the answer and mark the message answered, in one step, once; it carries the
+        message's `received_at` and the turn's `model_seconds` on, for the answer time."""
         notes = await self._turn_notes(message, answer)
         made, asked, shown, phone = notes.made, notes.asked, notes.shown, notes.phone
         asks_phone = phone and not message.is_group
@@ -96,6 +99,8 @@ class Publisher:
             + rating,
             request_phone=LABELS.text(message.language_code, "share_phone") if asks_phone else None,
             usage=answer.usage,
+            received_at=message.received_at,
+            model_seconds=model_seconds,
         )
         if not await self.outbox.put(message, outgoing):
             log.warning("answer_already_queued")

@@ -21,9 +21,16 @@ from common.infrastructure.text import escape_markdown
 log = get_logger(__name__)
 
 #: Why a turn was answered with an apology: no model answered (after retries and the
-#: fallbacks), rest_service refused the turn, the message was dead-lettered, or a dead entry
-#: had no sender to answer.
-TURN_FAILURE_REASONS = ("llm_unavailable", "refused", "dead_letter", "unanswerable")
+#: fallbacks), rest_service refused the turn, the message was dead-lettered, a dead entry
+#: had no sender to answer, or no assistant is configured to answer it (no active
+#: secretary, or the assistant the message names).
+TURN_FAILURE_REASONS = (
+    "llm_unavailable",
+    "refused",
+    "dead_letter",
+    "unanswerable",
+    "not_configured",
+)
 TURN_FAILURES = zeroed(
     Counter(
         "smart_assistant_assistant_turn_failures_total",
@@ -57,6 +64,7 @@ class ReplyForm:
         if state.refusal is not None:
             return Answer(state.refusal.text(language), OutgoingKind.REPLY)
         if state.not_configured:
+            TURN_FAILURES.labels("not_configured").inc()
             return Answer(unconfigured(state.message, language), OutgoingKind.ERROR)
         if state.confirmed is not None:
             return Answer(state.confirmed, OutgoingKind.REPLY, noted=False)

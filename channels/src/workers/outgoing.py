@@ -12,7 +12,9 @@ import redis.asyncio as aioredis
 
 from channels.src.adapters.registry import AdapterRegistry
 from channels.src.settings import Settings
+from common.infrastructure.clock import utcnow
 from common.infrastructure.logging import get_logger
+from common.infrastructure.metrics import answer_delivered
 from common.infrastructure.queue import ConsumerConfig, DeadLetter, StreamConsumer
 from common.infrastructure.queue_messages import OutgoingMessage
 from common.infrastructure.redis_keys import CHANNELS_GROUP, TO_CHANNELS, Names
@@ -29,6 +31,7 @@ class AnswerSender:
     async def handle(self, message: OutgoingMessage) -> None:
         adapter = self._registry.sender_of(message.channel)
         await adapter.send(message)
+        answer_delivered(message.channel, message.received_at, message.model_seconds, utcnow())
         log.info("answer_sent", channel=adapter.channel.value, kind=message.kind)
 
     async def dead_lettered(self, dead: DeadLetter[OutgoingMessage]) -> None:

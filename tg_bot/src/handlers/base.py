@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 from common.features.calendar_client import CalendarClient
 from common.features.catalogue import Texts
 from common.features.limits import MessageRateLimit, TokenBudget
+from common.infrastructure.clock import utcnow
 from common.infrastructure.queue_messages import (
     ChatType,
     IncomingMessage,
@@ -133,6 +134,9 @@ class Addressed:
     created: bool = False  # the user was made just now
     edited: bool = False  # an edit of the user's last message, answered again
     bot_id: uuid.UUID | None = None  # the bots row whose bot it came to; None: the default bot
+    #: When tg_bot began routing the update: the message's and the bot's answers carry it, so
+    #: delivering the answer times the whole path (`smart_assistant_answer_seconds`).
+    received_at: datetime = field(default_factory=utcnow)
 
     @property
     def thread_id(self) -> int | None:
@@ -178,6 +182,7 @@ class Addressed:
             reply_to_telegram_message_id=self.message.message_id if self.is_group else None,
             message_thread_id=self.thread_id,
             bot_id=self.bot_id,
+            received_at=self.received_at,
         )
 
     def incoming(self) -> IncomingMessage:
@@ -199,6 +204,7 @@ class Addressed:
             message_thread_id=self.thread_id,
             edited=self.edited,
             bot_id=self.bot_id,
+            received_at=self.received_at,
         )
 
 

@@ -33,8 +33,10 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from common.features.blobs import BlobStore
 from common.infrastructure.channels import Channel
+from common.infrastructure.clock import utcnow
 from common.infrastructure.errors import RetryLater, Undeliverable
 from common.infrastructure.logging import get_logger
+from common.infrastructure.metrics import answer_delivered
 from common.infrastructure.queue import ConsumerConfig, DeadLetter, StreamConsumer
 from common.infrastructure.queue_messages import OutgoingMessage
 from common.infrastructure.redis_keys import TG_BOT_GROUP, TO_TELEGRAM, Names
@@ -168,6 +170,7 @@ class ResponseHandler:
             pass
         else:
             ANSWER_SECONDS.observe(time.perf_counter() - started)
+            answer_delivered(message.channel, message.received_at, message.model_seconds, utcnow())
             log.info("answer_sent", chat_id=message.chat_id, parts=len(parts), kind=message.kind)
         await self._typing.answered(message)
 

@@ -13,6 +13,7 @@ import uuid
 import httpx
 import pytest
 
+from common.infrastructure.clock import utcnow
 from common.infrastructure.errors import NotFoundError
 from common.infrastructure.queue import StreamPublisher
 from common.infrastructure.queue_messages import OutgoingMessage, incoming_message_id
@@ -51,8 +52,10 @@ async def test_a_private_message_is_queued_as_an_incoming_message(
 ) -> None:
     anna = someone()
     async with run_bot():
+        injected = utcnow()
         update_id = telegram.inject(build.private_text(anna, "What's the weather in Berlin?"))
         [message] = await queued(redis, names)
+        seen = utcnow()
         await until(lambda: redis.get(names.telegram_bot_offset(telegram.bot_id)))
         offset = int(await redis.get(names.telegram_bot_offset(telegram.bot_id)))
     user = await rest.get_user_by_telegram(anna["id"])
@@ -72,6 +75,8 @@ async def test_a_private_message_is_queued_as_an_incoming_message(
     assert message.conversation_key == str(user.id)
     assert offset == update_id + 1
     assert telegram.sent == []
+    # when tg_bot took the update up: its answer's delivery is timed from it
+    assert message.received_at is not None and injected <= message.received_at <= seen
 
 
 async def test_a_failed_queueing_writes_nothing_and_keeps_the_offset(

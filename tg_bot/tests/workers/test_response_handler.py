@@ -7,8 +7,12 @@ import asyncio
 import re
 import time
 import uuid
+from datetime import timedelta
+
+from prometheus_client import REGISTRY
 
 from common.infrastructure.channels import Channel, channel_chat_number
+from common.infrastructure.clock import utcnow
 from common.infrastructure.queue import StreamPublisher
 from common.infrastructure.queue_messages import OutgoingKind, OutgoingMessage
 from common.infrastructure.redis_keys import TO_TELEGRAM
@@ -320,3 +324,39 @@ async def test_a_group_whose_answer_and_apology_are_refused_gets_nothing_and_the
         await publish(redis, names, answer(GROUP, "Later"))
         [later] = await telegram.wait_sent(1, GROUP)
     assert later.text == "Later"
+
+
+def answer_time(name: str, sample: str, le: str | None = None) -> float:
+    labels = {"channel": "telegram"} | ({"le": le} if le else {})
+    value = REGISTRY.get_sample_value(f"smart_assistant_{name}_{sample}", labels)
+    assert value is not None  # at 0 from the start
+    return value
+
+
+async def test_a_delivered_answer_is_timed_from_its_message_s_arrival_less_the_model(
+    run_bot, telegram, redis, names
+) -> None:
+    """An answer to a message that reached tg_bot 20 s ago, 15 of them the model's: the
+    answer time is over 15 s, without the model over 5 s and under 20; a notification (no
+    `received_at`) is not an answer to time."""
+    before = {
+        (name, le): answer_time(name, "bucket", le)
+        for name in ("answer_seconds", "answer_without_model_seconds")
+        for le in ("5.0", "15.0", "20.0")
+    }
+    counted = answer_time("answer_seconds", "count")
+    timed = answer(PRIVATE, "timed").model_copy(
+        update={"received_at": utcnow() - timedelta(seconds=20), "model_seconds": 15.0}
+    )
+    async with run_bot():
+        await publish(redis, names, timed, answer(PRIVATE, "a notification"))
+        await telegram.wait_sent(2, PRIVATE)
+        await until(lambda: stream_empty(redis, names))
+
+    def grew(name: str, le: str) -> float:
+        return answer_time(name, "bucket", le) - before[(name, le)]
+
+    assert answer_time("answer_seconds", "count") == counted + 1
+    assert grew("answer_seconds", "15.0") == 0
+    assert grew("answer_without_model_seconds", "5.0") == 0
+    assert grew("answer_without_model_seconds", "20.0") == 1
