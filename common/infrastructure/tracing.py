@@ -146,6 +146,19 @@ def span(
             _service.reset(token)
 
 
+@contextmanager
+def call_to(peer: str, method: str, path: str, headers: MutableMapping[str, str]) -> Iterator[None]:
+    """A client span for a call to one of our services (`peer`), its context put in
+    `headers`, so the service's server span is its child."""
+    if _state is None:
+        yield
+        return
+    attributes = {"peer.service": peer, "http.request.method": method, "url.path": path}
+    with span(method, kind="client", attributes=attributes):
+        inject(headers)
+        yield
+
+
 def annotate(attributes: Attributes) -> None:
     """Add `attributes` to the current span (what is known only at its end: tokens, status)."""
     if _state is None:
