@@ -85,6 +85,8 @@ def test_incoming_message_has_the_contract_fields() -> None:
         "channel_message_id",
         # the public API names the assistant that answers
         "assistant",
+        # the trace the message belongs to
+        "traceparent",
     }
     msg = IncomingMessage(message_id=uuid.uuid4(), chat_id=1, user_id=uuid.uuid4(), text="hi")
     assert (msg.v, msg.source, msg.reply_stream, msg.chat_type) == (
@@ -125,6 +127,8 @@ def test_outgoing_message_has_the_contract_fields() -> None:
         "usage",
         # a picture drawn on request, sent as a photo with the text
         "photo_blob_key",
+        # the trace the message belongs to
+        "traceparent",
     }
 
 
