@@ -868,10 +868,11 @@ def _bytes(value: Any) -> bytes:
     return str(value).encode("utf-8", "surrogatepass")
 
 
-def _trace_context(message: BaseModel) -> dict[str, str] | None:
-    """The context the producer put in the entry (decision 0069), as a propagator reads it."""
+def _trace_context(message: BaseModel) -> dict[str, str]:
+    """The context the producer put in the entry (decision 0069), as a propagator reads it;
+    empty (a trace of its own) when it put none."""
     found = getattr(message, tracing.TRACEPARENT, None)
-    return {tracing.TRACEPARENT: found} if isinstance(found, str) else None
+    return {tracing.TRACEPARENT: found} if isinstance(found, str) else {}
 
 
 def _error_summary(exc: BaseException) -> str:

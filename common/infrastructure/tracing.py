@@ -121,8 +121,9 @@ def span(
     service: str | None = None,
     in_trace_only: bool = False,
 ) -> Iterator[None]:
-    """A span around the block, a child of the current one, or of the context in `carrier`
-    (an HTTP request's headers, `{"traceparent": ...}` of a queue entry) when it has one.
+    """A span around the block, a child of the current one; given a `carrier` (an HTTP
+    request's headers, `{"traceparent": ...}` of a queue entry), a child of the context in it,
+    or a trace's root when it carries none.
     `in_trace_only`: none outside a trace (a long poll is no trace of its own)."""
     state = _state
     if state is None:
@@ -136,7 +137,7 @@ def span(
         return
     token = _service.set(service) if service is not None else None
     try:
-        parent = TraceContextTextMapPropagator().extract(carrier) if carrier else None
+        parent = None if carrier is None else TraceContextTextMapPropagator().extract(carrier)
         with _tracer(state).start_as_current_span(
             name, context=parent, kind=trace.SpanKind[kind.upper()], attributes=attributes
         ):
