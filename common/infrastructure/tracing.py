@@ -37,6 +37,11 @@ Kind = Literal["internal", "server", "client", "producer", "consumer"]
 Attributes = Mapping[str, str | int | float | bool]
 
 
+class TracingUnavailable(RuntimeError):
+    """Traces are asked for where the `tracing` extra is not installed: the service does not
+    start, rather than run without the traces its operator expects."""
+
+
 @dataclass
 class _Tracing:
     processor: SpanProcessor
@@ -59,7 +64,13 @@ def configure_tracing(settings: ServiceSettings, service: str) -> None:
     endpoint = settings.otel_exporter_otlp_endpoint.rstrip("/")
     if not endpoint:
         return
-    start_tracing(service, name=settings.otel_service_name or service, endpoint=endpoint)
+    try:
+        start_tracing(service, name=settings.otel_service_name or service, endpoint=endpoint)
+    except ImportError as exc:
+        raise TracingUnavailable(
+            "OTEL_EXPORTER_OTLP_ENDPOINT is set, but OpenTelemetry's SDK and exporter are not "
+            "installed: the `tracing` extra (an image built with --build-arg TRACING=true)"
+        ) from exc
 
 
 def start_tracing(

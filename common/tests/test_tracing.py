@@ -117,9 +117,8 @@ def test_a_span_in_trace_only_is_none_outside_a_trace() -> None:
 
 def test_services_in_one_process_each_name_their_own_spans() -> None:
     with recorded("rest_service", "assistant") as spans:
-        with tracing.span("request", service="rest_service"):
-            with tracing.span("inner"):
-                pass
+        with tracing.span("request", service="rest_service"), tracing.span("inner"):
+            pass
         with tracing.span("turn"):
             pass
         assert {s.name: service_of(s) for s in spans.get_finished_spans()} == {

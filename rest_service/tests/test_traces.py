@@ -4,6 +4,7 @@ child."""
 
 from __future__ import annotations
 
+import pytest
 from opentelemetry.trace import SpanKind
 
 from common.infrastructure import tracing
@@ -18,10 +19,8 @@ async def test_a_call_to_rest_service_is_a_child_span_in_the_callers_trace(
     with recorded("rest_service", "assistant") as spans:
         with tracing.span("turn"):
             await rest.get_config()
-            try:
+            with pytest.raises(NotFoundError):
                 await rest.get_user_by_telegram(424242)
-            except NotFoundError:
-                pass
         turn = named(spans, "turn")
         client = [s for s in spans.get_finished_spans() if s.kind is SpanKind.CLIENT]
         config, missing = (
