@@ -21,8 +21,9 @@ COPY pyproject.toml uv.lock ./
 RUN --mount=type=cache,target=/root/.cache/uv \
     : "${SERVICE:?build with --build-arg SERVICE=<service>}" \
     && if [ "${SERVICE}" = all ]; then set -- --all-extras --no-extra dev --no-extra embedded; \
-       [ "${TRACING}" = true ] || set -- "$@" --no-extra tracing; \
-       else set -- --extra "${SERVICE}"; [ "${TRACING}" != true ] || set -- "$@" --extra tracing; fi \
+       else set -- --extra "${SERVICE}"; fi \
+    && if [ "${TRACING}" = true ] && [ "${SERVICE}" != all ]; then set -- "$@" --extra tracing; fi \
+    && if [ "${TRACING}" != true ] && [ "${SERVICE}" = all ]; then set -- "$@" --no-extra tracing; fi \
     && uv sync --frozen --no-install-project --no-dev "$@"
 WORKDIR /src
 COPY common/ common/
