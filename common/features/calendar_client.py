@@ -384,7 +384,7 @@ class CalendarClient:
     async def _call(self, answer: type[AnswerT], method: str, path: str, **kwargs: Any) -> AnswerT:
         headers = {**self._headers, **correlation_headers()}
         try:
-            with tracing.call_to("google_calendar_service", method, path, headers):
+            with tracing.call_to("google_calendar_service", method, headers):
                 url = self._base_url + path
                 reply = await send(
                     self._http, method, url, headers=headers, timeout=self._timeout, **kwargs

@@ -208,7 +208,7 @@ class RestClient:
         """One request; the correlation id of what is being handled goes along, so
         rest_service logs it too, and so does the trace's context (a client span per try)."""
         sent = {**correlation_headers(), **(headers or {})}
-        with tracing.call_to("rest_service", method, path, sent):
+        with tracing.call_to("rest_service", method, sent):
             async with self._http().request(
                 method, self._base + path, json=json, params=params, headers=sent
             ) as response:

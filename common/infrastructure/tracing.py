@@ -159,14 +159,16 @@ def span(
 
 
 @contextmanager
-def call_to(peer: str, method: str, path: str, headers: MutableMapping[str, str]) -> Iterator[None]:
+def call_to(peer: str, method: str, headers: MutableMapping[str, str]) -> Iterator[None]:
     """A client span for a call to one of our services (`peer`), its context put in
-    `headers`, so the service's server span is its child."""
+    `headers`, so the service's server span, named by the route, is its child. Not the path
+    itself: it may hold an address or a one-time code."""
     if _state is None:
         yield
         return
-    attributes = {"peer.service": peer, "http.request.method": method, "url.path": path}
-    with span(method, kind="client", attributes=attributes):
+    with span(
+        method, kind="client", attributes={"peer.service": peer, "http.request.method": method}
+    ):
         inject(headers)
         yield
 

@@ -85,8 +85,8 @@ class RequestIdMiddleware:
 
 class TraceMiddleware:
     """A server span per request (decision 0069), a child of the caller's `traceparent`;
-    named by the route template once the router has matched it. Nothing while tracing is
-    off."""
+    named by the route template once the router has matched it (never the path, which may
+    hold an address or a one-time code). Nothing while tracing is off."""
 
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app, self.service = app, service
@@ -105,7 +105,7 @@ class TraceMiddleware:
         with tracing.span(
             method,
             kind="server",
-            attributes={"http.request.method": method, "url.path": scope["path"]},
+            attributes={"http.request.method": method},
             carrier=_trace_headers(scope),
             service=self.service,
         ):
