@@ -6,7 +6,6 @@ sendMessage that delivers the answer."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -14,11 +13,8 @@ import pytest
 from ops.services import NAMES
 from sandbox import telegram_updates as build
 from sandbox.otlp_receiver import OtlpReceiver, ReceivedSpan
-from tests.harness import MigratedDatabases
-from tests.system import DEFAULT_MODEL, Person, System, running_system
+from tests.system import DEFAULT_MODEL, Person, System
 from tests.waiting import until
-
-pytestmark = pytest.mark.e2e
 
 #: Spans leave each service every 100 ms instead of the SDK's 5 s.
 TRACED = {"OTEL_BSP_SCHEDULE_DELAY": "100"}
@@ -31,25 +27,9 @@ def receiver() -> Iterator[OtlpReceiver]:
 
 
 @pytest.fixture(scope="module")
-def traced_system(
-    receiver: OtlpReceiver,
-    migrated_databases: MigratedDatabases,
-    redis_url: str,
-    session_prefix: str,
-    secrets: dict[str, str],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[System]:
-    """Every service as a process, each exporting its traces to `receiver`."""
-    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, **TRACED}
-    with running_system(
-        migrated_databases,
-        redis_url,
-        f"{session_prefix}traces-{uuid.uuid4().hex[:6]}:",
-        secrets,
-        tmp_path_factory.mktemp("traces"),
-        extra_env={name: env for name in NAMES},
-    ) as system:
-        yield system
+def system_env(receiver: OtlpReceiver) -> dict[str, dict[str, str]]:
+    """Every service exports its traces to `receiver`."""
+    return {name: {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, **TRACED} for name in NAMES}
 
 
 def _one(spans: list[ReceivedSpan], service: str, name: str) -> ReceivedSpan:
@@ -68,9 +48,9 @@ def _ancestors(span: ReceivedSpan, by_id: dict[str, ReceivedSpan]) -> list[str]:
 
 
 async def test_a_message_is_one_connected_trace_across_the_services(
-    traced_system: System, receiver: OtlpReceiver
+    whole_system: System, receiver: OtlpReceiver
 ) -> None:
-    system = traced_system
+    system = whole_system
     person = Person.new("Tracy")
     system.llm.call("time", {"action": "now", "timezone": "Europe/Berlin"}, contains="o'clock")
     chat = build.private_chat(person.telegram)
