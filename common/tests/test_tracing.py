@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import uuid
+from collections.abc import Iterator
 
+import pytest
 import redis.asyncio as aioredis
 from opentelemetry.trace import SpanKind
 
@@ -16,6 +19,7 @@ from common.infrastructure.queue_messages import TRACEPARENT_MAX, OutgoingMessag
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.settings import ServiceSettings
 from common.tests.spans import is_child, named, recorded, service_of
+from sandbox.otlp_receiver import OtlpReceiver
 from tests.waiting import until
 
 STREAM = "queue:traced"
@@ -31,6 +35,43 @@ def hex_ids(traceparent: str) -> tuple[int, int]:
     """A `traceparent`'s trace and parent span ids."""
     _version, trace_id, span_id, _flags = traceparent.split("-")
     return int(trace_id, 16), int(span_id, 16)
+
+
+@pytest.fixture
+def receiver() -> Iterator[OtlpReceiver]:
+    with OtlpReceiver() as started:
+        yield started
+
+
+def test_with_an_endpoint_spans_go_to_it_over_otlp_http_under_the_service_name(
+    receiver: OtlpReceiver,
+) -> None:
+    settings = ServiceSettings(
+        environment="test",
+        otel_exporter_otlp_endpoint=f"{receiver.url}/",
+        otel_service_name="assistant-eu",
+    )
+    tracing.configure_tracing(settings, "assistant")
+    try:
+        with tracing.span("turn"), tracing.span("chat sandbox-default", kind="client"):
+            pass
+    finally:
+        tracing.stop_tracing()  # exports what is batched, as a service's exit does
+    got = {(s.service, s.name, s.kind) for s in receiver.received()}
+    assert got == {
+        ("assistant-eu", "turn", "internal"),
+        ("assistant-eu", "chat sandbox-default", "client"),
+    }
+
+
+def test_an_endpoint_without_the_tracing_extra_is_refused_saying_how_to_get_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "opentelemetry.sdk.trace", None)  # as if not installed
+    settings = ServiceSettings(environment="test", otel_exporter_otlp_endpoint="http://x:4318")
+    with pytest.raises(tracing.TracingUnavailable, match="TRACING=true"):
+        tracing.configure_tracing(settings, "assistant")
+    assert not tracing.enabled()
 
 
 def test_off_every_helper_does_nothing_and_a_message_carries_no_context() -> None:
