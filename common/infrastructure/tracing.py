@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import atexit
 from collections.abc import Iterator, Mapping, MutableMapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -50,6 +50,8 @@ class _Tracing:
 
 #: None: tracing is off (no OpenTelemetry module was imported for it).
 _state: _Tracing | None = None
+#: What `span` is while tracing is off (one object: entering it does nothing).
+_NOTHING: AbstractContextManager[None] = nullcontext()
 #: The service whose code runs in this context.
 _service: ContextVar[str | None] = ContextVar("tracing_service", default=None)
 
@@ -122,7 +124,6 @@ def _tracer(state: _Tracing) -> Tracer:
     return found if found is not None else next(iter(state.tracers.values()))
 
 
-@contextmanager
 def span(
     name: str,
     *,
@@ -131,15 +132,27 @@ def span(
     carrier: Mapping[str, str] | None = None,
     service: str | None = None,
     in_trace_only: bool = False,
-) -> Iterator[None]:
+) -> AbstractContextManager[None]:
     """A span around the block, a child of the current one; given a `carrier` (an HTTP
     request's headers, `{"traceparent": ...}` of a queue entry), a child of the context in it,
-    or a trace's root when it carries none.
-    `in_trace_only`: none outside a trace (a long poll is no trace of its own)."""
+    or a trace's root when it carries none. `in_trace_only`: none outside a trace (a long
+    poll is no trace of its own). While tracing is off, a context that does nothing."""
     state = _state
     if state is None:
-        yield
-        return
+        return _NOTHING
+    return _span(state, name, kind, attributes, carrier, service, in_trace_only)
+
+
+@contextmanager
+def _span(
+    state: _Tracing,
+    name: str,
+    kind: Kind,
+    attributes: Attributes | None,
+    carrier: Mapping[str, str] | None,
+    service: str | None,
+    in_trace_only: bool,
+) -> Iterator[None]:
     from opentelemetry import trace
     from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
@@ -158,17 +171,19 @@ def span(
             _service.reset(token)
 
 
-@contextmanager
-def call_to(peer: str, method: str, headers: MutableMapping[str, str]) -> Iterator[None]:
+def call_to(
+    peer: str, method: str, headers: MutableMapping[str, str]
+) -> AbstractContextManager[None]:
     """A client span for a call to one of our services (`peer`), its context put in
     `headers`, so the service's server span, named by the route, is its child. Not the path
     itself: it may hold an address or a one-time code."""
-    if _state is None:
-        yield
-        return
-    with span(
-        method, kind="client", attributes={"peer.service": peer, "http.request.method": method}
-    ):
+    return _NOTHING if _state is None else _call(peer, method, headers)
+
+
+@contextmanager
+def _call(peer: str, method: str, headers: MutableMapping[str, str]) -> Iterator[None]:
+    attributes = {"peer.service": peer, "http.request.method": method}
+    with span(method, kind="client", attributes=attributes):
         inject(headers)
         yield
 
