@@ -84,6 +84,7 @@ def test_off_every_helper_does_nothing_and_a_message_carries_no_context() -> Non
     ):
         tracing.annotate({"a": 1})
         tracing.rename("else")
+        tracing.inject(headers)
         assert tracing.traceparent() is None
         message = outgoing()
         assert message.traced() is message
