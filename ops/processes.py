@@ -14,12 +14,13 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from common.infrastructure.settings import ENV_FILE_VARIABLE, own_name
+from ops import fork_server
 from ops.infra import free_port, port_answers
 from ops.services import BY_NAME, HTTP_SERVICES, NAMES, ROOT
 from ops.stack import pid_alive
@@ -31,6 +32,23 @@ _HEALTH_POLL_S = 0.05
 
 class ServiceError(RuntimeError):
     pass
+
+
+class ChildProcess(Protocol):
+    """A started service: a `subprocess.Popen`, or a fork server's child (ops/fork_server.py)."""
+
+    pid: int
+    returncode: int | Any
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def send_signal(self, sig: int) -> None: ...
+
+    def terminate(self) -> None: ...
+
+    def kill(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -133,7 +151,7 @@ def spawn(
 def wait_healthy(
     name: str,
     url: str,
-    proc: subprocess.Popen[bytes],
+    proc: ChildProcess,
     log_tail: Callable[[], str],
     timeout: float,
 ) -> None:
@@ -148,7 +166,7 @@ def wait_healthy(
 
 
 def wait_all_healthy(
-    starting: dict[str, tuple[str, subprocess.Popen[bytes]]],
+    starting: Mapping[str, tuple[str, ChildProcess]],
     log_tail: Callable[[str], str],
     timeout: float,
 ) -> dict[str, float]:
@@ -176,7 +194,7 @@ def wait_all_healthy(
     return took
 
 
-def _wait_or_kill(proc: subprocess.Popen[bytes], timeout: float) -> None:
+def _wait_or_kill(proc: ChildProcess, timeout: float) -> None:
     try:
         proc.wait(timeout)
     except subprocess.TimeoutExpired:
@@ -194,7 +212,7 @@ class ServiceProcess:
     port: int
     env: dict[str, str]
     log_path: Path
-    proc: subprocess.Popen[bytes] | None = None
+    proc: ChildProcess | None = None
     #: Arguments after `python -m <service>` (the one-process runner: which services).
     args: tuple[str, ...] = ()
 
@@ -218,7 +236,12 @@ class ServiceProcess:
 
     def launch(self, cwd: Path) -> None:
         with self.log_path.open("ab") as log:
-            self.proc = spawn(self.service, self.env, cwd, log, detached=False, args=self.args)
+            forks = fork_server.current()
+            if forks is None:
+                self.proc = spawn(self.service, self.env, cwd, log, detached=False, args=self.args)
+            else:
+                env = measured(self.env)
+                self.proc = forks.spawn(self.service, env, cwd, log.fileno(), self.args)
 
     def wait_healthy(self, timeout: float = STARTUP_SECONDS) -> None:
         assert self.proc is not None, f"{self.name} was never started"
@@ -303,7 +326,7 @@ class Stack:
         starting = {name: (self.url(name), self._proc(name)) for name in names}
         wait_all_healthy(starting, lambda name: self.processes[name].logs(40), timeout)
 
-    def _proc(self, name: str) -> subprocess.Popen[bytes]:
+    def _proc(self, name: str) -> ChildProcess:
         proc = self.processes[name].proc
         assert proc is not None, f"{name} was never started"
         return proc

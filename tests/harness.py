@@ -19,9 +19,11 @@ import pytest
 import redis.asyncio as aioredis
 
 from common.infrastructure.redis_keys import Names
+from ops import fork_server
 from ops.infra import DatabaseServer, find_postgres, find_redis, migrate
-from ops.processes import Stack
+from ops.processes import Stack, measured
 from ops.run_env import base_env, forget_prefix, fresh_secrets
+from ops.services import ROOT
 from tests.programs import require_program
 
 #: Settings that would let a developer's .env or shell leak into a test run.
@@ -44,6 +46,26 @@ NO_SERVER = (
     "no {kind}: run the tests with ./manage.py test (it starts an embedded one), "
     "set {url}, or start one on 127.0.0.1:{port}"
 )
+
+
+#: `TEST_FORK_SERVER=0` starts each service as a fresh interpreter instead.
+FORK_SERVER_VARIABLE = "TEST_FORK_SERVER"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The services this run (this xdist worker) starts are forked from one process that
+    imported them once (ops/fork_server.py), unless `TEST_FORK_SERVER=0`."""
+    if os.environ.get(FORK_SERVER_VARIABLE, "1") != "0":
+        env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+        config.stash[_FORKS] = fork_server.enable(measured(env), ROOT)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if (forks := config.stash.get(_FORKS, None)) is not None:
+        forks.close()
+
+
+_FORKS = pytest.StashKey[fork_server.ForkServer]()
 
 
 @pytest.fixture(autouse=True)

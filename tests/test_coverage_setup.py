@@ -67,7 +67,9 @@ def test_the_run_and_the_report_omit_the_same_files() -> None:
 
 
 def test_the_service_processes_the_tests_start_are_measured() -> None:
-    assert RUN["patch"] == ["subprocess"]  # coverage's .pth starts it in every Python child
+    # coverage's .pth starts it in every Python child; "fork": a fork server's children
+    # (ops/fork_server.py) start it afresh and save their own data
+    assert RUN["patch"] == ["subprocess", "fork"]
     assert RUN["parallel"] and RUN["branch"]
     assert RUN["sigterm"]  # a service stopped with SIGTERM saves its data first
 

@@ -7,6 +7,7 @@ stream, the Argo CD waves, egress, placement, the connection budget)."""
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import shutil
@@ -14,6 +15,7 @@ import subprocess
 from collections import Counter
 from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import SplitResult, unquote, urlsplit
 from xml.etree import ElementTree
 
 import jsonschema
@@ -21,6 +23,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from common.infrastructure.redis_connection import topology_of
 from common.infrastructure.redis_keys import ASSISTANT_GROUP, Names
 from ops.services import BY_NAME, NAMES, ROOT
 from rest_service.app.settings import Settings as RestSettings
@@ -40,6 +43,13 @@ KUBERNETES_VERSION = "1.32.0"
 CONFIG_MAP = "smart-assistant-config-"
 #: Custom resources: kubernetes-validate has no schema for them (SchemaNotFoundError).
 CRD_KINDS = {"ScaledObject", "TriggerAuthentication", "ServiceMonitor", "PrometheusRule"}
+#: The KEDA trigger for each Redis topology the services support (docs/deploy.md "Redis:
+#: Sentinel or Cluster"), and the component that adds it after components/keda-assistant.
+KEDA_TRIGGERS = {
+    "single": "redis-streams",
+    "sentinel": "redis-sentinel-streams",
+    "cluster": "redis-cluster-streams",
+}
 
 
 def k8s_name(service: str) -> str:
@@ -230,12 +240,21 @@ CRD_SCHEMAS: dict[str, dict[str, Any]] = {
                     "maxReplicaCount": {"type": "integer", "minimum": 1},
                     "pollingInterval": {"type": "integer", "minimum": 1},
                     "cooldownPeriod": {"type": "integer", "minimum": 0},
+                    "advanced": _strict(
+                        {
+                            "horizontalPodAutoscalerConfig": _strict(
+                                {"behavior": {"type": "object"}}, ["behavior"]
+                            )
+                        },
+                        ["horizontalPodAutoscalerConfig"],
+                    ),
                     "triggers": {
                         "type": "array",
                         "minItems": 1,
                         "items": _strict(
                             {
-                                "type": {"enum": ["redis-streams"]},
+                                "type": {"enum": list(KEDA_TRIGGERS.values())},
+                                "metricType": {"enum": ["AverageValue", "Value"]},
                                 "metadata": {
                                     "type": "object",
                                     "additionalProperties": _STRING,
@@ -566,7 +585,74 @@ def test_the_webhook_path_in_base_is_tg_bots_default() -> None:
     assert TgBotSettings.model_fields["telegram_webhook_path"].default in paths
 
 
-def test_the_keda_trigger_reads_the_prefixed_stream(rendered: list[dict[str, Any]]) -> None:
+def secret_data(docs: list[dict[str, Any]]) -> dict[str, str]:
+    """The generated Secret's values, decoded."""
+    (secret,) = of_kind(docs, "Secret").values()
+    return {key: base64.b64decode(value).decode() for key, value in secret["data"].items()}
+
+
+def host_port(url: SplitResult) -> str:
+    return f"{url.hostname}:{url.port or 6379}"
+
+
+def topology(config: dict[str, str]) -> str:
+    """The Redis topology the services' settings pick, read as `manage.py` reads an env file."""
+    picked = topology_of(config)
+    if picked["cluster"]:
+        return "cluster"
+    return "sentinel" if picked["sentinels"] else "single"
+
+
+def redis_disagreements(docs: list[dict[str, Any]]) -> list[str]:
+    """Where the KEDA trigger (and the ConfigMap's parts of REDIS_URL it reads) would reach
+    another Redis, database or user than the services' settings do; empty when they agree."""
+    config, secrets = config_data(docs), secret_data(docs)
+    url = urlsplit(secrets["REDIS_URL"])
+    database = url.path.strip("/") or "0"
+    kind = topology(config)
+    problems = [
+        f"{key}={config.get(key)!r}, REDIS_URL says {wanted!r}"
+        for key, wanted in (
+            ("REDIS_ADDRESS", host_port(url)),
+            ("REDIS_DATABASE", database),
+            ("REDIS_USERNAME", unquote(url.username or "")),
+        )
+        if config.get(key) != wanted and not (key == "REDIS_ADDRESS" and kind == "sentinel")
+    ]
+    if url.password is not None and unquote(url.password) != secrets.get("REDIS_PASSWORD"):
+        problems.append("REDIS_URL's password is not REDIS_PASSWORD")
+    for scaled in of_kind(docs, "ScaledObject").values():
+        (trigger,) = scaled["spec"]["triggers"]
+        meta = trigger["metadata"]
+        if trigger["type"] != KEDA_TRIGGERS[kind]:
+            problems.append(f"the services use {kind} Redis, the trigger {trigger['type']}")
+        addresses = {"single": "REDIS_ADDRESS", "sentinel": "REDIS_SENTINELS"}
+        env = {
+            "addressFromEnv" if kind == "single" else "addressesFromEnv": addresses.get(
+                kind, "REDIS_ADDRESS"
+            ),
+            "usernameFromEnv": "REDIS_USERNAME",
+            **({"sentinelMasterFromEnv": "REDIS_SENTINEL_MASTER"} if kind == "sentinel" else {}),
+        }
+        problems += [
+            f"{field}: {meta.get(field)!r}, not {name}"
+            for field, name in env.items()
+            if meta.get(field) != name or name not in config
+        ]
+        if meta.get("databaseIndex", "0") != database:
+            problems.append(f"databaseIndex {meta.get('databaseIndex')!r}, REDIS_URL's {database}")
+        if meta["enableTLS"] != str(url.scheme == "rediss").lower():
+            problems.append(f"enableTLS {meta['enableTLS']} with a {url.scheme}:// REDIS_URL")
+        (auth,) = of_kind(docs, "TriggerAuthentication").values()
+        refs = {r["parameter"]: r["key"] for r in auth["spec"]["secretTargetRef"]}
+        if refs.get("password") != "REDIS_PASSWORD":
+            problems.append(f"the password comes from {refs.get('password')}")
+    return problems
+
+
+def test_the_keda_trigger_counts_what_a_replica_could_take(rendered: list[dict[str, Any]]) -> None:
+    """The group's lag (entries no replica has read), not its pending entries, which hold a
+    chat's messages parked behind its lock (docs/deploy.md "Scaling each service")."""
     scaled = of_kind(rendered, "ScaledObject")["assistant"]
     assert scaled["spec"]["scaleTargetRef"]["name"] in of_kind(rendered, "Deployment")
     (trigger,) = scaled["spec"]["triggers"]
@@ -575,12 +661,127 @@ def test_the_keda_trigger_reads_the_prefixed_stream(rendered: list[dict[str, Any
     assert trigger["type"] == "redis-streams"
     assert trigger["metadata"]["stream"] == Names(prefix).to_secretary
     assert trigger["metadata"]["consumerGroup"] == ASSISTANT_GROUP
-    assert int(trigger["metadata"]["pendingEntriesCount"]) > 0
+    assert int(trigger["metadata"]["lagCount"]) > 0
+    assert "pendingEntriesCount" not in trigger["metadata"]
+    assert trigger["metricType"] == "Value"
+    behavior = scaled["spec"]["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]
+    hpa = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "assistant"},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "assistant"},
+            "maxReplicas": scaled["spec"]["maxReplicaCount"],
+            "behavior": behavior,
+        },
+    }
+    kubernetes_validate.validate(hpa, KUBERNETES_VERSION, strict=True)  # what KEDA passes on
     assistant = of_kind(rendered, "Deployment")["assistant"]
     assert "replicas" not in assistant["spec"], "KEDA owns the assistant's replica count"
     (auth,) = of_kind(rendered, "TriggerAuthentication").values()
     secret_names = set(of_kind(rendered, "Secret"))
     assert {ref["name"] for ref in auth["spec"]["secretTargetRef"]} <= secret_names
+
+
+def test_the_trigger_and_the_services_reach_the_same_redis(overlay: Overlay) -> None:
+    """Each overlay's REDIS_URL (the services') and the ConfigMap's parts of it (KEDA's)."""
+    assert redis_disagreements(overlay.docs) == []
+
+
+def keda_variant(
+    tmp_path: Path, component: str, config: dict[str, str], url: str
+) -> list[dict[str, Any]]:
+    """The example overlay with `component` (if any) after keda-assistant, `config` in
+    config.env and `url` as REDIS_URL."""
+    shutil.copytree(KUBERNETES.parent, tmp_path / "deploy")
+    overlay = tmp_path / "deploy" / "kubernetes" / "overlays" / "example"
+    if component:
+        kustomization = overlay / "kustomization.yaml"
+        keda = "  - ../../components/keda-assistant\n"
+        text = kustomization.read_text()
+        assert keda in text
+        kustomization.write_text(text.replace(keda, keda + f"  - ../../components/{component}\n"))
+    env = overlay / "config.env"
+    lines = [line for line in env.read_text().splitlines() if line.split("=")[0] not in config]
+    env.write_text("\n".join(lines + [f"{k}={v}" for k, v in config.items()]) + "\n")
+    secrets = overlay / "secrets.env.example"
+    secrets.write_text(re.sub(r"(?m)^REDIS_URL=.*$", f"REDIS_URL={url}", secrets.read_text()))
+    return kustomize(overlay)
+
+
+#: Each trigger variant: its component (none: components/keda-assistant alone), the overlay's
+#: settings, its REDIS_URL.
+VARIANTS = {
+    "single": (
+        "",
+        {"REDIS_DATABASE": "3", "REDIS_USERNAME": "assistant"},
+        "redis://assistant@redis-master.redis.svc.cluster.local:6379/3",
+    ),
+    "sentinel": (
+        "keda-assistant-sentinel",
+        {
+            "REDIS_SENTINELS": "sentinel-0.redis:26379,sentinel-1.redis:26379",
+            "REDIS_SENTINEL_MASTER": "primary",
+            "REDIS_DATABASE": "2",
+        },
+        "redis://ignored/2",
+    ),
+    "cluster": (
+        "keda-assistant-cluster",
+        {"REDIS_ADDRESS": "redis-cluster-0.redis:6379"},
+        "redis://redis-cluster-0.redis:6379/0",
+    ),
+}
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_each_trigger_variant_renders_validates_and_matches_the_services(
+    tmp_path: Path, variant: str
+) -> None:
+    component, config, url = VARIANTS[variant]
+    docs = keda_variant(tmp_path, component, config, url)
+    for doc in docs:
+        if doc["kind"] in CRD_KINDS:
+            jsonschema.validate(doc, CRD_SCHEMAS[doc["kind"]])
+        else:
+            kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+    config_map = config_data(docs)
+    assert topology(config_map) == variant  # the services pick this topology
+    (trigger,) = of_kind(docs, "ScaledObject")["assistant"]["spec"]["triggers"]
+    assert trigger["type"] == KEDA_TRIGGERS[variant]
+    assert redis_disagreements(docs) == []
+    meta, parts = trigger["metadata"], urlsplit(url)
+    assert meta.get("databaseIndex", "0") == parts.path.strip("/")
+    assert config_map[meta["usernameFromEnv"]] == (parts.username or "")
+    if variant == "sentinel":
+        assert config_map[meta["addressesFromEnv"]] == config["REDIS_SENTINELS"]
+        assert config_map[meta["sentinelMasterFromEnv"]] == "primary"
+    # KEDA resolves each *FromEnv in the assistant's container, whose envFrom is the ConfigMap.
+    (container,) = containers(of_kind(docs, "Deployment")["assistant"])
+    (config_map_name,) = (n for n in of_kind(docs, "ConfigMap") if n.startswith(CONFIG_MAP))
+    assert {"configMapRef": {"name": config_map_name}} in container["envFrom"]
+
+
+#: The example overlay's Redis (its config.env REDIS_ADDRESS).
+EXAMPLE_REDIS = "redis-master.redis.svc.cluster.local:6379"
+
+
+@pytest.mark.parametrize(
+    ("config", "url", "found"),
+    [
+        ({}, f"redis://{EXAMPLE_REDIS}/4", "REDIS_DATABASE"),
+        ({}, "redis://other-host:6379/0", "REDIS_ADDRESS"),
+        ({}, f"redis://someone@{EXAMPLE_REDIS}/0", "REDIS_USERNAME"),
+        ({}, f"redis://:secret@{EXAMPLE_REDIS}/0", "REDIS_PASSWORD"),
+        ({}, f"rediss://{EXAMPLE_REDIS}/0", "enableTLS"),
+        ({"REDIS_SENTINELS": "s:26379"}, "redis://x/0", "redis-streams"),
+    ],
+)
+def test_a_trigger_that_disagrees_with_the_services_is_found(
+    tmp_path: Path, config: dict[str, str], url: str, found: str
+) -> None:
+    problems = redis_disagreements(keda_variant(tmp_path, "", config, url))
+    assert any(found in problem for problem in problems), problems
 
 
 @pytest.mark.parametrize("prefix", ["", "team-a:", "x{y}:"])
@@ -705,11 +906,13 @@ def test_the_rollout_and_scaling_settings_docs_deploy_names_are_the_manifests(
     assert "at most one pod of each service down" in text
     for budget in of_kind(rendered, "PodDisruptionBudget").values():
         assert budget["spec"]["maxUnavailable"] == 1
-    (pending,) = claimed(r'`pendingEntriesCount: "(\d+)"`', text)
-    (cooldown,) = claimed(r"`cooldownPeriod` \((\d+) min\)", text)
+    (lag,) = claimed(r'`lagCount: "(\d+)"`', text)
+    step, window = claimed(r"removes one pod per (\d+) minutes after (\d+) minutes", text)
     spec = of_kind(rendered, "ScaledObject")["assistant"]["spec"]
-    assert spec["triggers"][0]["metadata"]["pendingEntriesCount"] == pending
-    assert spec["cooldownPeriod"] == int(cooldown) * 60
+    assert spec["triggers"][0]["metadata"]["lagCount"] == lag
+    down = spec["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]["scaleDown"]
+    assert down["stabilizationWindowSeconds"] == int(window) * 60
+    assert down["policies"] == [{"type": "Pods", "value": 1, "periodSeconds": int(step) * 60}]
 
 
 # -- the optional in-cluster Redis (deploy/kubernetes/redis) --------------------------------

@@ -41,8 +41,10 @@ class Settings(ServiceSettings):
     #: a turn, and the cosine similarity below which a message is not about the question.
     recall_scan_depth: int = Field(default=2000, ge=1, le=100_000)
     recall_min_similarity: float = Field(default=0.3, ge=-1.0, le=1.0)
-    #: Chat messages older than this many days are deleted once a day; 0 keeps them all.
-    history_retention_days: int = Field(default=0, ge=0)
+    #: Chat messages older than this many days are deleted once a day; 0 keeps them all. A
+    #: year by default: storage limitation without losing a year's context
+    #: (docs/security.md "Data kept, and for how long").
+    history_retention_days: int = Field(default=365, ge=0)
     #: How often the deletion runs (one replica per period, claimed in Redis).
     history_retention_interval_seconds: float = Field(default=86_400.0, ge=1.0)
     #: Webhook deliveries done with (delivered or dead) are deleted from the outbox this many

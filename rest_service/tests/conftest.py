@@ -31,8 +31,10 @@ def settings_env(settings_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) 
     """No retention loop in an in-process app: its units of work join the test's one
     connection, where a loop's query at startup would race the test's own
     (test_retention.py runs retention with settings of its own)."""
-    monkeypatch.setenv("WEBHOOK_RETENTION_DAYS", "0")
-    return {**settings_env, "WEBHOOK_RETENTION_DAYS": "0"}
+    off = {"HISTORY_RETENTION_DAYS": "0", "WEBHOOK_RETENTION_DAYS": "0"}
+    for name, value in off.items():
+        monkeypatch.setenv(name, value)
+    return {**settings_env, **off}
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """History retention: messages older than `HISTORY_RETENTION_DAYS` go,
-newer ones stay, nothing goes while it is off (the default), and of two replicas one runs
-it per period: in-process against real Postgres and Redis, and as two real processes."""
+newer ones stay, the default keeps a year, nothing goes while it is off (0), and of two
+replicas one runs it per period: in-process against real Postgres and Redis, and as two
+real processes."""
 
 from __future__ import annotations
 
@@ -101,9 +102,28 @@ async def test_a_large_backlog_goes_in_batches(api: Api, states: list[AppState])
     assert await _left(states[0], ids) == {ids[-1]}
 
 
-async def test_retention_is_off_by_default(api: Api, settings: Settings) -> None:
-    assert settings.history_retention_days == 0
-    state = AppState.create(settings)
+async def test_the_default_keeps_a_year_and_deletes_what_is_older(
+    api: Api, settings: Settings
+) -> None:
+    assert Settings.model_fields["history_retention_days"].default == 365
+    # The suite's settings turn retention off (conftest); these are the defaults.
+    default = settings.model_copy(
+        update={"history_retention_days": Settings.model_fields["history_retention_days"].default}
+    )
+    state = AppState.create(default)
+    try:
+        ages = [400, 366, 364, 30]
+        _thread, ids = await _thread_with_ages(api, ages)
+        await _age(state, ids, ages)
+        deleted = await run_once(state)
+        assert deleted is not None and deleted >= 2
+        assert await _left(state, ids) == set(ids[2:])
+    finally:
+        await state.close()
+
+
+async def test_zero_keeps_every_message(api: Api, settings: Settings) -> None:
+    state = AppState.create(settings.model_copy(update={"history_retention_days": 0}))
     try:
         ages = [4000]
         _thread, ids = await _thread_with_ages(api, ages)
