@@ -7,6 +7,9 @@
 
 FROM python:3.11.13-slim-bookworm AS builder
 ARG SERVICE
+# TRACING=true adds OpenTelemetry's SDK and OTLP exporter (the `tracing` extra, decision 0069):
+# traces need it, an image without it is lighter (OTEL_EXPORTER_OTLP_ENDPOINT refuses to start).
+ARG TRACING=false
 ENV UV_COMPILE_BYTECODE=1 \
     UV_LINK_MODE=copy \
     UV_PYTHON_DOWNLOADS=never \
@@ -19,6 +22,8 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     : "${SERVICE:?build with --build-arg SERVICE=<service>}" \
     && if [ "${SERVICE}" = all ]; then set -- --all-extras --no-extra dev --no-extra embedded; \
        else set -- --extra "${SERVICE}"; fi \
+    && if [ "${TRACING}" = true ] && [ "${SERVICE}" != all ]; then set -- "$@" --extra tracing; fi \
+    && if [ "${TRACING}" != true ] && [ "${SERVICE}" = all ]; then set -- "$@" --no-extra tracing; fi \
     && uv sync --frozen --no-install-project --no-dev "$@"
 WORKDIR /src
 COPY common/ common/

@@ -28,6 +28,13 @@ def embedded_data_dir() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="module")
+def system_env() -> dict[str, dict[str, str]]:
+    """Settings a module adds to its services' (by service name): a module that needs some
+    defines a fixture of this name."""
+    return {}
+
+
+@pytest.fixture(scope="module")
 def whole_system(
     request: pytest.FixtureRequest,
     migrated_databases: MigratedDatabases,
@@ -35,6 +42,7 @@ def whole_system(
     session_prefix: str,
     secrets: dict[str, str],
     tmp_path_factory: pytest.TempPathFactory,
+    system_env: dict[str, dict[str, str]],
 ) -> Iterator[System]:
     """Every service as a real process, with the stand-ins, shared by one test module under a
     Redis prefix of its own. A module runs a test in both shapes of the system by
@@ -49,6 +57,7 @@ def whole_system(
         prefix,
         secrets,
         workdir,
+        system_env,
         one_process=mode == "one_process",
     ) as system:
         yield system

@@ -47,6 +47,8 @@ POSTGRES_PASSWORD_MARKER = "postgres-password-marker-9c1d"
 DOCKERFILES = {"services": ROOT / "Dockerfile", "tests": ROOT / "Dockerfile.test"}
 #: The dependency groups that are not a service's image.
 TOOL_GROUPS = {"embedded", "dev"}
+#: Groups an image has only when built for it (`--build-arg TRACING=true`, decision 0069).
+FEATURE_GROUPS = {"tracing"}
 #: A value no default has, written into the temporary .env to see which services read it.
 ENV_FILE_MARKER = "from-the-env-file-1f3a"
 #: A container per service; all of them in one container (small hosts); the test stack.
@@ -410,7 +412,7 @@ def test_compose_and_pyproject_name_exactly_the_services(app: dict[str, Any]) ->
     groups = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
         "optional-dependencies"
     ]
-    assert set(groups) - TOOL_GROUPS == set(SERVICES)
+    assert set(groups) - TOOL_GROUPS - FEATURE_GROUPS == set(SERVICES)
 
 
 def test_the_test_stack_is_isolated(app: dict[str, Any], test_stack: dict[str, Any]) -> None:
@@ -608,7 +610,7 @@ def test_image_is_small_multi_stage_and_not_root(name: str) -> None:
 
 def test_service_image_installs_only_its_own_group() -> None:
     """`--extra "${SERVICE}"`; SERVICE=all (the one-process image) every group but the
-    tools' (`--all-extras` less each tool group)."""
+    tools' (`--all-extras` less each tool group); the feature groups only when asked for."""
     syncs = [
         args
         for keyword, args in instructions(DOCKERFILES["services"])
@@ -623,6 +625,17 @@ def test_service_image_installs_only_its_own_group() -> None:
     assert flags[0] == "--all-extras"
     assert {flags[i + 1] for i, flag in enumerate(flags) if flag == "--no-extra"} == TOOL_GROUPS
     assert len(flags) == 1 + 2 * len(TOOL_GROUPS)
+    # Tracing only when built with TRACING=true: added to a service's group, or no longer
+    # left out of every group.
+    assert (
+        '[ "${TRACING}" = true ] && [ "${SERVICE}" != all ]; then set -- "$@" --extra tracing'
+        in (syncs[0])
+    )
+    assert (
+        '[ "${TRACING}" != true ] && [ "${SERVICE}" = all ]; then set -- "$@" --no-extra tracing'
+        in (syncs[0])
+    )
+    assert re.search(r"^ARG TRACING=false$", DOCKERFILES["services"].read_text(), re.M)
     install = syncs[0].split("&&")[-1].split()
     assert "--frozen" in install, "install exactly what uv.lock says"
     assert install[-1] == '"$@"' and "--all-extras" not in install and "--extra" not in install

@@ -55,6 +55,7 @@ INTEGRATION_FIXTURES = frozenset(
         "assistant/tests/test_web_search.py:search",
         "channels/tests/whatsapp/test_adapter.py:api",
         "common/tests/test_rest_client.py:server",
+        "common/tests/test_tracing.py:receiver",
         "common/tests/test_retry.py:server",
         "common/tests/test_timezones.py:open_meteo",
         "cron_service/tests/test_with_assistant.py:llm",

@@ -45,6 +45,7 @@ from assistant.src.turn.reply_form import TURN_FAILURES, Answer, ReplyForm, fail
 from assistant.src.turn.state import TurnState
 from assistant.src.turn.summary import Summaries
 from common.features.blobs import BlobStore
+from common.infrastructure import tracing
 from common.infrastructure.errors import AppError, RetryLater
 from common.infrastructure.logging import correlation, get_logger
 from common.infrastructure.queue import DeadLetter
@@ -116,7 +117,7 @@ class Orchestrator:
         state: TurnState | None = None
         clock = ModelClock()
         try:
-            with recording(taken.record), timing_model(clock):
+            with recording(taken.record), timing_model(clock), tracing.span("turn"):
                 answer, state = await self._answer(message, taken.config_version)
         except RestServiceUnavailable as exc:
             log.warning("rest_service_unavailable", error=str(exc))

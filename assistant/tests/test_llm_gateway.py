@@ -8,6 +8,7 @@ import contextlib
 import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
+from opentelemetry.trace import SpanKind, StatusCode
 from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
@@ -15,6 +16,7 @@ from assistant.src.clients.llm import BREAKER_OPEN, LlmGateway, LlmUnavailable, 
 from assistant.src.clients.llm_breaker import Admission, circuit_breaker
 from assistant.src.settings import Settings
 from common.infrastructure.redis_keys import Names
+from common.tests.spans import recorded
 from sandbox.llm_server import LlmStandIn, Step, ToolCallStep
 from sandbox.server import ScriptedServer
 from tests.waiting import until
@@ -524,3 +526,22 @@ async def test_a_stream_that_keeps_breaking_opens_the_breaker_before_the_last_re
         await gateway.aclose()
     assert completion.model == "fallback"
     assert requested(llm) == ["primary", "primary", "fallback"]
+
+
+async def test_each_model_request_is_a_client_span_with_its_tokens(llm, gateway) -> None:
+    """Decision 0069: a failed try is a span with the error, the retry one of its own."""
+    llm.fail(500)
+    llm.script(Step(tool_calls=[ToolCallStep("time", {"action": "now"})]))
+    tools = [{"type": "function", "function": {"name": "time", "parameters": {}}}]
+    with recorded("assistant") as spans:
+        completion = await gateway.complete(routes(llm, "primary"), HELLO, tools)
+        failed, answered = spans.get_finished_spans()
+    assert [failed.name, answered.name] == ["chat primary", "chat primary"]
+    assert (failed.kind, failed.status.status_code) == (SpanKind.CLIENT, StatusCode.ERROR)
+    assert answered.attributes == {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.request.model": "primary",
+        "gen_ai.usage.input_tokens": completion.tokens_in,
+        "gen_ai.usage.output_tokens": completion.tokens_out,
+        "gen_ai.response.tool_calls": 1,
+    }

@@ -15,8 +15,10 @@ from assistant.src.tools.time_tool import TimeTool
 from assistant.src.tools.toolbox import Toolbox
 from assistant.src.tools.weather_tool import WeatherTool
 from assistant.tests.support import TIME_SCHEMA, WEATHER_SCHEMA, Deployment, tool_spec
+from common.infrastructure import tracing
 from common.infrastructure.http_client import client_session
 from common.infrastructure.wire import User
+from common.tests.spans import is_child, named, recorded
 
 
 @pytest.fixture
@@ -105,3 +107,17 @@ async def test_a_good_call_is_recorded_with_its_duration(deployment, toolbox) ->
     (row,) = await deployment.admin.get_json("/api/tool-invocations/", user_id=str(user.id))
     assert row["ok"] is True and row["message_id"] == "message-1"
     assert row["duration_ms"] >= 0 and row["tool_id"] == await tool_id(deployment, "time")
+
+
+async def test_each_call_is_a_span_of_the_turn_named_by_its_tool(deployment, toolbox) -> None:
+    """Decision 0069: a name the model made up is `unknown`, not a span name of its own."""
+    user = await deployment.user("Traced")
+    with recorded("assistant") as spans:
+        with tracing.span("turn"):
+            await run(deployment, toolbox, user, "time", '{"action": "now", "timezone": "UTC"}')
+            await run(deployment, toolbox, user, "teleport", "{}")
+        turn = named(spans, "turn")
+        ran, unknown = named(spans, "execute_tool time"), named(spans, "execute_tool unknown")
+    assert is_child(ran, turn) and is_child(unknown, turn)
+    assert ran.attributes == {"gen_ai.tool.name": "time", "tool.ok": True}
+    assert unknown.attributes == {"gen_ai.tool.name": "unknown", "tool.ok": False}

@@ -23,6 +23,7 @@ from common.features.language import choose_language
 from common.features.limits import LIMIT_REFUSALS, MessageRateLimit
 from common.features.linking import BRANDS, LinkCommand, normalise_external_id, parse_link_command
 from common.features.texts import TEXTS
+from common.infrastructure import tracing
 from common.infrastructure.channels import (
     Channel,
     ChannelAddress,
@@ -125,7 +126,13 @@ class Intake:
         self.limit = MessageRateLimit(redis, names, per_minute)
 
     async def receive(self, inbound: Inbound) -> Received:
-        """Queues the message for the secretary (or answers a link command), once."""
+        """Queues the message for the secretary (or answers a link command), once; the first
+        span of its trace (decision 0069), or a child of the webhook request's."""
+        channel = inbound.channel.value
+        with tracing.span(f"{channel} message", kind="consumer", attributes={"channel": channel}):
+            return await self._receive(inbound)
+
+    async def _receive(self, inbound: Inbound) -> Received:
         message_id = channel_message_uuid(inbound.channel, inbound.account, inbound.message_id)
         seen = self.names.channel_message_seen(str(message_id))
         if await self.redis.exists(seen):

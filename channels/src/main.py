@@ -34,6 +34,7 @@ from common.infrastructure.redis_connection import create_redis_for, redis_healt
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
 from common.infrastructure.streams import CONSUMED
+from common.infrastructure.tracing import configure_tracing
 
 log = get_logger(__name__)
 
@@ -49,6 +50,7 @@ async def _running(
     ends the lifespan) the sender finishes or hands back its answers within the grace,
     then the adapters stop."""
     configure_logging(settings, SERVICE)
+    configure_tracing(settings, SERVICE)
     redis = create_redis_for(settings)
     names = Names(settings.redis_key_prefix)
     rest = RestClient(settings.rest_service_url, settings.own_service_token)

@@ -13,14 +13,17 @@ import pytest
 import redis.asyncio as aioredis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from opentelemetry.trace import SpanKind
 
 from channels.src.intake import Inbound, Intake, Received
 from common.features.buttons import confirm_buttons
 from common.features.confirmations import Confirmations, HeldCall
+from common.infrastructure import tracing
 from common.infrastructure.channels import Channel, channel_chat_number
 from common.infrastructure.queue_messages import IncomingMessage, OutgoingMessage, Source
 from common.infrastructure.redis_keys import TO_CHANNELS, TO_SECRETARY, Names
 from common.infrastructure.rest_client import RestClient
+from common.tests.spans import is_child, named, recorded
 from tests.streams import stream_entries
 
 
@@ -83,6 +86,25 @@ async def test_a_first_message_makes_a_person_and_is_queued_with_its_address(
     assert message.reply_stream == TO_CHANNELS and message.text == "hi there"
     (identity,) = await rest.list_identities(message.user_id)
     assert (identity.channel, identity.external_id) == (Channel.WHATSAPP, number)
+
+
+async def test_a_message_taken_in_is_the_first_span_of_its_trace_and_carries_it(
+    intake: Intake, redis: aioredis.Redis, names: Names
+) -> None:
+    """Decision 0069: inside a webhook's request span it is that span's child."""
+    with recorded("channels") as spans:
+        with tracing.span("POST /whatsapp/webhook", kind="server"):
+            assert await intake.receive(whatsapp(a_number(), "trace me")) == Received.QUEUED
+        request, taken = named(spans, "POST /whatsapp/webhook"), named(spans, "whatsapp message")
+    assert is_child(taken, request) and taken.attributes == {"channel": "whatsapp"}
+    (message,) = await for_secretary(redis, names)
+    assert message.traceparent is not None
+    assert message.traceparent.split("-")[1:3] == [
+        f"{taken.context.trace_id:032x}",
+        f"{taken.context.span_id:016x}",
+    ]
+    calls = [s for s in spans.get_finished_spans() if s.kind is SpanKind.CLIENT]
+    assert calls and all(is_child(call, taken) for call in calls)  # to rest_service
 
 
 async def test_a_second_delivery_of_a_message_queues_nothing(

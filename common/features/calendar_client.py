@@ -17,6 +17,7 @@ from urllib.parse import quote
 import aiohttp
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from common.infrastructure import tracing
 from common.infrastructure.errors import ConflictError, DependencyUnavailableError, error_from_body
 from common.infrastructure.http_client import UNREADABLE, failure_name, send
 from common.infrastructure.logging import correlation_headers
@@ -381,15 +382,14 @@ class CalendarClient:
         return await self._call(TaskSyncReport, method, f"/tasks/{user_id}/sync")
 
     async def _call(self, answer: type[AnswerT], method: str, path: str, **kwargs: Any) -> AnswerT:
+        headers = {**self._headers, **correlation_headers()}
         try:
-            reply = await send(
-                self._http,
-                method,
-                self._base_url + path,
-                headers={**self._headers, **correlation_headers()},
-                timeout=self._timeout,
-                **kwargs,
-            )
+            with tracing.call_to("google_calendar_service", method, headers):
+                url = self._base_url + path
+                reply = await send(
+                    self._http, method, url, headers=headers, timeout=self._timeout, **kwargs
+                )
+                tracing.annotate({"http.response.status_code": reply.status})
             body = reply.json()
         except UNREADABLE as exc:
             raise CalendarServiceUnavailable(

@@ -51,10 +51,12 @@ from pydantic import BaseModel, ValidationError
 from redis.asyncio.cluster import RedisCluster
 from redis.typing import EncodableT, FieldT
 
+from common.infrastructure import tracing
 from common.infrastructure.clock import utcnow
 from common.infrastructure.errors import RetryLater, Undeliverable
 from common.infrastructure.logging import correlation, get_logger
 from common.infrastructure.metrics import zeroed
+from common.infrastructure.queue_messages import QueueMessage
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.redis_lock import RedisLock
 from common.infrastructure.retry import RetryPolicy
@@ -316,9 +318,8 @@ class StreamPublisher:
 
     async def publish(self, stream: str, message: BaseModel) -> str:
         """`stream` is the logical (unprefixed) name; returns the entry id."""
-        entry_id = await self._redis.xadd(
-            self._names.stream(stream), {"data": message.model_dump_json()}
-        )
+        data = message.to_json() if isinstance(message, QueueMessage) else message.model_dump_json()
+        entry_id = await self._redis.xadd(self._names.stream(stream), {"data": data})
         return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
 
     async def publish_raw(self, stream: str, fields: dict[FieldT, EncodableT]) -> str:
@@ -663,7 +664,15 @@ class StreamConsumer(Generic[M]):
             return
         message_id = str(getattr(message, "message_id", entry_id))
         done_key = self._names.done(self.stream, message_id)
-        with correlation(message_id, stream=self.stream):
+        with (
+            correlation(message_id, stream=self.stream),
+            tracing.span(
+                f"{self.stream} process",
+                kind="consumer",
+                attributes={"messaging.destination.name": self.stream, "message.id": message_id},
+                carrier=_trace_context(message),
+            ),
+        ):
             # The done check and the first attempt's count in one round trip (a duplicate's
             # counter is deleted by `_finish` like any other).
             async with self._redis.pipeline(transaction=False) as pipe:
@@ -876,6 +885,13 @@ def _bytes(value: Any) -> bytes:
     if isinstance(value, bytes):
         return value
     return str(value).encode("utf-8", "surrogatepass")
+
+
+def _trace_context(message: BaseModel) -> dict[str, str]:
+    """The context the producer put in the entry (decision 0069), as a propagator reads it;
+    empty (a trace of its own) when it put none."""
+    found = getattr(message, tracing.TRACEPARENT, None)
+    return {tracing.TRACEPARENT: found} if isinstance(found, str) else {}
 
 
 def _error_summary(exc: BaseException) -> str:

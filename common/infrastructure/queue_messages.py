@@ -6,14 +6,17 @@ import hashlib
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Literal, TypedDict
+from typing import Literal, Self, TypedDict
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from common.infrastructure import tracing
 from common.infrastructure.channels import Channel
 from common.infrastructure.clock import utcnow
 from common.infrastructure.redis_keys import TO_TELEGRAM
 
+#: The longest `traceparent` kept (version 00's is 55 characters; a later version may add).
+TRACEPARENT_MAX = 256
 #: Namespace of every derived id, so redeliveries map to the same UUID on every machine.
 ID_NAMESPACE = uuid.UUID("5b0c7f4e-6f43-4d57-9d0e-3a1c2b7e9a10")
 
@@ -142,7 +145,9 @@ class Usage(BaseModel):
         return self.prompt_tokens + self.completion_tokens
 
 
-class _QueueMessage(BaseModel):
+class QueueMessage(BaseModel):
+    """What every message on a stream has."""
+
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     #: The model's version.
@@ -160,18 +165,35 @@ class _QueueMessage(BaseModel):
     #: The channel's thread the conversation continues in (a Slack thread's `ts`, the first
     #: e-mail's `Message-ID`), if it has threads.
     channel_thread_id: str | None = Field(default=None, max_length=998)
+    #: The W3C trace context of the span that queued it (decision 0069), so its consumer's
+    #: span joins the same trace; None when tracing is off (and in entries from before).
+    traceparent: str | None = None
+
+    @field_validator("traceparent", mode="before")
+    @classmethod
+    def _context_or_none(cls, value: object) -> object:
+        """A context that cannot be one is dropped, never a reason to refuse the message."""
+        return value if isinstance(value, str) and len(value) <= TRACEPARENT_MAX else None
 
     @model_validator(mode="after")
-    def _addressed(self) -> _QueueMessage:
+    def _addressed(self) -> QueueMessage:
         if self.channel != Channel.TELEGRAM and self.channel_chat_id is None:
             raise ValueError(f"a {self.channel.value} message needs its channel_chat_id")
         return self
 
+    def traced(self) -> Self:
+        """This message with the current span's context (itself outside a trace, or when it
+        carries one already)."""
+        if self.traceparent is not None or (found := tracing.traceparent()) is None:
+            return self
+        return self.model_copy(update={"traceparent": found})
+
     def to_json(self) -> str:
-        return self.model_dump_json()
+        """The queue entry's `data`: written inside a trace, it carries the trace's context."""
+        return self.traced().model_dump_json()
 
 
-class IncomingMessage(_QueueMessage):
+class IncomingMessage(QueueMessage):
     """A message for the assistant (stream `queue:to_secretary`)."""
 
     #: Who wrote it: a person (in Telegram or the channel named), `./manage.py chat`, or a
@@ -263,7 +285,7 @@ def _assistant_in_key(name: str) -> str:
     return "sha256-" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-class OutgoingMessage(_QueueMessage):
+class OutgoingMessage(QueueMessage):
     """A message for a chat (stream `queue:to_telegram` or an incoming `reply_stream`)."""
 
     #: Markdown as the model writes it; tg_bot renders it and splits it by Telegram's limit.
@@ -334,7 +356,7 @@ def answer_address(message: IncomingMessage) -> AnswerAddress:
     }
 
 
-class DraftMessage(_QueueMessage):
+class DraftMessage(QueueMessage):
     """The answer so far, while the assistant is still writing it (stream `queue:drafts`).
 
     Best effort and ephemeral: tg_bot shows the newest one (a draft in private chats, throttled

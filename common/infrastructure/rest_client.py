@@ -30,6 +30,7 @@ from uuid import UUID
 import aiohttp
 from pydantic import BaseModel
 
+from common.infrastructure import tracing
 from common.infrastructure.channels import Channel
 from common.infrastructure.errors import (
     DependencyUnavailableError,
@@ -205,13 +206,15 @@ class RestClient:
         headers: dict[str, str] | None = None,
     ) -> RestResponse:
         """One request; the correlation id of what is being handled goes along, so
-        rest_service logs it too."""
+        rest_service logs it too, and so does the trace's context (a client span per try)."""
         sent = {**correlation_headers(), **(headers or {})}
-        async with self._http().request(
-            method, self._base + path, json=json, params=params, headers=sent
-        ) as response:
-            content = await response.read()
-            return RestResponse(response.status, content, response.headers)
+        with tracing.call_to("rest_service", method, sent):
+            async with self._http().request(
+                method, self._base + path, json=json, params=params, headers=sent
+            ) as response:
+                content = await response.read()
+                tracing.annotate({"http.response.status_code": response.status})
+                return RestResponse(response.status, content, response.headers)
 
     async def __aenter__(self) -> RestClient:
         return self

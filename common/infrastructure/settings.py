@@ -129,6 +129,12 @@ class ServiceSettings(BaseSettings):
 
     shutdown_grace_seconds: float = Field(default=10.0, gt=0)
 
+    #: Traces go to this OTLP/HTTP collector (`http://host:4318`); empty: tracing is off and
+    #: OpenTelemetry is not even imported (common/infrastructure/tracing.py).
+    otel_exporter_otlp_endpoint: str = ""
+    #: The service name the traces show; empty: the service's own (`tg_bot`, `assistant`, ...).
+    otel_service_name: str = ""
+
     def __init__(self, **values: Any) -> None:
         # An explicit `_env_file=` (tests) wins; then SMART_ASSISTANT_ENV_FILE; then `.env`.
         if "_env_file" not in values and ENV_FILE_VARIABLE in os.environ:

@@ -23,6 +23,7 @@ from prometheus_fastapi_instrumentator.middleware import PrometheusInstrumentato
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from common.infrastructure import tracing
 from common.infrastructure.logging import (
     REQUEST_ID_HEADER,
     REQUEST_ID_STATE,
@@ -82,6 +83,44 @@ class RequestIdMiddleware:
             structlog.contextvars.reset_contextvars(**tokens)
 
 
+class TraceMiddleware:
+    """A server span per request (decision 0069), a child of the caller's `traceparent`;
+    named by the route template once the router has matched it (never the path, which may
+    hold an address or a one-time code). Nothing while tracing is off."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app, self.service = app, service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not tracing.enabled():
+            await self.app(scope, receive, send)
+            return
+        method = scope["method"]
+
+        async def send_with_status(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                tracing.annotate({"http.response.status_code": message["status"]})
+            await send(message)
+
+        with tracing.span(
+            method,
+            kind="server",
+            attributes={"http.request.method": method},
+            carrier=_trace_headers(scope),
+            service=self.service,
+        ):
+            try:
+                await self.app(scope, receive, send_with_status)
+            finally:
+                tracing.rename(f"{method} {route_template(scope)}")
+
+
+def _trace_headers(scope: Scope) -> dict[str, str]:
+    wanted = tracing.TRACEPARENT.encode("latin-1")
+    found = next((value for name, value in scope["headers"] if name == wanted), None)
+    return {} if found is None else {tracing.TRACEPARENT: found.decode("latin-1")}
+
+
 def route_template(scope: Scope) -> str:
     """The template of the route that answered (behind a mount, with the mount's prefix)."""
     path = getattr(scope.get("route"), "path", None)
@@ -113,8 +152,9 @@ def _recorder(service: str) -> Callable[[Info], None]:
 
 
 def instrument(app: FastAPI, service: str) -> None:
-    """Call last in `create_app`, so both middlewares wrap everything added before."""
+    """Call last in `create_app`, so these middlewares wrap everything added before."""
     app.add_middleware(
         _TemplateAfterCall, should_group_status_codes=False, instrumentations=[_recorder(service)]
     )
     app.add_middleware(RequestIdMiddleware, service=service)
+    app.add_middleware(TraceMiddleware, service=service)

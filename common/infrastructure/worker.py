@@ -17,6 +17,7 @@ from common.infrastructure.redis_connection import create_redis_for, redis_healt
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.settings import ServiceSettings
 from common.infrastructure.streams import CONSUMED
+from common.infrastructure.tracing import configure_tracing
 
 log = get_logger(__name__)
 
@@ -40,6 +41,7 @@ async def worker_runtime(
 ) -> AsyncIterator[WorkerRuntime]:
     """Opens Redis and the health server; closes both on the way out."""
     configure_logging(settings, service)
+    configure_tracing(settings, service)
     redis = create_redis_for(settings)
     health = HealthServer(service, settings.http_host, settings.port)
     health.add_check("redis", lambda: redis_health(redis))

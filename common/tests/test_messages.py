@@ -87,6 +87,8 @@ def test_incoming_message_has_the_contract_fields() -> None:
         "assistant",
         # when it reached us: its answer's delivery is timed from it (the answer-time SLO)
         "received_at",
+        # the trace the message belongs to
+        "traceparent",
     }
     msg = IncomingMessage(message_id=uuid.uuid4(), chat_id=1, user_id=uuid.uuid4(), text="hi")
     assert (msg.v, msg.source, msg.reply_stream, msg.chat_type) == (
@@ -130,6 +132,8 @@ def test_outgoing_message_has_the_contract_fields() -> None:
         # the answer-time SLO: when the message reached us, and the model's share of the wait
         "received_at",
         "model_seconds",
+        # the trace the message belongs to
+        "traceparent",
     }
 
 

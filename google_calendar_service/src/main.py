@@ -24,6 +24,7 @@ from common.infrastructure.redis_connection import create_redis_for, redis_healt
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
 from common.infrastructure.service_tokens import TokenTable
+from common.infrastructure.tracing import configure_tracing
 from google_calendar_service.src.api import tasks_routes
 from google_calendar_service.src.api.mail_routes import mail_router
 from google_calendar_service.src.api.routes import public, router
@@ -113,6 +114,7 @@ async def _redis_check(redis: Redis) -> dict[str, object]:
 @asynccontextmanager
 async def _running(settings: Settings) -> AsyncIterator[CalendarState]:
     configure_logging(settings, "google_calendar_service")
+    configure_tracing(settings, "google_calendar_service")
     _quiet_token_loggers()
     _configure_oauthlib(settings)
     state = _open_state(settings)

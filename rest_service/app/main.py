@@ -15,6 +15,7 @@ from common.infrastructure.body_limit import BodyLimitMiddleware
 from common.infrastructure.logging import configure_logging, get_logger
 from common.infrastructure.metrics import SERVICE_STARTS
 from common.infrastructure.probes import PROBE_TIMEOUT_S, ReadinessCheck
+from common.infrastructure.tracing import configure_tracing
 from rest_service.app.admin import bind_admin, mount_admin
 from rest_service.app.api import (
     api_clients,
@@ -86,6 +87,7 @@ ROUTERS = (
 @asynccontextmanager
 async def _running(app: FastAPI, settings: Settings) -> AsyncIterator[AppState]:
     configure_logging(settings, "rest_service")
+    configure_tracing(settings, "rest_service")
     admin_accounts.use_test_hashing(settings.is_test)
     state = AppState.create(settings)
     bind_admin(app, state.engine, settings.admin_timezone)

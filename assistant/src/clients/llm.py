@@ -44,6 +44,7 @@ from prometheus_client import Counter, Histogram
 from assistant.src.clients.llm_breaker import Admission, CircuitBreaker
 from assistant.src.settings import Settings
 from common.features.llm_stats import LlmCounts, LlmStats
+from common.infrastructure import tracing
 from common.infrastructure.logging import get_logger
 from common.infrastructure.retry import RetryPolicy, retry_after
 
@@ -525,6 +526,23 @@ class LlmGateway:
             await self._breaker.release(model, admission)
 
     async def _once(self, route: ModelRoute, request: _Request) -> Completion:
+        """One request to the model, a client span of the turn's trace (decision 0069)."""
+        with tracing.span(
+            f"chat {route.model}",
+            kind="client",
+            attributes={"gen_ai.operation.name": "chat", "gen_ai.request.model": route.model},
+        ):
+            completion = await self._asked(route, request)
+            tracing.annotate(
+                {
+                    "gen_ai.usage.input_tokens": completion.tokens_in or 0,
+                    "gen_ai.usage.output_tokens": completion.tokens_out or 0,
+                    "gen_ai.response.tool_calls": len(completion.tool_calls),
+                }
+            )
+            return completion
+
+    async def _asked(self, route: ModelRoute, request: _Request) -> Completion:
         client = await self._client(route)
         body = request.body()
         started = time.perf_counter()

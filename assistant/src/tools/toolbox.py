@@ -19,6 +19,7 @@ from assistant.src.clients.llm import ToolCall
 from assistant.src.tools.arguments import fit, parse
 from assistant.src.tools.base import BaseTool, ToolCallOrigin, ToolError
 from assistant.src.tools.outside import OutsideContent, as_data, hold
+from common.infrastructure import tracing
 from common.infrastructure.errors import AppError
 from common.infrastructure.logging import get_logger
 from common.infrastructure.rest_client import RestClient, RestServiceUnavailable
@@ -101,6 +102,24 @@ class Toolbox:
         instead of run."""
         started = time.perf_counter()
         tool = self._tools.get(call.name)
+        label = call.name if tool is not None else UNKNOWN_TOOL
+        with tracing.span(f"execute_tool {label}", attributes={"gen_ai.tool.name": label}):
+            outcome = await self._outcome(tool, call, context, hold_writes, started)
+            tracing.annotate({"tool.ok": outcome.ok})
+        TOOL_CALLS.labels(label, "ok" if outcome.ok else "error").inc()
+        TOOL_SECONDS.labels(label).observe(outcome.duration_ms / 1000)
+        await self._record(tool, outcome, context)
+        return outcome
+
+    async def _outcome(
+        self,
+        tool: BaseTool | None,
+        call: ToolCall,
+        context: ToolCallOrigin,
+        hold_writes: bool,
+        started: float,
+    ) -> ToolOutcome:
+        """The call's result or its error, as the model is told it."""
         try:
             result = await self._execute(tool, call, context, hold_writes)
             outcome = _ok(call, result, started)
@@ -114,10 +133,6 @@ class Toolbox:
         except Exception as exc:
             log.exception("tool_crashed", tool=call.name)
             outcome = _failed(call, f"internal error in the tool ({type(exc).__name__})", started)
-        label = call.name if tool is not None else UNKNOWN_TOOL
-        TOOL_CALLS.labels(label, "ok" if outcome.ok else "error").inc()
-        TOOL_SECONDS.labels(label).observe(outcome.duration_ms / 1000)
-        await self._record(tool, outcome, context)
         return outcome
 
     @staticmethod

@@ -15,6 +15,8 @@ import aiohttp
 import telegram.error as ptb
 from telegram.request import BaseRequest, RequestData
 
+from common.infrastructure import tracing
+
 Json = dict[str, Any]
 
 
@@ -82,15 +84,11 @@ class AiohttpRequest(BaseRequest):
             sock_connect=connect,
             sock_read=read,
         )
-        try:
-            async with session.request(
-                method, url, data=_body(request_data, files), timeout=timeout
-            ) as response:
-                status, payload = response.status, await response.read()
-        except TimeoutError as exc:  # aiohttp's own timeouts derive from it
-            raise ptb.TimedOut(f"aiohttp {type(exc).__name__}") from exc
-        except aiohttp.ClientError as exc:
-            raise ptb.NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
+        # A span in a message's trace only (the long poll is none); named by the Bot API
+        # method, never the URL, which holds the token.
+        with tracing.span(f"telegram {url.rsplit('/', 1)[-1]}", kind="client", in_trace_only=True):
+            status, payload = await _sent(session, method, url, _body(request_data, files), timeout)
+            tracing.annotate({"http.response.status_code": status})
         if 200 <= status <= 299:
             return status, payload
         raise Refused(status, _json_or_none(payload))
@@ -105,6 +103,18 @@ class AiohttpRequest(BaseRequest):
     @staticmethod
     def _given(value: Any, default: float) -> float | None:
         return default if isinstance(value, type(BaseRequest.DEFAULT_NONE)) else value
+
+
+async def _sent(
+    session: aiohttp.ClientSession, method: str, url: str, body: Any, timeout: aiohttp.ClientTimeout
+) -> tuple[int, bytes]:
+    try:
+        async with session.request(method, url, data=body, timeout=timeout) as response:
+            return response.status, await response.read()
+    except TimeoutError as exc:  # aiohttp's own timeouts derive from it
+        raise ptb.TimedOut(f"aiohttp {type(exc).__name__}") from exc
+    except aiohttp.ClientError as exc:
+        raise ptb.NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
 
 
 def _body(request_data: RequestData | None, files: dict[str, Any]) -> Any:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import math
 import time
@@ -40,6 +41,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
 from common.features.blobs import is_out_of_memory
+from common.infrastructure import tracing
 from common.infrastructure.errors import DependencyUnavailableError
 from common.infrastructure.logging import correlation, get_logger
 from common.infrastructure.queue import dead_letter_record
@@ -282,7 +284,7 @@ class UpdateQueue:
             by_chat.setdefault(_chat_of(update), []).append(update)
 
         async def one_chat(batch: list[TgUpdate]) -> list[Outcome]:
-            return [await route(update) for update in batch]
+            return [await _traced_route(route, update) for update in batch]
 
         routed = await asyncio.gather(
             *(one_chat(batch) for batch in by_chat.values()), return_exceptions=True
@@ -580,6 +582,22 @@ async def _until_stopped(call: Awaitable[T], stop: asyncio.Event) -> T | None:
     with contextlib.suppress(asyncio.CancelledError, TelegramError):
         await task
     return None
+
+
+async def _traced_route(route: Route, update: TgUpdate) -> Outcome:
+    """The first span of a message's trace (decision 0069); what it queues carries its
+    context, so the assistant's turn and the answer's sending join the same trace."""
+    with tracing.span(
+        "telegram update", kind="consumer", attributes={"telegram.update_id": update.update_id}
+    ):
+        outcome = await route(update)
+        if not tracing.enabled():
+            return outcome
+        return dataclasses.replace(
+            outcome,
+            incoming=outcome.incoming.traced() if outcome.incoming is not None else None,
+            replies=[reply.traced() for reply in outcome.replies],
+        )
 
 
 def _chat_of(update: TgUpdate) -> object:

@@ -19,6 +19,7 @@ from common.infrastructure.queue import StreamPublisher
 from common.infrastructure.queue_messages import OutgoingMessage, incoming_message_id
 from common.infrastructure.redis_keys import TO_SECRETARY, TO_TELEGRAM
 from common.infrastructure.rest_client import RestClient
+from common.tests.spans import named, recorded
 from sandbox import telegram_updates as build
 from tests.waiting import until
 from tg_bot.tests.conftest import incoming
@@ -496,3 +497,21 @@ async def test_health_reports_updates_that_wait_unqueued(
 
         await until(healthy)
     assert "not queued" in json.dumps(body)
+
+
+async def test_a_traced_update_queues_its_message_with_the_updates_span_as_its_parent(
+    run_bot, telegram, redis, names, rest
+) -> None:
+    """Decision 0069: the update's span is the first of the message's trace; the entry
+    carries it in `traceparent`, so the assistant's span joins the same trace."""
+    with recorded("tg_bot") as spans:
+        async with run_bot():
+            update_id = telegram.inject(build.private_text(someone(), "Trace me"))
+            [message] = await queued(redis, names)
+        update = named(spans, "telegram update")
+    assert update.attributes == {"telegram.update_id": update_id}
+    assert message.traceparent is not None
+    assert message.traceparent.split("-")[1:3] == [
+        f"{update.context.trace_id:032x}",
+        f"{update.context.span_id:016x}",
+    ]
