@@ -19,7 +19,7 @@ ISO 8601. Keyword arguments left out of an update are not sent (a partial `PUT`)
 from __future__ import annotations
 
 import json as jsonlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -30,6 +30,7 @@ from uuid import UUID
 import aiohttp
 from pydantic import BaseModel
 
+from common.features.job_partitions import format_partitions
 from common.infrastructure import tracing
 from common.infrastructure.channels import Channel
 from common.infrastructure.errors import (
@@ -1096,9 +1097,15 @@ class RestClient:
         status: CronJobStatus | None = None,
         type: CronJobType | None = None,
         due_before: datetime | None = None,
+        partitions: Iterable[int] | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> list[CronJob]:
+        """`partitions`: only the jobs of these (`common.features.job_partitions`); none
+        of them, no jobs."""
+        wanted = None if partitions is None else format_partitions(partitions)
+        if wanted == "":
+            return []
         page = await self.get_json(
             "/api/cron-jobs/",
             user_id=_str(user_id),
@@ -1106,6 +1113,7 @@ class RestClient:
             status=status,
             type=type,
             due_before=_iso(due_before),
+            partitions=wanted,
             limit=limit,
             offset=offset,
         )

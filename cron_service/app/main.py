@@ -3,7 +3,8 @@
 Five loops share one process: the sync (at start, on `cron:updated`, and every
 CRON_RESYNC_INTERVAL, so a lost message heals), the `cron:updated` listener, the recorder
 pool, the recovery sweep that finishes recording fires a crash left behind, and the replica
-heartbeat that decides this replica's share of the jobs (`replicas.py`).
+heartbeat that decides this replica's share of the jobs (`replicas.py`): the partitions of the
+job ids it loads, keeps and plans.
 """
 
 from __future__ import annotations
@@ -122,6 +123,7 @@ class CronService:
             "known_jobs": self.scheduler.known_count,
             "replica": self.membership.replica_id,
             "replicas": len(ring.members),
+            "partitions": len(ring.partitions),
             "last_sync_at": last.isoformat() if last else None,
             "last_sync_age_s": round(age, 1) if age is not None else None,
         }
@@ -235,7 +237,17 @@ class CronService:
             if ring == self.scheduler.ring:
                 continue
             taken, given = await self.scheduler.rebalance(ring)
-            log.info("replicas_changed", replicas=len(ring.members), taken=taken, given_up=given)
+            log.info(
+                "replicas_changed",
+                replicas=len(ring.members),
+                partitions=len(ring.partitions),
+                taken=taken,
+                given_up=given,
+                known=self.scheduler.known_count,
+            )
+            if self.scheduler.owed:  # rest_service was down: a full sync loads them, soon
+                self._full = True
+                self._wanted.set()
 
     async def _beat(self) -> Ring | None:
         """None when Redis is down: the last view stays (nothing fires without Redis)."""

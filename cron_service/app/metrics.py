@@ -61,6 +61,11 @@ SYNCS = zeroed(
 SCHEDULED = Gauge(
     "smart_assistant_cron_scheduled_jobs", "Active jobs this replica plans (its share)"
 )
+KNOWN = Gauge(
+    "smart_assistant_cron_known_jobs",
+    "Active jobs this replica holds in memory (those of its partitions)",
+)
+PARTITIONS = Gauge("smart_assistant_cron_partitions", "Partitions of the job ids this replica owns")
 REPLICAS = Gauge("smart_assistant_cron_replicas", "Live cron_service replicas this one sees")
 LAST_SYNC = Gauge(
     "smart_assistant_cron_last_sync_timestamp_seconds", "When the last sync succeeded (Unix time)"

@@ -1,11 +1,14 @@
-"""Which cron_service replica plans which job: live replicas by Redis heartbeats, jobs spread
-over them by rendezvous hashing.
+"""Which cron_service replica loads and plans which job: live replicas by Redis heartbeats, the
+partitions of the job ids (`common.features.job_partitions`) spread over them by rendezvous
+hashing.
 
 Every CRON_REPLICA_HEARTBEAT each replica writes its id into the sorted set `cron:replicas`,
 scored by when its heartbeat runs out (Redis server time plus CRON_REPLICA_TTL, so the
-replicas' clocks need not agree), drops the entries that ran out, and reads the rest. A job
-belongs to the live replica with the highest hash of (replica, job id): replicas that see the
-same members agree without talking, and a replica joining or leaving moves only its own share.
+replicas' clocks need not agree), drops the entries that ran out, and reads the rest. A
+partition belongs to the live replica with the highest hash of (replica, partition), and a job
+to its partition's owner: replicas that see the same members agree without talking, a replica
+joining or leaving moves only its own share, and a replica asks rest_service for its own
+partitions' jobs only.
 While views differ (for at most a heartbeat) a job may have two owners, and the fire claim in
 Redis keeps its fire once, or none, and it fires a heartbeat later, marked late if it is.
 """
@@ -16,11 +19,13 @@ import hashlib
 import os
 import socket
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 
 import redis.asyncio as aioredis
 
+from common.features.job_partitions import JOB_PARTITIONS, partition_of
 from common.infrastructure.redis_keys import Names
 
 # Renews one replica's heartbeat and returns the live replicas. KEYS: the replicas' sorted
@@ -40,8 +45,8 @@ def new_replica_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _weight(replica: str, job_id: str) -> int:
-    digest = hashlib.blake2b(f"{replica}\0{job_id}".encode(), digest_size=8).digest()
+def _weight(replica: str, key: str) -> int:
+    digest = hashlib.blake2b(f"{replica}\0{key}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big")
 
 
@@ -51,30 +56,44 @@ class Ring:
 
     me: str
     members: tuple[str, ...]
-    #: Each member's hash input prefix, made once: a rebalance asks about 100 000 jobs.
-    _prefixes: tuple[tuple[str, bytes], ...] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        prefixes = tuple((m, f"{m}\0".encode()) for m in self.members)
-        object.__setattr__(self, "_prefixes", prefixes)
 
     @classmethod
     def of(cls, me: str, live: list[str] | tuple[str, ...] = ()) -> Ring:
         return cls(me, tuple(sorted(set(live) | {me})))
 
+    @cached_property
+    def _owners(self) -> tuple[str, ...]:
+        """Each partition's member: the one of the highest `_weight` (the first of equals);
+        the digests compared as bytes order as the big-endian integers do."""
+        prefixes = [(m, f"{m}\0".encode()) for m in self.members]
+        owners = []
+        for partition in range(JOB_PARTITIONS):
+            key = str(partition).encode()
+            best, best_digest = "", b""
+            for member, prefix in prefixes:
+                digest = hashlib.blake2b(prefix + key, digest_size=8).digest()
+                if digest > best_digest or not best:
+                    best, best_digest = member, digest
+            owners.append(best)
+        return tuple(owners)
+
+    @cached_property
+    def partitions(self) -> frozenset[int]:
+        """The partitions of the job ids this replica owns."""
+        if len(self.members) == 1:
+            return frozenset(range(JOB_PARTITIONS))
+        return frozenset(p for p, owner in enumerate(self._owners) if owner == self.me)
+
+    @property
+    def alone(self) -> bool:
+        """Owning every partition: a load needs no filter."""
+        return len(self.members) == 1
+
     def owner(self, job_id: str) -> str:
-        """The member of the highest `_weight` (the first of equals): the digests compared as
-        bytes order as the big-endian integers do, without making them."""
-        job = job_id.encode()
-        best, best_digest = "", b""
-        for member, prefix in self._prefixes:
-            digest = hashlib.blake2b(prefix + job, digest_size=8).digest()
-            if digest > best_digest or not best:
-                best, best_digest = member, digest
-        return best
+        return self._owners[partition_of(job_id)]
 
     def owns(self, job_id: str) -> bool:
-        return len(self.members) == 1 or self.owner(job_id) == self.me
+        return self.alone or partition_of(job_id) in self.partitions
 
 
 class Membership:

@@ -8,10 +8,11 @@ APScheduler jobs due at 09:00 cost far more than one. Recurrence is computed by
 occurrence is planned. A resync that plans what is already planned changes nothing (plans are keyed
 by job id), nor does one that meets a fire taken out of its bucket and not yet claimed (it stays
 marked as firing). The job store is the default in-memory one, never shared: jobs live in
-rest_service and reach every instance by sync. Every instance knows every active job, but plans only
-its share (`replicas.Ring`: rendezvous hashing over the live replicas); when the replicas change,
-the share is re-taken from what is known, without a reload (a takeover reloads only the jobs
-`cron:updated` named meanwhile, or all of them once after a flood). APScheduler's misfire handling
+rest_service and reach every instance by sync. Each instance loads, keeps and plans only its share:
+the jobs of the partitions of the id space it owns (`replicas.Ring`: rendezvous hashing of the
+partitions over the live replicas; rest_service's listing filters by partition). When the replicas
+change, the partitions taken over are loaded (one listing) and planned, and those given up are
+forgotten, so a replica's memory follows its share. APScheduler's misfire handling
 is off (`misfire_grace_time=None`: run however late), and `max_instances` is high (a bucket may be
 re-made while its previous run is still firing), because lateness, grace and the "(late)" mark are
 decided by `fires.compose`, and a fire happens once because of its claim in Redis, not because of
@@ -30,6 +31,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from redis.exceptions import RedisError
 
+from common.features.job_partitions import partition_of
 from common.features.schedule import InvalidSchedule
 from common.infrastructure.errors import NotFoundError
 from common.infrastructure.logging import correlation, get_logger
@@ -92,15 +94,15 @@ class ReminderScheduler:
             timezone=UTC,
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1000},
         )
-        #: Every active job as last loaded; only this replica's share is planned.
+        #: The active jobs of this replica's partitions, as last loaded.
         self._known: dict[str, CronJob] = {}
         self._ring = Ring.of("")
-        #: Jobs `cron:updated` named while another replica had them: `_known` may be old.
-        self._stale: set[str] = set()
+        #: Partitions taken over whose jobs could not be loaded yet.
+        self._owed: set[int] = set()
         #: Jobs reloaded one by one while a full load runs (None when none runs).
         self._learned_while_loading: set[str] | None = None
-        #: Jobs marked stale while a full load runs: the load may be older than their change.
-        self._staled_while_loading: set[str] | None = None
+        #: Partitions a takeover loaded (or tried to) while a full load ran: newer than it.
+        self._taken_while_loading: set[int] | None = None
         self._jobs: dict[str, PlannedJob] = {}
         self._planned: dict[str, _Planned] = {}
         #: PlannedJob ids by the instant they fire at; one APScheduler job per instant.
@@ -150,27 +152,31 @@ class ReminderScheduler:
     # --- sync --------------------------------------------------------------------------------
 
     async def resync(self) -> None:
-        """Loads every active job and makes the scheduler match: new and changed jobs of this
-        replica's share are (re)planned, jobs no longer active or no longer ours leave."""
+        """Loads the active jobs of this replica's partitions and makes the scheduler match:
+        new and changed jobs are (re)planned, jobs no longer active or no longer ours leave."""
         # Loaded outside the lock: a takeover does not wait for a long load (100 000 jobs).
-        self._learned_while_loading, self._staled_while_loading = set(), set()
+        ring = self._ring
+        self._learned_while_loading, self._taken_while_loading = set(), set()
         try:
-            loaded = await self._load_active()
+            loaded = await self._load_active(None if ring.alone else ring.partitions)
         finally:
             learned, self._learned_while_loading = self._learned_while_loading, None
-            staled, self._staled_while_loading = self._staled_while_loading, None
+            taken, self._taken_while_loading = self._taken_while_loading, None
         async with self._sync_lock:
-            for job_id in learned:  # reloaded by a takeover meanwhile: newer than the load
+            for job_id in learned:  # reloaded by name meanwhile: newer than the load
                 if job_id in self._known:
                     loaded[job_id] = self._known[job_id]
                 else:
                     loaded.pop(job_id, None)
+            if taken or self._ring != ring:  # the share moved while the load ran
+                self._keep_taken_over(loaded, ring.partitions - taken)
+                loaded = {job_id: job for job_id, job in loaded.items() if self._ring.owns(job_id)}
             self._known = loaded
-            self._stale &= staled  # named meanwhile: still to be asked for at a takeover
+            self._owed -= ring.partitions - taken
             now = self._clock.now()
             jobs = {}
             for n, (job_id, data) in enumerate(list(self._known.items())):
-                job = self._parse(data) if self._ring.owns(job_id) else None
+                job = self._parse(data)
                 if job is not None:
                     jobs[job_id] = job
                 await _breathe(n)
@@ -180,53 +186,78 @@ class ReminderScheduler:
                 self._plan(job, now)
                 await _breathe(n)
             self.last_sync_at = now
-            metrics.SCHEDULED.set(len(self._jobs))
+            self._count()
             metrics.LAST_SYNC.set(now.timestamp())
 
+    def _keep_taken_over(self, loaded: dict[str, CronJob], covered: frozenset[int]) -> None:
+        """Of the partitions a full load did not cover (taken over while it ran), what the
+        takeover loaded serves, not what the full load brought."""
+        for job_id in [j for j in loaded if partition_of(j) not in covered]:
+            del loaded[job_id]
+        for job_id, data in self._known.items():
+            if partition_of(job_id) not in covered:
+                loaded[job_id] = data
+
     async def rebalance(self, ring: Ring) -> tuple[int, int]:
-        """Takes the share `ring` gives this replica, from the jobs already known: a dead
-        replica's jobs are planned here (an overdue fire at once), jobs now another's leave.
-        Returns how many were taken and given up."""
+        """Takes the share `ring` gives this replica: the partitions taken over are loaded
+        from rest_service and planned (an overdue fire at once), the jobs of partitions now
+        another's are planned no more and forgotten. Returns how many jobs were taken and
+        given up."""
         async with self._sync_lock:
-            self._ring = ring
-            given = []
-            for n, job_id in enumerate(list(self._jobs)):
+            old, self._ring = self._ring, ring
+            self._owed &= ring.partitions
+            given = 0
+            for n, job_id in enumerate(list(self._known.keys() | self._jobs.keys())):
                 if not ring.owns(job_id):
-                    given.append(job_id)
+                    given += job_id in self._jobs
                     self._drop(job_id)
+                    self._known.pop(job_id, None)
                 await _breathe(n)
-            stale = {job_id for job_id in self._stale if ring.owns(job_id)}
-            if len(stale) > _MAX_REFRESHED:  # after a flood: one load, not one request each
-                await self._reload_known()
-            else:
-                await self._catch_up(stale)
-            now = self._clock.now()
-            taken = 0
-            for n, (job_id, data) in enumerate(list(self._known.items())):
-                if job_id not in self._jobs and ring.owns(job_id):
-                    job = self._parse(data)
-                    if job is not None:
-                        self._plan(job, now)
-                        taken += 1
-                await _breathe(n)
-            metrics.SCHEDULED.set(len(self._jobs))
-            return taken, len(given)
+            taken = await self._take(ring.partitions - old.partitions | self._owed)
+            self._count()
+            return taken, given
+
+    async def _take(self, partitions: frozenset[int]) -> int:
+        """Loads and plans the jobs of partitions taken over; rest_service down: they are owed,
+        and the next full sync loads them (the service asks for one soon)."""
+        if not partitions:
+            return 0
+        if self._taken_while_loading is not None:
+            self._taken_while_loading |= partitions
+        try:
+            loaded = await self._load_active(partitions)
+        except Exception as exc:
+            self._owed |= partitions
+            log.warning("takeover_reload_failed", partitions=len(partitions), error=str(exc))
+            return 0
+        self._owed -= partitions
+        now = self._clock.now()
+        taken = 0
+        for n, (job_id, data) in enumerate(loaded.items()):
+            self._known[job_id] = data
+            job = self._parse(data)
+            if job is not None:
+                self._plan(job, now)
+                taken += 1
+            await _breathe(n)
+        return taken
+
+    @property
+    def owed(self) -> bool:
+        """Partitions taken over and not loaded yet (rest_service was down)."""
+        return bool(self._owed)
 
     async def refresh(self, job_ids: set[str]) -> None:
         """Reloads only these jobs (the ones `cron:updated` named) that are this replica's;
-        the others are only marked stale, and loaded if this replica ever takes them. Very
-        many of its own: a full resync, but never while fires are going out."""
+        the others' are another replica's to reload, and loaded with their partition if this
+        replica ever takes it over. Very many of its own: a full resync, but never while fires
+        are going out."""
         mine = {job_id for job_id in job_ids if self._ring.owns(job_id)}
         if len(mine) > _MAX_REFRESHED and not self._firing:
             await self.resync()
             return
         async with self._sync_lock:
             mine = {job_id for job_id in job_ids if self._ring.owns(job_id)}
-            self._stale |= job_ids - mine
-            if self._staled_while_loading is not None:
-                self._staled_while_loading |= job_ids - mine
-            for job_id in job_ids - mine:
-                self._drop(job_id)
             for job_id, data in (await self._fetch(mine)).items():
                 self._learn(job_id, data)
                 job = self._parse(data) if data is not None else None
@@ -234,29 +265,12 @@ class ReminderScheduler:
                     self._drop(job_id)
                 else:
                     self._plan(job, self._clock.now())
-            metrics.SCHEDULED.set(len(self._jobs))
+            self._count()
 
-    async def _reload_known(self) -> None:
-        """Every active job, for a takeover of many stale ones; rest_service down: the last
-        known state serves (the fire claim still keeps a fire once)."""
-        try:
-            self._known = await self._load_active()
-        except Exception as exc:
-            log.warning("takeover_reload_failed", count=len(self._stale), error=str(exc))
-            return
-        self._stale.clear()
-
-    async def _catch_up(self, job_ids: set[str]) -> None:
-        """Loads jobs taken over that changed while another replica had them; rest_service
-        down: the last known state serves (the fire claim still keeps a fire once)."""
-        try:
-            fetched = await self._fetch(job_ids)
-        except Exception as exc:
-            log.warning("takeover_reload_failed", count=len(job_ids), error=str(exc))
-            return
-        for job_id, data in fetched.items():
-            self._learn(job_id, data)
-            self._stale.discard(job_id)
+    def _count(self) -> None:
+        metrics.SCHEDULED.set(len(self._jobs))
+        metrics.KNOWN.set(len(self._known))
+        metrics.PARTITIONS.set(len(self._ring.partitions))
 
     async def _fetch(self, job_ids: set[str]) -> dict[str, CronJob | None]:
         """These jobs from rest_service, a few at a time; None for one that is gone."""
@@ -280,9 +294,11 @@ class ReminderScheduler:
         else:
             self._known[job_id] = data
 
-    async def _load_active(self) -> dict[str, CronJob]:
+    async def _load_active(self, partitions: frozenset[int] | None) -> dict[str, CronJob]:
+        """The active jobs of these partitions (None: of all)."""
         jobs: dict[str, CronJob] = {}
-        async for data in self._rest.iter_cron_jobs(status=CronJobStatus.active):
+        listing = self._rest.iter_cron_jobs(status=CronJobStatus.active, partitions=partitions)
+        async for data in listing:
             if data.status == CronJobStatus.active:
                 jobs[str(data.id)] = data
         return jobs

@@ -20,6 +20,7 @@ from prometheus_client import REGISTRY
 from psycopg2.extras import execute_values
 from pydantic import ValidationError
 
+from common.features.job_partitions import partition_of
 from common.infrastructure.postgres_url import sync_url
 from common.infrastructure.redis_connection import create_redis
 from common.infrastructure.redis_keys import Names
@@ -75,12 +76,13 @@ def test_a_replica_leaving_moves_only_its_own_share() -> None:
             assert after.owner(job) == before.owner(job)
 
 
-def test_the_owner_is_the_member_of_the_highest_weight() -> None:
+def test_the_owner_is_the_member_of_the_highest_weight_for_the_jobs_partition() -> None:
     """`owner` compares digests as bytes; that orders them as their integer weights do, so
     every replica, of any version, picks the same owner."""
     ring = Ring.of("a", ["a", "b", "c", "d"])
     for job in (f"job-{n}" for n in range(2000)):
-        assert ring.owner(job) == max(ring.members, key=lambda m: _weight(m, job))
+        key = str(partition_of(job))
+        assert ring.owner(job) == max(ring.members, key=lambda m: _weight(m, key))
 
 
 def test_alone_or_unseen_a_replica_owns_everything() -> None:

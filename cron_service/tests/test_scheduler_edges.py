@@ -1,8 +1,9 @@
 """The scheduler's edges, in-process against real rest_service, Postgres and Redis: a job the
 store holds with a schedule that cannot run, Redis gone when a bucket fires, rest_service gone
-when a replica takes over, a flood of named jobs, and a job changed while a full load was on
-its way back. What reaches the outbox is the evidence; a hop the test can cut or hold stands
-between the scheduler and the server it needs."""
+when a replica takes over (its partitions owed until it is back), partitions given up and
+taken back, a flood of named jobs, and a job changed while a full load was on its way back.
+What reaches the outbox is the evidence; a hop the test can cut or hold stands between the
+scheduler and the server it needs."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from structlog.testing import capture_logs
 
+from common.features.job_partitions import JOB_PARTITIONS
 from common.infrastructure.postgres_url import sync_url
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
@@ -127,10 +129,11 @@ async def test_a_job_stored_with_a_schedule_that_cannot_run_is_left_and_the_othe
         with capture_logs() as logs:
             await scheduler.rebalance(SHARED)
             await scheduler.resync()
-            assert scheduler.known_count == 3
+            assert scheduler.known_count == 1 + SHARED.owns(good), "only a's partitions"
             taken, given = await scheduler.rebalance(ALONE)  # b is gone: its jobs come here
             assert (taken, given) == (int(not SHARED.owns(good)), 0), "the broken one is left"
             assert scheduler.job_count == 1
+            assert scheduler.known_count == 3
         unschedulable = _events(logs, "job_unschedulable")
         assert {entry["job_id"] for entry in unschedulable} == {mine, theirs}
         assert all(entry["reason"] for entry in unschedulable), "the log says what is wrong"
@@ -179,7 +182,7 @@ async def test_fires_that_cannot_reach_redis_go_out_once_it_is_back(
     assert scheduler.planned_count == 0
 
 
-async def test_a_takeover_while_rest_service_is_down_fires_from_what_was_known(
+async def test_a_takeover_while_rest_service_is_down_loads_the_partitions_once_it_is_back(
     stack: Stack,
     rest: RestClient,
     redis: aioredis.Redis,
@@ -187,9 +190,10 @@ async def test_a_takeover_while_rest_service_is_down_fires_from_what_was_known(
     outbox: Outbox,
     secrets: dict[str, str],
 ) -> None:
-    """The other replica died and rest_service is unreachable: the jobs `cron:updated` named
-    while they were the other's cannot be reloaded, so the last known state of them serves
-    (a few, or a flood of them alike), and they still fire."""
+    """The other replica died and rest_service is unreachable: this replica never held the
+    jobs of the partitions it takes over, so they are owed (logged), given back with the
+    partitions if the other returns, and loaded by the next full sync that reaches
+    rest_service; then they fire, once."""
     user = await make_user(rest)
     jobs = insert_reminders(stack.env["ASYNC_DATABASE_URL"], user, 40, _overdue())
     theirs = {job for job in jobs if not SHARED.owns(job)}
@@ -201,28 +205,53 @@ async def test_a_takeover_while_rest_service_is_down_fires_from_what_was_known(
             try:
                 await scheduler.rebalance(SHARED)
                 await scheduler.resync()
-                assert scheduler.job_count == len(jobs) - len(theirs)
-                await scheduler.refresh(theirs)  # b's: only marked stale here
+                assert scheduler.job_count == scheduler.known_count == len(jobs) - len(theirs)
                 await proxy.stop()
 
                 with capture_logs() as logs:
-                    taken, _ = await scheduler.rebalance(ALONE)  # a few stale: one by one
-                    assert taken == len(theirs)
-                    given = await scheduler.rebalance(SHARED)
-                    assert given == (0, len(theirs))
-                    await scheduler.refresh(_b_owned(2001))  # a flood of b's jobs
-                    taken, _ = await scheduler.rebalance(ALONE)  # many stale: one full load
-                    assert taken == len(theirs)
+                    assert await scheduler.rebalance(ALONE) == (0, 0), "nothing to take yet"
+                    assert scheduler.owed
+                    assert await scheduler.rebalance(SHARED) == (0, 0)
+                    assert not scheduler.owed, "given back, owed no more"
+                    await scheduler.rebalance(ALONE)
                 failed = _events(logs, "takeover_reload_failed")
-                assert [entry["count"] for entry in failed] == [len(theirs), len(theirs) + 2001]
+                b_partitions = JOB_PARTITIONS - len(SHARED.partitions)
+                assert [entry["partitions"] for entry in failed] == [b_partitions] * 2
                 assert all(entry["error"] for entry in failed)
 
+                await proxy.start()
+                await scheduler.resync()
+                assert not scheduler.owed
+                assert scheduler.job_count == len(jobs)
                 scheduler.start()
                 await outbox.wait_for(len(jobs), timeout=30)
             finally:
                 scheduler.shutdown()
     sent = sorted(str(s.message.correlation_id) for s in await outbox.all())
-    assert sent == sorted(jobs), "every job fired once, from what was known"
+    assert sent == sorted(jobs), "every job fired once"
+
+
+async def test_partitions_given_up_are_forgotten_and_loaded_again_when_taken_back(
+    stack: Stack, rest: RestClient, redis: aioredis.Redis, names: Names
+) -> None:
+    """A replica holds only its partitions' jobs: a replica joining takes half of them out of
+    this one's memory, and its leaving brings them back from rest_service, as they are now."""
+    user = await make_user(rest)
+    later = whole_second(datetime.now(UTC)) + timedelta(hours=1)
+    jobs = insert_reminders(stack.env["ASYNC_DATABASE_URL"], user, 60, later)
+    theirs = {job for job in jobs if not SHARED.owns(job)}
+    scheduler = scheduler_of(rest, redis, names)
+    await scheduler.resync()
+    assert scheduler.known_count == scheduler.job_count == len(jobs)
+
+    assert await scheduler.rebalance(SHARED) == (0, len(theirs))
+    assert scheduler.known_count == scheduler.job_count == len(jobs) - len(theirs)
+    gone = next(iter(theirs))
+    await rest.delete_cron_job(gone)
+    await scheduler.refresh({gone})  # b's: nothing to do here
+
+    assert await scheduler.rebalance(ALONE) == (len(theirs) - 1, 0)
+    assert scheduler.known_count == scheduler.job_count == len(jobs) - 1
 
 
 async def test_a_flood_naming_many_of_its_own_jobs_reloads_everything_at_once(

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
+from common.features.job_partitions import JOB_PARTITIONS
 from common.infrastructure.wire import CronJobStatus, CronJobType, RunOutcome
 from rest_service.app.api.common import ERRORS
 from rest_service.app.api.deps import PageDep, UnitOfWorkDep, set_total
@@ -37,6 +38,14 @@ async def list_jobs(
     due_before: Annotated[
         AwareDatetime | None, Query(description="next_run_at at or before this time")
     ] = None,
+    partitions: Annotated[
+        str | None,
+        Query(
+            description=f"only jobs of these partitions of the id space: numbers from 0 to"
+            f" {JOB_PARTITIONS - 1}, comma-separated (a cron_service replica's share)",
+            examples=["0,5,17"],
+        ),
+    ] = None,
 ) -> object:
     """Soonest first."""
     rows, total = await cron_jobs.list_jobs(
@@ -47,6 +56,7 @@ async def list_jobs(
         status=status,
         type=type,
         due_before=due_before,
+        partitions=partitions,
     )
     set_total(response, total)
     return rows

@@ -9,10 +9,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from prometheus_client import Counter
-from sqlalchemy import func, select
+from sqlalchemy import ARRAY, Integer, any_, func, literal, literal_column, select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
+from common.features.job_partitions import PARTITION_SQL, parse_partitions
 from common.features.limits import LIMIT_REFUSALS
 from common.infrastructure.channels import Channel
 from common.infrastructure.clock import utcnow
@@ -96,7 +98,10 @@ async def list_jobs(
     status: CronJobStatus | None,
     type: CronJobType | None,
     due_before: datetime | None,
+    partitions: str | None = None,
 ) -> tuple[list[CronJob], int]:
+    """`partitions`: only the jobs of these partitions of the id space
+    (`common.features.job_partitions`), the share a cron_service replica loads."""
     stmt = select(CronJob).order_by(
         col(CronJob.next_run_at).asc().nulls_last(), col(CronJob.created_at), col(CronJob.id)
     )
@@ -110,7 +115,21 @@ async def list_jobs(
         stmt = stmt.where(col(CronJob.type) == type)
     if due_before is not None:
         stmt = stmt.where(col(CronJob.next_run_at) <= due_before)
+    if partitions is not None:
+        wanted = _partitions(partitions)
+        # One array parameter, not one per partition: one statement, however many.
+        partition: ColumnElement[int] = literal_column(PARTITION_SQL.format(id="cron_jobs.id"))
+        stmt = stmt.where(partition == any_(literal(sorted(wanted), ARRAY(Integer))))
     return await paged(ctx.session, stmt, page)
+
+
+def _partitions(text: str) -> frozenset[int]:
+    try:
+        return parse_partitions(text)
+    except ValueError as exc:
+        raise ValidationFailedError(
+            f"partitions: {exc}", [FieldError("partitions", str(exc))]
+        ) from exc
 
 
 async def get_job(ctx: UnitOfWork, job_id: uuid.UUID) -> CronJob:
