@@ -16,11 +16,13 @@ import httpx
 import psycopg2
 import pytest
 import redis.asyncio as aioredis
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from prometheus_client import REGISTRY
 from psycopg2.extras import execute_values
 from pydantic import ValidationError
 
-from common.features.job_partitions import partition_of
+from common.features.job_partitions import JOB_PARTITIONS, partition_of
 from common.infrastructure.postgres_url import sync_url
 from common.infrastructure.redis_connection import create_redis
 from common.infrastructure.redis_keys import Names
@@ -42,6 +44,8 @@ from cron_service.tests.conftest import (
 )
 from ops.processes import ServiceProcess, Stack
 from tests.reminders import MakeReminder, whole_second
+from tests.tcp_proxy import TcpProxy
+from tests.tiers import examples
 from tests.users import make_user
 from tests.waiting import until
 
@@ -87,7 +91,25 @@ def test_the_owner_is_the_member_of_the_highest_weight_for_the_jobs_partition() 
 
 def test_alone_or_unseen_a_replica_owns_everything() -> None:
     assert Ring.of("a").owns("any job")
+    assert Ring.of("a").partitions == frozenset(range(JOB_PARTITIONS))
     assert Ring.of("a", ["b"]).members == ("a", "b"), "always among the live it sees"
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(
+    members=st.sets(st.text(min_size=1, max_size=12), min_size=1, max_size=5),
+    jobs=st.lists(st.uuids().map(str), max_size=40),
+)
+def test_the_replicas_shares_hold_every_partition_and_every_job_exactly_once(
+    members: set[str], jobs: list[str]
+) -> None:
+    """What each replica loads (its partitions) and what it plans (the jobs it owns): over
+    any set of live replicas, each partition and each job is exactly one replica's."""
+    rings = [Ring.of(me, list(members)) for me in members]
+    partitions = Counter(p for ring in rings for p in ring.partitions)
+    assert partitions == dict.fromkeys(range(JOB_PARTITIONS), 1)
+    for job in jobs:
+        assert [ring.me for ring in rings if ring.owns(job)] == [rings[0].owner(job)]
 
 
 @pytest.mark.parametrize("kind", ["standalone", pytest.param("cluster", marks=pytest.mark.e2e)])
@@ -261,6 +283,74 @@ async def test_a_killed_replicas_share_is_fired_by_the_others_once(
     await until(ledger_empty, 120, "every fire is recorded")
     for job_id in victims:
         assert len(await runs_of(rest, job_id)) == 1, "recorded once, by a survivor"
+
+
+@pytest.mark.parametrize("rest_down", [False, True], ids=["takeover", "rest_service_down"])
+async def test_two_replicas_load_only_their_partitions_and_the_survivor_takes_the_others(
+    stack: Stack,
+    rest: RestClient,
+    redis: aioredis.Redis,
+    names: Names,
+    outbox: Outbox,
+    rest_down: bool,
+) -> None:
+    """Each of two replicas loads only the jobs of its partitions (`known_jobs`), not every
+    job. One stops before they are due: the survivor loads its partitions and fires its jobs,
+    each once. With rest_service unreachable from the survivor at that moment, the takeover
+    is owed (logged) and the survivor's next full sync loads them once it answers again."""
+    url = urlsplit(stack.url("rest_service"))
+    proxy = TcpProxy(url.hostname or "127.0.0.1", url.port or 80)
+    await proxy.start()
+    hop = {"REST_SERVICE_URL": f"http://127.0.0.1:{proxy.port}"}
+    try:
+        survivor, leaving = await asyncio.gather(
+            asyncio.to_thread(start_cron, stack, "cron_0", **REPLICA_ENV, **hop),
+            asyncio.to_thread(start_cron, stack, "cron_1", **REPLICA_ENV),
+        )
+        await until(lambda: all_see([survivor, leaving], 2), 20, "the replicas see each other")
+        user = await make_user(rest)
+        due = whole_second(datetime.now(UTC) + timedelta(seconds=15))
+        jobs = insert_reminders(stack.env["ASYNC_DATABASE_URL"], user, 120, due)
+        await redis.publish(names.cron_updated, "inserted")  # not one job's id: a full resync
+        ids = {r.name: str((await health(r))["replica"]) for r in (survivor, leaving)}
+        ring = Ring.of(ids[survivor.name], list(ids.values()))
+        share = {name: sum(ring.owner(job) == ids[name] for job in jobs) for name in ids}
+        assert all(share.values()), share
+
+        async def each_holds_its_share() -> bool:
+            held = {r.name: (await health(r))["known_jobs"] for r in (survivor, leaving)}
+            return held == share
+
+        await until(each_holds_its_share, 20, "each replica loaded its share, and only that")
+        partitions = [
+            await metric(r, "smart_assistant_cron_partitions ") for r in (survivor, leaving)
+        ]
+        assert sum(partitions) == JOB_PARTITIONS and all(partitions), partitions
+
+        if rest_down:
+            await proxy.stop()
+        leaving.stop()
+        assert datetime.now(UTC) < due, "the machine was too slow to stop before the due time"
+        if rest_down:
+
+            async def owed() -> bool:
+                return "takeover_reload_failed" in survivor.logs()
+
+            await until(owed, 20, "the takeover failed with rest_service down")
+            assert (await health(survivor))["known_jobs"] == share[survivor.name]
+            await proxy.start()
+
+        async def holds_all() -> bool:
+            return (await health(survivor))["known_jobs"] == len(jobs)
+
+        await until(holds_all, 30, "the survivor loaded the partitions it took over")
+        await outbox.wait_for(len(jobs), timeout=30)
+        later = await later_fire(rest, outbox)
+    finally:
+        await proxy.stop()
+    sent = [s for s in await outbox.all() if s.message.correlation_id != later]
+    assert sorted(str(s.message.correlation_id) for s in sent) == sorted(jobs), "each once"
+    assert await fires(survivor) == len(jobs) + 1, "the survivor fired them all"
 
 
 async def test_a_fire_recorded_by_one_replica_is_not_recorded_again_by_another(

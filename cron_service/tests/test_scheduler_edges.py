@@ -468,3 +468,46 @@ async def test_a_job_of_another_replica_deleted_while_a_full_load_is_on_its_way_
             finally:
                 scheduler.shutdown()
     assert [str(sent.message.correlation_id) for sent in await outbox.all()] == [mine]
+
+
+async def test_a_share_moved_while_a_full_load_is_on_its_way_is_what_the_replica_keeps(
+    stack: Stack,
+    rest: RestClient,
+    redis: aioredis.Redis,
+    names: Names,
+    secrets: dict[str, str],
+) -> None:
+    """A full load of this replica's partitions is answered and held on its way; meanwhile
+    the other replica leaves (its partitions are loaded at once, over another connection)
+    or comes back (they are given back). When the held load lands, the replica keeps what
+    the share is now: the partitions taken over are not lost for not being in the load,
+    and those given back are not brought back by it."""
+    user = await make_user(rest)
+    later = whole_second(datetime.now(UTC)) + timedelta(hours=1)
+    jobs = insert_reminders(stack.env["ASYNC_DATABASE_URL"], user, 60, later)
+    mine = [job for job in jobs if SHARED.owns(job)]
+    url = urlsplit(stack.url("rest_service"))
+    async with HeldReplies(url.hostname or "127.0.0.1", url.port or 80) as hop:
+        address = f"http://127.0.0.1:{hop.port}"
+        async with RestClient(address, secrets["SERVICE_API_TOKEN"]) as client:
+            scheduler = scheduler_of(client, redis, names)
+            await scheduler.rebalance(SHARED)
+            await scheduler.resync()  # its connection stays open, idle
+            assert scheduler.known_count == len(mine)
+
+            hop.freeze()
+            loading = asyncio.create_task(scheduler.resync())  # a's partitions
+            await asyncio.wait_for(hop.holding.wait(), 10)
+            assert await scheduler.rebalance(ALONE) == (len(jobs) - len(mine), 0)
+            hop.release()
+            await asyncio.wait_for(loading, 20)
+            assert scheduler.known_count == scheduler.job_count == len(jobs)
+
+            hop.holding.clear()
+            hop.freeze()
+            loading = asyncio.create_task(scheduler.resync())  # every partition
+            await asyncio.wait_for(hop.holding.wait(), 10)
+            assert await scheduler.rebalance(SHARED) == (0, len(jobs) - len(mine))
+            hop.release()
+            await asyncio.wait_for(loading, 20)
+            assert scheduler.known_count == scheduler.job_count == len(mine)
