@@ -6,7 +6,8 @@ reminders inserted into Postgres in one statement (as `bench_cron.py` does), the
 started together; once every replica sees the others and the jobs are planned once over all
 of them, the due second comes. It reports, per replica count:
 
-* the start-up (every replica loads every job; each plans only its share);
+* the start-up (each replica loads and plans only the jobs of its partitions);
+* memory: the jobs each replica holds, and each replica's peak RSS;
 * the burst: from the due second to the last fire on `queue:to_telegram` (stream entry
   times), the fires per second, lateness p50 / p99, each replica's share, the CPU seconds
   each used meanwhile, and how many fires were found already claimed (0 when the replicas
@@ -60,7 +61,10 @@ class Result:
     shares: list[int]
     already_claimed: int
     recorded: int
-    peak_rss_mib: float
+    #: Each replica's peak resident memory (VmHWM) at the end.
+    peak_rss_mib: list[float]
+    #: The active jobs each replica held in memory once all had planned (its partitions').
+    known: list[int]
     #: CPU seconds each replica used from just before the due second until all had fired.
     cpu_s: list[float]
     #: Full loads and targeted reloads over all replicas meanwhile (a full one mid-burst
@@ -167,6 +171,7 @@ async def _run_one(
         startup = time.monotonic() - started
         left = (due - datetime.now(UTC)).total_seconds()
         print(f"[{replicas}] replicas planned the jobs in {startup:.1f}s ({left:.0f}s to spare)")
+        known = [int(await metric(c, "smart_assistant_cron_known_jobs ")) for c in crons]
         if not settled or left < 0:
             raise SystemExit("the start-up took longer than --lead: raise it")
 
@@ -196,7 +201,7 @@ async def _run_one(
         await asyncio.sleep(args.record_window)
         runs = await rest.request("GET", "/api/cron-job-runs/", params={"limit": 1})
         recorded = int(runs.headers.get("X-Total-Count", "0"))
-        peak = max(memory_mb(c)["VmHWM"] for c in crons)
+        peak = [memory_mb(c)["VmHWM"] for c in crons]
     await redis.aclose()
     return Result(
         replicas=replicas,
@@ -208,6 +213,7 @@ async def _run_one(
         already_claimed=claimed,
         recorded=recorded,
         peak_rss_mib=peak,
+        known=known,
         cpu_s=cpu,
         full_syncs=int(full_syncs),
         targeted_syncs=int(targeted),
@@ -245,8 +251,11 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
             f"{r.already_claimed:>13} {r.recorded:>9}  "
             + ", ".join(f"{n} ({c:.1f})" for n, c in zip(r.shares, r.cpu_s, strict=True))
         )
-    print(f"(recorded: runs in rest_service {args.record_window:.0f}s after the burst; "
-          f"peak RSS per replica {max(r.peak_rss_mib for r in results):.0f} MiB)")  # fmt: skip
+    print(f"(recorded: runs in rest_service {args.record_window:.0f}s after the burst)")
+    for r in results:
+        print(f"({r.replicas} replicas: jobs held in memory "
+              + ", ".join(str(k) for k in r.known) + "; peak RSS "
+              + ", ".join(f"{m:.0f}" for m in r.peak_rss_mib) + " MiB)")  # fmt: skip
     for r in results:
         print(f"({r.replicas} replicas, during the burst: {r.full_syncs} full syncs, "
               f"{r.targeted_syncs} targeted reloads over all replicas)")  # fmt: skip
