@@ -93,7 +93,7 @@ def insert_reminders(database: str, users: list[User], count: int, due: datetime
 
 async def scheduled_jobs(cron: ServiceProcess) -> int:
     async with RestClient(cron.url, "unused") as http:
-        text = (await http.request("GET", "/metrics")).text
+        text = (await http.request("GET", "/metrics")).content.decode()
     for line in text.splitlines():
         if line.startswith("smart_assistant_cron_scheduled_jobs "):
             return int(float(line.split()[1]))

@@ -107,7 +107,7 @@ async def entry_times(redis: aioredis.Redis, names: Names) -> list[int]:
 
 async def metric(cron: ServiceProcess, prefix: str) -> float:
     async with RestClient(cron.url, "unused") as http:
-        text = (await http.request("GET", "/metrics")).text
+        text = (await http.request("GET", "/metrics")).content.decode()
     return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(prefix))
 
 
