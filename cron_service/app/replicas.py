@@ -84,16 +84,11 @@ class Ring:
             return frozenset(range(JOB_PARTITIONS))
         return frozenset(p for p, owner in enumerate(self._owners) if owner == self.me)
 
-    @property
-    def alone(self) -> bool:
-        """Owning every partition: a load needs no filter."""
-        return len(self.members) == 1
-
     def owner(self, job_id: str) -> str:
         return self._owners[partition_of(job_id)]
 
     def owns(self, job_id: str) -> bool:
-        return self.alone or partition_of(job_id) in self.partitions
+        return len(self.members) == 1 or partition_of(job_id) in self.partitions
 
 
 class Membership:

@@ -31,7 +31,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from redis.exceptions import RedisError
 
-from common.features.job_partitions import partition_of
+from common.features.job_partitions import JOB_PARTITIONS, partition_of
 from common.features.schedule import InvalidSchedule
 from common.infrastructure.errors import NotFoundError
 from common.infrastructure.logging import correlation, get_logger
@@ -54,6 +54,11 @@ _FIRE_BATCH = 250
 _FETCH_CONCURRENCY = 8
 #: Jobs a pass over all of them (a sync, a rebalance) handles between turns of the loop.
 _YIELD_EVERY = 500
+#: A full load asks for the jobs of 16 slices of the partitions, one after another.
+_SLICES = tuple(
+    frozenset(range(start, start + JOB_PARTITIONS // 16))
+    for start in range(0, JOB_PARTITIONS, JOB_PARTITIONS // 16)
+)
 #: More of this replica's jobs named by `cron:updated` than this: one full load instead of
 #: one request each, unless a burst is going out (a full load then took the burst's CPU).
 _MAX_REFRESHED = 2000
@@ -158,7 +163,7 @@ class ReminderScheduler:
         ring = self._ring
         self._learned_while_loading, self._taken_while_loading = set(), set()
         try:
-            loaded = await self._load_active(None if ring.alone else ring.partitions)
+            loaded, covered = await self._load_share()
         finally:
             learned, self._learned_while_loading = self._learned_while_loading, None
             taken, self._taken_while_loading = self._taken_while_loading, None
@@ -168,11 +173,12 @@ class ReminderScheduler:
                     loaded[job_id] = self._known[job_id]
                 else:
                     loaded.pop(job_id, None)
+            covered -= taken
             if taken or self._ring != ring:  # the share moved while the load ran
-                self._keep_taken_over(loaded, ring.partitions - taken)
+                self._keep_taken_over(loaded, covered)
                 loaded = {job_id: job for job_id, job in loaded.items() if self._ring.owns(job_id)}
             self._known = loaded
-            self._owed -= ring.partitions - taken
+            self._owed -= covered
             now = self._clock.now()
             jobs = {}
             for n, (job_id, data) in enumerate(list(self._known.items())):
@@ -294,8 +300,22 @@ class ReminderScheduler:
         else:
             self._known[job_id] = data
 
-    async def _load_active(self, partitions: frozenset[int] | None) -> dict[str, CronJob]:
-        """The active jobs of these partitions (None: of all)."""
+    async def _load_share(self) -> tuple[dict[str, CronJob], frozenset[int]]:
+        """The active jobs of this replica's partitions, and the partitions loaded: a slice of
+        the id space at a time, each cut to the share as it is by then. Replicas started
+        together see each other only after a heartbeat, and the first one's first load was
+        every job: its memory kept the peak of the whole."""
+        loaded: dict[str, CronJob] = {}
+        covered: frozenset[int] = frozenset()
+        for piece in _SLICES:
+            wanted = piece & self._ring.partitions
+            if wanted:
+                loaded.update(await self._load_active(wanted))
+                covered |= wanted
+        return loaded, covered
+
+    async def _load_active(self, partitions: frozenset[int]) -> dict[str, CronJob]:
+        """The active jobs of these partitions."""
         jobs: dict[str, CronJob] = {}
         listing = self._rest.iter_cron_jobs(status=CronJobStatus.active, partitions=partitions)
         async for data in listing:

@@ -12,8 +12,8 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, MutableMapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, cast
+from urllib.parse import parse_qs, urlsplit
 
 import psycopg2
 import pytest
@@ -511,3 +511,70 @@ async def test_a_share_moved_while_a_full_load_is_on_its_way_is_what_the_replica
             hop.release()
             await asyncio.wait_for(loading, 20)
             assert scheduler.known_count == scheduler.job_count == len(mine)
+
+
+class _Tapped:
+    """A stream reader that keeps the request lines it reads."""
+
+    def __init__(self, reader: asyncio.StreamReader, lines: list[str]) -> None:
+        self._reader = reader
+        self._lines = lines
+
+    async def read(self, n: int) -> bytes:
+        data = await self._reader.read(n)
+        text = data.decode(errors="replace")
+        self._lines += [line for line in text.splitlines() if line.startswith("GET ")]
+        return data
+
+
+class RecordedRequests(HeldReplies):
+    """`HeldReplies` that also keeps the request lines sent through it."""
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(host, port)
+        self.sent: list[str] = []
+
+    async def _pipe(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        frozen: asyncio.Event | None,
+    ) -> None:
+        if frozen is None:  # towards the server
+            reader = cast(asyncio.StreamReader, _Tapped(reader, self.sent))
+        await super()._pipe(reader, writer, frozen)
+
+
+def _asked_partitions(request_line: str) -> set[int]:
+    query = parse_qs(urlsplit(request_line.split()[1]).query)
+    return {int(p) for p in query["partitions"][0].split(",")}
+
+
+async def test_a_full_load_stops_asking_for_partitions_another_replica_took_meanwhile(
+    stack: Stack, rest: RestClient, redis: aioredis.Redis, names: Names, secrets: dict[str, str]
+) -> None:
+    """Replicas started together see each other only after a heartbeat: the first one's
+    first load, alone, asked for every job and its memory kept that peak. A full load goes a
+    slice of the partitions at a time, each cut to the share as it is by then."""
+    user = await make_user(rest)
+    later = whole_second(datetime.now(UTC)) + timedelta(hours=1)
+    jobs = insert_reminders(stack.env["ASYNC_DATABASE_URL"], user, 60, later)
+    url = urlsplit(stack.url("rest_service"))
+    async with (
+        RecordedRequests(url.hostname or "127.0.0.1", url.port or 80) as hop,
+        RestClient(f"http://127.0.0.1:{hop.port}", secrets["SERVICE_API_TOKEN"]) as client,
+    ):
+        scheduler = scheduler_of(client, redis, names)
+        await scheduler.resync()  # alone; its connection stays open, idle
+        assert scheduler.known_count == len(jobs)
+        hop.sent.clear()
+        hop.freeze()
+        loading = asyncio.create_task(scheduler.resync())
+        await asyncio.wait_for(hop.holding.wait(), 10)  # the first slice, as if alone
+        await scheduler.rebalance(SHARED)  # "b" appeared
+        hop.release()
+        await asyncio.wait_for(loading, 20)
+    first, *rest_of_load = [_asked_partitions(line) for line in hop.sent]
+    assert not first <= SHARED.partitions, "asked for as if alone"
+    assert rest_of_load and all(asked <= SHARED.partitions for asked in rest_of_load)
+    assert scheduler.known_count == sum(SHARED.owns(job) for job in jobs)
