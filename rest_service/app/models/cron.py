@@ -18,6 +18,7 @@ from sqlalchemy import Text as SAText
 from sqlalchemy import text as sql_text
 from sqlmodel import Field, SQLModel
 
+from common.features.job_partitions import PARTITION_SQL
 from common.infrastructure.channels import Channel
 from common.infrastructure.wire import CronJobStatus, CronJobType, RunOutcome
 from rest_service.app.models.base import (
@@ -87,6 +88,8 @@ class CronJob(CronJobBase, TimestampMixin, table=True):
     __table_args__ = (
         UniqueConstraint("idempotency_key", name="uq_cron_jobs_idempotency_key"),
         Index("ix_cron_jobs_due", "status", "next_run_at"),
+        # A replica's listing by partitions (`partitions=`) reads only its rows.
+        Index("ix_cron_jobs_partition", sql_text(PARTITION_SQL.format(id="id"))),
     )
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     timezone: str = Field(max_length=64)
