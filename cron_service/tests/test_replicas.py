@@ -607,9 +607,9 @@ async def test_a_flood_of_cron_updated_reloads_the_named_jobs_not_everything(
 async def test_a_takeover_after_a_flood_loads_the_stale_jobs_once(
     stack: Stack, rest: RestClient, redis: aioredis.Redis, names: Names, outbox: Outbox
 ) -> None:
-    """A flood of `cron:updated` for another replica's jobs leaves them stale here; when this
-    replica takes them over it loads them all in one go (not 2 000 requests), and fires what
-    they say now."""
+    """A flood of `cron:updated` for another replica's jobs is that replica's to reload; when
+    this replica takes them over it loads them all in one go (their partitions' listing, not
+    2 000 requests), and fires what they say now."""
     user = await make_user(rest)
     due = whole_second(datetime.now(UTC)) - timedelta(seconds=30)
     count = 4400
@@ -626,7 +626,7 @@ async def test_a_takeover_after_a_flood_loads_the_stale_jobs_once(
         with conn, conn.cursor() as cur:
             cur.execute("UPDATE cron_jobs SET text = 'now ' || text")
         conn.close()
-        await scheduler.refresh(others)  # b's: only marked stale here
+        await scheduler.refresh(others)  # b's: left to b
 
         taken, _ = await scheduler.rebalance(Ring.of("a"))  # b is gone
         assert taken == len(others)

@@ -434,8 +434,9 @@ async def test_a_job_of_another_replica_deleted_while_a_full_load_is_on_its_way_
     secrets: dict[str, str],
 ) -> None:
     """Another replica's job is deleted, and `cron:updated` says so, while this replica's full
-    load is on its way back with the job still in it. When this replica takes the job over,
-    it must ask rest_service again, not fire the reminder the user deleted."""
+    load is on its way back. When this replica takes the job over, it must ask rest_service
+    again, not fire the reminder the user deleted (its load no longer holds other replicas'
+    jobs at all)."""
     database = stack.env["ASYNC_DATABASE_URL"]
     user = await make_user(rest)
     due = _overdue()
@@ -457,7 +458,7 @@ async def test_a_job_of_another_replica_deleted_while_a_full_load_is_on_its_way_
                 await asyncio.wait_for(hop.holding.wait(), 10)  # answered, held on the way
 
                 await rest.delete_cron_job(deleted)
-                await scheduler.refresh({deleted})  # b's: only marked stale here
+                await scheduler.refresh({deleted})  # b's: left to b
                 hop.release()
                 await asyncio.wait_for(loading, 20)
 
