@@ -273,12 +273,28 @@ async def test_a_flood_naming_many_of_its_own_jobs_reloads_everything_at_once(
     assert scheduler.known_count == 3
 
 
+class _Tapped:
+    """A stream reader that keeps the request lines it reads."""
+
+    def __init__(self, reader: asyncio.StreamReader, lines: list[str]) -> None:
+        self._reader = reader
+        self._lines = lines
+
+    async def read(self, n: int) -> bytes:
+        data = await self._reader.read(n)
+        text = data.decode(errors="replace")
+        self._lines += [line for line in text.splitlines() if line.startswith("GET ")]
+        return data
+
+
 class HeldReplies:
     """A TCP hop to a server whose connections open when `freeze` is called keep their replies
-    until `release`: a request already answered, its answer still on the way."""
+    until `release`: a request already answered, its answer still on the way. `sent`: the
+    request lines that went through it."""
 
     def __init__(self, host: str, port: int) -> None:
         self._target = (host, port)
+        self.sent: list[str] = []
         self._open = asyncio.Event()
         self._open.set()
         self._live: set[asyncio.Event] = set()
@@ -312,7 +328,7 @@ class HeldReplies:
         self._live.add(frozen)
         try:
             await asyncio.gather(
-                self._pipe(reader, up_writer, None),
+                self._pipe(cast(asyncio.StreamReader, _Tapped(reader, self.sent)), up_writer, None),
                 self._pipe(up_reader, writer, frozen),
                 return_exceptions=True,
             )
@@ -514,38 +530,6 @@ async def test_a_share_moved_while_a_full_load_is_on_its_way_is_what_the_replica
             assert scheduler.known_count == scheduler.job_count == len(mine)
 
 
-class _Tapped:
-    """A stream reader that keeps the request lines it reads."""
-
-    def __init__(self, reader: asyncio.StreamReader, lines: list[str]) -> None:
-        self._reader = reader
-        self._lines = lines
-
-    async def read(self, n: int) -> bytes:
-        data = await self._reader.read(n)
-        text = data.decode(errors="replace")
-        self._lines += [line for line in text.splitlines() if line.startswith("GET ")]
-        return data
-
-
-class RecordedRequests(HeldReplies):
-    """`HeldReplies` that also keeps the request lines sent through it."""
-
-    def __init__(self, host: str, port: int) -> None:
-        super().__init__(host, port)
-        self.sent: list[str] = []
-
-    async def _pipe(
-        self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        frozen: asyncio.Event | None,
-    ) -> None:
-        if frozen is None:  # towards the server
-            reader = cast(asyncio.StreamReader, _Tapped(reader, self.sent))
-        await super()._pipe(reader, writer, frozen)
-
-
 def _asked_partitions(request_line: str) -> set[int]:
     query = parse_qs(urlsplit(request_line.split()[1]).query)
     return {int(p) for p in query["partitions"][0].split(",")}
@@ -562,7 +546,7 @@ async def test_a_full_load_stops_asking_for_partitions_another_replica_took_mean
     jobs = insert_reminders(stack.env["ASYNC_DATABASE_URL"], user, 60, later)
     url = urlsplit(stack.url("rest_service"))
     async with (
-        RecordedRequests(url.hostname or "127.0.0.1", url.port or 80) as hop,
+        HeldReplies(url.hostname or "127.0.0.1", url.port or 80) as hop,
         RestClient(f"http://127.0.0.1:{hop.port}", secrets["SERVICE_API_TOKEN"]) as client,
     ):
         scheduler = scheduler_of(client, redis, names)
