@@ -245,9 +245,13 @@ class CronService:
                 given_up=given,
                 known=self.scheduler.known_count,
             )
-            if self.scheduler.owed:  # rest_service was down: a full sync loads them, soon
-                self._full = True
-                self._wanted.set()
+            self._load_owed()
+
+    def _load_owed(self) -> None:
+        """rest_service was down at a takeover: a full sync loads the partitions, soon."""
+        if self.scheduler.owed:
+            self._full = True
+            self._wanted.set()
 
     async def _beat(self) -> Ring | None:
         """None when Redis is down: the last view stays (nothing fires without Redis)."""

@@ -302,10 +302,13 @@ async def test_two_replicas_load_only_their_partitions_and_the_survivor_takes_th
     proxy = TcpProxy(url.hostname or "127.0.0.1", url.port or 80)
     await proxy.start()
     hop = {"REST_SERVICE_URL": f"http://127.0.0.1:{proxy.port}"}
+    # A stop finishes recording for at most this long, well within the stop's 10 s before a
+    # SIGKILL (which would lose a measured run's coverage data).
+    quick = {**REPLICA_ENV, "SHUTDOWN_GRACE_SECONDS": "2"}
     try:
         survivor, leaving = await asyncio.gather(
-            asyncio.to_thread(start_cron, stack, "cron_0", **REPLICA_ENV, **hop),
-            asyncio.to_thread(start_cron, stack, "cron_1", **REPLICA_ENV),
+            asyncio.to_thread(start_cron, stack, "cron_0", **quick, **hop),
+            asyncio.to_thread(start_cron, stack, "cron_1", **quick),
         )
         await until(lambda: all_see([survivor, leaving], 2), 20, "the replicas see each other")
         user = await make_user(rest)
