@@ -21,6 +21,7 @@ from common.features.job_partitions import (
     partition_of,
 )
 from common.infrastructure.postgres_url import sync_url
+from common.infrastructure.rest_client import RestClient
 from rest_service.tests.conftest import Api, assert_error
 from tests.tiers import examples
 
@@ -99,3 +100,15 @@ async def test_a_malformed_set_of_partitions_is_a_422_naming_it(
         "/api/cron-jobs/", params={"partitions": partitions}, headers=api.service
     )
     assert [f["field"] for f in assert_error(response, 422)["fields"]] == ["partitions"]
+
+
+async def test_the_client_lists_a_share_and_none_for_no_partitions(
+    api: Api, rest: RestClient
+) -> None:
+    """`RestClient.iter_cron_jobs(partitions=...)` as cron_service calls it; an empty share is
+    no jobs, without a request that would be a 422."""
+    jobs = [await api.job() for _ in range(4)]
+    share = {partition_of(jobs[0]["id"]), partition_of(jobs[1]["id"])}
+    listed = [str(job.id) async for job in rest.iter_cron_jobs(partitions=share)]
+    assert sorted(listed) == sorted(j["id"] for j in jobs if partition_of(j["id"]) in share)
+    assert await rest.list_cron_jobs(partitions=[]) == []
