@@ -435,8 +435,10 @@ def test_up_installs_the_runtime_extras_and_test_adds_dev(bootstrap: ModuleType)
     assert bootstrap.command_of(["--base-port", "9000", "--env-file", "x", "up", "-h"]) == "up"
     wanted, flags = bootstrap.extra_set("up")
     assert wanted == "runtime" and "dev" not in flags and "--all-extras" not in flags
+    # every extra but dev: the services', the embedded servers and tracing (decision 0069)
     assert set(flags[1::2]) == {*("rest_service", "assistant", "google_calendar_service"),
-                                *("cron_service", "tg_bot", "channels", "embedded")}  # fmt: skip
+                                *("cron_service", "tg_bot", "channels"),
+                                *("embedded", "tracing")}  # fmt: skip
     assert bootstrap.extra_set("test") == ("dev", ["--all-extras"])
     assert bootstrap.command_of(["--data-dir", "x", "-h"]) is None  # `manage.py -h`: runtime
     assert bootstrap.extra_set(None)[0] == "runtime"
