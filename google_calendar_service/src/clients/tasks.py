@@ -8,8 +8,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from google.oauth2.credentials import Credentials
-
 from google_calendar_service.src.clients.google import (
     Api,
     CalendarSession,
@@ -20,6 +18,7 @@ from google_calendar_service.src.clients.google import (
 from google_calendar_service.src.settings import Settings
 
 if TYPE_CHECKING:
+    from google.oauth2.credentials import Credentials
     from googleapiclient.discovery import Resource
     from googleapiclient.http import HttpRequest
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
-
-from google.oauth2.credentials import Credentials
+from typing import TYPE_CHECKING, Any
 
 from common.infrastructure.errors import NotFoundError
 from common.infrastructure.rest_client import RestClient
 from google_calendar_service.src.settings import Settings
+
+if TYPE_CHECKING:
+    from google.oauth2.credentials import Credentials
 
 
 @dataclass
@@ -73,6 +74,8 @@ class CredentialStore:
         return record | ({"default_calendar": default_calendar} if default_calendar else {})
 
     def from_record(self, record: dict[str, Any]) -> Credentials:
+        from google.oauth2.credentials import Credentials  # on the first call that needs one
+
         # google-auth leaves Credentials.__init__ unannotated.
         return Credentials(  # type: ignore[no-untyped-call]
             token=record.get("token"),

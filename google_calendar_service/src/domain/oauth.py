@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 import redis.asyncio as aioredis
-from google.oauth2.credentials import Credentials
 
 from common.features.calendar_client import GoogleAccess
 from common.infrastructure.logging import get_logger
@@ -27,6 +26,7 @@ from google_calendar_service.src.settings import SCOPES, Settings, scopes_for
 
 if TYPE_CHECKING:
     import requests
+    from google.oauth2.credentials import Credentials
     from google_auth_oauthlib.flow import Flow
 
 # requests, oauthlib and google-auth-oauthlib are imported when a user connects, not at
@@ -140,7 +140,7 @@ class OAuthClient:
             log.warning("oauth_exchange_unreachable", error=type(exc).__name__)
             raise GoogleUnavailableError("Google could not be reached; try again.") from exc
         # google-auth-oauthlib is untyped; its Flow.credentials is google-auth's Credentials.
-        return cast(Credentials, flow.credentials)
+        return cast("Credentials", flow.credentials)
 
     async def revoke(self, token: str) -> bool:
         """Revoke the grant at Google (RFC 7009). False when Google would not (already gone)."""
