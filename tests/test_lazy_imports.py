@@ -13,6 +13,8 @@ from ops.services import ROOT
 
 pytestmark = pytest.mark.e2e
 
+JSONSCHEMA = ("jsonschema", "referencing", "rpds", "jsonschema_specifications")
+
 #: A service's main module, and what its import must not pull in.
 LAZY = {
     # An idle calendar service never calls Google: ~0.45 s CPU and ~15 MB (google-auth's
@@ -27,11 +29,13 @@ LAZY = {
         "cryptography.x509",
     ),
     # The MCP SDK only for an mcp tool (0.7 s); documents and pictures are read in a child
-    # process, never in the assistant's own.
-    "assistant.src.main": ("mcp", "mcp_types", "pypdf", "docx", "PIL"),
+    # process, never in the assistant's own; jsonschema (with referencing and rpds: ~30 ms,
+    # ~2 MB) only for a turn's first tool call.
+    "assistant.src.main": ("mcp", "mcp_types", "pypdf", "docx", "PIL", *JSONSCHEMA),
     # pypdf only for a knowledge import of a PDF (docs/decisions/0046), openpyxl only for an
-    # XLSX export of the leads (docs/decisions/0049).
-    "rest_service.app.main": ("pypdf", "openpyxl"),
+    # XLSX export of the leads (docs/decisions/0049), jsonschema only for a tool's schema
+    # written.
+    "rest_service.app.main": ("pypdf", "openpyxl", *JSONSCHEMA),
 }
 
 

@@ -18,9 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 import aiohttp
-import jsonschema
 import redis.asyncio as aioredis
-from jsonschema.exceptions import SchemaError
 
 from assistant.src.settings import Settings
 from common.features.calendar_client import CalendarClient
@@ -31,6 +29,7 @@ from common.infrastructure.rest_client import RestClient
 from common.infrastructure.wire import SnapshotTool
 
 if TYPE_CHECKING:
+    from jsonschema import ValidationError
     from jsonschema.protocols import Validator
 
     from assistant.src.assistants.drawing import Painter
@@ -176,7 +175,11 @@ class BaseTool(ABC):
         }
 
     def validate(self, arguments: Any) -> None:
-        """Raise `ToolError` naming every way `arguments` break the stored schema."""
+        """Raise `ToolError` naming every way `arguments` break the stored schema. jsonschema
+        is imported by the first call a model makes, not at start (a turn without tools never
+        needs it)."""
+        from jsonschema.exceptions import SchemaError
+
         try:
             validator = _validator(json.dumps(self.spec.input_schema, sort_keys=True))
         except SchemaError as exc:
@@ -205,13 +208,15 @@ class BaseTool(ABC):
 
 @lru_cache(maxsize=256)
 def _validator(schema_json: str) -> Validator:
+    import jsonschema.validators
+
     schema = json.loads(schema_json)
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
     return cls(schema)
 
 
-def _describe(error: jsonschema.ValidationError) -> str:
+def _describe(error: ValidationError) -> str:
     """The validator's message, cut short: it quotes the offending value, which may be huge."""
     where = "/".join(str(p) for p in error.absolute_path)[:_MAX_ERROR_CHARS]
     message = error.message
