@@ -34,8 +34,18 @@ LAZY = {
     "assistant.src.main": ("mcp", "mcp_types", "pypdf", "docx", "PIL", *JSONSCHEMA),
     # pypdf only for a knowledge import of a PDF (docs/decisions/0046), openpyxl only for an
     # XLSX export of the leads (docs/decisions/0049), jsonschema only for a tool's schema
-    # written.
-    "rest_service.app.main": ("pypdf", "openpyxl", *JSONSCHEMA),
+    # written; the web admin (sqladmin, wtforms, jinja2, its views, markdown-it: ~7 MB) on
+    # its first request (rest_service/app/admin_mount.py).
+    "rest_service.app.main": (
+        "pypdf",
+        "openpyxl",
+        *JSONSCHEMA,
+        "sqladmin",
+        "wtforms",
+        "jinja2",
+        "markdown_it",
+        "rest_service.app.admin",
+    ),
 }
 
 

@@ -1,4 +1,5 @@
-"""The web admin at /admin (sqladmin): tables, change history, analytics, conversations."""
+"""The web admin at /admin (sqladmin): tables, change history, analytics, conversations.
+Built on its first request (rest_service/app/admin_mount.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from fastapi import FastAPI
 from sqladmin import Admin, ModelView
 from sqladmin.authentication import login_required
 from sqladmin.formatters import BASE_FORMATTERS
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -22,8 +23,9 @@ from rest_service.app.admin.feedback_views import FeedbackAdmin
 from rest_service.app.admin.leads_views import LEAD_VIEWS
 from rest_service.app.admin.pages import PAGES, dashboard_context
 from rest_service.app.admin.pairing_views import PairingAdmin
-from rest_service.app.admin.views import ADMIN_BASE, VIEWS
+from rest_service.app.admin.views import VIEWS
 from rest_service.app.admin.webhook_views import WebhookAdmin, WebhookDeliveryAdmin
+from rest_service.app.admin_mount import ADMIN_BASE
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -38,9 +40,9 @@ class DashboardAdmin(Admin):
         return await self.templates.TemplateResponse(request, "admin_dashboard.html", context)
 
 
-def mount_admin(app: FastAPI) -> Admin:
-    """Mount the admin; its sessions are bound to the engine in the lifespan (`bind_admin`)."""
-    sessions = async_sessionmaker(class_=AsyncSession, expire_on_commit=False, autoflush=False)
+def mount_admin(app: FastAPI, sessions: async_sessionmaker[AsyncSession], zone: ZoneInfo) -> Admin:
+    """Mount the admin on `sessions`, which the lifespan binds to the engine (`bind_admin`),
+    its times shown in `zone`."""
     admin = DashboardAdmin(
         app,
         session_maker=sessions,
@@ -49,7 +51,7 @@ def mount_admin(app: FastAPI) -> Admin:
         templates_dir=str(TEMPLATES),
         authentication_backend=AdminAuth(app),
     )
-    clock = AdminClock()
+    clock = AdminClock(zone)
     times = {**BASE_FORMATTERS, datetime: clock.when}
     views: tuple[type[ModelView], ...] = (
         *VIEWS,
@@ -77,8 +79,3 @@ def mount_admin(app: FastAPI) -> Admin:
         admin.add_base_view(type(page.__name__, (page,), {"__module__": page.__module__}))
     app.state.admin = admin
     return admin
-
-
-def bind_admin(app: FastAPI, engine: AsyncEngine, timezone: str = "UTC") -> None:
-    app.state.admin.session_maker.configure(bind=engine)
-    app.state.admin_clock.zone = ZoneInfo(timezone)  # checked by Settings
