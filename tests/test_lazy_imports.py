@@ -32,6 +32,9 @@ LAZY = {
     # process, never in the assistant's own; jsonschema (with referencing and rpds: ~30 ms,
     # ~2 MB) only for a turn's first tool call.
     "assistant.src.main": ("mcp", "mcp_types", "pypdf", "docx", "PIL", *JSONSCHEMA),
+    # The assistant imports every tool's module as it starts (`tool_classes()`); lxml (~1.2 MB)
+    # only for a web page read.
+    "assistant.src.tools.read_page_tool": ("lxml",),
     # pypdf only for a knowledge import of a PDF (docs/decisions/0046), openpyxl only for an
     # XLSX export of the leads (docs/decisions/0049), jsonschema only for a tool's schema
     # written; the web admin (sqladmin, wtforms, jinja2, its views, markdown-it: ~7 MB) on
