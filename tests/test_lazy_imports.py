@@ -38,7 +38,7 @@ LAZY = {
     # pypdf only for a knowledge import of a PDF (docs/decisions/0046), openpyxl only for an
     # XLSX export of the leads (docs/decisions/0049), jsonschema only for a tool's schema
     # written; the web admin (sqladmin, wtforms, jinja2, its views, markdown-it: ~7 MB) on
-    # its first request (rest_service/app/admin_mount.py).
+    # its first request (`rest_service.app.admin.LazyAdmin`).
     "rest_service.app.main": (
         "pypdf",
         "openpyxl",
@@ -47,7 +47,8 @@ LAZY = {
         "wtforms",
         "jinja2",
         "markdown_it",
-        "rest_service.app.admin",
+        "rest_service.app.admin.site",
+        "rest_service.app.admin.views",
     ),
 }
 

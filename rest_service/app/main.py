@@ -16,7 +16,7 @@ from common.infrastructure.logging import configure_logging, get_logger
 from common.infrastructure.metrics import SERVICE_STARTS
 from common.infrastructure.probes import PROBE_TIMEOUT_S, ReadinessCheck
 from common.infrastructure.tracing import configure_tracing
-from rest_service.app.admin_mount import bind_admin, mount_lazy_admin
+from rest_service.app.admin import bind_admin, mount_lazy_admin
 from rest_service.app.api import (
     api_clients,
     assistant_tools,

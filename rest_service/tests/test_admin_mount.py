@@ -1,4 +1,4 @@
-"""The admin is built on its first request (rest_service/app/admin_mount.py): until then
+"""The admin is built on its first request (`rest_service.app.admin.LazyAdmin`): until then
 rest_service runs without sqladmin, and once built it is where it would have been mounted."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 from starlette.routing import Mount
 
-from rest_service.app.admin_mount import ADMIN_BASE, LazyAdmin
+from rest_service.app.admin import ADMIN_BASE, LazyAdmin
 from rest_service.app.main import create_app
 
 
@@ -19,7 +19,8 @@ async def test_the_first_admin_request_builds_the_admin_in_the_place_kept_for_it
         return [r for r in app.routes if isinstance(r, Mount) and r.path == ADMIN_BASE]
 
     (kept,) = mounted()
-    assert isinstance(kept.app, LazyAdmin) and app.state.admin is kept.app
+    lazy = app.state.admin
+    assert isinstance(kept.app, LazyAdmin) and lazy is kept.app
     place = app.routes.index(kept)
     async with (
         app.router.lifespan_context(app),
@@ -31,4 +32,4 @@ async def test_the_first_admin_request_builds_the_admin_in_the_place_kept_for_it
     (built,) = mounted()
     assert built.app is app.state.admin.admin and app.routes.index(built) == place
     assert app.url_path_for("admin:login") == "/admin/login"
-    assert app.state.admin.session_maker is kept.app.session_maker  # what the lifespan bound
+    assert app.state.admin.session_maker is lazy.session_maker  # what the lifespan bound

@@ -14,6 +14,7 @@ from sqladmin.filters import StaticValuesFilter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from rest_service.app.admin import ADMIN_BASE
 from rest_service.app.admin.auth import current_admin
 from rest_service.app.admin.request_ctx import admin_ctx, app_state
 from rest_service.app.admin.views import (
@@ -21,7 +22,6 @@ from rest_service.app.admin.views import (
     _ReadableView,
     _ServiceView,
 )
-from rest_service.app.admin_mount import ADMIN_BASE
 from rest_service.app.domain import contacts, leads, leads_export
 from rest_service.app.domain.leads import LeadFilter
 from rest_service.app.domain.unit_of_work import unit_of_work

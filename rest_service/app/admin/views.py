@@ -33,9 +33,9 @@ from wtforms.validators import ValidationError
 
 from common.infrastructure.errors import AppError
 from common.infrastructure.wire import ModelCapability
+from rest_service.app.admin import ADMIN_BASE
 from rest_service.app.admin import display_names as readable
 from rest_service.app.admin.request_ctx import BIGINT_MAX, admin_ctx
-from rest_service.app.admin_mount import ADMIN_BASE
 from rest_service.app.domain import (
     assistants,
     catalogue,
