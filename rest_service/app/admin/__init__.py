@@ -2,7 +2,7 @@
 built on its first request: sqladmin (with wtforms and jinja2), the admin's views and pages
 (`site.py` and the modules beside it) and markdown-it are imported then, not at start. A
 rest_service whose admin nobody opens never pays their ~7 MB and ~0.1 s of CPU; the first
-admin request pays the import once.
+admin request waits for the import once (made in a thread, the loop going on).
 
 Until then `app.state.admin` is the `LazyAdmin` below; it holds the session maker and the
 zone the lifespan binds (`bind_admin`), which the admin takes over when it is built. Built,
@@ -12,6 +12,8 @@ read the same as if it had been mounted at start.
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -39,6 +41,9 @@ class LazyAdmin:
         self.built: ASGIApp | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Imported in a thread: meanwhile the event loop (in one process, every service's)
+        # goes on answering.
+        await asyncio.to_thread(importlib.import_module, f"{__name__}.site")
         await self.build()(scope, receive, send)
 
     def build(self) -> ASGIApp:
