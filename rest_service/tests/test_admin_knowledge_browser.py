@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from rest_service.tests import test_admin_browser as suite
-from rest_service.tests.test_admin_browser import ARTIFACTS, log_in, ok, save
+from rest_service.tests.test_admin_browser import ARTIFACTS, delete_shown, log_in, ok, save
 from rest_service.tests.test_admin_names_browser import choose
 
 # The browser suite's Chromium skip, time limit and fixtures (one rest_service per module).
@@ -65,7 +65,6 @@ def test_write_find_edit_and_delete_an_article(
     assert articles(api, word)[0]["language"] is None
 
     page.goto(f"{PAGE}/details/{made['id']}")
-    page.locator("a", has_text="Delete").first.click()
-    page.locator("#modal-delete-button").click()
+    delete_shown(page)
     page.wait_for_url(f"**{PAGE}/list**")
     assert api.get(f"/api/knowledge/{made['id']}").status_code == 404

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from rest_service.tests import test_admin_browser as suite
-from rest_service.tests.test_admin_browser import ARTIFACTS, log_in, ok, save
+from rest_service.tests.test_admin_browser import ARTIFACTS, delete_shown, log_in, ok, save
 
 # The browser suite's Chromium skip, time limit and fixtures (one rest_service per module).
 pytestmark = suite.pytestmark
@@ -74,8 +74,7 @@ def test_a_lead_is_filtered_edited_and_exported_and_its_contact_deleted(
     [saved] = ok(api.get("/api/contacts/", params={"q": word}))
     contact_id = saved["id"]
     page.goto(f"/admin/contact/details/{contact_id}")
-    page.locator("a", has_text="Delete").first.click()
-    page.locator("#modal-delete-button").click()
+    delete_shown(page)
     page.wait_for_url("**/admin/contact/list**")
     with httpx.Client(base_url=server["url"], headers=headers, timeout=10) as svc:
         gone = svc.get(f"/api/contacts/of/{user['id']}/{shop['id']}")
