@@ -19,6 +19,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisClusterException, RedisError
 
 from common.infrastructure.logging import get_logger
+from common.infrastructure.shutdown import bounded
 
 log = get_logger(__name__)
 
@@ -26,6 +27,9 @@ log = get_logger(__name__)
 RESUBSCRIBE_AFTER_S = 1.0
 #: How long one wait for a message may block (a stop ends it at once).
 _POLL_S = 1.0
+#: How long closing a subscription may take (redis-py's close can wait for ever on its
+#: socket, redis/redis-py#3941).
+CLOSE_S = 2.0
 
 
 async def listen(
@@ -54,7 +58,7 @@ async def listen(
                 await asyncio.wait({stopping}, timeout=RESUBSCRIBE_AFTER_S)
             finally:
                 with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # unannotated upstream
+                    await bounded("pubsub_close", _closed(pubsub), CLOSE_S)
     finally:
         stopping.cancel()
 
@@ -85,6 +89,10 @@ async def _slots_known(redis: aioredis.Redis) -> None:
     client: object = redis  # create_redis types its cluster client as `Redis`
     if isinstance(client, RedisCluster):
         await client.initialize()
+
+
+async def _closed(pubsub: PubSub) -> None:
+    await pubsub.aclose()  # type: ignore[no-untyped-call]  # unannotated upstream
 
 
 def _text(data: object) -> str:

@@ -15,6 +15,7 @@ from common.infrastructure.body_limit import BodyLimitMiddleware
 from common.infrastructure.logging import configure_logging, get_logger
 from common.infrastructure.metrics import SERVICE_STARTS
 from common.infrastructure.probes import PROBE_TIMEOUT_S, ReadinessCheck
+from common.infrastructure.shutdown import bounded
 from common.infrastructure.tracing import configure_tracing
 from rest_service.app.admin import bind_admin, mount_admin
 from rest_service.app.api import (
@@ -99,10 +100,11 @@ async def _running(app: FastAPI, settings: Settings) -> AsyncIterator[AppState]:
     try:
         yield state
     finally:
-        await stop_sweep(handoff_sweep)
-        await stop_worker(webhook_worker)
-        await stop_retention(retention)
-        await state.close()
+        grace = settings.shutdown_grace_seconds
+        await bounded("handoff_sweep", stop_sweep(handoff_sweep), grace)
+        await bounded("webhook_worker", stop_worker(webhook_worker), grace)
+        await bounded("retention", stop_retention(retention), grace)
+        await bounded("connections", state.close(), grace)
         log.info("service_stopped")
 
 
