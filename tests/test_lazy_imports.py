@@ -37,8 +37,19 @@ LAZY = {
     "assistant.src.tools.read_page_tool": ("lxml",),
     # pypdf only for a knowledge import of a PDF (docs/decisions/0046), openpyxl only for an
     # XLSX export of the leads (docs/decisions/0049), jsonschema only for a tool's schema
-    # written.
-    "rest_service.app.main": ("pypdf", "openpyxl", *JSONSCHEMA),
+    # written; the web admin (sqladmin, wtforms, jinja2, its views, markdown-it: ~7 MB) on
+    # its first request (`rest_service.app.admin.LazyAdmin`).
+    "rest_service.app.main": (
+        "pypdf",
+        "openpyxl",
+        *JSONSCHEMA,
+        "sqladmin",
+        "wtforms",
+        "jinja2",
+        "markdown_it",
+        "rest_service.app.admin.site",
+        "rest_service.app.admin.views",
+    ),
 }
 
 

@@ -17,7 +17,7 @@ from common.infrastructure.metrics import SERVICE_STARTS
 from common.infrastructure.probes import PROBE_TIMEOUT_S, ReadinessCheck
 from common.infrastructure.shutdown import bounded
 from common.infrastructure.tracing import configure_tracing
-from rest_service.app.admin import bind_admin, mount_admin
+from rest_service.app.admin import bind_admin, mount_lazy_admin
 from rest_service.app.api import (
     api_clients,
     assistant_tools,
@@ -169,7 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
-    mount_admin(app)
+    mount_lazy_admin(app)
     web.add_ops_routes(app, health)
     web_observability.instrument(app, "rest_service")
     web.add_probe_routes(app, "rest_service", readiness_checks)

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from pydantic import ValidationError
 
 from common.infrastructure.settings import settings_problems
@@ -83,3 +84,13 @@ async def test_the_admin_shows_times_in_admin_timezone(
     assert shown in details
     history = (await client.get("/admin/history")).text
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d CES?T<", history)
+
+
+async def test_an_admin_built_before_a_lifespan_shows_that_lifespans_zone(
+    berlin: None, shared_app: FastAPI
+) -> None:
+    """The shared app's admin is built by whichever test opens it first; each later test's
+    lifespan still sets its ADMIN_TIMEZONE."""
+    shared_app.state.lazy_admin.build()
+    async with shared_app.router.lifespan_context(shared_app):
+        assert shared_app.state.admin_clock.zone == BERLIN

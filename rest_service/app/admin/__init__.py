@@ -1,84 +1,78 @@
-"""The web admin at /admin (sqladmin): tables, change history, analytics, conversations."""
+"""The web admin at /admin (sqladmin: tables, change history, analytics, conversations),
+built on its first request: sqladmin (with wtforms and jinja2), the admin's views and pages
+(`site.py` and the modules beside it) and markdown-it are imported then, not at start. A
+rest_service whose admin nobody opens never pays their ~7 MB and ~0.1 s of CPU; the first
+admin request waits for the import once (made in a thread, the loop going on).
+
+Until then `app.state.admin` is the `LazyAdmin` below; it holds the session maker and the
+zone the lifespan binds (`bind_admin`), which the admin takes over when it is built. Built,
+sqladmin's own mount takes the place of this one, so `url_for("admin:…")` and the routes
+read the same as if it had been mounted at start.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-from pathlib import Path
+import asyncio
+import importlib
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from fastapi import FastAPI
-from sqladmin import Admin, ModelView
-from sqladmin.authentication import login_required
-from sqladmin.formatters import BASE_FORMATTERS
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.routing import Mount
 
-from rest_service.app.admin.api_client_views import ApiClientAdmin
-from rest_service.app.admin.auth import AdminAuth
-from rest_service.app.admin.bot_views import BotAdmin
-from rest_service.app.admin.display_names import AdminClock
-from rest_service.app.admin.feedback_views import FeedbackAdmin
-from rest_service.app.admin.leads_views import LEAD_VIEWS
-from rest_service.app.admin.pages import PAGES, dashboard_context
-from rest_service.app.admin.pairing_views import PairingAdmin
-from rest_service.app.admin.views import ADMIN_BASE, VIEWS
-from rest_service.app.admin.webhook_views import WebhookAdmin, WebhookDeliveryAdmin
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
-TEMPLATES = Path(__file__).parent / "templates"
+#: Where the admin is mounted.
+ADMIN_BASE = "/admin"
 
 
-class DashboardAdmin(Admin):
-    """sqladmin with the dashboard as its landing page (sqladmin's `index` is meant to be
-    overridden for that)."""
+class LazyAdmin:
+    """The ASGI app at /admin until the admin is built, and `app.state.admin` until then."""
 
-    @login_required
-    async def index(self, request: Request) -> Response:
-        context = await dashboard_context(self.app, request)
-        return await self.templates.TemplateResponse(request, "admin_dashboard.html", context)
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.session_maker = async_sessionmaker(
+            class_=AsyncSession, expire_on_commit=False, autoflush=False
+        )
+        self.zone = ZoneInfo("UTC")
+        self.route = Mount(ADMIN_BASE, app=self, name="admin")
+        self.built: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Imported in a thread: meanwhile the event loop (in one process, every service's)
+        # goes on answering.
+        await asyncio.to_thread(importlib.import_module, f"{__name__}.site")
+        await self.build()(scope, receive, send)
+
+    def build(self) -> ASGIApp:
+        """sqladmin's app, mounted where this one was (built on the first call)."""
+        if self.built is None:
+            from rest_service.app.admin.site import mount_admin
+
+            admin = mount_admin(self.app, self.session_maker, self.zone)
+            routes = self.app.router.routes
+            mounted = next(r for r in routes if isinstance(r, Mount) and r.app is admin.admin)
+            routes.remove(mounted)
+            routes[routes.index(self.route)] = mounted
+            self.built = admin.admin
+        return self.built
 
 
-def mount_admin(app: FastAPI) -> Admin:
-    """Mount the admin; its sessions are bound to the engine in the lifespan (`bind_admin`)."""
-    sessions = async_sessionmaker(class_=AsyncSession, expire_on_commit=False, autoflush=False)
-    admin = DashboardAdmin(
-        app,
-        session_maker=sessions,
-        base_url=ADMIN_BASE,
-        title="Smart Assistant admin",
-        templates_dir=str(TEMPLATES),
-        authentication_backend=AdminAuth(app),
-    )
-    clock = AdminClock()
-    times = {**BASE_FORMATTERS, datetime: clock.when}
-    views: tuple[type[ModelView], ...] = (
-        *VIEWS,
-        *LEAD_VIEWS,
-        FeedbackAdmin,
-        BotAdmin,
-        WebhookAdmin,
-        WebhookDeliveryAdmin,
-        ApiClientAdmin,
-        PairingAdmin,
-    )
-    for view in views:
-        # sqladmin binds the session maker on the view class itself: a class per app, so a
-        # second app in one process (a test's) cannot point this app's admin at its database
-        # (nor show its times in that app's zone).
-        per_app = {
-            "__module__": view.__module__,
-            "column_type_formatters": times,
-            "column_type_formatters_detail": times,
-        }
-        admin.add_view(type(view.__name__, (view,), per_app))
-    admin.templates.env.filters["admin_time"] = clock.when
-    app.state.admin_clock = clock
-    for page in PAGES:
-        admin.add_base_view(type(page.__name__, (page,), {"__module__": page.__module__}))
-    app.state.admin = admin
-    return admin
+def mount_lazy_admin(app: FastAPI) -> LazyAdmin:
+    lazy = LazyAdmin(app)
+    app.router.routes.append(lazy.route)
+    app.state.admin = lazy
+    app.state.lazy_admin = lazy
+    return lazy
 
 
 def bind_admin(app: FastAPI, engine: AsyncEngine, timezone: str = "UTC") -> None:
-    app.state.admin.session_maker.configure(bind=engine)
-    app.state.admin_clock.zone = ZoneInfo(timezone)  # checked by Settings
+    """The admin's sessions on the app's engine and its times in ADMIN_TIMEZONE (checked by
+    Settings), whether or not it is built yet."""
+    lazy: LazyAdmin = app.state.lazy_admin
+    lazy.session_maker.configure(bind=engine)
+    lazy.zone = ZoneInfo(timezone)
+    if lazy.built is not None:
+        app.state.admin_clock.zone = lazy.zone

@@ -17,9 +17,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from common.infrastructure.clock import utcnow
+from rest_service.app.admin import ADMIN_BASE
 from rest_service.app.admin.leads_views import conversation_link
 from rest_service.app.admin.request_ctx import admin_ctx
-from rest_service.app.admin.views import ADMIN_BASE, _ReadableView
+from rest_service.app.admin.views import _ReadableView
 from rest_service.app.domain import feedback
 from rest_service.app.domain.feedback import FeedbackFilter
 from rest_service.app.models.feedback import Dislike, Feedback

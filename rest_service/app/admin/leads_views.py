@@ -14,10 +14,10 @@ from sqladmin.filters import StaticValuesFilter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from rest_service.app.admin import ADMIN_BASE
 from rest_service.app.admin.auth import current_admin
 from rest_service.app.admin.request_ctx import admin_ctx, app_state
 from rest_service.app.admin.views import (
-    ADMIN_BASE,
     _blank_to_none,
     _ReadableView,
     _ServiceView,

@@ -33,6 +33,7 @@ from wtforms.validators import ValidationError
 
 from common.infrastructure.errors import AppError
 from common.infrastructure.wire import ModelCapability
+from rest_service.app.admin import ADMIN_BASE
 from rest_service.app.admin import display_names as readable
 from rest_service.app.admin.request_ctx import BIGINT_MAX, admin_ctx
 from rest_service.app.domain import (
@@ -83,8 +84,6 @@ from rest_service.app.models.profile_fact import ProfileFact
 from rest_service.app.models.user import User, UserUpdate
 
 LIST_PAGE_SIZE = 50
-#: Where `mount_admin` mounts the admin.
-ADMIN_BASE = "/admin"
 
 
 #: A submitted form as sqladmin hands it over (field name -> value): validated at once into
