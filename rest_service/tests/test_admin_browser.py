@@ -201,9 +201,12 @@ def seed_activity(server: dict[str, Any], secrets: dict[str, str]) -> None:
     """A conversation with a tool call, model answers and a reminder, as the services write
     them, so the charts have something to draw."""
     headers = {"Authorization": f"Bearer {secrets['SERVICE_API_TOKEN']}"}
+    admin = {"Authorization": f"Bearer {secrets['ADMIN_API_TOKEN']}"}
     with httpx.Client(base_url=server["url"], headers=headers, timeout=10) as svc:
         user = ok(svc.post("/api/users/", json={"telegram_id": uuid.uuid4().int % 10**12 + 1}))
-        assistant = ok(svc.get("/api/assistants/", params={"limit": 1}))[0]
+        # its own assistant: run first on a fresh database, no other test has made one yet
+        name = f"charts_{uuid.uuid4().hex[:8]}"
+        assistant = ok(svc.post("/api/assistants/", headers=admin, json={"name": name}))
         body = {"user_id": user["id"], "assistant_id": assistant["id"]}
         thread = ok(svc.post("/api/threads/", json=body))["thread_id"]
         messages = [{"role": "user", "content": "weather in Oslo?", "user_id": user["id"]}] + [
