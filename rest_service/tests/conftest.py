@@ -28,10 +28,15 @@ from rest_service.app.state import AppState
 
 @pytest.fixture
 def settings_env(settings_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """No retention loop in an in-process app: its units of work join the test's one
-    connection, where a loop's query at startup would race the test's own
-    (test_retention.py runs retention with settings of its own)."""
-    off = {"HISTORY_RETENTION_DAYS": "0", "WEBHOOK_RETENTION_DAYS": "0"}
+    """No retention loop and no webhook delivery worker in an in-process app: their units of
+    work join the test's one connection, where a loop's query at startup would race the
+    test's own, and the worker's client session and subscription cost each test a tenth of a
+    second (test_retention.py and test_webhooks.py run them with settings of their own)."""
+    off = {
+        "HISTORY_RETENTION_DAYS": "0",
+        "WEBHOOK_RETENTION_DAYS": "0",
+        "WEBHOOK_DELIVERY_ENABLED": "false",
+    }
     for name, value in off.items():
         monkeypatch.setenv(name, value)
     return {**settings_env, **off}
