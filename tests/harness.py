@@ -197,6 +197,17 @@ def service_env(
     return base_env(database_url, redis_url, key_prefix, secrets)
 
 
+#: rest_service's background loops, off in an app a test runs in its own process: their units
+#: of work join the test's connection and race its queries, and the delivery worker's client
+#: session and subscription cost each test about a tenth of a second. The tests of a loop
+#: turn it on with settings of their own.
+REST_LOOPS_OFF = {
+    "HISTORY_RETENTION_DAYS": "0",
+    "WEBHOOK_RETENTION_DAYS": "0",
+    "WEBHOOK_DELIVERY_ENABLED": "false",
+}
+
+
 @pytest.fixture
 def settings_env(monkeypatch: pytest.MonkeyPatch, service_env: dict[str, str]) -> dict[str, str]:
     """Puts `service_env` into os.environ for settings built in this process."""

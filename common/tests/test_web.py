@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from common.infrastructure import service_tokens
 from google_calendar_service.src.main import create_app as create_calendar_app
 from rest_service.app.main import create_app as create_rest_app
+from tests.harness import REST_LOOPS_OFF
 
 CRON_TOKEN = f"cron-{uuid.uuid4().hex}"
 USER = uuid.uuid4()
@@ -24,7 +25,11 @@ Ask = Callable[..., Awaitable[httpx.Response]]
 def service_env(service_env: dict[str, str]) -> dict[str, str]:
     """A scoped token both services know and neither lets through everywhere: cron_service's
     reads no secret and calls no calendar."""
-    return {**service_env, service_tokens.env_name("cron_service"): CRON_TOKEN}
+    return {
+        **service_env,
+        **REST_LOOPS_OFF,  # in-process apps: their loops would race the test, not tested here
+        service_tokens.env_name("cron_service"): CRON_TOKEN,
+    }
 
 
 async def _serving(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:

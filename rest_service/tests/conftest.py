@@ -24,22 +24,16 @@ from ops.infra import free_port
 from rest_service.app.main import create_app
 from rest_service.app.settings import Settings
 from rest_service.app.state import AppState
+from tests.harness import REST_LOOPS_OFF
 
 
 @pytest.fixture
 def settings_env(settings_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """No retention loop and no webhook delivery worker in an in-process app: their units of
-    work join the test's one connection, where a loop's query at startup would race the
-    test's own, and the worker's client session and subscription cost each test a tenth of a
-    second (test_retention.py and test_webhooks.py run them with settings of their own)."""
-    off = {
-        "HISTORY_RETENTION_DAYS": "0",
-        "WEBHOOK_RETENTION_DAYS": "0",
-        "WEBHOOK_DELIVERY_ENABLED": "false",
-    }
-    for name, value in off.items():
+    """rest_service's background loops off (tests/harness.py); test_retention.py and
+    test_webhooks.py run them with settings of their own."""
+    for name, value in REST_LOOPS_OFF.items():
         monkeypatch.setenv(name, value)
-    return {**settings_env, **off}
+    return {**settings_env, **REST_LOOPS_OFF}
 
 
 @pytest.fixture
