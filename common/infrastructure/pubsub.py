@@ -58,7 +58,8 @@ async def listen(
                 await asyncio.wait({stopping}, timeout=RESUBSCRIBE_AFTER_S)
             finally:
                 with contextlib.suppress(RedisError, OSError):
-                    await bounded("pubsub_close", _closed(pubsub), CLOSE_S)
+                    closing = pubsub.aclose()  # type: ignore[no-untyped-call]  # unannotated upstream
+                    await bounded("pubsub_close", closing, CLOSE_S)
     finally:
         stopping.cancel()
 
@@ -89,10 +90,6 @@ async def _slots_known(redis: aioredis.Redis) -> None:
     client: object = redis  # create_redis types its cluster client as `Redis`
     if isinstance(client, RedisCluster):
         await client.initialize()
-
-
-async def _closed(pubsub: PubSub) -> None:
-    await pubsub.aclose()  # type: ignore[no-untyped-call]  # unannotated upstream
 
 
 def _text(data: object) -> str:

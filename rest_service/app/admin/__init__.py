@@ -42,8 +42,9 @@ class LazyAdmin:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Imported in a thread: meanwhile the event loop (in one process, every service's)
-        # goes on answering.
-        await asyncio.to_thread(importlib.import_module, f"{__name__}.site")
+        # goes on answering. A request that came in while the first built it needs neither.
+        if self.built is None:
+            await asyncio.to_thread(importlib.import_module, f"{__name__}.site")
         await self.build()(scope, receive, send)
 
     def build(self) -> ASGIApp:
