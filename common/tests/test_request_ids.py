@@ -30,9 +30,13 @@ from common.infrastructure.serve import served_in_this_loop
 from google_calendar_service.src.main import create_app as create_calendar_app
 from ops.infra import free_port
 from rest_service.app.main import create_app as create_rest_app
+from tests.harness import REST_LOOPS_OFF
 
 STREAM = "queue:request_ids_test"
 REST_PORT = free_port()
+#: The uvicorn server shares the test's event loop (and, under load, a slow machine): once it
+#: did not answer /health within httpx's default 5 s.
+TIMEOUT = httpx.Timeout(30.0)
 
 
 @pytest.fixture
@@ -46,6 +50,7 @@ def service_env(service_env: dict[str, str], log_file: Path) -> dict[str, str]:
     rest_service this test serves."""
     return {
         **service_env,
+        **REST_LOOPS_OFF,  # an app in the test's loop: its loops would only compete with it
         "LOG_FILE": str(log_file),
         "LOG_LEVEL": "INFO",
         "REST_SERVICE_URL": f"http://127.0.0.1:{REST_PORT}",
@@ -138,7 +143,7 @@ UNSAFE = [None, "", "a" * 129, "bad id with spaces", "tab\there", "ünïcode", "
 
 
 async def test_an_unsafe_or_missing_request_id_is_replaced(rest_server: str) -> None:
-    async with httpx.AsyncClient(base_url=rest_server) as http:
+    async with httpx.AsyncClient(base_url=rest_server, timeout=TIMEOUT) as http:
         for sent in UNSAFE:
             raw = {} if sent is None else {REQUEST_ID_HEADER.encode(): sent.encode()}
             made = (await http.get("/health", headers=raw)).headers[REQUEST_ID_HEADER]
@@ -146,7 +151,7 @@ async def test_an_unsafe_or_missing_request_id_is_replaced(rest_server: str) -> 
 
 
 async def test_a_safe_request_id_is_kept_and_echoed_even_on_a_refusal(rest_server: str) -> None:
-    async with httpx.AsyncClient(base_url=rest_server) as http:
+    async with httpx.AsyncClient(base_url=rest_server, timeout=TIMEOUT) as http:
         ok = await http.get("/health", headers={REQUEST_ID_HEADER: "proxy-1.2:3_x"})
         refused = await http.get("/api/users/", headers={REQUEST_ID_HEADER: "r-401"})
     assert ok.headers[REQUEST_ID_HEADER] == "proxy-1.2:3_x"
@@ -165,7 +170,7 @@ async def test_requests_are_counted_and_timed_by_route_template(
     route = "/api/users/{user_id}"
     before = requests_seen("rest_service", "GET", route, "404")
     unknown = requests_seen("rest_service", "GET", "none", "404")
-    async with httpx.AsyncClient(base_url=rest_server, headers=auth) as http:
+    async with httpx.AsyncClient(base_url=rest_server, headers=auth, timeout=TIMEOUT) as http:
         for _ in range(3):
             assert (await http.get(f"/api/users/{uuid.uuid4()}")).status_code == 404
         assert (await http.get(f"/no/such/{uuid.uuid4()}")).status_code == 404

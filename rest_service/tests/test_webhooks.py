@@ -21,6 +21,7 @@ from sqlalchemy import delete, select
 from sqlmodel import col
 
 from common.infrastructure.address_guard import guarded_session
+from common.infrastructure.clock import utcnow
 from rest_service.app.database import create_sessionmaker
 from rest_service.app.domain.events import emit_event
 from rest_service.app.domain.unit_of_work import unit_of_work
@@ -40,7 +41,7 @@ from sandbox.bitrix24 import Bitrix24StandIn
 from sandbox.server import ScriptedServer
 from sandbox.webhook_receiver import Receiver, verify
 from tests.tiers import examples
-from tests.waiting import until
+from tests.waiting import NotInTime, until
 
 PUBLIC_URL = "https://93.184.216.34/hooks"
 LEAD = {"id": "lead-1", "name": "Ann", "phone": "+7 900 000-00-00", "email": "ann@example.com"}
@@ -420,13 +421,24 @@ async def test_two_workers_racing_deliver_each_event_once(
                 for http in (one, two)
             ]
 
+            seen: list[str] = []
+
             async def all_sent() -> bool:
                 await asyncio.gather(*(w.run_once() for w in workers))
                 ours = [r for r in await deliveries(state) if str(r.subscription_id) == hook["id"]]
                 pending = [r for r in ours if r.status == DeliveryStatus.pending]
+                # what a failure reports: a CI run once found this not true in 20 s, unseen here
+                seen[:] = [f"{len(receiver.received)} received"] + [
+                    f"{r.status.value}/{r.attempts}/{r.last_error}/{r.next_attempt_at:%T.%f}"
+                    for r in ours
+                    if r.status != DeliveryStatus.delivered
+                ]
                 return len(receiver.received) >= 30 and not pending
 
-            await until(all_sent, 20, "30 events delivered")
+            try:
+                await until(all_sent, 20, "30 events delivered")
+            except NotInTime as exc:
+                raise AssertionError(f"{exc}; {utcnow():%T.%f}: {seen}") from exc
         ids = [h["X-Webhook-Id"] for h, _ in receiver.received]
         assert len(ids) == len(set(ids)) == 30
     finally:
