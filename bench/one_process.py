@@ -2,18 +2,26 @@
 process of its own, and all in one process (ops/one_process.py). On a migrated database with
 the seed imported, each shape is started `--runs` times: the seconds from launch to every
 service answering `/health`, and VmHWM (peak resident memory) summed over its processes once
-all answer. `python -m bench.one_process` (Postgres and Redis as the tests find them)."""
+all answer. `python -m bench.one_process` (Postgres and Redis as the tests find them).
+
+`--environment runtime` measures what `./manage.py up` installs (every extra but `dev`: no
+schemathesis, so no rich or pygments, which httpx and structlog import when they are there):
+it syncs that environment from uv.lock into `.data/bench/runtime-venv` and runs there. The
+default measures the environment it is run in (the development one: about 5 MB more)."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
+import manage
 from ops.infra import DatabaseServer, find_postgres, find_redis, migrate
 from ops.processes import Stack
 from ops.run_env import base_env, fresh_secrets
@@ -45,10 +53,33 @@ def one_run(env: dict[str, str], one_process: bool) -> tuple[float, float]:
             stack.stop_all(together=True)
 
 
+#: Where `--environment runtime` keeps the environment `./manage.py up` would install.
+RUNTIME_VENV = manage.ROOT / ".data" / "bench" / "runtime-venv"
+
+
+def runtime_python() -> Path:
+    """The interpreter of the runtime environment (synced from uv.lock as `up` syncs it)."""
+    uv = manage._uv()
+    _, flags = manage.extra_set("up")
+    command = [uv, "sync", "--frozen", "--compile-bytecode", "--quiet", *flags]
+    subprocess.run(
+        [*command, "--python", manage.python_for_sync(uv)],
+        check=True,
+        cwd=manage.ROOT,
+        env={**os.environ, "UV_PROJECT_ENVIRONMENT": str(RUNTIME_VENV)},
+    )
+    return RUNTIME_VENV / "bin" / "python"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--environment", choices=("current", "runtime"), default="current")
     args = parser.parse_args()
+    if args.environment == "runtime" and Path(sys.prefix).resolve() != RUNTIME_VENV.resolve():
+        python = str(runtime_python())
+        os.execv(python, [python, "-m", "bench.one_process", *sys.argv[1:]])
+    print(f"environment: {sys.prefix}")
     postgres, redis = find_postgres(), find_redis()
     assert postgres and redis, "no Postgres or Redis"
     server = DatabaseServer(postgres.url)
