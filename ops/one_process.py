@@ -22,6 +22,7 @@ import sys
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
+from common.infrastructure import collector
 from common.infrastructure.logging import bind_service, get_logger
 from common.infrastructure.retry import RetryPolicy
 from common.infrastructure.serve import SharedProcessServer, asgi_config
@@ -50,6 +51,8 @@ def service_run(service: Service) -> Run:
     if service.kind is Kind.worker:
         main: Run = load(service.entry)
         return main
+
+    importlib.import_module(service.entry.partition(":")[0])  # the app built with the rest
 
     async def serve(stop: asyncio.Event) -> None:
         settings = load_settings(load(service.settings))
@@ -127,6 +130,7 @@ def main(argv: Sequence[str]) -> int:
         return 2
     give_ports(names, os.environ)
     runs = {name: service_run(BY_NAME[name]) for name in names}
+    collector.started()
 
     async def _run() -> None:
         stop = asyncio.Event()
@@ -141,4 +145,5 @@ def main(argv: Sequence[str]) -> int:
 
 
 if __name__ == "__main__":
+    collector.starting()  # before the services' imports (main's): see collector.py
     sys.exit(main(sys.argv[1:]))

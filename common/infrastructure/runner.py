@@ -7,6 +7,7 @@ import gc
 import signal
 from collections.abc import Awaitable, Callable
 
+from common.infrastructure import collector
 from common.infrastructure.logging import get_logger
 
 log = get_logger(__name__)
@@ -22,6 +23,7 @@ def run_worker(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
             loop.add_signal_handler(sig, _on_signal, stop, sig)
         await main(stop)
 
+    collector.started()
     asyncio.run(_run())
     # The process exits next. Its last garbage collections at interpreter shutdown took 1 to
     # 4 s in every worker (all of it after `service_stopped`), collecting nothing that

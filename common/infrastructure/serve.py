@@ -10,12 +10,16 @@ from typing import Any, Literal
 
 import uvicorn
 
+from common.infrastructure import collector
 from common.infrastructure.settings import ServiceSettings
 
 
 def serve_asgi(app_path: str, settings: ServiceSettings) -> None:
     """`python -m <service>`: the app in a process of its own, stopped by SIGTERM or SIGINT."""
-    uvicorn.Server(asgi_config(app_path, settings)).run()
+    config = asgi_config(app_path, settings)
+    config.load()  # imports the app now (uvicorn would at its start) to mark the start's end
+    collector.started()
+    uvicorn.Server(config).run()
 
 
 def asgi_config(app_path: str, settings: ServiceSettings) -> uvicorn.Config:
