@@ -16,11 +16,11 @@ from ops.services import ROOT, SERVICES, Kind, Service
 RUNNERS = {Kind.http: "serve_asgi", Kind.worker: "run_worker"}
 
 
-def imported_names(tree: ast.Module) -> dict[str, str]:
+def imported_names(statements: list[ast.stmt]) -> dict[str, str]:
     """Each name `from <module> import <name>` binds, as `module:name`."""
     return {
         alias.asname or alias.name: f"{node.module}:{alias.name}"
-        for node in tree.body
+        for node in statements
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
         for alias in node.names
     }
@@ -42,8 +42,12 @@ def main_block(tree: ast.Module) -> list[ast.stmt]:
 def entry_of(service: Service) -> tuple[str, str | None]:
     """(entry, settings class) that `python -m <service>` runs, as `module:name` paths."""
     tree = ast.parse((ROOT / service.name / "__main__.py").read_text())
-    names = imported_names(tree)
-    [statement] = main_block(tree)
+    block = main_block(tree)
+    names = imported_names([*tree.body, *block])
+    # the collector's start comes first, before the service's imports (collector.py)
+    first, *_, statement = block
+    assert ast.unparse(first) == "collector.starting()", ast.unparse(first)
+    assert names["collector"] == "common.infrastructure:collector"
     assert isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call)
     call = statement.value
     assert isinstance(call.func, ast.Name)

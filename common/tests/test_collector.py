@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from common.infrastructure import collector
+from tests.harness import FROZEN_AT_COLLECTION
 
 
 @pytest.fixture
@@ -68,3 +69,9 @@ def test_once_started_the_starts_objects_are_frozen_and_the_usual_thresholds_bac
     assert gc.get_freeze_count() >= len(kept)
     oldest = {id(obj) for obj in gc.get_objects(generation=2)}
     assert not any(id(obj) in oldest for obj in kept)  # in the permanent generation
+
+
+def test_the_test_runs_own_imports_are_frozen_too() -> None:
+    """tests/harness.py freezes what the collection made, as a service freezes its start."""
+    [frozen] = FROZEN_AT_COLLECTION
+    assert frozen > 10_000
