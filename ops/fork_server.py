@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from common.infrastructure import collector
+
 #: Imported once by the server, before any fork: what each service's `python -m` imports. None
 #: of them reads the environment when imported (settings are read when a service starts):
 #: `tests/test_fork_server.py` records what the imports read and fails on a read of ours.
@@ -179,8 +181,12 @@ def run_child(start: Start, output: int) -> None:
 def main() -> None:
     """`python -m ops.fork_server <socket path> <module>...`: stdin is the owner's pipe."""
     path, *preloaded = sys.argv[1:]
+    collector.starting()
     for name in preloaded:
         __import__(name)
+    # frozen before any fork: a child's collections then write to none of the pages it shares
+    # with the server (each would be copied), as a service's own start freezes its imports
+    collector.started()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(64)

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from common.infrastructure import collector
 from ops import fork_server
 from ops.fork_server import ForkServer
 from ops.infra import free_port
@@ -241,3 +242,24 @@ def test_a_start_longer_than_one_read_is_read_whole(
     child = _start(forks, "where", programs, log, A_SETTING="x" * 200_000)
     assert child.wait(60) == 7
     assert json.loads(log.read_text())["setting"] == "x" * 200_000
+
+
+def test_a_child_starts_with_what_the_server_imported_frozen_and_the_usual_collector(
+    programs: Path, tmp_path: Path
+) -> None:
+    """Frozen before the fork, the server's objects are never written by a child's collections
+    (no copy of the shared pages); the child's thresholds are CPython's usual ones."""
+    (programs / "collector_state.py").write_text(
+        "import gc, json\n"
+        "print(json.dumps({'frozen': gc.get_freeze_count(), 'threshold': gc.get_threshold()}))\n"
+    )
+    env = measured({"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT)})
+    server = ForkServer(env, ROOT, preloaded=("email.message",))
+    try:
+        log = tmp_path / "collector.log"
+        assert _start(server, "collector_state", programs, log).wait(60) == 0, log.read_text()
+    finally:
+        server.close()
+    said = json.loads(log.read_text())
+    assert said["frozen"] > 1_000
+    assert tuple(said["threshold"]) == collector.USUAL
