@@ -52,7 +52,7 @@ def service_run(service: Service) -> Run:
         main: Run = load(service.entry)
         return main
 
-    importlib.import_module(service.entry.partition(":")[0])  # the app built with the rest
+    load(service.entry)  # the app imported and built now, with the rest (collector.started)
 
     async def serve(stop: asyncio.Event) -> None:
         settings = load_settings(load(service.settings))
