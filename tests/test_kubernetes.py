@@ -1024,6 +1024,32 @@ def test_every_hpa_component_renders_and_validates(tmp_path: Path) -> None:
         assert "replicas" not in of_kind(docs, "Deployment")[name]["spec"], name
 
 
+def tg_bot_scaling_problems(docs: list[dict[str, Any]]) -> list[str]:
+    """tg_bot scales on receiving only with a webhook: a long-polling tg_bot has one poller."""
+    if "tg-bot" not in of_kind(docs, "HorizontalPodAutoscaler"):
+        return []
+    if config_data(docs).get("TELEGRAM_WEBHOOK_URL", "").startswith("https://"):
+        return []
+    return ["an HPA scales tg-bot but TELEGRAM_WEBHOOK_URL is unset: one replica polls"]
+
+
+def test_tg_bot_is_autoscaled_only_behind_a_webhook(overlay: Overlay) -> None:
+    assert tg_bot_scaling_problems(overlay.docs) == []
+
+
+@pytest.mark.parametrize(("name", "problems"), [("minimal", 1), ("example", 0)])
+def test_the_tg_bot_hpa_without_a_webhook_is_found(
+    tmp_path: Path, name: str, problems: int
+) -> None:
+    """minimal polls (no TELEGRAM_WEBHOOK_URL); example has a webhook."""
+    shutil.copytree(KUBERNETES.parent, tmp_path / "deploy")
+    kustomization = tmp_path / "deploy" / "kubernetes" / "overlays" / name / "kustomization.yaml"
+    document = yaml.safe_load(kustomization.read_text())
+    document.setdefault("components", []).append("../../components/hpa-tg-bot")
+    kustomization.write_text(yaml.safe_dump(document))
+    assert len(tg_bot_scaling_problems(kustomize(kustomization.parent))) == problems
+
+
 WAVE = "argocd.argoproj.io/sync-wave"
 #: What the migrate Job needs running before it: the bundled databases (their pods carry
 #: `app.kubernetes.io/component` = these).
