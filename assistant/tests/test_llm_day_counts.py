@@ -59,7 +59,7 @@ async def test_a_redis_that_is_gone_fails_no_completion(
     llm: LlmStandIn, settings: Settings, names: Names
 ) -> None:
     gone = aioredis.Redis(port=free_port(), socket_connect_timeout=1)
-    gateway = LlmGateway(settings, no_key, None, LlmStats(gone, names))
+    gateway = LlmGateway(settings, no_key, None, LlmStats(gone, names, write_timeout_s=0.3))
     llm.reply("still here")
     try:
         assert (await gateway.complete(routes(llm), HELLO)).content == "still here"

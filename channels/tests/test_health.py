@@ -147,8 +147,11 @@ async def test_a_channel_whose_platform_is_down_is_down_until_it_is_back(
 
 async def test_without_redis_health_and_readiness_say_so(key_prefix: str) -> None:
     nowhere = f"redis://127.0.0.1:{free_port()}/0"
+    # One quick retry: the default ~3 s per command only slows each step down, the sender's stop
+    # and hand-back included.
+    quick = {"redis_retries": 1, "redis_retry_cap_seconds": 0.05}
     async with (
-        serving(nowhere, key_prefix, {}) as url,
+        serving(nowhere, key_prefix, {}, **quick) as url,
         httpx.AsyncClient(base_url=url) as client,
     ):
         health = await client.get("/health")

@@ -34,6 +34,7 @@ from common.infrastructure.redis_keys import CHANNEL_DRAFTS, Names
 from common.infrastructure.rest_client import RestClient
 from common.infrastructure.serve import served_in_this_loop
 from ops.infra import free_port
+from tests.redis_clients import quick_retries
 from tests.streams import stream_entries
 from tests.tcp_proxy import TcpProxy
 from tests.waiting import until
@@ -104,6 +105,7 @@ async def served(
     settings = Settings(
         _env_file=None, environment="test", redis_url=f"redis://127.0.0.1:{proxy.port}/0",
         redis_key_prefix=key_prefix, web_chat_secret=SecretStr(SECRET),
+        redis_retries=1, redis_retry_cap_seconds=0.05,  # an outage found at once
     )  # fmt: skip
     app = create_app(settings, {Channel.WEB: WebChatAdapter})
     async with served_in_this_loop(app, free_port()) as url:
@@ -165,7 +167,7 @@ async def test_an_answer_is_added_once_and_one_sent_without_redis_is_retried(
     await web.send(message)
     await web.send(message)
     assert len(await stream_entries(redis, names.web_chat("visitor-1"))) == 1
-    cut = aioredis.Redis(port=proxy.port)
+    cut = quick_retries(aioredis.Redis(port=proxy.port))
     await proxy.stop()
     try:
         with pytest.raises(RetryLater):

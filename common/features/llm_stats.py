@@ -72,11 +72,17 @@ class LlmStats:
     """Adds the assistant's counts (`record`) and reads them back (`read`)."""
 
     def __init__(
-        self, redis: aioredis.Redis, names: Names, *, flush_after_s: float = FLUSH_AFTER_S
+        self,
+        redis: aioredis.Redis,
+        names: Names,
+        *,
+        flush_after_s: float = FLUSH_AFTER_S,
+        write_timeout_s: float = WRITE_TIMEOUT_S,
     ) -> None:
         self._redis = redis
         self._names = names
         self._flush_after_s = flush_after_s
+        self._write_timeout_s = write_timeout_s
         #: counts recorded and not yet written, by quarter hour
         self._waiting: dict[datetime, LlmCounts] = {}
         self._flushing: asyncio.Task[None] | None = None
@@ -113,7 +119,7 @@ class LlmStats:
             if value:
                 args += [f"{prefix}:{name}", value]
         try:
-            async with asyncio.timeout(WRITE_TIMEOUT_S):
+            async with asyncio.timeout(self._write_timeout_s):
                 await self._add(keys=[key], args=args)
         except (aioredis.RedisError, OSError, TimeoutError) as exc:
             log.warning("llm_stats_not_recorded", error=f"{type(exc).__name__}: {exc}")

@@ -67,10 +67,18 @@ def check_topology(sentinels: str, cluster: bool) -> None:
         parse_sentinels(sentinels)
 
 
-def _options(timeout_s: float | None) -> dict[str, Any]:
+#: A worker's client retries a lost connection this many times, waiting 0.1 s, 0.2 s, ... up
+#: to the cap between tries: about 3 s of a restart or failover ridden out per command.
+RETRIES = 5
+RETRY_CAP_S = 2.0
+
+
+def _options(
+    timeout_s: float | None, retries: int = RETRIES, retry_cap_s: float = RETRY_CAP_S
+) -> dict[str, Any]:
     """Connection options. `timeout_s` None: a worker's client, which waits as long as a
-    command takes and retries a lost connection with backoff; a number: fail fast (a cache
-    that must not hold a request), one retry."""
+    command takes and retries a lost connection with backoff (`retries` tries, waits capped
+    at `retry_cap_s`); a number: fail fast (a cache that must not hold a request), one retry."""
     if timeout_s is not None:
         return {
             "socket_connect_timeout": timeout_s,
@@ -87,7 +95,7 @@ def _options(timeout_s: float | None) -> dict[str, Any]:
         "health_check_interval": 15,
         "socket_connect_timeout": 5,
         "socket_keepalive": True,
-        "retry": Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=5),
+        "retry": Retry(ExponentialBackoff(cap=retry_cap_s, base=0.05), retries=retries),
         "retry_on_error": [RedisConnectionError, RedisTimeoutError],
     }
 
@@ -99,12 +107,14 @@ def create_redis(
     sentinel_master: str = "mymaster",
     cluster: bool = False,
     timeout_s: float | None = None,
+    retries: int = RETRIES,
+    retry_cap_s: float = RETRY_CAP_S,
 ) -> aioredis.Redis:
     """A pooled client that reconnects by itself after a Redis restart or failover.
 
     The cluster client is typed as `Redis`: it answers every command, script and same-slot
     transaction this suite sends (its tests run them on a real cluster)."""
-    options = _options(timeout_s)
+    options = _options(timeout_s, retries, retry_cap_s)
     check_topology(sentinels, cluster)
     if cluster:
         return cast(aioredis.Redis, RedisCluster.from_url(url, max_connections=_NO_CAP, **options))
@@ -148,13 +158,16 @@ def _sentinel_master(
 def create_redis_for(
     settings: ServiceSettings, *, timeout_s: float | None = None
 ) -> aioredis.Redis:
-    """The service's Redis as its settings say: REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER."""
+    """The service's Redis as its settings say: REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER,
+    REDIS_RETRIES and REDIS_RETRY_CAP_SECONDS."""
     return create_redis(
         settings.redis_url,
         sentinels=settings.redis_sentinels,
         sentinel_master=settings.redis_sentinel_master,
         cluster=settings.redis_cluster,
         timeout_s=timeout_s,
+        retries=settings.redis_retries,
+        retry_cap_s=settings.redis_retry_cap_seconds,
     )
 
 

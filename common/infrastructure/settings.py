@@ -13,7 +13,7 @@ from dotenv import dotenv_values
 from pydantic import BaseModel, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from common.infrastructure import service_tokens
+from common.infrastructure import redis_connection, service_tokens
 from common.infrastructure.crypto import is_valid_master_key
 from common.infrastructure.redis_connection import check_topology
 
@@ -109,6 +109,11 @@ class ServiceSettings(BaseSettings):
     #: Redis Cluster: REDIS_URL names any node; every script's keys share a slot through
     #: the hash tags of common/infrastructure/redis_keys.py.
     redis_cluster: bool = False
+    #: A service's Redis client retries a lost connection REDIS_RETRIES times, the waits
+    #: doubling from 0.1 s up to REDIS_RETRY_CAP_SECONDS (about 3 s ridden out with the
+    #: defaults) before a command fails; raise them for a failover slower than that.
+    redis_retries: int = Field(default=redis_connection.RETRIES, ge=0, le=100)
+    redis_retry_cap_seconds: float = Field(default=redis_connection.RETRY_CAP_S, gt=0, le=60)
 
     rest_service_url: str = "http://127.0.0.1:8000"
     google_calendar_service_url: str = "http://127.0.0.1:8001"

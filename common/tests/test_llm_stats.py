@@ -84,7 +84,7 @@ async def test_a_redis_that_is_gone_or_hangs_costs_the_writer_nothing(names: Nam
         gone = aioredis.Redis(port=free_port(), socket_connect_timeout=1)
         hanging = aioredis.Redis(port=silent.port)  # no socket timeout: it would wait for ever
         for redis in (gone, hanging):
-            stats = LlmStats(redis, names)
+            stats = LlmStats(redis, names, write_timeout_s=0.3)
             with capture_logs() as logs:
                 stats.record(LlmCounts(requests=1, failed=1))
                 # It returned before any write was tried: nothing failed, nothing asked.
