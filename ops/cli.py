@@ -582,6 +582,12 @@ def cmd_test(ctx: Context, args: argparse.Namespace) -> int:
         # worker collecting for 12 s); tests of uneven length: idle workers take others' tests
         workers = str((os.cpu_count() or 1) + 1)
         command += ["-n", workers, *([] if chosen else ["--dist", "worksteal"])]
+    elif not args.fast and not _parallel(pytest_args) and _whole_suite(args, pytest_args):
+        # Two workers a core: the end-to-end tests wait on the processes they start (on 2
+        # cores, the e2e tier alone took 788 s with 2 workers and 536 s with 4; docs/testing.md);
+        # at most 8, each with its own services running
+        workers = str(whole_suite_workers())
+        command += ["-n", workers, *([] if chosen else ["--dist", "loadfile"])]
     elif _parallel(pytest_args) and not chosen:
         command += ["--dist", "loadfile"]  # a file's module fixtures set up once, on one worker
     if args.coverage:
@@ -642,6 +648,19 @@ def _bytecode_cached(env: dict[str, str]) -> dict[str, str]:
     (services, programs, xdist workers), and with it each compiled the tree again and pytest
     rewrote every test module's asserts again (collection took minutes instead of seconds)."""
     return {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def whole_suite_workers() -> int:
+    """`./manage.py test`'s pytest-xdist workers when no `-n` is given."""
+    return min(8, 2 * (os.cpu_count() or 1))
+
+
+def _whole_suite(args: argparse.Namespace, pytest_args: list[str]) -> bool:
+    """No service chosen and no test file or folder named: the run that gets workers by
+    default (a named file or a collection runs in this one process, as pytest would)."""
+    if args.service or {"--co", "--collect-only"} & set(pytest_args):
+        return False
+    return not any(Path(arg.split("::")[0]).exists() for arg in pytest_args if arg[:1] != "-")
 
 
 def _parallel(pytest_args: list[str]) -> bool:

@@ -205,7 +205,27 @@ def test_fast_runs_the_unit_and_integration_tiers_with_the_fast_profile(ran: Pyt
         "--dist",
         "worksteal",
     ]
-    assert whole == ["-x"]
+    assert whole == ["-x", "-n", str(cli.whole_suite_workers()), "--dist", "loadfile"]
+
+
+def test_the_whole_suite_gets_two_workers_a_core_and_a_named_part_one_process(
+    ran: PytestRuns,
+) -> None:
+    workers = str(cli.whole_suite_workers())
+    assert cli.main(["test", "--", "-q", "-k", "queue", "-m", "e2e"]) == 0
+    assert cli.main(["test", "--", "common/tests/test_queue.py::test_x", "-q"]) == 0
+    assert cli.main(["test", "--", "tests", "-x"]) == 0
+    assert cli.main(["test", "--service", "common"]) == 0
+    assert cli.main(["test", "--", "--co", "-q"]) == 0
+    assert cli.main(["test", "--", "--dist", "load"]) == 0
+    assert ran.arguments() == [
+        ["-q", "-k", "queue", "-m", "e2e", "-n", workers, "--dist", "loadfile"],
+        ["common/tests/test_queue.py::test_x", "-q"],
+        ["tests", "-x"],
+        ["common/tests"],
+        ["--co", "-q"],
+        ["--dist", "load", "-n", workers],
+    ]
 
 
 def test_each_xdist_worker_has_its_own_database_and_key_prefix(
@@ -248,7 +268,10 @@ def test_random_order_shuffles_by_seed_and_the_default_keeps_the_file_order(
 
 def test_random_order_unblocks_pytest_randomly(ran: PytestRuns) -> None:
     assert cli.main(["test", "--random-order", "--", "--randomly-seed=7"]) == 0
-    assert ran.arguments() == [["-p", "randomly", "--randomly-seed=7"]]
+    workers = str(cli.whole_suite_workers())
+    assert ran.arguments() == [
+        ["-p", "randomly", "--randomly-seed=7", "-n", workers, "--dist", "loadfile"]
+    ]
 
 
 def _collected_files(*extra_env: tuple[str, str]) -> list[str]:
