@@ -583,9 +583,9 @@ def cmd_test(ctx: Context, args: argparse.Namespace) -> int:
         workers = str((os.cpu_count() or 1) + 1)
         command += ["-n", workers, *([] if chosen else ["--dist", "worksteal"])]
     elif not args.fast and not _parallel(pytest_args) and _whole_suite(args, pytest_args):
-        # Two workers a core: the end-to-end tests wait on the processes they start (on 2
-        # cores, the e2e tier alone took 788 s with 2 workers and 536 s with 4; docs/testing.md);
-        # at most 8, each with its own services running
+        # A worker a core. Two a core would be faster (the e2e tier on 2 cores: 788 s with 2
+        # workers, 536 s with 4), but 4 workers' tests and services held up to 86 Postgres
+        # connections at once, against a default server's 100 (docs/testing.md)
         workers = str(whole_suite_workers())
         command += ["-n", workers, *([] if chosen else ["--dist", "loadfile"])]
     elif _parallel(pytest_args) and not chosen:
@@ -651,8 +651,9 @@ def _bytecode_cached(env: dict[str, str]) -> dict[str, str]:
 
 
 def whole_suite_workers() -> int:
-    """`./manage.py test`'s pytest-xdist workers when no `-n` is given."""
-    return min(8, 2 * (os.cpu_count() or 1))
+    """`./manage.py test`'s pytest-xdist workers when no `-n` is given: one a core, at most 4
+    (each worker's tests and services use up to about 22 Postgres connections)."""
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 def _whole_suite(args: argparse.Namespace, pytest_args: list[str]) -> bool:

@@ -208,7 +208,17 @@ def test_fast_runs_the_unit_and_integration_tiers_with_the_fast_profile(ran: Pyt
     assert whole == ["-x", "-n", str(cli.whole_suite_workers()), "--dist", "loadfile"]
 
 
-def test_the_whole_suite_gets_two_workers_a_core_and_a_named_part_one_process(
+@pytest.mark.parametrize(("cores", "workers"), [(None, 1), (1, 1), (2, 2), (3, 3), (16, 4)])
+def test_the_whole_suite_has_a_worker_a_core_at_most_four(
+    cores: int | None, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four workers' tests and services held up to 86 Postgres connections at once: more would
+    pass a default server's 100."""
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    assert cli.whole_suite_workers() == workers
+
+
+def test_the_whole_suite_gets_a_worker_a_core_and_a_named_part_one_process(
     ran: PytestRuns,
 ) -> None:
     workers = str(cli.whole_suite_workers())
