@@ -17,7 +17,7 @@ from aiohttp import web
 from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlmodel import col
 
 from common.infrastructure.address_guard import guarded_session
@@ -438,7 +438,10 @@ async def test_two_workers_racing_deliver_each_event_once(
             try:
                 await until(all_sent, 20, "30 events delivered")
             except NotInTime as exc:
-                raise AssertionError(f"{exc}; {utcnow():%T.%f}: {seen}") from exc
+                # AddressRefused (a random-order run): a client with the default guard, not
+                # these workers, claimed them; which ones share this database then
+                others = await _other_clients(state)
+                raise AssertionError(f"{exc}; {utcnow():%T.%f}: {seen}; others: {others}") from exc
         ids = [h["X-Webhook-Id"] for h, _ in receiver.received]
         assert len(ids) == len(set(ids)) == 30
     finally:
@@ -563,6 +566,18 @@ def _channel(state: AppState) -> str:
 async def _pending(state: AppState) -> int:
     rows = await deliveries(state)
     return sum(r.status == DeliveryStatus.pending for r in rows)
+
+
+async def _other_clients(state: AppState) -> list[str]:
+    """The other connections to this test's database: pid, client port, start, last query."""
+    async with unit_of_work(state) as ctx:
+        rows = await ctx.session.execute(
+            text(
+                "SELECT pid, client_port, backend_start, left(query, 60) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+        return [f"{pid}/{port}/{start:%T}/{query}" for pid, port, start, query in rows]
 
 
 async def _forget_committed(state: AppState) -> None:
