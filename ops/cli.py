@@ -576,18 +576,10 @@ def cmd_test(ctx: Context, args: argparse.Namespace) -> int:
     shuffled = ["-p", "randomly"] if args.random_order else []
     command = [sys.executable, "-m", "pytest", *paths, *fast, *shuffled, *pytest_args]
     chosen = any(a.startswith("--dist") for a in pytest_args)
-    if args.fast and not _parallel(pytest_args):
-        # one worker more than cores: these tests spend half their time waiting on Redis,
-        # Postgres and stand-ins (on 2 cores: 124 s with 2, 108 s with 3, 104 s with 4, each
-        # worker collecting for 12 s); tests of uneven length: idle workers take others' tests
-        workers = str((os.cpu_count() or 1) + 1)
-        command += ["-n", workers, *([] if chosen else ["--dist", "worksteal"])]
-    elif not args.fast and not _parallel(pytest_args) and _whole_suite(args, pytest_args):
-        # A worker a core. Two a core would be faster (the e2e tier on 2 cores: 788 s with 2
-        # workers, 536 s with 4), but 4 workers' tests and services held up to 86 Postgres
-        # connections at once, against a default server's 100 (docs/testing.md)
-        workers = str(whole_suite_workers())
-        command += ["-n", workers, *([] if chosen else ["--dist", "loadfile"])]
+    default = _default_workers(args, pytest_args)
+    if default:
+        workers, dist = default
+        command += ["-n", workers, *([] if chosen else ["--dist", dist])]
     elif _parallel(pytest_args) and not chosen:
         command += ["--dist", "loadfile"]  # a file's module fixtures set up once, on one worker
     if args.coverage:
@@ -648,6 +640,23 @@ def _bytecode_cached(env: dict[str, str]) -> dict[str, str]:
     (services, programs, xdist workers), and with it each compiled the tree again and pytest
     rewrote every test module's asserts again (collection took minutes instead of seconds)."""
     return {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def _default_workers(args: argparse.Namespace, pytest_args: list[str]) -> tuple[str, str] | None:
+    """pytest-xdist's workers and distribution when `pytest_args` give no `-n`."""
+    if _parallel(pytest_args):
+        return None
+    if args.fast:
+        # one worker more than cores: these tests spend half their time waiting on Redis,
+        # Postgres and stand-ins (on 2 cores: 124 s with 2, 108 s with 3, 104 s with 4, each
+        # worker collecting for 12 s); tests of uneven length: idle workers take others' tests
+        return str((os.cpu_count() or 1) + 1), "worksteal"
+    if _whole_suite(args, pytest_args):
+        # A worker a core. Two a core would be faster (the e2e tier on 2 cores: 788 s with 2
+        # workers, 536 s with 4), but 4 workers' tests and services held up to 86 Postgres
+        # connections at once, against a default server's 100 (docs/testing.md)
+        return str(whole_suite_workers()), "loadfile"
+    return None
 
 
 def whole_suite_workers() -> int:

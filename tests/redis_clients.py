@@ -8,6 +8,8 @@ the tests spent waiting, not proving anything more.
 
 from __future__ import annotations
 
+from typing import Any
+
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
@@ -19,3 +21,9 @@ def quick_retries(client: aioredis.Redis) -> aioredis.Redis:
     retries = kept.get_retries() if kept is not None else 5
     client.set_retry(Retry(ExponentialBackoff(cap=0.02, base=0.005), retries=retries))
     return client
+
+
+#: The same for a service the test runs from its settings (REDIS_RETRIES,
+#: REDIS_RETRY_CAP_SECONDS): one retry, a wait of at most 50 ms, so an outage shows at once.
+QUICK_RETRY_SETTINGS: dict[str, Any] = {"redis_retries": 1, "redis_retry_cap_seconds": 0.05}
+QUICK_RETRY_ENV = {name.upper(): str(value) for name, value in QUICK_RETRY_SETTINGS.items()}

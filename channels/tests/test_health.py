@@ -19,6 +19,7 @@ from common.infrastructure.channels import Channel
 from common.infrastructure.queue_messages import OutgoingMessage
 from common.infrastructure.serve import served_in_this_loop
 from ops.infra import free_port
+from tests.redis_clients import QUICK_RETRY_SETTINGS
 
 
 class BrokenMailbox(Adapter):
@@ -147,11 +148,9 @@ async def test_a_channel_whose_platform_is_down_is_down_until_it_is_back(
 
 async def test_without_redis_health_and_readiness_say_so(key_prefix: str) -> None:
     nowhere = f"redis://127.0.0.1:{free_port()}/0"
-    # One quick retry: the default ~3 s per command only slows each step down, the sender's stop
-    # and hand-back included.
-    quick = {"redis_retries": 1, "redis_retry_cap_seconds": 0.05}
+    # the default ~3 s per command would only slow each step down (the sender's stop included)
     async with (
-        serving(nowhere, key_prefix, {}, **quick) as url,
+        serving(nowhere, key_prefix, {}, **QUICK_RETRY_SETTINGS) as url,
         httpx.AsyncClient(base_url=url) as client,
     ):
         health = await client.get("/health")

@@ -34,7 +34,7 @@ from common.infrastructure.redis_keys import CHANNEL_DRAFTS, Names
 from common.infrastructure.rest_client import RestClient
 from common.infrastructure.serve import served_in_this_loop
 from ops.infra import free_port
-from tests.redis_clients import quick_retries
+from tests.redis_clients import QUICK_RETRY_SETTINGS, quick_retries
 from tests.streams import stream_entries
 from tests.tcp_proxy import TcpProxy
 from tests.waiting import until
@@ -105,7 +105,7 @@ async def served(
     settings = Settings(
         _env_file=None, environment="test", redis_url=f"redis://127.0.0.1:{proxy.port}/0",
         redis_key_prefix=key_prefix, web_chat_secret=SecretStr(SECRET),
-        redis_retries=1, redis_retry_cap_seconds=0.05,  # an outage found at once
+        **QUICK_RETRY_SETTINGS,
     )  # fmt: skip
     app = create_app(settings, {Channel.WEB: WebChatAdapter})
     async with served_in_this_loop(app, free_port()) as url:

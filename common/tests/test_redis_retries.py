@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from common.infrastructure import redis_connection
@@ -67,3 +69,24 @@ def test_the_defaults_ride_out_about_three_seconds() -> None:
 def test_a_retry_setting_out_of_range_is_refused_naming_it(field: str, value: float) -> None:
     with pytest.raises(ValueError, match=field):
         ServiceSettings(_env_file=None, environment="test", **{field: value})
+
+
+@given(
+    name=st.sampled_from(["REDIS_RETRIES", "REDIS_RETRY_CAP_SECONDS"]),
+    raw=st.one_of(st.text(max_size=12), st.integers(-5, 200).map(str), st.floats().map(str)),
+)
+@settings(max_examples=60)
+def test_any_value_in_the_environment_is_taken_in_range_or_refused_naming_it(
+    name: str, raw: str
+) -> None:
+    """What an operator may write in .env: a number in range is taken, anything else is one
+    error that names the setting, never a client with a negative or endless policy."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(name, raw)
+        try:
+            settings = ServiceSettings(_env_file=None, environment="test")
+        except ValueError as exc:
+            assert name.lower() in str(exc)
+            return
+    assert 0 <= settings.redis_retries <= 100
+    assert 0 < settings.redis_retry_cap_seconds <= 60

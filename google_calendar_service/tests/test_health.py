@@ -7,6 +7,7 @@ import httpx
 from google_calendar_service.src.main import create_app
 from google_calendar_service.src.settings import Settings
 from ops.infra import free_port
+from tests.redis_clients import QUICK_RETRY_SETTINGS
 
 
 async def _health(settings: Settings) -> httpx.Response:
@@ -26,9 +27,8 @@ async def test_health_is_ok_with_redis_up(settings_env) -> None:
 
 async def test_health_is_503_and_not_ok_with_redis_down(settings_env) -> None:
     down = f"redis://127.0.0.1:{free_port()}/0"
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, redis_url=down, redis_retries=1, redis_retry_cap_seconds=0.05
-    )  # one quick retry: the probe finds Redis gone at once, not at its 2 s timeout
+    # one quick retry: the probe finds Redis gone at once, not at its 2 s timeout
+    settings = Settings(_env_file=None, redis_url=down, **QUICK_RETRY_SETTINGS)  # type: ignore[call-arg]
     response = await _health(settings)
     assert response.status_code == 503
     body = response.json()

@@ -17,6 +17,7 @@ from common.infrastructure.queue import StreamPublisher
 from common.infrastructure.queue_messages import OutgoingKind, OutgoingMessage
 from common.infrastructure.redis_keys import TO_TELEGRAM
 from sandbox.telegram_html import parse_html, utf16_len
+from tests.redis_clients import QUICK_RETRY_ENV
 from tests.tcp_proxy import TcpProxy
 from tests.waiting import until
 from tg_bot.src.domain.formatting import MarkdownRenderer
@@ -285,8 +286,7 @@ async def test_a_part_sent_just_before_redis_goes_down_is_not_sent_again(
     telegram._send_message = accept_then_lose_redis
     try:
         # the client's own retries (one, 0.05 s) are over well before Redis is back
-        quick = {"REDIS_RETRIES": "1", "REDIS_RETRY_CAP_SECONDS": "0.05"}
-        async with run_bot(REDIS_URL=f"redis://127.0.0.1:{proxy.port}/0", **quick):
+        async with run_bot(REDIS_URL=f"redis://127.0.0.1:{proxy.port}/0", **QUICK_RETRY_ENV):
             await publish(redis, names, answer(PRIVATE, "only once"))
             await telegram.wait_sent(1, PRIVATE)
             await until(lambda: stream_empty(redis, names), timeout=60)
