@@ -52,13 +52,17 @@ async def sweep_loop(resources: Resources, clock: Callable[[], datetime] = utcno
         await asyncio.sleep(pause)
 
 
-def start_sweep(state: AppState) -> asyncio.Task[None]:
-    """On sessions of its own (never a request's)."""
+def start_sweep(state: AppState) -> asyncio.Task[None] | None:
+    """On sessions of its own (never a request's); none when HANDOFF_SWEEP_SECONDS is 0."""
+    if state.settings.handoff_sweep_seconds == 0:
+        return None
     resources = dataclasses.replace(state, sessions=create_sessionmaker(state.engine))
     return asyncio.create_task(sweep_loop(resources), name="handoff_sweep")
 
 
-async def stop_sweep(task: asyncio.Task[None]) -> None:
+async def stop_sweep(task: asyncio.Task[None] | None) -> None:
+    if task is None:
+        return
     task.cancel()
     with suppress(asyncio.CancelledError):
         await task

@@ -74,10 +74,11 @@ class Settings(ServiceSettings):
     #: A human operator (decision 0052): the Telegram group where the default bot's customers
     #: are handed to people (0: none, the assistant says no one is available); a bots row
     #: names its own. How long a handoff waits for an operator when the bot says nothing,
-    #: and how often the sweep looks for handoffs no one answered in time.
+    #: and how often the sweep looks for handoffs no one answered in time (0: this replica
+    #: runs no sweep; another replica's expires them, or nothing does).
     operator_chat_id: int = 0
     operator_wait_minutes: int = Field(default=10, ge=1, le=10080)
-    handoff_sweep_seconds: float = Field(default=15.0, gt=0)
+    handoff_sweep_seconds: float = Field(default=15.0, ge=0)
 
     #: Per-user limits on cron jobs (reminders and assistant prompts): active jobs at once,
     #: and the shortest gap between two fires of a recurring one (0: no limit).

@@ -213,6 +213,13 @@ def api(client: httpx.AsyncClient, admin: dict[str, str], service: dict[str, str
     return Api(client, admin, service)
 
 
+def unreachable(settings: Settings, **update: Any) -> Settings:
+    """`settings` with `update` and a Postgres at a port nothing listens on: a replica whose
+    database is down."""
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/x"
+    return settings.model_copy(update={**update, "async_database_url": url})
+
+
 def assert_error(response: httpx.Response, status: int, error: str | None = None) -> dict:
     """Every error has our shape; `error` checks its type."""
     assert response.status_code == status, response.text

@@ -8,6 +8,8 @@ customer, records a lead and lets the bot resume; `handoff.requested` reaches a 
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 import uuid
 from datetime import datetime, timedelta
@@ -20,18 +22,21 @@ import redis.asyncio as aioredis
 from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from structlog.testing import capture_logs
 
 from common.features.buttons import ButtonAction, decode
 from common.infrastructure.queue_messages import OutgoingMessage
 from common.infrastructure.redis_keys import TO_TELEGRAM, Names
-from rest_service.app.handoff_sweep import sweep
+from rest_service.app.handoff_sweep import start_sweep, stop_sweep, sweep, sweep_loop
+from rest_service.app.settings import Settings
 from rest_service.app.state import AppState
 from rest_service.app.webhook_delivery import DeliveryWorker
-from rest_service.tests.conftest import Api, assert_error
+from rest_service.tests.conftest import Api, assert_error, unreachable
 from rest_service.tests.test_bots import make_bot
 from rest_service.tests.test_webhooks import Receiver, http, receiver, settled, subscribe
 from tests.streams import stream_entries
 from tests.tiers import examples
+from tests.waiting import until
 
 PATH = "/api/handoffs/"
 OPERATORS = -1001234567890
@@ -265,6 +270,60 @@ class TestExpiry:
         assert "no one is free right now" in told.text
         assert [m for m in sent if m.chat_id == -100555 and "No one answered" in m.text]
         assert await sweep(state, requested + timedelta(hours=1)) == 0  # expired once
+
+    @pytest.mark.commits  # each pass on a connection of its own, as in the service
+    async def test_the_loop_passes_at_once_and_again_after_its_pause(
+        self, api: Api, state: AppState
+    ) -> None:
+        made, _user = await handed(api)
+        requested = _time(made["requested_at"])
+        asked: list[datetime] = []
+
+        def clock() -> datetime:
+            """The loop asks it once a pass: before the third, the wait has run out."""
+            asked.append(requested + timedelta(minutes=11 if len(asked) >= 2 else 0))
+            return asked[-1]
+
+        paused = dataclasses.replace(
+            state, settings=state.settings.model_copy(update={"handoff_sweep_seconds": 0.01})
+        )
+        task = asyncio.create_task(sweep_loop(paused, clock))
+        try:
+            # the fourth pass began: the third (the first with the wait run out) is over
+            await until(lambda: len(asked) >= 4, 10, "four passes, each after the pause")
+        finally:
+            await stop_sweep(task)
+        assert task.cancelled()
+        found = await api.ok("GET", f"{PATH}{made['id']}", api.admin)
+        assert found["status"] == "expired"
+
+    async def test_the_loop_outlives_a_database_outage(self, settings: Settings) -> None:
+        """A sweep that died on the first outage would leave every later handoff waiting."""
+        broken = AppState.create(unreachable(settings, handoff_sweep_seconds=0.01))
+        try:
+            with capture_logs() as logs:
+                task = start_sweep(broken)
+                assert task is not None
+
+                def failed_twice() -> bool:
+                    return [e["event"] for e in logs].count("handoff_sweep_failed") >= 2
+
+                await until(failed_twice, 20, "two failed passes, the second after the first")
+                assert not task.done()
+                await stop_sweep(task)
+        finally:
+            await broken.close()
+
+    async def test_a_replica_set_to_0_runs_no_sweep(self, settings: Settings) -> None:
+        """HANDOFF_SWEEP_SECONDS=0: no task; another replica's sweep expires handoffs."""
+        off = AppState.create(settings.model_copy(update={"handoff_sweep_seconds": 0}))
+        try:
+            assert start_sweep(off) is None
+            await stop_sweep(None)
+        finally:
+            await off.close()
+        with pytest.raises(ValueError, match="handoff_sweep_seconds"):
+            Settings(_env_file=None, handoff_sweep_seconds=-1)  # type: ignore[call-arg]
 
 
 class TestEvents:
