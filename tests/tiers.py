@@ -21,6 +21,7 @@ and `fast` (at most FAST_EXAMPLES examples a test; `./manage.py test --fast` loa
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Iterable, Iterator
@@ -132,12 +133,18 @@ class TierError(Exception):
 
 def definition(fixturedef: Any) -> str:
     """`file:name` of a fixture definition, the file relative to the repository."""
-    path = Path(fixturedef.func.__code__.co_filename)
+    return f"{_shown(fixturedef.func.__code__.co_filename)}:{fixturedef.argname}"
+
+
+@functools.cache
+def _shown(filename: str) -> str:
+    """Asked for each fixture of each test (some 100 000 times a collection), of a few hundred
+    files: a path's operations each time took half a second of each worker's collection."""
+    path = Path(filename)
     try:
-        shown = path.relative_to(ROOT).as_posix()
+        return path.relative_to(ROOT).as_posix()
     except ValueError:
-        shown = path.as_posix()
-    return f"{shown}:{fixturedef.argname}"
+        return path.as_posix()
 
 
 def definitions(item: pytest.Item) -> set[str]:
