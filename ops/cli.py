@@ -647,16 +647,23 @@ def _default_workers(args: argparse.Namespace, pytest_args: list[str]) -> tuple[
     if _parallel(pytest_args):
         return None
     if args.fast:
-        # one worker more than cores: these tests spend half their time waiting on Redis,
-        # Postgres and stand-ins (on 2 cores: 124 s with 2, 108 s with 3, 104 s with 4, each
-        # worker collecting for 12 s); tests of uneven length: idle workers take others' tests
-        return str((os.cpu_count() or 1) + 1), "worksteal"
+        return str(fast_workers()), "worksteal"
     if _whole_suite(args, pytest_args):
         # A worker a core. Two a core would be faster (the e2e tier on 2 cores: 788 s with 2
         # workers, 536 s with 4), but 4 workers' tests and services held up to 86 Postgres
         # connections at once, against a default server's 100 (docs/testing.md)
         return str(whole_suite_workers()), "loadfile"
     return None
+
+
+def fast_workers() -> int:
+    """`./manage.py test --fast`'s pytest-xdist workers when no `-n` is given: two more than
+    cores, at most 8 (each worker collects the whole suite, 5 s of CPU). Its tests wait on
+    Redis, Postgres and the stand-ins a good part of their time, and the idle workers take
+    the others' tests (`worksteal`). On 2 cores, 4 232 tests: 85.8 s of pytest with 3
+    workers, 79.5-81.8 s with 4, 83.9 s with 5; 4 workers held at most 11 Postgres
+    connections at once."""
+    return min(8, (os.cpu_count() or 1) + 2)
 
 
 def whole_suite_workers() -> int:

@@ -201,11 +201,19 @@ def test_fast_runs_the_unit_and_integration_tiers_with_the_fast_profile(ran: Pyt
         "--hypothesis-profile=fast",
         "-x",
         "-n",
-        str((os.cpu_count() or 1) + 1),
+        str(cli.fast_workers()),
         "--dist",
         "worksteal",
     ]
     assert whole == ["-x", "-n", str(cli.whole_suite_workers()), "--dist", "loadfile"]
+
+
+@pytest.mark.parametrize(("cores", "workers"), [(None, 3), (1, 3), (2, 4), (6, 8), (16, 8)])
+def test_the_fast_tier_has_two_workers_more_than_cores(
+    cores: int | None, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    assert cli.fast_workers() == workers
 
 
 @pytest.mark.parametrize(("cores", "workers"), [(None, 1), (1, 1), (2, 2), (3, 3), (16, 4)])
