@@ -6,5 +6,6 @@ pytest_plugins = [
     "tests.users",
     "tests.reminders",
     "tests.calendar_stack",
+    "tests.shared_services",
     "tests.redis_topologies",
 ]

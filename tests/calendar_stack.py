@@ -27,7 +27,7 @@ from common.infrastructure.redis_keys import Names
 from common.infrastructure.rest_client import RestClient
 from ops.processes import ServiceProcess, Stack
 from sandbox.google_api import GoogleStandIn, serving_in_thread
-from tests.harness import base_env
+from tests.harness import REST_LOOPS_OFF, base_env
 from tests.streams import stream_entries
 
 #: The callback's public address as registered with Google; the test's browser reaches it
@@ -83,7 +83,8 @@ def calendar_env(google: GoogleStandIn, **settings: str) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def rest_process(shared_stack: Stack) -> ServiceProcess:
-    return shared_stack.start("rest_service")
+    """Its loops off: it outlives the file that starts it (tests/shared_services.py)."""
+    return shared_stack.start("rest_service", env=REST_LOOPS_OFF)
 
 
 @pytest.fixture(scope="session")

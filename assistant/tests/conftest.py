@@ -20,6 +20,7 @@ from common.infrastructure.rest_client import RestClient
 from ops.processes import Stack
 from sandbox.llm_server import LlmStandIn
 from sandbox.open_meteo import OpenMeteoStandIn
+from tests.harness import REST_LOOPS_OFF
 
 #: The default bot's operator group in the platform's rest_service.
 OPERATOR_CHAT_ID = -100_900_800
@@ -90,6 +91,8 @@ def platform(
         "MCP_STDIO_SERVERS": json.dumps(STDIO_SERVERS),
         #: The default bot's operator group (test_handoff_tool.py).
         "OPERATOR_CHAT_ID": str(OPERATOR_CHAT_ID),
+        #: It outlives the file that starts it (tests/shared_services.py).
+        **REST_LOOPS_OFF,
         **secrets,
     }
     llm = LlmStandIn().start_in_thread()

@@ -26,7 +26,7 @@ from common.infrastructure.redis_keys import TO_TELEGRAM, Names
 from common.infrastructure.rest_client import Id, RestClient
 from common.infrastructure.wire import CronJob, CronJobRun
 from ops.processes import ServiceProcess, Stack
-from tests.harness import MigratedDatabases
+from tests.harness import REST_LOOPS_OFF, MigratedDatabases
 from tests.reminders import whole_second
 from tests.streams import stream_entries
 from tests.users import make_user
@@ -141,6 +141,7 @@ def backend(
         "REDIS_KEY_PREFIX": f"{session_prefix}cron-{uuid.uuid4().hex[:6]}:",
         "LOG_FORMAT": "json",
         "LOG_LEVEL": "DEBUG",
+        **REST_LOOPS_OFF,  # it outlives a file (tests/shared_services.py)
         **secrets,
     }
     running = Stack(env, tmp_path_factory.mktemp("cron-backend"))

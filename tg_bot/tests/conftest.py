@@ -30,6 +30,7 @@ from ops.processes import ServiceProcess, Stack
 from sandbox import telegram_updates as build
 from sandbox.telegram_api import TelegramStandIn
 from tests.clock import SkippingClock
+from tests.harness import REST_LOOPS_OFF
 from tests.streams import stream_entries
 from tests.waiting import until
 from tg_bot.src.main import main
@@ -110,6 +111,7 @@ def rest_service(
         "REDIS_KEY_PREFIX": f"{session_prefix}tg-rest:",
         "LOG_FORMAT": "json",
         "LOG_LEVEL": "INFO",
+        **REST_LOOPS_OFF,  # it outlives the file that starts it (tests/shared_services.py)
         **secrets,
     }
     stack = Stack(env, tmp_path_factory.mktemp("tg_bot_rest"))
