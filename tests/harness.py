@@ -16,12 +16,13 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg2
 import pytest
 import redis.asyncio as aioredis
 
 from common.infrastructure.redis_keys import Names
 from ops import fork_server
-from ops.infra import DatabaseServer, find_postgres, find_redis, migrate
+from ops.infra import DatabaseServer, admin_dsn, find_postgres, find_redis, migrate
 from ops.processes import Stack, measured
 from ops.run_env import base_env, forget_prefix, fresh_secrets
 from ops.services import ROOT
@@ -263,7 +264,10 @@ def module_rest_service(
     """rest_service on the session's database, started once for a module whose tests share
     it (starting it was most of each test's time), under a key prefix of the module's own.
     Processes a test adds to the stack are stopped with it, all at once, at the module's end;
-    no test may stop rest_service."""
+    no test may stop rest_service. The module starts with no cron jobs: a cron_service it
+    starts would fire all that earlier modules left due (485 in a whole run), and that burst
+    held rest_service's connections past a readiness probe's timeout on a loaded machine."""
+    forget_cron_jobs(database_url)
     label = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
     prefix = f"{session_prefix}{label}-{uuid.uuid4().hex[:6]}:"
     running = Stack(
@@ -274,6 +278,16 @@ def module_rest_service(
         yield running
     finally:
         running.stop_all(together=True)
+
+
+def forget_cron_jobs(database_url: str) -> None:
+    """Deletes every cron job (their runs and acknowledgements go with them) on the database."""
+    conn = psycopg2.connect(admin_dsn(database_url))
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("DELETE FROM cron_jobs")
+    finally:
+        conn.close()
 
 
 @pytest.fixture

@@ -15,18 +15,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg2
 import pytest
 import redis as syncredis
 import redis.asyncio as aioredis
 
-from common.infrastructure.postgres_url import sync_url
 from common.infrastructure.queue_messages import OutgoingMessage
 from common.infrastructure.redis_keys import TO_TELEGRAM, Names
 from common.infrastructure.rest_client import Id, RestClient
 from common.infrastructure.wire import CronJob, CronJobRun
 from ops.processes import ServiceProcess, Stack
-from tests.harness import REST_LOOPS_OFF, MigratedDatabases
+from tests.harness import REST_LOOPS_OFF, MigratedDatabases, forget_cron_jobs
 from tests.reminders import whole_second
 from tests.streams import stream_entries
 from tests.users import make_user
@@ -173,10 +171,7 @@ def stack(backend: Stack, tmp_path: Path) -> Iterator[Stack]:
 
 
 def _forget_everything(backend: Stack) -> None:
-    conn = psycopg2.connect(sync_url(backend.env["ASYNC_DATABASE_URL"]).replace("+psycopg2", ""))
-    with conn, conn.cursor() as cur:
-        cur.execute("DELETE FROM cron_jobs")
-    conn.close()
+    forget_cron_jobs(backend.env["ASYNC_DATABASE_URL"])
     client = syncredis.Redis.from_url(backend.env["REDIS_URL"])
     for key in client.scan_iter(match=f"{backend.env['REDIS_KEY_PREFIX']}*", count=1000):
         client.delete(key)
