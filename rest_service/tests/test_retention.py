@@ -19,7 +19,6 @@ from sqlmodel import col
 from structlog.testing import capture_logs
 
 from common.infrastructure.clock import utcnow
-from ops.infra import free_port
 from ops.processes import Stack
 from rest_service.app.domain.unit_of_work import unit_of_work
 from rest_service.app.models.thread import ChatMessage
@@ -33,7 +32,7 @@ from rest_service.app.retention import (
 )
 from rest_service.app.settings import Settings
 from rest_service.app.state import AppState
-from rest_service.tests.conftest import Api
+from rest_service.tests.conftest import Api, unreachable
 from tests.waiting import until
 
 #: The replicas read what the app wrote through engines of their own.
@@ -195,13 +194,7 @@ async def test_a_failed_run_gives_the_period_back_for_the_next_try(
 ) -> None:
     """A replica whose database is down claims the period, fails and releases it at once,
     so a healthy replica need not wait a whole period to run."""
-    down = settings.model_copy(
-        update={
-            "history_retention_days": 30,
-            "async_database_url": f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/x",
-        }
-    )
-    broken = AppState.create(down)
+    broken = AppState.create(unreachable(settings, history_retention_days=30))
     try:
         with pytest.raises(OSError):
             await run_once(broken)
@@ -267,13 +260,8 @@ async def test_two_rest_service_processes_delete_old_history_once(
 async def test_the_loop_outlives_a_database_outage_and_tries_again(settings: Settings) -> None:
     """A background loop that died on the first outage would never delete anything again
     (until a restart): each failure is logged, and the next try comes."""
-    down = settings.model_copy(
-        update={
-            "history_retention_days": 30,
-            "history_retention_interval_seconds": 24,  # a try a second
-            "async_database_url": f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/x",
-        }
-    )
+    # a try a second
+    down = unreachable(settings, history_retention_days=30, history_retention_interval_seconds=24)
     broken = AppState.create(down)
     try:
         with capture_logs() as logs:
