@@ -10,6 +10,7 @@ import io
 import os
 import random
 import signal
+import sys
 import tracemalloc
 import uuid
 import zipfile
@@ -27,7 +28,7 @@ from assistant.src.assistants.attachments import AttachmentReader, Refusal
 from assistant.src.assistants.voice_reply import VoiceReplies
 from assistant.src.clients.llm import LlmGateway
 from assistant.src.file_child import OUT_OF_MEMORY
-from assistant.src.file_worker import FileWorker
+from assistant.src.file_worker import FileWorker, _child_env
 from assistant.src.pictures import PictureProblem, PictureUnreadable
 from assistant.src.settings import Settings
 from assistant.tests.test_attachments_reader import snapshot as reader_snapshot
@@ -42,6 +43,7 @@ from common.features.documents import (
 from common.infrastructure.queue_messages import Attachment, AttachmentKind, IncomingMessage
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.wire import ConfigSnapshot, ModelCapability
+from ops.services import ROOT
 from sandbox.llm_server import LlmStandIn
 from tests.media_files import (
     docx_bomb,
@@ -191,6 +193,87 @@ async def test_a_pdf_bomb_is_refused_within_the_time_limit(settings: Settings) -
         ("file_job_failed", -signal.SIGXCPU),
         ("file_job_failed", OUT_OF_MEMORY),
     }, stopped
+
+
+async def test_a_pdf_bomb_is_too_heavy_however_short_the_time_limit(settings: Settings) -> None:
+    """A slow machine, made certain: the time limit ends the read wherever it is (starting,
+    fed, parsing), and that is "too heavy", never "unreadable"."""
+    worker = FileWorker(settings.model_copy(update={"document_parse_seconds": 0.05}))
+    with capture_logs() as logs, pytest.raises(DocumentUnreadable) as refused:
+        await worker.document(pdf_bomb(2, 40), None, "bomb.pdf", 20_000)
+    assert refused.value.problem == DocumentProblem.TOO_HEAVY
+    assert [e["event"] for e in logs if e["event"].startswith("file_job_")] == [
+        "file_job_timed_out"
+    ]
+
+
+#: The child, its PDF reader out of memory as a random-order run saw it: the reader takes
+#: all the child may hold, then raises what is not MemoryError (CPython lost it unwinding,
+#: or pypdf caught it as the `Exception` it is and raised its own).
+_EXHAUSTED_READER = """
+import runpy, sys
+import pypdf
+
+class Exhausted:
+    def __init__(self, *args, **kwargs):
+        held = []
+        try:
+            while True:
+                held.append(bytearray(1 << 20))
+        except MemoryError:
+            held.clear()
+        raise {raised}
+
+pypdf.PdfReader = Exhausted
+sys.argv = ["file_child", "128", "20"]
+runpy.run_module("assistant.src.file_child", run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize(
+    "raised",
+    [
+        'SystemError("error return without exception set")',
+        'pypdf.errors.PdfReadError("a MemoryError caught")',
+    ],
+    ids=["lost", "caught"],
+)
+async def test_a_reader_out_of_memory_is_too_heavy_whatever_it_raised(raised: str) -> None:
+    """Before, `_pdf_text` answered these "unreadable" and the child exited 0 with it."""
+    code, out, _err = await _child(
+        _EXHAUSTED_READER.format(raised=raised), _DOCUMENT_JOB + b"%PDF-1.4"
+    )
+    assert (code, out) == (OUT_OF_MEMORY, b"")
+
+
+async def test_a_failure_far_from_the_memory_limit_keeps_its_own_answer(
+    settings: Settings,
+) -> None:
+    worker = FileWorker(settings.model_copy(update={"document_parse_max_mb": 128}))
+    with pytest.raises(DocumentUnreadable) as refused:
+        await worker.document(b"%PDF-1.4 garbage", None, "a.pdf", 20_000)
+    assert refused.value.problem == DocumentProblem.UNREADABLE
+    plain = 'import runpy, sys; sys.argv = ["file_child", "128", "20"]; ' + (
+        'runpy.run_module("assistant.src.file_child", run_name="__main__")'
+    )
+    code, out, err = await _child(plain, b"not a JSON header\n")
+    assert (code, out) == (1, b"") and b"JSONDecodeError" in err
+
+
+_DOCUMENT_JOB = b'{"job": "document", "mime": null, "name": "a.pdf", "max_chars": 100}\n'
+
+
+async def _child(script: str, job: bytes) -> tuple[int, bytes, bytes]:
+    """`script` run as the file worker runs its child (the environment, the folder): its
+    exit status, stdout and stderr for `job` on stdin."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env=_child_env(), cwd=ROOT,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(child.communicate(job), 60)
+    assert child.returncode is not None
+    return child.returncode, out, err
 
 
 async def test_the_child_has_the_memory_limit(settings: Settings) -> None:
