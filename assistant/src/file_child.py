@@ -58,7 +58,7 @@ def _peak_status() -> int | None:
 def _ran_out(status: int | None, max_mb: int) -> bool:
     """Whether the child's peak address space (VmPeak) came near its limit. (A MemoryError
     reading it ends the child with it on stderr, which `file_worker.py` reads as heavy.)"""
-    if status is None:  # pragma: no cover: not Linux
+    if status is None:  # pragma: no cover: no /proc off Linux
         return False
     lines = os.pread(status, 4096, 0).splitlines()
     peaks = [int(line.split()[1]) for line in lines if line.startswith(b"VmPeak:")]
