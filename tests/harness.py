@@ -280,14 +280,21 @@ def module_rest_service(
         running.stop_all(together=True)
 
 
-def forget_cron_jobs(database_url: str) -> None:
-    """Deletes every cron job (their runs and acknowledgements go with them) on the database."""
+def query(database_url: str, statement: str, *params: Any) -> list[tuple[Any, ...]]:
+    """Raw SQL on the database, committed; the rows it returns (none for a statement that
+    returns none)."""
     conn = psycopg2.connect(admin_dsn(database_url))
     try:
         with conn, conn.cursor() as cur:
-            cur.execute("DELETE FROM cron_jobs")
+            cur.execute(statement, params)
+            return list(cur.fetchall()) if cur.description else []
     finally:
         conn.close()
+
+
+def forget_cron_jobs(database_url: str) -> None:
+    """Deletes every cron job (their runs and acknowledgements go with them) on the database."""
+    query(database_url, "DELETE FROM cron_jobs")
 
 
 @pytest.fixture

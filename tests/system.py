@@ -27,10 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg2
 import pytest
 
-from common.infrastructure.postgres_url import sync_url
 from common.infrastructure.redis_keys import Names
 from ops.processes import Stack
 from ops.services import NAMES, ROOT
@@ -41,7 +39,7 @@ from sandbox.mcp_stdio_probe import probe_server
 from sandbox.open_meteo import OpenMeteoStandIn
 from sandbox.search_stand_in import SearchStandIn
 from sandbox.telegram_api import SentMessage, TelegramStandIn
-from tests.harness import MigratedDatabases, base_env
+from tests.harness import MigratedDatabases, base_env, query
 from tests.waiting import NotInTime, until, until_sync
 from tg_bot.tests.conftest import FAST_BOT
 
@@ -301,10 +299,7 @@ class System:
 
     def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         """Raw SQL on the system's database."""
-        dsn = sync_url(self.database_url).replace("postgresql+psycopg2://", "postgresql://", 1)
-        with contextlib.closing(psycopg2.connect(dsn)) as conn, conn.cursor() as cur:
-            cur.execute(sql, params)
-            return list(cur.fetchall())
+        return query(self.database_url, sql, *params)
 
     def user_row(self, person: Person) -> Json | None:
         rows = self.query(

@@ -7,25 +7,18 @@ from __future__ import annotations
 import uuid
 
 import httpx
-import psycopg2
 import pytest
 
-from ops.infra import admin_dsn
 from ops.processes import Stack
+from tests.harness import query
 
 #: Nothing else here: the module's shared rest_service must not be set up before the test.
 pytestmark = pytest.mark.e2e
 
 
 def cron_jobs(database_url: str) -> int:
-    conn = psycopg2.connect(admin_dsn(database_url))
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute("SELECT count(*) FROM cron_jobs")
-            (count,) = cur.fetchone()
-            return int(count)
-    finally:
-        conn.close()
+    [(count,)] = query(database_url, "SELECT count(*) FROM cron_jobs")
+    return int(count)
 
 
 def test_a_modules_rest_service_starts_without_the_cron_jobs_others_left(

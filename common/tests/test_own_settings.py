@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from common.infrastructure.settings import ServiceSettings, own_name, own_values
 from ops.services import NAMES
+from tests.environment_text import CHARACTERS
 from tests.tiers import examples
 
 
@@ -64,14 +65,14 @@ owns = st.dictionaries(
     st.sampled_from(NAMES),
     st.dictionaries(
         st.sampled_from(TEXT_SETTINGS),
-        st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=12),
+        st.text(CHARACTERS, max_size=12),
         min_size=1,
     ),
     max_size=4,
 )
 shared = st.dictionaries(
     st.sampled_from(TEXT_SETTINGS),
-    st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=12),
+    st.text(CHARACTERS, max_size=12),
 )
 
 

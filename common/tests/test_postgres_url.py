@@ -28,6 +28,7 @@ from common.infrastructure.postgres_url import (
     sync_url,
 )
 from common.tests.certificates import Authority
+from tests.environment_text import CHARACTERS
 
 #: What asyncpg.connect() takes, plus what SQLAlchemy's dialect consumes on the way.
 ASYNCPG_KEYWORDS = set(inspect.signature(asyncpg.connect).parameters) | {
@@ -52,8 +53,8 @@ def libpq(url: str) -> dict[str, str]:
 
 # -- generated URLs ------------------------------------------------------------------------
 
-names = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1, max_size=12)
-secrets = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=16)
+names = st.text(CHARACTERS, min_size=1, max_size=12)
+secrets = st.text(CHARACTERS, max_size=16)
 hosts = st.sampled_from(["db.example.com", "127.0.0.1", "10.0.0.7", "[::1]"])
 sockets = st.sampled_from(["/var/run/postgresql", "/cloudsql/proj:europe-west1:main", "/tmp"])
 #: (spelling, value in the URL, the libpq mode it means)
