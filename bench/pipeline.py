@@ -306,9 +306,9 @@ class Pipeline:
     async def run(self, scenario: Scenario) -> Result:
         users = [7_000_000 + i for i in range(scenario.users)]
         cpu_before = {n: _proc_cpu_seconds(p) for n, p in self.pids().items()}
-        assert self._bench is not None
-        infra = procstat.InfraCpu(self._bench.database_name)
-        infra.start()
+        infra = self._infra_cpu()
+        if infra is not None:
+            infra.start()
         injected: dict[int, list[float]] = {u: [] for u in users}
         self.telegram.sent.clear()
         self.telegram.live.reset()
@@ -318,21 +318,20 @@ class Pipeline:
         try:
             await self._send(scenario, users, injected)
             with contextlib.suppress(AssertionError):  # a shortfall is reported, not raised
-                await self.telegram.wait_sent(
-                    scenario.messages, timeout=max(120.0, scenario.messages / 5)
-                )
+                await self._wait_answered(scenario)
         finally:
             sampler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sampler
         first = min(t for times in injected.values() for t in times)
-        last = max((m.at for m in self.telegram.sent), default=first)
+        last = max(self._output_times(), default=first)
         seconds = last - first
         cpu = {n: round(_proc_cpu_seconds(p) - cpu_before[n], 2) for n, p in self.pids().items()}
-        infra_cpu = infra.seconds()
+        infra_cpu = infra.seconds() if infra is not None else {}
         answered = len(self.telegram.sent)
         chat_rate, violations = self._chat_limits(users)
         extra: dict[str, object] = self._streaming() if scenario.stream else {}
+        extra.update(self._answer_extra(injected))
         samples.append(self._rss_sample(answered))
         extra["rss_samples"] = samples
         extra["peak_pss_sum_mb"] = max(cast(float, s["pss_total_mb"]) for s in samples)
@@ -340,7 +339,7 @@ class Pipeline:
             extra["rss_flat"] = flat
         if self.startup is not None:
             extra["startup"] = self.startup
-        counted = sum(infra_cpu[group] for group in procstat.COUNTED)
+        counted = sum(infra_cpu.get(group, 0.0) for group in procstat.COUNTED)
         return Result(
             scenario=scenario.name,
             messages=scenario.messages,
@@ -366,8 +365,29 @@ class Pipeline:
             delivery=self._delivery(injected, numbered=scenario.numbered and not scenario.stream),
         )
 
+    def _infra_cpu(self) -> procstat.InfraCpu | None:
+        """The Postgres and Redis processes' CPU to count (None: the system under test has
+        neither, as the peer bot in bench/peer.py)."""
+        assert self._bench is not None
+        return procstat.InfraCpu(self._bench.database_name)
+
+    async def _wait_answered(self, scenario: Scenario) -> None:
+        """Until every message is answered (AssertionError at the timeout)."""
+        await self.telegram.wait_sent(scenario.messages, timeout=max(120.0, scenario.messages / 5))
+
+    def _output_times(self) -> list[float]:
+        """When each output of the run reached Telegram (the run ends at the last)."""
+        return [m.at for m in self.telegram.sent]
+
+    def _answer_extra(self, injected: dict[int, list[float]]) -> dict[str, object]:
+        """Figures a subclass adds to a result's `extra`."""
+        return {}
+
     async def _sample(
-        self, scenario: Scenario, infra: procstat.InfraCpu, samples: list[dict[str, object]]
+        self,
+        scenario: Scenario,
+        infra: procstat.InfraCpu | None,
+        samples: list[dict[str, object]],
     ) -> None:
         """Every messages / RSS_SAMPLES answers, the services' VmRSS; every second, the
         Postgres and Redis processes' CPU (a backend that exits keeps its last figure)."""
@@ -375,7 +395,8 @@ class Pipeline:
         mark = every
         while True:
             await asyncio.sleep(1.0)
-            infra.sample()
+            if infra is not None:
+                infra.sample()
             answered = len(self.telegram.sent)
             if answered >= mark:
                 samples.append(self._rss_sample(answered))
@@ -650,9 +671,22 @@ _SHORT = {
 }
 
 
-def table(results: list[Result], extras: dict[str, object]) -> str:
+def _by_process(values: dict[str, float], scale: float, digits: int) -> str:
+    """Per service in the header's order; a row of other processes (one process, the peer)
+    names them."""
+    if set(values) <= set(SERVICES):
+        return "/".join(f"{scale * values.get(n, 0):.{digits}f}" for n in SERVICES)
+    return "; ".join(f"{n} {scale * v:.{digits}f}" for n, v in values.items())
+
+
+def table(
+    results: list[Result], extras: dict[str, object], peers: list[Result] | None = None
+) -> str:
     """Compact Markdown tables to paste into docs/benchmarks.md: the figures, Postgres and
-    Redis CPU, and the targets, each met or MISSED."""
+    Redis CPU, and the targets, each met or MISSED (`peers`: the peer bot's rows, bench/peer.py,
+    in the figures only)."""
+    judged = judge(results, dict(extras))
+    results = [*results, *(peers or [])]
     short = "/".join(_SHORT[n] for n in SERVICES)
     lines = [
         f"| scenario | answered | msg/s | p50 ms | p95 ms | p99 ms | CPU ms/msg ({short}) "
@@ -660,10 +694,8 @@ def table(results: list[Result], extras: dict[str, object]) -> str:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        per = "/".join(
-            f"{1000 * r.cpu_seconds.get(n, 0) / max(1, r.answered):.1f}" for n in SERVICES
-        )
-        rss = "/".join(f"{r.peak_rss_mb.get(n, 0):.0f}" for n in SERVICES)
+        per = _by_process(r.cpu_seconds, 1000 / max(1, r.answered), 1)
+        rss = _by_process(r.peak_rss_mb, 1, 0)
         lat = r.latency_ms
         lines.append(
             f"| {r.scenario} | {r.answered}/{r.messages} | {r.throughput} | {lat.get('p50')} "
@@ -676,12 +708,12 @@ def table(results: list[Result], extras: dict[str, object]) -> str:
         by_process = "; ".join(f"{k} {v}" for k, v in r.infra_cpu_seconds.items())
         lines.append(f"| {r.scenario} | {r.infra_cpu_ms_per_message} | {by_process} |")
     lines += ["", "| target | measured | met |", "|---|---|---|"]
-    for row in judge(results, dict(extras)):
+    for row in judged:
         lines.append(
             f"| {row['target']} | {row['measured']} | {'met' if row['met'] else 'MISSED'} |"
         )
     for name, value in extras.items():
-        if name not in ("baseline", "context_1m"):
+        if name not in ("baseline", "context_1m", "versus_peer"):
             lines.append(f"| {name} | {json.dumps(value)} | |")
     return "\n".join(lines)
 
@@ -705,13 +737,42 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-async def run_all(args: argparse.Namespace) -> tuple[list[Result], dict[str, object]]:
+async def run_all(
+    args: argparse.Namespace,
+) -> tuple[list[Result], dict[str, object], list[Result]]:
+    """Our scenarios (unless `--peer-only`), then the peer's (with `--peer-source`)."""
     names = args.scenario or DEFAULT_SCENARIOS
+    peers: list[Result] = []
+    if args.peer_source:
+        from bench.peer import run_peer
+
+        for name in names:
+            peers.append(await run_peer(_scenario(name, args), args.peer_source.resolve()))
+            print(json.dumps(asdict(peers[-1])), flush=True)
+    if args.peer_only:
+        return [], {}, peers
+    results, extras = await _run_ours(names, args)
+    if peers:
+        from bench.peer import versus_peer
+
+        shape = "one_process" if args.one_process else "processes"
+        extras["versus_peer"] = versus_peer(results, peers, shape)
+    return results, extras, peers
+
+
+def _scenario(name: str, args: argparse.Namespace) -> Scenario:
+    scenario = SCENARIOS[name]
+    if args.messages:
+        scenario = dataclasses.replace(scenario, messages=args.messages)
+    return scenario
+
+
+async def _run_ours(
+    names: list[str], args: argparse.Namespace
+) -> tuple[list[Result], dict[str, object]]:
     results: list[Result] = []
     for name in names:
-        scenario = SCENARIOS[name]
-        if args.messages:
-            scenario = dataclasses.replace(scenario, messages=args.messages)
+        scenario = _scenario(name, args)
         first = name == names[0]
         probe = 5 if args.config_probe and first else 0
         timed = args.startup and first
@@ -774,17 +835,32 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="the services in one process (ops/one_process.py) instead of one each",
     )
+    parser.add_argument(
+        "--peer-source",
+        type=Path,
+        metavar="DIR",
+        help="also run the scenarios against the peer bot (n3d1117/chatgpt-telegram-bot) from "
+        "its source tree DIR, first (bench/peer.py); its rows join the table, not the targets",
+    )
+    parser.add_argument(
+        "--peer-only", action="store_true", help="with --peer-source: only the peer's rows"
+    )
     args = parser.parse_args(argv)
+    if args.peer_only and not args.peer_source:
+        parser.error("--peer-only needs --peer-source")
     started = machine()
-    results, extras = asyncio.run(run_all(args))
+    results, extras, peers = asyncio.run(run_all(args))
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M")
     shape = "one_process" if args.one_process else "processes"
-    out = RESULTS / f"pipeline-{stamp}-{'-'.join(r.scenario for r in results)}-{shape}.json"
+    shape = "peer" if args.peer_only else f"{shape}-peer" if peers else shape
+    names = "-".join(args.scenario or DEFAULT_SCENARIOS)
+    out = RESULTS / f"pipeline-{stamp}-{names}-{shape}.json"
     document = {
         "machine": {**started, "load_at_end": " ".join(f"{x:.2f}" for x in os.getloadavg())},
         "shape": shape,
         "results": [asdict(r) for r in results],
+        "peer_results": [asdict(r) for r in peers],
         "extras": extras,
         "targets": judge(results, extras),
     }
@@ -792,7 +868,12 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"{started['cpu']}, {started['cores']} cores, Python {started['python']}, "
           f"{started['date']}, load {started['load_at_start']}")  # fmt: skip
-    print(table(results, extras))
+    print(table(results, extras, peers))
+    if "versus_peer" in extras:
+        from bench.peer import versus_table
+
+        print()
+        print(versus_table(cast(list[dict[str, object]], extras["versus_peer"])))
     print(f"\nwrote {out.relative_to(ROOT)}")
     return 0
 
