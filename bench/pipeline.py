@@ -305,6 +305,7 @@ class Pipeline:
 
     async def run(self, scenario: Scenario) -> Result:
         users = [7_000_000 + i for i in range(scenario.users)]
+        load = os.getloadavg()[0]  # another run on the machine shows here
         cpu_before = {n: _proc_cpu_seconds(p) for n, p in self.pids().items()}
         infra = self._infra_cpu()
         if infra is not None:
@@ -332,6 +333,7 @@ class Pipeline:
         chat_rate, violations = self._chat_limits(users)
         extra: dict[str, object] = self._streaming() if scenario.stream else {}
         extra.update(self._answer_extra(injected))
+        extra["load_at_start"] = round(load, 2)
         samples.append(self._rss_sample(answered))
         extra["rss_samples"] = samples
         extra["peak_pss_sum_mb"] = max(cast(float, s["pss_total_mb"]) for s in samples)
