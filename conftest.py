@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "tests.harness",
+    "tests.leaks",
     "tests.tiers",
     "tests.users",
     "tests.reminders",
