@@ -262,7 +262,7 @@ class DraftsWorker:
         if utcnow() - draft.created_at > timedelta(seconds=MAX_AGE_S):
             DRAFTS_DROPPED.labels("stale").inc()
             return None
-        if self._paused_now(draft.chat_id):
+        if self.paused(draft.chat_id):
             DRAFTS_DROPPED.labels("rate_limited").inc()
             return None
         return render(draft, self._renderer, self._settings.max_message_length) or None
@@ -300,7 +300,8 @@ class DraftsWorker:
             DRAFTS_DROPPED.labels("out_of_order").inc()
         return -1.0 if verdict < 0 else verdict / 1000
 
-    def _paused_now(self, chat_id: int) -> bool:
+    def paused(self, chat_id: int) -> bool:
+        """Whether Telegram's last 429 for the chat still holds its drafts back."""
         until = self._paused.get(chat_id)
         if until is None:
             return False
