@@ -286,7 +286,7 @@ async def run_peer(scenario: Scenario, source: Path) -> Result:
     return dataclasses.replace(result, scenario=f"{scenario.name}, peer")
 
 
-# -- issue 41's targets beside the peer --------------------------------------------------------
+# -- the one-process work's targets set against the peer (docs/benchmarks.md, "Side by side") --
 
 #: One process: VmHWM summed at most this (MB); separate processes: the second figure.
 MEMORY_LIMIT_MB = {"one_process": 180.0, "processes": 400.0}
@@ -299,7 +299,7 @@ def _first_text_p50(result: Result) -> float | None:
 
 
 def versus_peer(ours: list[Result], peers: list[Result], shape: str) -> list[dict[str, Any]]:
-    """Issue 41's targets that are set against the peer or measured beside it, each
+    """The one-process work's targets that are set against the peer or measured beside it, each
     {"target", "ours", "peer", "met"}: backlog from the "backlog" rows, paced from "steady"."""
     by_name = {r.scenario: r for r in ours}
     peer_by = {r.scenario.removesuffix(", peer"): r for r in peers}
