@@ -41,7 +41,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -771,7 +771,7 @@ class StreamConsumer(Generic[M]):
                     return
                 continue
             HANDLE_SECONDS.labels(self.stream).observe(time.perf_counter() - started)
-            await self._finish_handled(entry_id, backlog, member, done_key)
+            await _to_the_end(self._finish_handled(entry_id, backlog, member, done_key))
             HANDLED.labels(self.stream, "handled").inc()
             return
 
@@ -875,6 +875,20 @@ class StreamConsumer(Generic[M]):
     async def _wait_for(event: asyncio.Event, timeout: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), timeout)
+
+
+async def _to_the_end(step: Coroutine[Any, Any, None]) -> None:
+    """Run `step` to its end even when the caller is cancelled meanwhile (the shutdown grace
+    ended), then let the cancellation through: a handled entry's finish cut short leaves the
+    entry pending, to be handed back and handled a second time."""
+    task = asyncio.ensure_future(step)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        while not task.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(task)
+        raise
 
 
 def _text(value: bytes | str) -> str:

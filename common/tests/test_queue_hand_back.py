@@ -53,6 +53,11 @@ class Recorder:
         self.finished.append((msg.text, time.monotonic()))
 
 
+async def _reading(consumer: StreamConsumer[OutgoingMessage]) -> asyncio.Task[None]:
+    await consumer.ensure_group()
+    return asyncio.create_task(consumer.run())
+
+
 async def _stop(consumer: StreamConsumer[OutgoingMessage], reading: asyncio.Task[None]) -> None:
     consumer.stop()
     await reading
@@ -63,8 +68,7 @@ async def test_a_turn_cut_at_the_grace_is_taken_by_another_consumer_at_once(
 ) -> None:
     leaving, staying = Recorder(slow={"long turn"}), Recorder()
     a = in_process(redis, names, leaving, NO_CLAIM)
-    await a.ensure_group()
-    reading = asyncio.create_task(a.run())
+    reading = await _reading(a)
     await StreamPublisher(redis, names).publish(STREAM, message(5, "long turn"))
     await leaving.began.wait()
     async with running(in_process(redis, names, staying, NO_CLAIM)):
@@ -92,8 +96,7 @@ async def test_entries_another_consumer_read_while_the_chat_was_held_are_handed_
 
     leaving, staying = Gated(), Recorder()
     a = in_process(redis, names, leaving, NO_CLAIM)
-    await a.ensure_group()
-    reading = asyncio.create_task(a.run())
+    reading = await _reading(a)
     publisher = StreamPublisher(redis, names)
     await publisher.publish(STREAM, message(5, "first"))
     await leaving.began.wait()
@@ -113,8 +116,7 @@ async def test_nothing_is_lost_when_a_busy_consumer_stops(
 ) -> None:
     leaving, staying = Recorder(delay=0.05), Recorder()
     a = in_process(redis, names, leaving, NO_CLAIM)
-    await a.ensure_group()
-    reading = asyncio.create_task(a.run())
+    reading = await _reading(a)
     publisher = StreamPublisher(redis, names)
     sent = [message(chat, f"{chat}:{seq}") for seq in range(6) for chat in range(8)]
     for msg in sent:
@@ -132,6 +134,38 @@ async def test_nothing_is_lost_when_a_busy_consumer_stops(
         assert [t for t in in_order if t.startswith(f"{chat}:")] == [
             f"{chat}:{seq}" for seq in range(6)
         ]
+    assert (await redis.xpending(names.stream(STREAM), "g"))["pending"] == 0
+
+
+async def test_an_entry_handled_as_the_grace_ends_is_finished_not_handed_back(
+    redis: aioredis.Redis, names: Names
+) -> None:
+    """The grace ends (the drive is cancelled) just as the handler returns: what it did is
+    recorded before the drive gives up, so the entry is not handed back and handled again."""
+
+    class CutAtReturn(Recorder):
+        async def __call__(self, msg: OutgoingMessage) -> None:
+            self.finished.append((msg.text, time.monotonic()))
+            # No idle connection (as under load): the finish connects before it sends.
+            await redis.connection_pool.disconnect(inuse_connections=False)
+            task = asyncio.current_task()
+            assert task is not None
+            task.cancel()  # delivered at the drive's next wait: the finish's connect
+
+    leaving, staying = CutAtReturn(), Recorder()
+    a = in_process(redis, names, leaving, NO_CLAIM)
+    reading = await _reading(a)
+    publisher = StreamPublisher(redis, names)
+    await publisher.publish(STREAM, message(7, "handled"))
+    await until(lambda: _true(leaving.finished))
+    await _stop(a, reading)
+    await a.drain(1.0)
+    async with running(in_process(redis, names, staying, NO_CLAIM)):
+        # The same chat: a handed-back entry, being older, would be handled before this one.
+        await publisher.publish(STREAM, message(7, "later"))
+        await until(lambda: _true(staying.finished), HANDED_BACK_WITHIN)
+    assert [text for text, _ in leaving.finished] == ["handled"]
+    assert [text for text, _ in staying.finished] == ["later"]
     assert (await redis.xpending(names.stream(STREAM), "g"))["pending"] == 0
 
 
