@@ -56,12 +56,17 @@ from rest_service.app.webhook_delivery import start_worker, stop_worker
 
 log = get_logger(__name__)
 
+#: In the order a request is matched against them (each router's routes one by one, about
+#: 15 µs a router): the routes of every message first (a turn's context and its append,
+#: the sender's user, the config version the services poll).
 ROUTERS = (
+    threads.router,
+    users.router,
+    live_config.router,
     assistants.router,
     tools.router,
     assistant_tools.router,
     identities.router,
-    users.router,
     profile_facts.router,
     tasks.router,
     knowledge.router,
@@ -73,13 +78,11 @@ ROUTERS = (
     handoffs.router,
     pairings.router,
     usage.router,
-    threads.router,
     llm.router,
     bots.router,
     experiments.router,
     cron_jobs.router,
     tool_invocations.router,
-    live_config.router,
     webhooks.router,
     api_clients.router,
 )
