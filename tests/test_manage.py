@@ -9,11 +9,13 @@ import os
 import random
 import re
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
 import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -42,6 +44,23 @@ def free_base_port() -> int:
         if not any(port_answers("127.0.0.1", base + i) for i in range(len(NAMES))):
             return base
     raise RuntimeError("no free ports in a row, one per service")
+
+
+@contextlib.contextmanager
+def busy_port(offset: int = 0, bases: Iterator[int] | None = None) -> Iterator[int]:
+    """A free base port (`free_base_port`) whose `base + offset` this test listens on while
+    the block runs. A port an earlier test's service left in TIME_WAIT answers nothing yet
+    refuses the bind: then another base is tried."""
+    for base in bases or (free_base_port() for _ in range(20)):
+        with socket.socket() as busy:
+            try:
+                busy.bind(("127.0.0.1", base + offset))
+            except OSError:
+                continue
+            busy.listen()
+            yield base
+            return
+    raise RuntimeError("no base port whose port could be held")
 
 
 def bare_env(**extra: str) -> dict[str, str]:
@@ -251,13 +270,23 @@ def test_stop_is_done_when_the_service_exits_though_no_one_reaps_it(tmp_path: Pa
             parent.stdout.close()
 
 
-def test_start_reports_a_port_in_use(tmp_path, service_env) -> None:
-    import socket
+def test_busy_port_passes_over_a_port_left_in_time_wait() -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        left = server.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", left))
+        accepted, _ = server.accept()
+        accepted.close()  # the server's side closes first: the port stays in TIME_WAIT
+        client.close()
+    assert not port_answers("127.0.0.1", left)
+    with busy_port(bases=iter([left, free_base_port()])) as base:
+        assert base != left
+        assert port_answers("127.0.0.1", base)
 
-    base = free_base_port()
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", base))
-        busy.listen()
+
+def test_start_reports_a_port_in_use(tmp_path, service_env) -> None:
+    with busy_port() as base:
         result = manage(
             "--data-dir",
             str(tmp_path / "data"),
@@ -370,13 +399,9 @@ def _embedded_running(data_dir: Path) -> list[str]:
 def test_a_start_that_fails_stops_the_services_and_servers_it_started(
     tmp_path, embedded_data_dir
 ) -> None:
-    import socket
-
-    data_dir, base = embedded_data_dir, free_base_port()
+    data_dir = embedded_data_dir
     common = ["--data-dir", str(data_dir), "--env-file", str(tmp_path / ".env")]
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", base + 2))  # the assistant's port: its start is what fails
-        busy.listen()
+    with busy_port(2) as base:  # the assistant's port: its start is what fails
         result = manage(
             *common, "--base-port", str(base), "start", "--embedded",
             "--service", "rest_service", "--service", "assistant",
