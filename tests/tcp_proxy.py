@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import weakref
 
 
 def _reserve(port: int) -> socket.socket:
@@ -24,7 +25,7 @@ class TcpProxy:
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
-        self._reserved: socket.socket | None = _reserve(0)
+        self._reserved: socket.socket | None = self._reserve(0)
         self.port: int = self._reserved.getsockname()[1]
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
@@ -42,7 +43,7 @@ class TcpProxy:
         self._open.set()
 
     async def start(self) -> None:
-        listening, self._reserved = self._reserved or _reserve(self.port), None
+        listening, self._reserved = self._reserved or self._reserve(self.port), None
         self._server = await asyncio.start_server(self._accept, sock=listening)
 
     async def stop(self) -> None:
@@ -52,15 +53,19 @@ class TcpProxy:
             await self._server.wait_closed()
             self._server = None
         if self._reserved is None:
-            self._reserved = _reserve(self.port)
+            self._reserved = self._reserve(self.port)
         for writer in list(self._writers):
             writer.transport.abort()
         self._writers.clear()
         self.release()
 
-    def __del__(self) -> None:
-        if self._reserved is not None:
-            self._reserved.close()
+    def _reserve(self, port: int) -> socket.socket:
+        """`_reserve`, closed when the proxy is freed. Not by `__del__`: a proxy freed in a
+        reference cycle may have its socket finalized first, which warns of it unclosed and
+        fails whichever test is running then."""
+        reserved = _reserve(port)
+        weakref.finalize(self, reserved.close)
+        return reserved
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
