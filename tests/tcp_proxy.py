@@ -25,7 +25,7 @@ class TcpProxy:
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
-        self._reserved: socket.socket | None = self._reserve(0)
+        self._reserved: socket.socket | None = self._held(0)
         self.port: int = self._reserved.getsockname()[1]
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
@@ -43,7 +43,7 @@ class TcpProxy:
         self._open.set()
 
     async def start(self) -> None:
-        listening, self._reserved = self._reserved or self._reserve(self.port), None
+        listening, self._reserved = self._reserved or self._held(self.port), None
         self._server = await asyncio.start_server(self._accept, sock=listening)
 
     async def stop(self) -> None:
@@ -53,13 +53,13 @@ class TcpProxy:
             await self._server.wait_closed()
             self._server = None
         if self._reserved is None:
-            self._reserved = self._reserve(self.port)
+            self._reserved = self._held(self.port)
         for writer in list(self._writers):
             writer.transport.abort()
         self._writers.clear()
         self.release()
 
-    def _reserve(self, port: int) -> socket.socket:
+    def _held(self, port: int) -> socket.socket:
         """`_reserve`, closed when the proxy is freed. Not by `__del__`: a proxy freed in a
         reference cycle may have its socket finalized first, which warns of it unclosed and
         fails whichever test is running then."""
