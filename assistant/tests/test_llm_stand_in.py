@@ -19,7 +19,7 @@ from openai.types.chat import ChatCompletionMessageFunctionToolCall
 from assistant.src.tools.arguments import fit, parse
 from ops.services import ROOT
 from sandbox.llm_server import LlmStandIn
-from sandbox.model_arguments import Conversation, realistic
+from sandbox.model_arguments import Conversation, realistic, seed_of
 
 TOOLS: list[Any] = [  # the SDK's typed params, written as JSON
     {"type": "function", "function": {"name": n, "parameters": {"type": "object"}}}
@@ -220,10 +220,27 @@ async def test_realistic_arguments_are_spelt_as_real_models_spell_them(client, l
 
 
 async def test_realistic_arguments_are_the_same_at_every_run(client) -> None:
-    first = await realistic_call(client, "remind me in 5 minutes to stretch")
-    again = await realistic_call(client, "remind me in 5 minutes to stretch")
-    other = await realistic_call(client, "remind me in 6 minutes to stretch")
+    # No time in these calls: the wall clock moves between two requests, their spelling must not.
+    first = await realistic_call(client, "погода в Казани")
+    again = await realistic_call(client, "погода в Казани")
+    other = await realistic_call(client, "погода в Москве")
     assert first == again and first != other
+
+
+def test_a_time_is_spelt_the_same_at_every_run_on_the_same_clock() -> None:
+    now = datetime(2026, 11, 23, 8, 0, 7, tzinfo=UTC)
+    schema = {"type": "object", "properties": {"when": {"type": "string"}}}
+    due = {"when": (now + timedelta(minutes=5)).isoformat()}
+    spellings = set()
+    for n in range(40):
+        seed = seed_of("reminder", "0", f"remind me {n}")
+        runs = {
+            realistic(due, schema, Conversation(ZoneInfo("Europe/Moscow"), False, now), seed)
+            for _run in range(2)
+        }
+        assert len(runs) == 1
+        spellings |= runs
+    assert len(spellings) > 2  # the seed chooses among the spellings; the clock alone does not
 
 
 async def test_realistic_times_name_the_moment_the_script_meant(client, llm) -> None:
