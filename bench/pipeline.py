@@ -189,12 +189,14 @@ class Pipeline:
     ) -> None:
         """`llm_process`: the LLM stand-in as a process of its own instead (streaming many
         answers would take the CPU the Telegram stand-in needs to stamp sends on time).
-        `measure_startup`: time `up`'s start of the five on the migrated database first.
+        `measure_startup`: time `up`'s start first, in the run's shape, on the migrated
+        database and then on an empty one.
         `one_process`: the services in one process (ops/one_process.py), as `--one-process`."""
         self.workdir = workdir
         self._one_process = one_process
         self._measure_startup = measure_startup
         self.startup: dict[str, float] | None = None
+        self.startup_empty: dict[str, float] | None = None
         self.telegram = TelegramStandIn(TOKEN, bot_username="bench_bot")
         self.llm = LlmStandIn(record=False)
         self._llm_process_wanted = llm_process
@@ -271,7 +273,8 @@ class Pipeline:
             capture_output=True,
         )
         if self._measure_startup:
-            self.startup = startup.measure(env)
+            self.startup = startup.measure(env, one_process=self._one_process)
+            self.startup_empty = startup.measure_empty(env, one_process=self._one_process)
         if self._one_process:
             self.stack.launch_one_process({name: {} for name in SERVICES})
             self.stack.wait_healthy(SERVICES)
@@ -341,6 +344,8 @@ class Pipeline:
             extra["rss_flat"] = flat
         if self.startup is not None:
             extra["startup"] = self.startup
+        if self.startup_empty is not None:
+            extra["startup_empty"] = self.startup_empty
         counted = sum(infra_cpu.get(group, 0.0) for group in procstat.COUNTED)
         return Result(
             scenario=scenario.name,
@@ -830,7 +835,8 @@ def main(argv: list[str] | None = None) -> int:
         "--no-startup",
         dest="startup",
         action="store_false",
-        help="skip timing `up`'s start of the five (done before the first scenario)",
+        help="skip timing `up`'s start, on the migrated and on an empty database (done before "
+        "the first scenario)",
     )
     parser.add_argument(
         "--one-process",

@@ -51,6 +51,9 @@ RESULT_FIGURES: dict[str, Callable[[Result], float | None]] = {
     "answer p99 ms": lambda r: r.latency_ms.get("p99"),
     "first visible text p50 ms": lambda r: _dict(r.extra.get("first_text_ms")).get("p50"),
     "start-up s (up → all five healthy)": lambda r: _dict(r.extra.get("startup")).get("seconds"),
+    "start-up s, empty database (up migrates, seeds → all healthy)": lambda r: _dict(
+        r.extra.get("startup_empty")
+    ).get("seconds"),
     "messages out of per-chat order": _delivery("out_of_order"),
     "messages answered twice": _delivery("duplicates"),
     "messages not answered": _delivery("missing"),

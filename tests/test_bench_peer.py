@@ -109,7 +109,7 @@ def test_issue_41s_rows_compare_ours_with_the_peers_figures() -> None:
             infra_cpu_ms_per_message=2.5,
             cpu_seconds={"one_process": 15.0},
             peak_rss_mb={"one_process": 179.0},
-            extra={"startup": {"seconds": 1.4}},
+            extra={"startup": {"seconds": 1.4}, "startup_empty": {"seconds": 3.2}},
         ),
         _result(
             "steady",
@@ -146,6 +146,7 @@ def test_issue_41s_rows_compare_ours_with_the_peers_figures() -> None:
         "backlog: VmHWM MB, all processes ≤ 180": (179.0, 200.0, True),
         "steady: VmHWM MB, all processes ≤ 180": (181.0, 200.0, False),
         "start to answering s, migrated database ≤ 1.5": (1.4, 0.8, True),
+        "start to answering s, empty database ≤ 3": (3.2, 0.8, False),
         "backlog: chats with an answer out of order": (0, 42, None),
         "steady: chats with an answer out of order": (0, 3, None),
     }

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from bench import procstat, rolling_restart
+from bench import procstat, rolling_restart, startup
 from bench.pipeline import SCENARIOS, SERVICES, run_scenario, table
 from bench.targets import judge
+from ops.run_env import base_env
 from ops.services import NAMES
 
 pytestmark = pytest.mark.e2e
@@ -33,8 +34,11 @@ async def test_a_tiny_scenario_is_answered_measured_and_tabled() -> None:
     assert result.infra_cpu_seconds[procstat.BENCH_BACKENDS] > 0  # the bench db's backends
     assert result.infra_cpu_ms_per_message > 0
     assert result.delivery == {"out_of_order": 0, "duplicates": 0, "missing": 0}
-    startup = result.extra["startup"]
-    assert isinstance(startup, dict) and 0 < startup["seconds"] < 60
+    timed = result.extra["startup"]
+    assert isinstance(timed, dict) and 0 < timed["seconds"] < 60
+    assert timed["processes"] == len(NAMES)
+    first_start = result.extra["startup_empty"]  # migrations and the seed's import, then up
+    assert isinstance(first_start, dict) and timed["seconds"] < first_start["seconds"] < 60
     samples = result.extra["rss_samples"]
     assert isinstance(samples, list) and samples[-1]["answered"] == scenario.messages
     assert set(samples[-1]["rss_mb"]) == set(NAMES)
@@ -55,6 +59,18 @@ async def test_a_tiny_scenario_is_answered_measured_and_tabled() -> None:
     rendered = table([result], {"probe": 1})
     assert "| tiny | 20/20 |" in rendered
     assert "| tiny: messages answered twice ≤ 0 | 0.0 | met |" in rendered
+
+
+@pytest.mark.timeout(120)
+def test_a_first_start_in_one_process_is_timed_from_an_empty_database(
+    database_url: str, redis_url: str, secrets: dict[str, str]
+) -> None:
+    env = base_env(database_url, redis_url, "test:bench-start:", secrets, log_level="ERROR")
+    first = startup.measure_empty(env, one_process=True)
+    assert first["processes"] == 1
+    # the migrations and the seed's import are timed, then the launch until all answer
+    assert first["database_check_s"] > 0 and first["launch_to_healthy_s"] > 0
+    assert {f"healthy_s_{name}" for name in NAMES} <= first.keys()
 
 
 @pytest.mark.timeout(150)
