@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -154,13 +155,18 @@ def _percentiles(values: list[float]) -> dict[str, float]:
 #: Histograms whose mean is a stage of the pipeline, per service.
 _STAGES = {
     "smart_assistant_queue_handle_seconds": "handles {stream}",
+    "smart_assistant_queue_wait_seconds": "waits in {stream}",
     "smart_assistant_assistant_turn_seconds": "turn (context, LLM, store, queue)",
     "smart_assistant_llm_request_seconds": "LLM request",
+    "smart_assistant_http_request_duration_seconds": "answers {method} {handler}",
 }
+_LABEL = re.compile(r'(\w+)="([^"]*)"')
 
 
-async def _stage_means(url: str) -> dict[str, float]:
-    """Mean milliseconds of each stage histogram a service's /metrics exposes."""
+async def _stage_means(url: str, service: str) -> dict[str, float]:
+    """Mean milliseconds of each stage histogram a service's /metrics exposes (the HTTP
+    requests it answered, by route, among them; in one process every service's /metrics
+    shows them all, so a series labelled with another service is left out)."""
     sums: dict[str, float] = {}
     counts: dict[str, float] = {}
     async with httpx.AsyncClient() as client:
@@ -169,8 +175,10 @@ async def _stage_means(url: str) -> dict[str, float]:
         for metric, label in _STAGES.items():
             for suffix, into in (("_sum", sums), ("_count", counts)):
                 if line.startswith(metric + suffix):
-                    stream = line.split('stream="')[1].split('"')[0] if "stream=" in line else ""
-                    key = label.format(stream=stream)
+                    labels = defaultdict(str, _LABEL.findall(line))
+                    if labels["service"] not in ("", service):
+                        continue
+                    key = label.format_map(labels)
                     into[key] = into.get(key, 0.0) + float(line.rsplit(" ", 1)[1])
     return {k: round(1000 * sums[k] / counts[k], 2) for k in sums if counts.get(k)}
 
@@ -483,9 +491,12 @@ class Pipeline:
     async def _stages(self) -> dict[str, float]:
         assert self.stack is not None
         stages: dict[str, float] = {}
-        for name in ("assistant", "tg_bot"):
-            for stage, ms in (await _stage_means(self.stack.url(name))).items():
-                stages[f"{name}: {stage}"] = ms
+        for name in ("assistant", "tg_bot", "rest_service"):
+            for stage, ms in (await _stage_means(self.stack.url(name), name)).items():
+                # In one process the queues' and the turn's series are the process's, shown
+                # by every service's /metrics: named once. Requests carry their service.
+                shared = self._one_process and not stage.startswith("answers ")
+                stages[f"{'one process' if shared else name}: {stage}"] = ms
         return stages
 
     async def config_change_latency(

@@ -3,8 +3,9 @@ as two tables, each sample counted once.
 
 - **self**: the library (or our package) whose code was running: the innermost frame's file.
 - **inside**: the service whose code the sample ran under: the outermost frame in one of the
-  services' packages ("outside every service" when none is on the stack: the event loop's
-  own work, a server's parsing before a route is reached).
+  services' packages; when none is on the stack ("outside every service"), the area of the
+  outermost frame below the interpreter's, the event loop's and the launcher's (a server's
+  parsing before a route is reached, the queue's reading before a handler is called).
 
     .venv/bin/python -m bench.profile_areas PROFILE.txt [--messages N --cpu-seconds S]
 
@@ -15,11 +16,15 @@ row also says its milliseconds per message.
 from __future__ import annotations
 
 import argparse
+import functools
 import re
+import sys
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
 
 #: Our packages: the services first (a stack is attributed to the outermost of these).
 SERVICES = (
@@ -48,6 +53,9 @@ LIBRARIES = {
     "yarl": "aiohttp + yarl + multidict",
     "multidict": "aiohttp + yarl + multidict",
     "openai": "OpenAI SDK + httpx",
+    "httpx2": "OpenAI SDK + httpx",
+    "prometheus_client": "Prometheus metrics",
+    "prometheus_fastapi_instrumentator": "Prometheus metrics",
     "httpx": "OpenAI SDK + httpx",
     "httpcore": "OpenAI SDK + httpx",
     "telegram": "python-telegram-bot",
@@ -75,9 +83,16 @@ class Areas:
 
 
 def module_of(path: str) -> tuple[str, ...]:
-    """The dotted parts of the module a frame's file holds, from its path: below
-    `site-packages`, below `python3.X` (the standard library), or from the first of our
-    packages; () for a frame py-spy names without a file."""
+    """The dotted parts of the module a frame's file holds. py-spy names a file by its path
+    below the `sys.path` entry it was found on (`asyncio/base_events.py`,
+    `common/infrastructure/queue.py`), by a bare file name when that entry is the file's own
+    folder, by an absolute path, or in brackets (`<frozen runpy>`, `<sqlalchemy generated …>`);
+    () for a frame it could not name."""
+    if path.startswith("<"):
+        words = path.strip("<>").split()
+        return tuple(words[1:2] if words[:1] == ["frozen"] else words[:1])
+    if not Path(path).name:
+        return ()
     parts = Path(path).with_suffix("").parts
     for marker in ("site-packages", "dist-packages"):
         if marker in parts:
@@ -87,7 +102,20 @@ def module_of(path: str) -> tuple[str, ...]:
             return tuple(parts[index:])
         if re.fullmatch(r"python3\.\d+", part) and index + 1 < len(parts):
             return tuple(parts[index + 1 :])
-    return ()
+    if len(parts) == 1 and parts[0] not in sys.stdlib_module_names:
+        return _our_files().get(parts[0], parts)
+    return tuple(part for part in parts if part != "/")
+
+
+@functools.cache
+def _our_files() -> dict[str, tuple[str, ...]]:
+    """Our modules by their file's bare name (the first found, in the order of OURS)."""
+    found: dict[str, tuple[str, ...]] = {}
+    for package in OURS:
+        for file in sorted((ROOT / package).rglob("*.py")):
+            module = file.relative_to(ROOT).with_suffix("").parts
+            found.setdefault(module[-1], module)
+    return found
 
 
 def area_of(path: str) -> str:
@@ -97,7 +125,9 @@ def area_of(path: str) -> str:
     top = module[0]
     if top in OURS:
         return f"ours: {top}"
-    return LIBRARIES.get(top, f"other: {top}")
+    if top in LIBRARIES:
+        return LIBRARIES[top]
+    return f"stdlib: {top}" if top in sys.stdlib_module_names else f"other: {top}"
 
 
 def _frames(stack: str) -> list[str]:
@@ -121,9 +151,23 @@ def read(lines: Iterable[str]) -> Areas:
         paths = _frames(stack)
         total += n
         self_time[area_of(paths[-1])] += n
-        service = next((m[0] for m in map(module_of, paths) if m and m[0] in SERVICES), OUTSIDE)
-        inside[service] += n
+        inside[_inside(paths)] += n
     return Areas(total, self_time, inside)
+
+
+#: Frames every stack starts with: the interpreter's, the event loop's, the launcher's.
+_RUNNERS = {"runpy", "asyncio", "ops", "selectors", "contextlib"}
+
+
+def _inside(paths: list[str]) -> str:
+    """The outermost service on the stack; else, outside every service, the area of the
+    outermost frame below the runners (a server's parsing, a queue's reading)."""
+    modules = [module_of(p) for p in paths]
+    service = next((m[0] for m in modules if m and m[0] in SERVICES), None)
+    if service is not None:
+        return service
+    below = next((p for p, m in zip(paths, modules, strict=True) if m and m[0] not in _RUNNERS), "")
+    return f"{OUTSIDE}: {area_of(below)}" if below else OUTSIDE
 
 
 def table(counted: Counter[str], samples: int, ms_per_sample: float | None) -> str:

@@ -34,7 +34,11 @@ def test_each_sample_is_counted_once_by_what_ran_and_by_which_service() -> None:
         "SQLAlchemy": 5,
         "json": 2,
     }
-    assert areas.inside == {OUTSIDE: 3, "rest_service": 5, "assistant": 2}
+    assert areas.inside == {
+        f"{OUTSIDE}: uvicorn + httptools (HTTP server)": 3,
+        "rest_service": 5,
+        "assistant": 2,
+    }
 
 
 def test_a_file_is_placed_by_its_package_wherever_it_is_installed() -> None:
@@ -43,7 +47,17 @@ def test_a_file_is_placed_by_its_package_wherever_it_is_installed() -> None:
     assert area_of(f"{STDLIB}/asyncio/sslproto.py") == "asyncio (event loop, transports)"
     assert area_of("tg_bot/src/sender.py") == "ours: tg_bot"
     assert area_of(f"{SITE}/somelib/x.py") == "other: somelib"
-    assert area_of("<native>") == "other (native, no file)"
+    assert area_of("") == "other (native, no file)"  # a frame py-spy could not name
+
+
+def test_a_file_is_placed_by_the_short_names_py_spy_gives_it() -> None:
+    assert area_of("asyncio/base_events.py") == "asyncio (event loop, transports)"
+    assert area_of("sqlalchemy/orm/session.py") == "SQLAlchemy"
+    assert area_of("common/infrastructure/queue.py") == "ours: common"
+    assert area_of("turn_context.py") == "ours: rest_service"  # found among our files
+    assert area_of("contextlib.py") == "stdlib: contextlib"
+    assert area_of("<frozen runpy>") == "stdlib: runpy"
+    assert area_of("<sqlalchemy generated _go_1>") == "SQLAlchemy"
 
 
 def test_the_table_gives_shares_and_milliseconds_per_message() -> None:

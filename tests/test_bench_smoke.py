@@ -46,6 +46,8 @@ async def test_a_tiny_scenario_is_answered_measured_and_tabled() -> None:
     assert 0 < samples[-1]["pss_total_mb"] < samples[-1]["total_mb"]
     assert result.extra["peak_pss_sum_mb"] >= samples[-1]["pss_total_mb"]
     assert any("handles queue:to_secretary" in stage for stage in result.stages_ms)
+    assert any(s.startswith("assistant: waits in queue:to_secretary") for s in result.stages_ms)
+    assert "rest_service: answers POST /api/threads/context" in result.stages_ms
     config_change = result.extra["config_change"]
     assert isinstance(config_change, dict) and config_change["max_ms"] < 10_000
     judged = {row["target"]: row for row in judge([result], {})}
