@@ -241,6 +241,9 @@ class PeerPipeline(Pipeline):
     def _infra_cpu(self) -> None:
         return None  # no database, no Redis
 
+    async def _infra_counters(self) -> None:
+        return None  # no database, no Redis
+
     async def _stages(self) -> dict[str, float]:
         return {}
 

@@ -28,13 +28,13 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import httpx
 from aiohttp import ClientSession
 from openai import AsyncOpenAI
 
-from bench import procstat, startup
+from bench import infra_counts, procstat, startup
 from bench.environment import BenchEnvironment
 from bench.targets import FLAT_FROM, judge
 from common.infrastructure.queue_messages import answer_message_id, incoming_message_id
@@ -321,6 +321,7 @@ class Pipeline:
         infra = self._infra_cpu()
         if infra is not None:
             infra.start()
+        counters = await self._infra_counters()
         injected: dict[int, list[float]] = {u: [] for u in users}
         self.telegram.sent.clear()
         self.telegram.live.reset()
@@ -341,10 +342,15 @@ class Pipeline:
         cpu = {n: round(_proc_cpu_seconds(p) - cpu_before[n], 2) for n, p in self.pids().items()}
         infra_cpu = infra.seconds() if infra is not None else {}
         answered = len(self.telegram.sent)
+        counted_after = await self._infra_counters()
         chat_rate, violations = self._chat_limits(users)
         extra: dict[str, object] = self._streaming() if scenario.stream else {}
         extra.update(self._answer_extra(injected))
         extra["load_at_start"] = round(load, 2)
+        if counters is not None and counted_after is not None:
+            extra["infra_counts"] = infra_counts.per_message(
+                counters, counted_after, max(1, answered)
+            )
         samples.append(self._rss_sample(answered))
         extra["rss_samples"] = samples
         extra["peak_pss_sum_mb"] = max(cast(float, s["pss_total_mb"]) for s in samples)
@@ -378,6 +384,14 @@ class Pipeline:
             infra_cpu_seconds=infra_cpu,
             infra_cpu_ms_per_message=round(1000 * counted / max(1, answered), 2),
             delivery=self._delivery(injected, numbered=scenario.numbered and not scenario.stream),
+        )
+
+    async def _infra_counters(self) -> dict[str, Any] | None:
+        """Redis's command counters and Postgres's for the bench database (None: the system
+        under test has neither)."""
+        assert self._bench is not None
+        return await asyncio.to_thread(
+            infra_counts.snapshot, self._bench.database_url, self._bench.redis_url
         )
 
     def _infra_cpu(self) -> procstat.InfraCpu | None:

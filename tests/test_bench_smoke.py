@@ -33,6 +33,9 @@ async def test_a_tiny_scenario_is_answered_measured_and_tabled() -> None:
     }
     assert result.infra_cpu_seconds[procstat.BENCH_BACKENDS] > 0  # the bench db's backends
     assert result.infra_cpu_ms_per_message > 0
+    counts = result.extra["infra_counts"]  # what the services asked of Redis and Postgres
+    assert isinstance(counts, dict) and counts["redis_calls"] > 1
+    assert counts["redis"]["evalsha"]["calls"] > 0 and counts["postgres"]["xact_commit"] >= 0
     assert result.delivery == {"out_of_order": 0, "duplicates": 0, "missing": 0}
     timed = result.extra["startup"]
     assert isinstance(timed, dict) and 0 < timed["seconds"] < 60
