@@ -24,17 +24,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from ops.services import NAMES, ROOT
 
-#: Our packages: the services first (a stack is attributed to the outermost of these).
-SERVICES = (
-    "rest_service",
-    "assistant",
-    "tg_bot",
-    "cron_service",
-    "google_calendar_service",
-    "channels",
-)
+#: Our packages: the services (a stack is attributed to the outermost of these), then the rest.
+SERVICES = NAMES
 OURS = (*SERVICES, "common", "ops", "sandbox", "bench")
 
 #: Third-party distributions that are one area between them (the first part of the module).
