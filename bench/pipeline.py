@@ -33,6 +33,7 @@ from typing import Any, cast
 import httpx
 from aiohttp import ClientSession
 from openai import AsyncOpenAI
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench import infra_counts, procstat, startup
 from bench.environment import BenchEnvironment
@@ -160,26 +161,23 @@ _STAGES = {
     "smart_assistant_llm_request_seconds": "LLM request",
     "smart_assistant_http_request_duration_seconds": "answers {method} {handler}",
 }
-_LABEL = re.compile(r'(\w+)="([^"]*)"')
 
 
-async def _stage_means(url: str, service: str) -> dict[str, float]:
-    """Mean milliseconds of each stage histogram a service's /metrics exposes (the HTTP
-    requests it answered, by route, among them; in one process every service's /metrics
-    shows them all, so a series labelled with another service is left out)."""
-    sums: dict[str, float] = {}
-    counts: dict[str, float] = {}
+async def _stage_means(url: str, owner: str) -> dict[str, float]:
+    """Mean milliseconds of each stage histogram `url`'s /metrics exposes, as "owner: stage":
+    a series' own `service` label names its owner (rest_service's answers by route), else
+    `owner` does."""
+    sums: dict[str, float] = defaultdict(float)
+    counts: dict[str, float] = defaultdict(float)
     async with httpx.AsyncClient() as client:
         text = (await client.get(f"{url}/metrics")).text
-    for line in text.splitlines():
-        for metric, label in _STAGES.items():
-            for suffix, into in (("_sum", sums), ("_count", counts)):
-                if line.startswith(metric + suffix):
-                    labels = defaultdict(str, _LABEL.findall(line))
-                    if labels["service"] not in ("", service):
-                        continue
-                    key = label.format_map(labels)
-                    into[key] = into.get(key, 0.0) + float(line.rsplit(" ", 1)[1])
+    for family in text_string_to_metric_families(text):
+        label = _STAGES.get(family.name)
+        for sample in family.samples if label else ():
+            into = {f"{family.name}_sum": sums, f"{family.name}_count": counts}.get(sample.name)
+            if into is not None:
+                stage = label.format_map(defaultdict(str, sample.labels))
+                into[f"{sample.labels.get('service') or owner}: {stage}"] += sample.value
     return {k: round(1000 * sums[k] / counts[k], 2) for k in sums if counts.get(k)}
 
 
@@ -504,13 +502,11 @@ class Pipeline:
 
     async def _stages(self) -> dict[str, float]:
         assert self.stack is not None
+        if self._one_process:  # one registry, shown by every service's /metrics: read once
+            return await _stage_means(self.stack.url("rest_service"), "one process")
         stages: dict[str, float] = {}
         for name in ("assistant", "tg_bot", "rest_service"):
-            for stage, ms in (await _stage_means(self.stack.url(name), name)).items():
-                # In one process the queues' and the turn's series are the process's, shown
-                # by every service's /metrics: named once. Requests carry their service.
-                shared = self._one_process and not stage.startswith("answers ")
-                stages[f"{'one process' if shared else name}: {stage}"] = ms
+            stages |= await _stage_means(self.stack.url(name), name)
         return stages
 
     async def config_change_latency(
