@@ -5,7 +5,7 @@ The expectations are computed here by plain date arithmetic, one small rule per 
 phrases, apart from the resolver (`assistant/src/tools/when.py`), so the two must agree; the
 rules are the documented defaults (docs/decisions/0017-strict-time-phrases.md). Run it after
 changing a rule: `.venv/bin/python -m assistant.tests.time_phrase_rules`. The reminder tool's
-end-to-end tests use the same rules at the real current time.
+end-to-end tests use the same rules, with the tool's clock stopped at the real current time.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from assistant.src.tools.when import JUST_PASSED
 
 NOWS = {
     # west of UTC, late evening
@@ -40,6 +42,8 @@ NOWS = {
     "moscow_sunday_month_end": ("Europe/Moscow", "2025-08-31T08:30"),
     # a 30-day month's end, late evening, west of UTC
     "ny_april_end": ("America/New_York", "2025-04-30T22:45"),
+    # a minute after a full hour: a time of that hour today has just passed (is now)
+    "berlin_just_past": ("Europe/Berlin", "2026-11-28T21:01"),
 }
 
 Refused = str
@@ -56,10 +60,13 @@ def wall(day: date, clock: time, tz: ZoneInfo) -> datetime | Refused:
 
 
 def future(moment: datetime | Refused, now: datetime) -> datetime | Refused:
+    """A moment not before now; one that passed less than `JUST_PASSED` ago is now."""
     if moment == REFUSED:
         return REFUSED
     assert isinstance(moment, datetime)
-    return moment if moment >= now else REFUSED
+    if moment >= now:
+        return moment
+    return now if now.astimezone(UTC) - moment.astimezone(UTC) <= JUST_PASSED else REFUSED
 
 
 def after(delta: timedelta) -> Rule:
