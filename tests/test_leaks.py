@@ -31,9 +31,27 @@ def test_in_a_later_module():
 """
 
 
-def run_pytest(folder: Path, *plugins: str) -> str:
-    (folder / "test_a_leaking.py").write_text(LEAKING)
-    (folder / "test_b_later.py").write_text(LATER)
+KEEPING = """
+import json
+
+def test_keeps_a_list_past_its_module():
+    json.kept_by_a_test = [[]]  # reachable from a module: alive after the module's end
+"""
+
+SEEING = """
+import gc
+import json
+
+def test_the_kept_list_is_frozen_out_of_collections():
+    kept = json.kept_by_a_test[0]
+    assert not any(found is kept for found in gc.get_objects())
+    assert gc.get_freeze_count() > 0
+"""
+
+
+def run_pytest(folder: Path, *plugins: str, modules: tuple[str, str] = (LEAKING, LATER)) -> str:
+    (folder / "test_a_leaking.py").write_text(modules[0])
+    (folder / "test_b_later.py").write_text(modules[1])
     options = [arg for plugin in plugins for arg in ("-p", plugin)]
     done = subprocess.run(
         [
@@ -74,3 +92,8 @@ def test_the_leaking_module_fails_at_its_own_end(tmp_path: Path) -> None:
     assert "ERROR test_a_leaking.py::test_runs_after_it_in_the_same_module" in out, out
     assert "unclosed <socket.socket" in out, out
     assert "PASSED test_b_later.py::test_in_a_later_module" in out, out
+
+
+def test_what_outlives_a_module_is_not_walked_again_at_the_next_ones_end(tmp_path: Path) -> None:
+    out = run_pytest(tmp_path, "tests.leaks", modules=(KEEPING, SEEING))
+    assert "PASSED test_b_later.py::test_the_kept_list_is_frozen_out_of_collections" in out, out
