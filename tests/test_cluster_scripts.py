@@ -335,6 +335,7 @@ def _script_names(tree: ast.AST) -> set[str]:
     return found
 
 
+@pytest.mark.policy  # reads every source file: a rule of the code, not a behaviour
 def test_every_script_call_passes_its_keys_as_keys() -> None:
     """A script's keys go in KEYS (`keys=[...]`), never in ARGV or positionally: Cluster
     routes a call by its declared keys, and refuses keys of another slot."""
@@ -363,6 +364,7 @@ _KEYLESS = {"TIME"}
 _SUBCOMMAND_FIRST = {"XINFO", "XREADGROUP", "XGROUP", "OBJECT"}
 
 
+@pytest.mark.policy  # reads every source file: a rule of the code, not a behaviour
 def test_no_script_builds_a_key_in_lua() -> None:
     """A key made inside Lua (`'prefix' .. ARGV[1]`) is undeclared: Cluster cannot route it."""
     wrong, seen = [], 0

@@ -64,6 +64,7 @@ def test_a_unit_test_requests_no_server_or_process(request: pytest.FixtureReques
             assert not used, f"{item.nodeid} is unit but uses {sorted(used)}"
 
 
+@pytest.mark.policy  # reads every source file: a rule of the code, not a behaviour
 def test_the_map_names_fixtures_that_exist() -> None:
     for entry in sorted(INTEGRATION_FIXTURES | E2E_FIXTURES):
         file, name = entry.split(":")
@@ -77,6 +78,7 @@ def _marked_slow(path: Path) -> bool:
     return bool(found and re.search(r"pytest\.mark\.(e2e|policy)\b", found.group()))
 
 
+@pytest.mark.policy  # reads every source file: a rule of the code, not a behaviour
 def test_every_fixture_that_starts_processes_is_e2e() -> None:
     for path in _test_files():
         if _marked_slow(path):
