@@ -1,7 +1,8 @@
 """The test harness every service's tests share (loaded by the root conftest.py).
 
-Each test session (each pytest-xdist worker) gets its own Postgres database (created, migrated,
-dropped) and each test its own REDIS_KEY_PREFIX, so two runs, or two workers of one run, sharing
+Each test session (each pytest-xdist worker) gets its own Postgres database (copied from the
+server's template for the current migrations, dropped after) and each test its own
+REDIS_KEY_PREFIX, so two runs, or two workers of one run, sharing
 one server never hear each other. `stack` starts chosen services as real processes on free
 ports (ops/processes.py, the one supervisor) and stops them afterwards.
 """
@@ -22,7 +23,7 @@ import redis.asyncio as aioredis
 
 from common.infrastructure.redis_keys import Names
 from ops import fork_server
-from ops.infra import DatabaseServer, admin_dsn, find_postgres, find_redis, migrate
+from ops.infra import DatabaseServer, admin_dsn, find_postgres, find_redis
 from ops.processes import Stack, measured
 from ops.run_env import base_env, forget_prefix, fresh_secrets
 from ops.services import ROOT
@@ -119,9 +120,10 @@ GENERIC_PLANS = {"plan_cache_mode": "force_generic_plan"}
 
 
 class MigratedDatabases:
-    """New databases at the migrations' head, each a copy of one this session migrated once:
-    Postgres copies a template in about 0.1 s, where Alembic takes 3 to 5 s (more under
-    coverage), which every module that starts a whole system paid."""
+    """New databases at the migrations' head, each a copy of the server's template for
+    these migrations (`DatabaseServer.migrated_template`): Postgres copies a template in
+    about 0.1 s, where Alembic takes 3 to 5 s (more under coverage), which every module that
+    starts a whole system paid, and then every xdist worker."""
 
     def __init__(self, server: DatabaseServer, template: str) -> None:
         self.server = server
@@ -136,13 +138,8 @@ class MigratedDatabases:
 
 
 @pytest.fixture(scope="session")
-def migrated_databases(postgres_server: DatabaseServer) -> Iterator[MigratedDatabases]:
-    template = postgres_server.create(f"sa_template_{worker()}_{uuid.uuid4().hex[:10]}")
-    try:
-        migrate(template)
-        yield MigratedDatabases(postgres_server, template)
-    finally:
-        postgres_server.drop(template)
+def migrated_databases(postgres_server: DatabaseServer) -> MigratedDatabases:
+    return MigratedDatabases(postgres_server, postgres_server.migrated_template())
 
 
 @pytest.fixture(scope="session")
