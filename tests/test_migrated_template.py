@@ -4,8 +4,8 @@ and templates of other migrations dropped only once no run can still use them.""
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import psycopg2
 import pytest
@@ -64,14 +64,14 @@ def test_workers_asking_at_once_share_one_template_and_copy_it_at_once(
 def test_a_half_made_template_and_old_ones_of_other_migrations_are_dropped(
     postgres_server: DatabaseServer,
 ) -> None:
-    now = int(time.time())
+    now = int(datetime.now(UTC).timestamp())  # templates are judged by their names' times
     half_made = f"sa_migrating_{migrations_digest()}_{now}"  # its maker died mid-migration
     old_other = f"sa_template_{'0' * 12}_{now - STALE_TEMPLATE_S - 60}"
     young_other = f"sa_template_{'1' * 12}_{now - 60}"  # another checkout's, perhaps running
     for name in (half_made, old_other, young_other):
         postgres_server.create(name)
     try:
-        template = postgres_server.migrated_template()
+        template = postgres_server.migrated_template(now=now)
         left = databases(postgres_server)
         assert half_made not in left and old_other not in left
         assert young_other in left
