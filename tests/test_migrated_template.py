@@ -23,24 +23,22 @@ pytestmark = pytest.mark.e2e  # a template not made yet is made by Alembic's own
 HEAD_TABLES = {"users", "assistants", "cron_jobs", "alembic_version"}
 
 
-def databases(server: DatabaseServer) -> set[str]:
-    conn = psycopg2.connect(admin_dsn(server.server_url))
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT datname FROM pg_database")
-            return {name for (name,) in cur.fetchall()}
-    finally:
-        conn.close()
-
-
-def tables(url: str) -> set[str]:
+def names(url: str, query: str) -> set[str]:
     conn = psycopg2.connect(admin_dsn(url))
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            cur.execute(query)
             return {name for (name,) in cur.fetchall()}
     finally:
         conn.close()
+
+
+def databases(server: DatabaseServer) -> set[str]:
+    return names(server.server_url, "SELECT datname FROM pg_database")
+
+
+def tables(url: str) -> set[str]:
+    return names(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
 
 
 def test_workers_asking_at_once_share_one_template_and_copy_it_at_once(
