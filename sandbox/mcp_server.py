@@ -12,12 +12,14 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
 from ops.infra import free_port, port_answers
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
 
 #: What `order_status` knows; anything else is "not found" (an MCP tool error).
 ORDERS = {
@@ -29,6 +31,10 @@ ORDERS = {
 def build(extra_tools: int = 0) -> MCPServer:
     """The server; `extra_tools` more, with very long descriptions, for a server that
     offers too much."""
+    # Here, not at the top: the tests import this module for `McpServerProcess` while it
+    # collects them, in every pytest-xdist worker, and the MCP SDK's server takes 0.4 s.
+    from mcp.server.mcpserver import MCPServer
+
     server = MCPServer("orders", instructions="Order lookups for tests.")
     for i in range(extra_tools):
         server.add_tool(_echo, name=f"echo_{i}", description=f"Echo number {i}. " + "x" * 3000)
