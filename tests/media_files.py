@@ -12,8 +12,6 @@ import wave
 import zipfile
 import zlib
 
-import docx
-from fpdf import FPDF
 from PIL import Image
 
 #: The sample rate of generated speech: Telegram's voice notes are 48 kHz mono.
@@ -54,6 +52,8 @@ def picture(width: int, height: int, colour: tuple[int, int, int], fmt: str = "P
 
 
 def pdf(*paragraphs: str, password: str | None = None) -> bytes:
+    from fpdf import FPDF  # imported by the tests that make one, not by every collection
+
     document = FPDF()
     document.add_page()
     document.set_font("helvetica", size=12)
@@ -66,6 +66,8 @@ def pdf(*paragraphs: str, password: str | None = None) -> bytes:
 
 
 def docx_file(*paragraphs: str) -> bytes:
+    import docx  # imported by the tests that make one, not by every collection
+
     document = docx.Document()
     for paragraph in paragraphs:
         document.add_paragraph(paragraph)
