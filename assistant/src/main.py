@@ -122,7 +122,7 @@ async def main(stop: asyncio.Event) -> None:
         consumer.stop()
         await consuming
         await consumer.drain(settings.shutdown_grace_seconds)
-        await rt.orchestrator.summaries.close()
+        await rt.orchestrator.close()
         watching.cancel()
         alerting.cancel()  # an alert not yet claimed is sent by the next sweep, anywhere
         with contextlib.suppress(asyncio.CancelledError):

@@ -16,6 +16,7 @@ module only wires them.
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import redis.asyncio as aioredis
@@ -104,6 +105,13 @@ class Orchestrator:
         self.reply_form = ReplyForm(VoiceReplies(settings, self.blobs, deps.llm))
         self.publisher = Publisher(redis, names, outbox)
         self.summaries = Summaries(settings, redis, names, deps)
+
+    async def close(self) -> None:
+        """Lets the work started after answers (thread summaries, embeddings) finish: it
+        writes to Redis and rest_service, which close after this."""
+        await asyncio.gather(
+            self.summaries.close(), self.background.recall.close(), self.model.recall.close()
+        )
 
     async def handle(self, message: IncomingMessage) -> None:
         taken = await self.intake.take(message)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -41,15 +42,19 @@ async def no_key(_provider_id: str) -> str | None:
     return None
 
 
-@pytest.fixture
-async def orchestrator(deployment: Deployment, settings: Settings) -> AsyncIterator[Orchestrator]:
+@asynccontextmanager
+async def orchestrator_on(
+    deployment: Deployment, settings: Settings
+) -> AsyncIterator[Orchestrator]:
+    """An orchestrator on the deployment, closed as the assistant closes it: before its
+    HTTP session, Redis and rest_service (the work it started after answers uses them)."""
     llm = LlmGateway(settings, no_key)
     rest, redis, names = deployment.rest, deployment.redis, deployment.names
     async with client_session() as http:
         services = ToolServices(settings, redis, names, rest, http)
         config = ConfigWatcher(rest, redis, names, poll_seconds=60.0)
         await config.refresh()
-        yield Orchestrator(
+        orchestrator = Orchestrator(
             settings=settings,
             redis=redis,
             names=names,
@@ -57,7 +62,17 @@ async def orchestrator(deployment: Deployment, settings: Settings) -> AsyncItera
             services=services,
             config=config,
         )
+        try:
+            yield orchestrator
+        finally:
+            await orchestrator.close()
     await llm.aclose()
+
+
+@pytest.fixture
+async def orchestrator(deployment: Deployment, settings: Settings) -> AsyncIterator[Orchestrator]:
+    async with orchestrator_on(deployment, settings) as orchestrator:
+        yield orchestrator
 
 
 def message_from(
@@ -409,3 +424,24 @@ async def test_a_dead_entry_with_no_sender_to_answer_is_counted(
     await orchestrator.dead_lettered(dead)
 
     assert turn_failures("unanswerable") == before + 1
+
+
+async def test_closing_lets_the_embeddings_an_answer_started_finish(
+    deployment: Deployment, settings: Settings
+) -> None:
+    """The turn's messages are embedded and stored after the answer is out; closing waits
+    for them (a thread's summary likewise: test_summary_fold.py)."""
+    embedder = f"embed-{deployment.config.suffix}"
+    deployment.import_models([(embedder, ["embedding"], True)])
+    try:
+        sol = await deployment.user("Sol")
+        deployment.llm.reply("Hi Sol!")
+        async with orchestrator_on(deployment, settings) as orchestrator:
+            await orchestrator.handle(message_from(deployment, sol, "hello there"))
+
+            await orchestrator.close()
+
+            assert orchestrator.model.recall.pending == set()
+        assert {"hello there", "Hi Sol!"} <= set(deployment.llm.embeddings.inputs())
+    finally:
+        deployment.import_models([(embedder, ["embedding"], False)])

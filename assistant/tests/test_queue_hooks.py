@@ -51,7 +51,7 @@ async def orchestrator(
 ) -> AsyncIterator[Orchestrator]:
     llm = LlmGateway(settings, no_key)
     config = ConfigWatcher(services.rest, redis, names, poll_seconds=60.0)
-    yield Orchestrator(
+    orchestrator = Orchestrator(
         settings=settings,
         redis=redis,
         names=names,
@@ -59,6 +59,8 @@ async def orchestrator(
         services=services,
         config=config,
     )
+    yield orchestrator
+    await orchestrator.close()
     await llm.aclose()
 
 

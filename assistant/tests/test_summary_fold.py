@@ -19,7 +19,7 @@ from assistant.src.turn.state import TurnState
 from assistant.src.turn.summary import Summaries
 from assistant.tests.support import Deployment
 from assistant.tests.test_memory import chat, store, thread_of
-from assistant.tests.test_orchestrator_in_process import message_from
+from assistant.tests.test_orchestrator_in_process import message_from, orchestrator_on
 from common.infrastructure.redis_lock import RedisLock
 from common.infrastructure.wire import TelegramUser
 from sandbox.llm_server import Step
@@ -120,3 +120,22 @@ async def test_after_an_answer_one_fold_starts_per_thread_and_close_waits_for_it
     assert (await deployment.rest.summary_backlog(thread)).summary.content == "notes"  # type: ignore[union-attr]
     assert summaries.running == {}
     await summaries.close()  # nothing in flight: returns at once
+
+
+async def test_closing_the_orchestrator_lets_the_fold_an_answer_started_finish(
+    deployment: Deployment, settings: Settings, redis: aioredis.Redis
+) -> None:
+    """The fold runs after the answer is out, on Redis and rest_service; the assistant
+    closes the orchestrator before them, so the fold is done by then, its lock let go."""
+    user, thread, _newest = await a_long_thread(deployment)
+    deployment.llm.script(Step(text="Hello!"), Step(text="notes", delay=0.5))
+    changed = settings.model_copy(update={"summary_after_messages": 4, "max_context_messages": 2})
+    async with orchestrator_on(deployment, changed) as orchestrator:
+        await orchestrator.handle(message_from(deployment, user, "hello"))
+        assert list(orchestrator.summaries.running) == [thread]
+
+        await orchestrator.close()
+
+        assert orchestrator.summaries.running == {}
+    assert (await deployment.rest.summary_backlog(thread)).summary.content == "notes"  # type: ignore[union-attr]
+    assert not await redis.exists(deployment.names.thread_summary_lock(thread))

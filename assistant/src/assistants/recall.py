@@ -48,6 +48,11 @@ class Recall:
         #: Running background steps, held so they are not collected half way.
         self.pending: set[asyncio.Task[None]] = set()
 
+    async def close(self) -> None:
+        """Lets the embeddings in flight finish (each is bounded by the LLM timeout)."""
+        if self.pending:
+            await asyncio.gather(*self.pending, return_exceptions=True)
+
     async def question(self, snapshot: ConfigSnapshot, text: str) -> tuple[str, list[float]] | None:
         """(model, vector) of a turn's memory query; None without a model or on a failure."""
         model = snapshot.model_with(ModelCapability.embedding)
