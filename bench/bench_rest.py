@@ -7,6 +7,8 @@ configuration, then measures, with `--concurrency` clients on keep-alive connect
 * `GET /api/config` served from the cache (the version is still checked in Postgres);
 * `POST /api/threads/{thread_id}/messages` appending one message (with a dedup key, as the
   assistant does);
+* `GET /admin/login`, an admin page: its template's links and assets are each a
+  `url_for("admin:…")` over the app's routes;
 
 and prints requests per second and p50 / p99 latency of each.
 
@@ -97,6 +99,10 @@ async def run(url: str, service: str, total: int, concurrency: int) -> None:
                 },
                 headers=as_service,
             ),
+        )
+        await http.get("/admin/login")  # the admin is built on its first request
+        await measure(
+            "GET /admin/login (a page)", total, concurrency, lambda _i: http.get("/admin/login")
         )
 
 

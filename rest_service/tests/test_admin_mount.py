@@ -33,3 +33,13 @@ async def test_the_first_admin_request_builds_the_admin_in_the_place_kept_for_it
     assert built.app is app.state.admin.admin and app.routes.index(built) == place
     assert app.url_path_for("admin:login") == "/admin/login"
     assert app.state.admin.session_maker is lazy.session_maker  # what the lifespan bound
+
+
+def test_the_admin_is_the_first_route_so_its_links_pass_no_api_route(
+    settings_env: dict[str, str],
+) -> None:
+    """Each `url_for("admin:…")` of a page walks the routes in order; behind the API's it
+    passed (and failed on) every one of them, which was most of an admin page's time
+    (bench/bench_rest.py measures a page)."""
+    first = create_app().routes[0]
+    assert isinstance(first, Mount) and first.path == ADMIN_BASE

@@ -63,7 +63,10 @@ class LazyAdmin:
 
 def mount_lazy_admin(app: FastAPI) -> LazyAdmin:
     lazy = LazyAdmin(app)
-    app.router.routes.append(lazy.route)
+    # First, not after the API: a page's every `url_for("admin:…")` (its links, scripts and
+    # styles) walks the routes in order, and each API route it passes raises NoMatchFound.
+    # No API path starts with /admin, so matching a request is the same either way.
+    app.router.routes.insert(0, lazy.route)
     app.state.admin = lazy
     app.state.lazy_admin = lazy
     return lazy
