@@ -6,11 +6,8 @@ spelling runs Alembic (psycopg2) and rest_service (asyncpg) against them."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
 import shutil
-import subprocess
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -18,7 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import asyncpg
 import httpx
@@ -36,8 +33,15 @@ from rest_service.app.main import create_app
 from rest_service.app.settings import Settings
 from rest_service.app.state import AppState
 from tests.harness import base_env
+from tests.pgbouncer import (
+    CANDIDATES,
+    PgBouncer,
+    as_postgres,
+    give,
+    owned_dir,
+    start_pgbouncer,
+)
 from tests.programs import postgres_bin, require_program
-from tests.waiting import NotInTime, until_sync
 
 pytestmark = pytest.mark.e2e
 
@@ -51,35 +55,14 @@ FIX = "DB_STATEMENT_CACHE_SIZE=0"
 DATABASE = "managed_db"
 
 
-def _as_postgres(args: list[str]) -> None:
-    """initdb, pg_ctl and pgbouncer refuse to run as root: run them as `postgres` then."""
-    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    done = subprocess.run(prefix + args, capture_output=True, text=True, timeout=120)
-    if done.returncode != 0:
-        pytest.fail(f"{' '.join(args)} failed: {done.stdout}{done.stderr}")
-
-
 @pytest.fixture(scope="module")
 def server_dir() -> Iterator[Path]:
     """A folder the `postgres` user can reach (pytest's own temp root is private to root)."""
     path = Path(tempfile.mkdtemp(prefix="sa_managed_pg_"))
     try:
-        yield _owned_dir(path)
+        yield owned_dir(path)
     finally:
         shutil.rmtree(path, ignore_errors=True)
-
-
-def _owned_dir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    path.chmod(0o700)
-    if os.geteuid() == 0:
-        shutil.chown(path, "postgres", "postgres")
-    return path
-
-
-def _give(path: Path) -> None:
-    if os.geteuid() == 0:
-        shutil.chown(path, "postgres", "postgres")
 
 
 @dataclass
@@ -104,15 +87,15 @@ class TlsPostgres:
 def tls_postgres(server_dir: Path) -> Iterator[TlsPostgres]:
     """TLS only (hostssl in pg_hba, so plaintext is refused), on 127.0.0.1 and 127.0.0.2 (a
     name the certificate does not carry), the role and its database made, `postgres` closed."""
-    root = _owned_dir(server_dir / "tls")
-    authority = Authority(_owned_dir(root / "ca"))
+    root = owned_dir(server_dir / "tls")
+    authority = Authority(owned_dir(root / "ca"))
     server = authority.issue("server", "localhost", ("localhost", "127.0.0.1"))
     data = root / "data"
     bin_dir = postgres_bin()
-    _as_postgres([str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "reject"])
+    as_postgres([str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "reject"])
     for file in (server.cert, server.key):
         shutil.copy(file, data / file.name)
-        _give(data / file.name)
+        give(data / file.name)
     (data / "server.key").chmod(0o600)
     port = infra.free_port()
     with (data / "postgresql.conf").open("a") as conf:
@@ -126,7 +109,7 @@ def tls_postgres(server_dir: Path) -> Iterator[TlsPostgres]:
         "hostssl all postgres 127.0.0.1/32 trust\nhostssl all all 127.0.0.0/8 scram-sha-256\n"
     )
     pg_ctl = [str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(data / "log"), "-w"]
-    _as_postgres([*pg_ctl, "start"])
+    as_postgres([*pg_ctl, "start"])
     try:
         found = TlsPostgres(port, authority, data)
         conn = found.admin()
@@ -138,7 +121,7 @@ def tls_postgres(server_dir: Path) -> Iterator[TlsPostgres]:
         conn.close()
         yield found
     finally:
-        _as_postgres([*pg_ctl, "-m", "immediate", "stop"])
+        as_postgres([*pg_ctl, "-m", "immediate", "stop"])
 
 
 def _ssl_in_use(url: str) -> bool:
@@ -353,46 +336,19 @@ def test_a_missing_database_is_created_when_the_role_may(tls_postgres: TlsPostgr
 # -- (b) PgBouncer in transaction mode ------------------------------------------------------
 
 
-def _pgbouncer() -> str:
-    return require_program("pgbouncer", "pgbouncer", "/usr/sbin/pgbouncer")
-
-
 @pytest.fixture(scope="module")
-def pgbouncer(server_dir: Path, postgres_server: infra.DatabaseServer) -> Iterator[int]:
+def pgbouncer(server_dir: Path, postgres_server: infra.DatabaseServer) -> Iterator[PgBouncer]:
     """Transaction pooling with few server connections, so clients' transactions keep landing
     on server connections other clients prepared statements on."""
-    root = _owned_dir(server_dir / "pgbouncer")
-    port = infra.free_port()
-    (root / "users.txt").write_text('"postgres" ""\n')
-    server = urlsplit(postgres_server.server_url)  # the tests' server, wherever it listens
-    (root / "pgbouncer.ini").write_text(
-        f"[databases]\n* = host={server.hostname} port={server.port or 5432}\n"
-        "[pgbouncer]\n"
-        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
-        f"auth_type = trust\nauth_file = {root / 'users.txt'}\n"
-        "pool_mode = transaction\ndefault_pool_size = 4\nmax_client_conn = 500\n"
-        f"logfile = {root / 'pgbouncer.log'}\npidfile = {root / 'pgbouncer.pid'}\n"
+    program = require_program("pgbouncer", "pgbouncer", *CANDIDATES)
+    root = owned_dir(server_dir / "pgbouncer")
+    bouncer = start_pgbouncer(
+        program, root, postgres_server.server_url, pool_mode="transaction", pool_size=4
     )
-    for name in ("users.txt", "pgbouncer.ini"):
-        _give(root / name)
-    _as_postgres([_pgbouncer(), "-d", str(root / "pgbouncer.ini")])
     try:
-        try:
-            until_sync(lambda: infra.port_answers("127.0.0.1", port), 20, "pgbouncer answers")
-        except NotInTime:
-            pytest.fail(f"pgbouncer did not start: {(root / 'pgbouncer.log').read_text()}")
-        yield port
+        yield bouncer
     finally:
-        pid = int((root / "pgbouncer.pid").read_text())
-        os.kill(pid, 15)
-        with contextlib.suppress(NotInTime):
-            until_sync(lambda: not infra.port_answers("127.0.0.1", port), 10, "pgbouncer gone")
-
-
-def through(database_url: str, port: int) -> str:
-    """The same database, reached through PgBouncer."""
-    name = database_url.rsplit("/", 1)[1]
-    return f"postgresql+asyncpg://postgres@127.0.0.1:{port}/{name}"
+        bouncer.stop()
 
 
 async def concurrent_rounds(http: httpx.AsyncClient, token: str, count: int) -> list[int]:
@@ -401,14 +357,14 @@ async def concurrent_rounds(http: httpx.AsyncClient, token: str, count: int) -> 
 
 
 async def test_statement_cache_off_works_behind_pgbouncer_in_transaction_mode(
-    pgbouncer: int,
+    pgbouncer: PgBouncer,
     database_url: str,
     monkeypatch: pytest.MonkeyPatch,
     redis_url: str,
     secrets: dict[str, str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    url = through(database_url, pgbouncer)
+    url = pgbouncer.through(database_url)
     # As many rounds at once as the pool has connections: five clients to each of
     # PgBouncer's server connections, and none waiting on the pool's 5 s checkout timeout
     # (on a loaded machine 50 at once did, which is not what this test is about).
@@ -422,7 +378,7 @@ async def test_statement_cache_off_works_behind_pgbouncer_in_transaction_mode(
 
 
 async def test_the_default_statement_cache_breaks_behind_pgbouncer(
-    pgbouncer: int,
+    pgbouncer: PgBouncer,
     database_url: str,
     monkeypatch: pytest.MonkeyPatch,
     redis_url: str,
@@ -430,14 +386,14 @@ async def test_the_default_statement_cache_breaks_behind_pgbouncer(
 ) -> None:
     """Why DB_STATEMENT_CACHE_SIZE=0 exists: with asyncpg's cache on, named statements
     prepared on one server connection are looked for on another."""
-    url = through(database_url, pgbouncer)
+    url = pgbouncer.through(database_url)
     async with rest_app(monkeypatch, app_env(url, redis_url, secrets)) as (_app, http):
         codes = await concurrent_rounds(http, secrets["SERVICE_API_TOKEN"], 50)
     assert any(code >= 500 for code in codes), sorted(set(codes))
 
 
 async def test_behind_pgbouncer_the_statement_cache_error_names_the_setting_that_fixes_it(
-    pgbouncer: int,
+    pgbouncer: PgBouncer,
     database_url: str,
     monkeypatch: pytest.MonkeyPatch,
     redis_url: str,
@@ -446,7 +402,7 @@ async def test_behind_pgbouncer_the_statement_cache_error_names_the_setting_that
 ) -> None:
     """The same failures, as an operator meets them: the log line and `/readyz` say what
     they are and which setting fixes them, not a bare ProgrammingError or DatabaseDown."""
-    url = through(database_url, pgbouncer)
+    url = pgbouncer.through(database_url)
     async with rest_app(monkeypatch, app_env(url, redis_url, secrets)) as (_app, http):
         unready: list[dict[str, Any]] = []
         for _ in range(10):  # until a probe lands on a server connection it did not prepare on

@@ -1,0 +1,72 @@
+"""The in-process tests reach their worker's database through a PgBouncer of the worker's own
+(`pooled_database_url`, tests/harness.py): one test's engine gets the Postgres backend an
+earlier one started, and each sees only what it wrote, as directly."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import asyncpg
+import pytest
+
+from common.infrastructure.postgres_url import libpq_dsn
+from tests.pgbouncer import find_pgbouncer
+
+
+async def backend(url: str) -> tuple[int, str]:
+    """The backend a new connection to `url` lands on, and its database."""
+    connection = await asyncpg.connect(libpq_dsn(url))
+    try:
+        row = await connection.fetchrow("SELECT pg_backend_pid(), current_database()")
+    finally:
+        await connection.close()
+    assert row is not None
+    return row[0], row[1]
+
+
+@pytest.fixture
+def pooled(settings_env: dict[str, str], database_url: str) -> str:
+    if find_pgbouncer() is None:
+        pytest.skip("pgbouncer is missing: the tests reach Postgres directly")
+    url = settings_env["ASYNC_DATABASE_URL"]
+    assert urlsplit(url).port != urlsplit(database_url).port
+    return url
+
+
+async def test_new_connections_get_the_backends_earlier_ones_left(
+    pooled: str, database_url: str
+) -> None:
+    landed = [await backend(pooled) for _ in range(5)]
+
+    # One after the other they share one backend; two, should one still be being reset.
+    assert len({pid for pid, _ in landed}) <= 2
+    assert {name for _, name in landed} == {urlsplit(database_url).path.lstrip("/")}
+
+
+async def test_what_a_connection_set_is_gone_for_the_next(pooled: str) -> None:
+    """DISCARD ALL between clients: a setting, a prepared statement or a temporary table
+    of one test is never the next one's."""
+    connection = await asyncpg.connect(libpq_dsn(pooled))
+    try:
+        await connection.execute("SET application_name = 'left behind'")
+        await connection.execute("CREATE TEMP TABLE left_behind (n int)")
+    finally:
+        await connection.close()
+
+    connection = await asyncpg.connect(libpq_dsn(pooled))
+    try:
+        name = await connection.fetchval("SHOW application_name")
+        table = await connection.fetchval("SELECT to_regclass('pg_temp.left_behind')")
+    finally:
+        await connection.close()
+    assert name != "left behind" and table is None
+
+
+def test_without_pgbouncer_wanted_the_tests_reach_postgres_directly(
+    monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
+    from tests import harness
+
+    monkeypatch.setenv("TEST_PGBOUNCER", "0")
+    fixture = harness.pooled_database_url.__wrapped__(database_url)  # type: ignore[attr-defined]
+    assert next(fixture) == database_url
