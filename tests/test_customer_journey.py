@@ -19,7 +19,6 @@ from typing import Any
 
 import httpx
 import pytest
-from openpyxl import load_workbook
 
 from common.features.experiments import pick
 from sandbox import telegram_updates as build
@@ -27,6 +26,7 @@ from sandbox.bitrix24 import Bitrix24StandIn
 from sandbox.telegram_api import SentMessage, TelegramStandIn
 from sandbox.webhook_receiver import Receiver
 from tests.harness import MigratedDatabases
+from tests.spreadsheets import xlsx_rows
 from tests.system import DEFAULT_MODEL, FALLBACK_MODEL, Person, System, running_system
 from tests.test_feedback_end_to_end import notice, press, tap
 from tests.waiting import until
@@ -289,9 +289,7 @@ async def test_a_customer_becomes_a_lead_in_the_crm(journey: Journey) -> None:
         "spring_promo",
         journey.bot_id,
     )
-    sheet = load_workbook(io.BytesIO(as_xlsx.content)).active
-    assert sheet is not None
-    header, *rows = [[c.value for c in r] for r in sheet.iter_rows()]
+    header, *rows = xlsx_rows(as_xlsx.content)
     [xlsx_row] = [dict(zip(header, r, strict=True)) for r in rows]
     assert xlsx_row["phone"] == "+49301234567" and xlsx_row["start_payload"] == "spring_promo"
 

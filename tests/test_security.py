@@ -31,7 +31,7 @@ from common.infrastructure.rest_client import RestClient
 from common.infrastructure.wire import CronJob, TelegramUser
 from ops.processes import ServiceProcess, Stack
 from ops.services import ROOT
-from rest_service.app.main import create_app
+from rest_service.app.main import app
 from sandbox.google_api import GoogleStandIn, serving_in_thread
 from sandbox.llm_server import LlmStandIn, Step, ToolCallStep
 from tests.calendar_stack import Browser, calendar_env, connect, sent_to
@@ -416,7 +416,6 @@ def _api_operations(openapi: dict[str, Any]) -> list[tuple[str, str, str]]:
 def test_every_route_of_the_app_is_in_the_openapi_document_or_known_open() -> None:
     """A route hidden from OpenAPI would escape the sweep below: there are none under /api,
     and outside /api only the known open ones and the admin UI."""
-    app = create_app()
     documented = {(m.upper(), p) for p, ms in app.openapi()["paths"].items() for m in ms}
     hidden, unknown = [], []
     for route in app.routes:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import contextlib
 import io
 import zipfile
+from collections.abc import Callable
+from functools import partial
 
-import docx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -61,15 +62,16 @@ def test_text_is_decoded_with_a_charset_fallback(data: bytes, name: str) -> None
     [
         (b"%PDF-1.4 garbage", "application/pdf", "a.pdf", DocumentProblem.UNREADABLE),
         (b"not a zip", DOCX, "a.docx", DocumentProblem.UNREADABLE),
-        (pdf("secret", password="pw"), None, "locked.pdf", DocumentProblem.ENCRYPTED),
-        (pdf(""), None, "blank.pdf", DocumentProblem.EMPTY),
+        (partial(pdf, "secret", password="pw"), None, "locked.pdf", DocumentProblem.ENCRYPTED),
+        (partial(pdf, ""), None, "blank.pdf", DocumentProblem.EMPTY),
         (b"\x00\x01\x02binary", "text/plain", "a.txt", DocumentProblem.UNREADABLE),
         (b"MZ\x90\x00", "application/x-msdownload", "setup.exe", DocumentProblem.UNSUPPORTED),
         (b"{}", "application/octet-stream", None, DocumentProblem.UNSUPPORTED),
         (b"   \n  ", None, "empty.md", DocumentProblem.EMPTY),
     ],
     # Named, not by their bytes: a PDF holds its creation time, and every xdist worker must
-    # collect the same names
+    # collect the same names. A PDF is made when its test runs (fpdf2 is not imported at
+    # collection).
     ids=[
         "garbage-pdf",
         "not-a-zip",
@@ -82,10 +84,10 @@ def test_text_is_decoded_with_a_charset_fallback(data: bytes, name: str) -> None
     ],
 )
 def test_what_cannot_be_read_says_why(
-    data: bytes, mime: str | None, name: str | None, problem: DocumentProblem
+    data: bytes | Callable[[], bytes], mime: str | None, name: str | None, problem: DocumentProblem
 ) -> None:
     with pytest.raises(DocumentUnreadable) as raised:
-        read_document(data, mime, name, 5000)
+        read_document(data() if callable(data) else data, mime, name, 5000)
     assert raised.value.problem == problem
 
 
@@ -150,6 +152,8 @@ def test_audio_is_named_for_its_format(name: str | None, mime: str | None, sent_
 
 
 def test_a_docx_table_reads_row_by_row_with_tabs_and_line_breaks_kept() -> None:
+    import docx  # python-docx: only where a test builds a document of its own
+
     document = docx.Document()
     document.add_paragraph("Before the table")
     table = document.add_table(rows=2, cols=2)

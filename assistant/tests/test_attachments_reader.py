@@ -35,15 +35,19 @@ _MIMES = st.sampled_from(
 _NAMES = st.sampled_from([None, "", "a.pdf", "b.docx", "c.txt", "voice.oga", "x.png", "noext"])
 _BYTES = st.one_of(
     st.binary(max_size=300),
-    st.sampled_from(
-        [
-            speech_wav("hello", 0.1),
-            picture(4, 4, (9, 9, 9)),
-            picture(4, 4, (9, 9, 9), "JPEG"),
-            pdf("words"),
-            docx_file("words"),
-            b"plain words",
-        ]
+    # Made when the test first draws one, not at import (fpdf2 and python-docx in every
+    # xdist worker's collection).
+    st.deferred(
+        lambda: st.sampled_from(
+            [
+                speech_wav("hello", 0.1),
+                picture(4, 4, (9, 9, 9)),
+                picture(4, 4, (9, 9, 9), "JPEG"),
+                pdf("words"),
+                docx_file("words"),
+                b"plain words",
+            ]
+        )
     ),
     st.none(),  # expired
 )

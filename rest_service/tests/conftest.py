@@ -21,7 +21,7 @@ from sqlmodel import SQLModel
 from common.infrastructure.rest_client import RestClient
 from common.infrastructure.serve import served_in_this_loop
 from ops.infra import free_port
-from rest_service.app.main import create_app
+from rest_service.app import main as rest_main
 from rest_service.app.settings import Settings
 from rest_service.app.state import AppState
 from tests.harness import REST_LOOPS_OFF
@@ -44,8 +44,9 @@ def settings(settings_env: dict[str, str]) -> Settings:
 @pytest.fixture(scope="session")
 def shared_app() -> FastAPI:
     """One app object for the session: FastAPI builds its routes on the first request,
-    which costs more than most tests; each test still runs its own lifespan."""
-    return create_app()
+    which costs more than most tests; each test still runs its own lifespan. It is the
+    module's `app`, whose OpenAPI document the contract tests read (built once, too)."""
+    return rest_main.app
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -9,10 +9,10 @@ import io
 from typing import Any
 
 import httpx
-from openpyxl import load_workbook
 
 from rest_service.tests.conftest import Api
 from rest_service.tests.test_admin import ORIGIN, logged_in  # noqa: F401  (the fixture)
+from tests.spreadsheets import xlsx_rows
 
 LIST = "/admin/lead/list"
 
@@ -84,8 +84,7 @@ async def test_the_export_page_downloads_csv_and_xlsx(
     none_won = await logged_in.get("/admin/leads-download?format=csv&status=won")
     assert lead["id"] not in none_won.text
     as_xlsx = await logged_in.get("/admin/leads-download?format=xlsx")
-    sheet = load_workbook(io.BytesIO(as_xlsx.content)).active
-    ids = [row[0].value for row in sheet.iter_rows(min_row=2)]
+    ids = [row[0] for row in xlsx_rows(as_xlsx.content)[1:]]
     assert lead["id"] in ids
 
 

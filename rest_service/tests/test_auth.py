@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from common.infrastructure.service_tokens import TokenTable
-from rest_service.app.main import create_app
+from rest_service.app.main import app
 from rest_service.app.settings import Settings
 from rest_service.tests.conftest import assert_error
 
@@ -187,7 +187,7 @@ WHO = {
 
 def _documented() -> list[tuple[str, str]]:
     """From the OpenAPI document: what a client (and schemathesis) can see."""
-    paths = create_app().openapi()["paths"]
+    paths = app.openapi()["paths"]  # the module's app: its document is built once
     return sorted(
         (method.upper(), path)
         for path, operations in paths.items()

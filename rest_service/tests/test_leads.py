@@ -11,10 +11,10 @@ import uuid
 from typing import Any
 
 import pytest
-from openpyxl import load_workbook
 
 from common.infrastructure.queue_messages import conversation_key
 from rest_service.tests.conftest import Api, assert_error
+from tests.spreadsheets import xlsx_sheet
 
 PATH = "/api/leads/"
 INTEREST = "/api/leads/interest"
@@ -250,7 +250,7 @@ class TestExport:
             f"{PATH}export?format=xlsx&assistant_id={assistant['id']}", headers=api.admin
         )
         assert response.status_code == 200, response.text
-        sheet = load_workbook(io.BytesIO(response.content)).active
+        sheet = xlsx_sheet(response.content)
         header, *rows = list(sheet.iter_rows())
         assert [c.value for c in header][:4] == ["id", "created_at", "updated_at", "status"]
         assert len(rows) == 1
