@@ -29,6 +29,7 @@ from common.infrastructure.rest_client import RestClient
 from common.infrastructure.serve import served_in_this_loop
 from google_calendar_service.src.main import create_app as create_calendar_app
 from ops.infra import free_port
+from rest_service.app.main import app as rest_app
 from rest_service.app.main import create_app as create_rest_app
 from tests.harness import REST_LOOPS_OFF
 
@@ -65,7 +66,7 @@ def lines(log_file: Path) -> list[dict[str, Any]]:
 async def rest_server(settings_env: dict[str, str]) -> AsyncIterator[str]:
     """rest_service in uvicorn: its lifespan and each request run in tasks of their own."""
     try:
-        async with served_in_this_loop(create_rest_app(), REST_PORT) as url:
+        async with served_in_this_loop(rest_app, REST_PORT) as url:
             yield url
     finally:
         reset_logging()

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from common.infrastructure import service_tokens
 from google_calendar_service.src.main import create_app as create_calendar_app
-from rest_service.app.main import create_app as create_rest_app
+from rest_service.app.main import app as rest_app
 from tests.harness import REST_LOOPS_OFF
 
 CRON_TOKEN = f"cron-{uuid.uuid4().hex}"
@@ -41,7 +41,8 @@ async def _serving(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def rest(settings_env: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
-    async for http in _serving(create_rest_app()):
+    # The module's app (its routes built once a worker), on this test's settings.
+    async for http in _serving(rest_app):
         yield http
 
 
