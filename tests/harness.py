@@ -174,9 +174,10 @@ def pooled_database_url(database_url: str) -> Iterator[str]:
     backend an earlier test started and warmed, where each new backend cost Postgres about
     17 ms of CPU (start, then every table opened once by the app's emptying). The services a
     test starts as processes connect directly. Without PgBouncer (tests/pgbouncer.py), with a
-    password in the URL, or with TEST_PGBOUNCER=0, it is the database's own URL."""
+    password in the URL, on a Unix socket (the embedded server), or with TEST_PGBOUNCER=0, it
+    is the database's own URL."""
     program = find_pgbouncer()
-    if program is None or os.environ.get("TEST_PGBOUNCER") == "0" or _password(database_url):
+    if program is None or os.environ.get("TEST_PGBOUNCER") == "0" or not _poolable(database_url):
         yield database_url
         return
     root = owned_dir(Path(tempfile.mkdtemp(prefix="sa_pgbouncer_")))
@@ -192,8 +193,10 @@ def pooled_database_url(database_url: str) -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _password(url: str) -> bool:
-    return urlsplit(url).password is not None
+def _poolable(url: str) -> bool:
+    """Over TCP and trusted: what the tests' PgBouncer can reach as the URL does."""
+    parts = urlsplit(url)
+    return parts.password is None and parts.hostname is not None and "host=" not in parts.query
 
 
 @pytest.fixture

@@ -92,10 +92,12 @@ def start_pgbouncer(
     idle_seconds: int = 600,
 ) -> PgBouncer:
     """A PgBouncer in `root` (owned by the user it runs as) in front of `server_url`'s server,
-    for any database on it, trusting the user `postgres` (the tests' servers trust it)."""
+    for any database on it, as `postgres` or the URL's user (PgBouncer lets in only the users
+    its file lists, even trusting them; the tests' servers trust them)."""
     port = infra.free_port()
     server = urlsplit(server_url)
-    (root / "users.txt").write_text('"postgres" ""\n')
+    users = sorted({"postgres", server.username or "postgres"})
+    (root / "users.txt").write_text("".join(f'"{user}" ""\n' for user in users))
     (root / "pgbouncer.ini").write_text(
         f"[databases]\n* = host={server.hostname} port={server.port or 5432}\n"
         "[pgbouncer]\n"

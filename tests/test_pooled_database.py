@@ -4,13 +4,17 @@ earlier one started, and each sees only what it wrote, as directly."""
 
 from __future__ import annotations
 
+import tempfile
+import uuid
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
 
 from common.infrastructure.postgres_url import libpq_dsn
-from tests.pgbouncer import find_pgbouncer
+from ops.infra import DatabaseServer
+from tests.pgbouncer import find_pgbouncer, owned_dir, start_pgbouncer
 
 
 async def backend(url: str) -> tuple[int, str]:
@@ -70,3 +74,45 @@ def test_without_pgbouncer_wanted_the_tests_reach_postgres_directly(
     monkeypatch.setenv("TEST_PGBOUNCER", "0")
     fixture = harness.pooled_database_url.__wrapped__(database_url)  # type: ignore[attr-defined]
     assert next(fixture) == database_url
+
+
+@pytest.mark.e2e  # starts a PgBouncer of its own
+async def test_a_database_of_another_user_is_pooled_for_that_user(
+    postgres_server: DatabaseServer, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """An embedded or developer's server may run the tests as a user other than postgres."""
+    program = find_pgbouncer()
+    if program is None:
+        pytest.skip("pgbouncer is missing")
+    role = f"sa_pool_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(libpq_dsn(database_url))
+    try:
+        await admin.execute(f"CREATE ROLE {role} LOGIN")
+        own = database_url.replace("//postgres@", f"//{role}@", 1)
+        root = owned_dir(Path(tempfile.mkdtemp(prefix="sa_pgbouncer_")))
+        bouncer = start_pgbouncer(program, root, own, pool_mode="session", pool_size=2)
+        try:
+            connection = await asyncpg.connect(libpq_dsn(bouncer.through(own)))
+            try:
+                assert await connection.fetchval("SELECT current_user") == role
+            finally:
+                await connection.close()
+        finally:
+            bouncer.stop()
+    finally:
+        await admin.execute(f"DROP ROLE IF EXISTS {role}")
+        await admin.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+asyncpg://postgres:secret@127.0.0.1:5432/db",  # PgBouncer would need it
+        "postgresql+asyncpg://postgres@/db?host=/tmp/embedded",  # the embedded server's socket
+    ],
+)
+def test_a_database_the_pool_cannot_reach_as_the_url_does_is_reached_directly(url: str) -> None:
+    from tests import harness
+
+    fixture = harness.pooled_database_url.__wrapped__(url)  # type: ignore[attr-defined]
+    assert next(fixture) == url
