@@ -14,7 +14,8 @@ import pytest
 
 from common.infrastructure.postgres_url import libpq_dsn
 from ops.infra import DatabaseServer
-from tests.pgbouncer import find_pgbouncer, owned_dir, start_pgbouncer
+from tests.pgbouncer import CANDIDATES, owned_dir, start_pgbouncer
+from tests.programs import require_program
 
 
 async def backend(url: str) -> tuple[int, str]:
@@ -30,8 +31,7 @@ async def backend(url: str) -> tuple[int, str]:
 
 @pytest.fixture
 def pooled(settings_env: dict[str, str], database_url: str) -> str:
-    if find_pgbouncer() is None:
-        pytest.skip("pgbouncer is missing: the tests reach Postgres directly")
+    require_program("pgbouncer", "pgbouncer", *CANDIDATES)  # a failure in CI, else a skip
     url = settings_env["ASYNC_DATABASE_URL"]
     assert urlsplit(url).port != urlsplit(database_url).port
     return url
@@ -81,9 +81,7 @@ async def test_a_database_of_another_user_is_pooled_for_that_user(
     postgres_server: DatabaseServer, database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """An embedded or developer's server may run the tests as a user other than postgres."""
-    program = find_pgbouncer()
-    if program is None:
-        pytest.skip("pgbouncer is missing")
+    program = require_program("pgbouncer", "pgbouncer", *CANDIDATES)
     role = f"sa_pool_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(libpq_dsn(database_url))
     try:
