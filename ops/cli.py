@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import psycopg2
 import redis
 
+from common.infrastructure.postgres_url import libpq_dsn
 from common.infrastructure.redis_connection import create_sync_redis, topology_of
 from common.infrastructure.redis_keys import Names
 from common.infrastructure.streams import DEAD_LETTERED
@@ -575,16 +576,6 @@ def cmd_test(ctx: Context, args: argparse.Namespace) -> int:
     # prints, `-- -p randomly --randomly-seed=N`, repeats an order)
     shuffled = ["-p", "randomly"] if args.random_order else []
     command = [sys.executable, "-m", "pytest", *paths, *fast, *shuffled, *pytest_args]
-    chosen = any(a.startswith("--dist") for a in pytest_args)
-    default = _default_workers(args, pytest_args)
-    if default:
-        workers, dist = default
-        command += ["-n", workers, *([] if chosen else ["--dist", dist])]
-    elif _parallel(pytest_args) and not chosen:
-        command += ["--dist", "loadfile"]  # a file's module fixtures set up once, on one worker
-    if args.coverage:
-        coverage_report.erase()
-        command = coverage_report.wrap(command)
     stop = StopOnSignal()
     # The servers are stopped on the way out, a SIGTERM's too. The handler comes before the
     # line that says they run: a SIGTERM sent on seeing it (tests/test_bare_machine.py) beat
@@ -593,6 +584,16 @@ def cmd_test(ctx: Context, args: argparse.Namespace) -> int:
         if servers.started:
             urls = ", ".join(servers.started.values())
             say(f"no {' or '.join(servers.started)} found: the tests use embedded ones ({urls})")
+        chosen = any(a.startswith("--dist") for a in pytest_args)
+        default = _default_workers(args, pytest_args, servers.env)
+        if default:
+            workers, dist = default
+            command += ["-n", workers, *([] if chosen else ["--dist", dist])]
+        elif _parallel(pytest_args) and not chosen:
+            command += ["--dist", "loadfile"]  # a file's module fixtures set up once, on one worker
+        if args.coverage:
+            coverage_report.erase()
+            command = coverage_report.wrap(command)
         code = stop.run(command, env=_bytecode_cached(servers.env))
     return coverage_report.report(code) if args.coverage else code
 
@@ -642,17 +643,21 @@ def _bytecode_cached(env: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def _default_workers(args: argparse.Namespace, pytest_args: list[str]) -> tuple[str, str] | None:
+def _default_workers(
+    args: argparse.Namespace, pytest_args: list[str], env: dict[str, str]
+) -> tuple[str, str] | None:
     """pytest-xdist's workers and distribution when `pytest_args` give no `-n`."""
     if _parallel(pytest_args):
         return None
     if args.fast:
         return str(fast_workers()), "worksteal"
     if _whole_suite(args, pytest_args):
-        # A worker a core. Two a core would be faster (the e2e tier on 2 cores: 788 s with 2
-        # workers, 536 s with 4), but 4 workers' tests and services held up to 86 Postgres
-        # connections at once, against a default server's 100 (docs/testing.md)
-        return str(whole_suite_workers()), "loadfile"
+        found = infra.find_postgres(env.get("TEST_DATABASE_URL"))
+        room = postgres_room(found.url) if found else None
+        workers = whole_suite_workers(room)
+        if room is not None and workers < whole_suite_workers():
+            say(f"{room} Postgres connections free: {workers} pytest-xdist worker(s)")
+        return str(workers), "loadfile"
     return None
 
 
@@ -666,10 +671,39 @@ def fast_workers() -> int:
     return min(8, (os.cpu_count() or 1) + 2)
 
 
-def whole_suite_workers() -> int:
-    """`./manage.py test`'s pytest-xdist workers when no `-n` is given: one a core, at most 4
-    (each worker's tests and services use up to about 22 Postgres connections)."""
-    return max(1, min(4, os.cpu_count() or 1))
+#: The Postgres connections one worker of the whole suite may hold at once: its tests, the
+#: worker's PgBouncer and the services its tests start (4 workers held at most 72, sampled
+#: each half second over a whole run under coverage; docs/testing.md).
+CONNECTIONS_A_WORKER = 20
+
+
+def whole_suite_workers(room: int | None = None) -> int:
+    """`./manage.py test`'s pytest-xdist workers when no `-n` is given: two a core, at most 4,
+    and no more than `room` (the connections the Postgres server has free) lets each hold
+    `CONNECTIONS_A_WORKER`; at least one. The e2e tier waits on processes and servers: on 2
+    cores it left 41 % of the CPU idle with 2 workers (683 s) and 7.5 % with 4 (483 s)."""
+    workers = max(1, min(4, 2 * (os.cpu_count() or 1)))
+    if room is not None:
+        workers = max(1, min(workers, room // CONNECTIONS_A_WORKER))
+    return workers
+
+
+def postgres_room(url: str) -> int | None:
+    """The connections the server at `url` has free for clients that are not superusers
+    (`max_connections`, less the reserved ones and those open); None when it cannot say."""
+    query = """
+        SELECT current_setting('max_connections')::int
+             - current_setting('superuser_reserved_connections')::int
+             - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')
+    """
+    try:
+        connection = psycopg2.connect(libpq_dsn(url), connect_timeout=5)
+        with contextlib.closing(connection), connection.cursor() as cursor:
+            cursor.execute(query)
+            (room,) = cursor.fetchone() or (None,)
+    except psycopg2.Error:
+        return None
+    return int(room) if room is not None else None
 
 
 def _whole_suite(args: argparse.Namespace, pytest_args: list[str]) -> bool:

@@ -252,7 +252,14 @@ def service_env(
     database_url: str, redis_url: str, key_prefix: str, secrets: dict[str, str]
 ) -> dict[str, str]:
     """The environment a service of this test runs with."""
-    return base_env(database_url, redis_url, key_prefix, secrets)
+    return {**base_env(database_url, redis_url, key_prefix, secrets), **SERVICE_POOL}
+
+
+#: The pool of each rest_service a test starts: at most 2 idle connections kept (production
+#: keeps 20), the same 30 at once. A worker keeps several services for a module or the whole
+#: session, and their idle connections counted against the server's `max_connections` for
+#: every worker (ops/cli.py `CONNECTIONS_A_WORKER`).
+SERVICE_POOL = {"DB_POOL_SIZE": "2", "DB_MAX_OVERFLOW": "28"}
 
 
 #: rest_service's background loops, off in an app a test runs in its own process: their units

@@ -7,15 +7,18 @@ from __future__ import annotations
 import ast
 import os
 import re
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg2
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from common.infrastructure.postgres_url import libpq_dsn
 from ops import cli
 from tests import tiers
 from tests.harness import worker
@@ -188,7 +191,9 @@ class PytestRuns:
 
 @pytest.fixture
 def ran(monkeypatch: pytest.MonkeyPatch) -> PytestRuns:
-    """Records the commands; none runs."""
+    """Records the commands; none runs. The server is taken to have room for every worker
+    (the suite's own connections vary while it runs; the room's tests are below)."""
+    monkeypatch.setattr(cli, "postgres_room", lambda url: None)
     return PytestRuns().in_place_of_pytest(monkeypatch)
 
 
@@ -218,14 +223,48 @@ def test_the_fast_tier_has_two_workers_more_than_cores(
     assert cli.fast_workers() == workers
 
 
-@pytest.mark.parametrize(("cores", "workers"), [(None, 1), (1, 1), (2, 2), (3, 3), (16, 4)])
-def test_the_whole_suite_has_a_worker_a_core_at_most_four(
+@pytest.mark.parametrize(("cores", "workers"), [(None, 2), (1, 2), (2, 4), (3, 4), (16, 4)])
+def test_the_whole_suite_has_two_workers_a_core_at_most_four(
     cores: int | None, workers: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Four workers' tests and services held up to 86 Postgres connections at once: more would
-    pass a default server's 100."""
     monkeypatch.setattr(os, "cpu_count", lambda: cores)
     assert cli.whole_suite_workers() == workers
+
+
+@pytest.mark.parametrize(
+    ("room", "workers"), [(None, 4), (500, 4), (96, 4), (79, 3), (40, 2), (39, 1), (5, 1), (0, 1)]
+)
+def test_the_whole_suite_has_no_more_workers_than_the_servers_free_connections_hold(
+    room: int | None, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker's tests and services held up to about 20 connections at once; a second copy
+    of the suite beside a first finds fewer free."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert cli.whole_suite_workers(room) == workers
+
+
+def test_the_room_is_what_the_server_has_free_and_none_when_it_does_not_answer(
+    database_url: str,
+) -> None:
+    with psycopg2.connect(libpq_dsn(database_url)) as held, held.cursor() as cursor:
+        cursor.execute("SELECT current_setting('max_connections')::int")
+        (most,) = cursor.fetchone() or (0,)
+        room = cli.postgres_room(database_url)
+        assert room is not None and 0 <= room < most  # this test's own connection is open
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))  # bound, never listening: refused
+        port = unused.getsockname()[1]
+        assert cli.postgres_room(f"postgresql+asyncpg://postgres@127.0.0.1:{port}/x") is None
+
+
+def test_a_server_with_little_room_gets_fewer_workers_and_says_so(
+    ran: PytestRuns, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(cli, "postgres_room", lambda url: 45)  # a second copy runs beside
+    assert cli.main(["test", "-x"]) == 0
+    assert ran.arguments() == [["-x", "-n", "2", "--dist", "loadfile"]]
+    assert "45 Postgres connections free: 2 pytest-xdist worker(s)" in capsys.readouterr().err
 
 
 def test_the_whole_suite_gets_a_worker_a_core_and_a_named_part_one_process(
