@@ -580,12 +580,16 @@ def cmd_test(ctx: Context, args: argparse.Namespace) -> int:
     # The servers are stopped on the way out, a SIGTERM's too. The handler comes before the
     # line that says they run: a SIGTERM sent on seeing it (tests/test_bare_machine.py) beat
     # the handler in a slower run (--coverage).
-    with infra.suite_servers(dict(os.environ)) as servers, stop.on(signal.SIGTERM):
+    with (
+        infra.suite_servers(dict(os.environ)) as servers,
+        stop.on(signal.SIGTERM),
+        WorkerReservation() as reservation,
+    ):
         if servers.started:
             urls = ", ".join(servers.started.values())
             say(f"no {' or '.join(servers.started)} found: the tests use embedded ones ({urls})")
         chosen = any(a.startswith("--dist") for a in pytest_args)
-        default = _default_workers(args, pytest_args, servers.env)
+        default = _default_workers(args, pytest_args, servers.env, reservation)
         if default:
             workers, dist = default
             command += ["-n", workers, *([] if chosen else ["--dist", dist])]
@@ -644,7 +648,10 @@ def _bytecode_cached(env: dict[str, str]) -> dict[str, str]:
 
 
 def _default_workers(
-    args: argparse.Namespace, pytest_args: list[str], env: dict[str, str]
+    args: argparse.Namespace,
+    pytest_args: list[str],
+    env: dict[str, str],
+    reservation: WorkerReservation,
 ) -> tuple[str, str] | None:
     """pytest-xdist's workers and distribution when `pytest_args` give no `-n`."""
     if _parallel(pytest_args):
@@ -653,10 +660,12 @@ def _default_workers(
         return str(fast_workers()), "worksteal"
     if _whole_suite(args, pytest_args):
         found = infra.find_postgres(env.get("TEST_DATABASE_URL"))
-        room = postgres_room(found.url) if found else None
+        room = reservation.take(found.url) if found else None
         workers = whole_suite_workers(room)
         if room is not None and workers < whole_suite_workers():
-            say(f"{room} Postgres connections free: {workers} pytest-xdist worker(s)")
+            say(f"room for {room} more Postgres connections: {workers} pytest-xdist worker(s)")
+        if room is not None:
+            reservation.hold(workers)
         return str(workers), "loadfile"
     return None
 
@@ -679,7 +688,7 @@ CONNECTIONS_A_WORKER = 20
 
 def whole_suite_workers(room: int | None = None) -> int:
     """`./manage.py test`'s pytest-xdist workers when no `-n` is given: two a core, at most 4,
-    and no more than `room` (the connections the Postgres server has free) lets each hold
+    and no more than `room` (`room_left` on the Postgres server) lets each hold
     `CONNECTIONS_A_WORKER`; at least one. The e2e tier waits on processes and servers: on 2
     cores it left 41 % of the CPU idle with 2 workers (683 s) and 7.5 % with 4 (483 s)."""
     workers = max(1, min(4, 2 * (os.cpu_count() or 1)))
@@ -688,22 +697,71 @@ def whole_suite_workers(room: int | None = None) -> int:
     return workers
 
 
-def postgres_room(url: str) -> int | None:
-    """The connections the server at `url` has free for clients that are not superusers
-    (`max_connections`, less the reserved ones and those open); None when it cannot say."""
-    query = """
-        SELECT current_setting('max_connections')::int
-             - current_setting('superuser_reserved_connections')::int
-             - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')
-    """
-    try:
-        connection = psycopg2.connect(libpq_dsn(url), connect_timeout=5)
-        with contextlib.closing(connection), connection.cursor() as cursor:
-            cursor.execute(query)
-            (room,) = cursor.fetchone() or (None,)
-    except psycopg2.Error:
-        return None
-    return int(room) if room is not None else None
+#: How a run of the whole suite names the connection that holds its workers' share.
+RESERVATION_NAME = "smart-assistant tests: {} workers"
+#: One lock for every run's look at the room, so two runs started together count each other.
+_RESERVATION_LOCK = 0x5A7E57
+
+
+def room_left(limit: int, open_now: int, reserved_workers: int) -> int:
+    """The connections still free for a new run: the server's `limit`, less what is open now
+    or what the runs already there may hold at their peak, whichever is more."""
+    return limit - max(open_now, reserved_workers * CONNECTIONS_A_WORKER)
+
+
+class WorkerReservation:
+    """The whole suite's share of the Postgres server, held while it runs: a connection named
+    for its workers (`RESERVATION_NAME`). A run started beside it counts those workers at
+    their peak, not at what they hold at that moment: two runs that only looked at the open
+    connections took four workers each and ran the server out (docs/testing.md)."""
+
+    def __init__(self) -> None:
+        self._connection: Any = None
+
+    def __enter__(self) -> WorkerReservation:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def take(self, url: str) -> int | None:
+        """The room left on the server at `url` (`room_left`), the lock on it held until
+        `hold`; None when the server cannot say (nothing is held then)."""
+        query = f"""
+            SELECT current_setting('max_connections')::int
+                   - current_setting('superuser_reserved_connections')::int,
+                   (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'),
+                   (SELECT coalesce(sum(substring(application_name from '(\\d+) workers$')::int), 0)
+                      FROM pg_stat_activity
+                     WHERE application_name LIKE '{RESERVATION_NAME.format("%")}'
+                       AND pid <> pg_backend_pid())
+        """
+        try:
+            connection = psycopg2.connect(libpq_dsn(url), connect_timeout=5)
+        except psycopg2.Error:
+            return None
+        try:
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_lock(%s)", [_RESERVATION_LOCK])
+                cursor.execute(query)
+                limit, open_now, reserved = cursor.fetchone()
+        except psycopg2.Error:
+            connection.close()
+            return None
+        self._connection = connection
+        return room_left(int(limit), int(open_now), int(reserved))
+
+    def hold(self, workers: int) -> None:
+        """Names the connection for `workers` and lets the next run look."""
+        with self._connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('application_name', %s, false)",
+                [RESERVATION_NAME.format(workers)],
+            )
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_RESERVATION_LOCK])
 
 
 def _whole_suite(args: argparse.Namespace, pytest_args: list[str]) -> bool:

@@ -10,6 +10,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from ops import cli
 from tests import tiers
 from tests.harness import worker
 from tests.tiers import E2E_FIXTURES, INTEGRATION_FIXTURES, ROOT, TIERS, TierError, tier_of
+from tests.waiting import until_sync
 
 #: What in a fixture's own body starts a process (a fixture it requests is seen at collection).
 _STARTS_PROCESSES = re.compile(
@@ -193,7 +195,7 @@ class PytestRuns:
 def ran(monkeypatch: pytest.MonkeyPatch) -> PytestRuns:
     """Records the commands; none runs. The server is taken to have room for every worker
     (the suite's own connections vary while it runs; the room's tests are below)."""
-    monkeypatch.setattr(cli, "postgres_room", lambda url: None)
+    monkeypatch.setattr(cli.WorkerReservation, "take", lambda self, url: None)
     return PytestRuns().in_place_of_pytest(monkeypatch)
 
 
@@ -234,37 +236,108 @@ def test_the_whole_suite_has_two_workers_a_core_at_most_four(
 @pytest.mark.parametrize(
     ("room", "workers"), [(None, 4), (500, 4), (96, 4), (79, 3), (40, 2), (39, 1), (5, 1), (0, 1)]
 )
-def test_the_whole_suite_has_no_more_workers_than_the_servers_free_connections_hold(
+def test_the_whole_suite_has_no_more_workers_than_the_servers_room_holds(
     room: int | None, workers: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A worker's tests and services held up to about 20 connections at once; a second copy
-    of the suite beside a first finds fewer free."""
+    """A worker's tests and services held up to about 20 connections at once."""
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     assert cli.whole_suite_workers(room) == workers
 
 
-def test_the_room_is_what_the_server_has_free_and_none_when_it_does_not_answer(
+@pytest.mark.parametrize(
+    ("open_now", "reserved", "room"), [(1, 0, 96), (30, 0, 67), (30, 4, 17), (90, 4, 7)]
+)
+def test_the_room_counts_the_runs_already_there_at_their_peak(
+    open_now: int, reserved: int, room: int
+) -> None:
+    """Four workers that hold 30 connections now may hold 80 later."""
+    assert cli.room_left(97, open_now, reserved) == room
+
+
+def _names(database_url: str) -> set[str]:
+    with psycopg2.connect(libpq_dsn(database_url)) as conn, conn.cursor() as cursor:
+        cursor.execute("SELECT application_name FROM pg_stat_activity")
+        names = {name for (name,) in cursor.fetchall()}
+    conn.close()
+    return names
+
+
+def _limit(database_url: str) -> int:
+    with psycopg2.connect(libpq_dsn(database_url)) as conn, conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('max_connections')::int"
+            " - current_setting('superuser_reserved_connections')::int"
+        )
+        (limit,) = cursor.fetchone() or (0,)
+    conn.close()
+    return int(limit)
+
+
+def test_a_run_holds_its_workers_in_a_named_connection_that_the_next_run_counts(
     database_url: str,
 ) -> None:
-    with psycopg2.connect(libpq_dsn(database_url)) as held, held.cursor() as cursor:
-        cursor.execute("SELECT current_setting('max_connections')::int")
-        (most,) = cursor.fetchone() or (0,)
-        room = cli.postgres_room(database_url)
-        assert room is not None and 0 <= room < most  # this test's own connection is open
+    limit = _limit(database_url)
+    with cli.WorkerReservation() as first:
+        assert first.take(database_url) is not None
+        first.hold(3)
+        assert "smart-assistant tests: 3 workers" in _names(database_url)
+        with cli.WorkerReservation() as second:
+            room = second.take(database_url)
+            assert room is not None and room <= limit - 3 * cli.CONNECTIONS_A_WORKER
+            second.hold(1)
+    assert "smart-assistant tests: 3 workers" not in _names(database_url)
+
+
+def test_runs_started_together_look_at_the_room_one_after_the_other(database_url: str) -> None:
+    """The second waits on the first's lock until the first has named its workers."""
+    limit = _limit(database_url)
+    seen: list[int | None] = []
+    with cli.WorkerReservation() as first, cli.WorkerReservation() as second:
+        assert first.take(database_url) is not None
+        looking = threading.Thread(target=lambda: seen.append(second.take(database_url)))
+        looking.start()
+        until_sync(lambda: _waits_on_the_lock(database_url), timeout=30)
+        assert not seen
+        first.hold(4)
+        looking.join(timeout=30)
+        (room,) = seen
+        assert room is not None and room <= limit - 4 * cli.CONNECTIONS_A_WORKER
+        second.hold(1)
+
+
+def _waits_on_the_lock(database_url: str) -> bool:
+    with psycopg2.connect(libpq_dsn(database_url)) as conn, conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            " AND objid = %s",
+            [cli._RESERVATION_LOCK],
+        )
+        (waiting,) = cursor.fetchone() or (0,)
+    conn.close()
+    return bool(waiting)
+
+
+def test_a_server_that_does_not_answer_gives_no_room_and_holds_nothing() -> None:
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))  # bound, never listening: refused
         port = unused.getsockname()[1]
-        assert cli.postgres_room(f"postgresql+asyncpg://postgres@127.0.0.1:{port}/x") is None
+        with cli.WorkerReservation() as reservation:
+            assert reservation.take(f"postgresql+asyncpg://postgres@127.0.0.1:{port}/x") is None
 
 
-def test_a_server_with_little_room_gets_fewer_workers_and_says_so(
-    ran: PytestRuns, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_a_run_beside_another_gets_fewer_workers_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], database_url: str
 ) -> None:
+    ran = PytestRuns().in_place_of_pytest(monkeypatch)  # the server's real room
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(cli, "postgres_room", lambda url: 45)  # a second copy runs beside
-    assert cli.main(["test", "-x"]) == 0
-    assert ran.arguments() == [["-x", "-n", "2", "--dist", "loadfile"]]
-    assert "45 Postgres connections free: 2 pytest-xdist worker(s)" in capsys.readouterr().err
+    monkeypatch.setenv("TEST_DATABASE_URL", database_url)
+    with cli.WorkerReservation() as beside:
+        assert beside.take(database_url) is not None
+        beside.hold(4)
+        assert cli.main(["test", "-x"]) == 0
+    expected = cli.whole_suite_workers(_limit(database_url) - 4 * cli.CONNECTIONS_A_WORKER)
+    assert ran.arguments() == [["-x", "-n", str(expected), "--dist", "loadfile"]]
+    assert f"{expected} pytest-xdist worker(s)" in capsys.readouterr().err
 
 
 def test_the_whole_suite_gets_a_worker_a_core_and_a_named_part_one_process(
